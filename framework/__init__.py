@@ -1,0 +1,49 @@
+"""framework: a PyTorch-style deep-learning library on Triton kernels (CUDA) and NumPy (CPU).
+
+The public names match PyTorch's: ``framework.tensor``, ``framework.zeros``,
+``framework.add``, ``framework.no_grad``, ``framework.autograd.grad`` ...
+"""
+from __future__ import annotations
+
+from . import autograd, cuda, dtypes, ops  # noqa: F401
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                                 set_grad_enabled)
+from .devices import device
+from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  # noqa: A004
+                     get_default_dtype, half, int, int32, int64, long, promote_types, result_type,
+                     set_default_dtype)
+from .dtypes import dtype  # noqa: F401
+from .ops.conversion import clone
+from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                           linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                           randn_like, randperm, tensor, zeros, zeros_like)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Size, Tensor
+
+__version__ = "0.1.0"
+
+
+def _reexport(module) -> None:
+    """Make each name in a family module's ``__all__`` a top-level function."""
+    for name in module.__all__:
+        globals()[name] = getattr(module, name)
+
+
+for _module in (ops.elementwise, ops.reduce, ops.matmul, ops.shape, ops.inplace):
+    _reexport(_module)
+del _module
+
+
+def is_tensor(obj) -> "builtins.bool":  # noqa: F821
+    """True for framework tensors."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> "builtins.bool":  # noqa: F821
+    """True for tensors of a floating-point dtype."""
+    return input.dtype.is_floating_point
+
+
+def numel(input: Tensor) -> "builtins.int":  # noqa: F821
+    """Number of elements of ``input``."""
+    return input.numel()

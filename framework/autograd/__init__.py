@@ -1,0 +1,108 @@
+"""Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
+from __future__ import annotations
+
+from .engine import run_backward
+from .function import Function, Node, once_differentiable
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
+
+__all__ = [
+    "Function", "Node", "once_differentiable", "backward", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck",
+]
+
+
+def _as_tuple(x) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x,)
+
+
+def _root_grads(outputs, grad_outputs, caller: str) -> list:
+    from ..ops.creation import ones_like
+    grads = list(_as_tuple(grad_outputs)) or [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{caller}: got {len(grads)} gradients for {len(outputs)} outputs")
+    result = []
+    for out, g in zip(outputs, grads):
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(out)
+        elif tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(f"{caller}: mismatch in shape: grad_output has a shape of "
+                               f"{tuple(g.shape)} and output has a shape of {tuple(out.shape)}")
+        result.append(g)
+    return result
+
+
+def _roots(outputs, caller: str) -> list:
+    roots = []
+    for out in outputs:
+        if not out.requires_grad:
+            raise RuntimeError(f"{caller}: element 0 of tensors does not require grad and "
+                               "does not have a grad_fn")
+        node = out.grad_fn if out.grad_fn is not None else out._get_accumulator()
+        roots.append((node, out._output_nr if out.grad_fn is not None else 0))
+    return roots
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves."""
+    outputs = _as_tuple(tensors)
+    grads = _root_grads(outputs, grad_tensors, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is not None:
+        wanted = _as_tuple(inputs)
+        results = grad(outputs, wanted, grads, retain_graph=retain, create_graph=create_graph,
+                       allow_unused=True)
+        for leaf, g in zip(wanted, results):
+            if g is not None:
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    run_backward(_roots(outputs, "backward"), grads, retain, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
+    outputs = _as_tuple(outputs)
+    inputs_t = _as_tuple(inputs)
+    grads = _root_grads(outputs, grad_outputs, "grad")
+    retain = create_graph if retain_graph is None else retain_graph
+    capture = {}
+    keys = []
+    for t in inputs_t:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
+        key = (id(node), t._output_nr if t.grad_fn is not None else 0)
+        capture.setdefault(key, [])
+        keys.append(key)
+    run_backward(_roots(outputs, "grad"), grads, retain, create_graph, capture=capture,
+                 accumulate=False)
+    results = []
+    for t, key in zip(inputs_t, keys):
+        found = capture[key]
+        if not found:
+            if materialize_grads:
+                from ..ops.creation import zeros_like
+                results.append(zeros_like(t))
+                continue
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            results.append(None)
+            continue
+        total = found[0]
+        for g in found[1:]:
+            total = total + g
+        results.append(total)
+    return tuple(results)
+
+

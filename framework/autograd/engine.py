@@ -1,0 +1,144 @@
+"""The backward engine: walk the graph from the roots in topological order.
+
+Gradients flowing into each node are summed per output; a node runs its
+``backward`` once all its consumers have contributed. Leaves receive their
+gradient in ``.grad`` (``backward``) or it is captured and returned
+(``grad``). Without ``retain_graph`` every node's saved tensors are freed.
+"""
+from __future__ import annotations
+
+from .function import AccumulateGrad
+from .grad_mode import set_grad_enabled
+
+
+def _collect(roots) -> dict:
+    """Number of graph edges pointing at each node reachable from ``roots``."""
+    dependencies: dict = {}
+    seen = set()
+    stack = [n for n in roots if n is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            dependencies[child] = dependencies.get(child, 0) + 1
+            stack.append(child)
+    return dependencies
+
+
+def _accumulate(buffers: dict, node, index: int, grad) -> None:
+    slots = buffers.setdefault(node, [None] * max(node.num_outputs, 1))
+    if slots[index] is None:
+        slots[index] = grad
+    else:
+        slots[index] = slots[index] + grad
+
+
+def _run_prehooks(node, slots: list) -> list:
+    for index, hooks in node.pre_hooks.items():
+        if index == "post" or slots[index] is None:
+            continue
+        for hook in hooks:
+            result = hook(slots[index])
+            if result is not None:
+                slots[index] = result
+    return slots
+
+
+def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
+                 capture: dict | None = None, accumulate: bool = True) -> None:
+    """Propagate ``root_grads`` from the nodes of ``roots`` through the graph.
+
+    ``roots`` are ``(node, output_nr)`` pairs. ``capture`` maps ``(node,
+    output_nr)`` to a list that receives the gradient reaching it (used by
+    ``autograd.grad``); leaves' ``.grad`` is updated only when ``accumulate``.
+    """
+    buffers: dict = {}
+    for (node, index), grad in zip(roots, root_grads):
+        _accumulate(buffers, node, index, grad)
+    dependencies = _collect([node for node, _ in roots])
+    ready = [node for node in {id(n): n for n, _ in roots}.values() if dependencies.get(node, 0) == 0]
+    with set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            slots = _run_prehooks(node, buffers.pop(node, [None] * max(node.num_outputs, 1)))
+            _capture(capture, node, slots)
+            _set_retained(node, slots, create_graph)
+            if isinstance(node, AccumulateGrad):
+                if accumulate and slots[0] is not None:
+                    _accumulate_into_leaf(node.variable, slots[0], create_graph)
+                continue
+            if all(g is None for g in slots):
+                grads_in = (None,) * len(node.next_functions)
+            else:
+                grads_in = node.apply(slots)
+            if not retain_graph:
+                node.release()
+            _check_count(node, grads_in)
+            for (child, index), grad in zip(node.next_functions, grads_in):
+                if child is None:
+                    continue
+                if grad is not None:
+                    _accumulate(buffers, child, index, _match_shape(grad, child, index))
+                dependencies[child] -= 1
+                if dependencies[child] == 0:
+                    ready.append(child)
+
+
+def _check_count(node, grads_in) -> None:
+    if len(grads_in) < len(node.next_functions):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {len(node.next_functions)}, got {len(grads_in)})")
+
+
+def _match_shape(grad, child, index):
+    meta = child.output_meta[index] if index < len(child.output_meta) else None
+    if meta is not None and tuple(grad.shape) != tuple(meta[0]):
+        from .. import ops
+        try:
+            return ops.reduce.sum_to_size(grad, meta[0])
+        except Exception:
+            raise RuntimeError(
+                f"Function {child.name()} got a gradient of shape {tuple(grad.shape)} for an "
+                f"output of shape {tuple(meta[0])}") from None
+    return grad
+
+
+def _capture(capture, node, slots) -> None:
+    if not capture:
+        return
+    for index, grad in enumerate(slots):
+        key = (id(node), index)
+        if key in capture and grad is not None:
+            capture[key].append(grad)
+
+
+def _set_retained(node, slots, create_graph: bool) -> None:
+    for index, ref in node.retained.items():
+        tensor = ref()
+        if tensor is None or slots[index] is None:
+            continue
+        grad = slots[index] if create_graph else slots[index].detach()
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+
+
+def _accumulate_into_leaf(leaf, grad, create_graph: bool) -> None:
+    for hook in leaf._leaf_hooks():
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    if not create_graph:
+        grad = grad.detach()
+    if leaf.grad is None:
+        leaf.grad = grad if create_graph else _own(grad, leaf)
+    else:
+        leaf.grad = leaf.grad + grad
+
+
+def _own(grad, leaf):
+    """A private copy for ``leaf.grad``: the engine may hand one gradient to several leaves."""
+    return grad.clone()

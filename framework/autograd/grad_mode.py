@@ -1,0 +1,77 @@
+"""Gradient mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (thread-local)."""
+from __future__ import annotations
+
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph for backward."""
+    return getattr(_state, "enabled", True)
+
+
+def _set(enabled: bool) -> None:
+    _state.enabled = enabled
+
+
+class _GradMode:
+    """Base of the grad-mode switches: a context manager and a function decorator."""
+
+    _target = True
+
+    def __enter__(self) -> None:
+        self._previous = is_grad_enabled()
+        _set(self._target)
+
+    def __exit__(self, *exc) -> None:
+        _set(self._previous)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager / decorator that disables graph recording."""
+
+    _target = False
+
+
+class enable_grad(_GradMode):
+    """Context manager / decorator that enables graph recording."""
+
+    _target = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode on (``True``) or off; works as a call, context manager or decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = is_grad_enabled()
+        self._target = bool(mode)
+        _set(self._target)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn):
+        _set(self._previous)
+        target = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(target):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class inference_mode(no_grad):
+    """Like ``no_grad`` (accepted for PyTorch compatibility)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._target = not mode

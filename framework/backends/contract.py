@@ -1,0 +1,78 @@
+"""The backend contract: the one flat list of kernel functions.
+
+Every backend (``framework.backends.numpy``, ``framework.backends.triton``)
+implements each name below once, with the signature given. Kernels take and
+return ``Array`` views (``framework.backends.array``); they allocate their
+outputs contiguous, never modify inputs (except ``copy_``), and take Python
+scalars where a parameter is a scalar. The op layer has already validated
+arguments, broadcast shapes and chosen result dtypes.
+
+``tests/test_contract.py`` fails when a backend lacks a kernel, and
+``docs/ops.md`` is generated from this list and the op registry.
+"""
+from __future__ import annotations
+
+# Memory and creation -------------------------------------------------------
+MEMORY = {
+    "empty": "empty(shape, dtype) -> Array: uninitialized contiguous array",
+    "full": "full(shape, value, dtype) -> Array: every element = value",
+    "arange": "arange(start, step, n, dtype) -> Array: start + i*step for i < n",
+    "linspace": "linspace(start, end, n, dtype) -> Array: n evenly spaced points, ends included",
+    "eye": "eye(n, m, dtype) -> Array: ones on the main diagonal",
+    "from_numpy": "from_numpy(ndarray, dtype) -> Array: copy host data onto the device",
+    "to_numpy": "to_numpy(a) -> ndarray: contiguous host copy",
+    "copy_": "copy_(dst, src) -> None: dst[...] = src, src broadcast to dst, cast to dst.dtype",
+}
+
+# Random numbers (counter-based: (seed, offset) selects the stream) ------------
+RANDOM = {
+    "rand": "rand(shape, dtype, seed, offset) -> Array: uniform [0, 1)",
+    "randn": "randn(shape, dtype, seed, offset) -> Array: standard normal",
+    "randint": "randint(shape, low, high, dtype, seed, offset) -> Array: integers in [low, high)",
+}
+
+# Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves)
+UNARY = (
+    "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
+    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
+    "softplus", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
+    "logical_not", "isnan",
+)
+
+# Elementwise: binary(a, b, compute_dtype, out_dtype) -> Array; b may be a Python scalar.
+BINARY = (
+    "add", "sub", "mul", "div", "div_floor", "div_trunc", "remainder", "pow",
+    "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_xor",
+)
+
+OTHER_ELEMENTWISE = {
+    "where": "where(cond, a, b, out_dtype) -> Array: a where cond else b (a, b may be scalars)",
+    "clamp": "clamp(x, lo, hi, out_dtype) -> Array: scalar bounds, either may be None",
+}
+
+# Reductions over `dims` (a sorted tuple); the output drops those dims.
+REDUCE = {
+    "sum": "sum(x, dims, out_dtype) -> Array",
+    "prod": "prod(x, dims, out_dtype) -> Array",
+    "amax": "amax(x, dims) -> Array",
+    "amin": "amin(x, dims) -> Array",
+    "argmax": "argmax(x, dim) -> Array[int64]: first index of the maximum",
+    "argmin": "argmin(x, dim) -> Array[int64]: first index of the minimum",
+    "all": "all(x, dims) -> Array[bool]",
+    "any": "any(x, dims) -> Array[bool]",
+    "mean": "mean(x, dims, out_dtype) -> Array",
+    "var": "var(x, dims, correction, out_dtype) -> Array",
+    "logsumexp": "logsumexp(x, dims, out_dtype) -> Array",
+}
+
+MATMUL = {
+    "matmul": "matmul(a, b) -> Array: batched (B, M, K) @ (B, K, N) -> (B, M, N), any strides",
+}
+
+
+def kernel_names() -> list[str]:
+    """Every kernel a backend must implement, in contract order."""
+    names = list(MEMORY) + list(RANDOM) + list(UNARY) + list(BINARY)
+    names += list(OTHER_ELEMENTWISE) + list(REDUCE) + list(MATMUL)
+    return names

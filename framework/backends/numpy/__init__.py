@@ -1,0 +1,1 @@
+"""CPU backend: every contract kernel written with NumPy."""

@@ -1,0 +1,65 @@
+"""CPU kernels: allocation, creation and copies."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..array import Array, Storage, contiguous_strides
+from ._arrays import nd, wrap
+
+
+def empty(shape, dtype) -> Array:
+    """Uninitialized contiguous array."""
+    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    buf = np.empty(numel, dtype=dtype.numpy)
+    return Array(Storage(buf, numel, dtype), tuple(shape), contiguous_strides(shape), 0)
+
+
+def full(shape, value, dtype) -> Array:
+    """Every element equal to ``value``."""
+    out = empty(shape, dtype)
+    out.storage.buffer.fill(value)
+    return out
+
+
+def arange(start, step, n, dtype) -> Array:
+    """``start + i*step`` for ``i < n`` (computed in float64 or int64, then cast)."""
+    if dtype.is_floating_point:
+        values = start + np.arange(n, dtype=np.float64) * step
+    else:
+        values = start + np.arange(n, dtype=np.int64) * step
+    return wrap(values, dtype)
+
+
+def linspace(start, end, n, dtype) -> Array:
+    """``n`` evenly spaced points from ``start`` to ``end`` inclusive."""
+    return wrap(np.linspace(start, end, n, dtype=np.float64), dtype)
+
+
+def eye(n, m, dtype) -> Array:
+    """Ones on the main diagonal of an ``n`` x ``m`` matrix."""
+    return wrap(np.eye(n, m, dtype=np.float64), dtype)
+
+
+def from_numpy(array: np.ndarray, dtype) -> Array:
+    """Copy host data into a new CPU array of ``dtype``."""
+    return wrap(np.array(array, dtype=dtype.numpy, copy=True), dtype)
+
+
+def to_numpy(a: Array) -> np.ndarray:
+    """A contiguous copy of ``a``."""
+    return np.array(nd(a), copy=True, order="C")
+
+
+def copy_(dst: Array, src: Array) -> None:
+    """``dst[...] = src`` with broadcasting and a cast to ``dst.dtype``."""
+    target = nd(dst)
+    source = nd(src) if isinstance(src, Array) else src
+    if isinstance(source, np.ndarray) and np.shares_memory(target, source):
+        source = source.copy()
+    np.copyto(target, source, casting="unsafe")
+
+
+KERNELS = {
+    "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
+    "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+}

@@ -1,0 +1,1 @@
+"""CUDA backend: launch wrappers for the kernels in ``triton_kernels``."""

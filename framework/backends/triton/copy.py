@@ -1,0 +1,93 @@
+"""Launch wrappers: copies, fills and creation kernels on ``cuda``."""
+from __future__ import annotations
+
+from ..array import Array
+from . import runtime
+from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
+from .memory import empty, from_numpy, to_numpy  # noqa: F401 - part of this family's kernels
+
+_BLOCK = 1024
+
+
+def copy_(dst: Array, src: Array) -> None:
+    """``dst[...] = src`` (src broadcast to dst's shape, cast to dst's dtype)."""
+    n = dst.numel
+    if n == 0:
+        return
+    k = runtime.kernels().copy
+    if _overlaps(dst, src):
+        src = contiguous(src, force=True)
+    if all_contiguous_same_shape(dst.shape, dst, src):
+        k.contiguous_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, BLOCK=_BLOCK)
+        return
+    sizes, (d, s) = pack_strided(dst.shape, dst.strides, src)
+    k.strided_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, *sizes, *d, *s,
+                                              BLOCK=_BLOCK)
+
+
+def _overlaps(dst: Array, src: Array) -> bool:
+    return src.storage is dst.storage
+
+
+def contiguous(a: Array, force: bool = False) -> Array:
+    """``a`` itself if contiguous (unless ``force``), else a contiguous copy."""
+    if a.is_contiguous() and not force:
+        return a
+    out = empty(a.shape, a.dtype)
+    copy_(out, a)
+    return out
+
+
+def cast(a: Array, dtype) -> Array:
+    """A contiguous copy of ``a`` converted to ``dtype``."""
+    out = empty(a.shape, dtype)
+    copy_(out, a)
+    return out
+
+
+def full(shape, value, dtype) -> Array:
+    """Every element equal to ``value``."""
+    out = empty(shape, dtype)
+    n = out.numel
+    if n:
+        value = bool(value) if dtype.name == "bool" else value
+        if dtype.is_floating_point:
+            value = float(value)
+        runtime.kernels().copy.fill_kernel[grid_1d(n, _BLOCK)](pointer(out), n, value, BLOCK=_BLOCK)
+    return out
+
+
+def arange(start, step, n, dtype) -> Array:
+    """``start + i*step`` for ``i < n``."""
+    if dtype.name == "float64":  # kernel scalars are fp32: build exact float64 values on the host
+        import numpy as np
+        from .memory import from_numpy
+        return from_numpy(start + np.arange(n, dtype=np.float64) * step, dtype)
+    out = empty((n,), dtype)
+    if n:
+        k = runtime.kernels().copy
+        if dtype.is_floating_point:
+            k.arange_kernel[grid_1d(n, _BLOCK)](pointer(out), n, float(start), float(step), BLOCK=_BLOCK)
+        else:
+            k.arange_int_kernel[grid_1d(n, _BLOCK)](pointer(out), n, int(start), int(step), BLOCK=_BLOCK)
+    return out
+
+
+def linspace(start, end, n, dtype) -> Array:
+    """``n`` evenly spaced points from ``start`` to ``end`` inclusive."""
+    step = (end - start) / (n - 1) if n > 1 else 0.0
+    return arange(float(start), float(step), n, dtype)
+
+
+def eye(n, m, dtype) -> Array:
+    """Ones on the main diagonal of an ``n`` x ``m`` matrix."""
+    out = empty((n, m), dtype)
+    if n * m:
+        runtime.kernels().copy.eye_kernel[grid_1d(n * m, _BLOCK)](pointer(out), n, m, BLOCK=_BLOCK)
+    return out
+
+
+KERNELS = {
+    "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
+    "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+}

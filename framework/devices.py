@@ -1,0 +1,62 @@
+"""The ``device`` type: ``cpu`` (NumPy) or ``cuda`` (Triton, on a GPU or the interpreter)."""
+from __future__ import annotations
+
+__all__ = ["device"]
+
+
+class device:
+    """A device a tensor lives on, like ``torch.device``: ``device('cuda:0')``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: "str | device", index: "int | None" = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if not isinstance(type, str):
+            raise TypeError(f"device(): expected a string or device, got {type!r}")
+        name = type.strip()
+        if ":" in name:
+            name, _, idx = name.partition(":")
+            if index is not None:
+                raise RuntimeError(f"device(): index given twice in {type!r}")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        if name not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}")
+        if name == "cuda" and index is None:
+            index = 0
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type = name
+        self.index = index if name == "cuda" else None
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = device("cpu")
+
+
+def as_device(d) -> device:
+    """Normalize a string, int (a cuda index) or device to a ``device``."""
+    if isinstance(d, device):
+        return d
+    if isinstance(d, int):
+        return device("cuda", d)
+    return device(d)

@@ -1,0 +1,173 @@
+"""Tensor element types and PyTorch's type-promotion rules.
+
+Each ``dtype`` is a singleton (Triton caches pointer types by the identity of
+the ``dtype`` object it is handed, so there must be exactly one per type). Its
+``str()`` ends in the canonical name (``framework.float32``), which is what
+Triton reads to type a kernel's pointer argument.
+"""
+from __future__ import annotations
+
+import builtins
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
+    "int32", "int", "int64", "long", "bool", "get_default_dtype", "set_default_dtype",
+    "promote_types", "result_type", "from_numpy_dtype", "can_cast",
+]
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """An element type: its name, size and NumPy equivalent."""
+
+    __slots__ = ("name", "itemsize", "numpy", "category", "_rank")
+
+    def __init__(self, name: str, np_dtype, category: int, rank: int) -> None:
+        self.name = name
+        self.numpy = np.dtype(np_dtype)
+        self.itemsize = self.numpy.itemsize
+        self.category = category
+        self._rank = rank
+
+    @property
+    def is_floating_point(self) -> bool:
+        """True for float16, bfloat16, float32 and float64."""
+        return self.category == _FLOAT
+
+    @property
+    def is_signed(self) -> bool:
+        """True for every type but bool."""
+        return self.category != _BOOL
+
+    @property
+    def is_complex(self) -> bool:
+        """Always False: complex types are not supported."""
+        return False
+
+    def to_real(self) -> "dtype":
+        """The type itself (no complex types exist)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"framework.{self.name}"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_lookup, (self.name,))
+
+
+bool = dtype("bool", np.bool_, _BOOL, 0)  # noqa: A001 - PyTorch's name
+int32 = dtype("int32", np.int32, _INT, 3)
+int64 = dtype("int64", np.int64, _INT, 4)
+float16 = dtype("float16", np.float16, _FLOAT, 5)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 6)
+float32 = dtype("float32", np.float32, _FLOAT, 7)
+float64 = dtype("float64", np.float64, _FLOAT, 8)
+
+half = float16
+float = float32  # noqa: A001 - PyTorch's name
+double = float64
+int = int32  # noqa: A001 - PyTorch's name
+long = int64
+
+ALL_DTYPES = (bool, int32, int64, float16, bfloat16, float32, float64)
+FLOATING_DTYPES = (float16, bfloat16, float32, float64)
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_NUMPY = {d.numpy: d for d in ALL_DTYPES}
+_NUMPY_ALIASES = {
+    np.dtype(np.int8): int32, np.dtype(np.int16): int32, np.dtype(np.uint8): int32,
+    np.dtype(np.uint16): int32, np.dtype(np.uint32): int64,
+}
+
+_default_dtype = [float32]
+
+
+def _lookup(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def get_default_dtype() -> dtype:
+    """The floating type that Python floats and ``rand``-style factories use."""
+    return _default_dtype[0]
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating type (float32 or float64, like PyTorch)."""
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"set_default_dtype(): only floating-point types are supported, got {d}")
+    _default_dtype[0] = d
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The framework dtype that holds NumPy's ``np_dtype``."""
+    key = np.dtype(np_dtype)
+    if key in _BY_NUMPY:
+        return _BY_NUMPY[key]
+    if key in _NUMPY_ALIASES:
+        return _NUMPY_ALIASES[key]
+    raise TypeError(f"can't convert NumPy arrays of type {key}; supported: "
+                    + ", ".join(d.name for d in ALL_DTYPES))
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest type both ``a`` and ``b`` convert to (``torch.promote_types``)."""
+    if a is b:
+        return a
+    if {a, b} == {float16, bfloat16}:
+        return float32
+    return a if a._rank > b._rank else b
+
+
+def _scalar_dtype(value) -> dtype:
+    if isinstance(value, builtins.bool) or isinstance(value, np.bool_):
+        return bool
+    if isinstance(value, (builtins.int, np.integer)):
+        return int64
+    if isinstance(value, (builtins.float, np.floating)):
+        return get_default_dtype()
+    raise TypeError(f"unsupported scalar type {type(value).__name__}")
+
+
+def _combine_categories(higher, lower):
+    """PyTorch's rule: a higher tier wins unless a lower tier has a higher category."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> dtype:
+    """Result type of an op on tensors and Python scalars, as ``torch.result_type``.
+
+    Dimensioned tensors take precedence over zero-dim tensors, which take
+    precedence over Python scalars, unless a lower tier is of a higher
+    category (bool < integer < floating).
+    """
+    dims = zeros = scalars = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype) and hasattr(x, "ndim"):
+            if x.ndim > 0:
+                dims = d if dims is None else promote_types(dims, d)
+            else:
+                zeros = d if zeros is None else promote_types(zeros, d)
+        else:
+            s = _scalar_dtype(x)
+            scalars = s if scalars is None else promote_types(scalars, s)
+    return _combine_categories(dims, _combine_categories(zeros, scalars))
+
+
+def can_cast(src: dtype, dst: dtype) -> "builtins.bool":
+    """True when ``src`` may be cast to ``dst`` by an in-place op (no category drop)."""
+    return src.category <= dst.category
+

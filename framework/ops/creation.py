@@ -1,0 +1,362 @@
+"""Tensor creation: from data, constant fills, ranges and random draws."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.grad_mode import no_grad
+from ..backends import for_device
+from ..devices import CPU, as_device
+from ..random import generator_for
+from ..tensor import Size, Tensor
+from ._util import wrap
+
+
+def _device(device) -> "object":
+    return CPU if device is None else as_device(device)
+
+
+def _size(op: str, size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    shape = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s.item())
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"{op}(): size must be a sequence of ints, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {s}: {list(size)}")
+        shape.append(int(s))
+    return tuple(shape)
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data) -> dtypes.dtype:
+    """Element type ``tensor()`` picks: from an array's dtype, else from Python values."""
+    if isinstance(data, np.ndarray):
+        return dtypes.from_numpy_dtype(data.dtype)
+    if isinstance(data, np.generic):
+        return dtypes.from_numpy_dtype(data.dtype)
+    flat = _flatten(data)
+    if any(isinstance(v, Tensor) for v in flat):
+        return _promote_all([v.dtype if isinstance(v, Tensor) else dtypes._scalar_dtype(v)
+                             for v in flat])
+    if not flat:
+        return dtypes.get_default_dtype()
+    kinds = [dtypes._scalar_dtype(v) for v in flat]
+    return _promote_all(kinds)
+
+
+def _promote_all(kinds) -> dtypes.dtype:
+    result = kinds[0]
+    for k in kinds[1:]:
+        result = dtypes.promote_types(result, k)
+    return result
+
+
+def _flatten(data) -> list:
+    if isinstance(data, (list, tuple)):
+        out = []
+        for item in data:
+            out.extend(_flatten(item))
+        return out
+    return [data]
+
+
+def _to_numpy(data, dtype: dtypes.dtype) -> np.ndarray:
+    if isinstance(data, Tensor):
+        return data.detach()._host().astype(dtype.numpy)
+    if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flatten(data)):
+        data = _replace_tensors(data)
+    try:
+        return np.array(data, dtype=dtype.numpy)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
+
+
+def _replace_tensors(data):
+    if isinstance(data, (list, tuple)):
+        return [_replace_tensors(v) for v in data]
+    if isinstance(data, Tensor):
+        return data.detach()._host().tolist()
+    return data
+
+
+def tensor(data, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays or tensors)."""
+    if isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__}")
+    if dtype is not None and not isinstance(dtype, dtypes.dtype):
+        raise TypeError(f"tensor(): dtype must be a framework dtype, got {dtype!r}")
+    if dtype is None:
+        dtype = data.dtype if isinstance(data, Tensor) else _infer_dtype(data)
+    if device is None and isinstance(data, Tensor):
+        device = data.device
+    dev = _device(device)
+    host = _to_numpy(data, dtype)
+    t = wrap(for_device(dev).from_numpy(host, dtype), dev)
+    return _finish(t, requires_grad)
+
+
+def as_tensor(data, dtype: dtypes.dtype | None = None, device=None) -> Tensor:
+    """``data`` itself when it already is a tensor of that dtype/device, else a new tensor."""
+    if isinstance(data, Tensor):
+        target = data
+        if dtype is not None and dtype is not data.dtype:
+            target = target.to(dtype)
+        if device is not None and as_device(device) != data.device:
+            target = target.to(as_device(device))
+        return target
+    if isinstance(data, np.ndarray) and device in (None, "cpu", CPU) and (
+            dtype is None or dtype.numpy == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with a NumPy array."""
+    from ..backends.array import Array, Storage
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtype = dtypes.from_numpy_dtype(array.dtype)
+    if dtype.numpy != array.dtype:
+        return tensor(array, dtype=dtype)
+    item = array.itemsize
+    if any(s % item for s in array.strides) or any(s < 0 for s in array.strides):
+        raise ValueError("from_numpy(): arrays with negative or unaligned strides are not "
+                         "supported; pass array.copy()")
+    if array.size == 0:
+        return tensor(array, dtype=dtype)
+    base, offset = _base_and_offset(array)
+    storage = Storage(base, base.size, dtype)
+    view = Array(storage, tuple(array.shape), tuple(s // item for s in array.strides), offset)
+    return wrap(view, CPU)
+
+
+def _base_and_offset(array: np.ndarray):
+    """A flat array covering ``array``'s memory, and ``array``'s offset in it (elements)."""
+    lo, hi = np.byte_bounds(array)
+    item = array.itemsize
+    count = (hi - lo) // item
+    flat = np.ndarray((count,), dtype=array.dtype, buffer=_owner(array), offset=lo - _owner_address(array))
+    offset = (array.ctypes.data - lo) // item
+    return flat, offset
+
+
+def _owner(array: np.ndarray):
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array if array.base is None else array.base
+
+
+def _owner_address(array: np.ndarray) -> int:
+    owner = _owner(array)
+    if isinstance(owner, np.ndarray):
+        return owner.ctypes.data
+    return np.frombuffer(owner, dtype=np.uint8).ctypes.data
+
+
+def _dtype_or_default(dtype) -> dtypes.dtype:
+    return dtypes.get_default_dtype() if dtype is None else dtype
+
+
+def full(size, fill_value, dtype: dtypes.dtype | None = None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``."""
+    shape = _size("full", (size,))
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = dtypes._scalar_dtype(fill_value)
+    dev = _device(device)
+    return _finish(wrap(for_device(dev).full(shape, fill_value, dtype), dev), requires_grad)
+
+
+def zeros(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros."""
+    dev = _device(device)
+    shape = _size("zeros", size)
+    return _finish(wrap(for_device(dev).full(shape, 0, _dtype_or_default(dtype)), dev), requires_grad)
+
+
+def ones(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    dev = _device(device)
+    shape = _size("ones", size)
+    return _finish(wrap(for_device(dev).full(shape, 1, _dtype_or_default(dtype)), dev), requires_grad)
+
+
+def empty(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor."""
+    dev = _device(device)
+    shape = _size("empty", size)
+    return _finish(wrap(for_device(dev).empty(shape, _dtype_or_default(dtype)), dev), requires_grad)
+
+
+def _like(op: str, x: Tensor, dtype, device):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return (dtype or x.dtype), (x.device if device is None else device)
+
+
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with ``input``'s shape (and dtype/device by default)."""
+    dtype, device = _like("zeros_like", input, dtype, device)
+    return zeros(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Ones with ``input``'s shape (and dtype/device by default)."""
+    dtype, device = _like("ones_like", input, dtype, device)
+    return ones(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, with ``input``'s shape."""
+    dtype, device = _like("full_like", input, dtype, device)
+    return full(tuple(input.shape), fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uninitialized, with ``input``'s shape."""
+    dtype, device = _like("empty_like", input, dtype, device)
+    return empty(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples with ``input``'s shape."""
+    dtype, device = _like("rand_like", input, dtype, device)
+    return rand(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples with ``input``'s shape."""
+    dtype, device = _like("randn_like", input, dtype, device)
+    return randn(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype=None, device=None) -> Tensor:
+    """Random integers with ``input``'s shape: ``randint_like(x, high)`` or ``(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    dtype, device = _like("randint_like", input, dtype, device)
+    return randint(low, high, tuple(input.shape), dtype=dtype, device=device)
+
+
+def _number(op: str, name: str, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if not isinstance(value, numbers.Number) or isinstance(value, complex):
+        raise TypeError(f"{op}(): argument '{name}' must be a number, got {type(value).__name__}")
+    return value
+
+
+def arange(start, end=None, step=1, dtype: dtypes.dtype | None = None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end`` by ``step``."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_number("arange", n, v) for n, v in
+                        (("start", start), ("end", end), ("step", step)))
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    if dtype is None:
+        all_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                      for v in (start, end, step))
+        dtype = dtypes.int64 if all_int else dtypes.get_default_dtype()
+    n = int(np.ceil((end - start) / step))
+    dev = _device(device)
+    return _finish(wrap(for_device(dev).arange(start, step, max(n, 0), dtype), dev), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    start, end = _number("linspace", "start", start), _number("linspace", "end", end)
+    if not isinstance(steps, int) or steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
+    dev = _device(device)
+    array = for_device(dev).linspace(start, end, steps, _dtype_or_default(dtype))
+    return _finish(wrap(array, dev), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: dtypes.dtype | None = None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """An ``n`` x ``m`` identity matrix."""
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if not isinstance(v, int) or v < 0:
+            raise RuntimeError(f"eye(): {name} must be a non-negative int, got {v!r}")
+    dev = _device(device)
+    return _finish(wrap(for_device(dev).eye(n, m, _dtype_or_default(dtype)), dev), requires_grad)
+
+
+def _draw(op: str, size, dtype, device, generator, draw):
+    shape = _size(op, size)
+    dev = _device(device)
+    gen = generator if generator is not None else generator_for(dev)
+    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    seed, offset = gen.take(numel)
+    return wrap(draw(for_device(dev), shape, seed, offset), dev)
+
+
+def rand(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False,
+         generator=None) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dtype = _dtype_or_default(dtype)
+    _check_float("rand", dtype)
+    t = _draw("rand", size, dtype, device, generator,
+              lambda b, shape, seed, off: b.rand(shape, dtype, seed, off))
+    return _finish(t, requires_grad)
+
+
+def randn(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False,
+          generator=None) -> Tensor:
+    """Standard normal samples."""
+    dtype = _dtype_or_default(dtype)
+    _check_float("randn", dtype)
+    t = _draw("randn", size, dtype, device, generator,
+              lambda b, shape, seed, off: b.randn(shape, dtype, seed, off))
+    return _finish(t, requires_grad)
+
+
+def _check_float(op: str, dtype) -> None:
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating-point dtype, got {dtype}")
+
+
+def randint(low, high=None, size=None, dtype: dtypes.dtype | None = None, device=None,
+            generator=None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint(): missing required argument 'size'")
+        low, high, size = 0, low, high
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"randint(): size must be a tuple of ints, got {type(size).__name__}")
+    if high <= low:
+        raise RuntimeError(f"randint(): random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    dtype = dtypes.int64 if dtype is None else dtype
+    t = _draw("randint", (tuple(size),), dtype, device, generator,
+              lambda b, shape, seed, off: b.randint(shape, int(low), int(high), dtype, seed, off))
+    return _finish(t, requires_grad)
+
+
+def randperm(n: int, dtype: dtypes.dtype = dtypes.int64, device=None, generator=None) -> Tensor:
+    """A random permutation of ``0..n-1`` (argsort of uniform draws on the host)."""
+    with no_grad():
+        keys = rand(n, dtype=dtypes.float64, generator=generator)
+    order = np.argsort(keys.numpy(), kind="stable")
+    return tensor(order, dtype=dtype, device=device)

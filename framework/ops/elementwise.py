@@ -1,0 +1,2 @@
+"""Placeholder: the elementwise family is being written."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Placeholder: the matmul family is being written."""
+__all__: list = []

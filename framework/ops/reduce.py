@@ -1,0 +1,2 @@
+"""Placeholder: the reduce family is being written."""
+__all__: list = []

@@ -1,0 +1,77 @@
+"""The op registry: every public op, its family and the contract kernels it uses.
+
+``docs/ops.md`` (the coverage table) is generated from this registry and the
+backends' kernel lists (``python -m framework.ops.registry > docs/ops.md``);
+``tests/test_registry.py`` fails when either is stale or incomplete.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One public op: name, family, the kernels it calls, and whether it has a backward."""
+
+    name: str
+    family: str
+    kernels: tuple
+    differentiable: bool = True
+
+
+OPS: dict = {}
+
+
+def register(name: str, family: str, kernels=(), differentiable: bool = True) -> None:
+    """Record a public op (called once per op, at module definition)."""
+    OPS[name] = OpInfo(name, family, tuple(kernels), differentiable)
+
+
+def register_many(names, family: str, kernels_of, differentiable: bool = True) -> None:
+    """Register several ops; ``kernels_of(name)`` gives each one's kernels."""
+    for name in names:
+        register(name, family, kernels_of(name), differentiable)
+
+
+def coverage_table() -> str:
+    """The Markdown op coverage table of ``docs/ops.md``."""
+    import framework  # noqa: F401 - registers every op
+    from ..backends import load
+    numpy_kernels = load("numpy").kernels
+    triton_kernels = _triton_kernel_names()
+    lines = [
+        "# Op coverage",
+        "",
+        "Generated from the op registry (`framework/ops/registry.py`) by",
+        "`python -m framework.ops.registry > docs/ops.md`; `tests/test_registry.py` fails when it is stale.",
+        "",
+        "| op | family | kernels | cpu (NumPy) | cuda (Triton) | backward |",
+        "|---|---|---|---|---|---|",
+    ]
+    for info in sorted(OPS.values(), key=lambda i: (i.family, i.name)):
+        cpu = all(k in numpy_kernels for k in info.kernels)
+        gpu = all(k in triton_kernels for k in info.kernels)
+        kernels = ", ".join(f"`{k}`" for k in info.kernels) or "(views only)"
+        lines.append(f"| `{info.name}` | {info.family} | {kernels} | {_mark(cpu)} | {_mark(gpu)} | "
+                     f"{_mark(info.differentiable) if info.differentiable else '—'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _mark(flag: bool) -> str:
+    return "✓" if flag else "✗"
+
+
+def _triton_kernel_names() -> set:
+    """Kernel names the Triton backend implements, read without starting a GPU runtime."""
+    import importlib
+    names = set()
+    for module in ("copy", "random", "elementwise", "reduce", "matmul"):
+        try:
+            names.update(importlib.import_module(f"framework.backends.triton.{module}").KERNELS)
+        except ModuleNotFoundError:
+            continue
+    return names
+
+
+if __name__ == "__main__":
+    print(coverage_table(), end="")

@@ -1,0 +1,2 @@
+"""Placeholder: shape ops are being written."""
+__all__: list = []

@@ -1,0 +1,689 @@
+"""``Tensor``: metadata, Python protocol methods and thin methods that call ops.
+
+A tensor is an ``Array`` view (storage, shape, strides, offset, dtype) on a
+device, plus its autograd state: ``requires_grad`` for leaves, ``grad_fn``
+for results of recorded ops, and ``grad``. Views share their storage and its
+version counter. All computation lives in ``framework.ops``.
+"""
+from __future__ import annotations
+
+import weakref
+
+from . import dtypes
+from .devices import device as Device
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+}
+
+
+class Tensor:
+    """A multi-dimensional array on ``cpu`` or ``cuda`` that can record gradients."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("create tensors with framework.tensor(), framework.zeros() and friends")
+
+    @classmethod
+    def _make(cls, array, device: Device, requires_grad: bool = False) -> "Tensor":
+        t = object.__new__(cls)
+        t._a = array
+        t._device = device
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._accumulator = None
+        t._base = None
+        t._hooks = None
+        return t
+
+    # metadata -------------------------------------------------------------
+    @property
+    def shape(self) -> "Size":
+        """The size of each dimension."""
+        return Size(self._a.shape)
+
+    def size(self, dim: int | None = None):
+        """``shape``, or the size of one dimension."""
+        if dim is None:
+            return Size(self._a.shape)
+        return self._a.shape[_wrap_dim(dim, self.ndim, "size")]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        """Element type."""
+        return self._a.dtype
+
+    @property
+    def device(self) -> Device:
+        """Device the data lives on."""
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self._a.shape)
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return len(self._a.shape)
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return self._a.numel
+
+    nelement = numel
+
+    def stride(self, dim: int | None = None):
+        """Step in elements between neighbours along each dimension."""
+        if dim is None:
+            return tuple(self._a.strides)
+        return self._a.strides[_wrap_dim(dim, self.ndim, "stride")]
+
+    def storage_offset(self) -> int:
+        """Offset of the first element within the storage, in elements."""
+        return self._a.offset
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """True for row-major layout without gaps."""
+        return self._a.is_contiguous()
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take (``numel * itemsize``)."""
+        return self.numel() * self.dtype.itemsize
+
+    @property
+    def is_cuda(self) -> bool:
+        """True for tensors on a ``cuda`` device."""
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        """True for tensors on the CPU."""
+        return self._device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        """True for floating-point dtypes."""
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        """Always False."""
+        return False
+
+    def get_device(self) -> int:
+        """The cuda index, or -1 on the CPU."""
+        return self._device.index if self.is_cuda else -1
+
+    def type(self, dtype=None):
+        """Type name like ``framework.FloatTensor``, or a cast when ``dtype`` is given."""
+        if dtype is None:
+            prefix = "framework.cuda." if self.is_cuda else "framework."
+            return prefix + _TYPE_NAMES[self.dtype.name]
+        return self.to(dtype)
+
+    @property
+    def _version(self) -> int:
+        return self._a.storage.version
+
+    # autograd state -----------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients are recorded for this tensor."""
+        return self._requires_grad or self.grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                                   "you want to use a computed variable in a subgraph that doesn't "
+                                   "require differentiation use var_no_grad = var.detach().")
+            return
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place; returns ``self``."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        """True when ``retain_grad()`` was called on this non-leaf."""
+        node = self.grad_fn
+        return node is not None and self._output_nr in node.retained
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        self.grad_fn.retained[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_prehook(self._output_nr, hook)
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+        return _HookHandle(self, hook)
+
+    def _leaf_hooks(self) -> list:
+        return self._hooks or []
+
+    def _get_accumulator(self):
+        if self._accumulator is None:
+            from .autograd.function import AccumulateGrad
+            self._accumulator = AccumulateGrad(self)
+        return self._accumulator
+
+    def _alias(self) -> "Tensor":
+        """A new tensor object viewing the same memory with the same autograd identity."""
+        t = Tensor._make(self._a, self._device, self._requires_grad)
+        t.grad_fn = self.grad_fn
+        t._output_nr = self._output_nr
+        if self._requires_grad and self.grad_fn is None:
+            t._accumulator = self._get_accumulator()
+        return t
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
+        from . import autograd
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's memory, outside the graph."""
+        t = Tensor._make(self._a, self._device)
+        t._base = self
+        return t
+
+    def detach_(self) -> "Tensor":
+        """Remove this tensor from the graph in place."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        """The same memory without autograd history."""
+        return self.detach()
+
+    @data.setter
+    def data(self, other: "Tensor") -> None:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(other).__name__}")
+        self._a = other._a
+        self._device = other._device
+
+    # conversion -----------------------------------------------------------
+    def numpy(self, force: bool = False):
+        """The data as a NumPy array (shares memory on the CPU)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        if self.is_cuda and not force:
+            raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
+                            "Use Tensor.cpu() to copy the tensor to host memory first.")
+        from .backends import for_device
+        if self.is_cuda:
+            return for_device(self._device).to_numpy(self._a)
+        from .backends.numpy._arrays import nd
+        return nd(self._a)
+
+    def _host(self):
+        """A host NumPy copy of the data, from any device."""
+        from .backends import for_device
+        return for_device(self._device).to_numpy(self._a)
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._host().reshape(-1)[0].item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of numbers."""
+        host = self._host()
+        if self.dtype is dtypes.bfloat16:
+            host = host.astype("float32")
+        return host.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        host = self.detach()._host()
+        return host if dtype is None else host.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._a.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no' if self.numel() == 0 else 'more than one'} "
+                               "value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        copy = self.detach().clone()
+        copy._requires_grad = self._requires_grad
+        if self.grad is not None:
+            copy.grad = self.grad.detach().clone()
+        memo[id(self)] = copy
+        return copy
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self.detach()._host(), self.dtype.name, str(self._device),
+                           self._requires_grad))
+
+    # operators ------------------------------------------------------------
+    def __add__(self, other):
+        return _elementwise().add(self, other)
+
+    def __radd__(self, other):
+        return _elementwise().add(other, self)
+
+    def __sub__(self, other):
+        return _elementwise().sub(self, other)
+
+    def __rsub__(self, other):
+        return _elementwise().sub(other, self)
+
+    def __mul__(self, other):
+        return _elementwise().mul(self, other)
+
+    def __rmul__(self, other):
+        return _elementwise().mul(other, self)
+
+    def __truediv__(self, other):
+        return _elementwise().div(self, other)
+
+    def __rtruediv__(self, other):
+        return _elementwise().div(other, self)
+
+    def __floordiv__(self, other):
+        return _elementwise().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _elementwise().floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _elementwise().remainder(self, other)
+
+    def __rmod__(self, other):
+        return _elementwise().remainder(other, self)
+
+    def __pow__(self, other):
+        return _elementwise().pow(self, other)
+
+    def __rpow__(self, other):
+        return _elementwise().pow(other, self)
+
+    def __matmul__(self, other):
+        return _matmul().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _matmul().matmul(other, self)
+
+    def __neg__(self):
+        return _elementwise().neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _elementwise().abs(self)
+
+    def __invert__(self):
+        if self.dtype is not dtypes.bool:
+            raise TypeError("~ (bitwise not) is only supported for bool tensors")
+        return _elementwise().logical_not(self)
+
+    def __and__(self, other):
+        return _elementwise().logical_and(self, _require_bool(self, other, "&"))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _elementwise().logical_or(self, _require_bool(self, other, "|"))
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _elementwise().logical_xor(self, _require_bool(self, other, "^"))
+
+    __rxor__ = __xor__
+
+    def __eq__(self, other):
+        return _elementwise().eq(self, other)
+
+    def __ne__(self, other):
+        return _elementwise().ne(self, other)
+
+    def __lt__(self, other):
+        return _elementwise().lt(self, other)
+
+    def __le__(self, other):
+        return _elementwise().le(self, other)
+
+    def __gt__(self, other):
+        return _elementwise().gt(self, other)
+
+    def __ge__(self, other):
+        return _elementwise().ge(self, other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __getitem__(self, index):
+        from .ops import shape
+        return shape.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        from .ops import shape
+        shape.setitem(self, index, value)
+
+    # views and conversions with PyTorch's argument forms -------------------------
+    @property
+    def T(self) -> "Tensor":
+        """All dims reversed (the transpose of a matrix)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dims swapped."""
+        if self.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def view(self, *shape) -> "Tensor":
+        """A view with a new shape (raises if the strides do not allow it)."""
+        from .ops import shape as shape_ops
+        if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+            raise NotImplementedError("view(dtype) is not supported")
+        return shape_ops.view(self, _shape_args(shape))
+
+    def reshape(self, *shape) -> "Tensor":
+        """A view with a new shape when possible, else a copy."""
+        from .ops import shape as shape_ops
+        return shape_ops.reshape(self, _shape_args(shape))
+
+    def permute(self, *dims) -> "Tensor":
+        """A view with dims reordered."""
+        from .ops import shape as shape_ops
+        return shape_ops.permute(self, _shape_args(dims))
+
+    def expand(self, *sizes) -> "Tensor":
+        """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a size)."""
+        from .ops import shape as shape_ops
+        return shape_ops.expand(self, _shape_args(sizes))
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Move to a device and/or cast to a dtype: ``to(device)``, ``to(dtype)``, ``to(other)``."""
+        from .ops import conversion
+        return conversion.to(self, *args, **kwargs)
+
+    def cpu(self) -> "Tensor":
+        """A copy on the CPU (``self`` when already there)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        """A copy on a ``cuda`` device (``self`` when already there)."""
+        from .devices import as_device
+        return self.to(as_device("cuda" if device is None else device))
+
+    def float(self) -> "Tensor":
+        """Cast to float32."""
+        return self.to(dtypes.float32)
+
+    def double(self) -> "Tensor":
+        """Cast to float64."""
+        return self.to(dtypes.float64)
+
+    def half(self) -> "Tensor":
+        """Cast to float16."""
+        return self.to(dtypes.float16)
+
+    def bfloat16(self) -> "Tensor":
+        """Cast to bfloat16."""
+        return self.to(dtypes.bfloat16)
+
+    def int(self) -> "Tensor":
+        """Cast to int32."""
+        return self.to(dtypes.int32)
+
+    def long(self) -> "Tensor":
+        """Cast to int64."""
+        return self.to(dtypes.int64)
+
+    def bool(self) -> "Tensor":
+        """Cast to bool."""
+        return self.to(dtypes.bool)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        """A new tensor from ``data`` with this tensor's dtype and device by default."""
+        from .ops import creation
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        """Zeros with this tensor's dtype and device by default."""
+        from .ops import creation
+        return creation.zeros(_shape_args(size), dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        """Ones with this tensor's dtype and device by default."""
+        from .ops import creation
+        return creation.ones(_shape_args(size), dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False):
+        """``fill_value`` everywhere, with this tensor's dtype and device by default."""
+        from .ops import creation
+        return creation.full(size, fill_value, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        """Uninitialized, with this tensor's dtype and device by default."""
+        from .ops import creation
+        return creation.empty(_shape_args(size), dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints (``torch.Size``)."""
+
+    def numel(self) -> int:
+        """Product of the sizes."""
+        total = 1
+        for s in self:
+            total *= s
+        return total
+
+    def __repr__(self) -> str:
+        return f"framework.Size({list(self)})"
+
+    def __getitem__(self, key):
+        result = tuple.__getitem__(self, key)
+        return Size(result) if isinstance(key, slice) else result
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, tensor: Tensor, hook) -> None:
+        self._tensor = weakref.ref(tensor)
+        self._hook = hook
+
+    def remove(self) -> None:
+        tensor = self._tensor()
+        if tensor is None:
+            return
+        if tensor.grad_fn is not None:
+            for hooks in tensor.grad_fn.pre_hooks.values():
+                if self._hook in hooks:
+                    hooks.remove(self._hook)
+        elif tensor._hooks and self._hook in tensor._hooks:
+            tensor._hooks.remove(self._hook)
+
+
+def _rebuild(host, dtype_name, device_str, requires_grad):
+    from .ops import creation
+    t = creation.tensor(host, dtype=getattr(dtypes, dtype_name), device=device_str)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"{op}(): Dimension out of range (expected to be in range of "
+                         f"[{-size}, {size - 1}], but got {dim})")
+    return dim % size
+
+
+def _shape_args(args) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _require_bool(self: Tensor, other, symbol: str):
+    other_dtype = getattr(other, "dtype", None)
+    ok = self.dtype is dtypes.bool and (other_dtype is dtypes.bool or isinstance(other, bool))
+    if not ok:
+        raise TypeError(f"'{symbol}' is only supported between bool tensors (bitwise ops on "
+                        "integers are not implemented)")
+    return other
+
+
+def _elementwise():
+    from .ops import elementwise
+    return elementwise
+
+
+def _matmul():
+    from .ops import matmul
+    return matmul
+
+
+def _forward_method(family: str, name: str):
+    """A Tensor method ``t.name(...)`` that calls ``framework.ops.<family>.name(t, ...)``."""
+    import importlib
+    module_name = f"framework.ops.{family}"
+
+    def method(self, *args, **kwargs):
+        return getattr(importlib.import_module(module_name), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    method.__doc__ = f"See ``framework.{name}``."
+    return method
+
+
+# Tensor methods that are the op of the same name with the tensor as first argument.
+FORWARDED_METHODS = {
+    "elementwise": (
+        "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p",
+        "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign",
+        "floor", "ceil", "round", "trunc", "frac", "reciprocal", "square", "add", "sub",
+        "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+        "remainder", "fmod", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt",
+        "ge", "greater", "less", "greater_equal", "less_equal", "not_equal", "logical_and",
+        "logical_or", "logical_xor", "logical_not", "where", "clamp", "clip", "clamp_min",
+        "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
+        "allclose", "isclose",
+    ),
+    "reduce": (
+        "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+        "logsumexp", "all", "any", "sum_to_size",
+    ),
+    "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer"),
+    "shape": (
+        "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze",
+        "flatten", "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim",
+        "moveaxis", "view_as", "reshape_as", "broadcast_to", "clone", "select",
+    ),
+    "inplace": (
+        "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_",
+        "sigmoid_", "tanh_", "relu_", "clamp_", "clamp_min_", "clamp_max_", "zero_", "fill_",
+        "copy_", "floor_", "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_",
+        "uniform_", "normal_", "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_",
+        "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
+        "transpose_",
+    ),
+}
+
+for _family, _names in FORWARDED_METHODS.items():
+    for _name in _names:
+        if not hasattr(Tensor, _name):
+            setattr(Tensor, _name, _forward_method(_family, _name))
+del _family, _names, _name

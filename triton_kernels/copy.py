@@ -1,0 +1,74 @@
+"""Copies, casts and fills: the kernels behind ``copy_``, ``contiguous``, ``full`` and ``arange``."""
+import triton
+import triton.language as tl
+
+from .strided import offset6, unravel6
+
+# Elements per program instance. Copies are memory bound; 1024 elements with 4
+# warps gives each thread 8 elements, enough for vectorized loads on contiguous data.
+COPY_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
+
+@triton.jit
+def strided_copy_kernel(dst_ptr, src_ptr, n,
+                        size1, size2, size3, size4, size5,
+                        d0, d1, d2, d3, d4, d5,
+                        s0, s1, s2, s3, s4, s5,
+                        BLOCK: tl.constexpr):
+    """Each program copies BLOCK elements of a 6-d view, in row-major order.
+
+    ``dst`` and ``src`` are both strided (``d*``/``s*``, 0 where ``src`` is
+    broadcast); the value is cast to ``dst``'s element type on store.
+    """
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+    src_off = offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
+    dst_off = offset6(i0, i1, i2, i3, i4, i5, d0, d1, d2, d3, d4, d5)
+    value = tl.load(src_ptr + src_off, mask=mask)
+    tl.store(dst_ptr + dst_off, value.to(dst_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def contiguous_copy_kernel(dst_ptr, src_ptr, n, BLOCK: tl.constexpr):
+    """Each program copies (and casts) BLOCK consecutive elements."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    value = tl.load(src_ptr + idx, mask=mask)
+    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def fill_kernel(dst_ptr, n, value, BLOCK: tl.constexpr):
+    """Each program writes ``value`` (cast to the element type) to BLOCK elements."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    fill = tl.full((BLOCK,), value, dtype=dst_ptr.dtype.element_ty)
+    tl.store(dst_ptr + idx, fill, mask=mask)
+
+
+@triton.jit
+def arange_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
+    """Each program writes ``start + i * step`` for its BLOCK indices ``i``."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    value = start + idx.to(tl.float64) * step
+    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def arange_int_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
+    """Integer ``arange``: ``start + i * step`` in int64, then cast."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    value = start + idx * step
+    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def eye_kernel(dst_ptr, n_rows, n_cols, BLOCK: tl.constexpr):
+    """Each program writes BLOCK elements of an identity matrix (1 where row == col)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n_rows * n_cols
+    one = (idx // n_cols) == (idx % n_cols)
+    tl.store(dst_ptr + idx, one.to(dst_ptr.dtype.element_ty), mask=mask)
