@@ -1,2 +1,236 @@
-"""Placeholder: in-place ops are being written."""
+"""In-place ops (``add_``, ``mul_``, ``zero_``, ``copy_`` ...) with autograd and version counters.
+
+An in-place op computes its result out of place from an alias of the old
+value, writes it into the tensor's memory, bumps the storage's version (so a
+backward that saved the old value fails clearly) and, when recording, makes
+the tensor's ``grad_fn`` the new op's node.
+"""
+from __future__ import annotations
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..random import generator_for
+from ..tensor import Tensor
+from . import elementwise as ew
+from ._util import backend, broadcast_shapes, wrap
+from .registry import register
+
 __all__: list = []
+
+for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "uniform_",
+              "normal_"):
+    register(_name, "inplace", ("copy_",))
+del _name
+
+
+def _check_leaf(op: str, x: Tensor) -> None:
+    if not is_grad_enabled():
+        return
+    if x.is_leaf and x._requires_grad:
+        raise RuntimeError(f"{op}(): a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    base = x._base
+    if base is not None and base.requires_grad and x.requires_grad:
+        raise RuntimeError(f"{op}(): in-place modification of a view of a tensor that requires "
+                           "grad is not supported; use an out-of-place op instead")
+
+
+def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
+    """Write ``compute(alias_of_x)`` into ``x``; rebase ``x``'s graph when recording."""
+    _check_leaf(op, x)
+    out = compute(x._alias())
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): internal error: result is not a tensor")
+    if not dtypes.can_cast(out.dtype, x.dtype):
+        raise RuntimeError(f"{op}(): result type {_type_name(out.dtype)} can't be cast to the "
+                           f"desired output type {_type_name(x.dtype)}")
+    if broadcast_shapes(op, tuple(out.shape), tuple(x.shape)) != tuple(x.shape):
+        raise RuntimeError(f"{op}(): output with shape {list(x.shape)} doesn't match the "
+                           f"broadcast shape {list(broadcast_shapes(op, tuple(out.shape), tuple(x.shape)))}")
+    backend(x).copy_(x._a, out._a)
+    x._a.storage.version += 1
+    if out.grad_fn is not None and is_grad_enabled():
+        if tuple(out.shape) != tuple(x.shape) or out.dtype is not x.dtype:
+            out = out.expand(tuple(x.shape)).to(x.dtype)
+        x.grad_fn = out.grad_fn
+        x._output_nr = out._output_nr
+    return x
+
+
+def _type_name(d) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int32": "Int", "int64": "Long", "bool": "Bool"}[d.name]
+
+
+def _binary_inplace(op: str, name: str):
+    """``self.<op>(other)``: the elementwise op ``name`` written into ``self``."""
+    def method(self: Tensor, other, *args, **kwargs) -> Tensor:
+        fn = getattr(ew, name)
+        return apply_inplace(op, self, lambda old: fn(old, other, *args, **kwargs))
+    method.__name__ = op
+    method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
+    return method
+
+
+def _unary_inplace(op: str, name: str):
+    """``self.<op>()``: the elementwise op ``name`` written into ``self``."""
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        fn = getattr(ew, name)
+        return apply_inplace(op, self, lambda old: fn(old, *args, **kwargs))
+    method.__name__ = op
+    method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
+    return method
+
+
+add_ = _binary_inplace("add_", "add")
+sub_ = _binary_inplace("sub_", "sub")
+mul_ = _binary_inplace("mul_", "mul")
+div_ = _binary_inplace("div_", "div")
+pow_ = _binary_inplace("pow_", "pow")
+remainder_ = _binary_inplace("remainder_", "remainder")
+floor_divide_ = _binary_inplace("floor_divide_", "floor_divide")
+lerp_ = _binary_inplace("lerp_", "lerp")
+addcmul_ = _binary_inplace("addcmul_", "addcmul")
+addcdiv_ = _binary_inplace("addcdiv_", "addcdiv")
+neg_ = _unary_inplace("neg_", "neg")
+abs_ = _unary_inplace("abs_", "abs")
+exp_ = _unary_inplace("exp_", "exp")
+log_ = _unary_inplace("log_", "log")
+sqrt_ = _unary_inplace("sqrt_", "sqrt")
+sigmoid_ = _unary_inplace("sigmoid_", "sigmoid")
+tanh_ = _unary_inplace("tanh_", "tanh")
+relu_ = _unary_inplace("relu_", "relu")
+floor_ = _unary_inplace("floor_", "floor")
+ceil_ = _unary_inplace("ceil_", "ceil")
+round_ = _unary_inplace("round_", "round")
+trunc_ = _unary_inplace("trunc_", "trunc")
+reciprocal_ = _unary_inplace("reciprocal_", "reciprocal")
+square_ = _unary_inplace("square_", "square")
+sign_ = _unary_inplace("sign_", "sign")
+sin_ = _unary_inplace("sin_", "sin")
+cos_ = _unary_inplace("cos_", "cos")
+log1p_ = _unary_inplace("log1p_", "log1p")
+expm1_ = _unary_inplace("expm1_", "expm1")
+logical_not_ = _unary_inplace("logical_not_", "logical_not")
+clamp_ = _unary_inplace("clamp_", "clamp")
+clamp_min_ = _unary_inplace("clamp_min_", "clamp_min")
+clamp_max_ = _unary_inplace("clamp_max_", "clamp_max")
+
+
+class _Overwrite(Function):
+    """Replace a tensor's value by ``src`` (broadcast); the old value gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, old, src):
+        ctx.src_shape = tuple(src.shape)
+        kernels = backend(old)
+        out = kernels.empty(tuple(old.shape), old.dtype)
+        kernels.copy_(out, src._a)
+        return wrap(out, old.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .creation import zeros_like
+        return zeros_like(grad), grad.sum_to_size(ctx.src_shape)
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast, possibly from another device) into ``self``."""
+    from .creation import tensor
+    if not isinstance(src, Tensor):
+        src = tensor(src, dtype=self.dtype, device=self.device)
+    if broadcast_shapes("copy_", tuple(src.shape), tuple(self.shape)) != tuple(self.shape):
+        raise RuntimeError(f"copy_(): the source of shape {list(src.shape)} can't be broadcast "
+                           f"to the destination of shape {list(self.shape)}")
+    if src.device != self.device:
+        src = src.to(self.device)
+    if is_grad_enabled() and (self.requires_grad or src.requires_grad):
+        _check_leaf("copy_", self)
+        return apply_inplace("copy_", self, lambda old: _Overwrite.apply(old, src.to(self.dtype)))
+    backend(self).copy_(self._a, src._a)
+    self._a.storage.version += 1
+    return self
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to ``value`` (a number or a one-element tensor)."""
+    from .creation import full
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        if value.requires_grad and is_grad_enabled():
+            return copy_(self, value.reshape(()).to(self.device))
+        value = value.item()
+    if is_grad_enabled() and self.requires_grad:
+        return copy_(self, full((), value, dtype=self.dtype, device=self.device))
+    backend(self).copy_(self._a, backend(self).full((), value, self.dtype))
+    self._a.storage.version += 1
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to zero."""
+    return fill_(self, 0)
+
+
+def _fill_random(op: str, self: Tensor, draw) -> Tensor:
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating-point tensor, got {self.dtype}")
+    gen = generator_for(self.device)
+    seed, offset = gen.take(self.numel())
+    values = draw(backend(self), tuple(self.shape), seed, offset)
+    with no_grad():
+        copy_(self, wrap(values, self.device))
+    return self
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill with samples uniform in [a, b)."""
+    if a > b:
+        raise RuntimeError(f"uniform_(): expects to return a [from, to) range, but found from={a} > to={b}")
+    _fill_random("uniform_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off))
+    if (a, b) != (0.0, 1.0):
+        with no_grad():
+            apply_inplace("uniform_", self, lambda old: old * (b - a) + a)
+    return self
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+    """Fill with normal samples of the given mean and standard deviation."""
+    if std < 0:
+        raise RuntimeError(f"normal_(): expects std >= 0.0, but found std {std}")
+    _fill_random("normal_", self, lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off))
+    if (mean, std) != (0.0, 1.0):
+        with no_grad():
+            apply_inplace("normal_", self, lambda old: old * std + mean)
+    return self
+
+
+def _metadata_inplace(self: Tensor, result: Tensor) -> Tensor:
+    self._a = result._a
+    if result.grad_fn is not None:
+        self.grad_fn = result.grad_fn
+        self._output_nr = result._output_nr
+    return self
+
+
+def unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim in place."""
+    return _metadata_inplace(self, self.unsqueeze(dim))
+
+
+def squeeze_(self: Tensor, dim=None) -> Tensor:
+    """Remove size-1 dims in place."""
+    return _metadata_inplace(self, self.squeeze(dim))
+
+
+def t_(self: Tensor) -> Tensor:
+    """Transpose a matrix in place (metadata only)."""
+    return _metadata_inplace(self, self.t())
+
+
+def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims in place (metadata only)."""
+    return _metadata_inplace(self, self.transpose(dim0, dim1))

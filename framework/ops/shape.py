@@ -1,2 +1,644 @@
-"""Placeholder: shape ops are being written."""
-__all__: list = []
+"""Views and shape ops: reshape/view, permute, expand, squeeze, slicing, cat/stack/split.
+
+Views share the input's storage (no copy) wherever PyTorch makes a view.
+Each view op is a ``Function`` whose backward maps the gradient back to the
+input's shape, written in framework ops so it is differentiable again.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..backends.array import contiguous_strides
+from ..tensor import Size, Tensor, _shape_args
+from ._util import backend, common_device, normalize_dim, wrap
+from .registry import register
+
+__all__ = [
+    "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "squeeze", "unsqueeze",
+    "flatten", "unflatten", "narrow", "select", "cat", "concat", "concatenate", "stack", "split",
+    "chunk", "unbind", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
+    "broadcast_shapes", "hstack", "vstack",
+]
+
+for _name in ("view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
+              "flatten", "unflatten", "narrow", "select", "getitem", "movedim", "broadcast_to",
+              "split", "chunk", "unbind"):
+    register(_name, "shape", ())
+register("contiguous", "shape", ("empty", "copy_"))
+register("setitem", "shape", ("copy_", "full"))
+register("cat", "shape", ("empty", "copy_"))
+register("stack", "shape", ("empty", "copy_"))
+del _name
+
+
+# --- the view primitive ---------------------------------------------------------------
+def _make_view(x: Tensor, shape, strides, offset) -> Tensor:
+    """A tensor viewing ``x``'s storage with new metadata (no autograd)."""
+    t = wrap(x._a.view(tuple(shape), tuple(strides), offset), x._device)
+    t._base = x if x._base is None else x._base
+    return t
+
+
+class _View(Function):
+    """A view given by (shape, strides, offset); backward scatters into the input's shape."""
+
+    @staticmethod
+    def forward(ctx, x, shape, strides, offset, backward_fn):
+        ctx.backward_fn = backward_fn
+        return _make_view(x, shape, strides, offset)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.backward_fn(grad), None, None, None, None
+
+
+def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
+    if not (x.requires_grad and is_grad_enabled()):
+        return _make_view(x, shape, strides, offset)
+    return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn)
+
+
+# --- reshape and view -----------------------------------------------------------------
+def _infer_shape(op: str, shape, numel: int) -> tuple:
+    shape = tuple(int(s) for s in shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError(f"{op}(): only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"{op}(): invalid shape dimension {min(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if unknown:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[:unknown[0]] + (numel // known,) + shape[unknown[0] + 1:]
+    elif known != numel:
+        raise RuntimeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """Strides viewing ``old`` as ``new_shape`` without a copy, or None (ATen's computeStride)."""
+    if 0 in old_shape:
+        return contiguous_strides(new_shape)
+    if not old_shape:
+        old_shape, old_strides = (1,), (1,)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base = old_strides[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = old_strides[d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+def _reshape_backward(shape):
+    return lambda grad: grad.reshape(shape)
+
+
+def view(x: Tensor, shape) -> Tensor:
+    """A view of ``x`` with ``shape``; raises when ``x``'s strides don't allow one."""
+    shape = _infer_shape("view", _shape_args(shape) if not isinstance(shape, tuple) else shape,
+                         x.numel())
+    strides = _view_strides(tuple(x.shape), x.stride(), shape)
+    if strides is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    """``x`` with a new shape: a view when the strides allow it, else a copy."""
+    shape = _infer_shape("reshape", tuple(shape), x.numel())
+    strides = _view_strides(tuple(x.shape), x.stride(), shape)
+    if strides is None:
+        return view(contiguous(x), shape)
+    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+
+
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x.view(other.shape)``."""
+    return view(x, tuple(other.shape))
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x.reshape(other.shape)``."""
+    return reshape(x, tuple(other.shape))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    start = normalize_dim("flatten", start_dim, x.ndim)
+    end = normalize_dim("flatten", end_dim, x.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = tuple(x.shape)
+    merged = 1
+    for s in shape[start:end + 1]:
+        merged *= s
+    return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
+    d = normalize_dim("unflatten", dim, x.ndim)
+    sizes = _infer_shape("unflatten", tuple(sizes), x.shape[d])
+    return view(x, tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1:])) if x.is_contiguous() else \
+        reshape(x, tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1:]))
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    """Remove size-1 dims (all, or those in ``dim``)."""
+    if dim is None:
+        dims = [i for i, s in enumerate(x.shape) if s == 1]
+    else:
+        dims = [normalize_dim("squeeze", d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        dims = [d for d in dims if x.ndim and x.shape[d] == 1]
+    keep = [i for i in range(x.ndim) if i not in dims]
+    shape = tuple(x.shape[i] for i in keep)
+    strides = tuple(x.stride()[i] for i in keep)
+    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim``."""
+    d = normalize_dim("unsqueeze", dim, x.ndim + 1)
+    shape = list(x.shape)
+    strides = list(x.stride())
+    inner = strides[d] * shape[d] if d < x.ndim else 1
+    shape.insert(d, 1)
+    strides.insert(d, inner)
+    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+
+
+# --- permutations ---------------------------------------------------------------------
+def permute(x: Tensor, dims) -> Tensor:
+    """A view with dims in the order ``dims``."""
+    dims = tuple(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {x.ndim} is not equal to len(dims) = {len(dims)}")
+    wrapped = [normalize_dim("permute", d, x.ndim) for d in dims]
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    shape = tuple(x.shape[d] for d in wrapped)
+    strides = tuple(x.stride()[d] for d in wrapped)
+    inverse = [0] * len(wrapped)
+    for i, d in enumerate(wrapped):
+        inverse[d] = i
+    return _view_op(x, shape, strides, x._a.offset, lambda grad: grad.permute(*inverse))
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """A view with ``dim0`` and ``dim1`` swapped."""
+    if x.ndim == 0:
+        return x if (dim0 in (0, -1) and dim1 in (0, -1)) else permute(x, ())
+    a = normalize_dim("transpose", dim0, x.ndim)
+    b = normalize_dim("transpose", dim1, x.ndim)
+    order = list(range(x.ndim))
+    order[a], order[b] = order[b], order[a]
+    return permute(x, order)
+
+
+swapaxes = transpose
+swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose of a tensor with at most 2 dims."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` to positions ``destination``."""
+    src = [normalize_dim("movedim", d, x.ndim) for d in (source if isinstance(source, (tuple, list)) else (source,))]
+    dst = [normalize_dim("movedim", d, x.ndim) for d in (destination if isinstance(destination, (tuple, list)) else (destination,))]
+    if len(src) != len(dst):
+        raise RuntimeError("movedim: Invalid source or destination dims: source and destination "
+                           "must have the same number of dims")
+    order = [None] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(x.ndim) if i not in src)
+    order = [o if o is not None else next(rest) for o in order]
+    return permute(x, order)
+
+
+moveaxis = movedim
+
+
+# --- broadcasting views ---------------------------------------------------------------
+def expand(x: Tensor, sizes) -> Tensor:
+    """A view repeating size-1 dims to ``sizes`` without copying (-1 keeps a size)."""
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"expand(): the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({x.ndim})")
+    pad = len(sizes) - x.ndim
+    shape, strides = [], []
+    for i, size in enumerate(sizes):
+        if i < pad:
+            if size < 0:
+                raise RuntimeError(f"expand(): -1 is not allowed in a leading, non-existing dimension {i}")
+            shape.append(size)
+            strides.append(0)
+            continue
+        current = x.shape[i - pad]
+        stride = x.stride()[i - pad]
+        if size == -1:
+            size = current
+        if current == size:
+            shape.append(size)
+            strides.append(stride)
+        elif current == 1:
+            shape.append(size)
+            strides.append(0)
+        else:
+            raise RuntimeError(f"expand(): The expanded size of the tensor ({size}) must match the "
+                               f"existing size ({current}) at non-singleton dimension {i}. "
+                               f"Target sizes: {list(sizes)}. Tensor sizes: {list(x.shape)}")
+    input_shape = tuple(x.shape)
+    return _view_op(x, shape, strides, x._a.offset, lambda grad: grad.sum_to_size(input_shape))
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x.expand(other.shape)``."""
+    return expand(x, tuple(other.shape))
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    """``x`` expanded to ``shape`` (a view)."""
+    return expand(x, tuple(shape))
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The broadcast of several shapes."""
+    from ._util import broadcast_shapes as _broadcast
+    return Size(_broadcast("broadcast_shapes", *[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Views of the tensors expanded to their common shape."""
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+# --- slicing ---------------------------------------------------------------------------
+def _normalize_index(x: Tensor, index) -> tuple:
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for item in index:
+        if isinstance(item, Tensor):
+            if item.ndim == 0 and not item.dtype.is_floating_point and item.dtype.name != "bool":
+                item = int(item.item())
+            else:
+                raise NotImplementedError(
+                    "indexing with tensors (advanced indexing) is not supported yet; use ints, "
+                    "slices, None and ...")
+        elif isinstance(item, (list,)) or (hasattr(item, "dtype") and hasattr(item, "shape")):
+            raise NotImplementedError("indexing with lists or arrays (advanced indexing) is not supported yet")
+        elif isinstance(item, bool):
+            raise NotImplementedError("indexing with bools is not supported yet")
+        elif hasattr(item, "__index__") and not isinstance(item, (slice, type(None), type(Ellipsis))):
+            item = item.__index__()
+        elif not isinstance(item, (int, slice, type(None), type(Ellipsis))):
+            raise TypeError(f"getitem(): invalid index of type {type(item).__name__}; only "
+                            "integers, slices (`:`), ellipsis (`...`) and None are valid")
+        out.append(item)
+    if sum(1 for i in out if i is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(1 for i in out if i is not None and i is not Ellipsis)
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    if Ellipsis in out:
+        pos = out.index(Ellipsis)
+        out = out[:pos] + [slice(None)] * (x.ndim - consumed) + out[pos + 1:]
+    else:
+        out = out + [slice(None)] * (x.ndim - consumed)
+    return tuple(out)
+
+
+def _slice_geometry(x: Tensor, index: tuple):
+    """Shape, strides and offset of ``x[index]`` for a normalized basic index."""
+    shape, strides = [], []
+    offset = x._a.offset
+    dim = 0
+    for item in index:
+        if item is None:
+            shape.append(1)
+            strides.append(0)
+            continue
+        size, stride = x.shape[dim], x.stride()[dim]
+        if isinstance(item, int):
+            if not -size <= item < size:
+                raise IndexError(f"index {item} is out of bounds for dimension {dim} with size {size}")
+            offset += (item % size) * stride
+        else:
+            start, stop, step = item.indices(size)
+            if item.step is not None and item.step <= 0:
+                raise ValueError("step must be greater than zero")
+            length = max(0, -(-(stop - start) // step))
+            if length:
+                offset += start * stride
+            shape.append(length)
+            strides.append(stride * step)
+        dim += 1
+    return tuple(shape), tuple(strides), offset
+
+
+class _Slice(Function):
+    """``x[index]`` for a basic index: a view; backward scatters the gradient into zeros."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.input_shape = tuple(x.shape)
+        ctx.index = index
+        shape, strides, offset = _slice_geometry(x, index)
+        return _make_view(x, shape, strides, offset)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _SliceScatter.apply(grad, ctx.input_shape, ctx.index), None
+
+
+class _SliceScatter(Function):
+    """Zeros of ``shape`` with ``grad`` written at ``index`` (the transpose of slicing)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        from .creation import zeros
+        ctx.index = index
+        out = zeros(shape, dtype=grad.dtype, device=grad.device)
+        target = _make_view(out, *_slice_geometry(out, index))
+        backend(out).copy_(target._a, grad._a)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Slice.apply(grad, ctx.index), None, None
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]`` with ints, slices (positive steps), ``None`` and ``...``: always a view."""
+    index = _normalize_index(x, index)
+    if x.requires_grad and is_grad_enabled():
+        return _Slice.apply(x, index)
+    return _make_view(x, *_slice_geometry(x, index))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A view of ``length`` entries of dim ``dim`` from ``start``."""
+    d = normalize_dim("narrow", dim, x.ndim)
+    size = x.shape[d]
+    if isinstance(start, Tensor):
+        start = int(start.item())
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start ({start}) is out of bounds for dimension {d} of size {size}")
+    start %= max(size, 1) if start < 0 else size + 1
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    index = [slice(None)] * x.ndim
+    index[d] = slice(start, start + length)
+    return getitem(x, tuple(index))
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim`` (that dim removed)."""
+    d = normalize_dim("select", dim, x.ndim)
+    full = [slice(None)] * x.ndim
+    full[d] = index
+    return getitem(x, tuple(full))
+
+
+class _SetSlice(Function):
+    """``x`` with ``value`` written at a basic ``index`` (out of place; used by ``x[index] = v``)."""
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        ctx.index = index
+        ctx.value_shape = tuple(value.shape)
+        out = wrap(_contiguous_copy(x), x.device)
+        target = _make_view(out, *_slice_geometry(out, index))
+        backend(out).copy_(target._a, value._a)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x = grad_value = None
+        if ctx.needs_input_grad[0]:
+            from .creation import zeros
+            shape, _, _ = _slice_geometry(grad, ctx.index)
+            grad_x = _SetSlice.apply(grad, zeros(shape, dtype=grad.dtype, device=grad.device), ctx.index)
+        if ctx.needs_input_grad[1]:
+            grad_value = _Slice.apply(grad, ctx.index).sum_to_size(ctx.value_shape)
+        return grad_x, grad_value, None
+
+
+def _contiguous_copy(x: Tensor):
+    kernels = backend(x)
+    out = kernels.empty(tuple(x.shape), x.dtype)
+    kernels.copy_(out, x._a)
+    return out
+
+
+def _value_tensor(x: Tensor, value) -> Tensor:
+    from .creation import tensor
+    if isinstance(value, Tensor):
+        if value.device != x.device and not (value.ndim == 0 and value.device.type == "cpu"):
+            raise RuntimeError(f"setitem(): value is on {value.device} but the tensor is on {x.device}")
+        return value if value.device == x.device else value.to(x.device)
+    return tensor(value, dtype=x.dtype, device=x.device)
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` for a basic index (value broadcast and cast to ``x``'s dtype)."""
+    from .inplace import apply_inplace
+    norm = _normalize_index(x, index)
+    value = _value_tensor(x, value)
+    target_shape, _, _ = _slice_geometry(x, norm)
+    from ._util import broadcast_shapes as _broadcast
+    if _broadcast("setitem", tuple(value.shape), target_shape) != target_shape:
+        raise RuntimeError(f"setitem(): shape mismatch: value tensor of shape {list(value.shape)} "
+                           f"cannot be broadcast to indexing result of shape {list(target_shape)}")
+    if is_grad_enabled() and (x.requires_grad or value.requires_grad):
+        apply_inplace("setitem", x, lambda old: _SetSlice.apply(old, value.to(x.dtype), norm))
+        return
+    view_t = _make_view(x, *_slice_geometry(x, norm))
+    backend(x).copy_(view_t._a, value._a)
+    x._a.storage.version += 1
+
+
+# --- copies -------------------------------------------------------------------------------
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """``x`` if already contiguous, else a contiguous copy (differentiable)."""
+    if x.is_contiguous():
+        return x
+    from .conversion import clone
+    return clone(x)
+
+
+def clone(x: Tensor, memory_format=None) -> Tensor:
+    """A copy of ``x`` that records a gradient."""
+    from .conversion import clone as _clone
+    return _clone(x)
+
+
+# --- joining and splitting -----------------------------------------------------------------
+class _Cat(Function):
+    """Concatenation along ``dim``; backward slices the gradient per input."""
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        ctx.sizes = [t.shape[dim] for t in tensors]
+        shape = list(tensors[0].shape)
+        shape[dim] = sum(ctx.sizes)
+        dtype = tensors[0].dtype
+        for t in tensors[1:]:
+            from ..dtypes import promote_types
+            dtype = promote_types(dtype, t.dtype)
+        kernels = backend(tensors[0])
+        out = wrap(kernels.empty(tuple(shape), dtype), tensors[0].device)
+        start = 0
+        for t, size in zip(tensors, ctx.sizes):
+            if size:
+                index = [slice(None)] * len(shape)
+                index[dim] = slice(start, start + size)
+                target = _make_view(out, *_slice_geometry(out, tuple(index)))
+                kernels.copy_(target._a, t._a)
+            start += size
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = []
+        start = 0
+        for size in ctx.sizes:
+            grads.append(narrow(grad, ctx.dim, start, size))
+            start += size
+        return (None, *grads)
+
+
+def _is_legacy_empty(t: Tensor) -> bool:
+    return t.ndim == 1 and t.shape[0] == 0
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (1-D empty tensors are skipped, like PyTorch)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat(): expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    common_device("cat", *tensors)
+    kept = [t for t in tensors if not _is_legacy_empty(t)] or tensors[:1]
+    ref = kept[0]
+    d = normalize_dim("cat", dim, ref.ndim)
+    if ref.ndim == 0:
+        raise RuntimeError("cat(): zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(kept):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"cat(): Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref.shape[k]} but got size {t.shape[k]} for "
+                                   f"tensor number {i} in the list.")
+    if len(kept) != len(tensors) and len(kept) == 1 and kept[0] is tensors[0] and _is_legacy_empty(tensors[0]):
+        return tensors[0]
+    return _Cat.apply(d, *kept)
+
+
+concat = cat
+concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack(): expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"stack(): expected Tensor as element {i}, got {type(t).__name__}")
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack(): stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors) -> Tensor:
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Concatenate along dim 0 after making tensors at least 2-D."""
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Views of consecutive pieces along ``dim``: of a given size, or of listed sizes."""
+    d = normalize_dim("split", dim, x.ndim)
+    size = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size > 0:
+            raise RuntimeError(f"split(): split_size must be a positive integer, got {step}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
+    pieces = []
+    start = 0
+    for s in sizes:
+        pieces.append(narrow(x, d, start, s))
+        start += s
+    return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise RuntimeError(f"chunk(): chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = normalize_dim("chunk", dim, x.ndim)
+    size = x.shape[d]
+    step = max(1, -(-size // chunks))
+    return split(x, step, d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim`` (that dim removed)."""
+    d = normalize_dim("unbind", dim, x.ndim)
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
