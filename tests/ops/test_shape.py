@@ -1,0 +1,157 @@
+"""Views and shape ops against PyTorch: values, gradients, view semantics, errors."""
+import numpy as np
+import pytest
+import torch
+
+import framework
+from helpers import check_op
+
+RNG = np.random.default_rng(0)
+
+
+def arr(*shape):
+    return RNG.standard_normal(shape)
+
+
+VIEW_CASES = [
+    ("reshape", lambda x: x.reshape(3, 8), (2, 3, 4)),
+    ("reshape_infer", lambda x: x.reshape(-1, 2), (2, 3, 4)),
+    ("view", lambda x: x.view(6, 4), (2, 3, 4)),
+    ("permute", lambda x: x.permute(2, 0, 1), (2, 3, 4)),
+    ("transpose", lambda x: x.transpose(0, -1), (2, 3, 4)),
+    ("T", lambda x: x.T, (3, 4)),
+    ("mT", lambda x: x.mT, (2, 3, 4)),
+    ("expand", lambda x: x.expand(2, 3, 4), (3, 1)),
+    ("expand_keep", lambda x: x.expand(-1, 4), (3, 1)),
+    ("squeeze_all", lambda x: x.squeeze(), (1, 3, 1, 2)),
+    ("squeeze_dim", lambda x: x.squeeze(2), (1, 3, 1, 2)),
+    ("unsqueeze", lambda x: x.unsqueeze(-1), (3, 2)),
+    ("flatten", lambda x: x.flatten(1), (2, 3, 4)),
+    ("unflatten", lambda x: x.unflatten(1, (2, 2)), (3, 4)),
+    ("narrow", lambda x: x.narrow(1, 1, 2), (3, 4)),
+    ("select", lambda x: x.select(0, -1), (3, 4)),
+    ("index_int_slice", lambda x: x[1, 1:3], (3, 4)),
+    ("index_step", lambda x: x[::2, 1::3], (5, 7)),
+    ("index_none_ellipsis", lambda x: x[None, ..., 0], (2, 3, 4)),
+    ("index_negative", lambda x: x[-1, -3:], (3, 4)),
+    ("index_empty_slice", lambda x: x[2:1], (3, 4)),
+    ("movedim", lambda x: x.movedim(0, -1), (2, 3, 4)),
+    ("contiguous", lambda x: x.contiguous(), (3, 4)),
+    ("broadcast_to", lambda x: x.broadcast_to((2, 3, 4)), (4,)),
+    ("zero_size", lambda x: x.reshape(0, 4).T, (4, 0)),
+    ("scalar_reshape", lambda x: x.reshape(1, 1), ()),
+]
+
+
+@pytest.mark.parametrize("name,fn,shape", VIEW_CASES, ids=[c[0] for c in VIEW_CASES])
+def test_view_ops_match_torch(device, name, fn, shape):
+    check_op(fn, fn, [arr(*shape)], device=device)
+
+
+@pytest.mark.parametrize("name,fn,shape", VIEW_CASES[:8], ids=[c[0] for c in VIEW_CASES[:8]])
+def test_view_ops_on_noncontiguous_input(device, name, fn, shape):
+    if name == "view":
+        fn = lambda x: x.reshape(6, 4)  # noqa: E731 - a transposed input can't always be viewed
+    check_op(fn, fn, [arr(*shape)], device=device, contiguous=False)
+
+
+def test_view_ops_in_float64_and_half(device):
+    fn = lambda x: x.permute(1, 0)[1:, ::2].reshape(-1)  # noqa: E731
+    check_op(fn, fn, [arr(3, 4)], device=device, dtype=framework.float64)
+    check_op(fn, fn, [arr(3, 4)], device=device, dtype=framework.float16)
+
+
+def test_views_share_storage_and_see_writes(device):
+    x = framework.zeros(3, 4, device=device)
+    v = x[1]
+    v.fill_(2.0)
+    t = x.T
+    t[0, 2] = 7.0
+    assert x.tolist()[1] == [7.0, 2.0, 2.0, 2.0]
+    assert x.reshape(12)._a.storage is x._a.storage
+    assert x.permute(1, 0).stride() == (1, 4)
+    assert x[:, 1:3].storage_offset() == 1
+
+
+def test_view_raises_on_incompatible_strides(device):
+    x = framework.zeros(3, 4, device=device).T
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(12)
+    assert x.reshape(12).is_contiguous()
+
+
+def test_reshape_copies_only_when_needed(device):
+    x = framework.arange(12, device=device).reshape(3, 4)
+    assert x.reshape(4, 3)._a.storage is x._a.storage
+    assert x.T.reshape(12)._a.storage is not x._a.storage
+    assert x.T.reshape(12).tolist() == torch.arange(12).reshape(3, 4).T.reshape(12).tolist()
+
+
+JOIN_CASES = [
+    ("cat0", lambda a, b: framework.cat([a, b]), lambda a, b: torch.cat([a, b]), (2, 3), (4, 3)),
+    ("cat1", lambda a, b: framework.cat([a, b], dim=-1), lambda a, b: torch.cat([a, b], dim=-1), (2, 3), (2, 1)),
+    ("stack", lambda a, b: framework.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1), (2, 3), (2, 3)),
+    ("split", lambda a, b: a.split(2, 1), lambda a, b: a.split(2, 1), (2, 5), (1,)),
+    ("split_sizes", lambda a, b: a.split([1, 4], 1), lambda a, b: a.split([1, 4], 1), (2, 5), (1,)),
+    ("chunk", lambda a, b: a.chunk(3, 0), lambda a, b: a.chunk(3, 0), (7, 2), (1,)),
+    ("unbind", lambda a, b: a.unbind(1), lambda a, b: a.unbind(1), (2, 3), (1,)),
+    ("cat_empty", lambda a, b: framework.cat([a, b]), lambda a, b: torch.cat([a, b]), (0, 3), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("name,fw,th,sa,sb", JOIN_CASES, ids=[c[0] for c in JOIN_CASES])
+def test_join_and_split_match_torch(device, name, fw, th, sa, sb):
+    check_op(fw, th, [arr(*sa), arr(*sb)], device=device)
+
+
+def test_cat_noncontiguous_and_promotes(device):
+    check_op(lambda a, b: framework.cat([a, b], 1), lambda a, b: torch.cat([a, b], 1),
+             [arr(3, 2), arr(3, 4)], device=device, contiguous=False)
+    a = framework.ones(2, dtype=framework.int64, device=device)
+    b = framework.ones(2, dtype=framework.float32, device=device)
+    assert framework.cat([a, b]).dtype == framework.float32
+
+
+def test_setitem_writes_and_differentiates(device):
+    def fw(x, v):
+        y = x * 1.0
+        y[1:, ::2] = v
+        return y
+
+    def th(x, v):
+        y = x * 1.0
+        y[1:, ::2] = v
+        return y
+
+    check_op(fw, th, [arr(3, 4), arr(2)], device=device)
+
+
+def test_shape_errors_name_the_op(device):
+    x = framework.zeros(2, 3, device=device)
+    with pytest.raises(RuntimeError, match="reshape"):
+        x.reshape(4, 2)
+    with pytest.raises(RuntimeError, match="expand"):
+        x.expand(3, 3)
+    with pytest.raises(IndexError, match="permute"):
+        x.permute(0, 2)
+    with pytest.raises(RuntimeError, match="cat"):
+        framework.cat([x, framework.zeros(3, 2, device=device)])
+    with pytest.raises(RuntimeError, match="stack"):
+        framework.stack([x, framework.zeros(3, 2, device=device)])
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[2]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[0, 0, 0]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(TypeError, match="cat"):
+        framework.cat([x, 1.0])
+    with pytest.raises(RuntimeError, match="split"):
+        x.split([1, 1], 1)
+
+
+def test_cat_rejects_mixed_devices():
+    a = framework.zeros(2)
+    b = framework.zeros(2, device="cuda")
+    with pytest.raises(RuntimeError, match="same device"):
+        framework.cat([a, b])

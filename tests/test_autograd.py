@@ -1,0 +1,238 @@
+"""The autograd engine: higher order, accumulation, graph freeing, grad modes, custom Functions."""
+import numpy as np
+import pytest
+import torch
+
+import framework
+from framework.autograd import Function
+from helpers import check_op
+
+
+def leaf(values, device, dtype=framework.float64):
+    return framework.tensor(values, dtype=dtype, device=device, requires_grad=True)
+
+
+def test_backward_through_broadcast_sums_to_input_shape(device):
+    check_op(lambda a, b: (a * b + b).sum(), lambda a, b: (a * b + b).sum(),
+             [np.arange(6.0).reshape(2, 3), np.array([[1.0, 2.0, 3.0]])], device=device)
+
+
+def test_higher_order_gradients(device):
+    x = leaf([0.5, -1.5, 2.0], device)
+    y = (x ** 3).sum()
+    (g,) = framework.autograd.grad(y, x, create_graph=True)
+    (gg,) = framework.autograd.grad(g.sum(), x, create_graph=True)
+    (ggg,) = framework.autograd.grad(gg.sum(), x)
+    xs = np.array([0.5, -1.5, 2.0])
+    np.testing.assert_allclose(g.detach().cpu().numpy(), 3 * xs ** 2)
+    np.testing.assert_allclose(gg.detach().cpu().numpy(), 6 * xs)
+    np.testing.assert_allclose(ggg.cpu().numpy(), [6.0, 6.0, 6.0])
+
+
+def test_backward_with_create_graph_gives_differentiable_grad(device):
+    x = leaf([1.0, 2.0], device)
+    (x.exp() * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    first = x.grad.detach().cpu().numpy()
+    x.grad.sum().backward()
+    xs = np.array([1.0, 2.0])
+    np.testing.assert_allclose(first + np.exp(xs) * (xs + 2), x.grad.detach().cpu().numpy())
+
+
+def test_gradients_accumulate_into_leaves(device):
+    x = leaf([1.0, 2.0], device)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [4.0, 8.0])
+    x.grad.zero_()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [3.0, 3.0])
+
+
+def test_second_backward_through_freed_graph_raises(device):
+    x = leaf([1.0, 2.0], device)
+    y = (x.exp()).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_backward_needs_scalar_or_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        (x * 2).backward()
+    (x * 2).backward(framework.tensor([1.0, -1.0], dtype=framework.float64, device=device))
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [2.0, -2.0])
+
+
+def test_no_grad_enable_grad_and_set_grad_enabled(device):
+    x = leaf([1.0], device)
+    with framework.no_grad():
+        assert not (x * 2).requires_grad
+        with framework.enable_grad():
+            assert (x * 2).requires_grad
+    with framework.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @framework.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    framework.set_grad_enabled(False)
+    assert not framework.is_grad_enabled()
+    framework.set_grad_enabled(True)
+    assert framework.is_grad_enabled()
+
+
+def test_detach_requires_grad_and_retain_grad(device):
+    x = leaf([1.0, 2.0], device)
+    d = x.detach()
+    assert not d.requires_grad and d._a.storage is x._a.storage
+    y = x * 2
+    y.retain_grad()
+    z = (y * y).sum()
+    z.backward()
+    np.testing.assert_allclose(y.grad.cpu().numpy(), [4.0, 8.0])
+    w = framework.zeros(2, device=device).requires_grad_()
+    assert w.requires_grad and w.is_leaf
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)
+
+
+def test_register_hook_changes_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    x.register_hook(lambda g: g * 10)
+    (x * 1).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [10.0, 10.0])
+
+
+def test_grad_allow_unused_and_errors(device):
+    x = leaf([1.0], device)
+    unused = leaf([1.0], device)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="not have been used"):
+        framework.autograd.grad(y, [x, unused], retain_graph=True)
+    gx, gu = framework.autograd.grad(y, [x, unused], allow_unused=True)
+    assert gu is None and gx.tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        framework.tensor([1.0]).sum().backward()
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x * x * x * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        assert ctx.needs_input_grad == (True, False)
+        return grad * 3 * x * x * ctx.scale, None
+
+
+def test_custom_function_and_gradcheck(device):
+    x = leaf([0.3, -0.7, 1.1], device)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn is not None and "Cube" in y.grad_fn.name()
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 6 * np.array([0.3, -0.7, 1.1]) ** 2)
+    assert framework.autograd.gradcheck(lambda t: Cube.apply(t, 2.0), (x,))
+    assert framework.autograd.gradgradcheck(lambda t: Cube.apply(t, 2.0), (x,))
+
+
+class WrongGrad(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 3
+
+
+def test_gradcheck_detects_a_wrong_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        framework.autograd.gradcheck(WrongGrad.apply, (x,))
+    assert not framework.autograd.gradcheck(WrongGrad.apply, (x,), raise_exception=False)
+
+
+def test_inplace_change_of_saved_tensor_raises(device):
+    x = leaf([1.0, 2.0], device)
+    h = x * 1
+    y = h * h
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_inplace_on_leaf_requiring_grad_raises_but_works_under_no_grad(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        x.add_(1)
+    with framework.no_grad():
+        x -= 0.5
+    assert x.tolist() == [0.5, 1.5] and x._version == 1
+
+
+def test_inplace_ops_are_recorded_in_the_graph(device):
+    def fw(a, b):
+        h = a * 1
+        h.mul_(b)
+        h.add_(b, alpha=2)
+        h.exp_()
+        return h
+
+    def th(a, b):
+        h = a * 1
+        h.mul_(b)
+        h.add_(b, alpha=2)
+        h.exp_()
+        return h
+
+    check_op(fw, th, [np.array([0.1, 0.2]), np.array([0.3, -0.4])], device=device)
+
+
+def test_tensor_to_other_device_is_differentiable():
+    x = leaf([1.0, 2.0], "cpu")
+    y = (x.to("cuda") * 3).to("cpu").sum()
+    y.backward()
+    assert x.grad.device == framework.device("cpu")
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_hand_written_regression_trains_like_torch(device):
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((32, 3))
+    ys = xs @ np.array([[1.5], [-2.0], [0.5]]) + 0.3
+    w0 = rng.standard_normal((3, 1)) * 0.1
+    fw_x = framework.tensor(xs, dtype=framework.float32, device=device)
+    fw_y = framework.tensor(ys, dtype=framework.float32, device=device)
+    w = framework.tensor(w0, dtype=framework.float32, device=device, requires_grad=True)
+    b = framework.zeros(1, device=device, requires_grad=True)
+    tw = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+    tb = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    tx, ty = torch.tensor(xs), torch.tensor(ys)
+    for _ in range(20):
+        loss = ((fw_x @ w + b - fw_y) ** 2).mean()
+        loss.backward()
+        tloss = ((tx @ tw + tb - ty) ** 2).mean()
+        tloss.backward()
+        np.testing.assert_allclose(w.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-5)
+        with framework.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+        with torch.no_grad():
+            tw -= 0.1 * tw.grad
+            tb -= 0.1 * tb.grad
+            tw.grad.zero_()
+            tb.grad.zero_()
+    assert loss.item() < 0.5 * ((fw_y - fw_y.mean()) ** 2).mean().item()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-4)
