@@ -1,0 +1,129 @@
+"""Batched matrix multiply: C[b] = A[b] @ B[b] for strided (B, M, K) and (B, K, N) operands.
+
+A tiled GEMM after Triton's matmul tutorial. Program ``(pid, b)`` computes
+one BLOCK_M x BLOCK_N tile of ``C[b]``: it walks K in steps of BLOCK_K,
+loading a BLOCK_M x BLOCK_K tile of A and a BLOCK_K x BLOCK_N tile of B and
+accumulating their ``tl.dot`` in fp32 (fp64 for float64 inputs), then casts
+the tile to C's element type on store.
+
+Operands are read through arbitrary element strides (a transposed operand
+is just swapped strides; a batch broadcast is batch stride 0), so the host
+never copies a view to feed this kernel.
+"""
+import triton
+import triton.language as tl
+
+# Config space. Each entry: tile sizes, the L2 grouping of tile rows, and
+# launch options. A later issue tunes per GPU and shape; until then the launch
+# wrapper picks one of these by the heuristic in ``default_config``.
+#  - 64x64x32, 4 warps, 3 stages: the tutorial's general-purpose tile; fits
+#    every dtype (fp64 included) in shared memory with pipelining.
+#  - 128x128x32, 8 warps: large fp16/bf16/fp32 problems, more reuse per load.
+#  - 32x32x32: small problems, more programs to spread over the SMs.
+#  - 16..64 square tiles for the interpreter, where each program instance
+#    costs ~1.5 ms: the fewest instances that cover a small problem win.
+MATMUL_CONFIGS = [
+    {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "GROUP_M": 8, "num_warps": 4, "num_stages": 3},
+    {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 32, "GROUP_M": 8, "num_warps": 8, "num_stages": 3},
+    {"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 32, "GROUP_M": 8, "num_warps": 4, "num_stages": 3},
+]
+
+# tl.dot needs every tile dim >= 16; the interpreter tiles stay within these bounds.
+MIN_BLOCK = 16
+MAX_INTERPRETER_BLOCK = 64
+
+
+def default_config(m: int, n: int, k: int, itemsize: int, interpreter: bool) -> dict:
+    """The heuristic config for an (M, N, K) problem of ``itemsize``-byte elements.
+
+    GPU: the 128x128 tile when the problem has at least a few dozen of them
+    and elements are at most 4 bytes, 32x32 for tiny problems, else 64x64x32.
+    Interpreter: one tile per problem up to 64 in each dim (power-of-two
+    sizes >= 16), so small test shapes launch one program per batch entry.
+    """
+    if interpreter:
+        return {
+            "BLOCK_M": _pow2_block(m), "BLOCK_N": _pow2_block(n), "BLOCK_K": _pow2_block(k),
+            "GROUP_M": 8, "num_warps": 4, "num_stages": 1,
+        }
+    if itemsize <= 4 and m >= 1024 and n >= 1024:
+        return MATMUL_CONFIGS[1]
+    if m <= 256 and n <= 256:
+        return MATMUL_CONFIGS[2]
+    return MATMUL_CONFIGS[0]
+
+
+def _pow2_block(size: int) -> int:
+    block = MIN_BLOCK
+    while block < size and block < MAX_INTERPRETER_BLOCK:
+        block *= 2
+    return block
+
+
+@triton.jit
+def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
+                  stride_ab, stride_am, stride_ak,
+                  stride_bb, stride_bk, stride_bn,
+                  stride_cb, stride_cm, stride_cn,
+                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+                  GROUP_M: tl.constexpr, ACC_DTYPE: tl.constexpr,
+                  INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr):
+    """Program (pid, b) computes tile (pid_m, pid_n) of C[b] = A[b] @ B[b].
+
+    Grid: axis 0 = cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N) tiles, axis 1 = batch.
+    ``INTERPRET_BF16`` (bfloat16 under the interpreter only) works around two
+    interpreter gaps: its dot multiplies bfloat16 bit patterns as integers, so
+    the tiles are upcast first (bfloat16 products are exact in fp32: same
+    result as the GPU's bf16 tensor cores), and its fp32 -> bfloat16 cast
+    truncates, so the store rounds to nearest even by hand like the GPU does.
+    """
+    # Grouped ordering: consecutive pids sweep GROUP_M tile rows column by
+    # column, so the A rows and B columns they read stay hot in L2.
+    pid = tl.program_id(0)
+    batch = tl.program_id(1).to(tl.int64)
+    num_pid_m = tl.cdiv(M, BLOCK_M)
+    num_pid_n = tl.cdiv(N, BLOCK_N)
+    num_pid_in_group = GROUP_M * num_pid_n
+    group_id = pid // num_pid_in_group
+    first_pid_m = group_id * GROUP_M
+    group_size_m = min(num_pid_m - first_pid_m, GROUP_M)
+    pid_m = first_pid_m + ((pid % num_pid_in_group) % group_size_m)
+    pid_n = (pid % num_pid_in_group) // group_size_m
+
+    # Row/column indices of this tile (int64: offsets of large views overflow int32).
+    offs_m = pid_m.to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n.to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_k = tl.arange(0, BLOCK_K)
+    mask_m = offs_m < M  # the last tile row/column may hang over the edge
+    mask_n = offs_n < N
+
+    a_ptrs = a_ptr + batch * stride_ab + offs_m[:, None] * stride_am + offs_k[None, :] * stride_ak
+    b_ptrs = b_ptr + batch * stride_bb + offs_k[:, None] * stride_bk + offs_n[None, :] * stride_bn
+
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC_DTYPE)
+    for k in range(0, tl.cdiv(K, BLOCK_K)):
+        # The last K step is partial: masked-out elements load as 0 and add nothing.
+        k_left = K - k * BLOCK_K
+        a = tl.load(a_ptrs, mask=mask_m[:, None] & (offs_k[None, :] < k_left), other=0.0)
+        b = tl.load(b_ptrs, mask=(offs_k[:, None] < k_left) & mask_n[None, :], other=0.0)
+        if INTERPRET_BF16:
+            a = a.to(tl.float32)
+            b = b.to(tl.float32)
+        acc = tl.dot(a, b, acc, input_precision=INPUT_PRECISION, out_dtype=ACC_DTYPE)
+        a_ptrs += BLOCK_K * stride_ak
+        b_ptrs += BLOCK_K * stride_bk
+
+    c_ptrs = c_ptr + batch * stride_cb + offs_m[:, None] * stride_cm + offs_n[None, :] * stride_cn
+    if INTERPRET_BF16:
+        c = _round_to_bf16(acc)
+    else:
+        c = acc.to(c_ptr.dtype.element_ty)
+    tl.store(c_ptrs, c, mask=mask_m[:, None] & mask_n[None, :])
+
+
+@triton.jit
+def _round_to_bf16(x):
+    """fp32 -> bfloat16 rounding to nearest even, by bit arithmetic (Inf/NaN kept)."""
+    bits = x.to(tl.uint32, bitcast=True)
+    bits = bits + 0x7FFF + ((bits >> 16) & 1)
+    return (bits >> 16).to(tl.uint16).to(tl.bfloat16, bitcast=True)
