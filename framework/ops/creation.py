@@ -142,26 +142,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _base_and_offset(array: np.ndarray):
-    """A flat array covering ``array``'s memory, and ``array``'s offset in it (elements)."""
-    lo, hi = np.byte_bounds(array)
+    """A flat array over ``array``'s memory (which starts at its first element: strides are
+    non-negative), and ``array``'s offset in it (always 0)."""
     item = array.itemsize
-    count = (hi - lo) // item
-    flat = np.ndarray((count,), dtype=array.dtype, buffer=_owner(array), offset=lo - _owner_address(array))
-    offset = (array.ctypes.data - lo) // item
-    return flat, offset
-
-
-def _owner(array: np.ndarray):
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array if array.base is None else array.base
-
-
-def _owner_address(array: np.ndarray) -> int:
-    owner = _owner(array)
-    if isinstance(owner, np.ndarray):
-        return owner.ctypes.data
-    return np.frombuffer(owner, dtype=np.uint8).ctypes.data
+    extent = 1 + sum((size - 1) * stride for size, stride in zip(array.shape, array.strides)) // item
+    flat = np.lib.stride_tricks.as_strided(array, shape=(extent,), strides=(item,))
+    return flat, 0
 
 
 def _dtype_or_default(dtype) -> dtypes.dtype:
