@@ -1,2 +1,310 @@
-"""Placeholder: the matmul family is being written."""
-__all__: list = []
+"""Matrix products: ``matmul`` (and ``@``), ``mm``, ``bmm``, ``mv``, ``dot``, ``outer``.
+
+Every product but ``outer`` runs through one differentiable primitive,
+``_Matmul``: ``(..., M, K) @ (..., K, N)`` with broadcast batch dims. Its
+forward hands the backend ``matmul`` kernel 3-d views ``(B, M, K)`` and
+``(B, K, N)`` that read the operands where they lie (transposes and batch
+broadcasts are strides, not copies); only batch dims that cannot be merged
+into one strided dim are copied. Vector operands become matrices by
+``unsqueeze`` and the result loses that dim again by ``squeeze``, as in
+PyTorch. The backward is ``grad @ b^T`` and ``a^T @ grad`` (summed over
+broadcast batch dims), written with these same ops, so it is differentiable
+again.
+
+Like PyTorch, matrix products do not promote: both operands must have the
+same dtype. Integer products are exact (wrapping) on the CPU; ``cuda`` has
+floating kernels only.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..backends.array import Array, broadcast_strides, contiguous_strides
+from ..tensor import Tensor
+from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
+from .registry import register
+
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
+
+_KERNELS = ("matmul", "empty", "copy_")
+for _name in ("matmul", "mm", "bmm", "mv", "dot"):
+    register(_name, "matmul", _KERNELS)
+register("outer", "matmul", ("mul",))
+del _name
+
+# PyTorch's names for dtypes in its error messages: (C++ type, scalar type).
+_TORCH_NAMES = {
+    "float32": ("float", "Float"), "float64": ("double", "Double"),
+    "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
+    "int32": ("int", "Int"), "int64": ("long int", "Long"), "bool": ("bool", "Bool"),
+}
+
+
+# --- the primitive: batched (..., M, K) @ (..., K, N) ------------------------------------
+class _Matmul(Function):
+    """``a @ b`` for operands of at least 2 dims (batch dims broadcast)."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return _forward(a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        a, b = ctx.saved_tensors
+        grad_a = _grad_a(grad, a, b) if ctx.needs_input_grad[0] else None
+        grad_b = _grad_b(grad, a, b) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``grad @ b^T``, summed over the batch dims ``a`` was broadcast along."""
+    result = _Matmul.apply(grad, b.mT)
+    if tuple(result.shape) != tuple(a.shape):
+        result = result.sum_to_size(tuple(a.shape))
+    return result
+
+
+def _grad_b(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``a^T @ grad``, summed over the batch dims ``b`` was broadcast along.
+
+    When ``b`` has no batch (a weight matrix applied to a batch of inputs),
+    the batch is folded into the rows instead: one ``(K, B*M) @ (B*M, N)``
+    product rather than B products and a sum.
+    """
+    if a.ndim > 2 and all(s == 1 for s in b.shape[:-2]):
+        rows = math.prod(a.shape[:-1])
+        rows_a = a.reshape((rows, a.shape[-1]))
+        rows_grad = grad.reshape((rows, grad.shape[-1]))
+        return _Matmul.apply(rows_a.mT, rows_grad).reshape(tuple(b.shape))
+    result = _Matmul.apply(a.mT, grad)
+    if tuple(result.shape) != tuple(b.shape):
+        result = result.sum_to_size(tuple(b.shape))
+    return result
+
+
+def _forward(a: Tensor, b: Tensor) -> Tensor:
+    """Run the backend kernel on 3-d views of ``a`` and ``b``; result (batch..., M, N)."""
+    kernels = backend(a)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    batch = broadcast_shapes("matmul", tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    folded = _fold_rows(a._a) if all(s == 1 for s in b.shape[:-2]) else None
+    if folded is not None:
+        a3 = folded
+        b3 = _batched_view(kernels, b._a, (), k, n)
+    else:
+        a3 = _batched_view(kernels, a._a, batch, m, k)
+        b3 = _batched_view(kernels, b._a, batch, k, n)
+    out = kernels.matmul(a3, b3)
+    shape = batch + (m, n)
+    return wrap(out.view(shape, contiguous_strides(shape), out.offset), a._device)
+
+
+def _merged_stride(sizes: tuple, strides: tuple):
+    """The stride of ``sizes`` merged into one dim (row-major), or None if they don't merge."""
+    if 0 in sizes:
+        return 0
+    dims = [(size, stride) for size, stride in zip(sizes, strides) if size != 1]
+    for (_, outer), (size, inner) in zip(dims, dims[1:]):
+        if outer != inner * size:
+            return None
+    return dims[-1][1] if dims else 0
+
+
+def _fold_rows(a: Array):
+    """``a`` (batch..., M, K) as one (1, batch*M, K) matrix when its rows merge, else None.
+
+    Used when the other operand has no batch (or only size-1 batch dims):
+    one large product instead of a batch of small ones, with the same
+    contiguous (batch..., M, N) result.
+    """
+    row_stride = _merged_stride(a.shape[:-1], a.strides[:-1])
+    if row_stride is None:
+        return None
+    rows = math.prod(a.shape[:-1])
+    return a.view((1, rows, a.shape[-1]), (0, row_stride, a.strides[-1]), a.offset)
+
+
+def _batched_view(kernels, a: Array, batch: tuple, rows: int, cols: int) -> Array:
+    """``a`` broadcast to (batch..., rows, cols) and viewed as (prod(batch), rows, cols).
+
+    The batch dims merge into one strided dim when their strides allow it
+    (broadcast dims have stride 0); otherwise the broadcast operand is copied
+    to contiguous memory first.
+    """
+    full = batch + (rows, cols)
+    strides = broadcast_strides(a.shape, a.strides, full)
+    batch_stride = _merged_stride(batch, strides[:len(batch)])
+    if batch_stride is None:
+        copy = kernels.empty(full, a.dtype)
+        kernels.copy_(copy, a.view(full, strides, a.offset))
+        a, strides = copy, copy.strides
+        batch_stride = rows * cols
+    return a.view((math.prod(batch), rows, cols), (batch_stride,) + tuple(strides[-2:]), a.offset)
+
+
+# --- validation -----------------------------------------------------------------------------
+def _torch_name(dtype, scalar: bool = False) -> str:
+    return _TORCH_NAMES[dtype.name][1 if scalar else 0]
+
+
+def _check_supported(op: str, x: Tensor, kernel: str) -> None:
+    """Bool has no matmul; ``cuda`` only multiplies floating types."""
+    unsupported = x.dtype is dtypes.bool or (x.is_cuda and not x.dtype.is_floating_point)
+    if unsupported:
+        where = f"{kernel}_cuda" if x.is_cuda else f"{kernel}_cpu"
+        raise NotImplementedError(
+            f"{op}(): \"{where}\" not implemented for '{_torch_name(x.dtype, scalar=True)}'")
+
+
+def _check_same_dtype(op: str, a: Tensor, b: Tensor) -> None:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{op}(): expected m1 and m2 to have the same dtype, but got: "
+                           f"{_torch_name(a.dtype)} != {_torch_name(b.dtype)}")
+
+
+def _check_args(op: str, a, b, names=("input", "other")) -> None:
+    check_tensor(op, names[0], a)
+    check_tensor(op, names[1], b)
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+# --- public ops -------------------------------------------------------------------------------
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) operands.
+
+    1-D @ 1-D is a dot product (0-d result); a 1-D operand is otherwise
+    treated as a row (left) or column (right) vector whose dim is removed
+    from the result; batch dims (all but the last two) broadcast.
+    """
+    _check_args("matmul", input, other)
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError(f"matmul(): both arguments to matmul need to be at least 1D, but they "
+                           f"are {input.ndim}D and {other.ndim}D")
+    if input.ndim == 1 and other.ndim == 1:
+        return _dot("matmul", input, other)
+    if other.ndim == 1:
+        return _matrix_vector("matmul", input, other)
+    common_device("matmul", input, other)
+    if input.ndim == 1:
+        _check_inner("matmul", (1,) + tuple(input.shape), tuple(other.shape))
+        _check_same_dtype("matmul", input, other)
+        _check_supported("matmul", input, "addmm")
+        return _Matmul.apply(input.unsqueeze(0), other).squeeze(-2)
+    _check_inner("matmul", tuple(input.shape), tuple(other.shape))
+    _check_same_dtype("matmul", input, other)
+    _check_supported("matmul", input, "addmm")
+    return _Matmul.apply(input, other)
+
+
+def _check_inner(op: str, a_shape: tuple, b_shape: tuple) -> None:
+    """``RuntimeError`` unless a's last dim equals b's second-to-last (batch dims broadcast)."""
+    batch = broadcast_shapes(op, a_shape[:-2], b_shape[:-2])
+    if a_shape[-1] == b_shape[-2]:
+        return
+    if len(b_shape) == 2:
+        rows = math.prod(a_shape[:-1])
+        raise RuntimeError(f"{op}(): mat1 and mat2 shapes cannot be multiplied "
+                           f"({rows}x{a_shape[-1]} and {_shape_text(b_shape)})")
+    count = math.prod(batch)
+    raise RuntimeError(f"{op}(): Expected size for first two dimensions of batch2 tensor to be: "
+                       f"[{count}, {a_shape[-1]}] but got: [{count}, {b_shape[-2]}].")
+
+
+def _matrix_vector(op: str, mat: Tensor, vec: Tensor) -> Tensor:
+    """(..., M, K) @ (K,) -> (..., M), as a product with a K x 1 matrix."""
+    common_device(op, mat, vec)
+    if mat.shape[-1] != vec.shape[0]:
+        rows = math.prod(mat.shape[:-1])
+        raise RuntimeError(f"{op}(): size mismatch, got input ({rows}), mat ({rows}x{mat.shape[-1]}), "
+                           f"vec ({vec.shape[0]})")
+    if mat.dtype is not vec.dtype:
+        raise RuntimeError(f"{op}(): addmv input tensors must have the same dtype, but got "
+                           f"{_torch_name(mat.dtype, True)} and {_torch_name(vec.dtype, True)}")
+    _check_supported(op, mat, "addmv")
+    return _Matmul.apply(mat, vec.unsqueeze(-1)).squeeze(-1)
+
+
+def _dot(op: str, a: Tensor, b: Tensor) -> Tensor:
+    """(K,) . (K,) -> 0-d, as a (1, K) @ (K, 1) product."""
+    common_device(op, a, b)
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"{op}(): inconsistent tensor size, expected tensor [{a.shape[0]}] and "
+                           f"src [{b.shape[0]}] to have the same number of elements, but got "
+                           f"{a.shape[0]} and {b.shape[0]} elements respectively")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"{op}(): dot : expected both vectors to have same dtype, but found "
+                           f"{_torch_name(a.dtype, True)} and {_torch_name(b.dtype, True)}")
+    _check_supported(op, a, "dot")
+    return _Matmul.apply(a.unsqueeze(0), b.unsqueeze(1)).reshape(())
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices: (n, m) @ (m, p) -> (n, p)."""
+    _check_args("mm", input, mat2, ("input", "mat2"))
+    if input.ndim != 2:
+        raise RuntimeError(f"mm(): self must be a matrix, got a {input.ndim}-D tensor")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mm(): mat2 must be a matrix, got a {mat2.ndim}-D tensor")
+    common_device("mm", input, mat2)
+    _check_inner("mm", tuple(input.shape), tuple(mat2.shape))
+    _check_same_dtype("mm", input, mat2)
+    _check_supported("mm", input, "addmm")
+    return _Matmul.apply(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of 3-d tensors with equal batch sizes (no broadcasting)."""
+    _check_args("bmm", input, mat2, ("input", "mat2"))
+    if input.ndim != 3:
+        raise RuntimeError(f"bmm(): batch1 must be a 3D tensor, got a {input.ndim}-D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"bmm(): batch2 must be a 3D tensor, got a {mat2.ndim}-D tensor")
+    common_device("bmm", input, mat2)
+    expected = [input.shape[0], input.shape[2]]
+    if [mat2.shape[0], mat2.shape[1]] != expected:
+        raise RuntimeError(f"bmm(): Expected size for first two dimensions of batch2 tensor to be: "
+                           f"{expected} but got: {[mat2.shape[0], mat2.shape[1]]}.")
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"bmm(): expected scalar type {_torch_name(input.dtype, True)} but found "
+                           f"{_torch_name(mat2.dtype, True)}")
+    _check_supported("bmm", input, "bmm")
+    return _Matmul.apply(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
+    _check_args("mv", input, vec, ("input", "vec"))
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv(): vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    return _matrix_vector("mv", input, vec)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same size and dtype (0-d result)."""
+    _check_args("dot", input, tensor, ("input", "tensor"))
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"dot(): 1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors")
+    return _dot("dot", input, tensor)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]``.
+
+    As in PyTorch this is an elementwise product of a column and a row, so
+    dtypes promote (unlike the other matrix products).
+    """
+    _check_args("outer", input, vec2, ("input", "vec2"))
+    if input.ndim != 1:
+        raise RuntimeError(f"outer(): Expected 1-D argument self, but got {input.ndim}-D")
+    if vec2.ndim != 1:
+        raise RuntimeError(f"outer(): Expected 1-D argument vec2, but got {vec2.ndim}-D")
+    common_device("outer", input, vec2)
+    from .elementwise import mul
+    return mul(input.unsqueeze(1), vec2.unsqueeze(0))
