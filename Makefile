@@ -1,0 +1,41 @@
+# `make test`  — create .venv if missing, install the project with its test extra, run the suite.
+# `make bench` — same environment, then `framework bench` (a table of op timings against a reference).
+#
+# torch is the test oracle only. `torch==2.13.0` is installed explicitly first: on the project's
+# machines pip finds that CPU build on local disk, and the test extra's looser `torch>=2.4`
+# is then already satisfied (a bare `torch` requirement would pull a multi-GB CUDA build).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.framework-installed
+TORCH_PIN ?= torch==2.13.0
+# Two pytest-xdist workers; --dist loadgroup keeps each xdist_group (e.g. the compile
+# check, which shares one compiler subprocess) on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup -q
+BENCH_ARGS ?=
+
+.PHONY: test bench venv docs clean-venv
+
+venv: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/framework bench $(BENCH_ARGS)
+
+# Regenerate the op coverage table checked by tests/test_registry.py.
+docs: $(STAMP)
+	$(PY) -m framework.ops.registry > docs/ops.md
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,4 @@
+"""``python -m framework``: the same command line as the ``framework`` script."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""The ``framework`` command line: ``framework info | bench | autotune``.
+
+- ``info``: versions, the runtime serving ``cuda`` (GPU, Triton interpreter,
+  or none: CPU only), the GPU's name, compute capability and driver.
+- ``bench``: op timings against a reference measured in the same run
+  (``framework.bench``), as a table; ``--json PATH`` also writes the results.
+- ``autotune``: not implemented yet; says so and exits with status 3.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from importlib import metadata
+
+# Exit status of a subcommand that exists but is not implemented yet.
+EXIT_NOT_IMPLEMENTED = 3
+
+
+def main(argv: list | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="framework", description=(
+        "A PyTorch-style deep-learning library: Triton kernels on CUDA, NumPy on the CPU."))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = commands.add_parser("info", help="versions, devices and the runtime serving 'cuda'")
+    info.set_defaults(run=cmd_info)
+
+    bench = commands.add_parser("bench", help="time ops against a reference (NumPy / PyTorch)")
+    bench.add_argument("--quick", action="store_true", help="one small size per op")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    bench.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
+                       help="which devices to time (default: all)")
+    bench.add_argument("--ops", metavar="LIST", help="comma-separated ops (default: add,exp,sum,matmul)")
+    bench.set_defaults(run=cmd_bench)
+
+    tune = commands.add_parser("autotune", help="warm the per-GPU kernel config cache (not implemented yet)")
+    tune.add_argument("--quick", action="store_true", help="a short shape set")
+    tune.set_defaults(run=cmd_autotune)
+    return parser
+
+
+# info ---------------------------------------------------------------------
+
+def info_rows() -> list:
+    """``(name, value)`` pairs that ``framework info`` prints."""
+    import framework
+    from framework.backends.triton import runtime
+    mode = runtime.mode()
+    rows = [("framework", framework.__version__),
+            ("python", f"{platform.python_version()} ({platform.machine()}, {platform.system()})"),
+            ("numpy", _version("numpy")), ("triton", _version("triton")),
+            ("cuda-bindings", _version("cuda-bindings")),
+            ("torch (tests only)", _version("torch")),
+            ("FRAMEWORK_TRITON_INTERPRET", os.environ.get("FRAMEWORK_TRITON_INTERPRET", "(unset)")),
+            ("runtime", _RUNTIME_LABELS[mode]),
+            ("CUDA driver", _driver_version())]
+    rows += [("device", "cpu — NumPy")]
+    rows += [("device", label) for label in _cuda_devices(mode)]
+    rows += [("autotune cache", "not implemented yet")]
+    return rows
+
+
+_RUNTIME_LABELS = {
+    "gpu": "GPU: cuda tensors run compiled Triton kernels",
+    "interpreter": "Triton interpreter: cuda tensors live in host memory",
+    "none": "CPU only: no NVIDIA GPU found (set FRAMEWORK_TRITON_INTERPRET=1 for the interpreter)",
+}
+
+
+def _cuda_devices(mode: str) -> list:
+    import framework
+    if mode == "interpreter":
+        return [f"cuda:0 — {framework.cuda.get_device_name()}"]
+    labels = []
+    for index in range(framework.cuda.device_count()):
+        from framework.backends.triton import runtime
+        major, minor = runtime.capability(index)
+        labels.append(f"cuda:{index} — {runtime.device_name(index)}, compute capability {major}.{minor}")
+    return labels
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _driver_version() -> str:
+    """The CUDA driver's version (e.g. ``12.4``), or why it is unknown."""
+    try:
+        from cuda.bindings import driver
+        err, version = driver.cuDriverGetVersion()
+    except Exception as exc:  # no package or no driver library
+        return f"not found ({type(exc).__name__})"
+    if err != driver.CUresult.CUDA_SUCCESS:
+        return "not found"
+    return f"{version // 1000}.{version % 1000 // 10}"
+
+
+def cmd_info(args) -> int:
+    """Print ``info_rows()`` as a table."""
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title="framework info", show_header=False)
+    table.add_column("name", style="bold")
+    table.add_column("value")
+    for name, value in info_rows():
+        table.add_row(name, str(value))
+    Console().print(table)
+    return 0
+
+
+# bench --------------------------------------------------------------------
+
+def cmd_bench(args) -> int:
+    """Run ``framework.bench`` and print the table (and write JSON when asked)."""
+    from rich.console import Console
+    from framework import bench
+    console = Console()
+    devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
+    ops = None if not args.ops else [op.strip() for op in args.ops.split(",") if op.strip()]
+    unknown = [op for op in ops or () if op not in bench.FULL_SIZES]
+    if unknown:
+        console.print(f"framework bench: unknown op(s) {', '.join(unknown)}; "
+                      f"choose from {', '.join(bench.FULL_SIZES)}", style="red")
+        return 2
+    with console.status("benchmarking") as status:
+        results, notes = bench.run(quick=args.quick, devices=devices, ops=ops,
+                                   log=lambda line: status.update(f"benchmarking {line}"))
+    bench.render(results, notes, console)
+    if args.json:
+        bench.write_json(args.json, results, notes)
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+# autotune -----------------------------------------------------------------
+
+def cmd_autotune(args) -> int:
+    """Say plainly that autotuning does not exist yet."""
+    print("framework autotune: autotuning is not implemented yet; kernels use their fixed "
+          "default configs. Nothing was tuned and no cache was written.", file=sys.stderr)
+    return EXIT_NOT_IMPLEMENTED

@@ -1,0 +1,104 @@
+"""The ``framework`` command line: ``info``, ``bench`` and the not-yet-implemented ``autotune``."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import framework
+from framework import bench, cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run_cli(*args, interpret: str = "1") -> subprocess.CompletedProcess:
+    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET=interpret, COLUMNS="120")
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "framework", *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def test_info_rows_name_runtime_devices_and_versions():
+    rows = dict(cli.info_rows())
+    assert rows["numpy"] == np.__version__
+    assert rows["framework"] == framework.__version__
+    assert "interpreter" in rows["runtime"].lower()  # conftest turns the interpreter on
+    devices = [value for name, value in cli.info_rows() if name == "device"]
+    assert devices[0].startswith("cpu")
+    assert devices[1].startswith("cuda:0")
+
+
+def test_info_command_in_interpreter_and_cpu_only_modes():
+    interpreted = _run_cli("info", interpret="1")
+    assert interpreted.returncode == 0, interpreted.stderr
+    assert "Triton interpreter" in interpreted.stdout
+    plain = _run_cli("info", interpret="0")
+    assert plain.returncode == 0, plain.stderr
+    # this machine has no GPU, so without the interpreter only the CPU serves tensors
+    mode_ok = "CPU only" in plain.stdout or "GPU:" in plain.stdout
+    assert mode_ok, plain.stdout
+
+
+def test_autotune_says_it_is_not_implemented(capsys):
+    status = cli.main(["autotune", "--quick"])
+    assert status == cli.EXIT_NOT_IMPLEMENTED != 0
+    assert "not implemented" in capsys.readouterr().err
+
+
+def test_no_subcommand_prints_help_and_fails(capsys):
+    assert cli.main([]) == 2
+    assert "info" in capsys.readouterr().out
+
+
+def test_bench_rejects_an_unknown_op(capsys):
+    assert cli.main(["bench", "--ops", "add,nope"]) == 2
+    assert "nope" in capsys.readouterr().out
+
+
+@pytest.fixture
+def fast_bench(monkeypatch):
+    """Few repeats, so the benchmark tests stay quick."""
+    monkeypatch.setattr(bench, "WARMUP", 1)
+    monkeypatch.setattr(bench, "MIN_REPEATS", 2)
+    monkeypatch.setattr(bench, "MIN_SECONDS", 0.0)
+
+
+def test_bench_cpu_quick_writes_json(tmp_path, fast_bench):
+    path = tmp_path / "bench.json"
+    assert cli.main(["bench", "--quick", "--device", "cpu", "--json", str(path)]) == 0
+    data = json.loads(path.read_text())
+    assert data["environment"]["numpy"] == np.__version__
+    rows = {row["op"]: row for row in data["results"]}
+    assert sorted(rows) == sorted(bench.QUICK_SIZES)
+    for op, row in rows.items():
+        assert row["device"] == "cpu"
+        if hasattr(framework, op):
+            assert row["ours_ms"] > 0 and row["ref_ms"] > 0, row
+            assert row["reference"] == "numpy (cpu)"
+            assert row["ratio"] == pytest.approx(row["ours_ms"] / row["ref_ms"])
+            assert row["unit"] in ("GB/s", "GFLOP/s") and row["rate"] > 0
+            assert "MISMATCH" not in row["note"], row
+        else:
+            assert "not implemented" in row["note"]
+
+
+def test_bench_skips_cuda_under_the_interpreter(fast_bench):
+    results, notes = bench.run(quick=True, devices=("cuda",))
+    assert results == []
+    assert any("interpreter" in note for note in notes)
+
+
+def test_median_seconds_warms_up_and_repeats(fast_bench):
+    calls = []
+    seconds = bench.median_seconds(lambda: calls.append(1), lambda: None)
+    assert len(calls) >= bench.WARMUP + bench.MIN_REPEATS
+    assert seconds >= 0
+
+
+def test_agreement_check_rejects_wrong_results():
+    x = np.linspace(-1, 1, 100)
+    assert bench._agrees(x, x + 1e-9, 1)
+    assert not bench._agrees(x, x + 0.1, 1)
+    assert not bench._agrees(x, x[:50], 1)
