@@ -110,7 +110,7 @@ def empty(shape, dtype) -> Array:
 
 def from_numpy(array: np.ndarray, dtype) -> Array:
     """Copy host data into a new device array."""
-    host = np.ascontiguousarray(array, dtype=dtype.numpy)
+    host = np.ascontiguousarray(array, dtype=dtype.numpy).reshape(np.shape(array))  # keeps 0-d
     out = empty(host.shape, dtype)
     if host.size == 0:
         return out
