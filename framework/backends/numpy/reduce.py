@@ -1,0 +1,103 @@
+"""CPU reduction kernels: NumPy over the reduced ``dims`` (a sorted tuple); the output drops them.
+
+Half types are computed in float32 (``compute_dtype``), float64 in float64,
+integers and bools in int64 where a sum or product is formed. The op layer
+has already rejected empty reductions that have no identity (``amax`` of an
+empty dim, ``argmax`` ...), and applies ``keepdim`` itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...dtypes import bool as bool_dtype
+from ...dtypes import int64
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+
+
+def _values(x: Array, dtype=None) -> np.ndarray:
+    """``x`` as NumPy data in the type a reduction computes in (default: from ``x.dtype``)."""
+    data = nd(x)
+    target = compute_dtype(dtype or x.dtype)
+    if not (dtype or x.dtype).is_floating_point:
+        target = np.dtype(np.int64)
+    return data if data.dtype == target else data.astype(target)
+
+
+def sum(x: Array, dims: tuple, out_dtype) -> Array:  # noqa: A001 - contract name
+    """Sum over ``dims``, accumulated in ``out_dtype`` (float32 for half types)."""
+    return wrap(np.sum(_values(x, out_dtype), axis=dims), out_dtype)
+
+
+def prod(x: Array, dims: tuple, out_dtype) -> Array:
+    """Product over ``dims``, accumulated in ``out_dtype`` (float32 for half types)."""
+    return wrap(np.prod(_values(x, out_dtype), axis=dims), out_dtype)
+
+
+def amax(x: Array, dims: tuple) -> Array:
+    """Maximum over ``dims`` (NaN if any element is NaN)."""
+    return wrap(np.max(_values(x), axis=dims), x.dtype)
+
+
+def amin(x: Array, dims: tuple) -> Array:
+    """Minimum over ``dims`` (NaN if any element is NaN)."""
+    return wrap(np.min(_values(x), axis=dims), x.dtype)
+
+
+def argmax(x: Array, dim: int) -> Array:
+    """Index of the first maximum along ``dim`` (a NaN counts as the maximum)."""
+    return wrap(np.argmax(_values(x), axis=dim).astype(np.int64), int64)
+
+
+def argmin(x: Array, dim: int) -> Array:
+    """Index of the first minimum along ``dim`` (a NaN counts as the minimum)."""
+    return wrap(np.argmin(_values(x), axis=dim).astype(np.int64), int64)
+
+
+def all(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
+    """True where every element over ``dims`` is nonzero."""
+    return wrap(np.all(nd(x), axis=dims), bool_dtype)
+
+
+def any(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
+    """True where some element over ``dims`` is nonzero."""
+    return wrap(np.any(nd(x), axis=dims), bool_dtype)
+
+
+def mean(x: Array, dims: tuple, out_dtype) -> Array:
+    """Mean over ``dims`` (NaN for an empty reduction)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.mean(_values(x, out_dtype), axis=dims)
+    return wrap(result, out_dtype)
+
+
+def var(x: Array, dims: tuple, correction, out_dtype) -> Array:
+    """Variance over ``dims``: sum of squared deviations / max(N - correction, 0)."""
+    values = _values(x, out_dtype)
+    count = int(np.prod([x.shape[d] for d in dims], dtype=np.int64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centered = values - np.mean(values, axis=dims, keepdims=True)
+        squares = np.sum(centered * centered, axis=dims)
+        result = squares / values.dtype.type(max(count - correction, 0))
+    return wrap(result, out_dtype)
+
+
+def logsumexp(x: Array, dims: tuple, out_dtype) -> Array:
+    """``log(sum(exp(x)))`` over ``dims``, shifted by the maximum for stability.
+
+    The shift is 0 where the maximum is infinite, so rows of -inf give -inf
+    and a +inf element gives +inf instead of NaN.
+    """
+    values = _values(x, out_dtype)
+    peak = np.max(values, axis=dims, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isinf(peak), 0, peak).astype(values.dtype)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        total = np.sum(np.exp(values - shift), axis=dims)
+        result = np.log(total) + np.squeeze(shift, axis=dims)
+    return wrap(result, out_dtype)
+
+
+KERNELS = {
+    "sum": sum, "prod": prod, "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin,
+    "all": all, "any": any, "mean": mean, "var": var, "logsumexp": logsumexp,
+}
