@@ -74,4 +74,6 @@ def _triton_kernel_names() -> set:
 
 
 if __name__ == "__main__":
-    print(coverage_table(), end="")
+    # Run as a script this module is ``__main__``; ops register into the imported module.
+    from framework.ops import registry as _registry
+    print(_registry.coverage_table(), end="")
