@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 # Regenerate the op coverage table checked by tests/test_registry.py.
 docs: $(STAMP)
-	$(PY) -m framework.ops.registry > docs/ops.md
+	$(PY) -W ignore::RuntimeWarning -m framework.ops.registry > docs/ops.md
 
 clean-venv:
 	rm -rf $(VENV)
