@@ -1,0 +1,292 @@
+"""Compile check without a GPU (DESIGN.md): every Triton kernel compiles for sm_90 and sm_80.
+
+``triton.compile(ASTSource(fn, signature, constexprs), target=GPUTarget("cuda", cc, 32))``
+runs the whole compiler (TTIR -> TTGIR -> LLVM -> PTX -> cubin through the
+bundled ``ptxas``) for a GPU the machine does not have. With the bundled
+``cuobjdump`` the cubin's resource usage (registers, STACK/LOCAL spill
+memory) and SASS (e.g. ``HGMMA`` for Hopper tensor-core matmuls) are checked.
+
+Kernels must be imported in compile mode, but ``tests/conftest.py`` switches
+the interpreter on (``@triton.jit`` picks its mode at import), so the compiles
+run in a subprocess: this file run as a script, with ``TRITON_INTERPRET``
+unset. The pytest process never imports ``triton_kernels`` here.
+
+Where specs come from
+---------------------
+A kernel is a ``@triton.jit`` function whose name ends in ``_kernel`` in a
+module of ``triton_kernels`` (helpers such as ``unravel6`` are compiled as
+part of the kernels that call them). Each kernel needs at least one compile
+spec: a module may export ``COMPILE_SPECS``, a list of dicts, which then
+replaces this file's ``TABLE`` entries for that module. A spec::
+
+    {"kernel": "strided_copy_kernel",        # name in the module (or the JIT function)
+     "signature": {"dst_ptr": "*fp32", ...}, # Triton types; other non-constexpr args are "i32"
+     "constexprs": {"BLOCK": 1024, "ACC": "tl.float32"},  # "tl.<name>" strings become tl objects
+     "num_warps": 4, "num_stages": 3,        # optional launch options
+     "no_spills": True,                      # optional: cuobjdump must report STACK:0 LOCAL:0
+     "sass": {90: "HGMMA", 80: "HMMA"},      # optional: text the SASS must contain, per arch
+     "label": "bf16"}                        # optional, tells specs of one kernel apart
+
+Pointer arguments get Triton's 16-byte-divisibility attribute, as the
+allocator's pointers do at a real launch.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARCHS = (90, 80)
+TIMEOUT_S = 240  # the compiles take ~20-40 s cold on 2 cores; this only stops a hang
+
+pytestmark = pytest.mark.xdist_group("compile")
+
+_STRIDED_COPY = {"dst_ptr": "*fp32", "src_ptr": "*fp16"}
+_MATMUL_ARGS = {"a_ptr": "*bf16", "b_ptr": "*bf16", "c_ptr": "*bf16"}
+_REDUCE_BLOCKS = {"BLOCK_M": 4, "BLOCK_N": 1024}
+
+# Specs for modules that do not export COMPILE_SPECS.
+TABLE = {
+    "copy": [
+        {"kernel": "strided_copy_kernel", "signature": _STRIDED_COPY, "constexprs": {"BLOCK": 1024},
+         "num_warps": 4, "no_spills": True},
+        {"kernel": "contiguous_copy_kernel", "signature": {"dst_ptr": "*bf16", "src_ptr": "*fp32"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "fill_kernel", "signature": {"dst_ptr": "*fp32", "value": "fp32"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32", "start": "fp32", "step": "fp32"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "arange_int_kernel", "signature": {"dst_ptr": "*i64", "start": "i64", "step": "i64"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "eye_kernel", "signature": {"dst_ptr": "*fp32"}, "constexprs": {"BLOCK": 1024},
+         "no_spills": True},
+    ],
+    "random": [
+        {"kernel": "rand_kernel", "signature": {"out_ptr": "*fp32", "n": "i32", "seed": "i64", "offset": "i64"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "randn_kernel", "signature": {"out_ptr": "*bf16", "n": "i32", "seed": "i64", "offset": "i64"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "randint_kernel", "signature": {"out_ptr": "*i64", "seed": "i64", "offset": "i64",
+                                                   "low": "i64", "span": "i64"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+    ],
+    "matmul": [
+        {"kernel": "matmul_kernel", "label": "bf16-128x128x32", "signature": _MATMUL_ARGS,
+         "constexprs": {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 32, "GROUP_M": 8,
+                        "ACC_DTYPE": "tl.float32", "INPUT_PRECISION": "ieee", "INTERPRET_BF16": False},
+         "num_warps": 8, "num_stages": 3, "sass": {90: "HGMMA", 80: "HMMA"}},
+        {"kernel": "matmul_kernel", "label": "fp32-64x64x32",
+         "signature": {"a_ptr": "*fp32", "b_ptr": "*fp32", "c_ptr": "*fp32"},
+         "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "GROUP_M": 8,
+                        "ACC_DTYPE": "tl.float32", "INPUT_PRECISION": "ieee", "INTERPRET_BF16": False},
+         "num_warps": 4, "num_stages": 3},
+        {"kernel": "matmul_kernel", "label": "fp64-64x64x32",
+         "signature": {"a_ptr": "*fp64", "b_ptr": "*fp64", "c_ptr": "*fp64"},
+         "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "GROUP_M": 8,
+                        "ACC_DTYPE": "tl.float64", "INPUT_PRECISION": "ieee", "INTERPRET_BF16": False},
+         "num_warps": 4, "num_stages": 3},
+    ],
+    "reduce": [
+        {"kernel": "reduce_kernel", "label": "sum-fp32",
+         "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "count": "i64"},
+         "constexprs": {"OP": "sum", "ACC": "tl.float32", **_REDUCE_BLOCKS}, "no_spills": True},
+        {"kernel": "reduce_kernel", "label": "max-bf16",
+         "signature": {"x_ptr": "*bf16", "out_ptr": "*bf16", "count": "i64"},
+         "constexprs": {"OP": "max", "ACC": "tl.float32", **_REDUCE_BLOCKS}, "no_spills": True},
+        {"kernel": "argreduce_kernel", "signature": {"x_ptr": "*fp32", "out_ptr": "*i64"},
+         "constexprs": {"IS_MAX": True, "ACC": "tl.float32", **_REDUCE_BLOCKS}},
+        {"kernel": "var_kernel", "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "correction": "fp32"},
+         "constexprs": {"ACC": "tl.float32", **_REDUCE_BLOCKS}},
+        {"kernel": "logsumexp_kernel", "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16"},
+         "constexprs": {"ACC": "tl.float32", **_REDUCE_BLOCKS}},
+    ],
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The tests (pytest process): run this file as a compile-mode subprocess once, then check.
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    """The subprocess's JSON report: every kernel found and every (spec, arch) compile result."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "FRAMEWORK_TRITON_INTERPRET")}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # Triton 3.9's default, stated to silence its warning
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, f"compile subprocess failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_kernels_are_compiled_not_interpreted(report):
+    assert report["interpreted"] == [], "kernels were imported in interpreter mode"
+    assert report["kernels"], "no @triton.jit *_kernel functions found in triton_kernels"
+
+
+def test_every_kernel_has_a_compile_spec(report):
+    covered = {r["kernel"] for r in report["results"]}
+    missing = sorted(set(report["kernels"]) - covered)
+    assert not missing, (f"kernels without a compile spec: {missing}; export COMPILE_SPECS from "
+                         "their module (format: tests/test_compile.py docstring)")
+
+
+def test_every_spec_compiles_to_ptx_and_cubin(report):
+    failed = [f"{r['id']}: {r['error']}" for r in report["results"] if not r["ok"]]
+    assert not failed, "\n".join(failed)
+    for r in report["results"]:
+        assert r["ptx_target"] == f"sm_{r['arch']}" + ("a" if r["arch"] == 90 else ""), r["id"]
+        assert r["cubin_bytes"] > 0, r["id"]
+    assert {r["arch"] for r in report["results"]} == set(ARCHS)
+
+
+def test_no_register_spills_where_required(report):
+    if report["cuobjdump"] is None:
+        pytest.skip("Triton's bundled cuobjdump is not available")  # skip: no tool to read spills
+    checked = [r for r in report["results"] if r["ok"] and r["no_spills"]]
+    assert any(r["kernel"] == "copy.strided_copy_kernel" for r in checked)
+    spills = [f"{r['id']}: {r['resources']}" for r in checked
+              if r["resources"] is None or r["resources"]["STACK"] or r["resources"]["LOCAL"]]
+    assert not spills, "register spills (or no resource report):\n" + "\n".join(spills)
+
+
+def test_sass_has_the_expected_instructions(report):
+    if report["cuobjdump"] is None:
+        pytest.skip("Triton's bundled cuobjdump is not available")  # skip: no tool to read SASS
+    wrong = [f"{r['id']}: SASS lacks {r['sass_expected']}" for r in report["results"]
+             if r["ok"] and r["sass_expected"] and not r["sass_found"]]
+    assert not wrong, "\n".join(wrong)
+
+
+# ---------------------------------------------------------------------------------------
+# The subprocess (compile mode): python tests/test_compile.py prints one JSON line.
+# ---------------------------------------------------------------------------------------
+
+def _kernel_modules() -> dict:
+    """``{family: module}`` for every module of ``triton_kernels``."""
+    import importlib
+    import pkgutil
+    import triton_kernels
+    return {info.name: importlib.import_module(f"triton_kernels.{info.name}")
+            for info in pkgutil.iter_modules(triton_kernels.__path__)}
+
+
+def _jit_kernels(module) -> dict:
+    """``{name: fn}`` for the module's own ``@triton.jit`` functions named ``*_kernel``."""
+    from triton.runtime.jit import JITFunction
+    found = {}
+    for name, value in vars(module).items():
+        fn = getattr(value, "fn", None)
+        is_jit = isinstance(value, JITFunction) or type(value).__name__ == "InterpretedFunction"
+        if is_jit and name.endswith("_kernel") and getattr(fn, "__module__", None) == module.__name__:
+            found[name] = value
+    return found
+
+
+def _resolve_constexpr(value):
+    import triton.language as tl
+    if isinstance(value, str) and value.startswith("tl."):
+        return getattr(tl, value[3:])
+    return value
+
+
+def _compile(fn, spec: dict, arch: int):
+    """Compile one spec for ``sm_<arch>``; returns the compiled kernel."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+    constexprs = {k: _resolve_constexpr(v) for k, v in spec.get("constexprs", {}).items()}
+    signature, attrs = {}, {}
+    for index, name in enumerate(fn.arg_names):
+        if name in constexprs:
+            signature[name] = "constexpr"
+            continue
+        signature[name] = spec.get("signature", {}).get(name, "i32")
+        if signature[name].startswith("*"):
+            attrs[(index,)] = [["tt.divisibility", 16]]
+    unknown = set(spec.get("signature", {})) - set(fn.arg_names)
+    if unknown:
+        raise TypeError(f"spec names arguments the kernel does not have: {sorted(unknown)}")
+    options = {k: spec[k] for k in ("num_warps", "num_stages") if k in spec}
+    source = ASTSource(fn, signature, constexprs, attrs)
+    return triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options)
+
+
+def _cuobjdump() -> str | None:
+    import triton
+    path = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
+    return path if os.access(path, os.X_OK) else None
+
+
+def _inspect_cubin(cubin: bytes, tool: str | None, want_sass: bool) -> tuple:
+    """``(resources, sass)`` from cuobjdump: REG/STACK/SHARED/LOCAL counts and the SASS text."""
+    import re
+    import tempfile
+    if tool is None:
+        return None, ""
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(cubin)
+        f.flush()
+        usage = subprocess.run([tool, "-res-usage", f.name], capture_output=True, text=True).stdout
+        sass = subprocess.run([tool, "-sass", f.name], capture_output=True, text=True).stdout if want_sass else ""
+    counts = dict(re.findall(r"\b(REG|STACK|SHARED|LOCAL):(\d+)", usage))
+    resources = {k: int(v) for k, v in counts.items()} if counts else None
+    return resources, sass
+
+
+def _run_spec(family: str, fn, spec: dict, arch: int, tool) -> dict:
+    import re
+    import time
+    label = spec.get("label")
+    kernel = f"{family}.{fn.__name__}"
+    sass_expected = spec.get("sass", {}).get(arch) or spec.get("sass", {}).get(str(arch))
+    result = {"id": f"{kernel}[{label}]@sm_{arch}" if label else f"{kernel}@sm_{arch}", "kernel": kernel,
+              "arch": arch, "ok": False, "error": "", "no_spills": bool(spec.get("no_spills")),
+              "sass_expected": sass_expected, "sass_found": False, "resources": None}
+    started = time.perf_counter()
+    try:
+        compiled = _compile(fn, spec, arch)
+    except Exception as exc:  # report every failure, not only the first
+        result["error"] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
+        return result
+    target = re.search(r"^\.target\s+(\S+)", compiled.asm["ptx"], re.MULTILINE)
+    result.update(ok=True, seconds=round(time.perf_counter() - started, 2),
+                  ptx_target=target.group(1) if target else None, cubin_bytes=len(compiled.asm["cubin"]))
+    resources, sass = _inspect_cubin(compiled.asm["cubin"], tool, bool(sass_expected))
+    result["resources"] = resources
+    result["sass_found"] = bool(sass_expected) and sass_expected in sass
+    return result
+
+
+def _specs_for(family: str, module) -> list:
+    specs = getattr(module, "COMPILE_SPECS", None)
+    return list(specs) if specs is not None else TABLE.get(family, [])
+
+
+def _worker() -> dict:
+    """Compile every spec for every arch; the JSON-able report the tests read."""
+    assert not os.environ.get("TRITON_INTERPRET"), "the compile check must not run in interpreter mode"
+    tool = _cuobjdump()
+    report = {"kernels": [], "interpreted": [], "results": [], "cuobjdump": tool}
+    for family, module in sorted(_kernel_modules().items()):
+        kernels = _jit_kernels(module)
+        report["kernels"] += [f"{family}.{name}" for name in kernels]
+        report["interpreted"] += [f"{family}.{name}" for name, fn in kernels.items()
+                                  if type(fn).__name__ == "InterpretedFunction"]
+        for spec in _specs_for(family, module):
+            fn = spec["kernel"] if not isinstance(spec["kernel"], str) else getattr(module, spec["kernel"], None)
+            if fn is None:
+                report["results"].append({"id": f"{family}.{spec['kernel']}", "kernel": f"{family}.{spec['kernel']}",
+                                          "arch": ARCHS[0], "ok": False, "error": "no such kernel in the module",
+                                          "no_spills": False, "sass_expected": None, "sass_found": False,
+                                          "resources": None})
+                continue
+            for arch in ARCHS:
+                report["results"].append(_run_spec(family, fn, spec, arch, tool))
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(_worker()))
