@@ -94,7 +94,7 @@ def _forward(a: Tensor, b: Tensor) -> Tensor:
     folded = _fold_rows(a._a) if all(s == 1 for s in b.shape[:-2]) else None
     if folded is not None:
         a3 = folded
-        b3 = _batched_view(kernels, b._a, (), k, n)
+        b3 = b._a.view((1, k, n), (0,) + tuple(b._a.strides[-2:]), b._a.offset)
     else:
         a3 = _batched_view(kernels, a._a, batch, m, k)
         b3 = _batched_view(kernels, b._a, batch, k, n)

@@ -1,0 +1,384 @@
+"""matmul family (matmul/@, mm, bmm, mv, dot, outer) against PyTorch on cpu and cuda."""
+import numpy as np
+import pytest
+import torch
+from helpers import check_op
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import framework
+from framework.backends import for_device
+
+RNG = np.random.default_rng(1234)
+
+
+def randn(*shape):
+    return RNG.standard_normal(shape)
+
+
+# (a shape, b shape): every rank combination of PyTorch's matmul rules.
+RANK_CASES = [
+    ((3,), (3,)),                  # dot -> 0-d
+    ((2, 3), (3,)),                # matrix @ vector
+    ((3,), (3, 4)),                # vector @ matrix
+    ((2, 3), (3, 4)),              # mm
+    ((2, 2, 3), (3, 4)),           # batch @ matrix (folded into one product)
+    ((3, 4), (2, 4, 5)),           # matrix @ batch (broadcast, stride 0)
+    ((3,), (2, 3, 4)),             # vector @ batch
+    ((2, 3, 4), (4,)),             # batch @ vector
+    ((2, 3, 4), (2, 4, 5)),        # bmm-like
+    ((2, 1, 3, 4), (5, 4, 2)),     # broadcast batch dims
+    ((4, 1, 2, 3), (1, 5, 3, 2)),  # both broadcast: batch dims don't merge
+    ((2, 2, 2, 3), (3,)),          # 4-d @ vector
+]
+
+
+def _ids(cases):
+    return [f"{a}@{b}" for a, b in cases]
+
+
+@pytest.mark.parametrize("a_shape,b_shape", RANK_CASES, ids=_ids(RANK_CASES))
+def test_matmul_ranks(device, a_shape, b_shape):
+    check_op(framework.matmul, torch.matmul, [randn(*a_shape), randn(*b_shape)], device=device)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", RANK_CASES, ids=_ids(RANK_CASES))
+def test_matmul_ranks_non_contiguous(device, a_shape, b_shape):
+    check_op(framework.matmul, torch.matmul, [randn(*a_shape), randn(*b_shape)], device=device,
+             contiguous=False)
+
+
+def test_matmul_operator(device):
+    check_op(lambda a, b: a @ b, lambda a, b: a @ b, [randn(2, 3, 4), randn(4, 2)], device=device)
+
+
+@pytest.mark.parametrize("dtype", [framework.float64, framework.float16, framework.bfloat16],
+                         ids=str)
+@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3,)), ((5, 7), (7, 6)),
+                                             ((2, 1, 3, 9), (2, 9, 4)), ((2, 3, 4), (4,))],
+                         ids=_ids([((3,), (3,)), ((5, 7), (7, 6)), ((2, 1, 3, 9), (2, 9, 4)),
+                                   ((2, 3, 4), (4,))]))
+def test_matmul_dtypes(device, dtype, a_shape, b_shape):
+    # Half types: inputs rounded to the type, fp32 accumulation, one rounding of the result.
+    k = a_shape[-1]
+    check_op(framework.matmul, torch.matmul, [randn(*a_shape), randn(*b_shape)], device=device,
+             dtype=dtype, scale=k)
+
+
+def test_matmul_result_dtype_and_layout(device):
+    for dtype in (framework.float16, framework.bfloat16, framework.float32, framework.float64):
+        a = framework.randn(2, 3, 4, dtype=dtype, device=device)
+        b = framework.randn(4, 5, dtype=dtype, device=device).mT
+        out = a @ b.mT
+        assert out.dtype == dtype and out.is_contiguous()
+        assert tuple(out.shape) == (2, 3, 5)
+
+
+def test_transposed_operands(device):
+    check_op(lambda a, b: a.mT @ b.mT, lambda a, b: a.mT @ b.mT, [randn(4, 3), randn(5, 4)],
+             device=device)
+    check_op(lambda a, b: framework.bmm(a.transpose(1, 2), b), lambda a, b: torch.bmm(a.mT, b),
+             [randn(2, 4, 3), randn(2, 4, 5)], device=device)
+    check_op(lambda a, b: a.mT @ b, lambda a, b: a.mT @ b, [randn(2, 1, 4, 3), randn(3, 4, 2)],
+             device=device)
+
+
+def test_expanded_and_sliced_operands(device):
+    check_op(lambda a, b: a.expand(3, 2, 4) @ b[:, ::2], lambda a, b: a.expand(3, 2, 4) @ b[:, ::2],
+             [randn(2, 4), randn(4, 10)], device=device)
+    check_op(lambda a, b: a[1:, :3] @ b.expand(3, 4), lambda a, b: a[1:, :3] @ b.expand(3, 4),
+             [randn(3, 5), randn(3, 1)], device=device)
+
+
+def _count_copies(monkeypatch, device):
+    backend = for_device(framework.device(device))
+    calls = []
+    original = backend.copy_
+
+    def counting(dst, src):
+        calls.append(tuple(dst.shape))
+        return original(dst, src)
+
+    monkeypatch.setattr(backend, "copy_", counting)
+    return calls
+
+
+def test_views_reach_kernel_without_copy(device, monkeypatch):
+    a = framework.randn(3, 6, 4, device=device)
+    b = framework.randn(5, 6, device=device)
+    w = framework.randn(2, 4, 5, device=device)
+    calls = _count_copies(monkeypatch, device)
+    framework.matmul(a.mT, b.mT)            # transposed batch @ transposed matrix
+    framework.matmul(a[:, ::2], w[:1])      # strided slice, broadcast batch of size 1
+    framework.bmm(a.mT, a)                  # the same storage twice
+    framework.matmul(a[0, :, 0], a)         # strided vector @ batch
+    framework.matmul(a[0, 0], a.mT)         # vector @ transposed batch
+    assert calls == []
+
+
+def test_unmergeable_batch_is_copied_once(device, monkeypatch):
+    a = framework.randn(2, 1, 3, 4, device=device)
+    b = framework.randn(2, 5, 4, 2, device=device)
+    calls = _count_copies(monkeypatch, device)
+    out = a @ b
+    assert calls == [(2, 5, 3, 4)]  # a's batch strides (12, 0) don't merge; b's do
+    expected = torch.tensor(a.cpu().numpy()) @ torch.tensor(b.cpu().numpy())
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), atol=1e-5, rtol=1e-5)
+
+
+EDGE_CASES = [
+    ((4, 1), (1, 3)),        # K = 1
+    ((1, 5), (5, 3)),        # M = 1
+    ((4, 5), (5, 1)),        # N = 1
+    ((1, 1), (1, 1)),
+    ((0, 3), (3, 4)),        # M = 0
+    ((3, 4), (4, 0)),        # N = 0
+    ((3, 0), (0, 4)),        # K = 0 -> zeros
+    ((2, 3, 0), (0, 2)),
+    ((0, 2, 3), (3, 2)),     # empty batch
+    ((0,), (0,)),            # empty dot -> 0
+    ((70, 20), (20, 65)),    # several tiles, M/N not multiples of the block
+    ((3, 17, 33), (33, 9)),  # K not a multiple of the block
+]
+
+
+@pytest.mark.parametrize("a_shape,b_shape", EDGE_CASES, ids=_ids(EDGE_CASES))
+def test_matmul_edge_shapes(device, a_shape, b_shape):
+    check_op(framework.matmul, torch.matmul, [randn(*a_shape), randn(*b_shape)], device=device,
+             scale=max(a_shape[-1], 1))
+
+
+def test_zero_k_gives_zeros(device):
+    out = framework.matmul(framework.randn(3, 0, device=device), framework.randn(0, 4, device=device))
+    assert out.cpu().numpy().tolist() == [[0.0] * 4] * 3
+
+
+def test_grouped_tile_order(monkeypatch):
+    """Many small tiles with partial groups: every (pid_m, pid_n) is covered exactly once."""
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels().matmul
+    config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 2, "num_warps": 4,
+              "num_stages": 1}
+    monkeypatch.setattr(kernels, "default_config", lambda *args: config)
+    check_op(framework.matmul, torch.matmul, [randn(2, 50, 20), randn(20, 40)], device="cuda")
+
+
+def test_batch_launched_in_chunks(monkeypatch):
+    from framework.backends.triton import matmul as launcher
+    monkeypatch.setattr(launcher, "_MAX_GRID_BATCH", 2)
+    check_op(framework.bmm, torch.bmm, [randn(5, 2, 3), randn(5, 3, 2)], device="cuda",
+             contiguous=False)
+
+
+@pytest.mark.parametrize("dtype", [framework.int32, framework.int64], ids=str)
+def test_integer_matmul_cpu(dtype):
+    a = RNG.integers(-5, 6, size=(2, 3, 4))
+    b = RNG.integers(-5, 6, size=(4, 5))
+    out = check_op(framework.matmul, torch.matmul, [a, b], dtype=dtype, grad=False)[0]
+    assert out.dtype == dtype
+    check_op(framework.dot, torch.dot, [a[0, 0], b[:, 0]], dtype=dtype, grad=False)
+    check_op(framework.mv, torch.mv, [a[0], b[:, 0]], dtype=dtype, grad=False)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2), st.integers(1, 9), st.integers(0, 9), st.integers(1, 9),
+       st.sampled_from(["cpu", "cuda"]), st.booleans())
+def test_matmul_random_shapes(batch, m, k, n, device, contiguous):
+    a_shape = (batch, m, k) if batch else (m, k)
+    check_op(framework.matmul, torch.matmul, [randn(*a_shape), randn(k, n)], device=device,
+             contiguous=contiguous, scale=max(k, 1))
+
+
+# --- mm, bmm, mv, dot, outer ------------------------------------------------------------------
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_mm(device, contiguous):
+    check_op(framework.mm, torch.mm, [randn(3, 5), randn(5, 4)], device=device,
+             contiguous=contiguous)
+    check_op(lambda a, b: a.mm(b), torch.mm, [randn(1, 2), randn(2, 1)], device=device)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_bmm(device, contiguous):
+    check_op(framework.bmm, torch.bmm, [randn(3, 2, 5), randn(3, 5, 4)], device=device,
+             contiguous=contiguous)
+    check_op(lambda a, b: a.bmm(b), torch.bmm, [randn(0, 2, 5), randn(0, 5, 4)], device=device)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_mv(device, contiguous):
+    check_op(framework.mv, torch.mv, [randn(4, 6), randn(6)], device=device, contiguous=contiguous)
+    check_op(lambda a, b: a.mv(b), torch.mv, [randn(3, 1), randn(1)], device=device)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_dot(device, contiguous):
+    out = check_op(framework.dot, torch.dot, [randn(7), randn(7)], device=device,
+                   contiguous=contiguous)[0]
+    assert out.ndim == 0
+    check_op(lambda a, b: a.dot(b), torch.dot, [randn(1), randn(1)], device=device)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_outer(device, contiguous):
+    check_op(framework.outer, torch.outer, [randn(4), randn(3)], device=device,
+             contiguous=contiguous)
+    check_op(lambda a, b: a.outer(b), torch.outer, [randn(0), randn(2)], device=device)
+
+
+def test_outer_promotes(device):
+    a = framework.tensor([1.0, 2.0], dtype=framework.float32, device=device)
+    b = framework.tensor([3, 4, 5], dtype=framework.int64, device=device)
+    out = framework.outer(a, b)
+    assert out.dtype == framework.float32
+    assert out.cpu().numpy().tolist() == [[3.0, 4.0, 5.0], [6.0, 8.0, 10.0]]
+
+
+@pytest.mark.parametrize("dtype", [framework.float64, framework.float16, framework.bfloat16],
+                         ids=str)
+def test_vector_products_dtypes(device, dtype):
+    check_op(framework.mm, torch.mm, [randn(3, 5), randn(5, 2)], device=device, dtype=dtype, scale=5)
+    check_op(framework.bmm, torch.bmm, [randn(2, 3, 5), randn(2, 5, 2)], device=device,
+             dtype=dtype, scale=5)
+    check_op(framework.mv, torch.mv, [randn(3, 5), randn(5)], device=device, dtype=dtype, scale=5)
+    check_op(framework.dot, torch.dot, [randn(5), randn(5)], device=device, dtype=dtype, scale=5)
+    check_op(framework.outer, torch.outer, [randn(3), randn(2)], device=device, dtype=dtype)
+
+
+# --- second derivatives ----------------------------------------------------------------------
+GRADGRAD_CASES = [  # tiny: finite differences of the first derivative cost O(numel^2) passes
+    (framework.matmul, (2, 1, 1, 2), (2, 2, 2)),  # broadcast batch on both sides
+    (framework.matmul, (2, 2), (2,)),
+    (framework.matmul, (2,), (2, 2, 1)),
+    (framework.matmul, (2, 1, 2), (2, 2)),        # batch @ matrix: folded rows
+    (framework.mm, (2, 2), (2, 1)),
+    (framework.bmm, (2, 1, 2), (2, 2, 1)),
+    (framework.mv, (2, 2), (2,)),
+    (framework.dot, (3,), (3,)),
+    (framework.outer, (2,), (2,)),
+]
+
+
+@pytest.mark.parametrize("fn,a_shape,b_shape", GRADGRAD_CASES,
+                         ids=[f"{f.__name__}-{a}@{b}" for f, a, b in GRADGRAD_CASES])
+def test_gradgradcheck(device, fn, a_shape, b_shape):
+    a = framework.tensor(randn(*a_shape), dtype=framework.float64, device=device, requires_grad=True)
+    b = framework.tensor(randn(*b_shape), dtype=framework.float64, device=device, requires_grad=True)
+    assert framework.autograd.gradcheck(fn, (a, b))
+    assert framework.autograd.gradgradcheck(fn, (a, b))
+
+
+def test_grad_of_one_operand_only(device):
+    a = framework.randn(2, 3, device=device, requires_grad=True)
+    b = framework.randn(3, 4, device=device)
+    (a @ b).sum().backward()
+    assert b.grad is None
+    expected = np.ones((2, 4)) @ b.cpu().numpy().T
+    np.testing.assert_allclose(a.grad.cpu().numpy(), expected, atol=1e-5, rtol=1e-5)
+
+
+# --- bad input ---------------------------------------------------------------------------------
+def _t(*shape, dtype=framework.float32, device="cpu"):
+    return framework.zeros(*shape, dtype=dtype, device=device)
+
+
+BAD_SHAPES = [
+    (framework.matmul, (2, 3), (4, 5), r"matmul\(\): mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"),
+    (framework.matmul, (2, 2, 3), (4, 5), r"matmul\(\): mat1 and mat2 shapes cannot be multiplied \(4x3 and 4x5\)"),
+    (framework.matmul, (), (2, 3), r"matmul\(\): both arguments to matmul need to be at least 1D, but they are 0D and 2D"),
+    (framework.matmul, (2, 3), (), r"matmul\(\): both arguments to matmul need to be at least 1D, but they are 2D and 0D"),
+    (framework.matmul, (3,), (4,), r"matmul\(\): inconsistent tensor size, expected tensor \[3\] and src \[4\]"),
+    (framework.matmul, (2, 3), (4,), r"matmul\(\): size mismatch, got input \(2\), mat \(2x3\), vec \(4\)"),
+    (framework.matmul, (4,), (2, 3), r"matmul\(\): mat1 and mat2 shapes cannot be multiplied \(1x4 and 2x3\)"),
+    (framework.matmul, (2, 2, 3), (3, 3, 5), r"matmul\(\): The size of tensor a \(2\) must match the size of tensor b \(3\)"),
+    (framework.matmul, (2, 2, 3), (2, 4, 5), r"matmul\(\): Expected size for first two dimensions of batch2 tensor to be: \[2, 3\] but got: \[2, 4\]"),
+    (framework.mm, (2, 3), (4, 5), r"mm\(\): mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"),
+    (framework.mm, (2, 3, 4), (4, 5), r"mm\(\): self must be a matrix"),
+    (framework.mm, (2, 3), (3,), r"mm\(\): mat2 must be a matrix"),
+    (framework.bmm, (2, 3), (2, 3, 4), r"bmm\(\): batch1 must be a 3D tensor"),
+    (framework.bmm, (2, 3, 4), (4, 5), r"bmm\(\): batch2 must be a 3D tensor"),
+    (framework.bmm, (2, 3, 4), (3, 4, 5), r"bmm\(\): Expected size for first two dimensions of batch2 tensor to be: \[2, 4\] but got: \[3, 4\]"),
+    (framework.bmm, (2, 3, 4), (1, 4, 5), r"bmm\(\): Expected size"),  # no broadcasting
+    (framework.mv, (2, 3), (4,), r"mv\(\): size mismatch, got input \(2\), mat \(2x3\), vec \(4\)"),
+    (framework.mv, (2, 3), (3, 1), r"mv\(\): vector \+ matrix @ vector expected, got 1, 2, 2"),
+    (framework.mv, (3,), (3,), r"mv\(\): vector \+ matrix @ vector expected, got 1, 1, 1"),
+    (framework.dot, (3,), (4,), r"dot\(\): inconsistent tensor size, expected tensor \[3\] and src \[4\]"),
+    (framework.dot, (2, 3), (3,), r"dot\(\): 1D tensors expected, but got 2D and 1D tensors"),
+    (framework.outer, (2, 2), (3,), r"outer\(\): Expected 1-D argument self, but got 2-D"),
+    (framework.outer, (2,), (), r"outer\(\): Expected 1-D argument vec2, but got 0-D"),
+]
+
+
+@pytest.mark.parametrize("fn,a_shape,b_shape,message", BAD_SHAPES,
+                         ids=[f"{f.__name__}-{a}@{b}" for f, a, b, _ in BAD_SHAPES])
+def test_bad_shapes(fn, a_shape, b_shape, message):
+    with pytest.raises(RuntimeError, match=message):
+        fn(_t(*a_shape), _t(*b_shape))
+    torch_fn = getattr(torch, fn.__name__)
+    with pytest.raises(RuntimeError):  # PyTorch rejects the same shapes
+        torch_fn(torch.zeros(a_shape), torch.zeros(b_shape))
+
+
+BAD_DTYPES = [
+    (framework.matmul, (2, 3), (3, 2), r"matmul\(\): expected m1 and m2 to have the same dtype, but got: float != double"),
+    (framework.matmul, (2, 2, 3), (2, 3, 2), r"matmul\(\): expected m1 and m2 to have the same dtype"),
+    (framework.matmul, (3,), (3,), r"matmul\(\): dot : expected both vectors to have same dtype, but found Float and Double"),
+    (framework.matmul, (2, 3), (3,), r"matmul\(\): addmv input tensors must have the same dtype"),
+    (framework.mm, (2, 3), (3, 2), r"mm\(\): expected m1 and m2 to have the same dtype, but got: float != double"),
+    (framework.bmm, (2, 2, 3), (2, 3, 2), r"bmm\(\): expected scalar type Float but found Double"),
+    (framework.mv, (2, 3), (3,), r"mv\(\): addmv input tensors must have the same dtype"),
+    (framework.dot, (3,), (3,), r"dot\(\): dot : expected both vectors to have same dtype, but found Float and Double"),
+]
+
+
+@pytest.mark.parametrize("fn,a_shape,b_shape,message", BAD_DTYPES,
+                         ids=[f"{f.__name__}-{a}@{b}" for f, a, b, _ in BAD_DTYPES])
+def test_no_dtype_promotion(fn, a_shape, b_shape, message):
+    with pytest.raises(RuntimeError, match=message):
+        fn(_t(*a_shape), _t(*b_shape, dtype=framework.float64))
+    torch_fn = getattr(torch, fn.__name__)
+    with pytest.raises(RuntimeError):
+        torch_fn(torch.zeros(a_shape), torch.zeros(b_shape, dtype=torch.float64))
+
+
+def test_bad_types():
+    with pytest.raises(TypeError, match=r"matmul\(\): argument 'other' must be Tensor"):
+        framework.matmul(_t(2, 2), [[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(TypeError, match=r"mm\(\): argument 'input' must be Tensor"):
+        framework.mm(np.zeros((2, 2)), _t(2, 2))
+    with pytest.raises(TypeError, match=r"outer\(\): argument 'vec2' must be Tensor"):
+        framework.outer(_t(2), 3.0)
+
+
+def test_device_mismatch():
+    for fn, a_shape, b_shape in [(framework.matmul, (2, 3), (3, 2)), (framework.mm, (2, 3), (3, 2)),
+                                 (framework.bmm, (1, 2, 3), (1, 3, 2)), (framework.mv, (2, 3), (3,)),
+                                 (framework.dot, (3,), (3,)), (framework.outer, (2,), (3,))]:
+        with pytest.raises(RuntimeError, match=rf"{fn.__name__}\(\): Expected all tensors to be on the same device"):
+            fn(_t(*a_shape), _t(*b_shape, device="cuda"))
+
+
+@pytest.mark.parametrize("dtype", [framework.int32, framework.int64], ids=str)
+def test_integer_matmul_cuda_not_implemented(dtype):
+    a = _t(2, 3, dtype=dtype, device="cuda")
+    b = _t(3, 2, dtype=dtype, device="cuda")
+    name = {"int32": "Int", "int64": "Long"}[dtype.name]
+    for fn, x, y in [(framework.matmul, a, b), (framework.mm, a, b), (framework.mv, a, b[:, 0]),
+                     (framework.dot, a[0], b[:, 0]), (framework.bmm, a[None], b[None])]:
+        with pytest.raises(RuntimeError, match=rf"{fn.__name__}\(\): .*not implemented for '{name}'"):
+            fn(x, y)
+
+
+def test_bool_matmul_not_implemented(device):
+    a = _t(2, 2, dtype=framework.bool, device=device)
+    with pytest.raises(RuntimeError, match=r"matmul\(\): .*not implemented for 'Bool'"):
+        framework.matmul(a, a)
+    with pytest.raises(NotImplementedError):
+        torch.matmul(torch.zeros(2, 2, dtype=torch.bool), torch.zeros(2, 2, dtype=torch.bool))
+
+
+def test_registered():
+    from framework.ops.registry import OPS
+    for name in ("matmul", "mm", "bmm", "mv", "dot", "outer"):
+        assert OPS[name].family == "matmul"
+    assert "matmul" in OPS["matmul"].kernels
+    assert set(for_device(framework.device("cpu")).kernels) >= {"matmul"}
