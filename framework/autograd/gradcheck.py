@@ -75,16 +75,23 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
                   raise_exception: bool = True, **_ignored) -> bool:
     """Check second derivatives: gradcheck of the gradient (with ``create_graph``)."""
     from . import grad as autograd_grad
+    from .grad_mode import enable_grad
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     diff = [x for x in inputs if hasattr(x, "requires_grad") and x.requires_grad]
+    needs = [hasattr(x, "requires_grad") and x.requires_grad for x in inputs]
 
     def first_grads(*args):
-        outs = _outputs_tuple(fn(*args))
-        total = outs[0].sum()
-        for o in outs[1:]:
-            total = total + o.sum()
-        wanted = [a for a in args if hasattr(a, "requires_grad") and a.requires_grad]
-        grads = autograd_grad(total, wanted, create_graph=True, allow_unused=True)
+        # gradcheck's finite differences call this under no_grad with probe
+        # copies that don't require grad: first derivatives need both.
+        with enable_grad():
+            args = [a.detach().requires_grad_(True) if need and not a.requires_grad else a
+                    for a, need in zip(args, needs)]
+            outs = _outputs_tuple(fn(*args))
+            total = outs[0].sum()
+            for o in outs[1:]:
+                total = total + o.sum()
+            wanted = [a for a, need in zip(args, needs) if need]
+            grads = autograd_grad(total, wanted, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     del diff
