@@ -30,6 +30,31 @@ MATMUL_CONFIGS = [
     {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "GROUP_M": 8, "num_warps": 8, "num_stages": 3},
 ]
 
+
+def _compile_spec(label: str, dtype: str, config: dict, sass: dict) -> dict:
+    acc = "tl.float64" if dtype == "fp64" else "tl.float32"
+    constexprs = {key: config[key] for key in ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")}
+    constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION="ieee", INTERPRET_BF16=False)
+    return {"kernel": "matmul_kernel", "label": label, "constexprs": constexprs,
+            "signature": {"a_ptr": f"*{dtype}", "b_ptr": f"*{dtype}", "c_ptr": f"*{dtype}"},
+            "num_warps": config["num_warps"], "num_stages": config["num_stages"],
+            "no_spills": True, "sass": sass}
+
+
+_TENSOR_CORES = {90: "HGMMA", 80: "HMMA"}
+
+# What tests/test_compile.py compiles for sm_90 and sm_80: each GPU config with
+# the dtypes the heuristic gives it; no spills, tensor cores for the half types.
+COMPILE_SPECS = [
+    _compile_spec("bf16-64x64x32", "bf16", MATMUL_CONFIGS[0], _TENSOR_CORES),
+    _compile_spec("fp16-128x128x32", "fp16", MATMUL_CONFIGS[1], _TENSOR_CORES),
+    _compile_spec("fp32-32x32x32", "fp32", MATMUL_CONFIGS[2], {}),
+    _compile_spec("fp32-64x64x32-w8", "fp32", MATMUL_CONFIGS[3], {}),
+    _compile_spec("fp64-32x32x32", "fp64", MATMUL_CONFIGS[2], {90: "DMMA", 80: "DMMA"}),
+    _compile_spec("fp64-64x64x32-w8", "fp64", MATMUL_CONFIGS[3], {90: "DMMA", 80: "DMMA"}),
+]
+
+
 # tl.dot needs every tile dim >= 16; the interpreter tiles stay within these bounds.
 MIN_BLOCK = 16
 MAX_INTERPRETER_BLOCK = 64
