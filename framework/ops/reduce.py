@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
@@ -21,7 +22,15 @@ from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dims, wrap
 from .registry import register
 
-__all__ = ["sum", "sum_to_size"]
+__all__ = [
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+    "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size",
+]
+
+# ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
+MaxResult = namedtuple("max", ("values", "indices"))
+MinResult = namedtuple("min", ("values", "indices"))
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool"}
 
 
 # Array views (no copies): dropping or inserting size-1 dims, broadcasting -------------
@@ -184,5 +193,437 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     return Sum.apply(input, dims, size, input.dtype)
 
 
+
+# Helpers shared by the other reductions ------------------------------------------------
+def _ew():
+    """The elementwise ops module (imported late: it is a sibling family)."""
+    from . import elementwise
+    return elementwise
+
+
+def _kept(t: Tensor, in_shape: tuple, dims: tuple) -> Tensor:
+    """A reduced tensor (keepdim or not) viewed with the reduced dims as size 1."""
+    return t.reshape(_kept_shape(in_shape, dims))
+
+
+def _cast_back(grad: Tensor, dtype) -> Tensor:
+    return grad if grad.dtype is dtype else grad.to(dtype)
+
+
+def _require_float(op: str, x: Tensor, message: str) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(message.format(op=op, got=_TORCH_NAMES.get(x.dtype.name, x.dtype.name)))
+
+
+def _check_nonempty(op: str, x: Tensor, dims: tuple, all_dims: bool) -> None:
+    """PyTorch's errors for reductions without an identity over zero elements."""
+    if all_dims and x.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _run(op: str, x: Tensor, dims: tuple, keepdim: bool, *args) -> Tensor:
+    """Call kernel ``op`` on ``x`` over ``dims`` (no autograd) and apply ``keepdim``."""
+    out = getattr(backend(x), op)(x._a, dims, *args)
+    return _finish(out, _reduced_shape(tuple(x.shape), dims, keepdim), x.device)
+
+
+# mean ---------------------------------------------------------------------------------
+class Mean(Function):
+    """Mean over ``dims``; the gradient is spread evenly over the reduced elements."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.in_shape = tuple(x.shape)
+        ctx.dims = dims
+        return _run("mean", x, dims, keepdim, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        in_shape = ctx.in_shape
+        count = _count(in_shape, ctx.dims)
+        return _expand_reduced(grad, in_shape, ctx.dims) / builtins.max(count, 1), None, None
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of the elements over ``dim``; floating inputs (or a floating ``dtype``) only."""
+    _check_input("mean", input)
+    _check_keepdim("mean", keepdim)
+    _check_dtype_arg("mean", dtype)
+    dims = _dims("mean", input, dim)
+    if dtype is not None and not dtype.is_floating_point:
+        raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a "
+                           f"floating point or complex dtype. Got: {_TORCH_NAMES[dtype.name]}")
+    if dtype is not None and input.dtype is not dtype:
+        input = input.to(dtype)
+    _require_float("mean", input, "{op}(): could not infer output dtype. Input dtype must be "
+                   "either a floating point or complex dtype. Got: {got}")
+    return Mean.apply(input, dims, keepdim)
+
+
+# prod ---------------------------------------------------------------------------------
+class Prod(Function):
+    """Product over ``dims``; backward uses the product of the other elements."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, out_dtype):
+        ctx.dims = dims
+        result = _run("prod", x, dims, keepdim, out_dtype)
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        g = _expand_reduced(grad, tuple(x.shape), ctx.dims)
+        if not bool(any(x == 0)):
+            return g * (_kept(result, tuple(x.shape), ctx.dims) / x), None, None, None
+        return g * _prod_of_others(x, ctx.dims), None, None, None
+
+
+def _prod_of_others(x: Tensor, dims: tuple) -> Tensor:
+    """For each element, the product of the other elements over ``dims``, in framework ops.
+
+    With ``p`` the product of the nonzero elements and ``Z_i`` the product of
+    the zeros other than element i, the result is ``p / x_i * Z_i`` (``x_i``
+    read as 1 where zero). ``Z_i`` is 1 with no other zero, the sum of the
+    zero elements' values (0, but with derivative 1 to that zero) with one,
+    and 0 with more: correct values and first derivatives, so a second
+    derivative through this gradient is right too.
+    """
+    ew = _ew()
+    zero = x == 0
+    safe = ew.where(zero, 1.0, x)
+    nonzero_prod = prod(safe, dims, keepdim=True) if dims else safe
+    zero_values = ew.where(zero, x, 0.0)
+    others_zero_sum = sum(zero_values, dims, keepdim=True) - zero_values
+    others_zero_count = sum(zero, dims, keepdim=True) - zero.to(dtypes.int64)
+    zeros_factor = ew.where(others_zero_count == 0, 1.0,
+                            ew.where(others_zero_count == 1, others_zero_sum, 0.0))
+    return nonzero_prod / safe * zeros_factor
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of the elements over ``dim``; integer and bool inputs give int64."""
+    _check_input("prod", input)
+    _check_keepdim("prod", keepdim)
+    _check_dtype_arg("prod", dtype)
+    dims = _dims("prod", input, dim)
+    out_dtype = _sum_dtype(input, dtype)
+    if dtype is not None and input.dtype is not dtype:
+        input = input.to(dtype)
+    return Prod.apply(input, dims, keepdim, out_dtype)
+
+
+# amax / amin and max / min over all dims ------------------------------------------
+class Extreme(Function):
+    """amax (``is_max``) or amin over ``dims``; the gradient is shared evenly among ties."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, is_max):
+        ctx.dims = dims
+        result = _run("amax" if is_max else "amin", x, dims, keepdim)
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        shape = tuple(x.shape)
+        hits = x == _kept(result, shape, ctx.dims)
+        count = sum(hits, ctx.dims, keepdim=True)
+        return _expand_reduced(grad, shape, ctx.dims) / count * hits, None, None, None
+
+
+def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
+    _check_input(op, input)
+    _check_keepdim(op, keepdim)
+    dims = _dims(op, input, dim)
+    all_dims = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+    _check_nonempty(op, input, dims, all_dims)
+    return Extreme.apply(input, dims, keepdim, is_max)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
+    return _extreme("amax", input, dim, keepdim, True)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
+    return _extreme("amin", input, dim, keepdim, False)
+
+
+# max / min over one dim: values and indices --------------------------------------------
+class ExtremeDim(Function):
+    """(values, indices) of the max (``is_max``) or min along ``dim``; the gradient
+    goes to the returned index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_max):
+        dims = (dim,) if x.ndim else ()
+        values = _run("amax" if is_max else "amin", x, dims, keepdim)
+        indices = _arg_index(x, dim, keepdim, is_max)
+        ctx.dims = dims
+        ctx.in_shape = tuple(x.shape)
+        ctx.save_for_backward(indices)
+        ctx.mark_non_differentiable(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices):
+        (indices,) = ctx.saved_tensors
+        shape = ctx.in_shape
+        if not ctx.dims:
+            return grad, None, None, None
+        dim = ctx.dims[0]
+        positions = _positions(shape, dim, indices.device)
+        hit = positions == _kept(indices, shape, ctx.dims)
+        g = _expand_reduced(grad, shape, ctx.dims)
+        return _ew().where(hit, g, 0.0), None, None, None
+
+
+def _positions(shape: tuple, dim: int, device) -> Tensor:
+    """``arange(shape[dim])`` shaped to broadcast along ``dim`` of ``shape``."""
+    from .creation import arange
+    view = [1] * len(shape)
+    view[dim] = shape[dim]
+    return arange(shape[dim], device=device).reshape(view)
+
+
+def _arg_index(x: Tensor, dim: int, keepdim: bool, is_max: bool) -> Tensor:
+    """argmax/argmin kernel along ``dim`` (0-d inputs are viewed as 1-d)."""
+    op = "argmax" if is_max else "argmin"
+    if x.ndim == 0:
+        out = getattr(backend(x), op)(x.reshape(1)._a, 0)
+        return _finish(out, (), x.device)
+    out = getattr(backend(x), op)(x._a, dim)
+    return _finish(out, _reduced_shape(tuple(x.shape), (dim,), keepdim), x.device)
+
+
+def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
+    _check_input(op, input)
+    if isinstance(dim, Tensor):
+        return _ew().maximum(input, dim) if is_max else _ew().minimum(input, dim)
+    if dim is None:
+        if keepdim is not False:
+            raise TypeError(f"{op}(): keepdim needs dim to be given")
+        return _extreme(op, input, None, False, is_max)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{op}(): argument 'dim' must be int or a Tensor (other), not "
+                        f"{type(dim).__name__}")
+    _check_keepdim(op, keepdim)
+    (d,) = normalize_dims(op, dim, input.ndim) or (0,)
+    _check_nonempty(op, input, (d,) if input.ndim else (), False)
+    values, indices = ExtremeDim.apply(input, d, keepdim, is_max)
+    return (MaxResult if is_max else MinResult)(values, indices)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """``max(x)``: the largest element; ``max(x, dim, keepdim=False)``: ``(values, indices)``
+    along ``dim``; ``max(x, other)``: elementwise maximum."""
+    return _max_min("max", input, dim, keepdim, True)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """``min(x)``: the smallest element; ``min(x, dim, keepdim=False)``: ``(values, indices)``
+    along ``dim``; ``min(x, other)``: elementwise minimum."""
+    return _max_min("min", input, dim, keepdim, False)
+
+
+# argmax / argmin -------------------------------------------------------------------
+def _argextreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
+    _check_input(op, input)
+    _check_keepdim(op, keepdim)
+    if input.dtype is dtypes.bool:
+        raise RuntimeError(f"{op}(): does not support bool input")
+    if dim is None:
+        if input.numel() == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        flat = input.detach().reshape(-1)
+        out = _arg_index(flat, 0, False, is_max)
+        return out.reshape((1,) * input.ndim) if keepdim else out
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    (d,) = normalize_dims(op, dim, input.ndim) or (0,)
+    _check_nonempty(op, input, (d,) if input.ndim else (), False)
+    return _arg_index(input.detach(), d, keepdim, is_max)
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first maximum along ``dim``, or in the flattened input."""
+    return _argextreme("argmax", input, dim, keepdim, True)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first minimum along ``dim``, or in the flattened input."""
+    return _argextreme("argmin", input, dim, keepdim, False)
+
+
+# var / std ---------------------------------------------------------------------------
+def _var_backward(grad: Tensor, x: Tensor, dims: tuple, correction) -> Tensor:
+    """``grad * 2 (x - mean) / (N - correction)``, broadcast back to ``x``'s shape."""
+    dof = _count(tuple(x.shape), dims) - correction
+    factor = 2.0 / dof if dof != 0 else math.inf
+    centered = x - mean(x, dims, keepdim=True)
+    return _expand_reduced(grad, tuple(x.shape), dims) * centered * factor
+
+
+class Var(Function):
+    """Variance over ``dims`` with ``correction``."""
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.dims = dims
+        ctx.correction = correction
+        ctx.save_for_backward(x)
+        return _run("var", x, dims, keepdim, correction, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _var_backward(grad, x, ctx.dims, ctx.correction), None, None, None
+
+
+class Std(Function):
+    """Standard deviation: the square root of the variance (computed in fp32 for halves)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.dims = dims
+        ctx.correction = correction
+        kernels = backend(x)
+        wide = dtypes.float32 if x.dtype in (dtypes.float16, dtypes.bfloat16) else x.dtype
+        variance = kernels.var(x._a, dims, correction, wide)
+        result = _finish(kernels.sqrt(variance, x.dtype),
+                         _reduced_shape(tuple(x.shape), dims, keepdim), x.device)
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        grad_var = _ew().where(result == 0, 0.0, grad / (result * 2))
+        return _var_backward(grad_var, x, ctx.dims, ctx.correction), None, None, None
+
+
+def _var_args(op: str, input: Tensor, dim, unbiased, keepdim, correction) -> tuple:
+    """Validate var/std arguments; returns ``(dims, correction)``."""
+    _check_input(op, input)
+    if isinstance(dim, bool):  # var(x, unbiased)
+        dim, unbiased = None, dim
+    _check_keepdim(op, keepdim)
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}(): pass either 'unbiased' or 'correction', not both")
+    if unbiased is not None and not isinstance(unbiased, bool):
+        raise TypeError(f"{op}(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if not isinstance(correction, (int, float)) or isinstance(correction, bool):
+        raise TypeError(f"{op}(): argument 'correction' must be a number, not "
+                        f"{type(correction).__name__}")
+    _require_float(op, input, "{op}(): std and var only support floating point and complex "
+                   "dtypes, got {got}")
+    return _dims(op, input, dim), correction
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance over ``dim``: squared deviations summed / (N - correction); correction=1 by default
+    (``unbiased=False`` means correction=0)."""
+    dims, correction = _var_args("var", input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, correction, keepdim)
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Standard deviation over ``dim`` (the square root of ``var``, same arguments)."""
+    dims, correction = _var_args("std", input, dim, unbiased, keepdim, correction)
+    return Std.apply(input, dims, correction, keepdim)
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """``(var, mean)`` over ``dim``."""
+    dims, correction = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, correction, keepdim), Mean.apply(input, dims, keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """``(std, mean)`` over ``dim``."""
+    dims, correction = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
+    return Std.apply(input, dims, correction, keepdim), Mean.apply(input, dims, keepdim)
+
+
+# logsumexp ---------------------------------------------------------------------------
+class LogSumExp(Function):
+    """``log(sum(exp(x)))`` over ``dims``; the gradient is ``grad * softmax(x)``."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims = dims
+        result = _run("logsumexp", x, dims, keepdim, x.dtype)
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        shape = tuple(x.shape)
+        weights = _ew().exp(x - _kept(result, shape, ctx.dims))
+        return _expand_reduced(grad, shape, ctx.dims) * weights, None, None
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input)))`` over ``dim``, stable for large values; integers become floats."""
+    _check_input("logsumexp", input)
+    _check_keepdim("logsumexp", keepdim)
+    dims = _dims("logsumexp", input, dim)
+    if not input.dtype.is_floating_point:
+        input = input.to(dtypes.get_default_dtype())
+    return LogSumExp.apply(input, dims, keepdim)
+
+
+# all / any ----------------------------------------------------------------------------
+def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    _check_input(op, input)
+    _check_keepdim(op, keepdim)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dims = ()  # PyTorch: an empty dim list reduces nothing here
+    else:
+        dims = _dims(op, input, dim)
+    return _run(op, input.detach(), dims, keepdim)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every element over ``dim`` is nonzero (bool result)."""
+    return _logical("all", input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element over ``dim`` is nonzero (bool result)."""
+    return _logical("any", input, dim, keepdim)
+
+
 register("sum", "reduce", ("sum",))
 register("sum_to_size", "reduce", ("sum",))
+register("mean", "reduce", ("mean",))
+register("prod", "reduce", ("prod",))
+register("max", "reduce", ("amax", "argmax"))
+register("min", "reduce", ("amin", "argmin"))
+register("amax", "reduce", ("amax",))
+register("amin", "reduce", ("amin",))
+register("argmax", "reduce", ("argmax",), differentiable=False)
+register("argmin", "reduce", ("argmin",), differentiable=False)
+register("var", "reduce", ("var",))
+register("std", "reduce", ("var", "sqrt"))
+register("var_mean", "reduce", ("var", "mean"))
+register("std_mean", "reduce", ("var", "sqrt", "mean"))
+register("logsumexp", "reduce", ("logsumexp",))
+register("all", "reduce", ("all",), differentiable=False)
+register("any", "reduce", ("any",), differentiable=False)

@@ -64,20 +64,28 @@ def any(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
     return wrap(np.any(nd(x), axis=dims), bool_dtype)
 
 
+def _count(x: Array, dims: tuple) -> int:
+    return int(np.prod([x.shape[d] for d in dims], dtype=np.int64))
+
+
+def _mean(values: np.ndarray, dims: tuple, count: int, keepdims: bool = False) -> np.ndarray:
+    """Sum / count: NaN for an empty reduction, without NumPy's empty-slice warning."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(values, axis=dims, keepdims=keepdims) / values.dtype.type(count)
+
+
 def mean(x: Array, dims: tuple, out_dtype) -> Array:
     """Mean over ``dims`` (NaN for an empty reduction)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        result = np.mean(_values(x, out_dtype), axis=dims)
-    return wrap(result, out_dtype)
+    return wrap(_mean(_values(x, out_dtype), dims, _count(x, dims)), out_dtype)
 
 
 def var(x: Array, dims: tuple, correction, out_dtype) -> Array:
     """Variance over ``dims``: sum of squared deviations / max(N - correction, 0)."""
     values = _values(x, out_dtype)
-    count = int(np.prod([x.shape[d] for d in dims], dtype=np.int64))
+    count = _count(x, dims)
+    centered = values - _mean(values, dims, count, keepdims=True)
+    squares = np.sum(centered * centered, axis=dims)
     with np.errstate(invalid="ignore", divide="ignore"):
-        centered = values - np.mean(values, axis=dims, keepdims=True)
-        squares = np.sum(centered * centered, axis=dims)
         result = squares / values.dtype.type(max(count - correction, 0))
     return wrap(result, out_dtype)
 
