@@ -20,9 +20,23 @@ def copy_(dst: Array, src: Array) -> None:
     if all_contiguous_same_shape(dst.shape, dst, src):
         k.contiguous_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, BLOCK=_BLOCK)
         return
-    sizes, (d, s) = pack_strided(dst.shape, dst.strides, src)
+    try:
+        sizes, (d, s) = pack_strided(dst.shape, dst.strides, src)
+    except NotImplementedError:
+        _copy_leading_dims(dst, src)
+        return
     k.strided_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, *sizes, *d, *s,
                                               BLOCK=_BLOCK)
+
+
+def _copy_leading_dims(dst: Array, src: Array) -> None:
+    """Copy a view with more than MAX_DIMS non-mergeable dims: one launch per leading index."""
+    from ..array import broadcast_strides
+    src_strides = broadcast_strides(src.shape, src.strides, dst.shape)
+    for i in range(dst.shape[0]):
+        sub_dst = dst.view(dst.shape[1:], dst.strides[1:], dst.offset + i * dst.strides[0])
+        sub_src = src.view(dst.shape[1:], src_strides[1:], src.offset + i * src_strides[0])
+        copy_(sub_dst, sub_src)
 
 
 def _overlaps(dst: Array, src: Array) -> bool:
