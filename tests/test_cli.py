@@ -21,13 +21,16 @@ def _run_cli(*args, interpret: str = "1") -> subprocess.CompletedProcess:
 
 
 def test_info_rows_name_runtime_devices_and_versions():
+    from framework.backends.triton import runtime
     rows = dict(cli.info_rows())
     assert rows["numpy"] == np.__version__
     assert rows["framework"] == framework.__version__
-    assert "interpreter" in rows["runtime"].lower()  # conftest turns the interpreter on
+    assert rows["runtime"] == cli._RUNTIME_LABELS[runtime.mode()]
     devices = [value for name, value in cli.info_rows() if name == "device"]
     assert devices[0].startswith("cpu")
-    assert devices[1].startswith("cuda:0")
+    assert len(devices) == 1 + framework.cuda.device_count()
+    if runtime.mode() == "gpu":
+        assert "compute capability" in devices[1]
 
 
 def test_info_command_in_interpreter_and_cpu_only_modes():
@@ -84,10 +87,17 @@ def test_bench_cpu_quick_writes_json(tmp_path, fast_bench):
             assert "not implemented" in row["note"]
 
 
-def test_bench_skips_cuda_under_the_interpreter(fast_bench):
-    results, notes = bench.run(quick=True, devices=("cuda",))
-    assert results == []
-    assert any("interpreter" in note for note in notes)
+def test_bench_cuda_runs_on_a_gpu_and_is_skipped_under_the_interpreter(fast_bench):
+    from framework.backends.triton import runtime
+    results, notes = bench.run(quick=True, devices=("cuda",), ops=["sum", "matmul"])
+    if runtime.mode() != "gpu":
+        assert results == []
+        assert any("cuda skipped" in note for note in notes)
+        return
+    assert [r.op for r in results] == ["sum", "matmul"]
+    for row in results:
+        assert row.ours_ms > 0 and row.ref_ms > 0, row
+        assert "MISMATCH" not in row.note, row
 
 
 def test_median_seconds_warms_up_and_repeats(fast_bench):
