@@ -116,7 +116,8 @@ def _load_tile(x_ptr, rows, cols, row_mask, col_end, stride_m, stride_n, fill, A
     """Load the (rows, cols) tile as ``ACC``; masked positions (outside the rows or past
     ``col_end``) hold ``fill``. Returns the tile and its mask."""
     mask = row_mask[:, None] & (cols < col_end)[None, :]
-    offsets = rows[:, None] * stride_m + cols[None, :] * stride_n
+    # int64 offsets: cols * stride_n alone can pass 2**31 on large strided views
+    offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_n
     x = tl.load(x_ptr + offsets, mask=mask, other=0).to(ACC)
     return tl.where(mask, x, fill), mask
 
