@@ -21,6 +21,8 @@ _TYPE_NAMES = {
 class Tensor:
     """A multi-dimensional array on ``cpu`` or ``cuda`` that can record gradients."""
 
+    __array_priority__ = 1000  # NumPy scalars defer to Tensor's reflected operators
+
     def __init__(self, *args, **kwargs) -> None:
         raise TypeError("create tensors with framework.tensor(), framework.zeros() and friends")
 
@@ -439,6 +441,10 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def where(self, condition, y) -> "Tensor":
+        """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
+        return _elementwise().where(condition, self, y)
 
     def __getitem__(self, index):
         from .ops import shape

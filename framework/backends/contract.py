@@ -31,7 +31,9 @@ RANDOM = {
     "randint": "randint(shape, low, high, dtype, seed, offset) -> Array: integers in [low, high)",
 }
 
-# Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves)
+# Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
+# logical_not/isnan compute in x's type (bool output). Exception:
+# softplus(x, out_dtype, beta=1.0, threshold=20.0).
 UNARY = (
     "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
     "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
@@ -39,9 +41,11 @@ UNARY = (
     "logical_not", "isnan",
 )
 
-# Elementwise: binary(a, b, compute_dtype, out_dtype) -> Array; b may be a Python scalar.
+# Elementwise: binary(a, b, compute_dtype, out_dtype) -> Array; a and b are broadcast by
+# the kernel, either (not both) may be a Python scalar; math in compute_dtype (fp32 for
+# halves), result stored as out_dtype. remainder: sign of divisor; fmod: sign of dividend.
 BINARY = (
-    "add", "sub", "mul", "div", "div_floor", "div_trunc", "remainder", "pow",
+    "add", "sub", "mul", "div", "div_floor", "div_trunc", "remainder", "fmod", "pow",
     "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "logical_xor",
 )

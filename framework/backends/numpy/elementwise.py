@@ -1,0 +1,217 @@
+"""CPU elementwise kernels with NumPy.
+
+Inputs are cast to the compute type first (float32 for float16/bfloat16,
+int32 for bool arithmetic, else the given type), the op runs with NumPy's
+floating-point warnings silenced (IEEE results: inf, NaN), and the result
+is stored as a new contiguous array of the output type.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import dtypes
+from ..array import Array
+from ..contract import BINARY, UNARY
+from ._arrays import nd, wrap
+
+_SQRT1_2 = 0.70710678118654752440
+_SQRT_2_OVER_PI = 0.79788456080286535588
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def _compute(dtype) -> np.dtype:
+    """NumPy type to compute in: float32 for halves, int32 for bool, else ``dtype``."""
+    if dtype is dtypes.float16 or dtype is dtypes.bfloat16:
+        return np.dtype(np.float32)
+    if dtype is dtypes.bool:
+        return np.dtype(np.int32)
+    return dtype.numpy
+
+
+def _value(x, np_dtype) -> np.ndarray:
+    """An ``Array`` (as a view) or a Python scalar (as a 0-d array) in ``np_dtype``."""
+    if isinstance(x, Array):
+        return nd(x).astype(np_dtype, copy=False)
+    return np.asarray(x, dtype=np_dtype)
+
+
+def _finish(result, out_dtype) -> Array:
+    return wrap(np.asarray(result), out_dtype)
+
+
+def _is_float(v: np.ndarray) -> bool:
+    return v.dtype.kind == "f"
+
+
+# -- unary math -----------------------------------------------------------------------
+def _erf(v: np.ndarray) -> np.ndarray:
+    """The error function (NumPy has none: ``math.erf`` per element, exact to 1 ulp)."""
+    return np.asarray(_erf_scalar(v.astype(np.float64)), dtype=np.float64)
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _gelu(v):
+    return np.asarray(0.5 * v.astype(np.float64) * (1.0 + _erf(v * _SQRT1_2))).astype(v.dtype)
+
+
+def _gelu_tanh(v):
+    inner = _SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)
+    return 0.5 * v * (1.0 + np.tanh(inner))
+
+
+def _relu(v):
+    return np.where(v < 0, v.dtype.type(0), v)  # NaN passes through
+
+
+def _sign(v):
+    return (v > 0).astype(v.dtype) - (v < 0).astype(v.dtype)  # sign(NaN) = 0, like PyTorch
+
+
+def _float_only(fn):
+    """Apply ``fn`` to floating arrays; integer arrays are returned unchanged (floor of an int)."""
+    return lambda v: fn(v) if _is_float(v) else v
+
+
+_UNARY_FNS = {
+    "neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "log": np.log,
+    "log2": np.log2, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt,
+    "rsqrt": lambda v: 1.0 / np.sqrt(v), "sin": np.sin, "cos": np.cos, "tan": np.tan,
+    "tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu, "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh, "silu": lambda v: v * _sigmoid(v), "sign": _sign,
+    "floor": _float_only(np.floor), "ceil": _float_only(np.ceil),
+    "round": _float_only(np.round), "trunc": _float_only(np.trunc),
+    "reciprocal": lambda v: 1.0 / v, "square": lambda v: v * v,
+    "logical_not": lambda v: v == 0, "isnan": lambda v: v != v,
+}
+
+
+def _make_unary(name: str):
+    fn = _UNARY_FNS[name]
+
+    def kernel(x: Array, out_dtype) -> Array:
+        v = _value(x, _compute(out_dtype))
+        with np.errstate(all="ignore"):
+            return _finish(fn(v), out_dtype)
+    kernel.__name__ = name
+    kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` as ``out_dtype`` (float32 math for halves)."
+    return kernel
+
+
+def _make_predicate(name: str):
+    """``logical_not``/``isnan``: computed in the input's own type, bool output."""
+    fn = _UNARY_FNS[name]
+
+    def kernel(x: Array, out_dtype) -> Array:
+        v = _value(x, _compute(x.dtype))
+        return _finish(fn(v), out_dtype)
+    kernel.__name__ = name
+    kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` (bool output)."
+    return kernel
+
+
+def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
+    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
+    v = _value(x, _compute(out_dtype))
+    with np.errstate(all="ignore"):
+        scaled = v * beta
+        return _finish(np.where(scaled > threshold, v, np.log1p(np.exp(scaled)) / beta), out_dtype)
+
+
+def clamp(x: Array, lo, hi, out_dtype) -> Array:
+    """``min(max(x, lo), hi)`` with scalar bounds (either may be None); NaN passes through."""
+    cd = _compute(out_dtype)
+    v = _value(x, cd)
+    if lo is not None:
+        lo = np.asarray(lo, dtype=cd)
+        v = np.where(v < lo, lo, v)
+    if hi is not None:
+        hi = np.asarray(hi, dtype=cd)
+        v = np.where(v > hi, hi, v)
+    return _finish(v, out_dtype)
+
+
+# -- binary math ------------------------------------------------------------------------
+def _div_trunc(a, b):
+    if _is_float(a):
+        return np.trunc(a / b)
+    q = a // b
+    return np.where((a % b != 0) & ((a < 0) != (b < 0)), q + 1, q)
+
+
+def _div_floor(a, b):
+    """Floor division; floats use PyTorch's fmod-based algorithm (exact at integer quotients)."""
+    if not _is_float(a):
+        return np.floor_divide(a, b)
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    div = np.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    floor = np.floor(div)
+    floor = np.where(div - floor > 0.5, floor + 1, floor)
+    quotient = a / b
+    result = np.where(div != 0, floor, np.copysign(np.zeros_like(div), quotient))
+    return np.where(b == 0, quotient, result)
+
+
+def _remainder(a, b):
+    """Python-style remainder (sign of the divisor), as PyTorch computes it."""
+    if not _is_float(a):
+        return np.remainder(a, b)
+    mod = np.fmod(a, b)
+    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
+def _pow(a, b):
+    if _is_float(a):
+        return np.power(a, b)
+    a, b = np.broadcast_arrays(a, b)
+    result = np.power(a, np.where(b < 0, 0, b))
+    negative = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 != 0, -1, 1), 0))
+    return np.where(b < 0, negative.astype(result.dtype), result)
+
+
+def _maximum(a, b):
+    return np.maximum(a, b)  # NaN propagates
+
+
+def _minimum(a, b):
+    return np.minimum(a, b)
+
+
+_BINARY_FNS = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "div_floor": _div_floor, "div_trunc": _div_trunc, "remainder": _remainder, "fmod": np.fmod,
+    "pow": _pow, "maximum": _maximum, "minimum": _minimum, "atan2": np.arctan2,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
+    "logical_or": np.logical_or, "logical_xor": np.logical_xor,
+}
+
+
+def _make_binary(name: str):
+    fn = _BINARY_FNS[name]
+
+    def kernel(a, b, compute_dtype, out_dtype) -> Array:
+        cd = _compute(compute_dtype)
+        x, y = _value(a, cd), _value(b, cd)
+        with np.errstate(all="ignore"):
+            return _finish(fn(x, y), out_dtype)
+    kernel.__name__ = name
+    kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a scalar)."
+    return kernel
+
+
+def where(cond: Array, a, b, out_dtype) -> Array:
+    """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
+    x, y = _value(a, out_dtype.numpy), _value(b, out_dtype.numpy)
+    return _finish(np.where(nd(cond), x, y), out_dtype)
+
+
+KERNELS = {name: _make_unary(name) for name in UNARY if name in _UNARY_FNS}
+KERNELS.update({name: _make_predicate(name) for name in ("logical_not", "isnan")})
+KERNELS.update({name: _make_binary(name) for name in BINARY})
+KERNELS.update({"softplus": softplus, "clamp": clamp, "where": where})

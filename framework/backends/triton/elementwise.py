@@ -1,0 +1,219 @@
+"""Launch wrappers: elementwise kernels on ``cuda`` (``triton_kernels.elementwise``).
+
+Every op launches one of three kernels with the op name as a constexpr:
+``unary_kernel``, ``binary_kernel`` or ``where_kernel``. Operands that are
+contiguous with the output's shape take the flat-index fast path; anything
+broadcast or strided takes the 6-d strided path. Outputs are fresh and
+contiguous.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ... import dtypes
+from ..array import Array
+from ..contract import BINARY, UNARY
+from . import runtime
+from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
+from .memory import empty, from_numpy
+
+_BLOCK = 1024
+_NUM_WARPS = 4
+_NO_STRIDES = (0,) * 6
+_NO_SIZES = (1,) * 5
+
+
+@functools.lru_cache(maxsize=None)
+def _tl_dtype(name: str):
+    import triton.language as tl
+    return {"bool": tl.int1, "int32": tl.int32, "int64": tl.int64, "float16": tl.float16,
+            "bfloat16": tl.bfloat16, "float32": tl.float32, "float64": tl.float64}[name]
+
+
+def _compute(dtype):
+    """The Triton type kernels compute in: float32 for halves, int32 for bool, else ``dtype``."""
+    if dtype is dtypes.float16 or dtype is dtypes.bfloat16:
+        return _tl_dtype("float32")
+    if dtype is dtypes.bool:
+        return _tl_dtype("int32")
+    return _tl_dtype(dtype.name)
+
+
+def _broadcast_shape(*shapes) -> tuple:
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for shape in shapes:
+        for i, size in enumerate(shape, ndim - len(shape)):
+            if size != 1:
+                out[i] = size
+    return tuple(out)
+
+
+def _scalar_arg(value, compute_dtype):
+    """A Python scalar as a kernel argument, or a 0-d device array when fp32 would round it.
+
+    Triton passes Python floats as float32; a float64 computation needs the
+    exact value, so such a scalar travels as a one-element float64 array.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    if compute_dtype is dtypes.float64 and math.isfinite(value) and float(np.float32(value)) != value:
+        return from_numpy(np.array(value, dtype=np.float64), dtypes.float64)
+    return value
+
+
+def _launch_args(shape: tuple, operands: list):
+    """``(strided, sizes, [strides6 per operand])`` for array operands; scalars get zeros."""
+    arrays = [op for op in operands if isinstance(op, Array)]
+    if all_contiguous_same_shape(shape, *arrays):
+        return False, _NO_SIZES, [_NO_STRIDES] * len(operands)
+    sizes, packed = pack_strided(shape, *arrays)
+    packed = iter(packed)
+    strides = [next(packed) if isinstance(op, Array) else _NO_STRIDES for op in operands]
+    return True, sizes, strides
+
+
+def _quiet():
+    """Silence NumPy's floating-point warnings under the interpreter (IEEE inf/NaN are intended)."""
+    return np.errstate(all="ignore")
+
+
+def _kernel_arg(operand):
+    return pointer(operand) if isinstance(operand, Array) else operand
+
+
+# -- unary --------------------------------------------------------------------
+def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
+    out = empty(x.shape, out_dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    strided, sizes, (strides,) = _launch_args(x.shape, [x])
+    compute = compute if compute is not None else _compute(out_dtype)
+    with _quiet():
+        runtime.kernels().elementwise.unary_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), pointer(x), n, *sizes, *strides, p0, p1,
+            OP=op, COMPUTE=compute, STRIDED=strided, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return out
+
+
+def _make_unary(op: str):
+    def kernel(x: Array, out_dtype) -> Array:
+        return _unary(op, x, out_dtype)
+    kernel.__name__ = op
+    kernel.__doc__ = f"Elementwise ``{op}`` of ``x`` as ``out_dtype`` (float32 math for halves)."
+    return kernel
+
+
+def _input_compute(x: Array):
+    """Compute type for ops whose output type says nothing about the math (bool outputs)."""
+    if x.dtype is dtypes.bool:
+        return _tl_dtype("int32")
+    return _compute(x.dtype)
+
+
+def logical_not(x: Array, out_dtype) -> Array:
+    """``x == 0`` (bool output)."""
+    return _unary("logical_not", x, out_dtype, compute=_input_compute(x))
+
+
+def isnan(x: Array, out_dtype) -> Array:
+    """``x != x`` (bool output)."""
+    return _unary("isnan", x, out_dtype, compute=_input_compute(x))
+
+
+def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
+    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
+    return _unary("softplus", x, out_dtype, p0=float(beta), p1=float(threshold))
+
+
+def _bound(value, out_dtype):
+    if value is None:
+        return 0
+    if out_dtype.is_floating_point:
+        return float(value)
+    return int(value)
+
+
+def _exact_in_kernel_arg(value, out_dtype) -> bool:
+    return value is None or not isinstance(_scalar_arg(value, out_dtype), Array)
+
+
+def clamp(x: Array, lo, hi, out_dtype) -> Array:
+    """``min(max(x, lo), hi)`` with scalar bounds (either may be None); NaN passes through."""
+    if not (_exact_in_kernel_arg(lo, out_dtype) and _exact_in_kernel_arg(hi, out_dtype)):
+        # float64 bounds that float32 kernel scalars would round: go through maximum/minimum
+        if lo is not None:
+            x = binary("maximum", x, lo, out_dtype, out_dtype)
+        if hi is not None:
+            x = binary("minimum", x, hi, out_dtype, out_dtype)
+        return x
+    op = "clamp" if (lo is not None and hi is not None) else ("clamp_min" if lo is not None
+                                                              else "clamp_max")
+    return _unary(op, x, out_dtype, p0=_bound(lo, out_dtype), p1=_bound(hi, out_dtype))
+
+
+# -- binary ---------------------------------------------------------------------
+def binary(op: str, a, b, compute_dtype, out_dtype) -> Array:
+    """Launch the binary kernel for ``op``: ``a``/``b`` are Arrays or Python scalars."""
+    a = a if isinstance(a, Array) else _scalar_arg(a, compute_dtype)
+    b = b if isinstance(b, Array) else _scalar_arg(b, compute_dtype)
+    shape = _broadcast_shape(*(op_.shape for op_ in (a, b) if isinstance(op_, Array)))
+    out = empty(shape, out_dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    strided, sizes, (sa, sb) = _launch_args(shape, [a, b])
+    with _quiet():
+        runtime.kernels().elementwise.binary_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), _kernel_arg(a), _kernel_arg(b), n, *sizes, *sa, *sb,
+            OP=op, COMPUTE=_compute(compute_dtype), A_SCALAR=not isinstance(a, Array),
+            B_SCALAR=not isinstance(b, Array), STRIDED=strided, BLOCK=_BLOCK,
+            num_warps=_NUM_WARPS)
+    return out
+
+
+def _make_binary(op: str):
+    def kernel(a, b, compute_dtype, out_dtype) -> Array:
+        return binary(op, a, b, compute_dtype, out_dtype)
+    kernel.__name__ = op
+    kernel.__doc__ = f"Elementwise ``{op}`` of ``a`` and ``b`` (broadcast; either may be a scalar)."
+    return kernel
+
+
+def pow(a, b, compute_dtype, out_dtype) -> Array:  # noqa: A001 - contract name
+    """``a ** b``; a float ``x ** 0.5`` uses the IEEE square root."""
+    if isinstance(a, Array) and not isinstance(b, Array) and compute_dtype.is_floating_point \
+            and b == 0.5:
+        return _unary("sqrt", a, out_dtype, compute=_compute(compute_dtype))
+    return binary("pow", a, b, compute_dtype, out_dtype)
+
+
+# -- where --------------------------------------------------------------------------
+def where(cond: Array, a, b, out_dtype) -> Array:
+    """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
+    a = a if isinstance(a, Array) else _scalar_arg(a, out_dtype)
+    b = b if isinstance(b, Array) else _scalar_arg(b, out_dtype)
+    shape = _broadcast_shape(cond.shape, *(v.shape for v in (a, b) if isinstance(v, Array)))
+    out = empty(shape, out_dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    strided, sizes, (sc, sa, sb) = _launch_args(shape, [cond, a, b])
+    runtime.kernels().elementwise.where_kernel[grid_1d(n, _BLOCK)](
+        pointer(out), pointer(cond), _kernel_arg(a), _kernel_arg(b), n, *sizes, *sc, *sa, *sb,
+        COMPUTE=_tl_dtype(out_dtype.name), A_SCALAR=not isinstance(a, Array),
+        B_SCALAR=not isinstance(b, Array), STRIDED=strided, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return out
+
+
+KERNELS = {name: _make_unary(name) for name in UNARY}
+KERNELS.update({name: _make_binary(name) for name in BINARY})
+KERNELS.update({"logical_not": logical_not, "isnan": isnan, "softplus": softplus, "pow": pow,
+                "where": where, "clamp": clamp})

@@ -1,0 +1,815 @@
+"""Elementwise ops against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
+
+Every op goes through ``check_op`` (forward and every input gradient) in
+float32 on both devices, with non-contiguous inputs; a representative subset
+also runs in float64, float16 and bfloat16. Binary ops cover broadcasting,
+scalar operands on either side, type promotion and integer dtypes. Special
+values (NaN, inf, signed zeros, ties), gradients at kinks, second derivatives,
+hypothesis-drawn broadcast shapes and bad input have their own tests.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import framework
+import framework.nn.functional as F
+from framework.autograd import gradcheck, gradgradcheck
+from framework.ops import elementwise as ew
+from framework.tensor import FORWARDED_METHODS
+from helpers import assert_close, check_op, tolerance
+
+RNG = np.random.default_rng(0)
+F16, BF16, F32, F64 = framework.float16, framework.bfloat16, framework.float32, framework.float64
+I32, I64, BOOL = framework.int32, framework.int64, framework.bool
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def positive(*shape):
+    return RNG.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(*shape):
+    return RNG.uniform(0.5, 2.0, shape) * RNG.choice([-1.0, 1.0], shape)
+
+
+def above_minus_one(*shape):
+    return RNG.uniform(-0.6, 2.0, shape)
+
+
+def small(*shape):
+    return RNG.uniform(-1.2, 1.2, shape)
+
+
+def halves(*shape):
+    """Multiples of 0.5 (ties for round) plus noise-free integers."""
+    return RNG.integers(-8, 9, shape) * 0.5
+
+
+def integers(*shape, low=-9, high=10):
+    return RNG.integers(low, high, shape)
+
+
+def nonzero_integers(*shape):
+    return RNG.integers(1, 7, shape) * RNG.choice([-1, 1], shape)
+
+
+# --------------------------------------------------------------------------------------------
+# Unary ops: name -> (framework fn, torch fn, data maker)
+# --------------------------------------------------------------------------------------------
+UNARY = {
+    "neg": (framework.neg, torch.neg, normal),
+    "negative": (framework.negative, torch.negative, normal),
+    "abs": (framework.abs, torch.abs, normal),
+    "absolute": (lambda x: x.absolute(), torch.absolute, normal),
+    "exp": (framework.exp, torch.exp, normal),
+    "exp2": (framework.exp2, torch.exp2, normal),
+    "log": (framework.log, torch.log, positive),
+    "log2": (framework.log2, torch.log2, positive),
+    "log10": (framework.log10, torch.log10, positive),
+    "log1p": (framework.log1p, torch.log1p, above_minus_one),
+    "expm1": (framework.expm1, torch.expm1, normal),
+    "sqrt": (framework.sqrt, torch.sqrt, positive),
+    "rsqrt": (framework.rsqrt, torch.rsqrt, positive),
+    "sin": (framework.sin, torch.sin, normal),
+    "cos": (framework.cos, torch.cos, normal),
+    "tan": (framework.tan, torch.tan, small),
+    "tanh": (framework.tanh, torch.tanh, normal),
+    "sigmoid": (framework.sigmoid, torch.sigmoid, normal),
+    "relu": (framework.relu, torch.relu, normal),
+    "gelu": (F.gelu, TF.gelu, normal),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
+                  lambda x: TF.gelu(x, approximate="tanh"), normal),
+    "silu": (F.silu, TF.silu, normal),
+    "softplus": (F.softplus, TF.softplus, normal),
+    "softplus_beta": (lambda x: F.softplus(x, beta=2.0, threshold=1.5),
+                      lambda x: TF.softplus(x, beta=2.0, threshold=1.5), normal),
+    "sign": (framework.sign, torch.sign, normal),
+    "floor": (framework.floor, torch.floor, normal),
+    "ceil": (framework.ceil, torch.ceil, normal),
+    "round": (framework.round, torch.round, halves),
+    "round_decimals": (lambda x: framework.round(x, decimals=1),
+                       lambda x: torch.round(x, decimals=1), normal),
+    "trunc": (framework.trunc, torch.trunc, normal),
+    "frac": (framework.frac, torch.frac, normal),
+    "reciprocal": (framework.reciprocal, torch.reciprocal, away_from_zero),
+    "square": (framework.square, torch.square, normal),
+}
+
+HALF_SUBSET = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "silu", "abs", "round",
+               "reciprocal"]
+F64_SUBSET = ["exp", "log1p", "expm1", "tanh", "sigmoid", "gelu", "gelu_tanh", "silu",
+              "softplus", "sin", "rsqrt", "round", "log10"]
+
+
+def run_unary(name, device, dtype=F32, shape=(4, 5), contiguous=True):
+    fw_fn, torch_fn, make = UNARY[name]
+    return check_op(fw_fn, torch_fn, [make(*shape)], device=device, dtype=dtype,
+                    contiguous=contiguous)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_float32(device, name):
+    out = run_unary(name, device, contiguous=False)
+    assert out[0].dtype is F32
+
+
+@pytest.mark.parametrize("name", F64_SUBSET)
+def test_unary_float64(device, name):
+    run_unary(name, device, F64, shape=(3, 4))
+
+
+@pytest.mark.parametrize("dtype", [F16, BF16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("name", HALF_SUBSET)
+def test_unary_half(device, name, dtype):
+    out = run_unary(name, device, dtype, shape=(3, 4))
+    assert out[0].dtype is dtype
+
+
+INT_UNARY = {
+    "neg": (framework.neg, torch.neg), "abs": (framework.abs, torch.abs),
+    "sign": (framework.sign, torch.sign), "floor": (framework.floor, torch.floor),
+    "ceil": (framework.ceil, torch.ceil), "trunc": (framework.trunc, torch.trunc),
+    "round": (framework.round, torch.round), "square": (framework.square, torch.square),
+    "relu": (framework.relu, torch.relu),
+}
+
+
+@pytest.mark.parametrize("dtype", [I32, I64], ids=["int32", "int64"])
+@pytest.mark.parametrize("name", sorted(INT_UNARY))
+def test_unary_keeps_integer_dtype(device, name, dtype):
+    fw_fn, torch_fn = INT_UNARY[name]
+    (out,) = check_op(fw_fn, torch_fn, [integers(3, 4)], device=device, dtype=dtype)
+    assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("name", ["exp", "sqrt", "sin", "sigmoid", "tanh", "log1p", "reciprocal",
+                                  "rsqrt", "log10"])
+def test_float_math_on_integers_gives_default_float(device, name):
+    fw_fn, torch_fn, _ = UNARY[name]
+    atol, rtol = tolerance(F32)
+    (out,) = check_op(fw_fn, torch_fn, [RNG.integers(1, 5, (2, 3))], device=device, dtype=I64,
+                      atol=atol, rtol=rtol)
+    assert out.dtype is framework.get_default_dtype()
+
+
+def test_unary_edge_shapes(device):
+    for shape in [(0,), (2, 0, 3), (1,), (1, 1, 3), ()]:
+        for name in ("exp", "relu", "sign", "gelu"):
+            (out,) = run_unary(name, device, shape=shape)
+            assert tuple(out.shape) == shape
+
+
+def test_unary_special_values(device):
+    values = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 88.0, -88.0, 0.5, -0.5,
+                       1.5, 2.5, -2.5, 1e-4, -1e-4, 40.0, -40.0])
+    names = ["exp", "expm1", "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc",
+             "abs", "silu", "softplus", "gelu", "gelu_tanh", "square", "frac"]
+    for dtype in (F32, F64):
+        for name in names:
+            fw_fn, torch_fn, _ = UNARY[name]
+            check_op(fw_fn, torch_fn, [values], device=device, dtype=dtype, grad=False)
+    for name in ("log", "log1p", "sqrt", "rsqrt", "log2", "reciprocal"):
+        fw_fn, torch_fn, _ = UNARY[name]
+        data = np.array([np.nan, np.inf, 0.0, -0.0, -1.0, 1e-30, 1e-4, 3.0, -1e-4])
+        check_op(fw_fn, torch_fn, [data], device=device, dtype=F32, grad=False)
+
+
+def test_small_arguments_are_accurate(device):
+    """expm1/log1p/tanh near 0 keep full relative precision (no cancellation)."""
+    data = np.array([1e-8, -3e-7, 2e-5, -1e-3, 0.3, -0.45])
+    for name in ("expm1", "log1p", "tanh"):
+        fw_fn, torch_fn, _ = UNARY[name]
+        for dtype, rtol in ((F32, 5e-7), (F64, 1e-14)):
+            check_op(fw_fn, torch_fn, [data], device=device, dtype=dtype, atol=0, rtol=rtol,
+                     grad=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Binary ops
+# --------------------------------------------------------------------------------------------
+BINARY = {
+    "add": (framework.add, torch.add, normal, normal),
+    "add_alpha": (lambda a, b: framework.add(a, b, alpha=2.5),
+                  lambda a, b: torch.add(a, b, alpha=2.5), normal, normal),
+    "sub": (framework.sub, torch.sub, normal, normal),
+    "sub_alpha": (lambda a, b: a.subtract(b, alpha=-2), lambda a, b: torch.sub(a, b, alpha=-2),
+                  normal, normal),
+    "mul": (framework.mul, torch.mul, normal, normal),
+    "multiply": (lambda a, b: a.multiply(b), torch.multiply, normal, normal),
+    "div": (framework.div, torch.div, normal, away_from_zero),
+    "true_divide": (framework.true_divide, torch.true_divide, normal, away_from_zero),
+    "div_trunc": (lambda a, b: framework.div(a, b, rounding_mode="trunc"),
+                  lambda a, b: torch.div(a, b, rounding_mode="trunc"), normal, away_from_zero),
+    "div_floor": (lambda a, b: a.divide(b, rounding_mode="floor"),
+                  lambda a, b: torch.div(a, b, rounding_mode="floor"), normal, away_from_zero),
+    "floor_divide": (framework.floor_divide, torch.floor_divide, normal, away_from_zero),
+    "remainder": (framework.remainder, torch.remainder, normal, away_from_zero),
+    "fmod": (framework.fmod, torch.fmod, normal, away_from_zero),
+    "pow": (framework.pow, torch.pow, positive, normal),
+    "maximum": (framework.maximum, torch.maximum, normal, normal),
+    "minimum": (framework.minimum, torch.minimum, normal, normal),
+    "atan2": (framework.atan2, torch.atan2, normal, normal),
+}
+
+BROADCAST_CASES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((1,), (2, 3)),
+                   ((), (2, 3)), ((2, 0, 3), (1, 3))]
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_float32(device, name):
+    fw_fn, torch_fn, make_a, make_b = BINARY[name]
+    check_op(fw_fn, torch_fn, [make_a(3, 4), make_b(3, 4)], device=device, contiguous=False,
+             grad=name != "floor_divide")  # torch has no floor_divide derivative
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_CASES, ids=str)
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2",
+                                  "remainder"])
+def test_binary_broadcast(device, name, shapes):
+    fw_fn, torch_fn, make_a, make_b = BINARY[name]
+    (out,) = check_op(fw_fn, torch_fn, [make_a(*shapes[0]), make_b(*shapes[1])], device=device)
+    assert tuple(out.shape) == tuple(torch.broadcast_shapes(*shapes))
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "div", "pow", "maximum", "remainder", "atan2"])
+def test_binary_broadcast_non_contiguous(device, name):
+    fw_fn, torch_fn, make_a, make_b = BINARY[name]
+    check_op(fw_fn, torch_fn, [make_a(2, 3, 4), make_b(3, 1)], device=device, contiguous=False)
+
+
+@pytest.mark.parametrize("dtype", [F64, F16, BF16], ids=["float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "div_floor",
+                                  "atan2"])
+def test_binary_other_float_dtypes(device, name, dtype):
+    fw_fn, torch_fn, make_a, make_b = BINARY[name]
+    (out,) = check_op(fw_fn, torch_fn, [make_a(2, 3), make_b(3)], device=device, dtype=dtype)
+    assert out.dtype is dtype
+
+
+SCALAR_OPS = {
+    "add": (lambda x, s: x + s, lambda s, x: s + x), "sub": (lambda x, s: x - s, lambda s, x: s - x),
+    "mul": (lambda x, s: x * s, lambda s, x: s * x), "div": (lambda x, s: x / s, lambda s, x: s / x),
+    "floordiv": (lambda x, s: x // s, lambda s, x: s // x),
+    "mod": (lambda x, s: x % s, lambda s, x: s % x), "pow": (lambda x, s: x ** s, lambda s, x: s ** x),
+}
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(SCALAR_OPS))
+def test_scalar_operands(device, name, dtype):
+    right, left = SCALAR_OPS[name]
+    x = positive(3, 4)
+    for s in (0.1, 2, -1.5):
+        # torch has no derivative for floor_divide, nor for remainder(number, tensor)
+        check_op(lambda t: right(t, s), lambda t: right(t, s), [x], device=device, dtype=dtype,
+                 grad=name != "floordiv")
+        base = 0.1 if (name == "pow" and s < 0) else s
+        check_op(lambda t: left(base, t), lambda t: left(base, t), [x], device=device, dtype=dtype,
+                 grad=name not in ("floordiv", "mod"))
+
+
+def test_pow_special_exponents(device):
+    x = away_from_zero(3, 4)
+    for e in (0, 1, 2, 3, -1, -2, 0.5, 2.0, 64, -0.5):
+        data = np.abs(x) if e in (0.5, -0.5) else x
+        check_op(lambda t: t ** e, lambda t: t ** e, [data], device=device)
+    check_op(lambda t: t.pow(0.5), lambda t: t.pow(0.5), [positive(3)], device=device, dtype=F64,
+             atol=0, rtol=1e-15)
+
+
+def test_pow_special_values(device):
+    a = np.array([0.0, -0.0, 0.0, 1.0, 1.0, -1.0, -1.0, -2.0, -2.0, 2.0, np.inf, -np.inf, np.nan, 0.5,
+                  -8.0, 3.0])
+    b = np.array([0.0, -1.0, 2.5, np.nan, np.inf, np.inf, 3.0, 0.5, 3.0, -np.inf, -1.0, 3.0, 0.0,
+                  np.inf, 1 / 3, 21.0])
+    for dtype in (F32, F64):
+        check_op(framework.pow, torch.pow, [a, b], device=device, dtype=dtype, grad=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Integer arithmetic, division and modulus semantics
+# --------------------------------------------------------------------------------------------
+INT_BINARY = {
+    "add": (framework.add, torch.add), "sub": (framework.sub, torch.sub),
+    "mul": (framework.mul, torch.mul), "div": (framework.div, torch.div),
+    "div_trunc": (BINARY["div_trunc"][0], BINARY["div_trunc"][1]),
+    "div_floor": (BINARY["div_floor"][0], BINARY["div_floor"][1]),
+    "floor_divide": (framework.floor_divide, torch.floor_divide),
+    "remainder": (framework.remainder, torch.remainder), "fmod": (framework.fmod, torch.fmod),
+    "maximum": (framework.maximum, torch.maximum), "minimum": (framework.minimum, torch.minimum),
+    "pow": (framework.pow, torch.pow),
+}
+
+
+@pytest.mark.parametrize("dtype", [I32, I64], ids=["int32", "int64"])
+@pytest.mark.parametrize("name", sorted(INT_BINARY))
+def test_binary_integers(device, name, dtype):
+    fw_fn, torch_fn = INT_BINARY[name]
+    a = integers(4, 5)
+    b = RNG.integers(0, 6, (5,)) if name == "pow" else nonzero_integers(5)
+    (out,) = check_op(fw_fn, torch_fn, [a, b], device=device, dtype=dtype)
+    assert out.dtype is (framework.get_default_dtype() if name == "div" else dtype)
+
+
+def test_integer_pow_negative_exponents(device):
+    base = np.array([2, 1, -1, 0, -1, 3, -2])
+    exponent = np.array([-1, -2, -3, -1, -2, 0, 5])
+    check_op(framework.pow, torch.pow, [base, exponent], device=device, dtype=I64)
+    check_op(lambda e: 2 ** e, lambda e: 2 ** e, [exponent], device=device, dtype=I64)
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+        framework.tensor([2], device=device) ** -1
+
+
+def test_integer_pow_wraps_like_torch(device):
+    base = np.array([3, -7, 12345, 2])
+    exponent = np.array([40, 21, 9, 63])
+    check_op(framework.pow, torch.pow, [base, exponent], device=device, dtype=I64)
+
+
+def test_division_and_modulus_signs(device):
+    a = np.array([7.0, -7.0, 7.0, -7.0, 7.5, -7.5, 0.0, -0.0, 6.0, 1e-20, 5.0, 3.0])
+    b = np.array([2.0, 2.0, -2.0, -2.0, 2.0, -0.5, 3.0, -3.0, 3.0, 1.0, 0.0, np.inf])
+    for dtype in (F32, F64):
+        for name in ("div_trunc", "div_floor", "remainder", "fmod", "div"):
+            fw_fn, torch_fn = BINARY[name][:2]
+            check_op(fw_fn, torch_fn, [a, b], device=device, dtype=dtype, grad=False)
+    ints_a = np.array([7, -7, 7, -7, 0, 9, -9, 1])
+    ints_b = np.array([2, 2, -2, -2, 3, 3, 3, -5])
+    for name in ("div_trunc", "div_floor", "remainder", "fmod"):
+        fw_fn, torch_fn = BINARY[name][:2]
+        check_op(fw_fn, torch_fn, [ints_a, ints_b], device=device, dtype=I64)
+
+
+def test_floor_division_exact_quotients(device):
+    """0.3 // 0.1 and friends: fmod-based floor division agrees with PyTorch bit for bit."""
+    a = np.array([0.3, 1.0, 0.7, 6.0, -0.3, 2.2])
+    b = np.array([0.1, 0.1, 0.1, 0.2, 0.1, 1.1])
+    for dtype in (F32, F64):
+        check_op(lambda x, y: x // y, lambda x, y: x // y, [a, b], device=device, dtype=dtype,
+                 atol=0, rtol=0, grad=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Type promotion
+# --------------------------------------------------------------------------------------------
+PROMOTION_CASES = [
+    # (a values, a dtype, b values or scalar, b dtype or None)
+    (integers(2, 3), I64, 2.5, None),
+    (integers(2, 3), I32, integers(3), I64),
+    (RNG.integers(0, 2, (2, 3)), BOOL, integers(3), I32),
+    (normal(2, 3), F16, normal(3), F32),
+    (normal(2, 3), BF16, normal(3), F16),
+    (integers(2, 3), I32, 7, None),
+    (RNG.integers(0, 2, (2, 3)), BOOL, True, None),
+    (normal(2, 3), F16, normal(), F64),  # a 0-d tensor does not promote a dimensioned one
+    (integers(2, 3), I64, normal(), F64),  # ... unless it is of a higher category
+]
+
+
+@pytest.mark.parametrize("case", range(len(PROMOTION_CASES)))
+@pytest.mark.parametrize("name", ["add", "mul", "div", "maximum", "eq", "lt", "where"])
+def test_type_promotion(device, name, case):
+    a, a_dtype, b, b_dtype = PROMOTION_CASES[case]
+    fw_fns = {"add": framework.add, "mul": framework.mul, "div": framework.div,
+              "maximum": framework.maximum, "eq": framework.eq, "lt": framework.lt,
+              "where": lambda x, y: framework.where(framework.gt(x, 0), x, y)}
+    torch_fns = {"add": torch.add, "mul": torch.mul, "div": torch.div, "maximum": torch.maximum,
+                 "eq": torch.eq, "lt": torch.lt, "where": lambda x, y: torch.where(x > 0, x, y)}
+    if name == "maximum" and b_dtype is None:
+        b = np.asarray(b)  # torch.maximum takes tensors only
+        b_dtype = framework.tensor(b).dtype
+    inputs = [a, b] if b_dtype is not None else [a]
+    fw_fn = fw_fns[name] if b_dtype is not None else (lambda x: fw_fns[name](x, b))
+    torch_fn = torch_fns[name] if b_dtype is not None else (lambda x: torch_fns[name](x, b))
+    low = F16 if BF16 in (a_dtype, b_dtype) else (a_dtype if a_dtype.is_floating_point else F32)
+    (out,) = check_op(fw_fn, torch_fn, inputs, device=device, dtype=low,
+                      input_dtypes=[a_dtype, b_dtype], grad=name not in ("eq", "lt"))
+    expected = _torch_result(torch_fn, a, a_dtype, b, b_dtype)
+    assert out.dtype.name == str(expected).replace("torch.", "")
+
+
+def _torch_result(torch_fn, a, a_dtype, b, b_dtype):
+    names = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+             "float64": torch.float64, "int32": torch.int32, "int64": torch.int64,
+             "bool": torch.bool}
+    ta = torch.tensor(a).to(names[a_dtype.name])
+    if b_dtype is None:
+        return torch_fn(ta).dtype
+    return torch_fn(ta, torch.tensor(b).to(names[b_dtype.name])).dtype
+
+
+def test_bool_arithmetic(device):
+    a = np.array([True, True, False, False])
+    b = np.array([True, False, True, False])
+    for fw_fn, torch_fn in ((framework.add, torch.add), (framework.mul, torch.mul),
+                            (framework.maximum, torch.maximum)):
+        (out,) = check_op(fw_fn, torch_fn, [a, b], device=device, dtype=BOOL)
+        assert out.dtype is BOOL
+    check_op(lambda x: x * 3, lambda x: x * 3, [a], device=device, dtype=BOOL)
+    check_op(framework.square, torch.square, [a], device=device, dtype=BOOL)
+    check_op(framework.sign, torch.sign, [a], device=device, dtype=BOOL)
+
+
+def test_zero_dim_cpu_tensor_with_cuda_tensor():
+    x = framework.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    s = framework.tensor(3.0, dtype=F64, requires_grad=True)
+    out = x * s
+    assert out.device == framework.device("cuda") and out.dtype is F32
+    out.sum().backward()
+    assert s.grad.device == framework.device("cpu") and s.grad.dtype is F64
+    assert s.grad.item() == pytest.approx(3.0)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [3.0, 3.0])
+
+
+# --------------------------------------------------------------------------------------------
+# Comparisons and logical ops
+# --------------------------------------------------------------------------------------------
+PREDICATES = {
+    "eq": (framework.eq, torch.eq), "ne": (framework.ne, torch.ne), "lt": (framework.lt, torch.lt),
+    "le": (framework.le, torch.le), "gt": (framework.gt, torch.gt), "ge": (framework.ge, torch.ge),
+    "greater": (lambda a, b: a.greater(b), torch.greater),
+    "less": (framework.less, torch.less),
+    "greater_equal": (framework.greater_equal, torch.greater_equal),
+    "less_equal": (lambda a, b: a.less_equal(b), torch.less_equal),
+    "not_equal": (framework.not_equal, torch.not_equal),
+    "logical_and": (framework.logical_and, torch.logical_and),
+    "logical_or": (framework.logical_or, torch.logical_or),
+    "logical_xor": (lambda a, b: a.logical_xor(b), torch.logical_xor),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREDICATES))
+def test_predicates(device, name):
+    fw_fn, torch_fn = PREDICATES[name]
+    a = halves(3, 4)
+    b = halves(4)
+    b[0] = np.nan
+    for dtype, contiguous in ((F32, False), (I64, True), (F16, True)):
+        data_a = a if dtype.is_floating_point else integers(3, 4, low=-2, high=3)
+        data_b = b if dtype.is_floating_point else integers(4, low=-2, high=3)
+        (out,) = check_op(fw_fn, torch_fn, [data_a, data_b], device=device, dtype=dtype,
+                          contiguous=contiguous)
+        assert out.dtype is BOOL and not out.requires_grad
+
+
+def test_comparison_operators_and_scalars(device):
+    a = halves(3, 4)
+    for op in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
+        check_op(lambda x: getattr(x, op)(0.5), lambda x: getattr(x, op)(0.5), [a], device=device)
+        check_op(lambda x: getattr(x, op)(1), lambda x: getattr(x, op)(1), [a], device=device,
+                 dtype=I32)
+    m = np.array([True, False, True])
+    n = np.array([True, True, False])
+    for op in ("__and__", "__or__", "__xor__"):
+        check_op(lambda x, y: getattr(x, op)(y), lambda x, y: getattr(x, op)(y), [m, n],
+                 device=device, dtype=BOOL)
+    check_op(lambda x: ~x, lambda x: ~x, [m], device=device, dtype=BOOL)
+
+
+def test_logical_not_and_nan_checks(device):
+    data = np.array([0.0, -0.0, 1.5, np.nan, np.inf, -np.inf, -2.0])
+    for dtype in (F32, F64, F16):
+        for fw_fn, torch_fn in ((framework.logical_not, torch.logical_not),
+                                (framework.isnan, torch.isnan), (framework.isinf, torch.isinf),
+                                (framework.isfinite, torch.isfinite)):
+            (out,) = check_op(fw_fn, torch_fn, [data], device=device, dtype=dtype)
+            assert out.dtype is BOOL
+    for dtype in (I32, I64, BOOL):
+        ints = np.array([0, 1, 1, 0]) if dtype is BOOL else np.array([0, -3, 7, 2])
+        for fw_fn, torch_fn in ((framework.logical_not, torch.logical_not),
+                                (framework.isnan, torch.isnan), (framework.isinf, torch.isinf),
+                                (framework.isfinite, torch.isfinite)):
+            check_op(fw_fn, torch_fn, [ints], device=device, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Special values and kinks
+# --------------------------------------------------------------------------------------------
+def test_maximum_minimum_propagate_nan_and_split_ties(device):
+    a = np.array([1.0, np.nan, 2.0, 3.0, -1.0, 0.5])
+    b = np.array([np.nan, 1.0, 2.0, 1.0, 4.0, 0.5])
+    for fw_fn, torch_fn in ((framework.maximum, torch.maximum), (framework.minimum, torch.minimum)):
+        check_op(fw_fn, torch_fn, [a, b], device=device)
+        check_op(fw_fn, torch_fn, [a, b], device=device, dtype=F64)
+
+
+def test_gradients_at_kinks(device):
+    x = np.array([0.0, -1.0, 1.0, 0.0, 2.0])
+    check_op(framework.relu, torch.relu, [x], device=device)
+    check_op(framework.abs, torch.abs, [x], device=device)
+    check_op(lambda t: framework.clamp(t, 0.0, 1.0), lambda t: torch.clamp(t, 0.0, 1.0), [x],
+             device=device)
+    check_op(lambda t: t.clamp_min(0.0), lambda t: t.clamp_min(0.0), [x], device=device)
+    check_op(lambda t: t.clamp_max(1.0), lambda t: t.clamp_max(1.0), [x], device=device)
+
+
+def test_atan2_quadrants_and_zeros(device):
+    y = np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 1.0, -1.0, np.inf, np.inf, -np.inf, 2.0, np.nan,
+                  3.0, 0.0])
+    x = np.array([0.0, 0.0, -0.0, -0.0, -1.0, -1.0, 0.0, 0.0, np.inf, -np.inf, 5.0, np.inf, 1.0,
+                  1e-30, -2.0])
+    for dtype in (F32, F64):
+        check_op(framework.atan2, torch.atan2, [y, x], device=device, dtype=dtype, grad=False)
+    angles = np.linspace(-3.1, 3.1, 41)
+    check_op(framework.atan2, torch.atan2, [np.sin(angles) * 3, np.cos(angles) * 3],
+             device=device, dtype=F64)
+
+
+def test_round_half_to_even(device):
+    data = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.4999, 2.5000001, 1e20, -1e20, 8388609.0])
+    for dtype in (F32, F64, F16):
+        values = data[:8] if dtype is F16 else data  # 1e20 overflows float16
+        check_op(framework.round, torch.round, [values], device=device, dtype=dtype, atol=0, rtol=0)
+    check_op(lambda t: framework.round(t, decimals=-1), lambda t: torch.round(t, decimals=-1),
+             [np.array([15.0, 25.0, -35.0, 44.0])], device=device)
+
+
+# --------------------------------------------------------------------------------------------
+# where and clamp
+# --------------------------------------------------------------------------------------------
+def test_where(device):
+    cond = RNG.random((3, 4)) > 0.5
+    a, b = normal(3, 4), normal(3, 4)
+    check_op(framework.where, torch.where, [cond, a, b], device=device, contiguous=False,
+             input_dtypes=[BOOL, None, None])
+    check_op(framework.where, torch.where, [cond[:, :1], a[0], b[:, :1]], device=device,
+             input_dtypes=[BOOL, None, None])
+    for x, y in ((1.5, None), (None, -2), (0.5, 3)):
+        def fw(c, t=None):
+            return framework.where(c, t if x is None else x, t if y is None else y)
+
+        def th(c, t=None):
+            return torch.where(c, t if x is None else x, t if y is None else y)
+        inputs = [cond] + ([a] if x is None or y is None else [])
+        (out,) = check_op(fw, th, inputs, device=device, input_dtypes=[BOOL, None])
+        expected = th(torch.tensor(cond), torch.tensor(a, dtype=torch.float32)).dtype
+        assert out.dtype.name == str(expected).replace("torch.", "")
+    check_op(framework.where, torch.where, [cond, integers(3, 4), normal(4)], device=device,
+             input_dtypes=[BOOL, I32, F64], dtype=F64)
+    check_op(framework.where, torch.where, [cond, a, b], device=device, dtype=F16,
+             input_dtypes=[BOOL, None, None])
+    empty = check_op(framework.where, torch.where, [cond[:0], a[:0], b[:0]], device=device,
+                     input_dtypes=[BOOL, None, None])
+    assert tuple(empty[0].shape) == (0, 4)
+
+
+def test_where_method_form(device):
+    cond = framework.tensor([True, False, True], device=device)
+    x = framework.tensor([1.0, 2.0, 3.0], device=device)
+    out = x.where(cond, -1.0)
+    np.testing.assert_array_equal(out.cpu().numpy(), [1.0, -1.0, 3.0])
+
+
+CLAMP_CASES = {
+    "both": (lambda t: framework.clamp(t, -0.5, 0.7), lambda t: torch.clamp(t, -0.5, 0.7)),
+    "min": (lambda t: t.clamp(min=-0.2), lambda t: t.clamp(min=-0.2)),
+    "max": (lambda t: framework.clamp(t, max=0.3), lambda t: torch.clamp(t, max=0.3)),
+    "clip": (lambda t: framework.clip(t, -1, 1), lambda t: torch.clip(t, -1, 1)),
+    "inverted": (lambda t: framework.clamp(t, 1.0, -1.0), lambda t: torch.clamp(t, 1.0, -1.0)),
+    "clamp_min": (lambda t: framework.clamp_min(t, 0.125), lambda t: torch.clamp_min(t, 0.125)),
+    "clamp_max": (lambda t: t.clamp_max(0.125), lambda t: torch.clamp_max(t, 0.125)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAMP_CASES))
+def test_clamp_scalar_bounds(device, name):
+    fw_fn, torch_fn = CLAMP_CASES[name]
+    data = normal(3, 4)
+    data[0, 0] = np.nan
+    data[1, 1] = 0.125  # exactly at a bound: the gradient passes
+    check_op(fw_fn, torch_fn, [data], device=device, contiguous=False)
+    check_op(fw_fn, torch_fn, [data], device=device, dtype=F64)
+
+
+def test_clamp_tensor_bounds(device):
+    x, lo, hi = normal(3, 4), normal(4) - 0.5, normal(3, 1) + 0.5
+    lo[0] = x[0, 0]  # ties at the bounds
+    hi[1, 0] = x[1, 1]
+    check_op(framework.clamp, torch.clamp, [x, lo, hi], device=device)
+    check_op(lambda a, b: framework.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b), [x, lo],
+             device=device, contiguous=False)
+    check_op(lambda a, b: a.clamp(max=b), lambda a, b: a.clamp(max=b), [x, hi], device=device)
+    check_op(lambda a, b: framework.clamp_min(a, b), lambda a, b: torch.clamp_min(a, b), [x, lo],
+             device=device, dtype=F64)
+    check_op(framework.clamp, torch.clamp, [x, hi, lo], device=device)  # min > max somewhere
+
+
+def test_clamp_integers_and_promotion(device):
+    data = integers(3, 4)
+    (out,) = check_op(lambda t: t.clamp(-2, 3), lambda t: t.clamp(-2, 3), [data], device=device,
+                      dtype=I64)
+    assert out.dtype is I64
+    (out,) = check_op(lambda t: t.clamp(min=0.5), lambda t: t.clamp(min=0.5), [data],
+                      device=device, dtype=I32)
+    assert out.dtype is F32
+    check_op(lambda t: t.clamp(0.1, 0.30000000000000004), lambda t: t.clamp(0.1, 0.30000000000000004),
+             [RNG.uniform(0, 0.4, 8)], device=device, dtype=F64, atol=0, rtol=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Composites: lerp, addcmul, addcdiv, isclose, allclose, equal
+# --------------------------------------------------------------------------------------------
+def test_lerp(device):
+    a, b = normal(3, 4), normal(4)
+    for w in (0.25, 0.75, -1.5):
+        check_op(lambda x, y: framework.lerp(x, y, w), lambda x, y: torch.lerp(x, y, w), [a, b],
+                 device=device)
+    weight = RNG.uniform(-1, 2, (3, 1))
+    check_op(framework.lerp, torch.lerp, [a, b, weight], device=device, contiguous=False)
+    check_op(lambda x, y, z: x.lerp(y, z), torch.lerp, [a, b, weight], device=device, dtype=F64)
+
+
+def test_addcmul_addcdiv(device):
+    a, b, c = normal(3, 4), normal(4), away_from_zero(3, 1)
+    check_op(framework.addcmul, torch.addcmul, [a, b, c], device=device)
+    check_op(lambda x, y, z: x.addcmul(y, z, value=-0.5),
+             lambda x, y, z: x.addcmul(y, z, value=-0.5), [a, b, c], device=device)
+    check_op(framework.addcdiv, torch.addcdiv, [a, b, c], device=device, contiguous=False)
+    check_op(lambda x, y, z: framework.addcdiv(x, y, z, value=2),
+             lambda x, y, z: torch.addcdiv(x, y, z, value=2), [a, b, c], device=device, dtype=F64)
+
+
+def test_isclose_allclose_equal(device):
+    a = np.array([1.0, 2.0, np.nan, np.inf, -np.inf, 1e-9, 100.0])
+    b = np.array([1.0 + 1e-6, 2.1, np.nan, np.inf, np.inf, 0.0, 100.0005])
+    for kwargs in ({}, {"equal_nan": True}, {"rtol": 0.1, "atol": 0.0}, {"atol": 1e-3}):
+        check_op(lambda x, y: framework.isclose(x, y, **kwargs),
+                 lambda x, y: torch.isclose(x, y, **kwargs), [a, b], device=device, dtype=F64)
+        fw_t = [framework.tensor(v, dtype=F64, device=device) for v in (a, b)]
+        assert framework.allclose(*fw_t, **kwargs) == torch.allclose(
+            torch.tensor(a), torch.tensor(b), **kwargs)
+        assert framework.allclose(fw_t[0][:2], fw_t[0][:2], **kwargs)
+    check_op(framework.isclose, torch.isclose, [integers(5), integers(5)], device=device, dtype=I64)
+    x = framework.tensor([1.0, 2.0], device=device)
+    assert framework.equal(x, framework.tensor([1.0, 2.0], device=device)) is True
+    assert x.equal(framework.tensor([1.0, 2.5], device=device)) is False
+    assert framework.equal(x, framework.tensor([[1.0, 2.0]], device=device)) is False
+    assert framework.equal(framework.tensor([1, 2], device=device), x) is True
+    assert x.allclose(x + 1e-7) and not x.allclose(x + 1e-3)
+
+
+# --------------------------------------------------------------------------------------------
+# Second derivatives
+# --------------------------------------------------------------------------------------------
+SMOOTH = {
+    "exp": framework.exp, "tanh": framework.tanh, "sigmoid": framework.sigmoid,
+    "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu,
+    "softplus": F.softplus, "sin": framework.sin, "log1p": lambda x: framework.log1p(x * x),
+    "rsqrt": lambda x: framework.rsqrt(x * x + 1), "pow": lambda x: (x * x + 1) ** 1.5,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+def test_double_backward_unary(device, name):
+    x = framework.tensor(normal(4), dtype=F64, device=device, requires_grad=True)
+    assert gradgradcheck(SMOOTH[name], (x,))
+
+
+def test_double_backward_binary(device):
+    a = framework.tensor(positive(3), dtype=F64, device=device, requires_grad=True)
+    b = framework.tensor(normal(2, 1), dtype=F64, device=device, requires_grad=True)
+    for fn in (framework.mul, framework.div, framework.pow, framework.atan2,
+               lambda x, y: framework.lerp(x, y, 0.3), lambda x, y: framework.maximum(x, y * 3)):
+        assert gradcheck(fn, (a, b))
+        assert gradgradcheck(fn, (a, b))
+
+
+def test_second_derivative_matches_torch(device):
+    data = normal(5)
+    x = framework.tensor(data, dtype=F64, device=device, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    for fw_fn, torch_fn in ((F.gelu, TF.gelu), (framework.tanh, torch.tanh),
+                            (lambda t: F.softplus(t, beta=2.0), lambda t: TF.softplus(t, beta=2.0))):
+        (g,) = framework.autograd.grad(fw_fn(x).sum(), x, create_graph=True)
+        (gg,) = framework.autograd.grad(g.sum(), x)
+        (tg,) = torch.autograd.grad(torch_fn(tx).sum(), tx, create_graph=True)
+        (tgg,) = torch.autograd.grad(tg.sum(), tx)
+        assert_close(g, tg, 1e-10, 1e-9)
+        assert_close(gg, tgg, 1e-10, 1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Hypothesis: broadcastable shape pairs
+# --------------------------------------------------------------------------------------------
+@st.composite
+def broadcastable_shapes(draw):
+    shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=4))
+    other = []
+    for size in shape[len(shape) - draw(st.integers(0, len(shape))):]:
+        other.append(draw(st.sampled_from([size, 1])))
+    if draw(st.booleans()):
+        return tuple(shape), tuple(other)
+    return tuple(other), tuple(shape)
+
+
+@pytest.mark.parametrize("device_name", ["cpu", "cuda"])
+@settings(max_examples=10, deadline=None)
+@given(shapes=broadcastable_shapes(), name=st.sampled_from(["add", "mul", "div", "maximum",
+                                                            "pow", "sub_alpha"]),
+       contiguous=st.booleans())
+def test_hypothesis_broadcast(device_name, shapes, name, contiguous):
+    fw_fn, torch_fn, make_a, make_b = BINARY[name]
+    check_op(fw_fn, torch_fn, [make_a(*shapes[0]), make_b(*shapes[1])], device=device_name,
+             contiguous=contiguous)
+
+
+# --------------------------------------------------------------------------------------------
+# API surface and bad input
+# --------------------------------------------------------------------------------------------
+def test_every_forwarded_method_exists():
+    for name in FORWARDED_METHODS["elementwise"]:
+        assert callable(getattr(ew, name)), name
+        assert name in ew.__all__ and hasattr(framework, name), name
+    for name in ("gelu", "silu", "softplus"):
+        assert name not in ew.__all__ and not hasattr(framework, name)
+    for name in ("relu", "gelu", "silu", "softplus", "sigmoid", "tanh"):
+        assert callable(getattr(F, name))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2", "eq",
+                                  "logical_and", "remainder", "fmod", "floor_divide"])
+def test_binary_bad_input(device, name):
+    fn = getattr(framework, name)
+    x = framework.ones(2, 3, device=device)
+    with pytest.raises(RuntimeError, match=f"{name}\\(\\).*size of tensor"):
+        fn(x, framework.ones(4, device=device))
+    with pytest.raises(TypeError, match=f"{name}\\(\\): argument '.*' must be Tensor or Number"):
+        fn(x, "2")
+    with pytest.raises(TypeError, match=f"{name}\\(\\)"):
+        fn([1.0], x)
+    other = "cpu" if device == "cuda" else "cuda"
+    with pytest.raises(RuntimeError, match=f"{name}\\(\\): Expected all tensors to be on the same device"):
+        fn(x, framework.ones(2, 3, device=other))
+
+
+@pytest.mark.parametrize("name", ["exp", "neg", "abs", "sqrt", "sigmoid", "relu", "sign",
+                                  "floor", "logical_not", "isnan", "isinf", "frac", "square"])
+def test_unary_bad_input(name):
+    with pytest.raises(TypeError, match=f"{name}\\(\\): argument 'input' must be Tensor"):
+        getattr(framework, name)([1.0, 2.0])
+
+
+def test_bad_dtypes_and_arguments(device):
+    b = framework.tensor([True, False], device=device)
+    i = framework.tensor([1, 2], device=device)
+    x = framework.tensor([1.0, 2.0], device=device)
+    cases = [
+        (lambda: -b, RuntimeError, "neg\\(\\): Negation"),
+        (lambda: b - b, RuntimeError, "sub\\(\\): Subtraction"),
+        (lambda: framework.relu(b), RuntimeError, "relu\\(\\)"),
+        (lambda: framework.frac(i), RuntimeError, "frac\\(\\)"),
+        (lambda: F.gelu(i), RuntimeError, "gelu\\(\\)"),
+        (lambda: F.gelu(x, approximate="fast"), RuntimeError, "gelu\\(\\): approximate"),
+        (lambda: F.softplus(x, beta="1"), TypeError, "softplus\\(\\)"),
+        (lambda: framework.div(x, x, rounding_mode="round"), RuntimeError, "div\\(\\): expected rounding_mode"),
+        (lambda: framework.add(i, i, alpha=0.5), RuntimeError, "add\\(\\): For integral input"),
+        (lambda: framework.where(x, x, x), RuntimeError, "where\\(\\): expected condition to be a boolean"),
+        (lambda: framework.where(b, x, "y"), TypeError, "where\\(\\): argument 'other'"),
+        (lambda: framework.where(b, x, framework.ones(3, device=device)), RuntimeError, "where\\(\\)"),
+        (lambda: framework.clamp(x), RuntimeError, "clamp\\(\\): At least one"),
+        (lambda: framework.clamp(x, min="0"), TypeError, "clamp\\(\\): argument 'min'"),
+        (lambda: framework.clamp(x, framework.ones(3, device=device)), RuntimeError, "clamp\\(\\)"),
+        (lambda: framework.lerp(x, x.double(), 0.5), RuntimeError, "lerp\\(\\): expected dtype"),
+        (lambda: framework.addcdiv(x, i, i), RuntimeError, "addcdiv\\(\\): Integer division"),
+        (lambda: framework.isclose(x, i), RuntimeError, "isclose\\(\\)"),
+        (lambda: framework.allclose(x, i), RuntimeError, "isclose\\(\\)"),
+        (lambda: framework.equal(x, [1.0, 2.0]), TypeError, "equal\\(\\)"),
+        (lambda: framework.round(x, decimals=1.5), TypeError, "round\\(\\)"),
+        (lambda: x & x, TypeError, "bool"),
+    ]
+    for fn, error, pattern in cases:
+        with pytest.raises(error, match=pattern):
+            fn()
+
+
+def test_scalars_only_and_numpy_scalars():
+    out = framework.add(2, 3)
+    assert out.ndim == 0 and out.item() == 5 and out.dtype is I64
+    x = framework.tensor([1.0, 2.0])
+    np.testing.assert_allclose((x * np.float64(2.0)).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(framework.logical_and(x, np.bool_(True)).numpy(), [True, True])
+
+
+def test_results_are_fresh_and_contiguous(device):
+    base = framework.tensor(normal(4, 6), device=device)
+    view = base.permute(1, 0)
+    for out in (framework.exp(view), view + 1, framework.where(view > 0, view, 0.0),
+                view.clamp(0, 1)):
+        assert out.is_contiguous() and out._a.storage is not base._a.storage
+        assert tuple(out.shape) == (6, 4)
+
+
+def test_grad_fn_names():
+    x = framework.tensor([1.0], requires_grad=True)
+    assert framework.exp(x).grad_fn.name() == "ExpBackward"
+    assert (x * 2).grad_fn.name() == "MulBackward"
+    assert framework.where(x > 0, x, 0.0).grad_fn.name() == "WhereBackward"
+    assert math.isclose(framework.sigmoid(x).item(), 1 / (1 + math.exp(-1)), rel_tol=1e-6)

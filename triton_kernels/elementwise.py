@@ -1,0 +1,519 @@
+"""Elementwise kernels: one unary, one binary and one ``where`` kernel, each op a constexpr.
+
+Each kernel is specialized at compile time by ``OP`` (a string, picked by an
+``if`` chain on the constexpr, so only the chosen op's code is compiled),
+``COMPUTE`` (the type the math runs in: float32 for float16/bfloat16 data,
+int32 for bool data, else the operands' promoted type) and ``STRIDED``:
+
+* ``STRIDED=False`` (fast path): every array operand is contiguous with the
+  output's shape, so element ``i`` of each operand sits at flat index ``i``.
+* ``STRIDED=True``: operands are broadcast and/or non-contiguous views; the
+  host collapses them to at most 6 dims (``pack_strided``) and each element's
+  coordinates are recovered with ``unravel6`` and turned into per-operand
+  offsets with ``offset6`` (stride 0 on broadcast dims).
+
+The output is always a fresh contiguous array, written at flat index ``i``
+and cast on store (bool outputs for comparisons, logical ops and ``isnan``).
+A binary operand may be a scalar kernel argument instead of a pointer
+(``A_SCALAR``/``B_SCALAR``); it is splat to a block in the compute type.
+
+Portable ``tl`` functions only (no libdevice, no inline asm): division and
+square roots are IEEE-rounded (``div_rn``/``sqrt_rn`` on float32), ``expm1``,
+``log1p``, ``tanh``, ``atan2`` and ``pow`` are built from ``exp``/``log``
+with series near zero for accuracy.
+"""
+import triton
+import triton.language as tl
+
+from .strided import offset6, unravel6
+
+# Elements per program instance. Elementwise ops are memory bound: 1024
+# elements over 4 warps gives each thread 8 elements (vectorized 16-byte
+# loads on contiguous float32 data). Under the interpreter a big block keeps
+# the number of (slow, sequential) program instances low.
+ELEMENTWISE_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
+# Integral exponents below 2**POW_EXACT_BITS use exact square-and-multiply in
+# float pow; others go through exp2(y * log2|x|).
+POW_EXACT_BITS = tl.constexpr(7)
+POW_EXACT_LIMIT = tl.constexpr(128.0)
+
+
+# --------------------------------------------------------------------------
+# Math helpers (x is float32 or float64 unless stated)
+# --------------------------------------------------------------------------
+@triton.jit
+def _div(x, y):
+    """IEEE-rounded x / y (plain '/' may lower to an approximate float32 division)."""
+    if x.dtype == tl.float32:
+        return tl.math.div_rn(x, y)
+    else:
+        return x / y
+
+
+@triton.jit
+def _sqrt(x):
+    """IEEE-rounded square root."""
+    if x.dtype == tl.float32:
+        return tl.math.sqrt_rn(x)
+    else:
+        return tl.sqrt(x)
+
+
+@triton.jit
+def _trunc(x):
+    """Round toward zero."""
+    return tl.where(x < 0, tl.ceil(x), tl.floor(x))
+
+
+@triton.jit
+def _round_half_even(x):
+    """Round to the nearest integer, ties to even (like ``torch.round``)."""
+    f = tl.floor(x)
+    diff = x - f  # exact; 0 for |x| beyond the integer-spacing limit, NaN for inf/NaN
+    half_f = f * 0.5
+    f_is_even = tl.floor(half_f) == half_f
+    tie = tl.where(f_is_even, f, f + 1.0)
+    r = tl.where(diff > 0.5, f + 1.0, tl.where(diff < 0.5, f, tie))
+    return tl.where(diff != diff, x, r)  # inf and NaN pass through
+
+
+@triton.jit
+def _expm1(x):
+    """exp(x) - 1, accurate near 0: Taylor series for |x| < 0.5, else exp(x) - 1."""
+    if x.dtype == tl.float64:
+        # 17 terms: 0.5**17 / 17! < 1e-19
+        p = 1.0 / 355687428096000.0
+        p = p * x + 1.0 / 20922789888000.0
+        p = p * x + 1.0 / 1307674368000.0
+        p = p * x + 1.0 / 87178291200.0
+        p = p * x + 1.0 / 6227020800.0
+        p = p * x + 1.0 / 479001600.0
+        p = p * x + 1.0 / 39916800.0
+        p = p * x + 1.0 / 3628800.0
+        p = p * x + 1.0 / 362880.0
+        p = p * x + 1.0 / 40320.0
+        p = p * x + 1.0 / 5040.0
+        p = p * x + 1.0 / 720.0
+        p = p * x + 1.0 / 120.0
+        p = p * x + 1.0 / 24.0
+        p = p * x + 1.0 / 6.0
+        p = p * x + 0.5
+        p = p * x + 1.0
+    else:
+        # 9 terms: 0.5**9 / 9! < 6e-9
+        p = 1.0 / 362880.0
+        p = p * x + 1.0 / 40320.0
+        p = p * x + 1.0 / 5040.0
+        p = p * x + 1.0 / 720.0
+        p = p * x + 1.0 / 120.0
+        p = p * x + 1.0 / 24.0
+        p = p * x + 1.0 / 6.0
+        p = p * x + 0.5
+        p = p * x + 1.0
+    series = p * x
+    return tl.where(tl.abs(x) < 0.5, series, tl.exp(x) - 1.0)
+
+
+@triton.jit
+def _log1p(x):
+    """log(1 + x), accurate near 0: log1p(x) = 2 atanh(s), s = x / (2 + x), for |x| < 0.4."""
+    s = _div(x, x + 2.0)
+    z = s * s
+    if x.dtype == tl.float64:
+        # |s| <= 0.25: z**14 / 29 < 1e-18
+        p = 1.0 / 27.0
+        p = p * z + 1.0 / 25.0
+        p = p * z + 1.0 / 23.0
+        p = p * z + 1.0 / 21.0
+        p = p * z + 1.0 / 19.0
+        p = p * z + 1.0 / 17.0
+        p = p * z + 1.0 / 15.0
+        p = p * z + 1.0 / 13.0
+        p = p * z + 1.0 / 11.0
+        p = p * z + 1.0 / 9.0
+        p = p * z + 1.0 / 7.0
+        p = p * z + 1.0 / 5.0
+        p = p * z + 1.0 / 3.0
+        p = p * z + 1.0
+    else:
+        p = 1.0 / 13.0
+        p = p * z + 1.0 / 11.0
+        p = p * z + 1.0 / 9.0
+        p = p * z + 1.0 / 7.0
+        p = p * z + 1.0 / 5.0
+        p = p * z + 1.0 / 3.0
+        p = p * z + 1.0
+    series = 2.0 * s * p
+    return tl.where(tl.abs(x) < 0.4, series, tl.log(1.0 + x))
+
+
+@triton.jit
+def _tanh(x):
+    """tanh from expm1 of -2|x| (no cancellation near 0, saturates to +-1)."""
+    em = _expm1(-2.0 * tl.abs(x))
+    t = _div(-em, em + 2.0)
+    return tl.where(x < 0, -t, t)
+
+
+@triton.jit
+def _sigmoid(x):
+    """1 / (1 + exp(-x)); exp overflow gives the correct limit 0."""
+    return _div(tl.full(x.shape, 1.0, x.dtype), 1.0 + tl.exp(-x))
+
+
+@triton.jit
+def _atan_unit(r):
+    """atan(r) for r in [0, 1] (Cephes' rational approximation, ~1 ulp in float64)."""
+    big = r > 0.66
+    base = tl.where(big, 0.78539816339744830962, 0.0)
+    t = tl.where(big, _div(r - 1.0, r + 1.0), r)
+    z = t * t
+    p = -8.750608600031904122785e-1
+    p = p * z - 1.615753718733365076637e1
+    p = p * z - 7.500855792314704667340e1
+    p = p * z - 1.228866684490136173410e2
+    p = p * z - 6.485021904942025371773e1
+    q = z + 2.485846490142306297962e1
+    q = q * z + 1.650270098316988542046e2
+    q = q * z + 4.328810604912902668951e2
+    q = q * z + 4.853903996359136964868e2
+    q = q * z + 1.945506571482613964425e2
+    t = t + t * z * _div(p, q)
+    t = tl.where(big, t + 3.061616997868382943065e-17, t)
+    return base + t
+
+
+@triton.jit
+def _is_negative(x):
+    """x < 0, counting -0.0 as negative (sign bit set)."""
+    return (x < 0) | ((x == 0) & (_div(tl.full(x.shape, 1.0, x.dtype), x) < 0))
+
+
+@triton.jit
+def _atan2(y, x):
+    """atan2(y, x) with IEEE quadrant, signed-zero and infinity rules."""
+    ax = tl.abs(x)
+    ay = tl.abs(y)
+    swap = ay > ax
+    hi = tl.where(swap, ay, ax)
+    lo = tl.where(swap, ax, ay)
+    both_inf = (ax == float("inf")) & (ay == float("inf"))
+    r = _div(lo, tl.where(hi == 0, 1.0, hi))
+    r = tl.where(both_inf, 1.0, r)
+    a = _atan_unit(r)
+    a = tl.where(swap, 1.57079632679489661923 - a, a)
+    a = tl.where(_is_negative(x), 3.14159265358979323846 - a, a)
+    return tl.where(_is_negative(y), -a, a)
+
+
+@triton.jit
+def _pow_float(x, y, EXACT_BITS: tl.constexpr, EXACT_LIMIT: tl.constexpr):
+    """x ** y like C's pow: exact square-and-multiply for small integral y."""
+    ax = tl.abs(x)
+    general = tl.exp2(y * tl.log2(ax))
+    y_integral = tl.floor(y) == y
+    half = y * 0.5
+    y_odd = y_integral & (tl.floor(half) != half)
+    general = tl.where((x < 0) & y_odd, -general, general)
+    general = tl.where((x < 0) & (y_integral == 0), float("nan"), general)
+    # exact path: integral |y| < EXACT_LIMIT == 2**EXACT_BITS
+    ey = tl.abs(y)
+    exact = y_integral & (ey < EXACT_LIMIT)
+    bits = tl.where(exact, ey, 0.0).to(tl.int32)
+    acc = tl.full(x.shape, 1.0, x.dtype)
+    base = x
+    for _ in tl.static_range(EXACT_BITS):
+        acc = tl.where((bits & 1) != 0, acc * base, acc)
+        base = base * base
+        bits = bits >> 1
+    acc = tl.where(y < 0, _div(tl.full(x.shape, 1.0, x.dtype), acc), acc)
+    r = tl.where(exact, acc, general)
+    one = (x == 1) | ((ax == 1) & (ey == float("inf")))
+    return tl.where(one, 1.0, r)
+
+
+@triton.jit
+def _pow_int(x, y):
+    """Integer x ** y by square-and-multiply (wraps on overflow, like PyTorch).
+
+    Negative exponents give 1 for x == 1, +-1 for x == -1 and 0 otherwise.
+    """
+    e = tl.where(y < 0, 0, y)
+    acc = tl.zeros_like(x) + 1
+    base = x
+    for _ in range(63):
+        acc = tl.where((e & 1) != 0, acc * base, acc)
+        base = base * base
+        e = e >> 1
+    neg = tl.where(x == 1, 1, tl.where(x == -1, tl.where((y & 1) != 0, -1, 1), 0))
+    return tl.where(y < 0, neg.to(x.dtype), acc)
+
+
+@triton.jit
+def _div_floor(a, b):
+    """Floor division. Floats follow PyTorch's fmod-based algorithm; ints adjust truncation."""
+    if a.dtype.is_floating():
+        mod = a % b  # C fmod
+        div = _div(a - mod, b)
+        div = tl.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1.0, div)
+        fl = tl.floor(div)
+        fl = tl.where(div - fl > 0.5, fl + 1.0, fl)
+        q = _div(a, b)
+        r = tl.where(div != 0, fl, q * 0.0)  # keeps the sign of zero of a / b
+        return tl.where(b == 0, q, r)
+    else:
+        q = a // b  # truncates toward zero
+        rem = a % b
+        return tl.where((rem != 0) & ((rem < 0) != (b < 0)), q - 1, q)
+
+
+@triton.jit
+def _remainder(a, b):
+    """Python-style remainder: result has the sign of the divisor."""
+    r = a % b  # C fmod / srem: sign of the dividend
+    fix = (r != 0) & ((r < 0) != (b < 0))
+    return tl.where(fix, r + b, r)
+
+
+@triton.jit
+def _unary(x, p0, p1, OP: tl.constexpr):
+    """The unary op ``OP`` on a block ``x`` (already in the compute type)."""
+    if OP == "neg":
+        r = -x
+    elif OP == "abs":
+        r = tl.abs(x)
+    elif OP == "exp":
+        r = tl.exp(x)
+    elif OP == "exp2":
+        r = tl.exp2(x)
+    elif OP == "log":
+        r = tl.log(x)
+    elif OP == "log2":
+        r = tl.log2(x)
+    elif OP == "log1p":
+        r = _log1p(x)
+    elif OP == "expm1":
+        r = _expm1(x)
+    elif OP == "sqrt":
+        r = _sqrt(x)
+    elif OP == "rsqrt":
+        r = _div(tl.full(x.shape, 1.0, x.dtype), _sqrt(x))
+    elif OP == "sin":
+        r = tl.sin(x)
+    elif OP == "cos":
+        r = tl.cos(x)
+    elif OP == "tan":
+        r = _div(tl.sin(x), tl.cos(x))
+    elif OP == "tanh":
+        r = _tanh(x)
+    elif OP == "sigmoid":
+        r = _sigmoid(x)
+    elif OP == "relu":
+        r = tl.where(x < 0, 0, x)  # NaN passes through
+    elif OP == "gelu":
+        r = 0.5 * x * (1.0 + tl.erf(x * 0.70710678118654752440))
+    elif OP == "gelu_tanh":
+        inner = 0.79788456080286535588 * (x + 0.044715 * x * x * x)
+        r = 0.5 * x * (1.0 + _tanh(inner))
+    elif OP == "silu":
+        r = _div(x, 1.0 + tl.exp(-x))
+    elif OP == "softplus":
+        y = x * p0
+        r = tl.where(y > p1, x, _div(_log1p(tl.exp(y)), tl.full(x.shape, p0, x.dtype)))
+    elif OP == "sign":
+        r = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
+    elif OP == "floor":
+        if x.dtype.is_floating():
+            r = tl.floor(x)
+        else:
+            r = x
+    elif OP == "ceil":
+        if x.dtype.is_floating():
+            r = tl.ceil(x)
+        else:
+            r = x
+    elif OP == "trunc":
+        if x.dtype.is_floating():
+            r = _trunc(x)
+        else:
+            r = x
+    elif OP == "round":
+        if x.dtype.is_floating():
+            r = _round_half_even(x)
+        else:
+            r = x
+    elif OP == "reciprocal":
+        r = _div(tl.full(x.shape, 1.0, x.dtype), x)
+    elif OP == "square":
+        r = x * x
+    elif OP == "logical_not":
+        r = x == 0
+    elif OP == "isnan":
+        r = x != x
+    elif OP == "clamp":  # p0 = lower bound, p1 = upper bound; NaN passes through
+        lo = tl.full(x.shape, p0, x.dtype)
+        hi = tl.full(x.shape, p1, x.dtype)
+        r = tl.where(x < lo, lo, x)
+        r = tl.where(r > hi, hi, r)
+    elif OP == "clamp_min":
+        lo = tl.full(x.shape, p0, x.dtype)
+        r = tl.where(x < lo, lo, x)
+    elif OP == "clamp_max":
+        hi = tl.full(x.shape, p1, x.dtype)
+        r = tl.where(x > hi, hi, x)
+    else:
+        tl.static_assert(False, "unknown unary op")
+    return r
+
+
+@triton.jit
+def _binary(a, b, OP: tl.constexpr):
+    """The binary op ``OP`` on blocks ``a`` and ``b`` (already in the compute type)."""
+    if OP == "add":
+        r = a + b
+    elif OP == "sub":
+        r = a - b
+    elif OP == "mul":
+        r = a * b
+    elif OP == "div":
+        r = _div(a, b)
+    elif OP == "div_trunc":
+        if a.dtype.is_floating():
+            r = _trunc(_div(a, b))
+        else:
+            r = a // b  # integer division truncates toward zero
+    elif OP == "div_floor":
+        r = _div_floor(a, b)
+    elif OP == "remainder":
+        r = _remainder(a, b)
+    elif OP == "fmod":
+        r = a % b
+    elif OP == "pow":
+        if a.dtype.is_floating():
+            r = _pow_float(a, b, POW_EXACT_BITS, POW_EXACT_LIMIT)
+        else:
+            r = _pow_int(a, b)
+    elif OP == "maximum":  # NaN in either operand propagates
+        r = tl.where((a > b) | (a != a), a, b)
+    elif OP == "minimum":
+        r = tl.where((a < b) | (a != a), a, b)
+    elif OP == "atan2":
+        r = _atan2(a, b)
+    elif OP == "eq":
+        r = a == b
+    elif OP == "ne":
+        r = a != b
+    elif OP == "lt":
+        r = a < b
+    elif OP == "le":
+        r = a <= b
+    elif OP == "gt":
+        r = a > b
+    elif OP == "ge":
+        r = a >= b
+    elif OP == "logical_and":
+        r = (a != 0) & (b != 0)
+    elif OP == "logical_or":
+        r = (a != 0) | (b != 0)
+    elif OP == "logical_xor":
+        r = (a != 0) != (b != 0)
+    else:
+        tl.static_assert(False, "unknown binary op")
+    return r
+
+
+@triton.jit
+def _operand(src, offsets, mask, IS_SCALAR: tl.constexpr, COMPUTE: tl.constexpr,
+             BLOCK: tl.constexpr):
+    """A block of an operand in the compute type: a splat scalar or a masked load."""
+    if IS_SCALAR:
+        value = tl.full((BLOCK,), src, COMPUTE)
+    else:
+        value = tl.load(src + offsets, mask=mask).to(COMPUTE)
+    return value
+
+
+# --------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------
+@triton.jit
+def unary_kernel(out_ptr, x_ptr, n,
+                 size1, size2, size3, size4, size5,
+                 s0, s1, s2, s3, s4, s5,
+                 p0, p1,
+                 OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+                 BLOCK: tl.constexpr):
+    """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
+
+    ``p0``/``p1`` are the op's scalar parameters (softplus: beta, threshold;
+    clamp: lower, upper bound), ignored by the other ops.
+    """
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    if STRIDED:
+        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        x_off = offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
+    else:
+        x_off = idx
+    x = tl.load(x_ptr + x_off, mask=mask).to(COMPUTE)
+    r = _unary(x, p0, p1, OP)
+    tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def binary_kernel(out_ptr, a, b, n,
+                  size1, size2, size3, size4, size5,
+                  sa0, sa1, sa2, sa3, sa4, sa5,
+                  sb0, sb1, sb2, sb3, sb4, sb5,
+                  OP: tl.constexpr, COMPUTE: tl.constexpr,
+                  A_SCALAR: tl.constexpr, B_SCALAR: tl.constexpr, STRIDED: tl.constexpr,
+                  BLOCK: tl.constexpr):
+    """Each program computes ``out[i] = OP(a[i], b[i])`` for BLOCK consecutive output indices.
+
+    ``a``/``b`` are pointers (strided by ``sa*``/``sb*``, 0 on broadcast
+    dims) or scalars when ``A_SCALAR``/``B_SCALAR``.
+    """
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    if STRIDED:
+        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        a_off = offset6(i0, i1, i2, i3, i4, i5, sa0, sa1, sa2, sa3, sa4, sa5)
+        b_off = offset6(i0, i1, i2, i3, i4, i5, sb0, sb1, sb2, sb3, sb4, sb5)
+    else:
+        a_off = idx
+        b_off = idx
+    x = _operand(a, a_off, mask, A_SCALAR, COMPUTE, BLOCK)
+    y = _operand(b, b_off, mask, B_SCALAR, COMPUTE, BLOCK)
+    r = _binary(x, y, OP)
+    tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def where_kernel(out_ptr, cond_ptr, a, b, n,
+                 size1, size2, size3, size4, size5,
+                 sc0, sc1, sc2, sc3, sc4, sc5,
+                 sa0, sa1, sa2, sa3, sa4, sa5,
+                 sb0, sb1, sb2, sb3, sb4, sb5,
+                 COMPUTE: tl.constexpr, A_SCALAR: tl.constexpr, B_SCALAR: tl.constexpr,
+                 STRIDED: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program selects ``out[i] = cond[i] ? a[i] : b[i]`` for BLOCK output indices.
+
+    Values are converted to ``COMPUTE`` (the output's type) before
+    selecting; ``a``/``b`` may be scalars (``A_SCALAR``/``B_SCALAR``).
+    """
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    if STRIDED:
+        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        c_off = offset6(i0, i1, i2, i3, i4, i5, sc0, sc1, sc2, sc3, sc4, sc5)
+        a_off = offset6(i0, i1, i2, i3, i4, i5, sa0, sa1, sa2, sa3, sa4, sa5)
+        b_off = offset6(i0, i1, i2, i3, i4, i5, sb0, sb1, sb2, sb3, sb4, sb5)
+    else:
+        c_off = idx
+        a_off = idx
+        b_off = idx
+    c = tl.load(cond_ptr + c_off, mask=mask) != 0
+    x = _operand(a, a_off, mask, A_SCALAR, COMPUTE, BLOCK)
+    y = _operand(b, b_off, mask, B_SCALAR, COMPUTE, BLOCK)
+    tl.store(out_ptr + idx, tl.where(c, x, y), mask=mask)
