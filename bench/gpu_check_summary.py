@@ -74,6 +74,8 @@ def main() -> None:
     if "tests" in tests:
         print(f"tests: {tests['passed']} passed, {tests['failures']} failed, {tests['errors']} errors, "
               f"{tests['skipped']} skipped in {tests['seconds']} s (pytest exit {summary['pytest_exit']})")
+        if summary["pytest_exit"] in (124, 137):
+            print("  TIMED OUT: pytest was stopped, the counts above are partial (see tests.log)")
         for test_id in tests["failed_ids"][:MAX_FAILURES_LISTED]:
             print(f"  FAILED {test_id}")
         hidden = len(tests["failed_ids"]) - MAX_FAILURES_LISTED
