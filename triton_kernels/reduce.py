@@ -175,59 +175,115 @@ def _argmin_combine(a, ia, b, ib):
 
 
 @triton.jit
-def argreduce_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n,
-                     IS_MAX: tl.constexpr, ACC: tl.constexpr,
-                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Each program writes, for BLOCK_M rows, the int64 index of the first maximum
-    (``IS_MAX``) or minimum of the row. NaN wins over numbers, as in PyTorch.
+def argreduce_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, value_ptr, index_ptr,
+                     IS_MAX: tl.constexpr, WRITE_VALUES: tl.constexpr, READ_INDICES: tl.constexpr,
+                     ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program (i, j) writes, for BLOCK_M rows, the int64 index of the first maximum
+    (``IS_MAX``) or minimum over the columns [j*cols_per_split, (j+1)*cols_per_split),
+    to ``out[row * num_splits + j]``. NaN wins over numbers, as in PyTorch.
 
-    Masked columns hold the worst value and index N, so they never win a tie.
+    Split rows take two launches: the first also writes each chunk's winning value
+    to ``value_ptr`` (``WRITE_VALUES``); the second reduces those values, reading
+    each candidate's index from ``index_ptr`` (``READ_INDICES``, same layout as x)
+    instead of using its column number. Masked positions hold the worst value and
+    the largest index, so they never win, not even a tie.
     """
+    split = tl.program_id(1)
+    num_splits = tl.num_programs(1)
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
+    col_begin = split.to(tl.int64) * cols_per_split
+    col_end = tl.minimum(col_begin + cols_per_split, N)
     if IS_MAX:
         fill = _lowest(ACC)
     else:
         fill = _highest(ACC)
+    no_index = _highest(tl.int64)
     best = tl.full((BLOCK_M,), fill, ACC)
-    best_idx = tl.full((BLOCK_M,), N, tl.int64)
-    for start in range(0, N, BLOCK_N):
+    best_idx = tl.full((BLOCK_M,), no_index, tl.int64)
+    for start in range(col_begin, col_end, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
-        x, mask = _load_tile(x_ptr, rows, cols, row_mask, N, stride_m, stride_n, fill, ACC)
-        idx = tl.where(mask, cols[None, :], N)
+        x, mask = _load_tile(x_ptr, rows, cols, row_mask, col_end, stride_m, stride_n, fill, ACC)
+        if READ_INDICES:
+            offsets = rows[:, None] * stride_m + cols[None, :] * stride_n
+            idx = tl.load(index_ptr + offsets, mask=mask, other=0)
+        else:
+            idx = cols[None, :].to(tl.int64) + tl.zeros((BLOCK_M, BLOCK_N), tl.int64)
+        idx = tl.where(mask, idx, no_index)
         if IS_MAX:
             chunk, chunk_idx = tl.reduce((x, idx), 1, _argmax_combine)
             best, best_idx = _argmax_combine(best, best_idx, chunk, chunk_idx)
         else:
             chunk, chunk_idx = tl.reduce((x, idx), 1, _argmin_combine)
             best, best_idx = _argmin_combine(best, best_idx, chunk, chunk_idx)
-    tl.store(out_ptr + rows, best_idx, mask=row_mask)
+    out = rows * num_splits + split
+    tl.store(out_ptr + out, best_idx, mask=row_mask)
+    if WRITE_VALUES:
+        tl.store(value_ptr + out, best.to(value_ptr.dtype.element_ty), mask=row_mask)
 
 
 @triton.jit
-def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, correction,
-               ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Each program writes the variance of BLOCK_M rows, in two passes over each row:
-    the mean, then the sum of squared deviations from it (stable for large means),
-    divided by max(N - correction, 0) (inf or NaN when that is 0, as in PyTorch).
+def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, correction, mean_ptr,
+               PARTIAL: tl.constexpr, ACC: tl.constexpr,
+               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program (i, j) takes BLOCK_M rows over the columns [j*cols_per_split,
+    (j+1)*cols_per_split) in two passes: their mean, then the sum of squared
+    deviations from it (stable for large means).
+
+    Whole rows (one split): writes the variance, that sum / max(N - correction, 0)
+    (inf or NaN when that is 0, as in PyTorch). With ``PARTIAL`` it writes the
+    chunk's mean to ``mean_ptr`` and its sum of squares to ``out_ptr``, both at
+    ``row * num_splits + j``, for ``var_combine_kernel``.
     """
+    split = tl.program_id(1)
+    num_splits = tl.num_programs(1)
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
+    col_begin = split.to(tl.int64) * cols_per_split
+    col_end = tl.minimum(col_begin + cols_per_split, N)
     total = tl.zeros((BLOCK_M,), ACC)
-    for start in range(0, N, BLOCK_N):
+    for start in range(col_begin, col_end, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
-        x, mask = _load_tile(x_ptr, rows, cols, row_mask, N, stride_m, stride_n, 0, ACC)
+        x, mask = _load_tile(x_ptr, rows, cols, row_mask, col_end, stride_m, stride_n, 0, ACC)
         total += tl.sum(x, axis=1)
-    n = tl.zeros((BLOCK_M,), ACC) + N  # (ints equal to 1 arrive as constexprs: no .to())
+    n = tl.zeros((BLOCK_M,), ACC) + (col_end - col_begin)
     mean = total / n
     squares = tl.zeros((BLOCK_M,), ACC)
-    for start in range(0, N, BLOCK_N):
+    for start in range(col_begin, col_end, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
-        x, mask = _load_tile(x_ptr, rows, cols, row_mask, N, stride_m, stride_n, 0, ACC)
+        x, mask = _load_tile(x_ptr, rows, cols, row_mask, col_end, stride_m, stride_n, 0, ACC)
         deviation = tl.where(mask, x - mean[:, None], 0)
         squares += tl.sum(deviation * deviation, axis=1)
+    out = rows * num_splits + split
+    if PARTIAL:
+        tl.store(mean_ptr + out, mean.to(mean_ptr.dtype.element_ty), mask=row_mask)
+        tl.store(out_ptr + out, squares.to(out_ptr.dtype.element_ty), mask=row_mask)
+    else:
+        dof = tl.maximum(n - correction, 0)
+        tl.store(out_ptr + out, (squares / dof).to(out_ptr.dtype.element_ty), mask=row_mask)
+
+
+@triton.jit
+def var_combine_kernel(mean_ptr, squares_ptr, out_ptr, M, S, N, cols_per_split, correction,
+                       ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_S: tl.constexpr):
+    """Each program merges, for BLOCK_M rows, the S partial (mean_j, squares_j) pairs of
+    ``var_kernel`` (chunk j has n_j columns) into the variance (Chan et al.'s update):
+    mean = sum(n_j mean_j) / N, squares = sum(squares_j) + sum(n_j (mean_j - mean)^2).
+    """
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    splits = tl.arange(0, BLOCK_S)
+    mask = (rows < M)[:, None] & (splits < S)[None, :]
+    offsets = rows[:, None] * S + splits[None, :]
+    means = tl.load(mean_ptr + offsets, mask=mask, other=0).to(ACC)
+    squares = tl.load(squares_ptr + offsets, mask=mask, other=0).to(ACC)
+    counts = tl.minimum(N - splits.to(tl.int64) * cols_per_split, cols_per_split)
+    counts = tl.where(mask, counts, 0).to(ACC)
+    n = tl.zeros((BLOCK_M,), ACC) + N
+    mean = tl.sum(counts * means, axis=1) / n
+    deviation = means - mean[:, None]
+    total = tl.sum(squares, axis=1) + tl.sum(counts * deviation * deviation, axis=1)
     dof = tl.maximum(n - correction, 0)
-    tl.store(out_ptr + rows, (squares / dof).to(out_ptr.dtype.element_ty), mask=row_mask)
+    tl.store(out_ptr + rows, (total / dof).to(out_ptr.dtype.element_ty), mask=rows < M)
 
 
 @triton.jit
@@ -287,18 +343,28 @@ _SPECS = [
     {"kernel": "reduce_kernel", "label": "any-i1", "no_spills": True,
      "signature": {"x_ptr": "*i1", "out_ptr": "*i1", "count": "i64"},
      "constexprs": {"OP": "any", "ACC": "tl.int64", **_ROWS}},
-    {"kernel": "argreduce_kernel", "label": "argmax-fp16", "no_spills": True,
-     "signature": {"x_ptr": "*fp16", "out_ptr": "*i64"},
-     "constexprs": {"IS_MAX": True, "ACC": "tl.float32", **_ROWS}},
+    {"kernel": "argreduce_kernel", "label": "argmax-fp16-split", "no_spills": True,
+     "signature": {"x_ptr": "*fp16", "out_ptr": "*i64", "value_ptr": "*fp32", "index_ptr": "*i64"},
+     "constexprs": {"IS_MAX": True, "WRITE_VALUES": True, "READ_INDICES": False,
+                    "ACC": "tl.float32", **_ROWS}},
     {"kernel": "argreduce_kernel", "label": "argmin-i64-columns", "no_spills": True,
-     "signature": {"x_ptr": "*i64", "out_ptr": "*i64"},
-     "constexprs": {"IS_MAX": False, "ACC": "tl.int64", **_COLUMNS}},
+     "signature": {"x_ptr": "*i64", "out_ptr": "*i64", "value_ptr": "*i64", "index_ptr": "*i64"},
+     "constexprs": {"IS_MAX": False, "WRITE_VALUES": False, "READ_INDICES": False,
+                    "ACC": "tl.int64", **_COLUMNS}},
+    {"kernel": "argreduce_kernel", "label": "argmax-fp64-partials", "no_spills": True,
+     "signature": {"x_ptr": "*fp64", "out_ptr": "*i64", "value_ptr": "*fp64", "index_ptr": "*i64"},
+     "constexprs": {"IS_MAX": True, "WRITE_VALUES": False, "READ_INDICES": True,
+                    "ACC": "tl.float64", "BLOCK_M": 16, "BLOCK_N": 256}},
     {"kernel": "var_kernel", "label": "fp32", "no_spills": True,
-     "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "correction": "fp32"},
-     "constexprs": {"ACC": "tl.float32", **_ROWS}},
-    {"kernel": "var_kernel", "label": "fp64", "no_spills": True,
-     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "correction": "fp32"},
-     "constexprs": {"ACC": "tl.float64", **_COLUMNS}},
+     "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "correction": "fp32", "mean_ptr": "*fp32"},
+     "constexprs": {"PARTIAL": False, "ACC": "tl.float32", **_ROWS}},
+    {"kernel": "var_kernel", "label": "fp64-partial", "no_spills": True,
+     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "correction": "fp32", "mean_ptr": "*fp64"},
+     "constexprs": {"PARTIAL": True, "ACC": "tl.float64", **_COLUMNS}},
+    {"kernel": "var_combine_kernel", "label": "fp32", "no_spills": True,
+     "signature": {"mean_ptr": "*fp32", "squares_ptr": "*fp32", "out_ptr": "*bf16",
+                   "correction": "fp32"},
+     "constexprs": {"ACC": "tl.float32", "BLOCK_M": 16, "BLOCK_S": 256}},
     {"kernel": "logsumexp_kernel", "label": "fp16", "no_spills": True,
      "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16"},
      "constexprs": {"ACC": "tl.float32", **_ROWS}},

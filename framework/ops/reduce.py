@@ -320,11 +320,16 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 # amax / amin and max / min over all dims ------------------------------------------
 class Extreme(Function):
-    """amax (``is_max``) or amin over ``dims``; the gradient is shared evenly among ties."""
+    """amax (``is_max``) or amin over ``dims``; the gradient is shared evenly among ties.
+
+    With ``nan_ties`` (``max(x)``/``min(x)`` over everything, as in PyTorch) NaN
+    elements tie with a NaN result; otherwise a NaN result gets a NaN gradient.
+    """
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim, is_max):
+    def forward(ctx, x, dims, keepdim, is_max, nan_ties):
         ctx.dims = dims
+        ctx.nan_ties = nan_ties
         result = _run("amax" if is_max else "amin", x, dims, keepdim)
         ctx.save_for_backward(x, result)
         return result
@@ -333,18 +338,22 @@ class Extreme(Function):
     def backward(ctx, grad):
         x, result = ctx.saved_tensors
         shape = tuple(x.shape)
-        hits = x == _kept(result, shape, ctx.dims)
+        kept = _kept(result, shape, ctx.dims)
+        hits = x == kept
+        if ctx.nan_ties:
+            hits = hits | (_ew().isnan(x) & _ew().isnan(kept))
         count = sum(hits, ctx.dims, keepdim=True)
-        return _expand_reduced(grad, shape, ctx.dims) / count * hits, None, None, None
+        return _expand_reduced(grad, shape, ctx.dims) / count * hits, None, None, None, None
 
 
-def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
+def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool,
+             nan_ties: bool = False) -> Tensor:
     _check_input(op, input)
     _check_keepdim(op, keepdim)
     dims = _dims(op, input, dim)
     all_dims = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
     _check_nonempty(op, input, dims, all_dims)
-    return Extreme.apply(input, dims, keepdim, is_max)
+    return Extreme.apply(input, dims, keepdim, is_max, nan_ties)
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
@@ -411,7 +420,7 @@ def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
     if dim is None:
         if keepdim is not False:
             raise TypeError(f"{op}(): keepdim needs dim to be given")
-        return _extreme(op, input, None, False, is_max)
+        return _extreme(op, input, None, False, is_max, nan_ties=True)
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be int or a Tensor (other), not "
                         f"{type(dim).__name__}")

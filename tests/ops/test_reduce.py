@@ -270,10 +270,15 @@ def test_var_std_positional_unbiased_and_single_element(device, op):
              [_normal(3, 1)], device=device, grad=False)
 
 
-def test_var_std_large_mean_is_stable(device):
+def test_var_std_large_mean_is_stable(device, monkeypatch):
     x = 1e4 + _normal(4, 64)
     check_op(lambda a: framework.var(a, 1), lambda a: torch.var(a, 1), [x], device=device,
              dtype=framework.float32, rtol=1e-3, atol=1e-3, grad=False)
+    if device == "cuda":  # and through the split path's chunk merge
+        from framework.backends.triton import runtime
+        monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
+        check_op(lambda a: framework.var(a, 1), lambda a: torch.var(a, 1), [x], device=device,
+                 dtype=framework.float32, rtol=1e-3, atol=1e-3, grad=False)
 
 
 def test_var_mean_std_mean(device):
@@ -295,12 +300,26 @@ def test_logsumexp_integer_input_and_large_values(device):
 
 
 # two-launch (split) path of the Triton backend -----------------------------------------
-@pytest.mark.parametrize("op", ["sum", "mean", "prod", "amax", "amin", "logsumexp"])
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "amax", "amin", "logsumexp", "var", "std"])
 def test_split_rows_triton(monkeypatch, op):
     from framework.backends.triton import runtime
     monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
-    run_case(op, (2, 100), 1, False, "cuda")
-    run_case(op, (100,), None, False, "cuda", dtype=framework.float64)
+    run_case(op, (2, 100), 1, False, "cuda")  # 12 chunks of 9 columns, the last of 1
+    run_case(op, (99,), None, False, "cuda", dtype=framework.float64)
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin", "max", "min"])
+def test_split_rows_triton_arg(monkeypatch, op):
+    from framework.backends.triton import runtime
+    monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
+    x = np.round(_normal(3, 40), 1)  # many ties across chunks: the first index must win
+    x[1, 12] = x[1, 35] = 9.0
+    x[1, 13] = x[1, 36] = -9.0
+    x[2, 20] = x[2, 38] = NAN
+    for dim in (1, None):
+        args = (dim,) if dim is not None else ()
+        check_op(lambda a: getattr(framework, op)(a, *args), lambda a: getattr(torch, op)(a, *args),
+                 [x], device="cuda", dtype=framework.float64)
 
 
 @pytest.mark.parametrize("op", ["all", "any"])

@@ -68,15 +68,17 @@ def _blocks(M: int, N: int) -> tuple:
     return block_m, block_n
 
 
-def _splits(M: int, N: int) -> int:
-    """How many programs share each row: >1 only for few, long rows."""
+def _splits(M: int, N: int) -> tuple:
+    """``(splits, cols_per_split)``: how many programs share each row (>1 only for few,
+    long rows) and how many columns each takes; no split is left empty."""
     k = _config()
     if N < 2 * k.SPLIT_MIN_COLS:
-        return 1
+        return 1, N
     block_m, _ = _blocks(M, N)
     row_programs = triton.cdiv(M, block_m)
-    wanted = max(1, k.MAX_SPLITS // row_programs)
-    return min(wanted, N // k.SPLIT_MIN_COLS)
+    wanted = min(max(1, k.MAX_SPLITS // row_programs), N // k.SPLIT_MIN_COLS)
+    cols = triton.cdiv(N, wanted)
+    return triton.cdiv(N, cols), cols
 
 
 def _launch_rows(kernel, mat: _Matrix, out: Array, splits: int, *args, **constexprs) -> None:
@@ -95,14 +97,12 @@ def _reduce(op: str, x: Array, dims: tuple, out_dtype) -> Array:
         return out
     acc = _acc(out_dtype if op in ("sum", "mean", "prod") else x.dtype)
     kernel = _config().reduce_kernel
-    splits = _splits(mat.M, mat.N)
+    splits, cols = _splits(mat.M, mat.N)
     if splits == 1:
         _launch_rows(kernel, mat, out, 1, mat.N, mat.N, OP=op, ACC=acc)
         return out
-    partial_dtype = _partial_dtype(acc)
-    partials = empty((mat.M, splits), partial_dtype)
+    partials = empty((mat.M, splits), _partial_dtype(acc))
     first_op = "sum" if op == "mean" else op
-    cols = triton.cdiv(mat.N, splits)
     _launch_rows(kernel, mat, partials, splits, cols, mat.N, OP=first_op, ACC=acc)
     second_op = {"any": "max", "all": "min"}.get(op, op)  # partials are already 0/1
     second = _Matrix(partials, (1,))
@@ -150,11 +150,26 @@ def any(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
 
 
 def _argreduce(x: Array, dim: int, is_max: bool) -> Array:
+    """argmax/argmin along ``dim``; long rows are split: chunk winners (value, index),
+    then a second launch picks among them."""
     mat = _Matrix(x, (dim,))
     out = empty(mat.out_shape, dtypes.int64)
-    if mat.M:
-        _launch_rows(_config().argreduce_kernel, mat, out, 1, IS_MAX=is_max,
-                     ACC=_acc(x.dtype))
+    if mat.M == 0:
+        return out
+    kernel = _config().argreduce_kernel
+    acc = _acc(x.dtype)
+    splits, cols = _splits(mat.M, mat.N)
+    if splits == 1:  # value_ptr and index_ptr are unused: pass the output
+        _launch_rows(kernel, mat, out, 1, mat.N, pointer(out), pointer(out), IS_MAX=is_max,
+                     WRITE_VALUES=False, READ_INDICES=False, ACC=acc)
+        return out
+    values = empty((mat.M, splits), _partial_dtype(acc))
+    indices = empty((mat.M, splits), dtypes.int64)
+    _launch_rows(kernel, mat, indices, splits, cols, pointer(values), pointer(out), IS_MAX=is_max,
+                 WRITE_VALUES=True, READ_INDICES=False, ACC=acc)
+    second = _Matrix(values, (1,))
+    _launch_rows(kernel, second, out, 1, splits, pointer(values), pointer(indices), IS_MAX=is_max,
+                 WRITE_VALUES=False, READ_INDICES=True, ACC=acc)
     return out
 
 
@@ -169,12 +184,29 @@ def argmin(x: Array, dim: int) -> Array:
 
 
 def var(x: Array, dims: tuple, correction, out_dtype) -> Array:
-    """Variance over ``dims`` with ``correction`` (two passes per row)."""
+    """Variance over ``dims`` with ``correction`` (two passes per row); long rows are split
+    into chunks whose (mean, sum of squares) pairs ``var_combine_kernel`` merges."""
     mat = _Matrix(x, dims)
     out = empty(mat.out_shape, out_dtype)
-    if mat.M:
-        _launch_rows(_config().var_kernel, mat, out, 1, float(correction),
-                     ACC=_acc(out_dtype))
+    if mat.M == 0:
+        return out
+    k = _config()
+    acc = _acc(out_dtype)
+    correction = float(correction)
+    splits, cols = _splits(mat.M, mat.N)
+    if splits == 1:  # mean_ptr is unused: pass the output
+        _launch_rows(k.var_kernel, mat, out, 1, mat.N, correction, pointer(out), PARTIAL=False,
+                     ACC=acc)
+        return out
+    means = empty((mat.M, splits), _partial_dtype(acc))
+    squares = empty((mat.M, splits), _partial_dtype(acc))
+    _launch_rows(k.var_kernel, mat, squares, splits, cols, correction, pointer(means),
+                 PARTIAL=True, ACC=acc)
+    block_s = triton.next_power_of_2(splits)
+    block_m = max(1, min(triton.next_power_of_2(mat.M), k.TILE // block_s))
+    k.var_combine_kernel[(triton.cdiv(mat.M, block_m),)](
+        pointer(means), pointer(squares), pointer(out), mat.M, splits, mat.N, cols, correction,
+        ACC=acc, BLOCK_M=block_m, BLOCK_S=block_s, num_warps=k.NUM_WARPS)
     return out
 
 
@@ -186,13 +218,12 @@ def logsumexp(x: Array, dims: tuple, out_dtype) -> Array:
         return out
     acc = _acc(out_dtype)
     kernel = _config().logsumexp_kernel
-    splits = _splits(mat.M, mat.N)
+    splits, cols = _splits(mat.M, mat.N)
     if splits == 1:
         _launch_rows(kernel, mat, out, 1, mat.N, ACC=acc)
         return out
     partials = empty((mat.M, splits), _partial_dtype(acc))
-    _launch_rows(kernel, mat, partials, splits, triton.cdiv(mat.N, splits),
-                 ACC=acc)
+    _launch_rows(kernel, mat, partials, splits, cols, ACC=acc)
     second = _Matrix(partials, (1,))
     _launch_rows(kernel, second, out, 1, splits, ACC=acc)
     return out
