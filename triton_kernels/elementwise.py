@@ -12,10 +12,13 @@ int32 for bool data, else the operands' promoted type) and ``STRIDED``:
   coordinates are recovered with ``unravel6`` and turned into per-operand
   offsets with ``offset6`` (stride 0 on broadcast dims).
 
-The output is always a fresh contiguous array, written at flat index ``i``
-and cast on store (bool outputs for comparisons, logical ops and ``isnan``).
+Coordinates are unraveled in int32 when the output has fewer than 2**31
+elements (``INDEX32``); offsets are always int64. The output is always a
+fresh contiguous array, written at flat index ``i`` and cast on store (bool outputs for comparisons, logical ops and ``isnan``).
 A binary operand may be a scalar kernel argument instead of a pointer
-(``A_SCALAR``/``B_SCALAR``); it is splat to a block in the compute type.
+(``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` or ``F64_BITS``, a float64
+value passed exactly as its int64 bit pattern since Python floats reach
+kernels as float32); it is splat to a block in the compute type.
 
 Portable ``tl`` functions only (no libdevice, no inline asm): division and
 square roots are IEEE-rounded (``div_rn``/``sqrt_rn`` on float32), ``expm1``,
@@ -28,15 +31,21 @@ import triton.language as tl
 from .strided import offset6, unravel6
 
 # Elements per program instance. Elementwise ops are memory bound: 1024
-# elements over 4 warps gives each thread 8 elements (vectorized 16-byte
-# loads on contiguous float32 data). Under the interpreter a big block keeps
-# the number of (slow, sequential) program instances low.
-ELEMENTWISE_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+# elements over 8 warps gives each thread 4 elements (one 16-byte load of
+# contiguous float32 data) and leaves registers for the longer ops (pow,
+# atan2, softplus spill at 4 warps on sm_90 in the strided path). Under the
+# interpreter a big block keeps the number of (slow, sequential) programs low.
+ELEMENTWISE_CONFIGS = [{"BLOCK": 1024, "num_warps": 8}]
 
 # Integral exponents below 2**POW_EXACT_BITS use exact square-and-multiply in
 # float pow; others go through exp2(y * log2|x|).
 POW_EXACT_BITS = tl.constexpr(7)
 POW_EXACT_LIMIT = tl.constexpr(128.0)
+
+# How a binary/where operand is passed (A_KIND / B_KIND).
+POINTER = tl.constexpr(0)  # a tensor: load through the pointer
+VALUE = tl.constexpr(1)  # a scalar kernel argument (bool, int, or float as float32)
+F64_BITS = tl.constexpr(2)  # a float64 scalar as its int64 bit pattern
 
 
 # --------------------------------------------------------------------------
@@ -424,14 +433,32 @@ def _binary(a, b, OP: tl.constexpr):
 
 
 @triton.jit
-def _operand(src, offsets, mask, IS_SCALAR: tl.constexpr, COMPUTE: tl.constexpr,
+def _operand(src, offsets, mask, KIND: tl.constexpr, COMPUTE: tl.constexpr,
              BLOCK: tl.constexpr):
-    """A block of an operand in the compute type: a splat scalar or a masked load."""
-    if IS_SCALAR:
-        value = tl.full((BLOCK,), src, COMPUTE)
-    else:
+    """A block of an operand in the compute type: a masked load or a splat scalar."""
+    if KIND == POINTER:
         value = tl.load(src + offsets, mask=mask).to(COMPUTE)
+    elif KIND == VALUE:
+        value = tl.full((BLOCK,), src, COMPUTE)
+    else:  # F64_BITS
+        bits = tl.full((BLOCK,), src, tl.int64)
+        value = bits.to(tl.float64, bitcast=True).to(COMPUTE)
     return value
+
+
+@triton.jit
+def _coords(idx, size1, size2, size3, size4, size5, INDEX32: tl.constexpr):
+    """The 6-d coordinates of flat output indices, as int64 (ready to multiply by strides).
+
+    The divisions of ``unravel6`` run in int32 when every index fits
+    (``INDEX32``): 64-bit division is a slow subroutine call on GPUs.
+    """
+    if INDEX32:
+        i0, i1, i2, i3, i4, i5 = unravel6(idx.to(tl.int32), size1, size2, size3, size4, size5)
+    else:
+        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+    return (i0.to(tl.int64), i1.to(tl.int64), i2.to(tl.int64), i3.to(tl.int64),
+            i4.to(tl.int64), i5.to(tl.int64))
 
 
 # --------------------------------------------------------------------------
@@ -443,7 +470,7 @@ def unary_kernel(out_ptr, x_ptr, n,
                  s0, s1, s2, s3, s4, s5,
                  p0, p1,
                  OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
-                 BLOCK: tl.constexpr):
+                 INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
 
     ``p0``/``p1`` are the op's scalar parameters (softplus: beta, threshold;
@@ -452,7 +479,7 @@ def unary_kernel(out_ptr, x_ptr, n,
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     if STRIDED:
-        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
         x_off = offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
     else:
         x_off = idx
@@ -467,24 +494,24 @@ def binary_kernel(out_ptr, a, b, n,
                   sa0, sa1, sa2, sa3, sa4, sa5,
                   sb0, sb1, sb2, sb3, sb4, sb5,
                   OP: tl.constexpr, COMPUTE: tl.constexpr,
-                  A_SCALAR: tl.constexpr, B_SCALAR: tl.constexpr, STRIDED: tl.constexpr,
-                  BLOCK: tl.constexpr):
+                  A_KIND: tl.constexpr, B_KIND: tl.constexpr, STRIDED: tl.constexpr,
+                  INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(a[i], b[i])`` for BLOCK consecutive output indices.
 
     ``a``/``b`` are pointers (strided by ``sa*``/``sb*``, 0 on broadcast
-    dims) or scalars when ``A_SCALAR``/``B_SCALAR``.
+    dims) or scalars, as ``A_KIND``/``B_KIND`` say.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     if STRIDED:
-        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
         a_off = offset6(i0, i1, i2, i3, i4, i5, sa0, sa1, sa2, sa3, sa4, sa5)
         b_off = offset6(i0, i1, i2, i3, i4, i5, sb0, sb1, sb2, sb3, sb4, sb5)
     else:
         a_off = idx
         b_off = idx
-    x = _operand(a, a_off, mask, A_SCALAR, COMPUTE, BLOCK)
-    y = _operand(b, b_off, mask, B_SCALAR, COMPUTE, BLOCK)
+    x = _operand(a, a_off, mask, A_KIND, COMPUTE, BLOCK)
+    y = _operand(b, b_off, mask, B_KIND, COMPUTE, BLOCK)
     r = _binary(x, y, OP)
     tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
 
@@ -495,17 +522,17 @@ def where_kernel(out_ptr, cond_ptr, a, b, n,
                  sc0, sc1, sc2, sc3, sc4, sc5,
                  sa0, sa1, sa2, sa3, sa4, sa5,
                  sb0, sb1, sb2, sb3, sb4, sb5,
-                 COMPUTE: tl.constexpr, A_SCALAR: tl.constexpr, B_SCALAR: tl.constexpr,
-                 STRIDED: tl.constexpr, BLOCK: tl.constexpr):
+                 COMPUTE: tl.constexpr, A_KIND: tl.constexpr, B_KIND: tl.constexpr,
+                 STRIDED: tl.constexpr, INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program selects ``out[i] = cond[i] ? a[i] : b[i]`` for BLOCK output indices.
 
     Values are converted to ``COMPUTE`` (the output's type) before
-    selecting; ``a``/``b`` may be scalars (``A_SCALAR``/``B_SCALAR``).
+    selecting; ``a``/``b`` may be scalars (``A_KIND``/``B_KIND``).
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     if STRIDED:
-        i0, i1, i2, i3, i4, i5 = unravel6(idx, size1, size2, size3, size4, size5)
+        i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
         c_off = offset6(i0, i1, i2, i3, i4, i5, sc0, sc1, sc2, sc3, sc4, sc5)
         a_off = offset6(i0, i1, i2, i3, i4, i5, sa0, sa1, sa2, sa3, sa4, sa5)
         b_off = offset6(i0, i1, i2, i3, i4, i5, sb0, sb1, sb2, sb3, sb4, sb5)
@@ -514,6 +541,43 @@ def where_kernel(out_ptr, cond_ptr, a, b, n,
         a_off = idx
         b_off = idx
     c = tl.load(cond_ptr + c_off, mask=mask) != 0
-    x = _operand(a, a_off, mask, A_SCALAR, COMPUTE, BLOCK)
-    y = _operand(b, b_off, mask, B_SCALAR, COMPUTE, BLOCK)
+    x = _operand(a, a_off, mask, A_KIND, COMPUTE, BLOCK)
+    y = _operand(b, b_off, mask, B_KIND, COMPUTE, BLOCK)
     tl.store(out_ptr + idx, tl.where(c, x, y), mask=mask)
+
+
+# Representative compiles for tests/test_compile.py (format in its docstring): each
+# kernel in contiguous and strided form, half/float64/integer compute, a scalar operand.
+_WARPS = ELEMENTWISE_CONFIGS[0]["num_warps"]
+_UNARY_ARGS = {"p0": "fp32", "p1": "fp32"}
+COMPILE_SPECS = [
+    {"kernel": "unary_kernel", "label": "exp-fp16",
+     "signature": {"out_ptr": "*fp16", "x_ptr": "*fp16", **_UNARY_ARGS},
+     "constexprs": {"OP": "exp", "COMPUTE": "tl.float32", "STRIDED": False, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "gelu-bf16-strided",
+     "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_UNARY_ARGS},
+     "constexprs": {"OP": "gelu", "COMPUTE": "tl.float32", "STRIDED": True, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "tanh-fp64-strided",
+     "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
+     "constexprs": {"OP": "tanh", "COMPUTE": "tl.float64", "STRIDED": True, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "add-fp32-scalar",
+     "signature": {"out_ptr": "*fp32", "a": "*fp32", "b": "fp32"},
+     "constexprs": {"OP": "add", "COMPUTE": "tl.float32", "A_KIND": 0, "B_KIND": 1,
+                    "STRIDED": False, "INDEX32": True, "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "pow-fp64-strided",
+     "signature": {"out_ptr": "*fp64", "a": "*fp64", "b": "*fp64"},
+     "constexprs": {"OP": "pow", "COMPUTE": "tl.float64", "A_KIND": 0, "B_KIND": 0,
+                    "STRIDED": True, "INDEX32": True, "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "div_floor-int64-strided",
+     "signature": {"out_ptr": "*i64", "a": "*i64", "b": "*i32"},
+     "constexprs": {"OP": "div_floor", "COMPUTE": "tl.int64", "A_KIND": 0,
+                    "B_KIND": 0, "STRIDED": True, "INDEX32": False, "BLOCK": 1024}},
+    {"kernel": "where_kernel", "label": "fp64-strided-f64-scalar",
+     "signature": {"out_ptr": "*fp64", "cond_ptr": "*i1", "a": "*fp16", "b": "i64"},
+     "constexprs": {"COMPUTE": "tl.float64", "A_KIND": 0, "B_KIND": 2,
+                    "STRIDED": True, "INDEX32": True, "BLOCK": 1024}},
+]
+COMPILE_SPECS = [dict(spec, num_warps=_WARPS, no_spills=True) for spec in COMPILE_SPECS]

@@ -18,10 +18,11 @@ from ..array import Array
 from ..contract import BINARY, UNARY
 from . import runtime
 from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
-from .memory import empty, from_numpy
+from .memory import empty
 
-_BLOCK = 1024
-_NUM_WARPS = 4
+_BLOCK = 1024  # triton_kernels.elementwise.ELEMENTWISE_CONFIGS (read lazily: importing it
+_NUM_WARPS = 8  # fixes the interpreter mode)
+_INT32_LIMIT = 2 ** 31 - _BLOCK  # flat indices of the last (partial) block stay below 2**31
 _NO_STRIDES = (0,) * 6
 _NO_SIZES = (1,) * 5
 
@@ -52,20 +53,30 @@ def _broadcast_shape(*shapes) -> tuple:
     return tuple(out)
 
 
-def _scalar_arg(value, compute_dtype):
-    """A Python scalar as a kernel argument, or a 0-d device array when fp32 would round it.
+_POINTER, _VALUE, _F64_BITS = 0, 1, 2  # triton_kernels.elementwise operand kinds
 
-    Triton passes Python floats as float32; a float64 computation needs the
-    exact value, so such a scalar travels as a one-element float64 array.
+
+def _scalar_arg(value, compute_dtype) -> tuple:
+    """``(kernel argument, kind)`` for a Python scalar operand.
+
+    Triton passes Python floats as float32; when a float64 computation gets
+    a value float32 would round, it travels exactly as its int64 bit pattern.
     """
     if isinstance(value, (bool, np.bool_)):
-        return bool(value)
+        return bool(value), _VALUE
     if isinstance(value, (int, np.integer)):
-        return int(value)
+        return int(value), _VALUE
     value = float(value)
     if compute_dtype is dtypes.float64 and math.isfinite(value) and float(np.float32(value)) != value:
-        return from_numpy(np.array(value, dtype=np.float64), dtypes.float64)
-    return value
+        return int(np.array(value, dtype=np.float64).view(np.int64)), _F64_BITS
+    return value, _VALUE
+
+
+def _operand_arg(operand, compute_dtype) -> tuple:
+    """``(kernel argument, kind)`` for an ``Array`` or a Python scalar."""
+    if isinstance(operand, Array):
+        return pointer(operand), _POINTER
+    return _scalar_arg(operand, compute_dtype)
 
 
 def _launch_args(shape: tuple, operands: list):
@@ -84,10 +95,6 @@ def _quiet():
     return np.errstate(all="ignore")
 
 
-def _kernel_arg(operand):
-    return pointer(operand) if isinstance(operand, Array) else operand
-
-
 # -- unary --------------------------------------------------------------------
 def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
     out = empty(x.shape, out_dtype)
@@ -99,7 +106,8 @@ def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
     with _quiet():
         runtime.kernels().elementwise.unary_kernel[grid_1d(n, _BLOCK)](
             pointer(out), pointer(x), n, *sizes, *strides, p0, p1,
-            OP=op, COMPUTE=compute, STRIDED=strided, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+            OP=op, COMPUTE=compute, STRIDED=strided, INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK,
+            num_warps=_NUM_WARPS)
     return out
 
 
@@ -142,7 +150,7 @@ def _bound(value, out_dtype):
 
 
 def _exact_in_kernel_arg(value, out_dtype) -> bool:
-    return value is None or not isinstance(_scalar_arg(value, out_dtype), Array)
+    return value is None or _scalar_arg(value, out_dtype)[1] != _F64_BITS
 
 
 def clamp(x: Array, lo, hi, out_dtype) -> Array:
@@ -162,20 +170,19 @@ def clamp(x: Array, lo, hi, out_dtype) -> Array:
 # -- binary ---------------------------------------------------------------------
 def binary(op: str, a, b, compute_dtype, out_dtype) -> Array:
     """Launch the binary kernel for ``op``: ``a``/``b`` are Arrays or Python scalars."""
-    a = a if isinstance(a, Array) else _scalar_arg(a, compute_dtype)
-    b = b if isinstance(b, Array) else _scalar_arg(b, compute_dtype)
-    shape = _broadcast_shape(*(op_.shape for op_ in (a, b) if isinstance(op_, Array)))
+    shape = _broadcast_shape(*(v.shape for v in (a, b) if isinstance(v, Array)))
     out = empty(shape, out_dtype)
     n = out.numel
     if n == 0:
         return out
     strided, sizes, (sa, sb) = _launch_args(shape, [a, b])
+    a_arg, a_kind = _operand_arg(a, compute_dtype)
+    b_arg, b_kind = _operand_arg(b, compute_dtype)
     with _quiet():
         runtime.kernels().elementwise.binary_kernel[grid_1d(n, _BLOCK)](
-            pointer(out), _kernel_arg(a), _kernel_arg(b), n, *sizes, *sa, *sb,
-            OP=op, COMPUTE=_compute(compute_dtype), A_SCALAR=not isinstance(a, Array),
-            B_SCALAR=not isinstance(b, Array), STRIDED=strided, BLOCK=_BLOCK,
-            num_warps=_NUM_WARPS)
+            pointer(out), a_arg, b_arg, n, *sizes, *sa, *sb,
+            OP=op, COMPUTE=_compute(compute_dtype), A_KIND=a_kind, B_KIND=b_kind,
+            STRIDED=strided, INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     return out
 
 
@@ -198,18 +205,18 @@ def pow(a, b, compute_dtype, out_dtype) -> Array:  # noqa: A001 - contract name
 # -- where --------------------------------------------------------------------------
 def where(cond: Array, a, b, out_dtype) -> Array:
     """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
-    a = a if isinstance(a, Array) else _scalar_arg(a, out_dtype)
-    b = b if isinstance(b, Array) else _scalar_arg(b, out_dtype)
     shape = _broadcast_shape(cond.shape, *(v.shape for v in (a, b) if isinstance(v, Array)))
     out = empty(shape, out_dtype)
     n = out.numel
     if n == 0:
         return out
     strided, sizes, (sc, sa, sb) = _launch_args(shape, [cond, a, b])
+    a_arg, a_kind = _operand_arg(a, out_dtype)
+    b_arg, b_kind = _operand_arg(b, out_dtype)
     runtime.kernels().elementwise.where_kernel[grid_1d(n, _BLOCK)](
-        pointer(out), pointer(cond), _kernel_arg(a), _kernel_arg(b), n, *sizes, *sc, *sa, *sb,
-        COMPUTE=_tl_dtype(out_dtype.name), A_SCALAR=not isinstance(a, Array),
-        B_SCALAR=not isinstance(b, Array), STRIDED=strided, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+        pointer(out), pointer(cond), a_arg, b_arg, n, *sizes, *sc, *sa, *sb,
+        COMPUTE=_tl_dtype(out_dtype.name), A_KIND=a_kind, B_KIND=b_kind, STRIDED=strided,
+        INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     return out
 
 
