@@ -39,7 +39,9 @@ def _check_leaf(op: str, x: Tensor) -> None:
 def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     """Write ``compute(alias_of_x)`` into ``x``; rebase ``x``'s graph when recording."""
     _check_leaf(op, x)
-    out = compute(x._alias())
+    old = x._alias()
+    out = compute(old)
+    _preserve_saved_input(out, old)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
     if not dtypes.can_cast(out.dtype, x.dtype):
@@ -56,6 +58,22 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
         x.grad_fn = out.grad_fn
         x._output_nr = out._output_nr
     return x
+
+
+def _preserve_saved_input(out: Tensor, old: Tensor) -> None:
+    """If the new op saved the value about to be overwritten, save a copy of it instead.
+
+    (PyTorch keeps the original ``self`` the same way for in-place ops whose
+    derivative needs it, e.g. ``mul_`` when the other operand requires grad.)
+    """
+    node = out.grad_fn
+    saved = getattr(node, "_saved", None) if node is not None else None
+    if not saved or not any(t is old for t in saved):
+        return
+    from .conversion import clone
+    snapshot = clone(old)
+    node._saved = tuple(snapshot if t is old else t for t in saved)
+    node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
 def _type_name(d) -> str:

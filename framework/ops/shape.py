@@ -28,6 +28,10 @@ register("contiguous", "shape", ("empty", "copy_"))
 register("setitem", "shape", ("copy_", "full"))
 register("cat", "shape", ("empty", "copy_"))
 register("stack", "shape", ("empty", "copy_"))
+register("hstack", "shape", ("empty", "copy_"))
+register("vstack", "shape", ("empty", "copy_"))
+register("broadcast_tensors", "shape", ())
+register("broadcast_shapes", "shape", ())
 del _name
 
 

@@ -67,7 +67,8 @@ def test_views_share_storage_and_see_writes(device):
     v.fill_(2.0)
     t = x.T
     t[0, 2] = 7.0
-    assert x.tolist()[1] == [7.0, 2.0, 2.0, 2.0]
+    assert x.tolist()[1] == [2.0, 2.0, 2.0, 2.0]
+    assert x.tolist()[2] == [7.0, 0.0, 0.0, 0.0]
     assert x.reshape(12)._a.storage is x._a.storage
     assert x.permute(1, 0).stride() == (1, 4)
     assert x[:, 1:3].storage_offset() == 1
@@ -155,3 +156,15 @@ def test_cat_rejects_mixed_devices():
     b = framework.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match="same device"):
         framework.cat([a, b])
+
+
+def test_hstack_vstack_and_broadcast_tensors_match_torch(device):
+    check_op(lambda a, b: framework.hstack([a, b]), lambda a, b: torch.hstack([a, b]),
+             [arr(2, 3), arr(2, 1)], device=device)
+    check_op(lambda a, b: framework.vstack([a, b]), lambda a, b: torch.vstack([a, b]),
+             [arr(3), arr(2, 3)], device=device)
+    check_op(lambda a, b: framework.broadcast_tensors(a, b), lambda a, b: torch.broadcast_tensors(a, b),
+             [arr(3, 1), arr(4)], device=device)
+    assert framework.broadcast_shapes((3, 1), (4,)) == (3, 4)
+    with pytest.raises(RuntimeError, match="broadcast_shapes"):
+        framework.broadcast_shapes((3,), (4,))
