@@ -14,7 +14,9 @@ int32 for bool data, else the operands' promoted type) and ``STRIDED``:
 
 Coordinates are unraveled in int32 when the output has fewer than 2**31
 elements (``INDEX32``); offsets are always int64. The output is always a
-fresh contiguous array, written at flat index ``i`` and cast on store (bool outputs for comparisons, logical ops and ``isnan``).
+fresh contiguous array, written at flat index ``i`` and cast on store
+(bool outputs for comparisons, logical ops and ``isnan``).
+
 A binary operand may be a scalar kernel argument instead of a pointer
 (``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` or ``F64_BITS``, a float64
 value passed exactly as its int64 bit pattern since Python floats reach

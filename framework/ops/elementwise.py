@@ -37,6 +37,8 @@ __all__ = [
     "isfinite", "lerp", "addcmul", "addcdiv", "equal", "allclose", "isclose",
 ]
 
+Operand = "Tensor | bool | int | float"  # a tensor or a Python number
+
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -731,12 +733,12 @@ def _scaled(op: str, input, other, alpha):
     return _operand(op, "other", other) * value
 
 
-def add(input, other, *, alpha=1) -> Tensor:
+def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
-def sub(input, other, *, alpha=1) -> Tensor:
+def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input - alpha * other``; bool tensors are rejected like PyTorch."""
     other = _scaled("sub", input, other, alpha)
     (a, b), _ = _operands("sub", ("input", "other"), (input, other))
@@ -746,22 +748,22 @@ def sub(input, other, *, alpha=1) -> Tensor:
     return _binary("sub", _Sub, a, b)
 
 
-def subtract(input, other, *, alpha=1) -> Tensor:
+def subtract(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """Alias of ``sub``."""
     return sub(input, other, alpha=alpha)
 
 
-def mul(input, other) -> Tensor:
+def mul(input: Operand, other: Operand) -> Tensor:
     """``input * other``."""
     return _binary("mul", _Mul, input, other)
 
 
-def multiply(input, other) -> Tensor:
+def multiply(input: Operand, other: Operand) -> Tensor:
     """Alias of ``mul``."""
     return mul(input, other)
 
 
-def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
+def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division, or rounded (``'trunc'``, ``'floor'``)."""
     if rounding_mode is None:
         return _binary("div", _Div, input, other, float_result=True)
@@ -773,32 +775,32 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
                        f"found '{rounding_mode}'")
 
 
-def divide(input, other, *, rounding_mode: str | None = None) -> Tensor:
+def divide(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """Alias of ``div``."""
     return div(input, other, rounding_mode=rounding_mode)
 
 
-def true_divide(input, other) -> Tensor:
+def true_divide(input: Operand, other: Operand) -> Tensor:
     """``div`` without rounding."""
     return div(input, other)
 
 
-def floor_divide(input, other) -> Tensor:
+def floor_divide(input: Operand, other: Operand) -> Tensor:
     """``div(input, other, rounding_mode='floor')``."""
     return _binary("floor_divide", _DivFloor, input, other)
 
 
-def remainder(input, other) -> Tensor:
+def remainder(input: Operand, other: Operand) -> Tensor:
     """Python-style modulus: the result has the divisor's sign."""
     return _binary("remainder", _Remainder, input, other)
 
 
-def fmod(input, other) -> Tensor:
+def fmod(input: Operand, other: Operand) -> Tensor:
     """C-style modulus: the result has the dividend's sign."""
     return _binary("fmod", _Fmod, input, other)
 
 
-def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a number)."""
     (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
     result = dtypes.result_type(a, b)
@@ -809,17 +811,17 @@ def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     return _Pow.apply(a, b, result, result)
 
 
-def maximum(input, other) -> Tensor:
+def maximum(input: Operand, other: Operand) -> Tensor:
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
     return _binary("maximum", _Maximum, input, other)
 
 
-def minimum(input, other) -> Tensor:
+def minimum(input: Operand, other: Operand) -> Tensor:
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
     return _binary("minimum", _Minimum, input, other)
 
 
-def atan2(input, other) -> Tensor:
+def atan2(input: Operand, other: Operand) -> Tensor:
     """Angle of the point ``(other, input)``, in ``[-pi, pi]``."""
     return _binary("atan2", _Atan2, input, other, float_result=True)
 
@@ -834,72 +836,72 @@ def _predicate(op: str, kernel: str, input, other) -> Tensor:
     return wrap(fn(_arr(a), _arr(b), dtypes.result_type(a, b), dtypes.bool), device)
 
 
-def eq(input, other) -> Tensor:
+def eq(input: Operand, other: Operand) -> Tensor:
     """``input == other`` (bool)."""
     return _predicate("eq", "eq", input, other)
 
 
-def ne(input, other) -> Tensor:
+def ne(input: Operand, other: Operand) -> Tensor:
     """``input != other`` (bool)."""
     return _predicate("ne", "ne", input, other)
 
 
-def lt(input, other) -> Tensor:
+def lt(input: Operand, other: Operand) -> Tensor:
     """``input < other`` (bool)."""
     return _predicate("lt", "lt", input, other)
 
 
-def le(input, other) -> Tensor:
+def le(input: Operand, other: Operand) -> Tensor:
     """``input <= other`` (bool)."""
     return _predicate("le", "le", input, other)
 
 
-def gt(input, other) -> Tensor:
+def gt(input: Operand, other: Operand) -> Tensor:
     """``input > other`` (bool)."""
     return _predicate("gt", "gt", input, other)
 
 
-def ge(input, other) -> Tensor:
+def ge(input: Operand, other: Operand) -> Tensor:
     """``input >= other`` (bool)."""
     return _predicate("ge", "ge", input, other)
 
 
-def greater(input, other) -> Tensor:
+def greater(input: Operand, other: Operand) -> Tensor:
     """Alias of ``gt``."""
     return _predicate("greater", "gt", input, other)
 
 
-def less(input, other) -> Tensor:
+def less(input: Operand, other: Operand) -> Tensor:
     """Alias of ``lt``."""
     return _predicate("less", "lt", input, other)
 
 
-def greater_equal(input, other) -> Tensor:
+def greater_equal(input: Operand, other: Operand) -> Tensor:
     """Alias of ``ge``."""
     return _predicate("greater_equal", "ge", input, other)
 
 
-def less_equal(input, other) -> Tensor:
+def less_equal(input: Operand, other: Operand) -> Tensor:
     """Alias of ``le``."""
     return _predicate("less_equal", "le", input, other)
 
 
-def not_equal(input, other) -> Tensor:
+def not_equal(input: Operand, other: Operand) -> Tensor:
     """Alias of ``ne``."""
     return _predicate("not_equal", "ne", input, other)
 
 
-def logical_and(input, other) -> Tensor:
+def logical_and(input: Operand, other: Operand) -> Tensor:
     """Both nonzero (bool)."""
     return _predicate("logical_and", "logical_and", input, other)
 
 
-def logical_or(input, other) -> Tensor:
+def logical_or(input: Operand, other: Operand) -> Tensor:
     """Either nonzero (bool)."""
     return _predicate("logical_or", "logical_or", input, other)
 
 
-def logical_xor(input, other) -> Tensor:
+def logical_xor(input: Operand, other: Operand) -> Tensor:
     """Exactly one nonzero (bool)."""
     return _predicate("logical_xor", "logical_xor", input, other)
 
@@ -963,7 +965,7 @@ class Where(Function):
         return None, _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None
 
 
-def where(condition, input, other) -> Tensor:
+def where(condition: Tensor, input: Operand, other: Operand) -> Tensor:
     """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed)."""
     check_tensor("where", "condition", condition)
     if condition.dtype is not dtypes.bool:
@@ -1032,7 +1034,8 @@ class ClampTensor(Function):
                 _grad_for(g_hi, meta_hi, need_hi), None)
 
 
-def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clamp(input: Tensor, min: "Operand | None" = None,  # noqa: A002 - PyTorch's names
+          max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; either may be None)."""
     check_tensor("clamp", "input", input)
     if min is None and max is None:
@@ -1059,17 +1062,18 @@ def _as_tensor_like(value, x: Tensor) -> Tensor:
     return tensor(value, device=x.device)
 
 
-def clip(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+def clip(input: Tensor, min: "Operand | None" = None,  # noqa: A002
+         max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Alias of ``clamp``."""
     return clamp(input, min, max)
 
 
-def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+def clamp_min(input: Tensor, min: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, min=min)``."""
     return clamp(input, min=min)
 
 
-def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+def clamp_max(input: Tensor, max: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, max=max)``."""
     return clamp(input, max=max)
 
@@ -1083,7 +1087,7 @@ def _check_same_dtype(op: str, reference: Tensor, name: str, other) -> None:
                            f"{other.dtype}")
 
 
-def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+def lerp(input: Tensor, end: Tensor, weight: "Tensor | float") -> Tensor:
     """``input + weight * (end - input)`` (PyTorch's two-sided formula for accuracy)."""
     check_tensor("lerp", "input", input)
     check_tensor("lerp", "end", end)
@@ -1101,7 +1105,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     return where(lt(abs(weight), 0.5), low, high)
 
 
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
     for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         check_tensor("addcmul", name, t)
@@ -1109,7 +1113,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
     return add(input, mul(scaled, tensor2))
 
 
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand = 1) -> Tensor:
     """``input + value * tensor1 / tensor2`` (integer tensor1/tensor2 are rejected)."""
     for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         check_tensor("addcdiv", name, t)

@@ -201,7 +201,7 @@ def _make_binary(name: str):
         with np.errstate(all="ignore"):
             return _finish(fn(x, y), out_dtype)
     kernel.__name__ = name
-    kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a scalar)."
+    kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a number)."
     return kernel
 
 

@@ -67,7 +67,8 @@ def _scalar_arg(value, compute_dtype) -> tuple:
     if isinstance(value, (int, np.integer)):
         return int(value), _VALUE
     value = float(value)
-    if compute_dtype is dtypes.float64 and math.isfinite(value) and float(np.float32(value)) != value:
+    rounds_in_fp32 = math.isfinite(value) and float(np.float32(value)) != value
+    if compute_dtype is dtypes.float64 and rounds_in_fp32:
         return int(np.array(value, dtype=np.float64).view(np.int64)), _F64_BITS
     return value, _VALUE
 
