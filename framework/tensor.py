@@ -413,9 +413,13 @@ class Tensor:
     __rxor__ = __xor__
 
     def __eq__(self, other):
+        if other is None:
+            return False
         return _elementwise().eq(self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return _elementwise().ne(self, other)
 
     def __lt__(self, other):
