@@ -5,7 +5,7 @@ The public names match PyTorch's: ``framework.tensor``, ``framework.zeros``,
 """
 from __future__ import annotations
 
-from . import autograd, cuda, dtypes, ops  # noqa: F401
+from . import autograd, cuda, dtypes, nn, ops  # noqa: F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .devices import device

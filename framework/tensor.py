@@ -85,6 +85,11 @@ class Tensor:
             return tuple(self._a.strides)
         return self._a.strides[_wrap_dim(dim, self.ndim, "stride")]
 
+    def data_ptr(self) -> int:
+        """Address of the first element (host memory on the CPU and under the interpreter)."""
+        from .backends.triton.memory import buffer_address
+        return buffer_address(self._a.storage.buffer) + self._a.offset * self.dtype.itemsize
+
     def storage_offset(self) -> int:
         """Offset of the first element within the storage, in elements."""
         return self._a.offset
@@ -674,7 +679,7 @@ FORWARDED_METHODS = {
     ),
     "reduce": (
         "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-        "logsumexp", "all", "any", "sum_to_size",
+        "logsumexp", "all", "any", "sum_to_size", "norm",
     ),
     "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer"),
     "shape": (

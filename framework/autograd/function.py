@@ -38,9 +38,9 @@ class Node:
         self._freed = False
 
     def name(self) -> str:
-        """Name like PyTorch's (``AddBackward``)."""
-        base = self.fn_cls.__name__ if self.fn_cls else "Node"
-        return base if base.endswith("Backward") else base + "Backward"
+        """Name like PyTorch's (``AddBackward0``)."""
+        base = self.fn_cls.__name__.lstrip("_") if self.fn_cls else "Node"
+        return base + "0" if base.endswith("Backward") else base + "Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()} object>"

@@ -24,7 +24,7 @@ from .registry import register
 
 __all__ = [
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-    "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size",
+    "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size", "norm",
 ]
 
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
@@ -619,6 +619,51 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _logical("any", input, dim, keepdim)
 
 
+# norm ----------------------------------------------------------------------------------
+class EuclideanNorm(Function):
+    """``sqrt(sum(x * x))`` over ``dims``; the gradient ``x / norm`` is 0 where the norm is 0."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.dims = dims
+        result = _ew().sqrt(sum(x * x, dims, keepdim))
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        shape = tuple(x.shape)
+        norm = _kept(result, shape, ctx.dims)
+        safe = _ew().where(norm == 0, 1.0, norm)
+        scale = _ew().where(norm == 0, 0.0, _expand_reduced(grad, shape, ctx.dims) / safe)
+        return scale * x, None, None
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default): p = 2/'fro', 1, inf, -inf, 0 or any number."""
+    _check_input("norm", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"norm(): input dtype should be a floating point type, got {input.dtype}")
+    if dtype is not None:
+        input = input.to(dtype)
+    dims = _dims("norm", input, dim)
+    if p in ("fro", 2, 2.0):
+        return EuclideanNorm.apply(input, dims, keepdim)
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number or 'fro')")
+    magnitude = _ew().abs(input)
+    if p == math.inf:
+        return amax(magnitude, dims, keepdim)
+    if p == -math.inf:
+        return amin(magnitude, dims, keepdim)
+    if p == 0:
+        return sum((magnitude != 0).to(input.dtype), dims, keepdim)
+    if p == 1:
+        return sum(magnitude, dims, keepdim)
+    return _ew().pow(sum(_ew().pow(magnitude, p), dims, keepdim), 1.0 / p)
+
+
 register("sum", "reduce", ("sum",))
 register("sum_to_size", "reduce", ("sum",))
 register("mean", "reduce", ("mean",))
@@ -634,5 +679,6 @@ register("std", "reduce", ("var", "sqrt"))
 register("var_mean", "reduce", ("var", "mean"))
 register("std_mean", "reduce", ("var", "sqrt", "mean"))
 register("logsumexp", "reduce", ("logsumexp",))
+register("norm", "reduce", ("sum", "mul", "sqrt", "abs", "amax", "pow"))
 register("all", "reduce", ("all",), differentiable=False)
 register("any", "reduce", ("any",), differentiable=False)

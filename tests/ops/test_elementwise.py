@@ -828,7 +828,7 @@ def test_results_are_fresh_and_contiguous(device):
 
 def test_grad_fn_names():
     x = framework.tensor([1.0], requires_grad=True)
-    assert framework.exp(x).grad_fn.name() == "ExpBackward"
-    assert (x * 2).grad_fn.name() == "MulBackward"
-    assert framework.where(x > 0, x, 0.0).grad_fn.name() == "WhereBackward"
+    assert framework.exp(x).grad_fn.name() == "ExpBackward0"
+    assert (x * 2).grad_fn.name() == "MulBackward0"
+    assert framework.where(x > 0, x, 0.0).grad_fn.name() == "WhereBackward0"
     assert math.isclose(framework.sigmoid(x).item(), 1 / (1 + math.exp(-1)), rel_tol=1e-6)

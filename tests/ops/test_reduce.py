@@ -448,3 +448,25 @@ def test_duplicate_dims_and_conflicting_arguments(device):
         framework.max(x, (0, 1))
     with pytest.raises(TypeError, match="argmax\\(\\)"):
         framework.argmax(x, (0, 1))
+
+
+NORM_CASES = [("fro", None, False), (2, 1, True), (1, 0, False), (math.inf, 1, False),
+              (-math.inf, None, False), (3, (0, 1), False), (0, 1, False)]
+
+
+@pytest.mark.parametrize("p,dim,keepdim", NORM_CASES)
+def test_norm_matches_torch(device, p, dim, keepdim):
+    x = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.5]])
+    check_op(lambda t: t.norm(p, dim, keepdim), lambda t: t.norm(p, dim, keepdim), [x],
+             device=device, grad=p != 0)
+
+
+def test_norm_gradient_is_zero_at_zero(device):
+    check_op(lambda t: framework.norm(t), lambda t: torch.norm(t), [np.zeros((2, 3))], device=device)
+
+
+def test_norm_rejects_integers_and_unknown_p(device):
+    with pytest.raises(RuntimeError, match="norm"):
+        framework.ones(3, dtype=framework.int64, device=device).norm()
+    with pytest.raises(RuntimeError, match="norm"):
+        framework.ones(3, device=device).norm("nuc")
