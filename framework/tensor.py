@@ -23,8 +23,22 @@ class Tensor:
 
     __array_priority__ = 1000  # NumPy scalars defer to Tensor's reflected operators
 
+    def __new__(cls, *args, device=None) -> "Tensor":
+        """Legacy constructor like ``torch.Tensor``: ``Tensor(data)`` copies ``data`` as
+        float32, ``Tensor(2, 3)`` is uninitialized float32 of that shape."""
+        from .ops import creation
+        if len(args) == 1 and not isinstance(args[0], int):
+            t = creation.tensor(args[0], dtype=dtypes.float32, device=device)
+        elif not args:
+            t = creation.empty((0,), dtype=dtypes.float32, device=device)
+        else:
+            t = creation.empty(args, dtype=dtypes.float32, device=device)
+        if cls is not Tensor:
+            t.__class__ = cls
+        return t
+
     def __init__(self, *args, **kwargs) -> None:
-        raise TypeError("create tensors with framework.tensor(), framework.zeros() and friends")
+        """State is set by ``__new__``/``_make``."""
 
     @classmethod
     def _make(cls, array, device: Device, requires_grad: bool = False) -> "Tensor":

@@ -144,3 +144,11 @@ def test_cuda_module_under_interpreter():
     assert framework.cuda.device_count() == 1
     framework.cuda.synchronize()
     assert "interpreter" in framework.cuda.get_device_name().lower()
+
+
+def test_legacy_tensor_constructor(device):
+    t = framework.Tensor([1, 2, 3], device=device)
+    assert t.dtype == framework.float32 and t.tolist() == [1.0, 2.0, 3.0]
+    assert framework.Tensor(2, 3).shape == (2, 3)
+    assert framework.Tensor().shape == (0,)
+    assert isinstance(t, framework.Tensor)
