@@ -236,3 +236,15 @@ def test_hand_written_regression_trains_like_torch(device):
             tb.grad.zero_()
     assert loss.item() < 0.5 * ((fw_y - fw_y.mean()) ** 2).mean().item()
     np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-4)
+
+
+def test_writes_to_overlapping_views_are_refused(device):
+    x = framework.ones(3, device=device)
+    y = x.expand(2, 3)
+    for write in (lambda: y.add_(1), lambda: y.fill_(0), lambda: y.copy_(framework.zeros(2, 3, device=device)),
+                  lambda: y.__setitem__((slice(None), 0), 2.0)):
+        with pytest.raises(RuntimeError, match="single memory location"):
+            write()
+    assert x.tolist() == [1.0, 1.0, 1.0]
+    y[0] = 2.0  # one row of the expanded view has no overlap: allowed, like PyTorch
+    assert x.tolist() == [2.0, 2.0, 2.0]

@@ -24,7 +24,16 @@ for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_
 del _name
 
 
+def check_writable(op: str, x: Tensor) -> None:
+    """Refuse writes to a tensor whose elements share memory (e.g. an ``expand`` view)."""
+    if any(size > 1 and stride == 0 for size, stride in zip(x.shape, x.stride())):
+        raise RuntimeError(f"{op}(): unsupported operation: more than one element of the "
+                           "written-to tensor refers to a single memory location. Please clone() "
+                           "the tensor before performing the operation.")
+
+
 def _check_leaf(op: str, x: Tensor) -> None:
+    check_writable(op, x)
     if not is_grad_enabled():
         return
     if x.is_leaf and x._requires_grad:
@@ -156,6 +165,7 @@ class _Overwrite(Function):
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, possibly from another device) into ``self``."""
     from .creation import tensor
+    check_writable("copy_", self)
     if not isinstance(src, Tensor):
         src = tensor(src, dtype=self.dtype, device=self.device)
     if broadcast_shapes("copy_", tuple(src.shape), tuple(self.shape)) != tuple(self.shape):
@@ -174,6 +184,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
 def fill_(self: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a one-element tensor)."""
     from .creation import full
+    check_writable("fill_", self)
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "

@@ -479,8 +479,9 @@ def _value_tensor(x: Tensor, value) -> Tensor:
 
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value`` for a basic index (value broadcast and cast to ``x``'s dtype)."""
-    from .inplace import apply_inplace
+    from .inplace import apply_inplace, check_writable
     norm = _normalize_index(x, index)
+    check_writable("setitem", _make_view(x, *_slice_geometry(x, norm)))
     value = _value_tensor(x, value)
     target_shape, _, _ = _slice_geometry(x, norm)
     from ._util import broadcast_shapes as _broadcast
