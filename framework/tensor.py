@@ -335,7 +335,7 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 and spec:
+        if self.ndim == 0:
             return format(self.item(), spec)
         return repr(self)
 

@@ -830,3 +830,11 @@ def test_grad_fn_names():
     assert (x * 2).grad_fn.name() == "MulBackward0"
     assert framework.where(x > 0, x, 0.0).grad_fn.name() == "WhereBackward0"
     assert math.isclose(framework.sigmoid(x).item(), 1 / (1 + math.exp(-1)), rel_tol=1e-6)
+
+
+def test_out_of_range_python_ints_wrap_like_torch(device):
+    x = framework.tensor([1, -2], dtype=I32, device=device)
+    t = torch.tensor([1, -2], dtype=torch.int32)
+    for scalar in (2 ** 31, 2 ** 40 + 3, -(2 ** 33)):
+        assert (x + scalar).tolist() == (t + scalar).tolist()
+        assert (x * scalar).dtype is I32

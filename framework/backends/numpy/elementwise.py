@@ -34,6 +34,9 @@ def _value(x, np_dtype) -> np.ndarray:
     """An ``Array`` (as a view) or a Python scalar (as a 0-d array) in ``np_dtype``."""
     if isinstance(x, Array):
         return nd(x).astype(np_dtype, copy=False)
+    if isinstance(x, int) and np.dtype(np_dtype).kind in "iu":
+        # out-of-range Python ints wrap around, as in PyTorch's integer arithmetic
+        return np.asarray(x & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).astype(np_dtype)
     return np.asarray(x, dtype=np_dtype)
 
 

@@ -56,7 +56,8 @@ def copy_(dst: Array, src: Array) -> None:
     source = nd(src) if isinstance(src, Array) else src
     if isinstance(source, np.ndarray) and np.shares_memory(target, source):
         source = source.copy()
-    np.copyto(target, source, casting="unsafe")
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf to int: undefined, like C casts
+        np.copyto(target, source, casting="unsafe")
 
 
 KERNELS = {
