@@ -46,7 +46,7 @@ class Tensor:
         t._a = array
         t._device = device
         t._requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._accumulator = None
@@ -160,6 +160,28 @@ class Tensor:
         return self._a.storage.version
 
     # autograd state -----------------------------------------------------
+    @property
+    def grad(self) -> "Tensor | None":
+        """The accumulated gradient (None until a backward reaches this leaf)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{list(value.shape)} vs {list(self.shape)}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: "
+                                   f"{value.dtype} vs {self.dtype}")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad has data located on a different device: "
+                                   f"{value.device} vs {self.device}")
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         """Whether gradients are recorded for this tensor."""

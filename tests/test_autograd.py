@@ -248,3 +248,47 @@ def test_writes_to_overlapping_views_are_refused(device):
     assert x.tolist() == [1.0, 1.0, 1.0]
     y[0] = 2.0  # one row of the expanded view has no overlap: allowed, like PyTorch
     assert x.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_grad_assignment_is_validated(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="different size"):
+        x.grad = framework.zeros(3, dtype=framework.float64, device=device)
+    with pytest.raises(RuntimeError, match="different type"):
+        x.grad = framework.zeros(2, device=device)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = [0.0, 0.0]
+    x.grad = framework.ones(2, dtype=framework.float64, device=device)
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    x.grad = None
+    assert x.grad is None
+
+
+class ReturnsDouble(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * 2).double()
+
+
+def test_leaf_gradient_takes_the_leaf_dtype(device):
+    x = framework.ones(2, device=device, requires_grad=True)
+    ReturnsDouble.apply(x).sum().backward()
+    assert x.grad.dtype == framework.float32 and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_framework_never_imports_torch():
+    import subprocess
+    import sys
+    code = ("import sys, framework\n"
+            "x = framework.randn(3, 3, requires_grad=True, device='cuda')\n"
+            "(x @ x).exp().sum().backward()\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "FRAMEWORK_TRITON_INTERPRET": "1"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -133,6 +133,8 @@ def _accumulate_into_leaf(leaf, grad, create_graph: bool) -> None:
             grad = result
     if not create_graph:
         grad = grad.detach()
+    if grad.dtype is not leaf.dtype or grad.device != leaf.device:
+        grad = grad.to(leaf.device, leaf.dtype)
     if leaf.grad is None:
         leaf.grad = grad if create_graph else _own(grad, leaf)
     else:
