@@ -14,7 +14,7 @@ import numpy as np
 from ... import dtypes
 from ..array import Array
 from ..contract import BINARY, UNARY
-from ._arrays import nd, wrap
+from ._arrays import nd, select, wrap
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
@@ -68,7 +68,7 @@ def _gelu_tanh(v):
 
 
 def _relu(v):
-    return np.where(v < 0, v.dtype.type(0), v)  # NaN passes through
+    return select(v < 0, v.dtype.type(0), v, v.dtype)  # NaN passes through
 
 
 def _sign(v):
@@ -122,7 +122,8 @@ def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) ->
     v = _value(x, _compute(out_dtype))
     with np.errstate(all="ignore"):
         scaled = v * beta
-        return _finish(np.where(scaled > threshold, v, np.log1p(np.exp(scaled)) / beta), out_dtype)
+        soft = np.log1p(np.exp(scaled)) / beta
+        return _finish(select(scaled > threshold, v, soft, soft.dtype), out_dtype)
 
 
 def clamp(x: Array, lo, hi, out_dtype) -> Array:
@@ -131,10 +132,10 @@ def clamp(x: Array, lo, hi, out_dtype) -> Array:
     v = _value(x, cd)
     if lo is not None:
         lo = np.asarray(lo, dtype=cd)
-        v = np.where(v < lo, lo, v)
+        v = select(v < lo, lo, v, cd)
     if hi is not None:
         hi = np.asarray(hi, dtype=cd)
-        v = np.where(v > hi, hi, v)
+        v = select(v > hi, hi, v, cd)
     return _finish(v, out_dtype)
 
 
@@ -211,7 +212,7 @@ def _make_binary(name: str):
 def where(cond: Array, a, b, out_dtype) -> Array:
     """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
     x, y = _value(a, out_dtype.numpy), _value(b, out_dtype.numpy)
-    return _finish(np.where(nd(cond), x, y), out_dtype)
+    return _finish(select(nd(cond), x, y, x.dtype), out_dtype)
 
 
 KERNELS = {name: _make_unary(name) for name in UNARY if name in _UNARY_FNS}
