@@ -7,6 +7,8 @@ that ``forward`` and ``backward`` see.
 """
 from __future__ import annotations
 
+from ..tensor import Tensor
+from .grad_mode import _set as _set_grad_enabled
 from .grad_mode import is_grad_enabled, no_grad
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
@@ -143,13 +145,16 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and record the op in the graph when a gradient is needed."""
-        from ..tensor import Tensor
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = is_grad_enabled() and any(needs)
-        ctx = Node(cls)
+        enabled = is_grad_enabled()
+        record = enabled and any(needs)
+        ctx = Node(cls) if record else _InertCtx(cls)
         ctx.needs_input_grad = needs
-        with no_grad():
+        _set_grad_enabled(False)
+        try:
             outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _set_grad_enabled(enabled)
         if not record:
             return outputs
         single = not isinstance(outputs, tuple)
@@ -170,6 +175,26 @@ class Function:
             out.grad_fn = ctx
             out._output_nr = i
         return outs[0] if single else outs
+
+
+class _InertCtx:
+    """The ``ctx`` of a call that records nothing: saving is a no-op (no backward will run)."""
+
+    def __init__(self, fn_cls) -> None:
+        self.fn_cls = fn_cls
+
+    def save_for_backward(self, *tensors) -> None:
+        """Nothing to keep: no backward will run."""
+
+    @property
+    def saved_tensors(self) -> tuple:
+        return ()
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Nothing to mark: outputs are not recorded."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Nothing to set: no backward will run."""
 
 
 def _edge(t):
