@@ -47,8 +47,10 @@ class Tensor:
         t._device = device
         t._requires_grad = requires_grad
         t._grad = None
-        t.grad_fn = None
+        t._grad_fn = None
         t._output_nr = 0
+        t._rebases = 0  # times an in-place write through a view re-recorded this tensor
+        t._seen_rebases = 0  # for views: the base's ``_rebases`` this view's grad_fn reflects
         t._accumulator = None
         t._base = None
         t._hooks = None
@@ -161,6 +163,19 @@ class Tensor:
 
     # autograd state -----------------------------------------------------
     @property
+    def grad_fn(self):
+        """The graph node that produced this tensor (None for leaves)."""
+        base = self._base
+        if base is not None and base._rebases != self._seen_rebases:
+            from .ops.inplace import regenerate_view_grad_fn
+            regenerate_view_grad_fn(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node) -> None:
+        self._grad_fn = node
+
+    @property
     def grad(self) -> "Tensor | None":
         """The accumulated gradient (None until a backward reaches this leaf)."""
         return self._grad
@@ -261,9 +276,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's memory, outside the graph."""
-        t = Tensor._make(self._a, self._device)
-        t._base = self
-        return t
+        return Tensor._make(self._a, self._device)
 
     def detach_(self) -> "Tensor":
         """Remove this tensor from the graph in place."""

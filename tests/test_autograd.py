@@ -292,3 +292,31 @@ def test_framework_never_imports_torch():
                          env={**__import__("os").environ, "FRAMEWORK_TRITON_INTERPRET": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _write_through_views(lib):
+    def fn(a, b):
+        y = (a * 1).view(2, 3)
+        y[:, 1] += b          # setitem of an in-place result (view of a non-leaf)
+        y.t()[2].mul_(b)      # in-place op on a transposed view
+        row = y[0]
+        y[1, :2].zero_()      # another view's write must reach `row` through the base
+        return y * y, row * 1
+    return fn
+
+
+def test_inplace_writes_through_views_reach_the_base_graph(device):
+    check_op(_write_through_views(framework), _write_through_views(torch),
+             [np.arange(6.0), np.array([2.0, 3.0])], device=device, dtype=framework.float64)
+    v = leaf([2.0, 3.0], device)
+    y = framework.zeros(2, 3, dtype=framework.float64, device=device)
+    y.t()[1].copy_(v)        # a value requiring grad written into a plain tensor's view
+    (y * y).sum().backward()
+    assert y.requires_grad
+    np.testing.assert_allclose(v.grad.cpu().numpy(), [4.0, 6.0])
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0:1].mul_(2)
+    d = x.detach()           # detach() is not an autograd view: writes are allowed
+    d.add_(1)
+    np.testing.assert_allclose(x.detach().cpu().numpy(), [2.0, 3.0])

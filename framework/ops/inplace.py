@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import _set as _set_grad_enabled
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..random import generator_for
 from ..tensor import Tensor
@@ -40,9 +41,9 @@ def _check_leaf(op: str, x: Tensor) -> None:
         raise RuntimeError(f"{op}(): a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     base = x._base
-    if base is not None and base.requires_grad and x.requires_grad:
-        raise RuntimeError(f"{op}(): in-place modification of a view of a tensor that requires "
-                           "grad is not supported; use an out-of-place op instead")
+    if base is not None and base.is_leaf and base._requires_grad:
+        raise RuntimeError(f"{op}(): a view of a leaf Variable that requires grad is being used "
+                           "in an in-place operation.")
 
 
 def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
@@ -64,9 +65,119 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     if out.grad_fn is not None and is_grad_enabled():
         if tuple(out.shape) != tuple(x.shape) or out.dtype is not x.dtype:
             out = out.expand(tuple(x.shape)).to(x.dtype)
-        x.grad_fn = out.grad_fn
-        x._output_nr = out._output_nr
+        if x._base is not None:
+            _rebase_view(op, x, out)
+        else:
+            x.grad_fn = out.grad_fn
+            x._output_nr = out._output_nr
     return x
+
+
+def _rebase_view(op: str, x: Tensor, out: Tensor) -> None:
+    """After an in-place write of ``out`` into the view ``x``, record it on ``x``'s base too.
+
+    Like PyTorch's ``CopySlices``: the base's new ``grad_fn`` takes the old base
+    (gradient outside the view's region) and ``out`` (gradient inside it); the
+    view's new ``grad_fn`` is a strided slice of the new base.
+    """
+    base = x._base
+    if not base._a.is_contiguous() or base._a.storage is not x._a.storage:
+        raise RuntimeError(f"{op}(): in-place modification of a view of a non-contiguous tensor "
+                           "that requires grad is not supported; use an out-of-place op instead")
+    geometry = _view_geometry(x, base)
+    new_base = _ViewWrite.apply(base._alias(), out, geometry)
+    base.grad_fn = new_base.grad_fn
+    base._output_nr = new_base._output_nr
+    base._rebases += 1
+    regenerate_view_grad_fn(x)
+
+
+def _view_geometry(x: Tensor, base: Tensor):
+    return (tuple(x.shape), tuple(x.stride()), x._a.offset - base._a.offset)
+
+
+def regenerate_view_grad_fn(x: Tensor) -> None:
+    """Make view ``x``'s ``grad_fn`` a slice of its base's current graph (after the base was
+    re-recorded by an in-place write through another view)."""
+    base = x._base
+    x._seen_rebases = base._rebases
+    if not base.requires_grad or not base._a.is_contiguous():
+        return
+    enabled = is_grad_enabled()
+    _set_grad_enabled(True)
+    try:
+        new_view = _StridedSlice.apply(base, _view_geometry(x, base))
+    finally:
+        _set_grad_enabled(enabled)
+    x._grad_fn = new_view.grad_fn
+    x._output_nr = new_view._output_nr
+
+
+def _contiguous_array(x: Tensor):
+    if x._a.is_contiguous():
+        return x._a
+    kernels = backend(x)
+    out = kernels.empty(tuple(x.shape), x.dtype)
+    kernels.copy_(out, x._a)
+    return out
+
+
+class _StridedSlice(Function):
+    """The elements of (row-major) ``x`` at ``geometry`` = (shape, strides, offset)."""
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry = geometry
+        ctx.input_shape = tuple(x.shape)
+        shape, strides, offset = geometry
+        array = _contiguous_array(x)
+        return wrap(array.view(shape, strides, array.offset + offset), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _StridedScatter.apply(grad, ctx.input_shape, ctx.geometry), None
+
+
+class _StridedScatter(Function):
+    """Zeros of ``shape`` holding ``grad`` at ``geometry`` (the transpose of ``_StridedSlice``)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, geometry):
+        ctx.geometry = geometry
+        kernels = backend(grad)
+        out = kernels.full(tuple(shape), 0, grad.dtype)
+        region_shape, strides, offset = geometry
+        kernels.copy_(out.view(region_shape, strides, out.offset + offset), grad._a)
+        return wrap(out, grad.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _StridedSlice.apply(grad, ctx.geometry), None, None
+
+
+class _ViewWrite(Function):
+    """The base of a view after ``value`` was written into the view's region (already in memory)."""
+
+    @staticmethod
+    def forward(ctx, base, value, geometry):
+        ctx.geometry = geometry
+        ctx.meta = (tuple(base.shape), base.dtype, base.device)
+        return wrap(base._a, base.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_base = grad_value = None
+        if ctx.needs_input_grad[0]:
+            shape, dtype, device = ctx.meta
+            kernels = backend(grad)
+            mask = kernels.full(shape, 1, dtype)
+            region_shape, strides, offset = ctx.geometry
+            kernels.copy_(mask.view(region_shape, strides, mask.offset + offset),
+                          kernels.full((), 0, dtype))
+            grad_base = grad * wrap(mask, device)
+        if ctx.needs_input_grad[1]:
+            grad_value = _StridedSlice.apply(grad, ctx.geometry)
+        return grad_base, grad_value, None
 
 
 def _preserve_saved_input(out: Tensor, old: Tensor) -> None:

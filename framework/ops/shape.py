@@ -40,6 +40,7 @@ def _make_view(x: Tensor, shape, strides, offset) -> Tensor:
     """A tensor viewing ``x``'s storage with new metadata (no autograd)."""
     t = wrap(x._a.view(tuple(shape), tuple(strides), offset), x._device)
     t._base = x if x._base is None else x._base
+    t._seen_rebases = t._base._rebases
     return t
 
 
