@@ -10,6 +10,19 @@ COPY_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
 
 
 @triton.jit
+def cast_to(value, ty: tl.constexpr):
+    """``value.to(ty)``; anything but float32 reaches bfloat16 through float32.
+
+    The Triton interpreter (3.9) turns an integer or a float64 into bfloat16
+    by keeping its low bits (1 -> 9.2e-41); the float32 step (which PyTorch
+    takes too) gives the same value on a GPU.
+    """
+    if ty == tl.bfloat16 and value.dtype != tl.float32:
+        value = value.to(tl.float32)
+    return value.to(ty)
+
+
+@triton.jit
 def strided_copy_kernel(dst_ptr, src_ptr, n,
                         size1, size2, size3, size4, size5,
                         d0, d1, d2, d3, d4, d5,
@@ -26,7 +39,7 @@ def strided_copy_kernel(dst_ptr, src_ptr, n,
     src_off = offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
     dst_off = offset6(i0, i1, i2, i3, i4, i5, d0, d1, d2, d3, d4, d5)
     value = tl.load(src_ptr + src_off, mask=mask)
-    tl.store(dst_ptr + dst_off, value.to(dst_ptr.dtype.element_ty), mask=mask)
+    tl.store(dst_ptr + dst_off, cast_to(value, dst_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -35,7 +48,7 @@ def contiguous_copy_kernel(dst_ptr, src_ptr, n, BLOCK: tl.constexpr):
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     value = tl.load(src_ptr + idx, mask=mask)
-    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+    tl.store(dst_ptr + idx, cast_to(value, dst_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -53,7 +66,7 @@ def arange_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     value = start + idx.to(tl.float64) * step
-    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+    tl.store(dst_ptr + idx, cast_to(value, dst_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -62,7 +75,7 @@ def arange_int_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     value = start + idx * step
-    tl.store(dst_ptr + idx, value.to(dst_ptr.dtype.element_ty), mask=mask)
+    tl.store(dst_ptr + idx, cast_to(value, dst_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -71,4 +84,4 @@ def eye_kernel(dst_ptr, n_rows, n_cols, BLOCK: tl.constexpr):
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n_rows * n_cols
     one = (idx // n_cols) == (idx % n_cols)
-    tl.store(dst_ptr + idx, one.to(dst_ptr.dtype.element_ty), mask=mask)
+    tl.store(dst_ptr + idx, cast_to(one, dst_ptr.dtype.element_ty), mask=mask)

@@ -687,7 +687,9 @@ def _dd_extreme(is_max: bool):
 
 
 def _dd_atan2(g, a, b, out, need_a, need_b):
-    recip = reciprocal(add(mul(a, a), mul(b, b)))
+    # PyTorch's gradient is 0 at a = b = 0 (where 1 / (a^2 + b^2) is inf)
+    denominator = add(mul(a, a), mul(b, b))
+    recip = where(eq(denominator, 0), 0.0, reciprocal(denominator))
     ga = mul(mul(g, b), recip) if need_a else None
     gb = mul(mul(g, neg(a)), recip) if need_b else None
     return ga, gb
@@ -729,7 +731,10 @@ def _scaled(op: str, input, other, alpha):
         raise RuntimeError(f"{op}(): For integral input tensors, argument alpha must not be a "
                            "floating point number.")
     if isinstance(other, Tensor):
-        return mul(other, value)
+        # PyTorch computes in the dtype of ``input`` and ``other`` alone: a float
+        # alpha must not lift float16 + int32 to float32.
+        result = dtypes.result_type(_operand(op, "input", input), other)
+        return mul(other, value).to(result)
     return _operand(op, "other", other) * value
 
 
@@ -739,13 +744,21 @@ def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
 
 
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
-    """``input - alpha * other``; bool tensors are rejected like PyTorch."""
-    other = _scaled("sub", input, other, alpha)
+    """``input - alpha * other``; bool operands are rejected like PyTorch."""
     (a, b), _ = _operands("sub", ("input", "other"), (input, other))
     if dtypes.result_type(a, b) is dtypes.bool:
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
-    return _binary("sub", _Sub, a, b)
+    if any(_is_bool(x) for x in (a, b)):
+        raise RuntimeError("sub(): Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    return _binary("sub", _Sub, a, _scaled("sub", a, b, alpha))
+
+
+def _is_bool(x) -> bool:
+    """True for a bool tensor or a Python bool."""
+    return x.dtype is dtypes.bool if isinstance(x, Tensor) else isinstance(x, bool)
 
 
 def subtract(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:

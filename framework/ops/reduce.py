@@ -657,11 +657,49 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         return amax(magnitude, dims, keepdim)
     if p == -math.inf:
         return amin(magnitude, dims, keepdim)
-    if p == 0:
-        return sum((magnitude != 0).to(input.dtype), dims, keepdim)
     if p == 1:
         return sum(magnitude, dims, keepdim)
-    return _ew().pow(sum(_ew().pow(magnitude, p), dims, keepdim), 1.0 / p)
+    return PNorm.apply(input, p, dims, keepdim)
+
+
+class PNorm(Function):
+    """``sum(|x| ** p) ** (1 / p)`` over ``dims`` for p other than 1, 2 and +-inf.
+
+    p = 0 counts the nonzero elements (zero gradient). The gradient follows
+    PyTorch's masking: 0 where the norm is 0 and, for p < 1, where x is 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        ctx.p, ctx.dims = p, dims
+        magnitude = _ew().abs(x)
+        if p == 0:
+            result = sum((magnitude != 0).to(x.dtype), dims, keepdim)
+        else:
+            result = _ew().pow(sum(_ew().pow(magnitude, p), dims, keepdim), 1.0 / p)
+        ctx.save_for_backward(x, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, result = ctx.saved_tensors
+        p, shape = ctx.p, tuple(x.shape)
+        ew = _ew()
+        if p == 0:
+            from .creation import zeros_like
+            return zeros_like(x), None, None, None
+        norm = _kept(result, shape, ctx.dims)
+        grad = _expand_reduced(grad, shape, ctx.dims)
+        magnitude = ew.abs(x)
+        if p < 1:
+            # sign(x) |x|^(p-1), 0 at x = 0 (where |x|^(p-1) is inf)
+            safe = ew.where(x == 0, 1.0, magnitude)
+            scaled = ew.where(x == 0, 0.0, ew.sign(x) * ew.pow(safe, p - 1))
+            return scaled * grad * ew.pow(norm, 1 - p), None, None, None
+        scaled = ew.sign(x) * ew.pow(magnitude, p - 1)
+        safe_norm = ew.where(norm == 0, 1.0, norm)
+        scale = ew.where(norm == 0, 0.0, grad / ew.pow(safe_norm, p - 1))
+        return scaled * scale, None, None, None
 
 
 register("sum", "reduce", ("sum",))

@@ -838,3 +838,29 @@ def test_out_of_range_python_ints_wrap_like_torch(device):
     for scalar in (2 ** 31, 2 ** 40 + 3, -(2 ** 33)):
         assert (x + scalar).tolist() == (t + scalar).tolist()
         assert (x * scalar).dtype is I32
+
+
+def test_add_sub_alpha_keeps_the_operands_dtype(device):
+    for dtype, other_dtype in ((F16, I32), (BF16, I64), (BOOL, BOOL)):
+        x = framework.ones(3, dtype=dtype, device=device)
+        y = framework.ones(3, dtype=other_dtype, device=device)
+        alpha = 2 if dtype is BOOL else 0.5
+        assert framework.add(x, y, alpha=alpha).dtype is dtype
+        if dtype is not BOOL:
+            assert x.sub(y, alpha=alpha).dtype is dtype
+    check_op(lambda a, b: framework.add(a, b, alpha=0.5), lambda a, b: torch.add(a, b, alpha=0.5),
+             [np.array([1.0, -2.0, 3.0]), np.array([1, 2, -3])], device=device, dtype=F16,
+             input_dtypes=[F16, I32])
+
+
+def test_sub_rejects_any_bool_operand(device):
+    mask = framework.tensor([True, False], device=device)
+    x = framework.ones(2, device=device)
+    for a, b in ((mask, x), (x, mask), (1, mask), (x, True), (mask, mask)):
+        with pytest.raises(RuntimeError, match="bool"):
+            framework.sub(a, b)
+
+
+def test_atan2_gradient_at_origin_is_zero(device):
+    zeros = np.zeros(3)
+    check_op(framework.atan2, torch.atan2, [zeros, zeros], device=device)

@@ -470,3 +470,19 @@ def test_norm_rejects_integers_and_unknown_p(device):
         framework.ones(3, dtype=framework.int64, device=device).norm()
     with pytest.raises(RuntimeError, match="norm"):
         framework.ones(3, device=device).norm("nuc")
+
+
+@pytest.mark.parametrize("p", [0.5, -1, 3])
+def test_norm_gradient_masks_zeros_for_any_p(device, p):
+    x = np.array([[0.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
+    check_op(lambda t: t.norm(p, dim=1), lambda t: t.norm(p, dim=1), [x], device=device)
+
+
+def test_norm_p0_is_differentiable_with_zero_gradient(device):
+    check_op(lambda t: t.norm(0), lambda t: t.norm(0), [np.array([0.0, 2.0, -1.0])], device=device)
+
+
+def test_norm_p0_of_bfloat16_counts_nonzeros(device):
+    x = framework.tensor([[0.0, 1.0, 2.0], [3.0, 0.0, -1.0]], dtype=framework.bfloat16,
+                         device=device)
+    assert x.norm(0).item() == 4.0
