@@ -320,3 +320,34 @@ def test_inplace_writes_through_views_reach_the_base_graph(device):
     d = x.detach()           # detach() is not an autograd view: writes are allowed
     d.add_(1)
     np.testing.assert_allclose(x.detach().cpu().numpy(), [2.0, 3.0])
+
+
+def test_accumulation_is_in_place_and_graphs_without_saved_tensors_rerun(device):
+    x = leaf([1.0, 2.0], device)
+    (x * 2).sum().backward()
+    first = x.grad
+    (x * 2).sum().backward()
+    assert first is x.grad  # PyTorch accumulates into the existing .grad tensor
+    np.testing.assert_allclose(first.cpu().numpy(), [4.0, 4.0])
+    y = (x + 1).sum()        # saves no tensor: a second backward works, as in PyTorch
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [6.0, 6.0])
+    with pytest.raises(RuntimeError, match="at index 1 appears to not have been used"):
+        framework.autograd.grad((x * 2).sum(), [x, leaf([1.0], device)])
+
+
+def test_bare_decorators_and_requires_grad_of_non_leaves(device):
+    x = leaf([1.0], device)
+
+    @framework.no_grad
+    def doubled(a):
+        return a * 2
+
+    assert not doubled(x).requires_grad and framework.is_grad_enabled()
+    with framework.no_grad():
+        assert not (x * 2).requires_grad
+    y = x * 2
+    assert y.requires_grad_() is y
+    with pytest.raises(RuntimeError, match="leaf variables"):
+        y.requires_grad = True

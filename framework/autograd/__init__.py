@@ -86,7 +86,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     run_backward(_roots(outputs, "grad"), grads, retain, create_graph, capture=capture,
                  accumulate=False)
     results = []
-    for t, key in zip(inputs_t, keys):
+    for position, (t, key) in enumerate(zip(inputs_t, keys)):
         found = capture[key]
         if not found:
             if materialize_grads:
@@ -94,9 +94,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                 results.append(zeros_like(t))
                 continue
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {position} appears to "
+                                   "not have been used in the graph. Set allow_unused=True if "
+                                   "this is the desired behavior.")
             results.append(None)
             continue
         total = found[0]

@@ -137,8 +137,15 @@ def _accumulate_into_leaf(leaf, grad, create_graph: bool) -> None:
         grad = grad.to(leaf.device, leaf.dtype)
     if leaf.grad is None:
         leaf.grad = grad if create_graph else _own(grad, leaf)
-    else:
+    elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
         leaf.grad = leaf.grad + grad
+    else:
+        # Like PyTorch: accumulate into the existing .grad tensor (references stay valid).
+        leaf.grad.add_(grad)
+
+
+def _writable(t) -> bool:
+    return not any(size > 1 and stride == 0 for size, stride in zip(t.shape, t.stride()))
 
 
 def _own(grad, leaf):

@@ -78,8 +78,12 @@ class Node:
         self.materialize_grads = value
 
     def release(self) -> None:
-        """Free saved tensors after a backward without ``retain_graph``."""
-        if self._saved is not None:
+        """Free saved tensors after a backward without ``retain_graph``.
+
+        A node that saved no tensor (e.g. ``x + 1``) keeps working, like PyTorch's:
+        only a backward that needs freed tensors raises.
+        """
+        if self._saved is not None and any(t is not None for t in self._saved):
             self._saved = None
             self._freed = True
 

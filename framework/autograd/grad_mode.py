@@ -36,13 +36,28 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _NoParamGradMode(_GradMode):
+    """A grad mode that is also usable as a bare decorator: ``@no_grad`` as well as ``@no_grad()``."""
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        if fn is None:
+            return self
+        if not callable(fn):
+            raise TypeError(f"{cls.__name__}() takes no arguments (got {fn!r})")
+        return self(fn)
+
+    def __init__(self, fn=None) -> None:
+        """No arguments: ``fn`` is only there for the bare-decorator form."""
+
+
+class no_grad(_NoParamGradMode):
     """Context manager / decorator that disables graph recording."""
 
     _target = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_NoParamGradMode):
     """Context manager / decorator that enables graph recording."""
 
     _target = True
