@@ -13,6 +13,7 @@ from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  
                      get_default_dtype, half, int, int32, int64, long, promote_types, result_type,
                      set_default_dtype)
 from .dtypes import dtype  # noqa: F401
+from .dtypes import can_cast, finfo, iinfo  # noqa: F401
 from .ops.conversion import clone
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                            linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,

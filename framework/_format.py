@@ -1,6 +1,8 @@
 """PyTorch-style ``repr`` of tensors: aligned columns, 4 decimals or scientific notation."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import dtypes
@@ -10,39 +12,61 @@ _THRESHOLD = 1000  # elements shown before the middle is summarized with '...'
 
 
 def _float_format(values: np.ndarray):
-    """The element formatter PyTorch would pick for these float values."""
-    finite = np.abs(values[np.isfinite(values)])
-    if finite.size == 0:
-        return lambda v: f"{v:.4f}"
-    nonzero = finite[finite != 0]
-    if np.all(finite == np.round(finite)):
-        if finite.max() >= 1e8:
-            return lambda v: f"{v:.4e}"
-        return lambda v: f"{v:.0f}." if np.isfinite(v) else f"{v}"
-    if nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() >= 1e8
-                         or nonzero.min() < 1e-4):
-        return lambda v: f"{v:.4e}"
-    return lambda v: f"{v:.4f}"
+    """PyTorch's element formatter and column width for float values.
+
+    Like ``torch._tensor_str._Formatter``: the mode (integers, fixed 4 decimals or
+    scientific) and the width come from the nonzero finite values only.
+    """
+    nonzero = values[np.isfinite(values) & (values != 0)]
+    if nonzero.size == 0:
+        return _integral_float, 1
+    magnitude = np.abs(nonzero)
+    smallest, largest = magnitude.min(), magnitude.max()
+    # candidates for the longest string: extremes of value and of magnitude
+    extremes = [nonzero.min(), nonzero.max(), smallest, largest]
+    if largest / smallest > 1000 or largest > 1e8 or smallest < 1e-4:
+        fmt = _scientific
+        return fmt, max(len(fmt(v)) for v in extremes)
+    if np.all(nonzero == np.ceil(nonzero)):
+        return _integral_float, max(len(_integral_float(v)) for v in extremes)
+    fmt = _fixed
+    return fmt, max(len(fmt(v)) for v in extremes)
+
+
+def _integral_float(v) -> str:
+    return f"{v:.0f}." if np.isfinite(v) else f"{v}"
+
+
+def _scientific(v) -> str:
+    return f"{v:.4e}" if np.isfinite(v) else f"{v}"
+
+
+def _fixed(v) -> str:
+    return f"{v:.4f}" if np.isfinite(v) else f"{v}"
 
 
 def _element_format(host: np.ndarray, dtype):
+    """Values to print, their formatter and PyTorch's column width."""
     if dtype.is_floating_point:
         values = host.astype(np.float64)
-        return values, _float_format(values)
+        fmt, width = _float_format(values)
+        return values, fmt, width
     if dtype is dtypes.bool:
-        return host, lambda v: "True" if v else "False"
-    return host, lambda v: str(int(v))
+        fmt = lambda v: "True" if v else "False"  # noqa: E731
+        return host, fmt, max((len(fmt(v)) for v in np.unique(host)), default=1)
+    fmt = lambda v: str(int(v))  # noqa: E731
+    extremes = [host.min(), host.max()] if host.size else []
+    return host, fmt, max((len(fmt(v)) for v in extremes), default=1)
 
 
 def _format_values(host: np.ndarray, dtype) -> str:
-    values, fmt = _element_format(host, dtype)
-    flat = values.reshape(-1)
-    sample = flat if flat.size <= _THRESHOLD else np.concatenate([flat[:3], flat[-3:]])
-    width = max((len(fmt(v)) for v in sample), default=1)
+    values, fmt, width = _element_format(host, dtype)
     kind = "bool" if values.dtype == np.bool_ else ("float_kind" if dtype.is_floating_point else "int")
-    return np.array2string(values, separator=", ", threshold=_THRESHOLD, edgeitems=3,
+    text = np.array2string(values, separator=", ", threshold=_THRESHOLD, edgeitems=3,
                            max_line_width=80, prefix="tensor(",
                            formatter={kind: lambda v: fmt(v).rjust(width)})
+    # PyTorch summarizes within a row as " ..." (one space wider than NumPy's "...")
+    return re.sub(r"(?<=, )\.\.\.(?=,)", " ...", text)
 
 
 def format_tensor(t) -> str:

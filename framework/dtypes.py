@@ -15,7 +15,8 @@ import numpy as np
 __all__ = [
     "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
     "int32", "int", "int64", "long", "bool", "get_default_dtype", "set_default_dtype",
-    "promote_types", "result_type", "from_numpy_dtype", "can_cast",
+    "promote_types", "result_type", "from_numpy_dtype", "can_cast", "as_dtype", "finfo",
+    "iinfo",
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
@@ -171,3 +172,54 @@ def can_cast(src: dtype, dst: dtype) -> "builtins.bool":
     """True when ``src`` may be cast to ``dst`` by an in-place op (no category drop)."""
     return src.category <= dst.category
 
+
+
+def as_dtype(value, op: str = "dtype") -> "dtype | None":
+    """A framework dtype from a dtype, a Python type (``float`` -> float64, ``int`` -> int64,
+    ``bool``) or None; ``TypeError`` naming ``op`` otherwise."""
+    if value is None or isinstance(value, dtype):
+        return value
+    python_types = {builtins.float: float64, builtins.int: int64, builtins.bool: bool}
+    if value in python_types:
+        return python_types[value]
+    raise TypeError(f"{op}(): dtype must be a framework dtype, got {value!r}")
+
+
+class finfo:
+    """Machine limits of a floating-point dtype (``torch.finfo``)."""
+
+    def __init__(self, type: "dtype | None" = None) -> None:  # noqa: A002
+        type = get_default_dtype() if type is None else as_dtype(type, "finfo")
+        if not type.is_floating_point:
+            raise TypeError(f"finfo(): {type} is not a floating point dtype")
+        info = ml_dtypes.finfo(type.numpy)
+        self.dtype = type.name
+        self.bits = info.bits
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = builtins.float(info.tiny)
+        self.smallest_normal = self.tiny
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.tiny}, tiny={self.tiny}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (``torch.iinfo``)."""
+
+    def __init__(self, type: dtype) -> None:  # noqa: A002
+        type = as_dtype(type, "iinfo")
+        if type.is_floating_point:
+            raise TypeError(f"iinfo(): {type} is not an integer dtype")
+        info = np.iinfo(type.numpy) if type is not bool else None
+        self.dtype = type.name
+        self.bits = type.itemsize * 8
+        self.max = builtins.int(info.max) if info is not None else 1
+        self.min = builtins.int(info.min) if info is not None else 0
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -155,7 +155,18 @@ class Tensor:
         if dtype is None:
             prefix = "framework.cuda." if self.is_cuda else "framework."
             return prefix + _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, str):
+            return self._type_from_name(dtype)
         return self.to(dtype)
+
+    def _type_from_name(self, name: str) -> "Tensor":
+        """``type('torch.cuda.FloatTensor')``-style casts (``framework.`` prefix also accepted)."""
+        parts = name.split(".")
+        by_name = {v: k for k, v in _TYPE_NAMES.items()}
+        if parts[-1] not in by_name or parts[0] not in ("torch", "framework"):
+            raise ValueError(f"invalid type: '{name}'")
+        device = "cuda" if "cuda" in parts[1:-1] else "cpu"
+        return self.to(device, getattr(dtypes, by_name[parts[-1]]))
 
     @property
     def _version(self) -> int:
@@ -345,15 +356,20 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {'no' if self.numel() == 0 else 'more than one'} "
-                               "value is ambiguous")
+            amount = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self.numel() != 1:
@@ -372,6 +388,8 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         if self.ndim == 0:
             return format(self.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)
 
     def __deepcopy__(self, memo):
@@ -526,27 +544,49 @@ class Tensor:
                                f"Got {self.ndim}-D tensor.")
         return self.transpose(-2, -1)
 
-    def view(self, *shape) -> "Tensor":
+    def view(self, *shape, size=None) -> "Tensor":
         """A view with a new shape (raises if the strides do not allow it)."""
         from .ops import shape as shape_ops
+        shape = (size,) if size is not None else shape
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
             raise NotImplementedError("view(dtype) is not supported")
         return shape_ops.view(self, _shape_args(shape))
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape, **kwargs) -> "Tensor":
         """A view with a new shape when possible, else a copy."""
         from .ops import shape as shape_ops
+        shape = _keyword_shape("reshape", shape, kwargs, "shape")
         return shape_ops.reshape(self, _shape_args(shape))
 
-    def permute(self, *dims) -> "Tensor":
+    def permute(self, *dims, **kwargs) -> "Tensor":
         """A view with dims reordered."""
         from .ops import shape as shape_ops
+        dims = _keyword_shape("permute", dims, kwargs, "dims")
         return shape_ops.permute(self, _shape_args(dims))
 
-    def expand(self, *sizes) -> "Tensor":
+    def expand(self, *sizes, **kwargs) -> "Tensor":
         """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a size)."""
         from .ops import shape as shape_ops
+        sizes = _keyword_shape("expand", sizes, kwargs, "size")
         return shape_ops.expand(self, _shape_args(sizes))
+
+    @property
+    def mH(self) -> "Tensor":
+        """The conjugate transpose of the last two dims (``mT`` for real tensors)."""
+        return self.mT
+
+    @property
+    def H(self) -> "Tensor":
+        """The conjugate transpose of a matrix (``T`` for real 2-D tensors)."""
+        if self.ndim not in (0, 2):
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self.ndim}-D tensor.")
+        return self.T
+
+    def split(self, split_size, dim: int = 0) -> tuple:
+        """Views of consecutive pieces along ``dim``: of size ``split_size``, or of listed sizes."""
+        from .ops import shape as shape_ops
+        return shape_ops.split(self, split_size, dim)
 
     def to(self, *args, **kwargs) -> "Tensor":
         """Move to a device and/or cast to a dtype: ``to(device)``, ``to(dtype)``, ``to(other)``."""
@@ -638,6 +678,12 @@ class Size(tuple):
         result = tuple.__getitem__(self, key)
         return Size(result) if isinstance(key, slice) else result
 
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
 
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
@@ -671,6 +717,15 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
         raise IndexError(f"{op}(): Dimension out of range (expected to be in range of "
                          f"[{-size}, {size - 1}], but got {dim})")
     return dim % size
+
+
+def _keyword_shape(op: str, args: tuple, kwargs: dict, name: str) -> tuple:
+    """Positional sizes, or PyTorch's keyword form (``reshape(shape=...)``, ``permute(dims=...)``)."""
+    if not kwargs:
+        return args
+    if args or set(kwargs) != {name}:
+        raise TypeError(f"{op}() got unexpected arguments {sorted(kwargs)}")
+    return (kwargs[name],)
 
 
 def _shape_args(args) -> tuple:

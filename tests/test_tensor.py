@@ -152,3 +152,37 @@ def test_legacy_tensor_constructor(device):
     assert framework.Tensor(2, 3).shape == (2, 3)
     assert framework.Tensor().shape == (0,)
     assert isinstance(t, framework.Tensor)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([float("nan"), 1.0, float("-inf")]),
+    lambda lib: lib.tensor([0.0, -0.0]),
+    lambda lib: lib.tensor([float("nan"), 1.5, -2.25]),
+    lambda lib: lib.arange(2000),
+    lambda lib: lib.arange(2000.0).reshape(40, 50),
+    lambda lib: lib.tensor([[1.5, -200.25], [3.0, 4.0]]),
+])
+def test_repr_matches_torch_widths_modes_and_summaries(make):
+    assert repr(make(framework)) == repr(make(torch))
+
+
+def test_dtype_info_python_types_and_scalar_conversions(device):
+    for name in ("float16", "bfloat16", "float32", "float64"):
+        ours, theirs = framework.finfo(getattr(framework, name)), torch.finfo(getattr(torch, name))
+        assert (ours.eps, ours.max, ours.min, ours.tiny, ours.resolution) == \
+            (theirs.eps, theirs.max, theirs.min, theirs.tiny, theirs.resolution)
+    assert framework.iinfo(framework.int32).max == 2 ** 31 - 1
+    assert framework.zeros(2, dtype=float, device=device).dtype is framework.float64
+    assert framework.tensor([1, 2], dtype=int).dtype is framework.int64
+    assert framework.ones(2).to(float).dtype is framework.float64
+    assert framework.arange(end=3).tolist() == [0, 1, 2]
+    assert framework.tensor(range(3)).tolist() == [0, 1, 2]
+    assert framework.tensor([1.5]).type("torch.DoubleTensor").dtype is framework.float64
+    with pytest.raises(TypeError, match="tuple of ints"):
+        framework.full(2, 1.0)
+    with pytest.raises(ValueError, match="only one element"):
+        int(framework.tensor([1, 2], device=device))
+    with pytest.raises(TypeError, match="format string"):
+        f"{framework.tensor([1.5]):.2f}"
+    shape = framework.ones(2, 3).shape
+    assert isinstance(shape + (1,), framework.Size) and isinstance((1,) + shape, framework.Size)

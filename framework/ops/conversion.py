@@ -48,7 +48,10 @@ def _parse_to_args(x: Tensor, args, kwargs):
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    dtype = dtypes.as_dtype(dtype, "to")
     for arg in args:
+        if any(arg is python_type for python_type in (float, int, bool)):
+            arg = dtypes.as_dtype(arg, "to")
         if isinstance(arg, Tensor):
             device, dtype = arg.device, arg.dtype
         elif isinstance(arg, dtypes.dtype):

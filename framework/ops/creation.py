@@ -94,8 +94,9 @@ def tensor(data, dtype: dtypes.dtype | None = None, device=None, requires_grad: 
     """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays or tensors)."""
     if isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__}")
-    if dtype is not None and not isinstance(dtype, dtypes.dtype):
-        raise TypeError(f"tensor(): dtype must be a framework dtype, got {dtype!r}")
+    dtype = dtypes.as_dtype(dtype, "tensor")
+    if isinstance(data, range):
+        data = list(data)
     if dtype is None:
         dtype = data.dtype if isinstance(data, Tensor) else _infer_dtype(data)
     if device is None and isinstance(data, Tensor):
@@ -151,15 +152,18 @@ def _base_and_offset(array: np.ndarray):
 
 
 def _dtype_or_default(dtype) -> dtypes.dtype:
-    return dtypes.get_default_dtype() if dtype is None else dtype
+    return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype)
 
 
 def full(size, fill_value, dtype: dtypes.dtype | None = None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"full(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     shape = _size("full", (size,))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    dtype = dtypes.as_dtype(dtype, "full")
     if dtype is None:
         dtype = dtypes._scalar_dtype(fill_value)
     dev = _device(device)
@@ -190,7 +194,7 @@ def empty(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: 
 def _like(op: str, x: Tensor, dtype, device):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
-    return (dtype or x.dtype), (x.device if device is None else device)
+    return (dtypes.as_dtype(dtype, op) or x.dtype), (x.device if device is None else device)
 
 
 def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -245,17 +249,22 @@ def _number(op: str, name: str, value):
     return value
 
 
-def arange(start, end=None, step=1, dtype: dtypes.dtype | None = None, device=None,
+def arange(start=None, end=None, step=1, dtype: dtypes.dtype | None = None, device=None,
            requires_grad: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` by ``step``."""
+    dtype = dtypes.as_dtype(dtype, "arange")
+    if start is None and end is None:
+        raise TypeError("arange() missing required argument 'end'")
     if end is None:
         start, end = 0, start
+    elif start is None:
+        start = 0
     start, end, step = (_number("arange", n, v) for n, v in
                         (("start", start), ("end", end), ("step", step)))
     if step == 0:
         raise RuntimeError("arange(): step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
+        raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     if dtype is None:
         all_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -334,7 +343,7 @@ def randint(low, high=None, size=None, dtype: dtypes.dtype | None = None, device
     if high <= low:
         raise RuntimeError(f"randint(): random_ expects 'from' to be less than 'to', but got "
                            f"from={low} >= to={high}")
-    dtype = dtypes.int64 if dtype is None else dtype
+    dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randint")
     t = _draw("randint", (tuple(size),), dtype, device, generator,
               lambda b, shape, seed, off: b.randint(shape, int(low), int(high), dtype, seed, off))
     return _finish(t, requires_grad)

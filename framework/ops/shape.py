@@ -76,7 +76,11 @@ def _infer_shape(op: str, shape, numel: int) -> tuple:
         if s != -1:
             known *= s
     if unknown:
-        if known == 0 or numel % known:
+        if known == 0:
+            raise RuntimeError(f"{op}(): cannot reshape tensor of 0 elements into shape "
+                               f"{list(shape)} because the unspecified dimension size -1 can be "
+                               "any value and is ambiguous")
+        if numel % known:
             raise RuntimeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
         shape = shape[:unknown[0]] + (numel // known,) + shape[unknown[0] + 1:]
     elif known != numel:
@@ -552,11 +556,18 @@ def _is_legacy_empty(t: Tensor) -> bool:
     return t.ndim == 1 and t.shape[0] == 0
 
 
+def _tensor_sequence(op: str, tensors) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    return list(tensors)
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, like PyTorch)."""
-    tensors = list(tensors)
+    tensors = _tensor_sequence("cat", tensors)
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise ValueError("cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat(): expected Tensor as element {i} in argument 0, but got "
@@ -586,7 +597,7 @@ concatenate = cat
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dim."""
-    tensors = list(tensors)
+    tensors = _tensor_sequence("stack", tensors)
     if not tensors:
         raise RuntimeError("stack(): expects a non-empty TensorList")
     for i, t in enumerate(tensors):
@@ -600,8 +611,9 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def hstack(tensors) -> Tensor:
-    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
-    tensors = list(tensors)
+    """Concatenate along dim 1 (dim 0 for 1-D tensors); 0-d tensors count as 1-D."""
+    tensors = [t.reshape(1) if isinstance(t, Tensor) and t.ndim == 0 else t
+               for t in _tensor_sequence("hstack", tensors)]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
@@ -616,8 +628,9 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     size = x.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
-        if step <= 0 and size > 0:
-            raise RuntimeError(f"split(): split_size must be a positive integer, got {step}")
+        if step < 0 or (step == 0 and size > 0):
+            raise RuntimeError(f"split(): split_size can only be 0 if dimension size is 0, but "
+                               f"got split_size={step} and dimension size {size}")
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
     else:
         sizes = list(split_size_or_sections)
@@ -638,7 +651,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise RuntimeError(f"chunk(): chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = normalize_dim("chunk", dim, x.ndim)
     size = x.shape[d]
-    step = max(1, -(-size // chunks))
+    if size == 0:
+        return split(x, [0] * chunks, d)  # PyTorch: `chunks` empty pieces
+    step = -(-size // chunks)
     return split(x, step, d)
 
 

@@ -168,3 +168,20 @@ def test_hstack_vstack_and_broadcast_tensors_match_torch(device):
     assert framework.broadcast_shapes((3, 1), (4,)) == (3, 4)
     with pytest.raises(RuntimeError, match="broadcast_shapes"):
         framework.broadcast_shapes((3,), (4,))
+
+
+def test_keyword_forms_and_edge_cases_match_torch(device):
+    x = framework.arange(24, device=device).reshape(2, 3, 4)
+    assert x.view(size=(6, 4)).shape == (6, 4)
+    assert x.reshape(shape=(4, 6)).shape == (4, 6)
+    assert x.permute(dims=(2, 0, 1)).stride() == (1, 12, 4)
+    assert framework.ones(3, device=device).expand(size=(2, 3)).stride() == (0, 1)
+    assert [p.shape for p in x.split(split_size=2, dim=2)] == [(2, 3, 2), (2, 3, 2)]
+    assert x.mT.shape == x.mH.shape == (2, 4, 3)
+    assert [p.shape for p in framework.zeros(0, 4, device=device).chunk(2)] == [(0, 4), (0, 4)]
+    pair = framework.hstack([framework.tensor(1.0, device=device), framework.tensor(2.0, device=device)])
+    assert pair.tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="tuple of Tensors"):
+        framework.cat(framework.ones(2, 3, device=device))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        framework.zeros(2, 0, device=device).reshape(0, -1)
