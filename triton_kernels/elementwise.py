@@ -227,7 +227,8 @@ def _pow_float(x, y, EXACT_BITS: tl.constexpr, EXACT_LIMIT: tl.constexpr):
     half = y * 0.5
     y_odd = y_integral & (tl.floor(half) != half)
     general = tl.where((x < 0) & y_odd, -general, general)
-    general = tl.where((x < 0) & (y_integral == 0), float("nan"), general)
+    # a negative finite base to a fractional power is nan; (-inf) ** y is inf or 0
+    general = tl.where((x < 0) & (x != float("-inf")) & (y_integral == 0), float("nan"), general)
     # exact path: integral |y| < EXACT_LIMIT == 2**EXACT_BITS
     ey = tl.abs(y)
     exact = y_integral & (ey < EXACT_LIMIT)
@@ -439,13 +440,25 @@ def _operand(src, offsets, mask, KIND: tl.constexpr, COMPUTE: tl.constexpr,
              BLOCK: tl.constexpr):
     """A block of an operand in the compute type: a masked load or a splat scalar."""
     if KIND == POINTER:
-        value = tl.load(src + offsets, mask=mask).to(COMPUTE)
+        value = _convert(tl.load(src + offsets, mask=mask), COMPUTE)
     elif KIND == VALUE:
-        value = tl.full((BLOCK,), src, COMPUTE)
+        if COMPUTE == tl.bfloat16:
+            value = tl.full((BLOCK,), src, tl.float32).to(COMPUTE)
+        else:
+            value = tl.full((BLOCK,), src, COMPUTE)
     else:  # F64_BITS
         bits = tl.full((BLOCK,), src, tl.int64)
-        value = bits.to(tl.float64, bitcast=True).to(COMPUTE)
+        value = _convert(bits.to(tl.float64, bitcast=True), COMPUTE)
     return value
+
+
+@triton.jit
+def _convert(value, ty: tl.constexpr):
+    """``value.to(ty)``; to bfloat16 through float32 (as PyTorch rounds), because
+    Triton's interpreter turns an integer or float64 into bfloat16 by its bits."""
+    if ty == tl.bfloat16:
+        value = value.to(tl.float32)
+    return value.to(ty)
 
 
 @triton.jit

@@ -1122,8 +1122,16 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand =
     """``input + value * tensor1 * tensor2``."""
     for name, t in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         check_tensor("addcmul", name, t)
+    tensor1, tensor2 = _promoted(input, tensor1, tensor2)
     scaled = tensor1 if value == 1 else mul(tensor1, _operand("addcmul", "value", value))
     return add(input, mul(scaled, tensor2))
+
+
+def _promoted(input: Tensor, tensor1: Tensor, tensor2: Tensor) -> tuple:
+    """``tensor1`` and ``tensor2`` in the result dtype of all three (PyTorch multiplies
+    float16 factors of a float32 ``input`` in float32)."""
+    result = dtypes.result_type(input, tensor1, tensor2)
+    return tuple(t if t.dtype is result else t.to(result) for t in (tensor1, tensor2))
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand = 1) -> Tensor:
@@ -1134,6 +1142,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand =
         raise RuntimeError("addcdiv(): Integer division with addcdiv is no longer supported; "
                            "use (input + value * trunc(tensor1 / tensor2)).to(input.dtype) or "
                            "input + value * tensor1 / tensor2")
+    tensor1, tensor2 = _promoted(input, tensor1, tensor2)
     scaled = tensor1 if value == 1 else mul(tensor1, _operand("addcdiv", "value", value))
     return add(input, div(scaled, tensor2))
 

@@ -190,7 +190,7 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
                            f"{list(shape)}.")
     dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
                                       if s == 1 and shape[lead + i] != 1)
-    return Sum.apply(input, dims, size, input.dtype)
+    return Sum.apply(input, dims, size, _sum_dtype(input, None))  # integers sum to int64
 
 
 

@@ -864,3 +864,28 @@ def test_sub_rejects_any_bool_operand(device):
 def test_atan2_gradient_at_origin_is_zero(device):
     zeros = np.zeros(3)
     check_op(framework.atan2, torch.atan2, [zeros, zeros], device=device)
+
+
+def test_where_mixes_bfloat16_with_integers_and_float64(device):
+    cond = framework.tensor([True, False, True], device=device)
+    y = framework.tensor([1.5, 2.0, 3.0], dtype=BF16, device=device)
+    n = framework.tensor([4, 5, 6], device=device)
+    assert framework.where(cond, y, n).tolist() == [1.5, 5.0, 3.0]
+    assert framework.where(cond, n, y).tolist() == [4.0, 2.0, 6.0]
+    assert framework.where(cond, y, 2).tolist() == [1.5, 2.0, 3.0]
+    zero_d = framework.tensor(7.0, dtype=F64, device=device)
+    assert framework.where(cond, y, zero_d).tolist() == [1.5, 7.0, 3.0]
+
+
+def test_pow_of_negative_infinity(device):
+    base = np.full(4, -np.inf)
+    exponent = np.array([2.5, -2.5, 3.0, -3.0])
+    for dtype in (F32, F64):
+        check_op(framework.pow, torch.pow, [base, exponent], device=device, dtype=dtype,
+                 grad=False)
+
+
+def test_addcmul_addcdiv_multiply_in_the_result_dtype(device):
+    inputs = [np.array([1.0, -2.0, 3.0]), np.array([3.3, 7.7, -9.1]), np.array([5.1, 2.9, 4.4])]
+    for fw_fn, torch_fn in ((framework.addcmul, torch.addcmul), (framework.addcdiv, torch.addcdiv)):
+        check_op(fw_fn, torch_fn, inputs, device=device, dtype=F32, input_dtypes=[F32, F16, F16])

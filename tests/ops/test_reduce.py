@@ -486,3 +486,10 @@ def test_norm_p0_of_bfloat16_counts_nonzeros(device):
     x = framework.tensor([[0.0, 1.0, 2.0], [3.0, 0.0, -1.0]], dtype=framework.bfloat16,
                          device=device)
     assert x.norm(0).item() == 4.0
+
+
+def test_sum_to_size_promotes_integers_like_sum(device):
+    x = framework.tensor([[1, 2], [3, 4]], dtype=framework.int32, device=device)
+    assert x.sum_to_size(1, 2).dtype is framework.int64
+    assert x.sum_to_size(1, 2).tolist() == [[4, 6]]
+    assert x.sum_to_size(2, 2).dtype is framework.int32  # nothing to sum: input itself
