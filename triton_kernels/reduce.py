@@ -317,7 +317,10 @@ def logsumexp_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split,
                              float("-inf"), ACC)
         new_m = tl.maximum(m, tl.max(x, axis=1))
         shift = _finite_or_zero(new_m)
-        total = total * tl.exp(_finite_or_zero(m) - shift) + tl.sum(tl.exp(x - shift[:, None]), axis=1)
+        # rescale by exp(m - new_m) <= 1; capped at 0 so a first finite block after
+        # m = -inf (total still 0) cannot give exp(0 - shift) = inf and 0 * inf = nan
+        rescale = tl.exp(tl.minimum(_finite_or_zero(m) - shift, 0.0))
+        total = total * rescale + tl.sum(tl.exp(x - shift[:, None]), axis=1)
         m = new_m
     total = tl.where(row_mask, total, 1)  # rows past M: avoid log(0) on padding
     result = tl.log(total) + _finite_or_zero(m)

@@ -517,9 +517,13 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorc
     check_tensor("round", "input", input)
     _require_float("round", input)
     scale = 10.0 ** builtins.abs(decimals)
+    # Half types scale in float32 like PyTorch (0.8501 * 10 must not round to 8.5 first).
+    x = input.to(dtypes.float32) if input.dtype.itemsize < 4 else input
     if decimals > 0:
-        return div(_rounding("round", _Round, mul(input, scale)), scale)
-    return mul(_rounding("round", _Round, div(input, scale)), scale)
+        result = div(_rounding("round", _Round, mul(x, scale)), scale)
+    else:
+        result = mul(_rounding("round", _Round, div(x, scale)), scale)
+    return result.to(input.dtype)
 
 
 def frac(input: Tensor) -> Tensor:

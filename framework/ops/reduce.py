@@ -12,7 +12,9 @@ one's backward is the other, and the engine's ``sum_to_size`` uses them.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
+import operator
 from collections import namedtuple
 
 from .. import dtypes
@@ -82,14 +84,37 @@ def _check_dtype_arg(op: str, dtype) -> None:
                         f"{type(dtype).__name__}")
 
 
+def _numpy_aliases(fn):
+    """Let ``fn`` take NumPy's ``axis=``/``keepdims=`` for ``dim=``/``keepdim=``, as PyTorch does."""
+    @functools.wraps(fn)
+    def reduction(*args, **kwargs):
+        for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}(): got both '{name}' and its alias '{alias}'")
+                kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return reduction
+
+
 def _dims(op: str, x: Tensor, dim) -> tuple:
     """Reduced dims, sorted; ``None`` and an empty list mean every dim (as in PyTorch)."""
+    if _is_index(dim):
+        dim = operator.index(dim)  # a NumPy integer
+    if isinstance(dim, (tuple, list, Size)) and builtins.all(_is_index(d) for d in dim):
+        dim = tuple(operator.index(d) for d in dim)
     if dim is not None and not isinstance(dim, (int, tuple, list, Size)) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be int or tuple of ints, not "
                         f"{type(dim).__name__}")
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
     return normalize_dims(op, dim, x.ndim)
+
+
+def _is_index(x) -> bool:
+    """True for an integer other than a bool (Python or NumPy)."""
+    return not isinstance(x, (bool, Tensor)) and type(x).__name__ != "bool_" \
+        and hasattr(type(x), "__index__")
 
 
 def _count(shape: tuple, dims: tuple) -> int:
@@ -146,6 +171,7 @@ def _sum_dtype(x: Tensor, dtype) -> dtypes.dtype:
     return x.dtype if x.dtype.is_floating_point else dtypes.int64
 
 
+@_numpy_aliases
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum of the elements over ``dim`` (an int, a tuple, or ``None`` for every dim).
 
@@ -248,6 +274,7 @@ class Mean(Function):
         return _expand_reduced(grad, in_shape, ctx.dims) / builtins.max(count, 1), None, None
 
 
+@_numpy_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of the elements over ``dim``; floating inputs (or a floating ``dtype``) only."""
     _check_input("mean", input)
@@ -306,6 +333,7 @@ def _prod_of_others(x: Tensor, dims: tuple) -> Tensor:
     return nonzero_prod / safe * zeros_factor
 
 
+@_numpy_aliases
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of the elements over ``dim``; integer and bool inputs give int64."""
     _check_input("prod", input)
@@ -356,11 +384,13 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool,
     return Extreme.apply(input, dims, keepdim, is_max, nan_ties)
 
 
+@_numpy_aliases
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
     return _extreme("amax", input, dim, keepdim, True)
 
 
+@_numpy_aliases
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
     return _extreme("amin", input, dim, keepdim, False)
@@ -421,6 +451,8 @@ def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
         if keepdim is not False:
             raise TypeError(f"{op}(): keepdim needs dim to be given")
         return _extreme(op, input, None, False, is_max, nan_ties=True)
+    if _is_index(dim):
+        dim = operator.index(dim)  # a NumPy integer
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be int or a Tensor (other), not "
                         f"{type(dim).__name__}")
@@ -431,12 +463,14 @@ def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
     return (MaxResult if is_max else MinResult)(values, indices)
 
 
+@_numpy_aliases
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``max(x)``: the largest element; ``max(x, dim, keepdim=False)``: ``(values, indices)``
     along ``dim``; ``max(x, other)``: elementwise maximum."""
     return _max_min("max", input, dim, keepdim, True)
 
 
+@_numpy_aliases
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``min(x)``: the smallest element; ``min(x, dim, keepdim=False)``: ``(values, indices)``
     along ``dim``; ``min(x, other)``: elementwise minimum."""
@@ -456,6 +490,8 @@ def _argextreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool) -> Ten
         flat = input.detach().reshape(-1)
         out = _arg_index(flat, 0, False, is_max)
         return out.reshape((1,) * input.ndim) if keepdim else out
+    if _is_index(dim):
+        dim = operator.index(dim)  # a NumPy integer
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
     (d,) = normalize_dims(op, dim, input.ndim) or (0,)
@@ -463,11 +499,13 @@ def _argextreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool) -> Ten
     return _arg_index(input.detach(), d, keepdim, is_max)
 
 
+@_numpy_aliases
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first maximum along ``dim``, or in the flattened input."""
     return _argextreme("argmax", input, dim, keepdim, True)
 
 
+@_numpy_aliases
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first minimum along ``dim``, or in the flattened input."""
     return _argextreme("argmin", input, dim, keepdim, False)
@@ -540,6 +578,7 @@ def _var_args(op: str, input: Tensor, dim, unbiased, keepdim, correction) -> tup
     return _dims(op, input, dim), correction
 
 
+@_numpy_aliases
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Variance over ``dim``: squared deviations summed / (N - correction); correction=1 by default
@@ -548,6 +587,7 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return Var.apply(input, dims, correction, keepdim)
 
 
+@_numpy_aliases
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation over ``dim`` (the square root of ``var``, same arguments)."""
@@ -555,6 +595,7 @@ def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return Std.apply(input, dims, correction, keepdim)
 
 
+@_numpy_aliases
 def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """``(var, mean)`` over ``dim``."""
@@ -562,6 +603,7 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return Var.apply(input, dims, correction, keepdim), Mean.apply(input, dims, keepdim)
 
 
+@_numpy_aliases
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """``(std, mean)`` over ``dim``."""
@@ -588,6 +630,7 @@ class LogSumExp(Function):
         return _expand_reduced(grad, shape, ctx.dims) * weights, None, None
 
 
+@_numpy_aliases
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(input)))`` over ``dim``, stable for large values; integers become floats."""
     _check_input("logsumexp", input)
@@ -609,11 +652,13 @@ def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     return _run(op, input.detach(), dims, keepdim)
 
 
+@_numpy_aliases
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element over ``dim`` is nonzero (bool result)."""
     return _logical("all", input, dim, keepdim)
 
 
+@_numpy_aliases
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element over ``dim`` is nonzero (bool result)."""
     return _logical("any", input, dim, keepdim)

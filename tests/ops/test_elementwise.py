@@ -889,3 +889,18 @@ def test_addcmul_addcdiv_multiply_in_the_result_dtype(device):
     inputs = [np.array([1.0, -2.0, 3.0]), np.array([3.3, 7.7, -9.1]), np.array([5.1, 2.9, 4.4])]
     for fw_fn, torch_fn in ((framework.addcmul, torch.addcmul), (framework.addcdiv, torch.addcdiv)):
         check_op(fw_fn, torch_fn, inputs, device=device, dtype=F32, input_dtypes=[F32, F16, F16])
+
+
+def test_integer_division_by_zero_raises_on_cpu():
+    x = framework.tensor([5, -5])
+    for fn in (lambda: x // 0, lambda: x % framework.tensor([1, 0]), lambda: x.fmod(0),
+               lambda: x.div(0, rounding_mode="trunc")):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            fn()
+    assert (x / 0).tolist() == [math.inf, -math.inf]  # true division gives floats
+
+
+def test_round_decimals_of_halves_scales_in_float32(device):
+    x = np.array([0.85009766, -0.85009766, 2.4501953])  # exact in float16
+    check_op(lambda t: framework.round(t, decimals=1), lambda t: torch.round(t, decimals=1), [x],
+             device=device, dtype=F16, grad=False, atol=0, rtol=1e-2)

@@ -493,3 +493,24 @@ def test_sum_to_size_promotes_integers_like_sum(device):
     assert x.sum_to_size(1, 2).dtype is framework.int64
     assert x.sum_to_size(1, 2).tolist() == [[4, 6]]
     assert x.sum_to_size(2, 2).dtype is framework.int32  # nothing to sum: input itself
+
+
+def test_numpy_style_axis_keepdims_and_integer_dims(device):
+    x = np.array([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+    check_op(lambda t: t.sum(axis=0, keepdims=True), lambda t: t.sum(axis=0, keepdims=True), [x],
+             device=device)
+    check_op(lambda t: framework.mean(t, axis=np.int64(1)), lambda t: torch.mean(t, axis=1), [x],
+             device=device)
+    check_op(lambda t: t.amax(axis=(np.int32(0), 1)), lambda t: t.amax(axis=(0, 1)), [x],
+             device=device)
+    t = framework.tensor(x, device=device)
+    assert t.max(axis=1).indices.tolist() == [1, 2]
+    assert t.argmin(np.int64(0)).tolist() == [0, 1, 0]
+    with pytest.raises(TypeError, match="sum"):
+        t.sum(dim=0, axis=0)
+
+
+def test_logsumexp_of_very_negative_rows(device):
+    x = np.array([[-1000.0, -1000.5], [-100.0, -89.0], [-np.inf, -200.0]])
+    check_op(lambda t: framework.logsumexp(t, 1), lambda t: torch.logsumexp(t, 1), [x],
+             device=device)

@@ -196,12 +196,18 @@ _BINARY_FNS = {
 }
 
 
+# Integer division by zero raises on the CPU, as in PyTorch (its GPU kernels give garbage).
+_INTEGER_DIVISIONS = ("div_floor", "div_trunc", "remainder", "fmod")
+
+
 def _make_binary(name: str):
     fn = _BINARY_FNS[name]
 
     def kernel(a, b, compute_dtype, out_dtype) -> Array:
         cd = _compute(compute_dtype)
         x, y = _value(a, cd), _value(b, cd)
+        if name in _INTEGER_DIVISIONS and not _is_float(x) and np.any(y == 0):
+            raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
         with np.errstate(all="ignore"):
             return _finish(fn(x, y), out_dtype)
     kernel.__name__ = name
