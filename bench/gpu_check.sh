@@ -63,15 +63,31 @@ EOF
 } 2>&1 | tee "$OUT/versions.log"
 
 # 2. test suite on the GPU ----------------------------------------------------------------
-step "tests: FRAMEWORK_TRITON_INTERPRET=$FRAMEWORK_TRITON_INTERPRET pytest $PYTEST_TARGETS"
-# SIGINT first so pytest stops cleanly and still writes its report; KILL 20 s later.
-# shellcheck disable=SC2086
-timeout --signal=INT --kill-after=20 "$(budget "$TEST_TIMEOUT")" \
-    "$PYTHON" -m pytest $PYTEST_TARGETS -q -p no:cacheprovider --durations=15 \
-    --junitxml="$OUT/tests.xml" >"$OUT/tests.log" 2>&1
-TEST_RC=$?
-tail -n 40 "$OUT/tests.log"
-echo "pytest exit status: $TEST_RC"
+# TEST_SHARDS pytest processes run side by side (FRAMEWORK_TEST_SHARD=i/n, see
+# tests/conftest.py): compiling the kernels is what takes the time, and it is single-threaded
+# per process. SIGINT first so each pytest stops cleanly and still writes its report.
+TEST_SHARDS="${TEST_SHARDS:-8}"
+step "tests: FRAMEWORK_TRITON_INTERPRET=$FRAMEWORK_TRITON_INTERPRET pytest $PYTEST_TARGETS in $TEST_SHARDS shards"
+TEST_LIMIT="$(budget "$TEST_TIMEOUT")"
+pids=()
+for ((shard = 0; shard < TEST_SHARDS; shard++)); do
+    # shellcheck disable=SC2086
+    FRAMEWORK_TEST_SHARD="$shard/$TEST_SHARDS" timeout --signal=INT --kill-after=20 "$TEST_LIMIT" \
+        "$PYTHON" -m pytest $PYTEST_TARGETS -q -p no:cacheprovider --durations=5 \
+        --junitxml="$OUT/tests-$shard.xml" >"$OUT/tests-$shard.log" 2>&1 &
+    pids+=("$!")
+done
+TEST_RC=0
+for pid in "${pids[@]}"; do
+    wait "$pid"
+    rc=$?
+    if (( rc != 0 && TEST_RC == 0 )) || (( rc == 124 || rc == 137 )); then TEST_RC=$rc; fi
+done
+cat "$OUT"/tests-*.log >"$OUT/tests.log"
+"$PYTHON" bench/gpu_check_summary.py --merge-junit "$OUT" "$TEST_SHARDS"
+grep -hE "[0-9]+ (passed|failed)" "$OUT"/tests-*.log
+grep -hE "^(FAILED|ERROR) " "$OUT/tests.log" | head -40
+echo "pytest exit status (worst shard): $TEST_RC"
 
 # 3. autotune, twice (the second run must find the cache warm) -------------------------------
 step "autotune"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import xml.etree.ElementTree as ET
 
 MAX_FAILURES_LISTED = 25
@@ -55,7 +56,21 @@ def _print_bench(results: list) -> None:
               f"{r.get('reference', '')}{'  ' + r['note'] if r.get('note') else ''}")
 
 
+def merge_junit(out: str, shards: int) -> None:
+    """Merge the shards' ``tests-<i>.xml`` into one ``tests.xml`` (missing shards are skipped)."""
+    merged = ET.Element("testsuites")
+    for shard in range(shards):
+        path = os.path.join(out, f"tests-{shard}.xml")
+        if os.path.exists(path):
+            root = ET.parse(path).getroot()
+            merged.extend([root] if root.tag == "testsuite" else list(root))
+    ET.ElementTree(merged).write(os.path.join(out, "tests.xml"))
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--merge-junit":
+        merge_junit(sys.argv[2], int(sys.argv[3]))
+        return
     out = os.environ.get("OUT", ".")
     tests = test_summary(os.path.join(out, "tests.xml"))
     env, results = bench_rows(os.path.join(out, "bench.json"))

@@ -24,3 +24,19 @@ def _seed():
 def device(request):
     """Every device: the NumPy backend and the Triton backend."""
     return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep one shard of the tests when ``FRAMEWORK_TEST_SHARD=i/n`` is set.
+
+    ``bench/gpu_check.sh`` runs n pytest processes side by side on a GPU
+    machine (no pytest-xdist there) so kernel compilation uses several cores.
+    """
+    shard = os.environ.get("FRAMEWORK_TEST_SHARD")
+    if not shard:
+        return
+    index, count = (int(part) for part in shard.split("/"))
+    kept = [item for i, item in enumerate(items) if i % count == index]
+    deselected = [item for i, item in enumerate(items) if i % count != index]
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = kept
