@@ -139,11 +139,16 @@ def test_cuda_without_gpu_or_interpreter_raises_clear_error():
     assert "ERR CUDA is not available" in out.stdout
 
 
-def test_cuda_module_under_interpreter():
+def test_cuda_module_reports_the_runtime():
     assert framework.cuda.is_available()
-    assert framework.cuda.device_count() == 1
     framework.cuda.synchronize()
-    assert "interpreter" in framework.cuda.get_device_name().lower()
+    name = framework.cuda.get_device_name()
+    if framework.cuda.is_interpreter():
+        assert framework.cuda.device_count() == 1
+        assert "interpreter" in name.lower()
+    else:  # the GPU check script runs the suite on a real GPU
+        assert framework.cuda.device_count() >= 1
+        assert name and framework.cuda.get_device_capability()[0] >= 7
 
 
 def test_legacy_tensor_constructor(device):
