@@ -7,7 +7,7 @@ input's shape, written in framework ops so it is differentiable again.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, common_device, normalize_dim, wrap
@@ -442,37 +442,6 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
     return getitem(x, tuple(full))
 
 
-class _SetSlice(Function):
-    """``x`` with ``value`` written at a basic ``index`` (out of place; used by ``x[index] = v``)."""
-
-    @staticmethod
-    def forward(ctx, x, value, index):
-        ctx.index = index
-        ctx.value_shape = tuple(value.shape)
-        out = wrap(_contiguous_copy(x), x.device)
-        target = _make_view(out, *_slice_geometry(out, index))
-        backend(out).copy_(target._a, value._a)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad_x = grad_value = None
-        if ctx.needs_input_grad[0]:
-            from .creation import zeros
-            shape, _, _ = _slice_geometry(grad, ctx.index)
-            grad_x = _SetSlice.apply(grad, zeros(shape, dtype=grad.dtype, device=grad.device), ctx.index)
-        if ctx.needs_input_grad[1]:
-            grad_value = _Slice.apply(grad, ctx.index).sum_to_size(ctx.value_shape)
-        return grad_x, grad_value, None
-
-
-def _contiguous_copy(x: Tensor):
-    kernels = backend(x)
-    out = kernels.empty(tuple(x.shape), x.dtype)
-    kernels.copy_(out, x._a)
-    return out
-
-
 def _value_tensor(x: Tensor, value) -> Tensor:
     from .creation import tensor
     if isinstance(value, Tensor):
@@ -483,8 +452,12 @@ def _value_tensor(x: Tensor, value) -> Tensor:
 
 
 def setitem(x: Tensor, index, value) -> None:
-    """``x[index] = value`` for a basic index (value broadcast and cast to ``x``'s dtype)."""
-    from .inplace import apply_inplace, check_writable
+    """``x[index] = value`` for a basic index (value broadcast and cast to ``x``'s dtype).
+
+    Like PyTorch, this is ``x[index].copy_(value)``: the write goes through the
+    in-place machinery, which re-records ``x`` when a gradient is involved.
+    """
+    from .inplace import check_writable, copy_
     norm = _normalize_index(x, index)
     check_writable("setitem", _make_view(x, *_slice_geometry(x, norm)))
     value = _value_tensor(x, value)
@@ -493,12 +466,7 @@ def setitem(x: Tensor, index, value) -> None:
     if _broadcast("setitem", tuple(value.shape), target_shape) != target_shape:
         raise RuntimeError(f"setitem(): shape mismatch: value tensor of shape {list(value.shape)} "
                            f"cannot be broadcast to indexing result of shape {list(target_shape)}")
-    if is_grad_enabled() and (x.requires_grad or value.requires_grad):
-        apply_inplace("setitem", x, lambda old: _SetSlice.apply(old, value.to(x.dtype), norm))
-        return
-    view_t = _make_view(x, *_slice_geometry(x, norm))
-    backend(x).copy_(view_t._a, value._a)
-    x._a.storage.version += 1
+    copy_(getitem(x, norm), value)
 
 
 # --- copies -------------------------------------------------------------------------------
