@@ -5,7 +5,7 @@ The public names match PyTorch's: ``framework.tensor``, ``framework.zeros``,
 """
 from __future__ import annotations
 
-from . import autograd, cuda, dtypes, nn, ops  # noqa: F401
+from . import autograd, cuda, dtypes, ops  # noqa: F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .devices import device
@@ -30,9 +30,11 @@ def _reexport(module) -> None:
         globals()[name] = getattr(module, name)
 
 
-for _module in (ops.elementwise, ops.reduce, ops.matmul, ops.shape, ops.inplace):
+for _module in ops.public_families():
     _reexport(_module)
 del _module
+
+from . import nn  # noqa: E402,F401 - after the ops, which nn.functional re-exports
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

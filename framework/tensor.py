@@ -799,6 +799,39 @@ FORWARDED_METHODS = {
         "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
         "transpose_",
     ),
+    # indexing ops
+    "indexing": (
+    ),
+    # movement ops
+    "movement": (
+    ),
+    # scan ops
+    "scan": (
+    ),
+    # sort ops
+    "sort": (
+    ),
+    # conv ops
+    "conv": (
+    ),
+    # pool ops
+    "pool": (
+    ),
+    # norm ops
+    "norm": (
+    ),
+    # activation ops
+    "activation": (
+    ),
+    # loss ops
+    "loss": (
+    ),
+    # random ops
+    "random": (
+    ),
+    # attention ops
+    "attention": (
+    ),
 }
 
 for _family, _names in FORWARDED_METHODS.items():

@@ -20,8 +20,7 @@ def contract_arity(name: str) -> int:
         return 2  # unary(x, out_dtype)
     if name in contract.BINARY:
         return 4  # binary(a, b, compute_dtype, out_dtype)
-    for table in (contract.MEMORY, contract.RANDOM, contract.OTHER_ELEMENTWISE, contract.REDUCE,
-                  contract.MATMUL):
+    for table in contract.TABLES:
         if name in table:
             params = table[name].split("(", 1)[1].split(")", 1)[0]
             return len([p for p in params.split(",") if p.strip()])

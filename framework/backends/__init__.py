@@ -11,7 +11,9 @@ import importlib
 
 from . import contract
 
-_FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul")
+# One module per family in each backend (a backend may not have every family yet).
+FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "movement", "scan",
+            "sort", "conv", "pool", "norm", "activation", "loss", "attention", "optim")
 _loaded: dict = {}
 
 
@@ -38,7 +40,7 @@ def load(name: str) -> Backend:
     """Import backend ``name`` ('numpy' or 'triton') and collect its kernels."""
     if name not in _loaded:
         kernels = {}
-        for family in _FAMILIES:
+        for family in FAMILIES:
             try:
                 module = _family_module(name, family)
             except ModuleNotFoundError as exc:

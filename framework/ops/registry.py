@@ -64,8 +64,10 @@ def _mark(flag: bool) -> str:
 def _triton_kernel_names() -> set:
     """Kernel names the Triton backend implements, read without starting a GPU runtime."""
     import importlib
+    from ..backends import FAMILIES
     names = set()
-    for module in ("copy", "random", "elementwise", "reduce", "matmul"):
+    for family in FAMILIES:
+        module = "copy" if family == "memory" else family
         try:
             names.update(importlib.import_module(f"framework.backends.triton.{module}").KERNELS)
         except ModuleNotFoundError:

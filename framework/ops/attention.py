@@ -1,0 +1,5 @@
+"""Attention: scaled_dot_product_attention."""
+from __future__ import annotations
+
+__all__: list = []  # exported as framework.<name>
+FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>

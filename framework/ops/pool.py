@@ -1,0 +1,5 @@
+"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle."""
+from __future__ import annotations
+
+__all__: list = []  # exported as framework.<name>
+FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>

@@ -1,0 +1,5 @@
+"""Random ops: dropout variants, bernoulli, multinomial."""
+from __future__ import annotations
+
+__all__: list = []  # exported as framework.<name>
+FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>

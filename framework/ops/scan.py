@@ -1,0 +1,5 @@
+"""Scans: cumsum, cumprod."""
+from __future__ import annotations
+
+__all__: list = []  # exported as framework.<name>
+FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>

@@ -1,0 +1,5 @@
+"""Sorting and counting: sort, argsort, topk, unique, bincount, searchsorted."""
+from __future__ import annotations
+
+__all__: list = []  # exported as framework.<name>
+FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
