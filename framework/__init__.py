@@ -34,7 +34,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import nn  # noqa: E402,F401 - after the ops, which nn.functional re-exports
+from . import nn, optim  # noqa: E402,F401 - after the ops, which nn.functional re-exports
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

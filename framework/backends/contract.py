@@ -119,8 +119,25 @@ LOSS = {
 ATTENTION = {
 }
 
-# Fused optimizer updates.
+# Fused optimizer updates. Unlike every other kernel these write in place: the
+# parameter and its state buffers (contiguous, same shape) are updated, nothing is
+# returned. A state argument a variant does not use may be None.
 OPTIM = {
+    "sgd_step": "sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, "
+                "nesterov, maximize, first) -> None",
+    "adam_step": "adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, "
+                 "eps, weight_decay, decoupled, amsgrad, maximize, bias_correction1, "
+                 "bias_correction2_sqrt) -> None",
+    "adamax_step": "adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, "
+                   "weight_decay, maximize, bias_correction1) -> None",
+    "rmsprop_step": "rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, "
+                    "eps, weight_decay, momentum, centered, maximize) -> None",
+    "adagrad_step": "adagrad_step(param, grad, state_sum, clr, eps, weight_decay, maximize) -> None",
+    "nadam_step": "nadam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, "
+                  "weight_decay, decoupled, maximize, bias_correction2, grad_coef, avg_coef) -> None",
+    "radam_step": "radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, "
+                  "weight_decay, decoupled, maximize, bias_correction1, bias_correction2_sqrt, "
+                  "rect) -> None: rect <= 0 takes the unrectified (SGD-with-momentum) step",
 }
 
 # Every table whose values are "signature -> result" strings, in contract order.

@@ -1,0 +1,160 @@
+"""CPU optimizer updates with NumPy, in place, mirroring ``triton_kernels/optim.py``.
+
+Arithmetic runs in float32 for half-precision parameters (float64 for float64
+ones); the new values are written back into the parameter and state arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtypes
+from ..array import Array
+from ._arrays import nd
+
+
+def _acc(a: Array) -> np.dtype:
+    return np.dtype(np.float64) if a.dtype is dtypes.float64 else np.dtype(np.float32)
+
+
+def _read(a: Array, acc) -> np.ndarray:
+    return nd(a).astype(acc, copy=True)
+
+
+def _write(a: Array, value: np.ndarray) -> None:
+    nd(a)[...] = value.astype(a.dtype.numpy, copy=False)
+
+
+def _grad(param: np.ndarray, grad: Array, weight_decay: float, maximize: bool,
+          coupled: bool) -> np.ndarray:
+    g = _read(grad, param.dtype)
+    if maximize:
+        g = -g
+    if coupled and weight_decay != 0:
+        g = g + weight_decay * param
+    return g
+
+
+def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
+             maximize, first) -> None:
+    """SGD with optional momentum/dampening/Nesterov, in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    step = g
+    if momentum != 0:
+        buf = g if first else momentum * _read(momentum_buffer, p.dtype) + (1 - dampening) * g
+        _write(momentum_buffer, buf)
+        step = g + momentum * buf if nesterov else buf
+    _write(param, p - lr * step)
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+              weight_decay, decoupled, amsgrad, maximize, bias_correction1,
+              bias_correction2_sqrt) -> None:
+    """Adam (coupled L2) / AdamW (decoupled decay), optionally AMSGrad, in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, not decoupled)
+    if decoupled:
+        p = p * (1 - lr * weight_decay)
+    m = _read(exp_avg, p.dtype)
+    v = _read(exp_avg_sq, p.dtype)
+    m = m + (1 - beta1) * (g - m)
+    v = beta2 * v + (1 - beta2) * g * g
+    _write(exp_avg, m)
+    _write(exp_avg_sq, v)
+    second = v
+    if amsgrad:
+        second = np.maximum(_read(max_exp_avg_sq, p.dtype), v)
+        _write(max_exp_avg_sq, second)
+    denom = np.sqrt(second) / bias_correction2_sqrt + eps
+    _write(param, p - (lr / bias_correction1) * m / denom)
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize,
+                bias_correction1) -> None:
+    """Adamax (infinity-norm Adam), in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    m = _read(exp_avg, p.dtype)
+    m = m + (1 - beta1) * (g - m)
+    u = np.maximum(beta2 * _read(exp_inf, p.dtype), np.abs(g) + eps)
+    _write(exp_avg, m)
+    _write(exp_inf, u)
+    _write(param, p - (lr / bias_correction1) * m / u)
+
+
+def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay,
+                 momentum, centered, maximize) -> None:
+    """RMSprop, optionally centered and with momentum, in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    v = alpha * _read(square_avg, p.dtype) + (1 - alpha) * g * g
+    _write(square_avg, v)
+    if centered:
+        mean = _read(grad_avg, p.dtype)
+        mean = mean + (1 - alpha) * (g - mean)
+        _write(grad_avg, mean)
+        avg = np.sqrt(v - mean * mean) + eps
+    else:
+        avg = np.sqrt(v) + eps
+    if momentum > 0:
+        buf = momentum * _read(momentum_buffer, p.dtype) + g / avg
+        _write(momentum_buffer, buf)
+        _write(param, p - lr * buf)
+    else:
+        _write(param, p - lr * g / avg)
+
+
+def adagrad_step(param, grad, state_sum, clr, eps, weight_decay, maximize) -> None:
+    """Adagrad with the decayed learning rate ``clr``, in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    total = _read(state_sum, p.dtype) + g * g
+    _write(state_sum, total)
+    _write(param, p - clr * g / (np.sqrt(total) + eps))
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled,
+               maximize, bias_correction2, grad_coef, avg_coef) -> None:
+    """NAdam (Nesterov momentum Adam), in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, not decoupled)
+    if decoupled:
+        p = p * (1 - lr * weight_decay)
+    m = _read(exp_avg, p.dtype)
+    v = _read(exp_avg_sq, p.dtype)
+    m = m + (1 - beta1) * (g - m)
+    v = beta2 * v + (1 - beta2) * g * g
+    _write(exp_avg, m)
+    _write(exp_avg_sq, v)
+    denom = np.sqrt(v / bias_correction2) + eps
+    _write(param, p + grad_coef * g / denom + avg_coef * m / denom)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled,
+               maximize, bias_correction1, bias_correction2_sqrt, rect) -> None:
+    """RAdam (rectified Adam), in place."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, not decoupled)
+    if decoupled:
+        p = p * (1 - lr * weight_decay)
+    m = _read(exp_avg, p.dtype)
+    v = _read(exp_avg_sq, p.dtype)
+    m = m + (1 - beta1) * (g - m)
+    v = beta2 * v + (1 - beta2) * g * g
+    _write(exp_avg, m)
+    _write(exp_avg_sq, v)
+    update = m / bias_correction1 * lr
+    if rect > 0:
+        update = update * rect * bias_correction2_sqrt / (np.sqrt(v) + eps)
+    _write(param, p - update)
+
+
+KERNELS = {
+    "sgd_step": sgd_step,
+    "adam_step": adam_step,
+    "adamax_step": adamax_step,
+    "rmsprop_step": rmsprop_step,
+    "adagrad_step": adagrad_step,
+    "nadam_step": nadam_step,
+    "radam_step": radam_step,
+}

@@ -1,0 +1,239 @@
+"""Fused optimizer updates: one kernel launch updates a parameter and its state in place.
+
+Each program instance owns BLOCK consecutive elements of a contiguous
+parameter, its gradient and its state buffers (all of the same length n). It
+loads them once, does the whole update in float32 registers and stores the
+new parameter and state, so an optimizer step costs one read and one write of
+each buffer instead of the chain of elementwise ops an eager update would run.
+
+Step-dependent scalars (bias corrections, the learning rate of this step) are
+computed on the host and passed in; flags that change the code path
+(``NESTEROV``, ``AMSGRAD`` ...) are constexpr so each variant compiles to
+straight-line code. ``ACC`` is the arithmetic type: float32, or float64 for
+float64 parameters.
+"""
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE: tl.constexpr,
+               COUPLED_DECAY: tl.constexpr, ACC: tl.constexpr):
+    """The gradient in ACC, negated when maximizing, plus L2 weight decay when coupled."""
+    grad = tl.load(grad_ptr + offs, mask=mask, other=0.0).to(ACC)
+    if MAXIMIZE:
+        grad = -grad
+    if COUPLED_DECAY:
+        grad = grad + weight_decay * param
+    return grad
+
+
+@triton.jit
+def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr, momentum, dampening, weight_decay,
+               MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
+               MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """SGD: buf = momentum·buf + (1 − dampening)·g (buf = g on the first step); p −= lr·d."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n  # the last block is partial
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    step = grad
+    if MOMENTUM:
+        if FIRST:
+            buf = grad
+        else:
+            buf = tl.load(buf_ptr + offs, mask=mask, other=0.0).to(ACC)
+            buf = momentum * buf + (1.0 - dampening) * grad
+        tl.store(buf_ptr + offs, buf.to(buf_ptr.dtype.element_ty), mask=mask)
+        if NESTEROV:
+            step = grad + momentum * buf
+        else:
+            step = buf
+    param = param - lr * step
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n, lr, beta1, beta2,
+                eps, weight_decay, bias_correction1, bias_correction2_sqrt,
+                DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
+                ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Adam/AdamW: moments m, v; p −= lr/bc1 · m / (sqrt(v_hat)/sqrt(bc2) + eps)."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
+    if DECOUPLED:
+        param = param * (1.0 - lr * weight_decay)
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
+    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    second = exp_avg_sq
+    if AMSGRAD:
+        max_sq = tl.load(max_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+        max_sq = tl.maximum(max_sq, exp_avg_sq)
+        tl.store(max_sq_ptr + offs, max_sq.to(max_sq_ptr.dtype.element_ty), mask=mask)
+        second = max_sq
+    denom = tl.sqrt(second) / bias_correction2_sqrt + eps
+    param = param - (lr / bias_correction1) * exp_avg / denom
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr, beta1, beta2, eps,
+                  weight_decay, bias_correction1, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
+                  BLOCK: tl.constexpr):
+    """Adamax: m = lerp(m, g, 1−β1); u = max(β2·u, |g| + eps); p −= lr/bc1 · m / u."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_inf = tl.load(exp_inf_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
+    exp_inf = tl.maximum(beta2 * exp_inf, tl.abs(grad) + eps)
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_inf_ptr + offs, exp_inf.to(exp_inf_ptr.dtype.element_ty), mask=mask)
+    param = param - (lr / bias_correction1) * exp_avg / exp_inf
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n, lr, alpha, eps,
+                   weight_decay, momentum, MOMENTUM: tl.constexpr, CENTERED: tl.constexpr,
+                   MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """RMSprop: v = α·v + (1−α)·g²; optional centering by the mean gradient and momentum."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    square_avg = tl.load(square_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    square_avg = alpha * square_avg + (1.0 - alpha) * grad * grad
+    tl.store(square_avg_ptr + offs, square_avg.to(square_avg_ptr.dtype.element_ty), mask=mask)
+    if CENTERED:
+        grad_avg = tl.load(grad_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+        grad_avg = grad_avg + (1.0 - alpha) * (grad - grad_avg)
+        tl.store(grad_avg_ptr + offs, grad_avg.to(grad_avg_ptr.dtype.element_ty), mask=mask)
+        avg = tl.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = tl.sqrt(square_avg) + eps
+    if MOMENTUM:
+        buf = tl.load(buf_ptr + offs, mask=mask, other=0.0).to(ACC)
+        buf = momentum * buf + grad / avg
+        tl.store(buf_ptr + offs, buf.to(buf_ptr.dtype.element_ty), mask=mask)
+        param = param - lr * buf
+    else:
+        param = param - lr * grad / avg
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n, clr, eps, weight_decay,
+                   MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Adagrad: s += g²; p −= clr · g / (sqrt(s) + eps), clr the decayed learning rate."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    state_sum = tl.load(sum_ptr + offs, mask=mask, other=0.0).to(ACC) + grad * grad
+    tl.store(sum_ptr + offs, state_sum.to(sum_ptr.dtype.element_ty), mask=mask)
+    param = param - clr * grad / (tl.sqrt(state_sum) + eps)
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1, beta2, eps,
+                 weight_decay, bias_correction2, grad_coef, avg_coef, DECOUPLED: tl.constexpr,
+                 MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """NAdam: Adam moments; p += grad_coef·g/denom + avg_coef·m/denom (momentum-decay coefs)."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
+    if DECOUPLED:
+        param = param * (1.0 - lr * weight_decay)
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
+    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    denom = tl.sqrt(exp_avg_sq / bias_correction2) + eps
+    param = param + grad_coef * grad / denom + avg_coef * exp_avg / denom
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1, beta2, eps,
+                 weight_decay, bias_correction1, bias_correction2_sqrt, rect,
+                 DECOUPLED: tl.constexpr, RECTIFIED: tl.constexpr, MAXIMIZE: tl.constexpr,
+                 ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """RAdam: Adam moments; the adaptive step (times ``rect``) only once the variance is tractable."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
+    if DECOUPLED:
+        param = param * (1.0 - lr * weight_decay)
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
+    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    update = exp_avg / bias_correction1 * lr
+    if RECTIFIED:
+        update = update * rect * bias_correction2_sqrt / (tl.sqrt(exp_avg_sq) + eps)
+    param = param - update
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+# Compile specs (tests/test_compile.py): fp32 parameters and state, the common flag settings.
+_P = "*fp32"
+COMPILE_SPECS = [
+    {"kernel": "sgd_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "buf_ptr": _P, "n": "i32", "lr": "fp32",
+                   "momentum": "fp32", "dampening": "fp32", "weight_decay": "fp32"},
+     "constexprs": {"MOMENTUM": True, "FIRST": False, "NESTEROV": True, "MAXIMIZE": False,
+                    "ACC": "tl.float32", "BLOCK": 1024},
+     "num_warps": 4, "no_spills": True},
+    {"kernel": "adam_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
+                   "max_sq_ptr": _P, "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32",
+                   "eps": "fp32", "weight_decay": "fp32", "bias_correction1": "fp32",
+                   "bias_correction2_sqrt": "fp32"},
+     "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
+     "num_warps": 4, "no_spills": True},
+    {"kernel": "adamax_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_inf_ptr": _P,
+                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
+                   "weight_decay": "fp32", "bias_correction1": "fp32"},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+    {"kernel": "rmsprop_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "square_avg_ptr": _P, "buf_ptr": _P,
+                   "grad_avg_ptr": _P, "n": "i32", "lr": "fp32", "alpha": "fp32", "eps": "fp32",
+                   "weight_decay": "fp32", "momentum": "fp32"},
+     "constexprs": {"MOMENTUM": True, "CENTERED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
+     "num_warps": 4, "no_spills": True},
+    {"kernel": "adagrad_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "sum_ptr": _P, "n": "i32", "clr": "fp32",
+                   "eps": "fp32", "weight_decay": "fp32"},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+    {"kernel": "nadam_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
+                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
+                   "weight_decay": "fp32", "bias_correction2": "fp32", "grad_coef": "fp32",
+                   "avg_coef": "fp32"},
+     "constexprs": {"DECOUPLED": False, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
+     "num_warps": 4, "no_spills": True},
+    {"kernel": "radam_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
+                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
+                   "weight_decay": "fp32", "bias_correction1": "fp32",
+                   "bias_correction2_sqrt": "fp32", "rect": "fp32"},
+     "constexprs": {"DECOUPLED": False, "RECTIFIED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
+     "num_warps": 4, "no_spills": True},
+]
