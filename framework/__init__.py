@@ -18,6 +18,7 @@ from .ops.conversion import clone
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                            linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
                            randn_like, randperm, tensor, zeros, zeros_like)
+from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor
 
@@ -34,7 +35,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import nn, optim  # noqa: E402,F401 - after the ops, which nn.functional re-exports
+from . import nn, optim, utils  # noqa: E402,F401 - after the ops, which nn.functional re-exports
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821
