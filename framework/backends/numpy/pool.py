@@ -58,9 +58,10 @@ def _scatter(values: np.ndarray, flat: np.ndarray, in_size: tuple, dtype) -> Arr
     (same shape as ``values`` or broadcast to it)."""
     n, c = values.shape[:2]
     plane = in_size[0] * in_size[1]
-    flat = np.broadcast_to(flat, values.shape).reshape(n * c, -1)
+    per_plane = int(np.prod(values.shape[2:], dtype=np.int64))
+    flat = np.broadcast_to(flat, values.shape).reshape(n * c, per_plane)
     target = flat + (np.arange(n * c, dtype=np.int64) * plane)[:, None]
-    weights = values.reshape(n * c, -1).astype(np.float64)
+    weights = values.reshape(n * c, per_plane).astype(np.float64)
     total = np.bincount(target.ravel(), weights=weights.ravel(), minlength=n * c * plane)
     return wrap(total.reshape((n, c) + tuple(in_size)).astype(dtype.numpy), dtype)
 
