@@ -133,6 +133,19 @@ def index_scatter_kernel(grad_ptr, index_ptr, acc_ptr, C, HW, M,
 
 
 @triton.jit
+def index_gather_kernel(x_ptr, index_ptr, out_ptr, C, W, M,
+                        stride_n, stride_c, stride_h, stride_w, BLOCK: tl.constexpr):
+    """Read BLOCK outputs of one plane from x (any strides) at their flat h*W+w positions in
+    index (contiguous, like out): the adjoint of index_scatter_kernel."""
+    n, c, pixels, mask = _plane_and_pixels(C, M, BLOCK)
+    out = n * C * M + c * M + pixels
+    index = tl.load(index_ptr + out, mask=mask, other=0)
+    value = tl.load(x_ptr + n * stride_n + c * stride_c + (index // W) * stride_h
+                    + (index % W) * stride_w, mask=mask, other=0)
+    tl.store(out_ptr + out, value, mask=mask)
+
+
+@triton.jit
 def interp2d_kernel(x_ptr, out_ptr, row_lo_ptr, row_hi_ptr, row_w_ptr,
                     col_lo_ptr, col_hi_ptr, col_w_ptr,
                     C, OW, M, stride_n, stride_c, stride_h, stride_w,
@@ -219,6 +232,10 @@ _SPECS = [
     {"kernel": "index_scatter_kernel", "label": "fp64",
      "signature": {"grad_ptr": "*fp64", "index_ptr": "*i64", "acc_ptr": "*fp64"},
      "constexprs": {"ACC": "tl.float64", "BLOCK": 256}},
+    {"kernel": "index_gather_kernel", "label": "bf16",
+     "signature": {"x_ptr": "*bf16", "index_ptr": "*i64", "out_ptr": "*bf16", "stride_n": "i64",
+                   "stride_c": "i64", "stride_h": "i64", "stride_w": "i64"},
+     "constexprs": {"BLOCK": 256}},
     {"kernel": "interp2d_kernel", "label": "bilinear-fp16",
      "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16", **_SAMPLES, "row_w_ptr": "*fp32",
                    "col_w_ptr": "*fp32", "stride_n": "i64", "stride_c": "i64",

@@ -107,6 +107,8 @@ POOL = {
                   "and its flat per-plane index h*W+w (first max; NaN wins)",
     "pool_max2d_backward": "pool_max2d_backward(grad, indices, in_size) -> Array: grad "
                            "scatter-added to the (H, W) = in_size plane positions in indices",
+    "pool_max2d_gather": "pool_max2d_gather(x, indices) -> Array: each (n, c) plane of x read "
+                         "at the flat positions indices[n, c] (adjoint of pool_max2d_backward)",
     "pool_avg2d": "pool_avg2d(x, rows, cols, divisor_override) -> Array: window sum / "
                   "(rows.divisor[oh] * cols.divisor[ow]) or / divisor_override",
     "pool_avg2d_backward": "pool_avg2d_backward(grad, rows, cols, divisor_override, in_size) "

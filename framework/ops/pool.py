@@ -20,7 +20,8 @@ Backward passes are framework ops too: average pooling and interpolation are
 linear, so their backward (a scatter-add kernel) has the forward as its own
 backward and gradients of any order work. Max pooling's backward scatters
 the gradient to the saved argmax (``indices``, flat per ``(n, c)`` plane as
-in PyTorch); its second derivative raises a clear error.
+in PyTorch), and that scatter's adjoint is a gather at the same indices, so
+max pooling has gradients of any order too.
 """
 from __future__ import annotations
 
@@ -233,17 +234,34 @@ class MaxPool(Function):
 
 
 class MaxPoolBackward(Function):
-    """Scatter-add of ``grad`` to the input positions in ``indices``."""
+    """Scatter-add of ``grad`` to the input positions in ``indices`` (its adjoint is the
+    gather ``MaxPoolGather``, so second derivatives work)."""
 
     @staticmethod
     def forward(ctx, grad, indices, in_shape):
+        ctx.save_for_backward(indices)
         out = backend(grad).pool_max2d_backward(grad._a, indices._a, tuple(in_shape[2:]))
         return wrap(out, grad.device)
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError("max pooling backward: second derivative is not implemented "
-                           "(the max pooling backward kernel is not differentiable)")
+        (indices,) = ctx.saved_tensors
+        return MaxPoolGather.apply(grad, indices), None, None
+
+
+class MaxPoolGather(Function):
+    """``x`` read at each plane's ``indices`` (the adjoint of ``MaxPoolBackward``)."""
+
+    @staticmethod
+    def forward(ctx, x, indices):
+        ctx.in_shape = tuple(x.shape)
+        ctx.save_for_backward(indices)
+        return wrap(backend(x).pool_max2d_gather(x._a, indices._a), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPoolBackward.apply(grad, indices, ctx.in_shape), None
 
 
 class AvgPool(Function):
@@ -575,7 +593,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 # Registry --------------------------------------------------------------------------
-_MAX = ("pool_max2d", "pool_max2d_backward")
+_MAX = ("pool_max2d", "pool_max2d_backward", "pool_max2d_gather")
 _AVG = ("pool_avg2d", "pool_avg2d_backward")
 _INTERP = ("interp2d", "interp2d_backward")
 for _name, _kernels in (("max_pool1d", _MAX), ("max_pool2d", _MAX), ("avg_pool1d", _AVG),

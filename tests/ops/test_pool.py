@@ -238,13 +238,27 @@ def test_gradgradcheck(device, name):
     assert gradgradcheck(GRADGRAD[name], (x,))
 
 
-def test_max_pool_second_derivative_raises(device):
-    """Differentiating max pooling's backward (with respect to its incoming gradient)."""
-    x = framework.tensor(_normal(1, 1, 4, 4), device=device, requires_grad=True)
-    seed = framework.ones(1, 1, 2, 2, device=device, requires_grad=True)
-    (g,) = framework.autograd.grad([F.max_pool2d(x, 2)], [x], [seed], create_graph=True)
-    with pytest.raises(RuntimeError, match="second derivative"):
-        framework.autograd.grad([g.sum()], [seed])
+def _max_pool_double_backward(lib, fn, make, x, seed, weights):
+    """(first gradient, gradient of sum(first gradient * weights) w.r.t. the output grad)."""
+    x = make(x, requires_grad=True)
+    seed = make(seed, requires_grad=True)
+    (g,) = lib.autograd.grad([fn(x)], [x], [seed], create_graph=True)
+    (gg,) = lib.autograd.grad([(g * make(weights)).sum()], [seed])
+    return g.detach().cpu().numpy(), gg.detach().cpu().numpy()
+
+
+@pytest.mark.parametrize("name, args, out_hw", [("max_pool2d", (3, 1, 1), (4, 5)),
+                                                ("adaptive_max_pool2d", ((3, 2),), (3, 2))])
+def test_max_pool_double_backward(device, name, args, out_hw):
+    """Max pooling's backward is differentiable in the incoming gradient (a gather at the
+    argmax) like PyTorch's; the overlapping windows here share argmaxes."""
+    fw_fn, torch_fn = _both(name, *args)
+    data = (_normal(1, 2, 4, 5), _normal(1, 2, *out_hw), _normal(1, 2, 4, 5))
+    got = _max_pool_double_backward(
+        framework, fw_fn, lambda a, **k: framework.tensor(a, device=device, **k), *data)
+    want = _max_pool_double_backward(torch, torch_fn, lambda a, **k: torch.tensor(a, **k), *data)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-12)
 
 
 # bad input -------------------------------------------------------------------------

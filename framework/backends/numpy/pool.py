@@ -86,6 +86,16 @@ def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
     return _scatter(nd(grad), nd(indices), in_size, grad.dtype)
 
 
+def pool_max2d_gather(x: Array, indices: Array) -> Array:
+    """Each (n, c) plane of ``x`` read at its flat positions ``indices[n, c]``."""
+    data = nd(x)
+    n, c = data.shape[:2]
+    flat = nd(indices)
+    planes = data.reshape(n, c, -1)
+    picked = np.take_along_axis(planes, flat.reshape(n, c, -1), axis=2)
+    return wrap(picked.reshape(flat.shape), x.dtype)
+
+
 def pool_avg2d(x: Array, rows, cols, divisor_override) -> Array:
     """Window sums over real (unpadded) positions divided by the divisor."""
     data = _values(x)
@@ -150,6 +160,7 @@ def interp2d_backward(grad: Array, rows, cols, nearest: bool, in_size: tuple) ->
 
 KERNELS = {
     "pool_max2d": pool_max2d, "pool_max2d_backward": pool_max2d_backward,
+    "pool_max2d_gather": pool_max2d_gather,
     "pool_avg2d": pool_avg2d, "pool_avg2d_backward": pool_avg2d_backward,
     "interp2d": interp2d, "interp2d_backward": interp2d_backward,
 }

@@ -113,6 +113,20 @@ def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
     return _finish(out, grad.dtype)
 
 
+def pool_max2d_gather(x: Array, indices: Array) -> Array:
+    """Each (n, c) plane of ``x`` (any strides) read at its flat positions ``indices[n, c]``."""
+    n, c, h, w = x.shape
+    out = empty(indices.shape, x.dtype)
+    if out.numel:
+        oh, ow = indices.shape[2:]
+        grid, block = _grid(n * c, oh * ow)
+        indices = contiguous(indices)
+        _kernels().index_gather_kernel[grid](
+            pointer(x), pointer(indices), pointer(out), c, w, oh * ow, *x.strides, BLOCK=block,
+            num_warps=_kernels().NUM_WARPS)
+    return out
+
+
 def pool_avg2d_backward(grad: Array, rows, cols, divisor_override, in_size: tuple) -> Array:
     """The adjoint of ``pool_avg2d``: grad / divisor added (atomically) over each window."""
     n, c, oh, ow = grad.shape
@@ -163,6 +177,7 @@ def interp2d_backward(grad: Array, rows, cols, nearest: bool, in_size: tuple) ->
 
 KERNELS = {
     "pool_max2d": pool_max2d, "pool_max2d_backward": pool_max2d_backward,
+    "pool_max2d_gather": pool_max2d_gather,
     "pool_avg2d": pool_avg2d, "pool_avg2d_backward": pool_avg2d_backward,
     "interp2d": interp2d, "interp2d_backward": interp2d_backward,
 }
