@@ -40,6 +40,17 @@ def _plane_and_pixels(C, M, BLOCK: tl.constexpr):
 
 
 @triton.jit
+def _lowest(dtype: tl.constexpr):
+    """The smallest value of ``dtype``: -inf for floats, the minimum of int32/int64."""
+    if dtype.is_floating():
+        return float("-inf")
+    elif dtype == tl.int32:
+        return -2147483648
+    else:
+        return -9223372036854775807 - 1
+
+
+@triton.jit
 def pool2d_kernel(x_ptr, out_ptr, index_ptr,
                   row_start_ptr, row_count_ptr, row_div_ptr,
                   col_start_ptr, col_count_ptr, col_div_ptr,
@@ -48,7 +59,8 @@ def pool2d_kernel(x_ptr, out_ptr, index_ptr,
                   IS_MAX: tl.constexpr, HAS_OVERRIDE: tl.constexpr, ACC: tl.constexpr,
                   BLOCK: tl.constexpr):
     """Max (with its flat h*W+w index) or average over the windows of BLOCK output pixels of
-    one plane; out/index are contiguous (N, C, OH, OW), x any strides."""
+    one plane; out/index are contiguous (N, C, OH, OW), x any strides. ACC: the type values
+    are compared (max: fp32 for halves, else x's type) or summed (avg) in."""
     n, c, pixels, mask = _plane_and_pixels(C, M, BLOCK)
     oh = pixels // OW
     ow = pixels % OW
@@ -57,7 +69,7 @@ def pool2d_kernel(x_ptr, out_ptr, index_ptr,
     w0 = tl.load(col_start_ptr + ow, mask=mask, other=0)
     w_count = tl.load(col_count_ptr + ow, mask=mask, other=0)
     base = x_ptr + n * stride_n + c * stride_c
-    best = tl.full((BLOCK,), float("-inf"), ACC)
+    best = tl.full((BLOCK,), _lowest(ACC), ACC)
     index = tl.full((BLOCK,), -1, tl.int64)
     total = tl.zeros((BLOCK,), ACC)
     for i in range(KH):
@@ -218,6 +230,10 @@ _SPECS = [
      "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "index_ptr": "*i64", **_TABLES,
                    "row_div_ptr": "*fp64", "col_div_ptr": "*fp64", "divisor_override": "fp32"},
      "constexprs": {"IS_MAX": True, "HAS_OVERRIDE": True, "ACC": "tl.float64", "BLOCK": 256}},
+    {"kernel": "pool2d_kernel", "label": "max-i32",
+     "signature": {"x_ptr": "*i32", "out_ptr": "*i32", "index_ptr": "*i64", **_TABLES,
+                   "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "divisor_override": "fp32"},
+     "constexprs": {"IS_MAX": True, "HAS_OVERRIDE": False, "ACC": "tl.int32", "BLOCK": 256}},
     {"kernel": "avg_pool2d_backward_kernel", "label": "fp32",
      "signature": {"grad_ptr": "*fp16", "acc_ptr": "*fp32", **_TABLES, "row_div_ptr": "*fp32",
                    "col_div_ptr": "*fp32", "divisor_override": "fp32"},

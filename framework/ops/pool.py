@@ -125,10 +125,13 @@ def _linear_samples(size: int, out: int, align_corners: bool, scale) -> Samples:
 
 
 # Argument checks -------------------------------------------------------------------
-def _check_float(op: str, x: Tensor) -> None:
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f'"{op}" not implemented for '
-                           f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
+def _check_float(op: str, x: Tensor, integers: bool = False) -> None:
+    """PyTorch's ``NotImplementedError`` for dtypes the op has no kernel for (floating types,
+    plus int32/int64 where ``integers``)."""
+    if x.dtype.is_floating_point or integers and x.dtype.name in ("int32", "int64"):
+        return
+    raise NotImplementedError(f'"{op}" not implemented for '
+                              f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
 
 
 def _int_tuple(op: str, name: str, value, n: int, allow_empty: bool = False) -> tuple:
@@ -147,7 +150,7 @@ def _int_tuple(op: str, name: str, value, n: int, allow_empty: bool = False) -> 
     raise RuntimeError(f"{op}: {name} must either be {what}")
 
 
-def _check_pool_input(op: str, x, spatial: int) -> None:
+def _check_pool_input(op: str, x, spatial: int, integers: bool = False) -> None:
     """Input of a 1-D (``spatial=1``) or 2-D pooling: PyTorch's ndim/emptiness checks."""
     check_tensor(op, "input", x)
     lo, hi = spatial + 1, spatial + 2
@@ -156,7 +159,7 @@ def _check_pool_input(op: str, x, spatial: int) -> None:
     if not ok:
         raise RuntimeError(f"{op}: Expected {lo}D or {hi}D (batch mode) tensor with optional "
                            f"0 dim batch size for input, but got:{list(x.shape)}")
-    _check_float(op, x)
+    _check_float(op, x, integers)
 
 
 def _output_size(op: str, size: int, kernel: int, pad: int, stride: int, dilation: int,
@@ -323,7 +326,7 @@ class InterpolateBackward(Function):
 # Max pooling -----------------------------------------------------------------------
 def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices):
-    _check_pool_input(op, input, spatial)
+    _check_pool_input(op, input, spatial, integers=spatial == 2)  # as PyTorch's CPU kernels
     kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
     stride = _int_tuple(op, "stride", stride, spatial, allow_empty=True) \
         if stride is not None else ()
@@ -353,7 +356,8 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
-    """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)``; indices are flat per plane."""
+    """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)`` (floating types, int32, int64);
+    indices are flat per plane."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
 

@@ -72,6 +72,13 @@ def test_max_pool2d_half(device, dtype):
     run("max_pool2d", _normal(1, 2, 5, 5), device, 2, 1, dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", [framework.int32, framework.int64])
+def test_max_pool2d_integers(device, dtype):
+    data = RNG.integers(-2**31, 2**31 - 1, (1, 2, 5, 5)) if dtype is framework.int32 \
+        else RNG.integers(-4, 4, (1, 2, 5, 5))
+    run("max_pool2d", data, device, 2, 1, 1, dtype=dtype, return_indices=True)
+
+
 def test_max_pool2d_nan_and_inf(device):
     x = _normal(1, 1, 4, 4)
     x[0, 0, 0, 1] = np.nan
@@ -287,6 +294,10 @@ BAD = {
     "interpolate-linear-4d": (lambda m, x: m.interpolate(x, size=2, mode="linear"),
                               NotImplementedError),
     "interpolate-wrong-ndim": (lambda m, x: m.interpolate(x[0, 0, 0], size=2), NotImplementedError),
+    "max_pool1d-int": (lambda m, x: m.max_pool1d(x[0].long(), 2), NotImplementedError),
+    "adaptive-max-int": (lambda m, x: m.adaptive_max_pool2d(x.long(), 2), NotImplementedError),
+    "interpolate-int": (lambda m, x: m.interpolate(x.long(), size=2), NotImplementedError),
+    "avg-pool-bool": (lambda m, x: m.avg_pool2d(x.bool(), 2), NotImplementedError),
     "shuffle-channels": (lambda m, x: m.pixel_shuffle(x, 3), RuntimeError),
     "shuffle-zero-factor": (lambda m, x: m.pixel_shuffle(x, 0), RuntimeError),
     "shuffle-ndim": (lambda m, x: m.pixel_shuffle(x[0, 0], 2), RuntimeError),
@@ -312,7 +323,7 @@ def test_bad_input_messages_name_the_op():
         F.adaptive_avg_pool2d(x, -1)
     with pytest.raises(RuntimeError, match="interpolate"):
         F.interpolate(x, size=-1)
-    with pytest.raises(RuntimeError, match="avg_pool2d"):
-        F.avg_pool2d(framework.zeros(1, 1, 4, 4, dtype=framework.int64), 2)
+    with pytest.raises(NotImplementedError, match="avg_pool2d"):
+        F.avg_pool2d(framework.zeros(1, 1, 4, 4, dtype=framework.int32), 2)
     with pytest.raises(TypeError, match="max_pool2d"):
         F.max_pool2d([[1.0]], 2)

@@ -71,7 +71,8 @@ def pool_max2d(x: Array, rows, cols) -> tuple:
     wins when greater or NaN; the first real position when all are -inf)."""
     data = _values(x)
     shape = data.shape[:2] + (len(rows.start), len(cols.start))
-    best = np.full(shape, -np.inf, dtype=data.dtype)
+    lowest = -np.inf if data.dtype.kind == "f" else np.iinfo(data.dtype).min
+    best = np.full(shape, lowest, dtype=data.dtype)
     index = np.full(shape, -1, dtype=np.int64)
     with np.errstate(invalid="ignore"):
         for values, valid, flat in _window_slabs(data, rows, cols):

@@ -33,6 +33,11 @@ def _tl(dtype):
     return tl.float64 if dtype is dtypes.float64 else tl.float32
 
 
+def _compare_type(dtype):
+    """The type max pooling compares in: the integer type itself, else the float ACC."""
+    return {"int32": tl.int32, "int64": tl.int64}.get(dtype.name) or _tl(_acc_dtype(dtype))
+
+
 def _ints(values) -> Array:
     return from_numpy(np.asarray(values, dtype=np.int32).reshape(-1), dtypes.int32)
 
@@ -83,7 +88,8 @@ def _pool(x: Array, rows, cols, is_max: bool, divisor_override) -> tuple:
     _kernels().pool2d_kernel[grid](
         pointer(x), pointer(out), pointer(index), *row_tables.pointers, *col_tables.pointers, c, h, w, ow, oh * ow, *x.strides, rows.size, cols.size,
         rows.step, cols.step, float(divisor_override or 1.0), IS_MAX=is_max,
-        HAS_OVERRIDE=divisor_override is not None, ACC=_tl(acc), BLOCK=block,
+        HAS_OVERRIDE=divisor_override is not None,
+        ACC=_compare_type(x.dtype) if is_max else _tl(acc), BLOCK=block,
         num_warps=_kernels().NUM_WARPS)
     return out, index
 
