@@ -66,8 +66,7 @@ class Samples:
     weight: tuple
 
 
-def _pool_windows(size: int, out: int, kernel: int, stride: int, pad: int,
-                  dilation: int) -> Windows:
+def _pool_windows(out: int, kernel: int, stride: int, pad: int, dilation: int) -> Windows:
     """Max pooling windows: ``kernel`` positions ``dilation`` apart from ``o*stride - pad``."""
     starts = tuple(o * stride - pad for o in range(out))
     return Windows(starts, (kernel,) * out, dilation, kernel, (1.0,) * out)
@@ -162,7 +161,7 @@ def _check_pool_input(op: str, x, spatial: int, integers: bool = False) -> None:
     _check_float(op, x, integers)
 
 
-def _output_size(op: str, size: int, kernel: int, pad: int, stride: int, dilation: int,
+def _output_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
                  ceil_mode: bool) -> int:
     """PyTorch's ``pooling_output_shape``."""
     out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) \
@@ -185,6 +184,20 @@ def _check_pool_params(op: str, kernel: tuple, stride: tuple, pad: tuple, dilati
         if p > k // 2:
             raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but "
                                f"got pad={p}, kernel_size={k} and dilation={d}")
+
+
+def _pool_params(op: str, spatial: int, kernel_size, stride, padding, dilation) -> tuple:
+    """(kernel, stride, pad, dilation) as (H, W) pairs, checked; stride ``None`` or empty
+    means ``kernel_size``; 1-D ops get a kernel of 1 and no padding along H."""
+    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
+    stride = () if stride is None else _int_tuple(op, "stride", stride, spatial, allow_empty=True)
+    stride = stride or kernel
+    pad = _int_tuple(op, "padding", padding, spatial)
+    dilation = _int_tuple(op, "dilation", dilation, spatial)
+    if spatial == 1:
+        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dilation
+    _check_pool_params(op, kernel, stride, pad, dilation)
+    return kernel, stride, pad, dilation
 
 
 def _check_output(op: str, x4: Tensor, out_hw: tuple) -> None:
@@ -327,21 +340,14 @@ class InterpolateBackward(Function):
 def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices):
     _check_pool_input(op, input, spatial, integers=spatial == 2)  # as PyTorch's CPU kernels
-    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
-    stride = _int_tuple(op, "stride", stride, spatial, allow_empty=True) \
-        if stride is not None else ()
-    stride = stride or kernel
-    pad = _int_tuple(op, "padding", padding, spatial)
-    dilation = _int_tuple(op, "dilation", dilation, spatial)
-    if spatial == 1:
-        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dilation
-    _check_pool_params(op, kernel, stride, pad, dilation)
+    kernel, stride, pad, dilation = _pool_params(op, spatial, kernel_size, stride, padding,
+                                                 dilation)
     x4 = _as_4d(input, spatial)
-    out_hw = tuple(_output_size(op, x4.shape[2 + a], kernel[a], pad[a], stride[a], dilation[a],
+    out_hw = tuple(_output_size(x4.shape[2 + a], kernel[a], pad[a], stride[a], dilation[a],
                                 ceil_mode) for a in range(2))
     _check_output(op, x4, out_hw)
-    rows, cols = (_pool_windows(x4.shape[2 + a], out_hw[a], kernel[a], stride[a], pad[a],
-                                dilation[a]) for a in range(2))
+    rows, cols = (_pool_windows(out_hw[a], kernel[a], stride[a], pad[a], dilation[a])
+                  for a in range(2))
     values, indices = MaxPool.apply(x4, rows, cols)
     values, indices = _from_4d(values, input, spatial), _from_4d(indices, input, spatial)
     return (values, indices) if return_indices else values
@@ -366,18 +372,11 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode,
               count_include_pad, divisor_override):
     _check_pool_input(op, input, spatial)
-    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
-    stride = _int_tuple(op, "stride", stride, spatial, allow_empty=True) \
-        if stride is not None else ()
-    stride = stride or kernel
-    pad = _int_tuple(op, "padding", padding, spatial)
-    if spatial == 1:
-        kernel, stride, pad = (1,) + kernel, (1,) + stride, (0,) + pad
-    _check_pool_params(op, kernel, stride, pad, (1, 1))
+    kernel, stride, pad, _ = _pool_params(op, spatial, kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
     x4 = _as_4d(input, spatial)
-    out_hw = tuple(_output_size(op, x4.shape[2 + a], kernel[a], pad[a], stride[a], 1, ceil_mode)
+    out_hw = tuple(_output_size(x4.shape[2 + a], kernel[a], pad[a], stride[a], 1, ceil_mode)
                    for a in range(2))
     _check_output(op, x4, out_hw)
     rows, cols = (_avg_windows(x4.shape[2 + a], out_hw[a], kernel[a], stride[a], pad[a],
