@@ -100,7 +100,23 @@ CONV = {
 }
 
 # Pooling, interpolation.
+# x and grad are (N, C, H, W) views; rows/cols are framework.ops.pool.Windows (pooling) or
+# Samples (interpolation) describing each output row/column; outputs are contiguous.
 POOL = {
+    "pool_max2d": "pool_max2d(x, rows, cols) -> (Array, Array[int64]): max over each window "
+                  "and its flat per-plane index h*W+w (first max; NaN wins)",
+    "pool_max2d_backward": "pool_max2d_backward(grad, indices, in_size) -> Array: grad "
+                           "scatter-added to the (H, W) = in_size plane positions in indices",
+    "pool_max2d_gather": "pool_max2d_gather(x, indices) -> Array: each (n, c) plane of x read "
+                         "at the flat positions indices[n, c] (adjoint of pool_max2d_backward)",
+    "pool_avg2d": "pool_avg2d(x, rows, cols, divisor_override) -> Array: window sum / "
+                  "(rows.divisor[oh] * cols.divisor[ow]) or / divisor_override",
+    "pool_avg2d_backward": "pool_avg2d_backward(grad, rows, cols, divisor_override, in_size) "
+                           "-> Array: the adjoint of pool_avg2d, an (H, W) = in_size input",
+    "interp2d": "interp2d(x, rows, cols, nearest) -> Array: bilinear blend of x at (lo|hi, lo|hi)"
+                " by the hi weights; nearest: x[rows.lo, cols.lo]",
+    "interp2d_backward": "interp2d_backward(grad, rows, cols, nearest, in_size) -> Array: the "
+                         "adjoint of interp2d (each grad added to its up to 4 sources)",
 }
 
 # Row-fused normalizations and softmax.

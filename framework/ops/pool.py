@@ -1,5 +1,608 @@
-"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle."""
+"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle.
+
+Every pooling and interpolation op is computed as a 2-D op on an
+``(N, C, H, W)`` tensor: unbatched ``(C, H, W)`` inputs get a batch dim of
+1, and the 1-D ops view ``(N, C, L)`` as ``(N, C, 1, L)`` (views, no
+copies), so one kernel serves both.
+
+The op layer describes each spatial axis once, in pure Python, and the
+kernels of both backends walk those descriptions:
+
+* ``Windows`` (pooling): output ``o`` reads input positions
+  ``start[o] + i * step`` for ``i < count[o]``; positions outside the input
+  (padding) are skipped. ``divisor[o]`` is this axis' factor of the average
+  pooling divisor (the divisor of output ``(oh, ow)`` is
+  ``rows.divisor[oh] * cols.divisor[ow]``, unless ``divisor_override``).
+* ``Samples`` (interpolation): output ``o`` blends input positions ``lo[o]``
+  and ``hi[o]`` with weight ``weight[o]`` on ``hi`` (nearest: ``lo`` only).
+
+Backward passes are framework ops too: average pooling and interpolation are
+linear, so their backward (a scatter-add kernel) has the forward as its own
+backward and gradients of any order work. Max pooling's backward scatters
+the gradient to the saved argmax (``indices``, flat per ``(n, c)`` plane as
+in PyTorch), and that scatter's adjoint is a gather at the same indices, so
+max pooling has gradients of any order too.
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import math
+import struct
+from dataclasses import dataclass
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import backend, check_tensor, wrap
+from .registry import register
+
+__all__ = ["pixel_shuffle", "pixel_unshuffle"]  # exported as framework.<name>
+FUNCTIONAL = [  # exported as framework.nn.functional.<name>
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
+    "pixel_shuffle", "pixel_unshuffle",
+]
+
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "int8": "Char",
+                "uint8": "Byte", "int16": "Short"}
+
+
+# Axis descriptions handed to the kernels ----------------------------------------------
+@dataclass(frozen=True)
+class Windows:
+    """Pooling windows along one axis (see the module docstring)."""
+
+    start: tuple
+    count: tuple
+    step: int
+    size: int  # the largest count: kernels loop over this many offsets
+    divisor: tuple
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Interpolation sources along one axis: ``lo``, ``hi`` and the weight of ``hi``."""
+
+    lo: tuple
+    hi: tuple
+    weight: tuple
+
+
+def _pool_windows(out: int, kernel: int, stride: int, pad: int, dilation: int) -> Windows:
+    """Max pooling windows: ``kernel`` positions ``dilation`` apart from ``o*stride - pad``."""
+    starts = tuple(o * stride - pad for o in range(out))
+    return Windows(starts, (kernel,) * out, dilation, kernel, (1.0,) * out)
+
+
+def _avg_windows(size: int, out: int, kernel: int, stride: int, pad: int,
+                 count_include_pad: bool) -> Windows:
+    """Average pooling windows, clipped to the input; PyTorch's divisor factors."""
+    starts, counts, divisors = [], [], []
+    for o in range(out):
+        begin = o * stride - pad
+        end = min(begin + kernel, size + pad)
+        padded = end - begin
+        begin, end = max(begin, 0), min(end, size)
+        starts.append(begin)
+        counts.append(max(end - begin, 0))
+        divisors.append(float(padded if count_include_pad else max(end - begin, 0)))
+    return Windows(tuple(starts), tuple(counts), 1, kernel, tuple(divisors))
+
+
+def _adaptive_windows(size: int, out: int) -> Windows:
+    """PyTorch's adaptive windows: ``[floor(o*size/out), ceil((o+1)*size/out))``."""
+    starts = tuple(o * size // out for o in range(out))
+    ends = tuple(-(-(o + 1) * size // out) for o in range(out))
+    counts = tuple(e - s for s, e in zip(starts, ends))
+    return Windows(starts, counts, 1, max(counts, default=0), tuple(float(c) for c in counts))
+
+
+def _float32(x: float) -> float:
+    """``x`` rounded to float32 (PyTorch computes nearest-neighbour indices in float)."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _nearest_samples(size: int, out: int, scale) -> Samples:
+    """PyTorch's 'nearest': ``min(floor(o * s), size - 1)`` with ``s`` in float32."""
+    s = _float32(1.0 / scale) if scale is not None and scale > 0 else _float32(size / out)
+    lo = tuple(min(int(math.floor(_float32(o * s))), size - 1) for o in range(out))
+    return Samples(lo, lo, (0.0,) * out)
+
+
+def _linear_samples(size: int, out: int, align_corners: bool, scale) -> Samples:
+    """PyTorch's linear interpolation sources (``area_pixel_compute_source_index``)."""
+    if align_corners:
+        s = (size - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else size / out
+    lo, hi, weight = [], [], []
+    for o in range(out):
+        src = s * o if align_corners else max(s * (o + 0.5) - 0.5, 0.0)
+        first = min(int(math.floor(src)), size - 1)
+        lo.append(first)
+        hi.append(first + 1 if first < size - 1 else first)
+        weight.append(min(max(src - first, 0.0), 1.0))
+    return Samples(tuple(lo), tuple(hi), tuple(weight))
+
+
+# Argument checks -------------------------------------------------------------------
+def _check_float(op: str, x: Tensor, integers: bool = False) -> None:
+    """PyTorch's ``NotImplementedError`` for dtypes the op has no kernel for (floating types,
+    plus int32/int64 where ``integers``)."""
+    if x.dtype.is_floating_point or integers and x.dtype.name in ("int32", "int64"):
+        return
+    raise NotImplementedError(f'"{op}" not implemented for '
+                              f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
+
+
+def _int_tuple(op: str, name: str, value, n: int, allow_empty: bool = False) -> tuple:
+    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (PyTorch's _pair/_single)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * n
+    if isinstance(value, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                for v in value):
+        if len(value) == n:
+            return tuple(value)
+        if len(value) == 1:
+            return (value[0],) * n
+        if allow_empty and len(value) == 0:
+            return ()
+    what = "a single int" if n == 1 else f"a single int, or a tuple of {('two', 'three')[n - 2]} ints"
+    raise RuntimeError(f"{op}: {name} must either be {what}")
+
+
+def _check_pool_input(op: str, x, spatial: int, integers: bool = False) -> None:
+    """Input of a 1-D (``spatial=1``) or 2-D pooling: PyTorch's ndim/emptiness checks."""
+    check_tensor(op, "input", x)
+    lo, hi = spatial + 1, spatial + 2
+    ok = x.ndim in (lo, hi) and all(s > 0 for s in x.shape[x.ndim - lo + 1:]) \
+        and (x.ndim == hi or x.shape[0] > 0)
+    if not ok:
+        raise RuntimeError(f"{op}: Expected {lo}D or {hi}D (batch mode) tensor with optional "
+                           f"0 dim batch size for input, but got:{list(x.shape)}")
+    _check_float(op, x, integers)
+
+
+def _output_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
+                 ceil_mode: bool) -> int:
+    """PyTorch's ``pooling_output_shape``."""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) \
+        // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _check_pool_params(op: str, kernel: tuple, stride: tuple, pad: tuple, dilation: tuple) -> None:
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{op}: kernel size should be greater than zero, but got {kernel}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: stride should not be zero or negative, but got {stride}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {dilation}")
+    if any(p < 0 for p in pad):
+        raise RuntimeError(f"{op}: pad must be non-negative, but got {pad}")
+    for k, p, d in zip(kernel, pad, dilation):
+        if p > k // 2:
+            raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but "
+                               f"got pad={p}, kernel_size={k} and dilation={d}")
+
+
+def _pool_params(op: str, spatial: int, kernel_size, stride, padding, dilation) -> tuple:
+    """(kernel, stride, pad, dilation) as (H, W) pairs, checked; stride ``None`` or empty
+    means ``kernel_size``; 1-D ops get a kernel of 1 and no padding along H."""
+    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
+    stride = () if stride is None else _int_tuple(op, "stride", stride, spatial, allow_empty=True)
+    stride = stride or kernel
+    pad = _int_tuple(op, "padding", padding, spatial)
+    dilation = _int_tuple(op, "dilation", dilation, spatial)
+    if spatial == 1:
+        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dilation
+    _check_pool_params(op, kernel, stride, pad, dilation)
+    return kernel, stride, pad, dilation
+
+
+def _check_output(op: str, x4: Tensor, out_hw: tuple) -> None:
+    if any(o < 1 for o in out_hw):
+        _, c, h, w = x4.shape
+        raise RuntimeError(f"{op}: Given input size: ({c}x{h}x{w}). Calculated output size: "
+                           f"({c}x{out_hw[0]}x{out_hw[1]}). Output size is too small")
+
+
+# 4-D views in, original layout out -------------------------------------------------
+def _as_4d(x: Tensor, spatial: int) -> Tensor:
+    """``x`` viewed as (N, C, H, W): a batch dim for unbatched input, H=1 for 1-D ops."""
+    if x.ndim == spatial + 1:
+        x = x.unsqueeze(0)
+    if spatial == 1:
+        x = x.unsqueeze(2)
+    return x
+
+
+def _from_4d(y: Tensor, x: Tensor, spatial: int) -> Tensor:
+    """Undo ``_as_4d`` on a result."""
+    if spatial == 1:
+        y = y.squeeze(2)
+    if x.ndim == spatial + 1:
+        y = y.squeeze(0)
+    return y
+
+
+def _plane_shape(x4: Tensor, out_hw: tuple) -> tuple:
+    return tuple(x4.shape[:2]) + tuple(out_hw)
+
+
+# Autograd Functions ----------------------------------------------------------------
+class MaxPool(Function):
+    """Max over windows; returns (values, indices) with flat per-plane argmax indices."""
+
+    @staticmethod
+    def forward(ctx, x, rows, cols):
+        values, indices = backend(x).pool_max2d(x._a, rows, cols)
+        values, indices = wrap(values, x.device), wrap(indices, x.device)
+        ctx.in_shape = tuple(x.shape)
+        ctx.save_for_backward(indices)
+        ctx.mark_non_differentiable(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad, _grad_indices):
+        (indices,) = ctx.saved_tensors
+        return MaxPoolBackward.apply(grad, indices, ctx.in_shape), None, None
+
+
+class MaxPoolBackward(Function):
+    """Scatter-add of ``grad`` to the input positions in ``indices`` (its adjoint is the
+    gather ``MaxPoolGather``, so second derivatives work)."""
+
+    @staticmethod
+    def forward(ctx, grad, indices, in_shape):
+        ctx.save_for_backward(indices)
+        out = backend(grad).pool_max2d_backward(grad._a, indices._a, tuple(in_shape[2:]))
+        return wrap(out, grad.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPoolGather.apply(grad, indices), None, None
+
+
+class MaxPoolGather(Function):
+    """``x`` read at each plane's ``indices`` (the adjoint of ``MaxPoolBackward``)."""
+
+    @staticmethod
+    def forward(ctx, x, indices):
+        ctx.in_shape = tuple(x.shape)
+        ctx.save_for_backward(indices)
+        return wrap(backend(x).pool_max2d_gather(x._a, indices._a), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPoolBackward.apply(grad, indices, ctx.in_shape), None
+
+
+class AvgPool(Function):
+    """Window sums divided by PyTorch's divisor (linear in ``x``)."""
+
+    @staticmethod
+    def forward(ctx, x, rows, cols, divisor_override):
+        ctx.args = (rows, cols, divisor_override, tuple(x.shape[2:]))
+        return wrap(backend(x).pool_avg2d(x._a, rows, cols, divisor_override), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, cols, override, in_hw = ctx.args
+        return AvgPoolBackward.apply(grad, rows, cols, override, in_hw), None, None, None
+
+
+class AvgPoolBackward(Function):
+    """The adjoint of ``AvgPool``: each output's grad / divisor spread over its window."""
+
+    @staticmethod
+    def forward(ctx, grad, rows, cols, divisor_override, in_hw):
+        ctx.args = (rows, cols, divisor_override)
+        out = backend(grad).pool_avg2d_backward(grad._a, rows, cols, divisor_override, in_hw)
+        return wrap(out, grad.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (AvgPool.apply(grad, *ctx.args),) + (None,) * 4
+
+
+class Interpolate(Function):
+    """Nearest or (bi)linear resampling by per-axis ``Samples`` (linear in ``x``)."""
+
+    @staticmethod
+    def forward(ctx, x, rows, cols, nearest):
+        ctx.args = (rows, cols, nearest, tuple(x.shape[2:]))
+        return wrap(backend(x).interp2d(x._a, rows, cols, nearest), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, cols, nearest, in_hw = ctx.args
+        return InterpolateBackward.apply(grad, rows, cols, nearest, in_hw), None, None, None
+
+
+class InterpolateBackward(Function):
+    """The adjoint of ``Interpolate``: each output's grad added to its (up to 4) sources."""
+
+    @staticmethod
+    def forward(ctx, grad, rows, cols, nearest, in_hw):
+        ctx.args = (rows, cols, nearest)
+        out = backend(grad).interp2d_backward(grad._a, rows, cols, nearest, in_hw)
+        return wrap(out, grad.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (Interpolate.apply(grad, *ctx.args),) + (None,) * 4
+
+
+# Max pooling -----------------------------------------------------------------------
+def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
+    _check_pool_input(op, input, spatial, integers=spatial == 2)  # as PyTorch's CPU kernels
+    kernel, stride, pad, dilation = _pool_params(op, spatial, kernel_size, stride, padding,
+                                                 dilation)
+    x4 = _as_4d(input, spatial)
+    out_hw = tuple(_output_size(x4.shape[2 + a], kernel[a], pad[a], stride[a], dilation[a],
+                                ceil_mode) for a in range(2))
+    _check_output(op, x4, out_hw)
+    rows, cols = (_pool_windows(out_hw[a], kernel[a], stride[a], pad[a], dilation[a])
+                  for a in range(2))
+    values, indices = MaxPool.apply(x4, rows, cols)
+    values, indices = _from_4d(values, input, spatial), _from_4d(indices, input, spatial)
+    return (values, indices) if return_indices else values
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """1-D max pooling over ``(N, C, L)`` or ``(C, L)``; with ``return_indices`` also the argmax."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)`` (floating types, int32, int64);
+    indices are flat per plane."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+# Average pooling -------------------------------------------------------------------
+def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode,
+              count_include_pad, divisor_override):
+    _check_pool_input(op, input, spatial)
+    kernel, stride, pad, _ = _pool_params(op, spatial, kernel_size, stride, padding, 1)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero")
+    x4 = _as_4d(input, spatial)
+    out_hw = tuple(_output_size(x4.shape[2 + a], kernel[a], pad[a], stride[a], 1, ceil_mode)
+                   for a in range(2))
+    _check_output(op, x4, out_hw)
+    rows, cols = (_avg_windows(x4.shape[2 + a], out_hw[a], kernel[a], stride[a], pad[a],
+                               count_include_pad) for a in range(2))
+    override = None if divisor_override is None else float(divisor_override)
+    return _from_4d(AvgPool.apply(x4, rows, cols, override), input, spatial)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling over ``(N, C, L)`` or ``(C, L)``."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+# Adaptive pooling ------------------------------------------------------------------
+def _adaptive_size(op: str, input: Tensor, output_size, spatial: int) -> tuple:
+    """The output size: an int or a sequence (``None`` keeps the input size)."""
+    if isinstance(output_size, int) and not isinstance(output_size, bool):
+        sizes = (output_size,) * spatial
+    elif isinstance(output_size, (tuple, list)):
+        sizes = tuple(output_size)
+        if len(sizes) != spatial:
+            raise RuntimeError(f"{op}: argument 'output_size' should contain "
+                               f"{('one int', 'two ints')[spatial - 1]} (got {len(sizes)})")
+    else:
+        raise TypeError(f"{op}: argument 'output_size' must be int or tuple of ints, not "
+                        f"{type(output_size).__name__}")
+    in_sizes = input.shape[input.ndim - spatial:]
+    sizes = tuple(i if s is None else s for s, i in zip(sizes, in_sizes))
+    if any(not isinstance(s, int) or isinstance(s, bool) for s in sizes):
+        raise TypeError(f"{op}: argument 'output_size' must be int or tuple of ints")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {list(sizes)}")
+    return sizes
+
+
+def _check_adaptive_input(op: str, x, spatial: int) -> None:
+    check_tensor(op, "input", x)
+    lo, hi = spatial + 1, spatial + 2
+    if x.ndim not in (lo, hi) or any(s == 0 for s in x.shape[x.ndim - spatial:]):
+        raise RuntimeError(f"{op}: Expected {lo}D or {hi}D tensor with non-zero spatial sizes, "
+                           f"but got {list(x.shape)}")
+    _check_float(op, x)
+
+
+def _adaptive(op: str, spatial: int, input, output_size):
+    """Checks, 4-D view and per-axis windows of an adaptive pooling."""
+    _check_adaptive_input(op, input, spatial)
+    sizes = _adaptive_size(op, input, output_size, spatial)
+    out_hw = (1,) + sizes if spatial == 1 else sizes
+    x4 = _as_4d(input, spatial)
+    rows, cols = (_adaptive_windows(x4.shape[2 + a], out_hw[a]) for a in range(2))
+    return x4, rows, cols
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """1-D adaptive average pooling to ``output_size`` over ``(N, C, L)`` or ``(C, L)``."""
+    x4, rows, cols = _adaptive("adaptive_avg_pool1d", 1, input, output_size)
+    return _from_4d(AvgPool.apply(x4, rows, cols, None), input, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """2-D adaptive average pooling to ``output_size`` (int, pair, ``None`` keeps a size)."""
+    x4, rows, cols = _adaptive("adaptive_avg_pool2d", 2, input, output_size)
+    return _from_4d(AvgPool.apply(x4, rows, cols, None), input, 2)
+
+
+def _adaptive_max(op: str, spatial: int, input, output_size, return_indices):
+    x4, rows, cols = _adaptive(op, spatial, input, output_size)
+    values, indices = MaxPool.apply(x4, rows, cols)
+    values, indices = _from_4d(values, input, spatial), _from_4d(indices, input, spatial)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """1-D adaptive max pooling; with ``return_indices`` also the argmax positions."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """2-D adaptive max pooling; with ``return_indices`` also the flat per-plane argmax."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+# interpolate -----------------------------------------------------------------------
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_SPATIAL = {"linear": 1, "bilinear": 2}
+
+
+def _interp_sizes(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple:
+    """(output sizes, scales passed to the kernels) like ``torch.nn.functional.interpolate``."""
+    dim = input.ndim - 2
+    in_sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError("Input and output must have the same number of spatial "
+                                 f"dimensions, but got input with spatial dimensions of {in_sizes}"
+                                 f" and output size of {size}. Please provide input tensor in "
+                                 "(N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,"
+                                 "oK) format.")
+            sizes = tuple(size)
+        else:
+            sizes = (size,) * dim
+        return tuple(int(s) for s in sizes), (None,) * dim
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != dim:
+            raise ValueError("Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of {in_sizes} "
+                             f"and scale_factor of shape {scale_factor}. Please provide input "
+                             "tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, "
+                             "s2, ...,sK) format.")
+        scales = tuple(float(s) for s in scale_factor)
+    else:
+        scales = (float(scale_factor),) * dim
+    sizes = tuple(math.floor(float(i) * s) for i, s in zip(in_sizes, scales))
+    return sizes, ((None,) * dim if recompute_scale_factor else scales)
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
+    """Resample ``(N, C, L)`` (modes 'nearest', 'linear') or ``(N, C, H, W)`` ('nearest',
+    'bilinear') to ``size`` or by ``scale_factor``, with PyTorch's index rules."""
+    check_tensor("interpolate", "input", input)
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D and 4D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear "
+                                  f"(got {mode})")
+    if mode in _SPATIAL and input.ndim != _SPATIAL[mode] + 2:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{_SPATIAL[mode] + 2}D input")
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
+    _check_float("interpolate", input)
+    sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
+    in_sizes = tuple(input.shape[2:])
+    if any(s <= 0 for s in in_sizes + sizes):
+        names = ("W",) if len(sizes) == 1 else ("H", "W")
+        given = ", ".join(f"{n}: {s}" for n, s in zip(names, in_sizes))
+        wanted = ", ".join(f"{n}: {s}" for n, s in zip(names, sizes))
+        raise RuntimeError("interpolate: Input and output sizes should be greater than 0, but "
+                           f"got input ({given}) output ({wanted})")
+    x4 = input.unsqueeze(2) if input.ndim == 3 else input
+    in_hw = tuple(x4.shape[2:])
+    out_hw, scales = ((1,) + sizes, (None,) + scales) if input.ndim == 3 else (sizes, scales)
+    nearest = mode == "nearest"
+    if nearest:
+        rows, cols = (_nearest_samples(in_hw[a], out_hw[a], scales[a]) for a in range(2))
+    else:
+        corners = bool(align_corners)
+        rows, cols = (_linear_samples(in_hw[a], out_hw[a], corners, scales[a]) for a in range(2))
+    out = Interpolate.apply(x4, rows, cols, nearest)
+    return out.squeeze(2) if input.ndim == 3 else out
+
+
+# pixel_shuffle ---------------------------------------------------------------------
+def _check_shuffle(op: str, input, factor, what: str) -> None:
+    check_tensor(op, "input", input)
+    if not isinstance(factor, int) or isinstance(factor, bool):
+        raise TypeError(f"{op}(): argument '{what}' must be int, not {type(factor).__name__}")
+    if input.ndim < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.ndim} dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): a reshape, a permute and a reshape."""
+    _check_shuffle("pixel_shuffle", input, upscale_factor, "upscale_factor")
+    r = upscale_factor
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible"
+                           f" by the square of upscale_factor, but input.size(-3)={c} is not "
+                           f"divisible by {r * r}")
+    lead = len(batch)
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)
+    x = x.permute(*range(lead), lead, lead + 3, lead + 1, lead + 4, lead + 2)
+    return x.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``pixel_shuffle``."""
+    _check_shuffle("pixel_unshuffle", input, downscale_factor, "downscale_factor")
+    r = downscale_factor
+    *batch, c, h, w = input.shape
+    for name, size, dim in (("height", h, -2), ("width", w, -1)):
+        if size % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({dim})={size} is not "
+                               f"divisible by {r}")
+    lead = len(batch)
+    x = input.reshape(*batch, c, h // r, r, w // r, r)
+    x = x.permute(*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3)
+    return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+# Registry --------------------------------------------------------------------------
+_MAX = ("pool_max2d", "pool_max2d_backward", "pool_max2d_gather")
+_AVG = ("pool_avg2d", "pool_avg2d_backward")
+_INTERP = ("interp2d", "interp2d_backward")
+for _name, _kernels in (("max_pool1d", _MAX), ("max_pool2d", _MAX), ("avg_pool1d", _AVG),
+                        ("avg_pool2d", _AVG), ("adaptive_avg_pool1d", _AVG),
+                        ("adaptive_avg_pool2d", _AVG), ("adaptive_max_pool1d", _MAX),
+                        ("adaptive_max_pool2d", _MAX), ("interpolate", _INTERP),
+                        ("pixel_shuffle", ()), ("pixel_unshuffle", ())):
+    register(_name, "pool", _kernels)
+del _name, _kernels

@@ -1,0 +1,167 @@
+"""CPU pooling and interpolation kernels on (N, C, H, W) views.
+
+The op layer (``framework.ops.pool``) describes each spatial axis by a
+``Windows`` (pooling) or ``Samples`` (interpolation) object. Forward kernels
+loop over the window offsets only (at most kernel_size per axis): each offset
+gathers one (N, C, OH, OW) slab of input values by fancy indexing and folds it
+into the running max / sum. Backward kernels are scatter-adds, done with one
+``np.bincount`` over flat (plane, position) indices, which sums duplicates.
+Half types compute in float32.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...dtypes import int64
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+
+
+def _values(x: Array) -> np.ndarray:
+    data = nd(x)
+    target = compute_dtype(x.dtype)
+    return data if data.dtype == target else data.astype(target)
+
+
+def _positions(windows, size: int) -> tuple:
+    """(positions, valid): (K, O) input positions of each window offset, clipped into the
+    input, and whether each is a real input position of the window (not padding)."""
+    offsets = np.arange(windows.size)[:, None]
+    pos = np.asarray(windows.start, dtype=np.int64)[None, :] + offsets * windows.step
+    valid = (offsets < np.asarray(windows.count, dtype=np.int64)[None, :]) \
+        & (pos >= 0) & (pos < size)
+    return np.clip(pos, 0, max(size - 1, 0)), valid
+
+
+def _window_slabs(data: np.ndarray, rows, cols):
+    """Yield (values, valid, flat index) for each window offset (i, j): (N, C, OH, OW) values,
+    the (OH, OW) mask of real positions and their flat per-plane indices h*W + w."""
+    height, width = data.shape[2], data.shape[3]
+    r, rv = _positions(rows, height)
+    c, cv = _positions(cols, width)
+    for i in range(rows.size):
+        band = data[:, :, r[i], :]
+        for j in range(cols.size):
+            valid = rv[i][:, None] & cv[j][None, :]
+            flat = r[i][:, None] * width + c[j][None, :]
+            yield band[:, :, :, c[j]], valid, flat
+
+
+def _divisor(rows, cols, divisor_override, dtype) -> np.ndarray:
+    if divisor_override is not None:
+        return np.asarray(divisor_override, dtype=dtype)
+    return np.outer(np.asarray(rows.divisor, dtype), np.asarray(cols.divisor, dtype))
+
+
+def _scatter(values: np.ndarray, flat: np.ndarray, in_size: tuple, dtype) -> Array:
+    """Sum ``values`` (N, C, ...) into (N, C, H, W) at per-plane flat positions ``flat``
+    (same shape as ``values`` or broadcast to it)."""
+    n, c = values.shape[:2]
+    plane = in_size[0] * in_size[1]
+    per_plane = int(np.prod(values.shape[2:], dtype=np.int64))
+    flat = np.broadcast_to(flat, values.shape).reshape(n * c, per_plane)
+    target = flat + (np.arange(n * c, dtype=np.int64) * plane)[:, None]
+    weights = values.reshape(n * c, per_plane).astype(np.float64)
+    total = np.bincount(target.ravel(), weights=weights.ravel(), minlength=n * c * plane)
+    return wrap(total.reshape((n, c) + tuple(in_size)).astype(dtype.numpy), dtype)
+
+
+def pool_max2d(x: Array, rows, cols) -> tuple:
+    """Max over each window and its flat per-plane index (PyTorch's rule: a later element
+    wins when greater or NaN; the first real position when all are -inf)."""
+    data = _values(x)
+    shape = data.shape[:2] + (len(rows.start), len(cols.start))
+    lowest = -np.inf if data.dtype.kind == "f" else np.iinfo(data.dtype).min
+    best = np.full(shape, lowest, dtype=data.dtype)
+    index = np.full(shape, -1, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for values, valid, flat in _window_slabs(data, rows, cols):
+            take = valid & ((values > best) | np.isnan(values) | (index < 0))
+            best = np.where(take, values, best)
+            index = np.where(take, flat, index)
+    return wrap(best, x.dtype), wrap(index, int64)
+
+
+def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
+    """``grad`` added into a zero (N, C, H, W) input at the argmax ``indices``."""
+    return _scatter(nd(grad), nd(indices), in_size, grad.dtype)
+
+
+def pool_max2d_gather(x: Array, indices: Array) -> Array:
+    """Each (n, c) plane of ``x`` read at its flat positions ``indices[n, c]``."""
+    data = nd(x)
+    n, c = data.shape[:2]
+    flat = nd(indices)
+    planes = data.reshape(n, c, -1)
+    picked = np.take_along_axis(planes, flat.reshape(n, c, -1), axis=2)
+    return wrap(picked.reshape(flat.shape), x.dtype)
+
+
+def pool_avg2d(x: Array, rows, cols, divisor_override) -> Array:
+    """Window sums over real (unpadded) positions divided by the divisor."""
+    data = _values(x)
+    total = np.zeros(data.shape[:2] + (len(rows.start), len(cols.start)), dtype=data.dtype)
+    for values, valid, _ in _window_slabs(data, rows, cols):
+        total += np.where(valid, values, 0)
+    return wrap(total / _divisor(rows, cols, divisor_override, data.dtype), x.dtype)
+
+
+def pool_avg2d_backward(grad: Array, rows, cols, divisor_override, in_size: tuple) -> Array:
+    """Each output's gradient / divisor added to every real position of its window."""
+    g = _values(grad)
+    g = g / _divisor(rows, cols, divisor_override, g.dtype)
+    blank = np.zeros((1, 1) + tuple(in_size), dtype=np.int8)
+    parts, places = [], []
+    for _, valid, flat in _window_slabs(blank, rows, cols):
+        parts.append(np.where(valid, g, 0))
+        places.append(flat)
+    if not parts:
+        return wrap(np.zeros(g.shape[:2] + tuple(in_size), dtype=grad.dtype.numpy), grad.dtype)
+    return _scatter(np.stack(parts, axis=2), np.stack(places)[None, None], in_size, grad.dtype)
+
+
+def _weights(samples, dtype) -> tuple:
+    lo = np.asarray(samples.lo, dtype=np.int64)
+    hi = np.asarray(samples.hi, dtype=np.int64)
+    w = np.asarray(samples.weight, dtype=dtype)
+    return lo, hi, 1 - w, w
+
+
+def interp2d(x: Array, rows, cols, nearest: bool) -> Array:
+    """Nearest: ``x[..., rows.lo, cols.lo]``; bilinear: PyTorch's blend of 4 neighbours."""
+    data = _values(x)
+    if nearest:
+        return wrap(data[:, :, np.asarray(rows.lo, np.int64)][..., np.asarray(cols.lo, np.int64)],
+                    x.dtype)
+    r0, r1, wr0, wr1 = _weights(rows, data.dtype)
+    c0, c1, wc0, wc1 = _weights(cols, data.dtype)
+
+    def across(band):
+        return wc0 * band[..., c0] + wc1 * band[..., c1]
+    out = wr0[:, None] * across(data[:, :, r0]) + wr1[:, None] * across(data[:, :, r1])
+    return wrap(out, x.dtype)
+
+
+def interp2d_backward(grad: Array, rows, cols, nearest: bool, in_size: tuple) -> Array:
+    """Each output's gradient added to its sources (times their interpolation weights)."""
+    g = _values(grad)
+    width = in_size[1]
+    if nearest:
+        flat = np.asarray(rows.lo, np.int64)[:, None] * width + np.asarray(cols.lo, np.int64)
+        return _scatter(g, flat, in_size, grad.dtype)
+    r0, r1, wr0, wr1 = _weights(rows, g.dtype)
+    c0, c1, wc0, wc1 = _weights(cols, g.dtype)
+    parts, places = [], []
+    for r, wr in ((r0, wr0), (r1, wr1)):
+        for c, wc in ((c0, wc0), (c1, wc1)):
+            parts.append(g * (wr[:, None] * wc[None, :]))
+            places.append(r[:, None] * width + c[None, :])
+    return _scatter(np.stack(parts, axis=2), np.stack(places)[None, None], in_size, grad.dtype)
+
+
+KERNELS = {
+    "pool_max2d": pool_max2d, "pool_max2d_backward": pool_max2d_backward,
+    "pool_max2d_gather": pool_max2d_gather,
+    "pool_avg2d": pool_avg2d, "pool_avg2d_backward": pool_avg2d_backward,
+    "interp2d": interp2d, "interp2d_backward": interp2d_backward,
+}
