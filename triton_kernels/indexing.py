@@ -8,6 +8,11 @@ adds ``index[i] * dim_stride``. A broadcast (stride-0) index view turns the
 same kernels into ``index_select`` / ``index_add`` / row gathers of an
 advanced index.
 
+A scatter-add whose index is one row index broadcast over the other dims
+(``index_add``, the backward of ``index_select``, ``embedding`` and advanced
+indexing) runs deterministically instead: the host sorts the row indices
+and ``segment_sum_kernel`` sums each target row's sources in that order.
+
 ``nonzero`` is two passes over a contiguous input: each program counts its
 nonzero elements, the host turns the counts into exclusive starting rows,
 and each program then writes the coordinates of its nonzero elements at
@@ -78,6 +83,35 @@ def scatter_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
 
 
 @triton.jit
+def segment_sum_kernel(out_ptr, src_ptr, order_ptr, starts_ptr, targets_ptr, n_src, n_out,
+                       n_cols, inner, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Deterministic row scatter-add: ``out[p, targets[s], q] += sum of src[p, order[j], q]``
+    for ``j`` in segment ``s`` (``starts[s] <= j < starts[s + 1]``), summed in that order.
+
+    ``out`` is (P, n_out, inner) and ``src`` (P, n_src, inner), both contiguous;
+    the host sorted the row indices (stably) into ``order`` and cut them into
+    one segment per distinct target row. Program (s, b) owns segment ``s`` and
+    BLOCK of the P * inner columns: it is the only writer of those elements,
+    so no atomics are needed and the sum order is fixed.
+    """
+    segment = tl.program_id(0)
+    cols = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < n_cols  # n_cols = P * inner; the last block is partial
+    p = cols // inner
+    q = cols % inner
+    begin = tl.load(starts_ptr + segment)
+    end = tl.load(starts_ptr + segment + 1)
+    target = tl.load(targets_ptr + segment)
+    acc = tl.zeros((BLOCK,), ACC)
+    for j in range(begin, end):
+        row = tl.load(order_ptr + j)
+        acc += tl.load(src_ptr + (p * n_src + row) * inner + q, mask=mask, other=0).to(ACC)
+    dst = out_ptr + (p * n_out + target) * inner + q
+    total = tl.load(dst, mask=mask, other=0).to(ACC) + acc
+    tl.store(dst, cast_to(total, out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def nonzero_count_kernel(x_ptr, counts_ptr, n, BLOCK: tl.constexpr):
     """Each program counts the nonzero elements among its BLOCK elements of contiguous ``x``."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -130,6 +164,15 @@ COMPILE_SPECS = [
     {"kernel": "scatter_kernel", "label": "add-fp64", "no_spills": True, "num_warps": 4,
      "signature": {"out_ptr": "*fp64", "index_ptr": "*i32", "src_ptr": "*fp64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
+    {"kernel": "segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp32", "src_ptr": "*fp32", "order_ptr": "*i64",
+                   "starts_ptr": "*i64", "targets_ptr": "*i64", "n_src": "i64", "n_out": "i64",
+                   "n_cols": "i64", "inner": "i64"},
+     "constexprs": {"ACC": "tl.float32", **_BLOCK}},
+    {"kernel": "segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*bf16", "src_ptr": "*bf16", "order_ptr": "*i64",
+                   "starts_ptr": "*i64", "targets_ptr": "*i64"},
+     "constexprs": {"ACC": "tl.float32", "BLOCK": 128}},
     {"kernel": "nonzero_count_kernel", "label": "i1", "no_spills": True, "num_warps": 4,
      "signature": {"x_ptr": "*i1", "counts_ptr": "*i64"}, "constexprs": _BLOCK},
     {"kernel": "nonzero_write_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,

@@ -21,12 +21,14 @@ reduction and a synchronization on cuda), raising PyTorch's error types.
 Negative indices are wrapped where PyTorch wraps them (advanced indexing,
 ``index_put_``), not in ``gather``/``scatter``/``index_select``.
 
-Determinism: on cuda, ``scatter_add``, ``index_add``, ``index_put_`` with
-``accumulate=True`` and the backward of ``gather``, ``index_select``,
-advanced indexing and ``embedding`` add floating values with atomics, so the
-order of additions (and the last bits of the result) may vary between runs,
-as with PyTorch on CUDA (see ``docs/determinism.md``). ``scatter`` and
-``index_put_`` without accumulation keep an arbitrary one of duplicate writes.
+Determinism (``docs/determinism.md``): on cuda, row scatter-adds (``index_add``,
+``index_put_`` with ``accumulate=True`` and the backward of ``index_select``,
+advanced indexing and ``embedding``) sum duplicates in a fixed sorted order.
+``scatter_add`` with a general index (and so the backward of ``gather`` and
+``take_along_dim``) adds floats with atomics: the summation order, and so the
+last bits, may vary between runs, as with PyTorch on CUDA. ``scatter``,
+``index_copy`` and ``index_put_`` without accumulation keep an unspecified one
+of duplicate writes (as PyTorch does).
 """
 from __future__ import annotations
 
@@ -46,7 +48,8 @@ from .inplace import apply_inplace, check_writable
 from .registry import register
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "index_select", "index_add", "index_put", "index_put_",
+    "gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_put",
+    "index_put_",
     "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
 ]
 FUNCTIONAL = ["embedding", "one_hot"]
@@ -55,6 +58,7 @@ for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter",)),
                         ("scatter_", ("scatter",)), ("scatter_add", ("scatter_add",)),
                         ("scatter_add_", ("scatter_add",)), ("index_select", ("gather",)),
                         ("index_add", ("scatter_add",)), ("index_add_", ("scatter_add",)),
+                        ("index_copy", ("scatter",)), ("index_copy_", ("scatter",)),
                         ("index_put", ("scatter", "scatter_add", "nonzero")),
                         ("index_put_", ("scatter", "scatter_add", "nonzero")),
                         ("masked_fill", ("where",)), ("masked_fill_", ("where",)),
@@ -272,7 +276,8 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, value=None, *,
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src[i]`` added at ``i with i[dim] = index[i]``; duplicate
-    indices accumulate. Nondeterministic summation order on cuda (atomic adds)."""
+    indices accumulate. On cuda a general index adds floats with atomics (summation order
+    varies between runs, as in PyTorch); a broadcast row index is summed deterministically."""
     check_tensor("scatter_add", "src", src)
     return _scatter_op("scatter_add", _ScatterAdd, input, dim, index, src)
 
@@ -301,8 +306,7 @@ def _check_vector_index(op: str, index: Tensor, dtype_message: str) -> Tensor:
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` along ``dim`` at the positions in the 1-D ``index``.
 
-    Backward adds the gradient rows back with atomics on cuda (nondeterministic
-    summation order for duplicate indices, as in PyTorch).
+    Backward adds the gradient rows back (duplicates in a fixed order, also on cuda).
     """
     check_tensor("index_select", "input", input)
     idx = _check_vector_index("index_select", index,
@@ -317,30 +321,38 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return out.reshape(()) if input.ndim == 0 and out.numel() == 1 else out
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """A copy of ``input`` with ``alpha * source`` added along ``dim`` at the rows in the 1-D
-    ``index`` (duplicates accumulate; nondeterministic summation order on cuda)."""
-    check_tensor("index_add", "input", input)
-    check_tensor("index_add", "source", source)
-    idx = _check_vector_index("index_add_", index,
-                              "index_add_(): Expected dtype int32/int64 for index but got: {got}")
-    common_device("index_add", input, index, source)
-    d = normalize_dim("index_add", dim, input.ndim)
+def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
+                           source: Tensor) -> tuple:
+    """Validate ``index_add``/``index_copy`` arguments like PyTorch: ``(dim, x, index, src)``
+    with 0-d tensors seen as 1-D."""
+    check_tensor(op, "input", input)
+    check_tensor(op, "source", source)
+    idx = _check_vector_index(f"{op}_", index,
+                              f"{op}_(): Expected dtype int32/int64 for index but got: {{got}}")
+    common_device(op, input, index, source)
+    d = normalize_dim(op, dim, input.ndim)
     x, src = _as_1d(input), _as_1d(source)
     if src.ndim != x.ndim:
-        raise IndexError(f"index_add_(): source ({source.ndim}-D) and self ({input.ndim}-D) "
+        raise IndexError(f"{op}_(): source ({source.ndim}-D) and self ({input.ndim}-D) "
                          "must have the same number of dimensions")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add_(): self ({_type_name(input.dtype)}) and source "
+        raise RuntimeError(f"{op}_(): self ({_type_name(input.dtype)}) and source "
                            f"({_type_name(source.dtype)}) must have the same scalar type")
     if idx.shape[0] != src.shape[d]:
-        raise RuntimeError(f"index_add_(): Number of indices ({idx.shape[0]}) should be equal to "
+        raise RuntimeError(f"{op}_(): Number of indices ({idx.shape[0]}) should be equal to "
                            f"source.size(dim): ({src.shape[d]}), for dim: {d}")
     for k in range(x.ndim):
         if k != d and src.shape[k] != x.shape[k]:
-            raise RuntimeError(f"index_add_(): source size at dim {k} ({src.shape[k]}) must match "
+            raise RuntimeError(f"{op}_(): source size at dim {k} ({src.shape[k]}) must match "
                                f"self size at dim {k} ({x.shape[k]})")
     _check_bounds(idx, x.shape[d], d, RuntimeError)
+    return d, x, idx, src
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added along ``dim`` at the rows in the 1-D
+    ``index`` (duplicates accumulate, in a fixed order on both devices)."""
+    d, x, idx, src = _check_index_rows_args("index_add", input, dim, index, source)
     if not (isinstance(alpha, numbers.Number) and alpha == 1):
         src = src * alpha
     out = _ScatterAdd.apply(x, d, _spread(idx, tuple(src.shape), d), src)
@@ -353,9 +365,17 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                          lambda old: index_add(old, dim, index, source, alpha=alpha))
 
 
-def _index_copy(x: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
-    """A copy of ``x`` with the rows ``index`` (1-D, in range) along ``dim`` set to ``source``."""
-    return _Scatter.apply(x, dim, _spread(index, tuple(source.shape), dim), source)
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` whose entries along ``dim`` at the rows in the 1-D ``index`` are
+    replaced by ``source`` (with duplicate indices one write wins, as in PyTorch)."""
+    d, x, idx, src = _check_index_rows_args("index_copy", input, dim, index, source)
+    out = _Scatter.apply(x, d, _spread(idx, tuple(src.shape), d), src)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """In-place ``index_copy``."""
+    return apply_inplace("index_copy_", self, lambda old: index_copy(old, dim, index, source))
 
 
 # --- nonzero and masks ------------------------------------------------------------------
@@ -490,6 +510,9 @@ def _convert_item(item, device):
     if isinstance(item, (list, tuple)) or type(item).__name__ == "ndarray":
         item = _index_tensor(item, device)
     if isinstance(item, Tensor):
+        if item.device != device and item.device.type != "cpu":
+            raise RuntimeError(f"indices should be either on cpu or on the same device as the "
+                               f"indexed tensor ({device})")
         if item.dtype is dtypes.bool and item.ndim == 0:
             return _BoolScalar(item.item())
         if item.dtype not in _INDEX_DTYPES and item.dtype is not dtypes.bool:
@@ -578,12 +601,13 @@ def _basic_view(x: Tensor, basic: tuple) -> Tensor:
 
 
 class _Plan:
-    """Where an advanced index reads: the indexed dims of view ``v`` and one flat row index.
+    """How an advanced index reads and writes view ``v``: one gather/scatter along one dim.
 
-    The indexed dims move to the front and merge into rows (``rows`` is the
-    row-major position of each indexed element among them); the other dims
-    (``rest``) follow. The result puts the broadcast index shape where the
-    first indexed dim was when the indexed dims are adjacent, else in front.
+    The indexed dims merge into one dim of "rows" (``rows`` is the row-major
+    position of each indexed element among them). When they are adjacent
+    they stay where they are and the broadcast index shape replaces them in
+    the result (PyTorch's rule); otherwise they move to the front first and
+    the index shape leads the result.
     """
 
     def __init__(self, v: Tensor, advanced: list) -> None:
@@ -594,17 +618,21 @@ class _Plan:
             shapes = ", ".join(str(list(t.shape)) for t in tensors)
             raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
                              f"with shapes {shapes}") from None
-        self.dims = [d for d, _ in advanced]
-        self.rest = [d for d in range(v.ndim) if d not in self.dims]
+        dims = [d for d, _ in advanced]
+        rest = [d for d in range(v.ndim) if d not in dims]
+        adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+        self.order = list(range(v.ndim)) if adjacent else dims + rest
+        self.dim = dims[0] if adjacent else 0  # where the merged rows dim sits
         self.v_shape = tuple(v.shape)
-        adjacent = self.dims == list(range(self.dims[0], self.dims[0] + len(self.dims)))
-        self.position = self.dims[0] if adjacent else 0
-        self.rows = self._rows(tensors)
+        moved = tuple(self.v_shape[d] for d in self.order)
+        self.before, self.after = moved[:self.dim], moved[self.dim + len(dims):]
+        self.indexed = moved[self.dim:self.dim + len(dims)]
+        self.rows = self._rows(dims, tensors)
 
-    def _rows(self, tensors: list) -> Tensor:
+    def _rows(self, dims: list, tensors: list) -> Tensor:
         rows = None
         with no_grad():
-            for d, t in zip(self.dims, tensors):
+            for d, t in zip(dims, tensors):
                 size = self.v_shape[d]
                 t = t.to(dtypes.int64)
                 if _check_bounds(t, size, d, IndexError, allow_negative=True):
@@ -613,66 +641,50 @@ class _Plan:
             return rows.expand(self.index_shape).reshape(-1)
 
     @property
-    def rest_shape(self) -> tuple:
-        return tuple(self.v_shape[d] for d in self.rest)
-
-    @property
     def result_shape(self) -> tuple:
-        rest = self.rest_shape
-        return rest[:self.position] + tuple(self.index_shape) + rest[self.position:]
+        return self.before + tuple(self.index_shape) + self.after
+
+    def _picked_shape(self) -> tuple:
+        return self.before + (self.rows.shape[0],) + self.after
 
     def to_rows(self, v: Tensor) -> Tensor:
-        """``v`` with the indexed dims first, as a (rows, rest...) tensor."""
-        if len(self.dims) == 1 and self.dims[0] == 0:
-            return v
-        flat = v.permute(*self.dims, *self.rest)
-        return flat.reshape((math.prod(self.v_shape[d] for d in self.dims),) + self.rest_shape)
+        """``v`` with the indexed dims merged into one (moved to the front if not adjacent)."""
+        if self.order != list(range(v.ndim)):
+            v = v.permute(*self.order)
+        return v.reshape(self.before + (math.prod(self.indexed),) + self.after)
 
-    def from_rows(self, rows: Tensor) -> Tensor:
-        """The inverse of ``to_rows``: a (rows, rest...) tensor back in ``v``'s layout."""
-        if len(self.dims) == 1 and self.dims[0] == 0:
-            return rows
-        split = rows.reshape(tuple(self.v_shape[d] for d in self.dims) + self.rest_shape)
-        order = self.dims + self.rest
-        inverse = [order.index(d) for d in range(len(order))]
-        return split.permute(*inverse)
+    def from_rows(self, merged: Tensor) -> Tensor:
+        """The inverse of ``to_rows``: back to ``v``'s shape and dim order."""
+        moved = merged.reshape(self.before + self.indexed + self.after)
+        if self.order == list(range(moved.ndim)):
+            return moved
+        return moved.permute(*[self.order.index(d) for d in range(moved.ndim)])
 
-    def result_from_rows(self, picked: Tensor) -> Tensor:
-        """(index elements, rest...) gathered rows as the indexing result."""
-        out = picked.reshape(tuple(self.index_shape) + self.rest_shape)
-        return self._move_index_dims(out, to_front=False)
+    def spread_rows(self) -> Tensor:
+        """The row index as a broadcast view over the gathered (or scattered) shape."""
+        return _spread(self.rows, self._picked_shape(), self.dim)
 
-    def values_as_rows(self, values: Tensor) -> Tensor:
-        """Values shaped like the indexing result as (index elements, rest...)."""
-        values = self._move_index_dims(values, to_front=True)
-        return values.reshape((-1,) + self.rest_shape)
+    def gather(self, v: Tensor) -> Tensor:
+        """``v[index]``: the indexed rows, shaped like the indexing result."""
+        picked = _Gather.apply(self.to_rows(v), self.dim, self.spread_rows())
+        return picked.reshape(self.result_shape)
 
-    def _move_index_dims(self, t: Tensor, to_front: bool) -> Tensor:
-        n_index, p = len(self.index_shape), self.position
-        if p == 0 or n_index == 0:
-            return t
-        n_rest = len(self.rest)
-        if to_front:  # rest[:p], index..., rest[p:]  ->  index..., rest...
-            order = list(range(p, p + n_index)) + list(range(p)) + \
-                list(range(p + n_index, n_index + n_rest))
-        else:  # index..., rest...  ->  rest[:p], index..., rest[p:]
-            order = list(range(n_index, n_index + p)) + list(range(n_index)) + \
-                list(range(n_index + p, n_index + n_rest))
-        return t.permute(*order)
+    def put(self, v: Tensor, values: Tensor, accumulate: bool) -> Tensor:
+        """A copy of ``v`` with ``values`` (of the result shape) written or added at the index."""
+        values = values.expand(self.result_shape).reshape(self._picked_shape())
+        fn = _ScatterAdd if accumulate else _Scatter
+        return self.from_rows(fn.apply(self.to_rows(v), self.dim, self.spread_rows(), values))
 
 
 def advanced_getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with tensor, sequence or boolean entries (a copy, like PyTorch).
 
-    Reading is an ``index_select`` of rows; its backward adds the gradient back
-    with atomics on cuda (nondeterministic summation order for duplicates).
+    Reading is a gather of rows; its backward adds the gradient rows back
+    (duplicates summed in a fixed order on both devices).
     """
     basic, advanced = _split_index(x, index)
     v = _basic_view(x, basic)
-    plan = _Plan(v, advanced)
-    picked = _Gather.apply(plan.to_rows(v), 0, _spread(plan.rows, (plan.rows.shape[0],) +
-                                                       plan.rest_shape, 0))
-    return plan.result_from_rows(picked)
+    return _Plan(v, advanced).gather(v)
 
 
 def _index_put_view(v: Tensor, advanced: list, values: Tensor, accumulate: bool) -> Tensor:
@@ -686,14 +698,7 @@ def _index_put_view(v: Tensor, advanced: list, values: Tensor, accumulate: bool)
     if not fits:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot "
                            f"be broadcast to indexing result of shape {list(target)}")
-    rows_values = plan.values_as_rows(values.expand(target))
-    rows = plan.to_rows(v)
-    if accumulate:
-        updated = _ScatterAdd.apply(rows, 0, _spread(plan.rows, tuple(rows_values.shape), 0),
-                                    rows_values)
-    else:
-        updated = _index_copy(rows, 0, plan.rows, rows_values)
-    return plan.from_rows(updated)
+    return plan.put(v, values, accumulate)
 
 
 def advanced_setitem(x: Tensor, index, value) -> None:
@@ -780,8 +785,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None,
               sparse: bool = False) -> Tensor:
     """The rows of ``weight`` (num_embeddings, dim) selected by the integer tensor ``input``;
     the result has shape ``input.shape + (dim,)``. The ``padding_idx`` row receives no
-    gradient. Backward adds rows with atomics on cuda (nondeterministic summation order
-    for repeated indices, as in PyTorch)."""
+    gradient. Backward sums the rows of repeated indices in a fixed order (deterministic on
+    cuda too, unlike PyTorch's default)."""
     check_tensor("embedding", "input", input)
     check_tensor("embedding", "weight", weight)
     if max_norm is not None:

@@ -12,7 +12,6 @@ import torch
 
 import framework
 import framework.nn.functional as F
-from framework.autograd import gradgradcheck
 from helpers import check_op
 
 RNG = np.random.default_rng(0)
@@ -67,10 +66,18 @@ def test_gather_integer_input_and_edge_shapes(device):
 
 
 def test_gather_double_backward(device):
-    x = framework.tensor(_normal(3, 4), dtype=framework.float64, device=device,
-                         requires_grad=True)
-    index = framework.tensor(_ints(3, 5, 4), device=device)
-    assert gradgradcheck(lambda a: (a.gather(0, index) ** 2).sum(), (x,))
+    """The gradient of gather's backward (a scatter-add) against PyTorch's."""
+    x_np, w_np, index_np = _normal(3, 4), _normal(3, 4), _ints(3, 5, 4)
+    x = framework.tensor(x_np, dtype=framework.float64, device=device, requires_grad=True)
+    index = framework.tensor(index_np, device=device)
+    (g,) = framework.autograd.grad((x.gather(0, index) ** 2).sum(), x, create_graph=True)
+    (gg,) = framework.autograd.grad((g * framework.tensor(w_np, device=device)).sum(), x)
+    tx = torch.tensor(x_np, requires_grad=True)
+    (tg,) = torch.autograd.grad((tx.gather(0, torch.tensor(index_np)) ** 2).sum(), tx,
+                                create_graph=True)
+    (tgg,) = torch.autograd.grad((tg * torch.tensor(w_np)).sum(), tx)
+    np.testing.assert_allclose(g.detach().cpu().numpy(), tg.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.cpu().numpy(), tgg.numpy(), rtol=1e-12)
 
 
 # scatter / scatter_add -------------------------------------------------------------------
@@ -147,14 +154,31 @@ def test_index_select_edge_cases(device):
 
 
 @pytest.mark.parametrize("alpha", [1, -2.5])
+@pytest.mark.parametrize("dim", [0, 1, 2])
 @pytest.mark.parametrize("contiguous", [True, False])
-def test_index_add(device, alpha, contiguous):
-    x, src = _normal(4, 3), _normal(6, 3)
-    index = np.asarray([0, 2, 2, 3, 0, 2])  # duplicates accumulate
-    check_op(lambda a, i, s: framework.index_add(a, 0, i, s, alpha=alpha),
-             lambda a, i, s: torch.index_add(a, 0, i, s, alpha=alpha),
-             [x, index, src], device=device, contiguous=contiguous,
-             input_dtypes=[None, I64, None])
+def test_index_add(device, alpha, dim, contiguous):
+    x = _normal(4, 3, 2)
+    src_shape = list(x.shape)
+    src_shape[dim] = 6
+    src = _normal(*src_shape)
+    index = np.asarray([0, 2, 2, 1, 0, 2]) % x.shape[dim]  # duplicates accumulate
+    check_op(lambda a, i, s: framework.index_add(a, dim, i, s, alpha=alpha),
+             lambda a, i, s: torch.index_add(a, dim, i, s, alpha=alpha),
+             [x, index, src], device=device,
+             contiguous=contiguous, input_dtypes=[None, I64, None])
+
+
+def test_index_add_many_columns_is_deterministic(device):
+    """Row scatter-adds (index_add, embedding backward) sum duplicates in a fixed order."""
+    x = framework.zeros(3, 1100, device=device)
+    index = framework.tensor([2, 0, 2, 2, 1, 0], device=device)
+    src = framework.tensor(RNG.standard_normal((6, 1100)) * 1e3, dtype=framework.float32,
+                           device=device)
+    first = x.index_add(0, index, src)
+    np.testing.assert_array_equal(first.cpu().numpy(), x.index_add(0, index, src).cpu().numpy())
+    want = torch.zeros(3, 1100, dtype=torch.float64).index_add(
+        0, torch.tensor([2, 0, 2, 2, 1, 0]), torch.tensor(src.cpu().numpy(), dtype=torch.float64))
+    np.testing.assert_allclose(first.cpu().numpy(), want.numpy(), rtol=1e-5, atol=1e-3)
 
 
 def test_index_add_inplace(device):
@@ -162,6 +186,15 @@ def test_index_add_inplace(device):
              lambda a, i, s: (a * 1).index_add_(1, i, s, alpha=2),
              [_normal(2, 3), np.asarray([1, 1]), _normal(2, 2)], device=device,
              input_dtypes=[None, I64, None])
+
+
+def test_index_copy(device):
+    index = np.asarray([3, 0, 1])
+    check_op(lambda a, i, s: framework.index_copy(a, 1, i, s),
+             lambda a, i, s: torch.index_copy(a, 1, i, s), [_normal(2, 4), index, _normal(2, 3)],
+             device=device, contiguous=False, input_dtypes=[None, I64, None])
+    check_op(lambda a, i, s: (a * 1).index_copy_(0, i, s), lambda a, i, s: (a * 1).index_copy_(0, i, s),
+             [_normal(4), index, _normal(3)], device=device, input_dtypes=[None, I64, None])
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1])

@@ -8,7 +8,10 @@ half types (and bools) runs in a float32 (int32) buffer cast back at the end.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import triton
 
 from ... import dtypes
 from ..array import Array
@@ -70,8 +73,55 @@ def scatter(x: Array, dim: int, index: Array, src: Array) -> Array:
 
 
 def scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
-    """A copy of ``x`` with ``src[i]`` added (atomically) at ``i`` with ``i[dim] = index[i]``."""
+    """A copy of ``x`` with ``src[i]`` added at ``i`` with ``i[dim] = index[i]``.
+
+    A row index (``index`` varies along ``dim`` only and covers ``x`` in the
+    other dims) takes the deterministic sorted segment sum; any other index
+    adds with atomics (summation order varies between runs).
+    """
+    if _is_row_index(x, dim, index) and x.dtype is not dtypes.bool and index.numel:
+        return _row_scatter_add(x, dim, index, src)
     return _scatter(x, dim, index, src, accumulate=True)
+
+
+def _is_row_index(x: Array, dim: int, index: Array) -> bool:
+    """True when ``index`` is one 1-D row index broadcast over every other dim of ``x``."""
+    return all(d == dim or (size == x.shape[d] and (stride == 0 or size == 1))
+               for d, (size, stride) in enumerate(zip(index.shape, index.strides)))
+
+
+def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """Deterministic ``scatter_add`` of whole rows: sort the row indices on the host, cut
+    them into one segment per target row and sum each segment in order on the device."""
+    n = index.shape[dim]
+    rows = to_numpy(index.view((n,), (index.strides[dim],), index.offset)).astype(np.int64)
+    order = np.argsort(rows, kind="stable")
+    targets, starts = np.unique(rows[order], return_index=True)
+    starts = np.append(starts, n).astype(np.int64)
+    out = cast(x, x.dtype)  # fresh, contiguous
+    source = contiguous(src.view(index.shape, src.strides, src.offset), force=True)
+    outer = math.prod(x.shape[:dim])
+    inner = math.prod(x.shape[dim + 1:])
+    n_cols = outer * inner
+    if n_cols == 0:
+        return out
+    block = min(_BLOCK, triton.next_power_of_2(n_cols))
+    device_order = from_numpy(order.astype(np.int64), dtypes.int64)  # alive for the launch
+    device_starts = from_numpy(starts, dtypes.int64)
+    device_targets = from_numpy(targets.astype(np.int64), dtypes.int64)
+    _kernels().segment_sum_kernel[(len(targets), triton.cdiv(n_cols, block))](
+        pointer(out), pointer(source), pointer(device_order), pointer(device_starts),
+        pointer(device_targets), n, x.shape[dim], n_cols, inner, ACC=_accumulator(x.dtype),
+        BLOCK=block, num_warps=_NUM_WARPS)
+    return out
+
+
+def _accumulator(dtype):
+    """Triton type of a segment sum: float32 for halves, int64 for integers."""
+    import triton.language as tl
+    if dtype.is_floating_point:
+        return tl.float64 if dtype is dtypes.float64 else tl.float32
+    return tl.int64
 
 
 def nonzero(x: Array) -> Array:
