@@ -193,7 +193,8 @@ def test_index_copy(device):
     check_op(lambda a, i, s: framework.index_copy(a, 1, i, s),
              lambda a, i, s: torch.index_copy(a, 1, i, s), [_normal(2, 4), index, _normal(2, 3)],
              device=device, contiguous=False, input_dtypes=[None, I64, None])
-    check_op(lambda a, i, s: (a * 1).index_copy_(0, i, s), lambda a, i, s: (a * 1).index_copy_(0, i, s),
+    check_op(lambda a, i, s: (a * 1).index_copy_(0, i, s),
+             lambda a, i, s: (a * 1).index_copy_(0, i, s),
              [_normal(4), index, _normal(3)], device=device, input_dtypes=[None, I64, None])
 
 
@@ -359,11 +360,12 @@ def test_masked_fill_inplace_and_integers(device):
     assert x.masked_fill(x > 1, 1.7).tolist() == [1, 1, 1]
 
 
-@pytest.mark.parametrize("mask_shape", [(3, 4), (4,), (1, 4)])
-def test_masked_select(device, mask_shape):
+@pytest.mark.parametrize("x_shape,mask_shape", [((3, 4), (3, 4)), ((3, 4), (4,)),
+                                               ((3, 4), (1, 4)), ((4,), (3, 4)), ((0, 4), (4,))])
+def test_masked_select(device, x_shape, mask_shape):
     mask = RNG.random(mask_shape) > 0.4
     check_op(lambda a, m: framework.masked_select(a, m), lambda a, m: torch.masked_select(a, m),
-             [_normal(3, 4), mask], device=device, contiguous=False,
+             [_normal(*x_shape), mask], device=device, contiguous=False,
              input_dtypes=[None, framework.bool])
 
 
@@ -414,83 +416,65 @@ def test_one_hot(device, num_classes):
 
 
 # bad input --------------------------------------------------------------------------------
-def _same_error(case: int, fw_call, torch_call) -> None:
-    """``fw_call`` raises the error type ``torch_call`` raises."""
-    with pytest.raises(Exception) as expected:
-        torch_call()
-    try:
-        fw_call()
-    except Exception as exc:  # noqa: BLE001 - compared with PyTorch's type below
-        assert isinstance(exc, expected.type), \
-            f"case {case}: {type(exc).__name__}({exc}) instead of {expected.type.__name__}"
-        return
-    raise AssertionError(f"case {case}: no error, PyTorch raises {expected.type.__name__}")
+# Each bad call takes (lib, nn.functional of lib, x = zeros(2, 3), t = tensor maker).
+BAD_CALLS = [
+    lambda lib, nnf, x, t: x[t([5])],
+    lambda lib, nnf, x, t: x[t([-3])],
+    lambda lib, nnf, x, t: x[t([1.0], "float32")],
+    lambda lib, nnf, x, t: x[[0, 1], [0, 1, 2]],
+    lambda lib, nnf, x, t: x[t([True], "bool")],
+    lambda lib, nnf, x, t: x[0, 0, [0]],
+    lambda lib, nnf, x, t: x.gather(0, t([[2]])),
+    lambda lib, nnf, x, t: x.gather(0, t([[-1]])),
+    lambda lib, nnf, x, t: x.gather(0, t([[0.0]], "float32")),
+    lambda lib, nnf, x, t: x.gather(0, t([0])),
+    lambda lib, nnf, x, t: x.gather(0, t([[0, 0, 0, 0]])),
+    lambda lib, nnf, x, t: x.scatter(0, t([[2]]), 1.0),
+    lambda lib, nnf, x, t: x.scatter_add(0, t([[0, 0]]), t([[1.0]], "float32")),
+    lambda lib, nnf, x, t: x.scatter_add(0, t([[0]]), t([[1.0]], "float64")),
+    lambda lib, nnf, x, t: x.index_select(0, t([2])),
+    lambda lib, nnf, x, t: x.index_select(0, t([-1])),
+    lambda lib, nnf, x, t: x.index_select(0, t([[0]])),
+    lambda lib, nnf, x, t: x.index_select(0, t([0.0], "float32")),
+    lambda lib, nnf, x, t: x.index_add(0, t([0]), t([[1.0] * 3] * 2, "float32")),
+    lambda lib, nnf, x, t: x.index_add(0, t([2]), t([[1.0] * 3], "float32")),
+    lambda lib, nnf, x, t: x.index_copy(0, t([0]), t([[1.0] * 3], "float64")),
+    lambda lib, nnf, x, t: x.masked_fill(t([1, 0, 1]), 1.0),
+    lambda lib, nnf, x, t: x.masked_fill(t([True, False, True], "bool"), t([1.0, 2.0], "float32")),
+    lambda lib, nnf, x, t: x.masked_fill(t([True, False], "bool"), 1.0),
+    lambda lib, nnf, x, t: x[0].masked_fill_(t([[True], [False]], "bool"), 1.0),
+    lambda lib, nnf, x, t: x.masked_select(t([1, 0, 1])),
+    lambda lib, nnf, x, t: x.index_put_((t([0]),), t([1.0] * 4, "float32")),
+    lambda lib, nnf, x, t: x.index_put_((t([5]),), t([1.0] * 3, "float32")),
+    lambda lib, nnf, x, t: x.index_put_((t([0]),), t([1.0] * 3, "float64")),
+    lambda lib, nnf, x, t: x.__setitem__(t([0]), t([1.0] * 4, "float32")),
+    lambda lib, nnf, x, t: lib.take_along_dim(x, t([[0]], "int32"), 1),
+    lambda lib, nnf, x, t: nnf.embedding(t([5]), x),
+    lambda lib, nnf, x, t: nnf.embedding(t([1.0], "float32"), x),
+    lambda lib, nnf, x, t: nnf.embedding(t([1]), x[0]),
+    lambda lib, nnf, x, t: nnf.embedding(t([1]), x, padding_idx=5),
+    lambda lib, nnf, x, t: nnf.one_hot(t([3]), 3),
+    lambda lib, nnf, x, t: nnf.one_hot(t([-1]), 3),
+    lambda lib, nnf, x, t: nnf.one_hot(t([1], "int32")),
+    lambda lib, nnf, x, t: nnf.one_hot(t([])),
+]
 
 
-def test_bad_indices_raise_like_torch(device):
-    x, tx = framework.zeros(2, 3, device=device), torch.zeros(2, 3)
-    t = lambda data, dtype=I64: framework.tensor(data, dtype=dtype, device=device)
-    cases = [
-        (lambda: x[t([5])], lambda: tx[torch.tensor([5])]),
-        (lambda: x[t([-3])], lambda: tx[torch.tensor([-3])]),
-        (lambda: x[t([1.0], framework.float32)], lambda: tx[torch.tensor([1.0])]),
-        (lambda: x[[0, 1], [0, 1, 2]], lambda: tx[[0, 1], [0, 1, 2]]),
-        (lambda: x[t([True], framework.bool)], lambda: tx[torch.tensor([True])]),
-        (lambda: x[0, 0, [0]], lambda: tx[0, 0, [0]]),
-        (lambda: x.gather(0, t([[2]])), lambda: tx.gather(0, torch.tensor([[2]]))),
-        (lambda: x.gather(0, t([[-1]])), lambda: tx.gather(0, torch.tensor([[-1]]))),
-        (lambda: x.gather(0, t([[0.0]], framework.float32)),
-         lambda: tx.gather(0, torch.tensor([[0.0]]))),
-        (lambda: x.gather(0, t([0])), lambda: tx.gather(0, torch.tensor([0]))),
-        (lambda: x.gather(0, t([[0, 0, 0, 0]])), lambda: tx.gather(0, torch.tensor([[0, 0, 0, 0]]))),
-        (lambda: x.scatter(0, t([[2]]), 1.0), lambda: tx.scatter(0, torch.tensor([[2]]), 1.0)),
-        (lambda: x.scatter_add(0, t([[0, 0]]), framework.ones(1, 1, device=device)),
-         lambda: tx.scatter_add(0, torch.tensor([[0, 0]]), torch.ones(1, 1))),
-        (lambda: x.scatter_add(0, t([[0]]), framework.ones(1, 1, dtype=framework.float64,
-                                                            device=device)),
-         lambda: tx.scatter_add(0, torch.tensor([[0]]), torch.ones(1, 1, dtype=torch.float64))),
-        (lambda: x.index_select(0, t([2])), lambda: tx.index_select(0, torch.tensor([2]))),
-        (lambda: x.index_select(0, t([-1])), lambda: tx.index_select(0, torch.tensor([-1]))),
-        (lambda: x.index_select(0, t([[0]])), lambda: tx.index_select(0, torch.tensor([[0]]))),
-        (lambda: x.index_select(0, t([0.0], framework.float32)),
-         lambda: tx.index_select(0, torch.tensor([0.0]))),
-        (lambda: x.index_add(0, t([0]), framework.ones(2, 3, device=device)),
-         lambda: tx.index_add(0, torch.tensor([0]), torch.ones(2, 3))),
-        (lambda: x.index_add(0, t([2]), framework.ones(1, 3, device=device)),
-         lambda: tx.index_add(0, torch.tensor([2]), torch.ones(1, 3))),
-        (lambda: x.masked_fill(t([1, 0, 1]), 1.0), lambda: tx.masked_fill(torch.tensor([1, 0, 1]), 1.0)),
-        (lambda: x.masked_fill(t([True, False, True], framework.bool), framework.ones(2, device=device)),
-         lambda: tx.masked_fill(torch.tensor([True, False, True]), torch.ones(2))),
-        (lambda: x.masked_fill(t([True, False], framework.bool), 1.0),
-         lambda: tx.masked_fill(torch.tensor([True, False]), 1.0)),
-        (lambda: framework.zeros(3, device=device).masked_fill_(t([[True], [False]], framework.bool), 1),
-         lambda: torch.zeros(3).masked_fill_(torch.tensor([[True], [False]]), 1)),
-        (lambda: x.masked_select(t([1, 0, 1])), lambda: tx.masked_select(torch.tensor([1, 0, 1]))),
-        (lambda: x.index_put_((t([0]),), framework.ones(4, device=device)),
-         lambda: tx.index_put_((torch.tensor([0]),), torch.ones(4))),
-        (lambda: x.index_put_((t([5]),), framework.ones(3, device=device)),
-         lambda: tx.index_put_((torch.tensor([5]),), torch.ones(3))),
-        (lambda: x.index_put_((t([0]),), framework.ones(3, dtype=framework.float64, device=device)),
-         lambda: tx.index_put_((torch.tensor([0]),), torch.ones(3, dtype=torch.float64))),
-        (lambda: x.__setitem__(t([0]), framework.ones(4, device=device)),
-         lambda: tx.__setitem__(torch.tensor([0]), torch.ones(4))),
-        (lambda: framework.take_along_dim(x, t([[0]], framework.int32), 1),
-         lambda: torch.take_along_dim(tx, torch.tensor([[0]], dtype=torch.int32), 1)),
-        (lambda: F.embedding(t([5]), x), lambda: torch.nn.functional.embedding(torch.tensor([5]), tx)),
-        (lambda: F.embedding(t([1.0], framework.float32), x),
-         lambda: torch.nn.functional.embedding(torch.tensor([1.0]), tx)),
-        (lambda: F.embedding(t([1]), framework.zeros(3, device=device)),
-         lambda: torch.nn.functional.embedding(torch.tensor([1]), torch.zeros(3))),
-        (lambda: F.embedding(t([1]), x, padding_idx=5),
-         lambda: torch.nn.functional.embedding(torch.tensor([1]), tx, padding_idx=5)),
-        (lambda: F.one_hot(t([3]), 3), lambda: torch.nn.functional.one_hot(torch.tensor([3]), 3)),
-        (lambda: F.one_hot(t([-1]), 3), lambda: torch.nn.functional.one_hot(torch.tensor([-1]), 3)),
-        (lambda: F.one_hot(t([1], framework.int32)),
-         lambda: torch.nn.functional.one_hot(torch.tensor([1], dtype=torch.int32))),
-        (lambda: F.one_hot(t([])), lambda: torch.nn.functional.one_hot(torch.tensor([], dtype=torch.long))),
-    ]
-    for case, (fw_call, torch_call) in enumerate(cases):
-        _same_error(case, fw_call, torch_call)
+def test_bad_input_raises_like_torch(device):
+    """Each bad call raises the error type PyTorch raises for it."""
+    for case, call in enumerate(BAD_CALLS):
+        with pytest.raises(Exception) as expected:
+            call(torch, torch.nn.functional, torch.zeros(2, 3),
+                 lambda data, dtype="int64": torch.tensor(data, dtype=getattr(torch, dtype)))
+        try:
+            call(framework, F, framework.zeros(2, 3, device=device),
+                 lambda data, dtype="int64": framework.tensor(data, dtype=getattr(framework, dtype),
+                                                              device=device))
+        except Exception as exc:  # noqa: BLE001 - compared with PyTorch's type below
+            assert isinstance(exc, expected.type), \
+                f"case {case}: {type(exc).__name__}({exc}) instead of {expected.type.__name__}"
+            continue
+        raise AssertionError(f"case {case}: no error, PyTorch raises {expected.type.__name__}")
 
 
 def test_error_messages_name_the_problem(device):

@@ -146,8 +146,8 @@ def nonzero(x: Array) -> Array:
     if total and x.ndim:
         sizes = from_numpy(np.asarray(x.shape, dtype=np.int64), dtypes.int64)
         starts = from_numpy(starts, dtypes.int64)  # kept alive until the launch returns
-        k.nonzero_write_kernel[grid](pointer(x), pointer(starts), pointer(sizes), pointer(out), n, x.ndim, BLOCK=_BLOCK,
-                                     num_warps=_NUM_WARPS)
+        k.nonzero_write_kernel[grid](pointer(x), pointer(starts), pointer(sizes), pointer(out),
+                                     n, x.ndim, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     return out
 
 
