@@ -152,10 +152,6 @@ def _type_name(d) -> str:
     return _TORCH_NAMES.get(d.name, d.name)
 
 
-def _is_int_scalar(x) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
 def _check_index_dtype(index: Tensor, message: str) -> None:
     if index.dtype not in _INDEX_DTYPES:
         raise RuntimeError(message.format(got=_type_name(index.dtype)))

@@ -263,10 +263,12 @@ def test_advanced_getitem_non_contiguous_and_dtypes(device):
     assert out[0].dtype == framework.bfloat16
 
 
-def test_advanced_getitem_cpu_index_on_cuda_tensor_and_ints():
-    x = framework.arange(6, device="cpu").reshape(2, 3)
+def test_advanced_getitem_cpu_indices_and_integer_tensors(device):
+    """Indices may live on the cpu whatever the indexed tensor's device (as in PyTorch)."""
+    x = framework.arange(6, device=device).reshape(2, 3)
     assert x[[1, 0], [2, 2]].tolist() == [5, 2]
     assert x[framework.tensor([True, False])].tolist() == [[0, 1, 2]]
+    assert x[framework.tensor(1), framework.tensor([0, 0])].tolist() == [3, 3]
 
 
 # advanced indexing: writes ----------------------------------------------------------------
