@@ -38,22 +38,23 @@ def _flatten(out) -> list:
 
 def check_module(fw_module, torch_module, inputs, call=None, device: str = "cpu",
                  dtype=framework.float32, atol: float | None = None, rtol: float | None = None,
-                 grad: bool = True, seed: int = 0):
+                 grad: bool = True, seed: int = 0, no_grad_inputs: tuple = ()):
     """Run ``call(module, *inputs)`` (default ``module(*inputs)``) on both modules; compare
     every output, and the gradients of the float inputs and of every parameter for a random
-    output gradient. ``inputs``: NumPy arrays (float ones get requires_grad) or other values."""
+    output gradient. ``inputs``: NumPy arrays (float ones get requires_grad unless their index
+    is in ``no_grad_inputs``) or other values."""
     call = call or (lambda m, *xs: m(*xs))
     default_atol, default_rtol = tolerance(dtype)
     atol = default_atol if atol is None else atol
     rtol = default_rtol if rtol is None else rtol
     fw_in, torch_in = [], []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         if isinstance(x, np.ndarray):
             floating = x.dtype.kind == "f"
             fw_x = framework.tensor(x, dtype=dtype if floating else None, device=device)
             value = fw_x.cpu().to(framework.float64).numpy() if floating else x
             torch_x = torch.tensor(value)
-            if floating and grad:
+            if floating and grad and i not in no_grad_inputs:
                 fw_x.requires_grad_(True)
                 torch_x.requires_grad_(True)
             fw_in.append(fw_x)

@@ -144,7 +144,7 @@ class EmbeddingBag(Module):
                              per_sample_weights, self.include_last_offset, self.padding_idx)
 
     def extra_repr(self) -> str:
-        s = _common_repr(self) + f", mode={self.mode}"
+        s = _common_repr(self) + f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
