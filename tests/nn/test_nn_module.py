@@ -308,3 +308,14 @@ def test_layer_repr_and_state_dict_keys_match_torch(name, args, kwargs):
     assert repr(ours) == repr(theirs)
     assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+
+
+def test_load_state_dict_assign_and_batchnorm_without_counter():
+    net = nn.Linear(2, 2)
+    weight = framework.zeros(2, 2)
+    net.load_state_dict({"weight": weight, "bias": framework.ones(2)}, assign=True)
+    assert isinstance(net.weight, nn.Parameter) and net.weight.requires_grad
+    assert net.weight.tolist() == [[0, 0], [0, 0]]
+    bn = nn.BatchNorm1d(3)
+    state = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    assert bn.load_state_dict(state).missing_keys == []

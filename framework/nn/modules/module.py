@@ -469,8 +469,11 @@ class Module:
                                   f"current model is {_torch_size(param.shape)}.")
                 continue
             try:
-                with no_grad():
-                    param.copy_(value)
+                if local_metadata.get("assign_to_params_buffers", False):
+                    self._assign(name, param, value)
+                else:
+                    with no_grad():
+                        param.copy_(value)
             except Exception as ex:  # noqa: BLE001 - reported like PyTorch
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions '
                                   f"in the model are {_torch_size(param.shape)} and whose "
@@ -485,12 +488,23 @@ class Module:
                 if input_name not in self._modules and input_name not in local_state:
                     unexpected_keys.append(key)
 
+    def _assign(self, name: str, current: Tensor, value: Tensor) -> None:
+        """``load_state_dict(assign=True)``: take ``value`` itself (keeping parameters
+        parameters, with their ``requires_grad``)."""
+        if isinstance(current, Parameter):
+            if not isinstance(value, Parameter):
+                value = Parameter(value, requires_grad=current.requires_grad)
+            self._parameters[name] = value
+        else:
+            self._buffers[name] = value
+
     def load_state_dict(self, state_dict, strict: bool = True,
                         assign: bool = False) -> _IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters and buffers.
 
         With ``strict`` the keys must match exactly; missing, unexpected or
-        size-mismatched keys raise ``RuntimeError`` listing them all.
+        size-mismatched keys raise ``RuntimeError`` listing them all. With
+        ``assign`` the module keeps the given tensors instead of copying them.
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
@@ -500,7 +514,8 @@ class Module:
         state_dict = OrderedDict(state_dict)
 
         def load(module: Module, prefix: str = "") -> None:
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing_keys,
+            metadata = {"assign_to_params_buffers": assign}
+            module._load_from_state_dict(state_dict, prefix, metadata, True, missing_keys,
                                          unexpected_keys, error_msgs)
             for name, child in module._modules.items():
                 if child is not None:
