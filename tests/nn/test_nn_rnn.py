@@ -94,3 +94,21 @@ def test_rnn_bad_input_raises():
         nn.RNN(3, 4, nonlinearity="gelu")
     with pytest.raises(ValueError, match="dropout"):
         nn.LSTM(3, 4, dropout=1.5)
+
+
+def test_lstm_projection_matches_torch():
+    fw, ref = sync(*_pair("LSTM", 3, 4, num_layers=2, bidirectional=True, proj_size=2))
+    assert repr(fw) == repr(ref)
+    rng = np.random.default_rng(7)
+    x, h0, c0 = (rng.standard_normal(s) for s in ((3, 2, 3), (4, 2, 2), (4, 2, 4)))
+    check_module(fw, ref, [x, h0, c0], call=lambda m, x, h, c: m(x, (h, c)))
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+
+
+def test_rnn_dropout_between_layers_warns_and_flatten_is_noop():
+    with pytest.warns(UserWarning, match="dropout option adds dropout"):
+        nn.GRU(2, 3, dropout=0.5)
+    nn.LSTM(2, 3).flatten_parameters()

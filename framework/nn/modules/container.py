@@ -13,7 +13,7 @@ from .module import Module, _addindent
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
-def _wrap_index(idx: int, size: int, kind: str) -> int:
+def _wrap_index(idx: int, size: int) -> int:
     idx = operator.index(idx)
     if not -size <= idx < size:
         raise IndexError(f"index {idx} is out of range")
@@ -36,15 +36,15 @@ class Sequential(Module):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
         keys = list(self._modules)
-        return self._modules[keys[_wrap_index(idx, len(keys), "Sequential")]]
+        return self._modules[keys[_wrap_index(idx, len(keys))]]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         keys = list(self._modules)
-        setattr(self, keys[_wrap_index(idx, len(keys), "Sequential")], module)
+        setattr(self, keys[_wrap_index(idx, len(keys))], module)
 
     def __delitem__(self, idx) -> None:
         keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_wrap_index(idx, len(keys), "")]]
+        targets = keys[idx] if isinstance(idx, slice) else [keys[_wrap_index(idx, len(keys))]]
         for key in targets:
             delattr(self, key)
         # keep the numbering contiguous, like PyTorch
@@ -102,17 +102,17 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_wrap_index(idx, len(self), "ModuleList"))]
+        return self._modules[str(_wrap_index(idx, len(self)))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, str(_wrap_index(idx, len(self), "ModuleList")), module)
+        setattr(self, str(_wrap_index(idx, len(self))), module)
 
     def __delitem__(self, idx) -> None:
         if isinstance(idx, slice):
             for k in range(len(self._modules))[idx]:
                 delattr(self, str(k))
         else:
-            delattr(self, str(_wrap_index(idx, len(self), "ModuleList")))
+            delattr(self, str(_wrap_index(idx, len(self))))
         modules = list(self._modules.values())
         self._modules.clear()
         for i, module in enumerate(modules):
@@ -262,10 +262,10 @@ class ParameterList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return ParameterList([self[i] for i in range(len(self))[idx]])
-        return getattr(self, str(_wrap_index(idx, len(self), "ParameterList")))
+        return getattr(self, str(_wrap_index(idx, len(self))))
 
     def __setitem__(self, idx: int, param) -> None:
-        idx = _wrap_index(idx, len(self), "ParameterList")
+        idx = _wrap_index(idx, len(self))
         if isinstance(param, Tensor) and not isinstance(param, Parameter):
             param = Parameter(param)
         setattr(self, str(idx), param)

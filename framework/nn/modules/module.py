@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 from typing import Callable, Iterator
 
 from ... import dtypes
@@ -506,7 +507,7 @@ class Module:
         size-mismatched keys raise ``RuntimeError`` listing them all. With
         ``assign`` the module keeps the given tensors instead of copying them.
         """
-        if not isinstance(state_dict, dict):
+        if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing_keys: list = []
         unexpected_keys: list = []

@@ -7,6 +7,7 @@ initialization follow PyTorch, so state dicts load either way.
 from __future__ import annotations
 
 import math
+import warnings
 
 from ... import ops
 from ...tensor import Tensor
@@ -27,13 +28,17 @@ def _rnn_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
     return ops.elementwise.tanh(pre) if nonlinearity == "tanh" else ops.elementwise.relu(pre)
 
 
-def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
-    """One LSTM step: gates i, f, g, o from the input and hidden projections."""
+def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
+               w_hr: Tensor | None = None) -> tuple:
+    """One LSTM step: gates i, f, g, o from the input and hidden projections; with
+    ``w_hr`` (proj_size > 0) the new hidden state is projected by it."""
     h, c = state
     gates = x_proj + _affine(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
+    if w_hr is not None:
+        h = h.matmul(w_hr.t())
     return h, c
 
 
@@ -72,21 +77,27 @@ class RNNBase(Module):
         self.bidirectional = bidirectional
         self.proj_size = proj_size
         gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
         self._flat_weights_names: list = []
         num_directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_input = input_size if layer == 0 else hidden_size * num_directions
+                layer_input = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
                 shapes = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for kind, shape in shapes:
                     name = f"{kind}_l{layer}{suffix}"
                     setattr(self, name, empty_parameter(shape, device, dtype))
                     self._flat_weights_names.append(name)
         self.reset_parameters()
+
+    def flatten_parameters(self) -> None:
+        """A no-op kept for PyTorch compatibility (there is no cuDNN weight buffer here)."""
 
     @property
     def _flat_weights(self) -> list:
@@ -98,12 +109,11 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
-    def _layer_weights(self, layer: int, direction: int) -> tuple:
+    def _layer_weights(self, layer: int, direction: int) -> dict:
+        """``{'weight_ih': ..., 'bias_ih': ... or None, ...}`` of one layer and direction."""
         suffix = "_reverse" if direction == 1 else ""
-        get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}")  # noqa: E731
-        if self.bias:
-            return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
-        return get("weight_ih"), get("weight_hh"), None, None
+        return {kind: getattr(self, f"{kind}_l{layer}{suffix}", None)
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -122,18 +132,19 @@ class RNNBase(Module):
         return s
 
     # the recurrence ---------------------------------------------------------------
-    def _step(self, x_proj: Tensor, state, w_hh: Tensor, b_hh: Tensor | None):
+    def _step(self, x_proj: Tensor, state, weights: dict):
+        """One time step from the precomputed input projection ``x_proj``."""
         raise NotImplementedError
 
     def _run_direction(self, x: Tensor, state, layer: int, direction: int) -> tuple:
         """Run one direction of one layer over the (T, N, features) sequence ``x``;
         returns the (T, N, hidden) outputs and the final state."""
-        w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
-        x_proj = _affine(x, w_ih, b_ih)  # all time steps in one matmul
+        weights = self._layer_weights(layer, direction)
+        x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
         steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
         outputs = [None] * x.size(0)
         for t in steps:
-            state = self._step(x_proj[t], state, w_hh, b_hh)
+            state = self._step(x_proj[t], state, weights)
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return ops.shape.stack(outputs, 0), state
 
@@ -148,8 +159,9 @@ class RNNBase(Module):
         return input.dim() == 3
 
     def _initial_state(self, input: Tensor, hx: Tensor | None, batch: int, batched: bool,
-                       name: str = "hx") -> Tensor:
-        shape = (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
+                       name: str = "hx", size: int | None = None) -> Tensor:
+        size = self.hidden_size if size is None else size
+        shape = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
         if hx is None:
             return ops.creation.zeros(shape, dtype=input.dtype, device=input.device)
         if batched and hx.dim() != 3:
@@ -193,8 +205,16 @@ def _check_rnn_args(dropout, num_layers, hidden_size, proj_size, mode) -> None:
         raise ValueError("hidden_size must be greater than zero")
     if num_layers <= 0:
         raise ValueError("num_layers must be greater than zero")
-    if proj_size != 0:
-        raise NotImplementedError("proj_size > 0 is not supported")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                      "non-zero dropout expects num_layers greater than 1, but got "
+                      f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+    if proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+    if proj_size and mode != "LSTM":
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
 
 
 class _SequenceRNN(RNNBase):
@@ -232,8 +252,9 @@ class RNN(_SequenceRNN):
                          bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return _rnn_cell(x_proj, state, w_hh, b_hh, self.nonlinearity)
+    def _step(self, x_proj, state, weights):
+        return _rnn_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
+                         self.nonlinearity)
 
 
 class GRU(_SequenceRNN):
@@ -245,8 +266,8 @@ class GRU(_SequenceRNN):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return _gru_cell(x_proj, state, w_hh, b_hh)
+    def _step(self, x_proj, state, weights):
+        return _gru_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"])
 
 
 class LSTM(RNNBase):
@@ -258,8 +279,9 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype)
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return _lstm_cell(x_proj, state, w_hh, b_hh)
+    def _step(self, x_proj, state, weights):
+        return _lstm_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
+                          weights["weight_hr"])
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
         """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
@@ -271,7 +293,8 @@ class LSTM(RNNBase):
         h0, c0 = (None, None) if hx is None else hx
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
-        h0 = self._initial_state(input, h0, input.size(1), batched, "hx[0]")
+        h0 = self._initial_state(input, h0, input.size(1), batched, "hx[0]",
+                                 self.proj_size or self.hidden_size)
         c0 = self._initial_state(input, c0, input.size(1), batched, "hx[1]")
         states = list(zip(h0.unbind(0), c0.unbind(0)))
         output, finals = self._forward_layers(input, states)
