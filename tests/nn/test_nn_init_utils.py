@@ -170,3 +170,14 @@ def test_parameters_to_vector_and_back():
     assert isinstance(model[0].weight, nn.Parameter)
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         utils.vector_to_parameters([1.0], model.parameters())
+
+
+def test_get_total_norm_and_clip_grads_with_norm_match_torch():
+    ours, theirs = _grads(2)
+    total = utils.get_total_norm([p.grad for p in ours], 3.0)
+    want = torch.nn.utils.get_total_norm([p.grad for p in theirs], 3.0)
+    np.testing.assert_allclose(total.item(), want.item(), rtol=1e-12)
+    utils.clip_grads_with_norm_(ours, 1.0, total)
+    torch.nn.utils.clip_grads_with_norm_(theirs, 1.0, want)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)

@@ -319,3 +319,16 @@ def test_load_state_dict_assign_and_batchnorm_without_counter():
     bn = nn.BatchNorm1d(3)
     state = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
     assert bn.load_state_dict(state).missing_keys == []
+
+
+def test_buffer_marker_and_hook_handle_cleanup():
+    model = nn.Linear(2, 2)
+    model.stats = nn.Buffer(framework.zeros(3), persistent=False)
+    model.count = nn.Buffer(framework.zeros(1))
+    assert [n for n, _ in model.named_buffers()] == ["stats", "count"]
+    assert list(model.state_dict()) == ["weight", "bias", "count"]
+    assert type(model.stats) is framework.Tensor
+    handle = model.register_forward_hook(lambda m, a, k, o: None, with_kwargs=True)
+    with handle:
+        assert handle.id in model._forward_hooks_with_kwargs
+    assert not model._forward_hooks and not model._forward_hooks_with_kwargs

@@ -31,14 +31,16 @@ class RemovableHandle:
 
     _next_id = itertools.count()
 
-    def __init__(self, *hook_dicts: dict) -> None:
+    def __init__(self, hooks: dict, *extra: set) -> None:
         self.id = next(RemovableHandle._next_id)
-        self._hook_dicts = hook_dicts
+        self._hooks = hooks
+        self._extra = extra  # sets of hook ids with options (e.g. ``with_kwargs``)
 
     def remove(self) -> None:
         """Unregister the hook (a no-op when already removed)."""
-        for hooks in self._hook_dicts:
-            hooks.pop(self.id, None)
+        self._hooks.pop(self.id, None)
+        for ids in self._extra:
+            ids.discard(self.id)
 
     def __enter__(self) -> "RemovableHandle":
         return self
@@ -540,7 +542,7 @@ class Module:
                                   with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args)`` before ``forward``; a non-None result replaces ``args``
         (with ``with_kwargs``: ``hook(module, args, kwargs)`` returning ``(args, kwargs)``)."""
-        handle = RemovableHandle(self._forward_pre_hooks)
+        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         _insert(self._forward_pre_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs.add(handle.id)
@@ -550,7 +552,7 @@ class Module:
                               with_kwargs: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after ``forward``; a non-None result replaces
         the output (with ``with_kwargs``: ``hook(module, args, kwargs, output)``)."""
-        handle = RemovableHandle(self._forward_hooks)
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
         _insert(self._forward_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
