@@ -175,6 +175,15 @@ def test_conv2d_matches_torch(kwargs):
     check_module(fw, ref, [_randn(2, 2, 5, 6)])
 
 
+@needs("conv1d", "conv2d", "pad")
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
+def test_conv_same_padding_even_kernel_matches_torch():
+    fw, ref = sync(*_pair("Conv1d", 2, 2, 4, padding="same"))
+    check_module(fw, ref, [_randn(2, 2, 7)])
+    fw, ref = sync(*_pair("Conv2d", 2, 2, (2, 3), padding="same", dilation=(1, 2)))
+    check_module(fw, ref, [_randn(1, 2, 5, 6)])
+
+
 @needs("conv2d", "pad")
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_conv2d_padding_modes_match_torch(mode):

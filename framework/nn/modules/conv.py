@@ -103,10 +103,20 @@ class _ConvNd(Module):
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         conv = getattr(F, f"conv{len(self.kernel_size)}d")
+        zero = (0,) * len(self.kernel_size)
+        pads = self._reversed_padding_repeated_twice
         if self.padding_mode != "zeros":
-            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            zero = (0,) * len(self.kernel_size)
+            padded = F.pad(input, pads, mode=self.padding_mode)
             return conv(padded, weight, bias, self.stride, zero, self.dilation, self.groups)
+        if isinstance(self.padding, str):
+            # 'valid' is no padding; 'same' is symmetric integer padding (the left side),
+            # and an odd total adds one element on the right explicitly, as PyTorch does
+            lefts, rights = pads[0::2], pads[1::2]
+            if lefts != rights:
+                input = F.pad(input, [p for left, right in zip(lefts, rights)
+                                      for p in (0, right - left)])
+            return conv(input, weight, bias, self.stride, tuple(reversed(lefts)), self.dilation,
+                        self.groups)
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, input: Tensor) -> Tensor:
