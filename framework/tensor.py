@@ -799,7 +799,7 @@ FORWARDED_METHODS = {
         "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
         "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
         "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
-        "silu_", "bernoulli_", "exponential_", "random_",
+        "bernoulli_", "exponential_", "random_",
     ),
     # indexing ops
     "indexing": (
