@@ -5,7 +5,9 @@
 input is moved last and the other dims flattened into rows (framework views,
 so autograd handles the reshaping). ``cross_entropy`` is one fused pass per
 row (online logsumexp; the softmax is never stored); its backward kernel
-recomputes the softmax from the saved per-row logsumexp. The weighted mean
+recomputes the softmax from the saved per-row logsumexp, and is itself an op
+whose derivative is written in framework ops (second derivatives work). The
+weighted mean
 divides by the summed weights of the counted targets, as in PyTorch.
 
 The other losses are compositions of framework ops (autograd gives their
@@ -23,7 +25,7 @@ from . import elementwise as ew
 from ._util import backend, broadcast_shapes, check_tensor, wrap
 from .registry import register
 
-__all__ = ["cosine_similarity"]  # exported as framework.<name>
+__all__ = ["cosine_similarity", "pairwise_distance"]  # exported as framework.<name>
 FUNCTIONAL = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
@@ -193,20 +195,64 @@ def _probability_target_grad(x, target, weight, lse, grad, smoothing) -> Tensor:
 
 
 class _CrossEntropyGrad(Function):
-    """The fused backward kernel as an op; it has no derivative of its own."""
+    """The fused backward kernel as an op: ``g * (softmax * A - a)`` per row. Its own
+    backward (second derivatives) is written in framework ops, softmax included."""
 
     @staticmethod
     def forward(ctx, x, target, weight, lse, grad, ignore_index, smoothing):
         w = weight._a if weight is not None else None
         out = backend(x).cross_entropy_backward(x._a, target._a, w, lse._a, grad._a,
                                                 ignore_index, smoothing)
+        ctx.save_for_backward(x, target, weight, grad)
+        ctx.options = (ignore_index, smoothing, lse.dtype)
         return wrap(out, x.device)
 
     @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("cross_entropy(): the fused backward kernel has no derivative; "
-                           "second derivatives of cross_entropy are not supported (compose "
-                           "log_softmax and nll_loss instead)")
+    def backward(ctx, gg):
+        x, target, weight, grad = ctx.saved_tensors
+        ignore_index, smoothing, acc = ctx.options
+        needs_x, needs_target, _, _, needs_grad = ctx.needs_input_grad[:5]
+        xa, gg = x.to(acc), gg.to(acc)
+        softmax = ew.exp(xa - xa.logsumexp(1, keepdim=True))
+        a = _coefficients(target, weight, ignore_index, smoothing, x.shape[1], acc)
+        a_sum = a.sum(1, keepdim=True)
+        g = _counted_rows(grad.to(acc), target, ignore_index).reshape(-1, 1)
+        gg_dot_p = (gg * softmax).sum(1, keepdim=True)
+        grad_x = grad_target = grad_grad = None
+        if needs_x:
+            grad_x = (g * a_sum * softmax * (gg - gg_dot_p)).to(x.dtype)
+        if needs_target:
+            w = weight.to(acc) if weight is not None else 1.0
+            grad_target = ((1.0 - smoothing) * g * w * (gg_dot_p - gg)).to(target.dtype)
+        if needs_grad:
+            grad_grad = _counted_rows((gg * (softmax * a_sum - a)).sum(1), target,
+                                      ignore_index).to(grad.dtype)
+        return grad_x, grad_target, None, None, grad_grad, None, None
+
+
+def _counted_rows(values: Tensor, target: Tensor, ignore_index: int) -> Tensor:
+    """``values`` (M,) with the rows of ignored class-index targets set to 0."""
+    if target.dtype.is_floating_point:
+        return values
+    return ew.where(target != ignore_index, values, 0.0)
+
+
+def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C: int,
+                  acc) -> Tensor:
+    """The (M, C) coefficients ``a = w * ((1 - eps) * target + eps / C)`` in framework ops
+    (class indices become one-hot rows; ignored rows are all 0)."""
+    if target.dtype.is_floating_point:
+        q = target.to(acc)
+    else:
+        from .creation import arange
+        classes = arange(C, device=target.device).reshape(1, -1)
+        q = (classes == target.reshape(-1, 1)).to(acc)
+    a = q * (1.0 - smoothing) + smoothing / C
+    if weight is not None:
+        a = a * weight.to(acc)
+    if not target.dtype.is_floating_point:
+        a = ew.where((target != ignore_index).reshape(-1, 1), a, 0.0)
+    return a
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
