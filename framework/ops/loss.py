@@ -72,12 +72,7 @@ def _rows(op: str, input: Tensor, target: Tensor, probabilities: bool):
     """(x (M, C), t (M,) or (M, C), out_shape): the class dim moved last and flattened."""
     if input.ndim == 0:
         raise ValueError(f"{op}(): Expected input to have at least 1 dimension (got 0)")
-    if probabilities:
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"{op}(): Expected target size {list(input.shape)}, got "
-                               f"{list(target.shape)} (class-probability targets have the "
-                               "input's shape)")
-    else:
+    if not probabilities:
         _check_index_target_shape(op, input, target)
     if input.ndim == 1:
         x = input.reshape(1, -1)
@@ -104,15 +99,15 @@ def _check_index_target_shape(op: str, input: Tensor, target: Tensor) -> None:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({got}).")
     if tuple(target.shape[1:]) != tuple(input.shape[2:]):
-        raise RuntimeError(f"{op}(): size mismatch (got input: {list(input.shape)}, target: "
-                           f"{list(target.shape)})")
+        expected = [input.shape[0]] + list(input.shape[2:])
+        raise RuntimeError(f"{op}(): Expected target size {expected}, got {list(target.shape)}")
 
 
 def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> None:
     """Class indices must be int64 and in [0, C) (``ignore_index`` excepted): ``IndexError``."""
     if target.dtype is not dtypes.int64:
-        raise RuntimeError(f"{op}(): expected scalar type Long but found "
-                           f"{_torch_type_name(target.dtype)} for the class-index target")
+        raise RuntimeError(f"{op}(): expected target dtype to be Long, but got "
+                           f"{_torch_type_name(target.dtype)}")
     if target.numel() == 0:
         return
     bad = ew.logical_and(ew.logical_or(target < 0, target >= C), target != ignore_index)
@@ -272,7 +267,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"{op}(): label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
-    probabilities = target.dtype.is_floating_point
+    # PyTorch's rule: a target of the input's shape holds class probabilities
+    probabilities = tuple(target.shape) == tuple(input.shape)
+    if probabilities and not target.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): Expected floating point type for target with class "
+                           f"probabilities, got {_torch_type_name(target.dtype)}")
     x, t, out_shape = _rows(op, input, target, probabilities)
     C = x.shape[1]
     w = _check_class_weight(op, weight, input, C)

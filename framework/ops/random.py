@@ -85,11 +85,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _maybe_inplace(op, input, inplace, lambda x: _fused_dropout(x, p))
 
 
-def _feature_noise(x: Tensor, p: float, batched: bool, alpha: bool):
-    """Per-channel (multiplier, offset) broadcast over the feature dims: ``keep / (1 - p)``
-    (offset None), or alpha dropout's ``a * keep`` and ``b``."""
+def _feature_noise(x: Tensor, p: float, lead: int, alpha: bool):
+    """Noise shared over the dims after the first ``lead`` ones (the batch and channel dims)."""
     from .creation import rand
-    lead = 2 if batched else 1
     shape = tuple(x.shape[:lead]) + (1,) * (x.ndim - lead)
     return _noise(x, p, rand(shape, dtype=x.dtype, device=x.device), alpha)
 
@@ -109,32 +107,44 @@ def _apply_noise(x: Tensor, noise) -> Tensor:
 
 
 def _composite_dropout(op: str, input: Tensor, p: float, training: bool, inplace: bool,
-                       feature_dims: int | None, alpha: bool) -> Tensor:
-    """PyTorch's ``_dropout_impl``: elementwise (``feature_dims`` None) or channel-wise noise."""
+                       lead: int | None, alpha: bool) -> Tensor:
+    """PyTorch's ``_dropout_impl``: elementwise noise (``lead`` None) or noise per index of
+    the first ``lead`` dims (channel-wise), multiplied in (alpha dropout: and shifted)."""
     p = _check_p(op, p)
     _check_input(op, input)
     if not training or p == 0.0 or input.numel() == 0:
         return input
-    if p == 1.0 and not alpha:
+    if p == 1.0:
         return _maybe_inplace(op, input, inplace, lambda x: x * 0.0)
 
     def compute(x):
         with no_grad():
-            if feature_dims is None:
+            if lead is None:
                 from .creation import rand_like
                 noise = _noise(x, p, rand_like(x), alpha)
             else:
-                noise = _feature_noise(x, p, x.ndim == feature_dims + 2, alpha)
+                noise = _feature_noise(x, p, lead, alpha)
         return _apply_noise(x, noise)
     return _maybe_inplace(op, input, inplace, compute)
 
 
-def _check_feature_rank(op: str, input: Tensor, feature_dims: int) -> None:
-    ranks = (feature_dims + 1, feature_dims + 2)
-    if input.ndim not in ranks:
-        raise RuntimeError(f"{op}(): Expected {ranks[0]}D or {ranks[1]}D input, but received a "
-                           f"{input.ndim}D input. Note that {op} exists to provide channel-wise "
-                           "dropout on inputs with {feature_dims} spatial dimensions.")
+def _warn_rank(op: str, input: Tensor, spatial: int) -> None:
+    """PyTorch's deprecation warning for a dropout2d/3d input of an unexpected rank."""
+    import warnings
+    if input.ndim not in (spatial + 1, spatial + 2):
+        warnings.warn(f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and "
+                      f"silence this warning, please use dropout instead. Note that {op} exists "
+                      f"to provide channel-wise dropout on inputs with {spatial} spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension.",
+                      UserWarning, stacklevel=3)
+
+
+def _check_feature_input(op: str, input: Tensor, p) -> None:
+    _check_p(op, p)
+    check_tensor(op, "input", input)
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}(): Feature dropout requires at least 2 dimensions in the input")
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
@@ -142,16 +152,21 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
     """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p``."""
     _check_p("dropout1d", p)
     check_tensor("dropout1d", "input", input)
-    _check_feature_rank("dropout1d", input, 1)
-    return _composite_dropout("dropout1d", input, p, training, inplace, 1, alpha=False)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout on "
+                           "inputs with 1 spatial dimension, a channel dimension, and an optional "
+                           "batch dimension (i.e. 2D or 3D inputs).")
+    lead = 2 if input.ndim == 3 else 1
+    return _composite_dropout("dropout1d", input, p, training, inplace, lead, alpha=False)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of an (N, C, H, W) or (C, H, W) input with probability ``p``
-    (a 3-D input is taken as (N, C, L), as PyTorch does, with a warning)."""
-    _check_p("dropout2d", p)
-    check_tensor("dropout2d", "input", input)
+    """Zero whole channels (dims 0 and 1 index them) of an (N, C, H, W) input with probability
+    ``p``; like PyTorch, a 3-D input is taken as (N, C, L) (with a warning), other ranks warn."""
+    _check_feature_input("dropout2d", input, p)
+    _warn_rank("dropout2d", input, 2)
     if input.ndim == 3:
         import warnings
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
@@ -160,20 +175,18 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
                       "to interpret the input as one without a batch dimension, i.e. shape "
                       "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
                       "to using dropout1d instead.", UserWarning, stacklevel=2)
-        return _composite_dropout("dropout2d", input, p, training, inplace, 1, alpha=False)
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d(): Expected 3D or 4D input, but received a {input.ndim}D "
-                           "input.")
     return _composite_dropout("dropout2d", input, p, training, inplace, 2, alpha=False)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``
+    (other ranks warn, as in PyTorch; without the batch dim, dim 0 indexes the channels)."""
     _check_p("dropout3d", p)
     check_tensor("dropout3d", "input", input)
-    _check_feature_rank("dropout3d", input, 3)
-    return _composite_dropout("dropout3d", input, p, training, inplace, 3, alpha=False)
+    _warn_rank("dropout3d", input, 3)
+    lead = 2 if input.ndim == 5 else 1
+    return _composite_dropout("dropout3d", input, p, training, inplace, lead, alpha=False)
 
 
 def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
@@ -186,11 +199,8 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
     """``alpha_dropout`` of whole channels (dims after the first two share the noise)."""
-    op = "feature_alpha_dropout"
-    check_tensor(op, "input", input)
-    if input.ndim < 2:
-        raise RuntimeError(f"{op}(): Feature dropout requires at least 2 dimensions in the input")
-    return _composite_dropout(op, input, p, training, inplace, input.ndim - 2, alpha=True)
+    _check_feature_input("feature_alpha_dropout", input, p)
+    return _composite_dropout("feature_alpha_dropout", input, p, training, inplace, 2, alpha=True)
 
 
 # bernoulli and multinomial ----------------------------------------------------------------

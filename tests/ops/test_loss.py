@@ -229,7 +229,7 @@ def test_class_index_losses_reject_bad_input(device, fn):
         op(x, framework.tensor([0, -1, 1], device=device))
     with pytest.raises(ValueError, match="batch_size"):
         op(x, framework.tensor([0, 1], device=device))
-    with pytest.raises(RuntimeError, match="size mismatch"):
+    with pytest.raises(RuntimeError, match="Expected target size"):
         op(framework.zeros((2, 4, 3), device=device), framework.zeros((2, 2), dtype=framework.int64,
                                                                      device=device))
     with pytest.raises(ValueError, match="not a valid value for reduction"):
@@ -246,6 +246,10 @@ def test_cross_entropy_rejects_bad_smoothing_and_probability_shape(device):
         F.cross_entropy(x, framework.tensor([0, 1, 2], device=device), label_smoothing=1.5)
     with pytest.raises(RuntimeError, match="cross_entropy"):
         F.cross_entropy(x, framework.zeros((3, 5), device=device))
+    with pytest.raises(RuntimeError, match="Long"):
+        F.cross_entropy(x, framework.zeros(3, device=device))
+    with pytest.raises(RuntimeError, match="probabilities"):
+        F.cross_entropy(x, framework.zeros((3, 4), dtype=framework.int64, device=device))
 
 
 def test_torch_raises_the_same_error_types():
@@ -261,6 +265,12 @@ def test_torch_raises_the_same_error_types():
         TF.binary_cross_entropy(x, torch.zeros(3))
     with pytest.raises(RuntimeError):
         TF.cross_entropy(x, torch.tensor([0, 1, 2]), label_smoothing=1.5)
+    with pytest.raises(RuntimeError):
+        TF.cross_entropy(x, torch.zeros(3, 5))
+    with pytest.raises(RuntimeError):
+        TF.cross_entropy(x, torch.zeros(3))
+    with pytest.raises(RuntimeError):
+        TF.nll_loss(torch.zeros(2, 4, 3), torch.zeros(2, 2, dtype=torch.long))
 
 
 # composite losses ------------------------------------------------------------------------
@@ -426,3 +436,14 @@ def test_legacy_size_average_and_reduce(device):
         assert F.mse_loss(x, y, size_average=False).item() == 21.0
     with pytest.warns(UserWarning):
         assert tuple(F.l1_loss(x, y, reduce=False).shape) == (3,)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits",
+                                  "kl_div"])
+@pytest.mark.parametrize("dtype", [framework.float16, framework.bfloat16])
+def test_composite_losses_half_types(device, name, dtype):
+    kwargs, make = POINTWISE[name]
+    out = check_op(lambda a, b: getattr(F, name)(a, b, reduction="sum", **kwargs),
+                   lambda a, b: getattr(TF, name)(a, b, reduction="sum", **kwargs),
+                   make(2, 3), device=device, dtype=dtype, scale=6)
+    assert out[0].dtype is dtype

@@ -110,6 +110,7 @@ def test_dropout_edge_cases(device):
     assert not _np(y).any()
     y.sum().backward()
     assert not _np(x.grad).any()
+    assert not _np(F.alpha_dropout(x, 1.0, True)).any()  # p=1 zeroes, like PyTorch
     empty = framework.ones((0, 3), device=device)
     assert tuple(F.dropout(empty, 0.5).shape) == (0, 3)
 
@@ -150,11 +151,20 @@ def test_feature_dropout_zeroes_whole_channels(device, fn, shape):
     np.testing.assert_array_equal(_np(x.grad), _np(y))
 
 
-def test_feature_dropout_rejects_bad_rank(device):
+def test_feature_dropout_ranks_follow_torch(device):
     with pytest.raises(RuntimeError, match="dropout1d"):
         F.dropout1d(framework.ones(2, device=device))
-    with pytest.raises(RuntimeError, match="dropout2d"):
-        F.dropout2d(framework.ones(2, 3, device=device))
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        F.dropout2d(framework.ones(4, device=device))
+    with pytest.warns(UserWarning, match="deprecated"):
+        y = F.dropout2d(framework.ones(6, 5, device=device))  # (N, C): one draw per element
+    assert set(np.unique(_np(y))) == {0.0, 2.0}
+    with pytest.warns(UserWarning, match="deprecated"):
+        F.dropout3d(framework.ones(2, 3, 4, device=device))
+    with pytest.warns(UserWarning):
+        TF.dropout2d(torch.ones(6, 5))
+    unbatched = _np(F.dropout1d(framework.ones(8, 5, device=device), 0.5))
+    assert (unbatched.min(axis=1) == unbatched.max(axis=1)).all()
 
 
 def test_alpha_dropout_keeps_mean_and_variance(device):
