@@ -56,42 +56,75 @@ def dropout_kernel(x_ptr, out_ptr, n, p, scale_hi, scale_lo, seed, offset,
 
 
 @triton.jit
+def _gumbel_keys(probs_ptr, row, cols, col_mask, C, stride_r, stride_c, seed, offset):
+    """``log(p_c) + Gumbel noise`` for the columns ``cols`` of one row (counter
+    ``offset + row * C + c``); -inf for zero probabilities and columns past C."""
+    p = tl.load(probs_ptr + row * stride_r + cols * stride_c, mask=col_mask, other=0).to(tl.float32)
+    u = tl.rand(seed, (offset + row * C + cols).to(tl.uint32))
+    positive = col_mask & (p > 0)
+    gumbel = -tl.log(-tl.log(u))
+    return tl.where(positive, tl.log(tl.where(positive, p, 1.0)) + gumbel, float("-inf"))
+
+
+@triton.jit
 def multinomial_kernel(probs_ptr, out_ptr, C, num_samples, stride_r, stride_c, seed, offset,
                        REPLACEMENT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr):
-    """Program r draws ``num_samples`` category indices from row r of ``probs`` (held whole in
-    BLOCK_C >= C lanes; columns past C are masked to probability 0).
+    """Program r draws ``num_samples`` category indices from row r of ``probs``, walking the
+    row in BLOCK_C-wide chunks (columns past C are masked to probability 0).
 
-    With replacement: inverse CDF. Sample s uses counter ``offset + r * num_samples + s``;
-    its index is the number of cumulative sums <= u * total, taken BLOCK_S samples at a time
-    as a (BLOCK_S, BLOCK_C) comparison tile.
-    Without replacement: Gumbel top-k. Category c gets the key ``log(p_c) - log(-log(u_c))``
-    (counter ``offset + r * C + c``); the samples are the keys' indices in decreasing order,
-    taken one argmax at a time (zero-probability categories have key -inf).
+    With replacement: inverse CDF. A first pass sums the row; then for BLOCK_S samples at a
+    time (sample s uses counter ``offset + r * num_samples + s``) each chunk's running CDF
+    (previous chunks' total + ``tl.cumsum``) is compared with ``u * total`` as a
+    (BLOCK_S, BLOCK_C) tile; the index is the number of CDF values <= u * total.
+    Without replacement: Gumbel top-k. Category c has the key ``log(p_c) - log(-log(u_c))``;
+    the samples are the categories in decreasing key order (ties: smaller index first). Keys
+    are recomputed, never stored: sample s is the largest key ordered after sample s-1's.
     """
     row = tl.program_id(0).to(tl.int64)
-    cols = tl.arange(0, BLOCK_C)
-    col_mask = cols < C
-    p = tl.load(probs_ptr + row * stride_r + cols * stride_c, mask=col_mask, other=0).to(tl.float32)
     out_row = out_ptr + row * num_samples
     if REPLACEMENT:
-        cdf = tl.cumsum(p, 0)
-        total = tl.sum(p, 0)
-        for start in range(0, num_samples, BLOCK_S):
-            samples = start + tl.arange(0, BLOCK_S)
-            sample_mask = samples < num_samples
+        total = 0.0
+        for start in range(0, C, BLOCK_C):
+            cols = start + tl.arange(0, BLOCK_C)
+            total += tl.sum(tl.load(probs_ptr + row * stride_r + cols * stride_c, mask=cols < C,
+                                    other=0).to(tl.float32), 0)
+        for s_start in range(0, num_samples, BLOCK_S):
+            samples = s_start + tl.arange(0, BLOCK_S)
             u = tl.rand(seed, (offset + row * num_samples + samples).to(tl.uint32)) * total
-            below = (cdf[None, :] <= u[:, None]) & col_mask[None, :]
-            index = tl.minimum(tl.sum(below.to(tl.int64), 1), C - 1)
-            tl.store(out_row + samples, index, mask=sample_mask)
+            count = tl.zeros([BLOCK_S], tl.int64)
+            prefix = 0.0
+            for start in range(0, C, BLOCK_C):
+                cols = start + tl.arange(0, BLOCK_C)
+                col_mask = cols < C
+                p = tl.load(probs_ptr + row * stride_r + cols * stride_c, mask=col_mask,
+                            other=0).to(tl.float32)
+                cdf = prefix + tl.cumsum(p, 0)
+                below = (cdf[None, :] <= u[:, None]) & col_mask[None, :]
+                count += tl.sum(below.to(tl.int64), 1)
+                prefix += tl.sum(p, 0)
+            tl.store(out_row + samples, tl.minimum(count, C - 1), mask=samples < num_samples)
     else:
-        u = tl.rand(seed, (offset + row * C + cols).to(tl.uint32))
-        gumbel = -tl.log(-tl.log(u))
-        positive = col_mask & (p > 0)
-        keys = tl.where(positive, tl.log(tl.where(positive, p, 1.0)) + gumbel, float("-inf"))
+        last_key = float("inf")
+        last_index = -1
         for s in range(0, num_samples):
-            best = tl.argmax(keys, 0)
-            tl.store(out_row + s, best.to(tl.int64))
-            keys = tl.where(cols == best, float("-inf"), keys)
+            best_key = float("-inf")
+            best_index = 0
+            for start in range(0, C, BLOCK_C):
+                cols = start + tl.arange(0, BLOCK_C)
+                keys = _gumbel_keys(probs_ptr, row, cols, cols < C, C, stride_r, stride_c, seed,
+                                    offset)
+                # only keys ordered after the previous sample: (key, -index) decreasing
+                after = (keys < last_key) | ((keys == last_key) & (cols > last_index))
+                keys = tl.where(after, keys, float("-inf"))
+                chunk_best = tl.max(keys, 0)
+                chunk_index = tl.min(tl.where(after & (keys == chunk_best), cols, C), 0)
+                # a later chunk wins only with a strictly larger key (smaller index first)
+                better = chunk_best > best_key
+                best_index = tl.where(better, chunk_index, best_index)
+                best_key = tl.where(better, chunk_best, best_key)
+            tl.store(out_row + s, best_index.to(tl.int64))
+            last_key = best_key
+            last_index = best_index
 
 
 # Compile checks (tests/test_compile.py): each kernel at representative dtypes.

@@ -64,7 +64,8 @@ def launch_dropout(x, p, seed, offset, block: int):
     return out
 
 
-_MAX_BLOCK_S = 16
+_MAX_BLOCK_C = 1024
+_TILE = 4096  # BLOCK_S * BLOCK_C of the with-replacement comparison tile
 
 
 def multinomial(probs, num_samples, replacement, seed, offset):
@@ -73,10 +74,11 @@ def multinomial(probs, num_samples, replacement, seed, offset):
     rows, C = probs.shape
     out = empty((rows, num_samples), int64)
     if out.numel:
-        block_s = min(triton.next_power_of_2(num_samples), _MAX_BLOCK_S)
+        block_c = min(triton.next_power_of_2(C), _MAX_BLOCK_C)
+        block_s = min(triton.next_power_of_2(num_samples), max(1, _TILE // block_c))
         runtime.kernels().random.multinomial_kernel[(rows,)](
             pointer(probs), pointer(out), C, num_samples, *probs.strides, _seed(seed), offset,
-            REPLACEMENT=bool(replacement), BLOCK_C=triton.next_power_of_2(C), BLOCK_S=block_s)
+            REPLACEMENT=bool(replacement), BLOCK_C=block_c, BLOCK_S=block_s)
     return out
 
 
