@@ -71,7 +71,10 @@ def _float_input(op: str, x: Tensor) -> None:
 def _rows(op: str, input: Tensor, target: Tensor, probabilities: bool):
     """(x (M, C), t (M,) or (M, C), out_shape): the class dim moved last and flattened."""
     if input.ndim == 0:
-        raise ValueError(f"{op}(): Expected input to have at least 1 dimension (got 0)")
+        raise ValueError(f"{op}(): Expected 1 or more dimensions (got 0)")
+    if target.device != input.device:
+        raise RuntimeError(f"{op}(): Expected all tensors to be on the same device, but found "
+                           f"at least two devices, {input.device} and {target.device}!")
     if not probabilities:
         _check_index_target_shape(op, input, target)
     if input.ndim == 1:
@@ -135,10 +138,6 @@ def _check_class_weight(op: str, weight, input: Tensor, C: int):
         raise RuntimeError(f"{op}(): Expected all tensors to be on the same device, but found "
                            f"weight on {weight.device} and input on {input.device}")
     return weight.detach().to(input.dtype)
-
-
-def _class_dim(input: Tensor) -> int:
-    return input.shape[0] if input.ndim == 1 else input.shape[1]
 
 
 def _weighted_reduction(loss: Tensor, row_weight: Tensor, reduction: str, out_shape: tuple,

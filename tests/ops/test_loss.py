@@ -238,6 +238,16 @@ def test_class_index_losses_reject_bad_input(device, fn):
         op(x, framework.tensor([0, 1, 2], device=device), weight=framework.ones(3, device=device))
     with pytest.raises(RuntimeError, match="Long"):
         op(x, framework.tensor([0, 1, 2], dtype=framework.int32, device=device))
+    if device == "cuda":
+        with pytest.raises(RuntimeError, match="same device"):
+            op(x, framework.tensor([0, 1, 2]))
+    # a 0-d input: PyTorch's nll_loss says ValueError, cross_entropy (same-shape target, so
+    # class probabilities) RuntimeError
+    error = ValueError if fn == "nll_loss" else RuntimeError
+    with pytest.raises(error):
+        op(framework.tensor(1.0, device=device), framework.tensor(0, device=device))
+    with pytest.raises(error):
+        getattr(TF, fn)(torch.tensor(1.0), torch.tensor(0))
 
 
 def test_cross_entropy_rejects_bad_smoothing_and_probability_shape(device):
