@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as TF
 
 import framework
-from framework import dtypes
 from helpers import check_op, make_input
 
 F = framework.nn.functional
