@@ -28,13 +28,14 @@ from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
 from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
-FUNCTIONAL = ["linear"]
+FUNCTIONAL = ["linear", "bilinear"]
 
 _KERNELS = ("matmul", "empty", "copy_")
 for _name in ("matmul", "mm", "bmm", "mv", "dot"):
     register(_name, "matmul", _KERNELS)
 register("outer", "matmul", ("mul",))
 register("linear", "matmul", ("matmul_epilogue", "copy_", "sum"))
+register("bilinear", "matmul", ("matmul", "mul", "sum"))
 del _name
 
 # PyTorch's names for dtypes in its error messages: (C++ type, scalar type).
@@ -278,6 +279,23 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
                                 (weight.shape[0],)).unsqueeze(0), activation)
         return out.squeeze(0)
     return _Linear.apply(input, weight, bias, residual, activation)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``
+    (``torch.nn.functional.bilinear``)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input1 and input2 must have the same size except the "
+                           f"last dimension, got {list(input1.shape)} and {list(input2.shape)}")
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input1 size {input1.shape[-1]} and input2 size "
+                           f"{input2.shape[-1]} do not match weight {list(weight.shape)}")
+    # (..., in1) @ (in1, out * in2) -> (..., out, in2), then contract in2 with input2.
+    mixed = input1.matmul(weight.permute(1, 0, 2).reshape(in1, out_features * in2))
+    mixed = mixed.reshape(tuple(input1.shape[:-1]) + (out_features, in2))
+    out = (mixed * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
 
 
 def _rows_text(x: Tensor) -> str:

@@ -466,3 +466,10 @@ def test_linear_bad_input(args, kwargs, error, match):
 def test_linear_dtype_mismatch_raises():
     with pytest.raises(RuntimeError, match="dtype"):
         F.linear(framework.ones(2, 3), framework.ones(4, 3, dtype=framework.float64))
+
+
+def test_bilinear_matches_torch(device):
+    check_op(F.bilinear, TF.bilinear, [randn(2, 3), randn(2, 4), randn(5, 3, 4), randn(5)],
+             device=device)
+    with pytest.raises(RuntimeError, match="same size except the last"):
+        F.bilinear(framework.ones(2, 3), framework.ones(3, 4), framework.ones(5, 3, 4))
