@@ -1,0 +1,88 @@
+"""End-to-end runs of the examples (MNIST CNN, VAE, GAN, PINN) at short settings: each must learn.
+
+Each example runs in a fresh interpreter (``python -c``) through its ``main(argv)``,
+with ``OPENBLAS_NUM_THREADS=1``: on a machine shared by several processes a
+multi-threaded BLAS oversubscribes the cores and NumPy matmuls get ~100x slower.
+The bars below are for the short settings; the full settings' results are in
+``docs/examples/<name>.md``. The examples pick ``cuda`` on a real GPU and ``cpu``
+otherwise (never the Triton interpreter: far too slow for training).
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+
+import framework.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+def run_example(name: str, args: list, cwd) -> dict:
+    """Run ``examples/<name>.py``'s ``main(args)`` in a subprocess; return its result dict."""
+    code = (f"import json, sys; sys.path.insert(0, {EXAMPLES!r}); import {name}; "
+            f"print('RESULT ' + json.dumps({name}.main({[str(a) for a in args]!r})))")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result_line = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1]
+    return json.loads(result_line[len("RESULT "):])
+
+
+def read_png_grayscale(path) -> np.ndarray:
+    """Decode an 8-bit grayscale, non-interlaced PNG with filter 0 rows (what vae.py writes)."""
+    payload = open(path, "rb").read()
+    assert payload[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, offset = {}, 8
+    while offset < len(payload):
+        (length,) = struct.unpack(">I", payload[offset:offset + 4])
+        kind, data = payload[offset + 4:offset + 8], payload[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", payload[offset + 8 + length:offset + 12 + length])
+        assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF, kind
+        chunks[kind] = chunks.get(kind, b"") + data
+        offset += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, color, interlace) == (8, 0, 0) and b"IEND" in chunks
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, width + 1)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:]
+
+
+@pytest.mark.skipif(not hasattr(F, "conv2d"),
+                    reason="F.conv2d (conv family) has not landed: nn.Conv2d cannot run")
+def test_mnist_cnn_classifies_held_out_digits(tmp_path):
+    """2 epochs on the 4,000 training images: >= 90% on the 1,000 held-out ones."""
+    result = run_example("mnist_cnn", ["--epochs", 2], tmp_path)
+    assert result["accuracy"] >= 0.90
+
+
+def test_vae_elbo_improves_and_samples_are_saved(tmp_path):
+    """1 epoch: the test -ELBO falls from ~550 to below 230 nats; an 8 x 8 PNG grid is written."""
+    result = run_example("vae", ["--epochs", 1, "--samples", "grid.png",
+                                 "--checkpoint", "vae.safetensors"], tmp_path)
+    assert result["before"] > 500 and result["after"] < 230
+    grid = read_png_grayscale(tmp_path / "grid.png")
+    assert grid.shape == (8 * 30 + 2, 8 * 30 + 2)
+    assert grid.max() > 100 and 5 < grid.mean() < 100  # bright strokes on a dark background
+    assert (tmp_path / "vae.safetensors").stat().st_size > 0
+
+
+def test_gan_matches_the_gaussian_mixture(tmp_path):
+    """600 steps: >= 7 of 8 modes covered, >= 30% of samples within 0.2 of a mode, mean distance < 0.4."""
+    result = run_example("gan", ["--steps", 600, "--hidden", 64], tmp_path)
+    assert result["modes_covered"] >= 7
+    assert result["quality"] >= 0.30
+    assert result["mean_distance"] < 0.4
+
+
+def test_pinn_solves_the_ode(tmp_path):
+    """300 steps: max |u - sin(pi x)| on [0, 1] below 1e-2 (untrained: ~0.7)."""
+    result = run_example("pinn", ["--steps", 300], tmp_path)
+    assert result["max_error"] < 1e-2
