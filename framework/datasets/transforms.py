@@ -1,14 +1,18 @@
-"""Image transforms (a small part of ``torchvision.transforms``): ToTensor, Normalize, Compose, Lambda."""
+"""Image transforms (a small part of ``torchvision.transforms``).
+
+ToTensor, Normalize, Compose, Lambda, and RandomCrop (data augmentation; its
+offsets come from ``framework.randint``, so ``framework.manual_seed`` fixes them).
+"""
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..ops.creation import from_numpy, tensor
+from ..ops.creation import from_numpy, full, randint, tensor
 from ..tensor import Tensor
 
-__all__ = ["Compose", "ToTensor", "Normalize", "Lambda"]
+__all__ = ["Compose", "ToTensor", "Normalize", "Lambda", "RandomCrop"]
 
 
 class Compose:
@@ -99,3 +103,69 @@ class Lambda:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _padding_sides(padding: int | Sequence[int] | None) -> tuple[int, int, int, int]:
+    """torchvision's padding forms -> (left, top, right, bottom)."""
+    if padding is None:
+        return 0, 0, 0, 0
+    if isinstance(padding, int):
+        return padding, padding, padding, padding
+    padding = tuple(padding)
+    if len(padding) == 2:
+        return padding[0], padding[1], padding[0], padding[1]
+    if len(padding) == 4:
+        return padding
+    raise ValueError(f"RandomCrop: padding must be an int or a sequence of 2 or 4 ints, "
+                     f"got {len(padding)} values")
+
+
+class RandomCrop:
+    """Crop a random ``size`` window, after padding the borders with ``fill``.
+
+    ``size``: an int (square) or (height, width); ``padding``: an int, (left/right,
+    top/bottom) or (left, top, right, bottom). Images are NumPy arrays (H, W) or
+    (H, W, C), as ``MNIST`` hands them to its transform, or tensors (..., H, W).
+    Only constant padding (torchvision's default ``padding_mode``) is provided.
+    """
+
+    def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] | None = None,
+                 fill: float = 0) -> None:
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.padding = _padding_sides(padding)
+        if any(p < 0 for p in self.padding):
+            raise ValueError(f"RandomCrop: padding must be non-negative, got {padding}")
+        self.fill = fill
+
+    def __call__(self, img: Any) -> Any:
+        is_tensor = isinstance(img, Tensor)
+        height_axis = img.dim() - 2 if is_tensor else 0
+        padded = self._pad_tensor(img) if is_tensor else self._pad_array(np.asarray(img))
+        height, width = padded.shape[height_axis], padded.shape[height_axis + 1]
+        crop_height, crop_width = self.size
+        if crop_height > height or crop_width > width:
+            raise ValueError(f"RandomCrop: required crop size {self.size} is larger than the "
+                             f"padded input image size {(height, width)}")
+        top = int(randint(0, height - crop_height + 1, (1,)).item())
+        left = int(randint(0, width - crop_width + 1, (1,)).item())
+        if is_tensor:
+            return padded[..., top:top + crop_height, left:left + crop_width]
+        return padded[top:top + crop_height, left:left + crop_width]
+
+    def _pad_array(self, array: np.ndarray) -> np.ndarray:
+        left, top, right, bottom = self.padding
+        widths = [(top, bottom), (left, right)] + [(0, 0)] * (array.ndim - 2)
+        return np.pad(array, widths, constant_values=self.fill)
+
+    def _pad_tensor(self, input: Tensor) -> Tensor:
+        left, top, right, bottom = self.padding
+        if not any(self.padding):
+            return input
+        *batch, height, width = input.shape
+        out = full((*batch, height + top + bottom, width + left + right), self.fill,
+                   dtype=input.dtype, device=input.device)
+        out[..., top:top + height, left:left + width] = input
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, padding={self.padding})"

@@ -198,3 +198,32 @@ def test_compose_and_lambda():
     assert "ToTensor()" in repr(pipeline)
     with pytest.raises(TypeError, match="lambd should be callable"):
         transforms.Lambda(3)
+
+
+def test_random_crop_of_an_array_is_a_shifted_window_of_the_padded_image():
+    image = np.arange(1, 26, dtype=np.uint8).reshape(5, 5)
+    padded = np.pad(image, 2)
+    crops = [transforms.RandomCrop(5, padding=2)(image) for _ in range(40)]
+    for crop in crops:
+        assert crop.shape == (5, 5) and crop.dtype == np.uint8
+        windows = [padded[i:i + 5, j:j + 5] for i in range(5) for j in range(5)]
+        assert any(np.array_equal(crop, w) for w in windows)
+    assert len({crop.tobytes() for crop in crops}) > 5  # random offsets
+
+
+def test_random_crop_of_a_tensor_matches_the_array_path_for_the_same_seed():
+    image = np.random.default_rng(0).integers(0, 255, (6, 7)).astype(np.float32)
+    crop = transforms.RandomCrop((4, 5), padding=(1, 2), fill=-1.0)
+    framework.manual_seed(3)
+    from_array = crop(image)
+    framework.manual_seed(3)
+    from_tensor = crop(framework.tensor(image)[None])
+    assert from_tensor.shape == (1, 4, 5)
+    np.testing.assert_array_equal(from_tensor.numpy()[0], from_array)
+
+
+def test_random_crop_bad_sizes_raise():
+    with pytest.raises(ValueError, match="RandomCrop.*larger than"):
+        transforms.RandomCrop(9)(np.zeros((5, 5), np.uint8))
+    with pytest.raises(ValueError, match="RandomCrop: padding"):
+        transforms.RandomCrop(5, padding=(1, 2, 3))
