@@ -30,13 +30,17 @@ import triton.language as tl
 
 from .matmul import _round_to_bf16
 
-# One default config per GEMM kernel on a GPU (autotuning is a separate issue).
-# 64x64x32 tiles; 4 warps for the 2-byte types (tensor cores: HGMMA on sm_90,
-# HMMA on sm_80), 8 warps for fp32/fp64 whose fp32 FMA / DMMA tiles need more
-# registers per thread (checked with tests/test_compile.py: no spills).
+# One default config per GEMM kernel and dtype class on a GPU (autotuning is a
+# separate issue): 64x64x32 tiles. 2-byte types ("half") use the tensor cores
+# (HGMMA on sm_90, HMMA on sm_80) with 4 warps, except dgrad, whose masked
+# stride arithmetic needs 8 warps to stay in registers on sm_80; fp32 and fp64
+# ("wide": FMA / DMMA tiles) use 8 warps. tests/test_compile.py checks every
+# one of these for sm_90 and sm_80: no register spills.
+_TILE = {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_stages": 2}
 CONV_CONFIGS = {
-    "half": {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_warps": 4, "num_stages": 2},
-    "wide": {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_warps": 8, "num_stages": 2},
+    "conv2d_fwd_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
+    "conv2d_dgrad_kernel": {"half": dict(_TILE, num_warps=8), "wide": dict(_TILE, num_warps=8)},
+    "conv2d_wgrad_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
 }
 # unfold / fold: elementwise gathers, BLOCK elements per program.
 IM2COL_CONFIG = {"BLOCK": 512, "num_warps": 4}
@@ -53,8 +57,8 @@ def _pow2_block(size: int) -> int:
     return block
 
 
-def default_config(m: int, n: int, k: int, itemsize: int, interpreter: bool) -> dict:
-    """The tile config for a GEMM of (M, N, K) over ``itemsize``-byte elements.
+def default_config(kernel: str, m: int, n: int, k: int, itemsize: int, interpreter: bool) -> dict:
+    """The tile config of GEMM ``kernel`` for (M, N, K) over ``itemsize``-byte elements.
 
     Interpreter (each program costs ~1.5 ms): one power-of-two tile per dim up
     to 64, so tiny test problems run as one program per group.
@@ -62,7 +66,7 @@ def default_config(m: int, n: int, k: int, itemsize: int, interpreter: bool) -> 
     if interpreter:
         return {"BLOCK_M": _pow2_block(m), "BLOCK_N": _pow2_block(n), "BLOCK_K": _pow2_block(k),
                 "num_warps": 4, "num_stages": 1}
-    return CONV_CONFIGS["half" if itemsize == 2 else "wide"]
+    return CONV_CONFIGS[kernel]["half" if itemsize == 2 else "wide"]
 
 
 # Index helpers ------------------------------------------------------------------------
@@ -349,10 +353,10 @@ COMPILE_SPECS = [
     spec
     for kernel in _GEMM_POINTERS
     for spec in (
-        _gemm_spec(kernel, "fp16", CONV_CONFIGS["half"], _TENSOR_CORES),
-        _gemm_spec(kernel, "bf16", CONV_CONFIGS["half"], _TENSOR_CORES),
-        _gemm_spec(kernel, "fp32", CONV_CONFIGS["wide"], {}),
-        _gemm_spec(kernel, "fp64", CONV_CONFIGS["wide"], {90: "DMMA", 80: "DMMA"}),
+        _gemm_spec(kernel, "fp16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
+        _gemm_spec(kernel, "bf16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
+        _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], {}),
+        _gemm_spec(kernel, "fp64", CONV_CONFIGS[kernel]["wide"], {90: "DMMA", 80: "DMMA"}),
     )
 ] + [
     _im2col_spec("unfold_kernel", "fp32", {}),

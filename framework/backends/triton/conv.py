@@ -19,10 +19,10 @@ def _acc(dtype):
     return tl.float64 if dtype is dtypes.float64 else tl.float32
 
 
-def _gemm_options(dtype, m: int, n: int, k: int) -> dict:
-    """Tile config and dtype flags for a GEMM of (M, N, K)."""
+def _gemm_options(kernel: str, dtype, m: int, n: int, k: int) -> dict:
+    """Tile config and dtype flags for GEMM ``kernel`` of (M, N, K)."""
     interpreter = runtime.mode() == "interpreter"
-    config = runtime.kernels().conv.default_config(m, n, k, dtype.itemsize, interpreter)
+    config = runtime.kernels().conv.default_config(kernel, m, n, k, dtype.itemsize, interpreter)
     return dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION="ieee",
                 INTERPRET_BF16=interpreter and dtype is dtypes.bfloat16)
 
@@ -41,7 +41,7 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
         return out
     co_g = co // groups
     m = n * ho * wo
-    opts = _gemm_options(x.dtype, m, co_g, c_g * kh * kw)
+    opts = _gemm_options("conv2d_fwd_kernel", x.dtype, m, co_g, c_g * kh * kw)
     grid = (triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(co_g, opts["BLOCK_N"]), groups)
     runtime.kernels().conv.conv2d_fwd_kernel[grid](
         pointer(x), pointer(weight), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
@@ -60,7 +60,7 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
         return out
     co_g = co // groups
     m = n * h * w
-    opts = _gemm_options(grad_out.dtype, m, c_g, co_g * kh * kw)
+    opts = _gemm_options("conv2d_dgrad_kernel", grad_out.dtype, m, c_g, co_g * kh * kw)
     grid = (triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(c_g, opts["BLOCK_N"]), groups)
     runtime.kernels().conv.conv2d_dgrad_kernel[grid](
         pointer(grad_out), pointer(weight), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
@@ -82,7 +82,7 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     co_g = co // groups
     m = n * ho * wo
     taps = c_g * kh * kw
-    opts = _gemm_options(x.dtype, co_g, taps, m)
+    opts = _gemm_options("conv2d_wgrad_kernel", x.dtype, co_g, taps, m)
     grid = (triton.cdiv(co_g, opts["BLOCK_M"]) * triton.cdiv(taps, opts["BLOCK_N"]), groups)
     runtime.kernels().conv.conv2d_wgrad_kernel[grid](
         pointer(x), pointer(grad_out), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
