@@ -189,9 +189,9 @@ def _check_dtypes(op: str, x: Tensor, weight: Tensor, bias: Optional[Tensor]) ->
                                   f"'{_torch_name(x.dtype)}'")
 
 
-def _check_positive(op: str, name: str, values: tuple, what: str = "non-positive") -> None:
+def _check_positive(op: str, name: str, values: tuple) -> None:
     if any(v <= 0 for v in values):
-        raise RuntimeError(f"{op}(): {what} {name} is not supported")
+        raise RuntimeError(f"{op}(): non-positive {name} is not supported")
 
 
 def _check_groups(op: str, groups) -> None:
@@ -234,7 +234,7 @@ def _check_bias(op: str, bias: Optional[Tensor], weight: Tensor, out_channels: i
                            f"{list(bias.shape)} instead")
 
 
-def _padding(op: str, padding, kernel: tuple, stride: tuple, dilation: tuple, dims: int):
+def _padding(op: str, padding, kernel: tuple, stride: tuple, dilation: tuple, dims: int) -> tuple:
     """(top/left padding, bottom/right padding) per spatial dim from an int/tuple or 'same'/'valid'."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -253,6 +253,7 @@ def _padding(op: str, padding, kernel: tuple, stride: tuple, dilation: tuple, di
 
 def _conv_out_size(op: str, size: tuple, kernel: tuple, before: tuple, after: tuple,
                    stride: tuple, dilation: tuple) -> tuple:
+    """Output spatial size of a convolution; RuntimeError when the dilated kernel does not fit."""
     padded = tuple(s + b + a for s, b, a in zip(size, before, after))
     span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
     if any(p < k for p, k in zip(padded, span)):
@@ -270,16 +271,19 @@ def _as_2d(t: Tensor, dims: int) -> Tensor:
 
 
 def _lift(values: tuple, dims: int, fill: int) -> tuple:
+    """Per-dim arguments of a 1-d op as the 2-d kernels' pairs (``fill`` for the height-1 dim)."""
     return (fill,) + values if dims == 1 else values
 
 
 def _add_bias(out: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """``out + bias`` with the bias broadcast over the channel dim (dim 1)."""
     if bias is None:
         return out
     return out + bias.reshape((1, bias.shape[0]) + (1,) * (out.ndim - 2))
 
 
-def _common_checks(op, input, weight, bias, groups, dims):
+def _common_checks(op: str, input, weight, bias, groups, dims: int) -> tuple:
+    """Checks shared by convolutions and transposed ones; returns (batched input, was batched)."""
     check_tensor(op, "input", input)
     check_tensor(op, "weight", weight)
     if bias is not None:
@@ -293,6 +297,7 @@ def _common_checks(op, input, weight, bias, groups, dims):
 
 
 def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    """conv1d/conv2d (``dims`` = 1 or 2): validate like PyTorch, run ``_Conv2d``, add the bias."""
     x, batched = _common_checks(op, input, weight, bias, groups, dims)
     stride = _int_tuple(op, "stride", stride, dims)
     dilation = _int_tuple(op, "dilation", dilation, dims)
@@ -313,6 +318,7 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
 
 def _conv_transpose(op: str, dims: int, input, weight, bias, stride, padding, output_padding,
                     groups, dilation) -> Tensor:
+    """conv_transpose1d/2d: validate like PyTorch, run ``_InputGrad`` (conv's adjoint), add bias."""
     x, batched = _common_checks(op, input, weight, bias, groups, dims)
     stride = _int_tuple(op, "stride", stride, dims)
     dilation = _int_tuple(op, "dilation", dilation, dims)

@@ -9,6 +9,8 @@ import framework
 import framework.nn.functional as FF
 
 RNG = np.random.default_rng(4321)
+# PyTorch warns that 'same' padding with even kernels may copy the input; not our concern here.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 
 def randn(*shape):
