@@ -66,7 +66,13 @@ def default_config(kernel: str, m: int, n: int, k: int, itemsize: int, interpret
     if interpreter:
         return {"BLOCK_M": _pow2_block(m), "BLOCK_N": _pow2_block(n), "BLOCK_K": _pow2_block(k),
                 "num_warps": 4, "num_stages": 1}
-    return CONV_CONFIGS[kernel]["half" if itemsize == 2 else "wide"]
+    config = dict(CONV_CONFIGS[kernel]["half" if itemsize == 2 else "wide"])
+    if n <= MIN_BLOCK and itemsize <= 4:
+        # Narrow problems (depthwise: one output channel per group) take 16-wide N tiles
+        # (and 16-deep K tiles for <= 16 taps, e.g. 3x3) on 4 warps instead of computing
+        # masked-off columns; COMPILE_SPECS checks these tiles too.
+        config.update(BLOCK_N=MIN_BLOCK, BLOCK_K=MIN_BLOCK if k <= MIN_BLOCK else 32, num_warps=4)
+    return config
 
 
 # Index helpers ------------------------------------------------------------------------
@@ -336,7 +342,8 @@ def _gemm_spec(kernel: str, dtype: str, config: dict, sass: dict) -> dict:
     acc = "tl.float64" if dtype == "fp64" else "tl.float32"
     constexprs = {key: config[key] for key in ("BLOCK_M", "BLOCK_N", "BLOCK_K")}
     constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION="ieee", INTERPRET_BF16=False)
-    return {"kernel": kernel, "label": dtype, "constexprs": constexprs,
+    label = dtype if config["BLOCK_N"] == 64 else f"{dtype}-16x{config['BLOCK_K']}"
+    return {"kernel": kernel, "label": label, "constexprs": constexprs,
             "signature": {name: f"*{dtype}" for name in _GEMM_POINTERS[kernel]},
             "num_warps": config["num_warps"], "num_stages": config["num_stages"],
             "no_spills": True, "sass": sass}
@@ -358,6 +365,13 @@ COMPILE_SPECS = [
         _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], {}),
         _gemm_spec(kernel, "fp64", CONV_CONFIGS[kernel]["wide"], {90: "DMMA", 80: "DMMA"}),
     )
+] + [
+    # The narrow tiles of depthwise problems (BLOCK_N = 16, BLOCK_K = 16 or 32).
+    _gemm_spec(kernel, dtype, dict(CONV_CONFIGS[kernel][kind], BLOCK_N=16, BLOCK_K=block_k,
+                                   num_warps=4), sass)
+    for kernel in _GEMM_POINTERS
+    for dtype, kind, sass in (("fp16", "half", _TENSOR_CORES), ("fp32", "wide", {}))
+    for block_k in (16, 32)
 ] + [
     _im2col_spec("unfold_kernel", "fp32", {}),
     _im2col_spec("fold_kernel", "fp32", {"ACC_DTYPE": "tl.float32", "INTERPRET_BF16": False}),
