@@ -4,6 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import assert_close, check_op, make_input
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import framework
 import framework.nn.functional as FF
@@ -67,6 +69,56 @@ def test_conv2d_channels_last_view(device):
     w = randn(4, 3, 3, 3)
     check_op(lambda x, w: FF.conv2d(x.permute(0, 3, 1, 2), w, padding=1),
              lambda x, w: F.conv2d(x.permute(0, 3, 1, 2), w, padding=1), [x, w], device=device)
+
+
+def test_conv2d_multi_tile(device):
+    # Bigger than one interpreter tile in every GEMM dim: 81 pixels, 70 channels, 72 taps
+    # (forward 2x2 tiles and 2 K steps; dgrad 10 K steps; wgrad 2x2 tiles over 81 pixels).
+    check_op(_call(FF.conv2d, {"padding": 1}, False), _call(F.conv2d, {"padding": 1}, False),
+             _inputs((1, 8, 9, 9), (70, 8, 3, 3), 0), device=device, scale=72)
+
+
+@st.composite
+def conv_geometries(draw, max_size=7):
+    """A small valid conv2d problem: shapes and stride/padding/dilation/groups."""
+    groups = draw(st.integers(1, 3))
+    c_g, co_g = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    size = tuple(max(draw(st.integers(1, max_size)), d * (k - 1) + 1 - 2 * p)
+                 for k, d, p in zip(kernel, dilation, padding))
+    x_shape = (draw(st.integers(1, 2)), c_g * groups) + size
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return x_shape, (co_g * groups, c_g) + kernel, kwargs
+
+
+@pytest.mark.parametrize("device_name", ["cpu", "cuda"])
+@settings(max_examples=6, deadline=None)
+@given(case=conv_geometries(max_size=6), contiguous=st.booleans())
+def test_hypothesis_conv2d(device_name, case, contiguous):
+    x_shape, w_shape, kwargs = case
+    check_op(_call(FF.conv2d, kwargs, True), _call(F.conv2d, kwargs, True),
+             _inputs(x_shape, w_shape, w_shape[0]), device=device_name, contiguous=contiguous)
+
+
+@pytest.mark.parametrize("device_name", ["cpu", "cuda"])
+@settings(max_examples=6, deadline=None)
+@given(case=conv_geometries(max_size=4), extra=st.integers(0, 2))
+def test_hypothesis_conv_transpose2d(device_name, case, extra):
+    x_shape, w_shape, kwargs = case
+    # The same geometry read as a transposed convolution: weight (C_in, C_out/groups, KH, KW),
+    # padding cut down so that the output is not empty.
+    w_shape = (x_shape[1], w_shape[0] // kwargs["groups"]) + w_shape[2:]
+    stride, dilation = kwargs["stride"], kwargs["dilation"]
+    output_padding = tuple(min(extra, max(s, d) - 1) for s, d in zip(stride, dilation))
+    full = [(i - 1) * s + d * (k - 1) + o for i, s, d, k, o in
+            zip(x_shape[2:], stride, dilation, w_shape[2:], output_padding)]
+    padding = tuple(min(p, f // 2) for p, f in zip(kwargs["padding"], full))
+    kwargs = dict(kwargs, padding=padding, output_padding=output_padding)
+    check_op(_call(FF.conv_transpose2d, kwargs, False), _call(F.conv_transpose2d, kwargs, False),
+             _inputs(x_shape, w_shape, 0), device=device_name)
 
 
 def test_conv2d_zero_batch(device):
@@ -142,6 +194,15 @@ def test_unfold(device, case):
     shape, kwargs = UNFOLD_CASES[case]
     check_op(lambda x: FF.unfold(x, **kwargs), lambda x: F.unfold(x, **kwargs), [randn(*shape)],
              device=device)
+
+
+def test_unfold_fold_many_programs(device):
+    # Thousands of elements: several programs of the elementwise im2col/col2im kernels.
+    kwargs = {"kernel_size": 3, "padding": 1, "stride": (1, 2)}
+    check_op(lambda x: FF.unfold(x, **kwargs), lambda x: F.unfold(x, **kwargs),
+             [randn(2, 4, 9, 9)], device=device)
+    check_op(lambda x: FF.fold(x, (9, 9), **kwargs), lambda x: F.fold(x, (9, 9), **kwargs),
+             [randn(2, 36, 45)], device=device)
 
 
 def test_unfold_non_contiguous(device):
