@@ -250,7 +250,8 @@ def test_conv2d_dtypes(device, dtype):
              _inputs((2, 3, 4, 4), (4, 3, 3, 3), 4), device=device, dtype=dtype, scale=27)
 
 
-@pytest.mark.parametrize("dtype", [framework.float64, framework.float16], ids=str)
+@pytest.mark.parametrize("dtype", [framework.float64, framework.float16, framework.bfloat16],
+                         ids=str)
 def test_conv_transpose2d_and_fold_dtypes(device, dtype):
     check_op(_call(FF.conv_transpose2d, {"stride": 2}, False),
              _call(F.conv_transpose2d, {"stride": 2}, False), _inputs((1, 3, 3, 3), (3, 2, 2, 2), 0),
@@ -301,6 +302,14 @@ def test_second_derivatives(device, op):
     want = second(torch, getattr(F, op), torch.tensor)
     for g, t in zip(got, want):
         assert_close(g, t, 1e-8, 1e-7, "second derivative")
+
+
+def test_gradgradcheck_conv2d():
+    # Finite differences of the double backward (cpu: many evaluations).
+    x = make_input(randn(1, 2, 3, 3), framework.float64, "cpu", requires_grad=True)
+    w = make_input(randn(2, 1, 2, 2), framework.float64, "cpu", requires_grad=True)
+    assert framework.autograd.gradgradcheck(
+        lambda a, b: FF.conv2d(a, b, stride=(2, 1), padding=1, groups=2), (x, w))
 
 
 def test_gradgradcheck_unfold_fold():
