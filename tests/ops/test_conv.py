@@ -121,6 +121,16 @@ def test_hypothesis_conv_transpose2d(device_name, case, extra):
              _inputs(x_shape, w_shape, 0), device=device_name)
 
 
+def test_groups_beyond_the_grid_limit_launch_in_chunks(monkeypatch):
+    # More groups than CUDA's grid axis 1 allows run as several launches (limit lowered here).
+    framework.zeros(1, device="cuda")  # start the cuda runtime before Triton is imported
+    from framework.backends.triton import conv as triton_conv
+    monkeypatch.setattr(triton_conv, "MAX_GRID_GROUPS", 2)
+    kwargs = {"groups": 5, "padding": 1}
+    check_op(_call(FF.conv2d, kwargs, False), _call(F.conv2d, kwargs, False),
+             _inputs((1, 5, 3, 3), (10, 1, 3, 3), 0), device="cuda", contiguous=False)
+
+
 def test_conv2d_zero_batch(device):
     check_op(_call(FF.conv2d, {"padding": 1}, True), _call(F.conv2d, {"padding": 1}, True),
              _inputs((0, 3, 4, 4), (2, 3, 3, 3), 2), device=device)

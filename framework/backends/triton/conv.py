@@ -14,6 +14,9 @@ from ..array import Array
 from . import runtime
 from .memory import empty, pointer
 
+# CUDA limits grid axis 1 (the groups) to 65535 programs; more groups launch in chunks.
+MAX_GRID_GROUPS = 65535
+
 
 def _acc(dtype):
     return tl.float64 if dtype is dtypes.float64 else tl.float32
@@ -31,6 +34,20 @@ def _geometry(stride, padding, dilation) -> tuple:
     return (*stride, *padding, *dilation)
 
 
+def _launch_by_groups(kernel, tiles: int, groups: int, operands, *args, **options) -> None:
+    """Launch ``kernel`` on a (tiles, groups) grid, in chunks of at most MAX_GRID_GROUPS groups.
+
+    ``operands`` are (array, elements per group) pairs: a chunk starting at group
+    ``start`` gets pointers advanced by ``start`` groups, so the kernel's
+    ``program_id(1)`` counts groups from the chunk's first one.
+    """
+    for start in range(0, groups, MAX_GRID_GROUPS):
+        count = min(MAX_GRID_GROUPS, groups - start)
+        pointers = [pointer(a.view(a.shape, a.strides, a.offset + start * step))
+                    for a, step in operands]
+        kernel[(tiles, count)](*pointers, *args, **options)
+
+
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
     """(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); padding = (top, left)."""
     n, c, h, w = x.shape
@@ -42,9 +59,12 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     co_g = co // groups
     m = n * ho * wo
     opts = _gemm_options("conv2d_fwd_kernel", x.dtype, m, co_g, c_g * kh * kw)
-    grid = (triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(co_g, opts["BLOCK_N"]), groups)
-    runtime.kernels().conv.conv2d_fwd_kernel[grid](
-        pointer(x), pointer(weight), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
+    tiles = triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(co_g, opts["BLOCK_N"])
+    operands = ((x, c_g * x.strides[1]), (weight, co_g * weight.strides[0]),
+                (out, co_g * out.strides[1]))
+    _launch_by_groups(
+        runtime.kernels().conv.conv2d_fwd_kernel, tiles, groups, operands,
+        c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *x.strides, *weight.strides, *out.strides, **opts)
     return out
 
@@ -61,9 +81,12 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
     co_g = co // groups
     m = n * h * w
     opts = _gemm_options("conv2d_dgrad_kernel", grad_out.dtype, m, c_g, co_g * kh * kw)
-    grid = (triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(c_g, opts["BLOCK_N"]), groups)
-    runtime.kernels().conv.conv2d_dgrad_kernel[grid](
-        pointer(grad_out), pointer(weight), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
+    tiles = triton.cdiv(m, opts["BLOCK_M"]) * triton.cdiv(c_g, opts["BLOCK_N"])
+    operands = ((grad_out, co_g * grad_out.strides[1]), (weight, co_g * weight.strides[0]),
+                (out, c_g * out.strides[1]))
+    _launch_by_groups(
+        runtime.kernels().conv.conv2d_dgrad_kernel, tiles, groups, operands,
+        c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *grad_out.strides, *weight.strides, *out.strides,
         **opts)
     return out
@@ -83,9 +106,12 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     m = n * ho * wo
     taps = c_g * kh * kw
     opts = _gemm_options("conv2d_wgrad_kernel", x.dtype, co_g, taps, m)
-    grid = (triton.cdiv(co_g, opts["BLOCK_M"]) * triton.cdiv(taps, opts["BLOCK_N"]), groups)
-    runtime.kernels().conv.conv2d_wgrad_kernel[grid](
-        pointer(x), pointer(grad_out), pointer(out), c_g, h, w, co_g, ho, wo, kh, kw, m,
+    tiles = triton.cdiv(co_g, opts["BLOCK_M"]) * triton.cdiv(taps, opts["BLOCK_N"])
+    operands = ((x, c_g * x.strides[1]), (grad_out, co_g * grad_out.strides[1]),
+                (out, co_g * out.strides[0]))
+    _launch_by_groups(
+        runtime.kernels().conv.conv2d_wgrad_kernel, tiles, groups, operands,
+        c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *x.strides, *grad_out.strides, *out.strides, **opts)
     return out
 
