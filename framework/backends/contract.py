@@ -113,6 +113,19 @@ SORT = {
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.
 CONV = {
+    "conv2d": "conv2d(x, weight, stride, padding, dilation, groups, out_size) -> Array: "
+              "(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); stride, padding "
+              "(top, left: bottom/right follow from out_size), dilation and out_size are pairs",
+    "conv2d_input_grad": "conv2d_input_grad(grad_out, weight, stride, padding, dilation, groups, "
+                         "in_size) -> Array: conv2d's input gradient (N, C, H, W) with in_size = "
+                         "(H, W); also conv_transpose2d's forward",
+    "conv2d_weight_grad": "conv2d_weight_grad(x, grad_out, stride, padding, dilation, groups, "
+                          "kernel_size) -> Array: conv2d's weight gradient (CO, C/groups, KH, KW)",
+    "im2col": "im2col(x, kernel_size, dilation, padding, stride, out_size) -> Array: "
+              "(N, C, H, W) -> (N, C*KH*KW, HO*WO) sliding windows, 0 in the padding (F.unfold)",
+    "col2im": "col2im(cols, output_size, kernel_size, dilation, padding, stride, blocks) -> Array: "
+              "(N, C*KH*KW, HO*WO) -> (N, C, H, W), overlapping windows summed (F.fold); "
+              "blocks = (HO, WO)",
 }
 
 # Pooling, interpolation.
