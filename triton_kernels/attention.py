@@ -75,15 +75,20 @@ def default_tiles(head: int, itemsize: int, which: str, interpreter: bool) -> tu
 
 
 @triton.jit
-def _scores(q, k, offs_m, offs_n, L, S, mask_ptrs, scale,
+def _scores(a, b, rows, cols, L, S, mask_ptrs, scale,
             IS_CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr, ACC: tl.constexpr,
             INPUT_PRECISION: tl.constexpr):
-    """The (BLOCK_M, BLOCK_N) tile ``q k^T * scale`` (+ float mask), -inf where a key takes no part."""
-    s = tl.dot(q, tl.trans(k), input_precision=INPUT_PRECISION, out_dtype=ACC) * scale
-    inside = (offs_m[:, None] < L) & (offs_n[None, :] < S)
+    """A score tile ``dot(a, b) * scale`` (+ float mask), -inf where a key takes no part.
+
+    ``(a, b)`` is ``(Q, K^T)`` for a (query, key) tile or ``(K, Q^T)`` for its
+    transpose; ``rows`` / ``cols`` are the query / key indices broadcast to
+    the tile's orientation, ``mask_ptrs`` the mask addresses of the tile.
+    """
+    s = tl.dot(a, b, input_precision=INPUT_PRECISION, out_dtype=ACC) * scale
+    inside = (rows < L) & (cols < S)
     allowed = inside
     if IS_CAUSAL:
-        allowed = allowed & (offs_n[None, :] <= offs_m[:, None])
+        allowed = allowed & (cols <= rows)
     if MASK_KIND == 1:
         keep = tl.load(mask_ptrs, mask=inside, other=0)
         allowed = allowed & (keep != 0)
@@ -93,9 +98,9 @@ def _scores(q, k, offs_m, offs_n, L, S, mask_ptrs, scale,
 
 
 @triton.jit
-def _dropout_keep(seed, rng_offset, bh, offs_m, offs_n, L, S, dropout_p):
+def _dropout_keep(seed, rng_offset, bh, rows, cols, L, S, dropout_p):
     """True where weight (row, col) of batch entry ``bh`` survives dropout (Philox counters)."""
-    idx = (bh * L + offs_m[:, None]) * S + offs_n[None, :]
+    idx = (bh * L + rows) * S + cols
     return tl.rand(seed, (rng_offset + idx).to(tl.uint32)) >= dropout_p
 
 
@@ -105,6 +110,16 @@ def _to_output(x, out_ptr, UPCAST: tl.constexpr):
     if UPCAST:
         return _round_to_bf16(x.to(tl.float32))
     return x.to(out_ptr.dtype.element_ty)
+
+
+@triton.jit
+def _load_tile(base, offs_r, offs_c, stride_r, stride_c, n_r, n_c, UPCAST: tl.constexpr):
+    """The (len(offs_r), len(offs_c)) tile ``base[r * stride_r + c * stride_c]``, 0 outside (n_r, n_c)."""
+    x = tl.load(base + offs_r[:, None] * stride_r + offs_c[None, :] * stride_c,
+                mask=(offs_r[:, None] < n_r) & (offs_c[None, :] < n_c), other=0.0)
+    if UPCAST:
+        x = x.to(tl.float32)
+    return x
 
 
 @triton.jit
@@ -123,22 +138,20 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
     """Program (bh, m): output rows [m*BLOCK_M, (m+1)*BLOCK_M) of batch entry bh, and their logsumexp.
 
     Grid: axis 0 = Z*H batch entries, axis 1 = cdiv(L, BLOCK_M) query blocks.
+    Batch offsets are int64 scalars; offsets inside one entry are int32.
     """
     bh = tl.program_id(0).to(tl.int64)
     pid_m = tl.program_id(1)
     z = bh // H
     h = bh % H
-    offs_m = pid_m.to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_e = tl.arange(0, BLOCK_E)
     offs_ev = tl.arange(0, BLOCK_EV)
     row_ok = offs_m < L
 
     # The query tile stays in registers for the whole key loop (padded head dims load 0).
-    q_ptrs = q_ptr + z * stride_qz + h * stride_qh + offs_m[:, None] * stride_qm \
-        + offs_e[None, :] * stride_qe
-    q = tl.load(q_ptrs, mask=row_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-    if UPCAST:
-        q = q.to(tl.float32)
+    q = _load_tile(q_ptr + z * stride_qz + h * stride_qh, offs_m, offs_e, stride_qm, stride_qe,
+                   L, E, UPCAST)
     k_base = k_ptr + z * stride_kz + h * stride_kh
     v_base = v_ptr + z * stride_vz + h * stride_vh
     m_base = mask_ptr + z * stride_mz + h * stride_mh + offs_m[:, None] * stride_mm
@@ -152,16 +165,11 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
         hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
     for start_n in range(0, hi, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        col_ok = offs_n < S
-        k = tl.load(k_base + offs_n[:, None] * stride_kn + offs_e[None, :] * stride_ke,
-                    mask=col_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-        v = tl.load(v_base + offs_n[:, None] * stride_vn + offs_ev[None, :] * stride_ve,
-                    mask=col_ok[:, None] & (offs_ev[None, :] < EV), other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
-            v = v.to(tl.float32)
-        s = _scores(q, k, offs_m, offs_n, L, S, m_base + offs_n[None, :] * stride_mn, scale,
-                    IS_CAUSAL, MASK_KIND, ACC, INPUT_PRECISION)
+        k_t = _load_tile(k_base, offs_e, offs_n, stride_ke, stride_kn, E, S, UPCAST)  # K^T
+        v = _load_tile(v_base, offs_n, offs_ev, stride_vn, stride_ve, S, EV, UPCAST)
+        s = _scores(q, k_t, offs_m[:, None], offs_n[None, :], L, S,
+                    m_base + offs_n[None, :] * stride_mn, scale, IS_CAUSAL, MASK_KIND, ACC,
+                    INPUT_PRECISION)
         # Online softmax. A row whose keys are all masked so far has max -inf: shift it by
         # 0 instead, so its weights are exp(-inf) = 0 rather than NaN.
         m_new = tl.maximum(m_i, tl.max(s, 1))
@@ -170,7 +178,8 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
         p = tl.exp(s - shift[:, None])
         l_i = l_i * alpha + tl.sum(p, 1)
         if DROPOUT:
-            keep = _dropout_keep(seed, rng_offset, bh, offs_m, offs_n, L, S, dropout_p)
+            keep = _dropout_keep(seed, rng_offset, bh, offs_m[:, None], offs_n[None, :], L, S,
+                                 dropout_p)
             p = tl.where(keep, p * keep_scale, 0.0)
         acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=INPUT_PRECISION,
                                             out_dtype=ACC)
@@ -179,7 +188,7 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
     empty_row = l_i == 0.0  # every key masked: output 0, logsumexp -inf
     out = acc / tl.where(empty_row, 1.0, l_i)[:, None]
     lse = tl.where(empty_row, float("-inf"), m_i + tl.log(tl.where(empty_row, 1.0, l_i)))
-    out_ptrs = out_ptr + (bh * L + offs_m[:, None]) * EV + offs_ev[None, :]
+    out_ptrs = out_ptr + bh * L * EV + offs_m[:, None] * EV + offs_ev[None, :]
     tl.store(out_ptrs, _to_output(out, out_ptr, UPCAST), mask=row_ok[:, None] & (offs_ev[None, :] < EV))
     tl.store(lse_ptr + bh * L + offs_m, lse.to(lse_ptr.dtype.element_ty), mask=row_ok)
 
@@ -193,37 +202,13 @@ def attention_bwd_preprocess_kernel(out_ptr, grad_ptr, delta_ptr, H, L, EV,
     bh = tl.program_id(0).to(tl.int64)
     z = bh // H
     h = bh % H
-    offs_m = tl.program_id(1).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_ev = tl.arange(0, BLOCK_EV)
-    inside = (offs_m[:, None] < L) & (offs_ev[None, :] < EV)
-    o = tl.load(out_ptr + (bh * L + offs_m[:, None]) * EV + offs_ev[None, :], mask=inside, other=0.0)
-    g = tl.load(grad_ptr + z * stride_gz + h * stride_gh + offs_m[:, None] * stride_gm
-                + offs_ev[None, :] * stride_ge, mask=inside, other=0.0)
+    o = _load_tile(out_ptr + bh * L * EV, offs_m, offs_ev, EV, 1, L, EV, False)
+    g = _load_tile(grad_ptr + z * stride_gz + h * stride_gh, offs_m, offs_ev, stride_gm, stride_ge,
+                   L, EV, False)
     delta = tl.sum(o.to(ACC) * g.to(ACC), 1)
     tl.store(delta_ptr + bh * L + offs_m, delta, mask=offs_m < L)
-
-
-@triton.jit
-def _weights_and_grad(q, k, v, g, lse, delta, bh, offs_m, offs_n, L, S, mask_ptrs, scale,
-                      dropout_p, keep_scale, seed, rng_offset,
-                      IS_CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr, DROPOUT: tl.constexpr,
-                      ACC: tl.constexpr, INPUT_PRECISION: tl.constexpr):
-    """Recompute a (BLOCK_M, BLOCK_N) tile: the kept weights ``P_drop`` and the score gradient ``dS``.
-
-    ``P = exp(S - lse)`` (0 on rows with lse = -inf), ``dP = dO V^T`` through
-    the dropout mask, ``dS = P * (dP - delta)``.
-    """
-    s = _scores(q, k, offs_m, offs_n, L, S, mask_ptrs, scale, IS_CAUSAL, MASK_KIND, ACC,
-                INPUT_PRECISION)
-    p = tl.exp(s - tl.where(lse == float("-inf"), 0.0, lse)[:, None])
-    dp = tl.dot(g, tl.trans(v), input_precision=INPUT_PRECISION, out_dtype=ACC)
-    p_kept = p
-    if DROPOUT:
-        keep = _dropout_keep(seed, rng_offset, bh, offs_m, offs_n, L, S, dropout_p)
-        p_kept = tl.where(keep, p * keep_scale, 0.0)
-        dp = tl.where(keep, dp * keep_scale, 0.0)
-    ds = p * (dp - delta[:, None])
-    return p_kept, ds
 
 
 @triton.jit
@@ -244,31 +229,30 @@ def attention_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, 
     """Program (bh, n): dK and dV of keys [n*BLOCK_N, (n+1)*BLOCK_N) of batch entry bh.
 
     Grid: axis 0 = Z*H, axis 1 = cdiv(S, BLOCK_N). Loops over the query
-    blocks (causal: from the first block holding a row >= the first key).
-    With ``MASK_GRAD`` it also stores dS, the gradient of a float mask, into
-    the contiguous (Z*H, L, S) ``dmask``.
+    blocks (causal: from the first block holding a row >= the first key),
+    working on transposed (key, query) tiles: ``S^T = K Q^T``, ``P^T``,
+    ``dP^T = V dO^T``, ``dS^T = P^T * (dP^T - delta)``; then
+    ``dV += P_drop^T dO`` and ``dK += dS^T Q``. With ``MASK_GRAD`` it also
+    stores dS, the gradient of a float mask, into the contiguous (Z*H, L, S)
+    ``dmask``.
     """
     bh = tl.program_id(0).to(tl.int64)
     pid_n = tl.program_id(1)
     z = bh // H
     h = bh % H
     start_n = pid_n * BLOCK_N
-    offs_n = start_n.to(tl.int64) + tl.arange(0, BLOCK_N)
+    offs_n = start_n + tl.arange(0, BLOCK_N)
     offs_e = tl.arange(0, BLOCK_E)
     offs_ev = tl.arange(0, BLOCK_EV)
     col_ok = offs_n < S
 
-    k = tl.load(k_ptr + z * stride_kz + h * stride_kh + offs_n[:, None] * stride_kn
-                + offs_e[None, :] * stride_ke, mask=col_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-    v = tl.load(v_ptr + z * stride_vz + h * stride_vh + offs_n[:, None] * stride_vn
-                + offs_ev[None, :] * stride_ve, mask=col_ok[:, None] & (offs_ev[None, :] < EV),
-                other=0.0)
-    if UPCAST:
-        k = k.to(tl.float32)
-        v = v.to(tl.float32)
+    k = _load_tile(k_ptr + z * stride_kz + h * stride_kh, offs_n, offs_e, stride_kn, stride_ke,
+                   S, E, UPCAST)
+    v = _load_tile(v_ptr + z * stride_vz + h * stride_vh, offs_n, offs_ev, stride_vn, stride_ve,
+                   S, EV, UPCAST)
     q_base = q_ptr + z * stride_qz + h * stride_qh
     g_base = grad_ptr + z * stride_gz + h * stride_gh
-    m_base = mask_ptr + z * stride_mz + h * stride_mh + offs_n[None, :] * stride_mn
+    m_base = mask_ptr + z * stride_mz + h * stride_mh + offs_n[:, None] * stride_mn
 
     dk = tl.zeros((BLOCK_N, BLOCK_E), dtype=ACC)
     dv = tl.zeros((BLOCK_N, BLOCK_EV), dtype=ACC)
@@ -276,32 +260,37 @@ def attention_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, 
     if IS_CAUSAL:
         lo = (start_n // BLOCK_M) * BLOCK_M  # earlier rows see none of these keys
     for start_m in range(lo, L, BLOCK_M):
-        offs_m = start_m + tl.arange(0, BLOCK_M).to(tl.int64)
+        offs_m = start_m + tl.arange(0, BLOCK_M)
         row_ok = offs_m < L
-        q = tl.load(q_base + offs_m[:, None] * stride_qm + offs_e[None, :] * stride_qe,
-                    mask=row_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-        g = tl.load(g_base + offs_m[:, None] * stride_gm + offs_ev[None, :] * stride_ge,
-                    mask=row_ok[:, None] & (offs_ev[None, :] < EV), other=0.0)
-        if UPCAST:
-            q = q.to(tl.float32)
-            g = g.to(tl.float32)
+        q = _load_tile(q_base, offs_m, offs_e, stride_qm, stride_qe, L, E, UPCAST)
+        q_t = _load_tile(q_base, offs_e, offs_m, stride_qe, stride_qm, E, L, UPCAST)
+        g = _load_tile(g_base, offs_m, offs_ev, stride_gm, stride_ge, L, EV, UPCAST)
+        g_t = _load_tile(g_base, offs_ev, offs_m, stride_ge, stride_gm, EV, L, UPCAST)
         lse = tl.load(lse_ptr + bh * L + offs_m, mask=row_ok, other=0.0)
         delta = tl.load(delta_ptr + bh * L + offs_m, mask=row_ok, other=0.0)
-        p_kept, ds = _weights_and_grad(q, k, v, g, lse, delta, bh, offs_m, offs_n, L, S,
-                                       m_base + offs_m[:, None] * stride_mm, scale, dropout_p,
-                                       keep_scale, seed, rng_offset, IS_CAUSAL, MASK_KIND,
-                                       DROPOUT, ACC, INPUT_PRECISION)
-        dv += tl.dot(tl.trans(p_kept.to(g.dtype)), g, input_precision=INPUT_PRECISION,
-                     out_dtype=ACC)
-        dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=INPUT_PRECISION, out_dtype=ACC)
+        s_t = _scores(k, q_t, offs_m[None, :], offs_n[:, None], L, S,
+                      m_base + offs_m[None, :] * stride_mm, scale, IS_CAUSAL, MASK_KIND, ACC,
+                      INPUT_PRECISION)
+        # P^T = exp(S^T - lse): weight 0 on rows with no allowed key (lse = -inf).
+        p_t = tl.exp(s_t - tl.where(lse == float("-inf"), 0.0, lse)[None, :])
+        dp_t = tl.dot(v, g_t, input_precision=INPUT_PRECISION, out_dtype=ACC)
+        p_kept = p_t
+        if DROPOUT:
+            keep = _dropout_keep(seed, rng_offset, bh, offs_m[None, :], offs_n[:, None], L, S,
+                                 dropout_p)
+            p_kept = tl.where(keep, p_t * keep_scale, 0.0)
+            dp_t = tl.where(keep, dp_t * keep_scale, 0.0)
+        ds_t = p_t * (dp_t - delta[None, :])
+        dv += tl.dot(p_kept.to(g.dtype), g, input_precision=INPUT_PRECISION, out_dtype=ACC)
+        dk += tl.dot(ds_t.to(q.dtype), q, input_precision=INPUT_PRECISION, out_dtype=ACC)
         if MASK_GRAD:
-            tl.store(dmask_ptr + (bh * L + offs_m[:, None]) * S + offs_n[None, :],
-                     _to_output(ds, dmask_ptr, UPCAST), mask=row_ok[:, None] & col_ok[None, :])
+            tl.store(dmask_ptr + bh * L * S + offs_m[None, :] * S + offs_n[:, None],
+                     _to_output(ds_t, dmask_ptr, UPCAST), mask=row_ok[None, :] & col_ok[:, None])
 
     dk = dk * scale
-    tl.store(dk_ptr + (bh * S + offs_n[:, None]) * E + offs_e[None, :], _to_output(dk, dk_ptr, UPCAST),
-             mask=col_ok[:, None] & (offs_e[None, :] < E))
-    tl.store(dv_ptr + (bh * S + offs_n[:, None]) * EV + offs_ev[None, :],
+    tl.store(dk_ptr + bh * S * E + offs_n[:, None] * E + offs_e[None, :],
+             _to_output(dk, dk_ptr, UPCAST), mask=col_ok[:, None] & (offs_e[None, :] < E))
+    tl.store(dv_ptr + bh * S * EV + offs_n[:, None] * EV + offs_ev[None, :],
              _to_output(dv, dv_ptr, UPCAST), mask=col_ok[:, None] & (offs_ev[None, :] < EV))
 
 
@@ -322,27 +311,25 @@ def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, de
     """Program (bh, m): dQ of query rows [m*BLOCK_M, (m+1)*BLOCK_M) of batch entry bh.
 
     Grid: axis 0 = Z*H, axis 1 = cdiv(L, BLOCK_M). Loops over the key blocks
-    (causal: up to this block's last row), like the forward.
+    (causal: up to this block's last row), like the forward: ``P``,
+    ``dP = dO V^T``, ``dS = P * (dP - delta)``, ``dQ += dS K``.
     """
     bh = tl.program_id(0).to(tl.int64)
     pid_m = tl.program_id(1)
     z = bh // H
     h = bh % H
-    offs_m = pid_m.to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_e = tl.arange(0, BLOCK_E)
     offs_ev = tl.arange(0, BLOCK_EV)
     row_ok = offs_m < L
 
-    q = tl.load(q_ptr + z * stride_qz + h * stride_qh + offs_m[:, None] * stride_qm
-                + offs_e[None, :] * stride_qe, mask=row_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-    g = tl.load(grad_ptr + z * stride_gz + h * stride_gh + offs_m[:, None] * stride_gm
-                + offs_ev[None, :] * stride_ge, mask=row_ok[:, None] & (offs_ev[None, :] < EV),
-                other=0.0)
-    if UPCAST:
-        q = q.to(tl.float32)
-        g = g.to(tl.float32)
+    q = _load_tile(q_ptr + z * stride_qz + h * stride_qh, offs_m, offs_e, stride_qm, stride_qe,
+                   L, E, UPCAST)
+    g = _load_tile(grad_ptr + z * stride_gz + h * stride_gh, offs_m, offs_ev, stride_gm, stride_ge,
+                   L, EV, UPCAST)
     lse = tl.load(lse_ptr + bh * L + offs_m, mask=row_ok, other=0.0)
     delta = tl.load(delta_ptr + bh * L + offs_m, mask=row_ok, other=0.0)
+    lse = tl.where(lse == float("-inf"), 0.0, lse)  # rows with no allowed key: weight 0
     k_base = k_ptr + z * stride_kz + h * stride_kh
     v_base = v_ptr + z * stride_vz + h * stride_vh
     m_base = mask_ptr + z * stride_mz + h * stride_mh + offs_m[:, None] * stride_mm
@@ -352,21 +339,81 @@ def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, de
     if IS_CAUSAL:
         hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
     for start_n in range(0, hi, BLOCK_N):
-        offs_n = start_n + tl.arange(0, BLOCK_N).to(tl.int64)
-        col_ok = offs_n < S
-        k = tl.load(k_base + offs_n[:, None] * stride_kn + offs_e[None, :] * stride_ke,
-                    mask=col_ok[:, None] & (offs_e[None, :] < E), other=0.0)
-        v = tl.load(v_base + offs_n[:, None] * stride_vn + offs_ev[None, :] * stride_ve,
-                    mask=col_ok[:, None] & (offs_ev[None, :] < EV), other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
-            v = v.to(tl.float32)
-        _, ds = _weights_and_grad(q, k, v, g, lse, delta, bh, offs_m, offs_n, L, S,
-                                  m_base + offs_n[None, :] * stride_mn, scale, dropout_p,
-                                  keep_scale, seed, rng_offset, IS_CAUSAL, MASK_KIND, DROPOUT,
-                                  ACC, INPUT_PRECISION)
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        k = _load_tile(k_base, offs_n, offs_e, stride_kn, stride_ke, S, E, UPCAST)
+        k_t = _load_tile(k_base, offs_e, offs_n, stride_ke, stride_kn, E, S, UPCAST)
+        v_t = _load_tile(v_base, offs_ev, offs_n, stride_ve, stride_vn, EV, S, UPCAST)
+        s = _scores(q, k_t, offs_m[:, None], offs_n[None, :], L, S,
+                    m_base + offs_n[None, :] * stride_mn, scale, IS_CAUSAL, MASK_KIND, ACC,
+                    INPUT_PRECISION)
+        p = tl.exp(s - lse[:, None])
+        dp = tl.dot(g, v_t, input_precision=INPUT_PRECISION, out_dtype=ACC)
+        if DROPOUT:
+            keep = _dropout_keep(seed, rng_offset, bh, offs_m[:, None], offs_n[None, :], L, S,
+                                 dropout_p)
+            dp = tl.where(keep, dp * keep_scale, 0.0)
+        ds = p * (dp - delta[:, None])
         dq += tl.dot(ds.to(k.dtype), k, input_precision=INPUT_PRECISION, out_dtype=ACC)
 
     dq = dq * scale
-    tl.store(dq_ptr + (bh * L + offs_m[:, None]) * E + offs_e[None, :], _to_output(dq, dq_ptr, UPCAST),
-             mask=row_ok[:, None] & (offs_e[None, :] < E))
+    tl.store(dq_ptr + bh * L * E + offs_m[:, None] * E + offs_e[None, :],
+             _to_output(dq, dq_ptr, UPCAST), mask=row_ok[:, None] & (offs_e[None, :] < E))
+
+
+# --- compile specs (tests/test_compile.py compiles each for sm_90 and sm_80) --------------------
+_TYPES = {2: ("bf16", "fp16"), 4: ("fp32",), 8: ("fp64",)}
+_FLOAT_ARGS = {"scale": "fp32", "dropout_p": "fp32", "keep_scale": "fp32", "rng_offset": "i64"}
+
+
+def _spec(kernel: str, dtype: str, head: int, which: str, mask: str = "*i1", no_spills=True,
+          **flags) -> dict:
+    """One compile spec of ``kernel`` for ``dtype`` at the GPU tiles of head dim ``head``."""
+    itemsize = {"bf16": 2, "fp16": 2, "fp32": 4, "fp64": 8}[dtype]
+    block_m, block_n, warps = default_tiles(head, itemsize, which, interpreter=False)
+    constexprs = {"BLOCK_M": block_m, "BLOCK_N": block_n, "BLOCK_E": head, "BLOCK_EV": head,
+                  "IS_CAUSAL": False, "MASK_KIND": 0, "DROPOUT": False,
+                  "ACC": "tl.float64" if dtype == "fp64" else "tl.float32",
+                  "INPUT_PRECISION": "ieee", "UPCAST": False}
+    if kernel == "attention_bwd_dkdv_kernel":
+        constexprs["MASK_GRAD"] = False
+    # A launch specializes integer arguments equal to 1 as constants: contiguous head dims.
+    unit_strides = {"stride_qe": 1, "stride_ke": 1, "stride_ve": 1, "stride_ge": 1}
+    if flags.get("MASK_KIND"):
+        unit_strides["stride_mn"] = 1
+    names = set(globals()[kernel].arg_names)
+    constexprs.update({k: v for k, v in unit_strides.items() if k in names})
+    constexprs.update(flags)
+    acc = "fp64" if dtype == "fp64" else "fp32"
+    signature = {name: f"*{dtype}" for name in ("q_ptr", "k_ptr", "v_ptr", "out_ptr", "grad_ptr",
+                                                 "dk_ptr", "dv_ptr", "dq_ptr", "dmask_ptr")}
+    signature.update({"mask_ptr": mask, "lse_ptr": f"*{acc}", "delta_ptr": f"*{acc}", **_FLOAT_ARGS})
+    signature = {k: v for k, v in signature.items() if k in names}
+    label = f"{dtype}-e{head}-{block_m}x{block_n}" + "".join(
+        f"-{k.lower()}" for k, v in flags.items() if v)
+    return {"kernel": kernel, "label": label, "signature": signature, "constexprs": constexprs,
+            "num_warps": warps, "num_stages": 2, "no_spills": no_spills,
+            "sass": {90: "MMA", 80: "HMMA"} if itemsize == 2 else {}}
+
+
+def _preprocess_spec(dtype: str, head: int) -> dict:
+    acc = "fp64" if dtype == "fp64" else "fp32"
+    return {"kernel": "attention_bwd_preprocess_kernel", "label": f"{dtype}-e{head}",
+            "signature": {"out_ptr": f"*{dtype}", "grad_ptr": f"*{dtype}", "delta_ptr": f"*{acc}"},
+            "constexprs": {"BLOCK_M": 64, "BLOCK_EV": head, "ACC": f"tl.float{acc[2:]}"},
+            "num_warps": 4, "no_spills": True}
+
+
+COMPILE_SPECS = [
+    _spec("attention_fwd_kernel", "bf16", 128, "fwd", IS_CAUSAL=True, DROPOUT=True),
+    _spec("attention_fwd_kernel", "fp16", 64, "fwd", mask="*fp16", MASK_KIND=2),
+    _spec("attention_fwd_kernel", "fp32", 64, "fwd", MASK_KIND=1),
+    _spec("attention_fwd_kernel", "fp32", 128, "fwd", IS_CAUSAL=True),
+    _spec("attention_fwd_kernel", "fp64", 64, "fwd"),
+    _preprocess_spec("bf16", 128),
+    _spec("attention_bwd_dkdv_kernel", "bf16", 128, "bwd", IS_CAUSAL=True, DROPOUT=True),
+    _spec("attention_bwd_dkdv_kernel", "fp32", 64, "bwd", mask="*fp32", MASK_KIND=2,
+          MASK_GRAD=True),
+    _spec("attention_bwd_dkdv_kernel", "fp64", 64, "bwd"),
+    _spec("attention_bwd_dq_kernel", "bf16", 128, "bwd", IS_CAUSAL=True, DROPOUT=True),
+    _spec("attention_bwd_dq_kernel", "fp32", 64, "bwd", MASK_KIND=1),
+]

@@ -66,6 +66,7 @@ class _AttentionBackward(Function):
     @staticmethod
     def forward(ctx, grad, q, k, v, mask, out, lse, is_causal, scale, dropout_p, seed, offset,
                 mask_grad):
+        ctx.set_materialize_grads(False)  # the mask gradient may be None
         arrays = backend(q).attention_backward(grad._a, q._a, k._a, v._a, _array(mask), out._a,
                                                lse._a, is_causal, scale, dropout_p, seed, offset,
                                                mask_grad)
