@@ -89,6 +89,16 @@ def test_float_mask_and_its_gradient(device):
     check_op(*attention(), qkv((1, 2, 5, 8), (1, 2, 7, 8), (1, 2, 7, 8)) + [mask], device=device)
 
 
+def test_float_mask_without_gradient(device):
+    def fw(q, k, v, mask):
+        return F.scaled_dot_product_attention(q, k, v, mask.detach())
+
+    def oracle(q, k, v, mask):
+        return TF.scaled_dot_product_attention(q, k, v, mask.detach())
+    check_op(fw, oracle, qkv((1, 2, 5, 8), (1, 2, 7, 8), (1, 2, 7, 8)) + [randn(5, 7, seed=11)],
+             device=device)
+
+
 def test_float_mask_broadcast_over_rows(device):
     check_op(*attention(), qkv((1, 2, 5, 8), (1, 2, 7, 8), (1, 2, 7, 8)) + [randn(7, seed=7)],
              device=device)
@@ -142,10 +152,11 @@ def test_dtypes(device, dtype):
              device=device, dtype=dtype)
 
 
-def test_half_float_mask(device):
+@pytest.mark.parametrize("dtype", [framework.float16, framework.bfloat16])
+def test_half_float_mask(device, dtype):
     mask = randn(5, 7, seed=10)
     check_op(*attention(), qkv((1, 2, 5, 8), (1, 2, 7, 8), (1, 2, 7, 8)) + [mask], device=device,
-             dtype=framework.float16)
+             dtype=dtype)
 
 
 # --- dropout ----------------------------------------------------------------------------------

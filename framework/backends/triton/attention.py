@@ -52,6 +52,23 @@ def _materialize(a: Array) -> Array:
     return out
 
 
+_INT32_LIMIT = 2 ** 31
+
+
+def _check_entry_offsets(arrays: list, *extents: int) -> None:
+    """The kernels index inside one batch entry with int32: every offset there must fit.
+
+    ``arrays`` are the strided operands (their last two dims are inside an
+    entry); ``extents`` the element counts of one entry of each contiguous output.
+    """
+    largest = max([sum((n - 1) * abs(st) for n, st in zip(a.shape[-2:], a.strides[-2:]))
+                   for a in arrays] + list(extents))
+    if largest >= _INT32_LIMIT:
+        raise NotImplementedError(
+            "scaled_dot_product_attention on cuda indexes one (batch, head) entry with 32-bit "
+            f"offsets; this input spans {largest} elements per entry (make the heads smaller)")
+
+
 def _mask_kind(mask) -> int:
     if mask is None:
         return 0
@@ -92,6 +109,7 @@ def attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, offset):
         return out, lse
     operands = [q, k, v] + ([mask] if mask is not None else [])
     operands, ((_, heads), strides) = _layout(operands, batch)
+    _check_entry_offsets(operands, length * head_v)
     mask_ptr, mask_strides = _mask_operand(operands, strides)
     scalars, constexprs, interpreter = _options(q, is_causal, mask, dropout_p, seed, offset)
     block_ev = runtime.kernels().attention.head_block(head_v)
@@ -129,6 +147,8 @@ def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, drop
         return grad_q, grad_k, grad_v, grad_mask
     operands = [q, k, v, grad_out] + ([mask] if mask is not None else [])
     operands, ((_, heads), strides) = _layout(operands, batch)
+    _check_entry_offsets(operands, length * max(head, head_v), source * max(head, head_v),
+                         length * source if mask_grad else 0)
     mask_ptr, mask_strides = _mask_operand(operands[:3] + operands[4:], strides[:3] + strides[4:])
     out = contiguous(out)
     scalars, constexprs, interpreter = _options(q, is_causal, mask, dropout_p, seed, offset)
