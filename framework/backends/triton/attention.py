@@ -19,6 +19,7 @@ from .copy import contiguous, copy_, full
 from .launch import pointer
 from .memory import empty
 
+
 def _seed(seed: int) -> int:
     return seed & 0x7FFFFFFF
 
@@ -45,7 +46,7 @@ def _layout(arrays: list, batch: tuple):
 
 def _materialize(a: Array) -> Array:
     """A contiguous copy of ``a`` (broadcast dims written out)."""
-    if a.is_contiguous() and 0 not in a.strides:
+    if a.is_contiguous():
         return a
     out = empty(a.shape, a.dtype)
     copy_(out, a)
@@ -66,7 +67,7 @@ def _check_entry_offsets(arrays: list, *extents: int) -> None:
     if largest >= _INT32_LIMIT:
         raise NotImplementedError(
             "scaled_dot_product_attention on cuda indexes one (batch, head) entry with 32-bit "
-            f"offsets; this input spans {largest} elements per entry (make the heads smaller)")
+            f"offsets; this input spans {largest} elements per entry (split the sequence into chunks)")
 
 
 def _mask_kind(mask) -> int:
@@ -76,7 +77,7 @@ def _mask_kind(mask) -> int:
 
 
 def _options(q: Array, is_causal: bool, mask, dropout_p: float, seed: int, offset: int) -> tuple:
-    """Runtime scalars and constexprs shared by the kernels, and the launch tiles."""
+    """Runtime scalars and constexprs shared by the kernels, and whether the interpreter runs them."""
     interpreter = runtime.mode() == "interpreter"
     block_e = runtime.kernels().attention.head_block(q.shape[-1])
     acc = triton.language.float64 if q.dtype is dtypes.float64 else triton.language.float32
