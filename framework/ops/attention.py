@@ -197,11 +197,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         if attn_mask.dtype is not dtypes.bool and attn_mask.dtype is not query.dtype:
             attn_mask = attn_mask.to(query.dtype)
         attn_mask = _expand(attn_mask, batch + (length, source))
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    if scale is None:  # E = 0: every score is 0 whatever the scale (PyTorch gives the mean of v)
+        scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
     seed, offset = 0, 0
     if dropout_p > 0.0:
         seed, offset = generator_for(query.device).take(math.prod(batch) * length * source)
-    return _Attention.apply(query, key, value, attn_mask, bool(is_causal), scale,
+    return _Attention.apply(query, key, value, attn_mask, bool(is_causal), float(scale),
                             float(dropout_p), seed, offset)
 
 

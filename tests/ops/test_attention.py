@@ -141,6 +141,7 @@ def test_enable_gqa(device):
     ((1, 2, 0, 8), (1, 2, 7, 8), (1, 2, 7, 8)),  # L = 0
     ((1, 2, 5, 8), (1, 2, 0, 8), (1, 2, 0, 8)),  # S = 0: output 0
     ((0, 2, 5, 8), (0, 2, 7, 8), (0, 2, 7, 8)),  # empty batch
+    ((1, 1, 3, 0), (1, 1, 4, 0), (1, 1, 4, 2)),  # E = 0: uniform weights
 ])
 def test_edge_shapes(device, shapes):
     check_op(*attention(), qkv(*shapes), device=device)
