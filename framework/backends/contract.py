@@ -174,8 +174,21 @@ LOSS = {
                          "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
 }
 
-# Attention.
+# Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,
+# stride 0 where broadcast); mask is None, bool (True = take part) or float (added to the
+# scores), shape (..., L, S) (a broadcast view). Scores are q k^T * scale, causal keeps
+# key j <= query i (top-left aligned). A row with no allowed key gives output 0 and
+# logsumexp -inf. Dropout keeps a weight where a uniform draw of (seed, offset + flat
+# (batch, row, col) index) is >= dropout_p, and scales kept weights by 1/(1 - dropout_p).
 ATTENTION = {
+    "attention_forward": "attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, "
+                         "offset) -> (Array, Array): output (..., L, Ev) in q's dtype and the "
+                         "row logsumexp of the scores (..., L) in the compute type (float32; "
+                         "float64 for float64)",
+    "attention_backward": "attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, "
+                          "scale, dropout_p, seed, offset, mask_grad) -> (Array, Array, Array, "
+                          "Array | None): gradients of q, k, v (contiguous, full batch shape) "
+                          "and, when mask_grad, of a float mask (..., L, S)",
 }
 
 # Fused optimizer updates. Unlike every other kernel these write in place: the
