@@ -812,6 +812,7 @@ FORWARDED_METHODS = {
     ),
     # sort ops
     "sort": (
+        "sort", "argsort", "topk", "unique", "bincount",
     ),
     # conv ops
     "conv": (

@@ -104,20 +104,19 @@ def triangle_kernel(x_ptr, out_ptr, total, rows, cols, stride_b, stride_r, strid
 
 
 @triton.jit
-def repeat_index_kernel(offsets_ptr, out_ptr, n, total, BLOCK: tl.constexpr,
-                        LOG_N: tl.constexpr):
+def repeat_index_kernel(offsets_ptr, out_ptr, n, total, steps, BLOCK: tl.constexpr):
     """Each program writes BLOCK entries of ``repeat_interleave(repeats)``: output position
     ``i`` holds the k with ``offsets[k] <= i < offsets[k + 1]`` (``offsets`` = exclusive
     cumulative sum of the repeats, n + 1 entries).
 
-    A branch-free binary search over the sorted ``offsets``: LOG_N halving steps find
-    the last k whose offset is <= i. Masked: the partial last block.
+    A branch-free binary search over the sorted ``offsets``: ``steps`` halvings
+    (``n.bit_length()``) find the last k whose offset is <= i. Masked: the partial last block.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < total
     lo = tl.zeros((BLOCK,), tl.int64)  # offsets[lo] <= i always holds (offsets[0] = 0)
     hi = tl.zeros((BLOCK,), tl.int64) + n  # offsets[n] = total > i
-    for _ in tl.static_range(LOG_N):
+    for _ in range(steps):
         mid = (lo + hi) // 2
         go_right = tl.load(offsets_ptr + mid, mask=mask, other=0) <= idx
         active = hi - lo > 1
@@ -141,5 +140,5 @@ COMPILE_SPECS = [
      "constexprs": {"UPPER": False, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
     {"kernel": "repeat_index_kernel", "label": "i64", "no_spills": True,
      "signature": {"offsets_ptr": "*i64", "out_ptr": "*i64", "n": "i64", "total": "i64"},
-     "constexprs": {"BLOCK": BLOCK, "LOG_N": 20}, "num_warps": NUM_WARPS},
+     "constexprs": {"BLOCK": BLOCK}, "num_warps": NUM_WARPS},
 ]

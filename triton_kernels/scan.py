@@ -33,12 +33,13 @@ def _mul(a, b):
 
 @triton.jit
 def _logaddexp(a, b):
-    """``log(exp(a) + exp(b))``, computed from the larger argument; -inf when both are -inf."""
+    """``log(exp(a) + exp(b))``, computed from the larger argument; an infinite larger
+    argument is the result (never inf - inf)."""
     hi = tl.maximum(a, b)
     lo = tl.minimum(a, b)
-    finite_hi = tl.where(hi == float("-inf"), 0.0, hi)
-    result = hi + tl.log(1.0 + tl.exp(lo - finite_hi))
-    result = tl.where(hi == float("-inf"), float("-inf"), result)
+    infinite = (hi == float("inf")) | (hi == float("-inf"))
+    result = hi + tl.log(1.0 + tl.exp(lo - tl.where(infinite, 0.0, hi)))
+    result = tl.where(infinite, hi, result)
     return tl.where((a != a) | (b != b), a + b, result)  # NaN in, NaN out
 
 

@@ -113,8 +113,21 @@ SCAN = {
               "(NaN wins)",
 }
 
-# Sorting, selection and counting.
+# Sorting, selection and counting. Orders: NaN largest, equal values in input order.
 SORT = {
+    "sort": "sort(x, dim, descending, stable) -> (Array, Array[int64]): values and indices "
+            "sorted along dim (always stable)",
+    "searchsorted": "searchsorted(sorted_sequence, values, right, out_dtype, sorter) -> Array: "
+                    "insertion indices in the last dim (1-D or matching leading dims), "
+                    "sequence read through sorter (Array or None)",
+    "bincount": "bincount(x, weights, minlength, out_dtype) -> Array: count (or weight sum) of "
+                "each value of a 1-D non-negative integer x; weights Array or None",
+    "unique": "unique(x) -> (Array, Array[int64], Array[int64]): sorted distinct values of the "
+              "flattened x, inverse (x's shape), counts; each NaN distinct",
+    "take_along": "take_along(x, index, dim) -> Array: x[..., index[..., j, ...], ...] along "
+                  "dim (index has x's shape except along dim)",
+    "scatter_add_along": "scatter_add_along(src, index, dim, size) -> Array: zeros (size along "
+                         "dim) with src added at index along dim",
 }
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.

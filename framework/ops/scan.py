@@ -8,6 +8,7 @@ in log space, as PyTorch does.
 """
 from __future__ import annotations
 
+import math
 import operator
 from collections import namedtuple
 
@@ -118,7 +119,9 @@ def _cumprod_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tensor:
     ``reverse_cumsum(g * P)_z`` with ``P`` the running product of the row where
     ``x_z`` is replaced by 1 (products past a second zero are 0 there, as they
     should be). After the first zero every ``out_j`` with ``j >= k`` holds the
-    factor ``x_z = 0``, so the gradient is 0.
+    factor ``x_z = 0``, so the gradient is 0: it is written as ``x_z *
+    reverse_cumsum(g * P)_k / x_k`` (up to a second zero) so that its own
+    derivative with respect to ``x_z`` is right too.
     """
     ew = _ew()
     is_zero = x == 0
@@ -131,7 +134,10 @@ def _cumprod_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tensor:
         return regular
     skipped = cumprod(ew.where(first_zero, 1.0, x), dim)
     at_zero = _reverse_cumsum(g * skipped, dim)
-    return ew.where(before_zero, regular, ew.where(first_zero, at_zero, 0.0))
+    from .reduce import sum as reduce_sum
+    zero_value = reduce_sum(ew.where(first_zero, x, 0.0), dim, keepdim=True)  # 0, slope 1
+    after = ew.where(is_zero, 0.0, zero_value * at_zero / safe_x)
+    return ew.where(before_zero, regular, ew.where(first_zero, at_zero, after))
 
 
 def cumprod(input: Tensor, dim, *, dtype=None) -> Tensor:
@@ -162,12 +168,20 @@ class _LogCumSumExp(Function):
 
 def _logcumsumexp_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tensor:
     """``grad_k = sum_{j >= k} g_j exp(x_k - out_j)``, in log space for each sign of ``g``:
-    ``exp(x_k + reverse_logcumsumexp(log(|g|) - out)_k)`` for the positive and negative parts."""
+    ``exp(x_k + reverse_logcumsumexp(log(|g|) - out)_k)`` for the positive and negative parts.
+
+    Zero weights enter as -inf and a part with no weight left (all -inf) is 0; both are
+    selected with ``where`` around finite stand-ins, so no inf - inf or 0 * inf reaches a
+    second derivative.
+    """
     ew = _ew()
 
     def part(weights):
-        log_w = ew.log(weights) - out
-        return ew.exp(x + _flip(logcumsumexp(_flip(log_w, dim), dim), dim))
+        positive = weights > 0
+        log_w = ew.where(positive, ew.log(ew.where(positive, weights, 1.0)) - out, -math.inf)
+        reach = _flip(logcumsumexp(_flip(log_w, dim), dim), dim)
+        dead = reach == -math.inf
+        return ew.where(dead, 0.0, ew.exp(ew.where(dead, 0.0, x + reach)))
 
     return part(ew.relu(g)) - part(ew.relu(-g))
 
@@ -198,12 +212,9 @@ class _ScanExtreme(Function):
     @staticmethod
     def backward(ctx, grad, grad_indices):
         (indices,) = ctx.saved_tensors
-        if grad.ndim == 0:
-            return grad, None, None
-        from .creation import zeros
-        from .indexing import scatter_add
-        base = zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        return scatter_add(base, ctx.dim, indices, grad), None, None
+        from .sort import scatter_to_input
+        size = ctx.shape[ctx.dim] if ctx.shape else 1
+        return scatter_to_input(grad, indices, ctx.dim, size), None, None
 
 
 def _scan_extreme(op: str, input: Tensor, dim, is_max: bool):
@@ -227,5 +238,5 @@ def cummin(input: Tensor, dim):
 register("cumsum", "scan", ("cumsum",))
 register("cumprod", "scan", ("cumprod", "cumsum"))
 register("logcumsumexp", "scan", ("logcumsumexp",))
-register("cummax", "scan", ("cummax",))
-register("cummin", "scan", ("cummin",))
+register("cummax", "scan", ("cummax", "scatter_add_along", "take_along"))
+register("cummin", "scan", ("cummin", "scatter_add_along", "take_along"))

@@ -166,7 +166,7 @@ def repeat_interleave_index(repeats: Array, total: int) -> Array:
     offsets = from_numpy(np.concatenate(([0], np.cumsum(counts))), dtypes.int64)
     k = _kernels()
     k.repeat_index_kernel[grid_1d(total, k.BLOCK)](pointer(offsets), pointer(out), n, total,
-                                                   BLOCK=k.BLOCK, LOG_N=max(1, n.bit_length()),
+                                                   max(1, n.bit_length()), BLOCK=k.BLOCK,
                                                    num_warps=k.NUM_WARPS)
     return out
 
