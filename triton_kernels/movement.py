@@ -104,23 +104,23 @@ def triangle_kernel(x_ptr, out_ptr, total, rows, cols, stride_b, stride_r, strid
 
 
 @triton.jit
-def repeat_index_kernel(offsets_ptr, out_ptr, n, total, steps, BLOCK: tl.constexpr):
+def repeat_index_kernel(ends_ptr, out_ptr, n, total, steps, BLOCK: tl.constexpr):
     """Each program writes BLOCK entries of ``repeat_interleave(repeats)``: output position
-    ``i`` holds the k with ``offsets[k] <= i < offsets[k + 1]`` (``offsets`` = exclusive
-    cumulative sum of the repeats, n + 1 entries).
+    ``i`` holds the first k with ``ends[k] > i`` (``ends`` = inclusive cumulative sum of
+    the n repeats, so k's copies fill ``[ends[k] - repeats[k], ends[k])``).
 
-    A branch-free binary search over the sorted ``offsets``: ``steps`` halvings
-    (``n.bit_length()``) find the last k whose offset is <= i. Masked: the partial last block.
+    A branch-free binary search over the sorted ``ends``, ``steps`` halvings
+    (``n.bit_length() + 1``) for every position. Masked: the partial last block.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < total
-    lo = tl.zeros((BLOCK,), tl.int64)  # offsets[lo] <= i always holds (offsets[0] = 0)
-    hi = tl.zeros((BLOCK,), tl.int64) + n  # offsets[n] = total > i
+    lo = tl.zeros((BLOCK,), tl.int64)
+    hi = tl.zeros((BLOCK,), tl.int64) + n
     for _ in range(steps):
-        mid = (lo + hi) // 2
-        go_right = tl.load(offsets_ptr + mid, mask=mask, other=0) <= idx
-        active = hi - lo > 1
-        lo = tl.where(active & go_right, mid, lo)
+        active = lo < hi
+        mid = lo + (hi - lo) // 2
+        go_right = tl.load(ends_ptr + mid, mask=mask & active, other=0) <= idx
+        lo = tl.where(active & go_right, mid + 1, lo)
         hi = tl.where(active & ~go_right, mid, hi)
     tl.store(out_ptr + idx, lo, mask=mask)
 
@@ -139,6 +139,6 @@ COMPILE_SPECS = [
      "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "total": "i64"},
      "constexprs": {"UPPER": False, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
     {"kernel": "repeat_index_kernel", "label": "i64", "no_spills": True,
-     "signature": {"offsets_ptr": "*i64", "out_ptr": "*i64", "n": "i64", "total": "i64"},
+     "signature": {"ends_ptr": "*i64", "out_ptr": "*i64", "n": "i64", "total": "i64"},
      "constexprs": {"BLOCK": BLOCK}, "num_warps": NUM_WARPS},
 ]

@@ -16,7 +16,7 @@ from ..array import Array, collapse_dims
 from . import runtime
 from .copy import contiguous, cast
 from .launch import grid_1d, pointer
-from .memory import empty, from_numpy
+from .memory import empty
 
 _MAX_DIMS = 6
 
@@ -157,16 +157,14 @@ def repeat_interleave(x: Array, repeats: int, dim: int) -> Array:
 def repeat_interleave_index(repeats: Array, total: int) -> Array:
     """``k`` repeated ``repeats[k]`` times for each k (int64, ``total`` entries in all)."""
     out = empty((total,), dtypes.int64)
-    n = repeats.shape[0]
     if total == 0:
         return out
-    from .memory import to_numpy
-    import numpy as np
-    counts = to_numpy(repeats).astype(np.int64)
-    offsets = from_numpy(np.concatenate(([0], np.cumsum(counts))), dtypes.int64)
+    from .scan import cumsum
+    n = repeats.shape[0]
+    ends = cumsum(repeats, 0, dtypes.int64)
     k = _kernels()
-    k.repeat_index_kernel[grid_1d(total, k.BLOCK)](pointer(offsets), pointer(out), n, total,
-                                                   max(1, n.bit_length()), BLOCK=k.BLOCK,
+    k.repeat_index_kernel[grid_1d(total, k.BLOCK)](pointer(ends), pointer(out), n, total,
+                                                   n.bit_length() + 1, BLOCK=k.BLOCK,
                                                    num_warps=k.NUM_WARPS)
     return out
 

@@ -105,7 +105,9 @@ def searchsorted(sorted_sequence: Array, values: Array, right: bool, out_dtype,
 def bincount(x: Array, weights, minlength: int, out_dtype) -> Array:
     """``out[v]`` = number (or total weight) of the elements equal to v, for v <
     max(max(x) + 1, minlength)."""
-    size = max(int(to_numpy(x).max()) + 1 if x.numel else 0, minlength)
+    from .reduce import amax
+    largest = int(to_numpy(amax(x, (0,)))) if x.numel else -1
+    size = max(largest + 1, minlength)
     acc = dtypes.float32 if out_dtype in (dtypes.float16, dtypes.bfloat16) else out_dtype
     out = full((size,), 0, acc)
     if x.numel:
