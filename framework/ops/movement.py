@@ -17,7 +17,7 @@ import operator
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Size, Tensor
-from ._util import backend, check_tensor, normalize_dim, normalize_dims, wrap
+from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
 
 __all__ = ["tril", "triu", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll"]

@@ -26,8 +26,10 @@ def _kernels():
     return runtime.kernels().scan
 
 
-class _Rows:
-    """``x`` as scan rows around ``dim``: M rows of N elements, and the strides to walk them."""
+class Rows:
+    """``x`` as M rows of N elements around ``dim``: the (outer, N, inner) view the scan and
+    sort kernels walk, with one stride each for the outer dims, the dim and the inner dims
+    (``x`` is copied contiguous first when the outer or inner dims don't collapse)."""
 
     def __init__(self, x: Array, dim: int) -> None:
         self.N = x.shape[dim]
@@ -42,13 +44,18 @@ class _Rows:
         self.strides = (outer_strides[0] if outer_strides else 0, x.strides[dim],
                         inner_strides[0] if inner_strides else 0)
 
-    def launch(self, kernel, outputs: tuple, **constexprs) -> None:
+    def geometry(self) -> tuple:
+        """The kernels' ``M, N, inner, stride_o, stride_n, stride_i`` arguments."""
+        return (self.M, self.N, self.inner, *self.strides)
+
+    def launch_scan(self, kernel, outputs: tuple, **constexprs) -> None:
+        """Launch a scan kernel: BLOCK_N columns (at most MAX_BLOCK_N) by BLOCK_M rows."""
         k = _kernels()
         block_n = min(triton.next_power_of_2(max(self.N, 1)), k.MAX_BLOCK_N)
         block_m = min(triton.next_power_of_2(max(self.M, 1)), max(1, k.TILE // block_n))
         kernel[(triton.cdiv(self.M, block_m),)](
-            pointer(self.array), *(pointer(o) for o in outputs), self.M, self.N, self.inner,
-            *self.strides, BLOCK_M=block_m, BLOCK_N=block_n, num_warps=k.NUM_WARPS, **constexprs)
+            pointer(self.array), *(pointer(o) for o in outputs), *self.geometry(),
+            BLOCK_M=block_m, BLOCK_N=block_n, num_warps=k.NUM_WARPS, **constexprs)
 
 
 def _acc(dtype) -> "tl.dtype":
@@ -60,7 +67,7 @@ def _scan(op: str, x: Array, dim: int, out_dtype) -> Array:
     out = empty(x.shape, out_dtype)
     if out.numel == 0:
         return out
-    _Rows(x, dim).launch(_kernels().scan_kernel, (out,), OP=op, ACC=_acc(out_dtype))
+    Rows(x, dim).launch_scan(_kernels().scan_kernel, (out,), OP=op, ACC=_acc(out_dtype))
     return out
 
 
@@ -83,7 +90,7 @@ def _scan_extreme(x: Array, dim: int, is_max: bool) -> tuple:
     values = empty(x.shape, x.dtype)
     indices = empty(x.shape, dtypes.int64)
     if values.numel:
-        _Rows(x, dim).launch(_kernels().scan_extreme_kernel, (values, indices), IS_MAX=is_max,
+        Rows(x, dim).launch_scan(_kernels().scan_extreme_kernel, (values, indices), IS_MAX=is_max,
                              ACC=_acc(x.dtype))
     return values, indices
 

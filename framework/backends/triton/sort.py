@@ -16,34 +16,15 @@ import math
 import triton
 
 from ... import dtypes
-from ..array import Array, collapse_dims
+from ..array import Array
 from . import runtime
 from .copy import cast, contiguous, full
 from .memory import empty, pointer, to_numpy
+from .scan import Rows, cumsum
 
 
 def _kernels():
     return runtime.kernels().sort
-
-
-class _Rows:
-    """``x`` as M rows of N elements around ``dim``: (outer, N, inner) with one stride each."""
-
-    def __init__(self, x: Array, dim: int) -> None:
-        self.N = x.shape[dim]
-        self.inner = math.prod(x.shape[dim + 1:])
-        self.M = math.prod(x.shape[:dim]) * self.inner
-        outer_shape, (outer_strides,) = collapse_dims(x.shape[:dim], x.strides[:dim])
-        inner_shape, (inner_strides,) = collapse_dims(x.shape[dim + 1:], x.strides[dim + 1:])
-        if len(outer_shape) > 1 or len(inner_shape) > 1:
-            x = contiguous(x)
-            outer_strides, inner_strides = (self.N * self.inner,), (1,)
-        self.array = x
-        self.strides = (outer_strides[0] if outer_strides else 0, x.strides[dim],
-                        inner_strides[0] if inner_strides else 0)
-
-    def geometry(self) -> tuple:
-        return (self.M, self.N, self.inner, *self.strides)
 
 
 def sort(x: Array, dim: int, descending: bool, stable: bool) -> tuple:
@@ -52,7 +33,7 @@ def sort(x: Array, dim: int, descending: bool, stable: bool) -> tuple:
     indices = empty(x.shape, dtypes.int64)
     if values.numel == 0:
         return values, indices
-    rows = _Rows(x, dim)
+    rows = Rows(x, dim)
     k = _kernels()
     block = max(2, min(triton.next_power_of_2(rows.N), k.MAX_SORT_BLOCK))
     chunks = triton.cdiv(rows.N, block)
@@ -128,7 +109,6 @@ def unique(x: Array) -> tuple:
     inverse = empty(x.shape, dtypes.int64)
     if n == 0:
         return empty((0,), x.dtype), inverse, empty((0,), dtypes.int64)
-    from .scan import cumsum
     k = _kernels()
     ordered, order = sort(flat, 0, False, True)
     flags = empty((n,), dtypes.int64)
