@@ -49,7 +49,7 @@ def _source_index(i, n, param, table_ptr, mask, MODE: tl.constexpr):
 
 
 @triton.jit
-def remap_kernel(x_ptr, out_ptr, table_ptr, total, fill,
+def remap_kernel(x_ptr, out_ptr, table_ptr, fill_ptr, total,
                  size1, size2, size3, size4, size5,
                  n0, n1, n2, n3, n4, n5,
                  st0, st1, st2, st3, st4, st5,
@@ -62,7 +62,8 @@ def remap_kernel(x_ptr, out_ptr, table_ptr, total, fill,
     ``size1..5`` are the output sizes (dim 0 follows from ``total``), ``n_d``
     and ``st_d`` the input's sizes and strides, ``p_d`` each rule's parameter.
     The mask covers the partial last block and, for constant padding, output
-    positions whose source lies outside the input (they get ``fill``).
+    positions whose source lies outside the input: they get the value at ``fill_ptr``
+    (one element of x's type, so a float64 or int64 fill keeps every bit).
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < total
@@ -77,7 +78,8 @@ def remap_kernel(x_ptr, out_ptr, table_ptr, total, fill,
               & (j3 >= 0) & (j3 < n3) & (j4 >= 0) & (j4 < n4) & (j5 >= 0) & (j5 < n5))
     src = j0 * st0 + j1 * st1 + j2 * st2 + j3 * st3 + j4 * st4 + j5 * st5
     value = tl.load(x_ptr + src, mask=mask & inside, other=0)
-    value = tl.where(inside, value, tl.full((BLOCK,), fill, x_ptr.dtype.element_ty))
+    fill = tl.load(fill_ptr)
+    value = tl.where(inside, value, fill)
     tl.store(out_ptr + idx, cast_to(value, out_ptr.dtype.element_ty), mask=mask)
 
 
@@ -126,13 +128,14 @@ def repeat_index_kernel(ends_ptr, out_ptr, n, total, steps, BLOCK: tl.constexpr)
 
 
 # Compile checks (tests/test_compile.py).
-_REMAP = {"x_ptr": "*fp32", "out_ptr": "*fp32", "table_ptr": "*i64", "total": "i64", "fill": "fp32"}
+_REMAP = {"x_ptr": "*fp32", "out_ptr": "*fp32", "table_ptr": "*i64", "fill_ptr": "*fp32",
+          "total": "i64"}
 COMPILE_SPECS = [
     {"kernel": "remap_kernel", "label": "flip-roll-fp32", "signature": _REMAP, "no_spills": True,
      "constexprs": {"MODE0": SHIFT, "MODE1": FLIP, "MODE2": WRAP, "MODE3": DIVIDE, "MODE4": TABLE,
                     "MODE5": SHIFT, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
     {"kernel": "remap_kernel", "label": "pad-bf16", "no_spills": True,
-     "signature": {**_REMAP, "x_ptr": "*bf16", "out_ptr": "*bf16"},
+     "signature": {**_REMAP, "x_ptr": "*bf16", "out_ptr": "*bf16", "fill_ptr": "*bf16"},
      "constexprs": {"MODE0": SHIFT, "MODE1": SHIFT, "MODE2": SHIFT, "MODE3": REFLECT,
                     "MODE4": CLAMP, "MODE5": WRAP, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
     {"kernel": "triangle_kernel", "label": "tril-fp64", "no_spills": True,

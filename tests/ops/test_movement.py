@@ -220,6 +220,8 @@ def test_pad_value_dtypes_and_edge_shapes(device):
     pad = framework.nn.functional.pad
     check_op(lambda a: pad(a, (1, 1), value=1.5), lambda a: F.pad(a, (1, 1), value=1.5),
              [_normal(2, 3)], device=device)
+    check_op(lambda a: pad(a, (0, 2), value=0.1), lambda a: F.pad(a, (0, 2), value=0.1),
+             [_normal(2, 3)], device=device, dtype=framework.float64)  # exact float64 fill
     check_op(lambda a: pad(a, (1, 2, 0, 1), value=-3), lambda a: F.pad(a, (1, 2, 0, 1), value=-3),
              [_ints(2, 3)], device=device, dtype=framework.int64)
     check_op(lambda a: pad(a, (2, 1)), lambda a: F.pad(a, (2, 1)), [_normal(3, 0)], device=device)
@@ -278,3 +280,6 @@ def test_remap_more_than_six_dims(device):
     """Views with more than six non-mergeable dims take one launch per leading index."""
     check_op(lambda a: framework.flip(a, (0, 2, 4, 6)), lambda a: torch.flip(a, (0, 2, 4, 6)),
              [_normal(2, 2, 2, 2, 2, 2, 2, 2)], device=device)
+    check_op(lambda a: framework.nn.functional.pad(a, (1, 1, 1, 0), value=2.0),
+             lambda a: F.pad(a, (1, 1, 1, 0), value=2.0), [_normal(2, 2, 2, 2, 2, 2, 2, 2)],
+             device=device, contiguous=False)

@@ -30,7 +30,7 @@ def _torch_sort(dim, descending):
 
 
 # sort / argsort ---------------------------------------------------------------------------
-@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("dim", [0, -1])
 @pytest.mark.parametrize("descending", [False, True])
 def test_sort(device, dim, descending):
     check_op(lambda a: framework.sort(a, dim, descending, stable=True), _torch_sort(dim, descending),

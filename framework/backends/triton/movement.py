@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ... import dtypes
 from ..array import Array, collapse_dims
 from . import runtime
 from .copy import contiguous, cast
 from .launch import grid_1d, pointer
-from .memory import empty
+from .memory import empty, from_numpy
 
 _MAX_DIMS = 6
 
@@ -84,9 +86,13 @@ def _launch(x: Array, out: Array, rules: list, fill, table) -> None:
         return
     rules = [_Rule(1, 1, 0)] * (_MAX_DIMS - len(rules)) + rules
     sizes = [r.out for r in rules]
-    fill = float(fill) if out.dtype.is_floating_point else int(fill)
+    # the fill goes in x's type through memory (an fp32 scalar argument would round it);
+    # without constant padding it is never selected and any element will do
+    pads = any(r.mode == _kernels().SHIFT and (r.param or r.out != r.n) for r in rules)
+    fill_value = from_numpy(np.array([fill]), x.dtype) if pads else out
     _kernels().remap_kernel[grid_1d(out.numel, _kernels().BLOCK)](
-        pointer(x), pointer(out), pointer(table if table is not None else out), out.numel, fill,
+        pointer(x), pointer(out), pointer(table if table is not None else out),
+        pointer(fill_value), out.numel,
         *sizes[1:], *(r.n for r in rules), *(r.stride for r in rules), *(r.param for r in rules),
         *(r.mode for r in rules), BLOCK=_kernels().BLOCK, num_warps=_kernels().NUM_WARPS)
 
@@ -112,8 +118,8 @@ def _host_source(i: int, rule: _Rule, table) -> int:
 
 
 def _fill(out: Array, value) -> None:
-    from .copy import copy_, full
-    copy_(out, full((1,), value, out.dtype).view(out.shape, (0,) * out.ndim, 0))
+    from .copy import copy_
+    copy_(out, from_numpy(np.array([value]), out.dtype).view(out.shape, (0,) * out.ndim, 0))
 
 
 # Kernels of the contract ------------------------------------------------------------------
