@@ -136,7 +136,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     values, indices = _Sort.apply(input, d, largest)
     if input.ndim == 0:
         return TopkResult(values, indices)
-    return TopkResult(values.narrow(d, 0, k), indices.narrow(d, 0, k).contiguous())
+    return TopkResult(values.narrow(d, 0, k).contiguous(), indices.narrow(d, 0, k).contiguous())
 
 
 # unique ----------------------------------------------------------------------------------------
