@@ -274,30 +274,6 @@ def group_starts_kernel(sorted_ptr, flags_ptr, n, BLOCK: tl.constexpr):
     tl.store(flags_ptr + i, ((i == 0) | (s != prev)).to(tl.int64), mask=mask)
 
 
-# gather / scatter-add along a dim (gradients of sort, topk, cummax, cummin) -----------------
-@triton.jit
-def take_along_kernel(x_ptr, index_ptr, out_ptr, total, n_index, n_x, inner,
-                      ADD: tl.constexpr, BLOCK: tl.constexpr):
-    """Each program handles BLOCK elements of the contiguous (outer, n_index, inner) index.
-
-    Without ``ADD`` (gather): ``out[o, j, i] = x[o, index[o, j, i], i]``. With ``ADD``
-    (scatter-add into a zeroed (outer, n_x, inner) ``out``): ``out[o, index[o, j, i], i]
-    += x[o, j, i]``, atomically since indices may repeat. Masked: the partial last block.
-    """
-    p = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = p < total
-    within = p % inner
-    outer = p // (inner * n_index)
-    idx = tl.load(index_ptr + p, mask=mask, other=0)
-    target = (outer * n_x + idx) * inner + within
-    if ADD:
-        value = tl.load(x_ptr + p, mask=mask, other=0)
-        tl.atomic_add(out_ptr + target, value.to(out_ptr.dtype.element_ty), mask=mask)
-    else:
-        value = tl.load(x_ptr + target, mask=mask, other=0)
-        tl.store(out_ptr + p, value, mask=mask)
-
-
 # Compile checks (tests/test_compile.py).
 _ROW = {"x_ptr": "*fp32", "keys_ptr": "*i64", "idx_ptr": "*i64", "values_ptr": "*fp32"}
 COMPILE_SPECS = [
@@ -333,10 +309,4 @@ COMPILE_SPECS = [
     {"kernel": "group_starts_kernel", "label": "i64", "no_spills": True,
      "signature": {"sorted_ptr": "*i64", "flags_ptr": "*i64"},
      "constexprs": {"BLOCK": BLOCK}, "num_warps": NUM_WARPS},
-    {"kernel": "take_along_kernel", "label": "scatter-add-fp32", "no_spills": True,
-     "signature": {"x_ptr": "*fp32", "index_ptr": "*i64", "out_ptr": "*fp32"},
-     "constexprs": {"ADD": True, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
-    {"kernel": "take_along_kernel", "label": "gather-fp64", "no_spills": True,
-     "signature": {"x_ptr": "*fp64", "index_ptr": "*i64", "out_ptr": "*fp64"},
-     "constexprs": {"ADD": False, "BLOCK": BLOCK}, "num_warps": NUM_WARPS},
 ]

@@ -140,10 +140,6 @@ SORT = {
                 "each value of a 1-D non-negative integer x; weights Array or None",
     "unique": "unique(x) -> (Array, Array[int64], Array[int64]): sorted distinct values of the "
               "flattened x, inverse (x's shape), counts; each NaN distinct",
-    "take_along": "take_along(x, index, dim) -> Array: x[..., index[..., j, ...], ...] along "
-                  "dim (index has x's shape except along dim)",
-    "scatter_add_along": "scatter_add_along(src, index, dim, size) -> Array: zeros (size along "
-                         "dim) with src added at index along dim",
 }
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.

@@ -238,5 +238,5 @@ def cummin(input: Tensor, dim):
 register("cumsum", "scan", ("cumsum",))
 register("cumprod", "scan", ("cumprod", "cumsum"))
 register("logcumsumexp", "scan", ("logcumsumexp",))
-register("cummax", "scan", ("cummax", "scatter_add_along", "take_along"))
-register("cummin", "scan", ("cummin", "scatter_add_along", "take_along"))
+register("cummax", "scan", ("cummax", "scatter_add", "gather"))
+register("cummin", "scan", ("cummin", "scatter_add", "gather"))

@@ -2,10 +2,9 @@
 
 sort/argsort/topk order like PyTorch: NaN is the largest value, and equal
 values keep their input order (every sort here is stable). The gradient of
-sort and topk goes back to the input positions the indices name
-(``_ScatterAlong``, a scatter-add along the dim whose adjoint is the gather
-``_TakeAlong``, and the other way round, so second derivatives work);
-cummax/cummin use the same pair.
+sort and topk goes back to the input positions the indices name (a
+``scatter_add`` into zeros, whose adjoint is ``gather``, so second
+derivatives work); cummax/cummin use the same.
 """
 from __future__ import annotations
 
@@ -29,40 +28,18 @@ _TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Flo
                 "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
 
 
-# gather / scatter-add along a dim: each the other's adjoint ------------------------------
-class _TakeAlong(Function):
-    """``out[..., j, ...] = x[..., index[..., j, ...], ...]`` along ``dim``."""
-
-    @staticmethod
-    def forward(ctx, x, index, dim):
-        ctx.saved = (index, dim, x.shape[dim])
-        return wrap(backend(x).take_along(x._a, index._a, dim), x.device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        index, dim, size = ctx.saved
-        return _ScatterAlong.apply(grad, index, dim, size), None, None
-
-
-class _ScatterAlong(Function):
-    """Zeros of ``size`` along ``dim`` with ``src`` added at ``index`` along ``dim``."""
-
-    @staticmethod
-    def forward(ctx, src, index, dim, size):
-        ctx.saved = (index, dim)
-        return wrap(backend(src).scatter_add_along(src._a, index._a, dim, size), src.device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        index, dim = ctx.saved
-        return _TakeAlong.apply(grad, index, dim), None, None, None
-
-
 def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:
-    """The gradient of picking ``indices`` along ``dim`` of an input with ``size`` there."""
+    """The gradient of picking ``indices`` along ``dim`` of an input with ``size`` there:
+    ``grad`` scatter-added into zeros (``framework.scatter_add``, whose adjoint is ``gather``,
+    so second derivatives work)."""
     if grad.ndim == 0:
         return grad
-    return _ScatterAlong.apply(grad, indices, dim, size)
+    from .creation import zeros
+    from .indexing import scatter_add
+    shape = list(grad.shape)
+    shape[dim] = size
+    return scatter_add(zeros(tuple(shape), dtype=grad.dtype, device=grad.device), dim, indices,
+                       grad)
 
 
 # sort / argsort -----------------------------------------------------------------------------
@@ -238,9 +215,9 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
     return out.reshape(()) if scalar else out
 
 
-register("sort", "sort", ("sort", "scatter_add_along", "take_along"))
+register("sort", "sort", ("sort", "scatter_add", "gather"))
 register("argsort", "sort", ("sort",), differentiable=False)
-register("topk", "sort", ("sort", "scatter_add_along", "take_along"))
+register("topk", "sort", ("sort", "scatter_add", "gather"))
 register("unique", "sort", ("unique",), differentiable=False)
 register("bincount", "sort", ("bincount",), differentiable=False)
 register("searchsorted", "sort", ("searchsorted",), differentiable=False)

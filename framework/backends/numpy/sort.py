@@ -11,7 +11,7 @@ import numpy as np
 
 from ...dtypes import int64
 from ..array import Array
-from ._arrays import compute_dtype, nd, wrap
+from ._arrays import nd, wrap
 
 
 def _sortable(data: np.ndarray) -> np.ndarray:
@@ -99,25 +99,4 @@ def unique(x: Array) -> tuple:
             wrap(counts.astype(np.int64), int64))
 
 
-def take_along(x: Array, index: Array, dim: int) -> Array:
-    """``out[..., j, ...] = x[..., index[..., j, ...], ...]`` along ``dim``; ``index`` has
-    ``x``'s shape except along ``dim``."""
-    return wrap(np.take_along_axis(nd(x), nd(index).astype(np.int64), axis=dim), x.dtype)
-
-
-def scatter_add_along(src: Array, index: Array, dim: int, size: int) -> Array:
-    """Zeros with ``size`` along ``dim`` (else index's shape) and ``src[..., j, ...]`` added at
-    ``index[..., j, ...]`` along ``dim``; repeated indices add up."""
-    idx = nd(index).astype(np.int64)
-    shape = list(idx.shape)
-    shape[dim] = size
-    acc = compute_dtype(src.dtype)
-    out = np.zeros(shape, acc)
-    grids = list(np.meshgrid(*(np.arange(s) for s in idx.shape), indexing="ij", sparse=True))
-    grids[dim] = idx
-    np.add.at(out, tuple(grids), nd(src).astype(acc))
-    return wrap(out, src.dtype)
-
-
-KERNELS = {"sort": sort, "searchsorted": searchsorted, "bincount": bincount, "unique": unique,
-           "take_along": take_along, "scatter_add_along": scatter_add_along}
+KERNELS = {"sort": sort, "searchsorted": searchsorted, "bincount": bincount, "unique": unique}

@@ -134,38 +134,4 @@ def _minus_one(a: Array) -> Array:
     return ELEMENTWISE["sub"](a, 1, dtypes.int64, dtypes.int64)
 
 
-def _along(x: Array, index: Array, dim: int, size: int, add: bool) -> Array:
-    """gather (``add`` False) or scatter-add along ``dim`` (see ``take_along_kernel``)."""
-    index = contiguous(index)
-    inner = math.prod(index.shape[dim + 1:])
-    n_index = index.shape[dim]
-    if add:
-        acc = dtypes.float32 if x.dtype in (dtypes.float16, dtypes.bfloat16) else x.dtype
-        shape = index.shape[:dim] + (size,) + index.shape[dim + 1:]
-        out = full(shape, 0, acc)
-        n_x = size
-    else:
-        out = empty(index.shape, x.dtype)
-        n_x = x.shape[dim]
-    if index.numel:
-        k = _kernels()
-        k.take_along_kernel[(triton.cdiv(index.numel, k.BLOCK),)](
-            pointer(contiguous(x)), pointer(index), pointer(out), index.numel, n_index, n_x, inner,
-            ADD=add, BLOCK=k.BLOCK, num_warps=k.NUM_WARPS)
-    return cast(out, x.dtype) if out.dtype is not x.dtype else out
-
-
-def take_along(x: Array, index: Array, dim: int) -> Array:
-    """``out[..., j, ...] = x[..., index[..., j, ...], ...]`` along ``dim``; ``index`` has
-    ``x``'s shape except along ``dim``."""
-    return _along(x, index, dim, x.shape[dim], False)
-
-
-def scatter_add_along(src: Array, index: Array, dim: int, size: int) -> Array:
-    """Zeros with ``size`` along ``dim`` (else index's shape) and ``src[..., j, ...]`` added at
-    ``index[..., j, ...]`` along ``dim``; repeated indices add up."""
-    return _along(src, index, dim, size, True)
-
-
-KERNELS = {"sort": sort, "searchsorted": searchsorted, "bincount": bincount, "unique": unique,
-           "take_along": take_along, "scatter_add_along": scatter_add_along}
+KERNELS = {"sort": sort, "searchsorted": searchsorted, "bincount": bincount, "unique": unique}
