@@ -121,6 +121,12 @@ NORM = {
 
 # Parameterized activations (forward and backward kernels).
 ACTIVATION = {
+    "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
+                  "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
+                  "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
+                  "tanhshrink, logsigmoid",
+    "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
+                           "grad's dtype",
 }
 
 # Losses with fused kernels.
