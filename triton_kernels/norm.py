@@ -228,18 +228,18 @@ def norm_rows_backward_kernel(grad_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr
         if HAS_W:
             tl.store(gx_ptr + offs, (g * xhat).to(gx_ptr.dtype.element_ty), mask=mask)
     else:
-        sum_gw = tl.zeros((BLOCK_N,), ACC)  # pass 1: blockwise partial row sums
-        sum_gwx = tl.zeros((BLOCK_N,), ACC)
+        sum_gw = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)  # pass 1: the two row sums
+        sum_gwx = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
         for start in range(0, N, BLOCK_N):
             idx = start + cols
             mask = idx < N
             offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
             g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, w_ptr, offs, idx, mask, mean, rstd,
                                            HAS_W, ACC)
-            sum_gw += gw
-            sum_gwx += gw * xhat
-        mean_gw = tl.sum(sum_gw, axis=0) / N
-        mean_gwx = tl.sum(sum_gwx, axis=0) / N
+            sum_gw += tl.sum(gw, axis=0)
+            sum_gwx += tl.sum(gw * xhat, axis=0)
+        mean_gw = sum_gw / N
+        mean_gwx = sum_gwx / N
         for start in range(0, N, BLOCK_N):  # pass 2: dx
             idx = start + cols
             mask = idx < N
