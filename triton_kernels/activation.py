@@ -3,7 +3,8 @@
 ``OP`` picks the activation at compile time (an ``if`` chain on the
 constexpr, so only its code is compiled); ``p0``/``p1`` carry its scalar
 parameters (leaky_relu: slope; elu: alpha, scale; celu: alpha; hardtanh:
-min, max). Operands are contiguous and of one shape (the host copies strided
+min, max) as the int64 bit patterns of float64 values (Python floats reach
+kernels as float32, which would round float64 parameters such as SELU's). Operands are contiguous and of one shape (the host copies strided
 views first): each program handles BLOCK consecutive elements, the last
 block masked. Math runs in ``COMPUTE`` (fp32 for fp32 and the half types,
 fp64 for fp64); ``exp`` overflow gives the right limits (inf, 0).
@@ -37,9 +38,9 @@ def _activation(x, p0, p1, OP: tl.constexpr):
     elif OP == "elu":
         r = tl.where(x > 0, x * p1, _expm1(tl.minimum(x, 0.0)) * (p0 * p1))
     elif OP == "celu":
-        r = tl.where(x > 0, x, _expm1(_div(tl.minimum(x, 0.0), tl.full(x.shape, p0, x.dtype))) * p0)
+        r = tl.where(x > 0, x, _expm1(_div(tl.minimum(x, 0.0), p0)) * p0)
     elif OP == "hardtanh":
-        r = _hardtanh(x, tl.full(x.shape, p0, x.dtype), tl.full(x.shape, p1, x.dtype))
+        r = _hardtanh(x, p0, p1)
     elif OP == "hardsigmoid":
         r = _hardtanh(x + 3.0, tl.zeros(x.shape, x.dtype), tl.full(x.shape, 6.0, x.dtype)) / 6.0
     elif OP == "hardswish":
@@ -65,7 +66,7 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
     elif OP == "elu":
         d = tl.where(x > 0, p1, tl.exp(tl.minimum(x, 0.0)) * (p0 * p1))
     elif OP == "celu":
-        d = tl.where(x > 0, 1.0, tl.exp(_div(tl.minimum(x, 0.0), tl.full(x.shape, p0, x.dtype))))
+        d = tl.where(x > 0, 1.0, tl.exp(_div(tl.minimum(x, 0.0), p0)))
     elif OP == "hardtanh":
         d = tl.where((x > p0) & (x < p1), 1.0, 0.0)
     elif OP == "hardsigmoid":
@@ -89,30 +90,40 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
 
 
 @triton.jit
-def activation_kernel(out_ptr, x_ptr, n, p0, p1, OP: tl.constexpr, COMPUTE: tl.constexpr,
-                      BLOCK: tl.constexpr):
+def _param(bits, COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
+    """A float64 parameter passed as its int64 bit pattern, splat to a block in ``COMPUTE``."""
+    return tl.full((BLOCK,), bits, tl.int64).to(tl.float64, bitcast=True).to(COMPUTE)
+
+
+@triton.jit
+def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
+                      COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i]; p0, p1)`` for BLOCK consecutive indices."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    p0 = _param(p0_bits, COMPUTE, BLOCK)
+    p1 = _param(p1_bits, COMPUTE, BLOCK)
     r = _activation(x, p0, p1, OP)
     tl.store(out_ptr + idx, _convert(r, out_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0, p1, OP: tl.constexpr,
+def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
                                COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive indices."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
     g = tl.load(grad_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    p0 = _param(p0_bits, COMPUTE, BLOCK)
+    p1 = _param(p1_bits, COMPUTE, BLOCK)
     dx = g * _derivative(x, p0, p1, OP)
     tl.store(dx_ptr + idx, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
 
 
 # Compile checks (tests/test_compile.py): the longest ops (mish, celu) and half/fp64 types.
-_ARGS = {"p0": "fp32", "p1": "fp32"}
+_ARGS = {"p0_bits": "i64", "p1_bits": "i64"}
 COMPILE_SPECS = [
     {"kernel": "activation_kernel", "label": "mish-bf16",
      "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_ARGS},

@@ -66,8 +66,10 @@ def _legacy_softmax_dim(op: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax(op: str, input: Tensor, dim, dtype, log: bool) -> Tensor:
+def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tensor:
     check_tensor(op, "input", input)
+    if isinstance(stacklevel, dtypes.dtype) and dtype is None:
+        dtype = stacklevel  # torch.softmax(input, dim, dtype): dtype given by position
     if dim is None:
         dim = _legacy_softmax_dim(op, input.ndim)
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
@@ -92,16 +94,17 @@ def _softmax(op: str, input: Tensor, dim, dtype, log: bool) -> Tensor:
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim`` (computed stably; a row of -inf gives NaN).
 
-    ``dtype`` casts the input first. ``dim=None`` picks PyTorch's legacy
+    ``dtype`` casts the input first (as the third positional argument too, the
+    ``torch.softmax(input, dim, dtype)`` form). ``dim=None`` picks PyTorch's legacy
     default (0 for 0-, 1- and 3-d inputs, else 1) with a deprecation warning.
     """
-    return _softmax("softmax", input, dim, dtype, False)
+    return _softmax("softmax", input, dim, _stacklevel, dtype, False)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """``x - logsumexp(x)`` along ``dim`` (same arguments as ``softmax``)."""
-    return _softmax("log_softmax", input, dim, dtype, True)
+    return _softmax("log_softmax", input, dim, _stacklevel, dtype, True)
 
 
 # The row normalization core ------------------------------------------------------------------

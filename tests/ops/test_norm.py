@@ -69,7 +69,7 @@ def test_softmax_minus_inf(device, op, n):
     x[0, :n // 2] = -np.inf  # the first block of a long row is all -inf
     x[1, :] = -np.inf
     check_op(lambda t: fw(t, -1), lambda t: tf(t, -1), [x], device=device,
-             dtype=framework.float32, grad=False)
+             dtype=framework.float32)
 
 
 def test_softmax_dtype_argument_and_top_level_forms(device):
@@ -79,6 +79,8 @@ def test_softmax_dtype_argument_and_top_level_forms(device):
              dtype=framework.float32, grad=False)
     out = make_input(x, framework.float16, device).log_softmax(1, dtype=framework.float32)
     assert out.dtype == framework.float32
+    assert framework.softmax(make_input(x, framework.float16, device), 1,
+                             framework.float64).dtype == framework.float64
     check_op(lambda t: t.softmax(-1), lambda t: t.softmax(-1), [x], device=device)
     check_op(lambda t: framework.log_softmax(t, 1), lambda t: torch.log_softmax(t, 1), [x],
              device=device)

@@ -18,6 +18,11 @@ _BLOCK = 1024  # triton_kernels.activation.ACTIVATION_CONFIGS (read lazily: impo
 _NUM_WARPS = 4  # fixes the interpreter mode)
 
 
+def _bits(value: float) -> int:
+    """The int64 bit pattern of ``value`` as a float64 (kernels take parameters this way)."""
+    return int(np.array(float(value), dtype=np.float64).view(np.int64))
+
+
 def _compute(dtype):
     """fp64 math for fp64, fp32 for fp32 and the half types."""
     return tl.float64 if dtype.name == "float64" else tl.float32
@@ -32,7 +37,7 @@ def activation(x: Array, op: str, p0: float, p1: float) -> Array:
     xc = contiguous(x)  # kept referenced until the launch ends
     with np.errstate(all="ignore"):
         runtime.kernels().activation.activation_kernel[grid_1d(n, _BLOCK)](
-            pointer(out), pointer(xc), n, float(p0), float(p1), OP=op,
+            pointer(out), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
             COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     return out
 
@@ -46,7 +51,7 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     gc, xc = contiguous(grad), contiguous(x)
     with np.errstate(all="ignore"):
         runtime.kernels().activation.activation_backward_kernel[grid_1d(n, _BLOCK)](
-            pointer(dx), pointer(gc), pointer(xc), n, float(p0), float(p1), OP=op,
+            pointer(dx), pointer(gc), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
             COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     return dx
 
