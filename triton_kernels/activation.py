@@ -4,9 +4,11 @@
 constexpr, so only its code is compiled); ``p0``/``p1`` carry its scalar
 parameters (leaky_relu: slope; elu: alpha, scale; celu: alpha; hardtanh:
 min, max) as the int64 bit patterns of float64 values (Python floats reach
-kernels as float32, which would round float64 parameters such as SELU's). Operands are contiguous and of one shape (the host copies strided
-views first): each program handles BLOCK consecutive elements, the last
-block masked. Math runs in ``COMPUTE`` (fp32 for fp32 and the half types,
+kernels as float32, which would round float64 parameters such as SELU's).
+
+Operands are contiguous and of one shape (the host copies strided views
+first): each program handles BLOCK consecutive elements, the last block
+masked. Math runs in ``COMPUTE`` (fp32 for fp32 and the half types,
 fp64 for fp64); ``exp`` overflow gives the right limits (inf, 0).
 """
 import triton
@@ -111,7 +113,8 @@ def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
 @triton.jit
 def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
                                COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
-    """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive indices."""
+    """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive
+    indices."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)

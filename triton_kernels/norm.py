@@ -9,7 +9,9 @@ Columns past N are masked: loads get a neutral value (-inf for softmax, 0
 for the norms) and stores are skipped. Math runs in ``ACC`` (fp32 for fp32
 and the half types, fp64 for fp64).
 
-Row layout. Softmax rows are contiguous (row r starts at r * N). The norm
+Row layout. Softmax row r of a contiguous array reduced along a dim of N
+elements followed by ``inner`` elements (``STRIDED`` when inner > 1) starts
+at ``(r // inner) * N * inner + r % inner`` and steps by ``inner``. The norm
 kernels address element i of row r at
 ``r * row_stride + (i // inner) * outer_stride + i % inner``: with
 ``GATHER=False`` that is ``r * row_stride + i`` (layer, RMS, group and
@@ -18,6 +20,8 @@ row r is channel c of an (A, C, S) array, gathered over (A, S) (batch norm).
 """
 import triton
 import triton.language as tl
+
+from .elementwise import _convert
 
 # Longest row kept in registers in one block; longer rows loop over blocks of this size.
 MAX_BLOCK_N = 4096
@@ -29,28 +33,41 @@ def _finite_or_zero(m):
     return tl.where((m == float("inf")) | (m == float("-inf")), 0, m)
 
 
-@triton.jit
-def _convert(value, ty: tl.constexpr):
-    """``value.to(ty)``; to bfloat16 through float32 (the interpreter casts float64 -> bf16 by bits)."""
-    if ty == tl.bfloat16:
-        value = value.to(tl.float32)
-    return value.to(ty)
-
-
 # softmax ------------------------------------------------------------------------------------
 @triton.jit
-def softmax_kernel(x_ptr, out_ptr, N, LOG: tl.constexpr, SINGLE: tl.constexpr,
-                   ACC: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Program r writes softmax (``LOG``: log-softmax) of the contiguous row r of length N.
+def _softmax_row(N, inner, STRIDED: tl.constexpr):
+    """Offset of this program's row start (see the module docstring)."""
+    r = tl.program_id(0).to(tl.int64)
+    if STRIDED:
+        return (r // inner) * N * inner + r % inner
+    else:
+        return r * N
+
+
+@triton.jit
+def _at(row, idx, inner, STRIDED: tl.constexpr):
+    """Offsets of the row's elements ``idx`` (int64): consecutive, or ``inner`` apart."""
+    if STRIDED:
+        return row + idx * inner
+    else:
+        return row + idx
+
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, N, inner, LOG: tl.constexpr, SINGLE: tl.constexpr,
+                   STRIDED: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program r writes softmax (``LOG``: log-softmax) of row r (N elements).
 
     The row is shifted by its maximum (0 where the maximum is infinite), so a
     row of -inf gives 0/0 = NaN and log(0) - (-inf) = NaN, as in PyTorch.
     """
-    row = tl.program_id(0).to(tl.int64) * N
-    cols = tl.arange(0, BLOCK_N)
+    row = _softmax_row(N, inner, STRIDED)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    out_ty: tl.constexpr = out_ptr.dtype.element_ty
     if SINGLE:
         mask = cols < N
-        x = tl.load(x_ptr + row + cols, mask=mask, other=float("-inf")).to(ACC)
+        offs = _at(row, cols, inner, STRIDED)
+        x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
         shift = _finite_or_zero(tl.max(x, axis=0))
         e = tl.exp(x - shift)
         total = tl.sum(e, axis=0)
@@ -58,14 +75,15 @@ def softmax_kernel(x_ptr, out_ptr, N, LOG: tl.constexpr, SINGLE: tl.constexpr,
             y = (x - shift) - tl.log(total)
         else:
             y = e / total
-        tl.store(out_ptr + row + cols, _convert(y, out_ptr.dtype.element_ty), mask=mask)
+        tl.store(out_ptr + offs, _convert(y, out_ty), mask=mask)
     else:
         # pass 1: running maximum m and sum of exp(x - shift(m)), rescaled when m grows
         m = tl.max(tl.full((BLOCK_N,), float("-inf"), ACC), axis=0)
         total = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
         for start in range(0, N, BLOCK_N):
             mask = start + cols < N
-            x = tl.load(x_ptr + row + start + cols, mask=mask, other=float("-inf")).to(ACC)
+            offs = _at(row, start + cols, inner, STRIDED)
+            x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
             new_m = tl.maximum(m, tl.max(x, axis=0))
             shift = _finite_or_zero(new_m)
             rescale = tl.exp(tl.minimum(_finite_or_zero(m) - shift, 0.0))
@@ -75,51 +93,55 @@ def softmax_kernel(x_ptr, out_ptr, N, LOG: tl.constexpr, SINGLE: tl.constexpr,
         # pass 2: y = exp(x - lse) (log: x - lse)
         for start in range(0, N, BLOCK_N):
             mask = start + cols < N
-            x = tl.load(x_ptr + row + start + cols, mask=mask, other=float("-inf")).to(ACC)
+            offs = _at(row, start + cols, inner, STRIDED)
+            x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
             if LOG:
                 y = x - lse
             else:
                 y = tl.exp(x - lse)
-            tl.store(out_ptr + row + start + cols, _convert(y, out_ptr.dtype.element_ty),
-                     mask=mask)
+            tl.store(out_ptr + offs, _convert(y, out_ty), mask=mask)
 
 
 @triton.jit
-def softmax_backward_kernel(grad_ptr, out_ptr, dx_ptr, N, LOG: tl.constexpr,
-                            SINGLE: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+def softmax_backward_kernel(grad_ptr, out_ptr, dx_ptr, N, inner, LOG: tl.constexpr,
+                            SINGLE: tl.constexpr, STRIDED: tl.constexpr, ACC: tl.constexpr,
+                            BLOCK_N: tl.constexpr):
     """Program r writes the input gradient of row r from the output y and its gradient g:
     ``y * (g - sum(g * y))`` for softmax, ``g - exp(y) * sum(g)`` for log-softmax."""
-    row = tl.program_id(0).to(tl.int64) * N
-    cols = tl.arange(0, BLOCK_N)
+    row = _softmax_row(N, inner, STRIDED)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    dx_ty: tl.constexpr = dx_ptr.dtype.element_ty
     if SINGLE:
         mask = cols < N
-        g = tl.load(grad_ptr + row + cols, mask=mask, other=0).to(ACC)
-        y = tl.load(out_ptr + row + cols, mask=mask, other=0).to(ACC)
+        offs = _at(row, cols, inner, STRIDED)
+        g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+        y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
         if LOG:
             dx = g - tl.exp(y) * tl.sum(g, axis=0)
         else:
             dx = y * (g - tl.sum(g * y, axis=0))
-        tl.store(dx_ptr + row + cols, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
+        tl.store(dx_ptr + offs, _convert(dx, dx_ty), mask=mask)
     else:
         s = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)  # pass 1: sum(g * y) (log: sum(g))
         for start in range(0, N, BLOCK_N):
             mask = start + cols < N
-            g = tl.load(grad_ptr + row + start + cols, mask=mask, other=0).to(ACC)
+            offs = _at(row, start + cols, inner, STRIDED)
+            g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
             if LOG:
                 s += tl.sum(g, axis=0)
             else:
-                y = tl.load(out_ptr + row + start + cols, mask=mask, other=0).to(ACC)
+                y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
                 s += tl.sum(g * y, axis=0)
         for start in range(0, N, BLOCK_N):  # pass 2: write dx
             mask = start + cols < N
-            g = tl.load(grad_ptr + row + start + cols, mask=mask, other=0).to(ACC)
-            y = tl.load(out_ptr + row + start + cols, mask=mask, other=0).to(ACC)
+            offs = _at(row, start + cols, inner, STRIDED)
+            g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+            y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
             if LOG:
                 dx = g - tl.exp(y) * s
             else:
                 dx = y * (g - s)
-            tl.store(dx_ptr + row + start + cols, _convert(dx, dx_ptr.dtype.element_ty),
-                     mask=mask)
+            tl.store(dx_ptr + offs, _convert(dx, dx_ty), mask=mask)
 
 
 # mean / variance normalization -------------------------------------------------------------------
@@ -280,19 +302,23 @@ _NORM_ARGS = {"eps": "fp32"}
 COMPILE_SPECS = [
     {"kernel": "softmax_kernel", "label": "fp16-single",
      "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16"},
-     "constexprs": {"LOG": False, "SINGLE": True, "ACC": "tl.float32", "BLOCK_N": 4096},
+     "constexprs": {"LOG": False, "SINGLE": True, "STRIDED": False, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
      "num_warps": 8},
     {"kernel": "softmax_kernel", "label": "fp64-log-loop",
      "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64"},
-     "constexprs": {"LOG": True, "SINGLE": False, "ACC": "tl.float64", "BLOCK_N": 4096},
+     "constexprs": {"LOG": True, "SINGLE": False, "STRIDED": True, "ACC": "tl.float64",
+                    "BLOCK_N": 4096},
      "num_warps": 8},
     {"kernel": "softmax_backward_kernel", "label": "bf16-single",
      "signature": {"grad_ptr": "*bf16", "out_ptr": "*bf16", "dx_ptr": "*bf16"},
-     "constexprs": {"LOG": False, "SINGLE": True, "ACC": "tl.float32", "BLOCK_N": 4096},
+     "constexprs": {"LOG": False, "SINGLE": True, "STRIDED": True, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
      "num_warps": 8},
     {"kernel": "softmax_backward_kernel", "label": "fp32-log-loop",
      "signature": {"grad_ptr": "*fp32", "out_ptr": "*fp32", "dx_ptr": "*fp32"},
-     "constexprs": {"LOG": True, "SINGLE": False, "ACC": "tl.float32", "BLOCK_N": 4096},
+     "constexprs": {"LOG": True, "SINGLE": False, "STRIDED": False, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
      "num_warps": 8},
     {"kernel": "norm_rows_kernel", "label": "layer-fp16-single",
      "signature": {"x_ptr": "*fp16", "y_ptr": "*fp16", "w_ptr": "*fp16", "b_ptr": "*fp16",

@@ -105,10 +105,10 @@ POOL = {
 
 # Row-fused normalizations and softmax.
 NORM = {
-    "softmax": "softmax(x, log) -> Array: softmax (log_softmax if log) over the last dim, "
+    "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
                "x's dtype; a row of -inf gives NaN",
-    "softmax_backward": "softmax_backward(grad, out, log) -> Array: input gradient of "
-                        "softmax/log_softmax over the last dim from the forward output",
+    "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
+                        "softmax/log_softmax along dim from the forward output",
     "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
                  "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
                  "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "

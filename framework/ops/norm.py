@@ -2,8 +2,8 @@
 
 Two fused kernel pairs serve the family (``framework/backends/contract.py``, ``NORM``):
 
-* ``softmax`` / ``softmax_backward``: one row per program over the last dim
-  (``dim`` is moved last by a transposed view).
+* ``softmax`` / ``softmax_backward``: one row (the elements along ``dim``)
+  per program; the result is contiguous, like PyTorch's.
 * ``norm_rows`` / ``norm_rows_backward``: the operand is viewed as ``(A, C, S)``;
   statistics (mean and ``rstd = 1 / sqrt(var + eps)``, mean 0 for RMS norm)
   are taken per ``(a, c)`` over ``S`` (layer norm: ``(M, 1, N)``, group
@@ -40,24 +40,25 @@ FUNCTIONAL = ["softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", 
 
 # softmax / log_softmax --------------------------------------------------------------------
 class _Softmax(Function):
-    """Softmax (``log``: log-softmax) over the last dim of ``x``; saves its output."""
+    """Softmax (``log``: log-softmax) of ``x`` along ``dim``; saves its output."""
 
     @staticmethod
-    def forward(ctx, x, log):
-        ctx.log = log
-        out = wrap(backend(x).softmax(x._a, log), x._device)
+    def forward(ctx, x, dim, log):
+        ctx.dim, ctx.log = dim, log
+        out = wrap(backend(x).softmax(x._a, dim, log), x._device)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        dim = ctx.dim
         if is_grad_enabled():  # create_graph: differentiable formula in framework ops
             if ctx.log:
-                return grad - ew.exp(out) * red.sum(grad, -1, keepdim=True), None
-            return out * (grad - red.sum(grad * out, -1, keepdim=True)), None
-        dx = backend(grad).softmax_backward(grad._a, out._a, ctx.log)
-        return wrap(dx, grad._device), None
+                return grad - ew.exp(out) * red.sum(grad, dim, keepdim=True), None, None
+            return out * (grad - red.sum(grad * out, dim, keepdim=True)), None, None
+        dx = backend(grad).softmax_backward(grad._a, out._a, dim, ctx.log)
+        return wrap(dx, grad._device), None, None
 
 
 def _legacy_softmax_dim(op: str, ndim: int) -> int:
@@ -84,11 +85,8 @@ def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tenso
         raise RuntimeError(f"{op}(): expected a floating point input (or dtype=), got "
                            f"{input.dtype}")
     if input.ndim == 0:
-        return _Softmax.apply(input.reshape(1), log).reshape(())
-    last = input.ndim - 1
-    if dim == last:
-        return _Softmax.apply(input, log)
-    return _Softmax.apply(input.transpose(dim, last), log).transpose(dim, last)
+        return _Softmax.apply(input.reshape(1), 0, log).reshape(())
+    return _Softmax.apply(input, dim, log)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:

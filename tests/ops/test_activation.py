@@ -122,7 +122,7 @@ def test_inplace_on_leaf_requiring_grad_raises(device):
         F.leaky_relu_(x)
 
 
-# glu / prelu ---------------------------------------------------------------------------------------
+# glu / prelu ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,dim,contiguous", [((4, 6), -1, True), ((2, 4, 3), 1, False),
                                                   ((0, 2), 1, True), ((2,), 0, False)])
 @pytest.mark.parametrize("dtype", [framework.float64, framework.float16])

@@ -54,10 +54,14 @@ def test_softmax_shapes(device, op, shape, dim, contiguous):
 
 
 @pytest.mark.parametrize("op", sorted(SOFTMAX))
-def test_softmax_long_rows(device, op):
+@pytest.mark.parametrize("shape,dim", [((2, LONG), 1), ((LONG, 2), 0)])
+def test_softmax_long_rows(device, op, shape, dim):
+    """Rows longer than one block, contiguous (last dim) and strided (dim 0)."""
     fw, tf = SOFTMAX[op]
-    x = _normal(2, LONG) * 4
-    check_op(lambda t: fw(t, 1), lambda t: tf(t, 1), [x], device=device, dtype=framework.float32)
+    x = _normal(*shape) * 4
+    out = check_op(lambda t: fw(t, dim), lambda t: tf(t, dim), [x], device=device,
+                   dtype=framework.float32)
+    assert out[0].is_contiguous()
 
 
 @pytest.mark.parametrize("op", sorted(SOFTMAX))
@@ -132,7 +136,8 @@ def test_layer_norm_long_rows(device):
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("eps", [None, 1e-3])
 def test_rms_norm(device, dtype, eps):
-    check_op(lambda x, w: F.rms_norm(x, (2, 3), w, eps), lambda x, w: TF.rms_norm(x, (2, 3), w, eps),
+    check_op(lambda x, w: F.rms_norm(x, (2, 3), w, eps),
+             lambda x, w: TF.rms_norm(x, (2, 3), w, eps),
              [_normal(2, 2, 3), _normal(2, 3)], device=device, dtype=dtype, scale=4)
 
 
@@ -155,7 +160,8 @@ def test_group_norm(device, dtype):
                                           ((0, 4, 2), 2)])
 @pytest.mark.parametrize("contiguous", [True, False])
 def test_group_norm_shapes(device, shape, groups, contiguous):
-    check_op(lambda x: F.group_norm(x, groups, eps=1e-3), lambda x: TF.group_norm(x, groups, eps=1e-3),
+    check_op(lambda x: F.group_norm(x, groups, eps=1e-3),
+             lambda x: TF.group_norm(x, groups, eps=1e-3),
              [_normal(*shape)], device=device, dtype=framework.float64, contiguous=contiguous)
 
 

@@ -26,26 +26,26 @@ def _stat_dtype(x: Array):
     return x.dtype if compute_dtype(x.dtype) == x.dtype.numpy else float32
 
 
-def softmax(x: Array, log: bool) -> Array:
-    """Softmax (``log``: log-softmax) over the last dim; rows of -inf give NaN like PyTorch."""
+def softmax(x: Array, dim: int, log: bool) -> Array:
+    """Softmax (``log``: log-softmax) along ``dim``; rows of -inf give NaN like PyTorch."""
     v = _values(x)
     with np.errstate(all="ignore"):
-        peak = np.max(v, axis=-1, keepdims=True, initial=-np.inf)
+        peak = np.max(v, axis=dim, keepdims=True, initial=-np.inf)
         shifted = v - peak
         e = np.exp(shifted)
-        total = np.sum(e, axis=-1, keepdims=True)
+        total = np.sum(e, axis=dim, keepdims=True)
         result = shifted - np.log(total) if log else e / total
     return wrap(result, x.dtype)
 
 
-def softmax_backward(grad: Array, out: Array, log: bool) -> Array:
+def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
     """Input gradient from the output ``out``: ``y (g - sum(g y))`` or ``g - exp(y) sum(g)``."""
     g, y = _values(grad), _values(out)
     with np.errstate(all="ignore"):
         if log:
-            result = g - np.exp(y) * np.sum(g, axis=-1, keepdims=True)
+            result = g - np.exp(y) * np.sum(g, axis=dim, keepdims=True)
         else:
-            result = y * (g - np.sum(g * y, axis=-1, keepdims=True))
+            result = y * (g - np.sum(g * y, axis=dim, keepdims=True))
     return wrap(result, grad.dtype)
 
 

@@ -1,4 +1,4 @@
-"""Launch wrappers: parameterized activations on ``cuda`` (kernels in ``triton_kernels/activation.py``).
+"""Launch wrappers: parameterized activations on ``cuda`` (``triton_kernels/activation.py``).
 
 Operands are made contiguous (a copy only for strided views); one program
 per BLOCK elements; the result is a new contiguous array.

@@ -1,8 +1,9 @@
-"""Launch wrappers: softmax and row normalization on ``cuda`` (kernels in ``triton_kernels/norm.py``).
+"""Launch wrappers: softmax and row normalization on ``cuda`` (``triton_kernels/norm.py``).
 
 Every launch has one program per row. Operands are made contiguous first
-(a copy only for strided views), so a softmax row is N consecutive elements
-and a ``norm_rows`` operand is a contiguous (A, C, S) array. Outputs are new
+(a copy only for strided views): a softmax row is the N elements along
+``dim`` (stride ``inner``, the size of the dims after it), a ``norm_rows``
+operand a contiguous (A, C, S) array. Outputs are new
 contiguous arrays; statistics are float32 for half types.
 """
 from __future__ import annotations
@@ -44,35 +45,41 @@ def _quiet():
     return np.errstate(all="ignore")
 
 
-def softmax(x: Array, log: bool) -> Array:
-    """Softmax (``log``: log-softmax) over the last dim of ``x``, in ``x``'s dtype."""
+def _softmax_geometry(shape: tuple, dim: int) -> tuple:
+    """``(rows, N, inner)`` of a contiguous array reduced along ``dim``: N = shape[dim],
+    inner = the elements after it (the stride along the row), rows = the rest."""
+    n = shape[dim]
+    inner = math.prod(shape[dim + 1:])
+    return math.prod(shape) // n if n else 0, n, inner
+
+
+def softmax(x: Array, dim: int, log: bool) -> Array:
+    """Softmax (``log``: log-softmax) along ``dim``, in ``x``'s dtype (contiguous result)."""
     out = empty(x.shape, x.dtype)
-    n = x.shape[-1] if x.ndim else 1
-    rows = x.numel // n if n else 0
+    rows, n, inner = _softmax_geometry(x.shape, dim)
     if rows == 0:
         return out
     block, single, warps = _block(n)
     xc = contiguous(x)  # kept referenced until the launch ends
     with _quiet():
         runtime.kernels().norm.softmax_kernel[(rows,)](
-            pointer(xc), pointer(out), n, LOG=log, SINGLE=single, ACC=_acc(x.dtype),
-            BLOCK_N=block, num_warps=warps)
+            pointer(xc), pointer(out), n, inner, LOG=log, SINGLE=single, STRIDED=inner > 1,
+            ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
     return out
 
 
-def softmax_backward(grad: Array, out: Array, log: bool) -> Array:
-    """Input gradient of softmax/log-softmax over the last dim, from its output ``out``."""
+def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
+    """Input gradient of softmax/log-softmax along ``dim``, from its output ``out``."""
     dx = empty(grad.shape, grad.dtype)
-    n = grad.shape[-1] if grad.ndim else 1
-    rows = grad.numel // n if n else 0
+    rows, n, inner = _softmax_geometry(grad.shape, dim)
     if rows == 0:
         return dx
     block, single, warps = _block(n)
     gc, oc = contiguous(grad), contiguous(out)  # kept referenced until the launch ends
     with _quiet():
         runtime.kernels().norm.softmax_backward_kernel[(rows,)](
-            pointer(gc), pointer(oc), pointer(dx), n, LOG=log,
-            SINGLE=single, ACC=_acc(grad.dtype), BLOCK_N=block, num_warps=warps)
+            pointer(gc), pointer(oc), pointer(dx), n, inner, LOG=log, SINGLE=single,
+            STRIDED=inner > 1, ACC=_acc(grad.dtype), BLOCK_N=block, num_warps=warps)
     return dx
 
 
@@ -125,7 +132,8 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
     gc, mc, rc = contiguous(grad), contiguous(mean), contiguous(rstd)
     with _quiet():
         runtime.kernels().norm.norm_rows_backward_kernel[(rows,)](
-            pointer(gc), pointer(xc), pointer(w), pointer(mc), pointer(rc), pointer(dx), pointer(gx if gx is not None else dx), n,
+            pointer(gc), pointer(xc), pointer(w), pointer(mc), pointer(rc), pointer(dx),
+            pointer(gx if gx is not None else dx), n,
             row_stride, inner, outer_stride, RMS=rms, HAS_W=weight is not None, GATHER=across,
             SINGLE=single, ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
     return dx, gx
