@@ -14,9 +14,11 @@ elements followed by ``inner`` elements (``STRIDED`` when inner > 1) starts
 at ``(r // inner) * N * inner + r % inner`` and steps by ``inner``. The norm
 kernels address element i of row r at
 ``r * row_stride + (i // inner) * outer_stride + i % inner``: with
-``GATHER=False`` that is ``r * row_stride + i`` (layer, RMS, group and
-instance norm, rows of a contiguous (A, C, S) array), with ``GATHER=True``
-row r is channel c of an (A, C, S) array, gathered over (A, S) (batch norm).
+``GATHER=0`` that is ``r * row_stride + i`` (layer, RMS, group and
+instance norm, rows of a contiguous (A, C, S) array); otherwise row r is
+channel c of an (A, C, S) array, gathered over (A, S) (batch norm), the
+division done in int32 (``GATHER=32``, when N < 2**31: 64-bit division is a
+slow subroutine on GPUs) or int64 (``GATHER=64``).
 """
 import triton
 import triton.language as tl
@@ -148,7 +150,11 @@ def softmax_backward_kernel(grad_ptr, out_ptr, dx_ptr, N, inner, LOG: tl.constex
 @triton.jit
 def _row_offsets(row, idx, row_stride, inner, outer_stride, GATHER: tl.constexpr):
     """Memory offsets of elements ``idx`` (int64) of row ``row`` (see the module docstring)."""
-    if GATHER:
+    if GATHER == 32:
+        i = idx.to(tl.int32)
+        q = i // inner
+        return row * row_stride + q.to(tl.int64) * outer_stride + (i - q * inner).to(tl.int64)
+    elif GATHER == 64:
         return row * row_stride + (idx // inner) * outer_stride + idx % inner
     else:
         return row * row_stride + idx
@@ -323,22 +329,22 @@ COMPILE_SPECS = [
     {"kernel": "norm_rows_kernel", "label": "layer-fp16-single",
      "signature": {"x_ptr": "*fp16", "y_ptr": "*fp16", "w_ptr": "*fp16", "b_ptr": "*fp16",
                    "mean_ptr": "*fp32", "rstd_ptr": "*fp32", **_NORM_ARGS},
-     "constexprs": {"RMS": False, "HAS_W": True, "HAS_B": True, "GATHER": False, "SINGLE": True,
+     "constexprs": {"RMS": False, "HAS_W": True, "HAS_B": True, "GATHER": 0, "SINGLE": True,
                     "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
     {"kernel": "norm_rows_kernel", "label": "batch-fp64-gather-loop",
      "signature": {"x_ptr": "*fp64", "y_ptr": "*fp64", "w_ptr": "*fp64", "b_ptr": "*fp64",
                    "mean_ptr": "*fp64", "rstd_ptr": "*fp64", **_NORM_ARGS},
-     "constexprs": {"RMS": False, "HAS_W": False, "HAS_B": False, "GATHER": True,
+     "constexprs": {"RMS": False, "HAS_W": False, "HAS_B": False, "GATHER": 64,
                     "SINGLE": False, "ACC": "tl.float64", "BLOCK_N": 4096}, "num_warps": 8},
     {"kernel": "norm_rows_backward_kernel", "label": "rms-bf16-single",
      "signature": {"grad_ptr": "*bf16", "x_ptr": "*bf16", "w_ptr": "*bf16", "mean_ptr": "*fp32",
                    "rstd_ptr": "*fp32", "dx_ptr": "*bf16", "gx_ptr": "*fp32"},
-     "constexprs": {"RMS": True, "HAS_W": True, "GATHER": False, "SINGLE": True,
+     "constexprs": {"RMS": True, "HAS_W": True, "GATHER": 0, "SINGLE": True,
                     "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
     {"kernel": "norm_rows_backward_kernel", "label": "batch-fp32-gather-loop",
      "signature": {"grad_ptr": "*fp32", "x_ptr": "*fp32", "w_ptr": "*fp32", "mean_ptr": "*fp32",
                    "rstd_ptr": "*fp32", "dx_ptr": "*fp32", "gx_ptr": "*fp32"},
-     "constexprs": {"RMS": False, "HAS_W": False, "GATHER": True, "SINGLE": False,
+     "constexprs": {"RMS": False, "HAS_W": False, "GATHER": 32, "SINGLE": False,
                     "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
 ]
 COMPILE_SPECS = [dict(spec, no_spills=True) for spec in COMPILE_SPECS]

@@ -21,6 +21,8 @@ from .copy import contiguous, full
 from .memory import empty, pointer
 
 _ACC = {"float64": tl.float64}
+MAX_ROW_BLOCK = 4096  # triton_kernels.norm.MAX_BLOCK_N (not imported here: that fixes the
+# interpreter mode), used for an index bound only
 
 
 def _acc(dtype):
@@ -83,6 +85,16 @@ def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
     return dx
 
 
+_INDEX32_LIMIT = 2 ** 31 - 2 * MAX_ROW_BLOCK  # row indices (plus a block's padding) fit int32
+
+
+def _gather(n: int, across: bool) -> int:
+    """The kernels' ``GATHER``: 0 (rows contiguous), 32 or 64 (the index math's width)."""
+    if not across:
+        return 0
+    return 32 if n < _INDEX32_LIMIT else 64
+
+
 def _row_geometry(shape: tuple, across: bool) -> tuple:
     """``(rows, N, row_stride, inner, outer_stride)`` of a contiguous (A, C, S) array."""
     a, c, s = shape
@@ -111,7 +123,7 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
         runtime.kernels().norm.norm_rows_kernel[(rows,)](
             pointer(xc), pointer(y), pointer(w), pointer(b), pointer(mean), pointer(rstd), n,
             row_stride, inner, outer_stride, float(eps), RMS=rms, HAS_W=weight is not None,
-            HAS_B=bias is not None, GATHER=across, SINGLE=single, ACC=_acc(x.dtype),
+            HAS_B=bias is not None, GATHER=_gather(n, across), SINGLE=single, ACC=_acc(x.dtype),
             BLOCK_N=block, num_warps=warps)
     return y, mean, rstd
 
@@ -134,7 +146,8 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
         runtime.kernels().norm.norm_rows_backward_kernel[(rows,)](
             pointer(gc), pointer(xc), pointer(w), pointer(mc), pointer(rc), pointer(dx),
             pointer(gx if gx is not None else dx), n,
-            row_stride, inner, outer_stride, RMS=rms, HAS_W=weight is not None, GATHER=across,
+            row_stride, inner, outer_stride, RMS=rms, HAS_W=weight is not None,
+            GATHER=_gather(n, across),
             SINGLE=single, ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
     return dx, gx
 
