@@ -251,17 +251,16 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"prelu(): expected a floating point input, got {input.dtype}")
     if weight.ndim > 1:
-        raise RuntimeError(f"prelu(): Expected weight to be a 0-d or 1-d tensor, got "
-                           f"{weight.ndim}-d")
+        raise RuntimeError(f"prelu(): Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.ndim}")
     count = weight.numel()
     if count != 1:
-        channels = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
-        if input.ndim == 0 or count != channels:
+        channels = input.shape[1] if input.ndim >= 2 else 1  # PyTorch: 0-d/1-d have 1 channel
+        if count != channels:
             raise RuntimeError(f"prelu(): Mismatch of parameter numbers and input channel size. "
                                f"Found parameter numbers = {count} and channel size = "
                                f"{channels}.")
-        view = (-1,) + (1,) * (input.ndim - 2) if input.ndim >= 2 else (-1,)
-        weight = weight.reshape(view)
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     elif weight.ndim == 1:
         weight = weight.reshape(())
     return ew.where(input > 0, input, weight * input)

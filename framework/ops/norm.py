@@ -110,11 +110,6 @@ def _stat_axes(across: bool) -> tuple:
     return (0, 2) if across else (2,)
 
 
-def _stats_view(stat: Tensor, across: bool) -> Tensor:
-    """(A, C) or (C,) statistics viewed to broadcast against (A, C, S)."""
-    return stat.reshape(1, -1, 1) if across else stat.reshape(tuple(stat.shape) + (1,))
-
-
 class _RowNorm(Function):
     """``(y, mean, rstd)`` of ``norm_rows`` on a 3-D view ``x`` (see the module docstring).
 
@@ -126,7 +121,7 @@ class _RowNorm(Function):
     def forward(ctx, x, weight, bias, eps, rms, across):
         y, mean, rstd = backend(x).norm_rows(x._a, _arr(weight), _arr(bias), eps, rms, across)
         y, mean, rstd = (wrap(a, x._device) for a in (y, mean, rstd))
-        ctx.options = (eps, rms, across, bias is not None)
+        ctx.options = (eps, rms, across, bias.dtype if bias is not None else None)
         ctx.save_for_backward(x, weight, mean, rstd)
         ctx.mark_non_differentiable(mean, rstd)
         return y, mean, rstd
@@ -134,7 +129,7 @@ class _RowNorm(Function):
     @staticmethod
     def backward(ctx, grad, grad_mean, grad_rstd):
         x, weight, mean, rstd = ctx.saved_tensors
-        eps, rms, across, has_bias = ctx.options
+        eps, rms, across, bias_dtype = ctx.options
         if is_grad_enabled():
             dx, g_xhat = _row_norm_grad_composite(grad, x, weight, eps, rms, across)
         else:
@@ -144,8 +139,7 @@ class _RowNorm(Function):
             g_xhat = wrap(g_xhat, x._device) if g_xhat is not None else None
         needs = ctx.needs_input_grad
         d_weight = _column_sum(g_xhat, weight.dtype) if needs[1] else None
-        d_bias = _column_sum(grad, weight.dtype if weight is not None else x.dtype) \
-            if needs[2] and has_bias else None
+        d_bias = _column_sum(grad, bias_dtype) if needs[2] else None
         return (dx if needs[0] else None), d_weight, d_bias, None, None, None
 
 
@@ -314,6 +308,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
 
 
 def _check_running(op: str, name: str, t, channels: int, input: Tensor) -> None:
+    """PyTorch's batch/instance norm check of a per-channel tensor (running stats, affine)."""
     _check_optional(op, name, t, input)
     if t is not None and t.numel() != channels:
         raise RuntimeError(f"{op}(): {name} should contain {channels} elements not {t.numel()}")
@@ -355,8 +350,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     eps = _check_eps(op, eps)
     _check_running(op, "running_mean", running_mean, channels, input)
     _check_running(op, "running_var", running_var, channels, input)
-    _check_channel_vector(op, "weight", weight, channels, input)
-    _check_channel_vector(op, "bias", bias, channels, input)
+    _check_running(op, "weight", weight, channels, input)
+    _check_running(op, "bias", bias, channels, input)
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"{op}(): running_mean and running_var must be defined in "
@@ -388,8 +383,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     eps = _check_eps(op, eps)
     _check_running(op, "running_mean", running_mean, channels, input)
     _check_running(op, "running_var", running_var, channels, input)
-    _check_channel_vector(op, "weight", weight, channels, input)
-    _check_channel_vector(op, "bias", bias, channels, input)
+    _check_running(op, "weight", weight, channels, input)
+    _check_running(op, "bias", bias, channels, input)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"{op}(): Expected running_mean and running_var to be defined "

@@ -150,6 +150,10 @@ def test_bad_input_raises_like_torch(device):
         F.glu(x, 1)
     with pytest.raises(RuntimeError, match="prelu.*Mismatch of parameter numbers"):
         F.prelu(x, framework.ones(2, device=device))
+    with pytest.raises(RuntimeError, match="prelu.*channel size = 1"):
+        F.prelu(framework.ones(3, device=device), framework.ones(3, device=device))
+    with pytest.raises(RuntimeError, match="prelu.*scalar or 1D"):
+        F.prelu(x, framework.ones(1, 3, device=device))
     with pytest.raises(RuntimeError, match="leaky_relu.*floating point"):
         F.leaky_relu(framework.tensor([1, 2], device=device))
     with pytest.raises(TypeError, match="elu.*alpha"):
@@ -163,5 +167,7 @@ def test_bad_input_raises_like_torch(device):
         TF.glu(torch.zeros(2, 3), 1)
     with pytest.raises(RuntimeError):
         TF.prelu(torch.zeros(2, 3), torch.ones(2))
+    with pytest.raises(RuntimeError):
+        TF.prelu(torch.zeros(3), torch.ones(3))
     with pytest.raises(ValueError):
         TF.hardtanh(torch.zeros(2), 1.0, -1.0)

@@ -314,7 +314,7 @@ def test_bad_input_raises_like_torch(device):
         F.group_norm(x, 2, _tensor(_normal(3), device))
     with pytest.raises(RuntimeError, match="batch_norm.*running_mean should contain 4"):
         F.batch_norm(x, _tensor(_normal(3), device), _tensor(_normal(4), device), training=True)
-    with pytest.raises(RuntimeError, match="batch_norm.*bias"):
+    with pytest.raises(RuntimeError, match="batch_norm.*bias should contain 4 elements not 2"):
         F.batch_norm(x, None, None, None, _tensor(_normal(2), device), training=True)
     with pytest.raises(ValueError, match="batch_norm.*more than 1 value per channel"):
         F.batch_norm(_tensor(_normal(1, 4), device), None, None, training=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...dtypes import float32
 from ..array import Array
 from ._arrays import compute_dtype, nd, wrap
 
@@ -22,7 +23,6 @@ def _values(x: Array) -> np.ndarray:
 
 def _stat_dtype(x: Array):
     """Dtype of saved statistics: float32 for half types, else the input's dtype."""
-    from ...dtypes import float32
     return x.dtype if compute_dtype(x.dtype) == x.dtype.numpy else float32
 
 
