@@ -179,7 +179,7 @@ def norm_rows_kernel(x_ptr, y_ptr, w_ptr, b_ptr, mean_ptr, rstd_ptr, N, row_stri
         offs = _row_offsets(r, cols, row_stride, inner, outer_stride, GATHER)
         x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
         if RMS:
-            mean = tl.sum(x * 0, axis=0)
+            mean = tl.sum(tl.zeros_like(x), axis=0)  # a 0 scalar of type ACC
         else:
             mean = tl.sum(x, axis=0) / N
         centered = tl.where(mask, x - mean, 0)

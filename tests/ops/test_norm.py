@@ -149,6 +149,14 @@ def test_rms_norm_without_weight_and_long_rows(device, contiguous):
              device=device, dtype=framework.float32, scale=10)
 
 
+@pytest.mark.parametrize("op", ["layer_norm", "rms_norm"])
+def test_rows_with_inf_give_nan_like_torch(device, op):
+    x = _normal(2, 3)
+    x[0, 1] = np.inf
+    check_op(lambda t: getattr(F, op)(t, (3,)), lambda t: getattr(TF, op)(t, (3,)), [x],
+             device=device, dtype=framework.float32, grad=False)
+
+
 # group_norm -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_group_norm(device, dtype):
