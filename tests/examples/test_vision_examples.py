@@ -15,9 +15,6 @@ import sys
 import zlib
 
 import numpy as np
-import pytest
-
-import framework.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -55,11 +52,10 @@ def read_png_grayscale(path) -> np.ndarray:
     return rows[:, 1:]
 
 
-@pytest.mark.skipif(not hasattr(F, "conv2d"),
-                    reason="F.conv2d (conv family) has not landed: nn.Conv2d cannot run")
 def test_mnist_cnn_classifies_held_out_digits(tmp_path):
-    """2 epochs on the 4,000 training images: >= 90% on the 1,000 held-out ones."""
-    result = run_example("mnist_cnn", ["--epochs", 2], tmp_path)
+    """1 epoch (batches of 32, no shifts) on the 4,000 training images: >= 90% on the 1,000
+    held-out ones (seeds 0, 1, 2 gave 94.6%, 94.3%, 93.8%; the full settings reach 97.5%)."""
+    result = run_example("mnist_cnn", ["--epochs", 1, "--shift", 0, "--batch-size", 32], tmp_path)
     assert result["accuracy"] >= 0.90
 
 
