@@ -82,3 +82,32 @@ def test_pinn_solves_the_ode(tmp_path):
     """300 steps: max |u - sin(pi x)| on [0, 1] below 1e-2 (untrained: ~0.7)."""
     result = run_example("pinn", ["--steps", 300], tmp_path)
     assert result["max_error"] < 1e-2
+
+
+def import_example(name: str):
+    """The module ``examples/<name>.py`` (for its helper functions)."""
+    sys.path.insert(0, EXAMPLES)
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(EXAMPLES)
+
+
+def test_gan_measure_tells_the_mixture_from_collapsed_and_empty_samples():
+    import framework
+    gan = import_example("gan")
+    exact = gan.distribution_match(gan.sample_mixture(4000, "cpu"))
+    assert exact["modes_covered"] == 8 and exact["quality"] > 0.99
+    assert abs(exact["mean_distance"] - 0.05 * np.sqrt(np.pi / 2)) < 0.005
+    collapsed = gan.mode_centers("cpu")[2:3].expand(500, 2) + 0.01 * framework.randn(500, 2)
+    assert gan.distribution_match(collapsed)["modes_covered"] == 1
+    nowhere = gan.distribution_match(framework.zeros(100, 2))
+    assert nowhere["modes_covered"] == 0 and nowhere["quality"] == 0.0
+    assert abs(nowhere["mean_distance"] - 2.0) < 1e-5
+
+
+def test_vae_png_encoder_round_trips(tmp_path):
+    vae = import_example("vae")
+    image = np.random.default_rng(0).integers(0, 256, (7, 5)).astype(np.uint8)
+    (tmp_path / "x.png").write_bytes(vae.png_bytes(image))
+    np.testing.assert_array_equal(read_png_grayscale(tmp_path / "x.png"), image)
