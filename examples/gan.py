@@ -33,7 +33,8 @@ GOOD_DISTANCE = 4 * STD
 
 def pick_device() -> str:
     """``cuda`` on a real GPU, else ``cpu`` (the Triton interpreter is too slow for training)."""
-    return "cuda" if framework.cuda.is_available() and not framework.cuda.is_interpreter() else "cpu"
+    on_gpu = framework.cuda.is_available() and not framework.cuda.is_interpreter()
+    return "cuda" if on_gpu else "cpu"
 
 
 def mode_centers(device: str) -> framework.Tensor:

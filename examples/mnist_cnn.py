@@ -30,7 +30,8 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 def pick_device() -> str:
     """``cuda`` on a real GPU, else ``cpu`` (the Triton interpreter is too slow for training)."""
-    return "cuda" if framework.cuda.is_available() and not framework.cuda.is_interpreter() else "cpu"
+    on_gpu = framework.cuda.is_available() and not framework.cuda.is_interpreter()
+    return "cuda" if on_gpu else "cpu"
 
 
 class Net(nn.Module):

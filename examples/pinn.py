@@ -22,7 +22,8 @@ import framework.optim as optim
 
 def pick_device() -> str:
     """``cuda`` on a real GPU, else ``cpu`` (the Triton interpreter is too slow for training)."""
-    return "cuda" if framework.cuda.is_available() and not framework.cuda.is_interpreter() else "cpu"
+    on_gpu = framework.cuda.is_available() and not framework.cuda.is_interpreter()
+    return "cuda" if on_gpu else "cpu"
 
 
 class MLP(nn.Module):

@@ -14,7 +14,6 @@ writes 64 decoded samples z ~ N(0, I) as an 8 x 8 PNG grid (PNG encoded with
 from __future__ import annotations
 
 import argparse
-import os
 import struct
 import time
 import zlib
@@ -33,7 +32,8 @@ PIXELS = 28 * 28
 
 def pick_device() -> str:
     """``cuda`` on a real GPU, else ``cpu`` (the Triton interpreter is too slow for training)."""
-    return "cuda" if framework.cuda.is_available() and not framework.cuda.is_interpreter() else "cpu"
+    on_gpu = framework.cuda.is_available() and not framework.cuda.is_interpreter()
+    return "cuda" if on_gpu else "cpu"
 
 
 class VAE(nn.Module):

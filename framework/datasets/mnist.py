@@ -48,7 +48,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(payload) != expected:
         raise ValueError(f"read_idx: {os.fspath(path)} holds {len(payload)} bytes but its "
                          f"header {tuple(shape)} needs {expected}")
-    return np.frombuffer(payload, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    values = np.frombuffer(payload, dtype, offset=header).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
 
 
 def write_idx(array: np.ndarray) -> bytes:

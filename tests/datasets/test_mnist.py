@@ -1,4 +1,5 @@
-"""framework.datasets: IDX files, the shipped MNIST sample, MNIST's file lookup and errors, transforms."""
+"""framework.datasets: IDX files, the shipped MNIST sample, MNIST's file lookup and errors,
+transforms."""
 import gzip
 import os
 

@@ -71,7 +71,8 @@ def test_vae_elbo_improves_and_samples_are_saved(tmp_path):
 
 
 def test_gan_matches_the_gaussian_mixture(tmp_path):
-    """600 steps: >= 7 of 8 modes covered, >= 30% of samples within 0.2 of a mode, mean distance < 0.4."""
+    """600 steps: >= 7 of 8 modes covered, >= 30% of samples within 0.2 of a mode,
+    mean distance to the nearest mode < 0.4."""
     result = run_example("gan", ["--steps", 600, "--hidden", 64], tmp_path)
     assert result["modes_covered"] >= 7
     assert result["quality"] >= 0.30
