@@ -4,7 +4,8 @@
   or none: CPU only), the GPU's name, compute capability and driver.
 - ``bench``: op timings against a reference measured in the same run
   (``framework.bench``), as a table; ``--json PATH`` also writes the results.
-- ``autotune``: not implemented yet; says so and exits with status 3.
+- ``autotune``: tunes matmul (and conv) configs for this GPU into the
+  persistent cache (``framework.autotune``, ``docs/autotune.md``).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import platform
 import sys
 from importlib import metadata
 
-# Exit status of a subcommand that exists but is not implemented yet.
-EXIT_NOT_IMPLEMENTED = 3
+# Exit status of ``framework autotune`` where there is no GPU to tune.
+EXIT_NO_GPU = 3
 
 
 def main(argv: list | None = None) -> int:
@@ -40,8 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_bench_arguments(bench)
     bench.set_defaults(run=cmd_bench)
 
-    tune = commands.add_parser("autotune", help="warm the per-GPU kernel config cache (not implemented yet)")
-    tune.add_argument("--quick", action="store_true", help="a short shape set")
+    tune = commands.add_parser("autotune", help="tune kernel configs for this GPU into the cache")
+    tune.add_argument("--ops", metavar="LIST", default="matmul",
+                      help="comma-separated ops to tune (default: matmul)")
+    tune.add_argument("--dtypes", metavar="LIST", default="fp32,fp16,bf16",
+                      help="comma-separated dtypes: fp32 (as TF32), fp16, bf16 (default: all)")
+    tune.add_argument("--from", dest="from_path", metavar="FILE",
+                      help="tune the problems recorded by framework.autotune.record(FILE)")
+    tune.add_argument("--budget", type=float, metavar="SECONDS",
+                      help="stop starting new tunings after this many seconds")
+    tune.add_argument("--force", action="store_true", help="retune problems already cached")
+    tune.add_argument("--dry-run", action="store_true",
+                      help="under the Triton interpreter: run the whole flow on tiny problems")
+    tune.add_argument("--export", metavar="PATH", help="copy this GPU's cache file to PATH")
+    tune.add_argument("--import", dest="import_path", metavar="PATH",
+                      help="merge a cache file written for this GPU into the cache")
+    tune.add_argument("--clear", action="store_true", help="delete this GPU's cache file")
     tune.set_defaults(run=cmd_autotune)
     return parser
 
@@ -63,7 +78,23 @@ def info_rows() -> list:
             ("CUDA driver", _driver_version())]
     rows += [("device", "cpu — NumPy")]
     rows += [("device", label) for label in _cuda_devices(mode)]
-    rows += [("autotune cache", "not implemented yet")]
+    rows += _cache_rows(mode)
+    return rows
+
+
+def _cache_rows(mode: str) -> list:
+    """The autotune cache's file and entry count (for the GPU, or the interpreter's)."""
+    if mode == "none":
+        return [("autotune cache", "no GPU: nothing to cache")]
+    from framework import autotune
+    import warnings
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        cache = autotune.cache()
+        count = len(cache)
+    state = f"{count} entries" if cache.path.exists() else "not written yet"
+    rows = [("autotune cache", f"{cache.path} ({state})")]
+    rows += [("autotune cache problem", problem) for problem in cache.problems]
     return rows
 
 
@@ -178,7 +209,19 @@ def _bench_choices(text: str, known, what: str, console) -> tuple | None:
 # autotune -----------------------------------------------------------------
 
 def cmd_autotune(args) -> int:
-    """Say plainly that autotuning does not exist yet."""
-    print("framework autotune: autotuning is not implemented yet; kernels use their fixed "
-          "default configs. Nothing was tuned and no cache was written.", file=sys.stderr)
-    return EXIT_NOT_IMPLEMENTED
+    """Tune the requested problems into the cache, with progress and a summary table."""
+    from rich.console import Console
+    from framework.backends.triton import runtime
+    console = Console()
+    mode = runtime.mode()
+    if mode == "none":
+        console.print("framework autotune needs an NVIDIA GPU, and none was found (no driver or "
+                      "device). Nothing was tuned.", style="red")
+        return EXIT_NO_GPU
+    if mode == "interpreter" and not args.dry_run:
+        console.print("framework autotune: cuda runs on the Triton interpreter here, whose "
+                      "timings say nothing about a GPU. Use --dry-run to exercise the tuning "
+                      "flow; nothing was tuned.", style="red")
+        return EXIT_NO_GPU
+    from framework.autotune import command
+    return command.run(args, console)

@@ -801,6 +801,9 @@ FORWARDED_METHODS = {
     ),
     # indexing ops
     "indexing": (
+        "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select",
+        "index_add", "index_add_", "index_copy", "index_copy_", "index_put", "index_put_",
+        "masked_fill", "masked_fill_", "masked_select", "nonzero", "argwhere", "take_along_dim",
     ),
     # movement ops
     "movement": (

@@ -20,6 +20,14 @@ def _seed():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _exact_float32_matmuls():
+    """Oracle tests compare float32 matmuls at float32 tolerances: no TF32 on a real GPU."""
+    framework.set_float32_matmul_precision("highest")
+    yield
+    framework.set_float32_matmul_precision("highest")
+
+
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request):
     """Every device: the NumPy backend and the Triton backend."""

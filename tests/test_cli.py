@@ -1,4 +1,4 @@
-"""The ``framework`` command line: ``info``, ``bench`` and the not-yet-implemented ``autotune``."""
+"""The ``framework`` command line: ``info``, ``bench`` and ``autotune``."""
 import json
 import os
 import subprocess
@@ -13,8 +13,8 @@ from framework import bench, cli
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_cli(*args, interpret: str = "1") -> subprocess.CompletedProcess:
-    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET=interpret, COLUMNS="120")
+def _run_cli(*args, interpret: str = "1", env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET=interpret, COLUMNS="120", **(env or {}))
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "framework", *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=120)
@@ -44,10 +44,20 @@ def test_info_command_in_interpreter_and_cpu_only_modes():
     assert mode_ok, plain.stdout
 
 
-def test_autotune_says_it_is_not_implemented(capsys):
-    status = cli.main(["autotune", "--quick"])
-    assert status == cli.EXIT_NOT_IMPLEMENTED != 0
-    assert "not implemented" in capsys.readouterr().err
+def test_autotune_without_a_gpu_says_so_and_fails(tmp_path):
+    env_cache = {"FRAMEWORK_CACHE_DIR": str(tmp_path)}
+    for interpret, words in (("0", "needs an NVIDIA GPU"), ("1", "--dry-run")):
+        result = _run_cli("autotune", interpret=interpret, env=env_cache)
+        assert result.returncode == cli.EXIT_NO_GPU != 0
+        assert words in " ".join(result.stdout.split())
+    assert os.listdir(tmp_path) == []
+
+
+def test_info_names_the_autotune_cache(tmp_path):
+    result = _run_cli("info", interpret="1", env={"FRAMEWORK_CACHE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    text = "".join(result.stdout.split())
+    assert "autotunecache" in text and str(tmp_path).replace(" ", "") in text
 
 
 def test_no_subcommand_prints_help_and_fails(capsys):

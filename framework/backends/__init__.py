@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from . import contract
+from .precision import cuda  # noqa: F401 - framework.backends.cuda.matmul.allow_tf32
 
 # One module per family in each backend (a backend may not have every family yet).
 FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "movement", "scan",

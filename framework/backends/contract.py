@@ -81,6 +81,14 @@ MATMUL = {
 
 # Indexing: gather/scatter by integer indices and masks.
 INDEXING = {
+    "gather": "gather(x, dim, index) -> Array: out[i] = x[i with i[dim] replaced by index[i]], "
+              "out shaped like index (index may be a stride-0 broadcast view; values in range)",
+    "scatter": "scatter(x, dim, index, src) -> Array: a copy of x with out[i with i[dim] = "
+               "index[i]] = src[i] for every i of index's shape (duplicates: one write wins)",
+    "scatter_add": "scatter_add(x, dim, index, src) -> Array: like scatter, but adds src[i] "
+                   "(duplicate indices accumulate)",
+    "nonzero": "nonzero(x) -> Array[int64]: (n, x.ndim) coordinates of the nonzero elements, "
+               "in row-major order",
 }
 
 # Data movement: tril/triu, repeat, flip, roll, pad.

@@ -1,5 +1,834 @@
-"""Indexing ops: advanced indexing, gather/scatter, masks, embedding, one_hot."""
+"""Indexing ops: advanced indexing, gather/scatter, masks, embedding, one_hot.
+
+Three autograd Functions do the work, each one kernel of the contract:
+
+* ``_Gather``: ``out[i] = x[i with i[dim] = index[i]]`` (kernel ``gather``);
+* ``_ScatterAdd``: a copy of ``x`` with ``src`` added at the indexed places
+  (kernel ``scatter_add``, atomic on cuda);
+* ``_Scatter``: a copy of ``x`` with ``src`` stored at the indexed places
+  (kernel ``scatter``).
+
+Each one's backward is written with the others, so gradients of gradients
+work. ``index_select`` and ``index_add`` are a gather / scatter-add whose
+index is a broadcast (stride-0) view of a 1-D index; advanced indexing
+(``x[idx]``, ``x[mask]``, ``x[idx] = v``, ``index_put_``) moves the indexed
+dims to the front, flattens them into one row index and becomes an
+``index_select`` (read) or an index copy / ``index_add`` (write) of rows.
+Boolean masks become integer indices through ``nonzero`` (mask compaction).
+
+Indices are checked on the host from their minimum and maximum (one small
+reduction and a synchronization on cuda), raising PyTorch's error types.
+Negative indices are wrapped where PyTorch wraps them (advanced indexing,
+``index_put_``), not in ``gather``/``scatter``/``index_select``.
+
+Determinism (``docs/determinism.md``): on cuda, row scatter-adds (``index_add``,
+``index_put_`` with ``accumulate=True`` and the backward of ``index_select``,
+advanced indexing and ``embedding``) sum duplicates in a fixed sorted order.
+``scatter_add`` with a general index (and so the backward of ``gather`` and
+``take_along_dim``) adds floats with atomics: the summation order, and so the
+last bits, may vary between runs, as with PyTorch on CUDA. ``scatter``,
+``index_copy`` and ``index_put_`` without accumulation keep an unspecified one
+of duplicate writes (as PyTorch does).
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import math
+import numbers
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from . import creation
+from . import elementwise as ew
+from . import reduce as red
+from . import shape as shape_ops
+from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
+from .inplace import apply_inplace, check_writable
+from .registry import register
+
+__all__ = [
+    "gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_put",
+    "index_put_",
+    "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
+]
+FUNCTIONAL = ["embedding", "one_hot"]
+
+for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter",)),
+                        ("scatter_", ("scatter",)), ("scatter_add", ("scatter_add",)),
+                        ("scatter_add_", ("scatter_add",)), ("index_select", ("gather",)),
+                        ("index_add", ("scatter_add",)), ("index_add_", ("scatter_add",)),
+                        ("index_copy", ("scatter",)), ("index_copy_", ("scatter",)),
+                        ("index_put", ("scatter", "scatter_add", "nonzero")),
+                        ("index_put_", ("scatter", "scatter_add", "nonzero")),
+                        ("masked_fill", ("where",)), ("masked_fill_", ("where",)),
+                        ("masked_select", ("nonzero", "gather")),
+                        ("take_along_dim", ("gather",)), ("embedding", ("gather",))):
+    register(_name, "indexing", _kernels)
+for _name in ("nonzero", "argwhere"):
+    register(_name, "indexing", ("nonzero",), differentiable=False)
+register("one_hot", "indexing", ("scatter",), differentiable=False)
+del _name, _kernels
+
+_INDEX_DTYPES = (dtypes.int64, dtypes.int32)
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+# --- the three Functions ----------------------------------------------------------------
+class _Gather(Function):
+    """``out[i] = x[i with i[dim] = index[i]]``; backward scatter-adds into zeros."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim = dim
+        ctx.x_shape = tuple(x.shape)
+        ctx.save_for_backward(index)
+        return wrap(backend(x).gather(x._a, dim, index._a), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        zeros = creation.zeros(ctx.x_shape, dtype=grad.dtype, device=grad.device)
+        return _ScatterAdd.apply(zeros, ctx.dim, index, grad), None, None
+
+
+class _ScatterAdd(Function):
+    """A copy of ``x`` with ``src[i]`` added at ``i with i[dim] = index[i]``."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim = dim
+        ctx.src_shape = tuple(src.shape)
+        ctx.save_for_backward(index)
+        return wrap(backend(x).scatter_add(x._a, dim, index._a, src._a), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        grad_src = None
+        if ctx.needs_input_grad[3]:
+            grad_src = _gather_into_shape(grad, ctx.dim, index, ctx.src_shape)
+        return grad, None, None, grad_src
+
+
+class _Scatter(Function):
+    """A copy of ``x`` with ``src[i]`` stored at ``i with i[dim] = index[i]``."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim = dim
+        ctx.src_shape = tuple(src.shape)
+        ctx.save_for_backward(index)
+        return wrap(backend(x).scatter(x._a, dim, index._a, src._a), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        grad_x = grad_src = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _Scatter.apply(grad, ctx.dim, index, _filled(0, grad, tuple(index.shape)))
+        if ctx.needs_input_grad[3]:
+            grad_src = _gather_into_shape(grad, ctx.dim, index, ctx.src_shape)
+        return grad_x, None, None, grad_src
+
+
+def _gather_into_shape(grad: Tensor, dim: int, index: Tensor, shape: tuple) -> Tensor:
+    """``grad.gather(dim, index)`` placed in zeros of ``shape`` (``src`` may exceed ``index``)."""
+    gathered = _Gather.apply(grad, dim, index)
+    if tuple(gathered.shape) == tuple(shape):
+        return gathered
+    region = tuple(slice(0, size) for size in gathered.shape)
+    return shape_ops._SliceScatter.apply(gathered, tuple(shape), region)
+
+
+def _filled(value, like: Tensor, shape: tuple) -> Tensor:
+    """A broadcast (stride-0) tensor of ``shape`` holding ``value`` in ``like``'s dtype."""
+    return creation.full((), value, dtype=like.dtype, device=like.device).expand(shape)
+
+
+# --- argument checks --------------------------------------------------------------------
+def _type_name(d) -> str:
+    return _TORCH_NAMES.get(d.name, d.name)
+
+
+def _check_index_dtype(index: Tensor, message: str) -> None:
+    if index.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(message.format(got=_type_name(index.dtype)))
+
+
+def _index_range(index: Tensor) -> tuple:
+    """``(min, max)`` of a non-empty integer tensor, as Python ints."""
+    with no_grad():
+        return int(red.amin(index).item()), int(red.amax(index).item())
+
+
+def _check_bounds(index: Tensor, size: int, dim: int, error=RuntimeError, message=None,
+                  allow_negative: bool = False) -> bool:
+    """Raise ``error`` when an index falls outside ``[0, size)`` (``[-size, size)`` when
+    ``allow_negative``); returns True when some index is negative (needs wrapping)."""
+    if index.numel() == 0:
+        return False
+    lo, hi = _index_range(index)
+    low_limit = -size if allow_negative else 0
+    bad = hi if hi >= size else (lo if lo < low_limit else None)
+    if bad is not None:
+        raise error(message or f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    return lo < 0
+
+
+def _same_ndim(a: Tensor, b: Tensor) -> bool:
+    return max(a.ndim, 1) == max(b.ndim, 1)
+
+
+def _as_1d(x: Tensor) -> Tensor:
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+# --- gather / scatter -------------------------------------------------------------------
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """Values of ``input`` along ``dim`` at ``index``: ``out[i][j] = input[index[i][j]][j]``
+    for ``dim=0`` (any number of dims). ``index`` has ``input``'s number of dims and is no
+    larger than ``input`` in the other dims; the result has ``index``'s shape."""
+    check_tensor("gather", "input", input)
+    check_tensor("gather", "index", index)
+    common_device("gather", input, index)
+    d = normalize_dim("gather", dim, input.ndim)
+    _check_index_dtype(index, "gather(): Expected dtype int32/int64 for index")
+    if not _same_ndim(input, index):
+        raise RuntimeError("gather(): Index tensor must have the same number of dimensions as "
+                           "input tensor")
+    x, idx = _as_1d(input), _as_1d(index)
+    for k in range(x.ndim):
+        if k != d and idx.shape[k] > x.shape[k]:
+            raise RuntimeError(f"gather(): Size does not match at dimension {k} expected index "
+                               f"{list(index.shape)} to be no larger than self "
+                               f"{list(input.shape)} apart from dimension {d}")
+    _check_bounds(idx, x.shape[d], d, RuntimeError)
+    out = _Gather.apply(x, d, idx)
+    return out.reshape(tuple(index.shape)) if index.ndim == 0 else out
+
+
+def _check_scatter_args(op: str, input: Tensor, dim: int, index: Tensor, src) -> int:
+    """Validate a scatter's arguments like PyTorch; returns the wrapped dim."""
+    check_tensor(op, "input", input)
+    check_tensor(op, "index", index)
+    common_device(op, input, index, src)
+    d = normalize_dim(op, dim, input.ndim)
+    _check_index_dtype(index, f"{op}(): Expected dtype int64 for index")
+    if not _same_ndim(input, index):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as self "
+                           "tensor")
+    if isinstance(src, Tensor):
+        if src.dtype is not input.dtype:
+            raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
+        if not _same_ndim(src, index):
+            raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                               "src tensor")
+    x, idx = _as_1d(input), _as_1d(index)
+    for k in range(x.ndim):
+        too_big = (k != d and idx.shape[k] > x.shape[k]) or \
+            (isinstance(src, Tensor) and idx.shape[k] > _as_1d(src).shape[k])
+        if too_big:
+            src_text = f" and to be no larger size than src {list(src.shape)}" \
+                if isinstance(src, Tensor) else ""
+            raise RuntimeError(f"{op}(): Expected index {list(index.shape)} to be no larger than "
+                               f"self {list(input.shape)} apart from dimension {d}{src_text}")
+    _check_bounds(idx, x.shape[d], d, RuntimeError)
+    return d
+
+
+def _scatter_op(op: str, fn, input: Tensor, dim: int, index: Tensor, src) -> Tensor:
+    d = _check_scatter_args(op, input, dim, index, src)
+    x, idx = _as_1d(input), _as_1d(index)
+    src = _as_1d(src) if isinstance(src, Tensor) else _filled(src, x, tuple(idx.shape))
+    out = fn.apply(x, d, idx, src.to(x.device))
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
+            reduce=None) -> Tensor:
+    """A copy of ``input`` with ``src[i]`` (or the number ``value``) written at ``i`` with
+    ``i[dim] = index[i]``, for every ``i`` of ``index``'s shape. With duplicate indices one
+    write wins (which one is unspecified, as in PyTorch)."""
+    if reduce is not None:
+        raise NotImplementedError("scatter(): the 'reduce' argument is not supported; use "
+                                  "scatter_add for reduce='add'")
+    if src is None and value is None:
+        raise TypeError("scatter(): missing argument 'src' or 'value'")
+    source = src if src is not None else value
+    if not isinstance(source, Tensor) and not isinstance(source, numbers.Number):
+        raise TypeError(f"scatter(): argument 'src' must be Tensor or a number, not "
+                        f"{type(source).__name__}")
+    return _scatter_op("scatter", _Scatter, input, dim, index, source)
+
+
+def scatter_(self: Tensor, dim: int, index: Tensor, src=None, value=None, *,
+             reduce=None) -> Tensor:
+    """In-place ``scatter``."""
+    return apply_inplace("scatter_", self,
+                         lambda old: scatter(old, dim, index, src, value, reduce=reduce))
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src[i]`` added at ``i with i[dim] = index[i]``; duplicate
+    indices accumulate. On cuda a general index adds floats with atomics (summation order
+    varies between runs, as in PyTorch); a broadcast row index is summed deterministically."""
+    check_tensor("scatter_add", "src", src)
+    return _scatter_op("scatter_add", _ScatterAdd, input, dim, index, src)
+
+
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In-place ``scatter_add``."""
+    return apply_inplace("scatter_add_", self, lambda old: scatter_add(old, dim, index, src))
+
+
+# --- index_select / index_add -----------------------------------------------------------
+def _spread(index: Tensor, shape: tuple, dim: int) -> Tensor:
+    """A 1-D index as a broadcast view of ``shape`` varying only along ``dim``."""
+    ones = [1] * len(shape)
+    ones[dim] = index.shape[0]
+    return index.reshape(tuple(ones)).expand(tuple(shape))
+
+
+def _check_vector_index(op: str, index: Tensor, dtype_message: str) -> Tensor:
+    check_tensor(op, "index", index)
+    _check_index_dtype(index, dtype_message)
+    if index.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    return index.reshape(-1)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of ``input`` along ``dim`` at the positions in the 1-D ``index``.
+
+    Backward adds the gradient rows back (duplicates in a fixed order, also on cuda).
+    """
+    check_tensor("index_select", "input", input)
+    idx = _check_vector_index("index_select", index,
+                              "index_select(): Expected dtype int32 or int64 for index")
+    common_device("index_select", input, index)
+    x = _as_1d(input)
+    d = normalize_dim("index_select", dim, input.ndim)
+    _check_bounds(idx, x.shape[d], d, IndexError, "index out of range in self")
+    out_shape = list(x.shape)
+    out_shape[d] = idx.shape[0]
+    out = _Gather.apply(x, d, _spread(idx, tuple(out_shape), d))
+    return out.reshape(()) if input.ndim == 0 and out.numel() == 1 else out
+
+
+def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
+                           source: Tensor) -> tuple:
+    """Validate ``index_add``/``index_copy`` arguments like PyTorch: ``(dim, x, index, src)``
+    with 0-d tensors seen as 1-D."""
+    check_tensor(op, "input", input)
+    check_tensor(op, "source", source)
+    idx = _check_vector_index(f"{op}_", index,
+                              f"{op}_(): Expected dtype int32/int64 for index but got: {{got}}")
+    common_device(op, input, index, source)
+    d = normalize_dim(op, dim, input.ndim)
+    x, src = _as_1d(input), _as_1d(source)
+    if src.ndim != x.ndim:
+        raise IndexError(f"{op}_(): source ({source.ndim}-D) and self ({input.ndim}-D) "
+                         "must have the same number of dimensions")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"{op}_(): self ({_type_name(input.dtype)}) and source "
+                           f"({_type_name(source.dtype)}) must have the same scalar type")
+    if idx.shape[0] != src.shape[d]:
+        raise RuntimeError(f"{op}_(): Number of indices ({idx.shape[0]}) should be equal to "
+                           f"source.size(dim): ({src.shape[d]}), for dim: {d}")
+    for k in range(x.ndim):
+        if k != d and src.shape[k] != x.shape[k]:
+            raise RuntimeError(f"{op}_(): source size at dim {k} ({src.shape[k]}) must match "
+                               f"self size at dim {k} ({x.shape[k]})")
+    _check_bounds(idx, x.shape[d], d, RuntimeError)
+    return d, x, idx, src
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added along ``dim`` at the rows in the 1-D
+    ``index`` (duplicates accumulate, in a fixed order on both devices)."""
+    d, x, idx, src = _check_index_rows_args("index_add", input, dim, index, source)
+    if not (isinstance(alpha, numbers.Number) and alpha == 1):
+        src = src * alpha
+    out = _ScatterAdd.apply(x, d, _spread(idx, tuple(src.shape), d), src)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """In-place ``index_add``."""
+    return apply_inplace("index_add_", self,
+                         lambda old: index_add(old, dim, index, source, alpha=alpha))
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` whose entries along ``dim`` at the rows in the 1-D ``index`` are
+    replaced by ``source`` (with duplicate indices one write wins, as in PyTorch)."""
+    d, x, idx, src = _check_index_rows_args("index_copy", input, dim, index, source)
+    out = _Scatter.apply(x, d, _spread(idx, tuple(src.shape), d), src)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """In-place ``index_copy``."""
+    return apply_inplace("index_copy_", self, lambda old: index_copy(old, dim, index, source))
+
+
+# --- nonzero and masks ------------------------------------------------------------------
+def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+    """Coordinates of the nonzero elements in row-major order: an (n, ndim) int64 tensor, or
+    with ``as_tuple`` one 1-D tensor per dim (a 0-d input counts as 1-D there)."""
+    check_tensor("nonzero", "input", input)
+    if out is not None:
+        raise NotImplementedError("nonzero(): the 'out' argument is not supported")
+    x = _as_1d(input) if as_tuple else input
+    coords = wrap(backend(x).nonzero(x._a), x.device)
+    if not as_tuple:
+        return coords
+    return tuple(coords[:, d] for d in range(x.ndim))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: the (n, ndim) coordinates of the nonzero elements."""
+    check_tensor("argwhere", "input", input)
+    return nonzero(input)
+
+
+def _check_bool_mask(mask, message: str) -> None:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{message.split(' ')[0]} argument 'mask' must be Tensor, not "
+                        f"{type(mask).__name__}")
+    if mask.dtype is not dtypes.bool:
+        raise RuntimeError(message.format(got=_type_name(mask.dtype)))
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` (broadcast with it) is True, as a 1-D tensor."""
+    check_tensor("masked_select", "input", input)
+    _check_bool_mask(mask, "masked_select: expected BoolTensor for mask")
+    common_device("masked_select", input, mask)
+    shape = broadcast_shapes("masked_select", tuple(input.shape), tuple(mask.shape))
+    flat = input.expand(shape).reshape(-1)
+    rows = nonzero(mask.expand(shape).reshape(-1))[:, 0]
+    return _Gather.apply(flat, 0, rows)
+
+
+def _fill_value(op: str, input: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
+                               f"with {value.ndim} dimension(s).")
+        return value.to(input.device).to(input.dtype)
+    if not isinstance(value, numbers.Number):
+        raise TypeError(f"{op}(): argument 'value' must be Number or Tensor, not "
+                        f"{type(value).__name__}")
+    if not input.dtype.is_floating_point and input.dtype is not dtypes.bool:
+        value = int(value)
+    return creation.full((), value, dtype=input.dtype, device=input.device)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a number or a 0-d tensor, which gets a gradient) where the
+    boolean ``mask`` (broadcast with ``input``) is True."""
+    check_tensor("masked_fill", "input", input)
+    _check_bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "{got}")
+    common_device("masked_fill", input, mask)
+    return ew.where(mask, _fill_value("masked_fill_", input, value), input)
+
+
+def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
+    """In-place ``masked_fill`` (``mask`` must broadcast to ``self``'s shape)."""
+    return apply_inplace("masked_fill_", self, lambda old: masked_fill(old, mask, value))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
+    """``gather`` with ``input`` and ``indices`` broadcast in every dim but ``dim``; with
+    ``dim=None`` both are flattened first."""
+    check_tensor("take_along_dim", "input", input)
+    check_tensor("take_along_dim", "indices", indices)
+    if indices.dtype is not dtypes.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_type_name(indices.dtype)}")
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, "
+                           f"and {indices.ndim} dimensions for indices")
+    d = normalize_dim("take_along_dim", dim, input.ndim)
+    if input.ndim == 0:
+        return gather(input, 0, indices)
+    in_shape, idx_shape = list(input.shape), list(indices.shape)
+    in_shape[d] = idx_shape[d] = 1
+    common = list(broadcast_shapes("take_along_dim", tuple(in_shape), tuple(idx_shape)))
+    x_shape, i_shape = list(common), list(common)
+    x_shape[d], i_shape[d] = input.shape[d], indices.shape[d]
+    return gather(input.expand(tuple(x_shape)), d, indices.expand(tuple(i_shape)))
+
+
+# --- advanced indexing ------------------------------------------------------------------
+def is_advanced_index(index) -> bool:
+    """True when ``index`` (a ``__getitem__`` key) holds a tensor, sequence or bool index."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(_is_advanced_item(item) for item in items)
+
+
+def _is_advanced_item(item) -> bool:
+    if isinstance(item, Tensor):
+        return item.ndim > 0 or item.dtype is dtypes.bool or item.dtype.is_floating_point
+    if isinstance(item, (bool, list, tuple)):
+        return True
+    return type(item).__name__ in ("ndarray", "bool_")
+
+
+class _BoolScalar:
+    """A ``True``/``False`` index: a new dim of size 1 (kept) or 0 (dropped)."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = bool(value)
+
+
+def _index_tensor(item, device) -> Tensor:
+    """A sequence or array index as a tensor (empty sequences are int64, like PyTorch)."""
+    t = creation.tensor(item, device=device)
+    if t.numel() == 0 and t.dtype.is_floating_point:
+        t = t.to(dtypes.int64)
+    return t
+
+
+def _convert_item(item, device):
+    """One index entry as int, slice, None, Ellipsis, ``_BoolScalar`` or an index tensor."""
+    if item is None or item is Ellipsis or isinstance(item, slice):
+        return item
+    if isinstance(item, bool) or type(item).__name__ == "bool_":
+        return _BoolScalar(item)
+    if isinstance(item, (list, tuple)) or type(item).__name__ == "ndarray":
+        item = _index_tensor(item, device)
+    if isinstance(item, Tensor):
+        if item.device != device and item.device.type != "cpu":
+            raise RuntimeError(f"indices should be either on cpu or on the same device as the "
+                               f"indexed tensor ({device})")
+        if item.dtype is dtypes.bool and item.ndim == 0:
+            return _BoolScalar(item.item())
+        if item.dtype not in _INDEX_DTYPES and item.dtype is not dtypes.bool:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if item.ndim == 0:
+            return int(item.item())
+        return item
+    if hasattr(item, "__index__"):
+        return item.__index__()
+    raise TypeError(f"getitem(): invalid index of type {type(item).__name__}; only integers, "
+                    "slices (`:`), ellipsis (`...`), None and long or bool tensors are valid")
+
+
+def _dims_used(item) -> int:
+    if isinstance(item, Tensor):
+        return item.ndim if item.dtype is dtypes.bool else 1
+    if isinstance(item, (int, slice)):
+        return 1
+    return 0
+
+
+def _expand_ellipsis(x: Tensor, items: list) -> list:
+    ellipses = [k for k, i in enumerate(items) if i is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(_dims_used(i) for i in items)
+    if used > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    fill = [slice(None)] * (x.ndim - used)
+    if ellipses:
+        return items[:ellipses[0]] + fill + items[ellipses[0] + 1:]
+    return items + fill
+
+
+def _split_index(x: Tensor, index) -> tuple:
+    """``(basic, advanced)``: a basic index for a view of ``x`` and ``[(view dim, int tensor)]``.
+
+    Integers and slices are applied as a view first (PyTorch's order); each
+    advanced index then keeps a full slice in the view, a ``True``/``False``
+    a new size-1 dim, and a k-dim boolean mask k dims indexed by its nonzero
+    coordinates.
+    """
+    items = [_convert_item(i, x.device) for i in (index if isinstance(index, tuple) else (index,))]
+    items = _expand_ellipsis(x, items)
+    basic, advanced = [], []
+    view_dim = x_dim = 0
+    for item in items:
+        if isinstance(item, _BoolScalar):
+            basic.append(None)
+            rows = [0] if item.value else []
+            advanced.append((view_dim, creation.tensor(rows, dtype=dtypes.int64, device=x.device)))
+            view_dim += 1
+        elif isinstance(item, Tensor) and item.dtype is dtypes.bool:
+            _check_mask_shape(x, item, x_dim)
+            coords = nonzero(item.to(x.device))
+            for j in range(item.ndim):
+                basic.append(slice(None))
+                advanced.append((view_dim, coords[:, j]))
+                view_dim += 1
+            x_dim += item.ndim
+        elif isinstance(item, Tensor):
+            basic.append(slice(None))
+            advanced.append((view_dim, item.to(x.device)))
+            view_dim += 1
+            x_dim += 1
+        else:
+            basic.append(item)
+            view_dim += item is None or isinstance(item, slice)
+            x_dim += item is not None
+    return tuple(basic), advanced
+
+
+def _check_mask_shape(x: Tensor, mask: Tensor, start: int) -> None:
+    for j, size in enumerate(mask.shape):
+        if size != x.shape[start + j]:
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {j} does not "
+                             f"match the shape of the indexed tensor {list(x.shape)} at index "
+                             f"{start + j}")
+
+
+def _basic_view(x: Tensor, basic: tuple) -> Tensor:
+    """``x[basic]`` (a view), or ``x`` itself when ``basic`` is all full slices."""
+    if all(isinstance(b, slice) and b == slice(None) for b in basic):
+        return x
+    return shape_ops.getitem(x, basic)
+
+
+class _Plan:
+    """How an advanced index reads and writes view ``v``: one gather/scatter along one dim.
+
+    The indexed dims merge into one dim of "rows" (``rows`` is the row-major
+    position of each indexed element among them). When they are adjacent
+    they stay where they are and the broadcast index shape replaces them in
+    the result (PyTorch's rule); otherwise they move to the front first and
+    the index shape leads the result.
+    """
+
+    def __init__(self, v: Tensor, advanced: list) -> None:
+        tensors = [t for _, t in advanced]
+        try:
+            self.index_shape = broadcast_shapes("index", *(tuple(t.shape) for t in tensors))
+        except RuntimeError:
+            shapes = ", ".join(str(list(t.shape)) for t in tensors)
+            raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
+                             f"with shapes {shapes}") from None
+        dims = [d for d, _ in advanced]
+        rest = [d for d in range(v.ndim) if d not in dims]
+        adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+        self.order = list(range(v.ndim)) if adjacent else dims + rest
+        self.dim = dims[0] if adjacent else 0  # where the merged rows dim sits
+        self.v_shape = tuple(v.shape)
+        moved = tuple(self.v_shape[d] for d in self.order)
+        self.before, self.after = moved[:self.dim], moved[self.dim + len(dims):]
+        self.indexed = moved[self.dim:self.dim + len(dims)]
+        self.rows = self._rows(dims, tensors)
+
+    def _rows(self, dims: list, tensors: list) -> Tensor:
+        rows = None
+        with no_grad():
+            for d, t in zip(dims, tensors):
+                size = self.v_shape[d]
+                t = t.to(dtypes.int64)
+                if _check_bounds(t, size, d, IndexError, allow_negative=True):
+                    t = ew.where(t < 0, t + size, t)
+                rows = t if rows is None else rows * size + t
+            return rows.expand(self.index_shape).reshape(-1)
+
+    @property
+    def result_shape(self) -> tuple:
+        return self.before + tuple(self.index_shape) + self.after
+
+    def _picked_shape(self) -> tuple:
+        return self.before + (self.rows.shape[0],) + self.after
+
+    def to_rows(self, v: Tensor) -> Tensor:
+        """``v`` with the indexed dims merged into one (moved to the front if not adjacent)."""
+        if self.order != list(range(v.ndim)):
+            v = v.permute(*self.order)
+        return v.reshape(self.before + (math.prod(self.indexed),) + self.after)
+
+    def from_rows(self, merged: Tensor) -> Tensor:
+        """The inverse of ``to_rows``: back to ``v``'s shape and dim order."""
+        moved = merged.reshape(self.before + self.indexed + self.after)
+        if self.order == list(range(moved.ndim)):
+            return moved
+        return moved.permute(*[self.order.index(d) for d in range(moved.ndim)])
+
+    def spread_rows(self) -> Tensor:
+        """The row index as a broadcast view over the gathered (or scattered) shape."""
+        return _spread(self.rows, self._picked_shape(), self.dim)
+
+    def gather(self, v: Tensor) -> Tensor:
+        """``v[index]``: the indexed rows, shaped like the indexing result."""
+        picked = _Gather.apply(self.to_rows(v), self.dim, self.spread_rows())
+        return picked.reshape(self.result_shape)
+
+    def put(self, v: Tensor, values: Tensor, accumulate: bool) -> Tensor:
+        """A copy of ``v`` with ``values`` (of the result shape) written or added at the index."""
+        values = values.expand(self.result_shape).reshape(self._picked_shape())
+        fn = _ScatterAdd if accumulate else _Scatter
+        return self.from_rows(fn.apply(self.to_rows(v), self.dim, self.spread_rows(), values))
+
+
+def advanced_getitem(x: Tensor, index) -> Tensor:
+    """``x[index]`` with tensor, sequence or boolean entries (a copy, like PyTorch).
+
+    Reading is a gather of rows; its backward adds the gradient rows back
+    (duplicates summed in a fixed order on both devices).
+    """
+    basic, advanced = _split_index(x, index)
+    v = _basic_view(x, basic)
+    return _Plan(v, advanced).gather(v)
+
+
+def _index_put_view(v: Tensor, advanced: list, values: Tensor, accumulate: bool) -> Tensor:
+    """A copy of ``v`` with ``values`` written (or added) at the advanced index."""
+    plan = _Plan(v, advanced)
+    target = plan.result_shape
+    try:
+        fits = broadcast_shapes("index_put", tuple(values.shape), target) == target
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot "
+                           f"be broadcast to indexing result of shape {list(target)}")
+    return plan.put(v, values, accumulate)
+
+
+def advanced_setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value`` with an advanced index: ``index_put_`` on the basic view."""
+    check_writable("setitem", x)
+    basic, advanced = _split_index(x, index)
+    v = _basic_view(x, basic)
+    value = shape_ops._value_tensor(x, value)
+    if value.dtype is not x.dtype:
+        value = value.to(x.dtype)
+    apply_inplace("index_put_", v, lambda old: _index_put_view(old, advanced, value, False))
+
+
+def _index_put_args(input: Tensor, indices, values) -> tuple:
+    check_tensor("index_put", "input", input)
+    check_tensor("index_put", "values", values)
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    for i, t in enumerate(indices):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"index_put(): expected Tensor as element {i} in argument 1, but got "
+                            f"{type(t).__name__}")
+    if values.dtype is not input.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_type_name(input.dtype)} for the destination and "
+                           f"{_type_name(values.dtype)} for the source.")
+    basic, advanced = _split_index(input, tuple(indices))
+    return advanced, values.to(input.device)
+
+
+def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``, where
+    duplicate indices add up); ``indices`` is a tuple of integer or boolean tensors."""
+    advanced, values = _index_put_args(input, indices, values)
+    if not advanced:
+        return input.clone()
+    return _index_put_view(input, advanced, values, accumulate)
+
+
+def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """In-place ``index_put``."""
+    advanced, values = _index_put_args(input, indices, values)
+    if not advanced:
+        return input
+    return apply_inplace("index_put_", input,
+                         lambda old: _index_put_view(old, advanced, values, accumulate))
+
+
+# --- nn.functional ---------------------------------------------------------------------
+class _Embedding(Function):
+    """Rows of ``weight`` at ``indices``; the ``padding_idx`` row gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.padding_idx = padding_idx
+        ctx.scale = scale_grad_by_freq
+        ctx.num_weights = weight.shape[0]
+        flat = indices.reshape(-1)
+        ctx.save_for_backward(flat)
+        spread = _spread(flat, (flat.shape[0], weight.shape[1]), 0)
+        out = wrap(backend(weight).gather(weight._a, 0, spread._a), weight.device)
+        return out.reshape(tuple(indices.shape) + (weight.shape[1],))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (flat,) = ctx.saved_tensors
+        rows = grad.reshape(flat.shape[0], grad.shape[-1])
+        if ctx.padding_idx is not None:
+            rows = rows * (flat != ctx.padding_idx).to(rows.dtype).unsqueeze(1)
+        if ctx.scale:
+            ones = creation.ones(flat.shape[0], dtype=rows.dtype, device=rows.device)
+            counts = index_add(creation.zeros(ctx.num_weights, dtype=rows.dtype,
+                                              device=rows.device), 0, flat, ones)
+            rows = rows / _Gather.apply(counts, 0, flat).unsqueeze(1)
+        zeros = creation.zeros((ctx.num_weights, grad.shape[-1]), dtype=grad.dtype,
+                               device=grad.device)
+        weight_grad = _ScatterAdd.apply(zeros, 0, _spread(flat, tuple(rows.shape), 0), rows)
+        return weight_grad, None, None, None
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` (num_embeddings, dim) selected by the integer tensor ``input``;
+    the result has shape ``input.shape + (dim,)``. The ``padding_idx`` row receives no
+    gradient. Backward sums the rows of repeated indices in a fixed order (deterministic on
+    cuda too, unlike PyTorch's default)."""
+    check_tensor("embedding", "input", input)
+    check_tensor("embedding", "weight", weight)
+    if max_norm is not None:
+        raise NotImplementedError("embedding(): max_norm is not supported (it renormalizes "
+                                  "weight in place); renormalize the weight yourself")
+    if sparse:
+        raise NotImplementedError("embedding(): sparse gradients are not supported")
+    if input.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{_type_name(input.dtype)} tensor instead (while checking arguments "
+                           "for embedding)")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    common_device("embedding", input, weight)
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= num
+    _check_bounds(input, num, 0, IndexError, "index out of range in self")
+    return _Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding: shape ``tensor.shape + (num_classes,)``, 1 at each class;
+    ``num_classes=-1`` uses ``tensor.max() + 1``."""
+    check_tensor("one_hot", "tensor", tensor)
+    if tensor.dtype is not dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() == 0:
+        if num_classes == -1:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        lo = hi = 0
+    else:
+        lo, hi = _index_range(tensor)
+    if num_classes == -1:
+        num_classes = hi + 1
+    if lo < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if hi >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = creation.zeros(tuple(tensor.shape) + (num_classes,), dtype=dtypes.int64,
+                         device=tensor.device)
+    if tensor.numel() == 0:
+        return out
+    index = tensor.unsqueeze(-1)
+    return _Scatter.apply(out, tensor.ndim, index, _filled(1, out, tuple(index.shape)))
+

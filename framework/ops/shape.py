@@ -411,7 +411,11 @@ class _SliceScatter(Function):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]`` with ints, slices (positive steps), ``None`` and ``...``: always a view."""
+    """``x[index]``: a view for ints, slices (positive steps), ``None`` and ``...``; a copy
+    for advanced indices (tensors, sequences, bools: ``framework.ops.indexing``)."""
+    from .indexing import advanced_getitem, is_advanced_index
+    if is_advanced_index(index):
+        return advanced_getitem(x, index)
     index = _normalize_index(x, index)
     if x.requires_grad and is_grad_enabled():
         return _Slice.apply(x, index)
@@ -457,7 +461,11 @@ def setitem(x: Tensor, index, value) -> None:
     Like PyTorch, this is ``x[index].copy_(value)``: the write goes through the
     in-place machinery, which re-records ``x`` when a gradient is involved.
     """
+    from .indexing import advanced_setitem, is_advanced_index
     from .inplace import check_writable, copy_
+    if is_advanced_index(index):
+        advanced_setitem(x, index, value)
+        return
     norm = _normalize_index(x, index)
     check_writable("setitem", _make_view(x, *_slice_geometry(x, norm)))
     value = _value_tensor(x, value)

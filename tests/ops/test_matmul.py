@@ -157,10 +157,23 @@ def test_grouped_tile_order(monkeypatch):
     """Many small tiles with partial groups: every (pid_m, pid_n) is covered exactly once."""
     from framework.backends.triton import runtime
     kernels = runtime.kernels().matmul
-    config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 2, "num_warps": 4,
-              "num_stages": 1}
-    monkeypatch.setattr(kernels, "default_config", lambda *args: config)
+    config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 2, "SPLIT_K": 1,
+              "num_warps": 4, "num_stages": 1}
+    monkeypatch.setattr(kernels, "default_config", lambda *args, **kwargs: config)
     check_op(framework.matmul, torch.matmul, [randn(2, 50, 20), randn(20, 40)], device="cuda")
+
+
+@pytest.mark.parametrize("split", [2, 3])
+@pytest.mark.parametrize("dtype", [framework.float32, framework.bfloat16], ids=str)
+def test_split_k_sums_the_partial_products(monkeypatch, split, dtype):
+    """Split-K: K = 70 in blocks of 16 (5 blocks) over 2 or 3 splits, one split left short."""
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels().matmul
+    config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": split,
+              "num_warps": 4, "num_stages": 1}
+    monkeypatch.setattr(kernels, "default_config", lambda *args, **kwargs: config)
+    check_op(framework.matmul, torch.matmul, [randn(2, 5, 70), randn(70, 6)], device="cuda",
+             dtype=dtype, contiguous=False)
 
 
 def test_batch_launched_in_chunks(monkeypatch):

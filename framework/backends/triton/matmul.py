@@ -1,16 +1,29 @@
-"""Launch wrapper for the batched matrix multiply kernel on ``cuda``."""
+"""Launch wrapper for the batched matrix multiply kernel on ``cuda``, with autotuned configs.
+
+``matmul(a, b)`` asks ``framework.autotune.choose`` for the config of the
+problem (M, N, K, batch, dtype, operand layouts): the cached best for this GPU,
+else ``triton_kernels.matmul.default_config``. A config with ``SPLIT_K > 1``
+writes fp32 partial tiles to a workspace that the reduction kernel then sums.
+float32 inputs use TF32 tensor cores unless
+``framework.set_float32_matmul_precision('highest')``.
+"""
 from __future__ import annotations
+
+import functools
 
 import triton
 
-from ... import dtypes
+from ... import autotune, dtypes
+from ...autotune import Tunable, source_hash
 from ..array import Array
+from ..precision import tf32_enabled
 from . import runtime
 from .launch import pointer
 from .memory import empty
 
 # CUDA limits grid axes 1 and 2 to 65535 programs; larger batches launch in chunks.
 _MAX_GRID_BATCH = 65535
+_DTYPE_NAMES = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "float64": "fp64"}
 
 
 def matmul(a: Array, b: Array) -> Array:
@@ -19,27 +32,51 @@ def matmul(a: Array, b: Array) -> Array:
     Operands may have any strides (0 for a broadcast batch); they reach the
     kernel as they are, without copies.
     """
-    batch, m, k = a.shape
-    n = b.shape[2]
     dtype = a.dtype
     if not dtype.is_floating_point:
         raise RuntimeError(f"\"matmul_cuda\" not implemented for '{_torch_type_name(dtype)}'")
+    batch, m, k = a.shape
+    n = b.shape[2]
+    if batch * m * n == 0:
+        return empty((batch, m, n), dtype)
+    config = autotune.choose(MATMUL, _problem(a, b))
+    return launch(a, b, config)
+
+
+def launch(a: Array, b: Array, config: dict) -> Array:
+    """Run the matmul kernel with an explicit ``config`` (the tuner and tests call this)."""
+    batch, m, k = a.shape
+    n = b.shape[2]
+    dtype = a.dtype
     out = empty((batch, m, n), dtype)
     if out.numel == 0:
         return out
+    split = config.get("SPLIT_K", 1)
+    target = out if split == 1 else empty((split, batch, m, n), dtypes.float32)
+    split_stride = 0 if split == 1 else target.strides[0]
+    kernel_strides = out.strides if split == 1 else target.strides[1:]
     kernels = runtime.kernels().matmul
     interpreter = runtime.mode() == "interpreter"
-    config = kernels.default_config(m, n, k, dtype.itemsize, interpreter)
     tiles = triton.cdiv(m, config["BLOCK_M"]) * triton.cdiv(n, config["BLOCK_N"])
     acc = triton.language.float64 if dtype is dtypes.float64 else triton.language.float32
+    precision = "tf32" if dtype is dtypes.float32 and tf32_enabled() else "ieee"
     for start in range(0, batch, _MAX_GRID_BATCH):
         count = min(_MAX_GRID_BATCH, batch - start)
-        kernels.matmul_kernel[(tiles, count)](
-            _batch_pointer(a, start), _batch_pointer(b, start), _batch_pointer(out, start),
-            m, n, k, *a.strides, *b.strides, *out.strides,
-            ACC_DTYPE=acc, INPUT_PRECISION="ieee",
+        kernels.matmul_kernel[(tiles, count, split)](
+            _batch_pointer(a, start), _batch_pointer(b, start),
+            _batch_pointer(target if split == 1 else _split_view(target), start),
+            m, n, k, *a.strides, *b.strides, *kernel_strides, split_stride,
+            ACC_DTYPE=acc, INPUT_PRECISION=precision,
             INTERPRET_BF16=interpreter and dtype is dtypes.bfloat16, **config)
-    return out
+    if split == 1:
+        return out
+    from .reduce import sum as reduce_sum
+    return reduce_sum(target, (0,), dtype)
+
+
+def _split_view(workspace: Array) -> Array:
+    """The workspace's first split as a (B, M, N) array (the kernel adds s * stride_cs)."""
+    return workspace.view(workspace.shape[1:], workspace.strides[1:], workspace.offset)
 
 
 def _batch_pointer(a: Array, start: int):
@@ -52,5 +89,85 @@ def _batch_pointer(a: Array, start: int):
 def _torch_type_name(dtype) -> str:
     return {"int32": "Int", "int64": "Long", "bool": "Bool"}.get(dtype.name, dtype.name)
 
+
+# -- autotuning -------------------------------------------------------------------------------
+def _layout(a: Array, b: Array) -> str:
+    """``N`` for a row-major operand (unit stride along the contracted/last dim), else ``T``."""
+    a_kind = "N" if a.strides[2] == 1 else "T"
+    b_kind = "N" if b.strides[2] == 1 else "T"
+    return a_kind + b_kind
+
+
+def _problem(a: Array, b: Array) -> dict:
+    batch, m, k = a.shape
+    dtype = _DTYPE_NAMES[a.dtype.name]
+    if dtype == "fp32" and tf32_enabled():
+        dtype = "tf32"
+    return {"m": m, "n": b.shape[2], "k": k, "batch": batch, "dtype": dtype,
+            "layout": _layout(a, b)}
+
+
+def _itemsize(dtype: str) -> int:
+    return {"fp16": 2, "bf16": 2, "fp32": 4, "tf32": 4, "fp64": 8}[dtype]
+
+
+def _heuristic(problem: dict) -> dict:
+    from ...autotune.device import describe
+    kernels = runtime.kernels().matmul
+    return kernels.default_config(problem["m"], problem["n"], problem["k"],
+                                  _itemsize(problem["dtype"]),
+                                  runtime.mode() == "interpreter",
+                                  tensor_cores=problem["dtype"] != "fp32",
+                                  batch=problem.get("batch", 1), sms=describe()["sms"])
+
+
+def _configs(problem: dict) -> list:
+    from ...autotune.device import shared_memory_per_block
+    kernels = runtime.kernels().matmul
+    if runtime.mode() == "interpreter":
+        # dry runs: a few small tiles, each one program per problem at test shapes
+        return [dict(_heuristic(problem), BLOCK_K=bk, SPLIT_K=split)
+                for bk, split in ((16, 1), (32, 1), (16, 2))]
+    return kernels.config_space(_itemsize(problem["dtype"]), shared_memory_per_block(),
+                                problem["dtype"] not in ("fp32", "fp64"))
+
+
+def _key_fields(problem: dict) -> tuple:
+    shape = {"M": problem["m"], "N": problem["n"], "K": problem["k"]}
+    if problem.get("batch", 1) > 1:
+        shape["B"] = problem["batch"]
+    return problem["dtype"], problem["layout"], shape
+
+
+def _runner(problem: dict):
+    """Allocate operands for ``problem`` once; return ``run(config)``."""
+    from . import random as triton_random
+    dtype = {"fp16": dtypes.float16, "bf16": dtypes.bfloat16, "fp32": dtypes.float32,
+             "tf32": dtypes.float32, "fp64": dtypes.float64}[problem["dtype"]]
+    batch, m, n, k = problem.get("batch", 1), problem["m"], problem["n"], problem["k"]
+    a_shape = (batch, m, k) if problem["layout"][0] == "N" else (batch, k, m)
+    b_shape = (batch, k, n) if problem["layout"][1] == "N" else (batch, n, k)
+    a = triton_random.randn(a_shape, dtype, 1, 0)
+    b = triton_random.randn(b_shape, dtype, 2, 0)
+    if problem["layout"][0] == "T":
+        a = a.view((batch, m, k), (a.strides[0], 1, m), a.offset)
+    if problem["layout"][1] == "T":
+        b = b.view((batch, k, n), (b.strides[0], 1, k), b.offset)
+
+    def run(config: dict) -> None:
+        launch(a, b, config)
+
+    return run
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_hash() -> str:
+    kernels = runtime.kernels().matmul
+    return source_hash(kernels.matmul_kernel, [kernels.MATMUL_CONFIGS, kernels.config_space(
+        2, 227 * 1024, True)])
+
+
+MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,
+                  heuristic=_heuristic, key_fields=_key_fields, runner=_runner)
 
 KERNELS = {"matmul": matmul}

@@ -1,0 +1,138 @@
+"""The autotuner: a persistent per-GPU cache of the best kernel configs (``docs/autotune.md``).
+
+At a launch site, ``choose(tunable, problem)`` returns the config to use:
+the cached best for the problem's key when there is one (an in-memory dict
+hit), otherwise the kernel's documented heuristic config; with
+``FRAMEWORK_AUTOTUNE=1`` a miss on a GPU is tuned on the spot and stored.
+``framework autotune`` warms the cache ahead of time. ``record(path)`` logs
+the (op, shape, dtype) problems a model run uses, for ``framework autotune
+--from PATH``.
+
+Process-wide state (documented caches): the loaded cache file and the
+active recorder.
+"""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from .cache import ConfigCache, cache_dir, file_name
+from .keys import bucket, config_label, make_key, source_hash
+from .tuner import Tunable, TuneResult, tune
+
+__all__ = ["cache", "cache_dir", "cache_path", "choose", "record", "recorded", "reset",
+           "tuning_enabled", "export_cache", "import_cache", "Tunable", "TuneResult", "tune",
+           "bucket", "make_key", "source_hash", "config_label", "ConfigCache"]
+
+_process = {"cache": None, "recorder": None}
+
+
+def cache() -> ConfigCache:
+    """The cache of the current GPU (loaded on first use)."""
+    if _process["cache"] is None:
+        from .device import describe
+        device = describe()
+        _process["cache"] = ConfigCache(cache_dir() / file_name(device), device)
+    return _process["cache"]
+
+
+def cache_path() -> Path:
+    """Path of the current GPU's cache file."""
+    return cache().path
+
+
+def reset() -> None:
+    """Forget the loaded cache (re-read ``FRAMEWORK_CACHE_DIR`` on next use) and the recorder."""
+    _process["cache"] = None
+    _process["recorder"] = None
+
+
+def tuning_enabled() -> bool:
+    """``FRAMEWORK_AUTOTUNE=1``: tune cache misses on first use (on a GPU)."""
+    return os.environ.get("FRAMEWORK_AUTOTUNE", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def choose(tunable: Tunable, problem: dict) -> dict:
+    """The config for ``problem``: cached best, else (tuned on first use if enabled) heuristic."""
+    recorder = _process["recorder"]
+    if recorder is not None:
+        recorder.append({"op": tunable.name, **problem})
+    key = tunable.key(problem)
+    entry = cache().get(key)
+    if entry is not None:
+        return entry["best"]
+    if tuning_enabled() and _on_gpu():
+        from .timing import median_ms
+        result = tune(tunable, problem, median_ms)
+        cache().put(result.key, result.best, result.timings, result.heuristic_ms)
+        cache().save()
+        return result.best
+    return tunable.heuristic(problem)
+
+
+def _on_gpu() -> bool:
+    from ..backends.triton import runtime
+    return runtime.mode() == "gpu"
+
+
+class _Recorder(list):
+    """The problems seen while recording."""
+
+
+@contextmanager
+def record(path=None):
+    """Log the tunable problems (op, shapes, dtype) launched inside the block.
+
+    Yields the list of problems; with ``path`` they are also written there as
+    JSON (deduplicated), ready for ``framework autotune --from PATH``.
+    """
+    previous = _process["recorder"]
+    recorder = _Recorder()
+    _process["recorder"] = recorder
+    try:
+        yield recorder
+    finally:
+        _process["recorder"] = previous
+        if path is not None:
+            Path(path).write_text(json.dumps(unique_problems(recorder), indent=1),
+                                  encoding="utf-8")
+
+
+def recorded(path) -> list:
+    """Problems written by ``record(path)``."""
+    problems = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(problems, list) or not all(isinstance(p, dict) and "op" in p
+                                                 for p in problems):
+        raise ValueError(f"{path} is not a recorded problem list (a JSON list of objects with "
+                         "an 'op' field)")
+    return problems
+
+
+def unique_problems(problems: list) -> list:
+    """``problems`` without repeats, in first-seen order."""
+    seen, unique = set(), []
+    for problem in problems:
+        marker = json.dumps(problem, sort_keys=True)
+        if marker not in seen:
+            seen.add(marker)
+            unique.append(problem)
+    return unique
+
+
+def export_cache(path) -> int:
+    """Copy the current GPU's cache to ``path``; returns the number of entries."""
+    current = cache()
+    target = ConfigCache(Path(path), current.device)
+    target._entries = dict(current.entries)
+    target.save()
+    return len(current.entries)
+
+
+def import_cache(path) -> int:
+    """Merge entries from a cache file written for this GPU; returns how many were imported."""
+    current = cache()
+    count = current.merge_file(Path(path))
+    current.save()
+    return count

@@ -1,0 +1,132 @@
+"""``framework autotune``: pick problems, tune the missing ones with a progress bar, summarize."""
+from __future__ import annotations
+
+import math
+import time
+
+from . import cache, recorded, unique_problems
+from .keys import config_label
+from .shapes import DTYPES, standard_problems
+from .timing import median_ms
+from .tuner import tune
+
+KNOWN_OPS = ("matmul",)
+
+
+def tunables() -> dict:
+    """``{op: Tunable}`` of every tunable kernel."""
+    from ..backends.triton import matmul
+    return {"matmul": matmul.MATMUL}
+
+
+def run(args, console) -> int:
+    """Run the subcommand (the caller has checked that a GPU or ``--dry-run`` is there)."""
+    current = cache()
+    if args.clear:
+        current.clear()
+        console.print(f"cleared {current.path}")
+        return 0
+    if args.export:
+        count = _export(args.export)
+        console.print(f"exported {count} entries to {args.export}")
+        return 0
+    if args.import_path:
+        from . import import_cache
+        count = import_cache(args.import_path)
+        console.print(f"imported {count} entries into {current.path}")
+        return 0
+    problems = _problems(args, console)
+    if problems is None:
+        return 2
+    table = tunables()
+    todo = [p for p in problems if args.force or current.get(table[p["op"]].key(p)) is None]
+    if not todo:
+        console.print(f"The cache is warm: all {len(problems)} problems are already tuned in "
+                      f"{current.path}. Nothing to tune (--force retunes).")
+        return 0
+    console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}")
+    results = _tune_all(todo, table, args, console)
+    _summary(results, console)
+    skipped = len(todo) - len(results)
+    if skipped:
+        console.print(f"The --budget ran out: {skipped} problems left untuned.")
+    return 0
+
+
+def _export(path) -> int:
+    from . import export_cache
+    return export_cache(path)
+
+
+def _problems(args, console) -> list | None:
+    if args.from_path:
+        problems = [p for p in recorded(args.from_path) if p["op"] in KNOWN_OPS]
+        return unique_problems(problems)
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()]
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    bad_ops = [op for op in ops if op not in KNOWN_OPS]
+    bad_dtypes = [d for d in dtypes if d not in DTYPES]
+    if bad_ops or bad_dtypes:
+        console.print(f"framework autotune: unknown op(s) {bad_ops or ''} dtype(s) "
+                      f"{bad_dtypes or ''}; ops: {', '.join(KNOWN_OPS)}; dtypes: "
+                      f"{', '.join(DTYPES)}", style="red")
+        return None
+    return standard_problems(ops, dtypes, args.dry_run)
+
+
+def _describe(problem: dict) -> str:
+    shape = f"{problem['m']}x{problem['n']}x{problem['k']}"
+    if problem.get("batch", 1) > 1:
+        shape = f"{problem['batch']}x" + shape
+    return f"{problem['op']} {problem['dtype']} {shape} {problem.get('layout', '')}".strip()
+
+
+def _tune_all(todo: list, table: dict, args, console) -> list:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    current = cache()
+    deadline = time.monotonic() + args.budget if args.budget else None
+    timer = (lambda fn: median_ms(fn, repeats=2, warmup=1)) if args.dry_run else median_ms
+    results = []
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[status]}")]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("autotune", total=len(todo), status="")
+        for problem in todo:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            name = _describe(problem)
+            progress.update(task, description=name, status="compiling")
+
+            def report(label, ms, best, name=name):
+                progress.update(task, status=f"{label}: {_ms(ms)} (best {_ms(best)})")
+
+            result = tune(table[problem["op"]], problem, timer, deadline, report)
+            current.put(result.key, result.best, result.timings, result.heuristic_ms)
+            current.save()
+            results.append((problem, result))
+            progress.advance(task)
+    return results
+
+
+def _ms(value: float) -> str:
+    return "failed" if math.isinf(value) else f"{value:.3f} ms"
+
+
+def _summary(results: list, console) -> None:
+    from rich.table import Table
+    table = Table(title="framework autotune")
+    for column in ("problem", "best config", "best", "heuristic", "speedup"):
+        table.add_column(column, justify="right" if column != "problem" else "left")
+    speedups = []
+    for problem, result in results:
+        speedup = result.speedup
+        if math.isfinite(speedup):
+            speedups.append(speedup)
+        table.add_row(_describe(problem), config_label(result.best), _ms(result.best_ms),
+                      _ms(result.heuristic_ms), f"{speedup:.2f}x" if math.isfinite(speedup)
+                      else "—")
+    console.print(table)
+    if speedups:
+        geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
+        console.print(f"tuned vs heuristic configs, geometric mean: {geomean:.2f}x over "
+                      f"{len(speedups)} problems")

@@ -1,0 +1,76 @@
+"""CPU indexing kernels: gather / scatter / scatter_add along a dim, and nonzero.
+
+``index`` has as many dims as ``x`` and may be smaller than ``x`` in every dim
+but ``dim`` (PyTorch's rule); it may also be a broadcast (stride-0) view, which
+is how the op layer expresses ``index_select``, ``index_add`` and the rows of an
+advanced index. The op layer has checked that every index is in range.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...dtypes import int64
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+
+
+def _leading_block(a: np.ndarray, shape: tuple, dim: int) -> np.ndarray:
+    """The view of ``a`` cut to ``shape`` in every dim but ``dim``."""
+    return a[tuple(slice(None) if d == dim else slice(0, size) for d, size in enumerate(shape))]
+
+
+def _coordinates(index: np.ndarray, dim: int) -> tuple:
+    """An open-grid fancy index: ``index`` at ``dim``, ``arange`` along every other dim."""
+    grid = []
+    for d, size in enumerate(index.shape):
+        if d == dim:
+            grid.append(index.astype(np.intp, copy=False))
+            continue
+        shape = [1] * index.ndim
+        shape[d] = size
+        grid.append(np.arange(size).reshape(shape))
+    return tuple(grid)
+
+
+def gather(x: Array, dim: int, index: Array) -> Array:
+    """``out[i] = x[i with i[dim] = index[i]]``; the result has ``index``'s shape."""
+    data = nd(x)
+    idx = nd(index)
+    if idx.size == 0:
+        return wrap(np.empty(idx.shape, dtype=data.dtype), x.dtype)
+    block = _leading_block(data, idx.shape, dim)
+    return wrap(block[_coordinates(idx, dim)], x.dtype)
+
+
+def _scatter(x: Array, dim: int, index: Array, src: Array, accumulate: bool) -> Array:
+    out_dtype = compute_dtype(x.dtype) if accumulate else x.dtype.numpy
+    out = np.array(nd(x), dtype=out_dtype, order="C")
+    idx = nd(index)
+    if idx.size:
+        target = _coordinates(idx, dim)
+        values = nd(src)[tuple(slice(0, size) for size in idx.shape)].astype(out_dtype, copy=False)
+        block = _leading_block(out, idx.shape, dim)
+        if accumulate:
+            np.add.at(block, target, values)
+        else:
+            block[target] = values
+    return wrap(out, x.dtype)
+
+
+def scatter(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """A copy of ``x`` with ``src[i]`` written at ``i`` with ``i[dim] = index[i]``."""
+    return _scatter(x, dim, index, src, accumulate=False)
+
+
+def scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """A copy of ``x`` with ``src[i]`` added at ``i`` with ``i[dim] = index[i]`` (duplicates
+    accumulate; half types accumulate in float32)."""
+    return _scatter(x, dim, index, src, accumulate=True)
+
+
+def nonzero(x: Array) -> Array:
+    """The (n, ndim) int64 coordinates of the nonzero elements, in row-major order."""
+    return wrap(np.argwhere(nd(x)).astype(np.int64), int64)
+
+
+KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add, "nonzero": nonzero}

@@ -1,0 +1,154 @@
+"""Launch wrappers: indexing kernels on ``cuda`` (kernels in ``triton_kernels/indexing.py``).
+
+Gather and scatter walk ``index``'s shape; the other operand's strides are
+passed with the indexed dim's stride set to 0 and that stride separately, so
+the walk collapses like any strided copy (``launch.pack_strided``). Scatters
+copy the input into a fresh contiguous output first; atomic accumulation of
+half types (and bools) runs in a float32 (int32) buffer cast back at the end.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import triton
+
+from ... import dtypes
+from ..array import Array
+from . import runtime
+from .copy import cast, contiguous
+from .launch import grid_1d, pack_strided, pointer
+from .memory import empty, from_numpy, to_numpy
+
+_BLOCK = 1024  # triton_kernels.indexing.INDEXING_CONFIGS
+_NUM_WARPS = 4
+# Atomic adds run in these types (Triton has no bf16/bool atomics on every GPU).
+_ACCUMULATE_DTYPE = {"float16": dtypes.float32, "bfloat16": dtypes.float32, "bool": dtypes.int32}
+
+
+def _kernels():
+    return runtime.kernels().indexing
+
+
+def _without_dim(strides: tuple, dim: int) -> tuple:
+    return tuple(0 if d == dim else s for d, s in enumerate(strides))
+
+
+def gather(x: Array, dim: int, index: Array) -> Array:
+    """``out[i] = x[i with i[dim] = index[i]]``; the result has ``index``'s shape."""
+    out = empty(index.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    sizes, (x_strides, i_strides) = pack_strided(index.shape, _without_dim(x.strides, dim),
+                                                 index.strides)
+    _kernels().gather_kernel[grid_1d(n, _BLOCK)](
+        pointer(x), pointer(index), pointer(out), n, x.shape[dim], x.strides[dim],
+        *sizes, *x_strides, *i_strides, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return out
+
+
+def _scatter(x: Array, dim: int, index: Array, src: Array, accumulate: bool) -> Array:
+    work_dtype = _ACCUMULATE_DTYPE.get(x.dtype.name, x.dtype) if accumulate else x.dtype
+    out = cast(x, work_dtype)  # fresh, contiguous
+    n = index.numel
+    if n:
+        if src.storage is out.storage:
+            src = contiguous(src, force=True)
+        sizes, (o_strides, i_strides, s_strides) = pack_strided(
+            index.shape, _without_dim(out.strides, dim), index.strides,
+            src.view(index.shape, src.strides, src.offset))
+        _kernels().scatter_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
+            *sizes, *o_strides, *i_strides, *s_strides, ACCUMULATE=accumulate, BLOCK=_BLOCK,
+            num_warps=_NUM_WARPS)
+    if work_dtype is not x.dtype:
+        out = cast(out, x.dtype)
+    return out
+
+
+def scatter(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """A copy of ``x`` with ``src[i]`` stored at ``i`` with ``i[dim] = index[i]``."""
+    return _scatter(x, dim, index, src, accumulate=False)
+
+
+def scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """A copy of ``x`` with ``src[i]`` added at ``i`` with ``i[dim] = index[i]``.
+
+    A row index (``index`` varies along ``dim`` only and covers ``x`` in the
+    other dims) takes the deterministic sorted segment sum; any other index
+    adds with atomics (summation order varies between runs).
+    """
+    if _is_row_index(x, dim, index) and x.dtype is not dtypes.bool and index.numel:
+        return _row_scatter_add(x, dim, index, src)
+    return _scatter(x, dim, index, src, accumulate=True)
+
+
+def _is_row_index(x: Array, dim: int, index: Array) -> bool:
+    """True when ``index`` is one 1-D row index broadcast over every other dim of ``x``."""
+    return all(d == dim or (size == x.shape[d] and (stride == 0 or size == 1))
+               for d, (size, stride) in enumerate(zip(index.shape, index.strides)))
+
+
+def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
+    """Deterministic ``scatter_add`` of whole rows: sort the row indices on the host, cut
+    them into one segment per target row and sum each segment in order on the device."""
+    n = index.shape[dim]
+    rows = to_numpy(index.view((n,), (index.strides[dim],), index.offset)).astype(np.int64)
+    order = np.argsort(rows, kind="stable")
+    targets, starts = np.unique(rows[order], return_index=True)
+    starts = np.append(starts, n).astype(np.int64)
+    out = cast(x, x.dtype)  # fresh, contiguous
+    source = contiguous(src.view(index.shape, src.strides, src.offset), force=True)
+    outer = math.prod(x.shape[:dim])
+    inner = math.prod(x.shape[dim + 1:])
+    n_cols = outer * inner
+    if n_cols == 0:
+        return out
+    block = min(_BLOCK, triton.next_power_of_2(n_cols))
+    device_order = from_numpy(order.astype(np.int64), dtypes.int64)  # alive for the launch
+    device_starts = from_numpy(starts, dtypes.int64)
+    device_targets = from_numpy(targets.astype(np.int64), dtypes.int64)
+    _kernels().segment_sum_kernel[(len(targets), triton.cdiv(n_cols, block))](
+        pointer(out), pointer(source), pointer(device_order), pointer(device_starts),
+        pointer(device_targets), n, x.shape[dim], n_cols, inner, ACC=_accumulator(x.dtype),
+        BLOCK=block, num_warps=_NUM_WARPS)
+    return out
+
+
+def _accumulator(dtype):
+    """Triton type of a segment sum: float32 for halves, int64 for integers."""
+    import triton.language as tl
+    if dtype.is_floating_point:
+        return tl.float64 if dtype is dtypes.float64 else tl.float32
+    return tl.int64
+
+
+def nonzero(x: Array) -> Array:
+    """The (n, ndim) int64 coordinates of the nonzero elements, in row-major order.
+
+    The number of rows is data dependent: the per-block counts come back to
+    the host (a synchronization, as in PyTorch) to size the output.
+    """
+    n = x.numel
+    if n == 0:
+        return empty((0, x.ndim), dtypes.int64)
+    x = contiguous(x)
+    grid = grid_1d(n, _BLOCK)
+    counts = empty((grid[0],), dtypes.int64)
+    k = _kernels()
+    k.nonzero_count_kernel[grid](pointer(x), pointer(counts), n, BLOCK=_BLOCK,
+                                 num_warps=_NUM_WARPS)
+    host_counts = to_numpy(counts)
+    starts = np.concatenate(([0], np.cumsum(host_counts)[:-1])).astype(np.int64)
+    total = int(host_counts.sum())
+    out = empty((total, x.ndim), dtypes.int64)
+    if total and x.ndim:
+        sizes = from_numpy(np.asarray(x.shape, dtype=np.int64), dtypes.int64)
+        starts = from_numpy(starts, dtypes.int64)  # kept alive until the launch returns
+        k.nonzero_write_kernel[grid](pointer(x), pointer(starts), pointer(sizes), pointer(out),
+                                     n, x.ndim, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return out
+
+
+KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add, "nonzero": nonzero}

@@ -1,0 +1,262 @@
+"""The autotune cache and tuner under the Triton interpreter: keys, buckets, atomic writes,
+corrupt and foreign files, lookups at the launch site, the recorder, export/import, and the
+``framework autotune --dry-run`` flow (a warm second run tunes nothing)."""
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import framework
+from framework import autotune
+from framework.autotune import ConfigCache, bucket, make_key, source_hash
+from framework.backends.triton import matmul as triton_matmul
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEVICE = {"name": "Test GPU", "capability": "9.0", "sms": 132, "triton": "3.6.0"}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Each test gets its own cache directory and a fresh in-memory cache."""
+    monkeypatch.setenv("FRAMEWORK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("FRAMEWORK_AUTOTUNE", raising=False)
+    autotune.reset()
+    yield tmp_path / "cache"
+    autotune.reset()
+
+
+def test_shape_buckets_round_up_to_powers_of_two():
+    assert [bucket(n) for n in (1, 16, 17, 100, 4096, 4097)] == [16, 16, 32, 128, 4096, 8192]
+    near = make_key("matmul", "h", "bf16", "NN", {"M": 1000, "N": 4000, "K": 33})
+    assert near == make_key("matmul", "h", "bf16", "NN", {"M": 1024, "N": 4096, "K": 64})
+    assert near == "matmul@h|bf16|NN|M=1024,N=4096,K=64"
+    assert near != make_key("matmul", "h", "bf16", "NT", {"M": 1000, "N": 4000, "K": 33})
+
+
+def test_source_hash_changes_with_the_kernel_or_its_configs():
+    def kernel_a(x):
+        return x
+
+    def kernel_b(x):
+        return x + 1
+
+    assert source_hash(kernel_a, [1]) != source_hash(kernel_b, [1])
+    assert source_hash(kernel_a, [1]) != source_hash(kernel_a, [2])
+    assert len(source_hash(kernel_a, [1])) == 12
+
+
+def test_file_is_named_after_the_gpu_and_triton():
+    from framework.autotune.cache import file_name
+    assert file_name({"name": "NVIDIA H100 80GB HBM3", "capability": "9.0", "sms": 132,
+                      "triton": "3.6.0"}) == "NVIDIA-H100-80GB-HBM3_sm90_132sm_triton-3.6.0.json"
+
+
+def test_entries_round_trip_with_every_timing(tmp_path):
+    path = tmp_path / "c.json"
+    cache = ConfigCache(path, DEVICE)
+    cache.put("k", {"BLOCK_M": 64}, {"64x64": 1.5, "32x32": 2.0}, heuristic_ms=2.0)
+    cache.save()
+    again = ConfigCache(path, DEVICE)
+    entry = again.get("k")
+    assert entry["best"] == {"BLOCK_M": 64} and entry["timings"] == {"64x64": 1.5, "32x32": 2.0}
+    assert entry["best_ms"] == 1.5 and entry["heuristic_ms"] == 2.0 and entry["date"]
+    document = json.loads(path.read_text())
+    assert document["device"] == DEVICE and document["format"] == 1
+
+
+def test_save_merges_what_another_process_wrote(tmp_path):
+    path = tmp_path / "c.json"
+    first, second = ConfigCache(path, DEVICE), ConfigCache(path, DEVICE)
+    first.put("a", {"x": 1}, {"c": 1.0})
+    second.put("b", {"x": 2}, {"c": 2.0})
+    first.save()
+    second.save()
+    assert set(ConfigCache(path, DEVICE).entries) == {"a", "b"}
+
+
+def _writer(path, index):
+    cache = ConfigCache(path, DEVICE)
+    for j in range(10):
+        cache.put(f"p{index}-{j}", {"j": j}, {"c": float(j)})
+        cache.save()
+
+
+def test_concurrent_writers_lose_nothing_and_never_leave_a_torn_file(tmp_path):
+    path = tmp_path / "c.json"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_writer, args=(path, i)) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert all(w.exitcode == 0 for w in workers)
+    entries = ConfigCache(path, DEVICE).entries
+    assert len(entries) == 40
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")]
+
+
+def test_corrupt_file_is_reported_once_and_ignored(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text("{not json")
+    cache = ConfigCache(path, DEVICE)
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        assert cache.get("k") is None
+    assert len(cache.problems) == 1
+    cache.put("k", {"x": 1}, {"c": 1.0})
+    cache.save()
+    assert ConfigCache(path, DEVICE).get("k")["best"] == {"x": 1}
+
+
+def test_file_for_another_gpu_or_format_is_ignored(tmp_path):
+    path = tmp_path / "c.json"
+    other = dict(DEVICE, name="Other GPU")
+    path.write_text(json.dumps({"format": 1, "device": other, "entries": {
+        "k": {"best": {"x": 1}, "timings": {"c": 1.0}}}}))
+    with pytest.warns(RuntimeWarning, match="written for"):
+        assert ConfigCache(path, DEVICE).get("k") is None
+    path.write_text(json.dumps({"format": 99, "device": DEVICE, "entries": {}}))
+    with pytest.warns(RuntimeWarning, match="format 99"):
+        assert len(ConfigCache(path, DEVICE)) == 0
+
+
+def _problem(m=8, n=8, k=40):
+    """The matmul problem a launch of these sizes looks up (dtype per the TF32 setting)."""
+    from framework.backends.precision import tf32_enabled
+    return {"m": m, "n": n, "k": k, "batch": 1, "dtype": "tf32" if tf32_enabled() else "fp32",
+            "layout": "NN"}
+
+
+def test_a_miss_uses_the_heuristic_and_a_hit_the_cached_config(monkeypatch):
+    problem = _problem()
+    assert autotune.choose(triton_matmul.MATMUL, problem) == triton_matmul.MATMUL.heuristic(problem)
+    cached = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 3,
+              "num_warps": 4, "num_stages": 1}
+    autotune.cache().put(triton_matmul.MATMUL.key(problem), cached, {"x": 1.0})
+    used = []
+    real_launch = triton_matmul.launch
+    monkeypatch.setattr(triton_matmul, "launch", lambda a, b, config: used.append(config) or
+                        real_launch(a, b, config))
+    a = np.random.default_rng(0).standard_normal((8, 40)).astype(np.float32)
+    b = np.random.default_rng(1).standard_normal((40, 8)).astype(np.float32)
+    out = framework.tensor(a, device="cuda") @ framework.tensor(b, device="cuda")
+    assert used == [cached]
+    np.testing.assert_allclose(out.cpu().numpy(), a @ b, rtol=1e-5, atol=1e-5)
+
+
+def _fake_tunable(configs, launched):
+    return autotune.Tunable(
+        name="fake", kernel_hash=lambda: "h", configs=lambda problem: configs,
+        heuristic=lambda problem: configs[0],
+        key_fields=lambda problem: ("fp32", "NN", {"M": problem["m"]}),
+        runner=lambda problem: launched.append)
+
+
+def test_tune_times_every_config_and_keeps_the_fastest():
+    configs = [{"BLOCK_M": b, "num_warps": 4} for b in (16, 32, 64)]
+    launched, fake = [], iter([3.0, 1.0, 2.0])
+    result = autotune.tune(_fake_tunable(configs, launched), {"m": 100},
+                           lambda fn: (fn(), next(fake))[1])
+    assert launched == configs
+    assert list(result.timings.values()) == [3.0, 1.0, 2.0]
+    assert result.best == configs[1] and result.best_ms == 1.0
+    assert result.speedup == pytest.approx(3.0)
+    assert result.key == "fake@h|fp32|NN|M=128"
+
+
+def test_failing_configs_are_skipped_and_the_budget_stops_early():
+    configs = [{"BLOCK_M": b, "num_warps": 4} for b in (16, 32, 64)]
+
+    def timer(fn):
+        raise RuntimeError("out of resources")
+
+    result = autotune.tune(_fake_tunable(configs, []), {"m": 1}, timer)
+    assert all(ms == float("inf") for ms in result.timings.values())
+    result = autotune.tune(_fake_tunable(configs, []), {"m": 1}, lambda fn: 1.0, deadline=0.0)
+    assert len(result.timings) == 1
+
+
+def test_matmul_tuning_under_the_interpreter_times_real_launches():
+    result = autotune.tune(triton_matmul.MATMUL, _problem(16, 16, 32),
+                           lambda fn: (fn(), 1.0)[1])
+    assert len(result.timings) == 3
+    assert all(ms == 1.0 for ms in result.timings.values())
+
+
+def test_recorder_logs_the_problems_a_run_uses(tmp_path):
+    path = tmp_path / "problems.json"
+    x = framework.randn(3, 20, device="cuda")
+    w = framework.randn(20, 5, device="cuda")
+    with autotune.record(path) as seen:
+        x @ w
+        x @ w
+        framework.randn(2, 3, 20, device="cuda") @ w
+    assert len(seen) == 3
+    problems = autotune.recorded(path)
+    assert [(p["op"], p["m"], p["n"], p["k"]) for p in problems] == [("matmul", 3, 5, 20),
+                                                                     ("matmul", 6, 5, 20)]
+    (tmp_path / "bad.json").write_text('{"op": 1}')
+    with pytest.raises(ValueError, match="recorded problem list"):
+        autotune.recorded(tmp_path / "bad.json")
+
+
+def test_export_and_import_move_entries_between_machines(tmp_path, private_cache):
+    autotune.cache().put("k", {"x": 1}, {"c": 1.0})
+    autotune.cache().save()
+    assert autotune.export_cache(tmp_path / "shared.json") == 1
+    autotune.cache().clear()
+    autotune.reset()
+    assert autotune.cache().get("k") is None
+    assert autotune.import_cache(tmp_path / "shared.json") == 1
+    assert autotune.cache().get("k")["best"] == {"x": 1}
+
+
+def _cli(*args, cache_dir):
+    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET="1", COLUMNS="150",
+               FRAMEWORK_CACHE_DIR=str(cache_dir))
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "framework", "autotune", *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_dry_run_tunes_then_a_warm_second_run_tunes_nothing(private_cache, tmp_path):
+    first = _cli("--dry-run", "--dtypes", "bf16", cache_dir=private_cache)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Tuning 2 of 2 problems" in first.stdout
+    assert "framework autotune" in first.stdout and "speedup" in first.stdout
+    files = [f for f in os.listdir(private_cache) if f.endswith(".json")]
+    assert len(files) == 1
+    entries = json.loads((private_cache / files[0]).read_text())["entries"]
+    assert len(entries) == 2
+    assert all(len(entry["timings"]) >= 3 for entry in entries.values())
+    second = _cli("--dry-run", "--dtypes", "bf16", cache_dir=private_cache)
+    assert second.returncode == 0
+    assert "Nothing to tune" in " ".join(second.stdout.split())
+    recorded = tmp_path / "rec.json"
+    recorded.write_text(json.dumps([{"op": "matmul", "m": 20, "n": 16, "k": 16, "batch": 1,
+                                     "dtype": "bf16", "layout": "NT"}]))
+    third = _cli("--dry-run", "--from", str(recorded), cache_dir=private_cache)
+    assert "Tuning 1 of 1 problems" in " ".join(third.stdout.split())
+
+
+def test_unknown_ops_and_dtypes_are_refused(private_cache):
+    result = _cli("--dry-run", "--ops", "matmul,fft", cache_dir=private_cache)
+    assert result.returncode == 2 and "fft" in result.stdout
+
+
+def test_tf32_is_on_by_default_and_selectable_like_pytorch():
+    default = subprocess.run([sys.executable, "-c", "import framework; "
+                              "print(framework.get_float32_matmul_precision(), "
+                              "framework.backends.cuda.matmul.allow_tf32)"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert default.stdout.split() == ["high", "True"]
+    framework.backends.cuda.matmul.allow_tf32 = True
+    assert framework.get_float32_matmul_precision() == "high" and _problem()["dtype"] == "tf32"
+    framework.backends.cuda.matmul.allow_tf32 = False
+    assert framework.get_float32_matmul_precision() == "highest"
+    assert _problem()["dtype"] == "fp32"
+    with pytest.raises(RuntimeError, match="Invalid precision"):
+        framework.set_float32_matmul_precision("low")

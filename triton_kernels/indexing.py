@@ -1,0 +1,181 @@
+"""Indexing kernels: gather / scatter (store or atomic add) along one dim, and mask compaction.
+
+Gather and scatter walk the elements of an ``index`` view (up to six strided
+dims, see ``strided.py``). For element ``i`` of ``index`` the other operand's
+element is ``i`` with coordinate ``dim`` replaced by ``index[i]``: the host
+passes that operand's strides with ``dim``'s stride set to 0, and the kernel
+adds ``index[i] * dim_stride``. A broadcast (stride-0) index view turns the
+same kernels into ``index_select`` / ``index_add`` / row gathers of an
+advanced index.
+
+A scatter-add whose index is one row index broadcast over the other dims
+(``index_add``, the backward of ``index_select``, ``embedding`` and advanced
+indexing) runs deterministically instead: the host sorts the row indices
+and ``segment_sum_kernel`` sums each target row's sources in that order.
+
+``nonzero`` is two passes over a contiguous input: each program counts its
+nonzero elements, the host turns the counts into exclusive starting rows,
+and each program then writes the coordinates of its nonzero elements at
+``start + (running count within the block)``, keeping row-major order.
+"""
+import triton
+import triton.language as tl
+
+from .copy import cast_to
+from .strided import offset6, unravel6
+
+# Elements per program instance: gathers and scatters are memory bound, 1024
+# elements with 4 warps gives each thread 8 elements, as in the copy kernels.
+INDEXING_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
+
+@triton.jit
+def gather_kernel(x_ptr, index_ptr, out_ptr, n, dim_size, dim_stride,
+                  size1, size2, size3, size4, size5,
+                  x0, x1, x2, x3, x4, x5,
+                  i0, i1, i2, i3, i4, i5,
+                  BLOCK: tl.constexpr):
+    """Each program writes BLOCK consecutive elements of the contiguous output (index's shape).
+
+    ``x*`` are x's strides with the gathered dim's stride zeroed; ``i*`` the
+    index view's strides (0 where it is broadcast). Indices were checked on
+    the host; an index outside ``[0, dim_size)`` is still masked so that no
+    load leaves the input.
+    """
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n  # the last block is partial
+    c0, c1, c2, c3, c4, c5 = unravel6(offs, size1, size2, size3, size4, size5)
+    index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
+                    mask=mask, other=0).to(tl.int64)
+    ok = mask & (index >= 0) & (index < dim_size)
+    x_off = offset6(c0, c1, c2, c3, c4, c5, x0, x1, x2, x3, x4, x5) + index * dim_stride
+    value = tl.load(x_ptr + x_off, mask=ok)
+    tl.store(out_ptr + offs, value, mask=mask)
+
+
+@triton.jit
+def scatter_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
+                   size1, size2, size3, size4, size5,
+                   o0, o1, o2, o3, o4, o5,
+                   i0, i1, i2, i3, i4, i5,
+                   s0, s1, s2, s3, s4, s5,
+                   ACCUMULATE: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program scatters BLOCK elements of ``src`` (walked in index's shape) into ``out``.
+
+    ``out`` already holds a copy of the input; its strides ``o*`` have the
+    scattered dim's stride zeroed. With ``ACCUMULATE`` the value is added
+    with an atomic (duplicate indices accumulate, in an order that varies
+    between runs for floats); otherwise it is stored (one duplicate wins).
+    """
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    c0, c1, c2, c3, c4, c5 = unravel6(offs, size1, size2, size3, size4, size5)
+    index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
+                    mask=mask, other=0).to(tl.int64)
+    ok = mask & (index >= 0) & (index < dim_size)
+    value = tl.load(src_ptr + offset6(c0, c1, c2, c3, c4, c5, s0, s1, s2, s3, s4, s5), mask=ok)
+    value = cast_to(value, out_ptr.dtype.element_ty)
+    target = out_ptr + offset6(c0, c1, c2, c3, c4, c5, o0, o1, o2, o3, o4, o5) + index * dim_stride
+    if ACCUMULATE:
+        tl.atomic_add(target, value, mask=ok)
+    else:
+        tl.store(target, value, mask=ok)
+
+
+@triton.jit
+def segment_sum_kernel(out_ptr, src_ptr, order_ptr, starts_ptr, targets_ptr, n_src, n_out,
+                       n_cols, inner, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Deterministic row scatter-add: ``out[p, targets[s], q] += sum of src[p, order[j], q]``
+    for ``j`` in segment ``s`` (``starts[s] <= j < starts[s + 1]``), summed in that order.
+
+    ``out`` is (P, n_out, inner) and ``src`` (P, n_src, inner), both contiguous;
+    the host sorted the row indices (stably) into ``order`` and cut them into
+    one segment per distinct target row. Program (s, b) owns segment ``s`` and
+    BLOCK of the P * inner columns: it is the only writer of those elements,
+    so no atomics are needed and the sum order is fixed.
+    """
+    segment = tl.program_id(0)
+    cols = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < n_cols  # n_cols = P * inner; the last block is partial
+    p = cols // inner
+    q = cols % inner
+    begin = tl.load(starts_ptr + segment)
+    end = tl.load(starts_ptr + segment + 1)
+    target = tl.load(targets_ptr + segment)
+    acc = tl.zeros((BLOCK,), ACC)
+    for j in range(begin, end):
+        row = tl.load(order_ptr + j)
+        acc += tl.load(src_ptr + (p * n_src + row) * inner + q, mask=mask, other=0).to(ACC)
+    dst = out_ptr + (p * n_out + target) * inner + q
+    total = tl.load(dst, mask=mask, other=0).to(ACC) + acc
+    tl.store(dst, cast_to(total, out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def nonzero_count_kernel(x_ptr, counts_ptr, n, BLOCK: tl.constexpr):
+    """Each program counts the nonzero elements among its BLOCK elements of contiguous ``x``."""
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    flags = (tl.load(x_ptr + offs, mask=mask, other=0) != 0) & mask
+    tl.store(counts_ptr + tl.program_id(0), tl.sum(flags.to(tl.int64), axis=0))
+
+
+@triton.jit
+def nonzero_write_kernel(x_ptr, starts_ptr, sizes_ptr, out_ptr, n, ndim, BLOCK: tl.constexpr):
+    """Each program writes the coordinates of the nonzero elements among its BLOCK elements.
+
+    Output row of an element = the program's start row (from ``starts_ptr``)
+    + the number of nonzero elements before it in the block (an exclusive
+    cumulative sum). Coordinates come from the linear index by dividing by
+    the sizes (``sizes_ptr``, int64) from the last dim to the first.
+    """
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    flags = ((tl.load(x_ptr + offs, mask=mask, other=0) != 0) & mask).to(tl.int64)
+    rows = tl.load(starts_ptr + tl.program_id(0)) + tl.cumsum(flags, axis=0) - flags
+    keep = flags != 0
+    linear = offs
+    for k in range(0, ndim):
+        d = ndim - 1 - k
+        size = tl.load(sizes_ptr + d)
+        tl.store(out_ptr + rows * ndim + d, linear % size, mask=keep)
+        linear = linear // size
+
+
+# Compile checks (tests/test_compile.py): each kernel at representative dtypes.
+_BLOCK = {"BLOCK": 1024}
+COMPILE_SPECS = [
+    {"kernel": "gather_kernel", "label": "fp32-i64", "no_spills": True, "num_warps": 4,
+     "signature": {"x_ptr": "*fp32", "index_ptr": "*i64", "out_ptr": "*fp32", "n": "i64",
+                   "dim_size": "i64", "dim_stride": "i64"},
+     "constexprs": _BLOCK},
+    {"kernel": "gather_kernel", "label": "bf16-i32", "no_spills": True, "num_warps": 4,
+     "signature": {"x_ptr": "*bf16", "index_ptr": "*i32", "out_ptr": "*bf16"},
+     "constexprs": _BLOCK},
+    {"kernel": "scatter_kernel", "label": "store-fp64", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp64", "index_ptr": "*i64", "src_ptr": "*fp64"},
+     "constexprs": {"ACCUMULATE": False, **_BLOCK}},
+    {"kernel": "scatter_kernel", "label": "add-fp32", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp32", "index_ptr": "*i64", "src_ptr": "*bf16"},
+     "constexprs": {"ACCUMULATE": True, **_BLOCK}},
+    {"kernel": "scatter_kernel", "label": "add-i64", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*i64", "index_ptr": "*i64", "src_ptr": "*i64"},
+     "constexprs": {"ACCUMULATE": True, **_BLOCK}},
+    {"kernel": "scatter_kernel", "label": "add-fp64", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp64", "index_ptr": "*i32", "src_ptr": "*fp64"},
+     "constexprs": {"ACCUMULATE": True, **_BLOCK}},
+    {"kernel": "segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp32", "src_ptr": "*fp32", "order_ptr": "*i64",
+                   "starts_ptr": "*i64", "targets_ptr": "*i64", "n_src": "i64", "n_out": "i64",
+                   "n_cols": "i64", "inner": "i64"},
+     "constexprs": {"ACC": "tl.float32", **_BLOCK}},
+    {"kernel": "segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*bf16", "src_ptr": "*bf16", "order_ptr": "*i64",
+                   "starts_ptr": "*i64", "targets_ptr": "*i64"},
+     "constexprs": {"ACC": "tl.float32", "BLOCK": 128}},
+    {"kernel": "nonzero_count_kernel", "label": "i1", "no_spills": True, "num_warps": 4,
+     "signature": {"x_ptr": "*i1", "counts_ptr": "*i64"}, "constexprs": _BLOCK},
+    {"kernel": "nonzero_write_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+     "signature": {"x_ptr": "*fp32", "starts_ptr": "*i64", "sizes_ptr": "*i64",
+                   "out_ptr": "*i64"}, "constexprs": _BLOCK},
+]
