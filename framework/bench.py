@@ -767,6 +767,8 @@ def _peak_fraction(row: Result, peaks: dict | None) -> float | None:
         return None
     if row.unit == "GB/s":
         peak = peaks["GB/s"]
+    elif row.suite == "matmul" and row.dtype == "float32":
+        peak = peaks["fp32 matmul"] * 1e3
     else:
         peak = peaks[{"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(row.dtype, "fp32")] * 1e3
     return row.rate / peak
@@ -833,6 +835,7 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
         name = framework.cuda.get_device_name()
         timers[device] = EventTimer()
         peaks[device] = gpu_peaks(name)
+        notes.append(_match_matmul_precision(torch, peaks[device]))
         if peaks[device] is None:
             notes.append(f"cuda: no peak table for {name}; fraction of peak not reported")
         else:
@@ -840,6 +843,20 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
                          f"fp32 {peaks[device]['fp32']} TFLOP/s, bf16 {peaks[device]['bf16']} TFLOP/s, "
                          f"memory {peaks[device]['GB/s']:.0f} GB/s")
     return torch, notes
+
+
+def _match_matmul_precision(torch, peaks: dict | None) -> str:
+    """Give torch framework's float32 matmul precision (TF32 or not); returns a note saying which."""
+    import framework
+    precision = framework.get_float32_matmul_precision()
+    tf32 = precision != "highest"
+    if torch is not None:
+        torch.set_float32_matmul_precision(precision)
+    if peaks is not None:
+        peaks["fp32 matmul"] = peaks["tf32" if tf32 else "fp32"]
+    return (f"cuda: float32 matmul precision {precision!r} ({'TF32' if tf32 else 'exact fp32'}) for ours"
+            f"{' and torch' if torch is not None else ''}; float32 matmul % peak is of the "
+            f"{'TF32' if tf32 else 'fp32'} peak")
 
 
 def _cuda_skip_note(mode: str) -> str:
