@@ -829,7 +829,8 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
         notes.append(f"{device}: PyTorch is not installed{' with CUDA' if device == 'cuda' else ''}; "
                      "the reference is NumPy on the host")
     elif device == "cpu":
-        notes.append(f"cpu: torch uses {torch.get_num_threads()} threads; {os.cpu_count()} CPUs")
+        notes.append(f"cpu: torch threads {torch.get_num_threads()}, OMP_NUM_THREADS="
+                     f"{os.environ.get('OMP_NUM_THREADS', '(unset)')}, {os.cpu_count()} CPUs")
     if device == "cuda":
         import framework
         name = framework.cuda.get_device_name()
