@@ -1,0 +1,398 @@
+"""Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their cells, built from matmuls and
+elementwise ops.
+
+Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and
+initialization follow PyTorch, so state dicts load either way.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+from ... import ops
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ._factory import empty_parameter
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+              nonlinearity: str) -> Tensor:
+    """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), with the input part precomputed."""
+    pre = x_proj + _affine(h, w_hh, b_hh)
+    return ops.elementwise.tanh(pre) if nonlinearity == "tanh" else ops.elementwise.relu(pre)
+
+
+def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
+               w_hr: Tensor | None = None) -> tuple:
+    """One LSTM step: gates i, f, g, o from the input and hidden projections; with
+    ``w_hr`` (proj_size > 0) the new hidden state is projected by it."""
+    h, c = state
+    gates = x_proj + _affine(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+    if w_hr is not None:
+        h = h.matmul(w_hr.t())
+    return h, c
+
+
+def _gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """One GRU step: r, z from the summed projections; n = tanh(x_n + r * (h W_hnᵀ + b_hn))."""
+    h_proj = _affine(h, w_hh, b_hh)
+    x_r, x_z, x_n = x_proj.chunk(3, -1)
+    h_r, h_z, h_n = h_proj.chunk(3, -1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    out = x.matmul(weight.t())
+    return out if bias is None else out + bias
+
+
+class RNNBase(Module):
+    """The multi-layer, optionally bidirectional recurrence shared by RNN, LSTM and GRU."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        _check_rnn_args(dropout, num_layers, hidden_size, proj_size, mode)
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        self._flat_weights_names: list = []
+        num_directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_input = input_size if layer == 0 else real_hidden * num_directions
+                suffix = "_reverse" if direction == 1 else ""
+                shapes = [("weight_ih", (gate_size, layer_input)),
+                          ("weight_hh", (gate_size, real_hidden))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
+                for kind, shape in shapes:
+                    name = f"{kind}_l{layer}{suffix}"
+                    setattr(self, name, empty_parameter(shape, device, dtype))
+                    self._flat_weights_names.append(name)
+        self.reset_parameters()
+
+    def flatten_parameters(self) -> None:
+        """A no-op kept for PyTorch compatibility (there is no cuDNN weight buffer here)."""
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias uniform in ±1/√hidden_size."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _layer_weights(self, layer: int, direction: int) -> dict:
+        """``{'weight_ih': ..., 'bias_ih': ... or None, ...}`` of one layer and direction."""
+        suffix = "_reverse" if direction == 1 else ""
+        return {kind: getattr(self, f"{kind}_l{layer}{suffix}", None)
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # the recurrence ---------------------------------------------------------------
+    def _step(self, x_proj: Tensor, state, weights: dict):
+        """One time step from the precomputed input projection ``x_proj``."""
+        raise NotImplementedError
+
+    def _run_direction(self, x: Tensor, state, layer: int, direction: int) -> tuple:
+        """Run one direction of one layer over the (T, N, features) sequence ``x``;
+        returns the (T, N, hidden) outputs and the final state."""
+        weights = self._layer_weights(layer, direction)
+        x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
+        steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
+        outputs = [None] * x.size(0)
+        for t in steps:
+            state = self._step(x_proj[t], state, weights)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return ops.shape.stack(outputs, 0), state
+
+    def _check_input(self, input: Tensor) -> bool:
+        """Validate ``input``; returns whether it has a batch dim."""
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D tensor instead")
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+        return input.dim() == 3
+
+    def _initial_state(self, input: Tensor, hx: Tensor | None, batch: int, batched: bool,
+                       name: str = "hx", size: int | None = None) -> Tensor:
+        size = self.hidden_size if size is None else size
+        shape = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
+        if hx is None:
+            return ops.creation.zeros(shape, dtype=input.dtype, device=input.device)
+        if batched and hx.dim() != 3:
+            raise RuntimeError(f"For batched 3-D input, {name} should also be 3-D but got "
+                               f"{hx.dim()}-D tensor")
+        if not batched and hx.dim() != 2:
+            raise RuntimeError(f"For unbatched 2-D input, {name} should also be 2-D but got "
+                               f"{hx.dim()}-D tensor")
+        if not batched:
+            hx = hx.unsqueeze(1)
+        if tuple(hx.shape) != shape:
+            raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
+        return hx
+
+    def _forward_layers(self, x: Tensor, states: list) -> tuple:
+        """Run every layer over ``x`` (T, N, F); ``states[k]`` is the initial state of the
+        k-th (layer, direction). Returns the last layer's output and the final states."""
+        num_directions = 2 if self.bidirectional else 1
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(num_directions):
+                out, final = self._run_direction(x, states[layer * num_directions + direction],
+                                                 layer, direction)
+                outs.append(out)
+                finals.append(final)
+            x = outs[0] if num_directions == 1 else ops.shape.cat(outs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, finals
+
+
+def _check_rnn_args(dropout, num_layers, hidden_size, proj_size, mode) -> None:
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or \
+            not 0 <= dropout <= 1:
+        raise ValueError("dropout should be a number in range [0, 1] representing the "
+                         "probability of an element being zeroed")
+    if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
+        raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+    if hidden_size <= 0:
+        raise ValueError("hidden_size must be greater than zero")
+    if num_layers <= 0:
+        raise ValueError("num_layers must be greater than zero")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                      "non-zero dropout expects num_layers greater than 1, but got "
+                      f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+    if proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+    if proj_size and mode != "LSTM":
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+
+
+class _SequenceRNN(RNNBase):
+    """RNN and GRU: a single hidden state."""
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
+        """``(output, h_n)``: output (L, N, D·H) (or batch first), h_n (D·layers, N, H)."""
+        batched = self._check_input(input)
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        h0 = self._initial_state(input, hx, input.size(1), batched)
+        output, finals = self._forward_layers(input, list(h0.unbind(0)))
+        h_n = ops.shape.stack(finals, 0)
+        if not batched:
+            return output.squeeze(1), h_n.squeeze(1)
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, h_n
+
+
+class RNN(_SequenceRNN):
+    """Elman RNN: h_t = act(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh), act tanh or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def _step(self, x_proj, state, weights):
+        return _rnn_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
+                         self.nonlinearity)
+
+
+class GRU(_SequenceRNN):
+    """Gated recurrent unit (gates r, z, n in PyTorch's order)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)
+
+    def _step(self, x_proj, state, weights):
+        return _gru_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"])
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (gates i, f, g, o in PyTorch's order)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)
+
+    def _step(self, x_proj, state, weights):
+        return _lstm_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
+                          weights["weight_hr"])
+
+    def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
+        """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
+        batched = self._check_input(input)
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        h0, c0 = (None, None) if hx is None else hx
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+        h0 = self._initial_state(input, h0, input.size(1), batched, "hx[0]",
+                                 self.proj_size or self.hidden_size)
+        c0 = self._initial_state(input, c0, input.size(1), batched, "hx[1]")
+        states = list(zip(h0.unbind(0), c0.unbind(0)))
+        output, finals = self._forward_layers(input, states)
+        h_n = ops.shape.stack([h for h, _ in finals], 0)
+        c_n = ops.shape.stack([c for _, c in finals], 0)
+        if not batched:
+            return output.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (h_n, c_n)
+
+
+class _RNNCellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = empty_parameter((num_chunks * hidden_size, input_size), device, dtype)
+        self.weight_hh = empty_parameter((num_chunks * hidden_size, hidden_size), device, dtype)
+        if bias:
+            self.bias_ih = empty_parameter((num_chunks * hidden_size,), device, dtype)
+            self.bias_hh = empty_parameter((num_chunks * hidden_size,), device, dtype)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    reset_parameters = RNNBase.reset_parameters
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
+                             f"{input.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+            hx = None if hx is None else hx.unsqueeze(0)
+        if hx is None:
+            hx = ops.creation.zeros((input.size(0), self.hidden_size), dtype=input.dtype,
+                                    device=input.device)
+        return input, hx, batched
+
+
+class RNNCell(_RNNCellBase):
+    """One step of an Elman RNN."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """The next hidden state."""
+        input, hx, batched = self._prepare(input, hx)
+        h = _rnn_cell(_affine(input, self.weight_ih, self.bias_ih), hx, self.weight_hh,
+                      self.bias_hh, self.nonlinearity)
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(_RNNCellBase):
+    """One step of an LSTM."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
+        """The next ``(h, c)``."""
+        input, h0, batched = self._prepare(input, None if hx is None else hx[0])
+        if hx is None:
+            c0 = ops.creation.zeros_like(h0)
+        else:
+            c0 = hx[1] if batched else hx[1].unsqueeze(0)
+        h, c = _lstm_cell(_affine(input, self.weight_ih, self.bias_ih), (h0, c0),
+                          self.weight_hh, self.bias_hh)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(_RNNCellBase):
+    """One step of a GRU."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """The next hidden state."""
+        input, hx, batched = self._prepare(input, hx)
+        h = _gru_cell(_affine(input, self.weight_ih, self.bias_ih), hx, self.weight_hh,
+                      self.bias_hh)
+        return h if batched else h.squeeze(0)

@@ -1,0 +1,183 @@
+"""framework.nn.init (gains, fans, distributions) and framework.nn.utils against PyTorch."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import framework
+from framework import nn
+from framework.nn import init
+from framework.nn import utils
+
+
+@pytest.mark.parametrize("nonlinearity,param", [
+    ("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+    ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None), ("conv_transpose1d", None)])
+def test_calculate_gain_matches_torch(nonlinearity, param):
+    assert init.calculate_gain(nonlinearity, param) == \
+        torch.nn.init.calculate_gain(nonlinearity, param)
+
+
+def test_calculate_gain_errors():
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        init.calculate_gain("swish")
+    with pytest.raises(ValueError, match="not a valid number"):
+        init.calculate_gain("leaky_relu", "x")
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (5, 2, 3), (6, 4, 3, 2), (2, 3, 1, 1, 2)])
+def test_fan_in_and_fan_out_match_torch(shape):
+    ours = init._calculate_fan_in_and_fan_out(framework.empty(shape))
+    assert ours == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        init._calculate_fan_in_and_fan_out(framework.empty(3))
+
+
+def _stats(t):
+    values = t.detach().cpu().numpy().astype(np.float64)
+    return values.mean(), values.std(), np.abs(values).max()
+
+
+@pytest.mark.parametrize("fn,kwargs,bound,std", [
+    (init.uniform_, {"a": -2.0, "b": 1.0}, 2.0, 3 / math.sqrt(12)),
+    (init.normal_, {"mean": 0.0, "std": 0.5}, None, 0.5),
+    (init.xavier_uniform_, {"gain": 2.0}, 2 * math.sqrt(6 / 300), 2 * math.sqrt(2 / 300)),
+    (init.xavier_normal_, {}, None, math.sqrt(2 / 300)),
+    (init.kaiming_uniform_, {"a": math.sqrt(5)}, 1 / math.sqrt(100), 1 / math.sqrt(300)),
+    (init.kaiming_normal_, {"mode": "fan_out", "nonlinearity": "relu"}, None, math.sqrt(2 / 200)),
+    (init.trunc_normal_, {"std": 0.02, "a": -0.04, "b": 0.04}, 0.04, 0.02 * 0.880),
+])
+def test_init_distributions(fn, kwargs, bound, std):
+    t = framework.empty(200, 100)
+    assert fn(t, **kwargs) is t
+    mean, got_std, top = _stats(t)
+    assert abs(got_std - std) < 0.05 * std
+    if bound is not None:
+        assert top <= bound + 1e-6 and top > 0.95 * bound
+    if fn is init.uniform_:
+        assert abs(mean + 0.5) < 0.02
+
+
+def test_init_on_both_devices(device):
+    t = init.kaiming_uniform_(framework.empty(8, 6, device=device), a=1.0)
+    assert t.device == framework.device(device)
+    assert 0 < np.abs(t.cpu().numpy()).max() <= math.sqrt(3.0) / math.sqrt(6)
+    t = init.trunc_normal_(framework.empty(8, 6, device=device), std=1.0, a=-0.5, b=0.5)
+    assert np.abs(t.cpu().numpy()).max() <= 0.5
+
+
+def test_init_is_seeded_and_runs_without_grad():
+    p = nn.Parameter(framework.empty(4, 5))
+    framework.manual_seed(3)
+    init.kaiming_uniform_(p)
+    first = p.detach().numpy().copy()
+    framework.manual_seed(3)
+    init.kaiming_uniform_(p)
+    np.testing.assert_array_equal(first, p.detach().numpy())
+    assert p.is_leaf and p.grad_fn is None
+
+
+def test_constant_zeros_ones_eye_dirac():
+    t = framework.empty(3, 4)
+    assert init.constant_(t, 2.5).numpy().tolist() == [[2.5] * 4] * 3
+    assert not init.zeros_(t).numpy().any()
+    assert (init.ones_(t).numpy() == 1).all()
+    np.testing.assert_array_equal(init.eye_(t).numpy(), np.eye(3, 4))
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.eye_(framework.empty(2, 2, 2))
+    w = framework.empty(4, 2, 3, 3)
+    ref = torch.empty(4, 2, 3, 3)
+    np.testing.assert_array_equal(init.dirac_(w, groups=2).numpy(),
+                                  torch.nn.init.dirac_(ref, groups=2).numpy())
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (3, 6), (4, 2, 3)])
+def test_orthogonal(shape):
+    t = framework.empty(shape)
+    init.orthogonal_(t, gain=2.0)
+    m = t.numpy().reshape(shape[0], -1).astype(np.float64)
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    np.testing.assert_allclose(gram, 4 * np.eye(gram.shape[0]), atol=1e-4)
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        init.orthogonal_(framework.empty(3))
+
+
+def test_trunc_normal_stays_in_range():
+    t = init.trunc_normal_(framework.empty(1000), mean=1.0, std=2.0, a=0.0, b=1.5)
+    values = t.numpy()
+    assert values.min() >= 0.0 and values.max() <= 1.5
+
+
+def _grads(seed, device="cpu"):
+    rng = np.random.default_rng(seed)
+    shapes = [(3, 4), (5,), (2, 2, 2)]
+    values = [rng.standard_normal(s) * 3 for s in shapes]
+    ours = []
+    for v in values:
+        p = nn.Parameter(framework.tensor(v, dtype=framework.float64, device=device))
+        p.grad = framework.tensor(v * 2, dtype=framework.float64, device=device)
+        ours.append(p)
+    theirs = []
+    for v in values:
+        p = torch.nn.Parameter(torch.tensor(v))
+        p.grad = torch.tensor(v * 2)
+        theirs.append(p)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.5, math.inf])
+@pytest.mark.parametrize("max_norm", [0.5, 1e4])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, device):
+    ours, theirs = _grads(0, device)
+    total = utils.clip_grad_norm_(ours, max_norm, norm_type)
+    want = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
+    np.testing.assert_allclose(total.item(), want.item(), rtol=1e-10)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.cpu().numpy(), q.grad.numpy(), rtol=1e-10)
+
+
+def test_clip_grad_norm_single_tensor_empty_and_nonfinite():
+    p = nn.Parameter(framework.ones(4))
+    p.grad = framework.full((4,), 2.0)
+    total = utils.clip_grad_norm_(p, 1.0)
+    assert abs(total.item() - 4.0) < 1e-6
+    np.testing.assert_allclose(p.grad.numpy(), np.full(4, 0.5), rtol=1e-5)
+    assert utils.clip_grad_norm_([nn.Parameter(framework.ones(2))], 1.0).item() == 0.0
+    p.grad = framework.tensor([1.0, float("inf"), 0.0, 0.0])
+    with pytest.raises(RuntimeError, match="non-finite"):
+        utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_value_matches_torch():
+    ours, theirs = _grads(1)
+    utils.clip_grad_value_(ours, 1.5)
+    torch.nn.utils.clip_grad_value_(theirs, 1.5)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+
+
+def test_parameters_to_vector_and_back():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    vec = utils.parameters_to_vector(model.parameters())
+    assert tuple(vec.shape) == (11,)
+    expected = np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+    np.testing.assert_array_equal(vec.detach().numpy(), expected)
+    utils.vector_to_parameters(framework.arange(11, dtype=framework.float32),
+                               model.parameters())
+    assert model[0].weight.detach().numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert model[1].bias.detach().numpy().tolist() == [10]
+    assert isinstance(model[0].weight, nn.Parameter)
+    with pytest.raises(TypeError, match="expected torch.Tensor"):
+        utils.vector_to_parameters([1.0], model.parameters())
+
+
+def test_get_total_norm_and_clip_grads_with_norm_match_torch():
+    ours, theirs = _grads(2)
+    total = utils.get_total_norm([p.grad for p in ours], 3.0)
+    want = torch.nn.utils.get_total_norm([p.grad for p in theirs], 3.0)
+    np.testing.assert_allclose(total.item(), want.item(), rtol=1e-12)
+    utils.clip_grads_with_norm_(ours, 1.0, total)
+    torch.nn.utils.clip_grads_with_norm_(theirs, 1.0, want)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
