@@ -791,10 +791,11 @@ def _count(n: int) -> str:
 
 
 def run(suites=SUITES, quick: bool = False, devices=("cpu", "cuda"), ops=None,
-        progress: Callable | None = None) -> tuple:
+        progress: Callable | None = None, checkpoint: Callable | None = None) -> tuple:
     """Run the suites; returns ``(results, notes)``.
 
-    ``progress(done, total, label)`` is called before each row and once at the end.
+    ``progress(done, total, label)`` is called before each row and once at the end;
+    ``checkpoint(results, notes)`` after each row (e.g. to keep a JSON file current).
     """
     from .backends.triton import runtime
     plan, notes = [], []
@@ -813,6 +814,8 @@ def run(suites=SUITES, quick: bool = False, devices=("cpu", "cuda"), ops=None,
             if progress is not None:
                 progress(index, len(plan), f"{device} {spec.suite}: {spec.op} {spec.size}")
             results.append(run_spec(spec, device, torches[device], timers.get(device), peaks.get(device)))
+            if checkpoint is not None:
+                checkpoint(results, notes)
     finally:
         for timer in timers.values():
             timer.close()

@@ -184,8 +184,9 @@ def cmd_bench(args) -> int:
 
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
+        checkpoint = None if not args.json else (lambda rows, notes: bench.write_json(args.json, rows, notes))
         results, notes = bench.run(suites=suites, quick=args.quick, devices=devices, ops=ops,
-                                   progress=progress)
+                                   progress=progress, checkpoint=checkpoint)
     bench.render(results, notes, console)
     if args.json:
         bench.write_json(args.json, results, notes)

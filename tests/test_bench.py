@@ -105,8 +105,10 @@ def test_a_wrong_result_is_flagged_as_a_mismatch(fast_bench):
 
 def test_numpy_is_the_reference_without_torch(monkeypatch, fast_bench):
     monkeypatch.setattr(bench, "_torch_for", lambda device: None)
+    saved = []
     results, notes = bench.run(suites=("ops", "train"), quick=True, devices=("cpu",),
-                               ops=["sum", "mlp step"])
+                               ops=["sum", "mlp step"], checkpoint=lambda rows, _: saved.append(len(rows)))
+    assert saved == [1, 2]  # called after every row
     by_op = {r.op: r for r in results}
     assert by_op["sum"].status == "ok" and by_op["sum"].reference == "numpy (host)"
     assert by_op["sum"].ratio > 0
@@ -116,7 +118,16 @@ def test_numpy_is_the_reference_without_torch(monkeypatch, fast_bench):
 
 
 def test_mlp_training_step_matches_torch_and_reports_a_rate(fast_bench):
-    _torch_or_skip()
+    torch = _torch_or_skip()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # OpenMP threads on a shared 2-core machine make each step slow
+    try:
+        _check_mlp_step()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_mlp_step():
     results, _ = bench.run(suites=("train",), quick=True, devices=("cpu",), ops=["mlp step"])
     (row,) = results
     assert row.status == "ok", row.note  # the first step's loss agrees with torch's
