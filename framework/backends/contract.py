@@ -29,6 +29,10 @@ RANDOM = {
     "rand": "rand(shape, dtype, seed, offset) -> Array: uniform [0, 1)",
     "randn": "randn(shape, dtype, seed, offset) -> Array: standard normal",
     "randint": "randint(shape, low, high, dtype, seed, offset) -> Array: integers in [low, high)",
+    "dropout": "dropout(x, p, seed, offset) -> Array: x * keep / (1 - p), keep = "
+               "uniform(seed, offset + i) >= p for row-major element i (p < 1)",
+    "multinomial": "multinomial(probs, num_samples, replacement, seed, offset) -> Array[int64]: "
+                   "(R, num_samples) category indices drawn from the rows of (R, C) probs",
 }
 
 # Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
@@ -135,8 +139,22 @@ NORM = {
 ACTIVATION = {
 }
 
-# Losses with fused kernels.
+# Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;
+# target (M,) int64 class indices or (M, C) class probabilities; weight (C,) or None.
+# Per-row results are fp32 for the half types.
 LOSS = {
+    "cross_entropy_forward": "cross_entropy_forward(logits, target, weight, ignore_index, "
+                             "label_smoothing) -> (loss, lse, row_weight): per-row loss "
+                             "lse*sum(a) - sum(a*x) for a = weight * smoothed target, the "
+                             "row's logsumexp and weight[target] (0 where ignored); one fused "
+                             "pass, softmax never stored",
+    "cross_entropy_backward": "cross_entropy_backward(logits, target, weight, lse, grad, "
+                              "ignore_index, label_smoothing) -> Array: grad[:, None] * "
+                              "(softmax * sum(a) - a), softmax recomputed from lse",
+    "nll_loss_forward": "nll_loss_forward(logp, target, weight, ignore_index) -> (loss, "
+                        "row_weight): -weight[t] * logp[row, t] and weight[t] (0 where ignored)",
+    "nll_loss_backward": "nll_loss_backward(target, weight, grad, ignore_index, num_classes, "
+                         "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
 }
 
 # Attention.
