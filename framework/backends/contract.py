@@ -76,6 +76,10 @@ REDUCE = {
 
 MATMUL = {
     "matmul": "matmul(a, b) -> Array: batched (B, M, K) @ (B, K, N) -> (B, M, N), any strides",
+    "matmul_epilogue": "matmul_epilogue(a, b, bias, activation, residual, keep_preact) -> "
+                       "(Array, Array | None): act(a @ b + bias) + residual in one pass, and "
+                       "a @ b + bias when keep_preact; bias (N,) or None, residual a (B, M, N) "
+                       "view or None, activation None/'relu'/'gelu'/'gelu_tanh'/'silu'",
 }
 
 
