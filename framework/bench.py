@@ -640,11 +640,14 @@ class EventTimer:
     """GPU time from CUDA events on the default stream (cuda-bindings, no torch)."""
 
     def __init__(self) -> None:
-        from .backends.triton import runtime
+        from . import dtypes
+        from .backends.triton import memory, runtime
         self.driver, self.check = runtime._driver(), runtime.check
+        # framework's allocator makes the primary context current (as framework.autotune.timing)
+        self._scratch = memory.empty((L2_FLUSH_BYTES // 4,), dtypes.int32)
+        self.scratch = memory.buffer_address(self._scratch.storage.buffer)
         self.start = self.check(self.driver.cuEventCreate(0))
         self.end = self.check(self.driver.cuEventCreate(0))
-        self.scratch = self.check(self.driver.cuMemAlloc(L2_FLUSH_BYTES))
 
     def interleaved_medians(self, fns: list, flush_l2: bool) -> list:
         """Median seconds of each of ``fns`` timed in turn after warm-up; L2 flushed when asked."""
@@ -674,7 +677,7 @@ class EventTimer:
     def close(self) -> None:
         for event in (self.start, self.end):
             self.check(self.driver.cuEventDestroy(event))
-        self.check(self.driver.cuMemFree(self.scratch))
+        self._scratch = None
 
 
 # Running --------------------------------------------------------------------------------------
@@ -832,6 +835,7 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
         notes.append(f"{device}: PyTorch is not installed{' with CUDA' if device == 'cuda' else ''}; "
                      "the reference is NumPy on the host")
     elif device == "cpu":
+        notes += _busy_note()
         notes.append(f"cpu: torch threads {torch.get_num_threads()}, OMP_NUM_THREADS="
                      f"{os.environ.get('OMP_NUM_THREADS', '(unset)')}, {os.cpu_count()} CPUs")
     if device == "cuda":
@@ -847,6 +851,19 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
                          f"fp32 {peaks[device]['fp32']} TFLOP/s, bf16 {peaks[device]['bf16']} TFLOP/s, "
                          f"memory {peaks[device]['GB/s']:.0f} GB/s")
     return torch, notes
+
+
+def _busy_note() -> list:
+    """A warning when other processes keep the CPUs busy (times are then noisy)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return []
+    cpus = os.cpu_count() or 1
+    if load <= cpus:
+        return []
+    return [f"cpu: the machine is busy (load average {load:.1f} on {cpus} CPUs): times are noisy; "
+            "OMP_NUM_THREADS=1 keeps PyTorch's threads from waiting on each other"]
 
 
 def _match_matmul_precision(torch, peaks: dict | None) -> str:
