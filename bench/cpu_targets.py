@@ -10,7 +10,7 @@ Targets (ratio ours / PyTorch CPU, medians of interleaved repeats):
 - LeNet-style CNN training step (batch 64, Adam) ≤ 1.5×;
 - small transformer training step (Adam) ≤ 1.5×.
 
-The cases are the rows of ``framework bench`` (``framework/bench.py``: ``CPU_TARGETS``),
+The cases are the rows of ``framework bench`` (``framework/bench/report.py``: ``CPU_TARGETS``),
 timed longer. Exit status: 0 when every target is met, 1 when one is missed or could
 not be measured (an op missing from this build), 2 when PyTorch is not installed.
 
@@ -51,8 +51,8 @@ def main(argv: list | None = None) -> int:
         console.print("cpu_targets: PyTorch is not installed; the targets are ratios to PyTorch CPU",
                       style="red")
         return 2
-    bench.MIN_SECONDS = args.seconds
-    bench.MAX_REPEATS = 2000
+    bench.timing.MIN_SECONDS = args.seconds
+    bench.timing.MAX_REPEATS = 2000
     ops = [op for _, op, _, _ in bench.CPU_TARGETS]
     with console.status("measuring the CPU targets") as status:
         results, notes = bench.run(suites=("ops", "train"), devices=("cpu",), ops=ops,

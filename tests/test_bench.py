@@ -8,14 +8,15 @@ import pytest
 import framework
 import framework.nn.functional as F
 from framework import bench, cli
+from framework.bench import runner
 
 
 @pytest.fixture
 def fast_bench(monkeypatch):
     """Few repeats, so the benchmark tests stay quick."""
-    monkeypatch.setattr(bench, "WARMUP", 1)
-    monkeypatch.setattr(bench, "MIN_REPEATS", 2)
-    monkeypatch.setattr(bench, "MIN_SECONDS", 0.0)
+    monkeypatch.setattr(bench.timing, "WARMUP", 1)
+    monkeypatch.setattr(bench.timing, "MIN_REPEATS", 2)
+    monkeypatch.setattr(bench.timing, "MIN_SECONDS", 0.0)
 
 
 def _torch_or_skip():
@@ -104,7 +105,7 @@ def test_a_wrong_result_is_flagged_as_a_mismatch(fast_bench):
 
 
 def test_numpy_is_the_reference_without_torch(monkeypatch, fast_bench):
-    monkeypatch.setattr(bench, "_torch_for", lambda device: None)
+    monkeypatch.setattr(runner, "_torch_for", lambda device: None)
     saved = []
     results, notes = bench.run(suites=("ops", "train"), quick=True, devices=("cpu",),
                                ops=["sum", "mlp step"], checkpoint=lambda rows, _: saved.append(len(rows)))
@@ -143,7 +144,7 @@ def test_interleaved_medians_warm_up_and_alternate(fast_bench):
     assert len(medians) == 2 and all(m >= 0 for m in medians)
     assert calls[:2] == ["a", "b"]  # one warm-up each
     assert calls[2:6] == ["a", "b", "a", "b"]  # then in turn
-    assert calls.count("a") == calls.count("b") >= bench.WARMUP + bench.MIN_REPEATS
+    assert calls.count("a") == calls.count("b") >= bench.timing.WARMUP + bench.timing.MIN_REPEATS
 
 
 def test_geometric_mean_and_summary_per_suite():
@@ -184,13 +185,13 @@ def test_gpu_peak_table_matches_device_names(name, model, bandwidth):
 def test_peak_fraction_uses_the_unit_and_dtype():
     peaks = dict(bench.gpu_peaks("NVIDIA H200"), **{"fp32 matmul": 494.7})
     memory = bench.Result("ops", "add", "", "float32", "cuda", rate=2400.0, unit="GB/s")
-    assert bench._peak_fraction(memory, peaks) == pytest.approx(0.5)
+    assert runner._peak_fraction(memory, peaks) == pytest.approx(0.5)
     bf16 = bench.Result("matmul", "matmul", "", "bfloat16", "cuda", rate=494700.0, unit="GFLOP/s")
-    assert bench._peak_fraction(bf16, peaks) == pytest.approx(0.5)
+    assert runner._peak_fraction(bf16, peaks) == pytest.approx(0.5)
     tf32 = bench.Result("matmul", "matmul", "", "float32", "cuda", rate=494700.0, unit="GFLOP/s")
-    assert bench._peak_fraction(tf32, peaks) == pytest.approx(1.0)
+    assert runner._peak_fraction(tf32, peaks) == pytest.approx(1.0)
     assert bench.gpu_peaks("Some Other GPU") is None
-    assert bench._peak_fraction(memory, None) is None
+    assert runner._peak_fraction(memory, None) is None
 
 
 def test_agreement_check_and_time_format():
