@@ -128,7 +128,8 @@ def _render_summary(results: list, console) -> None:
         counts = ", ".join(f"{n} {status}" for status, n in info["rows"].items() if n)
         console.print(f"[bold]{device}: geometric-mean ratio (ours / reference) "
                       f"{_ratio_text(info['geomean_ratio'])}[/bold]  ({'; '.join(parts)})  rows: {counts}")
-    if any(r.device == "cpu" for r in results):
+    target_ops = {(suite, op) for suite, op, _, _ in CPU_TARGETS}
+    if any(r.device == "cpu" and (r.suite, r.op) in target_ops for r in results):
         console.print("CPU targets (ratio to PyTorch CPU in this run, medians):")
         for t in cpu_target_status(results):
             verdict = "not measured" if t["met"] is None else "met" if t["met"] else "MISSED"
