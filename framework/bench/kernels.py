@@ -139,37 +139,56 @@ def _attention(batch: int, heads: int, length: int, dim: int, causal: bool = Fal
     return build
 
 
+# Sizes per device as (the --quick sizes, the sizes only the full run adds).
+ELEMENTS = {"cpu": ([1 << 20], [1 << 22]), "cuda": ([1 << 24], [1 << 26])}
+ROWS = {"cpu": ([(1024, 1024)], [(4096, 1024)]), "cuda": ([(8192, 4096)], [])}
+CLASSES = {"cpu": ([(1024, 1000)], [(4096, 1000)]), "cuda": ([(8192, 8192)], [])}
+ATTENTION = {"cpu": ([(2, 4, 256, 64)], [(4, 8, 512, 64)]),
+             "cuda": ([(8, 16, 1024, 64)], [(4, 16, 4096, 64)])}
+MATMULS = {  # (m, k, n, batch); batch 0: a plain matmul
+    "cpu": ([(256, 256, 256, 0), (1024, 1024, 1024, 0), (128, 784, 512, 0)],
+            [(64, 64, 64, 0), (2048, 2048, 2048, 0), (4096, 512, 512, 0), (128, 128, 64, 32)]),
+    "cuda": ([(4096, 4096, 4096, 0)],
+             [(8192, 8192, 8192, 0), (1024, 1024, 1024, 0), (8192, 1024, 8192, 0), (32, 1024, 64, 512)])}
+CONVS = {  # (batch, in channels, height = width, out channels, kernel size, padding)
+    "cpu": ([(64, 1, 28, 6, 5, 2), (32, 16, 32, 32, 3, 1)],
+            [(64, 6, 14, 16, 5, 0), (16, 64, 16, 64, 3, 1), (8, 3, 64, 32, 7, 3)]),
+    "cuda": ([(64, 64, 56, 64, 3, 1)], [(64, 128, 28, 128, 3, 1), (64, 256, 14, 256, 3, 1),
+                                        (64, 3, 224, 64, 7, 3)])}
+# Dtypes of the shape sweeps (the CPU backend's matmul and conv are float32 BLAS).
+SWEEP_DTYPES = {"cpu": ("float32",), "cuda": ("float32", "bfloat16")}
+
+
+def _sizes(table: dict, device: str, quick: bool) -> list:
+    quick_sizes, more = table[device]
+    return list(quick_sizes) if quick else list(quick_sizes) + list(more)
+
+
 def ops_specs(device: str, quick: bool) -> list:
-    gpu = device == "cuda"
-    big = [1 << 24] if gpu and quick else [1 << 24, 1 << 26] if gpu else [1 << 20] if quick else [1 << 20, 1 << 22]
-    rows_cols = [(8192, 4096)] if gpu else [(1024, 1024)] if quick else [(1024, 1024), (4096, 1024)]
-    ce = [(8192, 8192)] if gpu else [(1024, 1000)] if quick else [(1024, 1000), (4096, 1000)]
-    attn = ([(8, 16, 1024, 64)] if quick else [(8, 16, 1024, 64), (4, 16, 4096, 64)]) if gpu else (
-        [(2, 4, 256, 64)] if quick else [(2, 4, 256, 64), (4, 8, 512, 64)])
+    """The ``ops`` suite: dispatch overhead, then the memory-bound ops and attention."""
     specs = [Spec("ops", "dispatch add", "8", "float32", _dispatch("add", False)),
              Spec("ops", "dispatch add (grad)", "8", "float32", _dispatch("add", True)),
              Spec("ops", "dispatch mul", "8", "float32", _dispatch("mul", False))]
-    for n in big:
-        for name in ("add", "mul", "exp", "relu", "gelu"):
-            if quick and name in ("mul", "gelu"):
-                continue
-            specs.append(Spec("ops", name, count_label(n), "float32", _elementwise(name, n)))
-    for n in big:
+    elementwise = ("add", "exp", "relu") if quick else ("add", "mul", "exp", "relu", "gelu")
+    for n in _sizes(ELEMENTS, device, quick):
+        specs += [Spec("ops", name, count_label(n), "float32", _elementwise(name, n)) for name in elementwise]
         specs.append(Spec("ops", "sum", count_label(n), "float32", _reduction("sum", 1, n, False)))
-    for rows, cols in rows_cols:
+    for rows, cols in _sizes(ROWS, device, quick):
         size = f"{rows}×{cols}"
         specs += [Spec("ops", "sum(dim=-1)", size, "float32", _reduction("sum", rows, cols, True)),
                   Spec("ops", "amax(dim=-1)", size, "float32", _reduction("amax", rows, cols, True)),
                   Spec("ops", "softmax", size, "float32", _softmax(rows, cols)),
                   Spec("ops", "layer_norm", size, "float32", _layer_norm(rows, cols))]
-    for rows, classes in ce:
+    for rows, classes in _sizes(CLASSES, device, quick):
         specs.append(Spec("ops", "cross_entropy", f"{rows}×{classes}", "float32", _cross_entropy(rows, classes)))
-    for b, h, length, d in attn:
-        specs.append(Spec("ops", "attention", f"{b}×{h}×{length}×{d}", "float32", _attention(b, h, length, d)))
-        if gpu:
-            specs.append(Spec("ops", "attention causal", f"{b}×{h}×{length}×{d}", "bfloat16",
+    for b, h, length, d in _sizes(ATTENTION, device, quick):
+        size = f"{b}×{h}×{length}×{d}"
+        specs.append(Spec("ops", "attention", size, "float32", _attention(b, h, length, d)))
+        if device == "cuda":
+            specs.append(Spec("ops", "attention causal", size, "bfloat16",
                               _attention(b, h, length, d, causal=True)))
     return specs
+
 
 def _matmul(m: int, k: int, n: int, batch: int = 0) -> Callable:
     def build(ctx: Context) -> Case:
@@ -185,22 +204,10 @@ def _matmul(m: int, k: int, n: int, batch: int = 0) -> Callable:
 
 
 def matmul_specs(device: str, quick: bool) -> list:
-    if device == "cuda":
-        shapes = [(4096, 4096, 4096, 0), (8192, 8192, 8192, 0)] if not quick else [(4096, 4096, 4096, 0)]
-        shapes += [] if quick else [(1024, 1024, 1024, 0), (8192, 1024, 8192, 0), (32, 1024, 64, 512)]
-        dtypes_ = ("float32", "bfloat16")
-    else:
-        shapes = [(256, 256, 256, 0), (1024, 1024, 1024, 0), (128, 784, 512, 0)]
-        shapes += [] if quick else [(64, 64, 64, 0), (2048, 2048, 2048, 0), (4096, 512, 512, 0),
-                                    (128, 128, 64, 32)]
-        dtypes_ = ("float32",)
-    specs = []
-    for dtype in dtypes_:
-        for m, k, n, batch in shapes:
-            size = f"{batch}×" if batch else ""
-            specs.append(Spec("matmul", "bmm" if batch else "matmul", f"{size}{m}×{k}×{n}", dtype,
-                              _matmul(m, k, n, batch)))
-    return specs
+    """The ``matmul`` suite: a shape sweep in each sweep dtype."""
+    return [Spec("matmul", "bmm" if batch else "matmul", f"{batch}×{m}×{k}×{n}" if batch else f"{m}×{k}×{n}",
+                 dtype, _matmul(m, k, n, batch))
+            for dtype in SWEEP_DTYPES[device] for m, k, n, batch in _sizes(MATMULS, device, quick)]
 
 
 def _conv(n: int, c: int, hw: int, k: int, r: int, padding: int) -> Callable:
@@ -219,14 +226,7 @@ def _conv(n: int, c: int, hw: int, k: int, r: int, padding: int) -> Callable:
 
 
 def conv_specs(device: str, quick: bool) -> list:
-    if device == "cuda":
-        shapes = [(64, 64, 56, 64, 3, 1)] + ([] if quick else [(64, 128, 28, 128, 3, 1),
-                                                               (64, 256, 14, 256, 3, 1),
-                                                               (64, 3, 224, 64, 7, 3)])
-        dtypes_ = ("float32", "bfloat16")
-    else:
-        shapes = [(64, 1, 28, 6, 5, 2), (32, 16, 32, 32, 3, 1)]
-        shapes += [] if quick else [(64, 6, 14, 16, 5, 0), (16, 64, 16, 64, 3, 1), (8, 3, 64, 32, 7, 3)]
-        dtypes_ = ("float32",)
-    return [Spec("conv", f"conv2d {r}×{r} pad {p}", f"{n}×{c}×{hw}×{hw}→{k}", dtype, _conv(n, c, hw, k, r, p))
-            for dtype in dtypes_ for n, c, hw, k, r, p in shapes]
+    """The ``conv`` suite: conv2d shapes (LeNet's, ResNet-like) in each sweep dtype."""
+    return [Spec("conv", f"conv2d {r}×{r} pad {p}", f"{n}×{c}×{hw}×{hw}→{k}", dtype,
+                 _conv(n, c, hw, k, r, p))
+            for dtype in SWEEP_DTYPES[device] for n, c, hw, k, r, p in _sizes(CONVS, device, quick)]

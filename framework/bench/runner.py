@@ -81,7 +81,8 @@ def run_spec(spec: Spec, device: str, torch, timer=None, peaks: dict | None = No
         row.unit, row.note = case.unit if case.work else "", case.note
         first = case.ours()
     except (Missing, NotImplementedError) as exc:
-        row.status, row.note = "skipped", f"{type(exc).__name__}: {exc}" if not isinstance(exc, Missing) else str(exc)
+        reason = str(exc) if isinstance(exc, Missing) else f"{type(exc).__name__}: {exc}"
+        row.status, row.note = "skipped", reason
         return row
     except Exception as exc:  # a bug in an op or a model: report it in the row
         row.status, row.note = "failed", f"{type(exc).__name__}: {exc}"
