@@ -8,7 +8,7 @@
 # 2. runs the test suite on the real GPU (FRAMEWORK_TRITON_INTERPRET=0, compiled kernels);
 # 3. runs `framework autotune` twice (the second run should tune nothing) — only once it is
 #    implemented; until then the summary says so;
-# 4. runs `framework bench --device cuda` (reference: torch on the same card; rows are written to
+# 4. runs `framework bench --device cuda --quick` (reference: torch on the same card; rows are written to
 #    $OUT/bench.json as they finish, so a timeout keeps the rows measured so far);
 # 5. writes logs and JSON under $OUT and prints a summary table last.
 #
@@ -30,7 +30,7 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-250}"
 AUTOTUNE_TIMEOUT="${AUTOTUNE_TIMEOUT:-45}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-100}"
 PYTEST_TARGETS="${PYTEST_TARGETS:-tests}"
-BENCH_ARGS="${BENCH_ARGS:---device cuda}"  # the CPU rows are measured on CPU machines
+BENCH_ARGS="${BENCH_ARGS:---device cuda --quick}"  # CPU rows: CPU machines; full: BENCH_ARGS="--device cuda"
 RESERVE=15  # seconds kept for the summary
 
 # Seconds step may run: its own timeout, cut to what is left of the total budget.
