@@ -85,8 +85,9 @@ def test_a_missing_op_gives_a_skipped_row_naming_it(monkeypatch, fast_bench):
     row = bench.run_spec(spec, "cpu", None)
     assert row.status == "skipped" and row.ours_ms is None and row.ratio is None
     assert "framework.nn.functional.layer_norm" in row.note
+    monkeypatch.delattr(F, "scaled_dot_product_attention", raising=False)
     results, _ = bench.run(suites=("train",), quick=True, devices=("cpu",), ops=["transformer step"])
-    assert results[0].status == "skipped" and "layer_norm" in results[0].note
+    assert results[0].status == "skipped" and "scaled_dot_product_attention" in results[0].note
 
 
 def test_an_op_raising_gives_a_failed_row(monkeypatch, fast_bench):
@@ -118,21 +119,27 @@ def test_numpy_is_the_reference_without_torch(monkeypatch, fast_bench):
     assert any("PyTorch is not installed" in note for note in notes)
 
 
-def test_mlp_training_step_matches_torch_and_reports_a_rate(fast_bench):
+@pytest.fixture
+def one_torch_thread():
+    """OpenMP threads on a shared 2-core machine make each torch step slow."""
     torch = _torch_or_skip()
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # OpenMP threads on a shared 2-core machine make each step slow
-    try:
-        _check_mlp_step()
-    finally:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
-def _check_mlp_step():
+@pytest.mark.parametrize("missing", [(), ("linear", "cross_entropy")])
+def test_mlp_training_step_matches_torch_with_or_without_fallbacks(monkeypatch, fast_bench,
+                                                                   one_torch_thread, missing):
+    for name in missing:
+        monkeypatch.delattr(F, name, raising=False)
     results, _ = bench.run(suites=("train",), quick=True, devices=("cpu",), ops=["mlp step"])
     (row,) = results
     assert row.status == "ok", row.note  # the first step's loss agrees with torch's
     assert row.unit == "GFLOP/s" and row.rate > 0 and row.ref_ms > 0
+    for name in missing:
+        assert f"F.{name} missing" in row.note
 
 
 # timing, summaries, peaks ---------------------------------------------------------------------

@@ -7,8 +7,13 @@ import numpy as np
 
 from .core import Case, Context, Spec, functional
 
+# Functional ops a model may run without: ours then falls back to a composite of framework ops.
+FALLBACKS = {"linear": "x @ w.t() + b", "cross_entropy": "logsumexp log-softmax",
+             "layer_norm": "mean/var composite"}
+
+
 class _Ops:
-    """The few ops a model needs, from framework (with fallbacks) or from torch."""
+    """The few ops a model needs, from framework (with composite fallbacks) or from torch."""
 
     def __init__(self, ctx: Context, use_torch: bool) -> None:
         self.ctx = ctx
@@ -32,6 +37,17 @@ class _Ops:
             return self.F.cross_entropy(logits, target)
         logp = logits - self.ctx.fw.logsumexp(logits, dim=-1, keepdim=True)
         return -(logp * onehot).sum() / logits.shape[0]
+
+    def layer_norm(self, x, w, b, eps: float = 1e-5):
+        if self.torch or hasattr(self.F, "layer_norm"):
+            return self.F.layer_norm(x, (x.shape[-1],), w, b, eps)
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) * (x - mean)).mean(dim=-1, keepdim=True)
+        return (x - mean) / (var + eps).sqrt() * w + b
+
+    def fallback_notes(self, names) -> list:
+        """``F.<name> missing: <composite>`` for each of ``names`` this build lacks."""
+        return [f"F.{name} missing: {FALLBACKS[name]}" for name in names if not hasattr(self.F, name)]
 
     def need(self, *names: str) -> None:
         if not self.torch:
@@ -74,14 +90,14 @@ def _transformer_forward(ops: _Ops, p: list, x, y, onehot):
     per_layer = 13
     for layer in range(cfg["layers"]):
         (ln1w, ln1b, wq, wk, wv, wo, bo, ln2w, ln2b, w1, b1, w2, b2) = p[layer * per_layer:(layer + 1) * per_layer]
-        h = F.layer_norm(x, (d,), ln1w, ln1b)
+        h = ops.layer_norm(x, ln1w, ln1b)
         q, k, v = ((h @ w.t()).reshape(b, length, heads, d // heads).transpose(1, 2) for w in (wq, wk, wv))
         a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + ops.linear(a.transpose(1, 2).reshape(b, length, d), wo, bo)
-        h = F.layer_norm(x, (d,), ln2w, ln2b)
+        h = ops.layer_norm(x, ln2w, ln2b)
         x = x + ops.linear(F.gelu(ops.linear(h, w1, b1)), w2, b2)
     lnw, lnb, head_w, head_b = p[-4:]
-    logits = ops.linear(F.layer_norm(x, (d,), lnw, lnb), head_w, head_b)
+    logits = ops.linear(ops.layer_norm(x, lnw, lnb), head_w, head_b)
     return ops.cross_entropy(logits.reshape(b * length, -1), y, onehot)
 
 
@@ -106,8 +122,12 @@ def _lenet_flops(batch: int) -> float:
 
 
 def _train_step(forward: Callable, shapes: list, x_shape: tuple, classes: int, flops: float,
-                needs: tuple) -> Callable:
-    """A training step (zero_grad, forward, loss, backward, Adam step) for ours and the reference."""
+                needs: tuple, fallbacks: tuple = ("linear", "cross_entropy")) -> Callable:
+    """A training step (zero_grad, forward, loss, backward, Adam step) for ours and the reference.
+
+    ``needs``: functional ops the model cannot run without (else the row is skipped);
+    ``fallbacks``: those it replaces by a composite when missing (the row says so).
+    """
     def build(ctx: Context) -> Case:
         ours_ops = _Ops(ctx, use_torch=False)
         ours_ops.need(*needs)
@@ -123,10 +143,7 @@ def _train_step(forward: Callable, shapes: list, x_shape: tuple, classes: int, f
             ref = _stepper(forward, _Ops(ctx, use_torch=True), [ctx.ref(a, requires_grad=True) for a in params],
                            [ctx.ref(a) for a in data], ctx.torch.optim.Adam)
         notes = [] if ctx.torch is not None else ["no NumPy reference for a training step (torch not installed)"]
-        if not hasattr(ours_ops.F, "cross_entropy"):
-            notes.append("loss via logsumexp (F.cross_entropy missing)")
-        if not hasattr(ours_ops.F, "linear"):
-            notes.append("x @ w.t() + b (F.linear missing)")
+        notes += ours_ops.fallback_notes(fallbacks)
         return Case(ours, ref, flops, "GFLOP/s", tolerance=1e-3, kernel=False, note="; ".join(notes))
     return build
 
@@ -167,5 +184,6 @@ def train_specs(device: str, quick: bool) -> list:
              "float32",
              _train_step(_transformer_forward, _transformer_shapes(),
                          (cfg["batch"], cfg["length"], cfg["dim"]), cfg["classes"], _transformer_flops(),
-                         ("layer_norm", "scaled_dot_product_attention", "gelu"))),
+                         ("scaled_dot_product_attention", "gelu"),
+                         ("linear", "cross_entropy", "layer_norm"))),
     ]
