@@ -162,4 +162,6 @@ def _fmt(value, digits: int) -> str:
 
 
 def _rate(value, unit: str) -> str:
-    return "—" if value is None else f"{value:.1f} {unit}"
+    if value is None:
+        return "—"
+    return f"{value:.1f} {unit}" if value >= 1 else f"{value:.2g} {unit}"
