@@ -809,12 +809,15 @@ FORWARDED_METHODS = {
     ),
     # movement ops
     "movement": (
+        "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
     ),
     # scan ops
     "scan": (
+        "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
     ),
     # sort ops
     "sort": (
+        "sort", "argsort", "topk", "unique", "bincount",
     ),
     # conv ops
     "conv": (
@@ -823,11 +826,9 @@ FORWARDED_METHODS = {
     "pool": (
     ),
     # norm ops
-    "norm": (
-    ),
+    "norm": ("softmax", "log_softmax"),
     # activation ops
-    "activation": (
-    ),
+    "activation": ("prelu",),
     # loss ops
     "loss": (
     ),

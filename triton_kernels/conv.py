@@ -42,6 +42,31 @@ CONV_CONFIGS = {
     "conv2d_dgrad_kernel": {"half": dict(_TILE, num_warps=8), "wide": dict(_TILE, num_warps=8)},
     "conv2d_wgrad_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
 }
+# What the autotuner tries (framework.autotune, via framework/backends/triton/conv.py).
+_SPACE_TILES = [(128, 128), (128, 64), (64, 128), (64, 64), (32, 64), (64, 32), (32, 32)]
+
+
+def config_space(kernel: str, itemsize: int, shared_memory: int, tensor_cores: bool) -> list:
+    """Tile configs worth timing for GEMM ``kernel``, pruned by shared memory and registers.
+
+    Without tensor cores (exact fp32, fp64) tiles stay at most 64x64 with 8
+    warps; tiles of 128x128 always take 8 warps; dgrad takes 8 warps (its
+    masked stride arithmetic spills with 4 on sm_80).
+    """
+    configs = []
+    for bm, bn in _SPACE_TILES:
+        if not tensor_cores and bm * bn > 64 * 64:
+            continue
+        wide = bm * bn >= 128 * 128 or not tensor_cores or kernel == "conv2d_dgrad_kernel"
+        for bk in (32, 64):
+            for stages in (2, 3):
+                if stages * (bm * bk + bk * bn) * itemsize > shared_memory:
+                    continue
+                configs.append({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk,
+                                "num_warps": 8 if wide else 4, "num_stages": stages})
+    return configs
+
+
 # unfold / fold: elementwise gathers, BLOCK elements per program.
 IM2COL_CONFIG = {"BLOCK": 512, "num_warps": 4}
 
@@ -338,11 +363,12 @@ _GEMM_POINTERS = {
 }
 
 
-def _gemm_spec(kernel: str, dtype: str, config: dict, sass: dict) -> dict:
+def _gemm_spec(kernel: str, dtype: str, config: dict, sass: dict, precision: str = "ieee") -> dict:
     acc = "tl.float64" if dtype == "fp64" else "tl.float32"
     constexprs = {key: config[key] for key in ("BLOCK_M", "BLOCK_N", "BLOCK_K")}
-    constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION="ieee", INTERPRET_BF16=False)
+    constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION=precision, INTERPRET_BF16=False)
     label = dtype if config["BLOCK_N"] == 64 else f"{dtype}-16x{config['BLOCK_K']}"
+    label = label if precision == "ieee" else f"{label}-{precision}"
     return {"kernel": kernel, "label": label, "constexprs": constexprs,
             "signature": {name: f"*{dtype}" for name in _GEMM_POINTERS[kernel]},
             "num_warps": config["num_warps"], "num_stages": config["num_stages"],
@@ -363,6 +389,7 @@ COMPILE_SPECS = [
         _gemm_spec(kernel, "fp16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
         _gemm_spec(kernel, "bf16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
         _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], {}),
+        _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], _TENSOR_CORES, "tf32"),
         _gemm_spec(kernel, "fp64", CONV_CONFIGS[kernel]["wide"], {90: "DMMA", 80: "DMMA"}),
     )
 ] + [

@@ -99,16 +99,47 @@ INDEXING = {
                "in row-major order",
 }
 
-# Data movement: tril/triu, repeat, flip, roll, pad.
+# Data movement: tril/triu, repeat, flip, roll, pad. Outputs are new contiguous arrays.
 MOVEMENT = {
+    "tril": "tril(x, diagonal) -> Array: last two dims' lower triangle (col - row <= diagonal), "
+            "zeros above",
+    "triu": "triu(x, diagonal) -> Array: last two dims' upper triangle (col - row >= diagonal), "
+            "zeros below",
+    "flip": "flip(x, dims) -> Array: order of each dim in dims reversed",
+    "roll": "roll(x, shifts, dims) -> Array: rolled by shifts[i] along dims[i] (tuples)",
+    "tile": "tile(x, reps) -> Array: repeated reps[d] times along each dim (len(reps) == ndim)",
+    "repeat_interleave": "repeat_interleave(x, repeats, dim) -> Array: each slice along dim "
+                         "repeated `repeats` (int) times",
+    "repeat_interleave_index": "repeat_interleave_index(repeats, total) -> Array[int64]: k "
+                               "repeated repeats[k] times (1-D integer repeats, total entries)",
+    "gather_slices": "gather_slices(x, index, dim) -> Array: slices of x along dim at the "
+                     "positions of the 1-D int64 index",
+    "pad": "pad(x, pads, mode, value) -> Array: pads[d] = (before, after) per dim (negative "
+           "crops, constant only); mode 'constant' (value), 'reflect', 'replicate', 'circular'",
 }
 
-# Scans along one dim.
+# Scans along one dim; outputs have the input's shape.
 SCAN = {
+    "cumsum": "cumsum(x, dim, out_dtype) -> Array: inclusive running sum (fp32 for halves)",
+    "cumprod": "cumprod(x, dim, out_dtype) -> Array: inclusive running product",
+    "logcumsumexp": "logcumsumexp(x, dim) -> Array: log of the running sum of exp(x), stable",
+    "cummax": "cummax(x, dim) -> (Array, Array[int64]): running max and its latest index "
+              "(NaN wins)",
+    "cummin": "cummin(x, dim) -> (Array, Array[int64]): running min and its latest index "
+              "(NaN wins)",
 }
 
-# Sorting, selection and counting.
+# Sorting, selection and counting. Orders: NaN largest, equal values in input order.
 SORT = {
+    "sort": "sort(x, dim, descending, stable) -> (Array, Array[int64]): values and indices "
+            "sorted along dim (always stable)",
+    "searchsorted": "searchsorted(sorted_sequence, values, right, out_dtype, sorter) -> Array: "
+                    "insertion indices in the last dim (1-D or matching leading dims), "
+                    "sequence read through sorter (Array or None)",
+    "bincount": "bincount(x, weights, minlength, out_dtype) -> Array: count (or weight sum) of "
+                "each value of a 1-D non-negative integer x; weights Array or None",
+    "unique": "unique(x) -> (Array, Array[int64], Array[int64]): sorted distinct values of the "
+              "flattened x, inverse (x's shape), counts; each NaN distinct",
 }
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.
@@ -150,10 +181,28 @@ POOL = {
 
 # Row-fused normalizations and softmax.
 NORM = {
+    "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
+               "x's dtype; a row of -inf gives NaN",
+    "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
+                        "softmax/log_softmax along dim from the forward output",
+    "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
+                 "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
+                 "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "
+                 "weight + bias (weight, bias: (S,) or None) in x's dtype, mean and rstd "
+                 "(float32 for half types)",
+    "norm_rows_backward": "norm_rows_backward(grad, x, weight, mean, rstd, rms, across) -> "
+                          "(Array, Array | None): dx of norm_rows, and grad * xhat (the weight "
+                          "gradient's terms, float32 for halves) when weight is given",
 }
 
 # Parameterized activations (forward and backward kernels).
 ACTIVATION = {
+    "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
+                  "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
+                  "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
+                  "tanhshrink, logsigmoid",
+    "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
+                           "grad's dtype",
 }
 
 # Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;
