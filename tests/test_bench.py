@@ -109,11 +109,13 @@ def test_numpy_is_the_reference_without_torch(monkeypatch, fast_bench):
     monkeypatch.setattr(runner, "_torch_for", lambda device: None)
     saved = []
     results, notes = bench.run(suites=("ops", "train"), quick=True, devices=("cpu",),
-                               ops=["sum", "mlp step"], checkpoint=lambda rows, _: saved.append(len(rows)))
-    assert saved == [1, 2]  # called after every row
+                               ops=["dispatch mul", "exp", "sum", "mlp step"],
+                               checkpoint=lambda rows, _: saved.append(len(rows)))
+    assert saved == [1, 2, 3, 4]  # called after every row
     by_op = {r.op: r for r in results}
     assert by_op["sum"].status == "ok" and by_op["sum"].reference == "numpy (host)"
     assert by_op["sum"].ratio > 0
+    assert by_op["dispatch mul"].status == by_op["exp"].status == "ok"
     assert by_op["mlp step"].ours_ms > 0 and by_op["mlp step"].ratio is None
     assert "no NumPy reference" in by_op["mlp step"].note
     assert any("PyTorch is not installed" in note for note in notes)

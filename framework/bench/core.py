@@ -8,6 +8,7 @@ import numpy as np
 
 SUITES = ("ops", "matmul", "conv", "train")
 
+
 @dataclass
 class Result:
     """One report row: our median time, the reference's, their ratio and the achieved rate."""
@@ -55,6 +56,7 @@ class Spec:
 
 class Missing(Exception):
     """An op the benchmark needs is not in this build: the row is skipped with this reason."""
+
 
 class Context:
     """What a case builder needs: the device, the reference library and seeded input data."""

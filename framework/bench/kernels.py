@@ -8,6 +8,7 @@ import numpy as np
 
 from .core import Case, Context, Spec, count_label, functional, itemsize, top_level
 
+
 def _np_softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -36,6 +37,7 @@ def _np_conv2d(x, w, b, padding: int) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
     return np.einsum("nchwrs,kcrs->nkhw", windows, w, optimize=True) + b[None, :, None, None]
 
+
 def _elementwise(name: str, n: int) -> Callable:
     arity = 1 if name in ("exp", "relu", "gelu") else 2
 
@@ -50,12 +52,17 @@ def _elementwise(name: str, n: int) -> Callable:
                            (lambda: np.maximum(ref_in[0], 0)) if name == "relu" else None)
         else:
             fn = top_level(name)
-            lib = ctx.torch or np
-            np_name = {"mul": "multiply"}.get(name, name)
-            ref_fn = getattr(lib, name if ctx.torch is not None else np_name)
+            ref_fn = _library_function(ctx, name)
             ref = lambda: ref_fn(*ref_in)  # noqa: E731
         return Case(lambda: fn(*ours_in), ref, (arity + 1) * n * itemsize(ctx.dtype), "GB/s")
     return build
+
+
+def _library_function(ctx: Context, name: str) -> Callable:
+    """``torch.<name>``, or NumPy's function of that name (``mul``: ``np.multiply``)."""
+    if ctx.torch is not None:
+        return getattr(ctx.torch, name)
+    return getattr(np, {"mul": "multiply"}.get(name, name))
 
 
 def _dispatch(name: str, requires_grad: bool) -> Callable:
@@ -65,8 +72,7 @@ def _dispatch(name: str, requires_grad: bool) -> Callable:
         xs = [ctx.randn(8) for _ in range(2)]
         a, b = (ctx.ours(x, requires_grad) for x in xs)
         ra, rb = (ctx.ref(x, requires_grad) for x in xs)
-        lib = ctx.torch or np
-        ref_fn = getattr(lib, name)
+        ref_fn = _library_function(ctx, name)
         note = "inputs require grad: records the autograd node" if requires_grad else ""
         return Case(lambda: fn(a, b), lambda: ref_fn(ra, rb), kernel=False, note=note)
     return build

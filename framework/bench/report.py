@@ -20,6 +20,7 @@ CPU_TARGETS = (
     ("train", "transformer step", 1.5, "small transformer training step, Adam"),
 )
 
+
 def geometric_mean(values) -> float | None:
     """Geometric mean of the positive ``values`` (None when there are none)."""
     logs = [math.log(v) for v in values if v is not None and v > 0]

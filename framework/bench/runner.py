@@ -23,6 +23,7 @@ GPU_PEAKS = (
     ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5, "GB/s": 2039.0}),
 )
 
+
 def _torch_for(device: str):
     """torch as the reference for ``device``, or None (not installed, or no GPU for ``cuda``)."""
     try:
@@ -32,6 +33,7 @@ def _torch_for(device: str):
     if device == "cuda" and not torch.cuda.is_available():
         return None
     return torch
+
 
 SPEC_BUILDERS = {"ops": ops_specs, "matmul": matmul_specs, "conv": conv_specs, "train": train_specs}
 
@@ -45,6 +47,7 @@ def specs(suites=SUITES, device: str = "cpu", quick: bool = False, ops=None) -> 
 def op_names(device: str = "cpu") -> list:
     """Every op name the suites time (``--ops`` accepts these)."""
     return sorted({s.op for s in specs(SUITES, device)})
+
 
 def _to_numpy(value) -> np.ndarray:
     """A framework or torch tensor (any dtype, any device) or an array as a NumPy array."""

@@ -12,6 +12,7 @@ MAX_REPEATS = 200
 MIN_SECONDS = 0.3
 L2_FLUSH_BYTES = 256 * 1024 * 1024
 
+
 def median_seconds(fn: Callable, sync: Callable) -> float:
     """Median wall-clock seconds of ``fn()`` (each repeat ends with ``sync()``), after warm-up."""
     return interleaved_medians([fn], sync)[0]
