@@ -20,6 +20,7 @@ GPU_PEAKS = (
     ("H100", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 66.9, "GB/s": 3350.0}),
     ("A100-SXM4-40GB", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5, "GB/s": 1555.0}),
     ("A100-PCIE-40GB", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5, "GB/s": 1555.0}),
+    ("A100 80GB PCIe", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5, "GB/s": 1935.0}),
     ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5, "GB/s": 2039.0}),
 )
 
@@ -44,9 +45,9 @@ def specs(suites=SUITES, device: str = "cpu", quick: bool = False, ops=None) -> 
     return chosen if ops is None else [s for s in chosen if s.op in ops]
 
 
-def op_names(device: str = "cpu") -> list:
-    """Every op name the suites time (``--ops`` accepts these)."""
-    return sorted({s.op for s in specs(SUITES, device)})
+def op_names() -> list:
+    """Every op name the suites time on any device (``--ops`` accepts these)."""
+    return sorted({s.op for device in ("cpu", "cuda") for s in specs(SUITES, device)})
 
 
 def _to_numpy(value) -> np.ndarray:
