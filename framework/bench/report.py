@@ -42,7 +42,10 @@ def summary(results: list) -> dict:
 
 
 def cpu_target_status(results: list) -> list:
-    """``(description, target, measured ratio or None, met or None)`` for each CPU target."""
+    """For each CPU target: its op, description, target, measured ratio and ``met``.
+
+    Only a row timed against PyTorch without errors counts; otherwise ratio and met are None.
+    """
     rows = {(r.suite, r.op): r for r in results if r.device == "cpu"}
     status = []
     for suite, op, target, description in CPU_TARGETS:
@@ -71,8 +74,9 @@ def environment() -> dict:
     return env
 
 
-TIMING_TEXT = ("median of repeats after warm-up; cpu: wall clock; cuda: CUDA events on the default "
-               "stream, L2 flushed before each kernel repeat; ratio = ours / reference")
+TIMING_TEXT = ("medians of interleaved repeats (ours, reference, ours, ...) after warm-up; cpu: wall "
+               "clock; cuda: CUDA events on the default stream, L2 flushed before each kernel repeat; "
+               "ratio = ours / reference")
 
 
 def write_json(path: str, results: list, notes: list) -> None:
