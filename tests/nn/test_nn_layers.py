@@ -9,7 +9,6 @@ from nn_oracle import check_module, sync
 
 import framework
 from framework import nn
-from framework.nn import functional as F
 
 
 def _pair(name, *args, **kwargs):

@@ -8,7 +8,6 @@ from nn_oracle import check_module, sync
 
 import framework
 from framework import nn
-from framework.nn import functional as F
 
 # PyTorch's own deprecation/performance notes about mixed mask types and nested tensors
 pytestmark = pytest.mark.filterwarnings(
