@@ -88,7 +88,7 @@ def _gelu_tanh(v):
 
 
 def _relu(v):
-    return select(v < 0, v.dtype.type(0), v, v.dtype)  # NaN passes through
+    return np.maximum(v, v.dtype.type(0))  # NaN passes through (np.maximum propagates it)
 
 
 def _sign(v):
