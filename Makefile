@@ -1,5 +1,6 @@
 # `make test`  — create .venv if missing, install the project with its test extra, run the suite.
-# `make bench` — same environment, then `framework bench` (a table of op timings against a reference).
+# `make bench` — same environment, then `framework bench` (the benchmark report against PyTorch/NumPy).
+# `make bench-targets` — the CPU speed targets vs PyTorch CPU (bench/cpu_targets.py; exits 1 on a miss).
 #
 # torch is the test oracle only. `torch==2.13.0` is installed explicitly first: on the project's
 # machines pip finds that CPU build on local disk, and the test extra's looser `torch>=2.4`
@@ -14,8 +15,9 @@ TORCH_PIN ?= torch==2.13.0
 # check, which shares one compiler subprocess) on one worker.
 PYTEST_ARGS ?= -n 2 --dist loadgroup -q
 BENCH_ARGS ?=
+TARGET_ARGS ?=
 
-.PHONY: test bench venv docs clean-venv
+.PHONY: test bench bench-targets venv docs clean-venv
 
 venv: $(STAMP)
 
@@ -32,6 +34,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/framework bench $(BENCH_ARGS)
+
+bench-targets: $(STAMP)
+	$(PY) bench/cpu_targets.py $(TARGET_ARGS)
 
 # Regenerate the op coverage table checked by tests/test_registry.py.
 docs: $(STAMP)

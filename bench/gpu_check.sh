@@ -8,7 +8,8 @@
 # 2. runs the test suite on the real GPU (FRAMEWORK_TRITON_INTERPRET=0, compiled kernels);
 # 3. runs `framework autotune --quick` twice into a cache under $OUT (the second run must
 #    tune nothing);
-# 4. runs `framework bench` (reference: torch on the same card);
+# 4. runs `framework bench --device cuda --quick` (reference: torch on the same card; rows are
+#    written to $OUT/bench.json as they finish, so a timeout keeps the rows measured so far);
 # 5. writes logs and JSON under $OUT and prints a summary table last.
 #
 # Every step has a timeout and the whole script keeps within TOTAL_BUDGET seconds (default
@@ -29,7 +30,7 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-250}"
 AUTOTUNE_TIMEOUT="${AUTOTUNE_TIMEOUT:-150}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-100}"
 PYTEST_TARGETS="${PYTEST_TARGETS:-tests}"
-BENCH_ARGS="${BENCH_ARGS:-}"
+BENCH_ARGS="${BENCH_ARGS:---device cuda --quick}"  # CPU rows: CPU machines; full: BENCH_ARGS="--device cuda"
 RESERVE=15  # seconds kept for the summary
 
 # Seconds step may run: its own timeout, cut to what is left of the total budget.

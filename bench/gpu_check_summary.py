@@ -46,14 +46,20 @@ def _fmt(value, digits: int) -> str:
 
 
 def _print_bench(results: list) -> None:
-    header = f"{'op':<7} {'device':<6} {'size':<6} {'ours ms':>9} {'ref ms':>9} {'ratio':>6} {'ours rate':>16}  reference"
+    header = (f"{'suite':<6} {'op':<18} {'size':<22} {'dtype':<8} {'ours ms':>9} {'ref ms':>9} "
+              f"{'ratio':>6} {'ours rate':>17} {'%peak':>6}")
     print(header)
     print("-" * len(header))
     for r in results:
         rate = "-" if r.get("rate") is None else f"{r['rate']:.1f} {r['unit']}"
-        print(f"{r['op']:<7} {r['device']:<6} {r['size']:<6} {_fmt(r.get('ours_ms'), 3):>9} "
-              f"{_fmt(r.get('ref_ms'), 3):>9} {_fmt(r.get('ratio'), 2):>6} {rate:>16}  "
-              f"{r.get('reference', '')}{'  ' + r['note'] if r.get('note') else ''}")
+        peak = None if r.get("peak_fraction") is None else 100 * r["peak_fraction"]
+        ratio = _fmt(r.get("ratio"), 2) if r.get("status", "ok") in ("ok", "mismatch") else r["status"]
+        print(f"{r.get('suite', ''):<6} {r['op']:<18} {r['size']:<22} {r.get('dtype', ''):<8} "
+              f"{_fmt(r.get('ours_ms'), 3):>9} {_fmt(r.get('ref_ms'), 3):>9} {ratio:>6} {rate:>17} "
+              f"{_fmt(peak, 1):>6}{'  ' + r['note'] if r.get('note') else ''}")
+    references = sorted({r.get("reference", "") for r in results} - {""})
+    if references:
+        print(f"reference: {', '.join(references)}")
 
 
 def merge_junit(out: str, shards: int) -> None:

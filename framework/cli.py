@@ -37,12 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="versions, devices and the runtime serving 'cuda'")
     info.set_defaults(run=cmd_info)
 
-    bench = commands.add_parser("bench", help="time ops against a reference (NumPy / PyTorch)")
-    bench.add_argument("--quick", action="store_true", help="one small size per op")
-    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    bench.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
-                       help="which devices to time (default: all)")
-    bench.add_argument("--ops", metavar="LIST", help="comma-separated ops (default: add,exp,sum,matmul)")
+    bench = commands.add_parser("bench", help="benchmark report against a reference (PyTorch / NumPy)")
+    _add_bench_arguments(bench)
     bench.set_defaults(run=cmd_bench)
 
     tune = commands.add_parser("autotune", help="tune kernel configs for this GPU into the cache")
@@ -157,26 +153,60 @@ def cmd_info(args) -> int:
 
 # bench --------------------------------------------------------------------
 
+def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
+    from framework.bench import SUITES
+    bench.add_argument("--suite", metavar="LIST", default="all",
+                       help=f"comma-separated suites: {','.join(SUITES)} (default: all)")
+    bench.add_argument("--quick", action="store_true", help="fewer and smaller shapes per suite")
+    bench.add_argument("--json", metavar="PATH", help="also write the rows and summary as JSON to PATH")
+    bench.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
+                       help="which devices to time (default: all)")
+    bench.add_argument("--ops", metavar="LIST", help="comma-separated op names to keep (default: every op)")
+
+
 def cmd_bench(args) -> int:
-    """Run ``framework.bench`` and print the table (and write JSON when asked)."""
+    """Run ``framework.bench`` with a progress bar, print the report (and write JSON when asked).
+
+    Exit status: 0; 1 when a row failed or disagreed with the reference; 2 for bad arguments.
+    """
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from framework import bench
     console = Console()
+    suites = _bench_choices(args.suite, bench.SUITES, "suite", console)
     devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
     ops = None if not args.ops else [op.strip() for op in args.ops.split(",") if op.strip()]
-    unknown = [op for op in ops or () if op not in bench.FULL_SIZES]
-    if unknown:
-        console.print(f"framework bench: unknown op(s) {', '.join(unknown)}; "
-                      f"choose from {', '.join(bench.FULL_SIZES)}", style="red")
+    if ops is not None and _bench_choices(args.ops, bench.op_names(), "op", console) is None:
         return 2
-    with console.status("benchmarking") as status:
-        results, notes = bench.run(quick=args.quick, devices=devices, ops=ops,
-                                   log=lambda line: status.update(f"benchmarking {line}"))
+    if suites is None:
+        return 2
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("benchmarking", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+        checkpoint = None if not args.json else (lambda rows, notes: bench.write_json(args.json, rows, notes))
+        results, notes = bench.run(suites=suites, quick=args.quick, devices=devices, ops=ops,
+                                   progress=progress, checkpoint=checkpoint)
     bench.render(results, notes, console)
     if args.json:
         bench.write_json(args.json, results, notes)
         console.print(f"wrote {args.json}")
-    return 0
+    return 1 if any(r.status in ("failed", "mismatch") for r in results) else 0
+
+
+def _bench_choices(text: str, known, what: str, console) -> tuple | None:
+    """The comma-separated names in ``text`` (``all``: every known one), or None after an error."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return tuple(known)
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        console.print(f"framework bench: unknown {what}(s) {', '.join(unknown) or repr(text)}; "
+                      f"choose from {', '.join(known)}", style="red")
+        return None
+    return tuple(names)
 
 
 # autotune -----------------------------------------------------------------

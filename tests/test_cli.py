@@ -1,14 +1,12 @@
-"""The ``framework`` command line: ``info``, ``bench`` and ``autotune``."""
-import json
+"""The ``framework`` command line: ``info`` and ``autotune`` (``bench``: tests/test_bench.py)."""
 import os
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 import framework
-from framework import bench, cli
+from framework import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,62 +61,3 @@ def test_info_names_the_autotune_cache(tmp_path):
 def test_no_subcommand_prints_help_and_fails(capsys):
     assert cli.main([]) == 2
     assert "info" in capsys.readouterr().out
-
-
-def test_bench_rejects_an_unknown_op(capsys):
-    assert cli.main(["bench", "--ops", "add,nope"]) == 2
-    assert "nope" in capsys.readouterr().out
-
-
-@pytest.fixture
-def fast_bench(monkeypatch):
-    """Few repeats, so the benchmark tests stay quick."""
-    monkeypatch.setattr(bench, "WARMUP", 1)
-    monkeypatch.setattr(bench, "MIN_REPEATS", 2)
-    monkeypatch.setattr(bench, "MIN_SECONDS", 0.0)
-
-
-def test_bench_cpu_quick_writes_json(tmp_path, fast_bench):
-    path = tmp_path / "bench.json"
-    assert cli.main(["bench", "--quick", "--device", "cpu", "--json", str(path)]) == 0
-    data = json.loads(path.read_text())
-    assert data["environment"]["numpy"] == np.__version__
-    rows = {row["op"]: row for row in data["results"]}
-    assert sorted(rows) == sorted(bench.QUICK_SIZES)
-    for op, row in rows.items():
-        assert row["device"] == "cpu"
-        if hasattr(framework, op):
-            assert row["ours_ms"] > 0 and row["ref_ms"] > 0, row
-            assert row["reference"] == "numpy (cpu)"
-            assert row["ratio"] == pytest.approx(row["ours_ms"] / row["ref_ms"])
-            assert row["unit"] in ("GB/s", "GFLOP/s") and row["rate"] > 0
-            assert "MISMATCH" not in row["note"], row
-        else:
-            assert "not implemented" in row["note"]
-
-
-def test_bench_cuda_runs_on_a_gpu_and_is_skipped_under_the_interpreter(fast_bench):
-    from framework.backends.triton import runtime
-    results, notes = bench.run(quick=True, devices=("cuda",), ops=["sum", "matmul"])
-    if runtime.mode() != "gpu":
-        assert results == []
-        assert any("cuda skipped" in note for note in notes)
-        return
-    assert [r.op for r in results] == ["sum", "matmul"]
-    for row in results:
-        assert row.ours_ms > 0 and row.ref_ms > 0, row
-        assert "MISMATCH" not in row.note, row
-
-
-def test_median_seconds_warms_up_and_repeats(fast_bench):
-    calls = []
-    seconds = bench.median_seconds(lambda: calls.append(1), lambda: None)
-    assert len(calls) >= bench.WARMUP + bench.MIN_REPEATS
-    assert seconds >= 0
-
-
-def test_agreement_check_rejects_wrong_results():
-    x = np.linspace(-1, 1, 100)
-    assert bench._agrees(x, x + 1e-9, 1)
-    assert not bench._agrees(x, x + 0.1, 1)
-    assert not bench._agrees(x, x[:50], 1)

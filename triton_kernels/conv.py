@@ -389,7 +389,6 @@ COMPILE_SPECS = [
         _gemm_spec(kernel, "fp16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
         _gemm_spec(kernel, "bf16", CONV_CONFIGS[kernel]["half"], _TENSOR_CORES),
         _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], {}),
-        _gemm_spec(kernel, "fp32", CONV_CONFIGS[kernel]["wide"], _TENSOR_CORES, "tf32"),
         _gemm_spec(kernel, "fp64", CONV_CONFIGS[kernel]["wide"], {90: "DMMA", 80: "DMMA"}),
     )
 ] + [

@@ -1,6 +1,7 @@
 """Row-fused normalization kernels: softmax / log-softmax and mean/variance normalization.
 
-Every kernel gives one program one row of length N. A row that fits in one
+The row kernels give one program one row of length N (the split kernels at
+the end give one program a chunk of a row, for few long rows). A row that fits in one
 block (``N <= BLOCK_N``, ``SINGLE=True``) is read once into registers and
 reduced there: the one-pass case. Longer rows loop over BLOCK_N-wide chunks:
 a first loop gathers the row's statistics (an online max/sum for softmax,
@@ -27,6 +28,12 @@ from .elementwise import _convert
 
 # Longest row kept in registers in one block; longer rows loop over blocks of this size.
 MAX_BLOCK_N = 4096
+# Batch norm over few channels: each row is split into chunks of at least SPLIT_COLS
+# elements, one program each, aiming at TARGET_PROGRAMS programs in all (at most
+# MAX_SPLITS per row); see the split kernels below.
+SPLIT_COLS = 2 * MAX_BLOCK_N
+TARGET_PROGRAMS = 1024
+MAX_SPLITS = 1024
 
 
 @triton.jit
@@ -303,6 +310,132 @@ def _norm_dx(gw, xhat, mean_gw, mean_gwx, rstd, RMS: tl.constexpr):
     return dx * rstd
 
 
+# split rows: few long rows (batch norm over few channels) ---------------------------------
+# A row of N elements is cut into S chunks of ``cols_per_split`` elements, one program (r, j)
+# each, so few long rows still fill the GPU. The partial kernels store each chunk's
+# statistics at ``part[(r * S + j) * K + k]``; the split kernels merge a row's S partials
+# (a BLOCK_S-wide vector load) and then process their own chunk.
+@triton.jit
+def _chunk(N, cols_per_split):
+    """(first, end) element of this program's chunk: [j * cols_per_split, ...) of the row."""
+    begin = tl.program_id(1).to(tl.int64) * cols_per_split
+    return begin, tl.minimum(begin + cols_per_split, N)
+
+
+@triton.jit
+def norm_partial_stats_kernel(x_ptr, part_ptr, N, cols_per_split, row_stride, inner, outer_stride,
+                              GATHER: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program (r, j) merges chunk j of row r, block by block (Chan et al.), into
+    (count, mean, M2), stored at ``part[(r * S + j) * 3 + {0, 1, 2}]``."""
+    r = tl.program_id(0).to(tl.int64)
+    part = (r * tl.num_programs(1) + tl.program_id(1)) * 3
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    begin, end = _chunk(N, cols_per_split)
+    mean = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+    m2 = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+    seen = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+    for start in range(begin, end, BLOCK_N):
+        idx = start + cols
+        mask = idx < end
+        offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+        x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+        count = tl.sum(mask.to(ACC), axis=0)
+        block_mean = tl.sum(x, axis=0) / count
+        d = tl.where(mask, x - block_mean, 0)
+        delta = block_mean - mean
+        total = seen + count
+        mean += delta * count / total
+        m2 += tl.sum(d * d, axis=0) + delta * delta * seen * count / total
+        seen = total
+    tl.store(part_ptr + part, seen.to(part_ptr.dtype.element_ty))
+    tl.store(part_ptr + part + 1, mean.to(part_ptr.dtype.element_ty))
+    tl.store(part_ptr + part + 2, m2.to(part_ptr.dtype.element_ty))
+
+
+@triton.jit
+def norm_split_kernel(x_ptr, y_ptr, part_ptr, mean_ptr, rstd_ptr, N, S, cols_per_split,
+                      row_stride, inner, outer_stride, eps, GATHER: tl.constexpr,
+                      ACC: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_S: tl.constexpr):
+    """Program (r, j) merges row r's S partials of ``norm_partial_stats_kernel`` into the
+    row's mean and ``rstd = 1 / sqrt(M2 / N + eps)``, writes ``y = (x - mean) * rstd`` over
+    chunk j, and (program j = 0) ``mean[r]``, ``rstd[r]``."""
+    r = tl.program_id(0).to(tl.int64)
+    splits = tl.arange(0, BLOCK_S)
+    smask = splits < S
+    part = (r * S + splits) * 3
+    counts = tl.load(part_ptr + part, mask=smask, other=0).to(ACC)
+    means = tl.load(part_ptr + part + 1, mask=smask, other=0).to(ACC)
+    m2s = tl.load(part_ptr + part + 2, mask=smask, other=0).to(ACC)
+    mean = tl.sum(counts * means, axis=0) / N
+    deviation = tl.where(smask, means - mean, 0)
+    m2 = tl.sum(m2s, axis=0) + tl.sum(counts * deviation * deviation, axis=0)
+    rstd = 1.0 / tl.sqrt(m2 / N + eps)
+    first = tl.program_id(1) == 0
+    tl.store(mean_ptr + r, mean.to(mean_ptr.dtype.element_ty), mask=first)
+    tl.store(rstd_ptr + r, rstd.to(rstd_ptr.dtype.element_ty), mask=first)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    begin, end = _chunk(N, cols_per_split)
+    for start in range(begin, end, BLOCK_N):
+        idx = start + cols
+        mask = idx < end
+        offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+        x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+        tl.store(y_ptr + offs, _convert((x - mean) * rstd, y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def norm_partial_grad_kernel(grad_ptr, x_ptr, mean_ptr, rstd_ptr, part_ptr, N, cols_per_split,
+                             row_stride, inner, outer_stride, GATHER: tl.constexpr,
+                             ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program (r, j) stores chunk j's ``sum(g)`` and ``sum(g * xhat)`` of row r at
+    ``part[(r * S + j) * 2 + {0, 1}]`` (no weight: the split path serves batch norm)."""
+    r = tl.program_id(0).to(tl.int64)
+    part = (r * tl.num_programs(1) + tl.program_id(1)) * 2
+    mean = tl.load(mean_ptr + r).to(ACC)
+    rstd = tl.load(rstd_ptr + r).to(ACC)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    begin, end = _chunk(N, cols_per_split)
+    sum_g = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+    sum_gx = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+    for start in range(begin, end, BLOCK_N):
+        idx = start + cols
+        mask = idx < end
+        offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+        g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, x_ptr, offs, idx, mask, mean, rstd,
+                                       False, ACC)
+        sum_g += tl.sum(g, axis=0)
+        sum_gx += tl.sum(g * xhat, axis=0)
+    tl.store(part_ptr + part, sum_g.to(part_ptr.dtype.element_ty))
+    tl.store(part_ptr + part + 1, sum_gx.to(part_ptr.dtype.element_ty))
+
+
+@triton.jit
+def norm_split_backward_kernel(grad_ptr, x_ptr, mean_ptr, rstd_ptr, part_ptr, dx_ptr, N, S,
+                               cols_per_split, row_stride, inner, outer_stride,
+                               GATHER: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr,
+                               BLOCK_S: tl.constexpr):
+    """Program (r, j) sums row r's S partials of ``norm_partial_grad_kernel`` and writes
+    ``dx = rstd * (g - xhat * mean(g * xhat) - mean(g))`` over chunk j."""
+    r = tl.program_id(0).to(tl.int64)
+    splits = tl.arange(0, BLOCK_S)
+    smask = splits < S
+    part = (r * S + splits) * 2
+    mean_g = tl.sum(tl.load(part_ptr + part, mask=smask, other=0).to(ACC), axis=0) / N
+    mean_gx = tl.sum(tl.load(part_ptr + part + 1, mask=smask, other=0).to(ACC), axis=0) / N
+    mean = tl.load(mean_ptr + r).to(ACC)
+    rstd = tl.load(rstd_ptr + r).to(ACC)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    begin, end = _chunk(N, cols_per_split)
+    for start in range(begin, end, BLOCK_N):
+        idx = start + cols
+        mask = idx < end
+        offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+        g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, x_ptr, offs, idx, mask, mean, rstd,
+                                       False, ACC)
+        dx = _norm_dx(g, xhat, mean_g, mean_gx, rstd, False)
+        tl.store(dx_ptr + offs, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
+
+
 # Compile checks (tests/test_compile.py): each kernel in its one-block and looping form.
 _NORM_ARGS = {"eps": "fp32"}
 COMPILE_SPECS = [
@@ -346,5 +479,22 @@ COMPILE_SPECS = [
                    "rstd_ptr": "*fp32", "dx_ptr": "*fp32", "gx_ptr": "*fp32"},
      "constexprs": {"RMS": False, "HAS_W": False, "GATHER": 32, "SINGLE": False,
                     "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_partial_stats_kernel", "label": "fp32-gather",
+     "signature": {"x_ptr": "*fp32", "part_ptr": "*fp32"},
+     "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_split_kernel", "label": "bf16-gather",
+     "signature": {"x_ptr": "*bf16", "y_ptr": "*bf16", "part_ptr": "*fp32", "mean_ptr": "*fp32",
+                   "rstd_ptr": "*fp32", **_NORM_ARGS},
+     "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096, "BLOCK_S": 512},
+     "num_warps": 8},
+    {"kernel": "norm_partial_grad_kernel", "label": "fp64-gather64",
+     "signature": {"grad_ptr": "*fp64", "x_ptr": "*fp64", "mean_ptr": "*fp64",
+                   "rstd_ptr": "*fp64", "part_ptr": "*fp64"},
+     "constexprs": {"GATHER": 64, "ACC": "tl.float64", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_split_backward_kernel", "label": "fp16-gather",
+     "signature": {"grad_ptr": "*fp16", "x_ptr": "*fp16", "mean_ptr": "*fp32",
+                   "rstd_ptr": "*fp32", "part_ptr": "*fp32", "dx_ptr": "*fp16"},
+     "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096, "BLOCK_S": 512},
+     "num_warps": 8},
 ]
 COMPILE_SPECS = [dict(spec, no_spills=True) for spec in COMPILE_SPECS]

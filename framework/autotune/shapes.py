@@ -60,5 +60,5 @@ def standard_problems(ops: list, dtypes: list, dry_run: bool, quick: bool = Fals
                     problems.append({"op": "conv2d", "kernel": kernel, "x": [n, c, h, w],
                                      "w": [co, c, k, k], "stride": [stride, stride],
                                      "padding": [padding, padding], "dilation": [1, 1],
-                                     "groups": 1, "dtype": "tf32" if dtype == "fp32" else dtype})
+                                     "groups": 1, "dtype": dtype})
     return problems

@@ -207,11 +207,21 @@ def test_batch_norm_training_shapes(device, shape, contiguous):
 
 
 def test_batch_norm_long_channels(device):
-    """Each channel gathers 2 * 2600 values: the multi-block gather path."""
+    """Each channel gathers 2 * 2600 values: the multi-block gather path (one program a row)."""
     (fm, fv), (tm, tv) = _running(device, 2)
     check_op(lambda x: F.batch_norm(x, fm, fv, training=True),
              lambda x: TF.batch_norm(x, tm, tv, training=True), [_normal(2, 2, 2600) + 3],
              device=device, dtype=framework.float32, scale=10)
+    np.testing.assert_allclose(fv.cpu().numpy(), tv.numpy(), rtol=1e-5)
+
+
+def test_batch_norm_split_rows(device):
+    """2 channels of 2 * 8200 values: on cuda each channel is split over 2 programs."""
+    (fm, fv), (tm, tv) = _running(device, 2)
+    check_op(lambda x: F.batch_norm(x, fm, fv, training=True, momentum=0.5),
+             lambda x: TF.batch_norm(x, tm, tv, training=True, momentum=0.5),
+             [_normal(2, 2, 8200) * 2 - 1], device=device, dtype=framework.float32, scale=10)
+    np.testing.assert_allclose(fm.cpu().numpy(), tm.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fv.cpu().numpy(), tv.numpy(), rtol=1e-5)
 
 

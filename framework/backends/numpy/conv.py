@@ -56,14 +56,18 @@ def _as_compute(a: Array) -> np.ndarray:
     return x if x.dtype == work else x.astype(work)
 
 
-def _window_matrix(x: np.ndarray, groups: int, kernel_size, stride, padding, dilation,
-                   out_size) -> np.ndarray:
-    """im2col of ``x`` as a (groups, N*HO*WO, C/groups*KH*KW) matrix."""
+def _window_columns(x: np.ndarray, groups: int, kernel_size, stride, padding, dilation,
+                    out_size) -> np.ndarray:
+    """im2col of ``x`` as a contiguous (groups, C/groups*KH*KW, N*HO*WO) matrix.
+
+    Taps outermost, pixels innermost: the copy out of the window view then
+    runs along image rows (about twice as fast as pixels-outermost).
+    """
     n, c = x.shape[:2]
     win = _windows(x, kernel_size, stride, padding, dilation, out_size)
     ho, wo, kh, kw = win.shape[2:]
-    win = win.reshape(n, groups, c // groups, ho, wo, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6)
-    return win.reshape(groups, n * ho * wo, (c // groups) * kh * kw)
+    win = win.reshape(n, groups, c // groups, ho, wo, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+    return np.ascontiguousarray(win).reshape(groups, (c // groups) * kh * kw, n * ho * wo)
 
 
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
@@ -71,11 +75,12 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     n = x.shape[0]
     co, _, kh, kw = weight.shape
     ho, wo = out_size
-    cols = _window_matrix(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
-    w = _as_compute(weight).reshape(groups, co // groups, -1).transpose(0, 2, 1)
-    out = np.matmul(cols, w)  # (groups, N*HO*WO, CO/groups)
-    out = out.reshape(groups, n, ho, wo, co // groups).transpose(1, 0, 4, 2, 3)
-    return wrap(out.reshape(n, co, ho, wo).astype(x.dtype.numpy, copy=False), x.dtype)
+    cols = _window_columns(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
+    w = _as_compute(weight).reshape(groups, co // groups, -1)
+    out = np.matmul(w, cols)  # (groups, CO/groups, N*HO*WO)
+    out = out.reshape(groups, co // groups, n, ho, wo).transpose(2, 0, 1, 3, 4)
+    return wrap(np.ascontiguousarray(out).reshape(n, co, ho, wo).astype(x.dtype.numpy, copy=False),
+                x.dtype)
 
 
 def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
@@ -98,10 +103,11 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
-    cols = _window_matrix(_as_compute(x), groups, kernel_size, stride, padding, dilation, (ho, wo))
+    cols = _window_columns(_as_compute(x), groups, kernel_size, stride, padding, dilation,
+                           (ho, wo))
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     dy = dy.transpose(1, 2, 0, 3).reshape(groups, co // groups, n * ho * wo)
-    dw = np.matmul(dy, cols)  # (groups, CO/groups, C/groups*KH*KW)
+    dw = np.matmul(dy, cols.transpose(0, 2, 1))  # (groups, CO/groups, C/groups*KH*KW)
     dw = dw.reshape(co, c // groups, *kernel_size)
     return wrap(dw.astype(x.dtype.numpy), x.dtype)
 

@@ -13,7 +13,6 @@ import triton.language as tl
 
 from ... import autotune, dtypes
 from ..array import Array
-from ..precision import tf32_enabled
 from . import runtime
 from .memory import empty, pointer
 
@@ -31,16 +30,15 @@ def _gemm_options(kernel: str, dtype, problem: dict) -> dict:
     """Tile config (autotuned: ``framework.autotune``) and dtype flags for GEMM ``kernel``."""
     interpreter = runtime.mode() == "interpreter"
     config = autotune.choose(CONV_TUNABLES[kernel], problem)
-    precision = "tf32" if dtype is dtypes.float32 and tf32_enabled() else "ieee"
-    return dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION=precision,
+    # fp32 convs stay exact ("ieee"): the TF32 variants of these kernels spill registers on
+    # sm_80 at the default tiles (tests/test_compile.py); tuning them is left for later.
+    return dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION="ieee",
                 INTERPRET_BF16=interpreter and dtype is dtypes.bfloat16)
 
 
 def _problem(kernel: str, x_shape, w_shape, stride, padding, dilation, groups, dtype) -> dict:
     """The autotune problem of one conv GEMM launch (sizes of x and weight, geometry, dtype)."""
     name = _DTYPE_NAMES[dtype.name]
-    if name == "fp32" and tf32_enabled():
-        name = "tf32"
     return {"kernel": kernel, "x": list(x_shape), "w": list(w_shape), "stride": list(stride),
             "padding": list(padding), "dilation": list(dilation), "groups": groups, "dtype": name}
 
@@ -278,9 +276,8 @@ def _runner(problem: dict):
     kernel = problem["kernel"]
 
     def run(config: dict) -> None:
-        opts = dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION="tf32" if problem["dtype"] ==
-                    "tf32" else "ieee", INTERPRET_BF16=runtime.mode() == "interpreter" and
-                    dtype is dtypes.bfloat16)
+        opts = dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION="ieee",
+                    INTERPRET_BF16=runtime.mode() == "interpreter" and dtype is dtypes.bfloat16)
         if kernel == "conv2d_fwd_kernel":
             _conv2d_fwd(x, weight, *geometry, out_size, opts)
         elif kernel == "conv2d_dgrad_kernel":

@@ -164,14 +164,17 @@ class Pointer:
     to move arguments to the host and back (here they are already there).
     """
 
-    __slots__ = ("base", "offset", "dtype", "_shape", "_strides")
+    __slots__ = ("base", "offset", "dtype", "_shape", "_strides", "_owner")
 
-    def __init__(self, base: int, offset: int, dtype, shape=(), strides=()) -> None:
+    def __init__(self, base: int, offset: int, dtype, shape=(), strides=(), owner=None) -> None:
         self.base = base
         self.offset = offset
         self.dtype = dtype
         self._shape = shape
         self._strides = strides
+        # The storage's buffer: a temporary array (``pointer(contiguous(x))``) must stay alive
+        # until the launch that takes this pointer is over, or its memory could be reused.
+        self._owner = owner
 
     def data_ptr(self) -> int:
         return self.base + self.offset * self.dtype.itemsize
@@ -180,7 +183,7 @@ class Pointer:
         return _HostStorage(self.base)
 
     def new_empty(self, *args, **kwargs) -> "Pointer":
-        return Pointer(self.base, 0, self.dtype)
+        return Pointer(self.base, 0, self.dtype, owner=self._owner)
 
     def set_(self, storage, offset, size, stride) -> "Pointer":
         self.base, self.offset = storage.data_ptr(), offset
@@ -198,5 +201,6 @@ class Pointer:
 
 
 def pointer(a: Array) -> Pointer:
-    """Kernel argument for an ``Array`` (points at its first element)."""
-    return Pointer(buffer_address(a.storage.buffer), a.offset, a.dtype, a.shape, a.strides)
+    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive)."""
+    buffer = a.storage.buffer
+    return Pointer(buffer_address(buffer), a.offset, a.dtype, a.shape, a.strides, buffer)

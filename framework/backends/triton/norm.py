@@ -1,9 +1,11 @@
 """Launch wrappers: softmax and row normalization on ``cuda`` (``triton_kernels/norm.py``).
 
-Every launch has one program per row. Operands are made contiguous first
-(a copy only for strided views): a softmax row is the N elements along
-``dim`` (stride ``inner``, the size of the dims after it), a ``norm_rows``
-operand a contiguous (A, C, S) array. Outputs are new
+Every launch has one program per row, except batch norm over few channels,
+whose long rows are split into chunks (two launches: chunk statistics, then
+merge and normalize; the same for the backward). Operands are made
+contiguous first (a copy only for strided views): a softmax row is the N
+elements along ``dim`` (stride ``inner``, the size of the dims after it), a
+``norm_rows`` operand a contiguous (A, C, S) array. Outputs are new
 contiguous arrays; statistics are float32 for half types.
 """
 from __future__ import annotations
@@ -103,6 +105,38 @@ def _row_geometry(shape: tuple, across: bool) -> tuple:
     return a * c, s, s, s, 0
 
 
+def _splits(rows: int, n: int, splittable: bool) -> tuple:
+    """``(S, cols_per_split)``: S > 1 chunks per row for few long rows (batch norm), else 1."""
+    k = runtime.kernels().norm
+    if not splittable:
+        return 1, n
+    wanted = min(n // k.SPLIT_COLS, max(1, k.TARGET_PROGRAMS // rows), k.MAX_SPLITS)
+    if wanted <= 1:
+        return 1, n
+    cols = triton.cdiv(n, wanted)
+    return triton.cdiv(n, cols), cols
+
+
+def _split_norm(xc: Array, y: Array, mean: Array, rstd: Array, geometry: tuple, splits: tuple,
+                eps: float) -> None:
+    """Batch norm's few long rows: per-chunk statistics, then merge and normalize per chunk."""
+    rows, n, row_stride, inner, outer_stride = geometry
+    s, cols = splits
+    k = runtime.kernels().norm
+    acc = _acc(xc.dtype)
+    part = empty((rows, s, 3), dtypes.float64 if acc is tl.float64 else dtypes.float32)
+    strides = (row_stride, inner, outer_stride)
+    gather = _gather(n, True)
+    with _quiet():
+        k.norm_partial_stats_kernel[(rows, s)](
+            pointer(xc), pointer(part), n, cols, *strides, GATHER=gather, ACC=acc,
+            BLOCK_N=k.MAX_BLOCK_N, num_warps=8)
+        k.norm_split_kernel[(rows, s)](
+            pointer(xc), pointer(y), pointer(part), pointer(mean), pointer(rstd), n, s, cols,
+            *strides, float(eps), GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N,
+            BLOCK_S=triton.next_power_of_2(s), num_warps=8)
+
+
 def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
     """``(y, mean, rstd)`` of the (A, C, S) array ``x`` (see the contract)."""
     rows, n, row_stride, inner, outer_stride = _row_geometry(x.shape, across)
@@ -115,8 +149,13 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
     rstd = empty(mean.shape, stat)
     if rows == 0:
         return y, mean, rstd
-    block, single, warps = _block(n)
     xc = contiguous(x)
+    geometry = (rows, n, row_stride, inner, outer_stride)
+    splits = _splits(rows, n, across and not rms and weight is None and bias is None)
+    if splits[0] > 1:
+        _split_norm(xc, y, mean, rstd, geometry, splits, eps)
+        return y, mean, rstd
+    block, single, warps = _block(n)
     w = contiguous(weight) if weight is not None else xc  # unused pointers: pass x
     b = contiguous(bias) if bias is not None else xc
     with _quiet():
@@ -126,6 +165,26 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
             HAS_B=bias is not None, GATHER=_gather(n, across), SINGLE=single, ACC=_acc(x.dtype),
             BLOCK_N=block, num_warps=warps)
     return y, mean, rstd
+
+
+def _split_norm_backward(gc: Array, xc: Array, mean: Array, rstd: Array, dx: Array,
+                         geometry: tuple, splits: tuple) -> None:
+    """dx of batch norm's few long rows: per-chunk row sums, then their total and dx per chunk."""
+    rows, n, row_stride, inner, outer_stride = geometry
+    s, cols = splits
+    k = runtime.kernels().norm
+    acc = _acc(xc.dtype)
+    part = empty((rows, s, 2), dtypes.float64 if acc is tl.float64 else dtypes.float32)
+    strides = (row_stride, inner, outer_stride)
+    gather = _gather(n, True)
+    with _quiet():
+        k.norm_partial_grad_kernel[(rows, s)](
+            pointer(gc), pointer(xc), pointer(mean), pointer(rstd), pointer(part), n, cols,
+            *strides, GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N, num_warps=8)
+        k.norm_split_backward_kernel[(rows, s)](
+            pointer(gc), pointer(xc), pointer(mean), pointer(rstd), pointer(part), pointer(dx), n,
+            s, cols, *strides, GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N,
+            BLOCK_S=triton.next_power_of_2(s), num_warps=8)
 
 
 def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, rms: bool,
@@ -138,10 +197,15 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
         if gx is not None and gx.numel:
             gx = full(x.shape, 0.0, gx.dtype)
         return dx, gx
-    block, single, warps = _block(n)
     xc = contiguous(x)
-    w = contiguous(weight) if weight is not None else xc  # unused pointers: pass x
     gc, mc, rc = contiguous(grad), contiguous(mean), contiguous(rstd)
+    splits = _splits(rows, n, across and not rms and weight is None)
+    if splits[0] > 1:
+        _split_norm_backward(gc, xc, mc, rc, dx, (rows, n, row_stride, inner, outer_stride),
+                             splits)
+        return dx, gx
+    block, single, warps = _block(n)
+    w = contiguous(weight) if weight is not None else xc  # unused pointers: pass x
     with _quiet():
         runtime.kernels().norm.norm_rows_backward_kernel[(rows,)](
             pointer(gc), pointer(xc), pointer(w), pointer(mc), pointer(rc), pointer(dx),
