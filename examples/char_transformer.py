@@ -7,7 +7,8 @@ predicts every next character. Validation loss is compared with a unigram model
     python examples/char_transformer.py              # full settings (see docs/examples/char_transformer.md)
     python examples/char_transformer.py --epochs 2   # a quick run
 
-A PyTorch version of this script differs only in its imports.
+Apart from the device choice (framework.cuda.is_interpreter) and the corpus helper, a PyTorch
+version of this script differs only in its imports.
 """
 from __future__ import annotations
 

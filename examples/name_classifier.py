@@ -6,7 +6,8 @@ The corpus is the 1990 US Census first-name lists (framework.datasets.names): 51
     python examples/name_classifier.py              # full settings (see docs/examples/name_classifier.md)
     python examples/name_classifier.py --epochs 2   # a quick run
 
-A PyTorch version of this script differs only in its imports.
+Apart from the device choice (framework.cuda.is_interpreter) and the corpus helper, a PyTorch
+version of this script differs only in its imports.
 """
 from __future__ import annotations
 

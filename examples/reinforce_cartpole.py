@@ -11,7 +11,8 @@ solved at an average return of 195 (v0) and perfect at 500 (v1's cap).
     python examples/reinforce_cartpole.py                   # full settings (see docs/examples/reinforce_cartpole.md)
     python examples/reinforce_cartpole.py --env builtin     # without gymnasium
 
-A PyTorch version of this script differs only in its imports.
+Apart from the device choice (framework.cuda.is_interpreter), a PyTorch version of this
+script differs only in its imports.
 """
 from __future__ import annotations
 

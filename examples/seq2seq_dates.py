@@ -8,7 +8,8 @@ exact matches on held-out dates.
     python examples/seq2seq_dates.py              # full settings (see docs/examples/seq2seq_dates.md)
     python examples/seq2seq_dates.py --epochs 2   # a quick run
 
-A PyTorch version of this script differs only in its imports.
+Apart from the device choice (framework.cuda.is_interpreter), a PyTorch version of this
+script differs only in its imports.
 """
 from __future__ import annotations
 
