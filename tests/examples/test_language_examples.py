@@ -123,3 +123,25 @@ def test_builtin_cartpole_truncates_at_its_step_limit():
         _, _, terminated, truncated, _ = env.step(steps % 2)
         steps += 1
     assert (steps, terminated, truncated) == (30, False, True)
+
+
+def test_names_corpus_ships_with_its_licence():
+    from framework.datasets.names import DATA_DIR, NameVocab, load_first_names, read_name_list, split_names
+
+    names, genders = load_first_names()
+    assert len(names) == 5163 and names == sorted(set(names))
+    assert (genders.count("female"), genders.count("male")) == (4017, 1146)
+    assert all(name.isalpha() and name.islower() for name in names)
+    labels = dict(zip(names, genders))
+    assert (labels["james"], labels["mary"], labels["emma"], labels["oliver"]) == ("male", "female", "female", "male")
+    assert read_name_list("male")["james"] == pytest.approx(3.318)
+    with pytest.raises(ValueError, match="read_name_list"):
+        read_name_list("other")
+    licence = (DATA_DIR / "LICENSE").read_text()
+    assert "MIT License" in licence and "public domain" in licence and "Trey Hunner" in licence
+
+    vocab = NameVocab(names)
+    assert len(vocab) == 27 and vocab.decode(vocab.encode("zoe") + [0, 5]) == "zoe"
+    train, valid = split_names(names, valid_fraction=0.1, seed=0)
+    assert (len(train), len(valid)) == (4647, 516) and set(train) | set(valid) == set(names)
+    assert split_names(names, valid_fraction=0.1, seed=0) == (train, valid)
