@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
 
     tune = commands.add_parser("autotune", help="tune kernel configs for this GPU into the cache")
-    tune.add_argument("--ops", metavar="LIST", default="matmul",
-                      help="comma-separated ops to tune (default: matmul)")
+    tune.add_argument("--ops", metavar="LIST", default="matmul,conv2d",
+                      help="comma-separated ops to tune (default: matmul,conv2d)")
     tune.add_argument("--dtypes", metavar="LIST", default="fp32,fp16,bf16",
                       help="comma-separated dtypes: fp32 (as TF32), fp16, bf16 (default: all)")
     tune.add_argument("--from", dest="from_path", metavar="FILE",
@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--budget", type=float, metavar="SECONDS",
                       help="stop starting new tunings after this many seconds")
     tune.add_argument("--force", action="store_true", help="retune problems already cached")
+    tune.add_argument("--quick", action="store_true",
+                      help="a short problem set (4096^3, one split-K shape, one ResNet layer)")
     tune.add_argument("--dry-run", action="store_true",
                       help="under the Triton interpreter: run the whole flow on tiny problems")
     tune.add_argument("--export", metavar="PATH", help="copy this GPU's cache file to PATH")

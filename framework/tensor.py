@@ -797,7 +797,9 @@ FORWARDED_METHODS = {
         "copy_", "floor_", "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_",
         "uniform_", "normal_", "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_",
         "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
-        "transpose_",
+        "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
+        "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
+        "bernoulli_", "exponential_", "random_",
     ),
     # indexing ops
     "indexing": (
@@ -807,12 +809,15 @@ FORWARDED_METHODS = {
     ),
     # movement ops
     "movement": (
+        "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
     ),
     # scan ops
     "scan": (
+        "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
     ),
     # sort ops
     "sort": (
+        "sort", "argsort", "topk", "unique", "bincount",
     ),
     # conv ops
     "conv": (
@@ -821,16 +826,15 @@ FORWARDED_METHODS = {
     "pool": (
     ),
     # norm ops
-    "norm": (
-    ),
+    "norm": ("softmax", "log_softmax"),
     # activation ops
-    "activation": (
-    ),
+    "activation": ("prelu",),
     # loss ops
     "loss": (
     ),
     # random ops
     "random": (
+        "bernoulli", "multinomial",
     ),
     # attention ops
     "attention": (

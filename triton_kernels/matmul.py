@@ -13,6 +13,8 @@ never copies a view to feed this kernel.
 import triton
 import triton.language as tl
 
+from .elementwise import _tanh
+
 # Config space. Each entry: tile sizes, the L2 grouping of tile rows, the K
 # split, and launch options. ``config_space`` enumerates what the autotuner
 # tries (``framework/backends/triton/matmul.py`` and ``framework.autotune``);
@@ -74,7 +76,8 @@ def _compile_spec(label: str, dtype: str, config: dict, sass: dict,
     acc = "tl.float64" if dtype == "fp64" else "tl.float32"
     constexprs = {key: config[key] for key in ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M",
                                                "SPLIT_K")}
-    constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION=precision, INTERPRET_BF16=False)
+    constexprs.update(ACC_DTYPE=acc, INPUT_PRECISION=precision, INTERPRET_BF16=False,
+                      HAS_BIAS=False, ACTIVATION="none", HAS_RESIDUAL=False, STORE_PREACT=False)
     return {"kernel": "matmul_kernel", "label": label, "constexprs": constexprs,
             "signature": {"a_ptr": f"*{dtype}", "b_ptr": f"*{dtype}",
                           "c_ptr": f"*{out or dtype}"},
@@ -83,6 +86,30 @@ def _compile_spec(label: str, dtype: str, config: dict, sass: dict,
 
 
 _TENSOR_CORES = {90: "HGMMA", 80: "HMMA"}
+
+
+def epilogue_config(config: dict) -> dict:
+    """``config`` for a launch with a fused activation: 8 warps from 64x64 tiles up.
+
+    The activation's math (erf, exp) on a whole fp32 tile next to the
+    accumulator spills registers with 4 warps (checked with ptxas for sm_90
+    and sm_80 on the 64x64 bf16 tile); 8 warps halve the tile per thread.
+    """
+    if config["BLOCK_M"] * config["BLOCK_N"] >= 64 * 64 and config["num_warps"] < 8:
+        return dict(config, num_warps=8)
+    return config
+
+
+def _epilogue_spec() -> dict:
+    """bf16 linear with bias, GELU, residual and the saved pre-activation (training MLPs)."""
+    spec = _compile_spec("bf16-epilogue-64x64x32-w8", "bf16", epilogue_config(MATMUL_CONFIGS[0]),
+                         _TENSOR_CORES)
+    spec["signature"].update({"bias_ptr": "*bf16", "res_ptr": "*bf16", "z_ptr": "*bf16"})
+    spec["constexprs"].update(HAS_BIAS=True, ACTIVATION="gelu", HAS_RESIDUAL=True,
+                              STORE_PREACT=True)
+    return spec
+
+
 _SPLIT_CONFIG = {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 64, "GROUP_M": 8, "SPLIT_K": 4,
                  "num_warps": 4, "num_stages": 3}
 
@@ -97,6 +124,7 @@ COMPILE_SPECS = [
     _compile_spec("fp64-32x32x32", "fp64", MATMUL_CONFIGS[2], {90: "DMMA", 80: "DMMA"}),
     _compile_spec("fp64-64x64x32-w8", "fp64", MATMUL_CONFIGS[3], {90: "DMMA", 80: "DMMA"}),
     _compile_spec("bf16-splitk4-64x64x64", "bf16", _SPLIT_CONFIG, _TENSOR_CORES, out="fp32"),
+    _epilogue_spec(),
 ]
 
 
@@ -152,7 +180,11 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
                   stride_cb, stride_cm, stride_cn, stride_cs,
                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
                   GROUP_M: tl.constexpr, SPLIT_K: tl.constexpr, ACC_DTYPE: tl.constexpr,
-                  INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr):
+                  INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
+                  bias_ptr=None, res_ptr=None, z_ptr=None,
+                  stride_rb=0, stride_rm=0, stride_rn=0,
+                  HAS_BIAS: tl.constexpr = False, ACTIVATION: tl.constexpr = "none",
+                  HAS_RESIDUAL: tl.constexpr = False, STORE_PREACT: tl.constexpr = False):
     """Program (pid, b, s) computes tile (pid_m, pid_n) of C[b] = A[b] @ B[b] over K-split s.
 
     Grid: axis 0 = cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N) tiles, axis 1 = batch,
@@ -161,6 +193,12 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
     stores the partial tile at ``c_ptr + s * stride_cs`` of an fp32 workspace;
     the host then adds the SPLIT_K partials (a deterministic reduction, no
     atomics).
+
+    Fused epilogue (``nn.Linear`` and MLP blocks; SPLIT_K == 1 only): add
+    ``bias[n]`` (HAS_BIAS), store that pre-activation tile to ``z_ptr`` for the
+    backward (STORE_PREACT), apply ``ACTIVATION`` (relu, gelu, gelu_tanh,
+    silu) and add a residual tile read through its own strides (HAS_RESIDUAL),
+    all in registers before the single store of C.
     ``INTERPRET_BF16`` (bfloat16 under the interpreter only) works around two
     interpreter gaps: its dot multiplies bfloat16 bit patterns as integers, so
     the tiles are upcast first (bfloat16 products are exact in fp32: same
@@ -213,13 +251,40 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
         a_ptrs += BLOCK_K * stride_ak
         b_ptrs += BLOCK_K * stride_bk
 
+    mask_c = mask_m[:, None] & mask_n[None, :]
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_n, mask=mask_n, other=0.0).to(ACC_DTYPE)
+        acc = acc + bias[None, :]
+    if STORE_PREACT:
+        z_ptrs = z_ptr + batch * stride_cb + offs_m[:, None] * stride_cm + offs_n[None, :] * stride_cn
+        tl.store(z_ptrs, acc.to(z_ptr.dtype.element_ty), mask=mask_c)
+    acc = _activation(acc, ACTIVATION)
+    if HAS_RESIDUAL:
+        r_ptrs = (res_ptr + batch * stride_rb + offs_m[:, None] * stride_rm
+                  + offs_n[None, :] * stride_rn)
+        acc = acc + tl.load(r_ptrs, mask=mask_c, other=0.0).to(ACC_DTYPE)
     c_ptrs = (c_ptr + split.to(tl.int64) * stride_cs + batch * stride_cb
               + offs_m[:, None] * stride_cm + offs_n[None, :] * stride_cn)
     if INTERPRET_BF16 and c_ptr.dtype.element_ty == tl.bfloat16:
         c = _round_to_bf16(acc)
     else:
         c = acc.to(c_ptr.dtype.element_ty)
-    tl.store(c_ptrs, c, mask=mask_m[:, None] & mask_n[None, :])
+    tl.store(c_ptrs, c, mask=mask_c)
+
+
+@triton.jit
+def _activation(x, ACTIVATION: tl.constexpr):
+    """The epilogue activation of an fp32/fp64 tile (formulas as in the elementwise kernels)."""
+    if ACTIVATION == "relu":
+        x = tl.where(x < 0, 0.0, x)
+    elif ACTIVATION == "gelu":
+        x = 0.5 * x * (1.0 + tl.erf(x * 0.70710678118654752440))
+    elif ACTIVATION == "gelu_tanh":
+        inner = 0.79788456080286535588 * (x + 0.044715 * x * x * x)
+        x = 0.5 * x * (1.0 + _tanh(inner))
+    elif ACTIVATION == "silu":
+        x = x / (1.0 + tl.exp(-x))
+    return x
 
 
 @triton.jit

@@ -29,6 +29,10 @@ RANDOM = {
     "rand": "rand(shape, dtype, seed, offset) -> Array: uniform [0, 1)",
     "randn": "randn(shape, dtype, seed, offset) -> Array: standard normal",
     "randint": "randint(shape, low, high, dtype, seed, offset) -> Array: integers in [low, high)",
+    "dropout": "dropout(x, p, seed, offset) -> Array: x * keep / (1 - p), keep = "
+               "uniform(seed, offset + i) >= p for row-major element i (p < 1)",
+    "multinomial": "multinomial(probs, num_samples, replacement, seed, offset) -> Array[int64]: "
+                   "(R, num_samples) category indices drawn from the rows of (R, C) probs",
 }
 
 # Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
@@ -72,6 +76,10 @@ REDUCE = {
 
 MATMUL = {
     "matmul": "matmul(a, b) -> Array: batched (B, M, K) @ (B, K, N) -> (B, M, N), any strides",
+    "matmul_epilogue": "matmul_epilogue(a, b, bias, activation, residual, keep_preact) -> "
+                       "(Array, Array | None): act(a @ b + bias) + residual in one pass, and "
+                       "a @ b + bias when keep_preact; bias (N,) or None, residual a (B, M, N) "
+                       "view or None, activation None/'relu'/'gelu'/'gelu_tanh'/'silu'",
 }
 
 
@@ -91,20 +99,64 @@ INDEXING = {
                "in row-major order",
 }
 
-# Data movement: tril/triu, repeat, flip, roll, pad.
+# Data movement: tril/triu, repeat, flip, roll, pad. Outputs are new contiguous arrays.
 MOVEMENT = {
+    "tril": "tril(x, diagonal) -> Array: last two dims' lower triangle (col - row <= diagonal), "
+            "zeros above",
+    "triu": "triu(x, diagonal) -> Array: last two dims' upper triangle (col - row >= diagonal), "
+            "zeros below",
+    "flip": "flip(x, dims) -> Array: order of each dim in dims reversed",
+    "roll": "roll(x, shifts, dims) -> Array: rolled by shifts[i] along dims[i] (tuples)",
+    "tile": "tile(x, reps) -> Array: repeated reps[d] times along each dim (len(reps) == ndim)",
+    "repeat_interleave": "repeat_interleave(x, repeats, dim) -> Array: each slice along dim "
+                         "repeated `repeats` (int) times",
+    "repeat_interleave_index": "repeat_interleave_index(repeats, total) -> Array[int64]: k "
+                               "repeated repeats[k] times (1-D integer repeats, total entries)",
+    "gather_slices": "gather_slices(x, index, dim) -> Array: slices of x along dim at the "
+                     "positions of the 1-D int64 index",
+    "pad": "pad(x, pads, mode, value) -> Array: pads[d] = (before, after) per dim (negative "
+           "crops, constant only); mode 'constant' (value), 'reflect', 'replicate', 'circular'",
 }
 
-# Scans along one dim.
+# Scans along one dim; outputs have the input's shape.
 SCAN = {
+    "cumsum": "cumsum(x, dim, out_dtype) -> Array: inclusive running sum (fp32 for halves)",
+    "cumprod": "cumprod(x, dim, out_dtype) -> Array: inclusive running product",
+    "logcumsumexp": "logcumsumexp(x, dim) -> Array: log of the running sum of exp(x), stable",
+    "cummax": "cummax(x, dim) -> (Array, Array[int64]): running max and its latest index "
+              "(NaN wins)",
+    "cummin": "cummin(x, dim) -> (Array, Array[int64]): running min and its latest index "
+              "(NaN wins)",
 }
 
-# Sorting, selection and counting.
+# Sorting, selection and counting. Orders: NaN largest, equal values in input order.
 SORT = {
+    "sort": "sort(x, dim, descending, stable) -> (Array, Array[int64]): values and indices "
+            "sorted along dim (always stable)",
+    "searchsorted": "searchsorted(sorted_sequence, values, right, out_dtype, sorter) -> Array: "
+                    "insertion indices in the last dim (1-D or matching leading dims), "
+                    "sequence read through sorter (Array or None)",
+    "bincount": "bincount(x, weights, minlength, out_dtype) -> Array: count (or weight sum) of "
+                "each value of a 1-D non-negative integer x; weights Array or None",
+    "unique": "unique(x) -> (Array, Array[int64], Array[int64]): sorted distinct values of the "
+              "flattened x, inverse (x's shape), counts; each NaN distinct",
 }
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.
 CONV = {
+    "conv2d": "conv2d(x, weight, stride, padding, dilation, groups, out_size) -> Array: "
+              "(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); stride, padding "
+              "(top, left: bottom/right follow from out_size), dilation and out_size are pairs",
+    "conv2d_input_grad": "conv2d_input_grad(grad_out, weight, stride, padding, dilation, groups, "
+                         "in_size) -> Array: conv2d's input gradient (N, C, H, W) with in_size = "
+                         "(H, W); also conv_transpose2d's forward",
+    "conv2d_weight_grad": "conv2d_weight_grad(x, grad_out, stride, padding, dilation, groups, "
+                          "kernel_size) -> Array: conv2d's weight gradient (CO, C/groups, KH, KW)",
+    "im2col": "im2col(x, kernel_size, dilation, padding, stride, out_size) -> Array: "
+              "(N, C, H, W) -> (N, C*KH*KW, HO*WO) sliding windows, 0 in the padding (F.unfold)",
+    "col2im": "col2im(cols, output_size, kernel_size, dilation, padding, stride, blocks) -> Array: "
+              "(N, C*KH*KW, HO*WO) -> (N, C, H, W), overlapping windows summed (F.fold); "
+              "blocks = (HO, WO)",
 }
 
 # Pooling, interpolation.
@@ -129,18 +181,63 @@ POOL = {
 
 # Row-fused normalizations and softmax.
 NORM = {
+    "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
+               "x's dtype; a row of -inf gives NaN",
+    "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
+                        "softmax/log_softmax along dim from the forward output",
+    "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
+                 "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
+                 "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "
+                 "weight + bias (weight, bias: (S,) or None) in x's dtype, mean and rstd "
+                 "(float32 for half types)",
+    "norm_rows_backward": "norm_rows_backward(grad, x, weight, mean, rstd, rms, across) -> "
+                          "(Array, Array | None): dx of norm_rows, and grad * xhat (the weight "
+                          "gradient's terms, float32 for halves) when weight is given",
 }
 
 # Parameterized activations (forward and backward kernels).
 ACTIVATION = {
+    "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
+                  "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
+                  "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
+                  "tanhshrink, logsigmoid",
+    "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
+                           "grad's dtype",
 }
 
-# Losses with fused kernels.
+# Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;
+# target (M,) int64 class indices or (M, C) class probabilities; weight (C,) or None.
+# Per-row results are fp32 for the half types.
 LOSS = {
+    "cross_entropy_forward": "cross_entropy_forward(logits, target, weight, ignore_index, "
+                             "label_smoothing) -> (loss, lse, row_weight): per-row loss "
+                             "lse*sum(a) - sum(a*x) for a = weight * smoothed target, the "
+                             "row's logsumexp and weight[target] (0 where ignored); one fused "
+                             "pass, softmax never stored",
+    "cross_entropy_backward": "cross_entropy_backward(logits, target, weight, lse, grad, "
+                              "ignore_index, label_smoothing) -> Array: grad[:, None] * "
+                              "(softmax * sum(a) - a), softmax recomputed from lse",
+    "nll_loss_forward": "nll_loss_forward(logp, target, weight, ignore_index) -> (loss, "
+                        "row_weight): -weight[t] * logp[row, t] and weight[t] (0 where ignored)",
+    "nll_loss_backward": "nll_loss_backward(target, weight, grad, ignore_index, num_classes, "
+                         "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
 }
 
-# Attention.
+# Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,
+# stride 0 where broadcast); mask is None, bool (True = take part) or float (added to the
+# scores), shape (..., L, S) (a broadcast view). Scores are q k^T * scale, causal keeps
+# key j <= query i (top-left aligned). A row with no allowed key gives output 0 and
+# logsumexp -inf. Dropout keeps a weight where a uniform draw of (seed, offset + flat
+# (batch, row, col) index) is >= dropout_p, and scales kept weights by 1/(1 - dropout_p).
 ATTENTION = {
+    "attention_forward": "attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, "
+                         "offset) -> (Array, Array): output (..., L, Ev) in q's dtype and the "
+                         "row logsumexp of the scores (..., L) in the compute type (float32; "
+                         "float64 for float64)",
+    "attention_backward": "attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, "
+                          "scale, dropout_p, seed, offset, mask_grad) -> (Array, Array, Array, "
+                          "Array | None): gradients of q, k, v (contiguous, full batch shape) "
+                          "and, when mask_grad, of a float mask (..., L, S)",
 }
 
 # Fused optimizer updates. Unlike every other kernel these write in place: the

@@ -20,7 +20,7 @@ from .registry import register
 __all__: list = []
 
 for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "uniform_",
-              "normal_"):
+              "normal_", "bernoulli_", "exponential_", "random_"):
     register(_name, "inplace", ("copy_",))
 del _name
 
@@ -254,6 +254,21 @@ logical_not_ = _unary_inplace("logical_not_", "logical_not")
 clamp_ = _unary_inplace("clamp_", "clamp")
 clamp_min_ = _unary_inplace("clamp_min_", "clamp_min")
 clamp_max_ = _unary_inplace("clamp_max_", "clamp_max")
+clip_ = _unary_inplace("clip_", "clip")
+log2_ = _unary_inplace("log2_", "log2")
+log10_ = _unary_inplace("log10_", "log10")
+exp2_ = _unary_inplace("exp2_", "exp2")
+rsqrt_ = _unary_inplace("rsqrt_", "rsqrt")
+tan_ = _unary_inplace("tan_", "tan")
+frac_ = _unary_inplace("frac_", "frac")
+negative_ = _unary_inplace("negative_", "negative")
+absolute_ = _unary_inplace("absolute_", "absolute")
+fmod_ = _binary_inplace("fmod_", "fmod")
+atan2_ = _binary_inplace("atan2_", "atan2")
+multiply_ = _binary_inplace("multiply_", "multiply")
+subtract_ = _binary_inplace("subtract_", "subtract")
+divide_ = _binary_inplace("divide_", "divide")
+true_divide_ = _binary_inplace("true_divide_", "true_divide")
 
 
 class _Overwrite(Function):
@@ -315,10 +330,10 @@ def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
-def _fill_random(op: str, self: Tensor, draw) -> Tensor:
+def _fill_random(op: str, self: Tensor, draw, generator=None) -> Tensor:
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"{op}(): expected a floating-point tensor, got {self.dtype}")
-    gen = generator_for(self.device)
+    gen = generator if generator is not None else generator_for(self.device)
     seed, offset = gen.take(self.numel())
     values = draw(backend(self), tuple(self.shape), seed, offset)
     with no_grad():
@@ -330,7 +345,8 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Te
     """Fill with samples uniform in [a, b)."""
     if a > b:
         raise RuntimeError(f"uniform_(): expects to return a [from, to) range, but found from={a} > to={b}")
-    _fill_random("uniform_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off))
+    _fill_random("uniform_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                 generator)
     if (a, b) != (0.0, 1.0):
         with no_grad():
             apply_inplace("uniform_", self, lambda old: old * (b - a) + a)
@@ -341,10 +357,65 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -
     """Fill with normal samples of the given mean and standard deviation."""
     if std < 0:
         raise RuntimeError(f"normal_(): expects std >= 0.0, but found std {std}")
-    _fill_random("normal_", self, lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off))
+    _fill_random("normal_", self, lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off),
+                 generator)
     if (mean, std) != (0.0, 1.0):
         with no_grad():
             apply_inplace("normal_", self, lambda old: old * std + mean)
+    return self
+
+
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 0/1 samples: 1 with probability ``p`` (a number or a tensor broadcast to
+    ``self``)."""
+    from .random import _bernoulli_draw, _check_probabilities
+    if isinstance(p, Tensor):
+        _check_probabilities("bernoulli_", p)
+        p = p.detach().to(self.device)
+    elif not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_(): bernoulli_ expects p to be in [0, 1], but got p={p}")
+    gen = generator if generator is not None else generator_for(self.device)
+    values = _bernoulli_draw("bernoulli_", p, tuple(self.shape), self.dtype, self.device, gen)
+    with no_grad():
+        copy_(self, values)
+    return self
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with samples of the exponential distribution of rate ``lambd``:
+    ``-log(1 - u) / lambd`` for uniform ``u``."""
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_(): exponential_ expects lambda > 0.0, but found "
+                           f"lambda={lambd}")
+    _fill_random("exponential_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                 generator)
+    with no_grad():
+        apply_inplace("exponential_", self, lambda old: ew.log1p(-old) * (-1.0 / lambd))
+    return self
+
+
+_MANTISSA_RANGE = {"float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "float32": 2 ** 24 + 1,
+                   "float64": 2 ** 53 + 1, "int32": 2 ** 31 - 1, "int64": 2 ** 63 - 1,
+                   "bool": 2}
+
+
+def random_(self: Tensor, from_=0, to=None, *, generator=None) -> Tensor:
+    """Fill with integers uniform in ``[from, to)``: ``random_(to)``, ``random_(from, to)``, or
+    ``random_()`` for ``[0, 2**mantissa]`` (floats) / ``[0, max]`` (integers), as in PyTorch."""
+    if to is None:
+        low, high = (0, from_) if from_ != 0 else (0, _MANTISSA_RANGE[self.dtype.name])
+    else:
+        low, high = from_, to
+    if low >= high:
+        raise RuntimeError(f"random_(): random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    check_writable("random_", self)
+    gen = generator if generator is not None else generator_for(self.device)
+    seed, offset = gen.take(self.numel())
+    values = backend(self).randint(tuple(self.shape), int(low), int(high), dtypes.int64, seed,
+                                   offset)
+    with no_grad():
+        copy_(self, wrap(values, self.device))
     return self
 
 

@@ -1,5 +1,602 @@
-"""Losses: cross_entropy, nll_loss, mse_loss, binary_cross_entropy, kl_div, ...."""
+"""Losses: cross_entropy, nll_loss, mse_loss, binary_cross_entropy, kl_div, ... (``nn.functional``).
+
+``cross_entropy`` and ``nll_loss`` run their own kernels (contract family
+``LOSS``) over an (M, C) row matrix: the class dim of an (N, C, d1, ...)
+input is moved last and the other dims flattened into rows (framework views,
+so autograd handles the reshaping). ``cross_entropy`` is one fused pass per
+row (online logsumexp; the softmax is never stored); its backward kernel
+recomputes the softmax from the saved per-row logsumexp, and is itself an op
+whose derivative is written in framework ops (second derivatives work). The
+weighted mean
+divides by the summed weights of the counted targets, as in PyTorch.
+
+The other losses are compositions of framework ops (autograd gives their
+backward), written the way PyTorch defines them.
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import warnings
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from . import elementwise as ew
+from ._util import backend, broadcast_shapes, check_tensor, wrap
+from .registry import register
+
+__all__ = ["cosine_similarity", "pairwise_distance"]  # exported as framework.<name>
+FUNCTIONAL = [
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
+    "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# Reduction arguments ----------------------------------------------------------------
+def _reduction(size_average, reduce, reduction: str, allowed=_REDUCTIONS) -> str:
+    """PyTorch's reduction string, including the deprecated ``size_average``/``reduce``."""
+    if size_average is not None or reduce is not None:
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      "reduction='sum' instead.", UserWarning, stacklevel=3)
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        return ("mean" if size_average else "sum") if reduce else "none"
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_tensors(op: str, **tensors) -> None:
+    for name, value in tensors.items():
+        check_tensor(op, name, value)
+
+
+def _float_input(op: str, x: Tensor) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating-point input, got {x.dtype}")
+
+
+# Class-index losses: shapes, targets, weights ------------------------------------------
+def _rows(op: str, input: Tensor, target: Tensor, probabilities: bool):
+    """(x (M, C), t (M,) or (M, C), out_shape): the class dim moved last and flattened."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}(): Expected 1 or more dimensions (got 0)")
+    if target.device != input.device:
+        raise RuntimeError(f"{op}(): Expected all tensors to be on the same device, but found "
+                           f"at least two devices, {input.device} and {target.device}!")
+    if not probabilities:
+        _check_index_target_shape(op, input, target)
+    if input.ndim == 1:
+        x = input.reshape(1, -1)
+        t = target.reshape(1, -1) if probabilities else target.reshape(1)
+        return x, t, ()
+    C = input.shape[1]
+    out_shape = (input.shape[0],) + tuple(input.shape[2:])
+    x = input.movedim(1, -1).reshape(-1, C) if input.ndim > 2 else input
+    if probabilities:
+        t = target.movedim(1, -1).reshape(-1, C) if target.ndim > 2 else target
+    else:
+        t = target.reshape(-1)
+    return x, t, out_shape
+
+
+def _check_index_target_shape(op: str, input: Tensor, target: Tensor) -> None:
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(f"{op}(): 0D or 1D target tensor expected for 1D input, got "
+                               f"{target.ndim}D target")
+        return
+    if target.ndim == 0 or target.shape[0] != input.shape[0]:
+        got = target.shape[0] if target.ndim else 1
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({got}).")
+    if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        expected = [input.shape[0]] + list(input.shape[2:])
+        raise RuntimeError(f"{op}(): Expected target size {expected}, got {list(target.shape)}")
+
+
+def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> None:
+    """Class indices must be int64 and in [0, C) (``ignore_index`` excepted): ``IndexError``."""
+    if target.dtype is not dtypes.int64:
+        raise RuntimeError(f"{op}(): expected target dtype to be Long, but got "
+                           f"{_torch_type_name(target.dtype)}")
+    if target.numel() == 0:
+        return
+    bad = ew.logical_and(ew.logical_or(target < 0, target >= C), target != ignore_index)
+    if bad.any().item():
+        value = ew.where(bad, target, ignore_index).amax().item()
+        if value == ignore_index:
+            value = ew.where(bad, target, ignore_index).amin().item()
+        raise IndexError(f"{op}(): Target {value} is out of bounds.")
+
+
+def _torch_type_name(d) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int32": "Int", "int64": "Long", "bool": "Bool"}.get(d.name, d.name)
+
+
+def _check_class_weight(op: str, weight, input: Tensor, C: int):
+    """``weight`` as a (C,) tensor of the input's dtype and device (``None`` stays ``None``)."""
+    if weight is None:
+        return None
+    check_tensor(op, "weight", weight)
+    if weight.ndim != 1 or weight.shape[0] != C:
+        raise RuntimeError(f"{op}(): weight tensor should be defined either for all {C} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    if weight.device != input.device:
+        raise RuntimeError(f"{op}(): Expected all tensors to be on the same device, but found "
+                           f"weight on {weight.device} and input on {input.device}")
+    return weight.detach().to(input.dtype)
+
+
+def _weighted_reduction(loss: Tensor, row_weight: Tensor, reduction: str, out_shape: tuple,
+                        dtype) -> Tensor:
+    """Reduce per-row losses; 'mean' divides by the summed weights of the counted rows."""
+    if reduction == "none":
+        return loss.reshape(out_shape).to(dtype)
+    total = loss.sum()
+    if reduction == "mean":
+        total = total / row_weight.sum()
+    return total.to(dtype)
+
+
+# cross_entropy -------------------------------------------------------------------------
+class _CrossEntropy(Function):
+    """Per-row cross-entropy of (M, C) logits; outputs (loss, row_weight), the latter constant."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, smoothing):
+        kernels = backend(x)
+        w = weight._a if weight is not None else None
+        loss, lse, row_weight = kernels.cross_entropy_forward(x._a, target._a, w, ignore_index,
+                                                              smoothing)
+        loss, lse, row_weight = (wrap(a, x.device) for a in (loss, lse, row_weight))
+        ctx.save_for_backward(x, target, weight, lse)
+        ctx.options = (ignore_index, smoothing)
+        ctx.mark_non_differentiable(row_weight)
+        return loss, row_weight
+
+    @staticmethod
+    def backward(ctx, grad, _grad_row_weight):
+        x, target, weight, lse = ctx.saved_tensors
+        ignore_index, smoothing = ctx.options
+        grad_x = grad_target = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _CrossEntropyGrad.apply(x, target, weight, lse, grad, ignore_index, smoothing)
+        if ctx.needs_input_grad[1]:
+            grad_target = _probability_target_grad(x, target, weight, lse, grad, smoothing)
+        return grad_x, grad_target, None, None, None
+
+
+def _probability_target_grad(x, target, weight, lse, grad, smoothing) -> Tensor:
+    """d loss / d q = -(1 - eps) * w * log_softmax(x) * g (class-probability targets)."""
+    log_softmax = x.to(lse.dtype) - lse.reshape(-1, 1)
+    coefficient = -(1.0 - smoothing) * grad.reshape(-1, 1)
+    if weight is not None:
+        coefficient = coefficient * weight.to(lse.dtype)
+    return (coefficient * log_softmax).to(target.dtype)
+
+
+class _CrossEntropyGrad(Function):
+    """The fused backward kernel as an op: ``g * (softmax * A - a)`` per row. Its own
+    backward (second derivatives) is written in framework ops, softmax included."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, lse, grad, ignore_index, smoothing):
+        w = weight._a if weight is not None else None
+        out = backend(x).cross_entropy_backward(x._a, target._a, w, lse._a, grad._a,
+                                                ignore_index, smoothing)
+        ctx.save_for_backward(x, target, weight, grad)
+        ctx.options = (ignore_index, smoothing, lse.dtype)
+        return wrap(out, x.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        x, target, weight, grad = ctx.saved_tensors
+        ignore_index, smoothing, acc = ctx.options
+        needs_x, needs_target, _, _, needs_grad = ctx.needs_input_grad[:5]
+        xa, gg = x.to(acc), gg.to(acc)
+        softmax = ew.exp(xa - xa.logsumexp(1, keepdim=True))
+        a = _coefficients(target, weight, ignore_index, smoothing, x.shape[1], acc)
+        a_sum = a.sum(1, keepdim=True)
+        g = _counted_rows(grad.to(acc), target, ignore_index).reshape(-1, 1)
+        gg_dot_p = (gg * softmax).sum(1, keepdim=True)
+        grad_x = grad_target = grad_grad = None
+        if needs_x:
+            grad_x = (g * a_sum * softmax * (gg - gg_dot_p)).to(x.dtype)
+        if needs_target:
+            w = weight.to(acc) if weight is not None else 1.0
+            grad_target = ((1.0 - smoothing) * g * w * (gg_dot_p - gg)).to(target.dtype)
+        if needs_grad:
+            grad_grad = _counted_rows((gg * (softmax * a_sum - a)).sum(1), target,
+                                      ignore_index).to(grad.dtype)
+        return grad_x, grad_target, None, None, grad_grad, None, None
+
+
+def _counted_rows(values: Tensor, target: Tensor, ignore_index: int) -> Tensor:
+    """``values`` (M,) with the rows of ignored class-index targets set to 0."""
+    if target.dtype.is_floating_point:
+        return values
+    return ew.where(target != ignore_index, values, 0.0)
+
+
+def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C: int,
+                  acc) -> Tensor:
+    """The (M, C) coefficients ``a = w * ((1 - eps) * target + eps / C)`` in framework ops
+    (class indices become one-hot rows; ignored rows are all 0)."""
+    if target.dtype.is_floating_point:
+        q = target.to(acc)
+    else:
+        from .creation import arange
+        classes = arange(C, device=target.device).reshape(1, -1)
+        q = (classes == target.reshape(-1, 1)).to(acc)
+    a = q * (1.0 - smoothing) + smoothing / C
+    if weight is not None:
+        a = a * weight.to(acc)
+    if not target.dtype.is_floating_point:
+        a = ew.where((target != ignore_index).reshape(-1, 1), a, 0.0)
+    return a
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits ``input`` (N, C, d1, ...) or (C,) and ``target``.
+
+    ``target`` holds class indices (int64, shape (N, d1, ...)) or class
+    probabilities (the input's shape and dtype). ``weight`` rescales each
+    class, ``ignore_index`` rows count for nothing (index targets),
+    ``label_smoothing`` mixes the target with the uniform distribution.
+    """
+    op = "cross_entropy"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, input=input, target=target)
+    _float_input(op, input)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"{op}(): label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    # PyTorch's rule: a target of the input's shape holds class probabilities
+    probabilities = tuple(target.shape) == tuple(input.shape)
+    if probabilities and not target.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): Expected floating point type for target with class "
+                           f"probabilities, got {_torch_type_name(target.dtype)}")
+    x, t, out_shape = _rows(op, input, target, probabilities)
+    C = x.shape[1]
+    w = _check_class_weight(op, weight, input, C)
+    if probabilities:
+        t = t.to(input.dtype)
+    else:
+        _check_index_target(op, t, C, ignore_index)
+    loss, row_weight = _CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing))
+    if probabilities and reduction == "mean":
+        return loss.mean().to(input.dtype)
+    return _weighted_reduction(loss, row_weight, reduction, out_shape, input.dtype)
+
+
+# nll_loss ------------------------------------------------------------------------------
+class _NLLLoss(Function):
+    """Per-row ``-w[t] * logp[row, t]``; outputs (loss, row_weight), the latter constant."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index):
+        w = weight._a if weight is not None else None
+        loss, row_weight = backend(logp).nll_loss_forward(logp._a, target._a, w, ignore_index)
+        loss, row_weight = wrap(loss, logp.device), wrap(row_weight, logp.device)
+        ctx.save_for_backward(target, weight)
+        ctx.meta = (ignore_index, logp.shape[1], logp.dtype)
+        ctx.mark_non_differentiable(row_weight)
+        return loss, row_weight
+
+    @staticmethod
+    def backward(ctx, grad, _grad_row_weight):
+        target, weight = ctx.saved_tensors
+        ignore_index, C, dtype = ctx.meta
+        return _NLLLossGrad.apply(grad, target, weight, ignore_index, C, dtype), None, None, None
+
+
+class _NLLLossGrad(Function):
+    """The (M, C) gradient of ``_NLLLoss``; linear in ``grad``, so its own backward is the
+    forward kernel applied to the incoming gradient (higher derivatives work)."""
+
+    @staticmethod
+    def forward(ctx, grad, target, weight, ignore_index, C, dtype):
+        w = weight._a if weight is not None else None
+        out = backend(grad).nll_loss_backward(target._a, w, grad._a, ignore_index, C, dtype)
+        ctx.save_for_backward(target, weight)
+        ctx.meta = (ignore_index, grad.dtype)
+        return wrap(out, grad.device)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        target, weight = ctx.saved_tensors
+        ignore_index, grad_dtype = ctx.meta
+        loss, _ = _NLLLoss.apply(grad_grad, target, weight, ignore_index)
+        return loss.to(grad_dtype), None, None, None, None, None
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, d1, ...) or (C,) at the
+    class indices ``target`` (N, d1, ...); ``weight`` and ``ignore_index`` as in ``cross_entropy``."""
+    op = "nll_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, input=input, target=target)
+    _float_input(op, input)
+    x, t, out_shape = _rows(op, input, target, probabilities=False)
+    C = x.shape[1]
+    w = _check_class_weight(op, weight, input, C)
+    _check_index_target(op, t, C, ignore_index)
+    loss, row_weight = _NLLLoss.apply(x, t, w, int(ignore_index))
+    return _weighted_reduction(loss, row_weight, reduction, out_shape, input.dtype)
+
+
+# Regression losses ---------------------------------------------------------------------
+def _pointwise_operands(op: str, input, target, warn: bool = True):
+    _check_tensors(op, input=input, target=target)
+    if warn and tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({list(target.shape)}) that is different to the input "
+                      f"size ({list(input.shape)}). This will likely lead to incorrect results "
+                      "due to broadcasting. Please ensure they have the same size.",
+                      UserWarning, stacklevel=3)
+    shape = broadcast_shapes(op, tuple(input.shape), tuple(target.shape))
+    return input.expand(shape), target.expand(shape)
+
+
+def _elementwise_weight(op: str, loss: Tensor, weight, input: Tensor, reduction: str,
+                        weighted_mean: bool = True) -> Tensor:
+    """PyTorch's optional ``weight`` of mse/l1/huber: same size as the input."""
+    if weight is None:
+        return _apply_reduction(loss, reduction)
+    check_tensor(op, "weight", weight)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and weighted_mean:
+        return loss.sum() / weight.sum()
+    return _apply_reduction(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(input - target) ** 2``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    x, y = _pointwise_operands("mse_loss", input, target)
+    return _elementwise_weight("mse_loss", ew.square(x - y), weight, input, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|input - target|``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    x, y = _pointwise_operands("l1_loss", input, target)
+    return _elementwise_weight("l1_loss", ew.abs(x - y), weight, input, reduction)
+
+
+def _huber(diff: Tensor, delta: float, scale_by_delta: bool) -> Tensor:
+    """``0.5 d**2 / delta`` inside ``|d| < delta``, else ``|d| - 0.5 delta`` (smooth L1);
+    times ``delta`` for Huber."""
+    magnitude = ew.abs(diff)
+    if scale_by_delta:
+        inside, outside = 0.5 * ew.square(diff), delta * (magnitude - 0.5 * delta)
+    else:
+        inside, outside = 0.5 * ew.square(diff) / delta, magnitude - 0.5 * delta
+    return ew.where(magnitude < delta, inside, outside)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1: quadratic below ``beta``, linear above (``beta=0`` is the L1 loss)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss(): smooth_l1_loss does not support negative values "
+                           "for beta.")
+    x, y = _pointwise_operands("smooth_l1_loss", input, target)
+    loss = ew.abs(x - y) if beta == 0.0 else _huber(x - y, beta, scale_by_delta=False)
+    return _apply_reduction(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """Huber loss: ``0.5 d**2`` below ``delta``, ``delta * (|d| - 0.5 delta)`` above."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss(): huber_loss does not support non-positive values for "
+                           "delta.")
+    x, y = _pointwise_operands("huber_loss", input, target)
+    loss = _huber(x - y, delta, scale_by_delta=True)
+    return _elementwise_weight("huber_loss", loss, weight, input, reduction, weighted_mean=False)
+
+
+# Binary classification -----------------------------------------------------------------
+def _same_size_target(op: str, input: Tensor, target: Tensor, message: str) -> None:
+    _check_tensors(op, input=input, target=target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(message.format(target=list(target.shape), input=list(input.shape)))
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``-w * (y * log(x) + (1 - y) * log(1 - x))`` with each log clamped at -100 (PyTorch)."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_size_target(op, input, target,
+                      "Using a target size ({target}) that is different to the input size "
+                      "({input}) is deprecated. Please ensure they have the same size.")
+    _float_input(op, input)
+    with no_grad():
+        outside = ew.logical_or(input < 0, input > 1).any().item() if input.numel() else False
+    if outside:
+        raise RuntimeError(f"{op}(): all elements of input should be between 0 and 1")
+    log_x = ew.clamp_min(ew.log(input), -100.0)
+    log_1mx = ew.clamp_min(ew.log(1.0 - input), -100.0)
+    loss = -(target * log_x + (1.0 - target) * log_1mx)
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        loss = loss * weight.expand(broadcast_shapes(op, tuple(target.shape), tuple(weight.shape)))
+    return _apply_reduction(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable formula:
+    ``(1 - y) x + (1 + (pw - 1) y) * (log1p(exp(-|x|)) + max(-x, 0))``."""
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(size_average, reduce, reduction)
+    _same_size_target(op, input, target, "Target size ({target}) must be the same as input "
+                                         "size ({input})")
+    _float_input(op, input)
+    softplus_neg = ew.log1p(ew.exp(-ew.abs(input))) + ew.clamp_min(-input, 0.0)
+    if pos_weight is not None:
+        check_tensor(op, "pos_weight", pos_weight)
+        log_weight = (pos_weight - 1.0) * target + 1.0
+        loss = (1.0 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1.0 - target) * input + softplus_neg
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        loss = loss * weight
+    return _apply_reduction(loss, reduction)
+
+
+# Divergences and similarities ----------------------------------------------------------
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence with ``input`` in log space: ``target * (log(target) - input)``
+    (0 where target is 0), or ``exp(t) * (t - input)`` when ``log_target``.
+    ``reduction='batchmean'`` divides the sum by the batch size."""
+    op = "kl_div"
+    if size_average is None and reduce is None and reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    reduction = _reduction(size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
+    _check_tensors(op, input=input, target=target)
+    if log_target:
+        loss = ew.exp(target) * (target - input)
+    else:
+        positive = target > 0
+        log_t = ew.log(ew.where(positive, target, 1.0))
+        loss = ew.where(positive, target * log_t, 0.0) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _apply_reduction(loss, reduction)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    """``max(||x||, eps)`` whose gradient is the norm's own (PyTorch clamps in place, untracked)."""
+    norm = x.norm(2, dim, keepdim=True)
+    return norm + (ew.clamp_min(norm, eps) - norm).detach()
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1/max(||x1||, eps) * x2/max(||x2||, eps))`` along ``dim`` (broadcast inputs)."""
+    op = "cosine_similarity"
+    _check_tensors(op, x1=x1, x2=x2)
+    shape = broadcast_shapes(op, tuple(x1.shape), tuple(x2.shape))
+    a, b = x1.expand(shape), x2.expand(shape)
+    if not a.dtype.is_floating_point:
+        a = a.to(dtypes.get_default_dtype())
+    if not b.dtype.is_floating_point:
+        b = b.to(dtypes.get_default_dtype())
+    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where target is 1, ``max(0, cos - margin)`` where it is -1."""
+    op = "cosine_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, input1=input1, input2=input2, target=target)
+    if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(f"{op}(): expected 1D or 2D inputs of the same shape, got "
+                           f"{list(input1.shape)} and {list(input2.shape)}")
+    if target.ndim != input1.ndim - 1:
+        raise RuntimeError(f"{op}(): {input1.ndim}D target tensor expects {input1.ndim - 1}D "
+                           f"target tensor, got {target.ndim}D")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    dot = (input1 * input2).sum(dim)
+    denominator = ew.sqrt(((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps))
+    cos = dot / denominator
+    zeros = cos * 0.0
+    loss = ew.where(target == 1, 1.0 - cos, zeros) + \
+        ew.where(target == -1, ew.clamp_min(cos - margin, 0.0), zeros)
+    return _apply_reduction(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    op = "margin_ranking_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, input1=input1, input2=input2, target=target)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"{op}(): All input tensors should have same dimension but got sizes: "
+                           f"input1: {list(input1.shape)}, input2: {list(input2.shape)}, target: "
+                           f"{list(target.shape)} ")
+    loss = ew.clamp_min(-target * (input1 - input2) + margin, 0.0)
+    return _apply_reduction(loss, reduction)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """``||x1 - x2 + eps||_p`` over the last dim."""
+    _check_tensors("pairwise_distance", x1=x1, x2=x2)
+    dim = 0 if x1.ndim == 1 and x2.ndim == 1 else -1
+    return (x1 - x2 + eps).norm(p, dim, keepdim=keepdim)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the pairwise p-distance; ``swap``
+    uses ``min(d(a, n), d(p, n))`` as the negative distance."""
+    op = "triplet_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, anchor=anchor, positive=positive, negative=negative)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"{op}(): The anchor, positive, and negative tensors are expected to "
+                           f"have the same number of dimensions, but got: anchor {anchor.ndim}D, "
+                           f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    if margin <= 0:
+        raise ValueError(f"{op}(): margin must be greater than 0, got {margin}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    loss = ew.clamp_min(margin + d_pos - d_neg, 0.0)
+    return _apply_reduction(loss, reduction)
+
+
+_COMPOSITE_KERNELS = {
+    "mse_loss": ("sub", "square", "mean"), "l1_loss": ("sub", "abs", "mean"),
+    "smooth_l1_loss": ("sub", "abs", "square", "where", "mean"),
+    "huber_loss": ("sub", "abs", "square", "where", "mean"),
+    "binary_cross_entropy": ("log", "clamp", "mul", "mean"),
+    "binary_cross_entropy_with_logits": ("abs", "exp", "log1p", "clamp", "mul", "mean"),
+    "kl_div": ("log", "exp", "where", "mul", "sum"),
+    "cosine_similarity": ("mul", "div", "sum", "clamp"),
+    "cosine_embedding_loss": ("mul", "sum", "sqrt", "where", "clamp"),
+    "margin_ranking_loss": ("sub", "mul", "clamp"),
+    "pairwise_distance": ("sub", "add", "sum", "pow"),
+    "triplet_margin_loss": ("sub", "add", "sum", "pow", "minimum", "clamp"),
+}
+register("cross_entropy", "loss", ("cross_entropy_forward", "cross_entropy_backward", "sum"))
+register("nll_loss", "loss", ("nll_loss_forward", "nll_loss_backward", "sum"))
+for _name, _kernels in _COMPOSITE_KERNELS.items():
+    register(_name, "loss", _kernels)
+del _name, _kernels

@@ -21,17 +21,21 @@ import math
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
 from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
+FUNCTIONAL = ["linear", "bilinear"]
 
 _KERNELS = ("matmul", "empty", "copy_")
 for _name in ("matmul", "mm", "bmm", "mv", "dot"):
     register(_name, "matmul", _KERNELS)
 register("outer", "matmul", ("mul",))
+register("linear", "matmul", ("matmul_epilogue", "copy_", "sum"))
+register("bilinear", "matmul", ("matmul", "mul", "sum"))
 del _name
 
 # PyTorch's names for dtypes in its error messages: (C++ type, scalar type).
@@ -144,6 +148,159 @@ def _batched_view(kernels, a: Array, batch: tuple, rows: int, cols: int) -> Arra
         a, strides = copy, copy.strides
         batch_stride = rows * cols
     return a.view((math.prod(batch), rows, cols), (batch_stride,) + tuple(strides[-2:]), a.offset)
+
+
+# --- linear: the matmul with a fused epilogue --------------------------------------------------
+_ACTIVATIONS = (None, "relu", "gelu", "gelu_tanh", "silu")
+
+
+class _Linear(Function):
+    """``act(x @ w^T + b) + residual`` for x (..., K), w (N, K): one kernel launch forward.
+
+    The pre-activation ``z = x @ w^T + b`` is kept (written by the same launch)
+    when an activation needs it for the backward. The backward is written in
+    framework ops (matmuls and elementwise), so it is differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, b, residual, activation):
+        rows = math.prod(x.shape[:-1])
+        n, k = w.shape
+        out_shape = tuple(x.shape[:-1]) + (n,)
+        keep = activation is not None and ctx.needs_input_grad[0:3] != (False, False, False)
+        x3 = _rows_view(backend(x), x._a, rows, k)
+        w3 = w._a.view((1, k, n), (0, w._a.strides[1], w._a.strides[0]), w._a.offset)
+        r3 = None
+        if residual is not None:
+            r = residual.expand(out_shape)
+            r3 = _rows_view(backend(x), r._a, rows, n)
+        out, z = backend(x).matmul_epilogue(x3, w3, None if b is None else b._a, activation,
+                                            r3, keep)
+        ctx.activation = activation
+        ctx.residual_shape = None if residual is None else tuple(residual.shape)
+        z_t = None if z is None else wrap(z.view(out_shape, contiguous_strides(out_shape),
+                                                 z.offset), x._device)
+        ctx.save_for_backward(x, w, b, z_t)
+        ctx.has_bias = b is not None
+        return wrap(out.view(out_shape, contiguous_strides(out_shape), out.offset), x._device)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, w, b, z = ctx.saved_tensors
+        if ctx.activation is not None:
+            if is_grad_enabled():
+                # create_graph: the saved pre-activation has no graph; recompute it with one
+                z = _Linear.apply(x, w, b, None, None)
+            grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
+        else:
+            grad_z = grad
+        rows = math.prod(x.shape[:-1])
+        flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
+        grad_x = grad_w = grad_b = grad_res = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _Matmul.apply(grad_z, w) if x.ndim >= 2 else \
+                _Matmul.apply(grad_z.unsqueeze(0), w).squeeze(0)
+        if ctx.needs_input_grad[1]:
+            grad_w = _Matmul.apply(flat_grad.mT, x.reshape((rows, x.shape[-1])))
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = flat_grad.sum(0)
+        if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
+            grad_res = grad.sum_to_size(ctx.residual_shape)
+        return grad_x, grad_w, grad_b, grad_res, None
+
+
+def _activation_grads() -> dict:
+    from .elementwise import _d_gelu, _d_gelu_tanh, _d_relu, _d_silu
+    return {"relu": _d_relu, "gelu": _d_gelu, "gelu_tanh": _d_gelu_tanh, "silu": _d_silu}
+
+
+class _LazyGrads(dict):
+    def __missing__(self, key):
+        self.update(_activation_grads())
+        return dict.__getitem__(self, key)
+
+
+_ACTIVATION_GRADS = _LazyGrads()
+
+
+def _rows_view(kernels, a: Array, rows: int, cols: int) -> Array:
+    """``a`` (..., cols) as a (1, rows, cols) matrix; copied when its rows do not merge."""
+    folded = _fold_rows(a) if a.ndim >= 2 else a.view((1, 1, cols), (0, 0, a.strides[-1]),
+                                                       a.offset)
+    if folded is not None:
+        return folded
+    copy = kernels.empty(tuple(a.shape), a.dtype)
+    kernels.copy_(copy, a)
+    return copy.view((1, rows, cols), (0, cols, 1), copy.offset)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
+           activation: str | None = None, residual: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` (``torch.nn.functional.linear``), as one fused kernel.
+
+    framework extensions (keyword-only): ``activation`` ('relu', 'gelu',
+    'gelu_tanh', 'silu') applied after the bias and ``residual`` added last,
+    in the same launch: ``act(input @ weight.T + bias) + residual``.
+    """
+    _check_args("linear", input, weight, ("input", "weight"))
+    common_device("linear", input, weight, *(t for t in (bias, residual) if t is not None))
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear(): weight must be 2-D (out_features, in_features), got "
+                           f"{weight.ndim}-D")
+    if input.ndim == 0:
+        raise RuntimeError("linear(): input must be at least 1-D")
+    if input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_rows_text(input)} and {weight.shape[1]}x{weight.shape[0]})")
+    _check_same_dtype("linear", input, weight)
+    _check_supported("linear", input, "addmm")
+    if bias is not None:
+        check_tensor("linear", "bias", bias)
+        if tuple(bias.shape) not in ((weight.shape[0],), ()) or bias.dtype is not input.dtype:
+            if bias.dtype is not input.dtype:
+                raise RuntimeError(f"linear(): bias has dtype {bias.dtype}, expected "
+                                   f"{input.dtype}")
+            raise RuntimeError(f"linear(): bias of shape {tuple(bias.shape)} does not match "
+                               f"out_features {weight.shape[0]}")
+        bias = bias.expand((weight.shape[0],)).contiguous()
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"linear(): activation must be one of {_ACTIVATIONS}, got "
+                         f"{activation!r}")
+    if residual is not None:
+        check_tensor("linear", "residual", residual)
+        out_shape = tuple(input.shape[:-1]) + (weight.shape[0],)
+        if broadcast_shapes("linear", tuple(residual.shape), out_shape) != out_shape:
+            raise RuntimeError(f"linear(): residual of shape {tuple(residual.shape)} does not "
+                               f"broadcast to the output shape {out_shape}")
+        residual = residual.to(input.dtype)
+    if input.ndim == 1:
+        out = _Linear.apply(input.unsqueeze(0), weight, bias,
+                            None if residual is None else residual.expand(
+                                (weight.shape[0],)).unsqueeze(0), activation)
+        return out.squeeze(0)
+    return _Linear.apply(input, weight, bias, residual, activation)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``
+    (``torch.nn.functional.bilinear``)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input1 and input2 must have the same size except the "
+                           f"last dimension, got {list(input1.shape)} and {list(input2.shape)}")
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input1 size {input1.shape[-1]} and input2 size "
+                           f"{input2.shape[-1]} do not match weight {list(weight.shape)}")
+    # (..., in1) @ (in1, out * in2) -> (..., out, in2), then contract in2 with input2.
+    mixed = input1.matmul(weight.permute(1, 0, 2).reshape(in1, out_features * in2))
+    mixed = mixed.reshape(tuple(input1.shape[:-1]) + (out_features, in2))
+    out = (mixed * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
+
+
+def _rows_text(x: Tensor) -> str:
+    rows = math.prod(x.shape[:-1]) if x.ndim > 1 else 1
+    return f"{rows}x{x.shape[-1]}"
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -395,3 +395,81 @@ def test_registered():
         assert OPS[name].family == "matmul"
     assert "matmul" in OPS["matmul"].kernels
     assert set(for_device(framework.device("cpu")).kernels) >= {"matmul"}
+
+
+# --- linear: matmul with the fused epilogue ---------------------------------------------------
+import torch.nn.functional as TF  # noqa: E402
+
+import framework.nn.functional as F  # noqa: E402
+
+_TORCH_ACTIVATIONS = {
+    None: lambda v: v, "relu": torch.relu, "gelu": TF.gelu, "silu": TF.silu,
+    "gelu_tanh": lambda v: TF.gelu(v, approximate="tanh"),
+}
+
+
+@pytest.mark.parametrize("x_shape", [(3, 4), (2, 3, 4), (4,), (0, 4)], ids=str)
+def test_linear_matches_torch(device, x_shape):
+    check_op(F.linear, TF.linear, [randn(*x_shape), randn(5, 4), randn(5)], device=device)
+    check_op(F.linear, TF.linear, [randn(*x_shape), randn(5, 4)], device=device,
+             contiguous=False)
+
+
+@pytest.mark.parametrize("activation", list(_TORCH_ACTIVATIONS), ids=str)
+def test_linear_fused_activation_and_residual(device, activation):
+    def ours(x, w, b, r):
+        return F.linear(x, w, b, activation=activation, residual=r)
+
+    def theirs(x, w, b, r):
+        return _TORCH_ACTIVATIONS[activation](TF.linear(x, w, b)) + r
+
+    check_op(ours, theirs, [randn(2, 3, 4), randn(5, 4), randn(5), randn(3, 5)], device=device)
+    check_op(ours, theirs, [randn(3, 4), randn(5, 4), randn(5), randn(3, 5)], device=device,
+             dtype=framework.bfloat16)
+
+
+def test_linear_epilogue_after_split_k(monkeypatch):
+    """A split-K config applies the epilogue after summing the partial products."""
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels().matmul
+    config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
+              "num_warps": 4, "num_stages": 1}
+    monkeypatch.setattr(kernels, "default_config", lambda *args, **kwargs: config)
+    check_op(lambda x, w, b, r: F.linear(x, w, b, activation="silu", residual=r),
+             lambda x, w, b, r: TF.silu(TF.linear(x, w, b)) + r,
+             [randn(3, 40), randn(5, 40), randn(5), randn(5)], device="cuda")
+
+
+def test_linear_second_derivative():
+    from framework.autograd import gradgradcheck
+    x = framework.tensor(randn(2, 3), dtype=framework.float64, requires_grad=True)
+    w = framework.tensor(randn(4, 3), dtype=framework.float64, requires_grad=True)
+    b = framework.tensor(randn(4), dtype=framework.float64, requires_grad=True)
+    assert gradgradcheck(lambda *t: F.linear(*t, activation="gelu"), (x, w, b))
+
+
+@pytest.mark.parametrize("args,kwargs,error,match", [
+    ((randn(3, 4), randn(5, 3)), {}, RuntimeError, "cannot be multiplied"),
+    ((randn(3, 4), randn(5, 4), randn(4)), {}, RuntimeError, "bias of shape"),
+    ((randn(3, 4), randn(4)), {}, RuntimeError, "weight must be 2-D"),
+    ((randn(3, 4), randn(5, 4)), {"activation": "tanh"}, ValueError, "activation must be"),
+    ((randn(3, 4), randn(5, 4)), {"residual": randn(2, 5)}, RuntimeError, "broadcast"),
+])
+def test_linear_bad_input(args, kwargs, error, match):
+    tensors = [framework.tensor(a, dtype=framework.float32) for a in args]
+    kwargs = {k: framework.tensor(v, dtype=framework.float32) if isinstance(v, np.ndarray)
+              else v for k, v in kwargs.items()}
+    with pytest.raises(error, match=match):
+        F.linear(*tensors, **kwargs)
+
+
+def test_linear_dtype_mismatch_raises():
+    with pytest.raises(RuntimeError, match="dtype"):
+        F.linear(framework.ones(2, 3), framework.ones(4, 3, dtype=framework.float64))
+
+
+def test_bilinear_matches_torch(device):
+    check_op(F.bilinear, TF.bilinear, [randn(2, 3), randn(2, 4), randn(5, 3, 4), randn(5)],
+             device=device)
+    with pytest.raises(RuntimeError, match="same size except the last"):
+        F.bilinear(framework.ones(2, 3), framework.ones(3, 4), framework.ones(5, 3, 4))

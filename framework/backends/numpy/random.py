@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import wrap
+from ._arrays import compute_dtype, nd, wrap
 
 
 def _generator(seed: int, offset: int) -> np.random.Generator:
@@ -41,4 +41,37 @@ def randint(shape, low, high, dtype, seed, offset):
     return wrap(_generator(seed, offset).integers(low, high, size=shape, dtype=np.int64), dtype)
 
 
-KERNELS = {"rand": rand, "randn": randn, "randint": randint}
+def dropout(x, p, seed, offset):
+    """``x * keep / (1 - p)``: row-major element ``i`` is kept when its uniform draw at
+    counter ``offset + i`` is >= ``p`` (``p`` < 1; the mask is regenerated for the backward)."""
+    values = nd(x).astype(compute_dtype(x.dtype))
+    keep = _generator(seed, offset).random(values.shape) >= p
+    return wrap(np.where(keep, values * (0.0 if p >= 1.0 else 1.0 / (1.0 - p)), 0.0).astype(values.dtype), x.dtype)
+
+
+def multinomial(probs, num_samples, replacement, seed, offset):
+    """``num_samples`` category indices per row of (R, C) ``probs`` (validated by the op).
+
+    With replacement: inverse CDF (one ``searchsorted`` over all rows, each row's normalized
+    CDF shifted by twice its row number). Without: Gumbel top-k, the indices of the largest
+    ``log(p) + Gumbel noise`` keys.
+    """
+    p = nd(probs).astype(np.float64)
+    rows, C = p.shape
+    if rows == 0 or num_samples == 0:
+        return wrap(np.zeros((rows, num_samples), dtype=np.int64))
+    u = _generator(seed, offset).random((rows, num_samples if replacement else C))
+    if replacement:
+        cdf = np.cumsum(p, axis=1)
+        cdf /= cdf[:, -1:]
+        shift = 2.0 * np.arange(rows)[:, None]
+        found = np.searchsorted((cdf + shift).ravel(), (u + shift).ravel(), side="right")
+        index = found.reshape(rows, num_samples) - C * np.arange(rows)[:, None]
+        return wrap(np.minimum(index, C - 1).astype(np.int64))
+    with np.errstate(divide="ignore"):
+        keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
+
+
+KERNELS = {"rand": rand, "randn": randn, "randint": randint, "dropout": dropout,
+           "multinomial": multinomial}

@@ -43,14 +43,61 @@ def matmul(a: Array, b: Array) -> Array:
     return launch(a, b, config)
 
 
-def launch(a: Array, b: Array, config: dict) -> Array:
-    """Run the matmul kernel with an explicit ``config`` (the tuner and tests call this)."""
+def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact: bool) -> tuple:
+    """``act(a @ b + bias) + residual`` in one launch; also ``a @ b + bias`` if ``keep_preact``.
+
+    ``bias`` is an (N,) array or None; ``residual`` a (B, M, N) view (any strides) or None;
+    ``activation`` one of None, 'relu', 'gelu', 'gelu_tanh', 'silu'. Returns ``(out, preact)``.
+    """
+    dtype = a.dtype
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"\"addmm_cuda\" not implemented for '{_torch_type_name(dtype)}'")
+    batch, m, _ = a.shape
+    n = b.shape[2]
+    if batch * m * n == 0:
+        empty_out = empty((batch, m, n), dtype)
+        return empty_out, (empty((batch, m, n), dtype) if keep_preact else None)
+    config = autotune.choose(MATMUL, _problem(a, b))
+    if config.get("SPLIT_K", 1) > 1:
+        return _unfused_epilogue(launch(a, b, config), bias, activation, residual, keep_preact)
+    if activation is not None and runtime.mode() == "gpu":
+        config = runtime.kernels().matmul.epilogue_config(config)
+    preact = empty((batch, m, n), dtype) if keep_preact and activation is not None else None
+    out = launch(a, b, config, bias=bias, activation=activation, residual=residual,
+                 preact=preact)
+    if keep_preact and preact is None:
+        preact = out
+    return out, preact
+
+
+def _unfused_epilogue(z: Array, bias, activation, residual, keep_preact: bool) -> tuple:
+    """The epilogue as separate elementwise launches (after a split-K product)."""
+    from . import elementwise
+    if bias is not None:
+        z = elementwise.KERNELS["add"](z, bias, _compute(z.dtype), z.dtype)
+    out = z if activation is None else elementwise.KERNELS[activation](z, z.dtype)
+    if residual is not None:
+        out = elementwise.KERNELS["add"](out, residual, _compute(z.dtype), z.dtype)
+    return out, (z if keep_preact else None)
+
+
+def _compute(dtype):
+    return dtypes.float32 if dtype in (dtypes.float16, dtypes.bfloat16) else dtype
+
+
+def launch(a: Array, b: Array, config: dict, bias=None, activation=None, residual=None,
+           preact=None) -> Array:
+    """Run the matmul kernel with an explicit ``config`` (the tuner and tests call this).
+
+    The epilogue arguments are for ``SPLIT_K == 1`` configs only.
+    """
     batch, m, k = a.shape
     n = b.shape[2]
     dtype = a.dtype
     out = empty((batch, m, n), dtype)
     if out.numel == 0:
         return out
+    epilogue = _epilogue_args(bias, activation, residual, preact)
     split = config.get("SPLIT_K", 1)
     target = out if split == 1 else empty((split, batch, m, n), dtypes.float32)
     split_stride = 0 if split == 1 else target.strides[0]
@@ -67,11 +114,38 @@ def launch(a: Array, b: Array, config: dict) -> Array:
             _batch_pointer(target if split == 1 else _split_view(target), start),
             m, n, k, *a.strides, *b.strides, *kernel_strides, split_stride,
             ACC_DTYPE=acc, INPUT_PRECISION=precision,
-            INTERPRET_BF16=interpreter and dtype is dtypes.bfloat16, **config)
+            INTERPRET_BF16=interpreter and dtype is dtypes.bfloat16, **config,
+            **_batch_epilogue(epilogue, start))
     if split == 1:
         return out
     from .reduce import sum as reduce_sum
     return reduce_sum(target, (0,), dtype)
+
+
+def _epilogue_args(bias, activation, residual, preact) -> dict:
+    """Kernel keyword arguments of the fused epilogue (empty when there is none)."""
+    args = {}
+    if bias is not None:
+        args.update(bias_ptr=bias, HAS_BIAS=True)
+    if activation is not None:
+        args["ACTIVATION"] = activation
+    if residual is not None:
+        args.update(res_ptr=residual, HAS_RESIDUAL=True, stride_rb=residual.strides[0],
+                    stride_rm=residual.strides[1], stride_rn=residual.strides[2])
+    if preact is not None:
+        args.update(z_ptr=preact, STORE_PREACT=True)
+    return args
+
+
+def _batch_epilogue(epilogue: dict, start: int) -> dict:
+    """The epilogue's array arguments as kernel pointers at batch entry ``start``."""
+    args = dict(epilogue)
+    for name in ("res_ptr", "z_ptr"):
+        if name in args:
+            args[name] = _batch_pointer(args[name], start)
+    if "bias_ptr" in args:
+        args["bias_ptr"] = pointer(args["bias_ptr"])
+    return args
 
 
 def _split_view(workspace: Array) -> Array:
@@ -170,4 +244,4 @@ def _kernel_hash() -> str:
 MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,
                   heuristic=_heuristic, key_fields=_key_fields, runner=_runner)
 
-KERNELS = {"matmul": matmul}
+KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue}

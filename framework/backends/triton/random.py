@@ -1,7 +1,13 @@
 """Launch wrappers: counter-based random numbers on ``cuda``."""
 from __future__ import annotations
 
+import numpy as np
+import triton
+import triton.language as tl
+
+from ...dtypes import int64
 from . import runtime
+from .copy import contiguous
 from .launch import grid_1d, pointer
 from .memory import empty
 
@@ -39,4 +45,42 @@ def randint(shape, low, high, dtype, seed, offset):
     return out
 
 
-KERNELS = {"rand": rand, "randn": randn, "randint": randint}
+def dropout(x, p, seed, offset):
+    """``x * keep / (1 - p)``, keep = uniform(seed, offset + i) >= p for row-major element i."""
+    return launch_dropout(x, p, seed, offset, _BLOCK)
+
+
+def launch_dropout(x, p, seed, offset, block: int):
+    """``dropout`` with an explicit block size (the mask must not depend on it)."""
+    x = contiguous(x)
+    out = empty(x.shape, x.dtype)
+    if out.numel:
+        scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+        scale_hi = float(np.float32(scale))
+        acc = tl.float64 if x.dtype.name == "float64" else tl.float32
+        runtime.kernels().random.dropout_kernel[grid_1d(out.numel, block)](
+            pointer(x), pointer(out), out.numel, float(p), scale_hi,
+            float(np.float32(scale - scale_hi)), _seed(seed), offset, ACC=acc, BLOCK=block)
+    return out
+
+
+_MAX_BLOCK_C = 1024
+_TILE = 4096  # BLOCK_S * BLOCK_C of the with-replacement comparison tile
+
+
+def multinomial(probs, num_samples, replacement, seed, offset):
+    """``num_samples`` category indices per row of (R, C) ``probs`` (validated by the op):
+    inverse CDF with replacement, Gumbel top-k without."""
+    rows, C = probs.shape
+    out = empty((rows, num_samples), int64)
+    if out.numel:
+        block_c = min(triton.next_power_of_2(C), _MAX_BLOCK_C)
+        block_s = min(triton.next_power_of_2(num_samples), max(1, _TILE // block_c))
+        runtime.kernels().random.multinomial_kernel[(rows,)](
+            pointer(probs), pointer(out), C, num_samples, *probs.strides, _seed(seed), offset,
+            REPLACEMENT=bool(replacement), BLOCK_C=block_c, BLOCK_S=block_s)
+    return out
+
+
+KERNELS = {"rand": rand, "randn": randn, "randint": randint, "dropout": dropout,
+           "multinomial": multinomial}

@@ -3,35 +3,13 @@ from __future__ import annotations
 
 import math
 
+from ...ops.matmul import bilinear, linear
 from ...tensor import Tensor
 from .. import init
 from ._factory import empty_parameter
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "linear", "bilinear"]
-
-
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` (``torch.nn.functional.linear``)."""
-    out = input.matmul(weight.t())
-    return out if bias is None else out + bias
-
-
-def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``
-    (``torch.nn.functional.bilinear``)."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError("bilinear(): input1 and input2 must have the same size except the "
-                           f"last dimension, got {list(input1.shape)} and {list(input2.shape)}")
-    out_features, in1, in2 = weight.shape
-    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
-        raise RuntimeError(f"bilinear(): input1 size {input1.shape[-1]} and input2 size "
-                           f"{input2.shape[-1]} do not match weight {list(weight.shape)}")
-    # (..., in1) @ (in1, out * in2) -> (..., out, in2), then contract in2 with input2.
-    mixed = input1.matmul(weight.permute(1, 0, 2).reshape(in1, out_features * in2))
-    mixed = mixed.reshape(tuple(input1.shape[:-1]) + (out_features, in2))
-    out = (mixed * input2.unsqueeze(-2)).sum(-1)
-    return out if bias is None else out + bias
 
 
 class Identity(Module):

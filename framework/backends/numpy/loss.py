@@ -1,0 +1,112 @@
+"""CPU losses: cross-entropy and negative log-likelihood over (M, C) rows, vectorized.
+
+Mirrors ``triton_kernels/loss.py``: cross-entropy is
+``lse * sum_c a - sum_c a * x`` with per-class coefficients ``a`` (smoothed
+target times class weight), its gradient ``g * (softmax * sum_c a - a)``.
+Half types compute in float32 and give float32 per-row results.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtypes
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+
+
+def _row_dtype(dtype) -> "dtypes.dtype":
+    return dtypes.float64 if dtype is dtypes.float64 else dtypes.float32
+
+
+def _class_weight(weight, C: int, acc) -> np.ndarray:
+    return np.ones(C, dtype=acc) if weight is None else nd(weight).astype(acc)
+
+
+def _row_targets(target: Array, ignore_index: int):
+    """(class index with ignored rows set to 0, valid-row mask) of class-index targets."""
+    t = nd(target)
+    valid = t != ignore_index
+    return np.where(valid, t, 0), valid
+
+
+def _coefficients(target: Array, w: np.ndarray, ignore_index: int, smoothing: float, M: int,
+                  C: int, acc):
+    """(a, valid, row_weight): the (M, C) coefficients, counted rows and target weights."""
+    if target.ndim == 2:
+        q = nd(target).astype(acc)
+        a = (q * (1.0 - smoothing) + smoothing / C) * w
+        return a, np.ones(M, dtype=bool), np.ones(M, dtype=acc)
+    t, valid = _row_targets(target, ignore_index)
+    a = np.full((M, C), smoothing / C, dtype=acc)
+    a[np.arange(M), t] += 1.0 - smoothing
+    a *= w
+    a[~valid] = 0.0
+    return a, valid, np.where(valid, w[t], 0.0).astype(acc)
+
+
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    m = np.max(x, axis=1, initial=-np.inf)
+    shift = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return shift + np.log(np.sum(np.exp(x - shift[:, None]), axis=1))
+
+
+def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: int,
+                          label_smoothing: float):
+    """Per-row loss, logsumexp and target weight of (M, C) ``logits``."""
+    acc = compute_dtype(logits.dtype)
+    x = nd(logits).astype(acc)
+    M, C = x.shape
+    a, valid, row_weight = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
+                                         label_smoothing, M, C, acc)
+    lse = _logsumexp(x)
+    ax = np.sum(np.where(a != 0, a * x, 0.0), axis=1)
+    loss = np.where(valid, lse * a.sum(axis=1) - ax, 0.0)
+    row = _row_dtype(logits.dtype)
+    return wrap(loss, row), wrap(lse, row), wrap(row_weight, row)
+
+
+def cross_entropy_backward(logits: Array, target: Array, weight, lse: Array, grad: Array,
+                           ignore_index: int, label_smoothing: float) -> Array:
+    """Gradient of the per-row losses w.r.t. ``logits`` for per-row output gradients ``grad``."""
+    acc = compute_dtype(logits.dtype)
+    x = nd(logits).astype(acc)
+    M, C = x.shape
+    a, valid, _ = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
+                                label_smoothing, M, C, acc)
+    g = np.where(valid, nd(grad).astype(acc), 0.0)
+    softmax = np.exp(x - nd(lse).astype(acc)[:, None])
+    return wrap(g[:, None] * (softmax * a.sum(axis=1, keepdims=True) - a), logits.dtype)
+
+
+def nll_loss_forward(logp: Array, target: Array, weight, ignore_index: int):
+    """Per-row ``-w[t] * logp[row, t]`` and ``w[t]`` (0 on ignored rows)."""
+    acc = compute_dtype(logp.dtype)
+    M, C = logp.shape
+    t, valid = _row_targets(target, ignore_index)
+    w = np.where(valid, _class_weight(weight, C, acc)[t] if C else 0.0, 0.0).astype(acc)
+    picked = nd(logp)[np.arange(M), t].astype(acc) if C else np.zeros(M, acc)
+    row = _row_dtype(logp.dtype)
+    return wrap(np.where(valid, -w * picked, 0.0), row), wrap(w, row)
+
+
+def nll_loss_backward(target: Array, weight, grad: Array, ignore_index: int, num_classes: int,
+                      dtype) -> Array:
+    """The (M, C) gradient of ``nll_loss_forward``: ``-w[t] * grad`` at each row's target."""
+    acc = compute_dtype(dtype)
+    M = target.shape[0]
+    t, valid = _row_targets(target, ignore_index)
+    w = np.where(valid, _class_weight(weight, num_classes, acc)[t], 0.0) if num_classes else \
+        np.zeros(M, acc)
+    out = np.zeros((M, num_classes), dtype=acc)
+    if num_classes:
+        out[np.arange(M), t] = -w * nd(grad).astype(acc)
+    return wrap(out, dtype)
+
+
+KERNELS = {
+    "cross_entropy_forward": cross_entropy_forward,
+    "cross_entropy_backward": cross_entropy_backward,
+    "nll_loss_forward": nll_loss_forward,
+    "nll_loss_backward": nll_loss_backward,
+}

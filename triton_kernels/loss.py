@@ -1,0 +1,230 @@
+"""Fused losses over an (M, C) matrix of logits: cross-entropy and negative log-likelihood.
+
+The host (``framework.backends.triton.loss``) passes rows (batch elements,
+K-dimensional targets already flattened into rows) and classes as an (M, C)
+matrix with strides ``(stride_m, stride_c)``. Every kernel handles BLOCK_M
+rows per program and walks the classes in BLOCK_C-wide chunks, so a row of
+any length fits and the softmax is never written to memory.
+
+Cross-entropy with per-class coefficients ``a[i, c]`` (the smoothed target
+times the class weight) is ``lse_i * sum_c a[i, c] - sum_c a[i, c] * x[i, c]``:
+
+* class-index targets: ``a[i, c] = w[c] * ((1 - eps) * [c == t_i] + eps / C)``,
+  and 0 on rows whose target is ``ignore_index``;
+* class-probability targets: ``a[i, c] = w[c] * ((1 - eps) * q[i, c] + eps / C)``.
+
+Its gradient is ``g_i * (softmax(x_i)[c] * sum_c a[i, c] - a[i, c])``.
+Math is done in ``ACC`` (fp32 for fp32 and the half types, fp64 for fp64).
+
+Masks: rows past M and columns past C load ``-inf`` logits and 0 coefficients,
+so they add nothing to the running max, the exp-sum or the coefficient sums.
+"""
+import triton
+import triton.language as tl
+
+# BLOCK_C = next power of 2 of C, at most MAX_BLOCK_C; BLOCK_M fills a tile of
+# TILE elements (many short rows per program, one long row per program).
+MAX_BLOCK_C = 1024
+TILE = 2048
+NUM_WARPS = 4
+
+
+@triton.jit
+def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
+                  t_stride_c, n_classes, smoothing_hi, smoothing_lo,
+                  PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr):
+    """The (BLOCK_M, BLOCK_C) tile of coefficients ``a`` (0 outside the rows and classes)."""
+    mask = row_mask[:, None] & col_mask[None, :]
+    if PROBS:
+        offsets = rows[:, None] * t_stride_m + cols.to(tl.int64)[None, :] * t_stride_c
+        q = tl.load(target_ptr + offsets, mask=mask, other=0).to(ACC)
+    else:
+        q = tl.where(cols[None, :] == t[:, None], 1.0, 0.0).to(ACC)
+    # the smoothing comes as two fp32 halves (hi + lo) so fp64 math sees it exactly
+    smoothing = tl.cast(smoothing_hi, ACC) + tl.cast(smoothing_lo, ACC)
+    a = q * (1.0 - smoothing) + smoothing / n_classes
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + cols, mask=col_mask, other=0).to(ACC)
+        a = a * w[None, :]
+    return tl.where(mask, a, 0.0)
+
+
+@triton.jit
+def _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m, ignore_index,
+                 PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr):
+    """Per row: the class index (-1 when ignored or for probability targets), whether the row
+    counts, and the weight of its target class (0 when ignored; 1 without weights)."""
+    if PROBS:
+        t = rows * 0 - 1
+        valid = row_mask
+        row_weight = tl.where(row_mask, 1.0, 0.0).to(ACC)
+    else:
+        t = tl.load(target_ptr + rows * t_stride_m, mask=row_mask, other=ignore_index)
+        valid = row_mask & (t != ignore_index)
+        t = tl.where(valid, t, -1)
+        if HAS_WEIGHT:
+            row_weight = tl.load(weight_ptr + tl.where(valid, t, 0), mask=valid, other=0).to(ACC)
+        else:
+            row_weight = tl.where(valid, 1.0, 0.0).to(ACC)
+    return t, valid, row_weight
+
+
+@triton.jit
+def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_ptr, row_weight_ptr,
+                                 M, C, stride_m, stride_c, t_stride_m, t_stride_c,
+                                 ignore_index, smoothing_hi, smoothing_lo,
+                                 PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr,
+                                 ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
+    """Program i computes rows [i*BLOCK_M, (i+1)*BLOCK_M): one pass over the classes keeps a
+    running max ``m``, the exp-sum ``s`` rescaled to it (online logsumexp), and the sums
+    ``sum_c a`` and ``sum_c a * x``; it writes the loss, ``lse = m + log(s)`` and the
+    target's weight (the weighted-mean denominator) of each row."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_mask = rows < M
+    t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
+                                        ignore_index, PROBS, HAS_WEIGHT, ACC)
+    m = tl.full([BLOCK_M], float("-inf"), ACC)
+    s = tl.zeros([BLOCK_M], ACC)
+    a_sum = tl.zeros([BLOCK_M], ACC)
+    ax_sum = tl.zeros([BLOCK_M], ACC)
+    for start in range(0, C, BLOCK_C):
+        cols = start + tl.arange(0, BLOCK_C)
+        col_mask = cols < C
+        mask = row_mask[:, None] & col_mask[None, :]
+        offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_c
+        x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
+        new_m = tl.maximum(m, tl.max(x, 1))
+        # rescale the old sum to the new max; a row still all -inf keeps s = 0
+        s = s * tl.where(m == new_m, 1.0, tl.exp(m - new_m))
+        s += tl.sum(tl.where(x > float("-inf"), tl.exp(x - new_m[:, None]), 0.0), 1)
+        m = new_m
+        a = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
+                          t_stride_c, C, smoothing_hi, smoothing_lo, PROBS, HAS_WEIGHT, ACC)
+        a_sum += tl.sum(a, 1)
+        ax_sum += tl.sum(tl.where(a != 0.0, a * tl.where(mask, x, 0.0), 0.0), 1)
+    lse = m + tl.log(s)
+    loss = tl.where(valid, lse * a_sum - ax_sum, 0.0)
+    tl.store(loss_ptr + rows, loss.to(loss_ptr.dtype.element_ty), mask=row_mask)
+    tl.store(lse_ptr + rows, lse.to(lse_ptr.dtype.element_ty), mask=row_mask)
+    tl.store(row_weight_ptr + rows, row_weight.to(row_weight_ptr.dtype.element_ty), mask=row_mask)
+
+
+@triton.jit
+def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_ptr, out_ptr,
+                                  M, C, stride_m, stride_c, t_stride_m, t_stride_c, grad_stride,
+                                  ignore_index, smoothing_hi, smoothing_lo,
+                                  PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr,
+                                  ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
+    """Program i writes the logits' gradient of rows [i*BLOCK_M, (i+1)*BLOCK_M):
+    ``g * (exp(x - lse) * sum_c a - a)``, the softmax recomputed chunk by chunk from the
+    saved ``lse``. A first pass over the classes sums the coefficients ``a`` when they are
+    not 1 per row (weights or probability targets)."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_mask = rows < M
+    t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
+                                        ignore_index, PROBS, HAS_WEIGHT, ACC)
+    g = tl.load(grad_ptr + rows * grad_stride, mask=row_mask, other=0).to(ACC)
+    g = tl.where(valid, g, 0.0)
+    lse = tl.load(lse_ptr + rows, mask=row_mask, other=0).to(ACC)
+    if PROBS or HAS_WEIGHT:
+        a_sum = tl.zeros([BLOCK_M], ACC)
+        for start in range(0, C, BLOCK_C):
+            cols = start + tl.arange(0, BLOCK_C)
+            a_sum += tl.sum(_coefficients(target_ptr, weight_ptr, rows, row_mask, cols, cols < C,
+                                          t, t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                                          HAS_WEIGHT, ACC), 1)
+    else:
+        a_sum = tl.where(valid, 1.0, 0.0).to(ACC)
+    for start in range(0, C, BLOCK_C):
+        cols = start + tl.arange(0, BLOCK_C)
+        col_mask = cols < C
+        mask = row_mask[:, None] & col_mask[None, :]
+        offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_c
+        x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
+        a = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
+                          t_stride_c, C, smoothing_hi, smoothing_lo, PROBS, HAS_WEIGHT, ACC)
+        softmax = tl.exp(x - lse[:, None])
+        grad = g[:, None] * (softmax * a_sum[:, None] - a)
+        out_offsets = rows[:, None] * C + cols[None, :]
+        tl.store(out_ptr + out_offsets, grad.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def nll_loss_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, row_weight_ptr,
+                            M, C, stride_m, stride_c, t_stride, ignore_index,
+                            HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr, BLOCK_M: tl.constexpr):
+    """Program i handles BLOCK_M rows: it reads each row's target index, then only the one
+    log-probability ``x[row, target]`` (no gather of whole rows), and writes
+    ``-w[target] * x[row, target]`` and ``w[target]`` (both 0 on ignored rows)."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_mask = rows < M
+    t = tl.load(target_ptr + rows * t_stride, mask=row_mask, other=ignore_index)
+    valid = row_mask & (t != ignore_index)
+    t = tl.where(valid, t, 0)
+    x = tl.load(x_ptr + rows * stride_m + t * stride_c, mask=valid, other=0).to(ACC)
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + t, mask=valid, other=0).to(ACC)
+    else:
+        w = tl.where(valid, 1.0, 0.0).to(ACC)
+    tl.store(loss_ptr + rows, (-w * x).to(loss_ptr.dtype.element_ty), mask=row_mask)
+    tl.store(row_weight_ptr + rows, w.to(row_weight_ptr.dtype.element_ty), mask=row_mask)
+
+
+@triton.jit
+def nll_loss_backward_kernel(target_ptr, weight_ptr, grad_ptr, out_ptr, M, C, t_stride,
+                             grad_stride, ignore_index,
+                             HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr,
+                             BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
+    """Program (i, j) writes the (BLOCK_M, BLOCK_C) tile (rows of block i, classes of block j)
+    of the gradient: ``-w[t] * g`` at each row's target class, 0 elsewhere."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+    row_mask = rows < M
+    t = tl.load(target_ptr + rows * t_stride, mask=row_mask, other=ignore_index)
+    valid = row_mask & (t != ignore_index)
+    t = tl.where(valid, t, -1)
+    g = tl.load(grad_ptr + rows * grad_stride, mask=row_mask, other=0).to(ACC)
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + tl.where(valid, t, 0), mask=valid, other=0).to(ACC)
+    else:
+        w = tl.where(valid, 1.0, 0.0).to(ACC)
+    value = tl.where(cols[None, :] == t[:, None], (-w * g)[:, None], 0.0)
+    mask = row_mask[:, None] & (cols < C)[None, :]
+    tl.store(out_ptr + rows[:, None] * C + cols[None, :], value.to(out_ptr.dtype.element_ty),
+             mask=mask)
+
+
+# Compile checks (tests/test_compile.py): each kernel at representative dtypes and tiles.
+_CE = {"BLOCK_M": 2, "BLOCK_C": 1024}
+_SPECS = [
+    {"kernel": "cross_entropy_forward_kernel", "label": "indices-fp32", "no_spills": True,
+     "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",
+                   "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+     "constexprs": {"PROBS": False, "HAS_WEIGHT": True, "ACC": "tl.float32", **_CE}},
+    {"kernel": "cross_entropy_forward_kernel", "label": "probs-bf16", "no_spills": True,
+     "signature": {"x_ptr": "*bf16", "target_ptr": "*bf16", "weight_ptr": "*bf16",
+                   "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+     "constexprs": {"PROBS": True, "HAS_WEIGHT": False, "ACC": "tl.float32",
+                    "BLOCK_M": 64, "BLOCK_C": 32}},
+    {"kernel": "cross_entropy_backward_kernel", "label": "indices-fp16", "no_spills": True,
+     "signature": {"x_ptr": "*fp16", "target_ptr": "*i64", "weight_ptr": "*fp16",
+                   "lse_ptr": "*fp32", "grad_ptr": "*fp32", "out_ptr": "*fp16",
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+     "constexprs": {"PROBS": False, "HAS_WEIGHT": True, "ACC": "tl.float32", **_CE}},
+    {"kernel": "cross_entropy_backward_kernel", "label": "probs-fp64", "no_spills": True,
+     "signature": {"x_ptr": "*fp64", "target_ptr": "*fp64", "weight_ptr": "*fp64",
+                   "lse_ptr": "*fp64", "grad_ptr": "*fp64", "out_ptr": "*fp64",
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+     "constexprs": {"PROBS": True, "HAS_WEIGHT": True, "ACC": "tl.float64", **_CE}},
+    {"kernel": "nll_loss_forward_kernel", "label": "fp32", "no_spills": True,
+     "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",
+                   "loss_ptr": "*fp32", "row_weight_ptr": "*fp32", "ignore_index": "i64"},
+     "constexprs": {"HAS_WEIGHT": True, "ACC": "tl.float32", "BLOCK_M": 1024}},
+    {"kernel": "nll_loss_backward_kernel", "label": "bf16", "no_spills": True,
+     "signature": {"target_ptr": "*i64", "weight_ptr": "*bf16", "grad_ptr": "*fp32",
+                   "out_ptr": "*bf16", "ignore_index": "i64"},
+     "constexprs": {"HAS_WEIGHT": True, "ACC": "tl.float32", "BLOCK_M": 16, "BLOCK_C": 128}},
+]
+COMPILE_SPECS = [dict(spec, num_warps=NUM_WARPS) for spec in _SPECS]
