@@ -52,7 +52,7 @@ def run_example(name: str, *args: str) -> dict:
 @needs("cross_entropy", "softmax", "layer_norm", "dropout", "scaled_dot_product_attention", "multinomial")
 def test_char_transformer_beats_the_unigram_baseline_and_samples_names():
     result = run_example("char_transformer", "--epochs", "1", "--samples", "20")
-    # one epoch: about 2.26 nats/char against the unigram model's 2.82 (full settings: 1.99)
+    # one epoch: about 2.26 nats/char against the unigram model's 2.82 (full settings: 2.01)
     assert result["valid_loss"] < result["unigram_loss"] - 0.35
     samples = result["samples"]
     assert len(samples) == 20
@@ -63,18 +63,18 @@ def test_char_transformer_beats_the_unigram_baseline_and_samples_names():
 @needs("cross_entropy", "softmax", "dropout")
 def test_name_classifier_beats_the_majority_baseline():
     result = run_example("name_classifier", "--epochs", "2")
-    # two epochs: about 84-86% against 76.7% always answering "female" (full settings: 88%)
+    # two epochs: about 84% against 76.7% always answering "female" (full settings: 86.7%)
     assert result["accuracy"] > result["majority"] + 0.04
     assert result["balanced_accuracy"] > 0.65
 
 
 @needs("cross_entropy", "softmax")
 def test_seq2seq_dates_learns_to_translate():
-    result = run_example("seq2seq_dates", "--epochs", "2", "--train-size", "2000", "--test-size", "300")
-    # short run: about 84% of characters right (guessing each position's usual character: ~45%);
-    # whole-date exact match only starts to rise here (about 10%); full settings reach >= 90%.
+    result = run_example("seq2seq_dates", "--epochs", "2", "--train-size", "2500", "--test-size", "300")
+    # short run: about 88% of characters right (guessing each position's usual character: 47%);
+    # whole-date exact match only starts to rise here (about 16%); full settings reach >= 99%.
     assert result["char_accuracy"] > result["positional_baseline"] + 0.25
-    assert result["exact_match"] > 0.0
+    assert result["exact_match"] > 0.02
 
 
 @needs("softmax", "log_softmax", "multinomial")
