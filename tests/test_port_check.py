@@ -9,6 +9,7 @@ state, and resuming training from the checkpoint.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from unittest import mock
@@ -18,7 +19,6 @@ import pytest
 import torch
 
 import framework
-import framework.nn.functional as framework_F
 
 SCRIPT = Path(__file__).parent / "port_check" / "train_script.py"
 
@@ -32,7 +32,6 @@ TORCH_NAMES = {
     "torch.utils": "framework.utils",
     "torch.utils.data": "framework.utils.data",
 }
-NEEDED = [name for name in ("conv2d", "max_pool2d", "cross_entropy") if not hasattr(framework_F, name)]
 
 
 def run_script(checkpoint: Path, initial_state=None, on_framework: bool = False) -> tuple[dict, dict]:
@@ -42,15 +41,12 @@ def run_script(checkpoint: Path, initial_state=None, on_framework: bool = False)
     if not on_framework:
         exec(code, namespace)
         return namespace["main"](str(checkpoint), initial_state), namespace
-    import importlib
-
     shims = {torch_name: importlib.import_module(name) for torch_name, name in TORCH_NAMES.items()}
     with mock.patch.dict(sys.modules, shims):
         exec(code, namespace)
         return namespace["main"](str(checkpoint), initial_state), namespace
 
 
-@pytest.mark.skipif(bool(NEEDED), reason=f"framework.nn.functional lacks {NEEDED} (not merged yet)")
 def test_script_runs_the_same_on_torch_and_framework(tmp_path):
     reference, torch_namespace = run_script(tmp_path / "torch.ckpt")
     ported, namespace = run_script(tmp_path / "framework.ckpt", initial_state=reference["initial_state"],

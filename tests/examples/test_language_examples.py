@@ -16,18 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import framework
-import framework.nn.functional as F
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def needs(*names: str):
-    """Skip while one of these ops (``F.<name>``, or ``framework.<name>`` for multinomial) is not merged yet."""
-    missing = [name for name in names if not hasattr(framework if name == "multinomial" else F, name)]
-    return pytest.mark.skipif(bool(missing), reason=f"framework lacks {missing} (not merged yet)")
-
 
 RUNNER = """
 import importlib.util, json, sys
@@ -49,7 +39,6 @@ def run_example(name: str, *args: str) -> dict:
     return json.loads(result_line[len("RESULT "):])
 
 
-@needs("cross_entropy", "softmax", "layer_norm", "dropout", "scaled_dot_product_attention", "multinomial")
 def test_char_transformer_beats_the_unigram_baseline_and_samples_names():
     result = run_example("char_transformer", "--epochs", "1", "--samples", "20")
     # one epoch: about 2.26 nats/char against the unigram model's 2.82 (full settings: 2.01)
@@ -60,7 +49,6 @@ def test_char_transformer_beats_the_unigram_baseline_and_samples_names():
     assert sum(2 <= len(sample) <= 11 for sample in samples) >= 15
 
 
-@needs("cross_entropy", "softmax", "dropout")
 def test_name_classifier_beats_the_majority_baseline():
     result = run_example("name_classifier", "--epochs", "2")
     # two epochs: about 84% against 76.7% always answering "female" (full settings: 86.7%)
@@ -68,7 +56,6 @@ def test_name_classifier_beats_the_majority_baseline():
     assert result["balanced_accuracy"] > 0.65
 
 
-@needs("cross_entropy", "softmax")
 def test_seq2seq_dates_learns_to_translate():
     result = run_example("seq2seq_dates", "--epochs", "2", "--train-size", "2500", "--test-size", "300")
     # short run: about 88% of characters right (guessing each position's usual character: 47%);
@@ -77,7 +64,6 @@ def test_seq2seq_dates_learns_to_translate():
     assert result["exact_match"] > 0.02
 
 
-@needs("softmax", "log_softmax", "multinomial")
 def test_reinforce_solves_builtin_cartpole():
     result = run_example("reinforce_cartpole", "--env", "builtin", "--updates", "60", "--target", "195",
                          "--eval-episodes", "20")

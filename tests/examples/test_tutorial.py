@@ -4,12 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-import framework.nn.functional as F
-
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
-MISSING = [name for name in ("cross_entropy",) if not hasattr(F, name)]
 
 
 def python_blocks(markdown: str) -> list[str]:
@@ -25,7 +20,6 @@ def test_tutorial_has_the_promised_sections():
     assert len(python_blocks(text)) == 7
 
 
-@pytest.mark.skipif(bool(MISSING), reason=f"framework.nn.functional lacks {MISSING} (not merged yet)")
 def test_tutorial_code_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the tutorial writes checkpoint.pt
     namespace = {"__name__": "tutorial"}
