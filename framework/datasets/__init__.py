@@ -1,0 +1,1 @@
+"""Datasets (``torchvision.datasets``-style) and the small corpora shipped with framework."""
