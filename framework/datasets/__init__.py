@@ -2,7 +2,9 @@
 
 ``MNIST`` reads the standard IDX files; a 5,000-image sample of MNIST ships
 with the package (see ``docs/datasets.md`` for its source and licenses).
-``transforms`` holds ToTensor, Normalize, Compose and Lambda.
+``transforms`` holds ToTensor, Normalize, Compose, Lambda and RandomCrop.
+``framework.datasets.names`` (imported on its own) holds the first-names corpus
+of the language examples.
 """
 from __future__ import annotations
 
