@@ -36,7 +36,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import nn, optim, utils  # noqa: E402,F401 - after the ops, which nn.functional re-exports
+from . import datasets, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821
