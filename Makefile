@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $(STAMP)
 
+# One BLAS/OpenMP thread per test worker: two xdist workers already fill two cores, and
+# oversubscribed OpenBLAS threads made matmuls up to 100x slower on a busy machine.
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/framework bench $(BENCH_ARGS)
