@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
 
     tune = commands.add_parser("autotune", help="tune kernel configs for this GPU into the cache")
-    tune.add_argument("--ops", metavar="LIST", default="matmul",
-                      help="comma-separated ops to tune (default: matmul)")
+    tune.add_argument("--ops", metavar="LIST", default="matmul,conv2d",
+                      help="comma-separated ops to tune (default: matmul,conv2d)")
     tune.add_argument("--dtypes", metavar="LIST", default="fp32,fp16,bf16",
                       help="comma-separated dtypes: fp32 (as TF32), fp16, bf16 (default: all)")
     tune.add_argument("--from", dest="from_path", metavar="FILE",

@@ -817,12 +817,15 @@ FORWARDED_METHODS = {
     ),
     # movement ops
     "movement": (
+        "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
     ),
     # scan ops
     "scan": (
+        "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
     ),
     # sort ops
     "sort": (
+        "sort", "argsort", "topk", "unique", "bincount",
     ),
     # conv ops
     "conv": (

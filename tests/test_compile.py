@@ -42,7 +42,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARCHS = (90, 80)
-TIMEOUT_S = 240  # all compiles take ~15-20 s on 2 cores; this only stops a hang
+TIMEOUT_S = 600  # all compiles take ~1-2 min on 2 cores (two processes); this only stops a hang
+WORKERS = 2  # compile processes (compilation is CPU-bound and independent per spec)
 
 pytestmark = pytest.mark.xdist_group("compile")
 
@@ -266,16 +267,21 @@ def _specs_for(family: str, module) -> list:
 
 
 def _worker() -> dict:
-    """Compile every spec for every arch; the JSON-able report the tests read."""
+    """Compile every spec for every arch; the JSON-able report the tests read.
+
+    The (spec, arch) compiles run in ``WORKERS`` forked processes; each
+    reports its result dict.
+    """
     assert not os.environ.get("TRITON_INTERPRET"), "the compile check must not run in interpreter mode"
     tools = {"cuobjdump": _tool("cuobjdump"), "ptxas": _ptxas_for(ARCHS[0])}
     report = {"kernels": [], "interpreted": [], "results": [], **tools}
+    jobs = []
     for family, module in sorted(_kernel_modules().items()):
         kernels = _jit_kernels(module)
         report["kernels"] += [f"{family}.{name}" for name in kernels]
         report["interpreted"] += [f"{family}.{name}" for name, fn in kernels.items()
                                   if type(fn).__name__ == "InterpretedFunction"]
-        for spec in _specs_for(family, module):
+        for index, spec in enumerate(_specs_for(family, module)):
             fn = spec["kernel"] if not isinstance(spec["kernel"], str) else getattr(module, spec["kernel"], None)
             if fn is None:
                 report["results"].append({"id": f"{family}.{spec['kernel']}", "kernel": f"{family}.{spec['kernel']}",
@@ -283,9 +289,20 @@ def _worker() -> dict:
                                           "no_spills": False, "sass_expected": None, "sass_found": False,
                                           "resources": None, "spills": None})
                 continue
-            for arch in ARCHS:
-                report["results"].append(_run_spec(family, fn, spec, arch, tools))
+            jobs += [(family, index, arch) for arch in ARCHS]
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        report["results"] += pool.starmap(_run_job, [(job, tools) for job in jobs])
     return report
+
+
+def _run_job(job: tuple, tools: dict) -> dict:
+    """Compile spec number ``index`` of ``family`` for ``arch`` (in a pool process)."""
+    family, index, arch = job
+    module = _kernel_modules()[family]
+    spec = _specs_for(family, module)[index]
+    fn = spec["kernel"] if not isinstance(spec["kernel"], str) else getattr(module, spec["kernel"])
+    return _run_spec(family, fn, spec, arch, tools)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,19 @@ def _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE: tl.constexpr
 
 
 @triton.jit
+def _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1, beta2,
+                  ACC: tl.constexpr):
+    """Adam's moment updates m = lerp(m, g, 1-β1), v = β2·v + (1-β2)·g², stored and returned."""
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
+    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    return exp_avg, exp_avg_sq
+
+
+@triton.jit
 def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr, momentum, dampening, weight_decay,
                MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
                MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
@@ -65,12 +78,8 @@ def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
     grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
     if DECOUPLED:
         param = param * (1.0 - lr * weight_decay)
-    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
-    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
-    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
-    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    exp_avg, exp_avg_sq = _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1,
+                                        beta2, ACC)
     second = exp_avg_sq
     if AMSGRAD:
         max_sq = tl.load(max_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -155,12 +164,8 @@ def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1,
     grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
     if DECOUPLED:
         param = param * (1.0 - lr * weight_decay)
-    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
-    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
-    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
-    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    exp_avg, exp_avg_sq = _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1,
+                                        beta2, ACC)
     denom = tl.sqrt(exp_avg_sq / bias_correction2) + eps
     param = param + grad_coef * grad / denom + avg_coef * exp_avg / denom
     tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
@@ -178,12 +183,8 @@ def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1,
     grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
     if DECOUPLED:
         param = param * (1.0 - lr * weight_decay)
-    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
-    exp_avg_sq = beta2 * exp_avg_sq + (1.0 - beta2) * grad * grad
-    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
-    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    exp_avg, exp_avg_sq = _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1,
+                                        beta2, ACC)
     update = exp_avg / bias_correction1 * lr
     if RECTIFIED:
         update = update * rect * bias_correction2_sqrt / (tl.sqrt(exp_avg_sq) + eps)

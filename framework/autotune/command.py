@@ -10,13 +10,15 @@ from .shapes import DTYPES, standard_problems
 from .timing import median_ms
 from .tuner import tune
 
-KNOWN_OPS = ("matmul",)
+KNOWN_OPS = ("matmul", "conv2d")
 
 
-def tunables() -> dict:
-    """``{op: Tunable}`` of every tunable kernel."""
-    from ..backends.triton import matmul
-    return {"matmul": matmul.MATMUL}
+def tunable_for(problem: dict):
+    """The ``Tunable`` serving ``problem`` (conv problems name their GEMM kernel)."""
+    from ..backends.triton import conv, matmul
+    if problem["op"] == "conv2d":
+        return conv.CONV_TUNABLES[problem["kernel"]]
+    return matmul.MATMUL
 
 
 def run(args, console) -> int:
@@ -38,14 +40,13 @@ def run(args, console) -> int:
     problems = _problems(args, console)
     if problems is None:
         return 2
-    table = tunables()
-    todo = [p for p in problems if args.force or current.get(table[p["op"]].key(p)) is None]
+    todo = [p for p in problems if args.force or current.get(tunable_for(p).key(p)) is None]
     if not todo:
         console.print(f"The cache is warm: all {len(problems)} problems are already tuned in "
                       f"{current.path}. Nothing to tune (--force retunes).")
         return 0
     console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}")
-    results = _tune_all(todo, table, args, console)
+    results = _tune_all(todo, args, console)
     _summary(results, console)
     skipped = len(todo) - len(results)
     if skipped:
@@ -75,13 +76,19 @@ def _problems(args, console) -> list | None:
 
 
 def _describe(problem: dict) -> str:
+    if problem["op"] == "conv2d":
+        n, c, h, w = problem["x"]
+        co, _, kh, kw = problem["w"]
+        kind = problem["kernel"].replace("conv2d_", "").replace("_kernel", "")
+        return (f"conv2d {kind} {problem['dtype']} {n}x{c}x{h}x{w} -> {co} k{kh}x{kw} "
+                f"s{problem['stride'][0]}")
     shape = f"{problem['m']}x{problem['n']}x{problem['k']}"
     if problem.get("batch", 1) > 1:
         shape = f"{problem['batch']}x" + shape
     return f"{problem['op']} {problem['dtype']} {shape} {problem.get('layout', '')}".strip()
 
 
-def _tune_all(todo: list, table: dict, args, console) -> list:
+def _tune_all(todo: list, args, console) -> list:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     current = cache()
     deadline = time.monotonic() + args.budget if args.budget else None
@@ -100,7 +107,7 @@ def _tune_all(todo: list, table: dict, args, console) -> list:
             def report(label, ms, best, name=name):
                 progress.update(task, status=f"{label}: {_ms(ms)} (best {_ms(best)})")
 
-            result = tune(table[problem["op"]], problem, timer, deadline, report)
+            result = tune(tunable_for(problem), problem, timer, deadline, report)
             current.put(result.key, result.best, result.timings, result.heuristic_ms)
             current.save()
             results.append((problem, result))

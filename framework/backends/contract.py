@@ -99,20 +99,64 @@ INDEXING = {
                "in row-major order",
 }
 
-# Data movement: tril/triu, repeat, flip, roll, pad.
+# Data movement: tril/triu, repeat, flip, roll, pad. Outputs are new contiguous arrays.
 MOVEMENT = {
+    "tril": "tril(x, diagonal) -> Array: last two dims' lower triangle (col - row <= diagonal), "
+            "zeros above",
+    "triu": "triu(x, diagonal) -> Array: last two dims' upper triangle (col - row >= diagonal), "
+            "zeros below",
+    "flip": "flip(x, dims) -> Array: order of each dim in dims reversed",
+    "roll": "roll(x, shifts, dims) -> Array: rolled by shifts[i] along dims[i] (tuples)",
+    "tile": "tile(x, reps) -> Array: repeated reps[d] times along each dim (len(reps) == ndim)",
+    "repeat_interleave": "repeat_interleave(x, repeats, dim) -> Array: each slice along dim "
+                         "repeated `repeats` (int) times",
+    "repeat_interleave_index": "repeat_interleave_index(repeats, total) -> Array[int64]: k "
+                               "repeated repeats[k] times (1-D integer repeats, total entries)",
+    "gather_slices": "gather_slices(x, index, dim) -> Array: slices of x along dim at the "
+                     "positions of the 1-D int64 index",
+    "pad": "pad(x, pads, mode, value) -> Array: pads[d] = (before, after) per dim (negative "
+           "crops, constant only); mode 'constant' (value), 'reflect', 'replicate', 'circular'",
 }
 
-# Scans along one dim.
+# Scans along one dim; outputs have the input's shape.
 SCAN = {
+    "cumsum": "cumsum(x, dim, out_dtype) -> Array: inclusive running sum (fp32 for halves)",
+    "cumprod": "cumprod(x, dim, out_dtype) -> Array: inclusive running product",
+    "logcumsumexp": "logcumsumexp(x, dim) -> Array: log of the running sum of exp(x), stable",
+    "cummax": "cummax(x, dim) -> (Array, Array[int64]): running max and its latest index "
+              "(NaN wins)",
+    "cummin": "cummin(x, dim) -> (Array, Array[int64]): running min and its latest index "
+              "(NaN wins)",
 }
 
-# Sorting, selection and counting.
+# Sorting, selection and counting. Orders: NaN largest, equal values in input order.
 SORT = {
+    "sort": "sort(x, dim, descending, stable) -> (Array, Array[int64]): values and indices "
+            "sorted along dim (always stable)",
+    "searchsorted": "searchsorted(sorted_sequence, values, right, out_dtype, sorter) -> Array: "
+                    "insertion indices in the last dim (1-D or matching leading dims), "
+                    "sequence read through sorter (Array or None)",
+    "bincount": "bincount(x, weights, minlength, out_dtype) -> Array: count (or weight sum) of "
+                "each value of a 1-D non-negative integer x; weights Array or None",
+    "unique": "unique(x) -> (Array, Array[int64], Array[int64]): sorted distinct values of the "
+              "flattened x, inverse (x's shape), counts; each NaN distinct",
 }
 
 # Convolution (implicit GEMM on cuda, strided windows + BLAS on cpu), unfold/fold.
 CONV = {
+    "conv2d": "conv2d(x, weight, stride, padding, dilation, groups, out_size) -> Array: "
+              "(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); stride, padding "
+              "(top, left: bottom/right follow from out_size), dilation and out_size are pairs",
+    "conv2d_input_grad": "conv2d_input_grad(grad_out, weight, stride, padding, dilation, groups, "
+                         "in_size) -> Array: conv2d's input gradient (N, C, H, W) with in_size = "
+                         "(H, W); also conv_transpose2d's forward",
+    "conv2d_weight_grad": "conv2d_weight_grad(x, grad_out, stride, padding, dilation, groups, "
+                          "kernel_size) -> Array: conv2d's weight gradient (CO, C/groups, KH, KW)",
+    "im2col": "im2col(x, kernel_size, dilation, padding, stride, out_size) -> Array: "
+              "(N, C, H, W) -> (N, C*KH*KW, HO*WO) sliding windows, 0 in the padding (F.unfold)",
+    "col2im": "col2im(cols, output_size, kernel_size, dilation, padding, stride, blocks) -> Array: "
+              "(N, C*KH*KW, HO*WO) -> (N, C, H, W), overlapping windows summed (F.fold); "
+              "blocks = (HO, WO)",
 }
 
 # Pooling, interpolation.
@@ -161,8 +205,21 @@ LOSS = {
                          "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
 }
 
-# Attention.
+# Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,
+# stride 0 where broadcast); mask is None, bool (True = take part) or float (added to the
+# scores), shape (..., L, S) (a broadcast view). Scores are q k^T * scale, causal keeps
+# key j <= query i (top-left aligned). A row with no allowed key gives output 0 and
+# logsumexp -inf. Dropout keeps a weight where a uniform draw of (seed, offset + flat
+# (batch, row, col) index) is >= dropout_p, and scales kept weights by 1/(1 - dropout_p).
 ATTENTION = {
+    "attention_forward": "attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, "
+                         "offset) -> (Array, Array): output (..., L, Ev) in q's dtype and the "
+                         "row logsumexp of the scores (..., L) in the compute type (float32; "
+                         "float64 for float64)",
+    "attention_backward": "attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, "
+                          "scale, dropout_p, seed, offset, mask_grad) -> (Array, Array, Array, "
+                          "Array | None): gradients of q, k, v (contiguous, full batch shape) "
+                          "and, when mask_grad, of a float mask (..., L, S)",
 }
 
 # Fused optimizer updates. Unlike every other kernel these write in place: the

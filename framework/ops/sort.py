@@ -1,5 +1,223 @@
-"""Sorting and counting: sort, argsort, topk, unique, bincount, searchsorted."""
+"""Sorting and counting: sort, argsort, topk, unique, bincount, searchsorted.
+
+sort/argsort/topk order like PyTorch: NaN is the largest value, and equal
+values keep their input order (every sort here is stable). The gradient of
+sort and topk goes back to the input positions the indices name (a
+``scatter_add`` into zeros, whose adjoint is ``gather``, so second
+derivatives work); cummax/cummin use the same.
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import numbers
+import operator
+from collections import namedtuple
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import backend, check_tensor, common_device, normalize_dim, wrap
+from .registry import register
+
+__all__ = ["sort", "argsort", "topk", "unique", "bincount", "searchsorted"]
+FUNCTIONAL: list = []
+
+# ``torch.return_types.sort`` / ``topk``.
+SortResult = namedtuple("sort", ("values", "indices"))
+TopkResult = namedtuple("topk", ("values", "indices"))
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
+                "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+
+
+def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:
+    """The gradient of picking ``indices`` along ``dim`` of an input with ``size`` there:
+    ``grad`` scatter-added into zeros (``framework.scatter_add``, whose adjoint is ``gather``,
+    so second derivatives work)."""
+    if grad.ndim == 0:
+        return grad
+    from .creation import zeros
+    from .indexing import scatter_add
+    shape = list(grad.shape)
+    shape[dim] = size
+    return scatter_add(zeros(tuple(shape), dtype=grad.dtype, device=grad.device), dim, indices,
+                       grad)
+
+
+# sort / argsort -----------------------------------------------------------------------------
+class _Sort(Function):
+    """(values, indices) along ``dim``; the gradient goes back to the sorted positions."""
+
+    @staticmethod
+    def forward(ctx, x, dim, descending):
+        shape = tuple(x.shape)
+        rows = x.reshape(1) if x.ndim == 0 else x
+        values, indices = backend(x).sort(rows._a, dim, descending, True)
+        values = wrap(values, x.device).reshape(shape)
+        indices = wrap(indices, x.device).reshape(shape)
+        ctx.saved = (indices, dim, shape[dim] if shape else 1)
+        ctx.mark_non_differentiable(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad, grad_indices):
+        indices, dim, size = ctx.saved
+        return scatter_to_input(grad, indices, dim, size), None, None
+
+
+def _dim_arg(op: str, input: Tensor, dim) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return normalize_dim(op, operator.index(dim), input.ndim)
+
+
+def _bool_arg(op: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{op}(): argument '{name}' must be bool, not {type(value).__name__}")
+    return value
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """``(values, indices)``: ``input`` sorted along ``dim`` (ascending unless ``descending``),
+    NaN counted as the largest value. Equal values always keep their input order, which
+    is what ``stable=True`` asks for."""
+    check_tensor("sort", "input", input)
+    d = _dim_arg("sort", input, dim)
+    _bool_arg("sort", "descending", descending)
+    if stable is not None:
+        _bool_arg("sort", "stable", stable)
+    values, indices = _Sort.apply(input, d, descending)
+    return SortResult(values, indices)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (see ``sort``)."""
+    check_tensor("argsort", "input", input)
+    return sort(input.detach(), dim, descending, stable).indices
+
+
+# topk ---------------------------------------------------------------------------------------
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """``(values, indices)`` of the ``k`` largest (``largest``) or smallest elements along
+    ``dim``, in sorted order (NaN is the largest). Among equal values the earlier index
+    comes first."""
+    check_tensor("topk", "input", input)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"topk(): argument 'k' must be int, not {type(k).__name__}")
+    d = _dim_arg("topk", input, dim)
+    _bool_arg("topk", "largest", largest)
+    _bool_arg("topk", "sorted", sorted)
+    if input.dtype is dtypes.bool:
+        raise RuntimeError("topk(): topk does not support bool dtypes")
+    size = input.shape[d] if input.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk(): selected index k out of range (k = {k}, size = {size})")
+    values, indices = _Sort.apply(input, d, largest)
+    if input.ndim == 0:
+        return TopkResult(values, indices)
+    return TopkResult(values.narrow(d, 0, k).contiguous(), indices.narrow(d, 0, k).contiguous())
+
+
+# unique ----------------------------------------------------------------------------------------
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim=None):
+    """The distinct elements of ``input`` (flattened), sorted; optionally the ``inverse``
+    (each element's position in the result, ``input``'s shape) and the ``counts``. Every
+    NaN is distinct. ``dim=`` (unique slices) is not implemented."""
+    check_tensor("unique", "input", input)
+    if dim is not None:
+        raise NotImplementedError("unique(): dim= (unique slices along a dim) is not "
+                                  "implemented; call unique() without dim to get the distinct "
+                                  "elements")
+    values, inverse, counts = backend(input).unique(input._a)
+    values = wrap(values, input.device)
+    extra = []
+    if return_inverse:
+        extra.append(wrap(inverse, input.device))
+    if return_counts:
+        extra.append(wrap(counts, input.device))
+    return (values, *extra) if extra else values
+
+
+# bincount ---------------------------------------------------------------------------------------
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Occurrences of each value ``0..max(input)`` (at least ``minlength`` bins) of a 1-D
+    non-negative integer tensor; with ``weights``, their sum per value (float32 weights give
+    float32, other weights float64)."""
+    check_tensor("bincount", "input", input)
+    if isinstance(minlength, bool) or not isinstance(minlength, numbers.Integral):
+        raise TypeError(f"bincount(): argument 'minlength' must be int, not "
+                        f"{type(minlength).__name__}")
+    if input.dtype.is_floating_point:
+        raise RuntimeError(f'bincount(): "bincount" not implemented for '
+                           f"'{_TORCH_NAMES[input.dtype.name]}'")
+    from .reduce import amin
+    if input.ndim != 1 or (input.numel() and bool(amin(input) < 0)):
+        raise RuntimeError("bincount(): bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("bincount(): minlength should be >= 0")
+    out_dtype = dtypes.int64
+    if weights is not None:
+        check_tensor("bincount", "weights", weights)
+        common_device("bincount", input, weights)
+        if weights.ndim != 1 or weights.shape[0] != input.shape[0]:
+            raise RuntimeError("bincount(): weights should be 1-d and have the same length as "
+                               "input")
+        out_dtype = dtypes.float32 if weights.dtype is dtypes.float32 else dtypes.float64
+        weights = weights.detach()._a
+    return wrap(backend(input).bincount(input._a, weights, int(minlength), out_dtype),
+                input.device)
+
+
+# searchsorted -----------------------------------------------------------------------------------
+def _search_side(right: bool, side) -> bool:
+    if side is None:
+        return bool(right)
+    if side not in ("left", "right"):
+        raise RuntimeError(f"searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if right and side == "left":
+        raise RuntimeError("searchsorted(): side and right can't be set to opposites, got side "
+                           "of left while right was True")
+    return side == "right"
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """For each value of ``input``, the index where it would be inserted in the last dim of
+    ``sorted_sequence`` to keep it sorted: before equal values, or after them with
+    ``right=True`` / ``side='right'``. ``sorted_sequence`` is 1-D or has ``input``'s leading
+    dims; ``sorter`` gives the order of an unsorted sequence. int64 result (int32 with
+    ``out_int32``)."""
+    check_tensor("searchsorted", "sorted_sequence", sorted_sequence)
+    right = _search_side(right, side)
+    scalar = not isinstance(input, Tensor)
+    if scalar:
+        from .creation import tensor
+        input = tensor([input], device=sorted_sequence.device)
+    common_device("searchsorted", sorted_sequence, input)
+    seq_shape, value_shape = tuple(sorted_sequence.shape), tuple(input.shape)
+    if sorted_sequence.ndim == 0 or (sorted_sequence.ndim > 1 and
+                                     seq_shape[:-1] != value_shape[:-1]):
+        raise RuntimeError("searchsorted(): boundaries tensor should be 1 dimension or the first "
+                           "N-1 dimensions of boundaries tensor and input value tensor must "
+                           f"match, but we got boundaries tensor {list(seq_shape)} and input "
+                           f"value tensor {list(value_shape)}")
+    if sorter is not None:
+        check_tensor("searchsorted", "sorter", sorter)
+        if tuple(sorter.shape) != seq_shape or sorter.dtype is not dtypes.int64:
+            raise RuntimeError("searchsorted(): sorter must be a long tensor with the same size "
+                               "as the boundaries tensor")
+        sorter = sorter._a
+    common = dtypes.promote_types(sorted_sequence.dtype, input.dtype)
+    seq = sorted_sequence.detach().to(common)
+    values = input.detach().to(common)
+    out_dtype = dtypes.int32 if out_int32 else dtypes.int64
+    out = wrap(backend(seq).searchsorted(seq._a, values._a, right, out_dtype, sorter),
+               seq.device)
+    return out.reshape(()) if scalar else out
+
+
+register("sort", "sort", ("sort", "scatter_add", "gather"))
+register("argsort", "sort", ("sort",), differentiable=False)
+register("topk", "sort", ("sort", "scatter_add", "gather"))
+register("unique", "sort", ("unique",), differentiable=False)
+register("bincount", "sort", ("bincount",), differentiable=False)
+register("searchsorted", "sort", ("searchsorted",), differentiable=False)

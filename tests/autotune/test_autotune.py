@@ -223,7 +223,7 @@ def _cli(*args, cache_dir):
 
 
 def test_dry_run_tunes_then_a_warm_second_run_tunes_nothing(private_cache, tmp_path):
-    first = _cli("--dry-run", "--dtypes", "bf16", cache_dir=private_cache)
+    first = _cli("--dry-run", "--ops", "matmul", "--dtypes", "bf16", cache_dir=private_cache)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Tuning 2 of 2 problems" in first.stdout
     assert "framework autotune" in first.stdout and "speedup" in first.stdout
@@ -232,7 +232,7 @@ def test_dry_run_tunes_then_a_warm_second_run_tunes_nothing(private_cache, tmp_p
     entries = json.loads((private_cache / files[0]).read_text())["entries"]
     assert len(entries) == 2
     assert all(len(entry["timings"]) >= 3 for entry in entries.values())
-    second = _cli("--dry-run", "--dtypes", "bf16", cache_dir=private_cache)
+    second = _cli("--dry-run", "--ops", "matmul", "--dtypes", "bf16", cache_dir=private_cache)
     assert second.returncode == 0
     assert "Nothing to tune" in " ".join(second.stdout.split())
     recorded = tmp_path / "rec.json"
@@ -260,3 +260,45 @@ def test_tf32_is_on_by_default_and_selectable_like_pytorch():
     assert _problem()["dtype"] == "fp32"
     with pytest.raises(RuntimeError, match="Invalid precision"):
         framework.set_float32_matmul_precision("low")
+
+
+def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
+    from framework.backends.triton import conv as triton_conv
+    x = framework.randn(1, 2, 5, 5, device="cuda")
+    w = framework.randn(3, 2, 3, 3, device="cuda")
+    with autotune.record() as seen:
+        framework.nn.functional.conv2d(x, w, padding=1)
+    assert [p["kernel"] for p in seen] == ["conv2d_fwd_kernel"]
+    problem = {k: v for k, v in seen[0].items() if k != "op"}
+    tunable = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"]
+    assert tunable.key(problem).startswith("conv2d_fwd@")
+    result = autotune.tune(tunable, problem, lambda fn: (fn(), 1.0)[1])
+    assert len(result.timings) == 2
+    cached = dict(result.best, BLOCK_K=16)
+    autotune.cache().put(result.key, cached, result.timings)
+    used = []
+    real = triton_conv._conv2d_fwd
+    monkeypatch.setattr(triton_conv, "_conv2d_fwd",
+                        lambda *args: used.append(args[-1]["BLOCK_K"]) or real(*args))
+    out = framework.nn.functional.conv2d(x, w, padding=1)
+    assert used == [16]
+    expected = framework.nn.functional.conv2d(x.cpu(), w.cpu(), padding=1)
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_conv_runs_on_the_matmul_kernel():
+    x = framework.randn(2, 3, 4, 5, device="cuda")
+    w = framework.randn(6, 3, 1, 1, device="cuda")
+    with autotune.record() as seen:
+        out = framework.nn.functional.conv2d(x, w)
+    assert [p["op"] for p in seen] == ["matmul"]
+    expected = framework.nn.functional.conv2d(x.cpu(), w.cpu())
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+    assert out.shape == (2, 6, 4, 5)
+
+
+def test_dry_run_tunes_conv_problems(private_cache):
+    result = _cli("--dry-run", "--ops", "conv2d", "--dtypes", "fp32", cache_dir=private_cache)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Tuning 3 of 3 problems" in text and "conv2d wgrad" in text

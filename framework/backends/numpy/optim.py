@@ -34,6 +34,18 @@ def _grad(param: np.ndarray, grad: Array, weight_decay: float, maximize: bool,
     return g
 
 
+def _adam_moments(exp_avg: Array, exp_avg_sq: Array, g: np.ndarray, beta1: float,
+                  beta2: float) -> tuple:
+    """Adam's moment updates m = lerp(m, g, 1-β1), v = β2·v + (1-β2)·g², stored and returned."""
+    m = _read(exp_avg, g.dtype)
+    v = _read(exp_avg_sq, g.dtype)
+    m = m + (1 - beta1) * (g - m)
+    v = beta2 * v + (1 - beta2) * g * g
+    _write(exp_avg, m)
+    _write(exp_avg_sq, v)
+    return m, v
+
+
 def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
              maximize, first) -> None:
     """SGD with optional momentum/dampening/Nesterov, in place."""
@@ -118,12 +130,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     g = _grad(p, grad, weight_decay, maximize, not decoupled)
     if decoupled:
         p = p * (1 - lr * weight_decay)
-    m = _read(exp_avg, p.dtype)
-    v = _read(exp_avg_sq, p.dtype)
-    m = m + (1 - beta1) * (g - m)
-    v = beta2 * v + (1 - beta2) * g * g
-    _write(exp_avg, m)
-    _write(exp_avg_sq, v)
+    m, v = _adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     second = v
     if amsgrad:
         second = np.maximum(_read(max_exp_avg_sq, p.dtype), v)
@@ -183,12 +190,7 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_d
     g = _grad(p, grad, weight_decay, maximize, not decoupled)
     if decoupled:
         p = p * (1 - lr * weight_decay)
-    m = _read(exp_avg, p.dtype)
-    v = _read(exp_avg_sq, p.dtype)
-    m = m + (1 - beta1) * (g - m)
-    v = beta2 * v + (1 - beta2) * g * g
-    _write(exp_avg, m)
-    _write(exp_avg_sq, v)
+    m, v = _adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     denom = np.sqrt(v / bias_correction2) + eps
     _write(param, p + grad_coef * g / denom + avg_coef * m / denom)
 
@@ -200,12 +202,7 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_d
     g = _grad(p, grad, weight_decay, maximize, not decoupled)
     if decoupled:
         p = p * (1 - lr * weight_decay)
-    m = _read(exp_avg, p.dtype)
-    v = _read(exp_avg_sq, p.dtype)
-    m = m + (1 - beta1) * (g - m)
-    v = beta2 * v + (1 - beta2) * g * g
-    _write(exp_avg, m)
-    _write(exp_avg_sq, v)
+    m, v = _adam_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
     update = m / bias_correction1 * lr
     if rect > 0:
         update = update * rect * bias_correction2_sqrt / (np.sqrt(v) + eps)

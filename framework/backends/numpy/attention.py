@@ -1,0 +1,99 @@
+"""CPU kernels: scaled dot-product attention, forward and backward.
+
+Vectorized over every batch dim with ``np.matmul``: the (..., L, S) score
+matrix is formed in full (fine on the CPU). Half types compute in float32,
+float64 in float64. The backward recomputes the attention weights from the
+saved row logsumexp, as the Triton kernels do, and regenerates the dropout
+mask from (seed, offset) with NumPy's Philox generator (the CPU stream: it
+does not match the ``cuda`` one, but it is reproducible for a seed).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+from .random import _generator
+
+
+def _work(a: Array, dtype) -> np.ndarray:
+    """``a`` as a NumPy array of the compute type ``dtype`` (a view when it already is)."""
+    x = nd(a)
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def _masked_scores(q, k, mask, is_causal: bool, scale: float, work) -> np.ndarray:
+    """``q k^T * scale`` with the mask applied: -inf where a key takes no part."""
+    scores = np.matmul(q, np.swapaxes(k, -1, -2)) * work.type(scale)
+    length, source = scores.shape[-2:]
+    if is_causal:
+        allowed = np.tril(np.ones((length, source), dtype=np.bool_))
+        scores = np.where(allowed, scores, -np.inf)
+    if mask is not None:
+        m = nd(mask)
+        if m.dtype == np.bool_:
+            scores = np.where(m, scores, -np.inf)
+        else:
+            scores = scores + m.astype(work)
+    return scores
+
+
+def _dropout(shape: tuple, dropout_p: float, seed: int, offset: int, work):
+    """The kept-and-scaled multiplier of each attention weight (None without dropout)."""
+    if dropout_p <= 0.0:
+        return None
+    keep = _generator(seed, offset).random(shape, dtype=np.float64) >= dropout_p
+    scale = 0.0 if dropout_p >= 1.0 else 1.0 / (1.0 - dropout_p)
+    return np.where(keep, work.type(scale), work.type(0.0))
+
+
+def _weights(scores: np.ndarray, lse: np.ndarray) -> np.ndarray:
+    """Softmax weights ``exp(scores - lse)``; 0 on rows with no allowed key (lse = -inf)."""
+    finite = np.isfinite(lse)
+    shift = np.where(finite, lse, 0.0)[..., None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.exp(scores - shift) * finite[..., None]
+
+
+def attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, offset):
+    """Softmax-weighted sum of ``v``; returns ``(out, lse)`` (see the contract)."""
+    work = compute_dtype(q.dtype)
+    qw, kw, vw = _work(q, work), _work(k, work), _work(v, work)
+    scores = _masked_scores(qw, kw, mask, is_causal, scale, work)
+    row_max = np.max(scores, axis=-1, initial=-np.inf)
+    shift = np.where(np.isfinite(row_max), row_max, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_sum = np.sum(np.exp(scores - shift[..., None]), axis=-1)
+        lse = (np.log(row_sum) + shift).astype(work)
+    weights = _weights(scores, lse)
+    drop = _dropout(weights.shape, dropout_p, seed, offset, work)
+    if drop is not None:
+        weights = weights * drop
+    out = np.matmul(weights, vw)
+    return wrap(out.astype(q.dtype.numpy, copy=False), q.dtype), wrap(lse, None)
+
+
+def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, dropout_p, seed,
+                       offset, mask_grad):
+    """Gradients of q, k, v (and of a float mask when ``mask_grad``) from the saved logsumexp."""
+    work = compute_dtype(q.dtype)
+    qw, kw, vw = _work(q, work), _work(k, work), _work(v, work)
+    g, o = _work(grad_out, work), _work(out, work)
+    weights = _weights(_masked_scores(qw, kw, mask, is_causal, scale, work), nd(lse))
+    drop = _dropout(weights.shape, dropout_p, seed, offset, work)
+    kept = weights if drop is None else weights * drop
+    grad_v = np.matmul(np.swapaxes(kept, -1, -2), g)
+    grad_kept = np.matmul(g, np.swapaxes(vw, -1, -2))
+    grad_weights = grad_kept if drop is None else grad_kept * drop
+    delta = np.sum(g * o, axis=-1, keepdims=True)  # = sum_j P_ij dP_ij, dropout included
+    grad_scores = weights * (grad_weights - delta)
+    grad_q = np.matmul(grad_scores, kw) * work.type(scale)
+    grad_k = np.matmul(np.swapaxes(grad_scores, -1, -2), qw) * work.type(scale)
+    dtype = q.dtype
+    results = [wrap(x.astype(dtype.numpy, copy=False), dtype) for x in (grad_q, grad_k, grad_v)]
+    grad_mask = wrap(grad_scores.astype(mask.dtype.numpy, copy=False), mask.dtype) \
+        if mask_grad else None
+    return (*results, grad_mask)
+
+
+KERNELS = {"attention_forward": attention_forward, "attention_backward": attention_backward}
