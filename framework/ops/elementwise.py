@@ -21,7 +21,9 @@ import numbers
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.grad_mode import no_grad
+from ..backends import for_device
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, float_dtype_of, wrap
 from .registry import register
@@ -169,9 +171,11 @@ class _Unary(Function):
     @classmethod
     def apply(cls, x, out_dtype, params):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
-        if x.requires_grad and is_grad_enabled():
+        if _grad_state.enabled and (x._requires_grad or x.grad_fn is not None):
             return super().apply(x, out_dtype, params)
-        return Tensor._make(getattr(backend(x), cls.KERNEL)(x._a, out_dtype, **params), x._device)
+        device = x._device
+        return Tensor._make(getattr(for_device(device), cls.KERNEL)(x._a, out_dtype, **params),
+                            device)
 
     @staticmethod
     def forward(ctx, x, out_dtype, params):
@@ -572,12 +576,15 @@ class _Binary(Function):
     def apply(cls, a, b, compute_dtype, out_dtype):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
         a_is_tensor = isinstance(a, Tensor)
-        if is_grad_enabled() and ((a_is_tensor and a.requires_grad)
-                                  or (isinstance(b, Tensor) and b.requires_grad)):
+        b_is_tensor = isinstance(b, Tensor)
+        if _grad_state.enabled and (
+                (a_is_tensor and (a._requires_grad or a.grad_fn is not None))
+                or (b_is_tensor and (b._requires_grad or b.grad_fn is not None))):
             return super().apply(a, b, compute_dtype, out_dtype)
-        ref = a if a_is_tensor else b
-        kernel = getattr(backend(ref), cls.KERNEL)
-        return Tensor._make(kernel(_arr(a), _arr(b), compute_dtype, out_dtype), ref._device)
+        device = a._device if a_is_tensor else b._device
+        kernel = getattr(for_device(device), cls.KERNEL)
+        return Tensor._make(kernel(a._a if a_is_tensor else a, b._a if b_is_tensor else b,
+                                   compute_dtype, out_dtype), device)
 
     @staticmethod
     def forward(ctx, a, b, compute_dtype, out_dtype):
@@ -791,6 +798,8 @@ def _scaled(op: str, input, other, alpha):
 
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
+    if alpha == 1:  # what _scaled does first, without the call
+        return _binary("add", _Add, input, other)
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 

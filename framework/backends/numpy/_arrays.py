@@ -37,15 +37,18 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
         result = np.asarray(result)
     np_dtype = fw_dtype.numpy
     if result.base is None and result.dtype == np_dtype and result.flags.c_contiguous:
-        flat = result.reshape(-1)
+        flat = result.ravel()  # a view: contiguous
         view = result
     else:
-        flat = np.array(result, dtype=np_dtype, order="C").reshape(-1)
+        flat = np.array(result, dtype=np_dtype, order="C").ravel()
         view = None
     shape = result.shape
     strides = _contiguous_strides(shape)
-    array = Array(Storage(flat, flat.size, fw_dtype), shape, strides, 0)
-    if view is not None and flat.size and view.strides == _byte_strides(strides, np_dtype.itemsize):
+    size = flat.size
+    array = Array(Storage(flat, size, fw_dtype), shape, strides, 0)
+    # C-contiguous strides are the canonical ones except possibly on size-1 dims
+    if view is not None and size and (1 not in shape or view.strides == _byte_strides(
+            strides, np_dtype.itemsize)):
         array._cache = view
     return array
 

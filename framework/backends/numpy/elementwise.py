@@ -14,7 +14,7 @@ import numpy as np
 from ... import dtypes
 from ..array import Array
 from ..contract import BINARY, UNARY
-from ._arrays import nd, quiet, select, wrap
+from ._arrays import _SMALL, nd, quiet, select, wrap
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
@@ -40,7 +40,9 @@ def _compute(dtype) -> np.dtype:
 def _value(x, np_dtype) -> np.ndarray:
     """An ``Array`` (as a view) or a Python scalar (as a 0-d array) in ``np_dtype``."""
     if type(x) is Array:
-        v = nd(x)
+        v = x._cache  # nd(x), inlined: this runs twice per binary op
+        if v is None:
+            v = nd(x)
         return v if v.dtype == np_dtype else v.astype(np_dtype)
     if isinstance(x, Array):
         return nd(x).astype(np_dtype, copy=False)
@@ -78,7 +80,12 @@ def _gelu_tanh(v):
 
 
 def _relu(v):
-    return select(v < 0, v.dtype.type(0), v, v.dtype)  # NaN passes through
+    """0 where ``v < 0``, else ``v`` (NaN and -0.0 pass through)."""
+    if v.size <= _SMALL:
+        out = v.copy()  # same bits as the select below, with fewer NumPy calls
+        np.putmask(out, v < 0, 0)
+        return out
+    return select(v < 0, v.dtype.type(0), v, v.dtype)
 
 
 def _sign(v):
