@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--budget", type=float, metavar="SECONDS",
                       help="stop starting new tunings after this many seconds")
     tune.add_argument("--force", action="store_true", help="retune problems already cached")
+    tune.add_argument("--quick", action="store_true",
+                      help="a short problem set (4096^3, one split-K shape, one ResNet layer)")
     tune.add_argument("--dry-run", action="store_true",
                       help="under the Triton interpreter: run the whole flow on tiny problems")
     tune.add_argument("--export", metavar="PATH", help="copy this GPU's cache file to PATH")

@@ -834,11 +834,9 @@ FORWARDED_METHODS = {
     "pool": (
     ),
     # norm ops
-    "norm": (
-    ),
+    "norm": ("softmax", "log_softmax"),
     # activation ops
-    "activation": (
-    ),
+    "activation": ("prelu",),
     # loss ops
     "loss": (
     ),

@@ -72,7 +72,7 @@ def _problems(args, console) -> list | None:
                       f"{bad_dtypes or ''}; ops: {', '.join(KNOWN_OPS)}; dtypes: "
                       f"{', '.join(DTYPES)}", style="red")
         return None
-    return standard_problems(ops, dtypes, args.dry_run)
+    return standard_problems(ops, dtypes, args.dry_run, args.quick)
 
 
 def _describe(problem: dict) -> str:

@@ -35,18 +35,25 @@ CONV_KERNELS = ("conv2d_fwd_kernel", "conv2d_dgrad_kernel", "conv2d_wgrad_kernel
 DTYPES = ("fp32", "fp16", "bf16")
 
 
-def standard_problems(ops: list, dtypes: list, dry_run: bool) -> list:
-    """Problems (dicts with ``op``) for ``ops`` and ``dtypes``."""
+# ``--quick``: the square benchmark shape, one split-K shape, one ResNet 3x3 layer.
+QUICK_MATMUL_SHAPES = [(4096, 4096, 4096), (128, 128, 65536)]
+QUICK_CONV_SHAPES = [(32, 64, 56, 56, 64, 3, 1, 1)]
+
+
+def standard_problems(ops: list, dtypes: list, dry_run: bool, quick: bool = False) -> list:
+    """Problems (dicts with ``op``) for ``ops`` and ``dtypes`` (a short set when ``quick``)."""
     problems = []
     if "matmul" in ops:
-        shapes = DRY_RUN_MATMUL_SHAPES if dry_run else MATMUL_SHAPES
+        shapes = DRY_RUN_MATMUL_SHAPES if dry_run else (QUICK_MATMUL_SHAPES if quick else
+                                                        MATMUL_SHAPES)
         for dtype in dtypes:
             for m, n, k in shapes:
                 problems.append({"op": "matmul", "m": m, "n": n, "k": k, "batch": 1,
                                  "dtype": "tf32" if dtype == "fp32" else dtype,
                                  "layout": "NN"})
     if "conv2d" in ops:
-        shapes = DRY_RUN_CONV_SHAPES if dry_run else CONV_SHAPES
+        shapes = DRY_RUN_CONV_SHAPES if dry_run else (QUICK_CONV_SHAPES if quick else
+                                                      CONV_SHAPES)
         for dtype in dtypes:
             for n, c, h, w, co, k, stride, padding in shapes:
                 for kernel in CONV_KERNELS:

@@ -181,10 +181,28 @@ POOL = {
 
 # Row-fused normalizations and softmax.
 NORM = {
+    "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
+               "x's dtype; a row of -inf gives NaN",
+    "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
+                        "softmax/log_softmax along dim from the forward output",
+    "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
+                 "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
+                 "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "
+                 "weight + bias (weight, bias: (S,) or None) in x's dtype, mean and rstd "
+                 "(float32 for half types)",
+    "norm_rows_backward": "norm_rows_backward(grad, x, weight, mean, rstd, rms, across) -> "
+                          "(Array, Array | None): dx of norm_rows, and grad * xhat (the weight "
+                          "gradient's terms, float32 for halves) when weight is given",
 }
 
 # Parameterized activations (forward and backward kernels).
 ACTIVATION = {
+    "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
+                  "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
+                  "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
+                  "tanhshrink, logsigmoid",
+    "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
+                           "grad's dtype",
 }
 
 # Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;

@@ -1,5 +1,277 @@
-"""Parameterized activations: leaky_relu, elu, selu, hardtanh, mish, glu, prelu, ...."""
+"""Parameterized activations: leaky_relu, elu, selu, celu, hardtanh, relu6, hardsigmoid,
+hardswish, mish, softsign, tanhshrink, logsigmoid (fused kernels), glu and prelu (composed),
+and the in-place forms of ``torch.nn.functional``.
+
+The fused ops share two contract kernels (``ACTIVATION``): ``activation(x, op, p0, p1)``
+and ``activation_backward(grad, x, op, p0, p1)``. The backward kernel runs when no graph
+is being built; with ``create_graph=True`` the same derivative is evaluated in
+framework ops (``_DERIVATIVES``), so second derivatives work. ``gelu`` (with
+``approximate=``), ``silu``, ``softplus``, ``relu``, ``sigmoid`` and ``tanh`` are
+elementwise ops (``framework/ops/elementwise.py``).
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from . import elementwise as ew
+from ._util import backend, check_tensor, normalize_dim, wrap
+from .inplace import apply_inplace
+from .inplace import relu_ as _tensor_relu_
+from .registry import register
+
+__all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_"]
+FUNCTIONAL = ["leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
+              "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "mish", "softsign",
+              "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+# The derivatives in framework ops (used when a graph of the gradient is built) ---------------
+def _d_leaky_relu(g, x, p0, p1):
+    return ew.where(x > 0, g, g * p0)
+
+
+def _d_elu(g, x, p0, p1):
+    return ew.where(x > 0, g * p1, g * (ew.exp(ew.clamp_max(x, 0.0)) * (p0 * p1)))
+
+
+def _d_celu(g, x, p0, p1):
+    return ew.where(x > 0, g, g * ew.exp(ew.clamp_max(x, 0.0) / p0))
+
+
+def _d_hardtanh(g, x, p0, p1):
+    return ew.where((x > p0) & (x < p1), g, 0.0)
+
+
+def _d_hardsigmoid(g, x, p0, p1):
+    return ew.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0)
+
+
+def _d_hardswish(g, x, p0, p1):
+    return ew.where(x <= -3.0, 0.0, ew.where(x < 3.0, g * (x / 3.0 + 0.5), g))
+
+
+def _d_mish(g, x, p0, p1):
+    t = ew.tanh(ew.softplus(x))
+    return g * (t + x * ew.sigmoid(x) * (1.0 - t * t))
+
+
+def _d_softsign(g, x, p0, p1):
+    return g / ew.square(ew.abs(x) + 1.0)
+
+
+def _d_tanhshrink(g, x, p0, p1):
+    return g * ew.square(ew.tanh(x))
+
+
+def _d_logsigmoid(g, x, p0, p1):
+    return g * ew.sigmoid(-x)
+
+
+_DERIVATIVES = {
+    "leaky_relu": _d_leaky_relu, "elu": _d_elu, "celu": _d_celu, "hardtanh": _d_hardtanh,
+    "hardsigmoid": _d_hardsigmoid, "hardswish": _d_hardswish, "mish": _d_mish,
+    "softsign": _d_softsign, "tanhshrink": _d_tanhshrink, "logsigmoid": _d_logsigmoid,
+}
+
+
+class _Activation(Function):
+    """``activation(x, op, p0, p1)``; backward by the fused kernel, or in framework ops
+    when the gradient itself is recorded (``create_graph=True``)."""
+
+    @staticmethod
+    def forward(ctx, x, op, p0, p1):
+        ctx.params = (op, p0, p1)
+        ctx.save_for_backward(x)
+        return wrap(backend(x).activation(x._a, op, p0, p1), x._device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        op, p0, p1 = ctx.params
+        if is_grad_enabled():
+            return _DERIVATIVES[op](grad, x, p0, p1), None, None, None
+        dx = backend(x).activation_backward(grad._a, x._a, op, p0, p1)
+        return wrap(dx, x._device), None, None, None
+
+
+# Argument checks -----------------------------------------------------------------------------
+def _number(op: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}(): argument '{name}' must be Number, not {type(value).__name__}")
+    return float(value)
+
+
+def _check_inplace_flag(op: str, inplace) -> None:
+    if not isinstance(inplace, bool):
+        raise TypeError(f"{op}(): argument 'inplace' must be bool, not {type(inplace).__name__}")
+
+
+def _apply(op: str, kernel_op: str, input, p0: float = 0.0, p1: float = 0.0,
+           inplace: bool = False) -> Tensor:
+    """Validate ``input`` (a floating tensor) and run the fused activation, in place if asked."""
+    check_tensor(op, "input", input)
+    _check_inplace_flag(op, inplace)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating point input, got {input.dtype}")
+    if inplace:
+        return apply_inplace(op + "_", input, lambda old: _Activation.apply(old, kernel_op, p0, p1))
+    return _Activation.apply(input, kernel_op, p0, p1)
+
+
+# Public ops ---------------------------------------------------------------------------------
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x``."""
+    slope = _number("leaky_relu", "negative_slope", negative_slope)
+    return _apply("leaky_relu", "leaky_relu", input, slope, inplace=inplace)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    alpha = _number("elu", "alpha", alpha)
+    return _apply("elu", "elu", input, alpha, 1.0, inplace=inplace)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with the SELU constants (alpha ~ 1.6733, scale ~ 1.0507)."""
+    return _apply("selu", "elu", input, _SELU_ALPHA, _SELU_SCALE, inplace=inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu``."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x / alpha) - 1)``."""
+    alpha = _number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise RuntimeError("celu(): ZeroDivisionError: alpha must not be 0")
+    return _apply("celu", "celu", input, alpha, inplace=inplace)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu``."""
+    return celu(input, alpha, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """``clamp(x, min_val, max_val)``; the gradient is 0 outside the open interval."""
+    lo = _number("hardtanh", "min_val", min_val)
+    hi = _number("hardtanh", "max_val", max_val)
+    if lo > hi:
+        raise ValueError("hardtanh(): min_val cannot be greater than max_val")
+    return _apply("hardtanh", "hardtanh", input, lo, hi, inplace=inplace)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``hardtanh(x, 0, 6)``."""
+    return _apply("relu6", "hardtanh", input, 0.0, 6.0, inplace=inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``."""
+    return _apply("hardsigmoid", "hardsigmoid", input, inplace=inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6``."""
+    return _apply("hardswish", "hardswish", input, inplace=inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return _apply("mish", "mish", input, inplace=inplace)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return _apply("softsign", "softsign", input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return _apply("tanhshrink", "tanhshrink", input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed as ``min(x, 0) - log1p(exp(-|x|))`` (no overflow)."""
+    return _apply("logsigmoid", "logsigmoid", input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu``."""
+    check_tensor("relu_", "input", input)
+    return _tensor_relu_(input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)`` with ``a``, ``b`` the halves of ``input`` along
+    ``dim`` (composed of ``sigmoid`` and ``mul``)."""
+    check_tensor("glu", "input", input)
+    if input.ndim == 0:
+        raise RuntimeError("glu(): glu does not support scalars because halving size must be even")
+    d = normalize_dim("glu", dim, input.ndim)
+    size = input.shape[d]
+    if size % 2:
+        raise RuntimeError(f"glu(): Halving dimension must be even, but dimension {d} is size "
+                           f"{size}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"glu(): expected a floating point input, got {input.dtype}")
+    half = size // 2
+    return input.narrow(d, 0, half) * ew.sigmoid(input.narrow(d, half, half))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where ``x > 0``, else ``weight * x``; ``weight`` has 1 element or one per channel
+    (dim 1), broadcast over the other dims (composed of ``where`` and ``mul``)."""
+    check_tensor("prelu", "input", input)
+    check_tensor("prelu", "weight", weight)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"prelu(): expected a floating point input, got {input.dtype}")
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu(): Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.ndim}")
+    count = weight.numel()
+    if count != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1  # PyTorch: 0-d/1-d have 1 channel
+        if count != channels:
+            raise RuntimeError(f"prelu(): Mismatch of parameter numbers and input channel size. "
+                               f"Found parameter numbers = {count} and channel size = "
+                               f"{channels}.")
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    elif weight.ndim == 1:
+        weight = weight.reshape(())
+    return ew.where(input > 0, input, weight * input)
+
+
+for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid",
+              "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid"):
+    register(_name, "activation", ("activation", "activation_backward"))
+for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
+    register(_name, "activation", ("activation", "activation_backward", "copy_"))
+del _name
+register("relu_", "activation", ("relu", "copy_"))
+register("glu", "activation", ("sigmoid", "mul"))
+register("prelu", "activation", ("gt", "mul", "where"))

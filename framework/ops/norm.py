@@ -1,5 +1,431 @@
-"""Normalizations and softmax: softmax, log_softmax, layer/rms/group/batch/instance norm, normalize."""
+"""Normalizations and softmax: softmax, log_softmax, layer/rms/group/batch/instance norm, normalize.
+
+Two fused kernel pairs serve the family (``framework/backends/contract.py``, ``NORM``):
+
+* ``softmax`` / ``softmax_backward``: one row (the elements along ``dim``)
+  per program; the result is contiguous, like PyTorch's.
+* ``norm_rows`` / ``norm_rows_backward``: the operand is viewed as ``(A, C, S)``;
+  statistics (mean and ``rstd = 1 / sqrt(var + eps)``, mean 0 for RMS norm)
+  are taken per ``(a, c)`` over ``S`` (layer norm: ``(M, 1, N)``, group
+  norm: ``(B, G, C/G * spatial)``, instance norm: ``(1, B*C, spatial)``,
+  all plain reshapes) or per ``c`` over ``(A, S)`` for batch norm
+  (``across``). Layer/RMS norm's elementwise weight and bias are fused into
+  the kernel; the per-channel affine of group/batch/instance norm is applied
+  after, with framework ops.
+
+Backward: the fused backward kernels run when no graph is being built. With
+``create_graph=True`` the same gradient formulas are evaluated in framework
+ops instead (statistics recomputed from the input), so gradients of gradients
+(e.g. gradient penalties through softmax or layer norm) are exact.
+"""
 from __future__ import annotations
 
-__all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = []  # exported as framework.nn.functional.<name>
+import math
+import numbers
+import warnings
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Size, Tensor
+from . import elementwise as ew
+from . import reduce as red
+from ._util import backend, check_tensor, normalize_dim, wrap
+from .registry import register
+
+__all__ = ["softmax", "log_softmax"]
+FUNCTIONAL = ["softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "batch_norm",
+              "instance_norm", "normalize"]
+
+
+# softmax / log_softmax --------------------------------------------------------------------
+class _Softmax(Function):
+    """Softmax (``log``: log-softmax) of ``x`` along ``dim``; saves its output."""
+
+    @staticmethod
+    def forward(ctx, x, dim, log):
+        ctx.dim, ctx.log = dim, log
+        out = wrap(backend(x).softmax(x._a, dim, log), x._device)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        dim = ctx.dim
+        if is_grad_enabled():  # create_graph: differentiable formula in framework ops
+            if ctx.log:
+                return grad - ew.exp(out) * red.sum(grad, dim, keepdim=True), None, None
+            return out * (grad - red.sum(grad * out, dim, keepdim=True)), None, None
+        dx = backend(grad).softmax_backward(grad._a, out._a, dim, ctx.log)
+        return wrap(dx, grad._device), None, None
+
+
+def _legacy_softmax_dim(op: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tensor:
+    check_tensor(op, "input", input)
+    if isinstance(stacklevel, dtypes.dtype) and dtype is None:
+        dtype = stacklevel  # torch.softmax(input, dim, dtype): dtype given by position
+    if dim is None:
+        dim = _legacy_softmax_dim(op, input.ndim)
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    dim = normalize_dim(op, int(dim), input.ndim)
+    if dtype is not None:
+        if not isinstance(dtype, dtypes.dtype):
+            raise TypeError(f"{op}(): argument 'dtype' must be a framework dtype, not "
+                            f"{type(dtype).__name__}")
+        input = input.to(dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating point input (or dtype=), got "
+                           f"{input.dtype}")
+    if input.ndim == 0:
+        return _Softmax.apply(input.reshape(1), 0, log).reshape(())
+    return _Softmax.apply(input, dim, log)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (computed stably; a row of -inf gives NaN).
+
+    ``dtype`` casts the input first (as the third positional argument too, the
+    ``torch.softmax(input, dim, dtype)`` form). ``dim=None`` picks PyTorch's legacy
+    default (0 for 0-, 1- and 3-d inputs, else 1) with a deprecation warning.
+    """
+    return _softmax("softmax", input, dim, _stacklevel, dtype, False)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim`` (same arguments as ``softmax``)."""
+    return _softmax("log_softmax", input, dim, _stacklevel, dtype, True)
+
+
+# The row normalization core ------------------------------------------------------------------
+def _stat_axes(across: bool) -> tuple:
+    return (0, 2) if across else (2,)
+
+
+class _RowNorm(Function):
+    """``(y, mean, rstd)`` of ``norm_rows`` on a 3-D view ``x`` (see the module docstring).
+
+    ``weight``/``bias`` are ``(S,)`` or None. ``mean`` and ``rstd`` are
+    returned for running statistics and are not differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, rms, across):
+        y, mean, rstd = backend(x).norm_rows(x._a, _arr(weight), _arr(bias), eps, rms, across)
+        y, mean, rstd = (wrap(a, x._device) for a in (y, mean, rstd))
+        ctx.options = (eps, rms, across, bias.dtype if bias is not None else None)
+        ctx.save_for_backward(x, weight, mean, rstd)
+        ctx.mark_non_differentiable(mean, rstd)
+        return y, mean, rstd
+
+    @staticmethod
+    def backward(ctx, grad, grad_mean, grad_rstd):
+        x, weight, mean, rstd = ctx.saved_tensors
+        eps, rms, across, bias_dtype = ctx.options
+        if is_grad_enabled():
+            dx, g_xhat = _row_norm_grad_composite(grad, x, weight, eps, rms, across)
+        else:
+            dx, g_xhat = backend(x).norm_rows_backward(grad._a, x._a, _arr(weight), mean._a,
+                                                       rstd._a, rms, across)
+            dx = wrap(dx, x._device)
+            g_xhat = wrap(g_xhat, x._device) if g_xhat is not None else None
+        needs = ctx.needs_input_grad
+        d_weight = _column_sum(g_xhat, weight.dtype) if needs[1] else None
+        d_bias = _column_sum(grad, bias_dtype) if needs[2] else None
+        return (dx if needs[0] else None), d_weight, d_bias, None, None, None
+
+
+def _arr(t):
+    return t._a if t is not None else None
+
+
+def _column_sum(t: Tensor, dtype) -> Tensor:
+    """Sum of a (A, C, S) tensor over A and C, as ``dtype`` (the weight/bias gradient)."""
+    total = red.sum(t, (0, 1))
+    return total if total.dtype is dtype else total.to(dtype)
+
+
+def _row_norm_grad_composite(grad, x, weight, eps, rms, across) -> tuple:
+    """``(dx, grad * xhat)`` in framework ops, statistics recomputed from ``x`` (differentiable)."""
+    axes = _stat_axes(across)
+    if rms:
+        centered = x
+    else:
+        centered = x - red.mean(x, axes, keepdim=True)
+    rstd = ew.rsqrt(red.mean(centered * centered, axes, keepdim=True) + eps)
+    xhat = centered * rstd
+    gw = grad * weight if weight is not None else grad
+    dx = gw - xhat * red.mean(gw * xhat, axes, keepdim=True)
+    if not rms:
+        dx = dx - red.mean(gw, axes, keepdim=True)
+    return dx * rstd, (grad * xhat if weight is not None else None)
+
+
+# Argument checks ---------------------------------------------------------------------------------
+def _check_float_input(op: str, input) -> None:
+    check_tensor(op, "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating point input, got {input.dtype}")
+
+
+def _check_optional(op: str, name: str, t, input: Tensor) -> None:
+    if t is None:
+        return
+    check_tensor(op, name, t)
+    if t._device != input._device:
+        raise RuntimeError(f"{op}(): Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {input._device} and {t._device}!")
+
+
+def _check_eps(op: str, eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{op}(): argument 'eps' must be float, not {type(eps).__name__}")
+    return float(eps)
+
+
+def _shape_tuple(op: str, normalized_shape) -> tuple:
+    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
+        return (int(normalized_shape),)
+    if isinstance(normalized_shape, (tuple, list, Size)) and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in normalized_shape):
+        return tuple(int(s) for s in normalized_shape)
+    raise TypeError(f"{op}(): argument 'normalized_shape' must be tuple of ints, not "
+                    f"{type(normalized_shape).__name__}")
+
+
+def _check_normalized(op: str, input: Tensor, shape: tuple, weight, bias) -> None:
+    """PyTorch's layer_norm/rms_norm shape errors."""
+    if not shape:
+        raise RuntimeError(f"{op}(): Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"{op}(): Expected {name} to be of same shape as normalized_shape, "
+                               f"but got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"{op}(): Given normalized_shape={list(shape)}, expected input with "
+                           f"shape [*, {', '.join(str(s) for s in shape)}], but got input of size"
+                           f"{list(input.shape)}")
+
+
+def _rows_view(input: Tensor, shape: tuple) -> Tensor:
+    """``input`` as (M, 1, prod(shape)) (a copy only when the rows are not contiguous)."""
+    n = math.prod(shape)
+    m = math.prod(input.shape[:input.ndim - len(shape)])
+    return input.reshape(m, 1, n)
+
+
+def _layer_norm(op: str, input, normalized_shape, weight, bias, eps, rms: bool) -> Tensor:
+    _check_float_input(op, input)
+    shape = _shape_tuple(op, normalized_shape)
+    _check_optional(op, "weight", weight, input)
+    _check_optional(op, "bias", bias, input)
+    _check_normalized(op, input, shape, weight, bias)
+    n = math.prod(shape)
+    x3 = _rows_view(input, shape)
+    w = weight.reshape(n) if weight is not None else None
+    b = bias.reshape(n) if bias is not None else None
+    y, _, _ = _RowNorm.apply(x3, w, b, eps, rms, False)
+    return y.reshape(tuple(input.shape))
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dims: ``(x - mean) / sqrt(var + eps)``
+    (biased variance), times ``weight`` plus ``bias`` elementwise."""
+    return _layer_norm("layer_norm", input, normalized_shape, weight, bias,
+                       _check_eps("layer_norm", eps), False)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last dims; ``eps=None`` means
+    ``finfo(input.dtype).eps``, as in PyTorch."""
+    check_tensor("rms_norm", "input", input)
+    if eps is None:
+        eps = dtypes.finfo(input.dtype).eps if input.dtype.is_floating_point else 0.0
+    return _layer_norm("rms_norm", input, normalized_shape, weight, None,
+                       _check_eps("rms_norm", eps), True)
+
+
+# Per-channel norms ---------------------------------------------------------------------------
+def _check_channels_input(op: str, input: Tensor) -> int:
+    _check_float_input(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}(): Expected 2D or more input (got {input.ndim}D input)")
+    return input.shape[1]
+
+
+def _check_channel_vector(op: str, name: str, t, channels: int, input: Tensor) -> None:
+    _check_optional(op, name, t, input)
+    if t is not None and (t.ndim != 1 or t.shape[0] != channels):
+        raise RuntimeError(f"{op}(): Expected {name} to be a vector of size equal to the number "
+                           f"of channels in input, but got {name} of shape {list(t.shape)} and "
+                           f"input of shape {list(input.shape)}")
+
+
+def _channel_affine(y: Tensor, weight, bias) -> Tensor:
+    """``y * weight[c] + bias[c]`` with c = dim 1 of ``y``."""
+    view = (1, -1) + (1,) * (y.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(view)
+    if bias is not None:
+        y = y + bias.reshape(view)
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize each group of ``C / num_groups`` channels of each sample (N, C, *), then a
+    per-channel affine ``weight``/``bias``."""
+    channels = _check_channels_input("group_norm", input)
+    eps = _check_eps("group_norm", eps)
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"group_norm(): argument 'num_groups' must be int, not "
+                        f"{type(num_groups).__name__}")
+    if num_groups <= 0 or channels % num_groups != 0:
+        raise RuntimeError(f"group_norm(): Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    _check_channel_vector("group_norm", "weight", weight, channels, input)
+    _check_channel_vector("group_norm", "bias", bias, channels, input)
+    batch = input.shape[0]
+    per_group = math.prod(input.shape) // max(batch * num_groups, 1) if batch else \
+        channels // num_groups * math.prod(input.shape[2:])
+    y, _, _ = _RowNorm.apply(input.reshape(batch, int(num_groups), per_group), None, None, eps,
+                             False, False)
+    return _channel_affine(y.reshape(tuple(input.shape)), weight, bias)
+
+
+def _check_running(op: str, name: str, t, channels: int, input: Tensor) -> None:
+    """PyTorch's batch/instance norm check of a per-channel tensor (running stats, affine)."""
+    _check_optional(op, name, t, input)
+    if t is not None and t.numel() != channels:
+        raise RuntimeError(f"{op}(): {name} should contain {channels} elements not {t.numel()}")
+
+
+def _update_running(running, batch_value: Tensor, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * batch_value``, in place, no graph."""
+    if running is None:
+        return
+    with no_grad():
+        value = batch_value.reshape(tuple(running.shape)).to(running.dtype)
+        running.copy_(running * (1.0 - momentum) + value * momentum)
+
+
+def _unbiased_var(rstd: Tensor, eps: float, count: int) -> Tensor:
+    """The unbiased variance recovered from ``rstd = 1/sqrt(var + eps)`` over ``count`` values."""
+    var = ew.reciprocal(rstd * rstd) - eps
+    return var * (count / (count - 1)) if count > 1 else var * math.nan
+
+
+def _eval_norm(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: float) -> Tensor:
+    """Normalize by given per-channel statistics (batch norm in eval mode)."""
+    view = (1, -1) + (1,) * (input.ndim - 2)
+    scale = ew.rsqrt(var.reshape(view) + eps)
+    return _channel_affine((input - mean.reshape(view)) * scale, weight, bias)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and spatial dims.
+
+    ``training``: batch statistics (biased variance), and ``running_mean`` /
+    ``running_var`` (if given) are updated in place with ``momentum`` and the
+    unbiased variance. Otherwise the running statistics are used.
+    """
+    op = "batch_norm"
+    channels = _check_channels_input(op, input)
+    eps = _check_eps(op, eps)
+    _check_running(op, "running_mean", running_mean, channels, input)
+    _check_running(op, "running_var", running_var, channels, input)
+    _check_running(op, "weight", weight, channels, input)
+    _check_running(op, "bias", bias, channels, input)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{op}(): running_mean and running_var must be defined in "
+                               "evaluation mode")
+        return _eval_norm(input, running_mean, running_var, weight, bias, eps)
+    count = math.prod(input.shape) // channels if channels else 0
+    if count <= 1:
+        raise ValueError(f"{op}(): Expected more than 1 value per channel when training, got "
+                         f"input size {list(input.shape)}")
+    x3 = input.reshape(input.shape[0], channels, -1)
+    y, mean, rstd = _RowNorm.apply(x3, None, None, eps, False, True)
+    _update_running(running_mean, mean, momentum)
+    _update_running(running_var, _unbiased_var(rstd, eps, count), momentum)
+    return _channel_affine(y.reshape(tuple(input.shape)), weight, bias)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample over its spatial dims, then a per-channel affine.
+
+    With ``use_input_stats`` the running statistics (if given) are updated with
+    the batch average of the per-instance mean and unbiased variance;
+    otherwise the running statistics normalize the input.
+    """
+    op = "instance_norm"
+    channels = _check_channels_input(op, input)
+    eps = _check_eps(op, eps)
+    _check_running(op, "running_mean", running_mean, channels, input)
+    _check_running(op, "running_var", running_var, channels, input)
+    _check_running(op, "weight", weight, channels, input)
+    _check_running(op, "bias", bias, channels, input)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{op}(): Expected running_mean and running_var to be defined "
+                               "when use_input_stats is false")
+        return _eval_norm(input, running_mean, running_var, weight, bias, eps)
+    batch = input.shape[0]
+    spatial = math.prod(input.shape[2:])
+    if spatial <= 1:
+        raise ValueError(f"{op}(): Expected more than 1 spatial element when training, got input "
+                         f"size {list(input.shape)}")
+    x3 = input.reshape(1, batch * channels, spatial)
+    y, mean, rstd = _RowNorm.apply(x3, None, None, eps, False, False)
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            per_channel = (batch, channels)
+            _update_running(running_mean, red.mean(mean.reshape(per_channel), 0), momentum)
+            var = _unbiased_var(rstd, eps, spatial).reshape(per_channel)
+            _update_running(running_var, red.mean(var, 0), momentum)
+    return _channel_affine(y.reshape(tuple(input.shape)), weight, bias)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim`` (composed of ``norm`` and ``clamp_min``)."""
+    _check_float_input("normalize", input)
+    denom = ew.clamp_min(red.norm(input, p, dim, keepdim=True), eps)
+    result = input / denom
+    if out is not None:
+        check_tensor("normalize", "out", out)
+        out.copy_(result)
+        return out
+    return result
+
+
+register("softmax", "norm", ("softmax", "softmax_backward"))
+register("log_softmax", "norm", ("softmax", "softmax_backward"))
+register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
+register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
+register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add"))
+register("batch_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
+                                "copy_"))
+register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
+                                   "copy_"))
+register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div"))

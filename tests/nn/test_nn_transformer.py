@@ -8,17 +8,10 @@ from nn_oracle import check_module, sync
 
 import framework
 from framework import nn
-from framework.nn import functional as F
 
 # PyTorch's own deprecation/performance notes about mixed mask types and nested tensors
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*(mismatched|enable_nested_tensor).*:UserWarning")
-
-
-def needs(*names):
-    """Skip until every ``F.<name>`` exists (the functional ops land from other families)."""
-    missing = [n for n in names if not hasattr(F, n)]
-    return pytest.mark.skipif(bool(missing), reason=f"needs F.{', F.'.join(missing)}")
 
 
 def _pair(name, *args, **kwargs):
@@ -34,7 +27,6 @@ def _mha(m, q, k, v, **kwargs):
     return m(q, k, v, **kwargs)
 
 
-@needs("softmax")
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("average", [True, False])
 def test_mha_self_attention_matches_torch(batch_first, average):
@@ -44,7 +36,6 @@ def test_mha_self_attention_matches_torch(batch_first, average):
                  call=lambda m, q, k, v: _mha(m, q, k, v, average_attn_weights=average))
 
 
-@needs("softmax")
 def test_mha_masks_match_torch():
     fw, ref = sync(*_pair("MultiheadAttention", 4, 2, batch_first=True))
     q, kv = _randn(2, 3, 4), _randn(2, 5, 4, seed=1)
@@ -60,14 +51,12 @@ def test_mha_masks_match_torch():
                  call=lambda m, q, k, v, a: m(q, k, v, attn_mask=a, need_weights=False))
 
 
-@needs("softmax")
 def test_mha_kdim_vdim_bias_kv_zero_attn_match_torch():
     fw, ref = sync(*_pair("MultiheadAttention", 4, 2, kdim=3, vdim=5, add_bias_kv=True,
                           add_zero_attn=True, bias=False))
     check_module(fw, ref, [_randn(2, 1, 4), _randn(3, 1, 3, seed=1), _randn(3, 1, 5, seed=2)])
 
 
-@needs("softmax")
 def test_mha_unbatched_matches_torch():
     fw, ref = sync(*_pair("MultiheadAttention", 4, 1))
     x = _randn(3, 4)
@@ -75,7 +64,6 @@ def test_mha_unbatched_matches_torch():
                  call=lambda m, q, k, v, p: m(q, k, v, key_padding_mask=p))
 
 
-@needs("softmax")
 def test_mha_on_both_devices(device):
     fw, ref = sync(*_pair("MultiheadAttention", 2, 1), device=device)
     x = _randn(2, 1, 2)
@@ -99,10 +87,8 @@ def test_mha_parameters_and_errors():
         fw(x, x, x, attn_mask=framework.zeros(3, 3))
 
 
-TRANSFORMER_NEEDS = ("softmax", "layer_norm", "dropout")
 
 
-@needs(*TRANSFORMER_NEEDS)
 @pytest.mark.parametrize("kwargs", [dict(), dict(norm_first=True, activation="gelu"),
                                     dict(batch_first=True, bias=False)])
 def test_encoder_layer_matches_torch(kwargs):
@@ -117,7 +103,6 @@ def test_encoder_layer_matches_torch(kwargs):
         check_module(fw, ref, [_randn(2, 3, 4)])
 
 
-@needs(*TRANSFORMER_NEEDS)
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_matches_torch(norm_first):
     fw, ref = sync(*_pair("TransformerDecoderLayer", 4, 2, 6, dropout=0.0,
@@ -127,7 +112,6 @@ def test_decoder_layer_matches_torch(norm_first):
                  call=lambda m, t, mem, a: m(t, mem, tgt_mask=a), no_grad_inputs=(2,))
 
 
-@needs(*TRANSFORMER_NEEDS)
 def test_encoder_and_decoder_stacks_match_torch():
     torch.manual_seed(0)
     fw = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0), 2,
@@ -142,7 +126,6 @@ def test_encoder_and_decoder_stacks_match_torch():
     check_module(fw, ref, [_randn(3, 2, 4), _randn(2, 2, 4, seed=1)])
 
 
-@needs(*TRANSFORMER_NEEDS)
 def test_transformer_matches_torch():
     fw, ref = sync(*_pair("Transformer", 4, 2, 1, 1, 6, dropout=0.0, batch_first=True))
     mask = nn.Transformer.generate_square_subsequent_mask(2).numpy()

@@ -1,0 +1,93 @@
+"""CPU kernels of the parameterized activations: one forward and one backward kernel, op by name.
+
+Half types compute in float32, float64 in float64 (``compute_dtype``); every
+op is vectorized NumPy over the whole array. ``p0``/``p1`` are the op's
+scalar parameters (see ``framework.backends.contract.ACTIVATION``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..array import Array
+from ._arrays import compute_dtype, nd, wrap
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _hardtanh(v, lo, hi):
+    """Clamp to [lo, hi]; NaN passes through."""
+    return np.where(v < lo, lo, np.where(v > hi, hi, v))
+
+
+def _forward(op: str, v, p0: float, p1: float):
+    if op == "leaky_relu":
+        return np.where(v > 0, v, v * p0)
+    if op == "elu":  # p0 = alpha, p1 = scale (selu: both fixed)
+        return np.where(v > 0, v * p1, np.expm1(np.minimum(v, 0)) * (p0 * p1))
+    if op == "celu":
+        return np.where(v > 0, v, np.expm1(np.minimum(v, 0) / p0) * p0)
+    if op == "hardtanh":
+        return _hardtanh(v, p0, p1)
+    if op == "hardsigmoid":
+        return _hardtanh(v + 3, 0, 6) / 6
+    if op == "hardswish":
+        return v * _hardtanh(v + 3, 0, 6) / 6
+    if op == "mish":
+        return v * np.tanh(np.logaddexp(v, 0))
+    if op == "softsign":
+        return v / (1 + np.abs(v))
+    if op == "tanhshrink":
+        return v - np.tanh(v)
+    if op == "logsigmoid":
+        return np.minimum(v, 0) - np.log1p(np.exp(-np.abs(v)))
+    raise ValueError(f"unknown activation {op!r}")
+
+
+def _derivative(op: str, v, p0: float, p1: float):
+    if op == "leaky_relu":
+        return np.where(v > 0, 1, p0)
+    if op == "elu":
+        return np.where(v > 0, p1, np.exp(np.minimum(v, 0)) * (p0 * p1))
+    if op == "celu":
+        return np.where(v > 0, 1, np.exp(np.minimum(v, 0) / p0))
+    if op == "hardtanh":
+        return ((v > p0) & (v < p1)).astype(v.dtype)
+    if op == "hardsigmoid":
+        return ((v > -3) & (v < 3)).astype(v.dtype) / 6
+    if op == "hardswish":
+        return np.where(v <= -3, 0, np.where(v < 3, v / 3 + 0.5, 1))
+    if op == "mish":
+        t = np.tanh(np.logaddexp(v, 0))
+        return t + v * _sigmoid(v) * (1 - t * t)
+    if op == "softsign":
+        return 1 / np.square(1 + np.abs(v))
+    if op == "tanhshrink":
+        return np.square(np.tanh(v))
+    if op == "logsigmoid":
+        return _sigmoid(-v)
+    raise ValueError(f"unknown activation {op!r}")
+
+
+def _values(x: Array) -> np.ndarray:
+    return nd(x).astype(compute_dtype(x.dtype), copy=False)
+
+
+def activation(x: Array, op: str, p0: float, p1: float) -> Array:
+    """Elementwise activation ``op`` of ``x`` (result in ``x``'s dtype)."""
+    v = _values(x)
+    with np.errstate(all="ignore"):
+        result = _forward(op, v, v.dtype.type(p0), v.dtype.type(p1))
+    return wrap(np.asarray(result, dtype=v.dtype), x.dtype)
+
+
+def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) -> Array:
+    """``grad * op'(x)`` (result in ``grad``'s dtype)."""
+    v = _values(x)
+    with np.errstate(all="ignore"):
+        result = _values(grad) * _derivative(op, v, v.dtype.type(p0), v.dtype.type(p1))
+    return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
+
+
+KERNELS = {"activation": activation, "activation_backward": activation_backward}

@@ -1,0 +1,59 @@
+"""Launch wrappers: parameterized activations on ``cuda`` (``triton_kernels/activation.py``).
+
+Operands are made contiguous (a copy only for strided views); one program
+per BLOCK elements; the result is a new contiguous array.
+"""
+from __future__ import annotations
+
+import numpy as np
+import triton.language as tl
+
+from ..array import Array
+from . import runtime
+from .copy import contiguous
+from .launch import grid_1d
+from .memory import empty, pointer
+
+_BLOCK = 1024  # triton_kernels.activation.ACTIVATION_CONFIGS (read lazily: importing it
+_NUM_WARPS = 4  # fixes the interpreter mode)
+
+
+def _bits(value: float) -> int:
+    """The int64 bit pattern of ``value`` as a float64 (kernels take parameters this way)."""
+    return int(np.array(float(value), dtype=np.float64).view(np.int64))
+
+
+def _compute(dtype):
+    """fp64 math for fp64, fp32 for fp32 and the half types."""
+    return tl.float64 if dtype.name == "float64" else tl.float32
+
+
+def activation(x: Array, op: str, p0: float, p1: float) -> Array:
+    """Elementwise activation ``op`` of ``x`` (result in ``x``'s dtype)."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    xc = contiguous(x)  # kept referenced until the launch ends
+    with np.errstate(all="ignore"):
+        runtime.kernels().activation.activation_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
+            COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return out
+
+
+def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) -> Array:
+    """``grad * op'(x)`` (result in ``grad``'s dtype)."""
+    dx = empty(grad.shape, grad.dtype)
+    n = dx.numel
+    if n == 0:
+        return dx
+    gc, xc = contiguous(grad), contiguous(x)
+    with np.errstate(all="ignore"):
+        runtime.kernels().activation.activation_backward_kernel[grid_1d(n, _BLOCK)](
+            pointer(dx), pointer(gc), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
+            COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+    return dx
+
+
+KERNELS = {"activation": activation, "activation_backward": activation_backward}

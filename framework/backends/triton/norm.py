@@ -1,0 +1,158 @@
+"""Launch wrappers: softmax and row normalization on ``cuda`` (``triton_kernels/norm.py``).
+
+Every launch has one program per row. Operands are made contiguous first
+(a copy only for strided views): a softmax row is the N elements along
+``dim`` (stride ``inner``, the size of the dims after it), a ``norm_rows``
+operand a contiguous (A, C, S) array. Outputs are new
+contiguous arrays; statistics are float32 for half types.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from ... import dtypes
+from ..array import Array
+from . import runtime
+from .copy import contiguous, full
+from .memory import empty, pointer
+
+_ACC = {"float64": tl.float64}
+MAX_ROW_BLOCK = 4096  # triton_kernels.norm.MAX_BLOCK_N (not imported here: that fixes the
+# interpreter mode), used for an index bound only
+
+
+def _acc(dtype):
+    """fp64 math for fp64, fp32 for fp32 and the half types."""
+    return _ACC.get(dtype.name, tl.float32)
+
+
+def _stat_dtype(dtype):
+    return dtype if dtype in (dtypes.float32, dtypes.float64) else dtypes.float32
+
+
+def _block(n: int) -> tuple:
+    """``(BLOCK_N, SINGLE, num_warps)`` for rows of ``n`` elements."""
+    limit = runtime.kernels().norm.MAX_BLOCK_N
+    block = min(triton.next_power_of_2(max(n, 1)), limit)
+    warps = 4 if block <= 1024 else 8
+    return block, n <= block, warps
+
+
+def _quiet():
+    """Silence NumPy's floating-point warnings under the interpreter (inf/NaN are intended)."""
+    return np.errstate(all="ignore")
+
+
+def _softmax_geometry(shape: tuple, dim: int) -> tuple:
+    """``(rows, N, inner)`` of a contiguous array reduced along ``dim``: N = shape[dim],
+    inner = the elements after it (the stride along the row), rows = the rest."""
+    n = shape[dim]
+    inner = math.prod(shape[dim + 1:])
+    return math.prod(shape) // n if n else 0, n, inner
+
+
+def softmax(x: Array, dim: int, log: bool) -> Array:
+    """Softmax (``log``: log-softmax) along ``dim``, in ``x``'s dtype (contiguous result)."""
+    out = empty(x.shape, x.dtype)
+    rows, n, inner = _softmax_geometry(x.shape, dim)
+    if rows == 0:
+        return out
+    block, single, warps = _block(n)
+    xc = contiguous(x)  # kept referenced until the launch ends
+    with _quiet():
+        runtime.kernels().norm.softmax_kernel[(rows,)](
+            pointer(xc), pointer(out), n, inner, LOG=log, SINGLE=single, STRIDED=inner > 1,
+            ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
+    return out
+
+
+def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
+    """Input gradient of softmax/log-softmax along ``dim``, from its output ``out``."""
+    dx = empty(grad.shape, grad.dtype)
+    rows, n, inner = _softmax_geometry(grad.shape, dim)
+    if rows == 0:
+        return dx
+    block, single, warps = _block(n)
+    gc, oc = contiguous(grad), contiguous(out)  # kept referenced until the launch ends
+    with _quiet():
+        runtime.kernels().norm.softmax_backward_kernel[(rows,)](
+            pointer(gc), pointer(oc), pointer(dx), n, inner, LOG=log, SINGLE=single,
+            STRIDED=inner > 1, ACC=_acc(grad.dtype), BLOCK_N=block, num_warps=warps)
+    return dx
+
+
+_INDEX32_LIMIT = 2 ** 31 - 2 * MAX_ROW_BLOCK  # row indices (plus a block's padding) fit int32
+
+
+def _gather(n: int, across: bool) -> int:
+    """The kernels' ``GATHER``: 0 (rows contiguous), 32 or 64 (the index math's width)."""
+    if not across:
+        return 0
+    return 32 if n < _INDEX32_LIMIT else 64
+
+
+def _row_geometry(shape: tuple, across: bool) -> tuple:
+    """``(rows, N, row_stride, inner, outer_stride)`` of a contiguous (A, C, S) array."""
+    a, c, s = shape
+    if across:
+        return c, a * s, s, s, c * s
+    return a * c, s, s, s, 0
+
+
+def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
+    """``(y, mean, rstd)`` of the (A, C, S) array ``x`` (see the contract)."""
+    rows, n, row_stride, inner, outer_stride = _row_geometry(x.shape, across)
+    stat = _stat_dtype(x.dtype)
+    y = empty(x.shape, x.dtype)
+    if n == 0:  # empty rows: statistics of nothing
+        return y, full((rows,) if across else x.shape[:2], math.nan, stat), \
+            full((rows,) if across else x.shape[:2], math.nan, stat)
+    mean = empty((x.shape[1],) if across else x.shape[:2], stat)
+    rstd = empty(mean.shape, stat)
+    if rows == 0:
+        return y, mean, rstd
+    block, single, warps = _block(n)
+    xc = contiguous(x)
+    w = contiguous(weight) if weight is not None else xc  # unused pointers: pass x
+    b = contiguous(bias) if bias is not None else xc
+    with _quiet():
+        runtime.kernels().norm.norm_rows_kernel[(rows,)](
+            pointer(xc), pointer(y), pointer(w), pointer(b), pointer(mean), pointer(rstd), n,
+            row_stride, inner, outer_stride, float(eps), RMS=rms, HAS_W=weight is not None,
+            HAS_B=bias is not None, GATHER=_gather(n, across), SINGLE=single, ACC=_acc(x.dtype),
+            BLOCK_N=block, num_warps=warps)
+    return y, mean, rstd
+
+
+def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, rms: bool,
+                       across: bool):
+    """``(dx, grad * xhat or None)`` of ``norm_rows`` (see the contract)."""
+    rows, n, row_stride, inner, outer_stride = _row_geometry(x.shape, across)
+    dx = empty(x.shape, x.dtype)
+    gx = empty(x.shape, _stat_dtype(x.dtype)) if weight is not None else None
+    if rows == 0 or n == 0:
+        if gx is not None and gx.numel:
+            gx = full(x.shape, 0.0, gx.dtype)
+        return dx, gx
+    block, single, warps = _block(n)
+    xc = contiguous(x)
+    w = contiguous(weight) if weight is not None else xc  # unused pointers: pass x
+    gc, mc, rc = contiguous(grad), contiguous(mean), contiguous(rstd)
+    with _quiet():
+        runtime.kernels().norm.norm_rows_backward_kernel[(rows,)](
+            pointer(gc), pointer(xc), pointer(w), pointer(mc), pointer(rc), pointer(dx),
+            pointer(gx if gx is not None else dx), n,
+            row_stride, inner, outer_stride, RMS=rms, HAS_W=weight is not None,
+            GATHER=_gather(n, across),
+            SINGLE=single, ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
+    return dx, gx
+
+
+KERNELS = {
+    "softmax": softmax, "softmax_backward": softmax_backward,
+    "norm_rows": norm_rows, "norm_rows_backward": norm_rows_backward,
+}

@@ -1,0 +1,173 @@
+"""Parameterized activations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
+
+Each op runs through ``check_op`` (forward and input gradient, which takes the
+fused backward kernel) over every float dtype, non-contiguous and size-0/1
+inputs, with values placed on the kinks (0, +-3, the hardtanh bounds) where
+PyTorch's one-sided derivative choices matter. Second derivatives (the
+framework-op backward), in-place forms, glu/prelu and bad input have their own tests.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import framework
+import framework.nn.functional as F
+from framework.autograd import gradgradcheck
+from helpers import check_op, make_input
+
+RNG = np.random.default_rng(0)
+FLOATS = [framework.float32, framework.float64, framework.float16, framework.bfloat16]
+
+# name -> (framework fn, torch fn): the fused activations with non-default parameters
+OPS = {
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2)),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7)),
+    "selu": (F.selu, TF.selu),
+    "celu": (lambda x: F.celu(x, 0.5), lambda x: TF.celu(x, 0.5)),
+    "hardtanh": (lambda x: F.hardtanh(x, -2.0, 2.5), lambda x: TF.hardtanh(x, -2.0, 2.5)),
+    "relu6": (F.relu6, TF.relu6),
+    "hardsigmoid": (F.hardsigmoid, TF.hardsigmoid),
+    "hardswish": (F.hardswish, TF.hardswish),
+    "mish": (F.mish, TF.mish),
+    "softsign": (F.softsign, TF.softsign),
+    "tanhshrink": (F.tanhshrink, TF.tanhshrink),
+    "logsigmoid": (F.logsigmoid, TF.logsigmoid),
+}
+KINKS = [0.0, -3.0, 3.0, -2.0, 2.5, 6.0, 30.0, -30.0]
+
+
+def _data(*shape):
+    """Normal values scaled by 3, with the kinks of every op at the front."""
+    x = np.asarray(RNG.standard_normal(shape) * 3)
+    flat = x.reshape(-1)
+    k = min(len(KINKS), flat.size)
+    flat[:k] = KINKS[:k]
+    return x
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_activation(device, op, dtype):
+    fw, tf = OPS[op]
+    check_op(fw, tf, [_data(3, 5)], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+@pytest.mark.parametrize("shape,contiguous", [((2, 3, 4), False), ((0, 3), True), ((1,), False),
+                                              ((), True)])
+def test_activation_shapes(device, op, shape, contiguous):
+    fw, tf = OPS[op]
+    check_op(fw, tf, [_data(*shape)], device=device, dtype=framework.float64,
+             contiguous=contiguous)
+
+
+def test_default_parameters(device):
+    x = [_data(2, 5)]
+    for fw, tf in ((F.leaky_relu, TF.leaky_relu), (F.elu, TF.elu), (F.celu, TF.celu),
+                   (F.hardtanh, TF.hardtanh), (F.gelu, TF.gelu), (F.softplus, TF.softplus),
+                   (F.silu, TF.silu)):
+        check_op(fw, tf, x, device=device, dtype=framework.float64)
+    check_op(lambda t: F.gelu(t, approximate="tanh"), lambda t: TF.gelu(t, approximate="tanh"),
+             x, device=device, dtype=framework.float64)
+    check_op(framework.selu, torch.selu, x, device=device)
+    check_op(lambda t: framework.celu(t, 2.0), lambda t: torch.celu(t, 2.0), x, device=device)
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_second_derivative(op):
+    fw, _ = OPS[op]
+    x = RNG.uniform(0.2, 2.5, (2, 3)) * RNG.choice([-1.0, 1.0], (2, 3))  # away from the kinks
+    assert gradgradcheck(fw, (make_input(x, framework.float64, "cpu", requires_grad=True),))
+
+
+@pytest.mark.parametrize("op", ["mish", "elu", "logsigmoid"])
+def test_second_derivative_cuda(op):
+    fw, _ = OPS[op]
+    x = RNG.uniform(0.2, 2.5, (3,)) * np.array([-1.0, 1.0, -1.0])
+    assert gradgradcheck(fw, (make_input(x, framework.float64, "cuda", requires_grad=True),))
+
+
+# in-place forms ---------------------------------------------------------------------------------
+INPLACE = {
+    "relu_": (F.relu_, TF.relu_),
+    "leaky_relu_": (lambda x: F.leaky_relu_(x, 0.3), lambda x: TF.leaky_relu_(x, 0.3)),
+    "elu_": (lambda x: F.elu_(x, 0.5), lambda x: TF.elu_(x, 0.5)),
+    "hardtanh_": (lambda x: F.hardtanh_(x, -0.5, 0.5), lambda x: TF.hardtanh_(x, -0.5, 0.5)),
+    "selu_": (F.selu_, torch.selu_),
+    "celu_": (lambda x: F.celu_(x, 0.5), lambda x: torch.celu_(x, 0.5)),
+    "relu6-inplace": (lambda x: F.relu6(x, inplace=True), lambda x: TF.relu6(x, inplace=True)),
+    "mish-inplace": (lambda x: F.mish(x, inplace=True), lambda x: TF.mish(x, inplace=True)),
+    "hardswish-inplace": (lambda x: F.hardswish(x, inplace=True),
+                          lambda x: TF.hardswish(x, inplace=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_forms(device, name):
+    """The result is written into the input (same tensor returned); gradients flow through it."""
+    fw, tf = INPLACE[name]
+    x = _data(2, 4)
+    check_op(lambda t: fw(t * 1.0), lambda t: tf(t * 1.0), [x], device=device,
+             dtype=framework.float64)
+    t = make_input(x, framework.float32, device)
+    assert fw(t) is t
+    expected = tf(torch.tensor(x, dtype=torch.float32))
+    np.testing.assert_allclose(t.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_inplace_on_leaf_requiring_grad_raises(device):
+    x = make_input(_data(3), framework.float32, device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaky_relu_.*leaf"):
+        F.leaky_relu_(x)
+
+
+# glu / prelu ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,dim,contiguous", [((4, 6), -1, True), ((2, 4, 3), 1, False),
+                                                  ((0, 2), 1, True), ((2,), 0, False)])
+@pytest.mark.parametrize("dtype", [framework.float64, framework.float16])
+def test_glu(device, shape, dim, contiguous, dtype):
+    check_op(lambda x: F.glu(x, dim), lambda x: TF.glu(x, dim), [_data(*shape)], device=device,
+             dtype=dtype, contiguous=contiguous)
+
+
+@pytest.mark.parametrize("shape,channels,contiguous", [((2, 3, 4), 3, False), ((2, 3), 1, True),
+                                                       ((4, 3), 3, True), ((5,), 1, False),
+                                                       ((0, 3, 2), 3, True)])
+@pytest.mark.parametrize("dtype", [framework.float64, framework.bfloat16])
+def test_prelu(device, shape, channels, contiguous, dtype):
+    weight = RNG.uniform(0.1, 0.5, channels)
+    check_op(F.prelu, TF.prelu, [_data(*shape), weight], device=device, dtype=dtype,
+             contiguous=contiguous)
+    check_op(lambda x, w: x.prelu(w), lambda x, w: x.prelu(w), [_data(*shape), weight],
+             device=device, dtype=dtype, contiguous=contiguous)
+
+
+# bad input ---------------------------------------------------------------------------------------
+def test_bad_input_raises_like_torch(device):
+    x = framework.tensor(_data(2, 3), device=device)
+    with pytest.raises(RuntimeError, match="glu.*Halving dimension must be even"):
+        F.glu(x, 1)
+    with pytest.raises(RuntimeError, match="prelu.*Mismatch of parameter numbers"):
+        F.prelu(x, framework.ones(2, device=device))
+    with pytest.raises(RuntimeError, match="prelu.*channel size = 1"):
+        F.prelu(framework.ones(3, device=device), framework.ones(3, device=device))
+    with pytest.raises(RuntimeError, match="prelu.*scalar or 1D"):
+        F.prelu(x, framework.ones(1, 3, device=device))
+    with pytest.raises(RuntimeError, match="leaky_relu.*floating point"):
+        F.leaky_relu(framework.tensor([1, 2], device=device))
+    with pytest.raises(TypeError, match="elu.*alpha"):
+        F.elu(x, "1")
+    with pytest.raises(TypeError, match="mish.*input"):
+        F.mish([1.0, 2.0])
+    with pytest.raises(ValueError, match="hardtanh.*min_val cannot be greater"):
+        F.hardtanh(x, 1.0, -1.0)
+    # PyTorch raises the same error types for these inputs
+    with pytest.raises(RuntimeError):
+        TF.glu(torch.zeros(2, 3), 1)
+    with pytest.raises(RuntimeError):
+        TF.prelu(torch.zeros(2, 3), torch.ones(2))
+    with pytest.raises(RuntimeError):
+        TF.prelu(torch.zeros(3), torch.ones(3))
+    with pytest.raises(ValueError):
+        TF.hardtanh(torch.zeros(2), 1.0, -1.0)

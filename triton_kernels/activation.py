@@ -1,0 +1,145 @@
+"""Parameterized activations: one forward and one backward elementwise kernel, the op a constexpr.
+
+``OP`` picks the activation at compile time (an ``if`` chain on the
+constexpr, so only its code is compiled); ``p0``/``p1`` carry its scalar
+parameters (leaky_relu: slope; elu: alpha, scale; celu: alpha; hardtanh:
+min, max) as the int64 bit patterns of float64 values (Python floats reach
+kernels as float32, which would round float64 parameters such as SELU's).
+
+Operands are contiguous and of one shape (the host copies strided views
+first): each program handles BLOCK consecutive elements, the last block
+masked. Math runs in ``COMPUTE`` (fp32 for fp32 and the half types,
+fp64 for fp64); ``exp`` overflow gives the right limits (inf, 0).
+"""
+import triton
+import triton.language as tl
+
+from .elementwise import _convert, _div, _expm1, _log1p, _sigmoid, _tanh
+
+ACTIVATION_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
+
+@triton.jit
+def _softplus(x):
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
+    return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+
+
+@triton.jit
+def _hardtanh(x, lo, hi):
+    """Clamp x to [lo, hi]; NaN passes through."""
+    r = tl.where(x < lo, lo, x)
+    return tl.where(r > hi, hi, r)
+
+
+@triton.jit
+def _activation(x, p0, p1, OP: tl.constexpr):
+    """The activation ``OP`` of a block ``x`` (in the compute type)."""
+    if OP == "leaky_relu":
+        r = tl.where(x > 0, x, x * p0)
+    elif OP == "elu":
+        r = tl.where(x > 0, x * p1, _expm1(tl.minimum(x, 0.0)) * (p0 * p1))
+    elif OP == "celu":
+        r = tl.where(x > 0, x, _expm1(_div(tl.minimum(x, 0.0), p0)) * p0)
+    elif OP == "hardtanh":
+        r = _hardtanh(x, p0, p1)
+    elif OP == "hardsigmoid":
+        r = _hardtanh(x + 3.0, tl.zeros(x.shape, x.dtype), tl.full(x.shape, 6.0, x.dtype)) / 6.0
+    elif OP == "hardswish":
+        r = x * _hardtanh(x + 3.0, tl.zeros(x.shape, x.dtype), tl.full(x.shape, 6.0, x.dtype)) / 6.0
+    elif OP == "mish":
+        r = x * _tanh(_softplus(x))
+    elif OP == "softsign":
+        r = _div(x, 1.0 + tl.abs(x))
+    elif OP == "tanhshrink":
+        r = x - _tanh(x)
+    elif OP == "logsigmoid":
+        r = tl.minimum(x, 0.0) - _log1p(tl.exp(-tl.abs(x)))
+    else:
+        tl.static_assert(False, "unknown activation")
+    return r
+
+
+@triton.jit
+def _derivative(x, p0, p1, OP: tl.constexpr):
+    """d OP(x) / dx of a block ``x`` (PyTorch's one-sided choices at the kinks)."""
+    if OP == "leaky_relu":
+        d = tl.where(x > 0, 1.0, p0)
+    elif OP == "elu":
+        d = tl.where(x > 0, p1, tl.exp(tl.minimum(x, 0.0)) * (p0 * p1))
+    elif OP == "celu":
+        d = tl.where(x > 0, 1.0, tl.exp(_div(tl.minimum(x, 0.0), p0)))
+    elif OP == "hardtanh":
+        d = tl.where((x > p0) & (x < p1), 1.0, 0.0)
+    elif OP == "hardsigmoid":
+        d = tl.where((x > -3.0) & (x < 3.0), 1.0 / 6.0, 0.0)
+    elif OP == "hardswish":
+        d = tl.where(x <= -3.0, 0.0, tl.where(x < 3.0, x / 3.0 + 0.5, 1.0))
+    elif OP == "mish":
+        t = _tanh(_softplus(x))
+        d = t + x * _sigmoid(x) * (1.0 - t * t)
+    elif OP == "softsign":
+        a = 1.0 + tl.abs(x)
+        d = _div(tl.full(x.shape, 1.0, x.dtype), a * a)
+    elif OP == "tanhshrink":
+        t = _tanh(x)
+        d = t * t
+    elif OP == "logsigmoid":
+        d = _sigmoid(-x)
+    else:
+        tl.static_assert(False, "unknown activation")
+    return d.to(x.dtype)
+
+
+@triton.jit
+def _param(bits, COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
+    """A float64 parameter passed as its int64 bit pattern, splat to a block in ``COMPUTE``."""
+    return tl.full((BLOCK,), bits, tl.int64).to(tl.float64, bitcast=True).to(COMPUTE)
+
+
+@triton.jit
+def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
+                      COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes ``out[i] = OP(x[i]; p0, p1)`` for BLOCK consecutive indices."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    p0 = _param(p0_bits, COMPUTE, BLOCK)
+    p1 = _param(p1_bits, COMPUTE, BLOCK)
+    r = _activation(x, p0, p1, OP)
+    tl.store(out_ptr + idx, _convert(r, out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
+                               COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive
+    indices."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(grad_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    p0 = _param(p0_bits, COMPUTE, BLOCK)
+    p1 = _param(p1_bits, COMPUTE, BLOCK)
+    dx = g * _derivative(x, p0, p1, OP)
+    tl.store(dx_ptr + idx, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
+
+
+# Compile checks (tests/test_compile.py): the longest ops (mish, celu) and half/fp64 types.
+_ARGS = {"p0_bits": "i64", "p1_bits": "i64"}
+COMPILE_SPECS = [
+    {"kernel": "activation_kernel", "label": "mish-bf16",
+     "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_ARGS},
+     "constexprs": {"OP": "mish", "COMPUTE": "tl.float32", "BLOCK": 1024}},
+    {"kernel": "activation_kernel", "label": "celu-fp64",
+     "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_ARGS},
+     "constexprs": {"OP": "celu", "COMPUTE": "tl.float64", "BLOCK": 1024}},
+    {"kernel": "activation_backward_kernel", "label": "mish-fp16",
+     "signature": {"dx_ptr": "*fp16", "grad_ptr": "*fp16", "x_ptr": "*fp16", **_ARGS},
+     "constexprs": {"OP": "mish", "COMPUTE": "tl.float32", "BLOCK": 1024}},
+    {"kernel": "activation_backward_kernel", "label": "hardswish-fp64",
+     "signature": {"dx_ptr": "*fp64", "grad_ptr": "*fp64", "x_ptr": "*fp64", **_ARGS},
+     "constexprs": {"OP": "hardswish", "COMPUTE": "tl.float64", "BLOCK": 1024}},
+]
+COMPILE_SPECS = [dict(spec, num_warps=ACTIVATION_CONFIGS[0]["num_warps"], no_spills=True)
+                 for spec in COMPILE_SPECS]

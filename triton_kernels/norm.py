@@ -1,0 +1,350 @@
+"""Row-fused normalization kernels: softmax / log-softmax and mean/variance normalization.
+
+Every kernel gives one program one row of length N. A row that fits in one
+block (``N <= BLOCK_N``, ``SINGLE=True``) is read once into registers and
+reduced there: the one-pass case. Longer rows loop over BLOCK_N-wide chunks:
+a first loop gathers the row's statistics (an online max/sum for softmax,
+Chan's mean/M2 merge for the norms), a second loop writes the result.
+Columns past N are masked: loads get a neutral value (-inf for softmax, 0
+for the norms) and stores are skipped. Math runs in ``ACC`` (fp32 for fp32
+and the half types, fp64 for fp64).
+
+Row layout. Softmax row r of a contiguous array reduced along a dim of N
+elements followed by ``inner`` elements (``STRIDED`` when inner > 1) starts
+at ``(r // inner) * N * inner + r % inner`` and steps by ``inner``. The norm
+kernels address element i of row r at
+``r * row_stride + (i // inner) * outer_stride + i % inner``: with
+``GATHER=0`` that is ``r * row_stride + i`` (layer, RMS, group and
+instance norm, rows of a contiguous (A, C, S) array); otherwise row r is
+channel c of an (A, C, S) array, gathered over (A, S) (batch norm), the
+division done in int32 (``GATHER=32``, when N < 2**31: 64-bit division is a
+slow subroutine on GPUs) or int64 (``GATHER=64``).
+"""
+import triton
+import triton.language as tl
+
+from .elementwise import _convert
+
+# Longest row kept in registers in one block; longer rows loop over blocks of this size.
+MAX_BLOCK_N = 4096
+
+
+@triton.jit
+def _finite_or_zero(m):
+    """``m`` where finite, else 0: the shift subtracted before ``exp`` (no inf - inf)."""
+    return tl.where((m == float("inf")) | (m == float("-inf")), 0, m)
+
+
+# softmax ------------------------------------------------------------------------------------
+@triton.jit
+def _softmax_row(N, inner, STRIDED: tl.constexpr):
+    """Offset of this program's row start (see the module docstring)."""
+    r = tl.program_id(0).to(tl.int64)
+    if STRIDED:
+        return (r // inner) * N * inner + r % inner
+    else:
+        return r * N
+
+
+@triton.jit
+def _at(row, idx, inner, STRIDED: tl.constexpr):
+    """Offsets of the row's elements ``idx`` (int64): consecutive, or ``inner`` apart."""
+    if STRIDED:
+        return row + idx * inner
+    else:
+        return row + idx
+
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, N, inner, LOG: tl.constexpr, SINGLE: tl.constexpr,
+                   STRIDED: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program r writes softmax (``LOG``: log-softmax) of row r (N elements).
+
+    The row is shifted by its maximum (0 where the maximum is infinite), so a
+    row of -inf gives 0/0 = NaN and log(0) - (-inf) = NaN, as in PyTorch.
+    """
+    row = _softmax_row(N, inner, STRIDED)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    out_ty: tl.constexpr = out_ptr.dtype.element_ty
+    if SINGLE:
+        mask = cols < N
+        offs = _at(row, cols, inner, STRIDED)
+        x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
+        shift = _finite_or_zero(tl.max(x, axis=0))
+        e = tl.exp(x - shift)
+        total = tl.sum(e, axis=0)
+        if LOG:
+            y = (x - shift) - tl.log(total)
+        else:
+            y = e / total
+        tl.store(out_ptr + offs, _convert(y, out_ty), mask=mask)
+    else:
+        # pass 1: running maximum m and sum of exp(x - shift(m)), rescaled when m grows
+        m = tl.max(tl.full((BLOCK_N,), float("-inf"), ACC), axis=0)
+        total = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+        for start in range(0, N, BLOCK_N):
+            mask = start + cols < N
+            offs = _at(row, start + cols, inner, STRIDED)
+            x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
+            new_m = tl.maximum(m, tl.max(x, axis=0))
+            shift = _finite_or_zero(new_m)
+            rescale = tl.exp(tl.minimum(_finite_or_zero(m) - shift, 0.0))
+            total = total * rescale + tl.sum(tl.exp(x - shift), axis=0)
+            m = new_m
+        lse = tl.log(total) + _finite_or_zero(m)
+        # pass 2: y = exp(x - lse) (log: x - lse)
+        for start in range(0, N, BLOCK_N):
+            mask = start + cols < N
+            offs = _at(row, start + cols, inner, STRIDED)
+            x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
+            if LOG:
+                y = x - lse
+            else:
+                y = tl.exp(x - lse)
+            tl.store(out_ptr + offs, _convert(y, out_ty), mask=mask)
+
+
+@triton.jit
+def softmax_backward_kernel(grad_ptr, out_ptr, dx_ptr, N, inner, LOG: tl.constexpr,
+                            SINGLE: tl.constexpr, STRIDED: tl.constexpr, ACC: tl.constexpr,
+                            BLOCK_N: tl.constexpr):
+    """Program r writes the input gradient of row r from the output y and its gradient g:
+    ``y * (g - sum(g * y))`` for softmax, ``g - exp(y) * sum(g)`` for log-softmax."""
+    row = _softmax_row(N, inner, STRIDED)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    dx_ty: tl.constexpr = dx_ptr.dtype.element_ty
+    if SINGLE:
+        mask = cols < N
+        offs = _at(row, cols, inner, STRIDED)
+        g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+        y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
+        if LOG:
+            dx = g - tl.exp(y) * tl.sum(g, axis=0)
+        else:
+            dx = y * (g - tl.sum(g * y, axis=0))
+        tl.store(dx_ptr + offs, _convert(dx, dx_ty), mask=mask)
+    else:
+        s = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)  # pass 1: sum(g * y) (log: sum(g))
+        for start in range(0, N, BLOCK_N):
+            mask = start + cols < N
+            offs = _at(row, start + cols, inner, STRIDED)
+            g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+            if LOG:
+                s += tl.sum(g, axis=0)
+            else:
+                y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
+                s += tl.sum(g * y, axis=0)
+        for start in range(0, N, BLOCK_N):  # pass 2: write dx
+            mask = start + cols < N
+            offs = _at(row, start + cols, inner, STRIDED)
+            g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+            y = tl.load(out_ptr + offs, mask=mask, other=0).to(ACC)
+            if LOG:
+                dx = g - tl.exp(y) * s
+            else:
+                dx = y * (g - s)
+            tl.store(dx_ptr + offs, _convert(dx, dx_ty), mask=mask)
+
+
+# mean / variance normalization -------------------------------------------------------------------
+@triton.jit
+def _row_offsets(row, idx, row_stride, inner, outer_stride, GATHER: tl.constexpr):
+    """Memory offsets of elements ``idx`` (int64) of row ``row`` (see the module docstring)."""
+    if GATHER == 32:
+        i = idx.to(tl.int32)
+        q = i // inner
+        return row * row_stride + q.to(tl.int64) * outer_stride + (i - q * inner).to(tl.int64)
+    elif GATHER == 64:
+        return row * row_stride + (idx // inner) * outer_stride + idx % inner
+    else:
+        return row * row_stride + idx
+
+
+@triton.jit
+def norm_rows_kernel(x_ptr, y_ptr, w_ptr, b_ptr, mean_ptr, rstd_ptr, N, row_stride, inner,
+                     outer_stride, eps, RMS: tl.constexpr, HAS_W: tl.constexpr,
+                     HAS_B: tl.constexpr, GATHER: tl.constexpr, SINGLE: tl.constexpr,
+                     ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program r normalizes row r (N elements): mean (0 with ``RMS``), biased variance,
+    ``rstd = 1 / sqrt(var + eps)``, ``y = (x - mean) * rstd * w[i] + b[i]``; writes y at
+    the row's offsets and ``mean[r]``, ``rstd[r]``.
+
+    One block: the row is read once. Longer rows: pass 1 merges each block's
+    (count, mean, M2) into the row's (Chan et al.), pass 2 writes y.
+    """
+    r = tl.program_id(0).to(tl.int64)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    if SINGLE:
+        mask = cols < N
+        offs = _row_offsets(r, cols, row_stride, inner, outer_stride, GATHER)
+        x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+        if RMS:
+            mean = tl.sum(tl.zeros_like(x), axis=0)  # a 0 scalar of type ACC
+        else:
+            mean = tl.sum(x, axis=0) / N
+        centered = tl.where(mask, x - mean, 0)
+        rstd = 1.0 / tl.sqrt(tl.sum(centered * centered, axis=0) / N + eps)
+        _norm_store(y_ptr, w_ptr, b_ptr, offs, cols, mask, x, mean, rstd, HAS_W, HAS_B, ACC)
+    else:
+        # pass 1: each block's (count, mean, M2) merged into the row's (Chan et al.)
+        mean = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+        m2 = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+        seen = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)  # elements merged so far
+        for start in range(0, N, BLOCK_N):
+            idx = start + cols
+            mask = idx < N
+            offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+            x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+            if RMS:
+                m2 += tl.sum(x * x, axis=0)
+            else:
+                count = tl.sum(mask.to(ACC), axis=0)
+                block_mean = tl.sum(x, axis=0) / count
+                d = tl.where(mask, x - block_mean, 0)
+                delta = block_mean - mean
+                total = seen + count
+                mean += delta * count / total
+                m2 += tl.sum(d * d, axis=0) + delta * delta * seen * count / total
+                seen = total
+        rstd = 1.0 / tl.sqrt(m2 / N + eps)
+        for start in range(0, N, BLOCK_N):  # pass 2: y
+            idx = start + cols
+            mask = idx < N
+            offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+            x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+            _norm_store(y_ptr, w_ptr, b_ptr, offs, idx, mask, x, mean, rstd, HAS_W, HAS_B, ACC)
+    tl.store(mean_ptr + r, mean.to(mean_ptr.dtype.element_ty))
+    tl.store(rstd_ptr + r, rstd.to(rstd_ptr.dtype.element_ty))
+
+
+@triton.jit
+def _norm_store(y_ptr, w_ptr, b_ptr, offs, idx, mask, x, mean, rstd, HAS_W: tl.constexpr,
+                HAS_B: tl.constexpr, ACC: tl.constexpr):
+    """Store ``(x - mean) * rstd * w[idx] + b[idx]`` of one block at ``offs``."""
+    y = (x - mean) * rstd
+    if HAS_W:
+        y = y * tl.load(w_ptr + idx, mask=mask, other=0).to(ACC)
+    if HAS_B:
+        y = y + tl.load(b_ptr + idx, mask=mask, other=0).to(ACC)
+    tl.store(y_ptr + offs, _convert(y, y_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def norm_rows_backward_kernel(grad_ptr, x_ptr, w_ptr, mean_ptr, rstd_ptr, dx_ptr, gx_ptr, N,
+                              row_stride, inner, outer_stride, RMS: tl.constexpr,
+                              HAS_W: tl.constexpr, GATHER: tl.constexpr, SINGLE: tl.constexpr,
+                              ACC: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program r writes dx of row r: with ``gw = g * w`` and ``xhat = (x - mean) * rstd``,
+    ``dx = rstd * (gw - xhat * mean(gw * xhat) - mean(gw))`` (no ``mean(gw)`` term with
+    ``RMS``); with ``HAS_W`` also ``g * xhat`` at the same offsets in ``gx_ptr``, the terms
+    of the weight gradient (summed over rows by the host).
+
+    One block: every operand is read once; longer rows take a pass for the two
+    row sums and a pass for dx.
+    """
+    r = tl.program_id(0).to(tl.int64)
+    cols = tl.arange(0, BLOCK_N).to(tl.int64)
+    mean = tl.load(mean_ptr + r).to(ACC)
+    rstd = tl.load(rstd_ptr + r).to(ACC)
+    if SINGLE:
+        mask = cols < N
+        offs = _row_offsets(r, cols, row_stride, inner, outer_stride, GATHER)
+        g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, w_ptr, offs, cols, mask, mean, rstd,
+                                       HAS_W, ACC)
+        dx = _norm_dx(gw, xhat, tl.sum(gw, axis=0) / N, tl.sum(gw * xhat, axis=0) / N, rstd, RMS)
+        tl.store(dx_ptr + offs, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
+        if HAS_W:
+            tl.store(gx_ptr + offs, (g * xhat).to(gx_ptr.dtype.element_ty), mask=mask)
+    else:
+        sum_gw = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)  # pass 1: the two row sums
+        sum_gwx = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
+        for start in range(0, N, BLOCK_N):
+            idx = start + cols
+            mask = idx < N
+            offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+            g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, w_ptr, offs, idx, mask, mean, rstd,
+                                           HAS_W, ACC)
+            sum_gw += tl.sum(gw, axis=0)
+            sum_gwx += tl.sum(gw * xhat, axis=0)
+        mean_gw = sum_gw / N
+        mean_gwx = sum_gwx / N
+        for start in range(0, N, BLOCK_N):  # pass 2: dx
+            idx = start + cols
+            mask = idx < N
+            offs = _row_offsets(r, idx, row_stride, inner, outer_stride, GATHER)
+            g, xhat, gw = _norm_grad_terms(grad_ptr, x_ptr, w_ptr, offs, idx, mask, mean, rstd,
+                                           HAS_W, ACC)
+            dx = _norm_dx(gw, xhat, mean_gw, mean_gwx, rstd, RMS)
+            tl.store(dx_ptr + offs, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
+            if HAS_W:
+                tl.store(gx_ptr + offs, (g * xhat).to(gx_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _norm_grad_terms(grad_ptr, x_ptr, w_ptr, offs, idx, mask, mean, rstd, HAS_W: tl.constexpr,
+                     ACC: tl.constexpr):
+    """``(g, xhat, g * w)`` of one block; masked positions are 0."""
+    g = tl.load(grad_ptr + offs, mask=mask, other=0).to(ACC)
+    x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+    xhat = tl.where(mask, (x - mean) * rstd, 0)
+    if HAS_W:
+        gw = g * tl.load(w_ptr + idx, mask=mask, other=0).to(ACC)
+    else:
+        gw = g
+    return g, xhat, gw
+
+
+@triton.jit
+def _norm_dx(gw, xhat, mean_gw, mean_gwx, rstd, RMS: tl.constexpr):
+    """``rstd * (gw - xhat * mean_gwx - mean_gw)`` (no ``mean_gw`` term with ``RMS``)."""
+    dx = gw - xhat * mean_gwx
+    if not RMS:
+        dx = dx - mean_gw
+    return dx * rstd
+
+
+# Compile checks (tests/test_compile.py): each kernel in its one-block and looping form.
+_NORM_ARGS = {"eps": "fp32"}
+COMPILE_SPECS = [
+    {"kernel": "softmax_kernel", "label": "fp16-single",
+     "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16"},
+     "constexprs": {"LOG": False, "SINGLE": True, "STRIDED": False, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
+     "num_warps": 8},
+    {"kernel": "softmax_kernel", "label": "fp64-log-loop",
+     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64"},
+     "constexprs": {"LOG": True, "SINGLE": False, "STRIDED": True, "ACC": "tl.float64",
+                    "BLOCK_N": 4096},
+     "num_warps": 8},
+    {"kernel": "softmax_backward_kernel", "label": "bf16-single",
+     "signature": {"grad_ptr": "*bf16", "out_ptr": "*bf16", "dx_ptr": "*bf16"},
+     "constexprs": {"LOG": False, "SINGLE": True, "STRIDED": True, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
+     "num_warps": 8},
+    {"kernel": "softmax_backward_kernel", "label": "fp32-log-loop",
+     "signature": {"grad_ptr": "*fp32", "out_ptr": "*fp32", "dx_ptr": "*fp32"},
+     "constexprs": {"LOG": True, "SINGLE": False, "STRIDED": False, "ACC": "tl.float32",
+                    "BLOCK_N": 4096},
+     "num_warps": 8},
+    {"kernel": "norm_rows_kernel", "label": "layer-fp16-single",
+     "signature": {"x_ptr": "*fp16", "y_ptr": "*fp16", "w_ptr": "*fp16", "b_ptr": "*fp16",
+                   "mean_ptr": "*fp32", "rstd_ptr": "*fp32", **_NORM_ARGS},
+     "constexprs": {"RMS": False, "HAS_W": True, "HAS_B": True, "GATHER": 0, "SINGLE": True,
+                    "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_rows_kernel", "label": "batch-fp64-gather-loop",
+     "signature": {"x_ptr": "*fp64", "y_ptr": "*fp64", "w_ptr": "*fp64", "b_ptr": "*fp64",
+                   "mean_ptr": "*fp64", "rstd_ptr": "*fp64", **_NORM_ARGS},
+     "constexprs": {"RMS": False, "HAS_W": False, "HAS_B": False, "GATHER": 64,
+                    "SINGLE": False, "ACC": "tl.float64", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_rows_backward_kernel", "label": "rms-bf16-single",
+     "signature": {"grad_ptr": "*bf16", "x_ptr": "*bf16", "w_ptr": "*bf16", "mean_ptr": "*fp32",
+                   "rstd_ptr": "*fp32", "dx_ptr": "*bf16", "gx_ptr": "*fp32"},
+     "constexprs": {"RMS": True, "HAS_W": True, "GATHER": 0, "SINGLE": True,
+                    "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+    {"kernel": "norm_rows_backward_kernel", "label": "batch-fp32-gather-loop",
+     "signature": {"grad_ptr": "*fp32", "x_ptr": "*fp32", "w_ptr": "*fp32", "mean_ptr": "*fp32",
+                   "rstd_ptr": "*fp32", "dx_ptr": "*fp32", "gx_ptr": "*fp32"},
+     "constexprs": {"RMS": False, "HAS_W": False, "GATHER": 32, "SINGLE": False,
+                    "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+]
+COMPILE_SPECS = [dict(spec, no_spills=True) for spec in COMPILE_SPECS]
