@@ -85,6 +85,11 @@ def _on(x, device):
     return x
 
 
+def _tracked(t: Tensor) -> bool:
+    """``t.requires_grad`` without the property calls (``grad_fn`` only matters on views)."""
+    return t._requires_grad or (t._grad_fn if t._base is None else t.grad_fn) is not None
+
+
 def _arr(x):
     return x._a if isinstance(x, Tensor) else x
 
@@ -171,7 +176,7 @@ class _Unary(Function):
     @classmethod
     def apply(cls, x, out_dtype, params):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
-        if _grad_state.enabled and (x._requires_grad or x.grad_fn is not None):
+        if _grad_state.enabled and _tracked(x):
             return super().apply(x, out_dtype, params)
         device = x._device
         return Tensor._make(getattr(for_device(device), cls.KERNEL)(x._a, out_dtype, **params),
@@ -577,9 +582,7 @@ class _Binary(Function):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
         a_is_tensor = isinstance(a, Tensor)
         b_is_tensor = isinstance(b, Tensor)
-        if _grad_state.enabled and (
-                (a_is_tensor and (a._requires_grad or a.grad_fn is not None))
-                or (b_is_tensor and (b._requires_grad or b.grad_fn is not None))):
+        if _grad_state.enabled and ((a_is_tensor and _tracked(a)) or (b_is_tensor and _tracked(b))):
             return super().apply(a, b, compute_dtype, out_dtype)
         device = a._device if a_is_tensor else b._device
         kernel = getattr(for_device(device), cls.KERNEL)
