@@ -7,9 +7,10 @@ Usage (from the repository root)::
     PYTHONPATH=$PWD python bench/dispatch_profile.py --profile mlp   # cProfile of ours
 
 Each case builds the same computation in ``framework`` and in ``torch`` and
-times them *interleaved* (ours, torch, ours, torch ...) so that load from other
-processes on a shared machine hits both alike; the numbers reported are
-medians after warm-up and the ratio ours / torch. Both libraries run with one
+times them *interleaved* in many short batches (ours, torch, ours, torch ...)
+so that load from other processes on a shared machine hits both alike; the
+numbers reported are the medians over the batches after warm-up and the
+ratio ours / torch. Both libraries run with one
 thread (``torch.set_num_threads(1)``, ``OPENBLAS_NUM_THREADS=1``) so that the
 comparison is of per-op overhead, not of thread scheduling on a busy machine.
 
@@ -78,22 +79,22 @@ def _pair(shape, requires_grad=False, seed=0):
 
 def case_add():
     (a, ta), (b, tb) = _pair(10), _pair(10, seed=1)
-    return (lambda: a + b), (lambda: ta + tb), 2000, 15
+    return (lambda: a + b), (lambda: ta + tb), 200, 151
 
 
 def case_add_s():
     a, ta = _pair(10)
-    return (lambda: a + 1.0), (lambda: ta + 1.0), 2000, 15
+    return (lambda: a + 1.0), (lambda: ta + 1.0), 200, 151
 
 
 def case_relu():
     a, ta = _pair(10)
-    return (lambda: FF.relu(a)), (lambda: torch.relu(ta)), 2000, 15
+    return (lambda: FF.relu(a)), (lambda: torch.relu(ta)), 200, 151
 
 
 def case_add_rg():
     (a, ta), (b, tb) = _pair(10, requires_grad=True), _pair(10, seed=1)
-    return (lambda: a + b), (lambda: ta + tb), 2000, 15
+    return (lambda: a + b), (lambda: ta + tb), 200, 151
 
 
 def _copy_params(ours_module, torch_module) -> None:
@@ -131,7 +132,7 @@ def case_mlp():
     x, tx = _pair((128, 784))
     yn = np.random.default_rng(2).integers(0, 10, 128)
     ours, theirs = _step_pair(model, tmodel, x, tx, fw.tensor(yn), torch.tensor(yn))
-    return ours, theirs, 5, 15
+    return ours, theirs, 1, 41
 
 
 def _lenet(nn):
@@ -148,7 +149,7 @@ def case_lenet():
     x, tx = _pair((64, 1, 28, 28))
     yn = np.random.default_rng(2).integers(0, 10, 64)
     ours, theirs = _step_pair(model, tmodel, x, tx, fw.tensor(yn), torch.tensor(yn))
-    return ours, theirs, 2, 11
+    return ours, theirs, 1, 31
 
 
 class _TinyTransformer:
@@ -194,7 +195,7 @@ def case_transformer():
         topt.zero_grad()
         torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
         topt.step()
-    return ours, theirs, 2, 11
+    return ours, theirs, 1, 31
 
 
 CASES = {"add": case_add, "add_s": case_add_s, "relu": case_relu, "add_rg": case_add_rg,

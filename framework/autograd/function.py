@@ -26,20 +26,21 @@ class Node:
     """
 
     recording = True  # forwards may skip bookkeeping for backward when False (``_InertCtx``)
+    # Immutable defaults, shadowed per node when set (``__init__`` makes the mutable ones).
+    next_functions: tuple = ()
+    needs_input_grad: tuple = ()
+    num_outputs = 1
+    materialize_grads = True
+    _saved = None
+    _saved_versions: tuple = ()
+    _freed = False
 
     def __init__(self, fn_cls=None) -> None:
         self.fn_cls = fn_cls
-        self.next_functions: tuple = ()
-        self.needs_input_grad: tuple = ()
-        self.num_outputs = 1
         self.output_meta: list = []
         self.non_differentiable: set = set()
-        self.materialize_grads = True
         self.retained: dict = {}
         self.pre_hooks: dict = {}
-        self._saved = None
-        self._saved_versions = ()
-        self._freed = False
 
     def name(self) -> str:
         """Name like PyTorch's (``AddBackward0``)."""
@@ -174,13 +175,13 @@ class Function:
         for i, out in enumerate(outs):
             if not isinstance(out, Tensor) or id(out) in ctx.non_differentiable:
                 continue
-            if not out.dtype.is_floating_point:
+            if not out._a.dtype.is_floating_point:
                 continue
             if out.grad_fn is not None or out._accumulator is not None or out._requires_grad:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
                 outs = outs[:i] + (out,) + outs[i + 1:]
-            out.grad_fn = ctx
+            out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i
         return outs[0] if single else outs
 

@@ -582,12 +582,21 @@ class _Binary(Function):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
         a_is_tensor = isinstance(a, Tensor)
         b_is_tensor = isinstance(b, Tensor)
-        if _grad_state.enabled and ((a_is_tensor and _tracked(a)) or (b_is_tensor and _tracked(b))):
+        if _grad_state.enabled and (
+                # _tracked(a) or _tracked(b), inlined: this is the hottest path of the CPU backend
+                (a_is_tensor and (a._requires_grad or (
+                    a._grad_fn if a._base is None else a.grad_fn) is not None))
+                or (b_is_tensor and (b._requires_grad or (
+                    b._grad_fn if b._base is None else b.grad_fn) is not None))):
             return super().apply(a, b, compute_dtype, out_dtype)
         device = a._device if a_is_tensor else b._device
         kernel = getattr(for_device(device), cls.KERNEL)
-        return Tensor._make(kernel(a._a if a_is_tensor else a, b._a if b_is_tensor else b,
-                                   compute_dtype, out_dtype), device)
+        out = object.__new__(Tensor)  # Tensor._make(array, device), inlined
+        out._a = kernel(a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype,
+                        out_dtype)
+        out._device = device
+        out._requires_grad = False
+        return out
 
     @staticmethod
     def forward(ctx, a, b, compute_dtype, out_dtype):
@@ -770,10 +779,14 @@ def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
 
 def _binary(op: str, fn_cls, input, other, float_result: bool = False):
     """Validate, promote and apply a binary Function; ``float_result`` for true division."""
-    result = _fast_result_type(op, input, other)
-    if result is None:
-        (input, other), _ = _operands(op, ("input", "other"), (input, other))
-        result = dtypes.result_type(input, other)
+    if (type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype
+            and input._device is other._device and input._a.shape == other._a.shape):
+        result = input._a.dtype  # the commonest case of _fast_result_type, inlined
+    else:
+        result = _fast_result_type(op, input, other)
+        if result is None:
+            (input, other), _ = _operands(op, ("input", "other"), (input, other))
+            result = dtypes.result_type(input, other)
     if float_result:
         result = float_dtype_of(result)
     return fn_cls.apply(input, other, result, result)

@@ -37,7 +37,7 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
         result = np.asarray(result)
     np_dtype = fw_dtype.numpy
     if result.base is None and result.dtype == np_dtype and result.flags.c_contiguous:
-        flat = result.ravel()  # a view: contiguous
+        flat = result if result.ndim == 1 else result.ravel()  # ravel: a view (contiguous)
         view = result
     else:
         flat = np.array(result, dtype=np_dtype, order="C").ravel()

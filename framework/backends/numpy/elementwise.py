@@ -14,7 +14,7 @@ import numpy as np
 from ... import dtypes
 from ..array import Array
 from ..contract import BINARY, UNARY
-from ._arrays import _SMALL, nd, quiet, select, wrap
+from ._arrays import _QUIET, _SMALL, nd, quiet, select, wrap
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
@@ -223,10 +223,22 @@ def _make_binary(name: str):
 
     def kernel(a, b, compute_dtype, out_dtype) -> Array:
         cd = _COMPUTE[compute_dtype]
-        x, y = _value(a, cd), _value(b, cd)
+        x = a._cache if type(a) is Array else None  # _value, inlined for cached views
+        if x is None or x.dtype != cd:
+            x = _value(a, cd)
+        y = b._cache if type(b) is Array else None
+        if y is None or y.dtype != cd:
+            y = _value(b, cd)
         if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
-        return wrap(quiet(fn, x, y), out_dtype)
+        if _QUIET is None:
+            return wrap(quiet(fn, x, y), out_dtype)
+        token = _QUIET[0].set(_QUIET[1])  # quiet(fn, x, y), inlined: the hottest kernel path
+        try:
+            result = fn(x, y)
+        finally:
+            _QUIET[0].reset(token)
+        return wrap(result, out_dtype)
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a number)."
     return kernel
