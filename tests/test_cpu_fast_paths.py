@@ -117,7 +117,9 @@ def test_in_place_adam_is_bit_identical_to_the_copying_kernel(dtype, weight_deca
         return [_arrays.nd(a).copy() for a in arrays]
 
     in_place = run()
+    monkeypatch.setattr(np_optim, "_CHUNK", 16)  # 50 elements: blocks of 16, 16, 16, 2
+    in_blocks = run()
     monkeypatch.setattr(np_optim, "_in_place_ok", lambda *args: False)
     copying = run()
-    for a, b in zip(in_place, copying):
-        assert a.tobytes() == b.tobytes()
+    for a, b, c in zip(in_place, in_blocks, copying):
+        assert a.tobytes() == c.tobytes() and b.tobytes() == c.tobytes()

@@ -81,6 +81,28 @@ def _in_place_ok(param: Array, *others) -> bool:
     return True
 
 
+_CHUNK = 16384  # elements per block of an in-place update: its operands stay in cache
+
+
+def _chunks(views: list):
+    """``views`` (None allowed) cut into matching flat blocks of ``_CHUNK`` elements.
+
+    An elementwise update runs its dozen NumPy passes block by block, so each
+    block is read from memory once instead of once per pass (same operations
+    per element, so the same bits). Views that are not all C-contiguous and of
+    one size are yielded whole.
+    """
+    present = [v for v in views if v is not None]
+    size = present[0].size
+    if size <= _CHUNK or not all(v.size == size and v.flags.c_contiguous for v in present):
+        yield views
+        return
+    flat = [None if v is None else v.reshape(-1) for v in views]  # views: writes go through
+    for start in range(0, size, _CHUNK):
+        block = slice(start, start + _CHUNK)
+        yield [None if v is None else v[block] for v in flat]
+
+
 def _adam_in_place(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
                    maximize, bias_correction1, bias_correction2_sqrt) -> None:
     """``adam_step`` on NumPy views, updating ``p``, ``m``, ``v`` (``vmax``) in place.
@@ -121,10 +143,12 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
                         bias_correction2_sqrt)
             and _in_place_ok(param, grad, exp_avg, exp_avg_sq,
                              max_exp_avg_sq if amsgrad else None)):
-        _adam_in_place(nd(param), nd(grad), nd(exp_avg), nd(exp_avg_sq),
-                       nd(max_exp_avg_sq) if amsgrad else None, lr, beta1, beta2, eps,
-                       weight_decay, decoupled, amsgrad, maximize, bias_correction1,
-                       bias_correction2_sqrt)
+        views = [nd(param), nd(grad), nd(exp_avg), nd(exp_avg_sq),
+                 nd(max_exp_avg_sq) if amsgrad else None]
+        scalars = (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                   bias_correction1, bias_correction2_sqrt)
+        for chunk in _chunks(views):
+            _adam_in_place(*chunk, *scalars)
         return
     p = _read(param, _acc(param))
     g = _grad(p, grad, weight_decay, maximize, not decoupled)
