@@ -34,6 +34,8 @@ class device:
         self.index = index if name == "cuda" else None
 
     def __eq__(self, other) -> bool:
+        if other is self:
+            return True
         if isinstance(other, str):
             other = device(other)
         return isinstance(other, device) and self.type == other.type and self.index == other.index

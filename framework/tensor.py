@@ -7,6 +7,7 @@ version counter. All computation lives in ``framework.ops``.
 """
 from __future__ import annotations
 
+import sys
 import weakref
 
 from . import dtypes
@@ -22,6 +23,16 @@ class Tensor:
     """A multi-dimensional array on ``cpu`` or ``cuda`` that can record gradients."""
 
     __array_priority__ = 1000  # NumPy scalars defer to Tensor's reflected operators
+
+    # Autograd state defaults, shadowed per tensor once set (``_make`` sets only what varies).
+    _grad = None
+    _grad_fn = None
+    _output_nr = 0
+    _rebases = 0  # times an in-place write through a view re-recorded this tensor
+    _seen_rebases = 0  # for views: the base's ``_rebases`` this view's grad_fn reflects
+    _accumulator = None
+    _base = None
+    _hooks = None
 
     def __new__(cls, *args, device=None) -> "Tensor":
         """Legacy constructor like ``torch.Tensor``: ``Tensor(data)`` copies ``data`` as
@@ -46,14 +57,6 @@ class Tensor:
         t._a = array
         t._device = device
         t._requires_grad = requires_grad
-        t._grad = None
-        t._grad_fn = None
-        t._output_nr = 0
-        t._rebases = 0  # times an in-place write through a view re-recorded this tensor
-        t._seen_rebases = 0  # for views: the base's ``_rebases`` this view's grad_fn reflects
-        t._accumulator = None
-        t._base = None
-        t._hooks = None
         return t
 
     # metadata -------------------------------------------------------------
@@ -744,9 +747,14 @@ def _require_bool(self: Tensor, other, symbol: str):
     return other
 
 
+_ELEMENTWISE = __name__.rpartition(".")[0] + ".ops.elementwise"
+
+
 def _elementwise():
-    from .ops import elementwise
-    return elementwise
+    module = sys.modules.get(_ELEMENTWISE)  # a dict lookup: operators call this on every use
+    if module is None:
+        from .ops import elementwise as module
+    return module
 
 
 def _matmul():

@@ -8,8 +8,8 @@ that ``forward`` and ``backward`` see.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .grad_mode import _set as _set_grad_enabled
-from .grad_mode import is_grad_enabled, no_grad
+from .grad_mode import _state as _grad_state
+from .grad_mode import no_grad
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the graph "
@@ -25,19 +25,22 @@ class Node:
     ``(None, 0)`` when that input needs no gradient).
     """
 
+    recording = True  # forwards may skip bookkeeping for backward when False (``_InertCtx``)
+    # Immutable defaults, shadowed per node when set (``__init__`` makes the mutable ones).
+    next_functions: tuple = ()
+    needs_input_grad: tuple = ()
+    num_outputs = 1
+    materialize_grads = True
+    _saved = None
+    _saved_versions: tuple = ()
+    _freed = False
+
     def __init__(self, fn_cls=None) -> None:
         self.fn_cls = fn_cls
-        self.next_functions: tuple = ()
-        self.needs_input_grad: tuple = ()
-        self.num_outputs = 1
         self.output_meta: list = []
         self.non_differentiable: set = set()
-        self.materialize_grads = True
         self.retained: dict = {}
         self.pre_hooks: dict = {}
-        self._saved = None
-        self._saved_versions = ()
-        self._freed = False
 
     def name(self) -> str:
         """Name like PyTorch's (``AddBackward0``)."""
@@ -51,7 +54,8 @@ class Node:
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for ``backward``; in-place edits to them are detected."""
         self._saved = tensors
-        self._saved_versions = tuple(t._version if t is not None else 0 for t in tensors)
+        self._saved_versions = tuple([t._a.storage.version if t is not None else 0
+                                      for t in tensors])
 
     @property
     def saved_tensors(self) -> tuple:
@@ -149,40 +153,50 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and record the op in the graph when a gradient is needed."""
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        enabled = is_grad_enabled()
-        record = enabled and any(needs)
+        needs = _needs_input_grad(args)
+        state = _grad_state
+        enabled = state.enabled
+        record = enabled and True in needs
         ctx = Node(cls) if record else _InertCtx(cls)
         ctx.needs_input_grad = needs
-        _set_grad_enabled(False)
+        state.enabled = False
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
-            _set_grad_enabled(enabled)
+            state.enabled = enabled
         if not record:
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        ctx.next_functions = tuple(_edge(a) if n else (None, 0) for a, n in zip(args, needs))
+        ctx.next_functions = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
         ctx.num_outputs = len(outs)
-        ctx.output_meta = [(o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
+        ctx.output_meta = [(o.shape, o._a.dtype, o._device) if isinstance(o, Tensor) else None
                            for o in outs]
         for i, out in enumerate(outs):
             if not isinstance(out, Tensor) or id(out) in ctx.non_differentiable:
                 continue
-            if not out.dtype.is_floating_point:
+            if not out._a.dtype.is_floating_point:
                 continue
             if out.grad_fn is not None or out._accumulator is not None or out._requires_grad:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
                 outs = outs[:i] + (out,) + outs[i + 1:]
-            out.grad_fn = ctx
+            out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i
         return outs[0] if single else outs
 
 
+def _needs_input_grad(args) -> tuple:
+    """Per argument: is it a tensor that requires grad (``Tensor.requires_grad``, inlined)."""
+    return tuple([isinstance(a, Tensor) and (
+        a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
+        for a in args])
+
+
 class _InertCtx:
     """The ``ctx`` of a call that records nothing: saving is a no-op (no backward will run)."""
+
+    recording = False
 
     def __init__(self, fn_cls) -> None:
         self.fn_cls = fn_cls

@@ -1,6 +1,8 @@
 """Small helpers every op module uses: dispatch, wrapping results, validation."""
 from __future__ import annotations
 
+import functools
+
 from .. import dtypes
 from ..backends import for_device
 from ..tensor import Tensor
@@ -63,6 +65,25 @@ def _is_cpu_scalar(xs, device) -> bool:
 
 def broadcast_shapes(op: str, *shapes) -> tuple:
     """Broadcast shapes like PyTorch; ``RuntimeError`` naming ``op`` when they don't fit."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return tuple(shapes[0])
+    try:
+        result = _broadcast_cached(shapes)
+    except TypeError:  # unhashable sizes (lists): compute directly
+        result = None
+    return result if result is not None else _broadcast(op, shapes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_cached(shapes: tuple) -> "tuple | None":
+    """The broadcast shape of hashable ``shapes``, or None when they don't fit."""
+    try:
+        return _broadcast("", shapes)
+    except RuntimeError:
+        return None
+
+
+def _broadcast(op: str, shapes) -> tuple:
     ndim = max((len(s) for s in shapes), default=0)
     result = [1] * ndim
     for shape in shapes:

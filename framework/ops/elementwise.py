@@ -21,7 +21,9 @@ import numbers
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import no_grad
+from ..backends import for_device
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, float_dtype_of, wrap
 from .registry import register
@@ -73,7 +75,7 @@ def _operand(op: str, name: str, x):
 
 
 def _shape(x) -> tuple:
-    return tuple(x.shape) if isinstance(x, Tensor) else ()
+    return x._a.shape if isinstance(x, Tensor) else ()
 
 
 def _on(x, device):
@@ -81,6 +83,11 @@ def _on(x, device):
     if isinstance(x, Tensor) and x._device != device:
         return x.to(device)
     return x
+
+
+def _tracked(t: Tensor) -> bool:
+    """``t.requires_grad`` without the property calls (``grad_fn`` only matters on views)."""
+    return t._requires_grad or (t._grad_fn if t._base is None else t.grad_fn) is not None
 
 
 def _arr(x):
@@ -115,7 +122,7 @@ def _require_float(op: str, x: Tensor) -> None:
 
 def _meta(x):
     """``(shape, dtype)`` of a tensor operand (what its gradient must match), None for numbers."""
-    return (tuple(x.shape), x.dtype) if isinstance(x, Tensor) else None
+    return (tuple(x._a.shape), x._a.dtype) if isinstance(x, Tensor) else None
 
 
 def _grad_for(grad, meta, needed: bool):
@@ -141,9 +148,9 @@ class _Saved:
 
     @staticmethod
     def save(ctx, values, keep) -> None:
-        ctx.save_for_backward(*(v if isinstance(v, Tensor) and k else None
-                                for v, k in zip(values, keep)))
-        ctx.consts = tuple(None if isinstance(v, Tensor) else v for v in values)
+        ctx.save_for_backward(*[v if k and isinstance(v, Tensor) else None
+                                for v, k in zip(values, keep)])
+        ctx.consts = tuple([None if isinstance(v, Tensor) else v for v in values])
 
     @staticmethod
     def load(ctx) -> tuple:
@@ -166,16 +173,26 @@ class _Unary(Function):
     KERNEL = ""
     SAVE_OUTPUT = False
 
+    @classmethod
+    def apply(cls, x, out_dtype, params):
+        """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
+        if _grad_state.enabled and _tracked(x):
+            return super().apply(x, out_dtype, params)
+        device = x._device
+        return Tensor._make(getattr(for_device(device), cls.KERNEL)(x._a, out_dtype, **params),
+                            device)
+
     @staticmethod
     def forward(ctx, x, out_dtype, params):
         cls = ctx.fn_cls
         kernel = getattr(backend(x), cls.KERNEL)
         out = wrap(kernel(x._a, out_dtype, **params), x._device)
-        ctx.params = params
-        if cls.SAVE_OUTPUT:
-            ctx.save_for_backward(None, out)
-        else:
-            ctx.save_for_backward(x, None)
+        if ctx.recording:
+            ctx.params = params
+            if cls.SAVE_OUTPUT:
+                ctx.save_for_backward(None, out)
+            else:
+                ctx.save_for_backward(x, None)
         return out
 
     @staticmethod
@@ -560,15 +577,37 @@ class _Binary(Function):
 
     KERNEL = ""
 
+    @classmethod
+    def apply(cls, a, b, compute_dtype, out_dtype):
+        """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
+        a_is_tensor = isinstance(a, Tensor)
+        b_is_tensor = isinstance(b, Tensor)
+        if _grad_state.enabled and (
+                # _tracked(a) or _tracked(b), inlined: this is the hottest path of the CPU backend
+                (a_is_tensor and (a._requires_grad or (
+                    a._grad_fn if a._base is None else a.grad_fn) is not None))
+                or (b_is_tensor and (b._requires_grad or (
+                    b._grad_fn if b._base is None else b.grad_fn) is not None))):
+            return super().apply(a, b, compute_dtype, out_dtype)
+        device = a._device if a_is_tensor else b._device
+        kernel = getattr(for_device(device), cls.KERNEL)
+        out = object.__new__(Tensor)  # Tensor._make(array, device), inlined
+        out._a = kernel(a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype,
+                        out_dtype)
+        out._device = device
+        out._requires_grad = False
+        return out
+
     @staticmethod
     def forward(ctx, a, b, compute_dtype, out_dtype):
         cls = ctx.fn_cls
-        ref = _first_tensor(a, b)
+        ref = a if isinstance(a, Tensor) else b
         kernel = getattr(backend(ref), cls.KERNEL)
         out = wrap(kernel(_arr(a), _arr(b), compute_dtype, out_dtype), ref._device)
-        keep = cls.saves(*ctx.needs_input_grad[:2])
-        _Saved.save(ctx, (a, b, out), keep)
-        ctx.metas = (_meta(a), _meta(b))
+        if ctx.recording:
+            keep = cls.saves(*ctx.needs_input_grad[:2])
+            _Saved.save(ctx, (a, b, out), keep)
+            ctx.metas = (_meta(a), _meta(b))
         return out
 
     @staticmethod
@@ -713,13 +752,44 @@ _Minimum = _binary_function("Minimum", "minimum", _dd_extreme(False), _saves_ope
 _Atan2 = _binary_function("Atan2", "atan2", _dd_atan2, _saves_operands)
 
 
+def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
+    """The result dtype of ``a (op) b`` in the common cases that need no conversion, else None.
+
+    The common cases: two tensors of one dtype on one device (broadcasting is
+    checked here), or a floating tensor with a Python int/float. Anything else
+    (None) goes through ``_operands`` and ``dtypes.result_type``, which give
+    the same answer for these cases, more slowly.
+    """
+    a_is_tensor = isinstance(a, Tensor)
+    if a_is_tensor and isinstance(b, Tensor):
+        array_a, array_b = a._a, b._a
+        dtype = array_a.dtype
+        if dtype is not array_b.dtype or not (a._device is b._device or a._device == b._device):
+            return None
+        if array_a.shape != array_b.shape:
+            broadcast_shapes(op, array_a.shape, array_b.shape)
+        return dtype
+    tensor, number = (a, b) if a_is_tensor else (b, a)
+    kind = type(number)
+    if (kind is float or kind is int) and isinstance(tensor, Tensor):
+        dtype = tensor._a.dtype
+        return dtype if dtype.is_floating_point else None
+    return None
+
+
 def _binary(op: str, fn_cls, input, other, float_result: bool = False):
     """Validate, promote and apply a binary Function; ``float_result`` for true division."""
-    (a, b), _ = _operands(op, ("input", "other"), (input, other))
-    result = dtypes.result_type(a, b)
+    if (type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype
+            and input._device is other._device and input._a.shape == other._a.shape):
+        result = input._a.dtype  # the commonest case of _fast_result_type, inlined
+    else:
+        result = _fast_result_type(op, input, other)
+        if result is None:
+            (input, other), _ = _operands(op, ("input", "other"), (input, other))
+            result = dtypes.result_type(input, other)
     if float_result:
         result = float_dtype_of(result)
-    return fn_cls.apply(a, b, result, result)
+    return fn_cls.apply(input, other, result, result)
 
 
 def _scaled(op: str, input, other, alpha):
@@ -744,11 +814,17 @@ def _scaled(op: str, input, other, alpha):
 
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
+    if alpha == 1:  # what _scaled does first, without the call
+        return _binary("add", _Add, input, other)
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input - alpha * other``; bool operands are rejected like PyTorch."""
+    if alpha == 1:
+        result = _fast_result_type("sub", input, other)
+        if result is not None and result is not dtypes.bool:
+            return _Sub.apply(input, other, result, result)
     (a, b), _ = _operands("sub", ("input", "other"), (input, other))
     if dtypes.result_type(a, b) is dtypes.bool:
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "
@@ -847,10 +923,13 @@ def atan2(input: Operand, other: Operand) -> Tensor:
 # Comparisons and logical ops (bool results, no gradient)
 # ---------------------------------------------------------------------------------------
 def _predicate(op: str, kernel: str, input, other) -> Tensor:
-    (a, b), device = _operands(op, ("input", "other"), (input, other))
-    ref = _first_tensor(a, b)
+    compute = _fast_result_type(op, input, other)
+    if compute is None:
+        (input, other), _ = _operands(op, ("input", "other"), (input, other))
+        compute = dtypes.result_type(input, other)
+    ref = input if isinstance(input, Tensor) else other
     fn = getattr(backend(ref), kernel)
-    return wrap(fn(_arr(a), _arr(b), dtypes.result_type(a, b), dtypes.bool), device)
+    return wrap(fn(_arr(input), _arr(other), compute, dtypes.bool), ref._device)
 
 
 def eq(input: Operand, other: Operand) -> Tensor:

@@ -1,6 +1,8 @@
 """Conversions between ``Array`` views and NumPy arrays for the CPU backend."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...dtypes import bfloat16, float16, float32, from_numpy_dtype
@@ -27,14 +29,65 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
 
     ``result``'s memory is taken over when it is a fresh, owned, contiguous
     array of the right type (inputs always reach kernels as views, so they
-    never qualify); anything else is copied.
+    never qualify); anything else is copied. The array keeps ``result`` as
+    its NumPy view when the layouts agree (saves building one in ``nd``).
     """
     fw_dtype = dtype if dtype is not None else from_numpy_dtype(result.dtype)
-    result = np.asarray(result)
-    owned = result.base is None and result.flags.c_contiguous and result.dtype == fw_dtype.numpy
-    flat = result.reshape(-1) if owned else np.array(result, dtype=fw_dtype.numpy, order="C").reshape(-1)
-    shape = tuple(result.shape)
-    return Array(Storage(flat, flat.size, fw_dtype), shape, contiguous_strides(shape), 0)
+    if type(result) is not np.ndarray:
+        result = np.asarray(result)
+    np_dtype = fw_dtype.numpy
+    if result.base is None and result.dtype == np_dtype and result.flags.c_contiguous:
+        flat = result if result.ndim == 1 else result.ravel()  # ravel: a view (contiguous)
+        view = result
+    else:
+        flat = np.array(result, dtype=np_dtype, order="C").ravel()
+        view = None
+    shape = result.shape
+    strides = _contiguous_strides(shape)
+    size = flat.size
+    array = Array(Storage(flat, size, fw_dtype), shape, strides, 0)
+    # C-contiguous strides are the canonical ones except possibly on size-1 dims
+    if view is not None and size and (1 not in shape or view.strides == _byte_strides(
+            strides, np_dtype.itemsize)):
+        array._cache = view
+    return array
+
+
+_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
+
+
+@functools.lru_cache(maxsize=1024)
+def _byte_strides(strides: tuple, itemsize: int) -> tuple:
+    return tuple(s * itemsize for s in strides)
+
+
+def _quiet_contextvar():
+    """NumPy's error-state context variable and an all-ignore value for it, or None.
+
+    Setting the variable directly does what ``np.errstate(all='ignore')``
+    does for one call at a fraction of its cost (which exceeds a small op's).
+    """
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+        return _extobj_contextvar, _make_extobj(all="ignore")
+    except (ImportError, AttributeError, TypeError):
+        return None
+
+
+_QUIET = _quiet_contextvar()
+
+
+def quiet(fn, *args):
+    """``fn(*args)`` with NumPy's floating-point warnings silenced (IEEE results: inf, NaN)."""
+    if _QUIET is None:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    var, ignore = _QUIET
+    token = var.set(ignore)
+    try:
+        return fn(*args)
+    finally:
+        var.reset(token)
 
 
 def compute_dtype(dtype) -> np.dtype:
@@ -59,8 +112,16 @@ def select(cond: np.ndarray, x, y, np_dtype) -> np.ndarray:
     (about 5x slower here); masking the raw bits is exact for every value
     (NaN, infinities, signed zeros) and broadcasts the same way.
     """
+    cond = np.asarray(cond, dtype=np.bool_)
+    x = np.asarray(x, dtype=np_dtype)
+    y = np.asarray(y, dtype=np_dtype)
+    if cond.size <= _SMALL and x.size <= _SMALL and y.size <= _SMALL:
+        return np.where(cond, x, y)  # same bits; cheaper for few elements (fewer NumPy calls)
     unsigned = _UNSIGNED[np.dtype(np_dtype).itemsize]
-    x_bits = np.asarray(x, dtype=np_dtype).view(unsigned)
-    y_bits = np.asarray(y, dtype=np_dtype).view(unsigned)
-    mask = np.negative(np.asarray(cond, dtype=np.bool_).view(np.uint8).astype(unsigned))
+    x_bits = x.view(unsigned)
+    y_bits = y.view(unsigned)
+    mask = np.negative(cond.view(np.uint8).astype(unsigned))
     return ((x_bits & mask) | (y_bits & ~mask)).view(np_dtype)
+
+
+_SMALL = 4096  # elements: below this ``select`` uses ``np.where`` (call overhead dominates)

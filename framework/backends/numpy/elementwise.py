@@ -14,15 +14,14 @@ import numpy as np
 from ... import dtypes
 from ..array import Array
 from ..contract import BINARY, UNARY
-from ._arrays import nd, select, wrap
+from ._arrays import _QUIET, _SMALL, nd, quiet, select, wrap
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
-def _compute(dtype) -> np.dtype:
-    """NumPy type to compute in: float32 for halves, int32 for bool, else ``dtype``."""
+def _compute_type(dtype) -> np.dtype:
     if dtype is dtypes.float16 or dtype is dtypes.bfloat16:
         return np.dtype(np.float32)
     if dtype is dtypes.bool:
@@ -30,8 +29,21 @@ def _compute(dtype) -> np.dtype:
     return dtype.numpy
 
 
+_COMPUTE = {d: _compute_type(d) for d in dtypes.ALL_DTYPES}
+
+
+def _compute(dtype) -> np.dtype:
+    """NumPy type to compute in: float32 for halves, int32 for bool, else ``dtype``."""
+    return _COMPUTE[dtype]
+
+
 def _value(x, np_dtype) -> np.ndarray:
     """An ``Array`` (as a view) or a Python scalar (as a 0-d array) in ``np_dtype``."""
+    if type(x) is Array:
+        v = x._cache  # nd(x), inlined: this runs twice per binary op
+        if v is None:
+            v = nd(x)
+        return v if v.dtype == np_dtype else v.astype(np_dtype)
     if isinstance(x, Array):
         return nd(x).astype(np_dtype, copy=False)
     if isinstance(x, int) and np.dtype(np_dtype).kind in "iu":
@@ -88,7 +100,12 @@ def _gelu_tanh(v):
 
 
 def _relu(v):
-    return np.maximum(v, v.dtype.type(0))  # NaN passes through (np.maximum propagates it)
+    """0 where ``v < 0``, else ``v`` (NaN and -0.0 pass through, as in PyTorch)."""
+    if v.size <= _SMALL:
+        out = v.copy()  # same bits as the select below, with fewer NumPy calls
+        np.putmask(out, v < 0, 0)
+        return out
+    return select(v < 0, v.dtype.type(0), v, v.dtype)
 
 
 def _sign(v):
@@ -117,9 +134,8 @@ def _make_unary(name: str):
     fn = _UNARY_FNS[name]
 
     def kernel(x: Array, out_dtype) -> Array:
-        v = _value(x, _compute(out_dtype))
-        with np.errstate(all="ignore"):
-            return _finish(fn(v), out_dtype)
+        v = _value(x, _COMPUTE[out_dtype])
+        return wrap(quiet(fn, v), out_dtype)
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` as ``out_dtype`` (float32 math for halves)."
     return kernel
@@ -223,13 +239,26 @@ _INTEGER_DIVISIONS = ("div_floor", "div_trunc", "remainder", "fmod")
 def _make_binary(name: str):
     fn = _BINARY_FNS[name]
 
+    integer_division = name in _INTEGER_DIVISIONS
+
     def kernel(a, b, compute_dtype, out_dtype) -> Array:
-        cd = _compute(compute_dtype)
-        x, y = _value(a, cd), _value(b, cd)
-        if name in _INTEGER_DIVISIONS and not _is_float(x) and np.any(y == 0):
+        cd = _COMPUTE[compute_dtype]
+        x = a._cache if type(a) is Array else None  # _value, inlined for cached views
+        if x is None or x.dtype != cd:
+            x = _value(a, cd)
+        y = b._cache if type(b) is Array else None
+        if y is None or y.dtype != cd:
+            y = _value(b, cd)
+        if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
-        with np.errstate(all="ignore"):
-            return _finish(fn(x, y), out_dtype)
+        if _QUIET is None:
+            return wrap(quiet(fn, x, y), out_dtype)
+        token = _QUIET[0].set(_QUIET[1])  # quiet(fn, x, y), inlined: the hottest kernel path
+        try:
+            result = fn(x, y)
+        finally:
+            _QUIET[0].reset(token)
+        return wrap(result, out_dtype)
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a number)."
     return kernel

@@ -1,17 +1,20 @@
 """CPU kernels: allocation, creation and copies."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..array import Array, Storage, contiguous_strides
-from ._arrays import nd, wrap
+from ..array import Array, Storage
+from ._arrays import _contiguous_strides, nd, quiet, wrap
 
 
 def empty(shape, dtype) -> Array:
     """Uninitialized contiguous array."""
-    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    shape = tuple(shape)
+    numel = int(math.prod(shape))  # 1 for ()
     buf = np.empty(numel, dtype=dtype.numpy)
-    return Array(Storage(buf, numel, dtype), tuple(shape), contiguous_strides(shape), 0)
+    return Array(Storage(buf, numel, dtype), shape, _contiguous_strides(shape), 0)
 
 
 def full(shape, value, dtype) -> Array:
@@ -56,8 +59,12 @@ def copy_(dst: Array, src: Array) -> None:
     source = nd(src) if isinstance(src, Array) else src
     if isinstance(source, np.ndarray) and np.shares_memory(target, source):
         source = source.copy()
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf to int: undefined, like C casts
-        np.copyto(target, source, casting="unsafe")
+    # NaN/inf to int is undefined, like C casts: no warnings (quiet is a cheap np.errstate)
+    quiet(_copy_unsafe, target, source)
+
+
+def _copy_unsafe(target: np.ndarray, source) -> None:
+    np.copyto(target, source, casting="unsafe")
 
 
 KERNELS = {

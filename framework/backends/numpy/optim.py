@@ -59,10 +59,97 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay
     _write(param, p - lr * step)
 
 
+def _python_numbers(*values) -> bool:
+    """True when every value is a Python float/int: NumPy then computes in the array's type
+    (a NumPy float64 scalar would lift float32 math to float64)."""
+    return all(type(v) is float or type(v) is int for v in values)
+
+
+def _in_place_ok(param: Array, *others) -> bool:
+    """True when ``param`` and ``others`` (None allowed) are float32/float64 arrays of one
+    dtype on distinct storages: the update can then run in place, without copies."""
+    dtype = param.dtype
+    if dtype is not dtypes.float32 and dtype is not dtypes.float64:
+        return False
+    storages = {id(param.storage)}
+    for a in others:
+        if a is None:
+            continue
+        if a.dtype is not dtype or id(a.storage) in storages:
+            return False
+        storages.add(id(a.storage))
+    return True
+
+
+_CHUNK = 16384  # elements per block of an in-place update: its operands stay in cache
+
+
+def _chunks(views: list):
+    """``views`` (None allowed) cut into matching flat blocks of ``_CHUNK`` elements.
+
+    An elementwise update runs its dozen NumPy passes block by block, so each
+    block is read from memory once instead of once per pass (same operations
+    per element, so the same bits). Views that are not all C-contiguous and of
+    one size are yielded whole.
+    """
+    present = [v for v in views if v is not None]
+    size = present[0].size
+    if size <= _CHUNK or not all(v.size == size and v.flags.c_contiguous for v in present):
+        yield views
+        return
+    flat = [None if v is None else v.reshape(-1) for v in views]  # views: writes go through
+    for start in range(0, size, _CHUNK):
+        block = slice(start, start + _CHUNK)
+        yield [None if v is None else v[block] for v in flat]
+
+
+def _adam_in_place(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
+                   maximize, bias_correction1, bias_correction2_sqrt) -> None:
+    """``adam_step`` on NumPy views, updating ``p``, ``m``, ``v`` (``vmax``) in place.
+
+    The same operations in the same order as the copying version, so the
+    results are identical bit for bit; only the temporaries are fewer.
+    """
+    if maximize:
+        g = -g
+    if not decoupled and weight_decay != 0:
+        g = g + weight_decay * p
+    if decoupled:
+        p *= 1 - lr * weight_decay
+    step = np.subtract(g, m)
+    step *= 1 - beta1
+    m += step
+    v *= beta2
+    np.multiply(g, 1 - beta2, out=step)
+    step *= g
+    v += step
+    second = v
+    if amsgrad:
+        np.maximum(vmax, v, out=vmax)
+        second = vmax
+    denom = np.sqrt(second)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    np.multiply(m, lr / bias_correction1, out=step)
+    step /= denom
+    p -= step
+
+
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
               weight_decay, decoupled, amsgrad, maximize, bias_correction1,
               bias_correction2_sqrt) -> None:
     """Adam (coupled L2) / AdamW (decoupled decay), optionally AMSGrad, in place."""
+    if (_python_numbers(lr, beta1, beta2, eps, weight_decay, bias_correction1,
+                        bias_correction2_sqrt)
+            and _in_place_ok(param, grad, exp_avg, exp_avg_sq,
+                             max_exp_avg_sq if amsgrad else None)):
+        views = [nd(param), nd(grad), nd(exp_avg), nd(exp_avg_sq),
+                 nd(max_exp_avg_sq) if amsgrad else None]
+        scalars = (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                   bias_correction1, bias_correction2_sqrt)
+        for chunk in _chunks(views):
+            _adam_in_place(*chunk, *scalars)
+        return
     p = _read(param, _acc(param))
     g = _grad(p, grad, weight_decay, maximize, not decoupled)
     if decoupled:

@@ -40,11 +40,23 @@ def _window_slabs(data: np.ndarray, rows, cols):
     r, rv = _positions(rows, height)
     c, cv = _positions(cols, width)
     for i in range(rows.size):
-        band = data[:, :, r[i], :]
+        band = data[:, :, _as_slice(r[i]), :]
         for j in range(cols.size):
             valid = rv[i][:, None] & cv[j][None, :]
             flat = r[i][:, None] * width + c[j][None, :]
-            yield band[:, :, :, c[j]], valid, flat
+            yield band[:, :, :, _as_slice(c[j])], valid, flat
+
+
+def _as_slice(positions: np.ndarray):
+    """Evenly spaced increasing ``positions`` as the equivalent slice (a view, not a gather
+    copy: the same values); other positions unchanged."""
+    if positions.size == 0:
+        return positions
+    first = int(positions[0])
+    step = int(positions[1]) - first if positions.size > 1 else 1
+    if step <= 0 or not np.array_equal(positions, first + step * np.arange(positions.size)):
+        return positions
+    return slice(first, first + step * (positions.size - 1) + 1, step)
 
 
 def _divisor(rows, cols, divisor_override, dtype) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""The CPU dispatch fast paths give exactly what the general paths give.
+
+Each fast path (see docs/perf.md, "CPU overhead") is checked against the path it
+short-cuts: the result dtype of common operand pairs against
+``dtypes.result_type``, the small-array ``select``/relu against the bitwise
+select, the in-place Adam kernel against the copying one, the no-grad kernel
+call against ``Function.apply``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import framework
+from framework import dtypes
+from framework.backends.numpy import _arrays, elementwise as np_elementwise, optim as np_optim
+from framework.ops import _util, elementwise
+
+SHAPES = [(), (3,), (2, 3)]
+
+
+def _tensor(dtype, shape, seed=0):
+    values = np.random.default_rng(seed).standard_normal(shape) * 3
+    return framework.tensor(values, dtype=dtype)
+
+
+@pytest.mark.parametrize("default", [dtypes.float32, dtypes.float64])
+def test_fast_result_type_agrees_with_result_type(default):
+    previous = dtypes.get_default_dtype()
+    dtypes.set_default_dtype(default)
+    try:
+        operands = [_tensor(d, s) for d in dtypes.ALL_DTYPES for s in SHAPES]
+        operands += [1, -7, 2.5, True, 2 ** 70]
+        for a, b in itertools.product(operands, repeat=2):
+            if not any(isinstance(x, framework.Tensor) for x in (a, b)):
+                continue
+            fast = elementwise._fast_result_type("add", a, b)
+            if fast is not None:
+                assert fast is dtypes.result_type(a, b), (a, b)
+    finally:
+        dtypes.set_default_dtype(previous)
+
+
+def test_fast_path_keeps_the_broadcast_error():
+    a, b = _tensor(dtypes.float32, (2, 3)), _tensor(dtypes.float32, (4,))
+    with pytest.raises(RuntimeError, match=r"add\(\): The size of tensor a \(3\) must match"):
+        a + b
+    with pytest.raises(RuntimeError, match=r"add\(\): The size of tensor a \(3\) must match"):
+        a + b  # the cached broadcast must raise the same error again
+
+
+def test_broadcast_shapes_cache_matches_direct_computation():
+    cases = [((2, 1, 3), (4, 1)), ((), (5,)), ((0, 1), (1, 7)), ((3,), (3,))]
+    for shapes in cases:
+        assert _util.broadcast_shapes("op", *shapes) == _util._broadcast("op", shapes)
+    assert _util.broadcast_shapes("op", [2, 1], (1, 3)) == (2, 3)  # unhashable sizes
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "pow"])
+def test_no_grad_kernel_call_matches_recorded_forward(op):
+    fn = getattr(framework, op)
+    a, b = _tensor(dtypes.float32, (2, 3), seed=1).abs(), _tensor(dtypes.float32, (3,), seed=2)
+    plain = fn(a, b)
+    recorded = fn(a.detach().requires_grad_(), b)
+    assert plain.grad_fn is None and recorded.grad_fn is not None
+    assert np.array_equal(plain.numpy(), recorded.detach().numpy())
+    with framework.no_grad():
+        quiet = fn(a.detach().requires_grad_(), b)
+    assert quiet.grad_fn is None and np.array_equal(plain.numpy(), quiet.numpy())
+
+
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5), (1, 4, 1)])
+def test_small_select_and_relu_have_the_bits_of_the_large_path(np_dtype, shape, monkeypatch):
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(shape).astype(np_dtype)
+    if v.size >= 3:
+        v.flat[:3] = [np.nan, -0.0, -np.inf]
+    cond = rng.standard_normal(shape) > 0
+    small = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    monkeypatch.setattr(_arrays, "_SMALL", -1)
+    monkeypatch.setattr(np_elementwise, "_SMALL", -1)
+    large = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    for s, l in zip(small, large):
+        s, l = np.asarray(s), np.asarray(l)
+        assert s.dtype == l.dtype and s.shape == l.shape and s.tobytes() == l.tobytes()
+
+
+def test_wrap_keeps_a_view_that_shares_the_storage():
+    result = np.arange(6, dtype=np.float32).reshape(2, 1, 3) * 2
+    array = _arrays.wrap(result, dtypes.float32)
+    view = _arrays.nd(array)
+    assert view.strides == tuple(s * 4 for s in array.strides)
+    assert np.shares_memory(view, array.storage.buffer)
+    array.storage.buffer[0] = 42
+    assert view[0, 0, 0] == 42
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay,decoupled,amsgrad,maximize",
+                         list(itertools.product((0.0, 0.1), (False, True), (False, True),
+                                                (False, True))))
+def test_in_place_adam_is_bit_identical_to_the_copying_kernel(dtype, weight_decay, decoupled,
+                                                               amsgrad, maximize, monkeypatch):
+    rng = np.random.default_rng(3)
+    start = [rng.standard_normal(50).astype(dtype) for _ in range(5)]
+    start[3], start[4] = np.abs(start[3]), np.abs(start[4])
+
+    def run():
+        arrays = [_arrays.wrap(a.copy()) for a in start]
+        for step in range(1, 4):
+            np_optim.adam_step(*arrays, 1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled, amsgrad,
+                               maximize, 1 - 0.9 ** step, math.sqrt(1 - 0.999 ** step))
+        return [_arrays.nd(a).copy() for a in arrays]
+
+    in_place = run()
+    monkeypatch.setattr(np_optim, "_CHUNK", 16)  # 50 elements: blocks of 16, 16, 16, 2
+    in_blocks = run()
+    monkeypatch.setattr(np_optim, "_in_place_ok", lambda *args: False)
+    copying = run()
+    for a, b, c in zip(in_place, in_blocks, copying):
+        assert a.tobytes() == c.tobytes() and b.tobytes() == c.tobytes()
