@@ -78,42 +78,10 @@ def _scatter(values: np.ndarray, flat: np.ndarray, in_size: tuple, dtype) -> Arr
     return wrap(total.reshape((n, c) + tuple(in_size)).astype(dtype.numpy), dtype)
 
 
-def _tiled(windows, size: int) -> bool:
-    """True when the windows tile the axis: back to back, full, unit step, all inside."""
-    k = windows.size
-    starts = np.asarray(windows.start, dtype=np.int64)
-    return (k > 0 and len(starts) > 0 and windows.step == 1 and len(starts) * k <= size and all(c == k for c in windows.count)
-            and np.array_equal(starts, np.arange(len(starts)) * k))
-
-
-def _pool_max2d_tiled(data: np.ndarray, rows, cols) -> tuple:
-    """The common case (e.g. kernel 2, stride 2): each window offset is a strided view
-    ``data[:, :, i::KH, j::KW]`` (no gather); the first maximum wins, as in PyTorch
-    (callers exclude NaN)."""
-    width = data.shape[3]
-    oh, kh, ow, kw = len(rows.start), rows.size, len(cols.start), cols.size
-    best = data[:, :, 0:oh * kh:kh, 0:ow * kw:kw].copy()
-    offset = np.zeros(best.shape, dtype=np.int64)
-    for i in range(kh):
-        for j in range(kw):
-            if i == 0 and j == 0:
-                continue
-            values = data[:, :, i:oh * kh:kh, j:ow * kw:kw]
-            take = values > best
-            np.copyto(best, values, where=take)
-            np.copyto(offset, i * width + j, where=take)
-    base = (np.arange(oh) * kh * width)[:, None] + (np.arange(ow) * kw)[None, :]
-    return best, offset + base
-
-
 def pool_max2d(x: Array, rows, cols) -> tuple:
     """Max over each window and its flat per-plane index (PyTorch's rule: a later element
     wins when greater or NaN; the first real position when all are -inf)."""
     data = _values(x)
-    if (data.size and _tiled(rows, data.shape[2]) and _tiled(cols, data.shape[3])
-            and (data.dtype.kind != "f" or not np.isnan(data).any())):
-        best, index = _pool_max2d_tiled(data, rows, cols)
-        return wrap(best, x.dtype), wrap(index, int64)
     shape = data.shape[:2] + (len(rows.start), len(cols.start))
     lowest = -np.inf if data.dtype.kind == "f" else np.iinfo(data.dtype).min
     best = np.full(shape, lowest, dtype=data.dtype)
