@@ -793,11 +793,13 @@ FORWARDED_METHODS = {
         "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
         "logsumexp", "all", "any", "sum_to_size", "norm",
     ),
-    "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer"),
+    "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer", "addmm", "baddbmm", "addmv",
+               "inner"),
     "shape": (
         "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze",
         "flatten", "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim",
-        "moveaxis", "view_as", "reshape_as", "broadcast_to", "clone", "select",
+        "moveaxis", "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal",
+        "diag", "diag_embed", "trace", "diff", "type_as",
     ),
     "inplace": (
         "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_",

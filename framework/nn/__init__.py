@@ -17,7 +17,8 @@ from .modules import (  # noqa: F401
     MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
     CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss, CosineSimilarity, RNNBase, RNN,
     LSTM, GRU, RNNCell, LSTMCell, GRUCell, MultiheadAttention, TransformerEncoderLayer,
-    TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer,
+    TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, Softmin,
+    Threshold, Hardshrink, Softshrink,
 )
 from .modules import __all__ as _layer_names
 from .parameter import Buffer, Parameter

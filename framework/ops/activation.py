@@ -275,3 +275,42 @@ del _name
 register("relu_", "activation", ("relu", "copy_"))
 register("glu", "activation", ("sigmoid", "mul"))
 register("prelu", "activation", ("gt", "mul", "where"))
+
+
+# --- compositions: softmin and the shrinkage/threshold functions --------------------------------
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-input)`` along ``dim``."""
+    from .norm import softmax
+    check_tensor("softmin", "input", input)
+    return softmax(ew.neg(input), dim, dtype=dtype)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``input`` where it is greater than ``threshold``, else ``value``."""
+    check_tensor("threshold", "input", input)
+    if inplace:
+        return apply_inplace("threshold_", input,
+                             lambda old: ew.where(old > threshold, old, value))
+    return ew.where(input > threshold, input, value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input`` where ``|input| > lambd``, else 0."""
+    check_tensor("hardshrink", "input", input)
+    return ew.where(ew.abs(input) > lambd, input, 0.0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input - lambd`` above ``lambd``, ``input + lambd`` below ``-lambd``, else 0."""
+    check_tensor("softshrink", "input", input)
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    shrunk = ew.where(input > lambd, input - lambd, ew.where(input < -lambd, input + lambd, 0.0))
+    return shrunk
+
+
+FUNCTIONAL += ["softmin", "threshold", "hardshrink", "softshrink"]
+register("softmin", "activation", ("neg", "exp", "sum"))
+register("threshold", "activation", ("gt", "where"))
+register("hardshrink", "activation", ("abs", "gt", "where"))
+register("softshrink", "activation", ("gt", "lt", "sub", "add", "where"))

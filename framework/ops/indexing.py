@@ -52,7 +52,7 @@ __all__ = [
     "index_put_",
     "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
 ]
-FUNCTIONAL = ["embedding", "one_hot"]
+FUNCTIONAL = ["embedding", "embedding_bag", "one_hot"]
 
 for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter",)),
                         ("scatter_", ("scatter",)), ("scatter_add", ("scatter_add",)),
@@ -832,3 +832,70 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     index = tensor.unsqueeze(-1)
     return _Scatter.apply(out, tensor.ndim, index, _filled(1, out, tuple(index.shape)))
 
+
+# --- embedding_bag ---------------------------------------------------------------------------
+def _bag_membership(input: Tensor, offsets: Tensor, include_last_offset: bool,
+                    padding_idx: int | None) -> Tensor:
+    """A (bags, n) bool matrix: entry [b, i] is True when index i of the flat ``input``
+    belongs to bag b (and is not ``padding_idx``)."""
+    from .creation import arange
+    n = input.numel()
+    bags = offsets.numel() - 1 if include_last_offset else offsets.numel()
+    position = arange(n, device=input.device)
+    starts = offsets[:bags]
+    # bag of each position: the number of bag starts at or before it, minus one
+    bag_of = (starts.unsqueeze(0) <= position.unsqueeze(1)).long().sum(1) - 1
+    member = bag_of.unsqueeze(0) == arange(bags, device=input.device).unsqueeze(1)
+    if include_last_offset:
+        member = member.logical_and(position.unsqueeze(0) < offsets[bags])
+    if padding_idx is not None:
+        member = member.logical_and((input != padding_idx).unsqueeze(0))
+    return member
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """``torch.nn.functional.embedding_bag`` built from ``embedding`` and a bag-membership
+    matrix (sum and mean are one matmul; max masks the other bags with -inf)."""
+    from .creation import arange
+    from .elementwise import where
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. "
+                                  "per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found offsets "
+                             f"of type {type(offsets).__name__}")
+        rows, length = input.shape
+        offsets = arange(0, rows * length, length, device=input.device)
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    rows = embedding(input, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)
+    member = _bag_membership(input, offsets, include_last_offset, padding_idx)
+    if mode == "max":
+        masked = where(member.unsqueeze(-1), rows.unsqueeze(0), float("-inf"))
+        out = masked.amax(1)
+        return where(member.any(1, keepdim=True), out, 0.0)
+    weights = member.to(weight.dtype)
+    if per_sample_weights is not None:
+        weights = weights * per_sample_weights.unsqueeze(0)
+    if mode == "mean":
+        weights = weights / weights.sum(1, keepdim=True).clamp(min=1)
+    return weights.matmul(rows)
+
+
+register("embedding_bag", "indexing", ("gather", "matmul", "sum"))

@@ -24,7 +24,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
-from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
+from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
@@ -465,3 +465,197 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     common_device("outer", input, vec2)
     from .elementwise import mul
     return mul(input.unsqueeze(1), vec2.unsqueeze(0))
+
+
+# --- compositions of the matrix product ----------------------------------------------------------
+def _scaled_sum(op: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
+    """``beta * input + alpha * product`` (``input`` ignored, NaN included, when beta == 0)."""
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    term = input if beta == 1 else input * beta
+    out = term + product
+    if tuple(out.shape) != tuple(product.shape):
+        raise RuntimeError(f"{op}(): input of shape {list(input.shape)} does not broadcast to "
+                           f"the product's shape {list(product.shape)}")
+    return out
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` for 2-D ``mat1``, ``mat2``."""
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"addmm(): mat1 and mat2 must be matrices, got {mat1.ndim}-D and "
+                           f"{mat2.ndim}-D")
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` for 3-D batches."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b`` (or the listed
+    dim pairs ``dims = (dims_a, dims_b)``) as one matrix product."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    dims_a = [normalize_dim("tensordot", d, a.ndim) for d in dims_a]
+    dims_b = [normalize_dim("tensordot", d, b.ndim) for d in dims_b]
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} "
+                               f"in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    k = math.prod(a.shape[d] for d in dims_a)
+    left = a.permute(free_a + dims_a).reshape(math.prod(a.shape[d] for d in free_a), k)
+    right = b.permute(dims_b + free_b).reshape(k, math.prod(b.shape[d] for d in free_b))
+    out_shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
+    return mm(left, right).reshape(out_shape)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum over the last dims of both (scalars multiply)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation (``torch.einsum``), including ``...`` and repeated (diagonal) indices.
+
+    Operands are contracted left to right; each pairwise contraction is one batched matrix
+    product over the shared summed indices (indices no later term needs are summed first).
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    inputs, output = _parse_einsum(equation, operands)
+    terms = [_einsum_prepare(t, spec) for t, spec in zip(operands, inputs)]
+    current, spec = terms[0]
+    for i in range(1, len(terms)):
+        other, other_spec = terms[i]
+        later = set(output).union(*(s for _, s in terms[i + 1:]))
+        current, spec = _contract(current, spec, other, other_spec, later)
+    current, spec = _sum_out(current, spec, set(output))
+    return current.permute([spec.index(c) for c in output]) if output else current
+
+
+def _parse_einsum(equation: str, operands) -> tuple:
+    """Per-operand index strings and the output's, with ``...`` spelled as upper-case letters."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    specs = lhs.split(",")
+    if len(specs) != len(operands):
+        raise ValueError(f"einsum(): {len(specs)} operand subscripts but {len(operands)} "
+                         f"operands")
+    ellipsis_dims = 0
+    for spec, t in zip(specs, operands):
+        if "..." in spec:
+            ellipsis_dims = max(ellipsis_dims, t.ndim - (len(spec) - 3))
+        elif len(spec) != t.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                               f"({len(spec)}) does not match the number of dimensions "
+                               f"({t.ndim}) for operand {specs.index(spec)} and no ellipsis "
+                               "was given")
+    fill = "".join(chr(ord("Z") - i) for i in range(ellipsis_dims))[::-1]
+    inputs = []
+    for spec, t in zip(specs, operands):
+        if "..." in spec:
+            here = t.ndim - (len(spec) - 3)
+            spec = spec.replace("...", fill[len(fill) - here:])
+        if not spec.isalpha() and spec:
+            raise ValueError(f"einsum(): invalid subscript in {equation!r}")
+        inputs.append(spec)
+    if arrow:
+        output = rhs.replace("...", fill)
+    else:
+        counts = {}
+        for spec in inputs:
+            for c in spec:
+                counts[c] = counts.get(c, 0) + 1
+        output = fill + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in fill))
+    for c in output:
+        if not any(c in spec for spec in inputs):
+            raise ValueError(f"einsum(): output subscript {c} does not appear in the input")
+    return inputs, output
+
+
+def _einsum_prepare(t: Tensor, spec: str) -> tuple:
+    """Take diagonals for repeated indices; returns (tensor, index string)."""
+    while len(set(spec)) != len(spec):
+        c = next(c for c in spec if spec.count(c) > 1)
+        first = spec.index(c)
+        second = spec.index(c, first + 1)
+        from .shape import diagonal
+        t = diagonal(t, 0, first, second)
+        spec = "".join(x for i, x in enumerate(spec) if i not in (first, second)) + c
+    return t, spec
+
+
+def _sum_out(t: Tensor, spec: str, keep: set) -> tuple:
+    """Sum the dims whose index is not in ``keep``."""
+    dims = [i for i, c in enumerate(spec) if c not in keep]
+    if not dims:
+        return t, spec
+    return t.sum(dims), "".join(c for c in spec if c in keep)
+
+
+def _contract(a: Tensor, sa: str, b: Tensor, sb: str, later: set) -> tuple:
+    """One pairwise step: indices in both and kept are batch, in both and not kept summed."""
+    a, sa = _sum_out(a, sa, later | set(sb))
+    b, sb = _sum_out(b, sb, later | set(sa))
+    batch = [c for c in sa if c in sb and c in later]
+    summed = [c for c in sa if c in sb and c not in later]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    sizes = {c: a.shape[sa.index(c)] for c in sa}
+    for c in sb:
+        size = b.shape[sb.index(c)]
+        if c in sizes and sizes[c] != size and 1 not in (sizes[c], size):
+            raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes for "
+                               f"subscript {c}: {sizes[c]} and {size}")
+        sizes[c] = max(sizes.get(c, 1), size)
+    a3 = a.permute([sa.index(c) for c in batch + left + summed])
+    b3 = b.permute([sb.index(c) for c in batch + summed + right])
+    a3 = a3.expand(tuple(sizes[c] for c in batch) + tuple(a3.shape[len(batch):]))
+    b3 = b3.expand(tuple(sizes[c] for c in batch) + tuple(b3.shape[len(batch):]))
+    nb = math.prod(sizes[c] for c in batch)
+    nl = math.prod(sizes[c] for c in left)
+    nk = math.prod(sizes[c] for c in summed)
+    nr = math.prod(sizes[c] for c in right)
+    out = matmul(a3.reshape(nb, nl, nk), b3.reshape(nb, nk, nr))
+    out = out.reshape(tuple(sizes[c] for c in batch + left + right))
+    return out, "".join(batch + left + right)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """p-norm distances between the rows of ``x1`` (..., P, M) and of ``x2`` (..., R, M)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return difference.norm(p, dim=-1)
+
+
+__all__ += ["addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum", "cdist"]
+for _name in ("addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum"):
+    register(_name, "matmul", _KERNELS + ("mul", "add", "sum"))
+register("cdist", "matmul", ("sub", "abs", "pow", "sum"))
+del _name

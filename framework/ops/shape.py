@@ -639,3 +639,151 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     return tuple(select(x, d, i) for i in range(x.shape[d]))
 
 
+
+
+# --- diagonals, meshgrid, diff ------------------------------------------------------------------
+def _diagonal_geometry(shape: tuple, strides: tuple, offset: int, dim1: int, dim2: int,
+                       base: int) -> tuple:
+    """(shape, strides, storage offset) of the ``offset`` diagonal of dims ``dim1``, ``dim2``."""
+    n1, n2 = shape[dim1], shape[dim2]
+    size = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = base
+    if size:
+        start += offset * strides[dim2] if offset >= 0 else -offset * strides[dim1]
+    keep = [d for d in range(len(shape)) if d not in (dim1, dim2)]
+    return (tuple(shape[d] for d in keep) + (size,),
+            tuple(strides[d] for d in keep) + (strides[dim1] + strides[dim2],), start)
+
+
+class _Diagonal(Function):
+    """A diagonal view; backward writes the gradient onto the diagonal of zeros."""
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.input_shape = tuple(x.shape)
+        ctx.args = (offset, dim1, dim2)
+        return _make_view(x, *_diagonal_geometry(tuple(x.shape), x.stride(), offset, dim1, dim2,
+                                                 x.storage_offset()))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _DiagonalScatter.apply(grad, ctx.input_shape, *ctx.args), None, None, None
+
+
+class _DiagonalScatter(Function):
+    """Zeros of ``shape`` with ``src`` written on a diagonal (the transpose of ``diagonal``)."""
+
+    @staticmethod
+    def forward(ctx, src, shape, offset, dim1, dim2):
+        from .creation import zeros
+        ctx.args = (offset, dim1, dim2)
+        out = zeros(shape, dtype=src.dtype, device=src.device)
+        target = _make_view(out, *_diagonal_geometry(shape, out.stride(), offset, dim1, dim2,
+                                                     out.storage_offset()))
+        backend(out).copy_(target._a, src._a)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Diagonal.apply(grad, *ctx.args), None, None, None, None
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal (``offset`` above the main one) of dims ``dim1``/``dim2``, as a view whose
+    last dim runs along it."""
+    if input.ndim < 2:
+        raise RuntimeError(f"diagonal(): input must have at least 2 dimensions, got "
+                           f"{input.ndim}")
+    d1 = normalize_dim("diagonal", dim1, input.ndim)
+    d2 = normalize_dim("diagonal", dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if not (input.requires_grad and is_grad_enabled()):
+        return _make_view(input, *_diagonal_geometry(tuple(input.shape), input.stride(), offset,
+                                                     d1, d2, input.storage_offset()))
+    return _Diagonal.apply(input, offset, d1, d2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """A tensor whose ``offset`` diagonals (of dims ``dim1``, ``dim2``) hold ``input``'s last dim."""
+    n = input.shape[-1] + abs(offset)
+    ndim = input.ndim + 1
+    d1, d2 = normalize_dim("diag_embed", dim1, ndim), normalize_dim("diag_embed", dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    batch = list(input.shape[:-1])
+    shape = []
+    for d in range(ndim):
+        shape.append(n if d in (d1, d2) else batch.pop(0))
+    return _DiagonalScatter.apply(input, tuple(shape), offset, d1, d2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """1-D input: a square matrix with it on the ``diagonal``; 2-D: a copy of that diagonal."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return globals()["diagonal"](input, diagonal, 0, 1).clone()
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a 2-D tensor."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return diagonal(input).sum()
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-D tensors (``indexing='ij'`` matrix or ``'xy'`` Cartesian)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                         f"received: {indexing}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t.ndim}D")
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    sizes = tuple(t.shape[0] for t in flat)
+    grids = []
+    for i, t in enumerate(flat):
+        view = [1] * len(flat)
+        view[i] = sizes[i]
+        grids.append(t.reshape(tuple(view)).expand(sizes))
+    if swap:  # 'xy': the grids of (y, x, ...) in 'ij', the first two handed back swapped
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (after optional ``prepend``/``append``)."""
+    d = normalize_dim("diff", dim, input.ndim)
+    if n < 0:
+        raise RuntimeError(f"diff expects n to be non-negative, got {n}")
+    parts = [t for t in (prepend, input, append) if t is not None]
+    out = cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        length = out.shape[d]
+        if length == 0:
+            break
+        out = narrow(out, d, 1, length - 1) - narrow(out, d, 0, length - 1)
+    return out
+
+
+def type_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` cast to ``other``'s dtype."""
+    return input.to(other.dtype)
+
+
+__all__ += ["diagonal", "diag", "diag_embed", "trace", "meshgrid", "diff"]
+for _name in ("diagonal", "diag_embed", "diag", "meshgrid"):
+    register(_name, "shape", ("full", "copy_"))
+register("trace", "shape", ("sum",))
+register("diff", "shape", ("sub", "empty", "copy_"))
+register("type_as", "shape", ("copy_",))
+del _name

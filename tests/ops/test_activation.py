@@ -171,3 +171,20 @@ def test_bad_input_raises_like_torch(device):
         TF.prelu(torch.zeros(3), torch.ones(3))
     with pytest.raises(ValueError):
         TF.hardtanh(torch.zeros(2), 1.0, -1.0)
+
+
+# --- compositions: softmin, threshold, hardshrink, softshrink -----------------------------------
+@pytest.mark.parametrize("name,args", [("softmin", (1,)), ("threshold", (0.3, -2.0)),
+                                       ("hardshrink", (0.4,)), ("softshrink", (0.4,))])
+def test_shrink_threshold_softmin_match_torch(device, name, args):
+    x = RNG.standard_normal((3, 5))
+    check_op(lambda t: getattr(F, name)(t, *args), lambda t: getattr(TF, name)(t, *args), [x],
+             device=device)
+
+
+def test_threshold_inplace_and_softshrink_bad_lambda():
+    x = framework.tensor([-1.0, 0.5, 2.0])
+    F.threshold(x, 0.6, 9.0, inplace=True)
+    assert x.tolist() == [9.0, 9.0, 2.0]
+    with pytest.raises(RuntimeError, match="lambda must be greater or equal to 0"):
+        F.softshrink(framework.ones(2), -1.0)

@@ -489,3 +489,15 @@ def test_error_messages_name_the_problem(device):
         F.embedding(framework.tensor([0], device=device), x, max_norm=1.0)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         framework.zeros(3, requires_grad=True, device=device)[[0]] = 1.0
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_functional_embedding_bag_matches_torch(device, mode):
+    from helpers import check_op
+    import torch.nn.functional as TF
+    indices = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = np.array([0, 3, 3])
+    check_op(lambda w, i, o: F.embedding_bag(i, w, o, mode=mode),
+             lambda w, i, o: TF.embedding_bag(i, w, o, mode=mode),
+             [np.random.default_rng(0).standard_normal((10, 3)), indices, offsets],
+             device=device, input_dtypes=[None, framework.int64, framework.int64])

@@ -473,3 +473,69 @@ def test_bilinear_matches_torch(device):
              device=device)
     with pytest.raises(RuntimeError, match="same size except the last"):
         F.bilinear(framework.ones(2, 3), framework.ones(3, 4), framework.ones(5, 3, 4))
+
+
+# --- compositions: addmm, baddbmm, addmv, tensordot, inner, einsum, cdist ---------------------
+def test_addmm_baddbmm_addmv_match_torch(device):
+    check_op(lambda i, a, b: framework.addmm(i, a, b, beta=0.5, alpha=2.0),
+             lambda i, a, b: torch.addmm(i, a, b, beta=0.5, alpha=2.0),
+             [randn(3), randn(2, 4), randn(4, 3)], device=device)
+    check_op(lambda i, a, b: framework.baddbmm(i, a, b, alpha=0.5),
+             lambda i, a, b: torch.baddbmm(i, a, b, alpha=0.5),
+             [randn(2, 3, 5), randn(2, 3, 4), randn(2, 4, 5)], device=device)
+    check_op(lambda i, a, v: framework.addmv(i, a, v), lambda i, a, v: torch.addmv(i, a, v),
+             [randn(3), randn(3, 4), randn(4)], device=device)
+
+
+def test_addmm_with_beta_zero_ignores_nan_input():
+    out = framework.addmm(framework.tensor([float("nan")] * 2), framework.ones(2, 3),
+                          framework.ones(3, 2), beta=0)
+    assert out.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+
+
+@pytest.mark.parametrize("dims,shapes", [
+    (2, ((3, 4, 2), (4, 2, 5))), (1, ((3, 4, 2), (2, 5))), (0, ((2, 3), (4,))),
+    (([0, 2], [1, 0]), ((3, 4, 2), (2, 3, 5))),
+], ids=["2", "1", "0", "pairs"])
+def test_tensordot_matches_torch(device, dims, shapes):
+    check_op(lambda x, y: framework.tensordot(x, y, dims), lambda x, y: torch.tensordot(x, y, dims),
+             [randn(*shapes[0]), randn(*shapes[1])], device=device)
+
+
+def test_inner_matches_torch(device):
+    check_op(framework.inner, torch.inner, [randn(2, 3, 4), randn(5, 4)], device=device)
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ii->i", [(4, 4)]),
+    ("ii", [(3, 3)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("...ij,...jk", [(2, 3, 4), (4, 5)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("bij->", [(2, 3, 4)]),
+    ("iij->j", [(3, 3, 2)]),
+    ("ij->ji", [(2, 3)]),
+    ("bi,bi->b", [(3, 4), (1, 4)]),
+])
+def test_einsum_matches_torch(device, equation, shapes):
+    check_op(lambda *t: framework.einsum(equation, *t), lambda *t: torch.einsum(equation, *t),
+             [randn(*s) for s in shapes], device=device)
+
+
+def test_einsum_bad_input():
+    with pytest.raises(RuntimeError, match="number of subscripts"):
+        framework.einsum("ij,jk->ik", framework.ones(2), framework.ones(2, 2))
+    with pytest.raises(ValueError, match="operand subscripts"):
+        framework.einsum("ij,jk->ik", framework.ones(2, 2))
+    with pytest.raises(ValueError, match="does not appear"):
+        framework.einsum("ij->k", framework.ones(2, 2))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+def test_cdist_matches_torch(device, p):
+    check_op(lambda a, b: framework.cdist(a, b, p), lambda a, b: torch.cdist(a, b, p),
+             [randn(2, 3, 4), randn(2, 5, 4)], device=device)
+    with pytest.raises(RuntimeError, match="same number of columns"):
+        framework.cdist(framework.ones(2, 3), framework.ones(2, 4))

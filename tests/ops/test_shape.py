@@ -185,3 +185,68 @@ def test_keyword_forms_and_edge_cases_match_torch(device):
         framework.cat(framework.ones(2, 3, device=device))
     with pytest.raises(RuntimeError, match="ambiguous"):
         framework.zeros(2, 0, device=device).reshape(0, -1)
+
+
+# --- diagonals, meshgrid, diff, type_as --------------------------------------------------------
+@pytest.mark.parametrize("offset,dim1,dim2", [(0, 0, 1), (1, 0, 1), (-2, 1, 0), (1, -1, 0)])
+def test_diagonal_is_a_view_matching_torch(device, offset, dim1, dim2):
+    x = RNG.standard_normal((3, 4, 5))
+    out = check_op(lambda t: framework.diagonal(t, offset, dim1, dim2),
+                   lambda t: torch.diagonal(t, offset, dim1, dim2), [x], device=device,
+                   contiguous=False)[0]
+    assert out._base is not None
+
+
+@pytest.mark.parametrize("shape,k", [((4,), 0), ((3,), 2), ((3,), -1), ((3, 4), 1), ((4, 3), -2)])
+def test_diag_embeds_vectors_and_extracts_from_matrices(device, shape, k):
+    check_op(lambda t: framework.diag(t, k), lambda t: torch.diag(t, k),
+             [RNG.standard_normal(shape)], device=device)
+
+
+def test_diag_embed_and_trace_match_torch(device):
+    check_op(lambda t: framework.diag_embed(t, 1), lambda t: torch.diag_embed(t, 1),
+             [RNG.standard_normal((2, 3))], device=device)
+    check_op(framework.trace, torch.trace, [RNG.standard_normal((3, 4))], device=device)
+
+
+def test_diagonal_second_derivative():
+    from framework.autograd import gradgradcheck
+    x = framework.tensor(RNG.standard_normal((3, 3)), requires_grad=True)
+    assert gradgradcheck(lambda t: framework.diagonal(t, 1) ** 2, (x,))
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+def test_meshgrid_matches_torch(device, indexing):
+    check_op(lambda a, b, c: framework.meshgrid(a, b, c, indexing=indexing),
+             lambda a, b, c: torch.meshgrid(a, b, c, indexing=indexing),
+             [RNG.standard_normal(3), RNG.standard_normal(2), RNG.standard_normal(4)],
+             device=device)
+
+
+@pytest.mark.parametrize("n,dim", [(1, -1), (2, 0), (3, 1)])
+def test_diff_matches_torch(device, n, dim):
+    check_op(lambda t: framework.diff(t, n, dim), lambda t: torch.diff(t, n, dim),
+             [RNG.standard_normal((4, 5))], device=device)
+    check_op(lambda t, p: framework.diff(t, dim=0, prepend=p),
+             lambda t, p: torch.diff(t, dim=0, prepend=p),
+             [RNG.standard_normal((4, 5)), RNG.standard_normal((2, 5))], device=device)
+
+
+def test_type_as_casts_to_the_other_dtype():
+    x = framework.ones(2)
+    assert x.type_as(framework.zeros(1, dtype=framework.float64)).dtype is framework.float64
+
+
+def test_diagonal_meshgrid_diff_bad_input():
+    with pytest.raises(RuntimeError, match="cannot be identical"):
+        framework.diagonal(framework.ones(2, 2), 0, 1, 1)
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        framework.diagonal(framework.ones(2))
+    with pytest.raises(RuntimeError, match="Supports 1D or 2D"):
+        framework.diag(framework.ones(2, 2, 2))
+    with pytest.raises(RuntimeError, match="expected a matrix"):
+        framework.trace(framework.ones(2))
+    with pytest.raises(ValueError, match="indexing must be one of"):
+        framework.meshgrid(framework.ones(2), indexing="ji")
+    with pytest.raises(RuntimeError, match="non-negative"):
+        framework.diff(framework.ones(3), n=-1)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
-                         Softplus, Softsign, Tanh, Tanhshrink)
+                         Softplus, Softsign, Tanh, Tanhshrink, Softmin, Threshold, Hardshrink,
+                         Softshrink)
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
@@ -33,7 +34,8 @@ __all__ = [
     "InstanceNorm2d", "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout",
     "ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "LeakyReLU", "ELU", "SELU", "CELU",
     "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink",
-    "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax",
+    "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin", "Threshold", "Hardshrink",
+    "Softshrink",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
     "TripletMarginLoss", "CosineSimilarity",

@@ -277,3 +277,56 @@ class LogSoftmax(_SoftmaxBase):
     """log(softmax(x)) along ``dim``."""
 
     _fn = "log_softmax"
+
+
+class Softmin(_SoftmaxBase):
+    """softmax(-x) along ``dim``."""
+
+    _fn = "softmin"
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.threshold``."""
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_suffix(self.inplace)}"
+
+
+class _Shrink(Module):
+    _fn = ""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        """The functional op with ``lambd``."""
+        return getattr(F, self._fn)(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    """``x`` where ``|x| > lambd``, else 0."""
+
+    _fn = "hardshrink"
+
+
+class Softshrink(_Shrink):
+    """``x ∓ lambd`` outside ``[-lambd, lambd]``, else 0."""
+
+    _fn = "softshrink"
+
+
+__all__ += ["Softmin", "Threshold", "Hardshrink", "Softshrink"]
