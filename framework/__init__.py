@@ -16,8 +16,9 @@ from .dtypes import dtype  # noqa: F401
 from .dtypes import can_cast, finfo, iinfo  # noqa: F401
 from .ops.conversion import clone
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                           linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
-                           randn_like, randperm, tensor, zeros, zeros_like)
+                           linspace, logspace, ones, ones_like, rand, rand_like, randint,
+                           randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .amp import autocast
 from .serialization import load, save
 from .backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -36,7 +37,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import datasets, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import amp, datasets, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

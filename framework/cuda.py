@@ -65,3 +65,22 @@ def memory_allocated(device=None) -> int:
         return 0
     from .backends.triton.memory import allocator
     return allocator().allocated_bytes
+
+
+class _LegacyAmp:
+    """``framework.cuda.amp``: the older spelling of ``framework.amp`` for cuda."""
+
+    @staticmethod
+    def autocast(enabled: bool = True, dtype=None, cache_enabled=None):
+        """``framework.autocast("cuda", ...)``."""
+        from .amp import autocast
+        return autocast("cuda", dtype, enabled)
+
+    @staticmethod
+    def GradScaler(*args, **kwargs):  # noqa: N802 - PyTorch's name
+        """``framework.amp.GradScaler("cuda", ...)``."""
+        from .amp import GradScaler
+        return GradScaler("cuda", *args, **kwargs)
+
+
+amp = _LegacyAmp()

@@ -257,7 +257,11 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
         acc = acc + bias[None, :]
     if STORE_PREACT:
         z_ptrs = z_ptr + batch * stride_cb + offs_m[:, None] * stride_cm + offs_n[None, :] * stride_cn
-        tl.store(z_ptrs, acc.to(z_ptr.dtype.element_ty), mask=mask_c)
+        if INTERPRET_BF16 and z_ptr.dtype.element_ty == tl.bfloat16:
+            z = _round_to_bf16(acc)  # the interpreter's own fp32 -> bf16 cast is wrong
+        else:
+            z = acc.to(z_ptr.dtype.element_ty)
+        tl.store(z_ptrs, z, mask=mask_c)
     acc = _activation(acc, ACTIVATION)
     if HAS_RESIDUAL:
         r_ptrs = (res_ptr + batch * stride_rb + offs_m[:, None] * stride_rm

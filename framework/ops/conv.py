@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional, Union
 
+from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -489,3 +490,10 @@ def fold(input: Tensor, output_size: IntOrPair, kernel_size: IntOrPair, dilation
                            f"input.size(2)={cols.shape[2]}.")
     out = _Fold.apply(cols, size, args, blocks)
     return out if batched else out.squeeze(0)
+
+
+# Under framework.autocast these run in the autocast dtype (float32 inputs cast down).
+conv1d = lower_precision(conv1d)
+conv2d = lower_precision(conv2d)
+conv_transpose1d = lower_precision(conv_transpose1d)
+conv_transpose2d = lower_precision(conv_transpose2d)

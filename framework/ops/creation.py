@@ -286,6 +286,15 @@ def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=N
     return _finish(wrap(array, dev), requires_grad)
 
 
+def logspace(start, end, steps: int, base: float = 10.0, dtype: dtypes.dtype | None = None,
+             device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
+    exponents = linspace(start, end, steps, dtype=dtypes.float64, device=device)
+    from .elementwise import pow as power
+    values = power(float(base), exponents).to(_dtype_or_default(dtype))
+    return _finish(values, requires_grad)
+
+
 def eye(n: int, m: int | None = None, dtype: dtypes.dtype | None = None, device=None,
         requires_grad: bool = False) -> Tensor:
     """An ``n`` x ``m`` identity matrix."""

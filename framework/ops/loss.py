@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
@@ -600,3 +601,9 @@ register("nll_loss", "loss", ("nll_loss_forward", "nll_loss_backward", "sum"))
 for _name, _kernels in _COMPOSITE_KERNELS.items():
     register(_name, "loss", _kernels)
 del _name, _kernels
+
+
+# Under framework.autocast these run in float32 (half-precision inputs cast up).
+cross_entropy = full_precision(cross_entropy)
+nll_loss = full_precision(nll_loss)
+mse_loss = full_precision(mse_loss)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -191,7 +192,12 @@ class _Linear(Function):
             if is_grad_enabled():
                 # create_graph: the saved pre-activation has no graph; recompute it with one
                 z = _Linear.apply(x, w, b, None, None)
-            grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
+            if z.dtype in (dtypes.float16, dtypes.bfloat16):
+                # one rounding at the end, like a fused backward kernel, not one per op
+                grad_z = _ACTIVATION_GRADS[ctx.activation](grad.float(), z.float(), z.float(),
+                                                           None).to(z.dtype)
+            else:
+                grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
         else:
             grad_z = grad
         rows = math.prod(x.shape[:-1])
@@ -659,3 +665,11 @@ for _name in ("addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum"):
     register(_name, "matmul", _KERNELS + ("mul", "add", "sum"))
 register("cdist", "matmul", ("sub", "abs", "pow", "sum"))
 del _name
+
+
+# Under framework.autocast these run in the autocast dtype (float32 inputs cast down).
+matmul = lower_precision(matmul)
+mm = lower_precision(mm)
+bmm = lower_precision(bmm)
+mv = lower_precision(mv)
+linear = lower_precision(linear)

@@ -24,6 +24,7 @@ import math
 import numbers
 import warnings
 
+from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -429,3 +430,9 @@ register("batch_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add",
 register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
                                    "copy_"))
 register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div"))
+
+
+# Under framework.autocast these run in float32 (half-precision inputs cast up).
+softmax = full_precision(softmax)
+log_softmax = full_precision(log_softmax)
+layer_norm = full_precision(layer_norm)
