@@ -1,0 +1,87 @@
+"""framework.distributions against torch.distributions: log_prob, entropy, KL, sampling."""
+import numpy as np
+import pytest
+import torch
+import torch.distributions as TD
+
+import framework
+import framework.distributions as D
+
+RNG = np.random.default_rng(3)
+
+
+def _pair(array):
+    return (framework.tensor(array, dtype=framework.float64, requires_grad=True),
+            torch.tensor(array, dtype=torch.float64, requires_grad=True))
+
+
+def _close(ours, theirs, atol=1e-10):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=atol)
+
+
+@pytest.mark.parametrize("use_logits", [False, True])
+def test_categorical_log_prob_entropy_and_gradients_match_torch(use_logits):
+    raw = RNG.standard_normal((3, 4)) if use_logits else RNG.uniform(0.1, 1.0, (3, 4))
+    ours_p, theirs_p = _pair(raw)
+    key = "logits" if use_logits else "probs"
+    ours = D.Categorical(**{key: ours_p})
+    theirs = TD.Categorical(**{key: theirs_p})
+    value = np.array([0, 3, 1])
+    lp = ours.log_prob(framework.tensor(value))
+    tlp = theirs.log_prob(torch.tensor(value))
+    _close(lp, tlp)
+    _close(ours.entropy(), theirs.entropy())
+    (lp.sum() + ours.entropy().sum()).backward()
+    (tlp.sum() + theirs.entropy().sum()).backward()
+    _close(ours_p.grad, theirs_p.grad)
+
+
+def test_categorical_sampling_shapes_and_frequencies():
+    framework.manual_seed(0)
+    dist = D.Categorical(probs=framework.tensor([[0.2, 0.8], [0.9, 0.1]]))
+    samples = dist.sample((2000,))
+    assert samples.shape == (2000, 2) and samples.dtype is framework.int64
+    freq = samples.float().mean(0).numpy()
+    np.testing.assert_allclose(freq, [0.8, 0.1], atol=0.04)
+    assert D.Categorical(logits=framework.zeros(5)).sample().shape == ()
+
+
+def test_normal_log_prob_entropy_rsample_and_kl_match_torch():
+    loc, tloc = _pair(RNG.standard_normal(4))
+    scale, tscale = _pair(RNG.uniform(0.5, 2.0, 4))
+    ours, theirs = D.Normal(loc, scale), TD.Normal(tloc, tscale)
+    value = RNG.standard_normal(4)
+    _close(ours.log_prob(framework.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    _close(ours.entropy(), theirs.entropy())
+    other, tother = D.Normal(0.0, 1.5), TD.Normal(0.0, 1.5)
+    _close(D.kl_divergence(ours, other), TD.kl_divergence(theirs, tother))
+    sample = ours.rsample((3,))
+    assert sample.shape == (3, 4) and sample.requires_grad
+    sample.sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [3.0] * 4)
+    assert not ours.sample((2,)).requires_grad
+
+
+def test_bernoulli_log_prob_entropy_kl_and_sampling_match_torch():
+    probs, tprobs = _pair(RNG.uniform(0.1, 0.9, 5))
+    ours, theirs = D.Bernoulli(probs=probs), TD.Bernoulli(probs=tprobs)
+    value = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    _close(ours.log_prob(framework.tensor(value, dtype=framework.float64)),
+           theirs.log_prob(torch.tensor(value)), atol=1e-7)
+    _close(ours.entropy(), theirs.entropy(), atol=1e-7)
+    other = D.Bernoulli(logits=framework.zeros(5, dtype=framework.float64))
+    _close(D.kl_divergence(ours, other),
+           TD.kl_divergence(theirs, TD.Bernoulli(logits=torch.zeros(5, dtype=torch.float64))),
+           atol=1e-7)
+    framework.manual_seed(1)
+    draws = D.Bernoulli(probs=framework.full((4000,), 0.3)).sample()
+    assert abs(draws.mean().item() - 0.3) < 0.03
+
+
+def test_bad_parameters_raise():
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        D.Categorical(probs=framework.ones(2), logits=framework.ones(2))
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        D.Bernoulli()
+    with pytest.raises(NotImplementedError, match="kl_divergence"):
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(probs=framework.tensor(0.5)))
