@@ -351,3 +351,20 @@ def test_bare_decorators_and_requires_grad_of_non_leaves(device):
     assert y.requires_grad_() is y
     with pytest.raises(RuntimeError, match="leaf variables"):
         y.requires_grad = True
+
+
+def test_detect_anomaly_names_the_node_that_returned_nan():
+    x = framework.tensor([0.0, 1.0], requires_grad=True)
+    (x.sqrt() * 0).sum().backward()  # off by default: NaN gradients pass silently
+    assert bool(x.grad.isnan().any())
+    x.grad = None
+    with framework.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values "
+                                               "in its 0th output"):
+            (x.sqrt() * 0).sum().backward()
+    with framework.autograd.set_detect_anomaly(True):
+        with pytest.raises(RuntimeError, match="returned nan values"):
+            (x.sqrt() * 0).sum().backward()
+    (x * 2).sum().backward()  # anomaly mode is off again after the block
+    with framework.autograd.set_detect_anomaly(True, check_nan=False):
+        (x.sqrt() * 0).sum().backward()

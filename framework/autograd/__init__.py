@@ -1,6 +1,7 @@
 """Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
 from __future__ import annotations
 
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -9,6 +10,7 @@ from .gradcheck import gradcheck, gradgradcheck
 __all__ = [
     "Function", "Node", "once_differentiable", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck",
+    "detect_anomaly", "set_detect_anomaly",
 ]
 
 

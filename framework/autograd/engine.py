@@ -7,6 +7,7 @@ gradient in ``.grad`` (``backward``) or it is captured and returned
 """
 from __future__ import annotations
 
+from .anomaly_mode import check_gradients
 from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
 
@@ -78,6 +79,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             if not retain_graph:
                 node.release()
             _check_count(node, grads_in)
+            check_gradients(node, grads_in)
             for (child, index), grad in zip(node.next_functions, grads_in):
                 if child is None:
                     continue
