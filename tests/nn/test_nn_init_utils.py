@@ -181,3 +181,27 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
     torch.nn.utils.clip_grads_with_norm_(theirs, 1.0, want)
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch(batch_first, side):
+    from framework.nn.utils.rnn import pad_sequence, unpad_sequence
+    arrays = [np.random.default_rng(i).standard_normal((n, 3)) for i, n in enumerate((2, 5, 1))]
+    ours = pad_sequence([framework.tensor(a) for a in arrays], batch_first, -1.0, side)
+    theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(a) for a in arrays], batch_first,
+                                             -1.0, side)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    if side == "right":
+        back = unpad_sequence(ours, framework.tensor([2, 5, 1]), batch_first)
+        assert [b.shape[0] for b in back] == [2, 5, 1]
+        np.testing.assert_array_equal(back[1].numpy(), arrays[1])
+    with pytest.raises(ValueError, match="padding_side"):
+        pad_sequence([framework.ones(2)], padding_side="middle")
+
+
+def test_pad_sequence_gradient_reaches_every_sequence():
+    from framework.nn.utils.rnn import pad_sequence
+    parts = [framework.ones(n, 2, requires_grad=True) for n in (1, 3)]
+    pad_sequence(parts, batch_first=True).sum().backward()
+    assert [p.grad.tolist() for p in parts] == [[[1.0, 1.0]], [[1.0, 1.0]] * 3]

@@ -1,8 +1,9 @@
-"""Utilities on parameters (``torch.nn.utils``): gradient clipping and flattening."""
+"""Utilities (``torch.nn.utils``): gradient clipping, flattening, and ``rnn`` (sequence padding)."""
 from __future__ import annotations
 
+from . import rnn  # noqa: F401
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "parameters_to_vector", "vector_to_parameters", "rnn"]
