@@ -55,19 +55,36 @@ def tuning_enabled() -> bool:
 
 
 def choose(tunable: Tunable, problem: dict) -> dict:
-    """The config for ``problem``: cached best, else (tuned on first use if enabled) heuristic."""
+    """The config for ``problem``: cached best, else (tuned on first use if enabled) heuristic.
+
+    The answer is remembered per problem until the cache changes, so a repeated launch
+    costs one dict lookup (``FRAMEWORK_AUTOTUNE`` is read at a problem's first launch).
+    """
     recorder = _process["recorder"]
     if recorder is not None:
         recorder.append({"op": tunable.name, **problem})
-    key = tunable.key(problem)
-    entry = cache().get(key)
+    current = cache()
+    marker = (tunable.name, _frozen(problem))
+    config = current.chosen.get(marker)
+    if config is None:
+        config = _resolve(current, tunable, problem)
+        current.chosen[marker] = config
+    return config
+
+
+def _frozen(problem: dict) -> tuple:
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in problem.items())
+
+
+def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
+    entry = current.get(tunable.key(problem))
     if entry is not None:
         return entry["best"]
     if tuning_enabled() and _on_gpu():
         from .timing import median_ms
         result = tune(tunable, problem, median_ms)
-        cache().put(result.key, result.best, result.timings, result.heuristic_ms)
-        cache().save()
+        current.put(result.key, result.best, result.timings, result.heuristic_ms)
+        current.save()
         return result.best
     return tunable.heuristic(problem)
 

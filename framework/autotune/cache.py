@@ -55,6 +55,7 @@ class ConfigCache:
         self.device = dict(device)
         self._entries: dict | None = None
         self.problems: list = []  # what was reported about the file (corrupt, foreign)
+        self.chosen: dict = {}  # autotune.choose's answers per problem; cleared on any change
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -108,6 +109,7 @@ class ConfigCache:
     # -- writing ------------------------------------------------------------------------------
     def put(self, key: str, best: dict, timings: dict, heuristic_ms: float | None = None) -> dict:
         """Record a tuning result in memory (``save()`` writes it)."""
+        self.chosen.clear()
         entry = {"best": best, "best_ms": min(timings.values()), "timings": timings,
                  "heuristic_ms": heuristic_ms,
                  "date": datetime.datetime.now(datetime.timezone.utc).strftime(
@@ -118,6 +120,7 @@ class ConfigCache:
     def save(self) -> None:
         """Merge with the file's current content under a lock and replace it atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.chosen.clear()
         with _locked(self.path.with_suffix(self.path.suffix + ".lock")):
             on_disk = self._read_quietly()
             on_disk.update(self.entries)
@@ -148,12 +151,14 @@ class ConfigCache:
         """Import entries from another cache file for the same device; returns how many."""
         text = Path(path).read_text(encoding="utf-8")
         imported = self._parse(text, str(path))
+        self.chosen.clear()
         self.entries.update(imported)
         return len(imported)
 
     def clear(self) -> None:
         """Delete the file and forget every entry."""
         self._entries = {}
+        self.chosen.clear()
         try:
             self.path.unlink()
         except FileNotFoundError:

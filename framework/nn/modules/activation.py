@@ -9,7 +9,8 @@ from .module import Module
 
 __all__ = ["ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "LeakyReLU", "ELU", "SELU",
            "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign",
-           "Tanhshrink", "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax"]
+           "Tanhshrink", "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin",
+           "Threshold", "Hardshrink", "Softshrink"]
 
 
 def _inplace_suffix(inplace: bool) -> str:
@@ -328,5 +329,3 @@ class Softshrink(_Shrink):
 
     _fn = "softshrink"
 
-
-__all__ += ["Softmin", "Threshold", "Hardshrink", "Softshrink"]
