@@ -31,6 +31,17 @@ class Tunable:
         dtype, layout, shape = self.key_fields(problem)
         return make_key(self.name, self.kernel_hash(), dtype, layout, shape)
 
+    def accepts(self, config: dict, problem: dict) -> bool:
+        """True when ``config`` is one tuning ``problem`` could pick: a config of the kernel's
+        space for the problem, or its heuristic config (same keys, same values)."""
+        return _same_config(config, self.heuristic(problem)) or any(
+            _same_config(config, candidate) for candidate in self.configs(problem))
+
+
+def _same_config(config: dict, candidate: dict) -> bool:
+    """Equal keys and equal integer values (a cached ``64.0`` or ``True`` is not ``64``/``1``)."""
+    return config == candidate and all(type(config[k]) is type(candidate[k]) for k in config)
+
 
 @dataclass
 class TuneResult:

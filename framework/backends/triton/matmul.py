@@ -99,6 +99,8 @@ def launch(a: Array, b: Array, config: dict, bias=None, activation=None, residua
         return out
     epilogue = _epilogue_args(bias, activation, residual, preact)
     split = config.get("SPLIT_K", 1)
+    if type(split) is not int or split < 1:  # SPLIT_K 0 would launch no program: all zeros
+        raise ValueError(f"matmul: config SPLIT_K must be a positive integer, got {split!r}")
     target = out if split == 1 else empty((split, batch, m, n), dtypes.float32)
     split_stride = 0 if split == 1 else target.strides[0]
     kernel_strides = out.strides if split == 1 else target.strides[1:]
