@@ -602,7 +602,9 @@ class _Store:
         if not isinstance(saved_device, str):
             raise _corrupt(self.name, f"bad device {saved_device!r}")
         obj = node.get("object")
-        if obj is not None and obj in self.objects:
+        if obj is not None and not _is_count(obj):
+            raise _corrupt(self.name, f"bad object number {obj!r}")
+        if obj in self.objects:
             return self.objects[obj]
         base = self._base(key, _target_device(saved_device, self.map_location))
         shape, strides, offset = self._geometry(key, node.get("view"), base.numel())
@@ -611,8 +613,6 @@ class _Store:
         if node.get("requires_grad") is True:
             t.requires_grad_()
         if obj is not None:
-            if not isinstance(obj, int):
-                raise _corrupt(self.name, f"bad object number {obj!r}")
             self.objects[obj] = t
         return t
 

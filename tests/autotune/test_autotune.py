@@ -460,3 +460,34 @@ def test_cli_import_refuses_a_bad_file_and_skips_bad_entries(tmp_path, private_c
     text = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "imported 1 entries" in text and "ignoring 1 malformed entry" in text
+
+
+def test_every_gpu_heuristic_config_is_a_valid_cached_config_for_its_dtype():
+    """A tuned entry may hold the heuristic config of its problem; every problem of the same
+    bucket must accept it, so the GPU heuristic's every answer is in the accepted set."""
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels().matmul
+    sizes = (1, 16, 200, 256, 257, 1000, 1024, 4096, 20000)
+    for itemsize, tensor_cores in ((2, True), (4, True), (4, False), (8, False)):
+        accepted = (kernels.config_space(itemsize, 227 * 1024, tensor_cores)
+                    + kernels.heuristic_configs(itemsize, tensor_cores))
+        for m in sizes:
+            for n in sizes:
+                for k in sizes:
+                    config = kernels.default_config(m, n, k, itemsize, False, tensor_cores,
+                                                    batch=1, sms=132)
+                    assert config in accepted, (m, n, k, itemsize, tensor_cores, config)
+
+
+def test_accepts_takes_the_tuned_space_heuristics_and_declared_extras():
+    configs = [{"BLOCK_M": 16}, {"BLOCK_M": 32}]
+    fake = autotune.Tunable(name="fake", kernel_hash=lambda: "h",
+                            configs=lambda problem: configs,
+                            heuristic=lambda problem: {"BLOCK_M": 64},
+                            key_fields=lambda problem: ("fp32", "NN", {"M": 1}),
+                            runner=lambda problem: None,
+                            also_valid=lambda problem: [{"BLOCK_M": 128}])
+    for m in (16, 32, 64, 128):
+        assert fake.accepts({"BLOCK_M": m}, {})
+    for bad in ({"BLOCK_M": 8}, {"BLOCK_M": 32.0}, {"BLOCK_M": 16, "SPLIT_K": 1}, {}):
+        assert not fake.accepts(bad, {})

@@ -281,7 +281,8 @@ def test_deep_nesting_and_bad_structure_raise_a_clear_error(tmp_path):
     for tree in ("[" * 50_000 + "]" * 50_000, '{"list": 5}', '{"tensor": ["a"]}',
                  '{"tensor": "missing"}', '{"dict": [[{"list": []}, 1]]}', '{"float": []}',
                  '{"tensor": "a", "view": [[4], [1], 0]}',
-                 '{"tensor": "a", "view": [[-1], [1], 0]}'):
+                 '{"tensor": "a", "view": [[-1], [1], 0]}', '{"tensor": "a", "object": []}',
+                 '{"tensor": "a", "device": 1}', '{"dtype": "nonsense"}'):
         document = '{"version": 2, "tree": ' + tree + "}"
         _raw_file(path, {"__metadata__": {"framework": document}, "a": _F32}, bytes(8))
         with pytest.raises(RuntimeError, match=re.escape(str(path))):

@@ -208,6 +208,14 @@ def _configs(problem: dict) -> list:
                                 problem["dtype"] not in ("fp32", "fp64"))
 
 
+def _heuristic_configs(problem: dict) -> list:
+    """GPU heuristic configs for the problem's dtype (entries tuned on a neighbour problem)."""
+    if runtime.mode() == "interpreter":
+        return []
+    return runtime.kernels().matmul.heuristic_configs(_itemsize(problem["dtype"]),
+                                                      problem["dtype"] != "fp32")
+
+
 def _key_fields(problem: dict) -> tuple:
     shape = {"M": problem["m"], "N": problem["n"], "K": problem["k"]}
     if problem.get("batch", 1) > 1:
@@ -244,6 +252,7 @@ def _kernel_hash() -> str:
 
 
 MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,
-                  heuristic=_heuristic, key_fields=_key_fields, runner=_runner)
+                  heuristic=_heuristic, key_fields=_key_fields, runner=_runner,
+                  also_valid=_heuristic_configs)
 
 KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue}
