@@ -268,6 +268,9 @@ def _header_bytes(entries: dict, metadata: dict) -> bytes:
     ordered = {_METADATA: metadata, **{name: header[name] for name in entries}}
     text = json.dumps(ordered, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    if len(text) > _MAX_HEADER:  # no reader (this one or safetensors) would open the file
+        raise RuntimeError(f"framework.save: the object's structure needs a header of "
+                           f"{len(text)} bytes, over the safetensors limit of {_MAX_HEADER}")
     return struct.pack("<Q", len(text)) + text
 
 

@@ -433,3 +433,12 @@ def test_tied_weights_load_tied(tmp_path, device):
     _same(back["head.weight"], embedding.weight.detach())
     assert back["head.weight"].data_ptr() == back["embedding.weight"].data_ptr()
     assert set(safetensors.torch.load_file(str(path))) == {"embedding.weight"}
+
+
+def test_a_structure_too_large_for_a_header_is_refused_before_writing(tmp_path, monkeypatch):
+    import framework.serialization as serialization
+    monkeypatch.setattr(serialization, "_MAX_HEADER", 256)
+    framework.save({"w": framework.ones(1)}, tmp_path / "a.safetensors")
+    with pytest.raises(RuntimeError, match="over the safetensors limit"):
+        framework.save({"w": framework.ones(1), "names": ["x" * 300]}, tmp_path / "a.safetensors")
+    assert framework.load(tmp_path / "a.safetensors")["w"].tolist() == [1.0]
