@@ -166,6 +166,18 @@ def default_config(m: int, n: int, k: int, itemsize: int, interpreter: bool,
     return MATMUL_CONFIGS[0]
 
 
+def heuristic_configs(itemsize: int, tensor_cores: bool = True) -> list:
+    """Every config ``default_config`` can return on a GPU for ``itemsize``-byte operands.
+
+    A tuned entry may hold the heuristic config of the problem it was tuned on; another
+    problem of the same shape bucket can have a different one (split-K or not), so the
+    cache accepts any of these as well as the tuned space.
+    """
+    tiles = [MATMUL_CONFIGS[2]] + ([MATMUL_CONFIGS[3]] if not tensor_cores or itemsize == 8
+                                   else [MATMUL_CONFIGS[0], MATMUL_CONFIGS[1]])
+    return tiles + [dict(_SPLIT_CONFIG, SPLIT_K=split) for split in _SPLITS]
+
+
 def _pow2_block(size: int) -> int:
     block = MIN_BLOCK
     while block < size and block < MAX_INTERPRETER_BLOCK:

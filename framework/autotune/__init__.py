@@ -77,14 +77,22 @@ def _frozen(problem: dict) -> tuple:
 
 
 def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
-    entry = current.get(tunable.key(problem))
+    key = tunable.key(problem)
+    entry = current.get(key)
     if entry is not None:
-        return entry["best"]
+        if tunable.accepts(entry["best"], problem):
+            return entry["best"]
+        current._report(f"ignoring autotune cache entry {key} of {current.path}: {entry['best']} "
+                        f"is not a config of the {tunable.name} kernel (unknown parameter or "
+                        "value); using the heuristic config")
     if tuning_enabled() and _on_gpu():
         from .timing import median_ms
         result = tune(tunable, problem, median_ms)
         current.put(result.key, result.best, result.timings, result.heuristic_ms)
-        current.save()
+        try:
+            current.save()
+        except OSError as exc:  # the tuned config still serves this process
+            current._report(f"could not save the autotune cache {current.path}: {exc}")
         return result.best
     return tunable.heuristic(problem)
 
@@ -118,8 +126,11 @@ def record(path=None):
 
 
 def recorded(path) -> list:
-    """Problems written by ``record(path)``."""
-    problems = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Problems written by ``record(path)`` (``ValueError`` for anything else)."""
+    try:
+        problems = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8 or not JSON
+        problems = None
     if not isinstance(problems, list) or not all(isinstance(p, dict) and "op" in p
                                                  for p in problems):
         raise ValueError(f"{path} is not a recorded problem list (a JSON list of objects with "
@@ -148,7 +159,12 @@ def export_cache(path) -> int:
 
 
 def import_cache(path) -> int:
-    """Merge entries from a cache file written for this GPU; returns how many were imported."""
+    """Merge entries from a cache file written for this GPU; returns how many were imported.
+
+    Malformed entries are skipped (one warning); a file that is not a cache for this GPU
+    raises ``ValueError``, one that cannot be read ``OSError``. Imported configs are checked
+    against their kernel's config space at first use, like every cached config.
+    """
     current = cache()
     count = current.merge_file(Path(path))
     current.save()

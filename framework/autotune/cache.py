@@ -13,17 +13,22 @@ File layout (readable by a person)::
                        "heuristic_ms": 0.52, "date": "2026-11-27T15:20:00Z"}}}
 
 Lookups are in-memory dict hits (the file is read once per process). Writes
-take an exclusive lock on ``<file>.lock``, merge with what other processes
-wrote meanwhile, write a temp file and rename it over the old one, so several
-processes can tune at once and a reader never sees half a file. A corrupt or
-foreign file is reported once (a warning) and ignored, never a crash.
+take an exclusive lock on ``<file>.lock`` (opened without following a
+symlink), merge with what other processes wrote meanwhile, write a temp file
+and rename it over the old one, so several processes can tune at once and a
+reader never sees half a file. A corrupt (not UTF-8, not JSON) or foreign
+file is reported once (a warning) and ignored, never a crash; so are
+malformed entries (one warning per file). ``autotune.choose`` further checks
+each config against its kernel's config space before using it.
 """
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import re
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -74,32 +79,51 @@ class ConfigCache:
 
     def _read(self) -> dict:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self._parse(self.path.read_bytes(), str(self.path))
         except FileNotFoundError:
             return {}
         except OSError as exc:
             self._report(f"cannot read {self.path}: {exc}")
             return {}
-        return self._parse(text, str(self.path))
+        except UnusableCacheFile as exc:
+            self._report(str(exc))
+            return {}
 
-    def _parse(self, text: str, origin: str) -> dict:
+    def _parse(self, data: bytes, origin: str) -> dict:
+        """The valid entries of a cache file's bytes, reporting malformed ones (one warning).
+
+        Raises ``UnusableCacheFile`` for a file that is not a cache for this device.
+        """
         try:
-            document = json.loads(text)
+            document = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UnusableCacheFile(f"ignoring corrupt autotune cache {origin}: not UTF-8 text "
+                                    f"({exc.reason} at byte {exc.start})") from None
+        except RecursionError:
+            raise UnusableCacheFile(f"ignoring corrupt autotune cache {origin}: JSON nested "
+                                    "too deeply") from None
         except ValueError as exc:
-            self._report(f"ignoring corrupt autotune cache {origin}: {exc}")
-            return {}
+            raise UnusableCacheFile(f"ignoring corrupt autotune cache {origin}: {exc}") from None
         if not isinstance(document, dict) or not isinstance(document.get("entries"), dict):
-            self._report(f"ignoring autotune cache {origin}: not a framework cache file")
-            return {}
+            raise UnusableCacheFile(f"ignoring autotune cache {origin}: not a framework cache "
+                                    "file")
         if document.get("format") != FORMAT:
-            self._report(f"ignoring autotune cache {origin}: format {document.get('format')!r}, "
-                         f"expected {FORMAT}")
-            return {}
+            raise UnusableCacheFile(f"ignoring autotune cache {origin}: format "
+                                    f"{document.get('format')!r}, expected {FORMAT}")
         if document.get("device") != self.device:
-            self._report(f"ignoring autotune cache {origin}: it was written for "
-                         f"{document.get('device')}, not {self.device}")
-            return {}
-        return {key: entry for key, entry in document["entries"].items() if _valid(entry)}
+            raise UnusableCacheFile(f"ignoring autotune cache {origin}: it was written for "
+                                    f"{document.get('device')}, not {self.device}")
+        entries, bad = {}, []
+        for key, entry in document["entries"].items():
+            problem = entry_problem(entry)
+            if problem is None:
+                entries[key] = entry
+            else:
+                bad.append(f"{key}: {problem}")
+        if bad:
+            self._report(f"ignoring {len(bad)} malformed entr{'y' if len(bad) == 1 else 'ies'} "
+                         f"of autotune cache {origin} ({bad[0]}{', ...' if len(bad) > 1 else ''})")
+        return entries
 
     def _report(self, message: str) -> None:
         if message not in self.problems:
@@ -120,11 +144,11 @@ class ConfigCache:
     def save(self) -> None:
         """Merge with the file's current content under a lock and replace it atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.chosen.clear()
         with _locked(self.path.with_suffix(self.path.suffix + ".lock")):
             on_disk = self._read_quietly()
             on_disk.update(self.entries)
             self._entries = on_disk
+            self.chosen.clear()
             document = {"format": FORMAT, "device": self.device, "entries": on_disk}
             handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-",
                                             suffix=".json")
@@ -139,18 +163,21 @@ class ConfigCache:
 
     def _read_quietly(self) -> dict:
         """The file's entries now (another process may have added some); {} if unusable."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError:
-            return {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self._parse(text, str(self.path))
+            try:
+                return self._parse(self.path.read_bytes(), str(self.path))
+            except (OSError, UnusableCacheFile):
+                return {}
 
     def merge_file(self, path: Path) -> int:
-        """Import entries from another cache file for the same device; returns how many."""
-        text = Path(path).read_text(encoding="utf-8")
-        imported = self._parse(text, str(path))
+        """Import the well-formed entries of another cache file for the same device.
+
+        Returns how many were imported (malformed entries are skipped with one warning);
+        raises ``UnusableCacheFile`` (a ``ValueError``) for a file that is not a cache for
+        this device, and ``OSError`` when it cannot be read.
+        """
+        imported = self._parse(Path(path).read_bytes(), str(path))
         self.chosen.clear()
         self.entries.update(imported)
         return len(imported)
@@ -165,20 +192,58 @@ class ConfigCache:
             pass
 
 
-def _valid(entry) -> bool:
-    return (isinstance(entry, dict) and isinstance(entry.get("best"), dict)
-            and isinstance(entry.get("timings"), dict))
+class UnusableCacheFile(ValueError):
+    """A file that is not an autotune cache for this device (corrupt, foreign, other format)."""
+
+
+def entry_problem(entry) -> str | None:
+    """What is wrong with a cache entry's structure, or None when it is well-formed.
+
+    Well-formed: ``best`` is a non-empty object of integer parameters >= 1 (every kernel
+    parameter is a block size, split, group size, warp or stage count), ``timings`` an object
+    of numbers. Whether ``best`` is a config of its kernel is checked at lookup
+    (``autotune.choose``), where the kernel is known.
+    """
+    if not isinstance(entry, dict):
+        return "not an object"
+    best, timings = entry.get("best"), entry.get("timings")
+    if not isinstance(best, dict) or not best:
+        return "'best' is not a config"
+    for name, value in best.items():
+        if type(value) is not int or value < 1:
+            return f"config value {name}={value!r} is not a positive integer"
+    if not isinstance(timings, dict) or not all(
+            isinstance(ms, (int, float)) and not isinstance(ms, bool) for ms in timings.values()):
+        return "'timings' is not an object of times"
+    return None
 
 
 class _locked:
-    """An exclusive advisory lock on ``path`` (``fcntl.flock``; a no-op where unavailable)."""
+    """An exclusive advisory lock on ``path`` (``fcntl.flock``; a no-op where unavailable).
+
+    The lock file is opened without following a symlink (``O_NOFOLLOW``) and must be a
+    regular file, so a link planted in a shared cache directory cannot make a save create or
+    lock another file; ``OSError`` otherwise.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.handle = None
 
     def __enter__(self):
-        self.handle = open(self.path, "a+")
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            if os.path.islink(self.path):
+                raise OSError(exc.errno, f"refusing to use the autotune cache lock {self.path}: "
+                              "it is a symbolic link") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, f"refusing to use the autotune cache lock {self.path}: "
+                          "it is not a regular file")
+        self.handle = os.fdopen(fd, "r+")
         try:
             import fcntl
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)

@@ -23,6 +23,14 @@ def tunable_for(problem: dict):
 
 def run(args, console) -> int:
     """Run the subcommand (the caller has checked that a GPU or ``--dry-run`` is there)."""
+    try:
+        return _run(args, console)
+    except OSError as exc:  # e.g. an unwritable cache directory or a refused lock file
+        console.print(f"framework autotune: {exc}", style="red")
+        return 1
+
+
+def _run(args, console) -> int:
     current = cache()
     if args.clear:
         current.clear()
@@ -33,10 +41,7 @@ def run(args, console) -> int:
         console.print(f"exported {count} entries to {args.export}")
         return 0
     if args.import_path:
-        from . import import_cache
-        count = import_cache(args.import_path)
-        console.print(f"imported {count} entries into {current.path}")
-        return 0
+        return _import(args.import_path, console)
     problems = _problems(args, console)
     if problems is None:
         return 2
@@ -51,6 +56,26 @@ def run(args, console) -> int:
     skipped = len(todo) - len(results)
     if skipped:
         console.print(f"The --budget ran out: {skipped} problems left untuned.")
+    return 0
+
+
+def _import(path, console) -> int:
+    """Merge a cache file; a file that is not a cache for this GPU is refused (status 1)."""
+    import warnings
+
+    from . import import_cache
+    current = cache()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            count = import_cache(path)
+        except (OSError, ValueError) as exc:
+            console.print(f"framework autotune --import: {exc}; nothing was imported",
+                          style="red")
+            return 1
+    for warning in caught:
+        console.print(f"warning: {warning.message}", style="yellow")
+    console.print(f"imported {count} entries into {current.path}")
     return 0
 
 

@@ -25,11 +25,27 @@ class Tunable:
     heuristic: Callable[[dict], dict]
     key_fields: Callable[[dict], tuple]  # problem -> (dtype, layout, {size name: size})
     runner: Callable[[dict], Callable[[dict], None]]
+    # problem -> further configs a cached entry may hold (heuristic configs of other problems
+    # in the same shape bucket); none by default
+    also_valid: Callable[[dict], list] | None = None
 
     def key(self, problem: dict) -> str:
         """The cache key of ``problem``."""
         dtype, layout, shape = self.key_fields(problem)
         return make_key(self.name, self.kernel_hash(), dtype, layout, shape)
+
+    def accepts(self, config: dict, problem: dict) -> bool:
+        """True when ``config`` is one tuning ``problem``'s shape bucket could pick: a config
+        of the kernel's space for the problem, or a heuristic config (same keys and values)."""
+        candidates = [self.heuristic(problem), *self.configs(problem)]
+        if self.also_valid is not None:
+            candidates += self.also_valid(problem)
+        return any(_same_config(config, candidate) for candidate in candidates)
+
+
+def _same_config(config: dict, candidate: dict) -> bool:
+    """Equal keys and equal integer values (a cached ``64.0`` or ``True`` is not ``64``/``1``)."""
+    return config == candidate and all(type(config[k]) is type(candidate[k]) for k in config)
 
 
 @dataclass

@@ -81,7 +81,7 @@ def test_save_merges_what_another_process_wrote(tmp_path):
 def _writer(path, index):
     cache = ConfigCache(path, DEVICE)
     for j in range(10):
-        cache.put(f"p{index}-{j}", {"j": j}, {"c": float(j)})
+        cache.put(f"p{index}-{j}", {"j": j + 1}, {"c": float(j)})
         cache.save()
 
 
@@ -133,8 +133,10 @@ def _problem(m=8, n=8, k=40):
 def test_a_miss_uses_the_heuristic_and_a_hit_the_cached_config(monkeypatch):
     problem = _problem()
     assert autotune.choose(triton_matmul.MATMUL, problem) == triton_matmul.MATMUL.heuristic(problem)
-    cached = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 3,
+    cached = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
               "num_warps": 4, "num_stages": 1}
+    assert cached in triton_matmul.MATMUL.configs(problem) and cached != \
+        triton_matmul.MATMUL.heuristic(problem)
     autotune.cache().put(triton_matmul.MATMUL.key(problem), cached, {"x": 1.0})
     used = []
     real_launch = triton_matmul.launch
@@ -302,3 +304,189 @@ def test_dry_run_tunes_conv_problems(private_cache):
     assert result.returncode == 0, result.stdout + result.stderr
     text = " ".join(result.stdout.split())
     assert "Tuning 3 of 3 problems" in text and "conv2d wgrad" in text
+
+
+# -- bad files and entries never break a launch (issue 9, item 5) ---------------------------------
+def _operands(seed=0, m=8, k=40, n=8):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((m, k)).astype(np.float32),
+            rng.standard_normal((k, n)).astype(np.float32))
+
+
+def _cuda_matmul(a, b):
+    return (framework.tensor(a, device="cuda") @ framework.tensor(b, device="cuda")).cpu().numpy()
+
+
+def _write_cache(entries: dict, raw: bytes | None = None):
+    path = autotune.cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"format": 1, "device": autotune.cache().device, "entries": entries}
+    path.write_bytes(raw if raw is not None else json.dumps(document).encode())
+    autotune.reset()
+    return path
+
+
+def test_a_non_utf8_cache_file_is_reported_once_and_matmul_works():
+    _write_cache({}, raw=b'{"format": 1, "entries": {"\xff\xfe": 1}}')
+    a, b = _operands()
+    with pytest.warns(RuntimeWarning, match="not UTF-8") as caught:
+        np.testing.assert_allclose(_cuda_matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(_cuda_matmul(b.T, a.T), b.T @ a.T, rtol=1e-5, atol=1e-5)
+    assert len([w for w in caught if "autotune" in str(w.message)]) == 1
+    autotune.cache().put("k", {"x": 1}, {"c": 1.0})
+    autotune.cache().save()  # the corrupt file is replaced by a good one
+    assert ConfigCache(autotune.cache_path(), autotune.cache().device).get("k")["best"] == {"x": 1}
+
+
+def test_a_deeply_nested_cache_file_is_reported_and_ignored(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.warns(RuntimeWarning, match="nested too deeply"):
+        assert ConfigCache(path, DEVICE).get("k") is None
+
+
+_GOOD = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
+         "num_warps": 4, "num_stages": 1}
+
+
+@pytest.mark.parametrize("change", [{"SPLIT_K": 0}, {"SPLIT_K": -1}, {"SPLIT_K": 3},
+                                    {"BLOCK_M": 0}, {"BLOCK_K": 64.0}, {"SPLIT_K": True},
+                                    {"SPLIT_K": "2"}, {"BLOCK_Q": 16}, {"num_warps": None}],
+                         ids=repr)
+def test_a_cached_config_outside_the_kernels_space_is_ignored_with_one_warning(change):
+    """SPLIT_K 0 or -1 used to make matmul return zeros; any value or key the kernel's config
+    space does not have is refused at lookup (or when the file is read) with one warning."""
+    problem = _problem()
+    assert _GOOD in triton_matmul.MATMUL.configs(problem)
+    _write_cache({triton_matmul.MATMUL.key(problem): {"best": dict(_GOOD, **change),
+                                                      "timings": {"x": 1.0}}})
+    a, b = _operands()
+    with pytest.warns(RuntimeWarning, match="autotune cache") as caught:
+        for seed in range(3):  # the same entry serves 8x40x8 and 9x33x7: one warning
+            a, b = _operands(seed, m=8 + seed % 2, k=40 - 7 * (seed % 2), n=8 - seed % 2)
+            np.testing.assert_allclose(_cuda_matmul(a, b), a @ b, rtol=1e-5, atol=1e-5)
+    assert len([w for w in caught if "autotune" in str(w.message)]) == 1
+
+
+def test_a_bad_conv_entry_is_ignored_and_the_conv_is_right():
+    from framework.backends.triton import conv as triton_conv
+    x = framework.randn(1, 2, 5, 5, device="cuda")
+    w = framework.randn(3, 2, 3, 3, device="cuda")
+    with autotune.record() as seen:
+        framework.nn.functional.conv2d(x, w, padding=1)
+    problem = {k: v for k, v in seen[0].items() if k != "op"}
+    key = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"].key(problem)
+    heuristic = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"].heuristic(problem)
+    _write_cache({key: {"best": dict(heuristic, SPLIT_K=2), "timings": {"x": 1.0}}})
+    with pytest.warns(RuntimeWarning, match="not a config of the conv2d_fwd kernel"):
+        out = framework.nn.functional.conv2d(x, w, padding=1)
+    expected = framework.nn.functional.conv2d(x.cpu(), w.cpu(), padding=1)
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_malformed_entries_are_dropped_with_one_warning_and_good_ones_kept(tmp_path):
+    path = tmp_path / "c.json"
+    entries = {"good": {"best": {"x": 1}, "timings": {"c": 1.0}},
+               "no best": {"timings": {}}, "list": [1], "zero": {"best": {"x": 0}, "timings": {}},
+               "bad timings": {"best": {"x": 1}, "timings": {"c": "fast"}}}
+    path.write_text(json.dumps({"format": 1, "device": DEVICE, "entries": entries}))
+    cache = ConfigCache(path, DEVICE)
+    with pytest.warns(RuntimeWarning, match="ignoring 4 malformed entries") as caught:
+        assert list(cache.entries) == ["good"]
+    assert len(caught) == 1
+
+
+def test_launching_matmul_with_split_k_below_one_raises():
+    a = framework.ones(1, 4, 4, device="cuda")
+    for split in (0, -1):
+        with pytest.raises(ValueError, match="SPLIT_K must be a positive integer"):
+            triton_matmul.launch(a._a, a._a, dict(_GOOD, SPLIT_K=split))
+
+
+def test_the_lock_file_is_never_a_followed_symlink(tmp_path):
+    path = tmp_path / "c.json"
+    victim = tmp_path / "elsewhere" / "victim"
+    victim.parent.mkdir()
+    (tmp_path / "c.json.lock").symlink_to(victim)
+    cache = ConfigCache(path, DEVICE)
+    cache.put("k", {"x": 1}, {"c": 1.0})
+    with pytest.raises(OSError, match="symbolic link"):
+        cache.save()
+    assert not victim.exists() and not path.exists()
+    victim.write_text("precious")
+    with pytest.raises(OSError, match="symbolic link"):
+        cache.save()
+    assert victim.read_text() == "precious"
+
+
+def test_a_recorded_problem_file_that_is_not_text_is_refused(tmp_path):
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe[]")
+    with pytest.raises(ValueError, match="recorded problem list"):
+        autotune.recorded(tmp_path / "bin.json")
+
+
+def test_import_validates_like_a_read(tmp_path, private_cache):
+    device = autotune.cache().device
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe not a cache")
+    with pytest.raises(ValueError, match="not UTF-8"):
+        autotune.import_cache(bad)
+    bad.write_text(json.dumps({"format": 1, "device": dict(device, name="x"), "entries": {}}))
+    with pytest.raises(ValueError, match="written for"):
+        autotune.import_cache(bad)
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps({"format": 1, "device": device, "entries": {
+        "ok": {"best": dict(_GOOD), "timings": {"c": 1.0}},
+        "zero split": {"best": dict(_GOOD, SPLIT_K=0), "timings": {"c": 1.0}}}}))
+    with pytest.warns(RuntimeWarning, match="ignoring 1 malformed entry .*zero split"):
+        assert autotune.import_cache(mixed) == 1
+    assert set(autotune.cache().entries) == {"ok"}
+
+
+def test_cli_import_refuses_a_bad_file_and_skips_bad_entries(tmp_path, private_cache):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe not a cache")
+    result = _cli("--dry-run", "--import", str(bad), cache_dir=private_cache)
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 1 and "nothing was imported" in text, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    device = autotune.cache().device
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps({"format": 1, "device": device, "entries": {
+        "ok": {"best": dict(_GOOD), "timings": {"c": 1.0}},
+        "neg": {"best": dict(_GOOD, SPLIT_K=-1), "timings": {"c": 1.0}}}}))
+    result = _cli("--dry-run", "--import", str(mixed), cache_dir=private_cache)
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "imported 1 entries" in text and "ignoring 1 malformed entry" in text
+
+
+def test_every_gpu_heuristic_config_is_a_valid_cached_config_for_its_dtype():
+    """A tuned entry may hold the heuristic config of its problem; every problem of the same
+    bucket must accept it, so the GPU heuristic's every answer is in the accepted set."""
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels().matmul
+    sizes = (1, 16, 200, 256, 257, 1000, 1024, 4096, 20000)
+    for itemsize, tensor_cores in ((2, True), (4, True), (4, False), (8, False)):
+        accepted = (kernels.config_space(itemsize, 227 * 1024, tensor_cores)
+                    + kernels.heuristic_configs(itemsize, tensor_cores))
+        for m in sizes:
+            for n in sizes:
+                for k in sizes:
+                    config = kernels.default_config(m, n, k, itemsize, False, tensor_cores,
+                                                    batch=1, sms=132)
+                    assert config in accepted, (m, n, k, itemsize, tensor_cores, config)
+
+
+def test_accepts_takes_the_tuned_space_heuristics_and_declared_extras():
+    configs = [{"BLOCK_M": 16}, {"BLOCK_M": 32}]
+    fake = autotune.Tunable(name="fake", kernel_hash=lambda: "h",
+                            configs=lambda problem: configs,
+                            heuristic=lambda problem: {"BLOCK_M": 64},
+                            key_fields=lambda problem: ("fp32", "NN", {"M": 1}),
+                            runner=lambda problem: None,
+                            also_valid=lambda problem: [{"BLOCK_M": 128}])
+    for m in (16, 32, 64, 128):
+        assert fake.accepts({"BLOCK_M": m}, {})
+    for bad in ({"BLOCK_M": 8}, {"BLOCK_M": 32.0}, {"BLOCK_M": 16, "SPLIT_K": 1}, {}):
+        assert not fake.accepts(bad, {})

@@ -99,6 +99,8 @@ def launch(a: Array, b: Array, config: dict, bias=None, activation=None, residua
         return out
     epilogue = _epilogue_args(bias, activation, residual, preact)
     split = config.get("SPLIT_K", 1)
+    if type(split) is not int or split < 1:  # SPLIT_K 0 would launch no program: all zeros
+        raise ValueError(f"matmul: config SPLIT_K must be a positive integer, got {split!r}")
     target = out if split == 1 else empty((split, batch, m, n), dtypes.float32)
     split_stride = 0 if split == 1 else target.strides[0]
     kernel_strides = out.strides if split == 1 else target.strides[1:]
@@ -206,6 +208,14 @@ def _configs(problem: dict) -> list:
                                 problem["dtype"] not in ("fp32", "fp64"))
 
 
+def _heuristic_configs(problem: dict) -> list:
+    """GPU heuristic configs for the problem's dtype (entries tuned on a neighbour problem)."""
+    if runtime.mode() == "interpreter":
+        return []
+    return runtime.kernels().matmul.heuristic_configs(_itemsize(problem["dtype"]),
+                                                      problem["dtype"] != "fp32")
+
+
 def _key_fields(problem: dict) -> tuple:
     shape = {"M": problem["m"], "N": problem["n"], "K": problem["k"]}
     if problem.get("batch", 1) > 1:
@@ -242,6 +252,7 @@ def _kernel_hash() -> str:
 
 
 MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,
-                  heuristic=_heuristic, key_fields=_key_fields, runner=_runner)
+                  heuristic=_heuristic, key_fields=_key_fields, runner=_runner,
+                  also_valid=_heuristic_configs)
 
 KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue}
