@@ -95,6 +95,29 @@ def test_exception_needing_extra_constructor_arguments_becomes_runtime_error_wit
     assert "sample 0 is broken" in str(info.value)
 
 
+class MessageField(Exception):
+    """Its message is a keyword field, like some libraries' exceptions (torch's rule)."""
+
+    message = "unknown error"
+
+    def __init__(self, code=None, message=""):
+        super().__init__(f"{message} (code {code})")
+        self.code, self.message = code, message
+
+
+def _message_field_error(i):
+    return MessageField(code=i, message=f"sample {i} is broken")
+
+
+def test_exception_with_a_message_field_gets_the_text_in_that_field():
+    loader = DataLoader(Raising(_message_field_error), batch_size=2, num_workers=1,
+                        timeout=SAFETY)
+    with pytest.raises(MessageField) as info:
+        list(loader)
+    assert "Caught MessageField in DataLoader worker process 0" in info.value.message
+    assert "sample 0 is broken" in info.value.message
+
+
 def test_exception_of_an_unimportable_class_becomes_runtime_error_with_its_text():
     class Local(Exception):  # pickled by reference: cannot be found by name
         pass

@@ -16,6 +16,7 @@ that Ctrl-C shows the main process's traceback only.
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -218,32 +219,46 @@ class _KeyErrorMessage(str):
 
 
 class _WorkerError:
-    """An exception raised in a worker, carried to the main process as its type and traceback.
+    """An exception raised in a worker, carried to the main process as text.
 
-    Like ``torch._utils.ExceptionWrapper``: only the exception's class (by reference)
-    and its formatted traceback travel, so exceptions that cannot be pickled, or
-    cannot be rebuilt from their ``args``, still reach the main process.
+    Like ``torch._utils.ExceptionWrapper``, only the exception's class and its
+    formatted traceback travel (here the class as its module and qualified name,
+    so this object always pickles and unpickles): exceptions that cannot be
+    pickled, or cannot be rebuilt from their ``args``, still reach the main process.
     """
 
     def __init__(self, exc: BaseException, where: str) -> None:
-        self.exc_type: type | None = type(exc)
-        self.type_name = type(exc).__name__
-        self.exc_msg = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        kind = type(exc)
+        self.type_module, self.type_qualname = kind.__module__, kind.__qualname__
+        self.exc_msg = "".join(traceback.format_exception(kind, exc, exc.__traceback__))
         self.where = where
+
+    def exception_type(self) -> type | None:
+        """The exception's class as the main process finds it by name, or None."""
+        if "<locals>" in self.type_qualname:
+            return None
+        try:
+            found = importlib.import_module(self.type_module)
+            for part in self.type_qualname.split("."):
+                found = getattr(found, part)
+        except Exception:  # noqa: BLE001 - not importable here: re-raised as RuntimeError
+            return None
+        return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
     def reraise(self):
         """Raise the worker's exception type with the worker's traceback in its message.
 
-        A type that cannot be built from one message string (or could not be
-        sent) becomes a RuntimeError carrying the same text.
+        A type that the main process cannot find, or cannot build from one
+        message string, becomes a RuntimeError carrying the same text.
         """
-        message = f"Caught {self.type_name} {self.where}.\nOriginal {self.exc_msg}"
-        kind = self.exc_type
+        name = self.type_qualname.rsplit(".", 1)[-1]
+        message = f"Caught {name} {self.where}.\nOriginal {self.exc_msg}"
+        kind = self.exception_type()
+        if kind is None:
+            raise RuntimeError(message)
         if kind is KeyError:
             message = _KeyErrorMessage(message)
         try:
-            if kind is None:
-                raise TypeError("exception type not sent")
             if getattr(kind, "message", None):  # exceptions whose message is a keyword field
                 exception = kind(message=message)
             else:
@@ -316,8 +331,8 @@ def _worker_loop(loader: DataLoader, worker_id: int, seed: int, tasks, results,
                     data = _WorkerError(exc, where)
             _send(results, (epoch, number), worker_id, data)
             del data
-    except KeyboardInterrupt:  # SIGINT before the handler above was set: the main reports it
-        pass
+    except KeyboardInterrupt:  # raised by user code only (SIGINT is ignored): the main
+        pass                    # process reports Ctrl-C
     # Stopping, or the main process is gone: exit without waiting for the results queue to
     # flush (no one may read it, and a full pipe would block the exit for ever).
     results.cancel_join_thread()
@@ -329,12 +344,9 @@ def _send(results, key: tuple, worker_id: int, data) -> None:
     try:
         payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - reported to the main process
-        if isinstance(data, _WorkerError):
-            data.exc_type = None  # the class itself cannot be pickled: re-raise as RuntimeError
-        else:
-            data = _WorkerError(exc, f"in DataLoader worker process {worker_id} while "
-                                     f"pickling its batch for the main process")
-        payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        error = _WorkerError(exc, f"in DataLoader worker process {worker_id} while pickling "
+                                  f"its batch for the main process")
+        payload = pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL)
     results.put((key, worker_id, payload))
 
 
