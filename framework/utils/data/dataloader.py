@@ -2,14 +2,30 @@
 
 With ``num_workers > 0`` each epoch starts worker processes (kept across
 epochs with ``persistent_workers``); the main process hands out batches of
-indices round-robin and yields the results in order. Samples travel between
-processes pickled (tensors pickle as host arrays).
+indices (or, for an ``IterableDataset``, requests for the next batch of each
+worker's stream) round-robin and yields the results in order. Samples travel
+between processes pickled (tensors pickle as host arrays).
+
+Faults never hang (PyTorch's design, ``torch/utils/data/_utils``): a worker's
+exception travels as its type and formatted traceback, so the main process
+re-raises it at once even when the exception itself cannot be pickled; the
+waiting main process checks every 0.5 s that its workers live and raises
+``DataLoader worker (pid(s) N) exited unexpectedly``; an idle worker checks as
+often that its parent lives and exits when it is gone; workers ignore SIGINT so
+that Ctrl-C shows the main process's traceback only.
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
+import os
+import pickle
 import queue
 import random
+import signal
+import time
+import traceback
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,7 +37,9 @@ from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "WorkerInfo"]
 
-_POLL_SECONDS = 5.0
+_STATUS_POLL_SECONDS = 0.5  # how often a waiting main process checks that its workers live
+_WORKER_POLL_SECONDS = 0.5  # how often an idle worker checks that its main process lives
+_SHUTDOWN_SECONDS = 5.0  # how long shutdown waits for workers before terminating them
 
 
 @dataclass
@@ -122,6 +140,9 @@ class DataLoader:
         return len(self.sampler)
 
     def __iter__(self):
+        if self.num_workers == 0 and self.timeout > 0:
+            raise AssertionError("DataLoader without workers requires timeout == 0 (timeout "
+                                 "bounds the wait for a worker's batch)")
         batches = self._single_process() if self.num_workers == 0 else self._multi_process()
         if self.progress:
             return _with_progress(batches, self, self.progress)
@@ -155,18 +176,16 @@ class DataLoader:
 
     # -- worker processes -----------------------------------------------------------------
     def _multi_process(self):
-        pool = self._pool if self._pool is not None else _WorkerPool(self)
+        pool = self._pool if self._pool is not None and self._pool.alive else _WorkerPool(self)
         if self.persistent_workers:
-            self._pool = pool
+            self._pool = pool  # stopped when the loader (hence the pool) is freed
+        plan = None if self._iterable else iter(
+            self.batch_sampler if self.batch_sampler is not None else self.sampler)
         try:
-            yield from pool.epoch()
+            yield from pool.epoch(plan)
         finally:
             if not self.persistent_workers:
                 pool.shutdown()
-
-    def __del__(self) -> None:
-        if getattr(self, "_pool", None) is not None:
-            self._pool.shutdown()
 
 
 def _fetch(dataset, indices: list) -> list:
@@ -188,56 +207,192 @@ def _with_progress(batches, loader: DataLoader, description):
 
 
 # -- the worker side ---------------------------------------------------------------------------
-_DONE = "__done__"
+class _EndOfStream:
+    """A worker's answer when its IterableDataset stream has no more batches this epoch."""
 
 
-def _worker_loop(loader: DataLoader, worker_id: int, seed: int, tasks, results) -> None:
-    """Run in a worker: fetch and collate each task (an index batch, or the stream) it is given."""
+class _KeyErrorMessage(str):
+    """A KeyError's message that prints as itself: KeyError shows ``repr`` of its argument."""
+
+    def __repr__(self) -> str:
+        return self
+
+
+class _WorkerError:
+    """An exception raised in a worker, carried to the main process as text.
+
+    Like ``torch._utils.ExceptionWrapper``, only the exception's class and its
+    formatted traceback travel (here the class as its module and qualified name,
+    so this object always pickles and unpickles): exceptions that cannot be
+    pickled, or cannot be rebuilt from their ``args``, still reach the main process.
+    """
+
+    def __init__(self, exc: BaseException, where: str) -> None:
+        kind = type(exc)
+        self.type_module, self.type_qualname = kind.__module__, kind.__qualname__
+        self.exc_msg = "".join(traceback.format_exception(kind, exc, exc.__traceback__))
+        self.where = where
+
+    def exception_type(self) -> type | None:
+        """The exception's class as the main process finds it by name, or None."""
+        if "<locals>" in self.type_qualname:
+            return None
+        try:
+            found = importlib.import_module(self.type_module)
+            for part in self.type_qualname.split("."):
+                found = getattr(found, part)
+        except Exception:  # noqa: BLE001 - not importable here: re-raised as RuntimeError
+            return None
+        return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+    def reraise(self):
+        """Raise the worker's exception type with the worker's traceback in its message.
+
+        A type that the main process cannot find, or cannot build from one
+        message string, becomes a RuntimeError carrying the same text.
+        """
+        name = self.type_qualname.rsplit(".", 1)[-1]
+        message = f"Caught {name} {self.where}.\nOriginal {self.exc_msg}"
+        kind = self.exception_type()
+        if kind is None:
+            raise RuntimeError(message)
+        if kind is KeyError:
+            message = _KeyErrorMessage(message)
+        try:
+            if getattr(kind, "message", None):  # exceptions whose message is a keyword field
+                exception = kind(message=message)
+            else:
+                exception = kind(message)
+        except Exception:  # noqa: BLE001 - any failure to rebuild falls back to the text
+            raise RuntimeError(message) from None
+        raise exception
+
+
+class _ParentWatchdog:
+    """Tells a worker whether the process that started it still lives (PyTorch's ManagerWatchdog).
+
+    A process whose parent dies is re-parented, so its parent pid changes.
+    """
+
+    def __init__(self) -> None:
+        self.parent_pid = os.getppid()
+        self.parent_dead = False
+
+    def parent_alive(self) -> bool:
+        if not self.parent_dead:
+            self.parent_dead = os.getppid() != self.parent_pid
+        return not self.parent_dead
+
+
+def _worker_loop(loader: DataLoader, worker_id: int, seed: int, tasks, results,
+                 done) -> None:
+    """Run in a worker: answer each task (a batch of indices, or a request for the next batch
+    of this worker's stream) until told to stop or the main process is gone."""
     global _worker_info
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to report
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked across the fork
     _worker_info = WorkerInfo(worker_id, loader.num_workers, seed, loader.dataset)
     random.seed(seed)
     from ... import random as framework_random
     framework_random.manual_seed(seed)
+    where = f"in DataLoader worker process {worker_id}"
+    init_error = None
     try:
         if loader.worker_init_fn is not None:
             loader.worker_init_fn(worker_id)
-    except Exception as exc:  # noqa: BLE001 - reported to the main process
-        results.put((None, worker_id, exc))
-        return
-    while True:
-        task = tasks.get()
-        if task is None:
-            return
-        epoch, number, indices = task
-        try:
-            if loader._iterable:
-                for batch in loader._iterable_batches(iter(loader.dataset)):
-                    results.put(((epoch, number), worker_id, batch))
-                    number += 1
-                results.put(((epoch, _DONE), worker_id, None))
+    except Exception as exc:  # noqa: BLE001 - the answer to every task
+        init_error = _WorkerError(exc, where)
+    watchdog = _ParentWatchdog()
+    stream, stream_epoch = None, None
+    try:
+        while watchdog.parent_alive():
+            try:
+                task = tasks.get(timeout=_WORKER_POLL_SECONDS)
+            except queue.Empty:
                 continue
-            if loader.batch_sampler is None:
-                data = loader.collate_fn(loader.dataset[indices])
+            if task is None or done.is_set():  # stopping: skip the tasks still queued
+                break
+            epoch, number, indices = task
+            if init_error is not None:
+                data = init_error
             else:
-                data = loader.collate_fn(_fetch(loader.dataset, indices))
-            results.put(((epoch, number), worker_id, data))
-        except Exception as exc:  # noqa: BLE001 - re-raised in the main process
-            results.put(((epoch, number), worker_id, _WorkerError(exc, worker_id)))
+                try:
+                    if loader._iterable:
+                        if stream_epoch != epoch:
+                            stream = loader._iterable_batches(iter(loader.dataset))
+                            stream_epoch = epoch
+                        data = next(stream, _EndOfStream())
+                    elif loader.batch_sampler is None:
+                        data = loader.collate_fn(loader.dataset[indices])
+                    else:
+                        data = loader.collate_fn(_fetch(loader.dataset, indices))
+                except Exception as exc:  # noqa: BLE001 - re-raised in the main process
+                    data = _WorkerError(exc, where)
+            _send(results, (epoch, number), worker_id, data)
+            del data
+    except KeyboardInterrupt:  # raised by user code only (SIGINT is ignored): the main
+        pass                    # process reports Ctrl-C
+    # Stopping, or the main process is gone: exit without waiting for the results queue to
+    # flush (no one may read it, and a full pipe would block the exit for ever).
+    results.cancel_join_thread()
 
 
-class _WorkerError:
-    """An exception raised in a worker, carried back to be re-raised in the main process."""
+def _send(results, key: tuple, worker_id: int, data) -> None:
+    """Put ``data`` on the results queue pickled here, so a pickling failure is reported
+    instead of being dropped by the queue's feeder thread (which would hang the main)."""
+    try:
+        payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - reported to the main process
+        error = _WorkerError(exc, f"in DataLoader worker process {worker_id} while pickling "
+                                  f"its batch for the main process")
+        payload = pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL)
+    results.put((key, worker_id, payload))
 
-    def __init__(self, exc: BaseException, worker_id: int) -> None:
-        self.exc = exc
-        self.worker_id = worker_id
+
+def _receive(payload: bytes, worker_id: int):
+    try:
+        return pickle.loads(payload)
+    except Exception as exc:
+        raise RuntimeError(f"DataLoader worker process {worker_id} sent a batch the main "
+                           f"process cannot unpickle: {exc!r}") from exc
+
+
+def _start_without_sigint(process) -> None:
+    """Start ``process`` with SIGINT blocked, so Ctrl-C during the fork cannot reach the child
+    before it ignores SIGINT; the parent gets any pending SIGINT once it unblocks."""
+    if not hasattr(signal, "pthread_sigmask"):
+        process.start()
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _exit_reason(process) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"pid {process.pid} killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"pid {process.pid} killed by signal {-code}"
+    return f"pid {process.pid} exit code {code}"
 
 
 class _WorkerPool:
-    """The worker processes of one loader, fed per epoch."""
+    """The worker processes of one loader, fed per epoch.
+
+    The pool holds no reference to its loader, and its workers are stopped by a
+    ``weakref.finalize``: stopping needs only the processes, queues and event it
+    holds, which stay intact even when the pool dies in a garbage cycle.
+    """
 
     def __init__(self, loader: DataLoader) -> None:
-        self.loader = loader
+        self.iterable = loader._iterable
+        self.timeout = loader.timeout
+        self.limit = loader.prefetch_factor * loader.num_workers  # answers awaited at most
         context = loader.multiprocessing_context
         if context is None or isinstance(context, str):
             methods = multiprocessing.get_all_start_methods()
@@ -246,29 +401,34 @@ class _WorkerPool:
         base_seed = int(randint(0, 2 ** 62, (), dtype=dtypes.int64,
                                 generator=loader.generator).item())
         self.results = context.Queue()
+        self.done = context.Event()
         self.tasks = [context.Queue() for _ in range(loader.num_workers)]
         self.workers = []
+        self._stop = weakref.finalize(self, _stop_workers, self.workers, self.tasks, self.done)
         for worker_id, tasks in enumerate(self.tasks):
             process = context.Process(target=_worker_loop, daemon=True,
                                       args=(loader, worker_id, base_seed + worker_id, tasks,
-                                            self.results))
-            process.start()
+                                            self.results, self.done))
+            _start_without_sigint(process)
             self.workers.append(process)
         self.epoch_number = 0
 
-    def epoch(self):
-        """Yield this epoch's batches in order."""
+    @property
+    def alive(self) -> bool:
+        """Whether the workers still serve (not shut down)."""
+        return self._stop.alive
+
+    def epoch(self, plan):
+        """Yield this epoch's batches in order; ``plan`` iterates over the index batches
+        (None for an IterableDataset)."""
         self.epoch_number += 1
-        if self.loader._iterable:
+        if self.iterable:
             yield from self._iterable_epoch()
             return
-        plan = iter(self.loader.batch_sampler if self.loader.batch_sampler is not None
-                    else self.loader.sampler)
         outstanding, pending, sent, wanted = 0, {}, 0, 0
-        limit = self.loader.prefetch_factor * self.loader.num_workers
         exhausted = False
         while True:
-            while not exhausted and outstanding < limit:
+            while not exhausted and outstanding < self.limit:
                 indices = next(plan, None)
                 if indices is None:
                     exhausted = True
@@ -278,62 +438,98 @@ class _WorkerPool:
                 outstanding += 1
             if wanted == sent and exhausted:
                 return
-            while wanted not in pending:
-                key, worker_id, data = self._get()
-                if key is None or key[0] != self.epoch_number:
-                    continue
-                pending[key[1]] = data
-            data = pending.pop(wanted)
+            data = self._next_in_order(pending, wanted)
             wanted += 1
             outstanding -= 1
             yield _unwrap(data)
 
     def _iterable_epoch(self):
-        for tasks in self.tasks:
-            tasks.put((self.epoch_number, 0, None))
-        done = 0
-        while done < len(self.tasks):
-            key, worker_id, data = self._get()
-            if key is None or key[0] != self.epoch_number:
-                continue
-            if key[1] == _DONE:
-                done += 1
+        """Ask the workers for their streams' batches round-robin; yield them in that order.
+
+        One request per batch keeps every worker at most ``prefetch_factor`` batches ahead
+        and listening for a stop (or its parent's death) between batches.
+        """
+        active = list(range(len(self.tasks)))  # workers whose stream has not ended
+        owner, pending, sent, wanted, turn = {}, {}, 0, 0, 0
+        while True:
+            while active and sent - wanted < self.limit:
+                worker_id = active[turn % len(active)]
+                turn += 1
+                self.tasks[worker_id].put((self.epoch_number, sent, None))
+                owner[sent] = worker_id
+                sent += 1
+            if wanted == sent:
+                return
+            data = self._next_in_order(pending, wanted)
+            worker_id = owner.pop(wanted)
+            wanted += 1
+            if isinstance(data, _EndOfStream):
+                if worker_id in active:
+                    active.remove(worker_id)
                 continue
             yield _unwrap(data)
 
+    def _next_in_order(self, pending: dict, wanted: int):
+        """This epoch's answer number ``wanted``, keeping answers that arrive early."""
+        while wanted not in pending:
+            (epoch, number), worker_id, data = self._get()
+            if epoch == self.epoch_number:  # answers to an abandoned epoch are dropped
+                pending[number] = data
+        return pending.pop(wanted)
+
     def _get(self):
-        timeout = self.loader.timeout or None
-        waited = 0.0
+        """The next answer from any worker; raises if a worker died or ``timeout`` expired."""
+        timeout = self.timeout
+        deadline = time.monotonic() + timeout if timeout else None
         while True:
+            wait = _STATUS_POLL_SECONDS
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
             try:
-                item = self.results.get(timeout=_POLL_SECONDS if timeout is None else timeout)
+                key, worker_id, payload = self.results.get(timeout=wait)
             except queue.Empty:
-                waited += _POLL_SECONDS
-                dead = [w.pid for w in self.workers if not w.is_alive()]
-                if timeout is not None:
+                self._raise_if_a_worker_died()
+                if deadline is not None and time.monotonic() >= deadline:
                     raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
-                if dead:
-                    raise RuntimeError(f"DataLoader worker (pid(s) {dead}) exited "
-                                       "unexpectedly") from None
                 continue
-            if item[0] is None:
-                raise item[2]
-            return item
+            return key, worker_id, _receive(payload, worker_id)
+
+    def _raise_if_a_worker_died(self) -> None:
+        dead = [worker for worker in self.workers if not worker.is_alive()]
+        if not dead:
+            return
+        pids = ", ".join(str(worker.pid) for worker in dead)
+        reasons = "; ".join(_exit_reason(worker) for worker in dead)
+        self.shutdown()  # the dead workers' batches are lost: this pool cannot serve again
+        raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly "
+                           f"({reasons})") from None
 
     def shutdown(self) -> None:
-        """Stop the workers."""
-        for tasks in self.tasks:
-            tasks.put(None)
-        for worker in self.workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.terminate()
-        self.workers = []
-        self.tasks = []
+        """Stop the workers (once; later calls do nothing)."""
+        self._stop()
+
+
+def _stop_workers(workers: list, tasks: list, done) -> None:
+    """Ask the workers to stop, wait up to a few seconds, then terminate the rest."""
+    done.set()
+    for queue_ in tasks:
+        try:
+            queue_.put(None)
+        except (ValueError, OSError):  # already closed at interpreter exit
+            pass
+    deadline = time.monotonic() + _SHUTDOWN_SECONDS
+    for worker in workers:
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join(timeout=1.0)
+    for queue_ in tasks:  # never block our own exit on flushing a queue no one reads
+        queue_.cancel_join_thread()
+        queue_.close()
 
 
 def _unwrap(data):
     if isinstance(data, _WorkerError):
-        raise type(data.exc)(f"Caught {type(data.exc).__name__} in DataLoader worker process "
-                             f"{data.worker_id}: {data.exc}") from data.exc
+        data.reraise()
     return data
