@@ -62,9 +62,10 @@ def _wait(request, timeout: float, what: str) -> None:
         time.sleep(1e-4)
 
 
-def _guard_exit(MPI, group: "MPIGroup") -> None:
+def _guard_exit(MPI, group: "MPIGroup | None") -> None:
     """At exit after an uncaught exception or a failed collective: ``MPI_Abort`` the job."""
-    _EXIT_GUARD["groups"].append(group)
+    if group is not None:
+        _EXIT_GUARD["groups"].append(group)
     if _EXIT_GUARD["installed"]:
         return
     _EXIT_GUARD["installed"] = True

@@ -142,7 +142,11 @@ def world(rank: int, world_size: int, method: str, timeout: float, device_id=Non
     uid = _unique_id(lib, rank, world_size, method, timeout)
     comm = _VOID_P()
     _check(lib, lib.ncclCommInitRank(ctypes.byref(comm), world_size, uid, rank), "ncclCommInitRank")
-    return NCCLGroup(lib, comm, rank, world_size, index)
+    group = NCCLGroup(lib, comm, rank, world_size, index)
+    if "mpi4py.MPI" in sys.modules:  # started by mpiexec: abort the job if this rank fails
+        from . import mpi
+        mpi._guard_exit(sys.modules["mpi4py.MPI"], group)
+    return group
 
 
 def _launcher_rank_and_size(rank: int, world_size: int) -> tuple:

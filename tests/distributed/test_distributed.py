@@ -1,0 +1,254 @@
+"""framework.distributed, DistributedDataParallel and DistributedSampler.
+
+The multi-process tests start 2-3 ranks of ``worker.py`` with ``framework run`` or the
+``mpiexec`` of the mpich wheel (found next to ``sys.executable``), each under a hard timeout;
+the worker compares every collective with NumPy and DDP with one process on the union batch.
+The NCCL backend needs a GPU: here only its library loading and error paths are tested.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import framework
+import framework.distributed as dist
+from framework.distributed import nccl, run
+from framework.utils.data import DistributedSampler
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WORKER = os.path.join(HERE, "worker.py")
+LAUNCH_TIMEOUT = 90  # seconds: a hung job fails the test instead of the suite
+
+needs_mpi = pytest.mark.skipif(not dist.is_mpi_available(),
+                               reason="mpi4py not installed (pip install 'framework[distributed]')")
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _launch(argv: list, **env) -> tuple:
+    """Run ``argv`` with a hard timeout; ``(exit status, stdout+stderr, seconds)``."""
+    start = time.monotonic()
+    done = subprocess.run(argv, env=_env(**env), cwd=ROOT, capture_output=True, text=True,
+                          timeout=LAUNCH_TIMEOUT)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - start
+
+
+def _framework_run(nproc: int, *args, **env) -> tuple:
+    return _launch([sys.executable, "-m", "framework", "run", "--nproc", str(nproc), WORKER,
+                    *args], **env)
+
+
+def _mpiexec(nproc: int, *args, **env) -> tuple:
+    return _launch([run.find_mpiexec(), "-n", str(nproc), sys.executable, WORKER, *args], **env)
+
+
+# multi-process ------------------------------------------------------------------------------
+
+@needs_mpi
+def test_every_collective_matches_numpy_on_3_ranks():
+    status, output, _ = _framework_run(3, "collectives")
+    assert status == 0, output
+    for rank in range(3):
+        assert f"rank {rank}: collectives ok" in output, output
+
+
+@needs_mpi
+def test_ddp_on_2_ranks_trains_like_one_process_on_the_union_batch(tmp_path):
+    status, output, _ = _mpiexec(2, "ddp", DIST_TEST_CHECKPOINT=tmp_path / "model.pt")
+    assert status == 0, output
+    assert "rank 0: ddp ok" in output and "rank 1: ddp ok" in output, output
+
+
+@needs_mpi
+def test_hung_rank_gives_a_timeout_error_on_the_others():
+    status, output, seconds = _framework_run(2, "hang", DIST_TEST_TIMEOUT=3)
+    assert status != 0
+    assert "rank 0 caught DistBackendError after" in output, output
+    assert "all_reduce timed out after" in output
+    assert "aborting the other ranks" in output  # the hung rank 1 (asleep 120 s) is stopped
+    assert seconds < 60, output
+
+
+@needs_mpi
+@pytest.mark.parametrize("kind", ["kill", "raise"])
+def test_crashed_rank_stops_the_job_long_before_the_timeout(kind):
+    status, output, seconds = _framework_run(2, kind, DIST_TEST_TIMEOUT=120)
+    assert status != 0
+    assert "framework run: a rank failed" in output, output
+    expected = "Killed (signal 9)" if kind == "kill" else "rank 1 failed; aborting the other ranks"
+    assert expected in output, output
+    assert "ok" not in output.replace("Abort", "")  # rank 0 never completed its all_reduce
+    assert seconds < 60, output
+
+
+# one process --------------------------------------------------------------------------------
+
+def test_calls_before_init_process_group_raise():
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="has not been initialized"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="has not been initialized"):
+        dist.all_reduce(framework.ones(2))
+
+
+def test_unknown_backend_and_init_method_are_refused():
+    with pytest.raises(ValueError, match="Invalid backend: 'gloo'"):
+        dist.init_process_group("gloo")
+    with pytest.raises(ValueError, match="init_method"):
+        dist.init_process_group("mpi", init_method="tcp://127.0.0.1:1234")
+    with pytest.raises(ValueError, match="disagrees"):
+        os.environ["WORLD_SIZE"] = "2"
+        try:
+            dist.init_process_group("mpi", world_size=3)
+        finally:
+            del os.environ["WORLD_SIZE"]
+    assert not dist.is_initialized()
+
+
+def test_launcher_command_gives_each_rank_its_env_variables():
+    line = run.command(2, ["python", "train.py", "--lr", "0.1"], mpiexec="mpiexec", master_port=29500)
+    text = " ".join(line)
+    assert line[0] == "mpiexec"
+    assert "-genv WORLD_SIZE 2" in text and "-genv MASTER_PORT 29500" in text
+    assert "-genv MASTER_ADDR 127.0.0.1" in text
+    segments = text.split(" : ")
+    assert len(segments) == 2
+    for rank, segment in enumerate(segments):
+        assert f"-env RANK {rank} -env LOCAL_RANK {rank}" in segment
+        assert segment.endswith("python train.py --lr 0.1")
+    with pytest.raises(ValueError, match="nproc"):
+        run.command(0, ["python", "x.py"], mpiexec="mpiexec")
+
+
+@needs_mpi
+def test_mpiexec_is_found_next_to_the_python():
+    assert os.path.dirname(run.find_mpiexec()) == os.path.dirname(sys.executable)
+
+
+def test_nccl_missing_library_gives_a_clear_error(monkeypatch):
+    monkeypatch.setenv(nccl.LIBRARY_ENV, "/nonexistent/libnccl.so.2")
+    nccl.library.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="pip install nvidia-nccl-cu12"):
+            nccl.library()
+        assert not dist.is_nccl_available()
+        with pytest.raises(RuntimeError, match="NCCL"):
+            dist.init_process_group("nccl", world_size=1, rank=0)
+        assert not dist.is_initialized()
+    finally:
+        monkeypatch.delenv(nccl.LIBRARY_ENV)
+        nccl.library.cache_clear()
+
+
+def test_nccl_without_a_gpu_says_so(monkeypatch):
+    from framework.backends.triton import runtime
+    if runtime.mode() == "gpu":
+        pytest.skip("a GPU is present: the GPU check runs the NCCL backend itself")
+    monkeypatch.setattr(nccl, "library", lambda: object())  # as if libnccl were installed
+    with pytest.raises(RuntimeError, match="'nccl' backend needs an NVIDIA GPU"):
+        dist.init_process_group("nccl", world_size=1, rank=0)
+    assert not dist.is_initialized()
+
+
+def test_nccl_dtype_codes():
+    assert nccl.dtype_code(framework.float32) == 7
+    assert nccl.dtype_code(framework.bfloat16) == 9
+    assert nccl.dtype_code(framework.int64) == 4
+    assert nccl.dtype_code(framework.bool) == 1
+    with pytest.raises(TypeError, match="cannot communicate"):
+        nccl.dtype_code("complex64")
+
+
+@pytest.mark.skipif(not (dist.is_nccl_available() and framework.cuda.is_available()
+                         and not framework.cuda.is_interpreter()),
+                    reason="needs NCCL and a GPU (runs in the GPU check)")
+def test_nccl_one_rank_group_on_the_gpu(tmp_path):
+    """One GPU: a 1-rank NCCL group runs every collective on device memory."""
+    code = f"""
+import framework, numpy as np
+import framework.distributed as dist
+dist.init_process_group("nccl", init_method="file://{tmp_path}/id", world_size=1, rank=0)
+x = framework.arange(6, dtype=framework.float32, device="cuda")
+for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
+    dist.all_reduce(x, op=op)
+assert np.allclose(x.cpu().numpy(), np.arange(6))
+w = dist.all_reduce(x, async_op=True); w.wait()
+dist.broadcast(x, src=0)
+outs = [framework.zeros(6, device="cuda")]
+dist.all_gather(outs, x)
+assert np.allclose(outs[0].cpu().numpy(), np.arange(6))
+out = framework.zeros(6, device="cuda")
+dist.reduce_scatter(out, [x])
+assert np.allclose(out.cpu().numpy(), np.arange(6))
+dist.barrier()
+dist.destroy_process_group()
+print("nccl ok", x.data_ptr() != 0)
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=_env(FRAMEWORK_TRITON_INTERPRET=0),
+                          capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+    assert "nccl ok True" in done.stdout, done.stdout + done.stderr
+
+
+# DistributedSampler -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, replicas", [(10, 3), (12, 4), (5, 2), (2, 3)])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_distributed_sampler_partitions_are_disjoint_and_cover(n, replicas, shuffle):
+    shares = [list(DistributedSampler(range(n), replicas, r, shuffle=shuffle, seed=3))
+              for r in range(replicas)]
+    assert len({len(s) for s in shares}) == 1
+    assert all(len(s) == len(DistributedSampler(range(n), replicas, 0)) for s in shares)
+    everything = [i for s in shares for i in s]
+    assert set(everything) == set(range(n))  # cover
+    assert len(everything) - len(set(everything)) == (-n) % replicas  # only the padding repeats
+    dropped = [list(DistributedSampler(range(n), replicas, r, shuffle=shuffle, drop_last=True))
+               for r in range(replicas)]
+    flat = [i for s in dropped for i in s]
+    assert len(flat) == len(set(flat)) == n // replicas * replicas  # disjoint, tail dropped
+
+
+def test_distributed_sampler_matches_torch_without_shuffle():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+    for n, replicas, drop_last in [(10, 3, False), (10, 3, True), (7, 4, False), (2, 3, False)]:
+        for rank in range(replicas):
+            ours = DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+            theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+            assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    del torch
+
+
+def test_distributed_sampler_shuffle_seed_and_set_epoch():
+    sampler = DistributedSampler(range(50), 2, 0, shuffle=True, seed=5)
+    other_rank = DistributedSampler(range(50), 2, 1, shuffle=True, seed=5)
+    first = list(sampler)
+    assert first == list(sampler)  # same epoch: same order
+    assert not set(first) & set(other_rank)  # same permutation on both ranks: disjoint shares
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+    assert list(DistributedSampler(range(50), 2, 0, shuffle=True, seed=6)) != first
+    assert first != list(range(0, 50, 2))
+
+
+def test_distributed_sampler_bad_rank_and_missing_group():
+    with pytest.raises(ValueError, match="Invalid rank 2"):
+        DistributedSampler(range(4), num_replicas=2, rank=2)
+    with pytest.raises(RuntimeError, match="distributed"):
+        DistributedSampler(range(4))
+
+
+def test_ddp_needs_a_process_group():
+    from framework.nn.parallel import DistributedDataParallel
+    with pytest.raises(ValueError, match="has not been initialized"):
+        DistributedDataParallel(framework.nn.Linear(2, 2))
