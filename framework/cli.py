@@ -158,9 +158,10 @@ def cmd_info(args) -> int:
 # bench --------------------------------------------------------------------
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
-    from framework.bench import SUITES
+    from framework.bench import EXTRA_SUITES, SUITES
     bench.add_argument("--suite", metavar="LIST", default="all",
-                       help=f"comma-separated suites: {','.join(SUITES)} (default: all)")
+                       help=f"comma-separated suites: {','.join(SUITES + EXTRA_SUITES)} (default: "
+                       f"all = {','.join(SUITES)}; {','.join(EXTRA_SUITES)} starts mpiexec)")
     bench.add_argument("--quick", action="store_true", help="fewer and smaller shapes per suite")
     bench.add_argument("--json", metavar="PATH", help="also write the rows and summary as JSON to PATH")
     bench.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
@@ -177,7 +178,9 @@ def cmd_bench(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from framework import bench
     console = Console()
-    suites = _bench_choices(args.suite, bench.SUITES, "suite", console)
+    suites = _bench_choices(args.suite, bench.SUITES + bench.EXTRA_SUITES, "suite", console)
+    if args.suite.strip() == "all":
+        suites = bench.SUITES
     devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
     ops = None if not args.ops else [op.strip() for op in args.ops.split(",") if op.strip()]
     if ops is not None and _bench_choices(args.ops, bench.op_names(), "op", console) is None:

@@ -19,7 +19,10 @@ from typing import Callable, Sequence
 
 from ..tensor import Tensor
 
-DEFAULT_TIMEOUT = timedelta(minutes=10)  # PyTorch's default for every backend but NCCL's 10 min too
+DEFAULT_TIMEOUT = timedelta(minutes=10)  # PyTorch's default
+# Work.wait polls without sleeping this long (each poll drives MPI's progress engine), then sleeps
+# between polls (at most 1 ms) so that a long wait leaves the core to the other processes.
+SPIN_SECONDS = 0.05
 
 
 class DistError(RuntimeError):
@@ -87,18 +90,16 @@ class Work:
             return True
         limit = self._timeout if timeout is None else _seconds(timeout)
         start = time.monotonic()
-        polls = 0
         while not self._poll():
             waited = time.monotonic() - start
+            if waited > SPIN_SECONDS:  # then yield the core, polling less and less often
+                time.sleep(min(1e-3, waited / 100))
             if waited > limit:
                 self._group._mark_broken()
                 raise DistBackendError(
                     f"[rank {get_rank()}] {self._what} timed out after {waited:.1f} s "
                     f"(timeout {limit:g} s): a peer process crashed, exited or stopped calling "
                     "the same collectives in the same order")
-            polls += 1
-            if polls > 64:  # spin briefly, then yield the core to the other ranks
-                time.sleep(min(1e-3, 1e-5 * (polls - 64)))
         self._complete()
         return True
 
