@@ -137,7 +137,7 @@ def world(rank: int, world_size: int, method: str, timeout: float, device_id=Non
     rank, world_size = _launcher_rank_and_size(rank, world_size)
     from .. import cuda
     index = device_id.index if device_id is not None and getattr(device_id, "index", None) is not None \
-        else int(os.environ.get("LOCAL_RANK", "0")) % max(cuda.device_count(), 1)
+        else _local_rank() % max(cuda.device_count(), 1)
     _require_gpu(index)
     uid = _unique_id(lib, rank, world_size, method, timeout)
     comm = _VOID_P()
@@ -147,6 +147,15 @@ def world(rank: int, world_size: int, method: str, timeout: float, device_id=Non
         from . import mpi
         mpi._guard_exit(sys.modules["mpi4py.MPI"], group)
     return group
+
+
+def _local_rank() -> int:
+    """This process's index on its machine: ``LOCAL_RANK`` (framework run, torchrun), else
+    MPICH's ``MPI_LOCALRANKID``, Open MPI's or Slurm's; the GPU it uses by default."""
+    for name in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
 
 
 def _launcher_rank_and_size(rank: int, world_size: int) -> tuple:

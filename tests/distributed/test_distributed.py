@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 WORKER = os.path.join(HERE, "worker.py")
 LAUNCH_TIMEOUT = 90  # seconds: a hung job fails the test instead of the suite
 
+pytestmark = pytest.mark.xdist_group("distributed")  # one mpiexec job at a time
 needs_mpi = pytest.mark.skipif(not dist.is_mpi_available(),
                                reason="mpi4py not installed (pip install 'framework[distributed]')")
 
@@ -252,3 +253,31 @@ def test_ddp_needs_a_process_group():
     from framework.nn.parallel import DistributedDataParallel
     with pytest.raises(ValueError, match="has not been initialized"):
         DistributedDataParallel(framework.nn.Linear(2, 2))
+
+
+# the bench suite ----------------------------------------------------------------------------
+
+def test_distributed_bench_rows_from_measurements():
+    from framework.bench import distributed as suite
+    measured = {"all_reduce": [(1 << 20, 2e-3, 1e-3)], "ddp_step": 0.03, "buckets": 2, "mpi": "MPICH"}
+    rows = suite._rows(measured, 0.02, "cpu x2 ranks")
+    reduce_row, step_row = rows
+    assert reduce_row.ratio == pytest.approx(2.0) and reduce_row.ours_ms == pytest.approx(2.0)
+    assert reduce_row.rate == pytest.approx(2 * (2 - 1) / 2 * 4 * 2 ** 20 / 1e9 / 2e-3)  # bus GB/s
+    assert step_row.op == "ddp_step" and step_row.ratio == pytest.approx(1.5)
+    assert step_row.rate == pytest.approx(2 * 64 / 0.03) and "throughput x1.33" in step_row.note
+
+
+def test_distributed_suite_only_runs_when_named():
+    from framework import bench
+    assert "distributed" not in bench.SUITES and "distributed" in bench.EXTRA_SUITES
+    assert bench.specs(("distributed",), "cpu") == []  # its rows come from mpiexec, not specs
+
+
+@needs_mpi
+def test_distributed_bench_suite_runs_on_2_ranks():
+    from framework.bench import distributed as suite
+    rows, notes = suite.run_suite(quick=True)
+    assert [r.op for r in rows] == ["all_reduce"] * len(suite.QUICK_SIZES) + ["ddp_step"]
+    assert all(r.status == "ok" and r.ours_ms > 0 and r.ref_ms > 0 for r in rows), rows
+    assert "MPICH" in notes[0]

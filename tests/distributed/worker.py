@@ -208,6 +208,23 @@ def ddp() -> None:
     check(all(np.array_equal(e.numpy(), everyone[0].numpy()) for e in everyone),
           "parameters equal on every rank after construction")
 
+    # overlap: the first bucket (the last layer's gradients) is launched during backward,
+    # before the first layer's gradient exists
+    launched = []
+    real_all_reduce = dist.all_reduce
+
+    def spy(tensor, *args, **kwargs):
+        launched.append(model.fc1.weight.grad is None)
+        return real_all_reduce(tensor, *args, **kwargs)
+    dist.all_reduce = spy
+    try:
+        ddp_model(framework.ones(2, 6)).sum().backward()
+    finally:
+        dist.all_reduce = real_all_reduce
+    check(len(launched) == len(ddp_model.reducer.buckets) and launched[0],
+          f"buckets launched as gradients become ready: {launched}")
+    model.zero_grad()
+
     reference = MLP()
     reference.load_state_dict(start)
     opt = framework.optim.SGD(ddp_model.parameters(), lr=0.1, momentum=0.9)
