@@ -326,21 +326,33 @@ class NCCLGroup:
         self._call("ncclGroupEnd")
 
     def _pending(self, finish):
-        """``(test, finish)``: ``test`` queries an event recorded after the enqueued work."""
-        from ..backends.triton.runtime import _driver, check
-        driver = _driver()
-        event = check(driver.cuEventCreate(driver.CUevent_flags.CU_EVENT_DISABLE_TIMING))
-        check(driver.cuEventRecord(event, 0))
-        state = {"event": event}
+        """``(test, finish)``: ``test`` checks NCCL's error state and an event recorded after
+        the enqueued work."""
+        done = completion_probe()
 
         def test() -> bool:
             error = _INT()
             self._call("ncclCommGetAsyncError", self.comm, ctypes.byref(error))
             _check(self.lib, error.value, "an asynchronous NCCL operation")
-            err, = driver.cuEventQuery(state["event"])
+            return done()
+        return test, finish
+
+
+def completion_probe():
+    """Record a CUDA event on the default stream now; returns ``done()``: has it completed?"""
+    from ..backends.triton.runtime import _driver, check
+    driver = _driver()
+    event = check(driver.cuEventCreate(driver.CUevent_flags.CU_EVENT_DISABLE_TIMING))
+    check(driver.cuEventRecord(event, 0))
+    state = {"done": False}
+
+    def done() -> bool:
+        if not state["done"]:
+            err, = driver.cuEventQuery(event)
             if err == driver.CUresult.CUDA_ERROR_NOT_READY:
                 return False
             check((err,))
-            check(driver.cuEventDestroy(state["event"]))
-            return True
-        return test, finish
+            check(driver.cuEventDestroy(event))
+            state["done"] = True
+        return True
+    return done

@@ -281,3 +281,117 @@ def test_distributed_bench_suite_runs_on_2_ranks():
     assert [r.op for r in rows] == ["all_reduce"] * len(suite.QUICK_SIZES) + ["ddp_step"]
     assert all(r.status == "ok" and r.ours_ms > 0 and r.ref_ms > 0 for r in rows), rows
     assert "MPICH" in notes[0]
+
+
+# the nccl backend's calls, against a fake libnccl (two ranks as two threads) -----------------
+
+def _fake_nccl_ranks(monkeypatch, tmp_path, body, size: int = 2):
+    """Run ``body(rank, group, fake)`` on ``size`` threads, each with an ``NCCLGroup`` made by
+    ``nccl.world`` (file:// rendezvous) over the fake library; re-raise the first failure."""
+    import threading
+    from fake_nccl import FakeNCCL
+    fake = FakeNCCL(size)
+    monkeypatch.setattr(nccl, "library", lambda: fake)
+    monkeypatch.setattr(nccl, "_require_gpu", lambda index: None)
+    monkeypatch.setattr(nccl, "completion_probe", lambda: (lambda: True))
+    errors = []
+
+    def run_rank(rank: int) -> None:
+        try:
+            group = nccl.world(rank, size, f"file://{tmp_path}/nccl-id", 20.0)
+            body(rank, group, fake)
+            group.shutdown(broken=False)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            fake.fabric.barrier.abort()
+    threads = [threading.Thread(target=run_rank, args=(r,), name=f"rank{r}") for r in range(size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+    assert not fake.errors, fake.errors
+    return fake
+
+
+def _done(launched) -> list:
+    test, finish = launched
+    assert test()
+    return finish() if finish is not None else []
+
+
+def test_nccl_backend_calls_on_a_fake_library(monkeypatch, tmp_path):
+    seen = {}
+
+    def body(rank: int, group, fake) -> None:
+        t = framework.tensor([1.0, 2.0, 3.0]) * (rank + 1)
+        _done(group.all_reduce(t, dist.ReduceOp.SUM))
+        assert t.tolist() == [3.0, 6.0, 9.0]
+        t = framework.tensor([2.0, 4.0]) * (rank + 1)
+        _done(group.all_reduce(t, dist.ReduceOp.AVG))
+        assert t.tolist() == [3.0, 6.0]
+        b = framework.full((4,), float(rank), dtype=framework.int64)
+        _done(group.broadcast(b, 1))
+        assert b.tolist() == [1, 1, 1, 1]
+        r = framework.full((2,), float(rank + 1))
+        _done(group.reduce(r, 0, dist.ReduceOp.MAX))
+        assert r.tolist() == ([2.0, 2.0] if rank == 0 else [2.0, 2.0])
+        outs = [framework.zeros(3) for _ in range(2)]
+        _done(group.all_gather(outs, framework.full((3,), 10.0 + rank)))
+        assert [o.tolist() for o in outs] == [[10.0] * 3, [11.0] * 3]
+        flat = framework.zeros(6)
+        _done(group.all_gather_into_tensor(flat, framework.full((3,), 10.0 + rank)))
+        assert flat.tolist() == [10.0] * 3 + [11.0] * 3
+        out = framework.zeros(2)
+        inputs = [framework.full((2,), 1.0 + rank), framework.full((2,), 5.0 + rank)]
+        _done(group.reduce_scatter(out, inputs, dist.ReduceOp.SUM))
+        assert out.tolist() == ([3.0, 3.0] if rank == 0 else [11.0, 11.0])
+        got = [framework.zeros(2) for _ in range(2)] if rank == 1 else None
+        result = _done(group.gather(framework.full((2,), 7.0 + rank), got, 1))
+        if rank == 1:
+            assert [g.tolist() for g in result] == [[7.0, 7.0], [8.0, 8.0]]
+        mine = framework.zeros(2)
+        pieces = [framework.full((2,), 20.0), framework.full((2,), 21.0)] if rank == 0 else None
+        _done(group.scatter(mine, pieces, 0))
+        assert mine.tolist() == [20.0 + rank] * 2
+        box = framework.full((3,), float(rank))
+        if rank == 0:
+            _done(group.send(box, 1, 0))
+        else:
+            assert _done(group.recv(box, 0, 0)) == [0]
+            assert box.tolist() == [0.0, 0.0, 0.0]
+        with pytest.raises(ValueError, match="any source"):
+            group.recv(box, None, 0)
+        sub = group.split([1])
+        assert (sub is None) == (rank == 0)
+        if sub is not None:
+            assert (sub.rank, sub.size) == (0, 1)
+            sub.shutdown(broken=False)
+        seen[rank] = True
+
+    fake = _fake_nccl_ranks(monkeypatch, tmp_path, body)
+    assert seen == {0: True, 1: True}
+    names = {name for _, name in fake.calls}
+    assert {"ncclCommInitRank", "ncclAllReduce", "ncclBroadcast", "ncclReduce", "ncclAllGather",
+            "ncclReduceScatter", "ncclSend", "ncclRecv", "ncclGroupStart", "ncclGroupEnd",
+            "ncclCommSplit", "ncclCommDestroy", "ncclCommGetAsyncError"} <= names
+    assert ("rank0", "ncclGetUniqueId") in fake.calls and ("rank1", "ncclGetUniqueId") not in fake.calls
+    assert (tmp_path / "nccl-id").stat().st_size == 128  # the file:// rendezvous
+
+
+def test_nccl_async_error_and_abort_on_a_fake_library(monkeypatch, tmp_path):
+    def body(rank: int, group, fake) -> None:
+        monkeypatch.setattr(fake, "ncclCommGetAsyncError", _failing_async_error(fake))
+        test, _ = group.all_reduce(framework.ones(2), dist.ReduceOp.SUM)
+        with pytest.raises(dist.DistBackendError, match="NCCL error in an asynchronous NCCL operation"):
+            test()
+    fake = _fake_nccl_ranks(monkeypatch, tmp_path, body)
+    assert ("rank0", "ncclCommDestroy") in fake.calls
+
+
+def _failing_async_error(fake):
+    def report(comm, error):
+        error._obj.value = 6  # ncclRemoteError
+        return 0
+    return report
