@@ -109,11 +109,10 @@ def reload_from_rank0(model: DDP, checkpoint: str | None, **net_options) -> Net:
 
 
 def _shared_temp_folder() -> str:
-    """A temporary folder made by rank 0; its name reaches the other ranks by ``broadcast``."""
-    name = os.fsencode(tempfile.mkdtemp() if dist.get_rank() == 0 else "")
-    buffer = framework.tensor(list(name.ljust(4096, b"\0")), dtype=framework.int64)
-    dist.broadcast(buffer, src=0)
-    return bytes(buffer.tolist()).rstrip(b"\0").decode()
+    """A temporary folder made by rank 0; its name reaches the other ranks by broadcast."""
+    name = [tempfile.mkdtemp() if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(name, src=0)
+    return name[0]
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -14,15 +14,16 @@ loads libnccl until ``init_process_group`` asks for that backend.
 from __future__ import annotations
 
 from .c10d import (Backend, DistBackendError, DistError, GroupMember, ProcessGroup, ReduceOp,
-                   Work, all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,
-                   destroy_process_group, gather, get_backend, get_rank, get_world_size, group,
-                   init_process_group, irecv, is_available, is_initialized, is_mpi_available,
-                   is_nccl_available, isend, new_group, recv, reduce, reduce_scatter,
-                   reduce_scatter_tensor, scatter, send)
+                   Work, all_gather, all_gather_into_tensor, all_gather_object, all_reduce,
+                   barrier, broadcast, broadcast_object_list, destroy_process_group, gather,
+                   get_backend, get_rank, get_world_size, group, init_process_group, irecv,
+                   is_available, is_initialized, is_mpi_available, is_nccl_available, isend,
+                   new_group, recv, reduce, reduce_scatter, reduce_scatter_tensor, scatter, send)
 
 __all__ = ["Backend", "DistBackendError", "DistError", "GroupMember", "ProcessGroup", "ReduceOp",
-           "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "barrier", "broadcast",
-           "destroy_process_group", "gather", "get_backend", "get_rank", "get_world_size", "group",
-           "init_process_group", "irecv", "is_available", "is_initialized", "is_mpi_available",
-           "is_nccl_available", "isend", "new_group", "recv", "reduce", "reduce_scatter",
-           "reduce_scatter_tensor", "scatter", "send"]
+           "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+           "barrier", "broadcast", "broadcast_object_list", "destroy_process_group", "gather",
+           "get_backend", "get_rank", "get_world_size", "group", "init_process_group", "irecv",
+           "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+           "new_group", "recv", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter",
+           "send"]

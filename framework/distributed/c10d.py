@@ -17,6 +17,7 @@ import time
 from datetime import timedelta
 from typing import Callable, Sequence
 
+from .. import dtypes
 from ..tensor import Tensor
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)  # PyTorch's default
@@ -166,6 +167,7 @@ class group:  # noqa: N801 - PyTorch's name
 
 
 _GROUP_NAMESPACE = group  # ``group`` is also a parameter name below
+_WORDS = dtypes.int64  # object collectives move pickles as int64 words (there is no uint8 dtype)
 _STATE: dict = {"world": None, "groups": []}
 
 
@@ -427,6 +429,76 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_id
     """Wait until every rank of the group reaches the barrier."""
     pg = _member(group, "barrier")
     return _run(pg, pg._impl.barrier(), "barrier", async_op)
+
+
+# objects -------------------------------------------------------------------------------------
+
+def broadcast_object_list(object_list: list, src: int | None = None,
+                          group: ProcessGroup | None = None, device=None,
+                          group_src: int | None = None) -> None:
+    """Replace ``object_list``'s items on every rank by rank ``src``'s (picklable objects)."""
+    pg = _member(group, "broadcast_object_list")
+    root = _root(pg, src, group_src, "broadcast_object_list", "src")
+    where = _object_device(pg, device)
+    payload = _to_words(object_list, where) if pg.rank() == root else None
+    length = _int_tensor([payload.numel() if payload is not None else 0], where)
+    broadcast(length, group=pg, group_src=root)
+    if payload is None:
+        from ..ops.creation import zeros
+        payload = zeros((int(length.item()),), dtype=_WORDS, device=where)
+    broadcast(payload, group=pg, group_src=root)
+    if pg.rank() != root:
+        object_list[:] = _from_words(payload)
+
+
+def all_gather_object(object_list: list, obj, group: ProcessGroup | None = None) -> None:
+    """``object_list[r]`` = rank r's ``obj`` on every rank (picklable objects)."""
+    pg = _member(group, "all_gather_object")
+    if not isinstance(object_list, list) or len(object_list) != pg.size():
+        raise ValueError(f"all_gather_object: object_list must be a list of {pg.size()} items")
+    from ..ops.creation import zeros
+    where = _object_device(pg, None)
+    payload = _to_words(obj, where)
+    lengths = [_int_tensor([0], where) for _ in range(pg.size())]
+    all_gather(lengths, _int_tensor([payload.numel()], where), group=pg)
+    longest = max(int(t.item()) for t in lengths)
+    padded = zeros((longest,), dtype=_WORDS, device=where)
+    padded[:payload.numel()] = payload
+    gathered = [zeros((longest,), dtype=_WORDS, device=where) for _ in range(pg.size())]
+    all_gather(gathered, padded, group=pg)
+    for index, (words, count) in enumerate(zip(gathered, lengths)):
+        object_list[index] = _from_words(words[:int(count.item())])
+
+
+def _object_device(pg: ProcessGroup, device) -> str:
+    if device is not None:
+        return str(device)
+    return "cpu" if pg.backend == Backend.MPI else f"cuda:{pg._impl.device_index}"
+
+
+def _int_tensor(values: list, device: str) -> Tensor:
+    from ..ops.creation import tensor
+    return tensor(values, dtype=_WORDS, device=device)
+
+
+def _to_words(obj, device: str) -> Tensor:
+    """``obj`` pickled: its length and bytes packed into int64 words (no 8-bit dtype here)."""
+    import pickle
+
+    import numpy as np
+    from ..ops.creation import tensor
+    data = pickle.dumps(obj)
+    framed = len(data).to_bytes(8, "little") + data + b"\0" * (-len(data) % 8)
+    return tensor(np.frombuffer(framed, dtype=np.int64).copy(), device=device)
+
+
+def _from_words(words: Tensor):
+    import pickle
+
+    import numpy as np
+    raw = np.ascontiguousarray(words.cpu().numpy(), dtype=np.int64).tobytes()
+    size = int.from_bytes(raw[:8], "little")
+    return pickle.loads(raw[8:8 + size])
 
 
 # helpers -------------------------------------------------------------------------------------

@@ -154,6 +154,14 @@ def collectives() -> None:
         check(dist.get_rank(evens) == -1, "non-member rank is -1")
         expect_error(ValueError, lambda: dist.all_reduce(framework.zeros(1), group=evens),
                      "collective on a group this rank is not in")
+    # picklable objects
+    objects = [{"rank": rank, "text": "x" * (rank * 7)}, None] if rank == size - 1 else [0, 0]
+    dist.broadcast_object_list(objects, src=size - 1)
+    check(objects == [{"rank": size - 1, "text": "x" * ((size - 1) * 7)}, None],
+          f"broadcast_object_list: {objects}")
+    gathered = [None] * size
+    dist.all_gather_object(gathered, ("r", rank, list(range(rank))))
+    check(gathered == [("r", r, list(range(r))) for r in range(size)], f"all_gather_object: {gathered}")
     # bad input: clear errors, raised before any communication
     expect_error(ValueError, lambda: dist.all_reduce(framework.zeros(4, 4).t()), "non-contiguous")
     expect_error(TypeError, lambda: dist.all_reduce(np.zeros(3)), "not a tensor")
