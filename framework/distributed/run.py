@@ -55,6 +55,8 @@ def command(nproc: int, program: list, mpiexec: str | None = None,
 def launch(nproc: int, script: str, args: list, module: bool = False,
            mpiexec: str | None = None) -> int:
     """Run ``script`` (or ``-m module``) on ``nproc`` ranks; returns the job's exit status."""
+    if mpiexec is not None and shutil.which(mpiexec) is None:
+        raise RuntimeError(f"mpiexec not found: {mpiexec}")
     program = [sys.executable, "-u"] + (["-m", script] if module else [script]) + list(args)
     line = command(nproc, program, mpiexec)
     status = subprocess.call(line)

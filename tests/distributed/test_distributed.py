@@ -133,6 +133,14 @@ def test_launcher_command_gives_each_rank_its_env_variables():
         run.command(0, ["python", "x.py"], mpiexec="mpiexec")
 
 
+def test_framework_run_reports_bad_arguments(capsys):
+    from framework import cli
+    assert cli.main(["run", "--nproc", "2", "--mpiexec", "/nonexistent/mpiexec", "x.py"]) == 2
+    assert "mpiexec not found: /nonexistent/mpiexec" in capsys.readouterr().err
+    assert cli.main(["run", "--nproc", "0", "--mpiexec", sys.executable, "x.py"]) == 2
+    assert "--nproc must be at least 1" in capsys.readouterr().err
+
+
 @needs_mpi
 def test_mpiexec_is_found_next_to_the_python():
     assert os.path.dirname(run.find_mpiexec()) == os.path.dirname(sys.executable)
