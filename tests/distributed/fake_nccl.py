@@ -12,12 +12,13 @@ import ctypes
 import itertools
 import threading
 
+import ml_dtypes
 import numpy as np
 
 from framework.distributed import nccl
 
 DTYPES = {0: np.int8, 1: np.uint8, 2: np.int32, 4: np.int64, 6: np.float16, 7: np.float32,
-          8: np.float64}
+          8: np.float64, 9: ml_dtypes.bfloat16}
 REDUCE = {0: np.sum, 1: np.prod, 2: np.max, 3: np.min, 4: np.mean}
 
 
@@ -154,6 +155,8 @@ class FakeNCCL:
 
     def _ncclGroupEnd(self):
         calls = self.pending.pop(threading.current_thread().name)
+        if not calls:  # e.g. gather on a one-rank group: nothing to send or receive
+            return
         comm = calls[0][5]
         rank, everyone = self._collective(comm, calls)
         for kind, pointer, count, dtype, peer, _ in calls:

@@ -184,30 +184,12 @@ def test_nccl_dtype_codes():
                          and not framework.cuda.is_interpreter()),
                     reason="needs NCCL and a GPU (runs in the GPU check)")
 def test_nccl_one_rank_group_on_the_gpu(tmp_path):
-    """One GPU: a 1-rank NCCL group runs every collective on device memory."""
-    code = f"""
-import framework, numpy as np
-import framework.distributed as dist
-dist.init_process_group("nccl", init_method="file://{tmp_path}/id", world_size=1, rank=0)
-x = framework.arange(6, dtype=framework.float32, device="cuda")
-for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
-    dist.all_reduce(x, op=op)
-assert np.allclose(x.cpu().numpy(), np.arange(6))
-w = dist.all_reduce(x, async_op=True); w.wait()
-dist.broadcast(x, src=0)
-outs = [framework.zeros(6, device="cuda")]
-dist.all_gather(outs, x)
-assert np.allclose(outs[0].cpu().numpy(), np.arange(6))
-out = framework.zeros(6, device="cuda")
-dist.reduce_scatter(out, [x])
-assert np.allclose(out.cpu().numpy(), np.arange(6))
-dist.barrier()
-dist.destroy_process_group()
-print("nccl ok", x.data_ptr() != 0)
-"""
+    """One GPU: a 1-rank NCCL group runs every collective and a DDP step on device memory."""
+    code = (f"import sys; sys.path.insert(0, {HERE!r}); import nccl_checks; "
+            f"print(nccl_checks.one_rank_checks({str(tmp_path)!r}))")
     done = subprocess.run([sys.executable, "-c", code], env=_env(FRAMEWORK_TRITON_INTERPRET=0),
                           capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
-    assert "nccl ok True" in done.stdout, done.stdout + done.stderr
+    assert "nccl ok" in done.stdout, done.stdout + done.stderr
 
 
 # DistributedSampler -------------------------------------------------------------------------
@@ -404,3 +386,20 @@ def _failing_async_error(fake):
         error._obj.value = 6  # ncclRemoteError
         return 0
     return report
+
+
+def test_nccl_one_rank_group_through_the_public_api_on_a_fake_library(monkeypatch, tmp_path):
+    """The GPU check's script, with the fake libnccl and cuda tensors of the Triton interpreter
+    (host memory): every public call reaches the right NCCL function with the right buffers."""
+    from fake_nccl import FakeNCCL
+    from nccl_checks import one_rank_checks
+    if not framework.cuda.is_interpreter():
+        pytest.skip("the fake library reads cuda tensors as host memory (Triton interpreter)")
+    fake = FakeNCCL(1)
+    monkeypatch.setattr(nccl, "library", lambda: fake)
+    monkeypatch.setattr(nccl, "_require_gpu", lambda index: None)
+    monkeypatch.setattr(nccl, "completion_probe", lambda: (lambda: True))
+    assert one_rank_checks(str(tmp_path)) == "nccl ok"
+    assert not dist.is_initialized()
+    assert not fake.errors, fake.errors
+    assert fake.comms == {}  # every communicator (world, subgroup) destroyed
