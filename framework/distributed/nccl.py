@@ -143,10 +143,20 @@ def world(rank: int, world_size: int, method: str, timeout: float, device_id=Non
     comm = _VOID_P()
     _check(lib, lib.ncclCommInitRank(ctypes.byref(comm), world_size, uid, rank), "ncclCommInitRank")
     group = NCCLGroup(lib, comm, rank, world_size, index)
-    if "mpi4py.MPI" in sys.modules:  # started by mpiexec: abort the job if this rank fails
-        from . import mpi
-        mpi._guard_exit(sys.modules["mpi4py.MPI"], group)
+    _guard_exit_under_mpiexec(group)
     return group
+
+
+def _guard_exit_under_mpiexec(group: "NCCLGroup") -> None:
+    """Started by mpiexec (Hydra sets ``PMI_RANK``): abort the whole job if this rank fails."""
+    if "mpi4py.MPI" not in sys.modules and "PMI_RANK" not in os.environ:
+        return
+    from . import mpi
+    try:
+        MPI = mpi.load()
+    except RuntimeError:  # no mpi4py: mpiexec still stops the job when a rank is killed
+        return
+    mpi._guard_exit(MPI, group)
 
 
 def _local_rank() -> int:
