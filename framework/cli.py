@@ -1,4 +1,4 @@
-"""The ``framework`` command line: ``framework info | bench | autotune``.
+"""The ``framework`` command line: ``framework info | bench | autotune | run``.
 
 - ``info``: versions, the runtime serving ``cuda`` (GPU, Triton interpreter,
   or none: CPU only), the GPU's name, compute capability and driver.
@@ -6,6 +6,8 @@
   (``framework.bench``), as a table; ``--json PATH`` also writes the results.
 - ``autotune``: tunes matmul (and conv) configs for this GPU into the
   persistent cache (``framework.autotune``, ``docs/autotune.md``).
+- ``run``: ``framework run --nproc N script.py args`` starts N ranks of a data-parallel script
+  through ``mpiexec`` (``framework.distributed.run``, ``docs/distributed.md``).
 """
 from __future__ import annotations
 
@@ -60,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="merge a cache file written for this GPU into the cache")
     tune.add_argument("--clear", action="store_true", help="delete this GPU's cache file")
     tune.set_defaults(run=cmd_autotune)
+
+    _add_run_command(commands)
     return parser
 
 
@@ -154,9 +158,10 @@ def cmd_info(args) -> int:
 # bench --------------------------------------------------------------------
 
 def _add_bench_arguments(bench: argparse.ArgumentParser) -> None:
-    from framework.bench import SUITES
+    from framework.bench import EXTRA_SUITES, SUITES
     bench.add_argument("--suite", metavar="LIST", default="all",
-                       help=f"comma-separated suites: {','.join(SUITES)} (default: all)")
+                       help=f"comma-separated suites: {','.join(SUITES + EXTRA_SUITES)} (default: "
+                       f"all = {','.join(SUITES)}; {','.join(EXTRA_SUITES)} starts mpiexec)")
     bench.add_argument("--quick", action="store_true", help="fewer and smaller shapes per suite")
     bench.add_argument("--json", metavar="PATH", help="also write the rows and summary as JSON to PATH")
     bench.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
@@ -173,7 +178,9 @@ def cmd_bench(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from framework import bench
     console = Console()
-    suites = _bench_choices(args.suite, bench.SUITES, "suite", console)
+    suites = _bench_choices(args.suite, bench.SUITES + bench.EXTRA_SUITES, "suite", console)
+    if args.suite.strip() == "all":
+        suites = bench.SUITES
     devices = ("cpu", "cuda") if args.device == "all" else (args.device,)
     ops = None if not args.ops else [op.strip() for op in args.ops.split(",") if op.strip()]
     if ops is not None and _bench_choices(args.ops, bench.op_names(), "op", console) is None:
@@ -228,3 +235,29 @@ def cmd_autotune(args) -> int:
         return EXIT_NO_GPU
     from framework.autotune import command
     return command.run(args, console)
+
+
+# run ----------------------------------------------------------------------
+
+def _add_run_command(commands) -> None:
+    run = commands.add_parser("run", help="start N ranks of a data-parallel script (mpiexec)")
+    run.add_argument("--nproc", "--nproc-per-node", dest="nproc", type=int, default=1,
+                     metavar="N", help="number of processes (ranks) to start (default: 1)")
+    run.add_argument("-m", dest="module", action="store_true",
+                     help="run the script argument as a module (like python -m)")
+    run.add_argument("--mpiexec", metavar="PATH", help="the mpiexec to use (default: the one "
+                     "next to this Python, then PATH)")
+    run.add_argument("script", help="the Python script (or module with -m) each rank runs")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    run.set_defaults(run=cmd_run)
+
+
+def cmd_run(args) -> int:
+    """Start ``args.nproc`` ranks of the script through mpiexec; the job's exit status."""
+    from framework.distributed import run
+    try:
+        return run.launch(args.nproc, args.script, args.args, module=args.module,
+                          mpiexec=args.mpiexec)
+    except (RuntimeError, ValueError) as exc:
+        print(f"framework run: {exc}", file=sys.stderr)
+        return 2

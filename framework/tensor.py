@@ -33,6 +33,7 @@ class Tensor:
     _accumulator = None
     _base = None
     _hooks = None
+    _post_accumulate_hooks = None
 
     def __new__(cls, *args, device=None) -> "Tensor":
         """Legacy constructor like ``torch.Tensor``: ``Tensor(data)`` copies ``data`` as
@@ -266,6 +267,18 @@ class Tensor:
 
     def _leaf_hooks(self) -> list:
         return self._hooks or []
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass accumulated a gradient into this leaf's
+        ``.grad`` (``DistributedDataParallel`` starts its all-reduce from here)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _HookHandle(self, hook, "_post_accumulate_hooks")
 
     def _get_accumulator(self):
         if self._accumulator is None:
@@ -691,20 +704,25 @@ class Size(tuple):
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
 
-    def __init__(self, tensor: Tensor, hook) -> None:
+    def __init__(self, tensor: Tensor, hook, leaf_list: str = "_hooks") -> None:
         self._tensor = weakref.ref(tensor)
         self._hook = hook
+        self._leaf_list = leaf_list  # the leaf's attribute holding the hook
 
     def remove(self) -> None:
         tensor = self._tensor()
         if tensor is None:
             return
-        if tensor.grad_fn is not None:
+        hooks = getattr(tensor, self._leaf_list)
+        if self._leaf_list != "_hooks":
+            if hooks and self._hook in hooks:
+                hooks.remove(self._hook)
+        elif tensor.grad_fn is not None:
             for hooks in tensor.grad_fn.pre_hooks.values():
                 if self._hook in hooks:
                     hooks.remove(self._hook)
-        elif tensor._hooks and self._hook in tensor._hooks:
-            tensor._hooks.remove(self._hook)
+        elif hooks and self._hook in hooks:
+            hooks.remove(self._hook)
 
 
 def _rebuild(host, dtype_name, device_str, requires_grad):

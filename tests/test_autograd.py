@@ -368,3 +368,23 @@ def test_detect_anomaly_names_the_node_that_returned_nan():
     (x * 2).sum().backward()  # anomaly mode is off again after the block
     with framework.autograd.set_detect_anomaly(True, check_nan=False):
         (x.sqrt() * 0).sum().backward()
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad(device):
+    """Like torch: called with the leaf after each backward added into ``.grad``."""
+    seen, seen_torch = [], []
+    w = framework.tensor([1.0, 2.0], device=device, requires_grad=True)
+    wt = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    wt.register_post_accumulate_grad_hook(lambda p: seen_torch.append(p.grad.tolist()))
+    for _ in range(2):
+        (w * w).sum().backward()
+        (wt * wt).sum().backward()
+    assert seen == seen_torch == [[2.0, 4.0], [4.0, 8.0]]
+    handle.remove()
+    (w * 3).sum().backward()
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        framework.ones(2).register_post_accumulate_grad_hook(lambda p: None)

@@ -144,6 +144,8 @@ def _accumulate_into_leaf(leaf, grad, create_graph: bool) -> None:
     else:
         # Like PyTorch: accumulate into the existing .grad tensor (references stay valid).
         leaf.grad.add_(grad)
+    for hook in leaf._post_accumulate_hooks or ():
+        hook(leaf)
 
 
 def _writable(t) -> bool:

@@ -5,6 +5,9 @@ Suites (``--suite``):
 - ``ops``: op micro-benchmarks: per-op dispatch overhead on tiny tensors,
   elementwise, reductions, softmax, layer_norm, cross_entropy, attention;
 - ``matmul`` and ``conv``: shape sweeps;
+- ``distributed`` (only when named, not in ``all``: it starts ``mpiexec``): all_reduce bus
+  bandwidth against mpi4py on 2 cpu ranks and the DDP step's scaling from 1 to 2 ranks
+  (``distributed.py``);
 - ``train``: whole training steps (forward, backward, Adam) of an MLP, a
   LeNet-style CNN and a small pre-LN transformer, written with framework ops
   and ``framework.nn.functional`` so that they run whatever layers exist.
@@ -28,13 +31,13 @@ any install; it imports torch only as the reference, only when installed.
 from __future__ import annotations
 
 from . import timing
-from .core import SUITES, Case, Context, Missing, Result, Spec
+from .core import EXTRA_SUITES, SUITES, Case, Context, Missing, Result, Spec
 from .report import (CPU_TARGETS, cpu_target_status, environment, format_time, geometric_mean, render,
                      summary, write_json)
 from .runner import GPU_PEAKS, agrees, gpu_peaks, op_names, run, run_spec, specs
 from .timing import interleaved_medians, median_seconds
 
-__all__ = ["SUITES", "CPU_TARGETS", "GPU_PEAKS", "Case", "Context", "Missing", "Result", "Spec",
+__all__ = ["SUITES", "EXTRA_SUITES", "CPU_TARGETS", "GPU_PEAKS", "Case", "Context", "Missing", "Result", "Spec",
            "agrees", "cpu_target_status", "environment", "format_time", "geometric_mean", "gpu_peaks",
            "interleaved_medians", "median_seconds", "op_names", "render", "run", "run_spec", "specs",
            "summary", "timing", "write_json"]

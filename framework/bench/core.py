@@ -7,6 +7,8 @@ from typing import Callable
 import numpy as np
 
 SUITES = ("ops", "matmul", "conv", "train")
+# Suites run only when named (``--suite distributed``), never by ``--suite all``: they start mpiexec.
+EXTRA_SUITES = ("distributed",)
 
 
 @dataclass

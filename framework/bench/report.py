@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .core import SUITES, Result
+from .core import EXTRA_SUITES, SUITES, Result
 
 # CPU speed targets: the row (suite, op) whose median ratio to PyTorch CPU must stay at or below.
 CPU_TARGETS = (
@@ -33,7 +33,7 @@ def summary(results: list) -> dict:
     for device in sorted({r.device for r in results}):
         rows = [r for r in results if r.device == device]
         per_suite = {suite: geometric_mean(r.ratio for r in rows if r.suite == suite)
-                     for suite in SUITES if any(r.suite == suite for r in rows)}
+                     for suite in SUITES + EXTRA_SUITES if any(r.suite == suite for r in rows)}
         out[device] = {"geomean_ratio": geometric_mean(r.ratio for r in rows),
                        "geomean_ratio_by_suite": per_suite,
                        "rows": {status: sum(r.status == status for r in rows)
@@ -94,7 +94,7 @@ def render(results: list, notes: list, console) -> None:
     if not results:
         console.print("framework bench: nothing was timed")
     for device in sorted({r.device for r in results}):
-        for suite in SUITES:
+        for suite in SUITES + EXTRA_SUITES:
             rows = [r for r in results if r.device == device and r.suite == suite]
             if rows:
                 console.print(_suite_table(rows, f"{suite} on {device} vs {rows[0].reference or 'no reference'}"))

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core import SUITES, Case, Context, Missing, Result, Spec
+from .core import EXTRA_SUITES, SUITES, Case, Context, Missing, Result, Spec
 from .kernels import conv_specs, matmul_specs, ops_specs
 from .timing import EventTimer, interleaved_medians
 from .train import train_specs
@@ -41,7 +41,7 @@ SPEC_BUILDERS = {"ops": ops_specs, "matmul": matmul_specs, "conv": conv_specs, "
 
 def specs(suites=SUITES, device: str = "cpu", quick: bool = False, ops=None) -> list:
     """The benchmark specs of ``suites`` on ``device``, optionally only the ``ops`` named."""
-    chosen = [s for suite in suites for s in SPEC_BUILDERS[suite](device, quick)]
+    chosen = [s for suite in suites if suite in SPEC_BUILDERS for s in SPEC_BUILDERS[suite](device, quick)]
     return chosen if ops is None else [s for s in chosen if s.op in ops]
 
 
@@ -183,6 +183,11 @@ def run(suites=SUITES, quick: bool = False, devices=("cpu", "cuda"), ops=None,
     finally:
         for timer in timers.values():
             timer.close()
+    if "distributed" in suites and "cpu" in devices:
+        from .distributed import run_suite
+        rows, more_notes = run_suite(quick, progress)
+        results += rows
+        notes += more_notes
     if progress is not None:
         progress(len(plan), len(plan), "done")
     return results, notes

@@ -4,7 +4,7 @@ containers; ``functional`` holds the stateless ops, ``init`` the initializations
 from __future__ import annotations
 
 from . import functional  # noqa: F401
-from . import init, utils  # noqa: F401
+from . import init, parallel, utils  # noqa: F401
 from .modules import (  # noqa: F401
     Module, Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict, Identity, Linear,
     Bilinear, Flatten, Unflatten, Embedding, EmbeddingBag, Conv1d, Conv2d, ConvTranspose1d,
@@ -23,4 +23,4 @@ from .modules import (  # noqa: F401
 from .modules import __all__ as _layer_names
 from .parameter import Buffer, Parameter
 
-__all__ = ["functional", "init", "utils", "Parameter", "Buffer", *_layer_names]
+__all__ = ["functional", "init", "parallel", "utils", "Parameter", "Buffer", *_layer_names]
