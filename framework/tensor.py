@@ -257,7 +257,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_prehook(self._output_nr, hook)
+            self.grad_fn._register_tensor_hook(self._output_nr, hook)
         else:
             if self._hooks is None:
                 self._hooks = []
