@@ -420,7 +420,8 @@ class Tensor:
         return _elementwise().sub(self, other)
 
     def __rsub__(self, other):
-        return _elementwise().sub(other, self)
+        from .autograd.function import rename_node
+        return rename_node(_elementwise().sub(other, self), "RsubBackward1", public=(1,))
 
     def __mul__(self, other):
         return _elementwise().mul(self, other)

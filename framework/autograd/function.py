@@ -195,7 +195,7 @@ class AccumulateGrad(Node):
         self.output_meta = [(leaf.shape, leaf.dtype, leaf.device)]
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def release(self) -> None:
         pass
@@ -267,13 +267,29 @@ def _node_type(name: str) -> type:
     return node_type
 
 
+def rename_node(out, name: str, source=None, public=None):
+    """Give the node that made ``out`` PyTorch's name for the op (``TBackward0``); returns
+    ``out``. Nothing changes when ``out`` is ``source`` (the op returned its input) or has no
+    node. ``public`` optionally sets the argument positions ``next_functions`` shows."""
+    node = out._grad_fn if isinstance(out, Tensor) else None
+    if node is None or out is source:
+        return out
+    node.__dict__.pop("node_name", None)
+    node.__class__ = _node_type(name)
+    if public is not None:
+        node._public = tuple(public)
+    return out
+
+
 def _public_positions(cls, ctx, args) -> tuple:
     """Argument positions shown by ``next_functions``: the Function's ``PUBLIC_INPUTS``
-    (class or ctx attribute) or else every tensor argument."""
+    (class or ctx attribute) or else every floating-point tensor argument (as in PyTorch,
+    index and mask tensors have no edge)."""
     public = ctx.__dict__.get("public_inputs") or getattr(cls, "PUBLIC_INPUTS", None)
     if public is not None:
         return tuple(public)
-    return tuple([i for i, a in enumerate(args) if isinstance(a, Tensor)])
+    return tuple([i for i, a in enumerate(args)
+                  if isinstance(a, Tensor) and a._a.dtype.is_floating_point])
 
 
 def _needs_input_grad(args) -> tuple:

@@ -20,7 +20,7 @@ import math
 import numbers
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import no_grad
 from ..backends import for_device
@@ -576,6 +576,7 @@ class _Binary(Function):
     """
 
     KERNEL = ""
+    PUBLIC_INPUTS = (0, 1)  # PyTorch lists both operands, a number as (None, 0)
 
     @classmethod
     def apply(cls, a, b, compute_dtype, out_dtype):
@@ -901,7 +902,11 @@ def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's 
                     and b < 0)
     if negative_int and not result.is_floating_point:
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
-    return _Pow.apply(a, b, result, result)
+    out = _Pow.apply(a, b, result, result)
+    if not isinstance(b, Tensor):
+        return rename_node(out, "PowBackward0", public=(0,))
+    return rename_node(out, "PowBackward1" if isinstance(a, Tensor) else "PowBackward2",
+                       public=(0, 1) if isinstance(a, Tensor) else (1,))
 
 
 def maximum(input: Operand, other: Operand) -> Tensor:
@@ -1044,6 +1049,8 @@ def isfinite(input: Tensor) -> Tensor:
 class Where(Function):
     """``a`` where ``cond`` else ``b``; each gradient is the incoming one masked."""
 
+    PUBLIC_INPUTS = (1, 2)
+
     @staticmethod
     def forward(ctx, cond, a, b, out_dtype):
         out = backend(cond).where(cond._a, _arr(a), _arr(b), out_dtype)
@@ -1141,13 +1148,14 @@ def clamp(input: Tensor, min: "Operand | None" = None,  # noqa: A002 - PyTorch's
     bounds = [v for v in (lo, hi) if v is not None]
     if not any(isinstance(v, Tensor) for v in bounds):
         out_dtype = dtypes.result_type(input, *bounds)
-        return Clamp.apply(input, lo, hi, out_dtype)
+        return rename_node(Clamp.apply(input, lo, hi, out_dtype), "ClampBackward1", public=(0,))
     (x, lo_t, hi_t), _ = _operands("clamp", ("input", "min", "max"),
                                    (input, 0 if lo is None else lo, 0 if hi is None else hi))
     out_dtype = dtypes.result_type(x, *bounds)
     lo_t = None if lo is None else _as_tensor_like(lo_t, x)
     hi_t = None if hi is None else _as_tensor_like(hi_t, x)
-    return ClampTensor.apply(x, lo_t, hi_t, out_dtype)
+    return rename_node(ClampTensor.apply(x, lo_t, hi_t, out_dtype), "ClampBackward0",
+                       public=(0, 1, 2))
 
 
 def _as_tensor_like(value, x: Tensor) -> Tensor:
@@ -1166,12 +1174,14 @@ def clip(input: Tensor, min: "Operand | None" = None,  # noqa: A002
 
 def clamp_min(input: Tensor, min: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, min=min)``."""
-    return clamp(input, min=min)
+    out = clamp(input, min=min)
+    return out if isinstance(min, Tensor) else rename_node(out, "ClampMinBackward0")
 
 
 def clamp_max(input: Tensor, max: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, max=max)``."""
-    return clamp(input, max=max)
+    out = clamp(input, max=max)
+    return out if isinstance(max, Tensor) else rename_node(out, "ClampMaxBackward0")
 
 
 # ---------------------------------------------------------------------------------------
