@@ -46,7 +46,33 @@ def _run_prehooks(node, slots: list) -> list:
             result = hook(slots[index])
             if result is not None:
                 slots[index] = result
+    if node._node_prehooks:
+        for hook in list(node._node_prehooks):
+            result = hook(tuple(slots))
+            if result is not None:
+                slots = _hook_result(node, "prehook", result, len(slots))
     return slots
+
+
+def _run_posthooks(node, grads_in, grad_outputs) -> tuple:
+    """``Node.register_hook`` hooks: ``hook(grad_inputs, grad_outputs)`` on the gradients of
+    the inputs ``next_functions`` lists; a returned tuple replaces them."""
+    positions = node._public_positions()
+    grads_in = list(grads_in) + [None] * (len(node._edges) - len(grads_in))
+    for hook in list(node._node_posthooks):
+        result = hook(tuple([grads_in[i] for i in positions]), tuple(grad_outputs))
+        if result is not None:
+            for i, grad in zip(positions, _hook_result(node, "hook", result, len(positions))):
+                grads_in[i] = grad
+    return tuple(grads_in)
+
+
+def _hook_result(node, kind: str, result, expected: int) -> list:
+    result = list(result) if isinstance(result, (tuple, list)) else [result]
+    if len(result) != expected:
+        raise RuntimeError(f"{node.name()} {kind} returned {len(result)} gradients, "
+                           f"expected {expected}")
+    return result
 
 
 def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,

@@ -67,7 +67,7 @@ class Node:
         return base + "0" if base.endswith("Backward") else base + "Backward0"
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     @property
     def next_functions(self) -> tuple:
