@@ -522,6 +522,19 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def __imatmul__(self, other):
+        # PyTorch has no in-place matmul: ``a @= b`` rebinds ``a`` to a new tensor
+        return self.matmul(other)
+
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
         return _elementwise().where(condition, self, y)

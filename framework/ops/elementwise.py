@@ -26,6 +26,7 @@ from ..autograd.grad_mode import no_grad
 from ..backends import for_device
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, float_dtype_of, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -364,6 +365,7 @@ def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
     return fn_cls.apply(input, input.dtype, params)
 
 
+@supports_out
 def neg(input: Tensor) -> Tensor:
     """``-input``."""
     check_tensor("neg", "input", input)
@@ -378,6 +380,7 @@ def negative(input: Tensor) -> Tensor:
     return neg(input)
 
 
+@supports_out
 def abs(input: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     """``|input|`` (the gradient at 0 is 0)."""
     check_tensor("abs", "input", input)
@@ -390,6 +393,7 @@ def absolute(input: Tensor) -> Tensor:
     return abs(input)
 
 
+@supports_out
 def exp(input: Tensor) -> Tensor:
     """``e ** input``."""
     return _float_unary("exp", _Exp, input)
@@ -400,6 +404,7 @@ def exp2(input: Tensor) -> Tensor:
     return _float_unary("exp2", _Exp2, input)
 
 
+@supports_out
 def log(input: Tensor) -> Tensor:
     """Natural logarithm."""
     return _float_unary("log", _Log, input)
@@ -426,6 +431,7 @@ def expm1(input: Tensor) -> Tensor:
     return _float_unary("expm1", _Expm1, input)
 
 
+@supports_out
 def sqrt(input: Tensor) -> Tensor:
     """Square root."""
     return _float_unary("sqrt", _Sqrt, input)
@@ -436,11 +442,13 @@ def rsqrt(input: Tensor) -> Tensor:
     return _float_unary("rsqrt", _Rsqrt, input)
 
 
+@supports_out
 def sin(input: Tensor) -> Tensor:
     """Sine."""
     return _float_unary("sin", _Sin, input)
 
 
+@supports_out
 def cos(input: Tensor) -> Tensor:
     """Cosine."""
     return _float_unary("cos", _Cos, input)
@@ -451,11 +459,13 @@ def tan(input: Tensor) -> Tensor:
     return _float_unary("tan", _Tan, input)
 
 
+@supports_out
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
     return _float_unary("tanh", _Tanh, input)
 
 
+@supports_out
 def sigmoid(input: Tensor) -> Tensor:
     """``1 / (1 + exp(-input))``."""
     return _float_unary("sigmoid", _Sigmoid, input)
@@ -813,6 +823,7 @@ def _scaled(op: str, input, other, alpha):
     return _operand(op, "other", other) * value
 
 
+@supports_out
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
     if alpha == 1:  # what _scaled does first, without the call
@@ -820,6 +831,7 @@ def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
+@supports_out
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input - alpha * other``; bool operands are rejected like PyTorch."""
     if alpha == 1:
@@ -842,21 +854,25 @@ def _is_bool(x) -> bool:
     return x.dtype is dtypes.bool if isinstance(x, Tensor) else isinstance(x, bool)
 
 
+@supports_out
 def subtract(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """Alias of ``sub``."""
     return sub(input, other, alpha=alpha)
 
 
+@supports_out
 def mul(input: Operand, other: Operand) -> Tensor:
     """``input * other``."""
     return _binary("mul", _Mul, input, other)
 
 
+@supports_out
 def multiply(input: Operand, other: Operand) -> Tensor:
     """Alias of ``mul``."""
     return mul(input, other)
 
 
+@supports_out
 def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division, or rounded (``'trunc'``, ``'floor'``)."""
     if rounding_mode is None:
@@ -869,11 +885,13 @@ def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> 
                        f"found '{rounding_mode}'")
 
 
+@supports_out
 def divide(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """Alias of ``div``."""
     return div(input, other, rounding_mode=rounding_mode)
 
 
+@supports_out
 def true_divide(input: Operand, other: Operand) -> Tensor:
     """``div`` without rounding."""
     return div(input, other)
@@ -894,6 +912,7 @@ def fmod(input: Operand, other: Operand) -> Tensor:
     return _binary("fmod", _Fmod, input, other)
 
 
+@supports_out
 def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a number)."""
     (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
@@ -909,11 +928,13 @@ def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's 
                        public=(0, 1) if isinstance(a, Tensor) else (1,))
 
 
+@supports_out
 def maximum(input: Operand, other: Operand) -> Tensor:
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
     return _binary("maximum", _Maximum, input, other)
 
 
+@supports_out
 def minimum(input: Operand, other: Operand) -> Tensor:
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
     return _binary("minimum", _Minimum, input, other)
@@ -1068,6 +1089,7 @@ class Where(Function):
         return None, _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None
 
 
+@supports_out
 def where(condition: Tensor, input: Operand, other: Operand) -> Tensor:
     """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed)."""
     check_tensor("where", "condition", condition)
@@ -1137,6 +1159,7 @@ class ClampTensor(Function):
                 _grad_for(g_hi, meta_hi, need_hi), None)
 
 
+@supports_out
 def clamp(input: Tensor, min: "Operand | None" = None,  # noqa: A002 - PyTorch's names
           max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; either may be None)."""
@@ -1166,6 +1189,7 @@ def _as_tensor_like(value, x: Tensor) -> Tensor:
     return tensor(value, device=x.device)
 
 
+@supports_out
 def clip(input: Tensor, min: "Operand | None" = None,  # noqa: A002
          max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Alias of ``clamp``."""

@@ -27,6 +27,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
@@ -364,6 +365,7 @@ def _shape_text(shape) -> str:
 
 
 # --- public ops -------------------------------------------------------------------------------
+@supports_out
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) operands.
 
@@ -436,6 +438,7 @@ def _dot(op: str, a: Tensor, b: Tensor) -> Tensor:
     return rename_node(_Matmul.apply(a.unsqueeze(0), b.unsqueeze(1)).reshape(()), "DotBackward0")
 
 
+@supports_out
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices: (n, m) @ (m, p) -> (n, p)."""
     _check_args("mm", input, mat2, ("input", "mat2"))
@@ -450,6 +453,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return _Matmul.apply(input, mat2)
 
 
+@supports_out
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of 3-d tensors with equal batch sizes (no broadcasting)."""
     _check_args("bmm", input, mat2, ("input", "mat2"))

@@ -22,6 +22,7 @@ from ..autograd.function import Function, rename_node
 from ..backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dims, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -171,6 +172,7 @@ def _sum_dtype(x: Tensor, dtype) -> dtypes.dtype:
     return x.dtype if x.dtype.is_floating_point else dtypes.int64
 
 
+@supports_out
 @_numpy_aliases
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum of the elements over ``dim`` (an int, a tuple, or ``None`` for every dim).
@@ -275,6 +277,7 @@ class Mean(Function):
         return _expand_reduced(grad, in_shape, ctx.dims) / builtins.max(count, 1), None, None
 
 
+@supports_out
 @_numpy_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of the elements over ``dim``; floating inputs (or a floating ``dtype``) only."""
@@ -335,6 +338,7 @@ def _prod_of_others(x: Tensor, dims: tuple) -> Tensor:
     return nonzero_prod / safe * zeros_factor
 
 
+@supports_out
 @_numpy_aliases
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of the elements over ``dim``; integer and bool inputs give int64."""
@@ -388,12 +392,14 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool,
     return rename_node(Extreme.apply(input, dims, keepdim, is_max, nan_ties), name)
 
 
+@supports_out
 @_numpy_aliases
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
     return _extreme("amax", input, dim, keepdim, True)
 
 
+@supports_out
 @_numpy_aliases
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
@@ -468,6 +474,7 @@ def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
     return (MaxResult if is_max else MinResult)(values, indices)
 
 
+@supports_out
 @_numpy_aliases
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``max(x)``: the largest element; ``max(x, dim, keepdim=False)``: ``(values, indices)``
@@ -475,6 +482,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch
     return _max_min("max", input, dim, keepdim, True)
 
 
+@supports_out
 @_numpy_aliases
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``min(x)``: the smallest element; ``min(x, dim, keepdim=False)``: ``(values, indices)``

@@ -11,6 +11,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, common_device, normalize_dim, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -559,6 +560,7 @@ def _tensor_sequence(op: str, tensors) -> list:
     return list(tensors)
 
 
+@supports_out
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, like PyTorch)."""
     tensors = _tensor_sequence("cat", tensors)
@@ -591,6 +593,7 @@ concat = cat
 concatenate = cat
 
 
+@supports_out
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dim."""
     tensors = _tensor_sequence("stack", tensors)
@@ -761,7 +764,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
                          f"received: {indexing}")
     for t in tensors:
         if t.ndim > 1:
