@@ -19,6 +19,7 @@ from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy
                            linspace, logspace, ones, ones_like, rand, rand_like, randint,
                            randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .amp import autocast
+from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save
 from .backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
