@@ -328,3 +328,32 @@ def test_accumulate_grad_node_hooks(device):
     y.backward()
     assert len(seen) == 1
     assert_close(x.grad, torch.full((3,), 1.0, dtype=torch.float64), 0, 0)
+
+
+def test_custom_function_node_named_like_torch(device):
+    class MyExp(framework.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.exp()
+            ctx.save_for_backward(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            (out,) = ctx.saved_tensors
+            return grad * out
+
+    class TorchExp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.exp()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+    x, tx = _pair((3,), device)
+    got = MyExp.apply(x).grad_fn
+    want = TorchExp.apply(tx).grad_fn
+    assert type(got).__name__ == "MyExpBackward"
+    assert type(want).__name__ == "TorchExpBackward"
+    assert got.name() == "MyExpBackward"

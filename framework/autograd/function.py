@@ -64,6 +64,8 @@ class Node:
         if getattr(cls, "node_name", None):
             return cls.node_name
         base = cls.__name__.lstrip("_")
+        if not cls.__module__.startswith("framework."):
+            return base + "Backward"  # a user's Function: PyTorch names it <Class>Backward
         return base + "0" if base.endswith("Backward") else base + "Backward0"
 
     def __repr__(self) -> str:
