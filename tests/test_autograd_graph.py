@@ -357,3 +357,14 @@ def test_custom_function_node_named_like_torch(device):
     assert type(got).__name__ == "MyExpBackward"
     assert type(want).__name__ == "TorchExpBackward"
     assert got.name() == "MyExpBackward"
+
+
+def test_one_node_leaves_unused_gradients_none(device):
+    """An input the composition does not differentiate gets no gradient, not zeros: nll_loss's
+    class weight (PyTorch refuses a weight that requires grad; framework ignores it)."""
+    x, _ = _pair((3, 4), device)
+    weight = framework.ones(4, dtype=framework.float64, device=device, requires_grad=True)
+    target = _index_pair([0, 1, 3], device)[0]
+    loss = F.nll_loss(F.log_softmax(x, 1), target, weight=weight)
+    loss.backward()
+    assert x.grad is not None and weight.grad is None

@@ -69,16 +69,17 @@ def _leaf(t, need: bool):
 
 
 def _grads(outs, wanted: list, grads, create_graph: bool) -> tuple:
-    """Gradients of ``outs`` (weighted by ``grads``) w.r.t. ``wanted``; zeros when unused."""
+    """Gradients of ``outs`` (weighted by ``grads``) w.r.t. ``wanted``. An unused input gets
+    None, or zeros under ``create_graph`` (a replay's outputs must be tensors)."""
     from . import grad as autograd_grad
     pairs = [(o, g) for o, g in zip(outs, grads)
              if isinstance(o, Tensor) and o.requires_grad and g is not None]
     if not pairs or not wanted:
         from ..ops.creation import zeros_like
-        return tuple([zeros_like(w) for w in wanted])
+        return tuple([zeros_like(w) if create_graph else None for w in wanted])
     return autograd_grad([o for o, _ in pairs], wanted, [g for _, g in pairs],
                          retain_graph=True, create_graph=create_graph, allow_unused=True,
-                         materialize_grads=True)
+                         materialize_grads=create_graph)
 
 
 def _vjp(fn, needs: tuple):
