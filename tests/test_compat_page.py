@@ -15,7 +15,8 @@ REGENERATE = ("docs/compat.md is out of date with the code (names were added or 
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("compat_report", ROOT / "docs" / "compat_report.py")
+    spec = importlib.util.spec_from_file_location("compat_report",
+                                                  ROOT / "docs" / "compat_report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -123,17 +123,20 @@ def test_out_is_a_declaration():
 
 
 # randint ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("args,kwargs", [
-    ((10, (3,)), {}), ((10,), {"size": (3,)}), ((), {"high": 10, "size": (3,)}),
-    ((2, 10, (3,)), {}), ((), {"low": 2, "high": 10, "size": (3,)}), ((2,), {"high": 10, "size": (3,)}),
+@pytest.mark.parametrize("args,kwargs,low", [
+    ((10, (3,)), {}, 0), ((10,), {"size": (3,)}, 0), ((), {"high": 10, "size": (3,)}, 0),
+    ((2, 10, (3,)), {}, 2), ((), {"low": 2, "high": 10, "size": (3,)}, 2),
+    ((2,), {"high": 10, "size": (3,)}, 2),
 ])
-def test_randint_forms(args, kwargs, device):
+def test_randint_forms(args, kwargs, low, device):
     want = torch.randint(*args, **kwargs)
     got = framework.randint(*args, **kwargs, device=device)
     assert tuple(got.shape) == tuple(want.shape) and got.dtype is framework.int64
-    low = kwargs.get("low", args[0] if len(args) == 3 or "high" in kwargs and args else 0)
     values = got.cpu().numpy()
     assert values.min() >= low and values.max() < 10
+    many = framework.randint(*args[:-1] if len(args) in (2, 3) else args,
+                             **{**kwargs, "size": (2000,)}, device=device).cpu().numpy()
+    assert set(np.unique(many)) == set(range(low, 10))
 
 
 def test_randint_missing_bound_is_a_type_error():
