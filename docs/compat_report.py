@@ -107,12 +107,11 @@ def by_design(name: str):
 
 
 def _has_module(path: str) -> bool:
-    import importlib
-    try:
-        importlib.import_module("framework." + path)
-    except ImportError:
-        return False
-    return True
+    """``framework.<path>`` is a module of this checkout (looked up as files, so an installed
+    copy of another checkout cannot answer instead)."""
+    from pathlib import Path
+    base = Path(framework.__file__).parent.joinpath(*path.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def _names(names) -> str:
