@@ -40,9 +40,11 @@ bench: $(STAMP)
 bench-targets: $(STAMP)
 	$(PY) bench/cpu_targets.py $(TARGET_ARGS)
 
-# Regenerate the op coverage table checked by tests/test_registry.py.
+# Regenerate the op coverage table checked by tests/test_registry.py and the PyTorch
+# compatibility page (names against the installed torch) checked by tests/test_compat_page.py.
 docs: $(STAMP)
 	$(PY) -W ignore::RuntimeWarning -m framework.ops.registry > docs/ops.md
+	PYTHONPATH=. $(PY) docs/compat_report.py > docs/compat.md
 
 clean-venv:
 	rm -rf $(VENV)

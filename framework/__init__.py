@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import autograd, cuda, dtypes, ops  # noqa: F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
-from .devices import device
+from .devices import device, get_default_device, set_default_device
 from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  # noqa: A004
                      get_default_dtype, half, int, int32, int64, long, promote_types, result_type,
                      set_default_dtype)
@@ -19,6 +19,7 @@ from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy
                            linspace, logspace, ones, ones_like, rand, rand_like, randint,
                            randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .amp import autocast
+from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save
 from .backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -28,16 +29,19 @@ __version__ = "0.1.0"
 
 
 def _reexport(module) -> None:
-    """Make each name in a family module's ``__all__`` a top-level function."""
+    """Make each name in a family module's ``__all__`` a top-level function (with ``out=``
+    where the op declares it: ``framework.ops.out``)."""
+    from .ops.out import with_out
     for name in module.__all__:
-        globals()[name] = getattr(module, name)
+        fn = getattr(module, name)
+        globals()[name] = with_out(fn) if getattr(fn, "supports_out", False) else fn
 
 
 for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import amp, datasets, distributed, distributions, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import accelerator, amp, datasets, distributed, distributions, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

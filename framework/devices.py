@@ -1,7 +1,7 @@
 """The ``device`` type: ``cpu`` (NumPy) or ``cuda`` (Triton, on a GPU or the interpreter)."""
 from __future__ import annotations
 
-__all__ = ["device"]
+__all__ = ["device", "get_default_device", "set_default_device"]
 
 
 class device:
@@ -51,8 +51,34 @@ class device:
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
+    def __enter__(self) -> "device":
+        """``with framework.device('cuda'):`` makes factory functions default to this device."""
+        _default["entered"].append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default["entered"].pop()
+
 
 CPU = device("cpu")
+
+# The device factory functions use when given none (process-wide, like PyTorch's):
+# ``set_default_device``'s choice, overridden inside ``with device(...)`` blocks.
+_default: dict = {"device": None, "entered": []}
+
+
+def get_default_device() -> device:
+    """The device tensors are created on when no ``device`` is given (``cpu`` unless set)."""
+    entered = _default["entered"]
+    if entered:
+        return entered[-1]
+    return _default["device"] or CPU
+
+
+def set_default_device(d) -> None:
+    """Create tensors on ``d`` by default (``None`` restores ``cpu``), as
+    ``torch.set_default_device``."""
+    _default["device"] = None if d is None else as_device(d)
 
 
 def as_device(d) -> device:

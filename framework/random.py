@@ -5,6 +5,7 @@ by ``n``, so a seed reproduces a run on each device.
 """
 from __future__ import annotations
 
+import os
 import time
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
@@ -53,7 +54,19 @@ class Generator:
         self._seed, self._offset = int(state[0]), int(state[1])
 
 
+def _fresh_seed() -> int:
+    """A non-deterministic 64-bit seed (the OS's entropy source)."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
+# Like PyTorch, a process that never calls ``manual_seed`` draws a fresh seed: the default
+# generators start from one seed from the OS (a new ``Generator()`` starts from PyTorch's
+# fixed default seed instead).
 _generators = {"cpu": Generator("cpu"), "cuda": Generator("cuda")}
+_initial_seed = _fresh_seed()
+for _g in _generators.values():
+    _g.manual_seed(_initial_seed)
+del _g, _initial_seed
 default_generator = _generators["cpu"]
 
 

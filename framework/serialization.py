@@ -187,8 +187,14 @@ def _encode(obj, occurrences: dict, names: set, prefix: str):
         return {"tuple" if isinstance(obj, tuple) else "list": children}
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return _encode(obj.item(), occurrences, names, prefix)
+    hint = ""
+    if callable(getattr(obj, "state_dict", None)):
+        # Modules and optimizers: checkpoints hold data, never pickled code (by design)
+        hint = (f"; save its state_dict() instead: framework.save(obj.state_dict(), f), then "
+                f"obj.load_state_dict(framework.load(f)) on a new {type(obj).__name__}")
     raise TypeError(f"framework.save: cannot save an object of type {type(obj).__name__} "
-                    "(supported: tensors, dicts, lists, tuples, numbers, strings, None, dtypes)")
+                    "(supported: tensors, dicts, lists, tuples, numbers, strings, None, dtypes)"
+                    + hint)
 
 
 def _number(value):

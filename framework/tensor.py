@@ -258,7 +258,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_prehook(self._output_nr, hook)
+            self.grad_fn._register_tensor_hook(self._output_nr, hook)
         else:
             if self._hooks is None:
                 self._hooks = []
@@ -433,7 +433,8 @@ class Tensor:
         return _elementwise().sub(self, other)
 
     def __rsub__(self, other):
-        return _elementwise().sub(other, self)
+        from .autograd.function import rename_node
+        return rename_node(_elementwise().sub(other, self), "RsubBackward1", public=(1,))
 
     def __mul__(self, other):
         return _elementwise().mul(self, other)
@@ -533,6 +534,19 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __ipow__(self, other):
+        return self.pow_(other)
+
+    def __imatmul__(self, other):
+        # PyTorch has no in-place matmul: ``a @= b`` rebinds ``a`` to a new tensor
+        return self.matmul(other)
 
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""

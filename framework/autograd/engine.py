@@ -22,7 +22,7 @@ def _collect(roots) -> dict:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        for child, _ in node.next_functions:
+        for child, _ in node._edges:
             if child is None:
                 continue
             dependencies[child] = dependencies.get(child, 0) + 1
@@ -40,13 +40,39 @@ def _accumulate(buffers: dict, node, index: int, grad) -> None:
 
 def _run_prehooks(node, slots: list) -> list:
     for index, hooks in node.pre_hooks.items():
-        if index == "post" or slots[index] is None:
+        if slots[index] is None:
             continue
         for hook in hooks:
             result = hook(slots[index])
             if result is not None:
                 slots[index] = result
+    if node._node_prehooks:
+        for hook in list(node._node_prehooks):
+            result = hook(tuple(slots))
+            if result is not None:
+                slots = _hook_result(node, "prehook", result, len(slots))
     return slots
+
+
+def _run_posthooks(node, grads_in, grad_outputs) -> tuple:
+    """``Node.register_hook`` hooks: ``hook(grad_inputs, grad_outputs)`` on the gradients of
+    the inputs ``next_functions`` lists; a returned tuple replaces them."""
+    positions = node._public_positions()
+    grads_in = list(grads_in) + [None] * (len(node._edges) - len(grads_in))
+    for hook in list(node._node_posthooks):
+        result = hook(tuple([grads_in[i] for i in positions]), tuple(grad_outputs))
+        if result is not None:
+            for i, grad in zip(positions, _hook_result(node, "hook", result, len(positions))):
+                grads_in[i] = grad
+    return tuple(grads_in)
+
+
+def _hook_result(node, kind: str, result, expected: int) -> list:
+    result = list(result) if isinstance(result, (tuple, list)) else [result]
+    if len(result) != expected:
+        raise RuntimeError(f"{node.name()} {kind} returned {len(result)} gradients, "
+                           f"expected {expected}")
+    return result
 
 
 def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
@@ -73,14 +99,16 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                     _accumulate_into_leaf(node.variable, slots[0], create_graph)
                 continue
             if all(g is None for g in slots):
-                grads_in = (None,) * len(node.next_functions)
+                grads_in = (None,) * len(node._edges)
             else:
                 grads_in = node.apply(slots)
+            if node._node_posthooks:
+                grads_in = _run_posthooks(node, grads_in, slots)
             if not retain_graph:
                 node.release()
             _check_count(node, grads_in)
             check_gradients(node, grads_in)
-            for (child, index), grad in zip(node.next_functions, grads_in):
+            for (child, index), grad in zip(node._edges, grads_in):
                 if child is None:
                     continue
                 if grad is not None:
@@ -91,10 +119,10 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
 
 
 def _check_count(node, grads_in) -> None:
-    if len(grads_in) < len(node.next_functions):
+    if len(grads_in) < len(node._edges):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
-            f"(expected {len(node.next_functions)}, got {len(grads_in)})")
+            f"(expected {len(node._edges)}, got {len(grads_in)})")
 
 
 def _match_shape(grad, child, index):

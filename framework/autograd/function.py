@@ -21,13 +21,25 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 class Node:
     """A recorded op in the graph; also the ``ctx`` of its ``Function``.
 
-    ``next_functions[i]`` is ``(node, output_nr)`` for input ``i`` (or
-    ``(None, 0)`` when that input needs no gradient).
+    Named like PyTorch's node of the same op (``AddmmBackward0``): a Function
+    names its node with a ``node_name`` class attribute or by setting
+    ``ctx.node_name`` in ``forward`` (default: class name + ``Backward0``);
+    after ``forward`` the node's class becomes a ``Node`` subclass of that
+    name, so ``type(y.grad_fn).__name__`` reads as in PyTorch.
+
+    ``_edges[i]`` is ``(node, output_nr)`` for ``forward`` argument ``i`` (or
+    ``(None, 0)`` when it needs no gradient); the engine walks these.
+    ``next_functions`` shows the edges of the tensor arguments only, in
+    PyTorch's order (``_public`` lists their argument positions).
     """
 
     recording = True  # forwards may skip bookkeeping for backward when False (``_InertCtx``)
     # Immutable defaults, shadowed per node when set (``__init__`` makes the mutable ones).
-    next_functions: tuple = ()
+    _edges: tuple = ()
+    _public = None
+    _node_prehooks = None
+    _node_posthooks = None
+    node_name = None
     needs_input_grad: tuple = ()
     num_outputs = 1
     materialize_grads = True
@@ -44,11 +56,41 @@ class Node:
 
     def name(self) -> str:
         """Name like PyTorch's (``AddBackward0``)."""
-        base = self.fn_cls.__name__.lstrip("_") if self.fn_cls else "Node"
+        if self.node_name:
+            return self.node_name
+        cls = self.fn_cls
+        if cls is None:
+            return "Node"
+        if getattr(cls, "node_name", None):
+            return cls.node_name
+        base = cls.__name__.lstrip("_")
+        if not cls.__module__.startswith("framework."):
+            return base + "Backward"  # a user's Function: PyTorch names it <Class>Backward
         return base + "0" if base.endswith("Backward") else base + "Backward0"
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object>"
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output_nr)`` per tensor input (``(None, 0)`` where none is needed)."""
+        if self._public is None:
+            return self._edges
+        edges = self._edges
+        return tuple([edges[i] for i in self._public])
+
+    @next_functions.setter
+    def next_functions(self, edges) -> None:
+        self._edges = tuple(edges)
+        self._public = None
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node (as in PyTorch)."""
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self._metadata = {}
+        return meta
 
     # ctx API -----------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
@@ -104,13 +146,40 @@ class Node:
             result = (result,)
         return result
 
-    def register_prehook(self, output_nr: int, hook) -> None:
-        """Call ``hook(grad)`` on the gradient of output ``output_nr`` before use."""
+    def _register_tensor_hook(self, output_nr: int, hook) -> None:
+        """Call ``hook(grad)`` on the gradient of output ``output_nr`` before use
+        (``Tensor.register_hook`` on a non-leaf)."""
         self.pre_hooks.setdefault(output_nr, []).append(hook)
 
-    def register_hook(self, hook) -> None:
-        """Accepted for API parity; called with (grad_inputs, grad_outputs)."""
-        self.pre_hooks.setdefault("post", []).append(hook)
+    def register_prehook(self, hook) -> "_NodeHookHandle":
+        """Call ``hook(grad_outputs)`` before this node runs; it may return new grad_outputs."""
+        if self._node_prehooks is None:
+            self._node_prehooks = []
+        self._node_prehooks.append(hook)
+        return _NodeHookHandle(self._node_prehooks, hook)
+
+    def register_hook(self, hook) -> "_NodeHookHandle":
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node ran; it may return new
+        grad_inputs (one per ``next_functions`` entry)."""
+        if self._node_posthooks is None:
+            self._node_posthooks = []
+        self._node_posthooks.append(hook)
+        return _NodeHookHandle(self._node_posthooks, hook)
+
+    def _public_positions(self) -> tuple:
+        return tuple(range(len(self._edges))) if self._public is None else self._public
+
+
+class _NodeHookHandle:
+    """Returned by ``Node.register_hook`` / ``register_prehook``; ``remove()`` unregisters."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _zeros_like_meta(meta):
@@ -128,7 +197,7 @@ class AccumulateGrad(Node):
         self.output_meta = [(leaf.shape, leaf.dtype, leaf.device)]
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def release(self) -> None:
         pass
@@ -168,7 +237,9 @@ class Function:
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        ctx.next_functions = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
+        ctx._edges = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
+        ctx._public = _public_positions(cls, ctx, args)
+        ctx.__class__ = _node_type(ctx.name())
         ctx.num_outputs = len(outs)
         ctx.output_meta = [(o.shape, o._a.dtype, o._device) if isinstance(o, Tensor) else None
                            for o in outs]
@@ -184,6 +255,43 @@ class Function:
             out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i
         return outs[0] if single else outs
+
+
+_NODE_TYPES: dict = {}  # node name -> its Node subclass (a cache: one class per name)
+
+
+def _node_type(name: str) -> type:
+    """The ``Node`` subclass named ``name`` (``AddBackward0``), made once per name."""
+    node_type = _NODE_TYPES.get(name)
+    if node_type is None:
+        node_type = _NODE_TYPES[name] = type(name, (Node,), {"node_name": name,
+                                                              "__module__": __name__})
+    return node_type
+
+
+def rename_node(out, name: str, source=None, public=None):
+    """Give the node that made ``out`` PyTorch's name for the op (``TBackward0``); returns
+    ``out``. Nothing changes when ``out`` is ``source`` (the op returned its input) or has no
+    node. ``public`` optionally sets the argument positions ``next_functions`` shows."""
+    node = out._grad_fn if isinstance(out, Tensor) else None
+    if node is None or out is source:
+        return out
+    node.__dict__.pop("node_name", None)
+    node.__class__ = _node_type(name)
+    if public is not None:
+        node._public = tuple(public)
+    return out
+
+
+def _public_positions(cls, ctx, args) -> tuple:
+    """Argument positions shown by ``next_functions``: the Function's ``PUBLIC_INPUTS``
+    (class or ctx attribute) or else every floating-point tensor argument (as in PyTorch,
+    index and mask tensors have no edge)."""
+    public = ctx.__dict__.get("public_inputs") or getattr(cls, "PUBLIC_INPUTS", None)
+    if public is not None:
+        return tuple(public)
+    return tuple([i for i, a in enumerate(args)
+                  if isinstance(a, Tensor) and a._a.dtype.is_floating_point])
 
 
 def _needs_input_grad(args) -> tuple:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -79,6 +80,14 @@ _DERIVATIVES = {
     "softsign": _d_softsign, "tanhshrink": _d_tanhshrink, "logsigmoid": _d_logsigmoid,
 }
 
+# PyTorch's graph node per kernel op (softsign and tanhshrink are compositions there)
+_NODE_NAMES = {
+    "leaky_relu": "LeakyReluBackward0", "elu": "EluBackward0", "celu": "CeluBackward0",
+    "hardtanh": "HardtanhBackward0", "hardsigmoid": "HardsigmoidBackward0",
+    "hardswish": "HardswishBackward0", "mish": "MishBackward0", "softsign": "DivBackward0",
+    "tanhshrink": "SubBackward0", "logsigmoid": "LogSigmoidBackward0",
+}
+
 
 class _Activation(Function):
     """``activation(x, op, p0, p1)``; backward by the fused kernel, or in framework ops
@@ -87,6 +96,7 @@ class _Activation(Function):
     @staticmethod
     def forward(ctx, x, op, p0, p1):
         ctx.params = (op, p0, p1)
+        ctx.node_name = _NODE_NAMES[op]
         ctx.save_for_backward(x)
         return wrap(backend(x).activation(x._a, op, p0, p1), x._device)
 
@@ -226,6 +236,7 @@ def relu_(input: Tensor) -> Tensor:
     return _tensor_relu_(input)
 
 
+@one_node("GluBackward0")
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """Gated linear unit: ``a * sigmoid(b)`` with ``a``, ``b`` the halves of ``input`` along
     ``dim`` (composed of ``sigmoid`` and ``mul``)."""
@@ -243,6 +254,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return input.narrow(d, 0, half) * ew.sigmoid(input.narrow(d, half, half))
 
 
+@one_node("PreluKernelBackward0")
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where ``x > 0``, else ``weight * x``; ``weight`` has 1 element or one per channel
     (dim 1), broadcast over the other dims (composed of ``where`` and ``mul``)."""
@@ -285,6 +297,12 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return softmax(ew.neg(input), dim, dtype=dtype)
 
 
+def _threshold_name(args, kwargs):
+    inplace = kwargs.get("inplace", args[3] if len(args) > 3 else False)
+    return None if inplace else "ThresholdBackward0"
+
+
+@one_node(_threshold_name)
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``input`` where it is greater than ``threshold``, else ``value``."""
     check_tensor("threshold", "input", input)

@@ -26,6 +26,7 @@ from typing import NamedTuple, Optional, Union
 
 from ..amp import lower_precision
 from .. import dtypes
+from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import backend, check_tensor, common_device, wrap
@@ -353,6 +354,7 @@ def _conv_transpose(op: str, dims: int, input, weight, bias, stride, padding, ou
 
 
 # --- public ops -------------------------------------------------------------------------------------
+@one_node("ConvolutionBackward0")
 def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrPair = 1,
            padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """1-d convolution (cross-correlation) of (N, C, L) or (C, L) ``input`` with (CO, C/groups, K).
@@ -363,6 +365,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@one_node("ConvolutionBackward0")
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrPair = 1,
            padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-d convolution of (N, C, H, W) or (C, H, W) ``input`` with (CO, C/groups, KH, KW) ``weight``.
@@ -375,6 +378,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@one_node("ConvolutionBackward0")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
                      stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
                      groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
@@ -386,6 +390,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
                            output_padding, groups, dilation)
 
 
+@one_node("ConvolutionBackward0")
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
                      stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
                      groups: int = 1, dilation: IntOrPair = 1) -> Tensor:

@@ -29,6 +29,8 @@ def copy_array(x: Tensor, dtype=None, device=None):
 class _Cast(Function):
     """Cast and/or move; the gradient goes back to the input's dtype and device."""
 
+    node_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, x, dtype, device):
         ctx.src = (x.dtype, x.device)

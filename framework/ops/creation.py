@@ -8,14 +8,14 @@ import numpy as np
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..backends import for_device
-from ..devices import CPU, as_device
+from ..devices import CPU, as_device, get_default_device
 from ..random import generator_for
 from ..tensor import Size, Tensor
 from ._util import wrap
 
 
 def _device(device) -> "object":
-    return CPU if device is None else as_device(device)
+    return get_default_device() if device is None else as_device(device)
 
 
 def _size(op: str, size) -> tuple:
@@ -116,7 +116,7 @@ def as_tensor(data, dtype: dtypes.dtype | None = None, device=None) -> Tensor:
         if device is not None and as_device(device) != data.device:
             target = target.to(as_device(device))
         return target
-    if isinstance(data, np.ndarray) and device in (None, "cpu", CPU) and (
+    if isinstance(data, np.ndarray) and _device(device) == CPU and (
             dtype is None or dtype.numpy == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
@@ -275,6 +275,12 @@ def arange(start=None, end=None, step=1, dtype: dtypes.dtype | None = None, devi
     return _finish(wrap(for_device(dev).arange(start, step, max(n, 0), dtype), dev), requires_grad)
 
 
+def _check_not_bool(op: str, dtype, dev) -> None:
+    """PyTorch has no bool ``linspace``/``logspace`` kernel: ``NotImplementedError``."""
+    if dtype is dtypes.bool:
+        raise NotImplementedError(f'"{op}_{dev.type}" not implemented for \'Bool\'')
+
+
 def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
@@ -282,6 +288,7 @@ def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=N
     if not isinstance(steps, int) or steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     dev = _device(device)
+    _check_not_bool("linspace", dtype, dev)
     array = for_device(dev).linspace(start, end, steps, _dtype_or_default(dtype))
     return _finish(wrap(array, dev), requires_grad)
 
@@ -289,6 +296,7 @@ def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=N
 def logspace(start, end, steps: int, base: float = 10.0, dtype: dtypes.dtype | None = None,
              device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
+    _check_not_bool("logspace", dtype, _device(device))
     exponents = linspace(start, end, steps, dtype=dtypes.float64, device=device)
     from .elementwise import pow as power
     values = power(float(base), exponents).to(_dtype_or_default(dtype))
@@ -340,13 +348,20 @@ def _check_float(op: str, dtype) -> None:
         raise RuntimeError(f"{op}(): expected a floating-point dtype, got {dtype}")
 
 
-def randint(low, high=None, size=None, dtype: dtypes.dtype | None = None, device=None,
+def randint(low=None, high=None, size=None, dtype: dtypes.dtype | None = None, device=None,
             generator=None, requires_grad: bool = False) -> Tensor:
-    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
-    if size is None:
-        if high is None:
-            raise TypeError("randint(): missing required argument 'size'")
-        low, high, size = 0, low, high
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
+    (positional or keyword: ``randint(10, size=(3,))``, ``randint(low=2, high=5, size=(3,))``)."""
+    if size is None and high is not None and low is not None:
+        low, high, size = 0, low, high  # randint(high, size)
+    elif high is None and low is not None:
+        low, high = 0, low  # randint(high, size=...)
+    elif low is None:
+        low = 0  # randint(high=..., size=...)
+    if high is None or size is None:
+        raise TypeError("randint() received an invalid combination of arguments: expected "
+                        "(int high, tuple of ints size) or (int low, int high, tuple of ints "
+                        "size)")
     if not isinstance(size, (tuple, list, Size)):
         raise TypeError(f"randint(): size must be a tuple of ints, got {type(size).__name__}")
     if high <= low:

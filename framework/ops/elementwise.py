@@ -20,12 +20,13 @@ import math
 import numbers
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import no_grad
 from ..backends import for_device
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, float_dtype_of, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -364,6 +365,7 @@ def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
     return fn_cls.apply(input, input.dtype, params)
 
 
+@supports_out
 def neg(input: Tensor) -> Tensor:
     """``-input``."""
     check_tensor("neg", "input", input)
@@ -378,6 +380,7 @@ def negative(input: Tensor) -> Tensor:
     return neg(input)
 
 
+@supports_out
 def abs(input: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     """``|input|`` (the gradient at 0 is 0)."""
     check_tensor("abs", "input", input)
@@ -390,6 +393,7 @@ def absolute(input: Tensor) -> Tensor:
     return abs(input)
 
 
+@supports_out
 def exp(input: Tensor) -> Tensor:
     """``e ** input``."""
     return _float_unary("exp", _Exp, input)
@@ -400,6 +404,7 @@ def exp2(input: Tensor) -> Tensor:
     return _float_unary("exp2", _Exp2, input)
 
 
+@supports_out
 def log(input: Tensor) -> Tensor:
     """Natural logarithm."""
     return _float_unary("log", _Log, input)
@@ -426,6 +431,7 @@ def expm1(input: Tensor) -> Tensor:
     return _float_unary("expm1", _Expm1, input)
 
 
+@supports_out
 def sqrt(input: Tensor) -> Tensor:
     """Square root."""
     return _float_unary("sqrt", _Sqrt, input)
@@ -436,11 +442,13 @@ def rsqrt(input: Tensor) -> Tensor:
     return _float_unary("rsqrt", _Rsqrt, input)
 
 
+@supports_out
 def sin(input: Tensor) -> Tensor:
     """Sine."""
     return _float_unary("sin", _Sin, input)
 
 
+@supports_out
 def cos(input: Tensor) -> Tensor:
     """Cosine."""
     return _float_unary("cos", _Cos, input)
@@ -451,11 +459,13 @@ def tan(input: Tensor) -> Tensor:
     return _float_unary("tan", _Tan, input)
 
 
+@supports_out
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
     return _float_unary("tanh", _Tanh, input)
 
 
+@supports_out
 def sigmoid(input: Tensor) -> Tensor:
     """``1 / (1 + exp(-input))``."""
     return _float_unary("sigmoid", _Sigmoid, input)
@@ -576,6 +586,7 @@ class _Binary(Function):
     """
 
     KERNEL = ""
+    PUBLIC_INPUTS = (0, 1)  # PyTorch lists both operands, a number as (None, 0)
 
     @classmethod
     def apply(cls, a, b, compute_dtype, out_dtype):
@@ -812,6 +823,7 @@ def _scaled(op: str, input, other, alpha):
     return _operand(op, "other", other) * value
 
 
+@supports_out
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
     if alpha == 1:  # what _scaled does first, without the call
@@ -819,6 +831,7 @@ def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
+@supports_out
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input - alpha * other``; bool operands are rejected like PyTorch."""
     if alpha == 1:
@@ -841,21 +854,25 @@ def _is_bool(x) -> bool:
     return x.dtype is dtypes.bool if isinstance(x, Tensor) else isinstance(x, bool)
 
 
+@supports_out
 def subtract(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """Alias of ``sub``."""
     return sub(input, other, alpha=alpha)
 
 
+@supports_out
 def mul(input: Operand, other: Operand) -> Tensor:
     """``input * other``."""
     return _binary("mul", _Mul, input, other)
 
 
+@supports_out
 def multiply(input: Operand, other: Operand) -> Tensor:
     """Alias of ``mul``."""
     return mul(input, other)
 
 
+@supports_out
 def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division, or rounded (``'trunc'``, ``'floor'``)."""
     if rounding_mode is None:
@@ -868,11 +885,13 @@ def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> 
                        f"found '{rounding_mode}'")
 
 
+@supports_out
 def divide(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """Alias of ``div``."""
     return div(input, other, rounding_mode=rounding_mode)
 
 
+@supports_out
 def true_divide(input: Operand, other: Operand) -> Tensor:
     """``div`` without rounding."""
     return div(input, other)
@@ -893,6 +912,7 @@ def fmod(input: Operand, other: Operand) -> Tensor:
     return _binary("fmod", _Fmod, input, other)
 
 
+@supports_out
 def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a number)."""
     (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
@@ -901,14 +921,20 @@ def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's 
                     and b < 0)
     if negative_int and not result.is_floating_point:
         raise RuntimeError("pow(): Integers to negative integer powers are not allowed.")
-    return _Pow.apply(a, b, result, result)
+    out = _Pow.apply(a, b, result, result)
+    if not isinstance(b, Tensor):
+        return rename_node(out, "PowBackward0", public=(0,))
+    return rename_node(out, "PowBackward1" if isinstance(a, Tensor) else "PowBackward2",
+                       public=(0, 1) if isinstance(a, Tensor) else (1,))
 
 
+@supports_out
 def maximum(input: Operand, other: Operand) -> Tensor:
     """Elementwise maximum (NaN propagates; ties split the gradient)."""
     return _binary("maximum", _Maximum, input, other)
 
 
+@supports_out
 def minimum(input: Operand, other: Operand) -> Tensor:
     """Elementwise minimum (NaN propagates; ties split the gradient)."""
     return _binary("minimum", _Minimum, input, other)
@@ -1044,6 +1070,8 @@ def isfinite(input: Tensor) -> Tensor:
 class Where(Function):
     """``a`` where ``cond`` else ``b``; each gradient is the incoming one masked."""
 
+    PUBLIC_INPUTS = (1, 2)
+
     @staticmethod
     def forward(ctx, cond, a, b, out_dtype):
         out = backend(cond).where(cond._a, _arr(a), _arr(b), out_dtype)
@@ -1061,6 +1089,7 @@ class Where(Function):
         return None, _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None
 
 
+@supports_out
 def where(condition: Tensor, input: Operand, other: Operand) -> Tensor:
     """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed)."""
     check_tensor("where", "condition", condition)
@@ -1130,6 +1159,7 @@ class ClampTensor(Function):
                 _grad_for(g_hi, meta_hi, need_hi), None)
 
 
+@supports_out
 def clamp(input: Tensor, min: "Operand | None" = None,  # noqa: A002 - PyTorch's names
           max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; either may be None)."""
@@ -1141,13 +1171,14 @@ def clamp(input: Tensor, min: "Operand | None" = None,  # noqa: A002 - PyTorch's
     bounds = [v for v in (lo, hi) if v is not None]
     if not any(isinstance(v, Tensor) for v in bounds):
         out_dtype = dtypes.result_type(input, *bounds)
-        return Clamp.apply(input, lo, hi, out_dtype)
+        return rename_node(Clamp.apply(input, lo, hi, out_dtype), "ClampBackward1", public=(0,))
     (x, lo_t, hi_t), _ = _operands("clamp", ("input", "min", "max"),
                                    (input, 0 if lo is None else lo, 0 if hi is None else hi))
     out_dtype = dtypes.result_type(x, *bounds)
     lo_t = None if lo is None else _as_tensor_like(lo_t, x)
     hi_t = None if hi is None else _as_tensor_like(hi_t, x)
-    return ClampTensor.apply(x, lo_t, hi_t, out_dtype)
+    return rename_node(ClampTensor.apply(x, lo_t, hi_t, out_dtype), "ClampBackward0",
+                       public=(0, 1, 2))
 
 
 def _as_tensor_like(value, x: Tensor) -> Tensor:
@@ -1158,6 +1189,7 @@ def _as_tensor_like(value, x: Tensor) -> Tensor:
     return tensor(value, device=x.device)
 
 
+@supports_out
 def clip(input: Tensor, min: "Operand | None" = None,  # noqa: A002
          max: "Operand | None" = None) -> Tensor:  # noqa: A002
     """Alias of ``clamp``."""
@@ -1166,12 +1198,14 @@ def clip(input: Tensor, min: "Operand | None" = None,  # noqa: A002
 
 def clamp_min(input: Tensor, min: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, min=min)``."""
-    return clamp(input, min=min)
+    out = clamp(input, min=min)
+    return out if isinstance(min, Tensor) else rename_node(out, "ClampMinBackward0")
 
 
 def clamp_max(input: Tensor, max: Operand) -> Tensor:  # noqa: A002
     """``clamp(input, max=max)``."""
-    return clamp(input, max=max)
+    out = clamp(input, max=max)
+    return out if isinstance(max, Tensor) else rename_node(out, "ClampMaxBackward0")
 
 
 # ---------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ import math
 import numbers
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import creation
@@ -313,7 +313,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     _check_bounds(idx, x.shape[d], d, IndexError, "index out of range in self")
     out_shape = list(x.shape)
     out_shape[d] = idx.shape[0]
-    out = _Gather.apply(x, d, _spread(idx, tuple(out_shape), d))
+    out = rename_node(_Gather.apply(x, d, _spread(idx, tuple(out_shape), d)),
+                      "IndexSelectBackward0")
     return out.reshape(()) if input.ndim == 0 and out.numel() == 1 else out
 
 
@@ -434,7 +435,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     _check_bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with dtype "
                            "{got}")
     common_device("masked_fill", input, mask)
-    return ew.where(mask, _fill_value("masked_fill_", input, value), input)
+    return rename_node(ew.where(mask, _fill_value("masked_fill_", input, value), input),
+                       "MaskedFillBackward0", public=(1, 2) if isinstance(value, Tensor) else (2,))
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:

@@ -20,6 +20,7 @@ import warnings
 from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.composite import one_node
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -250,6 +251,13 @@ def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C
     return a
 
 
+def _index_target_name(args, kwargs):
+    """PyTorch's one node for class-index targets; probability targets stay a composition."""
+    target = args[1] if len(args) > 1 else kwargs.get("target")
+    return "NllLossBackward0" if not target.dtype.is_floating_point else None
+
+
+@one_node(_index_target_name)
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -326,6 +334,7 @@ class _NLLLossGrad(Function):
         return loss.to(grad_dtype), None, None, None, None, None
 
 
+@one_node("NllLossBackward0")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d1, ...) or (C,) at the
@@ -368,6 +377,7 @@ def _elementwise_weight(op: str, loss: Tensor, weight, input: Tensor, reduction:
     return _apply_reduction(loss, reduction)
 
 
+@one_node("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error ``(input - target) ** 2``."""
@@ -395,6 +405,7 @@ def _huber(diff: Tensor, delta: float, scale_by_delta: bool) -> Tensor:
     return ew.where(magnitude < delta, inside, outside)
 
 
+@one_node("SmoothL1LossBackward0")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Smooth L1: quadratic below ``beta``, linear above (``beta=0`` is the L1 loss)."""
@@ -407,6 +418,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _apply_reduction(loss, reduction)
 
 
+@one_node("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """Huber loss: ``0.5 d**2`` below ``delta``, ``delta * (|d| - 0.5 delta)`` above."""
@@ -426,6 +438,7 @@ def _same_size_target(op: str, input: Tensor, target: Tensor, message: str) -> N
         raise ValueError(message.format(target=list(target.shape), input=list(input.shape)))
 
 
+@one_node("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``-w * (y * log(x) + (1 - y) * log(1 - x))`` with each log clamped at -100 (PyTorch)."""
@@ -448,6 +461,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _apply_reduction(loss, reduction)
 
 
+@one_node("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:

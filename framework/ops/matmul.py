@@ -21,11 +21,13 @@ import math
 
 from ..amp import lower_precision
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.composite import one_node
+from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
@@ -54,6 +56,10 @@ class _Matmul(Function):
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
+        # PyTorch's node: mm for matrices, bmm for equal batches, else a view of a product
+        ctx.node_name = "MmBackward0" if a.ndim == b.ndim == 2 else (
+            "BmmBackward0" if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0]
+            else "UnsafeViewBackward0")
         return _forward(a, b)
 
     @staticmethod
@@ -183,6 +189,9 @@ class _Linear(Function):
                                                  z.offset), x._device)
         ctx.save_for_backward(x, w, b, z_t)
         ctx.has_bias = b is not None
+        # PyTorch's addmm(bias, x, w.t()) / mm(x, w.t()), and its order of next_functions
+        ctx.node_name = "AddmmBackward0" if b is not None else "MmBackward0"
+        ctx.public_inputs = (2, 0, 1) if b is not None else (0, 1)
         return wrap(out.view(out_shape, contiguous_strides(out_shape), out.offset), x._device)
 
     @staticmethod
@@ -268,7 +277,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
                                    f"{input.dtype}")
             raise RuntimeError(f"linear(): bias of shape {tuple(bias.shape)} does not match "
                                f"out_features {weight.shape[0]}")
-        bias = bias.expand((weight.shape[0],)).contiguous()
+        if tuple(bias.shape) != (weight.shape[0],):
+            bias = bias.expand((weight.shape[0],)).contiguous()
     if activation not in _ACTIVATIONS:
         raise ValueError(f"linear(): activation must be one of {_ACTIVATIONS}, got "
                          f"{activation!r}")
@@ -283,8 +293,24 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
         out = _Linear.apply(input.unsqueeze(0), weight, bias,
                             None if residual is None else residual.expand(
                                 (weight.shape[0],)).unsqueeze(0), activation)
-        return out.squeeze(0)
+        return rename_node(out.squeeze(0),
+                           "ViewBackward0" if bias is not None else "SqueezeBackward4")
+    if input.ndim > 2 and is_grad_enabled() and (input.requires_grad or weight.requires_grad or (
+            bias is not None and bias.requires_grad)):
+        return _linear_rows(input, weight, bias, residual, activation)
     return _Linear.apply(input, weight, bias, residual, activation)
+
+
+def _linear_rows(input: Tensor, weight: Tensor, bias, residual, activation) -> Tensor:
+    """Recorded ``linear`` of a batched input as PyTorch records it: rows (a view), one
+    addmm, the result viewed back (the same single kernel launch)."""
+    lead = tuple(input.shape[:-1])
+    out_shape = lead + (weight.shape[0],)
+    rows = input.reshape(-1, input.shape[-1])
+    if residual is not None:
+        residual = residual.expand(out_shape).reshape(-1, weight.shape[0])
+    out = _Linear.apply(rows, weight, bias, residual, activation).view(out_shape)
+    return rename_node(out, "ViewBackward0" if bias is not None else "UnsafeViewBackward0")
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -339,6 +365,7 @@ def _shape_text(shape) -> str:
 
 
 # --- public ops -------------------------------------------------------------------------------
+@supports_out
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) operands.
 
@@ -359,11 +386,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         _check_inner("matmul", (1,) + tuple(input.shape), tuple(other.shape))
         _check_same_dtype("matmul", input, other)
         _check_supported("matmul", input, "addmm")
-        return _Matmul.apply(input.unsqueeze(0), other).squeeze(-2)
+        return rename_node(_Matmul.apply(input.unsqueeze(0), other).squeeze(-2),
+                           "SqueezeBackward4" if other.ndim == 2 else "UnsafeViewBackward0")
     _check_inner("matmul", tuple(input.shape), tuple(other.shape))
     _check_same_dtype("matmul", input, other)
     _check_supported("matmul", input, "addmm")
-    return _Matmul.apply(input, other)
+    out = _Matmul.apply(input, other)
+    return out if input.ndim == other.ndim == 2 else rename_node(out, "UnsafeViewBackward0")
 
 
 def _check_inner(op: str, a_shape: tuple, b_shape: tuple) -> None:
@@ -391,7 +420,8 @@ def _matrix_vector(op: str, mat: Tensor, vec: Tensor) -> Tensor:
         raise RuntimeError(f"{op}(): addmv input tensors must have the same dtype, but got "
                            f"{_torch_name(mat.dtype, True)} and {_torch_name(vec.dtype, True)}")
     _check_supported(op, mat, "addmv")
-    return _Matmul.apply(mat, vec.unsqueeze(-1)).squeeze(-1)
+    return rename_node(_Matmul.apply(mat, vec.unsqueeze(-1)).squeeze(-1),
+                       "MvBackward0" if mat.ndim == 2 else "UnsafeViewBackward0")
 
 
 def _dot(op: str, a: Tensor, b: Tensor) -> Tensor:
@@ -405,9 +435,10 @@ def _dot(op: str, a: Tensor, b: Tensor) -> Tensor:
         raise RuntimeError(f"{op}(): dot : expected both vectors to have same dtype, but found "
                            f"{_torch_name(a.dtype, True)} and {_torch_name(b.dtype, True)}")
     _check_supported(op, a, "dot")
-    return _Matmul.apply(a.unsqueeze(0), b.unsqueeze(1)).reshape(())
+    return rename_node(_Matmul.apply(a.unsqueeze(0), b.unsqueeze(1)).reshape(()), "DotBackward0")
 
 
+@supports_out
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices: (n, m) @ (m, p) -> (n, p)."""
     _check_args("mm", input, mat2, ("input", "mat2"))
@@ -422,6 +453,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return _Matmul.apply(input, mat2)
 
 
+@supports_out
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of 3-d tensors with equal batch sizes (no broadcasting)."""
     _check_args("bmm", input, mat2, ("input", "mat2"))
@@ -488,6 +520,7 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return out
 
 
+@one_node("AddmmBackward0")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)`` for 2-D ``mat1``, ``mat2``."""
     if mat1.ndim != 2 or mat2.ndim != 2:
@@ -496,11 +529,13 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
+@one_node("BaddbmmBackward0")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` for 3-D batches."""
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
+@one_node("AddmvBackward0")
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
     return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)

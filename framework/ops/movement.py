@@ -15,7 +15,7 @@ import numbers
 import operator
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
@@ -77,13 +77,13 @@ def _triangle(op: str, input: Tensor, diagonal, upper: bool) -> Tensor:
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims (batched): elements with col - row > ``diagonal``
     become 0."""
-    return _triangle("tril", input, diagonal, False)
+    return rename_node(_triangle("tril", input, diagonal, False), "TrilBackward0", source=input)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims (batched): elements with col - row < ``diagonal``
     become 0."""
-    return _triangle("triu", input, diagonal, True)
+    return rename_node(_triangle("triu", input, diagonal, True), "TriuBackward0", source=input)
 
 
 # flip ------------------------------------------------------------------------------------
@@ -168,6 +168,8 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 # repeat / tile -----------------------------------------------------------------------------
 class _Tile(Function):
     """``x`` repeated ``reps[d]`` times along each dim; backward sums over the copies."""
+
+    node_name = "RepeatBackward0"
 
     @staticmethod
     def forward(ctx, x, reps):
@@ -422,7 +424,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         fill = bool(fill)
     else:
         fill = int(fill)
-    return _pad_dims(input, pads, mode, fill)
+    out = _pad_dims(input, pads, mode, fill)
+    return rename_node(out, "ConstantPadNdBackward0", source=input) if mode == "constant" else out
 
 
 register("tril", "movement", ("tril",))

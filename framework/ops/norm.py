@@ -26,6 +26,7 @@ import warnings
 
 from ..amp import full_precision
 from .. import dtypes
+from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Size, Tensor
@@ -46,6 +47,7 @@ class _Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim, log):
         ctx.dim, ctx.log = dim, log
+        ctx.node_name = "LogSoftmaxBackward0" if log else "SoftmaxBackward0"
         out = wrap(backend(x).softmax(x._a, dim, log), x._device)
         ctx.save_for_backward(out)
         return out
@@ -240,6 +242,7 @@ def _layer_norm(op: str, input, normalized_shape, weight, bias, eps, rms: bool) 
     return y.reshape(tuple(input.shape))
 
 
+@one_node("NativeLayerNormBackward0")
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize over the last ``len(normalized_shape)`` dims: ``(x - mean) / sqrt(var + eps)``
@@ -285,6 +288,7 @@ def _channel_affine(y: Tensor, weight, bias) -> Tensor:
     return y
 
 
+@one_node("NativeGroupNormBackward0")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize each group of ``C / num_groups`` channels of each sample (N, C, *), then a
@@ -337,6 +341,7 @@ def _eval_norm(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: floa
     return _channel_affine((input - mean.reshape(view)) * scale, weight, bias)
 
 
+@one_node("NativeBatchNormBackward0")
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:

@@ -29,6 +29,7 @@ import math
 import struct
 from dataclasses import dataclass
 
+from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import backend, check_tensor, wrap
@@ -360,6 +361,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      return_indices)
 
 
+@one_node("MaxPool2DWithIndicesBackward0")
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)`` (floating types, int32, int64);
@@ -392,6 +394,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                      count_include_pad, None)
 
 
+@one_node("AvgPool2DBackward0")
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``."""
@@ -447,6 +450,13 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     return _from_4d(AvgPool.apply(x4, rows, cols, None), input, 1)
 
 
+def _adaptive_avg_name(args, kwargs):
+    """PyTorch takes a mean for a 1x1 output, else its adaptive pooling node."""
+    size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+    return "MeanBackward1" if size in (1, (1, 1), [1, 1]) else "AdaptiveAvgPool2DBackward0"
+
+
+@one_node(_adaptive_avg_name)
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """2-D adaptive average pooling to ``output_size`` (int, pair, ``None`` keeps a size)."""
     x4, rows, cols = _adaptive("adaptive_avg_pool2d", 2, input, output_size)
@@ -509,6 +519,16 @@ def _interp_sizes(input: Tensor, size, scale_factor, recompute_scale_factor) -> 
     return sizes, ((None,) * dim if recompute_scale_factor else scales)
 
 
+def _interpolate_name(args, kwargs):
+    """PyTorch's node for ``interpolate`` of a 4-d input: ``Upsample<Mode>2DBackward0``."""
+    mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
+    names = {"nearest": "UpsampleNearest2DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+             "bicubic": "UpsampleBicubic2DBackward0", "nearest-exact":
+             "UpsampleNearestExact2DBackward0"}
+    return names.get(mode) if args[0].ndim == 4 else None
+
+
+@one_node(_interpolate_name)
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """Resample ``(N, C, L)`` (modes 'nearest', 'linear') or ``(N, C, H, W)`` ('nearest',

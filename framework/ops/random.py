@@ -52,6 +52,8 @@ class _Dropout(Function):
     @staticmethod
     def forward(ctx, x, p, seed, offset):
         ctx.draw = (p, seed, offset)
+        # PyTorch: a mask multiply on the CPU, its fused dropout kernel on cuda
+        ctx.node_name = "MulBackward0" if x.device.type == "cpu" else "NativeDropoutBackward0"
         return wrap(backend(x).dropout(x._a, p, seed, offset), x.device)
 
     @staticmethod

@@ -18,10 +18,11 @@ import operator
 from collections import namedtuple
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dims, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -171,6 +172,7 @@ def _sum_dtype(x: Tensor, dtype) -> dtypes.dtype:
     return x.dtype if x.dtype.is_floating_point else dtypes.int64
 
 
+@supports_out
 @_numpy_aliases
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum of the elements over ``dim`` (an int, a tuple, or ``None`` for every dim).
@@ -185,7 +187,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     out_dtype = _sum_dtype(input, dtype)
     if dtype is not None and input.dtype is not dtype:
         input = input.to(dtype)
-    return Sum.apply(input, dims, _reduced_shape(tuple(input.shape), dims, keepdim), out_dtype)
+    out = Sum.apply(input, dims, _reduced_shape(tuple(input.shape), dims, keepdim), out_dtype)
+    return out if dim is None else rename_node(out, "SumBackward1")
 
 
 def _size_arg(size) -> tuple:
@@ -274,6 +277,7 @@ class Mean(Function):
         return _expand_reduced(grad, in_shape, ctx.dims) / builtins.max(count, 1), None, None
 
 
+@supports_out
 @_numpy_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of the elements over ``dim``; floating inputs (or a floating ``dtype``) only."""
@@ -288,7 +292,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         input = input.to(dtype)
     _require_float("mean", input, "{op}(): could not infer output dtype. Input dtype must be "
                    "either a floating point or complex dtype. Got: {got}")
-    return Mean.apply(input, dims, keepdim)
+    out = Mean.apply(input, dims, keepdim)
+    return out if dim is None else rename_node(out, "MeanBackward1")
 
 
 # prod ---------------------------------------------------------------------------------
@@ -333,6 +338,7 @@ def _prod_of_others(x: Tensor, dims: tuple) -> Tensor:
     return nonzero_prod / safe * zeros_factor
 
 
+@supports_out
 @_numpy_aliases
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of the elements over ``dim``; integer and bool inputs give int64."""
@@ -381,15 +387,19 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool, is_max: bool,
     dims = _dims(op, input, dim)
     all_dims = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
     _check_nonempty(op, input, dims, all_dims)
-    return Extreme.apply(input, dims, keepdim, is_max, nan_ties)
+    name = {"amax": "AmaxBackward0", "amin": "AminBackward0", "max": "MaxBackward1",
+            "min": "MinBackward1"}.get(op, "AmaxBackward0" if is_max else "AminBackward0")
+    return rename_node(Extreme.apply(input, dims, keepdim, is_max, nan_ties), name)
 
 
+@supports_out
 @_numpy_aliases
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
     return _extreme("amax", input, dim, keepdim, True)
 
 
+@supports_out
 @_numpy_aliases
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (an int or tuple; ``()`` means every dim). NaN propagates."""
@@ -460,9 +470,11 @@ def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
     (d,) = normalize_dims(op, dim, input.ndim) or (0,)
     _check_nonempty(op, input, (d,) if input.ndim else (), False)
     values, indices = ExtremeDim.apply(input, d, keepdim, is_max)
+    rename_node(values, "MaxBackward0" if is_max else "MinBackward0")
     return (MaxResult if is_max else MinResult)(values, indices)
 
 
+@supports_out
 @_numpy_aliases
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``max(x)``: the largest element; ``max(x, dim, keepdim=False)``: ``(values, indices)``
@@ -470,6 +482,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch
     return _max_min("max", input, dim, keepdim, True)
 
 
+@supports_out
 @_numpy_aliases
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
     """``min(x)``: the smallest element; ``min(x, dim, keepdim=False)``: ``(values, indices)``
@@ -615,6 +628,8 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
 class LogSumExp(Function):
     """``log(sum(exp(x)))`` over ``dims``; the gradient is ``grad * softmax(x)``."""
 
+    node_name = "LogsumexpBackward0"
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims = dims
@@ -668,6 +683,8 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 class EuclideanNorm(Function):
     """``sqrt(sum(x * x))`` over ``dims``; the gradient ``x / norm`` is 0 where the norm is 0."""
 
+    node_name = "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims = dims
@@ -713,6 +730,8 @@ class PNorm(Function):
     p = 0 counts the nonzero elements (zero gradient). The gradient follows
     PyTorch's masking: 0 where the norm is 0 and, for p < 1, where x is 0.
     """
+
+    node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):

@@ -150,6 +150,8 @@ def cumprod(input: Tensor, dim, *, dtype=None) -> Tensor:
 class _LogCumSumExp(Function):
     """``log(cumsum(exp(x)))`` along ``dim``."""
 
+    node_name = "LogcumsumexpBackward0"
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim

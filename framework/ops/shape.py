@@ -6,11 +6,12 @@ input's shape, written in framework ops so it is differentiable again.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, common_device, normalize_dim, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = [
@@ -185,7 +186,10 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     keep = [i for i in range(x.ndim) if i not in dims]
     shape = tuple(x.shape[i] for i in keep)
     strides = tuple(x.stride()[i] for i in keep)
-    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+    name = "SqueezeBackward0" if dim is None else (
+        "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1")
+    return rename_node(_view_op(x, shape, strides, x._a.offset,
+                                _reshape_backward(tuple(x.shape))), name)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -196,7 +200,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     inner = strides[d] * shape[d] if d < x.ndim else 1
     shape.insert(d, 1)
     strides.insert(d, inner)
-    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+    return rename_node(_view_op(x, shape, strides, x._a.offset,
+                                _reshape_backward(tuple(x.shape))), "UnsqueezeBackward0")
 
 
 # --- permutations ---------------------------------------------------------------------
@@ -215,7 +220,8 @@ def permute(x: Tensor, dims) -> Tensor:
     inverse = [0] * len(wrapped)
     for i, d in enumerate(wrapped):
         inverse[d] = i
-    return _view_op(x, shape, strides, x._a.offset, lambda grad: grad.permute(*inverse))
+    return rename_node(_view_op(x, shape, strides, x._a.offset,
+                                lambda grad: grad.permute(*inverse)), "PermuteBackward0")
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -226,7 +232,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     b = normalize_dim("transpose", dim1, x.ndim)
     order = list(range(x.ndim))
     order[a], order[b] = order[b], order[a]
-    return permute(x, order)
+    return rename_node(permute(x, order), "TransposeBackward0")
 
 
 swapaxes = transpose
@@ -237,7 +243,7 @@ def t(x: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims."""
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return x if x.ndim < 2 else transpose(x, 0, 1)
+    return x if x.ndim < 2 else rename_node(transpose(x, 0, 1), "TBackward0")
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
@@ -289,7 +295,8 @@ def expand(x: Tensor, sizes) -> Tensor:
                                f"existing size ({current}) at non-singleton dimension {i}. "
                                f"Target sizes: {list(sizes)}. Tensor sizes: {list(x.shape)}")
     input_shape = tuple(x.shape)
-    return _view_op(x, shape, strides, x._a.offset, lambda grad: grad.sum_to_size(input_shape))
+    return rename_node(_view_op(x, shape, strides, x._a.offset,
+                                lambda grad: grad.sum_to_size(input_shape)), "ExpandBackward0")
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
@@ -418,8 +425,22 @@ def getitem(x: Tensor, index) -> Tensor:
         return advanced_getitem(x, index)
     index = _normalize_index(x, index)
     if x.requires_grad and is_grad_enabled():
-        return _Slice.apply(x, index)
+        return rename_node(_Slice.apply(x, index), _slice_node_name(index))
     return _make_view(x, *_slice_geometry(x, index))
+
+
+def _slice_node_name(index: tuple) -> str:
+    """PyTorch's node for a basic index: that of its last int / slice / None item."""
+    name = "SliceBackward0"
+    for item in index:
+        if item is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(item, slice):
+            if item != slice(None) or name == "SliceBackward0":
+                name = "SliceBackward0"
+        elif item is not Ellipsis:
+            name = "SelectBackward0"
+    return name
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -539,6 +560,7 @@ def _tensor_sequence(op: str, tensors) -> list:
     return list(tensors)
 
 
+@supports_out
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim (1-D empty tensors are skipped, like PyTorch)."""
     tensors = _tensor_sequence("cat", tensors)
@@ -571,6 +593,7 @@ concat = cat
 concatenate = cat
 
 
+@supports_out
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dim."""
     tensors = _tensor_sequence("stack", tensors)
@@ -583,7 +606,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise RuntimeError(f"stack(): stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
     d = normalize_dim("stack", dim, tensors[0].ndim + 1)
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    return rename_node(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
 
 
 def hstack(tensors) -> Tensor:
@@ -615,8 +638,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
     pieces = []
     start = 0
+    name = "SplitBackward0" if isinstance(split_size_or_sections, int) else \
+        "SplitWithSizesBackward0"
     for s in sizes:
-        pieces.append(narrow(x, d, start, s))
+        pieces.append(rename_node(narrow(x, d, start, s), name, source=x))
         start += s
     return tuple(pieces)
 
@@ -636,7 +661,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` (that dim removed)."""
     d = normalize_dim("unbind", dim, x.ndim)
-    return tuple(select(x, d, i) for i in range(x.shape[d]))
+    return tuple(rename_node(select(x, d, i), "UnbindBackward0") for i in range(x.shape[d]))
 
 
 
@@ -739,7 +764,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
                          f"received: {indexing}")
     for t in tensors:
         if t.ndim > 1:

@@ -246,7 +246,7 @@ def test_diagonal_meshgrid_diff_bad_input():
         framework.diag(framework.ones(2, 2, 2))
     with pytest.raises(RuntimeError, match="expected a matrix"):
         framework.trace(framework.ones(2))
-    with pytest.raises(ValueError, match="indexing must be one of"):
+    with pytest.raises(RuntimeError, match="indexing must be one of"):
         framework.meshgrid(framework.ones(2), indexing="ji")
     with pytest.raises(RuntimeError, match="non-negative"):
         framework.diff(framework.ones(3), n=-1)
