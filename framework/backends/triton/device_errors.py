@@ -1,0 +1,86 @@
+"""Device-side index checks: kernels flag bad indices, the host raises at its next sync.
+
+Checking an index tensor's range on the host costs a device->host read (a
+pipeline stall) per op. Instead, kernels that read through an index check
+each index against its dim and, for one that is out of range, skip the
+access and record it with atomics in a small per-process ``int64[4]`` flag
+array on the device:
+
+====  ===========================================================
+slot  meaning
+====  ===========================================================
+0     largest code (1-based position in ``OPS``) of a kernel that failed
+1     1 + the largest index >= the limit (0: none)
+2     the smallest negative index (0: none)
+3     the largest limit (dim size / number of classes) of a failure
+====  ===========================================================
+
+The host reads the flag lazily, only at a synchronization the user asked
+for anyway (``memory.to_numpy``: ``.item()``, ``.tolist()``, ``.numpy()``,
+``.cpu()``; ``framework.cuda.synchronize()``; stream and event waits) and
+only when a checking kernel ran since the last read. A set flag is cleared
+and raised as ``RuntimeError("CUDA error: device-side assert triggered: ...")``
+naming the kernel's op, the index and the limit -- PyTorch's behaviour on
+cuda, except that here the process stays usable. ``cpu`` ops keep checking
+eagerly with PyTorch's cpu messages.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtypes
+from . import memory
+
+# Kernels that check indices, by the code they record (index + 1). Order fixed: codes are data.
+OPS = ("gather", "scatter", "scatter_add", "cross_entropy", "nll_loss")
+_SLOTS = 4
+
+
+class _Flag:
+    """The flag array (allocated at first use, one of the documented caches) and whether a
+    checking kernel ran since the host last read it."""
+
+    array = None
+    armed = False
+
+
+def flag_args(op: str, checks: bool = True) -> tuple:
+    """``(flag pointer, code)`` for a launch of a kernel checking indices for ``op``; marks the
+    flag as worth reading at the next sync (unless ``checks`` is False: this launch has no
+    indices to check)."""
+    if _Flag.array is None:
+        _Flag.array = memory.from_numpy(np.zeros(_SLOTS, dtype=np.int64), dtypes.int64)
+    _Flag.armed = _Flag.armed or checks
+    return memory.pointer(_Flag.array), OPS.index(op) + 1
+
+
+def raise_pending() -> None:
+    """Raise the error a kernel flagged since the last read, if any (reads the flag only when a
+    checking kernel ran; the caller has just synchronized, so the read does not stall)."""
+    if not _Flag.armed:
+        return
+    _Flag.armed = False
+    code, too_large, negative, limit = (int(v) for v in memory.read_to_host(_Flag.array))
+    if code == 0:
+        return
+    memory.write_from_host(_Flag.array, np.zeros(_SLOTS, dtype=np.int64))
+    raise RuntimeError(_message(OPS[code - 1], too_large - 1 if too_large else negative, limit))
+
+
+def _message(op: str, index: int, limit: int) -> str:
+    head = "CUDA error: device-side assert triggered: "
+    tail = " (found by a kernel queued before this synchronization)"
+    if op in ("cross_entropy", "nll_loss"):
+        return f"{head}{op}(): Target {index} is out of bounds (number of classes: {limit}){tail}"
+    users = _USERS.get(op, "")
+    return (f"{head}{op}{users}: index {index} is out of bounds for dimension with size "
+            f"{limit}{tail}")
+
+
+# The ops whose kernels report as each indexing kernel (the flag stores the kernel, not the op).
+_USERS = {
+    "gather": " (gather, index_select, embedding, take_along_dim or tensor indexing)",
+    "scatter": " (scatter, index_copy, index_put, one_hot or tensor index assignment)",
+    "scatter_add": " (scatter_add, index_add, index_put with accumulate, or the backward of "
+                   "gather, index_select, embedding or tensor indexing)",
+}
