@@ -37,6 +37,26 @@ def synchronize(device=None) -> None:
     _raise_pending()
 
 
+def set_sync_debug_mode(debug_mode) -> None:
+    """Report implicit host synchronizations (``.item()``, ``.tolist()``, ``.cpu()``, copies to
+    the host, data-dependent shapes): ``"default"``/0 quiet, ``"warn"``/1 warn, ``"error"``/2
+    raise ``RuntimeError``. Explicit waits (``synchronize``) are never reported."""
+    modes = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in modes:
+            raise RuntimeError('invalid value of debug_mode, expected one of "default", "warn", '
+                               '"error"')
+        debug_mode = modes[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError('invalid value of debug_mode, expected one of 0, 1, 2')
+    runtime.set_sync_debug_mode(int(debug_mode))
+
+
+def get_sync_debug_mode() -> int:
+    """The sync debug mode: 0 (quiet), 1 (warn) or 2 (error)."""
+    return runtime.sync_debug_mode()
+
+
 def _raise_pending() -> None:
     if runtime.mode() != "none":
         from .backends.triton import device_errors
@@ -69,7 +89,7 @@ class Stream:
 
     def synchronize(self) -> None:
         """Wait until the work queued on this stream has finished (a host synchronization)."""
-        runtime.count_host_sync()
+        runtime.count_host_sync(implicit=False)
         if runtime.mode() == "gpu":
             runtime.make_current()
             runtime.check(runtime._driver().cuStreamSynchronize(runtime.STREAM))
@@ -156,7 +176,7 @@ class Event:
 
     def synchronize(self) -> None:
         """Wait until the work before the last ``record`` has finished (a host synchronization)."""
-        runtime.count_host_sync()
+        runtime.count_host_sync(implicit=False)
         if self._handle is not None:
             runtime.check(runtime._driver().cuEventSynchronize(self._handle))
         _raise_pending()

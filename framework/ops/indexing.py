@@ -348,8 +348,22 @@ def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
         if k != d and src.shape[k] != x.shape[k]:
             raise RuntimeError(f"{op}_(): source size at dim {k} ({src.shape[k]}) must match "
                                f"self size at dim {k} ({x.shape[k]})")
-    _check_bounds(idx, x.shape[d], d, RuntimeError)
+    if op == "index_copy":  # PyTorch's types and messages differ between the two
+        _check_bounds(idx, x.shape[d], d, IndexError,
+                      _index_copy_message(idx, x.shape[d], d) if idx.device.type == "cpu" else None)
+    else:
+        _check_bounds(idx, x.shape[d], d, RuntimeError)
     return d, x, idx, src
+
+
+def _index_copy_message(index: Tensor, size: int, dim: int):
+    """PyTorch's message for an out-of-range ``index_copy`` index (None when all are in range)."""
+    if index.numel() == 0:
+        return None
+    lo, hi = _index_range(index)
+    bad = hi if hi >= size else (lo if lo < 0 else None)
+    return None if bad is None else (f"index_copy_(): index {bad} is out of bounds for dimension "
+                                     f"{dim} with size {size}")
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:

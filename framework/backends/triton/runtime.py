@@ -153,24 +153,42 @@ def use_library_stream() -> None:
 
 
 # Host synchronizations: device->host reads and explicit waits (the memory layer counts its
-# reads here). A statistic like the allocator's byte counts; tests read it.
-_host_syncs = [0]
+# reads here). A statistic like the allocator's byte counts, plus PyTorch's sync debug mode
+# (framework.cuda.set_sync_debug_mode): 0 off, 1 warn, 2 raise on an implicit sync.
+_host_syncs = {"count": 0, "debug_mode": 0}
 
 
-def count_host_sync() -> None:
-    """Record one host synchronization (a blocking device->host read or a wait)."""
-    _host_syncs[0] += 1
+def count_host_sync(implicit: bool = True) -> None:
+    """Record one host synchronization: a blocking device->host read (implicit) or a wait the
+    user asked for (``implicit=False``: never reported by the sync debug mode)."""
+    _host_syncs["count"] += 1
+    if implicit and _host_syncs["debug_mode"]:
+        message = "called a synchronizing CUDA operation"
+        if _host_syncs["debug_mode"] == 2:
+            raise RuntimeError(message)
+        import warnings
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def host_sync_count() -> int:
     """Host synchronizations so far in this process (both runtimes count the same way)."""
-    return _host_syncs[0]
+    return _host_syncs["count"]
+
+
+def set_sync_debug_mode(mode: int) -> None:
+    """0: quiet; 1: warn; 2: raise on every implicit host synchronization."""
+    _host_syncs["debug_mode"] = mode
+
+
+def sync_debug_mode() -> int:
+    """The current sync debug mode (0, 1 or 2)."""
+    return _host_syncs["debug_mode"]
 
 
 def synchronize() -> None:
     """Wait for all queued GPU work of the context, as ``torch.cuda.synchronize`` (a no-op under
     the interpreter; counted as a host synchronization)."""
-    count_host_sync()
+    count_host_sync(implicit=False)
     if mode() == "gpu":
         make_current(0)
         check(_driver().cuCtxSynchronize())
