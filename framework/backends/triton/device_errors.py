@@ -9,7 +9,7 @@ array on the device:
 ====  ===========================================================
 slot  meaning
 ====  ===========================================================
-0     largest code (1-based position in ``OPS``) of a kernel that failed
+0     largest code (``flag_args``) of a kernel that failed
 1     1 + the largest index >= the limit (0: none)
 2     the smallest negative index (0: none)
 3     the largest limit (dim size / number of classes) of a failure
@@ -31,27 +31,33 @@ import numpy as np
 from ... import dtypes
 from . import memory
 
-# Kernels that check indices, by the code they record (index + 1). Order fixed: codes are data.
-OPS = ("gather", "scatter", "scatter_add", "cross_entropy", "nll_loss")
 _SLOTS = 4
 
 
 class _Flag:
-    """The flag array (allocated at first use, one of the documented caches) and whether a
-    checking kernel ran since the host last read it."""
+    """The flag array (allocated at first use), whether a checking kernel ran since the host
+    last read it, and the error code of each checking op with its message (one of the
+    documented caches: a handful of entries, one per op name in the code)."""
 
     array = None
     armed = False
+    codes: dict = {}  # op -> code (1, 2, ... in order of first use)
+    messages: dict = {}  # code -> (op, message or None for an index check)
 
 
-def flag_args(op: str, checks: bool = True) -> tuple:
-    """``(flag pointer, code)`` for a launch of a kernel checking indices for ``op``; marks the
-    flag as worth reading at the next sync (unless ``checks`` is False: this launch has no
-    indices to check)."""
+def flag_args(op: str, checks: bool = True, message: str | None = None) -> tuple:
+    """``(flag pointer, code)`` for a launch of a kernel checking ``op``'s indices (or, with
+    ``message``, asserting a condition of ``op``); marks the flag as worth reading at the next
+    sync (unless ``checks`` is False: this launch has nothing to check)."""
     if _Flag.array is None:
         _Flag.array = memory.from_numpy(np.zeros(_SLOTS, dtype=np.int64), dtypes.int64)
     _Flag.armed = _Flag.armed or checks
-    return memory.pointer(_Flag.array), OPS.index(op) + 1
+    key = (op, message)
+    code = _Flag.codes.get(key)
+    if code is None:
+        code = _Flag.codes[key] = len(_Flag.codes) + 1
+        _Flag.messages[code] = key
+    return memory.pointer(_Flag.array), code
 
 
 def raise_pending() -> None:
@@ -64,12 +70,15 @@ def raise_pending() -> None:
     if code == 0:
         return
     memory.write_from_host(_Flag.array, np.zeros(_SLOTS, dtype=np.int64))
-    raise RuntimeError(_message(OPS[code - 1], too_large - 1 if too_large else negative, limit))
+    op, message = _Flag.messages[code]
+    raise RuntimeError(_message(op, message, too_large - 1 if too_large else negative, limit))
 
 
-def _message(op: str, index: int, limit: int) -> str:
+def _message(op: str, message, index: int, limit: int) -> str:
     head = "CUDA error: device-side assert triggered: "
     tail = " (found by a kernel queued before this synchronization)"
+    if message is not None:
+        return f"{head}{op}(): {message}{tail}"
     if op in ("cross_entropy", "nll_loss"):
         return f"{head}{op}(): Target {index} is out of bounds (number of classes: {limit}){tail}"
     users = _USERS.get(op, "")
