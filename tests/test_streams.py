@@ -226,6 +226,16 @@ def test_a_worker_thread_gets_the_context_made_current(gpu):
     assert [name for name, _, _ in gpu.calls].count("cuDevicePrimaryCtxRetain") == 1
 
 
+def test_a_launch_in_a_thread_that_allocated_nothing_finds_the_context(gpu):
+    """Kernel arguments are built with ``memory.pointer``: it makes the context current too
+    (an in-place op in a worker thread on tensors made elsewhere allocates nothing)."""
+    a = memory.from_numpy(np.ones(4, np.float32), dtypes.float32)
+    thread = threading.Thread(target=memory.pointer, args=(a,))
+    thread.start()
+    thread.join()
+    assert [tid for name, _, tid in gpu.calls if name == "cuCtxSetCurrent"][-1] == thread.ident
+
+
 def test_the_fake_driver_refuses_a_thread_without_a_context(gpu):
     """The worker test above can fail: a driver call before ``make_current`` is refused."""
     with pytest.raises(RuntimeError, match="CUDA_ERROR_INVALID_CONTEXT"):

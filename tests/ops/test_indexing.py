@@ -537,6 +537,16 @@ def test_out_of_range_index_message_names_the_kernel_index_and_size():
         y.tolist()
 
 
+def test_the_first_out_of_range_error_queued_is_reported():
+    x = framework.zeros(4, 3, device="cuda")
+    x.index_select(0, framework.tensor([6], device="cuda"))
+    x.gather(1, framework.tensor([[0], [-5]], device="cuda"))
+    F.cross_entropy(x, framework.tensor([0, 1, 2, 9], device="cuda"))
+    with pytest.raises(RuntimeError, match="gather .*: index 6 is out of bounds .* size 4"):
+        framework.cuda.synchronize()
+    framework.cuda.synchronize()  # one report for the interval; the flag is clear again
+
+
 def test_error_messages_name_the_problem(device):
     x = framework.zeros(2, 3, device=device)
     if device == "cpu":

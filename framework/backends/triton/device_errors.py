@@ -1,15 +1,17 @@
-"""Device-side index checks: kernels flag bad indices, the host raises at its next sync.
+"""Device-side checks: kernels flag bad indices or values, the host raises at its next sync.
 
 Checking an index tensor's range on the host costs a device->host read (a
 pipeline stall) per op. Instead, kernels that read through an index check
 each index against its dim and, for one that is out of range, skip the
 access and record it with atomics in a small per-process ``int64[4]`` flag
-array on the device:
+array on the device (``triton_kernels/checks.py``); the ``device_assert``
+kernel does the same for any boolean condition (a loss's input range,
+probabilities):
 
 ====  ===========================================================
 slot  meaning
 ====  ===========================================================
-0     largest code (``flag_args``) of a kernel that failed
+0     code (``flag_args``) of the first kernel that failed
 1     1 + the largest index >= the limit (0: none)
 2     the smallest negative index (0: none)
 3     the largest limit (dim size / number of classes) of a failure
@@ -20,9 +22,10 @@ for anyway (``memory.to_numpy``: ``.item()``, ``.tolist()``, ``.numpy()``,
 ``.cpu()``; ``framework.cuda.synchronize()``; stream and event waits) and
 only when a checking kernel ran since the last read. A set flag is cleared
 and raised as ``RuntimeError("CUDA error: device-side assert triggered: ...")``
-naming the kernel's op, the index and the limit -- PyTorch's behaviour on
-cuda, except that here the process stays usable. ``cpu`` ops keep checking
-eagerly with PyTorch's cpu messages.
+naming the kernel's op, the index and the limit (or the assert's message) --
+PyTorch's behaviour on cuda, except that here the process stays usable. The
+first failing kernel queued since the last read is the one reported. ``cpu``
+ops keep checking eagerly with PyTorch's cpu messages.
 """
 from __future__ import annotations
 

@@ -233,6 +233,12 @@ class Pointer:
 
 
 def pointer(a: Array) -> Pointer:
-    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive)."""
+    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive).
+
+    On a GPU it also makes the context current in this thread: a launch in a thread that
+    allocated nothing (an in-place op on tensors made elsewhere) must find it current.
+    """
     buffer = a.storage.buffer
+    if isinstance(buffer, DeviceBuffer):
+        runtime.make_current()
     return Pointer(buffer_address(buffer), a.offset, a.dtype, a.shape, a.strides, buffer)
