@@ -9,6 +9,7 @@ device since the last one (see ``framework/backends/triton/device_errors.py``).
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 
@@ -127,6 +128,16 @@ class Stream:
 
     def __repr__(self) -> str:
         return f"<framework.cuda.Stream device=cuda:0 cuda_stream={hex(runtime.STREAM)}>"
+
+
+@contextlib.contextmanager
+def stream(stream: Stream | None):
+    """``torch.cuda.stream``: run the block on ``stream``. Only the library's one stream (or
+    None) exists, so the block runs where it would anyway."""
+    if stream is not None and not isinstance(stream, Stream):
+        raise TypeError(f"framework.cuda.stream(): expected a framework.cuda.Stream or None, "
+                        f"got {type(stream).__name__}")
+    yield
 
 
 def current_stream(device=None) -> Stream:

@@ -259,6 +259,11 @@ def test_stream_and_event_api_on_the_interpreter():
     assert stream == framework.cuda.default_stream() and stream.cuda_stream == 0
     with pytest.raises(NotImplementedError, match="one stream"):
         framework.cuda.Stream()
+    with framework.cuda.stream(stream):
+        assert framework.cuda.current_stream() == stream
+    with pytest.raises(TypeError, match="expected a framework.cuda.Stream"):
+        with framework.cuda.stream(1):
+            pass
     start = framework.cuda.Event(enable_timing=True)
     end = stream.record_event(framework.cuda.Event(enable_timing=True))
     start.record()

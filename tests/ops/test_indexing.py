@@ -550,7 +550,8 @@ def test_the_first_out_of_range_error_queued_is_reported():
 def test_error_messages_name_the_problem(device):
     x = framework.zeros(2, 3, device=device)
     if device == "cpu":
-        with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 2"):
+        with pytest.raises(IndexError,
+                           match="index 5 is out of bounds for dimension 0 with size 2"):
             x[[5]]
     with pytest.raises(RuntimeError, match="gather\\(\\): Expected dtype int32/int64"):
         x.gather(0, framework.zeros(1, 1, device=device))

@@ -437,7 +437,8 @@ def test_composite_losses_reject_bad_input(device):
     with pytest.raises(ValueError, match="Target size"):
         F.binary_cross_entropy_with_logits(x, framework.zeros(3, device=device))
     check_device_error(device, lambda: F.binary_cross_entropy(x + 2.0, x),
-                       "binary_cross_entropy\\(\\): all elements of input should be between 0 and 1")
+                       "binary_cross_entropy\\(\\): all elements of input should be between 0 "
+                       "and 1")
     with pytest.raises(RuntimeError, match="broadcast|size of tensor"):
         F.mse_loss(x, framework.zeros((4,), device=device))
     with pytest.raises(ValueError, match="same size"):

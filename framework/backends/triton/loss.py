@@ -106,8 +106,8 @@ def nll_loss_forward(logp: Array, target: Array, weight, ignore_index: int):
     _config().nll_loss_forward_kernel[(triton.cdiv(M, block_m),)](
         pointer(logp), pointer(target), _weight_pointer(weight, logp), pointer(loss),
         pointer(row_weight), M, C, *logp.strides, target.strides[0], int(ignore_index),
-        *device_errors.flag_args("nll_loss"), HAS_WEIGHT=weight is not None, ACC=_acc(logp.dtype), BLOCK_M=block_m,
-        num_warps=_config().NUM_WARPS)
+        *device_errors.flag_args("nll_loss"), HAS_WEIGHT=weight is not None,
+        ACC=_acc(logp.dtype), BLOCK_M=block_m, num_warps=_config().NUM_WARPS)
     return loss, row_weight
 
 
