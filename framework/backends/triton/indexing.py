@@ -103,7 +103,9 @@ def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
     stably, then sum each run of equal indices in order into its target row."""
     n = index.shape[dim]
     rows = index.view((n,), (index.strides[dim],), index.offset)
-    ordered, order = sort(cast(rows, dtypes.int64), 0, False, True)
+    if rows.dtype is not dtypes.int64:
+        rows = cast(rows, dtypes.int64)
+    ordered, order = sort(rows, 0, False, True)
     out = cast(x, x.dtype)  # fresh, contiguous
     source = contiguous(src.view(index.shape, src.strides, src.offset), force=True)
     outer = math.prod(x.shape[:dim])
