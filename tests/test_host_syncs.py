@@ -149,3 +149,5 @@ def test_reads_are_counted():
     assert _syncs_of(lambda: x.cpu()) == 1
     assert _syncs_of(lambda: x + 1) == 0
     assert _syncs_of(framework.cuda.synchronize) == 1
+    assert _syncs_of(lambda: x.fill_(x[3])) == 0  # a device value stays on the device
+    assert x.tolist() == [3, 3, 3, 3]
