@@ -127,8 +127,10 @@ def write_from_host(out: Array, host: np.ndarray) -> None:
     """Copy the contiguous host array ``host`` into the first elements of contiguous ``out``.
 
     On a GPU the copy is queued on ``runtime.STREAM`` after the work already
-    there; the driver stages pageable host memory before it returns, so
-    ``host`` may be freed at once. No host synchronization.
+    there. ``host`` is pageable memory, which the driver copies to a staging
+    buffer before the call returns (PyTorch's non-blocking copies from
+    pageable memory rely on the same), so it may be freed at once. No host
+    synchronization.
     """
     if runtime.mode() == "interpreter":
         out.storage.buffer[out.offset: out.offset + host.size] = host.reshape(-1)
