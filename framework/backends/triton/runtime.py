@@ -119,8 +119,8 @@ def make_current(index: int = 0):
     if ctx is None:
         ctx = _primary_context(index)
         check(_driver().cuCtxSetCurrent(ctx))
-        _thread.context = ctx
         use_library_stream()
+        _thread.context = ctx  # last: a failure above is retried at the next call
     return ctx
 
 
