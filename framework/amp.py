@@ -173,16 +173,26 @@ class GradScaler:
                                "last update().")
         from .autograd.grad_mode import no_grad
         inverse = 1.0 / self._scale
-        found_inf = False
+        all_finite = None  # a bool tensor on the gradients' device: no host read here
         with no_grad():
             for group in optimizer.param_groups:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
                     param.grad.mul_(inverse)
-                    if not bool(param.grad.isfinite().all()):
-                        found_inf = True
-        state.update(unscaled=True, found_inf=found_inf)
+                    finite = param.grad.isfinite().all()
+                    all_finite = finite if all_finite is None else \
+                        all_finite.logical_and(finite.to(all_finite.device))
+        state.update(unscaled=True, found_inf=all_finite)
+
+    @staticmethod
+    def _found_inf(state: dict) -> bool:
+        """Whether ``unscale_`` saw a non-finite gradient: the one host read of a step (as in
+        PyTorch), done at most once per optimizer and step."""
+        found = state["found_inf"]
+        if not isinstance(found, bool):
+            found = state["found_inf"] = found is not None and not bool(found)
+        return found
 
     def step(self, optimizer, *args, **kwargs):
         """Unscale if needed, then ``optimizer.step()`` unless a gradient was not finite."""
@@ -192,7 +202,7 @@ class GradScaler:
         if state is None or not state["unscaled"]:
             self.unscale_(optimizer)
             state = self._per_optimizer[id(optimizer)]
-        if state["found_inf"]:
+        if self._found_inf(state):
             return None
         return optimizer.step(*args, **kwargs)
 
@@ -203,7 +213,7 @@ class GradScaler:
         if new_scale is not None:
             self._scale = float(new_scale)
         else:
-            found_inf = any(s["found_inf"] for s in self._per_optimizer.values())
+            found_inf = any(self._found_inf(s) for s in self._per_optimizer.values())
             if found_inf:
                 self._scale *= self._backoff_factor
                 self._growth_tracker = 0

@@ -136,3 +136,18 @@ def _check_gradients(fw_out, torch_out, grad_pairs, device, dtype, atol, rtol, s
         assert got is not None, f"gradient of input {k} is missing"
         assert got.dtype == grad_pairs[k][0].dtype, f"gradient {k} has dtype {got.dtype}"
         assert_close(got, want, atol * 4, rtol * 2, f"gradient of input {k}")
+
+
+def check_device_error(device: str, fn, match: str) -> None:
+    """``fn()`` raises ``RuntimeError`` matching ``match``: on cpu at the call (PyTorch's cpu);
+    on cuda not at the call but at the next host synchronization (the kernel flags the error
+    on the device, like PyTorch's device-side asserts), once."""
+    import pytest
+    if device == "cpu":
+        with pytest.raises(RuntimeError, match=match):
+            fn()
+        return
+    fn()
+    with pytest.raises(RuntimeError, match=f"device-side assert triggered: .*{match}"):
+        framework.cuda.synchronize()
+    framework.cuda.synchronize()  # reported once: the flag is clear again

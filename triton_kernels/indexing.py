@@ -10,8 +10,13 @@ advanced index.
 
 A scatter-add whose index is one row index broadcast over the other dims
 (``index_add``, the backward of ``index_select``, ``embedding`` and advanced
-indexing) runs deterministically instead: the host sorts the row indices
-and ``segment_sum_kernel`` sums each target row's sources in that order.
+indexing) runs deterministically instead: the row indices are sorted (stably,
+on the device) and ``sorted_segment_sum_kernel`` sums each target row's
+sources in that order.
+
+Indices are checked on the device: an index outside ``[0, dim size)`` is
+skipped and recorded in the error flag (``checks.report_bad_indices``), which
+the host raises at its next synchronization.
 
 ``nonzero`` is two passes over a contiguous input: each program counts its
 nonzero elements, the host turns the counts into exclusive starting rows,
@@ -21,6 +26,7 @@ and each program then writes the coordinates of its nonzero elements at
 import triton
 import triton.language as tl
 
+from .checks import report_bad_indices
 from .copy import cast_to
 from .strided import offset6, unravel6
 
@@ -33,14 +39,14 @@ INDEXING_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
 def gather_kernel(x_ptr, index_ptr, out_ptr, n, dim_size, dim_stride,
                   size1, size2, size3, size4, size5,
                   x0, x1, x2, x3, x4, x5,
-                  i0, i1, i2, i3, i4, i5,
+                  i0, i1, i2, i3, i4, i5, err_ptr, err_code,
                   BLOCK: tl.constexpr):
     """Each program writes BLOCK consecutive elements of the contiguous output (index's shape).
 
     ``x*`` are x's strides with the gathered dim's stride zeroed; ``i*`` the
-    index view's strides (0 where it is broadcast). Indices were checked on
-    the host; an index outside ``[0, dim_size)`` is still masked so that no
-    load leaves the input.
+    index view's strides (0 where it is broadcast). An index outside
+    ``[0, dim_size)`` is reported in the error flag at ``err_ptr`` and not
+    loaded (its output element is unspecified).
     """
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n  # the last block is partial
@@ -48,6 +54,8 @@ def gather_kernel(x_ptr, index_ptr, out_ptr, n, dim_size, dim_stride,
     index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
                     mask=mask, other=0).to(tl.int64)
     ok = mask & (index >= 0) & (index < dim_size)
+    report_bad_indices(err_ptr, index, mask & ((index < 0) | (index >= dim_size)), dim_size,
+                       err_code)
     x_off = offset6(c0, c1, c2, c3, c4, c5, x0, x1, x2, x3, x4, x5) + index * dim_stride
     value = tl.load(x_ptr + x_off, mask=ok)
     tl.store(out_ptr + offs, value, mask=mask)
@@ -58,14 +66,15 @@ def scatter_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
                    size1, size2, size3, size4, size5,
                    o0, o1, o2, o3, o4, o5,
                    i0, i1, i2, i3, i4, i5,
-                   s0, s1, s2, s3, s4, s5,
+                   s0, s1, s2, s3, s4, s5, err_ptr, err_code,
                    ACCUMULATE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program scatters BLOCK elements of ``src`` (walked in index's shape) into ``out``.
 
     ``out`` already holds a copy of the input; its strides ``o*`` have the
     scattered dim's stride zeroed. With ``ACCUMULATE`` the value is added
     with an atomic (duplicate indices accumulate, in an order that varies
-    between runs for floats); otherwise it is stored (one duplicate wins).
+    between runs for floats); otherwise it is stored (one duplicate wins). An index
+    outside ``[0, dim_size)`` is reported in the error flag at ``err_ptr`` and skipped.
     """
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
@@ -73,6 +82,8 @@ def scatter_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
     index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
                     mask=mask, other=0).to(tl.int64)
     ok = mask & (index >= 0) & (index < dim_size)
+    report_bad_indices(err_ptr, index, mask & ((index < 0) | (index >= dim_size)), dim_size,
+                       err_code)
     value = tl.load(src_ptr + offset6(c0, c1, c2, c3, c4, c5, s0, s1, s2, s3, s4, s5), mask=ok)
     value = cast_to(value, out_ptr.dtype.element_ty)
     target = out_ptr + offset6(c0, c1, c2, c3, c4, c5, o0, o1, o2, o3, o4, o5) + index * dim_stride
@@ -83,32 +94,45 @@ def scatter_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
 
 
 @triton.jit
-def segment_sum_kernel(out_ptr, src_ptr, order_ptr, starts_ptr, targets_ptr, n_src, n_out,
-                       n_cols, inner, ACC: tl.constexpr, BLOCK: tl.constexpr):
-    """Deterministic row scatter-add: ``out[p, targets[s], q] += sum of src[p, order[j], q]``
-    for ``j`` in segment ``s`` (``starts[s] <= j < starts[s + 1]``), summed in that order.
+def sorted_segment_sum_kernel(out_ptr, src_ptr, sorted_ptr, order_ptr, n_src, n_out, n_cols,
+                              inner, err_ptr, err_code, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Deterministic row scatter-add: ``out[p, t, q] += sum of src[p, order[j], q]`` over the
+    positions ``j`` (in order) of the run of ``t`` in the sorted row indices ``sorted``.
 
     ``out`` is (P, n_out, inner) and ``src`` (P, n_src, inner), both contiguous;
-    the host sorted the row indices (stably) into ``order`` and cut them into
-    one segment per distinct target row. Program (s, b) owns segment ``s`` and
-    BLOCK of the P * inner columns: it is the only writer of those elements,
-    so no atomics are needed and the sum order is fixed.
+    ``sorted``/``order`` are the stably sorted row indices and their positions.
+    Program (j, b) handles BLOCK of the P * inner columns for sorted position
+    ``j``: only the first position of a run (its head) does work, summing the
+    run in order, so each output element has one writer (no atomics) and the
+    sum order is fixed. A head outside ``[0, n_out)`` is reported in the
+    error flag at ``err_ptr`` and skipped.
     """
-    segment = tl.program_id(0)
+    j = tl.program_id(0)
     cols = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = cols < n_cols  # n_cols = P * inner; the last block is partial
     p = cols // inner
     q = cols % inner
-    begin = tl.load(starts_ptr + segment)
-    end = tl.load(starts_ptr + segment + 1)
-    target = tl.load(targets_ptr + segment)
+    target = tl.load(sorted_ptr + j)
+    previous = tl.load(sorted_ptr + j - 1, mask=j > 0, other=0)
+    # per-lane copies: masks are built from blocks (the interpreter mistypes scalar bools)
+    lanes = tl.zeros((BLOCK,), tl.int64)
+    lane_target = target + lanes
+    lane_head = (j + lanes == 0) | (previous + lanes != lane_target)
+    lane_bad = lane_head & ((lane_target < 0) | (lane_target >= n_out))
+    report_bad_indices(err_ptr, lane_target, lane_bad & (cols == 0), n_out, err_code)
+    keep = mask & lane_head & (lane_bad == 0)
     acc = tl.zeros((BLOCK,), ACC)
-    for j in range(begin, end):
-        row = tl.load(order_ptr + j)
+    k = j
+    more = ((j == 0) | (previous != target)) & (target >= 0) & (target < n_out)
+    while more:
+        row = tl.load(order_ptr + k)
         acc += tl.load(src_ptr + (p * n_src + row) * inner + q, mask=mask, other=0).to(ACC)
+        k += 1
+        following = tl.load(sorted_ptr + k, mask=k < n_src, other=0)
+        more = (k < n_src) & (following == target)
     dst = out_ptr + (p * n_out + target) * inner + q
-    total = tl.load(dst, mask=mask, other=0).to(ACC) + acc
-    tl.store(dst, cast_to(total, out_ptr.dtype.element_ty), mask=mask)
+    total = tl.load(dst, mask=keep, other=0).to(ACC) + acc
+    tl.store(dst, cast_to(total, out_ptr.dtype.element_ty), mask=keep)
 
 
 @triton.jit
@@ -147,31 +171,31 @@ _BLOCK = {"BLOCK": 1024}
 COMPILE_SPECS = [
     {"kernel": "gather_kernel", "label": "fp32-i64", "no_spills": True, "num_warps": 4,
      "signature": {"x_ptr": "*fp32", "index_ptr": "*i64", "out_ptr": "*fp32", "n": "i64",
-                   "dim_size": "i64", "dim_stride": "i64"},
+                   "dim_size": "i64", "dim_stride": "i64", "err_ptr": "*i64"},
      "constexprs": _BLOCK},
     {"kernel": "gather_kernel", "label": "bf16-i32", "no_spills": True, "num_warps": 4,
-     "signature": {"x_ptr": "*bf16", "index_ptr": "*i32", "out_ptr": "*bf16"},
+     "signature": {"x_ptr": "*bf16", "index_ptr": "*i32", "out_ptr": "*bf16", "err_ptr": "*i64"},
      "constexprs": _BLOCK},
     {"kernel": "scatter_kernel", "label": "store-fp64", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*fp64", "index_ptr": "*i64", "src_ptr": "*fp64"},
+     "signature": {"out_ptr": "*fp64", "index_ptr": "*i64", "src_ptr": "*fp64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": False, **_BLOCK}},
     {"kernel": "scatter_kernel", "label": "add-fp32", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*fp32", "index_ptr": "*i64", "src_ptr": "*bf16"},
+     "signature": {"out_ptr": "*fp32", "index_ptr": "*i64", "src_ptr": "*bf16", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
     {"kernel": "scatter_kernel", "label": "add-i64", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*i64", "index_ptr": "*i64", "src_ptr": "*i64"},
+     "signature": {"out_ptr": "*i64", "index_ptr": "*i64", "src_ptr": "*i64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
     {"kernel": "scatter_kernel", "label": "add-fp64", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*fp64", "index_ptr": "*i32", "src_ptr": "*fp64"},
+     "signature": {"out_ptr": "*fp64", "index_ptr": "*i32", "src_ptr": "*fp64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
-    {"kernel": "segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*fp32", "src_ptr": "*fp32", "order_ptr": "*i64",
-                   "starts_ptr": "*i64", "targets_ptr": "*i64", "n_src": "i64", "n_out": "i64",
-                   "n_cols": "i64", "inner": "i64"},
+    {"kernel": "sorted_segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*fp32", "src_ptr": "*fp32", "sorted_ptr": "*i64",
+                   "order_ptr": "*i64", "n_src": "i64", "n_out": "i64", "n_cols": "i64",
+                   "inner": "i64", "err_ptr": "*i64"},
      "constexprs": {"ACC": "tl.float32", **_BLOCK}},
-    {"kernel": "segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": 4,
-     "signature": {"out_ptr": "*bf16", "src_ptr": "*bf16", "order_ptr": "*i64",
-                   "starts_ptr": "*i64", "targets_ptr": "*i64"},
+    {"kernel": "sorted_segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": 4,
+     "signature": {"out_ptr": "*bf16", "src_ptr": "*bf16", "sorted_ptr": "*i64",
+                   "order_ptr": "*i64", "err_ptr": "*i64"},
      "constexprs": {"ACC": "tl.float32", "BLOCK": 128}},
     {"kernel": "nonzero_count_kernel", "label": "i1", "no_spills": True, "num_warps": 4,
      "signature": {"x_ptr": "*i1", "counts_ptr": "*i64"}, "constexprs": _BLOCK},

@@ -18,9 +18,16 @@ Math is done in ``ACC`` (fp32 for fp32 and the half types, fp64 for fp64).
 
 Masks: rows past M and columns past C load ``-inf`` logits and 0 coefficients,
 so they add nothing to the running max, the exp-sum or the coefficient sums.
+
+Class indices outside ``[0, C)`` (other than ``ignore_index``) count as
+ignored rows, so nothing is read out of bounds; the forward kernels report
+them in the device error flag (``checks.report_bad_indices``), which the host
+raises at its next synchronization.
 """
 import triton
 import triton.language as tl
+
+from .checks import report_bad_indices
 
 # BLOCK_C = next power of 2 of C, at most MAX_BLOCK_C; BLOCK_M fills a tile of
 # TILE elements (many short rows per program, one long row per program).
@@ -50,17 +57,18 @@ def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_s
 
 
 @triton.jit
-def _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m, ignore_index,
+def _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m, ignore_index, n_classes,
                  PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr):
-    """Per row: the class index (-1 when ignored or for probability targets), whether the row
-    counts, and the weight of its target class (0 when ignored; 1 without weights)."""
+    """Per row: the class index (-1 when ignored, out of range or for probability targets),
+    whether the row counts, and the weight of its target class (0 when ignored; 1 without
+    weights)."""
     if PROBS:
         t = rows * 0 - 1
         valid = row_mask
         row_weight = tl.where(row_mask, 1.0, 0.0).to(ACC)
     else:
         t = tl.load(target_ptr + rows * t_stride_m, mask=row_mask, other=ignore_index)
-        valid = row_mask & (t != ignore_index)
+        valid = row_mask & (t != ignore_index) & (t >= 0) & (t < n_classes)
         t = tl.where(valid, t, -1)
         if HAS_WEIGHT:
             row_weight = tl.load(weight_ptr + tl.where(valid, t, 0), mask=valid, other=0).to(ACC)
@@ -70,9 +78,19 @@ def _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m, ignore_inde
 
 
 @triton.jit
+def _report_bad_targets(target_ptr, rows, row_mask, t_stride_m, ignore_index, n_classes,
+                        err_ptr, err_code):
+    """Report the class-index targets of these rows outside ``[0, n_classes)`` (other than
+    ``ignore_index``) in the error flag."""
+    t = tl.load(target_ptr + rows * t_stride_m, mask=row_mask, other=ignore_index)
+    bad = row_mask & (t != ignore_index) & ((t < 0) | (t >= n_classes))
+    report_bad_indices(err_ptr, t, bad, n_classes, err_code)
+
+
+@triton.jit
 def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_ptr, row_weight_ptr,
                                  M, C, stride_m, stride_c, t_stride_m, t_stride_c,
-                                 ignore_index, smoothing_hi, smoothing_lo,
+                                 ignore_index, smoothing_hi, smoothing_lo, err_ptr, err_code,
                                  PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr,
                                  ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
     """Program i computes rows [i*BLOCK_M, (i+1)*BLOCK_M): one pass over the classes keeps a
@@ -81,8 +99,11 @@ def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_pt
     target's weight (the weighted-mean denominator) of each row."""
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
+    if not PROBS:
+        _report_bad_targets(target_ptr, rows, row_mask, t_stride_m, ignore_index, C, err_ptr,
+                            err_code)
     t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
-                                        ignore_index, PROBS, HAS_WEIGHT, ACC)
+                                        ignore_index, C, PROBS, HAS_WEIGHT, ACC)
     m = tl.full([BLOCK_M], float("-inf"), ACC)
     s = tl.zeros([BLOCK_M], ACC)
     a_sum = tl.zeros([BLOCK_M], ACC)
@@ -122,7 +143,7 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
     t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
-                                        ignore_index, PROBS, HAS_WEIGHT, ACC)
+                                        ignore_index, C, PROBS, HAS_WEIGHT, ACC)
     g = tl.load(grad_ptr + rows * grad_stride, mask=row_mask, other=0).to(ACC)
     g = tl.where(valid, g, 0.0)
     lse = tl.load(lse_ptr + rows, mask=row_mask, other=0).to(ACC)
@@ -151,7 +172,7 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
 
 @triton.jit
 def nll_loss_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, row_weight_ptr,
-                            M, C, stride_m, stride_c, t_stride, ignore_index,
+                            M, C, stride_m, stride_c, t_stride, ignore_index, err_ptr, err_code,
                             HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr, BLOCK_M: tl.constexpr):
     """Program i handles BLOCK_M rows: it reads each row's target index, then only the one
     log-probability ``x[row, target]`` (no gather of whole rows), and writes
@@ -160,6 +181,9 @@ def nll_loss_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, row_weight_
     row_mask = rows < M
     t = tl.load(target_ptr + rows * t_stride, mask=row_mask, other=ignore_index)
     valid = row_mask & (t != ignore_index)
+    bad = valid & ((t < 0) | (t >= C))  # reported, then treated as ignored
+    report_bad_indices(err_ptr, t, bad, C, err_code)
+    valid = valid & (t >= 0) & (t < C)
     t = tl.where(valid, t, 0)
     x = tl.load(x_ptr + rows * stride_m + t * stride_c, mask=valid, other=0).to(ACC)
     if HAS_WEIGHT:
@@ -181,7 +205,7 @@ def nll_loss_backward_kernel(target_ptr, weight_ptr, grad_ptr, out_ptr, M, C, t_
     cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
     row_mask = rows < M
     t = tl.load(target_ptr + rows * t_stride, mask=row_mask, other=ignore_index)
-    valid = row_mask & (t != ignore_index)
+    valid = row_mask & (t != ignore_index) & (t >= 0) & (t < C)
     t = tl.where(valid, t, -1)
     g = tl.load(grad_ptr + rows * grad_stride, mask=row_mask, other=0).to(ACC)
     if HAS_WEIGHT:
@@ -200,12 +224,14 @@ _SPECS = [
     {"kernel": "cross_entropy_forward_kernel", "label": "indices-fp32", "no_spills": True,
      "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",
                    "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32",
+                   "err_ptr": "*i64"},
      "constexprs": {"PROBS": False, "HAS_WEIGHT": True, "ACC": "tl.float32", **_CE}},
     {"kernel": "cross_entropy_forward_kernel", "label": "probs-bf16", "no_spills": True,
      "signature": {"x_ptr": "*bf16", "target_ptr": "*bf16", "weight_ptr": "*bf16",
                    "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32",
+                   "err_ptr": "*i64"},
      "constexprs": {"PROBS": True, "HAS_WEIGHT": False, "ACC": "tl.float32",
                     "BLOCK_M": 64, "BLOCK_C": 32}},
     {"kernel": "cross_entropy_backward_kernel", "label": "indices-fp16", "no_spills": True,
@@ -220,7 +246,8 @@ _SPECS = [
      "constexprs": {"PROBS": True, "HAS_WEIGHT": True, "ACC": "tl.float64", **_CE}},
     {"kernel": "nll_loss_forward_kernel", "label": "fp32", "no_spills": True,
      "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",
-                   "loss_ptr": "*fp32", "row_weight_ptr": "*fp32", "ignore_index": "i64"},
+                   "loss_ptr": "*fp32", "row_weight_ptr": "*fp32", "ignore_index": "i64",
+                   "err_ptr": "*i64"},
      "constexprs": {"HAS_WEIGHT": True, "ACC": "tl.float32", "BLOCK_M": 1024}},
     {"kernel": "nll_loss_backward_kernel", "label": "bf16", "no_spills": True,
      "signature": {"target_ptr": "*i64", "weight_ptr": "*bf16", "grad_ptr": "*fp32",

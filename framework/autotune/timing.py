@@ -2,7 +2,8 @@
 
 ``median_ms(fn)`` runs ``fn`` a few times to warm up (first-use compilation
 included), then times each repeat and returns the median in milliseconds. On
-a GPU every repeat is bracketed by events on the default stream and preceded
+a GPU every repeat is bracketed by events on the library's stream
+(``runtime.STREAM``, where every kernel and copy runs) and preceded
 by a write of a 256 MiB scratch buffer, so the kernel never finds its
 operands in the L2 cache from the previous repeat.
 """
@@ -37,7 +38,8 @@ def _event_median(fn, repeats: int, flush_l2: bool) -> float:
     from ..backends.triton import runtime
     from ..backends.triton.memory import buffer_address, empty
     from .. import dtypes
-    driver, check = runtime._driver(), runtime.check
+    driver, check, stream = runtime._driver(), runtime.check, runtime.STREAM
+    runtime.make_current()
     scratch = empty((L2_FLUSH_BYTES // 4,), dtypes.int32) if flush_l2 else None
     start = check(driver.cuEventCreate(0))
     end = check(driver.cuEventCreate(0))
@@ -46,10 +48,10 @@ def _event_median(fn, repeats: int, flush_l2: bool) -> float:
         for _ in range(repeats):
             if scratch is not None:
                 check(driver.cuMemsetD32Async(buffer_address(scratch.storage.buffer), 0,
-                                              scratch.numel, 0))
-            check(driver.cuEventRecord(start, 0))
+                                              scratch.numel, stream))
+            check(driver.cuEventRecord(start, stream))
             fn()
-            check(driver.cuEventRecord(end, 0))
+            check(driver.cuEventRecord(end, stream))
             check(driver.cuEventSynchronize(end))
             samples.append(check(driver.cuEventElapsedTime(start, end)))
     finally:

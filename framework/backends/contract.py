@@ -22,6 +22,9 @@ MEMORY = {
     "from_numpy": "from_numpy(ndarray, dtype) -> Array: copy host data onto the device",
     "to_numpy": "to_numpy(a) -> ndarray: contiguous host copy",
     "copy_": "copy_(dst, src) -> None: dst[...] = src, src broadcast to dst, cast to dst.dtype",
+    "device_assert": "device_assert(cond, op, message) -> None: RuntimeError naming op with "
+                     "message when an element of the bool array cond is False; cpu raises at "
+                     "once, cuda at the next host synchronization (no host read here)",
 }
 
 # Random numbers (counter-based: (seed, offset) selects the stream) ------------

@@ -41,12 +41,13 @@ def interleaved_medians(fns: list, sync: Callable) -> list:
 
 
 class EventTimer:
-    """GPU time from CUDA events on the default stream (cuda-bindings, no torch)."""
+    """GPU time from CUDA events on the library's stream, ``runtime.STREAM`` (cuda-bindings,
+    no torch)."""
 
     def __init__(self) -> None:
         from .. import dtypes
         from ..backends.triton import memory, runtime
-        self.driver, self.check = runtime._driver(), runtime.check
+        self.driver, self.check, self.stream = runtime._driver(), runtime.check, runtime.STREAM
         # framework's allocator makes the primary context current (as framework.autotune.timing)
         self._scratch = memory.empty((L2_FLUSH_BYTES // 4,), dtypes.int32)
         self.scratch = memory.buffer_address(self._scratch.storage.buffer)
@@ -71,10 +72,10 @@ class EventTimer:
     def _one(self, fn: Callable, flush_l2: bool) -> float:
         d, check = self.driver, self.check
         if flush_l2:
-            check(d.cuMemsetD32Async(self.scratch, 0, L2_FLUSH_BYTES // 4, 0))
-        check(d.cuEventRecord(self.start, 0))
+            check(d.cuMemsetD32Async(self.scratch, 0, L2_FLUSH_BYTES // 4, self.stream))
+        check(d.cuEventRecord(self.start, self.stream))
         fn()
-        check(d.cuEventRecord(self.end, 0))
+        check(d.cuEventRecord(self.end, self.stream))
         check(d.cuEventSynchronize(self.end))
         return check(d.cuEventElapsedTime(self.start, self.end)) / 1e3
 

@@ -166,9 +166,16 @@ def _index_range(index: Tensor) -> tuple:
 def _check_bounds(index: Tensor, size: int, dim: int, error=RuntimeError, message=None,
                   allow_negative: bool = False) -> bool:
     """Raise ``error`` when an index falls outside ``[0, size)`` (``[-size, size)`` when
-    ``allow_negative``); returns True when some index is negative (needs wrapping)."""
+    ``allow_negative``); returns True when some index may be negative (needs wrapping).
+
+    Only on ``cpu``: on ``cuda`` reading the range would stall the pipeline, so the kernels
+    check each index and a bad one raises at the next host synchronization
+    (``framework/backends/triton/device_errors.py``), as in PyTorch.
+    """
     if index.numel() == 0:
         return False
+    if index.device.type != "cpu":
+        return allow_negative
     lo, hi = _index_range(index)
     low_limit = -size if allow_negative else 0
     bad = hi if hi >= size else (lo if lo < low_limit else None)
@@ -342,8 +349,22 @@ def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
         if k != d and src.shape[k] != x.shape[k]:
             raise RuntimeError(f"{op}_(): source size at dim {k} ({src.shape[k]}) must match "
                                f"self size at dim {k} ({x.shape[k]})")
-    _check_bounds(idx, x.shape[d], d, RuntimeError)
+    if op == "index_copy":  # PyTorch's types and messages differ between the two
+        _check_bounds(idx, x.shape[d], d, IndexError,
+                      _index_copy_message(idx, x.shape[d], d) if idx.device.type == "cpu" else None)
+    else:
+        _check_bounds(idx, x.shape[d], d, RuntimeError)
     return d, x, idx, src
+
+
+def _index_copy_message(index: Tensor, size: int, dim: int):
+    """PyTorch's message for an out-of-range ``index_copy`` index (None when all are in range)."""
+    if index.numel() == 0:
+        return None
+    lo, hi = _index_range(index)
+    bad = hi if hi >= size else (lo if lo < 0 else None)
+    return None if bad is None else (f"index_copy_(): index {bad} is out of bounds for dimension "
+                                     f"{dim} with size {size}")
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
@@ -629,13 +650,20 @@ class _Plan:
 
     def _rows(self, dims: list, tensors: list) -> Tensor:
         rows = None
+        total = math.prod(self.v_shape[d] for d in dims)
         with no_grad():
             for d, t in zip(dims, tensors):
                 size = self.v_shape[d]
                 t = t.to(dtypes.int64)
                 if _check_bounds(t, size, d, IndexError, allow_negative=True):
-                    t = ew.where(t < 0, t + size, t)
-                rows = t if rows is None else rows * size + t
+                    # below -size stays negative: the kernel reports it as it is
+                    t = ew.where(ew.logical_and(t < 0, t >= -size), t + size, t)
+                merged = t if rows is None else rows * size + t
+                if len(dims) > 1 and t.device.type != "cpu":
+                    # unchecked on cuda: keep a bad index of one dim out of the merged range
+                    # [0, total), so the gather/scatter kernel reports it
+                    merged = ew.where(t < 0, t, ew.where(t >= size, total + t, merged))
+                rows = merged
             return rows.expand(self.index_shape).reshape(-1)
 
     @property
@@ -819,6 +847,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if num_classes == -1:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         lo = hi = 0
+    elif num_classes != -1 and tensor.device.type != "cpu":
+        lo, hi = 0, num_classes - 1  # the scatter kernel checks the range (no host read)
     else:
         lo, hi = _index_range(tensor)
     if num_classes == -1:

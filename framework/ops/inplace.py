@@ -315,7 +315,8 @@ def fill_(self: Tensor, value) -> Tensor:
         if value.numel() != 1:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions.")
-        if value.requires_grad and is_grad_enabled():
+        if (value.requires_grad and is_grad_enabled()) or value.device.type != "cpu":
+            # a device value is copied on the device: no host read
             return copy_(self, value.reshape(()).to(self.device))
         value = value.item()
     if is_grad_enabled() and self.requires_grad:

@@ -109,11 +109,13 @@ def _check_index_target_shape(op: str, input: Tensor, target: Tensor) -> None:
 
 
 def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> None:
-    """Class indices must be int64 and in [0, C) (``ignore_index`` excepted): ``IndexError``."""
+    """Class indices must be int64 and in [0, C) (``ignore_index`` excepted): ``IndexError`` on
+    cpu. On cuda the loss kernel checks the range instead (no host read) and a bad target
+    raises at the next host synchronization (``framework/backends/triton/device_errors.py``)."""
     if target.dtype is not dtypes.int64:
         raise RuntimeError(f"{op}(): expected target dtype to be Long, but got "
                            f"{_torch_type_name(target.dtype)}")
-    if target.numel() == 0:
+    if target.numel() == 0 or target.device.type != "cpu":
         return
     bad = ew.logical_and(ew.logical_or(target < 0, target >= C), target != ignore_index)
     if bad.any().item():
@@ -448,10 +450,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                       "Using a target size ({target}) that is different to the input size "
                       "({input}) is deprecated. Please ensure they have the same size.")
     _float_input(op, input)
-    with no_grad():
-        outside = ew.logical_or(input < 0, input > 1).any().item() if input.numel() else False
-    if outside:
-        raise RuntimeError(f"{op}(): all elements of input should be between 0 and 1")
+    with no_grad():  # cpu: raises now; cuda: flagged on the device, raised at the next sync
+        inside = ew.logical_not(ew.logical_or(input < 0, input > 1))
+        backend(input).device_assert(inside._a, op, "all elements of input should be between 0 "
+                                                    "and 1")
     log_x = ew.clamp_min(ew.log(input), -100.0)
     log_1mx = ew.clamp_min(ew.log(1.0 - input), -100.0)
     loss = -(target * log_x + (1.0 - target) * log_1mx)
@@ -601,7 +603,7 @@ _COMPOSITE_KERNELS = {
     "mse_loss": ("sub", "square", "mean"), "l1_loss": ("sub", "abs", "mean"),
     "smooth_l1_loss": ("sub", "abs", "square", "where", "mean"),
     "huber_loss": ("sub", "abs", "square", "where", "mean"),
-    "binary_cross_entropy": ("log", "clamp", "mul", "mean"),
+    "binary_cross_entropy": ("log", "clamp", "mul", "mean", "device_assert"),
     "binary_cross_entropy_with_logits": ("abs", "exp", "log1p", "clamp", "mul", "mean"),
     "kl_div": ("log", "exp", "where", "mul", "sum"),
     "cosine_similarity": ("mul", "div", "sum", "clamp"),

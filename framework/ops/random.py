@@ -216,12 +216,16 @@ def _bernoulli_draw(op: str, probs: Tensor, shape: tuple, dtype, device, generat
         return (uniform < probs).to(dtype)
 
 
+def _device_assert(op: str, cond: Tensor, message: str) -> None:
+    """``RuntimeError`` unless ``cond`` is all True: at once on cpu, at the next host sync on
+    cuda (checked by a kernel: no host read here)."""
+    backend(cond).device_assert(cond._a, op, message)
+
+
 def _check_probabilities(op: str, p: Tensor) -> None:
     with no_grad():
-        bad = ew.logical_or(ew.logical_or(p < 0, p > 1), ew.isnan(p)).any().item() \
-            if p.numel() else False
-    if bad:
-        raise RuntimeError(f"{op}(): Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        _device_assert(op, ew.logical_and(p >= 0, p <= 1),  # NaN fails both
+                       "Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
@@ -259,15 +263,14 @@ def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bo
         raise RuntimeError(f"{op}(): number of categories cannot be zero")
     with no_grad():
         rows = input.reshape(-1, C)
-        if ew.logical_or(ew.logical_not(ew.isfinite(rows)), rows < 0).any().item():
-            raise RuntimeError(f"{op}(): probability tensor contains either `inf`, `nan` or "
-                               "element < 0")
-        if (rows.sum(1) <= 0).any().item():
-            raise RuntimeError(f"{op}(): invalid multinomial distribution (sum of probabilities "
-                               "<= 0)")
-        if not replacement and ((rows > 0).sum(1) < num_samples).any().item():
-            raise RuntimeError(f"{op}(): invalid multinomial distribution (with "
-                               "replacement=False, not enough non-negative category to sample)")
+        _device_assert(op, ew.logical_and(ew.isfinite(rows), rows >= 0),
+                       "probability tensor contains either `inf`, `nan` or element < 0")
+        _device_assert(op, rows.sum(1) > 0,
+                       "invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement:
+            _device_assert(op, (rows > 0).sum(1) >= num_samples,
+                           "invalid multinomial distribution (with replacement=False, not "
+                           "enough non-negative category to sample)")
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -291,5 +294,5 @@ for _name in ("dropout1d", "dropout2d", "dropout3d"):
 for _name in ("alpha_dropout", "feature_alpha_dropout"):
     register(_name, "random", ("rand", "ge", "mul", "add"))
 del _name
-register("bernoulli", "random", ("rand", "lt"), differentiable=False)
-register("multinomial", "random", ("multinomial",), differentiable=False)
+register("bernoulli", "random", ("rand", "lt", "device_assert"), differentiable=False)
+register("multinomial", "random", ("multinomial", "device_assert"), differentiable=False)

@@ -13,6 +13,7 @@ import torch
 import framework
 import framework.nn.functional as F
 from helpers import check_op
+from framework.backends.triton import runtime
 
 RNG = np.random.default_rng(0)
 I64 = framework.int64
@@ -420,26 +421,18 @@ def test_one_hot(device, num_classes):
 # bad input --------------------------------------------------------------------------------
 # Each bad call takes (lib, nn.functional of lib, x = zeros(2, 3), t = tensor maker).
 BAD_CALLS = [
-    lambda lib, nnf, x, t: x[t([5])],
-    lambda lib, nnf, x, t: x[t([-3])],
     lambda lib, nnf, x, t: x[t([1.0], "float32")],
     lambda lib, nnf, x, t: x[[0, 1], [0, 1, 2]],
     lambda lib, nnf, x, t: x[t([True], "bool")],
     lambda lib, nnf, x, t: x[0, 0, [0]],
-    lambda lib, nnf, x, t: x.gather(0, t([[2]])),
-    lambda lib, nnf, x, t: x.gather(0, t([[-1]])),
     lambda lib, nnf, x, t: x.gather(0, t([[0.0]], "float32")),
     lambda lib, nnf, x, t: x.gather(0, t([0])),
     lambda lib, nnf, x, t: x.gather(0, t([[0, 0, 0, 0]])),
-    lambda lib, nnf, x, t: x.scatter(0, t([[2]]), 1.0),
     lambda lib, nnf, x, t: x.scatter_add(0, t([[0, 0]]), t([[1.0]], "float32")),
     lambda lib, nnf, x, t: x.scatter_add(0, t([[0]]), t([[1.0]], "float64")),
-    lambda lib, nnf, x, t: x.index_select(0, t([2])),
-    lambda lib, nnf, x, t: x.index_select(0, t([-1])),
     lambda lib, nnf, x, t: x.index_select(0, t([[0]])),
     lambda lib, nnf, x, t: x.index_select(0, t([0.0], "float32")),
     lambda lib, nnf, x, t: x.index_add(0, t([0]), t([[1.0] * 3] * 2, "float32")),
-    lambda lib, nnf, x, t: x.index_add(0, t([2]), t([[1.0] * 3], "float32")),
     lambda lib, nnf, x, t: x.index_copy(0, t([0]), t([[1.0] * 3], "float64")),
     lambda lib, nnf, x, t: x.masked_fill(t([1, 0, 1]), 1.0),
     lambda lib, nnf, x, t: x.masked_fill(t([True, False, True], "bool"), t([1.0, 2.0], "float32")),
@@ -447,18 +440,39 @@ BAD_CALLS = [
     lambda lib, nnf, x, t: x[0].masked_fill_(t([[True], [False]], "bool"), 1.0),
     lambda lib, nnf, x, t: x.masked_select(t([1, 0, 1])),
     lambda lib, nnf, x, t: x.index_put_((t([0]),), t([1.0] * 4, "float32")),
-    lambda lib, nnf, x, t: x.index_put_((t([5]),), t([1.0] * 3, "float32")),
     lambda lib, nnf, x, t: x.index_put_((t([0]),), t([1.0] * 3, "float64")),
     lambda lib, nnf, x, t: x.__setitem__(t([0]), t([1.0] * 4, "float32")),
     lambda lib, nnf, x, t: lib.take_along_dim(x, t([[0]], "int32"), 1),
-    lambda lib, nnf, x, t: nnf.embedding(t([5]), x),
     lambda lib, nnf, x, t: nnf.embedding(t([1.0], "float32"), x),
     lambda lib, nnf, x, t: nnf.embedding(t([1]), x[0]),
     lambda lib, nnf, x, t: nnf.embedding(t([1]), x, padding_idx=5),
-    lambda lib, nnf, x, t: nnf.one_hot(t([3]), 3),
-    lambda lib, nnf, x, t: nnf.one_hot(t([-1]), 3),
     lambda lib, nnf, x, t: nnf.one_hot(t([1], "int32")),
     lambda lib, nnf, x, t: nnf.one_hot(t([])),
+]
+
+
+# Out-of-range index values. PyTorch's cpu raises at the call; on cuda reading the range would
+# stall the pipeline, so the kernel flags the index and the next host sync raises (PyTorch's
+# cuda raises a device-side assert there too).
+RANGE_CALLS = [
+    lambda lib, nnf, x, t: x[t([5])],
+    lambda lib, nnf, x, t: x[t([-3])],
+    lambda lib, nnf, x, t: x.gather(0, t([[2]])),
+    lambda lib, nnf, x, t: x.gather(0, t([[-1]])),
+    lambda lib, nnf, x, t: x.scatter(0, t([[2]]), 1.0),
+    lambda lib, nnf, x, t: x.index_select(0, t([2])),
+    lambda lib, nnf, x, t: x.index_select(0, t([-1])),
+    lambda lib, nnf, x, t: x.index_add(0, t([2]), t([[1.0] * 3], "float32")),
+    lambda lib, nnf, x, t: x.index_put_((t([5]),), t([1.0] * 3, "float32")),
+    lambda lib, nnf, x, t: nnf.embedding(t([5]), x),
+    lambda lib, nnf, x, t: nnf.one_hot(t([3]), 3),
+    lambda lib, nnf, x, t: nnf.one_hot(t([-1]), 3),
+    lambda lib, nnf, x, t: x.scatter_add(0, t([[0, 2]]), t([[1.0, 2.0]], "float32")),
+    lambda lib, nnf, x, t: x.index_copy(0, t([-1]), t([[1.0] * 3], "float32")),
+    lambda lib, nnf, x, t: x.index_put_((t([0, 2]),), t([1.0] * 3, "float32"), accumulate=True),
+    lambda lib, nnf, x, t: x[t([0]), t([3])],
+    lambda lib, nnf, x, t: x[t([-3]), t([0])],
+    lambda lib, nnf, x, t: x.__setitem__((t([1]), t([7])), 1.0),
 ]
 
 
@@ -479,10 +493,66 @@ def test_bad_input_raises_like_torch(device):
         raise AssertionError(f"case {case}: no error, PyTorch raises {expected.type.__name__}")
 
 
+def _torch_error(call) -> type:
+    with pytest.raises(Exception) as expected:
+        call(torch, torch.nn.functional, torch.zeros(2, 3),
+             lambda data, dtype="int64": torch.tensor(data, dtype=getattr(torch, dtype)))
+    return expected.type
+
+
+def _framework_call(call, device):
+    return call(framework, F, framework.zeros(2, 3, device=device),
+                lambda data, dtype="int64": framework.tensor(data, dtype=getattr(framework, dtype),
+                                                             device=device))
+
+
+def test_out_of_range_indices_raise_at_once_on_cpu():
+    for case, call in enumerate(RANGE_CALLS):
+        expected = _torch_error(call)
+        with pytest.raises(expected):
+            _framework_call(call, "cpu")
+
+
+def test_out_of_range_indices_raise_at_the_next_sync_on_cuda():
+    """The call itself reads nothing back (no host sync); the next sync raises, once."""
+    for case, call in enumerate(RANGE_CALLS):
+        _torch_error(call)  # PyTorch rejects it too
+        before = runtime.host_sync_count()
+        _framework_call(call, "cuda")
+        assert runtime.host_sync_count() == before, f"case {case} synchronized"
+        with pytest.raises(RuntimeError, match="device-side assert triggered.*out of bounds"):
+            framework.cuda.synchronize()
+        framework.cuda.synchronize()  # reported once: the flag is clear again
+
+
+def test_out_of_range_index_message_names_the_kernel_index_and_size():
+    x = framework.zeros(4, 3, device="cuda")
+    y = x.index_select(0, framework.tensor([1, 9, 2], device="cuda"))
+    with pytest.raises(RuntimeError, match=r"gather \(gather, index_select, embedding.*\): "
+                                           r"index 9 is out of bounds for dimension with size 4"):
+        y.sum().item()
+    assert y.sum().item() == 0.0  # the flag is clear; the valid rows were read
+    y = framework.nn.functional.one_hot(framework.tensor([-2, 1], device="cuda"), 3)
+    with pytest.raises(RuntimeError, match="scatter .*index -2 is out of bounds .* size 3"):
+        y.tolist()
+
+
+def test_the_first_out_of_range_error_queued_is_reported():
+    x = framework.zeros(4, 3, device="cuda")
+    x.index_select(0, framework.tensor([6], device="cuda"))
+    x.gather(1, framework.tensor([[0], [-5]], device="cuda"))
+    F.cross_entropy(x, framework.tensor([0, 1, 2, 9], device="cuda"))
+    with pytest.raises(RuntimeError, match="gather .*: index 6 is out of bounds .* size 4"):
+        framework.cuda.synchronize()
+    framework.cuda.synchronize()  # one report for the interval; the flag is clear again
+
+
 def test_error_messages_name_the_problem(device):
     x = framework.zeros(2, 3, device=device)
-    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 2"):
-        x[[5]]
+    if device == "cpu":
+        with pytest.raises(IndexError,
+                           match="index 5 is out of bounds for dimension 0 with size 2"):
+            x[[5]]
     with pytest.raises(RuntimeError, match="gather\\(\\): Expected dtype int32/int64"):
         x.gather(0, framework.zeros(1, 1, device=device))
     with pytest.raises(NotImplementedError, match="max_norm"):

@@ -67,7 +67,14 @@ def _copy_unsafe(target: np.ndarray, source) -> None:
     np.copyto(target, source, casting="unsafe")
 
 
+def device_assert(cond: Array, op: str, message: str) -> None:
+    """Raise ``RuntimeError("<op>(): <message>")`` unless every element of ``cond`` is True."""
+    if not nd(cond).all():
+        raise RuntimeError(f"{op}(): {message}")
+
+
 KERNELS = {
     "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
     "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+    "device_assert": device_assert,
 }

@@ -101,7 +101,20 @@ def eye(n, m, dtype) -> Array:
     return out
 
 
+def device_assert(cond: Array, op: str, message: str) -> None:
+    """Flag ``op``'s error on the device when an element of the bool array ``cond`` is False;
+    raised at the next host synchronization (``device_errors``), nothing is read back here."""
+    n = cond.numel
+    if n == 0:
+        return
+    from . import device_errors
+    cond = contiguous(cond)
+    runtime.kernels().checks.assert_kernel[grid_1d(n, _BLOCK)](
+        pointer(cond), n, *device_errors.flag_args(op, message=message), BLOCK=_BLOCK)
+
+
 KERNELS = {
     "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
     "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+    "device_assert": device_assert,
 }

@@ -5,6 +5,11 @@ passed with the indexed dim's stride set to 0 and that stride separately, so
 the walk collapses like any strided copy (``launch.pack_strided``). Scatters
 copy the input into a fresh contiguous output first; atomic accumulation of
 half types (and bools) runs in a float32 (int32) buffer cast back at the end.
+
+Index ranges are checked by the kernels, not here: a bad index is flagged on
+the device and raised at the next host synchronization (``device_errors``),
+so none of these wrappers reads device memory on the host (except
+``nonzero``, whose output size is data dependent).
 """
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ import triton
 
 from ... import dtypes
 from ..array import Array
-from . import runtime
+from . import device_errors, runtime
 from .copy import cast, contiguous
 from .launch import grid_1d, pack_strided, pointer
 from .memory import empty, from_numpy, to_numpy
+from .sort import sort
 
 _BLOCK = 1024  # triton_kernels.indexing.INDEXING_CONFIGS
 _NUM_WARPS = 4
@@ -44,7 +50,8 @@ def gather(x: Array, dim: int, index: Array) -> Array:
                                                  index.strides)
     _kernels().gather_kernel[grid_1d(n, _BLOCK)](
         pointer(x), pointer(index), pointer(out), n, x.shape[dim], x.strides[dim],
-        *sizes, *x_strides, *i_strides, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+        *sizes, *x_strides, *i_strides, *device_errors.flag_args("gather"), BLOCK=_BLOCK,
+        num_warps=_NUM_WARPS)
     return out
 
 
@@ -60,8 +67,9 @@ def _scatter(x: Array, dim: int, index: Array, src: Array, accumulate: bool) -> 
             src.view(index.shape, src.strides, src.offset))
         _kernels().scatter_kernel[grid_1d(n, _BLOCK)](
             pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
-            *sizes, *o_strides, *i_strides, *s_strides, ACCUMULATE=accumulate, BLOCK=_BLOCK,
-            num_warps=_NUM_WARPS)
+            *sizes, *o_strides, *i_strides, *s_strides,
+            *device_errors.flag_args("scatter_add" if accumulate else "scatter"),
+            ACCUMULATE=accumulate, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
     if work_dtype is not x.dtype:
         out = cast(out, x.dtype)
     return out
@@ -91,13 +99,13 @@ def _is_row_index(x: Array, dim: int, index: Array) -> bool:
 
 
 def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
-    """Deterministic ``scatter_add`` of whole rows: sort the row indices on the host, cut
-    them into one segment per target row and sum each segment in order on the device."""
+    """Deterministic ``scatter_add`` of whole rows, all on the device: sort the row indices
+    stably, then sum each run of equal indices in order into its target row."""
     n = index.shape[dim]
-    rows = to_numpy(index.view((n,), (index.strides[dim],), index.offset)).astype(np.int64)
-    order = np.argsort(rows, kind="stable")
-    targets, starts = np.unique(rows[order], return_index=True)
-    starts = np.append(starts, n).astype(np.int64)
+    rows = index.view((n,), (index.strides[dim],), index.offset)
+    if rows.dtype is not dtypes.int64:
+        rows = cast(rows, dtypes.int64)
+    ordered, order = sort(rows, 0, False, True)
     out = cast(x, x.dtype)  # fresh, contiguous
     source = contiguous(src.view(index.shape, src.strides, src.offset), force=True)
     outer = math.prod(x.shape[:dim])
@@ -106,13 +114,10 @@ def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
     if n_cols == 0:
         return out
     block = min(_BLOCK, triton.next_power_of_2(n_cols))
-    device_order = from_numpy(order.astype(np.int64), dtypes.int64)  # alive for the launch
-    device_starts = from_numpy(starts, dtypes.int64)
-    device_targets = from_numpy(targets.astype(np.int64), dtypes.int64)
-    _kernels().segment_sum_kernel[(len(targets), triton.cdiv(n_cols, block))](
-        pointer(out), pointer(source), pointer(device_order), pointer(device_starts),
-        pointer(device_targets), n, x.shape[dim], n_cols, inner, ACC=_accumulator(x.dtype),
-        BLOCK=block, num_warps=_NUM_WARPS)
+    _kernels().sorted_segment_sum_kernel[(n, triton.cdiv(n_cols, block))](
+        pointer(out), pointer(source), pointer(ordered), pointer(order), n, x.shape[dim], n_cols,
+        inner, *device_errors.flag_args("scatter_add"), ACC=_accumulator(x.dtype), BLOCK=block,
+        num_warps=_NUM_WARPS)
     return out
 
 

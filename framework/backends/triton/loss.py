@@ -13,7 +13,7 @@ import triton.language as tl
 
 from ... import dtypes
 from ..array import Array
-from . import runtime
+from . import device_errors, runtime
 from .copy import contiguous
 from .memory import empty, pointer
 
@@ -71,7 +71,8 @@ def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: in
     _config().cross_entropy_forward_kernel[(triton.cdiv(M, block_m),)](
         pointer(logits), pointer(target), _weight_pointer(weight, logits), pointer(loss),
         pointer(lse), pointer(row_weight), M, C, *logits.strides, *_target_strides(target),
-        int(ignore_index), *_split_float(label_smoothing), PROBS=target.ndim == 2,
+        int(ignore_index), *_split_float(label_smoothing),
+        *device_errors.flag_args("cross_entropy", checks=target.ndim == 1), PROBS=target.ndim == 2,
         HAS_WEIGHT=weight is not None, ACC=_acc(logits.dtype), BLOCK_M=block_m, BLOCK_C=block_c,
         num_warps=_config().NUM_WARPS)
     return loss, lse, row_weight
@@ -105,8 +106,8 @@ def nll_loss_forward(logp: Array, target: Array, weight, ignore_index: int):
     _config().nll_loss_forward_kernel[(triton.cdiv(M, block_m),)](
         pointer(logp), pointer(target), _weight_pointer(weight, logp), pointer(loss),
         pointer(row_weight), M, C, *logp.strides, target.strides[0], int(ignore_index),
-        HAS_WEIGHT=weight is not None, ACC=_acc(logp.dtype), BLOCK_M=block_m,
-        num_warps=_config().NUM_WARPS)
+        *device_errors.flag_args("nll_loss"), HAS_WEIGHT=weight is not None,
+        ACC=_acc(logp.dtype), BLOCK_M=block_m, num_warps=_config().NUM_WARPS)
     return loss, row_weight
 
 

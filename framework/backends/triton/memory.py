@@ -1,9 +1,14 @@
 """Device memory for the ``cuda`` device: allocation, host<->device copies, pointers.
 
 On a GPU, memory comes from ``cuMemAlloc`` through a small caching allocator
-(freed blocks are kept per rounded size and reused; all work runs on the
-default stream, so reuse in program order is safe). Under the interpreter,
-"device" memory is a host NumPy array.
+(freed blocks are kept per rounded size and reused; all of the library's work
+runs on one stream, ``runtime.STREAM``, so reuse in program order is safe).
+Copies name that stream too. Under the interpreter, "device" memory is a host
+NumPy array.
+
+``to_numpy`` is the one device->host read: it counts a host synchronization
+(``runtime.host_sync_count``) and then raises any error a kernel has flagged
+on the device since the last read (``device_errors``).
 """
 from __future__ import annotations
 
@@ -114,28 +119,57 @@ def from_numpy(array: np.ndarray, dtype) -> Array:
     out = empty(host.shape, dtype)
     if host.size == 0:
         return out
-    if runtime.mode() == "interpreter":
-        out.storage.buffer[: host.size] = host.reshape(-1)
-    else:
-        driver = runtime._driver()
-        runtime.check(driver.cuMemcpyHtoD(out.storage.buffer.ptr, host.ctypes.data, host.nbytes))
+    write_from_host(out, host)
     return out
 
 
-def to_numpy(a: Array) -> np.ndarray:
-    """A contiguous host copy of a device array."""
-    if not a.is_contiguous():
-        from . import copy as copy_kernels
-        a = copy_kernels.contiguous(a)
+def write_from_host(out: Array, host: np.ndarray) -> None:
+    """Copy the contiguous host array ``host`` into the first elements of contiguous ``out``.
+
+    On a GPU the copy is queued on ``runtime.STREAM`` after the work already
+    there. ``host`` is pageable memory, which the driver copies to a staging
+    buffer before the call returns (PyTorch's non-blocking copies from
+    pageable memory rely on the same), so it may be freed at once. No host
+    synchronization.
+    """
+    if runtime.mode() == "interpreter":
+        out.storage.buffer[out.offset: out.offset + host.size] = host.reshape(-1)
+        return
+    runtime.make_current()
+    dst = out.storage.buffer.ptr + out.offset * out.dtype.itemsize
+    runtime.check(runtime._driver().cuMemcpyHtoDAsync(dst, host.ctypes.data, host.nbytes,
+                                                      runtime.STREAM))
+
+
+def read_to_host(a: Array) -> np.ndarray:
+    """A host copy of contiguous ``a``, after all work queued on ``runtime.STREAM`` (no count,
+    no error check: ``to_numpy`` adds those)."""
     host = np.empty(a.shape, dtype=a.dtype.numpy)
     if host.size == 0:
         return host
     if runtime.mode() == "interpreter":
         host.reshape(-1)[:] = a.storage.buffer[a.offset: a.offset + host.size]
-    else:
-        driver = runtime._driver()
-        src = a.storage.buffer.ptr + a.offset * a.dtype.itemsize
-        runtime.check(driver.cuMemcpyDtoH(host.ctypes.data, src, host.nbytes))
+        return host
+    runtime.make_current()
+    driver = runtime._driver()
+    src = a.storage.buffer.ptr + a.offset * a.dtype.itemsize
+    runtime.check(driver.cuMemcpyDtoHAsync(host.ctypes.data, src, host.nbytes, runtime.STREAM))
+    runtime.check(driver.cuStreamSynchronize(runtime.STREAM))
+    return host
+
+
+def to_numpy(a: Array) -> np.ndarray:
+    """A contiguous host copy of a device array: a host synchronization (counted), which
+    also raises an error flagged by an earlier kernel (``device_errors.raise_pending``)."""
+    if not a.is_contiguous():
+        from . import copy as copy_kernels
+        a = copy_kernels.contiguous(a)
+    host = read_to_host(a)
+    if host.size == 0:
+        return host
+    runtime.count_host_sync()
+    from . import device_errors
+    device_errors.raise_pending()
     return host
 
 
@@ -201,6 +235,12 @@ class Pointer:
 
 
 def pointer(a: Array) -> Pointer:
-    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive)."""
+    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive).
+
+    On a GPU it also makes the context current in this thread: a launch in a thread that
+    allocated nothing (an in-place op on tensors made elsewhere) must find it current.
+    """
     buffer = a.storage.buffer
+    if isinstance(buffer, DeviceBuffer):
+        runtime.make_current()
     return Pointer(buffer_address(buffer), a.offset, a.dtype, a.shape, a.strides, buffer)

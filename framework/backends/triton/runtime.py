@@ -5,11 +5,24 @@ tensor) makes ``cuda`` tensors live in host memory with every kernel run by
 Triton's interpreter. Otherwise the GPU is reached through NVIDIA's
 ``cuda-bindings`` driver API on the device's primary context, which Triton
 (and any other CUDA library in the process) shares.
+
+Stream policy: every piece of the library's GPU work -- kernel launches,
+host<->device copies, memsets, events, synchronization -- goes to one stream,
+``STREAM`` (handle 0: the legacy default stream of the primary context), so
+work runs in program order and the caching allocator may reuse a freed block
+at once. Triton's launcher asks its driver for the launch stream (on triton
+3.6/3.7 that is torch's current stream); ``use_library_stream`` points that
+query at ``STREAM``, whatever stream torch has made current. Each thread gets
+the primary context made current before its first allocation, copy or launch
+(``make_current``).
 """
 from __future__ import annotations
 
 import functools
 import os
+import threading
+
+STREAM = 0  # the library's one stream: the legacy default stream (see the module docstring)
 
 
 class CudaUnavailableError(RuntimeError):
@@ -80,22 +93,104 @@ def require(index: int = 0) -> None:
         raise CudaUnavailableError(
             f"CUDA error: invalid device ordinal cuda:{index} ({device_count()} device(s) available)")
     if current == "gpu":
-        _primary_context(index)
+        make_current(index)
 
 
 @functools.lru_cache(maxsize=None)
 def _primary_context(index: int):
+    """The device's primary context, retained once per process."""
     driver = _driver()
     dev = check(driver.cuDeviceGet(index))
-    ctx = check(driver.cuDevicePrimaryCtxRetain(dev))
-    check(driver.cuCtxSetCurrent(ctx))
+    return check(driver.cuDevicePrimaryCtxRetain(dev))
+
+
+_thread = threading.local()  # per thread: the context this module made current there
+
+
+def make_current(index: int = 0):
+    """Make ``cuda:index``'s primary context current in the calling thread (once per thread).
+
+    A CUDA context is current per thread: a worker thread that allocates,
+    copies or launches must have it made current first, or the driver
+    answers ``CUDA_ERROR_INVALID_CONTEXT``. Also points Triton's launch
+    stream at ``STREAM`` (``use_library_stream``).
+    """
+    ctx = getattr(_thread, "context", None)
+    if ctx is None:
+        ctx = _primary_context(index)
+        check(_driver().cuCtxSetCurrent(ctx))
+        use_library_stream()
+        _thread.context = ctx  # last: a failure above is retried at the next call
     return ctx
 
 
+def _triton_driver():
+    """Triton's active driver (its launcher asks it for the current device and stream)."""
+    from triton.runtime import driver
+    return driver.active
+
+
+def _library_stream(device=None) -> int:
+    """Triton's current-stream query while this library is loaded: always ``STREAM``."""
+    return STREAM
+
+
+_library_stream.framework_stream_hook = True
+
+
+def use_library_stream() -> None:
+    """Make Triton launch on ``STREAM``: replace its driver's current-stream query.
+
+    Triton 3.6/3.7 import torch and launch on torch's current stream; without
+    this, a kernel launched under ``torch.cuda.stream(s)`` would run on ``s``
+    while the library's copies, memsets and events run on ``STREAM``. Every
+    Triton launch in the process uses ``STREAM`` afterwards (as Triton 3.8+
+    does on its own when torch is not imported). Idempotent; GPU mode only.
+    """
+    active = _triton_driver()
+    if not getattr(active.get_current_stream, "framework_stream_hook", False):
+        active.get_current_stream = _library_stream
+
+
+# Host synchronizations: device->host reads and explicit waits (the memory layer counts its
+# reads here). A statistic like the allocator's byte counts, plus PyTorch's sync debug mode
+# (framework.cuda.set_sync_debug_mode): 0 off, 1 warn, 2 raise on an implicit sync.
+_host_syncs = {"count": 0, "debug_mode": 0}
+
+
+def count_host_sync(implicit: bool = True) -> None:
+    """Record one host synchronization: a blocking device->host read (implicit) or a wait the
+    user asked for (``implicit=False``: never reported by the sync debug mode)."""
+    _host_syncs["count"] += 1
+    if implicit and _host_syncs["debug_mode"]:
+        message = "called a synchronizing CUDA operation"
+        if _host_syncs["debug_mode"] == 2:
+            raise RuntimeError(message)
+        import warnings
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def host_sync_count() -> int:
+    """Host synchronizations so far in this process (both runtimes count the same way)."""
+    return _host_syncs["count"]
+
+
+def set_sync_debug_mode(mode: int) -> None:
+    """0: quiet; 1: warn; 2: raise on every implicit host synchronization."""
+    _host_syncs["debug_mode"] = mode
+
+
+def sync_debug_mode() -> int:
+    """The current sync debug mode (0, 1 or 2)."""
+    return _host_syncs["debug_mode"]
+
+
 def synchronize() -> None:
-    """Wait for all queued GPU work (a no-op under the interpreter)."""
+    """Wait for all queued GPU work of the context, as ``torch.cuda.synchronize`` (a no-op under
+    the interpreter; counted as a host synchronization)."""
+    count_host_sync(implicit=False)
     if mode() == "gpu":
-        _primary_context(0)
+        make_current(0)
         check(_driver().cuCtxSynchronize())
 
 
