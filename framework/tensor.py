@@ -815,6 +815,7 @@ FORWARDED_METHODS = {
     "indexing": (
         "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select",
         "index_add", "index_add_", "index_copy", "index_copy_", "index_put", "index_put_",
+        "scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_",
         "masked_fill", "masked_fill_", "masked_select", "nonzero", "argwhere", "take_along_dim",
     ),
     # movement ops
