@@ -561,6 +561,12 @@ class Tensor:
         shape = _keyword_shape("reshape", shape, kwargs, "shape")
         return shape_ops.reshape(self, _shape_args(shape))
 
+    def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
+        """A view of every ``size``-long window of dim ``dimension``, ``step`` apart (windows
+        along that dim, the window's elements in a new last dim)."""
+        from .ops import shape as shape_ops
+        return shape_ops.unfold(self, dimension, size, step)
+
     def permute(self, *dims, **kwargs) -> "Tensor":
         """A view with dims reordered."""
         from .ops import shape as shape_ops
