@@ -28,7 +28,9 @@ advanced indexing and ``embedding``) sum duplicates in a fixed sorted order.
 ``take_along_dim``) adds floats with atomics: the summation order, and so the
 last bits, may vary between runs, as with PyTorch on CUDA. ``scatter``,
 ``index_copy`` and ``index_put_`` without accumulation keep an unspecified one
-of duplicate writes (as PyTorch does).
+of duplicate writes (as PyTorch does). ``scatter_reduce`` / ``index_reduce``
+(kernel ``scatter_reduce``) fold duplicates with atomics on cuda: float sums
+and products may differ in the last bits between runs; amax/amin are exact.
 """
 from __future__ import annotations
 

@@ -139,3 +139,14 @@ def test_bad_input_raises_like_torch(case):
         fn(F, torch.zeros(1, 2, 3, 3, 3), torch.zeros(2, 2, 2, 2, 2))
     with pytest.raises(error, match="conv"):
         fn(FF, framework.zeros(1, 2, 3, 3, 3), framework.zeros(2, 2, 2, 2, 2))
+
+
+@pytest.mark.parametrize("fn,x_shape,w_shape", [
+    ("conv3d", (0, 2, 3, 3, 3), (2, 2, 2, 2, 2)),  # empty batch
+    ("conv3d", (1, 2, 1, 3, 3), (2, 2, 1, 2, 2)),  # depth 1
+    ("conv_transpose3d", (0, 2, 3, 3, 3), (2, 2, 2, 2, 2)),
+    ("conv_transpose3d", (1, 2, 1, 1, 1), (2, 1, 1, 1, 1)),
+])
+def test_conv3d_edge_shapes(device, fn, x_shape, w_shape):
+    check_op(_call(getattr(FF, fn), {}), _call(getattr(F, fn), {}),
+             _arrays(x_shape, w_shape, 0), device=device)

@@ -164,3 +164,16 @@ def test_bad_input_raises_like_torch(case):
         fn(F, torch.zeros(1, 2, 4, 4, 4))
     with pytest.raises(error):
         fn(FF, framework.zeros(1, 2, 4, 4, 4))
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("max_pool3d", lambda m, x: m.max_pool3d(x, 2)),
+    ("avg_pool3d", lambda m, x: m.avg_pool3d(x, 1)),
+    ("interpolate", lambda m, x: m.interpolate(x, scale_factor=2, mode="trilinear")),
+])
+@pytest.mark.parametrize("shape", [(0, 2, 2, 2, 2), (1, 1, 1, 2, 2)])
+def test_edge_shapes(device, name, fn, shape):
+    if name == "max_pool3d" and shape[2] == 1:
+        shape = (1, 1, 2, 2, 2)  # a kernel of 2 needs two slices; keep a size-1 channel/batch
+    check_op(lambda x: fn(FF, x), lambda x: fn(F, x), [RNG.standard_normal(shape)],
+             device=device)
