@@ -11,7 +11,9 @@ input) turns conv3d into conv2d of (N*DO, KD*C, H, W) images with the
 one launch with K = KD*C/groups*KH*KW. conv_transpose3d is its adjoint: the
 2-d input gradient gives the KD-tap columns, which an ``index_add`` along
 depth sums back into place (a depth-only col2im). Autograd composes the
-backward of both from the 2-d primitives, the views and ``index_add``. Three differentiable primitives, each one backend kernel, close under
+backward of both from the 2-d primitives, the views and ``index_add``.
+
+Three differentiable primitives, each one backend kernel, close under
 differentiation (every backward is written with the other two, so gradients
 of gradients work):
 
@@ -47,7 +49,7 @@ FUNCTIONAL = __all__ + ["unfold", "fold"]  # exported as framework.nn.functional
 _CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add")
 for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
     register(_name, "conv", _CONV_KERNELS)
-register("conv3d", "conv", _CONV_KERNELS + ("copy_", "scatter_add"))
+register("conv3d", "conv", _CONV_KERNELS + ("pad", "copy_", "scatter_add"))
 register("conv_transpose3d", "conv", _CONV_KERNELS + ("copy_", "scatter_add"))
 register("unfold", "conv", ("im2col", "col2im"))
 register("fold", "conv", ("col2im", "im2col"))
@@ -373,7 +375,7 @@ def _conv_transpose(op: str, dims: int, input, weight, bias, stride, padding, ou
     return out if batched else out.squeeze(0)
 
 
-# --- 3-d convolutions through the 2-d kernels ------------------------------------------------------
+# --- 3-d convolutions through the 2-d kernels ---------------------------------------------------
 def _depth_index(count: int, taps: int, stride: int, dilation: int, device) -> Tensor:
     """Depth positions ``d*stride + k*dilation`` of every (input slice d, tap k), d-major."""
     from .creation import tensor

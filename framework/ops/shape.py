@@ -32,7 +32,7 @@ register("hstack", "shape", ("empty", "copy_"))
 register("vstack", "shape", ("empty", "copy_"))
 register("broadcast_tensors", "shape", ())
 register("broadcast_shapes", "shape", ())
-register("Tensor.unfold", "shape", ("scatter_add",))  # a view; backward is an index_add
+register("Tensor.unfold", "shape", ("arange", "add", "mul", "scatter_add"))  # backward: index_add
 del _name
 
 
@@ -642,13 +642,14 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 
-# --- Tensor.unfold: sliding windows as a view ------------------------------------------------------
+# --- Tensor.unfold: sliding windows as a view ---------------------------------------------------
 def _window_positions(x: Tensor, dim: int, size: int, step: int, windows: int) -> Tensor:
     """Positions along ``dim`` of every window element, window-major: ``w * step + k``."""
     from .. import dtypes
-    from .creation import tensor
-    return tensor([w * step + k for w in range(windows) for k in range(size)],
-                  dtype=dtypes.int64, device=x.device)
+    from .creation import arange
+    starts = arange(windows, dtype=dtypes.int64, device=x.device) * step
+    offsets = arange(size, dtype=dtypes.int64, device=x.device)
+    return (starts.reshape((windows, 1)) + offsets.reshape((1, size))).reshape((windows * size,))
 
 
 def _unfold_backward(x_shape: tuple, dim: int, size: int, step: int):

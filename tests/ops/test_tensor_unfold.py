@@ -18,8 +18,9 @@ def test_unfold(device, args):
 
 
 def test_unfold_non_contiguous_and_twice(device):
-    check_op(lambda x: x.unfold(0, 2, 1).unfold(1, 3, 2), lambda x: x.unfold(0, 2, 1).unfold(1, 3, 2),
-             [RNG.standard_normal((4, 6))], device=device, contiguous=False)
+    def twice(x):
+        return x.unfold(0, 2, 1).unfold(1, 3, 2)
+    check_op(twice, twice, [RNG.standard_normal((4, 6))], device=device, contiguous=False)
 
 
 def test_unfold_is_a_view(device):
@@ -45,7 +46,8 @@ def test_unfold_double_backward(device):
 
 def test_unfold_errors(device):
     x = framework.randn(3, 5, device=device)
-    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 1 is 5 but size is 6"):
+    with pytest.raises(RuntimeError,
+                       match="maximum size for tensor at dimension 1 is 5 but size is 6"):
         x.unfold(1, 6, 1)
     with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
         x.unfold(1, 2, 0)
