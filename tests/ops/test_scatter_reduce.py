@@ -179,3 +179,21 @@ def test_bad_inputs(device):
                        framework.randn(3, 5, device=device), "prod")
     with pytest.raises(TypeError):
         x.scatter_reduce(0, fi, 1.0, "sum")
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax"])
+def test_scatter_reduce_double_backward(device, reduce):
+    # Backward is written in differentiable ops: second derivatives match PyTorch's.
+    x, s = RNG.standard_normal((4, 5)), RNG.standard_normal((3, 4))
+    fi, ti = _index(device)
+    fx = framework.tensor(x, device=device, requires_grad=True)
+    fs = framework.tensor(s, device=device, requires_grad=True)
+    tx, ts = torch.tensor(x, requires_grad=True), torch.tensor(s, requires_grad=True)
+    (gs,) = framework.autograd.grad([(fx.scatter_reduce(0, fi, fs, reduce) ** 2).sum()], [fs],
+                                    create_graph=True)
+    (tgs,) = torch.autograd.grad([(tx.scatter_reduce(0, ti, ts, reduce) ** 2).sum()], [ts],
+                                 create_graph=True)
+    got = framework.autograd.grad([gs.sum()], [fx, fs])
+    want = torch.autograd.grad([tgs.sum()], [tx, ts])
+    for a, b in zip(got, want):
+        assert_close(a, b, 1e-4, 1e-4)
