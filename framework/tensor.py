@@ -588,6 +588,12 @@ class Tensor:
         shape = _keyword_shape("reshape", shape, kwargs, "shape")
         return shape_ops.reshape(self, _shape_args(shape))
 
+    def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
+        """A view of every ``size``-long window of dim ``dimension``, ``step`` apart (windows
+        along that dim, the window's elements in a new last dim)."""
+        from .ops import shape as shape_ops
+        return shape_ops.unfold(self, dimension, size, step)
+
     def permute(self, *dims, **kwargs) -> "Tensor":
         """A view with dims reordered."""
         from .ops import shape as shape_ops
@@ -847,6 +853,7 @@ FORWARDED_METHODS = {
     "indexing": (
         "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select",
         "index_add", "index_add_", "index_copy", "index_copy_", "index_put", "index_put_",
+        "scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_",
         "masked_fill", "masked_fill_", "masked_select", "nonzero", "argwhere", "take_along_dim",
     ),
     # movement ops

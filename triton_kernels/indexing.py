@@ -203,3 +203,69 @@ COMPILE_SPECS = [
      "signature": {"x_ptr": "*fp32", "starts_ptr": "*i64", "sizes_ptr": "*i64",
                    "out_ptr": "*i64"}, "constexprs": _BLOCK},
 ]
+
+
+# scatter_reduce: how each source value is folded into its target (REDUCE constexpr).
+REDUCE_CODES = {"sum": 0, "prod": 1, "amax": 2, "amin": 3}
+
+
+@triton.jit
+def _combine(old, value, REDUCE: tl.constexpr):
+    """``old`` folded with ``value``: product, or max/min where a NaN on either side wins."""
+    if REDUCE == 1:
+        return old * value
+    elif REDUCE == 2:
+        return tl.where((value > old) | (value != value), value, old)
+    else:
+        return tl.where((value < old) | (value != value), value, old)
+
+
+@triton.jit
+def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
+                          size1, size2, size3, size4, size5,
+                          o0, o1, o2, o3, o4, o5,
+                          i0, i1, i2, i3, i4, i5,
+                          s0, s1, s2, s3, s4, s5,
+                          REDUCE: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program folds BLOCK elements of ``src`` (walked in index's shape) into ``out``.
+
+    Strides and indexing as ``scatter_kernel``. ``REDUCE`` 0 adds with
+    ``atomic_add``; 1 (prod), 2 (amax) and 3 (amin) have no hardware atomic,
+    so each lane runs a compare-and-swap loop on the target's bits (``BITS``,
+    the integer type of the element's width): read, combine, swap if nobody
+    wrote in between, else retry with the value seen. Lanes that are masked
+    off (or already done) swap a value with itself at a valid address, since
+    ``atomic_cas`` takes no mask; the loop ends when no lane is pending.
+    """
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    c0, c1, c2, c3, c4, c5 = unravel6(offs, size1, size2, size3, size4, size5)
+    index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
+                    mask=mask, other=0).to(tl.int64)
+    ok = mask & (index >= 0) & (index < dim_size)
+    value = tl.load(src_ptr + offset6(c0, c1, c2, c3, c4, c5, s0, s1, s2, s3, s4, s5), mask=ok)
+    value = cast_to(value, out_ptr.dtype.element_ty)
+    target = out_ptr + offset6(c0, c1, c2, c3, c4, c5, o0, o1, o2, o3, o4, o5) + index * dim_stride
+    if REDUCE == 0:
+        tl.atomic_add(target, value, mask=ok)
+    else:
+        target = tl.where(ok, target, out_ptr)  # masked lanes aim at element 0 (no-op swaps)
+        bits_ptr = target.to(tl.pointer_type(BITS))
+        old = tl.load(target)
+        pending = ok
+        while tl.max(pending.to(tl.int32), axis=0) > 0:
+            new = tl.where(pending, _combine(old, value, REDUCE), old)
+            old_bits = old.to(BITS, bitcast=True)
+            seen = tl.atomic_cas(bits_ptr, old_bits, new.to(BITS, bitcast=True))
+            pending = pending & (seen != old_bits)
+            old = seen.to(old.dtype, bitcast=True)
+
+
+COMPILE_SPECS += [
+    {"kernel": "scatter_reduce_kernel", "label": f"{name}-{dtype}", "no_spills": True,
+     "num_warps": 4,
+     "signature": {"out_ptr": f"*{dtype}", "index_ptr": "*i64", "src_ptr": f"*{dtype}"},
+     "constexprs": {"REDUCE": REDUCE_CODES[name], "BITS": bits, **_BLOCK}}
+    for name, dtype, bits in (("sum", "fp32", "tl.int32"), ("prod", "fp32", "tl.int32"),
+                              ("amax", "fp64", "tl.int64"), ("amin", "i64", "tl.int64"))
+]

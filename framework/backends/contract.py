@@ -98,6 +98,9 @@ INDEXING = {
                "index[i]] = src[i] for every i of index's shape (duplicates: one write wins)",
     "scatter_add": "scatter_add(x, dim, index, src) -> Array: like scatter, but adds src[i] "
                    "(duplicate indices accumulate)",
+    "scatter_reduce": "scatter_reduce(x, dim, index, src, reduce) -> Array: like scatter_add, "
+                      "but folds src[i] into out by reduce = 'sum' | 'prod' | 'amax' | 'amin' "
+                      "(x's value included; NaN propagates in amax/amin)",
     "nonzero": "nonzero(x) -> Array[int64]: (n, x.ndim) coordinates of the nonzero elements, "
                "in row-major order",
 }

@@ -20,6 +20,7 @@ from .modules import (  # noqa: F401
     TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, Softmin,
     Threshold, Hardshrink, Softshrink,
 )
+from .modules import Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, MaxUnpool2d  # noqa: F401
 from .modules import __all__ as _layer_names
 from .parameter import Buffer, Parameter
 

@@ -1,8 +1,19 @@
-"""Convolutions: conv1d/2d, conv_transpose1d/2d, unfold/fold (PyTorch's F.unfold / F.fold).
+"""Convolutions: conv1d/2d/3d, conv_transpose1d/2d/3d, unfold/fold (F.unfold / F.fold).
 
 Everything is a 2-d convolution over NCHW views: a 1-d op is its 2-d twin
 with a height-1 image (``unsqueeze(2)``), an unbatched input gets a batch of
-one. Three differentiable primitives, each one backend kernel, close under
+one. A 3-d convolution is one 2-d convolution too: the depth taps become
+channels. Each output depth ``od`` reads input slices ``od*stride + kd*dil``
+for the KD taps ``kd``; stacking those KD slices as channels (a depth-only
+im2col: ``Tensor.unfold`` on the zero-padded depth, one copy of KD times the
+input) turns conv3d into conv2d of (N*DO, KD*C, H, W) images with the
+(CO, KD*C/groups, KH, KW) weight, so the same implicit-GEMM kernels run it in
+one launch with K = KD*C/groups*KH*KW. conv_transpose3d is its adjoint: the
+2-d input gradient gives the KD-tap columns, which an ``index_add`` along
+depth sums back into place (a depth-only col2im). Autograd composes the
+backward of both from the 2-d primitives, the views and ``index_add``.
+
+Three differentiable primitives, each one backend kernel, close under
 differentiation (every backward is written with the other two, so gradients
 of gradients work):
 
@@ -32,12 +43,15 @@ from ..tensor import Tensor
 from ._util import backend, check_tensor, common_device, wrap
 from .registry import register
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]  # exported as framework.<name>
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]  # exported as framework.<name>
 FUNCTIONAL = __all__ + ["unfold", "fold"]  # exported as framework.nn.functional.<name>
 
 _CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add")
-for _name in __all__:
+for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
     register(_name, "conv", _CONV_KERNELS)
+register("conv3d", "conv", _CONV_KERNELS + ("pad", "copy_", "scatter_add"))
+register("conv_transpose3d", "conv", _CONV_KERNELS + ("copy_", "scatter_add"))
 register("unfold", "conv", ("im2col", "col2im"))
 register("fold", "conv", ("col2im", "im2col"))
 del _name
@@ -310,8 +324,12 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
     kernel = tuple(weight.shape[2:])
     before, after = _padding(op, padding, kernel, stride, dilation, dims)
     out_size = _conv_out_size(op, tuple(x.shape[2:]), kernel, before, after, stride, dilation)
-    geo = Geometry(_lift(stride, dims, 1), _lift(before, dims, 0), _lift(dilation, dims, 1), groups)
-    out = _Conv2d.apply(_as_2d(x, dims), _as_2d(weight, dims), geo, _lift(out_size, dims, 1))
+    if dims == 3:
+        out = _conv3d_checked(x, weight, stride, before, after, dilation, groups, out_size)
+    else:
+        geo = Geometry(_lift(stride, dims, 1), _lift(before, dims, 0), _lift(dilation, dims, 1),
+                       groups)
+        out = _Conv2d.apply(_as_2d(x, dims), _as_2d(weight, dims), geo, _lift(out_size, dims, 1))
     if dims == 1:
         out = out.squeeze(2)
     out = _add_bias(out, bias)
@@ -345,12 +363,68 @@ def _conv_transpose(op: str, dims: int, input, weight, bias, stride, padding, ou
         raise RuntimeError(f"{op}(): Given input size per channel: ({' x '.join(map(str, size))}), "
                            f"calculated output size per channel: "
                            f"({' x '.join(map(str, out_size))}) is too small")
-    geo = Geometry(_lift(stride, dims, 1), _lift(padding, dims, 0), _lift(dilation, dims, 1), groups)
-    out = _InputGrad.apply(_as_2d(x, dims), _as_2d(weight, dims), geo, _lift(out_size, dims, 1))
+    if dims == 3:
+        out = _conv_transpose3d_checked(x, weight, stride, padding, dilation, groups, out_size)
+    else:
+        geo = Geometry(_lift(stride, dims, 1), _lift(padding, dims, 0), _lift(dilation, dims, 1),
+                       groups)
+        out = _InputGrad.apply(_as_2d(x, dims), _as_2d(weight, dims), geo,
+                               _lift(out_size, dims, 1))
     if dims == 1:
         out = out.squeeze(2)
     out = _add_bias(out, bias)
     return out if batched else out.squeeze(0)
+
+
+# --- 3-d convolutions through the 2-d kernels ---------------------------------------------------
+def _depth_index(count: int, taps: int, stride: int, dilation: int, device) -> Tensor:
+    """Depth positions ``d*stride + k*dilation`` of every (input slice d, tap k), d-major."""
+    from .creation import tensor
+    return tensor([d * stride + k * dilation for d in range(count) for k in range(taps)],
+                  dtype=dtypes.int64, device=device)
+
+
+def _conv3d_checked(x: Tensor, weight: Tensor, stride: tuple, before: tuple, after: tuple,
+                    dilation: tuple, groups: int, out_size: tuple) -> Tensor:
+    """conv3d of batched ``x`` (padding given per side) as one conv2d over depth-tap channels."""
+    from .movement import pad
+    n, c, d = x.shape[:3]
+    co, c_g, kd = weight.shape[:3]
+    do, ho, wo = out_size
+    span = dilation[0] * (kd - 1) + 1
+    need = (do - 1) * stride[0] + span  # padded depth the output reads
+    if before[0] or need != d + before[0]:
+        x = pad(x, (0, 0, 0, 0, before[0], need - d - before[0]))
+    # (N, C, DO, H, W, span) windows -> KD taps -> (N*DO, G*KD*C_G, H, W) images.
+    taps = x.unfold(2, span, stride[0])[..., ::dilation[0]]
+    h, w = x.shape[3:]
+    taps = taps.reshape(n, groups, c // groups, do, h, w, kd).permute(0, 3, 1, 6, 2, 4, 5)
+    images = taps.reshape(n * do, groups * kd * (c // groups), h, w)
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(co, kd * c_g, *weight.shape[3:])
+    geo = Geometry(stride[1:], before[1:], dilation[1:], groups)
+    out = _Conv2d.apply(images, w2, geo, (ho, wo))
+    return out.reshape(n, do, co, ho, wo).permute(0, 2, 1, 3, 4)
+
+
+def _conv_transpose3d_checked(x: Tensor, weight: Tensor, stride: tuple, padding: tuple,
+                              dilation: tuple, groups: int, out_size: tuple) -> Tensor:
+    """conv_transpose3d of batched ``x``: the 2-d input gradient over depth-tap channels, then
+    each tap's slice added at depth ``d*stride + k*dilation`` (the adjoint of ``_conv3d``)."""
+    from .creation import zeros
+    from .indexing import index_add
+    n, c_in, d_in, h, w = x.shape
+    c_g, kd = weight.shape[1:3]
+    do, ho, wo = out_size
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(c_in, kd * c_g, *weight.shape[3:])
+    images = x.permute(0, 2, 1, 3, 4).reshape(n * d_in, c_in, h, w)
+    geo = Geometry(stride[1:], padding[1:], dilation[1:], groups)
+    cols = _InputGrad.apply(images, w2, geo, (ho, wo))  # (N*D, G*KD*C_G, HO, WO)
+    cols = cols.reshape(n, d_in, groups, kd, c_g, ho, wo).permute(0, 2, 4, 1, 3, 5, 6)
+    cols = cols.reshape(n, groups * c_g, d_in * kd, ho, wo)
+    full = max((d_in - 1) * stride[0] + dilation[0] * (kd - 1) + 1, padding[0] + do)
+    out = zeros((n, groups * c_g, full, ho, wo), dtype=x.dtype, device=x.device)
+    out = index_add(out, 2, _depth_index(d_in, kd, stride[0], dilation[0], x.device), cols)
+    return out[:, :, padding[0]:padding[0] + do]
 
 
 # --- public ops -------------------------------------------------------------------------------------
@@ -379,6 +453,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
 
 
 @one_node("ConvolutionBackward0")
+def conv3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrPair = 1,
+           padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """3-d convolution of (N, C, D, H, W) or (C, D, H, W) ``input`` with (CO, C/groups, KD, KH,
+    KW) ``weight``; arguments as ``conv2d`` with triples. Runs as one 2-d convolution whose
+    channels are the KD depth taps of every input channel (see the module docstring)."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+@one_node("ConvolutionBackward0")
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
                      stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
                      groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
@@ -400,6 +483,16 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     ``output_padding`` (smaller than stride or dilation) adds rows/columns at the bottom/right.
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+@one_node("ConvolutionBackward0")
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
+                     stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
+                     groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
+    """Transposed 3-d convolution; weight (C, CO/groups, KD, KH, KW), output sizes as
+    ``conv_transpose2d`` per dim. The adjoint of ``conv3d``'s depth-tap formulation."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 
 
@@ -502,3 +595,5 @@ conv1d = lower_precision(conv1d)
 conv2d = lower_precision(conv2d)
 conv_transpose1d = lower_precision(conv_transpose1d)
 conv_transpose2d = lower_precision(conv_transpose2d)
+conv3d = lower_precision(conv3d)
+conv_transpose3d = lower_precision(conv_transpose3d)

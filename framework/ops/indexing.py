@@ -28,7 +28,9 @@ advanced indexing and ``embedding``) sum duplicates in a fixed sorted order.
 ``take_along_dim``) adds floats with atomics: the summation order, and so the
 last bits, may vary between runs, as with PyTorch on CUDA. ``scatter``,
 ``index_copy`` and ``index_put_`` without accumulation keep an unspecified one
-of duplicate writes (as PyTorch does).
+of duplicate writes (as PyTorch does). ``scatter_reduce`` / ``index_reduce``
+(kernel ``scatter_reduce``) fold duplicates with atomics on cuda: float sums
+and products may differ in the last bits between runs; amax/amin are exact.
 """
 from __future__ import annotations
 
@@ -48,17 +50,21 @@ from .inplace import apply_inplace, check_writable
 from .registry import register
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "index_select", "index_add", "index_copy", "index_put",
-    "index_put_",
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "index_copy", "index_reduce", "index_put", "index_put_",
     "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
 ]
 FUNCTIONAL = ["embedding", "embedding_bag", "one_hot"]
 
-for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter",)),
-                        ("scatter_", ("scatter",)), ("scatter_add", ("scatter_add",)),
+_REDUCE_KERNELS = ("scatter_reduce", "scatter", "scatter_add", "gather")
+for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter", "scatter_reduce")),
+                        ("scatter_", ("scatter", "scatter_reduce")),
+                        ("scatter_add", ("scatter_add",)),
                         ("scatter_add_", ("scatter_add",)), ("index_select", ("gather",)),
                         ("index_add", ("scatter_add",)), ("index_add_", ("scatter_add",)),
                         ("index_copy", ("scatter",)), ("index_copy_", ("scatter",)),
+                        ("scatter_reduce", _REDUCE_KERNELS), ("scatter_reduce_", _REDUCE_KERNELS),
+                        ("index_reduce", _REDUCE_KERNELS), ("index_reduce_", _REDUCE_KERNELS),
                         ("index_put", ("scatter", "scatter_add", "nonzero")),
                         ("index_put_", ("scatter", "scatter_add", "nonzero")),
                         ("masked_fill", ("where",)), ("masked_fill_", ("where",)),
@@ -257,17 +263,24 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
             reduce=None) -> Tensor:
     """A copy of ``input`` with ``src[i]`` (or the number ``value``) written at ``i`` with
     ``i[dim] = index[i]``, for every ``i`` of ``index``'s shape. With duplicate indices one
-    write wins (which one is unspecified, as in PyTorch)."""
-    if reduce is not None:
-        raise NotImplementedError("scatter(): the 'reduce' argument is not supported; use "
-                                  "scatter_add for reduce='add'")
+    write wins (which one is unspecified, as in PyTorch). ``reduce='add'`` / ``'multiply'``
+    folds the values into ``input`` instead; like PyTorch, that form has no derivative
+    (backward raises ``RuntimeError``)."""
     if src is None and value is None:
         raise TypeError("scatter(): missing argument 'src' or 'value'")
     source = src if src is not None else value
     if not isinstance(source, Tensor) and not isinstance(source, numbers.Number):
         raise TypeError(f"scatter(): argument 'src' must be Tensor or a number, not "
                         f"{type(source).__name__}")
-    return _scatter_op("scatter", _Scatter, input, dim, index, source)
+    if reduce is None:
+        return _scatter_op("scatter", _Scatter, input, dim, index, source)
+    if reduce not in _SCATTER_REDUCE_MODES:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    d = _check_scatter_args("scatter", input, dim, index, source)
+    x, idx = _as_1d(input), _as_1d(index)
+    src = _src_for_index(source, x, idx)
+    out = _ScatterNoGrad.apply(x, d, idx, src.to(x.device), _SCATTER_REDUCE_MODES[reduce])
+    return out.reshape(()) if input.ndim == 0 else out
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, value=None, *,
@@ -288,6 +301,177 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place ``scatter_add``."""
     return apply_inplace("scatter_add_", self, lambda old: scatter_add(old, dim, index, src))
+
+
+# --- scatter_reduce / index_reduce ---------------------------------------------------------
+_SCATTER_REDUCE_MODES = {"add": "sum", "multiply": "prod"}
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity(reduce: str, dtype):
+    """The neutral element of ``reduce`` ('sum', 'prod', 'amax', 'amin') in ``dtype``."""
+    if reduce in ("sum", "prod"):
+        return int(reduce == "prod")
+    if dtype.is_floating_point:
+        return -math.inf if reduce == "amax" else math.inf
+    if dtype is dtypes.bool:
+        return reduce == "amin"
+    bits = dtype.itemsize * 8
+    low, high = (0, 2 ** bits - 1) if dtype.name.startswith("uint") else \
+        (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    return low if reduce == "amax" else high
+
+
+def _src_for_index(source, x: Tensor, idx: Tensor) -> Tensor:
+    """``source`` cut to ``idx``'s shape (a number becomes a broadcast tensor of it)."""
+    if not isinstance(source, Tensor):
+        return _filled(source, x, tuple(idx.shape))
+    src = _as_1d(source)
+    if tuple(src.shape) != tuple(idx.shape):
+        src = src[tuple(slice(0, size) for size in idx.shape)]
+    return src
+
+
+def _scatter_count(x: Tensor, dim: int, index: Tensor, include_self: bool) -> Tensor:
+    """How many values each position of a 'mean' averages (at least 1)."""
+    base = creation.full(tuple(x.shape), int(include_self), dtype=x.dtype, device=x.device)
+    count = _ScatterAdd.apply(base, dim, index, _filled(1, x, tuple(index.shape)))
+    return count.masked_fill(count == 0, 1)
+
+
+def _scatter_reduce_value(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
+                          include_self: bool) -> Tensor:
+    """The forward of ``scatter_reduce`` (``src`` already has ``index``'s shape)."""
+    kind = "sum" if reduce == "mean" else reduce
+    base = x
+    if not include_self:  # the targets start from the reduction's neutral element
+        base = _Scatter.apply(x, dim, index, _filled(_identity(kind, x.dtype), x,
+                                                     tuple(index.shape)))
+    out = wrap(backend(x).scatter_reduce(base._a, dim, index._a, src._a, kind), x.device)
+    if reduce == "mean":
+        count = _scatter_count(x, dim, index, include_self)
+        out = out / count if x.dtype.is_floating_point else ew.div(out, count,
+                                                                   rounding_mode="floor")
+    return out
+
+
+class _ScatterNoGrad(Function):
+    """``scatter(..., reduce=)``: PyTorch defines no derivative, so backward raises."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce):
+        return wrap(backend(x).scatter_reduce(x._a, dim, index._a, src._a, reduce), x.device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+class _ScatterReduce(Function):
+    """``scatter_reduce``; the backward follows PyTorch's (``scatter_reduce_backward``)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        out = _scatter_reduce_value(x, dim, index, src, reduce, include_self)
+        ctx.save_for_backward(x, index, src, out)
+        ctx.args = (dim, reduce, include_self)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, index, src, result = ctx.saved_tensors
+        dim, reduce, include_self = ctx.args
+        grad_x, grad_src = _REDUCE_GRADS[reduce](grad, x, dim, index, src, result, include_self)
+        if not include_self:  # the input's values at the targets took no part
+            grad_x = _Scatter.apply(grad_x, dim, index, _filled(0, grad_x, tuple(index.shape)))
+        return grad_x, None, None, grad_src, None, None
+
+
+def _sum_grads(grad, x, dim, index, src, result, include_self):
+    return grad, _Gather.apply(grad, dim, index)
+
+
+def _mean_grads(grad, x, dim, index, src, result, include_self):
+    count = _scatter_count(x, dim, index, include_self)
+    return grad / count, _Gather.apply(grad, dim, index) / _Gather.apply(count, dim, index)
+
+
+def _prod_grads(grad, x, dim, index, src, result, include_self):
+    """Exclusive products by division, with zeros handled as PyTorch does: a zero input
+    divides out as 1; a source that is the only zero of its target gets the product of
+    the others, computed again with that zero set to 1."""
+    masked_x = x.masked_fill(x == 0, 1)
+    masked_x_result = _ScatterReduce.apply(masked_x, dim, index, src, "prod", include_self)
+    grad_x = grad * masked_x_result / masked_x
+    src_zero = src == 0
+    zeros = creation.zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
+    zero_count = _Gather.apply(_ScatterAdd.apply(zeros, dim, index, src_zero.to(x.dtype)), dim,
+                               index)
+    single_zero = ew.logical_and(src_zero, zero_count == 1)
+    masked_src_result = _ScatterReduce.apply(x, dim, index, src.masked_fill(single_zero, 1),
+                                             "prod", include_self)
+    grad_src = ew.where(single_zero, _Gather.apply(grad * masked_src_result, dim, index),
+                        _Gather.apply(grad * result, dim, index) / src.masked_fill(src_zero, 1))
+    return grad_x, grad_src
+
+
+def _extreme_grads(grad, x, dim, index, src, result, include_self):
+    """amax/amin: the gradient split evenly among every value equal to the result."""
+    value = _Gather.apply(result, dim, index)
+    x_is_result = (x == result).to(x.dtype)
+    src_is_result = (src == value).to(x.dtype)
+    share = grad / _ScatterAdd.apply(x_is_result, dim, index, src_is_result)
+    return x_is_result * share, src_is_result * _Gather.apply(share, dim, index)
+
+
+_REDUCE_GRADS = {"sum": _sum_grads, "mean": _mean_grads, "prod": _prod_grads,
+                 "amax": _extreme_grads, "amin": _extreme_grads}
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with every ``src[i]`` folded into position ``i`` with
+    ``i[dim] = index[i]`` by ``reduce``: 'sum', 'prod', 'mean', 'amax' or 'amin'. With
+    ``include_self=False`` the input's values at scattered positions take no part (others
+    are kept). Gradients as PyTorch's (amax/amin split among ties; 'mean' counts the input)."""
+    check_tensor("scatter_reduce", "src", src)
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    d = _check_scatter_args("scatter_reduce", input, dim, index, src)
+    x, idx = _as_1d(input), _as_1d(index)
+    out = _ScatterReduce.apply(x, d, idx, _src_for_index(src, x, idx), reduce, bool(include_self))
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                    include_self: bool = True) -> Tensor:
+    """In-place ``scatter_reduce``."""
+    return apply_inplace("scatter_reduce_", self, lambda old: scatter_reduce(
+        old, dim, index, src, reduce, include_self=include_self))
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """``scatter_reduce`` of whole slices: the slices of ``source`` along ``dim`` are folded
+    into the slices of ``input`` at the rows in the 1-D ``index`` by ``reduce`` ('prod',
+    'mean', 'amax' or 'amin')."""
+    if reduce not in _REDUCTIONS[1:]:
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d, x, idx, src = _check_index_rows_args("index_reduce", input, dim, index, source,
+                                            bounds_error=IndexError,
+                                            bounds_message="index out of range in self")
+    out = _ScatterReduce.apply(x, d, _spread(idx, tuple(src.shape), d), src, reduce,
+                               bool(include_self))
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def index_reduce_(self: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                  include_self: bool = True) -> Tensor:
+    """In-place ``index_reduce``."""
+    return apply_inplace("index_reduce_", self, lambda old: index_reduce(
+        old, dim, index, source, reduce, include_self=include_self))
 
 
 # --- index_select / index_add -----------------------------------------------------------
@@ -326,7 +510,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
-                           source: Tensor) -> tuple:
+                           source: Tensor, bounds_error=RuntimeError,
+                           bounds_message=None) -> tuple:
     """Validate ``index_add``/``index_copy`` arguments like PyTorch: ``(dim, x, index, src)``
     with 0-d tensors seen as 1-D."""
     check_tensor(op, "input", input)
@@ -353,7 +538,7 @@ def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
         _check_bounds(idx, x.shape[d], d, IndexError,
                       _index_copy_message(idx, x.shape[d], d) if idx.device.type == "cpu" else None)
     else:
-        _check_bounds(idx, x.shape[d], d, RuntimeError)
+        _check_bounds(idx, x.shape[d], d, bounds_error, bounds_message)
     return d, x, idx, src
 
 

@@ -381,6 +381,21 @@ def _check_pad_args(input: Tensor, pad: tuple, mode: str, value) -> None:
                            f"input, but got: {list(input.shape)}")
 
 
+_DIM_NAMES = ("W", "H", "D")
+
+
+def _check_not_all_empty(input: Tensor, pad: tuple, mode: str) -> None:
+    """PyTorch's reflect/replicate kernels refuse to crop every padded dim down to nothing."""
+    dims = len(pad) // 2
+    sizes = [input.shape[-1 - k] for k in range(dims)]
+    outs = [n + pad[2 * k] + pad[2 * k + 1] for k, n in enumerate(sizes)]
+    if mode in ("reflect", "replicate") and all(o == 0 for o in outs):
+        names = _DIM_NAMES[:dims]
+        raise RuntimeError("pad(): input (" + ", ".join(f"{a}: {n}" for a, n in zip(names, sizes))
+                           + ") is too small. Calculated output "
+                           + ", ".join(f"{a}: {o}" for a, o in zip(names, outs)))
+
+
 def _check_padded_size(input: Tensor, d: int, before: int, after: int, mode: str) -> None:
     n = input.shape[d]
     if n + before + after < 0 or (mode != "constant" and n + min(before, 0) + min(after, 0) < 0):
@@ -404,19 +419,27 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     check_tensor("pad", "input", input)
     pad = _ints("pad", "pad", pad, allow_int=False)
     _check_pad_args(input, pad, mode, value)
+    _check_not_all_empty(input, pad, mode)
     crops, pads = {}, {}
     for k in range(len(pad) // 2):
         d = input.ndim - 1 - k
         before, after = pad[2 * k], pad[2 * k + 1]
         _check_padded_size(input, d, before, after, mode)
+        if mode in ("reflect", "replicate") and min(before, after) < 0:
+            # PyTorch reads output j at input j - before, mirrored / clamped about the whole
+            # input: a crop on one side does not move the other side's reflection.
+            input = _index_select().index_select(
+                input, d, _mapped_positions(input, d, before, after, mode))
+            continue
         crops[d] = (max(-before, 0), max(-after, 0))
         pads[d] = (max(before, 0), max(after, 0))
     for d, (cut_before, cut_after) in crops.items():
         if cut_before or cut_after:
             input = input.narrow(d, cut_before, input.shape[d] - cut_before - cut_after)
     for d, (before, after) in pads.items():
-        if mode == "reflect" and (before >= input.shape[d] or after >= input.shape[d]):
-            _check_padded_size(input, d, before, after, mode)
+        if mode == "circular" and (before > input.shape[d] or after > input.shape[d]):
+            # The cropped dim is what wraps (PyTorch reads uninitialized memory here).
+            raise RuntimeError("pad(): Padding value causes wrapping around more than once.")
     fill = 0 if value is None else value
     if input.dtype.is_floating_point:
         fill = float(fill)
@@ -426,6 +449,28 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         fill = int(fill)
     out = _pad_dims(input, pads, mode, fill)
     return rename_node(out, "ConstantPadNdBackward0", source=input) if mode == "constant" else out
+
+
+def _index_select():
+    from . import indexing
+    return indexing
+
+
+def _mapped_positions(input: Tensor, d: int, before: int, after: int, mode: str) -> Tensor:
+    """Input positions of the ``n + before + after`` outputs of reflect/replicate padding of
+    dim ``d`` (size ``n``): ``j - before``, mirrored or clamped into ``[0, n)``."""
+    n = input.shape[d]
+    positions = []
+    for j in range(n + before + after):
+        i = j - before
+        if mode == "replicate":
+            i = min(max(i, 0), n - 1)
+        else:
+            i = abs(i)
+            i = 2 * (n - 1) - i if i >= n else i
+        positions.append(i)
+    from . import creation
+    return creation.tensor(positions, dtype=dtypes.int64, device=input.device)
 
 
 register("tril", "movement", ("tril",))
@@ -438,4 +483,4 @@ register("repeat", "movement", ("tile",))
 register("tile", "movement", ("tile",))
 register("repeat_interleave", "movement", ("repeat_interleave", "repeat_interleave_index",
                                            "gather_slices", "cumsum"))
-register("pad", "movement", ("pad",))
+register("pad", "movement", ("pad", "gather", "scatter_add"))

@@ -16,6 +16,14 @@ kernels of both backends walk those descriptions:
 * ``Samples`` (interpolation): output ``o`` blends input positions ``lo[o]``
   and ``hi[o]`` with weight ``weight[o]`` on ``hi`` (nearest: ``lo`` only).
 
+3-D pooling and 5-D interpolation are separable: one pass of the 2-D kernels
+over (H, W) with the depth slices as planes ``(N, C*D, H, W)``, then one over D
+with the output pixels as columns ``(N, C, D, HO*WO)`` (an identity axis).
+The average divisor and the trilinear weights are products of per-axis
+factors, and the max over a box is the max over depth of the per-slice maxima
+(first maximum in (d, h, w) order, as PyTorch), so both passes compose into
+the 3-D op, and autograd composes their backward passes.
+
 Backward passes are framework ops too: average pooling and interpolation are
 linear, so their backward (a scatter-add kernel) has the forward as its own
 backward and gradients of any order work. Max pooling's backward scatters
@@ -37,7 +45,8 @@ from .registry import register
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]  # exported as framework.<name>
 FUNCTIONAL = [  # exported as framework.nn.functional.<name>
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "max_unpool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
     "pixel_shuffle", "pixel_unshuffle",
 ]
@@ -124,6 +133,23 @@ def _linear_samples(size: int, out: int, align_corners: bool, scale) -> Samples:
     return Samples(tuple(lo), tuple(hi), tuple(weight))
 
 
+def _nearest_exact_samples(size: int, out: int, scale) -> Samples:
+    """PyTorch's 'nearest-exact': ``min(floor((o + 0.5) * s), size - 1)``, ``s`` in float32."""
+    s = _float32(1.0 / scale) if scale is not None and scale > 0 else _float32(size / out)
+    lo = tuple(min(int(math.floor(_float32(_float32(o + 0.5) * s))), size - 1)
+               for o in range(out))
+    return Samples(lo, lo, (0.0,) * out)
+
+
+def _identity_windows(size: int) -> Windows:
+    """Windows of one element each: a pass that leaves this axis as it is."""
+    return Windows(tuple(range(size)), (1,) * size, 1, 1, (1.0,) * size)
+
+
+def _identity_samples(size: int) -> Samples:
+    return Samples(tuple(range(size)), tuple(range(size)), (0.0,) * size)
+
+
 # Argument checks -------------------------------------------------------------------
 def _check_float(op: str, x: Tensor, integers: bool = False) -> None:
     """PyTorch's ``NotImplementedError`` for dtypes the op has no kernel for (floating types,
@@ -197,7 +223,7 @@ def _pool_params(op: str, spatial: int, kernel_size, stride, padding, dilation) 
     dilation = _int_tuple(op, "dilation", dilation, spatial)
     if spatial == 1:
         kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + dilation
-    _check_pool_params(op, kernel, stride, pad, dilation)
+    _check_pool_params(op, kernel, stride, pad, dilation)  # 3-D ops get triples
     return kernel, stride, pad, dilation
 
 
@@ -370,6 +396,105 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      return_indices)
 
 
+def _check_output3(op: str, x5: Tensor, out: tuple) -> None:
+    if any(o < 1 for o in out):
+        _, c, d, h, w = x5.shape
+        raise RuntimeError(f"{op}: Given input size: ({c}x{d}x{h}x{w}). Calculated output size: "
+                           f"({c}x{out[0]}x{out[1]}x{out[2]}). Output size is too small")
+
+
+def _pool3d_input(op: str, input, kernel_size, stride, padding, dilation, ceil_mode,
+                  integers: bool = False) -> tuple:
+    """Checks of a 3-D pooling; returns (batched input, kernel, stride, pad, output size)."""
+    _check_pool_input(op, input, 3, integers)
+    kernel, stride, pad, dilation = _pool_params(op, 3, kernel_size, stride, padding, dilation)
+    x5 = input if input.ndim == 5 else input.unsqueeze(0)
+    out = tuple(_output_size(x5.shape[2 + a], kernel[a], pad[a], stride[a], dilation[a],
+                             ceil_mode) for a in range(3))
+    _check_output3(op, x5, out)
+    return x5, kernel, stride, pad, dilation, out
+
+
+def _unbatch(y: Tensor, input: Tensor, spatial: int) -> Tensor:
+    return y.squeeze(0) if input.ndim == spatial + 1 else y
+
+
+@one_node("MaxPool3DWithIndicesBackward0")
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """3-D max pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``; indices are flat per
+    ``(n, c)`` volume (``d*H*W + h*W + w``). Two passes: (H, W), then D."""
+    op = "max_pool3d"
+    x5, kernel, stride, pad, dilation, out = _pool3d_input(op, input, kernel_size, stride,
+                                                           padding, dilation, ceil_mode, True)
+    n, c, d, h, w = x5.shape
+    axes = [_pool_windows(out[a], kernel[a], stride[a], pad[a], dilation[a]) for a in range(3)]
+    plane = out[1] * out[2]
+    slices, slice_indices = MaxPool.apply(x5.reshape(n, c * d, h, w), axes[1], axes[2])
+    values, depth_indices = MaxPool.apply(slices.reshape(n, c, d, plane), axes[0],
+                                          _identity_windows(plane))
+    values = _unbatch(values.reshape((n, c) + out), input, 3)
+    if not return_indices:
+        return values
+    depth = depth_indices // plane  # the winning slice of each output
+    within = slice_indices.reshape(n, c, d, plane).gather(2, depth)
+    indices = (depth * (h * w) + within).reshape((n, c) + out)
+    return values, _unbatch(indices, input, 3)
+
+
+@one_node("MaxUnpool2DBackward0")
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool2d``: ``input`` written at the flat per-plane ``indices``
+    of a zero (N, C, H, W) output, H = (H_in - 1)*stride - 2*padding + kernel_size unless
+    ``output_size`` says otherwise. Backward gathers at the same indices."""
+    from . import creation
+    from .indexing import scatter
+    op = "max_unpool2d"
+    check_tensor(op, "input", input)
+    check_tensor(op, "indices", indices)
+    if indices.dtype.name != "int64":
+        names = {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                 "bool": "Bool"}
+        got = names.get(indices.dtype.name, indices.dtype.name.capitalize())
+        raise RuntimeError(f"elements in indices should be type int64 but got: {got}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: Expected 3D or 4D input, but got: {list(input.shape)}")
+    kernel = _int_tuple(op, "kernel_size", kernel_size, 2)
+    stride = kernel if stride is None else _int_tuple(op, "stride", stride, 2)
+    pad = _int_tuple(op, "padding", padding, 2)
+    default = tuple((input.shape[-2 + a] - 1) * stride[a] - 2 * pad[a] + kernel[a]
+                    for a in range(2))
+    size = default if output_size is None else _unpool_size(output_size, default, stride,
+                                                            input.ndim)
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    idx = indices if indices.ndim == 4 else indices.unsqueeze(0)
+    n, c, h, w = x.shape
+    zeros = creation.zeros((n, c, size[0] * size[1]), dtype=x.dtype, device=x.device)
+    out = scatter(zeros, 2, idx.reshape(n, c, h * w), x.reshape(n, c, h * w))
+    return _unbatch(out.reshape(n, c, *size), input, 2)
+
+
+def _unpool_size(output_size, default: tuple, stride: tuple, ndim: int) -> tuple:
+    """PyTorch's ``_unpool_output_size``: the last two entries, within ``default ± stride``."""
+    sizes = tuple(int(s) for s in output_size)
+    if len(sizes) == ndim:
+        sizes = sizes[-2:]
+    if len(sizes) != 2:
+        raise ValueError(f"output_size should be a sequence containing 2 or {ndim} elements, "
+                         f"but it has a length of '{len(sizes)}'")
+    for a in range(2):
+        low, high = default[a] - stride[a], default[a] + stride[a]
+        if not low < sizes[a] < high:
+            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {a} must be '
+                             f"between {low} and {high})")
+    return sizes
+
+
 # Average pooling -------------------------------------------------------------------
 def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode,
               count_include_pad, divisor_override):
@@ -400,6 +525,28 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
+
+
+@one_node("AvgPool3DBackward0")
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """3-D average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``: window sums over
+    (H, W), then over D, divided by PyTorch's divisor (a product of per-axis factors)."""
+    op = "avg_pool3d"
+    x5, kernel, stride, pad, _, out = _pool3d_input(op, input, kernel_size, stride, padding, 1,
+                                                    ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero")
+    n, c, d, h, w = x5.shape
+    axes = [_avg_windows(x5.shape[2 + a], out[a], kernel[a], stride[a], pad[a],
+                         count_include_pad) for a in range(3)]
+    override = None if divisor_override is None else float(divisor_override)
+    # With an override the first pass only sums (divisor 1) and the second divides once.
+    slices = AvgPool.apply(x5.reshape(n, c * d, h, w), axes[1], axes[2],
+                           None if override is None else 1.0)
+    plane = out[1] * out[2]
+    y = AvgPool.apply(slices.reshape(n, c, d, plane), axes[0], _identity_windows(plane), override)
+    return _unbatch(y.reshape((n, c) + out), input, 3)
 
 
 # Adaptive pooling ------------------------------------------------------------------
@@ -482,7 +629,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
 # interpolate -----------------------------------------------------------------------
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_SPATIAL = {"linear": 1, "bilinear": 2}
+_SPATIAL = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 
 def _interp_sizes(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple:
@@ -520,56 +667,72 @@ def _interp_sizes(input: Tensor, size, scale_factor, recompute_scale_factor) -> 
 
 
 def _interpolate_name(args, kwargs):
-    """PyTorch's node for ``interpolate`` of a 4-d input: ``Upsample<Mode>2DBackward0``."""
+    """PyTorch's node for ``interpolate`` of a 4-d or 5-d input: ``Upsample<Mode><2|3>DBackward0``."""
     mode = kwargs.get("mode", args[3] if len(args) > 3 else "nearest")
-    names = {"nearest": "UpsampleNearest2DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
-             "bicubic": "UpsampleBicubic2DBackward0", "nearest-exact":
-             "UpsampleNearestExact2DBackward0"}
-    return names.get(mode) if args[0].ndim == 4 else None
+    names = {4: {"nearest": "UpsampleNearest2DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+                 "bicubic": "UpsampleBicubic2DBackward0",
+                 "nearest-exact": "UpsampleNearestExact2DBackward0"},
+             5: {"nearest": "UpsampleNearest3DBackward0", "trilinear": "UpsampleTrilinear3DBackward0",
+                 "nearest-exact": "UpsampleNearestExact3DBackward0"}}
+    return names.get(args[0].ndim, {}).get(mode)
 
 
 @one_node(_interpolate_name)
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
-    """Resample ``(N, C, L)`` (modes 'nearest', 'linear') or ``(N, C, H, W)`` ('nearest',
-    'bilinear') to ``size`` or by ``scale_factor``, with PyTorch's index rules."""
+    """Resample ``(N, C, L)`` (modes 'nearest', 'nearest-exact', 'linear'), ``(N, C, H, W)``
+    ('nearest', 'nearest-exact', 'bilinear') or ``(N, C, D, H, W)`` ('nearest',
+    'nearest-exact', 'trilinear') to ``size`` or by ``scale_factor``, with PyTorch's index
+    rules. 5-D inputs run as a (H, W) pass, then a D pass."""
     check_tensor("interpolate", "input", input)
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented")
-    if input.ndim not in (3, 4):
-        raise NotImplementedError(f"Input Error: Only 3D and 4D input Tensors supported (got "
-                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear "
-                                  f"(got {mode})")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | "
+                                  f"trilinear (got {mode})")
     if mode in _SPATIAL and input.ndim != _SPATIAL[mode] + 2:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_SPATIAL[mode] + 2}D input")
-    if mode not in ("nearest", "linear", "bilinear"):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
     _check_float("interpolate", input)
     sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
     in_sizes = tuple(input.shape[2:])
     if any(s <= 0 for s in in_sizes + sizes):
-        names = ("W",) if len(sizes) == 1 else ("H", "W")
+        names = ("D", "H", "W")[3 - len(sizes):]
         given = ", ".join(f"{n}: {s}" for n, s in zip(names, in_sizes))
         wanted = ", ".join(f"{n}: {s}" for n, s in zip(names, sizes))
         raise RuntimeError("interpolate: Input and output sizes should be greater than 0, but "
                            f"got input ({given}) output ({wanted})")
-    x4 = input.unsqueeze(2) if input.ndim == 3 else input
-    in_hw = tuple(x4.shape[2:])
-    out_hw, scales = ((1,) + sizes, (None,) + scales) if input.ndim == 3 else (sizes, scales)
-    nearest = mode == "nearest"
-    if nearest:
-        rows, cols = (_nearest_samples(in_hw[a], out_hw[a], scales[a]) for a in range(2))
-    else:
-        corners = bool(align_corners)
-        rows, cols = (_linear_samples(in_hw[a], out_hw[a], corners, scales[a]) for a in range(2))
-    out = Interpolate.apply(x4, rows, cols, nearest)
-    return out.squeeze(2) if input.ndim == 3 else out
+    nearest = mode in ("nearest", "nearest-exact")
+    axes = [_samples(mode, in_sizes[a], sizes[a], bool(align_corners), scales[a])
+            for a in range(len(sizes))]
+    if input.ndim == 3:
+        return Interpolate.apply(input.unsqueeze(2), _identity_samples(1), axes[0],
+                                 nearest).squeeze(2)
+    if input.ndim == 4:
+        return Interpolate.apply(input, axes[0], axes[1], nearest)
+    n, c, d, h, w = input.shape
+    slices = Interpolate.apply(input.reshape(n, c * d, h, w), axes[1], axes[2], nearest)
+    plane = sizes[1] * sizes[2]
+    out = Interpolate.apply(slices.reshape(n, c, d, plane), axes[0], _identity_samples(plane),
+                            nearest)
+    return out.reshape((n, c) + sizes)
+
+
+def _samples(mode: str, size: int, out: int, align_corners: bool, scale) -> Samples:
+    """The sources of one axis for ``mode``."""
+    if mode == "nearest":
+        return _nearest_samples(size, out, scale)
+    if mode == "nearest-exact":
+        return _nearest_exact_samples(size, out, scale)
+    return _linear_samples(size, out, align_corners, scale)
 
 
 # pixel_shuffle ---------------------------------------------------------------------
@@ -619,8 +782,10 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 _MAX = ("pool_max2d", "pool_max2d_backward", "pool_max2d_gather")
 _AVG = ("pool_avg2d", "pool_avg2d_backward")
 _INTERP = ("interp2d", "interp2d_backward")
-for _name, _kernels in (("max_pool1d", _MAX), ("max_pool2d", _MAX), ("avg_pool1d", _AVG),
-                        ("avg_pool2d", _AVG), ("adaptive_avg_pool1d", _AVG),
+for _name, _kernels in (("max_pool1d", _MAX), ("max_pool2d", _MAX),
+                        ("max_pool3d", _MAX + ("gather",)), ("avg_pool1d", _AVG),
+                        ("avg_pool2d", _AVG), ("avg_pool3d", _AVG),
+                        ("max_unpool2d", ("scatter", "gather")), ("adaptive_avg_pool1d", _AVG),
                         ("adaptive_avg_pool2d", _AVG), ("adaptive_max_pool1d", _MAX),
                         ("adaptive_max_pool2d", _MAX), ("interpolate", _INTERP),
                         ("pixel_shuffle", ()), ("pixel_unshuffle", ())):

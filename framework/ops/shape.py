@@ -33,6 +33,7 @@ register("hstack", "shape", ("empty", "copy_"))
 register("vstack", "shape", ("empty", "copy_"))
 register("broadcast_tensors", "shape", ())
 register("broadcast_shapes", "shape", ())
+register("Tensor.unfold", "shape", ("arange", "add", "mul", "scatter_add"))  # backward: index_add
 del _name
 
 
@@ -664,6 +665,52 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     return tuple(rename_node(select(x, d, i), "UnbindBackward0") for i in range(x.shape[d]))
 
 
+
+
+# --- Tensor.unfold: sliding windows as a view ---------------------------------------------------
+def _window_positions(x: Tensor, dim: int, size: int, step: int, windows: int) -> Tensor:
+    """Positions along ``dim`` of every window element, window-major: ``w * step + k``."""
+    from .. import dtypes
+    from .creation import arange
+    starts = arange(windows, dtype=dtypes.int64, device=x.device) * step
+    offsets = arange(size, dtype=dtypes.int64, device=x.device)
+    return (starts.reshape((windows, 1)) + offsets.reshape((1, size))).reshape((windows * size,))
+
+
+def _unfold_backward(x_shape: tuple, dim: int, size: int, step: int):
+    """The adjoint of ``unfold``: each window element's gradient added back at its position
+    (overlapping windows sum), by an ``index_add`` along ``dim``."""
+    def backward(grad: Tensor) -> Tensor:
+        from .creation import zeros
+        from .indexing import index_add
+        windows = grad.shape[dim]
+        rows = movedim(grad, grad.ndim - 1, dim + 1)
+        rows = rows.reshape(rows.shape[:dim] + (windows * size,) + rows.shape[dim + 2:])
+        base = zeros(x_shape, dtype=grad.dtype, device=grad.device)
+        return index_add(base, dim, _window_positions(grad, dim, size, step, windows), rows)
+    return backward
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: every ``size``-long slice of dim ``dimension``, ``step`` apart, as a
+    view: that dim becomes the window count ``(n - size) // step + 1`` and a new last dim of
+    ``size`` runs inside each window. Overlapping windows share storage."""
+    if x.ndim == 0:
+        out = unfold(x.reshape((1,)), 0, size, step)
+        return out.reshape((size,))
+    d = normalize_dim("unfold", dimension, x.ndim)
+    n = x.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    strides = x.stride()
+    shape = tuple(x.shape[:d]) + ((n - size) // step + 1,) + tuple(x.shape[d + 1:]) + (size,)
+    view_strides = strides[:d] + (strides[d] * step,) + strides[d + 1:] + (strides[d],)
+    return _view_op(x, shape, view_strides, x.storage_offset(),
+                    _unfold_backward(tuple(x.shape), d, size, step))
 
 
 # --- diagonals, meshgrid, diff ------------------------------------------------------------------

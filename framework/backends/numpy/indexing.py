@@ -68,9 +68,28 @@ def scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
     return _scatter(x, dim, index, src, accumulate=True)
 
 
+_REDUCE_UFUNCS = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(x: Array, dim: int, index: Array, src: Array, reduce: str) -> Array:
+    """A copy of ``x`` with each ``src[i]`` folded into ``out[i with i[dim] = index[i]]`` by
+    ``reduce`` (sum / prod / amax / amin; the input's value takes part). NaN propagates in
+    amax/amin; half types compute in float32."""
+    out_dtype = compute_dtype(x.dtype)
+    out = np.array(nd(x), dtype=out_dtype, order="C")
+    idx = nd(index)
+    if idx.size:
+        values = nd(src)[tuple(slice(0, size) for size in idx.shape)].astype(out_dtype, copy=False)
+        block = _leading_block(out, idx.shape, dim)
+        with np.errstate(invalid="ignore"):  # NaN propagates, as in PyTorch
+            _REDUCE_UFUNCS[reduce].at(block, _coordinates(idx, dim), values)
+    return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
+
+
 def nonzero(x: Array) -> Array:
     """The (n, ndim) int64 coordinates of the nonzero elements, in row-major order."""
     return wrap(np.argwhere(nd(x)).astype(np.int64), int64)
 
 
-KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add, "nonzero": nonzero}
+KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add,
+           "scatter_reduce": scatter_reduce, "nonzero": nonzero}

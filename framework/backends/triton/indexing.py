@@ -129,6 +129,36 @@ def _accumulator(dtype):
     return tl.int64
 
 
+# scatter_reduce works in these types: 32/64-bit elements (compare-and-swap needs them).
+_REDUCE_DTYPE = {"float16": dtypes.float32, "bfloat16": dtypes.float32, "bool": dtypes.int32,
+                 "int8": dtypes.int32, "uint8": dtypes.int32, "int16": dtypes.int32}
+
+
+def scatter_reduce(x: Array, dim: int, index: Array, src: Array, reduce: str) -> Array:
+    """A copy of ``x`` with each ``src[i]`` folded into ``out[i with i[dim] = index[i]]`` by
+    ``reduce`` ('sum' with atomic adds; 'prod', 'amax', 'amin' with compare-and-swap loops).
+    Half and small integer types work in a 32-bit buffer cast back at the end."""
+    import triton.language as tl
+    work_dtype = _REDUCE_DTYPE.get(x.dtype.name, x.dtype)
+    out = cast(x, work_dtype)  # fresh, contiguous
+    n = index.numel
+    if n:
+        if src.storage is out.storage:
+            src = contiguous(src, force=True)
+        sizes, (o_strides, i_strides, s_strides) = pack_strided(
+            index.shape, _without_dim(out.strides, dim), index.strides,
+            src.view(index.shape, src.strides, src.offset))
+        bits = tl.int64 if work_dtype.itemsize == 8 else tl.int32
+        _kernels().scatter_reduce_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
+            *sizes, *o_strides, *i_strides, *s_strides,
+            REDUCE=_kernels().REDUCE_CODES[reduce], BITS=bits, BLOCK=_BLOCK,
+            num_warps=_NUM_WARPS)
+    if work_dtype is not x.dtype:
+        out = cast(out, x.dtype)
+    return out
+
+
 def nonzero(x: Array) -> Array:
     """The (n, ndim) int64 coordinates of the nonzero elements, in row-major order.
 
@@ -156,4 +186,5 @@ def nonzero(x: Array) -> Array:
     return out
 
 
-KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add, "nonzero": nonzero}
+KERNELS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add,
+           "scatter_reduce": scatter_reduce, "nonzero": nonzero}

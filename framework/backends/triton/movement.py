@@ -186,6 +186,10 @@ def gather_slices(x: Array, index: Array, dim: int) -> Array:
 def pad(x: Array, pads: tuple, mode: str, value) -> Array:
     """``x`` padded by ``pads[d] = (before, after)`` along each dim (negative crops, constant
     mode only); mode is 'constant' (``value``), 'reflect', 'replicate' or 'circular'."""
+    if mode != "constant" and any(size == 0 and (before or after)
+                                  for size, (before, after) in zip(x.shape, pads)):
+        # The mirrored / clamped / wrapped source position of an empty dim does not exist.
+        raise ValueError(f"pad(): can't extend an empty dim in mode {mode!r}")
     k = _kernels()
     mode_code = {"constant": k.SHIFT, "reflect": k.REFLECT, "replicate": k.CLAMP,
                  "circular": k.WRAP}[mode]

@@ -30,3 +30,4 @@ def _ntuple(n: int, name: str):
 
 single = _ntuple(1, "_single")
 pair = _ntuple(2, "_pair")
+triple = _ntuple(3, "_triple")

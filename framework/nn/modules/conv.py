@@ -1,4 +1,4 @@
-"""Convolutions: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
+"""Convolutions: ``Conv1d``/``2d``/``3d`` and ``ConvTranspose1d``/``2d``/``3d``."""
 from __future__ import annotations
 
 import math
@@ -6,10 +6,10 @@ import math
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ._factory import empty_parameter, pair, single
+from ._factory import empty_parameter, pair, single, triple
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -153,6 +153,18 @@ class Conv2d(_ConvNd):
                          False, pair(0), groups, bias, padding_mode, device, dtype)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) inputs."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        kernel_size, stride, padding, dilation = _conv_args(triple, kernel_size, stride,
+                                                            padding, dilation)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, triple(0), groups, bias, padding_mode, device, dtype)
+
+
 class _ConvTransposeNd(_ConvNd):
     """Shared ``output_size`` handling of the transposed convolutions."""
 
@@ -217,3 +229,16 @@ class ConvTranspose2d(_ConvTransposeNd):
         super().__init__(in_channels, out_channels, pair(kernel_size), pair(stride),
                          pair(padding), pair(dilation), True, pair(output_padding), groups,
                          bias, padding_mode, device, dtype)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (the gradient of ``Conv3d`` with respect to its input)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, triple(kernel_size), triple(stride),
+                         triple(padding), triple(dilation), True, triple(output_padding),
+                         groups, bias, padding_mode, device, dtype)
