@@ -225,7 +225,7 @@ def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
                           size1, size2, size3, size4, size5,
                           o0, o1, o2, o3, o4, o5,
                           i0, i1, i2, i3, i4, i5,
-                          s0, s1, s2, s3, s4, s5,
+                          s0, s1, s2, s3, s4, s5, err_ptr, err_code,
                           REDUCE: tl.constexpr, BITS: tl.constexpr, BLOCK: tl.constexpr):
     """Each program folds BLOCK elements of ``src`` (walked in index's shape) into ``out``.
 
@@ -235,7 +235,8 @@ def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
     the integer type of the element's width): read, combine, swap if nobody
     wrote in between, else retry with the value seen. Lanes that are masked
     off (or already done) swap a value with itself at a valid address, since
-    ``atomic_cas`` takes no mask; the loop ends when no lane is pending.
+    ``atomic_cas`` takes no mask; the loop ends when no lane is pending. An index outside
+    ``[0, dim_size)`` is reported in the error flag at ``err_ptr`` and skipped.
     """
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
@@ -243,6 +244,8 @@ def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
     index = tl.load(index_ptr + offset6(c0, c1, c2, c3, c4, c5, i0, i1, i2, i3, i4, i5),
                     mask=mask, other=0).to(tl.int64)
     ok = mask & (index >= 0) & (index < dim_size)
+    report_bad_indices(err_ptr, index, mask & ((index < 0) | (index >= dim_size)), dim_size,
+                       err_code)
     value = tl.load(src_ptr + offset6(c0, c1, c2, c3, c4, c5, s0, s1, s2, s3, s4, s5), mask=ok)
     value = cast_to(value, out_ptr.dtype.element_ty)
     target = out_ptr + offset6(c0, c1, c2, c3, c4, c5, o0, o1, o2, o3, o4, o5) + index * dim_stride
@@ -264,7 +267,8 @@ def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
 COMPILE_SPECS += [
     {"kernel": "scatter_reduce_kernel", "label": f"{name}-{dtype}", "no_spills": True,
      "num_warps": 4,
-     "signature": {"out_ptr": f"*{dtype}", "index_ptr": "*i64", "src_ptr": f"*{dtype}"},
+     "signature": {"out_ptr": f"*{dtype}", "index_ptr": "*i64", "src_ptr": f"*{dtype}",
+                   "err_ptr": "*i64"},
      "constexprs": {"REDUCE": REDUCE_CODES[name], "BITS": bits, **_BLOCK}}
     for name, dtype, bits in (("sum", "fp32", "tl.int32"), ("prod", "fp32", "tl.int32"),
                               ("amax", "fp64", "tl.int64"), ("amin", "i64", "tl.int64"))

@@ -464,6 +464,7 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
                                             bounds_message="index out of range in self")
     out = _ScatterReduce.apply(x, d, _spread(idx, tuple(src.shape), d), src, reduce,
                                bool(include_self))
+    out = rename_node(out, "IndexReduceBackward0")
     return out.reshape(()) if input.ndim == 0 else out
 
 

@@ -93,6 +93,7 @@ def _message(op: str, message, index: int, limit: int) -> str:
 _USERS = {
     "gather": " (gather, index_select, embedding, take_along_dim or tensor indexing)",
     "scatter": " (scatter, index_copy, index_put, one_hot or tensor index assignment)",
+    "scatter_reduce": " (scatter with reduce, scatter_reduce or index_reduce)",
     "scatter_add": " (scatter_add, index_add, index_put with accumulate, or the backward of "
                    "gather, index_select, embedding or tensor indexing)",
 }

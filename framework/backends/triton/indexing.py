@@ -151,7 +151,7 @@ def scatter_reduce(x: Array, dim: int, index: Array, src: Array, reduce: str) ->
         bits = tl.int64 if work_dtype.itemsize == 8 else tl.int32
         _kernels().scatter_reduce_kernel[grid_1d(n, _BLOCK)](
             pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
-            *sizes, *o_strides, *i_strides, *s_strides,
+            *sizes, *o_strides, *i_strides, *s_strides, *device_errors.flag_args("scatter_reduce"),
             REDUCE=_kernels().REDUCE_CODES[reduce], BITS=bits, BLOCK=_BLOCK,
             num_warps=_NUM_WARPS)
     if work_dtype is not x.dtype:
