@@ -139,5 +139,28 @@ def kernels() -> _KernelModules:
     ``@triton.jit`` picks interpreter or compiler when it runs, so the
     interpreter switch must be in the environment before this import.
     """
-    mode()
+    if mode() == "interpreter":
+        _patch_interpreter_scalar_index()
     return _KernelModules()
+
+
+def _patch_interpreter_scalar_index() -> None:
+    """Let Triton 3.6's interpreter turn a scalar kernel argument into an int on NumPy >= 2.4.
+
+    Triton 3.6 defines ``tl.tensor.__index__`` (used by ``range(n)`` over a
+    runtime ``n``) in its interpreter as ``int(handle.data)`` on a 1-element
+    array, which NumPy 2.4 refuses (only 0-d arrays convert to scalars);
+    newer Triton squeezes first. Wrapping the interpreter's patch function
+    with the squeezing ``__index__`` is a no-op where Triton already does it.
+    """
+    from triton.runtime import interpreter
+    original = getattr(interpreter, "_patch_lang_tensor", None)
+    if original is None or getattr(original, "_framework_index_fix", False):
+        return
+
+    def patch_lang_tensor(tensor, scope):
+        original(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+    patch_lang_tensor._framework_index_fix = True
+    interpreter._patch_lang_tensor = patch_lang_tensor
