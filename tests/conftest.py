@@ -35,8 +35,16 @@ def device(request):
 
 
 def pytest_configure(config):
-    """``FRAMEWORK_COUNT_SPECIALIZATIONS=<file.json>``: record the GPU kernel specializations
-    each test launches (tests/specializations.py)."""
+    """Plugins of the GPU check: ``FRAMEWORK_TEST_STATS=<file.json>`` writes compile counts and
+    times, memory and wall time (tests/run_stats.py); ``FRAMEWORK_COUNT_SPECIALIZATIONS=
+    <file.json>`` records the GPU kernel specializations each test launches under the
+    interpreter (tests/specializations.py)."""
+    stats_path = os.environ.get("FRAMEWORK_TEST_STATS")
+    if stats_path:
+        from run_stats import RunStats
+        stats = RunStats(stats_path)
+        stats.install()
+        config.pluginmanager.register(stats, "framework-run-stats")
     path = os.environ.get("FRAMEWORK_COUNT_SPECIALIZATIONS")
     if path:
         from specializations import SpecializationCounter

@@ -1,0 +1,76 @@
+"""What a test run cost: kernel compiles, memory, wall time (pytest plugin for the GPU check).
+
+``tests/conftest.py`` registers it when ``FRAMEWORK_TEST_STATS=<file.json>`` is
+set (``bench/gpu_check.sh`` sets one per shard). It times every
+``triton.compile`` call (each JIT specialization compiled, or loaded from
+Triton's on-disk cache, on a GPU; none under the interpreter), samples the
+framework's caching allocator after each test (bytes held from the driver:
+in use plus cached, which only grows until ``empty_cache``), and writes at the
+end of the session::
+
+    {"compiles": n, "compile_s": s, "slowest_compiles": [[kernel, s], ...],
+     "allocator_peak_bytes": b, "peak_rss_bytes": b, "wall_s": s, "tests": n}
+"""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import pytest
+
+SLOWEST = 10
+
+
+class RunStats:
+    """Counts compiles and memory over one pytest session."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.started = time.perf_counter()
+        self.compiles: list = []  # (kernel name, seconds)
+        self.allocator_peak = 0
+        self.tests = 0
+
+    def install(self) -> None:
+        """Wrap ``triton.compile`` (looked up by Triton's JIT when it first launches a kernel)."""
+        import triton.compiler
+        original = triton.compiler.compile
+        stats = self
+
+        def compile(src, *args, **kwargs):  # noqa: A001 - Triton's name
+            started = time.perf_counter()
+            try:
+                return original(src, *args, **kwargs)
+            finally:
+                name = getattr(getattr(src, "fn", None), "__name__", None) or getattr(src, "name", "?")
+                stats.compiles.append((str(name), time.perf_counter() - started))
+
+        triton.compiler.compile = compile
+        if getattr(triton, "compile", None) is original:
+            triton.compile = compile
+
+    def _sample_allocator(self) -> None:
+        memory = sys.modules.get("framework.backends.triton.memory")
+        if memory is not None:
+            held = memory.allocator().allocated_bytes + memory.allocator().cached_bytes
+            self.allocator_peak = max(self.allocator_peak, held)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        yield
+        self.tests += 1
+        self._sample_allocator()
+
+    def pytest_sessionfinish(self, session):
+        self._sample_allocator()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        slowest = sorted(self.compiles, key=lambda c: -c[1])[:SLOWEST]
+        report = {"compiles": len(self.compiles),
+                  "compile_s": round(sum(s for _, s in self.compiles), 2),
+                  "slowest_compiles": [[name, round(s, 2)] for name, s in slowest],
+                  "allocator_peak_bytes": self.allocator_peak, "peak_rss_bytes": rss,
+                  "wall_s": round(time.perf_counter() - self.started, 1), "tests": self.tests}
+        with open(self.path, "w", encoding="utf-8") as f:
+            json.dump(report, f)
