@@ -191,3 +191,53 @@ def test_summary_of_an_empty_folder_says_nothing_ran(tmp_path, monkeypatch):
     text = (tmp_path / "summary.txt").read_text()
     assert "phases: none finished" in text and "the test phase did not finish" in text
     assert "bench: not run" in text
+
+
+# torch and Triton's launcher -------------------------------------------------------------
+
+def test_launchers_up_to_triton_3_7_need_torch():
+    from framework.backends.triton.runtime import launcher_needs_torch
+    assert [launcher_needs_torch(v) for v in ("3.6.0", "3.7.1", "3.8.0", "3.9.0", "3.10.0",
+                                               "4.0.0", "3.8.0+git1234")] == [
+        True, True, False, False, False, False, False]
+
+
+def test_gpu_without_torch_on_an_old_triton_is_a_clear_error(monkeypatch):
+    import importlib.util
+    from importlib import metadata
+
+    from framework.backends.triton import runtime
+    real_version, real_find_spec = metadata.version, importlib.util.find_spec
+    monkeypatch.setattr(metadata, "version", lambda name: "3.6.0" if name == "triton"
+                        else real_version(name))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch"
+                        else real_find_spec(name, *a))
+    runtime.check_launcher.cache_clear()
+    try:
+        with pytest.raises(runtime.CudaUnavailableError, match="Triton 3.6.0 launches GPU kernels "
+                                                               "through torch"):
+            runtime.check_launcher()
+        monkeypatch.setattr(metadata, "version", lambda name: "3.9.0")
+        runtime.check_launcher.cache_clear()
+        runtime.check_launcher()  # a torch-free launcher: fine without torch
+    finally:
+        runtime.check_launcher.cache_clear()
+
+
+def test_gpu_launches_import_torch_only_where_triton_needs_it():
+    """On a GPU: framework never imports torch itself; Triton <= 3.7's launcher does."""
+    import subprocess
+    from importlib import metadata
+
+    from framework.backends.triton import runtime
+    if runtime._gpu_count() == 0:
+        pytest.skip("needs a GPU (the interpreter never imports torch: test_autograd.py)")
+    code = ("import sys, framework\n"
+            "x = framework.randn(3, 3, requires_grad=True, device='cuda')\n"
+            "(x @ x).exp().sum().backward()\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "FRAMEWORK_TRITON_INTERPRET": "0"})
+    assert out.returncode == 0, out.stderr
+    expected = runtime.launcher_needs_torch(metadata.version("triton"))
+    assert out.stdout.strip().splitlines()[-1] == str(expected)

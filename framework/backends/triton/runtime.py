@@ -80,7 +80,35 @@ def require(index: int = 0) -> None:
         raise CudaUnavailableError(
             f"CUDA error: invalid device ordinal cuda:{index} ({device_count()} device(s) available)")
     if current == "gpu":
+        check_launcher()
         _primary_context(index)
+
+
+def launcher_needs_torch(triton_version: str) -> bool:
+    """True for Triton releases whose CUDA launcher gets the device and stream from torch.
+
+    Up to 3.7, Triton's CUDA driver imports torch at the first launch (and
+    counts no active driver without it); from 3.8 it launches on the primary
+    context's default stream when torch is not imported.
+    """
+    parts = []
+    for part in triton_version.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts) < (3, 8)
+
+
+@functools.lru_cache(maxsize=None)
+def check_launcher() -> None:
+    """Raise a clear error where Triton's launcher needs torch and torch is not installed."""
+    import importlib.util
+    from importlib import metadata
+    version = metadata.version("triton")
+    if launcher_needs_torch(version) and importlib.util.find_spec("torch") is None:
+        raise CudaUnavailableError(
+            f"Triton {version} launches GPU kernels through torch (its CUDA driver asks torch "
+            "for the current device and stream), and torch is not installed: install torch, "
+            "or Triton >= 3.8, which launches without it. framework itself never imports torch.")
 
 
 @functools.lru_cache(maxsize=None)
