@@ -136,7 +136,13 @@ def _store_tile(ptrs, acc, mask, INTERPRET_BF16: tl.constexpr):
 
 
 # Forward ----------------------------------------------------------------------------------
-@triton.jit
+# Not specialized: the sizes and geometry (they only enter the implicit-GEMM index arithmetic
+# and masks); the tensor strides stay specialized.
+_CONV_UNSPECIALIZED = ("C_G", "H", "W", "CO_G", "HO", "WO", "KH", "KW", "M",
+                          "stride_h", "stride_w", "pad_h", "pad_w", "dil_h", "dil_w")
+
+
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
                       C_G, H, W, CO_G, HO, WO, KH, KW, M,
                       stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
@@ -193,7 +199,7 @@ def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
 
 
 # Input gradient (and conv_transpose2d forward) ------------------------------------------------
-@triton.jit
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
@@ -252,7 +258,7 @@ def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
 
 
 # Weight gradient ----------------------------------------------------------------------------
-@triton.jit
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_wgrad_kernel(x_ptr, dy_ptr, dw_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
