@@ -3,6 +3,7 @@
 ``FRAMEWORK_TRITON_INTERPRET`` defaults to 1 here, so CI machines without a
 GPU run every Triton kernel; the GPU check script sets it to 0.
 """
+import math
 import os
 import sys
 
@@ -65,8 +66,9 @@ def shard_by_file(nodeids: list, count: int, file_weights: dict | None = None) -
     Tests of one file launch mostly the same kernels, so keeping a file on one
     shard compiles each kernel specialization once instead of in every shard.
     A file weighs its number of tests unless ``file_weights`` says otherwise;
-    a file heavier than a shard's fair share is cut into that many runs of
-    consecutive tests (neighbours test the same op, so they still share kernels).
+    a file heavier than a shard's fair share is cut into as many runs of
+    consecutive tests as it has fair shares (neighbours test the same op, so
+    they still share kernels).
     """
     files: dict = {}
     for position, nodeid in enumerate(nodeids):
@@ -75,7 +77,7 @@ def shard_by_file(nodeids: list, count: int, file_weights: dict | None = None) -
     fair = max(1.0, sum(weights.values()) / count)
     units = []  # (weight, name, positions)
     for name, members in files.items():
-        pieces = max(1, min(len(members), round(weights[name] / fair)))
+        pieces = max(1, min(len(members), math.ceil(weights[name] / fair)))
         for piece in range(pieces):
             chunk = members[piece * len(members) // pieces:(piece + 1) * len(members) // pieces]
             units.append((weights[name] / pieces, f"{name}#{piece}", chunk))
