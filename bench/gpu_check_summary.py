@@ -159,6 +159,7 @@ def shard_stats(out: str) -> dict:
         "compiles_per_shard": [s["compiles"] for s in stats],
         "shard_wall_s": [s["wall_s"] for s in stats],
         "compile_s": round(sum(s["compile_s"] for s in stats), 1),
+        "fast_compiles": sum(s.get("fast_compiles", 0) for s in stats),
         "slowest_compiles": slowest[:5],
         "estimated_specializations_per_shard": per_shard_specs,
         "estimated_specializations": len(all_specs),
@@ -263,8 +264,9 @@ def report(summary: dict) -> list:
     lines.append("")
     if s["compiles"]:
         slow = ", ".join(f"{name} {sec:.1f} s" for name, sec in s["slowest_compiles"])
-        lines.append(f"compiles: {s['compiles']} in {s['compile_s']} s summed over shards "
-                     f"(per shard {s['compiles_per_shard']}); slowest: {slow}")
+        lines.append(f"compiles: {s['compiles']} triton.compile calls in {s['compile_s']} s summed "
+                     f"over shards ({s['fast_compiles']} under 50 ms: loads from the shared cache); "
+                     f"per shard {s['compiles_per_shard']}; slowest: {slow}")
     else:
         lines.append(f"compiles: none ({s['shards_reporting']} shards reporting)")
     lines.append(f"shard wall times (s): {s['shard_wall_s'] or '-'}")

@@ -8,7 +8,8 @@ framework's caching allocator after each test (bytes held from the driver:
 in use plus cached, which only grows until ``empty_cache``), and writes at the
 end of the session::
 
-    {"compiles": n, "compile_s": s, "slowest_compiles": [[kernel, s], ...],
+    {"compiles": n, "compile_s": s, "fast_compiles": n (under 50 ms: loads from Triton's
+     on-disk cache, e.g. a kernel another shard compiled), "slowest_compiles": [[kernel, s], ...],
      "allocator_peak_bytes": b, "peak_rss_bytes": b, "wall_s": s, "tests": n}
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 import pytest
 
 SLOWEST = 10
+FAST_S = 0.05  # a triton.compile call this quick loaded the kernel from Triton's disk cache
 
 
 class RunStats:
@@ -69,6 +71,7 @@ class RunStats:
         slowest = sorted(self.compiles, key=lambda c: -c[1])[:SLOWEST]
         report = {"compiles": len(self.compiles),
                   "compile_s": round(sum(s for _, s in self.compiles), 2),
+                  "fast_compiles": sum(1 for _, s in self.compiles if s < FAST_S),
                   "slowest_compiles": [[name, round(s, 2)] for name, s in slowest],
                   "allocator_peak_bytes": self.allocator_peak, "peak_rss_bytes": rss,
                   "wall_s": round(time.perf_counter() - self.started, 1), "tests": self.tests}
