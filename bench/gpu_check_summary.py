@@ -5,7 +5,8 @@ that failed, timed out or never ran is reported as such):
 
 - ``phases.tsv``: name, exit status, seconds and limit of each finished phase;
 - ``versions.log``, ``smoke.log``;
-- ``tests-<i>.xml`` (pytest JUnit reports per shard; merged into ``tests.xml``),
+- ``test-stats-<i>.json.results.jsonl`` (each test's outcome, appended as it ends) or
+  else ``tests-<i>.xml`` (pytest's JUnit reports per shard; merged into ``tests.xml``),
   ``test-stats-<i>.json`` (tests/run_stats.py: compiles, memory) and, under the
   interpreter, ``specializations-<i>.json`` (tests/specializations.py);
 - ``gpu-memory.csv`` (nvidia-smi samples during the tests);
@@ -94,41 +95,65 @@ def _junit_roots(out: str) -> list:
     return roots
 
 
-def family_of(classname: str) -> str:
-    """``tests.ops.test_matmul`` (or ``ops.test_matmul.TestX``) -> ``ops/matmul``."""
-    parts = [p for p in classname.split(".") if p != "tests"]
-    modules = [i for i, p in enumerate(parts) if p.startswith("test_")]
-    if modules:
-        parts = parts[:modules[0] + 1]
-    if parts:
-        parts[-1] = parts[-1][len("test_"):] if parts[-1].startswith("test_") else parts[-1]
-    return "/".join(parts) or "?"
+def _outcomes_from_jsonl(out: str) -> list:
+    """``(test id, outcome, seconds, message)`` from the shards' ``*.results.jsonl`` (written
+    as each test ends by tests/run_stats.py, so they survive a killed shard)."""
+    rows = []
+    for path in sorted(glob.glob(os.path.join(out, "test-stats-*.json.results.jsonl"))):
+        for line in _read(path).splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill
+            rows.append((r["nodeid"], r["outcome"], r.get("seconds", 0.0), r.get("message", "")))
+    return rows
 
 
-def test_families(out: str) -> dict:
-    """``{family: {"passed", "failed", "skipped", "seconds", "first_failure", "error"}}``."""
-    families: dict = {}
+def _outcomes_from_junit(out: str) -> list:
+    rows = []
     for root in _junit_roots(out):
         for case in root.iter("testcase"):
             if not case.get("name"):
                 continue  # the placeholder pytest writes for an interrupted session
-            family = families.setdefault(family_of(case.get("classname", "")), {
-                "passed": 0, "failed": 0, "skipped": 0, "seconds": 0.0, "first_failure": None,
-                "error": None})
-            family["seconds"] += float(case.get("time", 0) or 0)
+            test_id = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name")
             problem = case.find("failure")
             if problem is None:
                 problem = case.find("error")
             if problem is not None:
-                family["failed"] += 1
-                if family["first_failure"] is None:
-                    family["first_failure"] = f"{case.get('classname')}::{case.get('name')}"
-                    message = problem.get("message") or (problem.text or "").strip()
-                    family["error"] = " ".join(message.split())[:300]
-            elif case.find("skipped") is not None:
-                family["skipped"] += 1
+                message = problem.get("message") or (problem.text or "").strip()
+                rows.append((test_id, "failed", float(case.get("time", 0) or 0), message))
             else:
-                family["passed"] += 1
+                outcome = "skipped" if case.find("skipped") is not None else "passed"
+                rows.append((test_id, outcome, float(case.get("time", 0) or 0), ""))
+    return rows
+
+
+def family_of_test(test_id: str) -> str:
+    """``tests/ops/test_matmul.py::test_x[cuda]`` -> ``ops/matmul``."""
+    path = test_id.split("::")[0]
+    parts = [p for p in path[:-3].split("/") if p != "tests"] if path.endswith(".py") else [path]
+    if parts and parts[-1].startswith("test_"):
+        parts[-1] = parts[-1][len("test_"):]
+    return "/".join(parts) or "?"
+
+
+def test_families(out: str) -> dict:
+    """``{family: {"passed", "failed", "skipped", "seconds", "first_failure", "error"}}``.
+
+    From the per-test lines the shards append as they go (complete even for a
+    killed shard), else from the JUnit reports.
+    """
+    rows = _outcomes_from_jsonl(out) or _outcomes_from_junit(out)
+    families: dict = {}
+    for test_id, outcome, seconds, message in rows:
+        family = families.setdefault(family_of_test(test_id), {
+            "passed": 0, "failed": 0, "skipped": 0, "seconds": 0.0, "first_failure": None,
+            "error": None})
+        family["seconds"] += seconds
+        family[outcome if outcome in ("passed", "failed", "skipped") else "failed"] += 1
+        if outcome == "failed" and family["first_failure"] is None:
+            family["first_failure"] = test_id
+            family["error"] = " ".join(message.split())[:300]
     for family in families.values():
         family["seconds"] = round(family["seconds"], 1)
     return dict(sorted(families.items()))

@@ -11,6 +11,8 @@ end of the session::
     {"compiles": n, "compile_s": s, "fast_compiles": n (under 50 ms: loads from Triton's
      on-disk cache, e.g. a kernel another shard compiled), "slowest_compiles": [[kernel, s], ...],
      "allocator_peak_bytes": b, "peak_rss_bytes": b, "wall_s": s, "tests": n}
+
+and, as each test ends, one line per outcome to ``<file.json>.results.jsonl``.
 """
 from __future__ import annotations
 
@@ -58,6 +60,24 @@ class RunStats:
         if memory is not None:
             held = memory.allocator().allocated_bytes + memory.allocator().cached_bytes
             self.allocator_peak = max(self.allocator_peak, held)
+
+    def pytest_runtest_logreport(self, report):
+        """Append each test's outcome to ``<stats>.results.jsonl`` as it ends (a shard killed
+        before pytest writes its JUnit report still leaves these lines)."""
+        recorded = (report.when == "call" or (report.when == "setup" and not report.passed)
+                    or (report.when == "teardown" and report.failed))
+        if not recorded:
+            return
+        message = ""
+        if report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message if crash is not None else str(report.longrepr)
+            message = " ".join(message.split())[:300]
+        outcome = "failed" if report.failed else report.outcome
+        line = {"nodeid": report.nodeid, "outcome": outcome, "when": report.when,
+                "seconds": round(report.duration, 3), "message": message}
+        with open(self.path + ".results.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):

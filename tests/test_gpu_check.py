@@ -171,7 +171,7 @@ def test_summary_answers_per_family_with_the_first_failure(tmp_path, monkeypatch
     summary = json.loads((tmp_path / "summary.json").read_text())
     matmul = summary["tests"]["ops/matmul"]
     assert (matmul["passed"], matmul["failed"]) == (1, 2)
-    assert matmul["first_failure"] == "tests.ops.test_matmul::test_b[cuda]"
+    assert matmul["first_failure"] == "tests/ops/test_matmul.py::test_b[cuda]"
     assert "Not equal to tolerance" in matmul["error"]
     assert summary["tests"]["cli"]["skipped"] == 1 and "?" not in summary["tests"]
     assert "tests TIMED OUT after 240 s" in text and "shards [0] were stopped" in text
@@ -241,3 +241,31 @@ def test_gpu_launches_import_torch_only_where_triton_needs_it():
     assert out.returncode == 0, out.stderr
     expected = runtime.launcher_needs_torch(metadata.version("triton"))
     assert out.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_outcomes_written_as_tests_end_survive_a_killed_shard(tmp_path, monkeypatch):
+    """A shard killed before pytest writes its JUnit report: its per-test lines still count."""
+    from run_stats import RunStats
+    stats = RunStats(str(tmp_path / "test-stats-3.json"))
+
+    def report(nodeid, when, outcome, message=None):
+        crash = type("Crash", (), {"message": message})() if message else None
+        return type("Report", (), {
+            "nodeid": nodeid, "when": when, "outcome": outcome, "duration": 0.25,
+            "failed": outcome == "failed", "passed": outcome == "passed",
+            "skipped": outcome == "skipped",
+            "longrepr": type("Repr", (), {"reprcrash": crash})() if message else None})()
+
+    stats.pytest_runtest_logreport(report("tests/ops/test_sort.py::test_a[cuda]", "setup", "passed"))
+    stats.pytest_runtest_logreport(report("tests/ops/test_sort.py::test_a[cuda]", "call", "passed"))
+    stats.pytest_runtest_logreport(report("tests/ops/test_sort.py::test_b[cuda]", "call", "failed",
+                                          "CUDA driver error: CUDA_ERROR_ILLEGAL_ADDRESS"))
+    stats.pytest_runtest_logreport(report("tests/test_cli.py::test_c", "setup", "skipped"))
+    with open(tmp_path / "test-stats-3.json.results.jsonl", "a") as f:
+        f.write('{"nodeid": "tests/ops/test_sort.py::test_d[cu')  # the line a kill cut short
+    summary_module = _load_summary()
+    families = summary_module.test_families(str(tmp_path))
+    assert families["ops/sort"]["passed"] == 1 and families["ops/sort"]["failed"] == 1
+    assert families["ops/sort"]["first_failure"] == "tests/ops/test_sort.py::test_b[cuda]"
+    assert "ILLEGAL_ADDRESS" in families["ops/sort"]["error"]
+    assert families["cli"]["skipped"] == 1
