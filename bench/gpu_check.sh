@@ -129,14 +129,11 @@ if command -v nvidia-smi >/dev/null 2>&1 && [[ "$FRAMEWORK_TRITON_INTERPRET" == 
 fi
 pids=()
 for ((shard = 0; shard < TEST_SHARDS; shard++)); do
-    extra=()
-    if [[ "$FRAMEWORK_TRITON_INTERPRET" != "0" ]]; then
-        # under the interpreter nothing compiles: count what a GPU would compile instead
-        extra=(env "FRAMEWORK_COUNT_SPECIALIZATIONS=$OUT/specializations-$shard.json")
-    fi
+    count=""  # under the interpreter nothing compiles: count what a GPU would compile instead
+    if [[ "$FRAMEWORK_TRITON_INTERPRET" != "0" ]]; then count="$OUT/specializations-$shard.json"; fi
     # shellcheck disable=SC2086
-    "${extra[@]}" env FRAMEWORK_TEST_SHARD="$shard/$TEST_SHARDS" FRAMEWORK_TEST_DEVICE=cuda \
-        FRAMEWORK_TEST_STATS="$OUT/test-stats-$shard.json" \
+    env FRAMEWORK_TEST_SHARD="$shard/$TEST_SHARDS" FRAMEWORK_TEST_DEVICE=cuda \
+        FRAMEWORK_TEST_STATS="$OUT/test-stats-$shard.json" FRAMEWORK_COUNT_SPECIALIZATIONS="$count" \
         timeout --signal=INT --kill-after=15 "$limit" \
         "$PYTHON" -m pytest $PYTEST_TARGETS -q -p no:cacheprovider --durations=5 \
         --junitxml="$OUT/tests-$shard.xml" >"$OUT/tests-$shard.log" 2>&1 &
