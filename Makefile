@@ -24,7 +24,7 @@ COMPAT_VENV ?= .venv36
 COMPAT_PY := $(COMPAT_VENV)/bin/python
 COMPAT_STAMP := $(COMPAT_VENV)/.compat-installed
 COMPAT_PINS ?= triton==3.6.0 "numpy>=2.4" ml_dtypes rich safetensors pytest
-COMPAT_TESTS ?= tests/test_compile.py tests/autotune tests/test_cli.py
+COMPAT_TESTS ?= tests/test_compile.py tests/autotune tests/test_cli.py tests/test_gpu_check.py
 
 .PHONY: test test-compat bench bench-targets venv docs clean-venv
 
