@@ -48,7 +48,7 @@ RESERVE=10  # seconds kept for the last summary
 # bench): a kernel compiled by one is loaded by the others. A fresh writable folder unless
 # the caller gives one.
 export TRITON_CACHE_DIR="${TRITON_CACHE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/framework-triton-cache.XXXXXX")}"
-export FRAMEWORK_CACHE_DIR="$OUT/autotune-cache"
+export FRAMEWORK_CACHE_DIR="$OUT/tests-autotune-cache"  # the autotune phase gets a fresh one
 : >"$OUT/phases.tsv"
 
 # Seconds a phase may run: its own limit, cut to what is left of the total budget.
@@ -155,6 +155,7 @@ phase_done tests "$TEST_RC" "$started" "$limit"
 
 # autotune, twice (the second run must find the cache warm) --------------------------------
 header "autotune"
+export FRAMEWORK_CACHE_DIR="$OUT/autotune-cache"
 started=$SECONDS
 limit=$(budget "$AUTOTUNE_TIMEOUT")
 # shellcheck disable=SC2086
