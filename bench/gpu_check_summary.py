@@ -154,9 +154,32 @@ def test_families(out: str) -> dict:
         if outcome == "failed" and family["first_failure"] is None:
             family["first_failure"] = test_id
             family["error"] = " ".join(message.split())[:300]
+    for name, (count, seconds) in _compiles_by_family(out).items():
+        family = families.get(name)
+        if family is not None:
+            family["compiles"] = count
+            family["compile_s"] = None if seconds is None else round(seconds, 1)
     for family in families.values():
         family["seconds"] = round(family["seconds"], 1)
     return dict(sorted(families.items()))
+
+
+def _compiles_by_family(out: str) -> dict:
+    """``{family: (compiles, seconds)}``: GPU compiles from the stats files, else (under the
+    interpreter) the distinct specializations each family's tests would compile."""
+    found: dict = {}
+    for path in glob.glob(os.path.join(out, "test-stats-*.json")):
+        for test_file, (count, seconds) in ((_json(path) or {}).get("compiles_by_file") or {}).items():
+            old = found.get(family_of_test(test_file), (0, 0.0))
+            found[family_of_test(test_file)] = (old[0] + count, old[1] + seconds)
+    if found:
+        return found
+    keys: dict = {}
+    for path in glob.glob(os.path.join(out, "specializations-*.json")):
+        report = _json(path) or {"tests": {}, "keys": []}
+        for test_id, indices in report["tests"].items():
+            keys.setdefault(family_of_test(test_id), set()).update(report["keys"][i] for i in indices)
+    return {family: (len(k), None) for family, k in keys.items()}
 
 
 def shard_stats(out: str) -> dict:
@@ -280,11 +303,17 @@ def report(summary: dict) -> list:
         lines.append(f"  TIMED OUT: shards {summary['stats']['shards_interrupted']} were stopped; their "
                      "counts are partial (see tests-<i>.log)")
     if families:
-        lines.append(f"  {'family':<26} {'pass':>5} {'fail':>5} {'skip':>5} {'s':>7}  first failure")
+        lines.append(f"  {'family':<26} {'pass':>5} {'fail':>5} {'skip':>5} {'test s':>7} "
+                     f"{'compiles':>8} {'comp. s':>7}  first failure")
         for name, f in families.items():
             first = f"{f['first_failure']}: {f['error']}" if f["first_failure"] else ""
+            compiles = "-" if f.get("compiles") is None else str(f["compiles"])
             lines.append(f"  {name:<26} {f['passed']:>5} {f['failed']:>5} {f['skipped']:>5} "
-                         f"{f['seconds']:>7.1f}  {first[:200]}")
+                         f"{f['seconds']:>7.1f} {compiles:>8} {_fmt(f.get('compile_s'), 1):>7}  "
+                         f"{first[:200]}")
+        if not summary["stats"]["compiles"] and summary["stats"]["estimated_specializations_per_shard"]:
+            lines.append("  (compiles: the specializations a GPU would compile, counted under the "
+                         "interpreter)")
     s = summary["stats"]
     lines.append("")
     if s["compiles"]:

@@ -10,6 +10,7 @@ end of the session::
 
     {"compiles": n, "compile_s": s, "fast_compiles": n (under 50 ms: loads from Triton's
      on-disk cache, e.g. a kernel another shard compiled), "slowest_compiles": [[kernel, s], ...],
+     "compiles_by_file": {test file: [n, s]},
      "allocator_peak_bytes": b, "peak_rss_bytes": b, "wall_s": s, "tests": n}
 
 and, as each test ends, one line per outcome to ``<file.json>.results.jsonl``.
@@ -36,6 +37,8 @@ class RunStats:
         self.compiles: list = []  # (kernel name, seconds)
         self.allocator_peak = 0
         self.tests = 0
+        self.current_file = "<collection>"
+        self.by_file: dict = {}  # test file -> [compiles, seconds]
 
     def install(self) -> None:
         """Wrap ``triton.compile`` (looked up by Triton's JIT when it first launches a kernel)."""
@@ -49,7 +52,11 @@ class RunStats:
                 return original(src, *args, **kwargs)
             finally:
                 name = getattr(getattr(src, "fn", None), "__name__", None) or getattr(src, "name", "?")
-                stats.compiles.append((str(name), time.perf_counter() - started))
+                seconds = time.perf_counter() - started
+                stats.compiles.append((str(name), seconds))
+                per_file = stats.by_file.setdefault(stats.current_file, [0, 0.0])
+                per_file[0] += 1
+                per_file[1] += seconds
 
         triton.compiler.compile = compile
         if getattr(triton, "compile", None) is original:
@@ -81,6 +88,7 @@ class RunStats:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
+        self.current_file = item.nodeid.split("::")[0]
         yield
         self.tests += 1
         self._sample_allocator()
@@ -93,6 +101,7 @@ class RunStats:
                   "compile_s": round(sum(s for _, s in self.compiles), 2),
                   "fast_compiles": sum(1 for _, s in self.compiles if s < FAST_S),
                   "slowest_compiles": [[name, round(s, 2)] for name, s in slowest],
+                  "compiles_by_file": {f: [n, round(s, 2)] for f, (n, s) in self.by_file.items()},
                   "allocator_peak_bytes": self.allocator_peak, "peak_rss_bytes": rss,
                   "wall_s": round(time.perf_counter() - self.started, 1), "tests": self.tests}
         with open(self.path, "w", encoding="utf-8") as f:

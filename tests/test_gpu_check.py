@@ -145,6 +145,7 @@ def _write_run(out):
     (out / "tests-0.log").write_text("!!! KeyboardInterrupt !!!\n")
     (out / "test-stats-0.json").write_text(json.dumps({
         "compiles": 40, "compile_s": 12.5, "slowest_compiles": [["matmul_kernel", 2.0]],
+        "compiles_by_file": {"tests/ops/test_matmul.py": [30, 10.0], "tests/test_cli.py": [10, 2.5]},
         "allocator_peak_bytes": 3 * 2**20, "peak_rss_bytes": 500 * 2**20, "wall_s": 230.0,
         "tests": 4}))
     (out / "gpu-memory.csv").write_text("1200, 5\n2400, 80\n")
@@ -174,6 +175,7 @@ def test_summary_answers_per_family_with_the_first_failure(tmp_path, monkeypatch
     assert matmul["first_failure"] == "tests/ops/test_matmul.py::test_b[cuda]"
     assert "Not equal to tolerance" in matmul["error"]
     assert summary["tests"]["cli"]["skipped"] == 1 and "?" not in summary["tests"]
+    assert (matmul["compiles"], matmul["compile_s"]) == (30, 10.0)
     assert "tests TIMED OUT after 240 s" in text and "shards [0] were stopped" in text
     assert "bench FAILED (exit 1)" in text
     assert summary["stats"]["compiles"] == 40 and summary["stats"]["gpu_memory_used_peak_mib"] == 2400
