@@ -108,8 +108,8 @@ def pytest_collection_modifyitems(config, items):
     device (the GPU run checks the GPU path; CI runs the rest).
     ``FRAMEWORK_TEST_SHARD=i/n`` keeps shard ``i`` of ``n``: whole test files
     (``shard_by_file``), or every n-th test with ``FRAMEWORK_TEST_SHARD_BY=index``.
-    The script runs n pytest processes side by side (no pytest-xdist on the GPU machine) so
-    kernel compilation uses several cores.
+    The script runs n pytest processes side by side, so kernel compilation uses
+    several cores and each process compiles only the kernels of its own files.
     """
     dropped = []
     if os.environ.get("FRAMEWORK_TEST_DEVICE") == "cuda":
