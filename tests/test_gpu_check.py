@@ -206,12 +206,12 @@ def test_launchers_up_to_triton_3_7_need_torch():
 
 def test_gpu_without_torch_on_an_old_triton_is_a_clear_error(monkeypatch):
     import importlib.util
-    from importlib import metadata
+
+    import triton
 
     from framework.backends.triton import runtime
-    real_version, real_find_spec = metadata.version, importlib.util.find_spec
-    monkeypatch.setattr(metadata, "version", lambda name: "3.6.0" if name == "triton"
-                        else real_version(name))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(triton, "__version__", "3.6.0")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch"
                         else real_find_spec(name, *a))
     runtime.check_launcher.cache_clear()
@@ -219,7 +219,7 @@ def test_gpu_without_torch_on_an_old_triton_is_a_clear_error(monkeypatch):
         with pytest.raises(runtime.CudaUnavailableError, match="Triton 3.6.0 launches GPU kernels "
                                                                "through torch"):
             runtime.check_launcher()
-        monkeypatch.setattr(metadata, "version", lambda name: "3.9.0")
+        monkeypatch.setattr(triton, "__version__", "3.9.0")
         runtime.check_launcher.cache_clear()
         runtime.check_launcher()  # a torch-free launcher: fine without torch
     finally:
@@ -229,7 +229,8 @@ def test_gpu_without_torch_on_an_old_triton_is_a_clear_error(monkeypatch):
 def test_gpu_launches_import_torch_only_where_triton_needs_it():
     """On a GPU: framework never imports torch itself; Triton <= 3.7's launcher does."""
     import subprocess
-    from importlib import metadata
+
+    import triton
 
     from framework.backends.triton import runtime
     if runtime._gpu_count() == 0:
@@ -241,7 +242,7 @@ def test_gpu_launches_import_torch_only_where_triton_needs_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**os.environ, "FRAMEWORK_TRITON_INTERPRET": "0"})
     assert out.returncode == 0, out.stderr
-    expected = runtime.launcher_needs_torch(metadata.version("triton"))
+    expected = runtime.launcher_needs_torch(triton.__version__)
     assert out.stdout.strip().splitlines()[-1] == str(expected)
 
 

@@ -102,8 +102,9 @@ def launcher_needs_torch(triton_version: str) -> bool:
 def check_launcher() -> None:
     """Raise a clear error where Triton's launcher needs torch and torch is not installed."""
     import importlib.util
-    from importlib import metadata
-    version = metadata.version("triton")
+
+    import triton
+    version = triton.__version__
     if launcher_needs_torch(version) and importlib.util.find_spec("torch") is None:
         raise CudaUnavailableError(
             f"Triton {version} launches GPU kernels through torch (its CUDA driver asks torch "
