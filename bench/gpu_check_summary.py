@@ -299,9 +299,11 @@ def report(summary: dict) -> list:
     test_phase = next((p for p in summary["phases"] if p["name"] == "tests"), None)
     if test_phase is None:
         lines.append("  the test phase did not finish: counts are from the reports written so far")
+    elif test_phase["rc"] in TIMEOUT_CODES and summary["stats"]["shards_interrupted"]:
+        lines.append(f"  TIMED OUT: shards {summary['stats']['shards_interrupted']} were stopped "
+                     "mid-run; their counts are partial (see tests-<i>.log)")
     elif test_phase["rc"] in TIMEOUT_CODES:
-        lines.append(f"  TIMED OUT: shards {summary['stats']['shards_interrupted']} were stopped; their "
-                     "counts are partial (see tests-<i>.log)")
+        lines.append("  TIMED OUT while the shards were finishing up: every test that ran is counted")
     if families:
         lines.append(f"  {'family':<26} {'pass':>5} {'fail':>5} {'skip':>5} {'test s':>7} "
                      f"{'compiles':>8} {'comp. s':>7}  first failure")
