@@ -208,6 +208,8 @@ def shard_stats(out: str) -> dict:
         "shard_wall_s": [s["wall_s"] for s in stats],
         "compile_s": round(sum(s["compile_s"] for s in stats), 1),
         "fast_compiles": sum(s.get("fast_compiles", 0) for s in stats),
+        "launchers": sum(s.get("launchers", 0) for s in stats),
+        "launcher_s": round(sum(s.get("launcher_s", 0.0) for s in stats), 1),
         "slowest_compiles": slowest[:5],
         "estimated_specializations_per_shard": per_shard_specs,
         "estimated_specializations": len(all_specs),
@@ -323,6 +325,8 @@ def report(summary: dict) -> list:
         lines.append(f"compiles: {s['compiles']} triton.compile calls in {s['compile_s']} s summed "
                      f"over shards ({s['fast_compiles']} under 50 ms: loads from the shared cache); "
                      f"per shard {s['compiles_per_shard']}; slowest: {slow}")
+        lines.append(f"C launchers: {s['launchers']} built or loaded in {s['launcher_s']} s summed "
+                     "over shards")
     else:
         lines.append(f"compiles: none ({s['shards_reporting']} shards reporting)")
     lines.append(f"shard wall times (s): {s['shard_wall_s'] or '-'}")

@@ -10,7 +10,8 @@ end of the session::
 
     {"compiles": n, "compile_s": s, "fast_compiles": n (under 50 ms: loads from Triton's
      on-disk cache, e.g. a kernel another shard compiled), "slowest_compiles": [[kernel, s], ...],
-     "compiles_by_file": {test file: [n, s]},
+     "compiles_by_file": {test file: [n, s]}, "launchers": n, "launcher_s": s (C launchers
+     built with the host compiler, or loaded from the cache),
      "allocator_peak_bytes": b, "peak_rss_bytes": b, "wall_s": s, "tests": n}
 
 and, as each test ends, one line per outcome to ``<file.json>.results.jsonl``.
@@ -35,6 +36,7 @@ class RunStats:
         self.path = path
         self.started = time.perf_counter()
         self.compiles: list = []  # (kernel name, seconds)
+        self.launchers: list = []  # seconds per C launcher build (or load from the cache)
         self.allocator_peak = 0
         self.tests = 0
         self.current_file = "<collection>"
@@ -61,6 +63,28 @@ class RunStats:
         triton.compiler.compile = compile
         if getattr(triton, "compile", None) is original:
             triton.compile = compile
+        self._install_launcher_timer()
+
+    def _install_launcher_timer(self) -> None:
+        """Time the C launchers Triton builds with the host compiler (Triton 3.6: one per
+        kernel argument-type list, built at a kernel's first launch); absent in newer layouts."""
+        try:
+            from triton.backends.nvidia import driver
+        except Exception:  # noqa: BLE001 - no NVIDIA backend module: nothing to time
+            return
+        original = getattr(driver, "compile_module_from_src", None)
+        if original is None:
+            return
+        stats = self
+
+        def compile_module_from_src(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                stats.launchers.append(time.perf_counter() - started)
+
+        driver.compile_module_from_src = compile_module_from_src
 
     def _sample_allocator(self) -> None:
         memory = sys.modules.get("framework.backends.triton.memory")
@@ -100,6 +124,7 @@ class RunStats:
         report = {"compiles": len(self.compiles),
                   "compile_s": round(sum(s for _, s in self.compiles), 2),
                   "fast_compiles": sum(1 for _, s in self.compiles if s < FAST_S),
+                  "launchers": len(self.launchers), "launcher_s": round(sum(self.launchers), 2),
                   "slowest_compiles": [[name, round(s, 2)] for name, s in slowest],
                   "compiles_by_file": {f: [n, round(s, 2)] for f, (n, s) in self.by_file.items()},
                   "allocator_peak_bytes": self.allocator_peak, "peak_rss_bytes": rss,
