@@ -1,6 +1,9 @@
 # `make test`  — create .venv if missing, install the project with its test extra, run the suite.
 # `make bench` — same environment, then `framework bench` (the benchmark report against PyTorch/NumPy).
 # `make bench-targets` — the CPU speed targets vs PyTorch CPU (bench/cpu_targets.py; exits 1 on a miss).
+# `make test-compat` — the GPU test machines' Triton (3.6.0, with NumPy >= 2.4) in a second venv
+#   without torch: the compile check (sm_90/sm_80, spills, SASS) and the torch-free interpreter
+#   tests. Not part of `make test` (a few minutes more).
 #
 # torch is the test oracle only. `torch==2.13.0` is installed explicitly first: on the project's
 # machines pip finds that CPU build on local disk, and the test extra's looser `torch>=2.4`
@@ -17,7 +20,13 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup -q
 BENCH_ARGS ?=
 TARGET_ARGS ?=
 
-.PHONY: test bench bench-targets venv docs clean-venv
+COMPAT_VENV ?= .venv36
+COMPAT_PY := $(COMPAT_VENV)/bin/python
+COMPAT_STAMP := $(COMPAT_VENV)/.compat-installed
+COMPAT_PINS ?= triton==3.6.0 "numpy>=2.4" ml_dtypes rich safetensors pytest
+COMPAT_TESTS ?= tests/test_compile.py tests/autotune tests/test_cli.py tests/test_gpu_check.py
+
+.PHONY: test test-compat bench bench-targets venv docs clean-venv
 
 venv: $(STAMP)
 
@@ -33,6 +42,16 @@ $(STAMP): pyproject.toml | $(PY)
 # oversubscribed OpenBLAS threads made matmuls up to 100x slower on a busy machine.
 test: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+$(COMPAT_STAMP):
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_PY) -m pip install --quiet --disable-pip-version-check $(COMPAT_PINS)
+	touch $(COMPAT_STAMP)
+
+# Runs from the source tree (PYTHONPATH), so nothing is installed into the compat venv.
+test-compat: $(COMPAT_STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH=$(CURDIR) $(COMPAT_PY) -m pytest -q \
+		-p no:cacheprovider $(COMPAT_TESTS)
 
 bench: $(STAMP)
 	$(VENV)/bin/framework bench $(BENCH_ARGS)

@@ -97,7 +97,11 @@ def _param(bits, COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     return tl.full((BLOCK,), bits, tl.int64).to(tl.float64, bitcast=True).to(COMPUTE)
 
 
-@triton.jit
+# Not specialized: the ops' parameters passed as bit patterns (values, not sizes).
+_PARAMS_UNSPECIALIZED = ("p0_bits", "p1_bits")
+
+
+@triton.jit(do_not_specialize=_PARAMS_UNSPECIALIZED)
 def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
                       COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i]; p0, p1)`` for BLOCK consecutive indices."""
@@ -110,7 +114,7 @@ def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
     tl.store(out_ptr + idx, _convert(r, out_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=_PARAMS_UNSPECIALIZED)
 def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
                                COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive

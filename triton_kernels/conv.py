@@ -94,10 +94,18 @@ def default_config(kernel: str, m: int, n: int, k: int, itemsize: int, interpret
     config = dict(CONV_CONFIGS[kernel]["half" if itemsize == 2 else "wide"])
     if n <= MIN_BLOCK and itemsize <= 4:
         # Narrow problems (depthwise: one output channel per group) take 16-wide N tiles
-        # (and 16-deep K tiles for <= 16 taps, e.g. 3x3) on 4 warps instead of computing
-        # masked-off columns; COMPILE_SPECS checks these tiles too.
-        config.update(BLOCK_N=MIN_BLOCK, BLOCK_K=MIN_BLOCK if k <= MIN_BLOCK else 32, num_warps=4)
+        # (and 16-deep K tiles for <= 16 taps, e.g. 3x3) instead of computing masked-off
+        # columns; COMPILE_SPECS checks these tiles too.
+        config.update(BLOCK_N=MIN_BLOCK, BLOCK_K=MIN_BLOCK if k <= MIN_BLOCK else 32,
+                      **_narrow_launch(itemsize))
     return config
+
+
+def _narrow_launch(itemsize: int) -> dict:
+    """Launch options of the narrow (BLOCK_N = 16) tiles: 4 warps; fp32 FMA tiles without
+    software pipelining (with 2 stages Triton 3.6 spills 4-16 bytes in fwd and dgrad, and
+    8 warps spill on Triton 3.9; 1 stage is spill-free on both, sm_90 and sm_80)."""
+    return {"num_warps": 4, "num_stages": 2 if itemsize == 2 else 1}
 
 
 # Index helpers ------------------------------------------------------------------------
@@ -128,7 +136,13 @@ def _store_tile(ptrs, acc, mask, INTERPRET_BF16: tl.constexpr):
 
 
 # Forward ----------------------------------------------------------------------------------
-@triton.jit
+# Not specialized: the sizes and geometry (they only enter the implicit-GEMM index arithmetic
+# and masks); the tensor strides stay specialized.
+_CONV_UNSPECIALIZED = ("C_G", "H", "W", "CO_G", "HO", "WO", "KH", "KW", "M",
+                          "stride_h", "stride_w", "pad_h", "pad_w", "dil_h", "dil_w")
+
+
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
                       C_G, H, W, CO_G, HO, WO, KH, KW, M,
                       stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
@@ -185,7 +199,7 @@ def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
 
 
 # Input gradient (and conv_transpose2d forward) ------------------------------------------------
-@triton.jit
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
@@ -244,7 +258,7 @@ def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
 
 
 # Weight gradient ----------------------------------------------------------------------------
-@triton.jit
+@triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
 def conv2d_wgrad_kernel(x_ptr, dy_ptr, dw_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
@@ -394,9 +408,9 @@ COMPILE_SPECS = [
 ] + [
     # The narrow tiles of depthwise problems (BLOCK_N = 16, BLOCK_K = 16 or 32).
     _gemm_spec(kernel, dtype, dict(CONV_CONFIGS[kernel][kind], BLOCK_N=16, BLOCK_K=block_k,
-                                   num_warps=4), sass)
+                                   **_narrow_launch(itemsize)), sass)
     for kernel in _GEMM_POINTERS
-    for dtype, kind, sass in (("fp16", "half", _TENSOR_CORES), ("fp32", "wide", {}))
+    for dtype, itemsize, kind, sass in (("fp16", 2, "half", _TENSOR_CORES), ("fp32", 4, "wide", {}))
     for block_k in (16, 32)
 ] + [
     _im2col_spec("unfold_kernel", "fp32", {}),

@@ -22,7 +22,14 @@ def cast_to(value, ty: tl.constexpr):
     return value.to(ty)
 
 
-@triton.jit
+# Not specialized: sizes and strides of the strided path (div/mod index arithmetic; a
+# divisibility hint speeds up nothing), so every shape shares one binary per dtype pair.
+_STRIDED_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                          "d0", "d1", "d2", "d3", "d4", "d5",
+                          "s0", "s1", "s2", "s3", "s4", "s5")
+
+
+@triton.jit(do_not_specialize=_STRIDED_UNSPECIALIZED)
 def strided_copy_kernel(dst_ptr, src_ptr, n,
                         size1, size2, size3, size4, size5,
                         d0, d1, d2, d3, d4, d5,

@@ -479,7 +479,14 @@ def _coords(idx, size1, size2, size3, size4, size5, INDEX32: tl.constexpr):
 # --------------------------------------------------------------------------
 # Kernels
 # --------------------------------------------------------------------------
-@triton.jit
+# Not specialized (do_not_specialize): the sizes and strides of the STRIDED path, whose offsets
+# come from div/mod index arithmetic that no divisibility hint speeds up. Triton then compiles
+# one binary per op and dtype rather than one per shape seen (docs/benchmarks.md, GPU check).
+_UNARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                         "s0", "s1", "s2", "s3", "s4", "s5")
+
+
+@triton.jit(do_not_specialize=_UNARY_UNSPECIALIZED)
 def unary_kernel(out_ptr, x_ptr, n,
                  size1, size2, size3, size4, size5,
                  s0, s1, s2, s3, s4, s5,
@@ -503,7 +510,12 @@ def unary_kernel(out_ptr, x_ptr, n,
     tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit
+_BINARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                          "sa0", "sa1", "sa2", "sa3", "sa4", "sa5",
+                          "sb0", "sb1", "sb2", "sb3", "sb4", "sb5")
+
+
+@triton.jit(do_not_specialize=_BINARY_UNSPECIALIZED)
 def binary_kernel(out_ptr, a, b, n,
                   size1, size2, size3, size4, size5,
                   sa0, sa1, sa2, sa3, sa4, sa5,
@@ -531,7 +543,13 @@ def binary_kernel(out_ptr, a, b, n,
     tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit
+_WHERE_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                         "sc0", "sc1", "sc2", "sc3", "sc4", "sc5",
+                         "sa0", "sa1", "sa2", "sa3", "sa4", "sa5",
+                         "sb0", "sb1", "sb2", "sb3", "sb4", "sb5")
+
+
+@triton.jit(do_not_specialize=_WHERE_UNSPECIALIZED)
 def where_kernel(out_ptr, cond_ptr, a, b, n,
                  size1, size2, size3, size4, size5,
                  sc0, sc1, sc2, sc3, sc4, sc5,

@@ -48,7 +48,15 @@ def _source_index(i, n, param, table_ptr, mask, MODE: tl.constexpr):
     return j
 
 
-@triton.jit
+# Not specialized: the index-map sizes, strides and parameters (div/mod index arithmetic), so
+# every shape of a movement op shares one binary.
+_REMAP_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                         "n0", "n1", "n2", "n3", "n4", "n5",
+                         "st0", "st1", "st2", "st3", "st4", "st5",
+                         "p0", "p1", "p2", "p3", "p4", "p5")
+
+
+@triton.jit(do_not_specialize=_REMAP_UNSPECIALIZED)
 def remap_kernel(x_ptr, out_ptr, table_ptr, fill_ptr, total,
                  size1, size2, size3, size4, size5,
                  n0, n1, n2, n3, n4, n5,

@@ -123,7 +123,12 @@ def _load_tile(x_ptr, rows, cols, row_mask, col_end, stride_m, stride_n, fill, A
 
 
 # Kernels ----------------------------------------------------------------------------
-@triton.jit
+# Not specialized: the row count and the mean's divisor (neither enters an address along the
+# reduced, vectorized axis).
+_REDUCE_UNSPECIALIZED = ("M", "count")
+
+
+@triton.jit(do_not_specialize=_REDUCE_UNSPECIALIZED)
 def reduce_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, count,
                   OP: tl.constexpr, ACC: tl.constexpr,
                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):

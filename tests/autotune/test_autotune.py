@@ -1,6 +1,7 @@
 """The autotune cache and tuner under the Triton interpreter: keys, buckets, atomic writes,
 corrupt and foreign files, lookups at the launch site, the recorder, export/import, and the
 ``framework autotune --dry-run`` flow (a warm second run tunes nothing)."""
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -181,11 +182,28 @@ def test_failing_configs_are_skipped_and_the_budget_stops_early():
     assert len(result.timings) == 1
 
 
-def test_matmul_tuning_under_the_interpreter_times_real_launches():
-    result = autotune.tune(triton_matmul.MATMUL, _problem(16, 16, 32),
-                           lambda fn: (fn(), 1.0)[1])
-    assert len(result.timings) == 3
-    assert all(ms == 1.0 for ms in result.timings.values())
+def _first_configs(tunable, count=3):
+    """``tunable`` with its config space cut to the first ``count`` configs.
+
+    The interpreter's space has 2-3 configs, a GPU's dozens (each a compile): the tests
+    launch a few of them on either runtime.
+    """
+    return dataclasses.replace(tunable, configs=lambda problem: tunable.configs(problem)[:count])
+
+
+def _tried_labels(tunable, problem):
+    """Labels of the configs ``autotune.tune`` launches: the space, plus the heuristic first."""
+    configs = tunable.configs(problem)
+    heuristic = tunable.heuristic(problem)
+    return {autotune.config_label(c) for c in ([] if heuristic in configs else [heuristic]) + configs}
+
+
+def test_matmul_tuning_times_real_launches_of_every_config():
+    tunable, problem = _first_configs(triton_matmul.MATMUL), _problem(16, 16, 32)
+    result = autotune.tune(tunable, problem, lambda fn: (fn(), 1.0)[1])
+    assert set(result.timings) == _tried_labels(tunable, problem)
+    assert 2 <= len(result.timings) <= 4
+    assert all(ms == 1.0 for ms in result.timings.values())  # every config launched without error
 
 
 def test_recorder_logs_the_problems_a_run_uses(tmp_path):
@@ -274,8 +292,10 @@ def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
     problem = {k: v for k, v in seen[0].items() if k != "op"}
     tunable = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"]
     assert tunable.key(problem).startswith("conv2d_fwd@")
+    tunable = _first_configs(tunable, 2)
     result = autotune.tune(tunable, problem, lambda fn: (fn(), 1.0)[1])
-    assert len(result.timings) == 2
+    assert set(result.timings) == _tried_labels(tunable, problem)
+    assert all(ms == 1.0 for ms in result.timings.values())
     cached = dict(result.best, BLOCK_K=16)
     autotune.cache().put(result.key, cached, result.timings)
     used = []

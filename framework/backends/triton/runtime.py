@@ -93,7 +93,36 @@ def require(index: int = 0) -> None:
         raise CudaUnavailableError(
             f"CUDA error: invalid device ordinal cuda:{index} ({device_count()} device(s) available)")
     if current == "gpu":
+        check_launcher()
         make_current(index)
+
+
+def launcher_needs_torch(triton_version: str) -> bool:
+    """True for Triton releases whose CUDA launcher gets the device and stream from torch.
+
+    Up to 3.7, Triton's CUDA driver imports torch at the first launch (and
+    counts no active driver without it); from 3.8 it launches on the primary
+    context's default stream when torch is not imported.
+    """
+    parts = []
+    for part in triton_version.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts) < (3, 8)
+
+
+@functools.lru_cache(maxsize=None)
+def check_launcher() -> None:
+    """Raise a clear error where Triton's launcher needs torch and torch is not installed."""
+    import importlib.util
+
+    import triton
+    version = triton.__version__
+    if launcher_needs_torch(version) and importlib.util.find_spec("torch") is None:
+        raise CudaUnavailableError(
+            f"Triton {version} launches GPU kernels through torch (its CUDA driver asks torch "
+            "for the current device and stream), and torch is not installed: install torch, "
+            "or Triton >= 3.8, which launches without it. framework itself never imports torch.")
 
 
 @functools.lru_cache(maxsize=None)
@@ -234,5 +263,28 @@ def kernels() -> _KernelModules:
     ``@triton.jit`` picks interpreter or compiler when it runs, so the
     interpreter switch must be in the environment before this import.
     """
-    mode()
+    if mode() == "interpreter":
+        _patch_interpreter_scalar_index()
     return _KernelModules()
+
+
+def _patch_interpreter_scalar_index() -> None:
+    """Let Triton 3.6's interpreter turn a scalar kernel argument into an int on NumPy >= 2.4.
+
+    Triton 3.6 defines ``tl.tensor.__index__`` (used by ``range(n)`` over a
+    runtime ``n``) in its interpreter as ``int(handle.data)`` on a 1-element
+    array, which NumPy 2.4 refuses (only 0-d arrays convert to scalars);
+    newer Triton squeezes first. Wrapping the interpreter's patch function
+    with the squeezing ``__index__`` is a no-op where Triton already does it.
+    """
+    from triton.runtime import interpreter
+    original = getattr(interpreter, "_patch_lang_tensor", None)
+    if original is None or getattr(original, "_framework_index_fix", False):
+        return
+
+    def patch_lang_tensor(tensor, scope):
+        original(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+    patch_lang_tensor._framework_index_fix = True
+    interpreter._patch_lang_tensor = patch_lang_tensor
