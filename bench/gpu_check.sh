@@ -33,6 +33,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export FRAMEWORK_TRITON_INTERPRET="${FRAMEWORK_TRITON_INTERPRET:-0}"
 TOTAL_BUDGET="${TOTAL_BUDGET:-450}"
 SMOKE_TIMEOUT="${SMOKE_TIMEOUT:-60}"
+RELIABILITY_TIMEOUT="${RELIABILITY_TIMEOUT:-60}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-240}"
 AUTOTUNE_TIMEOUT="${AUTOTUNE_TIMEOUT:-60}"   # each of the two runs
 AUTOTUNE_BUDGET="${AUTOTUNE_BUDGET:-40}"     # framework autotune --budget (seconds of tuning)
@@ -114,6 +115,15 @@ EOF
 rc=$?
 cat "$OUT/smoke.log"
 phase_done smoke "$rc" "$started" "$limit"
+
+# reliability: stream policy, worker threads, device-side index checks, sync-free step -------
+header "reliability"
+started=$SECONDS
+limit=$(budget "$RELIABILITY_TIMEOUT")
+timeout "$limit" "$PYTHON" bench/gpu_reliability_check.py >"$OUT/reliability.log" 2>&1
+rc=$?
+cat "$OUT/reliability.log"
+phase_done reliability "$rc" "$started" "$limit"
 
 # tests on the GPU --------------------------------------------------------------------------
 # Only the cuda side (FRAMEWORK_TEST_DEVICE=cuda drops the tests parametrized on cpu: CI

@@ -293,6 +293,8 @@ def report(summary: dict) -> list:
     smoke = summary["smoke"]
     if smoke:
         lines.append(f"smoke: {smoke}")
+    for check in summary.get("reliability") or []:
+        lines.append(f"reliability: {check}")
     families = summary["tests"]
     totals = {k: sum(f[k] for f in families.values()) for k in ("passed", "failed", "skipped")}
     lines.append("")
@@ -356,8 +358,11 @@ def report(summary: dict) -> list:
 def summarize(out: str) -> dict:
     env, results = bench_rows(out)
     smoke = _read(os.path.join(out, "smoke.log")).strip().splitlines()
+    # bench/gpu_reliability_check.py prints "check: PASS" / "check: FAIL (...)" lines
+    reliability = [line[:300] for line in _read(os.path.join(out, "reliability.log")).splitlines()
+                   if line.strip()][-8:]
     return {"versions": versions(out), "phases": phases(out),
-            "smoke": smoke[-1][:300] if smoke else None, "tests": test_families(out),
+            "smoke": smoke[-1][:300] if smoke else None, "reliability": reliability, "tests": test_families(out),
             "stats": shard_stats(out), "autotune": autotune_result(out), "environment": env,
             "bench": results}
 
