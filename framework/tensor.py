@@ -787,7 +787,9 @@ FORWARDED_METHODS = {
         "ge", "greater", "less", "greater_equal", "less_equal", "not_equal", "logical_and",
         "logical_or", "logical_xor", "logical_not", "where", "clamp", "clip", "clamp_min",
         "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
-        "allclose", "isclose",
+        "allclose", "isclose", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+        "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
+        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot",
     ),
     "reduce": (
         "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
@@ -809,7 +811,9 @@ FORWARDED_METHODS = {
         "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
         "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
         "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
-        "bernoulli_", "exponential_", "random_",
+        "bernoulli_", "exponential_", "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_",
+        "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
+        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_",
     ),
     # indexing ops
     "indexing": (

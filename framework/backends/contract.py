@@ -42,7 +42,8 @@ UNARY = (
     "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
     "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
     "softplus", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
-    "logical_not", "isnan",
+    "logical_not", "isnan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "erf", "erfc", "erfinv",
 )
 
 # Elementwise: binary(a, b, compute_dtype, out_dtype) -> Array; a and b are broadcast by
@@ -51,7 +52,7 @@ UNARY = (
 BINARY = (
     "add", "sub", "mul", "div", "div_floor", "div_trunc", "remainder", "fmod", "pow",
     "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
-    "logical_and", "logical_or", "logical_xor",
+    "logical_and", "logical_or", "logical_xor", "copysign", "logaddexp", "logaddexp2", "hypot",
 )
 
 OTHER_ELEMENTWISE = {
