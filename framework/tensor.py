@@ -468,24 +468,37 @@ class Tensor:
         return _elementwise().abs(self)
 
     def __invert__(self):
-        if self.dtype is not dtypes.bool:
-            raise TypeError("~ (bitwise not) is only supported for bool tensors")
-        return _elementwise().logical_not(self)
+        return _elementwise().bitwise_not(self)
 
     def __and__(self, other):
-        return _elementwise().logical_and(self, _require_bool(self, other, "&"))
+        return _elementwise().bitwise_and(self, other)
 
-    __rand__ = __and__
+    def __rand__(self, other):
+        return _elementwise().bitwise_and(other, self)
 
     def __or__(self, other):
-        return _elementwise().logical_or(self, _require_bool(self, other, "|"))
+        return _elementwise().bitwise_or(self, other)
 
-    __ror__ = __or__
+    def __ror__(self, other):
+        return _elementwise().bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _elementwise().logical_xor(self, _require_bool(self, other, "^"))
+        return _elementwise().bitwise_xor(self, other)
 
-    __rxor__ = __xor__
+    def __rxor__(self, other):
+        return _elementwise().bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _elementwise().bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _elementwise().bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _elementwise().bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _elementwise().bitwise_right_shift(other, self)
 
     def __eq__(self, other):
         if other is None:
@@ -738,15 +751,6 @@ def _shape_args(args) -> tuple:
     return tuple(args)
 
 
-def _require_bool(self: Tensor, other, symbol: str):
-    other_dtype = getattr(other, "dtype", None)
-    ok = self.dtype is dtypes.bool and (other_dtype is dtypes.bool or isinstance(other, bool))
-    if not ok:
-        raise TypeError(f"'{symbol}' is only supported between bool tensors (bitwise ops on "
-                        "integers are not implemented)")
-    return other
-
-
 _ELEMENTWISE = __name__.rpartition(".")[0] + ".ops.elementwise"
 
 
@@ -789,7 +793,8 @@ FORWARDED_METHODS = {
         "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
         "allclose", "isclose", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
         "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
-        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot",
+        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot", "bitwise_and", "bitwise_or",
+        "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     ),
     "reduce": (
         "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
@@ -813,7 +818,9 @@ FORWARDED_METHODS = {
         "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
         "bernoulli_", "exponential_", "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_",
         "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
-        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_",
+        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_", "bitwise_and_",
+        "bitwise_or_", "bitwise_xor_", "bitwise_not_", "bitwise_left_shift_",
+        "bitwise_right_shift_",
     ),
     # indexing ops
     "indexing": (

@@ -552,6 +552,8 @@ def _unary(x, p0, p1, OP: tl.constexpr):
         r = _erfc(x)
     elif OP == "erfinv":
         r = _erfinv(x)
+    elif OP == "bitwise_not":  # integer types only
+        r = ~x
     elif OP == "clamp":  # p0 = lower bound, p1 = upper bound; NaN passes through
         lo = tl.full(x.shape, p0, x.dtype)
         hi = tl.full(x.shape, p1, x.dtype)
@@ -627,6 +629,18 @@ def _binary(a, b, OP: tl.constexpr):
         r = _logaddexp(a, b, True)
     elif OP == "hypot":
         r = _hypot(a, b)
+    elif OP == "bitwise_and":  # integer (or bool as int32) compute types only
+        r = a & b
+    elif OP == "bitwise_or":
+        r = a | b
+    elif OP == "bitwise_xor":
+        r = a ^ b
+    elif OP == "shift_left":  # counts outside [0, bits) give 0 (LLVM leaves them undefined)
+        ok = (b >= 0) & (b < a.dtype.primitive_bitwidth)
+        r = tl.where(ok, a << tl.where(ok, b, 0), 0)
+    elif OP == "shift_right":  # arithmetic for signed types; sign fill outside [0, bits)
+        ok = (b >= 0) & (b < a.dtype.primitive_bitwidth)
+        r = tl.where(ok, a >> tl.where(ok, b, 0), tl.where(a < 0, -1, 0))
     else:
         tl.static_assert(False, "unknown binary op")
     return r

@@ -39,7 +39,8 @@ __all__ = [
     "isfinite", "lerp", "addcmul", "addcdiv", "equal", "allclose", "isclose",
     "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
     "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "copysign", "logaddexp",
-    "logaddexp2", "hypot",
+    "logaddexp2", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift",
 ]
 
 Operand = "Tensor | bool | int | float"  # a tensor or a Python number
@@ -1245,6 +1246,56 @@ def isfinite(input: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------
+# Bitwise ops (integer and bool tensors; no gradient)
+# ---------------------------------------------------------------------------------------
+def _bitwise(op: str, kernel: str, input, other, allow_bool: bool = True) -> Tensor:
+    (input, other), _ = _operands(op, ("input", "other"), (input, other))
+    result = dtypes.result_type(input, other)
+    if result.is_floating_point or (result is dtypes.bool and not allow_bool):
+        raise NotImplementedError(f"{op}(): not implemented for {result} (integer "
+                                  f"{'and bool ' if allow_bool else ''}tensors only)")
+    ref = input if isinstance(input, Tensor) else other
+    fn = getattr(backend(ref), kernel)
+    return wrap(fn(_arr(input), _arr(other), result, result), ref._device)
+
+
+def bitwise_and(input: Operand, other: Operand) -> Tensor:
+    """Bitwise AND of integer or bool tensors (logical AND for bool)."""
+    return _bitwise("bitwise_and", "bitwise_and", input, other)
+
+
+def bitwise_or(input: Operand, other: Operand) -> Tensor:
+    """Bitwise OR of integer or bool tensors."""
+    return _bitwise("bitwise_or", "bitwise_or", input, other)
+
+
+def bitwise_xor(input: Operand, other: Operand) -> Tensor:
+    """Bitwise XOR of integer or bool tensors."""
+    return _bitwise("bitwise_xor", "bitwise_xor", input, other)
+
+
+def bitwise_left_shift(input: Operand, other: Operand) -> Tensor:
+    """``input << other``, wrapping in the result type; counts outside [0, bits) give 0."""
+    return _bitwise("bitwise_left_shift", "shift_left", input, other, allow_bool=False)
+
+
+def bitwise_right_shift(input: Operand, other: Operand) -> Tensor:
+    """Arithmetic ``input >> other``; counts outside [0, bits) give the sign fill (0 or -1)."""
+    return _bitwise("bitwise_right_shift", "shift_right", input, other, allow_bool=False)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input``: bitwise NOT of an integer tensor, logical NOT of a bool tensor."""
+    check_tensor("bitwise_not", "input", input)
+    if input.dtype is dtypes.bool:
+        return logical_not(input)
+    if input.dtype.is_floating_point:
+        raise NotImplementedError(f"bitwise_not(): not implemented for {input.dtype} (integer "
+                                  "and bool tensors only)")
+    return wrap(backend(input).bitwise_not(input._a, input.dtype), input.device)
+
+
+# ---------------------------------------------------------------------------------------
 # where and clamp
 # ---------------------------------------------------------------------------------------
 class Where(Function):
@@ -1521,6 +1572,13 @@ def _register() -> None:
     }
     for name, kernel in predicates.items():
         register(name, "elementwise", (kernel,), differentiable=False)
+    bitwise = {
+        "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor",
+        "bitwise_left_shift": "shift_left", "bitwise_right_shift": "shift_right",
+    }
+    for name, kernel in bitwise.items():
+        register(name, "elementwise", (kernel,), differentiable=False)
+    register("bitwise_not", "elementwise", ("bitwise_not", "logical_not"), differentiable=False)
     register("isinf", "elementwise", ("abs", "eq", "full"), differentiable=False)
     register("isfinite", "elementwise", ("sub", "eq", "full"), differentiable=False)
     register("isclose", "elementwise", ("eq", "sub", "abs", "mul", "add", "le", "logical_or"),

@@ -288,6 +288,12 @@ erfc_ = _unary_inplace("erfc_", "erfc")
 erfinv_ = _unary_inplace("erfinv_", "erfinv")
 copysign_ = _binary_inplace("copysign_", "copysign")
 hypot_ = _binary_inplace("hypot_", "hypot")
+bitwise_and_ = _binary_inplace("bitwise_and_", "bitwise_and")
+bitwise_or_ = _binary_inplace("bitwise_or_", "bitwise_or")
+bitwise_xor_ = _binary_inplace("bitwise_xor_", "bitwise_xor")
+bitwise_left_shift_ = _binary_inplace("bitwise_left_shift_", "bitwise_left_shift")
+bitwise_right_shift_ = _binary_inplace("bitwise_right_shift_", "bitwise_right_shift")
+bitwise_not_ = _unary_inplace("bitwise_not_", "bitwise_not")
 
 
 class _Overwrite(Function):

@@ -184,7 +184,7 @@ _UNARY_FNS = {
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "erf": lambda v: _erf(v).astype(v.dtype), "erfc": lambda v: _erfc(v).astype(v.dtype),
-    "erfinv": _erfinv,
+    "erfinv": _erfinv, "bitwise_not": np.invert,
 }
 
 
@@ -272,6 +272,24 @@ def _pow(a, b):
     return np.where(b < 0, negative.astype(result.dtype), result)
 
 
+def _shift_in_range(a, b):
+    """``(count_ok, safe_count)``: counts in [0, bits of a's type), and b with others as 0."""
+    ok = (b >= 0) & (b < a.dtype.itemsize * 8)
+    return ok, np.where(ok, b, 0).astype(a.dtype)
+
+
+def _shift_left(a, b):
+    """``a << b`` wrapping in a's type; 0 for counts outside [0, bits)."""
+    ok, count = _shift_in_range(a, b)
+    return np.where(ok, np.left_shift(a, count), 0).astype(a.dtype)
+
+
+def _shift_right(a, b):
+    """Arithmetic ``a >> b``; the sign fill (0 or -1) for counts outside [0, bits)."""
+    ok, count = _shift_in_range(a, b)
+    return np.where(ok, np.right_shift(a, count), np.where(a < 0, -1, 0)).astype(a.dtype)
+
+
 def _maximum(a, b):
     return np.maximum(a, b)  # NaN propagates
 
@@ -288,7 +306,8 @@ _BINARY_FNS = {
     "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
     "logical_or": np.logical_or, "logical_xor": np.logical_xor,
     "copysign": np.copysign, "logaddexp": np.logaddexp, "logaddexp2": np.logaddexp2,
-    "hypot": np.hypot,
+    "hypot": np.hypot, "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or,
+    "bitwise_xor": np.bitwise_xor, "shift_left": _shift_left, "shift_right": _shift_right,
 }
 
 
