@@ -10,6 +10,7 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
                                  set_grad_enabled)
 from .devices import device
 from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  # noqa: A004
+                     int8, int16, short, uint8,
                      get_default_dtype, half, int, int32, int64, long, promote_types, result_type,
                      set_default_dtype)
 from .dtypes import dtype  # noqa: F401

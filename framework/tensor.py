@@ -16,6 +16,7 @@ from .devices import device as Device
 _TYPE_NAMES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
     "bfloat16": "BFloat16Tensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+    "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
 }
 
 
@@ -641,6 +642,18 @@ class Tensor:
     def long(self) -> "Tensor":
         """Cast to int64."""
         return self.to(dtypes.int64)
+
+    def byte(self) -> "Tensor":
+        """Cast to uint8."""
+        return self.to(dtypes.uint8)
+
+    def char(self) -> "Tensor":
+        """Cast to int8."""
+        return self.to(dtypes.int8)
+
+    def short(self) -> "Tensor":
+        """Cast to int16."""
+        return self.to(dtypes.int16)
 
     def bool(self) -> "Tensor":
         """Cast to bool."""
