@@ -562,11 +562,12 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def view(self, *shape, size=None) -> "Tensor":
-        """A view with a new shape (raises if the strides do not allow it)."""
+        """A view with a new shape (raises if the strides do not allow it), or with
+        ``view(dtype)`` the same bytes read as another dtype."""
         from .ops import shape as shape_ops
         shape = (size,) if size is not None else shape
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
-            raise NotImplementedError("view(dtype) is not supported")
+            return shape_ops.view_dtype(self, shape[0])
         return shape_ops.view(self, _shape_args(shape))
 
     def reshape(self, *shape, **kwargs) -> "Tensor":

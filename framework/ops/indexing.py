@@ -72,7 +72,8 @@ del _name, _kernels
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                "int32": "Int", "int64": "Long", "bool": "Bool"}
+                "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+                "uint8": "Byte"}
 
 
 # --- the three Functions ----------------------------------------------------------------

@@ -198,7 +198,8 @@ def _preserve_saved_input(out: Tensor, old: Tensor) -> None:
 
 def _type_name(d) -> str:
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool"}[d.name]
+            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+            "uint8": "Byte"}[d.name]
 
 
 def _binary_inplace(op: str, name: str):

@@ -131,7 +131,9 @@ def to_numpy(a: Array) -> np.ndarray:
     if host.size == 0:
         return host
     if runtime.mode() == "interpreter":
-        host.reshape(-1)[:] = a.storage.buffer[a.offset: a.offset + host.size]
+        item = a.dtype.itemsize  # by bytes: a view(dtype) array reads the storage as its type
+        raw = a.storage.buffer.view(np.uint8)[a.offset * item: (a.offset + host.size) * item]
+        host.reshape(-1)[:] = raw.view(a.dtype.numpy)
     else:
         driver = runtime._driver()
         src = a.storage.buffer.ptr + a.offset * a.dtype.itemsize
