@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from .. import dtypes
 from ..autograd.function import Function
@@ -510,6 +511,10 @@ def _convert_item(item, device):
         if item.device != device and item.device.type != "cpu":
             raise RuntimeError(f"indices should be either on cpu or on the same device as the "
                                f"indexed tensor ({device})")
+        if item.dtype is dtypes.uint8:  # a mask, as in PyTorch (deprecated there too)
+            warnings.warn("indexing with dtype framework.uint8 is now deprecated, please use a "
+                          "dtype framework.bool instead.", UserWarning, stacklevel=3)
+            item = item != 0
         if item.dtype is dtypes.bool and item.ndim == 0:
             return _BoolScalar(item.item())
         if item.dtype not in _INDEX_DTYPES and item.dtype is not dtypes.bool:
