@@ -1091,3 +1091,115 @@ def test_math_second_derivatives_match_torch(device):
         (tgg,) = torch.autograd.grad(tg.sum(), tx)
         assert_close(g, tg, 1e-10, 1e-9, f"{name}'")
         assert_close(gg, tgg, 1e-10, 1e-9, f"{name}''")
+
+
+# --------------------------------------------------------------------------------------------
+# Bitwise ops on every integer dtype and bool
+# --------------------------------------------------------------------------------------------
+INTEGER_DTYPES = [framework.uint8, framework.int8, framework.int16, I32, I64]
+TORCH_DTYPES = {"uint8": torch.uint8, "int8": torch.int8, "int16": torch.int16,
+                "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
+
+
+def integer_values(dtype, *shape):
+    """Values spanning ``dtype``'s range, its extremes included (int64: within +-2**53, which
+    check_op's float64 oracle inputs hold exactly)."""
+    info = framework.iinfo(dtype)
+    low, high = max(info.min, -2 ** 53), min(info.max, 2 ** 53)
+    values = RNG.integers(low, high, shape, endpoint=True)
+    flat = values.reshape(-1)
+    flat[:2] = [low, high][:flat.size]
+    return values
+
+
+BITWISE = {
+    "bitwise_and": (framework.bitwise_and, torch.bitwise_and),
+    "bitwise_or": (lambda a, b: a.bitwise_or(b), torch.bitwise_or),
+    "bitwise_xor": (framework.bitwise_xor, torch.bitwise_xor),
+    "and_operator": (lambda a, b: a & b, lambda a, b: a & b),
+    "or_operator": (lambda a, b: a | b, lambda a, b: a | b),
+    "xor_operator": (lambda a, b: a ^ b, lambda a, b: a ^ b),
+}
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES + [BOOL], ids=str)
+@pytest.mark.parametrize("name", sorted(BITWISE))
+def test_bitwise_binary(device, name, dtype):
+    fw_fn, torch_fn = BITWISE[name]
+    make = (lambda *s: RNG.integers(0, 2, s).astype(bool)) if dtype is BOOL else \
+        (lambda *s: integer_values(dtype, *s))
+    (out,) = check_op(fw_fn, torch_fn, [make(3, 4), make(4)], device=device, dtype=dtype,
+                      contiguous=False)
+    assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES + [BOOL], ids=str)
+def test_bitwise_not(device, dtype):
+    data = RNG.integers(0, 2, (3, 4)).astype(bool) if dtype is BOOL else integer_values(dtype, 3, 4)
+    for fw_fn, torch_fn in ((framework.bitwise_not, torch.bitwise_not), (lambda t: ~t, lambda t: ~t)):
+        (out,) = check_op(fw_fn, torch_fn, [data], device=device, dtype=dtype, contiguous=False)
+        assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES, ids=str)
+def test_shifts_match_torch_for_every_count(device, dtype):
+    """Every count from -2 to 2 * bits + 1: in-range shifts wrap in the type, out-of-range ones
+    give 0 (left) or the sign fill (right), exactly as torch's CPU kernels."""
+    bits = dtype.itemsize * 8
+    low = 0 if dtype is framework.uint8 else -2
+    counts = np.arange(low, 2 * bits + 2)
+    values = integer_values(dtype, 1, 4)
+    values[0, 2:] = [1, 5 if dtype is framework.uint8 else -3]
+    a, b = np.broadcast_arrays(values, counts[:, None])
+    for fw_fn, torch_fn in ((framework.bitwise_left_shift, torch.bitwise_left_shift),
+                            (framework.bitwise_right_shift, torch.bitwise_right_shift),
+                            (lambda x, y: x << y, lambda x, y: x << y),
+                            (lambda x, y: x >> y, lambda x, y: x >> y)):
+        (out,) = check_op(fw_fn, torch_fn, [np.array(a), np.array(b)], device=device, dtype=dtype)
+        assert out.dtype is dtype
+
+
+def test_bitwise_scalars_and_promotion(device):
+    i8 = framework.tensor([3, -7, 100], dtype=framework.int8, device=device)
+    u8 = framework.tensor([3, 250, 17], dtype=framework.uint8, device=device)
+    t_i8, t_u8 = torch.tensor([3, -7, 100], dtype=torch.int8), torch.tensor([3, 250, 17],
+                                                                             dtype=torch.uint8)
+    cases = [(lambda x, y: x & y, i8, u8, t_i8, t_u8), (lambda x, y: x | 6, i8, None, t_i8, None),
+             (lambda x, y: 6 ^ x, u8, None, t_u8, None), (lambda x, y: 1 << x.clamp(0, 5), u8,
+                                                          None, t_u8, None),
+             (lambda x, y: x >> 1, i8, None, t_i8, None),
+             (lambda x, y: x.bool() & True, i8, None, t_i8, None),
+             (lambda x, y: x.bool() << 1, u8, None, t_u8, None)]
+    for fn, a, b, ta, tb in cases:
+        out, expected = fn(a, b), fn(ta, tb)
+        assert out.dtype.name == str(expected.dtype).split(".")[-1]
+        assert out.tolist() == expected.tolist()
+
+
+def test_bitwise_inplace_forms(device):
+    x = framework.tensor([12, 5, -3], dtype=framework.int16, device=device)
+    t = torch.tensor([12, 5, -3], dtype=torch.int16)
+    for name, arg in (("bitwise_and_", 6), ("bitwise_or_", 1), ("bitwise_xor_", 3),
+                      ("bitwise_left_shift_", 2), ("bitwise_right_shift_", 1)):
+        assert getattr(x, name)(arg) is x
+        getattr(t, name)(arg)
+        assert x.tolist() == t.tolist(), name
+    x.bitwise_not_()
+    assert x.tolist() == t.bitwise_not_().tolist()
+
+
+def test_bitwise_bad_input(device):
+    x = framework.ones(3, device=device)
+    i = framework.tensor([1, 2, 3], device=device)
+    b = framework.tensor([True, False, True], device=device)
+    for fn in (lambda: x & i, lambda: framework.bitwise_or(i, 1.5), lambda: ~x,
+               lambda: framework.bitwise_xor(x, x), lambda: x << 1, lambda: i >> 0.5,
+               lambda: b << b, lambda: framework.bitwise_right_shift(b, True)):
+        with pytest.raises(NotImplementedError, match="bitwise_"):
+            fn()
+    with pytest.raises(TypeError, match="bitwise_and\\(\\): argument 'other'"):
+        framework.bitwise_and(i, "1")
+    with pytest.raises(RuntimeError, match="bitwise_and\\(\\).*size of tensor"):
+        i & framework.tensor([1, 2], device=device)
+    with pytest.raises(TypeError, match="bitwise_not\\(\\): argument 'input'"):
+        framework.bitwise_not([1, 2])

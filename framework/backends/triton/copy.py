@@ -97,6 +97,8 @@ def linspace(start, end, n, dtype) -> Array:
     # PyTorch converts the ends to the type first (wrapping: -3 is 253 in uint8)
     start, end = (int(np.array(int(v), dtype=np.int64).astype(dtype.numpy)) for v in (start, end))
     step = (end - start) / (n - 1) if n > 1 else 0.0
+    if n == 1:
+        end = start  # a single point is start (the kernel's formula would give end)
     out = empty((n,), dtype)
     if n:
         step_bits = int(np.array(step, dtype=np.float64).view(np.int64))
