@@ -14,7 +14,8 @@ import numpy as np
 
 __all__ = [
     "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
-    "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool", "get_default_dtype", "set_default_dtype",
+    "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
+    "get_default_dtype", "set_default_dtype",
     "promote_types", "result_type", "from_numpy_dtype", "can_cast", "as_dtype", "finfo",
     "iinfo",
 ]

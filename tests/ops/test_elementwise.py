@@ -841,7 +841,7 @@ def test_bad_dtypes_and_arguments(device):
         (lambda: framework.allclose(x, i), RuntimeError, "isclose\\(\\)"),
         (lambda: framework.equal(x, [1.0, 2.0]), TypeError, "equal\\(\\)"),
         (lambda: framework.round(x, decimals=1.5), TypeError, "round\\(\\)"),
-        (lambda: x & x, TypeError, "bool"),
+        (lambda: x & x, NotImplementedError, "bitwise_and\\(\\): not implemented for "),
     ]
     for fn, error, pattern in cases:
         with pytest.raises(error, match=pattern):
@@ -1136,7 +1136,8 @@ def test_bitwise_binary(device, name, dtype):
 @pytest.mark.parametrize("dtype", INTEGER_DTYPES + [BOOL], ids=str)
 def test_bitwise_not(device, dtype):
     data = RNG.integers(0, 2, (3, 4)).astype(bool) if dtype is BOOL else integer_values(dtype, 3, 4)
-    for fw_fn, torch_fn in ((framework.bitwise_not, torch.bitwise_not), (lambda t: ~t, lambda t: ~t)):
+    for fw_fn, torch_fn in ((framework.bitwise_not, torch.bitwise_not),
+                            (lambda t: ~t, lambda t: ~t)):
         (out,) = check_op(fw_fn, torch_fn, [data], device=device, dtype=dtype, contiguous=False)
         assert out.dtype is dtype
 
