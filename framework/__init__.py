@@ -38,7 +38,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import amp, datasets, distributions, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import amp, datasets, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

@@ -535,6 +535,21 @@ class Tensor:
     def __itruediv__(self, other):
         return self.div_(other)
 
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
         return _elementwise().where(condition, self, y)

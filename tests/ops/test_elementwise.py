@@ -1204,3 +1204,22 @@ def test_bitwise_bad_input(device):
         i & framework.tensor([1, 2], device=device)
     with pytest.raises(TypeError, match="bitwise_not\\(\\): argument 'input'"):
         framework.bitwise_not([1, 2])
+
+
+def test_special_namespace_and_augmented_bitwise_assignment(device):
+    x = framework.tensor(normal(5), device=device)
+    tx = torch.tensor(x.cpu().numpy())
+    for name in ("erf", "erfc", "expit", "exp2", "expm1"):
+        assert_close(getattr(framework.special, name)(x), getattr(torch.special, name)(tx),
+                     *tolerance(F32))
+    y = framework.tensor([0.1, -0.5], device=device)
+    assert_close(framework.special.erfinv(y), torch.special.erfinv(torch.tensor([0.1, -0.5])),
+                 *tolerance(F32))
+    i = framework.tensor([12, 5, -3], device=device)
+    alias = i
+    ti = torch.tensor([12, 5, -3])
+    for update in (lambda t: t.__iand__(6), lambda t: t.__ior__(1), lambda t: t.__ixor__(3),
+                   lambda t: t.__ilshift__(2), lambda t: t.__irshift__(1)):
+        assert update(i) is alias  # in place, like torch's &= |= ^= <<= >>=
+        update(ti)
+        assert i.tolist() == ti.tolist()
