@@ -10,6 +10,7 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
                                  set_grad_enabled)
 from .devices import device, get_default_device, set_default_device
 from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  # noqa: A004
+                     int8, int16, short, uint8,
                      get_default_dtype, half, int, int32, int64, long, promote_types, result_type,
                      set_default_dtype)
 from .dtypes import dtype  # noqa: F401
@@ -41,7 +42,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import accelerator, amp, datasets, distributed, distributions, nn, optim, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import accelerator, amp, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

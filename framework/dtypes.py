@@ -14,7 +14,8 @@ import numpy as np
 
 __all__ = [
     "dtype", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
-    "int32", "int", "int64", "long", "bool", "get_default_dtype", "set_default_dtype",
+    "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
+    "get_default_dtype", "set_default_dtype",
     "promote_types", "result_type", "from_numpy_dtype", "can_cast", "as_dtype", "finfo",
     "iinfo",
 ]
@@ -41,8 +42,8 @@ class dtype:
 
     @property
     def is_signed(self) -> bool:
-        """True for every type but bool."""
-        return self.category != _BOOL
+        """True for every type but bool and uint8."""
+        return self.category != _BOOL and self.numpy.kind != "u"
 
     @property
     def is_complex(self) -> bool:
@@ -63,6 +64,9 @@ class dtype:
 
 
 bool = dtype("bool", np.bool_, _BOOL, 0)  # noqa: A001 - PyTorch's name
+uint8 = dtype("uint8", np.uint8, _INT, 1)
+int8 = dtype("int8", np.int8, _INT, 1)  # same rank as uint8: together they promote to int16
+int16 = dtype("int16", np.int16, _INT, 2)
 int32 = dtype("int32", np.int32, _INT, 3)
 int64 = dtype("int64", np.int64, _INT, 4)
 float16 = dtype("float16", np.float16, _FLOAT, 5)
@@ -75,15 +79,14 @@ float = float32  # noqa: A001 - PyTorch's name
 double = float64
 int = int32  # noqa: A001 - PyTorch's name
 long = int64
+short = int16
 
-ALL_DTYPES = (bool, int32, int64, float16, bfloat16, float32, float64)
+ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+INTEGER_DTYPES = (uint8, int8, int16, int32, int64)
 FLOATING_DTYPES = (float16, bfloat16, float32, float64)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NUMPY = {d.numpy: d for d in ALL_DTYPES}
-_NUMPY_ALIASES = {
-    np.dtype(np.int8): int32, np.dtype(np.int16): int32, np.dtype(np.uint8): int32,
-    np.dtype(np.uint16): int32, np.dtype(np.uint32): int64,
-}
+_NUMPY_ALIASES = {np.dtype(np.uint16): int32, np.dtype(np.uint32): int64}
 
 _default_dtype = [float32]
 
@@ -121,6 +124,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         return a
     if {a, b} == {float16, bfloat16}:
         return float32
+    if {a, b} == {uint8, int8}:
+        return int16
     return a if a._rank > b._rank else b
 
 

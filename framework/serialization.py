@@ -63,13 +63,14 @@ _TEMP_SUFFIX = ".partial"
 _STALE_TEMP_SECONDS = 24 * 3600  # a temp this old is removed whichever host wrote it
 
 _TO_SAFETENSORS = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16",
-                   "int32": "I32", "int64": "I64", "bool": "BOOL"}
+                   "int32": "I32", "int64": "I64", "bool": "BOOL", "uint8": "U8", "int8": "I8",
+                   "int16": "I16"}
 # Entry types a foreign file may hold: narrower integers are widened to a framework dtype.
 _FROM_SAFETENSORS = {"F32": ("float32", None), "F64": ("float64", None),
                      "F16": ("float16", None), "BF16": ("bfloat16", None),
                      "I32": ("int32", None), "I64": ("int64", None), "BOOL": ("bool", None),
-                     "I8": ("int32", np.int8), "U8": ("int32", np.uint8),
-                     "I16": ("int32", np.int16), "U16": ("int32", np.uint16),
+                     "I8": ("int8", None), "U8": ("uint8", None),
+                     "I16": ("int16", None), "U16": ("int32", np.uint16),
                      "U32": ("int64", np.uint32)}
 
 

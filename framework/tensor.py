@@ -16,6 +16,7 @@ from .devices import device as Device
 _TYPE_NAMES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
     "bfloat16": "BFloat16Tensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+    "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
 }
 
 
@@ -482,24 +483,37 @@ class Tensor:
         return _elementwise().abs(self)
 
     def __invert__(self):
-        if self.dtype is not dtypes.bool:
-            raise TypeError("~ (bitwise not) is only supported for bool tensors")
-        return _elementwise().logical_not(self)
+        return _elementwise().bitwise_not(self)
 
     def __and__(self, other):
-        return _elementwise().logical_and(self, _require_bool(self, other, "&"))
+        return _elementwise().bitwise_and(self, other)
 
-    __rand__ = __and__
+    def __rand__(self, other):
+        return _elementwise().bitwise_and(other, self)
 
     def __or__(self, other):
-        return _elementwise().logical_or(self, _require_bool(self, other, "|"))
+        return _elementwise().bitwise_or(self, other)
 
-    __ror__ = __or__
+    def __ror__(self, other):
+        return _elementwise().bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _elementwise().logical_xor(self, _require_bool(self, other, "^"))
+        return _elementwise().bitwise_xor(self, other)
 
-    __rxor__ = __xor__
+    def __rxor__(self, other):
+        return _elementwise().bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _elementwise().bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _elementwise().bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _elementwise().bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _elementwise().bitwise_right_shift(other, self)
 
     def __eq__(self, other):
         if other is None:
@@ -548,6 +562,21 @@ class Tensor:
         # PyTorch has no in-place matmul: ``a @= b`` rebinds ``a`` to a new tensor
         return self.matmul(other)
 
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
         return _elementwise().where(condition, self, y)
@@ -575,11 +604,12 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def view(self, *shape, size=None) -> "Tensor":
-        """A view with a new shape (raises if the strides do not allow it)."""
+        """A view with a new shape (raises if the strides do not allow it), or with
+        ``view(dtype)`` the same bytes read as another dtype."""
         from .ops import shape as shape_ops
         shape = (size,) if size is not None else shape
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
-            raise NotImplementedError("view(dtype) is not supported")
+            return shape_ops.view_dtype(self, shape[0])
         return shape_ops.view(self, _shape_args(shape))
 
     def reshape(self, *shape, **kwargs) -> "Tensor":
@@ -661,6 +691,18 @@ class Tensor:
     def long(self) -> "Tensor":
         """Cast to int64."""
         return self.to(dtypes.int64)
+
+    def byte(self) -> "Tensor":
+        """Cast to uint8."""
+        return self.to(dtypes.uint8)
+
+    def char(self) -> "Tensor":
+        """Cast to int8."""
+        return self.to(dtypes.int8)
+
+    def short(self) -> "Tensor":
+        """Cast to int16."""
+        return self.to(dtypes.int16)
 
     def bool(self) -> "Tensor":
         """Cast to bool."""
@@ -776,15 +818,6 @@ def _shape_args(args) -> tuple:
     return tuple(args)
 
 
-def _require_bool(self: Tensor, other, symbol: str):
-    other_dtype = getattr(other, "dtype", None)
-    ok = self.dtype is dtypes.bool and (other_dtype is dtypes.bool or isinstance(other, bool))
-    if not ok:
-        raise TypeError(f"'{symbol}' is only supported between bool tensors (bitwise ops on "
-                        "integers are not implemented)")
-    return other
-
-
 _ELEMENTWISE = __name__.rpartition(".")[0] + ".ops.elementwise"
 
 
@@ -825,7 +858,10 @@ FORWARDED_METHODS = {
         "ge", "greater", "less", "greater_equal", "less_equal", "not_equal", "logical_and",
         "logical_or", "logical_xor", "logical_not", "where", "clamp", "clip", "clamp_min",
         "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
-        "allclose", "isclose",
+        "allclose", "isclose", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+        "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
+        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot", "bitwise_and", "bitwise_or",
+        "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     ),
     "reduce": (
         "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
@@ -847,7 +883,11 @@ FORWARDED_METHODS = {
         "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
         "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
         "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
-        "bernoulli_", "exponential_", "random_",
+        "bernoulli_", "exponential_", "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_",
+        "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
+        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_", "bitwise_and_",
+        "bitwise_or_", "bitwise_xor_", "bitwise_not_", "bitwise_left_shift_",
+        "bitwise_right_shift_",
     ),
     # indexing ops
     "indexing": (

@@ -54,7 +54,8 @@ def _oracle_input(array, dtype, requires_grad: bool):
 
 
 def _torch_int_dtype(dtype):
-    return {"int32": torch.int32, "int64": torch.int64, "bool": torch.bool}[dtype.name]
+    return {"int32": torch.int32, "int64": torch.int64, "bool": torch.bool, "uint8": torch.uint8,
+            "int8": torch.int8, "int16": torch.int16}[dtype.name]
 
 
 def _as_tuple(x) -> tuple:

@@ -86,6 +86,21 @@ def arange_int_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
 
 
 @triton.jit
+def linspace_int_kernel(dst_ptr, n, start, end, step_bits, halfway, BLOCK: tl.constexpr):
+    """Integer ``linspace`` as PyTorch computes it: each program writes BLOCK points
+    ``start + i * step`` (``i < halfway``) or ``end - (n - 1 - i) * step`` (from halfway on),
+    in float64 and truncated toward zero. ``step`` arrives as its int64 bit pattern (Python
+    floats reach kernels as float32, which would move truncations)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    step = tl.full((BLOCK,), step_bits, tl.int64).to(tl.float64, bitcast=True)
+    low = start.to(tl.float64) + idx.to(tl.float64) * step
+    high = end.to(tl.float64) - (n - 1 - idx).to(tl.float64) * step
+    value = tl.where(idx < halfway, low, high)
+    tl.store(dst_ptr + idx, value.to(tl.int64).to(dst_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def eye_kernel(dst_ptr, n_rows, n_cols, BLOCK: tl.constexpr):
     """Each program writes BLOCK elements of an identity matrix (1 where row == col)."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)

@@ -177,7 +177,8 @@ def _sigmoid(x):
 def _atan_unit(r):
     """atan(r) for r in [0, 1] (Cephes' rational approximation, ~1 ulp in float64)."""
     big = r > 0.66
-    base = tl.where(big, 0.78539816339744830962, 0.0)
+    # tl.full keeps pi/4 exact in float64 (where() would make a float32 block of the literal)
+    base = tl.where(big, tl.full(r.shape, 0.78539816339744830962, r.dtype), 0.0)
     t = tl.where(big, _div(r - 1.0, r + 1.0), r)
     z = t * t
     p = -8.750608600031904122785e-1
@@ -260,6 +261,172 @@ def _pow_int(x, y):
         e = e >> 1
     neg = tl.where(x == 1, 1, tl.where(x == -1, tl.where((y & 1) != 0, -1, 1), 0))
     return tl.where(y < 0, neg.to(x.dtype), acc)
+
+
+@triton.jit
+def _sign_bit(x):
+    """True where the sign bit of float ``x`` is set (-0.0 and negative NaNs included)."""
+    if x.dtype == tl.float64:
+        return x.to(tl.int64, bitcast=True) < 0
+    else:
+        return x.to(tl.int32, bitcast=True) < 0
+
+
+@triton.jit
+def _atan(x):
+    """atan(x) as atan2(x, 1) (odd, +-pi/2 at +-inf)."""
+    return _atan2(x, tl.full(x.shape, 1.0, x.dtype))
+
+
+@triton.jit
+def _sinh(x):
+    """sinh from expm1 of |x| (no cancellation near 0); exp(|x|/2)**2 / 2 for large |x|
+    so that results near the overflow limit stay finite."""
+    ax = tl.abs(x)
+    t = _expm1(ax)
+    small = 0.5 * (t + _div(t, t + 1.0))
+    h = tl.exp(ax * 0.5)
+    r = tl.where(ax > 20.0, (0.5 * h) * h, small)
+    return tl.where(x < 0, -r, r)
+
+
+@triton.jit
+def _cosh(x):
+    """(e + 1/e) / 2 with e = exp(|x|); exp(|x|/2)**2 / 2 for large |x|."""
+    ax = tl.abs(x)
+    e = tl.exp(ax)
+    h = tl.exp(ax * 0.5)
+    return tl.where(ax > 20.0, (0.5 * h) * h, 0.5 * (e + _div(tl.full(x.shape, 1.0, x.dtype), e)))
+
+
+@triton.jit
+def _asinh(x):
+    """sign(x) log1p(a + a^2 / (1 + sqrt(1 + a^2))), a = |x|; log(a) + ln 2 beyond 2**28."""
+    a = tl.abs(x)
+    big = a > 268435456.0
+    s = tl.where(big, 0.0, a)  # keeps a * a finite on the lane not taken
+    r = _log1p(s + _div(s * s, 1.0 + _sqrt(1.0 + s * s)))
+    r = tl.where(big, tl.log(a) + 0.69314718055994530942, r)
+    return tl.where(x < 0, -r, r)
+
+
+@triton.jit
+def _acosh(x):
+    """log1p(t + sqrt(t (t + 2))), t = x - 1 (exact near 1); log(x) + ln 2 beyond 2**28;
+    NaN below 1."""
+    big = x > 268435456.0
+    t = tl.where(big, 0.0, x - 1.0)
+    r = _log1p(t + _sqrt(t * (t + 2.0)))
+    return tl.where(big, tl.log(x) + 0.69314718055994530942, r)
+
+
+@triton.jit
+def _atanh(x):
+    """sign(x) log1p(2a / (1 - a)) / 2, a = |x| (+-inf at +-1, NaN beyond)."""
+    a = tl.abs(x)
+    r = 0.5 * _log1p(_div(2.0 * a, 1.0 - a))
+    return tl.where(x < 0, -r, r)
+
+
+@triton.jit
+def _erfc(x):
+    """Complementary error function with relative accuracy in the tail.
+
+    float32: Numerical Recipes' erfcc, t exp(-x^2 + P(t)) with t = 1 / (1 + |x|/2)
+    (relative error < 1.2e-7). float64: 1 - erf(x) below 3 (relative error
+    < 3e-12 there), else the continued fraction exp(-x^2) / sqrt(pi) / (x + (1/2) /
+    (x + 1 / (x + (3/2) / ...))) to 24 terms (< 1e-13 for x >= 3).
+    """
+    if x.dtype == tl.float64:
+        xs = tl.where(x < 3.0, 3.0, x)  # the fraction's lane; keeps it finite elsewhere
+        f = xs
+        for k in tl.static_range(24, 0, -1):
+            f = xs + _div(tl.full(x.shape, k * 0.5, x.dtype), f)
+        tail = _div(tl.exp(-xs * xs) * 0.56418958354775628695, f)
+        r = tl.where(x < 3.0, 1.0 - tl.erf(x), tail)
+    else:
+        z = tl.abs(x)
+        z = tl.where(z > 12.0, 12.0, z)  # erfc(12) underflows float32 anyway; keeps inf out
+        t = _div(tl.full(x.shape, 1.0, x.dtype), 1.0 + 0.5 * z)
+        p = 0.17087277
+        p = p * t - 0.82215223
+        p = p * t + 1.48851587
+        p = p * t - 1.13520398
+        p = p * t + 0.27886807
+        p = p * t - 0.18628806
+        p = p * t + 0.09678418
+        p = p * t + 0.37409196
+        p = p * t + 1.00002368
+        p = p * t - 1.26551223
+        # exp(-z^2) as exp(-zh^2) exp(-(z - zh)(z + zh)), zh = z with 12 significant bits,
+        # so that zh^2 is exact: the rounding of z * z would cost 5e-6 relative error at z = 8
+        zh = (z.to(tl.int32, bitcast=True) & -4096).to(tl.float32, bitcast=True)
+        ans = t * tl.exp(-zh * zh) * tl.exp(p - (z - zh) * (z + zh))
+        r = tl.where(x >= 0, ans, 2.0 - ans)
+    return r
+
+
+@triton.jit
+def _erfinv(x):
+    """Inverse error function: Giles' single-precision polynomials in w = -log(1 - x^2)
+    (relative error 1.3e-7), then two Newton steps on erf(y) = x for float64;
+    +-inf at +-1, NaN outside [-1, 1]."""
+    w = -tl.log((1.0 - x) * (1.0 + x))
+    c = w - 2.5
+    p = 2.81022636e-08
+    p = p * c + 3.43273939e-07
+    p = p * c - 3.5233877e-06
+    p = p * c - 4.39150654e-06
+    p = p * c + 0.00021858087
+    p = p * c - 0.00125372503
+    p = p * c - 0.00417768164
+    p = p * c + 0.246640727
+    p = p * c + 1.50140941
+    t = _sqrt(tl.where(w < 5.0, 5.0, w)) - 3.0  # the tail lane; finite where not taken
+    q = -0.000200214257
+    q = q * t + 0.000100950558
+    q = q * t + 0.00134934322
+    q = q * t - 0.00367342844
+    q = q * t + 0.00573950773
+    q = q * t - 0.0076224613
+    q = q * t + 0.00943887047
+    q = q * t + 1.00167406
+    q = q * t + 2.83297682
+    y = tl.where(w < 5.0, p, q) * x
+    if x.dtype == tl.float64:
+        inside = tl.abs(x) < 1.0
+        for _ in tl.static_range(2):
+            slope = 1.12837916709551257390 * tl.exp(-y * y)
+            y = tl.where(inside, y - _div(tl.erf(y) - x, slope), y)
+    a = tl.abs(x)
+    y = tl.where(a == 1.0, tl.where(x < 0, float("-inf"), float("inf")), y)
+    return tl.where(a > 1.0, float("nan"), y)
+
+
+@triton.jit
+def _logaddexp(a, b, BASE2: tl.constexpr):
+    """log(e**a + e**b) (log2(2**a + 2**b) when ``BASE2``) as max + log1p(exp(-|a - b|));
+    equal infinities give themselves, NaN propagates."""
+    m = tl.where((a > b) | (a != a), a, b)
+    d = -tl.abs(a - b)
+    if BASE2:
+        r = m + _log1p(tl.exp2(d)) * 1.44269504088896340736
+    else:
+        r = m + _log1p(tl.exp(d))
+    return tl.where((a == b) & (tl.abs(a) == float("inf")), a, r)
+
+
+@triton.jit
+def _hypot(a, b):
+    """sqrt(a^2 + b^2) without overflow: big * sqrt(1 + (small / big)^2); inf wins over NaN."""
+    aa = tl.abs(a)
+    ab = tl.abs(b)
+    big = tl.where((aa > ab) | (aa != aa), aa, ab)
+    small = tl.where((aa > ab) | (aa != aa), ab, aa)
+    ratio = _div(small, tl.where(big == 0, 1.0, big))
+    r = big * _sqrt(1.0 + ratio * ratio)
+    r = tl.where(big == float("inf"), big, r)
+    return tl.where((aa == float("inf")) | (ab == float("inf")), float("inf"), r)
 
 
 @triton.jit
@@ -363,6 +530,30 @@ def _unary(x, p0, p1, OP: tl.constexpr):
         r = x == 0
     elif OP == "isnan":
         r = x != x
+    elif OP == "asin":  # atan2(x, sqrt(1 - x^2)): accurate near +-1, NaN beyond
+        r = _atan2(x, _sqrt((1.0 - x) * (1.0 + x)))
+    elif OP == "acos":
+        r = _atan2(_sqrt((1.0 - x) * (1.0 + x)), x)
+    elif OP == "atan":
+        r = _atan(x)
+    elif OP == "sinh":
+        r = _sinh(x)
+    elif OP == "cosh":
+        r = _cosh(x)
+    elif OP == "asinh":
+        r = _asinh(x)
+    elif OP == "acosh":
+        r = _acosh(x)
+    elif OP == "atanh":
+        r = _atanh(x)
+    elif OP == "erf":
+        r = tl.erf(x)
+    elif OP == "erfc":
+        r = _erfc(x)
+    elif OP == "erfinv":
+        r = _erfinv(x)
+    elif OP == "bitwise_not":  # integer types only
+        r = ~x
     elif OP == "clamp":  # p0 = lower bound, p1 = upper bound; NaN passes through
         lo = tl.full(x.shape, p0, x.dtype)
         hi = tl.full(x.shape, p1, x.dtype)
@@ -430,6 +621,26 @@ def _binary(a, b, OP: tl.constexpr):
         r = (a != 0) | (b != 0)
     elif OP == "logical_xor":
         r = (a != 0) != (b != 0)
+    elif OP == "copysign":  # |a| with b's sign bit (-0.0 counts as negative)
+        r = tl.where(_sign_bit(b), -tl.abs(a), tl.abs(a))
+    elif OP == "logaddexp":
+        r = _logaddexp(a, b, False)
+    elif OP == "logaddexp2":
+        r = _logaddexp(a, b, True)
+    elif OP == "hypot":
+        r = _hypot(a, b)
+    elif OP == "bitwise_and":  # integer (or bool as int32) compute types only
+        r = a & b
+    elif OP == "bitwise_or":
+        r = a | b
+    elif OP == "bitwise_xor":
+        r = a ^ b
+    elif OP == "shift_left":  # counts outside [0, bits) give 0 (LLVM leaves them undefined)
+        ok = (b >= 0) & (b < a.dtype.primitive_bitwidth)
+        r = tl.where(ok, a << tl.where(ok, b, 0), 0)
+    elif OP == "shift_right":  # arithmetic for signed types; sign fill outside [0, bits)
+        ok = (b >= 0) & (b < a.dtype.primitive_bitwidth)
+        r = tl.where(ok, a >> tl.where(ok, b, 0), tl.where(a < 0, -1, 0))
     else:
         tl.static_assert(False, "unknown binary op")
     return r
@@ -596,6 +807,38 @@ COMPILE_SPECS = [
      "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
      "constexprs": {"OP": "tanh", "COMPUTE": "tl.float64", "STRIDED": True, "INDEX32": True,
                     "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "erfinv-fp64",
+     "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
+     "constexprs": {"OP": "erfinv", "COMPUTE": "tl.float64", "STRIDED": False, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "erfc-fp32",
+     "signature": {"out_ptr": "*fp32", "x_ptr": "*fp32", **_UNARY_ARGS},
+     "constexprs": {"OP": "erfc", "COMPUTE": "tl.float32", "STRIDED": False, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "erfc-fp64",
+     "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
+     "constexprs": {"OP": "erfc", "COMPUTE": "tl.float64", "STRIDED": False, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "unary_kernel", "label": "asinh-bf16",
+     "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_UNARY_ARGS},
+     "constexprs": {"OP": "asinh", "COMPUTE": "tl.float32", "STRIDED": False, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "copysign-fp64",
+     "signature": {"out_ptr": "*fp64", "a": "*fp64", "b": "*fp64"},
+     "constexprs": {"OP": "copysign", "COMPUTE": "tl.float64", "A_KIND": 0, "B_KIND": 0,
+                    "STRIDED": False, "INDEX32": True, "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "hypot-fp16",
+     "signature": {"out_ptr": "*fp16", "a": "*fp16", "b": "*fp16"},
+     "constexprs": {"OP": "hypot", "COMPUTE": "tl.float32", "A_KIND": 0, "B_KIND": 0,
+                    "STRIDED": False, "INDEX32": True, "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "shift_right-int8-scalar",
+     "signature": {"out_ptr": "*i8", "a": "*i8", "b": "i32"},
+     "constexprs": {"OP": "shift_right", "COMPUTE": "tl.int8", "A_KIND": 0, "B_KIND": 1,
+                    "STRIDED": False, "INDEX32": True, "BLOCK": 1024}},
+    {"kernel": "binary_kernel", "label": "shift_left-uint8-strided",
+     "signature": {"out_ptr": "*u8", "a": "*u8", "b": "*u8"},
+     "constexprs": {"OP": "shift_left", "COMPUTE": "tl.uint8", "A_KIND": 0, "B_KIND": 0,
+                    "STRIDED": True, "INDEX32": True, "BLOCK": 1024}},
     {"kernel": "binary_kernel", "label": "add-fp32-scalar",
      "signature": {"out_ptr": "*fp32", "a": "*fp32", "b": "fp32"},
      "constexprs": {"OP": "add", "COMPUTE": "tl.float32", "A_KIND": 0, "B_KIND": 1,

@@ -3,7 +3,8 @@
 ``Storage`` owns memory (a 1-D NumPy array on the CPU and under the Triton
 interpreter, a ``DeviceBuffer`` on a GPU) and the version counter that all
 views of it share. ``Array`` is a view: shape, strides and offset counted in
-elements, and a dtype.
+elements, and a dtype (the storage's, except for ``view(dtype)`` views, which
+read the same bytes as another type).
 """
 from __future__ import annotations
 
@@ -52,9 +53,12 @@ class Array:
         return self.strides == contiguous_strides(self.shape) or _contiguous_ignoring_ones(
             self.shape, self.strides)
 
-    def view(self, shape: tuple, strides: tuple, offset: int) -> "Array":
-        """Another view of the same storage."""
-        return Array(self.storage, tuple(shape), tuple(strides), offset)
+    def view(self, shape: tuple, strides: tuple, offset: int, dtype=None) -> "Array":
+        """Another view of the same storage (``dtype``: its bytes reinterpreted as that type;
+        shape, strides and offset are then counted in elements of ``dtype``)."""
+        out = Array(self.storage, tuple(shape), tuple(strides), offset)
+        out.dtype = self.dtype if dtype is None else dtype
+        return out
 
 
 def contiguous_strides(shape) -> tuple:

@@ -39,22 +39,26 @@ RANDOM = {
 }
 
 # Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
-# logical_not/isnan compute in x's type (bool output). Exception:
+# logical_not/isnan compute in x's type (bool output); bitwise_not: integer types only. Exception:
 # softplus(x, out_dtype, beta=1.0, threshold=20.0).
 UNARY = (
     "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
     "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
     "softplus", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
-    "logical_not", "isnan",
+    "logical_not", "isnan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "erf", "erfc", "erfinv", "bitwise_not",
 )
 
 # Elementwise: binary(a, b, compute_dtype, out_dtype) -> Array; a and b are broadcast by
 # the kernel, either (not both) may be a Python scalar; math in compute_dtype (fp32 for
 # halves), result stored as out_dtype. remainder: sign of divisor; fmod: sign of dividend.
+# Bitwise ops: integer or bool compute types only; shift_left/shift_right by a count outside
+# [0, bits of compute_dtype) give 0 / the sign fill (0 or -1), as PyTorch's CPU kernels.
 BINARY = (
     "add", "sub", "mul", "div", "div_floor", "div_trunc", "remainder", "fmod", "pow",
     "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
-    "logical_and", "logical_or", "logical_xor",
+    "logical_and", "logical_or", "logical_xor", "copysign", "logaddexp", "logaddexp2", "hypot",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
 )
 
 OTHER_ELEMENTWISE = {

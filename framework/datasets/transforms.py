@@ -35,7 +35,7 @@ class ToTensor:
     """An image array (H, W) or (H, W, C) -> float32 tensor (C, H, W).
 
     ``uint8`` images are scaled from 0-255 to [0, 1]; other dtypes keep their
-    values and dtype (as torchvision does; int8/int16 become int32). Accepts
+    values and dtype (as torchvision does). Accepts
     NumPy arrays and anything ``numpy.asarray`` turns into one (a PIL image,
     say), not tensors.
     """

@@ -36,7 +36,8 @@ register(_OP, "attention", ("attention_forward", "attention_backward"))
 
 # PyTorch's names for dtypes in its error messages.
 _TORCH_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-                "bfloat16": "c10::BFloat16", "int32": "int", "int64": "long int", "bool": "bool"}
+                "bfloat16": "c10::BFloat16", "int32": "int", "int64": "long int", "bool": "bool",
+                "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
 
 
 # --- autograd -------------------------------------------------------------------------------

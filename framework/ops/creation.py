@@ -289,7 +289,14 @@ def linspace(start, end, steps: int, dtype: dtypes.dtype | None = None, device=N
         raise RuntimeError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     dev = _device(device)
     _check_not_bool("linspace", dtype, dev)
-    array = for_device(dev).linspace(start, end, steps, _dtype_or_default(dtype))
+    dtype = _dtype_or_default(dtype)
+    if not dtype.is_floating_point and dtype is not dtypes.bool:
+        info = dtypes.iinfo(dtype)
+        low = -info.max - 1 if info.min == 0 else info.min  # uint8 takes -1 as 255, as torch
+        if any(not low <= v <= info.max for v in (start, end)):
+            raise RuntimeError(f"linspace(): value cannot be converted to type {dtype.name} "
+                               "without overflow")
+    array = for_device(dev).linspace(start, end, steps, dtype)
     return _finish(wrap(array, dev), requires_grad)
 
 

@@ -38,6 +38,10 @@ __all__ = [
     "greater_equal", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
     "logical_not", "where", "clamp", "clip", "clamp_min", "clamp_max", "isnan", "isinf",
     "isfinite", "lerp", "addcmul", "addcdiv", "equal", "allclose", "isclose",
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
+    "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "copysign", "logaddexp",
+    "logaddexp2", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift",
 ]
 
 Operand = "Tensor | bool | int | float"  # a tensor or a Python number
@@ -45,6 +49,8 @@ Operand = "Tensor | bool | int | float"  # a tensor or a Python number
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _GELU_BETA = math.sqrt(2.0 / math.pi)
 _GELU_KAPPA = 0.044715
 
@@ -317,6 +323,50 @@ def _d_square(g, x, out, p):
     return mul(g, mul(x, 2))
 
 
+def _d_asin(g, x, out, p):
+    return mul(g, rsqrt(sub(1, square(x))))
+
+
+def _d_acos(g, x, out, p):
+    return mul(neg(g), rsqrt(sub(1, square(x))))
+
+
+def _d_atan(g, x, out, p):
+    return div(g, add(square(x), 1))
+
+
+def _d_sinh(g, x, out, p):
+    return mul(g, cosh(x))
+
+
+def _d_cosh(g, x, out, p):
+    return mul(g, sinh(x))
+
+
+def _d_asinh(g, x, out, p):
+    return mul(g, rsqrt(add(square(x), 1)))
+
+
+def _d_acosh(g, x, out, p):
+    return mul(g, rsqrt(sub(square(x), 1)))
+
+
+def _d_atanh(g, x, out, p):
+    return div(g, sub(1, square(x)))
+
+
+def _d_erf(g, x, out, p):
+    return mul(g, mul(exp(neg(square(x))), _TWO_OVER_SQRT_PI))
+
+
+def _d_erfc(g, x, out, p):
+    return mul(g, mul(exp(neg(square(x))), -_TWO_OVER_SQRT_PI))
+
+
+def _d_erfinv(g, x, out, p):
+    return mul(g, mul(exp(square(out)), _SQRT_PI_OVER_TWO))
+
+
 _Neg = _unary_function("Neg", "neg", _d_neg)
 _Abs = _unary_function("Abs", "abs", _d_abs)
 _Exp = _unary_function("Exp", "exp", _d_exp, save_output=True)
@@ -344,6 +394,17 @@ _Round = _unary_function("Round", "round", _d_zero)
 _Trunc = _unary_function("Trunc", "trunc", _d_zero)
 _Reciprocal = _unary_function("Reciprocal", "reciprocal", _d_reciprocal, save_output=True)
 _Square = _unary_function("Square", "square", _d_square)
+_Asin = _unary_function("Asin", "asin", _d_asin)
+_Acos = _unary_function("Acos", "acos", _d_acos)
+_Atan = _unary_function("Atan", "atan", _d_atan)
+_Sinh = _unary_function("Sinh", "sinh", _d_sinh)
+_Cosh = _unary_function("Cosh", "cosh", _d_cosh)
+_Asinh = _unary_function("Asinh", "asinh", _d_asinh)
+_Acosh = _unary_function("Acosh", "acosh", _d_acosh)
+_Atanh = _unary_function("Atanh", "atanh", _d_atanh)
+_Erf = _unary_function("Erf", "erf", _d_erf)
+_Erfc = _unary_function("Erfc", "erfc", _d_erfc)
+_Erfinv = _unary_function("Erfinv", "erfinv", _d_erfinv, save_output=True)
 
 
 def _float_unary(op: str, fn_cls, input, **params) -> Tensor:
@@ -565,6 +626,91 @@ def reciprocal(input: Tensor) -> Tensor:
     return _float_unary("reciprocal", _Reciprocal, input)
 
 
+def asin(input: Tensor) -> Tensor:
+    """Arcsine (NaN outside [-1, 1])."""
+    return _float_unary("asin", _Asin, input)
+
+
+def acos(input: Tensor) -> Tensor:
+    """Arccosine (NaN outside [-1, 1])."""
+    return _float_unary("acos", _Acos, input)
+
+
+def atan(input: Tensor) -> Tensor:
+    """Arctangent."""
+    return _float_unary("atan", _Atan, input)
+
+
+def sinh(input: Tensor) -> Tensor:
+    """Hyperbolic sine."""
+    return _float_unary("sinh", _Sinh, input)
+
+
+def cosh(input: Tensor) -> Tensor:
+    """Hyperbolic cosine."""
+    return _float_unary("cosh", _Cosh, input)
+
+
+def asinh(input: Tensor) -> Tensor:
+    """Inverse hyperbolic sine."""
+    return _float_unary("asinh", _Asinh, input)
+
+
+def acosh(input: Tensor) -> Tensor:
+    """Inverse hyperbolic cosine (NaN below 1)."""
+    return _float_unary("acosh", _Acosh, input)
+
+
+def atanh(input: Tensor) -> Tensor:
+    """Inverse hyperbolic tangent (+-inf at +-1, NaN beyond)."""
+    return _float_unary("atanh", _Atanh, input)
+
+
+def arcsin(input: Tensor) -> Tensor:
+    """Alias of ``asin``."""
+    return asin(input)
+
+
+def arccos(input: Tensor) -> Tensor:
+    """Alias of ``acos``."""
+    return acos(input)
+
+
+def arctan(input: Tensor) -> Tensor:
+    """Alias of ``atan``."""
+    return atan(input)
+
+
+def arcsinh(input: Tensor) -> Tensor:
+    """Alias of ``asinh``."""
+    return asinh(input)
+
+
+def arccosh(input: Tensor) -> Tensor:
+    """Alias of ``acosh``."""
+    return acosh(input)
+
+
+def arctanh(input: Tensor) -> Tensor:
+    """Alias of ``atanh``."""
+    return atanh(input)
+
+
+def erf(input: Tensor) -> Tensor:
+    """Error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``."""
+    return _float_unary("erf", _Erf, input)
+
+
+def erfc(input: Tensor) -> Tensor:
+    """Complementary error function ``1 - erf(input)``, accurate in the tail."""
+    return _float_unary("erfc", _Erfc, input)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """Inverse error function (+-inf at +-1, NaN outside [-1, 1])."""
+    return _float_unary("erfinv", _Erfinv, input)
+
+
 def square(input: Tensor) -> Tensor:
     """``input * input`` (bool tensors give int64, like PyTorch)."""
     check_tensor("square", "input", input)
@@ -749,6 +895,33 @@ def _dd_atan2(g, a, b, out, need_a, need_b):
     return ga, gb
 
 
+def _dd_copysign(g, a, b, out, need_a, need_b):
+    # d/da = out / a (the sign factor), 0 at a == 0 as in PyTorch; b gets no gradient
+    ga = None
+    if need_a:
+        ga = mul(g, where(eq(a, 0), 0.0, div(out, where(eq(a, 0), 1.0, a))))
+    return ga, (_dd_zero(g, a, b, out, False, True)[1] if need_b else None)
+
+
+def _dd_logaddexp(base2: bool):
+    def derivatives(g, a, b, out, need_a, need_b):
+        power = exp2 if base2 else exp
+        ga = div(g, add(power(sub(b, a)), 1)) if need_a else None
+        gb = div(g, add(power(sub(a, b)), 1)) if need_b else None
+        return ga, gb
+    return derivatives
+
+
+def _dd_hypot(g, a, b, out, need_a, need_b):
+    ga = mul(g, div(a, out)) if need_a else None
+    gb = mul(g, div(b, out)) if need_b else None
+    return ga, gb
+
+
+def _saves_first_and_out(need_a, need_b):
+    return (need_a, False, need_a)
+
+
 _Add = _binary_function("Add", "add", _dd_add, _saves_nothing)
 _Sub = _binary_function("Sub", "sub", _dd_sub, _saves_nothing)
 _Mul = _binary_function("Mul", "mul", _dd_mul, _saves_crossed)
@@ -761,6 +934,10 @@ _Pow = _binary_function("Pow", "pow", _dd_pow, _saves_all)
 _Maximum = _binary_function("Maximum", "maximum", _dd_extreme(True), _saves_operands)
 _Minimum = _binary_function("Minimum", "minimum", _dd_extreme(False), _saves_operands)
 _Atan2 = _binary_function("Atan2", "atan2", _dd_atan2, _saves_operands)
+_Copysign = _binary_function("Copysign", "copysign", _dd_copysign, _saves_first_and_out)
+_Logaddexp = _binary_function("Logaddexp", "logaddexp", _dd_logaddexp(False), _saves_operands)
+_Logaddexp2 = _binary_function("Logaddexp2", "logaddexp2", _dd_logaddexp(True), _saves_operands)
+_Hypot = _binary_function("Hypot", "hypot", _dd_hypot, _saves_all)
 
 
 def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
@@ -945,6 +1122,36 @@ def atan2(input: Operand, other: Operand) -> Tensor:
     return _binary("atan2", _Atan2, input, other, float_result=True)
 
 
+def copysign(input: Operand, other: Operand) -> Tensor:
+    """``|input|`` with the sign of ``other`` (the sign bit: -0.0 is negative)."""
+    return _binary("copysign", _Copysign, input, other, float_result=True)
+
+
+def _floating_binary(op: str, fn_cls, input, other) -> Tensor:
+    """A binary op PyTorch defines for floating results only (integer tensors raise)."""
+    (a, b), _ = _operands(op, ("input", "other"), (input, other))
+    result = dtypes.result_type(a, b)
+    if not result.is_floating_point:
+        raise NotImplementedError(f"{op}(): not implemented for integer or bool tensors "
+                                  f"(got {result}); convert to a floating dtype first")
+    return fn_cls.apply(a, b, result, result)
+
+
+def logaddexp(input: Operand, other: Operand) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    return _floating_binary("logaddexp", _Logaddexp, input, other)
+
+
+def logaddexp2(input: Operand, other: Operand) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow."""
+    return _floating_binary("logaddexp2", _Logaddexp2, input, other)
+
+
+def hypot(input: Operand, other: Operand) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow."""
+    return _floating_binary("hypot", _Hypot, input, other)
+
+
 # ---------------------------------------------------------------------------------------
 # Comparisons and logical ops (bool results, no gradient)
 # ---------------------------------------------------------------------------------------
@@ -1062,6 +1269,56 @@ def isfinite(input: Tensor) -> Tensor:
         return _constant_bool(input, True)
     with no_grad():
         return eq(sub(input, input), 0)  # inf - inf and NaN - NaN are NaN
+
+
+# ---------------------------------------------------------------------------------------
+# Bitwise ops (integer and bool tensors; no gradient)
+# ---------------------------------------------------------------------------------------
+def _bitwise(op: str, kernel: str, input, other, allow_bool: bool = True) -> Tensor:
+    (input, other), _ = _operands(op, ("input", "other"), (input, other))
+    result = dtypes.result_type(input, other)
+    if result.is_floating_point or (result is dtypes.bool and not allow_bool):
+        raise NotImplementedError(f"{op}(): not implemented for {result} (integer "
+                                  f"{'and bool ' if allow_bool else ''}tensors only)")
+    ref = input if isinstance(input, Tensor) else other
+    fn = getattr(backend(ref), kernel)
+    return wrap(fn(_arr(input), _arr(other), result, result), ref._device)
+
+
+def bitwise_and(input: Operand, other: Operand) -> Tensor:
+    """Bitwise AND of integer or bool tensors (logical AND for bool)."""
+    return _bitwise("bitwise_and", "bitwise_and", input, other)
+
+
+def bitwise_or(input: Operand, other: Operand) -> Tensor:
+    """Bitwise OR of integer or bool tensors."""
+    return _bitwise("bitwise_or", "bitwise_or", input, other)
+
+
+def bitwise_xor(input: Operand, other: Operand) -> Tensor:
+    """Bitwise XOR of integer or bool tensors."""
+    return _bitwise("bitwise_xor", "bitwise_xor", input, other)
+
+
+def bitwise_left_shift(input: Operand, other: Operand) -> Tensor:
+    """``input << other``, wrapping in the result type; counts outside [0, bits) give 0."""
+    return _bitwise("bitwise_left_shift", "shift_left", input, other, allow_bool=False)
+
+
+def bitwise_right_shift(input: Operand, other: Operand) -> Tensor:
+    """Arithmetic ``input >> other``; counts outside [0, bits) give the sign fill (0 or -1)."""
+    return _bitwise("bitwise_right_shift", "shift_right", input, other, allow_bool=False)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input``: bitwise NOT of an integer tensor, logical NOT of a bool tensor."""
+    check_tensor("bitwise_not", "input", input)
+    if input.dtype is dtypes.bool:
+        return logical_not(input)
+    if input.dtype.is_floating_point:
+        raise NotImplementedError(f"bitwise_not(): not implemented for {input.dtype} (integer "
+                                  "and bool tensors only)")
+    return wrap(backend(input).bitwise_not(input._a, input.dtype), input.device)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1320,7 +1577,12 @@ def _register() -> None:
         "trunc": "trunc", "reciprocal": "reciprocal", "square": "square", "add": "add",
         "sub": "sub", "subtract": "sub", "mul": "mul", "multiply": "mul", "true_divide": "div",
         "floor_divide": "div_floor", "remainder": "remainder", "fmod": "fmod", "pow": "pow",
-        "maximum": "maximum", "minimum": "minimum", "atan2": "atan2",
+        "maximum": "maximum", "minimum": "minimum", "atan2": "atan2", "asin": "asin",
+        "acos": "acos", "atan": "atan", "sinh": "sinh", "cosh": "cosh", "asinh": "asinh",
+        "acosh": "acosh", "atanh": "atanh", "arcsin": "asin", "arccos": "acos",
+        "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+        "erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "copysign": "copysign",
+        "logaddexp": "logaddexp", "logaddexp2": "logaddexp2", "hypot": "hypot",
     }
     for name, kernel in same.items():
         register(name, "elementwise", (kernel,))
@@ -1344,6 +1606,13 @@ def _register() -> None:
     }
     for name, kernel in predicates.items():
         register(name, "elementwise", (kernel,), differentiable=False)
+    bitwise = {
+        "bitwise_and": "bitwise_and", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor",
+        "bitwise_left_shift": "shift_left", "bitwise_right_shift": "shift_right",
+    }
+    for name, kernel in bitwise.items():
+        register(name, "elementwise", (kernel,), differentiable=False)
+    register("bitwise_not", "elementwise", ("bitwise_not", "logical_not"), differentiable=False)
     register("isinf", "elementwise", ("abs", "eq", "full"), differentiable=False)
     register("isfinite", "elementwise", ("sub", "eq", "full"), differentiable=False)
     register("isclose", "elementwise", ("eq", "sub", "abs", "mul", "add", "le", "logical_or"),

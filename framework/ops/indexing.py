@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from .. import dtypes
 from ..autograd.function import Function, rename_node
@@ -78,7 +79,8 @@ del _name, _kernels
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                "int32": "Int", "int64": "Long", "bool": "Bool"}
+                "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+                "uint8": "Byte"}
 
 
 # --- the three Functions ----------------------------------------------------------------
@@ -718,6 +720,10 @@ def _convert_item(item, device):
         if item.device != device and item.device.type != "cpu":
             raise RuntimeError(f"indices should be either on cpu or on the same device as the "
                                f"indexed tensor ({device})")
+        if item.dtype is dtypes.uint8:  # a mask, as in PyTorch (deprecated there too)
+            warnings.warn("indexing with dtype framework.uint8 is now deprecated, please use a "
+                          "dtype framework.bool instead.", UserWarning, stacklevel=3)
+            item = item != 0
         if item.dtype is dtypes.bool and item.ndim == 0:
             return _BoolScalar(item.item())
         if item.dtype not in _INDEX_DTYPES and item.dtype is not dtypes.bool:

@@ -198,7 +198,8 @@ def _preserve_saved_input(out: Tensor, old: Tensor) -> None:
 
 def _type_name(d) -> str:
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool"}[d.name]
+            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+            "uint8": "Byte"}[d.name]
 
 
 def _binary_inplace(op: str, name: str):
@@ -269,6 +270,31 @@ multiply_ = _binary_inplace("multiply_", "multiply")
 subtract_ = _binary_inplace("subtract_", "subtract")
 divide_ = _binary_inplace("divide_", "divide")
 true_divide_ = _binary_inplace("true_divide_", "true_divide")
+asin_ = _unary_inplace("asin_", "asin")
+acos_ = _unary_inplace("acos_", "acos")
+atan_ = _unary_inplace("atan_", "atan")
+sinh_ = _unary_inplace("sinh_", "sinh")
+cosh_ = _unary_inplace("cosh_", "cosh")
+asinh_ = _unary_inplace("asinh_", "asinh")
+acosh_ = _unary_inplace("acosh_", "acosh")
+atanh_ = _unary_inplace("atanh_", "atanh")
+arcsin_ = _unary_inplace("arcsin_", "arcsin")
+arccos_ = _unary_inplace("arccos_", "arccos")
+arctan_ = _unary_inplace("arctan_", "arctan")
+arcsinh_ = _unary_inplace("arcsinh_", "arcsinh")
+arccosh_ = _unary_inplace("arccosh_", "arccosh")
+arctanh_ = _unary_inplace("arctanh_", "arctanh")
+erf_ = _unary_inplace("erf_", "erf")
+erfc_ = _unary_inplace("erfc_", "erfc")
+erfinv_ = _unary_inplace("erfinv_", "erfinv")
+copysign_ = _binary_inplace("copysign_", "copysign")
+hypot_ = _binary_inplace("hypot_", "hypot")
+bitwise_and_ = _binary_inplace("bitwise_and_", "bitwise_and")
+bitwise_or_ = _binary_inplace("bitwise_or_", "bitwise_or")
+bitwise_xor_ = _binary_inplace("bitwise_xor_", "bitwise_xor")
+bitwise_left_shift_ = _binary_inplace("bitwise_left_shift_", "bitwise_left_shift")
+bitwise_right_shift_ = _binary_inplace("bitwise_right_shift_", "bitwise_right_shift")
+bitwise_not_ = _unary_inplace("bitwise_not_", "bitwise_not")
 
 
 class _Overwrite(Function):

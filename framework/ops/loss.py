@@ -127,7 +127,8 @@ def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> N
 
 def _torch_type_name(d) -> str:
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool"}.get(d.name, d.name)
+            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+            "uint8": "Byte"}.get(d.name, d.name)
 
 
 def _check_class_weight(op: str, weight, input: Tensor, C: int):

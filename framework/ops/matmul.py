@@ -46,6 +46,8 @@ _TORCH_NAMES = {
     "float32": ("float", "Float"), "float64": ("double", "Double"),
     "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
     "int32": ("int", "Int"), "int64": ("long int", "Long"), "bool": ("bool", "Bool"),
+    "int16": ("short int", "Short"), "int8": ("signed char", "Char"),
+    "uint8": ("unsigned char", "Byte"),
 }
 
 

@@ -33,7 +33,8 @@ __all__ = [
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
 MaxResult = namedtuple("max", ("values", "indices"))
 MinResult = namedtuple("min", ("values", "indices"))
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool"}
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char",
+                "uint8": "Byte"}
 
 
 # Array views (no copies): dropping or inserting size-1 dims, broadcasting -------------

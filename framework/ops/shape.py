@@ -6,6 +6,7 @@ input's shape, written in framework ops so it is differentiable again.
 """
 from __future__ import annotations
 
+from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
@@ -133,6 +134,47 @@ def view(x: Tensor, shape) -> Tensor:
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
     return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+
+
+def view_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
+    """``x``'s bytes read as ``dtype`` (``Tensor.view(dtype)``): no copy, no gradient.
+
+    Same-size types keep shape and strides. Otherwise, as in PyTorch, the last
+    dim must be contiguous and its size, the storage offset and the other
+    strides (in bytes) divisible by the new element size; the last dim then
+    grows or shrinks by the size ratio.
+    """
+    from .inplace import _type_name
+    dtype = dtypes.as_dtype(dtype, "view")
+    old, new = x.dtype.itemsize, dtype.itemsize
+    shape, strides, offset = list(x.shape), list(x.stride()), x._a.offset
+    if old != new:
+        what = (f"to view {_type_name(x.dtype)} as {_type_name(dtype)} (different element "
+                "sizes)")
+        if x.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if strides[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+        if new > old:
+            ratio = new // old
+            checks = [("self.size(-1)", shape[-1]), ("self.storage_offset()", offset)]
+            checks += [(f"self.stride({d})", strides[d]) for d in range(x.ndim - 1)]
+            for name, value in checks:
+                if value % ratio:
+                    raise RuntimeError(f"{name} must be divisible by {ratio} {what}, but got "
+                                       f"{value}")
+            shape[-1] //= ratio
+            strides = [s // ratio for s in strides[:-1]] + [1]
+            offset //= ratio
+        else:
+            ratio = old // new
+            shape[-1] *= ratio
+            strides = [s * ratio for s in strides[:-1]] + [1]
+            offset *= ratio
+    t = wrap(x._a.view(tuple(shape), tuple(strides), offset, dtype), x._device)
+    t._base = x if x._base is None else x._base
+    t._seen_rebases = t._base._rebases
+    return t
 
 
 def reshape(x: Tensor, shape) -> Tensor:

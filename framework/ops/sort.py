@@ -25,7 +25,8 @@ FUNCTIONAL: list = []
 SortResult = namedtuple("sort", ("values", "indices"))
 TopkResult = namedtuple("topk", ("values", "indices"))
 _TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
-                "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+                "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int16": "Short",
+                "int8": "Char", "uint8": "Byte"}
 
 
 def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:

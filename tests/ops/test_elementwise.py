@@ -48,6 +48,15 @@ def small(*shape):
     return RNG.uniform(-1.2, 1.2, shape)
 
 
+def inside_unit(*shape):
+    """Inside (-1, 1), away from the ends (asin, atanh, erfinv)."""
+    return RNG.uniform(-0.9, 0.9, shape)
+
+
+def above_one(*shape):
+    return RNG.uniform(1.1, 3.0, shape)
+
+
 def halves(*shape):
     """Multiples of 0.5 (ties for round) plus noise-free integers."""
     return RNG.integers(-8, 9, shape) * 0.5
@@ -101,6 +110,23 @@ UNARY = {
     "frac": (framework.frac, torch.frac, normal),
     "reciprocal": (framework.reciprocal, torch.reciprocal, away_from_zero),
     "square": (framework.square, torch.square, normal),
+    "asin": (framework.asin, torch.asin, inside_unit),
+    "acos": (framework.acos, torch.acos, inside_unit),
+    "atan": (framework.atan, torch.atan, normal),
+    "sinh": (framework.sinh, torch.sinh, normal),
+    "cosh": (framework.cosh, torch.cosh, normal),
+    "asinh": (framework.asinh, torch.asinh, normal),
+    "acosh": (framework.acosh, torch.acosh, above_one),
+    "atanh": (framework.atanh, torch.atanh, inside_unit),
+    "arcsin": (lambda x: x.arcsin(), torch.arcsin, inside_unit),
+    "arccos": (framework.arccos, torch.arccos, inside_unit),
+    "arctan": (lambda x: x.arctan(), torch.arctan, normal),
+    "arcsinh": (framework.arcsinh, torch.arcsinh, normal),
+    "arccosh": (lambda x: x.arccosh(), torch.arccosh, above_one),
+    "arctanh": (framework.arctanh, torch.arctanh, inside_unit),
+    "erf": (framework.erf, torch.erf, normal),
+    "erfc": (lambda x: x.erfc(), torch.erfc, normal),
+    "erfinv": (framework.erfinv, torch.erfinv, inside_unit),
 }
 
 HALF_SUBSET = sorted(UNARY)  # every floating dtype for every unary op
@@ -149,7 +175,7 @@ def test_unary_keeps_integer_dtype(device, name, dtype):
 
 
 @pytest.mark.parametrize("name", ["exp", "sqrt", "sin", "sigmoid", "tanh", "log1p", "reciprocal",
-                                  "rsqrt", "log10"])
+                                  "rsqrt", "log10", "atan", "sinh", "asinh", "erf", "erfc"])
 def test_float_math_on_integers_gives_default_float(device, name):
     fw_fn, torch_fn, _ = UNARY[name]
     atol, rtol = tolerance(F32)
@@ -233,6 +259,12 @@ BINARY = {
     "maximum": (framework.maximum, torch.maximum, normal, normal),
     "minimum": (framework.minimum, torch.minimum, normal, normal),
     "atan2": (framework.atan2, torch.atan2, normal, normal),
+    # an array even for shape (): torch.copysign takes no number as its first argument
+    "copysign": (framework.copysign, torch.copysign, lambda *s: np.asarray(away_from_zero(*s)),
+                 normal),
+    "logaddexp": (framework.logaddexp, torch.logaddexp, normal, normal),
+    "logaddexp2": (lambda a, b: a.logaddexp2(b), torch.logaddexp2, normal, normal),
+    "hypot": (framework.hypot, torch.hypot, normal, away_from_zero),
 }
 
 BROADCAST_CASES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((1,), (2, 3)),
@@ -248,7 +280,7 @@ def test_binary_float32(device, name):
 
 @pytest.mark.parametrize("shapes", BROADCAST_CASES, ids=str)
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2",
-                                  "remainder"])
+                                  "remainder", "copysign", "logaddexp", "hypot"])
 def test_binary_broadcast(device, name, shapes):
     fw_fn, torch_fn, make_a, make_b = BINARY[name]
     (out,) = check_op(fw_fn, torch_fn, [make_a(*shapes[0]), make_b(*shapes[1])], device=device)
@@ -680,6 +712,11 @@ SMOOTH = {
     "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu,
     "softplus": F.softplus, "sin": framework.sin, "log1p": lambda x: framework.log1p(x * x),
     "rsqrt": lambda x: framework.rsqrt(x * x + 1), "pow": lambda x: (x * x + 1) ** 1.5,
+    "asin": lambda x: framework.asin(framework.tanh(x)), "acos": lambda x: framework.acos(x * 0.3),
+    "atan": framework.atan, "sinh": framework.sinh, "cosh": framework.cosh,
+    "asinh": framework.asinh, "acosh": lambda x: framework.acosh(x * x + 1.5),
+    "atanh": lambda x: framework.atanh(x * 0.3), "erf": framework.erf, "erfc": framework.erfc,
+    "erfinv": lambda x: framework.erfinv(framework.tanh(x)),
 }
 
 
@@ -695,7 +732,8 @@ def test_double_backward_binary(device):
     for fn in (framework.mul, framework.atan2, lambda x, y: framework.lerp(x, y, 0.3),
                lambda x, y: framework.maximum(x, y * 3)):
         assert gradcheck(fn, (a, b))
-    for fn in (framework.div, framework.pow):
+    for fn in (framework.div, framework.pow, framework.logaddexp, framework.logaddexp2,
+               framework.hypot, framework.copysign):
         assert gradgradcheck(fn, (a, b))
 
 
@@ -752,7 +790,8 @@ def test_every_forwarded_method_exists():
 
 
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2", "eq",
-                                  "logical_and", "remainder", "fmod", "floor_divide"])
+                                  "logical_and", "remainder", "fmod", "floor_divide", "copysign",
+                                  "logaddexp", "logaddexp2", "hypot"])
 def test_binary_bad_input(device, name):
     fn = getattr(framework, name)
     x = framework.ones(2, 3, device=device)
@@ -768,7 +807,9 @@ def test_binary_bad_input(device, name):
 
 
 @pytest.mark.parametrize("name", ["exp", "neg", "abs", "sqrt", "sigmoid", "relu", "sign",
-                                  "floor", "logical_not", "isnan", "isinf", "frac", "square"])
+                                  "floor", "logical_not", "isnan", "isinf", "frac", "square",
+                                  "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                                  "erf", "erfc", "erfinv"])
 def test_unary_bad_input(name):
     with pytest.raises(TypeError, match=f"{name}\\(\\): argument 'input' must be Tensor"):
         getattr(framework, name)([1.0, 2.0])
@@ -800,7 +841,7 @@ def test_bad_dtypes_and_arguments(device):
         (lambda: framework.allclose(x, i), RuntimeError, "isclose\\(\\)"),
         (lambda: framework.equal(x, [1.0, 2.0]), TypeError, "equal\\(\\)"),
         (lambda: framework.round(x, decimals=1.5), TypeError, "round\\(\\)"),
-        (lambda: x & x, TypeError, "bool"),
+        (lambda: x & x, NotImplementedError, "bitwise_and\\(\\): not implemented for "),
     ]
     for fn, error, pattern in cases:
         with pytest.raises(error, match=pattern):
@@ -904,3 +945,281 @@ def test_round_decimals_of_halves_scales_in_float32(device):
     x = np.array([0.85009766, -0.85009766, 2.4501953])  # exact in float16
     check_op(lambda t: framework.round(t, decimals=1), lambda t: torch.round(t, decimals=1), [x],
              device=device, dtype=F16, grad=False, atol=0, rtol=1e-2)
+
+
+# --------------------------------------------------------------------------------------------
+# Inverse trigonometric, hyperbolic and error functions; copysign, logaddexp, hypot
+# --------------------------------------------------------------------------------------------
+MATH_SPECIAL = {
+    "asin": [np.nan, 1.0, -1.0, 1.5, -2.0, 0.0, -0.0, 1e-30, 0.999999, -0.5],
+    "acos": [np.nan, 1.0, -1.0, 1.5, -2.0, 0.0, -0.0, 0.999999, -0.999999, 0.5],
+    "atan": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 1e30, -1e30, 1.0, -0.7],
+    "sinh": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 1e-5, 20.5, 88.0, -88.0, 89.0],
+    "cosh": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 20.5, 88.0, -88.0, 89.0],
+    "asinh": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 1e-5, 3e8, -3e8, 1e30],
+    "acosh": [np.nan, np.inf, -np.inf, 0.0, 0.999, 1.0, 1.0 + 1e-6, 3e8, 1e30],
+    "atanh": [np.nan, 1.0, -1.0, 1.5, -2.0, 0.0, -0.0, 1e-30, 1e-5, 0.999999, -0.999999],
+    "erf": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 1e-5, 0.5, 3.0, -6.0, 30.0],
+    "erfc": [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 0.5, -0.5, 3.0, 5.0, 9.0, 26.0, -6.0],
+    "erfinv": [np.nan, 1.0, -1.0, 1.5, -2.0, 0.0, -0.0, 1e-30, 1e-5, 0.999999, -0.9999],
+}
+# beyond float32's range: float64 only (a float32 result would overflow where the oracle's
+# float64 one does not)
+MATH_SPECIAL_F64 = {"sinh": [90.0, 700.0, 710.0, -710.0], "cosh": [90.0, 700.0, 710.0, -710.0],
+                    "asinh": [1e300, -1e300], "acosh": [1e300]}
+
+
+@pytest.mark.parametrize("name", sorted(MATH_SPECIAL))
+def test_math_special_values(device, name):
+    """Infinities, NaN, the ends of the domain, tiny and huge arguments, as torch gives them
+    (values beyond a dtype's range are left out by the rounding of the inputs)."""
+    fw_fn, torch_fn, _ = UNARY[name]
+    for dtype in (F32, F64):
+        values = MATH_SPECIAL[name] + (MATH_SPECIAL_F64.get(name, []) if dtype is F64 else [])
+        check_op(fw_fn, torch_fn, [np.array(values)], device=device, dtype=dtype, grad=False)
+
+
+# (name, arguments, float32 rtol): relative accuracy where a naive formula cancels
+RELATIVE_ACCURACY = [
+    ("asin", [1e-8, -3e-5, 0.3, 0.99999, -0.9999999]),
+    ("acos", [0.99999, -0.9999, 0.3, 1e-8]),
+    ("atan", [1e-8, -3e-5, 0.3, 50.0, -1e6]),
+    ("sinh", [1e-8, -3e-5, 0.3, -3.0]),
+    ("asinh", [1e-8, -3e-5, 0.3, -30.0]),
+    ("acosh", [1.0 + 1e-6, 1.01, 30.0]),
+    ("atanh", [1e-8, -3e-5, 0.3, 0.99999]),
+    ("erf", [1e-8, -3e-5, 0.3, 0.6, -2.0]),
+    ("erfc", [0.3, 2.0, 4.0, 6.0, 8.0, 9.5, -1.0]),
+    ("erfinv", [1e-8, -3e-5, 0.3, 0.9, -0.999, 0.999999]),
+]
+
+
+@pytest.mark.parametrize("case", RELATIVE_ACCURACY, ids=lambda c: c[0])
+def test_math_relative_accuracy(device, case):
+    """Every element within a few float32 ulps (float64: 1e-10) of torch's float64 result,
+    also near 0 and in the tails (erfc to 9.5: relative, not absolute, accuracy)."""
+    name, values = case
+    fw_fn, torch_fn, _ = UNARY[name]
+    for dtype, rtol in ((F32, 1e-6), (F64, 1e-10)):
+        check_op(fw_fn, torch_fn, [np.array(values)], device=device, dtype=dtype, atol=0,
+                 rtol=rtol, grad=False)
+
+
+def test_erfc_float64_tail(device):
+    x = np.array([3.5, 5.0, 10.0, 20.0, 26.0])
+    check_op(framework.erfc, torch.erfc, [x], device=device, dtype=F64, atol=0, rtol=1e-12,
+             grad=False)
+
+
+BINARY_SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5, 1e30, 1e-30]
+
+
+@pytest.mark.parametrize("name", ["copysign", "logaddexp", "logaddexp2", "hypot"])
+def test_binary_math_special_values(device, name):
+    fw_fn, torch_fn, _, _ = BINARY[name]
+    a, b = (np.array(v) for v in zip(*[(x, y) for x in BINARY_SPECIAL for y in BINARY_SPECIAL]))
+    for dtype in (F32, F64):
+        check_op(fw_fn, torch_fn, [a, b], device=device, dtype=dtype, grad=False)
+    check_op(fw_fn, torch_fn, [normal(3, 4) * 50, normal(3, 4) * 50], device=device, dtype=F64,
+             atol=0, rtol=1e-13, grad=False)
+
+
+def test_copysign_sign_bits_and_scalars(device):
+    x = framework.tensor([1.0, -2.0, 0.0, 3.0], device=device)
+    signs = framework.tensor([-0.0, 0.0, -1.0, float("nan")], device=device)
+    out = framework.copysign(x, signs)
+    assert np.array_equal(np.signbit(out.cpu().numpy()), [True, False, True, False])
+    for other in (-1, 2.5, -0.0):
+        check_op(lambda t: framework.copysign(t, other), lambda t: torch.copysign(t, other),
+                 [normal(5)], device=device)
+    check_op(lambda t: framework.copysign(-3.0, t), lambda t: torch.copysign(torch.tensor(-3.0,
+             dtype=t.dtype), t), [away_from_zero(5)], device=device)
+    # copysign promotes integers to the default float dtype, as torch does
+    check_op(framework.copysign, torch.copysign, [integers(4), integers(4)], device=device,
+             dtype=I64)
+    assert framework.copysign(framework.tensor([1, 2], device=device), -1).dtype is F32
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "hypot"])
+def test_floating_only_binary_rejects_integers(device, name):
+    fn = getattr(framework, name)
+    i = framework.tensor([1, 2], device=device)
+    with pytest.raises(NotImplementedError, match=f"{name}\\(\\)"):
+        fn(i, i)
+    assert fn(i, framework.tensor([1.0, 2.0], device=device)).dtype is F32  # promotes to float
+
+
+def test_math_inplace_and_method_forms(device):
+    data = {"asin": inside_unit, "acos": inside_unit, "atan": normal, "sinh": normal,
+            "cosh": normal, "asinh": normal, "acosh": above_one, "atanh": inside_unit,
+            "erf": normal, "erfc": normal, "erfinv": inside_unit}
+    aliases = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+               "arccosh": "acosh", "arctanh": "atanh"}
+    for name in list(data) + list(aliases):
+        values = data[aliases.get(name, name)](5)
+        x = framework.tensor(values, device=device)
+        expected = getattr(torch, name)(torch.tensor(values, dtype=torch.float32))
+        assert_close(getattr(x, name)(), expected, *tolerance(F32))
+        y = x.clone()
+        assert getattr(y, name + "_")() is y
+        assert_close(y, expected, *tolerance(F32))
+    a, b = normal(4), away_from_zero(4)
+    for name in ("copysign", "hypot"):
+        x = framework.tensor(a, device=device)
+        getattr(x, name + "_")(framework.tensor(b, device=device))
+        assert_close(x, getattr(torch, name)(torch.tensor(a, dtype=torch.float32),
+                                             torch.tensor(b, dtype=torch.float32)),
+                     *tolerance(F32))
+    i = framework.tensor([1, 2], device=device)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i.asin_()
+
+
+def test_erfinv_inverts_erf(device):
+    y = framework.tensor(np.linspace(-0.999, 0.999, 41), dtype=F64, device=device)
+    assert_close(framework.erf(framework.erfinv(y)), torch.tensor(y.cpu().numpy()), 0, 1e-13)
+
+
+def test_math_second_derivatives_match_torch(device):
+    data = inside_unit(5)
+    for name in ("asin", "atanh", "erfinv", "erf", "sinh", "atan"):
+        x = framework.tensor(data, dtype=F64, device=device, requires_grad=True)
+        tx = torch.tensor(data, requires_grad=True)
+        (g,) = framework.autograd.grad(getattr(framework, name)(x).sum(), x, create_graph=True)
+        (gg,) = framework.autograd.grad(g.sum(), x)
+        (tg,) = torch.autograd.grad(getattr(torch, name)(tx).sum(), tx, create_graph=True)
+        (tgg,) = torch.autograd.grad(tg.sum(), tx)
+        assert_close(g, tg, 1e-10, 1e-9, f"{name}'")
+        assert_close(gg, tgg, 1e-10, 1e-9, f"{name}''")
+
+
+# --------------------------------------------------------------------------------------------
+# Bitwise ops on every integer dtype and bool
+# --------------------------------------------------------------------------------------------
+INTEGER_DTYPES = [framework.uint8, framework.int8, framework.int16, I32, I64]
+TORCH_DTYPES = {"uint8": torch.uint8, "int8": torch.int8, "int16": torch.int16,
+                "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
+
+
+def integer_values(dtype, *shape):
+    """Values spanning ``dtype``'s range, its extremes included (int64: within +-2**53, which
+    check_op's float64 oracle inputs hold exactly)."""
+    info = framework.iinfo(dtype)
+    low, high = max(info.min, -2 ** 53), min(info.max, 2 ** 53)
+    values = RNG.integers(low, high, shape, endpoint=True)
+    flat = values.reshape(-1)
+    flat[:2] = [low, high][:flat.size]
+    return values
+
+
+BITWISE = {
+    "bitwise_and": (framework.bitwise_and, torch.bitwise_and),
+    "bitwise_or": (lambda a, b: a.bitwise_or(b), torch.bitwise_or),
+    "bitwise_xor": (framework.bitwise_xor, torch.bitwise_xor),
+    "and_operator": (lambda a, b: a & b, lambda a, b: a & b),
+    "or_operator": (lambda a, b: a | b, lambda a, b: a | b),
+    "xor_operator": (lambda a, b: a ^ b, lambda a, b: a ^ b),
+}
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES + [BOOL], ids=str)
+@pytest.mark.parametrize("name", sorted(BITWISE))
+def test_bitwise_binary(device, name, dtype):
+    fw_fn, torch_fn = BITWISE[name]
+    make = (lambda *s: RNG.integers(0, 2, s).astype(bool)) if dtype is BOOL else \
+        (lambda *s: integer_values(dtype, *s))
+    (out,) = check_op(fw_fn, torch_fn, [make(3, 4), make(4)], device=device, dtype=dtype,
+                      contiguous=False)
+    assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES + [BOOL], ids=str)
+def test_bitwise_not(device, dtype):
+    data = RNG.integers(0, 2, (3, 4)).astype(bool) if dtype is BOOL else integer_values(dtype, 3, 4)
+    for fw_fn, torch_fn in ((framework.bitwise_not, torch.bitwise_not),
+                            (lambda t: ~t, lambda t: ~t)):
+        (out,) = check_op(fw_fn, torch_fn, [data], device=device, dtype=dtype, contiguous=False)
+        assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES, ids=str)
+def test_shifts_match_torch_for_every_count(device, dtype):
+    """Every count from -2 to 2 * bits + 1: in-range shifts wrap in the type, out-of-range ones
+    give 0 (left) or the sign fill (right), exactly as torch's CPU kernels."""
+    bits = dtype.itemsize * 8
+    low = 0 if dtype is framework.uint8 else -2
+    counts = np.arange(low, 2 * bits + 2)
+    values = integer_values(dtype, 1, 4)
+    values[0, 2:] = [1, 5 if dtype is framework.uint8 else -3]
+    a, b = np.broadcast_arrays(values, counts[:, None])
+    for fw_fn, torch_fn in ((framework.bitwise_left_shift, torch.bitwise_left_shift),
+                            (framework.bitwise_right_shift, torch.bitwise_right_shift),
+                            (lambda x, y: x << y, lambda x, y: x << y),
+                            (lambda x, y: x >> y, lambda x, y: x >> y)):
+        (out,) = check_op(fw_fn, torch_fn, [np.array(a), np.array(b)], device=device, dtype=dtype)
+        assert out.dtype is dtype
+
+
+def test_bitwise_scalars_and_promotion(device):
+    i8 = framework.tensor([3, -7, 100], dtype=framework.int8, device=device)
+    u8 = framework.tensor([3, 250, 17], dtype=framework.uint8, device=device)
+    t_i8, t_u8 = torch.tensor([3, -7, 100], dtype=torch.int8), torch.tensor([3, 250, 17],
+                                                                             dtype=torch.uint8)
+    cases = [(lambda x, y: x & y, i8, u8, t_i8, t_u8), (lambda x, y: x | 6, i8, None, t_i8, None),
+             (lambda x, y: 6 ^ x, u8, None, t_u8, None), (lambda x, y: 1 << x.clamp(0, 5), u8,
+                                                          None, t_u8, None),
+             (lambda x, y: x >> 1, i8, None, t_i8, None),
+             (lambda x, y: x.bool() & True, i8, None, t_i8, None),
+             (lambda x, y: x.bool() << 1, u8, None, t_u8, None)]
+    for fn, a, b, ta, tb in cases:
+        out, expected = fn(a, b), fn(ta, tb)
+        assert out.dtype.name == str(expected.dtype).split(".")[-1]
+        assert out.tolist() == expected.tolist()
+
+
+def test_bitwise_inplace_forms(device):
+    x = framework.tensor([12, 5, -3], dtype=framework.int16, device=device)
+    t = torch.tensor([12, 5, -3], dtype=torch.int16)
+    for name, arg in (("bitwise_and_", 6), ("bitwise_or_", 1), ("bitwise_xor_", 3),
+                      ("bitwise_left_shift_", 2), ("bitwise_right_shift_", 1)):
+        assert getattr(x, name)(arg) is x
+        getattr(t, name)(arg)
+        assert x.tolist() == t.tolist(), name
+    x.bitwise_not_()
+    assert x.tolist() == t.bitwise_not_().tolist()
+
+
+def test_bitwise_bad_input(device):
+    x = framework.ones(3, device=device)
+    i = framework.tensor([1, 2, 3], device=device)
+    b = framework.tensor([True, False, True], device=device)
+    for fn in (lambda: x & i, lambda: framework.bitwise_or(i, 1.5), lambda: ~x,
+               lambda: framework.bitwise_xor(x, x), lambda: x << 1, lambda: i >> 0.5,
+               lambda: b << b, lambda: framework.bitwise_right_shift(b, True)):
+        with pytest.raises(NotImplementedError, match="bitwise_"):
+            fn()
+    with pytest.raises(TypeError, match="bitwise_and\\(\\): argument 'other'"):
+        framework.bitwise_and(i, "1")
+    with pytest.raises(RuntimeError, match="bitwise_and\\(\\).*size of tensor"):
+        i & framework.tensor([1, 2], device=device)
+    with pytest.raises(TypeError, match="bitwise_not\\(\\): argument 'input'"):
+        framework.bitwise_not([1, 2])
+
+
+def test_special_namespace_and_augmented_bitwise_assignment(device):
+    x = framework.tensor(normal(5), device=device)
+    tx = torch.tensor(x.cpu().numpy())
+    for name in ("erf", "erfc", "expit", "exp2", "expm1"):
+        assert_close(getattr(framework.special, name)(x), getattr(torch.special, name)(tx),
+                     *tolerance(F32))
+    y = framework.tensor([0.1, -0.5], device=device)
+    assert_close(framework.special.erfinv(y), torch.special.erfinv(torch.tensor([0.1, -0.5])),
+                 *tolerance(F32))
+    i = framework.tensor([12, 5, -3], device=device)
+    alias = i
+    ti = torch.tensor([12, 5, -3])
+    for update in (lambda t: t.__iand__(6), lambda t: t.__ior__(1), lambda t: t.__ixor__(3),
+                   lambda t: t.__ilshift__(2), lambda t: t.__irshift__(1)):
+        assert update(i) is alias  # in place, like torch's &= |= ^= <<= >>=
+        update(ti)
+        assert i.tolist() == ti.tolist()

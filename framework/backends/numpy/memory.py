@@ -34,8 +34,21 @@ def arange(start, step, n, dtype) -> Array:
 
 
 def linspace(start, end, n, dtype) -> Array:
-    """``n`` evenly spaced points from ``start`` to ``end`` inclusive."""
-    return wrap(np.linspace(start, end, n, dtype=np.float64), dtype)
+    """``n`` evenly spaced points from ``start`` to ``end`` inclusive.
+
+    Integer types follow PyTorch: the ends converted to the type, then
+    ``start + i * step`` for the first half and ``end - (n - 1 - i) * step``
+    for the rest, in float64, truncated toward zero.
+    """
+    if dtype.is_floating_point or dtype.name == "bool":
+        return wrap(np.linspace(start, end, n, dtype=np.float64), dtype)
+    start, end = (int(np.array(int(v), dtype=np.int64).astype(dtype.numpy)) for v in (start, end))
+    step = (end - start) / (n - 1) if n > 1 else 0.0
+    if n == 1:
+        end = start  # a single point is start (the formula below would give end)
+    i = np.arange(n, dtype=np.int64)
+    values = np.where(i < n // 2, start + i * step, end - (n - 1 - i) * step)
+    return wrap(np.trunc(values).astype(np.int64), dtype)
 
 
 def eye(n, m, dtype) -> Array:

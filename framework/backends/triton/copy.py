@@ -88,9 +88,23 @@ def arange(start, step, n, dtype) -> Array:
 
 
 def linspace(start, end, n, dtype) -> Array:
-    """``n`` evenly spaced points from ``start`` to ``end`` inclusive."""
+    """``n`` evenly spaced points from ``start`` to ``end`` inclusive (integer types: PyTorch's
+    two-sided formula in float64, truncated)."""
+    if dtype.is_floating_point or dtype.name == "bool":
+        step = (end - start) / (n - 1) if n > 1 else 0.0
+        return arange(float(start), float(step), n, dtype)
+    import numpy as np
+    # PyTorch converts the ends to the type first (wrapping: -3 is 253 in uint8)
+    start, end = (int(np.array(int(v), dtype=np.int64).astype(dtype.numpy)) for v in (start, end))
     step = (end - start) / (n - 1) if n > 1 else 0.0
-    return arange(float(start), float(step), n, dtype)
+    if n == 1:
+        end = start  # a single point is start (the kernel's formula would give end)
+    out = empty((n,), dtype)
+    if n:
+        step_bits = int(np.array(step, dtype=np.float64).view(np.int64))
+        runtime.kernels().copy.linspace_int_kernel[grid_1d(n, _BLOCK)](
+            pointer(out), n, start, end, step_bits, n // 2, BLOCK=_BLOCK)
+    return out
 
 
 def eye(n, m, dtype) -> Array:

@@ -30,7 +30,8 @@ _NO_SIZES = (1,) * 5
 @functools.lru_cache(maxsize=None)
 def _tl_dtype(name: str):
     import triton.language as tl
-    return {"bool": tl.int1, "int32": tl.int32, "int64": tl.int64, "float16": tl.float16,
+    return {"bool": tl.int1, "uint8": tl.uint8, "int8": tl.int8, "int16": tl.int16,
+            "int32": tl.int32, "int64": tl.int64, "float16": tl.float16,
             "bfloat16": tl.bfloat16, "float32": tl.float32, "float64": tl.float64}[name]
 
 

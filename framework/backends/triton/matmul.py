@@ -163,7 +163,8 @@ def _batch_pointer(a: Array, start: int):
 
 
 def _torch_type_name(dtype) -> str:
-    return {"int32": "Int", "int64": "Long", "bool": "Bool"}.get(dtype.name, dtype.name)
+    return {"int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
+            "uint8": "Byte"}.get(dtype.name, dtype.name)
 
 
 # -- autotuning -------------------------------------------------------------------------------

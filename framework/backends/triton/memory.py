@@ -148,7 +148,9 @@ def read_to_host(a: Array) -> np.ndarray:
     if host.size == 0:
         return host
     if runtime.mode() == "interpreter":
-        host.reshape(-1)[:] = a.storage.buffer[a.offset: a.offset + host.size]
+        item = a.dtype.itemsize  # by bytes: a view(dtype) array reads the storage as its type
+        raw = a.storage.buffer.view(np.uint8)[a.offset * item: (a.offset + host.size) * item]
+        host.reshape(-1)[:] = raw.view(a.dtype.numpy)
         return host
     runtime.make_current()
     driver = runtime._driver()
