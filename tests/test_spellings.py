@@ -41,6 +41,22 @@ OUT_CASES = [
     ("log", lambda m, a, b: (a.abs() + 1,), {}),
     ("pow", lambda m, a, b: (a, 2), {}),
     ("maximum", lambda m, a, b: (a, b), {}),
+    # the math functions of issue 11 item 2
+    ("asin", lambda m, a, b: (a.tanh(),), {}),
+    ("acos", lambda m, a, b: (a.tanh(),), {}),
+    ("atan", lambda m, a, b: (a,), {}),
+    ("sinh", lambda m, a, b: (a,), {}),
+    ("cosh", lambda m, a, b: (a,), {}),
+    ("asinh", lambda m, a, b: (a,), {}),
+    ("acosh", lambda m, a, b: (a.abs() + 1,), {}),
+    ("atanh", lambda m, a, b: (a.tanh() * 0.9,), {}),
+    ("erf", lambda m, a, b: (a,), {}),
+    ("erfc", lambda m, a, b: (a,), {}),
+    ("erfinv", lambda m, a, b: (a.tanh() * 0.9,), {}),
+    ("copysign", lambda m, a, b: (a, b), {}),
+    ("logaddexp", lambda m, a, b: (a, b), {}),
+    ("logaddexp2", lambda m, a, b: (a, b), {}),
+    ("hypot", lambda m, a, b: (a, b), {}),
 ]
 
 

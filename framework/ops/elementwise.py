@@ -515,6 +515,7 @@ def cos(input: Tensor) -> Tensor:
     return _float_unary("cos", _Cos, input)
 
 
+@supports_out
 def tan(input: Tensor) -> Tensor:
     """Tangent."""
     return _float_unary("tan", _Tan, input)
@@ -626,86 +627,103 @@ def reciprocal(input: Tensor) -> Tensor:
     return _float_unary("reciprocal", _Reciprocal, input)
 
 
+@supports_out
 def asin(input: Tensor) -> Tensor:
     """Arcsine (NaN outside [-1, 1])."""
     return _float_unary("asin", _Asin, input)
 
 
+@supports_out
 def acos(input: Tensor) -> Tensor:
     """Arccosine (NaN outside [-1, 1])."""
     return _float_unary("acos", _Acos, input)
 
 
+@supports_out
 def atan(input: Tensor) -> Tensor:
     """Arctangent."""
     return _float_unary("atan", _Atan, input)
 
 
+@supports_out
 def sinh(input: Tensor) -> Tensor:
     """Hyperbolic sine."""
     return _float_unary("sinh", _Sinh, input)
 
 
+@supports_out
 def cosh(input: Tensor) -> Tensor:
     """Hyperbolic cosine."""
     return _float_unary("cosh", _Cosh, input)
 
 
+@supports_out
 def asinh(input: Tensor) -> Tensor:
     """Inverse hyperbolic sine."""
     return _float_unary("asinh", _Asinh, input)
 
 
+@supports_out
 def acosh(input: Tensor) -> Tensor:
     """Inverse hyperbolic cosine (NaN below 1)."""
     return _float_unary("acosh", _Acosh, input)
 
 
+@supports_out
 def atanh(input: Tensor) -> Tensor:
     """Inverse hyperbolic tangent (+-inf at +-1, NaN beyond)."""
     return _float_unary("atanh", _Atanh, input)
 
 
+@supports_out
 def arcsin(input: Tensor) -> Tensor:
     """Alias of ``asin``."""
     return asin(input)
 
 
+@supports_out
 def arccos(input: Tensor) -> Tensor:
     """Alias of ``acos``."""
     return acos(input)
 
 
+@supports_out
 def arctan(input: Tensor) -> Tensor:
     """Alias of ``atan``."""
     return atan(input)
 
 
+@supports_out
 def arcsinh(input: Tensor) -> Tensor:
     """Alias of ``asinh``."""
     return asinh(input)
 
 
+@supports_out
 def arccosh(input: Tensor) -> Tensor:
     """Alias of ``acosh``."""
     return acosh(input)
 
 
+@supports_out
 def arctanh(input: Tensor) -> Tensor:
     """Alias of ``atanh``."""
     return atanh(input)
 
 
+@supports_out
 def erf(input: Tensor) -> Tensor:
     """Error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``."""
     return _float_unary("erf", _Erf, input)
 
 
+@supports_out
 def erfc(input: Tensor) -> Tensor:
     """Complementary error function ``1 - erf(input)``, accurate in the tail."""
     return _float_unary("erfc", _Erfc, input)
 
 
+@supports_out
 def erfinv(input: Tensor) -> Tensor:
     """Inverse error function (+-inf at +-1, NaN outside [-1, 1])."""
     return _float_unary("erfinv", _Erfinv, input)
@@ -1122,6 +1140,7 @@ def atan2(input: Operand, other: Operand) -> Tensor:
     return _binary("atan2", _Atan2, input, other, float_result=True)
 
 
+@supports_out
 def copysign(input: Operand, other: Operand) -> Tensor:
     """``|input|`` with the sign of ``other`` (the sign bit: -0.0 is negative)."""
     return _binary("copysign", _Copysign, input, other, float_result=True)
@@ -1137,16 +1156,19 @@ def _floating_binary(op: str, fn_cls, input, other) -> Tensor:
     return fn_cls.apply(a, b, result, result)
 
 
+@supports_out
 def logaddexp(input: Operand, other: Operand) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
     return _floating_binary("logaddexp", _Logaddexp, input, other)
 
 
+@supports_out
 def logaddexp2(input: Operand, other: Operand) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
     return _floating_binary("logaddexp2", _Logaddexp2, input, other)
 
 
+@supports_out
 def hypot(input: Operand, other: Operand) -> Tensor:
     """``sqrt(input**2 + other**2)`` without overflow."""
     return _floating_binary("hypot", _Hypot, input, other)
@@ -1285,31 +1307,37 @@ def _bitwise(op: str, kernel: str, input, other, allow_bool: bool = True) -> Ten
     return wrap(fn(_arr(input), _arr(other), result, result), ref._device)
 
 
+@supports_out
 def bitwise_and(input: Operand, other: Operand) -> Tensor:
     """Bitwise AND of integer or bool tensors (logical AND for bool)."""
     return _bitwise("bitwise_and", "bitwise_and", input, other)
 
 
+@supports_out
 def bitwise_or(input: Operand, other: Operand) -> Tensor:
     """Bitwise OR of integer or bool tensors."""
     return _bitwise("bitwise_or", "bitwise_or", input, other)
 
 
+@supports_out
 def bitwise_xor(input: Operand, other: Operand) -> Tensor:
     """Bitwise XOR of integer or bool tensors."""
     return _bitwise("bitwise_xor", "bitwise_xor", input, other)
 
 
+@supports_out
 def bitwise_left_shift(input: Operand, other: Operand) -> Tensor:
     """``input << other``, wrapping in the result type; counts outside [0, bits) give 0."""
     return _bitwise("bitwise_left_shift", "shift_left", input, other, allow_bool=False)
 
 
+@supports_out
 def bitwise_right_shift(input: Operand, other: Operand) -> Tensor:
     """Arithmetic ``input >> other``; counts outside [0, bits) give the sign fill (0 or -1)."""
     return _bitwise("bitwise_right_shift", "shift_right", input, other, allow_bool=False)
 
 
+@supports_out
 def bitwise_not(input: Tensor) -> Tensor:
     """``~input``: bitwise NOT of an integer tensor, logical NOT of a bool tensor."""
     check_tensor("bitwise_not", "input", input)
