@@ -698,10 +698,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number or 'fro')")
     magnitude = _ew().abs(input)
-    if p == math.inf:
-        return amax(magnitude, dims, keepdim)
-    if p == -math.inf:
-        return amin(magnitude, dims, keepdim)
+    if p in (math.inf, -math.inf):
+        # as PyTorch: a NaN norm's gradient goes to the NaN elements, not NaN to all
+        _check_nonempty("amax" if p > 0 else "amin", magnitude, dims, not dims)
+        return Extreme.apply(magnitude, dims, keepdim, p > 0, True)
     if p == 1:
         return sum(magnitude, dims, keepdim)
     return PNorm.apply(input, p, dims, keepdim)

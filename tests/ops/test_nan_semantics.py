@@ -1,0 +1,221 @@
+"""NaN and ±inf propagate through every reduction-like op as in PyTorch, on cpu and cuda.
+
+One table of ops, each run by ``check_op`` (float64 PyTorch oracle, outputs and input
+gradients compared with NaN positions and signed infinities equal) on one matrix whose
+rows hold the cases that break reductions: NaN, +inf, -inf, all -inf, all +inf, all NaN,
+mixed and ties. Rows are 5 wide, so every kernel also runs its masked tail lanes. Longer
+rows take the looping paths (chunked online softmax and logsumexp, Chan merges) and the
+split paths (several programs per row, then a combine launch). See docs/semantics.md.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import framework
+import framework.nn.functional as F
+from helpers import check_op
+
+NAN, INF = float("nan"), float("inf")
+F32, F64 = framework.float32, framework.float64
+
+# NaN/inf results are the point here: NumPy and the interpreter warn about them.
+pytestmark = [pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
+              pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning"),
+              pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]
+
+ROWS = np.array([
+    [0.5, -1.0, 2.0, 0.25, 1.5],     # finite
+    [0.5, NAN, 2.0, 0.25, 1.5],      # one NaN
+    [0.5, INF, 2.0, 0.25, 1.5],      # one +inf
+    [0.5, -INF, 2.0, 0.25, 1.5],     # one -inf
+    [-INF, -INF, -INF, -INF, -INF],  # all -inf
+    [INF, INF, INF, INF, INF],       # all +inf
+    [INF, -INF, 1.0, 2.0, 0.0],      # both infinities
+    [NAN, INF, -INF, 0.0, 1.0],      # NaN first, then infinities
+    [1.0, INF, INF, 2.0, NAN],       # tied +inf, NaN last
+    [NAN, NAN, NAN, NAN, NAN],       # all NaN
+    [2.0, 2.0, -1.0, INF, INF],      # ties
+])
+TARGETS = np.array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0])  # one class per row of ROWS
+CLASS_WEIGHTS = np.array([0.0, 0.5, 1.0, 1.5, 2.0])  # a zero weight: -inf * 0 is NaN in torch
+PROBS = np.full((11, 5), 0.1)
+PROBS[np.arange(11), TARGETS] = 0.6
+ONE_HOT = np.eye(5)[TARGETS]  # probability targets with zeros: 0 * -inf is NaN in torch
+
+
+def _tensor(values, like, dtype=None):
+    """A framework or torch tensor of ``values`` matching ``like``'s device and float dtype."""
+    if isinstance(like, torch.Tensor):
+        return torch.tensor(values, dtype=like.dtype if dtype is None else dtype)
+    return framework.tensor(values, dtype=like.dtype if dtype is None else dtype,
+                            device=like.device)
+
+
+def _targets(like, values=TARGETS):
+    if isinstance(like, torch.Tensor):
+        return torch.tensor(values)
+    return framework.tensor(values, device=like.device)
+
+
+def _lib(x):
+    """(functional module, top-level module) of the library ``x`` belongs to."""
+    return (TF, torch) if isinstance(x, torch.Tensor) else (F, framework)
+
+
+def _ce(**kwargs):
+    def run(x):
+        nn, _ = _lib(x)
+        return nn.cross_entropy(x, _targets(x), **kwargs)
+    return run
+
+
+def _ce_weighted(**kwargs):
+    def run(x):
+        nn, _ = _lib(x)
+        return nn.cross_entropy(x, _targets(x), weight=_tensor(CLASS_WEIGHTS, x), **kwargs)
+    return run
+
+
+def _ce_probs(probs):
+    def run(x):
+        nn, _ = _lib(x)
+        return nn.cross_entropy(x, _tensor(probs, x), reduction="none")
+    return run
+
+
+def _ce_ignored(x):
+    nn, _ = _lib(x)
+    targets = TARGETS.copy()
+    targets[[1, 2, 4]] = -100  # NaN, +inf and all -inf rows ignored: loss 0, gradient NaN
+    return nn.cross_entropy(x, _targets(x, targets), reduction="none")
+
+
+def _nll(reduction):
+    def run(x):
+        nn, _ = _lib(x)
+        return nn.nll_loss(x, _targets(x), reduction=reduction)
+    return run
+
+
+def _layer_norm(x):
+    nn, _ = _lib(x)
+    w, b = np.linspace(0.5, 1.5, 5), np.linspace(-0.2, 0.3, 5)
+    return nn.layer_norm(x, (5,), _tensor(w, x), _tensor(b, x))
+
+
+def _same(name, *args, **kwargs):
+    """``fn(x)`` calling the method or function ``name`` of whichever library ``x`` is from."""
+    def run(x):
+        _, lib = _lib(x)
+        return getattr(lib, name)(x, *args, **kwargs)
+    return run
+
+
+def _nn(name, *args, **kwargs):
+    def run(x):
+        nn, _ = _lib(x)
+        return nn.__dict__[name](x, *args, **kwargs)
+    return run
+
+
+def _sort(x):
+    _, lib = _lib(x)
+    return lib.sort(x, dim=-1, stable=True)
+
+
+def _sort_descending_dim0(x):
+    _, lib = _lib(x)
+    return lib.sort(x, dim=0, descending=True, stable=True)
+
+
+def _argsort(x):
+    _, lib = _lib(x)
+    return lib.argsort(x, dim=-1, stable=True)
+
+
+# name -> fn(x) written once for both libraries, and whether input gradients are compared
+OPS = {
+    # softmax family
+    "softmax": (_nn("softmax", -1), True),
+    "softmax_dim0": (_nn("softmax", 0), True),
+    "log_softmax": (_nn("log_softmax", -1), True),
+    "log_softmax_dim0": (_nn("log_softmax", 0), True),
+    "softmin": (_nn("softmin", -1), True),
+    "logsumexp": (_same("logsumexp", -1), True),
+    "logsumexp_dim0": (_same("logsumexp", 0), True),
+    # losses
+    "cross_entropy_mean": (_ce(), True),
+    "cross_entropy_none": (_ce(reduction="none"), True),
+    "cross_entropy_sum_smoothing": (_ce(reduction="sum", label_smoothing=0.1), True),
+    "cross_entropy_none_smoothing": (_ce(reduction="none", label_smoothing=0.2), True),
+    "cross_entropy_weighted": (_ce_weighted(reduction="none"), True),
+    "cross_entropy_weighted_smoothing": (_ce_weighted(reduction="none", label_smoothing=0.2),
+                                         True),
+    "cross_entropy_weighted_mean": (_ce_weighted(), True),
+    "cross_entropy_probs": (_ce_probs(PROBS), True),
+    "cross_entropy_one_hot_probs": (_ce_probs(ONE_HOT), True),
+    "cross_entropy_ignored_rows": (_ce_ignored, True),
+    "nll_loss_none": (_nll("none"), True),
+    "nll_loss_mean": (_nll("mean"), True),
+    # normalization
+    "layer_norm": (_layer_norm, True),
+    "rms_norm": (_nn("rms_norm", (5,)), True),
+    "group_norm": (lambda x: _lib(x)[0].group_norm(x.reshape(11, 5, 1), 1), True),
+    "instance_norm": (lambda x: _lib(x)[0].instance_norm(x.reshape(11, 1, 5)), True),
+    "batch_norm": (lambda x: _lib(x)[0].batch_norm(x, None, None, training=True), True),
+    "normalize": (_nn("normalize", dim=-1), True),
+    # reductions
+    "sum": (lambda x: x.sum(-1), True),
+    "sum_dim0": (lambda x: x.sum(0), True),
+    "sum_all": (lambda x: x.sum(), True),
+    "mean": (lambda x: x.mean(-1), True),
+    "prod": (lambda x: x.prod(-1), False),
+    "amax": (lambda x: x.amax(-1), True),
+    "amin": (lambda x: x.amin(-1), True),
+    "amax_dim0": (lambda x: x.amax(0), True),
+    "max_dim": (lambda x: _lib(x)[1].max(x, -1), True),
+    "min_dim": (lambda x: _lib(x)[1].min(x, -1), True),
+    "max_dim0": (lambda x: _lib(x)[1].max(x, 0), True),
+    "max_all": (lambda x: _lib(x)[1].max(x), True),
+    "min_all": (lambda x: _lib(x)[1].min(x), True),
+    "argmax": (lambda x: x.argmax(-1), False),
+    "argmin": (lambda x: x.argmin(-1), False),
+    "argmax_dim0": (lambda x: x.argmax(0), False),
+    "argmax_all": (lambda x: x.argmax(), False),
+    "var": (lambda x: x.var(-1), True),
+    "std": (lambda x: x.std(-1), True),
+    "var_dim0": (lambda x: x.var(0), True),
+    "norm_2": (_same("norm", dim=-1), True),
+    "norm_1": (_same("norm", p=1, dim=-1), True),
+    "norm_3": (_same("norm", p=3, dim=-1), True),
+    "norm_inf": (_same("norm", p=INF, dim=-1), True),
+    "norm_-inf": (_same("norm", p=-INF, dim=-1), True),
+    # scans
+    "cumsum": (_same("cumsum", -1), True),
+    "cumprod": (_same("cumprod", -1), False),
+    "logcumsumexp": (_same("logcumsumexp", -1), False),
+    "cummax": (_same("cummax", -1), True),
+    "cummin": (_same("cummin", -1), True),
+    "cummax_dim0": (_same("cummax", 0), True),
+    # sorting (topk has its own test: PyTorch leaves the order of tied indices open)
+    "sort": (_sort, True),
+    "sort_descending_dim0": (_sort_descending_dim0, True),
+    "argsort": (_argsort, False),
+    # pooling
+    "max_pool1d": (lambda x: _lib(x)[0].max_pool1d(x[None], 2), True),
+    "max_pool1d_padded": (lambda x: _lib(x)[0].max_pool1d(x[None], 3, 1, 1), True),
+    "adaptive_max_pool1d": (lambda x: _lib(x)[0].adaptive_max_pool1d(x[None], 2), True),
+    "avg_pool1d": (lambda x: _lib(x)[0].avg_pool1d(x[None], 2), True),
+    # elementwise max/min/clamp
+    "maximum": (lambda x: _lib(x)[1].maximum(x, x.flip(0)), True),
+    "minimum": (lambda x: _lib(x)[1].minimum(x, x.flip(0)), True),
+    "clamp": (lambda x: _lib(x)[1].clamp(x, -1.0, 1.0), True),
+}
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", list(OPS))
+def test_nan_and_inf_rows_match_torch(name, dtype, device):
+    fn, grad = OPS[name]
+    check_op(fn, fn, [ROWS], device=device, dtype=dtype, grad=grad)
