@@ -22,7 +22,8 @@ F32, F64 = framework.float32, framework.float64
 # NaN/inf results are the point here: NumPy and the interpreter warn about them.
 pytestmark = [pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
               pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning"),
-              pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]
+              pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+              pytest.mark.filterwarnings("ignore:All-NaN slice encountered:RuntimeWarning")]
 
 ROWS = np.array([
     [0.5, -1.0, 2.0, 0.25, 1.5],     # finite
@@ -219,3 +220,49 @@ OPS = {
 def test_nan_and_inf_rows_match_torch(name, dtype, device):
     fn, grad = OPS[name]
     check_op(fn, fn, [ROWS], device=device, dtype=dtype, grad=grad)
+
+
+# Small blocks on cuda: each 5-wide row spans several chunks, so the same table runs the
+# looping kernels (online softmax/logsumexp across chunks, Chan merges, scan carries, sort
+# merge passes) and the split ones (several programs per row, then a combine launch).
+SMALL_BLOCKS = {
+    "norm": {"MAX_BLOCK_N": 2, "SPLIT_COLS": 2},
+    "loss": {"MAX_BLOCK_C": 2},
+    "reduce": {"MAX_BLOCK_N": 2, "SPLIT_MIN_COLS": 2},
+    "scan": {"MAX_BLOCK_N": 2},
+    "sort": {"MAX_SORT_BLOCK": 2, "MERGE_BLOCK": 2},
+}
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    from framework.backends.triton import runtime
+    kernels = runtime.kernels()
+    for family, sizes in SMALL_BLOCKS.items():
+        for name, value in sizes.items():
+            monkeypatch.setattr(getattr(kernels, family), name, value)
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_nan_and_inf_rows_match_torch_across_chunks(name, small_blocks):
+    fn, grad = OPS[name]
+    check_op(fn, fn, [ROWS], device="cuda", dtype=F32, grad=grad)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_nan_and_inf_rows(largest, device):
+    """topk values as torch's (NaN is the largest); torch leaves the order of tied indices
+    open, so indices are checked to name elements equal to the values."""
+    for dtype in (F64, F32):
+        x = framework.tensor(ROWS, dtype=dtype, device=device, requires_grad=True)
+        values, indices = framework.topk(x, 3, -1, largest=largest)
+        want = torch.topk(torch.tensor(ROWS), 3, -1, largest=largest).values.numpy()
+        got = values.detach().cpu().to(F64).numpy()
+        np.testing.assert_array_equal(got, want)  # NaN and signed infinities in place
+        picked = np.take_along_axis(ROWS, indices.cpu().numpy(), axis=1)
+        np.testing.assert_array_equal(picked, want)
+        assert all(len(set(row)) == 3 for row in indices.cpu().numpy().tolist())
+        values.sum().backward()
+        expected = np.zeros_like(ROWS)
+        np.put_along_axis(expected, indices.cpu().numpy(), 1.0, axis=1)
+        np.testing.assert_array_equal(x.grad.cpu().to(F64).numpy(), expected)
