@@ -266,3 +266,22 @@ def test_topk_of_nan_and_inf_rows(largest, device):
         expected = np.zeros_like(ROWS)
         np.put_along_axis(expected, indices.cpu().numpy(), 1.0, axis=1)
         np.testing.assert_array_equal(x.grad.cpu().to(F64).numpy(), expected)
+
+
+def test_attention_with_nan_and_inf_matches_torch_math_backend(device):
+    """A NaN key poisons every query of its head; a +inf query gives a NaN row (inf - inf in
+    the online softmax). The oracle is PyTorch's math backend: its fused CPU kernel gives
+    0 instead of NaN in some lanes of such rows, which is neither backend's documented
+    contract (docs/semantics.md)."""
+    rng = np.random.default_rng(4)
+    q, k, v = (rng.standard_normal((1, 2, 4, 8)) for _ in range(3))
+    k[0, 0, 1, 3] = NAN
+    q[0, 1, 2, 0] = INF
+    k[0, 1, 3, 5] = -INF
+
+    def oracle(*args):
+        return torch.ops.aten._scaled_dot_product_attention_math(*args)[0]
+
+    for dtype in (F64, F32):
+        check_op(F.scaled_dot_product_attention, oracle, [q, k, v], device=device, dtype=dtype,
+                 grad=False)
