@@ -475,7 +475,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence with ``input`` in log space: ``target * (log(target) - input)``
-    (0 where target is 0), or ``exp(t) * (t - input)`` when ``log_target``.
+    (``target * log(target)`` is 0 where target is 0, NaN where it is negative), or ``exp(t) * (t - input)`` when ``log_target``.
     ``reduction='batchmean'`` divides the sum by the batch size."""
     op = "kl_div"
     if size_average is None and reduce is None and reduction == "mean":
@@ -488,9 +488,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = ew.exp(target) * (target - input)
     else:
-        positive = target > 0
-        log_t = ew.log(ew.where(positive, target, 1.0))
-        loss = ew.where(positive, target * log_t, 0.0) - target * input
+        # PyTorch's xlogy(target, target): 0 at 0, NaN for a NaN or negative target
+        zero = target == 0
+        log_t = ew.log(ew.where(zero, 1.0, target))
+        loss = ew.where(zero, 0.0, target * log_t) - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim else total

@@ -290,3 +290,15 @@ def test_attention_with_nan_and_inf_matches_torch_math_backend(device):
     for dtype in (F64, F32):
         check_op(F.scaled_dot_product_attention, oracle, [q, k, v], device=device, dtype=dtype,
                  grad=False)
+
+
+def test_kl_div_with_nan_inf_and_negative_targets(device):
+    """``target * log(target)`` is PyTorch's xlogy: 0 at a 0 target, NaN at a negative or NaN
+    one; the input's gradient is compared (PyTorch's target gradient is NaN at 0, 0 / 0)."""
+    target = np.array([[0.0, -0.5, NAN, INF, 0.3, 0.0], [0.2, 0.0, 0.5, 0.1, 0.2, 0.0]])
+    log_probs = np.array([[-1.0, -2.0, -0.5, -0.1, -INF, -INF], [-1.5, NAN, INF, -2.0, -1.0, 0.0]])
+    for reduction in ("none", "sum", "batchmean"):
+        def kl_div(i):
+            return _lib(i)[0].kl_div(i, _tensor(target, i), reduction=reduction)
+        for dtype in (F64, F32):
+            check_op(kl_div, kl_div, [log_probs], device=device, dtype=dtype)
