@@ -302,3 +302,29 @@ def test_kl_div_with_nan_inf_and_negative_targets(device):
             return _lib(i)[0].kl_div(i, _tensor(target, i), reduction=reduction)
         for dtype in (F64, F32):
             check_op(kl_div, kl_div, [log_probs], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_cross_entropy_nan_at_another_class_is_not_hidden(reduction, device):
+    """The reported bug: the fused cuda kernel skipped a NaN logit of a class other than the
+    target and gave a finite loss; PyTorch's log_softmax makes the whole row NaN. -inf at the
+    target gives +inf, -inf elsewhere a finite loss; a row long enough for several chunks."""
+    logits = np.array([[0.5, NAN, 2.0], [0.5, -INF, 2.0], [0.5, 1.0, -INF], [0.5, 1.0, 2.0]])
+    wide = np.zeros((2, 1500))  # classes loop over blocks of 1024
+    wide[0, 1400] = NAN
+    wide[1, 1300] = -INF
+    for x, targets in ((logits, np.array([0, 0, 2, 1])), (wide, np.array([3, 1300]))):
+        def loss(t, targets=targets):
+            nn, _ = _lib(t)
+            return nn.cross_entropy(t, _targets(t, targets), reduction=reduction)
+        for dtype in (F64, F32):
+            check_op(loss, loss, [x], device=device, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [framework.float16, framework.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp", "cross_entropy_none",
+                                  "layer_norm", "sum", "amax", "max_dim", "argmax", "var"])
+def test_nan_and_inf_rows_in_half_types(name, dtype, device):
+    """Half types load into float32 math and store rounded: the same NaN/inf rules."""
+    fn, grad = OPS[name]
+    check_op(fn, fn, [ROWS], device=device, dtype=dtype, grad=grad)
