@@ -213,6 +213,24 @@ OPS = {
     "max_pool1d_padded": (lambda x: _lib(x)[0].max_pool1d(x[None], 3, 1, 1), True),
     "adaptive_max_pool1d": (lambda x: _lib(x)[0].adaptive_max_pool1d(x[None], 2), True),
     "avg_pool1d": (lambda x: _lib(x)[0].avg_pool1d(x[None], 2), True),
+    # activations: NaN in, NaN out (gradients at NaN inputs are left out: PyTorch's own
+    # vectorized and scalar lanes disagree there for several of these)
+    "relu": (_nn("relu"), True),
+    "relu6": (_nn("relu6"), False),
+    "leaky_relu": (_nn("leaky_relu"), False),
+    "elu": (_nn("elu"), False),
+    "selu": (_nn("selu"), False),
+    "celu": (_nn("celu"), False),
+    "hardtanh": (_nn("hardtanh"), False),
+    "hardshrink": (_nn("hardshrink"), False),
+    "softshrink": (_nn("softshrink"), False),
+    "threshold": (_nn("threshold", 0.5, -1.0), False),
+    "softplus": (_nn("softplus"), False),
+    "logsigmoid": (_nn("logsigmoid"), False),
+    "silu": (_nn("silu"), False),
+    "mish": (_nn("mish"), False),
+    "hardswish": (_nn("hardswish"), False),
+    "hardsigmoid": (_nn("hardsigmoid"), False),
     # elementwise max/min/clamp
     "maximum": (lambda x: _lib(x)[1].maximum(x, x.flip(0)), True),
     "minimum": (lambda x: _lib(x)[1].minimum(x, x.flip(0)), True),
@@ -328,3 +346,25 @@ def test_nan_and_inf_rows_in_half_types(name, dtype, device):
     """Half types load into float32 math and store rounded: the same NaN/inf rules."""
     fn, grad = OPS[name]
     check_op(fn, fn, [ROWS], device=device, dtype=dtype, grad=grad)
+
+
+@pytest.mark.parametrize("name, kwargs, state", [("Adamax", {}, "exp_inf"),
+                                                 ("Adam", {"amsgrad": True}, "max_exp_avg_sq")])
+def test_optimizer_running_maximum_keeps_nan(name, kwargs, state, device):
+    """A NaN gradient reaches the running maximum as in torch.maximum (the cuda kernel's
+    plain tl.maximum dropped it), and a parameter made NaN by an inf gradient does not
+    poison the next gradient through 0 * param when weight_decay is 0 (cuda added it
+    anyway): the optimizer state is PyTorch's on both devices."""
+    start, grads = np.array([1.0, -2.0, 0.5]), [np.array([NAN, 1.0, -INF]), np.array([0.5, 2.0, 1.0])]
+    p = framework.tensor(start, dtype=F64, device=device, requires_grad=True)
+    q = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    ours = getattr(framework.optim, name)([p], lr=0.1, **kwargs)
+    theirs = getattr(torch.optim, name)([q], lr=0.1, **kwargs)
+    for g in grads:
+        p.grad = framework.tensor(g, dtype=F64, device=device)
+        q.grad = torch.tensor(g, dtype=torch.float64)
+        ours.step()
+        theirs.step()
+        np.testing.assert_array_equal(ours.state[p][state].cpu().numpy(),
+                                      theirs.state[q][state].numpy())
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), equal_nan=True)
