@@ -157,6 +157,15 @@ OPS = {
     "cross_entropy_probs": (_ce_probs(PROBS), True),
     "cross_entropy_one_hot_probs": (_ce_probs(ONE_HOT), True),
     "cross_entropy_ignored_rows": (_ce_ignored, True),
+    "bce_with_logits": (lambda x: _lib(x)[0].binary_cross_entropy_with_logits(
+        x, _tensor(np.eye(5)[TARGETS], x), reduction="none"), True),
+    "bce_with_logits_pos_weight": (lambda x: _lib(x)[0].binary_cross_entropy_with_logits(
+        x, _tensor(PROBS, x), pos_weight=_tensor(CLASS_WEIGHTS + 0.5, x)), True),
+    "mse_loss": (lambda x: _lib(x)[0].mse_loss(x, _tensor(PROBS, x)), True),
+    "l1_loss": (lambda x: _lib(x)[0].l1_loss(x, _tensor(PROBS, x), reduction="none"), True),
+    "smooth_l1_loss": (lambda x: _lib(x)[0].smooth_l1_loss(x, _tensor(PROBS, x), reduction="none"),
+                       True),
+    "huber_loss": (lambda x: _lib(x)[0].huber_loss(x, _tensor(PROBS, x), delta=0.5), True),
     "nll_loss_none": (_nll("none"), True),
     "nll_loss_mean": (_nll("mean"), True),
     # normalization
