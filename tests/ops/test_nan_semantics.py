@@ -222,6 +222,12 @@ OPS = {
     "max_pool1d_padded": (lambda x: _lib(x)[0].max_pool1d(x[None], 3, 1, 1), True),
     "adaptive_max_pool1d": (lambda x: _lib(x)[0].adaptive_max_pool1d(x[None], 2), True),
     "avg_pool1d": (lambda x: _lib(x)[0].avg_pool1d(x[None], 2), True),
+    "max_pool2d": (lambda x: _lib(x)[0].max_pool2d(x[None, None], 2, 1), True),
+    # distances
+    "cosine_similarity": (lambda x: _lib(x)[0].cosine_similarity(x, _tensor(PROBS, x), dim=-1),
+                          True),
+    "pairwise_distance": (lambda x: _lib(x)[0].pairwise_distance(x, _tensor(PROBS, x)), True),
+    "cdist": (lambda x: _lib(x)[1].cdist(x, _tensor(PROBS[:3], x)), False),
     # activations: NaN in, NaN out (gradients at NaN inputs are left out: PyTorch's own
     # vectorized and scalar lanes disagree there for several of these)
     "relu": (_nn("relu"), True),
@@ -377,3 +383,20 @@ def test_optimizer_running_maximum_keeps_nan(name, kwargs, state, device):
         np.testing.assert_array_equal(ours.state[p][state].cpu().numpy(),
                                       theirs.state[q][state].numpy())
         np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("error_if_nonfinite", [False, True])
+def test_clip_grad_norm_with_nan_and_inf_gradients(error_if_nonfinite, device):
+    """The total norm is NaN/inf as PyTorch's; with ``error_if_nonfinite`` it raises."""
+    for grad in ([1.0, NAN, 2.0], [1.0, INF, 2.0]):
+        p = framework.nn.Parameter(framework.tensor([1.0, 2.0, 3.0], device=device))
+        q = torch.nn.Parameter(torch.tensor([1.0, 2.0, 3.0]))
+        p.grad, q.grad = framework.tensor(grad, device=device), torch.tensor(grad)
+        if error_if_nonfinite:
+            with pytest.raises(RuntimeError):
+                framework.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+            continue
+        total = framework.nn.utils.clip_grad_norm_([p], 1.0)
+        want = torch.nn.utils.clip_grad_norm_([q], 1.0)
+        np.testing.assert_array_equal(total.cpu().numpy(), want.numpy())
+        np.testing.assert_array_equal(p.grad.cpu().numpy(), q.grad.numpy())
