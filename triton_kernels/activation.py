@@ -26,6 +26,12 @@ def _softplus(x):
 
 
 @triton.jit
+def _min0(x):
+    """``min(x, 0)`` that keeps NaN (``tl.minimum`` alone would turn NaN into 0)."""
+    return tl.minimum(x, 0.0, propagate_nan=tl.PropagateNan.ALL)
+
+
+@triton.jit
 def _hardtanh(x, lo, hi):
     """Clamp x to [lo, hi]; NaN passes through."""
     r = tl.where(x < lo, lo, x)
@@ -37,10 +43,10 @@ def _activation(x, p0, p1, OP: tl.constexpr):
     """The activation ``OP`` of a block ``x`` (in the compute type)."""
     if OP == "leaky_relu":
         r = tl.where(x > 0, x, x * p0)
-    elif OP == "elu":
-        r = tl.where(x > 0, x * p1, _expm1(tl.minimum(x, 0.0)) * (p0 * p1))
+    elif OP == "elu":  # NaN in, NaN out
+        r = tl.where(x > 0, x * p1, _expm1(_min0(x)) * (p0 * p1))
     elif OP == "celu":
-        r = tl.where(x > 0, x, _expm1(_div(tl.minimum(x, 0.0), p0)) * p0)
+        r = tl.where(x > 0, x, _expm1(_div(_min0(x), p0)) * p0)
     elif OP == "hardtanh":
         r = _hardtanh(x, p0, p1)
     elif OP == "hardsigmoid":
@@ -65,10 +71,10 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
     """d OP(x) / dx of a block ``x`` (PyTorch's one-sided choices at the kinks)."""
     if OP == "leaky_relu":
         d = tl.where(x > 0, 1.0, p0)
-    elif OP == "elu":
-        d = tl.where(x > 0, p1, tl.exp(tl.minimum(x, 0.0)) * (p0 * p1))
+    elif OP == "elu":  # NaN in, NaN out (a NaN-dropping minimum would give exp(0))
+        d = tl.where(x > 0, p1, tl.exp(_min0(x)) * (p0 * p1))
     elif OP == "celu":
-        d = tl.where(x > 0, 1.0, tl.exp(_div(tl.minimum(x, 0.0), p0)))
+        d = tl.where(x > 0, 1.0, tl.exp(_div(_min0(x), p0)))
     elif OP == "hardtanh":
         d = tl.where((x > p0) & (x < p1), 1.0, 0.0)
     elif OP == "hardsigmoid":

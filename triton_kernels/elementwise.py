@@ -430,6 +430,16 @@ def _hypot(a, b):
 
 
 @triton.jit
+def _int_divisor(b):
+    """An integer divisor with 0 replaced by 1. GPUs leave integer division by zero
+    undefined (the result differs by dtype, by GPU and even by the surrounding kernel
+    code, and LLVM may assume the divisor is nonzero), so the integer division ops
+    divide by this and then select 0 where ``b == 0``: a deterministic 0, the value
+    NumPy gives and recent PyTorch CUDA kernels choose (docs/semantics.md)."""
+    return tl.where(b == 0, 1, b)
+
+
+@triton.jit
 def _div_floor(a, b):
     """Floor division. Floats follow PyTorch's fmod-based algorithm; ints adjust truncation."""
     if a.dtype.is_floating():
@@ -442,15 +452,20 @@ def _div_floor(a, b):
         r = tl.where(div != 0, fl, q * 0.0)  # keeps the sign of zero of a / b
         return tl.where(b == 0, q, r)
     else:
-        q = a // b  # truncates toward zero
-        rem = a % b
-        return tl.where((rem != 0) & ((rem < 0) != (b < 0)), q - 1, q)
+        d = _int_divisor(b)
+        q = a // d  # truncates toward zero
+        rem = a % d
+        q = tl.where((rem != 0) & ((rem < 0) != (b < 0)), q - 1, q)
+        return tl.where(b == 0, 0, q)
 
 
 @triton.jit
 def _remainder(a, b):
-    """Python-style remainder: result has the sign of the divisor."""
-    r = a % b  # C fmod / srem: sign of the dividend
+    """Python-style remainder: result has the sign of the divisor (integers: 0 for b = 0)."""
+    if a.dtype.is_floating():
+        r = a % b  # C fmod: sign of the dividend
+    else:
+        r = a % _int_divisor(b)  # srem: sign of the dividend
     fix = (r != 0) & ((r < 0) != (b < 0))
     return tl.where(fix, r + b, r)
 
@@ -585,13 +600,16 @@ def _binary(a, b, OP: tl.constexpr):
         if a.dtype.is_floating():
             r = _trunc(_div(a, b))
         else:
-            r = a // b  # integer division truncates toward zero
+            r = tl.where(b == 0, 0, a // _int_divisor(b))  # truncates toward zero
     elif OP == "div_floor":
         r = _div_floor(a, b)
     elif OP == "remainder":
         r = _remainder(a, b)
     elif OP == "fmod":
-        r = a % b
+        if a.dtype.is_floating():
+            r = a % b
+        else:
+            r = tl.where(b == 0, 0, a % _int_divisor(b))
     elif OP == "pow":
         if a.dtype.is_floating():
             r = _pow_float(a, b, POW_EXACT_BITS, POW_EXACT_LIMIT)

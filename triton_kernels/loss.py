@@ -23,11 +23,19 @@ Class indices outside ``[0, C)`` (other than ``ignore_index``) count as
 ignored rows, so nothing is read out of bounds; the forward kernels report
 them in the device error flag (``checks.report_bad_indices``), which the host
 raises at its next synchronization.
+
+NaN and inf follow PyTorch's ``nll_loss(log_softmax(x))``: a row holding NaN or
++inf, or all -inf, has a NaN log-softmax, so its loss and gradient are NaN
+(the gradient also on ignored rows, whose loss is 0); ``-inf`` at a class the
+loss reads (the target, every class with label smoothing, every class with
+probability targets) gives ``+inf``, or NaN where its weight is 0, since
+PyTorch multiplies ``-inf * 0`` there too.
 """
 import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
+from .norm import online_exp_sum
 
 # BLOCK_C = next power of 2 of C, at most MAX_BLOCK_C; BLOCK_M fills a tile of
 # TILE elements (many short rows per program, one long row per program).
@@ -42,7 +50,9 @@ NUM_WARPS = 8
 def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
                   t_stride_c, n_classes, smoothing_hi, smoothing_lo,
                   PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr):
-    """The (BLOCK_M, BLOCK_C) tile of coefficients ``a`` (0 outside the rows and classes)."""
+    """The (BLOCK_M, BLOCK_C) tile of coefficients ``a`` (0 outside the rows and classes), and
+    where the loss reads the logit: where ``a`` before the class weight is nonzero (every
+    class with probability targets, where PyTorch multiplies even a 0 probability)."""
     mask = row_mask[:, None] & col_mask[None, :]
     if PROBS:
         offsets = rows[:, None] * t_stride_m + cols.to(tl.int64)[None, :] * t_stride_c
@@ -52,10 +62,14 @@ def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_s
     # the smoothing comes as two fp32 halves (hi + lo) so fp64 math sees it exactly
     smoothing = tl.cast(smoothing_hi, ACC) + tl.cast(smoothing_lo, ACC)
     a = q * (1.0 - smoothing) + smoothing / n_classes
+    if PROBS:
+        reads = mask
+    else:
+        reads = mask & (a != 0.0)
     if HAS_WEIGHT:
         w = tl.load(weight_ptr + cols, mask=col_mask, other=0).to(ACC)
         a = a * w[None, :]
-    return tl.where(mask, a, 0.0)
+    return tl.where(mask, a, 0.0), reads
 
 
 @triton.jit
@@ -116,15 +130,14 @@ def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_pt
         mask = row_mask[:, None] & col_mask[None, :]
         offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_c
         x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
-        new_m = tl.maximum(m, tl.max(x, 1))
-        # rescale the old sum to the new max; a row still all -inf keeps s = 0
-        s = s * tl.where(m == new_m, 1.0, tl.exp(m - new_m))
-        s += tl.sum(tl.where(x > float("-inf"), tl.exp(x - new_m[:, None]), 0.0), 1)
-        m = new_m
-        a = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
-                          t_stride_c, C, smoothing_hi, smoothing_lo, PROBS, HAS_WEIGHT, ACC)
+        m, s = online_exp_sum(m, s, x, 1)
+        a, reads = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t,
+                                 t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                                 HAS_WEIGHT, ACC)
         a_sum += tl.sum(a, 1)
-        ax_sum += tl.sum(tl.where(a != 0.0, a * tl.where(mask, x, 0.0), 0.0), 1)
+        ax_sum += tl.sum(tl.where(reads, a * x, 0.0), 1)
+    # NaN unless the row's maximum is finite and it has no NaN (see online_exp_sum):
+    # m = -inf gives -inf + log(0) = -inf, and the loss -inf * a_sum - (-inf) = NaN
     lse = m + tl.log(s)
     loss = tl.where(valid, lse * a_sum - ax_sum, 0.0)
     tl.store(loss_ptr + rows, loss.to(loss_ptr.dtype.element_ty), mask=row_mask)
@@ -153,9 +166,10 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
         a_sum = tl.zeros([BLOCK_M], ACC)
         for start in range(0, C, BLOCK_C):
             cols = start + tl.arange(0, BLOCK_C)
-            a_sum += tl.sum(_coefficients(target_ptr, weight_ptr, rows, row_mask, cols, cols < C,
-                                          t, t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
-                                          HAS_WEIGHT, ACC), 1)
+            a, _ = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, cols < C, t,
+                                 t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                                 HAS_WEIGHT, ACC)
+            a_sum += tl.sum(a, 1)
     else:
         a_sum = tl.where(valid, 1.0, 0.0).to(ACC)
     for start in range(0, C, BLOCK_C):
@@ -164,9 +178,10 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
         mask = row_mask[:, None] & col_mask[None, :]
         offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_c
         x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
-        a = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
-                          t_stride_c, C, smoothing_hi, smoothing_lo, PROBS, HAS_WEIGHT, ACC)
-        softmax = tl.exp(x - lse[:, None])
+        a, _ = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t,
+                             t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                             HAS_WEIGHT, ACC)
+        softmax = tl.exp(x - lse[:, None])  # NaN across a NaN row, also where g = 0
         grad = g[:, None] * (softmax * a_sum[:, None] - a)
         out_offsets = rows[:, None] * C + cols[None, :]
         tl.store(out_ptr + out_offsets, grad.to(out_ptr.dtype.element_ty), mask=mask)

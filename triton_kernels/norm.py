@@ -37,9 +37,20 @@ MAX_SPLITS = 1024
 
 
 @triton.jit
-def _finite_or_zero(m):
-    """``m`` where finite, else 0: the shift subtracted before ``exp`` (no inf - inf)."""
-    return tl.where((m == float("inf")) | (m == float("-inf")), 0, m)
+def online_exp_sum(m, total, x, AXIS: tl.constexpr):
+    """Fold a block ``x`` into a running maximum ``m`` and ``total = sum(exp(seen - m))``,
+    reducing ``x`` along ``AXIS`` (``m`` and ``total`` have that axis dropped).
+
+    NaN/inf as PyTorch's two-pass softmax: a NaN element makes ``total`` NaN
+    (``tl.max`` skips NaN, ``exp(NaN - m)`` does not); an element equal to a +inf
+    maximum adds ``exp(inf - inf) = NaN``. A -inf element adds 0 even while the
+    maximum is still -inf (masked lanes load -inf), so a leading all -inf block
+    does not poison a row that has finite elements later.
+    """
+    new_m = tl.maximum(m, tl.max(x, axis=AXIS))
+    rescale = tl.where(m == new_m, 1.0, tl.exp(m - new_m))  # exp(-inf - -inf) would be NaN
+    terms = tl.where(x == float("-inf"), 0.0, tl.exp(x - tl.expand_dims(new_m, AXIS)))
+    return new_m, total * rescale + tl.sum(terms, axis=AXIS)
 
 
 # softmax ------------------------------------------------------------------------------------
@@ -67,8 +78,9 @@ def softmax_kernel(x_ptr, out_ptr, N, inner, LOG: tl.constexpr, SINGLE: tl.const
                    STRIDED: tl.constexpr, ACC: tl.constexpr, BLOCK_N: tl.constexpr):
     """Program r writes softmax (``LOG``: log-softmax) of row r (N elements).
 
-    The row is shifted by its maximum (0 where the maximum is infinite), so a
-    row of -inf gives 0/0 = NaN and log(0) - (-inf) = NaN, as in PyTorch.
+    NaN/inf follow PyTorch's ``exp(x - max) / sum(exp(x - max))``: a row holding
+    NaN, or whose maximum is +inf (inf - inf) or -inf (all -inf: 0/0), is all NaN.
+    ``tl.max`` skips NaN, but a NaN element still turns the exp-sum into NaN.
     """
     row = _softmax_row(N, inner, STRIDED)
     cols = tl.arange(0, BLOCK_N).to(tl.int64)
@@ -77,7 +89,7 @@ def softmax_kernel(x_ptr, out_ptr, N, inner, LOG: tl.constexpr, SINGLE: tl.const
         mask = cols < N
         offs = _at(row, cols, inner, STRIDED)
         x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
-        shift = _finite_or_zero(tl.max(x, axis=0))
+        shift = tl.max(x, axis=0)  # not made finite: an infinite maximum gives NaN, as in PyTorch
         e = tl.exp(x - shift)
         total = tl.sum(e, axis=0)
         if LOG:
@@ -86,19 +98,17 @@ def softmax_kernel(x_ptr, out_ptr, N, inner, LOG: tl.constexpr, SINGLE: tl.const
             y = e / total
         tl.store(out_ptr + offs, _convert(y, out_ty), mask=mask)
     else:
-        # pass 1: running maximum m and sum of exp(x - shift(m)), rescaled when m grows
+        # pass 1: running maximum m and sum of exp(x - m), rescaled when m grows
         m = tl.max(tl.full((BLOCK_N,), float("-inf"), ACC), axis=0)
         total = tl.sum(tl.zeros((BLOCK_N,), ACC), axis=0)
         for start in range(0, N, BLOCK_N):
             mask = start + cols < N
             offs = _at(row, start + cols, inner, STRIDED)
             x = tl.load(x_ptr + offs, mask=mask, other=float("-inf")).to(ACC)
-            new_m = tl.maximum(m, tl.max(x, axis=0))
-            shift = _finite_or_zero(new_m)
-            rescale = tl.exp(tl.minimum(_finite_or_zero(m) - shift, 0.0))
-            total = total * rescale + tl.sum(tl.exp(x - shift), axis=0)
-            m = new_m
-        lse = tl.log(total) + _finite_or_zero(m)
+            m, total = online_exp_sum(m, total, x, 0)
+        # m = +inf: total is NaN (inf - inf); m = -inf: total = 0 and lse = -inf, so
+        # exp(x - lse) = exp(-inf + inf) = NaN; a NaN element made total NaN
+        lse = m + tl.log(total)
         # pass 2: y = exp(x - lse) (log: x - lse)
         for start in range(0, N, BLOCK_N):
             mask = start + cols < N

@@ -19,12 +19,13 @@ import triton.language as tl
 @triton.jit
 def _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE: tl.constexpr,
                COUPLED_DECAY: tl.constexpr, ACC: tl.constexpr):
-    """The gradient in ACC, negated when maximizing, plus L2 weight decay when coupled."""
+    """The gradient in ACC, negated when maximizing, plus L2 weight decay when coupled and
+    nonzero (as PyTorch: a NaN or inf parameter must not turn the gradient NaN via 0 * p)."""
     grad = tl.load(grad_ptr + offs, mask=mask, other=0.0).to(ACC)
     if MAXIMIZE:
         grad = -grad
     if COUPLED_DECAY:
-        grad = grad + weight_decay * param
+        grad = tl.where(weight_decay != 0, grad + weight_decay * param, grad)
     return grad
 
 
@@ -83,7 +84,7 @@ def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
     second = exp_avg_sq
     if AMSGRAD:
         max_sq = tl.load(max_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-        max_sq = tl.maximum(max_sq, exp_avg_sq)
+        max_sq = tl.maximum(max_sq, exp_avg_sq, propagate_nan=tl.PropagateNan.ALL)  # as torch.maximum
         tl.store(max_sq_ptr + offs, max_sq.to(max_sq_ptr.dtype.element_ty), mask=mask)
         second = max_sq
     denom = tl.sqrt(second) / bias_correction2_sqrt + eps
@@ -103,7 +104,7 @@ def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr, beta1, b
     exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
     exp_inf = tl.load(exp_inf_ptr + offs, mask=mask, other=0.0).to(ACC)
     exp_avg = exp_avg + (1.0 - beta1) * (grad - exp_avg)
-    exp_inf = tl.maximum(beta2 * exp_inf, tl.abs(grad) + eps)
+    exp_inf = tl.maximum(beta2 * exp_inf, tl.abs(grad) + eps, propagate_nan=tl.PropagateNan.ALL)
     tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
     tl.store(exp_inf_ptr + offs, exp_inf.to(exp_inf_ptr.dtype.element_ty), mask=mask)
     param = param - (lr / bias_correction1) * exp_avg / exp_inf

@@ -304,18 +304,18 @@ def _threshold_name(args, kwargs):
 
 @one_node(_threshold_name)
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """``input`` where it is greater than ``threshold``, else ``value``."""
+    """``input`` where it is greater than ``threshold``, else ``value`` (NaN stays NaN)."""
     check_tensor("threshold", "input", input)
     if inplace:
         return apply_inplace("threshold_", input,
-                             lambda old: ew.where(old > threshold, old, value))
-    return ew.where(input > threshold, input, value)
+                             lambda old: ew.where(old <= threshold, value, old))
+    return ew.where(input <= threshold, value, input)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """``input`` where ``|input| > lambd``, else 0."""
+    """``input`` where ``|input| > lambd``, else 0 (NaN stays NaN)."""
     check_tensor("hardshrink", "input", input)
-    return ew.where(ew.abs(input) > lambd, input, 0.0)
+    return ew.where(ew.abs(input) <= lambd, 0.0, input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -323,12 +323,12 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     check_tensor("softshrink", "input", input)
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    shrunk = ew.where(input > lambd, input - lambd, ew.where(input < -lambd, input + lambd, 0.0))
-    return shrunk
+    # PyTorch's comparisons: NaN is not within [-lambd, lambd], so it stays NaN
+    return ew.where(ew.abs(input) <= lambd, 0.0, input - ew.sign(input) * lambd)
 
 
 FUNCTIONAL += ["softmin", "threshold", "hardshrink", "softshrink"]
 register("softmin", "activation", ("neg", "exp", "sum"))
-register("threshold", "activation", ("gt", "where"))
-register("hardshrink", "activation", ("abs", "gt", "where"))
-register("softshrink", "activation", ("gt", "lt", "sub", "add", "where"))
+register("threshold", "activation", ("le", "where"))
+register("hardshrink", "activation", ("abs", "le", "where"))
+register("softshrink", "activation", ("abs", "le", "sign", "mul", "sub", "where"))

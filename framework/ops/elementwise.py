@@ -279,7 +279,7 @@ def _d_sigmoid(g, x, out, p):
 
 
 def _d_relu(g, x, out, p):
-    return where(gt(out, 0), g, 0)  # relu'(0) = 0
+    return where(le(out, 0), 0, g)  # relu'(0) = 0; a NaN output passes g, as in PyTorch
 
 
 def _d_gelu(g, x, out, p):

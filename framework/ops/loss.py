@@ -401,11 +401,13 @@ def _huber(diff: Tensor, delta: float, scale_by_delta: bool) -> Tensor:
     """``0.5 d**2 / delta`` inside ``|d| < delta``, else ``|d| - 0.5 delta`` (smooth L1);
     times ``delta`` for Huber."""
     magnitude = ew.abs(diff)
+    is_inside = ew.logical_not(magnitude >= delta)  # NaN is inside, as in PyTorch's kernels
+    small = ew.where(is_inside, diff, 0.0)  # the square never sees an inf: no 0 * inf gradient
     if scale_by_delta:
-        inside, outside = 0.5 * ew.square(diff), delta * (magnitude - 0.5 * delta)
+        inside, outside = 0.5 * ew.square(small), delta * (magnitude - 0.5 * delta)
     else:
-        inside, outside = 0.5 * ew.square(diff) / delta, magnitude - 0.5 * delta
-    return ew.where(magnitude < delta, inside, outside)
+        inside, outside = 0.5 * ew.square(small) / delta, magnitude - 0.5 * delta
+    return ew.where(is_inside, inside, outside)
 
 
 @one_node("SmoothL1LossBackward0")
@@ -475,7 +477,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     _same_size_target(op, input, target, "Target size ({target}) must be the same as input "
                                          "size ({input})")
     _float_input(op, input)
-    softplus_neg = ew.log1p(ew.exp(-ew.abs(input))) + ew.clamp_min(-input, 0.0)
+    # softplus(-x) as -logsigmoid(x): the same stable formula, and its derivative is
+    # sigmoid(x) - 1 everywhere (the composite's abs/clamp kinks gave 0 - 1 at x = 0)
+    from .activation import logsigmoid
+    softplus_neg = -logsigmoid(input)
     if pos_weight is not None:
         check_tensor(op, "pos_weight", pos_weight)
         log_weight = (pos_weight - 1.0) * target + 1.0
@@ -492,7 +497,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence with ``input`` in log space: ``target * (log(target) - input)``
-    (0 where target is 0), or ``exp(t) * (t - input)`` when ``log_target``.
+    (``target * log(target)`` is 0 where target is 0, NaN where it is negative), or
+    ``exp(t) * (t - input)`` when ``log_target``.
     ``reduction='batchmean'`` divides the sum by the batch size."""
     op = "kl_div"
     if size_average is None and reduce is None and reduction == "mean":
@@ -505,9 +511,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = ew.exp(target) * (target - input)
     else:
-        positive = target > 0
-        log_t = ew.log(ew.where(positive, target, 1.0))
-        loss = ew.where(positive, target * log_t, 0.0) - target * input
+        # PyTorch's xlogy(target, target): 0 at 0, NaN for a NaN or negative target
+        zero = target == 0
+        log_t = ew.log(ew.where(zero, 1.0, target))
+        loss = ew.where(zero, 0.0, target * log_t) - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim else total
@@ -602,10 +609,10 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
 _COMPOSITE_KERNELS = {
     "mse_loss": ("sub", "square", "mean"), "l1_loss": ("sub", "abs", "mean"),
-    "smooth_l1_loss": ("sub", "abs", "square", "where", "mean"),
-    "huber_loss": ("sub", "abs", "square", "where", "mean"),
+    "smooth_l1_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
+    "huber_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
     "binary_cross_entropy": ("log", "clamp", "mul", "mean", "device_assert"),
-    "binary_cross_entropy_with_logits": ("abs", "exp", "log1p", "clamp", "mul", "mean"),
+    "binary_cross_entropy_with_logits": ("activation", "activation_backward", "mul", "mean"),
     "kl_div": ("log", "exp", "where", "mul", "sum"),
     "cosine_similarity": ("mul", "div", "sum", "clamp"),
     "cosine_embedding_loss": ("mul", "sum", "sqrt", "where", "clamp"),

@@ -19,6 +19,7 @@ from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function, rename_node
+from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dims, wrap
@@ -310,33 +311,47 @@ class Prod(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # PyTorch's branches, which decide where NaN/inf end up: no zero anywhere ->
+        # result / x; a product of everything with several zeros, outside create_graph
+        # -> 0; otherwise the product of the other elements, without division
         x, result = ctx.saved_tensors
         g = _expand_reduced(grad, tuple(x.shape), ctx.dims)
-        if not bool(any(x == 0)):
+        zeros = int(sum(x == 0).item()) if x.numel() else 0
+        if zeros == 0:
             return g * (_kept(result, tuple(x.shape), ctx.dims) / x), None, None, None
+        if zeros > 1 and len(ctx.dims) == x.ndim and not is_grad_enabled():
+            from .creation import zeros_like
+            return zeros_like(x), None, None, None
         return g * _prod_of_others(x, ctx.dims), None, None, None
 
 
 def _prod_of_others(x: Tensor, dims: tuple) -> Tensor:
     """For each element, the product of the other elements over ``dims``, in framework ops.
 
-    With ``p`` the product of the nonzero elements and ``Z_i`` the product of
-    the zeros other than element i, the result is ``p / x_i * Z_i`` (``x_i``
-    read as 1 where zero). ``Z_i`` is 1 with no other zero, the sum of the
-    zero elements' values (0, but with derivative 1 to that zero) with one,
-    and 0 with more: correct values and first derivatives, so a second
-    derivative through this gradient is right too.
+    As PyTorch's ``prod_safe_zeros_backward``: the reduced dims are flattened into
+    one, and element i gets ``prod(x[:i]) * prod(x[i+1:])`` from two exclusive running
+    products (``cumprod``, whose own gradient is zero-safe, so second derivatives
+    work). Nothing is divided, so NaN and inf reach only the gradients of the other
+    elements: the gradient of a NaN or inf element itself stays finite, as in PyTorch.
     """
-    ew = _ew()
-    zero = x == 0
-    safe = ew.where(zero, 1.0, x)
-    nonzero_prod = prod(safe, dims, keepdim=True) if dims else safe
-    zero_values = ew.where(zero, x, 0.0)
-    others_zero_sum = sum(zero_values, dims, keepdim=True) - zero_values
-    others_zero_count = sum(zero, dims, keepdim=True) - zero.to(dtypes.int64)
-    zeros_factor = ew.where(others_zero_count == 0, 1.0,
-                            ew.where(others_zero_count == 1, others_zero_sum, 0.0))
-    return nonzero_prod / safe * zeros_factor
+    from .creation import ones_like
+    from .movement import flip
+    from .scan import cumprod
+    from .shape import cat, movedim, narrow
+    if not dims:
+        return ones_like(x)
+    ndim = x.ndim
+    last = list(range(ndim - len(dims), ndim))
+    moved = movedim(x, list(dims), last)
+    kept_shape = tuple(moved.shape[:ndim - len(dims)])
+    n = math.prod(x.shape[d] for d in dims)
+    rows = moved.reshape(kept_shape + (n,))
+    end = len(kept_shape)
+    one = ones_like(narrow(rows, end, 0, 1))
+    before = cumprod(cat([one, narrow(rows, end, 0, n - 1)], end), end)
+    after = flip(cumprod(cat([one, flip(narrow(rows, end, 1, n - 1), end)], end), end), end)
+    others = (before * after).reshape(tuple(moved.shape))
+    return movedim(others, last, list(dims))
 
 
 @supports_out
@@ -716,10 +731,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number or 'fro')")
     magnitude = _ew().abs(input)
-    if p == math.inf:
-        return amax(magnitude, dims, keepdim)
-    if p == -math.inf:
-        return amin(magnitude, dims, keepdim)
+    if p in (math.inf, -math.inf):
+        # as PyTorch: a NaN norm's gradient goes to the NaN elements, not NaN to all
+        _check_nonempty("amax" if p > 0 else "amin", magnitude, dims, not dims)
+        return Extreme.apply(magnitude, dims, keepdim, p > 0, True)
     if p == 1:
         return sum(magnitude, dims, keepdim)
     return PNorm.apply(input, p, dims, keepdim)

@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
@@ -129,15 +130,40 @@ def _cumprod_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tensor:
     before_zero = zeros_so_far == 0
     first_zero = is_zero & (zeros_so_far == 1)
     safe_x = ew.where(is_zero, 1.0, x)
-    regular = _reverse_cumsum(g * out, dim) / safe_x
     if not bool(first_zero.any()):
-        return regular
+        return _reverse_cumsum(g * out, dim) / safe_x
+    if not is_grad_enabled():
+        return _cumprod_backward_masked(g, x, out, dim, zeros_so_far, first_zero, safe_x)
+    regular = _reverse_cumsum(g * out, dim) / safe_x
     skipped = cumprod(ew.where(first_zero, 1.0, x), dim)
     at_zero = _reverse_cumsum(g * skipped, dim)
     from .reduce import sum as reduce_sum
     zero_value = reduce_sum(ew.where(first_zero, x, 0.0), dim, keepdim=True)  # 0, slope 1
     after = ew.where(is_zero, 0.0, zero_value * at_zero / safe_x)
     return ew.where(before_zero, regular, ew.where(first_zero, at_zero, after))
+
+
+def _cumprod_backward_masked(g: Tensor, x: Tensor, out: Tensor, dim: int, zeros_so_far: Tensor,
+                             first_zero: Tensor, safe_x: Tensor) -> Tensor:
+    """``_cumprod_backward`` outside ``create_graph``, as PyTorch's O(n) formula: the same
+    values where everything is finite, but each region reads only its own terms, so an
+    inf times the zero (NaN) past the first zero stays out of the gradient before it, and
+    the gradient past the first zero is exactly 0. PyTorch's second-derivative formula
+    (``create_graph``) reads every term, as ``_cumprod_backward`` does."""
+    ew = _ew()
+    from .creation import ones_like
+    from .reduce import sum as reduce_sum
+    from .shape import cat, narrow
+    before_zero = zeros_so_far == 0
+    regular = _reverse_cumsum(ew.where(before_zero, g * out, 0.0), dim) / safe_x
+    # at the first zero z: out[z - 1] * sum_{z <= j < next zero} g_j prod(x[z + 1 .. j])
+    between = (zeros_so_far == 1) & ~first_zero
+    runs = cumprod(ew.where(between, x, 1.0), dim) * ew.where(zeros_so_far == 1, g, 0.0)
+    n = x.shape[dim]
+    previous = cat([ones_like(narrow(out, dim, 0, 1)), narrow(out, dim, 0, n - 1)], dim)  # out[j - 1]
+    prefix = reduce_sum(ew.where(first_zero, previous, 0.0), dim, keepdim=True)
+    at_zero = prefix * reduce_sum(runs, dim, keepdim=True)
+    return ew.where(before_zero, regular, ew.where(first_zero, at_zero, 0.0))
 
 
 def cumprod(input: Tensor, dim, *, dtype=None) -> Tensor:
@@ -172,18 +198,19 @@ def _logcumsumexp_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tenso
     """``grad_k = sum_{j >= k} g_j exp(x_k - out_j)``, in log space for each sign of ``g``:
     ``exp(x_k + reverse_logcumsumexp(log(|g|) - out)_k)`` for the positive and negative parts.
 
-    Zero weights enter as -inf and a part with no weight left (all -inf) is 0; both are
-    selected with ``where`` around finite stand-ins, so no inf - inf or 0 * inf reaches a
-    second derivative.
+    PyTorch's formula, NaN/inf included: weights of the other sign enter as the dtype's
+    lowest finite value (not -inf, so a part with no weight left is exp(huge negative) = 0
+    and stays differentiable), and infinite inputs give NaN as in PyTorch (e.g. at a +inf
+    element, or before a prefix of -inf: -inf + inf). ``log`` reads a stand-in where its
+    weight is unused, so no 0 * inf reaches a second derivative.
     """
     ew = _ew()
+    lowest = dtypes.finfo(g.dtype).min
 
     def part(weights):
         positive = weights > 0
-        log_w = ew.where(positive, ew.log(ew.where(positive, weights, 1.0)) - out, -math.inf)
-        reach = _flip(logcumsumexp(_flip(log_w, dim), dim), dim)
-        dead = reach == -math.inf
-        return ew.where(dead, 0.0, ew.exp(ew.where(dead, 0.0, x + reach)))
+        log_w = ew.where(positive, ew.log(ew.where(positive, weights, 1.0)), lowest) - out
+        return ew.exp(_flip(logcumsumexp(_flip(log_w, dim), dim), dim) + x)
 
     return part(ew.relu(g)) - part(ew.relu(-g))
 

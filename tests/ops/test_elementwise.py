@@ -941,6 +941,33 @@ def test_integer_division_by_zero_raises_on_cpu():
     assert (x / 0).tolist() == [math.inf, -math.inf]  # true division gives floats
 
 
+@pytest.mark.parametrize("dtype", [framework.int32, framework.int64])
+def test_integer_division_by_zero_gives_zero_on_cuda(dtype):
+    """cuda never raises (as PyTorch's CUDA kernels); where the divisor is 0 every integer
+    division op gives 0, whatever the GPU would give (docs/semantics.md)."""
+    python_ops = {  # Python's integer semantics, 0 for a zero divisor
+        "floor_divide": (lambda a, b: a // b, lambda a, b: a // b if b else 0),
+        "trunc": (lambda a, b: a.div(b, rounding_mode="trunc"),
+                  lambda a, b: int(a / b) if b else 0),
+        "remainder": (lambda a, b: a % b, lambda a, b: a % b if b else 0),
+        "fmod": (lambda a, b: a.fmod(b), lambda a, b: int(math.fmod(a, b)) if b else 0),
+    }
+    a_values, b_values = [7, -7, 0, 9, -9, 9], [0, 0, 0, 2, 4, -4]
+    x = framework.tensor(a_values, dtype=dtype, device="cuda")
+    y = framework.tensor(b_values, dtype=dtype, device="cuda")
+    for name, (fn, reference) in python_ops.items():
+        want = [reference(a, b) for a, b in zip(a_values, b_values)]
+        assert fn(x, y).tolist() == want, name
+        assert fn(x, 0).tolist() == [0] * 6, name  # scalar divisor
+        table = fn(x[None, :], framework.tensor([[0], [3]], dtype=dtype, device="cuda"))
+        assert table.tolist() == [[0] * 6, [reference(a, 3) for a in a_values]], name  # broadcast
+    z = x.clone()
+    z //= y
+    assert z.tolist() == [0, 0, 0, 4, -3, -3]
+    quotient = (x / y).tolist()  # true division gives floats: inf and NaN
+    assert quotient[:2] == [math.inf, -math.inf] and math.isnan(quotient[2])
+
+
 def test_round_decimals_of_halves_scales_in_float32(device):
     x = np.array([0.85009766, -0.85009766, 2.4501953])  # exact in float16
     check_op(lambda t: framework.round(t, decimals=1), lambda t: torch.round(t, decimals=1), [x],

@@ -3,7 +3,8 @@
 Mirrors ``triton_kernels/loss.py``: cross-entropy is
 ``lse * sum_c a - sum_c a * x`` with per-class coefficients ``a`` (smoothed
 target times class weight), its gradient ``g * (softmax * sum_c a - a)``.
-Half types compute in float32 and give float32 per-row results.
+Half types compute in float32 and give float32 per-row results. NaN/inf as
+PyTorch's ``nll_loss(log_softmax(x))`` (see the kernel module's docstring).
 """
 from __future__ import annotations
 
@@ -31,24 +32,28 @@ def _row_targets(target: Array, ignore_index: int):
 
 def _coefficients(target: Array, w: np.ndarray, ignore_index: int, smoothing: float, M: int,
                   C: int, acc):
-    """(a, valid, row_weight): the (M, C) coefficients, counted rows and target weights."""
+    """(a, reads, valid, row_weight): the (M, C) coefficients, where the loss reads the
+    logit (``a`` before the class weight is nonzero; everywhere for probability targets,
+    as PyTorch multiplies even a 0 probability), counted rows and target weights."""
     if target.ndim == 2:
         q = nd(target).astype(acc)
         a = (q * (1.0 - smoothing) + smoothing / C) * w
-        return a, np.ones(M, dtype=bool), np.ones(M, dtype=acc)
+        return a, np.ones((M, C), dtype=bool), np.ones(M, dtype=acc), np.ones(M, dtype=acc)
     t, valid = _row_targets(target, ignore_index)
     a = np.full((M, C), smoothing / C, dtype=acc)
     a[np.arange(M), t] += 1.0 - smoothing
-    a *= w
     a[~valid] = 0.0
-    return a, valid, np.where(valid, w[t], 0.0).astype(acc)
+    reads = a != 0
+    a *= w
+    return a, reads, valid, np.where(valid, w[t], 0.0).astype(acc)
 
 
 def _logsumexp(x: np.ndarray) -> np.ndarray:
+    """``m + log(sum(exp(x - m)))`` with the row maximum ``m`` as it is, like PyTorch's
+    log-softmax: NaN for rows with NaN, with a +inf maximum (inf - inf) or all -inf."""
     m = np.max(x, axis=1, initial=-np.inf)
-    shift = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return shift + np.log(np.sum(np.exp(x - shift[:, None]), axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return m + np.log(np.sum(np.exp(x - m[:, None]), axis=1))
 
 
 def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: int,
@@ -57,11 +62,12 @@ def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: in
     acc = compute_dtype(logits.dtype)
     x = nd(logits).astype(acc)
     M, C = x.shape
-    a, valid, row_weight = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
-                                         label_smoothing, M, C, acc)
+    a, reads, valid, row_weight = _coefficients(target, _class_weight(weight, C, acc),
+                                                ignore_index, label_smoothing, M, C, acc)
     lse = _logsumexp(x)
-    ax = np.sum(np.where(a != 0, a * x, 0.0), axis=1)
-    loss = np.where(valid, lse * a.sum(axis=1) - ax, 0.0)
+    with np.errstate(invalid="ignore"):
+        ax = np.sum(np.where(reads, a * x, 0.0), axis=1)
+        loss = np.where(valid, lse * a.sum(axis=1) - ax, 0.0)
     row = _row_dtype(logits.dtype)
     return wrap(loss, row), wrap(lse, row), wrap(row_weight, row)
 
@@ -72,11 +78,12 @@ def cross_entropy_backward(logits: Array, target: Array, weight, lse: Array, gra
     acc = compute_dtype(logits.dtype)
     x = nd(logits).astype(acc)
     M, C = x.shape
-    a, valid, _ = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
-                                label_smoothing, M, C, acc)
+    a, _, valid, _ = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
+                                   label_smoothing, M, C, acc)
     g = np.where(valid, nd(grad).astype(acc), 0.0)
-    softmax = np.exp(x - nd(lse).astype(acc)[:, None])
-    return wrap(g[:, None] * (softmax * a.sum(axis=1, keepdims=True) - a), logits.dtype)
+    with np.errstate(invalid="ignore"):
+        softmax = np.exp(x - nd(lse).astype(acc)[:, None])  # NaN across a NaN row, also where g = 0
+        return wrap(g[:, None] * (softmax * a.sum(axis=1, keepdims=True) - a), logits.dtype)
 
 
 def nll_loss_forward(logp: Array, target: Array, weight, ignore_index: int):

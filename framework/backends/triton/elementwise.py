@@ -55,6 +55,7 @@ def _broadcast_shape(*shapes) -> tuple:
 
 
 _POINTER, _VALUE, _F64_BITS = 0, 1, 2  # triton_kernels.elementwise operand kinds
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _scalar_arg(value, compute_dtype) -> tuple:
@@ -68,7 +69,8 @@ def _scalar_arg(value, compute_dtype) -> tuple:
     if isinstance(value, (int, np.integer)):
         return int(value), _VALUE
     value = float(value)
-    rounds_in_fp32 = math.isfinite(value) and float(np.float32(value)) != value
+    rounds_in_fp32 = math.isfinite(value) and (abs(value) > _FLOAT32_MAX  # no overflow warning
+                                                or float(np.float32(value)) != value)
     if compute_dtype is dtypes.float64 and rounds_in_fp32:
         return int(np.array(value, dtype=np.float64).view(np.int64)), _F64_BITS
     return value, _VALUE
