@@ -7,6 +7,7 @@ input's shape, written in framework ops so it is differentiable again.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.views import child_meta, mark_multi_output
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
@@ -36,11 +37,18 @@ del _name
 
 
 # --- the view primitive ---------------------------------------------------------------
-def _make_view(x: Tensor, shape, strides, offset) -> Tensor:
-    """A tensor viewing ``x``'s storage with new metadata (no autograd)."""
+def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> Tensor:
+    """A tensor viewing ``x``'s storage with new metadata (no autograd).
+
+    It remembers its base and the version it was made at (``framework.autograd.views``);
+    ``grad_enabled`` is the grad mode the user made it in.
+    """
     t = wrap(x._a.view(tuple(shape), tuple(strides), offset), x._device)
-    t._base = x if x._base is None else x._base
-    t._seen_rebases = t._base._rebases
+    base = x._base
+    t._base = x if base is None else base
+    t._seen_version = x._a.storage.version
+    if not grad_enabled or (base is not None and x._view_meta is not None):
+        t._view_meta = child_meta(x, grad_enabled)
     return t
 
 
@@ -58,8 +66,9 @@ class _View(Function):
 
 
 def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
-    if not (x.requires_grad and is_grad_enabled()):
-        return _make_view(x, shape, strides, offset)
+    enabled = is_grad_enabled()
+    if not (enabled and x.requires_grad):
+        return _make_view(x, shape, strides, offset, enabled)
     return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn)
 
 
@@ -417,9 +426,10 @@ def getitem(x: Tensor, index) -> Tensor:
     if is_advanced_index(index):
         return advanced_getitem(x, index)
     index = _normalize_index(x, index)
-    if x.requires_grad and is_grad_enabled():
+    enabled = is_grad_enabled()
+    if enabled and x.requires_grad:
         return _Slice.apply(x, index)
-    return _make_view(x, *_slice_geometry(x, index))
+    return _make_view(x, *_slice_geometry(x, index), enabled)
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -618,7 +628,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     for s in sizes:
         pieces.append(narrow(x, d, start, s))
         start += s
-    return tuple(pieces)
+    return mark_multi_output(tuple(pieces), "Split" if isinstance(split_size_or_sections, int)
+                             else "SplitWithSizes")
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -636,7 +647,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` (that dim removed)."""
     d = normalize_dim("unbind", dim, x.ndim)
-    return tuple(select(x, d, i) for i in range(x.shape[d]))
+    return mark_multi_output(tuple(select(x, d, i) for i in range(x.shape[d])), "Unbind")
 
 
 
@@ -698,9 +709,10 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     d2 = normalize_dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    if not (input.requires_grad and is_grad_enabled()):
+    enabled = is_grad_enabled()
+    if not (enabled and input.requires_grad):
         return _make_view(input, *_diagonal_geometry(tuple(input.shape), input.stride(), offset,
-                                                     d1, d2, input.storage_offset()))
+                                                     d1, d2, input.storage_offset()), enabled)
     return _Diagonal.apply(input, offset, d1, d2)
 
 
