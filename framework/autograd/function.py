@@ -53,6 +53,9 @@ class Node:
     # ctx API -----------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for ``backward``; in-place edits to them are detected."""
+        watch = _grad_state.inplace_watch
+        if watch is not None and any(t is not None and t._a.storage is watch[0] for t in tensors):
+            watch[1].append(self)
         self._saved = tensors
         self._saved_versions = tuple([t._a.storage.version if t is not None else 0
                                       for t in tensors])

@@ -5,9 +5,15 @@ import functools
 import threading
 
 class _GradState(threading.local):
-    """Per-thread grad mode; a new thread starts with recording on."""
+    """Per-thread grad mode; a new thread starts with recording on.
+
+    ``inplace_watch``: while an in-place op computes its result, ``(storage,
+    nodes)``; recorded nodes saving a tensor of that storage are listed in
+    ``nodes`` (the op then saves a copy of the value it overwrites).
+    """
 
     enabled = True
+    inplace_watch = None
 
 
 _state = _GradState()

@@ -43,22 +43,19 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     """
     check_writable(op, x)
     old = x._alias()
-    out = compute(old)
+    recording = is_grad_enabled()
+    out = _compute_watching_saves(compute, old) if recording else compute(old)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
-    _preserve_saved_input(out, old)
     if not dtypes.can_cast(out.dtype, x.dtype):
         raise RuntimeError(f"{op}(): result type {_type_name(out.dtype)} can't be cast to the "
                            f"desired output type {_type_name(x.dtype)}")
     if broadcast_shapes(op, tuple(out.shape), tuple(x.shape)) != tuple(x.shape):
         raise RuntimeError(f"{op}(): output with shape {list(x.shape)} doesn't match the "
                            f"broadcast shape {list(broadcast_shapes(op, tuple(out.shape), tuple(x.shape)))}")
-    recording = is_grad_enabled()
     if recording:
         views.check_inplace(op, x, out)
-        recording = out.grad_fn is not None or old.grad_fn is not None
-        if recording and out.grad_fn is None:  # a result without gradient overwrites x
-            out = _Overwrite.apply(old, out.detach())
+        recording = out.grad_fn is not None  # (None for ops without a derivative: as in PyTorch)
     backend(x).copy_(x._a, out._a)
     x._a.storage.version += 1
     if recording:
@@ -72,20 +69,36 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     return x
 
 
-def _preserve_saved_input(out: Tensor, old: Tensor) -> None:
-    """If the new op saved the value about to be overwritten, save a copy of it instead.
+def _compute_watching_saves(compute, old: Tensor) -> Tensor:
+    """``compute(old)``; nodes it records that saved (views of) the value about to be
+    overwritten get a copy of it instead, taken now.
 
     (PyTorch keeps the original ``self`` the same way for in-place ops whose
-    derivative needs it, e.g. ``mul_`` when the other operand requires grad.)
+    derivative needs it, e.g. ``mul_`` when the other operand requires grad;
+    composite ops such as ``frac_`` may save it in an inner node.)
     """
-    node = out.grad_fn
-    saved = getattr(node, "_saved", None) if node is not None else None
-    if not saved or not any(t is old for t in saved):
-        return
+    from ..autograd.grad_mode import _state
+    previous = _state.inplace_watch
+    savers: list = []
+    _state.inplace_watch = (old._a.storage, savers)
+    try:
+        out = compute(old)
+    finally:
+        _state.inplace_watch = previous
+    if savers:
+        _snapshot_saved(savers, old._a.storage)
+    return out
+
+
+def _snapshot_saved(nodes: list, storage) -> None:
     from .conversion import clone
-    snapshot = clone(old)
-    node._saved = tuple(snapshot if t is old else t for t in saved)
-    node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
+    copies: dict = {}
+    for node in nodes:
+        saved = node._saved
+        node._saved = tuple(
+            copies.setdefault(id(t), clone(t)) if t is not None and t._a.storage is storage
+            else t for t in saved)
+        node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
 def _type_name(d) -> str:
