@@ -250,9 +250,9 @@ def _check(device, name, view, direction):
 
 
 WRITABLE = sorted({**ONE_LEVEL, **TWO_LEVEL})
-# On cuda (Triton interpreter: slow) each op goes through three views, rotating over all.
-CUDA_ROTATION = {name: [WRITABLE[(3 * i + k) % len(WRITABLE)] for k in range(3)]
-                 for i, name in enumerate(sorted(CASES))}
+# On cuda (Triton interpreter: slow) each op goes through one view per direction, rotating
+# over all of them; test_every_view_on_cuda adds every view with a few ops.
+CUDA_ROTATION = {name: [WRITABLE[i % len(WRITABLE)]] for i, name in enumerate(sorted(CASES))}
 
 
 @pytest.mark.parametrize("direction", ["view", "base"])
@@ -270,9 +270,9 @@ def test_inplace_through_views_matches_torch(device, name, direction):
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_every_view_on_cuda(view):
-    """On cuda, each view in both directions with ops of three kinds (cpu runs every op
-    through every view above)."""
-    for name in ("mul_", "relu_", "copy_"):
+    """On cuda, each view in both directions with two ops (cpu runs every op through every
+    view above)."""
+    for name in ("mul_", "copy_"):
         for direction in (("base",) if view in READ_ONLY else ("view", "base")):
             _check("cuda", name, view, direction)
 
@@ -452,3 +452,19 @@ def test_allowed_writes_do_not_raise(device):
     d = x.detach()[0]
     d.mul_(2)               # detach() is not a differentiable view: fine
     assert x.tolist() == [[4.0, 8.0], [3.0, 4.0]]
+
+
+@pytest.mark.parametrize("write", ["base", "view", "sibling"])
+def test_retain_grad_follows_inplace_writes(device, write):
+    """``.grad`` of a retained tensor is the gradient of its value after the write (torch)."""
+    grads = []
+    for lib, dev in ((torch, "cpu"), (framework, device)):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True, device=dev)
+        a = x * 1
+        v = a[:2]
+        a.retain_grad()
+        v.retain_grad()
+        {"base": a, "view": v, "sibling": a[1:]}[write].mul_(3)
+        (a * a).sum().add((v * v).sum()).backward()
+        grads.append([a.grad.tolist(), v.grad.tolist()])
+    assert grads[0] == grads[1]

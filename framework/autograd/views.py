@@ -97,7 +97,7 @@ def refresh_view(view: Tensor) -> None:
     base = view._base
     if not base.requires_grad:
         if view._grad_fn is not None:  # the base left the graph (``detach_``): so does the view
-            view._grad_fn = None
+            set_grad_fn(view, None, 0)
         view._seen_version = view._a.storage.version
         return
     if view._view_meta is not None:
@@ -117,8 +117,7 @@ def regenerate(view: Tensor) -> None:
         replay = _AsStrided.apply(base, geometry)
     finally:
         _grad_state.enabled = enabled
-    view._grad_fn = replay._grad_fn
-    view._output_nr = 0
+    set_grad_fn(view, replay._grad_fn, 0)
     view._seen_version = view._a.storage.version
 
 
@@ -146,9 +145,25 @@ def rebase_view(op: str, x: Tensor, out: Tensor) -> None:
     base = x._base
     geometry = view_geometry(op, base, x)
     new_base = _CopySlices.apply(base._alias(), out, geometry)
-    base._grad_fn = new_base._grad_fn
-    base._output_nr = 0
+    set_grad_fn(base, new_base._grad_fn, 0)
     regenerate(x)
+
+
+def set_grad_fn(t: Tensor, node, output_nr: int) -> None:
+    """Re-record ``t`` (after an in-place write) as output ``output_nr`` of ``node``.
+
+    ``retain_grad()`` follows the tensor, as in PyTorch: its ``.grad`` is the
+    gradient of its current value. (Hooks stay where they were registered.)
+    """
+    old, old_nr = t._grad_fn, t._output_nr
+    t._grad_fn = node
+    t._output_nr = output_nr
+    if old is not None and old.retained:
+        ref = old.retained.get(old_nr)
+        if ref is not None and ref() is t:
+            del old.retained[old_nr]
+            if node is not None:
+                node.retained[output_nr] = ref
 
 
 # --- geometry -----------------------------------------------------------------------------

@@ -64,8 +64,7 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
         if x._base is not None:
             views.rebase_view(op, x, out)
         else:
-            x._grad_fn = out.grad_fn
-            x._output_nr = out._output_nr
+            views.set_grad_fn(x, out.grad_fn, out._output_nr)
     return x
 
 
