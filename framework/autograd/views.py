@@ -32,6 +32,7 @@ from .grad_mode import _state as _grad_state
 # ``Tensor._view_meta`` kinds (None: an ordinary view that can be rebased)
 NO_GRAD = "no_grad"
 MULTI_OUTPUT = "multi_output"
+NO_GRAD_META = (NO_GRAD, None)  # ``_view_meta`` of a view made in no_grad mode
 
 DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
@@ -59,7 +60,7 @@ def child_meta(parent: Tensor, grad_enabled: bool):
     the creation mode the same way).
     """
     if not grad_enabled:
-        return (NO_GRAD, None)
+        return NO_GRAD_META
     meta = parent._view_meta if parent._base is not None else None
     return None if meta is None else (meta[0], None)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import dtypes
 from ..autograd import views
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
 from ..tensor import Tensor
@@ -43,7 +44,7 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     """
     check_writable(op, x)
     old = x._alias()
-    recording = is_grad_enabled()
+    recording = _grad_state.enabled
     out = _compute_watching_saves(compute, old) if recording else compute(old)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
@@ -54,10 +55,12 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
         raise RuntimeError(f"{op}(): output with shape {list(x.shape)} doesn't match the "
                            f"broadcast shape {list(broadcast_shapes(op, tuple(out.shape), tuple(x.shape)))}")
     if recording:
-        views.check_inplace(op, x, out)
         recording = out.grad_fn is not None  # (None for ops without a derivative: as in PyTorch)
+        if recording or x._base is not None or x._requires_grad:
+            views.check_inplace(op, x, out)
     backend(x).copy_(x._a, out._a)
-    x._a.storage.version += 1
+    storage = x._a.storage
+    storage.version += 1
     if recording:
         if tuple(out.shape) != tuple(x.shape) or out.dtype is not x.dtype:
             out = out.expand(tuple(x.shape)).to(x.dtype)
@@ -65,6 +68,8 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
             views.rebase_view(op, x, out)
         else:
             views.set_grad_fn(x, out.grad_fn, out._output_nr)
+    elif x._base is not None and x._view_meta is None and x._seen_version == storage.version - 1:
+        x._seen_version = storage.version  # an unrecorded write leaves x's own graph valid
     return x
 
 
@@ -76,14 +81,13 @@ def _compute_watching_saves(compute, old: Tensor) -> Tensor:
     derivative needs it, e.g. ``mul_`` when the other operand requires grad;
     composite ops such as ``frac_`` may save it in an inner node.)
     """
-    from ..autograd.grad_mode import _state
-    previous = _state.inplace_watch
+    previous = _grad_state.inplace_watch
     savers: list = []
-    _state.inplace_watch = (old._a.storage, savers)
+    _grad_state.inplace_watch = (old._a.storage, savers)
     try:
         out = compute(old)
     finally:
-        _state.inplace_watch = previous
+        _grad_state.inplace_watch = previous
     if savers:
         _snapshot_saved(savers, old._a.storage)
     return out

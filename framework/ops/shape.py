@@ -7,7 +7,8 @@ input's shape, written in framework ops so it is differentiable again.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.views import child_meta, mark_multi_output
+from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
@@ -43,12 +44,18 @@ def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> 
     It remembers its base and the version it was made at (``framework.autograd.views``);
     ``grad_enabled`` is the grad mode the user made it in.
     """
-    t = wrap(x._a.view(tuple(shape), tuple(strides), offset), x._device)
+    array = x._a
+    t = wrap(array.view(tuple(shape), tuple(strides), offset), x._device)
+    t._seen_version = array.storage.version
     base = x._base
-    t._base = x if base is None else base
-    t._seen_version = x._a.storage.version
-    if not grad_enabled or (base is not None and x._view_meta is not None):
-        t._view_meta = child_meta(x, grad_enabled)
+    if base is None:
+        t._base = x
+    else:
+        t._base = base
+        if x._view_meta is not None:
+            t._view_meta = child_meta(x, grad_enabled)
+    if not grad_enabled:
+        t._view_meta = NO_GRAD_META
     return t
 
 
@@ -66,7 +73,7 @@ class _View(Function):
 
 
 def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
-    enabled = is_grad_enabled()
+    enabled = _grad_state.enabled
     if not (enabled and x.requires_grad):
         return _make_view(x, shape, strides, offset, enabled)
     return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn)
@@ -426,7 +433,7 @@ def getitem(x: Tensor, index) -> Tensor:
     if is_advanced_index(index):
         return advanced_getitem(x, index)
     index = _normalize_index(x, index)
-    enabled = is_grad_enabled()
+    enabled = _grad_state.enabled
     if enabled and x.requires_grad:
         return _Slice.apply(x, index)
     return _make_view(x, *_slice_geometry(x, index), enabled)
@@ -709,7 +716,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     d2 = normalize_dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    enabled = is_grad_enabled()
+    enabled = _grad_state.enabled
     if not (enabled and input.requires_grad):
         return _make_view(input, *_diagonal_geometry(tuple(input.shape), input.stride(), offset,
                                                      d1, d2, input.storage_offset()), enabled)
