@@ -82,8 +82,12 @@ def format_tensor(t) -> str:
     shown = t.dtype.name in _DEFAULT_SHOWN and not (t.dtype.name == "float32" and default_float is not dtypes.float32)
     if not shown and t.dtype is not default_float:
         extras.append(f"dtype={t.dtype}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    try:
+        node_name = t.grad_fn.name() if t.grad_fn is not None else None
+    except RuntimeError:  # a view whose graph can't be rebased (PyTorch prints the same)
+        node_name = "Invalid"
+    if node_name is not None:
+        extras.append(f"grad_fn=<{node_name}>")
     elif t.requires_grad:
         extras.append("requires_grad=True")
     return "tensor(" + ", ".join([body] + extras) + ")"

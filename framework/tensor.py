@@ -217,7 +217,10 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether gradients are recorded for this tensor."""
-        return self._requires_grad or self.grad_fn is not None
+        try:
+            return self._requires_grad or self.grad_fn is not None
+        except RuntimeError:  # a view whose graph can't be rebased: it raises when used
+            return True
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:

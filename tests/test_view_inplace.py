@@ -468,3 +468,15 @@ def test_retain_grad_follows_inplace_writes(device, write):
         (a * a).sum().add((v * v).sum()).backward()
         grads.append([a.grad.tolist(), v.grad.tolist()])
     assert grads[0] == grads[1]
+
+
+def test_a_view_that_cant_be_rebased_still_prints_like_torch(device):
+    for lib, dev in ((torch, "cpu"), (framework, device)):
+        a = lib.ones(2, requires_grad=True, device=dev) * 1
+        with lib.no_grad():
+            v = a[:1]
+        a.mul_(2)
+        assert v.requires_grad
+        assert "grad_fn=<Invalid>" in repr(v), (lib.__name__, repr(v))
+        with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+            v * 2
