@@ -480,3 +480,69 @@ def test_a_view_that_cant_be_rebased_still_prints_like_torch(device):
         assert "grad_fn=<Invalid>" in repr(v), (lib.__name__, repr(v))
         with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
             v * 2
+
+
+# --- sequences of writes through views made at different times ---------------------------------
+# (none saves its result: PyTorch would refuse the backward after a later write, where this
+# library, which saves a copy, gives the gradient)
+SEQUENCE_OPS = ["mul_", "add_", "sin_", "clamp_", "neg_", "copy_", "zero_", "setitem"]
+# views applicable to a tensor of any shape with at least one dim (results keep one dim)
+GENERIC_VIEWS = {
+    "unsqueeze": (lambda t: True, lambda t: t.unsqueeze(0)),
+    "head": (lambda t: t.shape[0] > 1, lambda t: t[: t.shape[0] - 1]),
+    "step": (lambda t: t.shape[-1] > 1, lambda t: t[..., ::2]),
+    "transpose": (lambda t: t.ndim > 1, lambda t: t.transpose(0, -1)),
+    "select": (lambda t: t.ndim > 1, lambda t: t[-1]),
+    "diagonal": (lambda t: t.ndim > 1, lambda t: t.diagonal(0, 0, -1)),
+    "flat": (lambda t: t.is_contiguous(), lambda t: t.view(-1)),
+}
+
+
+def _sequence(seed):
+    """Eight steps: make a view of an existing tensor, or write into one (tensor 0: the base)."""
+    rng = np.random.default_rng(seed)
+    steps = []
+    for _ in range(8):
+        kind = "view" if rng.random() < 0.5 else "write"
+        names = sorted(GENERIC_VIEWS) if kind == "view" else SEQUENCE_OPS
+        steps.append((kind, int(rng.integers(1 << 16)), names[rng.integers(len(names))]))
+    return steps
+
+
+def _replay(steps):
+    def fn(x, w):
+        tensors = [x * 1.0]
+        for kind, pick, what in steps:
+            if kind == "view":
+                applicable, make = GENERIC_VIEWS[what]
+                candidates = [t for t in tensors if applicable(t)]
+                if candidates:
+                    tensors.append(make(candidates[pick % len(candidates)]))
+                continue
+            t = tensors[pick % len(tensors)]
+            value = w.reshape(-1)[: t.numel()].reshape(t.shape)
+            if what == "setitem":
+                t[...] = value
+            elif what in ("mul_", "add_", "copy_"):
+                getattr(t, what)(value)
+            elif what == "clamp_":
+                t.clamp_(-0.5, 0.5)
+            else:
+                getattr(t, what)()
+        return tuple(tensors)
+    return fn
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sequences_of_writes_through_views_match_torch(seed):
+    """Random sequences of views (of views) and writes; every tensor is read at the end."""
+    steps = _sequence(seed)
+    check_op(_replay(steps), _replay(steps),
+             [RNG.uniform(-0.9, 0.9, (2, 3, 2)), RNG.uniform(0.5, 1.5, 12)], device="cpu")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sequences_of_writes_through_views_match_torch_on_cuda(seed):
+    steps = _sequence(seed)
+    check_op(_replay(steps), _replay(steps),
+             [RNG.uniform(-0.9, 0.9, (2, 3, 2)), RNG.uniform(0.5, 1.5, 12)], device="cuda")
