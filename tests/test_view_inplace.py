@@ -546,3 +546,61 @@ def test_sequences_of_writes_through_views_match_torch_on_cuda(seed):
     steps = _sequence(seed)
     check_op(_replay(steps), _replay(steps),
              [RNG.uniform(-0.9, 0.9, (2, 3, 2)), RNG.uniform(0.5, 1.5, 12)], device="cuda")
+
+
+# --- results of ops that build them through internal views are not views --------------------------
+def _internal_views(lib, device):
+    def fn(x, w):
+        plain = x.detach()
+        with lib.no_grad():
+            made_in_no_grad = plain.cumsum(0)
+        outs = [x.cumsum(0), x.sort(0).values, x.cummax(1).values, plain.cumsum(1),
+                made_in_no_grad, lib.nn.functional.embedding(
+                    lib.tensor([[1, 0]], device=device), x)]
+        for out in outs:
+            out.mul_(w if out.shape == w.shape else 2.0)
+        return tuple(outs)
+    return fn
+
+
+def test_inplace_on_results_of_ops_built_from_internal_views(device):
+    check_op(_internal_views(framework, device), _internal_views(torch, "cpu"),
+             [RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3))], device=device)
+
+
+def _custom_functions(lib):
+    class ViewOfInput(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.view(-1)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.view(2, 2)
+
+    class Identity(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+    return ViewOfInput, Identity
+
+
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("direct", [True, False])
+def test_views_returned_by_custom_functions_refuse_inplace_like_torch(device, which, direct):
+    for lib, dev in ((torch, "cpu"), (framework, device)):
+        a = lib.ones(2, 2, requires_grad=True, device=dev) * 1
+        fn = _custom_functions(lib)[which]
+        y = fn.apply(a)
+        with pytest.raises(RuntimeError) as info:
+            if direct:
+                y.mul_(2)
+            else:
+                a.mul_(2)
+                y * 2
+        assert "This view was created inside a custom Function (or because an input was " \
+               "returned as-is)" in str(info.value), (lib.__name__, str(info.value))

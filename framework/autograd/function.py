@@ -162,7 +162,7 @@ class Function:
         record = enabled and True in needs
         ctx = Node(cls) if record else _InertCtx(cls)
         ctx.needs_input_grad = needs
-        state.enabled = False
+        state.enabled = None  # off, and marks "inside a forward" (``framework.autograd.views``)
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
@@ -180,13 +180,29 @@ class Function:
                 continue
             if not out._a.dtype.is_floating_point:
                 continue
-            if out.grad_fn is not None or out._accumulator is not None or out._requires_grad:
+            aliased = out.grad_fn is not None or out._accumulator is not None or out._requires_grad
+            if aliased:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
                 outs = outs[:i] + (out,) + outs[i + 1:]
+            if (aliased or out._base is not None) and not cls.__module__.startswith("framework."):
+                _mark_custom_function_view(out, args)
             out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i
         return outs[0] if single else outs
+
+
+def _mark_custom_function_view(out: Tensor, args: tuple) -> None:
+    """A user Function's output sharing memory with an input is a view that in-place writes
+    can't rebase without bypassing the custom backward: they raise, as in PyTorch."""
+    from .views import CUSTOM_FUNCTION
+    storage = out._a.storage
+    for a in args:
+        if isinstance(a, Tensor) and a._a.storage is storage:
+            out._base = a if a._base is None else a._base
+            out._seen_version = storage.version
+            out._view_meta = (CUSTOM_FUNCTION, None)
+            return
 
 
 def _needs_input_grad(args) -> tuple:

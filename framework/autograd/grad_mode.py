@@ -12,7 +12,7 @@ class _GradState(threading.local):
     ``nodes`` (the op then saves a copy of the value it overwrites).
     """
 
-    enabled = True
+    enabled = True  # False under no_grad; None while a Function's forward runs
     inplace_watch = None
 
 
@@ -21,7 +21,7 @@ _state = _GradState()
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph for backward."""
-    return _state.enabled
+    return _state.enabled is True
 
 
 def _set(enabled: bool) -> None:
@@ -34,7 +34,7 @@ class _GradMode:
     _target = True
 
     def __enter__(self) -> None:
-        self._previous = is_grad_enabled()
+        self._previous = _state.enabled
         _set(self._target)
 
     def __exit__(self, *exc) -> None:
@@ -79,7 +79,7 @@ class set_grad_enabled(_GradMode):
     """Set grad mode on (``True``) or off; works as a call, context manager or decorator."""
 
     def __init__(self, mode: bool) -> None:
-        self._previous = is_grad_enabled()
+        self._previous = _state.enabled
         self._target = bool(mode)
         _set(self._target)
 

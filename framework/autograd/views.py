@@ -32,6 +32,7 @@ from .grad_mode import _state as _grad_state
 # ``Tensor._view_meta`` kinds (None: an ordinary view that can be rebased)
 NO_GRAD = "no_grad"
 MULTI_OUTPUT = "multi_output"
+CUSTOM_FUNCTION = "custom_function"
 NO_GRAD_META = (NO_GRAD, None)  # ``_view_meta`` of a view made in no_grad mode
 
 DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
@@ -47,19 +48,26 @@ _NO_GRAD_HINT = (" Given that this use case is ambiguous and error-prone, it is 
                  "clarify your code by moving both the view and the inplace either both inside the "
                  "no_grad block (if you don't want the inplace to be tracked) or both outside (if "
                  "you want the inplace to be tracked).")
+_CUSTOM_FUNCTION_HINT = (" This view was created inside a custom Function (or because an input "
+                         "was returned as-is) and the autograd logic to handle view+inplace would "
+                         "override the custom backward associated with the custom Function, "
+                         "leading to incorrect gradients. This behavior is forbidden. You can fix "
+                         "this by cloning the output of the custom Function.")
 _MULTI_OUTPUT_HINT = (" This view is the output of a function that returns multiple views. Such "
                       "functions do not allow the output views to be modified inplace. You should "
                       "replace the inplace operation by an out-of-place one.")
 
 
 # --- view creation metadata ---------------------------------------------------------------
-def child_meta(parent: Tensor, grad_enabled: bool):
+def child_meta(parent: Tensor, grad_enabled):
     """``_view_meta`` of a view of ``parent`` made with grad mode ``grad_enabled``.
 
-    A view of a view that can't be rebased can't be either (PyTorch propagates
-    the creation mode the same way).
+    ``grad_enabled`` is the grad state: False under the user's no_grad, None
+    inside a Function's forward (a view made there is the op's business, not a
+    no_grad view). A view of a view that can't be rebased can't be either
+    (PyTorch propagates the creation mode the same way).
     """
-    if not grad_enabled:
+    if grad_enabled is False:
         return NO_GRAD_META
     meta = parent._view_meta if parent._base is not None else None
     return None if meta is None else (meta[0], None)
@@ -67,7 +75,7 @@ def child_meta(parent: Tensor, grad_enabled: bool):
 
 def mark_multi_output(pieces: tuple, op: str) -> tuple:
     """Mark the views returned together by ``split``/``chunk``/``unbind``."""
-    if _grad_state.enabled:
+    if _grad_state.enabled is True:
         for i, piece in enumerate(pieces):
             label = f"Output {i} of {op}" if piece._grad_fn is not None else None
             piece._view_meta = (MULTI_OUTPUT, label)
@@ -84,7 +92,8 @@ def _rebase_error(view: Tensor, indirect: bool) -> str:
         head = f"A view was created in no_grad mode and {modified} modified inplace with grad mode enabled."
     else:
         head = f"{label} is a view and {modified} modified inplace."
-    return head + (_MULTI_OUTPUT_HINT if kind == MULTI_OUTPUT else _NO_GRAD_HINT)
+    return head + {MULTI_OUTPUT: _MULTI_OUTPUT_HINT,
+                   CUSTOM_FUNCTION: _CUSTOM_FUNCTION_HINT}.get(kind, _NO_GRAD_HINT)
 
 
 # --- the rules --------------------------------------------------------------------------

@@ -42,7 +42,8 @@ def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> 
     """A tensor viewing ``x``'s storage with new metadata (no autograd).
 
     It remembers its base and the version it was made at (``framework.autograd.views``);
-    ``grad_enabled`` is the grad mode the user made it in.
+    ``grad_enabled`` is the grad state it was made in (False: the user's no_grad; None:
+    inside a Function's forward).
     """
     array = x._a
     t = wrap(array.view(tuple(shape), tuple(strides), offset), x._device)
@@ -54,7 +55,7 @@ def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> 
         t._base = base
         if x._view_meta is not None:
             t._view_meta = child_meta(x, grad_enabled)
-    if not grad_enabled:
+    if grad_enabled is False:
         t._view_meta = NO_GRAD_META
     return t
 
