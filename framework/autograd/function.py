@@ -145,6 +145,12 @@ class Function:
     ``forward`` argument (None for non-tensors or inputs needing none).
     """
 
+    _user_defined = False  # a subclass outside ``framework`` (its views can't be rebased)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._user_defined = not cls.__module__.startswith("framework.")
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
@@ -185,7 +191,7 @@ class Function:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
                 outs = outs[:i] + (out,) + outs[i + 1:]
-            if (aliased or out._base is not None) and not cls.__module__.startswith("framework."):
+            if cls._user_defined and (aliased or out._base is not None):
                 _mark_custom_function_view(out, args)
             out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i

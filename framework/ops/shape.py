@@ -46,7 +46,10 @@ def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> 
     inside a Function's forward).
     """
     array = x._a
-    t = wrap(array.view(tuple(shape), tuple(strides), offset), x._device)
+    t = object.__new__(Tensor)  # wrap(array.view(...), x._device), inlined: views are hot
+    t._a = array.view(tuple(shape), tuple(strides), offset)
+    t._device = x._device
+    t._requires_grad = False
     t._seen_version = array.storage.version
     base = x._base
     if base is None:
