@@ -14,12 +14,15 @@ storage offset), which replays it on the base (``as_strided``).
   the next access of a stale view's ``grad_fn`` regenerates it as
   ``AsStrided`` of the base's current graph.
 * Views whose graph can't be rebased raise PyTorch's errors instead of
-  giving a wrong gradient: views made in no_grad mode (``NO_GRAD``) and the
+  giving a wrong gradient: views made in no_grad mode (``NO_GRAD``), the
   outputs of multi-output view ops ``split``/``chunk``/``unbind``
-  (``MULTI_OUTPUT``), modified in place directly (at the write) or through
+  (``MULTI_OUTPUT``) and views (or inputs) returned by a user's ``Function``
+  (``CUSTOM_FUNCTION``), modified in place directly (at the write) or through
   their base (at their next use in grad mode); and views of leaves that
   require grad.
 
+While a ``Function``'s forward runs, the grad state is ``None`` (off, like
+``False``): views made there are the op's own business, not no_grad views.
 Views that need none of this (no gradient anywhere) pay one integer compare
 per ``grad_fn`` access.
 """
