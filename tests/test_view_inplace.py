@@ -68,8 +68,8 @@ BINARY = ["add", "sub", "mul", "div", "pow", "remainder", "fmod", "atan2", "mult
 SIGNED = {"neg", "abs", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc", "square",
           "sign", "sin", "cos", "exp", "expm1", "exp2", "frac", "negative", "absolute", "add",
           "sub", "mul", "multiply", "subtract", "atan2", "clamp_", "clamp_min_", "clamp_max_",
-          "clip_", "lerp_", "addcmul_", "logical_not_", "copy_", "fill_", "fill_tensor", "zero_", "masked_fill_",
-          "scatter_", "scatter_add_", "index_add_", "index_copy_", "index_put_",
+          "clip_", "lerp_", "addcmul_", "logical_not_", "copy_", "fill_", "fill_tensor", "zero_",
+          "masked_fill_", "scatter_", "scatter_add_", "index_add_", "index_copy_", "index_put_",
           "index_put_accumulate", "setitem", "setitem_advanced", "setitem_add", "uniform_",
           "normal_", "bernoulli_", "exponential_", "random_"}
 # binary ops without a derivative in PyTorch: values only

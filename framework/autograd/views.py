@@ -92,7 +92,8 @@ def _rebase_error(view: Tensor, indirect: bool) -> str:
     if label is None and node is not None:
         label = f"Output {view._output_nr} of {node.name().removesuffix('Backward0')}"
     if label is None:
-        head = f"A view was created in no_grad mode and {modified} modified inplace with grad mode enabled."
+        head = (f"A view was created in no_grad mode and {modified} modified inplace with grad "
+                "mode enabled.")
     else:
         head = f"{label} is a view and {modified} modified inplace."
     return head + {MULTI_OUTPUT: _MULTI_OUTPUT_HINT,

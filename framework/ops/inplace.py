@@ -267,7 +267,8 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Te
     if a > b:
         raise RuntimeError(f"uniform_(): expects to return a [from, to) range, but found from={a} > to={b}")
     values = _draw_random("uniform_", self,
-                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off), generator)
+                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                          generator)
     if (a, b) != (0.0, 1.0):
         values = values * (b - a) + a
     return _fill(self, values)
@@ -278,7 +279,8 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -
     if std < 0:
         raise RuntimeError(f"normal_(): expects std >= 0.0, but found std {std}")
     values = _draw_random("normal_", self,
-                          lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off), generator)
+                          lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off),
+                          generator)
     if (mean, std) != (0.0, 1.0):
         values = values * std + mean
     return _fill(self, values)
@@ -306,7 +308,8 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
         raise RuntimeError(f"exponential_(): exponential_ expects lambda > 0.0, but found "
                            f"lambda={lambd}")
     values = _draw_random("exponential_", self,
-                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off), generator)
+                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                          generator)
     return _fill(self, ew.log1p(-values) * (-1.0 / lambd))
 
 
