@@ -381,6 +381,12 @@ ERRORS = {
         lambda lib, dev: _use_after(lib, dev, _no_grad_view),
         "A view was created in no_grad mode and its base or another view of its base has been "
         "modified inplace with grad mode enabled"),
+    "no_grad view written after its base": (
+        lambda lib, dev: _write_after_base(_no_grad_view(lib, dev)),
+        "A view was created in no_grad mode and is being modified inplace with grad mode enabled"),
+    "unbind output written after its base": (
+        lambda lib, dev: _write_after_base((_leaf(lib, dev) * 1).unbind(0)[0]),
+        "Output 0 of Unbind is a view and is being modified inplace"),
     "unbind": (lambda lib, dev: (_leaf(lib, dev) * 1).unbind(0)[1].mul_(2),
                "Output 1 of Unbind is a view and is being modified inplace. This view is the "
                "output of a function that returns multiple views"),
@@ -415,6 +421,12 @@ def _no_grad_view(lib, dev, leaf=False):
     with lib.no_grad():
         v = a[0]
     return v
+
+
+def _write_after_base(view):
+    """Write into the view's base, then into the view itself."""
+    view._base.mul_(2)
+    view.add_(1)
 
 
 def _use_after(lib, dev, make_view):

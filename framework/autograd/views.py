@@ -121,6 +121,13 @@ def refresh_view(view: Tensor) -> None:
     regenerate(view)
 
 
+def check_stale_view_write(view: Tensor) -> None:
+    """A write in grad mode into a view that can't be rebased and whose memory changed since:
+    PyTorch's error for the write itself (before the stale ``grad_fn`` is looked at)."""
+    if view._a.storage.version != view._seen_version and view._base.requires_grad:
+        raise RuntimeError(_rebase_error(view, indirect=False))
+
+
 def regenerate(view: Tensor) -> None:
     """Make ``view.grad_fn`` ``AsStrided`` of its base's current graph."""
     base = view._base

@@ -43,8 +43,10 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     regenerate their ``grad_fn`` at their next use.
     """
     check_writable(op, x)
-    old = x._alias()
     recording = _grad_state.enabled
+    if recording and x._view_meta is not None:
+        views.check_stale_view_write(x)
+    old = x._alias()
     out = _compute_watching_saves(compute, old) if recording else compute(old)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
