@@ -204,9 +204,13 @@ def format_tensor(t, prefix: str = "tensor(") -> str:
         if t.dtype not in (default, dtypes.int64, dtypes.bool):
             suffixes.append(f"dtype={t.dtype}")
         body = _data(t, indent)
-    node = t.grad_fn
-    if node is not None:
-        suffixes.append(f"grad_fn=<{type(node).__name__}>")
+    try:
+        node = t.grad_fn
+        node_name = type(node).__name__ if node is not None else None
+    except RuntimeError:  # a view whose graph can't be rebased (PyTorch prints the same)
+        node_name = "Invalid"
+    if node_name is not None:
+        suffixes.append(f"grad_fn=<{node_name}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + body, suffixes, indent)

@@ -29,10 +29,10 @@ class Tensor:
     _grad = None
     _grad_fn = None
     _output_nr = 0
-    _rebases = 0  # times an in-place write through a view re-recorded this tensor
-    _seen_rebases = 0  # for views: the base's ``_rebases`` this view's grad_fn reflects
     _accumulator = None
-    _base = None
+    _base = None  # for views: the tensor owning the memory (never itself a view)
+    _seen_version = 0  # for views: the storage version this view's grad_fn reflects
+    _view_meta = None  # for views that can't be rebased: see ``framework.autograd.views``
     _hooks = None
     _post_accumulate_hooks = None
 
@@ -180,11 +180,14 @@ class Tensor:
     # autograd state -----------------------------------------------------
     @property
     def grad_fn(self):
-        """The graph node that produced this tensor (None for leaves)."""
-        base = self._base
-        if base is not None and base._rebases != self._seen_rebases:
-            from .ops.inplace import regenerate_view_grad_fn
-            regenerate_view_grad_fn(self)
+        """The graph node that produced this tensor (None for leaves).
+
+        A view whose memory was written in place since its ``grad_fn`` was set
+        gets it regenerated from its base's current graph first.
+        """
+        if self._base is not None and self._a.storage.version != self._seen_version:
+            from .autograd.views import refresh_view
+            refresh_view(self)
         return self._grad_fn
 
     @grad_fn.setter
@@ -216,7 +219,10 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether gradients are recorded for this tensor."""
-        return self._requires_grad or self.grad_fn is not None
+        try:
+            return self._requires_grad or self.grad_fn is not None
+        except RuntimeError:  # a view whose graph can't be rebased: it raises when used
+            return True
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -307,7 +313,10 @@ class Tensor:
         return Tensor._make(self._a, self._device)
 
     def detach_(self) -> "Tensor":
-        """Remove this tensor from the graph in place."""
+        """Remove this tensor from the graph in place (views raise, like PyTorch)."""
+        if self._base is not None:
+            from .autograd.views import DETACH_VIEW
+            raise RuntimeError(DETACH_VIEW)
         self.grad_fn = None
         self._requires_grad = False
         return self

@@ -95,6 +95,9 @@ class Node:
     # ctx API -----------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for ``backward``; in-place edits to them are detected."""
+        watch = _grad_state.inplace_watch
+        if watch is not None and any(t is not None and t._a.storage is watch[0] for t in tensors):
+            watch[1].append(self)
         self._saved = tensors
         self._saved_versions = tuple([t._a.storage.version if t is not None else 0
                                       for t in tensors])
@@ -211,6 +214,12 @@ class Function:
     ``forward`` argument (None for non-tensors or inputs needing none).
     """
 
+    _user_defined = False  # a subclass outside ``framework`` (its views can't be rebased)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._user_defined = not cls.__module__.startswith("framework.")
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
@@ -228,7 +237,7 @@ class Function:
         record = enabled and True in needs
         ctx = Node(cls) if record else _InertCtx(cls)
         ctx.needs_input_grad = needs
-        state.enabled = False
+        state.enabled = None  # off, and marks "inside a forward" (``framework.autograd.views``)
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
@@ -248,10 +257,13 @@ class Function:
                 continue
             if not out._a.dtype.is_floating_point:
                 continue
-            if out.grad_fn is not None or out._accumulator is not None or out._requires_grad:
+            aliased = out.grad_fn is not None or out._accumulator is not None or out._requires_grad
+            if aliased:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
                 outs = outs[:i] + (out,) + outs[i + 1:]
+            if cls._user_defined and (aliased or out._base is not None):
+                _mark_custom_function_view(out, args)
             out._grad_fn = ctx  # the grad_fn setter, inlined
             out._output_nr = i
         return outs[0] if single else outs
@@ -292,6 +304,19 @@ def _public_positions(cls, ctx, args) -> tuple:
         return tuple(public)
     return tuple([i for i, a in enumerate(args)
                   if isinstance(a, Tensor) and a._a.dtype.is_floating_point])
+
+
+def _mark_custom_function_view(out: Tensor, args: tuple) -> None:
+    """A user Function's output sharing memory with an input is a view that in-place writes
+    can't rebase without bypassing the custom backward: they raise, as in PyTorch."""
+    from .views import CUSTOM_FUNCTION
+    storage = out._a.storage
+    for a in args:
+        if isinstance(a, Tensor) and a._a.storage is storage:
+            out._base = a if a._base is None else a._base
+            out._seen_version = storage.version
+            out._view_meta = (CUSTOM_FUNCTION, None)
+            return
 
 
 def _needs_input_grad(args) -> tuple:

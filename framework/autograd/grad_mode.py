@@ -5,9 +5,15 @@ import functools
 import threading
 
 class _GradState(threading.local):
-    """Per-thread grad mode; a new thread starts with recording on."""
+    """Per-thread grad mode; a new thread starts with recording on.
 
-    enabled = True
+    ``inplace_watch``: while an in-place op computes its result, ``(storage,
+    nodes)``; recorded nodes saving a tensor of that storage are listed in
+    ``nodes`` (the op then saves a copy of the value it overwrites).
+    """
+
+    enabled = True  # False under no_grad; None while a Function's forward runs
+    inplace_watch = None
 
 
 _state = _GradState()
@@ -15,7 +21,7 @@ _state = _GradState()
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph for backward."""
-    return _state.enabled
+    return _state.enabled is True
 
 
 def _set(enabled: bool) -> None:
@@ -28,7 +34,7 @@ class _GradMode:
     _target = True
 
     def __enter__(self) -> None:
-        self._previous = is_grad_enabled()
+        self._previous = _state.enabled
         _set(self._target)
 
     def __exit__(self, *exc) -> None:
@@ -73,7 +79,7 @@ class set_grad_enabled(_GradMode):
     """Set grad mode on (``True``) or off; works as a call, context manager or decorator."""
 
     def __init__(self, mode: bool) -> None:
-        self._previous = is_grad_enabled()
+        self._previous = _state.enabled
         self._target = bool(mode)
         _set(self._target)
 

@@ -3,14 +3,16 @@
 An in-place op computes its result out of place from an alias of the old
 value, writes it into the tensor's memory, bumps the storage's version (so a
 backward that saved the old value fails clearly) and, when recording, makes
-the tensor's ``grad_fn`` the new op's node.
+the tensor's ``grad_fn`` the new op's node. Writes into views, and views of
+written tensors, follow PyTorch's rules: ``framework.autograd.views``.
 """
 from __future__ import annotations
 
 from .. import dtypes
+from ..autograd import views
 from ..autograd.function import Function
-from ..autograd.grad_mode import _set as _set_grad_enabled
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -33,25 +35,19 @@ def check_writable(op: str, x: Tensor) -> None:
                            "the tensor before performing the operation.")
 
 
-def _check_leaf(op: str, x: Tensor) -> None:
-    check_writable(op, x)
-    if not is_grad_enabled():
-        return
-    if x.is_leaf and x._requires_grad:
-        raise RuntimeError(f"{op}(): a leaf Variable that requires grad is being used in an "
-                           "in-place operation.")
-    base = x._base
-    if base is not None and base.is_leaf and base._requires_grad:
-        raise RuntimeError(f"{op}(): a view of a leaf Variable that requires grad is being used "
-                           "in an in-place operation.")
-
-
 def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
-    """Write ``compute(alias_of_x)`` into ``x``; rebase ``x``'s graph when recording."""
-    _check_leaf(op, x)
+    """Write ``compute(alias_of_x)`` into ``x``; re-record ``x``'s graph when recording.
+
+    Views follow PyTorch's rules (``framework.autograd.views``): a recorded write
+    into a view re-records its base (``CopySlices``); other views of the base
+    regenerate their ``grad_fn`` at their next use.
+    """
+    check_writable(op, x)
+    recording = _grad_state.enabled
+    if recording and x._view_meta is not None:
+        views.check_stale_view_write(x)
     old = x._alias()
-    out = compute(old)
-    _preserve_saved_input(out, old)
+    out = _compute_watching_saves(compute, old) if recording else compute(old)
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
     if not dtypes.can_cast(out.dtype, x.dtype):
@@ -60,140 +56,54 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     if broadcast_shapes(op, tuple(out.shape), tuple(x.shape)) != tuple(x.shape):
         raise RuntimeError(f"{op}(): output with shape {list(x.shape)} doesn't match the "
                            f"broadcast shape {list(broadcast_shapes(op, tuple(out.shape), tuple(x.shape)))}")
+    if recording:
+        recording = out.grad_fn is not None  # (None for ops without a derivative: as in PyTorch)
+        if recording or x._base is not None or x._requires_grad:
+            views.check_inplace(op, x, out)
     backend(x).copy_(x._a, out._a)
-    x._a.storage.version += 1
-    if out.grad_fn is not None and is_grad_enabled():
+    storage = x._a.storage
+    storage.version += 1
+    if recording:
         if tuple(out.shape) != tuple(x.shape) or out.dtype is not x.dtype:
             out = out.expand(tuple(x.shape)).to(x.dtype)
         if x._base is not None:
-            _rebase_view(op, x, out)
+            views.rebase_view(op, x, out)
         else:
-            x.grad_fn = out.grad_fn
-            x._output_nr = out._output_nr
+            views.set_grad_fn(x, out.grad_fn, out._output_nr)
+    elif x._base is not None and x._view_meta is None and x._seen_version == storage.version - 1:
+        x._seen_version = storage.version  # an unrecorded write leaves x's own graph valid
     return x
 
 
-def _rebase_view(op: str, x: Tensor, out: Tensor) -> None:
-    """After an in-place write of ``out`` into the view ``x``, record it on ``x``'s base too.
+def _compute_watching_saves(compute, old: Tensor) -> Tensor:
+    """``compute(old)``; nodes it records that saved (views of) the value about to be
+    overwritten get a copy of it instead, taken now.
 
-    Like PyTorch's ``CopySlices``: the base's new ``grad_fn`` takes the old base
-    (gradient outside the view's region) and ``out`` (gradient inside it); the
-    view's new ``grad_fn`` is a strided slice of the new base.
+    (PyTorch keeps the original ``self`` the same way for in-place ops whose
+    derivative needs it, e.g. ``mul_`` when the other operand requires grad;
+    composite ops such as ``frac_`` may save it in an inner node.)
     """
-    base = x._base
-    if not base._a.is_contiguous() or base._a.storage is not x._a.storage:
-        raise RuntimeError(f"{op}(): in-place modification of a view of a non-contiguous tensor "
-                           "that requires grad is not supported; use an out-of-place op instead")
-    geometry = _view_geometry(x, base)
-    new_base = _ViewWrite.apply(base._alias(), out, geometry)
-    base.grad_fn = new_base.grad_fn
-    base._output_nr = new_base._output_nr
-    base._rebases += 1
-    regenerate_view_grad_fn(x)
-
-
-def _view_geometry(x: Tensor, base: Tensor):
-    return (tuple(x.shape), tuple(x.stride()), x._a.offset - base._a.offset)
-
-
-def regenerate_view_grad_fn(x: Tensor) -> None:
-    """Make view ``x``'s ``grad_fn`` a slice of its base's current graph (after the base was
-    re-recorded by an in-place write through another view)."""
-    base = x._base
-    x._seen_rebases = base._rebases
-    if not base.requires_grad or not base._a.is_contiguous():
-        return
-    enabled = is_grad_enabled()
-    _set_grad_enabled(True)
+    previous = _grad_state.inplace_watch
+    savers: list = []
+    _grad_state.inplace_watch = (old._a.storage, savers)
     try:
-        new_view = _StridedSlice.apply(base, _view_geometry(x, base))
+        out = compute(old)
     finally:
-        _set_grad_enabled(enabled)
-    x._grad_fn = new_view.grad_fn
-    x._output_nr = new_view._output_nr
-
-
-def _contiguous_array(x: Tensor):
-    if x._a.is_contiguous():
-        return x._a
-    kernels = backend(x)
-    out = kernels.empty(tuple(x.shape), x.dtype)
-    kernels.copy_(out, x._a)
+        _grad_state.inplace_watch = previous
+    if savers:
+        _snapshot_saved(savers, old._a.storage)
     return out
 
 
-class _StridedSlice(Function):
-    """The elements of (row-major) ``x`` at ``geometry`` = (shape, strides, offset)."""
-
-    @staticmethod
-    def forward(ctx, x, geometry):
-        ctx.geometry = geometry
-        ctx.input_shape = tuple(x.shape)
-        shape, strides, offset = geometry
-        array = _contiguous_array(x)
-        return wrap(array.view(shape, strides, array.offset + offset), x.device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _StridedScatter.apply(grad, ctx.input_shape, ctx.geometry), None
-
-
-class _StridedScatter(Function):
-    """Zeros of ``shape`` holding ``grad`` at ``geometry`` (the transpose of ``_StridedSlice``)."""
-
-    @staticmethod
-    def forward(ctx, grad, shape, geometry):
-        ctx.geometry = geometry
-        kernels = backend(grad)
-        out = kernels.full(tuple(shape), 0, grad.dtype)
-        region_shape, strides, offset = geometry
-        kernels.copy_(out.view(region_shape, strides, out.offset + offset), grad._a)
-        return wrap(out, grad.device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _StridedSlice.apply(grad, ctx.geometry), None, None
-
-
-class _ViewWrite(Function):
-    """The base of a view after ``value`` was written into the view's region (already in memory)."""
-
-    @staticmethod
-    def forward(ctx, base, value, geometry):
-        ctx.geometry = geometry
-        ctx.meta = (tuple(base.shape), base.dtype, base.device)
-        return wrap(base._a, base.device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad_base = grad_value = None
-        if ctx.needs_input_grad[0]:
-            shape, dtype, device = ctx.meta
-            kernels = backend(grad)
-            mask = kernels.full(shape, 1, dtype)
-            region_shape, strides, offset = ctx.geometry
-            kernels.copy_(mask.view(region_shape, strides, mask.offset + offset),
-                          kernels.full((), 0, dtype))
-            grad_base = grad * wrap(mask, device)
-        if ctx.needs_input_grad[1]:
-            grad_value = _StridedSlice.apply(grad, ctx.geometry)
-        return grad_base, grad_value, None
-
-
-def _preserve_saved_input(out: Tensor, old: Tensor) -> None:
-    """If the new op saved the value about to be overwritten, save a copy of it instead.
-
-    (PyTorch keeps the original ``self`` the same way for in-place ops whose
-    derivative needs it, e.g. ``mul_`` when the other operand requires grad.)
-    """
-    node = out.grad_fn
-    saved = getattr(node, "_saved", None) if node is not None else None
-    if not saved or not any(t is old for t in saved):
-        return
+def _snapshot_saved(nodes: list, storage) -> None:
     from .conversion import clone
-    snapshot = clone(old)
-    node._saved = tuple(snapshot if t is old else t for t in saved)
-    node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
+    copies: dict = {}
+    for node in nodes:
+        saved = node._saved
+        node._saved = tuple(
+            copies.setdefault(id(t), clone(t)) if t is not None and t._a.storage is storage
+            else t for t in saved)
+        node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
 def _type_name(d) -> str:
@@ -325,8 +235,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
                            f"to the destination of shape {list(self.shape)}")
     if src.device != self.device:
         src = src.to(self.device)
-    if is_grad_enabled() and (self.requires_grad or src.requires_grad):
-        _check_leaf("copy_", self)
+    if _records(self, src):
         return apply_inplace("copy_", self, lambda old: _Overwrite.apply(old, src.to(self.dtype)))
     backend(self).copy_(self._a, src._a)
     self._a.storage.version += 1
@@ -345,11 +254,21 @@ def fill_(self: Tensor, value) -> Tensor:
             # a device value is copied on the device: no host read
             return copy_(self, value.reshape(()).to(self.device))
         value = value.item()
-    if is_grad_enabled() and self.requires_grad:
+    if _records(self):
         return copy_(self, full((), value, dtype=self.dtype, device=self.device))
     backend(self).copy_(self._a, backend(self).full((), value, self.dtype))
     self._a.storage.version += 1
     return self
+
+
+def _records(self: Tensor, src: "Tensor | None" = None) -> bool:
+    """Would writing (``src``) into ``self`` be recorded? (PyTorch's test: grad mode is on and
+    ``self``, ``src`` or the base ``self`` is a view of requires grad.)"""
+    if not is_grad_enabled():
+        return False
+    base = self._base
+    return (self.requires_grad or (src is not None and src.requires_grad)
+            or (base is not None and base.requires_grad))
 
 
 def zero_(self: Tensor) -> Tensor:
@@ -357,39 +276,43 @@ def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
-def _fill_random(op: str, self: Tensor, draw, generator=None) -> Tensor:
+def _draw_random(op: str, self: Tensor, draw, generator=None) -> Tensor:
+    """Random values shaped like ``self`` (a new tensor, outside the graph)."""
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"{op}(): expected a floating-point tensor, got {self.dtype}")
+    check_writable(op, self)
     gen = generator if generator is not None else generator_for(self.device)
     seed, offset = gen.take(self.numel())
-    values = draw(backend(self), tuple(self.shape), seed, offset)
-    with no_grad():
-        copy_(self, wrap(values, self.device))
-    return self
+    return wrap(draw(backend(self), tuple(self.shape), seed, offset), self.device)
+
+
+def _fill(self: Tensor, values: Tensor) -> Tensor:
+    """Overwrite ``self`` with ``values``; when recorded, the old value gets zero gradient."""
+    return copy_(self, values)
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with samples uniform in [a, b)."""
     if a > b:
         raise RuntimeError(f"uniform_(): expects to return a [from, to) range, but found from={a} > to={b}")
-    _fill_random("uniform_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
-                 generator)
+    values = _draw_random("uniform_", self,
+                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                          generator)
     if (a, b) != (0.0, 1.0):
-        with no_grad():
-            apply_inplace("uniform_", self, lambda old: old * (b - a) + a)
-    return self
+        values = values * (b - a) + a
+    return _fill(self, values)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with normal samples of the given mean and standard deviation."""
     if std < 0:
         raise RuntimeError(f"normal_(): expects std >= 0.0, but found std {std}")
-    _fill_random("normal_", self, lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off),
-                 generator)
+    values = _draw_random("normal_", self,
+                          lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off),
+                          generator)
     if (mean, std) != (0.0, 1.0):
-        with no_grad():
-            apply_inplace("normal_", self, lambda old: old * std + mean)
-    return self
+        values = values * std + mean
+    return _fill(self, values)
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -402,10 +325,9 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     elif not 0.0 <= p <= 1.0:
         raise RuntimeError(f"bernoulli_(): bernoulli_ expects p to be in [0, 1], but got p={p}")
     gen = generator if generator is not None else generator_for(self.device)
+    check_writable("bernoulli_", self)
     values = _bernoulli_draw("bernoulli_", p, tuple(self.shape), self.dtype, self.device, gen)
-    with no_grad():
-        copy_(self, values)
-    return self
+    return _fill(self, values)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
@@ -414,11 +336,10 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     if lambd <= 0:
         raise RuntimeError(f"exponential_(): exponential_ expects lambda > 0.0, but found "
                            f"lambda={lambd}")
-    _fill_random("exponential_", self, lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
-                 generator)
-    with no_grad():
-        apply_inplace("exponential_", self, lambda old: ew.log1p(-old) * (-1.0 / lambd))
-    return self
+    values = _draw_random("exponential_", self,
+                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                          generator)
+    return _fill(self, ew.log1p(-values) * (-1.0 / lambd))
 
 
 _MANTISSA_RANGE = {"float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "float32": 2 ** 24 + 1,
@@ -441,9 +362,7 @@ def random_(self: Tensor, from_=0, to=None, *, generator=None) -> Tensor:
     seed, offset = gen.take(self.numel())
     values = backend(self).randint(tuple(self.shape), int(low), int(high), dtypes.int64, seed,
                                    offset)
-    with no_grad():
-        copy_(self, wrap(values, self.device))
-    return self
+    return _fill(self, wrap(values, self.device))
 
 
 def _metadata_inplace(self: Tensor, result: Tensor) -> Tensor:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..autograd.function import Function, rename_node
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
 from ..backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, common_device, normalize_dim, wrap
@@ -39,11 +41,28 @@ del _name
 
 
 # --- the view primitive ---------------------------------------------------------------
-def _make_view(x: Tensor, shape, strides, offset) -> Tensor:
-    """A tensor viewing ``x``'s storage with new metadata (no autograd)."""
-    t = wrap(x._a.view(tuple(shape), tuple(strides), offset), x._device)
-    t._base = x if x._base is None else x._base
-    t._seen_rebases = t._base._rebases
+def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> Tensor:
+    """A tensor viewing ``x``'s storage with new metadata (no autograd).
+
+    It remembers its base and the version it was made at (``framework.autograd.views``);
+    ``grad_enabled`` is the grad state it was made in (False: the user's no_grad; None:
+    inside a Function's forward).
+    """
+    array = x._a
+    t = object.__new__(Tensor)  # wrap(array.view(...), x._device), inlined: views are hot
+    t._a = array.view(tuple(shape), tuple(strides), offset)
+    t._device = x._device
+    t._requires_grad = False
+    t._seen_version = array.storage.version
+    base = x._base
+    if base is None:
+        t._base = x
+    else:
+        t._base = base
+        if x._view_meta is not None:
+            t._view_meta = child_meta(x, grad_enabled)
+    if grad_enabled is False:
+        t._view_meta = NO_GRAD_META
     return t
 
 
@@ -61,8 +80,9 @@ class _View(Function):
 
 
 def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
-    if not (x.requires_grad and is_grad_enabled()):
-        return _make_view(x, shape, strides, offset)
+    enabled = _grad_state.enabled
+    if not (enabled and x.requires_grad):
+        return _make_view(x, shape, strides, offset, enabled)
     return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn)
 
 
@@ -467,9 +487,10 @@ def getitem(x: Tensor, index) -> Tensor:
     if is_advanced_index(index):
         return advanced_getitem(x, index)
     index = _normalize_index(x, index)
-    if x.requires_grad and is_grad_enabled():
+    enabled = _grad_state.enabled
+    if enabled and x.requires_grad:
         return rename_node(_Slice.apply(x, index), _slice_node_name(index))
-    return _make_view(x, *_slice_geometry(x, index))
+    return _make_view(x, *_slice_geometry(x, index), enabled)
 
 
 def _slice_node_name(index: tuple) -> str:
@@ -686,7 +707,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     for s in sizes:
         pieces.append(rename_node(narrow(x, d, start, s), name, source=x))
         start += s
-    return tuple(pieces)
+    return mark_multi_output(tuple(pieces), "Split" if isinstance(split_size_or_sections, int)
+                             else "SplitWithSizes")
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -704,7 +726,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` (that dim removed)."""
     d = normalize_dim("unbind", dim, x.ndim)
-    return tuple(rename_node(select(x, d, i), "UnbindBackward0") for i in range(x.shape[d]))
+    return mark_multi_output(tuple(rename_node(select(x, d, i), "UnbindBackward0")
+                                   for i in range(x.shape[d])), "Unbind")
 
 
 
@@ -812,9 +835,10 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     d2 = normalize_dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    if not (input.requires_grad and is_grad_enabled()):
+    enabled = _grad_state.enabled
+    if not (enabled and input.requires_grad):
         return _make_view(input, *_diagonal_geometry(tuple(input.shape), input.stride(), offset,
-                                                     d1, d2, input.storage_offset()))
+                                                     d1, d2, input.storage_offset()), enabled)
     return _Diagonal.apply(input, offset, d1, d2)
 
 
