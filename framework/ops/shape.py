@@ -191,10 +191,8 @@ def view_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
             shape[-1] *= ratio
             strides = [s * ratio for s in strides[:-1]] + [1]
             offset *= ratio
-    t = wrap(x._a.view(tuple(shape), tuple(strides), offset, dtype), x._device)
-    t._base = x if x._base is None else x._base
-    t._seen_rebases = t._base._rebases
-    return t
+    # not a view for autograd (as in PyTorch: no ``_base``, no gradient, never rebased)
+    return wrap(x._a.view(tuple(shape), tuple(strides), offset, dtype), x._device)
 
 
 def reshape(x: Tensor, shape) -> Tensor:
