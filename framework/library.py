@@ -123,6 +123,8 @@ class CustomOp:
         self._backward = None
         self._setup_context = None
         self._tunable = None
+        self._cuda_source = fn
+        self._hash = None
         self._function = _function_class(self)
         self._tensor_params = tuple(
             p.name for p in self.signature.parameters.values() if _is_tensor_annotation(p.annotation))
@@ -140,6 +142,9 @@ class CustomOp:
 
         def register(f: Callable) -> Callable:
             self._kernels[device_type] = f
+            if device_type == "cuda":  # what the autotune key hashes: the launcher's module
+                self._cuda_source = inspect.getmodule(f) or f
+                self._hash = None
             return f
 
         return register(fn) if fn is not None else register
@@ -172,10 +177,10 @@ class CustomOp:
         state = {"run": None}
 
         def kernel_hash() -> str:
-            from .autotune.keys import source_hash
-            launcher = self._kernels.get("cuda")
-            module = inspect.getmodule(launcher) if launcher is not None else None
-            return source_hash(module if module is not None else launcher, space({}))
+            if self._hash is None:  # source of the cuda launcher's module (its Triton kernels)
+                from .autotune.keys import source_hash
+                self._hash = source_hash(self._cuda_source, space({}))
+            return self._hash
 
         def key_fields(problem: dict) -> tuple:
             shape = {k: v for k, v in problem.items() if k not in ("dtype", "layout")}
@@ -188,6 +193,7 @@ class CustomOp:
                                    "(FRAMEWORK_AUTOTUNE=1); there is no input generator")
             return run
 
+        self._hash = None
         self._tunable = Tunable(name=self.name, kernel_hash=kernel_hash, configs=space,
                                 heuristic=pick, key_fields=key_fields, runner=runner)
         self._tune_state = state
