@@ -105,10 +105,12 @@ def _(x, weight, eps):
 def _(x: np.ndarray, weight: np.ndarray, eps: float):
     """NumPy: statistics in float32 (float64 for float64 inputs)."""
     acc = np.float64 if x.dtype == np.float64 else np.float32
-    v = x.astype(acc)
-    rstd = 1.0 / np.sqrt(np.mean(v * v, axis=-1) + acc(eps))
-    y = v * rstd[..., None] * weight.astype(acc)
-    return y.astype(x.dtype), rstd.astype(acc)
+    v = x.astype(acc, copy=False)
+    mean_square = np.einsum("...i,...i->...", v, v) / max(x.shape[-1], 1)  # no x*x temporary
+    rstd = 1.0 / np.sqrt(mean_square + acc(eps))
+    y = v * rstd[..., None]
+    y *= weight.astype(acc, copy=False)
+    return y.astype(x.dtype, copy=False), rstd.astype(acc, copy=False)
 
 
 @rms_norm_op.register_kernel("cuda")
@@ -152,11 +154,16 @@ def _(grad, x, weight, rstd):
 @rms_norm_backward_op.register_kernel("cpu")
 def _(grad, x, weight, rstd):
     acc = rstd.dtype.type
-    xhat = x.astype(acc) * rstd[..., None]
-    g = grad.astype(acc)
-    gw = g * weight.astype(acc)
-    dx = (gw - xhat * np.mean(gw * xhat, axis=-1, keepdims=True)) * rstd[..., None]
-    return dx.astype(x.dtype), g * xhat
+    r = rstd[..., None]
+    xhat = x.astype(acc, copy=False) * r
+    g = grad.astype(acc, copy=False)
+    gw = g * weight.astype(acc, copy=False)
+    mean_gwx = np.einsum("...i,...i->...", gw, xhat)[..., None] / max(x.shape[-1], 1)
+    dx = xhat * mean_gwx
+    np.subtract(gw, dx, out=dx)
+    dx *= r                          # rstd * (g*w - xhat * mean(g*w*xhat))
+    xhat *= g                        # g * xhat, for dweight
+    return dx.astype(x.dtype, copy=False), xhat
 
 
 @rms_norm_backward_op.register_kernel("cuda")

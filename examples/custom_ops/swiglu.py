@@ -56,8 +56,11 @@ def _np_acc(array: np.ndarray):
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-a))`` in one buffer (exp overflows to inf for very negative ``a``: 0)."""
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-a))
+        out = np.exp(-a)
+        out += 1
+        return np.reciprocal(out, out=out)
 
 
 # Forward ----------------------------------------------------------------------------------------
@@ -80,8 +83,11 @@ def _(gate, up):
 @swiglu_op.register_kernel("cpu")
 def _(gate, up):
     acc = _np_acc(gate)
-    a = gate.astype(acc)
-    return (a * _sigmoid(a) * up.astype(acc)).astype(gate.dtype)
+    a = gate.astype(acc, copy=False)
+    out = _sigmoid(a)
+    out *= a
+    out *= up.astype(acc, copy=False)
+    return out.astype(gate.dtype, copy=False)
 
 
 @swiglu_op.register_kernel("cuda")
@@ -116,10 +122,17 @@ def _(grad, gate, up):
 @swiglu_backward_op.register_kernel("cpu")
 def _(grad, gate, up):
     acc = _np_acc(gate)
-    g, a, b = grad.astype(acc), gate.astype(acc), up.astype(acc)
+    g, a, b = (t.astype(acc, copy=False) for t in (grad, gate, up))
     sig = _sigmoid(a)
-    return ((g * b * sig * (1 + a * (1 - sig))).astype(gate.dtype),
-            (g * a * sig).astype(up.dtype))
+    dup = g * a
+    dup *= sig                       # g * silu(a)
+    dgate = 1 - sig
+    dgate *= a
+    dgate += 1
+    dgate *= sig
+    dgate *= b
+    dgate *= g                       # g * b * sig * (1 + a * (1 - sig))
+    return dgate.astype(gate.dtype, copy=False), dup.astype(up.dtype, copy=False)
 
 
 @swiglu_backward_op.register_kernel("cuda")

@@ -228,3 +228,13 @@ def test_make_input_and_make_tensor_are_the_library_helpers():
     assert helpers.check_op is check_op and helpers.make_input is make_input
     t = make_tensor((2, 3), dtype=framework.float64, low=2.0, high=3.0)
     assert t.shape == (2, 3) and (t.numpy() >= 2.0).all() and (t.numpy() < 3.0).all()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bench_rows_time_fused_and_composite(device):
+    """The bench script runs on both devices (tiny shapes; timings are not asserted)."""
+    from examples.custom_ops import bench
+    rows = bench.rows_for(device, rows=2, cols=8)
+    assert [(r["op"], r["pass"]) for r in rows] == [
+        ("rms_norm", "forward"), ("rms_norm", "fwd+bwd"), ("swiglu", "forward"), ("swiglu", "fwd+bwd")]
+    assert all(r["fused_ms"] > 0 and r["composite_ms"] > 0 for r in rows)
