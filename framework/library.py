@@ -41,7 +41,9 @@ has chosen between the GPU and Triton's interpreter).
 like matmul's (op name, hash of the kernel module's source and the config
 space, dtype, layout, bucketed sizes). Without a tuned entry the heuristic
 config (default: the first) is used; ``FRAMEWORK_AUTOTUNE=1`` on a GPU tunes
-a missing entry on the spot, timing the configs on the call's own inputs.
+a missing entry on the spot, timing the configs on the call's own inputs;
+``op.tune(*inputs)`` tunes ahead of time. (``framework autotune`` tunes the
+library's matmul/conv problems only: it cannot make a custom op's inputs.)
 
 Process-wide state (documented registry): ``framework.ops.registry.CUSTOM_OPS``
 holds every op declared in this process.
@@ -198,6 +200,37 @@ class CustomOp:
                                 heuristic=pick, key_fields=key_fields, runner=runner)
         self._tune_state = state
         self._tune_key = key
+
+    def tune(self, *args, **kwargs):
+        """Tune the ``cuda`` kernel's config space on these inputs (on a GPU) and save the best
+        config in the autotune cache; returns the ``framework.autotune.TuneResult``."""
+        from . import autotune
+        if self._tunable is None:
+            raise RuntimeError(f"{self.name}.tune(): no config space (register_autotune)")
+        if not autotune._on_gpu():
+            raise RuntimeError(f"{self.name}.tune(): tuning needs a GPU (the interpreter's "
+                               "timings say nothing about one)")
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = tuple(bound.arguments.values())
+        self._check_types(bound.arguments)
+        device = common_device(self.name, *values)
+        if device is None or device.type != "cuda":
+            raise ValueError(f"{self.name}.tune(): expected cuda tensors")
+        from .autotune.timing import median_ms
+        arrays = [v._a if isinstance(v, Tensor) else v for v in values]
+        kernel = self._kernels["cuda"]
+        dtype, layout, shape = self._tune_key(*arrays)
+        problem = {"dtype": dtype, "layout": layout, **shape}
+        self._tune_state["run"] = lambda config: kernel(*arrays, config=config)
+        try:
+            result = autotune.tune(self._tunable, problem, median_ms)
+        finally:
+            self._tune_state["run"] = None
+        current = autotune.cache()
+        current.put(result.key, result.best, result.timings, result.heuristic_ms)
+        current.save()
+        return result
 
     @property
     def tunable(self):

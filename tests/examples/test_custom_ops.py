@@ -238,3 +238,16 @@ def test_bench_rows_time_fused_and_composite(device):
     assert [(r["op"], r["pass"]) for r in rows] == [
         ("rms_norm", "forward"), ("rms_norm", "fwd+bwd"), ("swiglu", "forward"), ("swiglu", "fwd+bwd")]
     assert all(r["fused_ms"] > 0 and r["composite_ms"] > 0 for r in rows)
+
+
+def test_tune_ahead_of_time_stores_the_best_config(private_cache, monkeypatch):
+    gate, up = make_tensor(2, 3, device="cuda", seed=1), make_tensor(2, 3, device="cuda", seed=2)
+    with pytest.raises(RuntimeError, match="tuning needs a GPU"):
+        sw.swiglu_op.tune(gate, up)
+    monkeypatch.setattr(autotune, "_on_gpu", lambda: True)
+    timings = iter([5.0, 1.0, 3.0, 4.0, 6.0, 7.0])  # the space in order: the second is fastest
+    monkeypatch.setattr("framework.autotune.timing.median_ms", lambda fn: (fn(), next(timings))[1])
+    result = sw.swiglu_op.tune(gate, up)
+    assert result.best == {"BLOCK": 256, "num_warps": 8}
+    problem = {"dtype": "float32", "layout": "flat", "n": 6}
+    assert autotune.choose(sw.swiglu_op.tunable, problem) == result.best
