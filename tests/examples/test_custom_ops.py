@@ -251,3 +251,17 @@ def test_tune_ahead_of_time_stores_the_best_config(private_cache, monkeypatch):
     assert result.best == {"BLOCK": 256, "num_warps": 8}
     problem = {"dtype": "float32", "layout": "flat", "n": 6}
     assert autotune.choose(sw.swiglu_op.tunable, problem) == result.best
+
+
+def test_registry_command_appends_the_custom_ops_of_named_modules():
+    import os
+    import subprocess
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-W", "ignore::RuntimeWarning", "-m", "framework.ops.registry",
+                          "--custom", "examples.custom_ops.swiglu"], capture_output=True, text=True,
+                         cwd=root, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    library_table = (root / "docs" / "ops.md").read_text(encoding="utf-8")
+    assert out.stdout.startswith(library_table)
+    assert "| `examples::swiglu` | ✓ | ✓ | ✓ | ✓ |" in out.stdout[len(library_table):]
+    assert "rms_norm" not in out.stdout[len(library_table):]
