@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
+import typing
 from dataclasses import dataclass
 from typing import Callable
 
@@ -128,8 +130,7 @@ class CustomOp:
         self._cuda_source = fn
         self._hash = None
         self._function = _function_class(self)
-        self._tensor_params = tuple(
-            p.name for p in self.signature.parameters.values() if _is_tensor_annotation(p.annotation))
+        self._tensor_params = _tensor_params(fn, self.signature)  # name -> may be None
         registry.register_custom(self)
 
     def __repr__(self) -> str:
@@ -251,9 +252,9 @@ class CustomOp:
         return self._function.apply(*values)
 
     def _check_types(self, arguments: dict) -> None:
-        for name in self._tensor_params:
+        for name, optional in self._tensor_params.items():
             value = arguments[name]
-            if not isinstance(value, Tensor) and not (value is None and _optional(self, name)):
+            if not isinstance(value, Tensor) and not (value is None and optional):
                 raise TypeError(f"{self.name}(): argument '{name}' must be Tensor, not "
                                 f"{type(value).__name__}")
 
@@ -361,19 +362,24 @@ def _origin(fn) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
 
 
-def _is_tensor_annotation(annotation) -> bool:
-    if annotation is Tensor:
-        return True
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    text = str(text).replace(" ", "")
-    return text in ("Tensor", "framework.Tensor", "Tensor|None", "Optional[Tensor]",
-                    "framework.Tensor|None") or str(annotation).replace(" ", "") in (
-                        "Tensor|None", "typing.Optional[framework.tensor.Tensor]")
-
-
-def _optional(op: CustomOp, name: str) -> bool:
-    annotation = str(op.signature.parameters[name].annotation)
-    return "None" in annotation or "Optional" in annotation
+def _tensor_params(fn: Callable, signature: inspect.Signature) -> dict:
+    """``{name: optional}`` for the parameters annotated ``Tensor`` or ``Tensor | None``."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: match their text instead
+        hints = {name: p.annotation for name, p in signature.parameters.items()}
+    found = {}
+    for name in signature.parameters:
+        hint = hints.get(name, inspect.Parameter.empty)
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        args = typing.get_args(hint) if union else ()
+        if hint is Tensor or hint in ("Tensor", "framework.Tensor"):
+            found[name] = False
+        elif Tensor in args:
+            found[name] = type(None) in args
+        elif isinstance(hint, str) and hint.replace(" ", "") in ("Tensor|None", "Optional[Tensor]"):
+            found[name] = True
+    return found
 
 
 # Helpers for cuda kernels (Triton imported on first use) -------------------------------------

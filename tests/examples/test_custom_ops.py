@@ -265,3 +265,18 @@ def test_registry_command_appends_the_custom_ops_of_named_modules():
     assert out.stdout.startswith(library_table)
     assert "| `examples::swiglu` | ✓ | ✓ | ✓ | ✓ |" in out.stdout[len(library_table):]
     assert "rms_norm" not in out.stdout[len(library_table):]
+
+
+def test_optional_tensor_arguments_may_be_none():
+    @library.custom_op("testlib::maybe_scale", mutates_args=())
+    def op(x: framework.Tensor, scale: "framework.Tensor | None" = None) -> framework.Tensor:
+        """x * scale, or x"""
+
+    op.register_kernel("cpu", lambda x, scale: x * scale if scale is not None else x.copy())
+    x = framework.tensor([1.0, 2.0])
+    assert op(x).tolist() == [1.0, 2.0]
+    assert op(x, framework.tensor([3.0, 3.0])).tolist() == [3.0, 6.0]
+    with pytest.raises(TypeError, match="argument 'scale' must be Tensor, not float"):
+        op(x, 2.0)
+    with pytest.raises(TypeError, match="argument 'x' must be Tensor, not NoneType"):
+        op(None)
