@@ -127,6 +127,8 @@ class CustomOp:
         self._backward = None
         self._setup_context = None
         self._tunable = None
+        self._tune_key = None
+        self._tune_state = {"run": None}  # the launch being tuned (set only while tuning)
         self._cuda_source = fn
         self._hash = None
         self._function = _function_class(self)
@@ -177,7 +179,7 @@ class CustomOp:
         from .autotune import Tunable
         space = configs if callable(configs) else (lambda problem, _c=list(configs): list(_c))
         pick = heuristic if heuristic is not None else (lambda problem: space(problem)[0])
-        state = {"run": None}
+        state = self._tune_state
 
         def kernel_hash() -> str:
             if self._hash is None:  # source of the cuda launcher's module (its Triton kernels)
@@ -199,7 +201,6 @@ class CustomOp:
         self._hash = None
         self._tunable = Tunable(name=self.name, kernel_hash=kernel_hash, configs=space,
                                 heuristic=pick, key_fields=key_fields, runner=runner)
-        self._tune_state = state
         self._tune_key = key
 
     def tune(self, *args, **kwargs):
