@@ -140,7 +140,8 @@ def test_outputs_are_checked_against_the_fake():
     op = _declare("bad_shape")
     op.register_kernel("cpu", lambda x, k: np.zeros(3, dtype=x.dtype))
     op.register_fake(lambda x, k: library.TensorMeta(x.shape, x.dtype))
-    with pytest.raises(RuntimeError, match=r"output 0 is framework.float32 \(3,\), the fake says framework.float32 \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"output 0 is framework.float32 \(3,\), the fake says "
+                                           r"framework.float32 \(2,\)"):
         op(framework.zeros(2))
     op.register_kernel("cpu", lambda x, k: np.zeros(2, dtype=np.float64))
     with pytest.raises(RuntimeError, match="has dtype float64, the fake says framework.float32"):
