@@ -43,6 +43,7 @@ for _module in ops.public_families():
 del _module
 
 from . import accelerator, amp, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
 
 
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821

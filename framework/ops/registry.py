@@ -20,6 +20,30 @@ class OpInfo:
 
 
 OPS: dict = {}
+# Ops declared with ``framework.library.custom_op`` in this process (name -> CustomOpInfo): kept
+# apart from ``OPS`` so the library's own table (docs/ops.md) does not depend on what a user
+# imported; ``custom_ops_table()`` lists them.
+CUSTOM_OPS: dict = {}
+
+
+@dataclass(frozen=True)
+class CustomOpInfo:
+    """A user-declared custom op (``framework.library``); devices are read from the op itself."""
+
+    name: str
+    op: object
+
+    @property
+    def family(self) -> str:
+        return "custom:" + self.name.split("::")[0]
+
+    @property
+    def devices(self) -> tuple:
+        return self.op.devices
+
+    @property
+    def differentiable(self) -> bool:
+        return self.op.differentiable and self.op._backward is not None
 
 
 def register(name: str, family: str, kernels=(), differentiable: bool = True) -> None:
@@ -31,6 +55,25 @@ def register_many(names, family: str, kernels_of, differentiable: bool = True) -
     """Register several ops; ``kernels_of(name)`` gives each one's kernels."""
     for name in names:
         register(name, family, kernels_of(name), differentiable)
+
+
+def register_custom(op) -> None:
+    """Record a custom op (called by ``framework.library.CustomOp``)."""
+    CUSTOM_OPS[op.name] = CustomOpInfo(op.name, op)
+
+
+def custom_ops_table() -> str:
+    """A Markdown table of the custom ops declared in this process ('' when there are none)."""
+    if not CUSTOM_OPS:
+        return ""
+    lines = ["", "## Custom ops (`framework.library`)", "",
+             "| op | cpu (NumPy) | cuda (Triton) | backward | autotuned |", "|---|---|---|---|---|"]
+    for info in sorted(CUSTOM_OPS.values(), key=lambda i: i.name):
+        devices = info.devices
+        lines.append(f"| `{info.name}` | {_mark('cpu' in devices)} | {_mark('cuda' in devices)} | "
+                     f"{_mark(info.differentiable) if info.op.differentiable else '—'} | "
+                     f"{_mark(info.op.tunable is not None)} |")
+    return "\n".join(lines) + "\n"
 
 
 def coverage_table() -> str:
@@ -77,5 +120,14 @@ def _triton_kernel_names() -> set:
 
 if __name__ == "__main__":
     # Run as a script this module is ``__main__``; ops register into the imported module.
+    # ``python -m framework.ops.registry --custom MODULE...`` imports the modules that declare
+    # custom ops and appends their table (docs/ops.md itself lists the library's ops only).
+    import importlib
+    import sys
     from framework.ops import registry as _registry
-    print(_registry.coverage_table(), end="")
+    table = _registry.coverage_table()
+    if sys.argv[1:2] == ["--custom"]:
+        for module_name in sys.argv[2:]:
+            importlib.import_module(module_name)
+        table += _registry.custom_ops_table()
+    print(table, end="")
