@@ -123,3 +123,56 @@ def test_in_place_adam_is_bit_identical_to_the_copying_kernel(dtype, weight_deca
     copying = run()
     for a, b, c in zip(in_place, in_blocks, copying):
         assert a.tobytes() == c.tobytes() and b.tobytes() == c.tobytes()
+
+
+# (x shape, weight shape, (top, left) padding, dilation, groups, out size): stride-1 geometries
+WIDE_CONV_CASES = [
+    ((3, 1, 9, 9), (4, 1, 5, 5), (2, 2), (1, 1), 1, (9, 9)),          # LeNet's first layer
+    ((2, 3, 7, 6), (5, 3, 3, 2), (0, 0), (1, 1), 1, (5, 5)),           # valid, rectangular
+    ((2, 4, 6, 7), (6, 2, 3, 3), (1, 1), (2, 1), 2, (4, 7)),           # groups, dilation
+    ((2, 3, 5, 5), (4, 3, 2, 4), (0, 1), (1, 2), 1, (5, 5)),           # 'same' with even kernels
+    ((5, 2, 4, 4), (3, 2, 1, 1), (0, 0), (1, 1), 1, (4, 4)),           # 1x1
+    ((1, 3, 1, 12), (2, 3, 1, 3), (0, 1), (1, 1), 1, (1, 12)),         # conv1d as height-1
+    ((2, 2, 5, 5), (3, 2, 3, 3), (1, 1), (1, 1), 1, (3, 3)),           # output smaller than 'same'
+]
+
+
+@pytest.mark.parametrize("case", WIDE_CONV_CASES, ids=str)
+@pytest.mark.parametrize("block", [1 << 17, 1])  # one block, and one image per block
+def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
+    """The stride-1 "wide rows" kernels give the general im2col path's results (float64:
+    equal up to the summation order inside BLAS)."""
+    from framework.backends.numpy import conv as np_conv
+    x_shape, w_shape, padding, dilation, groups, out_size = case
+    rng = np.random.default_rng(7)
+    x = _arrays.wrap(rng.standard_normal(x_shape))
+    w = _arrays.wrap(rng.standard_normal(w_shape))
+    dy = _arrays.wrap(rng.standard_normal((x_shape[0], w_shape[0]) + out_size))
+    args = ((1, 1), padding, dilation, groups)
+    assert np_conv._Wide.plan((1, 1), x_shape[2:], w_shape[2:], padding, dilation, out_size,
+                              x_shape[0]) is not None
+
+    def run():
+        return (np_conv.conv2d(x, w, *args, out_size),
+                np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
+                np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
+    monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", block)
+    wide = run()
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    general = run()
+    for a, b in zip(wide, general):
+        a, b = _arrays.nd(a), _arrays.nd(b)
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
+    from framework.backends.numpy import conv as np_conv
+    rng = np.random.default_rng(8)
+    x = _arrays.wrap(rng.integers(-5, 5, (2, 2, 5, 5)))
+    w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
+    wide = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    general = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    assert wide.dtype == general.dtype == np.int64
+    np.testing.assert_array_equal(wide, general)
