@@ -176,3 +176,60 @@ def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
     general = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
     assert wide.dtype == general.dtype == np.int64
     np.testing.assert_array_equal(wide, general)
+
+
+def _tile_windows(out: int, k: int, stride: int = 0):
+    from framework.ops.pool import _pool_windows
+    return _pool_windows(out, k, stride or k, 0, 1)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 6), (2, 2)), ((1, 2, 7, 9), (3, 2)),
+                                     ((2, 1, 4, 4), (1, 1)), ((1, 1, 5, 5), (2, 3))])
+def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch):
+    """Disjoint tiles (kernel == stride, no padding) take one argmax per tile; values,
+    indices and the scatter backward have the general path's bits, ties and -inf included
+    (windows with NaN go to the general path)."""
+    from framework.backends.numpy import pool as np_pool
+    rng = np.random.default_rng(5)
+    if np_dtype == np.int64:
+        v = rng.integers(-3, 3, shape)  # many ties
+    else:
+        v = rng.integers(-3, 3, shape).astype(np_dtype)
+        v.flat[:4] = [-np.inf, -np.inf, -0.0, 0.0]
+        v[..., -1, :] = -np.inf
+    rows, cols = _tile_windows(shape[2] // k[0], k[0]), _tile_windows(shape[3] // k[1], k[1])
+    x = _arrays.wrap(v)
+    grad = _arrays.wrap(rng.standard_normal((shape[0], shape[1], shape[2] // k[0],
+                                             shape[3] // k[1])).astype(np.float32))
+    values, index = np_pool.pool_max2d(x, rows, cols)
+    back = np_pool.pool_max2d_backward(grad, index, shape[2:])
+    assert np_pool._tiles(rows, shape[2]) == k[0]
+    monkeypatch.setattr(np_pool, "_tiles", lambda *a: None)
+    monkeypatch.setattr(np_pool, "_in_own_tile", lambda *a: False)
+    g_values, g_index = np_pool.pool_max2d(x, rows, cols)
+    g_back = np_pool.pool_max2d_backward(grad, g_index, shape[2:])
+    for a, b in ((values, g_values), (index, g_index), (back, g_back)):
+        a, b = _arrays.nd(a), _arrays.nd(b)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
+    from framework.backends.numpy import pool as np_pool
+    v = np.zeros((1, 1, 2, 4), np.float32)
+    v[0, 0, 0, 0] = v[0, 0, 1, 1] = np.nan  # two NaNs in one tile: PyTorch keeps the last
+    values, index = np_pool.pool_max2d(_arrays.wrap(v), _tile_windows(1, 2), _tile_windows(2, 2))
+    assert np.isnan(_arrays.nd(values)[0, 0, 0, 0]) and _arrays.nd(index)[0, 0, 0].tolist() == [5, 2]
+
+
+def test_max_pool_backward_scatter_adds_overlapping_indices():
+    # overlapping windows (kernel 3, stride 1) share positions: the tile store must not apply
+    from framework.backends.numpy import pool as np_pool
+    v = np.zeros((1, 1, 4, 4), np.float32)
+    v[0, 0, 1, 1] = 5.0
+    rows = cols = _tile_windows(2, 3, stride=1)
+    _, index = np_pool.pool_max2d(_arrays.wrap(v), rows, cols)
+    assert not np_pool._in_own_tile(_arrays.nd(index), (4, 4))
+    back = np_pool.pool_max2d_backward(_arrays.wrap(np.ones((1, 1, 2, 2), np.float32)), index,
+                                       (4, 4))
+    assert _arrays.nd(back)[0, 0, 1, 1] == 4.0
