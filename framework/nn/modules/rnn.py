@@ -24,7 +24,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _rnn_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
               nonlinearity: str) -> Tensor:
     """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), with the input part precomputed."""
-    pre = x_proj + _affine(h, w_hh, b_hh)
+    pre = _affine(h, w_hh, b_hh, x_proj)
     return ops.elementwise.tanh(pre) if nonlinearity == "tanh" else ops.elementwise.relu(pre)
 
 
@@ -33,7 +33,7 @@ def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
     """One LSTM step: gates i, f, g, o from the input and hidden projections; with
     ``w_hr`` (proj_size > 0) the new hidden state is projected by it."""
     h, c = state
-    gates = x_proj + _affine(h, w_hh, b_hh)
+    gates = _affine(h, w_hh, b_hh, x_proj)
     i, f, g, o = gates.chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
@@ -45,17 +45,18 @@ def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
 def _gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
     """One GRU step: r, z from the summed projections; n = tanh(x_n + r * (h W_hnᵀ + b_hn))."""
     h_proj = _affine(h, w_hh, b_hh)
-    x_r, x_z, x_n = x_proj.chunk(3, -1)
-    h_r, h_z, h_n = h_proj.chunk(3, -1)
-    r = (x_r + h_r).sigmoid()
-    z = (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
+    hidden = h.shape[-1]
+    # r and z in one add and one sigmoid over the first two gates (elementwise: same values)
+    r, z = (x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]).sigmoid().chunk(2, -1)
+    n = (x_proj[..., 2 * hidden:] + r * h_proj[..., 2 * hidden:]).tanh()
     return (1 - z) * n + z * h
 
 
-def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    out = x.matmul(weight.t())
-    return out if bias is None else out + bias
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None,
+            residual: Tensor | None = None) -> Tensor:
+    """``x Wᵀ + b (+ residual)``: one fused ``linear`` (no transpose op, bias and the
+    residual added in its epilogue)."""
+    return ops.matmul.linear(x, weight, bias, residual=residual)
 
 
 class RNNBase(Module):
