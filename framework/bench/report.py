@@ -18,6 +18,8 @@ CPU_TARGETS = (
     ("train", "mlp step", 1.2, "MLP 784-512-256-10 training step, batch 128, Adam"),
     ("train", "lenet step", 1.5, "LeNet-style CNN training step, batch 64, Adam"),
     ("train", "transformer step", 1.5, "small transformer training step, Adam"),
+    ("train", "gru step", 1.5, "GRU(64, 128) sequence classifier step, batch 32 x 32 steps, Adam"),
+    ("train", "lstm step", 1.5, "LSTM(64, 128) sequence classifier step, batch 32 x 32 steps, Adam"),
 )
 
 
