@@ -233,3 +233,18 @@ def test_max_pool_backward_scatter_adds_overlapping_indices():
     back = np_pool.pool_max2d_backward(_arrays.wrap(np.ones((1, 1, 2, 2), np.float32)), index,
                                        (4, 4))
     assert _arrays.nd(back)[0, 0, 1, 1] == 4.0
+
+
+def test_normalize_reuses_its_constants_only_for_the_same_dtype_and_values():
+    from framework.datasets import transforms
+    normalize = transforms.Normalize((0.5, -1.0), (2.0, 0.25))
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64, np.float32):
+        values = rng.standard_normal((2, 3, 4)).astype(dtype)
+        out = normalize(framework.tensor(values))
+        want = (values - np.array([0.5, -1.0], dtype)[:, None, None]) \
+            / np.array([2.0, 0.25], dtype)[:, None, None]
+        assert out.numpy().dtype == dtype and np.array_equal(out.numpy(), want)
+    normalize.mean = [0.0, 0.0]  # a changed attribute is honoured, not the cached tensors
+    out = normalize(framework.tensor(values))
+    assert np.array_equal(out.numpy(), values / np.array([2.0, 0.25], np.float32)[:, None, None])
