@@ -248,3 +248,56 @@ def test_normalize_reuses_its_constants_only_for_the_same_dtype_and_values():
     normalize.mean = [0.0, 0.0]  # a changed attribute is honoured, not the cached tensors
     out = normalize(framework.tensor(values))
     assert np.array_equal(out.numpy(), values / np.array([2.0, 0.25], np.float32)[:, None, None])
+
+
+def _cell_inputs(gates: int, bias: bool, seed: int = 11):
+    rng = np.random.default_rng(seed)
+    shapes = [(3, gates * 4), (3, 4), (3, 4), (gates * 4, 4)] + ([(gates * 4,)] if bias else [])
+    return [framework.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+
+
+def _grads_of(run, inputs, create_graph=False):
+    outs = run(*inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    loss = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
+    grads = framework.autograd.grad(loss, inputs, create_graph=create_graph)
+    return outs, grads
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["gru", "lstm", "lstm_h_only"])
+def test_fused_rnn_cells_equal_the_general_path(kind, bias):
+    """One-node GRU/LSTM steps: the general path's outputs (same bits) and gradients (float64,
+    equal up to rounding), also for second derivatives (create_graph)."""
+    from framework.nn.modules import rnn
+    gates = 3 if kind == "gru" else 4
+    x_proj, h, c, w_hh, *b = _cell_inputs(gates, bias)
+    b_hh = b[0] if b else None
+    if kind == "gru":
+        inputs = [x_proj, h, w_hh] + b
+        fused = lambda x, h, w, *b: rnn._gru_cell(x, h, w, b[0] if b else None)  # noqa: E731
+        general = lambda x, h, w, *b: rnn._gru_cell_ops(x, h, w, b[0] if b else None)  # noqa: E731
+    else:
+        inputs = [x_proj, h, c, w_hh] + b
+        pick = (lambda out: out[0]) if kind == "lstm_h_only" else (lambda out: out)
+
+        def fused(x, h, c, w, *b):
+            return pick(rnn._lstm_cell(x, (h, c), w, b[0] if b else None))
+
+        def general(x, h, c, w, *b):
+            return pick(rnn._lstm_cell_ops(x, (h, c), w, b[0] if b else None))
+    fused_out, _ = _grads_of(fused, inputs)
+    assert "CellBackward" in repr(fused_out[0].grad_fn)  # one node: the fused path ran
+    for create_graph in (False, True):
+        f_out, f_grads = _grads_of(fused, inputs, create_graph)
+        g_out, g_grads = _grads_of(general, inputs, create_graph)
+        for a, b_ in zip(f_out, g_out):
+            assert a.detach().numpy().tobytes() == b_.detach().numpy().tobytes()
+        for a, b_ in zip(f_grads, g_grads):
+            np.testing.assert_allclose(a.detach().numpy(), b_.detach().numpy(), rtol=1e-12,
+                                       atol=1e-12)
+        if create_graph:  # second derivatives: d/d(inputs) of sum(grad * grad)
+            f2 = framework.autograd.grad(sum((g * g).sum() for g in f_grads), inputs)
+            g2 = framework.autograd.grad(sum((g * g).sum() for g in g_grads), inputs)
+            for a, b_ in zip(f2, g2):
+                np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
