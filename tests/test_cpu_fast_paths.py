@@ -301,3 +301,18 @@ def test_fused_rnn_cells_equal_the_general_path(kind, bias):
             g2 = framework.autograd.grad(sum((g * g).sum() for g in g_grads), inputs)
             for a, b_ in zip(f2, g2):
                 np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_rnn_time_steps_node_equals_slicing():
+    from framework.nn.modules import rnn
+    values = np.random.default_rng(12).standard_normal((4, 2, 3))
+    grads = []
+    for split in (lambda x: rnn._TimeSteps.apply(x), lambda x: [x[t] for t in range(4)]):
+        x = framework.tensor(values, requires_grad=True)
+        steps = split(x * 1.0)
+        loss = (steps[0] * 2).sum() + (steps[3] ** 2).sum()  # steps 1, 2 unused
+        assert [s.shape for s in steps] == [(2, 3)] * 4
+        assert all(np.array_equal(s.detach().numpy(), values[t]) for t, s in enumerate(steps))
+        loss.backward()
+        grads.append(x.grad.numpy())
+    assert grads[0].tobytes() == grads[1].tobytes()

@@ -100,6 +100,19 @@ def _affine_grads(d_proj: Tensor, h: Tensor, w_hh: Tensor, needs: tuple) -> tupl
     return grad_h, grad_w, grad_b
 
 
+class _TimeSteps(Function):
+    """``x`` (T, ...) -> its T slices along dim 0 (copies), as one graph node whose backward
+    stacks the T gradients (zeros for unused steps)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return tuple(x[t].clone() for t in range(x.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return ops.shape.stack(list(grads), 0)
+
+
 class _GRUCell(Function):
     """One GRU step as one graph node. The forward runs the general path's ops (same
     values) without recording each; the backward is the step's gradient written in
@@ -256,8 +269,11 @@ class RNNBase(Module):
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
         steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
         outputs = [None] * x.size(0)
+        # one node for all steps' slices: its backward is one stack, where T separate
+        # slices would each scatter into a zero (T, N, G) gradient (quadratic in T)
+        per_step = _TimeSteps.apply(x_proj) if x.size(0) else ()
         for t in steps:
-            state = self._step(x_proj[t], state, weights)
+            state = self._step(per_step[t], state, weights)
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return ops.shape.stack(outputs, 0), state
 
