@@ -316,3 +316,31 @@ def test_rnn_time_steps_node_equals_slicing():
         loss.backward()
         grads.append(x.grad.numpy())
     assert grads[0].tobytes() == grads[1].tobytes()
+
+
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float32, np.float64, np.int32, np.int64])
+def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype):
+    """relu above _SMALL (maximum, then -0.0 put back) and select with a +0 ``y`` (and of the
+    mask only) equal the general bitwise select, NaN payloads and signed zeros included."""
+    rng = np.random.default_rng(13)
+    v = (rng.standard_normal(10_000) * 5).astype(np_dtype)
+    g = (rng.standard_normal(10_000) * 5).astype(np_dtype)
+    if np.dtype(np_dtype).kind == "f":
+        specials = np.array([np.nan, -np.nan, -0.0, 0.0, -np.inf, np.inf], np_dtype)
+        v[:6] = g[6:12] = specials
+        v[6:12] = g[:6] = specials
+        bits = v.view(_arrays._UNSIGNED[v.itemsize])
+        bits[12] = bits[0] | 1  # a NaN with a payload
+    zero = np.dtype(np_dtype).type(0)
+
+    def general(cond, x, y):  # the bitwise formula of _arrays.select, written out
+        unsigned = _arrays._UNSIGNED[np.dtype(np_dtype).itemsize]
+        x, y = np.asarray(x, np_dtype).view(unsigned), np.asarray(y, np_dtype).view(unsigned)
+        mask = np.negative(cond.view(np.uint8).astype(unsigned))
+        return ((x & mask) | (y & ~mask)).view(np_dtype)
+    assert np_elementwise._relu(v).tobytes() == general(v < 0, zero, v).tobytes()
+    got = _arrays.select(v > 0, g, zero, np_dtype)
+    assert got.dtype == np_dtype and got.tobytes() == general(v > 0, g, zero).tobytes()
+    if np.dtype(np_dtype).kind == "f":  # -0.0 is not the zero shortcut: the general formula
+        neg = _arrays.select(v > 0, g, np_dtype(-0.0), np_dtype)
+        assert neg.tobytes() == general(v > 0, g, np_dtype(-0.0)).tobytes()
