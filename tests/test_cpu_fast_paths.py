@@ -344,3 +344,23 @@ def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype
     if np.dtype(np_dtype).kind == "f":  # -0.0 is not the zero shortcut: the general formula
         neg = _arrays.select(v > 0, g, np_dtype(-0.0), np_dtype)
         assert neg.tobytes() == general(v > 0, g, np_dtype(-0.0)).tobytes()
+
+
+def test_stride_one_conv_backward_with_non_finite_values_matches_the_general_path(monkeypatch):
+    """The wide layout's extra columns multiply x (or w) by zero: with an inf there the
+    backward must not turn 0 * inf into NaNs the general path does not have."""
+    from framework.backends.numpy import conv as np_conv
+    rng = np.random.default_rng(14)
+    x, w = rng.standard_normal((2, 1, 6, 6)), rng.standard_normal((2, 1, 3, 3))
+    dy = rng.standard_normal((2, 2, 4, 4))
+    x[0, 0, 1, 0] = np.inf  # a left-border pixel: read by the extra columns of the row above
+    w[0, 0, 2, 2] = np.inf
+    args = ((1, 1), (0, 0), (1, 1), 1)
+
+    def run():
+        return (np_conv.conv2d_weight_grad(_arrays.wrap(x), _arrays.wrap(dy), *args, (3, 3)),
+                np_conv.conv2d_input_grad(_arrays.wrap(dy), _arrays.wrap(w), *args, (6, 6)))
+    fast = run()
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    for a, b in zip(fast, run()):
+        np.testing.assert_array_equal(_arrays.nd(a), _arrays.nd(b))

@@ -18,7 +18,7 @@ flattened padded image. The im2col copy then moves long runs (HO*Wp
 elements, not WO) and col2im adds long runs; the GEMMs see contiguous 2-D
 operands in the layouts OpenBLAS is fastest with. The extra Wp - WO columns
 per row are computed and dropped (forward) or multiplied by zero gradients
-(backward). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
+(backward; so the backward takes it only for finite x or w, where x * 0 is 0). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
 """
 from __future__ import annotations
 
@@ -212,8 +212,9 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
     wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
-    if wide is not None:
-        w = _as_compute(weight).reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
+    w = _as_compute(weight)
+    if wide is not None and np.isfinite(w).all():  # extra columns: 0 * w must be 0
+        w = w.reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
         dx = wide.input_grad(_as_compute(grad_out), w, groups * c_g)
         return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
@@ -232,8 +233,9 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
     wide = _Wide.plan(stride, x.shape[2:], kernel_size, padding, dilation, (ho, wo), n)
-    if wide is not None:
-        dw = wide.weight_grad(_as_compute(x), _as_compute(grad_out), groups).transpose(0, 2, 1)
+    xc = _as_compute(x)
+    if wide is not None and np.isfinite(xc).all():  # extra columns: x * 0 must be 0
+        dw = wide.weight_grad(xc, _as_compute(grad_out), groups).transpose(0, 2, 1)
         return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
     cols = _window_columns(_as_compute(x), groups, kernel_size, stride, padding, dilation,
                            (ho, wo))
