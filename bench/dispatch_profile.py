@@ -12,7 +12,8 @@ so that load from other processes on a shared machine hits both alike; the
 numbers reported are the medians over the batches after warm-up and the
 ratio ours / torch. Both libraries run with one
 thread (``torch.set_num_threads(1)``, ``OPENBLAS_NUM_THREADS=1``) so that the
-comparison is of per-op overhead, not of thread scheduling on a busy machine.
+comparison is of per-op overhead, not of thread scheduling on a busy machine;
+``OMP_NUM_THREADS=2`` in the environment runs both sides on two threads instead.
 
 Cases:
   add     ``a + b`` on 10-element float32 tensors (dispatch overhead)
@@ -22,13 +23,15 @@ Cases:
   mlp     one training step of an MLP 784-512-256-10, batch 128, Adam
   lenet   one LeNet-style CNN step, batch 64, Adam (needs F.conv2d)
   transformer  one step of a small transformer encoder, Adam (needs nn.TransformerEncoderLayer)
+  gru     one step of a GRU(64, 128) sequence classifier, batch 32 x 32 steps, Adam
+  lstm    the same with an LSTM
 """
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+_THREADS = os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _THREADS)
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
@@ -43,7 +46,7 @@ import framework as fw  # noqa: E402
 import framework.nn as fnn  # noqa: E402
 import framework.nn.functional as FF  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(_THREADS))
 
 
 # ---------------------------------------------------------------------------------------
@@ -198,8 +201,53 @@ def case_transformer():
     return ours, theirs, 1, 31
 
 
+class _Recurrent:
+    """A GRU or LSTM (input 64, hidden 128, batch-first 32 x 32 steps) and a linear head on
+    the last step's output: a sequence classifier's step."""
+
+    def __init__(self, nn, kind: str):
+        self.rnn = getattr(nn, kind)(64, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+        self.model = nn.ModuleList([self.rnn, self.head])
+
+    def __call__(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def _case_recurrent(kind: str):
+    if not hasattr(fnn, kind):
+        return None
+    model, tmodel = _Recurrent(fnn, kind), _Recurrent(torch.nn, kind)
+    _copy_params(model.model, tmodel.model)
+    x, tx = _pair((32, 32, 64))
+    yn = np.random.default_rng(5).integers(0, 10, 32)
+    y, ty = fw.tensor(yn), torch.tensor(yn)
+    opt = fw.optim.Adam(model.model.parameters(), lr=1e-3)
+    topt = torch.optim.Adam(tmodel.model.parameters(), lr=1e-3)
+
+    def ours():
+        opt.zero_grad()
+        FF.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    def theirs():
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
+        topt.step()
+    return ours, theirs, 1, 31
+
+
+def case_gru():
+    return _case_recurrent("GRU")
+
+
+def case_lstm():
+    return _case_recurrent("LSTM")
+
+
 CASES = {"add": case_add, "add_s": case_add_s, "relu": case_relu, "add_rg": case_add_rg,
-         "mlp": case_mlp, "lenet": case_lenet, "transformer": case_transformer}
+         "mlp": case_mlp, "lenet": case_lenet, "transformer": case_transformer, "gru": case_gru, "lstm": case_lstm}
 
 
 def _fmt(seconds: float) -> str:

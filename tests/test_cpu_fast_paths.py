@@ -123,3 +123,244 @@ def test_in_place_adam_is_bit_identical_to_the_copying_kernel(dtype, weight_deca
     copying = run()
     for a, b, c in zip(in_place, in_blocks, copying):
         assert a.tobytes() == c.tobytes() and b.tobytes() == c.tobytes()
+
+
+# (x shape, weight shape, (top, left) padding, dilation, groups, out size): stride-1 geometries
+WIDE_CONV_CASES = [
+    ((3, 1, 9, 9), (4, 1, 5, 5), (2, 2), (1, 1), 1, (9, 9)),          # LeNet's first layer
+    ((2, 3, 7, 6), (5, 3, 3, 2), (0, 0), (1, 1), 1, (5, 5)),           # valid, rectangular
+    ((2, 4, 6, 7), (6, 2, 3, 3), (1, 1), (2, 1), 2, (4, 7)),           # groups, dilation
+    ((2, 3, 5, 5), (4, 3, 2, 4), (0, 1), (1, 2), 1, (5, 5)),           # 'same' with even kernels
+    ((5, 2, 4, 4), (3, 2, 1, 1), (0, 0), (1, 1), 1, (4, 4)),           # 1x1
+    ((1, 3, 1, 12), (2, 3, 1, 3), (0, 1), (1, 1), 1, (1, 12)),         # conv1d as height-1
+    ((2, 2, 5, 5), (3, 2, 3, 3), (1, 1), (1, 1), 1, (3, 3)),           # output smaller than 'same'
+]
+
+
+@pytest.mark.parametrize("case", WIDE_CONV_CASES, ids=str)
+@pytest.mark.parametrize("block", [1 << 17, 1])  # one block, and one image per block
+def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
+    """The stride-1 "wide rows" kernels give the general im2col path's results (float64:
+    equal up to the summation order inside BLAS)."""
+    from framework.backends.numpy import conv as np_conv
+    x_shape, w_shape, padding, dilation, groups, out_size = case
+    rng = np.random.default_rng(7)
+    x = _arrays.wrap(rng.standard_normal(x_shape))
+    w = _arrays.wrap(rng.standard_normal(w_shape))
+    dy = _arrays.wrap(rng.standard_normal((x_shape[0], w_shape[0]) + out_size))
+    args = ((1, 1), padding, dilation, groups)
+    assert np_conv._Wide.plan((1, 1), x_shape[2:], w_shape[2:], padding, dilation, out_size,
+                              x_shape[0]) is not None
+
+    def run():
+        return (np_conv.conv2d(x, w, *args, out_size),
+                np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
+                np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
+    monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", block)
+    wide = run()
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    general = run()
+    for a, b in zip(wide, general):
+        a, b = _arrays.nd(a), _arrays.nd(b)
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
+    from framework.backends.numpy import conv as np_conv
+    rng = np.random.default_rng(8)
+    x = _arrays.wrap(rng.integers(-5, 5, (2, 2, 5, 5)))
+    w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
+    wide = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    general = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    assert wide.dtype == general.dtype == np.int64
+    np.testing.assert_array_equal(wide, general)
+
+
+def _tile_windows(out: int, k: int, stride: int = 0):
+    from framework.ops.pool import _pool_windows
+    return _pool_windows(out, k, stride or k, 0, 1)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 6), (2, 2)), ((1, 2, 7, 9), (3, 2)),
+                                     ((2, 1, 4, 4), (1, 1)), ((1, 1, 5, 5), (2, 3))])
+def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch):
+    """Disjoint tiles (kernel == stride, no padding) take one argmax per tile; values,
+    indices and the scatter backward have the general path's bits, ties and -inf included
+    (windows with NaN go to the general path)."""
+    from framework.backends.numpy import pool as np_pool
+    rng = np.random.default_rng(5)
+    if np_dtype == np.int64:
+        v = rng.integers(-3, 3, shape)  # many ties
+    else:
+        v = rng.integers(-3, 3, shape).astype(np_dtype)
+        v.flat[:4] = [-np.inf, -np.inf, -0.0, 0.0]
+        v[..., -1, :] = -np.inf
+    rows, cols = _tile_windows(shape[2] // k[0], k[0]), _tile_windows(shape[3] // k[1], k[1])
+    x = _arrays.wrap(v)
+    grad = _arrays.wrap(rng.standard_normal((shape[0], shape[1], shape[2] // k[0],
+                                             shape[3] // k[1])).astype(np.float32))
+    values, index = np_pool.pool_max2d(x, rows, cols)
+    back = np_pool.pool_max2d_backward(grad, index, shape[2:])
+    assert np_pool._tiles(rows, shape[2]) == k[0]
+    monkeypatch.setattr(np_pool, "_tiles", lambda *a: None)
+    monkeypatch.setattr(np_pool, "_in_own_tile", lambda *a: False)
+    g_values, g_index = np_pool.pool_max2d(x, rows, cols)
+    g_back = np_pool.pool_max2d_backward(grad, g_index, shape[2:])
+    for a, b in ((values, g_values), (index, g_index), (back, g_back)):
+        a, b = _arrays.nd(a), _arrays.nd(b)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
+    from framework.backends.numpy import pool as np_pool
+    v = np.zeros((1, 1, 2, 4), np.float32)
+    v[0, 0, 0, 0] = v[0, 0, 1, 1] = np.nan  # two NaNs in one tile: PyTorch keeps the last
+    values, index = np_pool.pool_max2d(_arrays.wrap(v), _tile_windows(1, 2), _tile_windows(2, 2))
+    assert np.isnan(_arrays.nd(values)[0, 0, 0, 0]) and _arrays.nd(index)[0, 0, 0].tolist() == [5, 2]
+
+
+def test_max_pool_backward_scatter_adds_overlapping_indices():
+    # overlapping windows (kernel 3, stride 1) share positions: the tile store must not apply
+    from framework.backends.numpy import pool as np_pool
+    v = np.zeros((1, 1, 4, 4), np.float32)
+    v[0, 0, 1, 1] = 5.0
+    rows = cols = _tile_windows(2, 3, stride=1)
+    _, index = np_pool.pool_max2d(_arrays.wrap(v), rows, cols)
+    assert not np_pool._in_own_tile(_arrays.nd(index), (4, 4))
+    back = np_pool.pool_max2d_backward(_arrays.wrap(np.ones((1, 1, 2, 2), np.float32)), index,
+                                       (4, 4))
+    assert _arrays.nd(back)[0, 0, 1, 1] == 4.0
+
+
+def test_normalize_reuses_its_constants_only_for_the_same_dtype_and_values():
+    from framework.datasets import transforms
+    normalize = transforms.Normalize((0.5, -1.0), (2.0, 0.25))
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64, np.float32):
+        values = rng.standard_normal((2, 3, 4)).astype(dtype)
+        out = normalize(framework.tensor(values))
+        want = (values - np.array([0.5, -1.0], dtype)[:, None, None]) \
+            / np.array([2.0, 0.25], dtype)[:, None, None]
+        assert out.numpy().dtype == dtype and np.array_equal(out.numpy(), want)
+    normalize.mean = [0.0, 0.0]  # a changed attribute is honoured, not the cached tensors
+    out = normalize(framework.tensor(values))
+    assert np.array_equal(out.numpy(), values / np.array([2.0, 0.25], np.float32)[:, None, None])
+
+
+def _cell_inputs(gates: int, bias: bool, seed: int = 11):
+    rng = np.random.default_rng(seed)
+    shapes = [(3, gates * 4), (3, 4), (3, 4), (gates * 4, 4)] + ([(gates * 4,)] if bias else [])
+    return [framework.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+
+
+def _grads_of(run, inputs, create_graph=False):
+    outs = run(*inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    loss = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
+    grads = framework.autograd.grad(loss, inputs, create_graph=create_graph)
+    return outs, grads
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["gru", "lstm", "lstm_h_only"])
+def test_fused_rnn_cells_equal_the_general_path(kind, bias):
+    """One-node GRU/LSTM steps: the general path's outputs (same bits) and gradients (float64,
+    equal up to rounding), also for second derivatives (create_graph)."""
+    from framework.nn.modules import rnn
+    gates = 3 if kind == "gru" else 4
+    x_proj, h, c, w_hh, *b = _cell_inputs(gates, bias)
+    b_hh = b[0] if b else None
+    if kind == "gru":
+        inputs = [x_proj, h, w_hh] + b
+        fused = lambda x, h, w, *b: rnn._gru_cell(x, h, w, b[0] if b else None)  # noqa: E731
+        general = lambda x, h, w, *b: rnn._gru_cell_ops(x, h, w, b[0] if b else None)  # noqa: E731
+    else:
+        inputs = [x_proj, h, c, w_hh] + b
+        pick = (lambda out: out[0]) if kind == "lstm_h_only" else (lambda out: out)
+
+        def fused(x, h, c, w, *b):
+            return pick(rnn._lstm_cell(x, (h, c), w, b[0] if b else None))
+
+        def general(x, h, c, w, *b):
+            return pick(rnn._lstm_cell_ops(x, (h, c), w, b[0] if b else None))
+    fused_out, _ = _grads_of(fused, inputs)
+    assert "CellBackward" in repr(fused_out[0].grad_fn)  # one node: the fused path ran
+    for create_graph in (False, True):
+        f_out, f_grads = _grads_of(fused, inputs, create_graph)
+        g_out, g_grads = _grads_of(general, inputs, create_graph)
+        for a, b_ in zip(f_out, g_out):
+            assert a.detach().numpy().tobytes() == b_.detach().numpy().tobytes()
+        for a, b_ in zip(f_grads, g_grads):
+            np.testing.assert_allclose(a.detach().numpy(), b_.detach().numpy(), rtol=1e-12,
+                                       atol=1e-12)
+        if create_graph:  # second derivatives: d/d(inputs) of sum(grad * grad)
+            f2 = framework.autograd.grad(sum((g * g).sum() for g in f_grads), inputs)
+            g2 = framework.autograd.grad(sum((g * g).sum() for g in g_grads), inputs)
+            for a, b_ in zip(f2, g2):
+                np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_rnn_time_steps_node_equals_slicing():
+    from framework.nn.modules import rnn
+    values = np.random.default_rng(12).standard_normal((4, 2, 3))
+    grads = []
+    for split in (lambda x: rnn._TimeSteps.apply(x), lambda x: [x[t] for t in range(4)]):
+        x = framework.tensor(values, requires_grad=True)
+        steps = split(x * 1.0)
+        loss = (steps[0] * 2).sum() + (steps[3] ** 2).sum()  # steps 1, 2 unused
+        assert [s.shape for s in steps] == [(2, 3)] * 4
+        assert all(np.array_equal(s.detach().numpy(), values[t]) for t, s in enumerate(steps))
+        loss.backward()
+        grads.append(x.grad.numpy())
+    assert grads[0].tobytes() == grads[1].tobytes()
+
+
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float32, np.float64, np.int32, np.int64])
+def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype):
+    """relu above _SMALL (maximum, then -0.0 put back) and select with a +0 ``y`` (and of the
+    mask only) equal the general bitwise select, NaN payloads and signed zeros included."""
+    rng = np.random.default_rng(13)
+    v = (rng.standard_normal(10_000) * 5).astype(np_dtype)
+    g = (rng.standard_normal(10_000) * 5).astype(np_dtype)
+    if np.dtype(np_dtype).kind == "f":
+        specials = np.array([np.nan, -np.nan, -0.0, 0.0, -np.inf, np.inf], np_dtype)
+        v[:6] = g[6:12] = specials
+        v[6:12] = g[:6] = specials
+        bits = v.view(_arrays._UNSIGNED[v.itemsize])
+        bits[12] = bits[0] | 1  # a NaN with a payload
+    zero = np.dtype(np_dtype).type(0)
+
+    def general(cond, x, y):  # the bitwise formula of _arrays.select, written out
+        unsigned = _arrays._UNSIGNED[np.dtype(np_dtype).itemsize]
+        x, y = np.asarray(x, np_dtype).view(unsigned), np.asarray(y, np_dtype).view(unsigned)
+        mask = np.negative(cond.view(np.uint8).astype(unsigned))
+        return ((x & mask) | (y & ~mask)).view(np_dtype)
+    assert np_elementwise._relu(v).tobytes() == general(v < 0, zero, v).tobytes()
+    got = _arrays.select(v > 0, g, zero, np_dtype)
+    assert got.dtype == np_dtype and got.tobytes() == general(v > 0, g, zero).tobytes()
+    if np.dtype(np_dtype).kind == "f":  # -0.0 is not the zero shortcut: the general formula
+        neg = _arrays.select(v > 0, g, np_dtype(-0.0), np_dtype)
+        assert neg.tobytes() == general(v > 0, g, np_dtype(-0.0)).tobytes()
+
+
+def test_stride_one_conv_backward_with_non_finite_values_matches_the_general_path(monkeypatch):
+    """The wide layout's extra columns multiply x (or w) by zero: with an inf there the
+    backward must not turn 0 * inf into NaNs the general path does not have."""
+    from framework.backends.numpy import conv as np_conv
+    rng = np.random.default_rng(14)
+    x, w = rng.standard_normal((2, 1, 6, 6)), rng.standard_normal((2, 1, 3, 3))
+    dy = rng.standard_normal((2, 2, 4, 4))
+    x[0, 0, 1, 0] = np.inf  # a left-border pixel: read by the extra columns of the row above
+    w[0, 0, 2, 2] = np.inf
+    args = ((1, 1), (0, 0), (1, 1), 1)
+
+    def run():
+        return (np_conv.conv2d_weight_grad(_arrays.wrap(x), _arrays.wrap(dy), *args, (3, 3)),
+                np_conv.conv2d_input_grad(_arrays.wrap(dy), _arrays.wrap(w), *args, (6, 6)))
+    fast = run()
+    monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
+    for a, b in zip(fast, run()):
+        np.testing.assert_array_equal(_arrays.nd(a), _arrays.nd(b))

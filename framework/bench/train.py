@@ -1,11 +1,12 @@
-"""The ``train`` suite: whole training steps of an MLP, a LeNet-style CNN and a small transformer."""
+"""The ``train`` suite: whole training steps of an MLP, a LeNet-style CNN, a small transformer,
+and GRU and LSTM sequence classifiers."""
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
 
-from .core import Case, Context, Spec, functional
+from .core import Case, Context, Missing, Spec, functional
 
 # Functional ops a model may run without: ours then falls back to a composite of framework ops.
 FALLBACKS = {"linear": "x @ w.t() + b", "cross_entropy": "logsumexp log-softmax",
@@ -167,6 +168,62 @@ def _target_count(x_shape: tuple, forward: Callable) -> int:
     return x_shape[0]
 
 
+RECURRENT = {"batch": 32, "length": 32, "input": 64, "hidden": 128, "classes": 10}
+
+
+def _recurrent_step(kind: str) -> Callable:
+    """A ``kind`` (GRU or LSTM) sequence classifier's training step: the module, a linear
+    head on the last step's output, cross entropy, Adam; the same weights on both sides."""
+    cfg = RECURRENT
+
+    def build(ctx: Context) -> Case:
+        import framework.nn as fnn
+        import framework.optim
+        if not hasattr(fnn, kind):
+            raise Missing(f"framework.nn.{kind} is not implemented yet")
+        gates = {"GRU": 3, "LSTM": 4}[kind] * cfg["hidden"]
+        shapes = [(gates, cfg["input"]), (gates, cfg["hidden"]), (gates,), (gates,),
+                  (cfg["classes"], cfg["hidden"]), (cfg["classes"],)]
+        params = _params(ctx, shapes)
+        x = ctx.randn(cfg["batch"], cfg["length"], cfg["input"])
+        target = ctx.rng.integers(0, cfg["classes"], cfg["batch"]).astype(np.int64)
+
+        def stepper(nn, optim, cast, F):
+            rnn = getattr(nn, kind)(cfg["input"], cfg["hidden"], batch_first=True)
+            head = nn.Linear(cfg["hidden"], cfg["classes"])
+            modules = [rnn, head]
+            tensors = [cast(a, requires_grad=True) for a in params]
+            for module, names in ((rnn, ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                         "bias_hh_l0")), (head, ("weight", "bias"))):
+                for name in names:
+                    setattr(module, name, nn.Parameter(tensors.pop(0).detach()))
+            weights = [p for m in modules for p in m.parameters()]
+            optimizer = optim.Adam(weights, lr=1e-3)
+            inputs, labels = cast(x), cast(target)
+
+            def step():
+                optimizer.zero_grad()
+                out, _ = rnn(inputs)
+                loss = F.cross_entropy(head(out[:, -1]), labels)
+                loss.backward()
+                optimizer.step()
+                return loss.detach()
+            return step
+        ours = stepper(fnn, framework.optim, ctx.ours, fnn.functional)
+        ref = None
+        if ctx.torch is not None:
+            ref = stepper(ctx.torch.nn, ctx.torch.optim, ctx.ref, ctx.torch.nn.functional)
+        note = "" if ctx.torch is not None else "no NumPy reference for a training step (torch not installed)"
+        return Case(ours, ref, _recurrent_flops(gates), "GFLOP/s", tolerance=1e-3, kernel=False, note=note)
+    return build
+
+
+def _recurrent_flops(gates: int) -> float:
+    cfg = RECURRENT
+    tokens = cfg["batch"] * cfg["length"]
+    return 3.0 * 2 * tokens * gates * (cfg["input"] + cfg["hidden"])
+
+
 def train_specs(device: str, quick: bool) -> list:
     mlp_shapes = [(512, 784), (512,), (256, 512), (256,), (10, 256), (10,)]
     mlp_flops = 6.0 * 128 * (784 * 512 + 512 * 256 + 256 * 10)
@@ -186,4 +243,11 @@ def train_specs(device: str, quick: bool) -> list:
                          (cfg["batch"], cfg["length"], cfg["dim"]), cfg["classes"], _transformer_flops(),
                          ("scaled_dot_product_attention", "gelu"),
                          ("linear", "cross_entropy", "layer_norm"))),
+        Spec("train", "gru step", _recurrent_size(), "float32", _recurrent_step("GRU")),
+        Spec("train", "lstm step", _recurrent_size(), "float32", _recurrent_step("LSTM")),
     ]
+
+
+def _recurrent_size() -> str:
+    cfg = RECURRENT
+    return f"{cfg['input']}→{cfg['hidden']}, {cfg['batch']}×{cfg['length']} steps"

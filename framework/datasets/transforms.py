@@ -72,6 +72,17 @@ class Normalize:
             raise ValueError(f"Normalize: std evaluated to zero, leading to division by zero "
                              f"(std={self.std}).")
         self.inplace = inplace
+        self._constants = None  # cache: (key, mean, std) tensors of the last dtype/device used
+
+    def _mean_std(self, input: Tensor) -> tuple:
+        """``mean`` and ``std`` as (C, 1, 1) tensors of ``input``'s dtype and device, made
+        once per dtype/device (and per value of ``mean``/``std``) instead of once per image."""
+        key = (input.dtype, input.device, tuple(self.mean), tuple(self.std))
+        if self._constants is None or self._constants[0] != key:
+            mean = tensor(self.mean, dtype=input.dtype, device=input.device).view(-1, 1, 1)
+            std = tensor(self.std, dtype=input.dtype, device=input.device).view(-1, 1, 1)
+            self._constants = (key, mean, std)
+        return self._constants[1], self._constants[2]
 
     def __call__(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
@@ -81,8 +92,7 @@ class Normalize:
         if input.dim() < 3:
             raise ValueError(f"Normalize: expected tensor to be a tensor image of size "
                              f"(..., C, H, W). Got tensor.size() = {tuple(input.shape)}.")
-        mean = tensor(self.mean, dtype=input.dtype, device=input.device).view(-1, 1, 1)
-        std = tensor(self.std, dtype=input.dtype, device=input.device).view(-1, 1, 1)
+        mean, std = self._mean_std(input)
         if self.inplace:
             return input.sub_(mean).div_(std)
         return (input - mean) / std

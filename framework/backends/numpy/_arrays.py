@@ -121,6 +121,8 @@ def select(cond: np.ndarray, x, y, np_dtype) -> np.ndarray:
     x_bits = x.view(unsigned)
     y_bits = y.view(unsigned)
     mask = np.negative(cond.view(np.uint8).astype(unsigned))
+    if y_bits.ndim == 0 and not y_bits:  # y is +0 (relu's backward): its half is all zero bits
+        return np.bitwise_and(x_bits, mask).view(np_dtype)
     return ((x_bits & mask) | (y_bits & ~mask)).view(np_dtype)
 
 

@@ -10,11 +10,20 @@ the columns back into the image with one strided slice-add per kernel tap
 Padding is given as (top, left); the bottom/right padding follows from the
 output size (PyTorch's 'same' pads one more on the bottom/right for even
 kernels). Half types are computed in float32.
+
+Stride-1 convolutions (the common case) take the "wide rows" path instead
+(``_Wide``): every output row is computed over the full padded width, so a
+kernel tap's window over one image is a single contiguous run of the
+flattened padded image. The im2col copy then moves long runs (HO*Wp
+elements, not WO) and col2im adds long runs; the GEMMs see contiguous 2-D
+operands in the layouts OpenBLAS is fastest with. The extra Wp - WO columns
+per row are computed and dropped (forward) or multiplied by zero gradients
+(backward; so the backward takes it only for finite x or w, where x * 0 is 0). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..array import Array
 from ._arrays import compute_dtype, nd, wrap
@@ -50,6 +59,116 @@ def _col2im(cols: np.ndarray, size, stride, padding, dilation) -> np.ndarray:
     return image[:, :, ph:ph + h, pw:pw + w]
 
 
+_BLOCK_ELEMENTS = 1 << 17  # column-block size of the stride-1 path (elements)
+
+
+class _Wide:
+    """Geometry of the stride-1 "wide rows" layout: the input zero-padded to (Hp + 1, Wp)
+    planes (one spare zero row that the last taps' runs may read past the end), output
+    positions ``l = ho * Wp + wo'`` for ``wo' < Wp`` of which ``wo' < WO`` are real."""
+
+    def __init__(self, in_size, kernel_size, padding, dilation, out_size):
+        (h, w), (kh, kw), (ph, pw), (dh, dw), (ho, wo) = \
+            in_size, kernel_size, padding, dilation, out_size
+        self.h, self.w, self.kh, self.kw, self.ph, self.pw, self.ho, self.wo = \
+            h, w, kh, kw, ph, pw, ho, wo
+        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        self.hp = max(ph + h, ho + span_h - 1)
+        self.wp = max(pw + w, wo + span_w - 1)
+        self.plane = (self.hp + 1) * self.wp
+        self.run = ho * self.wp  # one tap's contiguous run per image
+        self.offsets = [ki * dh * self.wp + kj * dw for ki in range(kh) for kj in range(kw)]
+        self.tap_strides = (dh * self.wp, dw)
+
+    @classmethod
+    def plan(cls, stride, in_size, kernel_size, padding, dilation, out_size, n: int):
+        """The layout for a stride-1 convolution with something to compute and at most
+        about 3x wasted columns per row; None otherwise (take the general path)."""
+        if tuple(stride) != (1, 1) or n == 0 or 0 in tuple(in_size) + tuple(out_size):
+            return None
+        wide = cls(in_size, kernel_size, padding, dilation, out_size)
+        return wide if wide.wp <= 3 * wide.wo + 8 else None
+
+    def padded(self, x: np.ndarray) -> np.ndarray:
+        """(N, C, (Hp+1)*Wp): ``x`` at (ph, pw) of zero planes."""
+        n, c = x.shape[:2]
+        out = np.zeros((n, c, self.hp + 1, self.wp), dtype=x.dtype)
+        out[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = x
+        return out.reshape(n, c, self.plane)
+
+    def blocks(self, n: int, rows: int, elements: int = _BLOCK_ELEMENTS):
+        """Slices of images whose (rows, images*HO*Wp) column block has about ``elements``
+        elements (512 KiB of float32 by default: built and multiplied in cache)."""
+        step = max(1, elements // max(1, rows * self.run))
+        return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+    def columns(self, flat: np.ndarray, groups: int) -> np.ndarray:
+        """im2col of padded images ``flat`` (from ``padded``) as a contiguous
+        (groups, C/groups*KH*KW, N*HO*Wp) matrix: one contiguous run per (row, image)."""
+        n, c = flat.shape[:2]
+        item = flat.itemsize
+        view = as_strided(flat, (c, self.kh, self.kw, n, self.run),
+                          (self.plane * item, self.tap_strides[0] * item,
+                           self.tap_strides[1] * item, c * self.plane * item, item),
+                          writeable=False)
+        return np.ascontiguousarray(view).reshape(groups, -1, n * self.run)
+
+    def widen(self, dy: np.ndarray, groups: int) -> np.ndarray:
+        """(N, CO, HO, WO) -> (groups, CO/groups, N*HO*Wp), zero in the extra columns."""
+        n, co = dy.shape[:2]
+        out = np.zeros((groups, co // groups, n, self.ho, self.wp), dtype=dy.dtype)
+        out[..., :self.wo] = dy.reshape(n, groups, co // groups, self.ho, self.wo) \
+            .transpose(1, 2, 0, 3, 4)
+        return out.reshape(groups, co // groups, n * self.run)
+
+    def narrow(self, out: np.ndarray, n: int, dtype) -> np.ndarray:
+        """(groups, CO/groups, N*HO*Wp) -> a fresh (N, CO, HO, WO) array of ``dtype``."""
+        groups, co_g = out.shape[:2]
+        wide = out.reshape(groups, co_g, n, self.ho, self.wp)[..., :self.wo]
+        result = np.empty((n, groups, co_g, self.ho, self.wo), dtype=dtype)
+        result[...] = wide.transpose(2, 0, 1, 3, 4)
+        return result.reshape(n, groups * co_g, self.ho, self.wo)
+
+    def conv(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """(groups, CO/g, N*HO*Wp) = w (groups, CO/g, C/g*KH*KW) @ im2col(x), block by block."""
+        flat = self.padded(x)
+        n, groups = x.shape[0], w.shape[0]
+        out = np.empty((groups, w.shape[1], n * self.run), dtype=np.result_type(x, w))
+        for images in self.blocks(n, w.shape[0] * w.shape[2]):
+            np.matmul(w, self.columns(flat[images], groups),
+                      out=out[:, :, images.start * self.run:images.stop * self.run])
+        return out
+
+    def weight_grad(self, x: np.ndarray, dy: np.ndarray, groups: int) -> np.ndarray:
+        """(groups, C/g*KH*KW, CO/g): the sum over image blocks of im2col(x) @ dy^T."""
+        flat, dyw = self.padded(x), self.widen(dy, groups)
+        total = None
+        for images in self.blocks(x.shape[0], x.shape[1] * self.kh * self.kw):
+            cols = self.columns(flat[images], groups)
+            # (C/g*KH*KW, L) @ (L, CO/g): the long operand row-major on the left (GEMM speed)
+            part = np.matmul(cols, dyw[:, :, images.start * self.run:images.stop * self.run]
+                             .transpose(0, 2, 1))
+            total = part if total is None else np.add(total, part, out=total)
+        return total
+
+    def input_grad(self, dy: np.ndarray, w: np.ndarray, c: int) -> np.ndarray:
+        """(N, C, H, W): col2im of w^T @ dy, block by block, each tap one add of long runs.
+        ``w`` is (groups, C/g*KH*KW, CO/g); the extra columns of dy are zero, so the columns
+        they produce add zeros."""
+        n, groups, taps = dy.shape[0], w.shape[0], self.kh * self.kw
+        dyw = self.widen(dy, groups)
+        image = np.zeros((n, c, self.plane), dtype=np.result_type(dy, w))
+        for images in self.blocks(n, w.shape[0] * w.shape[1], 4 * _BLOCK_ELEMENTS):
+            cols = np.matmul(w, dyw[:, :, images.start * self.run:images.stop * self.run])
+            cols = cols.reshape(c, taps, images.stop - images.start, self.run)
+            target = image[images]
+            for tap, offset in enumerate(self.offsets):
+                target[:, :, offset:offset + self.run] += cols[:, tap].transpose(1, 0, 2)
+        image = image.reshape(n, c, self.hp + 1, self.wp)
+        return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+
+
 def _as_compute(a: Array) -> np.ndarray:
     x = nd(a)
     work = compute_dtype(a.dtype)
@@ -75,6 +194,10 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     n = x.shape[0]
     co, _, kh, kw = weight.shape
     ho, wo = out_size
+    wide = _Wide.plan(stride, x.shape[2:], (kh, kw), padding, dilation, out_size, n)
+    if wide is not None:
+        out = wide.conv(_as_compute(x), _as_compute(weight).reshape(groups, co // groups, -1))
+        return wrap(wide.narrow(out, n, x.dtype.numpy), x.dtype)
     cols = _window_columns(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
     w = _as_compute(weight).reshape(groups, co // groups, -1)
     out = np.matmul(w, cols)  # (groups, CO/groups, N*HO*WO)
@@ -88,6 +211,12 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
     """dx (N, C, H, W) of conv2d from dy (N, CO, HO, WO); the forward of conv_transpose2d."""
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
+    wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
+    w = _as_compute(weight)
+    if wide is not None and np.isfinite(w).all():  # extra columns: 0 * w must be 0
+        w = w.reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
+        dx = wide.input_grad(_as_compute(grad_out), w, groups * c_g)
+        return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     dy = dy.transpose(1, 2, 0, 3).reshape(groups, co // groups, n * ho * wo)
     w = _as_compute(weight).reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
@@ -103,11 +232,17 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
+    wide = _Wide.plan(stride, x.shape[2:], kernel_size, padding, dilation, (ho, wo), n)
+    xc = _as_compute(x)
+    if wide is not None and np.isfinite(xc).all():  # extra columns: x * 0 must be 0
+        dw = wide.weight_grad(xc, _as_compute(grad_out), groups).transpose(0, 2, 1)
+        return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
     cols = _window_columns(_as_compute(x), groups, kernel_size, stride, padding, dilation,
                            (ho, wo))
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     dy = dy.transpose(1, 2, 0, 3).reshape(groups, co // groups, n * ho * wo)
-    dw = np.matmul(dy, cols.transpose(0, 2, 1))  # (groups, CO/groups, C/groups*KH*KW)
+    # (C/g*KH*KW, L) @ (L, CO/g): the long operand row-major on the left runs at GEMM speed
+    dw = np.matmul(cols, dy.transpose(0, 2, 1)).transpose(0, 2, 1)  # (groups, CO/g, C/g*KH*KW)
     dw = dw.reshape(co, c // groups, *kernel_size)
     return wrap(dw.astype(x.dtype.numpy), x.dtype)
 

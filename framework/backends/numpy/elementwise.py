@@ -156,10 +156,13 @@ def _gelu_tanh(v):
 def _relu(v):
     """0 where ``v < 0``, else ``v`` (NaN and -0.0 pass through, as in PyTorch)."""
     if v.size <= _SMALL:
-        out = v.copy()  # same bits as the select below, with fewer NumPy calls
+        out = v.copy()  # same bits as the large path below, with fewer NumPy calls
         np.putmask(out, v < 0, 0)
         return out
-    return select(v < 0, v.dtype.type(0), v, v.dtype)
+    # maximum(v, 0) is relu except at -0.0 (it gives +0.0): put the zeros of v back
+    out = np.maximum(v, v.dtype.type(0), out=np.empty(v.shape, v.dtype))
+    np.copyto(out, v, where=(v == 0))
+    return out
 
 
 def _sign(v):

@@ -78,10 +78,46 @@ def _scatter(values: np.ndarray, flat: np.ndarray, in_size: tuple, dtype) -> Arr
     return wrap(total.reshape((n, c) + tuple(in_size)).astype(dtype.numpy), dtype)
 
 
+def _tiles(windows, size: int):
+    """The tile size k when ``windows`` are the disjoint tiles [o*k, o*k + k) (kernel ==
+    stride, no padding, no dilation, all inside the input); else None."""
+    k, out = windows.size, len(windows.start)
+    if windows.step != 1 or k < 1 or out == 0 or out * k > size:
+        return None
+    if windows.start != tuple(range(0, out * k, k)) or set(windows.count) != {k}:
+        return None
+    return k
+
+
+def _pool_max_tiles(data: np.ndarray, kh: int, kw: int, ho: int, wo: int):
+    """pool_max2d over disjoint kh x kw tiles: a running max over the tile offsets taken as
+    strided views (no gather), in the general path's order and with its strict ``>`` (ties
+    and all -inf keep the first). None when the input holds a NaN (PyTorch's rule for NaN
+    is left to the general path)."""
+    if data.dtype.kind == "f" and np.isnan(data).any():
+        return None
+    width = data.shape[3]
+    offsets = [(i, j) for i in range(kh) for j in range(kw)]
+    best = np.array(data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
+    where = np.zeros(best.shape, dtype=np.int64)  # i*W + j of the max within its tile
+    for i, j in offsets[1:]:
+        values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
+        take = values > best
+        np.putmask(best, take, values)
+        np.putmask(where, take, i * width + j)
+    where += (np.arange(ho) * (kh * width))[:, None] + np.arange(wo) * kw
+    return best, where
+
+
 def pool_max2d(x: Array, rows, cols) -> tuple:
     """Max over each window and its flat per-plane index (PyTorch's rule: a later element
     wins when greater or NaN; the first real position when all are -inf)."""
     data = _values(x)
+    kh, kw = _tiles(rows, data.shape[2]), _tiles(cols, data.shape[3])
+    if kh and kw and data.size:
+        tiled = _pool_max_tiles(data, kh, kw, len(rows.start), len(cols.start))
+        if tiled is not None:
+            return wrap(tiled[0], x.dtype), wrap(tiled[1], int64)
     shape = data.shape[:2] + (len(rows.start), len(cols.start))
     lowest = -np.inf if data.dtype.kind == "f" else np.iinfo(data.dtype).min
     best = np.full(shape, lowest, dtype=data.dtype)
@@ -94,9 +130,32 @@ def pool_max2d(x: Array, rows, cols) -> tuple:
     return wrap(best, x.dtype), wrap(index, int64)
 
 
+def _in_own_tile(flat: np.ndarray, in_size: tuple) -> bool:
+    """Whether each (HO, WO) output's index lies in its own disjoint tile of the input
+    (tile = H // HO by W // WO): then no two outputs share an input position."""
+    ho, wo = flat.shape[2:]
+    (h, w) = in_size
+    if ho == 0 or wo == 0 or h < ho or w < wo:
+        return False
+    kh, kw = h // ho, w // wo
+    r, c = np.divmod(flat, w)
+    return bool(np.array_equal(r // kh, np.broadcast_to(np.arange(ho)[:, None], flat.shape))
+                and np.array_equal(c // kw, np.broadcast_to(np.arange(wo), flat.shape))
+                and (r < ho * kh).all() and (c < wo * kw).all())
+
+
 def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
     """``grad`` added into a zero (N, C, H, W) input at the argmax ``indices``."""
-    return _scatter(nd(grad), nd(indices), in_size, grad.dtype)
+    g, flat = nd(grad), nd(indices)
+    n, c = g.shape[:2]
+    if g.ndim == 4 and g.size and _in_own_tile(flat, tuple(in_size)):
+        # distinct positions: a store is the sum (+ 0.0 gives the sum's +0 for a -0 grad)
+        work = _values(grad)
+        out = np.zeros((n, c) + tuple(in_size), dtype=work.dtype)
+        np.put_along_axis(out.reshape(n * c, -1), flat.reshape(n * c, -1),
+                          work.reshape(n * c, -1) + 0.0, axis=1)
+        return wrap(out.astype(grad.dtype.numpy, copy=False), grad.dtype)
+    return _scatter(g, flat, in_size, grad.dtype)
 
 
 def pool_max2d_gather(x: Array, indices: Array) -> Array:

@@ -10,6 +10,8 @@ import math
 import warnings
 
 from ... import ops
+from ...autograd.function import Function
+from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -24,7 +26,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _rnn_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
               nonlinearity: str) -> Tensor:
     """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), with the input part precomputed."""
-    pre = x_proj + _affine(h, w_hh, b_hh)
+    pre = _affine(h, w_hh, b_hh, x_proj)
     return ops.elementwise.tanh(pre) if nonlinearity == "tanh" else ops.elementwise.relu(pre)
 
 
@@ -32,8 +34,16 @@ def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
                w_hr: Tensor | None = None) -> tuple:
     """One LSTM step: gates i, f, g, o from the input and hidden projections; with
     ``w_hr`` (proj_size > 0) the new hidden state is projected by it."""
+    if w_hr is None and _fused(x_proj, state[0], state[1], w_hh, b_hh):
+        return _LSTMCell.apply(x_proj, state[0], state[1], w_hh, b_hh)
+    return _lstm_cell_ops(x_proj, state, w_hh, b_hh, w_hr)
+
+
+def _lstm_cell_ops(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
+                   w_hr: Tensor | None = None) -> tuple:
+    """``_lstm_cell`` as separately recorded ops (the general path)."""
     h, c = state
-    gates = x_proj + _affine(h, w_hh, b_hh)
+    gates = _affine(h, w_hh, b_hh, x_proj)
     i, f, g, o = gates.chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
@@ -44,18 +54,134 @@ def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
 
 def _gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
     """One GRU step: r, z from the summed projections; n = tanh(x_n + r * (h W_hnᵀ + b_hn))."""
+    if _fused(x_proj, h, w_hh, b_hh):
+        return _GRUCell.apply(x_proj, h, w_hh, b_hh)
+    return _gru_cell_ops(x_proj, h, w_hh, b_hh)
+
+
+def _gru_gates(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple:
+    """(r, z, n, h_n): the GRU gates and the hidden projection's n part."""
     h_proj = _affine(h, w_hh, b_hh)
-    x_r, x_z, x_n = x_proj.chunk(3, -1)
-    h_r, h_z, h_n = h_proj.chunk(3, -1)
-    r = (x_r + h_r).sigmoid()
-    z = (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
+    hidden = h.shape[-1]
+    # r and z in one add and one sigmoid over the first two gates (elementwise: same values)
+    r, z = (x_proj[..., :2 * hidden] + h_proj[..., :2 * hidden]).sigmoid().chunk(2, -1)
+    h_n = h_proj[..., 2 * hidden:]
+    n = (x_proj[..., 2 * hidden:] + r * h_n).tanh()
+    return r, z, n, h_n
+
+
+def _gru_cell_ops(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """``_gru_cell`` as separately recorded ops (the general path)."""
+    r, z, n, _ = _gru_gates(x_proj, h, w_hh, b_hh)
     return (1 - z) * n + z * h
 
 
-def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    out = x.matmul(weight.t())
-    return out if bias is None else out + bias
+def _fused(*tensors) -> bool:
+    """Whether a cell runs as one graph node (``_GRUCell``/``_LSTMCell``): floating tensors
+    of one dtype (a mixed-dtype or integer call keeps the general path and its errors)."""
+    dtype = tensors[0].dtype
+    return dtype.is_floating_point and all(t is None or t.dtype == dtype for t in tensors)
+
+
+def _sigmoid_grad(g: Tensor, s: Tensor) -> Tensor:
+    return g * s * (1 - s)
+
+
+def _tanh_grad(g: Tensor, t: Tensor) -> Tensor:
+    return g * (1 - t * t)
+
+
+def _affine_grads(d_proj: Tensor, h: Tensor, w_hh: Tensor, needs: tuple) -> tuple:
+    """Gradients (h, w_hh, b_hh) of ``h W_hhᵀ + b_hh`` for its output gradient ``d_proj``;
+    None where ``needs`` (three flags) says no gradient is wanted."""
+    grad_h = d_proj.matmul(w_hh) if needs[0] else None
+    grad_w = d_proj.mT.matmul(h) if needs[1] else None
+    grad_b = d_proj.sum(0) if needs[2] else None
+    return grad_h, grad_w, grad_b
+
+
+class _TimeSteps(Function):
+    """``x`` (T, ...) -> its T slices along dim 0 (copies), as one graph node whose backward
+    stacks the T gradients (zeros for unused steps)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return tuple(x[t].clone() for t in range(x.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return ops.shape.stack(list(grads), 0)
+
+
+class _GRUCell(Function):
+    """One GRU step as one graph node. The forward runs the general path's ops (same
+    values) without recording each; the backward is the step's gradient written in
+    framework ops, so it is differentiable again (under ``create_graph`` the gates are
+    recomputed with a graph first). ``tests/test_cpu_fast_paths.py`` checks it against
+    the general path."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h, w_hh, b_hh):
+        r, z, n, h_n = _gru_gates(x_proj, h, w_hh, b_hh)
+        ctx.save_for_backward(x_proj, h, w_hh, b_hh)
+        ctx.gates = (r, z, n, h_n)
+        return (1 - z) * n + z * h
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_proj, h, w_hh, b_hh = ctx.saved_tensors
+        r, z, n, h_n = _gru_gates(x_proj, h, w_hh, b_hh) if is_grad_enabled() else ctx.gates
+        d_n = _tanh_grad(grad * (1 - z), n)
+        d_r = _sigmoid_grad(d_n * h_n, r)
+        d_z = _sigmoid_grad(grad * (h - n), z)
+        d_x = ops.shape.cat([d_r, d_z, d_n], -1)
+        d_h_proj = ops.shape.cat([d_r, d_z, d_n * r], -1)
+        grad_h, grad_w, grad_b = _affine_grads(d_h_proj, h, w_hh, ctx.needs_input_grad[1:4])
+        if grad_h is not None:
+            grad_h = grad_h + grad * z
+        return d_x, grad_h, grad_w, grad_b
+
+
+def _lstm_gates(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None):
+    """(i, f, g, o, c'): the LSTM gate activations and the new cell state."""
+    i, f, g, o = _affine(h, w_hh, b_hh, x_proj).chunk(4, -1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    return i, f, g, o, f * c + i * g
+
+
+class _LSTMCell(Function):
+    """One LSTM step (no projection) as one graph node; outputs (h', c'). Like
+    ``_GRUCell``: the general path's values, the gradient in framework ops."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h, c, w_hh, b_hh):
+        i, f, g, o, c_new = _lstm_gates(x_proj, h, c, w_hh, b_hh)
+        tanh_c = c_new.tanh()
+        ctx.save_for_backward(x_proj, h, c, w_hh, b_hh)
+        ctx.gates = (i, f, g, o, tanh_c)
+        return o * tanh_c, c_new
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        x_proj, h, c, w_hh, b_hh = ctx.saved_tensors
+        if is_grad_enabled():
+            i, f, g, o, c_new = _lstm_gates(x_proj, h, c, w_hh, b_hh)
+            tanh_c = c_new.tanh()
+        else:
+            i, f, g, o, tanh_c = ctx.gates
+        d_c = grad_c + _tanh_grad(grad_h * o, tanh_c)
+        d_gates = ops.shape.cat([_sigmoid_grad(d_c * g, i), _sigmoid_grad(d_c * c, f),
+                                 _tanh_grad(d_c * i, g), _sigmoid_grad(grad_h * tanh_c, o)], -1)
+        need = ctx.needs_input_grad
+        grad_h_prev, grad_w, grad_b = _affine_grads(d_gates, h, w_hh, (need[1],) + need[3:5])
+        return d_gates, grad_h_prev, d_c * f if need[2] else None, grad_w, grad_b
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None,
+            residual: Tensor | None = None) -> Tensor:
+    """``x Wᵀ + b (+ residual)``: one fused ``linear`` (no transpose op, bias and the
+    residual added in its epilogue)."""
+    return ops.matmul.linear(x, weight, bias, residual=residual)
 
 
 class RNNBase(Module):
@@ -143,8 +269,11 @@ class RNNBase(Module):
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
         steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
         outputs = [None] * x.size(0)
+        # one node for all steps' slices: its backward is one stack, where T separate
+        # slices would each scatter into a zero (T, N, G) gradient (quadratic in T)
+        per_step = _TimeSteps.apply(x_proj) if x.size(0) else ()
         for t in steps:
-            state = self._step(x_proj[t], state, weights)
+            state = self._step(per_step[t], state, weights)
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return ops.shape.stack(outputs, 0), state
 
