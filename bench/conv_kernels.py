@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 import framework as fw  # noqa: E402
 import framework.nn.functional as FF  # noqa: E402
-from framework.backends.numpy import conv as C  # noqa: E402
+from framework._backends.numpy import conv as C  # noqa: E402
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 

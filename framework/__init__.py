@@ -22,7 +22,7 @@ from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy
 from .amp import autocast
 from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save
-from .backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
+from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor
 
@@ -42,7 +42,7 @@ for _module in ops.public_families():
     _reexport(_module)
 del _module
 
-from . import accelerator, amp, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import accelerator, amp, backends, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
 
 

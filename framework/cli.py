@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 def info_rows() -> list:
     """``(name, value)`` pairs that ``framework info`` prints."""
     import framework
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     mode = runtime.mode()
     rows = [("framework", framework.__version__),
             ("python", f"{platform.python_version()} ({platform.machine()}, {platform.system()})"),
@@ -117,7 +117,7 @@ def _cuda_devices(mode: str) -> list:
         return [f"cuda:0 — {framework.cuda.get_device_name()}"]
     labels = []
     for index in range(framework.cuda.device_count()):
-        from framework.backends.triton import runtime
+        from framework._backends.triton import runtime
         major, minor = runtime.capability(index)
         labels.append(f"cuda:{index} — {runtime.device_name(index)}, compute capability {major}.{minor}")
     return labels
@@ -221,7 +221,7 @@ def _bench_choices(text: str, known, what: str, console) -> tuple | None:
 def cmd_autotune(args) -> int:
     """Tune the requested problems into the cache, with progress and a summary table."""
     from rich.console import Console
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     console = Console()
     mode = runtime.mode()
     if mode == "none":

@@ -5,7 +5,7 @@ of the primary context, ``runtime.STREAM``): ``current_stream()`` and
 ``default_stream()`` both return it, and new streams cannot be made. A sync
 point (``synchronize``, ``Stream.synchronize``, ``Event.synchronize``, and
 every device->host read) also raises an index error a kernel flagged on the
-device since the last one (see ``framework/backends/triton/device_errors.py``).
+device since the last one (see ``framework/_backends/triton/device_errors.py``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import contextlib
 import time
 import weakref
 
-from .backends.triton import runtime
+from ._backends.triton import runtime
 
 
 def is_available() -> bool:
@@ -60,7 +60,7 @@ def get_sync_debug_mode() -> int:
 
 def _raise_pending() -> None:
     if runtime.mode() != "none":
-        from .backends.triton import device_errors
+        from ._backends.triton import device_errors
         device_errors.raise_pending()
 
 
@@ -257,7 +257,7 @@ def manual_seed_all(seed: int) -> None:
 def empty_cache() -> None:
     """Return cached GPU memory to the driver."""
     if runtime.mode() == "gpu":
-        from .backends.triton.memory import allocator
+        from ._backends.triton.memory import allocator
         allocator().empty_cache()
 
 
@@ -265,7 +265,7 @@ def memory_allocated(device=None) -> int:
     """Bytes held by live tensors on the GPU (0 under the interpreter)."""
     if runtime.mode() != "gpu":
         return 0
-    from .backends.triton.memory import allocator
+    from ._backends.triton.memory import allocator
     return allocator().allocated_bytes
 
 

@@ -271,7 +271,7 @@ class CustomOp:
                 f"{list(self.devices) or 'none'}); add one with @op.register_kernel('{device.type}')")
         metas = self._fake(*values) if self._fake is not None else None
         if device.type == "cpu":
-            from .backends.numpy._arrays import nd
+            from ._backends.numpy._arrays import nd
             arrays = [nd(v._a) if isinstance(v, Tensor) else v for v in values]
             result = kernel(*arrays)
         else:
@@ -306,11 +306,11 @@ class CustomOp:
         return outs[0] if single else outs
 
     def _wrap_one(self, result, meta, device, k: int) -> Tensor:
-        from .backends.array import Array
+        from ._backends.array import Array
         from .ops._util import wrap
         if device.type == "cpu" and not isinstance(result, Array):
             import numpy as np
-            from .backends.numpy._arrays import wrap as wrap_numpy
+            from ._backends.numpy._arrays import wrap as wrap_numpy
             want = meta.dtype if meta is not None else None
             if want is not None and np.asarray(result).dtype != want.numpy:
                 raise RuntimeError(f"{self.name}: the cpu kernel's output {k} has dtype "
@@ -385,20 +385,20 @@ def _tensor_params(fn: Callable, signature: inspect.Signature) -> dict:
 
 # Helpers for cuda kernels (Triton imported on first use) -------------------------------------
 def pointer(a):
-    """The Triton kernel argument for an ``Array`` (``framework.backends.triton.memory.pointer``)."""
-    from .backends.triton.memory import pointer as _pointer
+    """The Triton kernel argument for an ``Array`` (``framework._backends.triton.memory.pointer``)."""
+    from ._backends.triton.memory import pointer as _pointer
     return _pointer(a)
 
 
 def empty(shape, dtype):
     """A new contiguous ``cuda`` ``Array`` (uninitialized)."""
-    from .backends.triton.memory import empty as _empty
+    from ._backends.triton.memory import empty as _empty
     return _empty(tuple(shape), dtype)
 
 
 def contiguous(a):
     """``a`` if contiguous, else a contiguous ``cuda`` copy."""
-    from .backends.triton.copy import contiguous as _contiguous
+    from ._backends.triton.copy import contiguous as _contiguous
     return _contiguous(a)
 
 
@@ -422,7 +422,7 @@ class triton_jit:
     def jitted(self):
         """The ``triton.jit`` kernel (made on first use)."""
         if self._jitted is None:
-            from .backends.triton import runtime
+            from ._backends.triton import runtime
             runtime.kernels()  # fixes the mode and applies the interpreter patches
             import triton
             self._jitted = triton.jit(self.fn, **self.options)

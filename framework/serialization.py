@@ -47,7 +47,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import dtypes
-from .backends.array import Array, contiguous_strides
+from ._backends.array import Array, contiguous_strides
 from .devices import device as Device
 from .ops.creation import from_numpy
 from .tensor import Tensor

@@ -108,7 +108,7 @@ class Tensor:
 
     def data_ptr(self) -> int:
         """Address of the first element (host memory on the CPU and under the interpreter)."""
-        from .backends.triton.memory import buffer_address
+        from ._backends.triton.memory import buffer_address
         return buffer_address(self._a.storage.buffer) + self._a.offset * self.dtype.itemsize
 
     def storage_offset(self) -> int:
@@ -342,15 +342,15 @@ class Tensor:
         if self.is_cuda and not force:
             raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
                             "Use Tensor.cpu() to copy the tensor to host memory first.")
-        from .backends import for_device
+        from ._backends import for_device
         if self.is_cuda:
             return for_device(self._device).to_numpy(self._a)
-        from .backends.numpy._arrays import nd
+        from ._backends.numpy._arrays import nd
         return nd(self._a)
 
     def _host(self):
         """A host NumPy copy of the data, from any device."""
-        from .backends import for_device
+        from ._backends import for_device
         return for_device(self._device).to_numpy(self._a)
 
     def item(self):

@@ -87,7 +87,7 @@ class RunStats:
         driver.compile_module_from_src = compile_module_from_src
 
     def _sample_allocator(self) -> None:
-        memory = sys.modules.get("framework.backends.triton.memory")
+        memory = sys.modules.get("framework._backends.triton.memory")
         if memory is not None:
             held = memory.allocator().allocated_bytes + memory.allocator().cached_bytes
             self.allocator_peak = max(self.allocator_peak, held)

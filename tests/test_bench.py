@@ -69,7 +69,7 @@ def test_bench_exits_1_when_a_row_fails(monkeypatch, fast_bench, capsys):
 
 
 def test_cuda_is_skipped_with_a_note_without_a_gpu(fast_bench):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     if runtime.mode() == "gpu":
         pytest.skip("a GPU is present: the cuda rows run (checked by bench/gpu_check.sh)")
     results, notes = bench.run(suites=("matmul",), quick=True, devices=("cuda",))

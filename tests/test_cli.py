@@ -17,7 +17,7 @@ NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
 
 def _gpu_present() -> bool:
     """True on a machine with a usable NVIDIA GPU (whatever runtime this process uses)."""
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     return runtime._gpu_count() > 0
 
 
@@ -29,7 +29,7 @@ def _run_cli(*args, interpret: str = "1", env: dict | None = None) -> subprocess
 
 
 def test_info_rows_name_runtime_devices_and_versions():
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     rows = dict(cli.info_rows())
     assert rows["numpy"] == np.__version__
     assert rows["framework"] == framework.__version__

@@ -1,7 +1,7 @@
 """The backend contract: both backends implement every kernel, with the same signature.
 
-``framework.backends.contract.kernel_names()`` is the one list of kernels;
-``framework.backends.load(name)`` collects a backend's family modules'
+``framework._backends.contract.kernel_names()`` is the one list of kernels;
+``framework._backends.load(name)`` collects a backend's family modules'
 ``KERNELS`` dicts. Importing the Triton backend's modules starts no GPU (the
 suite runs with the interpreter switch on).
 """
@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from framework.backends import contract, load
+from framework._backends import contract, load
 
 BACKENDS = ("numpy", "triton")
 
@@ -41,7 +41,7 @@ def test_backend_implements_every_kernel(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backend_has_no_kernels_outside_the_contract(backend):
     extra = sorted(set(load(backend).kernels) - set(contract.kernel_names()))
-    assert not extra, f"{backend} KERNELS names not in framework/backends/contract.py: {extra}"
+    assert not extra, f"{backend} KERNELS names not in framework/_backends/contract.py: {extra}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

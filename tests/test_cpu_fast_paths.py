@@ -16,7 +16,7 @@ import pytest
 
 import framework
 from framework import dtypes
-from framework.backends.numpy import _arrays, elementwise as np_elementwise, optim as np_optim
+from framework._backends.numpy import _arrays, elementwise as np_elementwise, optim as np_optim
 from framework.ops import _util, elementwise
 
 SHAPES = [(), (3,), (2, 3)]
@@ -142,7 +142,7 @@ WIDE_CONV_CASES = [
 def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
     """The stride-1 "wide rows" kernels give the general im2col path's results (float64:
     equal up to the summation order inside BLAS)."""
-    from framework.backends.numpy import conv as np_conv
+    from framework._backends.numpy import conv as np_conv
     x_shape, w_shape, padding, dilation, groups, out_size = case
     rng = np.random.default_rng(7)
     x = _arrays.wrap(rng.standard_normal(x_shape))
@@ -167,7 +167,7 @@ def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
 
 
 def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
-    from framework.backends.numpy import conv as np_conv
+    from framework._backends.numpy import conv as np_conv
     rng = np.random.default_rng(8)
     x = _arrays.wrap(rng.integers(-5, 5, (2, 2, 5, 5)))
     w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
@@ -190,7 +190,7 @@ def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch)
     """Disjoint tiles (kernel == stride, no padding) take one argmax per tile; values,
     indices and the scatter backward have the general path's bits, ties and -inf included
     (windows with NaN go to the general path)."""
-    from framework.backends.numpy import pool as np_pool
+    from framework._backends.numpy import pool as np_pool
     rng = np.random.default_rng(5)
     if np_dtype == np.int64:
         v = rng.integers(-3, 3, shape)  # many ties
@@ -215,7 +215,7 @@ def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch)
 
 
 def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
-    from framework.backends.numpy import pool as np_pool
+    from framework._backends.numpy import pool as np_pool
     v = np.zeros((1, 1, 2, 4), np.float32)
     v[0, 0, 0, 0] = v[0, 0, 1, 1] = np.nan  # two NaNs in one tile: PyTorch keeps the last
     values, index = np_pool.pool_max2d(_arrays.wrap(v), _tile_windows(1, 2), _tile_windows(2, 2))
@@ -224,7 +224,7 @@ def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
 
 def test_max_pool_backward_scatter_adds_overlapping_indices():
     # overlapping windows (kernel 3, stride 1) share positions: the tile store must not apply
-    from framework.backends.numpy import pool as np_pool
+    from framework._backends.numpy import pool as np_pool
     v = np.zeros((1, 1, 4, 4), np.float32)
     v[0, 0, 1, 1] = 5.0
     rows = cols = _tile_windows(2, 3, stride=1)
@@ -349,7 +349,7 @@ def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype
 def test_stride_one_conv_backward_with_non_finite_values_matches_the_general_path(monkeypatch):
     """The wide layout's extra columns multiply x (or w) by zero: with an inf there the
     backward must not turn 0 * inf into NaNs the general path does not have."""
-    from framework.backends.numpy import conv as np_conv
+    from framework._backends.numpy import conv as np_conv
     rng = np.random.default_rng(14)
     x, w = rng.standard_normal((2, 1, 6, 6)), rng.standard_normal((2, 1, 3, 3))
     dy = rng.standard_normal((2, 2, 4, 4))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import framework  # noqa: F401 - registers every op
-from framework.backends import contract
+from framework._backends import contract
 from framework.ops import registry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -115,7 +115,7 @@ def test_interpreter_scalar_index_shim_squeezes_one_element_arrays():
     import numpy as np
     from triton.runtime import interpreter
 
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     if runtime.mode() != "interpreter":
         pytest.skip("the shim is installed under the interpreter only")
     runtime.kernels()
@@ -210,7 +210,7 @@ def test_summary_of_an_empty_folder_says_nothing_ran(tmp_path, monkeypatch):
 # torch and Triton's launcher -------------------------------------------------------------
 
 def test_launchers_up_to_triton_3_7_need_torch():
-    from framework.backends.triton.runtime import launcher_needs_torch
+    from framework._backends.triton.runtime import launcher_needs_torch
     assert [launcher_needs_torch(v) for v in ("3.6.0", "3.7.1", "3.8.0", "3.9.0", "3.10.0",
                                                "4.0.0", "3.8.0+git1234")] == [
         True, True, False, False, False, False, False]
@@ -221,7 +221,7 @@ def test_gpu_without_torch_on_an_old_triton_is_a_clear_error(monkeypatch):
 
     import triton
 
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(triton, "__version__", "3.6.0")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch"
@@ -244,7 +244,7 @@ def test_gpu_launches_import_torch_only_where_triton_needs_it():
 
     import triton
 
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     if runtime._gpu_count() == 0:
         pytest.skip("needs a GPU (the interpreter never imports torch: test_autograd.py)")
     code = ("import sys, framework\n"

@@ -16,7 +16,7 @@ import pytest
 import framework
 import framework.nn as nn
 import framework.nn.functional as F
-from framework.backends.triton import runtime
+from framework._backends.triton import runtime
 
 
 def _mlp():

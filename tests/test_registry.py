@@ -5,7 +5,7 @@ import os
 import pytest
 
 import framework  # noqa: F401 - registers every op
-from framework.backends import contract
+from framework._backends import contract
 from framework.ops import registry
 from framework.ops import PUBLIC_FAMILIES
 from framework.tensor import FORWARDED_METHODS

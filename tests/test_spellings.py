@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import framework
-from framework import _backend_flags
+from framework import backends as _backend_flags
 from helpers import assert_close
 
 
@@ -197,6 +197,15 @@ def test_accelerator():
         framework.device("cuda") if framework.cuda.is_available() else None)
     assert framework.accelerator.device_count() == (
         framework.cuda.device_count() if framework.cuda.is_available() else 0)
+
+
+def test_framework_backends_shows_only_the_public_flags():
+    """``framework.backends`` is PyTorch's flags namespace; the compute backends are private."""
+    import framework.backends.cudnn as cudnn_module
+    public = {name for name in dir(framework.backends) if not name.startswith("_")}
+    assert public == {"cudnn", "mps", "cuda"}
+    assert cudnn_module is framework.backends.cudnn
+    assert hasattr(framework._backends, "for_device")
 
 
 def test_backend_flags_names_and_defaults_match_torch():

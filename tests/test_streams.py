@@ -20,7 +20,7 @@ import pytest
 
 import framework
 from framework import dtypes
-from framework.backends.triton import device_errors, memory, runtime
+from framework._backends.triton import device_errors, memory, runtime
 
 TORCH_STREAM = 0x7F  # what Triton 3.6 would get from torch under torch.cuda.stream(s)
 _BACKED = 1 << 20  # allocations up to this size get real host memory (the L2 scratch does not)

@@ -3,7 +3,7 @@
 A kernel that finds an index outside ``[0, limit)`` skips that access (its
 loads and stores are masked) and records the index with ``report_bad_indices``
 in a small ``int64[4]`` error flag that the host reads at its next
-synchronization (``framework/backends/triton/device_errors.py``):
+synchronization (``framework/_backends/triton/device_errors.py``):
 
 * slot 0: the code of the first kernel that found a bad index (0: none),
 * slot 1: 1 + the largest index >= limit (0: none),

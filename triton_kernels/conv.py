@@ -42,7 +42,7 @@ CONV_CONFIGS = {
     "conv2d_dgrad_kernel": {"half": dict(_TILE, num_warps=8), "wide": dict(_TILE, num_warps=8)},
     "conv2d_wgrad_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
 }
-# What the autotuner tries (framework.autotune, via framework/backends/triton/conv.py).
+# What the autotuner tries (framework.autotune, via framework/_backends/triton/conv.py).
 _SPACE_TILES = [(128, 128), (128, 64), (64, 128), (64, 64), (32, 64), (64, 32), (32, 32)]
 
 

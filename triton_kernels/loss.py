@@ -1,6 +1,6 @@
 """Fused losses over an (M, C) matrix of logits: cross-entropy and negative log-likelihood.
 
-The host (``framework.backends.triton.loss``) passes rows (batch elements,
+The host (``framework._backends.triton.loss``) passes rows (batch elements,
 K-dimensional targets already flattened into rows) and classes as an (M, C)
 matrix with strides ``(stride_m, stride_c)``. Every kernel handles BLOCK_M
 rows per program and walks the classes in BLOCK_C-wide chunks, so a row of

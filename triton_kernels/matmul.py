@@ -17,7 +17,7 @@ from .elementwise import _tanh
 
 # Config space. Each entry: tile sizes, the L2 grouping of tile rows, the K
 # split, and launch options. ``config_space`` enumerates what the autotuner
-# tries (``framework/backends/triton/matmul.py`` and ``framework.autotune``);
+# tries (``framework/_backends/triton/matmul.py`` and ``framework.autotune``);
 # ``default_config`` is the heuristic used on a cache miss. The configs below
 # are the heuristic's; their register use was checked with cuobjdump for sm_90
 # and sm_80 (no spills as used):

@@ -1,7 +1,7 @@
 """Pooling and interpolation on (N, C, H, W) tensors: max/avg pooling over windows, nearest and
 bilinear resampling, and their backward passes.
 
-The host (``framework.backends.triton.pool``) describes every output row and
+The host (``framework._backends.triton.pool``) describes every output row and
 column by small int32/float tables, built once per call from the op layer's
 per-axis descriptions:
 

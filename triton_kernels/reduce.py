@@ -1,6 +1,6 @@
 """Row reductions of an (M, N) matrix: sum, mean, prod, max, min, any, all, argmax/argmin, var, logsumexp.
 
-The host (``framework.backends.triton.reduce``) moves the reduced dims last
+The host (``framework._backends.triton.reduce``) moves the reduced dims last
 and passes the operand as an (M, N) matrix with strides ``(stride_m,
 stride_n)``, copying it to a contiguous buffer only when the kept or the
 reduced dims cannot be walked with one stride each. Every kernel here

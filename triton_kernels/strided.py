@@ -1,7 +1,7 @@
 """Index arithmetic shared by kernels that read or write strided N-d views.
 
 Host code collapses an operand set to at most ``MAX_DIMS`` dims (see
-``framework.backends.triton.launch``), padding at the front with size-1
+``framework._backends.triton.launch``), padding at the front with size-1
 dims, and passes the sizes of dims 1..5 plus each operand's six strides.
 """
 import triton

@@ -98,7 +98,7 @@ def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
 
 
 def _on_gpu() -> bool:
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     return runtime.mode() == "gpu"
 
 

@@ -15,7 +15,7 @@ KNOWN_OPS = ("matmul", "conv2d")
 
 def tunable_for(problem: dict):
     """The ``Tunable`` serving ``problem`` (conv problems name their GEMM kernel)."""
-    from ..backends.triton import conv, matmul
+    from .._backends.triton import conv, matmul
     if problem["op"] == "conv2d":
         return conv.CONV_TUNABLES[problem["kernel"]]
     return matmul.MATMUL

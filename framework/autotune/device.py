@@ -19,7 +19,7 @@ def triton_version() -> str:
 @functools.lru_cache(maxsize=None)
 def describe(index: int = 0) -> dict:
     """``{"name", "capability", "sms", "triton"}`` of ``cuda:index`` (the interpreter is one device)."""
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     if runtime.mode() != "gpu":
         return {"name": "Triton interpreter", "capability": "0.0", "sms": 1,
                 "triton": triton_version()}
@@ -32,14 +32,14 @@ def describe(index: int = 0) -> dict:
 @functools.lru_cache(maxsize=None)
 def shared_memory_per_block(index: int = 0) -> int:
     """The most shared memory one program may use (bytes): prunes config spaces."""
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     if runtime.mode() != "gpu":
         return INTERPRETER_SHARED_MEMORY
     return _attribute("CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN", index)
 
 
 def _attribute(name: str, index: int) -> int:
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     driver = runtime._driver()
     dev = runtime.check(driver.cuDeviceGet(index))
     return int(runtime.check(driver.cuDeviceGetAttribute(getattr(driver.CUdevice_attribute, name),

@@ -17,7 +17,7 @@ L2_FLUSH_BYTES = 256 * 1024 * 1024
 
 def median_ms(fn, repeats: int = 10, warmup: int = 2, flush_l2: bool = True) -> float:
     """Median wall time of ``fn()`` in milliseconds (GPU time on a GPU)."""
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     for _ in range(warmup):
         fn()
     if runtime.mode() != "gpu":
@@ -35,8 +35,8 @@ def _host_median(fn, repeats: int) -> float:
 
 
 def _event_median(fn, repeats: int, flush_l2: bool) -> float:
-    from ..backends.triton import runtime
-    from ..backends.triton.memory import buffer_address, empty
+    from .._backends.triton import runtime
+    from .._backends.triton.memory import buffer_address, empty
     from .. import dtypes
     driver, check, stream = runtime._driver(), runtime.check, runtime.STREAM
     runtime.make_current()

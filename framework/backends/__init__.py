@@ -1,65 +1,98 @@
-"""Backends: one implementation of the kernel contract per runtime.
+"""``framework.backends``: PyTorch's backend flags ``cudnn``, ``mps`` and ``cuda``
+(``torch.backends.*``). The compute backends (NumPy, Triton) live in the private
+``framework._backends``.
 
-``for_device(device)`` returns the kernel namespace serving a device:
-``framework.backends.numpy`` for ``cpu``, ``framework.backends.triton`` for
-``cuda``. Both are imported lazily (Triton only when a ``cuda`` tensor is
-first made).
+framework runs no cuDNN and no Metal: the ``cudnn`` flags are kept (and read back)
+so scripts that set them run unchanged, ``cudnn.is_available()`` is False, and
+``mps`` is never available. ``cuda.matmul.allow_tf32`` is framework's float32
+matmul precision (``'high'`` when True, ``'highest'`` when False), which the
+Triton matmul and conv kernels follow. These flags are process-wide, as in
+PyTorch.
 """
-from __future__ import annotations
+import contextlib as _contextlib
+import sys as _sys
 
-import importlib
+from .._backends.precision import _MatmulFlags
 
-from . import contract
-from .precision import cuda  # noqa: F401 - framework.backends.cuda.matmul.allow_tf32
-
-# One module per family in each backend (a backend may not have every family yet).
-FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "movement", "scan",
-            "sort", "conv", "pool", "norm", "activation", "loss", "attention", "optim")
-_loaded: dict = {}
+__all__ = ["cudnn", "mps", "cuda"]
 
 
-class Backend:
-    """A flat namespace of kernel functions, one per contract name."""
+class _CudnnFlags:
+    """``torch.backends.cudnn``: ``enabled``, ``benchmark``, ``deterministic``,
+    ``allow_tf32`` (stored; framework has no cuDNN, so they change no kernel)."""
 
-    def __init__(self, name: str, kernels: dict) -> None:
-        self.name = name
-        self.kernels = kernels
-        for key, fn in kernels.items():
-            setattr(self, key, fn)
+    def __init__(self) -> None:
+        self.enabled = True
+        self.benchmark = False
+        self.deterministic = False
+        self.allow_tf32 = True
+        self.benchmark_limit = 10
 
-    def missing(self) -> list:
-        """Contract kernels this backend does not implement."""
-        return [name for name in contract.kernel_names() if name not in self.kernels]
+    @staticmethod
+    def is_available() -> bool:
+        """False: framework's convolutions are its own Triton kernels, not cuDNN."""
+        return False
+
+    @staticmethod
+    def version():
+        """None: no cuDNN library is loaded."""
+        return None
+
+    @_contextlib.contextmanager
+    def flags(self, enabled: bool = False, benchmark: bool = False,
+              deterministic: bool = False, allow_tf32: bool = True):
+        """Set the flags inside a ``with`` block, restoring them after."""
+        names = ("enabled", "benchmark", "deterministic", "allow_tf32")
+        saved = tuple(getattr(self, n) for n in names)
+        for name, value in zip(names, (enabled, benchmark, deterministic, allow_tf32)):
+            setattr(self, name, value)
+        try:
+            yield
+        finally:
+            for name, value in zip(names, saved):
+                setattr(self, name, value)
 
 
-def _family_module(backend: str, family: str):
-    module = "copy" if (backend == "triton" and family == "memory") else family
-    return importlib.import_module(f"framework.backends.{backend}.{module}")
+class _MpsFlags:
+    """``torch.backends.mps``: Apple's Metal backend, which framework does not have."""
+
+    @staticmethod
+    def is_available() -> bool:
+        """False: no Metal backend."""
+        return False
+
+    @staticmethod
+    def is_built() -> bool:
+        """False: framework is not built with Metal."""
+        return False
 
 
-def load(name: str) -> Backend:
-    """Import backend ``name`` ('numpy' or 'triton') and collect its kernels."""
-    if name not in _loaded:
-        kernels = {}
-        for family in FAMILIES:
-            try:
-                module = _family_module(name, family)
-            except ModuleNotFoundError as exc:
-                if exc.name and exc.name.startswith(f"framework.backends.{name}."):
-                    continue
-                raise
-            kernels.update(module.KERNELS)
-        _loaded[name] = Backend(name, kernels)
-    return _loaded[name]
+class _CudaMatmulFlags(_MatmulFlags):
+    """``torch.backends.cuda.matmul``: ``allow_tf32`` is framework's float32 matmul precision;
+    the reduced-precision-reduction flags are kept (framework's fp16/bf16 matmuls always
+    accumulate in fp32)."""
+
+    allow_fp16_reduced_precision_reduction = True
+    allow_bf16_reduced_precision_reduction = True
 
 
-def for_device(device) -> Backend:
-    """Kernels for a ``device`` (``cpu`` → NumPy, ``cuda`` → Triton)."""
-    if device.type == "cpu":
-        return _loaded.get("numpy") or load("numpy")
-    backend = _loaded.get("triton")
-    if backend is None:
-        from .triton import runtime
-        runtime.require(device.index or 0)
-        backend = load("triton")
-    return backend
+class _CudaBackendFlags:
+    """``torch.backends.cuda``: ``matmul.allow_tf32`` (framework's float32 matmul precision)
+    and ``is_built()``."""
+
+    matmul = _CudaMatmulFlags()
+
+    @staticmethod
+    def is_built() -> bool:
+        """True: the ``cuda`` backend (Triton kernels) is part of every framework install."""
+        return True
+
+
+cudnn = _CudnnFlags()
+mps = _MpsFlags()
+cuda = _CudaBackendFlags()
+
+# ``import framework.backends.cudnn as cudnn`` works as in PyTorch (the flags are objects)
+for _name in __all__:
+    _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
+del _name

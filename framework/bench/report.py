@@ -62,7 +62,7 @@ def environment() -> dict:
     """Versions, machine and runtime, recorded with every result file."""
     import framework
     from importlib import metadata
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     env = {"framework": framework.__version__, "python": platform.python_version(),
            "numpy": np.__version__, "machine": platform.machine(), "processor": platform.processor(),
            "cpu_count": os.cpu_count(), "cuda_runtime": runtime.mode(),

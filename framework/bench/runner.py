@@ -161,7 +161,7 @@ def run(suites=SUITES, quick: bool = False, devices=("cpu", "cuda"), ops=None,
     ``progress(done, total, label)`` is called before each row and once at the end;
     ``checkpoint(results, notes)`` after each row (e.g. to keep a JSON file current).
     """
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     plan, notes = [], []
     for device in devices:
         if device == "cuda" and runtime.mode() != "gpu":

@@ -46,7 +46,7 @@ class EventTimer:
 
     def __init__(self) -> None:
         from .. import dtypes
-        from ..backends.triton import memory, runtime
+        from .._backends.triton import memory, runtime
         self.driver, self.check, self.stream = runtime._driver(), runtime.check, runtime.STREAM
         # framework's allocator makes the primary context current (as framework.autotune.timing)
         self._scratch = memory.empty((L2_FLUSH_BYTES // 4,), dtypes.int32)

@@ -121,7 +121,7 @@ def dtype_code(dtype) -> int:
 
 
 def _require_gpu(index: int) -> None:
-    from ..backends.triton import runtime
+    from .._backends.triton import runtime
     mode = runtime.mode()
     if mode != "gpu":
         why = ("cuda tensors run on the Triton interpreter here (host memory)" if mode ==
@@ -350,7 +350,7 @@ class NCCLGroup:
 
 def completion_probe():
     """Record a CUDA event on the default stream now; returns ``done()``: has it completed?"""
-    from ..backends.triton.runtime import _driver, check
+    from .._backends.triton.runtime import _driver, check
     driver = _driver()
     event = check(driver.cuEventCreate(driver.CUevent_flags.CU_EVENT_DISABLE_TIMING))
     check(driver.cuEventRecord(event, 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from .. import dtypes
-from ..backends import for_device
+from .._backends import for_device
 from ..tensor import Tensor
 
 

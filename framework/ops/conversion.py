@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..backends import for_device
+from .._backends import for_device
 from ..devices import as_device, device as Device
 from ..tensor import Tensor
 from ._util import backend, wrap

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from ..backends import for_device
+from .._backends import for_device
 from ..devices import CPU, as_device, get_default_device
 from ..random import generator_for
 from ..tensor import Size, Tensor
@@ -124,7 +124,7 @@ def as_tensor(data, dtype: dtypes.dtype | None = None, device=None) -> Tensor:
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A CPU tensor sharing memory with a NumPy array."""
-    from ..backends.array import Array, Storage
+    from .._backends.array import Array, Storage
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtype = dtypes.from_numpy_dtype(array.dtype)

@@ -23,7 +23,7 @@ from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import no_grad
-from ..backends import for_device
+from .._backends import for_device
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, float_dtype_of, wrap
 from .out import supports_out

@@ -178,7 +178,7 @@ def _check_bounds(index: Tensor, size: int, dim: int, error=RuntimeError, messag
 
     Only on ``cpu``: on ``cuda`` reading the range would stall the pipeline, so the kernels
     check each index and a bad one raises at the next host synchronization
-    (``framework/backends/triton/device_errors.py``), as in PyTorch.
+    (``framework/_backends/triton/device_errors.py``), as in PyTorch.
     """
     if index.numel() == 0:
         return False

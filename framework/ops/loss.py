@@ -111,7 +111,7 @@ def _check_index_target_shape(op: str, input: Tensor, target: Tensor) -> None:
 def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> None:
     """Class indices must be int64 and in [0, C) (``ignore_index`` excepted): ``IndexError`` on
     cpu. On cuda the loss kernel checks the range instead (no host read) and a bad target
-    raises at the next host synchronization (``framework/backends/triton/device_errors.py``)."""
+    raises at the next host synchronization (``framework/_backends/triton/device_errors.py``)."""
     if target.dtype is not dtypes.int64:
         raise RuntimeError(f"{op}(): expected target dtype to be Long, but got "
                            f"{_torch_type_name(target.dtype)}")

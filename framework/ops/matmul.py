@@ -24,7 +24,7 @@ from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
-from ..backends.array import Array, broadcast_strides, contiguous_strides
+from .._backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out

@@ -1,6 +1,6 @@
 """Normalizations and softmax: softmax, log_softmax, layer/rms/group/batch/instance norm, normalize.
 
-Two fused kernel pairs serve the family (``framework/backends/contract.py``, ``NORM``):
+Two fused kernel pairs serve the family (``framework/_backends/contract.py``, ``NORM``):
 
 * ``softmax`` / ``softmax_backward``: one row (the elements along ``dim``)
   per program; the result is contiguous, like PyTorch's.

@@ -20,7 +20,7 @@ from collections import namedtuple
 from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
-from ..backends.array import Array, contiguous_strides
+from .._backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dims, wrap
 from .out import supports_out

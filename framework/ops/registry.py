@@ -79,7 +79,7 @@ def custom_ops_table() -> str:
 def coverage_table() -> str:
     """The Markdown op coverage table of ``docs/ops.md``."""
     import framework  # noqa: F401 - registers every op
-    from ..backends import load
+    from .._backends import load
     numpy_kernels = load("numpy").kernels
     triton_kernels = _triton_kernel_names()
     lines = [
@@ -107,12 +107,12 @@ def _mark(flag: bool) -> str:
 def _triton_kernel_names() -> set:
     """Kernel names the Triton backend implements, read without starting a GPU runtime."""
     import importlib
-    from ..backends import FAMILIES
+    from .._backends import FAMILIES
     names = set()
     for family in FAMILIES:
         module = "copy" if family == "memory" else family
         try:
-            names.update(importlib.import_module(f"framework.backends.triton.{module}").KERNELS)
+            names.update(importlib.import_module(f"framework._backends.triton.{module}").KERNELS)
         except ModuleNotFoundError:
             continue
     return names

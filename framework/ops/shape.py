@@ -11,7 +11,7 @@ from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
-from ..backends.array import contiguous_strides
+from .._backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, common_device, normalize_dim, wrap
 from .out import supports_out

@@ -5,7 +5,7 @@ The PyTorch contract: ``param_groups`` is a list of dicts, each holding its
 parameter to its dict of buffers; ``state_dict()`` refers to parameters by
 their index in group order, so it loads into a fresh optimizer over the same
 model. Subclasses implement ``_update_group(group)``; each parameter's update
-is one fused backend kernel (``framework/backends/*/optim.py``).
+is one fused backend kernel (``framework/_backends/*/optim.py``).
 """
 from __future__ import annotations
 

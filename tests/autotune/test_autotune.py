@@ -14,7 +14,7 @@ import pytest
 import framework
 from framework import autotune
 from framework.autotune import ConfigCache, bucket, make_key, source_hash
-from framework.backends.triton import matmul as triton_matmul
+from framework._backends.triton import matmul as triton_matmul
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEVICE = {"name": "Test GPU", "capability": "9.0", "sms": 132, "triton": "3.6.0"}
@@ -126,7 +126,7 @@ def test_file_for_another_gpu_or_format_is_ignored(tmp_path):
 
 def _problem(m=8, n=8, k=40):
     """The matmul problem a launch of these sizes looks up (dtype per the TF32 setting)."""
-    from framework.backends.precision import tf32_enabled
+    from framework._backends.precision import tf32_enabled
     return {"m": m, "n": n, "k": k, "batch": 1, "dtype": "tf32" if tf32_enabled() else "fp32",
             "layout": "NN"}
 
@@ -283,7 +283,7 @@ def test_tf32_is_on_by_default_and_selectable_like_pytorch():
 
 
 def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
-    from framework.backends.triton import conv as triton_conv
+    from framework._backends.triton import conv as triton_conv
     x = framework.randn(1, 2, 5, 5, device="cuda")
     w = framework.randn(3, 2, 3, 3, device="cuda")
     with autotune.record() as seen:
@@ -389,7 +389,7 @@ def test_a_cached_config_outside_the_kernels_space_is_ignored_with_one_warning(c
 
 
 def test_a_bad_conv_entry_is_ignored_and_the_conv_is_right():
-    from framework.backends.triton import conv as triton_conv
+    from framework._backends.triton import conv as triton_conv
     x = framework.randn(1, 2, 5, 5, device="cuda")
     w = framework.randn(3, 2, 3, 3, device="cuda")
     with autotune.record() as seen:
@@ -484,7 +484,7 @@ def test_cli_import_refuses_a_bad_file_and_skips_bad_entries(tmp_path, private_c
 def test_every_gpu_heuristic_config_is_a_valid_cached_config_for_its_dtype():
     """A tuned entry may hold the heuristic config of its problem; every problem of the same
     bucket must accept it, so the GPU heuristic's every answer is in the accepted set."""
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     kernels = runtime.kernels().matmul
     sizes = (1, 16, 200, 256, 257, 1000, 1024, 4096, 20000)
     for itemsize, tensor_cores in ((2, True), (4, True), (4, False), (8, False)):

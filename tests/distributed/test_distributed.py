@@ -162,7 +162,7 @@ def test_nccl_missing_library_gives_a_clear_error(monkeypatch):
 
 
 def test_nccl_without_a_gpu_says_so(monkeypatch):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     if runtime.mode() == "gpu":
         pytest.skip("a GPU is present: the GPU check runs the NCCL backend itself")
     monkeypatch.setattr(nccl, "library", lambda: object())  # as if libnccl were installed

@@ -124,7 +124,7 @@ def test_hypothesis_conv_transpose2d(device_name, case, extra):
 def test_groups_beyond_the_grid_limit_launch_in_chunks(monkeypatch):
     # More groups than CUDA's grid axis 1 allows run as several launches (limit lowered here).
     framework.zeros(1, device="cuda")  # start the cuda runtime before Triton is imported
-    from framework.backends.triton import conv as triton_conv
+    from framework._backends.triton import conv as triton_conv
     monkeypatch.setattr(triton_conv, "MAX_GRID_GROUPS", 2)
     kwargs = {"groups": 5, "padding": 1}
     check_op(_call(FF.conv2d, kwargs, False), _call(F.conv2d, kwargs, False),

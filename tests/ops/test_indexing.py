@@ -13,7 +13,7 @@ import torch
 import framework
 import framework.nn.functional as F
 from helpers import check_op
-from framework.backends.triton import runtime
+from framework._backends.triton import runtime
 
 RNG = np.random.default_rng(0)
 I64 = framework.int64

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import framework
-from framework.backends import for_device
+from framework._backends import for_device
 
 RNG = np.random.default_rng(1234)
 
@@ -155,7 +155,7 @@ def test_zero_k_gives_zeros(device):
 
 def test_grouped_tile_order(monkeypatch):
     """Many small tiles with partial groups: every (pid_m, pid_n) is covered exactly once."""
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     kernels = runtime.kernels().matmul
     config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 2, "SPLIT_K": 1,
               "num_warps": 4, "num_stages": 1}
@@ -167,7 +167,7 @@ def test_grouped_tile_order(monkeypatch):
 @pytest.mark.parametrize("dtype", [framework.float32, framework.bfloat16], ids=str)
 def test_split_k_sums_the_partial_products(monkeypatch, split, dtype):
     """Split-K: K = 70 in blocks of 16 (5 blocks) over 2 or 3 splits, one split left short."""
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     kernels = runtime.kernels().matmul
     config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": split,
               "num_warps": 4, "num_stages": 1}
@@ -177,7 +177,7 @@ def test_split_k_sums_the_partial_products(monkeypatch, split, dtype):
 
 
 def test_batch_launched_in_chunks(monkeypatch):
-    from framework.backends.triton import matmul as launcher
+    from framework._backends.triton import matmul as launcher
     monkeypatch.setattr(launcher, "_MAX_GRID_BATCH", 2)
     check_op(framework.bmm, torch.bmm, [randn(5, 2, 3), randn(5, 3, 2)], device="cuda",
              contiguous=False)
@@ -430,7 +430,7 @@ def test_linear_fused_activation_and_residual(device, activation):
 
 def test_linear_epilogue_after_split_k(monkeypatch):
     """A split-K config applies the epilogue after summing the partial products."""
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     kernels = runtime.kernels().matmul
     config = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
               "num_warps": 4, "num_stages": 1}

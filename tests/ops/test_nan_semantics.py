@@ -274,7 +274,7 @@ SMALL_BLOCKS = {
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     kernels = runtime.kernels()
     for family, sizes in SMALL_BLOCKS.items():
         for name, value in sizes.items():

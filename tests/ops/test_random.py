@@ -73,8 +73,8 @@ def test_dropout_reproducible_with_manual_seed(device):
 
 
 def test_dropout_mask_does_not_depend_on_block_size():
-    from framework.backends.triton.memory import from_numpy, to_numpy
-    from framework.backends.triton.random import launch_dropout
+    from framework._backends.triton.memory import from_numpy, to_numpy
+    from framework._backends.triton.random import launch_dropout
     x = from_numpy(np.ones(3000, dtype=np.float32), framework.float32)
     small = to_numpy(launch_dropout(x, 0.5, 7, 12, 128))
     large = to_numpy(launch_dropout(x, 0.5, 7, 12, 2048))

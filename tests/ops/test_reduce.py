@@ -275,7 +275,7 @@ def test_var_std_large_mean_is_stable(device, monkeypatch):
     check_op(lambda a: framework.var(a, 1), lambda a: torch.var(a, 1), [x], device=device,
              dtype=framework.float32, rtol=1e-3, atol=1e-3, grad=False)
     if device == "cuda":  # and through the split path's chunk merge
-        from framework.backends.triton import runtime
+        from framework._backends.triton import runtime
         monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
         check_op(lambda a: framework.var(a, 1), lambda a: torch.var(a, 1), [x], device=device,
                  dtype=framework.float32, rtol=1e-3, atol=1e-3, grad=False)
@@ -302,7 +302,7 @@ def test_logsumexp_integer_input_and_large_values(device):
 # two-launch (split) path of the Triton backend -----------------------------------------
 @pytest.mark.parametrize("op", ["sum", "mean", "prod", "amax", "amin", "logsumexp", "var", "std"])
 def test_split_rows_triton(monkeypatch, op):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
     run_case(op, (2, 100), 1, False, "cuda")  # 12 chunks of 9 columns, the last of 1
     run_case(op, (99,), None, False, "cuda", dtype=framework.float64)
@@ -310,7 +310,7 @@ def test_split_rows_triton(monkeypatch, op):
 
 @pytest.mark.parametrize("op", ["argmax", "argmin", "max", "min"])
 def test_split_rows_triton_arg(monkeypatch, op):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
     x = np.round(_normal(3, 40), 1)  # many ties across chunks: the first index must win
     x[1, 12] = x[1, 35] = 9.0
@@ -324,7 +324,7 @@ def test_split_rows_triton_arg(monkeypatch, op):
 
 @pytest.mark.parametrize("op", ["all", "any"])
 def test_split_rows_triton_logical(monkeypatch, op):
-    from framework.backends.triton import runtime
+    from framework._backends.triton import runtime
     monkeypatch.setattr(runtime.kernels().reduce, "SPLIT_MIN_COLS", 8)
     x = np.ones((2, 100))
     x[1, 77] = 0.0

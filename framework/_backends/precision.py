@@ -43,12 +43,3 @@ class _MatmulFlags:
     @allow_tf32.setter
     def allow_tf32(self, value: bool) -> None:
         set_float32_matmul_precision("high" if value else "highest")
-
-
-class _CudaFlags:
-    """``framework.backends.cuda``: PyTorch-style backend flags."""
-
-    matmul = _MatmulFlags()
-
-
-cuda = _CudaFlags()

@@ -1,8 +1,8 @@
 """The backend contract: the one flat list of kernel functions.
 
-Every backend (``framework.backends.numpy``, ``framework.backends.triton``)
+Every backend (``framework._backends.numpy``, ``framework._backends.triton``)
 implements each name below once, with the signature given. Kernels take and
-return ``Array`` views (``framework.backends.array``); they allocate their
+return ``Array`` views (``framework._backends.array``); they allocate their
 outputs contiguous, never modify inputs (except ``copy_``), and take Python
 scalars where a parameter is a scalar. The op layer has already validated
 arguments, broadcast shapes and chosen result dtypes.

@@ -2,7 +2,7 @@
 
 Half types compute in float32, float64 in float64 (``compute_dtype``); every
 op is vectorized NumPy over the whole array. ``p0``/``p1`` are the op's
-scalar parameters (see ``framework.backends.contract.ACTIVATION``).
+scalar parameters (see ``framework._backends.contract.ACTIVATION``).
 """
 from __future__ import annotations
 
