@@ -122,6 +122,25 @@ CASES = [
     ("repeat", [(3, 4)], lambda m, f, x: x.repeat(2, 1)),
     ("cumsum", [(3, 4)], lambda m, f, x: x.cumsum(1)),
     ("masked_fill", [(3, 4)], lambda m, f, x: x.masked_fill(x > 0, 0.0)),
+    # ops added with issue 11's spatial, scatter and math items
+    ("conv3d", [(1, 2, 3, 3, 3), (2, 2, 2, 2, 2)], lambda m, f, x, w: f.conv3d(x, w)),
+    ("conv_transpose3d", [(1, 2, 2, 2, 2), (2, 2, 2, 2, 2)],
+     lambda m, f, x, w: f.conv_transpose3d(x, w)),
+    ("max_pool3d", [(1, 2, 4, 4, 4)], lambda m, f, x: f.max_pool3d(x, 2)),
+    ("avg_pool3d", [(1, 2, 4, 4, 4)], lambda m, f, x: f.avg_pool3d(x, 2)),
+    ("interpolate trilinear", [(1, 2, 2, 2, 2)],
+     lambda m, f, x: f.interpolate(x, scale_factor=2, mode="trilinear")),
+    ("interpolate nearest 3d", [(1, 2, 2, 2, 2)], lambda m, f, x: f.interpolate(x, scale_factor=2)),
+    ("Tensor.unfold", [(3, 5)], lambda m, f, x: x.unfold(1, 2, 1)),
+    ("scatter_reduce", [(3, 4), (3, 4)],
+     lambda m, f, x, y: x.scatter_reduce(1, m.tensor([[1, 0, 1, 0]] * 3, device=x.device), y,
+                                         "amax")),
+    ("index_reduce", [(3, 4), (2, 4)],
+     lambda m, f, x, y: x.index_reduce(0, m.tensor([2, 0], device=x.device), y, "prod")),
+    ("asin", [(3, 4)], lambda m, f, x: (x * 0.5).asin()),
+    ("erfinv", [(3, 4)], lambda m, f, x: (x * 0.5).erfinv()),
+    ("hypot", [(3, 4), (3, 4)], lambda m, f, x, y: m.hypot(x, y)),
+    ("logaddexp", [(3, 4), (3, 4)], lambda m, f, x, y: m.logaddexp(x, y)),
 ]
 
 

@@ -772,8 +772,9 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
     strides = x.stride()
     shape = tuple(x.shape[:d]) + ((n - size) // step + 1,) + tuple(x.shape[d + 1:]) + (size,)
     view_strides = strides[:d] + (strides[d] * step,) + strides[d + 1:] + (strides[d],)
-    return _view_op(x, shape, view_strides, x.storage_offset(),
-                    _unfold_backward(tuple(x.shape), d, size, step))
+    return rename_node(_view_op(x, shape, view_strides, x.storage_offset(),
+                                _unfold_backward(tuple(x.shape), d, size, step)),
+                       "UnfoldBackward0", source=x)
 
 
 # --- diagonals, meshgrid, diff ------------------------------------------------------------------
