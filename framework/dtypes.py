@@ -179,6 +179,17 @@ def can_cast(src: dtype, dst: dtype) -> "builtins.bool":
 
 
 
+# PyTorch's ScalarType names, as its error messages print them
+_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+                      "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+                      "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def scalar_type_name(d: dtype) -> str:
+    """PyTorch's name of ``d`` in its error messages (``Float``, ``Long``, ``Byte``, ...)."""
+    return _SCALAR_TYPE_NAMES.get(d.name, d.name)
+
+
 def as_dtype(value, op: str = "dtype") -> "dtype | None":
     """A framework dtype from a dtype, a Python type (``float`` -> float64, ``int`` -> int64,
     ``bool``) or None; ``TypeError`` naming ``op`` otherwise."""

@@ -35,9 +35,6 @@ _OP = "scaled_dot_product_attention"
 register(_OP, "attention", ("attention_forward", "attention_backward"))
 
 # PyTorch's names for dtypes in its error messages.
-_TORCH_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-                "bfloat16": "c10::BFloat16", "int32": "int", "int64": "long int", "bool": "bool",
-                "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
 
 
 # --- autograd -------------------------------------------------------------------------------
@@ -84,10 +81,6 @@ def _array(t):
 
 
 # --- validation -----------------------------------------------------------------------------
-def _torch_name(dtype) -> str:
-    return _TORCH_NAMES.get(dtype.name, dtype.name)
-
-
 def _check_arguments(query, key, value, attn_mask, dropout_p, is_causal, scale) -> None:
     for name, t in (("query", query), ("key", key), ("value", value)):
         check_tensor(_OP, name, t)
@@ -99,12 +92,12 @@ def _check_arguments(query, key, value, attn_mask, dropout_p, is_causal, scale) 
                            f"value.dim: {value.ndim} instead.")
     if not (query.dtype is key.dtype is value.dtype):
         raise RuntimeError(f"{_OP}(): Expected query, key, and value to have the same dtype, but "
-                           f"got query.dtype: {_torch_name(query.dtype)} key.dtype: "
-                           f"{_torch_name(key.dtype)} and value.dtype: {_torch_name(value.dtype)} "
+                           f"got query.dtype: {dtypes.scalar_type_name(query.dtype)} key.dtype: "
+                           f"{dtypes.scalar_type_name(key.dtype)} and value.dtype: {dtypes.scalar_type_name(value.dtype)} "
                            "instead.")
     if not query.dtype.is_floating_point:
         raise RuntimeError(f"{_OP}(): expected query, key and value of a floating point dtype, "
-                           f"but got {_torch_name(query.dtype)}")
+                           f"but got {dtypes.scalar_type_name(query.dtype)}")
     common_device(_OP, query, key, value, attn_mask)
     _check_mask(query, attn_mask, is_causal)
     if isinstance(dropout_p, bool) or not isinstance(dropout_p, (int, float)):
@@ -125,8 +118,8 @@ def _check_mask(query, attn_mask, is_causal) -> None:
         raise RuntimeError(f"{_OP}(): Explicit attn_mask should not be set when is_causal=True")
     if attn_mask.dtype is not dtypes.bool and not attn_mask.dtype.is_floating_point:
         raise RuntimeError(f"{_OP}(): Expected attn_mask dtype to be bool or float or to match "
-                           f"query dtype, but got attn_mask.dtype: {_torch_name(attn_mask.dtype)} "
-                           f"and  query.dtype: {_torch_name(query.dtype)} instead.")
+                           f"query dtype, but got attn_mask.dtype: {dtypes.scalar_type_name(attn_mask.dtype)} "
+                           f"and  query.dtype: {dtypes.scalar_type_name(query.dtype)} instead.")
 
 
 def _check_shapes(query, key, value) -> None:

@@ -57,11 +57,6 @@ register("fold", "conv", ("col2im", "im2col"))
 del _name
 
 IntOrPair = Union[int, tuple, list]
-_TORCH_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-    "int32": "Int", "int64": "Long", "int16": "Short", "int8": "Char", "uint8": "Byte",
-    "bool": "Bool",
-}
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
             "bfloat16": "c10::BFloat16"}
 
@@ -163,10 +158,6 @@ class _Fold(Function):
 
 
 # --- argument checks ------------------------------------------------------------------------------
-def _torch_name(dtype) -> str:
-    return _TORCH_NAMES.get(dtype.name, dtype.name)
-
-
 def _int_tuple(op: str, name: str, value, n: int) -> tuple:
     """``value`` (an int, or a sequence of 1 or ``n`` ints) as an ``n``-tuple, like PyTorch's expand."""
     if isinstance(value, bool) or not isinstance(value, (int, tuple, list)):
@@ -193,8 +184,8 @@ def _check_input_rank(op: str, x: Tensor, dims: int) -> None:
 def _check_dtypes(op: str, x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> None:
     """Same dtype for input, weight and bias; floating types only on cuda (ints on cpu, as PyTorch)."""
     if x.dtype is not weight.dtype:
-        raise RuntimeError(f"{op}(): expected scalar type {_torch_name(x.dtype)} but found "
-                           f"{_torch_name(weight.dtype)}")
+        raise RuntimeError(f"{op}(): expected scalar type {dtypes.scalar_type_name(x.dtype)} but found "
+                           f"{dtypes.scalar_type_name(weight.dtype)}")
     if bias is not None and bias.dtype is not x.dtype:
         raise RuntimeError(f"{op}(): Input type ({_C_NAMES.get(x.dtype.name, x.dtype.name)}) and "
                            f"bias type ({_C_NAMES.get(bias.dtype.name, bias.dtype.name)}) should be "
@@ -202,7 +193,7 @@ def _check_dtypes(op: str, x: Tensor, weight: Tensor, bias: Optional[Tensor]) ->
     if x.dtype is dtypes.bool or (x.is_cuda and not x.dtype.is_floating_point):
         where = "cuda" if x.is_cuda else "cpu"
         raise NotImplementedError(f"{op}(): \"{op}_{where}\" not implemented for "
-                                  f"'{_torch_name(x.dtype)}'")
+                                  f"'{dtypes.scalar_type_name(x.dtype)}'")
 
 
 def _check_positive(op: str, name: str, values: tuple) -> None:
@@ -530,7 +521,7 @@ def _check_floating(op: str, x: Tensor, kernel: str) -> None:
     if not x.dtype.is_floating_point:
         where = "cuda" if x.is_cuda else "cpu"
         raise NotImplementedError(f"{op}(): \"{kernel}_out_{where}\" not implemented for "
-                                  f"'{_torch_name(x.dtype)}'")
+                                  f"'{dtypes.scalar_type_name(x.dtype)}'")
 
 
 def unfold(input: Tensor, kernel_size: IntOrPair, dilation: IntOrPair = 1, padding: IntOrPair = 0,

@@ -78,9 +78,6 @@ register("one_hot", "indexing", ("scatter",), differentiable=False)
 del _name, _kernels
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
-                "uint8": "Byte"}
 
 
 # --- the three Functions ----------------------------------------------------------------
@@ -156,13 +153,9 @@ def _filled(value, like: Tensor, shape: tuple) -> Tensor:
 
 
 # --- argument checks --------------------------------------------------------------------
-def _type_name(d) -> str:
-    return _TORCH_NAMES.get(d.name, d.name)
-
-
 def _check_index_dtype(index: Tensor, message: str) -> None:
     if index.dtype not in _INDEX_DTYPES:
-        raise RuntimeError(message.format(got=_type_name(index.dtype)))
+        raise RuntimeError(message.format(got=dtypes.scalar_type_name(index.dtype)))
 
 
 def _index_range(index: Tensor) -> tuple:
@@ -528,8 +521,8 @@ def _check_index_rows_args(op: str, input: Tensor, dim: int, index: Tensor,
         raise IndexError(f"{op}_(): source ({source.ndim}-D) and self ({input.ndim}-D) "
                          "must have the same number of dimensions")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"{op}_(): self ({_type_name(input.dtype)}) and source "
-                           f"({_type_name(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"{op}_(): self ({dtypes.scalar_type_name(input.dtype)}) and source "
+                           f"({dtypes.scalar_type_name(source.dtype)}) must have the same scalar type")
     if idx.shape[0] != src.shape[d]:
         raise RuntimeError(f"{op}_(): Number of indices ({idx.shape[0]}) should be equal to "
                            f"source.size(dim): ({src.shape[d]}), for dim: {d}")
@@ -609,7 +602,7 @@ def _check_bool_mask(mask, message: str) -> None:
         raise TypeError(f"{message.split(' ')[0]} argument 'mask' must be Tensor, not "
                         f"{type(mask).__name__}")
     if mask.dtype is not dtypes.bool:
-        raise RuntimeError(message.format(got=_type_name(mask.dtype)))
+        raise RuntimeError(message.format(got=dtypes.scalar_type_name(mask.dtype)))
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
@@ -660,7 +653,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     check_tensor("take_along_dim", "indices", indices)
     if indices.dtype is not dtypes.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_type_name(indices.dtype)}")
+                           f"{dtypes.scalar_type_name(indices.dtype)}")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     if input.ndim != indices.ndim:
@@ -942,8 +935,8 @@ def _index_put_args(input: Tensor, indices, values) -> tuple:
                             f"{type(t).__name__}")
     if values.dtype is not input.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_type_name(input.dtype)} for the destination and "
-                           f"{_type_name(values.dtype)} for the source.")
+                           f"{dtypes.scalar_type_name(input.dtype)} for the destination and "
+                           f"{dtypes.scalar_type_name(values.dtype)} for the source.")
     basic, advanced = _split_index(input, tuple(indices))
     return advanced, values.to(input.device)
 
@@ -1015,7 +1008,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None,
     if input.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"{_type_name(input.dtype)} tensor instead (while checking arguments "
+                           f"{dtypes.scalar_type_name(input.dtype)} tensor instead (while checking arguments "
                            "for embedding)")
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")

@@ -51,8 +51,8 @@ def apply_inplace(op: str, x: Tensor, compute) -> Tensor:
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): internal error: result is not a tensor")
     if not dtypes.can_cast(out.dtype, x.dtype):
-        raise RuntimeError(f"{op}(): result type {_type_name(out.dtype)} can't be cast to the "
-                           f"desired output type {_type_name(x.dtype)}")
+        raise RuntimeError(f"{op}(): result type {dtypes.scalar_type_name(out.dtype)} can't be cast to the "
+                           f"desired output type {dtypes.scalar_type_name(x.dtype)}")
     if broadcast_shapes(op, tuple(out.shape), tuple(x.shape)) != tuple(x.shape):
         raise RuntimeError(f"{op}(): output with shape {list(x.shape)} doesn't match the "
                            f"broadcast shape {list(broadcast_shapes(op, tuple(out.shape), tuple(x.shape)))}")
@@ -104,12 +104,6 @@ def _snapshot_saved(nodes: list, storage) -> None:
             copies.setdefault(id(t), clone(t)) if t is not None and t._a.storage is storage
             else t for t in saved)
         node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
-
-
-def _type_name(d) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
-            "uint8": "Byte"}[d.name]
 
 
 def _binary_inplace(op: str, name: str):

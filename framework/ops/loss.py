@@ -114,7 +114,7 @@ def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> N
     raises at the next host synchronization (``framework/_backends/triton/device_errors.py``)."""
     if target.dtype is not dtypes.int64:
         raise RuntimeError(f"{op}(): expected target dtype to be Long, but got "
-                           f"{_torch_type_name(target.dtype)}")
+                           f"{dtypes.scalar_type_name(target.dtype)}")
     if target.numel() == 0 or target.device.type != "cpu":
         return
     bad = ew.logical_and(ew.logical_or(target < 0, target >= C), target != ignore_index)
@@ -123,12 +123,6 @@ def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> N
         if value == ignore_index:
             value = ew.where(bad, target, ignore_index).amin().item()
         raise IndexError(f"{op}(): Target {value} is out of bounds.")
-
-
-def _torch_type_name(d) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
-            "uint8": "Byte"}.get(d.name, d.name)
 
 
 def _check_class_weight(op: str, weight, input: Tensor, C: int):
@@ -282,7 +276,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     probabilities = tuple(target.shape) == tuple(input.shape)
     if probabilities and not target.dtype.is_floating_point:
         raise RuntimeError(f"{op}(): Expected floating point type for target with class "
-                           f"probabilities, got {_torch_type_name(target.dtype)}")
+                           f"probabilities, got {dtypes.scalar_type_name(target.dtype)}")
     x, t, out_shape = _rows(op, input, target, probabilities)
     C = x.shape[1]
     w = _check_class_weight(op, weight, input, C)

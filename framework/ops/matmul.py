@@ -41,14 +41,10 @@ register("linear", "matmul", ("matmul_epilogue", "copy_", "sum"))
 register("bilinear", "matmul", ("matmul", "mul", "sum"))
 del _name
 
-# PyTorch's names for dtypes in its error messages: (C++ type, scalar type).
-_TORCH_NAMES = {
-    "float32": ("float", "Float"), "float64": ("double", "Double"),
-    "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
-    "int32": ("int", "Int"), "int64": ("long int", "Long"), "bool": ("bool", "Bool"),
-    "int16": ("short int", "Short"), "int8": ("signed char", "Char"),
-    "uint8": ("unsigned char", "Byte"),
-}
+# PyTorch's C++ type names of dtypes in its error messages (scalar type names: dtypes).
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16", "int32": "int", "int64": "long int", "bool": "bool",
+              "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
 
 
 # --- the primitive: batched (..., M, K) @ (..., K, N) ------------------------------------
@@ -339,7 +335,8 @@ def _rows_text(x: Tensor) -> str:
 
 # --- validation -----------------------------------------------------------------------------
 def _torch_name(dtype, scalar: bool = False) -> str:
-    return _TORCH_NAMES[dtype.name][1 if scalar else 0]
+    """PyTorch's name of ``dtype`` in a message: its scalar type, or else its C++ type."""
+    return dtypes.scalar_type_name(dtype) if scalar else _CPP_NAMES[dtype.name]
 
 
 def _check_supported(op: str, x: Tensor, kernel: str) -> None:

@@ -79,8 +79,8 @@ def _write(op: str, result: Tensor, out) -> Tensor:
         raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
                            f"{out.device} instead")
     if not dtypes.can_cast(result.dtype, out.dtype):
-        raise RuntimeError(f"result type {_scalar_name(result.dtype)} can't be cast to the "
-                           f"desired output type {_scalar_name(out.dtype)}")
+        raise RuntimeError(f"result type {dtypes.scalar_type_name(result.dtype)} can't be cast to the "
+                           f"desired output type {dtypes.scalar_type_name(out.dtype)}")
     if tuple(out.shape) != tuple(result.shape):
         _resize(out, tuple(result.shape))
     with no_grad():
@@ -103,8 +103,3 @@ def _resize(out: Tensor, shape: tuple) -> None:
     out._a = fresh._a
     out._base = None
 
-
-def _scalar_name(d) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short",
-            "int8": "Char", "uint8": "Byte"}.get(d.name, d.name)

@@ -37,6 +37,7 @@ import math
 import struct
 from dataclasses import dataclass
 
+from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -51,8 +52,6 @@ FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "pixel_shuffle", "pixel_unshuffle",
 ]
 
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "int8": "Char",
-                "uint8": "Byte", "int16": "Short"}
 
 
 # Axis descriptions handed to the kernels ----------------------------------------------
@@ -157,7 +156,7 @@ def _check_float(op: str, x: Tensor, integers: bool = False) -> None:
     if x.dtype.is_floating_point or integers and x.dtype.name in ("int32", "int64"):
         return
     raise NotImplementedError(f'"{op}" not implemented for '
-                              f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'")
+                              f"'{dtypes.scalar_type_name(x.dtype)}'")
 
 
 def _int_tuple(op: str, name: str, value, n: int, allow_empty: bool = False) -> tuple:

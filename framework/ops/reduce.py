@@ -34,8 +34,6 @@ __all__ = [
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
 MaxResult = namedtuple("max", ("values", "indices"))
 MinResult = namedtuple("min", ("values", "indices"))
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char",
-                "uint8": "Byte"}
 
 
 # Array views (no copies): dropping or inserting size-1 dims, broadcasting -------------
@@ -243,7 +241,7 @@ def _cast_back(grad: Tensor, dtype) -> Tensor:
 
 def _require_float(op: str, x: Tensor, message: str) -> None:
     if not x.dtype.is_floating_point:
-        raise RuntimeError(message.format(op=op, got=_TORCH_NAMES.get(x.dtype.name, x.dtype.name)))
+        raise RuntimeError(message.format(op=op, got=dtypes.scalar_type_name(x.dtype)))
 
 
 def _check_nonempty(op: str, x: Tensor, dims: tuple, all_dims: bool) -> None:
@@ -289,7 +287,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     dims = _dims("mean", input, dim)
     if dtype is not None and not dtype.is_floating_point:
         raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a "
-                           f"floating point or complex dtype. Got: {_TORCH_NAMES[dtype.name]}")
+                           f"floating point or complex dtype. Got: {dtypes.scalar_type_name(dtype)}")
     if dtype is not None and input.dtype is not dtype:
         input = input.to(dtype)
     _require_float("mean", input, "{op}(): could not infer output dtype. Input dtype must be "

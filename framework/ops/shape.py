@@ -164,12 +164,11 @@ def view_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
     strides (in bytes) divisible by the new element size; the last dim then
     grows or shrinks by the size ratio.
     """
-    from .inplace import _type_name
     dtype = dtypes.as_dtype(dtype, "view")
     old, new = x.dtype.itemsize, dtype.itemsize
     shape, strides, offset = list(x.shape), list(x.stride()), x._a.offset
     if old != new:
-        what = (f"to view {_type_name(x.dtype)} as {_type_name(dtype)} (different element "
+        what = (f"to view {dtypes.scalar_type_name(x.dtype)} as {dtypes.scalar_type_name(dtype)} (different element "
                 "sizes)")
         if x.ndim == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {what}")

@@ -24,9 +24,6 @@ FUNCTIONAL: list = []
 # ``torch.return_types.sort`` / ``topk``.
 SortResult = namedtuple("sort", ("values", "indices"))
 TopkResult = namedtuple("topk", ("values", "indices"))
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
-                "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int16": "Short",
-                "int8": "Char", "uint8": "Byte"}
 
 
 def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:
@@ -149,7 +146,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
                         f"{type(minlength).__name__}")
     if input.dtype.is_floating_point:
         raise RuntimeError(f'bincount(): "bincount" not implemented for '
-                           f"'{_TORCH_NAMES[input.dtype.name]}'")
+                           f"'{dtypes.scalar_type_name(input.dtype)}'")
     from .reduce import amin
     if input.ndim != 1 or (input.numel() and bool(amin(input) < 0)):
         raise RuntimeError("bincount(): bincount only supports 1-d non-negative integral inputs.")

@@ -34,7 +34,7 @@ def matmul(a: Array, b: Array) -> Array:
     """
     dtype = a.dtype
     if not dtype.is_floating_point:
-        raise RuntimeError(f"\"matmul_cuda\" not implemented for '{_torch_type_name(dtype)}'")
+        raise RuntimeError(f"\"matmul_cuda\" not implemented for '{dtypes.scalar_type_name(dtype)}'")
     batch, m, k = a.shape
     n = b.shape[2]
     if batch * m * n == 0:
@@ -51,7 +51,7 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
     """
     dtype = a.dtype
     if not dtype.is_floating_point:
-        raise RuntimeError(f"\"addmm_cuda\" not implemented for '{_torch_type_name(dtype)}'")
+        raise RuntimeError(f"\"addmm_cuda\" not implemented for '{dtypes.scalar_type_name(dtype)}'")
     batch, m, _ = a.shape
     n = b.shape[2]
     if batch * m * n == 0:
@@ -160,11 +160,6 @@ def _batch_pointer(a: Array, start: int):
     if start == 0:
         return pointer(a)
     return pointer(a.view(a.shape, a.strides, a.offset + start * a.strides[0]))
-
-
-def _torch_type_name(dtype) -> str:
-    return {"int32": "Int", "int64": "Long", "bool": "Bool", "int16": "Short", "int8": "Char",
-            "uint8": "Byte"}.get(dtype.name, dtype.name)
 
 
 # -- autotuning -------------------------------------------------------------------------------
