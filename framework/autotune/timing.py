@@ -2,17 +2,14 @@
 
 ``median_ms(fn)`` runs ``fn`` a few times to warm up (first-use compilation
 included), then times each repeat and returns the median in milliseconds. On
-a GPU every repeat is bracketed by events on the library's stream
-(``runtime.STREAM``, where every kernel and copy runs) and preceded
-by a write of a 256 MiB scratch buffer, so the kernel never finds its
-operands in the L2 cache from the previous repeat.
+a GPU each repeat is timed by the library's one CUDA-event timer
+(``framework._backends.triton.timing.EventTimer``, shared with ``framework bench``),
+with the L2 cache flushed first.
 """
 from __future__ import annotations
 
 import statistics
 import time
-
-L2_FLUSH_BYTES = 256 * 1024 * 1024
 
 
 def median_ms(fn, repeats: int = 10, warmup: int = 2, flush_l2: bool = True) -> float:
@@ -35,26 +32,9 @@ def _host_median(fn, repeats: int) -> float:
 
 
 def _event_median(fn, repeats: int, flush_l2: bool) -> float:
-    from .._backends.triton import runtime
-    from .._backends.triton.memory import buffer_address, empty
-    from .. import dtypes
-    driver, check, stream = runtime._driver(), runtime.check, runtime.STREAM
-    runtime.make_current()
-    scratch = empty((L2_FLUSH_BYTES // 4,), dtypes.int32) if flush_l2 else None
-    start = check(driver.cuEventCreate(0))
-    end = check(driver.cuEventCreate(0))
-    samples = []
+    from .._backends.triton.timing import EventTimer
+    timer = EventTimer()
     try:
-        for _ in range(repeats):
-            if scratch is not None:
-                check(driver.cuMemsetD32Async(buffer_address(scratch.storage.buffer), 0,
-                                              scratch.numel, stream))
-            check(driver.cuEventRecord(start, stream))
-            fn()
-            check(driver.cuEventRecord(end, stream))
-            check(driver.cuEventSynchronize(end))
-            samples.append(check(driver.cuEventElapsedTime(start, end)))
+        return statistics.median([timer.milliseconds(fn, flush_l2) for _ in range(repeats)])
     finally:
-        check(driver.cuEventDestroy(start))
-        check(driver.cuEventDestroy(end))
-    return statistics.median(samples)
+        timer.close()

@@ -10,7 +10,6 @@ WARMUP = 3
 MIN_REPEATS = 5
 MAX_REPEATS = 200
 MIN_SECONDS = 0.3
-L2_FLUSH_BYTES = 256 * 1024 * 1024
 
 
 def median_seconds(fn: Callable, sync: Callable) -> float:
@@ -41,45 +40,27 @@ def interleaved_medians(fns: list, sync: Callable) -> list:
 
 
 class EventTimer:
-    """GPU time from CUDA events on the library's stream, ``runtime.STREAM`` (cuda-bindings,
-    no torch)."""
+    """Interleaved GPU medians from the library's one CUDA-event timer
+    (``framework._backends.triton.timing.EventTimer``, shared with autotune)."""
 
     def __init__(self) -> None:
-        from .. import dtypes
-        from .._backends.triton import memory, runtime
-        self.driver, self.check, self.stream = runtime._driver(), runtime.check, runtime.STREAM
-        # framework's allocator makes the primary context current (as framework.autotune.timing)
-        self._scratch = memory.empty((L2_FLUSH_BYTES // 4,), dtypes.int32)
-        self.scratch = memory.buffer_address(self._scratch.storage.buffer)
-        self.start = self.check(self.driver.cuEventCreate(0))
-        self.end = self.check(self.driver.cuEventCreate(0))
+        from .._backends.triton.timing import EventTimer as _Events
+        self._events = _Events()
 
     def interleaved_medians(self, fns: list, flush_l2: bool) -> list:
         """Median seconds of each of ``fns`` timed in turn after warm-up; L2 flushed when asked."""
-        d, check = self.driver, self.check
         for fn in fns:
             for _ in range(WARMUP):
                 fn()
-        check(d.cuCtxSynchronize())
+        self._events.check(self._events.driver.cuCtxSynchronize())
         times: list = [[] for _ in fns]
         started = time.perf_counter()
         while len(times[0]) < MIN_REPEATS or (len(times[0]) < MAX_REPEATS
                                               and time.perf_counter() - started < MIN_SECONDS * len(fns)):
             for fn, samples in zip(fns, times):
-                samples.append(self._one(fn, flush_l2))
+                samples.append(self._events.milliseconds(fn, flush_l2) / 1e3)
         return [statistics.median(samples) for samples in times]
 
-    def _one(self, fn: Callable, flush_l2: bool) -> float:
-        d, check = self.driver, self.check
-        if flush_l2:
-            check(d.cuMemsetD32Async(self.scratch, 0, L2_FLUSH_BYTES // 4, self.stream))
-        check(d.cuEventRecord(self.start, self.stream))
-        fn()
-        check(d.cuEventRecord(self.end, self.stream))
-        check(d.cuEventSynchronize(self.end))
-        return check(d.cuEventElapsedTime(self.start, self.end)) / 1e3
-
     def close(self) -> None:
-        for event in (self.start, self.end):
-            self.check(self.driver.cuEventDestroy(event))
-        self._scratch = None
+        """Release the events and the L2 scratch buffer."""
+        self._events.close()
