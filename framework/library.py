@@ -58,7 +58,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .autograd.function import Function
-from .autograd.grad_mode import is_grad_enabled
 from .ops import registry
 from .ops._util import common_device
 from .tensor import Tensor

@@ -5,7 +5,6 @@ Host code collapses an operand set to at most ``MAX_DIMS`` dims (see
 dims, and passes the sizes of dims 1..5 plus each operand's six strides.
 """
 import triton
-import triton.language as tl
 
 MAX_DIMS = 6
 

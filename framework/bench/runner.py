@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core import EXTRA_SUITES, SUITES, Case, Context, Missing, Result, Spec
+from .core import SUITES, Case, Context, Missing, Result, Spec
 from .kernels import conv_specs, matmul_specs, ops_specs
 from .timing import EventTimer, interleaved_medians
 from .train import train_specs

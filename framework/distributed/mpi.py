@@ -23,6 +23,9 @@ from .c10d import DistBackendError, ReduceOp
 _INSTALL_HINT = ("the 'mpi' backend needs mpi4py and an MPI library: "
                  "pip install 'framework[distributed]' (mpi4py and the mpich wheel)")
 _EXIT_GUARD: dict = {"installed": False, "groups": []}
+# MPI_Abort reaches mpiexec on its own socket, ahead of the stdio the launcher still has to
+# forward: wait this long first, or the failing rank's traceback can be cut off mid-line.
+_ABORT_GRACE_S = 0.5
 
 
 def load():
@@ -77,7 +80,9 @@ def _guard_exit(MPI, group: "MPIGroup | None") -> None:
         if (failed or broken) and MPI.COMM_WORLD.Get_size() > 1 and not MPI.Is_finalized():
             sys.stderr.write(f"framework.distributed: rank {MPI.COMM_WORLD.Get_rank()} failed; "
                              "aborting the other ranks (MPI_Abort)\n")
+            sys.stdout.flush()
             sys.stderr.flush()
+            time.sleep(_ABORT_GRACE_S)
             MPI.COMM_WORLD.Abort(1)
 
     atexit.register(abort_if_failed)

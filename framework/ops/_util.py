@@ -23,12 +23,6 @@ def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
-def is_scalar(x) -> bool:
-    """True for Python (or NumPy) numbers."""
-    import numbers
-    return isinstance(x, numbers.Number) and not isinstance(x, complex)
-
-
 def check_tensor(op: str, name: str, x) -> None:
     """Raise ``TypeError`` unless ``x`` is a tensor."""
     if not isinstance(x, Tensor):
@@ -123,14 +117,6 @@ def normalize_dims(op: str, dims, ndim: int) -> tuple:
     if ndim == 0:
         return ()
     return tuple(sorted(wrapped))
-
-
-def check_dtype_supported(op: str, x: Tensor, allowed, what: str = "") -> None:
-    """``TypeError``/``RuntimeError`` naming ``op`` when ``x.dtype`` is not in ``allowed``."""
-    if x.dtype not in allowed:
-        names = ", ".join(d.name for d in allowed)
-        raise RuntimeError(f"{op}(): expected {what or 'a tensor'} of dtype in ({names}), "
-                           f"got {x.dtype}")
 
 
 def float_dtype_of(d: dtypes.dtype) -> dtypes.dtype:

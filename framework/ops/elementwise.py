@@ -413,12 +413,6 @@ def _float_unary(op: str, fn_cls, input, **params) -> Tensor:
     return fn_cls.apply(input, float_dtype_of(input.dtype), params)
 
 
-def _same_dtype_unary(op: str, fn_cls, input, **params) -> Tensor:
-    """An op whose result keeps the input's dtype (integers stay integers)."""
-    check_tensor(op, "input", input)
-    return fn_cls.apply(input, input.dtype, params)
-
-
 def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
     """An activation defined for floating tensors only (like PyTorch's gelu/silu/softplus)."""
     check_tensor(op, "input", input)

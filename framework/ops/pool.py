@@ -252,10 +252,6 @@ def _from_4d(y: Tensor, x: Tensor, spatial: int) -> Tensor:
     return y
 
 
-def _plane_shape(x4: Tensor, out_hw: tuple) -> tuple:
-    return tuple(x4.shape[:2]) + tuple(out_hw)
-
-
 # Autograd Functions ----------------------------------------------------------------
 class MaxPool(Function):
     """Max over windows; returns (values, indices) with flat per-plane argmax indices."""

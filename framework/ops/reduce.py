@@ -235,10 +235,6 @@ def _kept(t: Tensor, in_shape: tuple, dims: tuple) -> Tensor:
     return t.reshape(_kept_shape(in_shape, dims))
 
 
-def _cast_back(grad: Tensor, dtype) -> Tensor:
-    return grad if grad.dtype is dtype else grad.to(dtype)
-
-
 def _require_float(op: str, x: Tensor, message: str) -> None:
     if not x.dtype.is_floating_point:
         raise RuntimeError(message.format(op=op, got=dtypes.scalar_type_name(x.dtype)))

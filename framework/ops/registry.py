@@ -51,12 +51,6 @@ def register(name: str, family: str, kernels=(), differentiable: bool = True) ->
     OPS[name] = OpInfo(name, family, tuple(kernels), differentiable)
 
 
-def register_many(names, family: str, kernels_of, differentiable: bool = True) -> None:
-    """Register several ops; ``kernels_of(name)`` gives each one's kernels."""
-    for name in names:
-        register(name, family, kernels_of(name), differentiable)
-
-
 def register_custom(op) -> None:
     """Record a custom op (called by ``framework.library.CustomOp``)."""
     CUSTOM_OPS[op.name] = CustomOpInfo(op.name, op)

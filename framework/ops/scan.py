@@ -8,7 +8,6 @@ in log space, as PyTorch does.
 """
 from __future__ import annotations
 
-import math
 import operator
 from collections import namedtuple
 

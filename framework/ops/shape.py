@@ -9,7 +9,6 @@ from __future__ import annotations
 from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
-from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
 from .._backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args

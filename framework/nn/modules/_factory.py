@@ -5,18 +5,12 @@ import collections.abc
 from itertools import repeat
 
 from ... import ops
-from ...tensor import Tensor
 from ..parameter import Parameter
 
 
 def empty_parameter(shape: tuple, device=None, dtype=None, requires_grad: bool = True) -> Parameter:
     """An uninitialized parameter of ``shape`` (filled by the module's ``reset_parameters``)."""
     return Parameter(ops.creation.empty(tuple(shape), device=device, dtype=dtype), requires_grad)
-
-
-def empty_tensor(shape: tuple, device=None, dtype=None) -> Tensor:
-    """An uninitialized tensor (for buffers)."""
-    return ops.creation.empty(tuple(shape), device=device, dtype=dtype)
 
 
 def _ntuple(n: int, name: str):
