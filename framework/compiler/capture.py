@@ -301,7 +301,6 @@ class TensorSlot:
 def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict) -> tuple:
     """Run ``fn(*args, **kwargs)`` once under the tracer; return (graph, input spec)."""
     from ..autograd.grad_mode import no_grad
-    from ..tensor import Tensor
     leaves, spec = flatten((tuple(args), dict(kwargs)))
     leaves = [t.contiguous() if not t.is_contiguous() else t for t in leaves]
     for t in leaves:
@@ -333,7 +332,6 @@ def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict) -> tuple:
                            if isinstance(leaf, TensorSlot) else _output_leaf(leaf))
     graph.eliminate_dead_code()
     graph.renumber()
-    del Tensor
     return graph, spec, result
 
 

@@ -64,11 +64,10 @@ def _shape(shape) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
-def run(graph: Graph, arrays: list, env: "dict | None" = None, constants: "dict | None" = None):
+def run(graph: Graph, arrays: list, env: "dict | None" = None):
     """Run ``graph`` on backend ``Array``s (user inputs then parameters); return the output
     tree with arrays at its Value leaves. ``env`` binds symbolic sizes."""
     values = {v.id: a for v, a in zip(graph.inputs, arrays)}
-    cache = {} if constants is None else constants
 
     def arg(leaf):
         if isinstance(leaf, Value):
@@ -98,7 +97,6 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None, constants: "dict 
         for out, part in zip(outs, result or ()):
             if out is not None:
                 values[out.id] = part
-    del cache
     return rebuild(graph.output, lambda leaf: values[leaf.id] if isinstance(leaf, Value) else
                    evaluate(leaf, env))
 
@@ -175,7 +173,6 @@ class GraphModule:
         return self.graph.code()
 
     def __call__(self, *args, **kwargs):
-        from ..tensor import Tensor
         tensors, spec = flatten((tuple(args), dict(kwargs)))
         env = bind_inputs(self.graph, tensors)
         if self._spec is not None:
@@ -185,9 +182,7 @@ class GraphModule:
             arrays.append(self.params[value.name]._a)
         result = run(self.graph, arrays, env)
         device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
-        out = _wrap_outputs(self.graph.output, result, device_of)
-        del Tensor
-        return out
+        return _wrap_outputs(self.graph.output, result, device_of)
 
     forward = __call__
 
