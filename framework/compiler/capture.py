@@ -39,19 +39,33 @@ class TraceError(RuntimeError):
 
 
 class _RecordingBackend:
-    """A backend whose kernel calls are recorded by ``tracer`` (other attributes pass through)."""
+    """A backend whose kernel calls are recorded by ``tracer`` (other attributes pass through).
 
-    def __init__(self, real, device: str, tracer: "Tracer") -> None:
-        self._real = real
+    ``real`` may be a function loading the backend on first use (the Triton backend when the
+    traced call is the first to touch ``cuda``)."""
+
+    def __init__(self, real, name: str, device: str, tracer: "Tracer") -> None:
+        self._source = real
         self._device = device
         self._tracer = tracer
-        self.name = real.name
-        self.kernels = real.kernels
+        self.name = name
+
+    @property
+    def _real(self):
+        if callable(self._source):
+            self._source = self._source()
+        return self._source
+
+    @property
+    def kernels(self) -> dict:
+        return self._real.kernels
 
     def missing(self) -> list:
         return self._real.missing()
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
         fn = getattr(self._real, name)
         if name not in self._real.kernels:
             return fn
@@ -66,6 +80,20 @@ class _RecordingBackend:
         kernel.__name__ = name
         self.__dict__[name] = kernel
         return kernel
+
+
+def _load_triton():
+    """The real Triton backend, loaded (and its runtime started) while a trace is recording."""
+    from .._backends.triton import runtime
+    runtime.require(0)
+    proxy = _backends._loaded.pop("triton")
+    try:
+        return _backends.load("triton")
+    finally:
+        _backends._loaded["triton"] = proxy
+
+
+_RANDOM = ("rand", "randn", "randint", "dropout", "multinomial")
 
 
 class Tracer:
@@ -132,12 +160,17 @@ class Tracer:
         finally:
             self.depth -= 1
         out = self.graph.new_value(array.shape, array.dtype.name, device)
-        args = {"ndarray": Const(data), "dtype": DType(array.dtype.name)}
+        args = {"array": Const(data), "dtype": DType(array.dtype.name)}
         self.graph.nodes.append(Node("from_numpy", args, [out], device))
         return out
 
     # kernel calls -----------------------------------------------------------------
     def call(self, name: str, device: str, fn, params: list, args: tuple, kwargs: dict):
+        if name in _RANDOM:
+            warnings.warn(f"the trace records random kernel {name}() with its current seed and "
+                          "offset: every call of the traced graph draws the same numbers (call "
+                          "module.eval() before tracing to leave out dropout)", TracerWarning,
+                          stacklevel=4)
         bound = dict(zip(params, args))
         bound.update(kwargs)
         recorded = {key: self._arg(name, device, bound[key]) for key in params if key in bound}
@@ -199,11 +232,11 @@ class Tracer:
     def install(self):
         """Swap in the recording backends and the ``Array.view``/Tensor-read hooks."""
         saved = {"loaded": dict(_backends._loaded), "view": Array.view}
-        for name, real in list(_backends._loaded.items()):
-            device = "cpu" if name == "numpy" else str(Device("cuda"))
-            _backends._loaded[name] = _RecordingBackend(real, device, self)
-        if "numpy" not in _backends._loaded:
-            _backends._loaded["numpy"] = _RecordingBackend(_backends.load("numpy"), "cpu", self)
+        numpy = _backends._loaded.get("numpy") or _backends.load("numpy")
+        triton = _backends._loaded.get("triton") or _load_triton
+        _backends._loaded["numpy"] = _RecordingBackend(numpy, "numpy", "cpu", self)
+        _backends._loaded["triton"] = _RecordingBackend(triton, "triton", str(Device("cuda")),
+                                                        self)
         original_view = Array.view
         tracer = self
 
@@ -218,8 +251,11 @@ class Tracer:
         return saved
 
     def uninstall(self, saved) -> None:
+        triton = _backends._loaded.get("triton")
         _backends._loaded.clear()
         _backends._loaded.update(saved["loaded"])
+        if "triton" not in saved["loaded"] and not callable(triton._source):
+            _backends._loaded["triton"] = triton._source  # loaded during the trace: keep it
         Array.view = saved["view"]
         from ..tensor import Tensor
         for name, fn in saved["tensor"].items():

@@ -717,11 +717,14 @@ def _full(s, node, used):
 
 def _from_numpy(s, node, used):
     a = node.args
-    data = a["ndarray"]
-    if not isinstance(data, Const):
-        raise UnsupportedOperatorError("onnx export: unsupported operator 'from_numpy' of data "
-                                       "read back from the device during tracing")
+    data = a["array"]
+    if isinstance(data, Value):  # a device move (to_numpy, then from_numpy): one ONNX tensor
+        return s.arg(data, a["dtype"].name)
     return s.b.const(data.data.reshape(node.outputs[0].shape), a["dtype"].name)
+
+
+def _to_numpy(s, node, used):
+    return s.b.one("Identity", [s.get(node.args["a"])])
 
 
 def _tri(s, node, used):
@@ -778,7 +781,7 @@ _TRANSLATIONS = {
     "gather": _gather, "gather_slices": _gather_slices,
     "conv2d": _conv2d, "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
-    "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy,
+    "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
 }
 

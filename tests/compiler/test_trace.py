@@ -139,7 +139,7 @@ def test_constants_and_outputs_of_non_tensors():
         return {"y": x * table, "n": 3}
 
     traced = framework.jit.trace(f, (framework.randn(2, 3),))
-    assert "from_numpy(ndarray=<const f32[3]>" in str(traced.graph)
+    assert "from_numpy(array=<const f32[3]>" in str(traced.graph)
     x = framework.randn(2, 3)
     out = traced(x)
     assert out["n"] == 3
@@ -194,3 +194,21 @@ def test_export_rejects_specialized_programs():
 
     with pytest.raises(framework.export.ExportError, match="not an int"):
         framework.export(scale, (framework.randn(3, 4),), dynamic_shapes=({0: "batch"},))
+
+
+def test_device_moves_are_recorded():
+    def f(x):
+        return (x.to("cuda") * 2).cpu() + 1
+
+    x = framework.randn(2, 3)
+    traced = framework.jit.trace(f, (x,))
+    text = str(traced.graph)
+    assert "to_numpy(%0)" in text and "mul(" in text and "cuda" in text
+    x2 = framework.randn(2, 3)
+    _assert_same(traced(x2), f(x2))
+
+
+def test_random_kernels_warn_that_they_are_frozen():
+    model = framework.nn.Sequential(framework.nn.Linear(3, 3), framework.nn.Dropout(0.5))
+    with pytest.warns(framework.jit.TracerWarning, match="random kernel dropout"):
+        framework.jit.trace(model, (framework.randn(2, 3),))
