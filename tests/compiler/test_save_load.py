@@ -102,3 +102,15 @@ def test_load_rejects_other_files(tmp_path):
         framework.jit.load(path)
     with pytest.raises(TypeError, match="expected a traced module"):
         framework.jit.save(framework.nn.Linear(2, 2), path)
+
+
+def test_docs_compile_example_runs(tmp_path, monkeypatch):
+    """docs/compile.md's first example runs as written (in a temp folder)."""
+    text = open(os.path.join(ROOT, "docs", "compile.md"), encoding="utf-8").read()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, "docs/compile.md", "exec"), namespace)
+    np.testing.assert_allclose(namespace["loaded"](namespace["x"]).numpy(),
+                               namespace["y"].numpy(), rtol=0, atol=0)
+    assert (tmp_path / "mlp.onnx").is_file()
