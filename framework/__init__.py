@@ -50,7 +50,11 @@ _LAZY_MODULES = ("compiler", "export", "jit", "onnx")
 
 
 def __getattr__(name: str):
-    """``framework.jit``, ``framework.export``, ``framework.onnx``: imported on first use."""
+    """``framework.jit``, ``framework.export``, ``framework.onnx``, ``framework.compile``:
+    imported on first use."""
+    if name == "compile":
+        from .compiler.compile import compile as compile_
+        return compile_
     if name in _LAZY_MODULES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
