@@ -60,6 +60,10 @@ def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=Non
     symbols = {}
     for leaf, dim, d in marks:
         size = leaves[leaf].shape[dim]
+        if size < 2:
+            raise ExportError(f"export(): the example input has size {size} at dim {dim}, "
+                              f"which is marked dynamic ({d.name!r}); sizes 0 and 1 are special "
+                              "(broadcasting), so give an example of size >= 2")
         if symbols.setdefault(d.name, (size, d))[0] != size:
             raise ExportError(f"export(): dims marked {d.name!r} have different sizes "
                               f"({symbols[d.name][0]} and {size}) in the example inputs")

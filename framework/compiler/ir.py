@@ -50,6 +50,13 @@ class Sym:
         """The size for the symbol values in ``env``."""
         return self.const + sum(c * env[k] for k, c in self.terms.items())
 
+    def __add__(self, other: int) -> "Sym":
+        if not isinstance(other, int):
+            return NotImplemented
+        return Sym(self.const + other, self.terms)
+
+    __radd__ = __add__
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Sym) and self.const == other.const and self.terms == other.terms
 

@@ -30,8 +30,8 @@ class UnsupportedOperatorError(RuntimeError):
 def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: bool = False,
            input_names=None, output_names=None, opset_version: "int | None" = 17,
            dynamic_axes=None, do_constant_folding: bool = True) -> None:
-    """Trace ``model(*args)`` and write it to ``f`` (a path or a binary file) as an ONNX model
-    (``torch.onnx.export``). ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
+    """Trace ``model(*args)`` (a module in eval mode) and write it to ``f`` (a path or a binary
+    file) as an ONNX model (``torch.onnx.export``). ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
     ``{"input": [0]}``, by input/output name) makes those dims symbolic."""
     from .export import export as capture
     try:
@@ -45,7 +45,14 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
     dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
-    program = capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+    training = getattr(model, "training", None)
+    if training:
+        model.eval()  # torch.onnx.export's default: export the inference graph
+    try:
+        program = capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+    finally:
+        if training:
+            model.train()
     proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
                     dynamic_axes, export_params)
     onnx.checker.check_model(proto)

@@ -82,13 +82,17 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
             return leaf.build(env)
         return leaf
 
+    backends: dict = {}
     for node in graph.nodes:
         if node.is_view:
             attrs = dict(node.args)
             source = values[attrs.pop("input").id]
             values[node.outputs[0].id] = views.apply(node.op, source, attrs, env)
             continue
-        kernel = getattr(_backends.for_device(Device(node.device)), node.op)
+        backend = backends.get(node.device)
+        if backend is None:
+            backend = backends[node.device] = _backends.for_device(Device(node.device))
+        kernel = getattr(backend, node.op)
         args = [_resolve(a, arg) for a in node.args.values()]
         result = kernel(*args)
         outs = node.outputs

@@ -110,3 +110,31 @@ def test_dynamic_axes_on_a_static_output_dim_is_an_error():
     with pytest.raises(RuntimeError, match="dim 0 of output 'y'.*fixed size 4"):
         framework.onnx.export(f, (framework.randn(3, 4),), io.BytesIO(), input_names=["x"],
                               output_names=["y"], dynamic_axes={"x": [0], "y": [0]})
+
+
+def test_opset_18_and_training_mode_module():
+    module, (x,) = on("cpu", "causal_block")
+    module.train()
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer, opset_version=18)
+    assert module.training  # restored after the export (which traced in eval mode)
+    proto = onnx.load_from_string(buffer.getvalue())
+    assert proto.opset_import[0].version == 18
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    module.eval()
+    with framework.no_grad():
+        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_writes_into_a_select_on_the_dynamic_dim():
+    def f(x):
+        y = x * 2
+        y[-1] = 0.0  # a copy_ through select(dim 0, index s0-1)
+        return y
+
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (framework.randn(3, 2),), buffer, input_names=["x"],
+                          dynamic_axes={"x": [0]})
+    x = framework.randn(5, 2)
+    (got,) = _run(buffer.getvalue(), {"x": x.numpy()})
+    np.testing.assert_allclose(got, f(x).numpy(), rtol=1e-6)

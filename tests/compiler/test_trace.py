@@ -212,3 +212,8 @@ def test_random_kernels_warn_that_they_are_frozen():
     model = framework.nn.Sequential(framework.nn.Linear(3, 3), framework.nn.Dropout(0.5))
     with pytest.warns(framework.jit.TracerWarning, match="random kernel dropout"):
         framework.jit.trace(model, (framework.randn(2, 3),))
+
+
+def test_export_needs_an_example_size_of_two_or_more():
+    with pytest.raises(framework.export.ExportError, match="size 1 at dim 0"):
+        framework.export(lambda x: x * 2, (framework.randn(1, 3),), dynamic_shapes=({0: "b"},))
