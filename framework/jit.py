@@ -3,7 +3,7 @@ model's Python code (``save``/``load``), like ``torch.jit``. See docs/compile.md
 from __future__ import annotations
 
 from .compiler.capture import TracerWarning
-from .compiler.runtime import GraphModule, GuardError, trace
+from .compiler.runtime import GraphModule, GuardError, TracingCheckError, trace
 
 
 def save(m: GraphModule, f) -> None:
@@ -18,4 +18,5 @@ def load(f, map_location=None) -> GraphModule:
     return _load(f, map_location=map_location)
 
 
-__all__ = ["GraphModule", "GuardError", "TracerWarning", "load", "save", "trace"]
+__all__ = ["GraphModule", "GuardError", "TracerWarning", "TracingCheckError", "load", "save",
+           "trace"]

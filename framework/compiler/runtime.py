@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import _backends
 from ..devices import device as Device
 from . import views
-from .capture import TensorSlot, flatten, trace_graph
+from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
 
 
@@ -190,6 +190,11 @@ class GraphModule:
 
     forward = __call__
 
+    def save(self, f) -> None:
+        """``framework.jit.save(self, f)``."""
+        from .serialize import save
+        save(self, f)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(\n{self.graph}\n)"
 
@@ -236,15 +241,59 @@ def _describe(obj) -> str:
     return "a Tensor" if isinstance(obj, TensorSlot) else repr(obj)
 
 
-def trace(module_or_fn, example_inputs=None, example_kwarg_inputs=None) -> GraphModule:
+class TracingCheckError(RuntimeError):
+    """The replayed graph disagrees with the eager call (``trace(check_trace=True)``)."""
+
+
+def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_inputs=None,
+          check_tolerance: float = 1e-5, example_kwarg_inputs=None) -> GraphModule:
     """Run ``module_or_fn`` once on ``example_inputs`` and record it as a graph
-    (``torch.jit.trace``): returns a callable ``GraphModule`` with ``.graph`` and ``.code``."""
-    args = example_inputs if isinstance(example_inputs, tuple) else (
-        () if example_inputs is None else (example_inputs,))
+    (``torch.jit.trace``): returns a callable ``GraphModule`` with ``.graph`` and ``.code``.
+
+    ``check_trace`` replays the graph on the example (and on each tuple of
+    ``check_inputs``, against an eager call) and raises ``TracingCheckError`` when an
+    output differs by more than ``check_tolerance`` (relative)."""
+    args = _as_args(example_inputs)
     kwargs = dict(example_kwarg_inputs or {})
     named = named_tensors(module_or_fn)
-    graph, spec, _ = trace_graph(module_or_fn, args, kwargs, named)
-    return GraphModule(graph, named, spec)
+    if check_trace:  # copies: the call may write into its inputs
+        leaves, spec = flatten((args, kwargs))
+        copies = _rebuild_spec(spec, lambda leaf: leaves[leaf.index].detach().clone()
+                               if isinstance(leaf, TensorSlot) else leaf)
+    graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
+    traced = GraphModule(graph, named, spec)
+    if check_trace:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            _check("the example inputs", traced(*copies[0], **copies[1]), result,
+                   check_tolerance)
+            for inputs in check_inputs or ():
+                inputs = _as_args(inputs)
+                _check(f"check input {inputs!r:.60}", traced(*inputs),
+                       module_or_fn(*inputs), check_tolerance)
+    return traced
+
+
+def _as_args(inputs) -> tuple:
+    return inputs if isinstance(inputs, tuple) else (() if inputs is None else (inputs,))
+
+
+def _check(what: str, replayed, eager, tolerance: float) -> None:
+    import numpy as np
+    got, _ = flatten(replayed)
+    want, _ = flatten(eager)
+    for i, (a, b) in enumerate(zip(got, want)):
+        x, y = a.detach()._host(), b.detach()._host()
+        if x.shape != y.shape or x.dtype != y.dtype or not np.allclose(
+                x.astype(np.float64), y.astype(np.float64), rtol=tolerance, atol=tolerance,
+                equal_nan=True):
+            raise TracingCheckError(
+                f"trace check: output {i} of the traced graph differs from the eager call on "
+                f"{what} (shapes {list(x.shape)} vs {list(y.shape)}); the trace did not capture "
+                "the computation (see docs/compile.md, 'What breaks a trace')")
+    if len(got) != len(want):
+        raise TracingCheckError(f"trace check: the graph returns {len(got)} tensors, the eager "
+                                f"call {len(want)}, on {what}")
 
 
 def named_tensors(module_or_fn) -> dict:

@@ -217,3 +217,26 @@ def test_random_kernels_warn_that_they_are_frozen():
 def test_export_needs_an_example_size_of_two_or_more():
     with pytest.raises(framework.export.ExportError, match="size 1 at dim 0"):
         framework.export(lambda x: x * 2, (framework.randn(1, 3),), dynamic_shapes=({0: "b"},))
+
+
+def test_check_inputs_catch_a_trace_that_does_not_generalize():
+    def f(x):
+        return x * 2 if x.sum().item() > 0 else -x  # the branch is frozen
+
+    with pytest.warns(framework.jit.TracerWarning):
+        framework.jit.trace(f, (framework.ones(2),))  # the example itself replays correctly
+    with pytest.warns(framework.jit.TracerWarning), \
+            pytest.raises(framework.jit.TracingCheckError, match="differs from the eager call"):
+        framework.jit.trace(f, (framework.ones(2),), check_inputs=[(-framework.ones(2),)])
+
+
+def test_a_call_that_writes_its_input_replays_the_write():
+    def f(x):
+        x.mul_(2)
+        return x + 1
+
+    x = framework.ones(3)
+    traced = framework.jit.trace(f, (x,))
+    assert x.tolist() == [2.0, 2.0, 2.0]  # the traced call ran once
+    y = framework.ones(3)
+    assert traced(y).tolist() == [3.0, 3.0, 3.0] and y.tolist() == [2.0, 2.0, 2.0]
