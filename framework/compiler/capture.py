@@ -248,6 +248,7 @@ class Tracer:
 
         Array.view = view
         saved["tensor"] = _patch_tensor_reads(self)
+        saved["custom_op"] = _patch_custom_ops(self)
         return saved
 
     def uninstall(self, saved) -> None:
@@ -260,6 +261,8 @@ class Tracer:
         from ..tensor import Tensor
         for name, fn in saved["tensor"].items():
             setattr(Tensor, name, fn)
+        from ..library import CustomOp
+        CustomOp._call_kernel = saved["custom_op"]
 
 
 _READS = {
@@ -300,6 +303,34 @@ def _patch_tensor_reads(tracer: Tracer) -> dict:
 
         setattr(Tensor, name, read)
     return saved
+
+
+def _patch_custom_ops(tracer: Tracer):
+    """Record each ``framework.library`` custom op call as one ``custom_op`` node (its kernel
+    launches its own Triton kernels, which the backend proxy does not see)."""
+    from ..library import CustomOp
+    from ..tensor import Tensor
+    original = CustomOp._call_kernel
+
+    def call_kernel(op, values):
+        if tracer.depth:
+            return original(op, values)
+        device = next(str(v.device) for v in values if isinstance(v, Tensor))
+        inputs = tuple(tracer.value_of(v._a, str(v.device)) if isinstance(v, Tensor)
+                       else tracer._arg(op.name, device, v) for v in values)
+        tracer.depth += 1
+        try:
+            result = original(op, values)
+        finally:
+            tracer.depth -= 1
+        parts = result if isinstance(result, tuple) else (result,)
+        outputs = tracer._outputs(op.name, device, tuple(t._a for t in parts))
+        tracer.graph.nodes.append(Node("custom_op", {"name": op.name, "inputs": inputs},
+                                       outputs, device))
+        return result
+
+    CustomOp._call_kernel = call_kernel
+    return original
 
 
 # the call's arguments ----------------------------------------------------------------

@@ -341,6 +341,10 @@ class _State:
             return
         if node.op == "device_assert":
             return
+        if node.op == "custom_op":
+            raise UnsupportedOperatorError(
+                f"onnx export: unsupported operator 'custom_op' {node.args['name']!r} (a "
+                "framework.library op has no ONNX translation)")
         translate = _TRANSLATIONS.get(node.op)
         if translate is None:
             raise UnsupportedOperatorError(

@@ -89,6 +89,9 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
             source = values[attrs.pop("input").id]
             values[node.outputs[0].id] = views.apply(node.op, source, attrs, env)
             continue
+        if node.op == "custom_op":
+            _run_custom_op(node, values, arg)
+            continue
         backend = backends.get(node.device)
         if backend is None:
             backend = backends[node.device] = _backends.for_device(Device(node.device))
@@ -103,6 +106,25 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
                 values[out.id] = part
     return rebuild(graph.output, lambda leaf: values[leaf.id] if isinstance(leaf, Value) else
                    evaluate(leaf, env))
+
+
+def _run_custom_op(node, values: dict, arg) -> None:
+    """A ``framework.library`` custom op: its kernel, looked up by name in this process."""
+    from ..library import get_op
+    from ..tensor import Tensor
+    name = node.args["name"]
+    try:
+        op = get_op(name)
+    except KeyError:
+        raise RuntimeError(f"the graph calls custom op {name!r}, which is not declared in this "
+                           "process: import the module that declares it first") from None
+    device = Device(node.device)
+    inputs = [Tensor._make(values[a.id], device) if isinstance(a, Value) else _resolve(a, arg)
+              for a in node.args["inputs"]]
+    result = op._call_kernel(tuple(inputs))
+    parts = result if isinstance(result, tuple) else (result,)
+    for out, part in zip(node.outputs, parts):
+        values[out.id] = part._a
 
 
 def _resolve(obj, fn):

@@ -240,3 +240,25 @@ def test_a_call_that_writes_its_input_replays_the_write():
     assert x.tolist() == [2.0, 2.0, 2.0]  # the traced call ran once
     y = framework.ones(3)
     assert traced(y).tolist() == [3.0, 3.0, 3.0] and y.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_custom_ops_are_recorded_as_one_node(device):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from examples.custom_ops.rms_norm import rms_norm
+
+    weight = framework.randn(8, device=device)
+
+    def f(x):
+        return rms_norm(x * 2, weight, 1e-6) + 1
+
+    x = framework.randn(3, 8, device=device)
+    traced = framework.jit.trace(f, (x,))
+    assert "custom_op(name='examples::rms_norm', inputs=(%" in str(traced.graph)
+    x2 = framework.randn(3, 8, device=device)
+    _assert_same(traced(x2), f(x2))
+    import io
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'examples::rms_norm'"):
+        framework.onnx.export(f, (x,), io.BytesIO())
