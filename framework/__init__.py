@@ -46,7 +46,7 @@ from . import accelerator, amp, backends, datasets, distributed, distributions, 
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
 
 
-_LAZY_MODULES = ("compiler", "export", "jit", "onnx")
+_LAZY_MODULES = ("export", "jit", "onnx")
 
 
 def __getattr__(name: str):

@@ -206,7 +206,7 @@ class GraphModule:
         arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
         for value in self.graph.params:
             arrays.append(self.params[value.name]._a)
-        result = run(self.graph, arrays, env)
+        result = run(self.graph, arrays, env or None)
         device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
         return _wrap_outputs(self.graph.output, result, device_of)
 

@@ -25,8 +25,13 @@ def _same(shape_a, strides_a, shape_b, strides_b) -> bool:
 
 def reshape_strides(shape, strides, new_shape):
     """Strides viewing (shape, strides) as ``new_shape``, or None (ATen's computeStride)."""
-    from ..ops.shape import _view_strides
+    global _view_strides
+    if _view_strides is None:
+        from ..ops.shape import _view_strides
     return _view_strides(tuple(shape), tuple(strides), tuple(new_shape))
+
+
+_view_strides = None  # framework.ops.shape._view_strides, imported on first use
 
 
 def classify(parent: Array, child: Array) -> list:
