@@ -46,6 +46,21 @@ from . import accelerator, amp, backends, datasets, distributed, distributions, 
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
 
 
+_LAZY_MODULES = ("export", "jit", "onnx")
+
+
+def __getattr__(name: str):
+    """``framework.jit``, ``framework.export``, ``framework.onnx``, ``framework.compile``:
+    imported on first use."""
+    if name == "compile":
+        from .compiler.compile import compile as compile_
+        return compile_
+    if name in _LAZY_MODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def is_tensor(obj) -> "builtins.bool":  # noqa: F821
     """True for framework tensors."""
     return isinstance(obj, Tensor)

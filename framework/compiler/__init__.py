@@ -1,0 +1,16 @@
+"""Graph capture and deployment: trace a call into a typed SSA graph of backend kernels,
+replay it, save/load it without the model's Python code, export it to ONNX.
+
+Layers: ``ir`` (the graph), ``views`` (view ops), ``capture`` (the tracer),
+``runtime`` (guards and replay), ``export`` (symbolic batch dims),
+``serialize`` (``jit.save``/``jit.load``), ``onnx`` (ONNX export).
+See docs/compile.md.
+"""
+from __future__ import annotations
+
+from .capture import TraceError, TracerWarning
+from .ir import Graph, Node, Sym, Value
+from .runtime import GraphModule, GuardError, trace
+
+__all__ = ["Graph", "GraphModule", "GuardError", "Node", "Sym", "TraceError", "TracerWarning",
+           "Value", "trace"]

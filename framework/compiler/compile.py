@@ -1,0 +1,185 @@
+"""``framework.compile``: trace once per input signature, cache, replay; eager where it can't.
+
+This is the first layer of ``torch.compile``'s behaviour, without fusion: the
+first call with a new signature (each tensor's shape, dtype, device; the
+non-tensor arguments; the module's train/eval modes and parameter shapes;
+grad mode) traces the function (``framework.jit.trace``; that call's result
+is the eager result), and later calls with that signature replay the graph.
+A signature runs eagerly instead, with the reason logged once on the
+``framework.compile`` logger, when:
+
+- gradients are needed (grad mode on and an input or parameter requires
+  grad): compiled backward passes are not built yet;
+- the trace warned (``TracerWarning``: a Python read of traced data, random
+  kernels) or could not record the call (``TraceError``);
+- the function already has ``cache_size_limit`` signatures.
+
+With ``fullgraph=True`` those cases raise instead. ``mode``/``backend``/
+``dynamic``/``options`` are accepted for compatibility and have no effect yet.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+
+from ..nn import Module
+from .capture import TraceError, TracerWarning, flatten, trace_graph
+from .runtime import GraphModule, named_tensors
+
+logger = logging.getLogger("framework.compile")
+
+CACHE_SIZE_LIMIT = 8  # signatures per compiled function (torch._dynamo's default)
+
+
+class CompileError(RuntimeError):
+    """``fullgraph=True`` and the call cannot run as one captured graph."""
+
+
+class _Eager:
+    """A cache entry: this signature runs eagerly, for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class CompiledFunction:
+    """A callable that traces ``fn`` per input signature and replays the cached graphs."""
+
+    def __init__(self, fn, module=None, *, fullgraph: bool = False,
+                 cache_size_limit: int = CACHE_SIZE_LIMIT) -> None:
+        self.fn = fn
+        self.module = module
+        self.fullgraph = fullgraph
+        self.cache_size_limit = cache_size_limit
+        self.cache: dict = {}  # signature -> GraphModule | _Eager
+        self.stats = {"traces": 0, "replays": 0, "eager": 0}
+        functools.update_wrapper(self, fn)
+
+    def reset(self) -> None:
+        """Forget every cached graph."""
+        self.cache.clear()
+
+    def __call__(self, *args, **kwargs):
+        from ..autograd.grad_mode import is_grad_enabled
+        tensors, spec = flatten((args, kwargs))
+        named = named_tensors(self.module) if self.module is not None else {}
+        key = _signature(tensors, spec, named, self.module, is_grad_enabled())
+        entry = self.cache.get(key)
+        if entry is None:
+            reason = self._eager_reason(tensors, named)
+            if reason is None and len(self.cache) >= self.cache_size_limit:
+                reason = (f"cache_size_limit ({self.cache_size_limit}) reached: "
+                          f"{len(self.cache)} signatures already compiled")
+            if reason is not None:
+                return self._run_eager(key, reason, args, kwargs)
+            return self._trace(key, named, args, kwargs)
+        if isinstance(entry, _Eager):
+            self.stats["eager"] += 1
+            return self.fn(*args, **kwargs)
+        self.stats["replays"] += 1
+        entry.params = named
+        return entry(*args, **kwargs)
+
+    def _eager_reason(self, tensors, named) -> "str | None":
+        from ..autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled() and (any(t.requires_grad for t in tensors)
+                                  or any(p.requires_grad for p in named.values())):
+            return ("gradients are needed (grad mode on and an input or parameter requires "
+                    "grad), and compiled backward passes are not built yet")
+        return None
+
+    def _run_eager(self, key, reason: str, args, kwargs):
+        if self.fullgraph:
+            raise CompileError(f"framework.compile(fullgraph=True): {self._name()}: {reason}")
+        logger.warning("framework.compile: running %s eagerly for this input signature: %s",
+                       self._name(), reason)
+        self.cache[key] = _Eager(reason)
+        self.stats["eager"] += 1
+        return self.fn(*args, **kwargs)
+
+    def _trace(self, key, named, args, kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TracerWarning)
+            try:
+                graph, spec, result = trace_graph(self.fn, args, kwargs, named)
+            except TraceError as exc:
+                return self._run_eager(key, f"the call cannot be captured: {exc}", args, kwargs)
+        self.stats["traces"] += 1
+        tracer_warnings = [w for w in caught if issubclass(w.category, TracerWarning)]
+        for w in caught:
+            if not issubclass(w.category, TracerWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if tracer_warnings:
+            reason = f"the trace is not reusable: {tracer_warnings[0].message}"
+            if self.fullgraph:
+                raise CompileError(f"framework.compile(fullgraph=True): {self._name()}: {reason}")
+            logger.warning("framework.compile: running %s eagerly for this input signature: %s",
+                           self._name(), reason)
+            self.cache[key] = _Eager(reason)
+            return result  # the traced call ran the real function: its result is right
+        self.cache[key] = GraphModule(graph, named, spec)
+        return result
+
+    def _name(self) -> str:
+        target = self.module if self.module is not None else self.fn
+        return getattr(target, "__qualname__", type(target).__name__)
+
+
+def _signature(tensors, spec, named, module, grad_enabled: bool) -> tuple:
+    tensor_key = tuple((tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
+                       for t in tensors)
+    param_key = tuple((name, tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
+                      for name, t in named.items())
+    modes = tuple(m.training for m in module.modules()) if module is not None else ()
+    return tensor_key, _hashable(spec), param_key, modes, grad_enabled
+
+
+def _hashable(obj):
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__,) + tuple(_hashable(o) for o in obj)
+    if isinstance(obj, dict):
+        return ("dict",) + tuple((k, _hashable(v)) for k, v in obj.items())
+    try:
+        hash(obj)
+    except TypeError:
+        return ("id", id(obj))
+    return obj
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
+            mode=None, options=None, disable: bool = False):
+    """``torch.compile``: a module or function that traces per input signature and replays
+    the cached graph (no fusion yet); usable as ``@framework.compile`` or
+    ``framework.compile(mode=...)(fn)``. See docs/compile.md."""
+    def wrap(target):
+        if disable:
+            return target
+        if isinstance(target, Module):
+            return OptimizedModule(target, fullgraph=fullgraph)
+        if not callable(target):
+            raise TypeError(f"framework.compile: expected a Module or a callable, got "
+                            f"{type(target).__name__}")
+        return CompiledFunction(target, fullgraph=fullgraph)
+
+    return wrap if model is None else wrap(model)
+
+
+class OptimizedModule(Module):
+    """A compiled module (``torch._dynamo.OptimizedModule``): ``_orig_mod`` holds the
+    original, whose parameters it shares; calls go through a ``CompiledFunction``."""
+
+    def __init__(self, mod, *, fullgraph: bool = False) -> None:
+        super().__init__()
+        self._orig_mod = mod
+        object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
+                                                               fullgraph=fullgraph))
+
+    def forward(self, *args, **kwargs):
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.__dict__["_modules"]["_orig_mod"], name)

@@ -1,0 +1,250 @@
+"""``framework.export``: a graph whose marked dims (the batch) are symbolic sizes.
+
+The program is traced at the example sizes, then once more per symbolic size
+with that size one larger, and once with every symbolic size two larger. The
+traces must agree node for node; every int that changes (a value's dim, a
+reshape target, an ``arange`` length, a slice end) must be an affine function
+of the sizes, and becomes a ``Sym`` such as ``s0`` or ``8*s0``. A program
+whose structure or constants depend on a marked size (Python control flow on
+a shape, a size baked in as a float, a shape that only fits the example) is
+rejected with an error naming the node.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .capture import flatten, trace_graph
+from .ir import Const, Graph, Struct, Sym, Value
+from .runtime import GraphModule, named_tensors
+
+
+class Dim:
+    """A symbolic size for ``dynamic_shapes`` (``torch.export.Dim``): ``Dim("batch", min=1)``."""
+
+    def __init__(self, name: str, *, min: "int | None" = None, max: "int | None" = None) -> None:  # noqa: A002
+        self.name = name
+        self.min = min
+        self.max = max
+
+    def __repr__(self) -> str:
+        return f"Dim({self.name!r}, min={self.min}, max={self.max})"
+
+
+class ExportError(RuntimeError):
+    """The program cannot be exported with the requested symbolic sizes."""
+
+
+class ExportedProgram(GraphModule):
+    """The exported graph and its parameters (``torch.export.ExportedProgram``);
+    ``module()`` (or calling it directly) runs it for any size of the symbolic dims."""
+
+    def module(self) -> "ExportedProgram":
+        return self
+
+
+def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=None,
+           strict: bool = False) -> ExportedProgram:
+    """Capture ``mod(*args, **kwargs)`` as a graph; ``dynamic_shapes`` marks symbolic dims
+    like ``torch.export.export``: per argument (a tuple, or a dict by parameter name) a
+    ``{dim: Dim("batch")}`` dict (a string names a Dim too) or None."""
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    kwargs = dict(kwargs or {})
+    named = named_tensors(mod)
+    leaves, _ = flatten((args, kwargs))
+    marks = _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes)
+    base, spec, _ = trace_graph(mod, args, kwargs, named)
+    if not marks:
+        return ExportedProgram(base, named, spec)
+    symbols = {}
+    for leaf, dim, d in marks:
+        size = leaves[leaf].shape[dim]
+        if size < 2:
+            raise ExportError(f"export(): the example input has size {size} at dim {dim}, "
+                              f"which is marked dynamic ({d.name!r}); sizes 0 and 1 are special "
+                              "(broadcasting), so give an example of size >= 2")
+        if symbols.setdefault(d.name, (size, d))[0] != size:
+            raise ExportError(f"export(): dims marked {d.name!r} have different sizes "
+                              f"({symbols[d.name][0]} and {size}) in the example inputs")
+    names = {name: f"s{i}" for i, name in enumerate(symbols)}
+    example = {names[name]: size for name, (size, _) in symbols.items()}
+    probes = {}
+    for name in symbols:
+        probes[names[name]] = _probe(mod, args, kwargs, named, leaves, marks,
+                                     {name: symbols[name][0] + 1}, names)
+    check = _probe(mod, args, kwargs, named, leaves, marks,
+                   {name: size + 2 for name, (size, _) in symbols.items()}, names)
+    graph = _symbolize(base, example, probes, check)
+    graph.symbols = {names[name]: {"min": d.min if d.min is not None else 1, "max": d.max,
+                                   "name": name} for name, (_, d) in symbols.items()}
+    return ExportedProgram(graph, named, spec)
+
+
+def _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes) -> list:
+    """[(leaf index, dim, Dim)] for each marked dim."""
+    if dynamic_shapes is None:
+        return []
+    fn = mod.forward if hasattr(mod, "forward") else mod
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    by_arg = {}
+    if isinstance(dynamic_shapes, dict):
+        for key, dims in dynamic_shapes.items():
+            position = next((i for i, p in enumerate(params) if p.name == key), None)
+            if position is not None and position < len(args):
+                by_arg[("arg", position)] = dims
+            elif key in kwargs:
+                by_arg[("kw", key)] = dims
+            else:
+                raise ExportError(f"export(): dynamic_shapes names {key!r}, which is not an "
+                                  "argument of the call")
+    else:
+        if len(dynamic_shapes) != len(args):
+            raise ExportError(f"export(): dynamic_shapes has {len(dynamic_shapes)} entries for "
+                              f"{len(args)} positional arguments")
+        by_arg = {("arg", i): dims for i, dims in enumerate(dynamic_shapes)}
+    ids = {id(t): i for i, t in enumerate(leaves)}
+    marks = []
+    for (kind, key), dims in by_arg.items():
+        if dims is None:
+            continue
+        arg = args[key] if kind == "arg" else kwargs[key]
+        if id(arg) not in ids:
+            raise ExportError(f"export(): dynamic_shapes marks argument {key!r}, which is not "
+                              "a tensor")
+        if isinstance(dims, (tuple, list)):
+            dims = {i: d for i, d in enumerate(dims) if d is not None}
+        for dim, d in dims.items():
+            d = Dim(d) if isinstance(d, str) else d
+            if not isinstance(d, Dim):
+                raise ExportError(f"export(): dynamic_shapes entries must be Dim objects or "
+                                  f"names, got {d!r}")
+            if not -arg.ndim <= dim < arg.ndim:
+                raise ExportError(f"export(): dim {dim} out of range for argument {key!r} of "
+                                  f"shape {list(arg.shape)}")
+            marks.append((ids[id(arg)], dim % arg.ndim, d))
+    return marks
+
+
+def _probe(mod, args, kwargs, named, leaves, marks, sizes: dict, names: dict) -> Graph:
+    """The graph traced with the marked dims of ``sizes`` (Dim name -> size) resized."""
+    from ..ops.creation import tensor
+    resized = {}
+    for leaf, dim, d in marks:
+        if d.name not in sizes:
+            continue
+        source = resized.get(leaf, leaves[leaf])
+        host = source._host()
+        index = np.arange(sizes[d.name]) % host.shape[dim]
+        resized[leaf] = tensor(np.take(host, index, axis=dim), dtype=source.dtype,
+                               device=source.device)
+    new_leaves = [resized.get(i, t) for i, t in enumerate(leaves)]
+    swap = {id(old): new for old, new in zip(leaves, new_leaves)}
+
+    def replace(obj):
+        if id(obj) in swap:
+            return swap[id(obj)]
+        if isinstance(obj, tuple):
+            return tuple(replace(o) for o in obj)
+        if isinstance(obj, list):
+            return [replace(o) for o in obj]
+        if isinstance(obj, dict):
+            return {k: replace(v) for k, v in obj.items()}
+        return obj
+
+    what = ", ".join(f"{names[k]} ({k}) = {v}" for k, v in sizes.items())
+    try:
+        graph, _, _ = trace_graph(mod, replace(args), replace(kwargs), named)
+    except Exception as exc:
+        raise ExportError(f"export(): tracing with {what} failed, so the program is "
+                          f"specialized on that size: {type(exc).__name__}: {exc}") from exc
+    graph.probe = what
+    return graph
+
+
+def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
+    """``base`` with each int that varies across the probes replaced by its affine ``Sym``."""
+    graphs = [base] + list(probes.values()) + [check]
+    lengths = {len(g.nodes) for g in graphs}
+    if len(lengths) != 1:
+        detail = ", ".join(f"{len(g.nodes)} nodes at {getattr(g, 'probe', 'the example size')}"
+                           for g in graphs)
+        raise ExportError("export(): the program's structure depends on a dynamic size "
+                          f"(Python control flow on a shape?): {detail}")
+    symbols = list(probes)
+
+    def fit(where: str, v0, others: list, vc):
+        if all(isinstance(v, bool) or not isinstance(v, int) for v in [v0, *others, vc]):
+            if any(not _equal(v0, v) for v in [*others, vc]):
+                raise ExportError(f"export(): {where} depends on a dynamic size but is not an "
+                                  f"int ({v0!r} vs {others[0]!r}): the program is specialized "
+                                  "on that size")
+            return v0
+        coefs = {s: v - v0 for s, v in zip(symbols, others)}
+        if not any(coefs.values()):
+            if vc != v0:
+                raise ExportError(f"export(): {where} is not an affine function of the dynamic "
+                                  f"sizes ({v0} ... {vc})")
+            return v0
+        predicted = v0 + sum(2 * c for c in coefs.values())
+        if predicted != vc:
+            raise ExportError(f"export(): {where} is not an affine function of the dynamic "
+                              f"sizes ({v0}, {others}, {vc})")
+        return Sym(v0 - sum(c * example[s] for s, c in coefs.items()), coefs)
+
+    def merge(where: str, objs):
+        first = objs[0]
+        if isinstance(first, Value):
+            if any(not isinstance(o, Value) or o.id != first.id for o in objs):
+                raise ExportError(f"export(): {where} reads a different value at another size")
+            return first
+        if isinstance(first, (tuple, list)):
+            if any(type(o) is not type(first) or len(o) != len(first) for o in objs):
+                raise ExportError(f"export(): {where} has a different structure at another "
+                                  "dynamic size (the program is specialized on it)")
+            items = [merge(where, [o[i] for o in objs]) for i in range(len(first))]
+            return tuple(items) if isinstance(first, tuple) else items
+        if isinstance(first, dict):
+            if any(not isinstance(o, dict) or list(o) != list(first) for o in objs):
+                raise ExportError(f"export(): {where} has a different structure at another "
+                                  "dynamic size")
+            return {k: merge(f"{where} {k}", [o[k] for o in objs]) for k in first}
+        if isinstance(first, Struct):
+            if any(not isinstance(o, Struct) or o.type != first.type for o in objs):
+                raise ExportError(f"export(): {where} differs at another dynamic size")
+            fields = tuple((k, merge(f"{where} {k}", [dict(o.fields)[k] for o in objs]))
+                           for k, _ in first.fields)
+            return Struct(first.type, fields)
+        return fit(where, first, list(objs[1:-1]), objs[-1])
+
+    def merge_value(where: str, values: list) -> None:
+        if any(len(v.shape) != len(values[0].shape) or v.dtype != values[0].dtype
+               for v in values):
+            raise ExportError(f"export(): {where} changes rank or dtype with a dynamic size")
+        sizes = [[v.shape[d] for v in values] for d in range(len(values[0].shape))]
+        values[0].shape = tuple(fit(f"{where} dim {d}", s[0], s[1:-1], s[-1])
+                                for d, s in enumerate(sizes))
+
+    for i, group in enumerate(zip(*(g.inputs for g in graphs))):
+        merge_value(f"input %{group[0].id}", list(group))
+    for index, nodes in enumerate(zip(*(g.nodes for g in graphs))):
+        node = nodes[0]
+        where = f"node {index} ({node.op})"
+        if any(n.op != node.op or list(n.args) != list(node.args) for n in nodes):
+            other = next(n for n in nodes if n.op != node.op or list(n.args) != list(node.args))
+            raise ExportError(f"export(): the program's structure depends on a dynamic size: "
+                              f"node {index} is {node.op} at the example size but {other.op} at "
+                              f"{getattr(graphs[[id(n) for n in nodes].index(id(other))], 'probe', '?')}")
+        node.args = merge(where, [n.args for n in nodes])
+        for k, out in enumerate(node.outputs):
+            if out is not None:
+                merge_value(f"{where} output {k}", [n.outputs[k] for n in nodes])
+    base.output = merge("the output", [g.output for g in graphs])
+    return base
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, Const) and isinstance(b, Const):
+        return a.data.shape == b.data.shape and bool(np.array_equal(a.data, b.data))
+    return type(a) is type(b) and a == b

@@ -1,0 +1,799 @@
+"""ONNX export from the graph IR (``framework.onnx.export``).
+
+The model is captured with ``framework.jit.trace`` (or ``framework.export``
+when ``dynamic_axes`` marks dims), then each node becomes a few ONNX
+operators (opset >= 17). Views map to ``Reshape``/``Transpose``/``Expand``/
+``Slice``/``Gather``. ONNX tensors are immutable, so ``copy_`` (how
+``cat``, ``stack`` and ``contiguous`` fill a buffer) is made functional: the
+written buffer gets a new version, built with ``Concat`` around the written
+slice, and views of it are re-read from the newest version. Symbolic sizes
+become ``Shape`` reads of the input that carries them. A kernel without an
+ONNX translation raises ``UnsupportedOperatorError`` naming it.
+
+The ``onnx`` package is needed only here (imported on first use).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ir import Const, Graph, Struct, Sym, Value
+
+INT64_MAX = 2 ** 63 - 1
+
+
+class UnsupportedOperatorError(RuntimeError):
+    """A graph node that the ONNX exporter cannot translate."""
+
+
+def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: bool = False,
+           input_names=None, output_names=None, opset_version: "int | None" = 17,
+           dynamic_axes=None, do_constant_folding: bool = True) -> None:
+    """Trace ``model(*args)`` (a module in eval mode) and write it to ``f`` (a path or a binary
+    file) as an ONNX model (``torch.onnx.export``). ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
+    ``{"input": [0]}``, by input/output name) makes those dims symbolic."""
+    from .export import export as capture
+    try:
+        import onnx
+    except ImportError as exc:
+        raise ImportError("framework.onnx.export needs the onnx package: pip install onnx") from exc
+    opset = 17 if opset_version is None else int(opset_version)
+    if opset < 17:
+        raise ValueError(f"framework.onnx.export supports opset_version >= 17, got {opset}")
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    input_names = list(input_names or [])
+    dynamic_axes = dict(dynamic_axes or {})
+    dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
+    training = getattr(model, "training", None)
+    if training:
+        model.eval()  # torch.onnx.export's default: export the inference graph
+    try:
+        program = capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+    finally:
+        if training:
+            model.train()
+    proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
+                    dynamic_axes, export_params)
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(onnx.helper.printable_graph(proto.graph))
+    if hasattr(f, "write"):
+        f.write(proto.SerializeToString())
+    else:
+        onnx.save(proto, f)
+
+
+def _dynamic_shapes(args, input_names, dynamic_axes):
+    if not dynamic_axes:
+        return None
+    names = input_names + [f"input{i}" for i in range(len(input_names), len(args))]
+    shapes = []
+    for i, name in enumerate(names[:len(args)]):
+        axes = dynamic_axes.get(name)
+        if axes is None:
+            shapes.append(None)
+        elif isinstance(axes, dict):
+            shapes.append({int(d): str(n) for d, n in axes.items()})
+        else:
+            shapes.append({int(d): f"{name}_dynamic_axes_{int(d) + 1}" for d in axes})
+    return tuple(shapes)
+
+
+_ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7,
+               "bool": 9, "float16": 10, "float64": 11, "bfloat16": 16}
+
+_UNARY = {"neg": "Neg", "abs": "Abs", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "sin": "Sin",
+          "cos": "Cos", "tan": "Tan", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu",
+          "sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round",
+          "reciprocal": "Reciprocal", "logical_not": "Not", "isnan": "IsNaN", "asin": "Asin",
+          "acos": "Acos", "atan": "Atan", "sinh": "Sinh", "cosh": "Cosh", "asinh": "Asinh",
+          "acosh": "Acosh", "atanh": "Atanh", "erf": "Erf", "softplus": None}
+_BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow",
+           "maximum": "Max", "minimum": "Min", "eq": "Equal", "lt": "Less", "le": "LessOrEqual",
+           "gt": "Greater", "ge": "GreaterOrEqual", "logical_and": "And", "logical_or": "Or",
+           "logical_xor": "Xor", "bitwise_and": "BitwiseAnd", "bitwise_or": "BitwiseOr",
+           "bitwise_xor": "BitwiseXor"}
+_REDUCE = {"sum": "ReduceSum", "mean": "ReduceMean", "amax": "ReduceMax", "amin": "ReduceMin",
+           "prod": "ReduceProd", "logsumexp": "ReduceLogSumExp"}
+
+
+class _Builder:
+    """Accumulates ONNX nodes and initializers for one graph."""
+
+    def __init__(self, graph: Graph, opset: int) -> None:
+        import onnx
+        self.onnx = onnx
+        self.helper = onnx.helper
+        self.graph = graph
+        self.opset = opset
+        self.nodes: list = []
+        self.initializers: list = []
+        self._count = 0
+        self._consts: dict = {}
+        self._symbols: dict = {}
+
+    def fresh(self, hint: str = "t") -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def add(self, op: str, inputs: list, n_out: int = 1, name_hint: str = "", **attrs) -> list:
+        outs = [self.fresh(name_hint or op.lower()) for _ in range(n_out)]
+        self.nodes.append(self.helper.make_node(op, inputs, outs, **attrs))
+        return outs
+
+    def one(self, op: str, inputs: list, **attrs) -> str:
+        return self.add(op, inputs, **attrs)[0]
+
+    def const(self, array: np.ndarray, dtype: "str | None" = None) -> str:
+        """An initializer holding ``array`` (cast to ``dtype``; bool/bfloat16 handled)."""
+        array = np.asarray(array)
+        if dtype is not None and dtype != "bfloat16":
+            array = array.astype(_numpy_dtype(dtype))
+        key = (array.dtype.str, array.shape, array.tobytes(), dtype)
+        if key in self._consts:
+            return self._consts[key]
+        name = self.fresh("const")
+        self.initializers.append(self.tensor_proto(name, array, dtype))
+        self._consts[key] = name
+        return name
+
+    def tensor_proto(self, name: str, array: np.ndarray, dtype: "str | None" = None):
+        if dtype == "bfloat16" or str(array.dtype) == "bfloat16":
+            bits = np.asarray(array, dtype=np.float32).view(np.uint32) >> 16
+            proto = self.onnx.TensorProto()
+            proto.name = name
+            proto.data_type = self.onnx.TensorProto.BFLOAT16
+            proto.dims.extend(array.shape)
+            proto.raw_data = bits.astype(np.uint16).tobytes()
+            return proto
+        return self.onnx.numpy_helper.from_array(np.array(array, order="C", copy=True), name)
+
+    def scalar(self, value, dtype: str) -> str:
+        return self.const(np.array(value), dtype)
+
+    # symbolic sizes ---------------------------------------------------------------
+    def symbol(self, name: str) -> str:
+        """A 1-element int64 tensor holding the size of symbol ``name`` (read from an input)."""
+        if name not in self._symbols:
+            for i, value in enumerate(self.graph.inputs[:self.graph.user_inputs]):
+                for d, size in enumerate(value.shape):
+                    if size == Sym.symbol(name):
+                        self._symbols[name] = self.one("Shape", [f"__input{i}"], start=d, end=d + 1)
+                        break
+                if name in self._symbols:
+                    break
+            else:
+                raise UnsupportedOperatorError(f"onnx export: symbolic size {name} is not the "
+                                               "size of an input dim")
+        return self._symbols[name]
+
+    def ints(self, values) -> str:
+        """A 1-D int64 tensor of ``values`` (ints or ``Sym``s)."""
+        values = list(values)
+        if not any(isinstance(v, Sym) for v in values):
+            return self.const(np.array(values, dtype=np.int64))
+        pieces = []
+        for v in values:
+            if not isinstance(v, Sym):
+                pieces.append(self.const(np.array([v], dtype=np.int64)))
+                continue
+            total = None
+            for name, coef in sorted(v.terms.items()):
+                term = self.symbol(name)
+                if coef != 1:
+                    term = self.one("Mul", [term, self.const(np.array([coef], dtype=np.int64))])
+                total = term if total is None else self.one("Add", [total, term])
+            if v.const:
+                total = self.one("Add", [total, self.const(np.array([v.const], dtype=np.int64))])
+            pieces.append(total)
+        return self.one("Concat", pieces, axis=0)
+
+    def int_scalar(self, value) -> str:
+        """A 0-d int64 tensor (``Range`` bounds)."""
+        if not isinstance(value, Sym):
+            return self.const(np.array(value, dtype=np.int64))
+        return self.one("Reshape", [self.ints([value]), self.const(np.array([], dtype=np.int64))])
+
+    def cast(self, name: str, to: str) -> str:
+        return self.one("Cast", [name], to=_ONNX_TYPES[to])
+
+    def reduce(self, op: str, x: str, axes, keepdims: int) -> str:
+        axes = list(axes)
+        if op == "ReduceSum" or self.opset >= 18:
+            return self.one(op, [x, self.const(np.array(axes, dtype=np.int64))], keepdims=keepdims)
+        return self.one(op, [x], axes=axes, keepdims=keepdims)
+
+
+def _numpy_dtype(name: str):
+    from .. import dtypes
+    return getattr(dtypes, name).numpy
+
+
+def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_names: list,
+            dynamic_axes: dict, export_params: bool = True):
+    """The ``onnx.ModelProto`` of ``graph`` (parameters as initializers)."""
+    b = _Builder(graph, opset)
+    helper = b.helper
+    user = graph.inputs[:graph.user_inputs]
+    names = input_names + [f"input{i}" for i in range(len(input_names), len(user))]
+    symbol_names = {s: info.get("name", s) for s, info in graph.symbols.items()}
+    graph_inputs = []
+    state = _State(b)
+    for i, value in enumerate(user):
+        graph_inputs.append(helper.make_tensor_value_info(
+            names[i], _ONNX_TYPES[value.dtype], _dims(value.shape, symbol_names)))
+        state.define(value, names[i])
+        b.nodes.append(helper.make_node("Identity", [names[i]], [f"__input{i}"]))
+    for value in graph.params:
+        data = params[value.name].detach()._host()
+        if export_params:
+            b.initializers.append(b.tensor_proto(value.name, data, value.dtype))
+        else:
+            graph_inputs.append(helper.make_tensor_value_info(
+                value.name, _ONNX_TYPES[value.dtype], list(value.shape)))
+        state.define(value, value.name)
+    used = set()
+    for node in graph.nodes:
+        used.update(v.id for v in node.inputs())
+    used.update(v.id for v in graph.output_values())
+    for node in graph.nodes:
+        state.node(node, used)
+    outputs = graph.output_values()
+    out_names = output_names + [f"output{i}" for i in range(len(output_names), len(outputs))]
+    graph_outputs = []
+    for i, value in enumerate(outputs):
+        b.nodes.append(helper.make_node("Identity", [state.get(value)], [out_names[i]]))
+        dims = _dims(value.shape, symbol_names)
+        for d, label in _axes_spec(dynamic_axes.get(out_names[i]), out_names[i]).items():
+            if d < len(dims) and not isinstance(value.shape[d], Sym):
+                raise UnsupportedOperatorError(
+                    f"onnx export: dynamic_axes marks dim {d} of output {out_names[i]!r}, but "
+                    f"the traced program gives it the fixed size {value.shape[d]}")
+            dims[d] = label
+        graph_outputs.append(helper.make_tensor_value_info(out_names[i],
+                                                           _ONNX_TYPES[value.dtype], dims))
+    onnx_graph = helper.make_graph(b.nodes, "framework", graph_inputs, graph_outputs,
+                                   b.initializers)
+    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="framework")
+    model.ir_version = min(model.ir_version, 9)
+    return model
+
+
+def _axes_spec(axes, name) -> dict:
+    if axes is None:
+        return {}
+    if isinstance(axes, dict):
+        return {int(d): str(n) for d, n in axes.items()}
+    return {int(d): f"{name}_dynamic_axes_{int(d) + 1}" for d in axes}
+
+
+def _dims(shape, symbol_names: dict) -> list:
+    dims = []
+    for size in shape:
+        if isinstance(size, Sym):
+            text = repr(size)
+            for s, name in symbol_names.items():
+                text = text.replace(s, name)
+            dims.append(text)
+        else:
+            dims.append(int(size))
+    return dims
+
+
+class _State:
+    """Values -> ONNX names, with ``copy_`` made functional (buffers get new versions)."""
+
+    def __init__(self, b: _Builder) -> None:
+        self.b = b
+        self.names: dict = {}  # value id -> ONNX name, for values that are their own root
+        self.root: dict = {}  # value id -> root value id
+        self.view: dict = {}  # view value id -> (node, parent Value)
+        self.values: dict = {}  # id -> Value
+        self.version: dict = {}  # root id -> int
+        self.cache: dict = {}  # (view id, version) -> name
+
+    def define(self, value: Value, name: str) -> None:
+        self.names[value.id] = name
+        self.root[value.id] = value.id
+        self.values[value.id] = value
+        self.version[value.id] = 0
+
+    def get(self, value: Value) -> str:
+        if value.id in self.names:
+            return self.names[value.id]
+        node, parent = self.view[value.id]
+        key = (value.id, self.version[self.root[value.id]])
+        if key not in self.cache:
+            self.cache[key] = self._apply_view(node, self.get(parent))
+        return self.cache[key]
+
+    def _apply_view(self, node, x: str) -> str:
+        b, a = self.b, node.args
+        if node.op == "reshape":
+            return b.one("Reshape", [x, b.ints(a["shape"])])
+        if node.op == "permute":
+            return b.one("Transpose", [x], perm=list(a["dims"]))
+        if node.op == "expand":
+            return b.one("Expand", [x, b.ints(a["size"])])
+        if node.op == "slice":
+            return b.one("Slice", [x, b.ints([a["start"]]), b.ints([a["end"]]),
+                                   b.ints([a["dim"]]), b.ints([a["step"]])])
+        if node.op == "select":
+            return b.one("Gather", [x, b.int_scalar(a["index"])], axis=a["dim"])
+        raise UnsupportedOperatorError(
+            f"onnx export: unsupported operator '{node.op}' (a view that is not a reshape, "
+            "permute, expand, slice or select of its base)")
+
+    def node(self, node, used: set) -> None:
+        if node.is_view:
+            out = node.outputs[0]
+            parent = node.args["input"]
+            self.view[out.id] = (node, parent)
+            self.root[out.id] = self.root[parent.id]
+            self.values[out.id] = out
+            if node.op == "as_strided":
+                self._apply_view(node, "")  # raises the clear error now
+            return
+        if node.op == "copy_":
+            self._copy(node.args["dst"], node.args["src"])
+            return
+        if node.op == "device_assert":
+            return
+        if node.op == "custom_op":
+            raise UnsupportedOperatorError(
+                f"onnx export: unsupported operator 'custom_op' {node.args['name']!r} (a "
+                "framework.library op has no ONNX translation)")
+        translate = _TRANSLATIONS.get(node.op)
+        if translate is None:
+            raise UnsupportedOperatorError(
+                f"onnx export: unsupported operator '{node.op}' (no ONNX translation of this "
+                "backend kernel yet)")
+        results = translate(self, node, used)
+        if isinstance(results, str):
+            results = [results]
+        for out, name in zip(node.outputs, results):
+            if out is not None:
+                if name is None and out.id in used:
+                    raise UnsupportedOperatorError(
+                        f"onnx export: unsupported operator '{node.op}' output {out} (only its "
+                        "first output has an ONNX translation)")
+                self.define(out, name)
+
+    def arg(self, value, dtype: str) -> str:
+        """An ONNX input for an argument that is a Value or a Python scalar (as ``dtype``)."""
+        if isinstance(value, Value):
+            name = self.get(value)
+            return name if value.dtype == dtype else self.b.cast(name, dtype)
+        return self.b.scalar(value, dtype)
+
+    # copy_ ------------------------------------------------------------------------
+    def _copy(self, dst: Value, src) -> None:
+        b = self.b
+        chain = []
+        v = dst
+        while v.id in self.view:
+            node, parent = self.view[v.id]
+            chain.append(node)
+            v = parent
+        root = v
+        chain.reverse()
+        value = self.arg(src, dst.dtype) if isinstance(src, Value) else b.scalar(src, dst.dtype)
+        value = b.one("Expand", [value, b.ints(dst.shape)])
+        new = self._scatter(self.get(root), root, chain, value)
+        self.names[root.id] = new
+        self.version[root.id] += 1
+
+    def _scatter(self, base: str, base_value: Value, chain: list, src: str) -> str:
+        """``base`` with the view ``chain`` of it replaced by ``src`` (functional copy_)."""
+        b = self.b
+        if not chain:
+            return src
+        node, rest = chain[0], chain[1:]
+        a = node.args
+        out = node.outputs[0]
+        inner = self._apply_view(node, base)
+        if node.op == "reshape":
+            new_inner = self._scatter(inner, out, rest, src)
+            return b.one("Reshape", [new_inner, b.ints(base_value.shape)])
+        if node.op == "permute":
+            new_inner = self._scatter(inner, out, rest, src)
+            inverse = [0] * len(a["dims"])
+            for i, d in enumerate(a["dims"]):
+                inverse[d] = i
+            return b.one("Transpose", [new_inner], perm=inverse)
+        if node.op in ("slice", "select") and (node.op == "select" or a["step"] == 1):
+            dim = a["dim"]
+            new_inner = self._scatter(inner, out, rest, src)
+            if node.op == "select":
+                start = a["index"]
+                end = start + 1
+                new_inner = b.one("Unsqueeze", [new_inner, b.const(np.array([dim], np.int64))])
+            else:
+                start, end = a["start"], a["end"]
+            pieces = []
+            if not (isinstance(start, int) and start == 0):
+                pieces.append(b.one("Slice", [base, b.ints([0]), b.ints([start]), b.ints([dim])]))
+            pieces.append(new_inner)
+            size = base_value.shape[dim]
+            if not (isinstance(end, int) and isinstance(size, int) and end >= size) and end != size:
+                pieces.append(b.one("Slice", [base, b.ints([end]), b.ints([INT64_MAX]),
+                                              b.ints([dim])]))
+            return pieces[0] if len(pieces) == 1 else b.one("Concat", pieces, axis=dim)
+        raise UnsupportedOperatorError(
+            f"onnx export: unsupported operator 'copy_' into a {node.op} view (only writes "
+            "through reshape, permute, select and unit-step slices are exported)")
+
+
+# translations: (state, node, used) -> name | [names] ----------------------------------------
+def _unary(s: _State, node, used):
+    b, a = s.b, node.args
+    out = node.outputs[0]
+    x = s.arg(a["x"], out.dtype if node.op not in ("logical_not", "isnan") else a["x"].dtype)
+    op = node.op
+    if op == "rsqrt":
+        return b.one("Reciprocal", [b.one("Sqrt", [x])])
+    if op == "square":
+        return b.one("Mul", [x, x])
+    if op == "silu":
+        return b.one("Mul", [x, b.one("Sigmoid", [x])])
+    if op in ("gelu", "gelu_tanh"):
+        return _gelu(b, x, out.dtype, op == "gelu_tanh")
+    if op == "exp2":
+        return b.one("Pow", [b.scalar(2.0, out.dtype), x])
+    if op == "log2":
+        return b.one("Div", [b.one("Log", [x]), b.scalar(math.log(2.0), out.dtype)])
+    if op == "log1p":
+        return b.one("Log", [b.one("Add", [x, b.scalar(1.0, out.dtype)])])
+    if op == "expm1":
+        return b.one("Sub", [b.one("Exp", [x]), b.scalar(1.0, out.dtype)])
+    if op == "erfc":
+        return b.one("Sub", [b.scalar(1.0, out.dtype), b.one("Erf", [x])])
+    if op == "trunc":
+        return b.one("Mul", [b.one("Sign", [x]), b.one("Floor", [b.one("Abs", [x])])])
+    if op == "softplus":
+        beta, threshold = a.get("beta", 1.0), a.get("threshold", 20.0)
+        bx = b.one("Mul", [x, b.scalar(beta, out.dtype)])
+        soft = b.one("Div", [b.one("Softplus", [bx]), b.scalar(beta, out.dtype)])
+        return b.one("Where", [b.one("Greater", [bx, b.scalar(threshold, out.dtype)]), x, soft])
+    onnx_op = _UNARY.get(op)
+    if onnx_op is None:
+        raise UnsupportedOperatorError(f"onnx export: unsupported operator '{op}'")
+    return b.one(onnx_op, [x])
+
+
+def _gelu(b: _Builder, x: str, dtype: str, tanh: bool) -> str:
+    half = b.one("Mul", [x, b.scalar(0.5, dtype)])
+    if tanh:
+        cube = b.one("Mul", [b.one("Mul", [x, x]), x])
+        inner = b.one("Add", [x, b.one("Mul", [cube, b.scalar(0.044715, dtype)])])
+        t = b.one("Tanh", [b.one("Mul", [inner, b.scalar(math.sqrt(2.0 / math.pi), dtype)])])
+    else:
+        t = b.one("Erf", [b.one("Mul", [x, b.scalar(1.0 / math.sqrt(2.0), dtype)])])
+    return b.one("Mul", [half, b.one("Add", [t, b.scalar(1.0, dtype)])])
+
+
+def _binary(s: _State, node, used):
+    b, a = s.b, node.args
+    compute = a["compute_dtype"].name
+    out_dtype = a["out_dtype"].name
+    x, y = s.arg(a["a"], compute), s.arg(a["b"], compute)
+    op = node.op
+    if op == "ne":
+        result = b.one("Not", [b.one("Equal", [x, y])])
+    elif op == "div_floor":
+        result = b.one("Floor", [b.one("Div", [x, y])]) if compute.startswith(("float", "bfloat")) \
+            else _int_floor_div(b, x, y, compute)
+    elif op in ("remainder", "fmod") and compute.startswith(("float", "bfloat")):
+        result = b.one("Mod", [x, y], fmod=1)
+        if op == "remainder":  # sign of the divisor: add y where the signs differ
+            fix = b.one("And", [b.one("Not", [b.one("Equal", [result, b.scalar(0, compute)])]),
+                                b.one("Not", [b.one("Equal", [b.one("Less", [result, b.scalar(0, compute)]),
+                                                              b.one("Less", [y, b.scalar(0, compute)])])])])
+            result = b.one("Where", [fix, b.one("Add", [result, y]), result])
+    elif op in ("remainder", "fmod"):
+        result = b.one("Mod", [x, y], fmod=0 if op == "remainder" else 1)
+    elif op == "atan2":
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'atan2'")
+    elif op in _BINARY:
+        result = b.one(_BINARY[op], [x, y])
+    else:
+        raise UnsupportedOperatorError(f"onnx export: unsupported operator '{op}'")
+    produced = "bool" if op in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
+                                "logical_xor") else compute
+    return result if produced == out_dtype else b.cast(result, out_dtype)
+
+
+def _int_floor_div(b, x, y, dtype):
+    q = b.one("Div", [x, y])
+    wrong = b.one("And", [b.one("Not", [b.one("Equal", [b.one("Mul", [q, y]), x])]),
+                          b.one("Xor", [b.one("Less", [x, b.scalar(0, dtype)]),
+                                        b.one("Less", [y, b.scalar(0, dtype)])])])
+    return b.one("Where", [wrong, b.one("Sub", [q, b.scalar(1, dtype)]), q])
+
+
+def _where(s, node, used):
+    out = node.outputs[0].dtype
+    a = node.args
+    return s.b.one("Where", [s.arg(a["cond"], "bool"), s.arg(a["a"], out), s.arg(a["b"], out)])
+
+
+def _clamp(s, node, used):
+    b, a = s.b, node.args
+    out = node.outputs[0].dtype
+    x = s.arg(a["x"], out)
+    if a["lo"] is not None:
+        x = b.one("Max", [x, b.scalar(a["lo"], out)])
+    if a["hi"] is not None:
+        x = b.one("Min", [x, b.scalar(a["hi"], out)])
+    return x
+
+
+def _reduce(s, node, used):
+    b, a = s.b, node.args
+    out = node.outputs[0].dtype
+    x = s.arg(a["x"], out if "out_dtype" in a else a["x"].dtype)
+    dims = list(a["dims"])
+    if not dims:
+        return b.one("Identity", [x])
+    return b.reduce(_REDUCE[node.op], x, dims, 0)
+
+
+def _arg_reduce(s, node, used):
+    a = node.args
+    return s.b.one("ArgMax" if node.op == "argmax" else "ArgMin", [s.get(a["x"])],
+                   axis=a["dim"], keepdims=0)
+
+
+def _matmul(s, node, used):
+    a = node.args
+    return s.b.one("MatMul", [s.get(a["a"]), s.get(a["b"])])
+
+
+def _matmul_epilogue(s, node, used):
+    b, a = s.b, node.args
+    y = b.one("MatMul", [s.get(a["a"]), s.get(a["b"])])
+    if a["bias"] is not None:
+        y = b.one("Add", [y, s.get(a["bias"])])
+    pre = y
+    act = a["activation"]
+    dtype = node.outputs[0].dtype
+    if act == "relu":
+        y = b.one("Relu", [y])
+    elif act in ("gelu", "gelu_tanh"):
+        y = _gelu(b, y, dtype, act == "gelu_tanh")
+    elif act == "silu":
+        y = b.one("Mul", [y, b.one("Sigmoid", [y])])
+    elif act is not None:
+        raise UnsupportedOperatorError(f"onnx export: unsupported matmul_epilogue activation {act!r}")
+    if a["residual"] is not None:
+        y = b.one("Add", [y, s.get(a["residual"])])
+    return [y, pre if a["keep_preact"] else None]
+
+
+def _softmax(s, node, used):
+    a = node.args
+    return s.b.one("LogSoftmax" if a["log"] else "Softmax", [s.get(a["x"])], axis=a["dim"])
+
+
+def _norm_rows(s, node, used):
+    b, a = s.b, node.args
+    y_value, mean_value, rstd_value = node.outputs
+    dtype = a["x"].dtype
+    x = s.get(a["x"])
+    axes = [0, 2] if a["across"] else [2]
+    if a["rms"]:
+        centered = x
+        mean = None
+    else:
+        mean = b.reduce("ReduceMean", x, axes, 1)
+        centered = b.one("Sub", [x, mean])
+    var = b.reduce("ReduceMean", b.one("Mul", [centered, centered]), axes, 1)
+    rstd = b.one("Reciprocal", [b.one("Sqrt", [b.one("Add", [var, b.scalar(a["eps"], dtype)])])])
+    y = b.one("Mul", [centered, rstd])
+    if a["weight"] is not None:
+        y = b.one("Mul", [y, s.get(a["weight"])])
+    if a["bias"] is not None:
+        y = b.one("Add", [y, s.get(a["bias"])])
+    stats = []
+    for value, stat in ((mean_value, mean), (rstd_value, rstd)):
+        if value is None or value.id not in used:
+            stats.append(None)
+            continue
+        stat = stat if stat is not None else b.one("Mul", [rstd, b.scalar(0, dtype)])
+        stat = b.one("Reshape", [stat, b.ints(value.shape)])
+        stats.append(stat if value.dtype == dtype else b.cast(stat, value.dtype))
+    return [y] + stats
+
+
+def _gather(s, node, used):
+    a = node.args
+    return s.b.one("GatherElements", [s.get(a["x"]), s.get(a["index"])], axis=a["dim"])
+
+
+def _gather_slices(s, node, used):
+    a = node.args
+    return s.b.one("Gather", [s.get(a["x"]), s.get(a["index"])], axis=a["dim"])
+
+
+def _conv2d(s, node, used):
+    b, a = s.b, node.args
+    x, w = a["x"], a["weight"]
+    h, wd = x.shape[2], x.shape[3]
+    kh, kw = w.shape[2], w.shape[3]
+    (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
+    oh, ow = a["out_size"]
+    bottom = (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph
+    right = (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw
+    if min(ph, pw, bottom, right) < 0:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d' with negative "
+                                       "padding")
+    return b.one("Conv", [s.get(x), s.get(w)], strides=[sh, sw], pads=[ph, pw, bottom, right],
+                 dilations=[dh, dw], group=a["groups"], kernel_shape=[kh, kw])
+
+
+def _windows(rows: Struct, size: int) -> tuple:
+    """(kernel, stride, pad_before, pad_after, dilation) of pooling windows along one axis."""
+    f = dict(rows.fields)
+    starts, kernel, dilation = f["start"], f["size"], f["step"]
+    stride = starts[1] - starts[0] if len(starts) > 1 else 1
+    if any(b - a != stride for a, b in zip(starts, starts[1:])):
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'pool' with uneven "
+                                       "windows")
+    before = -starts[0]
+    after = max(0, starts[-1] + (kernel - 1) * dilation - (size - 1))
+    return kernel, stride, before, after, dilation
+
+
+def _pool_max2d(s, node, used):
+    b, a = s.b, node.args
+    x = a["x"]
+    kh, sh, top, bottom, dh = _windows(a["rows"], x.shape[2])
+    kw, sw, left, right, dw = _windows(a["cols"], x.shape[3])
+    y = b.one("MaxPool", [s.get(x)], kernel_shape=[kh, kw], strides=[sh, sw],
+              pads=[top, left, bottom, right], dilations=[dh, dw])
+    return [y, None]
+
+
+def _pool_avg2d(s, node, used):
+    b, a = s.b, node.args
+    x = a["x"]
+    if a["divisor_override"] is not None:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'pool_avg2d' with "
+                                       "divisor_override")
+    kh, sh, top, bottom, dh = _windows(a["rows"], x.shape[2])
+    kw, sw, left, right, dw = _windows(a["cols"], x.shape[3])
+    divisors = set(dict(a["rows"].fields)["divisor"]) | set(dict(a["cols"].fields)["divisor"])
+    include_pad = 1 if divisors <= {float(kh), float(kw)} and kh == kw else 0
+    return b.one("AveragePool", [s.get(x)], kernel_shape=[kh, kw], strides=[sh, sw],
+                 pads=[top, left, bottom, right], count_include_pad=include_pad)
+
+
+def _attention(s, node, used):
+    b, a = s.b, node.args
+    if a["dropout_p"]:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'attention_forward' "
+                                       "with dropout")
+    q, k, v = a["q"], a["k"], a["v"]
+    dtype = q.dtype
+    nd = len(k.shape)
+    perm = list(range(nd - 2)) + [nd - 1, nd - 2]
+    scores = b.one("MatMul", [s.get(q), b.one("Transpose", [s.get(k)], perm=perm)])
+    scores = b.one("Mul", [scores, b.scalar(a["scale"], dtype)])
+    mask = a["mask"]
+    if mask is not None:
+        if mask.dtype == "bool":
+            scores = b.one("Where", [s.get(mask), scores, b.scalar(-np.inf, dtype)])
+        else:
+            scores = b.one("Add", [scores, s.arg(mask, dtype)])
+    if a["is_causal"]:
+        length, source = q.shape[-2], k.shape[-2]
+        if isinstance(length, Sym) or isinstance(source, Sym):
+            raise UnsupportedOperatorError("onnx export: unsupported operator "
+                                           "'attention_forward' causal with a symbolic length")
+        allowed = np.tril(np.ones((length, source), dtype=bool))
+        scores = b.one("Where", [b.const(allowed), scores, b.scalar(-np.inf, dtype)])
+    weights = b.one("Softmax", [scores], axis=-1)
+    out = b.one("MatMul", [weights, s.get(v)])
+    lse = None
+    if node.outputs[1] is not None and node.outputs[1].id in used:
+        lse = b.reduce("ReduceLogSumExp", scores, [nd - 1], 0)
+    return [out, lse]
+
+
+def _arange(s, node, used):
+    b, a = s.b, node.args
+    dtype = a["dtype"].name
+    work = "int64" if not dtype.startswith(("float", "bfloat")) else "float32"
+    start, step, n = a["start"], a["step"], a["n"]
+    if isinstance(n, Sym) or work == "int64":
+        idx = b.one("Range", [b.int_scalar(0), b.int_scalar(n), b.int_scalar(1)])
+        idx = b.cast(idx, work) if work != "int64" else idx
+        y = b.one("Add", [b.one("Mul", [idx, b.scalar(step, work)]), b.scalar(start, work)])
+    else:
+        y = b.const(start + step * np.arange(n, dtype=np.float64), work)
+    return y if work == dtype else b.cast(y, dtype)
+
+
+def _full(s, node, used):
+    b, a = s.b, node.args
+    dtype = a["dtype"].name
+    value = a.get("value", 0)
+    shape = node.outputs[0].shape
+    fill = b.tensor_proto("value", np.array([value if value is not None else 0],
+                                            dtype=_numpy_dtype(dtype)), dtype)
+    return b.one("ConstantOfShape", [b.ints(shape)], value=fill)
+
+
+def _from_numpy(s, node, used):
+    a = node.args
+    data = a["array"]
+    if isinstance(data, Value):  # a device move (to_numpy, then from_numpy): one ONNX tensor
+        return s.arg(data, a["dtype"].name)
+    return s.b.const(data.data.reshape(node.outputs[0].shape), a["dtype"].name)
+
+
+def _to_numpy(s, node, used):
+    return s.b.one("Identity", [s.get(node.args["a"])])
+
+
+def _tri(s, node, used):
+    a = node.args
+    return s.b.one("Trilu", [s.get(a["x"]), s.b.const(np.array(a["diagonal"], np.int64))],
+                   upper=int(node.op == "triu"))
+
+
+def _activation(s, node, used):
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    x = s.get(a["x"])
+    op, p0, p1 = a["op"], a["p0"], a["p1"]
+    if op == "leaky_relu":
+        return b.one("LeakyRelu", [x], alpha=float(p0))
+    if op == "elu":
+        y = b.one("Elu", [x], alpha=float(p0))
+        return y if p1 in (None, 1.0) else b.one("Mul", [y, b.scalar(p1, dtype)])
+    if op == "celu":
+        return b.one("Celu", [x], alpha=float(p0))
+    if op == "hardtanh":
+        return b.one("Min", [b.one("Max", [x, b.scalar(p0, dtype)]), b.scalar(p1, dtype)])
+    if op == "hardsigmoid":
+        return b.one("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
+    if op == "hardswish":
+        return b.one("HardSwish", [x])
+    if op == "softsign":
+        return b.one("Softsign", [x])
+    if op == "logsigmoid":
+        return b.one("Log", [b.one("Sigmoid", [x])])
+    if op == "mish":
+        return b.one("Mish", [x])
+    if op == "tanhshrink":
+        return b.one("Sub", [x, b.one("Tanh", [x])])
+    raise UnsupportedOperatorError(f"onnx export: unsupported operator 'activation' ({op})")
+
+
+_TRANSLATIONS = {
+    **{op: _unary for op in ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1",
+                             "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+                             "gelu", "gelu_tanh", "silu", "softplus", "sign", "floor", "ceil",
+                             "round", "trunc", "reciprocal", "square", "logical_not", "isnan",
+                             "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                             "erf", "erfc")},
+    **{op: _binary for op in ("add", "sub", "mul", "div", "div_floor", "remainder", "fmod", "pow",
+                              "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+                              "logical_and", "logical_or", "logical_xor", "bitwise_and",
+                              "bitwise_or", "bitwise_xor")},
+    **{op: _reduce for op in _REDUCE},
+    "argmax": _arg_reduce, "argmin": _arg_reduce,
+    "where": _where, "clamp": _clamp,
+    "matmul": _matmul, "matmul_epilogue": _matmul_epilogue,
+    "softmax": _softmax, "norm_rows": _norm_rows,
+    "gather": _gather, "gather_slices": _gather_slices,
+    "conv2d": _conv2d, "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
+    "attention_forward": _attention,
+    "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
+    "tril": _tri, "triu": _tri, "activation": _activation,
+}
+
+SUPPORTED = tuple(sorted(set(_TRANSLATIONS) | {"copy_", "device_assert"}))

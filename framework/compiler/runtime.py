@@ -1,0 +1,330 @@
+"""Running a graph: guards on the call's tensors, then each node's kernel through the backend."""
+from __future__ import annotations
+
+from .. import _backends
+from ..devices import device as Device
+from . import views
+from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
+from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
+
+
+class GuardError(RuntimeError):
+    """A call whose tensors do not match what the graph was traced for."""
+
+
+def bind_inputs(graph: Graph, tensors: list) -> dict:
+    """Check the call's tensors against the graph's user inputs; return the symbol values.
+
+    Raises ``GuardError`` naming the input and what differs (count, rank, dtype, device,
+    a static size, or a symbolic size outside its range)."""
+    from ..tensor import Tensor
+    expected = graph.inputs[:graph.user_inputs]
+    if len(tensors) != len(expected):
+        raise GuardError(f"the graph takes {len(expected)} tensor inputs, got {len(tensors)}")
+    env: dict = {}
+    for i, (value, t) in enumerate(zip(expected, tensors)):
+        if not isinstance(t, Tensor):
+            raise GuardError(f"input {i}: expected a Tensor, got {type(t).__name__}")
+        where = f"input {i}"
+        if t.ndim != len(value.shape):
+            raise GuardError(f"{where}: expected rank {len(value.shape)} (traced with shape "
+                             f"{_shape(value.shape)}), got rank {t.ndim} (shape {list(t.shape)})")
+        if t.dtype.name != value.dtype:
+            raise GuardError(f"{where}: expected dtype {value.dtype} as traced, got {t.dtype.name}")
+        if str(t.device) != value.device:
+            raise GuardError(f"{where}: expected device {value.device} as traced, got {t.device}")
+        for d, (size, actual) in enumerate(zip(value.shape, t.shape)):
+            if isinstance(size, Sym):
+                if size.const == 0 and len(size.terms) == 1 and list(size.terms.values()) == [1]:
+                    name = next(iter(size.terms))
+                    if env.setdefault(name, actual) != actual:
+                        raise GuardError(f"{where}: size {actual} of dim {d} should equal the "
+                                         f"symbolic size {name} = {env[name]} of another input")
+            elif size != actual:
+                raise GuardError(
+                    f"{where}: expected size {size} at dim {d} (traced shape {_shape(value.shape)}),"
+                    f" got {actual} (shape {list(t.shape)}); trace again for this shape, or use "
+                    "framework.export with dynamic_shapes for a symbolic dim")
+    for name, bounds in graph.symbols.items():
+        if name not in env:
+            raise GuardError(f"symbolic size {name} is not the size of any input dim")
+        low, high = bounds.get("min"), bounds.get("max")
+        if (low is not None and env[name] < low) or (high is not None and env[name] > high):
+            raise GuardError(f"symbolic size {name} = {env[name]} is outside its range "
+                             f"[{low}, {high}]")
+    for i, (value, t) in enumerate(zip(expected, tensors)):
+        for d, (size, actual) in enumerate(zip(value.shape, t.shape)):
+            if isinstance(size, Sym) and size.evaluate(env) != actual:
+                raise GuardError(f"input {i}: size {actual} of dim {d} should be {size} = "
+                                 f"{size.evaluate(env)}")
+    return env
+
+
+def _shape(shape) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def run(graph: Graph, arrays: list, env: "dict | None" = None):
+    """Run ``graph`` on backend ``Array``s (user inputs then parameters); return the output
+    tree with arrays at its Value leaves. ``env`` binds symbolic sizes."""
+    values = {v.id: a for v, a in zip(graph.inputs, arrays)}
+
+    def arg(leaf):
+        if isinstance(leaf, Value):
+            return values[leaf.id]
+        if isinstance(leaf, Sym):
+            return leaf.evaluate(env)
+        if isinstance(leaf, DType):
+            return leaf.get()
+        if isinstance(leaf, Const):
+            return leaf.data
+        if isinstance(leaf, Struct):
+            return leaf.build(env)
+        return leaf
+
+    backends: dict = {}
+    for node in graph.nodes:
+        if node.is_view:
+            attrs = dict(node.args)
+            source = values[attrs.pop("input").id]
+            values[node.outputs[0].id] = views.apply(node.op, source, attrs, env)
+            continue
+        if node.op == "custom_op":
+            _run_custom_op(node, values, arg)
+            continue
+        backend = backends.get(node.device)
+        if backend is None:
+            backend = backends[node.device] = _backends.for_device(Device(node.device))
+        kernel = getattr(backend, node.op)
+        args = [_resolve(a, arg) for a in node.args.values()]
+        result = kernel(*args)
+        outs = node.outputs
+        if len(outs) == 1 and not isinstance(result, tuple):
+            result = (result,)
+        for out, part in zip(outs, result or ()):
+            if out is not None:
+                values[out.id] = part
+    return rebuild(graph.output, lambda leaf: values[leaf.id] if isinstance(leaf, Value) else
+                   evaluate(leaf, env))
+
+
+def _run_custom_op(node, values: dict, arg) -> None:
+    """A ``framework.library`` custom op: its kernel, looked up by name in this process."""
+    from ..library import get_op
+    from ..tensor import Tensor
+    name = node.args["name"]
+    try:
+        op = get_op(name)
+    except KeyError:
+        raise RuntimeError(f"the graph calls custom op {name!r}, which is not declared in this "
+                           "process: import the module that declares it first") from None
+    device = Device(node.device)
+    inputs = [Tensor._make(values[a.id], device) if isinstance(a, Value) else _resolve(a, arg)
+              for a in node.args["inputs"]]
+    result = op._call_kernel(tuple(inputs))
+    parts = result if isinstance(result, tuple) else (result,)
+    for out, part in zip(node.outputs, parts):
+        values[out.id] = part._a
+
+
+def _resolve(obj, fn):
+    if isinstance(obj, Struct):
+        return fn(obj)
+    if isinstance(obj, tuple):
+        return tuple(_resolve(o, fn) for o in obj)
+    if isinstance(obj, list):
+        return [_resolve(o, fn) for o in obj]
+    return fn(obj)
+
+
+class _ViewOps:
+    """``views.reshape(array, shape=...)`` and friends, for ``Graph.code``."""
+
+    def __getattr__(self, op: str):
+        if op not in VIEW_OPS:
+            raise AttributeError(op)
+        return lambda input, **attrs: views.apply(op, input, attrs)
+
+
+def code_globals(graph: Graph, device: str = "cpu") -> dict:
+    """Globals under which ``graph.code()`` runs (on Arrays, on ``device``'s backend)."""
+    import importlib
+
+    from .. import dtypes
+    constants, structs = [], {}
+
+    def visit(leaf):
+        if isinstance(leaf, Const):
+            constants.append(leaf.data)
+        if isinstance(leaf, Struct):
+            module, name = leaf.type.split(":")
+            structs[name] = getattr(importlib.import_module(module), name)
+
+    for node in graph.nodes:
+        for a in node.args.values():
+            _walk_structs(a, visit)
+    namespace = {"kernels": _backends.for_device(Device(device)), "views": _ViewOps(),
+                 "constants": constants, "framework": dtypes, **structs}
+    return namespace
+
+
+def _walk_structs(obj, fn) -> None:
+    if isinstance(obj, Struct):
+        fn(obj)
+        for _, v in obj.fields:
+            _walk_structs(v, fn)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _walk_structs(o, fn)
+    else:
+        fn(obj)
+
+
+class GraphModule:
+    """A captured graph with its parameters: call it like the function it was traced from.
+
+    ``graph`` prints the IR, ``code`` shows equivalent Python. Calls are checked against
+    the traced signature (``GuardError``, a ``RuntimeError``, naming what differs) and run
+    the recorded kernels; no autograd graph is recorded for the outputs.
+    """
+
+    def __init__(self, graph: Graph, params: dict, spec) -> None:
+        self.graph = graph
+        self.params = params  # state_dict key -> Tensor (the module's own, or loaded)
+        self._spec = spec  # flattened (args, kwargs) structure of the traced call
+
+    @property
+    def code(self) -> str:
+        """The graph as equivalent Python (backend kernel calls and views)."""
+        return self.graph.code()
+
+    def __call__(self, *args, **kwargs):
+        tensors, spec = flatten((tuple(args), dict(kwargs)))
+        env = bind_inputs(self.graph, tensors)
+        if self._spec is not None:
+            _check_spec(self._spec, spec)
+        arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
+        for value in self.graph.params:
+            arrays.append(self.params[value.name]._a)
+        result = run(self.graph, arrays, env or None)
+        device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
+        return _wrap_outputs(self.graph.output, result, device_of)
+
+    forward = __call__
+
+    def save(self, f) -> None:
+        """``framework.jit.save(self, f)``."""
+        from .serialize import save
+        save(self, f)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(\n{self.graph}\n)"
+
+
+def _wrap_outputs(spec, result, device_of):
+    from ..tensor import Tensor
+    if isinstance(spec, Value):
+        return Tensor._make(result, device_of[spec.id])
+    if isinstance(spec, tuple):
+        return tuple(_wrap_outputs(s, r, device_of) for s, r in zip(spec, result))
+    if isinstance(spec, list):
+        return [_wrap_outputs(s, r, device_of) for s, r in zip(spec, result)]
+    if isinstance(spec, dict):
+        return {k: _wrap_outputs(spec[k], result[k], device_of) for k in spec}
+    return result
+
+
+def _check_spec(traced, called) -> None:
+    """The non-tensor arguments are baked into the trace: they must be equal."""
+    if isinstance(traced, TensorSlot) or isinstance(called, TensorSlot):
+        if not (isinstance(traced, TensorSlot) and isinstance(called, TensorSlot)):
+            raise GuardError(f"argument structure differs from the traced call: expected "
+                             f"{_describe(traced)}, got {_describe(called)}")
+        return
+    if type(traced) is not type(called) or (
+            isinstance(traced, (tuple, list, dict)) and len(traced) != len(called)):
+        raise GuardError(f"argument structure differs from the traced call: expected "
+                         f"{_describe(traced)}, got {_describe(called)}")
+    if isinstance(traced, dict):
+        if set(traced) != set(called):
+            raise GuardError(f"keyword arguments {sorted(called)} differ from the traced call's "
+                             f"{sorted(traced)}")
+        for k in traced:
+            _check_spec(traced[k], called[k])
+    elif isinstance(traced, (tuple, list)):
+        for a, b in zip(traced, called):
+            _check_spec(a, b)
+    elif traced != called:
+        raise GuardError(f"non-tensor argument {called!r} differs from the traced value "
+                         f"{traced!r} (it is a constant of the graph)")
+
+
+def _describe(obj) -> str:
+    return "a Tensor" if isinstance(obj, TensorSlot) else repr(obj)
+
+
+class TracingCheckError(RuntimeError):
+    """The replayed graph disagrees with the eager call (``trace(check_trace=True)``)."""
+
+
+def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_inputs=None,
+          check_tolerance: float = 1e-5, example_kwarg_inputs=None) -> GraphModule:
+    """Run ``module_or_fn`` once on ``example_inputs`` and record it as a graph
+    (``torch.jit.trace``): returns a callable ``GraphModule`` with ``.graph`` and ``.code``.
+
+    ``check_trace`` replays the graph on the example (and on each tuple of
+    ``check_inputs``, against an eager call) and raises ``TracingCheckError`` when an
+    output differs by more than ``check_tolerance`` (relative)."""
+    args = _as_args(example_inputs)
+    kwargs = dict(example_kwarg_inputs or {})
+    named = named_tensors(module_or_fn)
+    if check_trace:  # copies: the call may write into its inputs
+        leaves, spec = flatten((args, kwargs))
+        copies = _rebuild_spec(spec, lambda leaf: leaves[leaf.index].detach().clone()
+                               if isinstance(leaf, TensorSlot) else leaf)
+    graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
+    traced = GraphModule(graph, named, spec)
+    if check_trace:
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            _check("the example inputs", traced(*copies[0], **copies[1]), result,
+                   check_tolerance)
+            for inputs in check_inputs or ():
+                inputs = _as_args(inputs)
+                _check(f"check input {inputs!r:.60}", traced(*inputs),
+                       module_or_fn(*inputs), check_tolerance)
+    return traced
+
+
+def _as_args(inputs) -> tuple:
+    return inputs if isinstance(inputs, tuple) else (() if inputs is None else (inputs,))
+
+
+def _check(what: str, replayed, eager, tolerance: float) -> None:
+    import numpy as np
+    got, _ = flatten(replayed)
+    want, _ = flatten(eager)
+    for i, (a, b) in enumerate(zip(got, want)):
+        x, y = a.detach()._host(), b.detach()._host()
+        if x.shape != y.shape or x.dtype != y.dtype or not np.allclose(
+                x.astype(np.float64), y.astype(np.float64), rtol=tolerance, atol=tolerance,
+                equal_nan=True):
+            raise TracingCheckError(
+                f"trace check: output {i} of the traced graph differs from the eager call on "
+                f"{what} (shapes {list(x.shape)} vs {list(y.shape)}); the trace did not capture "
+                "the computation (see docs/compile.md, 'What breaks a trace')")
+    if len(got) != len(want):
+        raise TracingCheckError(f"trace check: the graph returns {len(got)} tensors, the eager "
+                                f"call {len(want)}, on {what}")
+
+
+def named_tensors(module_or_fn) -> dict:
+    """Parameters then buffers of a module by ``state_dict`` key ({} for a function)."""
+    from ..nn import Module
+    if not isinstance(module_or_fn, Module):
+        return {}
+    named = dict(module_or_fn.named_parameters())
+    for name, buf in module_or_fn.named_buffers():
+        if buf is not None and name not in named:
+            named[name] = buf
+    return named

@@ -1,0 +1,101 @@
+"""framework.compile: one trace per input signature, cached replays, eager fallback with a reason."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from compiler_models import on
+
+import framework
+import framework.nn as nn
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+                               rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_traces_once_per_signature_and_replays(device):
+    module, (x,) = on(device, "mlp")
+    compiled = framework.compile(module)
+    assert isinstance(compiled, nn.Module) and compiled._orig_mod is module
+    stats = compiled._compiled.stats
+    with framework.no_grad():
+        for _ in range(3):
+            x = framework.randn(3, 6, device=device)
+            _close(compiled(x), module(x))
+        assert stats == {"traces": 1, "replays": 2, "eager": 0}
+        x4 = framework.randn(4, 6, device=device)  # a new shape: a second graph
+        _close(compiled(x4), module(x4))
+    assert stats["traces"] == 2 and len(compiled._compiled.cache) == 2
+
+
+def test_sees_parameter_updates_and_mode_changes():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    compiled = framework.compile(model.eval())
+    x = framework.randn(2, 4)
+    with framework.no_grad():
+        compiled(x)
+        model[0].weight.mul_(2.0)  # in place, as an optimizer step does
+        _close(compiled(x), model(x))
+    assert compiled._compiled.stats["replays"] == 1
+    model.train()  # another mode: another signature (dropout: eager, see below)
+    with framework.no_grad():
+        compiled(x)
+    assert compiled._compiled.stats["traces"] == 2
+
+
+def test_falls_back_to_eager_with_a_logged_reason(caplog):
+    def f(x):
+        return x * 2 if x.sum().item() > 0 else x * 3  # data-dependent control flow
+
+    compiled = framework.compile(f)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        positive = framework.ones(2, 3)
+        _close(compiled(positive), positive * 2)
+        negative = -framework.ones(2, 3)
+        _close(compiled(negative), negative * 3)  # same signature, eager: the right branch
+    assert compiled.stats == {"traces": 1, "replays": 0, "eager": 1}
+    assert len(caplog.records) == 1
+    assert "<locals>.f eagerly" in caplog.text and "Converting a tensor to a Python number" in caplog.text
+
+
+def test_training_runs_eagerly_and_gradients_match(caplog):
+    module, (x,) = on("cpu", "mlp")
+    compiled = framework.compile(module)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        compiled(x).sum().backward()
+    assert "compiled backward passes are not built yet" in caplog.text
+    grads = [p.grad.clone() for p in module.parameters()]
+    module.zero_grad()
+    module(x).sum().backward()
+    for g, p in zip(grads, module.parameters()):
+        _close(g, p.grad)
+
+
+def test_fullgraph_raises_instead_of_falling_back():
+    @framework.compile(fullgraph=True)
+    def f(x):
+        return x + bool(x.sum() > 0)
+
+    with pytest.raises(RuntimeError, match="fullgraph=True.*Python boolean"):
+        f(framework.randn(3))
+
+
+def test_decorator_forms_and_cache_limit(caplog):
+    @framework.compile
+    def g(x, scale):
+        return x * scale
+
+    for n in range(1, 4):
+        _close(g(framework.ones(n), 2.0), framework.full((n,), 2.0))
+    assert g.stats["traces"] == 3
+    assert framework.compile(g, disable=True) is g
+    h = framework.compile(mode="reduce-overhead")(lambda x: x + 1)
+    h.cache_size_limit = 1
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        h(framework.ones(1))
+        _close(h(framework.ones(2)), framework.full((2,), 2.0))
+    assert "cache_size_limit (1) reached" in caplog.text

@@ -1,0 +1,140 @@
+"""framework.onnx.export: the examples' models pass onnx.checker, run in onnxruntime and match."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from compiler_models import on
+
+import framework
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _example(name: str):
+    spec = importlib.util.spec_from_file_location(f"_example_{name}",
+                                                  os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _example_models() -> dict:
+    """The examples' models at small sizes, with a batch of 3 example inputs."""
+    framework.manual_seed(0)
+    return {
+        "pinn_mlp": (_example("pinn").MLP(width=8), framework.rand(3, 1)),
+        "mnist_cnn": (_example("mnist_cnn").Net(channels=2, hidden=8), framework.randn(3, 1, 28, 28)),
+        "char_transformer": (_example("char_transformer").CharTransformer(
+            vocab_size=10, block=6, d_model=8, nhead=2, layers=2, dropout=0.0),
+            framework.randint(0, 10, (3, 6))),
+        "name_classifier": (_example("name_classifier").NameClassifier(
+            vocab_size=10, embed=4, hidden=6, layers=1, dropout=0.0),
+            framework.randint(1, 10, (3, 5))),
+    }
+
+
+def _run(model_bytes: bytes, feeds: dict) -> list:
+    return ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+@pytest.mark.parametrize("name", ["pinn_mlp", "mnist_cnn", "char_transformer", "name_classifier"])
+def test_example_models_match_onnxruntime_at_two_batch_sizes(name):
+    model, x = _example_models()[name]
+    model.eval()
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (x,), buffer, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17)
+    proto = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.opset_import[0].version == 17
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    for batch in (3, 7):
+        xb = x[framework.arange(batch) % 3]
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        with framework.no_grad():
+            expected = model(xb).numpy()
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cnn", "causal_block", "encoder_block", "gru"])
+def test_more_models_to_a_file(name, tmp_path):
+    module, (x,) = on("cpu", name)
+    path = str(tmp_path / f"{name}.onnx")
+    framework.onnx.export(module, (x,), path)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    got = _run(proto.SerializeToString(), {"input0": x.numpy()})
+    with framework.no_grad():
+        expected = module(x)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_cuda_model_exports_the_same_graph():
+    module, (x,) = on("cuda", "mlp")
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer)
+    (got,) = _run(buffer.getvalue(), {"input0": x.cpu().numpy()})
+    with framework.no_grad():
+        np.testing.assert_allclose(got, module(x).cpu().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_unsupported_op_names_the_op():
+    def f(x):
+        return framework.cumsum(x, dim=1)
+
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'cumsum'"):
+        framework.onnx.export(f, (framework.randn(2, 3),), io.BytesIO())
+
+    def g(x):
+        return x.view(framework.int32) & 7
+
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'as_strided'"):
+        framework.onnx.export(g, (framework.randn(2, 3),), io.BytesIO())
+
+
+def test_dynamic_axes_on_a_static_output_dim_is_an_error():
+    def f(x):
+        return x.sum(0)
+
+    with pytest.raises(RuntimeError, match="dim 0 of output 'y'.*fixed size 4"):
+        framework.onnx.export(f, (framework.randn(3, 4),), io.BytesIO(), input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": [0], "y": [0]})
+
+
+def test_opset_18_and_training_mode_module():
+    module, (x,) = on("cpu", "causal_block")
+    module.train()
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer, opset_version=18)
+    assert module.training  # restored after the export (which traced in eval mode)
+    proto = onnx.load_from_string(buffer.getvalue())
+    assert proto.opset_import[0].version == 18
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    module.eval()
+    with framework.no_grad():
+        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_writes_into_a_select_on_the_dynamic_dim():
+    def f(x):
+        y = x * 2
+        y[-1] = 0.0  # a copy_ through select(dim 0, index s0-1)
+        return y
+
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (framework.randn(3, 2),), buffer, input_names=["x"],
+                          dynamic_axes={"x": [0]})
+    x = framework.randn(5, 2)
+    (got,) = _run(buffer.getvalue(), {"x": x.numpy()})
+    np.testing.assert_allclose(got, f(x).numpy(), rtol=1e-6)
