@@ -303,6 +303,88 @@ def test_fused_rnn_cells_equal_the_general_path(kind, bias):
                 np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
 
 
+
+def _per_step(cell, x_proj, state, reverse):
+    """The general path: one recorded ``cell`` per step, outputs stacked by time index."""
+    outputs = [None] * x_proj.shape[0]
+    for t in (range(x_proj.shape[0] - 1, -1, -1) if reverse else range(x_proj.shape[0])):
+        state = cell(x_proj[t], state)
+        outputs[t] = state[0] if isinstance(state, tuple) else state
+    return (framework.stack(outputs, 0),) + (state if isinstance(state, tuple) else (state,))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["gru", "lstm", "lstm_last_only"])
+def test_rnn_sequence_node_equals_the_per_step_general_path(kind, bias, reverse):
+    """One node for all T steps of a GRU/LSTM layer direction: the per-step general path's
+    outputs (same bits) and gradients (float64, equal up to rounding: the weight gradient is
+    one GEMM over all steps, not a sum of T), also for second derivatives (create_graph)."""
+    from framework.nn.modules import rnn
+    gates = 3 if kind == "gru" else 4
+    rng = np.random.default_rng(14)
+    shapes = [(5, 3, gates * 4), (3, 4), (3, 4), (gates * 4, 4)] + ([(gates * 4,)] if bias else [])
+    inputs = [framework.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    if kind == "gru":
+        del inputs[2]
+
+        def fused(x, h, w, *b):
+            return rnn._GRUSequence.apply(x, h, w, b[0] if b else None, reverse)
+
+        def general(x, h, w, *b):
+            return _per_step(lambda xt, s: rnn._gru_cell_ops(xt, s, w, b[0] if b else None),
+                             x, h, reverse)
+    else:
+        pick = (lambda out: out[1]) if kind == "lstm_last_only" else (lambda out: out)
+
+        def fused(x, h, c, w, *b):
+            return pick(rnn._LSTMSequence.apply(x, h, c, w, b[0] if b else None, reverse))
+
+        def general(x, h, c, w, *b):
+            return pick(_per_step(lambda xt, s: rnn._lstm_cell_ops(xt, s, w, b[0] if b else None),
+                                  x, (h, c), reverse))
+    fused_out, _ = _grads_of(fused, inputs)
+    assert "SequenceBackward" in repr(fused_out[0].grad_fn)  # one node: the fused path ran
+    for create_graph in (False, True):
+        f_out, f_grads = _grads_of(fused, inputs, create_graph)
+        g_out, g_grads = _grads_of(general, inputs, create_graph)
+        for a, b_ in zip(f_out, g_out):
+            assert a.detach().numpy().tobytes() == b_.detach().numpy().tobytes()
+        for a, b_ in zip(f_grads, g_grads):
+            np.testing.assert_allclose(a.detach().numpy(), b_.detach().numpy(), rtol=1e-12,
+                                       atol=1e-12)
+        if create_graph:  # second derivatives: d/d(inputs) of sum(grad * grad)
+            f2 = framework.autograd.grad(sum((g * g).sum() for g in f_grads), inputs)
+            g2 = framework.autograd.grad(sum((g * g).sum() for g in g_grads), inputs)
+            for a, b_ in zip(f2, g2):
+                np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_rnn_modules_take_the_sequence_node_where_it_applies(kind):
+    """A plain GRU/LSTM runs one node per layer direction; an LSTM with proj_size keeps the
+    per-step cells."""
+    rnn = getattr(framework.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    out, _ = rnn(framework.randn(5, 2, 3))
+    assert sum("SequenceBackward" in name for name in _node_names(out.grad_fn)) == 4  # 2 x 2
+    if kind == "LSTM":
+        projected = framework.nn.LSTM(3, 4, proj_size=2)
+        out, _ = projected(framework.randn(5, 2, 3))
+        assert not any("Sequence" in name for name in _node_names(out.grad_fn))
+
+
+def _node_names(root) -> list:
+    """The class names of the graph's nodes, each node once."""
+    names, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.append(type(node).__name__)
+        stack.extend(child for child, _ in node.next_functions)
+    return names
+
 def test_rnn_time_steps_node_equals_slicing():
     from framework.nn.modules import rnn
     values = np.random.default_rng(12).standard_normal((4, 2, 3))

@@ -177,6 +177,138 @@ class _LSTMCell(Function):
         return d_gates, grad_h_prev, d_c * f if need[2] else None, grad_w, grad_b
 
 
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _gru_sequence_forward(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                          reverse: bool) -> tuple:
+    """Every step of ``_gru_cell`` over ``x_proj`` (T, N, 3H) from ``h``: (outputs by time
+    index, final h, per-step (h_prev, r, z, n, h_n) by time index)."""
+    outputs, saved = [None] * x_proj.shape[0], [None] * x_proj.shape[0]
+    steps = x_proj.unbind(0)
+    for t in _steps(len(steps), reverse):
+        r, z, n, h_n = _gru_gates(steps[t], h, w_hh, b_hh)
+        saved[t] = (h, r, z, n, h_n)
+        h = outputs[t] = (1 - z) * n + z * h
+    return outputs, h, saved
+
+
+class _GRUSequence(Function):
+    """All T steps of one GRU layer direction as one graph node: ``(x_proj (T, N, 3H), h0,
+    w_hh, b_hh)`` -> ``(output (T, N, H), h_T)``.
+
+    The forward is ``_gru_cell``'s ops step by step (the same bits), unrecorded. The backward
+    runs back through time with one ``d_gates @ w_hh`` per step, then gets ``w_hh``'s and
+    ``b_hh``'s gradients from all steps at once (one GEMM over T·N rows, one sum), where
+    per-step nodes made T small GEMMs and the engine summed T weight gradients. It is
+    written in framework ops; under ``create_graph`` the steps are recomputed with a graph
+    first, so second derivatives work. ``tests/test_cpu_fast_paths.py`` checks it against
+    the per-step general path."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, w_hh, b_hh, reverse):
+        outputs, h, saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
+        ctx.save_for_backward(x_proj, h0, w_hh, b_hh)
+        ctx.reverse, ctx.steps = reverse, saved
+        return ops.shape.stack(outputs, 0), h
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h):
+        x_proj, h0, w_hh, b_hh = ctx.saved_tensors
+        saved = ctx.steps
+        if is_grad_enabled():  # create_graph: the saved steps have no graph
+            saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, ctx.reverse)[2]
+        length = x_proj.shape[0]
+        grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
+        d_x, d_proj = [None] * length, [None] * length
+        d_h = grad_h
+        for t in _steps(length, not ctx.reverse):
+            h, r, z, n, h_n = saved[t]
+            grad = _add_grads(d_h, grads_out[t])
+            if grad is None:
+                grad = ops.creation.zeros_like(h)
+            d_n = _tanh_grad(grad * (1 - z), n)
+            d_r = _sigmoid_grad(d_n * h_n, r)
+            d_z = _sigmoid_grad(grad * (h - n), z)
+            d_x[t] = ops.shape.cat([d_r, d_z, d_n], -1)
+            d_proj[t] = ops.shape.cat([d_r, d_z, d_n * r], -1)
+            d_h = d_proj[t].matmul(w_hh) + grad * z
+        grad_w, grad_b = _sequence_weight_grads(d_proj, [s[0] for s in saved],
+                                                ctx.needs_input_grad[2:4])
+        return (ops.shape.stack(d_x, 0), d_h if ctx.needs_input_grad[1] else None, grad_w,
+                grad_b, None)
+
+
+def _lstm_sequence_forward(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
+                           b_hh: Tensor | None, reverse: bool) -> tuple:
+    """Every step of ``_lstm_cell`` (no projection) over ``x_proj`` (T, N, 4H): (outputs by
+    time index, final h, final c, per-step (h_prev, c_prev, i, f, g, o, tanh c'))."""
+    outputs, saved = [None] * x_proj.shape[0], [None] * x_proj.shape[0]
+    steps = x_proj.unbind(0)
+    for t in _steps(len(steps), reverse):
+        i, f, g, o, c_new = _lstm_gates(steps[t], h, c, w_hh, b_hh)
+        tanh_c = c_new.tanh()
+        saved[t] = (h, c, i, f, g, o, tanh_c)
+        h, c = o * tanh_c, c_new
+        outputs[t] = h
+    return outputs, h, c, saved
+
+
+class _LSTMSequence(Function):
+    """All T steps of one LSTM layer direction (no projection) as one graph node:
+    ``(x_proj (T, N, 4H), h0, c0, w_hh, b_hh)`` -> ``(output (T, N, H), h_T, c_T)``. Like
+    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, c0, w_hh, b_hh, reverse):
+        outputs, h, c, saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
+        ctx.save_for_backward(x_proj, h0, c0, w_hh, b_hh)
+        ctx.reverse, ctx.steps = reverse, saved
+        return ops.shape.stack(outputs, 0), h, c
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c):
+        x_proj, h0, c0, w_hh, b_hh = ctx.saved_tensors
+        saved = ctx.steps
+        if is_grad_enabled():  # create_graph: the saved steps have no graph
+            saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, ctx.reverse)[3]
+        length = x_proj.shape[0]
+        grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
+        d_gates = [None] * length
+        d_h, d_c = grad_h, grad_c
+        for t in _steps(length, not ctx.reverse):
+            h, c, i, f, g, o, tanh_c = saved[t]
+            d_h = _add_grads(d_h, grads_out[t])
+            if d_h is None:
+                d_h = ops.creation.zeros_like(h)
+            d_c = _add_grads(d_c, _tanh_grad(d_h * o, tanh_c))
+            d_gates[t] = ops.shape.cat([_sigmoid_grad(d_c * g, i), _sigmoid_grad(d_c * c, f),
+                                        _tanh_grad(d_c * i, g),
+                                        _sigmoid_grad(d_h * tanh_c, o)], -1)
+            d_h, d_c = d_gates[t].matmul(w_hh), d_c * f
+        need = ctx.needs_input_grad
+        grad_w, grad_b = _sequence_weight_grads(d_gates, [s[0] for s in saved], need[3:5])
+        return (ops.shape.stack(d_gates, 0), d_h if need[1] else None,
+                d_c if need[2] else None, grad_w, grad_b, None)
+
+
+def _add_grads(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    """``a + b`` where either may be None (no gradient)."""
+    return b if a is None else a if b is None else a + b
+
+
+def _sequence_weight_grads(d_proj: list, h_prev: list, needs: tuple) -> tuple:
+    """Gradients (w_hh, b_hh) of ``h_prev[t] W_hhᵀ + b_hh`` summed over all steps: one GEMM
+    over the T·N rows and one sum (None where ``needs`` says no gradient is wanted)."""
+    if not (needs[0] or needs[1]):
+        return None, None
+    rows = ops.shape.cat(d_proj, 0)  # (T·N, G)
+    grad_w = rows.mT.matmul(ops.shape.cat(h_prev, 0)) if needs[0] else None
+    grad_b = rows.sum(0) if needs[1] else None
+    return grad_w, grad_b
+
+
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None,
             residual: Tensor | None = None) -> Tensor:
     """``x Wᵀ + b (+ residual)``: one fused ``linear`` (no transpose op, bias and the
@@ -262,11 +394,20 @@ class RNNBase(Module):
         """One time step from the precomputed input projection ``x_proj``."""
         raise NotImplementedError
 
+    def _sequence(self, x_proj: Tensor, state, weights: dict, reverse: bool):
+        """All steps of one layer direction as one graph node, as ``(outputs, final state)``;
+        None where that node does not apply (the per-step loop then runs)."""
+        return None
+
     def _run_direction(self, x: Tensor, state, layer: int, direction: int) -> tuple:
         """Run one direction of one layer over the (T, N, features) sequence ``x``;
         returns the (T, N, hidden) outputs and the final state."""
         weights = self._layer_weights(layer, direction)
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
+        if x.size(0):
+            fused = self._sequence(x_proj, state, weights, direction == 1)
+            if fused is not None:
+                return fused
         steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
         outputs = [None] * x.size(0)
         # one node for all steps' slices: its backward is one stack, where T separate
@@ -398,6 +539,12 @@ class GRU(_SequenceRNN):
     def _step(self, x_proj, state, weights):
         return _gru_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"])
 
+    def _sequence(self, x_proj, state, weights, reverse):
+        w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+        if not _fused(x_proj, state, w_hh, b_hh):
+            return None
+        return _GRUSequence.apply(x_proj, state, w_hh, b_hh, reverse)
+
 
 class LSTM(RNNBase):
     """Long short-term memory (gates i, f, g, o in PyTorch's order)."""
@@ -411,6 +558,13 @@ class LSTM(RNNBase):
     def _step(self, x_proj, state, weights):
         return _lstm_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
                           weights["weight_hr"])
+
+    def _sequence(self, x_proj, state, weights, reverse):
+        w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+        if weights["weight_hr"] is not None or not _fused(x_proj, *state, w_hh, b_hh):
+            return None
+        out, h, c = _LSTMSequence.apply(x_proj, *state, w_hh, b_hh, reverse)
+        return out, (h, c)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
         """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
