@@ -313,14 +313,19 @@ def _per_step(cell, x_proj, state, reverse):
     return (framework.stack(outputs, 0),) + (state if isinstance(state, tuple) else (state,))
 
 
+@pytest.mark.parametrize("on_kernels", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("kind", ["gru", "lstm", "lstm_last_only"])
-def test_rnn_sequence_node_equals_the_per_step_general_path(kind, bias, reverse):
-    """One node for all T steps of a GRU/LSTM layer direction: the per-step general path's
-    outputs (same bits) and gradients (float64, equal up to rounding: the weight gradient is
-    one GEMM over all steps, not a sum of T), also for second derivatives (create_graph)."""
+def test_rnn_sequence_node_equals_the_per_step_general_path(kind, bias, reverse, on_kernels,
+                                                            monkeypatch):
+    """One node for all T steps of a GRU/LSTM layer direction, its steps on the kernels
+    (``_Steps``) or in framework ops: the per-step general path's outputs (same bits) and
+    gradients (float64, equal up to rounding: the weight gradient is one GEMM over all steps,
+    not a sum of T), also for second derivatives (create_graph)."""
     from framework.nn.modules import rnn
+    if not on_kernels:
+        monkeypatch.setattr(rnn, "_on_kernels", lambda x_proj: False)
     gates = 3 if kind == "gru" else 4
     rng = np.random.default_rng(14)
     shapes = [(5, 3, gates * 4), (3, 4), (3, 4), (gates * 4, 4)] + ([(gates * 4,)] if bias else [])

@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 import warnings
 
-from ... import ops
+from ... import dtypes, ops
+from ..._backends.array import Array
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
+from ...ops._util import backend, wrap
+from ...ops.matmul import _rows_view
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -208,16 +211,27 @@ class _GRUSequence(Function):
 
     @staticmethod
     def forward(ctx, x_proj, h0, w_hh, b_hh, reverse):
-        outputs, h, saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
         ctx.save_for_backward(x_proj, h0, w_hh, b_hh)
-        ctx.reverse, ctx.steps = reverse, saved
+        ctx.reverse = reverse
+        ctx.on_kernels = _on_kernels(x_proj)
+        if ctx.on_kernels:
+            outputs, h, ctx.steps = _gru_forward_kernels(x_proj, h0, w_hh, b_hh, reverse)
+            return _own_outputs(ctx, outputs, x_proj), wrap(h, x_proj.device)
+        outputs, h, ctx.steps = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h
 
     @staticmethod
     def backward(ctx, grad_out, grad_h):
         x_proj, h0, w_hh, b_hh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if ctx.on_kernels and not is_grad_enabled():
+            d_x, d_proj, d_h = _gru_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h)
+            device = x_proj.device
+            grad_w, grad_b = _weight_grads(wrap(d_proj, device), h0, wrap(ctx.outputs, device),
+                                           ctx.reverse, need[2:4])
+            return wrap(d_x, device), wrap(d_h, device) if need[1] else None, grad_w, grad_b, None
         saved = ctx.steps
-        if is_grad_enabled():  # create_graph: the saved steps have no graph
+        if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
             saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, ctx.reverse)[2]
         length = x_proj.shape[0]
         grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
@@ -262,16 +276,32 @@ class _LSTMSequence(Function):
 
     @staticmethod
     def forward(ctx, x_proj, h0, c0, w_hh, b_hh, reverse):
-        outputs, h, c, saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
         ctx.save_for_backward(x_proj, h0, c0, w_hh, b_hh)
-        ctx.reverse, ctx.steps = reverse, saved
+        ctx.reverse = reverse
+        ctx.on_kernels = _on_kernels(x_proj)
+        if ctx.on_kernels:
+            outputs, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
+                                                             reverse)
+            device = x_proj.device
+            return _own_outputs(ctx, outputs, x_proj), wrap(h, device), wrap(c, device)
+        outputs, h, c, ctx.steps = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h, c
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c):
         x_proj, h0, c0, w_hh, b_hh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if ctx.on_kernels and not is_grad_enabled():
+            d_gates, d_h, d_c = _lstm_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h,
+                                                       grad_c)
+            device = x_proj.device
+            d_gates = wrap(d_gates, device)
+            grad_w, grad_b = _weight_grads(d_gates, h0, wrap(ctx.outputs, device), ctx.reverse,
+                                           need[3:5])
+            return (d_gates, wrap(d_h, device) if need[1] else None,
+                    wrap(d_c, device) if need[2] else None, grad_w, grad_b, None)
         saved = ctx.steps
-        if is_grad_enabled():  # create_graph: the saved steps have no graph
+        if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
             saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, ctx.reverse)[3]
         length = x_proj.shape[0]
         grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
@@ -306,6 +336,206 @@ def _sequence_weight_grads(d_proj: list, h_prev: list, needs: tuple) -> tuple:
     rows = ops.shape.cat(d_proj, 0)  # (T·N, G)
     grad_w = rows.mT.matmul(ops.shape.cat(h_prev, 0)) if needs[0] else None
     grad_b = rows.sum(0) if needs[1] else None
+    return grad_w, grad_b
+
+
+class _Steps:
+    """The contract kernels a sequence node runs per step, on ``Array`` views of one
+    floating dtype: the ops the per-step path records, without the op layer around each
+    (validation, dtype promotion, Tensor objects). Each call is the kernel call, with the
+    arguments, that the op makes, so the values keep the op path's bits."""
+
+    def __init__(self, like: Tensor) -> None:
+        self.kernels = backend(like)
+        self.dtype = like.dtype
+
+    def add(self, a, b):
+        return self.kernels.add(a, b, self.dtype, self.dtype)
+
+    def sub(self, a, b):
+        return self.kernels.sub(a, b, self.dtype, self.dtype)
+
+    def mul(self, a, b):
+        return self.kernels.mul(a, b, self.dtype, self.dtype)
+
+    def sigmoid(self, a):
+        return self.kernels.sigmoid(a, self.dtype)
+
+    def tanh(self, a):
+        return self.kernels.tanh(a, self.dtype)
+
+    def sigmoid_grad(self, g, s):
+        """``_sigmoid_grad``: g * s * (1 - s)."""
+        return self.mul(self.mul(g, s), self.sub(1, s))
+
+    def tanh_grad(self, g, t):
+        """``_tanh_grad``: g * (1 - t * t)."""
+        return self.mul(g, self.sub(1, self.mul(t, t)))
+
+    def affine(self, h: Array, w_hh: Tensor, b_hh: Tensor | None,
+               residual: Array | None = None) -> Array:
+        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)``: (N, G)."""
+        rows, k = h.shape
+        w = w_hh._a
+        g = w.shape[0]
+        w3 = w.view((1, k, g), (0, w.strides[1], w.strides[0]), w.offset)
+        r3 = None if residual is None else _rows_view(self.kernels, residual, rows, g)
+        out, _ = self.kernels.matmul_epilogue(_rows_view(self.kernels, h, rows, k), w3,
+                                              None if b_hh is None else b_hh._a, None, r3, False)
+        return out.view((rows, g), (g, 1), out.offset)
+
+    def matmul(self, a: Array, w_hh: Tensor) -> Array:
+        """``a (N, G) @ w_hh (G, H)``: (N, H)."""
+        w = w_hh._a
+        rows = a.shape[0]
+        out = self.kernels.matmul(_rows_view(self.kernels, a, rows, a.shape[1]),
+                                  w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset))
+        return out.view((rows, w.shape[1]), (w.shape[1], 1), out.offset)
+
+    def empty(self, shape: tuple) -> Array:
+        return self.kernels.empty(tuple(shape), self.dtype)
+
+    def copy_(self, dst: Array, src: Array) -> None:
+        self.kernels.copy_(dst, src)
+
+
+def _at(a: Array, t: int) -> Array:
+    """``a[t]`` as a view."""
+    return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
+
+
+def _cols(a: Array, k: int, width: int) -> Array:
+    """``a[:, k * width:(k + 1) * width]`` of a 2-D ``a`` as a view."""
+    return a.view((a.shape[0], width), a.strides, a.offset + k * width * a.strides[1])
+
+
+def _on_kernels(x_proj: Tensor) -> bool:
+    """Whether a sequence node runs its steps on the kernels (``_Steps``): CPU tensors of
+    float32/float64, outside ``create_graph``. Elsewhere it runs the per-step framework ops."""
+    return x_proj.device.type == "cpu" and x_proj.dtype in (dtypes.float32, dtypes.float64)
+
+
+def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                         reverse: bool) -> tuple:
+    """``_gru_sequence_forward`` on the kernels: (outputs (T, N, H), final h, per-step
+    (h_prev, r, z, n, h_n) by time index), all Arrays."""
+    k = _Steps(x_proj)
+    length, hidden = x_proj.shape[0], h0.shape[-1]
+    outputs = k.empty((length,) + tuple(h0.shape))
+    saved = [None] * length
+    h = h0._a
+    for t in _steps(length, reverse):
+        x_t, h_proj = _at(x_proj._a, t), k.affine(h, w_hh, b_hh)
+        rz = k.sigmoid(k.add(_cols(x_t, 0, 2 * hidden), _cols(h_proj, 0, 2 * hidden)))
+        r, z, h_n = _cols(rz, 0, hidden), _cols(rz, 1, hidden), _cols(h_proj, 2, hidden)
+        n = k.tanh(k.add(_cols(x_t, 2, hidden), k.mul(r, h_n)))
+        saved[t] = (h, r, z, n, h_n)
+        h = k.add(k.mul(k.sub(1, z), n), k.mul(z, h))
+        k.copy_(_at(outputs, t), h)
+    return outputs, h, saved
+
+
+def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
+    """``_GRUSequence``'s backward through time on the kernels: (d_x_proj, d_h_proj, d_h0)
+    Arrays; d_h_proj (T, N, 3H) is the hidden projection's gradient per step."""
+    k = _Steps(x_proj)
+    length, rows, gates = x_proj.shape
+    hidden = gates // 3
+    d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
+    d_h = None if grad_h is None else grad_h._a
+    for t in _steps(length, not ctx.reverse):
+        h, r, z, n, h_n = ctx.steps[t]
+        grad = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
+        if grad is None:
+            grad = k.kernels.full(tuple(h.shape), 0, k.dtype)
+        d_n = k.tanh_grad(k.mul(grad, k.sub(1, z)), n)
+        d_r = k.sigmoid_grad(k.mul(d_n, h_n), r)
+        d_z = k.sigmoid_grad(k.mul(grad, k.sub(h, n)), z)
+        x_t, p_t = _at(d_x, t), _at(d_proj, t)
+        for j, part in enumerate((d_r, d_z, d_n)):
+            k.copy_(_cols(x_t, j, hidden), part)
+        k.copy_(_cols(p_t, 0, 2 * hidden), _cols(x_t, 0, 2 * hidden))
+        k.copy_(_cols(p_t, 2, hidden), k.mul(d_n, r))
+        d_h = k.add(k.matmul(p_t, w_hh), k.mul(grad, z))
+    return d_x, d_proj, d_h
+
+
+def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
+                          b_hh: Tensor | None, reverse: bool) -> tuple:
+    """``_lstm_sequence_forward`` on the kernels: (outputs (T, N, H), final h, final c,
+    per-step (h_prev, c_prev, i, f, g, o, tanh c') by time index), all Arrays."""
+    k = _Steps(x_proj)
+    length, hidden = x_proj.shape[0], h0.shape[-1]
+    outputs = k.empty((length,) + tuple(h0.shape))
+    saved = [None] * length
+    h, c = h0._a, c0._a
+    for t in _steps(length, reverse):
+        pre = k.affine(h, w_hh, b_hh, _at(x_proj._a, t))
+        i, f, o = (k.sigmoid(_cols(pre, j, hidden)) for j in (0, 1, 3))
+        g = k.tanh(_cols(pre, 2, hidden))
+        c_new = k.add(k.mul(f, c), k.mul(i, g))
+        tanh_c = k.tanh(c_new)
+        saved[t] = (h, c, i, f, g, o, tanh_c)
+        h, c = k.mul(o, tanh_c), c_new
+        k.copy_(_at(outputs, t), h)
+    return outputs, h, c, saved
+
+
+def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
+                           grad_c) -> tuple:
+    """``_LSTMSequence``'s backward through time on the kernels: (d_gates (T, N, 4H), d_h0,
+    d_c0) Arrays."""
+    k = _Steps(x_proj)
+    length, rows, gates = x_proj.shape
+    hidden = gates // 4
+    d_gates = k.empty((length, rows, gates))
+    d_h = None if grad_h is None else grad_h._a
+    d_c = None if grad_c is None else grad_c._a
+    for t in _steps(length, not ctx.reverse):
+        h, c, i, f, g, o, tanh_c = ctx.steps[t]
+        d_h = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
+        if d_h is None:
+            d_h = k.kernels.full(tuple(h.shape), 0, k.dtype)
+        d_c = _add_arrays(k, d_c, k.tanh_grad(k.mul(d_h, o), tanh_c))
+        d_t = _at(d_gates, t)
+        parts = (k.sigmoid_grad(k.mul(d_c, g), i), k.sigmoid_grad(k.mul(d_c, c), f),
+                 k.tanh_grad(k.mul(d_c, i), g), k.sigmoid_grad(k.mul(d_h, tanh_c), o))
+        for j, part in enumerate(parts):
+            k.copy_(_cols(d_t, j, hidden), part)
+        d_h, d_c = k.matmul(d_t, w_hh), k.mul(d_c, f)
+    return d_gates, d_h, d_c
+
+
+def _own_outputs(ctx, outputs: Array, like: Tensor) -> Tensor:
+    """The (T, N, H) output tensor: a copy of ``outputs``, which the node keeps (the
+    previous states of the weight gradient) safe from in-place writes to the output."""
+    ctx.outputs = outputs
+    out = backend(like).empty(tuple(outputs.shape), outputs.dtype)
+    backend(like).copy_(out, outputs)
+    return wrap(out, like.device)
+
+
+def _add_arrays(k: _Steps, a, b):
+    """``a + b`` of Arrays where either may be None (no gradient)."""
+    return b if a is None else a if b is None else k.add(a, b)
+
+
+def _weight_grads(d_proj: Tensor, h0: Tensor, outputs: Tensor, reverse: bool,
+                  needs: tuple) -> tuple:
+    """Gradients (w_hh, b_hh) of ``h_prev[t] W_hhᵀ + b_hh`` over all T steps from the
+    per-step projection gradients ``d_proj`` (T, N, G): the previous states are h0 and the
+    outputs but the last (the first when ``reverse``); one GEMM over the T·N rows."""
+    if not (needs[0] or needs[1]):
+        return None, None
+    length, rows, gates = d_proj.shape
+    flat = d_proj.reshape(length * rows, gates)
+    grad_w = grad_b = None
+    if needs[0]:
+        first = h0.unsqueeze(0)
+        h_prev = ops.shape.cat([outputs[1:], first] if reverse else [first, outputs[:-1]], 0)
+        grad_w = flat.mT.matmul(h_prev.reshape(length * rows, h_prev.shape[-1]))
+    if needs[1]:
+        grad_b = flat.sum(0)
     return grad_w, grad_b
 
 
