@@ -451,3 +451,30 @@ def test_stride_one_conv_backward_with_non_finite_values_matches_the_general_pat
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
     for a, b in zip(fast, run()):
         np.testing.assert_array_equal(_arrays.nd(a), _arrays.nd(b))
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+@pytest.mark.parametrize("bias, residual, keep", [(True, True, True), (True, False, False),
+                                                  (False, True, False), (False, False, True)])
+def test_in_place_matmul_epilogue_has_the_bits_of_the_allocating_one(np_dtype, activation, bias,
+                                                                       residual, keep,
+                                                                       monkeypatch):
+    """The NumPy ``matmul_epilogue`` adds bias and residual into its own fresh product
+    (float32/float64): the same bits as the separate add kernels, overflow to inf quietly."""
+    from framework._backends.numpy import matmul as np_matmul
+    rng = np.random.default_rng(15)
+    dtype = dtypes.from_numpy_dtype(np.dtype(np_dtype))
+    values = [rng.standard_normal(s) for s in ((2, 5, 7), (1, 7, 6), (6,), (2, 5, 6))]
+    values[2][0] = values[3][:, :, 0] = np.finfo(np_dtype).max  # the adds overflow to inf
+    arrays = [_arrays.wrap(v.astype(np_dtype)) for v in values]
+    args = (arrays[0], arrays[1], arrays[2] if bias else None, activation,
+            arrays[3] if residual else None, keep)
+    fast = np_matmul.matmul_epilogue(*args)
+    monkeypatch.setattr(np_matmul, "_IN_PLACE", ())
+    general = np_matmul.matmul_epilogue(*args)
+    for a, b in zip(fast, general):
+        if a is None or b is None:
+            assert a is None and b is None
+            continue
+        assert a.dtype is dtype and _arrays.nd(a).tobytes() == _arrays.nd(b).tobytes()
