@@ -372,13 +372,22 @@ class _Steps:
         """``_tanh_grad``: g * (1 - t * t)."""
         return self.mul(g, self.sub(1, self.mul(t, t)))
 
-    def affine(self, h: Array, w_hh: Tensor, b_hh: Tensor | None,
-               residual: Array | None = None) -> Array:
-        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)``: (N, G)."""
-        rows, k = h.shape
+    def transposed(self, w_hh: Tensor) -> Array:
+        """A contiguous copy of ``w_hh``ᵀ (H, G), for ``affine``: made once per sequence, it
+        lets every step's GEMM read its right operand row-major (OpenBLAS ran the
+        transposed-view product of (32, 128) x (128, 512) at ~0.6x that speed; same bits)."""
         w = w_hh._a
-        g = w.shape[0]
-        w3 = w.view((1, k, g), (0, w.strides[1], w.strides[0]), w.offset)
+        out = self.empty((w.shape[1], w.shape[0]))
+        self.copy_(out, w.view(out.shape, (w.strides[1], w.strides[0]), w.offset))
+        return out
+
+    def affine(self, h: Array, w_t: Array, b_hh: Tensor | None,
+               residual: Array | None = None) -> Array:
+        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w_t`` =
+        ``transposed(w_hh)``: (N, G)."""
+        rows, k = h.shape
+        g = w_t.shape[1]
+        w3 = w_t.view((1, k, g), (0, g, 1), w_t.offset)
         r3 = None if residual is None else _rows_view(self.kernels, residual, rows, g)
         out, _ = self.kernels.matmul_epilogue(_rows_view(self.kernels, h, rows, k), w3,
                                               None if b_hh is None else b_hh._a, None, r3, False)
@@ -423,9 +432,9 @@ def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor 
     length, hidden = x_proj.shape[0], h0.shape[-1]
     outputs = k.empty((length,) + tuple(h0.shape))
     saved = [None] * length
-    h = h0._a
+    h, w_t = h0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
-        x_t, h_proj = _at(x_proj._a, t), k.affine(h, w_hh, b_hh)
+        x_t, h_proj = _at(x_proj._a, t), k.affine(h, w_t, b_hh)
         rz = k.sigmoid(k.add(_cols(x_t, 0, 2 * hidden), _cols(h_proj, 0, 2 * hidden)))
         r, z, h_n = _cols(rz, 0, hidden), _cols(rz, 1, hidden), _cols(h_proj, 2, hidden)
         n = k.tanh(k.add(_cols(x_t, 2, hidden), k.mul(r, h_n)))
@@ -468,9 +477,9 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     length, hidden = x_proj.shape[0], h0.shape[-1]
     outputs = k.empty((length,) + tuple(h0.shape))
     saved = [None] * length
-    h, c = h0._a, c0._a
+    h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
-        pre = k.affine(h, w_hh, b_hh, _at(x_proj._a, t))
+        pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
         i, f, o = (k.sigmoid(_cols(pre, j, hidden)) for j in (0, 1, 3))
         g = k.tanh(_cols(pre, 2, hidden))
         c_new = k.add(k.mul(f, c), k.mul(i, g))
