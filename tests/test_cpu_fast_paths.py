@@ -214,6 +214,24 @@ def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch)
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int8])
+def test_tiled_max_pool_keeps_the_first_of_equal_values_bit_for_bit(np_dtype, monkeypatch):
+    """The tiled path selects by bit pattern: of +0.0 and -0.0 (equal) the first stays, as in
+    the general path's strict ``>``; one-byte items too."""
+    from framework._backends.numpy import pool as np_pool
+    zeros = [[0.0, -0.0, -0.0, 0.0], [-0.0, 0.0, 0.0, -0.0], [0.0, -0.0, -0.0, -0.0],
+             [-0.0, -0.0, 0.0, 5.0]]
+    v = np.array(zeros, np.float64)[None, None].astype(np_dtype)
+    x, rows, cols = _arrays.wrap(v), _tile_windows(2, 2), _tile_windows(2, 2)
+    values, index = np_pool.pool_max2d(x, rows, cols)
+    monkeypatch.setattr(np_pool, "_tiles", lambda *a: None)
+    g_values, g_index = np_pool.pool_max2d(x, rows, cols)
+    assert _arrays.nd(values).tobytes() == _arrays.nd(g_values).tobytes()
+    assert _arrays.nd(index).tolist() == _arrays.nd(g_index).tolist()
+    if np_dtype != np.int8:
+        assert np.signbit(_arrays.nd(values)).tolist() == [[[[False, True], [False, False]]]]
+
+
 def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
     from framework._backends.numpy import pool as np_pool
     v = np.zeros((1, 1, 2, 4), np.float32)
