@@ -229,7 +229,8 @@ class _GRUSequence(Function):
             device = x_proj.device
             grad_w, grad_b = _weight_grads(wrap(d_proj, device), h0, wrap(ctx.outputs, device),
                                            ctx.reverse, need[2:4])
-            return wrap(d_x, device), wrap(d_h, device) if need[1] else None, grad_w, grad_b, None
+            return wrap(d_x, device), None if d_h is None else wrap(d_h, device), grad_w, grad_b, \
+                None
         saved = ctx.steps
         if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
             saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, ctx.reverse)[2]
@@ -298,8 +299,8 @@ class _LSTMSequence(Function):
             d_gates = wrap(d_gates, device)
             grad_w, grad_b = _weight_grads(d_gates, h0, wrap(ctx.outputs, device), ctx.reverse,
                                            need[3:5])
-            return (d_gates, wrap(d_h, device) if need[1] else None,
-                    wrap(d_c, device) if need[2] else None, grad_w, grad_b, None)
+            return (d_gates, None if d_h is None else wrap(d_h, device),
+                    None if d_c is None else wrap(d_c, device), grad_w, grad_b, None)
         saved = ctx.steps
         if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
             saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, ctx.reverse)[3]
@@ -446,12 +447,14 @@ def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor 
 
 def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
     """``_GRUSequence``'s backward through time on the kernels: (d_x_proj, d_h_proj, d_h0)
-    Arrays; d_h_proj (T, N, 3H) is the hidden projection's gradient per step."""
+    Arrays (d_h0 None when h0 needs no gradient); d_h_proj (T, N, 3H) is the hidden
+    projection's gradient per step."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
     hidden = gates // 3
     d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
     d_h = None if grad_h is None else grad_h._a
+    last = length - 1 if ctx.reverse else 0  # the first step, processed last
     for t in _steps(length, not ctx.reverse):
         h, r, z, n, h_n = ctx.steps[t]
         grad = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
@@ -465,6 +468,8 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
             k.copy_(_cols(x_t, j, hidden), part)
         k.copy_(_cols(p_t, 0, 2 * hidden), _cols(x_t, 0, 2 * hidden))
         k.copy_(_cols(p_t, 2, hidden), k.mul(d_n, r))
+        if t == last and not ctx.needs_input_grad[1]:
+            return d_x, d_proj, None  # h0 needs no gradient: no product for it
         d_h = k.add(k.matmul(p_t, w_hh), k.mul(grad, z))
     return d_x, d_proj, d_h
 
@@ -493,13 +498,14 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
 def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
                            grad_c) -> tuple:
     """``_LSTMSequence``'s backward through time on the kernels: (d_gates (T, N, 4H), d_h0,
-    d_c0) Arrays."""
+    d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
     hidden = gates // 4
     d_gates = k.empty((length, rows, gates))
     d_h = None if grad_h is None else grad_h._a
     d_c = None if grad_c is None else grad_c._a
+    last = length - 1 if ctx.reverse else 0  # the first step, processed last
     for t in _steps(length, not ctx.reverse):
         h, c, i, f, g, o, tanh_c = ctx.steps[t]
         d_h = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
@@ -511,6 +517,10 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
                  k.tanh_grad(k.mul(d_c, i), g), k.sigmoid_grad(k.mul(d_h, tanh_c), o))
         for j, part in enumerate(parts):
             k.copy_(_cols(d_t, j, hidden), part)
+        if t == last:  # h0 and c0: only the gradients asked for
+            need = ctx.needs_input_grad
+            return (d_gates, k.matmul(d_t, w_hh) if need[1] else None,
+                    k.mul(d_c, f) if need[2] else None)
         d_h, d_c = k.matmul(d_t, w_hh), k.mul(d_c, f)
     return d_gates, d_h, d_c
 
