@@ -232,6 +232,36 @@ def test_tiled_max_pool_keeps_the_first_of_equal_values_bit_for_bit(np_dtype, mo
         assert np.signbit(_arrays.nd(values)).tolist() == [[[[False, True], [False, False]]]]
 
 
+def _in_own_tile_by_division(flat, in_size) -> bool:
+    """The own-tile test spelled out: row // kh and column // kw name the output's tile."""
+    ho, wo = flat.shape[2:]
+    (h, w) = in_size
+    kh, kw = h // ho, w // wo
+    r, c = np.divmod(flat, w)
+    return bool(np.array_equal(r // kh, np.broadcast_to(np.arange(ho)[:, None], flat.shape))
+                and np.array_equal(c // kw, np.broadcast_to(np.arange(wo), flat.shape))
+                and (r < ho * kh).all() and (c < wo * kw).all() and (flat >= 0).all())
+
+
+@pytest.mark.parametrize("in_size, out_size", [((4, 6), (2, 3)), ((5, 7), (2, 3)), ((3, 3), (3, 1))])
+def test_own_tile_check_agrees_with_row_and_column_division(in_size, out_size):
+    """``_in_own_tile`` (the max-pool backward's store-instead-of-add test) by table look-up
+    equals the division-based definition, for indices in their tiles and moved out of them."""
+    from framework._backends.numpy import pool as np_pool
+    rng = np.random.default_rng(16)
+    (h, w), (ho, wo) = in_size, out_size
+    kh, kw = h // ho, w // wo
+    rows = np.arange(ho)[:, None] * kh + rng.integers(0, kh, (2, 3, ho, wo))
+    cols = np.arange(wo) * kw + rng.integers(0, kw, (2, 3, ho, wo))
+    own = rows * w + cols
+    assert np_pool._in_own_tile(own, in_size) and _in_own_tile_by_division(own, in_size)
+    for delta in (1, -1, w, -w, kw, h * w):
+        for k in range(own.size):
+            moved = own.copy()
+            moved.flat[k] += delta
+            assert np_pool._in_own_tile(moved, in_size) == _in_own_tile_by_division(moved, in_size)
+
+
 def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
     from framework._backends.numpy import pool as np_pool
     v = np.zeros((1, 1, 2, 4), np.float32)

@@ -151,10 +151,13 @@ def _in_own_tile(flat: np.ndarray, in_size: tuple) -> bool:
     if ho == 0 or wo == 0 or h < ho or w < wo:
         return False
     kh, kw = h // ho, w // wo
-    r, c = np.divmod(flat, w)
-    return bool(np.array_equal(r // kh, np.broadcast_to(np.arange(ho)[:, None], flat.shape))
-                and np.array_equal(c // kw, np.broadcast_to(np.arange(wo), flat.shape))
-                and (r < ho * kh).all() and (c < wo * kw).all())
+    # the offset from the tile's corner must be one of the tile's i*W + j (a table look-up:
+    # no integer division)
+    offset = flat - ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw)
+    in_tile = np.zeros((kh - 1) * w + kw, dtype=bool)
+    in_tile[(np.arange(kh)[:, None] * w + np.arange(kw)).ravel()] = True
+    inside = (offset >= 0) & (offset < in_tile.size)
+    return bool(inside.all() and in_tile.take(offset, mode="clip").all())
 
 
 def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
@@ -164,9 +167,10 @@ def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
     if g.ndim == 4 and g.size and _in_own_tile(flat, tuple(in_size)):
         # distinct positions: a store is the sum (+ 0.0 gives the sum's +0 for a -0 grad)
         work = _values(grad)
+        plane = in_size[0] * in_size[1]
         out = np.zeros((n, c) + tuple(in_size), dtype=work.dtype)
-        np.put_along_axis(out.reshape(n * c, -1), flat.reshape(n * c, -1),
-                          work.reshape(n * c, -1) + 0.0, axis=1)
+        at = flat + (np.arange(n * c, dtype=np.int64) * plane).reshape(n, c, 1, 1)
+        out.reshape(-1)[at.reshape(-1)] = (work + 0.0).reshape(-1)
         return wrap(out.astype(grad.dtype.numpy, copy=False), grad.dtype)
     return _scatter(g, flat, in_size, grad.dtype)
 
