@@ -530,3 +530,24 @@ def test_in_place_matmul_epilogue_has_the_bits_of_the_allocating_one(np_dtype, a
             assert a is None and b is None
             continue
         assert a.dtype is dtype and _arrays.nd(a).tobytes() == _arrays.nd(b).tobytes()
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_rnn_module_sequence_node_has_the_per_step_bits_in_float32(kind, monkeypatch):
+    """At a benchmark-like width in float32 (BLAS blocking, strided gate views), the module's
+    sequence-node forward has the per-step path's bits; gradients agree to float32 rounding."""
+    framework.manual_seed(17)
+    module = getattr(framework.nn, kind)(16, 64, batch_first=True)
+    x = framework.randn(32, 5, 16)
+    runs = []
+    for per_step in (False, True):
+        if per_step:
+            monkeypatch.setattr(type(module), "_sequence", lambda *args: None)
+        module.zero_grad()
+        out, _ = module(x)
+        (out * out).sum().backward()
+        runs.append((out.detach().numpy(), [p.grad.numpy() for p in module.parameters()]))
+    (fused, fused_grads), (general, general_grads) = runs
+    assert fused.tobytes() == general.tobytes()
+    for a, b in zip(fused_grads, general_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -485,8 +485,9 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
         pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
-        i, f, o = (k.sigmoid(_cols(pre, j, hidden)) for j in (0, 1, 3))
-        g = k.tanh(_cols(pre, 2, hidden))
+        i_f = k.sigmoid(_cols(pre, 0, 2 * hidden))  # i and f side by side: one call
+        i, f = _cols(i_f, 0, hidden), _cols(i_f, 1, hidden)
+        g, o = k.tanh(_cols(pre, 2, hidden)), k.sigmoid(_cols(pre, 3, hidden))
         c_new = k.add(k.mul(f, c), k.mul(i, g))
         tanh_c = k.tanh(c_new)
         saved[t] = (h, c, i, f, g, o, tanh_c)
