@@ -204,10 +204,13 @@ class _GRUSequence(Function):
     The forward is ``_gru_cell``'s ops step by step (the same bits), unrecorded. The backward
     runs back through time with one ``d_gates @ w_hh`` per step, then gets ``w_hh``'s and
     ``b_hh``'s gradients from all steps at once (one GEMM over T·N rows, one sum), where
-    per-step nodes made T small GEMMs and the engine summed T weight gradients. It is
-    written in framework ops; under ``create_graph`` the steps are recomputed with a graph
-    first, so second derivatives work. ``tests/test_cpu_fast_paths.py`` checks it against
-    the per-step general path."""
+    per-step nodes made T small GEMMs and the engine summed T weight gradients.
+
+    On CPU float32/float64 both directions call the ops' kernels directly (``_Steps``: no
+    op layer per step). Elsewhere, and for the backward under ``create_graph``, they are
+    framework ops; under ``create_graph`` the steps are recomputed with a graph first, so
+    second derivatives work. ``tests/test_cpu_fast_paths.py`` checks both against the
+    per-step general path."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, w_hh, b_hh, reverse):
