@@ -214,6 +214,54 @@ def test_tiled_max_pool_equals_the_general_path(np_dtype, shape, k, monkeypatch)
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int8])
+def test_tiled_max_pool_keeps_the_first_of_equal_values_bit_for_bit(np_dtype, monkeypatch):
+    """The tiled path selects by bit pattern: of +0.0 and -0.0 (equal) the first stays, as in
+    the general path's strict ``>``; one-byte items too."""
+    from framework._backends.numpy import pool as np_pool
+    zeros = [[0.0, -0.0, -0.0, 0.0], [-0.0, 0.0, 0.0, -0.0], [0.0, -0.0, -0.0, -0.0],
+             [-0.0, -0.0, 0.0, 5.0]]
+    v = np.array(zeros, np.float64)[None, None].astype(np_dtype)
+    x, rows, cols = _arrays.wrap(v), _tile_windows(2, 2), _tile_windows(2, 2)
+    values, index = np_pool.pool_max2d(x, rows, cols)
+    monkeypatch.setattr(np_pool, "_tiles", lambda *a: None)
+    g_values, g_index = np_pool.pool_max2d(x, rows, cols)
+    assert _arrays.nd(values).tobytes() == _arrays.nd(g_values).tobytes()
+    assert _arrays.nd(index).tolist() == _arrays.nd(g_index).tolist()
+    if np_dtype != np.int8:
+        assert np.signbit(_arrays.nd(values)).tolist() == [[[[False, True], [False, False]]]]
+
+
+def _in_own_tile_by_division(flat, in_size) -> bool:
+    """The own-tile test spelled out: row // kh and column // kw name the output's tile."""
+    ho, wo = flat.shape[2:]
+    (h, w) = in_size
+    kh, kw = h // ho, w // wo
+    r, c = np.divmod(flat, w)
+    return bool(np.array_equal(r // kh, np.broadcast_to(np.arange(ho)[:, None], flat.shape))
+                and np.array_equal(c // kw, np.broadcast_to(np.arange(wo), flat.shape))
+                and (r < ho * kh).all() and (c < wo * kw).all() and (flat >= 0).all())
+
+
+@pytest.mark.parametrize("in_size, out_size", [((4, 6), (2, 3)), ((5, 7), (2, 3)), ((3, 3), (3, 1))])
+def test_own_tile_check_agrees_with_row_and_column_division(in_size, out_size):
+    """``_in_own_tile`` (the max-pool backward's store-instead-of-add test) by table look-up
+    equals the division-based definition, for indices in their tiles and moved out of them."""
+    from framework._backends.numpy import pool as np_pool
+    rng = np.random.default_rng(16)
+    (h, w), (ho, wo) = in_size, out_size
+    kh, kw = h // ho, w // wo
+    rows = np.arange(ho)[:, None] * kh + rng.integers(0, kh, (2, 3, ho, wo))
+    cols = np.arange(wo) * kw + rng.integers(0, kw, (2, 3, ho, wo))
+    own = rows * w + cols
+    assert np_pool._in_own_tile(own, in_size) and _in_own_tile_by_division(own, in_size)
+    for delta in (1, -1, w, -w, kw, h * w):
+        for k in range(own.size):
+            moved = own.copy()
+            moved.flat[k] += delta
+            assert np_pool._in_own_tile(moved, in_size) == _in_own_tile_by_division(moved, in_size)
+
+
 def test_tiled_max_pool_leaves_nan_windows_to_the_general_path():
     from framework._backends.numpy import pool as np_pool
     v = np.zeros((1, 1, 2, 4), np.float32)
@@ -260,7 +308,8 @@ def _grads_of(run, inputs, create_graph=False):
     outs = run(*inputs)
     outs = outs if isinstance(outs, tuple) else (outs,)
     loss = sum((o * (k + 1.5)).sum() for k, o in enumerate(outs))
-    grads = framework.autograd.grad(loss, inputs, create_graph=create_graph)
+    grads = framework.autograd.grad(loss, [t for t in inputs if t.requires_grad],
+                                    create_graph=create_graph)
     return outs, grads
 
 
@@ -302,6 +351,96 @@ def test_fused_rnn_cells_equal_the_general_path(kind, bias):
             for a, b_ in zip(f2, g2):
                 np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
 
+
+
+def _per_step(cell, x_proj, state, reverse):
+    """The general path: one recorded ``cell`` per step, outputs stacked by time index."""
+    outputs = [None] * x_proj.shape[0]
+    for t in (range(x_proj.shape[0] - 1, -1, -1) if reverse else range(x_proj.shape[0])):
+        state = cell(x_proj[t], state)
+        outputs[t] = state[0] if isinstance(state, tuple) else state
+    return (framework.stack(outputs, 0),) + (state if isinstance(state, tuple) else (state,))
+
+
+@pytest.mark.parametrize("on_kernels", [True, False])
+@pytest.mark.parametrize("reverse, state_grad", [(False, True), (True, True), (False, False)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["gru", "lstm", "lstm_last_only"])
+def test_rnn_sequence_node_equals_the_per_step_general_path(kind, bias, reverse, state_grad,
+                                                            on_kernels, monkeypatch):
+    """One node for all T steps of a GRU/LSTM layer direction, its steps on the kernels
+    (``_Steps``) or in framework ops: the per-step general path's outputs (same bits) and
+    gradients (float64, equal up to rounding: the weight gradient is one GEMM over all steps,
+    not a sum of T), also for second derivatives (create_graph)."""
+    from framework.nn.modules import rnn
+    if not on_kernels:
+        monkeypatch.setattr(rnn, "_on_kernels", lambda x_proj: False)
+    gates = 3 if kind == "gru" else 4
+    rng = np.random.default_rng(14)
+    shapes = [(5, 3, gates * 4), (3, 4), (3, 4), (gates * 4, 4)] + ([(gates * 4,)] if bias else [])
+    inputs = [framework.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    if not state_grad:  # h0 and c0 constants (an RNN module's zero state)
+        inputs[1:3] = [t.detach() for t in inputs[1:3]]
+    if kind == "gru":
+        del inputs[2]
+
+        def fused(x, h, w, *b):
+            return rnn._GRUSequence.apply(x, h, w, b[0] if b else None, reverse)
+
+        def general(x, h, w, *b):
+            return _per_step(lambda xt, s: rnn._gru_cell_ops(xt, s, w, b[0] if b else None),
+                             x, h, reverse)
+    else:
+        pick = (lambda out: out[1]) if kind == "lstm_last_only" else (lambda out: out)
+
+        def fused(x, h, c, w, *b):
+            return pick(rnn._LSTMSequence.apply(x, h, c, w, b[0] if b else None, reverse))
+
+        def general(x, h, c, w, *b):
+            return pick(_per_step(lambda xt, s: rnn._lstm_cell_ops(xt, s, w, b[0] if b else None),
+                                  x, (h, c), reverse))
+    fused_out, _ = _grads_of(fused, inputs)
+    assert "SequenceBackward" in repr(fused_out[0].grad_fn)  # one node: the fused path ran
+    for create_graph in (False, True):
+        f_out, f_grads = _grads_of(fused, inputs, create_graph)
+        g_out, g_grads = _grads_of(general, inputs, create_graph)
+        for a, b_ in zip(f_out, g_out):
+            assert a.detach().numpy().tobytes() == b_.detach().numpy().tobytes()
+        for a, b_ in zip(f_grads, g_grads):
+            np.testing.assert_allclose(a.detach().numpy(), b_.detach().numpy(), rtol=1e-12,
+                                       atol=1e-12)
+        if create_graph:  # second derivatives: d/d(inputs) of sum(grad * grad)
+            wrt = [t for t in inputs if t.requires_grad]
+            f2 = framework.autograd.grad(sum((g * g).sum() for g in f_grads), wrt)
+            g2 = framework.autograd.grad(sum((g * g).sum() for g in g_grads), wrt)
+            for a, b_ in zip(f2, g2):
+                np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_rnn_modules_take_the_sequence_node_where_it_applies(kind):
+    """A plain GRU/LSTM runs one node per layer direction; an LSTM with proj_size keeps the
+    per-step cells."""
+    rnn = getattr(framework.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+    out, _ = rnn(framework.randn(5, 2, 3))
+    assert sum("SequenceBackward" in name for name in _node_names(out.grad_fn)) == 4  # 2 x 2
+    if kind == "LSTM":
+        projected = framework.nn.LSTM(3, 4, proj_size=2)
+        out, _ = projected(framework.randn(5, 2, 3))
+        assert not any("Sequence" in name for name in _node_names(out.grad_fn))
+
+
+def _node_names(root) -> list:
+    """The class names of the graph's nodes, each node once."""
+    names, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.append(type(node).__name__)
+        stack.extend(child for child, _ in node.next_functions)
+    return names
 
 def test_rnn_time_steps_node_equals_slicing():
     from framework.nn.modules import rnn
@@ -364,3 +503,51 @@ def test_stride_one_conv_backward_with_non_finite_values_matches_the_general_pat
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
     for a, b in zip(fast, run()):
         np.testing.assert_array_equal(_arrays.nd(a), _arrays.nd(b))
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+@pytest.mark.parametrize("bias, residual, keep", [(True, True, True), (True, False, False),
+                                                  (False, True, False), (False, False, True)])
+def test_in_place_matmul_epilogue_has_the_bits_of_the_allocating_one(np_dtype, activation, bias,
+                                                                       residual, keep,
+                                                                       monkeypatch):
+    """The NumPy ``matmul_epilogue`` adds bias and residual into its own fresh product
+    (float32/float64): the same bits as the separate add kernels, overflow to inf quietly."""
+    from framework._backends.numpy import matmul as np_matmul
+    rng = np.random.default_rng(15)
+    dtype = dtypes.from_numpy_dtype(np.dtype(np_dtype))
+    values = [rng.standard_normal(s) for s in ((2, 5, 7), (1, 7, 6), (6,), (2, 5, 6))]
+    values[2][0] = values[3][:, :, 0] = np.finfo(np_dtype).max  # the adds overflow to inf
+    arrays = [_arrays.wrap(v.astype(np_dtype)) for v in values]
+    args = (arrays[0], arrays[1], arrays[2] if bias else None, activation,
+            arrays[3] if residual else None, keep)
+    fast = np_matmul.matmul_epilogue(*args)
+    monkeypatch.setattr(np_matmul, "_IN_PLACE", ())
+    general = np_matmul.matmul_epilogue(*args)
+    for a, b in zip(fast, general):
+        if a is None or b is None:
+            assert a is None and b is None
+            continue
+        assert a.dtype is dtype and _arrays.nd(a).tobytes() == _arrays.nd(b).tobytes()
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_rnn_module_sequence_node_has_the_per_step_bits_in_float32(kind, monkeypatch):
+    """At a benchmark-like width in float32 (BLAS blocking, strided gate views), the module's
+    sequence-node forward has the per-step path's bits; gradients agree to float32 rounding."""
+    framework.manual_seed(17)
+    module = getattr(framework.nn, kind)(16, 64, batch_first=True)
+    x = framework.randn(32, 5, 16)
+    runs = []
+    for per_step in (False, True):
+        if per_step:
+            monkeypatch.setattr(type(module), "_sequence", lambda *args: None)
+        module.zero_grad()
+        out, _ = module(x)
+        (out * out).sum().backward()
+        runs.append((out.detach().numpy(), [p.grad.numpy() for p in module.parameters()]))
+    (fused, fused_grads), (general, general_grads) = runs
+    assert fused.tobytes() == general.tobytes()
+    for a, b in zip(fused_grads, general_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import Array
-from ._arrays import compute_dtype, nd, wrap
+from ._arrays import compute_dtype, nd, quiet, wrap
 
 
 def matmul(a: Array, b: Array) -> Array:
@@ -31,6 +31,16 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
     """``act(a @ b + bias) + residual`` (and ``a @ b + bias`` if ``keep_preact``), like cuda's."""
     from . import elementwise
     z = matmul(a, b)
+    if z.dtype.numpy in _IN_PLACE and (activation is not None or not keep_preact):
+        # z is this kernel's own fresh array: add the bias and the residual into it (the
+        # same float32/float64 additions, so the same bits, without two temporaries)
+        zn = nd(z)
+        if bias is not None:
+            quiet(_add_into, zn, nd(bias))
+        out = z if activation is None else elementwise.KERNELS[activation](z, z.dtype)
+        if residual is not None:
+            quiet(_add_into, nd(out), nd(residual))
+        return out, (z if keep_preact else None)
     work = z.dtype if z.dtype.itemsize >= 4 else _float32()
     if bias is not None:
         z = elementwise.KERNELS["add"](z, bias, work, z.dtype)
@@ -38,6 +48,13 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
     if residual is not None:
         out = elementwise.KERNELS["add"](out, residual, work, z.dtype)
     return out, (z if keep_preact else None)
+
+
+_IN_PLACE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _add_into(target: np.ndarray, other: np.ndarray) -> None:
+    np.add(target, other, out=target)
 
 
 def _float32():

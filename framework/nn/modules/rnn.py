@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 import warnings
 
-from ... import ops
+from ... import dtypes, ops
+from ..._backends.array import Array
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
+from ...ops._util import backend, wrap
+from ...ops.matmul import _rows_view
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -177,6 +180,388 @@ class _LSTMCell(Function):
         return d_gates, grad_h_prev, d_c * f if need[2] else None, grad_w, grad_b
 
 
+def _steps(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _gru_sequence_forward(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                          reverse: bool) -> tuple:
+    """Every step of ``_gru_cell`` over ``x_proj`` (T, N, 3H) from ``h``: (outputs by time
+    index, final h, per-step (h_prev, r, z, n, h_n) by time index)."""
+    outputs, saved = [None] * x_proj.shape[0], [None] * x_proj.shape[0]
+    steps = x_proj.unbind(0)
+    for t in _steps(len(steps), reverse):
+        r, z, n, h_n = _gru_gates(steps[t], h, w_hh, b_hh)
+        saved[t] = (h, r, z, n, h_n)
+        h = outputs[t] = (1 - z) * n + z * h
+    return outputs, h, saved
+
+
+class _GRUSequence(Function):
+    """All T steps of one GRU layer direction as one graph node: ``(x_proj (T, N, 3H), h0,
+    w_hh, b_hh)`` -> ``(output (T, N, H), h_T)``.
+
+    The forward is ``_gru_cell``'s ops step by step (the same bits), unrecorded. The backward
+    runs back through time with one ``d_gates @ w_hh`` per step, then gets ``w_hh``'s and
+    ``b_hh``'s gradients from all steps at once (one GEMM over T·N rows, one sum), where
+    per-step nodes made T small GEMMs and the engine summed T weight gradients.
+
+    On CPU float32/float64 both directions call the ops' kernels directly (``_Steps``: no
+    op layer per step). Elsewhere, and for the backward under ``create_graph``, they are
+    framework ops; under ``create_graph`` the steps are recomputed with a graph first, so
+    second derivatives work. ``tests/test_cpu_fast_paths.py`` checks both against the
+    per-step general path."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, w_hh, b_hh, reverse):
+        ctx.save_for_backward(x_proj, h0, w_hh, b_hh)
+        ctx.reverse = reverse
+        ctx.on_kernels = _on_kernels(x_proj)
+        if ctx.on_kernels:
+            outputs, h, ctx.steps = _gru_forward_kernels(x_proj, h0, w_hh, b_hh, reverse)
+            return _own_outputs(ctx, outputs, x_proj), wrap(h, x_proj.device)
+        outputs, h, ctx.steps = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
+        return ops.shape.stack(outputs, 0), h
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h):
+        x_proj, h0, w_hh, b_hh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if ctx.on_kernels and not is_grad_enabled():
+            d_x, d_proj, d_h = _gru_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h)
+            device = x_proj.device
+            grad_w, grad_b = _weight_grads(wrap(d_proj, device), h0, wrap(ctx.outputs, device),
+                                           ctx.reverse, need[2:4])
+            return wrap(d_x, device), None if d_h is None else wrap(d_h, device), grad_w, grad_b, \
+                None
+        saved = ctx.steps
+        if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
+            saved = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, ctx.reverse)[2]
+        length = x_proj.shape[0]
+        grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
+        d_x, d_proj = [None] * length, [None] * length
+        d_h = grad_h
+        for t in _steps(length, not ctx.reverse):
+            h, r, z, n, h_n = saved[t]
+            grad = _add_grads(d_h, grads_out[t])
+            if grad is None:
+                grad = ops.creation.zeros_like(h)
+            d_n = _tanh_grad(grad * (1 - z), n)
+            d_r = _sigmoid_grad(d_n * h_n, r)
+            d_z = _sigmoid_grad(grad * (h - n), z)
+            d_x[t] = ops.shape.cat([d_r, d_z, d_n], -1)
+            d_proj[t] = ops.shape.cat([d_r, d_z, d_n * r], -1)
+            d_h = d_proj[t].matmul(w_hh) + grad * z
+        grad_w, grad_b = _sequence_weight_grads(d_proj, [s[0] for s in saved],
+                                                ctx.needs_input_grad[2:4])
+        return (ops.shape.stack(d_x, 0), d_h if ctx.needs_input_grad[1] else None, grad_w,
+                grad_b, None)
+
+
+def _lstm_sequence_forward(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
+                           b_hh: Tensor | None, reverse: bool) -> tuple:
+    """Every step of ``_lstm_cell`` (no projection) over ``x_proj`` (T, N, 4H): (outputs by
+    time index, final h, final c, per-step (h_prev, c_prev, i, f, g, o, tanh c'))."""
+    outputs, saved = [None] * x_proj.shape[0], [None] * x_proj.shape[0]
+    steps = x_proj.unbind(0)
+    for t in _steps(len(steps), reverse):
+        i, f, g, o, c_new = _lstm_gates(steps[t], h, c, w_hh, b_hh)
+        tanh_c = c_new.tanh()
+        saved[t] = (h, c, i, f, g, o, tanh_c)
+        h, c = o * tanh_c, c_new
+        outputs[t] = h
+    return outputs, h, c, saved
+
+
+class _LSTMSequence(Function):
+    """All T steps of one LSTM layer direction (no projection) as one graph node:
+    ``(x_proj (T, N, 4H), h0, c0, w_hh, b_hh)`` -> ``(output (T, N, H), h_T, c_T)``. Like
+    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, c0, w_hh, b_hh, reverse):
+        ctx.save_for_backward(x_proj, h0, c0, w_hh, b_hh)
+        ctx.reverse = reverse
+        ctx.on_kernels = _on_kernels(x_proj)
+        if ctx.on_kernels:
+            outputs, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
+                                                             reverse)
+            device = x_proj.device
+            return _own_outputs(ctx, outputs, x_proj), wrap(h, device), wrap(c, device)
+        outputs, h, c, ctx.steps = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
+        return ops.shape.stack(outputs, 0), h, c
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c):
+        x_proj, h0, c0, w_hh, b_hh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        if ctx.on_kernels and not is_grad_enabled():
+            d_gates, d_h, d_c = _lstm_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h,
+                                                       grad_c)
+            device = x_proj.device
+            d_gates = wrap(d_gates, device)
+            grad_w, grad_b = _weight_grads(d_gates, h0, wrap(ctx.outputs, device), ctx.reverse,
+                                           need[3:5])
+            return (d_gates, None if d_h is None else wrap(d_h, device),
+                    None if d_c is None else wrap(d_c, device), grad_w, grad_b, None)
+        saved = ctx.steps
+        if ctx.on_kernels or is_grad_enabled():  # Arrays, or create_graph: no graph saved
+            saved = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, ctx.reverse)[3]
+        length = x_proj.shape[0]
+        grads_out = (None,) * length if grad_out is None else grad_out.unbind(0)
+        d_gates = [None] * length
+        d_h, d_c = grad_h, grad_c
+        for t in _steps(length, not ctx.reverse):
+            h, c, i, f, g, o, tanh_c = saved[t]
+            d_h = _add_grads(d_h, grads_out[t])
+            if d_h is None:
+                d_h = ops.creation.zeros_like(h)
+            d_c = _add_grads(d_c, _tanh_grad(d_h * o, tanh_c))
+            d_gates[t] = ops.shape.cat([_sigmoid_grad(d_c * g, i), _sigmoid_grad(d_c * c, f),
+                                        _tanh_grad(d_c * i, g),
+                                        _sigmoid_grad(d_h * tanh_c, o)], -1)
+            d_h, d_c = d_gates[t].matmul(w_hh), d_c * f
+        need = ctx.needs_input_grad
+        grad_w, grad_b = _sequence_weight_grads(d_gates, [s[0] for s in saved], need[3:5])
+        return (ops.shape.stack(d_gates, 0), d_h if need[1] else None,
+                d_c if need[2] else None, grad_w, grad_b, None)
+
+
+def _add_grads(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    """``a + b`` where either may be None (no gradient)."""
+    return b if a is None else a if b is None else a + b
+
+
+def _sequence_weight_grads(d_proj: list, h_prev: list, needs: tuple) -> tuple:
+    """Gradients (w_hh, b_hh) of ``h_prev[t] W_hhᵀ + b_hh`` summed over all steps: one GEMM
+    over the T·N rows and one sum (None where ``needs`` says no gradient is wanted)."""
+    if not (needs[0] or needs[1]):
+        return None, None
+    rows = ops.shape.cat(d_proj, 0)  # (T·N, G)
+    grad_w = rows.mT.matmul(ops.shape.cat(h_prev, 0)) if needs[0] else None
+    grad_b = rows.sum(0) if needs[1] else None
+    return grad_w, grad_b
+
+
+class _Steps:
+    """The contract kernels a sequence node runs per step, on ``Array`` views of one
+    floating dtype: the ops the per-step path records, without the op layer around each
+    (validation, dtype promotion, Tensor objects). Each call is the kernel call, with the
+    arguments, that the op makes, so the values keep the op path's bits."""
+
+    def __init__(self, like: Tensor) -> None:
+        self.kernels = backend(like)
+        self.dtype = like.dtype
+
+    def add(self, a, b):
+        return self.kernels.add(a, b, self.dtype, self.dtype)
+
+    def sub(self, a, b):
+        return self.kernels.sub(a, b, self.dtype, self.dtype)
+
+    def mul(self, a, b):
+        return self.kernels.mul(a, b, self.dtype, self.dtype)
+
+    def sigmoid(self, a):
+        return self.kernels.sigmoid(a, self.dtype)
+
+    def tanh(self, a):
+        return self.kernels.tanh(a, self.dtype)
+
+    def sigmoid_grad(self, g, s):
+        """``_sigmoid_grad``: g * s * (1 - s)."""
+        return self.mul(self.mul(g, s), self.sub(1, s))
+
+    def tanh_grad(self, g, t):
+        """``_tanh_grad``: g * (1 - t * t)."""
+        return self.mul(g, self.sub(1, self.mul(t, t)))
+
+    def transposed(self, w_hh: Tensor) -> Array:
+        """A contiguous copy of ``w_hh``ᵀ (H, G), for ``affine``: made once per sequence, it
+        lets every step's GEMM read its right operand row-major (OpenBLAS ran the
+        transposed-view product of (32, 128) x (128, 512) at ~0.6x that speed; same bits)."""
+        w = w_hh._a
+        out = self.empty((w.shape[1], w.shape[0]))
+        self.copy_(out, w.view(out.shape, (w.strides[1], w.strides[0]), w.offset))
+        return out
+
+    def affine(self, h: Array, w_t: Array, b_hh: Tensor | None,
+               residual: Array | None = None) -> Array:
+        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w_t`` =
+        ``transposed(w_hh)``: (N, G)."""
+        rows, k = h.shape
+        g = w_t.shape[1]
+        w3 = w_t.view((1, k, g), (0, g, 1), w_t.offset)
+        r3 = None if residual is None else _rows_view(self.kernels, residual, rows, g)
+        out, _ = self.kernels.matmul_epilogue(_rows_view(self.kernels, h, rows, k), w3,
+                                              None if b_hh is None else b_hh._a, None, r3, False)
+        return out.view((rows, g), (g, 1), out.offset)
+
+    def matmul(self, a: Array, w_hh: Tensor) -> Array:
+        """``a (N, G) @ w_hh (G, H)``: (N, H)."""
+        w = w_hh._a
+        rows = a.shape[0]
+        out = self.kernels.matmul(_rows_view(self.kernels, a, rows, a.shape[1]),
+                                  w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset))
+        return out.view((rows, w.shape[1]), (w.shape[1], 1), out.offset)
+
+    def empty(self, shape: tuple) -> Array:
+        return self.kernels.empty(tuple(shape), self.dtype)
+
+    def copy_(self, dst: Array, src: Array) -> None:
+        self.kernels.copy_(dst, src)
+
+
+def _at(a: Array, t: int) -> Array:
+    """``a[t]`` as a view."""
+    return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
+
+
+def _cols(a: Array, k: int, width: int) -> Array:
+    """``a[:, k * width:(k + 1) * width]`` of a 2-D ``a`` as a view."""
+    return a.view((a.shape[0], width), a.strides, a.offset + k * width * a.strides[1])
+
+
+def _on_kernels(x_proj: Tensor) -> bool:
+    """Whether a sequence node runs its steps on the kernels (``_Steps``): CPU tensors of
+    float32/float64, outside ``create_graph``. Elsewhere it runs the per-step framework ops."""
+    return x_proj.device.type == "cpu" and x_proj.dtype in (dtypes.float32, dtypes.float64)
+
+
+def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                         reverse: bool) -> tuple:
+    """``_gru_sequence_forward`` on the kernels: (outputs (T, N, H), final h, per-step
+    (h_prev, r, z, n, h_n) by time index), all Arrays."""
+    k = _Steps(x_proj)
+    length, hidden = x_proj.shape[0], h0.shape[-1]
+    outputs = k.empty((length,) + tuple(h0.shape))
+    saved = [None] * length
+    h, w_t = h0._a, k.transposed(w_hh)
+    for t in _steps(length, reverse):
+        x_t, h_proj = _at(x_proj._a, t), k.affine(h, w_t, b_hh)
+        rz = k.sigmoid(k.add(_cols(x_t, 0, 2 * hidden), _cols(h_proj, 0, 2 * hidden)))
+        r, z, h_n = _cols(rz, 0, hidden), _cols(rz, 1, hidden), _cols(h_proj, 2, hidden)
+        n = k.tanh(k.add(_cols(x_t, 2, hidden), k.mul(r, h_n)))
+        saved[t] = (h, r, z, n, h_n)
+        h = k.add(k.mul(k.sub(1, z), n), k.mul(z, h))
+        k.copy_(_at(outputs, t), h)
+    return outputs, h, saved
+
+
+def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
+    """``_GRUSequence``'s backward through time on the kernels: (d_x_proj, d_h_proj, d_h0)
+    Arrays (d_h0 None when h0 needs no gradient); d_h_proj (T, N, 3H) is the hidden
+    projection's gradient per step."""
+    k = _Steps(x_proj)
+    length, rows, gates = x_proj.shape
+    hidden = gates // 3
+    d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
+    d_h = None if grad_h is None else grad_h._a
+    last = length - 1 if ctx.reverse else 0  # the first step, processed last
+    for t in _steps(length, not ctx.reverse):
+        h, r, z, n, h_n = ctx.steps[t]
+        grad = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
+        if grad is None:
+            grad = k.kernels.full(tuple(h.shape), 0, k.dtype)
+        d_n = k.tanh_grad(k.mul(grad, k.sub(1, z)), n)
+        d_r = k.sigmoid_grad(k.mul(d_n, h_n), r)
+        d_z = k.sigmoid_grad(k.mul(grad, k.sub(h, n)), z)
+        x_t, p_t = _at(d_x, t), _at(d_proj, t)
+        for j, part in enumerate((d_r, d_z, d_n)):
+            k.copy_(_cols(x_t, j, hidden), part)
+        k.copy_(_cols(p_t, 0, 2 * hidden), _cols(x_t, 0, 2 * hidden))
+        k.copy_(_cols(p_t, 2, hidden), k.mul(d_n, r))
+        if t == last and not ctx.needs_input_grad[1]:
+            return d_x, d_proj, None  # h0 needs no gradient: no product for it
+        d_h = k.add(k.matmul(p_t, w_hh), k.mul(grad, z))
+    return d_x, d_proj, d_h
+
+
+def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
+                          b_hh: Tensor | None, reverse: bool) -> tuple:
+    """``_lstm_sequence_forward`` on the kernels: (outputs (T, N, H), final h, final c,
+    per-step (h_prev, c_prev, i, f, g, o, tanh c') by time index), all Arrays."""
+    k = _Steps(x_proj)
+    length, hidden = x_proj.shape[0], h0.shape[-1]
+    outputs = k.empty((length,) + tuple(h0.shape))
+    saved = [None] * length
+    h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
+    for t in _steps(length, reverse):
+        pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
+        i_f = k.sigmoid(_cols(pre, 0, 2 * hidden))  # i and f side by side: one call
+        i, f = _cols(i_f, 0, hidden), _cols(i_f, 1, hidden)
+        g, o = k.tanh(_cols(pre, 2, hidden)), k.sigmoid(_cols(pre, 3, hidden))
+        c_new = k.add(k.mul(f, c), k.mul(i, g))
+        tanh_c = k.tanh(c_new)
+        saved[t] = (h, c, i, f, g, o, tanh_c)
+        h, c = k.mul(o, tanh_c), c_new
+        k.copy_(_at(outputs, t), h)
+    return outputs, h, c, saved
+
+
+def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
+                           grad_c) -> tuple:
+    """``_LSTMSequence``'s backward through time on the kernels: (d_gates (T, N, 4H), d_h0,
+    d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
+    k = _Steps(x_proj)
+    length, rows, gates = x_proj.shape
+    hidden = gates // 4
+    d_gates = k.empty((length, rows, gates))
+    d_h = None if grad_h is None else grad_h._a
+    d_c = None if grad_c is None else grad_c._a
+    last = length - 1 if ctx.reverse else 0  # the first step, processed last
+    for t in _steps(length, not ctx.reverse):
+        h, c, i, f, g, o, tanh_c = ctx.steps[t]
+        d_h = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
+        if d_h is None:
+            d_h = k.kernels.full(tuple(h.shape), 0, k.dtype)
+        d_c = _add_arrays(k, d_c, k.tanh_grad(k.mul(d_h, o), tanh_c))
+        d_t = _at(d_gates, t)
+        parts = (k.sigmoid_grad(k.mul(d_c, g), i), k.sigmoid_grad(k.mul(d_c, c), f),
+                 k.tanh_grad(k.mul(d_c, i), g), k.sigmoid_grad(k.mul(d_h, tanh_c), o))
+        for j, part in enumerate(parts):
+            k.copy_(_cols(d_t, j, hidden), part)
+        if t == last:  # h0 and c0: only the gradients asked for
+            need = ctx.needs_input_grad
+            return (d_gates, k.matmul(d_t, w_hh) if need[1] else None,
+                    k.mul(d_c, f) if need[2] else None)
+        d_h, d_c = k.matmul(d_t, w_hh), k.mul(d_c, f)
+    return d_gates, d_h, d_c
+
+
+def _own_outputs(ctx, outputs: Array, like: Tensor) -> Tensor:
+    """The (T, N, H) output tensor: a copy of ``outputs``, which the node keeps (the
+    previous states of the weight gradient) safe from in-place writes to the output."""
+    ctx.outputs = outputs
+    out = backend(like).empty(tuple(outputs.shape), outputs.dtype)
+    backend(like).copy_(out, outputs)
+    return wrap(out, like.device)
+
+
+def _add_arrays(k: _Steps, a, b):
+    """``a + b`` of Arrays where either may be None (no gradient)."""
+    return b if a is None else a if b is None else k.add(a, b)
+
+
+def _weight_grads(d_proj: Tensor, h0: Tensor, outputs: Tensor, reverse: bool,
+                  needs: tuple) -> tuple:
+    """Gradients (w_hh, b_hh) of ``h_prev[t] W_hhᵀ + b_hh`` over all T steps from the
+    per-step projection gradients ``d_proj`` (T, N, G): the previous states are h0 and the
+    outputs but the last (the first when ``reverse``); one GEMM over the T·N rows."""
+    if not (needs[0] or needs[1]):
+        return None, None
+    length, rows, gates = d_proj.shape
+    flat = d_proj.reshape(length * rows, gates)
+    grad_w = grad_b = None
+    if needs[0]:
+        first = h0.unsqueeze(0)
+        h_prev = ops.shape.cat([outputs[1:], first] if reverse else [first, outputs[:-1]], 0)
+        grad_w = flat.mT.matmul(h_prev.reshape(length * rows, h_prev.shape[-1]))
+    if needs[1]:
+        grad_b = flat.sum(0)
+    return grad_w, grad_b
+
+
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None,
             residual: Tensor | None = None) -> Tensor:
     """``x Wᵀ + b (+ residual)``: one fused ``linear`` (no transpose op, bias and the
@@ -262,11 +647,20 @@ class RNNBase(Module):
         """One time step from the precomputed input projection ``x_proj``."""
         raise NotImplementedError
 
+    def _sequence(self, x_proj: Tensor, state, weights: dict, reverse: bool):
+        """All steps of one layer direction as one graph node, as ``(outputs, final state)``;
+        None where that node does not apply (the per-step loop then runs)."""
+        return None
+
     def _run_direction(self, x: Tensor, state, layer: int, direction: int) -> tuple:
         """Run one direction of one layer over the (T, N, features) sequence ``x``;
         returns the (T, N, hidden) outputs and the final state."""
         weights = self._layer_weights(layer, direction)
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all steps in one matmul
+        if x.size(0):
+            fused = self._sequence(x_proj, state, weights, direction == 1)
+            if fused is not None:
+                return fused
         steps = range(x.size(0) - 1, -1, -1) if direction == 1 else range(x.size(0))
         outputs = [None] * x.size(0)
         # one node for all steps' slices: its backward is one stack, where T separate
@@ -398,6 +792,12 @@ class GRU(_SequenceRNN):
     def _step(self, x_proj, state, weights):
         return _gru_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"])
 
+    def _sequence(self, x_proj, state, weights, reverse):
+        w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+        if not _fused(x_proj, state, w_hh, b_hh):
+            return None
+        return _GRUSequence.apply(x_proj, state, w_hh, b_hh, reverse)
+
 
 class LSTM(RNNBase):
     """Long short-term memory (gates i, f, g, o in PyTorch's order)."""
@@ -411,6 +811,13 @@ class LSTM(RNNBase):
     def _step(self, x_proj, state, weights):
         return _lstm_cell(x_proj, state, weights["weight_hh"], weights["bias_hh"],
                           weights["weight_hr"])
+
+    def _sequence(self, x_proj, state, weights, reverse):
+        w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+        if weights["weight_hr"] is not None or not _fused(x_proj, *state, w_hh, b_hh):
+            return None
+        out, h, c = _LSTMSequence.apply(x_proj, *state, w_hh, b_hh, reverse)
+        return out, (h, c)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
         """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
