@@ -208,7 +208,7 @@ class CustomOp:
         from . import autotune
         if self._tunable is None:
             raise RuntimeError(f"{self.name}.tune(): no config space (register_autotune)")
-        if not autotune._on_gpu():
+        if not autotune.platform().on_gpu():
             raise RuntimeError(f"{self.name}.tune(): tuning needs a GPU (the interpreter's "
                                "timings say nothing about one)")
         bound = self.signature.bind(*args, **kwargs)
@@ -218,14 +218,13 @@ class CustomOp:
         device = common_device(self.name, *values)
         if device is None or device.type != "cuda":
             raise ValueError(f"{self.name}.tune(): expected cuda tensors")
-        from .autotune.timing import median_ms
         arrays = [v._a if isinstance(v, Tensor) else v for v in values]
         kernel = self._kernels["cuda"]
         dtype, layout, shape = self._tune_key(*arrays)
         problem = {"dtype": dtype, "layout": layout, **shape}
         self._tune_state["run"] = lambda config: kernel(*arrays, config=config)
         try:
-            result = autotune.tune(self._tunable, problem, median_ms)
+            result = autotune.tune(self._tunable, problem, autotune.platform().median_ms)
         finally:
             self._tune_state["run"] = None
         current = autotune.cache()

@@ -181,7 +181,7 @@ def test_copies_memsets_events_and_launches_name_one_stream(gpu):
     assert start.elapsed_time(end) == 0.5
     framework.cuda.current_stream().synchronize()
     assert framework.cuda.current_stream().query()
-    from framework.autotune.timing import median_ms
+    from framework._backends.triton.tuning import median_ms
     from framework.bench.timing import EventTimer
     assert median_ms(lambda: None, repeats=2, warmup=0) == 0.5
     timer = EventTimer()

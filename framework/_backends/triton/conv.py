@@ -244,7 +244,7 @@ def _heuristic(problem: dict) -> dict:
 
 
 def _configs(problem: dict) -> list:
-    from ...autotune.device import shared_memory_per_block
+    from .tuning import shared_memory_per_block
     if runtime.mode() == "interpreter":
         base = _heuristic(problem)
         return [base, dict(base, BLOCK_K=16)]

@@ -184,7 +184,7 @@ def _itemsize(dtype: str) -> int:
 
 
 def _heuristic(problem: dict) -> dict:
-    from ...autotune.device import describe
+    from .tuning import describe
     kernels = runtime.kernels().matmul
     return kernels.default_config(problem["m"], problem["n"], problem["k"],
                                   _itemsize(problem["dtype"]),
@@ -194,7 +194,7 @@ def _heuristic(problem: dict) -> dict:
 
 
 def _configs(problem: dict) -> list:
-    from ...autotune.device import shared_memory_per_block
+    from .tuning import shared_memory_per_block
     kernels = runtime.kernels().matmul
     if runtime.mode() == "interpreter":
         # dry runs: a few small tiles, each one program per problem at test shapes

@@ -1,0 +1,59 @@
+"""The layer rules of docs/architecture.md that an import graph can hold.
+
+Each check reads the modules' import statements (module level and inside
+functions, relative imports resolved), so a lazy import breaks it too.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path) -> set:
+    """Absolute names of every module ``path`` imports (``from a import b`` gives a and a.b)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _offenders(folder: str, forbidden) -> dict:
+    result = {}
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        bad = sorted(m for m in imported_modules(path) if forbidden(m))
+        if bad:
+            result[str(path.relative_to(ROOT))] = bad
+    return result
+
+
+def test_imported_modules_resolves_relative_and_lazy_imports():
+    """The checker itself sees a relative import inside a function."""
+    probe = ROOT / "framework" / "autotune" / "command.py"
+    assert "framework.autotune.keys" in imported_modules(probe)
+    assert "framework.autotune.tuner.tune" in imported_modules(probe)
+    backend = ROOT / "framework" / "_backends" / "triton" / "matmul.py"
+    assert "framework.autotune" in imported_modules(backend)  # the allowed direction
+
+
+def test_autotune_never_imports_a_backend():
+    """One-way: launch wrappers use ``framework.autotune``; the tuner is handed its platform."""
+    assert _offenders("framework/autotune", lambda m: m.startswith("framework._backends")) == {}
