@@ -57,3 +57,39 @@ def test_imported_modules_resolves_relative_and_lazy_imports():
 def test_autotune_never_imports_a_backend():
     """One-way: launch wrappers use ``framework.autotune``; the tuner is handed its platform."""
     assert _offenders("framework/autotune", lambda m: m.startswith("framework._backends")) == {}
+
+
+def _launch_constants(path: Path) -> list:
+    """Block sizes and warp counts written as numbers in a launch wrapper: module-level
+    ``*BLOCK*``/``*WARPS*`` integer constants and integer ``BLOCK*=``/``num_warps=`` keywords of
+    kernel launches (``kernel[grid](...)``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.BinOp)):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and ("BLOCK" in target.id or "WARPS" in target.id):
+                    found.append(f"{target.id} = ... (line {node.lineno})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Subscript):
+            for keyword in node.keywords:
+                if keyword.arg and (keyword.arg == "num_warps" or keyword.arg.startswith("BLOCK")) \
+                        and isinstance(keyword.value, ast.Constant):
+                    found.append(f"{keyword.arg}={keyword.value.value} (line {node.lineno})")
+    return found
+
+
+def test_launch_wrappers_read_block_sizes_from_the_kernel_modules():
+    """One source: configs live next to the kernels (``triton_kernels/<family>.py``)."""
+    copied = {}
+    for path in sorted((ROOT / "framework" / "_backends" / "triton").glob("*.py")):
+        found = _launch_constants(path)
+        if found:
+            copied[path.name] = found
+    assert copied == {}
+
+
+def test_the_launch_constant_check_sees_a_copied_block(tmp_path):
+    probe = tmp_path / "wrapper.py"
+    probe.write_text("_BLOCK = 1024\n\ndef f(k, g):\n    k.kernel[g](1, BLOCK=_BLOCK, num_warps=4)\n")
+    assert _launch_constants(probe) == ["_BLOCK = ... (line 1)", "num_warps=4 (line 4)"]

@@ -183,10 +183,10 @@ def im2col(x: Array, kernel_size, dilation, padding, stride, out_size) -> Array:
     if out.numel == 0:
         return out
     kernels = runtime.kernels().conv
-    block = kernels.IM2COL_CONFIG["BLOCK"]
+    block, warps = kernels.IM2COL_CONFIG["BLOCK"], kernels.IM2COL_CONFIG["num_warps"]
     kernels.unfold_kernel[(triton.cdiv(out.numel, block),)](
         pointer(x), pointer(out), out.numel, c, h, w, ho, wo, kh, kw,
-        *_geometry(stride, padding, dilation), *x.strides, BLOCK=block)
+        *_geometry(stride, padding, dilation), *x.strides, BLOCK=block, num_warps=warps)
     return out
 
 
@@ -201,12 +201,13 @@ def col2im(cols: Array, output_size, kernel_size, dilation, padding, stride, blo
     if out.numel == 0:
         return out
     kernels = runtime.kernels().conv
-    block = kernels.IM2COL_CONFIG["BLOCK"]
+    block, warps = kernels.IM2COL_CONFIG["BLOCK"], kernels.IM2COL_CONFIG["num_warps"]
     interpreter = runtime.mode() == "interpreter"
     kernels.fold_kernel[(triton.cdiv(out.numel, block),)](
         pointer(cols), pointer(out), out.numel, c, h, w, ho, wo, kh, kw,
         *_geometry(stride, padding, dilation), *cols.strides, ACC_DTYPE=_acc(cols.dtype),
-        INTERPRET_BF16=interpreter and cols.dtype is dtypes.bfloat16, BLOCK=block)
+        INTERPRET_BF16=interpreter and cols.dtype is dtypes.bfloat16, BLOCK=block,
+        num_warps=warps)
     return out
 
 
@@ -290,10 +291,10 @@ def _runner(problem: dict):
 
 @functools.lru_cache(maxsize=None)
 def _kernel_hash(kernel: str) -> str:
+    from .tuning import REFERENCE_SHARED_MEMORY
     kernels = runtime.kernels().conv
-    return autotune.source_hash(getattr(kernels, kernel), [kernels.CONV_CONFIGS[kernel],
-                                                           kernels.config_space(kernel, 2,
-                                                                                227 * 1024, True)])
+    space = kernels.config_space(kernel, 2, REFERENCE_SHARED_MEMORY, True)
+    return autotune.source_hash(getattr(kernels, kernel), [kernels.CONV_CONFIGS[kernel], space])
 
 
 CONV_TUNABLES = {

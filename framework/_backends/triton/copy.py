@@ -1,12 +1,20 @@
 """Launch wrappers: copies, fills and creation kernels on ``cuda``."""
 from __future__ import annotations
 
+import functools
+
 from ..array import Array
 from . import runtime
 from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
 from .memory import empty, from_numpy, to_numpy  # noqa: F401 - part of this family's kernels
 
-_BLOCK = 1024
+
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps)`` of ``triton_kernels.copy.COPY_CONFIGS`` (read at the first launch:
+    importing the kernels fixes the interpreter mode)."""
+    config = runtime.kernels().copy.COPY_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"]
 
 
 def copy_(dst: Array, src: Array) -> None:
@@ -15,18 +23,20 @@ def copy_(dst: Array, src: Array) -> None:
     if n == 0:
         return
     k = runtime.kernels().copy
+    block, warps = _launch_config()
     if _overlaps(dst, src):
         src = contiguous(src, force=True)
     if all_contiguous_same_shape(dst.shape, dst, src):
-        k.contiguous_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, BLOCK=_BLOCK)
+        k.contiguous_copy_kernel[grid_1d(n, block)](pointer(dst), pointer(src), n, BLOCK=block,
+                                                    num_warps=warps)
         return
     try:
         sizes, (d, s) = pack_strided(dst.shape, dst.strides, src)
     except NotImplementedError:
         _copy_leading_dims(dst, src)
         return
-    k.strided_copy_kernel[grid_1d(n, _BLOCK)](pointer(dst), pointer(src), n, *sizes, *d, *s,
-                                              BLOCK=_BLOCK)
+    k.strided_copy_kernel[grid_1d(n, block)](pointer(dst), pointer(src), n, *sizes, *d, *s,
+                                             BLOCK=block, num_warps=warps)
 
 
 def _copy_leading_dims(dst: Array, src: Array) -> None:
@@ -67,7 +77,9 @@ def full(shape, value, dtype) -> Array:
         value = bool(value) if dtype.name == "bool" else value
         if dtype.is_floating_point:
             value = float(value)
-        runtime.kernels().copy.fill_kernel[grid_1d(n, _BLOCK)](pointer(out), n, value, BLOCK=_BLOCK)
+        block, warps = _launch_config()
+        runtime.kernels().copy.fill_kernel[grid_1d(n, block)](pointer(out), n, value, BLOCK=block,
+                                                              num_warps=warps)
     return out
 
 
@@ -80,10 +92,13 @@ def arange(start, step, n, dtype) -> Array:
     out = empty((n,), dtype)
     if n:
         k = runtime.kernels().copy
+        block, warps = _launch_config()
         if dtype.is_floating_point:
-            k.arange_kernel[grid_1d(n, _BLOCK)](pointer(out), n, float(start), float(step), BLOCK=_BLOCK)
+            k.arange_kernel[grid_1d(n, block)](pointer(out), n, float(start), float(step),
+                                               BLOCK=block, num_warps=warps)
         else:
-            k.arange_int_kernel[grid_1d(n, _BLOCK)](pointer(out), n, int(start), int(step), BLOCK=_BLOCK)
+            k.arange_int_kernel[grid_1d(n, block)](pointer(out), n, int(start), int(step),
+                                                   BLOCK=block, num_warps=warps)
     return out
 
 
@@ -102,8 +117,9 @@ def linspace(start, end, n, dtype) -> Array:
     out = empty((n,), dtype)
     if n:
         step_bits = int(np.array(step, dtype=np.float64).view(np.int64))
-        runtime.kernels().copy.linspace_int_kernel[grid_1d(n, _BLOCK)](
-            pointer(out), n, start, end, step_bits, n // 2, BLOCK=_BLOCK)
+        block, warps = _launch_config()
+        runtime.kernels().copy.linspace_int_kernel[grid_1d(n, block)](
+            pointer(out), n, start, end, step_bits, n // 2, BLOCK=block, num_warps=warps)
     return out
 
 
@@ -111,7 +127,9 @@ def eye(n, m, dtype) -> Array:
     """Ones on the main diagonal of an ``n`` x ``m`` matrix."""
     out = empty((n, m), dtype)
     if n * m:
-        runtime.kernels().copy.eye_kernel[grid_1d(n * m, _BLOCK)](pointer(out), n, m, BLOCK=_BLOCK)
+        block, warps = _launch_config()
+        runtime.kernels().copy.eye_kernel[grid_1d(n * m, block)](pointer(out), n, m, BLOCK=block,
+                                                                 num_warps=warps)
     return out
 
 
@@ -123,8 +141,11 @@ def device_assert(cond: Array, op: str, message: str) -> None:
         return
     from . import device_errors
     cond = contiguous(cond)
-    runtime.kernels().checks.assert_kernel[grid_1d(n, _BLOCK)](
-        pointer(cond), n, *device_errors.flag_args(op, message=message), BLOCK=_BLOCK)
+    checks = runtime.kernels().checks
+    config = checks.CHECK_CONFIGS[0]
+    checks.assert_kernel[grid_1d(n, config["BLOCK"])](
+        pointer(cond), n, *device_errors.flag_args(op, message=message), BLOCK=config["BLOCK"],
+        num_warps=config["num_warps"])
 
 
 KERNELS = {

@@ -242,9 +242,10 @@ def _runner(problem: dict):
 
 @functools.lru_cache(maxsize=None)
 def _kernel_hash() -> str:
+    from .tuning import REFERENCE_SHARED_MEMORY
     kernels = runtime.kernels().matmul
     return source_hash(kernels.matmul_kernel, [kernels.MATMUL_CONFIGS, kernels.config_space(
-        2, 227 * 1024, True)])
+        2, REFERENCE_SHARED_MEMORY, True)])
 
 
 MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,

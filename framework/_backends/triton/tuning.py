@@ -20,8 +20,9 @@ from importlib import metadata
 from ...autotune import Platform, Tunable
 from . import runtime
 
-# Shared memory per block (opt-in maximum) assumed where the device cannot be asked.
-INTERPRETER_SHARED_MEMORY = 227 * 1024
+# Shared memory per block (opt-in maximum of an H100): assumed where the device cannot be
+# asked (the interpreter), and the one the config space hashed into cache keys is pruned for.
+REFERENCE_SHARED_MEMORY = 227 * 1024
 
 
 def triton_version() -> str:
@@ -48,7 +49,7 @@ def describe(index: int = 0) -> dict:
 def shared_memory_per_block(index: int = 0) -> int:
     """The most shared memory one program may use (bytes): prunes config spaces."""
     if runtime.mode() != "gpu":
-        return INTERPRETER_SHARED_MEMORY
+        return REFERENCE_SHARED_MEMORY
     return _attribute("CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN", index)
 
 
