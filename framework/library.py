@@ -383,8 +383,8 @@ def _tensor_params(fn: Callable, signature: inspect.Signature) -> dict:
 
 # Helpers for cuda kernels (Triton imported on first use) -------------------------------------
 def pointer(a):
-    """The Triton kernel argument for an ``Array`` (``framework._backends.triton.memory.pointer``)."""
-    from ._backends.triton.memory import pointer as _pointer
+    """The Triton kernel argument for an ``Array`` (``framework._backends.triton.launch.pointer``)."""
+    from ._backends.triton.launch import pointer as _pointer
     return _pointer(a)
 
 
@@ -396,7 +396,7 @@ def empty(shape, dtype):
 
 def contiguous(a):
     """``a`` if contiguous, else a contiguous ``cuda`` copy."""
-    from ._backends.triton.copy import contiguous as _contiguous
+    from ._backends.triton.memory import contiguous as _contiguous
     return _contiguous(a)
 
 

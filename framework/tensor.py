@@ -108,7 +108,7 @@ class Tensor:
 
     def data_ptr(self) -> int:
         """Address of the first element (host memory on the CPU and under the interpreter)."""
-        from ._backends.triton.memory import buffer_address
+        from ._backends.triton.allocator import buffer_address
         return buffer_address(self._a.storage.buffer) + self._a.offset * self.dtype.itemsize
 
     def storage_offset(self) -> int:

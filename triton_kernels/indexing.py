@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
-from .copy import cast_to
+from .memory import cast_to
 from .strided import offset6, unravel6
 
 # Elements per program instance: gathers and scatters are memory bound, 1024

@@ -12,9 +12,8 @@ import triton.language as tl
 
 from ..array import Array
 from . import runtime
-from .copy import contiguous
-from .launch import grid_1d
-from .memory import empty, pointer
+from .launch import grid_1d, pointer
+from .memory import contiguous, empty
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,7 +14,8 @@ import triton.language as tl
 from ... import autotune, dtypes
 from ..array import Array
 from . import runtime
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import empty
 
 _DTYPE_NAMES = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "float64": "fp64"}
 

@@ -22,9 +22,8 @@ import triton
 from ... import dtypes
 from ..array import Array
 from . import device_errors, runtime
-from .copy import cast, contiguous
 from .launch import grid_1d, pack_strided, pointer
-from .memory import empty, from_numpy, to_numpy
+from .memory import cast, contiguous, empty, from_numpy, to_numpy
 from .sort import sort
 
 # Atomic adds run in these types (Triton has no bf16/bool atomics on every GPU).

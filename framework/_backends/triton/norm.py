@@ -19,8 +19,8 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array
 from . import runtime
-from .copy import contiguous, full
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import contiguous, empty, full
 
 _ACC = {"float64": tl.float64}
 

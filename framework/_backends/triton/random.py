@@ -9,9 +9,8 @@ import triton.language as tl
 
 from ...dtypes import int64
 from . import runtime
-from .copy import contiguous
 from .launch import grid_1d, pointer
-from .memory import empty
+from .memory import contiguous, empty
 
 
 @functools.lru_cache(maxsize=None)
