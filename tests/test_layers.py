@@ -93,3 +93,18 @@ def test_the_launch_constant_check_sees_a_copied_block(tmp_path):
     probe = tmp_path / "wrapper.py"
     probe.write_text("_BLOCK = 1024\n\ndef f(k, g):\n    k.kernel[g](1, BLOCK=_BLOCK, num_warps=4)\n")
     assert _launch_constants(probe) == ["_BLOCK = ... (line 1)", "num_warps=4 (line 4)"]
+
+
+def test_ops_never_import_numpy():
+    """Layer 3 holds no NumPy: host data goes through ``framework._backends.host`` and the
+    backend's ``from_numpy`` kernel."""
+    assert _offenders("framework/ops", lambda m: m == "numpy" or m.startswith("numpy.")) == {}
+
+
+def test_tensor_reaches_memory_through_the_contract():
+    """``Tensor.numpy()``/``data_ptr()`` call the contract's ``as_numpy``/``data_ptr`` kernels,
+    not one backend's internals."""
+    backend_internals = ("framework._backends.numpy.", "framework._backends.triton.")
+    found = sorted(m for m in imported_modules(ROOT / "framework" / "tensor.py")
+                   if m.startswith(backend_internals))
+    assert found == []

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..array import Array, Storage, contiguous_strides
 from . import runtime
-from .allocator import new_buffer
+from .allocator import buffer_address, new_buffer
 from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
 
 
@@ -95,6 +95,16 @@ def to_numpy(a: Array) -> np.ndarray:
     from . import device_errors
     device_errors.raise_pending()
     return host
+
+
+def as_numpy(a: Array) -> np.ndarray:
+    """A contiguous host copy of ``a`` (device memory is never handed out as a NumPy array)."""
+    return to_numpy(a)
+
+
+def data_ptr(a: Array) -> int:
+    """Address of ``a``'s first element (a host address under the interpreter)."""
+    return buffer_address(a.storage.buffer) + a.offset * a.dtype.itemsize
 
 
 def copy_(dst: Array, src: Array) -> None:
@@ -227,6 +237,7 @@ def device_assert(cond: Array, op: str, message: str) -> None:
 
 KERNELS = {
     "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
-    "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+    "from_numpy": from_numpy, "to_numpy": to_numpy, "as_numpy": as_numpy, "data_ptr": data_ptr,
+    "copy_": copy_,
     "device_assert": device_assert,
 }
