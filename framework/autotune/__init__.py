@@ -157,7 +157,16 @@ def recorded(path) -> list:
                                                  for p in problems):
         raise ValueError(f"{path} is not a recorded problem list (a JSON list of objects with "
                          "an 'op' field)")
-    return problems
+    return [_current_names(p) for p in problems]
+
+
+def _current_names(problem: dict) -> dict:
+    """``problem`` with a conv kernel recorded under its old name renamed."""
+    from .shapes import RENAMED_CONV_KERNELS
+    kernel = problem.get("kernel")
+    if isinstance(kernel, str) and kernel in RENAMED_CONV_KERNELS:
+        return dict(problem, kernel=RENAMED_CONV_KERNELS[kernel])
+    return problem
 
 
 def unique_problems(problems: list) -> list:

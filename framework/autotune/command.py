@@ -6,7 +6,7 @@ import time
 
 from . import cache, platform, recorded, unique_problems
 from .keys import config_label
-from .shapes import DTYPES, standard_problems
+from .shapes import CONV_KERNEL_LABELS, DTYPES, standard_problems
 from .tuner import tune
 
 KNOWN_OPS = ("matmul", "conv2d")
@@ -98,7 +98,7 @@ def _describe(problem: dict) -> str:
     if problem["op"] == "conv2d":
         n, c, h, w = problem["x"]
         co, _, kh, kw = problem["w"]
-        kind = problem["kernel"].replace("conv2d_", "").replace("_kernel", "")
+        kind = CONV_KERNEL_LABELS[problem["kernel"]]
         return (f"conv2d {kind} {problem['dtype']} {n}x{c}x{h}x{w} -> {co} k{kh}x{kw} "
                 f"s{problem['stride'][0]}")
     shape = f"{problem['m']}x{problem['n']}x{problem['k']}"

@@ -20,10 +20,10 @@ of gradients work):
 - ``_Conv2d``      y  = conv(x, w)              (kernel ``conv2d``)
 - ``_InputGrad``   dx = conv^T(dy, w)           (kernel ``conv2d_input_grad``;
                                                  also conv_transpose2d's forward)
-- ``_WeightGrad``  dw = wgrad(x, dy)            (kernel ``conv2d_weight_grad``)
+- ``_WeightGrad``  dw = weight_grad(x, dy)      (kernel ``conv2d_weight_grad``)
 
 All three are bilinear, so with ``<a, b>`` the sum of products:
-``<y', conv(x, w)> = <conv^T(y', w), x> = <wgrad(x, y'), w>`` gives each
+``<y', conv(x, w)> = <conv^T(y', w), x> = <weight_grad(x, y'), w>`` gives each
 one's backward. ``unfold`` and ``fold`` are adjoint linear maps and each is
 the other's backward. Bias is added with the elementwise ``add``.
 
