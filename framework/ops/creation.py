@@ -300,7 +300,7 @@ def eye(n: int, m: int | None = None, dtype: dtypes.dtype | None = None, device=
     return _finish(wrap(for_device(dev).eye(n, m, _dtype_or_default(dtype)), dev), requires_grad)
 
 
-def _draw(op: str, size, dtype, device, generator, draw):
+def _draw(op: str, size, device, generator, draw):
     shape = _size(op, size)
     dev = _device(device)
     gen = generator if generator is not None else generator_for(dev)
@@ -314,7 +314,7 @@ def rand(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: b
     """Uniform samples in [0, 1)."""
     dtype = _dtype_or_default(dtype)
     _check_float("rand", dtype)
-    t = _draw("rand", size, dtype, device, generator,
+    t = _draw("rand", size, device, generator,
               lambda b, shape, seed, off: b.rand(shape, dtype, seed, off))
     return _finish(t, requires_grad)
 
@@ -324,7 +324,7 @@ def randn(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: 
     """Standard normal samples."""
     dtype = _dtype_or_default(dtype)
     _check_float("randn", dtype)
-    t = _draw("randn", size, dtype, device, generator,
+    t = _draw("randn", size, device, generator,
               lambda b, shape, seed, off: b.randn(shape, dtype, seed, off))
     return _finish(t, requires_grad)
 
@@ -354,7 +354,7 @@ def randint(low=None, high=None, size=None, dtype: dtypes.dtype | None = None, d
         raise RuntimeError(f"randint(): random_ expects 'from' to be less than 'to', but got "
                            f"from={low} >= to={high}")
     dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randint")
-    t = _draw("randint", (tuple(size),), dtype, device, generator,
+    t = _draw("randint", (tuple(size),), device, generator,
               lambda b, shape, seed, off: b.randint(shape, int(low), int(high), dtype, seed, off))
     return _finish(t, requires_grad)
 
