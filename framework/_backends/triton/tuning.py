@@ -6,16 +6,14 @@ description that names its cache file (``describe``), the timer it measures
 configs with (``median_ms``: the one CUDA-event timer of ``timing.py`` on a GPU,
 the host clock under the interpreter) and whether timings mean anything here
 (``on_gpu``). ``framework._backends.triton`` installs ``PLATFORM`` when it is
-imported (no device query happens then). ``shared_memory_per_block`` prunes this
+imported (no device query happens then, and this module's imports are kept
+light: ``import framework`` runs it). ``shared_memory_per_block`` prunes this
 backend's own config spaces; ``tunable_for`` maps a ``framework autotune``
 problem to the launch wrapper's ``Tunable``.
 """
 from __future__ import annotations
 
 import functools
-import statistics
-import time
-from importlib import metadata
 
 from ...autotune import Platform, Tunable
 from . import runtime
@@ -27,6 +25,7 @@ REFERENCE_SHARED_MEMORY = 227 * 1024
 
 def triton_version() -> str:
     """The installed Triton's version."""
+    from importlib import metadata
     try:
         return metadata.version("triton")
     except metadata.PackageNotFoundError:
@@ -77,6 +76,8 @@ def median_ms(fn, repeats: int = 10, warmup: int = 2, flush_l2: bool = True) -> 
 
 
 def _host_median(fn, repeats: int) -> float:
+    import statistics
+    import time
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -86,6 +87,8 @@ def _host_median(fn, repeats: int) -> float:
 
 
 def _event_median(fn, repeats: int, flush_l2: bool) -> float:
+    import statistics
+
     from .timing import EventTimer
     timer = EventTimer()
     try:
