@@ -233,8 +233,9 @@ def cmd_autotune(args) -> int:
                       "timings say nothing about a GPU. Use --dry-run to exercise the tuning "
                       "flow; nothing was tuned.", style="red")
         return EXIT_NO_GPU
+    from framework._backends.triton.tuning import tunable_for
     from framework.autotune import command
-    return command.run(args, console)
+    return command.run(args, console, tunable_for)
 
 
 # run ----------------------------------------------------------------------

@@ -257,7 +257,7 @@ def manual_seed_all(seed: int) -> None:
 def empty_cache() -> None:
     """Return cached GPU memory to the driver."""
     if runtime.mode() == "gpu":
-        from ._backends.triton.memory import allocator
+        from ._backends.triton.allocator import allocator
         allocator().empty_cache()
 
 
@@ -265,7 +265,7 @@ def memory_allocated(device=None) -> int:
     """Bytes held by live tensors on the GPU (0 under the interpreter)."""
     if runtime.mode() != "gpu":
         return 0
-    from ._backends.triton.memory import allocator
+    from ._backends.triton.allocator import allocator
     return allocator().allocated_bytes
 
 

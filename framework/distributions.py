@@ -27,7 +27,7 @@ def _as_tensor(value, like: Tensor | None = None) -> Tensor:
     return creation.tensor(value, dtype=dtype, device=device)
 
 
-def _one_of(name: str, probs, logits) -> None:
+def _one_of(probs, logits) -> None:
     if (probs is None) == (logits is None):
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
@@ -54,7 +54,7 @@ class Categorical(Distribution):
     """Categories 0..K-1 with ``probs`` (normalized here) or ``logits`` over the last dim."""
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
-        _one_of("Categorical", probs, logits)
+        _one_of(probs, logits)
         if probs is not None:
             probs = _as_tensor(probs)
             if probs.ndim < 1:
@@ -150,7 +150,7 @@ class Bernoulli(Distribution):
     """0/1 outcomes with success probability ``probs`` (or ``logits``)."""
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
-        _one_of("Bernoulli", probs, logits)
+        _one_of(probs, logits)
         if probs is not None:
             self.probs = _as_tensor(probs)
             eps = dtypes.finfo(self.probs.dtype).eps

@@ -208,7 +208,7 @@ class CustomOp:
         from . import autotune
         if self._tunable is None:
             raise RuntimeError(f"{self.name}.tune(): no config space (register_autotune)")
-        if not autotune._on_gpu():
+        if not autotune.platform().on_gpu():
             raise RuntimeError(f"{self.name}.tune(): tuning needs a GPU (the interpreter's "
                                "timings say nothing about one)")
         bound = self.signature.bind(*args, **kwargs)
@@ -218,14 +218,13 @@ class CustomOp:
         device = common_device(self.name, *values)
         if device is None or device.type != "cuda":
             raise ValueError(f"{self.name}.tune(): expected cuda tensors")
-        from .autotune.timing import median_ms
         arrays = [v._a if isinstance(v, Tensor) else v for v in values]
         kernel = self._kernels["cuda"]
         dtype, layout, shape = self._tune_key(*arrays)
         problem = {"dtype": dtype, "layout": layout, **shape}
         self._tune_state["run"] = lambda config: kernel(*arrays, config=config)
         try:
-            result = autotune.tune(self._tunable, problem, median_ms)
+            result = autotune.tune(self._tunable, problem, autotune.platform().median_ms)
         finally:
             self._tune_state["run"] = None
         current = autotune.cache()
@@ -384,8 +383,8 @@ def _tensor_params(fn: Callable, signature: inspect.Signature) -> dict:
 
 # Helpers for cuda kernels (Triton imported on first use) -------------------------------------
 def pointer(a):
-    """The Triton kernel argument for an ``Array`` (``framework._backends.triton.memory.pointer``)."""
-    from ._backends.triton.memory import pointer as _pointer
+    """The Triton kernel argument for an ``Array`` (``framework._backends.triton.launch.pointer``)."""
+    from ._backends.triton.launch import pointer as _pointer
     return _pointer(a)
 
 
@@ -397,7 +396,7 @@ def empty(shape, dtype):
 
 def contiguous(a):
     """``a`` if contiguous, else a contiguous ``cuda`` copy."""
-    from ._backends.triton.copy import contiguous as _contiguous
+    from ._backends.triton.memory import contiguous as _contiguous
     return _contiguous(a)
 
 

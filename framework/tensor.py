@@ -108,8 +108,8 @@ class Tensor:
 
     def data_ptr(self) -> int:
         """Address of the first element (host memory on the CPU and under the interpreter)."""
-        from ._backends.triton.memory import buffer_address
-        return buffer_address(self._a.storage.buffer) + self._a.offset * self.dtype.itemsize
+        from ._backends import for_device
+        return for_device(self._device).data_ptr(self._a)
 
     def storage_offset(self) -> int:
         """Offset of the first element within the storage, in elements."""
@@ -343,10 +343,7 @@ class Tensor:
             raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
                             "Use Tensor.cpu() to copy the tensor to host memory first.")
         from ._backends import for_device
-        if self.is_cuda:
-            return for_device(self._device).to_numpy(self._a)
-        from ._backends.numpy._arrays import nd
-        return nd(self._a)
+        return for_device(self._device).as_numpy(self._a)
 
     def _host(self):
         """A host NumPy copy of the data, from any device."""

@@ -133,11 +133,11 @@ def check_op(fw_fn, torch_fn, inputs, device: str = "cpu", dtype=dtypes.float32,
         assert_close(a, b, atol, rtol, f"forward output {k}")
     if not grad_pairs:
         return fw_out
-    _check_gradients(fw_out, torch_out, grad_pairs, device, dtype, atol, rtol, seed)
+    _check_gradients(fw_out, torch_out, grad_pairs, device, atol, rtol, seed)
     return fw_out
 
 
-def _check_gradients(fw_out, torch_out, grad_pairs, device, dtype, atol, rtol, seed) -> None:
+def _check_gradients(fw_out, torch_out, grad_pairs, device, atol, rtol, seed) -> None:
     import torch
     rng = np.random.default_rng(seed)
     fw_diff, torch_diff, fw_seeds, torch_seeds = [], [], [], []

@@ -87,9 +87,9 @@ class RunStats:
         driver.compile_module_from_src = compile_module_from_src
 
     def _sample_allocator(self) -> None:
-        memory = sys.modules.get("framework._backends.triton.memory")
-        if memory is not None:
-            held = memory.allocator().allocated_bytes + memory.allocator().cached_bytes
+        allocator = sys.modules.get("framework._backends.triton.allocator")
+        if allocator is not None:
+            held = allocator.allocator().allocated_bytes + allocator.allocator().cached_bytes
             self.allocator_peak = max(self.allocator_peak, held)
 
     def pytest_runtest_logreport(self, report):

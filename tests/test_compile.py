@@ -54,7 +54,7 @@ _STRIDED_COPY = {"dst_ptr": "*fp32", "src_ptr": "*fp16"}
 
 # Specs for modules that do not export COMPILE_SPECS (matmul and reduce do).
 TABLE = {
-    "copy": [
+    "memory": [
         {"kernel": "strided_copy_kernel", "signature": _STRIDED_COPY, "constexprs": {"BLOCK": 1024},
          "num_warps": 4, "no_spills": True},
         {"kernel": "contiguous_copy_kernel", "signature": {"dst_ptr": "*bf16", "src_ptr": "*fp32"},
@@ -124,7 +124,7 @@ def test_no_register_spills_where_required(report):
     if report["ptxas"] is None:
         pytest.skip("Triton's bundled ptxas is not available")  # skip: no tool to count spills
     checked = [r for r in report["results"] if r["ok"] and r["no_spills"]]
-    assert any(r["kernel"] == "copy.strided_copy_kernel" for r in checked)
+    assert any(r["kernel"] == "memory.strided_copy_kernel" for r in checked)
     spills = [f"{r['id']}: {r['spills']} ({r['resources']})" for r in checked
               if r["spills"] is None or r["spills"]["stores"] or r["spills"]["loads"]]
     assert not spills, "register spills (or no ptxas report):\n" + "\n".join(spills)

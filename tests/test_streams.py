@@ -20,7 +20,7 @@ import pytest
 
 import framework
 from framework import dtypes
-from framework._backends.triton import device_errors, memory, runtime
+from framework._backends.triton import allocator, device_errors, launch, memory, runtime
 
 TORCH_STREAM = 0x7F  # what Triton 3.6 would get from torch under torch.cuda.stream(s)
 _BACKED = 1 << 20  # allocations up to this size get real host memory (the L2 scratch does not)
@@ -163,7 +163,7 @@ def gpu(monkeypatch):
     monkeypatch.setattr(runtime, "_primary_context",
                         functools.lru_cache(maxsize=None)(runtime._primary_context.__wrapped__))
     monkeypatch.setattr(runtime, "_thread", threading.local())
-    monkeypatch.setattr(memory, "_allocator", memory.CachingAllocator())
+    monkeypatch.setattr(allocator, "_allocator", allocator.CachingAllocator())
     monkeypatch.setattr(device_errors._Flag, "array", None)
     monkeypatch.setattr(device_errors._Flag, "armed", False)
     fake.triton = triton_driver
@@ -181,7 +181,7 @@ def test_copies_memsets_events_and_launches_name_one_stream(gpu):
     assert start.elapsed_time(end) == 0.5
     framework.cuda.current_stream().synchronize()
     assert framework.cuda.current_stream().query()
-    from framework.autotune.timing import median_ms
+    from framework._backends.triton.tuning import median_ms
     from framework.bench.timing import EventTimer
     assert median_ms(lambda: None, repeats=2, warmup=0) == 0.5
     timer = EventTimer()
@@ -227,10 +227,10 @@ def test_a_worker_thread_gets_the_context_made_current(gpu):
 
 
 def test_a_launch_in_a_thread_that_allocated_nothing_finds_the_context(gpu):
-    """Kernel arguments are built with ``memory.pointer``: it makes the context current too
+    """Kernel arguments are built with ``launch.pointer``: it makes the context current too
     (an in-place op in a worker thread on tensors made elsewhere allocates nothing)."""
     a = memory.from_numpy(np.ones(4, np.float32), dtypes.float32)
-    thread = threading.Thread(target=memory.pointer, args=(a,))
+    thread = threading.Thread(target=launch.pointer, args=(a,))
     thread.start()
     thread.join()
     assert [tid for name, _, tid in gpu.calls if name == "cuCtxSetCurrent"][-1] == thread.ident

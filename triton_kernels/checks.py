@@ -13,6 +13,9 @@ synchronization (``framework/_backends/triton/device_errors.py``):
 import triton
 import triton.language as tl
 
+# Elements per program instance of ``assert_kernel`` (a memory-bound pass over a bool array).
+CHECK_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
 
 @triton.jit
 def report_bad_indices(err_ptr, index, bad, limit, code):
@@ -43,7 +46,8 @@ def assert_kernel(cond_ptr, n, err_ptr, err_code, BLOCK: tl.constexpr):
 
 
 COMPILE_SPECS = [
-    {"kernel": "assert_kernel", "label": "i1", "no_spills": True, "num_warps": 4,
+    {"kernel": "assert_kernel", "label": "i1", "no_spills": True,
+     "num_warps": CHECK_CONFIGS[0]["num_warps"],
      "signature": {"cond_ptr": "*i1", "n": "i64", "err_ptr": "*i64", "err_code": "i32"},
-     "constexprs": {"BLOCK": 1024}},
+     "constexprs": {"BLOCK": CHECK_CONFIGS[0]["BLOCK"]}},
 ]

@@ -10,13 +10,16 @@ The three GEMMs never materialize the im2col matrix: each program computes the
 addresses of its A and B tiles from the tile indices on the fly, and masks
 taps that fall into the zero padding (or between strided positions).
 
-- ``conv2d_fwd_kernel``   y  = im2col(x) @ w^T:  M = N*HO*WO pixels, N-dim = CO_G,
-                                                 K = C_G*KH*KW taps.
-- ``conv2d_dgrad_kernel`` dx = dy @ w (scattered back): M = N*H*W input pixels,
-                                                 N-dim = C_G, K = CO_G*KH*KW.
-                          It is also the forward of conv_transpose2d.
-- ``conv2d_wgrad_kernel`` dw = dy^T @ im2col(x): M = CO_G, N-dim = C_G*KH*KW,
-                                                 K = N*HO*WO.
+- ``conv2d_kernel``             y  = im2col(x) @ w^T: M = N*HO*WO pixels, N-dim = CO_G,
+                                K = C_G*KH*KW taps.
+- ``conv2d_input_grad_kernel``  dx = dy @ w (scattered back): M = N*H*W input pixels,
+                                N-dim = C_G, K = CO_G*KH*KW. It is also the forward of
+                                conv_transpose2d.
+- ``conv2d_weight_grad_kernel`` dw = dy^T @ im2col(x): M = CO_G, N-dim = C_G*KH*KW,
+                                K = N*HO*WO.
+
+The names follow the backend contract (``conv2d``, ``conv2d_input_grad``,
+``conv2d_weight_grad``, ``im2col``, ``col2im``) with ``_kernel`` appended.
 
 Padding is given as the top/left amount only: PyTorch's 'same' padding for
 even kernels pads one more on the bottom/right, which only changes the output
@@ -32,15 +35,17 @@ from .matmul import _round_to_bf16
 
 # One default config per GEMM kernel and dtype class on a GPU (autotuning is a
 # separate issue): 64x64x32 tiles. 2-byte types ("half") use the tensor cores
-# (HGMMA on sm_90, HMMA on sm_80) with 4 warps, except dgrad, whose masked
+# (HGMMA on sm_90, HMMA on sm_80) with 4 warps, except input_grad, whose masked
 # stride arithmetic needs 8 warps to stay in registers on sm_80; fp32 and fp64
 # ("wide": FMA / DMMA tiles) use 8 warps. tests/test_compile.py checks every
 # one of these for sm_90 and sm_80: no register spills.
 _TILE = {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_stages": 2}
 CONV_CONFIGS = {
-    "conv2d_fwd_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
-    "conv2d_dgrad_kernel": {"half": dict(_TILE, num_warps=8), "wide": dict(_TILE, num_warps=8)},
-    "conv2d_wgrad_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
+    "conv2d_kernel": {"half": dict(_TILE, num_warps=4), "wide": dict(_TILE, num_warps=8)},
+    "conv2d_input_grad_kernel": {"half": dict(_TILE, num_warps=8),
+                                 "wide": dict(_TILE, num_warps=8)},
+    "conv2d_weight_grad_kernel": {"half": dict(_TILE, num_warps=4),
+                                  "wide": dict(_TILE, num_warps=8)},
 }
 # What the autotuner tries (framework.autotune, via framework/_backends/triton/conv.py).
 _SPACE_TILES = [(128, 128), (128, 64), (64, 128), (64, 64), (32, 64), (64, 32), (32, 32)]
@@ -50,14 +55,14 @@ def config_space(kernel: str, itemsize: int, shared_memory: int, tensor_cores: b
     """Tile configs worth timing for GEMM ``kernel``, pruned by shared memory and registers.
 
     Without tensor cores (exact fp32, fp64) tiles stay at most 64x64 with 8
-    warps; tiles of 128x128 always take 8 warps; dgrad takes 8 warps (its
+    warps; tiles of 128x128 always take 8 warps; input_grad takes 8 warps (its
     masked stride arithmetic spills with 4 on sm_80).
     """
     configs = []
     for bm, bn in _SPACE_TILES:
         if not tensor_cores and bm * bn > 64 * 64:
             continue
-        wide = bm * bn >= 128 * 128 or not tensor_cores or kernel == "conv2d_dgrad_kernel"
+        wide = bm * bn >= 128 * 128 or not tensor_cores or kernel == "conv2d_input_grad_kernel"
         for bk in (32, 64):
             for stages in (2, 3):
                 if stages * (bm * bk + bk * bn) * itemsize > shared_memory:
@@ -67,7 +72,7 @@ def config_space(kernel: str, itemsize: int, shared_memory: int, tensor_cores: b
     return configs
 
 
-# unfold / fold: elementwise gathers, BLOCK elements per program.
+# im2col / col2im (F.unfold / F.fold): elementwise gathers, BLOCK elements per program.
 IM2COL_CONFIG = {"BLOCK": 512, "num_warps": 4}
 
 # tl.dot needs every tile dim >= 16; interpreter tiles grow up to 64 per dim.
@@ -103,7 +108,7 @@ def default_config(kernel: str, m: int, n: int, k: int, itemsize: int, interpret
 
 def _narrow_launch(itemsize: int) -> dict:
     """Launch options of the narrow (BLOCK_N = 16) tiles: 4 warps; fp32 FMA tiles without
-    software pipelining (with 2 stages Triton 3.6 spills 4-16 bytes in fwd and dgrad, and
+    software pipelining (with 2 stages Triton 3.6 spills 4-16 bytes in conv2d and input_grad, and
     8 warps spill on Triton 3.9; 1 stage is spill-free on both, sm_90 and sm_80)."""
     return {"num_warps": 4, "num_stages": 2 if itemsize == 2 else 1}
 
@@ -143,7 +148,7 @@ _CONV_UNSPECIALIZED = ("C_G", "H", "W", "CO_G", "HO", "WO", "KH", "KW", "M",
 
 
 @triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
-def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
+def conv2d_kernel(x_ptr, w_ptr, y_ptr,
                       C_G, H, W, CO_G, HO, WO, KH, KW, M,
                       stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                       sxn, sxc, sxh, sxw, swo, swc, swh, sww, syn, syc, syh, syw,
@@ -200,7 +205,7 @@ def conv2d_fwd_kernel(x_ptr, w_ptr, y_ptr,
 
 # Input gradient (and conv_transpose2d forward) ------------------------------------------------
 @triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
-def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
+def conv2d_input_grad_kernel(dy_ptr, w_ptr, dx_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                         syn, syc, syh, syw, swo, swc, swh, sww, sxn, sxc, sxh, sxw,
@@ -259,7 +264,7 @@ def conv2d_dgrad_kernel(dy_ptr, w_ptr, dx_ptr,
 
 # Weight gradient ----------------------------------------------------------------------------
 @triton.jit(do_not_specialize=_CONV_UNSPECIALIZED)
-def conv2d_wgrad_kernel(x_ptr, dy_ptr, dw_ptr,
+def conv2d_weight_grad_kernel(x_ptr, dy_ptr, dw_ptr,
                         C_G, H, W, CO_G, HO, WO, KH, KW, M,
                         stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                         sxn, sxc, sxh, sxw, syn, syc, syh, syw, swo, swc, swh, sww,
@@ -311,7 +316,7 @@ def conv2d_wgrad_kernel(x_ptr, dy_ptr, dw_ptr,
 
 # im2col / col2im ---------------------------------------------------------------------------
 @triton.jit
-def unfold_kernel(x_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
+def im2col_kernel(x_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
                   stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                   sxn, sxc, sxh, sxw, BLOCK: tl.constexpr):
     """Each program writes BLOCK elements of the contiguous (N, C*KH*KW, HO*WO) im2col matrix.
@@ -335,7 +340,7 @@ def unfold_kernel(x_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
 
 
 @triton.jit
-def fold_kernel(cols_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
+def col2im_kernel(cols_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
                 stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
                 scn, scr, scl, ACC_DTYPE: tl.constexpr, INTERPRET_BF16: tl.constexpr,
                 BLOCK: tl.constexpr):
@@ -371,9 +376,9 @@ def fold_kernel(cols_ptr, out_ptr, total, C, H, W, HO, WO, KH, KW,
 # Compile specs (tests/test_compile.py: sm_90 and sm_80, no spills, tensor cores for fp16/bf16).
 _TENSOR_CORES = {90: "HGMMA", 80: "HMMA"}
 _GEMM_POINTERS = {
-    "conv2d_fwd_kernel": ("x_ptr", "w_ptr", "y_ptr"),
-    "conv2d_dgrad_kernel": ("dy_ptr", "w_ptr", "dx_ptr"),
-    "conv2d_wgrad_kernel": ("x_ptr", "dy_ptr", "dw_ptr"),
+    "conv2d_kernel": ("x_ptr", "w_ptr", "y_ptr"),
+    "conv2d_input_grad_kernel": ("dy_ptr", "w_ptr", "dx_ptr"),
+    "conv2d_weight_grad_kernel": ("x_ptr", "dy_ptr", "dw_ptr"),
 }
 
 
@@ -390,7 +395,7 @@ def _gemm_spec(kernel: str, dtype: str, config: dict, sass: dict, precision: str
 
 
 def _im2col_spec(kernel: str, dtype: str, extra: dict) -> dict:
-    pointers = ("x_ptr", "out_ptr") if kernel == "unfold_kernel" else ("cols_ptr", "out_ptr")
+    pointers = ("x_ptr", "out_ptr") if kernel == "im2col_kernel" else ("cols_ptr", "out_ptr")
     return {"kernel": kernel, "label": dtype, "constexprs": {"BLOCK": IM2COL_CONFIG["BLOCK"], **extra},
             "signature": {name: f"*{dtype}" for name in pointers},
             "num_warps": IM2COL_CONFIG["num_warps"], "no_spills": True}
@@ -413,7 +418,7 @@ COMPILE_SPECS = [
     for dtype, itemsize, kind, sass in (("fp16", 2, "half", _TENSOR_CORES), ("fp32", 4, "wide", {}))
     for block_k in (16, 32)
 ] + [
-    _im2col_spec("unfold_kernel", "fp32", {}),
-    _im2col_spec("fold_kernel", "fp32", {"ACC_DTYPE": "tl.float32", "INTERPRET_BF16": False}),
-    _im2col_spec("fold_kernel", "fp64", {"ACC_DTYPE": "tl.float64", "INTERPRET_BF16": False}),
+    _im2col_spec("im2col_kernel", "fp32", {}),
+    _im2col_spec("col2im_kernel", "fp32", {"ACC_DTYPE": "tl.float32", "INTERPRET_BF16": False}),
+    _im2col_spec("col2im_kernel", "fp64", {"ACC_DTYPE": "tl.float64", "INTERPRET_BF16": False}),
 ]

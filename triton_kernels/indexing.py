@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
-from .copy import cast_to
+from .memory import cast_to
 from .strided import offset6, unravel6
 
 # Elements per program instance: gathers and scatters are memory bound, 1024
@@ -166,40 +166,42 @@ def nonzero_write_kernel(x_ptr, starts_ptr, sizes_ptr, out_ptr, n, ndim, BLOCK: 
         linear = linear // size
 
 
-# Compile checks (tests/test_compile.py): each kernel at representative dtypes.
-_BLOCK = {"BLOCK": 1024}
+# Compile checks (tests/test_compile.py): each kernel at representative dtypes, at the launch
+# config.
+_BLOCK = {"BLOCK": INDEXING_CONFIGS[0]["BLOCK"]}
+_WARPS = INDEXING_CONFIGS[0]["num_warps"]
 COMPILE_SPECS = [
-    {"kernel": "gather_kernel", "label": "fp32-i64", "no_spills": True, "num_warps": 4,
+    {"kernel": "gather_kernel", "label": "fp32-i64", "no_spills": True, "num_warps": _WARPS,
      "signature": {"x_ptr": "*fp32", "index_ptr": "*i64", "out_ptr": "*fp32", "n": "i64",
                    "dim_size": "i64", "dim_stride": "i64", "err_ptr": "*i64"},
      "constexprs": _BLOCK},
-    {"kernel": "gather_kernel", "label": "bf16-i32", "no_spills": True, "num_warps": 4,
+    {"kernel": "gather_kernel", "label": "bf16-i32", "no_spills": True, "num_warps": _WARPS,
      "signature": {"x_ptr": "*bf16", "index_ptr": "*i32", "out_ptr": "*bf16", "err_ptr": "*i64"},
      "constexprs": _BLOCK},
-    {"kernel": "scatter_kernel", "label": "store-fp64", "no_spills": True, "num_warps": 4,
+    {"kernel": "scatter_kernel", "label": "store-fp64", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*fp64", "index_ptr": "*i64", "src_ptr": "*fp64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": False, **_BLOCK}},
-    {"kernel": "scatter_kernel", "label": "add-fp32", "no_spills": True, "num_warps": 4,
+    {"kernel": "scatter_kernel", "label": "add-fp32", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*fp32", "index_ptr": "*i64", "src_ptr": "*bf16", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
-    {"kernel": "scatter_kernel", "label": "add-i64", "no_spills": True, "num_warps": 4,
+    {"kernel": "scatter_kernel", "label": "add-i64", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*i64", "index_ptr": "*i64", "src_ptr": "*i64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
-    {"kernel": "scatter_kernel", "label": "add-fp64", "no_spills": True, "num_warps": 4,
+    {"kernel": "scatter_kernel", "label": "add-fp64", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*fp64", "index_ptr": "*i32", "src_ptr": "*fp64", "err_ptr": "*i64"},
      "constexprs": {"ACCUMULATE": True, **_BLOCK}},
-    {"kernel": "sorted_segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+    {"kernel": "sorted_segment_sum_kernel", "label": "fp32", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*fp32", "src_ptr": "*fp32", "sorted_ptr": "*i64",
                    "order_ptr": "*i64", "n_src": "i64", "n_out": "i64", "n_cols": "i64",
                    "inner": "i64", "err_ptr": "*i64"},
      "constexprs": {"ACC": "tl.float32", **_BLOCK}},
-    {"kernel": "sorted_segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": 4,
+    {"kernel": "sorted_segment_sum_kernel", "label": "bf16", "no_spills": True, "num_warps": _WARPS,
      "signature": {"out_ptr": "*bf16", "src_ptr": "*bf16", "sorted_ptr": "*i64",
                    "order_ptr": "*i64", "err_ptr": "*i64"},
      "constexprs": {"ACC": "tl.float32", "BLOCK": 128}},
-    {"kernel": "nonzero_count_kernel", "label": "i1", "no_spills": True, "num_warps": 4,
+    {"kernel": "nonzero_count_kernel", "label": "i1", "no_spills": True, "num_warps": _WARPS,
      "signature": {"x_ptr": "*i1", "counts_ptr": "*i64"}, "constexprs": _BLOCK},
-    {"kernel": "nonzero_write_kernel", "label": "fp32", "no_spills": True, "num_warps": 4,
+    {"kernel": "nonzero_write_kernel", "label": "fp32", "no_spills": True, "num_warps": _WARPS,
      "signature": {"x_ptr": "*fp32", "starts_ptr": "*i64", "sizes_ptr": "*i64",
                    "out_ptr": "*i64"}, "constexprs": _BLOCK},
 ]
@@ -266,7 +268,7 @@ def scatter_reduce_kernel(out_ptr, index_ptr, src_ptr, n, dim_size, dim_stride,
 
 COMPILE_SPECS += [
     {"kernel": "scatter_reduce_kernel", "label": f"{name}-{dtype}", "no_spills": True,
-     "num_warps": 4,
+     "num_warps": _WARPS,
      "signature": {"out_ptr": f"*{dtype}", "index_ptr": "*i64", "src_ptr": f"*{dtype}",
                    "err_ptr": "*i64"},
      "constexprs": {"REDUCE": REDUCE_CODES[name], "BITS": bits, **_BLOCK}}

@@ -11,7 +11,7 @@ outside ``[0, n_d)`` (constant padding) reads ``fill`` instead.
 import triton
 import triton.language as tl
 
-from .copy import cast_to
+from .memory import cast_to
 from .strided import unravel6
 
 BLOCK = 1024

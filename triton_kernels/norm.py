@@ -34,6 +34,7 @@ MAX_BLOCK_N = 4096
 SPLIT_COLS = 2 * MAX_BLOCK_N
 TARGET_PROGRAMS = 1024
 MAX_SPLITS = 1024
+SPLIT_NUM_WARPS = 8  # warps of each split-kernel program (MAX_BLOCK_N elements per pass)
 
 
 @triton.jit
@@ -491,20 +492,22 @@ COMPILE_SPECS = [
                     "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
     {"kernel": "norm_partial_stats_kernel", "label": "fp32-gather",
      "signature": {"x_ptr": "*fp32", "part_ptr": "*fp32"},
-     "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096}, "num_warps": 8},
+     "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096},
+     "num_warps": SPLIT_NUM_WARPS},
     {"kernel": "norm_split_kernel", "label": "bf16-gather",
      "signature": {"x_ptr": "*bf16", "y_ptr": "*bf16", "part_ptr": "*fp32", "mean_ptr": "*fp32",
                    "rstd_ptr": "*fp32", **_NORM_ARGS},
      "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096, "BLOCK_S": 512},
-     "num_warps": 8},
+     "num_warps": SPLIT_NUM_WARPS},
     {"kernel": "norm_partial_grad_kernel", "label": "fp64-gather64",
      "signature": {"grad_ptr": "*fp64", "x_ptr": "*fp64", "mean_ptr": "*fp64",
                    "rstd_ptr": "*fp64", "part_ptr": "*fp64"},
-     "constexprs": {"GATHER": 64, "ACC": "tl.float64", "BLOCK_N": 4096}, "num_warps": 8},
+     "constexprs": {"GATHER": 64, "ACC": "tl.float64", "BLOCK_N": 4096},
+     "num_warps": SPLIT_NUM_WARPS},
     {"kernel": "norm_split_backward_kernel", "label": "fp16-gather",
      "signature": {"grad_ptr": "*fp16", "x_ptr": "*fp16", "mean_ptr": "*fp32",
                    "rstd_ptr": "*fp32", "part_ptr": "*fp32", "dx_ptr": "*fp16"},
      "constexprs": {"GATHER": 32, "ACC": "tl.float32", "BLOCK_N": 4096, "BLOCK_S": 512},
-     "num_warps": 8},
+     "num_warps": SPLIT_NUM_WARPS},
 ]
 COMPILE_SPECS = [dict(spec, no_spills=True) for spec in COMPILE_SPECS]

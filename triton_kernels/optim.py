@@ -15,6 +15,10 @@ float64 parameters.
 import triton
 import triton.language as tl
 
+# Elements per program instance: the updates are memory bound; 1024 elements with 4 warps
+# gives each thread 8 elements of every buffer.
+OPTIM_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+
 
 @triton.jit
 def _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE: tl.constexpr,
@@ -193,49 +197,52 @@ def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1,
     tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
 
 
-# Compile specs (tests/test_compile.py): fp32 parameters and state, the common flag settings.
+# Compile specs (tests/test_compile.py): fp32 parameters and state, the common flag settings,
+# at the launch config.
 _P = "*fp32"
+_BLOCK = OPTIM_CONFIGS[0]["BLOCK"]
+_WARPS = OPTIM_CONFIGS[0]["num_warps"]
 COMPILE_SPECS = [
     {"kernel": "sgd_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "buf_ptr": _P, "n": "i32", "lr": "fp32",
                    "momentum": "fp32", "dampening": "fp32", "weight_decay": "fp32"},
      "constexprs": {"MOMENTUM": True, "FIRST": False, "NESTEROV": True, "MAXIMIZE": False,
-                    "ACC": "tl.float32", "BLOCK": 1024},
-     "num_warps": 4, "no_spills": True},
+                    "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
                    "max_sq_ptr": _P, "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32",
                    "eps": "fp32", "weight_decay": "fp32", "bias_correction1": "fp32",
                    "bias_correction2_sqrt": "fp32"},
-     "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
-     "num_warps": 4, "no_spills": True},
+     "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adamax_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_inf_ptr": _P,
                    "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
                    "weight_decay": "fp32", "bias_correction1": "fp32"},
-     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "rmsprop_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "square_avg_ptr": _P, "buf_ptr": _P,
                    "grad_avg_ptr": _P, "n": "i32", "lr": "fp32", "alpha": "fp32", "eps": "fp32",
                    "weight_decay": "fp32", "momentum": "fp32"},
-     "constexprs": {"MOMENTUM": True, "CENTERED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
-     "num_warps": 4, "no_spills": True},
+     "constexprs": {"MOMENTUM": True, "CENTERED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adagrad_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "sum_ptr": _P, "n": "i32", "clr": "fp32",
                    "eps": "fp32", "weight_decay": "fp32"},
-     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "nadam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
                    "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
                    "weight_decay": "fp32", "bias_correction2": "fp32", "grad_coef": "fp32",
                    "avg_coef": "fp32"},
-     "constexprs": {"DECOUPLED": False, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
-     "num_warps": 4, "no_spills": True},
+     "constexprs": {"DECOUPLED": False, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
     {"kernel": "radam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
                    "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
                    "weight_decay": "fp32", "bias_correction1": "fp32",
                    "bias_correction2_sqrt": "fp32", "rect": "fp32"},
-     "constexprs": {"DECOUPLED": False, "RECTIFIED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": 1024},
-     "num_warps": 4, "no_spills": True},
+     "constexprs": {"DECOUPLED": False, "RECTIFIED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
 ]

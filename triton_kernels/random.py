@@ -6,6 +6,14 @@ values depend only on (seed, offset, i), never on the launch grid.
 import triton
 import triton.language as tl
 
+# Elements per program instance of the element-wise draws (rand, randn, randint, dropout).
+RANDOM_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
+# multinomial: one program per row walks the categories in chunks of at most
+# MULTINOMIAL_MAX_BLOCK_C; with replacement it compares BLOCK_S samples with a chunk at
+# once, a (BLOCK_S, BLOCK_C) tile of at most MULTINOMIAL_TILE elements.
+MULTINOMIAL_MAX_BLOCK_C = 1024
+MULTINOMIAL_TILE = 4096
+
 
 @triton.jit
 def rand_kernel(out_ptr, n, seed, offset, BLOCK: tl.constexpr):
@@ -127,30 +135,37 @@ def multinomial_kernel(probs_ptr, out_ptr, C, num_samples, stride_r, stride_c, s
             last_index = best_index
 
 
-# Compile checks (tests/test_compile.py): each kernel at representative dtypes.
+# Compile checks (tests/test_compile.py): each kernel at representative dtypes, at the launch
+# configs.
+_BLOCK = RANDOM_CONFIGS[0]["BLOCK"]
+_WARPS = RANDOM_CONFIGS[0]["num_warps"]
 _SEEDS = {"seed": "i64", "offset": "i64"}
 COMPILE_SPECS = [
     {"kernel": "rand_kernel", "signature": {"out_ptr": "*fp32", "n": "i32", **_SEEDS},
-     "constexprs": {"BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "randn_kernel", "signature": {"out_ptr": "*bf16", "n": "i32", **_SEEDS},
-     "constexprs": {"BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "randint_kernel", "signature": {"out_ptr": "*i64", **_SEEDS, "low": "i64",
                                                "span": "i64"},
-     "constexprs": {"BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "dropout_kernel", "label": "fp16",
      "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16", "n": "i64", "p": "fp32",
                    "scale_hi": "fp32", "scale_lo": "fp32", **_SEEDS},
-     "constexprs": {"ACC": "tl.float32", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS,
+     "no_spills": True},
     {"kernel": "dropout_kernel", "label": "fp64",
      "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "n": "i64", "p": "fp32",
                    "scale_hi": "fp32", "scale_lo": "fp32", **_SEEDS},
-     "constexprs": {"ACC": "tl.float64", "BLOCK": 1024}, "num_warps": 4, "no_spills": True},
+     "constexprs": {"ACC": "tl.float64", "BLOCK": _BLOCK}, "num_warps": _WARPS,
+     "no_spills": True},
     {"kernel": "multinomial_kernel", "label": "replacement",
      "signature": {"probs_ptr": "*fp32", "out_ptr": "*i64", **_SEEDS},
-     "constexprs": {"REPLACEMENT": True, "BLOCK_C": 1024, "BLOCK_S": 4}, "num_warps": 4,
+     "constexprs": {"REPLACEMENT": True, "BLOCK_C": MULTINOMIAL_MAX_BLOCK_C, "BLOCK_S": 4},
+     "num_warps": _WARPS,
      "no_spills": True},
     {"kernel": "multinomial_kernel", "label": "gumbel-top-k",
      "signature": {"probs_ptr": "*bf16", "out_ptr": "*i64", **_SEEDS},
-     "constexprs": {"REPLACEMENT": False, "BLOCK_C": 1024, "BLOCK_S": 4}, "num_warps": 4,
+     "constexprs": {"REPLACEMENT": False, "BLOCK_C": MULTINOMIAL_MAX_BLOCK_C, "BLOCK_S": 4},
+     "num_warps": _WARPS,
      "no_spills": True},
 ]

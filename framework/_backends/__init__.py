@@ -32,8 +32,7 @@ class Backend:
 
 
 def _family_module(backend: str, family: str):
-    module = "copy" if (backend == "triton" and family == "memory") else family
-    return importlib.import_module(f"framework._backends.{backend}.{module}")
+    return importlib.import_module(f"framework._backends.{backend}.{family}")
 
 
 def load(name: str) -> Backend:

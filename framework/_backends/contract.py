@@ -21,6 +21,10 @@ MEMORY = {
     "eye": "eye(n, m, dtype) -> Array: ones on the main diagonal",
     "from_numpy": "from_numpy(ndarray, dtype) -> Array: copy host data onto the device",
     "to_numpy": "to_numpy(a) -> ndarray: contiguous host copy",
+    "as_numpy": "as_numpy(a) -> ndarray: the data as a NumPy array: a view sharing a's memory "
+                "on cpu, a contiguous host copy (to_numpy) on cuda",
+    "data_ptr": "data_ptr(a) -> int: address of a's first element (a host address on cpu and "
+                "under the interpreter)",
     "copy_": "copy_(dst, src) -> None: dst[...] = src, src broadcast to dst, cast to dst.dtype",
     "device_assert": "device_assert(cond, op, message) -> None: RuntimeError naming op with "
                      "message when an element of the bool array cond is False; cpu raises at "

@@ -8,8 +8,13 @@ hit), otherwise the kernel's documented heuristic config; with
 the (op, shape, dtype) problems a model run uses, for ``framework autotune
 --from PATH``.
 
-Process-wide state (documented caches): the loaded cache file and the
-active recorder.
+The tuner does not query the device or time anything itself: the backend
+that owns the device installs a ``Platform`` (device description, timer,
+whether tuning is possible) with ``set_platform``; ``framework._backends.triton``
+does so when it is imported. ``framework.autotune`` never imports a backend.
+
+Process-wide state (documented caches): the loaded cache file, the active
+recorder and the installed platform.
 """
 from __future__ import annotations
 
@@ -20,20 +25,40 @@ from pathlib import Path
 
 from .cache import ConfigCache, cache_dir, file_name
 from .keys import bucket, config_label, make_key, source_hash
+from .hardware import Platform
 from .tuner import Tunable, TuneResult, tune
 
 __all__ = ["cache", "cache_dir", "cache_path", "choose", "record", "recorded", "reset",
            "tuning_enabled", "export_cache", "import_cache", "Tunable", "TuneResult", "tune",
-           "bucket", "make_key", "source_hash", "config_label", "ConfigCache"]
+           "bucket", "make_key", "source_hash", "config_label", "ConfigCache", "Platform",
+           "platform", "set_platform"]
 
-_process = {"cache": None, "recorder": None}
+_process = {"cache": None, "recorder": None, "platform": None}
+
+
+def set_platform(new: Platform) -> Platform | None:
+    """Install the device description and timer the tuner uses; returns the previous platform.
+
+    A cache already loaded stays loaded (``reset()`` reloads it for the new device).
+    """
+    previous = _process["platform"]
+    _process["platform"] = new
+    return previous
+
+
+def platform() -> Platform:
+    """The installed platform (``RuntimeError`` when no backend installed one)."""
+    current = _process["platform"]
+    if current is None:
+        raise RuntimeError("framework.autotune: no platform is installed (the cuda backend, "
+                           "framework._backends.triton, installs one when it is imported)")
+    return current
 
 
 def cache() -> ConfigCache:
     """The cache of the current GPU (loaded on first use)."""
     if _process["cache"] is None:
-        from .device import describe
-        device = describe()
+        device = platform().describe()
         _process["cache"] = ConfigCache(cache_dir() / file_name(device), device)
     return _process["cache"]
 
@@ -44,7 +69,9 @@ def cache_path() -> Path:
 
 
 def reset() -> None:
-    """Forget the loaded cache (re-read ``FRAMEWORK_CACHE_DIR`` on next use) and the recorder."""
+    """Forget the loaded cache (re-read ``FRAMEWORK_CACHE_DIR`` on next use) and the recorder.
+
+    The installed platform stays."""
     _process["cache"] = None
     _process["recorder"] = None
 
@@ -85,9 +112,9 @@ def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
         current._report(f"ignoring autotune cache entry {key} of {current.path}: {entry['best']} "
                         f"is not a config of the {tunable.name} kernel (unknown parameter or "
                         "value); using the heuristic config")
-    if tuning_enabled() and _on_gpu():
-        from .timing import median_ms
-        result = tune(tunable, problem, median_ms)
+    hardware = platform()
+    if tuning_enabled() and hardware.on_gpu():
+        result = tune(tunable, problem, hardware.median_ms)
         current.put(result.key, result.best, result.timings, result.heuristic_ms)
         try:
             current.save()
@@ -95,11 +122,6 @@ def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
             current._report(f"could not save the autotune cache {current.path}: {exc}")
         return result.best
     return tunable.heuristic(problem)
-
-
-def _on_gpu() -> bool:
-    from .._backends.triton import runtime
-    return runtime.mode() == "gpu"
 
 
 class _Recorder(list):
@@ -135,7 +157,16 @@ def recorded(path) -> list:
                                                  for p in problems):
         raise ValueError(f"{path} is not a recorded problem list (a JSON list of objects with "
                          "an 'op' field)")
-    return problems
+    return [_current_names(p) for p in problems]
+
+
+def _current_names(problem: dict) -> dict:
+    """``problem`` with a conv kernel recorded under its old name renamed."""
+    from .shapes import RENAMED_CONV_KERNELS
+    kernel = problem.get("kernel")
+    if isinstance(kernel, str) and kernel in RENAMED_CONV_KERNELS:
+        return dict(problem, kernel=RENAMED_CONV_KERNELS[kernel])
+    return problem
 
 
 def unique_problems(problems: list) -> list:

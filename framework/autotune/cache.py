@@ -29,7 +29,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -150,6 +149,7 @@ class ConfigCache:
             self._entries = on_disk
             self.chosen.clear()
             document = {"format": FORMAT, "device": self.device, "entries": on_disk}
+            import tempfile  # imported on first save: the cuda backend imports this package early
             handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-",
                                             suffix=".json")
             try:

@@ -4,33 +4,27 @@ from __future__ import annotations
 import math
 import time
 
-from . import cache, recorded, unique_problems
+from . import cache, platform, recorded, unique_problems
 from .keys import config_label
-from .shapes import DTYPES, standard_problems
-from .timing import median_ms
+from .shapes import CONV_KERNEL_LABELS, DTYPES, standard_problems
 from .tuner import tune
 
 KNOWN_OPS = ("matmul", "conv2d")
 
 
-def tunable_for(problem: dict):
-    """The ``Tunable`` serving ``problem`` (conv problems name their GEMM kernel)."""
-    from .._backends.triton import conv, matmul
-    if problem["op"] == "conv2d":
-        return conv.CONV_TUNABLES[problem["kernel"]]
-    return matmul.MATMUL
+def run(args, console, tunable_for) -> int:
+    """Run the subcommand (the caller has checked that a GPU or ``--dry-run`` is there).
 
-
-def run(args, console) -> int:
-    """Run the subcommand (the caller has checked that a GPU or ``--dry-run`` is there)."""
+    ``tunable_for(problem)`` is the backend's ``Tunable`` for a problem (``op`` in KNOWN_OPS).
+    """
     try:
-        return _run(args, console)
+        return _run(args, console, tunable_for)
     except OSError as exc:  # e.g. an unwritable cache directory or a refused lock file
         console.print(f"framework autotune: {exc}", style="red")
         return 1
 
 
-def _run(args, console) -> int:
+def _run(args, console, tunable_for) -> int:
     current = cache()
     if args.clear:
         current.clear()
@@ -51,7 +45,7 @@ def _run(args, console) -> int:
                       f"{current.path}. Nothing to tune (--force retunes).")
         return 0
     console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}")
-    results = _tune_all(todo, args, console)
+    results = _tune_all(todo, args, console, tunable_for)
     _summary(results, console)
     skipped = len(todo) - len(results)
     if skipped:
@@ -104,7 +98,7 @@ def _describe(problem: dict) -> str:
     if problem["op"] == "conv2d":
         n, c, h, w = problem["x"]
         co, _, kh, kw = problem["w"]
-        kind = problem["kernel"].replace("conv2d_", "").replace("_kernel", "")
+        kind = CONV_KERNEL_LABELS[problem["kernel"]]
         return (f"conv2d {kind} {problem['dtype']} {n}x{c}x{h}x{w} -> {co} k{kh}x{kw} "
                 f"s{problem['stride'][0]}")
     shape = f"{problem['m']}x{problem['n']}x{problem['k']}"
@@ -113,10 +107,11 @@ def _describe(problem: dict) -> str:
     return f"{problem['op']} {problem['dtype']} {shape} {problem.get('layout', '')}".strip()
 
 
-def _tune_all(todo: list, args, console) -> list:
+def _tune_all(todo: list, args, console, tunable_for) -> list:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     current = cache()
     deadline = time.monotonic() + args.budget if args.budget else None
+    median_ms = platform().median_ms
     timer = (lambda fn: median_ms(fn, repeats=2, warmup=1)) if args.dry_run else median_ms
     results = []
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

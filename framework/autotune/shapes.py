@@ -30,7 +30,15 @@ CONV_SHAPES = [
     (32, 512, 14, 14, 512, 3, 2, 1), (32, 512, 7, 7, 512, 3, 1, 1),
 ]
 DRY_RUN_CONV_SHAPES = [(1, 2, 5, 5, 3, 3, 1, 1)]
-CONV_KERNELS = ("conv2d_fwd_kernel", "conv2d_dgrad_kernel", "conv2d_wgrad_kernel")
+CONV_KERNELS = ("conv2d_kernel", "conv2d_input_grad_kernel", "conv2d_weight_grad_kernel")
+# Names of the conv GEMM kernels in problem files recorded before they took the backend
+# contract's vocabulary (``autotune.recorded`` reads them as the new names).
+RENAMED_CONV_KERNELS = {"conv2d_fwd_kernel": "conv2d_kernel",
+                        "conv2d_dgrad_kernel": "conv2d_input_grad_kernel",
+                        "conv2d_wgrad_kernel": "conv2d_weight_grad_kernel"}
+# How ``framework autotune`` names each conv GEMM in its progress and summary.
+CONV_KERNEL_LABELS = {"conv2d_kernel": "forward", "conv2d_input_grad_kernel": "input_grad",
+                      "conv2d_weight_grad_kernel": "weight_grad"}
 
 DTYPES = ("fp32", "fp16", "bf16")
 

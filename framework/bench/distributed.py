@@ -64,7 +64,7 @@ def run_suite(quick: bool = False, progress=None) -> tuple:
         return [Result("distributed", "all_reduce", "-", "float32", label, status="failed",
                        note=f"mpiexec exited with {done.returncode}: {' | '.join(tail)}")], []
     measured = json.loads(found[-1][len("BENCH "):])
-    return _rows(measured, single, label), _notes(measured, single)
+    return _rows(measured, single, label), _notes(measured)
 
 
 def _rows(measured: dict, single: float, label: str) -> list:
@@ -86,7 +86,7 @@ def _rows(measured: dict, single: float, label: str) -> list:
     return rows
 
 
-def _notes(measured: dict, single: float) -> list:
+def _notes(measured: dict) -> list:
     return [f"distributed: {RANKS} ranks on this machine ({os.cpu_count()} CPUs) through "
             f"{measured['mpi']}; the one-process step was timed in the calling process just before the 2-rank job"]
 

@@ -20,10 +20,10 @@ of gradients work):
 - ``_Conv2d``      y  = conv(x, w)              (kernel ``conv2d``)
 - ``_InputGrad``   dx = conv^T(dy, w)           (kernel ``conv2d_input_grad``;
                                                  also conv_transpose2d's forward)
-- ``_WeightGrad``  dw = wgrad(x, dy)            (kernel ``conv2d_weight_grad``)
+- ``_WeightGrad``  dw = weight_grad(x, dy)      (kernel ``conv2d_weight_grad``)
 
 All three are bilinear, so with ``<a, b>`` the sum of products:
-``<y', conv(x, w)> = <conv^T(y', w), x> = <wgrad(x, y'), w>`` gives each
+``<y', conv(x, w)> = <conv^T(y', w), x> = <weight_grad(x, y'), w>`` gives each
 one's backward. ``unfold`` and ``fold`` are adjoint linear maps and each is
 the other's backward. Bias is added with the elementwise ``add``.
 
@@ -316,7 +316,7 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
     before, after = _padding(op, padding, kernel, stride, dilation, dims)
     out_size = _conv_out_size(op, tuple(x.shape[2:]), kernel, before, after, stride, dilation)
     if dims == 3:
-        out = _conv3d_checked(x, weight, stride, before, after, dilation, groups, out_size)
+        out = _conv3d_checked(x, weight, stride, before, dilation, groups, out_size)
     else:
         geo = Geometry(_lift(stride, dims, 1), _lift(before, dims, 0), _lift(dilation, dims, 1),
                        groups)
@@ -375,8 +375,8 @@ def _depth_index(count: int, taps: int, stride: int, dilation: int, device) -> T
                   dtype=dtypes.int64, device=device)
 
 
-def _conv3d_checked(x: Tensor, weight: Tensor, stride: tuple, before: tuple, after: tuple,
-                    dilation: tuple, groups: int, out_size: tuple) -> Tensor:
+def _conv3d_checked(x: Tensor, weight: Tensor, stride: tuple, before: tuple, dilation: tuple,
+                    groups: int, out_size: tuple) -> Tensor:
     """conv3d of batched ``x`` (padding given per side) as one conv2d over depth-tap channels."""
     from .movement import pad
     n, c, d = x.shape[:3]

@@ -1,13 +1,12 @@
 """Tensor creation: from data, constant fills, ranges and random draws."""
 from __future__ import annotations
 
+import math
 import numbers
-
-import numpy as np
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from .._backends import for_device
+from .._backends import for_device, host
 from ..devices import CPU, as_device, get_default_device
 from ..random import generator_for
 from ..tensor import Size, Tensor
@@ -25,7 +24,7 @@ def _size(op: str, size) -> tuple:
     for s in size:
         if isinstance(s, Tensor):
             s = int(s.item())
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
             raise TypeError(f"{op}(): size must be a sequence of ints, got {type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {s}: {list(size)}")
@@ -41,10 +40,9 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 def _infer_dtype(data) -> dtypes.dtype:
     """Element type ``tensor()`` picks: from an array's dtype, else from Python values."""
-    if isinstance(data, np.ndarray):
-        return dtypes.from_numpy_dtype(data.dtype)
-    if isinstance(data, np.generic):
-        return dtypes.from_numpy_dtype(data.dtype)
+    array_dtype = host.array_dtype(data)
+    if array_dtype is not None:
+        return array_dtype
     flat = _flatten(data)
     if any(isinstance(v, Tensor) for v in flat):
         return _promote_all([v.dtype if isinstance(v, Tensor) else dtypes._scalar_dtype(v)
@@ -71,15 +69,13 @@ def _flatten(data) -> list:
     return [data]
 
 
-def _to_numpy(data, dtype: dtypes.dtype) -> np.ndarray:
+def _host_array(data, dtype: dtypes.dtype):
+    """``data`` as a host array of ``dtype`` (``framework._backends.host`` does the NumPy part)."""
     if isinstance(data, Tensor):
-        return data.detach()._host().astype(dtype.numpy)
+        return host.cast(data.detach()._host(), dtype)
     if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flatten(data)):
         data = _replace_tensors(data)
-    try:
-        return np.array(data, dtype=dtype.numpy)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
+    return host.to_host_array(data, dtype)
 
 
 def _replace_tensors(data):
@@ -102,8 +98,7 @@ def tensor(data, dtype: dtypes.dtype | None = None, device=None, requires_grad: 
     if device is None and isinstance(data, Tensor):
         device = data.device
     dev = _device(device)
-    host = _to_numpy(data, dtype)
-    t = wrap(for_device(dev).from_numpy(host, dtype), dev)
+    t = wrap(for_device(dev).from_numpy(_host_array(data, dtype), dtype), dev)
     return _finish(t, requires_grad)
 
 
@@ -116,39 +111,23 @@ def as_tensor(data, dtype: dtypes.dtype | None = None, device=None) -> Tensor:
         if device is not None and as_device(device) != data.device:
             target = target.to(as_device(device))
         return target
-    if isinstance(data, np.ndarray) and _device(device) == CPU and (
-            dtype is None or dtype.numpy == data.dtype):
+    if host.is_array(data) and _device(device) == CPU and (
+            dtype is None or host.has_dtype(data, dtype)):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(array: "numpy.ndarray") -> Tensor:
     """A CPU tensor sharing memory with a NumPy array."""
-    from .._backends.array import Array, Storage
-    if not isinstance(array, np.ndarray):
+    if not host.is_array(array):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    dtype = dtypes.from_numpy_dtype(array.dtype)
-    if dtype.numpy != array.dtype:
+    dtype = host.array_dtype(array)
+    if not host.has_dtype(array, dtype):
         return tensor(array, dtype=dtype)
-    item = array.itemsize
-    if any(s % item for s in array.strides) or any(s < 0 for s in array.strides):
-        raise ValueError("from_numpy(): arrays with negative or unaligned strides are not "
-                         "supported; pass array.copy()")
+    host.check_shareable(array)
     if array.size == 0:
         return tensor(array, dtype=dtype)
-    base, offset = _base_and_offset(array)
-    storage = Storage(base, base.size, dtype)
-    view = Array(storage, tuple(array.shape), tuple(s // item for s in array.strides), offset)
-    return wrap(view, CPU)
-
-
-def _base_and_offset(array: np.ndarray):
-    """A flat array over ``array``'s memory (which starts at its first element: strides are
-    non-negative), and ``array``'s offset in it (always 0)."""
-    item = array.itemsize
-    extent = 1 + sum((size - 1) * stride for size, stride in zip(array.shape, array.strides)) // item
-    flat = np.lib.stride_tricks.as_strided(array, shape=(extent,), strides=(item,))
-    return flat, 0
+    return wrap(host.share(array), CPU)
 
 
 def _dtype_or_default(dtype) -> dtypes.dtype:
@@ -267,10 +246,10 @@ def arange(start=None, end=None, step=1, dtype: dtypes.dtype | None = None, devi
         raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     if dtype is None:
-        all_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+        all_int = all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
                       for v in (start, end, step))
         dtype = dtypes.int64 if all_int else dtypes.get_default_dtype()
-    n = int(np.ceil((end - start) / step))
+    n = math.ceil((end - start) / step)
     dev = _device(device)
     return _finish(wrap(for_device(dev).arange(start, step, max(n, 0), dtype), dev), requires_grad)
 
@@ -321,11 +300,11 @@ def eye(n: int, m: int | None = None, dtype: dtypes.dtype | None = None, device=
     return _finish(wrap(for_device(dev).eye(n, m, _dtype_or_default(dtype)), dev), requires_grad)
 
 
-def _draw(op: str, size, dtype, device, generator, draw):
+def _draw(op: str, size, device, generator, draw):
     shape = _size(op, size)
     dev = _device(device)
     gen = generator if generator is not None else generator_for(dev)
-    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    numel = math.prod(shape)
     seed, offset = gen.take(numel)
     return wrap(draw(for_device(dev), shape, seed, offset), dev)
 
@@ -335,7 +314,7 @@ def rand(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: b
     """Uniform samples in [0, 1)."""
     dtype = _dtype_or_default(dtype)
     _check_float("rand", dtype)
-    t = _draw("rand", size, dtype, device, generator,
+    t = _draw("rand", size, device, generator,
               lambda b, shape, seed, off: b.rand(shape, dtype, seed, off))
     return _finish(t, requires_grad)
 
@@ -345,7 +324,7 @@ def randn(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: 
     """Standard normal samples."""
     dtype = _dtype_or_default(dtype)
     _check_float("randn", dtype)
-    t = _draw("randn", size, dtype, device, generator,
+    t = _draw("randn", size, device, generator,
               lambda b, shape, seed, off: b.randn(shape, dtype, seed, off))
     return _finish(t, requires_grad)
 
@@ -375,14 +354,15 @@ def randint(low=None, high=None, size=None, dtype: dtypes.dtype | None = None, d
         raise RuntimeError(f"randint(): random_ expects 'from' to be less than 'to', but got "
                            f"from={low} >= to={high}")
     dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randint")
-    t = _draw("randint", (tuple(size),), dtype, device, generator,
+    t = _draw("randint", (tuple(size),), device, generator,
               lambda b, shape, seed, off: b.randint(shape, int(low), int(high), dtype, seed, off))
     return _finish(t, requires_grad)
 
 
 def randperm(n: int, dtype: dtypes.dtype = dtypes.int64, device=None, generator=None) -> Tensor:
-    """A random permutation of ``0..n-1`` (argsort of uniform draws on the host)."""
+    """A random permutation of ``0..n-1`` (stable argsort of uniform draws)."""
+    from .sort import argsort
     with no_grad():
         keys = rand(n, dtype=dtypes.float64, generator=generator)
-    order = np.argsort(keys.numpy(), kind="stable")
+        order = argsort(keys, stable=True)
     return tensor(order, dtype=dtype, device=device)

@@ -320,7 +320,7 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
         raise RuntimeError(f"bernoulli_(): bernoulli_ expects p to be in [0, 1], but got p={p}")
     gen = generator if generator is not None else generator_for(self.device)
     check_writable("bernoulli_", self)
-    values = _bernoulli_draw("bernoulli_", p, tuple(self.shape), self.dtype, self.device, gen)
+    values = _bernoulli_draw(p, tuple(self.shape), self.dtype, self.device, gen)
     return _fill(self, values)
 
 

@@ -206,7 +206,7 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 
 # bernoulli and multinomial ----------------------------------------------------------------
-def _bernoulli_draw(op: str, probs: Tensor, shape: tuple, dtype, device, generator) -> Tensor:
+def _bernoulli_draw(probs: Tensor, shape: tuple, dtype, device, generator) -> Tensor:
     """1 where a uniform draw is below the probability, else 0, as ``dtype``."""
     from .creation import rand
     with no_grad():
@@ -243,7 +243,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tenso
         _check_probabilities(op, input)
         probs = input.detach()
     gen = _generator(input.device, generator)
-    return _bernoulli_draw(op, probs, tuple(input.shape), input.dtype, input.device, gen)
+    return _bernoulli_draw(probs, tuple(input.shape), input.dtype, input.device, gen)
 
 
 def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bool) -> None:

@@ -104,9 +104,8 @@ def _triton_kernel_names() -> set:
     from .._backends import FAMILIES
     names = set()
     for family in FAMILIES:
-        module = "copy" if family == "memory" else family
         try:
-            names.update(importlib.import_module(f"framework._backends.triton.{module}").KERNELS)
+            names.update(importlib.import_module(f"framework._backends.triton.{family}").KERNELS)
         except ModuleNotFoundError:
             continue
     return names

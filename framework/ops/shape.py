@@ -729,8 +729,9 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 # --- Tensor.unfold: sliding windows as a view ---------------------------------------------------
-def _window_positions(x: Tensor, dim: int, size: int, step: int, windows: int) -> Tensor:
-    """Positions along ``dim`` of every window element, window-major: ``w * step + k``."""
+def _window_positions(x: Tensor, size: int, step: int, windows: int) -> Tensor:
+    """Positions of every window element along the unfolded dim, window-major: ``w * step + k``
+    (on ``x``'s device)."""
     from .. import dtypes
     from .creation import arange
     starts = arange(windows, dtype=dtypes.int64, device=x.device) * step
@@ -748,7 +749,7 @@ def _unfold_backward(x_shape: tuple, dim: int, size: int, step: int):
         rows = movedim(grad, grad.ndim - 1, dim + 1)
         rows = rows.reshape(rows.shape[:dim] + (windows * size,) + rows.shape[dim + 2:])
         base = zeros(x_shape, dtype=grad.dtype, device=grad.device)
-        return index_add(base, dim, _window_positions(grad, dim, size, step, windows), rows)
+        return index_add(base, dim, _window_positions(grad, size, step, windows), rows)
     return backward
 
 

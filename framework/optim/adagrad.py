@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ._state import check_hyper, full_state, params_with_grad, reject_unsupported, step_count
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import adagrad_step_
+from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
 
@@ -35,5 +36,5 @@ class Adagrad(Optimizer):
                 state["sum"] = full_state(param, group["initial_accumulator_value"])
             step = step_count(state)
             clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-            fused_update("adagrad_step", param, [state["sum"]], clr, group["eps"],
-                         group["weight_decay"], group["maximize"])
+            adagrad_step_(param, param.grad, state["sum"], clr, group["eps"],
+                          group["weight_decay"], group["maximize"])

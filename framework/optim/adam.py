@@ -5,7 +5,8 @@ import math
 
 from ._state import (check_betas, check_hyper, params_with_grad, reject_unsupported, step_count,
                      zeros_state)
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import adam_step_
+from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
@@ -43,11 +44,10 @@ class Adam(Optimizer):
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = zeros_state(param)
             step = step_count(state)
-            fused_update("adam_step", param,
-                         [state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq")],
-                         group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                         group["decoupled_weight_decay"], group["amsgrad"], group["maximize"],
-                         1 - beta1 ** step, math.sqrt(1 - beta2 ** step))
+            adam_step_(param, param.grad, state["exp_avg"], state["exp_avg_sq"],
+                       state.get("max_exp_avg_sq"), group["lr"], beta1, beta2, group["eps"],
+                       group["weight_decay"], group["decoupled_weight_decay"], group["amsgrad"],
+                       group["maximize"], 1 - beta1 ** step, math.sqrt(1 - beta2 ** step))
 
 
 class AdamW(Adam):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ._state import (check_betas, check_hyper, params_with_grad, reject_unsupported, step_count,
                      zeros_state)
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import adamax_step_
+from .optimizer import Optimizer
 
 __all__ = ["Adamax"]
 
@@ -32,6 +33,6 @@ class Adamax(Optimizer):
                 state["exp_avg"] = zeros_state(param)
                 state["exp_inf"] = zeros_state(param)
             step = step_count(state)
-            fused_update("adamax_step", param, [state["exp_avg"], state["exp_inf"]], group["lr"],
+            adamax_step_(param, param.grad, state["exp_avg"], state["exp_inf"], group["lr"],
                          beta1, beta2, group["eps"], group["weight_decay"], group["maximize"],
                          1 - beta1 ** step)

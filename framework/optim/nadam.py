@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..ops.creation import tensor
 from ._state import (check_betas, check_hyper, params_with_grad, reject_unsupported, step_count,
                      zeros_state)
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import nadam_step_
+from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
 
@@ -44,7 +45,7 @@ class NAdam(Optimizer):
             state["mu_product"] = tensor(mu_product)
             grad_coef = -lr * (1.0 - mu) / (1.0 - mu_product)
             avg_coef = -lr * mu_next / (1.0 - mu_product * mu_next)
-            fused_update("nadam_step", param, [state["exp_avg"], state["exp_avg_sq"]], lr, beta1,
-                         beta2, group["eps"], group["weight_decay"],
-                         group["decoupled_weight_decay"], group["maximize"], 1 - beta2 ** step,
-                         grad_coef, avg_coef)
+            nadam_step_(param, param.grad, state["exp_avg"], state["exp_avg_sq"], lr, beta1,
+                        beta2, group["eps"], group["weight_decay"],
+                        group["decoupled_weight_decay"], group["maximize"], 1 - beta2 ** step,
+                        grad_coef, avg_coef)

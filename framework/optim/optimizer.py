@@ -5,7 +5,8 @@ The PyTorch contract: ``param_groups`` is a list of dicts, each holding its
 parameter to its dict of buffers; ``state_dict()`` refers to parameters by
 their index in group order, so it loads into a fresh optimizer over the same
 model. Subclasses implement ``_update_group(group)``; each parameter's update
-is one fused backend kernel (``framework/_backends/*/optim.py``).
+is one fused step (``framework/ops/optim.py``: one backend kernel, which bumps the
+version of every tensor it writes).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 from ..autograd.grad_mode import no_grad
-from ..ops._util import backend
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -182,23 +182,3 @@ def _state_value_for(param: Tensor, key: str, value: Any):
         return value.detach().clone()
     dtype = param.dtype if value.dtype.is_floating_point else value.dtype
     return value.detach().to(device=param.device, dtype=dtype).contiguous().clone()
-
-
-def fused_update(kernel: str, param: Tensor, buffers: list, *scalars) -> None:
-    """Run the fused backend kernel ``kernel`` on ``param``, its gradient and state buffers.
-
-    Parameters that are not contiguous are updated through a contiguous copy;
-    the version counters of everything written are bumped.
-    """
-    target = param if param.is_contiguous() else param.contiguous()
-    grad = param.grad
-    if grad.dtype is not param.dtype or not grad.is_contiguous() or grad.shape != param.shape:
-        grad = grad.to(param.dtype).expand(param.shape).contiguous()
-    arrays = [b._a if b is not None else None for b in buffers]
-    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *scalars)
-    if target is not param:
-        param.copy_(target)
-    param._a.storage.version += 1
-    for b in buffers:
-        if b is not None:
-            b._a.storage.version += 1

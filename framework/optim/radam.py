@@ -5,7 +5,8 @@ import math
 
 from ._state import (check_betas, check_hyper, params_with_grad, reject_unsupported, step_count,
                      zeros_state)
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import radam_step_
+from .optimizer import Optimizer
 
 __all__ = ["RAdam"]
 
@@ -45,7 +46,7 @@ class RAdam(Optimizer):
                 state["exp_avg"] = zeros_state(param)
                 state["exp_avg_sq"] = zeros_state(param)
             step = step_count(state)
-            fused_update("radam_step", param, [state["exp_avg"], state["exp_avg_sq"]],
-                         group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                         group["decoupled_weight_decay"], group["maximize"], 1 - beta1 ** step,
-                         math.sqrt(1 - beta2 ** step), rectification(beta2, step))
+            radam_step_(param, param.grad, state["exp_avg"], state["exp_avg_sq"],
+                        group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+                        group["decoupled_weight_decay"], group["maximize"], 1 - beta1 ** step,
+                        math.sqrt(1 - beta2 ** step), rectification(beta2, step))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ._state import check_hyper, params_with_grad, reject_unsupported, step_count, zeros_state
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import rmsprop_step_
+from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
 
@@ -35,8 +36,7 @@ class RMSprop(Optimizer):
                 if group["centered"]:
                     state["grad_avg"] = zeros_state(param)
             step_count(state)
-            fused_update("rmsprop_step", param,
-                         [state["square_avg"], state.get("momentum_buffer"),
-                          state.get("grad_avg")],
-                         group["lr"], group["alpha"], group["eps"], group["weight_decay"],
-                         group["momentum"], group["centered"], group["maximize"])
+            rmsprop_step_(param, param.grad, state["square_avg"], state.get("momentum_buffer"),
+                          state.get("grad_avg"), group["lr"], group["alpha"], group["eps"],
+                          group["weight_decay"], group["momentum"], group["centered"],
+                          group["maximize"])

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ._state import check_hyper, params_with_grad, reject_unsupported, zeros_state
-from .optimizer import Optimizer, fused_update
+from ..ops.optim import sgd_step_
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -33,7 +34,7 @@ class SGD(Optimizer):
             if momentum != 0 and first:
                 buf = zeros_state(param)
                 state["momentum_buffer"] = buf
-            fused_update("sgd_step", param, [buf if momentum != 0 else None], group["lr"],
-                         momentum, group["dampening"], group["weight_decay"], group["nesterov"],
-                         group["maximize"], first)
+            sgd_step_(param, param.grad, buf if momentum != 0 else None, group["lr"], momentum,
+                      group["dampening"], group["weight_decay"], group["nesterov"],
+                      group["maximize"], first)
 

@@ -288,10 +288,10 @@ def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
     w = framework.randn(3, 2, 3, 3, device="cuda")
     with autotune.record() as seen:
         framework.nn.functional.conv2d(x, w, padding=1)
-    assert [p["kernel"] for p in seen] == ["conv2d_fwd_kernel"]
+    assert [p["kernel"] for p in seen] == ["conv2d_kernel"]
     problem = {k: v for k, v in seen[0].items() if k != "op"}
-    tunable = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"]
-    assert tunable.key(problem).startswith("conv2d_fwd@")
+    tunable = triton_conv.CONV_TUNABLES["conv2d_kernel"]
+    assert tunable.key(problem).startswith("conv2d@")
     tunable = _first_configs(tunable, 2)
     result = autotune.tune(tunable, problem, lambda fn: (fn(), 1.0)[1])
     assert set(result.timings) == _tried_labels(tunable, problem)
@@ -299,13 +299,29 @@ def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
     cached = dict(result.best, BLOCK_K=16)
     autotune.cache().put(result.key, cached, result.timings)
     used = []
-    real = triton_conv._conv2d_fwd
-    monkeypatch.setattr(triton_conv, "_conv2d_fwd",
+    real = triton_conv._launch_conv2d
+    monkeypatch.setattr(triton_conv, "_launch_conv2d",
                         lambda *args: used.append(args[-1]["BLOCK_K"]) or real(*args))
     out = framework.nn.functional.conv2d(x, w, padding=1)
     assert used == [16]
     expected = framework.nn.functional.conv2d(x.cpu(), w.cpu(), padding=1)
     np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_problems_recorded_under_the_old_conv_kernel_names_still_load(tmp_path):
+    """Files written by ``autotune.record`` before the conv kernels took the contract's names
+    (conv2d_fwd/dgrad/wgrad) still drive ``framework autotune --from``."""
+    from framework._backends.triton.tuning import tunable_for
+    old = {"op": "conv2d", "x": [1, 2, 5, 5], "w": [3, 2, 3, 3], "stride": [1, 1],
+           "padding": [1, 1], "dilation": [1, 1], "groups": 1, "dtype": "fp32"}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps([dict(old, kernel=f"conv2d_{kind}_kernel")
+                                for kind in ("fwd", "dgrad", "wgrad")]))
+    problems = autotune.recorded(path)
+    assert [p["kernel"] for p in problems] == ["conv2d_kernel", "conv2d_input_grad_kernel",
+                                               "conv2d_weight_grad_kernel"]
+    assert [tunable_for(p).name for p in problems] == ["conv2d", "conv2d_input_grad",
+                                                       "conv2d_weight_grad"]
 
 
 def test_pointwise_conv_runs_on_the_matmul_kernel():
@@ -323,7 +339,7 @@ def test_dry_run_tunes_conv_problems(private_cache):
     result = _cli("--dry-run", "--ops", "conv2d", "--dtypes", "fp32", cache_dir=private_cache)
     assert result.returncode == 0, result.stdout + result.stderr
     text = " ".join(result.stdout.split())
-    assert "Tuning 3 of 3 problems" in text and "conv2d wgrad" in text
+    assert "Tuning 3 of 3 problems" in text and "conv2d weight_grad" in text
 
 
 # -- bad files and entries never break a launch (issue 9, item 5) ---------------------------------
@@ -395,10 +411,10 @@ def test_a_bad_conv_entry_is_ignored_and_the_conv_is_right():
     with autotune.record() as seen:
         framework.nn.functional.conv2d(x, w, padding=1)
     problem = {k: v for k, v in seen[0].items() if k != "op"}
-    key = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"].key(problem)
-    heuristic = triton_conv.CONV_TUNABLES["conv2d_fwd_kernel"].heuristic(problem)
+    key = triton_conv.CONV_TUNABLES["conv2d_kernel"].key(problem)
+    heuristic = triton_conv.CONV_TUNABLES["conv2d_kernel"].heuristic(problem)
     _write_cache({key: {"best": dict(heuristic, SPLIT_K=2), "timings": {"x": 1.0}}})
-    with pytest.warns(RuntimeWarning, match="not a config of the conv2d_fwd kernel"):
+    with pytest.warns(RuntimeWarning, match="not a config of the conv2d kernel"):
         out = framework.nn.functional.conv2d(x, w, padding=1)
     expected = framework.nn.functional.conv2d(x.cpu(), w.cpu(), padding=1)
     np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)

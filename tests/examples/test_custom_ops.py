@@ -209,12 +209,18 @@ def test_cuda_launch_uses_the_cached_config(private_cache, monkeypatch):
                                rtol=1e-6, atol=1e-6)
 
 
+def _fake_gpu_platform(monkeypatch, median_ms) -> None:
+    """The installed autotune platform, claiming a GPU and timing with ``median_ms``."""
+    import dataclasses
+    fake = dataclasses.replace(autotune.platform(), on_gpu=lambda: True, median_ms=median_ms)
+    monkeypatch.setitem(autotune._process, "platform", fake)
+
+
 def test_tuning_on_first_use_times_every_config_on_the_calls_inputs(private_cache, monkeypatch):
     """FRAMEWORK_AUTOTUNE=1 on a GPU (faked here) tunes a miss and stores the entry."""
     monkeypatch.setenv("FRAMEWORK_AUTOTUNE", "1")
-    monkeypatch.setattr(autotune, "_on_gpu", lambda: True)
     timings = iter(range(100, 0, -1))  # each later config "faster": the last one wins
-    monkeypatch.setattr("framework.autotune.timing.median_ms", lambda fn: (fn(), next(timings))[1])
+    _fake_gpu_platform(monkeypatch, lambda fn: (fn(), next(timings))[1])
     x = make_tensor(2, 5, device="cuda", seed=1)
     w = make_tensor(5, device="cuda", seed=2)
     out = rms.rms_norm(x, w)
@@ -245,9 +251,8 @@ def test_tune_ahead_of_time_stores_the_best_config(private_cache, monkeypatch):
     gate, up = make_tensor(2, 3, device="cuda", seed=1), make_tensor(2, 3, device="cuda", seed=2)
     with pytest.raises(RuntimeError, match="tuning needs a GPU"):
         sw.swiglu_op.tune(gate, up)
-    monkeypatch.setattr(autotune, "_on_gpu", lambda: True)
     timings = iter([5.0, 1.0, 3.0, 4.0, 6.0, 7.0])  # the space in order: the second is fastest
-    monkeypatch.setattr("framework.autotune.timing.median_ms", lambda fn: (fn(), next(timings))[1])
+    _fake_gpu_platform(monkeypatch, lambda fn: (fn(), next(timings))[1])
     result = sw.swiglu_op.tune(gate, up)
     assert result.best == {"BLOCK": 256, "num_warps": 8}
     problem = {"dtype": "float32", "layout": "flat", "n": 6}

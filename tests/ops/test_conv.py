@@ -73,7 +73,8 @@ def test_conv2d_channels_last_view(device):
 
 def test_conv2d_multi_tile(device):
     # Bigger than one interpreter tile in every GEMM dim: 81 pixels, 70 channels, 72 taps
-    # (forward 2x2 tiles and 2 K steps; dgrad 10 K steps; wgrad 2x2 tiles over 81 pixels).
+    # (forward 2x2 tiles and 2 K steps; input_grad 10 K steps; weight_grad 2x2 tiles over
+    # 81 pixels).
     check_op(_call(FF.conv2d, {"padding": 1}, False), _call(F.conv2d, {"padding": 1}, False),
              _inputs((1, 8, 9, 9), (70, 8, 3, 3), 0), device=device, scale=72)
 

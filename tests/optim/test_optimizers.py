@@ -122,6 +122,37 @@ def test_step_bumps_the_version_counter(device):
     assert p._version > before
 
 
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_step_bumps_the_version_of_every_tensor_it_writes(name, kwargs, device):
+    """The fused step (framework/ops/optim.py) bumps the parameter and each state buffer (the
+    state tensors of the parameter's shape); host scalars such as ``step`` are replaced by new
+    tensors each step, as in PyTorch."""
+    params = [framework.ones(2, 3, device=device, requires_grad=True)]
+    opt = getattr(optim, name)(params, **kwargs)
+    for p in params:
+        p.grad = framework.full((2, 3), 0.5, device=device)
+    opt.step()  # creates the state
+    buffers = {key: value for key, value in opt.state[params[0]].items()
+               if isinstance(value, framework.Tensor) and value.shape == params[0].shape}
+    assert buffers or name == "SGD" and not kwargs.get("momentum")
+    before = {key: value._version for key, value in buffers.items()}
+    param_before = params[0]._version
+    opt.step()
+    assert params[0]._version > param_before
+    assert {key: value._version > before[key] for key, value in buffers.items()} == \
+        {key: True for key in buffers}
+
+
+def test_a_tensor_saved_for_backward_and_stepped_raises(device):
+    """The version bump is what lets autograd refuse a gradient through an updated weight."""
+    w = framework.ones(3, device=device, requires_grad=True)
+    loss = (w * w).sum()
+    w.grad = framework.ones(3, device=device)
+    optim.Adam([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 def test_param_groups_have_their_own_hyperparameters():
     a = framework.ones(2, requires_grad=True)
     b = framework.ones(2, requires_grad=True)

@@ -66,6 +66,16 @@ def to_numpy(a: Array) -> np.ndarray:
     return np.array(nd(a), copy=True, order="C")
 
 
+def as_numpy(a: Array) -> np.ndarray:
+    """The NumPy view of ``a`` (shares its memory)."""
+    return nd(a)
+
+
+def data_ptr(a: Array) -> int:
+    """Host address of ``a``'s first element."""
+    return a.storage.buffer.ctypes.data + a.offset * a.dtype.itemsize
+
+
 def copy_(dst: Array, src: Array) -> None:
     """``dst[...] = src`` with broadcasting and a cast to ``dst.dtype``."""
     target = nd(dst)
@@ -88,6 +98,7 @@ def device_assert(cond: Array, op: str, message: str) -> None:
 
 KERNELS = {
     "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
-    "from_numpy": from_numpy, "to_numpy": to_numpy, "copy_": copy_,
+    "from_numpy": from_numpy, "to_numpy": to_numpy, "as_numpy": as_numpy, "data_ptr": data_ptr,
+    "copy_": copy_,
     "device_assert": device_assert,
 }

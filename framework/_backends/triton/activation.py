@@ -5,17 +5,23 @@ per BLOCK elements; the result is a new contiguous array.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import triton.language as tl
 
 from ..array import Array
 from . import runtime
-from .copy import contiguous
-from .launch import grid_1d
-from .memory import empty, pointer
+from .launch import grid_1d, pointer
+from .memory import contiguous, empty
 
-_BLOCK = 1024  # triton_kernels.activation.ACTIVATION_CONFIGS (read lazily: importing it
-_NUM_WARPS = 4  # fixes the interpreter mode)
+
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps)`` of ``triton_kernels.activation.ACTIVATION_CONFIGS`` (read at the
+    first launch: importing the kernels fixes the interpreter mode)."""
+    config = runtime.kernels().activation.ACTIVATION_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"]
 
 
 def _bits(value: float) -> int:
@@ -35,10 +41,11 @@ def activation(x: Array, op: str, p0: float, p1: float) -> Array:
     if n == 0:
         return out
     xc = contiguous(x)  # kept referenced until the launch ends
+    block, warps = _launch_config()
     with np.errstate(all="ignore"):
-        runtime.kernels().activation.activation_kernel[grid_1d(n, _BLOCK)](
+        runtime.kernels().activation.activation_kernel[grid_1d(n, block)](
             pointer(out), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
-            COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+            COMPUTE=_compute(x.dtype), BLOCK=block, num_warps=warps)
     return out
 
 
@@ -49,10 +56,11 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     if n == 0:
         return dx
     gc, xc = contiguous(grad), contiguous(x)
+    block, warps = _launch_config()
     with np.errstate(all="ignore"):
-        runtime.kernels().activation.activation_backward_kernel[grid_1d(n, _BLOCK)](
+        runtime.kernels().activation.activation_backward_kernel[grid_1d(n, block)](
             pointer(dx), pointer(gc), pointer(xc), n, _bits(p0), _bits(p1), OP=op,
-            COMPUTE=_compute(x.dtype), BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+            COMPUTE=_compute(x.dtype), BLOCK=block, num_warps=warps)
     return dx
 
 

@@ -15,9 +15,8 @@ import triton
 from ... import dtypes
 from ..array import Array, collapse_dims
 from . import runtime
-from .copy import contiguous, copy_, full
 from .launch import pointer
-from .memory import empty
+from .memory import contiguous, copy_, empty, full
 
 
 def _seed(seed: int) -> int:

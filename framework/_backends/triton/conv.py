@@ -14,7 +14,8 @@ import triton.language as tl
 from ... import autotune, dtypes
 from ..array import Array
 from . import runtime
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import empty
 
 _DTYPE_NAMES = {"float16": "fp16", "bfloat16": "bf16", "float32": "fp32", "float64": "fp64"}
 
@@ -69,10 +70,10 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     """
     if _is_pointwise(x, weight, stride, padding, groups):
         return _pointwise_conv(x, weight)
-    problem = _problem("conv2d_fwd_kernel", x.shape, weight.shape, stride, padding, dilation,
+    problem = _problem("conv2d_kernel", x.shape, weight.shape, stride, padding, dilation,
                        groups, x.dtype)
-    return _conv2d_fwd(x, weight, stride, padding, dilation, groups, out_size,
-                       _gemm_options("conv2d_fwd_kernel", x.dtype, problem))
+    return _launch_conv2d(x, weight, stride, padding, dilation, groups, out_size,
+                          _gemm_options("conv2d_kernel", x.dtype, problem))
 
 
 def _is_pointwise(x: Array, weight: Array, stride, padding, groups: int) -> bool:
@@ -90,8 +91,8 @@ def _pointwise_conv(x: Array, weight: Array) -> Array:
     return out.view((n, co, h, w), (co * h * w, h * w, w, 1), out.offset)
 
 
-def _conv2d_fwd(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size,
-                opts: dict) -> Array:
+def _launch_conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size,
+                   opts: dict) -> Array:
     n, c, h, w = x.shape
     co, c_g, kh, kw = weight.shape
     ho, wo = out_size
@@ -104,7 +105,7 @@ def _conv2d_fwd(x: Array, weight: Array, stride, padding, dilation, groups: int,
     operands = ((x, c_g * x.strides[1]), (weight, co_g * weight.strides[0]),
                 (out, co_g * out.strides[1]))
     _launch_by_groups(
-        runtime.kernels().conv.conv2d_fwd_kernel, tiles, groups, operands,
+        runtime.kernels().conv.conv2d_kernel, tiles, groups, operands,
         c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *x.strides, *weight.strides, *out.strides, **opts)
     return out
@@ -115,14 +116,14 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
     """dx (N, C, H, W) of conv2d from dy (N, CO, HO, WO); the forward of conv_transpose2d."""
     n = grad_out.shape[0]
     c = weight.shape[1] * groups
-    problem = _problem("conv2d_dgrad_kernel", (n, c) + tuple(in_size), weight.shape, stride,
-                       padding, dilation, groups, grad_out.dtype)
-    return _conv2d_dgrad(grad_out, weight, stride, padding, dilation, groups, in_size,
-                         _gemm_options("conv2d_dgrad_kernel", grad_out.dtype, problem))
+    problem = _problem("conv2d_input_grad_kernel", (n, c) + tuple(in_size), weight.shape,
+                       stride, padding, dilation, groups, grad_out.dtype)
+    return _launch_input_grad(grad_out, weight, stride, padding, dilation, groups, in_size,
+                              _gemm_options("conv2d_input_grad_kernel", grad_out.dtype, problem))
 
 
-def _conv2d_dgrad(grad_out: Array, weight: Array, stride, padding, dilation, groups: int, in_size,
-                  opts: dict) -> Array:
+def _launch_input_grad(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
+                       in_size, opts: dict) -> Array:
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
     h, w = in_size
@@ -135,7 +136,7 @@ def _conv2d_dgrad(grad_out: Array, weight: Array, stride, padding, dilation, gro
     operands = ((grad_out, co_g * grad_out.strides[1]), (weight, co_g * weight.strides[0]),
                 (out, c_g * out.strides[1]))
     _launch_by_groups(
-        runtime.kernels().conv.conv2d_dgrad_kernel, tiles, groups, operands,
+        runtime.kernels().conv.conv2d_input_grad_kernel, tiles, groups, operands,
         c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *grad_out.strides, *weight.strides, *out.strides,
         **opts)
@@ -146,14 +147,14 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
                        kernel_size) -> Array:
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     w_shape = (grad_out.shape[1], x.shape[1] // groups) + tuple(kernel_size)
-    problem = _problem("conv2d_wgrad_kernel", x.shape, w_shape, stride, padding, dilation, groups,
-                       x.dtype)
-    return _conv2d_wgrad(x, grad_out, stride, padding, dilation, groups, kernel_size,
-                         _gemm_options("conv2d_wgrad_kernel", x.dtype, problem))
+    problem = _problem("conv2d_weight_grad_kernel", x.shape, w_shape, stride, padding, dilation,
+                       groups, x.dtype)
+    return _launch_weight_grad(x, grad_out, stride, padding, dilation, groups, kernel_size,
+                               _gemm_options("conv2d_weight_grad_kernel", x.dtype, problem))
 
 
-def _conv2d_wgrad(x: Array, grad_out: Array, stride, padding, dilation, groups: int, kernel_size,
-                  opts: dict) -> Array:
+def _launch_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, groups: int,
+                        kernel_size, opts: dict) -> Array:
     n, c, h, w = x.shape
     _, co, ho, wo = grad_out.shape
     kh, kw = kernel_size
@@ -168,7 +169,7 @@ def _conv2d_wgrad(x: Array, grad_out: Array, stride, padding, dilation, groups: 
     operands = ((x, c_g * x.strides[1]), (grad_out, co_g * grad_out.strides[1]),
                 (out, co_g * out.strides[0]))
     _launch_by_groups(
-        runtime.kernels().conv.conv2d_wgrad_kernel, tiles, groups, operands,
+        runtime.kernels().conv.conv2d_weight_grad_kernel, tiles, groups, operands,
         c_g, h, w, co_g, ho, wo, kh, kw, m,
         *_geometry(stride, padding, dilation), *x.strides, *grad_out.strides, *out.strides, **opts)
     return out
@@ -183,10 +184,10 @@ def im2col(x: Array, kernel_size, dilation, padding, stride, out_size) -> Array:
     if out.numel == 0:
         return out
     kernels = runtime.kernels().conv
-    block = kernels.IM2COL_CONFIG["BLOCK"]
-    kernels.unfold_kernel[(triton.cdiv(out.numel, block),)](
+    block, warps = kernels.IM2COL_CONFIG["BLOCK"], kernels.IM2COL_CONFIG["num_warps"]
+    kernels.im2col_kernel[(triton.cdiv(out.numel, block),)](
         pointer(x), pointer(out), out.numel, c, h, w, ho, wo, kh, kw,
-        *_geometry(stride, padding, dilation), *x.strides, BLOCK=block)
+        *_geometry(stride, padding, dilation), *x.strides, BLOCK=block, num_warps=warps)
     return out
 
 
@@ -201,12 +202,13 @@ def col2im(cols: Array, output_size, kernel_size, dilation, padding, stride, blo
     if out.numel == 0:
         return out
     kernels = runtime.kernels().conv
-    block = kernels.IM2COL_CONFIG["BLOCK"]
+    block, warps = kernels.IM2COL_CONFIG["BLOCK"], kernels.IM2COL_CONFIG["num_warps"]
     interpreter = runtime.mode() == "interpreter"
-    kernels.fold_kernel[(triton.cdiv(out.numel, block),)](
+    kernels.col2im_kernel[(triton.cdiv(out.numel, block),)](
         pointer(cols), pointer(out), out.numel, c, h, w, ho, wo, kh, kw,
         *_geometry(stride, padding, dilation), *cols.strides, ACC_DTYPE=_acc(cols.dtype),
-        INTERPRET_BF16=interpreter and cols.dtype is dtypes.bfloat16, BLOCK=block)
+        INTERPRET_BF16=interpreter and cols.dtype is dtypes.bfloat16, BLOCK=block,
+        num_warps=warps)
     return out
 
 
@@ -218,9 +220,9 @@ def _gemm_dims(problem: dict) -> tuple:
     groups = problem["groups"]
     ho, wo = _output_size(problem)
     co_g = co // groups
-    if problem["kernel"] == "conv2d_fwd_kernel":
+    if problem["kernel"] == "conv2d_kernel":
         return n * ho * wo, co_g, c_g * kh * kw
-    if problem["kernel"] == "conv2d_dgrad_kernel":
+    if problem["kernel"] == "conv2d_input_grad_kernel":
         return n * h * w, c_g, co_g * kh * kw
     return co_g, c_g * kh * kw, n * ho * wo
 
@@ -244,7 +246,7 @@ def _heuristic(problem: dict) -> dict:
 
 
 def _configs(problem: dict) -> list:
-    from ...autotune.device import shared_memory_per_block
+    from .tuning import shared_memory_per_block
     if runtime.mode() == "interpreter":
         base = _heuristic(problem)
         return [base, dict(base, BLOCK_K=16)]
@@ -278,29 +280,29 @@ def _runner(problem: dict):
     def run(config: dict) -> None:
         opts = dict(config, ACC_DTYPE=_acc(dtype), INPUT_PRECISION="ieee",
                     INTERPRET_BF16=runtime.mode() == "interpreter" and dtype is dtypes.bfloat16)
-        if kernel == "conv2d_fwd_kernel":
-            _conv2d_fwd(x, weight, *geometry, out_size, opts)
-        elif kernel == "conv2d_dgrad_kernel":
-            _conv2d_dgrad(grad, weight, *geometry, x_shape[2:], opts)
+        if kernel == "conv2d_kernel":
+            _launch_conv2d(x, weight, *geometry, out_size, opts)
+        elif kernel == "conv2d_input_grad_kernel":
+            _launch_input_grad(grad, weight, *geometry, x_shape[2:], opts)
         else:
-            _conv2d_wgrad(x, grad, *geometry, w_shape[2:], opts)
+            _launch_weight_grad(x, grad, *geometry, w_shape[2:], opts)
 
     return run
 
 
 @functools.lru_cache(maxsize=None)
 def _kernel_hash(kernel: str) -> str:
+    from .tuning import REFERENCE_SHARED_MEMORY
     kernels = runtime.kernels().conv
-    return autotune.source_hash(getattr(kernels, kernel), [kernels.CONV_CONFIGS[kernel],
-                                                           kernels.config_space(kernel, 2,
-                                                                                227 * 1024, True)])
+    space = kernels.config_space(kernel, 2, REFERENCE_SHARED_MEMORY, True)
+    return autotune.source_hash(getattr(kernels, kernel), [kernels.CONV_CONFIGS[kernel], space])
 
 
 CONV_TUNABLES = {
     name: autotune.Tunable(name=name.replace("_kernel", ""),
                            kernel_hash=functools.partial(_kernel_hash, name), configs=_configs,
                            heuristic=_heuristic, key_fields=_key_fields, runner=_runner)
-    for name in ("conv2d_fwd_kernel", "conv2d_dgrad_kernel", "conv2d_wgrad_kernel")
+    for name in ("conv2d_kernel", "conv2d_input_grad_kernel", "conv2d_weight_grad_kernel")
 }
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from ... import dtypes
 from . import memory
+from .launch import pointer
 
 _SLOTS = 4
 
@@ -60,7 +61,7 @@ def flag_args(op: str, checks: bool = True, message: str | None = None) -> tuple
     if code is None:
         code = _Flag.codes[key] = len(_Flag.codes) + 1
         _Flag.messages[code] = key
-    return memory.pointer(_Flag.array), code
+    return pointer(_Flag.array), code
 
 
 def raise_pending() -> None:

@@ -20,11 +20,17 @@ from . import runtime
 from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
 from .memory import empty
 
-_BLOCK = 1024  # triton_kernels.elementwise.ELEMENTWISE_CONFIGS (read lazily: importing it
-_NUM_WARPS = 8  # fixes the interpreter mode)
-_INT32_LIMIT = 2 ** 31 - _BLOCK  # flat indices of the last (partial) block stay below 2**31
 _NO_STRIDES = (0,) * 6
 _NO_SIZES = (1,) * 5
+
+
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps, int32 limit)`` from ``triton_kernels.elementwise.ELEMENTWISE_CONFIGS``
+    (read at the first launch: importing the kernels fixes the interpreter mode). Below the
+    limit, flat indices of the last (partial) block stay below 2**31 (``INDEX32``)."""
+    config = runtime.kernels().elementwise.ELEMENTWISE_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"], 2 ** 31 - config["BLOCK"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,11 +113,12 @@ def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
         return out
     strided, sizes, (strides,) = _launch_args(x.shape, [x])
     compute = compute if compute is not None else _compute(out_dtype)
+    block, warps, int32_limit = _launch_config()
     with _quiet():
-        runtime.kernels().elementwise.unary_kernel[grid_1d(n, _BLOCK)](
+        runtime.kernels().elementwise.unary_kernel[grid_1d(n, block)](
             pointer(out), pointer(x), n, *sizes, *strides, p0, p1,
-            OP=op, COMPUTE=compute, STRIDED=strided, INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK,
-            num_warps=_NUM_WARPS)
+            OP=op, COMPUTE=compute, STRIDED=strided, INDEX32=n < int32_limit, BLOCK=block,
+            num_warps=warps)
     return out
 
 
@@ -182,11 +189,12 @@ def binary(op: str, a, b, compute_dtype, out_dtype) -> Array:
     strided, sizes, (sa, sb) = _launch_args(shape, [a, b])
     a_arg, a_kind = _operand_arg(a, compute_dtype)
     b_arg, b_kind = _operand_arg(b, compute_dtype)
+    block, warps, int32_limit = _launch_config()
     with _quiet():
-        runtime.kernels().elementwise.binary_kernel[grid_1d(n, _BLOCK)](
+        runtime.kernels().elementwise.binary_kernel[grid_1d(n, block)](
             pointer(out), a_arg, b_arg, n, *sizes, *sa, *sb,
             OP=op, COMPUTE=_compute(compute_dtype), A_KIND=a_kind, B_KIND=b_kind,
-            STRIDED=strided, INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+            STRIDED=strided, INDEX32=n < int32_limit, BLOCK=block, num_warps=warps)
     return out
 
 
@@ -217,10 +225,11 @@ def where(cond: Array, a, b, out_dtype) -> Array:
     strided, sizes, (sc, sa, sb) = _launch_args(shape, [cond, a, b])
     a_arg, a_kind = _operand_arg(a, out_dtype)
     b_arg, b_kind = _operand_arg(b, out_dtype)
-    runtime.kernels().elementwise.where_kernel[grid_1d(n, _BLOCK)](
+    block, warps, int32_limit = _launch_config()
+    runtime.kernels().elementwise.where_kernel[grid_1d(n, block)](
         pointer(out), pointer(cond), a_arg, b_arg, n, *sizes, *sc, *sa, *sb,
         COMPUTE=_tl_dtype(out_dtype.name), A_KIND=a_kind, B_KIND=b_kind, STRIDED=strided,
-        INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+        INDEX32=n < int32_limit, BLOCK=block, num_warps=warps)
     return out
 
 

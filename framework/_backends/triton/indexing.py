@@ -13,6 +13,7 @@ so none of these wrappers reads device memory on the host (except
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -21,19 +22,24 @@ import triton
 from ... import dtypes
 from ..array import Array
 from . import device_errors, runtime
-from .copy import cast, contiguous
 from .launch import grid_1d, pack_strided, pointer
-from .memory import empty, from_numpy, to_numpy
+from .memory import cast, contiguous, empty, from_numpy, to_numpy
 from .sort import sort
 
-_BLOCK = 1024  # triton_kernels.indexing.INDEXING_CONFIGS
-_NUM_WARPS = 4
 # Atomic adds run in these types (Triton has no bf16/bool atomics on every GPU).
 _ACCUMULATE_DTYPE = {"float16": dtypes.float32, "bfloat16": dtypes.float32, "bool": dtypes.int32}
 
 
 def _kernels():
     return runtime.kernels().indexing
+
+
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps)`` of ``triton_kernels.indexing.INDEXING_CONFIGS`` (read at the first
+    launch: importing the kernels fixes the interpreter mode)."""
+    config = _kernels().INDEXING_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"]
 
 
 def _without_dim(strides: tuple, dim: int) -> tuple:
@@ -48,10 +54,11 @@ def gather(x: Array, dim: int, index: Array) -> Array:
         return out
     sizes, (x_strides, i_strides) = pack_strided(index.shape, _without_dim(x.strides, dim),
                                                  index.strides)
-    _kernels().gather_kernel[grid_1d(n, _BLOCK)](
+    block, warps = _launch_config()
+    _kernels().gather_kernel[grid_1d(n, block)](
         pointer(x), pointer(index), pointer(out), n, x.shape[dim], x.strides[dim],
-        *sizes, *x_strides, *i_strides, *device_errors.flag_args("gather"), BLOCK=_BLOCK,
-        num_warps=_NUM_WARPS)
+        *sizes, *x_strides, *i_strides, *device_errors.flag_args("gather"), BLOCK=block,
+        num_warps=warps)
     return out
 
 
@@ -65,11 +72,12 @@ def _scatter(x: Array, dim: int, index: Array, src: Array, accumulate: bool) -> 
         sizes, (o_strides, i_strides, s_strides) = pack_strided(
             index.shape, _without_dim(out.strides, dim), index.strides,
             src.view(index.shape, src.strides, src.offset))
-        _kernels().scatter_kernel[grid_1d(n, _BLOCK)](
+        block, warps = _launch_config()
+        _kernels().scatter_kernel[grid_1d(n, block)](
             pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
             *sizes, *o_strides, *i_strides, *s_strides,
             *device_errors.flag_args("scatter_add" if accumulate else "scatter"),
-            ACCUMULATE=accumulate, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+            ACCUMULATE=accumulate, BLOCK=block, num_warps=warps)
     if work_dtype is not x.dtype:
         out = cast(out, x.dtype)
     return out
@@ -113,11 +121,12 @@ def _row_scatter_add(x: Array, dim: int, index: Array, src: Array) -> Array:
     n_cols = outer * inner
     if n_cols == 0:
         return out
-    block = min(_BLOCK, triton.next_power_of_2(n_cols))
+    max_block, warps = _launch_config()
+    block = min(max_block, triton.next_power_of_2(n_cols))
     _kernels().sorted_segment_sum_kernel[(n, triton.cdiv(n_cols, block))](
         pointer(out), pointer(source), pointer(ordered), pointer(order), n, x.shape[dim], n_cols,
         inner, *device_errors.flag_args("scatter_add"), ACC=_accumulator(x.dtype), BLOCK=block,
-        num_warps=_NUM_WARPS)
+        num_warps=warps)
     return out
 
 
@@ -149,11 +158,11 @@ def scatter_reduce(x: Array, dim: int, index: Array, src: Array, reduce: str) ->
             index.shape, _without_dim(out.strides, dim), index.strides,
             src.view(index.shape, src.strides, src.offset))
         bits = tl.int64 if work_dtype.itemsize == 8 else tl.int32
-        _kernels().scatter_reduce_kernel[grid_1d(n, _BLOCK)](
+        block, warps = _launch_config()
+        _kernels().scatter_reduce_kernel[grid_1d(n, block)](
             pointer(out), pointer(index), pointer(src), n, out.shape[dim], out.strides[dim],
             *sizes, *o_strides, *i_strides, *s_strides, *device_errors.flag_args("scatter_reduce"),
-            REDUCE=_kernels().REDUCE_CODES[reduce], BITS=bits, BLOCK=_BLOCK,
-            num_warps=_NUM_WARPS)
+            REDUCE=_kernels().REDUCE_CODES[reduce], BITS=bits, BLOCK=block, num_warps=warps)
     if work_dtype is not x.dtype:
         out = cast(out, x.dtype)
     return out
@@ -169,11 +178,11 @@ def nonzero(x: Array) -> Array:
     if n == 0:
         return empty((0, x.ndim), dtypes.int64)
     x = contiguous(x)
-    grid = grid_1d(n, _BLOCK)
+    block, warps = _launch_config()
+    grid = grid_1d(n, block)
     counts = empty((grid[0],), dtypes.int64)
     k = _kernels()
-    k.nonzero_count_kernel[grid](pointer(x), pointer(counts), n, BLOCK=_BLOCK,
-                                 num_warps=_NUM_WARPS)
+    k.nonzero_count_kernel[grid](pointer(x), pointer(counts), n, BLOCK=block, num_warps=warps)
     host_counts = to_numpy(counts)
     starts = np.concatenate(([0], np.cumsum(host_counts)[:-1])).astype(np.int64)
     total = int(host_counts.sum())
@@ -182,7 +191,7 @@ def nonzero(x: Array) -> Array:
         sizes = from_numpy(np.asarray(x.shape, dtype=np.int64), dtypes.int64)
         starts = from_numpy(starts, dtypes.int64)  # kept alive until the launch returns
         k.nonzero_write_kernel[grid](pointer(x), pointer(starts), pointer(sizes), pointer(out),
-                                     n, x.ndim, BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+                                     n, x.ndim, BLOCK=block, num_warps=warps)
     return out
 
 

@@ -1,10 +1,11 @@
-"""Helpers shared by the Triton launch wrappers: grids, strided operand packing."""
+"""Helpers shared by the Triton launch wrappers: kernel pointers, grids, strided operand packing."""
 from __future__ import annotations
 
 import triton
 
 from ..array import Array, broadcast_strides, collapse_dims
-from .memory import pointer
+from . import runtime
+from .allocator import DeviceBuffer, buffer_address
 
 MAX_DIMS = 6
 
@@ -43,4 +44,74 @@ def all_contiguous_same_shape(shape: tuple, *arrays) -> bool:
     return all(isinstance(a, Array) and a.shape == shape and a.is_contiguous() for a in arrays)
 
 
-__all__ = ["grid_1d", "pack_strided", "all_contiguous_same_shape", "pointer"]
+class _HostStorage:
+    """Interpreter shim for ``untyped_storage()``: memory already on the host."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: int) -> None:
+        self.address = address
+
+    def data_ptr(self) -> int:
+        return self.address
+
+    def cpu(self) -> "_HostStorage":
+        return self
+
+    def copy_(self, other) -> None:
+        """Nothing to copy back: the interpreter wrote to this very memory."""
+
+
+class Pointer:
+    """What a Triton kernel receives for an ``Array``: ``data_ptr()`` and ``dtype``.
+
+    The extra methods are the small tensor protocol Triton's interpreter uses
+    to move arguments to the host and back (here they are already there).
+    """
+
+    __slots__ = ("base", "offset", "dtype", "_shape", "_strides", "_owner")
+
+    def __init__(self, base: int, offset: int, dtype, shape=(), strides=(), owner=None) -> None:
+        self.base = base
+        self.offset = offset
+        self.dtype = dtype
+        self._shape = shape
+        self._strides = strides
+        # The storage's buffer: a temporary array (``pointer(contiguous(x))``) must stay alive
+        # until the launch that takes this pointer is over, or its memory could be reused.
+        self._owner = owner
+
+    def data_ptr(self) -> int:
+        return self.base + self.offset * self.dtype.itemsize
+
+    def untyped_storage(self) -> _HostStorage:
+        return _HostStorage(self.base)
+
+    def new_empty(self, *args, **kwargs) -> "Pointer":
+        return Pointer(self.base, 0, self.dtype, owner=self._owner)
+
+    def set_(self, storage, offset, size, stride) -> "Pointer":
+        self.base, self.offset = storage.data_ptr(), offset
+        self._shape, self._strides = size, stride
+        return self
+
+    def storage_offset(self) -> int:
+        return self.offset
+
+    def size(self):
+        return self._shape
+
+    def stride(self):
+        return self._strides
+
+
+def pointer(a: Array) -> Pointer:
+    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive).
+
+    On a GPU it also makes the context current in this thread: a launch in a thread that
+    allocated nothing (an in-place op on tensors made elsewhere) must find it current.
+    """
+    buffer = a.storage.buffer
+    if isinstance(buffer, DeviceBuffer):
+        runtime.make_current()
+    return Pointer(buffer_address(buffer), a.offset, a.dtype, a.shape, a.strides, buffer)

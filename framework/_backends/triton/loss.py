@@ -14,8 +14,8 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array
 from . import device_errors, runtime
-from .copy import contiguous
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import contiguous, empty
 
 _ACC = {"float64": tl.float64}
 

@@ -184,7 +184,7 @@ def _itemsize(dtype: str) -> int:
 
 
 def _heuristic(problem: dict) -> dict:
-    from ...autotune.device import describe
+    from .tuning import describe
     kernels = runtime.kernels().matmul
     return kernels.default_config(problem["m"], problem["n"], problem["k"],
                                   _itemsize(problem["dtype"]),
@@ -194,7 +194,7 @@ def _heuristic(problem: dict) -> dict:
 
 
 def _configs(problem: dict) -> list:
-    from ...autotune.device import shared_memory_per_block
+    from .tuning import shared_memory_per_block
     kernels = runtime.kernels().matmul
     if runtime.mode() == "interpreter":
         # dry runs: a few small tiles, each one program per problem at test shapes
@@ -242,9 +242,10 @@ def _runner(problem: dict):
 
 @functools.lru_cache(maxsize=None)
 def _kernel_hash() -> str:
+    from .tuning import REFERENCE_SHARED_MEMORY
     kernels = runtime.kernels().matmul
     return source_hash(kernels.matmul_kernel, [kernels.MATMUL_CONFIGS, kernels.config_space(
-        2, 227 * 1024, True)])
+        2, REFERENCE_SHARED_MEMORY, True)])
 
 
 MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,

@@ -1,107 +1,30 @@
-"""Device memory for the ``cuda`` device: allocation, host<->device copies, pointers.
+"""The memory family on ``cuda``: allocation of arrays, host<->device copies, and the launch
+wrappers of the copy, fill and creation kernels (``triton_kernels/memory.py``).
 
-On a GPU, memory comes from ``cuMemAlloc`` through a small caching allocator
-(freed blocks are kept per rounded size and reused; all of the library's work
-runs on one stream, ``runtime.STREAM``, so reuse in program order is safe).
-Copies name that stream too. Under the interpreter, "device" memory is a host
-NumPy array.
-
-``to_numpy`` is the one device->host read: it counts a host synchronization
-(``runtime.host_sync_count``) and then raises any error a kernel has flagged
-on the device since the last read (``device_errors``).
+Storages get their memory from the caching allocator (``allocator.py``). Copies
+name the library's one stream (``runtime.STREAM``). ``to_numpy`` is the one
+device->host read: it counts a host synchronization (``runtime.host_sync_count``)
+and then raises any error a kernel has flagged on the device since the last read
+(``device_errors``).
 """
 from __future__ import annotations
 
-import weakref
+import functools
 
 import numpy as np
 
 from ..array import Array, Storage, contiguous_strides
 from . import runtime
-
-_ROUND = 512  # bytes: allocation granularity of the cache
-
-
-class DeviceBuffer:
-    """A block of GPU memory; returns to the allocator's cache when collected."""
-
-    __slots__ = ("ptr", "nbytes", "__weakref__")
-
-    def __init__(self, ptr: int, nbytes: int) -> None:
-        self.ptr = ptr
-        self.nbytes = nbytes
+from .allocator import buffer_address, new_buffer
+from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
 
 
-class CachingAllocator:
-    """Keeps freed GPU blocks by rounded size and hands them out again."""
-
-    def __init__(self) -> None:
-        self._free: dict[int, list[int]] = {}
-        self.allocated_bytes = 0
-        self.cached_bytes = 0
-
-    def allocate(self, nbytes: int) -> DeviceBuffer:
-        """A buffer of at least ``nbytes`` bytes."""
-        size = max(_ROUND, -(-nbytes // _ROUND) * _ROUND)
-        bucket = self._free.get(size)
-        if bucket:
-            ptr = bucket.pop()
-            self.cached_bytes -= size
-        else:
-            ptr = self._cu_alloc(size)
-        self.allocated_bytes += size
-        buf = DeviceBuffer(ptr, size)
-        weakref.finalize(buf, self._release, ptr, size)
-        return buf
-
-    def _cu_alloc(self, size: int) -> int:
-        driver = runtime._driver()
-        try:
-            return int(runtime.check(driver.cuMemAlloc(size)))
-        except RuntimeError:
-            self.empty_cache()
-            try:
-                return int(runtime.check(driver.cuMemAlloc(size)))
-            except RuntimeError as exc:
-                raise MemoryError(f"CUDA out of memory trying to allocate {size} bytes "
-                                  f"({self.allocated_bytes} bytes in use)") from exc
-
-    def _release(self, ptr: int, size: int) -> None:
-        self.allocated_bytes -= size
-        self.cached_bytes += size
-        self._free.setdefault(size, []).append(ptr)
-
-    def empty_cache(self) -> None:
-        """Return every cached block to the driver."""
-        runtime.synchronize()
-        driver = runtime._driver()
-        for blocks in self._free.values():
-            for ptr in blocks:
-                runtime.check(driver.cuMemFree(ptr))
-        self._free.clear()
-        self.cached_bytes = 0
-
-
-_allocator = CachingAllocator()
-
-
-def allocator() -> CachingAllocator:
-    """The process's GPU caching allocator (one of the documented caches)."""
-    return _allocator
-
-
-def _new_buffer(numel: int, dtype):
-    if runtime.mode() == "interpreter":
-        return np.empty(max(numel, 1), dtype=dtype.numpy)
-    runtime.require(0)
-    return _allocator.allocate(max(numel, 1) * dtype.itemsize)
-
-
-def buffer_address(buffer) -> int:
-    """Address of a buffer's first byte (host address under the interpreter)."""
-    if isinstance(buffer, np.ndarray):
-        return buffer.ctypes.data
-    return buffer.ptr
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps)`` of ``triton_kernels.memory.COPY_CONFIGS`` (read at the first launch:
+    importing the kernels fixes the interpreter mode)."""
+    config = runtime.kernels().memory.COPY_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"]
 
 
 def empty(shape, dtype) -> Array:
@@ -109,7 +32,7 @@ def empty(shape, dtype) -> Array:
     numel = 1
     for size in shape:
         numel *= size
-    storage = Storage(_new_buffer(numel, dtype), numel, dtype)
+    storage = Storage(new_buffer(numel, dtype), numel, dtype)
     return Array(storage, tuple(shape), contiguous_strides(shape), 0)
 
 
@@ -164,8 +87,7 @@ def to_numpy(a: Array) -> np.ndarray:
     """A contiguous host copy of a device array: a host synchronization (counted), which
     also raises an error flagged by an earlier kernel (``device_errors.raise_pending``)."""
     if not a.is_contiguous():
-        from . import copy as copy_kernels
-        a = copy_kernels.contiguous(a)
+        a = contiguous(a)
     host = read_to_host(a)
     if host.size == 0:
         return host
@@ -175,74 +97,147 @@ def to_numpy(a: Array) -> np.ndarray:
     return host
 
 
-class _HostStorage:
-    """Interpreter shim for ``untyped_storage()``: memory already on the host."""
-
-    __slots__ = ("address",)
-
-    def __init__(self, address: int) -> None:
-        self.address = address
-
-    def data_ptr(self) -> int:
-        return self.address
-
-    def cpu(self) -> "_HostStorage":
-        return self
-
-    def copy_(self, other) -> None:
-        """Nothing to copy back: the interpreter wrote to this very memory."""
+def as_numpy(a: Array) -> np.ndarray:
+    """A contiguous host copy of ``a`` (device memory is never handed out as a NumPy array)."""
+    return to_numpy(a)
 
 
-class Pointer:
-    """What a Triton kernel receives for an ``Array``: ``data_ptr()`` and ``dtype``.
-
-    The extra methods are the small tensor protocol Triton's interpreter uses
-    to move arguments to the host and back (here they are already there).
-    """
-
-    __slots__ = ("base", "offset", "dtype", "_shape", "_strides", "_owner")
-
-    def __init__(self, base: int, offset: int, dtype, shape=(), strides=(), owner=None) -> None:
-        self.base = base
-        self.offset = offset
-        self.dtype = dtype
-        self._shape = shape
-        self._strides = strides
-        # The storage's buffer: a temporary array (``pointer(contiguous(x))``) must stay alive
-        # until the launch that takes this pointer is over, or its memory could be reused.
-        self._owner = owner
-
-    def data_ptr(self) -> int:
-        return self.base + self.offset * self.dtype.itemsize
-
-    def untyped_storage(self) -> _HostStorage:
-        return _HostStorage(self.base)
-
-    def new_empty(self, *args, **kwargs) -> "Pointer":
-        return Pointer(self.base, 0, self.dtype, owner=self._owner)
-
-    def set_(self, storage, offset, size, stride) -> "Pointer":
-        self.base, self.offset = storage.data_ptr(), offset
-        self._shape, self._strides = size, stride
-        return self
-
-    def storage_offset(self) -> int:
-        return self.offset
-
-    def size(self):
-        return self._shape
-
-    def stride(self):
-        return self._strides
+def data_ptr(a: Array) -> int:
+    """Address of ``a``'s first element (a host address under the interpreter)."""
+    return buffer_address(a.storage.buffer) + a.offset * a.dtype.itemsize
 
 
-def pointer(a: Array) -> Pointer:
-    """Kernel argument for an ``Array`` (points at its first element; keeps its buffer alive).
+def copy_(dst: Array, src: Array) -> None:
+    """``dst[...] = src`` (src broadcast to dst's shape, cast to dst's dtype)."""
+    n = dst.numel
+    if n == 0:
+        return
+    k = runtime.kernels().memory
+    block, warps = _launch_config()
+    if _overlaps(dst, src):
+        src = contiguous(src, force=True)
+    if all_contiguous_same_shape(dst.shape, dst, src):
+        k.contiguous_copy_kernel[grid_1d(n, block)](pointer(dst), pointer(src), n, BLOCK=block,
+                                                    num_warps=warps)
+        return
+    try:
+        sizes, (d, s) = pack_strided(dst.shape, dst.strides, src)
+    except NotImplementedError:
+        _copy_leading_dims(dst, src)
+        return
+    k.strided_copy_kernel[grid_1d(n, block)](pointer(dst), pointer(src), n, *sizes, *d, *s,
+                                             BLOCK=block, num_warps=warps)
 
-    On a GPU it also makes the context current in this thread: a launch in a thread that
-    allocated nothing (an in-place op on tensors made elsewhere) must find it current.
-    """
-    buffer = a.storage.buffer
-    if isinstance(buffer, DeviceBuffer):
-        runtime.make_current()
-    return Pointer(buffer_address(buffer), a.offset, a.dtype, a.shape, a.strides, buffer)
+
+def _copy_leading_dims(dst: Array, src: Array) -> None:
+    """Copy a view with more than MAX_DIMS non-mergeable dims: one launch per leading index."""
+    from ..array import broadcast_strides
+    src_strides = broadcast_strides(src.shape, src.strides, dst.shape)
+    for i in range(dst.shape[0]):
+        sub_dst = dst.view(dst.shape[1:], dst.strides[1:], dst.offset + i * dst.strides[0])
+        sub_src = src.view(dst.shape[1:], src_strides[1:], src.offset + i * src_strides[0])
+        copy_(sub_dst, sub_src)
+
+
+def _overlaps(dst: Array, src: Array) -> bool:
+    return src.storage is dst.storage
+
+
+def contiguous(a: Array, force: bool = False) -> Array:
+    """``a`` itself if contiguous (unless ``force``), else a contiguous copy."""
+    if a.is_contiguous() and not force:
+        return a
+    out = empty(a.shape, a.dtype)
+    copy_(out, a)
+    return out
+
+
+def cast(a: Array, dtype) -> Array:
+    """A contiguous copy of ``a`` converted to ``dtype``."""
+    out = empty(a.shape, dtype)
+    copy_(out, a)
+    return out
+
+
+def full(shape, value, dtype) -> Array:
+    """Every element equal to ``value``."""
+    out = empty(shape, dtype)
+    n = out.numel
+    if n:
+        value = bool(value) if dtype.name == "bool" else value
+        if dtype.is_floating_point:
+            value = float(value)
+        block, warps = _launch_config()
+        runtime.kernels().memory.fill_kernel[grid_1d(n, block)](pointer(out), n, value, BLOCK=block,
+                                                              num_warps=warps)
+    return out
+
+
+def arange(start, step, n, dtype) -> Array:
+    """``start + i*step`` for ``i < n``."""
+    if dtype.name == "float64":  # kernel scalars are fp32: build exact float64 values on the host
+        return from_numpy(start + np.arange(n, dtype=np.float64) * step, dtype)
+    out = empty((n,), dtype)
+    if n:
+        k = runtime.kernels().memory
+        block, warps = _launch_config()
+        if dtype.is_floating_point:
+            k.arange_kernel[grid_1d(n, block)](pointer(out), n, float(start), float(step),
+                                               BLOCK=block, num_warps=warps)
+        else:
+            k.arange_int_kernel[grid_1d(n, block)](pointer(out), n, int(start), int(step),
+                                                   BLOCK=block, num_warps=warps)
+    return out
+
+
+def linspace(start, end, n, dtype) -> Array:
+    """``n`` evenly spaced points from ``start`` to ``end`` inclusive (integer types: PyTorch's
+    two-sided formula in float64, truncated)."""
+    if dtype.is_floating_point or dtype.name == "bool":
+        step = (end - start) / (n - 1) if n > 1 else 0.0
+        return arange(float(start), float(step), n, dtype)
+    # PyTorch converts the ends to the type first (wrapping: -3 is 253 in uint8)
+    start, end = (int(np.array(int(v), dtype=np.int64).astype(dtype.numpy)) for v in (start, end))
+    step = (end - start) / (n - 1) if n > 1 else 0.0
+    if n == 1:
+        end = start  # a single point is start (the kernel's formula would give end)
+    out = empty((n,), dtype)
+    if n:
+        step_bits = int(np.array(step, dtype=np.float64).view(np.int64))
+        block, warps = _launch_config()
+        runtime.kernels().memory.linspace_int_kernel[grid_1d(n, block)](
+            pointer(out), n, start, end, step_bits, n // 2, BLOCK=block, num_warps=warps)
+    return out
+
+
+def eye(n, m, dtype) -> Array:
+    """Ones on the main diagonal of an ``n`` x ``m`` matrix."""
+    out = empty((n, m), dtype)
+    if n * m:
+        block, warps = _launch_config()
+        runtime.kernels().memory.eye_kernel[grid_1d(n * m, block)](pointer(out), n, m, BLOCK=block,
+                                                                 num_warps=warps)
+    return out
+
+
+def device_assert(cond: Array, op: str, message: str) -> None:
+    """Flag ``op``'s error on the device when an element of the bool array ``cond`` is False;
+    raised at the next host synchronization (``device_errors``), nothing is read back here."""
+    n = cond.numel
+    if n == 0:
+        return
+    from . import device_errors
+    cond = contiguous(cond)
+    checks = runtime.kernels().checks
+    config = checks.CHECK_CONFIGS[0]
+    checks.assert_kernel[grid_1d(n, config["BLOCK"])](
+        pointer(cond), n, *device_errors.flag_args(op, message=message), BLOCK=config["BLOCK"],
+        num_warps=config["num_warps"])
+
+
+KERNELS = {
+    "empty": empty, "full": full, "arange": arange, "linspace": linspace, "eye": eye,
+    "from_numpy": from_numpy, "to_numpy": to_numpy, "as_numpy": as_numpy, "data_ptr": data_ptr,
+    "copy_": copy_,
+    "device_assert": device_assert,
+}

@@ -16,9 +16,8 @@ import numpy as np
 from ... import dtypes
 from ..array import Array, collapse_dims
 from . import runtime
-from .copy import contiguous, cast
 from .launch import grid_1d, pointer
-from .memory import empty, from_numpy
+from .memory import cast, contiguous, empty, from_numpy
 
 _MAX_DIMS = 6
 
@@ -118,7 +117,7 @@ def _host_source(i: int, rule: _Rule, table) -> int:
 
 
 def _fill(out: Array, value) -> None:
-    from .copy import copy_
+    from .memory import copy_
     copy_(out, from_numpy(np.array([value]), out.dtype).view(out.shape, (0,) * out.ndim, 0))
 
 

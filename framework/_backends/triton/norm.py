@@ -19,12 +19,10 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array
 from . import runtime
-from .copy import contiguous, full
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import contiguous, empty, full
 
 _ACC = {"float64": tl.float64}
-MAX_ROW_BLOCK = 4096  # triton_kernels.norm.MAX_BLOCK_N (not imported here: that fixes the
-# interpreter mode), used for an index bound only
 
 
 def _acc(dtype):
@@ -87,14 +85,12 @@ def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
     return dx
 
 
-_INDEX32_LIMIT = 2 ** 31 - 2 * MAX_ROW_BLOCK  # row indices (plus a block's padding) fit int32
-
-
 def _gather(n: int, across: bool) -> int:
-    """The kernels' ``GATHER``: 0 (rows contiguous), 32 or 64 (the index math's width)."""
+    """The kernels' ``GATHER``: 0 (rows contiguous), 32 or 64 (the index math's width: 32 while
+    row indices plus a block's padding fit int32)."""
     if not across:
         return 0
-    return 32 if n < _INDEX32_LIMIT else 64
+    return 32 if n < 2 ** 31 - 2 * runtime.kernels().norm.MAX_BLOCK_N else 64
 
 
 def _row_geometry(shape: tuple, across: bool) -> tuple:
@@ -130,11 +126,11 @@ def _split_norm(xc: Array, y: Array, mean: Array, rstd: Array, geometry: tuple, 
     with _quiet():
         k.norm_partial_stats_kernel[(rows, s)](
             pointer(xc), pointer(part), n, cols, *strides, GATHER=gather, ACC=acc,
-            BLOCK_N=k.MAX_BLOCK_N, num_warps=8)
+            BLOCK_N=k.MAX_BLOCK_N, num_warps=k.SPLIT_NUM_WARPS)
         k.norm_split_kernel[(rows, s)](
             pointer(xc), pointer(y), pointer(part), pointer(mean), pointer(rstd), n, s, cols,
             *strides, float(eps), GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N,
-            BLOCK_S=triton.next_power_of_2(s), num_warps=8)
+            BLOCK_S=triton.next_power_of_2(s), num_warps=k.SPLIT_NUM_WARPS)
 
 
 def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
@@ -180,11 +176,11 @@ def _split_norm_backward(gc: Array, xc: Array, mean: Array, rstd: Array, dx: Arr
     with _quiet():
         k.norm_partial_grad_kernel[(rows, s)](
             pointer(gc), pointer(xc), pointer(mean), pointer(rstd), pointer(part), n, cols,
-            *strides, GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N, num_warps=8)
+            *strides, GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N, num_warps=k.SPLIT_NUM_WARPS)
         k.norm_split_backward_kernel[(rows, s)](
             pointer(gc), pointer(xc), pointer(mean), pointer(rstd), pointer(part), pointer(dx), n,
             s, cols, *strides, GATHER=gather, ACC=acc, BLOCK_N=k.MAX_BLOCK_N,
-            BLOCK_S=triton.next_power_of_2(s), num_warps=8)
+            BLOCK_S=triton.next_power_of_2(s), num_warps=k.SPLIT_NUM_WARPS)
 
 
 def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, rms: bool,

@@ -16,8 +16,14 @@ from ..array import Array
 from . import runtime
 from .launch import grid_1d, pointer
 
-_BLOCK = 1024
-_NUM_WARPS = 4
+
+@functools.lru_cache(maxsize=None)
+def _launch_config() -> tuple:
+    """``(BLOCK, num_warps)`` of ``triton_kernels.optim.OPTIM_CONFIGS`` (read at the first launch:
+    importing the kernels fixes the interpreter mode)."""
+    config = runtime.kernels().optim.OPTIM_CONFIGS[0]
+    return config["BLOCK"], config["num_warps"]
+
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,10 +39,11 @@ def _launch(name: str, param: Array, buffers: list, scalars: list, **flags) -> N
         return
     pointers = [pointer(b if b is not None else param) for b in buffers]
     kernel = getattr(runtime.kernels().optim, f"{name}_kernel")
+    block, warps = _launch_config()
     with np.errstate(all="ignore"):  # the interpreter computes with NumPy: IEEE inf/NaN intended
-        kernel[grid_1d(n, _BLOCK)](pointer(param), *pointers, n, *[float(s) for s in scalars],
-                                   **flags, ACC=_acc(param.dtype is dtypes.float64),
-                                   BLOCK=_BLOCK, num_warps=_NUM_WARPS)
+        kernel[grid_1d(n, block)](pointer(param), *pointers, n, *[float(s) for s in scalars],
+                                  **flags, ACC=_acc(param.dtype is dtypes.float64),
+                                  BLOCK=block, num_warps=warps)
 
 
 def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,

@@ -16,8 +16,8 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array
 from . import runtime
-from .copy import cast, contiguous, full
-from .memory import empty, from_numpy, pointer
+from .launch import pointer
+from .memory import cast, contiguous, empty, from_numpy, full
 
 
 def _kernels():

@@ -17,8 +17,8 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array, collapse_dims
 from . import runtime
-from .copy import contiguous
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import contiguous, empty
 
 _ACC = {"float64": tl.float64, "float32": tl.float32, "float16": tl.float32,
         "bfloat16": tl.float32}

@@ -18,8 +18,8 @@ import triton
 from ... import dtypes
 from ..array import Array
 from . import runtime
-from .copy import cast, contiguous, full
-from .memory import empty, pointer, to_numpy
+from .launch import pointer
+from .memory import cast, contiguous, empty, full, to_numpy
 from .scan import Rows, cumsum
 
 

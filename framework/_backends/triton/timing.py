@@ -12,6 +12,7 @@ from typing import Callable
 
 from ... import dtypes
 from . import memory, runtime
+from .allocator import buffer_address
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024
 
@@ -23,7 +24,7 @@ class EventTimer:
         self.driver, self.check, self.stream = runtime._driver(), runtime.check, runtime.STREAM
         runtime.make_current()
         self._scratch = memory.empty((L2_FLUSH_BYTES // 4,), dtypes.int32)
-        self.scratch = memory.buffer_address(self._scratch.storage.buffer)
+        self.scratch = buffer_address(self._scratch.storage.buffer)
         self.start = self.check(self.driver.cuEventCreate(0))
         self.end = self.check(self.driver.cuEventCreate(0))
 

@@ -1,4 +1,5 @@
-"""Copies, casts and fills: the kernels behind ``copy_``, ``contiguous``, ``full`` and ``arange``."""
+"""The memory family's kernels: copies, casts and fills behind ``copy_``, ``contiguous``,
+``full``, ``arange``, ``linspace`` and ``eye``."""
 import triton
 import triton.language as tl
 

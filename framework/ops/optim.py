@@ -1,0 +1,92 @@
+"""Fused optimizer steps: one backend kernel updates a parameter and its state in place.
+
+Each ``<name>_step_`` runs the contract kernel ``<name>_step``
+(``framework/_backends/contract.py``, ``OPTIM``) on a parameter, its gradient
+and its state buffers, and bumps the version counter of every tensor it writes
+(the parameter and each state buffer given), so autograd reports a saved tensor
+changed by an optimizer step. ``framework.optim``'s optimizers call these;
+they are not public ops (PyTorch keeps its fused steps private too), so they are
+not exported as ``framework.<name>``.
+
+The gradient may differ from the parameter in dtype, layout or (broadcast)
+shape: the kernel gets a contiguous copy of the parameter's dtype. A
+parameter that is not contiguous is updated through a contiguous copy written
+back with ``copy_``. State buffers are contiguous with the parameter's shape
+(the optimizers make them so); a buffer a variant does not use is ``None``.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from ._util import backend
+from .registry import register
+
+for _name in ("sgd", "adam", "adamax", "rmsprop", "adagrad", "nadam", "radam"):
+    register(f"{_name}_step_", "optim", (f"{_name}_step", "empty", "copy_"), differentiable=False)
+
+
+def _fused_step_(kernel: str, param: Tensor, grad: Tensor, buffers: tuple, scalars: tuple) -> None:
+    """Run ``kernel`` on ``param``, ``grad`` and ``buffers``; bump what it wrote."""
+    target = param if param.is_contiguous() else param.contiguous()
+    if grad.dtype is not param.dtype or not grad.is_contiguous() or grad.shape != param.shape:
+        grad = grad.to(param.dtype).expand(param.shape).contiguous()
+    arrays = [b._a if b is not None else None for b in buffers]
+    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *scalars)
+    if target is not param:
+        param.copy_(target)
+    param._a.storage.version += 1
+    for b in buffers:
+        if b is not None:
+            b._a.storage.version += 1
+
+
+def sgd_step_(param: Tensor, grad: Tensor, momentum_buffer, lr, momentum, dampening,
+              weight_decay, nesterov, maximize, first) -> None:
+    """SGD with optional momentum/dampening/Nesterov, in place."""
+    _fused_step_("sgd_step", param, grad, (momentum_buffer,),
+                 (lr, momentum, dampening, weight_decay, nesterov, maximize, first))
+
+
+def adam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
+               beta2, eps, weight_decay, decoupled, amsgrad, maximize, bias_correction1,
+               bias_correction2_sqrt) -> None:
+    """Adam (coupled L2) / AdamW (decoupled decay), optionally AMSGrad, in place."""
+    _fused_step_("adam_step", param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq),
+                 (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                  bias_correction1, bias_correction2_sqrt))
+
+
+def adamax_step_(param: Tensor, grad: Tensor, exp_avg, exp_inf, lr, beta1, beta2, eps,
+                 weight_decay, maximize, bias_correction1) -> None:
+    """Adamax (infinity-norm Adam), in place."""
+    _fused_step_("adamax_step", param, grad, (exp_avg, exp_inf),
+                 (lr, beta1, beta2, eps, weight_decay, maximize, bias_correction1))
+
+
+def rmsprop_step_(param: Tensor, grad: Tensor, square_avg, momentum_buffer, grad_avg, lr, alpha,
+                  eps, weight_decay, momentum, centered, maximize) -> None:
+    """RMSprop, optionally centered and with momentum, in place."""
+    _fused_step_("rmsprop_step", param, grad, (square_avg, momentum_buffer, grad_avg),
+                 (lr, alpha, eps, weight_decay, momentum, centered, maximize))
+
+
+def adagrad_step_(param: Tensor, grad: Tensor, state_sum, clr, eps, weight_decay,
+                  maximize) -> None:
+    """Adagrad with the step's decayed learning rate ``clr``, in place."""
+    _fused_step_("adagrad_step", param, grad, (state_sum,), (clr, eps, weight_decay, maximize))
+
+
+def nadam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, lr, beta1, beta2, eps,
+                weight_decay, decoupled, maximize, bias_correction2, grad_coef, avg_coef) -> None:
+    """NAdam with the step's momentum-decay coefficients, in place."""
+    _fused_step_("nadam_step", param, grad, (exp_avg, exp_avg_sq),
+                 (lr, beta1, beta2, eps, weight_decay, decoupled, maximize, bias_correction2,
+                  grad_coef, avg_coef))
+
+
+def radam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, lr, beta1, beta2, eps,
+                weight_decay, decoupled, maximize, bias_correction1, bias_correction2_sqrt,
+                rect) -> None:
+    """RAdam (``rect <= 0``: the unrectified step), in place."""
+    _fused_step_("radam_step", param, grad, (exp_avg, exp_avg_sq),
+                 (lr, beta1, beta2, eps, weight_decay, decoupled, maximize, bias_correction1,
+                  bias_correction2_sqrt, rect))
