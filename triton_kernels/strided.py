@@ -5,6 +5,7 @@ Host code collapses an operand set to at most ``MAX_DIMS`` dims (see
 dims, and passes the sizes of dims 1..5 plus each operand's six strides.
 """
 import triton
+import triton.language as tl  # noqa: F401 - the interpreter needs it in these kernels' globals
 
 MAX_DIMS = 6
 
