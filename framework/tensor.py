@@ -842,10 +842,9 @@ def _matmul():
     return matmul
 
 
-def _forward_method(family: str, name: str):
-    """A Tensor method ``t.name(...)`` that calls ``framework.ops.<family>.name(t, ...)``."""
+def _forward_method(module_name: str, name: str):
+    """A Tensor method ``t.name(...)`` that calls ``<module_name>.name(t, ...)``."""
     import importlib
-    module_name = f"framework.ops.{family}"
 
     def method(self, *args, **kwargs):
         return getattr(importlib.import_module(module_name), name)(self, *args, **kwargs)
@@ -856,91 +855,13 @@ def _forward_method(family: str, name: str):
     return method
 
 
-# Tensor methods that are the op of the same name with the tensor as first argument.
-FORWARDED_METHODS = {
-    "elementwise": (
-        "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p",
-        "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign",
-        "floor", "ceil", "round", "trunc", "frac", "reciprocal", "square", "add", "sub",
-        "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
-        "remainder", "fmod", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt",
-        "ge", "greater", "less", "greater_equal", "less_equal", "not_equal", "logical_and",
-        "logical_or", "logical_xor", "logical_not", "where", "clamp", "clip", "clamp_min",
-        "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
-        "allclose", "isclose", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
-        "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
-        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot", "bitwise_and", "bitwise_or",
-        "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-    ),
-    "reduce": (
-        "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-        "logsumexp", "all", "any", "sum_to_size", "norm",
-    ),
-    "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer", "addmm", "baddbmm", "addmv",
-               "inner"),
-    "shape": (
-        "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze",
-        "flatten", "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim",
-        "moveaxis", "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal",
-        "diag", "diag_embed", "trace", "diff", "type_as",
-    ),
-    "inplace": (
-        "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_",
-        "sigmoid_", "tanh_", "relu_", "clamp_", "clamp_min_", "clamp_max_", "zero_", "fill_",
-        "copy_", "floor_", "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_",
-        "uniform_", "normal_", "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_",
-        "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
-        "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
-        "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
-        "bernoulli_", "exponential_", "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_",
-        "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
-        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_", "bitwise_and_",
-        "bitwise_or_", "bitwise_xor_", "bitwise_not_", "bitwise_left_shift_",
-        "bitwise_right_shift_",
-    ),
-    # indexing ops
-    "indexing": (
-        "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select",
-        "index_add", "index_add_", "index_copy", "index_copy_", "index_put", "index_put_",
-        "scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_",
-        "masked_fill", "masked_fill_", "masked_select", "nonzero", "argwhere", "take_along_dim",
-    ),
-    # movement ops
-    "movement": (
-        "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
-    ),
-    # scan ops
-    "scan": (
-        "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
-    ),
-    # sort ops
-    "sort": (
-        "sort", "argsort", "topk", "unique", "bincount",
-    ),
-    # conv ops
-    "conv": (
-    ),
-    # pool ops
-    "pool": (
-    ),
-    # norm ops
-    "norm": ("softmax", "log_softmax"),
-    # activation ops
-    "activation": ("prelu",),
-    # loss ops
-    "loss": (
-    ),
-    # random ops
-    "random": (
-        "bernoulli", "multinomial",
-    ),
-    # attention ops
-    "attention": (
-    ),
-}
+def install_methods(module) -> None:
+    """Add the Tensor methods an op module declares in ``TENSOR_METHODS``.
 
-for _family, _names in FORWARDED_METHODS.items():
-    for _name in _names:
-        if not hasattr(Tensor, _name):
-            setattr(Tensor, _name, _forward_method(_family, _name))
-del _family, _names, _name
+    Each ``t.name(*args)`` calls ``module.name(t, *args)``, looked up at call
+    time; names ``Tensor`` defines itself (``where``, ``split``, ...) are
+    left alone. ``framework/__init__.py`` calls this for every public family.
+    """
+    for name in module.TENSOR_METHODS:
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, _forward_method(module.__name__, name))

@@ -27,6 +27,7 @@ __all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_"]
 FUNCTIONAL = ["leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
               "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "mish", "softsign",
               "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
+TENSOR_METHODS = ("prelu",)  # t.name(...) calls name(t, ...)
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

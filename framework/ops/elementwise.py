@@ -43,6 +43,21 @@ __all__ = [
     "logaddexp2", "hypot", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
     "bitwise_left_shift", "bitwise_right_shift",
 ]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p",
+    "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "floor",
+    "ceil", "round", "trunc", "frac", "reciprocal", "square", "add", "sub", "subtract", "mul",
+    "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
+    "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less",
+    "greater_equal", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "where", "clamp", "clip", "clamp_min", "clamp_max", "isnan", "isinf",
+    "isfinite", "lerp", "addcmul", "addcdiv", "equal", "allclose", "isclose", "asin", "acos",
+    "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh",
+    "arccosh", "arctanh", "erf", "erfc", "erfinv", "copysign", "logaddexp", "logaddexp2",
+    "hypot", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+    "bitwise_right_shift",
+)
 
 Operand = "Tensor | bool | int | float"  # a tensor or a Python number
 

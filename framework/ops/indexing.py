@@ -56,6 +56,13 @@ __all__ = [
     "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
 ]
 FUNCTIONAL = ["embedding", "embedding_bag", "one_hot"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
+    "index_add_", "index_copy", "index_copy_", "index_put", "index_put_", "scatter_reduce",
+    "scatter_reduce_", "index_reduce", "index_reduce_", "masked_fill", "masked_fill_",
+    "masked_select", "nonzero", "argwhere", "take_along_dim",
+)
 
 _REDUCE_KERNELS = ("scatter_reduce", "scatter", "scatter_add", "gather")
 for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter", "scatter_reduce")),

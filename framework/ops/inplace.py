@@ -20,6 +20,20 @@ from ._util import backend, broadcast_shapes, wrap
 from .registry import register
 
 __all__: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_", "sigmoid_",
+    "tanh_", "relu_", "clamp_", "clamp_min_", "clamp_max_", "zero_", "fill_", "copy_", "floor_",
+    "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_", "uniform_", "normal_",
+    "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_", "floor_divide_", "sin_",
+    "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_", "transpose_", "clip_", "log2_",
+    "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_", "atan2_", "negative_", "absolute_",
+    "multiply_", "subtract_", "divide_", "true_divide_", "bernoulli_", "exponential_",
+    "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_", "asinh_", "acosh_", "atanh_",
+    "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_", "erf_", "erfc_",
+    "erfinv_", "copysign_", "hypot_", "bitwise_and_", "bitwise_or_", "bitwise_xor_",
+    "bitwise_not_", "bitwise_left_shift_", "bitwise_right_shift_",
+)
 
 for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "uniform_",
               "normal_", "bernoulli_", "exponential_", "random_"):

@@ -33,6 +33,7 @@ FUNCTIONAL = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
 ]
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 _REDUCTIONS = ("none", "mean", "sum")
 

@@ -32,6 +32,10 @@ from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
 FUNCTIONAL = ["linear", "bilinear"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "matmul", "mm", "bmm", "mv", "dot", "outer", "addmm", "baddbmm", "addmv", "inner",
+)
 
 _KERNELS = ("matmul", "empty", "copy_")
 for _name in ("matmul", "mm", "bmm", "mv", "dot"):

@@ -22,6 +22,10 @@ from .registry import register
 
 __all__ = ["tril", "triu", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll"]
 FUNCTIONAL = ["pad"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
+)
 
 
 def _reduce():

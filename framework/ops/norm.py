@@ -38,6 +38,7 @@ from .registry import register
 __all__ = ["softmax", "log_softmax"]
 FUNCTIONAL = ["softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "batch_norm",
               "instance_norm", "normalize"]
+TENSOR_METHODS = ("softmax", "log_softmax")  # t.name(...) calls name(t, ...)
 
 
 # softmax / log_softmax --------------------------------------------------------------------

@@ -51,6 +51,7 @@ FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
     "pixel_shuffle", "pixel_unshuffle",
 ]
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 
 

@@ -24,6 +24,7 @@ from .registry import register
 __all__ = ["bernoulli", "multinomial"]
 FUNCTIONAL = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
               "feature_alpha_dropout"]
+TENSOR_METHODS = ("bernoulli", "multinomial")  # t.name(...) calls name(t, ...)
 
 _ALPHA = 1.7580993408473766  # SELU's alpha * scale: alpha_dropout's saturation value
 

@@ -30,6 +30,11 @@ __all__ = [
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
     "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size", "norm",
 ]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+    "logsumexp", "all", "any", "sum_to_size", "norm",
+)
 
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
 MaxResult = namedtuple("max", ("values", "indices"))

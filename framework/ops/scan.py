@@ -20,6 +20,10 @@ from .registry import register
 
 __all__ = ["cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"]
 FUNCTIONAL: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
+)
 
 # ``torch.return_types.cummax`` / ``cummin``.
 CummaxResult = namedtuple("cummax", ("values", "indices"))

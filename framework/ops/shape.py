@@ -22,6 +22,13 @@ __all__ = [
     "chunk", "unbind", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
     "broadcast_shapes", "hstack", "vstack",
 ]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze", "flatten",
+    "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim", "moveaxis",
+    "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal", "diag",
+    "diag_embed", "trace", "diff", "type_as",
+)
 
 for _name in ("view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
               "flatten", "unflatten", "narrow", "select", "getitem", "movedim", "broadcast_to",

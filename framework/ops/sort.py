@@ -20,6 +20,10 @@ from .registry import register
 
 __all__ = ["sort", "argsort", "topk", "unique", "bincount", "searchsorted"]
 FUNCTIONAL: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "sort", "argsort", "topk", "unique", "bincount",
+)
 
 # ``torch.return_types.sort`` / ``topk``.
 SortResult = namedtuple("sort", ("values", "indices"))
