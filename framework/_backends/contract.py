@@ -189,12 +189,16 @@ POOL = {
                          "adjoint of interp2d (each grad added to its up to 4 sources)",
 }
 
-# Row-fused normalizations and softmax.
-NORM = {
+# Row-fused softmax.
+SOFTMAX = {
     "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
                "x's dtype; a row of -inf gives NaN",
     "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
                         "softmax/log_softmax along dim from the forward output",
+}
+
+# Row-fused normalizations.
+NORM = {
     "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
                  "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
                  "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "
@@ -273,7 +277,7 @@ OPTIM = {
 
 # Every table whose values are "signature -> result" strings, in contract order.
 TABLES = (MEMORY, RANDOM, OTHER_ELEMENTWISE, REDUCE, MATMUL, INDEXING, MOVEMENT, SCAN, SORT,
-          CONV, POOL, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM)
+          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM)
 
 
 def kernel_names() -> list[str]:

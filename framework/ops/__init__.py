@@ -13,8 +13,8 @@ from . import creation, conversion, elementwise, inplace, matmul, reduce, shape 
 
 # Op families whose ``__all__`` names become ``framework.<name>``, in export order.
 PUBLIC_FAMILIES = ("elementwise", "reduce", "matmul", "shape", "inplace", "indexing", "movement",
-                   "scan", "sort", "conv", "pool", "norm", "activation", "loss", "random",
-                   "attention")
+                   "scan", "sort", "conv", "pool", "softmax", "norm", "activation", "loss",
+                   "random", "attention")
 
 
 def public_families() -> list:

@@ -293,7 +293,7 @@ register("prelu", "activation", ("gt", "mul", "where"))
 # --- compositions: softmin and the shrinkage/threshold functions --------------------------------
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``softmax(-input)`` along ``dim``."""
-    from .norm import softmax
+    from .softmax import softmax
     check_tensor("softmin", "input", input)
     return softmax(ew.neg(input), dim, dtype=dtype)
 
