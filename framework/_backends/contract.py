@@ -39,12 +39,11 @@ RANDOM = {
 }
 
 # Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
-# logical_not/isnan compute in x's type (bool output); bitwise_not: integer types only. Exception:
-# softplus(x, out_dtype, beta=1.0, threshold=20.0).
+# logical_not/isnan compute in x's type (bool output); bitwise_not: integer types only.
 UNARY = (
     "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
-    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
-    "softplus", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
+    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc",
+    "reciprocal", "square",
     "logical_not", "isnan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
     "erf", "erfc", "erfinv", "bitwise_not",
 )
@@ -209,8 +208,14 @@ NORM = {
                           "gradient's terms, float32 for halves) when weight is given",
 }
 
-# Parameterized activations (forward and backward kernels).
+# Activations: gelu/silu/softplus (unary kernels, computed as UNARY's: float32 for halves, any
+# strides), and the parameterized activations (one forward and one backward kernel).
 ACTIVATION = {
+    "gelu": "gelu(x, out_dtype) -> Array: x * Phi(x) (Phi: the standard normal CDF)",
+    "gelu_tanh": "gelu_tanh(x, out_dtype) -> Array: gelu's tanh approximation",
+    "silu": "silu(x, out_dtype) -> Array: x * sigmoid(x)",
+    "softplus": "softplus(x, out_dtype, beta=1.0, threshold=20.0) -> Array: log1p(exp(beta * x)) "
+                "/ beta, x where beta * x > threshold",
     "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
                   "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
                   "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "

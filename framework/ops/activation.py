@@ -5,12 +5,17 @@ and the in-place forms of ``torch.nn.functional``.
 The fused ops share two contract kernels (``ACTIVATION``): ``activation(x, op, p0, p1)``
 and ``activation_backward(grad, x, op, p0, p1)``. The backward kernel runs when no graph
 is being built; with ``create_graph=True`` the same derivative is evaluated in
-framework ops (``_DERIVATIVES``), so second derivatives work. ``gelu`` (with
-``approximate=``), ``silu``, ``softplus``, ``relu``, ``sigmoid`` and ``tanh`` are
-elementwise ops (``framework/ops/elementwise.py``).
+framework ops (``_DERIVATIVES``), so second derivatives work.
+
+``gelu`` (with ``approximate=``), ``silu`` and ``softplus`` have a kernel each
+(``gelu``, ``gelu_tanh``, ``silu``, ``softplus``: unary kernels of the
+activation family, strided like the elementwise ones) and a backward written
+in framework ops. ``relu``, ``sigmoid`` and ``tanh`` are math functions of the
+``torch`` namespace and stay elementwise ops (``framework/ops/elementwise.py``).
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.composite import one_node
@@ -24,13 +29,85 @@ from .inplace import relu_ as _tensor_relu_
 from .registry import register
 
 __all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_"]
-FUNCTIONAL = ["leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
-              "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "mish", "softsign",
-              "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
+FUNCTIONAL = ["gelu", "silu", "softplus", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
+              "selu_", "celu", "celu_", "hardtanh", "hardtanh_", "relu6", "hardsigmoid",
+              "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
 TENSOR_METHODS = ("prelu",)  # t.name(...) calls name(t, ...)
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_BETA = math.sqrt(2.0 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+# gelu / silu / softplus: one kernel each, the backward in framework ops -----------------------
+def _d_gelu(g, x, out, p):
+    # cdf(x) = gelu(x) / x (0.5 at 0; the safe denominator keeps where's other branch finite)
+    at_zero = ew.eq(x, 0)
+    cdf = ew.where(at_zero, 0.5, ew.div(gelu(x), ew.where(at_zero, 1.0, x)))
+    pdf = ew.mul(ew.exp(ew.mul(ew.square(x), -0.5)), _INV_SQRT_2PI)
+    return ew.mul(g, ew.add(cdf, ew.mul(x, pdf)))
+
+
+def _d_gelu_tanh(g, x, out, p):
+    x_sq = ew.square(x)
+    inner = ew.mul(ew.add(x, ew.mul(ew.mul(x_sq, x), _GELU_KAPPA)), _GELU_BETA)
+    t = ew.tanh(inner)
+    left_derivative = ew.mul(ew.add(t, 1), 0.5)
+    right_derivative = ew.sub(1, ew.square(t))
+    inner_derivative = ew.mul(ew.add(ew.mul(x_sq, 3 * _GELU_KAPPA), 1), _GELU_BETA)
+    outer = ew.mul(ew.mul(ew.mul(x, 0.5), right_derivative), inner_derivative)
+    return ew.mul(g, ew.add(left_derivative, outer))
+
+
+def _d_silu(g, x, out, p):
+    s = ew.sigmoid(x)
+    return ew.mul(g, ew.mul(s, ew.add(ew.mul(x, ew.sub(1, s)), 1)))
+
+
+def _d_softplus(g, x, out, p):
+    z = ew.mul(x, p["beta"])
+    return ew.where(ew.gt(z, p["threshold"]), g, ew.mul(g, ew.sigmoid(z)))
+
+
+_Gelu = ew._unary_function("Gelu", "gelu", _d_gelu)
+_GeluTanh = ew._unary_function("GeluTanh", "gelu_tanh", _d_gelu_tanh)
+_Silu = ew._unary_function("Silu", "silu", _d_silu)
+_Softplus = ew._unary_function("Softplus", "softplus", _d_softplus)
+
+
+def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
+    """An activation defined for floating tensors only (like PyTorch's gelu/silu/softplus)."""
+    check_tensor(op, "input", input)
+    ew._require_float(op, input)
+    return fn_cls.apply(input, input.dtype, params)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU: ``x * Phi(x)`` (``approximate='tanh'``: the tanh approximation)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu(): approximate argument must be either none or tanh, "
+                           f"got {approximate!r}")
+    return _float_only_unary("gelu", _Gelu if approximate == "none" else _GeluTanh, input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): ``x * sigmoid(x)``."""
+    out = _float_only_unary("silu", _Silu, input)
+    if inplace:
+        return input.copy_(out)
+    return out
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    for name, value in (("beta", beta), ("threshold", threshold)):
+        if ew._scalar(value) is None or isinstance(value, bool):
+            raise TypeError(f"softplus(): argument '{name}' must be a number, not "
+                            f"{type(value).__name__}")
+    return _float_only_unary("softplus", _Softplus, input, beta=float(beta),
+                             threshold=float(threshold))
 
 
 # The derivatives in framework ops (used when a graph of the gradient is built) ---------------
@@ -59,7 +136,7 @@ def _d_hardswish(g, x, p0, p1):
 
 
 def _d_mish(g, x, p0, p1):
-    t = ew.tanh(ew.softplus(x))
+    t = ew.tanh(softplus(x))
     return g * (t + x * ew.sigmoid(x) * (1.0 - t * t))
 
 
@@ -285,6 +362,9 @@ for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsig
 for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
     register(_name, "activation", ("activation", "activation_backward", "copy_"))
 del _name
+register("gelu", "activation", ("gelu", "gelu_tanh"))
+register("silu", "activation", ("silu",))
+register("softplus", "activation", ("softplus",))
 register("relu_", "activation", ("relu", "copy_"))
 register("glu", "activation", ("sigmoid", "mul"))
 register("prelu", "activation", ("gt", "mul", "where"))

@@ -1,4 +1,4 @@
-"""Elementwise ops: arithmetic, math functions, activations, comparisons, logical ops, where/clamp.
+"""Elementwise ops: arithmetic, math functions, comparisons, logical ops, where/clamp.
 
 Every op validates its operands (tensors or Python numbers), finds the common
 device, broadcasts shapes and picks the result dtype with PyTorch's promotion
@@ -63,11 +63,8 @@ Operand = "Tensor | bool | int | float"  # a tensor or a Python number
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
-_GELU_BETA = math.sqrt(2.0 / math.pi)
-_GELU_KAPPA = 0.044715
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,34 +294,6 @@ def _d_relu(g, x, out, p):
     return where(le(out, 0), 0, g)  # relu'(0) = 0; a NaN output passes g, as in PyTorch
 
 
-def _d_gelu(g, x, out, p):
-    # cdf(x) = gelu(x) / x (0.5 at 0; the safe denominator keeps where's other branch finite)
-    at_zero = eq(x, 0)
-    cdf = where(at_zero, 0.5, div(gelu(x), where(at_zero, 1.0, x)))
-    pdf = mul(exp(mul(square(x), -0.5)), _INV_SQRT_2PI)
-    return mul(g, add(cdf, mul(x, pdf)))
-
-
-def _d_gelu_tanh(g, x, out, p):
-    x_sq = square(x)
-    inner = mul(add(x, mul(mul(x_sq, x), _GELU_KAPPA)), _GELU_BETA)
-    t = tanh(inner)
-    left_derivative = mul(add(t, 1), 0.5)
-    right_derivative = sub(1, square(t))
-    inner_derivative = mul(add(mul(x_sq, 3 * _GELU_KAPPA), 1), _GELU_BETA)
-    return mul(g, add(left_derivative, mul(mul(mul(x, 0.5), right_derivative), inner_derivative)))
-
-
-def _d_silu(g, x, out, p):
-    s = sigmoid(x)
-    return mul(g, mul(s, add(mul(x, sub(1, s)), 1)))
-
-
-def _d_softplus(g, x, out, p):
-    z = mul(x, p["beta"])
-    return where(gt(z, p["threshold"]), g, mul(g, sigmoid(z)))
-
-
 def _d_zero(g, x, out, p):
     from .creation import zeros_like
     return zeros_like(g)
@@ -398,10 +367,6 @@ _Tan = _unary_function("Tan", "tan", _d_tan, save_output=True)
 _Tanh = _unary_function("Tanh", "tanh", _d_tanh, save_output=True)
 _Sigmoid = _unary_function("Sigmoid", "sigmoid", _d_sigmoid, save_output=True)
 _Relu = _unary_function("Relu", "relu", _d_relu, save_output=True)
-_Gelu = _unary_function("Gelu", "gelu", _d_gelu)
-_GeluTanh = _unary_function("GeluTanh", "gelu_tanh", _d_gelu_tanh)
-_Silu = _unary_function("Silu", "silu", _d_silu)
-_Softplus = _unary_function("Softplus", "softplus", _d_softplus)
 _Sign = _unary_function("Sign", "sign", _d_zero)
 _Floor = _unary_function("Floor", "floor", _d_zero)
 _Ceil = _unary_function("Ceil", "ceil", _d_zero)
@@ -426,13 +391,6 @@ def _float_unary(op: str, fn_cls, input, **params) -> Tensor:
     """A float-valued op: integer inputs give the default float dtype."""
     check_tensor(op, "input", input)
     return fn_cls.apply(input, float_dtype_of(input.dtype), params)
-
-
-def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
-    """An activation defined for floating tensors only (like PyTorch's gelu/silu/softplus)."""
-    check_tensor(op, "input", input)
-    _require_float(op, input)
-    return fn_cls.apply(input, input.dtype, params)
 
 
 @supports_out
@@ -549,32 +507,6 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return input.relu_()
     return _Relu.apply(input, input.dtype, {})
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """GELU: ``x * Phi(x)`` (``approximate='tanh'``: the tanh approximation)."""
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"gelu(): approximate argument must be either none or tanh, "
-                           f"got {approximate!r}")
-    return _float_only_unary("gelu", _Gelu if approximate == "none" else _GeluTanh, input)
-
-
-def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """SiLU (swish): ``x * sigmoid(x)``."""
-    out = _float_only_unary("silu", _Silu, input)
-    if inplace:
-        return input.copy_(out)
-    return out
-
-
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
-    for name, value in (("beta", beta), ("threshold", threshold)):
-        if _scalar(value) is None or isinstance(value, bool):
-            raise TypeError(f"softplus(): argument '{name}' must be a number, not "
-                            f"{type(value).__name__}")
-    return _float_only_unary("softplus", _Softplus, input, beta=float(beta),
-                             threshold=float(threshold))
 
 
 def sign(input: Tensor) -> Tensor:
@@ -1609,8 +1541,7 @@ def _register() -> None:
         "neg": "neg", "negative": "neg", "abs": "abs", "absolute": "abs", "exp": "exp",
         "exp2": "exp2", "log": "log", "log2": "log2", "log1p": "log1p", "expm1": "expm1",
         "sqrt": "sqrt", "rsqrt": "rsqrt", "sin": "sin", "cos": "cos", "tan": "tan",
-        "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu", "silu": "silu",
-        "softplus": "softplus", "sign": "sign", "floor": "floor", "ceil": "ceil", "round": "round",
+        "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu", "sign": "sign", "floor": "floor", "ceil": "ceil", "round": "round",
         "trunc": "trunc", "reciprocal": "reciprocal", "square": "square", "add": "add",
         "sub": "sub", "subtract": "sub", "mul": "mul", "multiply": "mul", "true_divide": "div",
         "floor_divide": "div_floor", "remainder": "remainder", "fmod": "fmod", "pow": "pow",
@@ -1625,7 +1556,6 @@ def _register() -> None:
         register(name, "elementwise", (kernel,))
     register("log10", "elementwise", ("log", "mul"))
     register("frac", "elementwise", ("trunc", "sub"))
-    register("gelu", "elementwise", ("gelu", "gelu_tanh"))
     for name in ("div", "divide"):
         register(name, "elementwise", ("div", "div_trunc", "div_floor"))
     for name in ("where",):

@@ -227,7 +227,8 @@ class _Linear(Function):
 
 
 def _activation_grads() -> dict:
-    from .elementwise import _d_gelu, _d_gelu_tanh, _d_relu, _d_silu
+    from .activation import _d_gelu, _d_gelu_tanh, _d_silu
+    from .elementwise import _d_relu
     return {"relu": _d_relu, "gelu": _d_gelu, "gelu_tanh": _d_gelu_tanh, "silu": _d_silu}
 
 

@@ -100,7 +100,9 @@ def _quiet():
 
 
 # -- unary --------------------------------------------------------------------
-def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
+def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0, kernel=None) -> Array:
+    """Launch ``kernel`` (default ``unary_kernel``; the activation family's
+    ``activation_unary_kernel`` takes the same arguments) for ``op``."""
     out = empty(x.shape, out_dtype)
     n = out.numel
     if n == 0:
@@ -108,7 +110,8 @@ def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
     strided, sizes, (strides,) = _launch_args(x.shape, [x])
     compute = compute if compute is not None else _compute(out_dtype)
     with _quiet():
-        runtime.kernels().elementwise.unary_kernel[grid_1d(n, _BLOCK)](
+        kernel = kernel or runtime.kernels().elementwise.unary_kernel
+        kernel[grid_1d(n, _BLOCK)](
             pointer(out), pointer(x), n, *sizes, *strides, p0, p1,
             OP=op, COMPUTE=compute, STRIDED=strided, INDEX32=n < _INT32_LIMIT, BLOCK=_BLOCK,
             num_warps=_NUM_WARPS)
@@ -138,11 +141,6 @@ def logical_not(x: Array, out_dtype) -> Array:
 def isnan(x: Array, out_dtype) -> Array:
     """``x != x`` (bool output)."""
     return _unary("isnan", x, out_dtype, compute=_input_compute(x))
-
-
-def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
-    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
-    return _unary("softplus", x, out_dtype, p0=float(beta), p1=float(threshold))
 
 
 def _bound(value, out_dtype):
@@ -226,5 +224,5 @@ def where(cond: Array, a, b, out_dtype) -> Array:
 
 KERNELS = {name: _make_unary(name) for name in UNARY}
 KERNELS.update({name: _make_binary(name) for name in BINARY})
-KERNELS.update({"logical_not": logical_not, "isnan": isnan, "softplus": softplus, "pow": pow,
+KERNELS.update({"logical_not": logical_not, "isnan": isnan, "pow": pow,
                 "where": where, "clamp": clamp})
