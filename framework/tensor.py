@@ -434,47 +434,47 @@ class Tensor:
 
     # operators ------------------------------------------------------------
     def __add__(self, other):
-        return _elementwise().add(self, other)
+        return _binary().add(self, other)
 
     def __radd__(self, other):
-        return _elementwise().add(other, self)
+        return _binary().add(other, self)
 
     def __sub__(self, other):
-        return _elementwise().sub(self, other)
+        return _binary().sub(self, other)
 
     def __rsub__(self, other):
         from .autograd.function import rename_node
-        return rename_node(_elementwise().sub(other, self), "RsubBackward1", public=(1,))
+        return rename_node(_binary().sub(other, self), "RsubBackward1", public=(1,))
 
     def __mul__(self, other):
-        return _elementwise().mul(self, other)
+        return _binary().mul(self, other)
 
     def __rmul__(self, other):
-        return _elementwise().mul(other, self)
+        return _binary().mul(other, self)
 
     def __truediv__(self, other):
-        return _elementwise().div(self, other)
+        return _binary().div(self, other)
 
     def __rtruediv__(self, other):
-        return _elementwise().div(other, self)
+        return _binary().div(other, self)
 
     def __floordiv__(self, other):
-        return _elementwise().floor_divide(self, other)
+        return _binary().floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return _elementwise().floor_divide(other, self)
+        return _binary().floor_divide(other, self)
 
     def __mod__(self, other):
-        return _elementwise().remainder(self, other)
+        return _binary().remainder(self, other)
 
     def __rmod__(self, other):
-        return _elementwise().remainder(other, self)
+        return _binary().remainder(other, self)
 
     def __pow__(self, other):
-        return _elementwise().pow(self, other)
+        return _binary().pow(self, other)
 
     def __rpow__(self, other):
-        return _elementwise().pow(other, self)
+        return _binary().pow(other, self)
 
     def __matmul__(self, other):
         return _matmul().matmul(self, other)
@@ -483,68 +483,68 @@ class Tensor:
         return _matmul().matmul(other, self)
 
     def __neg__(self):
-        return _elementwise().neg(self)
+        return _unary().neg(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _elementwise().abs(self)
+        return _unary().abs(self)
 
     def __invert__(self):
-        return _elementwise().bitwise_not(self)
+        return _unary().bitwise_not(self)
 
     def __and__(self, other):
-        return _elementwise().bitwise_and(self, other)
+        return _binary().bitwise_and(self, other)
 
     def __rand__(self, other):
-        return _elementwise().bitwise_and(other, self)
+        return _binary().bitwise_and(other, self)
 
     def __or__(self, other):
-        return _elementwise().bitwise_or(self, other)
+        return _binary().bitwise_or(self, other)
 
     def __ror__(self, other):
-        return _elementwise().bitwise_or(other, self)
+        return _binary().bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _elementwise().bitwise_xor(self, other)
+        return _binary().bitwise_xor(self, other)
 
     def __rxor__(self, other):
-        return _elementwise().bitwise_xor(other, self)
+        return _binary().bitwise_xor(other, self)
 
     def __lshift__(self, other):
-        return _elementwise().bitwise_left_shift(self, other)
+        return _binary().bitwise_left_shift(self, other)
 
     def __rlshift__(self, other):
-        return _elementwise().bitwise_left_shift(other, self)
+        return _binary().bitwise_left_shift(other, self)
 
     def __rshift__(self, other):
-        return _elementwise().bitwise_right_shift(self, other)
+        return _binary().bitwise_right_shift(self, other)
 
     def __rrshift__(self, other):
-        return _elementwise().bitwise_right_shift(other, self)
+        return _binary().bitwise_right_shift(other, self)
 
     def __eq__(self, other):
         if other is None:
             return False
-        return _elementwise().eq(self, other)
+        return _compare().eq(self, other)
 
     def __ne__(self, other):
         if other is None:
             return True
-        return _elementwise().ne(self, other)
+        return _compare().ne(self, other)
 
     def __lt__(self, other):
-        return _elementwise().lt(self, other)
+        return _compare().lt(self, other)
 
     def __le__(self, other):
-        return _elementwise().le(self, other)
+        return _compare().le(self, other)
 
     def __gt__(self, other):
-        return _elementwise().gt(self, other)
+        return _compare().gt(self, other)
 
     def __ge__(self, other):
-        return _elementwise().ge(self, other)
+        return _compare().ge(self, other)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -588,7 +588,7 @@ class Tensor:
 
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
-        return _elementwise().where(condition, self, y)
+        return _compare().where(condition, self, y)
 
     def __getitem__(self, index):
         from .ops import shape
@@ -827,14 +827,23 @@ def _shape_args(args) -> tuple:
     return tuple(args)
 
 
-_ELEMENTWISE = __name__.rpartition(".")[0] + ".ops.elementwise"
+def _op_module(family: str):
+    """An accessor of ``framework.ops.<family>`` for the operators: a dict lookup per use
+    (the module is imported on the first call, after ``framework.ops`` exists)."""
+    name = __name__.rpartition(".")[0] + ".ops." + family
 
-
-def _elementwise():
-    module = sys.modules.get(_ELEMENTWISE)  # a dict lookup: operators call this on every use
-    if module is None:
-        from .ops import elementwise as module
+    def module():
+        found = sys.modules.get(name)
+        if found is None:
+            import importlib
+            found = importlib.import_module(name)
+        return found
     return module
+
+
+_unary = _op_module("unary")
+_binary = _op_module("binary")
+_compare = _op_module("compare")
 
 
 def _matmul():

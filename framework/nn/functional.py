@@ -2,14 +2,14 @@
 
 Each op family module of ``framework.ops`` lists its functional names in
 ``FUNCTIONAL``; they are collected here. ``relu``, ``sigmoid`` and ``tanh``
-are the elementwise ops of ``framework.ops.elementwise``; ``gelu``, ``silu``
+are the unary ops of ``framework.ops.unary``; ``gelu``, ``silu``
 and ``softplus`` come from ``framework.ops.activation``'s ``FUNCTIONAL``.
 """
 from __future__ import annotations
 
 from ..ops import public_families
 from ..ops.activation import gelu, silu, softplus
-from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.unary import relu, sigmoid, tanh
 
 __all__ = ["relu", "gelu", "silu", "softplus", "sigmoid", "tanh"]
 

@@ -43,7 +43,7 @@ from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import creation
-from . import elementwise as ew
+from . import binary, compare
 from . import reduce as red
 from . import shape as shape_ops
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
@@ -352,7 +352,7 @@ def _scatter_reduce_value(x: Tensor, dim: int, index: Tensor, src: Tensor, reduc
     out = wrap(backend(x).scatter_reduce(base._a, dim, index._a, src._a, kind), x.device)
     if reduce == "mean":
         count = _scatter_count(x, dim, index, include_self)
-        out = out / count if x.dtype.is_floating_point else ew.div(out, count,
+        out = out / count if x.dtype.is_floating_point else binary.div(out, count,
                                                                    rounding_mode="floor")
     return out
 
@@ -409,10 +409,10 @@ def _prod_grads(grad, x, dim, index, src, result, include_self):
     zeros = creation.zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
     zero_count = _Gather.apply(_ScatterAdd.apply(zeros, dim, index, src_zero.to(x.dtype)), dim,
                                index)
-    single_zero = ew.logical_and(src_zero, zero_count == 1)
+    single_zero = compare.logical_and(src_zero, zero_count == 1)
     masked_src_result = _ScatterReduce.apply(x, dim, index, src.masked_fill(single_zero, 1),
                                              "prod", include_self)
-    grad_src = ew.where(single_zero, _Gather.apply(grad * masked_src_result, dim, index),
+    grad_src = compare.where(single_zero, _Gather.apply(grad * masked_src_result, dim, index),
                         _Gather.apply(grad * result, dim, index) / src.masked_fill(src_zero, 1))
     return grad_x, grad_src
 
@@ -644,7 +644,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     _check_bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with dtype "
                            "{got}")
     common_device("masked_fill", input, mask)
-    return rename_node(ew.where(mask, _fill_value("masked_fill_", input, value), input),
+    return rename_node(compare.where(mask, _fill_value("masked_fill_", input, value), input),
                        "MaskedFillBackward0", public=(1, 2) if isinstance(value, Tensor) else (2,))
 
 
@@ -849,12 +849,12 @@ class _Plan:
                 t = t.to(dtypes.int64)
                 if _check_bounds(t, size, d, IndexError, allow_negative=True):
                     # below -size stays negative: the kernel reports it as it is
-                    t = ew.where(ew.logical_and(t < 0, t >= -size), t + size, t)
+                    t = compare.where(compare.logical_and(t < 0, t >= -size), t + size, t)
                 merged = t if rows is None else rows * size + t
                 if len(dims) > 1 and t.device.type != "cpu":
                     # unchecked on cuda: keep a bad index of one dim out of the merged range
                     # [0, total), so the gather/scatter kernel reports it
-                    merged = ew.where(t < 0, t, ew.where(t >= size, total + t, merged))
+                    merged = compare.where(t < 0, t, compare.where(t >= size, total + t, merged))
                 rows = merged
             return rows.expand(self.index_shape).reshape(-1)
 
@@ -1085,7 +1085,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     """``torch.nn.functional.embedding_bag`` built from ``embedding`` and a bag-membership
     matrix (sum and mean are one matmul; max masks the other bags with -inf)."""
     from .creation import arange
-    from .elementwise import where
+    from .compare import where
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights was not None. "
                                   "per_sample_weights is only supported for mode='sum' (got "

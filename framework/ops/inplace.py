@@ -15,7 +15,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, wrap
 from .registry import register
 
@@ -120,10 +120,19 @@ def _snapshot_saved(nodes: list, storage) -> None:
         node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
+def _elementwise_op(name: str):
+    """The unary, binary or compare op called ``name`` (looked up at call time)."""
+    for module in (unary, binary, compare):
+        fn = module.__dict__.get(name)
+        if fn is not None:
+            return fn
+    raise AttributeError(f"no elementwise op {name!r}")
+
+
 def _binary_inplace(op: str, name: str):
     """``self.<op>(other)``: the elementwise op ``name`` written into ``self``."""
     def method(self: Tensor, other, *args, **kwargs) -> Tensor:
-        fn = getattr(ew, name)
+        fn = _elementwise_op(name)
         return apply_inplace(op, self, lambda old: fn(old, other, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
@@ -133,7 +142,7 @@ def _binary_inplace(op: str, name: str):
 def _unary_inplace(op: str, name: str):
     """``self.<op>()``: the elementwise op ``name`` written into ``self``."""
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        fn = getattr(ew, name)
+        fn = _elementwise_op(name)
         return apply_inplace(op, self, lambda old: fn(old, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
@@ -347,7 +356,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     values = _draw_random("exponential_", self,
                           lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
                           generator)
-    return _fill(self, ew.log1p(-values) * (-1.0 / lambd))
+    return _fill(self, unary.log1p(-values) * (-1.0 / lambd))
 
 
 _MANTISSA_RANGE = {"float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "float32": 2 ** 24 + 1,

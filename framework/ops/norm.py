@@ -26,7 +26,7 @@ from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Size, Tensor
-from . import elementwise as ew
+from . import compare, unary
 from . import reduce as red
 from ._util import backend, check_tensor, wrap
 from .registry import register
@@ -91,7 +91,7 @@ def _row_norm_grad_composite(grad, x, weight, eps, rms, across) -> tuple:
         centered = x
     else:
         centered = x - red.mean(x, axes, keepdim=True)
-    rstd = ew.rsqrt(red.mean(centered * centered, axes, keepdim=True) + eps)
+    rstd = unary.rsqrt(red.mean(centered * centered, axes, keepdim=True) + eps)
     xhat = centered * rstd
     gw = grad * weight if weight is not None else grad
     dx = gw - xhat * red.mean(gw * xhat, axes, keepdim=True)
@@ -258,14 +258,14 @@ def _update_running(running, batch_value: Tensor, momentum: float) -> None:
 
 def _unbiased_var(rstd: Tensor, eps: float, count: int) -> Tensor:
     """The unbiased variance recovered from ``rstd = 1/sqrt(var + eps)`` over ``count`` values."""
-    var = ew.reciprocal(rstd * rstd) - eps
+    var = unary.reciprocal(rstd * rstd) - eps
     return var * (count / (count - 1)) if count > 1 else var * math.nan
 
 
 def _eval_norm(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: float) -> Tensor:
     """Normalize by given per-channel statistics (batch norm in eval mode)."""
     view = (1, -1) + (1,) * (input.ndim - 2)
-    scale = ew.rsqrt(var.reshape(view) + eps)
+    scale = unary.rsqrt(var.reshape(view) + eps)
     return _channel_affine((input - mean.reshape(view)) * scale, weight, bias)
 
 
@@ -344,7 +344,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim`` (composed of ``norm`` and ``clamp_min``)."""
     _check_float_input("normalize", input)
-    denom = ew.clamp_min(red.norm(input, p, dim, keepdim=True), eps)
+    denom = compare.clamp_min(red.norm(input, p, dim, keepdim=True), eps)
     result = input / denom
     if out is not None:
         check_tensor("normalize", "out", out)
@@ -353,14 +353,15 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     return result
 
 
-register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
-register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
-register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add"))
+register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
+register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
+register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "full", "sum"))
 register("batch_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
-                                "copy_"))
-register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
-                                   "copy_"))
-register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div"))
+                                "copy_", "full", "reciprocal", "sub", "sum"))
+register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "copy_",
+                                   "full", "mean", "reciprocal", "sub", "sum"))
+register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div", "add", "eq", "ge", "neg",
+                               "where"))
 
 
 # Under framework.autocast these run in float32 (half-precision inputs cast up).

@@ -17,7 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..random import generator_for
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import compare
 from ._util import backend, check_tensor, wrap
 from .registry import register
 
@@ -225,7 +225,7 @@ def _device_assert(op: str, cond: Tensor, message: str) -> None:
 
 def _check_probabilities(op: str, p: Tensor) -> None:
     with no_grad():
-        _device_assert(op, ew.logical_and(p >= 0, p <= 1),  # NaN fails both
+        _device_assert(op, compare.logical_and(p >= 0, p <= 1),  # NaN fails both
                        "Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
 
 
@@ -264,7 +264,7 @@ def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bo
         raise RuntimeError(f"{op}(): number of categories cannot be zero")
     with no_grad():
         rows = input.reshape(-1, C)
-        _device_assert(op, ew.logical_and(ew.isfinite(rows), rows >= 0),
+        _device_assert(op, compare.logical_and(compare.isfinite(rows), rows >= 0),
                        "probability tensor contains either `inf`, `nan` or element < 0")
         _device_assert(op, rows.sum(1) > 0,
                        "invalid multinomial distribution (sum of probabilities <= 0)")

@@ -17,7 +17,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import unary
 from . import reduce as red
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
@@ -45,7 +45,7 @@ class _Softmax(Function):
         dim = ctx.dim
         if is_grad_enabled():  # create_graph: differentiable formula in framework ops
             if ctx.log:
-                return grad - ew.exp(out) * red.sum(grad, dim, keepdim=True), None, None
+                return grad - unary.exp(out) * red.sum(grad, dim, keepdim=True), None, None
             return out * (grad - red.sum(grad * out, dim, keepdim=True)), None, None
         dx = backend(grad).softmax_backward(grad._a, out._a, dim, ctx.log)
         return wrap(dx, grad._device), None, None

@@ -217,9 +217,10 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
     return out.reshape(()) if scalar else out
 
 
-register("sort", "sort", ("sort", "scatter_add", "gather"))
+register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_numpy"))
 register("argsort", "sort", ("sort",), differentiable=False)
-register("topk", "sort", ("sort", "scatter_add", "gather"))
+register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
+                          "to_numpy"))
 register("unique", "sort", ("unique",), differentiable=False)
-register("bincount", "sort", ("bincount",), differentiable=False)
-register("searchsorted", "sort", ("searchsorted",), differentiable=False)
+register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
+register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)

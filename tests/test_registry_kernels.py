@@ -1,0 +1,280 @@
+"""The registry's kernel lists are the kernels the ops really call.
+
+Each registered op of the families in ``CHECKED`` runs on cpu with small inputs
+(every invocation in ``CASES``: forward, then backward where the op is
+differentiable) while a recording wrapper around the NumPy backend namespace
+(the object ``framework._backends.for_device`` returns, which every op reaches
+its kernels through) notes each contract kernel called. The union must equal
+the op's registered ``kernels`` (``framework/ops/registry.py``), so
+``docs/ops.md``, generated from those lists, cannot drift from the code.
+Inputs and the output gradients are made before recording starts, and
+kernels called inside other kernels are not counted (they bypass the namespace).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import framework
+import framework.nn.functional as F
+from framework._backends import contract, for_device
+from framework.ops import registry
+
+# Families whose every op has cases below (the other families are not checked yet).
+CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
+           "reduce", "sort", "movement")
+
+RNG = np.random.default_rng(0)
+F64 = framework.float64
+
+
+def _x(*shape, grad=True):
+    return framework.tensor(RNG.standard_normal(shape), dtype=F64, requires_grad=grad)
+
+
+def _i(*shape):
+    return framework.tensor(RNG.integers(-5, 6, shape), dtype=framework.int64)
+
+
+def _unary(name):
+    return [lambda: (getattr(framework, name), (_x(3, 4),), {})]
+
+
+def _binary(name, **kwargs):
+    return [lambda: (getattr(framework, name), (_x(3, 4), _x(4)), kwargs)]
+
+
+def _int_binary(name):
+    return [lambda: (getattr(framework, name), (_i(3, 4), _i(4).abs()), {})]
+
+
+def _functional(name, *shape, **kwargs):
+    return [lambda: (getattr(F, name), (_x(*shape),), kwargs)]
+
+
+def _call(fn, *make, **kwargs):
+    """A case: ``fn(*[m() for m in make], **kwargs)``."""
+    return lambda: (fn, tuple(m() for m in make), kwargs)
+
+
+CASES: dict = {}
+for _name in registry.OPS:
+    _info = registry.OPS[_name]
+    if _info.family == "unary":
+        CASES[_name] = _unary(_name)
+    elif _info.family in ("binary", "compare") and _name not in ("where", "logical_not",
+                                                                  "isnan", "isinf", "isfinite"):
+        CASES[_name] = _binary(_name)
+CASES["bitwise_not"] = [_call(framework.bitwise_not, lambda: _i(3, 4)),
+                        _call(framework.bitwise_not, lambda: _i(3, 4) > 0)]
+CASES["equal"] = [_call(framework.equal, lambda: _x(3, 4), lambda: _x(3, 4)),
+                  _call(framework.equal, lambda: _x(3, 4), lambda: _x(4))]
+CASES["round"] = _unary("round") + [_call(framework.round, lambda: _x(3, 4), decimals=1),
+                                    _call(framework.round, lambda: _x(3, 4), decimals=-1)]
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+              "bitwise_right_shift"):
+    CASES[_name] = _int_binary(_name)
+for _name in ("div", "divide"):
+    CASES[_name] = _binary(_name) + _binary(_name, rounding_mode="floor") + \
+        _binary(_name, rounding_mode="trunc")
+for _name in ("add", "sub", "subtract"):
+    CASES[_name] = _binary(_name) + _binary(_name, alpha=2)
+CASES["pow"] = _binary("pow") + [_call(framework.pow, lambda: _x(3, 4), lambda: 2.5)]
+CASES["lerp"] = [_call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.3),
+                 _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.7),
+                 _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: _x(4))]
+for _name in ("addcmul", "addcdiv"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4),
+                          lambda: _x(3, 4), value=0.5)]
+CASES["where"] = [_call(framework.where, lambda: _x(3, 4, grad=False) > 0, lambda: _x(3, 4),
+                        lambda: _x(4))]
+for _name in ("logical_not", "isnan", "isinf", "isfinite"):
+    CASES[_name] = _unary(_name) + [_call(getattr(framework, _name), lambda: _i(3, 4))]
+for _name in ("clamp", "clip"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: -0.5, lambda: 0.5),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4),
+                          lambda: _x(4))]
+CASES["clamp_min"] = [_call(framework.clamp_min, lambda: _x(3, 4), lambda: -0.5),
+                      _call(framework.clamp_min, lambda: _x(3, 4), lambda: _x(4))]
+CASES["clamp_max"] = [_call(framework.clamp_max, lambda: _x(3, 4), lambda: 0.5),
+                      _call(framework.clamp_max, lambda: _x(3, 4), lambda: _x(4))]
+
+# activation
+for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid",
+              "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "silu", "softplus",
+              "glu", "softmin", "hardshrink", "softshrink"):
+    CASES[_name] = _functional(_name, 3, 4)
+CASES["gelu"] = _functional("gelu", 3, 4) + _functional("gelu", 3, 4, approximate="tanh")
+for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "relu_"):
+    CASES[_name] = [_call(lambda x, _n=_name: getattr(F, _n)(x * 1), lambda: _x(3, 4))]
+CASES["prelu"] = [_call(F.prelu, lambda: _x(2, 3, 4), lambda: _x(3))]
+CASES["threshold"] = [_call(F.threshold, lambda: _x(3, 4), lambda: 0.1, lambda: 2.0)]
+# softmax, norm
+CASES["softmax"] = _functional("softmax", 3, 4, dim=1)
+CASES["log_softmax"] = _functional("log_softmax", 3, 4, dim=1)
+CASES["layer_norm"] = [_call(F.layer_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4),
+                             lambda: _x(4))]
+CASES["rms_norm"] = [_call(F.rms_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4))]
+CASES["group_norm"] = [_call(F.group_norm, lambda: _x(2, 4, 3), lambda: 2, lambda: _x(4),
+                             lambda: _x(4))]
+CASES["batch_norm"] = [
+    _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=True),
+    _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=False)]
+CASES["instance_norm"] = [
+    _call(F.instance_norm, lambda: _x(2, 4, 3), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4),
+          use_input_stats=True),
+    _call(F.instance_norm, lambda: _x(2, 4, 3), lambda: None, lambda: None, lambda: _x(4),
+          lambda: _x(4))]
+CASES["normalize"] = _functional("normalize", 3, 4)
+# matmul
+CASES["matmul"] = [_call(framework.matmul, lambda: _x(3, 4), lambda: _x(4, 2)),
+                   _call(framework.matmul, lambda: _x(2, 3, 4), lambda: _x(4)),
+                   # batch dims that do not merge: the broadcast operand is copied first
+                   _call(framework.matmul, lambda: _x(2, 1, 3, 4), lambda: _x(3, 4, 2))]
+CASES["mm"] = [_call(framework.mm, lambda: _x(3, 4), lambda: _x(4, 2))]
+CASES["bmm"] = [_call(framework.bmm, lambda: _x(2, 3, 4), lambda: _x(2, 4, 2))]
+CASES["mv"] = [_call(framework.mv, lambda: _x(3, 4), lambda: _x(4))]
+CASES["dot"] = [_call(framework.dot, lambda: _x(4), lambda: _x(4))]
+CASES["inner"] = [_call(framework.inner, lambda: _x(3, 4), lambda: _x(2, 4))]
+CASES["outer"] = [_call(framework.outer, lambda: _x(3), lambda: _x(4))]
+CASES["linear"] = [_call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4), lambda: _x(2)),
+                   _call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4)),
+                   # rows that do not fold into one matrix: copied first
+                   _call(lambda x, w: F.linear(x.transpose(0, 1), w), lambda: _x(4, 3, 4),
+                         lambda: _x(2, 4))]
+CASES["bilinear"] = [_call(F.bilinear, lambda: _x(3, 4), lambda: _x(3, 2), lambda: _x(5, 4, 2),
+                           lambda: _x(5))]
+CASES["addmm"] = [_call(framework.addmm, lambda: _x(3, 2), lambda: _x(3, 4), lambda: _x(4, 2),
+                        beta=0.5, alpha=2.0)]
+CASES["baddbmm"] = [_call(framework.baddbmm, lambda: _x(2, 3, 2), lambda: _x(2, 3, 4),
+                          lambda: _x(2, 4, 2), beta=0.5, alpha=2.0)]
+CASES["addmv"] = [_call(framework.addmv, lambda: _x(3), lambda: _x(3, 4), lambda: _x(4),
+                        beta=0.5, alpha=2.0)]
+CASES["tensordot"] = [_call(framework.tensordot, lambda: _x(2, 3, 4), lambda: _x(3, 4, 2),
+                            dims=2)]
+CASES["einsum"] = [_call(lambda a, b, eq=eq: framework.einsum(eq, a, b), lambda: _x(3, 3),
+                         lambda: _x(3, 3)) for eq in ("ij,jk->ik", "ij,ij->i", "ii,jk->ik")]
+CASES["cdist"] = [_call(framework.cdist, lambda: _x(3, 4), lambda: _x(2, 4), p=p)
+                  for p in (2.0, 1.0, 3.0)]
+# scan, reduce, sort, movement
+for _name in ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1)]
+for _name in ("sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "var", "std", "var_mean",
+              "std_mean", "logsumexp"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1)]
+for _name in ("sum", "mean", "prod", "argmax", "argmin", "var", "std", "var_mean", "std_mean"):
+    CASES[_name].append(_call(getattr(framework, _name), lambda: _x(3, 4)))
+for _name in ("max", "min"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4)),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
+CASES["sum_to_size"] = [_call(lambda x: x.sum_to_size((1, 4)), lambda: _x(3, 4))]
+CASES["norm"] = [_call(framework.norm, lambda: _x(3, 4)),
+                 _call(framework.norm, lambda: _x(3, 4), p=1, dim=1),
+                 _call(framework.norm, lambda: _x(3, 4), p=3, dim=1),
+                 _call(framework.norm, lambda: _x(3, 4), p=float("inf"), dim=1)]
+for _name in ("all", "any"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0),
+                    _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1)]
+CASES["sort"] = [_call(framework.sort, lambda: _x(3, 4), lambda: 1)]
+CASES["argsort"] = [_call(framework.argsort, lambda: _x(3, 4), lambda: 1)]
+CASES["topk"] = [_call(framework.topk, lambda: _x(3, 4), lambda: 2)]
+CASES["unique"] = [_call(framework.unique, lambda: _i(8)),
+                   _call(framework.unique, lambda: _i(8), return_inverse=True,
+                         return_counts=True)]
+CASES["bincount"] = [_call(framework.bincount, lambda: _i(8).abs()),
+                     _call(framework.bincount, lambda: _i(8).abs(), lambda: _x(8, grad=False))]
+CASES["searchsorted"] = [_call(framework.searchsorted, lambda: framework.arange(5.0),
+                               lambda: _x(3, grad=False))]
+for _name in ("tril", "triu", "fliplr", "flipud"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
+CASES["flip"] = [_call(framework.flip, lambda: _x(3, 4), lambda: [0])]
+CASES["roll"] = [_call(framework.roll, lambda: _x(3, 4), lambda: 1, lambda: 0)]
+CASES["repeat"] = [_call(lambda x: x.repeat(2, 1), lambda: _x(3, 4))]
+CASES["tile"] = [_call(framework.tile, lambda: _x(3, 4), lambda: (2, 1))]
+CASES["repeat_interleave"] = [
+    _call(framework.repeat_interleave, lambda: _x(3, 4), lambda: 2, lambda: 0),
+    _call(framework.repeat_interleave, lambda: _x(3, 4),
+          lambda: framework.tensor([1, 0, 2]), lambda: 0)]
+CASES["pad"] = [_call(F.pad, lambda: _x(2, 3, 4), lambda: (1, 1), mode=mode)
+                for mode in ("constant", "reflect", "replicate", "circular")]
+del _name, _info
+
+
+@contextlib.contextmanager
+def recording():
+    """Record the names of the contract kernels called on the cpu backend namespace."""
+    backend = for_device(framework.device("cpu"))
+    calls: set = set()
+    originals = {name: getattr(backend, name) for name in contract.kernel_names()}
+
+    def recorder(name, fn):
+        def kernel(*args, **kwargs):
+            calls.add(name)
+            return fn(*args, **kwargs)
+        return kernel
+
+    for name, fn in originals.items():
+        setattr(backend, name, recorder(name, fn))
+    try:
+        yield calls
+    finally:
+        for name, fn in originals.items():
+            setattr(backend, name, fn)
+
+
+def _tensors(value) -> list:
+    if isinstance(value, framework.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def recorded_kernels(name: str) -> set:
+    """The kernels op ``name``'s cases call: forward, then backward where differentiable."""
+    differentiable = registry.OPS[name].differentiable
+    called: set = set()
+    for case in CASES[name]:
+        fn, args, kwargs = case()
+        with recording() as calls:
+            out = fn(*args, **kwargs)
+        called |= calls
+        inputs = [t for t in _tensors(args) if t.requires_grad]
+        outputs = [t for t in _tensors(out) if t.requires_grad]
+        if differentiable and inputs and outputs:
+            grads = [framework.ones_like(t) for t in outputs]
+            with recording() as calls:
+                framework.autograd.grad(outputs, inputs, grads, allow_unused=True)
+            called |= calls
+    return called
+
+
+CHECKED_OPS = sorted(name for name, info in registry.OPS.items() if info.family in CHECKED)
+
+
+def test_every_checked_op_has_a_case():
+    assert [name for name in CHECKED_OPS if name not in CASES] == []
+
+
+@pytest.mark.parametrize("name", CHECKED_OPS)
+def test_registered_kernels_are_the_kernels_called(name):
+    called = recorded_kernels(name)
+    registered = set(registry.OPS[name].kernels)
+    assert called == registered, (
+        f"{name}: registered {sorted(registered)}, called {sorted(called)} "
+        f"(missing {sorted(called - registered)}, never called {sorted(registered - called)})")
+
+
+def test_the_recorder_sees_every_call_path():
+    """A kernel reached as ``backend(t).name`` and through ``getattr(for_device(d), name)``."""
+    x = _x(3, grad=False)
+    with recording() as calls:
+        framework.exp(x)  # untracked fast path: getattr(for_device(device), "exp")
+        F.softmax(x, 0)  # Function.forward: backend(x).softmax
+    assert calls == {"exp", "softmax"}
