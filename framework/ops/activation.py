@@ -360,14 +360,14 @@ for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsig
               "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid"):
     register(_name, "activation", ("activation", "activation_backward"))
 for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
-    register(_name, "activation", ("activation", "activation_backward", "copy_", "empty", "mul"))
+    register(_name, "activation", ("activation", "activation_backward", "copy_", "empty"))
 del _name
 # (the backward of gelu, silu and softplus is written in framework ops: its kernels are listed)
 register("gelu", "activation", ("gelu", "gelu_tanh", "add", "div", "eq", "exp", "mul", "square",
                                 "sub", "tanh", "where"))
 register("silu", "activation", ("silu", "add", "mul", "sigmoid", "sub"))
 register("softplus", "activation", ("softplus", "gt", "mul", "sigmoid", "where"))
-register("relu_", "activation", ("relu", "copy_", "le", "mul", "where"))
+register("relu_", "activation", ("relu", "copy_", "le", "where"))
 register("glu", "activation", ("sigmoid", "mul", "add", "copy_", "full", "sub"))
 register("prelu", "activation", ("gt", "mul", "where", "add", "sum"))
 

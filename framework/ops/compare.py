@@ -299,6 +299,9 @@ def clamp_max(input: Tensor, max: Operand) -> Tensor:  # noqa: A002
     return out if isinstance(max, Tensor) else rename_node(out, "ClampMaxBackward0")
 
 
+# ---------------------------------------------------------------------------------------
+# Closeness and equality of whole tensors
+# ---------------------------------------------------------------------------------------
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """``|input - other| <= atol + rtol * |other|`` elementwise (bool), or exactly equal."""

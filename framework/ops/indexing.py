@@ -64,25 +64,45 @@ TENSOR_METHODS = (
     "masked_select", "nonzero", "argwhere", "take_along_dim",
 )
 
-_REDUCE_KERNELS = ("scatter_reduce", "scatter", "scatter_add", "gather")
-for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter", "scatter_reduce")),
-                        ("scatter_", ("scatter", "scatter_reduce")),
-                        ("scatter_add", ("scatter_add",)),
-                        ("scatter_add_", ("scatter_add",)), ("index_select", ("gather",)),
-                        ("index_add", ("scatter_add",)), ("index_add_", ("scatter_add",)),
-                        ("index_copy", ("scatter",)), ("index_copy_", ("scatter",)),
-                        ("scatter_reduce", _REDUCE_KERNELS), ("scatter_reduce_", _REDUCE_KERNELS),
-                        ("index_reduce", _REDUCE_KERNELS), ("index_reduce_", _REDUCE_KERNELS),
-                        ("index_put", ("scatter", "scatter_add", "nonzero")),
-                        ("index_put_", ("scatter", "scatter_add", "nonzero")),
-                        ("masked_fill", ("where",)), ("masked_fill_", ("where",)),
-                        ("masked_select", ("nonzero", "gather")),
-                        ("take_along_dim", ("gather",)), ("embedding", ("gather",))):
-    register(_name, "indexing", _kernels)
+for _name in ("gather", "index_select", "take_along_dim", "embedding"):
+    register(_name, "indexing", ("gather", "amax", "amin", "full", "scatter_add", "to_numpy"))
+register("scatter", "indexing", (
+    "scatter", "scatter_reduce", "amax", "amin", "full", "gather", "to_numpy",
+))
+register("scatter_", "indexing", (
+    "scatter", "scatter_reduce", "amax", "amin", "copy_", "full", "gather", "to_numpy",
+))
+register("scatter_add", "indexing", ("scatter_add", "amax", "amin", "gather", "to_numpy"))
+register("scatter_add_", "indexing", ("scatter_add", "amax", "amin", "copy_", "gather", "to_numpy"))
+register("index_add", "indexing", ("scatter_add", "amax", "amin", "gather", "mul", "to_numpy"))
+register("index_add_", "indexing", (
+    "scatter_add", "amax", "amin", "copy_", "gather", "mul", "to_numpy",
+))
+register("index_copy", "indexing", ("scatter", "amax", "amin", "full", "gather", "to_numpy"))
+register("index_copy_", "indexing", (
+    "scatter", "amax", "amin", "copy_", "full", "gather", "to_numpy",
+))
+for _name in ("scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_"):
+    register(_name, "indexing", (
+        "scatter_reduce", "scatter_add", "gather", "amax", "amin", "copy_", "div", "empty", "eq",
+        "mul", "to_numpy",
+    ))
+register("index_put", "indexing", (
+    "scatter", "scatter_add", "nonzero", "amax", "amin", "full", "gather", "sum", "to_numpy",
+))
+register("index_put_", "indexing", (
+    "scatter", "scatter_add", "nonzero", "amax", "amin", "copy_", "full", "gather", "sum",
+    "to_numpy",
+))
+register("masked_fill", "indexing", ("where", "full"))
+register("masked_fill_", "indexing", ("where", "copy_", "full"))
+register("masked_select", "indexing", ("nonzero", "gather", "full", "scatter_add"))
 for _name in ("nonzero", "argwhere"):
     register(_name, "indexing", ("nonzero",), differentiable=False)
-register("one_hot", "indexing", ("scatter",), differentiable=False)
-del _name, _kernels
+register("one_hot", "indexing", (
+    "scatter", "amax", "amin", "full", "to_numpy",
+), differentiable=False)
+del _name
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
 
@@ -1122,4 +1142,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     return weights.matmul(rows)
 
 
-register("embedding_bag", "indexing", ("gather", "matmul", "sum"))
+register("embedding_bag", "indexing", ("gather", "matmul", "sum", "amax", "amin", "any", "arange",
+                                       "clamp", "copy_", "div", "empty", "eq", "full", "le", "mul",
+                                       "scatter_add", "sub", "to_numpy", "where"))

@@ -35,9 +35,18 @@ TENSOR_METHODS = (
     "bitwise_not_", "bitwise_left_shift_", "bitwise_right_shift_",
 )
 
-for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "uniform_",
-              "normal_", "bernoulli_", "exponential_", "random_"):
-    register(_name, "inplace", ("copy_",))
+register("add_", "inplace", ("copy_", "add", "sum"))
+register("sub_", "inplace", ("copy_", "neg", "sub", "sum"))
+register("mul_", "inplace", ("copy_", "empty", "mul", "sum"))
+register("div_", "inplace", ("copy_", "div", "empty", "mul", "neg", "sum"))
+for _name in ("zero_", "fill_", "copy_"):
+    register(_name, "inplace", ("copy_", "empty", "full", "sum"))
+register("clamp_", "inplace", ("copy_", "clamp", "empty", "ge", "le", "logical_and", "where"))
+register("uniform_", "inplace", ("copy_", "empty", "full", "rand"))
+register("normal_", "inplace", ("copy_", "empty", "full", "randn"))
+register("bernoulli_", "inplace", ("copy_", "empty", "full", "lt", "rand"))
+register("exponential_", "inplace", ("copy_", "empty", "full", "log1p", "mul", "neg", "rand"))
+register("random_", "inplace", ("copy_", "empty", "full", "randint"))
 del _name
 
 

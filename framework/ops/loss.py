@@ -602,24 +602,46 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _apply_reduction(loss, reduction)
 
 
-_COMPOSITE_KERNELS = {
-    "mse_loss": ("sub", "square", "mean"), "l1_loss": ("sub", "abs", "mean"),
-    "smooth_l1_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
-    "huber_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
-    "binary_cross_entropy": ("log", "clamp", "mul", "mean", "device_assert"),
-    "binary_cross_entropy_with_logits": ("activation", "activation_backward", "mul", "mean"),
-    "kl_div": ("log", "exp", "where", "mul", "sum"),
-    "cosine_similarity": ("mul", "div", "sum", "clamp"),
-    "cosine_embedding_loss": ("mul", "sum", "sqrt", "where", "clamp"),
-    "margin_ranking_loss": ("sub", "mul", "clamp"),
-    "pairwise_distance": ("sub", "add", "sum", "pow"),
-    "triplet_margin_loss": ("sub", "add", "sum", "pow", "minimum", "clamp"),
-}
-register("cross_entropy", "loss", ("cross_entropy_forward", "cross_entropy_backward", "sum"))
-register("nll_loss", "loss", ("nll_loss_forward", "nll_loss_backward", "sum"))
-for _name, _kernels in _COMPOSITE_KERNELS.items():
-    register(_name, "loss", _kernels)
-del _name, _kernels
+register("cross_entropy", "loss", (
+    "cross_entropy_forward", "cross_entropy_backward", "sum", "any", "div", "full", "ge",
+    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy",
+))
+register("nll_loss", "loss", (
+    "nll_loss_forward", "nll_loss_backward", "sum", "any", "div", "full", "ge", "logical_and",
+    "logical_or", "lt", "ne", "to_numpy",
+))
+register("mse_loss", "loss", ("sub", "square", "mean", "div", "mul", "neg"))
+register("l1_loss", "loss", ("sub", "abs", "mean", "div", "mul", "neg", "sign"))
+for _name in ("smooth_l1_loss", "huber_loss"):
+    register(_name, "loss", (
+        "sub", "abs", "ge", "logical_not", "square", "where", "mean", "add", "div", "mul", "neg",
+        "sign",
+    ))
+register("binary_cross_entropy", "loss", (
+    "log", "clamp", "mul", "mean", "device_assert", "add", "div", "ge", "gt", "logical_not",
+    "logical_or", "lt", "neg", "sub", "where",
+))
+register("binary_cross_entropy_with_logits", "loss", (
+    "activation", "activation_backward", "mul", "mean", "add", "div", "neg", "sub",
+))
+register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
+register("cosine_similarity", "loss", (
+    "mul", "div", "sum", "clamp", "add", "eq", "neg", "sqrt", "sub", "where",
+))
+register("cosine_embedding_loss", "loss", (
+    "mul", "sum", "sqrt", "where", "clamp", "add", "div", "eq", "ge", "mean", "neg", "sub",
+))
+register("margin_ranking_loss", "loss", (
+    "sub", "mul", "clamp", "add", "div", "ge", "mean", "neg", "where",
+))
+register("pairwise_distance", "loss", (
+    "sub", "add", "sum", "div", "eq", "mul", "neg", "sqrt", "where", "abs", "sign",
+))
+register("triplet_margin_loss", "loss", (
+    "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where", "gt",
+    "lt", "minimum",
+))
+del _name
 
 
 # Under framework.autocast these run in float32 (half-precision inputs cast up).

@@ -291,9 +291,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 register("dropout", "random", ("dropout",))
 for _name in ("dropout1d", "dropout2d", "dropout3d"):
-    register(_name, "random", ("rand", "ge", "mul"))
+    register(_name, "random", ("rand", "ge", "mul", "copy_", "div", "empty"))
 for _name in ("alpha_dropout", "feature_alpha_dropout"):
-    register(_name, "random", ("rand", "ge", "mul", "add"))
+    register(_name, "random", ("rand", "ge", "mul", "add", "copy_", "empty", "sub"))
+register("bernoulli", "random", (
+    "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
+), differentiable=False)
+register("multinomial", "random", (
+    "multinomial", "device_assert", "eq", "ge", "gt", "logical_and", "sub", "sum",
+), differentiable=False)
 del _name
-register("bernoulli", "random", ("rand", "lt", "device_assert"), differentiable=False)
-register("multinomial", "random", ("multinomial", "device_assert"), differentiable=False)
