@@ -25,6 +25,7 @@ from .serialization import load, save
 from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor
+from .tensor import install_methods as _install_tensor_methods
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ def _reexport(module) -> None:
 
 for _module in ops.public_families():
     _reexport(_module)
+    _install_tensor_methods(_module)
 del _module
 
 from . import accelerator, amp, backends, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)

@@ -12,7 +12,7 @@ import math
 from . import dtypes
 from .autograd.grad_mode import no_grad
 from .ops import creation
-from .ops import elementwise as ew
+from .ops import compare, unary
 from .ops import shape as shape_ops
 from .tensor import Tensor
 
@@ -191,9 +191,9 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
     if isinstance(p, Categorical) and isinstance(q, Categorical):
         t = p.probs * (p.logits - q.logits)
-        return ew.where(p.probs == 0, 0.0, t).sum(-1)
+        return compare.where(p.probs == 0, 0.0, t).sum(-1)
     if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
-        return (p.probs * (ew.sigmoid(p.logits).log() - ew.sigmoid(q.logits).log())
-                + (1 - p.probs) * (ew.sigmoid(-p.logits).log() - ew.sigmoid(-q.logits).log()))
+        return (p.probs * (unary.sigmoid(p.logits).log() - unary.sigmoid(q.logits).log())
+                + (1 - p.probs) * (unary.sigmoid(-p.logits).log() - unary.sigmoid(-q.logits).log()))
     raise NotImplementedError(f"kl_divergence is not implemented for {type(p).__name__} and "
                               f"{type(q).__name__}")

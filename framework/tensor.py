@@ -431,47 +431,47 @@ class Tensor:
 
     # operators ------------------------------------------------------------
     def __add__(self, other):
-        return _elementwise().add(self, other)
+        return _binary().add(self, other)
 
     def __radd__(self, other):
-        return _elementwise().add(other, self)
+        return _binary().add(other, self)
 
     def __sub__(self, other):
-        return _elementwise().sub(self, other)
+        return _binary().sub(self, other)
 
     def __rsub__(self, other):
         from .autograd.function import rename_node
-        return rename_node(_elementwise().sub(other, self), "RsubBackward1", public=(1,))
+        return rename_node(_binary().sub(other, self), "RsubBackward1", public=(1,))
 
     def __mul__(self, other):
-        return _elementwise().mul(self, other)
+        return _binary().mul(self, other)
 
     def __rmul__(self, other):
-        return _elementwise().mul(other, self)
+        return _binary().mul(other, self)
 
     def __truediv__(self, other):
-        return _elementwise().div(self, other)
+        return _binary().div(self, other)
 
     def __rtruediv__(self, other):
-        return _elementwise().div(other, self)
+        return _binary().div(other, self)
 
     def __floordiv__(self, other):
-        return _elementwise().floor_divide(self, other)
+        return _binary().floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return _elementwise().floor_divide(other, self)
+        return _binary().floor_divide(other, self)
 
     def __mod__(self, other):
-        return _elementwise().remainder(self, other)
+        return _binary().remainder(self, other)
 
     def __rmod__(self, other):
-        return _elementwise().remainder(other, self)
+        return _binary().remainder(other, self)
 
     def __pow__(self, other):
-        return _elementwise().pow(self, other)
+        return _binary().pow(self, other)
 
     def __rpow__(self, other):
-        return _elementwise().pow(other, self)
+        return _binary().pow(other, self)
 
     def __matmul__(self, other):
         return _matmul().matmul(self, other)
@@ -480,68 +480,68 @@ class Tensor:
         return _matmul().matmul(other, self)
 
     def __neg__(self):
-        return _elementwise().neg(self)
+        return _unary().neg(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _elementwise().abs(self)
+        return _unary().abs(self)
 
     def __invert__(self):
-        return _elementwise().bitwise_not(self)
+        return _unary().bitwise_not(self)
 
     def __and__(self, other):
-        return _elementwise().bitwise_and(self, other)
+        return _binary().bitwise_and(self, other)
 
     def __rand__(self, other):
-        return _elementwise().bitwise_and(other, self)
+        return _binary().bitwise_and(other, self)
 
     def __or__(self, other):
-        return _elementwise().bitwise_or(self, other)
+        return _binary().bitwise_or(self, other)
 
     def __ror__(self, other):
-        return _elementwise().bitwise_or(other, self)
+        return _binary().bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _elementwise().bitwise_xor(self, other)
+        return _binary().bitwise_xor(self, other)
 
     def __rxor__(self, other):
-        return _elementwise().bitwise_xor(other, self)
+        return _binary().bitwise_xor(other, self)
 
     def __lshift__(self, other):
-        return _elementwise().bitwise_left_shift(self, other)
+        return _binary().bitwise_left_shift(self, other)
 
     def __rlshift__(self, other):
-        return _elementwise().bitwise_left_shift(other, self)
+        return _binary().bitwise_left_shift(other, self)
 
     def __rshift__(self, other):
-        return _elementwise().bitwise_right_shift(self, other)
+        return _binary().bitwise_right_shift(self, other)
 
     def __rrshift__(self, other):
-        return _elementwise().bitwise_right_shift(other, self)
+        return _binary().bitwise_right_shift(other, self)
 
     def __eq__(self, other):
         if other is None:
             return False
-        return _elementwise().eq(self, other)
+        return _compare().eq(self, other)
 
     def __ne__(self, other):
         if other is None:
             return True
-        return _elementwise().ne(self, other)
+        return _compare().ne(self, other)
 
     def __lt__(self, other):
-        return _elementwise().lt(self, other)
+        return _compare().lt(self, other)
 
     def __le__(self, other):
-        return _elementwise().le(self, other)
+        return _compare().le(self, other)
 
     def __gt__(self, other):
-        return _elementwise().gt(self, other)
+        return _compare().gt(self, other)
 
     def __ge__(self, other):
-        return _elementwise().ge(self, other)
+        return _compare().ge(self, other)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -585,7 +585,7 @@ class Tensor:
 
     def where(self, condition, y) -> "Tensor":
         """``self`` where ``condition`` else ``y``: ``framework.where(condition, self, y)``."""
-        return _elementwise().where(condition, self, y)
+        return _compare().where(condition, self, y)
 
     def __getitem__(self, index):
         from .ops import shape
@@ -824,14 +824,23 @@ def _shape_args(args) -> tuple:
     return tuple(args)
 
 
-_ELEMENTWISE = __name__.rpartition(".")[0] + ".ops.elementwise"
+def _op_module(family: str):
+    """An accessor of ``framework.ops.<family>`` for the operators: a dict lookup per use
+    (the module is imported on the first call, after ``framework.ops`` exists)."""
+    name = __name__.rpartition(".")[0] + ".ops." + family
 
-
-def _elementwise():
-    module = sys.modules.get(_ELEMENTWISE)  # a dict lookup: operators call this on every use
-    if module is None:
-        from .ops import elementwise as module
+    def module():
+        found = sys.modules.get(name)
+        if found is None:
+            import importlib
+            found = importlib.import_module(name)
+        return found
     return module
+
+
+_unary = _op_module("unary")
+_binary = _op_module("binary")
+_compare = _op_module("compare")
 
 
 def _matmul():
@@ -839,10 +848,9 @@ def _matmul():
     return matmul
 
 
-def _forward_method(family: str, name: str):
-    """A Tensor method ``t.name(...)`` that calls ``framework.ops.<family>.name(t, ...)``."""
+def _forward_method(module_name: str, name: str):
+    """A Tensor method ``t.name(...)`` that calls ``<module_name>.name(t, ...)``."""
     import importlib
-    module_name = f"framework.ops.{family}"
 
     def method(self, *args, **kwargs):
         return getattr(importlib.import_module(module_name), name)(self, *args, **kwargs)
@@ -853,91 +861,13 @@ def _forward_method(family: str, name: str):
     return method
 
 
-# Tensor methods that are the op of the same name with the tensor as first argument.
-FORWARDED_METHODS = {
-    "elementwise": (
-        "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p",
-        "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign",
-        "floor", "ceil", "round", "trunc", "frac", "reciprocal", "square", "add", "sub",
-        "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
-        "remainder", "fmod", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt",
-        "ge", "greater", "less", "greater_equal", "less_equal", "not_equal", "logical_and",
-        "logical_or", "logical_xor", "logical_not", "where", "clamp", "clip", "clamp_min",
-        "clamp_max", "isnan", "isinf", "isfinite", "lerp", "addcmul", "addcdiv", "equal",
-        "allclose", "isclose", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
-        "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfc",
-        "erfinv", "copysign", "logaddexp", "logaddexp2", "hypot", "bitwise_and", "bitwise_or",
-        "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-    ),
-    "reduce": (
-        "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-        "logsumexp", "all", "any", "sum_to_size", "norm",
-    ),
-    "matmul": ("matmul", "mm", "bmm", "mv", "dot", "outer", "addmm", "baddbmm", "addmv",
-               "inner"),
-    "shape": (
-        "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze",
-        "flatten", "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim",
-        "moveaxis", "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal",
-        "diag", "diag_embed", "trace", "diff", "type_as",
-    ),
-    "inplace": (
-        "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_",
-        "sigmoid_", "tanh_", "relu_", "clamp_", "clamp_min_", "clamp_max_", "zero_", "fill_",
-        "copy_", "floor_", "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_",
-        "uniform_", "normal_", "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_",
-        "floor_divide_", "sin_", "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_",
-        "transpose_", "clip_", "log2_", "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_",
-        "atan2_", "negative_", "absolute_", "multiply_", "subtract_", "divide_", "true_divide_",
-        "bernoulli_", "exponential_", "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_",
-        "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
-        "arctanh_", "erf_", "erfc_", "erfinv_", "copysign_", "hypot_", "bitwise_and_",
-        "bitwise_or_", "bitwise_xor_", "bitwise_not_", "bitwise_left_shift_",
-        "bitwise_right_shift_",
-    ),
-    # indexing ops
-    "indexing": (
-        "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select",
-        "index_add", "index_add_", "index_copy", "index_copy_", "index_put", "index_put_",
-        "scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_",
-        "masked_fill", "masked_fill_", "masked_select", "nonzero", "argwhere", "take_along_dim",
-    ),
-    # movement ops
-    "movement": (
-        "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
-    ),
-    # scan ops
-    "scan": (
-        "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
-    ),
-    # sort ops
-    "sort": (
-        "sort", "argsort", "topk", "unique", "bincount",
-    ),
-    # conv ops
-    "conv": (
-    ),
-    # pool ops
-    "pool": (
-    ),
-    # norm ops
-    "norm": ("softmax", "log_softmax"),
-    # activation ops
-    "activation": ("prelu",),
-    # loss ops
-    "loss": (
-    ),
-    # random ops
-    "random": (
-        "bernoulli", "multinomial",
-    ),
-    # attention ops
-    "attention": (
-    ),
-}
+def install_methods(module) -> None:
+    """Add the Tensor methods an op module declares in ``TENSOR_METHODS``.
 
-for _family, _names in FORWARDED_METHODS.items():
-    for _name in _names:
-        if not hasattr(Tensor, _name):
-            setattr(Tensor, _name, _forward_method(_family, _name))
-del _family, _names, _name
+    Each ``t.name(*args)`` calls ``module.name(t, *args)``, looked up at call
+    time; names ``Tensor`` defines itself (``where``, ``split``, ...) are
+    left alone. ``framework/__init__.py`` calls this for every public family.
+    """
+    for name in module.TENSOR_METHODS:
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, _forward_method(module.__name__, name))

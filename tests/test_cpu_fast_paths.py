@@ -17,7 +17,7 @@ import pytest
 import framework
 from framework import dtypes
 from framework._backends.numpy import _arrays, elementwise as np_elementwise, optim as np_optim
-from framework.ops import _util, elementwise
+from framework.ops import _pointwise, _util
 
 SHAPES = [(), (3,), (2, 3)]
 
@@ -37,9 +37,10 @@ def test_fast_result_type_agrees_with_result_type(default):
         for a, b in itertools.product(operands, repeat=2):
             if not any(isinstance(x, framework.Tensor) for x in (a, b)):
                 continue
-            fast = elementwise._fast_result_type("add", a, b)
+            fast = _pointwise._fast_result_type("add", a, b)
             if fast is not None:
                 assert fast is dtypes.result_type(a, b), (a, b)
+            assert _pointwise.promote("add", a, b)[2] is dtypes.result_type(a, b), (a, b)
     finally:
         dtypes.set_default_dtype(previous)
 

@@ -8,7 +8,6 @@ import framework  # noqa: F401 - registers every op
 from framework._backends import contract
 from framework.ops import registry
 from framework.ops import PUBLIC_FAMILIES
-from framework.tensor import FORWARDED_METHODS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPS_MD = os.path.join(ROOT, "docs", "ops.md")
@@ -61,8 +60,72 @@ def test_registered_ops_are_public(family):
     assert not hidden, f"registered {family} ops with no function or Tensor method: {hidden}"
 
 
-@pytest.mark.parametrize("family", sorted(FORWARDED_METHODS))
-def test_forwarded_methods_exist_in_their_ops_module(family):
+# Every Tensor method forwarded to an op (``t.name(...)`` -> ``name(t, ...)``), as it was when
+# the op modules took over declaring them (TENSOR_METHODS); a move must not drop one.
+FORWARDED_TENSOR_METHODS = frozenset((
+    'abs', 'abs_', 'absolute', 'absolute_', 'acos', 'acos_', 'acosh', 'acosh_', 'add', 'add_',
+    'addcdiv', 'addcdiv_', 'addcmul', 'addcmul_', 'addmm', 'addmv', 'all', 'allclose', 'amax',
+    'amin', 'any', 'arccos', 'arccos_', 'arccosh', 'arccosh_', 'arcsin', 'arcsin_', 'arcsinh',
+    'arcsinh_', 'arctan', 'arctan_', 'arctanh', 'arctanh_', 'argmax', 'argmin', 'argsort',
+    'argwhere', 'asin', 'asin_', 'asinh', 'asinh_', 'atan', 'atan2', 'atan2_', 'atan_', 'atanh',
+    'atanh_', 'baddbmm', 'bernoulli', 'bernoulli_', 'bincount', 'bitwise_and', 'bitwise_and_',
+    'bitwise_left_shift', 'bitwise_left_shift_', 'bitwise_not', 'bitwise_not_', 'bitwise_or',
+    'bitwise_or_', 'bitwise_right_shift', 'bitwise_right_shift_', 'bitwise_xor', 'bitwise_xor_',
+    'bmm', 'broadcast_to', 'ceil', 'ceil_', 'chunk', 'clamp', 'clamp_', 'clamp_max',
+    'clamp_max_', 'clamp_min', 'clamp_min_', 'clip', 'clip_', 'clone', 'contiguous', 'copy_',
+    'copysign', 'copysign_', 'cos', 'cos_', 'cosh', 'cosh_', 'cummax', 'cummin', 'cumprod',
+    'cumsum', 'diag', 'diag_embed', 'diagonal', 'diff', 'div', 'div_', 'divide', 'divide_',
+    'dot', 'eq', 'equal', 'erf', 'erf_', 'erfc', 'erfc_', 'erfinv', 'erfinv_', 'exp', 'exp2',
+    'exp2_', 'exp_', 'expand_as', 'expm1', 'expm1_', 'exponential_', 'fill_', 'flatten', 'flip',
+    'fliplr', 'flipud', 'floor', 'floor_', 'floor_divide', 'floor_divide_', 'fmod', 'fmod_',
+    'frac', 'frac_', 'gather', 'ge', 'greater', 'greater_equal', 'gt', 'hypot', 'hypot_',
+    'index_add', 'index_add_', 'index_copy', 'index_copy_', 'index_put', 'index_put_',
+    'index_reduce', 'index_reduce_', 'index_select', 'inner', 'isclose', 'isfinite', 'isinf',
+    'isnan', 'le', 'lerp', 'lerp_', 'less', 'less_equal', 'log', 'log10', 'log10_', 'log1p',
+    'log1p_', 'log2', 'log2_', 'log_', 'log_softmax', 'logaddexp', 'logaddexp2', 'logcumsumexp',
+    'logical_and', 'logical_not', 'logical_not_', 'logical_or', 'logical_xor', 'logsumexp',
+    'lt', 'masked_fill', 'masked_fill_', 'masked_select', 'matmul', 'max', 'maximum', 'mean',
+    'min', 'minimum', 'mm', 'moveaxis', 'movedim', 'mul', 'mul_', 'multinomial', 'multiply',
+    'multiply_', 'mv', 'narrow', 'ne', 'neg', 'neg_', 'negative', 'negative_', 'nonzero',
+    'norm', 'normal_', 'not_equal', 'outer', 'pow', 'pow_', 'prelu', 'prod', 'random_',
+    'reciprocal', 'reciprocal_', 'relu', 'relu_', 'remainder', 'remainder_', 'repeat',
+    'repeat_interleave', 'reshape_as', 'roll', 'round', 'round_', 'rsqrt', 'rsqrt_', 'scatter',
+    'scatter_', 'scatter_add', 'scatter_add_', 'scatter_reduce', 'scatter_reduce_', 'select',
+    'sigmoid', 'sigmoid_', 'sign', 'sign_', 'sin', 'sin_', 'sinh', 'sinh_', 'softmax', 'sort',
+    'split', 'sqrt', 'sqrt_', 'square', 'square_', 'squeeze', 'squeeze_', 'std', 'sub', 'sub_',
+    'subtract', 'subtract_', 'sum', 'sum_to_size', 'swapaxes', 'swapdims', 't', 't_',
+    'take_along_dim', 'tan', 'tan_', 'tanh', 'tanh_', 'tile', 'topk', 'trace', 'transpose',
+    'transpose_', 'tril', 'triu', 'true_divide', 'true_divide_', 'trunc', 'trunc_', 'type_as',
+    'unbind', 'unflatten', 'uniform_', 'unique', 'unsqueeze', 'unsqueeze_', 'var', 'view_as',
+    'where', 'zero_'
+))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_declared_tensor_methods_are_ops_of_their_module(family):
     module = importlib.import_module(f"framework.ops.{family}")
-    missing = [name for name in FORWARDED_METHODS[family] if not callable(getattr(module, name, None))]
-    assert not missing, f"Tensor methods forwarded to framework.ops.{family} that it lacks: {missing}"
+    missing = [name for name in module.TENSOR_METHODS
+               if not callable(getattr(module, name, None))
+               or not callable(getattr(framework.Tensor, name, None))]
+    assert not missing, (f"framework.ops.{family}.TENSOR_METHODS names with no op in the module "
+                         f"or no Tensor method: {missing}")
+
+
+def test_declared_tensor_methods_match_the_snapshot():
+    declared = [name for family in FAMILIES
+                for name in importlib.import_module(f"framework.ops.{family}").TENSOR_METHODS]
+    assert len(declared) == len(set(declared)), "a Tensor method declared by two op modules"
+    assert set(declared) == FORWARDED_TENSOR_METHODS
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_forwarded_tensor_methods_call_their_op(family, monkeypatch):
+    """``t.name(...)`` resolves ``framework.ops.<family>.name`` at call time."""
+    module = importlib.import_module(f"framework.ops.{family}")
+    t = framework.zeros(2)
+    for name in module.TENSOR_METHODS:
+        if getattr(framework.Tensor, name).__qualname__ != f"Tensor.{name}" or \
+                getattr(framework.Tensor, name).__doc__ != f"See ``framework.{name}``.":
+            continue  # defined by Tensor itself
+        monkeypatch.setattr(module, name, lambda *args, _name=name, **kwargs: (_name, args, kwargs))
+        assert getattr(t, name)(1, k=2) == (name, (t, 1), {"k": 2}), name

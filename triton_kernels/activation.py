@@ -1,5 +1,9 @@
-"""Parameterized activations: one forward and one backward elementwise kernel, the op a constexpr.
+"""Activations: gelu/silu/softplus, and the parameterized ones (forward and backward kernels).
 
+``activation_unary_kernel`` computes gelu, gelu_tanh, silu and softplus
+like ``triton_kernels.elementwise.unary_kernel`` (the same arguments and
+flat-index / 6-d strided paths; the op a constexpr). The parameterized
+activations have one forward and one backward kernel, the op a constexpr:
 ``OP`` picks the activation at compile time (an ``if`` chain on the
 constexpr, so only its code is compiled); ``p0``/``p1`` carry its scalar
 parameters (leaky_relu: slope; elu: alpha, scale; celu: alpha; hardtanh:
@@ -14,7 +18,8 @@ fp64 for fp64); ``exp`` overflow gives the right limits (inf, 0).
 import triton
 import triton.language as tl
 
-from .elementwise import _convert, _div, _expm1, _log1p, _sigmoid, _tanh
+from .elementwise import _convert, _coords, _div, _expm1, _log1p, _sigmoid, _tanh
+from .strided import offset6
 
 ACTIVATION_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
 
@@ -25,6 +30,56 @@ def _softplus(x):
     return tl.maximum(x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
 
 
+# gelu / silu / softplus -----------------------------------------------------------------------
+@triton.jit
+def _unary_activation(x, p0, p1, OP: tl.constexpr):
+    """The activation ``OP`` on a block ``x`` (already in the compute type); softplus reads
+    ``p0`` = beta and ``p1`` = threshold."""
+    if OP == "gelu":
+        r = 0.5 * x * (1.0 + tl.erf(x * 0.70710678118654752440))
+    elif OP == "gelu_tanh":
+        inner = 0.79788456080286535588 * (x + 0.044715 * x * x * x)
+        r = 0.5 * x * (1.0 + _tanh(inner))
+    elif OP == "silu":
+        r = _div(x, 1.0 + tl.exp(-x))
+    elif OP == "softplus":
+        y = x * p0
+        r = tl.where(y > p1, x, _div(_log1p(tl.exp(y)), tl.full(x.shape, p0, x.dtype)))
+    else:
+        tl.static_assert(False, "unknown activation")
+    return r
+
+
+# Not specialized: the sizes and strides of the STRIDED path (as elementwise.unary_kernel's).
+_UNARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
+                         "s0", "s1", "s2", "s3", "s4", "s5")
+
+
+@triton.jit(do_not_specialize=_UNARY_UNSPECIALIZED)
+def activation_unary_kernel(out_ptr, x_ptr, n,
+                            size1, size2, size3, size4, size5,
+                            s0, s1, s2, s3, s4, s5,
+                            p0, p1,
+                            OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+                            INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
+
+    ``x`` is read at flat index i (contiguous, same shape) or, when ``STRIDED``,
+    at the 6-d coordinates of i times the strides ``s0..s5``.
+    """
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    if STRIDED:
+        i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
+        x_off = offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
+    else:
+        x_off = idx
+    x = tl.load(x_ptr + x_off, mask=mask).to(COMPUTE)
+    r = _unary_activation(x, p0, p1, OP)
+    tl.store(out_ptr + idx, r.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+# Parameterized activations -----------------------------------------------------------------------
 @triton.jit
 def _min0(x):
     """``min(x, 0)`` that keeps NaN (``tl.minimum`` alone would turn NaN into 0)."""
@@ -153,3 +208,15 @@ COMPILE_SPECS = [
 ]
 COMPILE_SPECS = [dict(spec, num_warps=ACTIVATION_CONFIGS[0]["num_warps"], no_spills=True)
                  for spec in COMPILE_SPECS]
+# activation_unary_kernel runs at elementwise.unary_kernel's launch config (8 warps).
+_UNARY_ARGS = {"p0": "fp32", "p1": "fp32"}
+COMPILE_SPECS += [dict(spec, num_warps=8, no_spills=True) for spec in [
+    {"kernel": "activation_unary_kernel", "label": "gelu-bf16-strided",
+     "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_UNARY_ARGS},
+     "constexprs": {"OP": "gelu", "COMPUTE": "tl.float32", "STRIDED": True, "INDEX32": True,
+                    "BLOCK": 1024}},
+    {"kernel": "activation_unary_kernel", "label": "softplus-fp64",
+     "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
+     "constexprs": {"OP": "softplus", "COMPUTE": "tl.float64", "STRIDED": False,
+                    "INDEX32": True, "BLOCK": 1024}},
+]]

@@ -505,16 +505,6 @@ def _unary(x, p0, p1, OP: tl.constexpr):
         r = _sigmoid(x)
     elif OP == "relu":
         r = tl.where(x < 0, 0, x)  # NaN passes through
-    elif OP == "gelu":
-        r = 0.5 * x * (1.0 + tl.erf(x * 0.70710678118654752440))
-    elif OP == "gelu_tanh":
-        inner = 0.79788456080286535588 * (x + 0.044715 * x * x * x)
-        r = 0.5 * x * (1.0 + _tanh(inner))
-    elif OP == "silu":
-        r = _div(x, 1.0 + tl.exp(-x))
-    elif OP == "softplus":
-        y = x * p0
-        r = tl.where(y > p1, x, _div(_log1p(tl.exp(y)), tl.full(x.shape, p0, x.dtype)))
     elif OP == "sign":
         r = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
     elif OP == "floor":
@@ -724,8 +714,8 @@ def unary_kernel(out_ptr, x_ptr, n,
                  INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
 
-    ``p0``/``p1`` are the op's scalar parameters (softplus: beta, threshold;
-    clamp: lower, upper bound), ignored by the other ops.
+    ``p0``/``p1`` are the op's scalar parameters (clamp: lower, upper bound),
+    ignored by the other ops.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
@@ -817,9 +807,9 @@ COMPILE_SPECS = [
      "signature": {"out_ptr": "*fp16", "x_ptr": "*fp16", **_UNARY_ARGS},
      "constexprs": {"OP": "exp", "COMPUTE": "tl.float32", "STRIDED": False, "INDEX32": True,
                     "BLOCK": 1024}},
-    {"kernel": "unary_kernel", "label": "gelu-bf16-strided",
+    {"kernel": "unary_kernel", "label": "sigmoid-bf16-strided",
      "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_UNARY_ARGS},
-     "constexprs": {"OP": "gelu", "COMPUTE": "tl.float32", "STRIDED": True, "INDEX32": True,
+     "constexprs": {"OP": "sigmoid", "COMPUTE": "tl.float32", "STRIDED": True, "INDEX32": True,
                     "BLOCK": 1024}},
     {"kernel": "unary_kernel", "label": "tanh-fp64-strided",
      "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},

@@ -35,7 +35,7 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
-from .norm import online_exp_sum
+from .softmax import online_exp_sum
 
 # BLOCK_C = next power of 2 of C, at most MAX_BLOCK_C; BLOCK_M fills a tile of
 # TILE elements (many short rows per program, one long row per program).

@@ -43,12 +43,11 @@ RANDOM = {
 }
 
 # Elementwise: unary(x, out_dtype) -> Array, computed in out_dtype (fp32 for halves);
-# logical_not/isnan compute in x's type (bool output); bitwise_not: integer types only. Exception:
-# softplus(x, out_dtype, beta=1.0, threshold=20.0).
+# logical_not/isnan compute in x's type (bool output); bitwise_not: integer types only.
 UNARY = (
     "neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
-    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
-    "softplus", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square",
+    "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc",
+    "reciprocal", "square",
     "logical_not", "isnan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
     "erf", "erfc", "erfinv", "bitwise_not",
 )
@@ -193,12 +192,16 @@ POOL = {
                          "adjoint of interp2d (each grad added to its up to 4 sources)",
 }
 
-# Row-fused normalizations and softmax.
-NORM = {
+# Row-fused softmax.
+SOFTMAX = {
     "softmax": "softmax(x, dim, log) -> Array: softmax (log_softmax if log) along dim, "
                "x's dtype; a row of -inf gives NaN",
     "softmax_backward": "softmax_backward(grad, out, dim, log) -> Array: input gradient of "
                         "softmax/log_softmax along dim from the forward output",
+}
+
+# Row-fused normalizations.
+NORM = {
     "norm_rows": "norm_rows(x, weight, bias, eps, rms, across) -> (Array, Array, Array): x is "
                  "(A, C, S); mean and rstd = 1/sqrt(biased var + eps) per (a, c) over S, or per c "
                  "over (A, S) when across (mean 0 when rms); returns y = (x - mean) * rstd * "
@@ -209,8 +212,14 @@ NORM = {
                           "gradient's terms, float32 for halves) when weight is given",
 }
 
-# Parameterized activations (forward and backward kernels).
+# Activations: gelu/silu/softplus (unary kernels, computed as UNARY's: float32 for halves, any
+# strides), and the parameterized activations (one forward and one backward kernel).
 ACTIVATION = {
+    "gelu": "gelu(x, out_dtype) -> Array: x * Phi(x) (Phi: the standard normal CDF)",
+    "gelu_tanh": "gelu_tanh(x, out_dtype) -> Array: gelu's tanh approximation",
+    "silu": "silu(x, out_dtype) -> Array: x * sigmoid(x)",
+    "softplus": "softplus(x, out_dtype, beta=1.0, threshold=20.0) -> Array: log1p(exp(beta * x)) "
+                "/ beta, x where beta * x > threshold",
     "activation": "activation(x, op, p0, p1) -> Array: elementwise activation op of x in x's "
                   "dtype: leaky_relu (p0 = slope), elu (p0 = alpha, p1 = scale), celu (p0 = "
                   "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
@@ -277,7 +286,7 @@ OPTIM = {
 
 # Every table whose values are "signature -> result" strings, in contract order.
 TABLES = (MEMORY, RANDOM, OTHER_ELEMENTWISE, REDUCE, MATMUL, INDEXING, MOVEMENT, SCAN, SORT,
-          CONV, POOL, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM)
+          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM)
 
 
 def kernel_names() -> list[str]:

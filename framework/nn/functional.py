@@ -1,13 +1,15 @@
 """Stateless neural-network functions (``torch.nn.functional``).
 
 Each op family module of ``framework.ops`` lists its functional names in
-``FUNCTIONAL``; they are collected here. The plain activations are the
-elementwise ops of ``framework.ops.elementwise``.
+``FUNCTIONAL``; they are collected here. ``relu``, ``sigmoid`` and ``tanh``
+are the unary ops of ``framework.ops.unary``; ``gelu``, ``silu``
+and ``softplus`` come from ``framework.ops.activation``'s ``FUNCTIONAL``.
 """
 from __future__ import annotations
 
 from ..ops import public_families
-from ..ops.elementwise import gelu, relu, sigmoid, silu, softplus, tanh
+from ..ops.activation import gelu, silu, softplus
+from ..ops.unary import relu, sigmoid, tanh
 
 __all__ = ["relu", "gelu", "silu", "softplus", "sigmoid", "tanh"]
 

@@ -211,6 +211,6 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
             if not outside.any():
                 break
             redraw = tensor.new_empty(tuple(tensor.shape)).normal_(mean, std, generator=generator)
-            values = ops.elementwise.where(outside, redraw, values)
+            values = ops.compare.where(outside, redraw, values)
         tensor.copy_(values.clamp(a, b))
     return tensor

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-from . import creation, conversion, elementwise, inplace, matmul, reduce, shape  # noqa: F401
+from . import (binary, compare, conversion, creation, inplace, matmul, reduce,  # noqa: F401
+               shape, unary)
 
 # Op families whose ``__all__`` names become ``framework.<name>``, in export order.
-PUBLIC_FAMILIES = ("elementwise", "reduce", "matmul", "shape", "inplace", "indexing", "movement",
-                   "scan", "sort", "conv", "pool", "norm", "activation", "loss", "random",
-                   "attention")
+PUBLIC_FAMILIES = ("unary", "binary", "compare", "reduce", "matmul", "shape", "inplace",
+                   "indexing", "movement", "scan", "sort", "conv", "pool", "softmax", "norm",
+                   "activation", "loss", "random", "attention")
 
 
 def public_families() -> list:

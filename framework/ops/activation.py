@@ -5,73 +5,151 @@ and the in-place forms of ``torch.nn.functional``.
 The fused ops share two contract kernels (``ACTIVATION``): ``activation(x, op, p0, p1)``
 and ``activation_backward(grad, x, op, p0, p1)``. The backward kernel runs when no graph
 is being built; with ``create_graph=True`` the same derivative is evaluated in
-framework ops (``_DERIVATIVES``), so second derivatives work. ``gelu`` (with
-``approximate=``), ``silu``, ``softplus``, ``relu``, ``sigmoid`` and ``tanh`` are
-elementwise ops (``framework/ops/elementwise.py``).
+framework ops (``_DERIVATIVES``), so second derivatives work.
+
+``gelu`` (with ``approximate=``), ``silu`` and ``softplus`` have a kernel each
+(``gelu``, ``gelu_tanh``, ``silu``, ``softplus``: unary kernels of the
+activation family, strided like the elementwise ones) and a backward written
+in framework ops. ``relu``, ``sigmoid`` and ``tanh`` are math functions of the
+``torch`` namespace and stay unary ops (``framework/ops/unary.py``).
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import _pointwise, binary, compare, unary
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .inplace import apply_inplace
 from .inplace import relu_ as _tensor_relu_
 from .registry import register
 
 __all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_"]
-FUNCTIONAL = ["leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_",
-              "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "mish", "softsign",
-              "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
+FUNCTIONAL = ["gelu", "silu", "softplus", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
+              "selu_", "celu", "celu_", "hardtanh", "hardtanh_", "relu6", "hardsigmoid",
+              "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
+TENSOR_METHODS = ("prelu",)  # t.name(...) calls name(t, ...)
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_BETA = math.sqrt(2.0 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+# gelu / silu / softplus: one kernel each, the backward in framework ops -----------------------
+def _d_gelu(g, x, out, p):
+    # cdf(x) = gelu(x) / x (0.5 at 0; the safe denominator keeps where's other branch finite)
+    at_zero = compare.eq(x, 0)
+    cdf = compare.where(at_zero, 0.5, binary.div(gelu(x), compare.where(at_zero, 1.0, x)))
+    pdf = binary.mul(unary.exp(binary.mul(unary.square(x), -0.5)), _INV_SQRT_2PI)
+    return binary.mul(g, binary.add(cdf, binary.mul(x, pdf)))
+
+
+def _d_gelu_tanh(g, x, out, p):
+    x_sq = unary.square(x)
+    inner = binary.mul(binary.add(x, binary.mul(binary.mul(x_sq, x), _GELU_KAPPA)), _GELU_BETA)
+    t = unary.tanh(inner)
+    left_derivative = binary.mul(binary.add(t, 1), 0.5)
+    right_derivative = binary.sub(1, unary.square(t))
+    inner_derivative = binary.mul(binary.add(binary.mul(x_sq, 3 * _GELU_KAPPA), 1), _GELU_BETA)
+    outer = binary.mul(binary.mul(binary.mul(x, 0.5), right_derivative), inner_derivative)
+    return binary.mul(g, binary.add(left_derivative, outer))
+
+
+def _d_silu(g, x, out, p):
+    s = unary.sigmoid(x)
+    return binary.mul(g, binary.mul(s, binary.add(binary.mul(x, binary.sub(1, s)), 1)))
+
+
+def _d_softplus(g, x, out, p):
+    z = binary.mul(x, p["beta"])
+    return compare.where(compare.gt(z, p["threshold"]), g, binary.mul(g, unary.sigmoid(z)))
+
+
+_Gelu = unary._unary_function("Gelu", "gelu", _d_gelu)
+_GeluTanh = unary._unary_function("GeluTanh", "gelu_tanh", _d_gelu_tanh)
+_Silu = unary._unary_function("Silu", "silu", _d_silu)
+_Softplus = unary._unary_function("Softplus", "softplus", _d_softplus)
+
+
+def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
+    """An activation defined for floating tensors only (like PyTorch's gelu/silu/softplus)."""
+    check_tensor(op, "input", input)
+    _pointwise._require_float(op, input)
+    return fn_cls.apply(input, input.dtype, params)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU: ``x * Phi(x)`` (``approximate='tanh'``: the tanh approximation)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu(): approximate argument must be either none or tanh, "
+                           f"got {approximate!r}")
+    return _float_only_unary("gelu", _Gelu if approximate == "none" else _GeluTanh, input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """SiLU (swish): ``x * sigmoid(x)``."""
+    out = _float_only_unary("silu", _Silu, input)
+    if inplace:
+        return input.copy_(out)
+    return out
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    for name, value in (("beta", beta), ("threshold", threshold)):
+        if _pointwise._scalar(value) is None or isinstance(value, bool):
+            raise TypeError(f"softplus(): argument '{name}' must be a number, not "
+                            f"{type(value).__name__}")
+    return _float_only_unary("softplus", _Softplus, input, beta=float(beta),
+                             threshold=float(threshold))
 
 
 # The derivatives in framework ops (used when a graph of the gradient is built) ---------------
 def _d_leaky_relu(g, x, p0, p1):
-    return ew.where(x > 0, g, g * p0)
+    return compare.where(x > 0, g, g * p0)
 
 
 def _d_elu(g, x, p0, p1):
-    return ew.where(x > 0, g * p1, g * (ew.exp(ew.clamp_max(x, 0.0)) * (p0 * p1)))
+    return compare.where(x > 0, g * p1, g * (unary.exp(compare.clamp_max(x, 0.0)) * (p0 * p1)))
 
 
 def _d_celu(g, x, p0, p1):
-    return ew.where(x > 0, g, g * ew.exp(ew.clamp_max(x, 0.0) / p0))
+    return compare.where(x > 0, g, g * unary.exp(compare.clamp_max(x, 0.0) / p0))
 
 
 def _d_hardtanh(g, x, p0, p1):
-    return ew.where((x > p0) & (x < p1), g, 0.0)
+    return compare.where((x > p0) & (x < p1), g, 0.0)
 
 
 def _d_hardsigmoid(g, x, p0, p1):
-    return ew.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0)
+    return compare.where((x > -3.0) & (x < 3.0), g / 6.0, 0.0)
 
 
 def _d_hardswish(g, x, p0, p1):
-    return ew.where(x <= -3.0, 0.0, ew.where(x < 3.0, g * (x / 3.0 + 0.5), g))
+    return compare.where(x <= -3.0, 0.0, compare.where(x < 3.0, g * (x / 3.0 + 0.5), g))
 
 
 def _d_mish(g, x, p0, p1):
-    t = ew.tanh(ew.softplus(x))
-    return g * (t + x * ew.sigmoid(x) * (1.0 - t * t))
+    t = unary.tanh(softplus(x))
+    return g * (t + x * unary.sigmoid(x) * (1.0 - t * t))
 
 
 def _d_softsign(g, x, p0, p1):
-    return g / ew.square(ew.abs(x) + 1.0)
+    return g / unary.square(unary.abs(x) + 1.0)
 
 
 def _d_tanhshrink(g, x, p0, p1):
-    return g * ew.square(ew.tanh(x))
+    return g * unary.square(unary.tanh(x))
 
 
 def _d_logsigmoid(g, x, p0, p1):
-    return g * ew.sigmoid(-x)
+    return g * unary.sigmoid(-x)
 
 
 _DERIVATIVES = {
@@ -251,7 +329,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"glu(): expected a floating point input, got {input.dtype}")
     half = size // 2
-    return input.narrow(d, 0, half) * ew.sigmoid(input.narrow(d, half, half))
+    return input.narrow(d, 0, half) * unary.sigmoid(input.narrow(d, half, half))
 
 
 @one_node("PreluKernelBackward0")
@@ -275,26 +353,31 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     elif weight.ndim == 1:
         weight = weight.reshape(())
-    return ew.where(input > 0, input, weight * input)
+    return compare.where(input > 0, input, weight * input)
 
 
 for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid",
               "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid"):
     register(_name, "activation", ("activation", "activation_backward"))
 for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
-    register(_name, "activation", ("activation", "activation_backward", "copy_"))
+    register(_name, "activation", ("activation", "activation_backward", "copy_", "empty"))
 del _name
-register("relu_", "activation", ("relu", "copy_"))
-register("glu", "activation", ("sigmoid", "mul"))
-register("prelu", "activation", ("gt", "mul", "where"))
+# (the backward of gelu, silu and softplus is written in framework ops: its kernels are listed)
+register("gelu", "activation", ("gelu", "gelu_tanh", "add", "div", "eq", "exp", "mul", "square",
+                                "sub", "tanh", "where"))
+register("silu", "activation", ("silu", "add", "mul", "sigmoid", "sub"))
+register("softplus", "activation", ("softplus", "gt", "mul", "sigmoid", "where"))
+register("relu_", "activation", ("relu", "copy_", "le", "where"))
+register("glu", "activation", ("sigmoid", "mul", "add", "copy_", "full", "sub"))
+register("prelu", "activation", ("gt", "mul", "where", "add", "sum"))
 
 
 # --- compositions: softmin and the shrinkage/threshold functions --------------------------------
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``softmax(-input)`` along ``dim``."""
-    from .norm import softmax
+    from .softmax import softmax
     check_tensor("softmin", "input", input)
-    return softmax(ew.neg(input), dim, dtype=dtype)
+    return softmax(unary.neg(input), dim, dtype=dtype)
 
 
 def _threshold_name(args, kwargs):
@@ -308,14 +391,14 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     check_tensor("threshold", "input", input)
     if inplace:
         return apply_inplace("threshold_", input,
-                             lambda old: ew.where(old <= threshold, value, old))
-    return ew.where(input <= threshold, value, input)
+                             lambda old: compare.where(old <= threshold, value, old))
+    return compare.where(input <= threshold, value, input)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``input`` where ``|input| > lambd``, else 0 (NaN stays NaN)."""
     check_tensor("hardshrink", "input", input)
-    return ew.where(ew.abs(input) <= lambd, 0.0, input)
+    return compare.where(unary.abs(input) <= lambd, 0.0, input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -324,11 +407,12 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     # PyTorch's comparisons: NaN is not within [-lambd, lambd], so it stays NaN
-    return ew.where(ew.abs(input) <= lambd, 0.0, input - ew.sign(input) * lambd)
+    return compare.where(unary.abs(input) <= lambd, 0.0, input - unary.sign(input) * lambd)
 
 
 FUNCTIONAL += ["softmin", "threshold", "hardshrink", "softshrink"]
-register("softmin", "activation", ("neg", "exp", "sum"))
+register("softmin", "activation", ("neg", "softmax", "softmax_backward"))
 register("threshold", "activation", ("le", "where"))
 register("hardshrink", "activation", ("abs", "le", "where"))
-register("softshrink", "activation", ("abs", "le", "sign", "mul", "sub", "where"))
+register("softshrink", "activation", ("abs", "le", "sign", "mul", "sub", "where", "add", "full",
+                                     "neg"))

@@ -30,6 +30,7 @@ from .registry import register
 
 __all__: list = []  # exported as framework.<name>
 FUNCTIONAL: list = ["scaled_dot_product_attention"]  # exported as framework.nn.functional.<name>
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 _OP = "scaled_dot_product_attention"
 register(_OP, "attention", ("attention_forward", "attention_backward"))

@@ -46,6 +46,7 @@ from .registry import register
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]  # exported as framework.<name>
 FUNCTIONAL = __all__ + ["unfold", "fold"]  # exported as framework.nn.functional.<name>
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 _CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add")
 for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):

@@ -9,7 +9,7 @@ from ..tensor import Tensor
 from ._util import backend, wrap
 from .registry import register
 
-register("to", "conversion", ("copy_", "from_numpy", "to_numpy"))
+register("to", "conversion", ("copy_", "from_numpy", "to_numpy", "empty"))
 register("clone", "conversion", ("empty", "copy_"))
 
 

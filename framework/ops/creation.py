@@ -284,7 +284,7 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype: dtypes.dtype | N
     """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
     _check_not_bool("logspace", dtype, _device(device))
     exponents = linspace(start, end, steps, dtype=dtypes.float64, device=device)
-    from .elementwise import pow as power
+    from .binary import pow as power
     values = power(float(base), exponents).to(_dtype_or_default(dtype))
     return _finish(values, requires_grad)
 

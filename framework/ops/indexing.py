@@ -43,7 +43,7 @@ from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import creation
-from . import elementwise as ew
+from . import binary, compare
 from . import reduce as red
 from . import shape as shape_ops
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
@@ -56,26 +56,53 @@ __all__ = [
     "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
 ]
 FUNCTIONAL = ["embedding", "embedding_bag", "one_hot"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
+    "index_add_", "index_copy", "index_copy_", "index_put", "index_put_", "scatter_reduce",
+    "scatter_reduce_", "index_reduce", "index_reduce_", "masked_fill", "masked_fill_",
+    "masked_select", "nonzero", "argwhere", "take_along_dim",
+)
 
-_REDUCE_KERNELS = ("scatter_reduce", "scatter", "scatter_add", "gather")
-for _name, _kernels in (("gather", ("gather",)), ("scatter", ("scatter", "scatter_reduce")),
-                        ("scatter_", ("scatter", "scatter_reduce")),
-                        ("scatter_add", ("scatter_add",)),
-                        ("scatter_add_", ("scatter_add",)), ("index_select", ("gather",)),
-                        ("index_add", ("scatter_add",)), ("index_add_", ("scatter_add",)),
-                        ("index_copy", ("scatter",)), ("index_copy_", ("scatter",)),
-                        ("scatter_reduce", _REDUCE_KERNELS), ("scatter_reduce_", _REDUCE_KERNELS),
-                        ("index_reduce", _REDUCE_KERNELS), ("index_reduce_", _REDUCE_KERNELS),
-                        ("index_put", ("scatter", "scatter_add", "nonzero")),
-                        ("index_put_", ("scatter", "scatter_add", "nonzero")),
-                        ("masked_fill", ("where",)), ("masked_fill_", ("where",)),
-                        ("masked_select", ("nonzero", "gather")),
-                        ("take_along_dim", ("gather",)), ("embedding", ("gather",))):
-    register(_name, "indexing", _kernels)
+for _name in ("gather", "index_select", "take_along_dim", "embedding"):
+    register(_name, "indexing", ("gather", "amax", "amin", "full", "scatter_add", "to_numpy"))
+register("scatter", "indexing", (
+    "scatter", "scatter_reduce", "amax", "amin", "full", "gather", "to_numpy",
+))
+register("scatter_", "indexing", (
+    "scatter", "scatter_reduce", "amax", "amin", "copy_", "full", "gather", "to_numpy",
+))
+register("scatter_add", "indexing", ("scatter_add", "amax", "amin", "gather", "to_numpy"))
+register("scatter_add_", "indexing", ("scatter_add", "amax", "amin", "copy_", "gather", "to_numpy"))
+register("index_add", "indexing", ("scatter_add", "amax", "amin", "gather", "mul", "to_numpy"))
+register("index_add_", "indexing", (
+    "scatter_add", "amax", "amin", "copy_", "gather", "mul", "to_numpy",
+))
+register("index_copy", "indexing", ("scatter", "amax", "amin", "full", "gather", "to_numpy"))
+register("index_copy_", "indexing", (
+    "scatter", "amax", "amin", "copy_", "full", "gather", "to_numpy",
+))
+for _name in ("scatter_reduce", "scatter_reduce_", "index_reduce", "index_reduce_"):
+    register(_name, "indexing", (
+        "scatter_reduce", "scatter_add", "gather", "amax", "amin", "copy_", "div", "empty", "eq",
+        "mul", "to_numpy",
+    ))
+register("index_put", "indexing", (
+    "scatter", "scatter_add", "nonzero", "amax", "amin", "full", "gather", "sum", "to_numpy",
+))
+register("index_put_", "indexing", (
+    "scatter", "scatter_add", "nonzero", "amax", "amin", "copy_", "full", "gather", "sum",
+    "to_numpy",
+))
+register("masked_fill", "indexing", ("where", "full"))
+register("masked_fill_", "indexing", ("where", "copy_", "full"))
+register("masked_select", "indexing", ("nonzero", "gather", "full", "scatter_add"))
 for _name in ("nonzero", "argwhere"):
     register(_name, "indexing", ("nonzero",), differentiable=False)
-register("one_hot", "indexing", ("scatter",), differentiable=False)
-del _name, _kernels
+register("one_hot", "indexing", (
+    "scatter", "amax", "amin", "full", "to_numpy",
+), differentiable=False)
+del _name
 
 _INDEX_DTYPES = (dtypes.int64, dtypes.int32)
 
@@ -345,7 +372,7 @@ def _scatter_reduce_value(x: Tensor, dim: int, index: Tensor, src: Tensor, reduc
     out = wrap(backend(x).scatter_reduce(base._a, dim, index._a, src._a, kind), x.device)
     if reduce == "mean":
         count = _scatter_count(x, dim, index, include_self)
-        out = out / count if x.dtype.is_floating_point else ew.div(out, count,
+        out = out / count if x.dtype.is_floating_point else binary.div(out, count,
                                                                    rounding_mode="floor")
     return out
 
@@ -402,10 +429,10 @@ def _prod_grads(grad, x, dim, index, src, result, include_self):
     zeros = creation.zeros(tuple(x.shape), dtype=x.dtype, device=x.device)
     zero_count = _Gather.apply(_ScatterAdd.apply(zeros, dim, index, src_zero.to(x.dtype)), dim,
                                index)
-    single_zero = ew.logical_and(src_zero, zero_count == 1)
+    single_zero = compare.logical_and(src_zero, zero_count == 1)
     masked_src_result = _ScatterReduce.apply(x, dim, index, src.masked_fill(single_zero, 1),
                                              "prod", include_self)
-    grad_src = ew.where(single_zero, _Gather.apply(grad * masked_src_result, dim, index),
+    grad_src = compare.where(single_zero, _Gather.apply(grad * masked_src_result, dim, index),
                         _Gather.apply(grad * result, dim, index) / src.masked_fill(src_zero, 1))
     return grad_x, grad_src
 
@@ -637,7 +664,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     _check_bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with dtype "
                            "{got}")
     common_device("masked_fill", input, mask)
-    return rename_node(ew.where(mask, _fill_value("masked_fill_", input, value), input),
+    return rename_node(compare.where(mask, _fill_value("masked_fill_", input, value), input),
                        "MaskedFillBackward0", public=(1, 2) if isinstance(value, Tensor) else (2,))
 
 
@@ -842,12 +869,12 @@ class _Plan:
                 t = t.to(dtypes.int64)
                 if _check_bounds(t, size, d, IndexError, allow_negative=True):
                     # below -size stays negative: the kernel reports it as it is
-                    t = ew.where(ew.logical_and(t < 0, t >= -size), t + size, t)
+                    t = compare.where(compare.logical_and(t < 0, t >= -size), t + size, t)
                 merged = t if rows is None else rows * size + t
                 if len(dims) > 1 and t.device.type != "cpu":
                     # unchecked on cuda: keep a bad index of one dim out of the merged range
                     # [0, total), so the gather/scatter kernel reports it
-                    merged = ew.where(t < 0, t, ew.where(t >= size, total + t, merged))
+                    merged = compare.where(t < 0, t, compare.where(t >= size, total + t, merged))
                 rows = merged
             return rows.expand(self.index_shape).reshape(-1)
 
@@ -1078,7 +1105,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     """``torch.nn.functional.embedding_bag`` built from ``embedding`` and a bag-membership
     matrix (sum and mean are one matmul; max masks the other bags with -inf)."""
     from .creation import arange
-    from .elementwise import where
+    from .compare import where
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights was not None. "
                                   "per_sample_weights is only supported for mode='sum' (got "
@@ -1115,4 +1142,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     return weights.matmul(rows)
 
 
-register("embedding_bag", "indexing", ("gather", "matmul", "sum"))
+register("embedding_bag", "indexing", ("gather", "matmul", "sum", "amax", "amin", "any", "arange",
+                                       "clamp", "copy_", "div", "empty", "eq", "full", "le", "mul",
+                                       "scatter_add", "sub", "to_numpy", "where"))

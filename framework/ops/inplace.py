@@ -15,15 +15,38 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, wrap
 from .registry import register
 
 __all__: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "add_", "sub_", "mul_", "div_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_", "sigmoid_",
+    "tanh_", "relu_", "clamp_", "clamp_min_", "clamp_max_", "zero_", "fill_", "copy_", "floor_",
+    "ceil_", "round_", "trunc_", "reciprocal_", "square_", "sign_", "uniform_", "normal_",
+    "lerp_", "addcmul_", "addcdiv_", "logical_not_", "remainder_", "floor_divide_", "sin_",
+    "cos_", "log1p_", "expm1_", "unsqueeze_", "squeeze_", "t_", "transpose_", "clip_", "log2_",
+    "log10_", "exp2_", "rsqrt_", "tan_", "frac_", "fmod_", "atan2_", "negative_", "absolute_",
+    "multiply_", "subtract_", "divide_", "true_divide_", "bernoulli_", "exponential_",
+    "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_", "asinh_", "acosh_", "atanh_",
+    "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_", "erf_", "erfc_",
+    "erfinv_", "copysign_", "hypot_", "bitwise_and_", "bitwise_or_", "bitwise_xor_",
+    "bitwise_not_", "bitwise_left_shift_", "bitwise_right_shift_",
+)
 
-for _name in ("add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "uniform_",
-              "normal_", "bernoulli_", "exponential_", "random_"):
-    register(_name, "inplace", ("copy_",))
+register("add_", "inplace", ("copy_", "add", "sum"))
+register("sub_", "inplace", ("copy_", "neg", "sub", "sum"))
+register("mul_", "inplace", ("copy_", "empty", "mul", "sum"))
+register("div_", "inplace", ("copy_", "div", "empty", "mul", "neg", "sum"))
+for _name in ("zero_", "fill_", "copy_"):
+    register(_name, "inplace", ("copy_", "empty", "full", "sum"))
+register("clamp_", "inplace", ("copy_", "clamp", "empty", "ge", "le", "logical_and", "where"))
+register("uniform_", "inplace", ("copy_", "empty", "full", "rand"))
+register("normal_", "inplace", ("copy_", "empty", "full", "randn"))
+register("bernoulli_", "inplace", ("copy_", "empty", "full", "lt", "rand"))
+register("exponential_", "inplace", ("copy_", "empty", "full", "log1p", "mul", "neg", "rand"))
+register("random_", "inplace", ("copy_", "empty", "full", "randint"))
 del _name
 
 
@@ -106,10 +129,19 @@ def _snapshot_saved(nodes: list, storage) -> None:
         node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
+def _elementwise_op(name: str):
+    """The unary, binary or compare op called ``name`` (looked up at call time)."""
+    for module in (unary, binary, compare):
+        fn = module.__dict__.get(name)
+        if fn is not None:
+            return fn
+    raise AttributeError(f"no elementwise op {name!r}")
+
+
 def _binary_inplace(op: str, name: str):
     """``self.<op>(other)``: the elementwise op ``name`` written into ``self``."""
     def method(self: Tensor, other, *args, **kwargs) -> Tensor:
-        fn = getattr(ew, name)
+        fn = _elementwise_op(name)
         return apply_inplace(op, self, lambda old: fn(old, other, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
@@ -119,7 +151,7 @@ def _binary_inplace(op: str, name: str):
 def _unary_inplace(op: str, name: str):
     """``self.<op>()``: the elementwise op ``name`` written into ``self``."""
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        fn = getattr(ew, name)
+        fn = _elementwise_op(name)
         return apply_inplace(op, self, lambda old: fn(old, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
@@ -333,7 +365,7 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     values = _draw_random("exponential_", self,
                           lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
                           generator)
-    return _fill(self, ew.log1p(-values) * (-1.0 / lambd))
+    return _fill(self, unary.log1p(-values) * (-1.0 / lambd))
 
 
 _MANTISSA_RANGE = {"float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "float32": 2 ** 24 + 1,

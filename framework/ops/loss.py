@@ -23,7 +23,7 @@ from ..autograd.function import Function
 from ..autograd.composite import one_node
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, check_tensor, wrap
 from .registry import register
 
@@ -33,6 +33,7 @@ FUNCTIONAL = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
 ]
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -117,11 +118,11 @@ def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> N
                            f"{dtypes.scalar_type_name(target.dtype)}")
     if target.numel() == 0 or target.device.type != "cpu":
         return
-    bad = ew.logical_and(ew.logical_or(target < 0, target >= C), target != ignore_index)
+    bad = compare.logical_and(compare.logical_or(target < 0, target >= C), target != ignore_index)
     if bad.any().item():
-        value = ew.where(bad, target, ignore_index).amax().item()
+        value = compare.where(bad, target, ignore_index).amax().item()
         if value == ignore_index:
-            value = ew.where(bad, target, ignore_index).amin().item()
+            value = compare.where(bad, target, ignore_index).amin().item()
         raise IndexError(f"{op}(): Target {value} is out of bounds.")
 
 
@@ -206,7 +207,7 @@ class _CrossEntropyGrad(Function):
         ignore_index, smoothing, acc = ctx.options
         needs_x, needs_target, _, _, needs_grad = ctx.needs_input_grad[:5]
         xa, gg = x.to(acc), gg.to(acc)
-        softmax = ew.exp(xa - xa.logsumexp(1, keepdim=True))
+        softmax = unary.exp(xa - xa.logsumexp(1, keepdim=True))
         a = _coefficients(target, weight, ignore_index, smoothing, x.shape[1], acc)
         a_sum = a.sum(1, keepdim=True)
         g = _counted_rows(grad.to(acc), target, ignore_index).reshape(-1, 1)
@@ -227,7 +228,7 @@ def _counted_rows(values: Tensor, target: Tensor, ignore_index: int) -> Tensor:
     """``values`` (M,) with the rows of ignored class-index targets set to 0."""
     if target.dtype.is_floating_point:
         return values
-    return ew.where(target != ignore_index, values, 0.0)
+    return compare.where(target != ignore_index, values, 0.0)
 
 
 def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C: int,
@@ -244,7 +245,7 @@ def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C
     if weight is not None:
         a = a * weight.to(acc)
     if not target.dtype.is_floating_point:
-        a = ew.where((target != ignore_index).reshape(-1, 1), a, 0.0)
+        a = compare.where((target != ignore_index).reshape(-1, 1), a, 0.0)
     return a
 
 
@@ -380,7 +381,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """Mean squared error ``(input - target) ** 2``."""
     reduction = _reduction(size_average, reduce, reduction)
     x, y = _pointwise_operands("mse_loss", input, target)
-    return _elementwise_weight("mse_loss", ew.square(x - y), weight, input, reduction)
+    return _elementwise_weight("mse_loss", unary.square(x - y), weight, input, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -388,20 +389,20 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """Mean absolute error ``|input - target|``."""
     reduction = _reduction(size_average, reduce, reduction)
     x, y = _pointwise_operands("l1_loss", input, target)
-    return _elementwise_weight("l1_loss", ew.abs(x - y), weight, input, reduction)
+    return _elementwise_weight("l1_loss", unary.abs(x - y), weight, input, reduction)
 
 
 def _huber(diff: Tensor, delta: float, scale_by_delta: bool) -> Tensor:
     """``0.5 d**2 / delta`` inside ``|d| < delta``, else ``|d| - 0.5 delta`` (smooth L1);
     times ``delta`` for Huber."""
-    magnitude = ew.abs(diff)
-    is_inside = ew.logical_not(magnitude >= delta)  # NaN is inside, as in PyTorch's kernels
-    small = ew.where(is_inside, diff, 0.0)  # the square never sees an inf: no 0 * inf gradient
+    magnitude = unary.abs(diff)
+    is_inside = compare.logical_not(magnitude >= delta)  # NaN is inside, as in PyTorch's kernels
+    small = compare.where(is_inside, diff, 0.0)  # the square never sees an inf: no 0 * inf gradient
     if scale_by_delta:
-        inside, outside = 0.5 * ew.square(small), delta * (magnitude - 0.5 * delta)
+        inside, outside = 0.5 * unary.square(small), delta * (magnitude - 0.5 * delta)
     else:
-        inside, outside = 0.5 * ew.square(small) / delta, magnitude - 0.5 * delta
-    return ew.where(is_inside, inside, outside)
+        inside, outside = 0.5 * unary.square(small) / delta, magnitude - 0.5 * delta
+    return compare.where(is_inside, inside, outside)
 
 
 @one_node("SmoothL1LossBackward0")
@@ -413,7 +414,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         raise RuntimeError("smooth_l1_loss(): smooth_l1_loss does not support negative values "
                            "for beta.")
     x, y = _pointwise_operands("smooth_l1_loss", input, target)
-    loss = ew.abs(x - y) if beta == 0.0 else _huber(x - y, beta, scale_by_delta=False)
+    loss = unary.abs(x - y) if beta == 0.0 else _huber(x - y, beta, scale_by_delta=False)
     return _apply_reduction(loss, reduction)
 
 
@@ -448,11 +449,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                       "({input}) is deprecated. Please ensure they have the same size.")
     _float_input(op, input)
     with no_grad():  # cpu: raises now; cuda: flagged on the device, raised at the next sync
-        inside = ew.logical_not(ew.logical_or(input < 0, input > 1))
+        inside = compare.logical_not(compare.logical_or(input < 0, input > 1))
         backend(input).device_assert(inside._a, op, "all elements of input should be between 0 "
                                                     "and 1")
-    log_x = ew.clamp_min(ew.log(input), -100.0)
-    log_1mx = ew.clamp_min(ew.log(1.0 - input), -100.0)
+    log_x = compare.clamp_min(unary.log(input), -100.0)
+    log_1mx = compare.clamp_min(unary.log(1.0 - input), -100.0)
     loss = -(target * log_x + (1.0 - target) * log_1mx)
     if weight is not None:
         check_tensor(op, "weight", weight)
@@ -503,12 +504,12 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     reduction = _reduction(size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
     _check_tensors(op, input=input, target=target)
     if log_target:
-        loss = ew.exp(target) * (target - input)
+        loss = unary.exp(target) * (target - input)
     else:
         # PyTorch's xlogy(target, target): 0 at 0, NaN for a NaN or negative target
         zero = target == 0
-        log_t = ew.log(ew.where(zero, 1.0, target))
-        loss = ew.where(zero, 0.0, target * log_t) - target * input
+        log_t = unary.log(compare.where(zero, 1.0, target))
+        loss = compare.where(zero, 0.0, target * log_t) - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim else total
@@ -518,7 +519,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
     """``max(||x||, eps)`` whose gradient is the norm's own (PyTorch clamps in place, untracked)."""
     norm = x.norm(2, dim, keepdim=True)
-    return norm + (ew.clamp_min(norm, eps) - norm).detach()
+    return norm + (compare.clamp_min(norm, eps) - norm).detach()
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -549,11 +550,11 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     dim = input1.ndim - 1
     eps = 1e-12
     dot = (input1 * input2).sum(dim)
-    denominator = ew.sqrt(((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps))
+    denominator = unary.sqrt(((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps))
     cos = dot / denominator
     zeros = cos * 0.0
-    loss = ew.where(target == 1, 1.0 - cos, zeros) + \
-        ew.where(target == -1, ew.clamp_min(cos - margin, 0.0), zeros)
+    loss = compare.where(target == 1, 1.0 - cos, zeros) + \
+        compare.where(target == -1, compare.clamp_min(cos - margin, 0.0), zeros)
     return _apply_reduction(loss, reduction)
 
 
@@ -567,7 +568,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
         raise RuntimeError(f"{op}(): All input tensors should have same dimension but got sizes: "
                            f"input1: {list(input1.shape)}, input2: {list(input2.shape)}, target: "
                            f"{list(target.shape)} ")
-    loss = ew.clamp_min(-target * (input1 - input2) + margin, 0.0)
+    loss = compare.clamp_min(-target * (input1 - input2) + margin, 0.0)
     return _apply_reduction(loss, reduction)
 
 
@@ -596,29 +597,51 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
-        d_neg = ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    loss = ew.clamp_min(margin + d_pos - d_neg, 0.0)
+        d_neg = binary.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    loss = compare.clamp_min(margin + d_pos - d_neg, 0.0)
     return _apply_reduction(loss, reduction)
 
 
-_COMPOSITE_KERNELS = {
-    "mse_loss": ("sub", "square", "mean"), "l1_loss": ("sub", "abs", "mean"),
-    "smooth_l1_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
-    "huber_loss": ("sub", "abs", "ge", "logical_not", "square", "where", "mean"),
-    "binary_cross_entropy": ("log", "clamp", "mul", "mean", "device_assert"),
-    "binary_cross_entropy_with_logits": ("activation", "activation_backward", "mul", "mean"),
-    "kl_div": ("log", "exp", "where", "mul", "sum"),
-    "cosine_similarity": ("mul", "div", "sum", "clamp"),
-    "cosine_embedding_loss": ("mul", "sum", "sqrt", "where", "clamp"),
-    "margin_ranking_loss": ("sub", "mul", "clamp"),
-    "pairwise_distance": ("sub", "add", "sum", "pow"),
-    "triplet_margin_loss": ("sub", "add", "sum", "pow", "minimum", "clamp"),
-}
-register("cross_entropy", "loss", ("cross_entropy_forward", "cross_entropy_backward", "sum"))
-register("nll_loss", "loss", ("nll_loss_forward", "nll_loss_backward", "sum"))
-for _name, _kernels in _COMPOSITE_KERNELS.items():
-    register(_name, "loss", _kernels)
-del _name, _kernels
+register("cross_entropy", "loss", (
+    "cross_entropy_forward", "cross_entropy_backward", "sum", "any", "div", "full", "ge",
+    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy",
+))
+register("nll_loss", "loss", (
+    "nll_loss_forward", "nll_loss_backward", "sum", "any", "div", "full", "ge", "logical_and",
+    "logical_or", "lt", "ne", "to_numpy",
+))
+register("mse_loss", "loss", ("sub", "square", "mean", "div", "mul", "neg"))
+register("l1_loss", "loss", ("sub", "abs", "mean", "div", "mul", "neg", "sign"))
+for _name in ("smooth_l1_loss", "huber_loss"):
+    register(_name, "loss", (
+        "sub", "abs", "ge", "logical_not", "square", "where", "mean", "add", "div", "mul", "neg",
+        "sign",
+    ))
+register("binary_cross_entropy", "loss", (
+    "log", "clamp", "mul", "mean", "device_assert", "add", "div", "ge", "gt", "logical_not",
+    "logical_or", "lt", "neg", "sub", "where",
+))
+register("binary_cross_entropy_with_logits", "loss", (
+    "activation", "activation_backward", "mul", "mean", "add", "div", "neg", "sub",
+))
+register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
+register("cosine_similarity", "loss", (
+    "mul", "div", "sum", "clamp", "add", "eq", "neg", "sqrt", "sub", "where",
+))
+register("cosine_embedding_loss", "loss", (
+    "mul", "sum", "sqrt", "where", "clamp", "add", "div", "eq", "ge", "mean", "neg", "sub",
+))
+register("margin_ranking_loss", "loss", (
+    "sub", "mul", "clamp", "add", "div", "ge", "mean", "neg", "where",
+))
+register("pairwise_distance", "loss", (
+    "sub", "add", "sum", "div", "eq", "mul", "neg", "sqrt", "where", "abs", "sign",
+))
+register("triplet_margin_loss", "loss", (
+    "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where", "gt",
+    "lt", "minimum",
+))
+del _name
 
 
 # Under framework.autocast these run in float32 (half-precision inputs cast up).

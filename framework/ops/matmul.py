@@ -32,13 +32,19 @@ from .registry import register
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
 FUNCTIONAL = ["linear", "bilinear"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "matmul", "mm", "bmm", "mv", "dot", "outer", "addmm", "baddbmm", "addmv", "inner",
+)
 
-_KERNELS = ("matmul", "empty", "copy_")
-for _name in ("matmul", "mm", "bmm", "mv", "dot"):
-    register(_name, "matmul", _KERNELS)
-register("outer", "matmul", ("mul",))
-register("linear", "matmul", ("matmul_epilogue", "copy_", "sum"))
-register("bilinear", "matmul", ("matmul", "mul", "sum"))
+# matmul copies a broadcast operand whose batch dims do not merge (empty, copy_); linear copies
+# rows that do not fold into one matrix, and its weight gradient is a matmul.
+register("matmul", "matmul", ("matmul", "empty", "copy_", "sum"))
+for _name in ("mm", "bmm", "mv", "dot"):
+    register(_name, "matmul", ("matmul",))
+register("outer", "matmul", ("mul", "sum"))
+register("linear", "matmul", ("matmul_epilogue", "copy_", "sum", "empty", "matmul"))
+register("bilinear", "matmul", ("matmul", "mul", "sum", "add", "copy_", "empty"))
 del _name
 
 # PyTorch's C++ type names of dtypes in its error messages (scalar type names: dtypes).
@@ -223,7 +229,8 @@ class _Linear(Function):
 
 
 def _activation_grads() -> dict:
-    from .elementwise import _d_gelu, _d_gelu_tanh, _d_relu, _d_silu
+    from .activation import _d_gelu, _d_gelu_tanh, _d_silu
+    from .unary import _d_relu
     return {"relu": _d_relu, "gelu": _d_gelu, "gelu_tanh": _d_gelu_tanh, "silu": _d_silu}
 
 
@@ -500,7 +507,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     if vec2.ndim != 1:
         raise RuntimeError(f"outer(): Expected 1-D argument vec2, but got {vec2.ndim}-D")
     common_device("outer", input, vec2)
-    from .elementwise import mul
+    from .binary import mul
     return mul(input.unsqueeze(1), vec2.unsqueeze(0))
 
 
@@ -695,9 +702,13 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 
 __all__ += ["addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum", "cdist"]
-for _name in ("addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum"):
-    register(_name, "matmul", _KERNELS + ("mul", "add", "sum"))
-register("cdist", "matmul", ("sub", "abs", "pow", "sum"))
+for _name in ("addmm", "baddbmm", "addmv"):
+    register(_name, "matmul", ("matmul", "mul", "add"))
+for _name in ("tensordot", "inner"):
+    register(_name, "matmul", ("matmul",))
+register("einsum", "matmul", ("matmul", "sum", "copy_", "full"))
+register("cdist", "matmul", ("sub", "sum", "sqrt", "abs", "pow", "div", "eq", "mul", "neg",
+                             "sign", "where"))
 del _name
 
 

@@ -22,6 +22,10 @@ from .registry import register
 
 __all__ = ["tril", "triu", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll"]
 FUNCTIONAL = ["pad"]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
+)
 
 
 def _reduce():
@@ -254,7 +258,7 @@ class _SegmentSum(Function):
     @staticmethod
     def forward(ctx, g, repeats, index, dim):
         ctx.saved = (repeats, index, dim)
-        from . import elementwise as ew
+        from . import binary
         from .scan import cumsum
         wide = dtypes.float64 if g.dtype is dtypes.float64 else dtypes.float32
         totals = cumsum(g, dim, dtype=wide)
@@ -263,7 +267,7 @@ class _SegmentSum(Function):
         kernels = backend(g)
         upper = wrap(kernels.gather_slices(totals._a, ends._a, dim), g.device)
         lower = wrap(kernels.gather_slices(totals._a, (ends - repeats)._a, dim), g.device)
-        return ew.sub(upper, lower).to(g.dtype)
+        return binary.sub(upper, lower).to(g.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -479,8 +483,9 @@ register("flip", "movement", ("flip",))
 register("fliplr", "movement", ("flip",))
 register("flipud", "movement", ("flip",))
 register("roll", "movement", ("roll",))
-register("repeat", "movement", ("tile",))
-register("tile", "movement", ("tile",))
+register("repeat", "movement", ("tile", "sum"))
+register("tile", "movement", ("tile", "sum"))
 register("repeat_interleave", "movement", ("repeat_interleave", "repeat_interleave_index",
-                                           "gather_slices", "cumsum"))
-register("pad", "movement", ("pad", "gather", "scatter_add"))
+                                           "gather_slices", "cumsum", "amin", "lt", "pad", "sub",
+                                           "sum", "to_numpy"))
+register("pad", "movement", ("pad", "add", "flip", "sum"))

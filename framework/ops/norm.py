@@ -1,10 +1,7 @@
-"""Normalizations and softmax: softmax, log_softmax, layer/rms/group/batch/instance norm, normalize.
+"""Normalizations: layer/rms/group/batch/instance norm, normalize (softmax: ``softmax.py``).
 
-Two fused kernel pairs serve the family (``framework/_backends/contract.py``, ``NORM``):
-
-* ``softmax`` / ``softmax_backward``: one row (the elements along ``dim``)
-  per program; the result is contiguous, like PyTorch's.
-* ``norm_rows`` / ``norm_rows_backward``: the operand is viewed as ``(A, C, S)``;
+One fused kernel pair serves the family (``framework/_backends/contract.py``, ``NORM``):
+``norm_rows`` / ``norm_rows_backward``: the operand is viewed as ``(A, C, S)``;
   statistics (mean and ``rstd = 1 / sqrt(var + eps)``, mean 0 for RMS norm)
   are taken per ``(a, c)`` over ``S`` (layer norm: ``(M, 1, N)``, group
   norm: ``(B, G, C/G * spatial)``, instance norm: ``(1, B*C, spatial)``,
@@ -16,13 +13,12 @@ Two fused kernel pairs serve the family (``framework/_backends/contract.py``, ``
 Backward: the fused backward kernels run when no graph is being built. With
 ``create_graph=True`` the same gradient formulas are evaluated in framework
 ops instead (statistics recomputed from the input), so gradients of gradients
-(e.g. gradient penalties through softmax or layer norm) are exact.
+(e.g. gradient penalties through layer norm) are exact.
 """
 from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 from ..amp import full_precision
 from .. import dtypes
@@ -30,82 +26,14 @@ from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Size, Tensor
-from . import elementwise as ew
+from . import compare, unary
 from . import reduce as red
-from ._util import backend, check_tensor, normalize_dim, wrap
+from ._util import backend, check_tensor, wrap
 from .registry import register
 
-__all__ = ["softmax", "log_softmax"]
-FUNCTIONAL = ["softmax", "log_softmax", "layer_norm", "rms_norm", "group_norm", "batch_norm",
-              "instance_norm", "normalize"]
-
-
-# softmax / log_softmax --------------------------------------------------------------------
-class _Softmax(Function):
-    """Softmax (``log``: log-softmax) of ``x`` along ``dim``; saves its output."""
-
-    @staticmethod
-    def forward(ctx, x, dim, log):
-        ctx.dim, ctx.log = dim, log
-        ctx.node_name = "LogSoftmaxBackward0" if log else "SoftmaxBackward0"
-        out = wrap(backend(x).softmax(x._a, dim, log), x._device)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        dim = ctx.dim
-        if is_grad_enabled():  # create_graph: differentiable formula in framework ops
-            if ctx.log:
-                return grad - ew.exp(out) * red.sum(grad, dim, keepdim=True), None, None
-            return out * (grad - red.sum(grad * out, dim, keepdim=True)), None, None
-        dx = backend(grad).softmax_backward(grad._a, out._a, dim, ctx.log)
-        return wrap(dx, grad._device), None, None
-
-
-def _legacy_softmax_dim(op: str, ndim: int) -> int:
-    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tensor:
-    check_tensor(op, "input", input)
-    if isinstance(stacklevel, dtypes.dtype) and dtype is None:
-        dtype = stacklevel  # torch.softmax(input, dim, dtype): dtype given by position
-    if dim is None:
-        dim = _legacy_softmax_dim(op, input.ndim)
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
-    dim = normalize_dim(op, int(dim), input.ndim)
-    if dtype is not None:
-        if not isinstance(dtype, dtypes.dtype):
-            raise TypeError(f"{op}(): argument 'dtype' must be a framework dtype, not "
-                            f"{type(dtype).__name__}")
-        input = input.to(dtype)
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{op}(): expected a floating point input (or dtype=), got "
-                           f"{input.dtype}")
-    if input.ndim == 0:
-        return _Softmax.apply(input.reshape(1), 0, log).reshape(())
-    return _Softmax.apply(input, dim, log)
-
-
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim`` (computed stably; a row of -inf gives NaN).
-
-    ``dtype`` casts the input first (as the third positional argument too, the
-    ``torch.softmax(input, dim, dtype)`` form). ``dim=None`` picks PyTorch's legacy
-    default (0 for 0-, 1- and 3-d inputs, else 1) with a deprecation warning.
-    """
-    return _softmax("softmax", input, dim, _stacklevel, dtype, False)
-
-
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim`` (same arguments as ``softmax``)."""
-    return _softmax("log_softmax", input, dim, _stacklevel, dtype, True)
+__all__: list = []
+FUNCTIONAL = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize"]
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 
 # The row normalization core ------------------------------------------------------------------
@@ -163,7 +91,7 @@ def _row_norm_grad_composite(grad, x, weight, eps, rms, across) -> tuple:
         centered = x
     else:
         centered = x - red.mean(x, axes, keepdim=True)
-    rstd = ew.rsqrt(red.mean(centered * centered, axes, keepdim=True) + eps)
+    rstd = unary.rsqrt(red.mean(centered * centered, axes, keepdim=True) + eps)
     xhat = centered * rstd
     gw = grad * weight if weight is not None else grad
     dx = gw - xhat * red.mean(gw * xhat, axes, keepdim=True)
@@ -330,14 +258,14 @@ def _update_running(running, batch_value: Tensor, momentum: float) -> None:
 
 def _unbiased_var(rstd: Tensor, eps: float, count: int) -> Tensor:
     """The unbiased variance recovered from ``rstd = 1/sqrt(var + eps)`` over ``count`` values."""
-    var = ew.reciprocal(rstd * rstd) - eps
+    var = unary.reciprocal(rstd * rstd) - eps
     return var * (count / (count - 1)) if count > 1 else var * math.nan
 
 
 def _eval_norm(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: float) -> Tensor:
     """Normalize by given per-channel statistics (batch norm in eval mode)."""
     view = (1, -1) + (1,) * (input.ndim - 2)
-    scale = ew.rsqrt(var.reshape(view) + eps)
+    scale = unary.rsqrt(var.reshape(view) + eps)
     return _channel_affine((input - mean.reshape(view)) * scale, weight, bias)
 
 
@@ -416,7 +344,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim`` (composed of ``norm`` and ``clamp_min``)."""
     _check_float_input("normalize", input)
-    denom = ew.clamp_min(red.norm(input, p, dim, keepdim=True), eps)
+    denom = compare.clamp_min(red.norm(input, p, dim, keepdim=True), eps)
     result = input / denom
     if out is not None:
         check_tensor("normalize", "out", out)
@@ -425,19 +353,16 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     return result
 
 
-register("softmax", "norm", ("softmax", "softmax_backward"))
-register("log_softmax", "norm", ("softmax", "softmax_backward"))
-register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
-register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum"))
-register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add"))
+register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
+register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
+register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "full", "sum"))
 register("batch_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
-                                "copy_"))
-register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "rsqrt",
-                                   "copy_"))
-register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div"))
+                                "copy_", "full", "reciprocal", "sub", "sum"))
+register("instance_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "copy_",
+                                   "full", "mean", "reciprocal", "sub", "sum"))
+register("normalize", "norm", ("sum", "mul", "sqrt", "clamp", "div", "add", "eq", "ge", "neg",
+                               "where"))
 
 
 # Under framework.autocast these run in float32 (half-precision inputs cast up).
-softmax = full_precision(softmax)
-log_softmax = full_precision(log_softmax)
 layer_norm = full_precision(layer_norm)

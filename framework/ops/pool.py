@@ -51,6 +51,7 @@ FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
     "pixel_shuffle", "pixel_unshuffle",
 ]
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 
 
@@ -774,15 +775,16 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 # Registry --------------------------------------------------------------------------
-_MAX = ("pool_max2d", "pool_max2d_backward", "pool_max2d_gather")
-_AVG = ("pool_avg2d", "pool_avg2d_backward")
-_INTERP = ("interp2d", "interp2d_backward")
-for _name, _kernels in (("max_pool1d", _MAX), ("max_pool2d", _MAX),
-                        ("max_pool3d", _MAX + ("gather",)), ("avg_pool1d", _AVG),
-                        ("avg_pool2d", _AVG), ("avg_pool3d", _AVG),
-                        ("max_unpool2d", ("scatter", "gather")), ("adaptive_avg_pool1d", _AVG),
-                        ("adaptive_avg_pool2d", _AVG), ("adaptive_max_pool1d", _MAX),
-                        ("adaptive_max_pool2d", _MAX), ("interpolate", _INTERP),
-                        ("pixel_shuffle", ()), ("pixel_unshuffle", ())):
-    register(_name, "pool", _kernels)
-del _name, _kernels
+for _name in (
+    "max_pool1d", "max_pool2d", "max_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+):
+    register(_name, "pool", ("pool_max2d", "pool_max2d_backward", "full"))
+for _name in (
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+):
+    register(_name, "pool", ("pool_avg2d", "pool_avg2d_backward"))
+register("max_unpool2d", "pool", ("scatter", "gather", "amax", "amin", "full", "to_numpy"))
+register("interpolate", "pool", ("interp2d", "interp2d_backward"))
+for _name in ("pixel_shuffle", "pixel_unshuffle"):
+    register(_name, "pool", ("copy_", "empty"))
+del _name

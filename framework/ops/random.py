@@ -17,13 +17,14 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..random import generator_for
 from ..tensor import Tensor
-from . import elementwise as ew
+from . import compare
 from ._util import backend, check_tensor, wrap
 from .registry import register
 
 __all__ = ["bernoulli", "multinomial"]
 FUNCTIONAL = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
               "feature_alpha_dropout"]
+TENSOR_METHODS = ("bernoulli", "multinomial")  # t.name(...) calls name(t, ...)
 
 _ALPHA = 1.7580993408473766  # SELU's alpha * scale: alpha_dropout's saturation value
 
@@ -224,7 +225,7 @@ def _device_assert(op: str, cond: Tensor, message: str) -> None:
 
 def _check_probabilities(op: str, p: Tensor) -> None:
     with no_grad():
-        _device_assert(op, ew.logical_and(p >= 0, p <= 1),  # NaN fails both
+        _device_assert(op, compare.logical_and(p >= 0, p <= 1),  # NaN fails both
                        "Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
 
 
@@ -263,7 +264,7 @@ def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bo
         raise RuntimeError(f"{op}(): number of categories cannot be zero")
     with no_grad():
         rows = input.reshape(-1, C)
-        _device_assert(op, ew.logical_and(ew.isfinite(rows), rows >= 0),
+        _device_assert(op, compare.logical_and(compare.isfinite(rows), rows >= 0),
                        "probability tensor contains either `inf`, `nan` or element < 0")
         _device_assert(op, rows.sum(1) > 0,
                        "invalid multinomial distribution (sum of probabilities <= 0)")
@@ -290,9 +291,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 register("dropout", "random", ("dropout",))
 for _name in ("dropout1d", "dropout2d", "dropout3d"):
-    register(_name, "random", ("rand", "ge", "mul"))
+    register(_name, "random", ("rand", "ge", "mul", "copy_", "div", "empty"))
 for _name in ("alpha_dropout", "feature_alpha_dropout"):
-    register(_name, "random", ("rand", "ge", "mul", "add"))
+    register(_name, "random", ("rand", "ge", "mul", "add", "copy_", "empty", "sub"))
+register("bernoulli", "random", (
+    "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
+), differentiable=False)
+register("multinomial", "random", (
+    "multinomial", "device_assert", "eq", "ge", "gt", "logical_and", "sub", "sum",
+), differentiable=False)
 del _name
-register("bernoulli", "random", ("rand", "lt", "device_assert"), differentiable=False)
-register("multinomial", "random", ("multinomial", "device_assert"), differentiable=False)

@@ -22,6 +22,7 @@ from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
+from . import binary, compare, unary
 from ._util import backend, check_tensor, normalize_dims, wrap
 from .out import supports_out
 from .registry import register
@@ -30,6 +31,11 @@ __all__ = [
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
     "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size", "norm",
 ]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+    "logsumexp", "all", "any", "sum_to_size", "norm",
+)
 
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
 MaxResult = namedtuple("max", ("values", "indices"))
@@ -224,12 +230,6 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
 
 
 # Helpers shared by the other reductions ------------------------------------------------
-def _ew():
-    """The elementwise ops module (imported late: it is a sibling family)."""
-    from . import elementwise
-    return elementwise
-
-
 def _kept(t: Tensor, in_shape: tuple, dims: tuple) -> Tensor:
     """A reduced tensor (keepdim or not) viewed with the reduced dims as size 1."""
     return t.reshape(_kept_shape(in_shape, dims))
@@ -385,7 +385,7 @@ class Extreme(Function):
         kept = _kept(result, shape, ctx.dims)
         hits = x == kept
         if ctx.nan_ties:
-            hits = hits | (_ew().isnan(x) & _ew().isnan(kept))
+            hits = hits | (compare.isnan(x) & compare.isnan(kept))
         count = sum(hits, ctx.dims, keepdim=True)
         return _expand_reduced(grad, shape, ctx.dims) / count * hits, None, None, None, None
 
@@ -442,7 +442,7 @@ class ExtremeDim(Function):
         positions = _positions(shape, dim, indices.device)
         hit = positions == _kept(indices, shape, ctx.dims)
         g = _expand_reduced(grad, shape, ctx.dims)
-        return _ew().where(hit, g, 0.0), None, None, None
+        return compare.where(hit, g, 0.0), None, None, None
 
 
 def _positions(shape: tuple, dim: int, device) -> Tensor:
@@ -466,7 +466,7 @@ def _arg_index(x: Tensor, dim: int, keepdim: bool, is_max: bool) -> Tensor:
 def _max_min(op: str, input: Tensor, dim, keepdim, is_max: bool):
     _check_input(op, input)
     if isinstance(dim, Tensor):
-        return _ew().maximum(input, dim) if is_max else _ew().minimum(input, dim)
+        return binary.maximum(input, dim) if is_max else binary.minimum(input, dim)
     if dim is None:
         if keepdim is not False:
             raise TypeError(f"{op}(): keepdim needs dim to be given")
@@ -577,7 +577,7 @@ class Std(Function):
     @staticmethod
     def backward(ctx, grad):
         x, result = ctx.saved_tensors
-        grad_var = _ew().where(result == 0, 0.0, grad / (result * 2))
+        grad_var = compare.where(result == 0, 0.0, grad / (result * 2))
         return _var_backward(grad_var, x, ctx.dims, ctx.correction), None, None, None
 
 
@@ -651,7 +651,7 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, result = ctx.saved_tensors
         shape = tuple(x.shape)
-        weights = _ew().exp(x - _kept(result, shape, ctx.dims))
+        weights = unary.exp(x - _kept(result, shape, ctx.dims))
         return _expand_reduced(grad, shape, ctx.dims) * weights, None, None
 
 
@@ -698,7 +698,7 @@ class EuclideanNorm(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims = dims
-        result = _ew().sqrt(sum(x * x, dims, keepdim))
+        result = unary.sqrt(sum(x * x, dims, keepdim))
         ctx.save_for_backward(x, result)
         return result
 
@@ -707,8 +707,8 @@ class EuclideanNorm(Function):
         x, result = ctx.saved_tensors
         shape = tuple(x.shape)
         norm = _kept(result, shape, ctx.dims)
-        safe = _ew().where(norm == 0, 1.0, norm)
-        scale = _ew().where(norm == 0, 0.0, _expand_reduced(grad, shape, ctx.dims) / safe)
+        safe = compare.where(norm == 0, 1.0, norm)
+        scale = compare.where(norm == 0, 0.0, _expand_reduced(grad, shape, ctx.dims) / safe)
         return scale * x, None, None
 
 
@@ -724,7 +724,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         return EuclideanNorm.apply(input, dims, keepdim)
     if isinstance(p, str):
         raise RuntimeError(f"norm(): unsupported norm type {p!r} (use a number or 'fro')")
-    magnitude = _ew().abs(input)
+    magnitude = unary.abs(input)
     if p in (math.inf, -math.inf):
         # as PyTorch: a NaN norm's gradient goes to the NaN elements, not NaN to all
         _check_nonempty("amax" if p > 0 else "amin", magnitude, dims, not dims)
@@ -746,11 +746,11 @@ class PNorm(Function):
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
         ctx.p, ctx.dims = p, dims
-        magnitude = _ew().abs(x)
+        magnitude = unary.abs(x)
         if p == 0:
             result = sum((magnitude != 0).to(x.dtype), dims, keepdim)
         else:
-            result = _ew().pow(sum(_ew().pow(magnitude, p), dims, keepdim), 1.0 / p)
+            result = binary.pow(sum(binary.pow(magnitude, p), dims, keepdim), 1.0 / p)
         ctx.save_for_backward(x, result)
         return result
 
@@ -758,39 +758,41 @@ class PNorm(Function):
     def backward(ctx, grad):
         x, result = ctx.saved_tensors
         p, shape = ctx.p, tuple(x.shape)
-        ew = _ew()
         if p == 0:
             from .creation import zeros_like
             return zeros_like(x), None, None, None
         norm = _kept(result, shape, ctx.dims)
         grad = _expand_reduced(grad, shape, ctx.dims)
-        magnitude = ew.abs(x)
+        magnitude = unary.abs(x)
         if p < 1:
             # sign(x) |x|^(p-1), 0 at x = 0 (where |x|^(p-1) is inf)
-            safe = ew.where(x == 0, 1.0, magnitude)
-            scaled = ew.where(x == 0, 0.0, ew.sign(x) * ew.pow(safe, p - 1))
-            return scaled * grad * ew.pow(norm, 1 - p), None, None, None
-        scaled = ew.sign(x) * ew.pow(magnitude, p - 1)
-        safe_norm = ew.where(norm == 0, 1.0, norm)
-        scale = ew.where(norm == 0, 0.0, grad / ew.pow(safe_norm, p - 1))
+            safe = compare.where(x == 0, 1.0, magnitude)
+            scaled = compare.where(x == 0, 0.0, unary.sign(x) * binary.pow(safe, p - 1))
+            return scaled * grad * binary.pow(norm, 1 - p), None, None, None
+        scaled = unary.sign(x) * binary.pow(magnitude, p - 1)
+        safe_norm = compare.where(norm == 0, 1.0, norm)
+        scale = compare.where(norm == 0, 0.0, grad / binary.pow(safe_norm, p - 1))
         return scaled * scale, None, None, None
 
 
 register("sum", "reduce", ("sum",))
 register("sum_to_size", "reduce", ("sum",))
-register("mean", "reduce", ("mean",))
-register("prod", "reduce", ("prod",))
-register("max", "reduce", ("amax", "argmax"))
-register("min", "reduce", ("amin", "argmin"))
-register("amax", "reduce", ("amax",))
-register("amin", "reduce", ("amin",))
+register("mean", "reduce", ("mean", "div"))
+register("prod", "reduce", ("prod", "div", "eq", "mul", "sum", "to_numpy"))
+register("max", "reduce", ("amax", "argmax", "arange", "bitwise_and", "bitwise_or", "div", "eq",
+                           "full", "gt", "isnan", "lt", "maximum", "mul", "sum", "where"))
+register("min", "reduce", ("amin", "argmin", "arange", "bitwise_and", "bitwise_or", "div", "eq",
+                           "full", "gt", "isnan", "lt", "minimum", "mul", "sum", "where"))
+register("amax", "reduce", ("amax", "div", "eq", "mul", "sum"))
+register("amin", "reduce", ("amin", "div", "eq", "mul", "sum"))
 register("argmax", "reduce", ("argmax",), differentiable=False)
 register("argmin", "reduce", ("argmin",), differentiable=False)
-register("var", "reduce", ("var",))
-register("std", "reduce", ("var", "sqrt"))
-register("var_mean", "reduce", ("var", "mean"))
-register("std_mean", "reduce", ("var", "sqrt", "mean"))
-register("logsumexp", "reduce", ("logsumexp",))
-register("norm", "reduce", ("sum", "mul", "sqrt", "abs", "amax", "pow"))
+register("var", "reduce", ("var", "mean", "mul", "sub"))
+register("std", "reduce", ("var", "sqrt", "div", "eq", "mean", "mul", "sub", "where"))
+register("var_mean", "reduce", ("var", "mean", "add", "div", "mul", "sub"))
+register("std_mean", "reduce", ("var", "sqrt", "mean", "add", "div", "eq", "mul", "sub", "where"))
+register("logsumexp", "reduce", ("logsumexp", "exp", "mul", "sub"))
+register("norm", "reduce", ("sum", "mul", "sqrt", "abs", "amax", "pow", "bitwise_and",
+                            "bitwise_or", "div", "eq", "isnan", "sign", "where"))
 register("all", "reduce", ("all",), differentiable=False)
 register("any", "reduce", ("any",), differentiable=False)

@@ -1,7 +1,9 @@
 """The op registry: every public op, its family and the contract kernels it uses.
 
-``docs/ops.md`` (the coverage table) is generated from this registry and the
-backends' kernel lists (``python -m framework.ops.registry > docs/ops.md``);
+An op's kernels are those its forward and (first-order) backward call;
+``tests/test_registry_kernels.py`` records the calls and fails when a list
+differs. ``docs/ops.md`` (the coverage table) is generated from this registry
+and the backends' kernel lists (``python -m framework.ops.registry > docs/ops.md``);
 ``tests/test_registry.py`` fails when either is stale or incomplete.
 """
 from __future__ import annotations

@@ -15,20 +15,20 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from . import compare, unary
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
 
 __all__ = ["cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"]
 FUNCTIONAL: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "cumsum", "cumprod", "logcumsumexp", "cummax", "cummin",
+)
 
 # ``torch.return_types.cummax`` / ``cummin``.
 CummaxResult = namedtuple("cummax", ("values", "indices"))
 CumminResult = namedtuple("cummin", ("values", "indices"))
-
-
-def _ew():
-    from . import elementwise
-    return elementwise
 
 
 def _flip(t: Tensor, dim: int) -> Tensor:
@@ -123,23 +123,22 @@ def _cumprod_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tensor:
     reverse_cumsum(g * P)_k / x_k`` (up to a second zero) so that its own
     derivative with respect to ``x_z`` is right too.
     """
-    ew = _ew()
     is_zero = x == 0
     zeros_so_far = cumsum(is_zero, dim)
     before_zero = zeros_so_far == 0
     first_zero = is_zero & (zeros_so_far == 1)
-    safe_x = ew.where(is_zero, 1.0, x)
+    safe_x = compare.where(is_zero, 1.0, x)
     if not bool(first_zero.any()):
         return _reverse_cumsum(g * out, dim) / safe_x
     if not is_grad_enabled():
         return _cumprod_backward_masked(g, x, out, dim, zeros_so_far, first_zero, safe_x)
     regular = _reverse_cumsum(g * out, dim) / safe_x
-    skipped = cumprod(ew.where(first_zero, 1.0, x), dim)
+    skipped = cumprod(compare.where(first_zero, 1.0, x), dim)
     at_zero = _reverse_cumsum(g * skipped, dim)
     from .reduce import sum as reduce_sum
-    zero_value = reduce_sum(ew.where(first_zero, x, 0.0), dim, keepdim=True)  # 0, slope 1
-    after = ew.where(is_zero, 0.0, zero_value * at_zero / safe_x)
-    return ew.where(before_zero, regular, ew.where(first_zero, at_zero, after))
+    zero_value = reduce_sum(compare.where(first_zero, x, 0.0), dim, keepdim=True)  # 0, slope 1
+    after = compare.where(is_zero, 0.0, zero_value * at_zero / safe_x)
+    return compare.where(before_zero, regular, compare.where(first_zero, at_zero, after))
 
 
 def _cumprod_backward_masked(g: Tensor, x: Tensor, out: Tensor, dim: int, zeros_so_far: Tensor,
@@ -149,20 +148,19 @@ def _cumprod_backward_masked(g: Tensor, x: Tensor, out: Tensor, dim: int, zeros_
     inf times the zero (NaN) past the first zero stays out of the gradient before it, and
     the gradient past the first zero is exactly 0. PyTorch's second-derivative formula
     (``create_graph``) reads every term, as ``_cumprod_backward`` does."""
-    ew = _ew()
     from .creation import ones_like
     from .reduce import sum as reduce_sum
     from .shape import cat, narrow
     before_zero = zeros_so_far == 0
-    regular = _reverse_cumsum(ew.where(before_zero, g * out, 0.0), dim) / safe_x
+    regular = _reverse_cumsum(compare.where(before_zero, g * out, 0.0), dim) / safe_x
     # at the first zero z: out[z - 1] * sum_{z <= j < next zero} g_j prod(x[z + 1 .. j])
     between = (zeros_so_far == 1) & ~first_zero
-    runs = cumprod(ew.where(between, x, 1.0), dim) * ew.where(zeros_so_far == 1, g, 0.0)
+    runs = cumprod(compare.where(between, x, 1.0), dim) * compare.where(zeros_so_far == 1, g, 0.0)
     n = x.shape[dim]
     previous = cat([ones_like(narrow(out, dim, 0, 1)), narrow(out, dim, 0, n - 1)], dim)  # out[j - 1]
-    prefix = reduce_sum(ew.where(first_zero, previous, 0.0), dim, keepdim=True)
+    prefix = reduce_sum(compare.where(first_zero, previous, 0.0), dim, keepdim=True)
     at_zero = prefix * reduce_sum(runs, dim, keepdim=True)
-    return ew.where(before_zero, regular, ew.where(first_zero, at_zero, 0.0))
+    return compare.where(before_zero, regular, compare.where(first_zero, at_zero, 0.0))
 
 
 def cumprod(input: Tensor, dim, *, dtype=None) -> Tensor:
@@ -203,15 +201,14 @@ def _logcumsumexp_backward(g: Tensor, x: Tensor, out: Tensor, dim: int) -> Tenso
     element, or before a prefix of -inf: -inf + inf). ``log`` reads a stand-in where its
     weight is unused, so no 0 * inf reaches a second derivative.
     """
-    ew = _ew()
     lowest = dtypes.finfo(g.dtype).min
 
     def part(weights):
         positive = weights > 0
-        log_w = ew.where(positive, ew.log(ew.where(positive, weights, 1.0)), lowest) - out
-        return ew.exp(_flip(logcumsumexp(_flip(log_w, dim), dim), dim) + x)
+        log_w = compare.where(positive, unary.log(compare.where(positive, weights, 1.0)), lowest) - out
+        return unary.exp(_flip(logcumsumexp(_flip(log_w, dim), dim), dim) + x)
 
-    return part(ew.relu(g)) - part(ew.relu(-g))
+    return part(unary.relu(g)) - part(unary.relu(-g))
 
 
 def logcumsumexp(input: Tensor, dim) -> Tensor:
@@ -263,8 +260,10 @@ def cummin(input: Tensor, dim):
     return _scan_extreme("cummin", input, dim, False)
 
 
-register("cumsum", "scan", ("cumsum",))
-register("cumprod", "scan", ("cumprod", "cumsum"))
-register("logcumsumexp", "scan", ("logcumsumexp",))
-register("cummax", "scan", ("cummax", "scatter_add", "gather"))
-register("cummin", "scan", ("cummin", "scatter_add", "gather"))
+register("cumsum", "scan", ("cumsum", "flip"))
+register("cumprod", "scan", ("cumprod", "cumsum", "any", "bitwise_and", "div", "eq", "flip", "mul",
+                             "to_numpy", "where"))
+register("logcumsumexp", "scan", ("logcumsumexp", "add", "exp", "flip", "gt", "log", "neg", "relu",
+                                  "sub", "where"))
+register("cummax", "scan", ("cummax", "scatter_add", "amax", "amin", "full", "to_numpy"))
+register("cummin", "scan", ("cummin", "scatter_add", "amax", "amin", "full", "to_numpy"))

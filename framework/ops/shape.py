@@ -22,20 +22,31 @@ __all__ = [
     "chunk", "unbind", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
     "broadcast_shapes", "hstack", "vstack",
 ]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze", "flatten",
+    "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim", "moveaxis",
+    "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal", "diag",
+    "diag_embed", "trace", "diff", "type_as",
+)
 
-for _name in ("view", "reshape", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
-              "flatten", "unflatten", "narrow", "select", "getitem", "movedim", "broadcast_to",
-              "split", "chunk", "unbind"):
+for _name in (
+    "view", "reshape", "permute", "transpose", "t", "squeeze", "unsqueeze", "flatten", "unflatten",
+    "movedim", "broadcast_shapes",
+):
     register(_name, "shape", ())
-register("contiguous", "shape", ("empty", "copy_"))
-register("setitem", "shape", ("copy_", "full"))
-register("cat", "shape", ("empty", "copy_"))
-register("stack", "shape", ("empty", "copy_"))
-register("hstack", "shape", ("empty", "copy_"))
-register("vstack", "shape", ("empty", "copy_"))
-register("broadcast_tensors", "shape", ())
-register("broadcast_shapes", "shape", ())
-register("Tensor.unfold", "shape", ("arange", "add", "mul", "scatter_add"))  # backward: index_add
+for _name in ("expand", "broadcast_to", "broadcast_tensors"):
+    register(_name, "shape", ("sum",))
+for _name in ("narrow", "select", "getitem"):
+    register(_name, "shape", ("copy_", "full"))
+for _name in ("split", "chunk", "unbind"):
+    register(_name, "shape", ("add", "copy_", "full"))
+for _name in ("contiguous", "cat", "stack", "hstack", "vstack"):
+    register(_name, "shape", ("empty", "copy_"))
+register("setitem", "shape", ("copy_", "full", "add", "empty", "from_numpy", "mul", "sum"))
+register("Tensor.unfold", "shape", (
+    "arange", "add", "mul", "scatter_add", "amax", "amin", "full", "to_numpy",
+))
 del _name
 
 
@@ -917,9 +928,11 @@ def type_as(input: Tensor, other: Tensor) -> Tensor:
 
 
 __all__ += ["diagonal", "diag", "diag_embed", "trace", "meshgrid", "diff"]
-for _name in ("diagonal", "diag_embed", "diag", "meshgrid"):
+for _name in ("diagonal", "diag_embed"):
     register(_name, "shape", ("full", "copy_"))
-register("trace", "shape", ("sum",))
-register("diff", "shape", ("sub", "empty", "copy_"))
-register("type_as", "shape", ("copy_",))
+register("diag", "shape", ("full", "copy_", "empty"))
+register("meshgrid", "shape", ("sum",))
+register("trace", "shape", ("sum", "copy_", "full"))
+register("diff", "shape", ("sub", "copy_", "add", "full", "neg"))
+register("type_as", "shape", ("copy_", "empty", "full"))
 del _name

@@ -20,6 +20,10 @@ from .registry import register
 
 __all__ = ["sort", "argsort", "topk", "unique", "bincount", "searchsorted"]
 FUNCTIONAL: list = []
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "sort", "argsort", "topk", "unique", "bincount",
+)
 
 # ``torch.return_types.sort`` / ``topk``.
 SortResult = namedtuple("sort", ("values", "indices"))
@@ -213,9 +217,10 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
     return out.reshape(()) if scalar else out
 
 
-register("sort", "sort", ("sort", "scatter_add", "gather"))
+register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_numpy"))
 register("argsort", "sort", ("sort",), differentiable=False)
-register("topk", "sort", ("sort", "scatter_add", "gather"))
+register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
+                          "to_numpy"))
 register("unique", "sort", ("unique",), differentiable=False)
-register("bincount", "sort", ("bincount",), differentiable=False)
-register("searchsorted", "sort", ("searchsorted",), differentiable=False)
+register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
+register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)

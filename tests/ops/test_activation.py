@@ -1,6 +1,8 @@
-"""Parameterized activations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
+"""Activations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
 
-Each op runs through ``check_op`` (forward and input gradient, which takes the
+gelu (both forms), silu and softplus (one kernel each, backward in framework
+ops) run over every float dtype, non-contiguous, edge-shaped and special
+values, with second derivatives and bad input. Each parameterized op runs through ``check_op`` (forward and input gradient, which takes the
 fused backward kernel) over every float dtype, non-contiguous and size-0/1
 inputs, with values placed on the kinks (0, +-3, the hardtanh bounds) where
 PyTorch's one-sided derivative choices matter. Second derivatives (the
@@ -14,7 +16,7 @@ import torch.nn.functional as TF
 import framework
 import framework.nn.functional as F
 from framework.autograd import gradgradcheck
-from helpers import check_op, make_input
+from helpers import assert_close, check_op, make_input
 
 RNG = np.random.default_rng(0)
 FLOATS = [framework.float32, framework.float64, framework.float16, framework.bfloat16]
@@ -46,6 +48,73 @@ def _data(*shape):
     return x
 
 
+# gelu / silu / softplus ------------------------------------------------------------------------
+UNARY = {
+    "gelu": (F.gelu, TF.gelu),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh")),
+    "silu": (F.silu, TF.silu),
+    "softplus": (F.softplus, TF.softplus),
+    "softplus_beta": (lambda x: F.softplus(x, beta=2.0, threshold=1.5),
+                      lambda x: TF.softplus(x, beta=2.0, threshold=1.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_unary_activation(device, name, dtype):
+    fw, tf = UNARY[name]
+    (out,) = check_op(fw, tf, [RNG.standard_normal((4, 5))], device=device, dtype=dtype,
+                      contiguous=dtype is not framework.float64)
+    assert out.dtype is dtype
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_activation_edge_shapes_and_special_values(device, name):
+    fw, tf = UNARY[name]
+    for shape in [(0,), (2, 0, 3), (1,), (1, 1, 3), ()]:
+        (out,) = check_op(fw, tf, [RNG.standard_normal(shape)], device=device)
+        assert tuple(out.shape) == shape
+    values = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 88.0, -88.0, 0.5, -0.5,
+                       1.5, 2.5, -2.5, 1e-4, -1e-4, 40.0, -40.0])
+    for dtype in (framework.float32, framework.float64):
+        check_op(fw, tf, [values], device=device, dtype=dtype, grad=False)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_activation_double_backward(device, name):
+    fw, _ = UNARY[name]
+    x = make_input(RNG.standard_normal(4), framework.float64, device, requires_grad=True)
+    assert gradgradcheck(fw, (x,))
+
+
+def test_unary_activation_second_derivative_matches_torch(device):
+    data = RNG.standard_normal(5)
+    x = framework.tensor(data, dtype=framework.float64, device=device, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    for fw_fn, torch_fn in ((F.gelu, TF.gelu),
+                            (lambda t: F.softplus(t, beta=2.0), lambda t: TF.softplus(t, beta=2.0))):
+        (g,) = framework.autograd.grad(fw_fn(x).sum(), x, create_graph=True)
+        (gg,) = framework.autograd.grad(g.sum(), x)
+        (tg,) = torch.autograd.grad(torch_fn(tx).sum(), tx, create_graph=True)
+        (tgg,) = torch.autograd.grad(tg.sum(), tx)
+        assert_close(g, tg, 1e-10, 1e-9)
+        assert_close(gg, tgg, 1e-10, 1e-9)
+
+
+def test_unary_activation_bad_input(device):
+    i = framework.tensor([1, 2], device=device)
+    x = framework.tensor([1.0, 2.0], device=device)
+    with pytest.raises(RuntimeError, match="gelu\\(\\)"):
+        F.gelu(i)
+    with pytest.raises(RuntimeError, match="gelu\\(\\): approximate"):
+        F.gelu(x, approximate="fast")
+    with pytest.raises(TypeError, match="softplus\\(\\)"):
+        F.softplus(x, beta="1")
+    with pytest.raises(TypeError, match="silu\\(\\): argument 'input'"):
+        F.silu([1.0])
+
+
+# Parameterized activations -------------------------------------------------------------------
 @pytest.mark.parametrize("op", sorted(OPS))
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_activation(device, op, dtype):

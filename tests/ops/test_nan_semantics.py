@@ -264,6 +264,7 @@ def test_nan_and_inf_rows_match_torch(name, dtype, device):
 # looping kernels (online softmax/logsumexp across chunks, Chan merges, scan carries, sort
 # merge passes) and the split ones (several programs per row, then a combine launch).
 SMALL_BLOCKS = {
+    "softmax": {"MAX_BLOCK_N": 2},
     "norm": {"MAX_BLOCK_N": 2, "SPLIT_COLS": 2},
     "loss": {"MAX_BLOCK_C": 2},
     "reduce": {"MAX_BLOCK_N": 2, "SPLIT_MIN_COLS": 2},

@@ -1,9 +1,9 @@
-"""Softmax and normalizations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
+"""Normalizations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
 
 Every op runs through ``check_op`` (forward and every input gradient) over
 float dtypes, non-contiguous inputs and size-0/1 dims; the Triton kernels'
 multi-block path (rows longer than one block) has its own few tests, as do
--inf softmax rows, running-statistics updates, second derivatives and bad input.
+running-statistics updates, second derivatives and bad input (softmax: test_softmax.py).
 """
 import numpy as np
 import pytest
@@ -29,72 +29,6 @@ def _normal(*shape):
 
 def _tensor(array, device, dtype=framework.float64):
     return framework.tensor(np.asarray(array), dtype=dtype, device=device)
-
-
-# softmax / log_softmax -----------------------------------------------------------------------
-SOFTMAX = {"softmax": (F.softmax, torch.softmax), "log_softmax": (F.log_softmax, torch.log_softmax)}
-
-
-@pytest.mark.parametrize("op", sorted(SOFTMAX))
-@pytest.mark.parametrize("dtype", FLOATS)
-def test_softmax_dtypes(device, op, dtype):
-    fw, tf = SOFTMAX[op]
-    check_op(lambda x: fw(x, -1), lambda x: tf(x, -1), [_normal(3, 7)], device=device,
-             dtype=dtype)
-
-
-@pytest.mark.parametrize("op", sorted(SOFTMAX))
-@pytest.mark.parametrize("shape,dim,contiguous", [
-    ((2, 3, 4), 1, False), ((2, 3, 4), 0, True), ((5,), 0, False), ((), 0, True),
-    ((3, 1), -1, False), ((0, 4), -1, True), ((3, 0), 1, False), ((4, 1), 0, True)])
-def test_softmax_shapes(device, op, shape, dim, contiguous):
-    fw, tf = SOFTMAX[op]
-    check_op(lambda x: fw(x, dim), lambda x: tf(x, dim), [_normal(*shape)], device=device,
-             dtype=framework.float64, contiguous=contiguous)
-
-
-@pytest.mark.parametrize("op", sorted(SOFTMAX))
-@pytest.mark.parametrize("shape,dim", [((2, LONG), 1), ((LONG, 2), 0)])
-def test_softmax_long_rows(device, op, shape, dim):
-    """Rows longer than one block, contiguous (last dim) and strided (dim 0)."""
-    fw, tf = SOFTMAX[op]
-    x = _normal(*shape) * 4
-    out = check_op(lambda t: fw(t, dim), lambda t: tf(t, dim), [x], device=device,
-                   dtype=framework.float32)
-    assert out[0].is_contiguous()
-
-
-@pytest.mark.parametrize("op", sorted(SOFTMAX))
-@pytest.mark.parametrize("n", [6, LONG])
-def test_softmax_minus_inf(device, op, n):
-    """-inf entries get 0 (log: -inf); a row of only -inf gives NaN, as in PyTorch."""
-    fw, tf = SOFTMAX[op]
-    x = _normal(3, n)
-    x[0, :n // 2] = -np.inf  # the first block of a long row is all -inf
-    x[1, :] = -np.inf
-    check_op(lambda t: fw(t, -1), lambda t: tf(t, -1), [x], device=device,
-             dtype=framework.float32)
-
-
-def test_softmax_dtype_argument_and_top_level_forms(device):
-    x = _normal(3, 4)
-    check_op(lambda t: framework.softmax(t, 0, dtype=framework.float64),
-             lambda t: torch.softmax(t, 0, dtype=torch.float64), [x], device=device,
-             dtype=framework.float32, grad=False)
-    out = make_input(x, framework.float16, device).log_softmax(1, dtype=framework.float32)
-    assert out.dtype == framework.float32
-    assert framework.softmax(make_input(x, framework.float16, device), 1,
-                             framework.float64).dtype == framework.float64
-    check_op(lambda t: t.softmax(-1), lambda t: t.softmax(-1), [x], device=device)
-    check_op(lambda t: framework.log_softmax(t, 1), lambda t: torch.log_softmax(t, 1), [x],
-             device=device)
-
-
-def test_softmax_implicit_dim_warns_and_picks_torch_default():
-    x = _normal(2, 3)
-    with pytest.warns(UserWarning, match="Implicit dimension"):
-        out = F.softmax(_tensor(x, "cpu"))
-    np.testing.assert_allclose(out.numpy(), torch.softmax(torch.tensor(x), 1).numpy())
 
 
 # layer_norm / rms_norm --------------------------------------------------------------------------
@@ -276,7 +210,6 @@ def test_normalize_dtypes_and_zero_rows(device, dtype):
 
 # second derivatives -------------------------------------------------------------------------------
 SECOND_ORDER = {
-    "softmax": lambda x: F.softmax(x, 1), "log_softmax": lambda x: F.log_softmax(x, 0),
     "layer_norm": lambda x: F.layer_norm(x, (2,)), "rms_norm": lambda x: F.rms_norm(x, (2,)),
     "group_norm": lambda x: F.group_norm(x, 1),
     "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
@@ -289,7 +222,7 @@ def test_gradgradcheck_cpu(op):
     assert gradgradcheck(SECOND_ORDER[op], (x,))
 
 
-@pytest.mark.parametrize("op", ["softmax", "log_softmax", "layer_norm"])
+@pytest.mark.parametrize("op", ["layer_norm"])
 def test_gradgradcheck_cuda(op):
     """The fused forward kernels under a differentiable backward (interpreter: tiny input)."""
     x = make_input(_normal(2, 2), framework.float64, "cuda", requires_grad=True)
@@ -338,10 +271,6 @@ def test_bad_input_raises_like_torch(device):
         F.batch_norm(_tensor(_normal(1, 4), device), None, None, training=True)
     with pytest.raises(ValueError, match="instance_norm.*more than 1 spatial element"):
         F.instance_norm(_tensor(_normal(2, 4, 1), device))
-    with pytest.raises(RuntimeError, match="softmax"):
-        F.softmax(framework.tensor([1, 2], device=device), 0)
-    with pytest.raises(IndexError, match="log_softmax.*out of range"):
-        F.log_softmax(x, 3)
     with pytest.raises(TypeError, match="layer_norm"):
         F.layer_norm(np.ones(3), (3,))
     # the same inputs make PyTorch raise the same error types

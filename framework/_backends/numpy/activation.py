@@ -1,4 +1,6 @@
-"""CPU kernels of the parameterized activations: one forward and one backward kernel, op by name.
+"""CPU kernels of the activations: gelu/gelu_tanh/silu/softplus (unary kernels like the
+elementwise ones), and one forward and one backward kernel for the parameterized activations,
+op by name.
 
 Half types compute in float32, float64 in float64 (``compute_dtype``); every
 op is vectorized NumPy over the whole array. ``p0``/``p1`` are the op's
@@ -9,11 +11,47 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import Array
-from ._arrays import compute_dtype, nd, wrap
+from ._arrays import compute_dtype, nd, quiet, select, wrap
+from .elementwise import _COMPUTE, _erf, _finish, _value
+
+_SQRT1_2 = 0.70710678118654752440
+_SQRT_2_OVER_PI = 0.79788456080286535588
 
 
 def _sigmoid(v):
     return 1.0 / (1.0 + np.exp(-v))
+
+
+def _gelu(v):
+    return np.asarray(0.5 * v.astype(np.float64) * (1.0 + _erf(v * _SQRT1_2))).astype(v.dtype)
+
+
+def _gelu_tanh(v):
+    inner = _SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)
+    return 0.5 * v * (1.0 + np.tanh(inner))
+
+
+def _silu(v):
+    return v * _sigmoid(v)
+
+
+def _make_unary(name: str, fn):
+    """A unary kernel ``name(x, out_dtype)``, computed as the elementwise ones are."""
+    def kernel(x: Array, out_dtype) -> Array:
+        v = _value(x, _COMPUTE[out_dtype])
+        return wrap(quiet(fn, v), out_dtype)
+    kernel.__name__ = name
+    kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` as ``out_dtype`` (float32 math for halves)."
+    return kernel
+
+
+def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
+    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
+    v = _value(x, _COMPUTE[out_dtype])
+    with np.errstate(all="ignore"):
+        scaled = v * beta
+        soft = np.log1p(np.exp(scaled)) / beta
+        return _finish(select(scaled > threshold, v, soft, soft.dtype), out_dtype)
 
 
 def _hardtanh(v, lo, hi):
@@ -90,4 +128,7 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
 
 
-KERNELS = {"activation": activation, "activation_backward": activation_backward}
+KERNELS = {name: _make_unary(name, fn)
+           for name, fn in (("gelu", _gelu), ("gelu_tanh", _gelu_tanh), ("silu", _silu))}
+KERNELS.update({"softplus": softplus, "activation": activation,
+                "activation_backward": activation_backward})

@@ -16,8 +16,6 @@ from ..array import Array
 from ..contract import BINARY, UNARY
 from ._arrays import _QUIET, _SMALL, nd, quiet, select, wrap
 
-_SQRT1_2 = 0.70710678118654752440
-_SQRT_2_OVER_PI = 0.79788456080286535588
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 _erfc_scalar = np.frompyfunc(math.erfc, 1, 1)
@@ -144,15 +142,6 @@ def _sigmoid(v):
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def _gelu(v):
-    return np.asarray(0.5 * v.astype(np.float64) * (1.0 + _erf(v * _SQRT1_2))).astype(v.dtype)
-
-
-def _gelu_tanh(v):
-    inner = _SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)
-    return 0.5 * v * (1.0 + np.tanh(inner))
-
-
 def _relu(v):
     """0 where ``v < 0``, else ``v`` (NaN and -0.0 pass through, as in PyTorch)."""
     if v.size <= _SMALL:
@@ -178,8 +167,7 @@ _UNARY_FNS = {
     "neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "log": np.log,
     "log2": np.log2, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt,
     "rsqrt": lambda v: 1.0 / np.sqrt(v), "sin": np.sin, "cos": np.cos, "tan": np.tan,
-    "tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu, "gelu": _gelu,
-    "gelu_tanh": _gelu_tanh, "silu": lambda v: v * _sigmoid(v), "sign": _sign,
+    "tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu, "sign": _sign,
     "floor": _float_only(np.floor), "ceil": _float_only(np.ceil),
     "round": _float_only(np.round), "trunc": _float_only(np.trunc),
     "reciprocal": lambda v: 1.0 / v, "square": lambda v: v * v,
@@ -212,15 +200,6 @@ def _make_predicate(name: str):
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` (bool output)."
     return kernel
-
-
-def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
-    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
-    v = _value(x, _compute(out_dtype))
-    with np.errstate(all="ignore"):
-        scaled = v * beta
-        soft = np.log1p(np.exp(scaled)) / beta
-        return _finish(select(scaled > threshold, v, soft, soft.dtype), out_dtype)
 
 
 def clamp(x: Array, lo, hi, out_dtype) -> Array:
@@ -355,4 +334,4 @@ def where(cond: Array, a, b, out_dtype) -> Array:
 KERNELS = {name: _make_unary(name) for name in UNARY if name in _UNARY_FNS}
 KERNELS.update({name: _make_predicate(name) for name in ("logical_not", "isnan")})
 KERNELS.update({name: _make_binary(name) for name in BINARY})
-KERNELS.update({"softplus": softplus, "clamp": clamp, "where": where})
+KERNELS.update({"clamp": clamp, "where": where})

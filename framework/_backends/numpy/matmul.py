@@ -29,6 +29,7 @@ def matmul(a: Array, b: Array) -> Array:
 
 def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact: bool) -> tuple:
     """``act(a @ b + bias) + residual`` (and ``a @ b + bias`` if ``keep_preact``), like cuda's."""
+    from .. import load
     from . import elementwise
     z = matmul(a, b)
     if z.dtype.numpy in _IN_PLACE and (activation is not None or not keep_preact):
@@ -44,7 +45,7 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
     work = z.dtype if z.dtype.itemsize >= 4 else _float32()
     if bias is not None:
         z = elementwise.KERNELS["add"](z, bias, work, z.dtype)
-    out = z if activation is None else elementwise.KERNELS[activation](z, z.dtype)
+    out = z if activation is None else load("numpy").kernels[activation](z, z.dtype)
     if residual is not None:
         out = elementwise.KERNELS["add"](out, residual, work, z.dtype)
     return out, (z if keep_preact else None)

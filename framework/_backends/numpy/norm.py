@@ -1,4 +1,4 @@
-"""CPU kernels of the norm family: softmax rows and the row-statistics normalization.
+"""CPU kernels of the norm family: the row-statistics normalization.
 
 Every kernel computes in float32 for the half types (float64 for float64),
 vectorized over whole arrays. ``norm_rows`` sees its operand as a 3-D array
@@ -24,29 +24,6 @@ def _values(x: Array) -> np.ndarray:
 def _stat_dtype(x: Array):
     """Dtype of saved statistics: float32 for half types, else the input's dtype."""
     return x.dtype if compute_dtype(x.dtype) == x.dtype.numpy else float32
-
-
-def softmax(x: Array, dim: int, log: bool) -> Array:
-    """Softmax (``log``: log-softmax) along ``dim``; rows of -inf give NaN like PyTorch."""
-    v = _values(x)
-    with np.errstate(all="ignore"):
-        peak = np.max(v, axis=dim, keepdims=True, initial=-np.inf)
-        shifted = v - peak
-        e = np.exp(shifted)
-        total = np.sum(e, axis=dim, keepdims=True)
-        result = shifted - np.log(total) if log else e / total
-    return wrap(result, x.dtype)
-
-
-def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
-    """Input gradient from the output ``out``: ``y (g - sum(g y))`` or ``g - exp(y) sum(g)``."""
-    g, y = _values(grad), _values(out)
-    with np.errstate(all="ignore"):
-        if log:
-            result = g - np.exp(y) * np.sum(g, axis=dim, keepdims=True)
-        else:
-            result = y * (g - np.sum(g * y, axis=dim, keepdims=True))
-    return wrap(result, grad.dtype)
 
 
 def _axes(across: bool) -> tuple:
@@ -100,6 +77,5 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
 
 
 KERNELS = {
-    "softmax": softmax, "softmax_backward": softmax_backward,
     "norm_rows": norm_rows, "norm_rows_backward": norm_rows_backward,
 }

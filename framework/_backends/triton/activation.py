@@ -1,7 +1,9 @@
-"""Launch wrappers: parameterized activations on ``cuda`` (``triton_kernels/activation.py``).
+"""Launch wrappers: activations on ``cuda`` (``triton_kernels/activation.py``).
 
-Operands are made contiguous (a copy only for strided views); one program
-per BLOCK elements; the result is a new contiguous array.
+gelu, gelu_tanh, silu and softplus launch ``activation_unary_kernel`` through
+the elementwise unary launcher (flat fast path or 6-d strided reads). The
+parameterized activations make operands contiguous (a copy only for strided
+views); one program per BLOCK elements; the result is a new contiguous array.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import triton.language as tl
 
 from ..array import Array
 from . import runtime
+from .elementwise import _unary
 from .launch import grid_1d, pointer
 from .memory import contiguous, empty
 
@@ -32,6 +35,31 @@ def _bits(value: float) -> int:
 def _compute(dtype):
     """fp64 math for fp64, fp32 for fp32 and the half types."""
     return tl.float64 if dtype.name == "float64" else tl.float32
+
+
+def _unary_activation(op: str, x: Array, out_dtype, p0=0.0, p1=0.0) -> Array:
+    return _unary(op, x, out_dtype, p0=p0, p1=p1,
+                  kernel=runtime.kernels().activation.activation_unary_kernel)
+
+
+def gelu(x: Array, out_dtype) -> Array:
+    """``x * Phi(x)`` as ``out_dtype`` (float32 math for halves)."""
+    return _unary_activation("gelu", x, out_dtype)
+
+
+def gelu_tanh(x: Array, out_dtype) -> Array:
+    """gelu's tanh approximation as ``out_dtype`` (float32 math for halves)."""
+    return _unary_activation("gelu_tanh", x, out_dtype)
+
+
+def silu(x: Array, out_dtype) -> Array:
+    """``x * sigmoid(x)`` as ``out_dtype`` (float32 math for halves)."""
+    return _unary_activation("silu", x, out_dtype)
+
+
+def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
+    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
+    return _unary_activation("softplus", x, out_dtype, p0=float(beta), p1=float(threshold))
 
 
 def activation(x: Array, op: str, p0: float, p1: float) -> Array:
@@ -64,4 +92,5 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     return dx
 
 
-KERNELS = {"activation": activation, "activation_backward": activation_backward}
+KERNELS = {"gelu": gelu, "gelu_tanh": gelu_tanh, "silu": silu, "softplus": softplus,
+           "activation": activation, "activation_backward": activation_backward}

@@ -106,7 +106,9 @@ def _quiet():
 
 
 # -- unary --------------------------------------------------------------------
-def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
+def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0, kernel=None) -> Array:
+    """Launch ``kernel`` (default ``unary_kernel``; the activation family's
+    ``activation_unary_kernel`` takes the same arguments) for ``op``."""
     out = empty(x.shape, out_dtype)
     n = out.numel
     if n == 0:
@@ -115,7 +117,8 @@ def _unary(op: str, x: Array, out_dtype, compute=None, p0=0.0, p1=0.0) -> Array:
     compute = compute if compute is not None else _compute(out_dtype)
     block, warps, int32_limit = _launch_config()
     with _quiet():
-        runtime.kernels().elementwise.unary_kernel[grid_1d(n, block)](
+        kernel = kernel or runtime.kernels().elementwise.unary_kernel
+        kernel[grid_1d(n, block)](
             pointer(out), pointer(x), n, *sizes, *strides, p0, p1,
             OP=op, COMPUTE=compute, STRIDED=strided, INDEX32=n < int32_limit, BLOCK=block,
             num_warps=warps)
@@ -145,11 +148,6 @@ def logical_not(x: Array, out_dtype) -> Array:
 def isnan(x: Array, out_dtype) -> Array:
     """``x != x`` (bool output)."""
     return _unary("isnan", x, out_dtype, compute=_input_compute(x))
-
-
-def softplus(x: Array, out_dtype, beta: float = 1.0, threshold: float = 20.0) -> Array:
-    """``log1p(exp(beta * x)) / beta``, or ``x`` where ``beta * x > threshold``."""
-    return _unary("softplus", x, out_dtype, p0=float(beta), p1=float(threshold))
 
 
 def _bound(value, out_dtype):
@@ -235,5 +233,5 @@ def where(cond: Array, a, b, out_dtype) -> Array:
 
 KERNELS = {name: _make_unary(name) for name in UNARY}
 KERNELS.update({name: _make_binary(name) for name in BINARY})
-KERNELS.update({"logical_not": logical_not, "isnan": isnan, "softplus": softplus, "pow": pow,
+KERNELS.update({"logical_not": logical_not, "isnan": isnan, "pow": pow,
                 "where": where, "clamp": clamp})

@@ -72,10 +72,11 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
 
 def _unfused_epilogue(z: Array, bias, activation, residual, keep_preact: bool) -> tuple:
     """The epilogue as separate elementwise launches (after a split-K product)."""
+    from .. import load
     from . import elementwise
     if bias is not None:
         z = elementwise.KERNELS["add"](z, bias, _compute(z.dtype), z.dtype)
-    out = z if activation is None else elementwise.KERNELS[activation](z, z.dtype)
+    out = z if activation is None else load("triton").kernels[activation](z, z.dtype)
     if residual is not None:
         out = elementwise.KERNELS["add"](out, residual, _compute(z.dtype), z.dtype)
     return out, (z if keep_preact else None)

@@ -1,11 +1,10 @@
-"""Launch wrappers: softmax and row normalization on ``cuda`` (``triton_kernels/norm.py``).
+"""Launch wrappers: row normalization on ``cuda`` (``triton_kernels/norm.py``).
 
 Every launch has one program per row, except batch norm over few channels,
 whose long rows are split into chunks (two launches: chunk statistics, then
 merge and normalize; the same for the backward). Operands are made
-contiguous first (a copy only for strided views): a softmax row is the N
-elements along ``dim`` (stride ``inner``, the size of the dims after it), a
-``norm_rows`` operand a contiguous (A, C, S) array. Outputs are new
+contiguous first (a copy only for strided views): a ``norm_rows`` operand is
+a contiguous (A, C, S) array. Outputs are new
 contiguous arrays; statistics are float32 for half types.
 """
 from __future__ import annotations
@@ -47,42 +46,6 @@ def _quiet():
     return np.errstate(all="ignore")
 
 
-def _softmax_geometry(shape: tuple, dim: int) -> tuple:
-    """``(rows, N, inner)`` of a contiguous array reduced along ``dim``: N = shape[dim],
-    inner = the elements after it (the stride along the row), rows = the rest."""
-    n = shape[dim]
-    inner = math.prod(shape[dim + 1:])
-    return math.prod(shape) // n if n else 0, n, inner
-
-
-def softmax(x: Array, dim: int, log: bool) -> Array:
-    """Softmax (``log``: log-softmax) along ``dim``, in ``x``'s dtype (contiguous result)."""
-    out = empty(x.shape, x.dtype)
-    rows, n, inner = _softmax_geometry(x.shape, dim)
-    if rows == 0:
-        return out
-    block, single, warps = _block(n)
-    xc = contiguous(x)  # kept referenced until the launch ends
-    with _quiet():
-        runtime.kernels().norm.softmax_kernel[(rows,)](
-            pointer(xc), pointer(out), n, inner, LOG=log, SINGLE=single, STRIDED=inner > 1,
-            ACC=_acc(x.dtype), BLOCK_N=block, num_warps=warps)
-    return out
-
-
-def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:
-    """Input gradient of softmax/log-softmax along ``dim``, from its output ``out``."""
-    dx = empty(grad.shape, grad.dtype)
-    rows, n, inner = _softmax_geometry(grad.shape, dim)
-    if rows == 0:
-        return dx
-    block, single, warps = _block(n)
-    gc, oc = contiguous(grad), contiguous(out)  # kept referenced until the launch ends
-    with _quiet():
-        runtime.kernels().norm.softmax_backward_kernel[(rows,)](
-            pointer(gc), pointer(oc), pointer(dx), n, inner, LOG=log, SINGLE=single,
-            STRIDED=inner > 1, ACC=_acc(grad.dtype), BLOCK_N=block, num_warps=warps)
-    return dx
 
 
 def _gather(n: int, across: bool) -> int:
@@ -213,6 +176,5 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
 
 
 KERNELS = {
-    "softmax": softmax, "softmax_backward": softmax_backward,
     "norm_rows": norm_rows, "norm_rows_backward": norm_rows_backward,
 }

@@ -23,7 +23,7 @@ def _float_mask(mask: Tensor | None, name: str, dtype) -> Tensor | None:
     if mask is None:
         return None
     if mask.dtype is dtypes.bool:
-        return ops.elementwise.where(mask, float("-inf"), 0.0).to(dtype)
+        return ops.compare.where(mask, float("-inf"), 0.0).to(dtype)
     if not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask

@@ -30,7 +30,7 @@ def _rnn_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
               nonlinearity: str) -> Tensor:
     """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), with the input part precomputed."""
     pre = _affine(h, w_hh, b_hh, x_proj)
-    return ops.elementwise.tanh(pre) if nonlinearity == "tanh" else ops.elementwise.relu(pre)
+    return ops.unary.tanh(pre) if nonlinearity == "tanh" else ops.unary.relu(pre)
 
 
 def _lstm_cell(x_proj: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,

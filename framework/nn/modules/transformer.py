@@ -248,7 +248,7 @@ class Transformer(Module):
         dtype = dtype if dtype is not None else dtypes.get_default_dtype()
         rows = ops.creation.arange(sz, device=device).unsqueeze(1)
         cols = ops.creation.arange(sz, device=device).unsqueeze(0)
-        return ops.elementwise.where(cols > rows, float("-inf"), 0.0).to(dtype)
+        return ops.compare.where(cols > rows, float("-inf"), 0.0).to(dtype)
 
     def _reset_parameters(self) -> None:
         for p in self.parameters():

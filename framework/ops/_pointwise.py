@@ -1,0 +1,187 @@
+"""Operand handling and the fast path shared by the elementwise op modules.
+
+``framework.ops.unary``, ``binary`` and ``compare`` take tensors or Python
+numbers (``_operand``), put them on one device and check broadcasting
+(``_operands``), and pick result dtypes with PyTorch's promotion rules. Two
+helpers serve the common case of all three without repeating it:
+``promote`` (the operands and result dtype of a binary op: two tensors of
+one dtype on one device, or a floating tensor and a Python number, need no
+conversion) and ``untracked`` (no graph to record: the backend kernel is
+called and its array wrapped directly). The gradient helpers
+(``_grad_for``, ``_Saved``) are shared too.
+"""
+from __future__ import annotations
+
+import numbers
+
+from .. import dtypes
+from .._backends import for_device
+from ..tensor import Tensor
+from ._util import broadcast_shapes, common_device
+
+
+Operand = "Tensor | bool | int | float"  # a tensor or a Python number
+
+
+# ---------------------------------------------------------------------------------------
+# Operand handling
+# ---------------------------------------------------------------------------------------
+def _scalar(x):
+    """``x`` as a Python bool/int/float, or None when it is not a real number."""
+    if isinstance(x, (bool, int, float)):
+        return x
+    if type(x).__module__ == "numpy" and getattr(x, "shape", None) == () and hasattr(x, "item"):
+        value = x.item()  # NumPy scalar (np.bool_ is not a numbers.Number)
+        return value if isinstance(value, (bool, int, float)) else None
+    if isinstance(x, numbers.Real):
+        return float(x)
+    return None
+
+
+def _operand(op: str, name: str, x):
+    """A tensor or Python number; ``TypeError`` naming the op and argument otherwise."""
+    if isinstance(x, Tensor):
+        return x
+    value = _scalar(x)
+    if value is None:
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor or Number, not "
+                        f"{type(x).__name__}")
+    return value
+
+
+def _shape(x) -> tuple:
+    return x._a.shape if isinstance(x, Tensor) else ()
+
+
+def _on(x, device):
+    """A tensor moved to ``device`` (differentiably), or a scalar unchanged."""
+    if isinstance(x, Tensor) and x._device != device:
+        return x.to(device)
+    return x
+
+
+def _tracked(t: Tensor) -> bool:
+    """``t.requires_grad`` without the property calls (``grad_fn`` only matters on views)."""
+    return t._requires_grad or (t._grad_fn if t._base is None else t.grad_fn) is not None
+
+
+def _arr(x):
+    return x._a if isinstance(x, Tensor) else x
+
+
+def _operands(op: str, names: tuple, values: tuple) -> tuple:
+    """Validate, put on one device and check broadcasting; returns ``(operands, device)``."""
+    xs = [_operand(op, n, v) for n, v in zip(names, values)]
+    if not any(isinstance(x, Tensor) for x in xs):
+        from .creation import tensor
+        xs[0] = tensor(xs[0])  # torch.add(2, 3) is a 0-d tensor
+    device = common_device(op, *xs)
+    xs = [_on(x, device) for x in xs]
+    broadcast_shapes(op, *(_shape(x) for x in xs))
+    return xs, device
+
+
+def _first_tensor(*xs) -> Tensor:
+    return next(x for x in xs if isinstance(x, Tensor))
+
+
+def _reject_bool(op: str, x: Tensor, message: str = "") -> None:
+    if x.dtype is dtypes.bool:
+        raise RuntimeError(message or f"{op}(): not supported for bool tensors")
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating-point tensor, got {x.dtype}")
+
+
+def _meta(x):
+    """``(shape, dtype)`` of a tensor operand (what its gradient must match), None for numbers."""
+    return (tuple(x._a.shape), x._a.dtype) if isinstance(x, Tensor) else None
+
+
+def _grad_for(grad, meta, needed: bool):
+    """``grad`` summed back to an operand's shape and cast to its dtype (None when not needed).
+
+    ``meta`` is the operand's ``_meta`` (or the operand itself).
+    """
+    if isinstance(meta, Tensor):
+        meta = _meta(meta)
+    if not needed or meta is None or grad is None:
+        return None
+    shape, dtype = meta
+    if tuple(grad.shape) != shape:
+        from .reduce import sum_to_size
+        grad = sum_to_size(grad, shape)
+    if grad.dtype is not dtype:
+        grad = grad.to(dtype)
+    return grad
+
+
+class _Saved:
+    """Save a mix of tensors and numbers on ``ctx``; tensors only where ``keep`` says so."""
+
+    @staticmethod
+    def save(ctx, values, keep) -> None:
+        ctx.save_for_backward(*[v if k and isinstance(v, Tensor) else None
+                                for v, k in zip(values, keep)])
+        ctx.consts = tuple([None if isinstance(v, Tensor) else v for v in values])
+
+    @staticmethod
+    def load(ctx) -> tuple:
+        return tuple(t if t is not None else c for t, c in zip(ctx.saved_tensors, ctx.consts))
+
+
+def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
+    """The result dtype of ``a (op) b`` in the common cases that need no conversion, else None.
+
+    The common cases: two tensors of one dtype on one device (broadcasting is
+    checked here), or a floating tensor with a Python int/float. Anything else
+    (None) goes through ``_operands`` and ``dtypes.result_type``, which give
+    the same answer for these cases, more slowly.
+    """
+    a_is_tensor = isinstance(a, Tensor)
+    if a_is_tensor and isinstance(b, Tensor):
+        array_a, array_b = a._a, b._a
+        dtype = array_a.dtype
+        if dtype is not array_b.dtype or not (a._device is b._device or a._device == b._device):
+            return None
+        if array_a.shape != array_b.shape:
+            broadcast_shapes(op, array_a.shape, array_b.shape)
+        return dtype
+    tensor, number = (a, b) if a_is_tensor else (b, a)
+    kind = type(number)
+    if (kind is float or kind is int) and isinstance(tensor, Tensor):
+        dtype = tensor._a.dtype
+        return dtype if dtype.is_floating_point else None
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The fast path shared by the unary, binary and compare ops
+# ---------------------------------------------------------------------------------------
+def promote(op: str, input, other) -> tuple:
+    """``(input, other, result dtype)`` of a binary elementwise op ``op``.
+
+    Two tensors of one dtype, device and shape return at once; the other
+    common cases (``_fast_result_type``) need no conversion either; anything
+    else is validated, put on one device and promoted by PyTorch's rules.
+    """
+    if (type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype
+            and input._device is other._device and input._a.shape == other._a.shape):
+        return input, other, input._a.dtype
+    result = _fast_result_type(op, input, other)
+    if result is None:
+        (input, other), _ = _operands(op, ("input", "other"), (input, other))
+        result = dtypes.result_type(input, other)
+    return input, other, result
+
+
+def untracked(kernel: str, device, *args, **params) -> Tensor:
+    """Run contract ``kernel`` of ``device`` on ``args`` (``Array``s and numbers) and wrap the
+    result: an elementwise op when no graph is recorded (``Tensor._make``, inlined)."""
+    out = object.__new__(Tensor)
+    out._a = getattr(for_device(device), kernel)(*args, **params)
+    out._device = device
+    out._requires_grad = False
+    return out

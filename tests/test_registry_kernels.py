@@ -1,0 +1,450 @@
+"""The registry's kernel lists are the kernels the ops really call.
+
+Each registered op of the families in ``CHECKED`` runs on cpu with small inputs
+(every invocation in ``CASES``: forward, then backward where the op is
+differentiable) while a recording wrapper around the NumPy backend namespace
+(the object ``framework._backends.for_device`` returns, which every op reaches
+its kernels through) notes each contract kernel called. The union must equal
+the op's registered ``kernels`` (``framework/ops/registry.py``), so
+``docs/ops.md``, generated from those lists, cannot drift from the code.
+Inputs and the output gradients are made before recording starts, and
+kernels called inside other kernels are not counted (they bypass the namespace).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import framework
+import framework.nn.functional as F
+from framework._backends import contract, for_device
+from framework.ops import registry
+
+# Families whose every op has cases below: all but conv (its kernels are being renamed; add it
+# with its cases once they are).
+CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
+           "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
+           "attention", "indexing", "shape")
+
+RNG = np.random.default_rng(0)
+F64 = framework.float64
+# kl_div's default reduction warns like PyTorch's; the cases keep the default
+pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+
+
+def _x(*shape, grad=True):
+    return framework.tensor(RNG.standard_normal(shape), dtype=F64, requires_grad=grad)
+
+
+def _i(*shape):
+    return framework.tensor(RNG.integers(-5, 6, shape), dtype=framework.int64)
+
+
+def _unary(name):
+    return [lambda: (getattr(framework, name), (_x(3, 4),), {})]
+
+
+def _binary(name, **kwargs):
+    return [lambda: (getattr(framework, name), (_x(3, 4), _x(4)), kwargs)]
+
+
+def _int_binary(name):
+    return [lambda: (getattr(framework, name), (_i(3, 4), _i(4).abs()), {})]
+
+
+def _functional(name, *shape, **kwargs):
+    return [lambda: (getattr(F, name), (_x(*shape),), kwargs)]
+
+
+def _call(fn, *make, **kwargs):
+    """A case: ``fn(*[m() for m in make], **kwargs)``."""
+    return lambda: (fn, tuple(m() for m in make), kwargs)
+
+
+CASES: dict = {}
+for _name in registry.OPS:
+    _info = registry.OPS[_name]
+    if _info.family == "unary":
+        CASES[_name] = _unary(_name)
+    elif _info.family in ("binary", "compare") and _name not in ("where", "logical_not",
+                                                                  "isnan", "isinf", "isfinite"):
+        CASES[_name] = _binary(_name)
+CASES["bitwise_not"] = [_call(framework.bitwise_not, lambda: _i(3, 4)),
+                        _call(framework.bitwise_not, lambda: _i(3, 4) > 0)]
+CASES["equal"] = [_call(framework.equal, lambda: _x(3, 4), lambda: _x(3, 4)),
+                  _call(framework.equal, lambda: _x(3, 4), lambda: _x(4))]
+CASES["round"] = _unary("round") + [_call(framework.round, lambda: _x(3, 4), decimals=1),
+                                    _call(framework.round, lambda: _x(3, 4), decimals=-1)]
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+              "bitwise_right_shift"):
+    CASES[_name] = _int_binary(_name)
+for _name in ("div", "divide"):
+    CASES[_name] = _binary(_name) + _binary(_name, rounding_mode="floor") + \
+        _binary(_name, rounding_mode="trunc")
+for _name in ("add", "sub", "subtract"):
+    CASES[_name] = _binary(_name) + _binary(_name, alpha=2)
+CASES["pow"] = _binary("pow") + [_call(framework.pow, lambda: _x(3, 4), lambda: 2.5)]
+CASES["lerp"] = [_call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.3),
+                 _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.7),
+                 _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: _x(4))]
+for _name in ("addcmul", "addcdiv"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4),
+                          lambda: _x(3, 4), value=0.5)]
+CASES["where"] = [_call(framework.where, lambda: _x(3, 4, grad=False) > 0, lambda: _x(3, 4),
+                        lambda: _x(4))]
+for _name in ("logical_not", "isnan", "isinf", "isfinite"):
+    CASES[_name] = _unary(_name) + [_call(getattr(framework, _name), lambda: _i(3, 4))]
+for _name in ("clamp", "clip"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: -0.5, lambda: 0.5),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4),
+                          lambda: _x(4))]
+CASES["clamp_min"] = [_call(framework.clamp_min, lambda: _x(3, 4), lambda: -0.5),
+                      _call(framework.clamp_min, lambda: _x(3, 4), lambda: _x(4))]
+CASES["clamp_max"] = [_call(framework.clamp_max, lambda: _x(3, 4), lambda: 0.5),
+                      _call(framework.clamp_max, lambda: _x(3, 4), lambda: _x(4))]
+
+# activation
+for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid",
+              "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "silu", "softplus",
+              "glu", "hardshrink", "softshrink"):
+    CASES[_name] = _functional(_name, 3, 4)
+CASES["gelu"] = _functional("gelu", 3, 4) + _functional("gelu", 3, 4, approximate="tanh")
+for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "relu_"):
+    CASES[_name] = [_call(getattr(F, _name), lambda: _x(3, 4).clone())]  # a non-leaf, made first
+CASES["prelu"] = [_call(F.prelu, lambda: _x(2, 3, 4), lambda: _x(3))]
+CASES["threshold"] = [_call(F.threshold, lambda: _x(3, 4), lambda: 0.1, lambda: 2.0)]
+# softmax, norm
+CASES["softmin"] = _functional("softmin", 3, 4, dim=1)
+CASES["softmax"] = _functional("softmax", 3, 4, dim=1)
+CASES["log_softmax"] = _functional("log_softmax", 3, 4, dim=1)
+CASES["layer_norm"] = [_call(F.layer_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4),
+                             lambda: _x(4))]
+CASES["rms_norm"] = [_call(F.rms_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4))]
+CASES["group_norm"] = [_call(F.group_norm, lambda: _x(2, 4, 3), lambda: 2, lambda: _x(4),
+                             lambda: _x(4))]
+CASES["batch_norm"] = [
+    _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=True),
+    _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=False)]
+CASES["instance_norm"] = [
+    _call(F.instance_norm, lambda: _x(2, 4, 3), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4),
+          use_input_stats=True),
+    _call(F.instance_norm, lambda: _x(2, 4, 3), lambda: None, lambda: None, lambda: _x(4),
+          lambda: _x(4))]
+CASES["normalize"] = _functional("normalize", 3, 4)
+# matmul
+CASES["matmul"] = [_call(framework.matmul, lambda: _x(3, 4), lambda: _x(4, 2)),
+                   _call(framework.matmul, lambda: _x(2, 3, 4), lambda: _x(4)),
+                   # batch dims that do not merge: the broadcast operand is copied first
+                   _call(framework.matmul, lambda: _x(2, 1, 3, 4), lambda: _x(3, 4, 2))]
+CASES["mm"] = [_call(framework.mm, lambda: _x(3, 4), lambda: _x(4, 2))]
+CASES["bmm"] = [_call(framework.bmm, lambda: _x(2, 3, 4), lambda: _x(2, 4, 2))]
+CASES["mv"] = [_call(framework.mv, lambda: _x(3, 4), lambda: _x(4))]
+CASES["dot"] = [_call(framework.dot, lambda: _x(4), lambda: _x(4))]
+CASES["inner"] = [_call(framework.inner, lambda: _x(3, 4), lambda: _x(2, 4))]
+CASES["outer"] = [_call(framework.outer, lambda: _x(3), lambda: _x(4))]
+CASES["linear"] = [_call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4), lambda: _x(2)),
+                   _call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4)),
+                   # rows that do not fold into one matrix: copied first
+                   _call(lambda x, w: F.linear(x.transpose(0, 1), w), lambda: _x(4, 3, 4),
+                         lambda: _x(2, 4))]
+CASES["bilinear"] = [_call(F.bilinear, lambda: _x(3, 4), lambda: _x(3, 2), lambda: _x(5, 4, 2),
+                           lambda: _x(5))]
+CASES["addmm"] = [_call(framework.addmm, lambda: _x(3, 2), lambda: _x(3, 4), lambda: _x(4, 2),
+                        beta=0.5, alpha=2.0)]
+CASES["baddbmm"] = [_call(framework.baddbmm, lambda: _x(2, 3, 2), lambda: _x(2, 3, 4),
+                          lambda: _x(2, 4, 2), beta=0.5, alpha=2.0)]
+CASES["addmv"] = [_call(framework.addmv, lambda: _x(3), lambda: _x(3, 4), lambda: _x(4),
+                        beta=0.5, alpha=2.0)]
+CASES["tensordot"] = [_call(framework.tensordot, lambda: _x(2, 3, 4), lambda: _x(3, 4, 2),
+                            dims=2)]
+CASES["einsum"] = [_call(lambda a, b, eq=eq: framework.einsum(eq, a, b), lambda: _x(3, 3),
+                         lambda: _x(3, 3)) for eq in ("ij,jk->ik", "ij,ij->i", "ii,jk->ik")]
+CASES["cdist"] = [_call(framework.cdist, lambda: _x(3, 4), lambda: _x(2, 4), p=p)
+                  for p in (2.0, 1.0, 3.0)]
+# scan, reduce, sort, movement
+for _name in ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1)]
+for _name in ("sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "var", "std", "var_mean",
+              "std_mean", "logsumexp"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1)]
+for _name in ("sum", "mean", "prod", "argmax", "argmin", "var", "std", "var_mean", "std_mean"):
+    CASES[_name].append(_call(getattr(framework, _name), lambda: _x(3, 4)))
+for _name in ("max", "min"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4)),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1),
+                    _call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
+CASES["sum_to_size"] = [_call(lambda x: x.sum_to_size((1, 4)), lambda: _x(3, 4))]
+CASES["norm"] = [_call(framework.norm, lambda: _x(3, 4)),
+                 _call(framework.norm, lambda: _x(3, 4), p=1, dim=1),
+                 _call(framework.norm, lambda: _x(3, 4), p=3, dim=1),
+                 _call(framework.norm, lambda: _x(3, 4), p=float("inf"), dim=1)]
+for _name in ("all", "any"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0),
+                    _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1)]
+CASES["sort"] = [_call(framework.sort, lambda: _x(3, 4), lambda: 1)]
+CASES["argsort"] = [_call(framework.argsort, lambda: _x(3, 4), lambda: 1)]
+CASES["topk"] = [_call(framework.topk, lambda: _x(3, 4), lambda: 2)]
+CASES["unique"] = [_call(framework.unique, lambda: _i(8)),
+                   _call(framework.unique, lambda: _i(8), return_inverse=True,
+                         return_counts=True)]
+CASES["bincount"] = [_call(framework.bincount, lambda: _i(8).abs()),
+                     _call(framework.bincount, lambda: _i(8).abs(), lambda: _x(8, grad=False))]
+CASES["searchsorted"] = [_call(framework.searchsorted, lambda: framework.arange(5.0),
+                               lambda: _x(3, grad=False))]
+for _name in ("tril", "triu", "fliplr", "flipud"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
+CASES["flip"] = [_call(framework.flip, lambda: _x(3, 4), lambda: [0])]
+CASES["roll"] = [_call(framework.roll, lambda: _x(3, 4), lambda: 1, lambda: 0)]
+CASES["repeat"] = [_call(lambda x: x.repeat(2, 1), lambda: _x(3, 4))]
+CASES["tile"] = [_call(framework.tile, lambda: _x(3, 4), lambda: (2, 1))]
+CASES["repeat_interleave"] = [
+    _call(framework.repeat_interleave, lambda: _x(3, 4), lambda: 2, lambda: 0),
+    _call(framework.repeat_interleave, lambda: _x(3, 4),
+          lambda: framework.tensor([1, 0, 2]), lambda: 0)]
+CASES["pad"] = [_call(F.pad, lambda: _x(2, 3, 4), lambda: (1, 1), mode=mode)
+                for mode in ("constant", "reflect", "replicate", "circular")]
+# loss
+_LOGITS, _TARGET = (lambda: _x(4, 3)), (lambda: framework.tensor([0, 2, 1, 0]))
+CASES["cross_entropy"] = [_call(F.cross_entropy, _LOGITS, _TARGET),
+                          _call(F.cross_entropy, _LOGITS, lambda: _x(4, 3, grad=False).softmax(1)),
+                          _call(F.cross_entropy, _LOGITS, _TARGET, weight=_x(3, grad=False).abs(),
+                                label_smoothing=0.1)]
+CASES["nll_loss"] = [_call(F.nll_loss, _LOGITS, _TARGET),
+                     _call(F.nll_loss, _LOGITS, _TARGET, weight=_x(3, grad=False).abs())]
+for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+              "binary_cross_entropy_with_logits"):
+    CASES[_name] = [_call(getattr(F, _name), lambda: _x(4, 3), lambda: _x(4, 3))]
+CASES["binary_cross_entropy"] = [_call(F.binary_cross_entropy, lambda: _x(4, 3).sigmoid(),
+                                       lambda: _x(4, 3, grad=False).sigmoid())]
+CASES["cosine_similarity"] = [_call(F.cosine_similarity, lambda: _x(4, 3), lambda: _x(4, 3))]
+CASES["pairwise_distance"] = [_call(F.pairwise_distance, lambda: _x(4, 3), lambda: _x(4, 3), p=p)
+                              for p in (2.0, 1.0)]
+CASES["kl_div"].append(_call(F.kl_div, lambda: _x(4, 3), lambda: _x(4, 3), log_target=True))
+CASES["cosine_embedding_loss"] = [_call(F.cosine_embedding_loss, lambda: _x(4, 3),
+                                        lambda: _x(4, 3),
+                                        lambda: framework.tensor([1, -1, 1, -1]))]
+CASES["margin_ranking_loss"] = [_call(F.margin_ranking_loss, lambda: _x(4), lambda: _x(4),
+                                      lambda: framework.tensor([1.0, -1.0, 1.0, -1.0],
+                                                               dtype=F64))]
+CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+                                      lambda: _x(4, 3), swap=swap) for swap in (False, True)]
+# pool
+for _name, _shape in (("max_pool1d", (1, 2, 6)), ("avg_pool1d", (1, 2, 6)),
+                      ("max_pool2d", (1, 2, 4, 4)), ("avg_pool2d", (1, 2, 4, 4)),
+                      ("max_pool3d", (1, 1, 4, 4, 4)), ("avg_pool3d", (1, 1, 4, 4, 4))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2)]
+for _name, _shape in (("adaptive_avg_pool1d", (1, 2, 6)), ("adaptive_max_pool1d", (1, 2, 6)),
+                      ("adaptive_avg_pool2d", (1, 2, 5, 5)), ("adaptive_max_pool2d", (1, 2, 5, 5))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 3)]
+
+
+def _unpool_case():
+    values, indices = F.max_pool2d(_x(1, 2, 4, 4, grad=False), 2, return_indices=True)
+    return F.max_unpool2d, (values.requires_grad_(), indices, 2), {}
+
+
+CASES["max_unpool2d"] = [_unpool_case]
+CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
+                        for mode in ("nearest", "bilinear")]
+CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
+CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
+# random (the draws are counter-based: no state is read back)
+for _name in ("dropout", "alpha_dropout", "feature_alpha_dropout"):
+    CASES[_name] = [_call(getattr(F, _name), lambda: _x(2, 3, 4), p=0.5, training=True)]
+for _name, _shape in (("dropout1d", (2, 3, 4)), ("dropout2d", (2, 3, 4, 4)),
+                      ("dropout3d", (2, 3, 2, 2, 2))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), p=0.5, training=True)]
+CASES["bernoulli"] = [_call(framework.bernoulli, lambda: _x(3, 4, grad=False).sigmoid())]
+CASES["multinomial"] = [_call(framework.multinomial, lambda: _x(3, 4, grad=False).exp(),
+                              lambda: 2)]
+# inplace: on a non-leaf made before recording, so the write is recorded and differentiated
+for _name, _args in (("add_", (lambda: _x(4),)), ("sub_", (lambda: _x(4),)),
+                     ("mul_", (lambda: _x(4),)), ("div_", (lambda: _x(4),)), ("zero_", ()),
+                     ("fill_", (lambda: 0.5,)), ("copy_", (lambda: _x(4),)),
+                     ("clamp_", (lambda: -0.5, lambda: 0.5)), ("uniform_", ()), ("normal_", ()),
+                     ("bernoulli_", ()), ("exponential_", ()), ("random_", (lambda: 5,))):
+    CASES[_name] = [_call(lambda x, *a, _n=_name: getattr(x, _n)(*a), lambda: _x(3, 4).clone(),
+                          *_args)]
+# conversion, attention
+CASES["to"] = [_call(lambda x: x.to(framework.float32), lambda: _x(3, 4)),
+               _call(lambda x: x.to(F64), lambda: _x(3, 4)),
+               # between devices: the cpu side reads (to_numpy), the cuda side copies in
+               _call(lambda x: x.to("cuda").to("cpu"), lambda: _x(3, 4))]
+CASES["clone"] = [_call(framework.clone, lambda: _x(3, 4))]
+CASES["scaled_dot_product_attention"] = [
+    _call(F.scaled_dot_product_attention, lambda: _x(1, 2, 3, 4), lambda: _x(1, 2, 5, 4),
+          lambda: _x(1, 2, 5, 4)),
+    _call(F.scaled_dot_product_attention, lambda: _x(1, 2, 3, 4), lambda: _x(1, 2, 5, 4),
+          lambda: _x(1, 2, 5, 4), attn_mask=_x(3, 5, grad=False), is_causal=False)]
+# indexing
+_IDX = (lambda: framework.tensor([[0, 2, 1], [1, 0, 0]]))
+_ROWS = (lambda: framework.tensor([2, 0, 2]))
+CASES["gather"] = [_call(framework.gather, lambda: _x(2, 4), lambda: 1, _IDX)]
+for _name in ("scatter", "scatter_add"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(2, 4), lambda: 1, _IDX,
+                          lambda: _x(2, 3))]
+CASES["scatter"].append(_call(framework.scatter, lambda: _x(2, 4), lambda: 1, _IDX, value=0.5))
+CASES["scatter"].append(_call(framework.scatter, lambda: _x(2, 4, grad=False), lambda: 1, _IDX,
+                              lambda: _x(2, 3, grad=False), reduce="multiply"))
+CASES["scatter_reduce"] = [_call(framework.scatter_reduce, lambda: _x(2, 4), lambda: 1, _IDX,
+                                 lambda: _x(2, 3), lambda: reduce)
+                           for reduce in ("sum", "prod", "mean", "amax", "amin")]
+CASES["index_reduce"] = [_call(framework.index_reduce, lambda: _x(3, 4), lambda: 0, _ROWS,
+                               lambda: _x(3, 4), lambda: reduce)
+                         for reduce in ("prod", "mean", "amax", "amin")]
+CASES["index_select"] = [_call(framework.index_select, lambda: _x(3, 4), lambda: 0, _ROWS)]
+CASES["index_add"] = [_call(framework.index_add, lambda: _x(3, 4), lambda: 0, _ROWS,
+                            lambda: _x(3, 4)),
+                      _call(framework.index_add, lambda: _x(3, 4), lambda: 0, _ROWS,
+                            lambda: _x(3, 4), alpha=2)]
+CASES["index_copy"] = [_call(framework.index_copy, lambda: _x(3, 4), lambda: 0,
+                             lambda: framework.tensor([2, 0]), lambda: _x(2, 4))]
+CASES["index_put"] = [_call(framework.index_put, lambda: _x(3, 4), lambda: (_ROWS(),),
+                            lambda: _x(3, 4)),
+                      _call(framework.index_put, lambda: _x(3, 4), lambda: (_ROWS(),),
+                            lambda: _x(3, 4), accumulate=True),
+                      _call(framework.index_put, lambda: _x(3, 4),
+                            lambda: (_x(3, grad=False) > 0,), lambda: _x(4))]
+for _name in ("scatter_", "scatter_add_", "scatter_reduce_", "index_reduce_", "index_add_",
+              "index_copy_", "index_put_"):
+    CASES[_name] = [(lambda _c=c, _n=_name: (
+        lambda fn, args, kwargs: (lambda x, *a, **k: getattr(x, _n)(*a, **k),
+                                  (args[0].clone(),) + args[1:], kwargs))(*_c()))
+        for c in CASES[_name[:-1]]]
+CASES["masked_fill"] = [_call(framework.masked_fill, lambda: _x(3, 4),
+                              lambda: _x(3, 4, grad=False) > 0, lambda: 0.5)]
+CASES["masked_fill_"] = [_call(lambda x, m: x.masked_fill_(m, 0.5), lambda: _x(3, 4).clone(),
+                               lambda: _x(3, 4, grad=False) > 0)]
+CASES["masked_select"] = [_call(framework.masked_select, lambda: _x(3, 4),
+                                lambda: _x(3, 4, grad=False) > 0)]
+CASES["take_along_dim"] = [_call(framework.take_along_dim, lambda: _x(2, 4), _IDX, lambda: 1)]
+CASES["embedding"] = [_call(F.embedding, _IDX, lambda: _x(3, 4))]
+CASES["embedding_bag"] = [_call(F.embedding_bag, _IDX, lambda: _x(3, 4), mode=mode)
+                          for mode in ("mean", "sum", "max")]
+CASES["nonzero"] = [_call(framework.nonzero, lambda: _x(3, 4, grad=False) > 0)]
+CASES["argwhere"] = [_call(framework.argwhere, lambda: _x(3, 4, grad=False) > 0)]
+CASES["one_hot"] = [_call(F.one_hot, _ROWS), _call(F.one_hot, _ROWS, lambda: 4)]
+# shape (views: kernels only where a copy is needed or in the backward)
+_SHAPE_CASES = {
+    "view": lambda x: x.view(4, 3), "reshape": lambda x: x.reshape(4, 3),
+    "permute": lambda x: x.permute(1, 0), "transpose": lambda x: x.transpose(0, 1),
+    "t": lambda x: x.t(), "unsqueeze": lambda x: x.unsqueeze(0),
+    "flatten": lambda x: x.flatten(), "unflatten": lambda x: x.unflatten(1, (2, 2)),
+    "narrow": lambda x: x.narrow(1, 1, 2), "select": lambda x: x.select(0, 1),
+    "getitem": lambda x: x[1:, ::2], "movedim": lambda x: x.movedim(0, 1),
+    "split": lambda x: x.split(2, 1), "chunk": lambda x: x.chunk(2, 1),
+    "unbind": lambda x: x.unbind(0), 
+    "Tensor.unfold": lambda x: x.unfold(1, 2, 1), "diagonal": lambda x: x.diagonal(),
+    "diag_embed": lambda x: framework.diag_embed(x), 
+    "trace": lambda x: framework.trace(x), "diff": lambda x: framework.diff(x, dim=1),
+    "type_as": lambda x: x.type_as(framework.zeros(1, dtype=framework.float32)),
+}
+for _name, _fn in _SHAPE_CASES.items():
+    CASES[_name] = [_call(_fn, lambda: _x(3, 4))]
+# (inputs already of the needed shape: a view made inside the case would add its backward)
+CASES["expand"] = [_call(lambda x: x.expand(3, 4), lambda: _x(1, 4))]
+CASES["squeeze"] = [_call(lambda x: x.squeeze(0), lambda: _x(1, 4))]
+CASES["broadcast_to"] = [_call(lambda x: x.broadcast_to((3, 4)), lambda: _x(1, 4))]
+CASES["broadcast_tensors"] = [_call(framework.broadcast_tensors, lambda: _x(3, 4),
+                                    lambda: _x(1, 4))]
+CASES["contiguous"] = [_call(lambda x: x.contiguous(), lambda: _x(4, 3).t())]
+CASES["diag"] = [_call(framework.diag, lambda: _x(4)), _call(framework.diag, lambda: _x(3, 4))]
+CASES["meshgrid"] = [_call(framework.meshgrid, lambda: _x(3), lambda: _x(4))]
+for _name in ("cat", "stack", "hstack", "vstack"):
+    CASES[_name] = [_call(lambda a, b, _n=_name: getattr(framework, _n)([a, b]), lambda: _x(3, 4),
+                          lambda: _x(3, 4))]
+
+
+def _setitem(x, value):
+    x[1:, ::2] = value
+    return x
+
+
+CASES["setitem"] = [_call(_setitem, lambda: _x(3, 4).clone(), lambda: _x(2, 2)),
+                    _call(_setitem, lambda: _x(3, 4).clone(), lambda: 0.5)]
+CASES["broadcast_shapes"] = [_call(framework.broadcast_shapes, lambda: (3, 1), lambda: (4,))]
+del _name, _info, _shape, _args, _fn
+
+
+@contextlib.contextmanager
+def recording():
+    """Record the names of the contract kernels called through the backend namespaces (cpu,
+    and cuda -- the Triton interpreter in the suite -- for the copies between devices)."""
+    devices = ["cpu"] + (["cuda"] if framework.cuda.is_available() else [])
+    backends = [for_device(framework.device(d)) for d in devices]
+    calls: set = set()
+    originals = [(b, {name: getattr(b, name) for name in contract.kernel_names()})
+                 for b in backends]
+
+    def recorder(name, fn):
+        def kernel(*args, **kwargs):
+            calls.add(name)
+            return fn(*args, **kwargs)
+        return kernel
+
+    for backend, kernels in originals:
+        for name, fn in kernels.items():
+            setattr(backend, name, recorder(name, fn))
+    try:
+        yield calls
+    finally:
+        for backend, kernels in originals:
+            for name, fn in kernels.items():
+                setattr(backend, name, fn)
+
+
+def _tensors(value) -> list:
+    if isinstance(value, framework.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def recorded_kernels(name: str) -> set:
+    """The kernels op ``name``'s cases call: forward, then backward where differentiable."""
+    differentiable = registry.OPS[name].differentiable
+    called: set = set()
+    for case in CASES[name]:
+        fn, args, kwargs = case()
+        with recording() as calls:
+            out = fn(*args, **kwargs)
+        called |= calls
+        inputs = [t for t in _tensors(args) if t.requires_grad]
+        outputs = [t for t in _tensors(out) if t.requires_grad]
+        if differentiable and inputs and outputs:
+            grads = [framework.ones_like(t) for t in outputs]
+            with recording() as calls:
+                framework.autograd.grad(outputs, inputs, grads, allow_unused=True)
+            called |= calls
+    return called
+
+
+CHECKED_OPS = sorted(name for name, info in registry.OPS.items() if info.family in CHECKED)
+
+
+def test_every_checked_op_has_a_case():
+    assert [name for name in CHECKED_OPS if name not in CASES] == []
+
+
+@pytest.mark.parametrize("name", CHECKED_OPS)
+def test_registered_kernels_are_the_kernels_called(name):
+    called = recorded_kernels(name)
+    registered = set(registry.OPS[name].kernels)
+    assert called == registered, (
+        f"{name}: registered {sorted(registered)}, called {sorted(called)} "
+        f"(missing {sorted(called - registered)}, never called {sorted(registered - called)})")
+
+
+def test_the_recorder_sees_every_call_path():
+    """A kernel reached as ``backend(t).name`` and through ``getattr(for_device(d), name)``."""
+    x = _x(3, grad=False)
+    with recording() as calls:
+        framework.exp(x)  # untracked fast path: getattr(for_device(device), "exp")
+        F.softmax(x, 0)  # Function.forward: backend(x).softmax
+    assert calls == {"exp", "softmax"}
