@@ -14,8 +14,15 @@ A signature runs eagerly instead, with the reason logged once on the
   kernels) or could not record the call (``TraceError``);
 - the function already has ``cache_size_limit`` signatures.
 
-With ``fullgraph=True`` those cases raise instead. ``mode``/``backend``/
-``dynamic``/``options`` are accepted for compatibility and have no effect yet.
+With ``fullgraph=True`` those cases raise instead.
+
+Each traced graph is optimized before it is cached (``optimize``): constant
+folding, common-subexpression elimination, dead-code elimination
+(``passes.py``), then elementwise fusion (``fusion.py``: one generated Triton
+kernel per group on ``cuda``, one NumPy plan on ``cpu``).
+``options={"passes": False, "fusion": False}`` turns them off;
+``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
+effect yet.
 """
 from __future__ import annotations
 
@@ -47,8 +54,9 @@ class CompiledFunction:
     """A callable that traces ``fn`` per input signature and replays the cached graphs."""
 
     def __init__(self, fn, module=None, *, fullgraph: bool = False,
-                 cache_size_limit: int = CACHE_SIZE_LIMIT) -> None:
+                 cache_size_limit: int = CACHE_SIZE_LIMIT, options: "dict | None" = None) -> None:
         self.fn = fn
+        self.options = dict(options or {})
         self.module = module
         self.fullgraph = fullgraph
         self.cache_size_limit = cache_size_limit
@@ -118,12 +126,26 @@ class CompiledFunction:
                            self._name(), reason)
             self.cache[key] = _Eager(reason)
             return result  # the traced call ran the real function: its result is right
+        optimize(graph, passes=self.options.get("passes", True),
+                 fusion=self.options.get("fusion", True))
         self.cache[key] = GraphModule(graph, named, spec)
         return result
 
     def _name(self) -> str:
         target = self.module if self.module is not None else self.fn
         return getattr(target, "__qualname__", type(target).__name__)
+
+
+def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
+    """Rewrite ``graph`` in place for replay: the passes, then elementwise fusion.
+
+    Returns what each step did: nodes removed per pass, fused groups made."""
+    from . import fusion as fusion_module
+    from . import passes as passes_module
+    done = passes_module.run_passes(graph) if passes else {}
+    if fusion:
+        done["fused_groups"] = fusion_module.fuse_elementwise(graph)
+    return done
 
 
 def _signature(tensors, spec, named, module, grad_enabled: bool) -> tuple:
@@ -150,17 +172,17 @@ def _hashable(obj):
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
             mode=None, options=None, disable: bool = False):
     """``torch.compile``: a module or function that traces per input signature and replays
-    the cached graph (no fusion yet); usable as ``@framework.compile`` or
+    the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
     ``framework.compile(mode=...)(fn)``. See docs/compile.md."""
     def wrap(target):
         if disable:
             return target
         if isinstance(target, Module):
-            return OptimizedModule(target, fullgraph=fullgraph)
+            return OptimizedModule(target, fullgraph=fullgraph, options=options)
         if not callable(target):
             raise TypeError(f"framework.compile: expected a Module or a callable, got "
                             f"{type(target).__name__}")
-        return CompiledFunction(target, fullgraph=fullgraph)
+        return CompiledFunction(target, fullgraph=fullgraph, options=options)
 
     return wrap if model is None else wrap(model)
 
@@ -169,11 +191,12 @@ class OptimizedModule(Module):
     """A compiled module (``torch._dynamo.OptimizedModule``): ``_orig_mod`` holds the
     original, whose parameters it shares; calls go through a ``CompiledFunction``."""
 
-    def __init__(self, mod, *, fullgraph: bool = False) -> None:
+    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None) -> None:
         super().__init__()
         self._orig_mod = mod
         object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
-                                                               fullgraph=fullgraph))
+                                                               fullgraph=fullgraph,
+                                                               options=options))
 
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)

@@ -92,6 +92,11 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
         if node.op == "custom_op":
             _run_custom_op(node, values, arg)
             continue
+        if node.op == "fused_elementwise":  # framework.compiler.fusion: one generated kernel
+            parts = node.args["group"].run([values[v.id] for v in node.args["inputs"]])
+            for out, part in zip(node.outputs, parts):
+                values[out.id] = part
+            continue
         backend = backends.get(node.device)
         if backend is None:
             backend = backends[node.device] = _backends.for_device(Device(node.device))
