@@ -87,6 +87,8 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
         entry.params = named
+        if not entry.graph.symbols:  # the cache key holds every guard of a static graph
+            return entry._replay(tensors)
         return entry(*args, **kwargs)
 
     def _eager_reason(self, tensors, named) -> "str | None":
@@ -126,9 +128,10 @@ class CompiledFunction:
                            self._name(), reason)
             self.cache[key] = _Eager(reason)
             return result  # the traced call ran the real function: its result is right
-        optimize(graph, passes=self.options.get("passes", True),
-                 fusion=self.options.get("fusion", True))
-        self.cache[key] = GraphModule(graph, named, spec)
+        done = optimize(graph, passes=self.options.get("passes", True),
+                        fusion=self.options.get("fusion", True))
+        module = self.cache[key] = GraphModule(graph, named, spec)
+        module.optimize_stats = done
         return result
 
     def _name(self) -> str:

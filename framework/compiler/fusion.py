@@ -65,7 +65,8 @@ class FusedGroup:
         self.outputs = outputs  # [(Value, instr index)]
         self.shape = shape
         self.device = device
-        self._buffers: dict = {}  # NumPy plan: instr index -> reused float32/bool buffer
+        self._buffers: dict = {}  # NumPy plan: buffer slot -> reused float32 buffer
+        self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
 
     def __repr__(self) -> str:
@@ -270,12 +271,48 @@ _UFUNCS = {"neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "l
 _F32 = np.dtype(np.float32)
 
 
-def _buffer(group: FusedGroup, index: int, dtype, fresh: bool) -> np.ndarray:
-    if fresh:
+_IN_PLACE_OK = set(_UFUNCS) | {"relu", "sigmoid"}  # may write over one of their operands
+
+
+def buffer_slots(group: FusedGroup) -> list:
+    """For each instr, the reused buffer it writes (None: a fresh output array).
+
+    A buffer is free again after its value's last reader; a ufunc, relu or sigmoid may
+    write over the operand it reads last (in place), the other ops never alias an operand."""
+    last: dict = {}
+    for i, ins in enumerate(group.instrs):
+        for kind, k in ins.operands:
+            if kind == "tmp":
+                last[k] = i
+    outputs = {index for _, index in group.outputs}
+    slots, free, n_slots = [], [], 0
+    for i, ins in enumerate(group.instrs):
+        dying = [slots[k] for kind, k in ins.operands if kind == "tmp" and last.get(k) == i
+                 and slots[k] is not None and group.instrs[k].dtype == "float32"]
+        if ins.op in _IN_PLACE_OK and ins.kind in ("unary", "binary"):
+            free += [s for s in dying if s not in free]
+            dying = []
+        if i in outputs or ins.dtype != "float32":
+            slots.append(None)
+        elif free:
+            slots.append(free.pop())
+        else:
+            slots.append(n_slots)
+            n_slots += 1
+        free += [s for s in dying if s not in free]
+    return slots
+
+
+def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
+    slots = group._slots
+    if slots is None:
+        slots = group._slots = buffer_slots(group)
+    slot = slots[index]
+    if slot is None:
         return np.empty(group.shape, dtype)
-    buf = group._buffers.get(index)
-    if buf is None or buf.dtype != dtype:
-        buf = group._buffers[index] = np.empty(group.shape, dtype)
+    buf = group._buffers.get(slot)
+    if buf is None:
+        buf = group._buffers[slot] = np.empty(group.shape, dtype)
     return buf
 
 
@@ -287,7 +324,6 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     raw = [nd(a) for a in arrays]
     as_f32: dict = {}
     results: list = []
-    is_output = {index for _, index in group.outputs}
 
     def value(ref):
         kind, k = ref
@@ -308,7 +344,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     with np.errstate(all="ignore"):
         for index, ins in enumerate(group.instrs):
             out_np = np.dtype(bool) if ins.dtype == "bool" else _F32
-            buf = _buffer(group, index, out_np, fresh=index in is_output)
+            buf = _buffer(group, index, out_np)
             if ins.kind == "where":
                 np.copyto(buf, value(ins.operands[2]))
                 np.copyto(buf, value(ins.operands[1]), where=cond(ins.operands[0]))
@@ -326,6 +362,11 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 scaled = v * beta
                 soft = np.log1p(np.exp(scaled)) / beta
                 np.copyto(buf, np.where(scaled > threshold, v, soft))
+            elif ins.op == "relu":  # 0 where v < 0 (NaN and -0.0 pass), as the NumPy backend
+                v = value(ins.operands[0])
+                if buf is not v:
+                    np.copyto(buf, v)
+                np.copyto(buf, _F32.type(0), where=buf < 0)
             elif ins.op in ("sigmoid", "silu"):  # 1 / (1 + exp(-v)) (times v), in place
                 v = value(ins.operands[0])
                 np.negative(v, out=buf)

@@ -46,6 +46,8 @@ def test_chain_becomes_one_kernel(device):
     x, y = framework.randn(3, 5, device=device), framework.randn(3, 5, device=device)
     traced = _traced_and_fused(chain, x, y)
     assert [n.op for n in traced.graph.nodes] == ["fused_elementwise"]
+    group = traced.graph.nodes[0].args["group"]  # the NumPy plan reuses one buffer in place
+    assert fusion.buffer_slots(group) == [0, 0, 0, 0, None]
     _close(traced(x, y), chain(x, y))
     x2 = framework.randn(3, 5, device=device)
     _close(traced(x2, y), chain(x2, y))  # reused buffers hold nothing stale
