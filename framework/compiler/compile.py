@@ -147,6 +147,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
     if fusion:
+        done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
     return done
 

@@ -388,3 +388,89 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     for out, index in group.outputs:
         outs.append(wrap(results[index], getattr(dtypes, out.dtype)))
     return outs
+
+
+# -- matmul epilogues ----------------------------------------------------------------------
+EPILOGUE_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu")
+
+
+def fuse_matmul_epilogues(graph: Graph) -> int:
+    """Fold an activation, then a residual add, into the ``matmul_epilogue`` they follow.
+
+    ``act(reshape(matmul_epilogue(a, b, bias)))`` becomes ``matmul_epilogue(..., activation=act)``
+    and ``x + reshape(matmul_epilogue(...))`` (same shape, float32) becomes
+    ``matmul_epilogue(..., residual=reshape(x))``, the contract kernel's own epilogue: one
+    launch instead of two, the same arithmetic (the NumPy backend runs the same kernels, the
+    Triton kernel adds in float32 as the unfused ones do). Only when the matmul's result
+    reaches nothing else and no effect node stands between. Returns the number folded."""
+    folded = 0
+    while True:
+        done = _fold_one_epilogue(graph)
+        if not done:
+            return folded
+        folded += 1
+
+
+def _fold_one_epilogue(graph: Graph) -> bool:
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
+    position = {id(n): i for i, n in enumerate(nodes)}
+    for n in nodes:
+        if n.op != "matmul_epilogue" or n.args.get("residual") is not None \
+                or n.args.get("keep_preact") or n.outputs[0] is None:
+            continue
+        value, chain = n.outputs[0], []
+        if value.dtype != "float32":
+            continue
+        while value.id not in returned and len(readers.get(value.id, ())) == 1 \
+                and readers[value.id][0].op == "reshape":
+            chain.append(readers[value.id][0])
+            value = chain[-1].outputs[0]
+        users = readers.get(value.id, ())
+        if value.id in returned or len(users) != 1:
+            continue
+        e = users[0]
+        start, end = position[id(n)], position[id(e)]
+        if any(m.has_effect for m in nodes[start:end]) or len(e.outputs) != 1:
+            continue
+        out = e.outputs[0]
+        if out is None or out.dtype != "float32" or out.shape != value.shape:
+            continue
+        if e.op in EPILOGUE_ACTIVATIONS and n.args.get("activation") is None:
+            n.args["activation"] = e.op
+        elif e.op == "add" and e.args["compute_dtype"].name == "float32":
+            other = e.args["b"] if e.args["a"] is value else e.args["a"]
+            if not isinstance(other, Value) or other is value or other.shape != value.shape:
+                continue
+            source = producer.get(other.id)
+            if source is not None and position[id(source)] > start:
+                continue  # not computed yet where the matmul runs
+            while source is not None and source.op == "reshape":
+                source = producer.get(source.args["input"].id)
+            if source is not None and source.is_view:
+                continue  # only reshapes of fresh (contiguous) arrays surely reshape as views
+            mm = n.outputs[0]
+            residual = graph.new_value(mm.shape, other.dtype, other.device)
+            view = Node("reshape", {"input": other, "shape": tuple(mm.shape)}, [residual],
+                        n.device)
+            n.args["residual"] = residual
+            nodes.insert(start, view)
+        else:
+            continue
+        _replace_value(graph, out, value)
+        graph.nodes = [m for m in graph.nodes if m is not e]
+        return True
+    return False
+
+
+def _replace_value(graph: Graph, old: Value, new: Value) -> None:
+    from .ir import rebuild
+    swap = lambda leaf: new if leaf is old else leaf  # noqa: E731
+    for node in graph.nodes:
+        node.args = rebuild(node.args, swap)
+    graph.output = rebuild(graph.output, swap)

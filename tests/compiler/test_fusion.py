@@ -171,3 +171,20 @@ def test_launch_counts(device):
         compiled(x, y)
     assert eager.total == 5 and eager.by_op["mul"] == 2
     assert replay.total == 1 and replay.by_op["fused_elementwise"] == 1
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_activation_and_residual_fold_into_matmul_epilogue(device):
+    lin1, lin2 = nn.Linear(8, 16).to(device), nn.Linear(16, 8).to(device)
+
+    def block(x):
+        return x + lin2(F.relu(lin1(x)))
+    x = framework.randn(2, 3, 8, device=device)
+    with framework.no_grad():
+        traced = framework.jit.trace(block, (x,))
+        assert fusion.fuse_matmul_epilogues(traced.graph) == 2
+        ops = [n.op for n in traced.graph.nodes if not n.is_view and n.op != "from_numpy"]
+        assert ops == ["matmul_epilogue", "matmul_epilogue"]
+        first, second = [n for n in traced.graph.nodes if n.op == "matmul_epilogue"]
+        assert first.args["activation"] == "relu" and second.args["residual"] is not None
+        _close(traced(x), block(x), tol=1e-5)
