@@ -25,6 +25,8 @@ backend's own functions, ufuncs writing into buffers kept between calls
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .ir import Graph, Node, Sym, Value
@@ -65,7 +67,7 @@ class FusedGroup:
         self.outputs = outputs  # [(Value, instr index)]
         self.shape = shape
         self.device = device
-        self._buffers: dict = {}  # NumPy plan: buffer slot -> reused float32 buffer
+        self._buffers: dict = {}  # NumPy plan: (thread, buffer slot) -> reused float32 buffer
         self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
 
@@ -310,9 +312,10 @@ def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
     slot = slots[index]
     if slot is None:
         return np.empty(group.shape, dtype)
-    buf = group._buffers.get(slot)
+    key = (threading.get_ident(), slot)  # per thread: concurrent calls never share a buffer
+    buf = group._buffers.get(key)
     if buf is None:
-        buf = group._buffers[slot] = np.empty(group.shape, dtype)
+        buf = group._buffers[key] = np.empty(group.shape, dtype)
     return buf
 
 
