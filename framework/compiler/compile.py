@@ -32,7 +32,7 @@ import warnings
 
 from ..nn import Module
 from .capture import TraceError, TracerWarning, flatten, trace_graph
-from .runtime import GraphModule, named_tensors
+from .runtime import GraphModule
 
 logger = logging.getLogger("framework.compile")
 
@@ -71,8 +71,8 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         from ..autograd.grad_mode import is_grad_enabled
         tensors, spec = flatten((args, kwargs))
-        named = named_tensors(self.module) if self.module is not None else {}
-        key = _signature(tensors, spec, named, self.module, is_grad_enabled())
+        named, modes = _module_state(self.module) if self.module is not None else ({}, ())
+        key = _signature(tensors, spec, named, modes, is_grad_enabled())
         entry = self.cache.get(key)
         if entry is None:
             reason = self._eager_reason(tensors, named)
@@ -152,12 +152,41 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     return done
 
 
-def _signature(tensors, spec, named, module, grad_enabled: bool) -> tuple:
+def _module_state(module) -> tuple:
+    """``(named_tensors(module), training flag of each module)`` in one walk of the tree
+    (the same names and order as ``named_parameters`` then ``named_buffers``)."""
+    modules, seen = [], set()
+
+    def visit(prefix: str, m) -> None:
+        if id(m) in seen:
+            return
+        seen.add(id(m))
+        modules.append((prefix, m))
+        for name, child in m._modules.items():
+            if child is not None:
+                visit(prefix + ("." if prefix else "") + name, child)
+
+    visit("", module)
+    named, memo = {}, set()
+    for prefix, m in modules:
+        for name, p in m._parameters.items():
+            if p is not None and id(p) not in memo:
+                memo.add(id(p))
+                named[prefix + ("." if prefix else "") + name] = p
+    memo = set()
+    for prefix, m in modules:
+        for name, b in m._buffers.items():
+            if b is not None and id(b) not in memo:
+                memo.add(id(b))
+                named.setdefault(prefix + ("." if prefix else "") + name, b)
+    return named, tuple(m.training for _, m in modules)
+
+
+def _signature(tensors, spec, named, modes: tuple, grad_enabled: bool) -> tuple:
     tensor_key = tuple((tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                        for t in tensors)
     param_key = tuple((name, tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                       for name, t in named.items())
-    modes = tuple(m.training for m in module.modules()) if module is not None else ()
     return tensor_key, _hashable(spec), param_key, modes, grad_enabled
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir import VIEW_OPS, Const, DType, Graph, Node, Struct, Sym, Value, rebuild, walk
+from .ir import Const, DType, Graph, Node, Struct, Sym, Value, rebuild, walk
 
 RANDOM_OPS = ("rand", "randn", "randint", "dropout", "multinomial")
 # creation kernels with no array inputs whose result depends only on their arguments
@@ -191,4 +191,4 @@ def cse(graph: Graph) -> int:
     return removed
 
 
-__all__ = ["cse", "constant_fold", "dce", "run_passes", "VIEW_OPS"]
+__all__ = ["cse", "constant_fold", "dce", "run_passes"]
