@@ -273,14 +273,16 @@ _UFUNCS = {"neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "l
 _F32 = np.dtype(np.float32)
 
 
-_IN_PLACE_OK = set(_UFUNCS) | {"relu", "sigmoid"}  # may write over one of their operands
+_IN_PLACE_OK = set(_UFUNCS) | {"sigmoid"}  # may write over one of their operands
+_BUFFERED = set(_UFUNCS) | {"sigmoid", "silu"}  # write into a buffer; the others return arrays
 
 
 def buffer_slots(group: FusedGroup) -> list:
     """For each instr, the reused buffer it writes (None: a fresh output array).
 
-    A buffer is free again after its value's last reader; a ufunc, relu or sigmoid may
-    write over the operand it reads last (in place), the other ops never alias an operand."""
+    Only ufuncs, sigmoid and silu write into buffers (the other ops return new arrays). A
+    buffer is free again after its value's last reader; a ufunc or sigmoid may write over
+    the operand it reads last (in place)."""
     last: dict = {}
     for i, ins in enumerate(group.instrs):
         for kind, k in ins.operands:
@@ -294,7 +296,8 @@ def buffer_slots(group: FusedGroup) -> list:
         if ins.op in _IN_PLACE_OK and ins.kind in ("unary", "binary"):
             free += [s for s in dying if s not in free]
             dying = []
-        if i in outputs or ins.dtype != "float32":
+        if i in outputs or ins.dtype != "float32" or ins.op not in _BUFFERED \
+                or ins.kind not in ("unary", "binary"):
             slots.append(None)
         elif free:
             slots.append(free.pop())
@@ -323,7 +326,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     """Run ``group`` on cpu Arrays: the NumPy backend's math, op by op, into reused buffers."""
     from .. import dtypes
     from .._backends.numpy import elementwise as npe
-    from .._backends.numpy._arrays import nd, wrap
+    from .._backends.numpy._arrays import nd, select, wrap
     raw = [nd(a) for a in arrays]
     as_f32: dict = {}
     results: list = []
@@ -346,32 +349,26 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
 
     with np.errstate(all="ignore"):
         for index, ins in enumerate(group.instrs):
-            out_np = np.dtype(bool) if ins.dtype == "bool" else _F32
-            buf = _buffer(group, index, out_np)
-            if ins.kind == "where":
-                np.copyto(buf, value(ins.operands[2]))
-                np.copyto(buf, value(ins.operands[1]), where=cond(ins.operands[0]))
+            if ins.kind == "where":  # select: branch-free, as the NumPy backend's where
+                buf = select(cond(ins.operands[0]), value(ins.operands[1]),
+                             value(ins.operands[2]), _F32)
             elif ins.kind == "clamp":
-                np.copyto(buf, value(ins.operands[0]))
+                buf = value(ins.operands[0])
                 if ins.op in ("clamp", "clamp_min"):
                     lo = value(ins.operands[1])
-                    np.copyto(buf, lo, where=buf < lo)
+                    buf = select(buf < lo, lo, buf, _F32)
                 if ins.op in ("clamp", "clamp_max"):
                     hi = value(ins.operands[2])
-                    np.copyto(buf, hi, where=buf > hi)
+                    buf = select(buf > hi, hi, buf, _F32)
             elif ins.kind == "softplus":
                 v = value(ins.operands[0])
                 beta, threshold = value(ins.operands[1]), value(ins.operands[2])
                 scaled = v * beta
                 soft = np.log1p(np.exp(scaled)) / beta
-                np.copyto(buf, np.where(scaled > threshold, v, soft))
-            elif ins.op == "relu":  # 0 where v < 0 (NaN and -0.0 pass), as the NumPy backend
-                v = value(ins.operands[0])
-                if buf is not v:
-                    np.copyto(buf, v)
-                np.copyto(buf, _F32.type(0), where=buf < 0)
+                buf = select(scaled > threshold, v, soft, soft.dtype)
             elif ins.op in ("sigmoid", "silu"):  # 1 / (1 + exp(-v)) (times v), in place
                 v = value(ins.operands[0])
+                buf = _buffer(group, index, _F32)
                 np.negative(v, out=buf)
                 np.exp(buf, out=buf)
                 np.add(buf, 1.0, out=buf)
@@ -379,11 +376,12 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 if ins.op == "silu":
                     np.multiply(v, buf, out=buf)
             elif ins.op in _UFUNCS:
+                buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32)
                 _UFUNCS[ins.op](*(value(r) for r in ins.operands), out=buf)
-            elif ins.kind == "unary":
-                np.copyto(buf, npe._UNARY_FNS[ins.op](value(ins.operands[0])))
+            elif ins.kind == "unary":  # the backend's own function (relu, gelu, erf, ...)
+                buf = np.asarray(npe._UNARY_FNS[ins.op](value(ins.operands[0])))
             else:
-                np.copyto(buf, npe._BINARY_FNS[ins.op](*(value(r) for r in ins.operands)))
+                buf = np.asarray(npe._BINARY_FNS[ins.op](*(value(r) for r in ins.operands)))
             if ins.dtype in ("float16", "bfloat16"):  # stored rounded, as the unfused kernel
                 buf = buf.astype(getattr(dtypes, ins.dtype).numpy)
             results.append(buf)
