@@ -188,3 +188,31 @@ def test_activation_and_residual_fold_into_matmul_epilogue(device):
         first, second = [n for n in traced.graph.nodes if n.op == "matmul_epilogue"]
         assert first.args["activation"] == "relu" and second.args["residual"] is not None
         _close(traced(x), block(x), tol=1e-5)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_pow_int_and_bool_operands(device):
+    x = framework.rand(3, 4, device=device) + 0.5
+    idx = framework.arange(4, device=device)
+    mask = x > 1.0
+
+    def fn(x):
+        return (x ** 0.5 + x ** 2) * idx - mask * x.log()
+    traced = _traced_and_fused(fn, x)
+    assert len(_fused_nodes(traced)) == 1
+    group = _fused_nodes(traced)[0].args["group"]
+    assert [n.op for n in group.nodes].count("pow") == 2
+    assert {v.dtype for v in group.inputs} == {"float32", "int64", "bool"}
+    _close(traced(x), fn(x))
+    if device == "cuda":
+        assert '_unary(x0, 0.0, 0.0, "sqrt")' in codegen.path_of(group).read_text()
+
+
+def test_unsupported_math_stays_unfused():
+    x = framework.randn(3, 4, dtype=framework.float64)
+    traced = _traced_and_fused(lambda x: (x * 2 + 1).exp(), x)  # float64 math
+    assert not _fused_nodes(traced)
+    n = framework.arange(12).reshape(3, 4)
+    traced = _traced_and_fused(lambda n: (n * 3) // 2 + (n & 5), n)  # integer math
+    assert not _fused_nodes(traced)
+    _close(traced(n), (n * 3) // 2 + (n & 5))
