@@ -114,14 +114,37 @@ def _inference(build: Callable) -> Callable:
     return make
 
 
-def _training_row(ctx: Context) -> Case:
-    from .core import Missing
-    raise Missing(TRAINING_NOTE)
+def _training(build: Callable) -> Callable:
+    """A skipped row saying why, with the eager step's launches (the figure a compiled
+    backward will be measured against)."""
+    def make(ctx: Context) -> Case:
+        import framework
+        import framework.nn.functional as F
+        from framework.compiler.launches import count_launches
+
+        from .core import Missing
+        framework.manual_seed(0)
+        model, inputs = build(ctx)
+        model = model.to(ctx.device).train()
+        optimizer = framework.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            optimizer.zero_grad()
+            out = model(*inputs)
+            target = framework.zeros(out.shape, device=ctx.device)
+            F.mse_loss(out, target).backward()
+            optimizer.step()
+        step()
+        with count_launches() as eager:
+            step()
+        raise Missing(f"{TRAINING_NOTE}; eager step (forward, MSE loss, backward, Adam): "
+                      f"{eager.total} launches")
+    return make
 
 
 def compile_specs(device: str, quick: bool) -> list:
     rows = [Spec("compile", f"{name} inference", size, "float32", _inference(build))
             for name, (size, build) in MODELS.items()]
-    rows += [Spec("compile", f"{name} training", size, "float32", _training_row)
-             for name, (size, _) in MODELS.items()]
+    rows += [Spec("compile", f"{name} training", size, "float32", _training(build))
+             for name, (size, build) in MODELS.items()]
     return rows
