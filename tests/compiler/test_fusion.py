@@ -232,3 +232,11 @@ def test_in_place_writes_split_groups():
     assert _fused_nodes(traced)
     for got, want in zip(traced(x), fn(x)):
         _close(got, want)
+
+
+def test_fused_graph_prints_and_shows_code():
+    x, y = framework.randn(3, 5), framework.randn(3, 5)
+    traced = _traced_and_fused(chain, x, y)
+    assert "fused_elementwise(inputs=(%0, %1), group=<mul, add, exp, mul, sigmoid>)" in \
+        str(traced.graph)
+    assert "fused_elementwise(input0, input1)  # t0 = mul(in0, s0)" in traced.code
