@@ -149,6 +149,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
+        done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
     return done
 
 

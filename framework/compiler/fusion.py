@@ -70,9 +70,13 @@ class FusedGroup:
         self._buffers: dict = {}  # NumPy plan: (thread, buffer slot) -> reused float32 buffer
         self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
+        self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
+        # last op's result (fuse_softmax_prologues)
 
     def __repr__(self) -> str:
-        return "<" + ", ".join(i.op for i in self.instrs) + ">"
+        tail = "" if self.softmax is None else (
+            " | log_softmax" if self.softmax["log"] else " | softmax")
+        return "<" + ", ".join(i.op for i in self.instrs) + tail + ">"
 
     def describe(self) -> list:
         """One line per fused op (``t2 = mul(in0, s0)``), for docstrings and printing."""
@@ -83,7 +87,11 @@ class FusedGroup:
         from . import launches
         if self.device == "cpu":
             launches.record("fused_elementwise")
-            return run_numpy(self, arrays)
+            outs = run_numpy(self, arrays)
+            if self.softmax is not None:  # the NumPy backend's softmax of the fused result
+                from .._backends.numpy.norm import softmax
+                outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
+            return outs
         from . import codegen
         if self._kernel is None:
             self._kernel = codegen.load(self)
@@ -475,3 +483,60 @@ def _replace_value(graph: Graph, old: Value, new: Value) -> None:
     for node in graph.nodes:
         node.args = rebuild(node.args, swap)
     graph.output = rebuild(graph.output, swap)
+
+
+# -- softmax prologues ---------------------------------------------------------------------
+SOFTMAX_MAX_COLS = 4096  # longer rows keep the library's looping softmax kernel
+
+
+def fuse_softmax_prologues(graph: Graph) -> int:
+    """Fold the elementwise ops computing a softmax's input into one kernel with the softmax.
+
+    A float32 ``softmax`` (or log-softmax) over the last dim of at most ``SOFTMAX_MAX_COLS``
+    elements whose input is a fused group's only output (or one fusible node's), read by
+    nothing else, with no effect node between, becomes one ``fused_elementwise`` node whose
+    group ends in a row softmax: on ``cuda`` one generated kernel per row block (the
+    transformer's ``scores * scale + mask``), on ``cpu`` the NumPy plan then the backend's
+    softmax. Returns the number folded."""
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
+    position = {id(n): i for i, n in enumerate(nodes)}
+    replace, dropped = {}, set()
+    for s in nodes:
+        if s.op != "softmax" or s.outputs[0] is None:
+            continue
+        out, x = s.outputs[0], s.args.get("x")
+        ndim = len(out.shape)
+        if (not isinstance(x, Value) or out.dtype != "float32" or not _static(out.shape)
+                or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
+                or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS):
+            continue
+        p = producer.get(x.id)
+        if p is None or id(p) in dropped or x.id in returned or len(readers.get(x.id, ())) != 1:
+            continue
+        if p.op == "fused_elementwise":
+            group = p.args["group"]
+            if group.softmax is not None or len(p.outputs) != 1:
+                continue
+            members = list(group.nodes)
+        elif _fusible(p):
+            members = [p]
+        else:
+            continue
+        if members[-1].outputs[0].shape != out.shape or any(
+                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+            continue
+        fused = _build(members, {x.id}, out.shape, s.device)
+        fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1}
+        fused.outputs = [(out, fused.outputs[0][1])]
+        fused.nodes = members + [s]
+        replace[id(s)] = Node("fused_elementwise", {"inputs": tuple(fused.inputs),
+                                                    "group": fused}, [out], s.device)
+        dropped.add(id(p))
+    graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
+    return len(replace)

@@ -1,6 +1,6 @@
 """Compile a generated fused kernel for sm_90 with Triton's real compiler (no GPU needed).
 
-Run as ``python compile_generated.py <fused_*.py>`` without ``TRITON_INTERPRET``
+Run as ``python compile_generated.py <fused_*.py> ...`` without ``TRITON_INTERPRET``
 (tests/compiler/test_fusion.py); prints ``ptx ok`` per layout.
 """
 import importlib.util
@@ -36,4 +36,5 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    for argument in sys.argv[1:]:
+        main(argument)

@@ -149,15 +149,20 @@ def test_generated_kernel_compiles_for_sm90(_cache_dir):
     traced = _traced_and_fused(mixed, x, b, t)
     traced(x, b, t)
     path = codegen.path_of(_fused_nodes(traced)[0].args["group"])
+    soft = framework.jit.trace(scores_softmax, (x, b))
+    fusion.fuse_elementwise(soft.graph)
+    assert fusion.fuse_softmax_prologues(soft.graph) == 2
+    soft(x, b)
+    soft_paths = [str(codegen.path_of(n.args["group"])) for n in _fused_nodes(soft)]
     script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
     env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
                                                               "FRAMEWORK_TRITON_INTERPRET")}
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root
-    done = subprocess.run([sys.executable, script, str(path)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, script, str(path), *soft_paths], env=env,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "ptx ok" in done.stdout
+    assert done.stdout.count("ptx ok") == 6
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
@@ -240,3 +245,24 @@ def test_fused_graph_prints_and_shows_code():
     assert "fused_elementwise(inputs=(%0, %1), group=<mul, add, exp, mul, sigmoid>)" in \
         str(traced.graph)
     assert "fused_elementwise(input0, input1)  # t0 = mul(in0, s0)" in traced.code
+
+
+def scores_softmax(s, m):
+    return F.softmax(s * 0.5 + m, dim=-1), F.log_softmax((s - 1).tanh(), dim=1)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_softmax_prologue_is_one_kernel(device):
+    s = framework.randn(3, 6, device=device)
+    m = framework.randn(6, device=device)
+    m[2:] = float("-inf")  # masked columns; the last row below is all -inf: NaN, as eager
+    traced = framework.jit.trace(scores_softmax, (s, m))
+    fusion.fuse_elementwise(traced.graph)
+    assert fusion.fuse_softmax_prologues(traced.graph) == 2
+    assert [n.op for n in traced.graph.nodes] == ["fused_elementwise"] * 2
+    for got, want in zip(traced(s, m), scores_softmax(s, m)):
+        _close(got, want)
+    s_inf = s.clone()
+    s_inf[2] = float("-inf")
+    for got, want in zip(traced(s_inf, m), scores_softmax(s_inf, m)):
+        np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1e-6, atol=1e-7)
