@@ -18,8 +18,9 @@ With ``fullgraph=True`` those cases raise instead.
 
 Each traced graph is optimized before it is cached (``optimize``): constant
 folding, common-subexpression elimination, dead-code elimination
-(``passes.py``), then elementwise fusion (``fusion.py``: one generated Triton
-kernel per group on ``cuda``, one NumPy plan on ``cpu``).
+(``passes.py``), then activations and residual adds folded into
+``matmul_epilogue``, elementwise fusion and softmax prologues (``fusion.py``:
+one generated Triton kernel per group on ``cuda``, one NumPy plan on ``cpu``).
 ``options={"passes": False, "fusion": False}`` turns them off;
 ``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
 effect yet.
