@@ -260,9 +260,22 @@ def _nested(spec, vals: list):
 
 def plan_for(graph: Graph) -> "Plan | None":
     """A ``Plan`` for ``graph`` when it is static and has no ``custom_op``, else None."""
-    if graph.symbols or any(n.op == "custom_op" for n in graph.nodes):
+    if graph.symbols or any(n.op == "custom_op" or _struct_holds_values(n.args)
+                            for n in graph.nodes):
         return None
     return Plan(graph)
+
+
+def _struct_holds_values(args: dict) -> bool:
+    """True when a dataclass argument carries arrays (the plan resolves Structs once)."""
+    from .ir import walk
+    found = []
+
+    def visit(leaf):
+        if isinstance(leaf, Struct):
+            walk(leaf, lambda x: found.append(x) if isinstance(x, Value) else None)
+    _walk_structs(list(args.values()), visit)
+    return bool(found)
 
 
 def _run_custom_op(node, values: dict, arg) -> None:
