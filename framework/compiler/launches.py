@@ -3,7 +3,8 @@
 ``with count_launches() as counter:`` counts every top-level backend-contract kernel
 call (a kernel a kernel calls internally is not counted; views launch nothing) on
 ``cpu`` and ``cuda`` alike, eager or replayed, and each fused kernel as one launch.
-``counter.total`` is the count, ``counter.by_op`` the count per kernel name.
+``counter.total`` is the count (``empty``, an allocation, left out), ``counter.by_op``
+the count per kernel name.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import collections
 import contextlib
 import threading
 
+ALLOCATIONS = ("empty",)  # counted in by_op, not in total
 _ACTIVE: list = []  # the counters of the active ``count_launches`` blocks (documented state)
 _LOCK = threading.Lock()
 
@@ -24,7 +26,8 @@ class LaunchCounter:
 
     @property
     def total(self) -> int:
-        return sum(self.by_op.values())
+        """Launches: every counted call except ``empty`` (an allocation runs no kernel)."""
+        return sum(n for op, n in self.by_op.items() if op not in ALLOCATIONS)
 
 
 def record(op: str) -> None:
