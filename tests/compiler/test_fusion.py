@@ -176,6 +176,10 @@ def test_launch_counts(device):
         compiled(x, y)
     assert eager.total == 5 and eager.by_op["mul"] == 2
     assert replay.total == 1 and replay.by_op["fused_elementwise"] == 1
+    with count_launches() as alloc:
+        framework.empty(3, device=device)
+        framework.zeros(3, device=device)
+    assert alloc.by_op["empty"] == 1 and alloc.total == alloc.by_op["full"] == 1
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
