@@ -19,7 +19,8 @@ With ``fullgraph=True`` those cases raise instead.
 Each traced graph is optimized before it is cached (``optimize``): constant
 folding, common-subexpression elimination, dead-code elimination
 (``passes.py``), then activations and residual adds folded into
-``matmul_epilogue``, elementwise fusion and softmax prologues (``fusion.py``:
+``matmul_epilogue``, power-of-two scales moved past matmuls, elementwise fusion
+and softmax prologues (``fusion.py``:
 one generated Triton kernel per group on ``cuda``, one NumPy plan on ``cpu``).
 ``options={"passes": False, "fusion": False}`` turns them off;
 ``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
@@ -149,6 +150,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     done = passes_module.run_passes(graph) if passes else {}
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
+        done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
         done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
     return done

@@ -540,3 +540,51 @@ def fuse_softmax_prologues(graph: Graph) -> int:
         dropped.add(id(p))
     graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
     return len(replace)
+
+
+# -- scales through matmuls ----------------------------------------------------------------
+def move_scales_past_matmuls(graph: Graph) -> int:
+    """``matmul(x * c, w)`` becomes ``matmul(x, w) * c`` when ``c`` is a power of two.
+
+    Scaling by a power of two is exact in floating point (away from overflow and the
+    subnormal range), so both orders give the same bits; after the matmul the multiply can
+    fuse with what follows (attention's ``q * scale`` then ``+ mask`` then softmax become one
+    kernel). Only float32 ``mul`` by a scalar whose result only a ``matmul`` reads. Returns
+    the number moved."""
+    import math
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    moved = 0
+    for m in list(nodes):
+        if m.op != "mul" or not _fusible(m):
+            continue
+        a, b = m.args["a"], m.args["b"]
+        value, scale = (a, b) if isinstance(a, Value) else (b, a)
+        out = m.outputs[0]
+        if (not isinstance(value, Value) or isinstance(scale, Value) or out.dtype != "float32"
+                or value.dtype != "float32" or m.args["compute_dtype"].name != "float32"):
+            continue
+        scale = float(scale)
+        if scale == 0 or not math.isfinite(scale) or math.frexp(scale)[0] != 0.5:
+            continue
+        users = readers.get(out.id, ())
+        if out.id in returned or len(users) != 1 or users[0].op != "matmul":
+            continue
+        mm = users[0]
+        result = mm.outputs[0]
+        if result is None or result.dtype != "float32" or any(
+                n.has_effect for n in nodes[nodes.index(m):nodes.index(mm)]):
+            continue
+        raw = graph.new_value(result.shape, result.dtype, result.device)
+        mm.args = {k: (value if v is out else v) for k, v in mm.args.items()}
+        mm.outputs = [raw]
+        scaled = Node("mul", {"a": raw, "b": scale, "compute_dtype": m.args["compute_dtype"],
+                              "out_dtype": m.args["out_dtype"]}, [result], mm.device)
+        nodes.insert(nodes.index(mm) + 1, scaled)
+        nodes.remove(m)
+        moved += 1
+    return moved

@@ -270,3 +270,24 @@ def test_softmax_prologue_is_one_kernel(device):
     s_inf[2] = float("-inf")
     for got, want in zip(traced(s_inf, m), scores_softmax(s_inf, m)):
         np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_power_of_two_scale_moves_past_matmul_into_the_softmax(device):
+    q, k = framework.randn(2, 4, 8, device=device), framework.randn(2, 4, 8, device=device)
+    mask = framework.randn(4, 4, device=device)
+
+    def attention_scores(q, k, scale):
+        return F.softmax((q * scale) @ k.transpose(1, 2) + mask, dim=-1)
+    for scale, moved in ((0.25, 1), (0.3, 0)):
+        traced = framework.jit.trace(lambda q, k: attention_scores(q, k, scale), (q, k))
+        assert fusion.move_scales_past_matmuls(traced.graph) == moved
+        fusion.fuse_elementwise(traced.graph)
+        assert fusion.fuse_softmax_prologues(traced.graph) == 1
+        kernels = [n.op for n in traced.graph.nodes if not n.is_view and n.op != "from_numpy"]
+        assert kernels == (["matmul", "fused_elementwise"] if moved else
+                           ["mul", "matmul", "fused_elementwise"])
+        got, want = traced(q, k), attention_scores(q, k, scale)
+        if device == "cpu":  # same NumPy kernels: the same bits (a GPU may contract FMAs)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+        _close(got, want)
