@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-SUITES = ("ops", "matmul", "conv", "train")
+SUITES = ("ops", "matmul", "conv", "train", "compile")
 # Suites run only when named (``--suite distributed``), never by ``--suite all``: they start mpiexec.
 EXTRA_SUITES = ("distributed",)
 
@@ -43,6 +43,7 @@ class Case:
     tolerance: float = 1e-4
     kernel: bool = True  # flush the L2 cache between GPU repeats
     note: str = ""
+    reference: str = ""  # names the reference when it is not the context's (compile: our eager)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import numpy as np
 from .core import SUITES, Case, Context, Missing, Result, Spec
 from .kernels import conv_specs, matmul_specs, ops_specs
 from .timing import EventTimer, interleaved_medians
+from .compiled import compile_specs
 from .train import train_specs
 
 # Dense peaks (TFLOP/s) and memory bandwidth (GB/s) from NVIDIA's data sheets. Matched against
@@ -36,7 +37,8 @@ def _torch_for(device: str):
     return torch
 
 
-SPEC_BUILDERS = {"ops": ops_specs, "matmul": matmul_specs, "conv": conv_specs, "train": train_specs}
+SPEC_BUILDERS = {"ops": ops_specs, "matmul": matmul_specs, "conv": conv_specs, "train": train_specs,
+                 "compile": compile_specs}
 
 
 def specs(suites=SUITES, device: str = "cpu", quick: bool = False, ops=None) -> list:
@@ -83,6 +85,7 @@ def run_spec(spec: Spec, device: str, torch, timer=None, peaks: dict | None = No
         row.reference = ctx.reference
         case = spec.build(ctx)
         row.unit, row.note = case.unit if case.work else "", case.note
+        row.reference = case.reference or row.reference
         first = case.ours()
     except (Missing, NotImplementedError) as exc:
         reason = str(exc) if isinstance(exc, Missing) else f"{type(exc).__name__}: {exc}"

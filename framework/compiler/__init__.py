@@ -3,7 +3,10 @@ replay it, save/load it without the model's Python code, export it to ONNX.
 
 Layers: ``ir`` (the graph), ``views`` (view ops), ``capture`` (the tracer),
 ``runtime`` (guards and replay), ``export`` (symbolic batch dims),
-``serialize`` (``jit.save``/``jit.load``), ``onnx`` (ONNX export).
+``serialize`` (``jit.save``/``jit.load``), ``onnx`` (ONNX export), and for
+``framework.compile`` (``compile``): ``passes`` (constant folding, CSE, DCE),
+``fusion`` (elementwise groups, matmul epilogues, the NumPy plan), ``codegen``
+(generated Triton source) and ``launches`` (counting kernel launches).
 See docs/compile.md.
 """
 from __future__ import annotations

@@ -14,8 +14,17 @@ A signature runs eagerly instead, with the reason logged once on the
   kernels) or could not record the call (``TraceError``);
 - the function already has ``cache_size_limit`` signatures.
 
-With ``fullgraph=True`` those cases raise instead. ``mode``/``backend``/
-``dynamic``/``options`` are accepted for compatibility and have no effect yet.
+With ``fullgraph=True`` those cases raise instead.
+
+Each traced graph is optimized before it is cached (``optimize``): constant
+folding, common-subexpression elimination, dead-code elimination
+(``passes.py``), then activations and residual adds folded into
+``matmul_epilogue``, power-of-two scales moved past matmuls, elementwise fusion
+and softmax prologues (``fusion.py``:
+one generated Triton kernel per group on ``cuda``, one NumPy plan on ``cpu``).
+``options={"passes": False, "fusion": False}`` turns them off;
+``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
+effect yet.
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ import warnings
 
 from ..nn import Module
 from .capture import TraceError, TracerWarning, flatten, trace_graph
-from .runtime import GraphModule, named_tensors
+from .runtime import GraphModule
 
 logger = logging.getLogger("framework.compile")
 
@@ -47,8 +56,9 @@ class CompiledFunction:
     """A callable that traces ``fn`` per input signature and replays the cached graphs."""
 
     def __init__(self, fn, module=None, *, fullgraph: bool = False,
-                 cache_size_limit: int = CACHE_SIZE_LIMIT) -> None:
+                 cache_size_limit: int = CACHE_SIZE_LIMIT, options: "dict | None" = None) -> None:
         self.fn = fn
+        self.options = dict(options or {})
         self.module = module
         self.fullgraph = fullgraph
         self.cache_size_limit = cache_size_limit
@@ -63,8 +73,8 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         from ..autograd.grad_mode import is_grad_enabled
         tensors, spec = flatten((args, kwargs))
-        named = named_tensors(self.module) if self.module is not None else {}
-        key = _signature(tensors, spec, named, self.module, is_grad_enabled())
+        named, modes = _module_state(self.module) if self.module is not None else ({}, ())
+        key = _signature(tensors, spec, named, modes, is_grad_enabled())
         entry = self.cache.get(key)
         if entry is None:
             reason = self._eager_reason(tensors, named)
@@ -79,6 +89,8 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
         entry.params = named
+        if not entry.graph.symbols:  # the cache key holds every guard of a static graph
+            return entry._replay(tensors)
         return entry(*args, **kwargs)
 
     def _eager_reason(self, tensors, named) -> "str | None":
@@ -118,7 +130,10 @@ class CompiledFunction:
                            self._name(), reason)
             self.cache[key] = _Eager(reason)
             return result  # the traced call ran the real function: its result is right
-        self.cache[key] = GraphModule(graph, named, spec)
+        done = optimize(graph, passes=self.options.get("passes", True),
+                        fusion=self.options.get("fusion", True))
+        module = self.cache[key] = GraphModule(graph, named, spec)
+        module.optimize_stats = done
         return result
 
     def _name(self) -> str:
@@ -126,12 +141,56 @@ class CompiledFunction:
         return getattr(target, "__qualname__", type(target).__name__)
 
 
-def _signature(tensors, spec, named, module, grad_enabled: bool) -> tuple:
+def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
+    """Rewrite ``graph`` in place for replay: the passes, then elementwise fusion.
+
+    Returns what each step did: nodes removed per pass, fused groups made."""
+    from . import fusion as fusion_module
+    from . import passes as passes_module
+    done = passes_module.run_passes(graph) if passes else {}
+    if fusion:
+        done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
+        done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)
+        done["fused_groups"] = fusion_module.fuse_elementwise(graph)
+        done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
+    return done
+
+
+def _module_state(module) -> tuple:
+    """``(named_tensors(module), training flag of each module)`` in one walk of the tree
+    (the same names and order as ``named_parameters`` then ``named_buffers``)."""
+    modules, seen = [], set()
+
+    def visit(prefix: str, m) -> None:
+        if id(m) in seen:
+            return
+        seen.add(id(m))
+        modules.append((prefix, m))
+        for name, child in m._modules.items():
+            if child is not None:
+                visit(prefix + ("." if prefix else "") + name, child)
+
+    visit("", module)
+    named, memo = {}, set()
+    for prefix, m in modules:
+        for name, p in m._parameters.items():
+            if p is not None and id(p) not in memo:
+                memo.add(id(p))
+                named[prefix + ("." if prefix else "") + name] = p
+    memo = set()
+    for prefix, m in modules:
+        for name, b in m._buffers.items():
+            if b is not None and id(b) not in memo:
+                memo.add(id(b))
+                named.setdefault(prefix + ("." if prefix else "") + name, b)
+    return named, tuple(m.training for _, m in modules)
+
+
+def _signature(tensors, spec, named, modes: tuple, grad_enabled: bool) -> tuple:
     tensor_key = tuple((tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                        for t in tensors)
     param_key = tuple((name, tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                       for name, t in named.items())
-    modes = tuple(m.training for m in module.modules()) if module is not None else ()
     return tensor_key, _hashable(spec), param_key, modes, grad_enabled
 
 
@@ -150,17 +209,17 @@ def _hashable(obj):
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
             mode=None, options=None, disable: bool = False):
     """``torch.compile``: a module or function that traces per input signature and replays
-    the cached graph (no fusion yet); usable as ``@framework.compile`` or
+    the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
     ``framework.compile(mode=...)(fn)``. See docs/compile.md."""
     def wrap(target):
         if disable:
             return target
         if isinstance(target, Module):
-            return OptimizedModule(target, fullgraph=fullgraph)
+            return OptimizedModule(target, fullgraph=fullgraph, options=options)
         if not callable(target):
             raise TypeError(f"framework.compile: expected a Module or a callable, got "
                             f"{type(target).__name__}")
-        return CompiledFunction(target, fullgraph=fullgraph)
+        return CompiledFunction(target, fullgraph=fullgraph, options=options)
 
     return wrap if model is None else wrap(model)
 
@@ -169,11 +228,12 @@ class OptimizedModule(Module):
     """A compiled module (``torch._dynamo.OptimizedModule``): ``_orig_mod`` holds the
     original, whose parameters it shares; calls go through a ``CompiledFunction``."""
 
-    def __init__(self, mod, *, fullgraph: bool = False) -> None:
+    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None) -> None:
         super().__init__()
         self._orig_mod = mod
         object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
-                                                               fullgraph=fullgraph))
+                                                               fullgraph=fullgraph,
+                                                               options=options))
 
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)

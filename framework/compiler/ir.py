@@ -323,7 +323,8 @@ class Graph:
 
         It runs with ``framework.compiler.runtime.code_globals(graph, device)`` as globals
         (``kernels``: the device's backend, ``views``: the view ops, ``constants``: the
-        graph's NumPy constants in order of appearance)."""
+        graph's NumPy constants in order of appearance). A fused node (in
+        ``framework.compile``'s graphs) shows its ops in a comment: that code is for reading."""
         names = {}
         for i, value in enumerate(self.inputs):
             names[value.id] = value.name if i < self.user_inputs else _identifier(value.name)
@@ -345,11 +346,16 @@ class Graph:
             for out in node.outputs:
                 if out is not None:
                     names[out.id] = f"v{out.id}"
-            call_args = ", ".join(
-                (names[a.id] if isinstance(a, Value) else f"{k}={_py(rebuild(a, ref))}")
-                for k, a in node.args.items())
-            target = "kernels" if not node.is_view else "views"
-            call = f"{target}.{node.op}({call_args})"
+            if node.op == "fused_elementwise":  # framework.compiler.fusion: no kernel name
+                group = node.args["group"]
+                call = (f"fused_elementwise({', '.join(names[v.id] for v in group.inputs)})  # "
+                        + "; ".join(group.describe()))
+            else:
+                call_args = ", ".join(
+                    (names[a.id] if isinstance(a, Value) else f"{k}={_py(rebuild(a, ref))}")
+                    for k, a in node.args.items())
+                target = "kernels" if not node.is_view else "views"
+                call = f"{target}.{node.op}({call_args})"
             outs = [("_" if o is None else names[o.id]) for o in node.outputs]
             lines.append(f"    {', '.join(outs)} = {call}" if any(o is not None for o in node.outputs)
                          else f"    {call}")

@@ -92,6 +92,11 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
         if node.op == "custom_op":
             _run_custom_op(node, values, arg)
             continue
+        if node.op == "fused_elementwise":  # framework.compiler.fusion: one generated kernel
+            parts = node.args["group"].run([values[v.id] for v in node.args["inputs"]])
+            for out, part in zip(node.outputs, parts):
+                values[out.id] = part
+            continue
         backend = backends.get(node.device)
         if backend is None:
             backend = backends[node.device] = _backends.for_device(Device(node.device))
@@ -106,6 +111,171 @@ def run(graph: Graph, arrays: list, env: "dict | None" = None):
                 values[out.id] = part
     return rebuild(graph.output, lambda leaf: values[leaf.id] if isinstance(leaf, Value) else
                    evaluate(leaf, env))
+
+
+class Plan:
+    """A static graph prepared for fast replay: one step per node, values in numbered slots.
+
+    Built once per graph (no symbolic sizes, no ``custom_op``): constant arguments are
+    resolved ahead (dtypes, NumPy constants, dataclass arguments), view attributes bound,
+    and each slot is released after its last reader, so a call does little more than call
+    the kernels. The backend of each device is looked up once per call."""
+
+    _VIEW, _KERNEL, _FUSED = 0, 1, 2
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.nodes = graph.nodes  # the node list this plan was built from
+        slot = {v.id: i for i, v in enumerate(graph.inputs)}
+        steps, reads = [], []
+        for node in graph.nodes:
+            if node.is_view:
+                attrs = dict(node.args)
+                source = attrs.pop("input")
+                step = [self._VIEW, _bind_view(node.op, attrs), slot[source.id]]
+                read = [slot[source.id]]
+            elif node.op == "fused_elementwise":
+                ins = [slot[v.id] for v in node.args["inputs"]]
+                step, read = [self._FUSED, node.args["group"], ins], ins
+            else:
+                spec, read = [], []
+                for a in node.args.values():
+                    if isinstance(a, Value):
+                        spec.append((True, slot[a.id]))
+                        read.append(slot[a.id])
+                    else:
+                        found = []
+                        _walk_values(a, found)
+                        if found:  # a nested argument holding arrays: resolve per call
+                            ids = {v.id: slot[v.id] for v in found}
+                            read += list(ids.values())
+                            spec.append((None, (a, ids)))
+                        else:
+                            spec.append((False, _resolve(a, _static_arg)))
+                step = [self._KERNEL, node.device, node.op, spec]
+            outs = []
+            for out in node.outputs:
+                if out is None:
+                    outs.append(None)
+                else:
+                    slot[out.id] = len(slot)
+                    outs.append(slot[out.id])
+            step.append(outs)
+            steps.append(step)
+            reads.append(read)
+        self.size = len(slot)
+        self.output = graph.output
+        self.out_slots = {v.id: slot[v.id] for v in graph.output_values()}
+        kept = set(self.out_slots.values())
+        last = {}
+        for i, read in enumerate(reads):
+            for r in read:
+                last[r] = i
+        self.release = [[] for _ in steps]
+        for r, i in last.items():
+            if r not in kept and r >= len(graph.inputs):
+                self.release[i].append(r)
+        self.steps = steps
+        self.devices = [(d, Device(d)) for d in sorted({n.device for n in graph.nodes
+                                                         if not n.is_view
+                                                         and n.op != "fused_elementwise"})]
+        self.device_of = {v.id: Device(v.device) for v in graph.output_values()}
+
+    def __call__(self, arrays: list):
+        backends = {d: _backends.for_device(device) for d, device in self.devices}
+        vals = list(arrays) + [None] * (self.size - len(arrays))
+        release = self.release
+        for i, step in enumerate(self.steps):
+            kind = step[0]
+            if kind == 0:
+                vals[step[3][0]] = step[1](vals[step[2]])
+            elif kind == 1:
+                args = [vals[x] if s else (x if s is False else _nested(x, vals))
+                        for s, x in step[3]]
+                result = getattr(backends[step[1]], step[2])(*args)
+                outs = step[4]
+                if len(outs) == 1 and not isinstance(result, tuple):
+                    if outs[0] is not None:
+                        vals[outs[0]] = result
+                else:
+                    for o, part in zip(outs, result or ()):
+                        if o is not None:
+                            vals[o] = part
+            else:
+                for o, part in zip(step[3], step[1].run([vals[k] for k in step[2]])):
+                    vals[o] = part
+            for r in release[i]:
+                vals[r] = None
+        slots = self.out_slots
+        if isinstance(self.output, Value):
+            return vals[slots[self.output.id]]
+        return rebuild(self.output, lambda leaf: vals[slots[leaf.id]] if isinstance(leaf, Value)
+                       else leaf)
+
+
+def _bind_view(op: str, attrs: dict):
+    """``views.apply(op, ., attrs)``; a reshape remembers its last input geometry's strides."""
+    if op != "reshape":
+        return lambda a: views.apply(op, a, attrs)
+    shape, last = tuple(attrs["shape"]), [((), None)]
+
+    def reshape(a):
+        key = (a.shape, a.strides)
+        seen, strides = last[0]  # one tuple: another thread never sees half an update
+        if key != seen:
+            strides = views.reshape_strides(a.shape, a.strides, shape)
+            if strides is None:
+                return views.apply(op, a, attrs)  # raises, naming the geometry
+            last[0] = (key, strides)
+        return a.view(shape, strides, a.offset)
+    return reshape
+
+
+def _static_arg(leaf):
+    if isinstance(leaf, DType):
+        return leaf.get()
+    if isinstance(leaf, Const):
+        return leaf.data
+    if isinstance(leaf, Struct):
+        return leaf.build(None)
+    return leaf
+
+
+def _walk_values(obj, found: list) -> None:
+    if isinstance(obj, Value):
+        found.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _walk_values(o, found)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _walk_values(o, found)
+
+
+def _nested(spec, vals: list):
+    template, ids = spec
+    return _resolve(template, lambda leaf: vals[ids[leaf.id]] if isinstance(leaf, Value)
+                    else _static_arg(leaf))
+
+
+def plan_for(graph: Graph) -> "Plan | None":
+    """A ``Plan`` for ``graph`` when it is static and has no ``custom_op``, else None."""
+    if graph.symbols or any(n.op == "custom_op" or _struct_holds_values(n.args)
+                            for n in graph.nodes):
+        return None
+    return Plan(graph)
+
+
+def _struct_holds_values(args: dict) -> bool:
+    """True when a dataclass argument carries arrays (the plan resolves Structs once)."""
+    from .ir import walk
+    found = []
+
+    def visit(leaf):
+        if isinstance(leaf, Struct):
+            walk(leaf, lambda x: found.append(x) if isinstance(x, Value) else None)
+    _walk_structs(list(args.values()), visit)
+    return bool(found)
 
 
 def _run_custom_op(node, values: dict, arg) -> None:
@@ -192,6 +362,8 @@ class GraphModule:
         self.graph = graph
         self.params = params  # state_dict key -> Tensor (the module's own, or loaded)
         self._spec = spec  # flattened (args, kwargs) structure of the traced call
+        self._plan = None  # Plan for the current graph.nodes (rebuilt when a pass replaces them)
+        self._plan_key = None
 
     @property
     def code(self) -> str:
@@ -203,9 +375,20 @@ class GraphModule:
         env = bind_inputs(self.graph, tensors)
         if self._spec is not None:
             _check_spec(self._spec, spec)
+        return self._replay(tensors, env)
+
+    def _replay(self, tensors: list, env: "dict | None" = None):
+        """Run the graph on the call's flattened tensors (already checked against the guards)."""
         arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
         for value in self.graph.params:
             arrays.append(self.params[value.name]._a)
+        key = getattr(self, "_plan_key", None)
+        if key is None or key[0] is not self.graph or key[1] is not self.graph.nodes:
+            self._plan = plan_for(self.graph)
+            self._plan_key = (self.graph, self.graph.nodes)
+        plan = self._plan
+        if plan and not env:
+            return _wrap_outputs(self.graph.output, plan(arrays), plan.device_of)
         result = run(self.graph, arrays, env or None)
         device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
         return _wrap_outputs(self.graph.output, result, device_of)

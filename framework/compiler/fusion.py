@@ -1,0 +1,590 @@
+"""Elementwise fusion: groups of elementwise contract kernels become one fused node.
+
+Rules (``fuse_elementwise``): a node can join a group when
+
+- it is a supported elementwise kernel (``FUSIBLE_UNARY``, ``FUSIBLE_BINARY``,
+  ``where``, ``clamp``, ``softplus``) whose math runs in float32 (float32,
+  float16 and bfloat16 data: the contract's compute type) and whose output is
+  float32/float16/bfloat16 (or bool for comparisons), with static sizes;
+- its output has the group's shape (inputs may be broadcast: they are read
+  through their strides), on the group's device;
+- no effect node (``copy_``, optimizer steps) stands between the group's nodes,
+  and no node outside the group reads a group value before the group's last
+  node (the fused node runs where the group's last node stood).
+
+A node joins the groups of the values it reads (merging them); groups of one
+node stay as they were. Group values read after the group (or returned) are
+the fused node's outputs; the others live only in registers (Triton) or
+reused buffers (NumPy). Every intermediate rounds to its own dtype as the
+unfused kernels store it (half outputs), so results equal the unfused ones.
+
+A ``FusedGroup`` runs on ``cuda`` as one generated Triton kernel
+(``framework/compiler/codegen.py``) and on ``cpu`` as a NumPy plan: the NumPy
+backend's own functions, ufuncs writing into buffers kept between calls
+(``out=``), one fresh array per output.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .ir import Graph, Node, Sym, Value
+
+FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
+                 "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
+                 "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "asin",
+                 "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "erfc",
+                 "erfinv")
+FUSIBLE_BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "eq", "ne",
+                  "lt", "le", "gt", "ge", "copysign", "logaddexp", "logaddexp2", "hypot")
+_COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+_FLOATS = ("float32", "float16", "bfloat16")
+_INPUT_DTYPES = _FLOATS + ("bool", "int8", "int16", "int32", "int64", "uint8")
+
+
+class Instr:
+    """One fused operation: ``kind`` (unary, binary, where, clamp, softplus), the contract
+    ``op``, ``operands`` (("in", k) | ("tmp", i) | ("scalar", j)), the output dtype name."""
+
+    __slots__ = ("kind", "op", "operands", "dtype", "text")
+
+    def __init__(self, kind: str, op: str, operands: list, dtype: str, text: str) -> None:
+        self.kind, self.op, self.operands, self.dtype, self.text = kind, op, operands, dtype, text
+
+
+class FusedGroup:
+    """A fused elementwise group: ``inputs`` (Values read), ``scalars`` (Python numbers),
+    ``instrs`` in order, ``outputs`` (instr index per output Value), the shape and the
+    original ``nodes`` (run one by one when a launch cannot take the inputs' layout)."""
+
+    def __init__(self, nodes: list, inputs: list, scalars: list, instrs: list, outputs: list,
+                 shape: tuple, device: str) -> None:
+        self.nodes = nodes
+        self.inputs = inputs
+        self.scalars = scalars
+        self.instrs = instrs
+        self.outputs = outputs  # [(Value, instr index)]
+        self.shape = shape
+        self.device = device
+        self._buffers: dict = {}  # NumPy plan: (thread, buffer slot) -> reused float32 buffer
+        self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
+        self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
+        self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
+        # last op's result (fuse_softmax_prologues)
+
+    def __repr__(self) -> str:
+        tail = "" if self.softmax is None else (
+            " | log_softmax" if self.softmax["log"] else " | softmax")
+        return "<" + ", ".join(i.op for i in self.instrs) + tail + ">"
+
+    def describe(self) -> list:
+        """One line per fused op (``t2 = mul(in0, s0)``), for docstrings and printing."""
+        return [f"t{i} = {ins.text}" for i, ins in enumerate(self.instrs)]
+
+    def run(self, arrays: list) -> list:
+        """The output arrays for input ``arrays`` (backend Arrays in ``inputs`` order)."""
+        from . import launches
+        if self.device == "cpu":
+            launches.record("fused_elementwise")
+            outs = run_numpy(self, arrays)
+            if self.softmax is not None:  # the NumPy backend's softmax of the fused result
+                from .._backends.numpy.norm import softmax
+                outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
+            return outs
+        from . import codegen
+        if self._kernel is None:
+            self._kernel = codegen.load(self)
+        result = self._kernel.launch(self, arrays)
+        if result is None:  # a layout the kernel cannot index: run the nodes unfused
+            return self._run_unfused(arrays)
+        launches.record("fused_elementwise")
+        return result
+
+    def _run_unfused(self, arrays: list) -> list:
+        from . import runtime
+        sub = Graph()
+        sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
+        sub.nodes = list(self.nodes)
+        sub.output = tuple(v for v, _ in self.outputs)
+        return list(runtime.run(sub, arrays))
+
+
+# -- building groups ---------------------------------------------------------------------
+def _static(shape) -> bool:
+    return not any(isinstance(d, Sym) for d in shape)
+
+
+def _fusible(node: Node) -> bool:
+    """True when ``node`` is an elementwise kernel the fused kernels compute exactly."""
+    if node.is_view or node.has_effect or len(node.outputs) != 1 or node.outputs[0] is None:
+        return False
+    out = node.outputs[0]
+    if not _static(out.shape) or out.device == "host":
+        return False
+    args = node.args
+    if node.op in FUSIBLE_UNARY or node.op in ("clamp", "softplus"):
+        ok = out.dtype in _FLOATS and args.get("out_dtype") is not None
+    elif node.op in FUSIBLE_BINARY:
+        compute = args.get("compute_dtype")
+        ok = compute is not None and compute.name in _FLOATS and (
+            out.dtype in _FLOATS or (node.op in _COMPARISONS and out.dtype == "bool"))
+    elif node.op == "where":
+        ok = out.dtype in _FLOATS
+    else:
+        return False
+    if not ok:
+        return False
+    for name, a in args.items():
+        if isinstance(a, Value):
+            if a.dtype not in _INPUT_DTYPES or not _static(a.shape) or a.device != out.device:
+                return False
+        elif name in ("lo", "hi", "a", "b", "beta", "threshold") and not (
+                a is None or isinstance(a, (bool, int, float))):
+            return False
+    return True
+
+
+def fuse_elementwise(graph: Graph) -> int:
+    """Replace groups of two or more fusible nodes by ``fused_elementwise`` nodes (see the
+    module docstring for the rules); returns the number of groups made."""
+    nodes = graph.nodes
+    readers: dict = {}  # value id -> positions of the nodes reading it
+    for i, node in enumerate(nodes):
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(i)
+    returned = {v.id for v in graph.output_values()}
+    group_of: dict = {}  # value id -> group (a dict)
+    groups, epoch = [], 0
+    for i, node in enumerate(nodes):
+        if node.has_effect:
+            epoch += 1
+        if not _fusible(node):
+            continue
+        out = node.outputs[0]
+        candidates = []
+        for v in node.inputs():
+            g = group_of.get(v.id)
+            if (g is not None and g not in candidates and g["shape"] == out.shape
+                    and g["device"] == node.device and g["epoch"] == epoch
+                    and not _read_outside_before(g, i, readers)):
+                candidates.append(g)
+        if candidates:
+            group = candidates[0]
+            for other in candidates[1:]:
+                group["members"] = sorted(group["members"] + other["members"])
+                group["values"] |= other["values"]
+                for vid in other["values"]:
+                    group_of[vid] = group
+                groups.remove(other)
+        else:
+            group = {"members": [], "values": set(), "shape": out.shape,
+                     "device": node.device, "epoch": epoch}
+            groups.append(group)
+        group["members"].append(i)
+        group["values"].add(out.id)
+        group_of[out.id] = group
+    fused = [g for g in groups if len(g["members"]) >= 2]
+    if not fused:
+        return 0
+    replace: dict = {}  # position of a group's last node -> fused node; others dropped
+    dropped = set()
+    for g in fused:
+        members = [nodes[i] for i in g["members"]]
+        last = g["members"][-1]
+        member_set = set(g["members"])
+        outside = [vid for vid in g["values"] if vid in returned or any(
+            p not in member_set for p in readers.get(vid, ()))]
+        group = _build(members, set(outside), g["shape"], g["device"])
+        outs = [v for v, _ in group.outputs]
+        replace[last] = Node("fused_elementwise", {"inputs": tuple(group.inputs),
+                                                   "group": group}, outs, g["device"])
+        dropped |= member_set - {last}
+    graph.nodes = [replace.get(i, n) for i, n in enumerate(nodes) if i not in dropped]
+    return len(fused)
+
+
+def _read_outside_before(group: dict, position: int, readers: dict) -> bool:
+    members = set(group["members"])
+    return any(p < position and p not in members
+               for vid in group["values"] for p in readers.get(vid, ()))
+
+
+def _operand_order(node: Node) -> list:
+    """The operand argument names of an elementwise node, in the kernel's order."""
+    if node.op == "where":
+        return ["cond", "a", "b"]
+    if node.op in FUSIBLE_BINARY:
+        return ["a", "b"]
+    return [next(iter(node.args))]
+
+
+def _build(members: list, outside: set, shape: tuple, device: str) -> FusedGroup:
+    inputs, scalars, instrs = [], [], []
+    index_of_input: dict = {}
+    tmp_of: dict = {}  # value id -> instr index
+
+    def operand(a):
+        if isinstance(a, Value):
+            if a.id in tmp_of:
+                return ("tmp", tmp_of[a.id])
+            if a.id not in index_of_input:
+                index_of_input[a.id] = len(inputs)
+                inputs.append(a)
+            return ("in", index_of_input[a.id])
+        scalars.append(float(a))
+        return ("scalar", len(scalars) - 1)
+
+    def name(ref):
+        return {"in": "in", "tmp": "t", "scalar": "s"}[ref[0]] + str(ref[1])
+
+    outputs = []
+    for node in members:
+        out = node.outputs[0]
+        if node.op == "clamp":
+            x = operand(node.args["x"])
+            lo, hi = node.args["lo"], node.args["hi"]
+            op = "clamp" if lo is not None and hi is not None else (
+                "clamp_min" if lo is not None else "clamp_max")
+            ops = [x, operand(lo if lo is not None else 0.0),
+                   operand(hi if hi is not None else 0.0)]
+            kind = "clamp"
+        elif node.op == "softplus":
+            ops = [operand(node.args["x"]), operand(node.args.get("beta", 1.0)),
+                   operand(node.args.get("threshold", 20.0))]
+            kind, op = "softplus", "softplus"
+        else:
+            ops = [operand(node.args[k]) for k in _operand_order(node)]
+            kind = ("where" if node.op == "where" else
+                    "binary" if node.op in FUSIBLE_BINARY else "unary")
+            op = node.op
+        text = f"{node.op}(" + ", ".join(name(r) for r in ops) + f")  # {out.dtype}"
+        instrs.append(Instr(kind, op, ops, out.dtype, text))
+        tmp_of[out.id] = len(instrs) - 1
+        if out.id in outside:
+            outputs.append((out, len(instrs) - 1))
+    return FusedGroup(members, inputs, scalars, instrs, outputs, shape, device)
+
+
+# -- the NumPy plan ----------------------------------------------------------------------
+_UFUNCS = {"neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "log": np.log,
+           "log2": np.log2, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt,
+           "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "asin": np.arcsin,
+           "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+           "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "add": np.add,
+           "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
+           "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
+           "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+           "gt": np.greater, "ge": np.greater_equal, "copysign": np.copysign,
+           "logaddexp": np.logaddexp, "logaddexp2": np.logaddexp2, "hypot": np.hypot}
+# the NumPy backend computes these with the ufunc above (same loop, same dtype: same bits)
+_F32 = np.dtype(np.float32)
+
+
+_IN_PLACE_OK = set(_UFUNCS) | {"sigmoid"}  # may write over one of their operands
+_BUFFERED = set(_UFUNCS) | {"sigmoid", "silu"}  # write into a buffer; the others return arrays
+
+
+def buffer_slots(group: FusedGroup) -> list:
+    """For each instr, the reused buffer it writes (None: a fresh output array).
+
+    Only ufuncs, sigmoid and silu write into buffers (the other ops return new arrays). A
+    buffer is free again after its value's last reader; a ufunc or sigmoid may write over
+    the operand it reads last (in place)."""
+    last: dict = {}
+    for i, ins in enumerate(group.instrs):
+        for kind, k in ins.operands:
+            if kind == "tmp":
+                last[k] = i
+    outputs = {index for _, index in group.outputs}
+    slots, free, n_slots = [], [], 0
+    for i, ins in enumerate(group.instrs):
+        dying = [slots[k] for kind, k in ins.operands if kind == "tmp" and last.get(k) == i
+                 and slots[k] is not None and group.instrs[k].dtype == "float32"]
+        if ins.op in _IN_PLACE_OK and ins.kind in ("unary", "binary"):
+            free += [s for s in dying if s not in free]
+            dying = []
+        if i in outputs or ins.dtype != "float32" or ins.op not in _BUFFERED \
+                or ins.kind not in ("unary", "binary"):
+            slots.append(None)
+        elif free:
+            slots.append(free.pop())
+        else:
+            slots.append(n_slots)
+            n_slots += 1
+        free += [s for s in dying if s not in free]
+    return slots
+
+
+def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
+    slots = group._slots
+    if slots is None:
+        slots = group._slots = buffer_slots(group)
+    slot = slots[index]
+    if slot is None:
+        return np.empty(group.shape, dtype)
+    key = (threading.get_ident(), slot)  # per thread: concurrent calls never share a buffer
+    buf = group._buffers.get(key)
+    if buf is None:
+        buf = group._buffers[key] = np.empty(group.shape, dtype)
+    return buf
+
+
+def run_numpy(group: FusedGroup, arrays: list) -> list:
+    """Run ``group`` on cpu Arrays: the NumPy backend's math, op by op, into reused buffers."""
+    from .. import dtypes
+    from .._backends.numpy import elementwise as npe
+    from .._backends.numpy._arrays import nd, select, wrap
+    raw = [nd(a) for a in arrays]
+    as_f32: dict = {}
+    results: list = []
+
+    def value(ref):
+        kind, k = ref
+        if kind == "tmp":
+            v = results[k]
+            return v if v.dtype == _F32 else v.astype(_F32)
+        if kind == "scalar":
+            return np.asarray(group.scalars[k], dtype=_F32)
+        v = as_f32.get(k)
+        if v is None:
+            v = as_f32[k] = raw[k] if raw[k].dtype == _F32 else raw[k].astype(_F32)
+        return v
+
+    def cond(ref):
+        kind, k = ref
+        return (results[k] if kind == "tmp" else raw[k]) != 0
+
+    with np.errstate(all="ignore"):
+        for index, ins in enumerate(group.instrs):
+            if ins.kind == "where":  # select: branch-free, as the NumPy backend's where
+                buf = select(cond(ins.operands[0]), value(ins.operands[1]),
+                             value(ins.operands[2]), _F32)
+            elif ins.kind == "clamp":
+                buf = value(ins.operands[0])
+                if ins.op in ("clamp", "clamp_min"):
+                    lo = value(ins.operands[1])
+                    buf = select(buf < lo, lo, buf, _F32)
+                if ins.op in ("clamp", "clamp_max"):
+                    hi = value(ins.operands[2])
+                    buf = select(buf > hi, hi, buf, _F32)
+            elif ins.kind == "softplus":
+                v = value(ins.operands[0])
+                beta, threshold = value(ins.operands[1]), value(ins.operands[2])
+                scaled = v * beta
+                soft = np.log1p(np.exp(scaled)) / beta
+                buf = select(scaled > threshold, v, soft, soft.dtype)
+            elif ins.op in ("sigmoid", "silu"):  # 1 / (1 + exp(-v)) (times v), in place
+                v = value(ins.operands[0])
+                buf = _buffer(group, index, _F32)
+                np.negative(v, out=buf)
+                np.exp(buf, out=buf)
+                np.add(buf, 1.0, out=buf)
+                np.divide(1.0, buf, out=buf)
+                if ins.op == "silu":
+                    np.multiply(v, buf, out=buf)
+            elif ins.op in _UFUNCS:
+                buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32)
+                _UFUNCS[ins.op](*(value(r) for r in ins.operands), out=buf)
+            elif ins.kind == "unary":  # the backend's own function (relu, gelu, erf, ...)
+                buf = np.asarray(npe._UNARY_FNS[ins.op](value(ins.operands[0])))
+            else:
+                buf = np.asarray(npe._BINARY_FNS[ins.op](*(value(r) for r in ins.operands)))
+            if ins.dtype in ("float16", "bfloat16"):  # stored rounded, as the unfused kernel
+                buf = buf.astype(getattr(dtypes, ins.dtype).numpy)
+            results.append(buf)
+    outs = []
+    for out, index in group.outputs:
+        outs.append(wrap(results[index], getattr(dtypes, out.dtype)))
+    return outs
+
+
+# -- matmul epilogues ----------------------------------------------------------------------
+EPILOGUE_ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu")
+
+
+def fuse_matmul_epilogues(graph: Graph) -> int:
+    """Fold an activation, then a residual add, into the ``matmul_epilogue`` they follow.
+
+    ``act(reshape(matmul_epilogue(a, b, bias)))`` becomes ``matmul_epilogue(..., activation=act)``
+    and ``x + reshape(matmul_epilogue(...))`` (same shape, float32) becomes
+    ``matmul_epilogue(..., residual=reshape(x))``, the contract kernel's own epilogue: one
+    launch instead of two, the same arithmetic (the NumPy backend runs the same kernels, the
+    Triton kernel adds in float32 as the unfused ones do). Only when the matmul's result
+    reaches nothing else and no effect node stands between. Returns the number folded."""
+    folded = 0
+    while True:
+        done = _fold_one_epilogue(graph)
+        if not done:
+            return folded
+        folded += 1
+
+
+def _fold_one_epilogue(graph: Graph) -> bool:
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
+    position = {id(n): i for i, n in enumerate(nodes)}
+    for n in nodes:
+        if n.op != "matmul_epilogue" or n.args.get("residual") is not None \
+                or n.args.get("keep_preact") or n.outputs[0] is None:
+            continue
+        value, chain = n.outputs[0], []
+        if value.dtype != "float32":
+            continue
+        while value.id not in returned and len(readers.get(value.id, ())) == 1 \
+                and readers[value.id][0].op == "reshape":
+            chain.append(readers[value.id][0])
+            value = chain[-1].outputs[0]
+        users = readers.get(value.id, ())
+        if value.id in returned or len(users) != 1:
+            continue
+        e = users[0]
+        start, end = position[id(n)], position[id(e)]
+        if any(m.has_effect for m in nodes[start:end]) or len(e.outputs) != 1:
+            continue
+        out = e.outputs[0]
+        if out is None or out.dtype != "float32" or out.shape != value.shape:
+            continue
+        if e.op in EPILOGUE_ACTIVATIONS and n.args.get("activation") is None:
+            n.args["activation"] = e.op
+        elif e.op == "add" and e.args["compute_dtype"].name == "float32":
+            other = e.args["b"] if e.args["a"] is value else e.args["a"]
+            if not isinstance(other, Value) or other is value or other.shape != value.shape:
+                continue
+            source = producer.get(other.id)
+            if source is not None and position[id(source)] > start:
+                continue  # not computed yet where the matmul runs
+            while source is not None and source.op == "reshape":
+                source = producer.get(source.args["input"].id)
+            if source is not None and source.is_view:
+                continue  # only reshapes of fresh (contiguous) arrays surely reshape as views
+            mm = n.outputs[0]
+            residual = graph.new_value(mm.shape, other.dtype, other.device)
+            view = Node("reshape", {"input": other, "shape": tuple(mm.shape)}, [residual],
+                        n.device)
+            n.args["residual"] = residual
+            nodes.insert(start, view)
+        else:
+            continue
+        _replace_value(graph, out, value)
+        graph.nodes = [m for m in graph.nodes if m is not e]
+        return True
+    return False
+
+
+def _replace_value(graph: Graph, old: Value, new: Value) -> None:
+    from .ir import rebuild
+    swap = lambda leaf: new if leaf is old else leaf  # noqa: E731
+    for node in graph.nodes:
+        node.args = rebuild(node.args, swap)
+    graph.output = rebuild(graph.output, swap)
+
+
+# -- softmax prologues ---------------------------------------------------------------------
+SOFTMAX_MAX_COLS = 4096  # longer rows keep the library's looping softmax kernel
+
+
+def fuse_softmax_prologues(graph: Graph) -> int:
+    """Fold the elementwise ops computing a softmax's input into one kernel with the softmax.
+
+    A float32 ``softmax`` (or log-softmax) over the last dim of at most ``SOFTMAX_MAX_COLS``
+    elements whose input is a fused group's only output (or one fusible node's), read by
+    nothing else, with no effect node between, becomes one ``fused_elementwise`` node whose
+    group ends in a row softmax: on ``cuda`` one generated kernel per row block (the
+    transformer's ``scores * scale + mask``), on ``cpu`` the NumPy plan then the backend's
+    softmax. Returns the number folded."""
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
+    position = {id(n): i for i, n in enumerate(nodes)}
+    replace, dropped = {}, set()
+    for s in nodes:
+        if s.op != "softmax" or s.outputs[0] is None:
+            continue
+        out, x = s.outputs[0], s.args.get("x")
+        ndim = len(out.shape)
+        if (not isinstance(x, Value) or out.dtype != "float32" or not _static(out.shape)
+                or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
+                or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS):
+            continue
+        p = producer.get(x.id)
+        if p is None or id(p) in dropped or x.id in returned or len(readers.get(x.id, ())) != 1:
+            continue
+        if p.op == "fused_elementwise":
+            group = p.args["group"]
+            if group.softmax is not None or len(p.outputs) != 1:
+                continue
+            members = list(group.nodes)
+        elif _fusible(p):
+            members = [p]
+        else:
+            continue
+        if members[-1].outputs[0].shape != out.shape or any(
+                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+            continue
+        fused = _build(members, {x.id}, out.shape, s.device)
+        fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1}
+        fused.outputs = [(out, fused.outputs[0][1])]
+        fused.nodes = members + [s]
+        replace[id(s)] = Node("fused_elementwise", {"inputs": tuple(fused.inputs),
+                                                    "group": fused}, [out], s.device)
+        dropped.add(id(p))
+    graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
+    return len(replace)
+
+
+# -- scales through matmuls ----------------------------------------------------------------
+def move_scales_past_matmuls(graph: Graph) -> int:
+    """``matmul(x * c, w)`` becomes ``matmul(x, w) * c`` when ``c`` is a power of two.
+
+    Scaling by a power of two is exact in floating point (away from overflow and the
+    subnormal range), so both orders give the same bits; after the matmul the multiply can
+    fuse with what follows (attention's ``q * scale`` then ``+ mask`` then softmax become one
+    kernel). Only float32 ``mul`` by a scalar whose result only a ``matmul`` reads. Returns
+    the number moved."""
+    import math
+    nodes = graph.nodes
+    readers: dict = {}
+    for node in nodes:
+        for v in node.inputs():
+            readers.setdefault(v.id, []).append(node)
+    returned = {v.id for v in graph.output_values()}
+    moved = 0
+    for m in list(nodes):
+        if m.op != "mul" or not _fusible(m):
+            continue
+        a, b = m.args["a"], m.args["b"]
+        value, scale = (a, b) if isinstance(a, Value) else (b, a)
+        out = m.outputs[0]
+        if (not isinstance(value, Value) or isinstance(scale, Value) or out.dtype != "float32"
+                or value.dtype != "float32" or m.args["compute_dtype"].name != "float32"):
+            continue
+        scale = float(scale)
+        if scale == 0 or not math.isfinite(scale) or math.frexp(scale)[0] != 0.5:
+            continue
+        users = readers.get(out.id, ())
+        if out.id in returned or len(users) != 1 or users[0].op != "matmul":
+            continue
+        mm = users[0]
+        result = mm.outputs[0]
+        if result is None or result.dtype != "float32" or any(
+                n.has_effect for n in nodes[nodes.index(m):nodes.index(mm)]):
+            continue
+        raw = graph.new_value(result.shape, result.dtype, result.device)
+        mm.args = {k: (value if v is out else v) for k, v in mm.args.items()}
+        mm.outputs = [raw]
+        scaled = Node("mul", {"a": raw, "b": scale, "compute_dtype": m.args["compute_dtype"],
+                              "out_dtype": m.args["out_dtype"]}, [result], mm.device)
+        nodes.insert(nodes.index(mm) + 1, scaled)
+        nodes.remove(m)
+        moved += 1
+    return moved

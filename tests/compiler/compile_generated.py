@@ -1,0 +1,40 @@
+"""Compile a generated fused kernel for sm_90 with Triton's real compiler (no GPU needed).
+
+Run as ``python compile_generated.py <fused_*.py> ...`` without ``TRITON_INTERPRET``
+(tests/compiler/test_fusion.py); prints ``ptx ok`` per layout.
+"""
+import importlib.util
+import sys
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+
+def main(path: str) -> None:
+    spec = importlib.util.spec_from_file_location("generated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fn = module.fused_kernel
+    signature, attrs = {}, {}
+    for index, name in enumerate(fn.arg_names):
+        if name in ("STRIDED", "INDEX32", "BLOCK"):
+            signature[name] = "constexpr"
+        elif name.endswith("_ptr"):
+            signature[name] = "*fp32"
+            attrs[(index,)] = [["tt.divisibility", 16]]
+        elif name[0] == "s" and name[1:].isdigit():
+            signature[name] = "fp32"
+        else:
+            signature[name] = "i32"
+    for strided in (False, True):
+        constexprs = {"STRIDED": strided, "INDEX32": True, "BLOCK": 1024}
+        compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs),
+                                  target=GPUTarget("cuda", 90, 32), options={"num_warps": 8})
+        assert ".entry" in compiled.asm["ptx"]
+        print("ptx ok", "strided" if strided else "flat")
+
+
+if __name__ == "__main__":
+    for argument in sys.argv[1:]:
+        main(argument)

@@ -1,0 +1,293 @@
+"""Elementwise fusion: fused replay equals eager on both devices; generated Triton is readable
+and cached; launches are counted."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import framework
+import framework.nn as nn
+import framework.nn.functional as F
+from framework.compiler import codegen, fusion
+from framework.compiler.launches import count_launches
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEWORK_CACHE_DIR", str(tmp_path))
+    yield tmp_path
+
+
+def _close(a, b, tol=1e-6):
+    np.testing.assert_allclose(a.detach().cpu().numpy().astype(np.float64),
+                               b.detach().cpu().numpy().astype(np.float64), rtol=tol, atol=tol)
+
+
+def _fused_nodes(traced) -> list:
+    return [n for n in traced.graph.nodes if n.op == "fused_elementwise"]
+
+
+def _traced_and_fused(fn, *inputs):
+    traced = framework.jit.trace(fn, inputs)
+    fusion.fuse_elementwise(traced.graph)
+    return traced
+
+
+def chain(x, y):
+    return ((x * 2 + 1).exp() * y).sigmoid()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_chain_becomes_one_kernel(device):
+    x, y = framework.randn(3, 5, device=device), framework.randn(3, 5, device=device)
+    traced = _traced_and_fused(chain, x, y)
+    assert [n.op for n in traced.graph.nodes] == ["fused_elementwise"]
+    group = traced.graph.nodes[0].args["group"]  # the NumPy plan reuses one buffer in place
+    assert fusion.buffer_slots(group) == [0, 0, 0, 0, None]
+    _close(traced(x, y), chain(x, y))
+    x2 = framework.randn(3, 5, device=device)
+    _close(traced(x2, y), chain(x2, y))  # reused buffers hold nothing stale
+
+
+def mixed(x, b, t):
+    """Broadcast (b: a row), a transposed input, scalars of every position, where/clamp,
+    an intermediate that is also returned."""
+    h = (x * b + 0.5).tanh()
+    g = F.gelu(x) - F.silu(t.t()) / 3
+    w = framework.where(x > 0.1, h, -0.25).clamp(min=-0.2)
+    return h, (2.0 - w * g).relu() + framework.maximum(x, b) ** 2 + framework.minimum(b, h)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_broadcast_scalars_where_and_side_outputs(device):
+    x = framework.randn(4, 6, device=device)
+    b = framework.randn(6, device=device)
+    t = framework.randn(6, 4, device=device)
+    traced = _traced_and_fused(mixed, x, b, t)
+    fused = _fused_nodes(traced)
+    assert len(fused) == 1 and len(fused[0].outputs) == 2  # h is read outside the group
+    ops = {n.op for n in fused[0].args["group"].nodes}
+    assert {"mul", "add", "tanh", "gelu", "silu", "div", "where", "clamp", "relu", "maximum",
+            "minimum", "sub"} <= ops
+    for got, want in zip(traced(x, b, t), mixed(x, b, t)):
+        _close(got, want)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_half_intermediates_round_as_unfused(device):
+    x = framework.randn(2, 8, device=device).to(framework.float16)
+    fn = lambda x: (x * 1.3 + 0.1).exp().sigmoid() * x  # noqa: E731
+    traced = _traced_and_fused(fn, x)
+    assert len(_fused_nodes(traced)) == 1
+    want = fn(x)
+    got = traced(x)
+    assert got.dtype == framework.float16
+    np.testing.assert_array_equal(got.cpu().numpy(), want.cpu().numpy())
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_compiled_mlp_with_gelu_matches_eager(device):
+    model = nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 8), nn.Tanh(),
+                          nn.Linear(8, 3)).to(device).eval()
+    x = framework.randn(4, 6, device=device)
+    compiled = framework.compile(model)
+    with framework.no_grad():
+        compiled(x)
+        _close(compiled(x), model(x))
+        fn = framework.compile(lambda x: F.gelu(model(x)) * 0.5 + x[:, :3].sigmoid())
+        fn(x)
+        _close(fn(x), F.gelu(model(x)) * 0.5 + x[:, :3].sigmoid())
+        graph = next(iter(fn.cache.values())).graph
+        assert any(n.op == "fused_elementwise" for n in graph.nodes)
+
+
+def test_readers_between_group_nodes_keep_the_order():
+    """exp's result is read by a matmul before add reads it: add cannot join exp's group."""
+    w = framework.randn(4, 4)
+
+    def fn(x):
+        a = x.exp()
+        m = a @ w
+        b = a + 1
+        return b * m, a.neg()
+    x = framework.randn(4, 4)
+    traced = _traced_and_fused(fn, x)
+    order = [n.op for n in traced.graph.nodes]
+    assert order.index("matmul") < order.index("fused_elementwise")
+    for got, want in zip(traced(x), fn(x)):
+        _close(got, want)
+
+
+def test_generated_source_is_readable_and_cached(_cache_dir):
+    x, y = framework.randn(3, 5, device="cuda"), framework.randn(3, 5, device="cuda")
+    compiled = framework.compile(chain)
+    compiled(x, y)
+    _close(compiled(x, y), chain(x, y))
+    files = list((_cache_dir / "generated").glob("fused_*.py"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert '"""Each program computes BLOCK consecutive flat output indices' in text
+    assert "# the last block is partial" in text and '_unary(t1, 0.0, 0.0, "exp")' in text
+    stamp = files[0].stat().st_mtime_ns
+    codegen._LOADED.clear()  # a new process: the file is found, not rewritten
+    again = framework.compile(chain)
+    again(x, y)
+    _close(again(x, y), chain(x, y))
+    assert list((_cache_dir / "generated").glob("fused_*.py")) == files
+    assert files[0].stat().st_mtime_ns == stamp
+
+
+def test_generated_kernel_compiles_for_sm90(_cache_dir):
+    """The generated source goes through Triton's real compiler (PTX for sm_90), not only the
+    interpreter: run in a subprocess without TRITON_INTERPRET."""
+    x, b, t = framework.randn(4, 6, device="cuda"), framework.randn(6, device="cuda"), \
+        framework.randn(6, 4, device="cuda")
+    traced = _traced_and_fused(mixed, x, b, t)
+    traced(x, b, t)
+    path = codegen.path_of(_fused_nodes(traced)[0].args["group"])
+    soft = framework.jit.trace(scores_softmax, (x, b))
+    fusion.fuse_elementwise(soft.graph)
+    assert fusion.fuse_softmax_prologues(soft.graph) == 2
+    soft(x, b)
+    soft_paths = [str(codegen.path_of(n.args["group"])) for n in _fused_nodes(soft)]
+    script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
+                                                              "FRAMEWORK_TRITON_INTERPRET")}
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root
+    done = subprocess.run([sys.executable, script, str(path), *soft_paths], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("ptx ok") == 6
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_launch_counts(device):
+    x, y = framework.randn(3, 5, device=device), framework.randn(3, 5, device=device)
+    compiled = framework.compile(chain)
+    compiled(x, y)
+    with count_launches() as eager:
+        chain(x, y)
+    with count_launches() as replay:
+        compiled(x, y)
+    assert eager.total == 5 and eager.by_op["mul"] == 2
+    assert replay.total == 1 and replay.by_op["fused_elementwise"] == 1
+    with count_launches() as alloc:
+        framework.empty(3, device=device)
+        framework.zeros(3, device=device)
+    assert alloc.by_op["empty"] == 1 and alloc.total == alloc.by_op["full"] == 1
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_activation_and_residual_fold_into_matmul_epilogue(device):
+    lin1, lin2 = nn.Linear(8, 16).to(device), nn.Linear(16, 8).to(device)
+
+    def block(x):
+        return x + lin2(F.relu(lin1(x)))
+    x = framework.randn(2, 3, 8, device=device)
+    with framework.no_grad():
+        traced = framework.jit.trace(block, (x,))
+        assert fusion.fuse_matmul_epilogues(traced.graph) == 2
+        ops = [n.op for n in traced.graph.nodes if not n.is_view and n.op != "from_numpy"]
+        assert ops == ["matmul_epilogue", "matmul_epilogue"]
+        first, second = [n for n in traced.graph.nodes if n.op == "matmul_epilogue"]
+        assert first.args["activation"] == "relu" and second.args["residual"] is not None
+        _close(traced(x), block(x), tol=1e-5)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_pow_int_and_bool_operands(device):
+    x = framework.rand(3, 4, device=device) + 0.5
+    idx = framework.arange(4, device=device)
+    mask = x > 1.0
+
+    def fn(x):
+        return (x ** 0.5 + x ** 2) * idx - mask * x.log()
+    traced = _traced_and_fused(fn, x)
+    assert len(_fused_nodes(traced)) == 1
+    group = _fused_nodes(traced)[0].args["group"]
+    assert [n.op for n in group.nodes].count("pow") == 2
+    assert {v.dtype for v in group.inputs} == {"float32", "int64", "bool"}
+    _close(traced(x), fn(x))
+    if device == "cuda":
+        assert '_unary(x0, 0.0, 0.0, "sqrt")' in codegen.path_of(group).read_text()
+
+
+def test_unsupported_math_stays_unfused():
+    x = framework.randn(3, 4, dtype=framework.float64)
+    traced = _traced_and_fused(lambda x: (x * 2 + 1).exp(), x)  # float64 math
+    assert not _fused_nodes(traced)
+    n = framework.arange(12).reshape(3, 4)
+    traced = _traced_and_fused(lambda n: (n * 3) // 2 + (n & 5), n)  # integer math
+    assert not _fused_nodes(traced)
+    _close(traced(n), (n * 3) // 2 + (n & 5))
+
+
+def test_in_place_writes_split_groups():
+    """A copy_ (in-place add, setitem) between elementwise ops: values read before and after it
+    stay where they were."""
+    def fn(x):
+        h = x * 2
+        h.add_(1)
+        y = h.exp() + h
+        y[0] = -1.0
+        return y.sigmoid(), h
+    x = framework.randn(3, 4)
+    traced = _traced_and_fused(fn, x)
+    assert _fused_nodes(traced)
+    for got, want in zip(traced(x), fn(x)):
+        _close(got, want)
+
+
+def test_fused_graph_prints_and_shows_code():
+    x, y = framework.randn(3, 5), framework.randn(3, 5)
+    traced = _traced_and_fused(chain, x, y)
+    assert "fused_elementwise(inputs=(%0, %1), group=<mul, add, exp, mul, sigmoid>)" in \
+        str(traced.graph)
+    assert "fused_elementwise(input0, input1)  # t0 = mul(in0, s0)" in traced.code
+
+
+def scores_softmax(s, m):
+    return F.softmax(s * 0.5 + m, dim=-1), F.log_softmax((s - 1).tanh(), dim=1)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_softmax_prologue_is_one_kernel(device):
+    s = framework.randn(3, 6, device=device)
+    m = framework.randn(6, device=device)
+    m[2:] = float("-inf")  # masked columns; the last row below is all -inf: NaN, as eager
+    traced = framework.jit.trace(scores_softmax, (s, m))
+    fusion.fuse_elementwise(traced.graph)
+    assert fusion.fuse_softmax_prologues(traced.graph) == 2
+    assert [n.op for n in traced.graph.nodes] == ["fused_elementwise"] * 2
+    for got, want in zip(traced(s, m), scores_softmax(s, m)):
+        _close(got, want)
+    s_inf = s.clone()
+    s_inf[2] = float("-inf")
+    for got, want in zip(traced(s_inf, m), scores_softmax(s_inf, m)):
+        np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_power_of_two_scale_moves_past_matmul_into_the_softmax(device):
+    q, k = framework.randn(2, 4, 8, device=device), framework.randn(2, 4, 8, device=device)
+    mask = framework.randn(4, 4, device=device)
+
+    def attention_scores(q, k, scale):
+        return F.softmax((q * scale) @ k.transpose(1, 2) + mask, dim=-1)
+    for scale, moved in ((0.25, 1), (0.3, 0)):
+        traced = framework.jit.trace(lambda q, k: attention_scores(q, k, scale), (q, k))
+        assert fusion.move_scales_past_matmuls(traced.graph) == moved
+        fusion.fuse_elementwise(traced.graph)
+        assert fusion.fuse_softmax_prologues(traced.graph) == 1
+        kernels = [n.op for n in traced.graph.nodes if not n.is_view and n.op != "from_numpy"]
+        assert kernels == (["matmul", "fused_elementwise"] if moved else
+                           ["mul", "matmul", "fused_elementwise"])
+        got, want = traced(q, k), attention_scores(q, k, scale)
+        if device == "cpu":  # same NumPy kernels: the same bits (a GPU may contract FMAs)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+        _close(got, want)
