@@ -25,6 +25,7 @@ BLOCK = 1024  # elements per program (the library's elementwise block)
 NUM_WARPS = 8
 _INT32_LIMIT = 2 ** 31 - BLOCK
 _HALF = {"float16": "tl.float16", "bfloat16": "tl.bfloat16"}
+_ACTIVATIONS = ("gelu", "gelu_tanh", "silu")  # math in triton_kernels.activation
 _LOADED: dict = {}  # file path -> FusedKernel (documented cache: one import per kernel)
 _LOCK = threading.Lock()
 
@@ -67,6 +68,7 @@ def source(group: FusedGroup) -> str:
         "import triton",
         "import triton.language as tl",
         "",
+        "from triton_kernels.activation import _unary_activation",
         "from triton_kernels.elementwise import _binary, _coords, _unary",
         "from triton_kernels.strided import offset6",
         "",
@@ -139,7 +141,10 @@ def source(group: FusedGroup) -> str:
         elif ins.kind == "clamp":
             expr = f'_unary({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, "{ins.op}")'
         elif ins.kind == "softplus":
-            expr = f'_unary({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, "softplus")'
+            expr = (f'_unary_activation({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, '
+                    '"softplus")')
+        elif ins.kind == "unary" and ins.op in _ACTIVATIONS:
+            expr = f'_unary_activation({a[0]}, 0.0, 0.0, "{ins.op}")'
         elif ins.kind == "unary":
             expr = f'_unary({a[0]}, 0.0, 0.0, "{ins.op}")'
         elif ins.op == "pow" and ins.operands[1][0] == "scalar" and \

@@ -89,7 +89,7 @@ class FusedGroup:
             launches.record("fused_elementwise")
             outs = run_numpy(self, arrays)
             if self.softmax is not None:  # the NumPy backend's softmax of the fused result
-                from .._backends.numpy.norm import softmax
+                from .._backends.numpy.softmax import softmax
                 outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
             return outs
         from . import codegen
@@ -330,6 +330,14 @@ def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
     return buf
 
 
+def _numpy_unary(op: str):
+    """The NumPy backend's math of unary kernel ``op`` (elementwise or activation family)."""
+    from .._backends.numpy import activation, elementwise
+    if op in activation.UNARY_FNS:
+        return activation.UNARY_FNS[op]
+    return elementwise._UNARY_FNS[op]
+
+
 def run_numpy(group: FusedGroup, arrays: list) -> list:
     """Run ``group`` on cpu Arrays: the NumPy backend's math, op by op, into reused buffers."""
     from .. import dtypes
@@ -387,7 +395,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32)
                 _UFUNCS[ins.op](*(value(r) for r in ins.operands), out=buf)
             elif ins.kind == "unary":  # the backend's own function (relu, gelu, erf, ...)
-                buf = np.asarray(npe._UNARY_FNS[ins.op](value(ins.operands[0])))
+                buf = np.asarray(_numpy_unary(ins.op)(value(ins.operands[0])))
             else:
                 buf = np.asarray(npe._BINARY_FNS[ins.op](*(value(r) for r in ins.operands)))
             if ins.dtype in ("float16", "bfloat16"):  # stored rounded, as the unfused kernel

@@ -128,7 +128,8 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
 
 
-KERNELS = {name: _make_unary(name, fn)
-           for name, fn in (("gelu", _gelu), ("gelu_tanh", _gelu_tanh), ("silu", _silu))}
+# the NumPy math of the unary activations, by kernel name (also what compiled plans call)
+UNARY_FNS = {"gelu": _gelu, "gelu_tanh": _gelu_tanh, "silu": _silu}
+KERNELS = {name: _make_unary(name, fn) for name, fn in UNARY_FNS.items()}
 KERNELS.update({"softplus": softplus, "activation": activation,
                 "activation_backward": activation_backward})
