@@ -48,8 +48,8 @@ def lstm_cell_kernel(h_ptr, c_ptr, saved_ptr, gates_ptr, c_prev_ptr, N, H,
                      COMPUTE: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_H: tl.constexpr):
     """Each program computes one (BLOCK_N, BLOCK_H) tile of an LSTM step: from the gate
     pre-activations i, f, g, o (columns j, H + j, 2H + j, 3H + j of ``gates``) and c_prev,
-    c = σ(f) c_prev + σ(i) tanh(g) and h = σ(o) tanh(c), and the tile's five columns of
-    ``saved`` (N, 5H) = [σ(i), σ(f), tanh(g), σ(o), tanh(c)]."""
+    c = σ(f) c_prev + σ(i) tanh(g) and h = σ(o) tanh(c), and the tile's four columns of
+    ``saved`` (N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]."""
     rows, cols, mask = _tile(N, H, BLOCK_N, BLOCK_H)
     i = _sigmoid(_load(gates_ptr, rows, cols, stride_gn, stride_gh, mask, COMPUTE))
     f = _sigmoid(_load(gates_ptr, rows, cols + H, stride_gn, stride_gh, mask, COMPUTE))
@@ -60,30 +60,31 @@ def lstm_cell_kernel(h_ptr, c_ptr, saved_ptr, gates_ptr, c_prev_ptr, N, H,
     tanh_c = _tanh(c)
     _store(h_ptr, o * tanh_c, rows, cols, H, mask)
     _store(c_ptr, c, rows, cols, H, mask)
-    width = 5 * H
+    width = 4 * H
     _store(saved_ptr, i, rows, cols, width, mask)
     _store(saved_ptr, f, rows, cols + H, width, mask)
     _store(saved_ptr, g, rows, cols + 2 * H, width, mask)
     _store(saved_ptr, o, rows, cols + 3 * H, width, mask)
-    _store(saved_ptr, tanh_c, rows, cols + 4 * H, width, mask)
 
 
 @triton.jit
 def lstm_cell_backward_kernel(d_gates_ptr, d_c_prev_ptr, grad_h_ptr, grad_c_ptr, c_prev_ptr,
-                              saved_ptr, N, H, stride_hn, stride_hh, stride_gcn, stride_gch,
-                              stride_cn, stride_ch, HAS_GRAD_H: tl.constexpr,
+                              c_ptr, saved_ptr, N, H, stride_hn, stride_hh, stride_gcn,
+                              stride_gch, stride_cn, stride_ch, stride_nn, stride_nh,
+                              HAS_GRAD_H: tl.constexpr,
                               HAS_GRAD_C: tl.constexpr, COMPUTE: tl.constexpr,
                               BLOCK_N: tl.constexpr, BLOCK_H: tl.constexpr):
     """Each program computes one (BLOCK_N, BLOCK_H) tile of an LSTM step's backward: with
-    d_c = grad_c + grad_h σ(o) (1 - tanh(c)²), the four gate gradients (columns j, H + j,
+    tanh(c) recomputed from c and d_c = grad_c + grad_h σ(o) (1 - tanh(c)²), the four gate
+    gradients (columns j, H + j,
     2H + j, 3H + j of ``d_gates`` (N, 4H)) and d_c_prev = d_c σ(f)."""
     rows, cols, mask = _tile(N, H, BLOCK_N, BLOCK_H)
-    width = 5 * H
+    width = 4 * H
     i = _load(saved_ptr, rows, cols, width, 1, mask, COMPUTE)
     f = _load(saved_ptr, rows, cols + H, width, 1, mask, COMPUTE)
     g = _load(saved_ptr, rows, cols + 2 * H, width, 1, mask, COMPUTE)
     o = _load(saved_ptr, rows, cols + 3 * H, width, 1, mask, COMPUTE)
-    tanh_c = _load(saved_ptr, rows, cols + 4 * H, width, 1, mask, COMPUTE)
+    tanh_c = _tanh(_load(c_ptr, rows, cols, stride_nn, stride_nh, mask, COMPUTE))
     c_prev = _load(c_prev_ptr, rows, cols, stride_cn, stride_ch, mask, COMPUTE)
     if HAS_GRAD_H:
         d_h = _load(grad_h_ptr, rows, cols, stride_hn, stride_hh, mask, COMPUTE)
@@ -92,7 +93,6 @@ def lstm_cell_backward_kernel(d_gates_ptr, d_c_prev_ptr, grad_h_ptr, grad_c_ptr,
     d_c = d_h * o * (1.0 - tanh_c * tanh_c)
     if HAS_GRAD_C:
         d_c += _load(grad_c_ptr, rows, cols, stride_gcn, stride_gch, mask, COMPUTE)
-    width = 4 * H
     _store(d_gates_ptr, d_c * g * i * (1.0 - i), rows, cols, width, mask)
     _store(d_gates_ptr, d_c * c_prev * f * (1.0 - f), rows, cols + H, width, mask)
     _store(d_gates_ptr, d_c * i * (1.0 - g * g), rows, cols + 2 * H, width, mask)
@@ -164,6 +164,8 @@ def _spec(kernel, label, pointers, ints, compute, **constexprs):
             "constexprs": {"COMPUTE": compute, "BLOCK_N": 8, "BLOCK_H": 128, **constexprs}}
 
 
+_LSTM_BACKWARD_INTS = ("N", "H", "stride_hn", "stride_hh", "stride_gcn", "stride_gch", "stride_cn",
+                       "stride_ch", "stride_nn", "stride_nh")
 COMPILE_SPECS = [
     _spec("lstm_cell_kernel", "fp32", {"h_ptr": "*fp32", "c_ptr": "*fp32", "saved_ptr": "*fp32",
                                        "gates_ptr": "*fp32", "c_prev_ptr": "*fp32"},
@@ -173,14 +175,12 @@ COMPILE_SPECS = [
           ("N", "H", "stride_gn", "stride_gh", "stride_cn", "stride_ch"), "tl.float32"),
     _spec("lstm_cell_backward_kernel", "fp16",
           {"d_gates_ptr": "*fp16", "d_c_prev_ptr": "*fp16", "grad_h_ptr": "*fp16",
-           "grad_c_ptr": "*fp16", "c_prev_ptr": "*fp16", "saved_ptr": "*fp32"},
-          ("N", "H", "stride_hn", "stride_hh", "stride_gcn", "stride_gch", "stride_cn",
-           "stride_ch"), "tl.float32", HAS_GRAD_H=True, HAS_GRAD_C=True),
+           "grad_c_ptr": "*fp16", "c_prev_ptr": "*fp16", "c_ptr": "*fp16", "saved_ptr": "*fp32"},
+          _LSTM_BACKWARD_INTS, "tl.float32", HAS_GRAD_H=True, HAS_GRAD_C=True),
     _spec("lstm_cell_backward_kernel", "fp64",
           {"d_gates_ptr": "*fp64", "d_c_prev_ptr": "*fp64", "grad_h_ptr": "*fp64",
-           "grad_c_ptr": "*fp64", "c_prev_ptr": "*fp64", "saved_ptr": "*fp64"},
-          ("N", "H", "stride_hn", "stride_hh", "stride_gcn", "stride_gch", "stride_cn",
-           "stride_ch"), "tl.float64", HAS_GRAD_H=True, HAS_GRAD_C=False),
+           "grad_c_ptr": "*fp64", "c_prev_ptr": "*fp64", "c_ptr": "*fp64", "saved_ptr": "*fp64"},
+          _LSTM_BACKWARD_INTS, "tl.float64", HAS_GRAD_H=True, HAS_GRAD_C=False),
     _spec("gru_cell_kernel", "fp32",
           {"h_ptr": "*fp32", "saved_ptr": "*fp32", "x_gates_ptr": "*fp32", "h_gates_ptr": "*fp32",
            "h_prev_ptr": "*fp32"},

@@ -279,10 +279,11 @@ RNN = {
     "lstm_cell": "lstm_cell(gates, c_prev, out_dtype) -> (Array, Array, Array): gates (N, 4H) = "
                  "x W_ihᵀ + b_ih + h W_hhᵀ + b_hh in PyTorch's order i, f, g, o; c = σ(f) c_prev "
                  "+ σ(i) tanh(g), h = σ(o) tanh(c); returns h, c (N, H) in out_dtype and saved "
-                 "(N, 5H) = [σ(i), σ(f), tanh(g), σ(o), tanh(c)]",
-    "lstm_cell_backward": "lstm_cell_backward(grad_h, grad_c, c_prev, saved, out_dtype) -> "
-                          "(Array, Array): from lstm_cell's saved, the gradient of gates (N, 4H) "
-                          "and of c_prev (N, H); grad_h, grad_c (N, H) or None",
+                 "(N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]",
+    "lstm_cell_backward": "lstm_cell_backward(grad_h, grad_c, c_prev, c, saved, out_dtype) -> "
+                          "(Array, Array): from lstm_cell's c and saved (tanh(c) is recomputed), "
+                          "the gradient of gates (N, 4H) and of c_prev (N, H); grad_h, grad_c "
+                          "(N, H) or None",
     "gru_cell": "gru_cell(x_gates, h_gates, h_prev, out_dtype) -> (Array, Array): x_gates (N, 3H) "
                 "= x W_ihᵀ + b_ih and h_gates = h_prev W_hhᵀ + b_hh in PyTorch's order r, z, n; "
                 "r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r h_n), h = (1 - z) n + z "

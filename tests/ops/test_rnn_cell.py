@@ -46,7 +46,7 @@ def _reference_lstm(gates, c_prev, grad_h, grad_c):
     c = f * c0 + i * gg
     tanh_c = c.tanh()
     h = o * tanh_c
-    saved = torch.cat([i, f, gg, o, tanh_c], 1)
+    saved = torch.cat([i, f, gg, o], 1)
     loss = (h * torch.tensor(grad_h)).sum() if grad_h is not None else 0
     if grad_c is not None:
         loss = loss + (c * torch.tensor(grad_c)).sum()
@@ -82,6 +82,13 @@ def _check(actual, expected, device, dtype, names):
         np.testing.assert_allclose(got, e, atol=atol, rtol=rtol, err_msg=name)
 
 
+def _transposed_copy(a, device, transposed):
+    """Array ``a`` itself, or (``transposed``) the same values through a transposed view."""
+    if not transposed:
+        return a
+    return _tensor(_numpy(a, device), device, a.dtype, True)._a
+
+
 def _round(array, dtype):
     """``array`` rounded to ``dtype`` and back to float64 (the oracle sees the kernel's input)."""
     return framework.tensor(array, dtype=dtype).to(dtypes.float64).numpy()
@@ -100,7 +107,8 @@ def test_lstm_cell_forward_and_backward(device, dtype, shape, transposed):
     c_t = _tensor(c_prev, device, dtype, transposed)
     h, c, saved = kernels.lstm_cell(g_t._a, c_t._a, dtype)
     d_g, d_c = kernels.lstm_cell_backward(_tensor(grad_h, device, dtype, transposed)._a,
-                                          _tensor(grad_c, device, dtype)._a, c_t._a, saved, dtype)
+                                          _tensor(grad_c, device, dtype)._a, c_t._a,
+                                          _transposed_copy(c, device, transposed), saved, dtype)
     _check((h, c, saved, d_g, d_c), _reference_lstm(gates, c_prev, grad_h, grad_c), device, dtype,
            ("h", "c", "saved", "d_gates", "d_c_prev"))
 
@@ -114,9 +122,9 @@ def test_lstm_cell_backward_treats_a_missing_gradient_as_zero(device, missing):
     grad_c = None if missing in ("grad_c", "both") else RNG.standard_normal((n, hidden))
     kernels = for_device(framework.device(device))
     c_t = _tensor(c_prev, device, dtype)
-    _, _, saved = kernels.lstm_cell(_tensor(gates, device, dtype)._a, c_t._a, dtype)
+    _, c, saved = kernels.lstm_cell(_tensor(gates, device, dtype)._a, c_t._a, dtype)
     args = [None if g is None else _tensor(g, device, dtype)._a for g in (grad_h, grad_c)]
-    d_g, d_c = kernels.lstm_cell_backward(*args, c_t._a, saved, dtype)
+    d_g, d_c = kernels.lstm_cell_backward(*args, c_t._a, c, saved, dtype)
     _check((d_g, d_c), _reference_lstm(gates, c_prev, grad_h, grad_c)[3:], device, dtype,
            ("d_gates", "d_c_prev"))
 
@@ -166,8 +174,8 @@ def test_cells_compute_half_types_in_float32(device, dtype):
     s_t = _tensor(state, device, dtype)
     h, c, saved = kernels.lstm_cell(_tensor(gates, device, dtype)._a, s_t._a, dtype)
     assert (h.dtype, c.dtype, saved.dtype) == (dtype, dtype, dtypes.float32)
-    d_g, d_c = kernels.lstm_cell_backward(_tensor(grad, device, dtype)._a, None, s_t._a, saved,
-                                          dtype)
+    d_g, d_c = kernels.lstm_cell_backward(_tensor(grad, device, dtype)._a, None, s_t._a, c,
+                                          saved, dtype)
     expected = _reference_lstm(gates, state, grad, None)
     _check((h, c, saved, d_g, d_c), expected, device, dtype,
            ("h", "c", "saved", "d_gates", "d_c_prev"))

@@ -37,30 +37,30 @@ def _lstm_cell(gates, c_prev, out_dtype) -> tuple:
     ct = compute_dtype(out_dtype)
     x, cp = _operand(gates, ct), _operand(c_prev, ct)
     rows, hidden = cp.shape
-    saved = np.empty((rows, 5 * hidden), ct)
-    act = saved[:, :4 * hidden]
-    _sigmoid_(x, act)  # i, f, o (g's column overwritten next)
-    i, f, g, o, tanh_c = (saved[:, k * hidden:(k + 1) * hidden] for k in range(5))
+    saved = np.empty((rows, 4 * hidden), ct)  # contiguous: the sigmoid runs in 4 flat passes
+    _sigmoid_(x, saved)  # i, f, o (g's columns overwritten next)
+    i, f, g, o = (saved[:, k * hidden:(k + 1) * hidden] for k in range(4))
     np.tanh(x[:, 2 * hidden:3 * hidden], out=g)
     c = np.multiply(f, cp)
     h = np.multiply(i, g)
     np.add(c, h, out=c)
-    np.tanh(c, out=tanh_c)
-    np.multiply(o, tanh_c, out=h)
+    np.tanh(c, out=h)
+    np.multiply(o, h, out=h)
     return _result(h, out_dtype), _result(c, out_dtype), wrap(saved)
 
 
 def lstm_cell(gates: Array, c_prev: Array, out_dtype) -> tuple:
     """(h, c, saved) of one LSTM step from the summed gate pre-activations (N, 4H) and
-    c_prev (N, H); saved (N, 5H) = [σ(i), σ(f), tanh(g), σ(o), tanh(c)]."""
+    c_prev (N, H); saved (N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]."""
     return quiet(_lstm_cell, gates, c_prev, out_dtype)
 
 
-def _lstm_cell_backward(grad_h, grad_c, c_prev, saved, out_dtype) -> tuple:
+def _lstm_cell_backward(grad_h, grad_c, c_prev, c, saved, out_dtype) -> tuple:
     ct = compute_dtype(out_dtype)
     s, cp = _operand(saved, ct), _operand(c_prev, ct)
     rows, hidden = cp.shape
-    i, f, g, o, tanh_c = (s[:, k * hidden:(k + 1) * hidden] for k in range(5))
+    i, f, g, o = (s[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    tanh_c = np.tanh(_operand(c, ct))
     d_h = np.zeros((rows, hidden), ct) if grad_h is None else _operand(grad_h, ct)
     # d_c = grad_c + (d_h * o) * (1 - tanh_c²)
     d_c = np.multiply(d_h, o)
@@ -77,20 +77,20 @@ def _lstm_cell_backward(grad_h, grad_c, c_prev, saved, out_dtype) -> tuple:
     np.multiply(d_c, cp, out=parts[1])
     np.multiply(d_c, i, out=parts[2])
     np.multiply(d_h, tanh_c, out=parts[3])
+    one_minus = np.subtract(1.0, s)  # [1 - σ(i), 1 - σ(f), (1 - tanh(g)² next), 1 - σ(o)]
+    np.multiply(g, g, out=tmp)
+    np.subtract(1.0, tmp, out=one_minus[:, 2 * hidden:3 * hidden])
     np.multiply(d_gates[:, :2 * hidden], s[:, :2 * hidden], out=d_gates[:, :2 * hidden])
-    np.multiply(parts[3], o, out=parts[3])
-    one_minus = np.subtract(1.0, s[:, :4 * hidden])
-    np.multiply(g, g, out=one_minus[:, 2 * hidden:3 * hidden])
-    np.subtract(1.0, one_minus[:, 2 * hidden:3 * hidden], out=one_minus[:, 2 * hidden:3 * hidden])
+    np.multiply(parts[3], o, out=parts[3])  # (g's gradient has no σ factor)
     np.multiply(d_gates, one_minus, out=d_gates)
     np.multiply(d_c, f, out=d_c)
     return _result(d_gates, out_dtype), _result(d_c, out_dtype)
 
 
-def lstm_cell_backward(grad_h: Array | None, grad_c: Array | None, c_prev: Array, saved: Array,
-                       out_dtype) -> tuple:
-    """(d_gates (N, 4H), d_c_prev (N, H)) of ``lstm_cell`` from its ``saved``."""
-    return quiet(_lstm_cell_backward, grad_h, grad_c, c_prev, saved, out_dtype)
+def lstm_cell_backward(grad_h: Array | None, grad_c: Array | None, c_prev: Array, c: Array,
+                       saved: Array, out_dtype) -> tuple:
+    """(d_gates (N, 4H), d_c_prev (N, H)) of ``lstm_cell`` from its ``c`` and ``saved``."""
+    return quiet(_lstm_cell_backward, grad_h, grad_c, c_prev, c, saved, out_dtype)
 
 
 def _gru_cell(x_gates, h_gates, h_prev, out_dtype) -> tuple:

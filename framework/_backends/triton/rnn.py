@@ -44,10 +44,10 @@ def _strides(a: Array | None) -> tuple:
 
 def lstm_cell(gates: Array, c_prev: Array, out_dtype) -> tuple:
     """(h, c, saved) of one LSTM step from the summed gate pre-activations (N, 4H) and
-    c_prev (N, H); saved (N, 5H) = [σ(i), σ(f), tanh(g), σ(o), tanh(c)]."""
+    c_prev (N, H); saved (N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]."""
     rows, hidden = c_prev.shape
     h, c = empty((rows, hidden), out_dtype), empty((rows, hidden), out_dtype)
-    saved = empty((rows, 5 * hidden), _saved_dtype(out_dtype))
+    saved = empty((rows, 4 * hidden), _saved_dtype(out_dtype))
     if h.numel:
         _launch(_kernels().lstm_cell_kernel, rows, hidden, pointer(h), pointer(c),
                 pointer(saved), pointer(gates), pointer(c_prev),
@@ -55,16 +55,17 @@ def lstm_cell(gates: Array, c_prev: Array, out_dtype) -> tuple:
     return h, c, saved
 
 
-def lstm_cell_backward(grad_h: Array | None, grad_c: Array | None, c_prev: Array, saved: Array,
-                       out_dtype) -> tuple:
-    """(d_gates (N, 4H), d_c_prev (N, H)) of ``lstm_cell`` from its ``saved``."""
+def lstm_cell_backward(grad_h: Array | None, grad_c: Array | None, c_prev: Array, c: Array,
+                       saved: Array, out_dtype) -> tuple:
+    """(d_gates (N, 4H), d_c_prev (N, H)) of ``lstm_cell`` from its ``c`` and ``saved``."""
     rows, hidden = c_prev.shape
     d_gates, d_c = empty((rows, 4 * hidden), out_dtype), empty((rows, hidden), out_dtype)
     if d_c.numel:
         _launch(_kernels().lstm_cell_backward_kernel, rows, hidden, pointer(d_gates),
                 pointer(d_c), pointer(saved if grad_h is None else grad_h),
-                pointer(saved if grad_c is None else grad_c), pointer(c_prev), pointer(saved),
-                strides=_strides(grad_h) + _strides(grad_c) + _strides(c_prev),
+                pointer(saved if grad_c is None else grad_c), pointer(c_prev), pointer(c),
+                pointer(saved),
+                strides=_strides(grad_h) + _strides(grad_c) + _strides(c_prev) + _strides(c),
                 HAS_GRAD_H=grad_h is not None, HAS_GRAD_C=grad_c is not None,
                 COMPUTE=_compute(out_dtype))
     return d_gates, d_c

@@ -463,7 +463,7 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
                           b_hh: Tensor | None, reverse: bool) -> tuple:
     """``_lstm_sequence_forward`` on the kernels, two calls per step (the GEMM with the input
     projection in its epilogue, and ``lstm_cell``): (outputs (T, N, H), final h, final c,
-    per-step (c_prev, saved) by time index), all Arrays."""
+    per-step (c_prev, c, saved) by time index), all Arrays."""
     k = _Steps(x_proj)
     length = x_proj.shape[0]
     outputs = k.empty((length,) + tuple(h0.shape))
@@ -472,7 +472,7 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     for t in _steps(length, reverse):
         pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
         h, c_new, cell = k.kernels.lstm_cell(pre, c, k.dtype)
-        saved[t] = (c, cell)
+        saved[t] = (c, c_new, cell)
         c = c_new
         k.copy_(_at(outputs, t), h)
     return outputs, h, c, saved
@@ -490,8 +490,8 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
     d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
     d_c = None if grad_c is None else grad_c._a
     for step, t in enumerate(order):
-        c, cell = ctx.steps[t]
-        d_t, d_c = k.kernels.lstm_cell_backward(d_h, d_c, c, cell, k.dtype)
+        c_prev, c, cell = ctx.steps[t]
+        d_t, d_c = k.kernels.lstm_cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
         k.copy_(_at(d_gates, t), d_t)
         if step == length - 1:  # h0 and c0: only the gradients asked for
             need = ctx.needs_input_grad
