@@ -405,11 +405,6 @@ def _at(a: Array, t: int) -> Array:
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
 
 
-def _cols(a: Array, k: int, width: int) -> Array:
-    """``a[:, k * width:(k + 1) * width]`` of a 2-D ``a`` as a view."""
-    return a.view((a.shape[0], width), a.strides, a.offset + k * width * a.strides[1])
-
-
 def _on_kernels(x_proj: Tensor) -> bool:
     """Whether a sequence node runs its steps on the kernels (``_Steps``): float32/float64
     tensors on either device, outside ``create_graph``. Elsewhere it runs the per-step
