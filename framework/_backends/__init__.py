@@ -13,7 +13,8 @@ from . import contract
 
 # One module per family in each backend (a backend may not have every family yet).
 FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "movement", "scan",
-            "sort", "conv", "pool", "softmax", "norm", "activation", "loss", "attention", "optim")
+            "sort", "conv", "pool", "softmax", "norm", "activation", "loss", "attention", "optim",
+            "rnn")
 _loaded: dict = {}
 
 

@@ -284,9 +284,32 @@ OPTIM = {
                   "rect) -> None: rect <= 0 takes the unrectified (SGD-with-momentum) step",
 }
 
+# Fused recurrent cells (the steps of nn.LSTM/nn.GRU). Gate inputs are 2-D (N, k·H) views
+# with any strides, states (N, H) views; outputs are new contiguous arrays. ``saved`` holds
+# what the backward needs, in the compute type (float32 for the half types, else out_dtype).
+# A gradient given as None is zero.
+RNN = {
+    "lstm_cell": "lstm_cell(gates, c_prev, out_dtype) -> (Array, Array, Array): gates (N, 4H) = "
+                 "x W_ihᵀ + b_ih + h W_hhᵀ + b_hh in PyTorch's order i, f, g, o; c = σ(f) c_prev "
+                 "+ σ(i) tanh(g), h = σ(o) tanh(c); returns h, c (N, H) in out_dtype and saved "
+                 "(N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]",
+    "lstm_cell_backward": "lstm_cell_backward(grad_h, grad_c, c_prev, c, saved, out_dtype) -> "
+                          "(Array, Array): from lstm_cell's c and saved (tanh(c) is recomputed), "
+                          "the gradient of gates (N, 4H) and of c_prev (N, H); grad_h, grad_c "
+                          "(N, H) or None",
+    "gru_cell": "gru_cell(x_gates, h_gates, h_prev, out_dtype) -> (Array, Array): x_gates (N, 3H) "
+                "= x W_ihᵀ + b_ih and h_gates = h_prev W_hhᵀ + b_hh in PyTorch's order r, z, n; "
+                "r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r h_n), h = (1 - z) n + z "
+                "h_prev; returns h (N, H) in out_dtype and saved (N, 4H) = [r, z, n, h_n]",
+    "gru_cell_backward": "gru_cell_backward(grad_h, h_prev, saved, out_dtype) -> (Array, Array, "
+                         "Array): from gru_cell's saved and grad_h (N, H) or None, the gradients "
+                         "of x_gates (N, 3H), of h_gates (N, 3H) and h_prev's direct part "
+                         "grad_h z (N, H; the caller adds d_h_gates @ W_hh)",
+}
+
 # Every table whose values are "signature -> result" strings, in contract order.
 TABLES = (MEMORY, RANDOM, OTHER_ELEMENTWISE, REDUCE, MATMUL, INDEXING, MOVEMENT, SCAN, SORT,
-          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM)
+          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM, RNN)
 
 
 def kernel_names() -> list[str]:

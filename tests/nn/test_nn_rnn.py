@@ -45,6 +45,20 @@ def test_lstm_on_both_devices(device):
     check_module(fw, ref, [x], device=device)
 
 
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_sequence_node_with_state_on_both_devices(name, device):
+    """Bidirectional, with a given initial state: the sequence node's fused cell kernels
+    (NumPy on cpu, Triton on cuda) forward and backward, input and state gradients."""
+    fw, ref = sync(*_pair(name, 2, 3, bidirectional=True), device=device)
+    rng = np.random.default_rng(7)
+    x, h0 = rng.standard_normal((3, 2, 2)), rng.standard_normal((2, 2, 3))
+    if name == "LSTM":
+        check_module(fw, ref, [x, h0, rng.standard_normal((2, 2, 3))], device=device,
+                     call=lambda m, x, h, c: m(x, (h, c)))
+    else:
+        check_module(fw, ref, [x, h0], device=device)
+
+
 def test_rnn_relu_unbatched_matches_torch():
     fw, ref = sync(*_pair("RNN", 3, 4, nonlinearity="relu"))
     x = np.random.default_rng(3).standard_normal((4, 3))

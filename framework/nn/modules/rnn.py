@@ -201,16 +201,17 @@ class _GRUSequence(Function):
     """All T steps of one GRU layer direction as one graph node: ``(x_proj (T, N, 3H), h0,
     w_hh, b_hh)`` -> ``(output (T, N, H), h_T)``.
 
-    The forward is ``_gru_cell``'s ops step by step (the same bits), unrecorded. The backward
+    The forward is ``_gru_cell``'s computation step by step, unrecorded. The backward
     runs back through time with one ``d_gates @ w_hh`` per step, then gets ``w_hh``'s and
     ``b_hh``'s gradients from all steps at once (one GEMM over T·N rows, one sum), where
     per-step nodes made T small GEMMs and the engine summed T weight gradients.
 
-    On CPU float32/float64 both directions call the ops' kernels directly (``_Steps``: no
-    op layer per step). Elsewhere, and for the backward under ``create_graph``, they are
-    framework ops; under ``create_graph`` the steps are recomputed with a graph first, so
-    second derivatives work. ``tests/test_cpu_fast_paths.py`` checks both against the
-    per-step general path."""
+    In float32/float64 (cpu and cuda) both directions call the kernels directly (``_Steps``:
+    the GEMM and the fused ``gru_cell``/``gru_cell_backward`` per step, no op layer). For
+    other dtypes, and for the backward under ``create_graph``, the steps are framework ops;
+    under ``create_graph`` the steps are recomputed with a graph first, so second
+    derivatives work. ``tests/test_cpu_fast_paths.py`` checks both against the per-step
+    general path (on cpu the fused NumPy kernels keep the ops' order of operations)."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, w_hh, b_hh, reverse):
@@ -345,9 +346,11 @@ def _sequence_weight_grads(d_proj: list, h_prev: list, needs: tuple) -> tuple:
 
 class _Steps:
     """The contract kernels a sequence node runs per step, on ``Array`` views of one
-    floating dtype: the ops the per-step path records, without the op layer around each
-    (validation, dtype promotion, Tensor objects). Each call is the kernel call, with the
-    arguments, that the op makes, so the values keep the op path's bits."""
+    floating dtype, without the op layer around each (validation, dtype promotion, Tensor
+    objects): the recurrent GEMM (``matmul_epilogue``, with the bias and an addend in its
+    epilogue), the fused cell kernels (``lstm_cell``, ``gru_cell`` and their backwards:
+    one call per step each way, in place of ~10 forward and ~26 backward elementwise calls)
+    and ``copy_`` into the (T, N, ·) buffers."""
 
     def __init__(self, like: Tensor) -> None:
         self.kernels = backend(like)
@@ -355,26 +358,6 @@ class _Steps:
 
     def add(self, a, b):
         return self.kernels.add(a, b, self.dtype, self.dtype)
-
-    def sub(self, a, b):
-        return self.kernels.sub(a, b, self.dtype, self.dtype)
-
-    def mul(self, a, b):
-        return self.kernels.mul(a, b, self.dtype, self.dtype)
-
-    def sigmoid(self, a):
-        return self.kernels.sigmoid(a, self.dtype)
-
-    def tanh(self, a):
-        return self.kernels.tanh(a, self.dtype)
-
-    def sigmoid_grad(self, g, s):
-        """``_sigmoid_grad``: g * s * (1 - s)."""
-        return self.mul(self.mul(g, s), self.sub(1, s))
-
-    def tanh_grad(self, g, t):
-        """``_tanh_grad``: g * (1 - t * t)."""
-        return self.mul(g, self.sub(1, self.mul(t, t)))
 
     def transposed(self, w_hh: Tensor) -> Array:
         """A contiguous copy of ``w_hh``ᵀ (H, G), for ``affine``: made once per sequence, it
@@ -397,13 +380,18 @@ class _Steps:
                                               None if b_hh is None else b_hh._a, None, r3, False)
         return out.view((rows, g), (g, 1), out.offset)
 
-    def matmul(self, a: Array, w_hh: Tensor) -> Array:
-        """``a (N, G) @ w_hh (G, H)``: (N, H)."""
+    def matmul(self, a: Array, w_hh: Tensor, residual: Array | None = None) -> Array:
+        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)``."""
         w = w_hh._a
-        rows = a.shape[0]
-        out = self.kernels.matmul(_rows_view(self.kernels, a, rows, a.shape[1]),
-                                  w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset))
-        return out.view((rows, w.shape[1]), (w.shape[1], 1), out.offset)
+        rows, cols = a.shape[0], w.shape[1]
+        a3 = _rows_view(self.kernels, a, rows, a.shape[1])
+        w3 = w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
+        if residual is None:
+            out = self.kernels.matmul(a3, w3)
+        else:
+            out, _ = self.kernels.matmul_epilogue(
+                a3, w3, None, None, _rows_view(self.kernels, residual, rows, cols), False)
+        return out.view((rows, cols), (cols, 1), out.offset)
 
     def empty(self, shape: tuple) -> Array:
         return self.kernels.empty(tuple(shape), self.dtype)
@@ -417,116 +405,100 @@ def _at(a: Array, t: int) -> Array:
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
 
 
-def _cols(a: Array, k: int, width: int) -> Array:
-    """``a[:, k * width:(k + 1) * width]`` of a 2-D ``a`` as a view."""
-    return a.view((a.shape[0], width), a.strides, a.offset + k * width * a.strides[1])
-
-
 def _on_kernels(x_proj: Tensor) -> bool:
-    """Whether a sequence node runs its steps on the kernels (``_Steps``): CPU tensors of
-    float32/float64, outside ``create_graph``. Elsewhere it runs the per-step framework ops."""
-    return x_proj.device.type == "cpu" and x_proj.dtype in (dtypes.float32, dtypes.float64)
+    """Whether a sequence node runs its steps on the kernels (``_Steps``): float32/float64
+    tensors on either device, outside ``create_graph``. Elsewhere it runs the per-step
+    framework ops."""
+    return x_proj.dtype in (dtypes.float32, dtypes.float64)
 
 
 def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                          reverse: bool) -> tuple:
-    """``_gru_sequence_forward`` on the kernels: (outputs (T, N, H), final h, per-step
-    (h_prev, r, z, n, h_n) by time index), all Arrays."""
+    """``_gru_sequence_forward`` on the kernels, two calls per step (the hidden GEMM and
+    ``gru_cell``): (outputs (T, N, H), final h, per-step (h_prev, saved) by time index),
+    all Arrays."""
     k = _Steps(x_proj)
-    length, hidden = x_proj.shape[0], h0.shape[-1]
+    length = x_proj.shape[0]
     outputs = k.empty((length,) + tuple(h0.shape))
     saved = [None] * length
     h, w_t = h0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
-        x_t, h_proj = _at(x_proj._a, t), k.affine(h, w_t, b_hh)
-        rz = k.sigmoid(k.add(_cols(x_t, 0, 2 * hidden), _cols(h_proj, 0, 2 * hidden)))
-        r, z, h_n = _cols(rz, 0, hidden), _cols(rz, 1, hidden), _cols(h_proj, 2, hidden)
-        n = k.tanh(k.add(_cols(x_t, 2, hidden), k.mul(r, h_n)))
-        saved[t] = (h, r, z, n, h_n)
-        h = k.add(k.mul(k.sub(1, z), n), k.mul(z, h))
+        h_new, cell = k.kernels.gru_cell(_at(x_proj._a, t), k.affine(h, w_t, b_hh), h, k.dtype)
+        saved[t] = (h, cell)
+        h = h_new
         k.copy_(_at(outputs, t), h)
     return outputs, h, saved
 
 
 def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
-    """``_GRUSequence``'s backward through time on the kernels: (d_x_proj, d_h_proj, d_h0)
-    Arrays (d_h0 None when h0 needs no gradient); d_h_proj (T, N, 3H) is the hidden
-    projection's gradient per step."""
+    """``_GRUSequence``'s backward through time on the kernels (``gru_cell_backward``, then
+    ``d_h_gates @ w_hh`` with the direct part added in the GEMM's epilogue): (d_x_proj,
+    d_h_proj, d_h0) Arrays (d_h0 None when h0 needs no gradient); d_h_proj (T, N, 3H) is the
+    hidden projection's gradient per step."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
-    hidden = gates // 3
     d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
-    d_h = None if grad_h is None else grad_h._a
-    last = length - 1 if ctx.reverse else 0  # the first step, processed last
-    for t in _steps(length, not ctx.reverse):
-        h, r, z, n, h_n = ctx.steps[t]
-        grad = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
-        if grad is None:
-            grad = k.kernels.full(tuple(h.shape), 0, k.dtype)
-        d_n = k.tanh_grad(k.mul(grad, k.sub(1, z)), n)
-        d_r = k.sigmoid_grad(k.mul(d_n, h_n), r)
-        d_z = k.sigmoid_grad(k.mul(grad, k.sub(h, n)), z)
-        x_t, p_t = _at(d_x, t), _at(d_proj, t)
-        for j, part in enumerate((d_r, d_z, d_n)):
-            k.copy_(_cols(x_t, j, hidden), part)
-        k.copy_(_cols(p_t, 0, 2 * hidden), _cols(x_t, 0, 2 * hidden))
-        k.copy_(_cols(p_t, 2, hidden), k.mul(d_n, r))
-        if t == last and not ctx.needs_input_grad[1]:
-            return d_x, d_proj, None  # h0 needs no gradient: no product for it
-        d_h = k.add(k.matmul(p_t, w_hh), k.mul(grad, z))
-    return d_x, d_proj, d_h
+    order = list(_steps(length, not ctx.reverse))
+    grad = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
+    for step, t in enumerate(order):
+        h, cell = ctx.steps[t]
+        d_x_t, d_proj_t, direct = k.kernels.gru_cell_backward(grad, h, cell, k.dtype)
+        k.copy_(_at(d_x, t), d_x_t)
+        k.copy_(_at(d_proj, t), d_proj_t)
+        if step == length - 1:
+            if not ctx.needs_input_grad[1]:
+                return d_x, d_proj, None  # h0 needs no gradient: no product for it
+            return d_x, d_proj, k.matmul(d_proj_t, w_hh, direct)
+        grad = _add_arrays(k, k.matmul(d_proj_t, w_hh, direct),
+                           _grad_at(grad_out, order[step + 1]))
+    return d_x, d_proj, None  # not reached (length >= 1)
 
 
 def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
                           b_hh: Tensor | None, reverse: bool) -> tuple:
-    """``_lstm_sequence_forward`` on the kernels: (outputs (T, N, H), final h, final c,
-    per-step (h_prev, c_prev, i, f, g, o, tanh c') by time index), all Arrays."""
+    """``_lstm_sequence_forward`` on the kernels, two calls per step (the GEMM with the input
+    projection in its epilogue, and ``lstm_cell``): (outputs (T, N, H), final h, final c,
+    per-step (c_prev, c, saved) by time index), all Arrays."""
     k = _Steps(x_proj)
-    length, hidden = x_proj.shape[0], h0.shape[-1]
+    length = x_proj.shape[0]
     outputs = k.empty((length,) + tuple(h0.shape))
     saved = [None] * length
     h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
         pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
-        i_f = k.sigmoid(_cols(pre, 0, 2 * hidden))  # i and f side by side: one call
-        i, f = _cols(i_f, 0, hidden), _cols(i_f, 1, hidden)
-        g, o = k.tanh(_cols(pre, 2, hidden)), k.sigmoid(_cols(pre, 3, hidden))
-        c_new = k.add(k.mul(f, c), k.mul(i, g))
-        tanh_c = k.tanh(c_new)
-        saved[t] = (h, c, i, f, g, o, tanh_c)
-        h, c = k.mul(o, tanh_c), c_new
+        h, c_new, cell = k.kernels.lstm_cell(pre, c, k.dtype)
+        saved[t] = (c, c_new, cell)
+        c = c_new
         k.copy_(_at(outputs, t), h)
     return outputs, h, c, saved
 
 
 def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
                            grad_c) -> tuple:
-    """``_LSTMSequence``'s backward through time on the kernels: (d_gates (T, N, 4H), d_h0,
-    d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
+    """``_LSTMSequence``'s backward through time on the kernels (``lstm_cell_backward``, then
+    ``d_gates @ w_hh`` with the next output gradient added in the GEMM's epilogue):
+    (d_gates (T, N, 4H), d_h0, d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
-    hidden = gates // 4
     d_gates = k.empty((length, rows, gates))
-    d_h = None if grad_h is None else grad_h._a
+    order = list(_steps(length, not ctx.reverse))
+    d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
     d_c = None if grad_c is None else grad_c._a
-    last = length - 1 if ctx.reverse else 0  # the first step, processed last
-    for t in _steps(length, not ctx.reverse):
-        h, c, i, f, g, o, tanh_c = ctx.steps[t]
-        d_h = _add_arrays(k, d_h, None if grad_out is None else _at(grad_out._a, t))
-        if d_h is None:
-            d_h = k.kernels.full(tuple(h.shape), 0, k.dtype)
-        d_c = _add_arrays(k, d_c, k.tanh_grad(k.mul(d_h, o), tanh_c))
-        d_t = _at(d_gates, t)
-        parts = (k.sigmoid_grad(k.mul(d_c, g), i), k.sigmoid_grad(k.mul(d_c, c), f),
-                 k.tanh_grad(k.mul(d_c, i), g), k.sigmoid_grad(k.mul(d_h, tanh_c), o))
-        for j, part in enumerate(parts):
-            k.copy_(_cols(d_t, j, hidden), part)
-        if t == last:  # h0 and c0: only the gradients asked for
+    for step, t in enumerate(order):
+        c_prev, c, cell = ctx.steps[t]
+        d_t, d_c = k.kernels.lstm_cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
+        k.copy_(_at(d_gates, t), d_t)
+        if step == length - 1:  # h0 and c0: only the gradients asked for
             need = ctx.needs_input_grad
             return (d_gates, k.matmul(d_t, w_hh) if need[1] else None,
-                    k.mul(d_c, f) if need[2] else None)
-        d_h, d_c = k.matmul(d_t, w_hh), k.mul(d_c, f)
-    return d_gates, d_h, d_c
+                    d_c if need[2] else None)
+        d_h = k.matmul(d_t, w_hh, _grad_at(grad_out, order[step + 1]))
+    return d_gates, None, None  # not reached (length >= 1)
+
+
+def _grad_at(grad_out: Tensor | None, t: int) -> Array | None:
+    """The output gradient of step ``t`` as an Array view (None when there is none)."""
+    return None if grad_out is None else _at(grad_out._a, t)
 
 
 def _own_outputs(ctx, outputs: Array, like: Tensor) -> Tensor:

@@ -1,0 +1,156 @@
+"""CPU kernels of the fused recurrent cells: one LSTM or GRU step, forward and backward (NumPy).
+
+Each kernel is a short run of ufuncs writing into preallocated buffers (``out=``): no
+temporary per elementwise step. The operations and their order are those of the per-step
+ops (``sigmoid`` as ``1 / (1 + exp(-x))``, ``tanh``, ``mul``, ``add``), so in float32 and
+float64 the values are the ops' bits. Half types compute in float32; ``saved`` stays in
+float32 for them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..array import Array
+from ._arrays import compute_dtype, nd, quiet, wrap
+
+
+def _operand(a: Array, ct: np.dtype) -> np.ndarray:
+    """The NumPy view of ``a`` in the compute type (a converted copy only for half types)."""
+    data = nd(a)
+    return data if data.dtype == ct else data.astype(ct)
+
+
+def _sigmoid_(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = 1 / (1 + exp(-x))`` in four in-place passes (``out`` may be ``x``)."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    np.add(out, 1.0, out=out)
+    return np.divide(1.0, out, out=out)
+
+
+def _result(value: np.ndarray, out_dtype) -> Array:
+    return wrap(value if value.dtype == out_dtype.numpy else value.astype(out_dtype.numpy),
+                out_dtype)
+
+
+def _lstm_cell(gates, c_prev, out_dtype) -> tuple:
+    ct = compute_dtype(out_dtype)
+    x, cp = _operand(gates, ct), _operand(c_prev, ct)
+    rows, hidden = cp.shape
+    saved = np.empty((rows, 4 * hidden), ct)  # contiguous: the sigmoid runs in 4 flat passes
+    _sigmoid_(x, saved)  # i, f, o (g's columns overwritten next)
+    i, f, g, o = (saved[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    np.tanh(x[:, 2 * hidden:3 * hidden], out=g)
+    c = np.multiply(f, cp)
+    h = np.multiply(i, g)
+    np.add(c, h, out=c)
+    np.tanh(c, out=h)
+    np.multiply(o, h, out=h)
+    return _result(h, out_dtype), _result(c, out_dtype), wrap(saved)
+
+
+def lstm_cell(gates: Array, c_prev: Array, out_dtype) -> tuple:
+    """(h, c, saved) of one LSTM step from the summed gate pre-activations (N, 4H) and
+    c_prev (N, H); saved (N, 4H) = [σ(i), σ(f), tanh(g), σ(o)]."""
+    return quiet(_lstm_cell, gates, c_prev, out_dtype)
+
+
+def _lstm_cell_backward(grad_h, grad_c, c_prev, c, saved, out_dtype) -> tuple:
+    ct = compute_dtype(out_dtype)
+    s, cp = _operand(saved, ct), _operand(c_prev, ct)
+    rows, hidden = cp.shape
+    i, f, g, o = (s[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    tanh_c = np.tanh(_operand(c, ct))
+    d_h = np.zeros((rows, hidden), ct) if grad_h is None else _operand(grad_h, ct)
+    # d_c = grad_c + (d_h * o) * (1 - tanh_c²)
+    d_c = np.multiply(d_h, o)
+    tmp = np.multiply(tanh_c, tanh_c)
+    np.subtract(1.0, tmp, out=tmp)
+    np.multiply(d_c, tmp, out=d_c)
+    if grad_c is not None:
+        np.add(_operand(grad_c, ct), d_c, out=d_c)
+    # d_gates = A * σ * (1 - σ) for i, f, o and A * (1 - tanh²) for g, where A is
+    # [d_c g, d_c c_prev, d_c i, d_h tanh_c]
+    d_gates = np.empty((rows, 4 * hidden), ct)
+    parts = [d_gates[:, k * hidden:(k + 1) * hidden] for k in range(4)]
+    np.multiply(d_c, g, out=parts[0])
+    np.multiply(d_c, cp, out=parts[1])
+    np.multiply(d_c, i, out=parts[2])
+    np.multiply(d_h, tanh_c, out=parts[3])
+    one_minus = np.subtract(1.0, s)  # [1 - σ(i), 1 - σ(f), (1 - tanh(g)² next), 1 - σ(o)]
+    np.multiply(g, g, out=tmp)
+    np.subtract(1.0, tmp, out=one_minus[:, 2 * hidden:3 * hidden])
+    np.multiply(d_gates[:, :2 * hidden], s[:, :2 * hidden], out=d_gates[:, :2 * hidden])
+    np.multiply(parts[3], o, out=parts[3])  # (g's gradient has no σ factor)
+    np.multiply(d_gates, one_minus, out=d_gates)
+    np.multiply(d_c, f, out=d_c)
+    return _result(d_gates, out_dtype), _result(d_c, out_dtype)
+
+
+def lstm_cell_backward(grad_h: Array | None, grad_c: Array | None, c_prev: Array, c: Array,
+                       saved: Array, out_dtype) -> tuple:
+    """(d_gates (N, 4H), d_c_prev (N, H)) of ``lstm_cell`` from its ``c`` and ``saved``."""
+    return quiet(_lstm_cell_backward, grad_h, grad_c, c_prev, c, saved, out_dtype)
+
+
+def _gru_cell(x_gates, h_gates, h_prev, out_dtype) -> tuple:
+    ct = compute_dtype(out_dtype)
+    x, hg, hp = _operand(x_gates, ct), _operand(h_gates, ct), _operand(h_prev, ct)
+    rows, hidden = hp.shape
+    saved = np.empty((rows, 4 * hidden), ct)
+    r, z, n, h_n = (saved[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    rz = saved[:, :2 * hidden]
+    np.add(x[:, :2 * hidden], hg[:, :2 * hidden], out=rz)
+    _sigmoid_(rz, rz)
+    h_n[...] = hg[:, 2 * hidden:]
+    np.multiply(r, h_n, out=n)
+    np.add(x[:, 2 * hidden:], n, out=n)
+    np.tanh(n, out=n)
+    h = np.subtract(1.0, z)
+    np.multiply(h, n, out=h)
+    tmp = np.multiply(z, hp)
+    np.add(h, tmp, out=h)
+    return _result(h, out_dtype), wrap(saved)
+
+
+def gru_cell(x_gates: Array, h_gates: Array, h_prev: Array, out_dtype) -> tuple:
+    """(h, saved) of one GRU step from the input and hidden gate projections (N, 3H) and
+    h_prev (N, H); saved (N, 4H) = [r, z, n, h_n]."""
+    return quiet(_gru_cell, x_gates, h_gates, h_prev, out_dtype)
+
+
+def _gru_cell_backward(grad_h, h_prev, saved, out_dtype) -> tuple:
+    ct = compute_dtype(out_dtype)
+    s, hp = _operand(saved, ct), _operand(h_prev, ct)
+    rows, hidden = hp.shape
+    r, z, n, h_n = (s[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    grad = np.zeros((rows, hidden), ct) if grad_h is None else _operand(grad_h, ct)
+    d_x = np.empty((rows, 3 * hidden), ct)
+    d_r, d_z, d_n = (d_x[:, k * hidden:(k + 1) * hidden] for k in range(3))
+    # d_n = (grad (1 - z)) (1 - n²)
+    one_minus = np.subtract(1.0, s[:, :2 * hidden])  # [1 - r, 1 - z]
+    np.multiply(grad, one_minus[:, hidden:], out=d_n)
+    tmp = np.multiply(n, n)
+    np.subtract(1.0, tmp, out=tmp)
+    np.multiply(d_n, tmp, out=d_n)
+    # d_r = ((d_n h_n) r) (1 - r), d_z = ((grad (h_prev - n)) z) (1 - z)
+    np.multiply(d_n, h_n, out=d_r)
+    np.subtract(hp, n, out=d_z)
+    np.multiply(grad, d_z, out=d_z)
+    rz = d_x[:, :2 * hidden]
+    np.multiply(rz, s[:, :2 * hidden], out=rz)
+    np.multiply(rz, one_minus, out=rz)
+    d_hg = np.empty((rows, 3 * hidden), ct)
+    d_hg[:, :2 * hidden] = rz
+    np.multiply(d_n, r, out=d_hg[:, 2 * hidden:])
+    direct = np.multiply(grad, z, out=tmp)
+    return _result(d_x, out_dtype), _result(d_hg, out_dtype), _result(direct, out_dtype)
+
+
+def gru_cell_backward(grad_h: Array | None, h_prev: Array, saved: Array, out_dtype) -> tuple:
+    """(d_x_gates, d_h_gates (N, 3H), d_h_prev's direct part grad_h z (N, H)) of ``gru_cell``."""
+    return quiet(_gru_cell_backward, grad_h, h_prev, saved, out_dtype)
+
+
+KERNELS = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
+           "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward}

@@ -1,0 +1,203 @@
+"""The fused recurrent-cell kernels (contract family ``rnn``) against PyTorch in float64.
+
+``lstm_cell``/``lstm_cell_backward`` and ``gru_cell``/``gru_cell_backward`` are called on
+each backend directly (cpu: NumPy; cuda: the Triton kernels on the interpreter), forward
+and backward, with strided (transposed) gate views, missing gradients, batch 1, hidden 1
+and a hidden size that is not a multiple of the Triton block. The oracle is PyTorch's
+cell math in float64 with autograd. These kernels are reached only through ``nn.LSTM``/
+``nn.GRU`` (no public op), whose inputs are validated there (``tests/nn/test_nn_rnn.py``).
+"""
+import numpy as np
+import pytest
+import torch
+
+import framework
+from framework import dtypes
+from framework._backends import for_device
+from framework.ops._util import wrap
+from helpers import DEVICES, tolerance
+
+RNG = np.random.default_rng(0)
+DTYPES = [dtypes.float32, dtypes.float64]
+HALF_DTYPES = [dtypes.float16, dtypes.bfloat16]
+# (N, H): batch 1, hidden 1, odd sizes; (3, 130) has a hidden size past one 128-wide block
+SHAPES = [(1, 1), (1, 5), (3, 7), (3, 130)]
+
+# the interpreter's exp overflows on saturating inputs (the kernels' limits are then exact)
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+
+
+def _tensor(array, device, dtype, transposed=False):
+    """A framework tensor of ``array``; with ``transposed``, a (column-major) transposed view."""
+    if transposed:
+        return framework.tensor(np.ascontiguousarray(array.T), dtype=dtype, device=device).t()
+    return framework.tensor(array, dtype=dtype, device=device)
+
+
+def _numpy(array, device):
+    return wrap(array, framework.device(device)).cpu().numpy().astype(np.float64)
+
+
+def _reference_lstm(gates, c_prev, grad_h, grad_c):
+    g = torch.tensor(gates, requires_grad=True)
+    c0 = torch.tensor(c_prev, requires_grad=True)
+    i, f, gg, o = g.chunk(4, 1)
+    i, f, gg, o = i.sigmoid(), f.sigmoid(), gg.tanh(), o.sigmoid()
+    c = f * c0 + i * gg
+    tanh_c = c.tanh()
+    h = o * tanh_c
+    saved = torch.cat([i, f, gg, o], 1)
+    loss = (h * torch.tensor(grad_h)).sum() if grad_h is not None else 0
+    if grad_c is not None:
+        loss = loss + (c * torch.tensor(grad_c)).sum()
+    d_g, d_c0 = torch.autograd.grad(loss, (g, c0), allow_unused=True) if torch.is_tensor(loss) \
+        else (torch.zeros_like(g), torch.zeros_like(c0))
+    return [t.detach().numpy() for t in (h, c, saved, d_g, d_c0)]
+
+
+def _reference_gru(x_gates, h_gates, h_prev, grad_h):
+    x = torch.tensor(x_gates, requires_grad=True)
+    hg = torch.tensor(h_gates, requires_grad=True)
+    hp = torch.tensor(h_prev, requires_grad=True)
+    xr, xz, xn = x.chunk(3, 1)
+    hr, hz, hn = hg.chunk(3, 1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    h = (1 - z) * n + z * hp
+    saved = torch.cat([r, z, n, hn], 1)
+    if grad_h is None:
+        grads = [torch.zeros_like(t) for t in (x, hg, hp)]
+    else:
+        grads = torch.autograd.grad((h * torch.tensor(grad_h)).sum(), (x, hg, hp))
+    # h_prev's gradient through h = ... + z h_prev only (the direct part), as the kernel gives
+    direct = torch.zeros_like(hp) if grad_h is None else torch.tensor(grad_h) * z
+    return [t.detach().numpy() for t in (h, saved, grads[0], grads[1], direct)]
+
+
+def _check(actual, expected, device, dtype, names):
+    atol, rtol = tolerance(dtype)
+    for name, a, e in zip(names, actual, expected):
+        got = _numpy(a, device)
+        assert got.shape == e.shape, f"{name}: shape {got.shape} != {e.shape}"
+        np.testing.assert_allclose(got, e, atol=atol, rtol=rtol, err_msg=name)
+
+
+def _transposed_copy(a, device, transposed):
+    """Array ``a`` itself, or (``transposed``) the same values through a transposed view."""
+    if not transposed:
+        return a
+    return _tensor(_numpy(a, device), device, a.dtype, True)._a
+
+
+def _round(array, dtype):
+    """``array`` rounded to ``dtype`` and back to float64 (the oracle sees the kernel's input)."""
+    return framework.tensor(array, dtype=dtype).to(dtypes.float64).numpy()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_lstm_cell_forward_and_backward(device, dtype, shape, transposed):
+    n, hidden = shape
+    gates, c_prev = RNG.standard_normal((n, 4 * hidden)), RNG.standard_normal((n, hidden))
+    grad_h, grad_c = RNG.standard_normal((n, hidden)), RNG.standard_normal((n, hidden))
+    kernels = for_device(framework.device(device))
+    g_t = _tensor(gates, device, dtype, transposed)
+    c_t = _tensor(c_prev, device, dtype, transposed)
+    h, c, saved = kernels.lstm_cell(g_t._a, c_t._a, dtype)
+    d_g, d_c = kernels.lstm_cell_backward(_tensor(grad_h, device, dtype, transposed)._a,
+                                          _tensor(grad_c, device, dtype)._a, c_t._a,
+                                          _transposed_copy(c, device, transposed), saved, dtype)
+    _check((h, c, saved, d_g, d_c), _reference_lstm(gates, c_prev, grad_h, grad_c), device, dtype,
+           ("h", "c", "saved", "d_gates", "d_c_prev"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("missing", ["grad_h", "grad_c", "both"])
+def test_lstm_cell_backward_treats_a_missing_gradient_as_zero(device, missing):
+    n, hidden, dtype = 2, 3, dtypes.float64
+    gates, c_prev = RNG.standard_normal((n, 4 * hidden)), RNG.standard_normal((n, hidden))
+    grad_h = None if missing in ("grad_h", "both") else RNG.standard_normal((n, hidden))
+    grad_c = None if missing in ("grad_c", "both") else RNG.standard_normal((n, hidden))
+    kernels = for_device(framework.device(device))
+    c_t = _tensor(c_prev, device, dtype)
+    _, c, saved = kernels.lstm_cell(_tensor(gates, device, dtype)._a, c_t._a, dtype)
+    args = [None if g is None else _tensor(g, device, dtype)._a for g in (grad_h, grad_c)]
+    d_g, d_c = kernels.lstm_cell_backward(*args, c_t._a, c, saved, dtype)
+    _check((d_g, d_c), _reference_lstm(gates, c_prev, grad_h, grad_c)[3:], device, dtype,
+           ("d_gates", "d_c_prev"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_gru_cell_forward_and_backward(device, dtype, shape, transposed):
+    n, hidden = shape
+    x_gates, h_gates = RNG.standard_normal((n, 3 * hidden)), RNG.standard_normal((n, 3 * hidden))
+    h_prev, grad_h = RNG.standard_normal((n, hidden)), RNG.standard_normal((n, hidden))
+    kernels = for_device(framework.device(device))
+    hp_t = _tensor(h_prev, device, dtype, transposed)
+    h, saved = kernels.gru_cell(_tensor(x_gates, device, dtype, transposed)._a,
+                                _tensor(h_gates, device, dtype)._a, hp_t._a, dtype)
+    d_x, d_hg, d_h = kernels.gru_cell_backward(_tensor(grad_h, device, dtype, transposed)._a,
+                                               hp_t._a, saved, dtype)
+    _check((h, saved, d_x, d_hg, d_h), _reference_gru(x_gates, h_gates, h_prev, grad_h), device,
+           dtype, ("h", "saved", "d_x_gates", "d_h_gates", "d_h_prev"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gru_cell_backward_treats_a_missing_gradient_as_zero(device):
+    n, hidden, dtype = 2, 3, dtypes.float64
+    x_gates, h_gates = RNG.standard_normal((n, 3 * hidden)), RNG.standard_normal((n, 3 * hidden))
+    h_prev = RNG.standard_normal((n, hidden))
+    kernels = for_device(framework.device(device))
+    hp_t = _tensor(h_prev, device, dtype)
+    _, saved = kernels.gru_cell(_tensor(x_gates, device, dtype)._a,
+                                _tensor(h_gates, device, dtype)._a, hp_t._a, dtype)
+    d_x, d_hg, d_h = kernels.gru_cell_backward(None, hp_t._a, saved, dtype)
+    _check((d_x, d_hg, d_h), _reference_gru(x_gates, h_gates, h_prev, None)[2:], device, dtype,
+           ("d_x_gates", "d_h_gates", "d_h_prev"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_cells_compute_half_types_in_float32(device, dtype):
+    """Half inputs: results in the half type, ``saved`` in float32, values within the half
+    type's tolerance of the float64 oracle on the rounded inputs."""
+    n, hidden = 3, 5
+    kernels = for_device(framework.device(device))
+    gates = _round(RNG.standard_normal((n, 4 * hidden)), dtype)
+    state, grad = _round(RNG.standard_normal((n, hidden)), dtype), _round(
+        RNG.standard_normal((n, hidden)), dtype)
+    s_t = _tensor(state, device, dtype)
+    h, c, saved = kernels.lstm_cell(_tensor(gates, device, dtype)._a, s_t._a, dtype)
+    assert (h.dtype, c.dtype, saved.dtype) == (dtype, dtype, dtypes.float32)
+    d_g, d_c = kernels.lstm_cell_backward(_tensor(grad, device, dtype)._a, None, s_t._a, c,
+                                          saved, dtype)
+    expected = _reference_lstm(gates, state, grad, None)
+    _check((h, c, saved, d_g, d_c), expected, device, dtype,
+           ("h", "c", "saved", "d_gates", "d_c_prev"))
+    x_gates = _round(RNG.standard_normal((n, 3 * hidden)), dtype)
+    h_gates = _round(RNG.standard_normal((n, 3 * hidden)), dtype)
+    h, saved = kernels.gru_cell(_tensor(x_gates, device, dtype)._a,
+                                _tensor(h_gates, device, dtype)._a, s_t._a, dtype)
+    assert (h.dtype, saved.dtype) == (dtype, dtypes.float32)
+    d_x, d_hg, d_h = kernels.gru_cell_backward(_tensor(grad, device, dtype)._a, s_t._a, saved,
+                                               dtype)
+    _check((h, saved, d_x, d_hg, d_h), _reference_gru(x_gates, h_gates, state, grad), device,
+           dtype, ("h", "saved", "d_x_gates", "d_h_gates", "d_h_prev"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_cells_saturate_without_nan(device):
+    """Large pre-activations: sigmoid and tanh reach their limits, no NaN or inf."""
+    kernels = for_device(framework.device(device))
+    gates = np.array([[80.0, -80.0, 30.0, -30.0], [-1e4, 1e4, -1e4, 1e4]])
+    c_prev = np.array([[1.0], [-2.0]])
+    h, c, saved = kernels.lstm_cell(_tensor(gates, device, dtypes.float32)._a,
+                                    _tensor(c_prev, device, dtypes.float32)._a, dtypes.float32)
+    expected = _reference_lstm(gates, c_prev, None, None)
+    _check((h, c, saved), expected[:3], device, dtypes.float32, ("h", "c", "saved"))
+    assert np.isfinite(_numpy(saved, device)).all()
