@@ -11,7 +11,8 @@ import triton.language as tl
 from ... import dtypes
 from ..array import Array
 from . import runtime
-from .memory import empty, pointer
+from .launch import pointer
+from .memory import empty
 
 
 def _kernels():
