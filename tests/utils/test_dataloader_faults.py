@@ -332,6 +332,33 @@ def test_ctrl_c_prints_one_traceback_and_leaves_no_workers():
         _kill_group(proc)
 
 
+class _LockedQueue:
+    """A queue whose ``put`` holds its lock while a Ctrl-C arrives (the race that left
+    ``multiprocessing.Queue``'s lock held and hung the exit)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items = []
+
+    def put(self, item) -> None:
+        with self.lock:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(0.05)  # Python would raise KeyboardInterrupt here, with the lock held
+            self.items.append(item)
+
+
+def test_ctrl_c_during_a_task_hand_off_comes_after_the_queue_lock_is_released():
+    from framework.utils.data import dataloader
+    assert threading.current_thread() is threading.main_thread()
+    tasks = _LockedQueue()
+    with pytest.raises(KeyboardInterrupt):
+        dataloader._hand_over(tasks, "task")
+        time.sleep(0.05)  # the re-raised Ctrl-C is delivered at the next bytecode
+    assert tasks.items == ["task"]
+    assert not tasks.lock.locked()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 # -- stopping workers --------------------------------------------------------------------------
 class Pids(Dataset):
     def __len__(self):

@@ -23,6 +23,7 @@ import pickle
 import queue
 import random
 import signal
+import threading
 import time
 import traceback
 import weakref
@@ -310,6 +311,8 @@ def _worker_loop(loader: DataLoader, worker_id: int, seed: int, tasks, results,
             try:
                 task = tasks.get(timeout=_WORKER_POLL_SECONDS)
             except queue.Empty:
+                if done.is_set():  # stopping, and the sentinel did not come: stop anyway
+                    break
                 continue
             if task is None or done.is_set():  # stopping: skip the tasks still queued
                 break
@@ -356,6 +359,28 @@ def _receive(payload: bytes, worker_id: int):
     except Exception as exc:
         raise RuntimeError(f"DataLoader worker process {worker_id} sent a batch the main "
                            f"process cannot unpickle: {exc!r}") from exc
+
+
+def _hand_over(tasks, task) -> None:
+    """``tasks.put(task)`` with Ctrl-C held until it returns.
+
+    ``Queue.put`` takes a lock that a KeyboardInterrupt raised at the wrong bytecode can leave
+    held (the ``with`` statement is not signal-safe); shutdown's own ``put`` and the queue's
+    exit finalizer would then wait on it for ever. So while it runs, SIGINT only notes that it
+    came (whichever thread the OS gave it to, Python runs the handler in the main thread),
+    and is raised again once the lock is released.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        tasks.put(task)  # signal handlers run, and can only be set, in the main thread
+        return
+    came = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        tasks.put(task)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if came:
+        signal.raise_signal(signal.SIGINT)  # to the handler the caller had
 
 
 def _start_without_sigint(process) -> None:
@@ -433,7 +458,7 @@ class _WorkerPool:
                 if indices is None:
                     exhausted = True
                     break
-                self.tasks[sent % len(self.tasks)].put((self.epoch_number, sent, indices))
+                _hand_over(self.tasks[sent % len(self.tasks)], (self.epoch_number, sent, indices))
                 sent += 1
                 outstanding += 1
             if wanted == sent and exhausted:
@@ -455,7 +480,7 @@ class _WorkerPool:
             while active and sent - wanted < self.limit:
                 worker_id = active[turn % len(active)]
                 turn += 1
-                self.tasks[worker_id].put((self.epoch_number, sent, None))
+                _hand_over(self.tasks[worker_id], (self.epoch_number, sent, None))
                 owner[sent] = worker_id
                 sent += 1
             if wanted == sent:
