@@ -296,7 +296,8 @@ def test_workers_exit_soon_after_the_main_process_is_killed(kind):
 
 
 _CTRL_C = """
-    import os, time
+    import faulthandler, os, time
+    faulthandler.dump_traceback_later(45, exit=True)  # a hang shows its stacks in the failure
     from framework.utils.data import DataLoader, Dataset
 
     class Slow(Dataset):
@@ -324,6 +325,7 @@ def test_ctrl_c_prints_one_traceback_and_leaves_no_workers():
         # a hard limit against a hang, not a speed check: on a loaded 2-core machine the
         # exit (traceback, worker shutdown) has been seen to take more than 20 s
         _, err = proc.communicate(timeout=60)
+        assert "Timeout (0:00:45)" not in err, err
         assert proc.returncode != 0
         assert err.count("Traceback (most recent call last)") == 1, err
         assert err.rstrip().endswith("KeyboardInterrupt"), err
