@@ -35,6 +35,7 @@ import warnings
 from ..nn import Module
 from .capture import TraceError, TracerWarning, flatten, trace_graph
 from .runtime import GraphModule
+from .training import JointEntry, trace_joint
 
 logger = logging.getLogger("framework.compile")
 
@@ -89,17 +90,23 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
         entry.params = named
+        if isinstance(entry, JointEntry):
+            return entry(tensors)
         if not entry.graph.symbols:  # the cache key holds every guard of a static graph
             return entry._replay(tensors)
         return entry(*args, **kwargs)
 
     def _eager_reason(self, tensors, named) -> "str | None":
-        from ..autograd.grad_mode import is_grad_enabled
-        if is_grad_enabled() and (any(t.requires_grad for t in tensors)
-                                  or any(p.requires_grad for p in named.values())):
-            return ("gradients are needed (grad mode on and an input or parameter requires "
-                    "grad), and compiled backward passes are not built yet")
+        if self._needs_grad(tensors, named) and not self.options.get("training", True):
+            return "gradients are needed and options={'training': False}"
         return None
+
+    @staticmethod
+    def _needs_grad(tensors, named) -> bool:
+        from ..autograd.grad_mode import is_grad_enabled
+        return is_grad_enabled() and (any(t.requires_grad for t in tensors)
+                                      or any(p is not None and p.requires_grad
+                                             for p in named.values()))
 
     def _run_eager(self, key, reason: str, args, kwargs):
         if self.fullgraph:
@@ -111,10 +118,14 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _trace(self, key, named, args, kwargs):
+        joint = self._needs_grad(flatten((args, kwargs))[0], named)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TracerWarning)
             try:
-                graph, spec, result = trace_graph(self.fn, args, kwargs, named)
+                if joint:
+                    entry = trace_joint(self.fn, args, kwargs, named)
+                else:
+                    graph, spec, result = trace_graph(self.fn, args, kwargs, named)
             except TraceError as exc:
                 return self._run_eager(key, f"the call cannot be captured: {exc}", args, kwargs)
         self.stats["traces"] += 1
@@ -129,7 +140,14 @@ class CompiledFunction:
             logger.warning("framework.compile: running %s eagerly for this input signature: %s",
                            self._name(), reason)
             self.cache[key] = _Eager(reason)
+            if joint:  # the joint trace ran the backward too: run the call again, eagerly
+                return self.fn(*args, **kwargs)
             return result  # the traced call ran the real function: its result is right
+        if joint:
+            entry.optimize(passes=self.options.get("passes", True),
+                           fusion=self.options.get("fusion", True))
+            self.cache[key] = entry
+            return entry(flatten((args, kwargs))[0], first=True)
         done = optimize(graph, passes=self.options.get("passes", True),
                         fusion=self.options.get("fusion", True))
         module = self.cache[key] = GraphModule(graph, named, spec)
