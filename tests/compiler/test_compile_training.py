@@ -1,0 +1,128 @@
+"""framework.compile for training: the joint forward + backward graph, gradients as eager's."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from compiler_models import on
+
+import framework
+import framework.nn as nn
+import framework.nn.functional as F
+
+
+def _close(a, b, rtol=1e-5, atol=1e-6):
+    np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+                               rtol=rtol, atol=atol)
+
+
+def _pair(device: str, name: str):
+    """The same model twice (eager, compiled copy), in training mode."""
+    eager, args = on(device, name)
+    copy, _ = on(device, name)
+    copy.load_state_dict(eager.state_dict())
+    return eager.train(), copy.train(), args
+
+
+def _grads(module, out, weight):
+    loss = (out * weight).sum() if not isinstance(out, tuple) else (out[0] * weight).sum()
+    loss.backward()
+    return {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("device,name", [
+    ("cpu", "mlp"), ("cpu", "cnn"), ("cpu", "causal_block"), ("cpu", "encoder_block"),
+    ("cuda", "mlp"), ("cuda", "cnn"), ("cuda", "encoder_block")])  # interpreter: ~10 s a block
+def test_gradients_match_eager(device, name):
+    eager, copy, (x,) = _pair(device, name)
+    compiled = framework.compile(copy)
+    x_eager = x.detach().clone().requires_grad_(True)
+    x_compiled = x.detach().clone().requires_grad_(True)
+    out_eager = eager(x_eager)
+    weight = framework.randn(*out_eager.shape, device=device)
+    want = _grads(eager, out_eager, weight)
+    out = compiled(x_compiled)
+    assert type(out.grad_fn).__name__ == "CompiledFunctionBackward"
+    got = _grads(copy, out, weight)
+    _close(out, out_eager)
+    assert set(got) == set(want)
+    for key in want:
+        _close(got[key], want[key])
+    _close(x_compiled.grad, x_eager.grad)
+    # a replay: gradients accumulate into .grad as eager's do
+    _grads(eager, eager(x_eager), weight)
+    _grads(copy, compiled(x_compiled), weight)
+    for (key, p), q in zip(eager.named_parameters(), copy.parameters()):
+        _close(q.grad, p.grad)
+    assert compiled._compiled.stats == {"traces": 1, "replays": 1, "eager": 0}
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_cache_reuse_retrace_and_inputs_without_grad(device):
+    eager, copy, (x,) = _pair(device, "mlp")
+    compiled = framework.compile(copy)
+    for batch in (3, 3, 5):  # x needs no gradient: only the parameters get one
+        x = framework.randn(batch, 6, device=device)
+        for module, run in ((eager, eager), (copy, compiled)):
+            module.zero_grad()
+            run(x).square().mean().backward()
+        for p, q in zip(eager.parameters(), copy.parameters()):
+            _close(q.grad, p.grad)
+    assert compiled._compiled.stats == {"traces": 2, "replays": 1, "eager": 0}
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert "input0" not in str(entry.backward_graph.output)
+    with framework.no_grad():  # grad mode off: an inference signature, its own graph
+        _close(compiled(x), eager(x))
+    assert compiled._compiled.stats["traces"] == 3
+
+
+def test_frozen_parameters_and_a_training_step_with_dropout():
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2))
+    twin = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2))
+    twin.load_state_dict(model.state_dict())
+    for m in (model, twin):
+        m[0].weight.requires_grad_(False)
+    compiled = framework.compile(twin)
+    x = framework.randn(6, 4)
+    opts = [framework.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin)]
+    for _ in range(3):
+        for run, opt, seed in ((model, opts[0], 1), (compiled, opts[1], 1)):
+            framework.manual_seed(seed)  # the same masks: dropout is redrawn per call
+            opt.zero_grad()
+            F.mse_loss(run(x), framework.zeros(6, 2)).backward()
+            opt.step()
+    assert twin[0].weight.grad is None
+    for p, q in zip(model.parameters(), twin.parameters()):
+        _close(q, p)
+    framework.manual_seed(2)
+    a = compiled(x)
+    b = compiled(x)
+    assert not np.array_equal(a.detach().numpy(), b.detach().numpy())  # fresh masks per call
+    assert compiled._compiled.stats["eager"] == 0
+
+
+def test_eager_fallback_logs_a_reason_when_capture_fails(caplog):
+    def f(x):
+        return x * 2 if x.sum().item() > 0 else x * 3
+
+    compiled = framework.compile(f)
+    x = framework.ones(2, 3, requires_grad=True)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        compiled(x).sum().backward()
+    assert "eagerly" in caplog.text and "Python number" in caplog.text
+    _close(x.grad, framework.full((2, 3), 2.0))
+    compiled(x).sum().backward()  # the signature stays eager
+    _close(x.grad, framework.full((2, 3), 4.0))
+    assert compiled.stats == {"traces": 1, "replays": 0, "eager": 1}
+
+
+def test_backward_twice_needs_retain_graph():
+    module, (x,) = on("cpu", "mlp")
+    compiled = framework.compile(module.train())
+    y = compiled(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
