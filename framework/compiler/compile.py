@@ -146,6 +146,7 @@ class CompiledFunction:
         if joint:
             entry.optimize(passes=self.options.get("passes", True),
                            fusion=self.options.get("fusion", True))
+            entry.fn = self.fn
             self.cache[key] = entry
             return entry(flatten((args, kwargs))[0], first=True)
         done = optimize(graph, passes=self.options.get("passes", True),

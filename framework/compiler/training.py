@@ -198,6 +198,7 @@ class JointEntry:
         self.saved_devices = [Device(v.device) for v in saved]
         self.grad_devices = [None if v is None else Device(v.device) for v in grad_values]
         self.optimize_stats = {}
+        self.fn = None  # the traced function (set by framework.compile), for double backward
         return self
 
     def optimize(self, passes: bool, fusion: bool) -> None:
@@ -249,6 +250,7 @@ class _CompiledFunction(Function):
             mapping = None
             outs, saved = preset
         ctx.entry, ctx.mapping = entry, mapping
+        ctx.inputs = tensors  # for a double backward, which recomputes eagerly
         ctx.save_for_backward(*[Tensor._make(a, d) for a, d in zip(saved, entry.saved_devices)])
         results = tuple(Tensor._make(a, d) for a, d in zip(outs, entry.out_devices))
         diff = set(entry.diff)
@@ -259,9 +261,12 @@ class _CompiledFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        from ..autograd.grad_mode import is_grad_enabled
         from ..tensor import Tensor
         entry = ctx.entry
         saved = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph=True: the captured backward is not differentiable
+            return (None, None, *_eager_backward(entry, ctx.inputs, grads))
         if ctx.mapping:
             entry.backward_random.apply(ctx.mapping)
         seeds = []
@@ -275,3 +280,23 @@ class _CompiledFunction(Function):
             if g is not None:
                 out[pos] = Tensor._make(g, d)
         return (None, None, *out)
+
+
+def _eager_backward(entry: JointEntry, inputs: tuple, grads: tuple) -> list:
+    """Gradients with a graph (``create_graph=True``): run the function again eagerly on the
+    same inputs and differentiate that (random draws are not replayed)."""
+    from .. import autograd
+    from ..autograd.grad_mode import enable_grad
+    n_user = len(inputs) - len(entry.param_names)
+    args, kwargs = _unflatten(entry.spec, list(inputs[:n_user]))
+    with enable_grad():
+        result = entry.fn(*args, **kwargs)
+    outs, _ = flatten(result)
+    targets = [inputs[i] for i in entry.grad_positions]
+    found = autograd.grad([outs[k] for k in entry.diff], targets,
+                          grad_outputs=[grads[k] for k in entry.diff], create_graph=True,
+                          allow_unused=True)
+    out = [None] * len(inputs)
+    for pos, g in zip(entry.grad_positions, found):
+        out[pos] = g
+    return out

@@ -126,3 +126,17 @@ def test_backward_twice_needs_retain_graph():
     y.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.backward()
+
+
+def test_double_backward_recomputes_eagerly():
+    module, _ = on("cpu", "mlp")
+    compiled = framework.compile(module.train())
+    x = framework.randn(4, 6)
+    grads = []
+    for run in (module, compiled):
+        xi = x.detach().clone().requires_grad_(True)
+        (g,) = framework.autograd.grad(run(xi).tanh().sum(), xi, create_graph=True)
+        (g2,) = framework.autograd.grad(g.square().sum(), xi)
+        grads.append((g, g2))
+    _close(grads[1][0], grads[0][0])
+    _close(grads[1][1], grads[0][1])
