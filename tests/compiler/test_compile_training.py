@@ -178,3 +178,22 @@ def test_double_backward_recomputes_eagerly():
         grads.append((g, g2))
     _close(grads[1][0], grads[0][0])
     _close(grads[1][1], grads[0][1])
+
+
+def test_batchnorm_buffers_update_once_per_call():
+    def make():
+        framework.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                             nn.Linear(3 * 4 * 4, 2), nn.LayerNorm(2))
+    eager, twin = make(), make()
+    compiled = framework.compile(twin)
+    x = framework.randn(4, 1, 6, 6)
+    for _ in range(3):  # the trace's call, then two replays
+        for run in (eager, compiled):
+            run.zero_grad()
+            run(x).square().sum().backward()
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        _close(q.grad, p.grad)
+    for a, b in zip(eager.buffers(), twin.buffers()):
+        _close(b, a)  # running mean/var and num_batches_tracked == 3
+    assert compiled._compiled.stats == {"traces": 1, "replays": 2, "eager": 0}
