@@ -128,6 +128,13 @@ class CompiledFunction:
                     graph, spec, result = trace_graph(self.fn, args, kwargs, named)
             except TraceError as exc:
                 return self._run_eager(key, f"the call cannot be captured: {exc}", args, kwargs)
+            except Exception as exc:  # noqa: BLE001 - e.g. backward() inside a whole step
+                # The trace runs the call under no_grad (or without the closure's parameters as
+                # inputs): a call that differentiates inside fails there. Eager decides: a real
+                # error raises again from the eager call.
+                return self._run_eager(
+                    key, f"the traced call raised {type(exc).__name__}: {exc} (a function that "
+                    "calls backward() or optimizer.step() inside is not captured)", args, kwargs)
         self.stats["traces"] += 1
         tracer_warnings = [w for w in caught if issubclass(w.category, TracerWarning)]
         for w in caught:

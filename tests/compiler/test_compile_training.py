@@ -197,3 +197,31 @@ def test_batchnorm_buffers_update_once_per_call():
     for a, b in zip(eager.buffers(), twin.buffers()):
         _close(b, a)  # running mean/var and num_batches_tracked == 3
     assert compiled._compiled.stats == {"traces": 1, "replays": 2, "eager": 0}
+
+
+def test_a_whole_training_step_runs_eagerly_with_a_reason(caplog):
+    framework.manual_seed(0)
+    model = nn.Linear(3, 1)
+    twin = nn.Linear(3, 1)
+    twin.load_state_dict(model.state_dict())
+    x, y = framework.randn(5, 3), framework.randn(5, 1)
+
+    def stepper(module):
+        optimizer = framework.optim.SGD(module.parameters(), lr=0.1)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = F.mse_loss(module(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.detach()
+        return step
+
+    eager, compiled = stepper(model), framework.compile(stepper(twin))
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for _ in range(3):
+            _close(compiled(x, y), eager(x, y))
+    assert "calls backward() or optimizer.step() inside is not captured" in caplog.text
+    _close(twin.weight, model.weight)
+    with pytest.raises(framework.compiler.compile.CompileError):
+        framework.compile(stepper(twin), fullgraph=True)(x, y)
