@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--checkpoint", default=None, help="where rank 0 saves the state dict "
                         "(a path every rank can read; default: a temporary file)")
     parser.add_argument("--compile", action="store_true",
-                        help="run the model through framework.compile (compiled forward and backward)")
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.epochs, args.batch_size, args.lr, args.channels, args.hidden, args.shift,
                  args.seed, args.root, args.checkpoint, compile=args.compile)

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
     parser.add_argument("--compile", action="store_true",
-                        help="run the model through framework.compile (compiled forward and backward)")
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.steps, args.batch_size, args.hidden, args.lr, args.eval_samples,
                  seed=args.seed, device=args.device, compile=args.compile)

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
                         "(default: the sample shipped with framework)")
     parser.add_argument("--checkpoint", default=None, help="also save the state dict here")
     parser.add_argument("--compile", action="store_true",
-                        help="run the model through framework.compile (compiled forward and backward)")
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.epochs, args.batch_size, args.lr, args.channels, args.hidden, args.shift,
                  args.seed, args.device, args.root, args.checkpoint, compile=args.compile)

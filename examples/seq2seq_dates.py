@@ -142,7 +142,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
     parser.add_argument("--compile", action="store_true",
-                        help="run the model through framework.compile (compiled forward and backward)")
+                        help="framework.compile the model (compiled forward and backward)")
     return parser.parse_args(argv)
 
 

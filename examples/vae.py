@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--samples", default="vae_samples.png", help="PNG grid of samples")
     parser.add_argument("--checkpoint", default=None, help="save the state dict here")
     parser.add_argument("--compile", action="store_true",
-                        help="run the model through framework.compile (compiled forward and backward)")
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.epochs, args.batch_size, args.lr, args.hidden, args.latent, args.seed,
                  args.device, args.root, args.samples, args.checkpoint, compile=args.compile)
