@@ -1,17 +1,18 @@
 """``framework.compile``: trace once per input signature, cache, replay; eager where it can't.
 
-This is the first layer of ``torch.compile``'s behaviour, without fusion: the
-first call with a new signature (each tensor's shape, dtype, device; the
-non-tensor arguments; the module's train/eval modes and parameter shapes;
-grad mode) traces the function (``framework.jit.trace``; that call's result
-is the eager result), and later calls with that signature replay the graph.
-A signature runs eagerly instead, with the reason logged once on the
-``framework.compile`` logger, when:
+The first call with a new signature (each tensor's shape, dtype, device and
+``requires_grad``; the non-tensor arguments; the module's train/eval modes and
+parameter shapes; grad mode) traces the function (``framework.jit.trace``;
+that call's result is the eager result), and later calls with that signature
+replay the graph. A call that needs gradients (grad mode on and an input or
+parameter requires grad) is captured with its backward (``training.py``: the
+joint graph, replayed by one autograd node). A signature runs eagerly
+instead, with the reason logged once on the ``framework.compile`` logger, when:
 
-- gradients are needed (grad mode on and an input or parameter requires
-  grad): compiled backward passes are not built yet;
-- the trace warned (``TracerWarning``: a Python read of traced data, random
-  kernels) or could not record the call (``TraceError``);
+- the traced call raised (e.g. a whole training step calling ``backward()``)
+  or ``options={"training": False}`` and gradients are needed;
+- the trace warned (``TracerWarning``: a Python read of traced data; random
+  kernels in an inference trace) or could not record the call (``TraceError``);
 - the function already has ``cache_size_limit`` signatures.
 
 With ``fullgraph=True`` those cases raise instead.
