@@ -113,6 +113,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     return parser.parse_args(argv)
 
 
@@ -130,6 +132,7 @@ def main(argv=None) -> dict:
     baseline = unigram_loss(train_y, valid_y, len(vocab))
 
     model = CharTransformer(len(vocab), block, args.d_model, args.heads, args.layers, args.dropout).to(device)
+    net = framework.compile(model) if args.compile else model
     optimizer = framework.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size, shuffle=True)
     scheduler = framework.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * len(loader))
@@ -137,7 +140,7 @@ def main(argv=None) -> dict:
     for epoch in range(args.epochs):
         for x, y in loader:
             x, y = x.to(device), y.to(device)
-            logits = model(x)
+            logits = net(x)
             loss = F.cross_entropy(logits.reshape(-1, len(vocab)), y.reshape(-1))
             optimizer.zero_grad()
             loss.backward()

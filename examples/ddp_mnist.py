@@ -49,8 +49,9 @@ def distributed_accuracy(model, dataset, batch_size: int = 500) -> float:
 
 def train(epochs: int = 12, batch_size: int = 64, lr: float = 3e-3, channels: int = 16,
           hidden: int = 128, shift: int = 2, seed: int = 0, root: str | None = None,
-          checkpoint: str | None = None) -> dict:
-    """Train on every rank of the default group; returns (on every rank) the reloaded accuracy."""
+          checkpoint: str | None = None, compile: bool = False) -> dict:  # noqa: A002
+    """Train on every rank of the default group (``compile``: the network through
+    ``framework.compile``, inside DDP); returns (on every rank) the reloaded accuracy."""
     if not dist.is_initialized():
         dist.init_process_group("mpi")  # env:// as set by `framework run` or mpiexec
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -63,7 +64,8 @@ def train(epochs: int = 12, batch_size: int = 64, lr: float = 3e-3, channels: in
     test_set = MNIST(root, train=False, transform=transforms.Compose(to_input))
     sampler = DistributedSampler(train_set, shuffle=True, seed=seed)
     loader = DataLoader(train_set, batch_size=batch_size // world, sampler=sampler)
-    model = DDP(Net(channels, hidden))
+    net = Net(channels, hidden)
+    model = DDP(framework.compile(net) if compile else net)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs,
                                               steps_per_epoch=len(loader))
@@ -97,7 +99,8 @@ def reload_from_rank0(model: DDP, checkpoint: str | None, **net_options) -> Net:
         folder = _shared_temp_folder()
         checkpoint = os.path.join(folder, "ddp_mnist.safetensors")
     if dist.get_rank() == 0:
-        framework.save(model.module.state_dict(), checkpoint)  # .module: without the "module." prefix
+        module = getattr(model.module, "_orig_mod", model.module)  # the compiled module's original
+        framework.save(module.state_dict(), checkpoint)  # .module: without the "module." prefix
     dist.barrier()  # the file is complete before anyone reads it
     fresh = Net(**net_options)
     fresh.load_state_dict(framework.load(checkpoint))
@@ -129,9 +132,11 @@ def main(argv: list[str] | None = None) -> dict:
                         "(default: the sample shipped with framework)")
     parser.add_argument("--checkpoint", default=None, help="where rank 0 saves the state dict "
                         "(a path every rank can read; default: a temporary file)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.epochs, args.batch_size, args.lr, args.channels, args.hidden, args.shift,
-                 args.seed, args.root, args.checkpoint)
+                 args.seed, args.root, args.checkpoint, compile=args.compile)
 
 
 if __name__ == "__main__":

@@ -72,12 +72,15 @@ def distribution_match(samples: framework.Tensor) -> dict:
 
 def train(steps: int = 3000, batch_size: int = 256, hidden: int = 128, lr: float = 1e-3,
           eval_samples: int = 2000, seed: int = 0, device: str | None = None,
-          log_every: int = 500) -> dict:
-    """Train the GAN; return the distribution measures of its samples and the run time."""
+          log_every: int = 500, compile: bool = False) -> dict:  # noqa: A002
+    """Train the GAN (``compile``: both networks through ``framework.compile``); return the
+    distribution measures of its samples and the run time."""
     device = device or pick_device()
     framework.manual_seed(seed)
     generator = mlp(2, hidden, 2).to(device)
     discriminator = mlp(2, hidden, 1).to(device)
+    gen, disc = ((framework.compile(generator), framework.compile(discriminator)) if compile
+                 else (generator, discriminator))
     g_optimizer = optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     d_optimizer = optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     ones = framework.ones(batch_size, 1, device=device)
@@ -85,13 +88,13 @@ def train(steps: int = 3000, batch_size: int = 256, hidden: int = 128, lr: float
     start = time.perf_counter()
     for step in range(1, steps + 1):
         real = sample_mixture(batch_size, device)
-        fake = generator(framework.randn(batch_size, 2, device=device))
-        d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), ones)
-                  + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros))
+        fake = gen(framework.randn(batch_size, 2, device=device))
+        d_loss = (F.binary_cross_entropy_with_logits(disc(real), ones)
+                  + F.binary_cross_entropy_with_logits(disc(fake.detach()), zeros))
         d_optimizer.zero_grad()
         d_loss.backward()
         d_optimizer.step()
-        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
+        g_loss = F.binary_cross_entropy_with_logits(disc(fake), ones)
         g_optimizer.zero_grad()
         g_loss.backward()
         g_optimizer.step()
@@ -118,9 +121,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--eval-samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.steps, args.batch_size, args.hidden, args.lr, args.eval_samples,
-                 seed=args.seed, device=args.device)
+                 seed=args.seed, device=args.device, compile=args.compile)
 
 
 if __name__ == "__main__":

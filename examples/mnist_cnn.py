@@ -75,8 +75,10 @@ def reload(model: nn.Module, device: str, **net_options) -> nn.Module:
 
 def train(epochs: int = 12, batch_size: int = 64, lr: float = 3e-3, channels: int = 16,
           hidden: int = 128, shift: int = 2, seed: int = 0, device: str | None = None,
-          root: str | None = None, checkpoint: str | None = None) -> dict:
-    """Train the CNN; return the test accuracy of the reloaded model and the run time."""
+          root: str | None = None, checkpoint: str | None = None,
+          compile: bool = False) -> dict:  # noqa: A002
+    """Train the CNN (``compile``: through ``framework.compile``); return the test accuracy of
+    the reloaded model and the run time."""
     device = device or pick_device()
     framework.manual_seed(seed)
     to_input = [transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]
@@ -86,13 +88,14 @@ def train(epochs: int = 12, batch_size: int = 64, lr: float = 3e-3, channels: in
                               batch_size=batch_size, shuffle=True)
     test_loader = DataLoader(MNIST(root, train=False, transform=normalize), batch_size=500)
     model = Net(channels, hidden).to(device)
+    net = framework.compile(model) if compile else model
     optimizer = optim.Adam(model.parameters(), lr=lr)
     scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs,
                                               steps_per_epoch=len(train_loader))
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         for images, labels in train_loader:
-            loss = F.cross_entropy(model(images.to(device)), labels.to(device))
+            loss = F.cross_entropy(net(images.to(device)), labels.to(device))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -124,9 +127,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--root", default=None, help="folder with the MNIST IDX files "
                         "(default: the sample shipped with framework)")
     parser.add_argument("--checkpoint", default=None, help="also save the state dict here")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     args = parser.parse_args(argv)
     return train(args.epochs, args.batch_size, args.lr, args.channels, args.hidden, args.shift,
-                 args.seed, args.device, args.root, args.checkpoint)
+                 args.seed, args.device, args.root, args.checkpoint, compile=args.compile)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     return parser.parse_args(argv)
 
 
@@ -88,6 +90,7 @@ def main(argv=None) -> dict:
     majority = max((valid_y == label).float().mean().item() for label in range(len(GENDERS)))
 
     model = NameClassifier(len(vocab), args.embed, args.hidden, args.layers, args.dropout).to(device)
+    net = framework.compile(model) if args.compile else model
     optimizer = framework.optim.Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size, shuffle=True)
     scheduler = framework.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
@@ -96,7 +99,7 @@ def main(argv=None) -> dict:
     for epoch in range(args.epochs):
         total = 0.0
         for x, y in loader:
-            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            loss = F.cross_entropy(net(x.to(device)), y.to(device))
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -152,6 +152,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gamma", type=float, default=0.99)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     return parser.parse_args(argv)
 
 
@@ -163,13 +165,16 @@ def main(argv=None) -> dict:
     envs = [make_env(args.env) for _ in range(max(args.episodes_per_update, args.eval_episodes))]
     print(f"environment: {type(envs[0].unwrapped if hasattr(envs[0], 'unwrapped') else envs[0]).__module__}")
     policy = nn.Sequential(nn.Linear(4, args.hidden), nn.Tanh(), nn.Linear(args.hidden, 2)).to(device)
+    # --compile: the loss's forward and backward (a new trace per episode-batch length, up to
+    # framework.compile's cache limit, then eager); the rollouts stay eager
+    net = framework.compile(policy) if args.compile else policy
     optimizer = framework.optim.Adam(policy.parameters(), lr=args.lr)
     start, seed = time.perf_counter(), args.seed * 1_000_000
     for update in range(args.updates):
         seeds = list(range(seed, seed + args.episodes_per_update))
         seed += args.episodes_per_update
         episodes = run_episodes(policy, envs[:args.episodes_per_update], seeds, device)
-        loss = policy_loss(policy, episodes, args.gamma, device)
+        loss = policy_loss(net, episodes, args.gamma, device)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

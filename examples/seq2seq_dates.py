@@ -141,6 +141,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda on a GPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="framework.compile the model (compiled forward and backward)")
     return parser.parse_args(argv)
 
 
@@ -157,6 +159,7 @@ def main(argv=None) -> dict:
 
     baseline = positional_baseline(test_y)
     model = DateTranslator(len(CHARS), args.embed, args.hidden).to(device)
+    net = framework.compile(model) if args.compile else model
     optimizer = framework.optim.Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size, shuffle=True)
     scheduler = framework.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
@@ -165,7 +168,7 @@ def main(argv=None) -> dict:
     for epoch in range(args.epochs):
         for x, y in loader:
             x, y = x.to(device), y.to(device)
-            logits = model(x, y)
+            logits = net(x, y)
             loss = F.cross_entropy(logits.reshape(-1, len(CHARS)), y.reshape(-1))
             optimizer.zero_grad()
             loss.backward()

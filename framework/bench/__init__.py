@@ -8,9 +8,9 @@ Suites (``--suite``):
 - ``distributed`` (only when named, not in ``all``: it starts ``mpiexec``): all_reduce bus
   bandwidth against mpi4py on 2 cpu ranks and the DDP step's scaling from 1 to 2 ranks
   (``distributed.py``);
-- ``compile``: ``framework.compile`` against our eager mode for the inference of
-  the examples' MLP, CNN and transformer: time and kernel launches per call
-  (``compiled.py``; training steps stay eager and their rows say so);
+- ``compile``: ``framework.compile`` against our eager mode for the inference and
+  the training steps of the examples' MLP, CNN and transformer: time and kernel
+  launches per call or step (``compiled.py``);
 - ``train``: whole training steps (forward, backward, Adam) of an MLP, a
   LeNet-style CNN and a small pre-LN transformer, written with framework ops
   and ``framework.nn.functional`` so that they run whatever layers exist.

@@ -102,6 +102,7 @@ class Tracer:
     def __init__(self) -> None:
         self.graph = Graph()
         self.depth = 0  # > 0 inside a kernel or the tracer itself: nothing is recorded
+        self.redraws_random = False  # True: the caller redraws random kernels' seeds per call
         self._values: dict = {}  # id(Array) -> (Array, Value)
         self._roots: dict = {}  # id(Storage) -> (Array, Value): the array that owns the memory
         self._parents: dict = {}  # id(child Array) -> (child, parent): views not yet read
@@ -166,7 +167,7 @@ class Tracer:
 
     # kernel calls -----------------------------------------------------------------
     def call(self, name: str, device: str, fn, params: list, args: tuple, kwargs: dict):
-        if name in _RANDOM:
+        if name in _RANDOM and not self.redraws_random:
             warnings.warn(f"the trace records random kernel {name}() with its current seed and "
                           "offset: every call of the traced graph draws the same numbers (call "
                           "module.eval() before tracing to leave out dropout)", TracerWarning,

@@ -1,17 +1,18 @@
 """``framework.compile``: trace once per input signature, cache, replay; eager where it can't.
 
-This is the first layer of ``torch.compile``'s behaviour, without fusion: the
-first call with a new signature (each tensor's shape, dtype, device; the
-non-tensor arguments; the module's train/eval modes and parameter shapes;
-grad mode) traces the function (``framework.jit.trace``; that call's result
-is the eager result), and later calls with that signature replay the graph.
-A signature runs eagerly instead, with the reason logged once on the
-``framework.compile`` logger, when:
+The first call with a new signature (each tensor's shape, dtype, device and
+``requires_grad``; the non-tensor arguments; the module's train/eval modes and
+parameter shapes; grad mode) traces the function (``framework.jit.trace``;
+that call's result is the eager result), and later calls with that signature
+replay the graph. A call that needs gradients (grad mode on and an input or
+parameter requires grad) is captured with its backward (``training.py``: the
+joint graph, replayed by one autograd node). A signature runs eagerly
+instead, with the reason logged once on the ``framework.compile`` logger, when:
 
-- gradients are needed (grad mode on and an input or parameter requires
-  grad): compiled backward passes are not built yet;
-- the trace warned (``TracerWarning``: a Python read of traced data, random
-  kernels) or could not record the call (``TraceError``);
+- the traced call raised (e.g. a whole training step calling ``backward()``)
+  or ``options={"training": False}`` and gradients are needed;
+- the trace warned (``TracerWarning``: a Python read of traced data; random
+  kernels in an inference trace) or could not record the call (``TraceError``);
 - the function already has ``cache_size_limit`` signatures.
 
 With ``fullgraph=True`` those cases raise instead.
@@ -35,6 +36,7 @@ import warnings
 from ..nn import Module
 from .capture import TraceError, TracerWarning, flatten, trace_graph
 from .runtime import GraphModule
+from .training import JointEntry, trace_joint
 
 logger = logging.getLogger("framework.compile")
 
@@ -89,17 +91,23 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         self.stats["replays"] += 1
         entry.params = named
+        if isinstance(entry, JointEntry):
+            return entry(tensors)
         if not entry.graph.symbols:  # the cache key holds every guard of a static graph
             return entry._replay(tensors)
         return entry(*args, **kwargs)
 
     def _eager_reason(self, tensors, named) -> "str | None":
-        from ..autograd.grad_mode import is_grad_enabled
-        if is_grad_enabled() and (any(t.requires_grad for t in tensors)
-                                  or any(p.requires_grad for p in named.values())):
-            return ("gradients are needed (grad mode on and an input or parameter requires "
-                    "grad), and compiled backward passes are not built yet")
+        if self._needs_grad(tensors, named) and not self.options.get("training", True):
+            return "gradients are needed and options={'training': False}"
         return None
+
+    @staticmethod
+    def _needs_grad(tensors, named) -> bool:
+        from ..autograd.grad_mode import is_grad_enabled
+        return is_grad_enabled() and (any(t.requires_grad for t in tensors)
+                                      or any(p is not None and p.requires_grad
+                                             for p in named.values()))
 
     def _run_eager(self, key, reason: str, args, kwargs):
         if self.fullgraph:
@@ -111,12 +119,23 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _trace(self, key, named, args, kwargs):
+        joint = self._needs_grad(flatten((args, kwargs))[0], named)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TracerWarning)
             try:
-                graph, spec, result = trace_graph(self.fn, args, kwargs, named)
+                if joint:
+                    entry = trace_joint(self.fn, args, kwargs, named)
+                else:
+                    graph, spec, result = trace_graph(self.fn, args, kwargs, named)
             except TraceError as exc:
                 return self._run_eager(key, f"the call cannot be captured: {exc}", args, kwargs)
+            except Exception as exc:  # noqa: BLE001 - e.g. backward() inside a whole step
+                # The trace runs the call under no_grad (or without the closure's parameters as
+                # inputs): a call that differentiates inside fails there. Eager decides: a real
+                # error raises again from the eager call.
+                return self._run_eager(
+                    key, f"the traced call raised {type(exc).__name__}: {exc} (a function that "
+                    "calls backward() or optimizer.step() inside is not captured)", args, kwargs)
         self.stats["traces"] += 1
         tracer_warnings = [w for w in caught if issubclass(w.category, TracerWarning)]
         for w in caught:
@@ -129,7 +148,15 @@ class CompiledFunction:
             logger.warning("framework.compile: running %s eagerly for this input signature: %s",
                            self._name(), reason)
             self.cache[key] = _Eager(reason)
+            if joint:  # the joint trace ran the backward too: run the call again, eagerly
+                return self.fn(*args, **kwargs)
             return result  # the traced call ran the real function: its result is right
+        if joint:
+            entry.optimize(passes=self.options.get("passes", True),
+                           fusion=self.options.get("fusion", True))
+            entry.fn = self.fn
+            self.cache[key] = entry
+            return entry(flatten((args, kwargs))[0], first=True)
         done = optimize(graph, passes=self.options.get("passes", True),
                         fusion=self.options.get("fusion", True))
         module = self.cache[key] = GraphModule(graph, named, spec)

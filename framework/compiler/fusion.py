@@ -38,6 +38,7 @@ FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "
                  "erfinv")
 FUSIBLE_BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "eq", "ne",
                   "lt", "le", "gt", "ge", "copysign", "logaddexp", "logaddexp2", "hypot")
+FUSIBLE = FUSIBLE_UNARY + FUSIBLE_BINARY + ("where", "clamp", "softplus")  # fused groups' ops
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 _FLOATS = ("float32", "float16", "bfloat16")
 _INPUT_DTYPES = _FLOATS + ("bool", "int8", "int16", "int32", "int64", "uint8")

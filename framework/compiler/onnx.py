@@ -773,6 +773,46 @@ def _activation(s, node, used):
     raise UnsupportedOperatorError(f"onnx export: unsupported operator 'activation' ({op})")
 
 
+def _gate_parts(b, x: str, hidden: int, count: int) -> list:
+    """``x`` (N, count*H) split into ``count`` (N, H) column blocks."""
+    return b.add("Split", [x, b.ints([hidden] * count)], n_out=count, axis=1)
+
+
+def _gru_cell(s, node, used):
+    """One GRU step (PyTorch's r, z, n order); ``saved`` = [r, z, n, h_n] when read."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    hidden = node.outputs[0].shape[1]
+    x_r, x_z, x_n = _gate_parts(b, s.arg(a["x_gates"], dtype), hidden, 3)
+    h_r, h_z, h_n = _gate_parts(b, s.arg(a["h_gates"], dtype), hidden, 3)
+    h_prev = s.arg(a["h_prev"], dtype)
+    r = b.one("Sigmoid", [b.one("Add", [x_r, h_r])])
+    z = b.one("Sigmoid", [b.one("Add", [x_z, h_z])])
+    n = b.one("Tanh", [b.one("Add", [x_n, b.one("Mul", [r, h_n])])])
+    h = b.one("Add", [b.one("Mul", [b.one("Sub", [b.scalar(1.0, dtype), z]), n]),
+                      b.one("Mul", [z, h_prev])])
+    saved = node.outputs[1]
+    packed = (b.one("Concat", [r, z, n, h_n], axis=1)
+              if saved is not None and saved.id in used else None)
+    return [h, packed]
+
+
+def _lstm_cell(s, node, used):
+    """One LSTM step (PyTorch's i, f, g, o order); ``saved`` = [σ(i), σ(f), tanh(g), σ(o)]."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    hidden = node.outputs[0].shape[1]
+    i, f, g, o = _gate_parts(b, s.arg(a["gates"], dtype), hidden, 4)
+    i, f, o = (b.one("Sigmoid", [t]) for t in (i, f, o))
+    g = b.one("Tanh", [g])
+    c = b.one("Add", [b.one("Mul", [f, s.arg(a["c_prev"], dtype)]), b.one("Mul", [i, g])])
+    h = b.one("Mul", [o, b.one("Tanh", [c])])
+    saved = node.outputs[2]
+    packed = (b.one("Concat", [i, f, g, o], axis=1)
+              if saved is not None and saved.id in used else None)
+    return [h, c, packed]
+
+
 _TRANSLATIONS = {
     **{op: _unary for op in ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1",
                              "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
@@ -794,6 +834,7 @@ _TRANSLATIONS = {
     "attention_forward": _attention,
     "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
+    "gru_cell": _gru_cell, "lstm_cell": _lstm_cell,
 }
 
 SUPPORTED = tuple(sorted(set(_TRANSLATIONS) | {"copy_", "device_assert"}))

@@ -76,6 +76,8 @@ def coverage_table() -> str:
     """The Markdown op coverage table of ``docs/ops.md``."""
     import framework  # noqa: F401 - registers every op
     from .._backends import load
+    from ..compiler.fusion import FUSIBLE
+    from ..compiler.onnx import SUPPORTED
     numpy_kernels = load("numpy").kernels
     triton_kernels = _triton_kernel_names()
     lines = [
@@ -84,15 +86,23 @@ def coverage_table() -> str:
         "Generated from the op registry (`framework/ops/registry.py`) by",
         "`python -m framework.ops.registry > docs/ops.md`; `tests/test_registry.py` fails when it is stale.",
         "",
-        "| op | family | kernels | cpu (NumPy) | cuda (Triton) | backward |",
-        "|---|---|---|---|---|---|",
+        "*ONNX* and *fused* read the op's first kernel (its forward's, listed first), from",
+        "`framework.compiler.onnx.SUPPORTED` (kernels `framework.onnx.export` translates) and",
+        "`framework.compiler.fusion.FUSIBLE` (kernels `framework.compile` fuses into generated",
+        "elementwise kernels); see docs/compile.md.",
+        "",
+        "| op | family | kernels | cpu (NumPy) | cuda (Triton) | backward | ONNX | fused |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for info in sorted(OPS.values(), key=lambda i: (i.family, i.name)):
         cpu = all(k in numpy_kernels for k in info.kernels)
         gpu = all(k in triton_kernels for k in info.kernels)
         kernels = ", ".join(f"`{k}`" for k in info.kernels) or "(views only)"
+        first = info.kernels[0] if info.kernels else None
         lines.append(f"| `{info.name}` | {info.family} | {kernels} | {_mark(cpu)} | {_mark(gpu)} | "
-                     f"{_mark(info.differentiable) if info.differentiable else '—'} |")
+                     f"{_mark(info.differentiable) if info.differentiable else '—'} | "
+                     f"{_mark(first is None or first in SUPPORTED)} | "
+                     f"{_mark(first in FUSIBLE) if first else '—'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ import pytest
 from compiler_models import on
 
 import framework
+import framework.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -138,3 +139,18 @@ def test_writes_into_a_select_on_the_dynamic_dim():
     x = framework.randn(5, 2)
     (got,) = _run(buffer.getvalue(), {"x": x.numpy()})
     np.testing.assert_allclose(got, f(x).numpy(), rtol=1e-6)
+
+
+def test_lstm_exports_its_fused_cell(tmp_path):
+    framework.manual_seed(0)
+    module = nn.LSTM(4, 5, num_layers=2, batch_first=True).eval()
+    x = framework.randn(2, 3, 4)
+    path = str(tmp_path / "lstm.onnx")
+    framework.onnx.export(module, (x,), path)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    got = _run(proto.SerializeToString(), {"input0": x.numpy()})
+    with framework.no_grad():
+        out, (h, c) = module(x)
+    for g, e in zip(got, (out, h, c)):
+        np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)

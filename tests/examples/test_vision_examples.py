@@ -112,3 +112,44 @@ def test_vae_png_encoder_round_trips(tmp_path):
     image = np.random.default_rng(0).integers(0, 256, (7, 5)).astype(np.uint8)
     (tmp_path / "x.png").write_bytes(vae.png_bytes(image))
     np.testing.assert_array_equal(read_png_grayscale(tmp_path / "x.png"), image)
+
+
+COMPILE_CHECK = """
+import json, logging, sys
+sys.path.insert(0, {examples!r})
+logs = []
+logging.getLogger("framework.compile").addHandler(logging.Handler())
+logging.getLogger("framework.compile").handlers[-1].emit = lambda record: logs.append(
+    record.getMessage())
+from framework.compiler import compile as compile_module
+joint = []
+trace_joint = compile_module.trace_joint
+compile_module.trace_joint = lambda *a: joint.append(1) or trace_joint(*a)
+import gan, pinn
+results = {{}}
+for flag in ([], ["--compile"]):
+    results[" ".join(flag) or "eager"] = [
+        gan.main(["--steps", "40", "--hidden", "16", "--eval-samples", "200"] + flag),
+        pinn.main(["--steps", "40"] + flag)]
+print("RESULT " + json.dumps({{"results": results, "logs": logs, "joint": len(joint)}}))
+"""
+
+
+def test_compile_flag_gives_the_eager_results(tmp_path):
+    """``--compile`` (framework.compile: compiled forward and backward) trains the GAN and the
+    PINN to the same numbers as eager, without falling back to eager."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", COMPILE_CHECK.format(examples=EXAMPLES)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    found = json.loads(line[len("RESULT "):])
+    assert not [m for m in found["logs"] if "eagerly" in m], found["logs"]
+    assert found["joint"] >= 4  # forward+backward traces: GAN (G, D twice), PINN (x, boundary)
+    eager, compiled = found["results"]["eager"], found["results"]["--compile"]
+    for want, got in zip(eager, compiled):
+        want.pop("seconds"), got.pop("seconds")
+        assert got.keys() == want.keys()
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-4, atol=1e-6)
