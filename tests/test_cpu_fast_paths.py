@@ -579,14 +579,16 @@ def test_wrap_fast_path_builds_the_array_of_the_general_path(np_dtype, shape):
 
 
 @pytest.mark.parametrize("result", [
-    np.asfortranarray(np.arange(6.0).reshape(2, 3)),  # owned but not C-ordered
+    np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),  # owned, not C-ordered
     np.arange(6.0),  # float64 wrapped as float32: a cast
 ])
 def test_wrap_leaves_other_owned_arrays_to_the_general_path(result):
     array = _arrays.wrap(result, dtypes.float32)
     assert array.strides == _arrays._contiguous_strides(result.shape)
     assert not np.shares_memory(array.storage.buffer, result)
-    assert np.array_equal(_arrays.nd(array), result.astype(np.float32))
+    view = _arrays.nd(array)
+    assert view.flags.c_contiguous and np.shares_memory(view, array.storage.buffer)
+    assert np.array_equal(view, result.astype(np.float32))
 
 
 _SAME_OPS = ["add", "sub", "mul", "div"]
