@@ -642,3 +642,19 @@ def test_same_operand_fast_path_applies_only_to_its_case():
         quiet = _pointwise.same_untracked("div", tracked, b)
         assert quiet is not None and quiet.grad_fn is None and not quiet.requires_grad
         assert np.array_equal(quiet.numpy(), (tracked / b).numpy())
+
+
+@pytest.mark.parametrize("shape,numel", [((), 1), ((1,), 1), ((6,), 6), ((2, 3), 6),
+                                         ((2, 1, 3), 6), ((4, 0), 0), ((0,), 0)])
+def test_reshape_shape_fast_path_equals_the_inferring_path(shape, numel):
+    from framework.ops import shape as shape_ops
+    given = shape_ops._infer_shape("reshape", shape, numel)  # every size given: fast path
+    assert given == shape and type(given) is tuple
+    for i, size in enumerate(shape):
+        if size:  # a -1 takes the general path, which infers the same size
+            inferred = shape[:i] + (-1,) + shape[i + 1:]
+            assert shape_ops._infer_shape("reshape", inferred, numel) == shape
+    for bad in (shape + (2,), shape + (-2,)):
+        if math.prod(bad) != numel or -2 in bad:
+            with pytest.raises(RuntimeError, match="reshape"):
+                shape_ops._infer_shape("reshape", bad, numel)
