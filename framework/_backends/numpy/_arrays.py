@@ -15,12 +15,14 @@ def nd(a: Array) -> np.ndarray:
     cached = a._cache
     if cached is not None:
         return cached
-    item = a.dtype.itemsize
-    if a.numel == 0:
-        view = np.empty(a.shape, dtype=a.dtype.numpy)
+    dtype = a.dtype
+    item = dtype.itemsize
+    if 0 in a.shape:  # no elements
+        view = np.empty(a.shape, dtype=dtype.numpy)
     else:
-        view = np.ndarray(a.shape, dtype=a.dtype.numpy, buffer=a.storage.buffer,
-                          offset=a.offset * item, strides=[s * item for s in a.strides])
+        view = np.ndarray(a.shape, dtype=dtype.numpy, buffer=a.storage.buffer,
+                          offset=a.offset * item, strides=_byte_strides(a.strides, item)
+                          if type(a.strides) is tuple else [s * item for s in a.strides])
     a._cache = view
     return view
 
