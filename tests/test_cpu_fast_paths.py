@@ -552,3 +552,109 @@ def test_rnn_module_sequence_node_has_the_per_step_bits_in_float32(kind, monkeyp
     assert fused.tobytes() == general.tobytes()
     for a, b in zip(fused_grads, general_grads):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int64, np.uint8,
+                                      np.bool_])
+@pytest.mark.parametrize("shape", [(), (1,), (5,), (2, 3), (2, 1, 3), (3, 1), (0, 3)])
+def test_wrap_fast_path_builds_the_array_of_the_general_path(np_dtype, shape):
+    values = (np.arange(math.prod(shape)) % 3 - 1).reshape(shape)
+    fresh = np.array(values, dtype=np_dtype)  # owned, C-ordered: the fast path's case
+    assert fresh.base is None
+    dtype = dtypes.from_numpy_dtype(np.dtype(np_dtype))
+    fast = _arrays.wrap(fresh, dtype)
+    general = _arrays.wrap(fresh[...], dtype)  # a view: the general path (a copy)
+    for name in ("shape", "strides", "offset", "dtype"):
+        assert getattr(fast, name) == getattr(general, name), name
+    assert fast.storage.numel == general.storage.numel and fast.storage.dtype is dtype
+    assert fast.storage.buffer.ndim == 1 and fast.storage.buffer.dtype == np_dtype
+    assert fast.storage.buffer.tobytes() == general.storage.buffer.tobytes()
+    view = _arrays.nd(fast)  # the kept view has the layout ``nd`` builds from the Array
+    fast._cache = None
+    rebuilt = _arrays.nd(fast)
+    assert view.shape == rebuilt.shape and view.dtype == rebuilt.dtype
+    assert view.tobytes() == rebuilt.tobytes()
+    if fresh.size:
+        assert view.strides == rebuilt.strides and np.shares_memory(view, fast.storage.buffer)
+
+
+@pytest.mark.parametrize("result", [
+    np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),  # owned, not C-ordered
+    np.arange(6.0),  # float64 wrapped as float32: a cast
+])
+def test_wrap_leaves_other_owned_arrays_to_the_general_path(result):
+    array = _arrays.wrap(result, dtypes.float32)
+    assert array.strides == _arrays._contiguous_strides(result.shape)
+    assert not np.shares_memory(array.storage.buffer, result)
+    view = _arrays.nd(array)
+    assert view.flags.c_contiguous and np.shares_memory(view, array.storage.buffer)
+    assert np.array_equal(view, result.astype(np.float32))
+
+
+_SAME_OPS = ["add", "sub", "mul", "div"]
+_SAME_DTYPES = [dtypes.float32, dtypes.float64, dtypes.float16, dtypes.bfloat16, dtypes.int64,
+                dtypes.int32, dtypes.uint8, dtypes.bool]
+
+
+def _same_pair(dtype, shape, layout):
+    a, b = _tensor(dtype, shape, seed=3), _tensor(dtype, shape, seed=4)
+    if dtype is not dtypes.bool and dtype.is_floating_point is False:
+        b = framework.where(b == 0, framework.ones_like(b), b)  # no integer division by zero
+    if layout == "transposed":
+        a, b = a.t(), b.t()
+    return a, b
+
+
+@pytest.mark.parametrize("op", _SAME_OPS)
+@pytest.mark.parametrize("dtype", _SAME_DTYPES)
+@pytest.mark.parametrize("shape,layout", [((), "plain"), ((5,), "plain"), ((2, 3), "plain"),
+                                          ((3, 2), "transposed"), ((0, 3), "plain")])
+def test_same_operand_fast_path_equals_the_general_path(op, dtype, shape, layout, monkeypatch):
+    from framework.ops import binary
+    a, b = _same_pair(dtype, shape, layout)
+    fn = getattr(framework, op)
+
+    def run():
+        try:
+            out = fn(a, b)
+        except RuntimeError as exc:  # sub of bool tensors: the same error on both paths
+            return str(exc)
+        return out.dtype, tuple(out.shape), out.requires_grad, out.grad_fn, out.numpy().tobytes()
+
+    fast = run()
+    monkeypatch.setattr(binary, "same_untracked", lambda kernel, x, y: None)
+    assert run() == fast
+
+
+def test_same_operand_fast_path_applies_only_to_its_case():
+    a, b = _tensor(dtypes.float32, (2, 3), seed=1), _tensor(dtypes.float32, (2, 3), seed=2)
+    assert _pointwise.same_untracked("add", a, b) is not None
+    assert _pointwise.same_untracked("add", a, b[:1]) is None  # broadcast
+    assert _pointwise.same_untracked("add", a, b.double()) is None  # promotion
+    assert _pointwise.same_untracked("add", a, 1.0) is None  # a number
+    tracked = a.detach().requires_grad_()
+    assert _pointwise.same_untracked("add", b, tracked) is None
+    assert _pointwise.same_untracked("add", tracked * 1, b) is None  # a non-leaf
+    assert (tracked + b).grad_fn is not None and (b - tracked).grad_fn is not None
+    view = (tracked * 1)[0:2]  # a view of a graph result: tracked through its base
+    assert _pointwise.same_untracked("mul", view, b) is None and (view * b).grad_fn is not None
+    with framework.no_grad():
+        quiet = _pointwise.same_untracked("div", tracked, b)
+        assert quiet is not None and quiet.grad_fn is None and not quiet.requires_grad
+        assert np.array_equal(quiet.numpy(), (tracked / b).numpy())
+
+
+@pytest.mark.parametrize("shape,numel", [((), 1), ((1,), 1), ((6,), 6), ((2, 3), 6),
+                                         ((2, 1, 3), 6), ((4, 0), 0), ((0,), 0)])
+def test_reshape_shape_fast_path_equals_the_inferring_path(shape, numel):
+    from framework.ops import shape as shape_ops
+    given = shape_ops._infer_shape("reshape", shape, numel)  # every size given: fast path
+    assert given == shape and type(given) is tuple
+    for i in range(len(shape)):
+        if math.prod(shape[:i] + shape[i + 1:]):  # a -1: the general path infers the size
+            inferred = shape[:i] + (-1,) + shape[i + 1:]
+            assert shape_ops._infer_shape("reshape", inferred, numel) == shape
+    for bad in (shape + (2,), shape + (-2,)):
+        if math.prod(bad) != numel or -2 in bad:
+            with pytest.raises(RuntimeError, match="reshape"):
+                shape_ops._infer_shape("reshape", bad, numel)

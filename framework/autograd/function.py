@@ -7,7 +7,9 @@ that ``forward`` and ``backward`` see.
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
+from types import MappingProxyType
+
+from ..tensor import Size, Tensor
 from .grad_mode import _state as _grad_state
 from .grad_mode import no_grad
 
@@ -46,13 +48,13 @@ class Node:
     _saved = None
     _saved_versions: tuple = ()
     _freed = False
+    output_meta = ()  # per output: (shape, dtype, device), or None for a non-tensor
+    non_differentiable = frozenset()  # ids of outputs marked non-differentiable
+    pre_hooks = MappingProxyType({})  # output_nr -> tensor hooks (a dict once one is added)
 
     def __init__(self, fn_cls=None) -> None:
         self.fn_cls = fn_cls
-        self.output_meta: list = []
-        self.non_differentiable: set = set()
         self.retained: dict = {}
-        self.pre_hooks: dict = {}
 
     def name(self) -> str:
         """Name like PyTorch's (``AddBackward0``)."""
@@ -120,6 +122,8 @@ class Node:
 
     def mark_non_differentiable(self, *tensors) -> None:
         """Declare outputs (e.g. indices) that have no gradient."""
+        if "non_differentiable" not in self.__dict__:
+            self.non_differentiable = set()
         self.non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -152,6 +156,8 @@ class Node:
     def _register_tensor_hook(self, output_nr: int, hook) -> None:
         """Call ``hook(grad)`` on the gradient of output ``output_nr`` before use
         (``Tensor.register_hook`` on a non-leaf)."""
+        if "pre_hooks" not in self.__dict__:
+            self.pre_hooks = {}
         self.pre_hooks.setdefault(output_nr, []).append(hook)
 
     def register_prehook(self, hook) -> "_NodeHookHandle":
@@ -248,16 +254,17 @@ class Function:
         outs = (outputs,) if single else outputs
         ctx._edges = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
         ctx._public = _public_positions(cls, ctx, args)
-        ctx.__class__ = _node_type(ctx.name())
+        ctx.__class__ = _class_node_type(cls, ctx)
         ctx.num_outputs = len(outs)
-        ctx.output_meta = [(o.shape, o._a.dtype, o._device) if isinstance(o, Tensor) else None
-                           for o in outs]
+        ctx.output_meta = [(Size(o._a.shape), o._a.dtype, o._device) if isinstance(o, Tensor)
+                           else None for o in outs]
         for i, out in enumerate(outs):
             if not isinstance(out, Tensor) or id(out) in ctx.non_differentiable:
                 continue
             if not out._a.dtype.is_floating_point:
                 continue
-            aliased = out.grad_fn is not None or out._accumulator is not None or out._requires_grad
+            aliased = ((out._grad_fn if out._base is None else out.grad_fn) is not None
+                       or out._accumulator is not None or out._requires_grad)
             if aliased:
                 # forward returned an input or an already-recorded tensor: alias it
                 out = out._alias()
@@ -270,6 +277,18 @@ class Function:
 
 
 _NODE_TYPES: dict = {}  # node name -> its Node subclass (a cache: one class per name)
+_CLASS_NODE_TYPES: dict = {}  # Function class -> its node's Node subclass (a cache)
+
+
+def _class_node_type(cls, ctx) -> type:
+    """The ``Node`` subclass of ``ctx.name()``: per Function class from a cache, unless the
+    forward named this node itself (``ctx.node_name``)."""
+    if "node_name" in ctx.__dict__:
+        return _node_type(ctx.name())
+    node_type = _CLASS_NODE_TYPES.get(cls)
+    if node_type is None:
+        node_type = _CLASS_NODE_TYPES[cls] = _node_type(ctx.name())
+    return node_type
 
 
 def _node_type(name: str) -> type:
@@ -350,8 +369,9 @@ class _InertCtx:
 
 def _edge(t):
     """The graph edge for input tensor ``t``: its node and output number."""
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
+    node = t._grad_fn if t._base is None else t.grad_fn  # the property only acts on views
+    if node is not None:
+        return (node, t._output_nr)
     return (t._get_accumulator(), 0)
 
 

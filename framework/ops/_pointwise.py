@@ -16,6 +16,7 @@ import numbers
 
 from .. import dtypes
 from .._backends import for_device
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._util import broadcast_shapes, common_device
 
@@ -182,6 +183,31 @@ def untracked(kernel: str, device, *args, **params) -> Tensor:
     result: an elementwise op when no graph is recorded (``Tensor._make``, inlined)."""
     out = object.__new__(Tensor)
     out._a = getattr(for_device(device), kernel)(*args, **params)
+    out._device = device
+    out._requires_grad = False
+    return out
+
+
+def same_untracked(kernel: str, a, b) -> "Tensor | None":
+    """``kernel(a, b)`` when ``a`` and ``b`` are plain tensors of one dtype, device and shape
+    and no graph is recorded (the commonest call of ``+ - * /``), else None.
+
+    The same kernel call and result as ``promote`` then ``untracked`` give for these
+    operands (result dtype = compute dtype = the operands' dtype), in one Python call.
+    """
+    if type(a) is not Tensor or type(b) is not Tensor:
+        return None
+    x, y = a._a, b._a
+    device = a._device
+    dtype = x.dtype
+    if dtype is not y.dtype or device is not b._device or x.shape != y.shape or (
+            _grad_state.enabled and (
+                # _tracked(a) or _tracked(b), inlined
+                (a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
+                or (b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None))):
+        return None
+    out = object.__new__(Tensor)
+    out._a = getattr(for_device(device), kernel)(x, y, dtype, dtype)
     out._device = device
     out._requires_grad = False
     return out

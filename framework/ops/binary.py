@@ -19,7 +19,8 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from . import compare, unary
 from ._pointwise import (Operand, _Saved, _arr, _fast_result_type, _grad_for, _meta, _operand,
-                         _operands, _require_float, _scalar, promote, untracked)
+                         _operands, _require_float, _scalar, promote, same_untracked,
+                         untracked)
 from ._util import backend, check_tensor, float_dtype_of, wrap
 from .out import supports_out
 from .registry import register
@@ -288,7 +289,8 @@ def _scaled(op: str, input, other, alpha):
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input + alpha * other`` (broadcast, promoted)."""
     if alpha == 1:  # what _scaled does first, without the call
-        return _binary("add", _Add, input, other)
+        out = same_untracked("add", input, other)
+        return out if out is not None else _binary("add", _Add, input, other)
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
@@ -296,6 +298,10 @@ def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
 def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
     """``input - alpha * other``; bool operands are rejected like PyTorch."""
     if alpha == 1:
+        if type(input) is Tensor and input._a.dtype is not dtypes.bool:
+            out = same_untracked("sub", input, other)
+            if out is not None:
+                return out
         result = _fast_result_type("sub", input, other)
         if result is not None and result is not dtypes.bool:
             return _Sub.apply(input, other, result, result)
@@ -324,7 +330,8 @@ def subtract(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
 @supports_out
 def mul(input: Operand, other: Operand) -> Tensor:
     """``input * other``."""
-    return _binary("mul", _Mul, input, other)
+    out = same_untracked("mul", input, other)
+    return out if out is not None else _binary("mul", _Mul, input, other)
 
 
 @supports_out
@@ -337,6 +344,10 @@ def multiply(input: Operand, other: Operand) -> Tensor:
 def div(input: Operand, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division, or rounded (``'trunc'``, ``'floor'``)."""
     if rounding_mode is None:
+        if type(input) is Tensor and input._a.dtype.is_floating_point:
+            out = same_untracked("div", input, other)
+            if out is not None:
+                return out
         return _binary("div", _Div, input, other, float_result=True)
     if rounding_mode == "trunc":
         return _binary("div", _DivTrunc, input, other)

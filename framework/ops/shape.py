@@ -6,6 +6,8 @@ input's shape, written in framework ops so it is differentiable again.
 """
 from __future__ import annotations
 
+import math
+
 from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
@@ -98,7 +100,9 @@ def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
 
 # --- reshape and view -----------------------------------------------------------------
 def _infer_shape(op: str, shape, numel: int) -> tuple:
-    shape = tuple(int(s) for s in shape)
+    shape = tuple([int(s) for s in shape])
+    if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
+        return shape  # the common case: every size given, no -1 (same result as below)
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
         raise RuntimeError(f"{op}(): only one dimension can be inferred")
@@ -206,11 +210,12 @@ def view_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
 
 def reshape(x: Tensor, shape) -> Tensor:
     """``x`` with a new shape: a view when the strides allow it, else a copy."""
-    shape = _infer_shape("reshape", tuple(shape), x.numel())
-    strides = _view_strides(tuple(x.shape), x.stride(), shape)
+    array = x._a
+    shape = _infer_shape("reshape", tuple(shape), array.numel)
+    strides = _view_strides(array.shape, array.strides, shape)
     if strides is None:
         return view(contiguous(x), shape)
-    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+    return _view_op(x, shape, strides, array.offset, _reshape_backward(array.shape))
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:

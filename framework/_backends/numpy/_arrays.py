@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -14,12 +15,14 @@ def nd(a: Array) -> np.ndarray:
     cached = a._cache
     if cached is not None:
         return cached
-    item = a.dtype.itemsize
-    if a.numel == 0:
-        view = np.empty(a.shape, dtype=a.dtype.numpy)
+    dtype = a.dtype
+    item = dtype.itemsize
+    if 0 in a.shape:  # no elements
+        view = np.empty(a.shape, dtype=dtype.numpy)
     else:
-        view = np.ndarray(a.shape, dtype=a.dtype.numpy, buffer=a.storage.buffer,
-                          offset=a.offset * item, strides=[s * item for s in a.strides])
+        view = np.ndarray(a.shape, dtype=dtype.numpy, buffer=a.storage.buffer,
+                          offset=a.offset * item, strides=_byte_strides(a.strides, item)
+                          if type(a.strides) is tuple else [s * item for s in a.strides])
     a._cache = view
     return view
 
@@ -33,6 +36,18 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
     its NumPy view when the layouts agree (saves building one in ``nd``).
     """
     fw_dtype = dtype if dtype is not None else from_numpy_dtype(result.dtype)
+    if type(result) is np.ndarray and result.base is None:
+        # The common case (a kernel's fresh C-ordered result of the right type), without the
+        # flags object and the size-1 check below: the same Array, cheaper.
+        np_dtype = fw_dtype.numpy
+        if result.dtype is np_dtype or result.dtype == np_dtype:
+            shape = result.shape
+            strides, byte_strides, size = _layout(shape, np_dtype.itemsize)
+            if result.strides == byte_strides and size:
+                array = Array(Storage(result if len(shape) == 1 else result.ravel(), size,
+                                      fw_dtype), shape, strides, 0)
+                array._cache = result
+                return array
     if type(result) is not np.ndarray:
         result = np.asarray(result)
     np_dtype = fw_dtype.numpy
@@ -54,6 +69,13 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
 
 
 _contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(shape: tuple, itemsize: int) -> tuple:
+    """``(strides, byte strides, numel)`` of a C-contiguous array of ``shape``."""
+    strides = contiguous_strides(shape)
+    return strides, tuple(s * itemsize for s in strides), math.prod(shape)
 
 
 @functools.lru_cache(maxsize=1024)

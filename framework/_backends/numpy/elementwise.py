@@ -305,10 +305,10 @@ def _make_binary(name: str):
     def kernel(a, b, compute_dtype, out_dtype) -> Array:
         cd = _COMPUTE[compute_dtype]
         x = a._cache if type(a) is Array else None  # _value, inlined for cached views
-        if x is None or x.dtype != cd:
+        if x is None or (x.dtype is not cd and x.dtype != cd):
             x = _value(a, cd)
         y = b._cache if type(b) is Array else None
-        if y is None or y.dtype != cd:
+        if y is None or (y.dtype is not cd and y.dtype != cd):
             y = _value(b, cd)
         if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
