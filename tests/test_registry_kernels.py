@@ -26,7 +26,7 @@ from framework.ops import registry
 # Every op family (test_every_family_is_checked): each op has its cases below.
 CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
            "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
-           "attention", "indexing", "shape", "conv", "optim")
+           "attention", "indexing", "shape", "conv", "optim", "creation")
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
@@ -314,6 +314,24 @@ def _optim_case(name: str, contiguous: bool):
 
 for _name in _OPTIM_SCALARS:
     CASES[f"{_name}_step_"] = [_optim_case(_name, True), _optim_case(_name, False)]
+# creation (host data, fills, ranges, draws)
+_ONES = (lambda: framework.ones(3, 4, dtype=F64))
+CASES["tensor"] = [_call(framework.tensor, lambda: [[1.0, 2.0], [3.0, 4.0]]),
+                   _call(framework.tensor, _ONES)]  # a tensor as data: read back to the host
+CASES["as_tensor"] = [_call(framework.as_tensor, lambda: [1, 2, 3]),
+                      _call(framework.as_tensor, _ONES, dtype=framework.float32)]
+CASES["from_numpy"] = [_call(framework.from_numpy, lambda: np.ones((3, 4)))]
+for _name, _args in (("full", (lambda: (3, 4), lambda: 1.5)), ("zeros", (lambda: 3, lambda: 4)),
+                     ("ones", (lambda: 3, lambda: 4)), ("empty", (lambda: 3, lambda: 4)),
+                     ("rand", (lambda: 3, lambda: 4)), ("randn", (lambda: 3, lambda: 4)),
+                     ("randint", (lambda: 0, lambda: 5, lambda: (3, 4))),
+                     ("arange", (lambda: 5,)), ("linspace", (lambda: 0, lambda: 1, lambda: 5)),
+                     ("logspace", (lambda: 0, lambda: 1, lambda: 5)), ("eye", (lambda: 3,)),
+                     ("randperm", (lambda: 6,)),
+                     ("zeros_like", (_ONES,)), ("ones_like", (_ONES,)), ("empty_like", (_ONES,)),
+                     ("full_like", (_ONES, lambda: 2.0)), ("rand_like", (_ONES,)),
+                     ("randn_like", (_ONES,)), ("randint_like", (_ONES, lambda: 0, lambda: 5))):
+    CASES[_name] = [_call(getattr(framework, _name), *_args)]
 # conversion, attention
 CASES["to"] = [_call(lambda x: x.to(framework.float32), lambda: _x(3, 4)),
                _call(lambda x: x.to(F64), lambda: _x(3, 4)),

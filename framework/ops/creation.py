@@ -11,6 +11,30 @@ from ..devices import CPU, as_device, get_default_device
 from ..random import generator_for
 from ..tensor import Size, Tensor
 from ._util import wrap
+from .registry import register
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
+           "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
+           "arange", "linspace", "logspace", "eye", "rand", "randn", "randint",
+           "randperm"]  # exported as framework.<name>
+TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
+
+# The kernels each creation op calls (tests/test_registry_kernels.py records them): a copy of
+# host data in (``from_numpy``; ``to_numpy`` reads a tensor given as data), a fill, or a draw.
+register("tensor", "creation", ("from_numpy", "to_numpy"), differentiable=False)
+register("as_tensor", "creation", ("from_numpy", "empty", "copy_"), differentiable=False)
+register("from_numpy", "creation", (), differentiable=False)  # shares the array's memory
+for _name in ("full", "zeros", "ones", "full_like", "zeros_like", "ones_like"):
+    register(_name, "creation", ("full",), differentiable=False)
+for _name in ("empty", "empty_like"):
+    register(_name, "creation", ("empty",), differentiable=False)
+for _name in ("rand", "randn", "randint", "arange", "linspace", "eye"):
+    register(_name, "creation", (_name,), differentiable=False)
+for _name in ("rand", "randn", "randint"):
+    register(f"{_name}_like", "creation", (_name,), differentiable=False)
+register("logspace", "creation", ("linspace", "pow", "empty", "copy_"), differentiable=False)
+register("randperm", "creation", ("rand", "sort", "to_numpy", "from_numpy"), differentiable=False)
+del _name
 
 
 def _device(device) -> "object":

@@ -391,7 +391,7 @@ def test_second_derivative_matches_torch(device):
 # --------------------------------------------------------------------------------------------
 # API surface and bad input
 # --------------------------------------------------------------------------------------------
-def test_every_forwarded_method_exists():
+def test_every_declared_tensor_method_exists():
     for module in (unary, binary, compare):
         for name in module.TENSOR_METHODS:
             assert callable(getattr(module, name)), name
