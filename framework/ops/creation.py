@@ -48,7 +48,9 @@ def _size(op: str, size) -> tuple:
     for s in size:
         if isinstance(s, Tensor):
             s = int(s.item())
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+        # ``type(s) is int`` first: an ABC isinstance costs ~10x more, and zeros/full/empty
+        # with int sizes are on every backward's hot path
+        if type(s) is not int and (not isinstance(s, numbers.Integral) or isinstance(s, bool)):
             raise TypeError(f"{op}(): size must be a sequence of ints, got {type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {s}: {list(size)}")
@@ -270,7 +272,7 @@ def arange(start=None, end=None, step=1, dtype: dtypes.dtype | None = None, devi
         raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     if dtype is None:
-        all_int = all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+        all_int = all(type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
                       for v in (start, end, step))
         dtype = dtypes.int64 if all_int else dtypes.get_default_dtype()
     n = math.ceil((end - start) / step)
