@@ -15,10 +15,6 @@ from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  
                      set_default_dtype)
 from .dtypes import dtype  # noqa: F401
 from .dtypes import can_cast, finfo, iinfo  # noqa: F401
-from .ops.conversion import clone
-from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                           linspace, logspace, ones, ones_like, rand, rand_like, randint,
-                           randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .amp import autocast
 from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save

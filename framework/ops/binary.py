@@ -14,13 +14,13 @@ import builtins
 import math
 
 from .. import dtypes
+from .._backends import for_device
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from . import compare, unary
 from ._pointwise import (Operand, _Saved, _arr, _fast_result_type, _grad_for, _meta, _operand,
-                         _operands, _require_float, _scalar, promote, same_untracked,
-                         untracked)
+                         _operands, _require_float, _scalar, promote, same_untracked)
 from ._util import backend, check_tensor, float_dtype_of, wrap
 from .out import supports_out
 from .registry import register
@@ -67,9 +67,15 @@ class _Binary(Function):
                 or (b_is_tensor and (b._requires_grad or (
                     b._grad_fn if b._base is None else b.grad_fn) is not None))):
             return super().apply(a, b, compute_dtype, out_dtype)
-        return untracked(cls.KERNEL, a._device if a_is_tensor else b._device,
-                         a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype,
-                         out_dtype)
+        # untracked(...) written out: the helper's call and its *args/**params packing cost
+        # ~4% of a small add (docs/perf.md, "op-layout moves")
+        device = a._device if a_is_tensor else b._device
+        out = object.__new__(Tensor)  # Tensor._make(array, device), inlined
+        out._a = getattr(for_device(device), cls.KERNEL)(
+            a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype, out_dtype)
+        out._device = device
+        out._requires_grad = False
+        return out
 
     @staticmethod
     def forward(ctx, a, b, compute_dtype, out_dtype):
@@ -259,7 +265,13 @@ _Hypot = _binary_function("Hypot", "hypot", _dd_hypot, _saves_all)
 
 def _binary(op: str, fn_cls, input, other, float_result: bool = False):
     """Validate, promote and apply a binary Function; ``float_result`` for true division."""
-    input, other, result = promote(op, input, other)
+    if (type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype
+            and input._device is other._device and input._a.shape == other._a.shape):
+        result = input._a.dtype  # promote()'s first case without the call: the commonest one
+    else:
+        result = _fast_result_type(op, input, other)  # the next common cases, no call either
+        if result is None:
+            input, other, result = promote(op, input, other)
     if float_result:
         result = float_dtype_of(result)
     return fn_cls.apply(input, other, result, result)

@@ -48,11 +48,18 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 FUNCTIONAL = __all__ + ["unfold", "fold"]  # exported as framework.nn.functional.<name>
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
-_CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add")
+# The kernels each op's forward and backward call (tests/test_registry_kernels.py records
+# them): the bias is added with ``add`` and its gradient summed with ``sum``; the 3-d ops add
+# the depth im2col (``Tensor.unfold`` of the padded input) or the depth col2im (``index_add``
+# of a built index), and the index checks those make.
+_CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add", "sum")
 for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
     register(_name, "conv", _CONV_KERNELS)
-register("conv3d", "conv", _CONV_KERNELS + ("pad", "copy_", "scatter_add"))
-register("conv_transpose3d", "conv", _CONV_KERNELS + ("copy_", "scatter_add"))
+register("conv3d", "conv", _CONV_KERNELS + ("pad", "copy_", "scatter_add", "arange", "mul",
+                                            "full", "empty", "amax", "amin", "to_numpy"))
+register("conv_transpose3d", "conv", _CONV_KERNELS + ("copy_", "scatter_add", "gather", "full",
+                                                      "empty", "from_numpy", "amax", "amin",
+                                                      "to_numpy"))
 register("unfold", "conv", ("im2col", "col2im"))
 register("fold", "conv", ("col2im", "im2col"))
 del _name

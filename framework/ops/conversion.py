@@ -9,6 +9,10 @@ from ..tensor import Tensor
 from ._util import backend, wrap
 from .registry import register
 
+__all__ = ["clone"]  # exported as framework.<name>; ``to`` is the method Tensor.to
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = ("clone",)
+
 register("to", "conversion", ("copy_", "from_numpy", "to_numpy", "empty"))
 register("clone", "conversion", ("empty", "copy_"))
 

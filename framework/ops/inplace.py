@@ -129,19 +129,20 @@ def _snapshot_saved(nodes: list, storage) -> None:
         node._saved_versions = tuple(t._version if t is not None else 0 for t in node._saved)
 
 
-def _elementwise_op(name: str):
-    """The unary, binary or compare op called ``name`` (looked up at call time)."""
+def _module_of(name: str):
+    """The unary, binary or compare module that defines op ``name``."""
     for module in (unary, binary, compare):
-        fn = module.__dict__.get(name)
-        if fn is not None:
-            return fn
+        if name in module.__dict__:
+            return module
     raise AttributeError(f"no elementwise op {name!r}")
 
 
 def _binary_inplace(op: str, name: str):
     """``self.<op>(other)``: the elementwise op ``name`` written into ``self``."""
+    module = _module_of(name)  # the op itself is looked up at call time
+
     def method(self: Tensor, other, *args, **kwargs) -> Tensor:
-        fn = _elementwise_op(name)
+        fn = getattr(module, name)
         return apply_inplace(op, self, lambda old: fn(old, other, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."
@@ -150,8 +151,10 @@ def _binary_inplace(op: str, name: str):
 
 def _unary_inplace(op: str, name: str):
     """``self.<op>()``: the elementwise op ``name`` written into ``self``."""
+    module = _module_of(name)
+
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        fn = _elementwise_op(name)
+        fn = getattr(module, name)
         return apply_inplace(op, self, lambda old: fn(old, *args, **kwargs))
     method.__name__ = op
     method.__doc__ = f"In-place ``{name}``: writes the result into ``self``."

@@ -28,7 +28,7 @@ __all__ = [
 TENSOR_METHODS = (
     "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze", "flatten",
     "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim", "moveaxis",
-    "view_as", "reshape_as", "broadcast_to", "clone", "select", "diagonal", "diag",
+    "view_as", "reshape_as", "broadcast_to", "select", "diagonal", "diag",
     "diag_embed", "trace", "diff", "type_as",
 )
 
@@ -581,12 +581,6 @@ def contiguous(x: Tensor, memory_format=None) -> Tensor:
         return x
     from .conversion import clone
     return clone(x)
-
-
-def clone(x: Tensor, memory_format=None) -> Tensor:
-    """A copy of ``x`` that records a gradient."""
-    from .conversion import clone as _clone
-    return _clone(x)
 
 
 # --- joining and splitting -----------------------------------------------------------------
