@@ -296,8 +296,13 @@ def test_workers_exit_soon_after_the_main_process_is_killed(kind):
 
 
 _CTRL_C = """
-    import faulthandler, os, time
+    import faulthandler, os, signal, time
     faulthandler.dump_traceback_later(45, exit=True)  # a hang shows its stacks in the failure
+    # a terminal's Ctrl-C: default handling, whatever SIGINT state the test process passed on
+    # (in some full-suite runs its xdist worker had SIGINT ignored or blocked, which a child
+    # inherits, and the script never saw the signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     from framework.utils.data import DataLoader, Dataset
 
     class Slow(Dataset):
@@ -352,13 +357,20 @@ class _LockedQueue:
 def test_ctrl_c_during_a_task_hand_off_comes_after_the_queue_lock_is_released():
     from framework.utils.data import dataloader
     assert threading.current_thread() is threading.main_thread()
-    tasks = _LockedQueue()
-    with pytest.raises(KeyboardInterrupt):
-        dataloader._hand_over(tasks, "task")
-        time.sleep(0.05)  # the re-raised Ctrl-C is delivered at the next bytecode
-    assert tasks.items == ["task"]
-    assert not tasks.lock.locked()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # a deliverable Ctrl-C, whatever SIGINT state this process inherited
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        tasks = _LockedQueue()
+        with pytest.raises(KeyboardInterrupt):
+            dataloader._hand_over(tasks, "task")
+            time.sleep(0.05)  # the re-raised Ctrl-C is delivered at the next bytecode
+        assert tasks.items == ["task"]
+        assert not tasks.lock.locked()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
 
 
 # -- stopping workers --------------------------------------------------------------------------
