@@ -5,7 +5,9 @@ GPU run every Triton kernel; the GPU check script sets it to 0.
 """
 import math
 import os
+import signal
 import sys
+import warnings
 
 os.environ.setdefault("FRAMEWORK_TRITON_INTERPRET", "1")
 sys.path.insert(0, os.path.dirname(__file__))
@@ -27,6 +29,22 @@ def _exact_float32_matmuls():
     framework.set_float32_matmul_precision("highest")
     yield
     framework.set_float32_matmul_precision("highest")
+
+
+@pytest.fixture(autouse=True)
+def _sigint_left_as_found(request):
+    """A test that leaves SIGINT ignored, handled elsewhere or blocked is named in a warning,
+    and SIGINT is put back: subprocesses inherit that state (a Ctrl-C test's script once
+    never saw its Ctrl-C in a full-suite run)."""
+    yield
+    handler = signal.getsignal(signal.SIGINT)
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    if handler is signal.default_int_handler and not blocked:
+        return
+    warnings.warn(f"{request.node.nodeid} left SIGINT {'blocked' if blocked else handler!r}; "
+                  "restored")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @pytest.fixture(params=["cpu", "cuda"])
