@@ -360,10 +360,13 @@ SMOOTH = {
     "exp": framework.exp, "tanh": framework.tanh, "sigmoid": framework.sigmoid,
     "sin": framework.sin, "log1p": lambda x: framework.log1p(x * x),
     "rsqrt": lambda x: framework.rsqrt(x * x + 1), "pow": lambda x: (x * x + 1) ** 1.5,
-    "asin": lambda x: framework.asin(framework.tanh(x)), "acos": lambda x: framework.acos(x * 0.3),
+    # inputs mapped inside the domain (|tanh(x) * 0.9| < 1): x is a normal draw of any size
+    "asin": lambda x: framework.asin(framework.tanh(x)),
+    "acos": lambda x: framework.acos(framework.tanh(x) * 0.9),
     "atan": framework.atan, "sinh": framework.sinh, "cosh": framework.cosh,
     "asinh": framework.asinh, "acosh": lambda x: framework.acosh(x * x + 1.5),
-    "atanh": lambda x: framework.atanh(x * 0.3), "erf": framework.erf, "erfc": framework.erfc,
+    "atanh": lambda x: framework.atanh(framework.tanh(x) * 0.9),
+    "erf": framework.erf, "erfc": framework.erfc,
     "erfinv": lambda x: framework.erfinv(framework.tanh(x)),
 }
 
