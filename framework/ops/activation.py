@@ -387,7 +387,7 @@ for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
     register(_name, "activation", ("activation", "activation_backward", "copy_", "empty"))
 del _name
 register("gelu", "activation", ("gelu", "gelu_tanh", "activation_backward"))
-register("silu", "activation", ("silu", "activation_backward", "copy_"))
+register("silu", "activation", ("silu", "activation_backward"))
 register("softplus", "activation", ("softplus", "activation_backward"))
 register("relu_", "activation", ("relu", "copy_", "le", "where"))
 register("glu", "activation", ("sigmoid", "mul", "add", "copy_", "full", "sub"))
