@@ -118,10 +118,11 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """SiLU (swish): ``x * sigmoid(x)``."""
-    out = _float_only_unary("silu", _Silu, input)
-    if inplace:
-        return input.copy_(out)
-    return out
+    if inplace:  # the backward reads the input before the write (as PyTorch's silu_)
+        check_tensor("silu", "input", input)
+        _pointwise._require_float("silu", input)
+        return apply_inplace("silu_", input, lambda old: _Silu.apply(old, old.dtype, {}))
+    return _float_only_unary("silu", _Silu, input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

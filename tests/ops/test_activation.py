@@ -227,6 +227,7 @@ INPLACE = {
     "mish-inplace": (lambda x: F.mish(x, inplace=True), lambda x: TF.mish(x, inplace=True)),
     "hardswish-inplace": (lambda x: F.hardswish(x, inplace=True),
                           lambda x: TF.hardswish(x, inplace=True)),
+    "silu-inplace": (lambda x: F.silu(x, inplace=True), lambda x: TF.silu(x, inplace=True)),
 }
 
 
