@@ -3,11 +3,12 @@
 ``activation_unary_kernel`` computes gelu, gelu_tanh, silu and softplus
 like ``triton_kernels.elementwise.unary_kernel`` (the same arguments and
 flat-index / 6-d strided paths; the op a constexpr). The parameterized
-activations have one forward and one backward kernel, the op a constexpr:
+activations have one forward and one backward kernel (the backward one
+also serves gelu, gelu_tanh, silu and softplus), the op a constexpr:
 ``OP`` picks the activation at compile time (an ``if`` chain on the
 constexpr, so only its code is compiled); ``p0``/``p1`` carry its scalar
 parameters (leaky_relu: slope; elu: alpha, scale; celu: alpha; hardtanh:
-min, max) as the int64 bit patterns of float64 values (Python floats reach
+min, max; softplus, backward only: beta, threshold) as the int64 bit patterns of float64 values (Python floats reach
 kernels as float32, which would round float64 parameters such as SELU's).
 
 Operands are contiguous and of one shape (the host copies strided views
@@ -147,6 +148,19 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
         d = t * t
     elif OP == "logsigmoid":
         d = _sigmoid(-x)
+    elif OP == "gelu":  # Phi(x) + x phi(x)
+        cdf = 0.5 * (1.0 + tl.erf(x * 0.70710678118654752440))
+        d = cdf + x * (tl.exp(-0.5 * x * x) * 0.39894228040143267794)
+    elif OP == "gelu_tanh":  # PyTorch's derivative of the tanh approximation
+        t = _tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x))
+        inner_derivative = 0.79788456080286535588 * (1.0 + 3.0 * 0.044715 * x * x)
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_derivative
+    elif OP == "silu":
+        s = _sigmoid(x)
+        d = s * (1.0 + x * (1.0 - s))
+    elif OP == "softplus":  # p0 = beta, p1 = threshold
+        z = x * p0
+        d = tl.where(z > p1, 1.0, _sigmoid(z))
     else:
         tl.static_assert(False, "unknown activation")
     return d.to(x.dtype)
@@ -202,6 +216,9 @@ COMPILE_SPECS = [
     {"kernel": "activation_backward_kernel", "label": "mish-fp16",
      "signature": {"dx_ptr": "*fp16", "grad_ptr": "*fp16", "x_ptr": "*fp16", **_ARGS},
      "constexprs": {"OP": "mish", "COMPUTE": "tl.float32", "BLOCK": 1024}},
+    {"kernel": "activation_backward_kernel", "label": "gelu-bf16",
+     "signature": {"dx_ptr": "*bf16", "grad_ptr": "*bf16", "x_ptr": "*bf16", **_ARGS},
+     "constexprs": {"OP": "gelu", "COMPUTE": "tl.float32", "BLOCK": 1024}},
     {"kernel": "activation_backward_kernel", "label": "hardswish-fp64",
      "signature": {"dx_ptr": "*fp64", "grad_ptr": "*fp64", "x_ptr": "*fp64", **_ARGS},
      "constexprs": {"OP": "hardswish", "COMPUTE": "tl.float64", "BLOCK": 1024}},

@@ -225,7 +225,8 @@ ACTIVATION = {
                   "alpha), hardtanh (p0 = min, p1 = max), hardsigmoid, hardswish, mish, softsign, "
                   "tanhshrink, logsigmoid",
     "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
-                           "grad's dtype",
+                           "grad's dtype: activation's ops, and gelu, gelu_tanh, silu, softplus "
+                           "(p0 = beta, p1 = threshold)",
 }
 
 # Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;

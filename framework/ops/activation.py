@@ -7,10 +7,11 @@ and ``activation_backward(grad, x, op, p0, p1)``. The backward kernel runs when 
 is being built; with ``create_graph=True`` the same derivative is evaluated in
 framework ops (``_DERIVATIVES``), so second derivatives work.
 
-``gelu`` (with ``approximate=``), ``silu`` and ``softplus`` have a kernel each
+``gelu`` (with ``approximate=``), ``silu`` and ``softplus`` have a forward kernel each
 (``gelu``, ``gelu_tanh``, ``silu``, ``softplus``: unary kernels of the
-activation family, strided like the elementwise ones) and a backward written
-in framework ops. ``relu``, ``sigmoid`` and ``tanh`` are math functions of the
+activation family, strided like the elementwise ones); their backward is
+``activation_backward`` with the same op name (softplus: p0 = beta, p1 =
+threshold), or framework ops under ``create_graph=True``. ``relu``, ``sigmoid`` and ``tanh`` are math functions of the
 ``torch`` namespace and stay unary ops (``framework/ops/unary.py``).
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ _GELU_BETA = math.sqrt(2.0 / math.pi)
 _GELU_KAPPA = 0.044715
 
 
-# gelu / silu / softplus: one kernel each, the backward in framework ops -----------------------
+# gelu / silu / softplus: one kernel each; the framework-ops derivative (create_graph) -----------------------
 def _d_gelu(g, x, out, p):
     # cdf(x) = gelu(x) / x (0.5 at 0; the safe denominator keeps where's other branch finite)
     at_zero = compare.eq(x, 0)
@@ -71,10 +72,33 @@ def _d_softplus(g, x, out, p):
     return compare.where(compare.gt(z, p["threshold"]), g, binary.mul(g, unary.sigmoid(z)))
 
 
-_Gelu = unary._unary_function("Gelu", "gelu", _d_gelu)
-_GeluTanh = unary._unary_function("GeluTanh", "gelu_tanh", _d_gelu_tanh)
-_Silu = unary._unary_function("Silu", "silu", _d_silu)
-_Softplus = unary._unary_function("Softplus", "softplus", _d_softplus)
+class _FusedBackwardUnary(unary._Unary):
+    """A unary activation whose backward is one ``activation_backward`` kernel (op
+    ``KERNEL``), or ``derivative`` in framework ops when the gradient itself is recorded
+    (``create_graph=True``), so second derivatives work."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        cls = ctx.fn_cls
+        if is_grad_enabled():
+            return cls.derivative(grad, x, out, ctx.params), None, None
+        p0, p1 = ctx.params.get("beta", 0.0), ctx.params.get("threshold", 0.0)
+        dx = backend(x).activation_backward(grad._a, x._a, cls.KERNEL, p0, p1)
+        return wrap(dx, x._device), None, None
+
+
+def _fused_unary(name: str, kernel: str, derivative, node_name: str):
+    """A ``_FusedBackwardUnary`` for ``kernel`` with PyTorch's node name."""
+    return type(name, (_FusedBackwardUnary,), {"KERNEL": kernel, "SAVE_OUTPUT": False,
+                                               "node_name": node_name,
+                                               "derivative": staticmethod(derivative)})
+
+
+_Gelu = _fused_unary("Gelu", "gelu", _d_gelu, "GeluBackward0")
+_GeluTanh = _fused_unary("GeluTanh", "gelu_tanh", _d_gelu_tanh, "GeluBackward0")
+_Silu = _fused_unary("Silu", "silu", _d_silu, "SiluBackward0")
+_Softplus = _fused_unary("Softplus", "softplus", _d_softplus, "SoftplusBackward0")
 
 
 def _float_only_unary(op: str, fn_cls, input, **params) -> Tensor:
@@ -94,10 +118,11 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """SiLU (swish): ``x * sigmoid(x)``."""
-    out = _float_only_unary("silu", _Silu, input)
-    if inplace:
-        return input.copy_(out)
-    return out
+    if inplace:  # the backward reads the input before the write (as PyTorch's silu_)
+        check_tensor("silu", "input", input)
+        _pointwise._require_float("silu", input)
+        return apply_inplace("silu_", input, lambda old: _Silu.apply(old, old.dtype, {}))
+    return _float_only_unary("silu", _Silu, input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -362,11 +387,9 @@ for _name in ("leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsig
 for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_"):
     register(_name, "activation", ("activation", "activation_backward", "copy_", "empty"))
 del _name
-# (the backward of gelu, silu and softplus is written in framework ops: its kernels are listed)
-register("gelu", "activation", ("gelu", "gelu_tanh", "add", "div", "eq", "exp", "mul", "square",
-                                "sub", "tanh", "where"))
-register("silu", "activation", ("silu", "add", "mul", "sigmoid", "sub"))
-register("softplus", "activation", ("softplus", "gt", "mul", "sigmoid", "where"))
+register("gelu", "activation", ("gelu", "gelu_tanh", "activation_backward"))
+register("silu", "activation", ("silu", "activation_backward"))
+register("softplus", "activation", ("softplus", "activation_backward"))
 register("relu_", "activation", ("relu", "copy_", "le", "where"))
 register("glu", "activation", ("sigmoid", "mul", "add", "copy_", "full", "sub"))
 register("prelu", "activation", ("gt", "mul", "where", "add", "sum"))

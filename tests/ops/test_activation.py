@@ -1,7 +1,7 @@
 """Activations against PyTorch (float64 oracle) on cpu and cuda (Triton interpreter).
 
-gelu (both forms), silu and softplus (one kernel each, backward in framework
-ops) run over every float dtype, non-contiguous, edge-shaped and special
+gelu (both forms), silu and softplus (one kernel each, backward by the fused
+``activation_backward`` kernel, framework ops under ``create_graph``) run over every float dtype, non-contiguous, edge-shaped and special
 values, with second derivatives and bad input. Each parameterized op runs through ``check_op`` (forward and input gradient, which takes the
 fused backward kernel) over every float dtype, non-contiguous and size-0/1
 inputs, with values placed on the kinks (0, +-3, the hardtanh bounds) where
@@ -15,6 +15,7 @@ import torch.nn.functional as TF
 
 import framework
 import framework.nn.functional as F
+from framework._backends import for_device
 from framework.autograd import gradgradcheck
 from helpers import assert_close, check_op, make_input
 
@@ -87,18 +88,75 @@ def test_unary_activation_double_backward(device, name):
     assert gradgradcheck(fw, (x,))
 
 
-def test_unary_activation_second_derivative_matches_torch(device):
+# op -> (the activation_backward op, p0, p1, PyTorch's node name)
+UNARY_BACKWARD = {
+    "gelu": ("gelu", 0.0, 0.0, "GeluBackward0"),
+    "gelu_tanh": ("gelu_tanh", 0.0, 0.0, "GeluBackward0"),
+    "silu": ("silu", 0.0, 0.0, "SiluBackward0"),
+    "softplus": ("softplus", 1.0, 20.0, "SoftplusBackward0"),
+    "softplus_beta": ("softplus", 2.0, 1.5, "SoftplusBackward0"),
+}
+
+
+@pytest.fixture
+def backward_calls(device, monkeypatch):
+    """The ``(op, p0, p1)`` of every ``activation_backward`` call on ``device``."""
+    backend = for_device(framework.device(device))
+    calls = []
+    original = backend.activation_backward
+
+    def spy(grad, x, op, p0, p1):
+        calls.append((op, p0, p1))
+        return original(grad, x, op, p0, p1)
+
+    monkeypatch.setattr(backend, "activation_backward", spy)
+    return calls
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_activation_backward_is_the_fused_kernel(device, name, backward_calls):
+    fw, tf = UNARY[name]
+    op, p0, p1, node = UNARY_BACKWARD[name]
+    data = _data(3, 4)
+    x = make_input(data, framework.float32, device, requires_grad=True)
+    y = fw(x)
+    assert type(y.grad_fn).__name__ == node
+    y.backward(framework.ones_like(y))
+    assert backward_calls == [(op, p0, p1)]
+    tx = torch.tensor(data, requires_grad=True)
+    tf(tx).sum().backward()
+    assert_close(x.grad, tx.grad, 1e-6, 1e-5)
+    # a recorded backward (create_graph) is framework ops, not the kernel
+    backward_calls.clear()
+    framework.autograd.grad(fw(x).sum(), x, create_graph=True)
+    assert backward_calls == []
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_activation_gradient_at_special_values(device, name):
+    fw, tf = UNARY[name]
+    values = np.array([np.nan, 0.0, -0.0, 1e-30, 88.0, -88.0, 0.75, 1.5, -2.5, 10.0, 40.0, -40.0])
+    for dtype in (framework.float32, framework.float64):
+        x = make_input(values, dtype, device, requires_grad=True)
+        fw(x).sum().backward()
+        tx = torch.tensor(values, dtype=getattr(torch, str(dtype).split(".")[-1]),
+                          requires_grad=True)
+        tf(tx).sum().backward()
+        assert_close(x.grad, tx.grad, 1e-6, 1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_activation_second_derivative_matches_torch(device, name):
+    fw_fn, torch_fn = UNARY[name]
     data = RNG.standard_normal(5)
     x = framework.tensor(data, dtype=framework.float64, device=device, requires_grad=True)
     tx = torch.tensor(data, requires_grad=True)
-    for fw_fn, torch_fn in ((F.gelu, TF.gelu),
-                            (lambda t: F.softplus(t, beta=2.0), lambda t: TF.softplus(t, beta=2.0))):
-        (g,) = framework.autograd.grad(fw_fn(x).sum(), x, create_graph=True)
-        (gg,) = framework.autograd.grad(g.sum(), x)
-        (tg,) = torch.autograd.grad(torch_fn(tx).sum(), tx, create_graph=True)
-        (tgg,) = torch.autograd.grad(tg.sum(), tx)
-        assert_close(g, tg, 1e-10, 1e-9)
-        assert_close(gg, tgg, 1e-10, 1e-9)
+    (g,) = framework.autograd.grad(fw_fn(x).sum(), x, create_graph=True)
+    (gg,) = framework.autograd.grad(g.sum(), x)
+    (tg,) = torch.autograd.grad(torch_fn(tx).sum(), tx, create_graph=True)
+    (tgg,) = torch.autograd.grad(tg.sum(), tx)
+    assert_close(g, tg, 1e-10, 1e-9)
+    assert_close(gg, tgg, 1e-10, 1e-9)
 
 
 def test_unary_activation_bad_input(device):
@@ -169,6 +227,7 @@ INPLACE = {
     "mish-inplace": (lambda x: F.mish(x, inplace=True), lambda x: TF.mish(x, inplace=True)),
     "hardswish-inplace": (lambda x: F.hardswish(x, inplace=True),
                           lambda x: TF.hardswish(x, inplace=True)),
+    "silu-inplace": (lambda x: F.silu(x, inplace=True), lambda x: TF.silu(x, inplace=True)),
 }
 
 

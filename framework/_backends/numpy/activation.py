@@ -1,6 +1,6 @@
 """CPU kernels of the activations: gelu/gelu_tanh/silu/softplus (unary kernels like the
 elementwise ones), and one forward and one backward kernel for the parameterized activations,
-op by name.
+op by name (the backward one also serves gelu, gelu_tanh, silu and softplus).
 
 Half types compute in float32, float64 in float64 (``compute_dtype``); every
 op is vectorized NumPy over the whole array. ``p0``/``p1`` are the op's
@@ -16,6 +16,8 @@ from .elementwise import _COMPUTE, _erf, _finish, _value
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
+_INV_SQRT_2PI = 0.39894228040143267794
+_GELU_KAPPA = 0.044715
 
 
 def _sigmoid(v):
@@ -105,6 +107,19 @@ def _derivative(op: str, v, p0: float, p1: float):
         return np.square(np.tanh(v))
     if op == "logsigmoid":
         return _sigmoid(-v)
+    if op == "gelu":  # Phi(x) + x phi(x)
+        cdf = 0.5 * (1.0 + _erf(v * _SQRT1_2)).astype(v.dtype)
+        return cdf + v * (np.exp(-0.5 * v * v) * _INV_SQRT_2PI)
+    if op == "gelu_tanh":  # PyTorch's derivative of the tanh approximation
+        t = np.tanh(_SQRT_2_OVER_PI * (v + _GELU_KAPPA * v * v * v))
+        inner_derivative = _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * v * v)
+        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * inner_derivative
+    if op == "silu":
+        s = _sigmoid(v)
+        return s * (1 + v * (1 - s))
+    if op == "softplus":  # p0 = beta, p1 = threshold
+        z = v * p0
+        return np.where(z > p1, 1, _sigmoid(z))
     raise ValueError(f"unknown activation {op!r}")
 
 
