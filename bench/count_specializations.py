@@ -38,21 +38,43 @@ def shard_counts(report: dict, shards: list, count: int) -> list:
     return rows
 
 
+def file_specializations(report: dict) -> dict:
+    """``{test file: distinct specializations its tests launch}``, files that launch any."""
+    per_file: dict = {}
+    for test in report["collected"]:
+        per_file.setdefault(test.split("::")[0], set()).update(report["tests"].get(test, ()))
+    return {name: len(keys) for name, keys in sorted(per_file.items()) if keys}
+
+
+def write_weights(report: dict, path: str) -> None:
+    """Write the per-file specialization counts as the sharding weights (JSON)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(file_specializations(report), f, indent=0, sort_keys=True)
+        f.write("\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report")
     parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--write-weights", metavar="JSON",
+                        help="write each test file's distinct specializations there (the "
+                             "file weights tests/conftest.py shards by: tests/shard_weights.json)")
     args = parser.parse_args(argv)
     with open(args.report, encoding="utf-8") as f:
         report = json.load(f)
-    from conftest import shard_by_file
+    from conftest import measured_weights, shard_by_file
+    if args.write_weights:
+        write_weights(report, args.write_weights)
+    weights = measured_weights()
+    weights.update(report.get("file_weights") or {})
     collected = report["collected"]
     all_keys = set().union(*map(set, report["tests"].values())) if report["tests"] else set()
     print(f"{len(collected)} tests, {len(all_keys)} distinct specializations, "
           f"{len({launcher_of(report['keys'][i]) for i in all_keys})} launchers in all")
     schemes = {
         "index": [i % args.shards for i in range(len(collected))],
-        "file": shard_by_file(collected, args.shards, report.get("file_weights")),
+        "file": shard_by_file(collected, args.shards, weights),
     }
     print(f"{'shard':>5} | {'by index: tests':>15} {'specs':>6} {'launchers':>9} | "
           f"{'by file: tests':>14} {'specs':>6} {'launchers':>9}")

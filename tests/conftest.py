@@ -3,6 +3,7 @@
 ``FRAMEWORK_TRITON_INTERPRET`` defaults to 1 here, so CI machines without a
 GPU run every Triton kernel; the GPU check script sets it to 0.
 """
+import json
 import math
 import os
 import signal
@@ -109,9 +110,23 @@ def shard_by_file(nodeids: list, count: int, file_weights: dict | None = None) -
     return shards
 
 
+SHARD_WEIGHTS = os.path.join(os.path.dirname(__file__), "shard_weights.json")
+
+
+def measured_weights() -> dict:
+    """Distinct kernel specializations each test file launched when last counted
+    (``bench/count_specializations.py --write-weights``): what a GPU shard compiles."""
+    try:
+        with open(SHARD_WEIGHTS, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
 def _file_weights(items) -> dict:
-    """``SHARD_WEIGHT`` of test modules that set one (a file much heavier than its test count)."""
-    weights = {}
+    """Each file's sharding weight: its measured specializations, else its test count;
+    ``SHARD_WEIGHT`` in a test module overrides both (a file much heavier than either)."""
+    weights = measured_weights()
     for item in items:
         weight = getattr(getattr(item, "module", None), "SHARD_WEIGHT", None)
         if weight is not None:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import framework
-from conftest import shard_by_file
+from conftest import measured_weights, shard_by_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,6 +22,16 @@ def _load_summary():
 
 
 # sharding --------------------------------------------------------------------------------
+
+def test_measured_shard_weights_name_existing_test_files():
+    """tests/shard_weights.json (bench/count_specializations.py --write-weights) weighs the
+    kernel-heavy files by their specializations; a renamed file must be recounted."""
+    weights = measured_weights()
+    assert len(weights) >= 20
+    for name, specializations in weights.items():
+        assert os.path.isfile(os.path.join(ROOT, name)), name
+        assert isinstance(specializations, int) and specializations > 0, name
+
 
 def test_shards_keep_files_together_and_balance_the_load():
     ids = ([f"a.py::t{i}" for i in range(4)] + [f"b.py::t{i}" for i in range(4)]
