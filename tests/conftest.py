@@ -32,6 +32,18 @@ def _exact_float32_matmuls():
     framework.set_float32_matmul_precision("highest")
 
 
+def _deliverable_sigint() -> None:
+    """SIGINT handled by Python (KeyboardInterrupt) and unblocked."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+# A run started as a background job of a non-interactive shell (`make test &`) starts with
+# SIGINT ignored (POSIX), and every subprocess a test starts inherits that: the Ctrl-C tests'
+# scripts then never saw their Ctrl-C. The suite starts from a deliverable SIGINT instead.
+_deliverable_sigint()
+
+
 @pytest.fixture(autouse=True)
 def _sigint_left_as_found(request):
     """A test that leaves SIGINT ignored, handled elsewhere or blocked is named in a warning,
@@ -44,8 +56,7 @@ def _sigint_left_as_found(request):
         return
     warnings.warn(f"{request.node.nodeid} left SIGINT {'blocked' if blocked else handler!r}; "
                   "restored")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _deliverable_sigint()
 
 
 @pytest.fixture(params=["cpu", "cuda"])
