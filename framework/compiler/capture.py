@@ -26,6 +26,7 @@ from .._backends.array import Array
 from ..devices import device as Device
 from . import views
 from .ir import Const, DType, Graph, Node, Struct, Value, rebuild
+from .proxy import KernelProxy
 
 _LOCK = threading.Lock()  # one trace at a time: tracing swaps process-wide hooks
 
@@ -38,7 +39,7 @@ class TraceError(RuntimeError):
     """The call cannot be captured as a graph (an argument or result the IR cannot hold)."""
 
 
-class _RecordingBackend:
+class _RecordingBackend(KernelProxy):
     """A backend whose kernel calls are recorded by ``tracer`` (other attributes pass through).
 
     ``real`` may be a function loading the backend on first use (the Triton backend when the
@@ -56,19 +57,7 @@ class _RecordingBackend:
             self._source = self._source()
         return self._source
 
-    @property
-    def kernels(self) -> dict:
-        return self._real.kernels
-
-    def missing(self) -> list:
-        return self._real.missing()
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        fn = getattr(self._real, name)
-        if name not in self._real.kernels:
-            return fn
+    def _wrap(self, name: str, fn):
         tracer, device = self._tracer, self._device
         params = list(inspect.signature(fn).parameters)
 
@@ -77,8 +66,6 @@ class _RecordingBackend:
                 return fn(*args, **kwargs)
             return tracer.call(name, device, fn, params, args, kwargs)
 
-        kernel.__name__ = name
-        self.__dict__[name] = kernel
         return kernel
 
 

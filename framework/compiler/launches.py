@@ -12,6 +12,8 @@ import collections
 import contextlib
 import threading
 
+from .proxy import KernelProxy
+
 ALLOCATIONS = ("empty",)  # counted in by_op, not in total
 _ACTIVE: list = []  # the counters of the active ``count_launches`` blocks (documented state)
 _LOCK = threading.Lock()
@@ -37,26 +39,14 @@ def record(op: str) -> None:
             counter.by_op[op] += 1
 
 
-class _CountingBackend:
+class _CountingBackend(KernelProxy):
     """A backend whose top-level kernel calls are counted."""
 
     def __init__(self, real, counter: LaunchCounter) -> None:
         self._real = real
         self._counter = counter
 
-    @property
-    def kernels(self) -> dict:
-        return self._real.kernels
-
-    def missing(self) -> list:
-        return self._real.missing()
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        fn = getattr(self._real, name)
-        if name not in self._real.kernels:
-            return fn
+    def _wrap(self, name: str, fn):
         counter = self._counter
 
         def kernel(*args, **kwargs):
@@ -67,8 +57,6 @@ class _CountingBackend:
             finally:
                 counter.depth -= 1
 
-        kernel.__name__ = name
-        self.__dict__[name] = kernel
         return kernel
 
 
