@@ -120,6 +120,14 @@ def test_every_spec_compiles_to_ptx_and_cubin(report):
     assert {r["arch"] for r in report["results"]} == set(ARCHS)
 
 
+def test_every_kernel_compiles_with_int_arguments_equal_to_1(report):
+    """On a GPU an int argument equal to 1 reaches the kernel as a constexpr (a Python int):
+    calling a tensor method on it (``n.to(tl.int64)``) breaks only that specialization."""
+    assert any(r["ones"] for r in report["ones"]), "no spec has an int argument to specialize"
+    failed = [f"{r['id']} (int arguments = 1: {r['ones']}): {r['error']}" for r in report["ones"] if not r["ok"]]
+    assert not failed, "\n".join(failed)
+
+
 def test_no_register_spills_where_required(report):
     if report["ptxas"] is None:
         pytest.skip("Triton's bundled ptxas is not available")  # skip: no tool to count spills
@@ -281,7 +289,7 @@ def _worker() -> dict:
     assert not os.environ.get("TRITON_INTERPRET"), "the compile check must not run in interpreter mode"
     tools = {"cuobjdump": _tool("cuobjdump"), "ptxas": _ptxas_for(ARCHS[0])}
     report = {"kernels": [], "interpreted": [], "results": [], **tools}
-    jobs = []
+    jobs, ones_jobs = [], []
     for family, module in sorted(_kernel_modules().items()):
         kernels = _jit_kernels(module)
         report["kernels"] += [f"{family}.{name}" for name in kernels]
@@ -296,15 +304,78 @@ def _worker() -> dict:
                                           "resources": None, "spills": None})
                 continue
             jobs += [(family, index, arch) for arch in ARCHS]
+            ones_jobs.append((family, index, "ones"))
     import multiprocessing
     with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
         report["results"] += pool.starmap(_run_job, [(job, tools) for job in jobs])
+        report["ones"] = pool.starmap(_run_job, [(job, tools) for job in ones_jobs])
     return report
+
+
+def _int_arguments(fn, spec: dict) -> list:
+    """The spec's integer scalar arguments that Triton's binder specializes on their value."""
+    constexprs = spec.get("constexprs", {})
+    no_specialization = {fn.arg_names[i] if isinstance(i, int) else i for i in fn.do_not_specialize}
+    names = []
+    for name in fn.arg_names:
+        kind = spec.get("signature", {}).get(name, "i32")
+        if name in constexprs or name in no_specialization or kind.startswith("*") or kind == "u1":
+            continue
+        if kind[0] in "iu":
+            names.append(name)
+    return names
+
+
+def _front_end_with_ones(fn, spec: dict, arch: int) -> None:
+    """Run Triton's front end (AST -> TTIR) with every integer scalar argument equal to 1.
+
+    Triton's binder turns an int argument equal to 1 into a *constexpr* (a plain Python
+    int in the kernel), so code such as ``n.to(tl.int64)`` that compiles for other values
+    fails for 1 (``'int' object has no attribute 'to'``). The interpreter never shows it.
+    """
+    from triton._C.libtriton import ir
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+    from triton.compiler.compiler import make_backend
+    ones = _int_arguments(fn, spec)
+    constexprs = {k: _resolve_constexpr(v) for k, v in spec.get("constexprs", {}).items()}
+    constexprs.update({name: 1 for name in ones})
+    signature, attrs = {}, {}
+    for index, name in enumerate(fn.arg_names):
+        signature[name] = "constexpr" if name in constexprs else spec.get("signature", {}).get(name, "i32")
+        if signature[name].startswith("*"):
+            attrs[(index,)] = [["tt.divisibility", 16]]
+    target = GPUTarget("cuda", arch, 32)
+    backend = make_backend(target)
+    source = ASTSource(fn, signature, constexprs, attrs)
+    options = backend.parse_options({k: spec[k] for k in ("num_warps", "num_stages") if k in spec})
+    context = ir.context()
+    ir.load_dialects(context)
+    backend.load_dialects(context)
+    source.make_ir(target, options, backend.get_codegen_implementation(options), backend.get_module_map(),
+                   context)
+
+
+def _run_ones_job(family: str, index: int) -> dict:
+    """Front end of spec number ``index`` of ``family`` with its int arguments equal to 1."""
+    module = _kernel_modules()[family]
+    spec = _specs_for(family, module)[index]
+    fn = spec["kernel"] if not isinstance(spec["kernel"], str) else getattr(module, spec["kernel"])
+    label = spec.get("label")
+    result = {"id": f"{family}.{fn.__name__}" + (f"[{label}]" if label else ""), "ok": True, "error": "",
+              "ones": _int_arguments(fn, spec)}
+    try:
+        _front_end_with_ones(fn, spec, ARCHS[0])
+    except Exception as exc:  # report every failure, not only the first
+        result.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[-1500:]}")
+    return result
 
 
 def _run_job(job: tuple, tools: dict) -> dict:
     """Compile spec number ``index`` of ``family`` for ``arch`` (in a pool process)."""
     family, index, arch = job
+    if arch == "ones":
+        return _run_ones_job(family, index)
     module = _kernel_modules()[family]
     spec = _specs_for(family, module)[index]
     fn = spec["kernel"] if not isinstance(spec["kernel"], str) else getattr(module, spec["kernel"])

@@ -26,7 +26,8 @@ def report_bad_indices(err_ptr, index, bad, limit, code):
     if tl.max(bad.to(tl.int32), axis=0) > 0:
         index = index.to(tl.int64)
         zero = tl.zeros_like(index)
-        first = tl.atomic_cas(err_ptr, tl.full((), 0, tl.int64), code.to(tl.int64))
+        # tl.cast, not code.to(): Triton turns an int argument equal to 1 into a constexpr
+        first = tl.atomic_cas(err_ptr, tl.full((), 0, tl.int64), tl.cast(code, tl.int64))
         # block-shaped comparisons (the interpreter mistypes scalar bools in masks)
         owner = (first + zero == 0) | (first + zero == code)
         mine = bad & owner

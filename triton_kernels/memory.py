@@ -95,8 +95,9 @@ def linspace_int_kernel(dst_ptr, n, start, end, step_bits, halfway, BLOCK: tl.co
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     step = tl.full((BLOCK,), step_bits, tl.int64).to(tl.float64, bitcast=True)
-    low = start.to(tl.float64) + idx.to(tl.float64) * step
-    high = end.to(tl.float64) - (n - 1 - idx).to(tl.float64) * step
+    # tl.cast, not start.to(): an int argument equal to 1 arrives as a constexpr
+    low = tl.cast(start, tl.float64) + idx.to(tl.float64) * step
+    high = tl.cast(end, tl.float64) - (n - 1 - idx).to(tl.float64) * step
     value = tl.where(idx < halfway, low, high)
     tl.store(dst_ptr + idx, value.to(tl.int64).to(dst_ptr.dtype.element_ty), mask=mask)
 

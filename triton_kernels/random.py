@@ -42,7 +42,8 @@ def randint_kernel(out_ptr, n, seed, offset, low, span, BLOCK: tl.constexpr):
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     bits = tl.randint(seed, (offset + idx).to(tl.uint32)).to(tl.uint64)
-    value = low + (bits % span.to(tl.uint64)).to(tl.int64)
+    # tl.cast, not span.to(): an int argument equal to 1 arrives as a constexpr
+    value = low + (bits % tl.cast(span, tl.uint64)).to(tl.int64)
     tl.store(out_ptr + idx, value.to(out_ptr.dtype.element_ty), mask=mask)
 
 
