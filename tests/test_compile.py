@@ -27,7 +27,9 @@ replaces this file's ``TABLE`` entries for that module. A spec::
      "constexprs": {"BLOCK": 1024, "ACC": "tl.float32"},  # "tl.<name>" strings become tl objects
      "num_warps": 4, "num_stages": 3,        # optional launch options
      "no_spills": True,                      # optional: ptxas must report 0 bytes of spill stores/loads
-     "sass": {90: "HGMMA", 80: "HMMA"},      # optional: text the SASS must contain, per arch
+     "sass": {90: "HGMMA", 80: "HMMA"},      # optional: text (or list of texts) the SASS must contain
+     "divisible": ["M", "N"],                # optional: int args that are multiples of 16 (the
+                                             # binder's attribute; ignored for do_not_specialize args)
      "label": "bf16"}                        # optional, tells specs of one kernel apart
 
 Pointer arguments get Triton's 16-byte-divisibility attribute, as the
@@ -185,12 +187,13 @@ def _compile(fn, spec: dict, arch: int):
     from triton.compiler import ASTSource
     constexprs = {k: _resolve_constexpr(v) for k, v in spec.get("constexprs", {}).items()}
     signature, attrs = {}, {}
+    divisible = _divisible_arguments(fn, spec)
     for index, name in enumerate(fn.arg_names):
         if name in constexprs:
             signature[name] = "constexpr"
             continue
         signature[name] = spec.get("signature", {}).get(name, "i32")
-        if signature[name].startswith("*"):
+        if signature[name].startswith("*") or name in divisible:
             attrs[(index,)] = [["tt.divisibility", 16]]
     unknown = set(spec.get("signature", {})) - set(fn.arg_names)
     if unknown:
@@ -198,6 +201,13 @@ def _compile(fn, spec: dict, arch: int):
     options = {k: spec[k] for k in ("num_warps", "num_stages") if k in spec}
     source = ASTSource(fn, signature, constexprs, attrs)
     return triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options)
+
+
+def _divisible_arguments(fn, spec: dict) -> set:
+    """The int arguments the spec says are multiples of 16 that Triton's binder would mark so
+    (it marks none of a kernel's ``do_not_specialize`` arguments)."""
+    no_specialization = {fn.arg_names[i] if isinstance(i, int) else i for i in fn.do_not_specialize}
+    return set(spec.get("divisible", ())) - no_specialization
 
 
 def _tool(name: str) -> str | None:
@@ -271,7 +281,8 @@ def _run_spec(family: str, fn, spec: dict, arch: int, tools: dict) -> dict:
     result["resources"] = resources
     if result["no_spills"]:
         result["spills"] = _ptxas_spills(compiled.asm["ptx"], arch, result["ptx_target"])
-    result["sass_found"] = bool(sass_expected) and sass_expected in sass
+    wanted = [sass_expected] if isinstance(sass_expected, str) else list(sass_expected or ())
+    result["sass_found"] = bool(wanted) and all(text in sass for text in wanted)
     return result
 
 
