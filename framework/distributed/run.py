@@ -12,13 +12,14 @@ one it is (``mpiexec --version``, once per path):
 
 - MPICH (Hydra; also Intel MPI and MVAPICH): ``-genv NAME VALUE`` for every rank, one
   ``-n 1 -env RANK r ...`` segment per rank (``:``-separated);
-- Open MPI: ``-x NAME=VALUE``; one app context, since Open MPI 4 applies ``-x`` to every
-  context: each rank's ``RANK``/``LOCAL_RANK`` come from Open MPI's own
-  ``OMPI_COMM_WORLD_RANK``/``OMPI_COMM_WORLD_LOCAL_RANK`` through ``/bin/sh``, which then
-  ``exec``s the program (same process). Every Open MPI job also gets ``--oversubscribe``
-  (Open MPI otherwise refuses more ranks than the cores it counts), ``--bind-to none`` (as
-  Hydra: no pinning of a rank and its threads to one core) and, as root,
-  ``--allow-run-as-root``.
+- Open MPI: ``-x NAME=VALUE``; one app context of N ranks, as a plain ``mpiexec -n N`` (not
+  every Open MPI/PRRTE release gave each ``:`` context its own ``-x`` values): each rank's
+  ``RANK``/``LOCAL_RANK`` come from Open MPI's own ``OMPI_COMM_WORLD_RANK``/
+  ``OMPI_COMM_WORLD_LOCAL_RANK`` through ``/bin/sh``, which then ``exec``s the program (same
+  process, so signals and exit status are the program's). Every Open MPI job also gets
+  ``--oversubscribe`` (Open MPI otherwise refuses more ranks than the cores it counts, which
+  in a container can be fewer than ``os.cpu_count()``), ``--bind-to none`` (as Hydra: no
+  pinning of a rank and its threads to one core) and, as root, ``--allow-run-as-root``.
 """
 from __future__ import annotations
 
