@@ -33,6 +33,7 @@ _INSTALL_HINT = ("the 'nccl' backend needs NVIDIA's NCCL library: pip install nv
                  "(CUDA 12) or nvidia-nccl-cu13 (CUDA 13), or set FRAMEWORK_NCCL_LIBRARY to "
                  "libnccl.so.2")
 _SUCCESS, _IN_PROGRESS = 0, 7
+_LAUNCHER_RANK_VARIABLES = frozenset({"PMI_RANK", "OMPI_COMM_WORLD_RANK"})  # set by mpiexec
 _OPS = {ReduceOp.SUM: 0, ReduceOp.PRODUCT: 1, ReduceOp.MAX: 2, ReduceOp.MIN: 3, ReduceOp.AVG: 4}
 _DTYPES = {"int8": 0, "uint8": 1, "bool": 1, "int32": 2, "int64": 4, "float16": 6,
            "float32": 7, "float64": 8, "bfloat16": 9}
@@ -148,8 +149,9 @@ def world(rank: int, world_size: int, method: str, timeout: float, device_id=Non
 
 
 def _guard_exit_under_mpiexec(group: "NCCLGroup") -> None:
-    """Started by mpiexec (Hydra sets ``PMI_RANK``): abort the whole job if this rank fails."""
-    if "mpi4py.MPI" not in sys.modules and "PMI_RANK" not in os.environ:
+    """Started by mpiexec (Hydra sets ``PMI_RANK``, Open MPI ``OMPI_COMM_WORLD_RANK``): abort
+    the whole job if this rank fails."""
+    if "mpi4py.MPI" not in sys.modules and not _LAUNCHER_RANK_VARIABLES & set(os.environ):
         return
     from . import mpi
     try:

@@ -50,7 +50,16 @@ def _framework_run(nproc: int, *args, **env) -> tuple:
 
 
 def _mpiexec(nproc: int, *args, **env) -> tuple:
-    return _launch([run.find_mpiexec(), "-n", str(nproc), sys.executable, WORKER, *args], **env)
+    """``mpiexec -n N python worker.py ...`` as by hand (plus what Open MPI needs: as root,
+    more ranks than cores)."""
+    return _launch(run.plain_command(nproc, [sys.executable, WORKER, *args]), **env)
+
+
+def _killed_message() -> str:
+    """What this mpiexec prints when a rank dies of SIGKILL (whitespace collapsed)."""
+    if run.implementation(run.find_mpiexec()) == run.OPENMPI:
+        return "exited on signal 9 (Killed)"  # "mpiexec noticed that process rank 1 ... exited on"
+    return "Killed (signal 9)"  # Hydra: "BAD TERMINATION ... EXIT STRING: Killed (signal 9)"
 
 
 # multi-process ------------------------------------------------------------------------------
@@ -88,8 +97,10 @@ def test_crashed_rank_stops_the_job_long_before_the_timeout(kind):
     assert status != 0
     if kind == "kill":
         assert "framework run: a rank failed" in output, output
-    expected = "Killed (signal 9)" if kind == "kill" else "rank 1 failed; aborting the other ranks"
-    assert expected in output, output
+        assert _killed_message() in " ".join(output.split()), output
+    else:
+        assert "rank 1 failed; aborting the other ranks" in output, output
+        assert "ValueError: rank 1 fails on purpose" in output, output  # its traceback came through
     assert f"rank 0: {kind} ok" not in output  # rank 0 never completed its all_reduce
     assert seconds < 60, output
 
@@ -118,8 +129,9 @@ def test_unknown_backend_and_init_method_are_refused():
     assert not dist.is_initialized()
 
 
-def test_launcher_command_gives_each_rank_its_env_variables():
-    line = run.command(2, ["python", "train.py", "--lr", "0.1"], mpiexec="mpiexec", master_port=29500)
+def test_launcher_command_gives_each_rank_its_env_variables_on_mpich():
+    line = run.command(2, ["python", "train.py", "--lr", "0.1"], mpiexec="mpiexec",
+                       master_port=29500, kind=run.MPICH)
     text = " ".join(line)
     assert line[0] == "mpiexec"
     assert "-genv WORLD_SIZE 2" in text and "-genv MASTER_PORT 29500" in text
@@ -129,8 +141,91 @@ def test_launcher_command_gives_each_rank_its_env_variables():
     for rank, segment in enumerate(segments):
         assert f"-env RANK {rank} -env LOCAL_RANK {rank}" in segment
         assert segment.endswith("python train.py --lr 0.1")
-    with pytest.raises(ValueError, match="nproc"):
-        run.command(0, ["python", "x.py"], mpiexec="mpiexec")
+    assert "-x" not in line and "--oversubscribe" not in line
+    assert run.plain_command(3, ["python", "x.py"], "mpiexec", kind=run.MPICH) == \
+        ["mpiexec", "-n", "3", "python", "x.py"]  # unchanged: Hydra needs no options
+    for kind in (run.MPICH, run.OPENMPI):
+        with pytest.raises(ValueError, match="nproc"):
+            run.command(0, ["python", "x.py"], mpiexec="mpiexec", kind=kind)
+
+
+def test_launcher_command_gives_each_rank_its_env_variables_on_open_mpi():
+    """One app context, ``-x NAME=VALUE`` for the shared variables, ``RANK``/``LOCAL_RANK`` set
+    per rank by ``/bin/sh`` from Open MPI's."""
+    program = ["python", "train.py", "--lr", "0.1"]
+    line = run.command(3, program, mpiexec="/opt/ompi/bin/mpiexec", master_port=29500,
+                       kind=run.OPENMPI)
+    assert line[0] == "/opt/ompi/bin/mpiexec" and ":" not in line and "-genv" not in line
+    options = line[1:line.index("-n")]
+    assert options == run.job_options(run.OPENMPI)
+    assert line[line.index("-n") + 1] == "3"
+    exported = [line[i + 1] for i, word in enumerate(line) if word == "-x"]
+    assert exported == ["WORLD_SIZE=3", "LOCAL_WORLD_SIZE=3", "MASTER_ADDR=127.0.0.1",
+                        "MASTER_PORT=29500"]
+    shell = line.index("/bin/sh")
+    assert line[shell + 1] == "-c" and line[shell + 3] == "sh" and line[shell + 4:] == program
+    assert run.plain_command(3, ["python", "x.py"], "mpiexec", kind=run.OPENMPI) == \
+        ["mpiexec", *run.job_options(run.OPENMPI), "-n", "3", "python", "x.py"]
+
+
+def test_open_mpi_job_options():
+    assert run.job_options(run.MPICH, as_root=True) == []
+    assert run.job_options(run.OPENMPI, as_root=False) == ["--oversubscribe", "--bind-to", "none"]
+    assert run.job_options(run.OPENMPI, as_root=True) == \
+        ["--oversubscribe", "--bind-to", "none", "--allow-run-as-root"]
+    as_root = os.geteuid() == 0
+    assert ("--allow-run-as-root" in run.job_options(run.OPENMPI)) == as_root
+
+
+def test_open_mpi_rank_shell_sets_rank_variables_and_runs_the_program_itself(tmp_path):
+    """The ``/bin/sh`` part of an Open MPI command line, run with the variables Open MPI gives
+    rank 2: the program (arguments with spaces and quotes intact) sees RANK/LOCAL_RANK and
+    runs in the shell's process (``exec``: signals reach it, its status is the rank's)."""
+    code = ("import os, sys; print(os.environ['RANK'], os.environ['LOCAL_RANK'], os.getpid(), "
+            "sys.argv[1:]); sys.exit(3)")
+    program = [sys.executable, "-c", code, "a b", "it's", "$HOME"]
+    line = run.command(4, program, mpiexec="mpiexec", master_port=1, kind=run.OPENMPI)
+    shell = line[line.index("/bin/sh"):]
+    env = dict(os.environ, OMPI_COMM_WORLD_RANK="2", OMPI_COMM_WORLD_LOCAL_RANK="1")
+    done = subprocess.Popen(shell, env=env, stdout=subprocess.PIPE, text=True)
+    out, _ = done.communicate(timeout=60)
+    assert done.returncode == 3
+    rank, local_rank, pid, argv = out.split(" ", 3)
+    assert (rank, local_rank, int(pid)) == ("2", "1", done.pid)
+    assert argv.strip() == repr(["a b", "it's", "$HOME"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMPI_")}
+    missing = subprocess.run(shell, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "not started by Open MPI" in missing.stderr
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("mpiexec (Open MPI) 5.0.11\n\nReport bugs to https://www.open-mpi.org/community/help/\n",
+     run.OPENMPI),
+    ("mpiexec (OpenRTE) 4.1.6\n\nReport bugs to http://www.open-mpi.org/community/help/\n",
+     run.OPENMPI),
+    ("mpirun (Open MPI) 4.1.2\n\nReport bugs to http://www.open-mpi.org/community/help/\n",
+     run.OPENMPI),
+    ("prterun (PMIx Reference RunTime Environment) 3.0.6\n", run.OPENMPI),
+    ("HYDRA build details:\n    Version:                                 5.0.2\n"
+     "    Release Date:                            Fri Sep 25 20:45:26 UTC 2026\n", run.MPICH),
+    ("Intel(R) MPI Library for Linux* OS, Version 2021.10 Build 20230619\n", run.MPICH),
+    ("", run.MPICH),
+])
+def test_mpiexec_family_from_its_version_text(text, kind):
+    assert run.implementation_from_version(text) == kind
+
+
+def test_mpiexec_family_is_asked_once_per_path(tmp_path):
+    """``implementation`` runs ``mpiexec --version`` (here a script that counts its calls)."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'mpiexec (OpenRTE) 4.1.6'\n")
+    fake.chmod(0o755)
+    assert run.implementation(str(fake)) == run.OPENMPI
+    assert run.implementation(str(fake)) == run.OPENMPI
+    assert calls.read_text().count("x") == 1
+    with pytest.raises(RuntimeError, match="cannot run"):
+        run.implementation(str(tmp_path / "missing-mpiexec"))
 
 
 def test_framework_run_reports_bad_arguments(capsys):
@@ -141,9 +236,40 @@ def test_framework_run_reports_bad_arguments(capsys):
     assert "--nproc must be at least 1" in capsys.readouterr().err
 
 
+def _executable(path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_mpiexec_is_looked_up_next_to_the_python_then_on_path(tmp_path, monkeypatch):
+    """The lookup rule on a made-up layout: the venv's bin (the mpich wheel's mpiexec) wins over
+    ``PATH`` (a system-wide MPI); without either, a clear error."""
+    venv_python = _executable(tmp_path / "venv" / "bin" / "python")
+    system = _executable(tmp_path / "usr" / "bin" / "mpiexec")
+    monkeypatch.setattr(sys, "executable", venv_python)
+    monkeypatch.setenv("PATH", str(tmp_path / "usr" / "bin"))
+    assert run.find_mpiexec() == system
+    local = _executable(tmp_path / "venv" / "bin" / "mpiexec")
+    assert run.find_mpiexec() == local
+    os.remove(local)
+    os.remove(system)
+    with pytest.raises(RuntimeError, match="needs mpiexec"):
+        run.find_mpiexec()
+
+
 @needs_mpi
-def test_mpiexec_is_found_next_to_the_python():
-    assert os.path.dirname(run.find_mpiexec()) == os.path.dirname(sys.executable)
+def test_the_mpiexec_found_belongs_to_mpi4pys_mpi_library():
+    """On this machine: the launcher's mpiexec and mpi4py's library are one MPI family (else
+    every rank would start as a 1-process world)."""
+    code = ("import mpi4py; mpi4py.rc.initialize = False; from mpi4py import MPI; "
+            "print(MPI.Get_library_version())")
+    library = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=LAUNCH_TIMEOUT, env=_env()).stdout
+    assert library, "mpi4py did not report its MPI library"
+    expected = run.OPENMPI if library.startswith("Open MPI") else run.MPICH
+    assert run.implementation(run.find_mpiexec()) == expected, (run.find_mpiexec(), library)
 
 
 def test_nccl_missing_library_gives_a_clear_error(monkeypatch):
@@ -257,6 +383,9 @@ def test_distributed_bench_rows_from_measurements():
     assert reduce_row.rate == pytest.approx(2 * (2 - 1) / 2 * 4 * 2 ** 20 / 1e9 / 2e-3)  # bus GB/s
     assert step_row.op == "ddp_step" and step_row.ratio == pytest.approx(1.5)
     assert step_row.rate == pytest.approx(2 * 64 / 0.03) and "throughput x1.33" in step_row.note
+    assert reduce_row.reference == "mpi4py Allreduce (MPICH)"
+    measured["mpi"] = "Open MPI v4.1.6, package: Debian OpenMPI, ident: 4.1.6, repo rev: v4.1.6"
+    assert suite._rows(measured, 0.02, "cpu x2 ranks")[0].reference == "mpi4py Allreduce (Open MPI)"
 
 
 def test_distributed_suite_only_runs_when_named():
@@ -271,7 +400,8 @@ def test_distributed_bench_suite_runs_on_2_ranks():
     rows, notes = suite.run_suite(quick=True)
     assert [r.op for r in rows] == ["all_reduce"] * len(suite.QUICK_SIZES) + ["ddp_step"]
     assert all(r.status == "ok" and r.ours_ms > 0 and r.ref_ms > 0 for r in rows), rows
-    assert "MPICH" in notes[0]
+    name = {run.MPICH: "MPICH", run.OPENMPI: "Open MPI"}[run.implementation(run.find_mpiexec())]
+    assert name in notes[0] and all(name in r.reference for r in rows[:-1]), (notes, rows)
 
 
 # the nccl backend's calls, against a fake libnccl (two ranks as two threads) -----------------
