@@ -429,8 +429,8 @@ ERRORS = {
                   "Output 0 of Unbind is a view and is being modified inplace"),
     "view of unbind output": (
         lambda lib, dev: (_leaf(lib, dev) * 1).unbind(0)[0].unsqueeze(0).mul_(2),
-        "is a view and is being modified inplace. This view is the output of a function that "
-        "returns multiple views"),
+        "Output 0 of Unsqueeze is a view and is being modified inplace. This view is the output "
+        "of a function that returns multiple views"),
     "unbind, base written": (
         lambda lib, dev: _use_after(lib, dev, lambda lib, dev: (_leaf(lib, dev) * 1).unbind(0)[0]),
         "Output 0 of Unbind is a view and its base or another view of its base has been "
