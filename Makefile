@@ -60,10 +60,11 @@ bench-targets: $(STAMP)
 	$(PY) bench/cpu_targets.py $(TARGET_ARGS)
 
 # Regenerate the op coverage table checked by tests/test_registry.py and the PyTorch
-# compatibility page (names against the installed torch) checked by tests/test_compat_page.py.
+# compatibility page checked by tests/test_compat_page.py (--record: torch's names from the
+# installed torch, TORCH_PIN, into docs/compat_torch_names.json).
 docs: $(STAMP)
 	$(PY) -W ignore::RuntimeWarning -m framework.ops.registry > docs/ops.md
-	PYTHONPATH=. $(PY) docs/compat_report.py > docs/compat.md
+	PYTHONPATH=. $(PY) docs/compat_report.py --record > docs/compat.md
 
 clean-venv:
 	rm -rf $(VENV)

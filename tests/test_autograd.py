@@ -282,16 +282,19 @@ def test_leaf_gradient_takes_the_leaf_dtype(device):
 
 
 def test_framework_never_imports_torch():
-    import subprocess
-    import sys
-    code = ("import sys, framework\n"
-            "x = framework.randn(3, 3, requires_grad=True, device='cuda')\n"
-            "(x @ x).exp().sum().backward()\n"
-            "print('torch' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "FRAMEWORK_TRITON_INTERPRET": "1"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    """framework's own code never asks for torch, and a cuda program (the interpreter) runs
+    with every import of torch failing as if it were not installed. Triton 3.6's
+    interpreter asks for torch itself (its argument specialization, from C++) and does
+    without it; Triton 3.9 does not ask. tests/torch_import_probe.py charges each attempt
+    to the file that made it; its control shows an import from framework is seen."""
+    import torch_import_probe
+    result = torch_import_probe.run("block", interpret=True, timeout=120)
+    assert torch_import_probe.own_importers(result, "control") == result["control"] != []
+    assert torch_import_probe.own_importers(result) == [], result["importers"]
+    assert not result["torch_loaded"]
+    x = np.array(result["x"])
+    expected = np.exp(x @ x) @ x.T + x.T @ np.exp(x @ x)  # d/dx sum(exp(x @ x))
+    np.testing.assert_allclose(result["grad"], expected, rtol=1e-4, atol=1e-4)
 
 
 def _write_through_views(lib):

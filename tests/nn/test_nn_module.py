@@ -6,6 +6,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from torch_versions import norm_reprs_as_in_2_13
 
 import framework
 from framework import nn
@@ -229,7 +230,9 @@ def test_parameter_works_with_autograd_and_inplace():
     assert type(p + 1) is framework.Tensor
 
 
-def test_repr_matches_torch():
+def test_repr_matches_torch(monkeypatch):
+    norm_reprs_as_in_2_13(monkeypatch)  # torch < 2.13 prints no bias= (tests/torch_versions.py)
+
     def build(lib):
         return lib.Sequential(
             lib.Conv2d(3, 8, 3, padding=1, bias=False), lib.BatchNorm2d(8), lib.ReLU(inplace=True),
@@ -302,7 +305,8 @@ LAYER_CASES = [
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("name,args,kwargs", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
-def test_layer_repr_and_state_dict_keys_match_torch(name, args, kwargs):
+def test_layer_repr_and_state_dict_keys_match_torch(name, args, kwargs, monkeypatch):
+    norm_reprs_as_in_2_13(monkeypatch)  # torch < 2.13 prints no bias= (tests/torch_versions.py)
     ours = getattr(nn, name)(*args, **kwargs)
     theirs = getattr(torch.nn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
