@@ -114,7 +114,7 @@ def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
                         "value); using the heuristic config")
     hardware = platform()
     if tuning_enabled() and hardware.on_gpu():
-        result = tune(tunable, problem, hardware.median_ms)
+        result = tune(tunable, problem, hardware.median_ms, precompile=hardware.precompile)
         current.put(result.key, result.best, result.timings, result.heuristic_ms)
         try:
             current.save()
