@@ -56,7 +56,7 @@ def _run(args, console, tunable_for) -> int:
     console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}"
                   + (f" ({resumed} partly tuned before: only their untimed configs are timed)"
                      if resumed else ""))
-    if len(todo) < len(problems):  # name them: what a previous run left
+    if resumed or len(todo) < len(problems):  # name them: what a previous run left
         for problem, _, _ in todo:
             _line(console, f"  - {_describe(problem)}")
     results = _tune_all(todo, args, console)
@@ -170,8 +170,8 @@ def _tune_all(todo: list, args, console) -> list:
                TextColumn("{task.fields[status]}")]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("autotune", total=len(todo), status="")
-        for problem, tunable, done in todo:
-            if deadline is not None and time.monotonic() > deadline:
+        for problem, tunable, done in todo:  # each run times at least one config: progress
+            if deadline is not None and results and time.monotonic() > deadline:
                 break
             name = _describe(problem)
             progress.update(task, description=name, status="compiling")
