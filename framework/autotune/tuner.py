@@ -111,8 +111,8 @@ def tune(tunable: Tunable, problem: dict, time_ms: Callable, deadline: float | N
     run = tunable.runner(problem)
     if precompile is not None and len(todo) > 1:
         precompile(run, todo)
-    for config in todo:  # at least one config is timed, whatever the deadline
-        if deadline is not None and timings and time.monotonic() > deadline:
+    for count, config in enumerate(todo):  # at least one is timed, whatever the deadline
+        if deadline is not None and count and time.monotonic() > deadline:
             break
         label = config_label(config)
         try:

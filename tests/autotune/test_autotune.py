@@ -198,9 +198,11 @@ def test_a_tuning_cut_by_the_deadline_is_partial_and_resumes_without_retiming():
     assert cut.best == configs[0] and cut.heuristic_timed
     from framework.autotune.tuner import untimed
     assert untimed(tunable, {"m": 1}, cut.timings) == configs[1:]
-    fake = iter([3.0, 1.0])
-    done = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), next(fake))[1], done=cut.timings)
-    assert launched == configs  # the resumed tuning launched only the two untimed configs
+    again = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), 3.0)[1], deadline=0.0,
+                          done=cut.timings)  # a resumed run cut at once still makes progress
+    assert launched == configs[:2] and again.untimed == 1
+    done = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), 1.0)[1], done=again.timings)
+    assert launched == configs  # each resumed tuning launched only untimed configs
     assert done.complete and done.timings == {"16 w4 s1": 2.0, "32 w4 s1": 3.0, "64 w4 s1": 1.0}
     assert done.best == configs[2] and done.heuristic_ms == 2.0 and done.speedup == 2.0
     assert untimed(tunable, {"m": 1}, done.timings) == []
