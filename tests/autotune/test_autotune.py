@@ -218,7 +218,8 @@ def test_a_heuristic_outside_the_space_is_timed_first_and_can_be_left_untimed():
                             done={"16 w4 s1": 1.0, "32 w4 s1": 0.5})
     assert resumed.complete and list(resumed.timings)[-1] == "128 w4 s1"
     assert resumed.best == configs[1] and resumed.speedup == 2.0
-    cut = autotune.tune(tunable, {"m": 1}, lambda fn: 1.0, deadline=0.0, done={"16 w4 s1": 1.0})
+    inside = dataclasses.replace(tunable, heuristic=lambda problem: configs[1])
+    cut = autotune.tune(inside, {"m": 1}, lambda fn: 1.0, deadline=0.0)  # times configs[0] only
     assert not cut.heuristic_timed and cut.heuristic_ms == float("inf") and cut.untimed == 1
 
 
