@@ -248,6 +248,31 @@ def test_summary_tells_budget_leftovers_from_retuned_problems(tmp_path, monkeypa
     assert ("matmul bf16 4096x4096x4096 NN" in line) == bool(retuned)
 
 
+def test_the_summary_reads_the_problems_framework_autotune_names():
+    """What the command prints (a narrow console wraps its prose, never the problem lines)
+    is what the summary parses."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from framework.autotune import command
+    from framework.autotune.tuner import TuneResult
+    problem = {"op": "conv2d", "kernel": "conv2d_kernel", "x": [32, 64, 56, 56],
+               "w": [64, 64, 3, 3], "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1],
+               "groups": 1, "dtype": "bf16"}
+    other = dict(problem, kernel="conv2d_weight_grad_kernel")
+    buffer = StringIO()
+    partial = TuneResult("k", {"BLOCK_M": 64}, {"a": 1.0}, 1.0, untimed=2, space=3)
+    command._report_left([(problem, None, None), (other, None, None)], [(problem, partial)],
+                         Console(file=buffer, width=40))
+    text = buffer.getvalue()
+    summary_module = _load_summary()
+    assert summary_module._left_by_budget(text) == {command._describe(problem),
+                                                     command._describe(other)}
+    assert "partly tuned (1 of 3 configs)" in text
+    assert "budget ran out: 1 problems left untuned, 1 partly tuned" in " ".join(text.split())
+
+
 def test_summary_compares_counts_for_logs_that_do_not_name_problems(tmp_path, monkeypatch):
     """The first H200 run's logs (Triton 3.6, before problems were named): the second run
     tuned the 2 problems the first left, which is not a re-tune."""
