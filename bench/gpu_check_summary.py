@@ -221,7 +221,10 @@ def shard_stats(out: str) -> dict:
 
 
 def autotune_result(out: str) -> dict:
-    """Entries tuned into the run's cache and their speedup over the heuristic configs."""
+    """Entries tuned into the run's cache, their speedup over the heuristic configs, and what
+    the second run did: found the cache warm, tuned only what the first run's ``--budget``
+    left (untuned or partly tuned problems: the budget is short, the cache is fine), or
+    re-tuned problems the first run finished (a cache bug)."""
     entries = {}
     for path in glob.glob(os.path.join(out, "autotune-cache", "*.json")):
         document = _json(path) or {}
@@ -229,16 +232,57 @@ def autotune_result(out: str) -> dict:
     speedups = [e["heuristic_ms"] / e["best_ms"] for e in entries.values()
                 if e.get("heuristic_ms") and e.get("best_ms") and math.isfinite(e["heuristic_ms"])
                 and math.isfinite(e["best_ms"]) and e["best_ms"] > 0]
-    first = " ".join(_read(os.path.join(out, "autotune-1.log")).split())
+    first_log = _read(os.path.join(out, "autotune-1.log"))
+    first = " ".join(first_log.split())
     planned = re.search(r"Tuning (\d+) of (\d+) problems", first)
-    left = re.search(r"budget ran out: (\d+) problems", first)
-    second = _read(os.path.join(out, "autotune-2.log"))
-    warm = None if not second else ("Nothing to tune" in " ".join(second.split()))
+    untuned = re.search(r"budget ran out: (\d+) problems left untuned(?:, (\d+) partly tuned)?",
+                        first)
+    left_names = _left_by_budget(first_log)
+    left = (int(untuned.group(1)) + int(untuned.group(2) or 0)) if untuned else 0
+    second_log = _read(os.path.join(out, "autotune-2.log"))
+    second = " ".join(second_log.split())
+    warm = None if not second_log else ("Nothing to tune" in second)
+    tuned_again = re.search(r"Tuning (\d+) of (\d+) problems", second)
+    count = int(tuned_again.group(1)) if tuned_again else 0
+    names = re.findall(r"^  - (.+?)\s*$", second_log, re.MULTILINE)
+    if not second_log or warm or not tuned_again:
+        verdict, retuned = ("warm" if warm else None), []
+    elif left_names is not None and len(names) == count:  # this format names the problems
+        retuned = [name for name in names if name not in left_names]
+        verdict = "re-tuned finished problems" if retuned else "tuned what the budget left"
+    else:  # logs that do not name the problems: compare counts
+        retuned = [f"{count - left} problems"] if count > left else []
+        verdict = "re-tuned finished problems" if retuned else "tuned what the budget left"
     return {"entries": len(entries), "planned": planned.group(0) if planned else None,
-            "left_by_budget": int(left.group(1)) if left else 0,
+            "left_by_budget": left,
             "geomean_speedup": round(math.exp(sum(map(math.log, speedups)) / len(speedups)), 3)
             if speedups else None,
-            "second_run_warm": warm}
+            "second_run_warm": warm, "second_run_tuned": count if second_log else None,
+            "second_run": verdict, "second_run_retuned": retuned}
+
+
+def _left_by_budget(log: str) -> set | None:
+    """Problems a ``framework autotune`` log names as left by its ``--budget`` (None for logs
+    of versions that did not name them)."""
+    if "budget ran out" not in log:
+        return set()
+    names = re.findall(r"^  (?:untuned|partly tuned \(\d+ of \d+ configs\)): (.+?)\s*$", log,
+                       re.MULTILINE)
+    return set(names) if names else None
+
+
+def _second_run_line(a: dict) -> str:
+    verdict = a.get("second_run")
+    if verdict == "warm":
+        return "second run warm"
+    if verdict == "tuned what the budget left":
+        return (f"second run tuned only the {a['second_run_tuned']} problems the first run's "
+                "--budget left (the cache kept every finished problem; a cold cache needs "
+                "more --budget to be warm in one run)")
+    if verdict == "re-tuned finished problems":
+        return ("second run NOT warm: it re-tuned problems the first run finished (a cache "
+                f"bug): {', '.join(a['second_run_retuned'])}")
+    return "second run -"
 
 
 def bench_rows(out: str) -> tuple:
@@ -345,7 +389,7 @@ def report(summary: dict) -> list:
     lines.append(f"autotune: {'; '.join(p['name'] + ' ' + p['status'] for p in tuned) or 'not run'}; "
                  f"{a['planned'] or 'nothing planned'}, {a['left_by_budget']} left by the budget; "
                  f"{a['entries']} entries, tuned/heuristic geomean speedup {a['geomean_speedup'] or '-'}; "
-                 f"second run {'warm' if a['second_run_warm'] else 'NOT warm' if a['second_run_warm'] is False else '-'}")
+                 f"{_second_run_line(a)}")
     lines.append("")
     bench_phase = next((p for p in summary["phases"] if p["name"] == "bench"), None)
     lines.append(f"bench: {bench_phase['status'] if bench_phase else 'not run'}, "

@@ -51,10 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--from", dest="from_path", metavar="FILE",
                       help="tune the problems recorded by framework.autotune.record(FILE)")
     tune.add_argument("--budget", type=float, metavar="SECONDS",
-                      help="stop starting new tunings after this many seconds")
+                      help="stop timing configs after this many seconds (a problem cut short "
+                           "keeps its best so far; the next run times the rest)")
     tune.add_argument("--force", action="store_true", help="retune problems already cached")
     tune.add_argument("--quick", action="store_true",
-                      help="a short problem set (4096^3, one split-K shape, one ResNet layer)")
+                      help="a short problem set (4096^3, one split-K shape, one ResNet layer) "
+                           "and one pipeline depth per tile (about half the configs)")
     tune.add_argument("--dry-run", action="store_true",
                       help="under the Triton interpreter: run the whole flow on tiny problems")
     tune.add_argument("--export", metavar="PATH", help="copy this GPU's cache file to PATH")

@@ -203,9 +203,92 @@ def test_summary_answers_per_family_with_the_first_failure(tmp_path, monkeypatch
     assert summary["stats"]["compiles"] == 40 and summary["stats"]["gpu_memory_used_peak_mib"] == 2400
     assert summary["autotune"] == {"entries": 2, "planned": "Tuning 2 of 3 problems",
                                    "left_by_budget": 1, "geomean_speedup": 1.0,
-                                   "second_run_warm": True}
+                                   "second_run_warm": True, "second_run_tuned": 0,
+                                   "second_run": "warm", "second_run_retuned": []}
+    assert "second run warm" in text
     assert "NVIDIA H200" in text and "triton 3.6.0" in text and "4096³" in text
     assert text.index("ops/matmul") < text.index("compiles:") < text.index("autotune:") < text.index("4096³")
+
+
+_FIRST_RUN = """Tuning 5 of 5 problems into /x/gpu.json
+| table |
+The --budget ran out: 1 problems left untuned, 1 partly tuned (their best config so far is
+used). The next run tunes them, timing only the configs not timed yet:
+  partly tuned (12 of 14 configs): conv2d forward bf16 32x64x56x56 -> 64 k3x3 s1
+  untuned: conv2d input_grad bf16 32x64x56x56 -> 64 k3x3 s1
+"""
+
+
+@pytest.mark.parametrize("second, verdict, retuned", [
+    ("Tuning 2 of 5 problems into /x/gpu.json (1 partly tuned before: only their untimed\n"
+     "configs are timed)\n  - conv2d forward bf16 32x64x56x56 -> 64 k3x3 s1\n"
+     "  - conv2d input_grad bf16 32x64x56x56 -> 64 k3x3 s1\n",
+     "tuned what the budget left", []),
+    ("Tuning 2 of 5 problems into /x/gpu.json\n  - matmul bf16 4096x4096x4096 NN\n"
+     "  - conv2d input_grad bf16 32x64x56x56 -> 64 k3x3 s1\n",
+     "re-tuned finished problems", ["matmul bf16 4096x4096x4096 NN"]),
+    ("The cache is warm: all 5 problems are already tuned in /x/gpu.json. Nothing to tune "
+     "(--force retunes).\n", "warm", []),
+], ids=["budget leftovers", "retuned", "warm"])
+def test_summary_tells_budget_leftovers_from_retuned_problems(tmp_path, monkeypatch, second,
+                                                             verdict, retuned):
+    """A second run that tunes what the first run's --budget left is not a cache bug; one that
+    tunes a problem the first run finished is, and the summary names it."""
+    summary_module = _load_summary()
+    (tmp_path / "autotune-1.log").write_text(_FIRST_RUN)
+    (tmp_path / "autotune-2.log").write_text(second)
+    monkeypatch.setenv("OUT", str(tmp_path))
+    summary_module.main(["--quiet"])
+    result = json.loads((tmp_path / "summary.json").read_text())["autotune"]
+    assert result["left_by_budget"] == 2
+    assert (result["second_run"], result["second_run_retuned"]) == (verdict, retuned)
+    text = (tmp_path / "summary.txt").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("autotune:"))
+    assert ("NOT warm" in line) == (verdict == "re-tuned finished problems")
+    assert ("matmul bf16 4096x4096x4096 NN" in line) == bool(retuned)
+
+
+def test_the_summary_reads_the_problems_framework_autotune_names():
+    """What the command prints (a narrow console wraps its prose, never the problem lines)
+    is what the summary parses."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from framework.autotune import command
+    from framework.autotune.tuner import TuneResult
+    problem = {"op": "conv2d", "kernel": "conv2d_kernel", "x": [32, 64, 56, 56],
+               "w": [64, 64, 3, 3], "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1],
+               "groups": 1, "dtype": "bf16"}
+    other = dict(problem, kernel="conv2d_weight_grad_kernel")
+    buffer = StringIO()
+    partial = TuneResult("k", {"BLOCK_M": 64}, {"a": 1.0}, 1.0, untimed=2, space=3)
+    command._report_left([(problem, None, None), (other, None, None)], [(problem, partial)],
+                         Console(file=buffer, width=40))
+    text = buffer.getvalue()
+    summary_module = _load_summary()
+    assert summary_module._left_by_budget(text) == {command._describe(problem),
+                                                     command._describe(other)}
+    assert "partly tuned (1 of 3 configs)" in text
+    assert "budget ran out: 1 problems left untuned, 1 partly tuned" in " ".join(text.split())
+
+
+def test_summary_compares_counts_for_logs_that_do_not_name_problems(tmp_path, monkeypatch):
+    """The first H200 run's logs (Triton 3.6, before problems were named): the second run
+    tuned the 2 problems the first left, which is not a re-tune."""
+    summary_module = _load_summary()
+    (tmp_path / "autotune-1.log").write_text("Tuning 5 of 5 problems into\n/x/gpu.json\n"
+                                             "The --budget ran out: 2 problems left untuned.\n")
+    (tmp_path / "autotune-2.log").write_text("Tuning 2 of 5 problems into\n/x/gpu.json\n")
+    monkeypatch.setenv("OUT", str(tmp_path))
+    summary_module.main(["--quiet"])
+    result = json.loads((tmp_path / "summary.json").read_text())["autotune"]
+    assert result["second_run"] == "tuned what the budget left"
+    (tmp_path / "autotune-2.log").write_text("Tuning 3 of 5 problems into\n/x/gpu.json\n")
+    summary_module.main(["--quiet"])
+    result = json.loads((tmp_path / "summary.json").read_text())["autotune"]
+    assert (result["second_run"], result["second_run_retuned"]) == ("re-tuned finished problems",
+                                                                    ["1 problems"])
 
 
 def test_summary_of_an_empty_folder_says_nothing_ran(tmp_path, monkeypatch):

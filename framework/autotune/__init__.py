@@ -10,8 +10,8 @@ the (op, shape, dtype) problems a model run uses, for ``framework autotune
 
 The tuner does not query the device or time anything itself: the backend
 that owns the device installs a ``Platform`` (device description, timer,
-whether tuning is possible) with ``set_platform``; ``framework._backends.triton``
-does so when it is imported. ``framework.autotune`` never imports a backend.
+whether tuning is possible, parallel compile) with ``set_platform``;
+``framework._backends.triton`` does so when it is imported. ``framework.autotune`` never imports a backend.
 
 Process-wide state (documented caches): the loaded cache file, the active
 recorder and the installed platform.
@@ -114,7 +114,7 @@ def _resolve(current: ConfigCache, tunable: Tunable, problem: dict) -> dict:
                         "value); using the heuristic config")
     hardware = platform()
     if tuning_enabled() and hardware.on_gpu():
-        result = tune(tunable, problem, hardware.median_ms)
+        result = tune(tunable, problem, hardware.median_ms, precompile=hardware.precompile)
         current.put(result.key, result.best, result.timings, result.heuristic_ms)
         try:
             current.save()

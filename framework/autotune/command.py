@@ -1,4 +1,11 @@
-"""``framework autotune``: pick problems, tune the missing ones with a progress bar, summarize."""
+"""``framework autotune``: pick problems, tune the missing ones with a progress bar, summarize.
+
+A problem is done when its cache entry has a time for every config of the space being
+tuned (``--quick`` tunes a thinner space than a full run). An entry a ``--budget`` cut
+short is kept (its best config so far serves launches) and the next run resumes it,
+timing only the configs it lacks; so a second run tunes exactly what the first one
+left, and a problem the first run finished is never tuned again (``--force`` retunes).
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +14,7 @@ import time
 from . import cache, platform, recorded, unique_problems
 from .keys import config_label
 from .shapes import CONV_KERNEL_LABELS, DTYPES, standard_problems
-from .tuner import tune
+from .tuner import tune, untimed
 
 KNOWN_OPS = ("matmul", "conv2d")
 
@@ -15,7 +22,8 @@ KNOWN_OPS = ("matmul", "conv2d")
 def run(args, console, tunable_for) -> int:
     """Run the subcommand (the caller has checked that a GPU or ``--dry-run`` is there).
 
-    ``tunable_for(problem)`` is the backend's ``Tunable`` for a problem (``op`` in KNOWN_OPS).
+    ``tunable_for(problem, quick=False)`` is the backend's ``Tunable`` for a problem (``op``
+    in KNOWN_OPS), with the thinner ``--quick`` config space when ``quick``.
     """
     try:
         return _run(args, console, tunable_for)
@@ -39,18 +47,62 @@ def _run(args, console, tunable_for) -> int:
     problems = _problems(args, console)
     if problems is None:
         return 2
-    todo = [p for p in problems if args.force or current.get(tunable_for(p).key(p)) is None]
+    todo = _todo(problems, args, tunable_for)
     if not todo:
         console.print(f"The cache is warm: all {len(problems)} problems are already tuned in "
                       f"{current.path}. Nothing to tune (--force retunes).")
         return 0
-    console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}")
-    results = _tune_all(todo, args, console, tunable_for)
+    resumed = sum(1 for _, _, done in todo if done)
+    console.print(f"Tuning {len(todo)} of {len(problems)} problems into {current.path}"
+                  + (f" ({resumed} partly tuned before: only their untimed configs are timed)"
+                     if resumed else ""))
+    if resumed or len(todo) < len(problems):  # name them: what a previous run left
+        for problem, _, _ in todo:
+            _line(console, f"  - {_describe(problem)}")
+    results = _tune_all(todo, args, console)
     _summary(results, console)
-    skipped = len(todo) - len(results)
-    if skipped:
-        console.print(f"The --budget ran out: {skipped} problems left untuned.")
+    _report_left(todo, results, console)
     return 0
+
+
+def _todo(problems: list, args, tunable_for) -> list:
+    """``[(problem, tunable, done timings or None)]``: each problem whose entry is missing or
+    lacks a time for some config of the space (a repeated cache key is tuned once)."""
+    current = cache()
+    todo, keys = [], set()
+    for problem in problems:
+        tunable = tunable_for(problem, quick=args.quick)
+        key = tunable.key(problem)
+        if key in keys:
+            continue
+        keys.add(key)
+        entry = None if args.force else current.get(key)
+        if entry is None:
+            todo.append((problem, tunable, None))
+        elif untimed(tunable, problem, entry["timings"]):
+            todo.append((problem, tunable, dict(entry["timings"])))
+    return todo
+
+
+def _line(console, text: str) -> None:
+    """One plain line, never wrapped (the GPU check's summary reads these)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _report_left(todo: list, results: list, console) -> None:
+    """Name the problems the --budget left untuned or partly tuned (a next run tunes them)."""
+    partial = [(problem, result) for problem, result in results if not result.complete]
+    untuned = [problem for problem, _, _ in todo[len(results):]]
+    if not partial and not untuned:
+        return
+    console.print(f"The --budget ran out: {len(untuned)} problems left untuned, {len(partial)} "
+                  "partly tuned (their best config so far is used). The next run tunes them, "
+                  "timing only the configs not timed yet:")
+    for problem, result in partial:
+        _line(console, f"  partly tuned ({result.space - result.untimed} of {result.space} "
+                       f"configs): {_describe(problem)}")
+    for problem in untuned:
+        _line(console, f"  untuned: {_describe(problem)}")
 
 
 def _import(path, console) -> int:
@@ -91,7 +143,7 @@ def _problems(args, console) -> list | None:
                       f"{bad_dtypes or ''}; ops: {', '.join(KNOWN_OPS)}; dtypes: "
                       f"{', '.join(DTYPES)}", style="red")
         return None
-    return standard_problems(ops, dtypes, args.dry_run, args.quick)
+    return unique_problems(standard_problems(ops, dtypes, args.dry_run, args.quick))
 
 
 def _describe(problem: dict) -> str:
@@ -107,19 +159,19 @@ def _describe(problem: dict) -> str:
     return f"{problem['op']} {problem['dtype']} {shape} {problem.get('layout', '')}".strip()
 
 
-def _tune_all(todo: list, args, console, tunable_for) -> list:
+def _tune_all(todo: list, args, console) -> list:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     current = cache()
     deadline = time.monotonic() + args.budget if args.budget else None
-    median_ms = platform().median_ms
+    median_ms, precompile = platform().median_ms, platform().precompile
     timer = (lambda fn: median_ms(fn, repeats=2, warmup=1)) if args.dry_run else median_ms
     results = []
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[status]}")]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("autotune", total=len(todo), status="")
-        for problem in todo:
-            if deadline is not None and time.monotonic() > deadline:
+        for problem, tunable, done in todo:  # each run times at least one config: progress
+            if deadline is not None and results and time.monotonic() > deadline:
                 break
             name = _describe(problem)
             progress.update(task, description=name, status="compiling")
@@ -127,7 +179,8 @@ def _tune_all(todo: list, args, console, tunable_for) -> list:
             def report(label, ms, best, name=name):
                 progress.update(task, status=f"{label}: {_ms(ms)} (best {_ms(best)})")
 
-            result = tune(tunable_for(problem), problem, timer, deadline, report)
+            result = tune(tunable, problem, timer, deadline, report, done=done,
+                          precompile=precompile)
             current.put(result.key, result.best, result.timings, result.heuristic_ms)
             current.save()
             results.append((problem, result))
@@ -139,10 +192,15 @@ def _ms(value: float) -> str:
     return "failed" if math.isinf(value) else f"{value:.3f} ms"
 
 
+def _heuristic_ms(result) -> str:
+    """The heuristic config's time: 'failed', or 'not timed' where the deadline came first."""
+    return _ms(result.heuristic_ms) if result.heuristic_timed else "not timed"
+
+
 def _summary(results: list, console) -> None:
     from rich.table import Table
     table = Table(title="framework autotune")
-    for column in ("problem", "best config", "best", "heuristic", "speedup"):
+    for column in ("problem", "best config", "best", "heuristic", "speedup", "configs"):
         table.add_column(column, justify="right" if column != "problem" else "left")
     speedups = []
     for problem, result in results:
@@ -150,8 +208,8 @@ def _summary(results: list, console) -> None:
         if math.isfinite(speedup):
             speedups.append(speedup)
         table.add_row(_describe(problem), config_label(result.best), _ms(result.best_ms),
-                      _ms(result.heuristic_ms), f"{speedup:.2f}x" if math.isfinite(speedup)
-                      else "—")
+                      _heuristic_ms(result), f"{speedup:.2f}x" if math.isfinite(speedup)
+                      else "—", f"{result.space - result.untimed}/{result.space}")
     console.print(table)
     if speedups:
         geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups))

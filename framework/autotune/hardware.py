@@ -21,3 +21,6 @@ class Platform:
     median_ms: Callable[..., float]
     # () -> whether timings measure the device (False under the Triton interpreter)
     on_gpu: Callable[[], bool]
+    # (run, configs) -> None: compile run(config)'s kernels for every config ahead of timing
+    # them (in parallel where the compiler allows); None: each compiles at its first launch
+    precompile: Callable[[Callable, list], None] | None = None

@@ -131,13 +131,20 @@ def _problem(m=8, n=8, k=40):
             "layout": "NN"}
 
 
+def _good(problem=None) -> dict:
+    """A split-K config of the matmul kernel's space for ``problem`` on this runtime (the
+    interpreter's space and a GPU's differ) that is not the heuristic's: a cached config the
+    lookup must use."""
+    problem = problem or _problem()
+    heuristic = triton_matmul.MATMUL.heuristic(problem)
+    return next(c for c in triton_matmul.MATMUL.configs(problem)
+                if c["SPLIT_K"] == 2 and c != heuristic)
+
+
 def test_a_miss_uses_the_heuristic_and_a_hit_the_cached_config(monkeypatch):
     problem = _problem()
     assert autotune.choose(triton_matmul.MATMUL, problem) == triton_matmul.MATMUL.heuristic(problem)
-    cached = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
-              "num_warps": 4, "num_stages": 1}
-    assert cached in triton_matmul.MATMUL.configs(problem) and cached != \
-        triton_matmul.MATMUL.heuristic(problem)
+    cached = _good(problem)
     autotune.cache().put(triton_matmul.MATMUL.key(problem), cached, {"x": 1.0})
     used = []
     real_launch = triton_matmul.launch
@@ -180,6 +187,117 @@ def test_failing_configs_are_skipped_and_the_budget_stops_early():
     assert all(ms == float("inf") for ms in result.timings.values())
     result = autotune.tune(_fake_tunable(configs, []), {"m": 1}, lambda fn: 1.0, deadline=0.0)
     assert len(result.timings) == 1
+
+
+def test_a_tuning_cut_by_the_deadline_is_partial_and_resumes_without_retiming():
+    configs = [{"BLOCK_M": b, "num_warps": 4} for b in (16, 32, 64)]
+    launched = []
+    tunable = _fake_tunable(configs, launched)
+    cut = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), 2.0)[1], deadline=0.0)
+    assert launched == configs[:1] and not cut.complete and cut.untimed == 2 and cut.space == 3
+    assert cut.best == configs[0] and cut.heuristic_timed
+    from framework.autotune.tuner import untimed
+    assert untimed(tunable, {"m": 1}, cut.timings) == configs[1:]
+    again = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), 3.0)[1], deadline=0.0,
+                          done=cut.timings)  # a resumed run cut at once still makes progress
+    assert launched == configs[:2] and again.untimed == 1
+    done = autotune.tune(tunable, {"m": 1}, lambda fn: (fn(), 1.0)[1], done=again.timings)
+    assert launched == configs  # each resumed tuning launched only untimed configs
+    assert done.complete and done.timings == {"16 w4 s1": 2.0, "32 w4 s1": 3.0, "64 w4 s1": 1.0}
+    assert done.best == configs[2] and done.heuristic_ms == 2.0 and done.speedup == 2.0
+    assert untimed(tunable, {"m": 1}, done.timings) == []
+
+
+def test_a_heuristic_outside_the_space_is_timed_first_and_can_be_left_untimed():
+    configs = [{"BLOCK_M": b, "num_warps": 4} for b in (16, 32)]
+    tunable = dataclasses.replace(_fake_tunable(configs, []),
+                                  heuristic=lambda problem: {"BLOCK_M": 128, "num_warps": 4})
+    result = autotune.tune(tunable, {"m": 1}, lambda fn: 1.0, deadline=0.0)
+    assert list(result.timings) == ["128 w4 s1"] and result.untimed == 2
+    resumed = autotune.tune(tunable, {"m": 1}, lambda fn: 1.0,
+                            done={"16 w4 s1": 1.0, "32 w4 s1": 0.5})
+    assert resumed.complete and list(resumed.timings)[-1] == "128 w4 s1"
+    assert resumed.best == configs[1] and resumed.speedup == 2.0
+    inside = dataclasses.replace(tunable, heuristic=lambda problem: configs[1])
+    cut = autotune.tune(inside, {"m": 1}, lambda fn: 1.0, deadline=0.0)  # times configs[0] only
+    assert not cut.heuristic_timed and cut.heuristic_ms == float("inf") and cut.untimed == 1
+
+
+def test_quick_space_keeps_one_pipeline_depth_of_every_tile():
+    from framework._backends.triton import runtime
+    from framework._backends.triton.tuning import quick_space
+    kernels = runtime.kernels()
+    spaces = [kernels.matmul.config_space(2, 227 * 1024, True),
+              kernels.matmul.config_space(4, 227 * 1024, False),
+              kernels.conv.config_space("conv2d_kernel", 2, 227 * 1024, True),
+              kernels.conv.config_space("conv2d_weight_grad_kernel", 4, 99 * 1024, False)]
+    for space in spaces:
+        quick = quick_space(space)
+        assert all(config in space for config in quick)
+        tiles = {tuple(sorted((k, v) for k, v in c.items() if k != "num_stages")) for c in space}
+        assert len(quick) == len(tiles) < len(space)  # every tile once, fewer configs
+        for config in quick:  # the 3-stage variant of its tile, else the deepest
+            depths = {d["num_stages"] for d in space
+                      if dict(d, num_stages=0) == dict(config, num_stages=0)}
+            assert config["num_stages"] == (3 if 3 in depths else max(depths))
+    only_two = [{"BLOCK_M": 64, "num_stages": 2}, {"BLOCK_M": 64, "num_stages": 1},
+                {"BLOCK_M": 32, "num_stages": 4}, {"BLOCK_M": 32, "num_stages": 3}]
+    assert quick_space(only_two) == [{"BLOCK_M": 64, "num_stages": 2},
+                                     {"BLOCK_M": 32, "num_stages": 3}]
+
+
+def test_tunable_for_quick_thins_only_the_space():
+    from framework._backends.triton.tuning import quick_space, tunable_for
+    problem = dict(_problem(16, 16, 32), op="matmul")
+    full, quick = tunable_for(problem), tunable_for(problem, quick=True)
+    assert quick.key(problem) == full.key(problem)
+    assert quick.heuristic(problem) == full.heuristic(problem)
+    assert quick.configs(problem) == quick_space(full.configs(problem))
+
+
+def test_precompile_queues_every_compile_in_threads_and_drops_the_launches(monkeypatch):
+    """The parallel compile rides on Triton's AsyncCompileMode: where a launch misses its
+    kernel cache, Triton hands ``submit(key, compile_fn, finalize_fn[, cleanup_fn])`` to the
+    active mode. A fake launch makes that call as Triton 3.6 (three arguments) and 3.9 (four)
+    do; compiles run in pool threads, the launches are dropped, each kernel is installed."""
+    import threading
+
+    from triton.runtime import _async_compile
+
+    from framework._backends.triton import tuning
+    monkeypatch.setattr(tuning, "on_gpu", lambda: True)
+    compiled, installed, launched = [], {}, []
+
+    def run(config):
+        key = config["BLOCK_M"]
+
+        def compile_fn():
+            if key == 64:
+                raise RuntimeError("out of resources")
+            compiled.append((key, threading.current_thread().name))
+            return f"kernel {key}"
+
+        mode = _async_compile.active_mode.get()
+        assert mode is not None
+        extra = (lambda *_: None,) if key == 32 else ()
+        mode.submit(key, compile_fn, lambda kernel: installed.__setitem__(key, kernel), *extra)
+        launched.append(key)  # never reached: the launch is dropped
+
+    configs = [{"BLOCK_M": b} for b in (16, 32, 64, 16)]
+    tuning.precompile(run, configs)
+    assert launched == [] and installed == {16: "kernel 16", 32: "kernel 32"}
+    assert sorted(key for key, _ in compiled) == [16, 32]  # the repeated key compiled once
+    assert all(name.startswith("framework-compile") for _, name in compiled)
+    assert _async_compile.active_mode.get() is None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from triton import AsyncCompileMode
+    with ThreadPoolExecutor(1) as pool, AsyncCompileMode(pool):
+        tuning.precompile(run, configs)  # inside another async-compile region: not used
+    assert len(compiled) == 2 and launched == []
+    monkeypatch.setattr(tuning, "on_gpu", lambda: False)
+    tuning.precompile(run, configs)  # the interpreter: nothing compiles ahead
+    assert len(compiled) == 2
 
 
 def _first_configs(tunable, count=3):
@@ -234,32 +352,59 @@ def test_export_and_import_move_entries_between_machines(tmp_path, private_cache
     assert autotune.cache().get("k")["best"] == {"x": 1}
 
 
-def _cli(*args, cache_dir):
-    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET="1", COLUMNS="150",
+def _this_runtime() -> str:
+    """``FRAMEWORK_TRITON_INTERPRET`` of this test process's runtime (GPU check: "0")."""
+    from framework._backends.triton import runtime
+    return "1" if runtime.mode() == "interpreter" else "0"
+
+
+def _cli(*args, cache_dir, interpret="1"):
+    """``framework autotune ARGS`` in a subprocess: under the interpreter by default (a dry
+    run on a GPU would compile the GPU's whole config space per problem); ``interpret=
+    _this_runtime()`` where it must see the same device as this process."""
+    env = dict(os.environ, FRAMEWORK_TRITON_INTERPRET=interpret, COLUMNS="150",
                FRAMEWORK_CACHE_DIR=str(cache_dir))
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "framework", "autotune", *args],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
-def test_dry_run_tunes_then_a_warm_second_run_tunes_nothing(private_cache, tmp_path):
-    first = _cli("--dry-run", "--ops", "matmul", "--dtypes", "bf16", cache_dir=private_cache)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "Tuning 2 of 2 problems" in first.stdout
-    assert "framework autotune" in first.stdout and "speedup" in first.stdout
-    files = [f for f in os.listdir(private_cache) if f.endswith(".json")]
+def _entries(cache_dir) -> dict:
+    files = [f for f in os.listdir(cache_dir) if f.endswith(".json")]
     assert len(files) == 1
-    entries = json.loads((private_cache / files[0]).read_text())["entries"]
-    assert len(entries) == 2
-    assert all(len(entry["timings"]) >= 3 for entry in entries.values())
-    second = _cli("--dry-run", "--ops", "matmul", "--dtypes", "bf16", cache_dir=private_cache)
-    assert second.returncode == 0
-    assert "Nothing to tune" in " ".join(second.stdout.split())
+    return json.loads((cache_dir / files[0]).read_text())["entries"]
+
+
+def test_dry_run_tunes_then_a_warm_second_run_tunes_nothing(private_cache, tmp_path):
+    """A --budget cut keeps a partial entry; the next run tunes exactly what was left (the
+    cut problem's untimed configs, the untouched problem), the one after tunes nothing."""
+    args = ("--dry-run", "--ops", "matmul", "--dtypes", "bf16")
+    first = _cli(*args, "--budget", "0.001", cache_dir=private_cache)
+    assert first.returncode == 0, first.stdout + first.stderr
+    text = " ".join(first.stdout.split())
+    assert "Tuning 2 of 2 problems" in text
+    assert "framework autotune" in text and "speedup" in text
+    assert "budget ran out: 1 problems left untuned, 1 partly tuned" in text
+    assert "partly tuned (1 of 3 configs): matmul bf16 16x16x32 NN" in first.stdout
+    assert "untuned: matmul bf16 32x16x64 NN" in first.stdout
+    (key, cut), = _entries(private_cache).items()
+    assert len(cut["timings"]) == 1
+    second = _cli(*args, cache_dir=private_cache)
+    assert second.returncode == 0, second.stdout + second.stderr
+    text = " ".join(second.stdout.split())
+    assert "Tuning 2 of 2 problems" in text and "1 partly tuned before" in text
+    assert "  - matmul bf16 16x16x32 NN\n" in second.stdout and "budget ran out" not in text
+    entries = _entries(private_cache)
+    assert len(entries) == 2 and all(len(entry["timings"]) >= 3 for entry in entries.values())
+    assert entries[key]["timings"].items() >= cut["timings"].items()  # resumed, not retimed
+    third = _cli(*args, cache_dir=private_cache)
+    assert third.returncode == 0
+    assert "Nothing to tune" in " ".join(third.stdout.split())
     recorded = tmp_path / "rec.json"
     recorded.write_text(json.dumps([{"op": "matmul", "m": 20, "n": 16, "k": 16, "batch": 1,
                                      "dtype": "bf16", "layout": "NT"}]))
-    third = _cli("--dry-run", "--from", str(recorded), cache_dir=private_cache)
-    assert "Tuning 1 of 1 problems" in " ".join(third.stdout.split())
+    fourth = _cli("--dry-run", "--from", str(recorded), cache_dir=private_cache)
+    assert "Tuning 1 of 1 problems" in " ".join(fourth.stdout.split())
 
 
 def test_unknown_ops_and_dtypes_are_refused(private_cache):
@@ -296,14 +441,16 @@ def test_conv_launches_look_up_their_gemm_configs(monkeypatch):
     result = autotune.tune(tunable, problem, lambda fn: (fn(), 1.0)[1])
     assert set(result.timings) == _tried_labels(tunable, problem)
     assert all(ms == 1.0 for ms in result.timings.values())
-    cached = dict(result.best, BLOCK_K=16)
+    heuristic = tunable.heuristic(problem)
+    cached = next(c for c in triton_conv.CONV_TUNABLES["conv2d_kernel"].configs(problem)
+                  if c != heuristic)  # any config of this runtime's space but the heuristic's
     autotune.cache().put(result.key, cached, result.timings)
     used = []
     real = triton_conv._launch_conv2d
     monkeypatch.setattr(triton_conv, "_launch_conv2d",
-                        lambda *args: used.append(args[-1]["BLOCK_K"]) or real(*args))
+                        lambda *args: used.append({k: args[-1][k] for k in cached}) or real(*args))
     out = framework.nn.functional.conv2d(x, w, padding=1)
-    assert used == [16]
+    assert used == [cached]
     expected = framework.nn.functional.conv2d(x.cpu(), w.cpu(), padding=1)
     np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
 
@@ -381,10 +528,6 @@ def test_a_deeply_nested_cache_file_is_reported_and_ignored(tmp_path):
         assert ConfigCache(path, DEVICE).get("k") is None
 
 
-_GOOD = {"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "GROUP_M": 8, "SPLIT_K": 2,
-         "num_warps": 4, "num_stages": 1}
-
-
 @pytest.mark.parametrize("change", [{"SPLIT_K": 0}, {"SPLIT_K": -1}, {"SPLIT_K": 3},
                                     {"BLOCK_M": 0}, {"BLOCK_K": 64.0}, {"SPLIT_K": True},
                                     {"SPLIT_K": "2"}, {"BLOCK_Q": 16}, {"num_warps": None}],
@@ -393,8 +536,10 @@ def test_a_cached_config_outside_the_kernels_space_is_ignored_with_one_warning(c
     """SPLIT_K 0 or -1 used to make matmul return zeros; any value or key the kernel's config
     space does not have is refused at lookup (or when the file is read) with one warning."""
     problem = _problem()
-    assert _GOOD in triton_matmul.MATMUL.configs(problem)
-    _write_cache({triton_matmul.MATMUL.key(problem): {"best": dict(_GOOD, **change),
+    good = _good(problem)
+    assert triton_matmul.MATMUL.accepts(good, problem)
+    assert not triton_matmul.MATMUL.accepts(dict(good, **change), problem)
+    _write_cache({triton_matmul.MATMUL.key(problem): {"best": dict(good, **change),
                                                       "timings": {"x": 1.0}}})
     a, b = _operands()
     with pytest.warns(RuntimeWarning, match="autotune cache") as caught:
@@ -436,7 +581,7 @@ def test_launching_matmul_with_split_k_below_one_raises():
     a = framework.ones(1, 4, 4, device="cuda")
     for split in (0, -1):
         with pytest.raises(ValueError, match="SPLIT_K must be a positive integer"):
-            triton_matmul.launch(a._a, a._a, dict(_GOOD, SPLIT_K=split))
+            triton_matmul.launch(a._a, a._a, dict(_good(), SPLIT_K=split))
 
 
 def test_the_lock_file_is_never_a_followed_symlink(tmp_path):
@@ -472,29 +617,42 @@ def test_import_validates_like_a_read(tmp_path, private_cache):
         autotune.import_cache(bad)
     mixed = tmp_path / "mixed.json"
     mixed.write_text(json.dumps({"format": 1, "device": device, "entries": {
-        "ok": {"best": dict(_GOOD), "timings": {"c": 1.0}},
-        "zero split": {"best": dict(_GOOD, SPLIT_K=0), "timings": {"c": 1.0}}}}))
+        "ok": {"best": _good(), "timings": {"c": 1.0}},
+        "zero split": {"best": dict(_good(), SPLIT_K=0), "timings": {"c": 1.0}}}}))
     with pytest.warns(RuntimeWarning, match="ignoring 1 malformed entry .*zero split"):
         assert autotune.import_cache(mixed) == 1
     assert set(autotune.cache().entries) == {"ok"}
 
 
 def test_cli_import_refuses_a_bad_file_and_skips_bad_entries(tmp_path, private_cache):
+    """The subprocess runs on this process's runtime (interpreter or GPU), so a file written
+    for ``autotune.cache().device`` here is a file for its device; one for another device
+    is refused."""
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe not a cache")
-    result = _cli("--dry-run", "--import", str(bad), cache_dir=private_cache)
+    result = _cli("--dry-run", "--import", str(bad), cache_dir=private_cache,
+                  interpret=_this_runtime())
     text = " ".join(result.stdout.split())
     assert result.returncode == 1 and "nothing was imported" in text, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     device = autotune.cache().device
+    entries = {"ok": {"best": _good(), "timings": {"c": 1.0}},
+               "neg": {"best": dict(_good(), SPLIT_K=-1), "timings": {"c": 1.0}}}
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"format": 1, "device": dict(device, name="Other GPU"),
+                                   "entries": entries}))
+    result = _cli("--dry-run", "--import", str(foreign), cache_dir=private_cache,
+                  interpret=_this_runtime())
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 1 and "written for" in text and "nothing was imported" in text
     mixed = tmp_path / "mixed.json"
-    mixed.write_text(json.dumps({"format": 1, "device": device, "entries": {
-        "ok": {"best": dict(_GOOD), "timings": {"c": 1.0}},
-        "neg": {"best": dict(_GOOD, SPLIT_K=-1), "timings": {"c": 1.0}}}}))
-    result = _cli("--dry-run", "--import", str(mixed), cache_dir=private_cache)
+    mixed.write_text(json.dumps({"format": 1, "device": device, "entries": entries}))
+    result = _cli("--dry-run", "--import", str(mixed), cache_dir=private_cache,
+                  interpret=_this_runtime())
     text = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "imported 1 entries" in text and "ignoring 1 malformed entry" in text
+    assert set(ConfigCache(autotune.cache_path(), device).entries) == {"ok"}
 
 
 def test_every_gpu_heuristic_config_is_a_valid_cached_config_for_its_dtype():

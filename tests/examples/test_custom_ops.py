@@ -248,14 +248,27 @@ def test_bench_rows_time_fused_and_composite(device):
 
 
 def test_tune_ahead_of_time_stores_the_best_config(private_cache, monkeypatch):
+    """On a GPU ``op.tune`` times the whole space and stores the fastest; under the
+    interpreter (whose timings say nothing) it refuses. Which config wins is then checked
+    with a fake timer on both runtimes."""
     gate, up = make_tensor(2, 3, device="cuda", seed=1), make_tensor(2, 3, device="cuda", seed=2)
-    with pytest.raises(RuntimeError, match="tuning needs a GPU"):
-        sw.swiglu_op.tune(gate, up)
+    problem = {"dtype": "float32", "layout": "flat", "n": 6}
+    if autotune.platform().on_gpu():
+        measured = sw.swiglu_op.tune(gate, up)
+        space = sw.swiglu_op.tunable.configs(problem)
+        assert set(measured.timings) == {autotune.config_label(c) for c in space}
+        assert all(0 < ms < float("inf") for ms in measured.timings.values())
+        assert measured.best in space and measured.best_ms == min(measured.timings.values())
+        assert measured.timings[autotune.config_label(measured.best)] == measured.best_ms
+        assert autotune.cache().get(measured.key)["best"] == measured.best
+        assert autotune.choose(sw.swiglu_op.tunable, problem) == measured.best
+    else:
+        with pytest.raises(RuntimeError, match="tuning needs a GPU"):
+            sw.swiglu_op.tune(gate, up)
     timings = iter([5.0, 1.0, 3.0, 4.0, 6.0, 7.0])  # the space in order: the second is fastest
     _fake_gpu_platform(monkeypatch, lambda fn: (fn(), next(timings))[1])
     result = sw.swiglu_op.tune(gate, up)
     assert result.best == {"BLOCK": 256, "num_warps": 8}
-    problem = {"dtype": "float32", "layout": "flat", "n": 6}
     assert autotune.choose(sw.swiglu_op.tunable, problem) == result.best
 
 
