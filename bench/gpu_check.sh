@@ -8,6 +8,8 @@
 # the 8 minutes a GPU call may take):
 #   versions  GPU, driver, Python, Triton, torch, numpy versions and `framework info`;
 #   smoke     one tiny cuda computation (if even this fails, its error is the whole story);
+#   reliability  stream policy, worker threads, device-side index checks (bench/gpu_reliability_check.py);
+#   dispatch  one small op's time: framework layers against Triton's own launch (bench/gpu_dispatch_profile.py);
 #   tests     the suite's cuda tests on the GPU (FRAMEWORK_TRITON_INTERPRET=0, compiled
 #             kernels), TEST_SHARDS pytest processes side by side, dealt whole test files
 #             (tests/conftest.py), sharing one Triton kernel cache (TRITON_CACHE_DIR);
@@ -124,6 +126,15 @@ timeout "$limit" "$PYTHON" bench/gpu_reliability_check.py >"$OUT/reliability.log
 rc=$?
 cat "$OUT/reliability.log"
 phase_done reliability "$rc" "$started" "$limit"
+
+# dispatch: where one small op's time goes (framework layers against Triton's launch) ----------
+header "dispatch"
+started=$SECONDS
+limit=$(budget 30)
+timeout "$limit" "$PYTHON" bench/gpu_dispatch_profile.py >"$OUT/dispatch.log" 2>&1
+rc=$?
+cat "$OUT/dispatch.log"
+phase_done dispatch "$rc" "$started" "$limit"
 
 # tests on the GPU --------------------------------------------------------------------------
 # Only the cuda side (FRAMEWORK_TEST_DEVICE=cuda drops the tests parametrized on cpu: CI

@@ -339,6 +339,8 @@ def report(summary: dict) -> list:
         lines.append(f"smoke: {smoke}")
     for check in summary.get("reliability") or []:
         lines.append(f"reliability: {check}")
+    if summary.get("dispatch"):
+        lines.append("dispatch (us per call): " + "; ".join(" ".join(row.split()) for row in summary["dispatch"]))
     families = summary["tests"]
     totals = {k: sum(f[k] for f in families.values()) for k in ("passed", "failed", "skipped")}
     lines.append("")
@@ -405,8 +407,12 @@ def summarize(out: str) -> dict:
     # bench/gpu_reliability_check.py prints "check: PASS" / "check: FAIL (...)" lines
     reliability = [line[:300] for line in _read(os.path.join(out, "reliability.log")).splitlines()
                    if line.strip()][-8:]
+    # bench/gpu_dispatch_profile.py prints its per-call table first: "  name   us"
+    table = _read(os.path.join(out, "dispatch.log")).split("cProfile")[0].splitlines()
+    dispatch = [line.strip() for line in table if line.startswith("  ") and line.strip()][:4]
     return {"versions": versions(out), "phases": phases(out),
-            "smoke": smoke[-1][:300] if smoke else None, "reliability": reliability, "tests": test_families(out),
+            "smoke": smoke[-1][:300] if smoke else None, "reliability": reliability,
+            "dispatch": dispatch, "tests": test_families(out),
             "stats": shard_stats(out), "autotune": autotune_result(out), "environment": env,
             "bench": results}
 
