@@ -175,13 +175,11 @@ def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
     if grad.dtype is not leaf.dtype or grad.device != leaf.device:
         grad = grad.to(leaf.device, leaf.dtype)
     if leaf.grad is None:
-        if create_graph:
-            leaf.grad = grad
-        else:
-            # Like PyTorch's AccumulateGrad: a gradient nothing else can see becomes .grad
-            # as it is; any other is copied, so that later in-place accumulation into .grad
-            # cannot write into memory someone else reads.
-            leaf.grad = grad if _unshared(grad) else grad.clone()
+        # Like PyTorch's AccumulateGrad: outside create_graph, a gradient nothing else can see
+        # becomes .grad as it is; any other is copied (under create_graph, a recorded clone),
+        # so that later in-place accumulation into .grad cannot write into memory that
+        # someone else reads (a retained .grad, a hook's copy, the caller's grad_tensors).
+        leaf.grad = grad if not create_graph and _unshared(grad) else grad.clone()
     elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
         leaf.grad = leaf.grad + grad
     else:
