@@ -359,44 +359,54 @@ class _Steps:
         return self.kernels.add(a, b, self.dtype, self.dtype)
 
     def transposed(self, w_hh: Tensor) -> Array:
-        """A contiguous copy of ``w_hh``ᵀ (H, G), for ``affine``: made once per sequence, it
-        lets every step's GEMM read its right operand row-major (OpenBLAS ran the
-        transposed-view product of (32, 128) x (128, 512) at ~0.6x that speed; same bits)."""
+        """A contiguous copy of ``w_hh``ᵀ as the (1, H, G) right operand of ``affine``: made
+        once per sequence, it lets every step's GEMM read its right operand row-major
+        (OpenBLAS ran the transposed-view product of (32, 128) x (128, 512) at ~0.6x that
+        speed; same bits)."""
         w = w_hh._a
         out = self.empty((w.shape[1], w.shape[0]))
         self.copy_(out, w.view(out.shape, (w.strides[1], w.strides[0]), w.offset))
-        return out
+        return _batch_of_one(out)
 
-    def affine(self, h: Array, w_t: Array, b_hh: Tensor | None,
+    def affine(self, h: Array, w3: Array, b_hh: Tensor | None,
                residual: Array | None = None) -> Array:
-        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w_t`` =
+        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w3`` =
         ``transposed(w_hh)``: (N, G)."""
-        rows, k = h.shape
-        g = w_t.shape[1]
-        w3 = w_t.view((1, k, g), (0, g, 1), w_t.offset)
-        r3 = None if residual is None else _rows_view(self.kernels, residual, rows, g)
-        out, _ = self.kernels.matmul_epilogue(_rows_view(self.kernels, h, rows, k), w3,
+        g = w3.shape[2]
+        r3 = None if residual is None else self.rows(residual)
+        out, _ = self.kernels.matmul_epilogue(self.rows(h), w3,
                                               None if b_hh is None else b_hh._a, None, r3, False)
-        return out.view((rows, g), (g, 1), out.offset)
+        return out.view((h.shape[0], g), (g, 1), out.offset)
 
-    def matmul(self, a: Array, w_hh: Tensor, residual: Array | None = None) -> Array:
-        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)``."""
-        w = w_hh._a
-        rows, cols = a.shape[0], w.shape[1]
-        a3 = _rows_view(self.kernels, a, rows, a.shape[1])
-        w3 = w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
+    def matmul(self, a: Array, w3: Array, residual: Array | None = None) -> Array:
+        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)`` for
+        ``w3`` = ``_batch_of_one(w_hh._a)``."""
+        cols = w3.shape[2]
         if residual is None:
-            out = self.kernels.matmul(a3, w3)
+            out = self.kernels.matmul(self.rows(a), w3)
         else:
-            out, _ = self.kernels.matmul_epilogue(
-                a3, w3, None, None, _rows_view(self.kernels, residual, rows, cols), False)
-        return out.view((rows, cols), (cols, 1), out.offset)
+            out, _ = self.kernels.matmul_epilogue(self.rows(a), w3, None, None,
+                                                  self.rows(residual), False)
+        return out.view((a.shape[0], cols), (cols, 1), out.offset)
+
+    def rows(self, a: Array) -> Array:
+        """A (N, C) array as the (1, N, C) matrix the GEMM kernels take (a view when it is
+        row-major, as the steps' arrays are; else ``_rows_view``)."""
+        rows, cols = a.shape
+        if a.strides == (cols, 1):
+            return a.view((1, rows, cols), (0, cols, 1), a.offset)
+        return _rows_view(self.kernels, a, rows, cols)
 
     def empty(self, shape: tuple) -> Array:
         return self.kernels.empty(tuple(shape), self.dtype)
 
     def copy_(self, dst: Array, src: Array) -> None:
         self.kernels.copy_(dst, src)
+
+
+def _batch_of_one(w: Array) -> Array:
+    """A (K, G) matrix as the (1, K, G) batch-broadcast operand of the GEMM kernels."""
+    return w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
 
 
 def _at(a: Array, t: int) -> Array:
@@ -436,6 +446,7 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
     hidden projection's gradient per step."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
+    w3 = _batch_of_one(w_hh._a)
     d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
     order = list(_steps(length, not ctx.reverse))
     grad = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
@@ -447,8 +458,8 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
         if step == length - 1:
             if not ctx.needs_input_grad[1]:
                 return d_x, d_proj, None  # h0 needs no gradient: no product for it
-            return d_x, d_proj, k.matmul(d_proj_t, w_hh, direct)
-        grad = _add_arrays(k, k.matmul(d_proj_t, w_hh, direct),
+            return d_x, d_proj, k.matmul(d_proj_t, w3, direct)
+        grad = _add_arrays(k, k.matmul(d_proj_t, w3, direct),
                            _grad_at(grad_out, order[step + 1]))
     return d_x, d_proj, None  # not reached (length >= 1)
 
@@ -479,6 +490,7 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
     (d_gates (T, N, 4H), d_h0, d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
+    w3 = _batch_of_one(w_hh._a)
     d_gates = k.empty((length, rows, gates))
     order = list(_steps(length, not ctx.reverse))
     d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
@@ -489,9 +501,9 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
         k.copy_(_at(d_gates, t), d_t)
         if step == length - 1:  # h0 and c0: only the gradients asked for
             need = ctx.needs_input_grad
-            return (d_gates, k.matmul(d_t, w_hh) if need[1] else None,
+            return (d_gates, k.matmul(d_t, w3) if need[1] else None,
                     d_c if need[2] else None)
-        d_h = k.matmul(d_t, w_hh, _grad_at(grad_out, order[step + 1]))
+        d_h = k.matmul(d_t, w3, _grad_at(grad_out, order[step + 1]))
     return d_gates, None, None  # not reached (length >= 1)
 
 
