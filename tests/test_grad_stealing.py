@@ -153,7 +153,9 @@ def test_unreferenced_gradients_are_taken(device, monkeypatch):
         return clone(self, *args, **kwargs)
     monkeypatch.setattr(framework.Tensor, "clone", counting)
     layer(x).sum().backward()
-    assert len(clones) == 0 and layer.weight.grad is not None and layer.bias.grad is not None
+    taken = engine._REFCOUNTS_EXACT  # else (CPython >= 3.14, free-threaded) every one is copied
+    assert len(clones) == (0 if taken else 2)
+    assert layer.weight.grad is not None and layer.bias.grad is not None
     monkeypatch.setattr(engine, "_unshared", lambda grad: False)
     layer.zero_grad()
     layer(x).sum().backward()

@@ -195,6 +195,13 @@ def _writable(t) -> bool:
 
 _PLAIN = frozenset(("_a", "_device", "_requires_grad"))
 
+# ``_unshared`` counts references with ``sys.getrefcount``, whose counts of a frame's own
+# references are exact on CPython with the GIL up to 3.13. From 3.14 the interpreter may
+# borrow references it loads (smaller counts), and free-threaded builds count differently:
+# there every gradient is copied, as before.
+_REFCOUNTS_EXACT = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+                    and getattr(sys, "_is_gil_enabled", lambda: True)())
+
 
 def _unshared(grad) -> bool:
     """Whether only the caller references ``grad`` and its memory, so it may become a leaf's
@@ -210,7 +217,7 @@ def _unshared(grad) -> bool:
     ``clone`` would return it.
     """
     from ..tensor import Tensor
-    if type(grad) is not Tensor or grad.__dict__.keys() != _PLAIN or grad._requires_grad:
+    if not _REFCOUNTS_EXACT or type(grad) is not Tensor or grad.__dict__.keys() != _PLAIN or grad._requires_grad:
         return False
     # 3 = the caller's variable, this function's argument and getrefcount's own argument
     if sys.getrefcount(grad) > 3 or weakref.getweakrefcount(grad):
