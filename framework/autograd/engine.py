@@ -217,7 +217,8 @@ def _unshared(grad) -> bool:
     ``clone`` would return it.
     """
     from ..tensor import Tensor
-    if not _REFCOUNTS_EXACT or type(grad) is not Tensor or grad.__dict__.keys() != _PLAIN or grad._requires_grad:
+    if (not _REFCOUNTS_EXACT or type(grad) is not Tensor or grad.__dict__.keys() != _PLAIN
+            or grad._requires_grad):
         return False
     # 3 = the caller's variable, this function's argument and getrefcount's own argument
     if sys.getrefcount(grad) > 3 or weakref.getweakrefcount(grad):
@@ -257,7 +258,8 @@ def _memory_unshared(storage, array) -> bool:
         return sys.getrefcount(buffer) <= on_buffer
     if getattr(base, "base", None) is not None:
         return False
-    if cache is not None and cache is not base and cache_base is not base and cache_base is not buffer:
+    if (cache is not None and cache is not base and cache_base is not base
+            and cache_base is not buffer):
         return False
     # ... and to ``base``: buffer.base, the local, getrefcount's argument
     on_base = 3 + 2 * (cache is base) + 2 * (cache_base is base)
