@@ -7,6 +7,9 @@ gradient in ``.grad`` (``backward``) or it is captured and returned
 """
 from __future__ import annotations
 
+import sys
+import weakref
+
 from .anomaly_mode import check_gradients
 from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
@@ -96,7 +99,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             _set_retained(node, slots, create_graph)
             if isinstance(node, AccumulateGrad):
                 if accumulate and slots[0] is not None:
-                    _accumulate_into_leaf(node.variable, slots[0], create_graph)
+                    _accumulate_into_leaf(node.variable, slots, create_graph)
                 continue
             if all(g is None for g in slots):
                 grads_in = (None,) * len(node._edges)
@@ -116,6 +119,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 dependencies[child] -= 1
                 if dependencies[child] == 0:
                     ready.append(child)
+            # Drop this frame's references to the gradients handed on: a leaf's gradient that
+            # nothing else references is taken into ``.grad`` without a copy (``_unshared``).
+            grads_in = grad = None
 
 
 def _check_count(node, grads_in) -> None:
@@ -156,17 +162,24 @@ def _set_retained(node, slots, create_graph: bool) -> None:
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
 
 
-def _accumulate_into_leaf(leaf, grad, create_graph: bool) -> None:
+def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
+    """Add the gradient in ``slots[0]`` (taken out of the list) into ``leaf.grad``."""
+    grad, slots[0] = slots[0], None
     for hook in leaf._leaf_hooks():
         result = hook(grad)
         if result is not None:
             grad = result
-    if not create_graph:
+        result = None
+    if not create_graph and (grad._grad_fn is not None or grad._requires_grad):
         grad = grad.detach()
     if grad.dtype is not leaf.dtype or grad.device != leaf.device:
         grad = grad.to(leaf.device, leaf.dtype)
     if leaf.grad is None:
-        leaf.grad = grad if create_graph else _own(grad, leaf)
+        # Like PyTorch's AccumulateGrad: outside create_graph, a gradient nothing else can see
+        # becomes .grad as it is; any other is copied (under create_graph, a recorded clone),
+        # so that later in-place accumulation into .grad cannot write into memory that
+        # someone else reads (a retained .grad, a hook's copy, the caller's grad_tensors).
+        leaf.grad = grad if not create_graph and _unshared(grad) else grad.clone()
     elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
         leaf.grad = leaf.grad + grad
     else:
@@ -180,6 +193,74 @@ def _writable(t) -> bool:
     return not any(size > 1 and stride == 0 for size, stride in zip(t.shape, t.stride()))
 
 
-def _own(grad, leaf):
-    """A private copy for ``leaf.grad``: the engine may hand one gradient to several leaves."""
-    return grad.clone()
+_PLAIN = frozenset(("_a", "_device", "_requires_grad"))
+
+# ``_unshared`` counts references with ``sys.getrefcount``, whose counts of a frame's own
+# references are exact on CPython with the GIL up to 3.13. From 3.14 the interpreter may
+# borrow references it loads (smaller counts), and free-threaded builds count differently:
+# there every gradient is copied, as before.
+_REFCOUNTS_EXACT = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+                    and getattr(sys, "_is_gil_enabled", lambda: True)())
+
+
+def _unshared(grad) -> bool:
+    """Whether only the caller references ``grad`` and its memory, so it may become a leaf's
+    ``.grad`` without a copy.
+
+    The test is on CPython's reference counts, at each level that can share memory: the
+    ``Tensor`` (held by the caller's one variable), its ``Array`` (by this tensor only: no
+    other tensor, e.g. a ``detach()`` or a retained ``.grad``, shares it), the ``Storage`` (by
+    this array only: no view) and the buffer under it (``_memory_unshared``: no other NumPy
+    view). One gradient handed to two leaves (``add``'s backward) is referenced twice while
+    the first leaf takes it: that one copies, the last one may take it. The tensor must be
+    plain (no graph, hooks or view state), C-contiguous and cover its whole storage, as
+    ``clone`` would return it.
+    """
+    from ..tensor import Tensor
+    if (not _REFCOUNTS_EXACT or type(grad) is not Tensor or grad.__dict__.keys() != _PLAIN
+            or grad._requires_grad):
+        return False
+    # 3 = the caller's variable, this function's argument and getrefcount's own argument
+    if sys.getrefcount(grad) > 3 or weakref.getweakrefcount(grad):
+        return False
+    array = grad._a
+    if sys.getrefcount(array) > 3:  # grad._a, the local and getrefcount's argument
+        return False
+    storage = array.storage
+    if sys.getrefcount(storage) > 3 or weakref.getweakrefcount(storage):
+        return False
+    if array.offset != 0 or storage.numel != _numel(array.shape) or not array.is_contiguous():
+        return False
+    return _memory_unshared(storage, array)
+
+
+def _numel(shape) -> int:
+    n = 1
+    for size in shape:
+        n *= size
+    return n
+
+
+def _memory_unshared(storage, array) -> bool:
+    """Whether ``storage.buffer`` is referenced only by ``storage`` and by ``array``'s cached
+    view. A NumPy buffer owns its memory (``base`` None) or is a flat view of the array a
+    kernel returned (its ``base``, often the cache too); NumPy views hold their base, so any
+    other view of the memory shows as one more reference to the buffer or to its base."""
+    buffer = storage.buffer
+    cache = array._cache
+    base = getattr(buffer, "base", None)
+    cache_base = getattr(cache, "base", None)
+    # References expected to ``buffer``: storage.buffer, the local, getrefcount's argument
+    on_buffer = 3 + 2 * (cache is buffer) + 2 * (cache_base is buffer)
+    if base is None:
+        if cache is not None and cache is not buffer and cache_base is not buffer:
+            return False
+        return sys.getrefcount(buffer) <= on_buffer
+    if getattr(base, "base", None) is not None:
+        return False
+    if (cache is not None and cache is not base and cache_base is not base
+            and cache_base is not buffer):
+        return False
+    # ... and to ``base``: buffer.base, the local, getrefcount's argument
+    on_base = 3 + 2 * (cache is base) + 2 * (cache_base is base)
+    return sys.getrefcount(buffer) <= on_buffer and sys.getrefcount(base) <= on_base

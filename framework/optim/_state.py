@@ -1,16 +1,28 @@
 """Per-parameter state helpers shared by the optimizers."""
 from __future__ import annotations
 
+from ..dtypes import float32, float64, get_default_dtype
 from ..ops.creation import full, tensor, zeros
 from ..tensor import Tensor
 
 
 def step_count(state: dict) -> float:
     """Advance the state's step counter (a CPU float32 scalar tensor, as in PyTorch)."""
-    if "step" not in state:
-        state["step"] = tensor(0.0)
-    state["step"] = tensor(float(state["step"]) + 1.0)
-    return float(state["step"])
+    step = state.get("step")
+    value = (0.0 if step is None else _step_value(step)) + 1.0
+    step = tensor(value, dtype=float64 if get_default_dtype() is float64 else float32)
+    step._step_value = (step._a.storage.version, value)
+    state["step"] = step
+    return value
+
+
+def _step_value(step) -> float:
+    """``float(step)``, from the value ``step_count`` noted on the tensor it made while its
+    memory is unwritten since (the storage's version counter is unchanged)."""
+    noted = getattr(step, "_step_value", None)
+    if noted is not None and isinstance(step, Tensor) and noted[0] == step._a.storage.version:
+        return noted[1]
+    return float(step)
 
 
 def zeros_state(param: Tensor) -> Tensor:

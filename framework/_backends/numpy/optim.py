@@ -81,34 +81,39 @@ def _in_place_ok(param: Array, *others) -> bool:
     return True
 
 
-_CHUNK = 16384  # elements per block of an in-place update: its operands stay in cache
+_CHUNK = 65536  # elements per block of an in-place update (256 KiB of float32 per operand)
 
 
-def _chunks(views: list):
-    """``views`` (None allowed) cut into matching flat blocks of ``_CHUNK`` elements.
+def _chunks(views: list, scratch: int = 0):
+    """``views`` (None allowed) cut into matching flat blocks of ``_CHUNK`` elements, each
+    followed by ``scratch`` work arrays of the block's shape (reused from block to block).
 
-    An elementwise update runs its dozen NumPy passes block by block, so each
-    block is read from memory once instead of once per pass (same operations
-    per element, so the same bits). Views that are not all C-contiguous and of
-    one size are yielded whole.
+    A long elementwise update runs its dozen NumPy passes block by block, so each block's
+    operands stay in cache between passes (same operations per element, so the same bits).
+    Views that are not all C-contiguous and of one size are yielded whole.
     """
     present = [v for v in views if v is not None]
     size = present[0].size
     if size <= _CHUNK or not all(v.size == size and v.flags.c_contiguous for v in present):
-        yield views
+        yield views + [np.empty(present[0].shape, present[0].dtype) for _ in range(scratch)]
         return
     flat = [None if v is None else v.reshape(-1) for v in views]  # views: writes go through
+    work = [np.empty(_CHUNK, present[0].dtype) for _ in range(scratch)]
     for start in range(0, size, _CHUNK):
         block = slice(start, start + _CHUNK)
-        yield [None if v is None else v[block] for v in flat]
+        n = min(_CHUNK, size - start)
+        yield [None if v is None else v[block] for v in flat] + [w[:n] for w in work]
 
 
-def _adam_in_place(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
-                   maximize, bias_correction1, bias_correction2_sqrt) -> None:
-    """``adam_step`` on NumPy views, updating ``p``, ``m``, ``v`` (``vmax``) in place.
+def _adam_in_place(p, g, m, v, vmax, step, denom, lr, beta1, beta2, eps, weight_decay,
+                   decoupled, amsgrad, maximize, bias_correction1,
+                   bias_correction2_sqrt) -> None:
+    """``adam_step`` on NumPy views, updating ``p``, ``m``, ``v`` (``vmax``) in place, with
+    ``step`` and ``denom`` as work arrays of their shape.
 
     The same operations in the same order as the copying version, so the
-    results are identical bit for bit; only the temporaries are fewer.
+    results are identical bit for bit; twelve passes, none allocating (unless
+    ``maximize`` or coupled weight decay make a new gradient).
     """
     if maximize:
         g = -g
@@ -116,10 +121,10 @@ def _adam_in_place(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoup
         g = g + weight_decay * p
     if decoupled:
         p *= 1 - lr * weight_decay
-    step = np.subtract(g, m)
+    np.subtract(g, m, out=step)  # m = lerp(m, g, 1 - beta1)
     step *= 1 - beta1
     m += step
-    v *= beta2
+    v *= beta2  # v = beta2 v + (1 - beta2) g²
     np.multiply(g, 1 - beta2, out=step)
     step *= g
     v += step
@@ -127,12 +132,19 @@ def _adam_in_place(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoup
     if amsgrad:
         np.maximum(vmax, v, out=vmax)
         second = vmax
-    denom = np.sqrt(second)
-    denom /= bias_correction2_sqrt
-    denom += eps
-    np.multiply(m, lr / bias_correction1, out=step)
+    scale, floor = _adam_scalars(lr, eps, bias_correction1, bias_correction2_sqrt)
+    np.sqrt(second, out=denom)
+    denom += floor
+    np.multiply(m, scale, out=step)
     step /= denom
     p -= step
+
+
+def _adam_scalars(lr, eps, bias_correction1, bias_correction2_sqrt) -> tuple:
+    """Adam's update ``lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps)`` is computed as
+    ``(scale · m) / (sqrt(v) + floor)`` with ``scale = lr·sqrt(bc2)/bc1`` and
+    ``floor = eps·sqrt(bc2)``: the same value (to rounding) in one pass fewer."""
+    return lr * bias_correction2_sqrt / bias_correction1, eps * bias_correction2_sqrt
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
@@ -147,7 +159,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
                  nd(max_exp_avg_sq) if amsgrad else None]
         scalars = (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                    bias_correction1, bias_correction2_sqrt)
-        for chunk in _chunks(views):
+        for chunk in _chunks(views, 2):
             _adam_in_place(*chunk, *scalars)
         return
     p = _read(param, _acc(param))
@@ -159,8 +171,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     if amsgrad:
         second = np.maximum(_read(max_exp_avg_sq, p.dtype), v)
         _write(max_exp_avg_sq, second)
-    denom = np.sqrt(second) / bias_correction2_sqrt + eps
-    _write(param, p - (lr / bias_correction1) * m / denom)
+    scale, floor = _adam_scalars(lr, eps, bias_correction1, bias_correction2_sqrt)
+    _write(param, p - scale * m / (np.sqrt(second) + floor))
 
 
 def adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize,

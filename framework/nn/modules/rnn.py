@@ -219,8 +219,8 @@ class _GRUSequence(Function):
         ctx.reverse = reverse
         ctx.on_kernels = _on_kernels(x_proj)
         if ctx.on_kernels:
-            outputs, h, ctx.steps = _gru_forward_kernels(x_proj, h0, w_hh, b_hh, reverse)
-            return _own_outputs(ctx, outputs, x_proj), wrap(h, x_proj.device)
+            states, h, ctx.steps = _gru_forward_kernels(x_proj, h0, w_hh, b_hh, reverse)
+            return _own_outputs(ctx, states, x_proj), wrap(h, x_proj.device)
         outputs, h, ctx.steps = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h
 
@@ -231,8 +231,8 @@ class _GRUSequence(Function):
         if ctx.on_kernels and not is_grad_enabled():
             d_x, d_proj, d_h = _gru_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h)
             device = x_proj.device
-            grad_w, grad_b = _weight_grads(wrap(d_proj, device), h0, wrap(ctx.outputs, device),
-                                           ctx.reverse, need[2:4])
+            grad_w, grad_b = _weight_grads(wrap(d_proj, device), wrap(ctx.h_prev, device),
+                                           need[2:4])
             return wrap(d_x, device), None if d_h is None else wrap(d_h, device), grad_w, grad_b, \
                 None
         saved = ctx.steps
@@ -285,10 +285,10 @@ class _LSTMSequence(Function):
         ctx.reverse = reverse
         ctx.on_kernels = _on_kernels(x_proj)
         if ctx.on_kernels:
-            outputs, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
-                                                             reverse)
+            states, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
+                                                            reverse)
             device = x_proj.device
-            return _own_outputs(ctx, outputs, x_proj), wrap(h, device), wrap(c, device)
+            return _own_outputs(ctx, states, x_proj), wrap(h, device), wrap(c, device)
         outputs, h, c, ctx.steps = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h, c
 
@@ -301,8 +301,7 @@ class _LSTMSequence(Function):
                                                        grad_c)
             device = x_proj.device
             d_gates = wrap(d_gates, device)
-            grad_w, grad_b = _weight_grads(d_gates, h0, wrap(ctx.outputs, device), ctx.reverse,
-                                           need[3:5])
+            grad_w, grad_b = _weight_grads(d_gates, wrap(ctx.h_prev, device), need[3:5])
             return (d_gates, None if d_h is None else wrap(d_h, device),
                     None if d_c is None else wrap(d_c, device), grad_w, grad_b, None)
         saved = ctx.steps
@@ -360,44 +359,54 @@ class _Steps:
         return self.kernels.add(a, b, self.dtype, self.dtype)
 
     def transposed(self, w_hh: Tensor) -> Array:
-        """A contiguous copy of ``w_hh``ᵀ (H, G), for ``affine``: made once per sequence, it
-        lets every step's GEMM read its right operand row-major (OpenBLAS ran the
-        transposed-view product of (32, 128) x (128, 512) at ~0.6x that speed; same bits)."""
+        """A contiguous copy of ``w_hh``ᵀ as the (1, H, G) right operand of ``affine``: made
+        once per sequence, it lets every step's GEMM read its right operand row-major
+        (OpenBLAS ran the transposed-view product of (32, 128) x (128, 512) at ~0.6x that
+        speed; same bits)."""
         w = w_hh._a
         out = self.empty((w.shape[1], w.shape[0]))
         self.copy_(out, w.view(out.shape, (w.strides[1], w.strides[0]), w.offset))
-        return out
+        return _batch_of_one(out)
 
-    def affine(self, h: Array, w_t: Array, b_hh: Tensor | None,
+    def affine(self, h: Array, w3: Array, b_hh: Tensor | None,
                residual: Array | None = None) -> Array:
-        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w_t`` =
+        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w3`` =
         ``transposed(w_hh)``: (N, G)."""
-        rows, k = h.shape
-        g = w_t.shape[1]
-        w3 = w_t.view((1, k, g), (0, g, 1), w_t.offset)
-        r3 = None if residual is None else _rows_view(self.kernels, residual, rows, g)
-        out, _ = self.kernels.matmul_epilogue(_rows_view(self.kernels, h, rows, k), w3,
+        g = w3.shape[2]
+        r3 = None if residual is None else self.rows(residual)
+        out, _ = self.kernels.matmul_epilogue(self.rows(h), w3,
                                               None if b_hh is None else b_hh._a, None, r3, False)
-        return out.view((rows, g), (g, 1), out.offset)
+        return out.view((h.shape[0], g), (g, 1), out.offset)
 
-    def matmul(self, a: Array, w_hh: Tensor, residual: Array | None = None) -> Array:
-        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)``."""
-        w = w_hh._a
-        rows, cols = a.shape[0], w.shape[1]
-        a3 = _rows_view(self.kernels, a, rows, a.shape[1])
-        w3 = w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
+    def matmul(self, a: Array, w3: Array, residual: Array | None = None) -> Array:
+        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)`` for
+        ``w3`` = ``_batch_of_one(w_hh._a)``."""
+        cols = w3.shape[2]
         if residual is None:
-            out = self.kernels.matmul(a3, w3)
+            out = self.kernels.matmul(self.rows(a), w3)
         else:
-            out, _ = self.kernels.matmul_epilogue(
-                a3, w3, None, None, _rows_view(self.kernels, residual, rows, cols), False)
-        return out.view((rows, cols), (cols, 1), out.offset)
+            out, _ = self.kernels.matmul_epilogue(self.rows(a), w3, None, None,
+                                                  self.rows(residual), False)
+        return out.view((a.shape[0], cols), (cols, 1), out.offset)
+
+    def rows(self, a: Array) -> Array:
+        """A (N, C) array as the (1, N, C) matrix the GEMM kernels take (a view when it is
+        row-major, as the steps' arrays are; else ``_rows_view``)."""
+        rows, cols = a.shape
+        if a.strides == (cols, 1):
+            return a.view((1, rows, cols), (0, cols, 1), a.offset)
+        return _rows_view(self.kernels, a, rows, cols)
 
     def empty(self, shape: tuple) -> Array:
         return self.kernels.empty(tuple(shape), self.dtype)
 
     def copy_(self, dst: Array, src: Array) -> None:
         self.kernels.copy_(dst, src)
+
+
+def _batch_of_one(w: Array) -> Array:
+    """A (K, G) matrix as the (1, K, G) batch-broadcast operand of the GEMM kernels."""
+    return w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
 
 
 def _at(a: Array, t: int) -> Array:
@@ -415,19 +424,19 @@ def _on_kernels(x_proj: Tensor) -> bool:
 def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                          reverse: bool) -> tuple:
     """``_gru_sequence_forward`` on the kernels, two calls per step (the hidden GEMM and
-    ``gru_cell``): (outputs (T, N, H), final h, per-step (h_prev, saved) by time index),
-    all Arrays."""
+    ``gru_cell``): (states (T + 1, N, H) (``_states``), final h, per-step (h_prev, saved) by
+    time index), all Arrays."""
     k = _Steps(x_proj)
     length = x_proj.shape[0]
-    outputs = k.empty((length,) + tuple(h0.shape))
+    states = _states(k, h0, length, reverse)
     saved = [None] * length
     h, w_t = h0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
         h_new, cell = k.kernels.gru_cell(_at(x_proj._a, t), k.affine(h, w_t, b_hh), h, k.dtype)
         saved[t] = (h, cell)
         h = h_new
-        k.copy_(_at(outputs, t), h)
-    return outputs, h, saved
+        k.copy_(_at(states, t if reverse else t + 1), h)
+    return states, h, saved
 
 
 def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
@@ -437,6 +446,7 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
     hidden projection's gradient per step."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
+    w3 = _batch_of_one(w_hh._a)
     d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
     order = list(_steps(length, not ctx.reverse))
     grad = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
@@ -448,8 +458,8 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
         if step == length - 1:
             if not ctx.needs_input_grad[1]:
                 return d_x, d_proj, None  # h0 needs no gradient: no product for it
-            return d_x, d_proj, k.matmul(d_proj_t, w_hh, direct)
-        grad = _add_arrays(k, k.matmul(d_proj_t, w_hh, direct),
+            return d_x, d_proj, k.matmul(d_proj_t, w3, direct)
+        grad = _add_arrays(k, k.matmul(d_proj_t, w3, direct),
                            _grad_at(grad_out, order[step + 1]))
     return d_x, d_proj, None  # not reached (length >= 1)
 
@@ -457,11 +467,11 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
 def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
                           b_hh: Tensor | None, reverse: bool) -> tuple:
     """``_lstm_sequence_forward`` on the kernels, two calls per step (the GEMM with the input
-    projection in its epilogue, and ``lstm_cell``): (outputs (T, N, H), final h, final c,
-    per-step (c_prev, c, saved) by time index), all Arrays."""
+    projection in its epilogue, and ``lstm_cell``): (states (T + 1, N, H) (``_states``), final
+    h, final c, per-step (c_prev, c, saved) by time index), all Arrays."""
     k = _Steps(x_proj)
     length = x_proj.shape[0]
-    outputs = k.empty((length,) + tuple(h0.shape))
+    states = _states(k, h0, length, reverse)
     saved = [None] * length
     h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
     for t in _steps(length, reverse):
@@ -469,8 +479,8 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
         h, c_new, cell = k.kernels.lstm_cell(pre, c, k.dtype)
         saved[t] = (c, c_new, cell)
         c = c_new
-        k.copy_(_at(outputs, t), h)
-    return outputs, h, c, saved
+        k.copy_(_at(states, t if reverse else t + 1), h)
+    return states, h, c, saved
 
 
 def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
@@ -480,6 +490,7 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
     (d_gates (T, N, 4H), d_h0, d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
     k = _Steps(x_proj)
     length, rows, gates = x_proj.shape
+    w3 = _batch_of_one(w_hh._a)
     d_gates = k.empty((length, rows, gates))
     order = list(_steps(length, not ctx.reverse))
     d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
@@ -490,9 +501,9 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
         k.copy_(_at(d_gates, t), d_t)
         if step == length - 1:  # h0 and c0: only the gradients asked for
             need = ctx.needs_input_grad
-            return (d_gates, k.matmul(d_t, w_hh) if need[1] else None,
+            return (d_gates, k.matmul(d_t, w3) if need[1] else None,
                     d_c if need[2] else None)
-        d_h = k.matmul(d_t, w_hh, _grad_at(grad_out, order[step + 1]))
+        d_h = k.matmul(d_t, w3, _grad_at(grad_out, order[step + 1]))
     return d_gates, None, None  # not reached (length >= 1)
 
 
@@ -501,10 +512,29 @@ def _grad_at(grad_out: Tensor | None, t: int) -> Array | None:
     return None if grad_out is None else _at(grad_out._a, t)
 
 
-def _own_outputs(ctx, outputs: Array, like: Tensor) -> Tensor:
-    """The (T, N, H) output tensor: a copy of ``outputs``, which the node keeps (the
-    previous states of the weight gradient) safe from in-place writes to the output."""
-    ctx.outputs = outputs
+def _states(k: _Steps, h0: Tensor, length: int, reverse: bool) -> Array:
+    """The (T + 1, N, H) buffer of a sequence's hidden states, h0 included: step t reads its
+    h_prev from slot t and writes its output to slot t + 1 (``reverse``: slots t + 1 and t).
+    Its T slots of previous states are the weight gradient's GEMM operand as they are (no
+    concatenation of h0 and the outputs), and its T output slots the output tensor's data."""
+    states = k.empty((length + 1,) + tuple(h0.shape))
+    k.copy_(_at(states, length if reverse else 0), h0._a)
+    return states
+
+
+def _slots(states: Array, start: int) -> Array:
+    """``states[start:start + T]`` as a view, T = len(states) - 1."""
+    return states.view((states.shape[0] - 1,) + tuple(states.shape[1:]), states.strides,
+                       states.offset + start * states.strides[0])
+
+
+def _own_outputs(ctx, states: Array, like: Tensor) -> Tensor:
+    """The (T, N, H) output tensor: a copy of the output slots of ``states``, whose previous
+    states the node keeps (``ctx.h_prev``, the weight gradient's operand) safe from in-place
+    writes to the output."""
+    reverse = ctx.reverse
+    ctx.h_prev = _slots(states, 1 if reverse else 0)
+    outputs = _slots(states, 0 if reverse else 1)
     out = backend(like).empty(tuple(outputs.shape), outputs.dtype)
     backend(like).copy_(out, outputs)
     return wrap(out, like.device)
@@ -515,19 +545,16 @@ def _add_arrays(k: _Steps, a, b):
     return b if a is None else a if b is None else k.add(a, b)
 
 
-def _weight_grads(d_proj: Tensor, h0: Tensor, outputs: Tensor, reverse: bool,
-                  needs: tuple) -> tuple:
+def _weight_grads(d_proj: Tensor, h_prev: Tensor, needs: tuple) -> tuple:
     """Gradients (w_hh, b_hh) of ``h_prev[t] W_hhᵀ + b_hh`` over all T steps from the
-    per-step projection gradients ``d_proj`` (T, N, G): the previous states are h0 and the
-    outputs but the last (the first when ``reverse``); one GEMM over the T·N rows."""
+    per-step projection gradients ``d_proj`` (T, N, G) and the previous states ``h_prev``
+    (T, N, H, contiguous): one GEMM over the T·N rows."""
     if not (needs[0] or needs[1]):
         return None, None
     length, rows, gates = d_proj.shape
     flat = d_proj.reshape(length * rows, gates)
     grad_w = grad_b = None
     if needs[0]:
-        first = h0.unsqueeze(0)
-        h_prev = ops.shape.cat([outputs[1:], first] if reverse else [first, outputs[:-1]], 0)
         grad_w = flat.mT.matmul(h_prev.reshape(length * rows, h_prev.shape[-1]))
     if needs[1]:
         grad_b = flat.sum(0)
