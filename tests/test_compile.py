@@ -23,7 +23,8 @@ spec: a module may export ``COMPILE_SPECS``, a list of dicts, which then
 replaces this file's ``TABLE`` entries for that module. A spec::
 
     {"kernel": "strided_copy_kernel",        # name in the module (or the JIT function)
-     "signature": {"dst_ptr": "*fp32", ...}, # Triton types; other non-constexpr args are "i32"
+     "signature": {"dst_ptr": "*fp32", ...}, # Triton types; other non-constexpr args take their
+                                             # annotation (float scalars: tl.float64), else "i32"
      "constexprs": {"BLOCK": 1024, "ACC": "tl.float32"},  # "tl.<name>" strings become tl objects
      "num_warps": 4, "num_stages": 3,        # optional launch options
      "no_spills": True,                      # optional: ptxas must report 0 bytes of spill stores/loads
@@ -59,9 +60,11 @@ TABLE = {
          "num_warps": 4, "no_spills": True},
         {"kernel": "contiguous_copy_kernel", "signature": {"dst_ptr": "*bf16", "src_ptr": "*fp32"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
-        {"kernel": "fill_kernel", "signature": {"dst_ptr": "*fp32", "value": "fp32"},
+        {"kernel": "fill_kernel", "signature": {"dst_ptr": "*i64", "value": "i64"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
-        {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32", "start": "fp32", "step": "fp32"},
+        {"kernel": "fill_float_kernel", "signature": {"dst_ptr": "*fp32"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
         {"kernel": "arange_int_kernel", "signature": {"dst_ptr": "*i64", "start": "i64", "step": "i64"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
@@ -176,12 +179,18 @@ def _compile(fn, spec: dict, arch: int):
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
     constexprs = {k: _resolve_constexpr(v) for k, v in spec.get("constexprs", {}).items()}
+    annotated = {p.name: p.annotation_type for p in fn.params if p.annotation_type and not p.is_constexpr}
     signature, attrs = {}, {}
     for index, name in enumerate(fn.arg_names):
         if name in constexprs:
             signature[name] = "constexpr"
             continue
-        signature[name] = spec.get("signature", {}).get(name, "i32")
+        signature[name] = spec.get("signature", {}).get(name) or annotated.get(name, "i32")
+        if name in annotated and signature[name] != annotated[name]:  # a launch binds the annotation
+            raise TypeError(f"spec types {name} as {signature[name]}, the kernel annotates {annotated[name]}")
+        if signature[name] in ("fp32", "fp16", "bf16"):  # docs/architecture.md, "Float scalars"
+            raise TypeError(f"float scalar {name} typed {signature[name]}: annotate it tl.float64 "
+                            "(triton_kernels/scalars.py)")
         if signature[name].startswith("*"):
             attrs[(index,)] = [["tt.divisibility", 16]]
     unknown = set(spec.get("signature", {})) - set(fn.arg_names)

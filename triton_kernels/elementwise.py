@@ -18,9 +18,11 @@ fresh contiguous array, written at flat index ``i`` and cast on store
 (bool outputs for comparisons, logical ops and ``isnan``).
 
 A binary operand may be a scalar kernel argument instead of a pointer
-(``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` or ``F64_BITS``, a float64
-value passed exactly as its int64 bit pattern since Python floats reach
-kernels as float32); it is splat to a block in the compute type.
+(``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` (bool, int) or ``F64_BITS``, a
+float passed exactly as its float64 int64 bit pattern since Python floats reach
+kernels as float32); it is splat to a block in the compute type, rounded once.
+``unary_kernel``'s parameters ``p0``/``p1`` are ``tl.float64`` (docs/architecture.md,
+"Float scalars").
 
 Portable ``tl`` functions only (no libdevice, no inline asm): division and
 square roots are IEEE-rounded (``div_rn``/``sqrt_rn`` on float32), ``expm1``,
@@ -46,8 +48,8 @@ POW_EXACT_LIMIT = tl.constexpr(128.0)
 
 # How a binary/where operand is passed (A_KIND / B_KIND).
 POINTER = tl.constexpr(0)  # a tensor: load through the pointer
-VALUE = tl.constexpr(1)  # a scalar kernel argument (bool, int, or float as float32)
-F64_BITS = tl.constexpr(2)  # a float64 scalar as its int64 bit pattern
+VALUE = tl.constexpr(1)  # a bool or int scalar kernel argument
+F64_BITS = tl.constexpr(2)  # a float scalar as its float64 int64 bit pattern
 
 
 # --------------------------------------------------------------------------
@@ -709,13 +711,14 @@ _UNARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
 def unary_kernel(out_ptr, x_ptr, n,
                  size1, size2, size3, size4, size5,
                  s0, s1, s2, s3, s4, s5,
-                 p0, p1,
+                 p0: tl.float64, p1: tl.float64,
                  OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
                  INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
 
-    ``p0``/``p1`` are the op's scalar parameters (clamp: lower, upper bound),
-    ignored by the other ops.
+    ``p0``/``p1`` are the op's scalar parameters (clamp: lower, upper bound, rounded
+    once to the compute type; integer bounds are exact up to 2**53), ignored by the
+    other ops.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
@@ -801,7 +804,7 @@ def where_kernel(out_ptr, cond_ptr, a, b, n,
 # Representative compiles for tests/test_compile.py (format in its docstring): each
 # kernel in contiguous and strided form, half/float64/integer compute, a scalar operand.
 _WARPS = ELEMENTWISE_CONFIGS[0]["num_warps"]
-_UNARY_ARGS = {"p0": "fp32", "p1": "fp32"}
+_UNARY_ARGS = {"p0": "fp64", "p1": "fp64"}
 COMPILE_SPECS = [
     {"kernel": "unary_kernel", "label": "exp-fp16",
      "signature": {"out_ptr": "*fp16", "x_ptr": "*fp16", **_UNARY_ARGS},
