@@ -15,8 +15,9 @@ import pytest
 import torch
 from helpers import assert_close, check_op, tolerance
 from pointwise_cases import (BF16, BOOL, F16, F32, F64, I32, I64, INTEGER_DTYPES, RNG,
-                             above_minus_one, above_one, away_from_zero, halves, inside_unit,
-                             integer_values, integers, normal, positive, small)
+                             above_minus_one, above_one, away_from_zero, float_minus_as_triton_3_6,
+                             halves, inside_unit, integer_values, integers, normal, positive,
+                             small)
 
 import framework
 import framework.nn.functional as F
@@ -403,6 +404,17 @@ def test_every_declared_tensor_method_exists():
         assert not hasattr(framework, name), name
     for name in ("relu", "gelu", "silu", "softplus", "sigmoid", "tanh"):
         assert callable(getattr(F, name))
+
+
+@pytest.mark.parametrize("dtype", [F16, F32, F64])
+def test_neg_of_zero_is_minus_zero_with_triton_3_6_negation(dtype):
+    """neg(+0.0) is -0.0 also where Triton compiles a float ``-x`` as ``0 - x`` (Triton 3.6,
+    the GPU machines')."""
+    x = np.array([0.0, -0.0, 1.5, -np.inf, -np.nan])
+    with float_minus_as_triton_3_6():
+        out = framework.neg(framework.tensor(x, dtype=dtype, device="cuda")).cpu().numpy()
+    assert np.array_equal(np.signbit(out), np.signbit(-x))
+    np.testing.assert_array_equal(out.astype(np.float64), -x)
 
 
 @pytest.mark.parametrize("name", ["exp", "neg", "abs", "sqrt", "sigmoid", "relu", "sign",
