@@ -29,7 +29,15 @@ replaces this file's ``TABLE`` entries for that module. A spec::
      "num_warps": 4, "num_stages": 3,        # optional launch options
      "no_spills": True,                      # optional: ptxas must report 0 bytes of spill stores/loads
      "sass": {90: "HGMMA", 80: "HMMA"},      # optional: text the SASS must contain, per arch
+     "ptx_lacks": ["ex2.approx"],            # optional: text the PTX must not contain
+     "fp64_math": "why",                     # optional: float64 arithmetic is intended (below)
      "label": "bf16"}                        # optional, tells specs of one kernel apart
+
+A spec with no float64 operand (no ``*fp64`` pointer, no ``tl.float64`` constexpr) must
+compile to PTX without float64 arithmetic: float scalars arrive as ``tl.float64`` and are
+converted once to the compute type (docs/architecture.md, "Float scalars"), so a float32
+kernel that uses one unconverted does float64 math, which this catches. ``fp64_math`` names
+the reason where float64 math is the point (an accuracy-critical step).
 
 Pointer arguments get Triton's 16-byte-divisibility attribute, as the
 allocator's pointers do at a real launch.
@@ -65,7 +73,8 @@ TABLE = {
         {"kernel": "fill_float_kernel", "signature": {"dst_ptr": "*fp32"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
         {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32"},
-         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True,
+         "fp64_math": "start + i * step in float64, PyTorch's accumulate type"},
         {"kernel": "arange_int_kernel", "signature": {"dst_ptr": "*i64", "start": "i64", "step": "i64"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
         {"kernel": "linspace_int_kernel", "signature": {"dst_ptr": "*i8", "start": "i64", "end": "i64",
@@ -139,6 +148,22 @@ def test_sass_has_the_expected_instructions(report):
     wrong = [f"{r['id']}: SASS lacks {r['sass_expected']}" for r in report["results"]
              if r["ok"] and r["sass_expected"] and not r["sass_found"]]
     assert not wrong, "\n".join(wrong)
+
+
+def test_ptx_lacks_what_specs_forbid(report):
+    """E.g. float32 erfc: no ``ex2.approx`` (a compiled float32 ``tl.exp``, 1.3e-6 relative error
+    at erfc(6) on an H200), its exponential is float64."""
+    checked = [r for r in report["results"] if r["ok"] and r.get("ptx_lacks")]
+    assert any(r["kernel"] == "elementwise.unary_kernel" for r in checked)
+    found = [f"{r['id']}: PTX contains {r['ptx_forbidden']}" for r in checked if r["ptx_forbidden"]]
+    assert not found, "\n".join(found)
+
+
+def test_no_float64_math_without_float64_operands(report):
+    """Float scalars are tl.float64 arguments converted once to the compute type: a float32 or
+    half kernel doing float64 arithmetic forgot the conversion (or says why in ``fp64_math``)."""
+    found = [f"{r['id']}: {r['f64_math']}" for r in report["results"] if r["ok"] and r["f64_math"]]
+    assert not found, "float64 arithmetic in kernels without float64 operands:\n" + "\n".join(found)
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,6 +298,14 @@ def _run_spec(family: str, fn, spec: dict, arch: int, tools: dict) -> dict:
     if result["no_spills"]:
         result["spills"] = _ptxas_spills(compiled.asm["ptx"], arch, result["ptx_target"])
     result["sass_found"] = bool(sass_expected) and sass_expected in sass
+    ptx = compiled.asm["ptx"]
+    result["ptx_forbidden"] = [text for text in spec.get("ptx_lacks", ()) if text in ptx]
+    result["ptx_lacks"] = list(spec.get("ptx_lacks", ()))
+    float64_operands = any(v == "*fp64" for v in spec.get("signature", {}).values()) or \
+        any(v == "tl.float64" for v in spec.get("constexprs", {}).values())
+    result["f64_math"] = [] if float64_operands or spec.get("fp64_math") else \
+        sorted(set(re.findall(r"^\s*((?:add|sub|mul|fma|div|sqrt|rcp|min|max|abs|neg)\.[\w.]*f64)\b",
+                              ptx, re.MULTILINE)))
     return result
 
 
