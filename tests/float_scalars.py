@@ -11,11 +11,15 @@ of a kernel is annotated ``tl.float64`` and converted once to the compute type i
 the kernel (``triton_kernels/scalars.py``); values that must stay bit-exact may travel
 as int64 bit patterns instead.
 
-``tests/conftest.py`` installs it for every test run under the interpreter.
+``tests/conftest.py`` installs it for every test run under the interpreter; it checks the
+library's kernels (``triton_kernels`` and the compiler's generated fused kernels).
 """
 from __future__ import annotations
 
 _ROUNDED = ("fp32", "fp16", "bf16")
+# The library's kernels: triton_kernels and the compiler's generated fused kernels (a user's
+# custom-op kernels, e.g. examples/custom_ops, follow their own rules).
+_LIBRARY_MODULES = ("triton_kernels.", "framework_fused_")
 
 
 class FloatScalarGuard:
@@ -56,6 +60,8 @@ class FloatScalarGuard:
         return [f"{name}={ty}" for name, (ty, *_) in zip(names, specialization) if ty in _ROUNDED]
 
     def check(self, fn, args, kwargs) -> None:
+        if not fn.fn.__module__.startswith(_LIBRARY_MODULES):
+            return
         rounded = self.rounded_scalars(fn, args, kwargs)
         if rounded:
             raise TypeError(
