@@ -7,7 +7,9 @@ new parameter and state, so an optimizer step costs one read and one write of
 each buffer instead of the chain of elementwise ops an eager update would run.
 
 Step-dependent scalars (bias corrections, the learning rate of this step) are
-computed on the host and passed in; flags that change the code path
+computed on the host and passed in as float64 (``tl.float64`` parameters, converted
+once to ``ACC``: exact for float64 parameters; docs/architecture.md, "Numerics of
+compiled kernels"); flags that change the code path
 (``NESTEROV``, ``AMSGRAD`` ...) are constexpr so each variant compiles to
 straight-line code. ``ACC`` is the arithmetic type: float32, or float64 for
 float64 parameters.
@@ -17,7 +19,7 @@ import triton.language as tl
 
 from .scalars import compute_scalar
 
-F64 = tl.float64  # every float scalar parameter: exact on the host side, converted to ACC once
+F64 = tl.float64  # the type of every float scalar parameter, converted to ACC once at the top
 
 # Elements per program instance: the updates are memory bound; 1024 elements with 4 warps
 # gives each thread 8 elements of every buffer.
@@ -51,7 +53,8 @@ def _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1, beta2,
 
 
 @triton.jit
-def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr: F64, momentum: F64, dampening: F64, weight_decay: F64,
+def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n,
+               lr: F64, momentum: F64, dampening: F64, weight_decay: F64,
                MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
                MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """SGD: buf = momentum·buf + (1 − dampening)·g (buf = g on the first step); p −= lr·d."""
@@ -80,8 +83,9 @@ def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr: F64, momentum: F64, dampenin
 
 
 @triton.jit
-def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n, lr: F64, beta1: F64, beta2: F64,
-                eps: F64, weight_decay: F64, bias_correction1: F64, bias_correction2_sqrt: F64,
+def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
+                lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64, bias_correction1: F64,
+                bias_correction2_sqrt: F64,
                 DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
                 ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adam/AdamW: moments m, v; p −= lr/bc1 · m / (sqrt(v_hat)/sqrt(bc2) + eps)."""
@@ -112,9 +116,10 @@ def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
 
 
 @triton.jit
-def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr: F64, beta1: F64, beta2: F64, eps: F64,
-                  weight_decay: F64, bias_correction1: F64, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
-                  BLOCK: tl.constexpr):
+def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n,
+                  lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                  bias_correction1: F64,
+                  MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adamax: m = lerp(m, g, 1−β1); u = max(β2·u, |g| + eps); p −= lr/bc1 · m / u."""
     lr = compute_scalar(lr, ACC)
     beta1 = compute_scalar(beta1, ACC)
@@ -137,9 +142,10 @@ def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr: F64, bet
 
 
 @triton.jit
-def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n, lr: F64, alpha: F64, eps: F64,
-                   weight_decay: F64, momentum: F64, MOMENTUM: tl.constexpr, CENTERED: tl.constexpr,
-                   MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n,
+                   lr: F64, alpha: F64, eps: F64, weight_decay: F64, momentum: F64,
+                   MOMENTUM: tl.constexpr, CENTERED: tl.constexpr, MAXIMIZE: tl.constexpr,
+                   ACC: tl.constexpr, BLOCK: tl.constexpr):
     """RMSprop: v = α·v + (1−α)·g²; optional centering by the mean gradient and momentum."""
     lr = compute_scalar(lr, ACC)
     alpha = compute_scalar(alpha, ACC)
@@ -171,7 +177,8 @@ def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n
 
 
 @triton.jit
-def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n, clr: F64, eps: F64, weight_decay: F64,
+def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n,
+                   clr: F64, eps: F64, weight_decay: F64,
                    MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adagrad: s += g²; p −= clr · g / (sqrt(s) + eps), clr the decayed learning rate."""
     clr = compute_scalar(clr, ACC)
@@ -188,9 +195,11 @@ def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n, clr: F64, eps: F64, weight_d
 
 
 @triton.jit
-def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr: F64, beta1: F64, beta2: F64, eps: F64,
-                 weight_decay: F64, bias_correction2: F64, grad_coef: F64, avg_coef: F64, DECOUPLED: tl.constexpr,
-                 MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
+                 lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                 bias_correction2: F64, grad_coef: F64, avg_coef: F64,
+                 DECOUPLED: tl.constexpr, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
+                 BLOCK: tl.constexpr):
     """NAdam: Adam moments; p += grad_coef·g/denom + avg_coef·m/denom (momentum-decay coefs)."""
     lr = compute_scalar(lr, ACC)
     beta1 = compute_scalar(beta1, ACC)
@@ -214,8 +223,9 @@ def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr: F64, b
 
 
 @triton.jit
-def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr: F64, beta1: F64, beta2: F64, eps: F64,
-                 weight_decay: F64, bias_correction1: F64, bias_correction2_sqrt: F64, rect: F64,
+def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
+                 lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                 bias_correction1: F64, bias_correction2_sqrt: F64, rect: F64,
                  DECOUPLED: tl.constexpr, RECTIFIED: tl.constexpr, MAXIMIZE: tl.constexpr,
                  ACC: tl.constexpr, BLOCK: tl.constexpr):
     """RAdam: Adam moments; the adaptive step (times ``rect``) only once the variance is tractable."""
