@@ -6,10 +6,10 @@ works with a rounded value. The interpreter passes Python floats through unchang
 cannot show the rounding, so this plugin computes, at every launch under the
 interpreter, the argument types Triton's binder would compute for an sm_90 GPU, and
 raises ``TypeError`` when a scalar argument would be typed ``fp32``/``fp16``/``bf16``.
-The rule it holds (docs/architecture.md, "Float scalars"): every float scalar parameter
-of a kernel is annotated ``tl.float64`` and converted once to the compute type inside
-the kernel (``triton_kernels/scalars.py``); values that must stay bit-exact may travel
-as int64 bit patterns instead.
+The rule it holds (docs/architecture.md, "Numerics of compiled kernels"): every float
+scalar parameter of a kernel is annotated ``tl.float64`` and converted once to the
+compute type inside the kernel (``triton_kernels/scalars.py``); values that must stay
+bit-exact may travel as int64 bit patterns instead.
 
 ``tests/conftest.py`` installs it for every test run under the interpreter; it checks the
 library's kernels (``triton_kernels`` and the compiler's generated fused kernels).
@@ -68,4 +68,4 @@ class FloatScalarGuard:
                 f"{fn.fn.__module__}.{fn.fn.__name__}: float scalar argument(s) {', '.join(rounded)} "
                 "would reach a compiled kernel rounded to that type; annotate the parameter "
                 "`: tl.float64` and convert it once to the compute type in the kernel "
-                "(triton_kernels/scalars.py, docs/architecture.md 'Float scalars')")
+                "(triton_kernels/scalars.py, docs/architecture.md, 'Numerics of compiled kernels')")

@@ -35,9 +35,11 @@ replaces this file's ``TABLE`` entries for that module. A spec::
 
 A spec with no float64 operand (no ``*fp64`` pointer, no ``tl.float64`` constexpr) must
 compile to PTX without float64 arithmetic: float scalars arrive as ``tl.float64`` and are
-converted once to the compute type (docs/architecture.md, "Float scalars"), so a float32
-kernel that uses one unconverted does float64 math, which this catches. ``fp64_math`` names
-the reason where float64 math is the point (an accuracy-critical step).
+converted once to the compute type (docs/architecture.md, "Numerics of compiled
+kernels"), so a float32 kernel that uses one unconverted does float64 math, which this
+catches. ``fp64_math`` names the reason where float64 math is the point (an
+accuracy-critical step). Non-constexpr arguments a spec does not type take their
+annotation; a spec may not type a float scalar below float64.
 
 Pointer arguments get Triton's 16-byte-divisibility attribute, as the
 allocator's pointers do at a real launch.
@@ -214,7 +216,7 @@ def _compile(fn, spec: dict, arch: int):
         signature[name] = spec.get("signature", {}).get(name) or annotated.get(name, "i32")
         if name in annotated and signature[name] != annotated[name]:  # a launch binds the annotation
             raise TypeError(f"spec types {name} as {signature[name]}, the kernel annotates {annotated[name]}")
-        if signature[name] in ("fp32", "fp16", "bf16"):  # docs/architecture.md, "Float scalars"
+        if signature[name] in ("fp32", "fp16", "bf16"):  # docs/architecture.md, numerics
             raise TypeError(f"float scalar {name} typed {signature[name]}: annotate it tl.float64 "
                             "(triton_kernels/scalars.py)")
         if signature[name].startswith("*"):

@@ -22,7 +22,7 @@ A binary operand may be a scalar kernel argument instead of a pointer
 float passed exactly as its float64 int64 bit pattern since Python floats reach
 kernels as float32); it is splat to a block in the compute type, rounded once.
 ``unary_kernel``'s parameters ``p0``/``p1`` are ``tl.float64`` (docs/architecture.md,
-"Float scalars").
+"Numerics of compiled kernels").
 
 Portable ``tl`` functions only (no libdevice, no inline asm): division and
 square roots are IEEE-rounded (``div_rn``/``sqrt_rn`` on float32), ``expm1``,
@@ -367,9 +367,9 @@ def _erfc(x):
     """Complementary error function with relative accuracy in the tail.
 
     float32: Numerical Recipes' erfcc, t exp(-x^2 + P(t)) with t = 1 / (1 + |x|/2)
-    (relative error < 1.2e-7), P in float32, the exponential in float64 (relative error
-    < 4e-7 over [-4, 10] emulated in NumPy, tests/ops/test_unary.py). float64: 1 - erf(x) below 3 (relative error
-    < 3e-12 there), else the continued fraction exp(-x^2) / sqrt(pi) / (x + (1/2) /
+    (relative error < 1.2e-7), P in float32 and the exponential in float64 (relative
+    error < 4e-7 over [-4, 10] where float32 is normal, emulated in NumPy). float64:
+    1 - erf(x) below 3 (relative error < 3e-12 there), else the continued fraction exp(-x^2) / sqrt(pi) / (x + (1/2) /
     (x + 1 / (x + (3/2) / ...))) to 24 terms (< 1e-13 for x >= 3).
     """
     if x.dtype == tl.float64:

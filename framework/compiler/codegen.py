@@ -51,7 +51,7 @@ def source(group: FusedGroup) -> str:
 
     soft = group.softmax  # None, or {"log": bool}: a row softmax of the last op's result
     params = [f"out{j}_ptr" for j in range(len(outs))] + [f"in{k}_ptr" for k in range(n_in)]
-    params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, "Float scalars"
+    params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
     params += ["n_cols" if soft else "n", "size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr", "BLOCK: tl.constexpr"]

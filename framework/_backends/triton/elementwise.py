@@ -62,12 +62,12 @@ def _broadcast_shape(*shapes) -> tuple:
 _POINTER, _VALUE, _F64_BITS = 0, 1, 2  # triton_kernels.elementwise operand kinds
 
 
-def _scalar_arg(value, compute_dtype) -> tuple:
+def _scalar_arg(value) -> tuple:
     """``(kernel argument, kind)`` for a Python scalar operand.
 
     Triton types a Python float argument float32, so a float travels exactly
     as its int64 bit pattern and the kernel rounds it once to the compute type
-    (docs/architecture.md, "Float scalars").
+    (docs/architecture.md, "Numerics of compiled kernels").
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value), _VALUE
@@ -76,11 +76,11 @@ def _scalar_arg(value, compute_dtype) -> tuple:
     return int(np.array(float(value), dtype=np.float64).view(np.int64)), _F64_BITS
 
 
-def _operand_arg(operand, compute_dtype) -> tuple:
+def _operand_arg(operand) -> tuple:
     """``(kernel argument, kind)`` for an ``Array`` or a Python scalar."""
     if isinstance(operand, Array):
         return pointer(operand), _POINTER
-    return _scalar_arg(operand, compute_dtype)
+    return _scalar_arg(operand)
 
 
 def _launch_args(shape: tuple, operands: list):
@@ -180,8 +180,8 @@ def binary(op: str, a, b, compute_dtype, out_dtype) -> Array:
     if n == 0:
         return out
     strided, sizes, (sa, sb) = _launch_args(shape, [a, b])
-    a_arg, a_kind = _operand_arg(a, compute_dtype)
-    b_arg, b_kind = _operand_arg(b, compute_dtype)
+    a_arg, a_kind = _operand_arg(a)
+    b_arg, b_kind = _operand_arg(b)
     block, warps, int32_limit = _launch_config()
     with _quiet():
         runtime.kernels().elementwise.binary_kernel[grid_1d(n, block)](
@@ -216,8 +216,8 @@ def where(cond: Array, a, b, out_dtype) -> Array:
     if n == 0:
         return out
     strided, sizes, (sc, sa, sb) = _launch_args(shape, [cond, a, b])
-    a_arg, a_kind = _operand_arg(a, out_dtype)
-    b_arg, b_kind = _operand_arg(b, out_dtype)
+    a_arg, a_kind = _operand_arg(a)
+    b_arg, b_kind = _operand_arg(b)
     block, warps, int32_limit = _launch_config()
     runtime.kernels().elementwise.where_kernel[grid_1d(n, block)](
         pointer(out), pointer(cond), a_arg, b_arg, n, *sizes, *sc, *sa, *sb,
