@@ -408,17 +408,24 @@ def test_copysign_sign_bits_and_scalars(device):
 
 
 @pytest.mark.parametrize("dtype", [F16, F32, F64])
-def test_copysign_sign_bits_survive_triton_3_6_negation(dtype):
-    """copysign(0.0, -1.0) is -0.0 also where Triton compiles a float ``-x`` as ``0 - x``
-    (Triton 3.6, the GPU machines': a select of ``-|a|`` gave +0.0 on an H200)."""
+def test_copysign_sign_bits_of_zeros_and_nans(device, dtype):
+    """copysign(0.0, -1.0) is -0.0, also where Triton compiles a float ``-x`` as ``0 - x``
+    (Triton 3.6, the GPU machines': a select of ``-|a|`` gave +0.0 on an H200; emulated on
+    the interpreter)."""
     a = np.array([0.0, -0.0, 0.0, 1.5, -2.0, np.inf, np.nan])
     b = np.array([-1.0, 1.0, -0.0, -np.nan, np.nan, -3.0, -1.0])
-    with float_minus_as_triton_3_6():
-        out = framework.copysign(framework.tensor(a, dtype=dtype, device="cuda"),
-                                 framework.tensor(b, dtype=dtype, device="cuda")).cpu().numpy()
     want = np.copysign(a, b)
-    assert np.array_equal(np.signbit(out), np.signbit(want))
-    np.testing.assert_array_equal(out.astype(np.float64), want)
+
+    def check():
+        out = framework.copysign(framework.tensor(a, dtype=dtype, device=device),
+                                 framework.tensor(b, dtype=dtype, device=device)).cpu().numpy()
+        assert np.array_equal(np.signbit(out), np.signbit(want))
+        np.testing.assert_array_equal(out.astype(np.float64), want)
+
+    check()
+    if device == "cuda" and framework.cuda.is_interpreter():
+        with float_minus_as_triton_3_6():
+            check()
 
 
 @pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "hypot"])

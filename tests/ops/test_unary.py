@@ -417,14 +417,20 @@ def test_every_declared_tensor_method_exists():
 
 
 @pytest.mark.parametrize("dtype", [F16, F32, F64])
-def test_neg_of_zero_is_minus_zero_with_triton_3_6_negation(dtype):
-    """neg(+0.0) is -0.0 also where Triton compiles a float ``-x`` as ``0 - x`` (Triton 3.6,
-    the GPU machines')."""
+def test_neg_of_zero_is_minus_zero(device, dtype):
+    """neg(+0.0) is -0.0, also where Triton compiles a float ``-x`` as ``0 - x`` (Triton 3.6,
+    the GPU machines'; emulated on the interpreter)."""
     x = np.array([0.0, -0.0, 1.5, -np.inf, -np.nan])
-    with float_minus_as_triton_3_6():
-        out = framework.neg(framework.tensor(x, dtype=dtype, device="cuda")).cpu().numpy()
-    assert np.array_equal(np.signbit(out), np.signbit(-x))
-    np.testing.assert_array_equal(out.astype(np.float64), -x)
+
+    def check():
+        out = framework.neg(framework.tensor(x, dtype=dtype, device=device)).cpu().numpy()
+        assert np.array_equal(np.signbit(out), np.signbit(-x))
+        np.testing.assert_array_equal(out.astype(np.float64), -x)
+
+    check()
+    if device == "cuda" and framework.cuda.is_interpreter():
+        with float_minus_as_triton_3_6():
+            check()
 
 
 @pytest.mark.parametrize("name", ["exp", "neg", "abs", "sqrt", "sigmoid", "relu", "sign",
