@@ -69,7 +69,11 @@ def pytest_configure(config):
     """Plugins of the GPU check: ``FRAMEWORK_TEST_STATS=<file.json>`` writes compile counts and
     times, memory and wall time (tests/run_stats.py); ``FRAMEWORK_COUNT_SPECIALIZATIONS=
     <file.json>`` records the GPU kernel specializations each test launches under the
-    interpreter (tests/specializations.py)."""
+    interpreter (tests/specializations.py). Under the interpreter every launch is also
+    checked for float scalars a GPU would round to float32 (tests/float_scalars.py)."""
+    if os.environ.get("FRAMEWORK_TRITON_INTERPRET") == "1":
+        from float_scalars import FloatScalarGuard
+        FloatScalarGuard().install()
     stats_path = os.environ.get("FRAMEWORK_TEST_STATS")
     if stats_path:
         from run_stats import RunStats

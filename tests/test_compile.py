@@ -23,14 +23,25 @@ spec: a module may export ``COMPILE_SPECS``, a list of dicts, which then
 replaces this file's ``TABLE`` entries for that module. A spec::
 
     {"kernel": "strided_copy_kernel",        # name in the module (or the JIT function)
-     "signature": {"dst_ptr": "*fp32", ...}, # Triton types; other non-constexpr args are "i32"
+     "signature": {"dst_ptr": "*fp32", ...}, # Triton types; other non-constexpr args take their
+                                             # annotation (float scalars: tl.float64), else "i32"
      "constexprs": {"BLOCK": 1024, "ACC": "tl.float32"},  # "tl.<name>" strings become tl objects
      "num_warps": 4, "num_stages": 3,        # optional launch options
      "no_spills": True,                      # optional: ptxas must report 0 bytes of spill stores/loads
      "sass": {90: "HGMMA", 80: "HMMA"},      # optional: text (or list of texts) the SASS must contain
      "divisible": ["M", "N"],                # optional: int args that are multiples of 16 (the
                                              # binder's attribute; ignored for do_not_specialize args)
+     "ptx_lacks": ["ex2.approx"],            # optional: text the PTX must not contain
+     "fp64_math": "why",                     # optional: float64 arithmetic is intended (below)
      "label": "bf16"}                        # optional, tells specs of one kernel apart
+
+A spec with no float64 operand (no ``*fp64`` pointer, no ``tl.float64`` constexpr) must
+compile to PTX without float64 arithmetic: float scalars arrive as ``tl.float64`` and are
+converted once to the compute type (docs/architecture.md, "Numerics of compiled
+kernels"), so a float32 kernel that uses one unconverted does float64 math, which this
+catches. ``fp64_math`` names the reason where float64 math is the point (an
+accuracy-critical step). Non-constexpr arguments a spec does not type take their
+annotation; a spec may not type a float scalar below float64.
 
 Pointer arguments get Triton's 16-byte-divisibility attribute, as the
 allocator's pointers do at a real launch.
@@ -61,15 +72,19 @@ TABLE = {
          "num_warps": 4, "no_spills": True},
         {"kernel": "contiguous_copy_kernel", "signature": {"dst_ptr": "*bf16", "src_ptr": "*fp32"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
-        {"kernel": "fill_kernel", "signature": {"dst_ptr": "*fp32", "value": "fp32"},
+        {"kernel": "fill_kernel", "signature": {"dst_ptr": "*i64", "value": "i64"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
-        {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32", "start": "fp32", "step": "fp32"},
+        {"kernel": "fill_float_kernel", "signature": {"dst_ptr": "*fp32"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
+        {"kernel": "arange_kernel", "signature": {"dst_ptr": "*fp32"},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True,
+         "fp64_math": "start + i * step in float64, PyTorch's accumulate type"},
         {"kernel": "arange_int_kernel", "signature": {"dst_ptr": "*i64", "start": "i64", "step": "i64"},
          "constexprs": {"BLOCK": 1024}, "no_spills": True},
         {"kernel": "linspace_int_kernel", "signature": {"dst_ptr": "*i8", "start": "i64", "end": "i64",
                                                         "step_bits": "i64", "halfway": "i64"},
-         "constexprs": {"BLOCK": 1024}, "no_spills": True},
+         "constexprs": {"BLOCK": 1024}, "no_spills": True,
+         "fp64_math": "PyTorch's integer linspace formula, in float64"},
         {"kernel": "eye_kernel", "signature": {"dst_ptr": "*fp32"}, "constexprs": {"BLOCK": 1024},
          "no_spills": True},
     ],
@@ -148,6 +163,22 @@ def test_sass_has_the_expected_instructions(report):
     assert not wrong, "\n".join(wrong)
 
 
+def test_ptx_lacks_what_specs_forbid(report):
+    """E.g. float32 erfc: no ``ex2.approx`` (a compiled float32 ``tl.exp``, 1.3e-6 relative error
+    at erfc(6) on an H200), its exponential is float64."""
+    checked = [r for r in report["results"] if r["ok"] and r.get("ptx_lacks")]
+    assert any(r["kernel"] == "elementwise.unary_kernel" for r in checked)
+    found = [f"{r['id']}: PTX contains {r['ptx_forbidden']}" for r in checked if r["ptx_forbidden"]]
+    assert not found, "\n".join(found)
+
+
+def test_no_float64_math_without_float64_operands(report):
+    """Float scalars are tl.float64 arguments converted once to the compute type: a float32 or
+    half kernel doing float64 arithmetic forgot the conversion (or says why in ``fp64_math``)."""
+    found = [f"{r['id']}: {r['f64_math']}" for r in report["results"] if r["ok"] and r["f64_math"]]
+    assert not found, "float64 arithmetic in kernels without float64 operands:\n" + "\n".join(found)
+
+
 # ---------------------------------------------------------------------------------------
 # The subprocess (compile mode): python tests/test_compile.py prints one JSON line.
 # ---------------------------------------------------------------------------------------
@@ -186,13 +217,19 @@ def _compile(fn, spec: dict, arch: int):
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
     constexprs = {k: _resolve_constexpr(v) for k, v in spec.get("constexprs", {}).items()}
+    annotated = {p.name: p.annotation_type for p in fn.params if p.annotation_type and not p.is_constexpr}
     signature, attrs = {}, {}
     divisible = _divisible_arguments(fn, spec)
     for index, name in enumerate(fn.arg_names):
         if name in constexprs:
             signature[name] = "constexpr"
             continue
-        signature[name] = spec.get("signature", {}).get(name, "i32")
+        signature[name] = spec.get("signature", {}).get(name) or annotated.get(name, "i32")
+        if name in annotated and signature[name] != annotated[name]:  # a launch binds the annotation
+            raise TypeError(f"spec types {name} as {signature[name]}, the kernel annotates {annotated[name]}")
+        if signature[name] in ("fp32", "fp16", "bf16"):  # docs/architecture.md, numerics
+            raise TypeError(f"float scalar {name} typed {signature[name]}: annotate it tl.float64 "
+                            "(triton_kernels/scalars.py)")
         if signature[name].startswith("*") or name in divisible:
             attrs[(index,)] = [["tt.divisibility", 16]]
     unknown = set(spec.get("signature", {})) - set(fn.arg_names)
@@ -283,6 +320,14 @@ def _run_spec(family: str, fn, spec: dict, arch: int, tools: dict) -> dict:
         result["spills"] = _ptxas_spills(compiled.asm["ptx"], arch, result["ptx_target"])
     wanted = [sass_expected] if isinstance(sass_expected, str) else list(sass_expected or ())
     result["sass_found"] = bool(wanted) and all(text in sass for text in wanted)
+    ptx = compiled.asm["ptx"]
+    result["ptx_forbidden"] = [text for text in spec.get("ptx_lacks", ()) if text in ptx]
+    result["ptx_lacks"] = list(spec.get("ptx_lacks", ()))
+    float64_operands = any(v == "*fp64" for v in spec.get("signature", {}).values()) or \
+        any(v == "tl.float64" for v in spec.get("constexprs", {}).values())
+    result["f64_math"] = [] if float64_operands or spec.get("fp64_math") else \
+        sorted(set(re.findall(r"^\s*((?:add|sub|mul|fma|div|sqrt|rcp|min|max|abs|neg)\.[\w.]*f64)\b",
+                              ptx, re.MULTILINE)))
     return result
 
 
@@ -323,13 +368,20 @@ def _worker() -> dict:
     return report
 
 
+def _argument_type(fn, spec: dict, name: str) -> str:
+    """A non-constexpr argument's Triton type: the spec's, else the kernel's annotation
+    (float scalars are annotated ``tl.float64``), else ``i32``."""
+    annotated = {p.name: p.annotation_type for p in fn.params if p.annotation_type and not p.is_constexpr}
+    return spec.get("signature", {}).get(name) or annotated.get(name, "i32")
+
+
 def _int_arguments(fn, spec: dict) -> list:
     """The spec's integer scalar arguments that Triton's binder specializes on their value."""
     constexprs = spec.get("constexprs", {})
     no_specialization = {fn.arg_names[i] if isinstance(i, int) else i for i in fn.do_not_specialize}
     names = []
     for name in fn.arg_names:
-        kind = spec.get("signature", {}).get(name, "i32")
+        kind = _argument_type(fn, spec, name)
         if name in constexprs or name in no_specialization or kind.startswith("*") or kind == "u1":
             continue
         if kind[0] in "iu":
@@ -353,7 +405,7 @@ def _front_end_with_ones(fn, spec: dict, arch: int) -> None:
     constexprs.update({name: 1 for name in ones})
     signature, attrs = {}, {}
     for index, name in enumerate(fn.arg_names):
-        signature[name] = "constexpr" if name in constexprs else spec.get("signature", {}).get(name, "i32")
+        signature[name] = "constexpr" if name in constexprs else _argument_type(fn, spec, name)
         if signature[name].startswith("*"):
             attrs[(index,)] = [["tt.divisibility", 16]]
     target = GPUTarget("cuda", arch, 32)

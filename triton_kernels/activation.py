@@ -20,6 +20,7 @@ import triton
 import triton.language as tl
 
 from .elementwise import _convert, _coords, _div, _expm1, _log1p, _sigmoid, _tanh
+from .scalars import compute_scalar
 from .strided import offset6
 
 ACTIVATION_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
@@ -60,14 +61,17 @@ _UNARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
 def activation_unary_kernel(out_ptr, x_ptr, n,
                             size1, size2, size3, size4, size5,
                             s0, s1, s2, s3, s4, s5,
-                            p0, p1,
+                            p0: tl.float64, p1: tl.float64,
                             OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
                             INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
 
     ``x`` is read at flat index i (contiguous, same shape) or, when ``STRIDED``,
-    at the 6-d coordinates of i times the strides ``s0..s5``.
+    at the 6-d coordinates of i times the strides ``s0..s5``. ``p0``/``p1`` (softplus:
+    beta, threshold) arrive as float64 and are rounded once to ``COMPUTE``.
     """
+    p0 = compute_scalar(p0, COMPUTE)
+    p1 = compute_scalar(p1, COMPUTE)
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     if STRIDED:
@@ -226,7 +230,7 @@ COMPILE_SPECS = [
 COMPILE_SPECS = [dict(spec, num_warps=ACTIVATION_CONFIGS[0]["num_warps"], no_spills=True)
                  for spec in COMPILE_SPECS]
 # activation_unary_kernel runs at elementwise.unary_kernel's launch config (8 warps).
-_UNARY_ARGS = {"p0": "fp32", "p1": "fp32"}
+_UNARY_ARGS = {"p0": "fp64", "p1": "fp64"}
 COMPILE_SPECS += [dict(spec, num_warps=8, no_spills=True) for spec in [
     {"kernel": "activation_unary_kernel", "label": "gelu-bf16-strided",
      "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", **_UNARY_ARGS},

@@ -42,6 +42,7 @@ import triton
 import triton.language as tl
 
 from .matmul import _round_to_bf16
+from .scalars import compute_scalar
 
 # Tile sizes on a GPU by the padded head dim (the larger of BLOCK_E and BLOCK_EV) and the
 # element size: (BLOCK_M, BLOCK_N, num_warps) of the forward and of the backward kernels.
@@ -130,7 +131,7 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
                          stride_kz, stride_kh, stride_kn, stride_ke,
                          stride_vz, stride_vh, stride_vn, stride_ve,
                          stride_mz, stride_mh, stride_mm, stride_mn,
-                         scale, dropout_p, keep_scale, seed, rng_offset,
+                         scale: tl.float64, dropout_p: tl.float64, keep_scale: tl.float64, seed, rng_offset,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                          BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
                          IS_CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr,
@@ -141,6 +142,8 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, out_ptr, lse_ptr,
     Grid: axis 0 = Z*H batch entries, axis 1 = cdiv(L, BLOCK_M) query blocks.
     Batch offsets are int64 scalars; offsets inside one entry are int32.
     """
+    scale, keep_scale = compute_scalar(scale, ACC), compute_scalar(keep_scale, ACC)
+    dropout_p = compute_scalar(dropout_p, tl.float32)  # compared with tl.rand's float32
     bh = tl.program_id(0).to(tl.int64)
     pid_m = tl.program_id(1)
     z = bh // H
@@ -221,7 +224,7 @@ def attention_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, 
                               stride_vz, stride_vh, stride_vn, stride_ve,
                               stride_mz, stride_mh, stride_mm, stride_mn,
                               stride_gz, stride_gh, stride_gm, stride_ge,
-                              scale, dropout_p, keep_scale, seed, rng_offset,
+                              scale: tl.float64, dropout_p: tl.float64, keep_scale: tl.float64, seed, rng_offset,
                               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                               BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
                               IS_CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr,
@@ -237,6 +240,8 @@ def attention_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, 
     stores dS, the gradient of a float mask, into the contiguous (Z*H, L, S)
     ``dmask``.
     """
+    scale, keep_scale = compute_scalar(scale, ACC), compute_scalar(keep_scale, ACC)
+    dropout_p = compute_scalar(dropout_p, tl.float32)  # compared with tl.rand's float32
     bh = tl.program_id(0).to(tl.int64)
     pid_n = tl.program_id(1)
     z = bh // H
@@ -303,7 +308,7 @@ def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, de
                             stride_vz, stride_vh, stride_vn, stride_ve,
                             stride_mz, stride_mh, stride_mm, stride_mn,
                             stride_gz, stride_gh, stride_gm, stride_ge,
-                            scale, dropout_p, keep_scale, seed, rng_offset,
+                            scale: tl.float64, dropout_p: tl.float64, keep_scale: tl.float64, seed, rng_offset,
                             BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                             BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
                             IS_CAUSAL: tl.constexpr, MASK_KIND: tl.constexpr,
@@ -315,6 +320,8 @@ def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, de
     (causal: up to this block's last row), like the forward: ``P``,
     ``dP = dO V^T``, ``dS = P * (dP - delta)``, ``dQ += dS K``.
     """
+    scale, keep_scale = compute_scalar(scale, ACC), compute_scalar(keep_scale, ACC)
+    dropout_p = compute_scalar(dropout_p, tl.float32)  # compared with tl.rand's float32
     bh = tl.program_id(0).to(tl.int64)
     pid_m = tl.program_id(1)
     z = bh // H
@@ -363,7 +370,7 @@ def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, mask_ptr, grad_ptr, lse_ptr, de
 
 # --- compile specs (tests/test_compile.py compiles each for sm_90 and sm_80) --------------------
 _TYPES = {2: ("bf16", "fp16"), 4: ("fp32",), 8: ("fp64",)}
-_FLOAT_ARGS = {"scale": "fp32", "dropout_p": "fp32", "keep_scale": "fp32", "rng_offset": "i64"}
+_FLOAT_ARGS = {"scale": "fp64", "dropout_p": "fp64", "keep_scale": "fp64", "rng_offset": "i64"}
 
 
 def _spec(kernel: str, dtype: str, head: int, which: str, mask: str = "*i1", no_spills=True,

@@ -18,9 +18,11 @@ fresh contiguous array, written at flat index ``i`` and cast on store
 (bool outputs for comparisons, logical ops and ``isnan``).
 
 A binary operand may be a scalar kernel argument instead of a pointer
-(``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` or ``F64_BITS``, a float64
-value passed exactly as its int64 bit pattern since Python floats reach
-kernels as float32); it is splat to a block in the compute type.
+(``A_KIND``/``B_KIND``: ``POINTER``, ``VALUE`` (bool, int) or ``F64_BITS``, a
+float passed exactly as its float64 int64 bit pattern since Python floats reach
+kernels as float32); it is splat to a block in the compute type, rounded once.
+``unary_kernel``'s parameters ``p0``/``p1`` are ``tl.float64`` (docs/architecture.md,
+"Numerics of compiled kernels").
 
 Portable ``tl`` functions only (no libdevice, no inline asm): division and
 square roots are IEEE-rounded (``div_rn``/``sqrt_rn`` on float32), ``expm1``,
@@ -46,8 +48,8 @@ POW_EXACT_LIMIT = tl.constexpr(128.0)
 
 # How a binary/where operand is passed (A_KIND / B_KIND).
 POINTER = tl.constexpr(0)  # a tensor: load through the pointer
-VALUE = tl.constexpr(1)  # a scalar kernel argument (bool, int, or float as float32)
-F64_BITS = tl.constexpr(2)  # a float64 scalar as its int64 bit pattern
+VALUE = tl.constexpr(1)  # a bool or int scalar kernel argument
+F64_BITS = tl.constexpr(2)  # a float scalar as its float64 int64 bit pattern
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +275,38 @@ def _sign_bit(x):
 
 
 @triton.jit
+def _sign_mask(x):
+    """``(bits of float x as a signed int, its sign-bit mask)``."""
+    if x.dtype.primitive_bitwidth == 64:
+        return x.to(tl.int64, bitcast=True), tl.full(x.shape, -2**63, tl.int64)
+    elif x.dtype.primitive_bitwidth == 32:
+        return x.to(tl.int32, bitcast=True), tl.full(x.shape, -2**31, tl.int32)
+    else:
+        return x.to(tl.int16, bitcast=True), tl.full(x.shape, -2**15, tl.int16)
+
+
+@triton.jit
+def _negate(x):
+    """``-x`` exact for signed zeros: floats flip the sign bit. (Triton 3.6 compiles a float
+    ``-x`` as ``0 - x``, which gives +0.0 for +0.0; Triton 3.9 and the interpreter negate.)"""
+    if x.dtype.is_floating():
+        bits, sign = _sign_mask(x)
+        r = (bits ^ sign).to(x.dtype, bitcast=True)
+    else:
+        r = -x
+    return r
+
+
+@triton.jit
+def _copysign(a, b):
+    """``|a|`` with the sign bit of ``b`` (-0.0 and negative NaNs count as negative), by bit
+    operations: a select between ``-|a|`` and ``|a|`` lost -0.0 on Triton 3.6 (see ``_negate``)."""
+    a_bits, sign = _sign_mask(a)
+    b_bits, _ = _sign_mask(b)
+    return ((a_bits & ~sign) | (b_bits & sign)).to(a.dtype, bitcast=True)
+
+
+@triton.jit
 def _atan(x):
     """atan(x) as atan2(x, 1) (odd, +-pi/2 at +-inf)."""
     return _atan2(x, tl.full(x.shape, 1.0, x.dtype))
@@ -333,8 +367,9 @@ def _erfc(x):
     """Complementary error function with relative accuracy in the tail.
 
     float32: Numerical Recipes' erfcc, t exp(-x^2 + P(t)) with t = 1 / (1 + |x|/2)
-    (relative error < 1.2e-7). float64: 1 - erf(x) below 3 (relative error
-    < 3e-12 there), else the continued fraction exp(-x^2) / sqrt(pi) / (x + (1/2) /
+    (relative error < 1.2e-7), P in float32 and the exponential in float64 (relative
+    error < 4e-7 over [-4, 10] where float32 is normal, emulated in NumPy). float64:
+    1 - erf(x) below 3 (relative error < 3e-12 there), else the continued fraction exp(-x^2) / sqrt(pi) / (x + (1/2) /
     (x + 1 / (x + (3/2) / ...))) to 24 terms (< 1e-13 for x >= 3).
     """
     if x.dtype == tl.float64:
@@ -358,10 +393,11 @@ def _erfc(x):
         p = p * t + 0.37409196
         p = p * t + 1.00002368
         p = p * t - 1.26551223
-        # exp(-z^2) as exp(-zh^2) exp(-(z - zh)(z + zh)), zh = z with 12 significant bits,
-        # so that zh^2 is exact: the rounding of z * z would cost 5e-6 relative error at z = 8
-        zh = (z.to(tl.int32, bitcast=True) & -4096).to(tl.float32, bitcast=True)
-        ans = t * tl.exp(-zh * zh) * tl.exp(p - (z - zh) * (z + zh))
+        # t exp(p - z^2) in float64, rounded once: z^2 is exact there, and a compiled float32
+        # tl.exp is ex2.approx of x * log2(e), whose rounding cost 1.3e-6 relative error at
+        # z = 6 on an H200 (float64 exp is libdevice's, correctly rounded to about 1 ulp)
+        zd = z.to(tl.float64)
+        ans = (t.to(tl.float64) * tl.exp(p.to(tl.float64) - zd * zd)).to(tl.float32)
         r = tl.where(x >= 0, ans, 2.0 - ans)
     return r
 
@@ -474,7 +510,7 @@ def _remainder(a, b):
 def _unary(x, p0, p1, OP: tl.constexpr):
     """The unary op ``OP`` on a block ``x`` (already in the compute type)."""
     if OP == "neg":
-        r = -x
+        r = _negate(x)  # -(+0.0) is -0.0 on every Triton
     elif OP == "abs":
         r = tl.abs(x)
     elif OP == "exp":
@@ -630,7 +666,7 @@ def _binary(a, b, OP: tl.constexpr):
     elif OP == "logical_xor":
         r = (a != 0) != (b != 0)
     elif OP == "copysign":  # |a| with b's sign bit (-0.0 counts as negative)
-        r = tl.where(_sign_bit(b), -tl.abs(a), tl.abs(a))
+        r = _copysign(a, b)
     elif OP == "logaddexp":
         r = _logaddexp(a, b, False)
     elif OP == "logaddexp2":
@@ -709,13 +745,14 @@ _UNARY_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5",
 def unary_kernel(out_ptr, x_ptr, n,
                  size1, size2, size3, size4, size5,
                  s0, s1, s2, s3, s4, s5,
-                 p0, p1,
+                 p0: tl.float64, p1: tl.float64,
                  OP: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
                  INDEX32: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``out[i] = OP(x[i])`` for BLOCK consecutive output indices.
 
-    ``p0``/``p1`` are the op's scalar parameters (clamp: lower, upper bound),
-    ignored by the other ops.
+    ``p0``/``p1`` are the op's scalar parameters (clamp: lower, upper bound, rounded
+    once to the compute type; integer bounds are exact up to 2**53), ignored by the
+    other ops.
     """
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
@@ -801,7 +838,7 @@ def where_kernel(out_ptr, cond_ptr, a, b, n,
 # Representative compiles for tests/test_compile.py (format in its docstring): each
 # kernel in contiguous and strided form, half/float64/integer compute, a scalar operand.
 _WARPS = ELEMENTWISE_CONFIGS[0]["num_warps"]
-_UNARY_ARGS = {"p0": "fp32", "p1": "fp32"}
+_UNARY_ARGS = {"p0": "fp64", "p1": "fp64"}
 COMPILE_SPECS = [
     {"kernel": "unary_kernel", "label": "exp-fp16",
      "signature": {"out_ptr": "*fp16", "x_ptr": "*fp16", **_UNARY_ARGS},
@@ -822,7 +859,8 @@ COMPILE_SPECS = [
     {"kernel": "unary_kernel", "label": "erfc-fp32",
      "signature": {"out_ptr": "*fp32", "x_ptr": "*fp32", **_UNARY_ARGS},
      "constexprs": {"OP": "erfc", "COMPUTE": "tl.float32", "STRIDED": False, "INDEX32": True,
-                    "BLOCK": 1024}},
+                    "BLOCK": 1024},
+     "ptx_lacks": ["ex2.approx"], "fp64_math": "the exponential of erfc's tail, in float64"},
     {"kernel": "unary_kernel", "label": "erfc-fp64",
      "signature": {"out_ptr": "*fp64", "x_ptr": "*fp64", **_UNARY_ARGS},
      "constexprs": {"OP": "erfc", "COMPUTE": "tl.float64", "STRIDED": False, "INDEX32": True,
@@ -848,8 +886,8 @@ COMPILE_SPECS = [
      "constexprs": {"OP": "shift_left", "COMPUTE": "tl.uint8", "A_KIND": 0, "B_KIND": 0,
                     "STRIDED": True, "INDEX32": True, "BLOCK": 1024}},
     {"kernel": "binary_kernel", "label": "add-fp32-scalar",
-     "signature": {"out_ptr": "*fp32", "a": "*fp32", "b": "fp32"},
-     "constexprs": {"OP": "add", "COMPUTE": "tl.float32", "A_KIND": 0, "B_KIND": 1,
+     "signature": {"out_ptr": "*fp32", "a": "*fp32", "b": "i64"},
+     "constexprs": {"OP": "add", "COMPUTE": "tl.float32", "A_KIND": 0, "B_KIND": 2,
                     "STRIDED": False, "INDEX32": True, "BLOCK": 1024}},
     {"kernel": "binary_kernel", "label": "pow-fp64-strided",
      "signature": {"out_ptr": "*fp64", "a": "*fp64", "b": "*fp64"},

@@ -35,6 +35,7 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
+from .scalars import compute_scalar
 from .softmax import online_exp_sum
 
 # BLOCK_C = next power of 2 of C, at most MAX_BLOCK_C; BLOCK_M fills a tile of
@@ -49,7 +50,7 @@ NUM_WARPS = 16
 
 @triton.jit
 def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_stride_m,
-                  t_stride_c, n_classes, smoothing_hi, smoothing_lo,
+                  t_stride_c, n_classes, smoothing,
                   PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr, ACC: tl.constexpr):
     """The (BLOCK_M, BLOCK_C) tile of coefficients ``a`` (0 outside the rows and classes), and
     where the loss reads the logit: where ``a`` before the class weight is nonzero (every
@@ -60,8 +61,6 @@ def _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t, t_s
         q = tl.load(target_ptr + offsets, mask=mask, other=0).to(ACC)
     else:
         q = tl.where(cols[None, :] == t[:, None], 1.0, 0.0).to(ACC)
-    # the smoothing comes as two fp32 halves (hi + lo) so fp64 math sees it exactly
-    smoothing = tl.cast(smoothing_hi, ACC) + tl.cast(smoothing_lo, ACC)
     a = q * (1.0 - smoothing) + smoothing / n_classes
     if PROBS:
         reads = mask
@@ -107,13 +106,14 @@ def _report_bad_targets(target_ptr, rows, row_mask, t_stride_m, ignore_index, n_
 @triton.jit
 def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_ptr, row_weight_ptr,
                                  M, C, stride_m, stride_c, t_stride_m, t_stride_c,
-                                 ignore_index, smoothing_hi, smoothing_lo, err_ptr, err_code,
+                                 ignore_index, smoothing: tl.float64, err_ptr, err_code,
                                  PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr,
                                  ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
     """Program i computes rows [i*BLOCK_M, (i+1)*BLOCK_M): one pass over the classes keeps a
     running max ``m``, the exp-sum ``s`` rescaled to it (online logsumexp), and the sums
     ``sum_c a`` and ``sum_c a * x``; it writes the loss, ``lse = m + log(s)`` and the
     target's weight (the weighted-mean denominator) of each row."""
+    smoothing = compute_scalar(smoothing, ACC)  # the float64 label smoothing, rounded once
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
     t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
@@ -130,7 +130,7 @@ def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_pt
         x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
         m, s = online_exp_sum(m, s, x, 1)
         a, reads = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t,
-                                 t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                                 t_stride_m, t_stride_c, C, smoothing, PROBS,
                                  HAS_WEIGHT, ACC)
         a_sum += tl.sum(a, 1)
         ax_sum += tl.sum(tl.where(reads, a * x, 0.0), 1)
@@ -149,13 +149,14 @@ def cross_entropy_forward_kernel(x_ptr, target_ptr, weight_ptr, loss_ptr, lse_pt
 @triton.jit
 def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_ptr, out_ptr,
                                   M, C, stride_m, stride_c, t_stride_m, t_stride_c, grad_stride,
-                                  ignore_index, smoothing_hi, smoothing_lo,
+                                  ignore_index, smoothing: tl.float64,
                                   PROBS: tl.constexpr, HAS_WEIGHT: tl.constexpr,
                                   ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr):
     """Program i writes the logits' gradient of rows [i*BLOCK_M, (i+1)*BLOCK_M):
     ``g * (exp(x - lse) * sum_c a - a)``, the softmax recomputed chunk by chunk from the
     saved ``lse``. A first pass over the classes sums the coefficients ``a`` when they are
     not 1 per row (weights or probability targets)."""
+    smoothing = compute_scalar(smoothing, ACC)  # the float64 label smoothing, rounded once
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     row_mask = rows < M
     t, valid, row_weight = _row_targets(target_ptr, weight_ptr, rows, row_mask, t_stride_m,
@@ -168,7 +169,7 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
         for start in range(0, C, BLOCK_C):
             cols = start + tl.arange(0, BLOCK_C)
             a, _ = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, cols < C, t,
-                                 t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                                 t_stride_m, t_stride_c, C, smoothing, PROBS,
                                  HAS_WEIGHT, ACC)
             a_sum += tl.sum(a, 1)
     else:
@@ -180,7 +181,7 @@ def cross_entropy_backward_kernel(x_ptr, target_ptr, weight_ptr, lse_ptr, grad_p
         offsets = rows[:, None] * stride_m + cols.to(tl.int64)[None, :] * stride_c
         x = tl.load(x_ptr + offsets, mask=mask, other=float("-inf")).to(ACC)
         a, _ = _coefficients(target_ptr, weight_ptr, rows, row_mask, cols, col_mask, t,
-                             t_stride_m, t_stride_c, C, smoothing_hi, smoothing_lo, PROBS,
+                             t_stride_m, t_stride_c, C, smoothing, PROBS,
                              HAS_WEIGHT, ACC)
         softmax = tl.exp(x - lse[:, None])  # NaN across a NaN row, also where g = 0
         grad = g[:, None] * (softmax * a_sum[:, None] - a)
@@ -242,25 +243,25 @@ _SPECS = [
     {"kernel": "cross_entropy_forward_kernel", "label": "indices-fp32", "no_spills": True,
      "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",
                    "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32",
+                   "ignore_index": "i64", "smoothing": "fp64",
                    "err_ptr": "*i64"},
      "constexprs": {"PROBS": False, "HAS_WEIGHT": True, "ACC": "tl.float32", **_CE}},
     {"kernel": "cross_entropy_forward_kernel", "label": "probs-bf16", "no_spills": True,
      "signature": {"x_ptr": "*bf16", "target_ptr": "*bf16", "weight_ptr": "*bf16",
                    "loss_ptr": "*fp32", "lse_ptr": "*fp32", "row_weight_ptr": "*fp32",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32",
+                   "ignore_index": "i64", "smoothing": "fp64",
                    "err_ptr": "*i64"},
      "constexprs": {"PROBS": True, "HAS_WEIGHT": False, "ACC": "tl.float32",
                     "BLOCK_M": 64, "BLOCK_C": 32}},
     {"kernel": "cross_entropy_backward_kernel", "label": "indices-fp16", "no_spills": True,
      "signature": {"x_ptr": "*fp16", "target_ptr": "*i64", "weight_ptr": "*fp16",
                    "lse_ptr": "*fp32", "grad_ptr": "*fp32", "out_ptr": "*fp16",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+                   "ignore_index": "i64", "smoothing": "fp64"},
      "constexprs": {"PROBS": False, "HAS_WEIGHT": True, "ACC": "tl.float32", **_CE}},
     {"kernel": "cross_entropy_backward_kernel", "label": "probs-fp64", "no_spills": True,
      "signature": {"x_ptr": "*fp64", "target_ptr": "*fp64", "weight_ptr": "*fp64",
                    "lse_ptr": "*fp64", "grad_ptr": "*fp64", "out_ptr": "*fp64",
-                   "ignore_index": "i64", "smoothing_hi": "fp32", "smoothing_lo": "fp32"},
+                   "ignore_index": "i64", "smoothing": "fp64"},
      "constexprs": {"PROBS": True, "HAS_WEIGHT": True, "ACC": "tl.float64", **_CE}},
     {"kernel": "nll_loss_forward_kernel", "label": "fp32", "no_spills": True,
      "signature": {"x_ptr": "*fp32", "target_ptr": "*i64", "weight_ptr": "*fp32",

@@ -61,7 +61,7 @@ def contiguous_copy_kernel(dst_ptr, src_ptr, n, BLOCK: tl.constexpr):
 
 @triton.jit
 def fill_kernel(dst_ptr, n, value, BLOCK: tl.constexpr):
-    """Each program writes ``value`` (cast to the element type) to BLOCK elements."""
+    """Each program writes the int or bool ``value`` (cast to the element type) to BLOCK elements."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     fill = tl.full((BLOCK,), value, dtype=dst_ptr.dtype.element_ty)
@@ -69,8 +69,19 @@ def fill_kernel(dst_ptr, n, value, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def arange_kernel(dst_ptr, n, start, step, BLOCK: tl.constexpr):
-    """Each program writes ``start + i * step`` for its BLOCK indices ``i``."""
+def fill_float_kernel(dst_ptr, n, value: tl.float64, BLOCK: tl.constexpr):
+    """Each program writes the float ``value`` (exact as float64, rounded once to the element
+    type) to BLOCK elements."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    fill = tl.full((BLOCK,), value, dtype=dst_ptr.dtype.element_ty)
+    tl.store(dst_ptr + idx, fill, mask=mask)
+
+
+@triton.jit
+def arange_kernel(dst_ptr, n, start: tl.float64, step: tl.float64, BLOCK: tl.constexpr):
+    """Each program writes ``start + i * step`` for its BLOCK indices ``i``, computed in float64
+    (as PyTorch's accumulate type) from the exact float64 ``start`` and ``step``."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     value = start + idx.to(tl.float64) * step

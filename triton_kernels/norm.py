@@ -21,6 +21,7 @@ import triton
 import triton.language as tl
 
 from .elementwise import _convert
+from .scalars import compute_scalar
 
 # Longest row kept in registers in one block; longer rows loop over blocks of this size.
 MAX_BLOCK_N = 4096
@@ -49,7 +50,7 @@ def _row_offsets(row, idx, row_stride, inner, outer_stride, GATHER: tl.constexpr
 
 @triton.jit
 def norm_rows_kernel(x_ptr, y_ptr, w_ptr, b_ptr, mean_ptr, rstd_ptr, N, row_stride, inner,
-                     outer_stride, eps, RMS: tl.constexpr, HAS_W: tl.constexpr,
+                     outer_stride, eps: tl.float64, RMS: tl.constexpr, HAS_W: tl.constexpr,
                      HAS_B: tl.constexpr, GATHER: tl.constexpr, SINGLE: tl.constexpr,
                      ACC: tl.constexpr, BLOCK_N: tl.constexpr):
     """Program r normalizes row r (N elements): mean (0 with ``RMS``), biased variance,
@@ -59,6 +60,7 @@ def norm_rows_kernel(x_ptr, y_ptr, w_ptr, b_ptr, mean_ptr, rstd_ptr, N, row_stri
     One block: the row is read once. Longer rows: pass 1 merges each block's
     (count, mean, M2) into the row's (Chan et al.), pass 2 writes y.
     """
+    eps = compute_scalar(eps, ACC)  # float64 argument, rounded once
     r = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK_N).to(tl.int64)
     if SINGLE:
@@ -234,11 +236,12 @@ def norm_partial_stats_kernel(x_ptr, part_ptr, N, cols_per_split, row_stride, in
 
 @triton.jit
 def norm_split_kernel(x_ptr, y_ptr, part_ptr, mean_ptr, rstd_ptr, N, S, cols_per_split,
-                      row_stride, inner, outer_stride, eps, GATHER: tl.constexpr,
+                      row_stride, inner, outer_stride, eps: tl.float64, GATHER: tl.constexpr,
                       ACC: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_S: tl.constexpr):
     """Program (r, j) merges row r's S partials of ``norm_partial_stats_kernel`` into the
     row's mean and ``rstd = 1 / sqrt(M2 / N + eps)``, writes ``y = (x - mean) * rstd`` over
     chunk j, and (program j = 0) ``mean[r]``, ``rstd[r]``."""
+    eps = compute_scalar(eps, ACC)  # float64 argument, rounded once
     r = tl.program_id(0).to(tl.int64)
     splits = tl.arange(0, BLOCK_S)
     smask = splits < S
@@ -317,7 +320,7 @@ def norm_split_backward_kernel(grad_ptr, x_ptr, mean_ptr, rstd_ptr, part_ptr, dx
 
 
 # Compile checks (tests/test_compile.py): each kernel in its one-block and looping form.
-_NORM_ARGS = {"eps": "fp32"}
+_NORM_ARGS = {"eps": "fp64"}
 COMPILE_SPECS = [
     {"kernel": "norm_rows_kernel", "label": "layer-fp16-single",
      "signature": {"x_ptr": "*fp16", "y_ptr": "*fp16", "w_ptr": "*fp16", "b_ptr": "*fp16",

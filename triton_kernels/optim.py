@@ -7,13 +7,19 @@ new parameter and state, so an optimizer step costs one read and one write of
 each buffer instead of the chain of elementwise ops an eager update would run.
 
 Step-dependent scalars (bias corrections, the learning rate of this step) are
-computed on the host and passed in; flags that change the code path
+computed on the host and passed in as float64 (``tl.float64`` parameters, converted
+once to ``ACC``: exact for float64 parameters; docs/architecture.md, "Numerics of
+compiled kernels"); flags that change the code path
 (``NESTEROV``, ``AMSGRAD`` ...) are constexpr so each variant compiles to
 straight-line code. ``ACC`` is the arithmetic type: float32, or float64 for
 float64 parameters.
 """
 import triton
 import triton.language as tl
+
+from .scalars import compute_scalar
+
+F64 = tl.float64  # the type of every float scalar parameter, converted to ACC once at the top
 
 # Elements per program instance: the updates are memory bound; 1024 elements with 4 warps
 # gives each thread 8 elements of every buffer.
@@ -47,10 +53,15 @@ def _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1, beta2,
 
 
 @triton.jit
-def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr, momentum, dampening, weight_decay,
+def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n,
+               lr: F64, momentum: F64, dampening: F64, weight_decay: F64,
                MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
                MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """SGD: buf = momentum·buf + (1 − dampening)·g (buf = g on the first step); p −= lr·d."""
+    lr = compute_scalar(lr, ACC)
+    momentum = compute_scalar(momentum, ACC)
+    dampening = compute_scalar(dampening, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n  # the last block is partial
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -72,11 +83,19 @@ def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n, lr, momentum, dampening, weight_
 
 
 @triton.jit
-def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n, lr, beta1, beta2,
-                eps, weight_decay, bias_correction1, bias_correction2_sqrt,
+def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
+                lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64, bias_correction1: F64,
+                bias_correction2_sqrt: F64,
                 DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
                 ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adam/AdamW: moments m, v; p −= lr/bc1 · m / (sqrt(v_hat)/sqrt(bc2) + eps)."""
+    lr = compute_scalar(lr, ACC)
+    beta1 = compute_scalar(beta1, ACC)
+    beta2 = compute_scalar(beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    bias_correction1 = compute_scalar(bias_correction1, ACC)
+    bias_correction2_sqrt = compute_scalar(bias_correction2_sqrt, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -97,10 +116,17 @@ def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
 
 
 @triton.jit
-def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr, beta1, beta2, eps,
-                  weight_decay, bias_correction1, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
-                  BLOCK: tl.constexpr):
+def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n,
+                  lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                  bias_correction1: F64,
+                  MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adamax: m = lerp(m, g, 1−β1); u = max(β2·u, |g| + eps); p −= lr/bc1 · m / u."""
+    lr = compute_scalar(lr, ACC)
+    beta1 = compute_scalar(beta1, ACC)
+    beta2 = compute_scalar(beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    bias_correction1 = compute_scalar(bias_correction1, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -116,10 +142,16 @@ def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n, lr, beta1, b
 
 
 @triton.jit
-def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n, lr, alpha, eps,
-                   weight_decay, momentum, MOMENTUM: tl.constexpr, CENTERED: tl.constexpr,
-                   MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n,
+                   lr: F64, alpha: F64, eps: F64, weight_decay: F64, momentum: F64,
+                   MOMENTUM: tl.constexpr, CENTERED: tl.constexpr, MAXIMIZE: tl.constexpr,
+                   ACC: tl.constexpr, BLOCK: tl.constexpr):
     """RMSprop: v = α·v + (1−α)·g²; optional centering by the mean gradient and momentum."""
+    lr = compute_scalar(lr, ACC)
+    alpha = compute_scalar(alpha, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    momentum = compute_scalar(momentum, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -145,9 +177,13 @@ def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n
 
 
 @triton.jit
-def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n, clr, eps, weight_decay,
+def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n,
+                   clr: F64, eps: F64, weight_decay: F64,
                    MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Adagrad: s += g²; p −= clr · g / (sqrt(s) + eps), clr the decayed learning rate."""
+    clr = compute_scalar(clr, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -159,10 +195,20 @@ def adagrad_kernel(param_ptr, grad_ptr, sum_ptr, n, clr, eps, weight_decay,
 
 
 @triton.jit
-def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1, beta2, eps,
-                 weight_decay, bias_correction2, grad_coef, avg_coef, DECOUPLED: tl.constexpr,
-                 MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
+                 lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                 bias_correction2: F64, grad_coef: F64, avg_coef: F64,
+                 DECOUPLED: tl.constexpr, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
+                 BLOCK: tl.constexpr):
     """NAdam: Adam moments; p += grad_coef·g/denom + avg_coef·m/denom (momentum-decay coefs)."""
+    lr = compute_scalar(lr, ACC)
+    beta1 = compute_scalar(beta1, ACC)
+    beta2 = compute_scalar(beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    bias_correction2 = compute_scalar(bias_correction2, ACC)
+    grad_coef = compute_scalar(grad_coef, ACC)
+    avg_coef = compute_scalar(avg_coef, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -177,11 +223,20 @@ def nadam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1,
 
 
 @triton.jit
-def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n, lr, beta1, beta2, eps,
-                 weight_decay, bias_correction1, bias_correction2_sqrt, rect,
+def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
+                 lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                 bias_correction1: F64, bias_correction2_sqrt: F64, rect: F64,
                  DECOUPLED: tl.constexpr, RECTIFIED: tl.constexpr, MAXIMIZE: tl.constexpr,
                  ACC: tl.constexpr, BLOCK: tl.constexpr):
     """RAdam: Adam moments; the adaptive step (times ``rect``) only once the variance is tractable."""
+    lr = compute_scalar(lr, ACC)
+    beta1 = compute_scalar(beta1, ACC)
+    beta2 = compute_scalar(beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    bias_correction1 = compute_scalar(bias_correction1, ACC)
+    bias_correction2_sqrt = compute_scalar(bias_correction2_sqrt, ACC)
+    rect = compute_scalar(rect, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
@@ -204,45 +259,45 @@ _BLOCK = OPTIM_CONFIGS[0]["BLOCK"]
 _WARPS = OPTIM_CONFIGS[0]["num_warps"]
 COMPILE_SPECS = [
     {"kernel": "sgd_kernel",
-     "signature": {"param_ptr": _P, "grad_ptr": _P, "buf_ptr": _P, "n": "i32", "lr": "fp32",
-                   "momentum": "fp32", "dampening": "fp32", "weight_decay": "fp32"},
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "buf_ptr": _P, "n": "i32", "lr": "fp64",
+                   "momentum": "fp64", "dampening": "fp64", "weight_decay": "fp64"},
      "constexprs": {"MOMENTUM": True, "FIRST": False, "NESTEROV": True, "MAXIMIZE": False,
                     "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
-                   "max_sq_ptr": _P, "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32",
-                   "eps": "fp32", "weight_decay": "fp32", "bias_correction1": "fp32",
-                   "bias_correction2_sqrt": "fp32"},
+                   "max_sq_ptr": _P, "n": "i32", "lr": "fp64", "beta1": "fp64", "beta2": "fp64",
+                   "eps": "fp64", "weight_decay": "fp64", "bias_correction1": "fp64",
+                   "bias_correction2_sqrt": "fp64"},
      "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adamax_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_inf_ptr": _P,
-                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
-                   "weight_decay": "fp32", "bias_correction1": "fp32"},
+                   "n": "i32", "lr": "fp64", "beta1": "fp64", "beta2": "fp64", "eps": "fp64",
+                   "weight_decay": "fp64", "bias_correction1": "fp64"},
      "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "rmsprop_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "square_avg_ptr": _P, "buf_ptr": _P,
-                   "grad_avg_ptr": _P, "n": "i32", "lr": "fp32", "alpha": "fp32", "eps": "fp32",
-                   "weight_decay": "fp32", "momentum": "fp32"},
+                   "grad_avg_ptr": _P, "n": "i32", "lr": "fp64", "alpha": "fp64", "eps": "fp64",
+                   "weight_decay": "fp64", "momentum": "fp64"},
      "constexprs": {"MOMENTUM": True, "CENTERED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adagrad_kernel",
-     "signature": {"param_ptr": _P, "grad_ptr": _P, "sum_ptr": _P, "n": "i32", "clr": "fp32",
-                   "eps": "fp32", "weight_decay": "fp32"},
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "sum_ptr": _P, "n": "i32", "clr": "fp64",
+                   "eps": "fp64", "weight_decay": "fp64"},
      "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "nadam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
-                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
-                   "weight_decay": "fp32", "bias_correction2": "fp32", "grad_coef": "fp32",
-                   "avg_coef": "fp32"},
+                   "n": "i32", "lr": "fp64", "beta1": "fp64", "beta2": "fp64", "eps": "fp64",
+                   "weight_decay": "fp64", "bias_correction2": "fp64", "grad_coef": "fp64",
+                   "avg_coef": "fp64"},
      "constexprs": {"DECOUPLED": False, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "radam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
-                   "n": "i32", "lr": "fp32", "beta1": "fp32", "beta2": "fp32", "eps": "fp32",
-                   "weight_decay": "fp32", "bias_correction1": "fp32",
-                   "bias_correction2_sqrt": "fp32", "rect": "fp32"},
+                   "n": "i32", "lr": "fp64", "beta1": "fp64", "beta2": "fp64", "eps": "fp64",
+                   "weight_decay": "fp64", "bias_correction1": "fp64",
+                   "bias_correction2_sqrt": "fp64", "rect": "fp64"},
      "constexprs": {"DECOUPLED": False, "RECTIFIED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
 ]

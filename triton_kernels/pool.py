@@ -27,6 +27,8 @@ bits between runs.
 import triton
 import triton.language as tl
 
+from .scalars import compute_scalar
+
 BLOCK_MAX = 256
 NUM_WARPS = 4
 
@@ -55,12 +57,13 @@ def pool2d_kernel(x_ptr, out_ptr, index_ptr,
                   row_start_ptr, row_count_ptr, row_div_ptr,
                   col_start_ptr, col_count_ptr, col_div_ptr,
                   C, H, W, OW, M, stride_n, stride_c, stride_h, stride_w,
-                  KH, KW, STEP_H, STEP_W, divisor_override,
+                  KH, KW, STEP_H, STEP_W, divisor_override: tl.float64,
                   IS_MAX: tl.constexpr, HAS_OVERRIDE: tl.constexpr, ACC: tl.constexpr,
                   BLOCK: tl.constexpr):
     """Max (with its flat h*W+w index) or average over the windows of BLOCK output pixels of
     one plane; out/index are contiguous (N, C, OH, OW), x any strides. ACC: the type values
     are compared (max: fp32 for halves, else x's type) or summed (avg) in."""
+    divisor_override = compute_scalar(divisor_override, ACC)
     n, c, pixels, mask = _plane_and_pixels(C, M, BLOCK)
     oh = pixels // OW
     ow = pixels % OW
@@ -104,11 +107,12 @@ def pool2d_kernel(x_ptr, out_ptr, index_ptr,
 def avg_pool2d_backward_kernel(grad_ptr, acc_ptr,
                                row_start_ptr, row_count_ptr, row_div_ptr,
                                col_start_ptr, col_count_ptr, col_div_ptr,
-                               C, H, W, OW, M, KH, KW, divisor_override,
+                               C, H, W, OW, M, KH, KW, divisor_override: tl.float64,
                                HAS_OVERRIDE: tl.constexpr, ACC: tl.constexpr,
                                BLOCK: tl.constexpr):
     """Add grad / divisor of BLOCK output pixels of one plane to every real position of their
     (stride-1) windows in acc (contiguous (N, C, H, W), zeroed, type ACC), atomically."""
+    divisor_override = compute_scalar(divisor_override, ACC)
     n, c, pixels, mask = _plane_and_pixels(C, M, BLOCK)
     oh = pixels // OW
     ow = pixels % OW
@@ -220,27 +224,27 @@ _SPECS = [
      "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "index_ptr": "*i64", **_TABLES,
                    "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "stride_n": "i64",
                    "stride_c": "i64", "stride_h": "i64", "stride_w": "i64",
-                   "divisor_override": "fp32"},
+                   "divisor_override": "fp64"},
      "constexprs": {"IS_MAX": True, "HAS_OVERRIDE": False, "ACC": "tl.float32", "BLOCK": 256}},
     {"kernel": "pool2d_kernel", "label": "avg-bf16",
      "signature": {"x_ptr": "*bf16", "out_ptr": "*bf16", "index_ptr": "*i64", **_TABLES,
-                   "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "divisor_override": "fp32"},
+                   "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "divisor_override": "fp64"},
      "constexprs": {"IS_MAX": False, "HAS_OVERRIDE": False, "ACC": "tl.float32", "BLOCK": 256}},
     {"kernel": "pool2d_kernel", "label": "max-fp64",
      "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "index_ptr": "*i64", **_TABLES,
-                   "row_div_ptr": "*fp64", "col_div_ptr": "*fp64", "divisor_override": "fp32"},
+                   "row_div_ptr": "*fp64", "col_div_ptr": "*fp64", "divisor_override": "fp64"},
      "constexprs": {"IS_MAX": True, "HAS_OVERRIDE": True, "ACC": "tl.float64", "BLOCK": 256}},
     {"kernel": "pool2d_kernel", "label": "max-i32",
      "signature": {"x_ptr": "*i32", "out_ptr": "*i32", "index_ptr": "*i64", **_TABLES,
-                   "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "divisor_override": "fp32"},
+                   "row_div_ptr": "*fp32", "col_div_ptr": "*fp32", "divisor_override": "fp64"},
      "constexprs": {"IS_MAX": True, "HAS_OVERRIDE": False, "ACC": "tl.int32", "BLOCK": 256}},
     {"kernel": "avg_pool2d_backward_kernel", "label": "fp32",
      "signature": {"grad_ptr": "*fp16", "acc_ptr": "*fp32", **_TABLES, "row_div_ptr": "*fp32",
-                   "col_div_ptr": "*fp32", "divisor_override": "fp32"},
+                   "col_div_ptr": "*fp32", "divisor_override": "fp64"},
      "constexprs": {"HAS_OVERRIDE": False, "ACC": "tl.float32", "BLOCK": 256}},
     {"kernel": "avg_pool2d_backward_kernel", "label": "fp64",
      "signature": {"grad_ptr": "*fp64", "acc_ptr": "*fp64", **_TABLES, "row_div_ptr": "*fp64",
-                   "col_div_ptr": "*fp64", "divisor_override": "fp32"},
+                   "col_div_ptr": "*fp64", "divisor_override": "fp64"},
      "constexprs": {"HAS_OVERRIDE": True, "ACC": "tl.float64", "BLOCK": 256}},
     {"kernel": "index_scatter_kernel", "label": "fp32",
      "signature": {"grad_ptr": "*bf16", "index_ptr": "*i64", "acc_ptr": "*fp32"},

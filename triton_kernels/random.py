@@ -6,6 +6,8 @@ values depend only on (seed, offset, i), never on the launch grid.
 import triton
 import triton.language as tl
 
+from .scalars import compute_scalar
+
 # Elements per program instance of the element-wise draws (rand, randn, randint, dropout).
 RANDOM_CONFIGS = [{"BLOCK": 1024, "num_warps": 4}]
 # multinomial: one program per row walks the categories in chunks of at most
@@ -48,17 +50,17 @@ def randint_kernel(out_ptr, n, seed, offset, low, span, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def dropout_kernel(x_ptr, out_ptr, n, p, scale_hi, scale_lo, seed, offset,
+def dropout_kernel(x_ptr, out_ptr, n, p: tl.float64, scale: tl.float64, seed, offset,
                    ACC: tl.constexpr, BLOCK: tl.constexpr):
     """Each program handles BLOCK elements of the contiguous ``x``: element ``i`` is kept when
     its uniform draw (Philox counter ``offset + i`` under ``seed``) is >= ``p`` and then scaled
     by ``1 / (1 - p)``, else zeroed. The mask depends only on (seed, offset, i), never on
     BLOCK or the grid, so the backward regenerates it by running this kernel on the gradient."""
+    p = compute_scalar(p, tl.float32)  # compared with tl.rand's float32 draws
+    scale = compute_scalar(scale, ACC)
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
     keep = tl.rand(seed, (offset + idx).to(tl.uint32)) >= p
-    # the scale comes as two fp32 halves so fp64 math sees 1 / (1 - p) exactly
-    scale = tl.cast(scale_hi, ACC) + tl.cast(scale_lo, ACC)
     x = tl.load(x_ptr + idx, mask=mask, other=0).to(ACC)
     out = tl.where(keep, x * scale, 0.0)
     tl.store(out_ptr + idx, out.to(out_ptr.dtype.element_ty), mask=mask)
@@ -145,18 +147,19 @@ COMPILE_SPECS = [
     {"kernel": "rand_kernel", "signature": {"out_ptr": "*fp32", "n": "i32", **_SEEDS},
      "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "randn_kernel", "signature": {"out_ptr": "*bf16", "n": "i32", **_SEEDS},
-     "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
+     "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True,
+     "fp64_math": "libdevice's float32 sin/cos (tl.randn's Box-Muller) reduce huge arguments in float64"},
     {"kernel": "randint_kernel", "signature": {"out_ptr": "*i64", **_SEEDS, "low": "i64",
                                                "span": "i64"},
      "constexprs": {"BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
     {"kernel": "dropout_kernel", "label": "fp16",
-     "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16", "n": "i64", "p": "fp32",
-                   "scale_hi": "fp32", "scale_lo": "fp32", **_SEEDS},
+     "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16", "n": "i64", "p": "fp64",
+                   "scale": "fp64", **_SEEDS},
      "constexprs": {"ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS,
      "no_spills": True},
     {"kernel": "dropout_kernel", "label": "fp64",
-     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "n": "i64", "p": "fp32",
-                   "scale_hi": "fp32", "scale_lo": "fp32", **_SEEDS},
+     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "n": "i64", "p": "fp64",
+                   "scale": "fp64", **_SEEDS},
      "constexprs": {"ACC": "tl.float64", "BLOCK": _BLOCK}, "num_warps": _WARPS,
      "no_spills": True},
     {"kernel": "multinomial_kernel", "label": "replacement",

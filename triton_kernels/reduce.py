@@ -15,6 +15,8 @@ identity, so partial tiles need no special case.
 import triton
 import triton.language as tl
 
+from .scalars import compute_scalar
+
 # Tile shape heuristic: BLOCK_N = next power of 2 of N, at most MAX_BLOCK_N;
 # BLOCK_M fills the tile up to TILE elements. 8 warps give each thread 16
 # elements of a 4096-element tile: enough loads in flight, and (checked with
@@ -228,7 +230,8 @@ def argreduce_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, v
 
 
 @triton.jit
-def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, correction, mean_ptr,
+def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, correction: tl.float64,
+               mean_ptr,
                PARTIAL: tl.constexpr, ACC: tl.constexpr,
                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """Program (i, j) takes BLOCK_M rows over the columns [j*cols_per_split,
@@ -240,6 +243,7 @@ def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, correct
     chunk's mean to ``mean_ptr`` and its sum of squares to ``out_ptr``, both at
     ``row * num_splits + j``, for ``var_combine_kernel``.
     """
+    correction = compute_scalar(correction, ACC)
     split = tl.program_id(1)
     num_splits = tl.num_programs(1)
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -269,12 +273,13 @@ def var_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, cols_per_split, correct
 
 
 @triton.jit
-def var_combine_kernel(mean_ptr, squares_ptr, out_ptr, M, S, N, cols_per_split, correction,
+def var_combine_kernel(mean_ptr, squares_ptr, out_ptr, M, S, N, cols_per_split, correction: tl.float64,
                        ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_S: tl.constexpr):
     """Each program merges, for BLOCK_M rows, the S partial (mean_j, squares_j) pairs of
     ``var_kernel`` (chunk j has n_j columns) into the variance (Chan et al.'s update):
     mean = sum(n_j mean_j) / N, squares = sum(squares_j) + sum(n_j (mean_j - mean)^2).
     """
+    correction = compute_scalar(correction, ACC)
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     splits = tl.arange(0, BLOCK_S)
     mask = (rows < M)[:, None] & (splits < S)[None, :]
@@ -364,14 +369,14 @@ _SPECS = [
      "constexprs": {"IS_MAX": True, "WRITE_VALUES": False, "READ_INDICES": True,
                     "ACC": "tl.float64", "BLOCK_M": 16, "BLOCK_N": 256}},
     {"kernel": "var_kernel", "label": "fp32", "no_spills": True,
-     "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "correction": "fp32", "mean_ptr": "*fp32"},
+     "signature": {"x_ptr": "*fp32", "out_ptr": "*fp32", "correction": "fp64", "mean_ptr": "*fp32"},
      "constexprs": {"PARTIAL": False, "ACC": "tl.float32", **_ROWS}},
     {"kernel": "var_kernel", "label": "fp64-partial", "no_spills": True,
-     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "correction": "fp32", "mean_ptr": "*fp64"},
+     "signature": {"x_ptr": "*fp64", "out_ptr": "*fp64", "correction": "fp64", "mean_ptr": "*fp64"},
      "constexprs": {"PARTIAL": True, "ACC": "tl.float64", **_COLUMNS}},
     {"kernel": "var_combine_kernel", "label": "fp32", "no_spills": True,
      "signature": {"mean_ptr": "*fp32", "squares_ptr": "*fp32", "out_ptr": "*bf16",
-                   "correction": "fp32"},
+                   "correction": "fp64"},
      "constexprs": {"ACC": "tl.float32", "BLOCK_M": 16, "BLOCK_S": 256}},
     {"kernel": "logsumexp_kernel", "label": "fp16", "no_spills": True,
      "signature": {"x_ptr": "*fp16", "out_ptr": "*fp16"},

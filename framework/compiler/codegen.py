@@ -51,7 +51,7 @@ def source(group: FusedGroup) -> str:
 
     soft = group.softmax  # None, or {"log": bool}: a row softmax of the last op's result
     params = [f"out{j}_ptr" for j in range(len(outs))] + [f"in{k}_ptr" for k in range(n_in)]
-    params += [f"s{j}" for j in range(n_sc)]
+    params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
     params += ["n_cols" if soft else "n", "size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr", "BLOCK: tl.constexpr"]
@@ -70,6 +70,7 @@ def source(group: FusedGroup) -> str:
         "",
         "from triton_kernels.activation import _unary_activation",
         "from triton_kernels.elementwise import _binary, _coords, _unary",
+        "from triton_kernels.scalars import compute_scalar",
         "from triton_kernels.strided import offset6",
         "",
         "",
@@ -116,6 +117,8 @@ def source(group: FusedGroup) -> str:
                      "not read")
         if k in used_as_value:
             lines.append(f"    x{k} = in{k}.to(tl.float32)")
+    for j in range(n_sc):
+        lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, rounded once")
     scalar_values = sorted({k for ins in group.instrs if ins.kind not in ("clamp", "softplus")
                             for kind, k in ins.operands if kind == "scalar"})
     for j in scalar_values:  # scalars the ops read as blocks (clamp/softplus take them as is)

@@ -5,6 +5,8 @@ Each maker draws from one seeded generator an array of the given shape in the ra
 says (``positive``, ``inside_unit``, ...), as float64 values the tests round to the dtype
 under test.
 """
+import contextlib
+
 import numpy as np
 
 import framework
@@ -70,3 +72,24 @@ def integer_values(dtype, *shape):
     flat[:2] = [low, high][:flat.size]
     return values
 
+
+
+@contextlib.contextmanager
+def float_minus_as_triton_3_6():
+    """Run the interpreter's kernels with Triton 3.6's float unary minus, ``0 - x``: what the GPU
+    machines' compiled kernels do (-(+0.0) is then +0.0; Triton 3.9 and the interpreter negate)."""
+    from triton.language.semantic import TritonSemantic
+    original = TritonSemantic.minus
+
+    def minus(self, input):
+        scalar = input.type.scalar
+        if not scalar.is_floating():
+            return original(self, input)
+        zero = self.make_tensor(self.builder.get_null_value(scalar.to_ir(self.builder)), scalar)
+        return self.sub(zero, input, True)
+
+    TritonSemantic.minus = minus
+    try:
+        yield
+    finally:
+        TritonSemantic.minus = original

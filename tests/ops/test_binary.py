@@ -16,8 +16,8 @@ from helpers import check_op
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pointwise_cases import (BF16, BOOL, F16, F32, F64, I32, I64, INTEGER_DTYPES, RNG,
-                             away_from_zero, integer_values, integers, nonzero_integers, normal,
-                             positive)
+                             away_from_zero, float_minus_as_triton_3_6, integer_values, integers,
+                             nonzero_integers, normal, positive)
 
 import framework
 from framework.autograd import gradcheck, gradgradcheck
@@ -405,6 +405,27 @@ def test_copysign_sign_bits_and_scalars(device):
     check_op(framework.copysign, torch.copysign, [integers(4), integers(4)], device=device,
              dtype=I64)
     assert framework.copysign(framework.tensor([1, 2], device=device), -1).dtype is F32
+
+
+@pytest.mark.parametrize("dtype", [F16, F32, F64])
+def test_copysign_sign_bits_of_zeros_and_nans(device, dtype):
+    """copysign(0.0, -1.0) is -0.0, also where Triton compiles a float ``-x`` as ``0 - x``
+    (Triton 3.6, the GPU machines': a select of ``-|a|`` gave +0.0 on an H200; emulated on
+    the interpreter)."""
+    a = np.array([0.0, -0.0, 0.0, 1.5, -2.0, np.inf, np.nan])
+    b = np.array([-1.0, 1.0, -0.0, -np.nan, np.nan, -3.0, -1.0])
+    want = np.copysign(a, b)
+
+    def check():
+        out = framework.copysign(framework.tensor(a, dtype=dtype, device=device),
+                                 framework.tensor(b, dtype=dtype, device=device)).cpu().numpy()
+        assert np.array_equal(np.signbit(out), np.signbit(want))
+        np.testing.assert_array_equal(out.astype(np.float64), want)
+
+    check()
+    if device == "cuda" and framework.cuda.is_interpreter():
+        with float_minus_as_triton_3_6():
+            check()
 
 
 @pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "hypot"])

@@ -9,7 +9,6 @@ contiguous.
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -61,32 +60,27 @@ def _broadcast_shape(*shapes) -> tuple:
 
 
 _POINTER, _VALUE, _F64_BITS = 0, 1, 2  # triton_kernels.elementwise operand kinds
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _scalar_arg(value, compute_dtype) -> tuple:
+def _scalar_arg(value) -> tuple:
     """``(kernel argument, kind)`` for a Python scalar operand.
 
-    Triton passes Python floats as float32; when a float64 computation gets
-    a value float32 would round, it travels exactly as its int64 bit pattern.
+    Triton types a Python float argument float32, so a float travels exactly
+    as its int64 bit pattern and the kernel rounds it once to the compute type
+    (docs/architecture.md, "Numerics of compiled kernels").
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value), _VALUE
     if isinstance(value, (int, np.integer)):
         return int(value), _VALUE
-    value = float(value)
-    rounds_in_fp32 = math.isfinite(value) and (abs(value) > _FLOAT32_MAX  # no overflow warning
-                                                or float(np.float32(value)) != value)
-    if compute_dtype is dtypes.float64 and rounds_in_fp32:
-        return int(np.array(value, dtype=np.float64).view(np.int64)), _F64_BITS
-    return value, _VALUE
+    return int(np.array(float(value), dtype=np.float64).view(np.int64)), _F64_BITS
 
 
-def _operand_arg(operand, compute_dtype) -> tuple:
+def _operand_arg(operand) -> tuple:
     """``(kernel argument, kind)`` for an ``Array`` or a Python scalar."""
     if isinstance(operand, Array):
         return pointer(operand), _POINTER
-    return _scalar_arg(operand, compute_dtype)
+    return _scalar_arg(operand)
 
 
 def _launch_args(shape: tuple, operands: list):
@@ -158,14 +152,15 @@ def _bound(value, out_dtype):
     return int(value)
 
 
-def _exact_in_kernel_arg(value, out_dtype) -> bool:
-    return value is None or _scalar_arg(value, out_dtype)[1] != _F64_BITS
+def _exact_in_kernel_arg(value) -> bool:
+    """Whether ``unary_kernel``'s float64 parameters hold the clamp bound exactly."""
+    return value is None or isinstance(value, (float, np.floating)) or abs(int(value)) <= 2 ** 53
 
 
 def clamp(x: Array, lo, hi, out_dtype) -> Array:
     """``min(max(x, lo), hi)`` with scalar bounds (either may be None); NaN passes through."""
-    if not (_exact_in_kernel_arg(lo, out_dtype) and _exact_in_kernel_arg(hi, out_dtype)):
-        # float64 bounds that float32 kernel scalars would round: go through maximum/minimum
+    if not (_exact_in_kernel_arg(lo) and _exact_in_kernel_arg(hi)):
+        # integer bounds a float64 kernel parameter would round: go through maximum/minimum
         if lo is not None:
             x = binary("maximum", x, lo, out_dtype, out_dtype)
         if hi is not None:
@@ -185,8 +180,8 @@ def binary(op: str, a, b, compute_dtype, out_dtype) -> Array:
     if n == 0:
         return out
     strided, sizes, (sa, sb) = _launch_args(shape, [a, b])
-    a_arg, a_kind = _operand_arg(a, compute_dtype)
-    b_arg, b_kind = _operand_arg(b, compute_dtype)
+    a_arg, a_kind = _operand_arg(a)
+    b_arg, b_kind = _operand_arg(b)
     block, warps, int32_limit = _launch_config()
     with _quiet():
         runtime.kernels().elementwise.binary_kernel[grid_1d(n, block)](
@@ -221,8 +216,8 @@ def where(cond: Array, a, b, out_dtype) -> Array:
     if n == 0:
         return out
     strided, sizes, (sc, sa, sb) = _launch_args(shape, [cond, a, b])
-    a_arg, a_kind = _operand_arg(a, out_dtype)
-    b_arg, b_kind = _operand_arg(b, out_dtype)
+    a_arg, a_kind = _operand_arg(a)
+    b_arg, b_kind = _operand_arg(b)
     block, warps, int32_limit = _launch_config()
     runtime.kernels().elementwise.where_kernel[grid_1d(n, block)](
         pointer(out), pointer(cond), a_arg, b_arg, n, *sizes, *sc, *sa, *sb,

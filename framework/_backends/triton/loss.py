@@ -7,7 +7,6 @@ types (like PyTorch's accumulation type), else the input's dtype.
 """
 from __future__ import annotations
 
-import numpy as np
 import triton
 import triton.language as tl
 
@@ -46,13 +45,6 @@ def _weight_pointer(weight, fallback: Array):
     return pointer(contiguous(weight)) if weight is not None else pointer(fallback)
 
 
-def _split_float(value: float) -> tuple:
-    """``value`` as fp32 ``(hi, lo)`` with ``hi + lo`` exact to about 48 bits (kernel float
-    arguments are fp32; fp64 kernels add the halves back)."""
-    hi = float(np.float32(value))
-    return hi, float(np.float32(value - hi))
-
-
 def _target_strides(target: Array) -> tuple:
     if target.ndim == 1:
         return target.strides[0], 0
@@ -71,7 +63,7 @@ def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: in
     _config().cross_entropy_forward_kernel[(triton.cdiv(M, block_m),)](
         pointer(logits), pointer(target), _weight_pointer(weight, logits), pointer(loss),
         pointer(lse), pointer(row_weight), M, C, *logits.strides, *_target_strides(target),
-        int(ignore_index), *_split_float(label_smoothing),
+        int(ignore_index), float(label_smoothing),
         *device_errors.flag_args("cross_entropy", checks=target.ndim == 1), PROBS=target.ndim == 2,
         HAS_WEIGHT=weight is not None, ACC=_acc(logits.dtype), BLOCK_M=block_m, BLOCK_C=block_c,
         num_warps=_config().NUM_WARPS)
@@ -89,7 +81,7 @@ def cross_entropy_backward(logits: Array, target: Array, weight, lse: Array, gra
     _config().cross_entropy_backward_kernel[(triton.cdiv(M, block_m),)](
         pointer(logits), pointer(target), _weight_pointer(weight, logits), pointer(contiguous(lse)),
         pointer(grad), pointer(out), M, C, *logits.strides, *_target_strides(target),
-        grad.strides[0], int(ignore_index), *_split_float(label_smoothing), PROBS=target.ndim == 2,
+        grad.strides[0], int(ignore_index), float(label_smoothing), PROBS=target.ndim == 2,
         HAS_WEIGHT=weight is not None, ACC=_acc(logits.dtype), BLOCK_M=block_m, BLOCK_C=block_c,
         num_warps=_config().NUM_WARPS)
     return out

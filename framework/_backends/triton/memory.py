@@ -165,17 +165,19 @@ def full(shape, value, dtype) -> Array:
     n = out.numel
     if n:
         value = bool(value) if dtype.name == "bool" else value
-        if dtype.is_floating_point:
-            value = float(value)
+        memory = runtime.kernels().memory
+        kernel = memory.fill_kernel
+        if dtype.is_floating_point:  # a float64 parameter: exact for float64 outputs
+            value, kernel = float(value), memory.fill_float_kernel
         block, warps = _launch_config()
-        runtime.kernels().memory.fill_kernel[grid_1d(n, block)](pointer(out), n, value, BLOCK=block,
-                                                              num_warps=warps)
+        kernel[grid_1d(n, block)](pointer(out), n, value, BLOCK=block, num_warps=warps)
     return out
 
 
 def arange(start, step, n, dtype) -> Array:
     """``start + i*step`` for ``i < n``."""
-    if dtype.name == "float64":  # kernel scalars are fp32: build exact float64 values on the host
+    if dtype.name == "float64":  # on the host, bit-identical to the NumPy backend (a compiled
+        # kernel may fuse start + i * step into one FMA)
         return from_numpy(start + np.arange(n, dtype=np.float64) * step, dtype)
     out = empty((n,), dtype)
     if n:

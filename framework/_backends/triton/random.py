@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import triton
 import triton.language as tl
 
@@ -67,11 +66,10 @@ def launch_dropout(x, p, seed, offset, block: int):
     out = empty(x.shape, x.dtype)
     if out.numel:
         scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
-        scale_hi = float(np.float32(scale))
         acc = tl.float64 if x.dtype.name == "float64" else tl.float32
         runtime.kernels().random.dropout_kernel[grid_1d(out.numel, block)](
-            pointer(x), pointer(out), out.numel, float(p), scale_hi,
-            float(np.float32(scale - scale_hi)), _seed(seed), offset, ACC=acc, BLOCK=block)
+            pointer(x), pointer(out), out.numel, float(p), float(scale), _seed(seed), offset,
+            ACC=acc, BLOCK=block)
     return out
 
 
