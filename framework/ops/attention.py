@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from .._backends import Backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
@@ -357,6 +358,12 @@ def _heads_attention_grads(spec, mask, sources, grad) -> list:
                                 device=source.device))
         results.append(pieces[0] if len(pieces) == 1 else cat(pieces, 1))
     return results
+
+
+def eager_cpu(t: Tensor) -> bool:
+    """True when ``t`` is on the cpu and its kernels run eagerly (not recorded by a graph
+    capture: the compiler fuses and exports the general path's ops on its own)."""
+    return t._device.type == "cpu" and type(backend(t)) is Backend
 
 
 def heads_attention(spec: HeadsSpec, mask, *sources) -> Tensor:

@@ -5,7 +5,7 @@ import math
 
 from ... import dtypes, ops
 from ...autograd.grad_mode import no_grad
-from ...ops.attention import HeadsSpec, heads_attention
+from ...ops.attention import HeadsSpec, eager_cpu, heads_attention
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -189,9 +189,10 @@ class MultiheadAttention(Module):
         return heads_attention(spec, mask, *sources)
 
     def _rows_path_applies(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
-        """cpu, packed in-projection, no bias_kv/zero_attn/active dropout, inputs of matching
-        ranks, sizes and dtypes (anything else, errors included, is the general path's)."""
-        if query.device.type != "cpu" or not self._qkv_same_embed_dim \
+        """Eager cpu (not under graph capture), packed in-projection, no bias_kv/zero_attn/
+        active dropout, inputs of matching ranks, sizes and dtypes (anything else, errors
+        included, is the general path's)."""
+        if not eager_cpu(query) or not self._qkv_same_embed_dim \
                 or self.bias_k is not None or self.add_zero_attn \
                 or (self.training and self.dropout > 0.0):
             return False
