@@ -238,14 +238,27 @@ class _LayerNorm(Function):
                                                   False)
             dx = dx.reshape(tuple(x.shape))
         else:
-            grad3 = grad.contiguous().reshape(rows)
-            dx, g_xhat = backend(x).norm_rows_backward(grad3._a, _rows_array(x._a, rows),
-                                                       _arr(w), mean._a, rstd._a, False, False)
+            kernels = backend(x)
+            grad3 = grad.contiguous()._a
+            grad3 = grad3.view(rows, contiguous_strides(rows), grad3.offset)
+            dx, g_xhat = kernels.norm_rows_backward(grad3, _rows_array(x._a, rows), _arr(w),
+                                                    mean._a, rstd._a, False, False)
             dx = wrap(_rows_array(dx, tuple(x.shape)), x._device)
-            g_xhat = wrap(g_xhat, x._device) if g_xhat is not None else None
+            # the weight/bias gradients: red.sum's kernel call, without the op around it
+            d_weight = _unflat(_kernel_column_sum(kernels, g_xhat, weight.dtype, x._device),
+                               weight) if needs[1] else None
+            d_bias = _unflat(_kernel_column_sum(kernels, grad3, bias.dtype, x._device),
+                             bias) if needs[2] else None
+            return (dx if needs[0] else None), d_weight, d_bias, None, None
         d_weight = _unflat(_column_sum(g_xhat, weight.dtype), weight) if needs[1] else None
         d_bias = _unflat(_column_sum(grad3, bias.dtype), bias) if needs[2] else None
         return (dx if needs[0] else None), d_weight, d_bias, None, None
+
+
+def _kernel_column_sum(kernels, a, dtype, device) -> Tensor:
+    """``_column_sum`` of an (A, C, S) ``Array`` by the ``sum`` kernel (no graph: eager)."""
+    total = wrap(kernels.sum(a, (0, 1), a.dtype), device)
+    return total if total.dtype is dtype else total.to(dtype)
 
 
 def _rows_array(a, shape: tuple):
