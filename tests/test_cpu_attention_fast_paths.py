@@ -245,6 +245,27 @@ def test_encoder_layer_records_nine_nodes():
                            + ["HeadsAttentionBackward0"] + ["NativeLayerNormBackward0"] * 2)
 
 
+def test_encoder_layer_rows_path_leaves_hooked_or_overridden_submodules_to_the_general_path():
+    """The rows path uses linear1's parameters without calling it: a forward hook on a
+    submodule it bypasses, or a subclass overriding its forward, must run."""
+    layer = nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, batch_first=True)
+    x = framework.randn(3, 4, 8, requires_grad=True)
+    seen = []
+    handle = layer.linear1.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    out = layer(x)
+    assert seen and "AddBackward0" in _node_names(out.grad_fn)
+    handle.remove()
+    assert layer._rows_forward(x, None, None) is not None
+
+    class Doubled(nn.Linear):
+        def forward(self, input):
+            return super().forward(input) * 2.0
+    doubled = Doubled(12, 8)
+    doubled.load_state_dict(layer.linear2.state_dict())
+    layer.linear2 = doubled
+    assert layer._rows_forward(x, None, None) is None
+
+
 def test_encoder_layer_keeps_the_general_path_with_active_dropout():
     layer = nn.TransformerEncoderLayer(8, 2, 12, dropout=0.1, batch_first=True)
     x = framework.randn(3, 4, 8, requires_grad=True)

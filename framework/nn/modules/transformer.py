@@ -28,6 +28,16 @@ def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
+def _stock_and_unhooked(layer: "TransformerEncoderLayer") -> bool:
+    """True when the submodules the rows path does not call (it uses their parameters) are
+    the stock classes without forward hooks: a hook or an overridden ``forward`` runs."""
+    stock = ((layer.self_attn, MultiheadAttention), (layer.self_attn.out_proj, Linear),
+             (layer.linear1, Linear), (layer.linear2, Linear), (layer.dropout, Dropout),
+             (layer.dropout1, Dropout), (layer.dropout2, Dropout))
+    return all(type(m).forward is cls.forward and not m._forward_hooks
+               and not m._forward_pre_hooks for m, cls in stock)
+
+
 # activations that ``linear`` applies in its GEMM's epilogue (the same kernels: same bits)
 _FUSED_ACTIVATIONS = {F.relu: "relu", F.gelu: "gelu"}
 
@@ -84,6 +94,8 @@ class TransformerEncoderLayer(Module):
         attn = self.self_attn
         if self.training and any(d.p > 0.0 for d in (self.dropout, self.dropout1,
                                                       self.dropout2)):
+            return None
+        if not _stock_and_unhooked(self):
             return None
         if not attn._rows_path_applies(src, src, src):
             return None
