@@ -290,7 +290,7 @@ def _heads_attention_kernel_grads(spec, mask, sources, out, lse, grad) -> list:
     for index, source in enumerate(sources):
         blocks = [(w, col) for w, (i, col) in enumerate(spec.picks) if i == index]
         shape = tuple(source.shape)
-        covered = sum(spec.heads * spec.head_dim for _ in blocks) == shape[1]
+        covered = len(blocks) * spec.heads * spec.head_dim == shape[1]
         target = kernels.empty(shape, source.dtype) if covered else \
             kernels.full(shape, 0, source.dtype)
         for w, col in blocks:
@@ -314,19 +314,9 @@ def _rows_of(spec, heads: Tensor) -> Tensor:
     return heads.permute(*order).reshape(-1, spec.heads * spec.head_dim)
 
 
-def heads_attention_ops(spec, mask, *sources) -> Tensor:
-    """``_HeadsAttention``'s forward in recorded framework ops (the general path)."""
-    from .softmax import softmax
-    q, k, v = (_heads_of(spec, sources[i], col, spec.rows(w))
-               for w, (i, col) in enumerate(spec.picks))
-    scores = (q * spec.scale).matmul(k.transpose(-2, -1))
-    if mask is not None:
-        scores = scores + mask
-    return _rows_of(spec, softmax(scores, -1).matmul(v))
-
-
 def _heads_attention_grads(spec, mask, sources, grad) -> list:
-    """Gradients of ``heads_attention_ops`` per source, in framework ops (create_graph)."""
+    """The q, k, v gradients written into one gradient per source, in framework ops (for
+    ``create_graph``): the general path's softmax attention differentiated by hand."""
     from .creation import zeros
     from .shape import cat
     from .softmax import softmax

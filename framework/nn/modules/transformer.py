@@ -39,7 +39,7 @@ def _stock_and_unhooked(layer: "TransformerEncoderLayer") -> bool:
 
 
 # activations that ``linear`` applies in its GEMM's epilogue (the same kernels: same bits)
-_FUSED_ACTIVATIONS = {F.relu: "relu", F.gelu: "gelu"}
+_FUSED_ACTIVATIONS = ((F.relu, "relu"), (F.gelu, "gelu"))
 
 
 def _get_clones(module: Module, n: int) -> ModuleList:
@@ -121,7 +121,7 @@ class TransformerEncoderLayer(Module):
     def _rows_ff(self, x: Tensor, residual: Tensor) -> Tensor:
         """``residual + linear2(activation(linear1(x)))``: relu/gelu in linear1's epilogue,
         the residual in linear2's."""
-        fused = _FUSED_ACTIVATIONS.get(self.activation)
+        fused = next((name for fn, name in _FUSED_ACTIVATIONS if fn is self.activation), None)
         if fused is not None:
             h = linear(x, self.linear1.weight, self.linear1.bias, activation=fused)
         else:
