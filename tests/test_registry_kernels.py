@@ -120,6 +120,9 @@ CASES["softmin"] = _functional("softmin", 3, 4, dim=1)
 CASES["softmax"] = _functional("softmax", 3, 4, dim=1)
 CASES["log_softmax"] = _functional("log_softmax", 3, 4, dim=1)
 CASES["layer_norm"] = [_call(F.layer_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4),
+                             lambda: _x(4)),
+                       # a non-contiguous input takes the replayed composite, not the node
+                       _call(F.layer_norm, lambda: _x(4, 3).t(), lambda: (4,), lambda: _x(4),
                              lambda: _x(4))]
 CASES["rms_norm"] = [_call(F.rms_norm, lambda: _x(3, 4), lambda: (4,), lambda: _x(4))]
 CASES["group_norm"] = [_call(F.group_norm, lambda: _x(2, 4, 3), lambda: 2, lambda: _x(4),

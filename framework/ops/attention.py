@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from .._backends import Backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..random import generator_for
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
@@ -203,3 +205,162 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 def _expand(t: Tensor, shape: tuple) -> Tensor:
     return t if tuple(t.shape) == shape else t.expand(shape)
+
+
+# --- multi-head attention of projected rows (MultiheadAttention's one-node core) ------------
+class HeadsSpec:
+    """Where ``_HeadsAttention`` finds its heads: ``batch`` sequences of ``length`` queries and
+    ``source`` keys, ``heads`` heads of ``head_dim`` columns. Rows are ordered ``n·T + t``
+    (``batch_first``) or ``t·N + n``. ``picks`` gives (source index, first column) of the
+    query, key and value blocks in the node's row tensors."""
+
+    __slots__ = ("batch", "length", "source", "heads", "head_dim", "batch_first", "picks",
+                 "scale")
+
+    def __init__(self, batch, length, source, heads, head_dim, batch_first, picks, scale):
+        self.batch, self.length, self.source = batch, length, source
+        self.heads, self.head_dim, self.batch_first = heads, head_dim, batch_first
+        self.picks, self.scale = picks, scale
+
+    def rows(self, which: int) -> int:
+        """Sequence length of the query (0) or key/value (1, 2) blocks."""
+        return self.length if which == 0 else self.source
+
+    def head_view(self, a, column: int, length: int):
+        """The (N, heads, length, head_dim) strided view of the column block at ``column`` of
+        the 2-D rows ``Array`` ``a`` (no copy)."""
+        row, col = a.strides
+        step = length * row if self.batch_first else row
+        seq = row if self.batch_first else self.batch * row
+        return a.view((self.batch, self.heads, length, self.head_dim),
+                      (step, self.head_dim * col, seq, col), a.offset + column * col)
+
+
+class _HeadsAttention(Function):
+    """``MultiheadAttention``'s attention of in-projected rows as one graph node.
+
+    ``sources`` are 2-D row tensors (the in-projections' outputs: one packed
+    (rows, 3E) tensor for self-attention); the query, key and value heads are
+    strided views of their column blocks (``HeadsSpec``), so the head split and
+    merge record no reshape, transpose or copy. The result is (N·L, E) rows in
+    the query's row order, ready for ``out_proj``. ``mask`` is None or a float
+    (N, heads, L, S) view added to the scores (no gradient). The forward and
+    backward are the fused ``attention_forward``/``attention_backward``
+    kernels; under ``create_graph`` the backward is written in framework ops
+    (``_heads_attention_grads``), so second derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx, spec, mask, *sources):
+        q, k, v = (spec.head_view(sources[i]._a, col, spec.rows(w))
+                   for w, (i, col) in enumerate(spec.picks))
+        kernels = backend(sources[0])
+        out4, lse = kernels.attention_forward(q, k, v, _array(mask), False, spec.scale, 0.0, 0, 0)
+        rows = kernels.empty((spec.batch * spec.length, spec.heads * spec.head_dim),
+                             sources[0].dtype)
+        kernels.copy_(spec.head_view(rows, 0, spec.length), out4)
+        out = wrap(rows, sources[0].device)
+        ctx.spec = spec
+        ctx.lse = lse
+        ctx.save_for_backward(mask, out, *sources)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, out, *sources = ctx.saved_tensors
+        spec = ctx.spec
+        needs = ctx.needs_input_grad[2:]
+        if is_grad_enabled():  # create_graph: framework ops, differentiable again
+            grads = _heads_attention_grads(spec, mask, sources, grad)
+        else:
+            grads = _heads_attention_kernel_grads(spec, mask, sources, out, ctx.lse, grad)
+        return (None, None) + tuple(g if need else None for g, need in zip(grads, needs))
+
+
+def _heads_attention_kernel_grads(spec, mask, sources, out, lse, grad) -> list:
+    """The fused backward kernel's q, k, v gradients, written into one gradient per source."""
+    kernels = backend(grad)
+    views = [spec.head_view(sources[i]._a, col, spec.rows(w))
+             for w, (i, col) in enumerate(spec.picks)]
+    g4 = spec.head_view(grad._a, 0, spec.length)
+    o4 = spec.head_view(out._a, 0, spec.length)
+    dq, dk, dv = kernels.attention_backward(g4, *views, _array(mask), o4, lse, False, spec.scale,
+                                            0.0, 0, 0, False)[:3]
+    results = []
+    for index, source in enumerate(sources):
+        blocks = [(w, col) for w, (i, col) in enumerate(spec.picks) if i == index]
+        shape = tuple(source.shape)
+        covered = len(blocks) * spec.heads * spec.head_dim == shape[1]
+        target = kernels.empty(shape, source.dtype) if covered else \
+            kernels.full(shape, 0, source.dtype)
+        for w, col in blocks:
+            kernels.copy_(spec.head_view(target, col, spec.rows(w)), (dq, dk, dv)[w])
+        results.append(wrap(target, source.device))
+    return results
+
+
+def _heads_of(spec, rows: Tensor, column: int, length: int) -> Tensor:
+    """The (N, heads, length, head_dim) heads of a column block, in recorded framework ops."""
+    width = spec.heads * spec.head_dim
+    block = rows[:, column:column + width]
+    if spec.batch_first:
+        return block.reshape(spec.batch, length, spec.heads, spec.head_dim).permute(0, 2, 1, 3)
+    return block.reshape(length, spec.batch, spec.heads, spec.head_dim).permute(1, 2, 0, 3)
+
+
+def _rows_of(spec, heads: Tensor) -> Tensor:
+    """(N, heads, T, head_dim) back to 2-D rows in the spec's row order."""
+    order = (0, 2, 1, 3) if spec.batch_first else (2, 0, 1, 3)
+    return heads.permute(*order).reshape(-1, spec.heads * spec.head_dim)
+
+
+def _heads_attention_grads(spec, mask, sources, grad) -> list:
+    """The q, k, v gradients written into one gradient per source, in framework ops (for
+    ``create_graph``): the general path's softmax attention differentiated by hand."""
+    from .creation import zeros
+    from .shape import cat
+    from .softmax import softmax
+    q, k, v = (_heads_of(spec, sources[i], col, spec.rows(w))
+               for w, (i, col) in enumerate(spec.picks))
+    g = _heads_of(spec, grad, 0, spec.length)
+    scores = (q * spec.scale).matmul(k.transpose(-2, -1))
+    if mask is not None:
+        scores = scores + mask
+    p = softmax(scores, -1)
+    dv = p.transpose(-2, -1).matmul(g)
+    dp = g.matmul(v.transpose(-2, -1))
+    ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+    dq = ds.matmul(k) * spec.scale
+    dk = ds.transpose(-2, -1).matmul(q) * spec.scale
+    found = (dq, dk, dv)
+    results = []
+    for index, source in enumerate(sources):
+        pieces, at = [], 0
+        for w, col in sorted(((w, col) for w, (i, col) in enumerate(spec.picks) if i == index),
+                             key=lambda pick: pick[1]):
+            if col > at:
+                pieces.append(zeros((source.shape[0], col - at), dtype=source.dtype,
+                                    device=source.device))
+            pieces.append(_rows_of(spec, found[w]))
+            at = col + spec.heads * spec.head_dim
+        if at < source.shape[1]:
+            pieces.append(zeros((source.shape[0], source.shape[1] - at), dtype=source.dtype,
+                                device=source.device))
+        results.append(pieces[0] if len(pieces) == 1 else cat(pieces, 1))
+    return results
+
+
+def eager_cpu(t: Tensor) -> bool:
+    """True when ``t`` is on the cpu and its kernels run eagerly (not recorded by a graph
+    capture: the compiler fuses and exports the general path's ops on its own)."""
+    return t._device.type == "cpu" and type(backend(t)) is Backend
+
+
+def heads_attention(spec: HeadsSpec, mask, *sources) -> Tensor:
+    """``MultiheadAttention``'s attention of in-projected rows as one node (``_HeadsAttention``):
+    (N·L, E) rows in the query's row order. ``mask``: None or a float tensor broadcastable to
+    (N, heads, L, S) that takes no gradient."""
+    mask4 = None
+    if mask is not None:
+        mask4 = mask.expand(spec.batch, spec.heads, spec.length, spec.source)
+    return _HeadsAttention.apply(spec, mask4, *sources)

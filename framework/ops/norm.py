@@ -25,6 +25,7 @@ from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
+from .._backends.array import contiguous_strides
 from ..tensor import Size, Tensor
 from . import compare, unary
 from . import reduce as red
@@ -170,13 +171,109 @@ def _layer_norm(op: str, input, normalized_shape, weight, bias, eps, rms: bool) 
     return y.reshape(tuple(input.shape))
 
 
-@one_node("NativeLayerNormBackward0")
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize over the last ``len(normalized_shape)`` dims: ``(x - mean) / sqrt(var + eps)``
     (biased variance), times ``weight`` plus ``bias`` elementwise."""
-    return _layer_norm("layer_norm", input, normalized_shape, weight, bias,
-                       _check_eps("layer_norm", eps), False)
+    eps = _check_eps("layer_norm", eps)
+    shape = _layer_norm_node_shape(input, normalized_shape, weight, bias)
+    if shape is not None:
+        return _LayerNorm.apply(input, weight, bias, eps, shape)
+    return _layer_norm_replayed(input, normalized_shape, weight, bias, eps)
+
+
+@one_node("NativeLayerNormBackward0")
+def _layer_norm_replayed(input: Tensor, normalized_shape, weight, bias, eps: float) -> Tensor:
+    """``layer_norm`` as a composition (row view, ``_RowNorm``, view back) shown as one node."""
+    return _layer_norm("layer_norm", input, normalized_shape, weight, bias, eps, False)
+
+
+def _layer_norm_node_shape(input, normalized_shape, weight, bias) -> tuple | None:
+    """``(M, 1, N)`` when ``_LayerNorm`` takes the call (cpu, contiguous non-empty input,
+    weight/bias None or of the input's dtype), else None (arguments checked first, so both
+    paths raise the same errors)."""
+    op = "layer_norm"
+    _check_float_input(op, input)
+    shape = _shape_tuple(op, normalized_shape)
+    _check_optional(op, "weight", weight, input)
+    _check_optional(op, "bias", bias, input)
+    _check_normalized(op, input, shape, weight, bias)
+    array = input._a
+    if input._device.type != "cpu" or not array.numel or not array.is_contiguous():
+        return None
+    if any(t is not None and t.dtype is not input.dtype for t in (weight, bias)):
+        return None
+    n = math.prod(shape)
+    return (array.numel // n, 1, n)
+
+
+class _LayerNorm(Function):
+    """``layer_norm`` of a contiguous cpu input as one node (PyTorch's
+    ``NativeLayerNormBackward0``): the ``norm_rows`` kernels on an (M, 1, N) view
+    taken inside the node, so no reshape is recorded and the backward needs no
+    replay of an inner graph. The same kernels and sums as the replayed path
+    (same bits); under ``create_graph`` the same framework-op formulas
+    (``_row_norm_grad_composite``). ``tests/test_cpu_attention_fast_paths.py``
+    checks it against ``_layer_norm_replayed``."""
+
+    node_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, rows):
+        x3 = _rows_array(x._a, rows)
+        y, mean, rstd = backend(x).norm_rows(x3, _arr(_flat(weight)), _arr(_flat(bias)), eps,
+                                             False, False)
+        ctx.eps, ctx.rows = eps, rows
+        ctx.save_for_backward(x, weight, bias, wrap(mean, x._device), wrap(rstd, x._device))
+        return wrap(_rows_array(y, tuple(x.shape)), x._device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, bias, mean, rstd = ctx.saved_tensors
+        rows, needs = ctx.rows, ctx.needs_input_grad
+        w = _flat(weight)
+        if is_grad_enabled():  # create_graph: framework ops, differentiable again
+            grad3 = grad.reshape(rows)
+            dx, g_xhat = _row_norm_grad_composite(grad3, x.reshape(rows), w, ctx.eps, False,
+                                                  False)
+            dx = dx.reshape(tuple(x.shape))
+        else:
+            kernels = backend(x)
+            grad3 = grad.contiguous()._a
+            grad3 = grad3.view(rows, contiguous_strides(rows), grad3.offset)
+            dx, g_xhat = kernels.norm_rows_backward(grad3, _rows_array(x._a, rows), _arr(w),
+                                                    mean._a, rstd._a, False, False)
+            dx = wrap(_rows_array(dx, tuple(x.shape)), x._device)
+            # the weight/bias gradients: red.sum's kernel call, without the op around it
+            d_weight = _unflat(_kernel_column_sum(kernels, g_xhat, weight.dtype, x._device),
+                               weight) if needs[1] else None
+            d_bias = _unflat(_kernel_column_sum(kernels, grad3, bias.dtype, x._device),
+                             bias) if needs[2] else None
+            return (dx if needs[0] else None), d_weight, d_bias, None, None
+        d_weight = _unflat(_column_sum(g_xhat, weight.dtype), weight) if needs[1] else None
+        d_bias = _unflat(_column_sum(grad3, bias.dtype), bias) if needs[2] else None
+        return (dx if needs[0] else None), d_weight, d_bias, None, None
+
+
+def _kernel_column_sum(kernels, a, dtype, device) -> Tensor:
+    """``_column_sum`` of an (A, C, S) ``Array`` by the ``sum`` kernel (no graph: eager)."""
+    total = wrap(kernels.sum(a, (0, 1), a.dtype), device)
+    return total if total.dtype is dtype else total.to(dtype)
+
+
+def _rows_array(a, shape: tuple):
+    """A contiguous ``Array`` viewed with another shape of the same size."""
+    return a.view(shape, contiguous_strides(shape), a.offset)
+
+
+def _unflat(flat: Tensor, like: Tensor) -> Tensor:
+    """A (N,) gradient in the shape of the weight/bias ``like``."""
+    return flat if like.ndim == 1 else flat.reshape(tuple(like.shape))
+
+
+def _flat(t):
+    """A weight/bias of the normalized shape as one dim (a view; None stays None)."""
+    return t if t is None or t.ndim == 1 else t.reshape(t.numel())
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

@@ -12,7 +12,7 @@ from .. import init
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
-from .linear import Linear
+from .linear import Linear, linear
 from .module import Module
 from .normalization import LayerNorm
 
@@ -26,6 +26,20 @@ def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
     if activation == "gelu":
         return F.gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _stock_and_unhooked(layer: "TransformerEncoderLayer") -> bool:
+    """True when the submodules the rows path does not call (it uses their parameters) are
+    the stock classes without forward hooks: a hook or an overridden ``forward`` runs."""
+    stock = ((layer.self_attn, MultiheadAttention), (layer.self_attn.out_proj, Linear),
+             (layer.linear1, Linear), (layer.linear2, Linear), (layer.dropout, Dropout),
+             (layer.dropout1, Dropout), (layer.dropout2, Dropout))
+    return all(type(m).forward is cls.forward and not m._forward_hooks
+               and not m._forward_pre_hooks for m, cls in stock)
+
+
+# activations that ``linear`` applies in its GEMM's epilogue (the same kernels: same bits)
+_FUSED_ACTIVATIONS = ((F.relu, "relu"), (F.gelu, "gelu"))
 
 
 def _get_clones(module: Module, n: int) -> ModuleList:
@@ -58,6 +72,9 @@ class TransformerEncoderLayer(Module):
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         """One encoder layer over ``src`` (masks as in ``MultiheadAttention``)."""
+        rows = self._rows_forward(src, src_mask, src_key_padding_mask)
+        if rows is not None:
+            return rows
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -66,6 +83,50 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
+
+    def _rows_forward(self, src: Tensor, src_mask, src_key_padding_mask) -> Tensor | None:
+        """The CPU fast path: the layer on 2-D rows (N·L or L·N, E), without a reshape,
+        transpose or copy recorded between its ops. The attention is
+        ``MultiheadAttention``'s rows path, each residual is added by the output
+        projection's GEMM (``linear(..., residual=)``), relu/gelu by ``linear1``'s. None where
+        it does not apply (dropout active, or the attention's rows path does not apply):
+        ``tests/test_cpu_attention_fast_paths.py`` checks it against the general path."""
+        attn = self.self_attn
+        if self.training and any(d.p > 0.0 for d in (self.dropout, self.dropout1,
+                                                      self.dropout2)):
+            return None
+        if not _stock_and_unhooked(self):
+            return None
+        if not attn._rows_path_applies(src, src, src):
+            return None
+        layout = attn._rows_layout(src, src)
+        mask = attn._rows_mask(src_key_padding_mask, src_mask, src, layout)
+        if mask is False:
+            return None
+        x = src.reshape(-1, src.shape[-1])
+        if self.norm_first:
+            h = self.norm1(x)
+            x = self._rows_out(attn._rows_heads(h, h, h, layout, mask), x)
+            x = self._rows_ff(self.norm2(x), x)
+        else:
+            x = self.norm1(self._rows_out(attn._rows_heads(x, x, x, layout, mask), x))
+            x = self.norm2(self._rows_ff(x, x))
+        return x.reshape(tuple(src.shape)) if src.dim() == 3 else x
+
+    def _rows_out(self, heads: Tensor, residual: Tensor) -> Tensor:
+        """``residual + out_proj(heads)`` as one GEMM with its epilogue."""
+        proj = self.self_attn.out_proj
+        return linear(heads, proj.weight, proj.bias, residual=residual)
+
+    def _rows_ff(self, x: Tensor, residual: Tensor) -> Tensor:
+        """``residual + linear2(activation(linear1(x)))``: relu/gelu in linear1's epilogue,
+        the residual in linear2's."""
+        fused = next((name for fn, name in _FUSED_ACTIVATIONS if fn is self.activation), None)
+        if fused is not None:
+            h = linear(x, self.linear1.weight, self.linear1.bias, activation=fused)
+        else:
+            h = self.activation(self.linear1(x))
+        return linear(h, self.linear2.weight, self.linear2.bias, residual=residual)
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
