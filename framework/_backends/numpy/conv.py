@@ -96,9 +96,11 @@ class _Wide:
         out[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = x
         return out.reshape(n, c, self.plane)
 
-    def blocks(self, n: int, rows: int, elements: int = _BLOCK_ELEMENTS):
+    def blocks(self, n: int, rows: int, elements: int = 0):
         """Slices of images whose (rows, images*HO*Wp) column block has about ``elements``
-        elements (512 KiB of float32 by default: built and multiplied in cache)."""
+        elements (default ``_BLOCK_ELEMENTS``, 512 KiB of float32: built and multiplied in
+        cache)."""
+        elements = elements or _BLOCK_ELEMENTS
         step = max(1, elements // max(1, rows * self.run))
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
@@ -152,21 +154,38 @@ class _Wide:
         return total
 
     def input_grad(self, dy: np.ndarray, w: np.ndarray, c: int) -> np.ndarray:
-        """(N, C, H, W): col2im of w^T @ dy, block by block, each tap one add of long runs.
-        ``w`` is (groups, C/g*KH*KW, CO/g); the extra columns of dy are zero, so the columns
-        they produce add zeros."""
-        n, groups, taps = dy.shape[0], w.shape[0], self.kh * self.kw
+        """(N, C, H, W): col2im of w^T @ dy, block by block. ``w`` is (groups, C/g*KH*KW,
+        CO/g); the extra columns of dy are zero, so the columns they produce add zeros.
+
+        col2im in two stages: the KW taps of each kernel row are summed into one row buffer
+        by shifted adds over the whole block at once (a (C, images*HO*Wp) run: a tap's shift
+        kj*dw keeps every nonzero column inside its own output row, and what runs past an
+        image's end is the zeros of its extra columns), then each of the KH row sums is
+        added into the planes at its row offset (one strided add per kernel row, not one
+        per tap)."""
+        n, groups = dy.shape[0], w.shape[0]
         dyw = self.widen(dy, groups)
-        image = np.zeros((n, c, self.plane), dtype=np.result_type(dy, w))
+        dtype = np.result_type(dy, w)
+        image = np.zeros((n, c, self.plane), dtype=dtype)
+        row_step, col_step = self.tap_strides
         for images in self.blocks(n, w.shape[0] * w.shape[1], 4 * _BLOCK_ELEMENTS):
+            count = images.stop - images.start
+            span = count * self.run
             cols = np.matmul(w, dyw[:, :, images.start * self.run:images.stop * self.run])
-            cols = cols.reshape(c, taps, images.stop - images.start, self.run)
+            cols = cols.reshape(c, self.kh, self.kw, span)
+            row = np.empty((c, span + (self.kw - 1) * col_step), dtype=dtype)
             target = image[images]
-            for tap, offset in enumerate(self.offsets):
-                target[:, :, offset:offset + self.run] += cols[:, tap].transpose(1, 0, 2)
+            for ki in range(self.kh):
+                row[:, :span] = cols[:, ki, 0]
+                row[:, span:] = 0
+                for kj in range(1, self.kw):
+                    shift = kj * col_step
+                    row[:, shift:shift + span] += cols[:, ki, kj]
+                top = ki * row_step
+                target[:, :, top:top + self.run] += \
+                    row[:, :span].reshape(c, count, self.run).transpose(1, 0, 2)
         image = image.reshape(n, c, self.hp + 1, self.wp)
         return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
-
 
 
 def _as_compute(a: Array) -> np.ndarray:
