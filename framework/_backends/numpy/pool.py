@@ -156,8 +156,10 @@ def _in_own_tile(flat: np.ndarray, in_size: tuple) -> bool:
     offset = flat - ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw)
     in_tile = np.zeros((kh - 1) * w + kw, dtype=bool)
     in_tile[(np.arange(kh)[:, None] * w + np.arange(kw)).ravel()] = True
-    inside = (offset >= 0) & (offset < in_tile.size)
-    return bool(inside.all() and in_tile.take(offset, mode="clip").all())
+    # the range by two reductions (no boolean temporaries), then the table at every offset
+    if offset.min() < 0 or offset.max() >= in_tile.size:
+        return False
+    return bool(in_tile.take(offset).all())
 
 
 def pool_max2d_backward(grad: Array, indices: Array, in_size: tuple) -> Array:
