@@ -160,6 +160,7 @@ def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
                 np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
                 np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
     monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", block)
+    monkeypatch.setattr(np_conv, "_MIN_BLOCK_COLUMNS", 1)
     wide = run()
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
     general = run()
