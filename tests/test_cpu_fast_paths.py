@@ -175,11 +175,18 @@ def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
     rng = np.random.default_rng(8)
     x = _arrays.wrap(rng.integers(-5, 5, (2, 2, 5, 5)))
     w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
-    wide = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    dy = _arrays.wrap(rng.integers(-4, 4, (2, 3, 5, 5)))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+
+    def run():  # the forward, and the input grad (conv_transpose2d's forward on integers)
+        return (_arrays.nd(np_conv.conv2d(x, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_input_grad(dy, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_weight_grad(x, dy, *args, (3, 3))))
+    wide = run()
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
-    general = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
-    assert wide.dtype == general.dtype == np.int64
-    np.testing.assert_array_equal(wide, general)
+    for a, b in zip(wide, run()):
+        assert a.dtype == b.dtype == np.int64
+        np.testing.assert_array_equal(a, b)
 
 
 def _tile_windows(out: int, k: int, stride: int = 0):
