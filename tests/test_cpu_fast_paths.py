@@ -668,3 +668,67 @@ def test_reshape_shape_fast_path_equals_the_inferring_path(shape, numel):
         if math.prod(bad) != numel or -2 in bad:
             with pytest.raises(RuntimeError, match="reshape"):
                 shape_ops._infer_shape("reshape", bad, numel)
+
+
+# (x shape, weight shape, stride, padding, dilation, groups, bias): batched conv2d calls
+ONE_NODE_CONV_CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 2), 1, 1, 1, 1, True),
+    ((2, 4, 8, 8), (6, 2, 3, 3), 2, (1, 0), (2, 1), 2, True),
+    ((1, 2, 5, 5), (3, 2, 1, 1), 1, 0, 1, 1, False),
+    ((3, 1, 9, 9), (4, 1, 5, 5), 1, 2, 1, 1, True),
+]
+
+
+@pytest.mark.parametrize("case", ONE_NODE_CONV_CASES, ids=str)
+def test_conv2d_one_node_equals_the_replayed_composition(case):
+    """A batched conv2d records one ``_ConvBias2d`` node (no ``one_node`` replay): the same
+    forward bits, first-derivative bits and (float64) second derivatives as the composition
+    ``_Conv2d`` + bias ``add`` replayed as one node, with the same graph node and edges."""
+    from framework.autograd.composite import one_node
+    from framework.ops import conv as conv_ops
+    x_shape, w_shape, stride, padding, dilation, groups, has_bias = case
+    rng = np.random.default_rng(21)
+
+    def leaf(shape):
+        return framework.tensor(rng.standard_normal(shape), requires_grad=True)
+    x, w = leaf(x_shape), leaf(w_shape)
+    b = leaf((w_shape[0],)) if has_bias else None
+    fast = framework.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)
+    geo = conv_ops.Geometry(*(conv_ops._int_tuple("conv2d", "", v, 2)
+                              for v in (stride, padding, dilation)), groups)
+
+    @one_node("ConvolutionBackward0")
+    def composition(x, w, b):
+        out = conv_ops._Conv2d.apply(x, w, geo, tuple(fast.shape[2:]))
+        return conv_ops._add_bias(out, b)
+    general = composition(x, w, b)
+    assert fast.grad_fn.name() == general.grad_fn.name() == "ConvolutionBackward0"
+    assert type(fast.grad_fn).__name__ == "ConvolutionBackward0"
+    assert len(fast.grad_fn.next_functions) == len(general.grad_fn.next_functions) == \
+        (3 if has_bias else 2)
+    assert fast.detach().numpy().tobytes() == general.detach().numpy().tobytes()
+    inputs = [t for t in (x, w, b) if t is not None]
+    dy = framework.tensor(rng.standard_normal(tuple(fast.shape)), requires_grad=True)
+    firsts = [framework.autograd.grad(out, inputs, dy, create_graph=True)
+              for out in (fast, general)]
+    for a, g in zip(*firsts):
+        assert a.detach().numpy().tobytes() == g.detach().numpy().tobytes()
+    # second derivatives: of <grads, v> w.r.t. the inputs and dy
+    vs = [framework.tensor(rng.standard_normal(tuple(t.shape))) for t in inputs]
+    seconds = []
+    for grads in firsts:
+        total = sum((g * v).sum() for g, v in zip(grads, vs))
+        seconds.append(framework.autograd.grad(total, inputs + [dy], allow_unused=True))
+    for a, g in zip(*seconds):
+        assert (a is None) == (g is None)
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_one_node_keeps_the_replay_for_unbatched_input():
+    x = framework.tensor(np.ones((2, 5, 5)), requires_grad=True)
+    w = framework.tensor(np.ones((3, 2, 3, 3)), requires_grad=True)
+    out = framework.nn.functional.conv2d(x, w)
+    assert out.shape == (3, 3, 3) and out.grad_fn.name() == "ConvolutionBackward0"
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2, 3, 3), 9.0))
