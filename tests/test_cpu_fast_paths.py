@@ -704,6 +704,7 @@ def test_conv2d_one_node_equals_the_replayed_composition(case):
     general = composition(x, w, b)
     assert fast.grad_fn.name() == general.grad_fn.name() == "ConvolutionBackward0"
     assert type(fast.grad_fn).__name__ == "ConvolutionBackward0"
+    assert fast.grad_fn.fn_cls is conv_ops._ConvBias2d  # the op's own node, not a replay
     assert len(fast.grad_fn.next_functions) == len(general.grad_fn.next_functions) == \
         (3 if has_bias else 2)
     assert fast.detach().numpy().tobytes() == general.detach().numpy().tobytes()
@@ -732,3 +733,39 @@ def test_conv2d_one_node_keeps_the_replay_for_unbatched_input():
     assert out.shape == (3, 3, 3) and out.grad_fn.name() == "ConvolutionBackward0"
     out.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2, 3, 3), 9.0))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, return_indices", [
+    ((2, 3, 8, 8), 2, None, 0, False),
+    ((1, 2, 7, 9), 3, 2, 1, True),
+    ((3, 1, 6, 6), (2, 3), (2, 1), 0, True),
+])
+def test_max_pool2d_one_node_equals_the_replayed_composition(shape, kernel, stride, padding,
+                                                              return_indices):
+    """A batched max_pool2d records its one ``MaxPool`` node under PyTorch's name (no
+    ``one_node`` replay): same values, indices, gradient bits and second derivative as the
+    replayed composition, with the same node name."""
+    from framework.autograd.composite import one_node
+    from framework.ops import pool as pool_ops
+    rng = np.random.default_rng(22)
+    x = framework.tensor(rng.standard_normal(shape), requires_grad=True)
+    args = (kernel, stride, padding, 1, False, return_indices)
+    fast = framework.nn.functional.max_pool2d(x, *args)
+
+    @one_node("MaxPool2DWithIndicesBackward0")
+    def composition(x):
+        return pool_ops._max_pool("max_pool1d", 2, x, *args)  # any op name but max_pool2d's
+    general = composition(x)
+    fast_v, general_v = (fast[0], general[0]) if return_indices else (fast, general)
+    if return_indices:
+        assert fast[1].numpy().tobytes() == general[1].numpy().tobytes()
+    assert fast_v.grad_fn.name() == general_v.grad_fn.name() == "MaxPool2DWithIndicesBackward0"
+    assert fast_v.grad_fn.fn_cls is pool_ops.MaxPool  # the op's own node, not a replay
+    assert len(fast_v.grad_fn.next_functions) == len(general_v.grad_fn.next_functions) == 1
+    assert fast_v.detach().numpy().tobytes() == general_v.detach().numpy().tobytes()
+    dy = framework.tensor(rng.standard_normal(tuple(fast_v.shape)), requires_grad=True)
+    firsts = [framework.autograd.grad(v, x, dy, create_graph=True)[0] for v in (fast_v, general_v)]
+    assert firsts[0].detach().numpy().tobytes() == firsts[1].detach().numpy().tobytes()
+    v = framework.tensor(rng.standard_normal(shape))
+    seconds = [framework.autograd.grad((g * v).sum(), dy)[0] for g in firsts]
+    assert seconds[0].numpy().tobytes() == seconds[1].numpy().tobytes()
