@@ -81,10 +81,15 @@ def test_small_select_and_relu_have_the_bits_of_the_large_path(np_dtype, shape, 
     if v.size >= 3:
         v.flat[:3] = [np.nan, -0.0, -np.inf]
     cond = rng.standard_normal(shape) > 0
-    small = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    zero = np_dtype(0)
+
+    def run():
+        return (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v),
+                _arrays.select(cond, v, zero, np_dtype), _arrays.select(cond, zero, v, np_dtype))
+    small = run()
     monkeypatch.setattr(_arrays, "_SMALL", -1)
     monkeypatch.setattr(np_elementwise, "_SMALL", -1)
-    large = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    large = run()
     for s, l in zip(small, large):
         s, l = np.asarray(s), np.asarray(l)
         assert s.dtype == l.dtype and s.shape == l.shape and s.tobytes() == l.tobytes()
@@ -491,6 +496,8 @@ def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype
     assert np_elementwise._relu(v).tobytes() == general(v < 0, zero, v).tobytes()
     got = _arrays.select(v > 0, g, zero, np_dtype)
     assert got.dtype == np_dtype and got.tobytes() == general(v > 0, g, zero).tobytes()
+    got = _arrays.select(v <= 0, zero, g, np_dtype)  # relu's backward: +0 as x
+    assert got.dtype == np_dtype and got.tobytes() == general(v <= 0, zero, g).tobytes()
     if np.dtype(np_dtype).kind == "f":  # -0.0 is not the zero shortcut: the general formula
         neg = _arrays.select(v > 0, g, np_dtype(-0.0), np_dtype)
         assert neg.tobytes() == general(v > 0, g, np_dtype(-0.0)).tobytes()
