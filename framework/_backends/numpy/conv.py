@@ -15,8 +15,10 @@ Stride-1 convolutions (the common case) take the "wide rows" path instead
 (``_Wide``): every output row is computed over the full padded width, so a
 kernel tap's window over one image is a single contiguous run of the
 flattened padded image. The im2col copy then moves long runs (HO*Wp
-elements, not WO) and col2im adds long runs; the GEMMs see contiguous 2-D
-operands in the layouts OpenBLAS is fastest with. The extra Wp - WO columns
+elements, not WO); the input gradient sums each kernel row's KW taps inside
+its GEMM (columns = dy's rows at the KW shifts) and adds KH row sums into the
+image; the GEMMs see contiguous 2-D operands in the layouts OpenBLAS is
+fastest with. The extra Wp - WO columns
 per row are computed and dropped (forward) or multiplied by zero gradients
 (backward; so the backward takes it only for finite x or w, where x * 0 is 0). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
 """
