@@ -81,10 +81,15 @@ def test_small_select_and_relu_have_the_bits_of_the_large_path(np_dtype, shape, 
     if v.size >= 3:
         v.flat[:3] = [np.nan, -0.0, -np.inf]
     cond = rng.standard_normal(shape) > 0
-    small = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    zero = np_dtype(0)
+
+    def run():
+        return (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v),
+                _arrays.select(cond, v, zero, np_dtype), _arrays.select(cond, zero, v, np_dtype))
+    small = run()
     monkeypatch.setattr(_arrays, "_SMALL", -1)
     monkeypatch.setattr(np_elementwise, "_SMALL", -1)
-    large = (_arrays.select(cond, v, np_dtype(-0.0), np_dtype), np_elementwise._relu(v))
+    large = run()
     for s, l in zip(small, large):
         s, l = np.asarray(s), np.asarray(l)
         assert s.dtype == l.dtype and s.shape == l.shape and s.tobytes() == l.tobytes()
@@ -135,6 +140,8 @@ WIDE_CONV_CASES = [
     ((5, 2, 4, 4), (3, 2, 1, 1), (0, 0), (1, 1), 1, (4, 4)),           # 1x1
     ((1, 3, 1, 12), (2, 3, 1, 3), (0, 1), (1, 1), 1, (1, 12)),         # conv1d as height-1
     ((2, 2, 5, 5), (3, 2, 3, 3), (1, 1), (1, 1), 1, (3, 3)),           # output smaller than 'same'
+    ((3, 6, 8, 8), (4, 6, 5, 5), (0, 0), (1, 1), 1, (4, 4)),           # LeNet's second layer
+    ((2, 2, 6, 9), (2, 2, 2, 3), (0, 0), (1, 3), 1, (5, 3)),           # dilated taps span the row
 ]
 
 
@@ -158,6 +165,7 @@ def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
                 np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
                 np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
     monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", block)
+    monkeypatch.setattr(np_conv, "_MIN_BLOCK_COLUMNS", 1)
     wide = run()
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
     general = run()
@@ -172,11 +180,18 @@ def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
     rng = np.random.default_rng(8)
     x = _arrays.wrap(rng.integers(-5, 5, (2, 2, 5, 5)))
     w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
-    wide = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
+    dy = _arrays.wrap(rng.integers(-4, 4, (2, 3, 5, 5)))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+
+    def run():  # the forward, and the input grad (conv_transpose2d's forward on integers)
+        return (_arrays.nd(np_conv.conv2d(x, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_input_grad(dy, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_weight_grad(x, dy, *args, (3, 3))))
+    wide = run()
     monkeypatch.setattr(np_conv._Wide, "plan", classmethod(lambda cls, *a: None))
-    general = _arrays.nd(np_conv.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1, (5, 5)))
-    assert wide.dtype == general.dtype == np.int64
-    np.testing.assert_array_equal(wide, general)
+    for a, b in zip(wide, run()):
+        assert a.dtype == b.dtype == np.int64
+        np.testing.assert_array_equal(a, b)
 
 
 def _tile_windows(out: int, k: int, stride: int = 0):
@@ -481,6 +496,8 @@ def test_large_relu_and_zero_select_have_the_bits_of_the_bitwise_select(np_dtype
     assert np_elementwise._relu(v).tobytes() == general(v < 0, zero, v).tobytes()
     got = _arrays.select(v > 0, g, zero, np_dtype)
     assert got.dtype == np_dtype and got.tobytes() == general(v > 0, g, zero).tobytes()
+    got = _arrays.select(v <= 0, zero, g, np_dtype)  # relu's backward: +0 as x
+    assert got.dtype == np_dtype and got.tobytes() == general(v <= 0, zero, g).tobytes()
     if np.dtype(np_dtype).kind == "f":  # -0.0 is not the zero shortcut: the general formula
         neg = _arrays.select(v > 0, g, np_dtype(-0.0), np_dtype)
         assert neg.tobytes() == general(v > 0, g, np_dtype(-0.0)).tobytes()
@@ -658,3 +675,104 @@ def test_reshape_shape_fast_path_equals_the_inferring_path(shape, numel):
         if math.prod(bad) != numel or -2 in bad:
             with pytest.raises(RuntimeError, match="reshape"):
                 shape_ops._infer_shape("reshape", bad, numel)
+
+
+# (x shape, weight shape, stride, padding, dilation, groups, bias): batched conv2d calls
+ONE_NODE_CONV_CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 2), 1, 1, 1, 1, True),
+    ((2, 4, 8, 8), (6, 2, 3, 3), 2, (1, 0), (2, 1), 2, True),
+    ((1, 2, 5, 5), (3, 2, 1, 1), 1, 0, 1, 1, False),
+    ((3, 1, 9, 9), (4, 1, 5, 5), 1, 2, 1, 1, True),
+]
+
+
+@pytest.mark.parametrize("case", ONE_NODE_CONV_CASES, ids=str)
+def test_conv2d_one_node_equals_the_replayed_composition(case):
+    """A batched conv2d records one ``_ConvBias2d`` node (no ``one_node`` replay): the same
+    forward bits, first-derivative bits and (float64) second derivatives as the composition
+    ``_Conv2d`` + bias ``add`` replayed as one node, with the same graph node and edges."""
+    from framework.autograd.composite import one_node
+    from framework.ops import conv as conv_ops
+    x_shape, w_shape, stride, padding, dilation, groups, has_bias = case
+    rng = np.random.default_rng(21)
+
+    def leaf(shape):
+        return framework.tensor(rng.standard_normal(shape), requires_grad=True)
+    x, w = leaf(x_shape), leaf(w_shape)
+    b = leaf((w_shape[0],)) if has_bias else None
+    fast = framework.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)
+    geo = conv_ops.Geometry(*(conv_ops._int_tuple("conv2d", "", v, 2)
+                              for v in (stride, padding, dilation)), groups)
+
+    @one_node("ConvolutionBackward0")
+    def composition(x, w, b):
+        out = conv_ops._Conv2d.apply(x, w, geo, tuple(fast.shape[2:]))
+        return conv_ops._add_bias(out, b)
+    general = composition(x, w, b)
+    assert fast.grad_fn.name() == general.grad_fn.name() == "ConvolutionBackward0"
+    assert type(fast.grad_fn).__name__ == "ConvolutionBackward0"
+    assert fast.grad_fn.fn_cls is conv_ops._ConvBias2d  # the op's own node, not a replay
+    assert len(fast.grad_fn.next_functions) == len(general.grad_fn.next_functions) == \
+        (3 if has_bias else 2)
+    assert fast.detach().numpy().tobytes() == general.detach().numpy().tobytes()
+    inputs = [t for t in (x, w, b) if t is not None]
+    dy = framework.tensor(rng.standard_normal(tuple(fast.shape)), requires_grad=True)
+    firsts = [framework.autograd.grad(out, inputs, dy, create_graph=True)
+              for out in (fast, general)]
+    for a, g in zip(*firsts):
+        assert a.detach().numpy().tobytes() == g.detach().numpy().tobytes()
+    # second derivatives: of <grads, v> w.r.t. the inputs and dy
+    vs = [framework.tensor(rng.standard_normal(tuple(t.shape))) for t in inputs]
+    seconds = []
+    for grads in firsts:
+        total = sum((g * v).sum() for g, v in zip(grads, vs))
+        seconds.append(framework.autograd.grad(total, inputs + [dy], allow_unused=True))
+    for a, g in zip(*seconds):
+        assert (a is None) == (g is None)
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_one_node_keeps_the_replay_for_unbatched_input():
+    x = framework.tensor(np.ones((2, 5, 5)), requires_grad=True)
+    w = framework.tensor(np.ones((3, 2, 3, 3)), requires_grad=True)
+    out = framework.nn.functional.conv2d(x, w)
+    assert out.shape == (3, 3, 3) and out.grad_fn.name() == "ConvolutionBackward0"
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((3, 2, 3, 3), 9.0))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, return_indices", [
+    ((2, 3, 8, 8), 2, None, 0, False),
+    ((1, 2, 7, 9), 3, 2, 1, True),
+    ((3, 1, 6, 6), (2, 3), (2, 1), 0, True),
+])
+def test_max_pool2d_one_node_equals_the_replayed_composition(shape, kernel, stride, padding,
+                                                              return_indices):
+    """A batched max_pool2d records its one ``MaxPool`` node under PyTorch's name (no
+    ``one_node`` replay): same values, indices, gradient bits and second derivative as the
+    replayed composition, with the same node name."""
+    from framework.autograd.composite import one_node
+    from framework.ops import pool as pool_ops
+    rng = np.random.default_rng(22)
+    x = framework.tensor(rng.standard_normal(shape), requires_grad=True)
+    args = (kernel, stride, padding, 1, False, return_indices)
+    fast = framework.nn.functional.max_pool2d(x, *args)
+
+    @one_node("MaxPool2DWithIndicesBackward0")
+    def composition(x):
+        return pool_ops._max_pool("max_pool1d", 2, x, *args)  # any op name but max_pool2d's
+    general = composition(x)
+    fast_v, general_v = (fast[0], general[0]) if return_indices else (fast, general)
+    if return_indices:
+        assert fast[1].numpy().tobytes() == general[1].numpy().tobytes()
+    assert fast_v.grad_fn.name() == general_v.grad_fn.name() == "MaxPool2DWithIndicesBackward0"
+    assert fast_v.grad_fn.fn_cls is pool_ops.MaxPool  # the op's own node, not a replay
+    assert len(fast_v.grad_fn.next_functions) == len(general_v.grad_fn.next_functions) == 1
+    assert fast_v.detach().numpy().tobytes() == general_v.detach().numpy().tobytes()
+    dy = framework.tensor(rng.standard_normal(tuple(fast_v.shape)), requires_grad=True)
+    firsts = [framework.autograd.grad(v, x, dy, create_graph=True)[0] for v in (fast_v, general_v)]
+    assert firsts[0].detach().numpy().tobytes() == firsts[1].detach().numpy().tobytes()
+    v = framework.tensor(rng.standard_normal(shape))
+    seconds = [framework.autograd.grad((g * v).sum(), dy)[0] for g in firsts]
+    assert seconds[0].numpy().tobytes() == seconds[1].numpy().tobytes()

@@ -98,6 +98,41 @@ class _Conv2d(Function):
         return grad_x, grad_w, None, None
 
 
+class _ConvBias2d(Function):
+    """conv2d(x, w) + bias as one node, PyTorch's ``ConvolutionBackward0`` (edges x, w, bias).
+
+    The forward is the kernel ``conv2d`` and, with a bias, the same broadcast ``add`` that
+    ``out + bias.reshape(1, CO, 1, 1)`` makes (same bits); the backward is ``_Conv2d``'s plus
+    the bias gradient ``sum_to_size`` makes. The public conv ops use it instead of recording
+    the composition under a ``one_node`` replay, which costs an inner graph and an inner
+    ``autograd.grad`` per call (``tests/test_cpu_fast_paths.py`` checks both agree).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, bias: Optional[Tensor], geo: Geometry,
+                out_size: tuple) -> Tensor:
+        ctx.node_name = "ConvolutionBackward0"
+        ctx.save_for_backward(x, w)
+        ctx.geo = geo
+        ctx.bias_size = None if bias is None else tuple(bias.shape)
+        out = wrap(backend(x).conv2d(x._a, w._a, *geo, tuple(out_size)), x._device)
+        return out if bias is None else _add_bias(out, bias)  # untracked inside a forward
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, w = ctx.saved_tensors
+        grad_x = _InputGrad.apply(grad, w, ctx.geo, tuple(x.shape[2:])) \
+            if ctx.needs_input_grad[0] else None
+        grad_w = _WeightGrad.apply(x, grad, ctx.geo, tuple(w.shape[2:])) \
+            if ctx.needs_input_grad[1] else None
+        grad_b = None
+        if ctx.bias_size is not None and ctx.needs_input_grad[2]:
+            from .reduce import sum_to_size
+            grad_b = sum_to_size(grad, (1,) + ctx.bias_size + (1,) * (grad.ndim - 2)) \
+                .reshape(ctx.bias_size)
+        return grad_x, grad_w, grad_b, None, None
+
+
 class _InputGrad(Function):
     """dx = conv2d's input gradient of ``dy`` (N, CO, HO, WO) for weight ``w``: (N, C, *in_size)."""
 
@@ -324,15 +359,23 @@ def _conv(op: str, dims: int, input, weight, bias, stride, padding, dilation, gr
     before, after = _padding(op, padding, kernel, stride, dilation, dims)
     out_size = _conv_out_size(op, tuple(x.shape[2:]), kernel, before, after, stride, dilation)
     if dims == 3:
-        out = _conv3d_checked(x, weight, stride, before, dilation, groups, out_size)
+        out = _add_bias(_conv3d_checked(x, weight, stride, before, dilation, groups, out_size),
+                        bias)
     else:
         geo = Geometry(_lift(stride, dims, 1), _lift(before, dims, 0), _lift(dilation, dims, 1),
                        groups)
-        out = _Conv2d.apply(_as_2d(x, dims), _as_2d(weight, dims), geo, _lift(out_size, dims, 1))
+        out = _ConvBias2d.apply(_as_2d(x, dims), _as_2d(weight, dims), bias, geo,
+                                _lift(out_size, dims, 1))
     if dims == 1:
         out = out.squeeze(2)
-    out = _add_bias(out, bias)
     return out if batched else out.squeeze(0)
+
+
+def _conv2d_node(args: tuple, kwargs: dict) -> Optional[str]:
+    """conv2d's graph node: a batched input's op records one ``_ConvBias2d`` node itself
+    (None: no replay); an unbatched one is replayed as one node over its views."""
+    x = args[0] if args else kwargs.get("input")
+    return None if isinstance(x, Tensor) and x.ndim == 4 else "ConvolutionBackward0"
 
 
 def _conv_transpose(op: str, dims: int, input, weight, bias, stride, padding, output_padding,
@@ -438,7 +481,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-@one_node("ConvolutionBackward0")
+@one_node(_conv2d_node)
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: IntOrPair = 1,
            padding: Union[IntOrPair, str] = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-d convolution of (N, C, H, W) or (C, H, W) ``input`` with (CO, C/groups, KH, KW) ``weight``.

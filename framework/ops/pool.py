@@ -258,7 +258,9 @@ class MaxPool(Function):
     """Max over windows; returns (values, indices) with flat per-plane argmax indices."""
 
     @staticmethod
-    def forward(ctx, x, rows, cols):
+    def forward(ctx, x, rows, cols, node_name=None):
+        if node_name is not None:  # the public op's own node (max_pool2d: no replay)
+            ctx.node_name = node_name
         values, indices = backend(x).pool_max2d(x._a, rows, cols)
         values, indices = wrap(values, x.device), wrap(indices, x.device)
         ctx.in_shape = tuple(x.shape)
@@ -269,7 +271,7 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, grad, _grad_indices):
         (indices,) = ctx.saved_tensors
-        return MaxPoolBackward.apply(grad, indices, ctx.in_shape), None, None
+        return MaxPoolBackward.apply(grad, indices, ctx.in_shape), None, None, None
 
 
 class MaxPoolBackward(Function):
@@ -371,7 +373,9 @@ def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilati
     _check_output(op, x4, out_hw)
     rows, cols = (_pool_windows(out_hw[a], kernel[a], stride[a], pad[a], dilation[a])
                   for a in range(2))
-    values, indices = MaxPool.apply(x4, rows, cols)
+    # a batched max_pool2d is one MaxPool node under the public op's name (_max_pool2d_node)
+    name = "MaxPool2DWithIndicesBackward0" if op == "max_pool2d" and x4 is input else None
+    values, indices = MaxPool.apply(x4, rows, cols, name)
     values, indices = _from_4d(values, input, spatial), _from_4d(indices, input, spatial)
     return (values, indices) if return_indices else values
 
@@ -383,7 +387,14 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                      return_indices)
 
 
-@one_node("MaxPool2DWithIndicesBackward0")
+def _max_pool2d_node(args: tuple, kwargs: dict):
+    """max_pool2d's graph node: a batched input's op records its one ``MaxPool`` node under
+    this name itself (None: no replay); an unbatched one is replayed over its views."""
+    x = args[0] if args else kwargs.get("input")
+    return None if isinstance(x, Tensor) and x.ndim == 4 else "MaxPool2DWithIndicesBackward0"
+
+
+@one_node(_max_pool2d_node)
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """2-D max pooling over ``(N, C, H, W)`` or ``(C, H, W)`` (floating types, int32, int64);

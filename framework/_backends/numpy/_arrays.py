@@ -142,9 +142,14 @@ def select(cond: np.ndarray, x, y, np_dtype) -> np.ndarray:
     unsigned = _UNSIGNED[np.dtype(np_dtype).itemsize]
     x_bits = x.view(unsigned)
     y_bits = y.view(unsigned)
+    if y_bits.ndim == 0 and not y_bits:  # y is +0: x's bits times the 0/1 mask
+        shape = np.broadcast_shapes(cond.shape, x_bits.shape)
+        return np.multiply(x_bits, cond, out=np.empty(shape, unsigned)).view(np_dtype)
+    if x_bits.ndim == 0 and not x_bits:  # x is +0 (relu's backward, where(out <= 0, 0, g))
+        shape = np.broadcast_shapes(cond.shape, y_bits.shape)
+        return np.multiply(y_bits, np.logical_not(cond), out=np.empty(shape, unsigned)) \
+            .view(np_dtype)
     mask = np.negative(cond.view(np.uint8).astype(unsigned))
-    if y_bits.ndim == 0 and not y_bits:  # y is +0 (relu's backward): its half is all zero bits
-        return np.bitwise_and(x_bits, mask).view(np_dtype)
     return ((x_bits & mask) | (y_bits & ~mask)).view(np_dtype)
 
 

@@ -15,8 +15,10 @@ Stride-1 convolutions (the common case) take the "wide rows" path instead
 (``_Wide``): every output row is computed over the full padded width, so a
 kernel tap's window over one image is a single contiguous run of the
 flattened padded image. The im2col copy then moves long runs (HO*Wp
-elements, not WO) and col2im adds long runs; the GEMMs see contiguous 2-D
-operands in the layouts OpenBLAS is fastest with. The extra Wp - WO columns
+elements, not WO); the input gradient sums each kernel row's KW taps inside
+its GEMM (columns = dy's rows at the KW shifts) and adds KH row sums into the
+image; the GEMMs see contiguous 2-D operands in the layouts OpenBLAS is
+fastest with. The extra Wp - WO columns
 per row are computed and dropped (forward) or multiplied by zero gradients
 (backward; so the backward takes it only for finite x or w, where x * 0 is 0). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
 """
@@ -60,6 +62,7 @@ def _col2im(cols: np.ndarray, size, stride, padding, dilation) -> np.ndarray:
 
 
 _BLOCK_ELEMENTS = 1 << 17  # column-block size of the stride-1 path (elements)
+_MIN_BLOCK_COLUMNS = 2048  # ... but at least this many GEMM columns (short GEMMs run slower)
 
 
 class _Wide:
@@ -96,10 +99,13 @@ class _Wide:
         out[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = x
         return out.reshape(n, c, self.plane)
 
-    def blocks(self, n: int, rows: int, elements: int = _BLOCK_ELEMENTS):
+    def blocks(self, n: int, rows: int, elements: int = 0):
         """Slices of images whose (rows, images*HO*Wp) column block has about ``elements``
-        elements (512 KiB of float32 by default: built and multiplied in cache)."""
-        step = max(1, elements // max(1, rows * self.run))
+        elements (default ``_BLOCK_ELEMENTS``, 512 KiB of float32: built and multiplied in
+        cache), and at least ``_MIN_BLOCK_COLUMNS`` columns (LeNet's 6->16 layer: 150 rows
+        of 140 columns per image; blocks of 6 images ran about 10 % slower than of 15)."""
+        elements = elements or _BLOCK_ELEMENTS
+        step = max(1, elements // max(1, rows * self.run), -(-_MIN_BLOCK_COLUMNS // self.run))
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
     def columns(self, flat: np.ndarray, groups: int) -> np.ndarray:
@@ -151,22 +157,48 @@ class _Wide:
             total = part if total is None else np.add(total, part, out=total)
         return total
 
-    def input_grad(self, dy: np.ndarray, w: np.ndarray, c: int) -> np.ndarray:
-        """(N, C, H, W): col2im of w^T @ dy, block by block, each tap one add of long runs.
-        ``w`` is (groups, C/g*KH*KW, CO/g); the extra columns of dy are zero, so the columns
-        they produce add zeros."""
-        n, groups, taps = dy.shape[0], w.shape[0], self.kh * self.kw
-        dyw = self.widen(dy, groups)
-        image = np.zeros((n, c, self.plane), dtype=np.result_type(dy, w))
-        for images in self.blocks(n, w.shape[0] * w.shape[1], 4 * _BLOCK_ELEMENTS):
-            cols = np.matmul(w, dyw[:, :, images.start * self.run:images.stop * self.run])
-            cols = cols.reshape(c, taps, images.stop - images.start, self.run)
+    def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
+        """(N, C, H, W) from dy (N, CO, HO, WO) and w (CO, C/g, KH, KW), block by block.
+
+        The KW taps of a kernel row are summed inside the GEMM: its columns are dy's wide
+        rows at the KW shifts kj*dw, ``(CO/g*KW, images*HO*Wp)`` (a shift keeps every real
+        value inside its own output row; what it reads across a row's start is the zeros
+        of the previous row's extra columns, or of ``lead`` zeros before the first image),
+        so the product is one (C/g*KH, images*HO*Wp) row sum per channel and kernel row.
+        Each of the KH row sums is then added into the planes at its row offset: KH
+        strided adds, no (C*KH*KW, L) column matrix. The extra columns of dy are zero, so
+        everything they touch adds zeros (w must be finite)."""
+        n = dy.shape[0]
+        co, c_g = w.shape[:2]
+        co_g, kh, kw = co // groups, self.kh, self.kw
+        c = groups * c_g
+        row_step, col_step = self.tap_strides
+        lead = (kw - 1) * col_step
+        dtype = np.result_type(dy, w)
+        shifted = np.zeros((groups, co_g, lead + n * self.run), dtype=dtype)
+        shifted[:, :, lead:].reshape(groups, co_g, n, self.ho, self.wp)[..., :self.wo] = \
+            dy.reshape(n, groups, co_g, self.ho, self.wo).transpose(1, 2, 0, 3, 4)
+        # (groups, C/g*KH, CO/g*KW): column j of each output channel holds tap kj = KW-1-j
+        taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
+            .reshape(groups, c_g * kh, co_g * kw)
+        image = np.zeros((n, c, self.plane), dtype=dtype)
+        item = shifted.itemsize
+        for images in self.blocks(n, groups * co_g * kw):
+            count = images.stop - images.start
+            span = count * self.run
+            # columns[g, o, j, l] = dy_wide[g, o, start + l - (KW-1-j)*dw]
+            view = as_strided(shifted[:, :, images.start * self.run:],
+                              (groups, co_g, kw, span),
+                              (shifted.strides[0], shifted.strides[1], col_step * item, item),
+                              writeable=False)
+            columns = np.ascontiguousarray(view).reshape(groups, co_g * kw, span)
+            rows = np.matmul(taps, columns).reshape(c, kh, count, self.run)
             target = image[images]
-            for tap, offset in enumerate(self.offsets):
-                target[:, :, offset:offset + self.run] += cols[:, tap].transpose(1, 0, 2)
+            for ki in range(kh):
+                top = ki * row_step
+                target[:, :, top:top + self.run] += rows[:, ki].transpose(1, 0, 2)
         image = image.reshape(n, c, self.hp + 1, self.wp)
         return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
-
 
 
 def _as_compute(a: Array) -> np.ndarray:
@@ -214,8 +246,7 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
     wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
     w = _as_compute(weight)
     if wide is not None and np.isfinite(w).all():  # extra columns: 0 * w must be 0
-        w = w.reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
-        dx = wide.input_grad(_as_compute(grad_out), w, groups * c_g)
+        dx = wide.input_grad(_as_compute(grad_out), w, groups)
         return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     dy = dy.transpose(1, 2, 0, 3).reshape(groups, co // groups, n * ho * wo)

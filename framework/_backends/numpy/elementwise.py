@@ -14,7 +14,7 @@ import numpy as np
 from ... import dtypes
 from ..array import Array
 from ..contract import BINARY, UNARY
-from ._arrays import _QUIET, _SMALL, nd, quiet, select, wrap
+from ._arrays import _QUIET, _SMALL, _UNSIGNED, nd, quiet, select, wrap
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -148,10 +148,12 @@ def _relu(v):
         out = v.copy()  # same bits as the large path below, with fewer NumPy calls
         np.putmask(out, v < 0, 0)
         return out
-    # maximum(v, 0) is relu except at -0.0 (it gives +0.0): put the zeros of v back
-    out = np.maximum(v, v.dtype.type(0), out=np.empty(v.shape, v.dtype))
-    np.copyto(out, v, where=(v == 0))
-    return out
+    # on the bit patterns: v's bits times (not v < 0) is v, or all-zero bits (+0.0) where
+    # v < 0; NaN payloads and -0.0 pass unchanged (one integer multiply by the mask)
+    keep = np.less(v, 0, out=np.empty(v.shape, np.bool_))
+    np.logical_not(keep, out=keep)
+    unsigned = _UNSIGNED[v.itemsize]
+    return np.multiply(v.view(unsigned), keep, out=np.empty(v.shape, unsigned)).view(v.dtype)
 
 
 def _sign(v):
