@@ -362,7 +362,8 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
 
     def cond(ref):
         kind, k = ref
-        return (results[k] if kind == "tmp" else raw[k]) != 0
+        v = results[k] if kind == "tmp" else raw[k]
+        return v if v.dtype == np.bool_ else v != 0  # a comparison's mask is used as it is
 
     with np.errstate(all="ignore"):
         for index, ins in enumerate(group.instrs):
