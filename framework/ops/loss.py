@@ -21,7 +21,7 @@ from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.composite import one_node
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, check_tensor, wrap
@@ -249,13 +249,64 @@ def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C
     return a
 
 
+class _CrossEntropyNode(Function):
+    """``cross_entropy`` of (M, C) logits and class indices, reduced, as one node
+    (``NllLossBackward0``, PyTorch's): the loss kernel and the reduction forward; backward the
+    per-row gradients the reduction hands back (``grad / sum of row weights`` for 'mean',
+    ``grad`` for 'sum', broadcast) and the fused gradient kernel. The general path records
+    the same ops as an inner graph and differentiates it with a nested ``autograd.grad``; this
+    node runs the same kernels on the same operands without that graph (the same bits).
+    Under ``create_graph`` the backward is recorded framework ops (``_CrossEntropyGrad``
+    has its own backward), so higher derivatives work as before."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, smoothing, reduction, dtype):
+        w = weight._a if weight is not None else None
+        loss, lse, row_weight = backend(x).cross_entropy_forward(x._a, target._a, w,
+                                                                 ignore_index, smoothing)
+        loss, lse, row_weight = (wrap(a, x.device) for a in (loss, lse, row_weight))
+        ctx.options = (ignore_index, smoothing, reduction)
+        ctx.node_name = "NllLossBackward0"
+        if reduction == "none":
+            ctx.save_for_backward(x, target, weight, lse, None)
+            return loss.to(dtype)
+        total = loss.sum()
+        denominator = None
+        if reduction == "mean":
+            denominator = row_weight.sum()
+            total = total / denominator
+        ctx.save_for_backward(x, target, weight, lse, denominator)
+        return total.to(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight, lse, denominator = ctx.saved_tensors
+        ignore_index, smoothing, reduction = ctx.options
+        # the gradients the general path's reduction ops (``to``, ``div``, ``sum``) hand back
+        grad = grad.to(lse.dtype)
+        if denominator is not None:
+            grad = grad / denominator
+        if reduction != "none":
+            grad = grad.expand(tuple(lse.shape))
+        grad_x = _CrossEntropyGrad.apply(x, target, weight, lse, grad, ignore_index, smoothing)
+        return grad_x, None, None, None, None, None, None
+
+
+def _cross_entropy_node_applies(input: Tensor, target: Tensor, weight) -> bool:
+    """Whether ``cross_entropy`` runs as ``_CrossEntropyNode``: a gradient is recorded, the
+    logits are (N, C) with class-index targets, and the kernels run eagerly (a graph capture
+    traces and exports the general path's ops)."""
+    from .._backends import Backend
+    return (input.ndim == 2 and not target.dtype.is_floating_point and input.requires_grad
+            and is_grad_enabled() and type(backend(input)) is Backend)
+
+
 def _index_target_name(args, kwargs):
     """PyTorch's one node for class-index targets; probability targets stay a composition."""
     target = args[1] if len(args) > 1 else kwargs.get("target")
     return "NllLossBackward0" if not target.dtype.is_floating_point else None
 
 
-@one_node(_index_target_name)
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -266,6 +317,27 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     class, ``ignore_index`` rows count for nothing (index targets),
     ``label_smoothing`` mixes the target with the uniform distribution.
     """
+    if (isinstance(input, Tensor) and isinstance(target, Tensor)
+            and _cross_entropy_node_applies(input, target, weight)):
+        return _cross_entropy(input, target, weight, size_average, ignore_index, reduce,
+                              reduction, label_smoothing, node=True)
+    return _cross_entropy_general(input, target, weight, size_average, ignore_index, reduce,
+                                  reduction, label_smoothing)
+
+
+@one_node(_index_target_name)
+def _cross_entropy_general(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                           size_average=None, ignore_index: int = -100, reduce=None,
+                           reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """``cross_entropy`` as a composition (one replayed node when a gradient is recorded)."""
+    return _cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction,
+                          label_smoothing)
+
+
+def _cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                   size_average=None, ignore_index: int = -100, reduce=None,
+                   reduction: str = "mean", label_smoothing: float = 0.0,
+                   node: bool = False) -> Tensor:
     op = "cross_entropy"
     reduction = _reduction(size_average, reduce, reduction)
     _check_tensors(op, input=input, target=target)
@@ -285,6 +357,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         t = t.to(input.dtype)
     else:
         _check_index_target(op, t, C, ignore_index)
+    if node:
+        return _CrossEntropyNode.apply(x, t, w, int(ignore_index), float(label_smoothing),
+                                       reduction, input.dtype)
     loss, row_weight = _CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing))
     if probabilities and reduction == "mean":
         return loss.mean().to(input.dtype)
