@@ -24,6 +24,7 @@ from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
+from .._backends import Backend
 from .._backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
@@ -244,8 +245,11 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     (1, rows, ·) views, without recording: the operands, views and kernels the general
     backward's ``_Matmul`` and ``sum`` ops would use, so the same bits, without their op
     layer. None when the gradient's rows do not fold into one matrix (the general path copies
-    them). Only for a backward that records nothing (not ``create_graph``)."""
+    them) and under a graph capture. Only for a backward that records nothing (not
+    ``create_graph``)."""
     kernels = backend(x)
+    if type(kernels) is not Backend:
+        return None  # a graph capture: it records the general backward's ops
     n, k = w.shape
     g = _fold_rows(grad_z._a)
     if g is None:
