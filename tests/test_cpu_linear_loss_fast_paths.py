@@ -223,3 +223,41 @@ def test_embedding_gradient_sums_repeated_rows(device):
             expected[token] += g
     np.testing.assert_allclose(out.detach().cpu().numpy(), w_np[tokens], rtol=0, atol=0)
     np.testing.assert_allclose(w.grad.cpu().numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+# --- the NumPy cross-entropy kernels: one-hot rows without the coefficient arrays ------------
+def _same_bits(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.dtype == b.dtype
+    np.testing.assert_array_equal(a, b)  # NaN where NaN
+    finite = ~np.isnan(a.astype(np.float64))
+    np.testing.assert_array_equal(np.signbit(a.astype(np.float64))[finite],
+                                  np.signbit(b.astype(np.float64))[finite])
+
+
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.float16])
+def test_plain_index_cross_entropy_kernels_equal_the_coefficient_kernels(dtype, monkeypatch):
+    from framework._backends.numpy import loss as np_loss
+    from framework._backends.numpy._arrays import nd, wrap
+    rng = np.random.default_rng(7)
+    row = np_loss._row_dtype(dtype)
+    for trial in range(12):
+        M, C = int(rng.integers(1, 9)), int(rng.integers(1, 7))
+        x = rng.standard_normal((M, C)) * [1, 30, 1e4][trial % 3]
+        special = [np.nan, np.inf, -np.inf][trial % 3]
+        x[rng.integers(0, M), rng.integers(0, C)] = special
+        if trial % 4 == 3:
+            x[0, :] = -np.inf  # a row of -inf: NaN loss, as PyTorch
+        t = rng.integers(0, C, M)
+        t[rng.random(M) < 0.3] = -100  # ignored rows
+        logits, target = wrap(x.astype(dtype.numpy), dtype), wrap(t, dtypes.int64)
+        grad = wrap(rng.standard_normal(M).astype(row.numpy), row)
+        results = []
+        for plain in (True, False):
+            if not plain:
+                monkeypatch.setattr(np_loss, "_plain_indices", lambda *a: False)
+            loss, lse, weight = np_loss.cross_entropy_forward(logits, target, None, -100, 0.0)
+            back = np_loss.cross_entropy_backward(logits, target, None, lse, grad, -100, 0.0)
+            results.append([nd(a).copy() for a in (loss, lse, weight, back)])
+        monkeypatch.undo()
+        for a, b in zip(*results):
+            _same_bits(a, b)
