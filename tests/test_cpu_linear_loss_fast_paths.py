@@ -96,6 +96,12 @@ def test_cross_entropy_node_keeps_the_argument_errors():
     x = _t(np.zeros((2, 3)), dtypes.float32, "cpu", grad=True)
     with pytest.raises(IndexError, match="Target 3 is out of bounds"):
         F.cross_entropy(x, framework.tensor([0, 3]))
+    x3 = _t(np.zeros((3, 3)), dtypes.float32, "cpu", grad=True)
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        F.cross_entropy(x3, framework.tensor([0, -100, 5]))  # the range check's slow branch
+    with pytest.raises(IndexError, match="Target -1 is out of bounds"):
+        F.cross_entropy(x3, framework.tensor([0, -100, -1]))
+    F.cross_entropy(x3, framework.tensor([0, -100, 2])).backward()  # ignored rows are valid
     with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
         F.cross_entropy(x, framework.tensor([0, 1], dtype=dtypes.int32))
     with pytest.raises(ValueError, match="is not a valid value for reduction"):
