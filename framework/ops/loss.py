@@ -683,11 +683,11 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
 register("cross_entropy", "loss", (
     "cross_entropy_forward", "cross_entropy_backward", "sum", "any", "div", "full", "ge",
-    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy",
+    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy", "amin", "amax",
 ))
 register("nll_loss", "loss", (
     "nll_loss_forward", "nll_loss_backward", "sum", "any", "div", "full", "ge", "logical_and",
-    "logical_or", "lt", "ne", "to_numpy",
+    "logical_or", "lt", "ne", "to_numpy", "amin", "amax",
 ))
 register("mse_loss", "loss", ("sub", "square", "mean", "div", "mul", "neg"))
 register("l1_loss", "loss", ("sub", "abs", "mean", "div", "mul", "neg", "sign"))
