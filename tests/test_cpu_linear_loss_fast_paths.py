@@ -56,12 +56,43 @@ def test_cross_entropy_node_equals_the_replayed_composite(device, dtype, reducti
             np.testing.assert_array_equal(a, b)
 
 
+def _nll_loss_grads(node: bool, x_np, t_np, w_np, dtype, device, reduction):
+    x = _t(x_np, dtype, device, grad=True)
+    t = framework.tensor(t_np, device=device)
+    w = None if w_np is None else _t(w_np, dtype, device)
+    call = F.nll_loss if node else loss_ops._nll_loss_general
+    loss = call(x.log_softmax(1), t, w, reduction=reduction)
+    name = loss.grad_fn.name()
+    scale = framework.full(tuple(loss.shape), 1.7, dtype=dtype, device=device)
+    (gx,) = framework.autograd.grad(loss, x, scale, create_graph=True)
+    (ggx,) = framework.autograd.grad((gx * gx).sum(), x)
+    return name, [a.detach().cpu().numpy() for a in (loss, gx, ggx)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_node_equals_the_replayed_composite(device, dtype, reduction):
+    rng = np.random.default_rng(8)
+    for weighted in (False, True):
+        x_np = rng.standard_normal((6, 5)) * 3
+        t_np = rng.integers(0, 5, 6)
+        t_np[4] = -100
+        w_np = rng.random(5) + 0.1 if weighted else None
+        fast = _nll_loss_grads(True, x_np, t_np, w_np, dtype, device, reduction)
+        general = _nll_loss_grads(False, x_np, t_np, w_np, dtype, device, reduction)
+        assert fast[0] == general[0] == "NllLossBackward0"
+        for a, b in zip(fast[1], general[1]):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_cross_entropy_node_runs_no_nested_graph(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the replayed composite ran")
     monkeypatch.setattr(composite._Replay, "apply", refuse)
     x = _t(np.random.default_rng(1).standard_normal((4, 3)), dtypes.float32, "cpu", grad=True)
     F.cross_entropy(x, framework.tensor([0, 2, 1, 2])).backward()
+    F.nll_loss(x, framework.tensor([0, 2, 1, 2])).backward()
     assert x.grad is not None
 
 
