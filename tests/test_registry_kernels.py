@@ -217,8 +217,18 @@ CASES["cross_entropy"] = [_call(F.cross_entropy, _LOGITS, _TARGET),
                           _call(F.cross_entropy, _LOGITS, lambda: _x(4, 3, grad=False).softmax(1)),
                           _call(F.cross_entropy, _LOGITS, _TARGET, weight=_x(3, grad=False).abs(),
                                 label_smoothing=0.1)]
+# an ignored row: the index check's min/max fall outside [0, C), so it looks for a bad index
+_IGNORING = lambda: framework.tensor([0, -100, 1, 0])  # noqa: E731
+CASES["cross_entropy"] += [
+    _call(F.cross_entropy, _LOGITS, _IGNORING),
+    # (N, C, d) logits: classes moved last (a copy), the replayed composite
+    _call(F.cross_entropy, lambda: _x(2, 3, 2), lambda: framework.tensor([[0, 2], [1, 0]]))]
 CASES["nll_loss"] = [_call(F.nll_loss, _LOGITS, _TARGET),
-                     _call(F.nll_loss, _LOGITS, _TARGET, weight=_x(3, grad=False).abs())]
+                     _call(F.nll_loss, _LOGITS, _TARGET, weight=_x(3, grad=False).abs()),
+                     _call(F.nll_loss, _LOGITS, _IGNORING),
+                     # (N, C, d) input: the replayed composite, not the one-node path
+                     _call(F.nll_loss, lambda: _x(2, 3, 2), lambda: framework.tensor([[0, 2],
+                                                                                      [1, 0]]))]
 for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
               "binary_cross_entropy_with_logits"):
     CASES[_name] = [_call(getattr(F, _name), lambda: _x(4, 3), lambda: _x(4, 3))]

@@ -21,7 +21,7 @@ from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.composite import one_node
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, check_tensor, wrap
@@ -118,6 +118,10 @@ def _check_index_target(op: str, target: Tensor, C: int, ignore_index: int) -> N
                            f"{dtypes.scalar_type_name(target.dtype)}")
     if target.numel() == 0 or target.device.type != "cpu":
         return
+    from .indexing import _index_range
+    low, high = _index_range(target)
+    if 0 <= low and high < C:
+        return  # all in range (two reductions, not the eight ops below)
     bad = compare.logical_and(compare.logical_or(target < 0, target >= C), target != ignore_index)
     if bad.any().item():
         value = compare.where(bad, target, ignore_index).amax().item()
@@ -249,13 +253,75 @@ def _coefficients(target: Tensor, weight, ignore_index: int, smoothing: float, C
     return a
 
 
+class _CrossEntropyNode(Function):
+    """``cross_entropy`` of (M, C) logits and class indices, reduced, as one node
+    (``NllLossBackward0``, PyTorch's): the loss kernel and the reduction forward; backward the
+    per-row gradients the reduction hands back (``grad / sum of row weights`` for 'mean',
+    ``grad`` for 'sum', broadcast) and the fused gradient kernel. The general path records
+    the same ops as an inner graph and differentiates it with a nested ``autograd.grad``; this
+    node runs the same kernels on the same operands without that graph (the same bits).
+    Under ``create_graph`` the backward is recorded framework ops (``_CrossEntropyGrad``
+    has its own backward), so higher derivatives work as before."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, smoothing, reduction, dtype):
+        w = weight._a if weight is not None else None
+        loss, lse, row_weight = backend(x).cross_entropy_forward(x._a, target._a, w,
+                                                                 ignore_index, smoothing)
+        loss, lse, row_weight = (wrap(a, x.device) for a in (loss, lse, row_weight))
+        ctx.options = (ignore_index, smoothing, reduction)
+        ctx.node_name = "NllLossBackward0"
+        result, denominator = _reduce_rows(loss, row_weight, reduction, dtype)
+        ctx.save_for_backward(x, target, weight, lse, denominator)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight, lse, denominator = ctx.saved_tensors
+        ignore_index, smoothing, reduction = ctx.options
+        grad = _row_grads(grad, lse, denominator, reduction)
+        grad_x = _CrossEntropyGrad.apply(x, target, weight, lse, grad, ignore_index, smoothing)
+        return grad_x, None, None, None, None, None, None
+
+
+def _reduce_rows(loss: Tensor, row_weight: Tensor, reduction: str, dtype) -> tuple:
+    """(``_weighted_reduction`` of (M,) per-row losses, the 'mean' divisor or None)."""
+    if reduction == "none":
+        return loss.to(dtype), None
+    total = loss.sum()
+    denominator = None
+    if reduction == "mean":
+        denominator = row_weight.sum()
+        total = total / denominator
+    return total.to(dtype), denominator
+
+
+def _row_grads(grad: Tensor, loss: Tensor, denominator, reduction: str) -> Tensor:
+    """The per-row gradients the general path's reduction ops (``to``, ``div``, ``sum``) hand
+    back to (M,) losses like ``loss`` (its dtype and shape)."""
+    grad = grad.to(loss.dtype)
+    if denominator is not None:
+        grad = grad / denominator
+    if reduction != "none":
+        grad = grad.expand(tuple(loss.shape))
+    return grad
+
+
+def _cross_entropy_node_applies(input: Tensor, target: Tensor, weight) -> bool:
+    """Whether ``cross_entropy`` (``nll_loss``) runs as ``_CrossEntropyNode``
+    (``_NLLLossNode``): a gradient is recorded, the input is (N, C) with class-index targets,
+    and the kernels run eagerly (a graph capture traces and exports the general path's ops)."""
+    from .._backends import Backend
+    return (input.ndim == 2 and not target.dtype.is_floating_point and input.requires_grad
+            and is_grad_enabled() and type(backend(input)) is Backend)
+
+
 def _index_target_name(args, kwargs):
     """PyTorch's one node for class-index targets; probability targets stay a composition."""
     target = args[1] if len(args) > 1 else kwargs.get("target")
     return "NllLossBackward0" if not target.dtype.is_floating_point else None
 
 
-@one_node(_index_target_name)
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -266,6 +332,27 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     class, ``ignore_index`` rows count for nothing (index targets),
     ``label_smoothing`` mixes the target with the uniform distribution.
     """
+    if (isinstance(input, Tensor) and isinstance(target, Tensor)
+            and _cross_entropy_node_applies(input, target, weight)):
+        return _cross_entropy(input, target, weight, size_average, ignore_index, reduce,
+                              reduction, label_smoothing, node=True)
+    return _cross_entropy_general(input, target, weight, size_average, ignore_index, reduce,
+                                  reduction, label_smoothing)
+
+
+@one_node(_index_target_name)
+def _cross_entropy_general(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                           size_average=None, ignore_index: int = -100, reduce=None,
+                           reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """``cross_entropy`` as a composition (one replayed node when a gradient is recorded)."""
+    return _cross_entropy(input, target, weight, size_average, ignore_index, reduce, reduction,
+                          label_smoothing)
+
+
+def _cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                   size_average=None, ignore_index: int = -100, reduce=None,
+                   reduction: str = "mean", label_smoothing: float = 0.0,
+                   node: bool = False) -> Tensor:
     op = "cross_entropy"
     reduction = _reduction(size_average, reduce, reduction)
     _check_tensors(op, input=input, target=target)
@@ -285,6 +372,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         t = t.to(input.dtype)
     else:
         _check_index_target(op, t, C, ignore_index)
+    if node:
+        return _CrossEntropyNode.apply(x, t, w, int(ignore_index), float(label_smoothing),
+                                       reduction, input.dtype)
     loss, row_weight = _CrossEntropy.apply(x, t, w, int(ignore_index), float(label_smoothing))
     if probabilities and reduction == "mean":
         return loss.mean().to(input.dtype)
@@ -332,11 +422,55 @@ class _NLLLossGrad(Function):
         return loss.to(grad_dtype), None, None, None, None, None
 
 
-@one_node("NllLossBackward0")
+class _NLLLossNode(Function):
+    """``nll_loss`` of (M, C) log-probabilities, reduced, as one node (``NllLossBackward0``):
+    what ``_CrossEntropyNode`` is to ``cross_entropy``. The backward is ``_NLLLossGrad``
+    of the per-row gradients (recorded ops under ``create_graph``)."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction, dtype):
+        w = weight._a if weight is not None else None
+        loss, row_weight = backend(logp).nll_loss_forward(logp._a, target._a, w, ignore_index)
+        loss, row_weight = wrap(loss, logp.device), wrap(row_weight, logp.device)
+        ctx.meta = (ignore_index, logp.shape[1], logp.dtype, reduction)
+        ctx.node_name = "NllLossBackward0"
+        result, denominator = _reduce_rows(loss, row_weight, reduction, dtype)
+        # the per-row losses' shape and dtype, for the backward (not their values)
+        ctx.save_for_backward(target, weight, denominator, row_weight)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        target, weight, denominator, row_weight = ctx.saved_tensors
+        ignore_index, C, dtype, reduction = ctx.meta
+        grad = _row_grads(grad, row_weight, denominator, reduction)
+        return (_NLLLossGrad.apply(grad, target, weight, ignore_index, C, dtype), None, None,
+                None, None, None)
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d1, ...) or (C,) at the
     class indices ``target`` (N, d1, ...); ``weight`` and ``ignore_index`` as in ``cross_entropy``."""
+    if (isinstance(input, Tensor) and isinstance(target, Tensor)
+            and _cross_entropy_node_applies(input, target, weight)):
+        return _nll_loss(input, target, weight, size_average, ignore_index, reduce, reduction,
+                         node=True)
+    return _nll_loss_general(input, target, weight, size_average, ignore_index, reduce,
+                             reduction)
+
+
+@one_node("NllLossBackward0")
+def _nll_loss_general(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                      size_average=None, ignore_index: int = -100, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """``nll_loss`` as a composition (one replayed node when a gradient is recorded)."""
+    return _nll_loss(input, target, weight, size_average, ignore_index, reduce, reduction)
+
+
+def _nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+              ignore_index: int = -100, reduce=None, reduction: str = "mean",
+              node: bool = False) -> Tensor:
     op = "nll_loss"
     reduction = _reduction(size_average, reduce, reduction)
     _check_tensors(op, input=input, target=target)
@@ -345,6 +479,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     C = x.shape[1]
     w = _check_class_weight(op, weight, input, C)
     _check_index_target(op, t, C, ignore_index)
+    if node:
+        return _NLLLossNode.apply(x, t, w, int(ignore_index), reduction, input.dtype)
     loss, row_weight = _NLLLoss.apply(x, t, w, int(ignore_index))
     return _weighted_reduction(loss, row_weight, reduction, out_shape, input.dtype)
 
@@ -604,11 +740,12 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
 register("cross_entropy", "loss", (
     "cross_entropy_forward", "cross_entropy_backward", "sum", "any", "div", "full", "ge",
-    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy",
+    "logical_and", "logical_or", "lt", "mean", "ne", "to_numpy", "amin", "amax", "copy_",
+    "empty",
 ))
 register("nll_loss", "loss", (
     "nll_loss_forward", "nll_loss_backward", "sum", "any", "div", "full", "ge", "logical_and",
-    "logical_or", "lt", "ne", "to_numpy",
+    "logical_or", "lt", "ne", "to_numpy", "amin", "amax", "copy_", "empty",
 ))
 register("mse_loss", "loss", ("sub", "square", "mean", "div", "mul", "neg"))
 register("l1_loss", "loss", ("sub", "abs", "mean", "div", "mul", "neg", "sign"))

@@ -24,6 +24,7 @@ from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import is_grad_enabled
+from .._backends import Backend
 from .._backends.array import Array, broadcast_strides, contiguous_strides
 from ..tensor import Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
@@ -213,6 +214,14 @@ class _Linear(Function):
                 grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
         else:
             grad_z = grad
+        if not is_grad_enabled() and x.ndim >= 2 and grad_z.dtype in _DIRECT_GRAD_DTYPES:
+            direct = _linear_grads_direct(ctx, grad_z, x, w)
+            if direct is not None:
+                grad_x, grad_w, grad_b = direct
+                grad_res = None
+                if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
+                    grad_res = grad.sum_to_size(ctx.residual_shape)
+                return grad_x, grad_w, grad_b, grad_res, None
         rows = math.prod(x.shape[:-1])
         flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
         grad_x = grad_w = grad_b = grad_res = None
@@ -226,6 +235,40 @@ class _Linear(Function):
         if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
             grad_res = grad.sum_to_size(ctx.residual_shape)
         return grad_x, grad_w, grad_b, grad_res, None
+
+
+_DIRECT_GRAD_DTYPES = (dtypes.float32, dtypes.float64)
+
+
+def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
+    """``(grad_z @ w, grad_zᵀ @ x, grad_z.sum(0))`` (the needed ones) by the backend kernels on
+    (1, rows, ·) views, without recording: the operands, views and kernels the general
+    backward's ``_Matmul`` and ``sum`` ops would use, so the same bits, without their op
+    layer. None when the gradient's rows do not fold into one matrix (the general path copies
+    them) and under a graph capture. Only for a backward that records nothing (not
+    ``create_graph``)."""
+    kernels = backend(x)
+    if type(kernels) is not Backend:
+        return None  # a graph capture: it records the general backward's ops
+    n, k = w.shape
+    g = _fold_rows(grad_z._a)
+    if g is None:
+        return None
+    rows = g.shape[1]
+    grad_x = grad_w = grad_b = None
+    if ctx.needs_input_grad[0]:
+        w3 = w._a.view((1, n, k), (0,) + tuple(w._a.strides), w._a.offset)
+        out = kernels.matmul(g, w3)
+        shape = tuple(x.shape)
+        grad_x = wrap(out.view(shape, contiguous_strides(shape), out.offset), x._device)
+    if ctx.needs_input_grad[1]:
+        g_t = g.view((1, n, rows), (0, g.strides[2], g.strides[1]), g.offset)
+        out = kernels.matmul(g_t, _rows_view(kernels, x._a, rows, k))
+        grad_w = wrap(out.view((n, k), (k, 1), out.offset), x._device)
+    if ctx.has_bias and ctx.needs_input_grad[2]:
+        g2 = g.view((rows, n), tuple(g.strides[1:]), g.offset)
+        grad_b = wrap(kernels.sum(g2, (0,), grad_z.dtype), x._device)
+    return grad_x, grad_w, grad_b
 
 
 def _activation_grads() -> dict:

@@ -39,6 +39,9 @@ def gather(x: Array, dim: int, index: Array) -> Array:
     if idx.size == 0:
         return wrap(np.empty(idx.shape, dtype=data.dtype), x.dtype)
     block = _leading_block(data, idx.shape, dim)
+    if dim == 0 and idx.ndim == 2 and idx.strides[1] == 0:
+        # one row index broadcast along the columns (index_select, embedding): whole rows
+        return wrap(np.take(block, idx[:, 0], axis=0), x.dtype)
     return wrap(block[_coordinates(idx, dim)], x.dtype)
 
 
@@ -50,11 +53,42 @@ def _scatter(x: Array, dim: int, index: Array, src: Array, accumulate: bool) -> 
         target = _coordinates(idx, dim)
         values = nd(src)[tuple(slice(0, size) for size in idx.shape)].astype(out_dtype, copy=False)
         block = _leading_block(out, idx.shape, dim)
-        if accumulate:
+        if accumulate and _whole_rows(idx, dim, out):
+            _add_rows(block, idx[:, 0], values)
+        elif accumulate:
             np.add.at(block, target, values)
         else:
             block[target] = values
     return wrap(out, x.dtype)
+
+
+def _whole_rows(idx: np.ndarray, dim: int, out: np.ndarray) -> bool:
+    """True for a 2-D ``dim=0`` index that is one row index broadcast along the columns (how
+    ``index_add``, ``embedding``'s backward and advanced indexing's backward scatter rows)
+    into a numeric array."""
+    return (dim == 0 and idx.ndim == 2 and idx.strides[1] == 0 and idx.shape[0] > 1
+            and out.dtype.kind in "fiu")
+
+
+def _add_rows(block: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``block[rows[r]] += values[r]`` for every r, duplicates accumulating, like ``np.add.at``
+    (which goes element by element, several times slower).
+
+    The rows are sorted by target (stable), each target's current row put before its
+    sources, and every group summed by one ``np.add.reduceat``: per target row, the old value
+    and its source rows in their original order, summed by NumPy's reduction loop (pairwise
+    partial sums for groups longer than 8, so float rounding can differ from ``np.add.at``'s
+    strictly sequential order in the last bits; the order is fixed, so the result is
+    deterministic)."""
+    rows = rows.astype(np.intp, copy=False)
+    if rows.min() < 0:
+        rows = np.where(rows < 0, rows + block.shape[0], rows)
+    targets = np.unique(rows)
+    keys = np.concatenate((targets, rows))
+    order = np.argsort(keys, kind="stable")
+    stacked = np.concatenate((block[targets], values))[order]
+    starts = np.searchsorted(keys[order], targets)
+    block[targets] = np.add.reduceat(stacked, starts, axis=0)
 
 
 def scatter(x: Array, dim: int, index: Array, src: Array) -> Array:

@@ -48,6 +48,15 @@ def _coefficients(target: Array, w: np.ndarray, ignore_index: int, smoothing: fl
     return a, reads, valid, np.where(valid, w[t], 0.0).astype(acc)
 
 
+def _plain_indices(target: Array, weight, smoothing: float) -> bool:
+    """Class-index targets without class weights or smoothing: the coefficients are one-hot
+    rows (1 at the target, 0 elsewhere and on ignored rows). Then the loss is
+    ``lse - x[t]`` and its gradient ``g * (softmax - one_hot)``: the general formulas'
+    values bit for bit (``lse * 1 - (0 + ... + x[t] + ... + 0)``, ``softmax * 1 - a``,
+    ignored rows ``0 * softmax``) without the (M, C) coefficient arrays."""
+    return target.ndim == 1 and weight is None and smoothing == 0.0
+
+
 def _logsumexp(x: np.ndarray) -> np.ndarray:
     """``m + log(sum(exp(x - m)))`` with the row maximum ``m`` as it is, like PyTorch's
     log-softmax: NaN for rows with NaN, with a +inf maximum (inf - inf) or all -inf."""
@@ -60,15 +69,21 @@ def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: in
                           label_smoothing: float):
     """Per-row loss, logsumexp and target weight of (M, C) ``logits``."""
     acc = compute_dtype(logits.dtype)
-    x = nd(logits).astype(acc)
+    x = nd(logits).astype(acc, copy=False)  # only read
     M, C = x.shape
+    row = _row_dtype(logits.dtype)
+    if _plain_indices(target, weight, label_smoothing):
+        t, valid = _row_targets(target, ignore_index)
+        lse = _logsumexp(x)
+        with np.errstate(invalid="ignore"):
+            loss = np.where(valid, lse - x[np.arange(M), t], 0.0)
+        return wrap(loss, row), wrap(lse, row), wrap(valid.astype(acc), row)
     a, reads, valid, row_weight = _coefficients(target, _class_weight(weight, C, acc),
                                                 ignore_index, label_smoothing, M, C, acc)
     lse = _logsumexp(x)
     with np.errstate(invalid="ignore"):
         ax = np.sum(np.where(reads, a * x, 0.0), axis=1)
         loss = np.where(valid, lse * a.sum(axis=1) - ax, 0.0)
-    row = _row_dtype(logits.dtype)
     return wrap(loss, row), wrap(lse, row), wrap(row_weight, row)
 
 
@@ -76,8 +91,17 @@ def cross_entropy_backward(logits: Array, target: Array, weight, lse: Array, gra
                            ignore_index: int, label_smoothing: float) -> Array:
     """Gradient of the per-row losses w.r.t. ``logits`` for per-row output gradients ``grad``."""
     acc = compute_dtype(logits.dtype)
-    x = nd(logits).astype(acc)
+    x = nd(logits).astype(acc, copy=False)  # only read
     M, C = x.shape
+    if _plain_indices(target, weight, label_smoothing):
+        t, valid = _row_targets(target, ignore_index)
+        g = np.where(valid, nd(grad).astype(acc, copy=False), 0.0)
+        with np.errstate(invalid="ignore"):
+            result = np.exp(x - nd(lse).astype(acc, copy=False)[:, None])
+            rows = np.flatnonzero(valid)
+            result[rows, t[rows]] -= 1.0
+            result *= g[:, None]
+        return wrap(result, logits.dtype)
     a, _, valid, _ = _coefficients(target, _class_weight(weight, C, acc), ignore_index,
                                    label_smoothing, M, C, acc)
     g = np.where(valid, nd(grad).astype(acc), 0.0)
