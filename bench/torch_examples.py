@@ -1,6 +1,7 @@
 """The examples' training scripts on PyTorch CPU, for the examples-vs-PyTorch wall-time ratios.
 
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/torch_examples.py char_transformer [args]
+    OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/torch_examples.py gan [args]
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/torch_examples.py mnist_cnn [args]
     OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/torch_examples.py --compare char_transformer --epochs 2
 
@@ -12,9 +13,12 @@ its result, including ``seconds``: the same span the example itself times.
 seconds and the ratio of the medians. Times are wall-clock on this machine; on a
 shared machine compare only ratios from one ``--compare`` run.
 
-- ``char_transformer``: the example's own source with its imports switched to torch
-  (the example is written so that a PyTorch version differs only in its imports);
-  the name corpus still comes from ``framework.datasets.names`` (plain Python lists).
+- ``char_transformer``, ``name_classifier``, ``seq2seq_dates``, ``pinn``, ``gan``,
+  ``reinforce_cartpole``: the example's own source with its imports switched to torch
+  (these examples are written so that a PyTorch version differs only in its imports);
+  data helpers such as ``framework.datasets.names`` still come from framework (plain
+  Python lists). ``reinforce_cartpole`` stops when solved, so its two runs can do
+  different numbers of updates (its result reports them).
 - ``mnist_cnn``: the example's training loop written for torch (torchvision is not a
   dependency): the same network, Adam + OneCycleLR, the same images (the MNIST
   sample read by ``framework.datasets.MNIST`` as NumPy arrays), the same random
@@ -55,12 +59,21 @@ def torch_source(name: str) -> str:
     return source
 
 
-def run_char_transformer(argv: list) -> dict:
-    """The char transformer example, on torch."""
-    _threads()
-    namespace = {"__name__": "torch_char_transformer"}
-    exec(compile(torch_source("char_transformer"), "char_transformer[torch]", "exec"), namespace)
-    return namespace["main"](argv)
+def swapped_runner(name: str):
+    """A runner of example ``name``'s own source with its imports switched to torch."""
+    def run(argv: list) -> dict:
+        _threads()
+        namespace = {"__name__": f"torch_{name}"}
+        exec(compile(torch_source(name), f"{name}[torch]", "exec"), namespace)
+        return namespace["main"](argv)
+    run.__doc__ = f"The {name} example, on torch (its imports switched)."
+    return run
+
+
+# Examples whose PyTorch version differs only in the imports (checked by running each):
+# vae is not among them (its MNIST loader yields framework tensors to torch's DataLoader).
+SWAPPED = ("char_transformer", "name_classifier", "seq2seq_dates", "pinn", "gan",
+           "reinforce_cartpole")
 
 
 def run_mnist_cnn(argv: list) -> dict:
@@ -151,7 +164,7 @@ def run_mnist_cnn(argv: list) -> dict:
     return result
 
 
-RUNNERS = {"char_transformer": run_char_transformer, "mnist_cnn": run_mnist_cnn}
+RUNNERS = {"mnist_cnn": run_mnist_cnn, **{name: swapped_runner(name) for name in SWAPPED}}
 
 
 def _seconds_of(command: list) -> float:
