@@ -130,7 +130,7 @@ phase_done reliability "$rc" "$started" "$limit"
 # dispatch: where one small op's time goes (framework layers against Triton's launch) ----------
 header "dispatch"
 started=$SECONDS
-limit=$(budget 30)
+limit=$(budget 20)
 timeout "$limit" "$PYTHON" bench/gpu_dispatch_profile.py >"$OUT/dispatch.log" 2>&1
 rc=$?
 cat "$OUT/dispatch.log"
