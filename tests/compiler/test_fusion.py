@@ -356,6 +356,11 @@ def test_relu_in_a_group_has_eager_bits_and_runs_in_place(shape):
     bias_relu = lambda x, b: (x + b).relu()  # noqa: E731  (the conv's bias + relu)
     traced = _traced_and_fused(bias_relu, x, b)
     _same_bits(traced(x, b), bias_relu(x, b))
+    xt = framework.tensor(_special(shape[::-1], 3)).permute(*range(len(shape))[::-1])
+    strided = lambda xt, y: xt.relu() - y  # noqa: E731  (relu of a transposed input)
+    traced = _traced_and_fused(strided, xt, y)
+    assert len(_fused_nodes(traced)) == 1
+    _same_bits(traced(xt, y), strided(xt, y))
     half = x.to(framework.float16)  # relu rounded to float16 as the unfused kernel stores it
     fn16 = lambda x: (x * 2).relu() + 1  # noqa: E731
     traced = _traced_and_fused(fn16, half)
