@@ -374,14 +374,15 @@ def _where_zero(group: FusedGroup, index: int, ins: Instr, mask: np.ndarray, val
     bits, inverting a dying mask buffer in place; None when the operands do not fit."""
     c, a, b = ins.operands
     if _zero_bits(b, group):  # a's bits where the mask holds
-        keep, other = mask, a
+        other, keep = value(a), mask
     elif _zero_bits(a, group) and c[0] == "tmp" and group._slots[c[1]] is not None \
             and _last_reader(group).get(c[1]) == index:  # b's bits where it does not
-        keep, other = np.logical_not(mask, out=mask), b
+        other = value(b)  # read before the mask is inverted (b may be the mask itself)
+        keep = np.logical_not(mask, out=mask)
     else:
         return None
     out = np.empty(group.shape, np.uint32)
-    return np.multiply(value(other).view(np.uint32), keep, out=out).view(_F32)
+    return np.multiply(other.view(np.uint32), keep, out=out).view(_F32)
 
 
 def _last_reader(group: FusedGroup) -> dict:
