@@ -282,38 +282,53 @@ _UFUNCS = {"neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "l
 _F32 = np.dtype(np.float32)
 
 
-_IN_PLACE_OK = set(_UFUNCS) | {"sigmoid"}  # may write over one of their operands
-_BUFFERED = set(_UFUNCS) | {"sigmoid", "silu"}  # write into a buffer; the others return arrays
+_IN_PLACE_OK = set(_UFUNCS) | {"sigmoid", "relu"}  # may write over one of their operands
+_BUFFERED = set(_UFUNCS) | {"sigmoid", "silu", "relu"}  # write into a buffer; others return arrays
+
+
+def _buffered(ins: Instr) -> bool:
+    """True when ``ins`` writes a buffer: float32 ufuncs, sigmoid, silu and relu, and the
+    comparisons' bool masks."""
+    if ins.kind not in ("unary", "binary") or ins.op not in _BUFFERED:
+        return False
+    return ins.dtype == "float32" or (ins.dtype == "bool" and ins.op in _COMPARISONS)
 
 
 def buffer_slots(group: FusedGroup) -> list:
     """For each instr, the reused buffer it writes (None: a fresh output array).
 
-    Only ufuncs, sigmoid and silu write into buffers (the other ops return new arrays). A
-    buffer is free again after its value's last reader; a ufunc or sigmoid may write over
-    the operand it reads last (in place)."""
+    Only ufuncs, sigmoid, silu and relu (float32) and comparisons (bool masks) write into
+    buffers (the other ops return new arrays); a slot holds one dtype. A buffer is free
+    again after its value's last reader; a ufunc, sigmoid or relu may write over the
+    operand it reads last (in place), and a ``where`` may invert its dying mask in place."""
     last: dict = {}
     for i, ins in enumerate(group.instrs):
         for kind, k in ins.operands:
             if kind == "tmp":
                 last[k] = i
     outputs = {index for _, index in group.outputs}
-    slots, free, n_slots = [], [], 0
+    slots, n_slots = [], 0
+    free: dict = {"float32": [], "bool": []}  # free slots by dtype
+
+    def release(dying):
+        for dtype, s in dying:
+            if s not in free[dtype]:
+                free[dtype].append(s)
+
     for i, ins in enumerate(group.instrs):
-        dying = [slots[k] for kind, k in ins.operands if kind == "tmp" and last.get(k) == i
-                 and slots[k] is not None and group.instrs[k].dtype == "float32"]
+        dying = [(group.instrs[k].dtype, slots[k]) for kind, k in ins.operands
+                 if kind == "tmp" and last.get(k) == i and slots[k] is not None]
         if ins.op in _IN_PLACE_OK and ins.kind in ("unary", "binary"):
-            free += [s for s in dying if s not in free]
+            release(dying)
             dying = []
-        if i in outputs or ins.dtype != "float32" or ins.op not in _BUFFERED \
-                or ins.kind not in ("unary", "binary"):
+        if i in outputs or not _buffered(ins):
             slots.append(None)
-        elif free:
-            slots.append(free.pop())
+        elif free[ins.dtype]:
+            slots.append(free[ins.dtype].pop())
         else:
             slots.append(n_slots)
             n_slots += 1
-        free += [s for s in dying if s not in free]
+        release(dying)
     return slots
 
 
@@ -324,11 +339,63 @@ def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
     slot = slots[index]
     if slot is None:
         return np.empty(group.shape, dtype)
-    key = (threading.get_ident(), slot)  # per thread: concurrent calls never share a buffer
+    return _kept(group, slot, dtype)
+
+
+def _kept(group: FusedGroup, slot, dtype) -> np.ndarray:
+    """The group's buffer ``slot`` (kept between calls, one per thread: concurrent calls
+    never share a buffer)."""
+    key = (threading.get_ident(), slot)
     buf = group._buffers.get(key)
     if buf is None:
         buf = group._buffers[key] = np.empty(group.shape, dtype)
     return buf
+
+
+def _relu_into(group: FusedGroup, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The NumPy backend's bit-mask relu of float32 ``v`` written into ``out`` (may be ``v``):
+    v's bits times ``not v < 0`` (all-zero bits, +0.0, where v < 0; NaN and -0.0 pass), the
+    mask in a kept scratch buffer."""
+    keep = _kept(group, "relu mask", np.bool_)
+    np.less(v, 0, out=keep)
+    np.logical_not(keep, out=keep)
+    np.multiply(v.view(np.uint32), keep, out=out.view(np.uint32))
+    return out
+
+
+def _zero_bits(ref, group: FusedGroup) -> bool:
+    """True when operand ``ref`` is the scalar +0.0 (all-zero float32 bits)."""
+    return ref[0] == "scalar" and not np.float32(group.scalars[ref[1]]).view(np.uint32)
+
+
+def _where_zero(group: FusedGroup, index: int, ins: Instr, mask: np.ndarray, value):
+    """``where(mask, 0, b)`` / ``where(mask, a, 0)`` (relu's backward: ``where(out <= 0, 0,
+    g)``) as the backend's ``select`` computes it, the kept bit mask times the other operand's
+    bits, inverting a dying mask buffer in place; None when the operands do not fit."""
+    c, a, b = ins.operands
+    if _zero_bits(b, group):  # a's bits where the mask holds
+        other, keep = value(a), mask
+    elif _zero_bits(a, group) and c[0] == "tmp" and group._slots[c[1]] is not None \
+            and _last_reader(group).get(c[1]) == index:  # b's bits where it does not
+        other = value(b)  # read before the mask is inverted (b may be the mask itself)
+        keep = np.logical_not(mask, out=mask)
+    else:
+        return None
+    out = np.empty(group.shape, np.uint32)
+    return np.multiply(other.view(np.uint32), keep, out=out).view(_F32)
+
+
+def _last_reader(group: FusedGroup) -> dict:
+    """tmp index -> the index of the last instr reading it (cached on the group)."""
+    last = group.__dict__.get("_last")
+    if last is None:
+        last = {}
+        for i, ins in enumerate(group.instrs):
+            for kind, k in ins.operands:
+                if kind == "tmp":
+                    last[k] = i
+        group._last = last
+    return last
 
 
 def _numpy_unary(op: str):
@@ -368,8 +435,12 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     with np.errstate(all="ignore"):
         for index, ins in enumerate(group.instrs):
             if ins.kind == "where":  # select: branch-free, as the NumPy backend's where
-                buf = select(cond(ins.operands[0]), value(ins.operands[1]),
-                             value(ins.operands[2]), _F32)
+                mask = cond(ins.operands[0])
+                if group._slots is None:
+                    group._slots = buffer_slots(group)
+                buf = _where_zero(group, index, ins, mask, value)
+                if buf is None:
+                    buf = select(mask, value(ins.operands[1]), value(ins.operands[2]), _F32)
             elif ins.kind == "clamp":
                 buf = value(ins.operands[0])
                 if ins.op in ("clamp", "clamp_min"):
@@ -393,6 +464,8 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 np.divide(1.0, buf, out=buf)
                 if ins.op == "silu":
                     np.multiply(v, buf, out=buf)
+            elif ins.op == "relu":  # the backend's bit-mask relu, into a buffer
+                buf = _relu_into(group, value(ins.operands[0]), _buffer(group, index, _F32))
             elif ins.op in _UFUNCS:
                 buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32)
                 _UFUNCS[ins.op](*(value(r) for r in ins.operands), out=buf)

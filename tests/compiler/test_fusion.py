@@ -291,3 +291,78 @@ def test_power_of_two_scale_moves_past_matmul_into_the_softmax(device):
         if device == "cpu":  # same NumPy kernels: the same bits (a GPU may contract FMAs)
             np.testing.assert_array_equal(got.numpy(), want.numpy())
         _close(got, want)
+
+
+def _special(shape, seed=0):
+    """Random float32 values with zeros of both signs and NaNs scattered in."""
+    data = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    flat = data.reshape(-1)
+    flat[::7], flat[1::11], flat[2::13] = 0.0, -0.0, np.nan
+    return data
+
+
+def _same_bits(got, want):
+    a, b = got.detach().cpu().numpy(), want.detach().cpu().numpy()
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (4, 8, 30, 30)])  # below and above select's _SMALL
+def test_relu_backward_group_is_a_bit_mask_with_eager_bits(shape):
+    """``where(out <= 0, 0, g)`` (relu's backward) and ``where(m, x, 0)`` run as a bit-mask
+    multiply with the comparison's mask in a kept bool buffer: the unfused bits (NaN, -0.0),
+    for full, broadcast and transposed ``g``, and on a second call (no stale buffers)."""
+    o = framework.tensor(_special(shape))
+    g = framework.tensor(_special(shape, 1))
+    row = framework.tensor(_special(shape[-1:], 2))
+    gt = framework.tensor(_special(shape[::-1], 3)).permute(*range(len(shape))[::-1])
+    fns = [lambda o, g: framework.where(o <= 0, 0, g),
+           lambda o, g: framework.where(o > 0, g, 0.0),
+           lambda o, g: framework.where(o <= 0, 0, g * 2)]
+    for fn in fns:
+        for other in (g, row, gt):
+            traced = _traced_and_fused(fn, o, other)
+            fused = _fused_nodes(traced)
+            assert len(fused) == 1
+            group = fused[0].args["group"]
+            assert fusion.buffer_slots(group)[0] is not None  # the mask: a kept bool buffer
+            _same_bits(traced(o, other), fn(o, other))
+            o2 = framework.tensor(_special(shape, 4))
+            _same_bits(traced(o2, other), fn(o2, other))
+
+
+def test_where_with_a_mask_read_again_keeps_the_mask():
+    """The mask is also read after the where: it is not inverted in place (select runs)."""
+    def fn(o, g):
+        m = o <= 0
+        return framework.where(m, 0, g), framework.where(m, g, 1.5)
+    o, g = framework.tensor(_special((6, 7))), framework.tensor(_special((6, 7), 1))
+    traced = _traced_and_fused(fn, o, g)
+    assert len(_fused_nodes(traced)) == 1
+    for got, want in zip(traced(o, g), fn(o, g)):
+        _same_bits(got, want)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (4, 8, 30, 30)])
+def test_relu_in_a_group_has_eager_bits_and_runs_in_place(shape):
+    x = framework.tensor(_special(shape))
+    b = framework.tensor(_special(shape[-1:], 1))
+    y = framework.tensor(_special(shape, 2))
+    fn = lambda x, b, y: (x + b).relu() * y  # noqa: E731
+    traced = _traced_and_fused(fn, x, b, y)
+    group = _fused_nodes(traced)[0].args["group"]
+    assert fusion.buffer_slots(group) == [0, 0, None]  # relu overwrites add's buffer
+    _same_bits(traced(x, b, y), fn(x, b, y))
+    bias_relu = lambda x, b: (x + b).relu()  # noqa: E731  (the conv's bias + relu)
+    traced = _traced_and_fused(bias_relu, x, b)
+    _same_bits(traced(x, b), bias_relu(x, b))
+    xt = framework.tensor(_special(shape[::-1], 3)).permute(*range(len(shape))[::-1])
+    strided = lambda xt, y: xt.relu() - y  # noqa: E731  (relu of a transposed input)
+    traced = _traced_and_fused(strided, xt, y)
+    assert len(_fused_nodes(traced)) == 1
+    _same_bits(traced(xt, y), strided(xt, y))
+    half = x.to(framework.float16)  # relu rounded to float16 as the unfused kernel stores it
+    fn16 = lambda x: (x * 2).relu() + 1  # noqa: E731
+    traced = _traced_and_fused(fn16, half)
+    np.testing.assert_array_equal(traced(half).numpy().view(np.uint16),
+                                  fn16(half).numpy().view(np.uint16))
