@@ -201,3 +201,49 @@ def test_cells_saturate_without_nan(device):
     expected = _reference_lstm(gates, c_prev, None, None)
     _check((h, c, saved), expected[:3], device, dtypes.float32, ("h", "c", "saved"))
     assert np.isfinite(_numpy(saved, device)).all()
+
+
+def _lstm_by_the_ops(gates, c_prev, grad_h, grad_c):
+    """NumPy transcription of the per-step ops in their order, on the column blocks of the
+    gate array (strided views, as ``chunk`` gives them): the forward of ``_lstm_cell_ops``
+    and the backward formulas of ``_LSTMCell.backward``."""
+    hidden = c_prev.shape[1]
+    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    i, f, o = (1.0 / (1.0 + np.exp(-x)) for x in (i, f, o))
+    g = np.tanh(g)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    d_c = grad_c + (grad_h * o) * (1.0 - tanh_c * tanh_c)
+    d_gates = np.concatenate([((d_c * g) * i) * (1.0 - i), ((d_c * c_prev) * f) * (1.0 - f),
+                              (d_c * i) * (1.0 - g * g), ((grad_h * tanh_c) * o) * (1.0 - o)], 1)
+    return h, c, np.concatenate([i, f, g, o], 1), d_gates, d_c * f
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 130), (32, 128)])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_numpy_lstm_cell_has_the_per_op_bits(dtype, shape, transposed):
+    """The NumPy LSTM kernels work on gate-major copies of the (N, 4H) arrays (contiguous
+    blocks); every value is still the per-step ops' value bit for bit, in float32 and float64,
+    at the benchmark's width, for strided inputs and through saturation, inf and NaN."""
+    n, hidden = shape
+    rng = np.random.default_rng(21)
+    gates = rng.standard_normal((n, 4 * hidden)) * 8
+    gates[0, :4] = [np.inf, -np.inf, np.nan, 100.0]
+    c_prev, grad_h, grad_c = (rng.standard_normal((n, hidden)) for _ in range(3))
+    kernels = for_device(framework.device("cpu"))
+    g_t = _tensor(gates, "cpu", dtype, transposed)
+    c_t = _tensor(c_prev, "cpu", dtype, transposed)
+    h, c, saved = kernels.lstm_cell(g_t._a, c_t._a, dtype)
+    d_g, d_c = kernels.lstm_cell_backward(_tensor(grad_h, "cpu", dtype, transposed)._a,
+                                          _tensor(grad_c, "cpu", dtype)._a, c_t._a, c, saved,
+                                          dtype)
+    as_type = [a.astype(dtype.numpy) for a in (gates, c_prev, grad_h, grad_c)]
+    with np.errstate(all="ignore"):
+        expected = _lstm_by_the_ops(*as_type)
+    for name, got, want in zip(("h", "c", "saved", "d_gates", "d_c_prev"),
+                               (h, c, saved, d_g, d_c), expected):
+        got = wrap(got, framework.device("cpu")).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        assert got.tobytes() == want.tobytes(), name

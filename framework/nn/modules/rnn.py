@@ -371,27 +371,30 @@ class _Steps:
     def affine(self, h: Array, w3: Array, b_hh: Tensor | None,
                residual: Array | None = None) -> Array:
         """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w3`` =
-        ``transposed(w_hh)``: (N, G)."""
+        ``transposed(w_hh)``: (N, G). ``h`` and ``residual`` are (N, ·) arrays or already
+        the (1, N, ·) matrices of ``rows``."""
         g = w3.shape[2]
         r3 = None if residual is None else self.rows(residual)
         out, _ = self.kernels.matmul_epilogue(self.rows(h), w3,
                                               None if b_hh is None else b_hh._a, None, r3, False)
-        return out.view((h.shape[0], g), (g, 1), out.offset)
+        return out.view((out.shape[1], g), (g, 1), out.offset)
 
     def matmul(self, a: Array, w3: Array, residual: Array | None = None) -> Array:
         """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)`` for
-        ``w3`` = ``_batch_of_one(w_hh._a)``."""
+        ``w3`` = ``_batch_of_one(w_hh._a)``; ``a`` and ``residual`` as in ``affine``."""
         cols = w3.shape[2]
         if residual is None:
             out = self.kernels.matmul(self.rows(a), w3)
         else:
             out, _ = self.kernels.matmul_epilogue(self.rows(a), w3, None, None,
                                                   self.rows(residual), False)
-        return out.view((a.shape[0], cols), (cols, 1), out.offset)
+        return out.view((out.shape[1], cols), (cols, 1), out.offset)
 
     def rows(self, a: Array) -> Array:
         """A (N, C) array as the (1, N, C) matrix the GEMM kernels take (a view when it is
-        row-major, as the steps' arrays are; else ``_rows_view``)."""
+        row-major, as the steps' arrays are; else ``_rows_view``); such a matrix as it is."""
+        if len(a.shape) == 3:
+            return a
         rows, cols = a.shape
         if a.strides == (cols, 1):
             return a.view((1, rows, cols), (0, cols, 1), a.offset)
@@ -412,6 +415,18 @@ def _batch_of_one(w: Array) -> Array:
 def _at(a: Array, t: int) -> Array:
     """``a[t]`` as a view."""
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
+
+
+def _rows_at(k: _Steps, a: Array | None, t: int) -> Array | None:
+    """``k.rows(a[t])`` of a (T, N, C) array in one view when ``a[t]`` is row-major (None
+    for None). Used both as a ``copy_`` target and as the next GEMM's operand, one view
+    also builds its NumPy view once (the backend caches it on the ``Array``)."""
+    if a is None:
+        return None
+    _, rows, cols = a.shape
+    if a.strides[1:] == (cols, 1):
+        return a.view((1, rows, cols), (0, cols, 1), a.offset + t * a.strides[0])
+    return k.rows(_at(a, t))
 
 
 def _on_kernels(x_proj: Tensor) -> bool:
@@ -473,13 +488,15 @@ def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
     length = x_proj.shape[0]
     states = _states(k, h0, length, reverse)
     saved = [None] * length
-    h, c, w_t = h0._a, c0._a, k.transposed(w_hh)
+    x, c, w_t, cell_kernel = x_proj._a, c0._a, k.transposed(w_hh), k.kernels.lstm_cell
+    h_rows = _rows_at(k, states, length if reverse else 0)  # h0's slot: the first operand
     for t in _steps(length, reverse):
-        pre = k.affine(h, w_t, b_hh, _at(x_proj._a, t))
-        h, c_new, cell = k.kernels.lstm_cell(pre, c, k.dtype)
+        pre = k.affine(h_rows, w_t, b_hh, _rows_at(k, x, t))
+        h, c_new, cell = cell_kernel(pre, c, k.dtype)
         saved[t] = (c, c_new, cell)
         c = c_new
-        k.copy_(_at(states, t if reverse else t + 1), h)
+        h_rows = _rows_at(k, states, t if reverse else t + 1)
+        k.copy_(h_rows, h)  # the output slot, read back as the next step's GEMM operand
     return states, h, c, saved
 
 
@@ -495,15 +512,18 @@ def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
     order = list(_steps(length, not ctx.reverse))
     d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
     d_c = None if grad_c is None else grad_c._a
+    grads = None if grad_out is None else grad_out._a
+    cell_backward = k.kernels.lstm_cell_backward
     for step, t in enumerate(order):
         c_prev, c, cell = ctx.steps[t]
-        d_t, d_c = k.kernels.lstm_cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
-        k.copy_(_at(d_gates, t), d_t)
+        d_t, d_c = cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
+        d_rows = _rows_at(k, d_gates, t)
+        k.copy_(d_rows, d_t)  # its slot of d_gates, read back as the GEMM's operand
         if step == length - 1:  # h0 and c0: only the gradients asked for
             need = ctx.needs_input_grad
-            return (d_gates, k.matmul(d_t, w3) if need[1] else None,
+            return (d_gates, k.matmul(d_rows, w3) if need[1] else None,
                     d_c if need[2] else None)
-        d_h = k.matmul(d_t, w3, _grad_at(grad_out, order[step + 1]))
+        d_h = k.matmul(d_rows, w3, _rows_at(k, grads, order[step + 1]))
     return d_gates, None, None  # not reached (length >= 1)
 
 
