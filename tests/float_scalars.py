@@ -16,6 +16,8 @@ library's kernels (``triton_kernels`` and the compiler's generated fused kernels
 """
 from __future__ import annotations
 
+from specializations import hook_launches, sm90_binder
+
 _ROUNDED = ("fp32", "fp16", "bf16")
 # The library's kernels: triton_kernels and the compiler's generated fused kernels (a user's
 # custom-op kernels, e.g. examples/custom_ops, follow their own rules).
@@ -23,39 +25,14 @@ _LIBRARY_MODULES = ("triton_kernels.", "framework_fused_")
 
 
 class FloatScalarGuard:
-    """Wraps ``InterpretedFunction.run`` to check each launch's scalar argument types."""
-
-    def __init__(self) -> None:
-        self._binders: dict[int, tuple] = {}
+    """Checks each interpreter launch's scalar argument types (``install`` hooks the launches)."""
 
     def install(self) -> None:
-        from triton.runtime.interpreter import InterpretedFunction
-        original = InterpretedFunction.run
-        guard = self
-
-        def run(fn, *args, grid, warmup, **kwargs):
-            guard.check(fn, args, kwargs)
-            return original(fn, *args, grid=grid, warmup=warmup, **kwargs)
-
-        InterpretedFunction.run = run
-
-    def _binder(self, fn):
-        """``(fn, binder, names)``: Triton's argument binder for ``fn`` as compiled for sm_90."""
-        entry = self._binders.get(id(fn))
-        if entry is None:
-            from triton.backends.compiler import GPUTarget
-            from triton.compiler.compiler import make_backend
-            from triton.runtime.jit import JITFunction, create_function_from_signature
-            jit = JITFunction(fn.fn, **fn.kwargs)
-            backend = make_backend(GPUTarget("cuda", 90, 32))
-            binder = create_function_from_signature(jit.signature, jit.params, backend)
-            entry = (fn, binder, [p.name for p in jit.params])  # fn kept alive: id stays unique
-            self._binders[id(fn)] = entry
-        return entry
+        hook_launches(self.check)
 
     def rounded_scalars(self, fn, args, kwargs) -> list[str]:
         """Names of the arguments a GPU launch would pass as 16/32-bit float scalars."""
-        _, binder, names = self._binder(fn)
+        binder, names = sm90_binder(fn)
         _, specialization, _ = binder(*args, **kwargs)
         return [f"{name}={ty}" for name, (ty, *_) in zip(names, specialization) if ty in _ROUNDED]
 

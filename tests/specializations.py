@@ -25,6 +25,37 @@ import json
 import pytest
 
 
+_BINDERS: dict = {}  # id(interpreter kernel) -> (kernel, binder, parameter names)
+
+
+def sm90_binder(fn) -> tuple:
+    """``(binder, names)``: Triton's argument binder for the interpreter kernel ``fn`` as it
+    would be compiled for an sm_90 GPU, and its parameter names (made once per kernel)."""
+    entry = _BINDERS.get(id(fn))
+    if entry is None:
+        from triton.backends.compiler import GPUTarget
+        from triton.compiler.compiler import make_backend
+        from triton.runtime.jit import JITFunction, create_function_from_signature
+        jit = JITFunction(fn.fn, **fn.kwargs)
+        backend = make_backend(GPUTarget("cuda", 90, 32))
+        binder = create_function_from_signature(jit.signature, jit.params, backend)
+        entry = _BINDERS[id(fn)] = (fn, binder, [p.name for p in jit.params])  # fn kept: id unique
+    return entry[1], entry[2]
+
+
+def hook_launches(callback) -> None:
+    """Call ``callback(fn, args, kwargs)`` before every interpreter launch (wraps the current
+    ``InterpretedFunction.run``, so several hooks chain)."""
+    from triton.runtime.interpreter import InterpretedFunction
+    original = InterpretedFunction.run
+
+    def run(fn, *args, grid, warmup, **kwargs):
+        callback(fn, args, kwargs)
+        return original(fn, *args, grid=grid, warmup=warmup, **kwargs)
+
+    InterpretedFunction.run = run
+
+
 class SpecializationCounter:
     """Records, per test, the GPU specialization keys of the kernels it launches."""
 
@@ -33,37 +64,14 @@ class SpecializationCounter:
         self.current = "<collection>"
         self.keys: dict[str, int] = {}
         self.tests: dict[str, set] = {}
-        self._binders: dict[int, tuple] = {}
-        self._original_run = None
 
     # -- the launch hook ---------------------------------------------------------------
     def install(self) -> None:
-        from triton.runtime.interpreter import InterpretedFunction
-        original = InterpretedFunction.run
-        counter = self
-
-        def run(fn, *args, grid, warmup, **kwargs):
-            counter.record(fn, args, kwargs)
-            return original(fn, *args, grid=grid, warmup=warmup, **kwargs)
-
-        self._original_run = original
-        InterpretedFunction.run = run
-
-    def _binder(self, fn):
-        """Triton's argument binder for ``fn`` as compiled for sm_90 (made once per kernel)."""
-        entry = self._binders.get(id(fn))
-        if entry is None:
-            from triton.backends.compiler import GPUTarget
-            from triton.compiler.compiler import make_backend
-            from triton.runtime.jit import JITFunction, create_function_from_signature
-            jit = JITFunction(fn.fn, **fn.kwargs)
-            backend = make_backend(GPUTarget("cuda", 90, 32))
-            entry = (fn, create_function_from_signature(jit.signature, jit.params, backend))
-            self._binders[id(fn)] = entry
-        return entry[1]
+        hook_launches(self.record)
 
     def record(self, fn, args, kwargs) -> None:
-        _, specialization, options = self._binder(fn)(*args, **kwargs)
+        binder, _ = sm90_binder(fn)
+        _, specialization, options = binder(*args, **kwargs)
         name = f"{fn.fn.__module__}.{fn.fn.__name__}"
         key = json.dumps([name, [list(map(repr, s)) for s in specialization],
                           sorted((k, repr(v)) for k, v in options.items())])
