@@ -503,15 +503,22 @@ def fuse_matmul_epilogues(graph: Graph) -> int:
         folded += 1
 
 
-def _fold_one_epilogue(graph: Graph) -> bool:
-    nodes = graph.nodes
+def _index(graph: Graph) -> tuple:
+    """``(readers, returned, producer, position)`` of ``graph``: the nodes reading each value
+    id, the ids the graph returns, the node producing each value id, each node's position."""
     readers: dict = {}
-    for node in nodes:
+    for node in graph.nodes:
         for v in node.inputs():
             readers.setdefault(v.id, []).append(node)
     returned = {v.id for v in graph.output_values()}
-    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
-    position = {id(n): i for i, n in enumerate(nodes)}
+    producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    return readers, returned, producer, position
+
+
+def _fold_one_epilogue(graph: Graph) -> bool:
+    nodes = graph.nodes
+    readers, returned, producer, position = _index(graph)
     for n in nodes:
         if n.op != "matmul_epilogue" or n.args.get("residual") is not None \
                 or n.args.get("keep_preact") or n.outputs[0] is None:
@@ -582,13 +589,7 @@ def fuse_softmax_prologues(graph: Graph) -> int:
     transformer's ``scores * scale + mask``), on ``cpu`` the NumPy plan then the backend's
     softmax. Returns the number folded."""
     nodes = graph.nodes
-    readers: dict = {}
-    for node in nodes:
-        for v in node.inputs():
-            readers.setdefault(v.id, []).append(node)
-    returned = {v.id for v in graph.output_values()}
-    producer = {o.id: n for n in nodes for o in n.outputs if o is not None}
-    position = {id(n): i for i, n in enumerate(nodes)}
+    readers, returned, producer, position = _index(graph)
     replace, dropped = {}, set()
     for s in nodes:
         if s.op != "softmax" or s.outputs[0] is None:
@@ -636,11 +637,7 @@ def move_scales_past_matmuls(graph: Graph) -> int:
     the number moved."""
     import math
     nodes = graph.nodes
-    readers: dict = {}
-    for node in nodes:
-        for v in node.inputs():
-            readers.setdefault(v.id, []).append(node)
-    returned = {v.id for v in graph.output_values()}
+    readers, returned, _, _ = _index(graph)
     moved = 0
     for m in list(nodes):
         if m.op != "mul" or not _fusible(m):

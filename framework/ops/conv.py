@@ -120,11 +120,7 @@ class _ConvBias2d(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, w = ctx.saved_tensors
-        grad_x = _InputGrad.apply(grad, w, ctx.geo, tuple(x.shape[2:])) \
-            if ctx.needs_input_grad[0] else None
-        grad_w = _WeightGrad.apply(x, grad, ctx.geo, tuple(w.shape[2:])) \
-            if ctx.needs_input_grad[1] else None
+        grad_x, grad_w, _, _ = _Conv2d.backward(ctx, grad)  # same saved x, w and geometry
         grad_b = None
         if ctx.bias_size is not None and ctx.needs_input_grad[2]:
             from .reduce import sum_to_size
