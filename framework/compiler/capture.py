@@ -14,6 +14,7 @@ Python reads of traced data (``.item()``, ``bool(t)``, ``.tolist()``,
 from __future__ import annotations
 
 import dataclasses
+import gc
 import inspect
 import sys
 import threading
@@ -25,7 +26,7 @@ from .. import _backends
 from .._backends.array import Array
 from ..devices import device as Device
 from . import views
-from .ir import Const, DType, Graph, Node, Struct, Value, rebuild
+from .ir import EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild
 from .proxy import KernelProxy
 
 _LOCK = threading.Lock()  # one trace at a time: tracing swaps process-wide hooks
@@ -81,6 +82,7 @@ def _load_triton():
 
 
 _RANDOM = ("rand", "randn", "randint", "dropout", "multinomial")
+OPTIMIZER_STEPS = tuple(op for op in EFFECT_OPS if op.endswith("_step") or "_step_" in op)
 
 
 class Tracer:
@@ -94,6 +96,9 @@ class Tracer:
         self._roots: dict = {}  # id(Storage) -> (Array, Value): the array that owns the memory
         self._parents: dict = {}  # id(child Array) -> (child, parent): views not yet read
         self._host: dict = {}  # id(ndarray) -> (ndarray, Value): to_numpy results
+        # arrays the trace did not make, held as constants: (Array, Value, storage version)
+        self.externals: list = []
+        self.in_user_call = False  # True while the traced function itself runs
 
     # arrays -> values ----------------------------------------------------------------
     def add_input(self, array: Array, device: str, name: str) -> Value:
@@ -150,7 +155,26 @@ class Tracer:
         out = self.graph.new_value(array.shape, array.dtype.name, device)
         args = {"array": Const(data), "dtype": DType(array.dtype.name)}
         self.graph.nodes.append(Node("from_numpy", args, [out], device))
+        self.externals.append((array, out, array.storage.version))
         return out
+
+    def check_capturable(self) -> None:
+        """Raise ``TraceError`` for a call whose graph could not replay it: one that steps an
+        optimizer (its step counts and learning rates are Python values the graph would keep
+        fixed) or writes into a tensor it holds as a constant (a replay would write a copy)."""
+        constants = {value.id for _, value, _ in self.externals}
+        for node in self.graph.nodes:
+            if node.op in OPTIMIZER_STEPS:
+                raise TraceError(f"the call steps an optimizer ({node.op}): optimizer.step() "
+                                 "reads Python-side step counts and learning rates, which a "
+                                 "graph would keep fixed; call it outside the compiled function")
+            if node.is_view and node.args.get("input") is not None:
+                if node.args["input"].id in constants:
+                    constants.update(v.id for v in node.outputs if v is not None)
+            elif node.has_effect and any(v.id in constants for v in node.inputs()[:1]):
+                raise TraceError(f"the call writes ({node.op}) into a tensor that is neither an "
+                                 "argument nor a parameter or buffer of the compiled module; "
+                                 "pass it as an argument")
 
     # kernel calls -----------------------------------------------------------------
     def call(self, name: str, device: str, fn, params: list, args: tuple, kwargs: dict):
@@ -236,6 +260,7 @@ class Tracer:
 
         Array.view = view
         saved["tensor"] = _patch_tensor_reads(self)
+        saved["run_backward"] = _patch_backward(self)
         saved["custom_op"] = _patch_custom_ops(self)
         return saved
 
@@ -251,6 +276,8 @@ class Tracer:
             setattr(Tensor, name, fn)
         from ..library import CustomOp
         CustomOp._call_kernel = saved["custom_op"]
+        from .. import autograd
+        autograd.run_backward = saved["run_backward"]
 
 
 _READS = {
@@ -291,6 +318,22 @@ def _patch_tensor_reads(tracer: Tracer) -> dict:
 
         setattr(Tensor, name, read)
     return saved
+
+
+def _patch_backward(tracer: Tracer):
+    """Refuse ``backward()``/``autograd.grad()`` called by the traced function itself: the
+    gradients it would write into ``.grad`` are not kernel outputs the graph can replay."""
+    from .. import autograd
+    original = autograd.run_backward
+
+    def run_backward(*args, **kwargs):
+        if tracer.in_user_call:
+            raise TraceError("the call differentiates inside (backward() or autograd.grad()): "
+                             "a graph cannot replay the gradients it writes into .grad")
+        return original(*args, **kwargs)
+
+    autograd.run_backward = run_backward
+    return original
 
 
 def _patch_custom_ops(tracer: Tracer):
@@ -353,8 +396,12 @@ class TensorSlot:
         return "Tensor"
 
 
-def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict) -> tuple:
-    """Run ``fn(*args, **kwargs)`` once under the tracer; return (graph, input spec)."""
+def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict,
+                externals: "list | None" = None) -> tuple:
+    """Run ``fn(*args, **kwargs)`` once under the tracer; return (graph, input spec, result).
+
+    ``externals``, when given, receives ``(Array, storage version)`` of each array made
+    outside the call that the optimized graph holds as a constant."""
     from ..autograd.grad_mode import no_grad
     leaves, spec = flatten((tuple(args), dict(kwargs)))
     leaves = [t.contiguous() if not t.is_contiguous() else t for t in leaves]
@@ -372,8 +419,17 @@ def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict) -> tuple:
                 tracer.add_input(t._a, str(t.device), name)
         saved = tracer.install()
         try:
-            with no_grad():
-                result = fn(*call_args, **call_kwargs)
+            tracer.in_user_call = True
+            try:
+                with no_grad():
+                    result = fn(*call_args, **call_kwargs)
+            finally:
+                tracer.in_user_call = False
+            try:
+                tracer.check_capturable()
+            except TraceError as exc:
+                exc.result = result  # the call ran to its end: its result stands, run once
+                raise
             tracer.depth += 1  # no more recording while the output is read
             out_tensors, out_spec = flatten(result)
             tracer.depth -= 1
@@ -387,7 +443,39 @@ def trace_graph(fn, args: tuple, kwargs: dict, named_tensors: dict) -> tuple:
                            if isinstance(leaf, TensorSlot) else _output_leaf(leaf))
     graph.eliminate_dead_code()
     graph.renumber()
+    if externals is not None:
+        externals.extend(_live_externals(tracer, graph))
     return graph, spec, result
+
+
+def _live_externals(tracer: Tracer, graph: Graph) -> list:
+    """``(Array, storage version)`` of the outside arrays the optimized graph still holds as
+    constants (``framework.compile`` guards on them; see ``external_tensors``)."""
+    kept = {id(v) for node in graph.nodes for v in node.outputs if v is not None}
+    return [(array, version) for array, value, version in tracer.externals if id(value) in kept]
+
+
+def external_tensors(externals: list) -> list:
+    """``(tensor, Array, version)`` for each outside array that a live tensor holds.
+
+    A trace keeps such arrays as constants; ``framework.compile`` checks before
+    each replay that the tensor still holds the array at that version (else
+    the graph is stale) and refuses ones that require grad. Tensors are found
+    by ``gc.get_referrers``, once per trace and only when there are externals."""
+    from ..tensor import Tensor
+    if not externals:
+        return []
+    arrays = {id(array): (array, version) for array, version in externals}
+    found = []
+    for obj in gc.get_referrers(*[array for array, _ in arrays.values()]):
+        owners = [obj] if isinstance(obj, Tensor) else []
+        if type(obj) is dict and id(obj.get("_a")) in arrays:  # a tensor's materialized __dict__
+            owners = [o for o in gc.get_referrers(obj) if isinstance(o, Tensor)]
+        for owner in owners:
+            if id(owner._a) in arrays:
+                array, version = arrays.pop(id(owner._a))
+                found.append((owner, array, version))
+    return found
 
 
 def _output_leaf(leaf):

@@ -30,17 +30,21 @@ effect yet.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+import types
 import warnings
+import weakref
 
 from ..nn import Module
-from .capture import TraceError, TracerWarning, flatten, trace_graph
+from .capture import TraceError, TracerWarning, external_tensors, flatten, trace_graph
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
 logger = logging.getLogger("framework.compile")
 
 CACHE_SIZE_LIMIT = 8  # signatures per compiled function (torch._dynamo's default)
+STALE_RETRACES = 2  # retraces of one signature for changed outside tensors before eager
 
 
 class CompileError(RuntimeError):
@@ -66,6 +70,8 @@ class CompiledFunction:
         self.cache_size_limit = cache_size_limit
         self.cache: dict = {}  # signature -> GraphModule | _Eager
         self.stats = {"traces": 0, "replays": 0, "eager": 0}
+        self._reached = None  # (modules, tensors) the function reaches; found on first call
+        self._stale: dict = {}  # signature -> retraces for changed outside tensors
         functools.update_wrapper(self, fn)
 
     def reset(self) -> None:
@@ -75,9 +81,13 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         from ..autograd.grad_mode import is_grad_enabled
         tensors, spec = flatten((args, kwargs))
-        named, modes = _module_state(self.module) if self.module is not None else ({}, ())
+        named, modes = self._state()
         key = _signature(tensors, spec, named, modes, is_grad_enabled())
         entry = self.cache.get(key)
+        if entry is not None and getattr(entry, "guards", None) and not _guards_hold(entry.guards):
+            entry = self._retire(key)
+            if entry is not None:
+                return self._run_eager(key, entry.reason, args, kwargs)
         if entry is None:
             reason = self._eager_reason(tensors, named)
             if reason is None and len(self.cache) >= self.cache_size_limit:
@@ -96,6 +106,41 @@ class CompiledFunction:
         if not entry.graph.symbols:  # the cache key holds every guard of a static graph
             return entry._replay(tensors)
         return entry(*args, **kwargs)
+
+    def _state(self) -> tuple:
+        """``(named tensors, training modes)``: the compiled module's parameters and buffers,
+        then those of the modules and the tensors the function reaches (its closure, the
+        globals its code names, a bound method's ``self``), which the graphs take as inputs
+        by reference, as ``torch.compile`` lifts them."""
+        if self.module is not None:
+            return _module_state(self.module)
+        if self._reached is None:
+            self._reached = referenced_state(self.fn)
+        modules, tensors = self._reached
+        named, modes, seen = {}, (), set()
+        for prefix, module in modules.items():
+            sub_named, sub_modes = _module_state(module)
+            modes += sub_modes
+            for name, t in sub_named.items():
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    named[f"{prefix}.{name}"] = t
+        for name, t in tensors.items():
+            if id(t) not in seen:
+                seen.add(id(t))
+                named[name] = t
+        return named, modes
+
+    def _retire(self, key) -> "_Eager | None":
+        """A cached graph whose outside constants changed: None to retrace it, or (after
+        ``STALE_RETRACES`` retraces of this signature) an ``_Eager`` entry."""
+        del self.cache[key]
+        self._stale[key] = self._stale.get(key, 0) + 1
+        if self._stale[key] <= STALE_RETRACES:
+            return None
+        return _Eager("a tensor the function reads from outside its arguments (not a "
+                      "parameter or buffer of a module it reaches) keeps changing between "
+                      "calls; pass it as an argument")
 
     def _eager_reason(self, tensors, named) -> "str | None":
         if self._needs_grad(tensors, named) and not self.options.get("training", True):
@@ -116,19 +161,28 @@ class CompiledFunction:
                        self._name(), reason)
         self.cache[key] = _Eager(reason)
         self.stats["eager"] += 1
+        if args is None:  # the caller has the call's result already
+            return None
         return self.fn(*args, **kwargs)
 
     def _trace(self, key, named, args, kwargs):
+        from ..autograd.grad_mode import is_grad_enabled
         joint = self._needs_grad(flatten((args, kwargs))[0], named)
+        externals = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TracerWarning)
             try:
                 if joint:
                     entry = trace_joint(self.fn, args, kwargs, named)
+                    externals = entry.externals
                 else:
-                    graph, spec, result = trace_graph(self.fn, args, kwargs, named)
+                    graph, spec, result = trace_graph(self.fn, args, kwargs, named, externals)
             except TraceError as exc:
-                return self._run_eager(key, f"the call cannot be captured: {exc}", args, kwargs)
+                reason = f"the call cannot be captured: {exc}"
+                if hasattr(exc, "result"):  # the traced call ran to its end: not again
+                    self._run_eager(key, reason, None, None)
+                    return exc.result
+                return self._run_eager(key, reason, args, kwargs)
             except Exception as exc:  # noqa: BLE001 - e.g. backward() inside a whole step
                 # The trace runs the call under no_grad (or without the closure's parameters as
                 # inputs): a call that differentiates inside fails there. Eager decides: a real
@@ -151,21 +205,138 @@ class CompiledFunction:
             if joint:  # the joint trace ran the backward too: run the call again, eagerly
                 return self.fn(*args, **kwargs)
             return result  # the traced call ran the real function: its result is right
+        outside = external_tensors(externals)
+        if is_grad_enabled() and any(t.requires_grad for t, _, _ in outside):
+            reason = ("the call reads a tensor that requires grad but is neither an argument "
+                      "nor reachable as a parameter of a module (the compiled module, or one in "
+                      "the function's closure or globals); pass it as an argument")
+            self.cache.pop(key, None)
+            return self._run_eager(key, reason, args, kwargs)
+        guards = [(weakref.ref(t), array, version) for t, array, version in outside]
         if joint:
+            entry.externals = None
             entry.optimize(passes=self.options.get("passes", True),
                            fusion=self.options.get("fusion", True))
             entry.fn = self.fn
+            entry.guards = guards
             self.cache[key] = entry
             return entry(flatten((args, kwargs))[0], first=True)
         done = optimize(graph, passes=self.options.get("passes", True),
                         fusion=self.options.get("fusion", True))
         module = self.cache[key] = GraphModule(graph, named, spec)
         module.optimize_stats = done
+        module.guards = guards
         return result
 
     def _name(self) -> str:
         target = self.module if self.module is not None else self.fn
         return getattr(target, "__qualname__", type(target).__name__)
+
+
+def _guards_hold(guards: list) -> bool:
+    """True while every outside tensor a graph holds as a constant still holds the same
+    array, unwritten since the trace (its storage's version counter is unchanged)."""
+    for ref, array, version in guards:
+        tensor = ref()
+        if array.storage.version != version or (tensor is not None and tensor._a is not array):
+            return False
+    return True
+
+
+def referenced_state(fn) -> tuple:
+    """``(modules, tensors)`` that ``fn`` reaches by name: a bound method's ``self``, its
+    closure cells, the globals its code (and nested code) names, through lists, tuples and
+    dicts and, a few levels deep, the functions it names (the library's own excluded).
+    Keys are the names they are reached by (``model``, ``self``, ``layers.0``)."""
+    from ..tensor import Tensor
+    modules, tensors, seen = {}, {}, set()
+
+    def add(name: str, obj, depth: int) -> None:
+        if id(obj) in seen:
+            return
+        if isinstance(obj, Module):
+            seen.add(id(obj))
+            modules[_unique(name, modules)] = obj
+        elif isinstance(obj, Tensor):
+            seen.add(id(obj))
+            tensors[_unique(name, tensors)] = obj
+        elif isinstance(obj, (list, tuple)) and len(obj) <= _SCAN_ITEMS:
+            seen.add(id(obj))
+            for i, item in enumerate(obj):
+                add(f"{name}.{i}", item, depth)
+        elif isinstance(obj, dict) and len(obj) <= _SCAN_ITEMS:
+            seen.add(id(obj))
+            for k, item in obj.items():
+                if isinstance(k, str):
+                    add(f"{name}.{k}", item, depth)
+        elif depth > 0 and _is_user_object(obj):
+            seen.add(id(obj))
+            for attr, item in vars(obj).items():
+                add(f"{name}.{attr}", item, depth - 1)
+        elif depth > 0:
+            visit(name, obj, depth - 1)
+
+    def visit(name: str, obj, depth: int) -> None:
+        if isinstance(obj, functools.partial):
+            for i, a in enumerate(obj.args):
+                add(f"{name}.arg{i}", a, depth)
+            for k, a in obj.keywords.items():
+                add(f"{name}.{k}", a, depth)
+            obj = obj.func
+        if inspect.ismethod(obj):
+            add("self" if name == "fn" else f"{name}.self", obj.__self__, depth)
+            obj = obj.__func__
+        if not isinstance(obj, types.FunctionType) or id(obj) in seen or _is_library(obj):
+            return
+        seen.add(id(obj))
+        for var, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            add(var, value, depth)
+        names = obj.__globals__
+        for var in _global_names(obj.__code__):
+            if var in names:
+                add(var, names[var], depth)
+
+    visit("fn", fn, _SCAN_DEPTH)
+    return modules, tensors
+
+
+_SCAN_DEPTH = 3  # levels of named functions ``referenced_state`` follows
+_SCAN_ITEMS = 64  # longer containers are not searched
+
+
+def _unique(name: str, taken: dict) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
+def _is_library(fn) -> bool:
+    module = getattr(fn, "__module__", None) or ""
+    return module == "framework" or module.startswith("framework.")
+
+
+def _is_user_object(obj) -> bool:
+    """An instance of a user-defined class with attributes (an agent, a trainer): its
+    ``__dict__`` may hold modules and tensors."""
+    cls = type(obj)
+    return (hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType,
+                                                              types.FunctionType))
+            and cls.__module__ not in ("builtins", "functools")
+            and not _is_library(cls) and not callable(getattr(obj, "__func__", None)))
+
+
+def _global_names(code) -> list:
+    """The names ``code`` and the code objects nested in it (lambdas, comprehensions) load."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return names
 
 
 def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:

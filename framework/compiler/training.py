@@ -71,8 +71,13 @@ def trace_joint(fn, args: tuple, kwargs: dict, named: dict) -> "JointEntry":
 
         Generator.take = take
         try:
-            with enable_grad():
-                result = fn(*call_args, **call_kwargs)
+            tracer.in_user_call = True
+            try:
+                with enable_grad():
+                    result = fn(*call_args, **call_kwargs)
+            finally:
+                tracer.in_user_call = False
+            tracer.check_capturable()
             tracer.depth += 1
             out_tensors, out_spec = flatten(result)
             tracer.depth -= 1
@@ -95,9 +100,11 @@ def trace_joint(fn, args: tuple, kwargs: dict, named: dict) -> "JointEntry":
             Generator.take = original_take
             tracer.uninstall(saved_hooks)
     array_of = {v.id: a for a, v in tracer._values.values()}
-    return JointEntry.build(tracer.graph, split, len(inputs), out_values, out_spec, diff,
-                            seed_values, grad_values, grad_positions, spec, named, takes,
-                            array_of)
+    entry = JointEntry.build(tracer.graph, split, len(inputs), out_values, out_spec, diff,
+                             seed_values, grad_values, grad_positions, spec, named, takes,
+                             array_of)
+    entry.externals = [(array, version) for array, _, version in tracer.externals]
+    return entry
 
 
 def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_values: list,
