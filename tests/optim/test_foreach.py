@@ -64,7 +64,8 @@ def _model(device: str, seed: int = 0) -> list:
 
     return [param((3, 4)), param((5,)), param((1,)), param((2, 3), transpose=True),
             param((4, 2), framework.float64), param((6,), framework.bfloat16), param((2, 2)),
-            param((1030,))]  # more than one block of a Triton program
+            param((1030,)),  # more than one block of a Triton program
+            param((0, 3))]  # no elements: no program
 
 
 def _set_grads(params: list, step: int) -> None:
@@ -212,6 +213,26 @@ def test_step_is_a_cpu_tensor_with_the_count_and_torch_dtype(device):
     assert isinstance(step, framework.Tensor) and step.ndim == 0 and step.device.type == "cpu"
     assert float(step) == float(topt.state[tp]["step"]) == 3.0
     assert str(step.dtype).split(".")[-1] == str(topt.state[tp]["step"].dtype).split(".")[-1]
+
+
+@pytest.mark.parametrize("flag", ["foreach", "fused"])
+def test_step_dtype_under_a_float64_default_is_torch_s(flag):
+    """float64 steps under a float64 default, except fused steps: float32, as PyTorch's."""
+    from framework import dtypes
+    previous, torch_previous = dtypes.get_default_dtype(), torch.get_default_dtype()
+    dtypes.set_default_dtype(framework.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        p, tp = framework.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+        p.grad, tp.grad = framework.ones(2), torch.ones(2)
+        opt, topt = optim.Adam([p], **{flag: True}), torch.optim.Adam([tp], **{flag: True})
+        opt.step()
+        topt.step()
+        assert str(opt.state[p]["step"].dtype).split(".")[-1] == \
+            str(topt.state[tp]["step"].dtype).split(".")[-1]
+    finally:
+        dtypes.set_default_dtype(previous)
+        torch.set_default_dtype(torch_previous)
 
 
 def test_a_step_tensor_written_in_place_is_read_back():
