@@ -53,12 +53,14 @@ def _launch(name: str, param: Array, buffers: list, scalars: list, **flags) -> N
                                   BLOCK=block, num_warps=warps)
 
 
-def _multi_table(params: list, buffer_lists: list, words: list, block: int) -> np.ndarray:
-    """The int64 table of a multi-tensor launch (layout: ``triton_kernels/optim.py``).
+def _multi_table(params: list, buffer_lists: list, words: list, block: int) -> tuple:
+    """The int64 table of a multi-tensor launch (layout: ``triton_kernels/optim.py``) and its
+    number of programs.
 
-    Tensor t's record holds the addresses of ``params[t]`` and of ``lists[t]`` for each of
-    ``buffer_lists`` (the parameter's address for a None), its element count and ``words[t]``
-    (int64 words: flags, or float64 scalars as their bits). Empty tensors get no program."""
+    Tensor t's record holds the addresses of ``params[t]`` and of ``buffers[t]`` for each
+    list ``buffers`` of ``buffer_lists`` (the parameter's address for a None list or entry),
+    its element count and ``words[t]`` (int64 words: flags, or float64 scalars as their
+    bits). An empty tensor gets no program."""
     records = []
     counts = []
     for t, param in enumerate(params):
@@ -72,7 +74,8 @@ def _multi_table(params: list, buffer_lists: list, words: list, block: int) -> n
     index = np.repeat(np.arange(len(params), dtype=np.int64), counts)
     first_of_tensor = np.cumsum(counts) - counts
     starts = (np.arange(index.size, dtype=np.int64) - np.repeat(first_of_tensor, counts)) * block
-    return np.concatenate([index, starts, np.array(records, dtype=np.int64).reshape(-1)])
+    table = np.concatenate([index, starts, np.array(records, dtype=np.int64).reshape(-1)])
+    return table, int(index.size)
 
 
 def _float_bits(*values) -> list:
@@ -86,9 +89,10 @@ def _launch_multi(name: str, params: list, buffer_lists: list, words: list, scal
     if not params or all(p.numel == 0 for p in params):
         return
     block, warps = _launch_config()
-    host = _multi_table(params, buffer_lists, words, block)
-    num_chunks = int(sum(-(-p.numel // block) for p in params))
-    table = from_numpy(host, dtypes.int64)  # lives until the call returns: queued before reuse
+    host, num_chunks = _multi_table(params, buffer_lists, words, block)
+    # Freed when the call returns: the allocator hands the memory out again only to work
+    # queued after this launch on the one stream.
+    table = from_numpy(host, dtypes.int64)
     dtype = params[0].dtype
     kernel = getattr(runtime.kernels().optim, f"{name}_multi_kernel")
     with np.errstate(all="ignore"):  # the interpreter computes with NumPy: IEEE inf/NaN intended
