@@ -327,6 +327,27 @@ def _optim_case(name: str, contiguous: bool):
 
 for _name in _OPTIM_SCALARS:
     CASES[f"{_name}_step_"] = [_optim_case(_name, True), _optim_case(_name, False)]
+
+
+def _optim_multi_case(name: str):
+    """The multi-tensor step on a contiguous and a transposed parameter (updated through a
+    contiguous copy) with a float32 gradient (cast first)."""
+    buffers, scalars = _OPTIM_SCALARS[name]
+
+    def case():
+        params = [_x(3, 4, grad=False), _x(4, 3, grad=False).t()]
+        grads = [_x(3, 4, grad=False), _x(3, 4, grad=False).float()]
+        state = tuple([framework.zeros(3, 4, dtype=F64) for _ in params] for _ in range(buffers))
+        if name == "sgd":
+            scalars_ = scalars[:-1] + ([False, False],)
+        else:
+            scalars_ = scalars[:-2] + ([0.1, 0.2], [0.05, 0.5])
+        return getattr(optim_ops, f"{name}_step_multi_"), (params, grads) + state + scalars_, {}
+    return case
+
+
+for _name in ("sgd", "adam"):
+    CASES[f"{_name}_step_multi_"] = [_optim_multi_case(_name)]
 # creation (host data, fills, ranges, draws)
 _ONES = (lambda: framework.ones(3, 4, dtype=F64))
 CASES["tensor"] = [_call(framework.tensor, lambda: [[1.0, 2.0], [3.0, 4.0]]),

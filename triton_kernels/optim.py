@@ -53,6 +53,31 @@ def _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1, beta2,
 
 
 @triton.jit
+def _sgd_update(param_ptr, grad_ptr, buf_ptr, offs, mask, lr, momentum, dampening, weight_decay,
+                first, MOMENTUM: tl.constexpr, NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr,
+                ACC: tl.constexpr):
+    """SGD on the elements ``offs`` (``mask``): the body of ``sgd_kernel`` and
+    ``sgd_multi_kernel``; scalars are ACC already, ``first`` (buf = g) is a constexpr or a
+    runtime bool."""
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    step = grad
+    if MOMENTUM:
+        if first:
+            buf = grad
+        else:
+            buf = tl.load(buf_ptr + offs, mask=mask, other=0.0).to(ACC)
+            buf = momentum * buf + (1.0 - dampening) * grad
+        tl.store(buf_ptr + offs, buf.to(buf_ptr.dtype.element_ty), mask=mask)
+        if NESTEROV:
+            step = grad + momentum * buf
+        else:
+            step = buf
+    param = param - lr * step
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n,
                lr: F64, momentum: F64, dampening: F64, weight_decay: F64,
                MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
@@ -64,21 +89,31 @@ def sgd_kernel(param_ptr, grad_ptr, buf_ptr, n,
     weight_decay = compute_scalar(weight_decay, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n  # the last block is partial
+    _sgd_update(param_ptr, grad_ptr, buf_ptr, offs, mask, lr, momentum, dampening, weight_decay,
+                FIRST, MOMENTUM, NESTEROV, MAXIMIZE, ACC)
+
+
+@triton.jit
+def _adam_update(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, offs, mask,
+                 lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2_sqrt,
+                 DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
+                 ACC: tl.constexpr):
+    """Adam on the elements ``offs`` (``mask``): the body of ``adam_kernel`` and
+    ``adam_multi_kernel`` (so both give the same bits); scalars are ACC already."""
     param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
-    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
-    step = grad
-    if MOMENTUM:
-        if FIRST:
-            buf = grad
-        else:
-            buf = tl.load(buf_ptr + offs, mask=mask, other=0.0).to(ACC)
-            buf = momentum * buf + (1.0 - dampening) * grad
-        tl.store(buf_ptr + offs, buf.to(buf_ptr.dtype.element_ty), mask=mask)
-        if NESTEROV:
-            step = grad + momentum * buf
-        else:
-            step = buf
-    param = param - lr * step
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
+    if DECOUPLED:
+        param = param * (1.0 - lr * weight_decay)
+    exp_avg, exp_avg_sq = _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1,
+                                        beta2, ACC)
+    second = exp_avg_sq
+    if AMSGRAD:
+        max_sq = tl.load(max_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+        max_sq = tl.maximum(max_sq, exp_avg_sq, propagate_nan=tl.PropagateNan.ALL)  # as torch.maximum
+        tl.store(max_sq_ptr + offs, max_sq.to(max_sq_ptr.dtype.element_ty), mask=mask)
+        second = max_sq
+    denom = tl.sqrt(second) / bias_correction2_sqrt + eps
+    param = param - (lr / bias_correction1) * exp_avg / denom
     tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
 
 
@@ -98,21 +133,92 @@ def adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, n,
     bias_correction2_sqrt = compute_scalar(bias_correction2_sqrt, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
-    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
-    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, not DECOUPLED, ACC)
-    if DECOUPLED:
-        param = param * (1.0 - lr * weight_decay)
-    exp_avg, exp_avg_sq = _adam_moments(exp_avg_ptr, exp_avg_sq_ptr, offs, mask, grad, beta1,
-                                        beta2, ACC)
-    second = exp_avg_sq
-    if AMSGRAD:
-        max_sq = tl.load(max_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-        max_sq = tl.maximum(max_sq, exp_avg_sq, propagate_nan=tl.PropagateNan.ALL)  # as torch.maximum
-        tl.store(max_sq_ptr + offs, max_sq.to(max_sq_ptr.dtype.element_ty), mask=mask)
-        second = max_sq
-    denom = tl.sqrt(second) / bias_correction2_sqrt + eps
-    param = param - (lr / bias_correction1) * exp_avg / denom
-    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+    _adam_update(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_sq_ptr, offs, mask, lr,
+                 beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2_sqrt,
+                 DECOUPLED, AMSGRAD, MAXIMIZE, ACC)
+
+
+# Multi-tensor ("foreach") updates: one launch over a list of tensors of one dtype.
+#
+# The host packs an int64 table (framework/_backends/triton/optim.py, ``_multi_table``):
+#   table[0:C]        the tensor each program instance works on (C programs in all),
+#   table[C:2C]       the first element of that program's block within its tensor,
+#   table[2C + t·W:]  tensor t's record of W words: its NUM_PTRS buffer addresses (parameter
+#                     first), its element count, then its per-tensor float64 scalars (bits).
+# Program i loads its entry, turns the addresses into typed pointers (int64 -> pointer cast)
+# and runs the per-tensor kernel's body on its block: the same arithmetic, so the same bits.
+
+
+@triton.jit
+def _multi_block(table_ptr, num_chunks, RECORD: tl.constexpr, BLOCK: tl.constexpr):
+    """This program's tensor record (a pointer into the table) and its block ``offs``."""
+    pid = tl.program_id(0)
+    index = tl.load(table_ptr + pid)
+    start = tl.load(table_ptr + num_chunks + pid)
+    record = table_ptr + 2 * num_chunks + index * RECORD
+    offs = start + tl.arange(0, BLOCK)  # int64: the start is
+    return record, offs
+
+
+@triton.jit
+def _record_pointer(record, slot: tl.constexpr, DTYPE: tl.constexpr):
+    """Buffer ``slot`` of a tensor record, as a pointer to DTYPE."""
+    return tl.load(record + slot).to(tl.pointer_type(DTYPE))
+
+
+@triton.jit
+def _record_scalar(record, slot: tl.constexpr, ACC: tl.constexpr):
+    """Word ``slot`` of a tensor record read as float64 bits, converted to ACC (as
+    ``compute_scalar`` converts a float64 argument)."""
+    return tl.load(record + slot).to(tl.float64, bitcast=True).to(ACC)
+
+
+@triton.jit
+def sgd_multi_kernel(table_ptr, num_chunks,
+                     lr: F64, momentum: F64, dampening: F64, weight_decay: F64,
+                     MOMENTUM: tl.constexpr, NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr,
+                     DTYPE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """SGD over many tensors: program i updates BLOCK elements of one tensor (table above).
+
+    Record: parameter, gradient, momentum buffer (the parameter's address when unused), element
+    count, ``first`` (1: the buffer starts as the gradient).
+    """
+    lr = compute_scalar(lr, ACC)
+    momentum = compute_scalar(momentum, ACC)
+    dampening = compute_scalar(dampening, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    record, offs = _multi_block(table_ptr, num_chunks, 5, BLOCK)
+    mask = offs < tl.load(record + 3)  # the tensor's last block is partial
+    first = tl.load(record + 4) != 0
+    _sgd_update(_record_pointer(record, 0, DTYPE), _record_pointer(record, 1, DTYPE),
+                _record_pointer(record, 2, DTYPE), offs, mask, lr, momentum, dampening,
+                weight_decay, first, MOMENTUM, NESTEROV, MAXIMIZE, ACC)
+
+
+@triton.jit
+def adam_multi_kernel(table_ptr, num_chunks,
+                      lr: F64, beta1: F64, beta2: F64, eps: F64, weight_decay: F64,
+                      DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr,
+                      DTYPE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Adam/AdamW over many tensors: program i updates BLOCK elements of one tensor (table
+    above).
+
+    Record: parameter, gradient, exp_avg, exp_avg_sq, max_exp_avg_sq (the parameter's address
+    when unused), element count, then the tensor's own bias_correction1 and
+    bias_correction2_sqrt (its step count may differ from the others').
+    """
+    lr = compute_scalar(lr, ACC)
+    beta1 = compute_scalar(beta1, ACC)
+    beta2 = compute_scalar(beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    record, offs = _multi_block(table_ptr, num_chunks, 8, BLOCK)
+    mask = offs < tl.load(record + 5)  # the tensor's last block is partial
+    _adam_update(_record_pointer(record, 0, DTYPE), _record_pointer(record, 1, DTYPE),
+                 _record_pointer(record, 2, DTYPE), _record_pointer(record, 3, DTYPE),
+                 _record_pointer(record, 4, DTYPE), offs, mask, lr, beta1, beta2, eps,
+                 weight_decay, _record_scalar(record, 6, ACC), _record_scalar(record, 7, ACC),
+                 DECOUPLED, AMSGRAD, MAXIMIZE, ACC)
 
 
 @triton.jit
@@ -270,6 +376,24 @@ COMPILE_SPECS = [
                    "eps": "fp64", "weight_decay": "fp64", "bias_correction1": "fp64",
                    "bias_correction2_sqrt": "fp64"},
      "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "sgd_multi_kernel",
+     "signature": {"table_ptr": "*i64", "num_chunks": "i32", "lr": "fp64", "momentum": "fp64",
+                   "dampening": "fp64", "weight_decay": "fp64"},
+     "constexprs": {"MOMENTUM": True, "NESTEROV": False, "MAXIMIZE": False, "DTYPE": "tl.float32",
+                    "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "adam_multi_kernel",
+     "signature": {"table_ptr": "*i64", "num_chunks": "i32", "lr": "fp64", "beta1": "fp64",
+                   "beta2": "fp64", "eps": "fp64", "weight_decay": "fp64"},
+     "constexprs": {"DECOUPLED": True, "AMSGRAD": True, "MAXIMIZE": False, "DTYPE": "tl.float32",
+                    "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "adam_multi_kernel", "label": "bf16",
+     "signature": {"table_ptr": "*i64", "num_chunks": "i32", "lr": "fp64", "beta1": "fp64",
+                   "beta2": "fp64", "eps": "fp64", "weight_decay": "fp64"},
+     "constexprs": {"DECOUPLED": False, "AMSGRAD": False, "MAXIMIZE": True, "DTYPE": "tl.bfloat16",
+                    "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "adamax_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_inf_ptr": _P,

@@ -266,13 +266,23 @@ ATTENTION = {
 
 # Fused optimizer updates. Unlike every other kernel these write in place: the
 # parameter and its state buffers (contiguous, same shape) are updated, nothing is
-# returned. A state argument a variant does not use may be None.
+# returned. A state argument a variant does not use may be None. The ``*_multi`` kernels
+# take lists (one entry per parameter; every tensor of one dtype and device, any shapes; a
+# list a variant does not use may be None) and per-parameter sequences where the step count
+# enters, and do the single-parameter update on each, in one launch, to the same bits.
 OPTIM = {
     "sgd_step": "sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, "
                 "nesterov, maximize, first) -> None",
     "adam_step": "adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, "
                  "eps, weight_decay, decoupled, amsgrad, maximize, bias_correction1, "
                  "bias_correction2_sqrt) -> None",
+    "sgd_step_multi": "sgd_step_multi(params, grads, momentum_buffers, lr, momentum, dampening, "
+                      "weight_decay, nesterov, maximize, firsts) -> None: firsts[i] is sgd_step's "
+                      "first for params[i]",
+    "adam_step_multi": "adam_step_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, lr, "
+                       "beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize, "
+                       "bias_corrections1, bias_corrections2_sqrt) -> None: the bias corrections "
+                       "are per parameter",
     "adamax_step": "adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, "
                    "weight_decay, maximize, bias_correction1) -> None",
     "rmsprop_step": "rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, "

@@ -13,6 +13,12 @@ shape: the kernel gets a contiguous copy of the parameter's dtype. A
 parameter that is not contiguous is updated through a contiguous copy written
 back with ``copy_``. State buffers are contiguous with the parameter's shape
 (the optimizers make them so); a buffer a variant does not use is ``None``.
+
+``sgd_step_multi_`` and ``adam_step_multi_`` update a list of parameters (one
+device and dtype, any shapes) with one ``<name>_step_multi`` kernel call: the
+same update, to the same bits, as the single-parameter step on each (the
+optimizers' ``foreach``/``fused`` path). Gradients and non-contiguous
+parameters are prepared as above, one by one.
 """
 from __future__ import annotations
 
@@ -22,21 +28,62 @@ from .registry import register
 
 for _name in ("sgd", "adam", "adamax", "rmsprop", "adagrad", "nadam", "radam"):
     register(f"{_name}_step_", "optim", (f"{_name}_step", "empty", "copy_"), differentiable=False)
+for _name in ("sgd", "adam"):
+    register(f"{_name}_step_multi_", "optim", (f"{_name}_step_multi", "empty", "copy_"),
+             differentiable=False)
 
 
-def _fused_step_(kernel: str, param: Tensor, grad: Tensor, buffers: tuple, scalars: tuple) -> None:
-    """Run ``kernel`` on ``param``, ``grad`` and ``buffers``; bump what it wrote."""
-    target = param if param.is_contiguous() else param.contiguous()
+def _kernel_grad(param: Tensor, grad: Tensor) -> Tensor:
+    """``grad`` as the kernels take it: contiguous, of the parameter's dtype and shape."""
     if grad.dtype is not param.dtype or not grad.is_contiguous() or grad.shape != param.shape:
         grad = grad.to(param.dtype).expand(param.shape).contiguous()
-    arrays = [b._a if b is not None else None for b in buffers]
-    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *scalars)
+    return grad
+
+
+def _written(param: Tensor, target: Tensor, buffers) -> None:
+    """After a kernel wrote ``target`` (``param`` or its contiguous copy) and ``buffers``:
+    copy back to ``param`` and bump the version of everything written."""
     if target is not param:
         param.copy_(target)
     param._a.storage.version += 1
     for b in buffers:
         if b is not None:
             b._a.storage.version += 1
+
+
+def _fused_step_(kernel: str, param: Tensor, grad: Tensor, buffers: tuple, scalars: tuple) -> None:
+    """Run ``kernel`` on ``param``, ``grad`` and ``buffers``; bump what it wrote."""
+    target = param if param.is_contiguous() else param.contiguous()
+    grad = _kernel_grad(param, grad)
+    arrays = [b._a if b is not None else None for b in buffers]
+    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *scalars)
+    _written(param, target, buffers)
+
+
+def _multi_step_(kernel: str, params: list, grads: list, buffer_lists: tuple,
+                 scalars: tuple) -> None:
+    """Run the multi-tensor ``kernel`` once on ``params`` (one device and dtype), their
+    ``grads`` and ``buffer_lists`` (lists parallel to ``params``, or None); bump what it
+    wrote."""
+    if not params:
+        return
+    device, dtype = params[0].device, params[0].dtype
+    for p in params:
+        if p.device != device or p.dtype is not dtype:
+            raise RuntimeError(f"{kernel}_: every parameter must have one device and dtype, got "
+                               f"{device}/{dtype} and {p.device}/{p.dtype} (group them first)")
+    if len(grads) != len(params) or any(b is not None and len(b) != len(params)
+                                        for b in buffer_lists):
+        raise ValueError(f"{kernel}_: the gradient and state lists must match the parameters "
+                         f"({len(params)})")
+    targets = [p if p.is_contiguous() else p.contiguous() for p in params]
+    grads = [_kernel_grad(p, g) for p, g in zip(params, grads)]
+    arrays = [None if b is None else [x._a if x is not None else None for x in b]
+              for b in buffer_lists]
+    getattr(backend(params[0]), kernel)([t._a for t in targets], [g._a for g in grads],
+                                        *arrays, *scalars)
+    for t, (param, target) in enumerate(zip(params, targets)):
+        _written(param, target, [b[t] for b in buffer_lists if b is not None])
 
 
 def sgd_step_(param: Tensor, grad: Tensor, momentum_buffer, lr, momentum, dampening,
@@ -53,6 +100,23 @@ def adam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, max_exp_avg_sq,
     _fused_step_("adam_step", param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq),
                  (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                   bias_correction1, bias_correction2_sqrt))
+
+
+def sgd_step_multi_(params: list, grads: list, momentum_buffers, lr, momentum, dampening,
+                    weight_decay, nesterov, maximize, firsts) -> None:
+    """``sgd_step_`` on each of ``params`` (one device and dtype) in one kernel call."""
+    _multi_step_("sgd_step_multi", params, grads, (momentum_buffers,),
+                 (lr, momentum, dampening, weight_decay, nesterov, maximize, list(firsts)))
+
+
+def adam_step_multi_(params: list, grads: list, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, lr,
+                     beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                     bias_corrections1, bias_corrections2_sqrt) -> None:
+    """``adam_step_`` on each of ``params`` (one device and dtype; bias corrections per
+    parameter) in one kernel call."""
+    _multi_step_("adam_step_multi", params, grads, (exp_avgs, exp_avg_sqs, max_exp_avg_sqs),
+                 (lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                  list(bias_corrections1), list(bias_corrections2_sqrt)))
 
 
 def adamax_step_(param: Tensor, grad: Tensor, exp_avg, exp_inf, lr, beta1, beta2, eps,

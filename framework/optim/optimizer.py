@@ -6,7 +6,8 @@ parameter to its dict of buffers; ``state_dict()`` refers to parameters by
 their index in group order, so it loads into a fresh optimizer over the same
 model. Subclasses implement ``_update_group(group)``; each parameter's update
 is one fused step (``framework/ops/optim.py``: one backend kernel, which bumps the
-version of every tensor it writes).
+version of every tensor it writes), or, for Adam, AdamW and SGD with ``foreach``/``fused``
+(the default), one multi-tensor kernel per (device, dtype) updates the whole group.
 """
 from __future__ import annotations
 

@@ -59,6 +59,14 @@ def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay
     _write(param, p - lr * step)
 
 
+def sgd_step_multi(params, grads, momentum_buffers, lr, momentum, dampening, weight_decay,
+                   nesterov, maximize, firsts) -> None:
+    """``sgd_step`` on every parameter of the list, in one call (so the same bits)."""
+    for t, param in enumerate(params):
+        sgd_step(param, grads[t], momentum_buffers[t] if momentum != 0 else None, lr, momentum,
+                 dampening, weight_decay, nesterov, maximize, firsts[t])
+
+
 def _python_numbers(*values) -> bool:
     """True when every value is a Python float/int: NumPy then computes in the array's type
     (a NumPy float64 scalar would lift float32 math to float64)."""
@@ -175,6 +183,17 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     _write(param, p - scale * m / (np.sqrt(second) + floor))
 
 
+def adam_step_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, lr, beta1, beta2,
+                    eps, weight_decay, decoupled, amsgrad, maximize, bias_corrections1,
+                    bias_corrections2_sqrt) -> None:
+    """``adam_step`` on every parameter of the list (its own bias corrections), in one call
+    (so the same bits)."""
+    for t, param in enumerate(params):
+        adam_step(param, grads[t], exp_avgs[t], exp_avg_sqs[t],
+                  max_exp_avg_sqs[t] if amsgrad else None, lr, beta1, beta2, eps, weight_decay,
+                  decoupled, amsgrad, maximize, bias_corrections1[t], bias_corrections2_sqrt[t])
+
+
 def adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize,
                 bias_correction1) -> None:
     """Adamax (infinity-norm Adam), in place."""
@@ -247,7 +266,9 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_d
 
 KERNELS = {
     "sgd_step": sgd_step,
+    "sgd_step_multi": sgd_step_multi,
     "adam_step": adam_step,
+    "adam_step_multi": adam_step_multi,
     "adamax_step": adamax_step,
     "rmsprop_step": rmsprop_step,
     "adagrad_step": adagrad_step,
