@@ -2,7 +2,7 @@
 
 The first call with a new signature (each tensor's shape, dtype, device and
 ``requires_grad``; the non-tensor arguments; the module's train/eval modes and
-parameter shapes; grad mode) traces the function (``framework.jit.trace``;
+parameter shapes; grad mode; autocast and the default dtype) traces the function (``framework.jit.trace``;
 that call's result is the eager result), and later calls with that signature
 replay the graph. A call that needs gradients (grad mode on and an input or
 parameter requires grad) is captured with its backward (``training.py``: the
@@ -385,11 +385,16 @@ def _module_state(module) -> tuple:
 
 
 def _signature(tensors, spec, named, modes: tuple, grad_enabled: bool) -> tuple:
+    from .. import amp
+    from ..dtypes import get_default_dtype
     tensor_key = tuple((tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                        for t in tensors)
     param_key = tuple((name, tuple(t.shape), t.dtype.name, str(t.device), t.requires_grad)
                       for name, t in named.items())
-    return tensor_key, _hashable(spec), param_key, modes, grad_enabled
+    # the ambient state a trace freezes: autocast per device type, the default dtype
+    ambient = (tuple(sorted((device, d.name) for device, d in amp._active.items())),
+               get_default_dtype().name)
+    return tensor_key, _hashable(spec), param_key, modes, grad_enabled, ambient
 
 
 def _hashable(obj):

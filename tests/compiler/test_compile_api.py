@@ -99,3 +99,25 @@ def test_decorator_forms_and_cache_limit(caplog):
         h(framework.ones(1))
         _close(h(framework.ones(2)), framework.full((2,), 2.0))
     assert "cache_size_limit (1) reached" in caplog.text
+
+
+def test_autocast_and_the_default_dtype_are_part_of_the_signature():
+    module = nn.Linear(4, 4)
+    compiled = framework.compile(module)
+    make = framework.compile(lambda x: x + framework.ones(4))
+    x = framework.randn(2, 4)
+    with framework.no_grad():
+        assert compiled(x).dtype == framework.float32
+        with framework.autocast("cpu", dtype=framework.bfloat16):
+            out = compiled(x)
+            assert out.dtype == module(x).dtype == framework.bfloat16
+            _close(out.float(), module(x).float())
+        assert compiled(x).dtype == framework.float32
+        assert make(x).dtype == framework.float32
+        previous = framework.get_default_dtype()
+        framework.set_default_dtype(framework.float64)
+        try:
+            assert make(x).dtype == (x + framework.ones(4)).dtype == framework.float64
+        finally:
+            framework.set_default_dtype(previous)
+    assert compiled._compiled.stats["traces"] == 2 and make.stats["traces"] == 2
