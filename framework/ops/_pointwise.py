@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numbers
 
-from .. import dtypes
+from .. import _backends, dtypes
 from .._backends import for_device
+from ..devices import CPU
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._util import broadcast_shapes, common_device
@@ -211,3 +212,83 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
     out._device = device
     out._requires_grad = False
     return out
+
+
+def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+    """``Tensor.__add__`` and its siblings: ``general(self, other)`` (the op), with the
+    commonest calls run straight through the backend's ``kernel``.
+
+    Those calls record no graph (grad mode off, or neither operand tracked) and are
+    two plain ``Tensor``s of one dtype in ``dtypes_ok``, one device and one shape, or a
+    plain tensor of a floating dtype in ``dtypes_ok`` with a Python int or float: the
+    kernel call ``general`` makes for them (result dtype = compute dtype = the tensor's
+    dtype) without the op's calls. Everything else (broadcasting, promotion, subclasses,
+    tracked operands, errors) is ``general``'s.
+    """
+    numbers_ok = dtypes_ok & _FLOATING
+
+    def operator(self, other):
+        kind = type(other)
+        if type(self) is Tensor:
+            x = self._a
+            dtype = x.dtype
+            if kind is Tensor:
+                y = other._a
+                device = self._device
+                if (dtype is y.dtype and device is other._device and x.shape == y.shape
+                        and dtype in dtypes_ok and not (_grad_state.enabled and (
+                            # _tracked(self) or _tracked(other), inlined
+                            self._requires_grad or other._requires_grad
+                            or (self._grad_fn if self._base is None else self.grad_fn) is not None
+                            or (other._grad_fn if other._base is None else other.grad_fn)
+                            is not None))):
+                    backend = _backends.numpy_kernels if device is CPU else None
+                    out = _new(Tensor)  # Tensor._make, inlined
+                    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
+                    out._device = device
+                    out._requires_grad = False
+                    return out
+            elif ((kind is float or kind is int) and dtype in numbers_ok and not (_grad_state.enabled and (self._requires_grad or (
+                      self._grad_fn if self._base is None else self.grad_fn) is not None))):
+                device = self._device
+                backend = _backends.numpy_kernels if device is CPU else None
+                out = _new(Tensor)
+                out._a = getattr(backend or for_device(device), kernel)(x, other, dtype, dtype)
+                out._device = device
+                out._requires_grad = False
+                return out
+        return general(self, other)
+    operator.__name__ = name
+    operator.__doc__ = f"``{general.__name__}(self, other)``."
+    return operator
+
+
+def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+    """``Tensor.__radd__`` and its siblings: ``general(other, self)`` (``other`` is not a
+    tensor, or a tensor subclass), with a Python int or float and an untracked plain tensor
+    of a floating dtype in ``dtypes_ok`` run straight through the backend's ``kernel``."""
+    numbers_ok = dtypes_ok & _FLOATING
+
+    def operator(self, other):
+        kind = type(other)
+        if (kind is float or kind is int) and type(self) is Tensor:
+            x = self._a
+            dtype = x.dtype
+            if dtype in numbers_ok and not (_grad_state.enabled and (
+                    self._requires_grad
+                    or (self._grad_fn if self._base is None else self.grad_fn) is not None)):
+                device = self._device
+                backend = _backends.numpy_kernels if device is CPU else None
+                out = _new(Tensor)
+                out._a = getattr(backend or for_device(device), kernel)(other, x, dtype, dtype)
+                out._device = device
+                out._requires_grad = False
+                return out
+        return general(other, self)
+    operator.__name__ = name
+    operator.__doc__ = f"``{general.__name__}(other, self)``."
+    return operator
+
+
+_new = object.__new__
+_FLOATING = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)

@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from ... import dtypes
-from ..array import Array
+from ..array import Array, Storage
 from ..contract import BINARY, UNARY
-from ._arrays import _QUIET, _SMALL, _UNSIGNED, nd, quiet, select, wrap
+from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use, nd,
+                      quiet, quiet_here, select, wrap)
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -314,13 +315,36 @@ def _make_binary(name: str):
             y = _value(b, cd)
         if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
-        if _QUIET is None:
-            return wrap(quiet(fn, x, y), out_dtype)
-        token = _QUIET[0].set(_QUIET[1])  # quiet(fn, x, y), inlined: the hottest kernel path
-        try:
-            result = fn(x, y)
-        finally:
-            _QUIET[0].reset(token)
+        if _QUIET_RUN is None:
+            return wrap(quiet_here(fn, x, y), out_dtype)
+        try:  # quiet(fn, x, y), inlined: the hottest kernel path
+            result = _QUIET_RUN(fn, x, y)
+        except RuntimeError as exc:
+            if not in_use(exc):
+                raise
+            result = quiet_here(fn, x, y)
+        if type(result) is np.ndarray and result.base is None and result.dtype is out_dtype.numpy:
+            # wrap(result, out_dtype) of a fresh result, inlined (tests/test_dispatch_fast_paths.py
+            # checks that it builds wrap's Array)
+            shape = result.shape
+            layout = _FRESH_LAYOUTS[out_dtype.itemsize].get(shape)
+            if layout is None:
+                layout = _fresh_layout(shape, out_dtype.itemsize)
+            strides, byte_strides, size = layout
+            if result.strides == byte_strides and size:
+                storage = _new(Storage)
+                storage.buffer = result if len(shape) == 1 else result.ravel()
+                storage.numel = size
+                storage.dtype = out_dtype
+                storage.version = 0
+                array = _new(Array)
+                array.storage = storage
+                array.shape = shape
+                array.strides = strides
+                array.offset = 0
+                array.dtype = out_dtype
+                array._cache = result
+                return array
         return wrap(result, out_dtype)
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a number)."
