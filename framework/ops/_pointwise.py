@@ -189,6 +189,18 @@ def untracked(kernel: str, device, *args, **params) -> Tensor:
     return out
 
 
+def untracked_unary(kernel: str, x: Tensor, out_dtype) -> Tensor:
+    """``untracked(kernel, x._device, x._a, out_dtype)`` for a unary kernel, with the NumPy
+    backend found without ``for_device``'s call."""
+    device = x._device
+    backend = _backends.numpy_kernels if device is CPU else None
+    out = _new(Tensor)
+    out._a = getattr(backend or for_device(device), kernel)(x._a, out_dtype)
+    out._device = device
+    out._requires_grad = False
+    return out
+
+
 def same_untracked(kernel: str, a, b) -> "Tensor | None":
     """``kernel(a, b)`` when ``a`` and ``b`` are plain tensors of one dtype, device and shape
     and no graph is recorded (the commonest call of ``+ - * /``), else None.
@@ -207,8 +219,9 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
                 (a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
                 or (b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None))):
         return None
-    out = object.__new__(Tensor)
-    out._a = getattr(for_device(device), kernel)(x, y, dtype, dtype)
+    backend = _backends.numpy_kernels if device is CPU else None
+    out = _new(Tensor)
+    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
     out._device = device
     out._requires_grad = False
     return out

@@ -7,6 +7,7 @@ is stored as a new contiguous array of the output type.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -146,6 +147,9 @@ def _sigmoid(v):
 def _relu(v):
     """0 where ``v < 0``, else ``v`` (NaN and -0.0 pass through, as in PyTorch)."""
     if v.size <= _SMALL:
+        zero = _relu_zero(v.dtype)
+        if zero is not None:
+            return np.maximum(zero, v)  # the same bits in one call (3x faster here)
         out = v.copy()  # same bits as the large path below, with fewer NumPy calls
         np.putmask(out, v < 0, 0)
         return out
@@ -155,6 +159,41 @@ def _relu(v):
     np.logical_not(keep, out=keep)
     unsigned = _UNSIGNED[v.itemsize]
     return np.multiply(v.view(unsigned), keep, out=np.empty(v.shape, unsigned)).view(v.dtype)
+
+
+@functools.cache
+def _relu_zero(np_dtype: np.dtype) -> "np.ndarray | None":
+    """A read-only 0-d zero of ``np_dtype`` when ``np.maximum(zero, v)`` is ``_relu(v)`` for
+    ``v`` of that type (integers; floats where ``_maximum_is_relu``), else None."""
+    if np_dtype.kind == "f" and not _maximum_is_relu(np_dtype):
+        return None
+    zero = np.zeros((), np_dtype)
+    zero.setflags(write=False)
+    return zero
+
+
+def _maximum_is_relu(np_dtype: np.dtype) -> bool:
+    """Whether ``np.maximum(0, v)`` gives ``_relu``'s bits for float ``v`` of ``np_dtype``.
+
+    It does where NumPy's maximum returns its second operand on ties (-0.0
+    passes) and a NaN operand unchanged: x86's ``max`` instructions and
+    NumPy's scalar loop both do, ARM's ``fmax`` does not (it orders -0.0
+    below +0.0). Checked on contiguous and strided operands of lengths that
+    cover NumPy's vector body and tail (once per type: ``_relu_zero`` caches it).
+    """
+    special = np.array([-0.0, 0.0, np.nan, -np.nan, -1.0, 1.0, np.inf, -np.inf, -1e-30, 2.5],
+                       dtype=np_dtype)
+    zero = np_dtype.type(0)
+    for n in (1, 3, 7, 8, 9, 16, 17, 33, 70):
+        probe = np.resize(special, 2 * n)
+        for v in (probe[:n], probe[::2], probe[1:n + 1]):
+            exact = v.copy()
+            np.putmask(exact, v < 0, 0)
+            with np.errstate(all="ignore"):
+                fast = np.maximum(zero, v)
+            if fast.dtype != np_dtype or fast.tobytes() != exact.tobytes():
+                return False
+    return True
 
 
 def _sign(v):
@@ -186,8 +225,19 @@ def _make_unary(name: str):
     fn = _UNARY_FNS[name]
 
     def kernel(x: Array, out_dtype) -> Array:
-        v = _value(x, _COMPUTE[out_dtype])
-        return wrap(quiet(fn, v), out_dtype)
+        cd = _COMPUTE[out_dtype]
+        v = x._cache if type(x) is Array else None  # _value, inlined for cached views
+        if v is None or (v.dtype is not cd and v.dtype != cd):
+            v = _value(x, cd)
+        if _QUIET_RUN is None:
+            return wrap(quiet_here(fn, v), out_dtype)
+        try:  # quiet(fn, v), inlined
+            result = _QUIET_RUN(fn, v)
+        except RuntimeError as exc:
+            if not in_use(exc):
+                raise
+            result = quiet_here(fn, v)
+        return wrap(result, out_dtype)
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``x`` as ``out_dtype`` (float32 math for halves)."
     return kernel
@@ -351,6 +401,20 @@ def _make_binary(name: str):
     return kernel
 
 
+_relu_any_size = _make_unary("relu")
+
+
+def relu(x: Array, out_dtype) -> Array:
+    """Elementwise ``relu`` of ``x`` as ``out_dtype``: the unary kernel, with small inputs
+    run as one ``np.maximum`` (no NumPy error state to set: maximum raises no warnings)."""
+    v = x._cache
+    if v is not None and v.dtype is _COMPUTE[out_dtype] and v.size <= _SMALL:
+        zero = _relu_zero(v.dtype)
+        if zero is not None:
+            return wrap(np.maximum(zero, v), out_dtype)
+    return _relu_any_size(x, out_dtype)
+
+
 def where(cond: Array, a, b, out_dtype) -> Array:
     """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
     x, y = _value(a, out_dtype.numpy), _value(b, out_dtype.numpy)
@@ -360,4 +424,4 @@ def where(cond: Array, a, b, out_dtype) -> Array:
 KERNELS = {name: _make_unary(name) for name in UNARY if name in _UNARY_FNS}
 KERNELS.update({name: _make_predicate(name) for name in ("logical_not", "isnan")})
 KERNELS.update({name: _make_binary(name) for name in BINARY})
-KERNELS.update({"clamp": clamp, "where": where})
+KERNELS.update({"clamp": clamp, "where": where, "relu": relu})
