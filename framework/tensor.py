@@ -831,7 +831,8 @@ def _forward_method(module_name: str, name: str):
     import importlib
 
     def method(self, *args, **kwargs):
-        return getattr(importlib.import_module(module_name), name)(self, *args, **kwargs)
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        return getattr(module, name)(self, *args, **kwargs)
 
     method.__name__ = name
     method.__qualname__ = f"Tensor.{name}"
