@@ -336,6 +336,22 @@ def test_quiet_works_nested_and_falls_back_when_its_context_is_in_use():
         _arrays.quiet(_raise_runtime_error)
 
 
+@pytest.mark.parametrize("kernel", ["div", "log"])
+def test_kernels_fall_back_when_the_quiet_context_is_in_use(kernel):
+    """A kernel run while the context is entered (here: from inside it, as another thread
+    would find it) sets NumPy's error state itself: the same result, no warning."""
+    x = _arrays.wrap(np.array([1.0, 0.0, -1.0], np.float32), dtypes.float32)
+    zero = _arrays.wrap(np.zeros(3, np.float32), dtypes.float32)
+    run = np_elementwise.KERNELS[kernel]
+    args = (x, zero, dtypes.float32, dtypes.float32) if kernel == "div" else (
+        zero, dtypes.float32)
+    expected = _arrays.nd(run(*args)).tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nested = _arrays._QUIET_RUN(run, *args)
+    assert _arrays.nd(nested).tobytes() == expected
+
+
 def _raise_runtime_error():
     raise RuntimeError("mine")
 
@@ -361,3 +377,21 @@ def test_kernels_run_in_several_threads_at_once():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_tensors_on_one_device_share_its_device_object(monkeypatch):
+    """``as_device`` gives one instance per device, so the operators' identity check holds for
+    tensors made with any spelling of the device."""
+    values = np.ones(3, np.float32)
+    made = [framework.tensor(values), framework.tensor(values, device="cpu"),
+            framework.tensor(values, device=framework.device("cpu")),
+            framework.ones(3, device="cpu"), framework.tensor(values).to("cpu"),
+            framework.tensor(values, device="cuda").cpu()]
+    assert all(t.device is framework.devices.CPU for t in made)
+    cuda = [framework.tensor(values, device=d) for d in ("cuda", "cuda:0", 0,
+                                                          framework.device("cuda", 0))]
+    assert all(t.device is cuda[0].device for t in cuda)
+    calls = _general_calls(monkeypatch)
+    for t in made[1:]:
+        made[0] + t
+    assert calls == []

@@ -7,8 +7,11 @@ helpers serve the common case of all three without repeating it:
 ``promote`` (the operands and result dtype of a binary op: two tensors of
 one dtype on one device, or a floating tensor and a Python number, need no
 conversion) and ``untracked`` (no graph to record: the backend kernel is
-called and its array wrapped directly). The gradient helpers
-(``_grad_for``, ``_Saved``) are shared too.
+called and its array wrapped directly). ``tensor_operator`` and
+``reflected_operator`` make ``Tensor``'s ``+ - * /``, which run the
+commonest calls (plain untracked tensors of one dtype, device and shape, or
+a floating tensor and a Python number) straight to the kernel. The gradient
+helpers (``_grad_for``, ``_Saved``) are shared too.
 """
 from __future__ import annotations
 
@@ -272,6 +275,7 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                 return out
         return general(self, other)
     operator.__name__ = name
+    operator.__qualname__ = f"Tensor.{name}"
     operator.__doc__ = f"``{general.__name__}(self, other)``."
     return operator
 
@@ -299,6 +303,7 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                 return out
         return general(other, self)
     operator.__name__ = name
+    operator.__qualname__ = f"Tensor.{name}"
     operator.__doc__ = f"``{general.__name__}(other, self)``."
     return operator
 
