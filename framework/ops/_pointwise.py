@@ -264,8 +264,10 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                     out._device = device
                     out._requires_grad = False
                     return out
-            elif ((kind is float or kind is int) and dtype in numbers_ok and not (_grad_state.enabled and (self._requires_grad or (
-                      self._grad_fn if self._base is None else self.grad_fn) is not None))):
+            elif (kind is float or kind is int) and dtype in numbers_ok and not (
+                    _grad_state.enabled and (
+                        self._requires_grad
+                        or (self._grad_fn if self._base is None else self.grad_fn) is not None)):
                 device = self._device
                 backend = _backends.numpy_kernels if device is CPU else None
                 out = _new(Tensor)

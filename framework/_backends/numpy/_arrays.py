@@ -46,10 +46,10 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
         layout = _FRESH_LAYOUTS[fw_dtype.itemsize].get(shape)
         if layout is None:
             layout = _fresh_layout(shape, fw_dtype.itemsize)
-        strides, byte_strides, size = layout
+        strides, byte_strides, size, one_dim = layout
         if result.strides == byte_strides and size:
             storage = _new(Storage)
-            storage.buffer = result if len(shape) == 1 else result.ravel()
+            storage.buffer = result if one_dim else result.ravel()
             storage.numel = size
             storage.dtype = fw_dtype
             storage.version = 0
@@ -90,7 +90,7 @@ def _wrap_copy(result, fw_dtype) -> Array:
 _new = object.__new__
 
 # ``wrap``'s layouts of fresh results: one dict per item size (list index), shape ->
-# ``(strides, byte strides, numel)`` of a C-contiguous array. A cache of pure functions of
+# ``(strides, byte strides, numel, ndim == 1)`` of a C-contiguous array. A cache of pure functions of
 # the key; each dict is emptied when it reaches ``_FRESH_LAYOUTS_MAX`` entries.
 _FRESH_LAYOUTS = [{} for _ in range(17)]
 _FRESH_LAYOUTS_MAX = 4096
@@ -101,7 +101,8 @@ def _fresh_layout(shape: tuple, itemsize: int) -> tuple:
     if len(layouts) >= _FRESH_LAYOUTS_MAX:
         layouts.clear()
     strides = contiguous_strides(shape)
-    layout = layouts[shape] = (strides, tuple(s * itemsize for s in strides), math.prod(shape))
+    layout = layouts[shape] = (strides, tuple(s * itemsize for s in strides), math.prod(shape),
+                               len(shape) == 1)
     return layout
 
 

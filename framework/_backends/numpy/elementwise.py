@@ -15,8 +15,8 @@ import numpy as np
 from ... import dtypes
 from ..array import Array, Storage
 from ..contract import BINARY, UNARY
-from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use, nd,
-                      quiet, quiet_here, select, wrap)
+from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use,
+                      nd, quiet, quiet_here, select, wrap)
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -354,6 +354,7 @@ def _make_binary(name: str):
     fn = _BINARY_FNS[name]
 
     integer_division = name in _INTEGER_DIVISIONS
+    ufunc = isinstance(fn, np.ufunc)  # its result is a new array (or a NumPy scalar)
 
     def kernel(a, b, compute_dtype, out_dtype) -> Array:
         cd = _COMPUTE[compute_dtype]
@@ -373,17 +374,18 @@ def _make_binary(name: str):
             if not in_use(exc):
                 raise
             result = quiet_here(fn, x, y)
-        if type(result) is np.ndarray and result.base is None and result.dtype is out_dtype.numpy:
-            # wrap(result, out_dtype) of a fresh result, inlined (tests/test_dispatch_fast_paths.py
-            # checks that it builds wrap's Array)
+        if type(result) is np.ndarray and (ufunc or result.base is None) and (
+                result.dtype is out_dtype.numpy):
+            # wrap(result, out_dtype) of a fresh result (a ufunc's always is), inlined
+            # (tests/test_dispatch_fast_paths.py checks that it builds wrap's Array)
             shape = result.shape
             layout = _FRESH_LAYOUTS[out_dtype.itemsize].get(shape)
             if layout is None:
                 layout = _fresh_layout(shape, out_dtype.itemsize)
-            strides, byte_strides, size = layout
+            strides, byte_strides, size, one_dim = layout
             if result.strides == byte_strides and size:
                 storage = _new(Storage)
-                storage.buffer = result if len(shape) == 1 else result.ravel()
+                storage.buffer = result if one_dim else result.ravel()
                 storage.numel = size
                 storage.dtype = out_dtype
                 storage.version = 0
