@@ -88,13 +88,17 @@ def _outcome(fn):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["0-d", "1-d", "2-d", "transposed", "empty", "offset",
                                     "size-1"])
-def test_operator_fast_path_equals_the_general_path(op, dtype, layout, monkeypatch):
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_operator_fast_path_equals_the_general_path(op, dtype, layout, grad_mode, monkeypatch):
     a, b = _pair(dtype, layout)
     versions = (a._version, b._version)
     calls = _general_calls(monkeypatch)
-    fast = _outcome(lambda: OPERATORS[op][1](a, b))
+    with framework.set_grad_enabled(grad_mode):
+        fast = _outcome(lambda: OPERATORS[op][1](a, b))
+    # views (transposed, offset) leave grad mode's exact test to the op
     takes_fast_path = not (op == "-" and dtype is dtypes.bool) and not (
-        op == "/" and not dtype.is_floating_point)
+        op == "/" and not dtype.is_floating_point) and not (
+        grad_mode and layout in ("transposed", "offset"))
     assert (calls == []) is takes_fast_path
     assert _outcome(lambda: _general(op, a, b)) == fast
     assert (a._version, b._version) == versions  # inputs untouched
@@ -229,6 +233,13 @@ def test_relu_keeps_its_checks_and_its_graph():
     a = _tensor(dtypes.float32, (4,)).requires_grad_()
     out = framework.relu(a)
     assert type(out.grad_fn).__name__ == "ReluBackward0"
+    view = (a * 1)[1:]  # a view of a graph result: tracked through its base
+    assert type(framework.relu(view).grad_fn).__name__ == "ReluBackward0"
+    assert type(framework.exp(view).grad_fn).__name__ == "ExpBackward0"
+    assert type((view * 2).grad_fn).__name__ == "MulBackward0"
+    assert type((2 - view).grad_fn).__name__ == "RsubBackward1"
+    with framework.no_grad():
+        assert framework.relu(view).grad_fn is None and framework.exp(view).grad_fn is None
     b = _tensor(dtypes.float32, (4,))
     assert framework.relu(b, inplace=True) is b and b._version == 1
 

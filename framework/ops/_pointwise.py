@@ -234,12 +234,13 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
     """``Tensor.__add__`` and its siblings: ``general(self, other)`` (the op), with the
     commonest calls run straight through the backend's ``kernel``.
 
-    Those calls record no graph (grad mode off, or neither operand tracked) and are
-    two plain ``Tensor``s of one dtype in ``dtypes_ok``, one device and one shape, or a
-    plain tensor of a floating dtype in ``dtypes_ok`` with a Python int or float: the
-    kernel call ``general`` makes for them (result dtype = compute dtype = the tensor's
-    dtype) without the op's calls. Everything else (broadcasting, promotion, subclasses,
-    tracked operands, errors) is ``general``'s.
+    Those calls record no graph (grad mode off, or operands that neither require grad
+    nor have a node nor are views) and are two ``Tensor``s (not subclasses) of one
+    dtype in ``dtypes_ok``, one device and one shape, or such a tensor of a floating
+    dtype in ``dtypes_ok`` with a Python int or float: the kernel call ``general``
+    makes for them (result dtype = compute dtype = the tensor's dtype) without the op's
+    calls. Everything else (broadcasting, promotion, subclasses, views and tracked
+    operands while grad mode is on, errors) is ``general``'s.
     """
     numbers_ok = dtypes_ok & _FLOATING
 
@@ -252,22 +253,23 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                 y = other._a
                 device = self._device
                 if (dtype is y.dtype and device is other._device and x.shape == y.shape
-                        and dtype in dtypes_ok and not (_grad_state.enabled and (
-                            # _tracked(self) or _tracked(other), inlined
-                            self._requires_grad or other._requires_grad
-                            or (self._grad_fn if self._base is None else self.grad_fn) is not None
-                            or (other._grad_fn if other._base is None else other.grad_fn)
-                            is not None))):
+                        and dtype in dtypes_ok and (
+                            # plain (no grad, no node, not a view), or grad mode off; the
+                            # thread-local grad mode is the dearer read, so it comes second
+                            not (self._requires_grad or other._requires_grad
+                                 or self._grad_fn is not None or other._grad_fn is not None
+                                 or self._base is not None or other._base is not None)
+                            or not _grad_state.enabled)):
                     backend = _backends.numpy_kernels if device is CPU else None
                     out = _new(Tensor)  # Tensor._make, inlined
                     out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
                     out._device = device
                     out._requires_grad = False
                     return out
-            elif (kind is float or kind is int) and dtype in numbers_ok and not (
-                    _grad_state.enabled and (
-                        self._requires_grad
-                        or (self._grad_fn if self._base is None else self.grad_fn) is not None)):
+            elif (kind is float or kind is int) and dtype in numbers_ok and (
+                    not (self._requires_grad or self._grad_fn is not None
+                         or self._base is not None)
+                    or not _grad_state.enabled):
                 device = self._device
                 backend = _backends.numpy_kernels if device is CPU else None
                 out = _new(Tensor)
@@ -293,9 +295,10 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
         if (kind is float or kind is int) and type(self) is Tensor:
             x = self._a
             dtype = x.dtype
-            if dtype in numbers_ok and not (_grad_state.enabled and (
-                    self._requires_grad
-                    or (self._grad_fn if self._base is None else self.grad_fn) is not None)):
+            if dtype in numbers_ok and (
+                    not (self._requires_grad or self._grad_fn is not None
+                         or self._base is not None)
+                    or not _grad_state.enabled):
                 device = self._device
                 backend = _backends.numpy_kernels if device is CPU else None
                 out = _new(Tensor)

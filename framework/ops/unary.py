@@ -22,7 +22,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..devices import CPU
 from ..tensor import Tensor
 from . import binary, compare
-from ._pointwise import _reject_bool, _require_float, untracked, untracked_unary
+from ._pointwise import _reject_bool, _require_float, _tracked, untracked, untracked_unary
 from ._util import backend, check_tensor, float_dtype_of, wrap
 from .out import supports_out
 from .registry import register
@@ -70,8 +70,8 @@ class _Unary(Function):
     @classmethod
     def apply(cls, x, out_dtype, params):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
-        if _grad_state.enabled and (  # _tracked(x), inlined
-                x._requires_grad or (x._grad_fn if x._base is None else x.grad_fn) is not None):
+        if (x._requires_grad or x._grad_fn is not None or x._base is not None) and (
+                _grad_state.enabled and _tracked(x)):  # not plain: then the exact test
             return super().apply(x, out_dtype, params)
         if params:
             return untracked(cls.KERNEL, x._device, x._a, out_dtype, **params)
@@ -381,9 +381,10 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)`` (NaN passes through; the gradient at 0 is 0)."""
     if type(input) is Tensor and not inplace:  # the checks below, and _Relu.apply's
         dtype = input._a.dtype
-        if dtype is not dtypes.bool and not (_grad_state.enabled and (
-                input._requires_grad
-                or (input._grad_fn if input._base is None else input.grad_fn) is not None)):
+        if dtype is not dtypes.bool and (
+                not (input._requires_grad or input._grad_fn is not None
+                     or input._base is not None)
+                or not _grad_state.enabled):
             device = input._device  # untracked_unary("relu", input, dtype), inlined
             backend = _backends.numpy_kernels if device is CPU else None
             out = _new(Tensor)
