@@ -16,7 +16,6 @@ FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "
             "sort", "conv", "pool", "softmax", "norm", "activation", "loss", "attention", "optim",
             "rnn")
 _loaded: dict = {}
-numpy_kernels = None  # the NumPy backend once loaded: ``for_device(CPU)`` without the call
 
 
 class Backend:
@@ -50,9 +49,6 @@ def load(name: str) -> Backend:
                 raise
             kernels.update(module.KERNELS)
         _loaded[name] = Backend(name, kernels)
-        if name == "numpy":
-            global numpy_kernels
-            numpy_kernels = _loaded[name]
     return _loaded[name]
 
 

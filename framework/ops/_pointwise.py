@@ -196,7 +196,7 @@ def untracked_unary(kernel: str, x: Tensor, out_dtype) -> Tensor:
     """``untracked(kernel, x._device, x._a, out_dtype)`` for a unary kernel, with the NumPy
     backend found without ``for_device``'s call."""
     device = x._device
-    backend = _backends.numpy_kernels if device is CPU else None
+    backend = _LOADED.get("numpy") if device is CPU else None
     out = _new(Tensor)
     out._a = getattr(backend or for_device(device), kernel)(x._a, out_dtype)
     out._device = device
@@ -222,7 +222,7 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
                 (a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
                 or (b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None))):
         return None
-    backend = _backends.numpy_kernels if device is CPU else None
+    backend = _LOADED.get("numpy") if device is CPU else None
     out = _new(Tensor)
     out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
     out._device = device
@@ -260,7 +260,7 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                                  or self._grad_fn is not None or other._grad_fn is not None
                                  or self._base is not None or other._base is not None)
                             or not _grad_state.enabled)):
-                    backend = _backends.numpy_kernels if device is CPU else None
+                    backend = _LOADED.get("numpy") if device is CPU else None
                     out = _new(Tensor)  # Tensor._make, inlined
                     out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
                     out._device = device
@@ -271,7 +271,7 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                          or self._base is not None)
                     or not _grad_state.enabled):
                 device = self._device
-                backend = _backends.numpy_kernels if device is CPU else None
+                backend = _LOADED.get("numpy") if device is CPU else None
                 out = _new(Tensor)
                 out._a = getattr(backend or for_device(device), kernel)(x, other, dtype, dtype)
                 out._device = device
@@ -300,7 +300,7 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                          or self._base is not None)
                     or not _grad_state.enabled):
                 device = self._device
-                backend = _backends.numpy_kernels if device is CPU else None
+                backend = _LOADED.get("numpy") if device is CPU else None
                 out = _new(Tensor)
                 out._a = getattr(backend or for_device(device), kernel)(other, x, dtype, dtype)
                 out._device = device
@@ -314,4 +314,7 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
 
 
 _new = object.__new__
+# the loaded backends by name (``_backends._loaded``, the dict itself: the compiler's tracer
+# puts its recording backend there), read for CPU tensors instead of calling ``for_device``
+_LOADED = _backends._loaded
 _FLOATING = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)

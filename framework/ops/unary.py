@@ -48,6 +48,7 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _new = object.__new__
+_LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
@@ -386,7 +387,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
                      or input._base is not None)
                 or not _grad_state.enabled):
             device = input._device  # untracked_unary("relu", input, dtype), inlined
-            backend = _backends.numpy_kernels if device is CPU else None
+            backend = _LOADED.get("numpy") if device is CPU else None
             out = _new(Tensor)
             out._a = (backend or for_device(device)).relu(input._a, dtype)
             out._device = device
