@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import warnings
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -244,10 +245,11 @@ def test_relu_keeps_its_checks_and_its_graph():
     assert framework.relu(b, inplace=True) is b and b._version == 1
 
 
-@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.int32, np.int8, np.uint8])
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16,
+                                      np.int32, np.int8, np.uint8])
 @pytest.mark.parametrize("shape", [(), (1,), (9,), (70,), (5, 7)])
 def test_maximum_relu_has_the_bits_of_the_masked_relu(np_dtype, shape):
-    v = _special(np_dtype, shape) if np.dtype(np_dtype).kind == "f" else np.asarray(
+    v = _special(np_dtype, shape) if np.dtype(np_dtype).kind not in "iu" else np.asarray(
         (np.arange(np.prod(shape, dtype=int)).reshape(shape) * 37 % 23 - 11).astype(np_dtype))
     exact = v.copy()
     np.putmask(exact, v < 0, 0)

@@ -164,16 +164,17 @@ def _relu(v):
 @functools.cache
 def _relu_zero(np_dtype: np.dtype) -> "np.ndarray | None":
     """A read-only 0-d zero of ``np_dtype`` when ``np.maximum(zero, v)`` is ``_relu(v)`` for
-    ``v`` of that type (integers; floats where ``_maximum_is_relu``), else None."""
-    if np_dtype.kind == "f" and not _maximum_is_relu(np_dtype):
-        return None
+    ``v`` of that type (integers; other types where ``_maximum_is_relu``), else None."""
     zero = np.zeros((), np_dtype)
     zero.setflags(write=False)
+    if np_dtype.kind not in "iu" and not _maximum_is_relu(zero):  # floats (bfloat16 is "V")
+        return None
     return zero
 
 
-def _maximum_is_relu(np_dtype: np.dtype) -> bool:
-    """Whether ``np.maximum(0, v)`` gives ``_relu``'s bits for float ``v`` of ``np_dtype``.
+def _maximum_is_relu(zero: np.ndarray) -> bool:
+    """Whether ``np.maximum(zero, v)`` gives ``_relu``'s bits for float ``v`` of ``zero``'s
+    type (``zero``: the 0-d zero ``_relu_zero`` passes to it).
 
     It does where NumPy's maximum returns its second operand on ties (-0.0
     passes) and a NaN operand unchanged: x86's ``max`` instructions and
@@ -181,9 +182,9 @@ def _maximum_is_relu(np_dtype: np.dtype) -> bool:
     below +0.0). Checked on contiguous and strided operands of lengths that
     cover NumPy's vector body and tail (once per type: ``_relu_zero`` caches it).
     """
-    special = np.array([-0.0, 0.0, np.nan, -np.nan, -1.0, 1.0, np.inf, -np.inf, -1e-30, 2.5],
+    np_dtype = zero.dtype
+    special = np.array([-0.0, 0.0, np.nan, -np.nan, -1.0, 1.0, np.inf, -np.inf, -1e-3, 2.5],
                        dtype=np_dtype)
-    zero = np_dtype.type(0)
     for n in (1, 3, 7, 8, 9, 16, 17, 33, 70):
         probe = np.resize(special, 2 * n)
         for v in (probe[:n], probe[::2], probe[1:n + 1]):
