@@ -19,8 +19,8 @@ import numbers
 
 from .. import _backends, dtypes
 from .._backends import for_device
-from ..devices import CPU
 from ..autograd.grad_mode import _state as _grad_state
+from ..devices import CPU
 from ..tensor import Tensor
 from ._util import broadcast_shapes, common_device
 

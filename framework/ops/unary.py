@@ -47,9 +47,9 @@ TENSOR_METHODS = (
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _new = object.__new__
 _LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
-_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
 # ---------------------------------------------------------------------------------------

@@ -90,8 +90,8 @@ def _wrap_copy(result, fw_dtype) -> Array:
 _new = object.__new__
 
 # ``wrap``'s layouts of fresh results: one dict per item size (list index), shape ->
-# ``(strides, byte strides, numel, ndim == 1)`` of a C-contiguous array. A cache of pure functions of
-# the key; each dict is emptied when it reaches ``_FRESH_LAYOUTS_MAX`` entries.
+# ``(strides, byte strides, numel, ndim == 1)`` of a C-contiguous array. A cache of pure
+# functions of the key; each dict is emptied when it reaches ``_FRESH_LAYOUTS_MAX`` entries.
 _FRESH_LAYOUTS = [{} for _ in range(17)]
 _FRESH_LAYOUTS_MAX = 4096
 
