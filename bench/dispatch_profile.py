@@ -18,6 +18,7 @@ comparison is of per-op overhead, not of thread scheduling on a busy machine;
 Cases:
   add     ``a + b`` on 10-element float32 tensors (dispatch overhead)
   add_s   ``a + 1.0`` (tensor with a Python scalar)
+  sub mul div  ``a - b``, ``a * b``, ``a / b`` like ``add``
   relu    ``relu(a)`` on 10 elements
   add_rg  ``a + b`` where ``a`` requires grad (graph recording)
   mlp     one training step of an MLP 784-512-256-10, batch 128, Adam
@@ -88,6 +89,21 @@ def case_add():
 def case_add_s():
     a, ta = _pair(10)
     return (lambda: a + 1.0), (lambda: ta + 1.0), 200, 151
+
+
+def case_sub():
+    (a, ta), (b, tb) = _pair(10), _pair(10, seed=1)
+    return (lambda: a - b), (lambda: ta - tb), 200, 151
+
+
+def case_mul():
+    (a, ta), (b, tb) = _pair(10), _pair(10, seed=1)
+    return (lambda: a * b), (lambda: ta * tb), 200, 151
+
+
+def case_div():
+    (a, ta), (b, tb) = _pair(10), _pair(10, seed=1)
+    return (lambda: a / b), (lambda: ta / tb), 200, 151
 
 
 def case_relu():
@@ -246,7 +262,8 @@ def case_lstm():
     return _case_recurrent("LSTM")
 
 
-CASES = {"add": case_add, "add_s": case_add_s, "relu": case_relu, "add_rg": case_add_rg,
+CASES = {"add": case_add, "add_s": case_add_s, "sub": case_sub, "mul": case_mul, "div": case_div,
+         "relu": case_relu, "add_rg": case_add_rg,
          "mlp": case_mlp, "lenet": case_lenet, "transformer": case_transformer, "gru": case_gru, "lstm": case_lstm}
 
 

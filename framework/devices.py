@@ -82,9 +82,15 @@ def set_default_device(d) -> None:
 
 
 def as_device(d) -> device:
-    """Normalize a string, int (a cuda index) or device to a ``device``."""
-    if isinstance(d, device):
+    """Normalize a string, int (a cuda index) or device to a ``device``: one shared
+    instance per device (``CPU`` for the cpu), so that tensors on one device hold the same
+    object and the operators' fast paths can compare devices by identity."""
+    if d is CPU:
         return d
-    if isinstance(d, int):
-        return device("cuda", d)
-    return device(d)
+    if not isinstance(d, device):
+        d = device("cuda", d) if isinstance(d, int) else device(d)
+    return _CANONICAL.setdefault((d.type, d.index), d)
+
+
+# ``as_device``'s instances, by (type, index): a cache of one device per key
+_CANONICAL: dict = {("cpu", None): CPU}

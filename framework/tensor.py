@@ -430,30 +430,8 @@ class Tensor:
                            self._requires_grad))
 
     # operators ------------------------------------------------------------
-    def __add__(self, other):
-        return _binary().add(self, other)
-
-    def __radd__(self, other):
-        return _binary().add(other, self)
-
-    def __sub__(self, other):
-        return _binary().sub(self, other)
-
-    def __rsub__(self, other):
-        from .autograd.function import rename_node
-        return rename_node(_binary().sub(other, self), "RsubBackward1", public=(1,))
-
-    def __mul__(self, other):
-        return _binary().mul(self, other)
-
-    def __rmul__(self, other):
-        return _binary().mul(other, self)
-
-    def __truediv__(self, other):
-        return _binary().div(self, other)
-
-    def __rtruediv__(self, other):
-        return _binary().div(other, self)
+    # + - * / and their reflections: framework.ops.binary.TENSOR_OPERATORS (installed by
+    # ``install_methods``; plain untracked tensors go straight to the kernel there)
 
     def __floordiv__(self, other):
         return _binary().floor_divide(self, other)
@@ -853,7 +831,8 @@ def _forward_method(module_name: str, name: str):
     import importlib
 
     def method(self, *args, **kwargs):
-        return getattr(importlib.import_module(module_name), name)(self, *args, **kwargs)
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        return getattr(module, name)(self, *args, **kwargs)
 
     method.__name__ = name
     method.__qualname__ = f"Tensor.{name}"
@@ -866,8 +845,12 @@ def install_methods(module) -> None:
 
     Each ``t.name(*args)`` calls ``module.name(t, *args)``, looked up at call
     time; names ``Tensor`` defines itself (``where``, ``split``, ...) are
-    left alone. ``framework/__init__.py`` calls this for every public family.
+    left alone. Operators a module declares in ``TENSOR_OPERATORS`` (name ->
+    function) are set as they are. ``framework/__init__.py`` calls this for
+    every public family.
     """
     for name in module.TENSOR_METHODS:
         if not hasattr(Tensor, name):
             setattr(Tensor, name, _forward_method(module.__name__, name))
+    for name, operator in getattr(module, "TENSOR_OPERATORS", {}).items():
+        setattr(Tensor, name, operator)

@@ -7,16 +7,20 @@ helpers serve the common case of all three without repeating it:
 ``promote`` (the operands and result dtype of a binary op: two tensors of
 one dtype on one device, or a floating tensor and a Python number, need no
 conversion) and ``untracked`` (no graph to record: the backend kernel is
-called and its array wrapped directly). The gradient helpers
-(``_grad_for``, ``_Saved``) are shared too.
+called and its array wrapped directly). ``tensor_operator`` and
+``reflected_operator`` make ``Tensor``'s ``+ - * /``, which run the
+commonest calls (plain untracked tensors of one dtype, device and shape, or
+a floating tensor and a Python number) straight to the kernel. The gradient
+helpers (``_grad_for``, ``_Saved``) are shared too.
 """
 from __future__ import annotations
 
 import numbers
 
-from .. import dtypes
+from .. import _backends, dtypes
 from .._backends import for_device
 from ..autograd.grad_mode import _state as _grad_state
+from ..devices import CPU
 from ..tensor import Tensor
 from ._util import broadcast_shapes, common_device
 
@@ -188,6 +192,18 @@ def untracked(kernel: str, device, *args, **params) -> Tensor:
     return out
 
 
+def untracked_unary(kernel: str, x: Tensor, out_dtype) -> Tensor:
+    """``untracked(kernel, x._device, x._a, out_dtype)`` for a unary kernel, with the NumPy
+    backend found without ``for_device``'s call."""
+    device = x._device
+    backend = _LOADED.get("numpy") if device is CPU else None
+    out = _new(Tensor)
+    out._a = getattr(backend or for_device(device), kernel)(x._a, out_dtype)
+    out._device = device
+    out._requires_grad = False
+    return out
+
+
 def same_untracked(kernel: str, a, b) -> "Tensor | None":
     """``kernel(a, b)`` when ``a`` and ``b`` are plain tensors of one dtype, device and shape
     and no graph is recorded (the commonest call of ``+ - * /``), else None.
@@ -206,8 +222,99 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
                 (a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
                 or (b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None))):
         return None
-    out = object.__new__(Tensor)
-    out._a = getattr(for_device(device), kernel)(x, y, dtype, dtype)
+    backend = _LOADED.get("numpy") if device is CPU else None
+    out = _new(Tensor)
+    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
     out._device = device
     out._requires_grad = False
     return out
+
+
+def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+    """``Tensor.__add__`` and its siblings: ``general(self, other)`` (the op), with the
+    commonest calls run straight through the backend's ``kernel``.
+
+    Those calls record no graph (grad mode off, or operands that neither require grad
+    nor have a node nor are views) and are two ``Tensor``s (not subclasses) of one
+    dtype in ``dtypes_ok``, one device and one shape, or such a tensor of a floating
+    dtype in ``dtypes_ok`` with a Python int or float: the kernel call ``general``
+    makes for them (result dtype = compute dtype = the tensor's dtype) without the op's
+    calls. Everything else (broadcasting, promotion, subclasses, views and tracked
+    operands while grad mode is on, errors) is ``general``'s.
+    """
+    numbers_ok = dtypes_ok & _FLOATING
+
+    def operator(self, other):
+        kind = type(other)
+        if type(self) is Tensor:
+            x = self._a
+            dtype = x.dtype
+            if kind is Tensor:
+                y = other._a
+                device = self._device
+                if (dtype is y.dtype and device is other._device and x.shape == y.shape
+                        and dtype in dtypes_ok and (
+                            # plain (no grad, no node, not a view), or grad mode off; the
+                            # thread-local grad mode is the dearer read, so it comes second
+                            not (self._requires_grad or other._requires_grad
+                                 or self._grad_fn is not None or other._grad_fn is not None
+                                 or self._base is not None or other._base is not None)
+                            or not _grad_state.enabled)):
+                    backend = _LOADED.get("numpy") if device is CPU else None
+                    out = _new(Tensor)  # Tensor._make, inlined
+                    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
+                    out._device = device
+                    out._requires_grad = False
+                    return out
+            elif (kind is float or kind is int) and dtype in numbers_ok and (
+                    not (self._requires_grad or self._grad_fn is not None
+                         or self._base is not None)
+                    or not _grad_state.enabled):
+                device = self._device
+                backend = _LOADED.get("numpy") if device is CPU else None
+                out = _new(Tensor)
+                out._a = getattr(backend or for_device(device), kernel)(x, other, dtype, dtype)
+                out._device = device
+                out._requires_grad = False
+                return out
+        return general(self, other)
+    operator.__name__ = name
+    operator.__qualname__ = f"Tensor.{name}"
+    operator.__doc__ = f"``{general.__name__}(self, other)``."
+    return operator
+
+
+def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+    """``Tensor.__radd__`` and its siblings: ``general(other, self)`` (``other`` is not a
+    tensor, or a tensor subclass), with a Python int or float and an untracked plain tensor
+    of a floating dtype in ``dtypes_ok`` run straight through the backend's ``kernel``."""
+    numbers_ok = dtypes_ok & _FLOATING
+
+    def operator(self, other):
+        kind = type(other)
+        if (kind is float or kind is int) and type(self) is Tensor:
+            x = self._a
+            dtype = x.dtype
+            if dtype in numbers_ok and (
+                    not (self._requires_grad or self._grad_fn is not None
+                         or self._base is not None)
+                    or not _grad_state.enabled):
+                device = self._device
+                backend = _LOADED.get("numpy") if device is CPU else None
+                out = _new(Tensor)
+                out._a = getattr(backend or for_device(device), kernel)(other, x, dtype, dtype)
+                out._device = device
+                out._requires_grad = False
+                return out
+        return general(other, self)
+    operator.__name__ = name
+    operator.__qualname__ = f"Tensor.{name}"
+    operator.__doc__ = f"``{general.__name__}(other, self)``."
+    return operator
+
+
+_new = object.__new__
+# the loaded backends by name (``_backends._loaded``, the dict itself: the compiler's tracer
+# puts its recording backend there), read for CPU tensors instead of calling ``for_device``
+_LOADED = _backends._loaded
+_FLOATING = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)

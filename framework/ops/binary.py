@@ -20,7 +20,8 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from . import compare, unary
 from ._pointwise import (Operand, _Saved, _arr, _fast_result_type, _grad_for, _meta, _operand,
-                         _operands, _require_float, _scalar, promote, same_untracked)
+                         _operands, _require_float, _scalar, promote, reflected_operator,
+                         same_untracked, tensor_operator)
 from ._util import backend, check_tensor, float_dtype_of, wrap
 from .out import supports_out
 from .registry import register
@@ -379,6 +380,27 @@ def divide(input: Operand, other: Operand, *, rounding_mode: str | None = None) 
 def true_divide(input: Operand, other: Operand) -> Tensor:
     """``div`` without rounding."""
     return div(input, other)
+
+
+def _rsub(input: Operand, other: Operand) -> Tensor:
+    """``input - other`` for ``Tensor.__rsub__`` (PyTorch's node name)."""
+    return rename_node(sub(input, other), "RsubBackward1", public=(1,))
+
+
+_ALL_DTYPES = frozenset(dtypes.ALL_DTYPES)
+_NOT_BOOL = _ALL_DTYPES - {dtypes.bool}  # sub rejects bool operands
+_FLOATS = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)  # int / int promotes
+# Tensor operators this module defines (framework/__init__.py installs them on ``Tensor``).
+TENSOR_OPERATORS = {
+    "__add__": tensor_operator("add", add, _ALL_DTYPES, "__add__"),
+    "__radd__": reflected_operator("add", add, _ALL_DTYPES, "__radd__"),
+    "__sub__": tensor_operator("sub", sub, _NOT_BOOL, "__sub__"),
+    "__rsub__": reflected_operator("sub", _rsub, _NOT_BOOL, "__rsub__"),
+    "__mul__": tensor_operator("mul", mul, _ALL_DTYPES, "__mul__"),
+    "__rmul__": reflected_operator("mul", mul, _ALL_DTYPES, "__rmul__"),
+    "__truediv__": tensor_operator("div", div, _FLOATS, "__truediv__"),
+    "__rtruediv__": reflected_operator("div", div, _FLOATS, "__rtruediv__"),
+}
 
 
 def floor_divide(input: Operand, other: Operand) -> Tensor:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import builtins
 import math
 
-from .. import dtypes
+from .. import _backends, dtypes
+from .._backends import for_device
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
+from ..devices import CPU
 from ..tensor import Tensor
 from . import binary, compare
-from ._pointwise import _reject_bool, _require_float, _tracked, untracked
+from ._pointwise import _reject_bool, _require_float, _tracked, untracked, untracked_unary
 from ._util import backend, check_tensor, float_dtype_of, wrap
 from .out import supports_out
 from .registry import register
@@ -46,6 +48,8 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+_new = object.__new__
+_LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,9 +71,12 @@ class _Unary(Function):
     @classmethod
     def apply(cls, x, out_dtype, params):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
-        if _grad_state.enabled and _tracked(x):
+        if (x._requires_grad or x._grad_fn is not None or x._base is not None) and (
+                _grad_state.enabled and _tracked(x)):  # not plain: then the exact test
             return super().apply(x, out_dtype, params)
-        return untracked(cls.KERNEL, x._device, x._a, out_dtype, **params)
+        if params:
+            return untracked(cls.KERNEL, x._device, x._a, out_dtype, **params)
+        return untracked_unary(cls.KERNEL, x, out_dtype)
 
     @staticmethod
     def forward(ctx, x, out_dtype, params):
@@ -373,6 +380,19 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)`` (NaN passes through; the gradient at 0 is 0)."""
+    if type(input) is Tensor and not inplace:  # the checks below, and _Relu.apply's
+        dtype = input._a.dtype
+        if dtype is not dtypes.bool and (
+                not (input._requires_grad or input._grad_fn is not None
+                     or input._base is not None)
+                or not _grad_state.enabled):
+            device = input._device  # untracked_unary("relu", input, dtype), inlined
+            backend = _LOADED.get("numpy") if device is CPU else None
+            out = _new(Tensor)
+            out._a = (backend or for_device(device)).relu(input._a, dtype)
+            out._device = device
+            out._requires_grad = False
+            return out
     check_tensor("relu", "input", input)
     _reject_bool("relu", input, "relu(): Boolean inputs not supported for relu")
     if inplace:

@@ -1,6 +1,7 @@
 """Conversions between ``Array`` views and NumPy arrays for the CPU backend."""
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 
@@ -36,18 +37,36 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
     its NumPy view when the layouts agree (saves building one in ``nd``).
     """
     fw_dtype = dtype if dtype is not None else from_numpy_dtype(result.dtype)
-    if type(result) is np.ndarray and result.base is None:
-        # The common case (a kernel's fresh C-ordered result of the right type), without the
-        # flags object and the size-1 check below: the same Array, cheaper.
-        np_dtype = fw_dtype.numpy
-        if result.dtype is np_dtype or result.dtype == np_dtype:
-            shape = result.shape
-            strides, byte_strides, size = _layout(shape, np_dtype.itemsize)
-            if result.strides == byte_strides and size:
-                array = Array(Storage(result if len(shape) == 1 else result.ravel(), size,
-                                      fw_dtype), shape, strides, 0)
-                array._cache = result
-                return array
+    if type(result) is np.ndarray and result.base is None and result.dtype is fw_dtype.numpy:
+        # The common case (a kernel's fresh C-ordered result of the right type): the same
+        # Array as below, with the layout from a per-shape dict and without the flags
+        # object, the size-1 check and the constructors' calls (``Storage.__init__`` and
+        # ``Array.__init__``, inlined: this runs once per op).
+        shape = result.shape
+        layout = _FRESH_LAYOUTS[fw_dtype.itemsize].get(shape)
+        if layout is None:
+            layout = _fresh_layout(shape, fw_dtype.itemsize)
+        strides, byte_strides, size, one_dim = layout
+        if result.strides == byte_strides and size:
+            storage = _new(Storage)
+            storage.buffer = result if one_dim else result.ravel()
+            storage.numel = size
+            storage.dtype = fw_dtype
+            storage.version = 0
+            array = _new(Array)
+            array.storage = storage
+            array.shape = shape
+            array.strides = strides
+            array.offset = 0
+            array.dtype = fw_dtype
+            array._cache = result
+            return array
+    return _wrap_copy(result, fw_dtype)
+
+
+def _wrap_copy(result, fw_dtype) -> Array:
+    """``wrap`` of anything but a fresh C-ordered array of ``fw_dtype`` (copied unless owned
+    and contiguous)."""
     if type(result) is not np.ndarray:
         result = np.asarray(result)
     np_dtype = fw_dtype.numpy
@@ -68,14 +87,26 @@ def wrap(result: np.ndarray, dtype=None) -> Array:
     return array
 
 
-_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
+_new = object.__new__
+
+# ``wrap``'s layouts of fresh results: one dict per item size (list index), shape ->
+# ``(strides, byte strides, numel, ndim == 1)`` of a C-contiguous array. A cache of pure
+# functions of the key; each dict is emptied when it reaches ``_FRESH_LAYOUTS_MAX`` entries.
+_FRESH_LAYOUTS = [{} for _ in range(17)]
+_FRESH_LAYOUTS_MAX = 4096
 
 
-@functools.lru_cache(maxsize=1024)
-def _layout(shape: tuple, itemsize: int) -> tuple:
-    """``(strides, byte strides, numel)`` of a C-contiguous array of ``shape``."""
+def _fresh_layout(shape: tuple, itemsize: int) -> tuple:
+    layouts = _FRESH_LAYOUTS[itemsize]
+    if len(layouts) >= _FRESH_LAYOUTS_MAX:
+        layouts.clear()
     strides = contiguous_strides(shape)
-    return strides, tuple(s * itemsize for s in strides), math.prod(shape)
+    layout = layouts[shape] = (strides, tuple(s * itemsize for s in strides), math.prod(shape),
+                               len(shape) == 1)
+    return layout
+
+
+_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -99,8 +130,43 @@ def _quiet_contextvar():
 _QUIET = _quiet_contextvar()
 
 
+def _quiet_context():
+    """``run`` of a context holding only NumPy's all-ignore error state, or None.
+
+    ``run(fn, *args)`` is ``fn(*args)`` with NumPy's floating-point warnings
+    silenced, for less than setting and resetting the variable costs. A context
+    runs in one thread at a time: ``run`` raises ``RuntimeError`` when it is
+    already running (another thread, or a nested call), and ``quiet`` then
+    sets the variable instead.
+    """
+    if _QUIET is None:
+        return None
+    context = contextvars.Context()
+    context.run(_QUIET[0].set, _QUIET[1])
+    return context.run
+
+
+_QUIET_RUN = _quiet_context()
+
+
+def in_use(exc: RuntimeError) -> bool:
+    """True when ``exc`` is ``_QUIET_RUN``'s refusal to enter its context (already entered)."""
+    return str(exc).startswith("cannot enter context")
+
+
 def quiet(fn, *args):
     """``fn(*args)`` with NumPy's floating-point warnings silenced (IEEE results: inf, NaN)."""
+    if _QUIET_RUN is not None:
+        try:
+            return _QUIET_RUN(fn, *args)
+        except RuntimeError as exc:
+            if not in_use(exc):
+                raise
+    return quiet_here(fn, *args)
+
+
+def quiet_here(fn, *args):
+    """``quiet`` in the caller's own context (sets NumPy's error-state variable around ``fn``)."""
     if _QUIET is None:
         with np.errstate(all="ignore"):
             return fn(*args)
