@@ -172,9 +172,12 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     """Rewrite ``graph`` in place for replay: the passes, then elementwise fusion.
 
     Returns what each step did: nodes removed per pass, fused groups made."""
+    from . import buffers
     from . import fusion as fusion_module
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
+    if passes:
+        done["zero_buffers"] = buffers.merge_zero_buffers(graph)
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)

@@ -1,0 +1,116 @@
+"""Buffer passes: zero-padded gradient buffers merged, repeated contiguous copies dropped."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from compiler_models import on
+
+import framework
+from framework.compiler import buffers
+from framework.compiler.ir import DType, Graph, Node
+from framework.compiler.runtime import GraphModule
+
+F32 = DType("float32")
+
+
+def _zero_padded_sum(regions, n=6, device="cpu"):
+    """``sum_k pad(x_k)``: per region (start, end) a zero buffer of n, x_k copied into its
+    slice, the buffers added in order (the backward of ``split``)."""
+    g = Graph()
+    xs = [g.new_value((end - start,), "float32", device, f"input{k}")
+          for k, (start, end) in enumerate(regions)]
+    g.inputs, g.user_inputs = list(xs), len(xs)
+    total = None
+    for (start, end), x in zip(regions, xs):
+        buf = g.new_value((n,), "float32", device)
+        part = g.new_value((end - start,), "float32", device)
+        g.nodes += [Node("full", {"shape": (n,), "value": 0, "dtype": F32}, [buf], device),
+                    Node("slice", {"input": buf, "dim": 0, "start": start, "end": end,
+                                   "step": 1}, [part], device),
+                    Node("copy_", {"dst": part, "src": x}, [None], device)]
+        if total is None:
+            total = buf
+        else:
+            out = g.new_value((n,), "float32", device)
+            g.nodes.append(Node("add", {"a": total, "b": buf, "compute_dtype": F32,
+                                        "out_dtype": F32}, [out], device))
+            total = out
+    g.output = total
+    return g
+
+
+def _expected(regions, xs, n=6):
+    want = np.zeros(n, np.float32)
+    for (start, end), x in zip(regions, xs):
+        want[start:end] += x.numpy()
+    return want
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_zero_padded_pieces_become_one_buffer(device):
+    regions = [(4, 6), (2, 4), (0, 2)]  # the in_proj q, k, v gradients, last piece first
+    g = _zero_padded_sum(regions, device="cuda:0" if device == "cuda" else device)
+    assert buffers.merge_zero_buffers(g) == 5  # two adds, two fills; the last fill: empty
+    ops = [n.op for n in g.nodes]
+    assert ops.count("add") == 0 and ops.count("full") == 0 and ops.count("empty") == 1
+    assert ops.count("copy_") == 3
+    xs = [framework.randn(end - start, device=device) for start, end in regions]
+    got = GraphModule(g, {}, None)(*xs)
+    np.testing.assert_array_equal(got.cpu().numpy(), _expected(regions, [x.cpu() for x in xs]))
+
+
+def test_partly_covered_buffer_keeps_its_fill():
+    regions = [(0, 2), (4, 5)]
+    g = _zero_padded_sum(regions)
+    assert buffers.merge_zero_buffers(g) == 2
+    assert [n.op for n in g.nodes].count("full") == 1
+    xs = [framework.randn(2), framework.randn(1)]
+    np.testing.assert_array_equal(GraphModule(g, {}, None)(*xs).numpy(),
+                                  _expected(regions, xs))
+
+
+def test_overlapping_regions_are_added():
+    regions = [(0, 4), (2, 6)]
+    g = _zero_padded_sum(regions)
+    assert buffers.merge_zero_buffers(g) == 0
+    xs = [framework.randn(4), framework.randn(4)]
+    np.testing.assert_allclose(GraphModule(g, {}, None)(*xs).numpy(), _expected(regions, xs))
+
+
+def test_a_buffer_read_before_its_last_write_is_left_alone():
+    """full; copy_ into [0:2]; exp(full); copy_ into [2:6]: the exp sees the zeros."""
+    g = Graph()
+    x, y = g.new_value((2,), "float32", "cpu", "input0"), g.new_value((4,), "float32", "cpu",
+                                                                         "input1")
+    g.inputs, g.user_inputs = [x, y], 2
+    buf, a, b, e = (g.new_value(s, "float32", "cpu") for s in ((6,), (2,), (4,), (6,)))
+    g.nodes = [Node("full", {"shape": (6,), "value": 0, "dtype": F32}, [buf]),
+               Node("slice", {"input": buf, "dim": 0, "start": 0, "end": 2, "step": 1}, [a]),
+               Node("copy_", {"dst": a, "src": x}, [None]),
+               Node("exp", {"x": buf, "out_dtype": F32}, [e]),
+               Node("slice", {"input": buf, "dim": 0, "start": 2, "end": 6, "step": 1}, [b]),
+               Node("copy_", {"dst": b, "src": y}, [None])]
+    g.output = (e, buf)
+    assert buffers.merge_zero_buffers(g) == 0
+    assert g.nodes[0].op == "full"
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_attention_in_proj_gradients_need_no_fill_and_no_add(device):
+    """EncoderBlock's in_proj weight and bias gradients: three copies each into an empty
+    buffer; the compiled gradients equal eager's."""
+    eager, (x,) = on(device, "encoder_block")
+    twin, _ = on(device, "encoder_block")
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin.train())
+    weight = framework.randn(*x.shape, device=device)
+    (eager.train()(x) * weight).sum().backward()
+    (compiled(x) * weight).sum().backward()
+    entry = next(iter(compiled._compiled.cache.values()))
+    nodes = entry.backward_graph.nodes
+    assert "full" not in [n.op for n in nodes]
+    assert not [n for n in nodes if n.op == "add" and n.outputs[0].shape in ((24,), (24, 8))]
+    assert entry.optimize_stats["backward"]["zero_buffers"] == 10
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad.cpu().numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
