@@ -58,7 +58,7 @@ class _Uses:
                     self.writes.setdefault(self.root[v.id], []).append(node)
                 else:
                     self.readers.setdefault(v.id, []).append(node)
-                    if node.has_effect:  # optimizer steps write their inputs
+                    if node.has_effect and node.op != "copy_":  # optimizer steps write inputs
                         self.writes.setdefault(self.root[v.id], []).append(node)
         self.returned = {v.id for v in graph.output_values()}
 
@@ -203,6 +203,57 @@ def _merge_one_add(graph: Graph) -> bool:
     return False
 
 
+def dedupe_copies(graph: Graph) -> int:
+    """Drop an ``empty`` + ``copy_`` that copies what an earlier one copied; returns the
+    nodes removed (two per copy).
+
+    Both buffers must be ``empty`` outputs written once, by that ``copy_`` of the whole
+    buffer, with the same source value, dtype and shape, and no write to the source's memory
+    between the two copies; the second buffer's readers all come after its copy. The
+    second buffer's readers then read the first. When the second buffer (or a view of it)
+    is returned where the caller sees it, the two would alias: only returned values the
+    caller never sees (``Graph.internal_outputs``, a training forward's saved values) may."""
+    uses = _Uses(graph)
+    visible = graph.user_visible()
+    first: dict = {}  # (source id, dtype, shape) -> (buffer, its copy_)
+    dropped: list = []
+    for node in graph.nodes:
+        if node.op != "copy_":
+            continue
+        dst, src = node.args["dst"], node.args["src"]
+        maker = uses.producer.get(dst.id)
+        if (not isinstance(src, Value) or maker is None or maker.op != "empty"
+                or uses.writes.get(dst.id) != [node]):
+            continue
+        key = (src.id, dst.dtype, dst.shape)
+        earlier = first.get(key)
+        if earlier is None or not _same_copy(earlier, dst, node, src, uses, visible):
+            first.setdefault(key, (dst, node))
+            continue
+        _replace(graph, dst, earlier[0])
+        dropped += [maker, node]
+    if dropped:
+        gone = {id(n) for n in dropped}
+        graph.nodes = [n for n in graph.nodes if id(n) not in gone]
+    return len(dropped)
+
+
+def _same_copy(earlier: tuple, dst: Value, copy: Node, src: Value, uses: _Uses,
+               visible: set) -> bool:
+    """True when buffer ``dst`` (filled by ``copy``) may be replaced by ``earlier``'s."""
+    buffer, first_copy = earlier
+    start, end = uses.position[id(first_copy)], uses.position[id(copy)]
+    if any(start < uses.position[id(w)] < end for w in uses.writes.get(uses.root[src.id], ())):
+        return False
+    tree = uses.tree(dst)
+    if any(uses.position[id(r)] < end for v in tree for r in uses.readers.get(v.id, ())):
+        return False
+    if any(v.id in visible for v in tree):
+        return False  # the caller could write into the shared buffer
+    returned = any(v.id in uses.returned for v in tree)
+    return not (returned and any(v.id in visible for v in uses.tree(buffer)))
+
+
 def _replace(graph: Graph, old: Value, new: Value) -> None:
     swap = lambda leaf: new if leaf is old else leaf  # noqa: E731
     for node in graph.nodes:
@@ -210,4 +261,4 @@ def _replace(graph: Graph, old: Value, new: Value) -> None:
     graph.output = rebuild(graph.output, swap)
 
 
-__all__ = ["merge_zero_buffers"]
+__all__ = ["dedupe_copies", "merge_zero_buffers"]

@@ -178,6 +178,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     done = passes_module.run_passes(graph) if passes else {}
     if passes:
         done["zero_buffers"] = buffers.merge_zero_buffers(graph)
+        done["copies"] = buffers.dedupe_copies(graph)
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)

@@ -124,6 +124,7 @@ def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_value
     forward.user_inputs = graph.user_inputs
     forward.nodes = list(fwd_nodes)
     forward.output = (tuple(out_values), tuple(saved))
+    forward.internal_outputs = list(saved)  # only the compiled backward reads them
     forward._next = graph._next
     backward = Graph()
     backward._next = graph._next  # fresh ids above every recorded one

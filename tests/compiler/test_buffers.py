@@ -114,3 +114,82 @@ def test_attention_in_proj_gradients_need_no_fill_and_no_add(device):
     for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
         np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad.cpu().numpy(),
                                    rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def _contiguous_twice(internal: bool):
+    """Two ``empty`` + ``copy_`` of the same transposed input, each read by an exp; the second
+    buffer is also returned (as a saved value when ``internal``)."""
+    g = Graph()
+    x = g.new_value((2, 3), "float32", "cpu", "input0")
+    g.inputs, g.user_inputs = [x], 1
+    t = g.new_value((3, 2), "float32", "cpu")
+    g.nodes = [Node("permute", {"input": x, "dims": (1, 0)}, [t])]
+    outs = []
+    for _ in range(2):
+        buf, e = g.new_value((3, 2), "float32", "cpu"), g.new_value((3, 2), "float32", "cpu")
+        g.nodes += [Node("empty", {"shape": (3, 2), "dtype": F32}, [buf]),
+                    Node("copy_", {"dst": buf, "src": t}, [None]),
+                    Node("exp", {"x": buf, "out_dtype": F32}, [e])]
+        outs += [e, buf]
+    g.output = ((outs[0], outs[2]), (outs[3],))
+    if internal:
+        g.internal_outputs = [outs[3]]
+    return g
+
+
+def test_a_repeated_contiguous_copy_reads_the_first_buffer():
+    g = _contiguous_twice(internal=True)
+    assert buffers.dedupe_copies(g) == 2
+    assert [n.op for n in g.nodes].count("copy_") == 1
+    x = framework.randn(2, 3)
+    (e1, e2), (saved,) = GraphModule(g, {}, None)(x)
+    np.testing.assert_array_equal(e1.numpy(), np.exp(x.numpy().T))
+    np.testing.assert_array_equal(e2.numpy(), e1.numpy())
+    np.testing.assert_array_equal(saved.numpy(), x.numpy().T)
+
+
+def test_a_copy_the_caller_sees_is_kept():
+    """Returned to the caller, the second buffer must not alias the first."""
+    g = _contiguous_twice(internal=False)
+    assert buffers.dedupe_copies(g) == 0
+
+
+def test_a_copy_after_a_write_to_its_source_is_kept():
+    g = Graph()
+    x, y = (g.new_value((3,), "float32", "cpu", f"input{k}") for k in range(2))
+    g.inputs, g.user_inputs = [x, y], 2
+    src, b1, b2 = (g.new_value((3,), "float32", "cpu") for _ in range(3))
+    g.nodes = [Node("exp", {"x": x, "out_dtype": F32}, [src]),
+               Node("empty", {"shape": (3,), "dtype": F32}, [b1]),
+               Node("copy_", {"dst": b1, "src": src}, [None]),
+               Node("copy_", {"dst": src, "src": y}, [None]),
+               Node("empty", {"shape": (3,), "dtype": F32}, [b2]),
+               Node("copy_", {"dst": b2, "src": src}, [None])]
+    g.output = (b1, b2)
+    assert buffers.dedupe_copies(g) == 0
+
+
+def test_plan_keeps_constants_and_cse_merges_equal_ones():
+    """Two folded causal masks merge; the folded constant is made once per plan, a
+    returned or written constant every call."""
+    from framework.compiler import passes
+    from framework.compiler.launches import count_launches
+
+    def fn(x):
+        n = x.shape[-1]
+        mask = framework.ones(n, n).triu(1) * -1e9
+        again = framework.ones(n, n).triu(1) * -1e9
+        return (x + mask).exp() + (x + again), framework.zeros(n)
+
+    x = framework.randn(4, 4)
+    traced = framework.jit.trace(fn, (x,))
+    passes.run_passes(traced.graph)
+    ops = [n.op for n in traced.graph.nodes]
+    assert ops.count("from_numpy") == 1 and ops.count("full") == 1  # zeros(n) is returned
+    for _ in range(2):
+        with count_launches() as n:
+            got, zeros = traced(x)
+        np.testing.assert_allclose(got.numpy(), fn(x)[0].numpy(), rtol=1e-6)
+    assert n.by_op["from_numpy"] == 0 and n.by_op["full"] == 1
+    zeros.add_(1.0)  # the caller's array is its own
+    assert traced(x)[1].numpy().tolist() == [0.0] * 4
