@@ -52,6 +52,8 @@ def source(group: FusedGroup) -> str:
     soft = group.softmax  # None, or {"log": bool}: a row softmax of the last op's result
     params = [f"out{j}_ptr" for j in range(len(outs))] + [f"in{k}_ptr" for k in range(n_in)]
     params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
+    drops = dropouts(group)
+    params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
     params += ["n_cols" if soft else "n", "size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr", "BLOCK: tl.constexpr"]
@@ -76,7 +78,8 @@ def source(group: FusedGroup) -> str:
         "",
         "@triton.jit(do_not_specialize=" + repr(tuple(
             ["size1", "size2", "size3", "size4", "size5"]
-            + [f"st{k}_{d}" for k in range(n_in) for d in range(6)])) + ")",
+            + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
+            + [f"{name}{i}" for i in drops for name in ("seed", "offset")])) + ")",
         "def fused_kernel(" + ", ".join(params) + "):",
         ('    """Each program computes one row of n_cols (<= BLOCK) elements, at flat indices'
          if soft else '    """Each program computes BLOCK consecutive flat output indices i of:'),
@@ -90,7 +93,9 @@ def source(group: FusedGroup) -> str:
          f"    and stores {outs_doc} at i. inK is input K (read at its strides stK_* when"),
         "    STRIDED, broadcast dims having stride 0), sJ scalar argument J, tI a value",
         "    kept in registers (float32 math; half results rounded as the unfused kernels",
-        '    store them)."""',
+        "    store them)." + ('"""' if not drops else ""),
+        *(["    A dropout tI keeps element i when tl.rand(seedI, offsetI + i) >= p, the draw",
+           '    of the library\'s dropout kernel: the unfused mask."""'] if drops else []),
         *([
             "    row = tl.program_id(0).to(tl.int64)",
             "    col = tl.arange(0, BLOCK)",
@@ -119,7 +124,8 @@ def source(group: FusedGroup) -> str:
             lines.append(f"    x{k} = in{k}.to(tl.float32)")
     for j in range(n_sc):
         lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, rounded once")
-    scalar_values = sorted({k for ins in group.instrs if ins.kind not in ("clamp", "softplus")
+    scalar_values = sorted({k for ins in group.instrs
+                            if ins.kind not in ("clamp", "softplus", "dropout")
                             for kind, k in ins.operands if kind == "scalar"})
     for j in scalar_values:  # scalars the ops read as blocks (clamp/softplus take them as is)
         lines.append(f"    c{j} = tl.full((BLOCK,), s{j}, tl.float32)")
@@ -143,6 +149,10 @@ def source(group: FusedGroup) -> str:
             expr = f"tl.where({cond(ins.operands[0])}, {a[1]}, {a[2]})"
         elif ins.kind == "clamp":
             expr = f'_unary({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, "{ins.op}")'
+        elif ins.kind == "dropout":  # the library's dropout_kernel, element i of the output
+            p, scale = (f"s{r[1]}" for r in ins.operands[1:])
+            lines.append(f"    keep{i} = tl.rand(seed{i}, (offset{i} + idx).to(tl.uint32)) >= {p}")
+            expr = f"tl.where(keep{i}, {a[0]} * {scale}, 0.0)"
         elif ins.kind == "softplus":
             expr = (f'_unary_activation({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, '
                     '"softplus")')
@@ -176,6 +186,11 @@ def source(group: FusedGroup) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dropouts(group: FusedGroup) -> list:
+    """Indices of the group's dropout instrs (each takes a seed and an offset argument)."""
+    return [i for i, ins in enumerate(group.instrs) if ins.kind == "dropout"]
+
+
 class FusedKernel:
     """A generated kernel, imported from its file; ``launch`` runs it for a group."""
 
@@ -206,7 +221,11 @@ class FusedKernel:
         soft = group.softmax
         cols = shape[-1] if soft else n
         args = [pointer(o) for o in outs] + [pointer(a) for a in arrays]
-        args += list(group.scalars) + [cols, *sizes]
+        args += list(group.scalars)
+        for i in dropouts(group):  # this call's draws (training._RandomSites sets them)
+            node_args = group.instrs[i].node.args
+            args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
+        args += [cols, *sizes]
         for st in strides:
             args += list(st)
         import numpy as np

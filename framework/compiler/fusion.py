@@ -30,6 +30,7 @@ import threading
 import numpy as np
 
 from .ir import Graph, Node, Sym, Value
+from .passes import _written_roots
 
 FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
                  "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
@@ -38,20 +39,24 @@ FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "
                  "erfinv")
 FUSIBLE_BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "eq", "ne",
                   "lt", "le", "gt", "ge", "copysign", "logaddexp", "logaddexp2", "hypot")
-FUSIBLE = FUSIBLE_UNARY + FUSIBLE_BINARY + ("where", "clamp", "softplus")  # fused groups' ops
+FUSIBLE = FUSIBLE_UNARY + FUSIBLE_BINARY + ("where", "clamp", "softplus", "dropout")
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 _FLOATS = ("float32", "float16", "bfloat16")
 _INPUT_DTYPES = _FLOATS + ("bool", "int8", "int16", "int32", "int64", "uint8")
 
 
 class Instr:
-    """One fused operation: ``kind`` (unary, binary, where, clamp, softplus), the contract
-    ``op``, ``operands`` (("in", k) | ("tmp", i) | ("scalar", j)), the output dtype name."""
+    """One fused operation: ``kind`` (unary, binary, where, clamp, softplus, dropout), the
+    contract ``op``, ``operands`` (("in", k) | ("tmp", i) | ("scalar", j)), the output dtype
+    name. A dropout keeps its graph ``node``: the ``seed``/``offset`` it draws with are read
+    from that node's arguments at each run (``training._RandomSites`` rewrites them per call)."""
 
-    __slots__ = ("kind", "op", "operands", "dtype", "text")
+    __slots__ = ("kind", "op", "operands", "dtype", "text", "node")
 
-    def __init__(self, kind: str, op: str, operands: list, dtype: str, text: str) -> None:
+    def __init__(self, kind: str, op: str, operands: list, dtype: str, text: str,
+                 node: "Node | None" = None) -> None:
         self.kind, self.op, self.operands, self.dtype, self.text = kind, op, operands, dtype, text
+        self.node = node
 
 
 class FusedGroup:
@@ -132,6 +137,11 @@ def _fusible(node: Node) -> bool:
             out.dtype in _FLOATS or (node.op in _COMPARISONS and out.dtype == "bool"))
     elif node.op == "where":
         ok = out.dtype in _FLOATS
+    elif node.op == "dropout":  # float32 only: the mask is the unfused kernel's (same draws)
+        x, p = args.get("x"), args.get("p")
+        ok = (out.dtype == "float32" and isinstance(x, Value) and x.dtype == "float32"
+              and isinstance(p, float) and 0.0 < p < 1.0
+              and all(isinstance(args.get(k), int) for k in ("seed", "offset")))
     else:
         return False
     if not ok:
@@ -155,19 +165,23 @@ def fuse_elementwise(graph: Graph) -> int:
         for v in node.inputs():
             readers.setdefault(v.id, []).append(i)
     returned = {v.id for v in graph.output_values()}
+    root, _ = _written_roots(graph)
+    writes = []  # (position, roots written) of each effect node
     group_of: dict = {}  # value id -> group (a dict)
-    groups, epoch = [], 0
+    groups = []
     for i, node in enumerate(nodes):
         if node.has_effect:
-            epoch += 1
+            writes.append((i, _roots_written(node, root)))
         if not _fusible(node):
             continue
         out = node.outputs[0]
+        reads = {root[v.id] for v in node.inputs()}
         candidates = []
         for v in node.inputs():
             g = group_of.get(v.id)
             if (g is not None and g not in candidates and g["shape"] == out.shape
-                    and g["device"] == node.device and g["epoch"] == epoch
+                    and g["device"] == node.device
+                    and not _written_since(g, reads, writes)
                     and not _read_outside_before(g, i, readers)):
                 candidates.append(g)
         if candidates:
@@ -175,15 +189,17 @@ def fuse_elementwise(graph: Graph) -> int:
             for other in candidates[1:]:
                 group["members"] = sorted(group["members"] + other["members"])
                 group["values"] |= other["values"]
+                group["reads"] |= other["reads"]
                 for vid in other["values"]:
                     group_of[vid] = group
                 groups.remove(other)
         else:
             group = {"members": [], "values": set(), "shape": out.shape,
-                     "device": node.device, "epoch": epoch}
+                     "device": node.device, "reads": set()}
             groups.append(group)
         group["members"].append(i)
         group["values"].add(out.id)
+        group["reads"] |= reads
         group_of[out.id] = group
     fused = [g for g in groups if len(g["members"]) >= 2]
     if not fused:
@@ -203,6 +219,22 @@ def fuse_elementwise(graph: Graph) -> int:
         dropped |= member_set - {last}
     graph.nodes = [replace.get(i, n) for i, n in enumerate(nodes) if i not in dropped]
     return len(fused)
+
+
+def _roots_written(node: Node, root: dict) -> set:
+    """The memory (root value ids) effect ``node`` writes: a ``copy_`` its destination's,
+    other effects (optimizer steps) every input's."""
+    if node.op == "copy_":
+        return {root[node.args["dst"].id]}
+    return {root[v.id] for v in node.inputs()}
+
+
+def _written_since(group: dict, reads: set, writes: list) -> bool:
+    """True when an effect node after the group's first member writes memory the group or
+    the joining node (reading ``reads``) reads: the fused node, run where the group's last
+    node stood, would read the written data."""
+    first, touched = group["members"][0], group["reads"] | reads
+    return any(position > first and written & touched for position, written in writes)
 
 
 def _read_outside_before(group: dict, position: int, readers: dict) -> bool:
@@ -254,13 +286,21 @@ def _build(members: list, outside: set, shape: tuple, device: str) -> FusedGroup
             ops = [operand(node.args["x"]), operand(node.args.get("beta", 1.0)),
                    operand(node.args.get("threshold", 20.0))]
             kind, op = "softplus", "softplus"
+        elif node.op == "dropout":  # x, p, 1 / (1 - p); seed and offset stay on the node
+            p = node.args["p"]
+            ops = [operand(node.args["x"]), operand(p), operand(1.0 / (1.0 - p))]
+            kind, op = "dropout", "dropout"
         else:
             ops = [operand(node.args[k]) for k in _operand_order(node)]
             kind = ("where" if node.op == "where" else
                     "binary" if node.op in FUSIBLE_BINARY else "unary")
             op = node.op
         text = f"{node.op}(" + ", ".join(name(r) for r in ops) + f")  # {out.dtype}"
-        instrs.append(Instr(kind, op, ops, out.dtype, text))
+        if kind == "dropout":
+            i = len(instrs)
+            text = (f"dropout({name(ops[0])}, p={name(ops[1])}, scale={name(ops[2])}, "
+                    f"seed{i}, offset{i})  # {out.dtype}")
+        instrs.append(Instr(kind, op, ops, out.dtype, text, node if kind == "dropout" else None))
         tmp_of[out.id] = len(instrs) - 1
         if out.id in outside:
             outputs.append((out, len(instrs) - 1))
@@ -411,6 +451,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     from .. import dtypes
     from .._backends.numpy import elementwise as npe
     from .._backends.numpy._arrays import nd, select, wrap
+    from .._backends.numpy.random import dropout as np_dropout
     raw = [nd(a) for a in arrays]
     as_f32: dict = {}
     results: list = []
@@ -449,6 +490,10 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 if ins.op in ("clamp", "clamp_max"):
                     hi = value(ins.operands[2])
                     buf = select(buf > hi, hi, buf, _F32)
+            elif ins.kind == "dropout":  # the backend's kernel: the same draws, the same bits
+                x = wrap(np.ascontiguousarray(value(ins.operands[0])), dtypes.float32)
+                args = ins.node.args
+                buf = nd(np_dropout(x, args["p"], args["seed"], args["offset"]))
             elif ins.kind == "softplus":
                 v = value(ins.operands[0])
                 beta, threshold = value(ins.operands[1]), value(ins.operands[2])

@@ -156,7 +156,13 @@ class _RandomSites:
     def __init__(self, graph: Graph, runner, pairs: set) -> None:
         self.sites = []  # (node, plan step or None, seed position, offset position, old pair)
         steps = getattr(runner, "steps", None)
+        found = []  # (node, its plan step or None)
         for i, node in enumerate(graph.nodes):
+            if node.op == "fused_elementwise":  # a fused dropout reads its node's arguments
+                found += [(member, None) for member in node.args["group"].nodes]
+            else:
+                found.append((node, steps[i] if steps is not None else None))
+        for node, step in found:
             args = node.args
             if "seed" not in args or "offset" not in args:
                 continue
@@ -164,7 +170,6 @@ class _RandomSites:
             if pair not in pairs:
                 continue
             keys = list(args)
-            step = steps[i] if steps is not None else None
             self.sites.append((node, step, keys.index("seed"), keys.index("offset"), pair))
         self.current = {}
 

@@ -366,3 +366,58 @@ def test_relu_in_a_group_has_eager_bits_and_runs_in_place(shape):
     traced = _traced_and_fused(fn16, half)
     np.testing.assert_array_equal(traced(half).numpy().view(np.uint16),
                                   fn16(half).numpy().view(np.uint16))
+
+
+class _DropoutResidual(nn.Module):
+    """``x + dropout(linear(x))`` then ReLU: the transformer's residual branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        return F.relu(x + self.drop(self.fc(x.transpose(0, 1)).transpose(0, 1)))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_dropout_fuses_with_the_eager_mask(device):
+    """The dropout (read strided) and the residual add are one kernel in the forward, the
+    backward's dropout joins the ReLU gradient; each call's masks are eager's, bit for bit."""
+    framework.manual_seed(0)
+    eager, twin = _DropoutResidual().to(device), _DropoutResidual().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(6, 5, device=device)
+    for seed in range(3):
+        outs = []
+        for module, run in ((eager, eager), (twin, compiled)):
+            framework.manual_seed(seed)
+            module.zero_grad()
+            out = run(x)
+            (out * out).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+        np.testing.assert_array_equal(outs[1], outs[0])  # the same kept elements
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    for graph in (entry.forward_graph, entry.backward_graph):
+        ops = [n.op for n in graph.nodes]
+        assert "dropout" not in ops and "fused_elementwise" in ops
+    groups = [n.args["group"] for n in entry.forward_graph.nodes if n.op == "fused_elementwise"]
+    assert [i.op for i in groups[0].instrs][:2] == ["dropout", "add"]
+    with count_launches() as replay:
+        compiled(x)
+    assert replay.by_op["dropout"] == 0 and replay.by_op["fused_elementwise"] == 1
+    if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
+        path = codegen.path_of(groups[0])
+        assert "tl.rand(seed0, (offset0 + idx).to(tl.uint32))" in path.read_text()
+        script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
+        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
+                                                                  "FRAMEWORK_TRITON_INTERPRET")}
+        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        done = subprocess.run([sys.executable, script, str(path)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.count("ptx ok") == 2
