@@ -254,6 +254,234 @@ def _same_copy(earlier: tuple, dst: Value, copy: Node, src: Value, uses: _Uses,
     return not (returned and any(v.id in visible for v in uses.tree(buffer)))
 
 
+# -- pieces of a concatenation computed from column blocks --------------------------------
+def merge_concatenated_pieces(graph: Graph) -> int:
+    """One matmul or sum for a buffer filled with pieces computed per column block.
+
+    A buffer ``C`` (``empty``) filled block by block along dim 0 with ``copy_`` of
+
+    - ``T_k.T @ Y`` (``matmul`` of a transposed 2-D ``T_k`` and the same ``Y`` for every
+      piece): the weight gradient of a linear layer applied to column blocks of one
+      output (``MultiheadAttention``'s packed q, k, v projection), or
+    - ``sum(T_k, dims=(0,))``: the bias gradient of the same,
+
+    where ``T_k`` (R x n_k, the k-th piece's rows of C) is a fresh buffer (``empty`` then
+    one ``copy_``, read through reshapes) or a column block of a shared one, becomes one
+    ``G.T @ Y`` (one ``sum(G, dims=(0,))``) of G, the R x sum(n_k) buffer the ``T_k``
+    blocks are written into side by side. The pieces' ``copy_`` into ``C`` go; the
+    ``T_k`` readers read G's column blocks (strided views; kernels take any strides).
+    Same sums of products (BLAS may order a longer matmul differently: float32 rounding).
+    Returns the number of buffers replaced."""
+    done = 0
+    while _merge_one_concatenation(graph):
+        done += 1
+    if done:
+        graph.eliminate_dead_code()
+    return done
+
+
+def _column_block(graph: Graph, t: Value, uses: _Uses):
+    """``("fresh", empty node, copy_ node, chain)`` when 2-D ``t`` is a fresh buffer read
+    only through the reshape ``chain`` ending at ``t``; ``("slice", G, start)`` when it is
+    ``slice(G, dim=1, start, ...)`` of a 2-D value G; else None."""
+    node = uses.producer.get(t.id)
+    if node is None:
+        return None
+    if node.op == "slice" and node.args["dim"] == 1 and node.args["step"] == 1:
+        g = node.args["input"]
+        if len(g.shape) == 2 and uses.producer.get(g.id) is not None and \
+                uses.producer[g.id].op == "empty":
+            return ("slice", g, node.args["start"])
+        return None
+    chain, v = [], t
+    while node is not None and node.op == "reshape":
+        chain.append(node)
+        v = node.args["input"]
+        node = uses.producer.get(v.id)
+    if node is None or node.op != "empty" or v.id in uses.returned:
+        return None
+    writes = uses.writes.get(v.id, [])
+    if len(writes) != 1 or writes[0].args["dst"] is not v:
+        return None
+    # every value from the buffer up to t (t excluded) is read only by the next reshape
+    between = [v] + [view.outputs[0] for view in chain[1:]]
+    if chain and any(u.id in uses.returned or uses.readers.get(u.id) or
+                     len(uses.children.get(u.id, ())) != 1 for u in between):
+        return None
+    return ("fresh", node, writes[0], chain)
+
+
+def _piece(src: Value, uses: _Uses):
+    """``(kind, T, key)`` for a piece ``src`` of a concatenation: ``("matmul", T, Y)`` for
+    ``reshape(matmul(reshape(permute(T, (1, 0))), Y))``, ``("sum", T, out dtype)`` for
+    ``sum(T, dims=(0,))``; None otherwise."""
+    node = uses.producer.get(src.id)
+    if node is not None and node.op == "sum" and tuple(node.args["dims"]) == (0,):
+        t = node.args["x"]
+        return ("sum", t, node.args["out_dtype"]) if len(t.shape) == 2 else None
+    if node is not None and node.op == "reshape":
+        node = uses.producer.get(node.args["input"].id)
+    if node is None or node.op != "matmul":
+        return None
+    a = node.args["a"]
+    left = uses.producer.get(a.id)
+    if left is not None and left.op == "reshape" and len(a.shape) == 3 and a.shape[0] == 1:
+        a = left.args["input"]
+        left = uses.producer.get(a.id)
+    if left is None or left.op != "permute" or tuple(left.args["dims"]) != (1, 0):
+        return None
+    t, y = left.args["input"], node.args["b"]
+    if len(t.shape) != 2 or len(y.shape) != 3 or y.shape[0] != 1 or y.shape[1] != t.shape[0]:
+        return None
+    return ("matmul", t, y)
+
+
+def _merge_one_concatenation(graph: Graph) -> bool:
+    uses = _Uses(graph)
+    for buffer in graph.nodes:
+        if buffer.op != "empty" or len(buffer.outputs[0].shape) not in (1, 2):
+            continue
+        c = buffer.outputs[0]
+        plan = _concatenation(graph, c, uses)
+        if plan is not None:
+            _rewrite_concatenation(graph, c, buffer, plan, uses)
+            return True
+    return False
+
+
+def _concatenation(graph: Graph, c: Value, uses: _Uses):
+    """``(kind, key, pieces)`` when buffer ``c`` is a concatenation this pass replaces:
+    pieces ``(start, end, T, block, copy_ node)`` cover dim 0 in order."""
+    writes = uses.writes.get(c.id, [])
+    if len(writes) < 2:
+        return None
+    pieces = []
+    for w in writes:
+        dst = w.args["dst"]
+        view = uses.producer.get(dst.id)
+        if (view is None or view.op != "slice" or view.args["input"] is not c
+                or view.args["dim"] != 0 or view.args["step"] != 1
+                or uses.readers.get(dst.id) or uses.children.get(dst.id)):
+            return None
+        found = _piece(w.args["src"], uses)
+        if found is None:
+            return None
+        kind, t, key = found
+        start, end = view.args["start"], min(view.args["end"], c.shape[0])
+        if t.shape[1] != end - start or (kind == "sum" and c.dtype != t.dtype):
+            return None
+        block = _column_block(graph, t, uses)
+        if block is None or (block[0] == "fresh" and _common_split(
+                tuple(block[1].outputs[0].shape), tuple(t.shape)) is None):
+            return None
+        pieces.append((start, end, t, block, w, kind, key))
+    pieces.sort(key=lambda p: p[0])
+    if pieces[0][0] != 0 or pieces[-1][1] != c.shape[0] or any(
+            a[1] != b[0] for a, b in zip(pieces, pieces[1:])):
+        return None
+    kinds = {(p[5], id(p[6]) if p[5] == "matmul" else p[6].name) for p in pieces}
+    rows = {p[2].shape[0] for p in pieces}
+    if len(kinds) != 1 or len(rows) != 1:
+        return None
+    kind = pieces[0][5]
+    if kind == "matmul" and c.shape != (c.shape[0], pieces[0][6].shape[2]):
+        return None
+    blocks = [p[3] for p in pieces]
+    if all(b[0] == "slice" for b in blocks):
+        g = blocks[0][1]
+        if any(b[1] is not g or b[2] != p[0] for b, p in zip(blocks, pieces)) or \
+                g.shape[1] != c.shape[0]:
+            return None
+    elif not all(b[0] == "fresh" for b in blocks):
+        return None
+    last_read = min((uses.position[id(r)] for v in uses.tree(c)
+                     for r in uses.readers.get(v.id, ())), default=len(graph.nodes))
+    if any(uses.position[id(w)] > last_read for w in uses.writes.get(c.id, [])):
+        return None
+    return kind, pieces[0][6], pieces
+
+
+def _rewrite_concatenation(graph: Graph, c: Value, buffer: Node, plan, uses: _Uses) -> None:
+    kind, key, pieces = plan
+    nodes = graph.nodes
+    device = buffer.device
+    rows = pieces[0][2].shape[0]
+    if pieces[0][3][0] == "fresh":  # G: the blocks side by side, each written by its copy_
+        g = graph.new_value((rows, c.shape[0]), pieces[0][2].dtype, device)
+        first = min(uses.position[id(p[3][1])] for p in pieces)
+        made = [Node("empty", {"shape": g.shape, "dtype": pieces[0][3][1].args["dtype"]}, [g],
+                     device)]
+        for start, end, t, (_, empty, copy, chain), *_ in pieces:
+            block = graph.new_value((rows, end - start), g.dtype, device)
+            made.append(Node("slice", {"input": g, "dim": 1, "start": start, "end": end,
+                                       "step": 1}, [block], device))
+            _retarget_copy(graph, copy, block, empty.outputs[0].shape)
+            _replace(graph, t, block)
+        graph.nodes = nodes = nodes[:first] + made + nodes[first:]
+    else:
+        g = pieces[0][3][1]
+    last = max(graph.nodes.index(p[4]) for p in pieces)
+    if kind == "matmul":
+        y = key
+        gt = graph.new_value((g.shape[1], rows), g.dtype, device)
+        gt3 = graph.new_value((1, g.shape[1], rows), g.dtype, device)
+        prod = graph.new_value((1, g.shape[1], y.shape[2]), c.dtype, device)
+        result = graph.new_value(c.shape, c.dtype, device)
+        made = [Node("permute", {"input": g, "dims": (1, 0)}, [gt], device),
+                Node("reshape", {"input": gt, "shape": gt3.shape}, [gt3], device),
+                Node("matmul", {"a": gt3, "b": y}, [prod], device),
+                Node("reshape", {"input": prod, "shape": c.shape}, [result], device)]
+    else:
+        result = graph.new_value(c.shape, c.dtype, device)
+        made = [Node("sum", {"x": g, "dims": (0,), "out_dtype": key}, [result], device)]
+    graph.nodes = graph.nodes[:last + 1] + made + graph.nodes[last + 1:]
+    gone = {id(p[4]) for p in pieces} | {id(buffer)}
+    gone |= {id(uses.producer[p[4].args["dst"].id]) for p in pieces}  # the slices of c
+    graph.nodes = [n for n in graph.nodes if id(n) not in gone]
+    _replace(graph, c, result)
+
+
+def _retarget_copy(graph: Graph, copy: Node, block: Value, shape: tuple) -> None:
+    """Make ``copy`` (which filled a fresh buffer of ``shape``) write ``block`` instead: both
+    sides viewed at the finest shape both ``shape`` and ``block.shape`` split into."""
+    fine = _common_split(tuple(shape), tuple(block.shape))
+    if fine is None:
+        raise AssertionError("checked by _concatenation")
+    at = graph.nodes.index(copy)
+    made, args = [], {}
+    for name, v in (("dst", block), ("src", copy.args["src"])):
+        if tuple(v.shape) == fine:
+            args[name] = v
+            continue
+        view = graph.new_value(fine, v.dtype, v.device)
+        made.append(Node("reshape", {"input": v, "shape": fine}, [view], copy.device))
+        args[name] = view
+    copy.args = args
+    graph.nodes[at:at] = made
+
+
+def _common_split(a: tuple, b: tuple) -> "tuple | None":
+    """The coarsest shape both ``a`` and ``b`` are merges of (each dim of ``a`` and of ``b``
+    a product of consecutive dims of it), or None (e.g. (4, 6) and (6, 4))."""
+    def cuts(shape):
+        out, p = set(), 1
+        for d in shape:
+            p *= d
+            out.add(p)
+        return out
+    if int(np.prod(a)) != int(np.prod(b)) or 0 in a or 0 in b:
+        return None
+    points = sorted(cuts(a) | cuts(b))
+    fine, prev = [], 1
+    for p in points:
+        if p % prev:
+            return None
+        fine.append(p // prev)
+        prev = p
+    # size-1 dims: keep the shape as it is when it already is the common split
+    return tuple(fine) if fine else ()
+
+
 def _replace(graph: Graph, old: Value, new: Value) -> None:
     swap = lambda leaf: new if leaf is old else leaf  # noqa: E731
     for node in graph.nodes:
@@ -261,4 +489,4 @@ def _replace(graph: Graph, old: Value, new: Value) -> None:
     graph.output = rebuild(graph.output, swap)
 
 
-__all__ = ["dedupe_copies", "merge_zero_buffers"]
+__all__ = ["dedupe_copies", "merge_concatenated_pieces", "merge_zero_buffers"]

@@ -179,6 +179,10 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     if passes:
         done["zero_buffers"] = buffers.merge_zero_buffers(graph)
         done["copies"] = buffers.dedupe_copies(graph)
+        done["concatenations"] = buffers.merge_concatenated_pieces(graph)
+        if done["copies"] or done["concatenations"]:  # readers of the dropped buffers now read the same one: merge them
+            done["cse"] += passes_module.cse(graph)
+            done["dce"] += passes_module.dce(graph)
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)

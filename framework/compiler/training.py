@@ -182,6 +182,26 @@ class _RandomSites:
                 step[3][i_offset] = (False, offset)
 
 
+def _merge_shared_saved(forward: Graph, backward: Graph) -> int:
+    """Saved values the optimized forward returns twice (the same value: e.g. the one
+    contiguous copy ``dedupe_copies`` kept for q, k and v) are one value in the backward:
+    its readers of the later input read the first (so CSE merges what they compute).
+    Returns the number of inputs merged."""
+    saved = forward.output[1]
+    first: dict = {}
+    swap: dict = {}
+    for j, v in enumerate(saved):
+        i = first.setdefault(v.id, j)
+        if i != j:
+            swap[backward.inputs[j].id] = backward.inputs[i]
+    if swap:
+        sub = lambda leaf: swap.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf  # noqa: E731
+        for node in backward.nodes:
+            node.args = {k: rebuild(a, sub) for k, a in node.args.items()}
+        backward.output = rebuild(backward.output, sub)
+    return len(swap)
+
+
 class JointEntry:
     """A cache entry of ``framework.compile`` for a signature that needs gradients."""
 
@@ -211,7 +231,11 @@ class JointEntry:
         from .compile import optimize
         for part, graph in (("forward", self.forward_graph), ("backward", self.backward_graph)):
             graph.eliminate_dead_code()
+            if part == "backward" and passes:
+                shared = _merge_shared_saved(self.forward_graph, graph)
             done = optimize(graph, passes=passes, fusion=fusion)
+            if part == "backward" and passes:
+                done["shared_saved"] = shared
             graph.renumber()
             self.optimize_stats[part] = done
         self.run_forward = _runner(self.forward_graph)

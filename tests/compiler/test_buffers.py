@@ -111,6 +111,8 @@ def test_attention_in_proj_gradients_need_no_fill_and_no_add(device):
     assert "full" not in [n.op for n in nodes]
     assert not [n for n in nodes if n.op == "add" and n.outputs[0].shape in ((24,), (24, 8))]
     assert entry.optimize_stats["backward"]["zero_buffers"] == 10
+    # q, k, v gradients written side by side: one matmul and one sum for the packed grads
+    assert entry.optimize_stats["backward"]["concatenations"] == 2
     for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
         np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad.cpu().numpy(),
                                    rtol=1e-5, atol=1e-6, err_msg=name)
@@ -193,3 +195,71 @@ def test_plan_keeps_constants_and_cse_merges_equal_ones():
     assert n.by_op["from_numpy"] == 0 and n.by_op["full"] == 1
     zeros.add_(1.0)  # the caller's array is its own
     assert traced(x)[1].numpy().tolist() == [0.0] * 4
+
+
+def _packed_gradients(device="cpu", cover=True):
+    """The backward of a packed projection: per block k, T_k = contiguous copy of an input
+    (5, 3)^T-read strided; C_w[3k:3k+3] = T_k^T @ Y, C_b[3k:3k+3] = T_k.sum(0)."""
+    g = Graph()
+    srcs = [g.new_value((3, 5), "float32", device, f"input{k}") for k in range(2)]
+    y = g.new_value((5, 4), "float32", device, "input2")
+    g.inputs, g.user_inputs = srcs + [y], 3
+    y3 = g.new_value((1, 5, 4), "float32", device)
+    g.nodes = [Node("reshape", {"input": y, "shape": (1, 5, 4)}, [y3], device)]
+    cw, cb = g.new_value((6, 4), "float32", device), g.new_value((6,), "float32", device)
+    g.nodes += [Node("empty", {"shape": (6, 4), "dtype": F32}, [cw], device),
+                Node("empty", {"shape": (6,), "dtype": F32}, [cb], device)]
+    blocks = []
+    for k, src in enumerate(srcs if cover else srcs[:1]):
+        tr, t = g.new_value((5, 3), "float32", device), g.new_value((5, 3), "float32", device)
+        tt, tt3 = g.new_value((3, 5), "float32", device), g.new_value((1, 3, 5), "float32", device)
+        w3, w = g.new_value((1, 3, 4), "float32", device), g.new_value((3, 4), "float32", device)
+        b = g.new_value((3,), "float32", device)
+        dw, db = g.new_value((3, 4), "float32", device), g.new_value((3,), "float32", device)
+        g.nodes += [
+            Node("permute", {"input": src, "dims": (1, 0)}, [tr], device),
+            Node("empty", {"shape": (5, 3), "dtype": F32}, [t], device),
+            Node("copy_", {"dst": t, "src": tr}, [None], device),
+            Node("permute", {"input": t, "dims": (1, 0)}, [tt], device),
+            Node("reshape", {"input": tt, "shape": (1, 3, 5)}, [tt3], device),
+            Node("matmul", {"a": tt3, "b": y3}, [w3], device),
+            Node("reshape", {"input": w3, "shape": (3, 4)}, [w], device),
+            Node("slice", {"input": cw, "dim": 0, "start": 3 * k, "end": 3 * k + 3, "step": 1},
+                 [dw], device),
+            Node("copy_", {"dst": dw, "src": w}, [None], device),
+            Node("sum", {"x": t, "dims": (0,), "out_dtype": F32}, [b], device),
+            Node("slice", {"input": cb, "dim": 0, "start": 3 * k, "end": 3 * k + 3, "step": 1},
+                 [db], device),
+            Node("copy_", {"dst": db, "src": b}, [None], device)]
+        blocks.append(t)
+    e = g.new_value((5, 3), "float32", device)
+    g.nodes.append(Node("exp", {"x": blocks[0], "out_dtype": F32}, [e], device))
+    g.output = (cw, cb, e)
+    return g
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_concatenated_weight_and_bias_pieces_become_one_matmul_and_one_sum(device):
+    g = _packed_gradients("cuda:0" if device == "cuda" else "cpu")
+    assert buffers.merge_concatenated_pieces(g) == 2
+    ops = [n.op for n in g.nodes]
+    assert ops.count("matmul") == 1 and ops.count("sum") == 1 and ops.count("copy_") == 2
+    xs = [framework.randn(3, 5, device=device) for _ in range(2)] + [
+        framework.randn(5, 4, device=device)]
+    cw, cb, t0 = GraphModule(g, {}, None)(*xs)
+    a = np.concatenate([x.cpu().numpy() for x in xs[:2]])  # (6, 5): the blocks' T_k^T
+    np.testing.assert_allclose(cw.cpu().numpy(), a @ xs[2].cpu().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cb.cpu().numpy(), a.sum(1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(t0.cpu().numpy(), np.exp(xs[0].cpu().numpy().T),  # strided block
+                               rtol=1e-6)
+
+
+def test_pieces_that_do_not_cover_the_buffer_stay():
+    g = _packed_gradients(cover=False)
+    assert buffers.merge_concatenated_pieces(g) == 0
+
+
+def test_common_split():
+    assert buffers._common_split((16, 128, 16), (512, 64)) == (16, 32, 4, 16)
+    assert buffers._common_split((512, 64), (16, 32, 64)) == (16, 32, 64)
+    assert buffers._common_split((4, 6), (6, 4)) is None
