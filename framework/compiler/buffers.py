@@ -368,12 +368,17 @@ def _concatenation(graph: Graph, c: Value, uses: _Uses):
             return None
         kind, t, key = found
         start, end = view.args["start"], min(view.args["end"], c.shape[0])
-        if t.shape[1] != end - start or (kind == "sum" and c.dtype != t.dtype):
+        if t.shape[1] != end - start or len(c.shape) != (1 if kind == "sum" else 2) or \
+                t.dtype != c.dtype:
             return None
         block = _column_block(graph, t, uses)
-        if block is None or (block[0] == "fresh" and _common_split(
-                tuple(block[1].outputs[0].shape), tuple(t.shape)) is None):
+        if block is None:
             return None
+        if block[0] == "fresh":  # its copy_ must fill it from a same-shaped source
+            fresh, source = block[1].outputs[0], block[2].args["src"]
+            if not isinstance(source, Value) or source.shape != fresh.shape or \
+                    _common_split(tuple(fresh.shape), tuple(t.shape)) is None:
+                return None
         pieces.append((start, end, t, block, w, kind, key))
     pieces.sort(key=lambda p: p[0])
     if pieces[0][0] != 0 or pieces[-1][1] != c.shape[0] or any(
