@@ -78,10 +78,13 @@ class FusedGroup:
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
         self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
         # last op's result (fuse_softmax_prologues)
+        self.reduce = None  # {"index", "rows", "cols", "shape", "dims", "out_dtype", "value"}:
+        # also the sum over the leading rows of instr index's result (fuse_reduction_epilogues)
 
     def __repr__(self) -> str:
         tail = "" if self.softmax is None else (
             " | log_softmax" if self.softmax["log"] else " | softmax")
+        tail += "" if self.reduce is None else " | sum"
         return "<" + ", ".join(i.op for i in self.instrs) + tail + ">"
 
     def describe(self) -> list:
@@ -112,7 +115,8 @@ class FusedGroup:
         sub = Graph()
         sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
         sub.nodes = list(self.nodes)
-        sub.output = tuple(v for v, _ in self.outputs)
+        sub.output = tuple(v for v, _ in self.outputs) + (
+            () if self.reduce is None else (self.reduce["value"],))
         return list(runtime.run(sub, arrays))
 
 
@@ -347,6 +351,8 @@ def buffer_slots(group: FusedGroup) -> list:
             if kind == "tmp":
                 last[k] = i
     outputs = {index for _, index in group.outputs}
+    if group.reduce is not None:  # read after every instr: never a reused buffer
+        outputs.add(group.reduce["index"])
     slots, n_slots = [], 0
     free: dict = {"float32": [], "bool": []}  # free slots by dtype
 
@@ -524,6 +530,12 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     outs = []
     for out, index in group.outputs:
         outs.append(wrap(results[index], getattr(dtypes, out.dtype)))
+    red = group.reduce
+    if red is not None:  # the backend's sum of the value as the sum node read it: same bits
+        from .._backends.numpy.reduce import sum as np_sum
+        value = results[red["index"]].reshape(red["shape"])
+        outs.append(np_sum(wrap(value, getattr(dtypes, group.instrs[red["index"]].dtype)),
+                           red["dims"], red["out_dtype"].get()))
     return outs
 
 
@@ -669,6 +681,65 @@ def fuse_softmax_prologues(graph: Graph) -> int:
         dropped.add(id(p))
     graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
     return len(replace)
+
+
+# -- reduction epilogues -------------------------------------------------------------------
+REDUCE_MAX_COLS = 4096  # kept columns of a fused sum (one block of columns per program)
+
+
+def fuse_reduction_epilogues(graph: Graph) -> int:
+    """Fold a ``sum`` over the leading dims of a fused group's value into the group.
+
+    A float32 ``sum(x, dims=(0, ..., k-1))`` whose ``x`` is a float32 value of a fused
+    group (or a reshape of it: the row-major order is the same), summing R = the product
+    of the reduced sizes rows of C = the rest (at most ``REDUCE_MAX_COLS``), becomes an
+    extra output of the group (a linear layer's bias gradient from the group computing the
+    gradient). The group's value stays an output when something else reads it. On ``cpu``
+    the plan then calls the backend's ``sum`` on the value (the same bits); on ``cuda`` the
+    generated kernel walks the R x C view column block by column block and sums each
+    column in float32 as it stores the group's outputs (another summation order than the
+    library's sum kernel: float32 rounding). Returns the number folded."""
+    readers, returned, producer, position = _index(graph)
+    folded = 0
+    for s in list(graph.nodes):
+        if s.op != "sum" or s.outputs[0] is None or s.outputs[0].dtype != "float32":
+            continue
+        x, dims = s.args.get("x"), tuple(s.args.get("dims") or ())
+        if (not isinstance(x, Value) or x.dtype != "float32" or not dims
+                or not _static(x.shape) or s.args["out_dtype"].name != "float32"
+                or dims != tuple(range(len(dims)))):
+            continue
+        value, chain = x, []
+        while producer.get(value.id) is not None and producer[value.id].op == "reshape":
+            chain.append(producer[value.id])
+            value = chain[-1].args["input"]
+        f = producer.get(value.id)
+        if f is None or f.op != "fused_elementwise":
+            continue
+        group = f.args["group"]
+        if group.softmax is not None or group.reduce is not None or group.device != s.device:
+            continue
+        index = next((i for v, i in group.outputs if v is value), None)
+        if index is None or group.instrs[index].dtype != "float32":
+            continue
+        rows = int(np.prod(x.shape[:len(dims)], dtype=np.int64))
+        cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
+        if not 1 <= cols <= REDUCE_MAX_COLS or rows < 1:
+            continue
+        group.reduce = {"index": index, "rows": rows, "cols": cols, "shape": tuple(x.shape),
+                        "dims": dims, "out_dtype": s.args["out_dtype"], "value": s.outputs[0]}
+        group.nodes = list(group.nodes) + chain[::-1] + [s]
+        users = [n for n in readers.get(value.id, ()) if n not in chain and n is not s]
+        if not users and value.id not in returned and all(
+                len(readers.get(n.outputs[0].id, ())) == 1 for n in chain):
+            group.outputs = [(v, i) for v, i in group.outputs if v is not value]
+        f.outputs = [v for v, _ in group.outputs] + [s.outputs[0]]
+        graph.nodes.remove(s)  # its result is made where the group runs, before
+        folded += 1
+        readers, returned, producer, position = _index(graph)
+    if folded:
+        graph.eliminate_dead_code()
+    return folded
 
 
 # -- scales through matmuls ----------------------------------------------------------------

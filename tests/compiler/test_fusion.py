@@ -421,3 +421,50 @@ def test_dropout_fuses_with_the_eager_mask(device):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.count("ptx ok") == 2
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_bias_gradient_sum_joins_the_group_computing_the_gradient(device):
+    """The MLP's tanh gradient group also sums its rows (the previous layer's bias gradient):
+    one launch; gradients equal eager's (cpu: the backend's sum, the same bits)."""
+    framework.manual_seed(0)
+    eager = nn.Sequential(nn.Linear(3, 70), nn.Tanh(), nn.Linear(70, 2)).to(device)
+    twin = nn.Sequential(nn.Linear(3, 70), nn.Tanh(), nn.Linear(70, 2)).to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(37, 3, device=device)  # 37 rows, 70 columns: partial blocks
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) ** 2).sum().backward()
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        if device == "cpu":
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["reduction_epilogues"] == 1
+    fused = [n for n in entry.backward_graph.nodes if n.op == "fused_elementwise"]
+    group = fused[0].args["group"]
+    assert group.reduce is not None and repr(group).endswith("| sum>")
+    assert [n.op for n in entry.backward_graph.nodes].count("sum") == 1  # the last bias's
+    if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
+        path = codegen.path_of(group)
+        assert "for r0 in range(0, n_rows, BLOCK_R):" in path.read_text()
+        script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
+        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
+                                                                  "FRAMEWORK_TRITON_INTERPRET")}
+        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        done = subprocess.run([sys.executable, script, str(path)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.count("ptx ok") == 2
+
+
+def test_a_sum_over_other_dims_stays_a_sum():
+    def fn(x, y):
+        return ((x * y).exp()).sum(dim=1)
+    x, y = framework.randn(4, 5), framework.randn(4, 5)
+    traced = _traced_and_fused(fn, x, y)
+    assert fusion.fuse_reduction_epilogues(traced.graph) == 0
+    _close(traced(x, y), fn(x, y))
