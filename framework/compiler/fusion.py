@@ -691,7 +691,7 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
     """Fold a ``sum`` over the leading dims of a fused group's value into the group.
 
     A float32 ``sum(x, dims=(0, ..., k-1))`` whose ``x`` is a float32 value of a fused
-    group (or a reshape of it: the row-major order is the same), summing R = the product
+    group or of one fusible node (or a reshape of it: the row-major order is the same), summing R = the product
     of the reduced sizes rows of C = the rest (at most ``REDUCE_MAX_COLS``), becomes an
     extra output of the group (a linear layer's bias gradient from the group computing the
     gradient). The group's value stays an output when something else reads it. On ``cpu``
@@ -714,6 +714,13 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
             chain.append(producer[value.id])
             value = chain[-1].args["input"]
         f = producer.get(value.id)
+        if f is not None and f.op != "fused_elementwise" and _fusible(f) and \
+                f.outputs[0].dtype == "float32":  # one elementwise node: a group of one
+            group = _build([f], {value.id}, value.shape, f.device)
+            single = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                          [value], f.device)
+            graph.nodes[graph.nodes.index(f)] = single
+            f = single
         if f is None or f.op != "fused_elementwise":
             continue
         group = f.args["group"]
