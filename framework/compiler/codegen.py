@@ -59,6 +59,8 @@ def source(group: FusedGroup) -> str:
     params += (["n_rows", "n_cols"] if red else ["n_cols" if soft else "n"])
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
+    perm = sorted(group.out_perm)  # outputs stored transposed, at strides ostJ_*
+    params += [f"ost{j}_{d}" for j in perm for d in range(6)]
     params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr"]
     params += (["BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"] if red
                else ["BLOCK: tl.constexpr"])
@@ -99,6 +101,7 @@ def source(group: FusedGroup) -> str:
         "@triton.jit(do_not_specialize=" + repr(tuple(
             ["size1", "size2", "size3", "size4", "size5"]
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
+            + [f"ost{j}_{d}" for j in perm for d in range(6)]
             + [f"{name}{i}" for i in drops for name in ("seed", "offset")])) + ")",
         "def fused_kernel(" + ", ".join(params) + "):",
         *what,
@@ -109,7 +112,10 @@ def source(group: FusedGroup) -> str:
         "    inK is input K (read at its strides stK_* when STRIDED, broadcast dims having",
         "    stride 0), sJ scalar argument J, tI a value kept in registers (float32 math;",
         "    half results rounded as the unfused kernels store them)." + (
-            '"""' if not drops else ""),
+            '"""' if not (drops or perm) else ""),
+        *([f"    Outputs {', '.join(f'out{j}' for j in perm)} are stored transposed: element "
+           "i at the strides ostJ_* of", "    outJ (the layout of permute(tI, dims)"
+           ".contiguous())." + ('"""' if not drops else "")] if perm else []),
         *(["    A dropout tI keeps element i when tl.rand(seedI, offsetI + i) >= p, the draw",
            '    of the library\'s dropout kernel: the unfused mask."""'] if drops else []),
     ]
@@ -169,10 +175,15 @@ def _body(group: FusedGroup, outs: list, used_as_value: set, block: str) -> list
     for k in range(n_in):
         lines.append(f"    off{k} = offset6(i0, i1, i2, i3, i4, i5, "
                      + ", ".join(f"st{k}_{d}" for d in range(6)) + ")")
+    for j in sorted(group.out_perm):
+        lines.append(f"    ooff{j} = offset6(i0, i1, i2, i3, i4, i5, "
+                     + ", ".join(f"ost{j}_{d}" for d in range(6)) + ")")
     lines.append("else:  # every input is contiguous with the output's shape")
     for k in range(n_in):
         lines.append(f"    off{k} = idx")
-    if not n_in:
+    for j in sorted(group.out_perm):  # (a transposed output makes the launch STRIDED)
+        lines.append(f"    ooff{j} = idx")
+    if not n_in and not group.out_perm:
         lines.append("    pass")
     for k in range(n_in):
         lines.append(f"in{k} = tl.load(in{k}_ptr + off{k}, mask=mask)  # masked lanes: not read")
@@ -225,9 +236,18 @@ def _body(group: FusedGroup, outs: list, used_as_value: set, block: str) -> list
                          f"# stored as {ins.dtype} when unfused")
     if group.softmax is None:
         for j, i in enumerate(outs):
-            lines.append(f"tl.store(out{j}_ptr + idx, t{i}.to(out{j}_ptr.dtype.element_ty), "
+            at = f"ooff{j}" if j in group.out_perm else "idx"
+            lines.append(f"tl.store(out{j}_ptr + {at}, t{i}.to(out{j}_ptr.dtype.element_ty), "
                          "mask=mask)")
     return lines
+
+
+def _permuted_strides(out, dims: tuple) -> tuple:
+    """Strides reading contiguous ``out`` (= ``permute(v, dims)``) in ``v``'s dim order."""
+    inverse = [0] * len(dims)
+    for k, d in enumerate(dims):
+        inverse[d] = k
+    return tuple(out.strides[inverse[d]] for d in range(len(dims)))
 
 
 def dropouts(group: FusedGroup) -> list:
@@ -250,7 +270,9 @@ class FusedKernel:
                                                 pack_strided, pointer)
         from .._backends.triton.memory import empty
         shape = group.shape
-        outs = [empty(shape, getattr(dtypes, v.dtype)) for v, _ in group.outputs]
+        outs = [empty(v.shape, getattr(dtypes, v.dtype)) for v, _ in group.outputs]
+        perm_strides = [_permuted_strides(outs[j], group.out_perm[j])
+                        for j in sorted(group.out_perm)]
         red = group.reduce
         if red is not None:  # the column sums: a fresh array of the sum node's shape
             value = red["value"]
@@ -263,11 +285,11 @@ class FusedKernel:
                 from .._backends.triton.memory import full
                 outs[-1] = full(red["value"].shape, 0.0, getattr(dtypes, red["value"].dtype))
             return outs
-        if all_contiguous_same_shape(shape, *arrays):
+        if all_contiguous_same_shape(shape, *arrays) and not perm_strides:
             strided, sizes, strides = False, (1,) * 5, [(0,) * 6] * len(arrays)
-        else:
+        else:  # (transposed outputs' strides are packed with the inputs')
             try:
-                sizes, strides = pack_strided(shape, *arrays)
+                sizes, strides = pack_strided(shape, *arrays, *perm_strides)
             except NotImplementedError:
                 return None
             strided = True

@@ -78,6 +78,8 @@ class FusedGroup:
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
         self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
         # last op's result (fuse_softmax_prologues)
+        self.out_perm: dict = {}  # output position -> dims: stored as permute(value, dims),
+        # contiguous (fuse_permuted_copies)
         self.reduce = None  # {"index", "rows", "cols", "shape", "dims", "out_dtype", "value"}:
         # also the sum over the leading rows of instr index's result (fuse_reduction_epilogues)
 
@@ -528,8 +530,11 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 buf = buf.astype(getattr(dtypes, ins.dtype).numpy)
             results.append(buf)
     outs = []
-    for out, index in group.outputs:
-        outs.append(wrap(results[index], getattr(dtypes, out.dtype)))
+    for j, (out, index) in enumerate(group.outputs):
+        value = results[index]
+        if j in group.out_perm:  # stored transposed, contiguous: what the copy_ made
+            value = np.ascontiguousarray(value.transpose(group.out_perm[j]))
+        outs.append(wrap(value, getattr(dtypes, out.dtype)))
     red = group.reduce
     if red is not None:  # the backend's sum of the value as the sum node read it: same bits
         from .._backends.numpy.reduce import sum as np_sum
@@ -683,6 +688,78 @@ def fuse_softmax_prologues(graph: Graph) -> int:
     return len(replace)
 
 
+# -- permuted outputs ----------------------------------------------------------------------
+def fuse_permuted_copies(graph: Graph) -> int:
+    """A group output copied transposed into a fresh buffer is stored transposed instead.
+
+    ``copy_(E, permute(v, dims))`` where ``E`` is an ``empty`` buffer written only there
+    and ``v`` a fused group's value (or one fusible node's) read only by that permute
+    (``.transpose(...).contiguous()`` of a computed result, the attention output
+    gradient) becomes the group's output ``E``: the kernel stores element ``i`` of ``v`` at
+    its place in ``E`` (Triton: through ``E``'s permuted strides; NumPy: a transposed
+    contiguous copy of the result). One launch fewer, the same values. Returns the number
+    of copies removed."""
+    readers, returned, producer, position = _index(graph)
+    done = 0
+    for copy in list(graph.nodes):
+        if copy.op != "copy_":
+            continue
+        dst, src = copy.args["dst"], copy.args["src"]
+        maker, view = producer.get(dst.id), producer.get(getattr(src, "id", None))
+        if (maker is None or maker.op != "empty" or view is None or view.op != "permute"
+                or src.shape != dst.shape or src.dtype != dst.dtype
+                or readers.get(src.id) != [copy] or src.id in returned
+                or _views_written(graph, dst, copy)):
+            continue
+        value = view.args["input"]
+        f = producer.get(value.id)
+        if (f is None or readers.get(value.id) != [view] or value.id in returned
+                or value.dtype not in _FLOATS or not _static(value.shape)):
+            continue
+        if f.op != "fused_elementwise":
+            if not _fusible(f):
+                continue
+            group = _build([f], {value.id}, value.shape, f.device)
+            single = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                          [value], f.device)
+            graph.nodes[graph.nodes.index(f)] = single
+            f = single
+        group = f.args["group"]
+        if group.softmax is not None or group.reduce is not None:
+            continue
+        j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
+        if j is None or j in group.out_perm:
+            continue
+        group.outputs[j] = (dst, group.outputs[j][1])
+        group.out_perm[j] = tuple(view.args["dims"])
+        group.nodes = list(group.nodes) + [maker, view, copy]
+        f.outputs = [v for v, _ in group.outputs]
+        gone = {id(maker), id(view), id(copy)}
+        graph.nodes = [n for n in graph.nodes if id(n) not in gone]
+        done += 1
+        readers, returned, producer, position = _index(graph)
+    return done
+
+
+def _root_of(v: Value, producer: dict) -> Value:
+    node = producer.get(v.id)
+    while node is not None and node.is_view:
+        v = node.args["input"]
+        node = producer.get(v.id)
+    return v
+
+
+def _views_written(graph: Graph, buffer: Value, copy: Node) -> bool:
+    """True when a node other than ``copy`` writes ``buffer`` (through a view)."""
+    producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
+    for n in graph.nodes:
+        if n.has_effect and n is not copy:
+            targets = [n.args["dst"]] if n.op == "copy_" else n.inputs()
+            if any(_root_of(t, producer) is buffer for t in targets):
+                return True
+    return False
+
+
 # -- reduction epilogues -------------------------------------------------------------------
 REDUCE_MAX_COLS = 4096  # kept columns of a fused sum (one block of columns per program)
 
@@ -726,8 +803,11 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
         group = f.args["group"]
         if group.softmax is not None or group.reduce is not None or group.device != s.device:
             continue
-        index = next((i for v, i in group.outputs if v is value), None)
-        if index is None or group.instrs[index].dtype != "float32":
+        j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
+        if j is None or j in group.out_perm:  # a transposed output: not the group's order
+            continue
+        index = group.outputs[j][1]
+        if group.instrs[index].dtype != "float32":
             continue
         rows = int(np.prod(x.shape[:len(dims)], dtype=np.int64))
         cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))

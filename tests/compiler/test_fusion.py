@@ -412,15 +412,7 @@ def test_dropout_fuses_with_the_eager_mask(device):
     if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
         path = codegen.path_of(groups[0])
         assert "tl.rand(seed0, (offset0 + idx).to(tl.uint32))" in path.read_text()
-        script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
-        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
-                                                                  "FRAMEWORK_TRITON_INTERPRET")}
-        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
-        done = subprocess.run([sys.executable, script, str(path)], env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stdout.count("ptx ok") == 2
+        _compiles_for_sm90(path)
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
@@ -450,15 +442,7 @@ def test_bias_gradient_sum_joins_the_group_computing_the_gradient(device):
     if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
         path = codegen.path_of(group)
         assert "for r0 in range(0, n_rows, BLOCK_R):" in path.read_text()
-        script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
-        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
-                                                                  "FRAMEWORK_TRITON_INTERPRET")}
-        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
-        done = subprocess.run([sys.executable, script, str(path)], env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stdout.count("ptx ok") == 2
+        _compiles_for_sm90(path)
 
 
 def test_a_sum_over_other_dims_stays_a_sum():
@@ -468,3 +452,41 @@ def test_a_sum_over_other_dims_stays_a_sum():
     traced = _traced_and_fused(fn, x, y)
     assert fusion.fuse_reduction_epilogues(traced.graph) == 0
     _close(traced(x, y), fn(x, y))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_transposed_contiguous_copy_of_a_group_is_stored_transposed(device):
+    """``(x * 2 + y).transpose(0, 1).contiguous()``: the group stores its result transposed
+    (no copy_), the same values; its readers see a contiguous array."""
+    def fn(x, y):
+        t = (x * 2 + y).transpose(0, 1).contiguous()
+        return t.view(-1) * 3  # a view only a contiguous result allows
+    x, y = framework.randn(3, 4, 5, device=device), framework.randn(3, 4, 5, device=device)
+    compiled = framework.compile(fn)
+    with framework.no_grad():
+        compiled(x, y)
+        with count_launches() as n:
+            got = compiled(x, y)
+    _close(got, fn(x, y))
+    entry = next(iter(compiled.cache.values()))
+    assert "copy_" not in [node.op for node in entry.graph.nodes]
+    group = _fused_nodes(entry)[0].args["group"]
+    assert group.out_perm == {0: (1, 0, 2)}
+    assert n.by_op["copy_"] == 0
+    if device.startswith("cuda"):
+        assert "ooff0 = offset6(" in codegen.path_of(group).read_text()
+        _compiles_for_sm90(codegen.path_of(group))
+
+
+def _compiles_for_sm90(path) -> None:
+    """Triton's real compiler turns the generated kernel at ``path`` into PTX for sm_90 (both
+    layouts), in a subprocess without the interpreter."""
+    script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
+                                                              "FRAMEWORK_TRITON_INTERPRET")}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, script, str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("ptx ok") == 2
