@@ -52,10 +52,13 @@ def source(group: FusedGroup) -> str:
     soft = group.softmax  # None, or {"log": bool}: a row softmax of the last op's result
     red = group.reduce  # None, or {"index": K, ...}: also the column sums of tK
     drops = dropouts(group)
+    soft_drop = soft.get("dropout") if soft else None  # the softmax's dropout, a 2nd output
     params = [f"out{j}_ptr" for j in range(len(outs))] + (["red_ptr"] if red else [])
+    params += ["drop_ptr"] if soft_drop else []
     params += [f"in{k}_ptr" for k in range(n_in)]
     params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
+    params += ["seed_drop", "offset_drop"] if soft_drop else []
     params += (["n_rows", "n_cols"] if red else ["n_cols" if soft else "n"])
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
@@ -73,6 +76,10 @@ def source(group: FusedGroup) -> str:
                 "    i = row * n_cols + col, of:"]
         stores = [f"    then {'log_softmax' if soft['log'] else 'softmax'}(t{outs[0]}) over the "
                   "row (max, exp, sum in float32),", "    and stores it at i."]
+        if soft_drop:
+            stores += ["    Then stores its dropout at i of drop: kept when tl.rand(seed_drop, "
+                       "offset_drop + i)", "    >= p (the library's dropout kernel's draw), "
+                       "scaled by 1 / (1 - p)."]
     elif red:
         what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols row-major view',
                 "    of the output, every row r (flat index i = r * n_cols + c), BLOCK_R rows at a",
@@ -102,7 +109,8 @@ def source(group: FusedGroup) -> str:
             ["size1", "size2", "size3", "size4", "size5"]
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
             + [f"ost{j}_{d}" for j in perm for d in range(6)]
-            + [f"{name}{i}" for i in drops for name in ("seed", "offset")])) + ")",
+            + [f"{name}{i}" for i in drops for name in ("seed", "offset")]
+            + (["seed_drop", "offset_drop"] if soft_drop else []))) + ")",
         "def fused_kernel(" + ", ".join(params) + "):",
         *what,
         "",
@@ -162,6 +170,14 @@ def source(group: FusedGroup) -> str:
             ("    r = shifted - tl.log(total)" if soft["log"] else "    r = e / total"),
             "    tl.store(out0_ptr + idx, r.to(out0_ptr.dtype.element_ty), mask=mask)",
         ]
+        if soft_drop:
+            p, scale = soft_drop["p"], soft_drop["scale"]
+            lines += [
+                "    r = r.to(out0_ptr.dtype.element_ty).to(tl.float32)  # as stored above",
+                f"    keep = tl.rand(seed_drop, (offset_drop + idx).to(tl.uint32)) >= s{p}",
+                f"    dropped = tl.where(keep, r * s{scale}, 0.0)",
+                "    tl.store(drop_ptr + idx, dropped.to(drop_ptr.dtype.element_ty), mask=mask)",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -277,6 +293,9 @@ class FusedKernel:
         if red is not None:  # the column sums: a fresh array of the sum node's shape
             value = red["value"]
             outs.append(empty(value.shape, getattr(dtypes, value.dtype)))
+        if group.softmax is not None and "dropout" in group.softmax:  # the softmax's dropout
+            value = group.softmax["dropout"]["node"].outputs[0]
+            outs.append(empty(value.shape, getattr(dtypes, value.dtype)))
         n = 1
         for size in shape:
             n *= size
@@ -299,6 +318,10 @@ class FusedKernel:
         args += list(group.scalars)
         for i in dropouts(group):  # this call's draws (training._RandomSites sets them)
             node_args = group.instrs[i].node.args
+            args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
+        soft_drop = group.softmax.get("dropout") if group.softmax else None
+        if soft_drop:
+            node_args = soft_drop["node"].args
             args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
         args += ([red["rows"], red["cols"]] if red else [cols]) + list(sizes)
         for st in strides:

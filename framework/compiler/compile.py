@@ -188,6 +188,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
         done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
+        done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
         done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
         done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
     return done

@@ -77,7 +77,8 @@ class FusedGroup:
         self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
         self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
-        # last op's result (fuse_softmax_prologues)
+        # last op's result (fuse_softmax_prologues); with "dropout": {"node", "p", "scale"}
+        # (scalar indices) a second output, the dropout of the softmax (fuse_softmax_dropout)
         self.out_perm: dict = {}  # output position -> dims: stored as permute(value, dims),
         # contiguous (fuse_permuted_copies)
         self.reduce = None  # {"index", "rows", "cols", "shape", "dims", "out_dtype", "value"}:
@@ -86,6 +87,8 @@ class FusedGroup:
     def __repr__(self) -> str:
         tail = "" if self.softmax is None else (
             " | log_softmax" if self.softmax["log"] else " | softmax")
+        if self.softmax is not None and "dropout" in self.softmax:
+            tail += ", dropout"
         tail += "" if self.reduce is None else " | sum"
         return "<" + ", ".join(i.op for i in self.instrs) + tail + ">"
 
@@ -102,6 +105,11 @@ class FusedGroup:
             if self.softmax is not None:  # the NumPy backend's softmax of the fused result
                 from .._backends.numpy.softmax import softmax
                 outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
+                drop = self.softmax.get("dropout")
+                if drop is not None:  # and its dropout: the backend's kernel, the same draws
+                    from .._backends.numpy.random import dropout
+                    args = drop["node"].args
+                    outs.append(dropout(outs[0], args["p"], args["seed"], args["offset"]))
             return outs
         from . import codegen
         if self._kernel is None:
@@ -118,7 +126,9 @@ class FusedGroup:
         sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
         sub.nodes = list(self.nodes)
         sub.output = tuple(v for v, _ in self.outputs) + (
-            () if self.reduce is None else (self.reduce["value"],))
+            () if self.reduce is None else (self.reduce["value"],)) + (
+            (self.softmax["dropout"]["node"].outputs[0],)
+            if self.softmax is not None and "dropout" in self.softmax else ())
         return list(runtime.run(sub, arrays))
 
 
@@ -684,6 +694,38 @@ def fuse_softmax_prologues(graph: Graph) -> int:
         dropped.add(id(p))
     graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
     return len(replace)
+
+
+def fuse_softmax_dropout(graph: Graph) -> int:
+    """A float32 ``dropout`` of a fused softmax's output becomes the kernel's second output.
+
+    Attention's ``dropout(softmax(scores))``: the generated kernel stores the softmax row
+    (still read by the backward) and then its dropout, drawn as the library's dropout kernel
+    draws it (``tl.rand(seed, offset + i)``, ``i`` the row-major index); the NumPy plan
+    calls the backend's dropout on the softmax. One launch instead of two, the same bits.
+    Returns the number folded."""
+    readers, returned, producer, position = _index(graph)
+    folded = 0
+    for d in list(graph.nodes):
+        if d.op != "dropout" or not _fusible(d):
+            continue
+        f = producer.get(d.args["x"].id)
+        if f is None or f.op != "fused_elementwise" or f.device != d.device:
+            continue
+        group = f.args["group"]
+        soft = group.softmax
+        if soft is None or "dropout" in soft or len(f.outputs) != 1 or \
+                f.outputs[0] is not d.args["x"]:
+            continue
+        p = d.args["p"]
+        group.scalars += [float(p), 1.0 / (1.0 - p)]
+        soft["dropout"] = {"node": d, "p": len(group.scalars) - 2,
+                           "scale": len(group.scalars) - 1}
+        group.nodes = list(group.nodes) + [d]
+        f.outputs = [f.outputs[0], d.outputs[0]]
+        graph.nodes.remove(d)  # made where the softmax runs (it reads only the softmax)
+        folded += 1
+    return folded
 
 
 # -- permuted outputs ----------------------------------------------------------------------

@@ -490,3 +490,48 @@ def _compiles_for_sm90(path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("ptx ok") == 2
+
+
+class _SoftmaxDropout(nn.Module):
+    """Attention probabilities with dropout: ``dropout(softmax(q k^T * 0.5 + mask)) @ v``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(4, 12)
+        self.drop = nn.Dropout(0.25)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        mask = framework.full((x.shape[1], x.shape[1]), float("-inf")).triu(1).to(x.device)
+        probs = F.softmax(q @ k.transpose(1, 2) * 0.5 + mask, dim=-1)
+        return self.drop(probs) @ v
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_softmax_dropout_is_the_softmax_kernels_second_output(device):
+    framework.manual_seed(0)
+    eager, twin = _SoftmaxDropout().to(device), _SoftmaxDropout().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(2, 5, 4, device=device)
+    for seed in range(3):
+        outs = []
+        for module, run in ((eager, eager), (twin, compiled)):
+            framework.manual_seed(seed)
+            module.zero_grad()
+            out = run(x)
+            (out * out).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+        _close(framework.tensor(outs[1]), framework.tensor(outs[0]), 1e-6)
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["forward"]["softmax_dropouts"] == 1
+    assert "dropout" not in [n.op for n in entry.forward_graph.nodes]
+    group = [n for n in entry.forward_graph.nodes if n.op == "fused_elementwise"
+             and n.args["group"].softmax is not None][0].args["group"]
+    assert repr(group).endswith("| softmax, dropout>")
+    if device.startswith("cuda"):
+        path = codegen.path_of(group)
+        assert "keep = tl.rand(seed_drop, (offset_drop + idx).to(tl.uint32))" in path.read_text()
+        _compiles_for_sm90(path)
