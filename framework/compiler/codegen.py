@@ -76,6 +76,13 @@ def source(group: FusedGroup) -> str:
                 "    i = row * n_cols + col, of:"]
         stores = [f"    then {'log_softmax' if soft['log'] else 'softmax'}(t{outs[0]}) over the "
                   "row (max, exp, sum in float32),", "    and stores it at i."]
+        if soft.get("backward") is not None:
+            y = f"in{soft['backward']}"
+            stores = [f"    then, g = t{outs[0]} being the gradient of the "
+                      f"{'log_softmax' if soft['log'] else 'softmax'} output y = {y}, stores",
+                      "    the input gradient " + ("g - exp(y) * sum(g)" if soft["log"] else
+                                                   "y * (g - sum(g * y))")
+                      + " (sums over the row, float32) at i."]
         if soft_drop:
             stores += ["    Then stores its dropout at i of drop: kept when tl.rand(seed_drop, "
                        "offset_drop + i)", "    >= p (the library's dropout kernel's draw), "
@@ -160,7 +167,15 @@ def source(group: FusedGroup) -> str:
                      "mask=col < n_cols)")
         return "\n".join(lines) + "\n"
     lines += ["    " + line for line in body]
-    if soft:
+    if soft and soft.get("backward") is not None:  # the library's softmax_backward_kernel
+        lines += [
+            f"    g = tl.where(mask, t{outs[0]}, 0.0)  # padding lanes take no part",
+            f"    y = tl.where(mask, in{soft['backward']}.to(tl.float32), 0.0)",
+            ("    dx = g - tl.exp(y) * tl.sum(g, axis=0)" if soft["log"] else
+             "    dx = y * (g - tl.sum(g * y, axis=0))"),
+            "    tl.store(out0_ptr + idx, dx.to(out0_ptr.dtype.element_ty), mask=mask)",
+        ]
+    elif soft:
         last = outs[0]
         lines += [
             f"    x = tl.where(mask, t{last}, float(\"-inf\"))  # padding lanes take no part",

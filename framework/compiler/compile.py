@@ -189,6 +189,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
         done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
         done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
+        done["softmax_backward_prologues"] = fusion_module.fuse_softmax_backward_prologues(graph)
         done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
         done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
     return done

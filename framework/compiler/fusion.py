@@ -87,6 +87,8 @@ class FusedGroup:
     def __repr__(self) -> str:
         tail = "" if self.softmax is None else (
             " | log_softmax" if self.softmax["log"] else " | softmax")
+        if self.softmax is not None and "backward" in self.softmax:
+            tail += "_backward"
         if self.softmax is not None and "dropout" in self.softmax:
             tail += ", dropout"
         tail += "" if self.reduce is None else " | sum"
@@ -103,7 +105,11 @@ class FusedGroup:
             launches.record("fused_elementwise")
             outs = run_numpy(self, arrays)
             if self.softmax is not None:  # the NumPy backend's softmax of the fused result
-                from .._backends.numpy.softmax import softmax
+                from .._backends.numpy.softmax import softmax, softmax_backward
+                if "backward" in self.softmax:  # the fused result is the output's gradient
+                    y = arrays[self.softmax["backward"]]
+                    return [softmax_backward(outs[0], y, self.softmax["dim"],
+                                             self.softmax["log"])]
                 outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
                 drop = self.softmax.get("dropout")
                 if drop is not None:  # and its dropout: the backend's kernel, the same draws
@@ -687,6 +693,59 @@ def fuse_softmax_prologues(graph: Graph) -> int:
             continue
         fused = _build(members, {x.id}, out.shape, s.device)
         fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1}
+        fused.outputs = [(out, fused.outputs[0][1])]
+        fused.nodes = members + [s]
+        replace[id(s)] = Node("fused_elementwise", {"inputs": tuple(fused.inputs),
+                                                    "group": fused}, [out], s.device)
+        dropped.add(id(p))
+    graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
+    return len(replace)
+
+
+def fuse_softmax_backward_prologues(graph: Graph) -> int:
+    """Fold the elementwise ops computing a softmax gradient's incoming gradient into one
+    kernel with the ``softmax_backward``.
+
+    As ``fuse_softmax_prologues`` for the backward: a float32 ``softmax_backward(g, y)``
+    over the last dim (at most ``SOFTMAX_MAX_COLS``) whose ``g`` is a fused group's only
+    output or one fusible node's (attention's dropout backward), read by nothing else,
+    becomes one node: on ``cuda`` a generated kernel per row computes ``g`` and then
+    ``y * (g - sum(g * y))`` (log: ``g - exp(y) * sum(g)``) in float32 as the library's
+    kernel does; on ``cpu`` the plan then the backend's ``softmax_backward``. The node
+    prints as ``group=<... | softmax_backward>``. Returns the number folded."""
+    nodes = graph.nodes
+    readers, returned, producer, position = _index(graph)
+    replace, dropped = {}, set()
+    for s in nodes:
+        if s.op != "softmax_backward" or s.outputs[0] is None:
+            continue
+        out, g, y = s.outputs[0], s.args.get("grad"), s.args.get("out")
+        ndim = len(out.shape)
+        if (not isinstance(g, Value) or not isinstance(y, Value) or out.dtype != "float32"
+                or y.dtype != "float32" or y.shape != out.shape or not _static(out.shape)
+                or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
+                or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS or y.device != s.device):
+            continue
+        p = producer.get(g.id)
+        if p is None or id(p) in dropped or g.id in returned or len(readers.get(g.id, ())) != 1:
+            continue
+        if p.op == "fused_elementwise":
+            group = p.args["group"]
+            if (group.softmax is not None or group.reduce is not None or group.out_perm
+                    or len(p.outputs) != 1):
+                continue
+            members = list(group.nodes)
+        elif _fusible(p):
+            members = [p]
+        else:
+            continue
+        if members[-1].outputs[0].shape != out.shape or any(
+                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+            continue
+        fused = _build(members, {g.id}, out.shape, s.device)
+        fused.inputs.append(y)  # read by the softmax gradient only
+        fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1,
+                         "backward": len(fused.inputs) - 1}
         fused.outputs = [(out, fused.outputs[0][1])]
         fused.nodes = members + [s]
         replace[id(s)] = Node("fused_elementwise", {"inputs": tuple(fused.inputs),

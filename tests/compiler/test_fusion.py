@@ -531,7 +531,46 @@ def test_softmax_dropout_is_the_softmax_kernels_second_output(device):
     group = [n for n in entry.forward_graph.nodes if n.op == "fused_elementwise"
              and n.args["group"].softmax is not None][0].args["group"]
     assert repr(group).endswith("| softmax, dropout>")
+    backward_ops = [n.op for n in entry.backward_graph.nodes]
+    assert "softmax_backward" not in backward_ops and "dropout" not in backward_ops
     if device.startswith("cuda"):
         path = codegen.path_of(group)
         assert "keep = tl.rand(seed_drop, (offset_drop + idx).to(tl.uint32))" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+class _LogSoftmaxExp(nn.Module):
+    """``exp(log_softmax(fc(x)) * 0.5)``: the log-softmax gradient is computed elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 7)
+
+    def forward(self, x):
+        return (F.log_softmax(self.fc(x), dim=-1) * 0.5).exp()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_log_softmax_backward_with_its_prologue_is_one_kernel(device):
+    framework.manual_seed(0)
+    eager, twin = _LogSoftmaxExp().to(device), _LogSoftmaxExp().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(5, 4, device=device)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) * framework.arange(7, device=device)).sum().backward()
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        if device == "cpu":  # the backend's softmax_backward on the plan's result
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["softmax_backward_prologues"] == 1
+    group = [n.args["group"] for n in entry.backward_graph.nodes
+             if n.op == "fused_elementwise" and n.args["group"].softmax][0]
+    assert repr(group).endswith("| log_softmax_backward>")
+    if device.startswith("cuda"):
+        path = codegen.path_of(group)
+        assert "dx = g - tl.exp(y) * tl.sum(g, axis=0)" in path.read_text()
         _compiles_for_sm90(path)
