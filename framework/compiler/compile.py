@@ -19,10 +19,13 @@ With ``fullgraph=True`` those cases raise instead.
 
 Each traced graph is optimized before it is cached (``optimize``): constant
 folding, common-subexpression elimination, dead-code elimination
-(``passes.py``), then activations and residual adds folded into
-``matmul_epilogue``, power-of-two scales moved past matmuls, elementwise fusion
-and softmax prologues (``fusion.py``:
-one generated Triton kernel per group on ``cuda``, one NumPy plan on ``cpu``).
+(``passes.py``), the buffer passes (``buffers.py``: zero-padded pieces merged,
+repeated contiguous copies dropped, concatenated matmul/sum pieces made one),
+then activations and residual adds folded into ``matmul_epilogue``,
+power-of-two scales moved past matmuls, elementwise fusion (dropout included),
+softmax prologues and dropouts, softmax-gradient prologues, transposed copies
+and sums over leading dims (``fusion.py``: one generated Triton kernel per
+group on ``cuda``, one NumPy plan on ``cpu``).
 ``options={"passes": False, "fusion": False}`` turns them off;
 ``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
 effect yet.

@@ -8,9 +8,14 @@ Rules (``fuse_elementwise``): a node can join a group when
   float32/float16/bfloat16 (or bool for comparisons), with static sizes;
 - its output has the group's shape (inputs may be broadcast: they are read
   through their strides), on the group's device;
-- no effect node (``copy_``, optimizer steps) stands between the group's nodes,
-  and no node outside the group reads a group value before the group's last
-  node (the fused node runs where the group's last node stood).
+- no effect node (``copy_``, optimizer steps) between the group's nodes writes
+  memory a group node reads, and no node outside the group reads a group value
+  before the group's last node (the fused node runs where the group's last
+  node stood).
+
+Float32 ``dropout`` joins groups with the unfused kernel's draws. Later passes
+add a softmax (or softmax-gradient) tail, a softmax's dropout, transposed
+outputs and a sum over leading dims to groups.
 
 A node joins the groups of the values it reads (merging them); groups of one
 node stay as they were. Group values read after the group (or returned) are
