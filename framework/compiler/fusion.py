@@ -558,7 +558,11 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
         outs.append(wrap(value, getattr(dtypes, out.dtype)))
     red = group.reduce
     if red is not None:  # the NumPy backend's float32 sum of the value as the sum node read it
-        total = np.sum(results[red["index"]].reshape(red["shape"]), axis=red["dims"])
+        summed = results[red["index"]]
+        if "output" in red:  # a transposed output: sum it as stored
+            at = next(j for j, (out, _) in enumerate(group.outputs) if out is red["output"])
+            summed = nd(outs[at])
+        total = np.sum(summed.reshape(red["shape"]), axis=red["dims"])
         outs.append(wrap(total, dtypes.float32))
     return outs
 
@@ -868,6 +872,18 @@ def _views_written(graph: Graph, buffer: Value, copy: Node) -> bool:
 REDUCE_MAX_COLS = 4096  # kept columns of a fused sum (one block of columns per program)
 
 
+def _rows_permuted_only(dims: tuple, shape: tuple, rows: int) -> bool:
+    """True when a transposed output (``permute(v, dims)`` of ``shape``) summed over its
+    leading ``rows`` elements is the sum over the same elements of ``v`` taken in ``v``'s
+    order: ``dims`` only permutes the leading (summed) dims among themselves."""
+    m, size = 0, 1
+    while m < len(shape) and size < rows:
+        size *= shape[m]
+        m += 1
+    return size == rows and sorted(dims[:m]) == list(range(m)) and \
+        list(dims[m:]) == list(range(m, len(dims)))
+
+
 def fuse_reduction_epilogues(graph: Graph) -> int:
     """Fold a ``sum`` over the leading dims of a fused group's value into the group.
 
@@ -890,6 +906,10 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
                 or not _static(x.shape) or s.args["out_dtype"].name != "float32"
                 or dims != tuple(range(len(dims)))):
             continue
+        rows = int(np.prod(x.shape[:len(dims)], dtype=np.int64))
+        cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
+        if not 1 <= cols <= REDUCE_MAX_COLS or rows < 1:
+            continue
         value, chain = x, []
         while producer.get(value.id) is not None and producer[value.id].op == "reshape":
             chain.append(producer[value.id])
@@ -908,20 +928,19 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
         if group.softmax is not None or group.reduce is not None or group.device != s.device:
             continue
         j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
-        if j is None or j in group.out_perm:  # a transposed output: not the group's order
+        if j is None or (j in group.out_perm and not _rows_permuted_only(
+                group.out_perm[j], value.shape, rows)):
             continue
         index = group.outputs[j][1]
         if group.instrs[index].dtype != "float32":
-            continue
-        rows = int(np.prod(x.shape[:len(dims)], dtype=np.int64))
-        cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
-        if not 1 <= cols <= REDUCE_MAX_COLS or rows < 1:
             continue
         group.reduce = {"index": index, "rows": rows, "cols": cols, "shape": tuple(x.shape),
                         "dims": dims, "out_dtype": s.args["out_dtype"], "value": s.outputs[0]}
         group.nodes = list(group.nodes) + chain[::-1] + [s]
         users = [n for n in readers.get(value.id, ()) if n not in chain and n is not s]
-        if not users and value.id not in returned and all(
+        if j in group.out_perm:  # the plan sums the transposed output, as eager does
+            group.reduce["output"] = value
+        elif not users and value.id not in returned and all(
                 len(readers.get(n.outputs[0].id, ())) == 1 for n in chain):
             group.outputs = [(v, i) for v, i in group.outputs if v is not value]
         f.outputs = [v for v, _ in group.outputs] + [s.outputs[0]]

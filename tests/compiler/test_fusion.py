@@ -574,3 +574,27 @@ def test_log_softmax_backward_with_its_prologue_is_one_kernel(device):
         path = codegen.path_of(group)
         assert "dx = g - tl.exp(y) * tl.sum(g, axis=0)" in path.read_text()
         _compiles_for_sm90(path)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_sum_over_the_transposed_rows_of_a_transposed_output_joins_the_group(device):
+    """``t = (x * 2 + y).transpose(0, 1).contiguous()`` and ``t.sum((0, 1))``: the transpose
+    only permutes the summed dims, so the group sums in its own order; one launch."""
+    def fn(x, y):
+        t = (x * 2 + y).transpose(0, 1).contiguous()
+        return t.view(-1) * 3, t.sum(dim=(0, 1))
+    x, y = framework.randn(3, 4, 5, device=device), framework.randn(3, 4, 5, device=device)
+    compiled = framework.compile(fn)
+    with framework.no_grad():
+        compiled(x, y)
+        got = compiled(x, y)
+    want = fn(x, y)
+    _close(got[0], want[0])
+    if device == "cpu":  # the plan sums the transposed output as eager does: the same bits
+        np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
+    else:
+        _close(got[1], want[1], 1e-5)
+    entry = next(iter(compiled.cache.values()))
+    assert "sum" not in [n.op for n in entry.graph.nodes]
+    group = _fused_nodes(entry)[0].args["group"]
+    assert group.out_perm == {0: (1, 0, 2)} and group.reduce is not None
