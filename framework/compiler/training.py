@@ -28,7 +28,7 @@ from .. import _backends
 from ..autograd.function import Function
 from ..devices import device as Device
 from .capture import _LOCK, Tracer, _unflatten, flatten
-from .ir import Graph, Value, rebuild, walk
+from .ir import Graph, Node, Value, rebuild, walk
 from .runtime import plan_for, run
 
 
@@ -119,6 +119,7 @@ def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_value
     for v in grad_values:
         if v is not None:
             note(v)
+    saved, views = _save_view_roots(fwd_nodes, graph.inputs[:n_inputs], saved)
     forward = Graph()
     forward.inputs = list(graph.inputs[:n_inputs])
     forward.user_inputs = graph.user_inputs
@@ -133,13 +134,50 @@ def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_value
     def sub(leaf):
         return fresh.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf
 
+    made = []  # the saved views, made again from their roots at the backward's start
+    for node in views:
+        out = node.outputs[0]
+        again = backward.new_value(out.shape, out.dtype, out.device, out.name)
+        made.append(Node(node.op, {**node.args, "input": fresh[node.args["input"].id]},
+                         [again], node.device))
+        fresh[out.id] = again
     for node in bwd_nodes:
         node.args = {k: rebuild(a, sub) for k, a in node.args.items()}
     backward.inputs = [fresh[v.id] for v in saved] + list(seed_values)
     backward.user_inputs = len(backward.inputs)
-    backward.nodes = list(bwd_nodes)
+    backward.nodes = made + list(bwd_nodes)
     backward.output = tuple(None if v is None else sub(v) for v in grad_values)
     return forward, backward, saved
+
+
+def _save_view_roots(fwd_nodes: list, inputs: list, saved: list) -> tuple:
+    """``(saved, views)``: a saved value that is a view (through view nodes only) of a
+    forward input (a parameter's slice, a transposed weight) is not saved; its root input
+    is, and ``views`` are the view nodes (in order, each once) the backward makes again
+    from it. Fewer saved values, and the backward sees that slices of one parameter are
+    (``buffers.merge_concatenated_products``)."""
+    producer = {o.id: n for n in fwd_nodes for o in n.outputs if o is not None}
+    input_ids = {v.id for v in inputs}
+    roots, views, listed = [], [], set()
+    for v in saved:
+        chain, u = [], v
+        while u.id in producer and producer[u.id].is_view:
+            chain.append(producer[u.id])
+            u = producer[u.id].args["input"]
+        if not chain or u.id not in input_ids:
+            roots.append(v)
+            continue
+        roots.append(u)
+        for node in reversed(chain):
+            if id(node) not in listed:
+                listed.add(id(node))
+                views.append(node)
+    unique, seen = [], set()
+    for v in roots:
+        if v.id not in seen:
+            seen.add(v.id)
+            unique.append(v)
+    return unique, views
 
 
 def _runner(graph: Graph):
