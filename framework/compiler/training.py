@@ -154,8 +154,8 @@ def _save_view_roots(fwd_nodes: list, inputs: list, saved: list) -> tuple:
     """``(saved, views)``: a saved value that is a view (through view nodes only) of a
     forward input (a parameter's slice, a transposed weight) is not saved; its root input
     is, and ``views`` are the view nodes (in order, each once) the backward makes again
-    from it. Fewer saved values, and the backward sees that slices of one parameter are
-    (``buffers.merge_concatenated_products``)."""
+    from it. Fewer saved values (one weight for its q, k and v slices), and the backward
+    sees which views are of the same input."""
     producer = {o.id: n for n in fwd_nodes for o in n.outputs if o is not None}
     input_ids = {v.id for v in inputs}
     roots, views, listed = [], [], set()
