@@ -53,7 +53,9 @@ def source(group: FusedGroup) -> str:
     red = group.reduce  # None, or {"index": K, ...}: also the column sums of tK
     drops = dropouts(group)
     soft_drop = soft.get("dropout") if soft else None  # the softmax's dropout, a 2nd output
+    extra = [index for index, _ in red.get("extra", ())] if red else []  # sibling sums
     params = [f"out{j}_ptr" for j in range(len(outs))] + (["red_ptr"] if red else [])
+    params += [f"red{k}_ptr" for k in range(1, len(extra) + 1)]
     params += ["drop_ptr"] if soft_drop else []
     params += [f"in{k}_ptr" for k in range(n_in)]
     params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
@@ -91,8 +93,12 @@ def source(group: FusedGroup) -> str:
         what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols row-major view',
                 "    of the output, every row r (flat index i = r * n_cols + c), BLOCK_R rows at a",
                 "    time, of:"]
-        stores = [f"    and stores {outs_doc} at i" + (", " if outs_doc else "")
-                  + f"and red[c] = the sum over r of t{red['index']} (float32).".lstrip(", ")]
+        sums = [f"red[c] = the sum over r of t{red['index']}"] + [
+            f"red{k}[c] of t{index}" for k, index in enumerate(extra, 1)]
+        import textwrap
+        parts = ([f"{outs_doc} at i"] if outs_doc else []) + sums
+        stores = textwrap.wrap("and stores " + ", ".join(parts) + " (float32 sums).", 84,
+                               initial_indent="    ", subsequent_indent="    ")
     else:
         what = ['    """Each program computes BLOCK consecutive flat output indices i of:']
         stores = [f"    and stores {outs_doc} at i."]
@@ -147,6 +153,8 @@ def source(group: FusedGroup) -> str:
         lines += [
             "    col = tl.program_id(0).to(tl.int64) * BLOCK_C + tl.arange(0, BLOCK_C)",
             "    acc = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)  # per-lane partial column sums",
+            *[f"    acc{k} = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)"
+              for k in range(1, len(extra) + 1)],
             "    for r0 in range(0, n_rows, BLOCK_R):",
             "        row = r0 + tl.arange(0, BLOCK_R).to(tl.int64)",
             "        idx = row[:, None] * n_cols + col[None, :]",
@@ -162,9 +170,12 @@ def source(group: FusedGroup) -> str:
     body = _body(group, outs, used_as_value, block)
     if red:
         body.append(f"acc += tl.where(mask, t{red['index']}, 0.0)")
+        body += [f"acc{k} += tl.where(mask, t{index}, 0.0)" for k, index in enumerate(extra, 1)]
         lines += ["        " + line for line in body]
         lines.append("    tl.store(red_ptr + col, tl.sum(acc, axis=0).to(red_ptr.dtype.element_ty), "
                      "mask=col < n_cols)")
+        lines += [f"    tl.store(red{k}_ptr + col, tl.sum(acc{k}, axis=0).to(red{k}_ptr.dtype."
+                  "element_ty), mask=col < n_cols)" for k in range(1, len(extra) + 1)]
         return "\n".join(lines) + "\n"
     lines += ["    " + line for line in body]
     if soft and soft.get("backward") is not None:  # the library's softmax_backward_kernel
@@ -248,6 +259,8 @@ def _body(group: FusedGroup, outs: list, used_as_value: set, block: str) -> list
         elif ins.kind == "softplus":
             expr = (f'_unary_activation({a[0]}, s{ins.operands[1][1]}, s{ins.operands[2][1]}, '
                     '"softplus")')
+        elif ins.kind == "load":  # an input as it is
+            expr = a[0]
         elif ins.kind == "dropout":  # the library's dropout_kernel, element i of the output
             p, scale = (f"s{r[1]}" for r in ins.operands[1:])
             lines.append(f"keep{i} = tl.rand(seed{i}, (offset{i} + idx).to(tl.uint32)) >= {p}")
@@ -305,9 +318,9 @@ class FusedKernel:
         perm_strides = [_permuted_strides(outs[j], group.out_perm[j])
                         for j in sorted(group.out_perm)]
         red = group.reduce
-        if red is not None:  # the column sums: a fresh array of the sum node's shape
-            value = red["value"]
-            outs.append(empty(value.shape, getattr(dtypes, value.dtype)))
+        if red is not None:  # the column sums: fresh arrays of the sum nodes' shapes
+            for value in [red["value"]] + [v for _, v in red.get("extra", ())]:
+                outs.append(empty(value.shape, getattr(dtypes, value.dtype)))
         if group.softmax is not None and "dropout" in group.softmax:  # the softmax's dropout
             value = group.softmax["dropout"]["node"].outputs[0]
             outs.append(empty(value.shape, getattr(dtypes, value.dtype)))
@@ -317,7 +330,9 @@ class FusedKernel:
         if n == 0:
             if red is not None:  # an empty sum is 0
                 from .._backends.triton.memory import full
-                outs[-1] = full(red["value"].shape, 0.0, getattr(dtypes, red["value"].dtype))
+                sums = [red["value"]] + [v for _, v in red.get("extra", ())]
+                outs[len(outs) - len(sums):] = [
+                    full(v.shape, 0.0, getattr(dtypes, v.dtype)) for v in sums]
             return outs
         if all_contiguous_same_shape(shape, *arrays) and not perm_strides:
             strided, sizes, strides = False, (1,) * 5, [(0,) * 6] * len(arrays)

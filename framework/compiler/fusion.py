@@ -137,7 +137,8 @@ class FusedGroup:
         sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
         sub.nodes = list(self.nodes)
         sub.output = tuple(v for v, _ in self.outputs) + (
-            () if self.reduce is None else (self.reduce["value"],)) + (
+            () if self.reduce is None else (self.reduce["value"],)) + tuple(
+            v for _, v in (self.reduce or {}).get("extra", ())) + (
             (self.softmax["dropout"]["node"].outputs[0],)
             if self.softmax is not None and "dropout" in self.softmax else ())
         return list(runtime.run(sub, arrays))
@@ -376,6 +377,7 @@ def buffer_slots(group: FusedGroup) -> list:
     outputs = {index for _, index in group.outputs}
     if group.reduce is not None:  # read after every instr: never a reused buffer
         outputs.add(group.reduce["index"])
+        outputs.update(index for index, _ in group.reduce.get("extra", ()))
     slots, n_slots = [], 0
     free: dict = {"float32": [], "bool": []}  # free slots by dtype
 
@@ -519,6 +521,8 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 if ins.op in ("clamp", "clamp_max"):
                     hi = value(ins.operands[2])
                     buf = select(buf > hi, hi, buf, _F32)
+            elif ins.kind == "load":  # an input as it is (summed by fuse_sibling_sums)
+                buf = value(ins.operands[0])
             elif ins.kind == "dropout":  # the backend's kernel: the same draws, the same bits
                 x = wrap(np.ascontiguousarray(value(ins.operands[0])), dtypes.float32)
                 args = ins.node.args
@@ -564,6 +568,9 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
             summed = nd(outs[at])
         total = np.sum(summed.reshape(red["shape"]), axis=red["dims"])
         outs.append(wrap(total, dtypes.float32))
+        for index, _ in red.get("extra", ()):  # sibling sums (fuse_sibling_sums)
+            total = np.sum(results[index].reshape(red["shape"]), axis=red["dims"])
+            outs.append(wrap(total, dtypes.float32))
     return outs
 
 
@@ -950,6 +957,73 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
     if folded:
         graph.eliminate_dead_code()
     return folded
+
+
+def fuse_sibling_sums(graph: Graph) -> int:
+    """Sums of the same shape over the same leading dims, one after the other, in one kernel.
+
+    Float32 ``sum(x_k, dims=(0, ..., k-1))`` nodes with equal ``x`` shapes and dims and no
+    effect node between them (a norm's weight and bias gradients) become one fused node
+    that reads every ``x_k`` and sums each over its rows (the kernel of
+    ``fuse_reduction_epilogues``, its group only loading the inputs): one launch instead
+    of several. The NumPy plan calls ``np.sum`` on each input as the backend does (the
+    same bits). Returns the number of sums removed."""
+    readers, returned, producer, position = _index(graph)
+    removed = 0
+    nodes = graph.nodes
+    taken: set = set()
+    replace: dict = {}
+    for i, s in enumerate(nodes):
+        key = _sum_key(s)
+        if key is None or id(s) in taken:
+            continue
+        siblings = [s]
+        for t in nodes[i + 1:]:
+            if t.has_effect:
+                break
+            if id(t) not in taken and _sum_key(t) == key and all(
+                    position[id(r)] > position[id(t)] for u in siblings
+                    for r in readers.get(u.outputs[0].id, ())):
+                siblings.append(t)
+        if len(siblings) < 2:
+            continue
+        x0 = siblings[0].args["x"]
+        members = []
+        group = FusedGroup(siblings, [], [], [], [], tuple(x0.shape), s.device)
+        for k, t in enumerate(siblings):
+            x = t.args["x"]
+            if x not in group.inputs:
+                group.inputs.append(x)
+            group.instrs.append(Instr("load", "load", [("in", group.inputs.index(x))],
+                                      "float32", f"load(in{group.inputs.index(x)})  # float32"))
+            members.append(t)
+        rows = int(np.prod(x0.shape[:len(key[1])], dtype=np.int64))
+        group.reduce = {"index": 0, "rows": rows, "cols": int(np.prod(x0.shape) // rows),
+                        "shape": tuple(x0.shape), "dims": key[1],
+                        "out_dtype": s.args["out_dtype"], "value": s.outputs[0],
+                        "extra": [(k, t.outputs[0]) for k, t in enumerate(siblings) if k]}
+        fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                     [t.outputs[0] for t in siblings], s.device)
+        taken.update(id(t) for t in siblings)
+        replace[id(siblings[-1])] = fused
+        removed += len(siblings) - 1
+    graph.nodes = [replace.get(id(n), n) for n in nodes
+                   if id(n) not in taken or id(n) in replace]
+    return removed
+
+
+def _sum_key(node: Node) -> "tuple | None":
+    """``(x shape, dims, device)`` of a float32 sum over leading dims a fused kernel can do."""
+    if node.op != "sum" or node.outputs[0] is None or node.outputs[0].dtype != "float32":
+        return None
+    x, dims = node.args.get("x"), tuple(node.args.get("dims") or ())
+    if (not isinstance(x, Value) or x.dtype != "float32" or not dims or not _static(x.shape)
+            or node.args["out_dtype"].name != "float32" or dims != tuple(range(len(dims)))):
+        return None
+    cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
+    if not 1 <= cols <= REDUCE_MAX_COLS or int(np.prod(x.shape, dtype=np.int64)) == 0:
+        return None
+    return tuple(x.shape), dims, node.device
 
 
 # -- scales through matmuls ----------------------------------------------------------------

@@ -598,3 +598,42 @@ def test_a_sum_over_the_transposed_rows_of_a_transposed_output_joins_the_group(d
     assert "sum" not in [n.op for n in entry.graph.nodes]
     group = _fused_nodes(entry)[0].args["group"]
     assert group.out_perm == {0: (1, 0, 2)} and group.reduce is not None
+
+
+class _TwoNorms(nn.Module):
+    """Two LayerNorms: their weight and bias gradients are four sums over the same rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.LayerNorm(6), nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return self.b(self.fc(self.a(x)))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_sibling_sums_of_norm_gradients_are_one_kernel(device):
+    framework.manual_seed(0)
+    eager, twin = _TwoNorms().to(device), _TwoNorms().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(3, 5, 6, device=device)
+    w = framework.randn(3, 5, 6, device=device)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) * w).sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        if device == "cpu":  # np.sum of each input, as the backend's sum
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy(), err_msg=name)
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["sibling_sums"] >= 2
+    loads = [n.args["group"] for n in entry.backward_graph.nodes if n.op == "fused_elementwise"
+             and n.args["group"].instrs[0].kind == "load"]
+    assert loads and len(loads[0].reduce["extra"]) >= 2
+    if device.startswith("cuda"):
+        path = codegen.path_of(loads[0])
+        assert "acc1 += tl.where(mask, t1, 0.0)" in path.read_text()
+        _compiles_for_sm90(path)
