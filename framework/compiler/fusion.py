@@ -962,8 +962,9 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
 def fuse_sibling_sums(graph: Graph) -> int:
     """Sums of the same shape over the same leading dims, one after the other, in one kernel.
 
-    Float32 ``sum(x_k, dims=(0, ..., k-1))`` nodes with equal ``x`` shapes and dims and no
-    effect node between them (a norm's weight and bias gradients) become one fused node
+    Float32 ``sum(x_k, dims=(0, ..., k-1))`` nodes with equal ``x`` shapes and dims that
+    follow one another (only views between: a norm's weight and bias gradients) become one
+    fused node
     that reads every ``x_k`` and sums each over its rows (the kernel of
     ``fuse_reduction_epilogues``, its group only loading the inputs): one launch instead
     of several. The NumPy plan calls ``np.sum`` on each input as the backend does (the
@@ -978,13 +979,14 @@ def fuse_sibling_sums(graph: Graph) -> int:
         if key is None or id(s) in taken:
             continue
         siblings = [s]
-        for t in nodes[i + 1:]:
-            if t.has_effect:
-                break
-            if id(t) not in taken and _sum_key(t) == key and all(
+        for t in nodes[i + 1:]:  # the sums that follow, views aside (no value lives longer)
+            if t.is_view:
+                continue
+            if id(t) in taken or _sum_key(t) != key or not all(
                     position[id(r)] > position[id(t)] for u in siblings
                     for r in readers.get(u.outputs[0].id, ())):
-                siblings.append(t)
+                break
+            siblings.append(t)
         if len(siblings) < 2:
             continue
         x0 = siblings[0].args["x"]
