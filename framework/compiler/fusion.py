@@ -357,6 +357,8 @@ _BUFFERED = set(_UFUNCS) | {"sigmoid", "silu", "relu"}  # write into a buffer; o
 def _buffered(ins: Instr) -> bool:
     """True when ``ins`` writes a buffer: float32 ufuncs, sigmoid, silu and relu, and the
     comparisons' bool masks."""
+    if ins.kind == "dropout":
+        return ins.dtype == "float32"
     if ins.kind not in ("unary", "binary") or ins.op not in _BUFFERED:
         return False
     return ins.dtype == "float32" or (ins.dtype == "bool" and ins.op in _COMPARISONS)
@@ -434,6 +436,22 @@ def _relu_into(group: FusedGroup, v: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dropout_into(group: FusedGroup, v: np.ndarray, args: dict, out: np.ndarray):
+    """The NumPy backend's ``dropout`` of float32 ``v`` written into ``out``: ``v * (1 / (1 -
+    p))`` where the Philox uniform draw of ``(seed, offset)`` for row-major element ``i`` is
+    >= ``p``, else ``+0.0``; the draws and the mask in kept buffers (the backend allocates
+    them per call: large arrays, page faults)."""
+    from .._backends.numpy.random import _generator
+    p = args["p"]
+    draws = _kept(group, "dropout draws", np.float64)
+    _generator(args["seed"], args["offset"]).random(out=draws)  # the backend's stream
+    dropped = _kept(group, "dropout mask", np.bool_)
+    np.less(draws, p, out=dropped)
+    np.multiply(v, 1.0 / (1.0 - p), out=out)  # a Python float: float32 math, as the backend
+    np.copyto(out, 0.0, where=dropped)
+    return out
+
+
 def _zero_bits(ref, group: FusedGroup) -> bool:
     """True when operand ``ref`` is the scalar +0.0 (all-zero float32 bits)."""
     return ref[0] == "scalar" and not np.float32(group.scalars[ref[1]]).view(np.uint32)
@@ -482,7 +500,6 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     from .. import dtypes
     from .._backends.numpy import elementwise as npe
     from .._backends.numpy._arrays import nd, select, wrap
-    from .._backends.numpy.random import dropout as np_dropout
     raw = [nd(a) for a in arrays]
     as_f32: dict = {}
     results: list = []
@@ -523,10 +540,9 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                     buf = select(buf > hi, hi, buf, _F32)
             elif ins.kind == "load":  # an input as it is (summed by fuse_sibling_sums)
                 buf = value(ins.operands[0])
-            elif ins.kind == "dropout":  # the backend's kernel: the same draws, the same bits
-                x = wrap(np.ascontiguousarray(value(ins.operands[0])), dtypes.float32)
-                args = ins.node.args
-                buf = nd(np_dropout(x, args["p"], args["seed"], args["offset"]))
+            elif ins.kind == "dropout":  # the backend's math and draws, into kept buffers
+                buf = _dropout_into(group, value(ins.operands[0]), ins.node.args,
+                                    _buffer(group, index, _F32))
             elif ins.kind == "softplus":
                 v = value(ins.operands[0])
                 beta, threshold = value(ins.operands[1]), value(ins.operands[2])
