@@ -117,10 +117,12 @@ class FusedGroup:
                                              self.softmax["log"])]
                 outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
                 drop = self.softmax.get("dropout")
-                if drop is not None:  # and its dropout: the backend's kernel, the same draws
-                    from .._backends.numpy.random import dropout
-                    args = drop["node"].args
-                    outs.append(dropout(outs[0], args["p"], args["seed"], args["offset"]))
+                if drop is not None:  # and its dropout: the backend's math, the same draws
+                    from .. import dtypes
+                    from .._backends.numpy._arrays import nd, wrap
+                    dropped = _dropout_into(self, nd(outs[0]), drop["node"].args,
+                                            np.empty(self.shape, _F32))
+                    outs.append(wrap(dropped, dtypes.float32))
             return outs
         from . import codegen
         if self._kernel is None:
