@@ -5,11 +5,11 @@ Builds a model of the ``compile`` benchmark suite (``framework/bench/compiled.py
 loss against zeros, backward, Adam) twice to warm up, then counts the launches of one
 more step (``framework.compiler.launches.count_launches``) eagerly and through the
 compiled module, and prints them by op, then the compiled step's launches by region
-(inside the compiled forward graph, the backward graph, outside). ``--sites`` prints, for the compiled step,
-where each launch of the listed ops comes from (the compiled forward or backward graph,
-the optimizer, the loss). ``--time N`` adds the CPU time per step (``time.process_time``,
-best of N steps, each step timed alone) of both. ``--graphs`` prints the optimized
-forward and backward graphs and what each pass did.
+(inside the compiled forward graph, the backward graph, outside). ``--sites`` prints,
+for the compiled step, where each launch of the listed ops comes from (the compiled
+forward or backward graph, the optimizer, the loss). ``--time N`` adds the CPU time per
+step (``time.process_time``, best of N steps, each step timed alone) of both.
+``--graphs`` prints the optimized forward and backward graphs and what each pass did.
 
     PYTHONPATH=$PWD python bench/launch_breakdown.py transformer
     PYTHONPATH=$PWD python bench/launch_breakdown.py transformer --sites --time 30

@@ -74,7 +74,8 @@ def source(group: FusedGroup) -> str:
     ops_doc = "\n".join(f"        {line}" for line in group.describe())
     outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
     if soft:
-        what = ['    """Each program computes one row of n_cols (<= BLOCK) elements, at flat indices',
+        what = ['    """Each program computes one row of n_cols (<= BLOCK) elements, at flat '
+                'indices',
                 "    i = row * n_cols + col, of:"]
         stores = [f"    then {'log_softmax' if soft['log'] else 'softmax'}(t{outs[0]}) over the "
                   "row (max, exp, sum in float32),", "    and stores it at i."]
@@ -90,7 +91,8 @@ def source(group: FusedGroup) -> str:
                        "offset_drop + i)", "    >= p (the library's dropout kernel's draw), "
                        "scaled by 1 / (1 - p)."]
     elif red:
-        what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols row-major view',
+        what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols row-major '
+                'view',
                 "    of the output, every row r (flat index i = r * n_cols + c), BLOCK_R rows at a",
                 "    time, of:"]
         sums = [f"red[c] = the sum over r of t{red['index']}"] + [
@@ -141,7 +143,8 @@ def source(group: FusedGroup) -> str:
            '    of the library\'s dropout kernel: the unfused mask."""'] if drops else []),
     ]
     for j in range(n_sc):
-        lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, rounded once")
+        lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, "
+                     "rounded once")
     if soft:
         lines += [
             "    row = tl.program_id(0).to(tl.int64)",
@@ -172,8 +175,8 @@ def source(group: FusedGroup) -> str:
         body.append(f"acc += tl.where(mask, t{red['index']}, 0.0)")
         body += [f"acc{k} += tl.where(mask, t{index}, 0.0)" for k, index in enumerate(extra, 1)]
         lines += ["        " + line for line in body]
-        lines.append("    tl.store(red_ptr + col, tl.sum(acc, axis=0).to(red_ptr.dtype.element_ty), "
-                     "mask=col < n_cols)")
+        lines.append("    tl.store(red_ptr + col, tl.sum(acc, axis=0).to(red_ptr.dtype."
+                     "element_ty), mask=col < n_cols)")
         lines += [f"    tl.store(red{k}_ptr + col, tl.sum(acc{k}, axis=0).to(red{k}_ptr.dtype."
                   "element_ty), mask=col < n_cols)" for k in range(1, len(extra) + 1)]
         return "\n".join(lines) + "\n"

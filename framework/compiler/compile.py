@@ -183,7 +183,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["zero_buffers"] = buffers.merge_zero_buffers(graph)
         done["copies"] = buffers.dedupe_copies(graph)
         done["concatenations"] = buffers.merge_concatenated_pieces(graph)
-        if done["copies"] or done["concatenations"]:  # readers of the dropped buffers now read the same one: merge them
+        if done["copies"] or done["concatenations"]:  # readers now read one buffer: merge
             done["cse"] += passes_module.cse(graph)
             done["dce"] += passes_module.dce(graph)
     if fusion:

@@ -913,11 +913,12 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
     """Fold a ``sum`` over the leading dims of a fused group's value into the group.
 
     A float32 ``sum(x, dims=(0, ..., k-1))`` whose ``x`` is a float32 value of a fused
-    group or of one fusible node (or a reshape of it: the row-major order is the same), summing R = the product
-    of the reduced sizes rows of C = the rest (at most ``REDUCE_MAX_COLS``), becomes an
-    extra output of the group (a linear layer's bias gradient from the group computing the
-    gradient). The group's value stays an output when something else reads it. On ``cpu``
-    the plan then calls the backend's ``sum`` on the value (the same bits); on ``cuda`` the
+    group or of one fusible node (or a reshape of it: the row-major order is the same),
+    summing R = the product of the reduced sizes rows of C = the rest (at most
+    ``REDUCE_MAX_COLS``), becomes an extra output of the group (a linear layer's bias
+    gradient from the group computing the gradient). The group's value stays an output
+    when something else reads it. On ``cpu`` the plan then calls ``np.sum`` on the value
+    as the backend's ``sum`` does (the same bits); on ``cuda`` the
     generated kernel walks the R x C view column block by column block and sums each
     column in float32 as it stores the group's outputs (another summation order than the
     library's sum kernel: float32 rounding). Returns the number folded."""

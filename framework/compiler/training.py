@@ -233,7 +233,8 @@ def _merge_shared_saved(forward: Graph, backward: Graph) -> int:
         if i != j:
             swap[backward.inputs[j].id] = backward.inputs[i]
     if swap:
-        sub = lambda leaf: swap.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf  # noqa: E731
+        def sub(leaf):
+            return swap.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf
         for node in backward.nodes:
             node.args = {k: rebuild(a, sub) for k, a in node.args.items()}
         backward.output = rebuild(backward.output, sub)
