@@ -637,3 +637,34 @@ def test_sibling_sums_of_norm_gradients_are_one_kernel(device):
         path = codegen.path_of(loads[0])
         assert "acc1 += tl.where(mask, t1, 0.0)" in path.read_text()
         _compiles_for_sm90(path)
+
+
+def _effect_graph(write_read_buffer: bool):
+    """``a = exp(t); copy_(dst, y); b = a * t`` with ``t`` a buffer filled from ``x``; the
+    middle copy writes ``t`` itself (``write_read_buffer``) or a fresh buffer."""
+    from framework.compiler.ir import DType, Graph, Node
+    f32 = DType("float32")
+    g = Graph()
+    x, y = g.new_value((4,), "float32", "cpu", "input0"), g.new_value((4,), "float32", "cpu",
+                                                                         "input1")
+    g.inputs, g.user_inputs = [x, y], 2
+    t, other, a, b = (g.new_value((4,), "float32", "cpu") for _ in range(4))
+    g.nodes = [Node("empty", {"shape": (4,), "dtype": f32}, [t]),
+               Node("copy_", {"dst": t, "src": x}, [None]),
+               Node("empty", {"shape": (4,), "dtype": f32}, [other]),
+               Node("exp", {"x": t, "out_dtype": f32}, [a]),
+               Node("copy_", {"dst": t if write_read_buffer else other, "src": y}, [None]),
+               Node("mul", {"a": a, "b": t, "compute_dtype": f32, "out_dtype": f32}, [b])]
+    g.output = (b, other)
+    return g
+
+
+@pytest.mark.parametrize("write_read_buffer", [False, True])
+def test_a_copy_stops_a_group_only_when_it_writes_what_the_group_reads(write_read_buffer):
+    from framework.compiler.runtime import GraphModule
+    g = _effect_graph(write_read_buffer)
+    assert fusion.fuse_elementwise(g) == (0 if write_read_buffer else 1)
+    x, y = framework.randn(4), framework.randn(4)
+    got = GraphModule(g, {}, None)(x, y)[0]
+    t = y if write_read_buffer else x  # what mul reads as t
+    _close(got, x.exp() * t)
