@@ -1,10 +1,10 @@
-"""Passes on the buffers ``copy_`` fills: zero-padded gradients and repeated contiguous copies.
+"""Passes on the buffers ``copy_`` fills: zero-padded pieces, repeated copies, concatenations.
 
 The autograd engine and the op layer build some results by writing into a
 fresh buffer: ``full(0)`` then ``copy_`` of a piece into a slice of it (the
 backward of ``split``/``chunk``/slicing: each piece's gradient padded with
 zeros, the pieces then summed), or ``empty`` then one ``copy_`` of a strided
-view (``.contiguous()``, ``reshape`` of a transposed view). Both passes here
+view (``.contiguous()``, ``reshape`` of a transposed view). The passes here
 rewrite such buffers without changing what any reader sees:
 
 - ``merge_zero_buffers``: ``add(Z1, Z2)`` of two zero buffers written in
@@ -17,6 +17,9 @@ rewrite such buffers without changing what any reader sees:
   write to the source's memory in between, neither buffer written again)
   is dropped and its readers read the first buffer (``MultiheadAttention``
   makes its input contiguous once per projection: q, k and v).
+- ``merge_concatenated_pieces``: a buffer filled block by block with ``T_k.T @ Y``
+  or ``sum(T_k, dims=(0,))`` pieces of fresh column blocks ``T_k`` becomes one
+  matmul or sum of the buffer the blocks are written into side by side.
 
 Results equal the unfused graph's except that a ``-0.0`` written into a zero
 buffer stays ``-0.0`` (``0.0 + -0.0`` is ``+0.0``): equal as numbers.
