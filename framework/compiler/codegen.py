@@ -61,7 +61,7 @@ def source(group: FusedGroup) -> str:
     params += [f"s{j}: tl.float64" for j in range(n_sc)]  # docs/architecture.md, numerics
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
     params += ["seed_drop", "offset_drop"] if soft_drop else []
-    params += (["n_rows", "n_cols"] if red else ["n_cols" if soft else "n"])
+    params += (["n_rows", "n_cols", "inner"] if red else ["n_cols" if soft else "n"])
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     perm = sorted(group.out_perm)  # outputs stored transposed, at strides ostJ_*
@@ -91,10 +91,10 @@ def source(group: FusedGroup) -> str:
                        "offset_drop + i)", "    >= p (the library's dropout kernel's draw), "
                        "scaled by 1 / (1 - p)."]
     elif red:
-        what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols row-major '
-                'view',
-                "    of the output, every row r (flat index i = r * n_cols + c), BLOCK_R rows at a",
-                "    time, of:"]
+        what = ['    """Each program computes BLOCK_C columns c of the n_rows x n_cols view of the',
+                "    output, every row r (flat index i = (r // inner) * n_cols * inner + c * inner",
+                "    + r % inner: c indexes the kept dims, inner is the size of the summed dims",
+                "    after them, 1 for a sum over leading dims), BLOCK_R rows at a time, of:"]
         sums = [f"red[c] = the sum over r of t{red['index']}"] + [
             f"red{k}[c] of t{index}" for k, index in enumerate(extra, 1)]
         import textwrap
@@ -160,7 +160,8 @@ def source(group: FusedGroup) -> str:
               for k in range(1, len(extra) + 1)],
             "    for r0 in range(0, n_rows, BLOCK_R):",
             "        row = r0 + tl.arange(0, BLOCK_R).to(tl.int64)",
-            "        idx = row[:, None] * n_cols + col[None, :]",
+            "        idx = ((row[:, None] // inner) * n_cols * inner + col[None, :] * inner",
+            "               + row[:, None] % inner)",
             "        # the last row block and column block are partial: lanes outside load,",
             "        # store and add nothing",
             "        mask = (row[:, None] < n_rows) & (col[None, :] < n_cols)",
@@ -356,7 +357,7 @@ class FusedKernel:
         if soft_drop:
             node_args = soft_drop["node"].args
             args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
-        args += ([red["rows"], red["cols"]] if red else [cols]) + list(sizes)
+        args += ([red["rows"], red["cols"], red["inner"]] if red else [cols]) + list(sizes)
         for st in strides:
             args += list(st)
         import numpy as np

@@ -897,6 +897,22 @@ def _views_written(graph: Graph, buffer: Value, copy: Node) -> bool:
 REDUCE_MAX_COLS = 4096  # kept columns of a fused sum (one block of columns per program)
 
 
+def _reduce_geometry(shape: tuple, dims: tuple) -> "tuple | None":
+    """``(rows, cols, inner)`` of a sum of ``shape`` over ``dims`` whose kept dims are one
+    block: element ``(r, c)`` of the rows x cols view is flat index ``(r // inner) * cols *
+    inner + c * inner + r % inner`` (inner: the size of the summed dims after the block;
+    1 for a sum over leading dims). None when the kept dims are not one block."""
+    kept = [d for d in range(len(shape)) if d not in dims]
+    if kept and kept != list(range(kept[0], kept[-1] + 1)):
+        return None
+    cols = int(np.prod([shape[d] for d in kept], dtype=np.int64))
+    inner = int(np.prod(shape[kept[-1] + 1:], dtype=np.int64)) if kept else 1
+    total = int(np.prod(shape, dtype=np.int64))
+    if cols < 1 or total == 0:
+        return None
+    return total // cols, cols, inner
+
+
 def _rows_permuted_only(dims: tuple, shape: tuple, rows: int) -> bool:
     """True when a transposed output (``permute(v, dims)`` of ``shape``) summed over its
     leading ``rows`` elements is the sum over the same elements of ``v`` taken in ``v``'s
@@ -910,13 +926,14 @@ def _rows_permuted_only(dims: tuple, shape: tuple, rows: int) -> bool:
 
 
 def fuse_reduction_epilogues(graph: Graph) -> int:
-    """Fold a ``sum`` over the leading dims of a fused group's value into the group.
+    """Fold a ``sum`` of a fused group's value into the group.
 
-    A float32 ``sum(x, dims=(0, ..., k-1))`` whose ``x`` is a float32 value of a fused
-    group or of one fusible node (or a reshape of it: the row-major order is the same),
-    summing R = the product of the reduced sizes rows of C = the rest (at most
-    ``REDUCE_MAX_COLS``), becomes an extra output of the group (a linear layer's bias
-    gradient from the group computing the gradient). The group's value stays an output
+    A float32 ``sum(x, dims)`` whose kept dims are one block (``dims=(0, ..., k-1)``, a
+    linear layer's bias gradient, or ``(0, 2, 3)``, a convolution's) and whose ``x`` is a
+    float32 value of a fused group or of one fusible node (or a reshape of it: the
+    row-major order is the same), summing R rows of C = the kept size (at most
+    ``REDUCE_MAX_COLS``; ``_reduce_geometry``), becomes an extra output of the group
+    (the bias gradient from the group computing the gradient). The group's value stays an output
     when something else reads it. On ``cpu`` the plan then calls ``np.sum`` on the value
     as the backend's ``sum`` does (the same bits); on ``cuda`` the
     generated kernel walks the R x C view column block by column block and sums each
@@ -929,13 +946,12 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
             continue
         x, dims = s.args.get("x"), tuple(s.args.get("dims") or ())
         if (not isinstance(x, Value) or x.dtype != "float32" or not dims
-                or not _static(x.shape) or s.args["out_dtype"].name != "float32"
-                or dims != tuple(range(len(dims)))):
+                or not _static(x.shape) or s.args["out_dtype"].name != "float32"):
             continue
-        rows = int(np.prod(x.shape[:len(dims)], dtype=np.int64))
-        cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
-        if not 1 <= cols <= REDUCE_MAX_COLS or rows < 1:
+        geometry = _reduce_geometry(tuple(x.shape), dims)
+        if geometry is None or geometry[1] > REDUCE_MAX_COLS:
             continue
+        rows, cols, inner = geometry
         value, chain = x, []
         while producer.get(value.id) is not None and producer[value.id].op == "reshape":
             chain.append(producer[value.id])
@@ -954,14 +970,15 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
         if group.softmax is not None or group.reduce is not None or group.device != s.device:
             continue
         j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
-        if j is None or (j in group.out_perm and not _rows_permuted_only(
-                group.out_perm[j], value.shape, rows)):
+        if j is None or (j in group.out_perm and (inner != 1 or not _rows_permuted_only(
+                group.out_perm[j], value.shape, rows))):
             continue
         index = group.outputs[j][1]
         if group.instrs[index].dtype != "float32":
             continue
-        group.reduce = {"index": index, "rows": rows, "cols": cols, "shape": tuple(x.shape),
-                        "dims": dims, "out_dtype": s.args["out_dtype"], "value": s.outputs[0]}
+        group.reduce = {"index": index, "rows": rows, "cols": cols, "inner": inner,
+                        "shape": tuple(x.shape), "dims": dims,
+                        "out_dtype": s.args["out_dtype"], "value": s.outputs[0]}
         group.nodes = list(group.nodes) + chain[::-1] + [s]
         users = [n for n in readers.get(value.id, ()) if n not in chain and n is not s]
         if j in group.out_perm:  # the plan sums the transposed output, as eager does
@@ -1018,8 +1035,8 @@ def fuse_sibling_sums(graph: Graph) -> int:
             group.instrs.append(Instr("load", "load", [("in", group.inputs.index(x))],
                                       "float32", f"load(in{group.inputs.index(x)})  # float32"))
             members.append(t)
-        rows = int(np.prod(x0.shape[:len(key[1])], dtype=np.int64))
-        group.reduce = {"index": 0, "rows": rows, "cols": int(np.prod(x0.shape) // rows),
+        rows, cols, inner = _reduce_geometry(tuple(x0.shape), key[1])
+        group.reduce = {"index": 0, "rows": rows, "cols": cols, "inner": inner,
                         "shape": tuple(x0.shape), "dims": key[1],
                         "out_dtype": s.args["out_dtype"], "value": s.outputs[0],
                         "extra": [(k, t.outputs[0]) for k, t in enumerate(siblings) if k]}
@@ -1039,10 +1056,10 @@ def _sum_key(node: Node) -> "tuple | None":
         return None
     x, dims = node.args.get("x"), tuple(node.args.get("dims") or ())
     if (not isinstance(x, Value) or x.dtype != "float32" or not dims or not _static(x.shape)
-            or node.args["out_dtype"].name != "float32" or dims != tuple(range(len(dims)))):
+            or node.args["out_dtype"].name != "float32"):
         return None
-    cols = int(np.prod(x.shape[len(dims):], dtype=np.int64))
-    if not 1 <= cols <= REDUCE_MAX_COLS or int(np.prod(x.shape, dtype=np.int64)) == 0:
+    geometry = _reduce_geometry(tuple(x.shape), dims)
+    if geometry is None or geometry[1] > REDUCE_MAX_COLS:
         return None
     return tuple(x.shape), dims, node.device
 

@@ -668,3 +668,28 @@ def test_a_copy_stops_a_group_only_when_it_writes_what_the_group_reads(write_rea
     got = GraphModule(g, {}, None)(x, y)[0]
     t = y if write_read_buffer else x  # what mul reads as t
     _close(got, x.exp() * t)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_conv_bias_gradient_sum_over_batch_and_space_joins_the_relu_gradient(device):
+    """``sum(g, dims=(0, 2, 3))`` (kept dim 1, inner = H * W): into the ReLU-gradient group."""
+    from compiler_models import on
+    eager, (x,) = on(device, "cnn")
+    twin, _ = on(device, "cnn")
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) ** 2).sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        if device == "cpu":
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy(), err_msg=name)
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    groups = [n.args["group"] for n in entry.backward_graph.nodes
+              if n.op == "fused_elementwise" and n.args["group"].reduce is not None
+              and n.args["group"].reduce["inner"] > 1]
+    assert groups and groups[0].reduce["dims"] == (0, 2, 3)
+    if device.startswith("cuda"):
+        _compiles_for_sm90(codegen.path_of(groups[0]))
