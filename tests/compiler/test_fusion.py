@@ -445,13 +445,19 @@ def test_bias_gradient_sum_joins_the_group_computing_the_gradient(device):
         _compiles_for_sm90(path)
 
 
-def test_a_sum_over_other_dims_stays_a_sum():
-    def fn(x, y):
+def test_a_sum_keeping_dims_apart_stays_a_sum_and_a_trailing_sum_joins():
+    def apart(x, y):  # keeps dims 0 and 2: not one block
         return ((x * y).exp()).sum(dim=1)
-    x, y = framework.randn(4, 5), framework.randn(4, 5)
-    traced = _traced_and_fused(fn, x, y)
+    x, y = framework.randn(3, 4, 5), framework.randn(3, 4, 5)
+    traced = _traced_and_fused(apart, x, y)
     assert fusion.fuse_reduction_epilogues(traced.graph) == 0
-    _close(traced(x, y), fn(x, y))
+    _close(traced(x, y), apart(x, y))
+
+    def trailing(x, y):  # keeps dims 0 and 1 (inner = 5)
+        return ((x * y).exp()).sum(dim=2)
+    traced = _traced_and_fused(trailing, x, y)
+    assert fusion.fuse_reduction_epilogues(traced.graph) == 1
+    np.testing.assert_array_equal(traced(x, y).numpy(), trailing(x, y).numpy())
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
