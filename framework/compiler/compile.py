@@ -19,10 +19,13 @@ With ``fullgraph=True`` those cases raise instead.
 
 Each traced graph is optimized before it is cached (``optimize``): constant
 folding, common-subexpression elimination, dead-code elimination
-(``passes.py``), then activations and residual adds folded into
-``matmul_epilogue``, power-of-two scales moved past matmuls, elementwise fusion
-and softmax prologues (``fusion.py``:
-one generated Triton kernel per group on ``cuda``, one NumPy plan on ``cpu``).
+(``passes.py``), the buffer passes (``buffers.py``: zero-padded pieces merged,
+repeated contiguous copies dropped, concatenated matmul/sum pieces made one),
+then activations and residual adds folded into ``matmul_epilogue``,
+power-of-two scales moved past matmuls, elementwise fusion (dropout included),
+softmax prologues and dropouts, softmax-gradient prologues, transposed copies
+and sums over leading dims (``fusion.py``: one generated Triton kernel per
+group on ``cuda``, one NumPy plan on ``cpu``).
 ``options={"passes": False, "fusion": False}`` turns them off;
 ``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
 effect yet.
@@ -343,14 +346,27 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     """Rewrite ``graph`` in place for replay: the passes, then elementwise fusion.
 
     Returns what each step did: nodes removed per pass, fused groups made."""
+    from . import buffers
     from . import fusion as fusion_module
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
+    if passes:
+        done["zero_buffers"] = buffers.merge_zero_buffers(graph)
+        done["copies"] = buffers.dedupe_copies(graph)
+        done["concatenations"] = buffers.merge_concatenated_pieces(graph)
+        if done["copies"] or done["concatenations"]:  # readers now read one buffer: merge
+            done["cse"] += passes_module.cse(graph)
+            done["dce"] += passes_module.dce(graph)
     if fusion:
         done["matmul_epilogues"] = fusion_module.fuse_matmul_epilogues(graph)
         done["scales_moved"] = fusion_module.move_scales_past_matmuls(graph)
         done["fused_groups"] = fusion_module.fuse_elementwise(graph)
         done["softmax_prologues"] = fusion_module.fuse_softmax_prologues(graph)
+        done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
+        done["softmax_backward_prologues"] = fusion_module.fuse_softmax_backward_prologues(graph)
+        done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
+        done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
+        done["sibling_sums"] = fusion_module.fuse_sibling_sums(graph)
     return done
 
 

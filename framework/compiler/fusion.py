@@ -8,9 +8,14 @@ Rules (``fuse_elementwise``): a node can join a group when
   float32/float16/bfloat16 (or bool for comparisons), with static sizes;
 - its output has the group's shape (inputs may be broadcast: they are read
   through their strides), on the group's device;
-- no effect node (``copy_``, optimizer steps) stands between the group's nodes,
-  and no node outside the group reads a group value before the group's last
-  node (the fused node runs where the group's last node stood).
+- no effect node (``copy_``, optimizer steps) between the group's nodes writes
+  memory a group node reads, and no node outside the group reads a group value
+  before the group's last node (the fused node runs where the group's last
+  node stood).
+
+Float32 ``dropout`` joins groups with the unfused kernel's draws. Later passes
+add a softmax (or softmax-gradient) tail, a softmax's dropout, transposed
+outputs and a sum over leading dims to groups.
 
 A node joins the groups of the values it reads (merging them); groups of one
 node stay as they were. Group values read after the group (or returned) are
@@ -30,6 +35,7 @@ import threading
 import numpy as np
 
 from .ir import Graph, Node, Sym, Value
+from .passes import _written_roots
 
 FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt",
                  "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "silu",
@@ -38,20 +44,24 @@ FUSIBLE_UNARY = ("neg", "abs", "exp", "exp2", "log", "log2", "log1p", "expm1", "
                  "erfinv")
 FUSIBLE_BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "eq", "ne",
                   "lt", "le", "gt", "ge", "copysign", "logaddexp", "logaddexp2", "hypot")
-FUSIBLE = FUSIBLE_UNARY + FUSIBLE_BINARY + ("where", "clamp", "softplus")  # fused groups' ops
+FUSIBLE = FUSIBLE_UNARY + FUSIBLE_BINARY + ("where", "clamp", "softplus", "dropout")
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 _FLOATS = ("float32", "float16", "bfloat16")
 _INPUT_DTYPES = _FLOATS + ("bool", "int8", "int16", "int32", "int64", "uint8")
 
 
 class Instr:
-    """One fused operation: ``kind`` (unary, binary, where, clamp, softplus), the contract
-    ``op``, ``operands`` (("in", k) | ("tmp", i) | ("scalar", j)), the output dtype name."""
+    """One fused operation: ``kind`` (unary, binary, where, clamp, softplus, dropout), the
+    contract ``op``, ``operands`` (("in", k) | ("tmp", i) | ("scalar", j)), the output dtype
+    name. A dropout keeps its graph ``node``: the ``seed``/``offset`` it draws with are read
+    from that node's arguments at each run (``training._RandomSites`` rewrites them per call)."""
 
-    __slots__ = ("kind", "op", "operands", "dtype", "text")
+    __slots__ = ("kind", "op", "operands", "dtype", "text", "node")
 
-    def __init__(self, kind: str, op: str, operands: list, dtype: str, text: str) -> None:
+    def __init__(self, kind: str, op: str, operands: list, dtype: str, text: str,
+                 node: "Node | None" = None) -> None:
         self.kind, self.op, self.operands, self.dtype, self.text = kind, op, operands, dtype, text
+        self.node = node
 
 
 class FusedGroup:
@@ -72,11 +82,21 @@ class FusedGroup:
         self._slots = None  # NumPy plan: buffer slot per instr (fusion.buffer_slots)
         self._kernel = None  # codegen.FusedKernel, loaded on the first cuda run
         self.softmax = None  # {"log": bool, "dim": int}: the output is a row softmax of the
-        # last op's result (fuse_softmax_prologues)
+        # last op's result (fuse_softmax_prologues); with "dropout": {"node", "p", "scale"}
+        # (scalar indices) a second output, the dropout of the softmax (fuse_softmax_dropout)
+        self.out_perm: dict = {}  # output position -> dims: stored as permute(value, dims),
+        # contiguous (fuse_permuted_copies)
+        self.reduce = None  # {"index", "rows", "cols", "shape", "dims", "out_dtype", "value"}:
+        # also the sum over the leading rows of instr index's result (fuse_reduction_epilogues)
 
     def __repr__(self) -> str:
         tail = "" if self.softmax is None else (
             " | log_softmax" if self.softmax["log"] else " | softmax")
+        if self.softmax is not None and "backward" in self.softmax:
+            tail += "_backward"
+        if self.softmax is not None and "dropout" in self.softmax:
+            tail += ", dropout"
+        tail += "" if self.reduce is None else " | sum"
         return "<" + ", ".join(i.op for i in self.instrs) + tail + ">"
 
     def describe(self) -> list:
@@ -90,8 +110,19 @@ class FusedGroup:
             launches.record("fused_elementwise")
             outs = run_numpy(self, arrays)
             if self.softmax is not None:  # the NumPy backend's softmax of the fused result
-                from .._backends.numpy.softmax import softmax
+                from .._backends.numpy.softmax import softmax, softmax_backward
+                if "backward" in self.softmax:  # the fused result is the output's gradient
+                    y = arrays[self.softmax["backward"]]
+                    return [softmax_backward(outs[0], y, self.softmax["dim"],
+                                             self.softmax["log"])]
                 outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
+                drop = self.softmax.get("dropout")
+                if drop is not None:  # and its dropout: the backend's math, the same draws
+                    from .. import dtypes
+                    from .._backends.numpy._arrays import nd, wrap
+                    dropped = _dropout_into(self, nd(outs[0]), drop["node"].args,
+                                            np.empty(self.shape, _F32))
+                    outs.append(wrap(dropped, dtypes.float32))
             return outs
         from . import codegen
         if self._kernel is None:
@@ -107,7 +138,11 @@ class FusedGroup:
         sub = Graph()
         sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
         sub.nodes = list(self.nodes)
-        sub.output = tuple(v for v, _ in self.outputs)
+        sub.output = tuple(v for v, _ in self.outputs) + (
+            () if self.reduce is None else (self.reduce["value"],)) + tuple(
+            v for _, v in (self.reduce or {}).get("extra", ())) + (
+            (self.softmax["dropout"]["node"].outputs[0],)
+            if self.softmax is not None and "dropout" in self.softmax else ())
         return list(runtime.run(sub, arrays))
 
 
@@ -132,6 +167,11 @@ def _fusible(node: Node) -> bool:
             out.dtype in _FLOATS or (node.op in _COMPARISONS and out.dtype == "bool"))
     elif node.op == "where":
         ok = out.dtype in _FLOATS
+    elif node.op == "dropout":  # float32 only: the mask is the unfused kernel's (same draws)
+        x, p = args.get("x"), args.get("p")
+        ok = (out.dtype == "float32" and isinstance(x, Value) and x.dtype == "float32"
+              and isinstance(p, float) and 0.0 < p < 1.0
+              and all(isinstance(args.get(k), int) for k in ("seed", "offset")))
     else:
         return False
     if not ok:
@@ -155,19 +195,23 @@ def fuse_elementwise(graph: Graph) -> int:
         for v in node.inputs():
             readers.setdefault(v.id, []).append(i)
     returned = {v.id for v in graph.output_values()}
+    root, _ = _written_roots(graph)
+    writes = []  # (position, roots written) of each effect node
     group_of: dict = {}  # value id -> group (a dict)
-    groups, epoch = [], 0
+    groups = []
     for i, node in enumerate(nodes):
         if node.has_effect:
-            epoch += 1
+            writes.append((i, _roots_written(node, root)))
         if not _fusible(node):
             continue
         out = node.outputs[0]
+        reads = {root[v.id] for v in node.inputs()}
         candidates = []
         for v in node.inputs():
             g = group_of.get(v.id)
             if (g is not None and g not in candidates and g["shape"] == out.shape
-                    and g["device"] == node.device and g["epoch"] == epoch
+                    and g["device"] == node.device
+                    and not _written_since(g, reads, writes)
                     and not _read_outside_before(g, i, readers)):
                 candidates.append(g)
         if candidates:
@@ -175,15 +219,17 @@ def fuse_elementwise(graph: Graph) -> int:
             for other in candidates[1:]:
                 group["members"] = sorted(group["members"] + other["members"])
                 group["values"] |= other["values"]
+                group["reads"] |= other["reads"]
                 for vid in other["values"]:
                     group_of[vid] = group
                 groups.remove(other)
         else:
             group = {"members": [], "values": set(), "shape": out.shape,
-                     "device": node.device, "epoch": epoch}
+                     "device": node.device, "reads": set()}
             groups.append(group)
         group["members"].append(i)
         group["values"].add(out.id)
+        group["reads"] |= reads
         group_of[out.id] = group
     fused = [g for g in groups if len(g["members"]) >= 2]
     if not fused:
@@ -203,6 +249,22 @@ def fuse_elementwise(graph: Graph) -> int:
         dropped |= member_set - {last}
     graph.nodes = [replace.get(i, n) for i, n in enumerate(nodes) if i not in dropped]
     return len(fused)
+
+
+def _roots_written(node: Node, root: dict) -> set:
+    """The memory (root value ids) effect ``node`` writes: a ``copy_`` its destination's,
+    other effects (optimizer steps) every input's."""
+    if node.op == "copy_":
+        return {root[node.args["dst"].id]}
+    return {root[v.id] for v in node.inputs()}
+
+
+def _written_since(group: dict, reads: set, writes: list) -> bool:
+    """True when an effect node after the group's first member writes memory the group or
+    the joining node (reading ``reads``) reads: the fused node, run where the group's last
+    node stood, would read the written data."""
+    first, touched = group["members"][0], group["reads"] | reads
+    return any(position > first and written & touched for position, written in writes)
 
 
 def _read_outside_before(group: dict, position: int, readers: dict) -> bool:
@@ -254,13 +316,21 @@ def _build(members: list, outside: set, shape: tuple, device: str) -> FusedGroup
             ops = [operand(node.args["x"]), operand(node.args.get("beta", 1.0)),
                    operand(node.args.get("threshold", 20.0))]
             kind, op = "softplus", "softplus"
+        elif node.op == "dropout":  # x, p, 1 / (1 - p); seed and offset stay on the node
+            p = node.args["p"]
+            ops = [operand(node.args["x"]), operand(p), operand(1.0 / (1.0 - p))]
+            kind, op = "dropout", "dropout"
         else:
             ops = [operand(node.args[k]) for k in _operand_order(node)]
             kind = ("where" if node.op == "where" else
                     "binary" if node.op in FUSIBLE_BINARY else "unary")
             op = node.op
         text = f"{node.op}(" + ", ".join(name(r) for r in ops) + f")  # {out.dtype}"
-        instrs.append(Instr(kind, op, ops, out.dtype, text))
+        if kind == "dropout":
+            i = len(instrs)
+            text = (f"dropout({name(ops[0])}, p={name(ops[1])}, scale={name(ops[2])}, "
+                    f"seed{i}, offset{i})  # {out.dtype}")
+        instrs.append(Instr(kind, op, ops, out.dtype, text, node if kind == "dropout" else None))
         tmp_of[out.id] = len(instrs) - 1
         if out.id in outside:
             outputs.append((out, len(instrs) - 1))
@@ -289,6 +359,8 @@ _BUFFERED = set(_UFUNCS) | {"sigmoid", "silu", "relu"}  # write into a buffer; o
 def _buffered(ins: Instr) -> bool:
     """True when ``ins`` writes a buffer: float32 ufuncs, sigmoid, silu and relu, and the
     comparisons' bool masks."""
+    if ins.kind == "dropout":
+        return ins.dtype == "float32"
     if ins.kind not in ("unary", "binary") or ins.op not in _BUFFERED:
         return False
     return ins.dtype == "float32" or (ins.dtype == "bool" and ins.op in _COMPARISONS)
@@ -307,6 +379,9 @@ def buffer_slots(group: FusedGroup) -> list:
             if kind == "tmp":
                 last[k] = i
     outputs = {index for _, index in group.outputs}
+    if group.reduce is not None:  # read after every instr: never a reused buffer
+        outputs.add(group.reduce["index"])
+        outputs.update(index for index, _ in group.reduce.get("extra", ()))
     slots, n_slots = [], 0
     free: dict = {"float32": [], "bool": []}  # free slots by dtype
 
@@ -360,6 +435,22 @@ def _relu_into(group: FusedGroup, v: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.less(v, 0, out=keep)
     np.logical_not(keep, out=keep)
     np.multiply(v.view(np.uint32), keep, out=out.view(np.uint32))
+    return out
+
+
+def _dropout_into(group: FusedGroup, v: np.ndarray, args: dict, out: np.ndarray):
+    """The NumPy backend's ``dropout`` of float32 ``v`` written into ``out``: ``v * (1 / (1 -
+    p))`` where the Philox uniform draw of ``(seed, offset)`` for row-major element ``i`` is
+    >= ``p``, else ``+0.0``; the draws and the mask in kept buffers (the backend allocates
+    them per call: large arrays, page faults)."""
+    from .._backends.numpy.random import _generator
+    p = args["p"]
+    draws = _kept(group, "dropout draws", np.float64)
+    _generator(args["seed"], args["offset"]).random(out=draws)  # the backend's stream
+    dropped = _kept(group, "dropout mask", np.bool_)
+    np.less(draws, p, out=dropped)
+    np.multiply(v, 1.0 / (1.0 - p), out=out)  # a Python float: float32 math, as the backend
+    np.copyto(out, 0.0, where=dropped)
     return out
 
 
@@ -449,6 +540,11 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 if ins.op in ("clamp", "clamp_max"):
                     hi = value(ins.operands[2])
                     buf = select(buf > hi, hi, buf, _F32)
+            elif ins.kind == "load":  # an input as it is (summed by fuse_sibling_sums)
+                buf = value(ins.operands[0])
+            elif ins.kind == "dropout":  # the backend's math and draws, into kept buffers
+                buf = _dropout_into(group, value(ins.operands[0]), ins.node.args,
+                                    _buffer(group, index, _F32))
             elif ins.kind == "softplus":
                 v = value(ins.operands[0])
                 beta, threshold = value(ins.operands[1]), value(ins.operands[2])
@@ -477,8 +573,22 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 buf = buf.astype(getattr(dtypes, ins.dtype).numpy)
             results.append(buf)
     outs = []
-    for out, index in group.outputs:
-        outs.append(wrap(results[index], getattr(dtypes, out.dtype)))
+    for j, (out, index) in enumerate(group.outputs):
+        value = results[index]
+        if j in group.out_perm:  # stored transposed, contiguous: what the copy_ made
+            value = np.ascontiguousarray(value.transpose(group.out_perm[j]))
+        outs.append(wrap(value, getattr(dtypes, out.dtype)))
+    red = group.reduce
+    if red is not None:  # the NumPy backend's float32 sum of the value as the sum node read it
+        summed = results[red["index"]]
+        if "output" in red:  # a transposed output: sum it as stored
+            at = next(j for j, (out, _) in enumerate(group.outputs) if out is red["output"])
+            summed = nd(outs[at])
+        total = np.sum(summed.reshape(red["shape"]), axis=red["dims"])
+        outs.append(wrap(total, dtypes.float32))
+        for index, _ in red.get("extra", ()):  # sibling sums (fuse_sibling_sums)
+            total = np.sum(results[index].reshape(red["shape"]), axis=red["dims"])
+            outs.append(wrap(total, dtypes.float32))
     return outs
 
 
@@ -624,6 +734,334 @@ def fuse_softmax_prologues(graph: Graph) -> int:
         dropped.add(id(p))
     graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
     return len(replace)
+
+
+def fuse_softmax_backward_prologues(graph: Graph) -> int:
+    """Fold the elementwise ops computing a softmax gradient's incoming gradient into one
+    kernel with the ``softmax_backward``.
+
+    As ``fuse_softmax_prologues`` for the backward: a float32 ``softmax_backward(g, y)``
+    over the last dim (at most ``SOFTMAX_MAX_COLS``) whose ``g`` is a fused group's only
+    output or one fusible node's (attention's dropout backward), read by nothing else,
+    becomes one node: on ``cuda`` a generated kernel per row computes ``g`` and then
+    ``y * (g - sum(g * y))`` (log: ``g - exp(y) * sum(g)``) in float32 as the library's
+    kernel does; on ``cpu`` the plan then the backend's ``softmax_backward``. The node
+    prints as ``group=<... | softmax_backward>``. Returns the number folded."""
+    nodes = graph.nodes
+    readers, returned, producer, position = _index(graph)
+    replace, dropped = {}, set()
+    for s in nodes:
+        if s.op != "softmax_backward" or s.outputs[0] is None:
+            continue
+        out, g, y = s.outputs[0], s.args.get("grad"), s.args.get("out")
+        ndim = len(out.shape)
+        if (not isinstance(g, Value) or not isinstance(y, Value) or out.dtype != "float32"
+                or y.dtype != "float32" or y.shape != out.shape or not _static(out.shape)
+                or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
+                or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS or y.device != s.device):
+            continue
+        p = producer.get(g.id)
+        if p is None or id(p) in dropped or g.id in returned or len(readers.get(g.id, ())) != 1:
+            continue
+        if p.op == "fused_elementwise":
+            group = p.args["group"]
+            if (group.softmax is not None or group.reduce is not None or group.out_perm
+                    or len(p.outputs) != 1):
+                continue
+            members = list(group.nodes)
+        elif _fusible(p):
+            members = [p]
+        else:
+            continue
+        if members[-1].outputs[0].shape != out.shape or any(
+                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+            continue
+        fused = _build(members, {g.id}, out.shape, s.device)
+        fused.inputs.append(y)  # read by the softmax gradient only
+        fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1,
+                         "backward": len(fused.inputs) - 1}
+        fused.outputs = [(out, fused.outputs[0][1])]
+        fused.nodes = members + [s]
+        replace[id(s)] = Node("fused_elementwise", {"inputs": tuple(fused.inputs),
+                                                    "group": fused}, [out], s.device)
+        dropped.add(id(p))
+    graph.nodes = [replace.get(id(n), n) for n in nodes if id(n) not in dropped]
+    return len(replace)
+
+
+def fuse_softmax_dropout(graph: Graph) -> int:
+    """A float32 ``dropout`` of a fused softmax's output becomes the kernel's second output.
+
+    Attention's ``dropout(softmax(scores))``: the generated kernel stores the softmax row
+    (still read by the backward) and then its dropout, drawn as the library's dropout kernel
+    draws it (``tl.rand(seed, offset + i)``, ``i`` the row-major index); the NumPy plan
+    calls the backend's dropout on the softmax. One launch instead of two, the same bits.
+    Returns the number folded."""
+    readers, returned, producer, position = _index(graph)
+    folded = 0
+    for d in list(graph.nodes):
+        if d.op != "dropout" or not _fusible(d):
+            continue
+        f = producer.get(d.args["x"].id)
+        if f is None or f.op != "fused_elementwise" or f.device != d.device:
+            continue
+        group = f.args["group"]
+        soft = group.softmax
+        if soft is None or "dropout" in soft or len(f.outputs) != 1 or \
+                f.outputs[0] is not d.args["x"]:
+            continue
+        p = d.args["p"]
+        group.scalars += [float(p), 1.0 / (1.0 - p)]
+        soft["dropout"] = {"node": d, "p": len(group.scalars) - 2,
+                           "scale": len(group.scalars) - 1}
+        group.nodes = list(group.nodes) + [d]
+        f.outputs = [f.outputs[0], d.outputs[0]]
+        graph.nodes.remove(d)  # made where the softmax runs (it reads only the softmax)
+        folded += 1
+    return folded
+
+
+# -- permuted outputs ----------------------------------------------------------------------
+def fuse_permuted_copies(graph: Graph) -> int:
+    """A group output copied transposed into a fresh buffer is stored transposed instead.
+
+    ``copy_(E, permute(v, dims))`` where ``E`` is an ``empty`` buffer written only there
+    and ``v`` a fused group's value (or one fusible node's) read only by that permute
+    (``.transpose(...).contiguous()`` of a computed result, the attention output
+    gradient) becomes the group's output ``E``: the kernel stores element ``i`` of ``v`` at
+    its place in ``E`` (Triton: through ``E``'s permuted strides; NumPy: a transposed
+    contiguous copy of the result). One launch fewer, the same values. Returns the number
+    of copies removed."""
+    readers, returned, producer, position = _index(graph)
+    done = 0
+    for copy in list(graph.nodes):
+        if copy.op != "copy_":
+            continue
+        dst, src = copy.args["dst"], copy.args["src"]
+        maker, view = producer.get(dst.id), producer.get(getattr(src, "id", None))
+        if (maker is None or maker.op != "empty" or view is None or view.op != "permute"
+                or src.shape != dst.shape or src.dtype != dst.dtype
+                or readers.get(src.id) != [copy] or src.id in returned
+                or _views_written(graph, dst, copy)):
+            continue
+        value = view.args["input"]
+        f = producer.get(value.id)
+        if (f is None or readers.get(value.id) != [view] or value.id in returned
+                or value.dtype not in _FLOATS or not _static(value.shape)):
+            continue
+        if f.op != "fused_elementwise":
+            if not _fusible(f):
+                continue
+            group = _build([f], {value.id}, value.shape, f.device)
+            single = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                          [value], f.device)
+            graph.nodes[graph.nodes.index(f)] = single
+            f = single
+        group = f.args["group"]
+        if group.softmax is not None or group.reduce is not None:
+            continue
+        j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
+        if j is None or j in group.out_perm:
+            continue
+        group.outputs[j] = (dst, group.outputs[j][1])
+        group.out_perm[j] = tuple(view.args["dims"])
+        group.nodes = list(group.nodes) + [maker, view, copy]
+        f.outputs = [v for v, _ in group.outputs]
+        gone = {id(maker), id(view), id(copy)}
+        graph.nodes = [n for n in graph.nodes if id(n) not in gone]
+        done += 1
+        readers, returned, producer, position = _index(graph)
+    return done
+
+
+def _root_of(v: Value, producer: dict) -> Value:
+    node = producer.get(v.id)
+    while node is not None and node.is_view:
+        v = node.args["input"]
+        node = producer.get(v.id)
+    return v
+
+
+def _views_written(graph: Graph, buffer: Value, copy: Node) -> bool:
+    """True when a node other than ``copy`` writes ``buffer`` (through a view)."""
+    producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
+    for n in graph.nodes:
+        if n.has_effect and n is not copy:
+            targets = [n.args["dst"]] if n.op == "copy_" else n.inputs()
+            if any(_root_of(t, producer) is buffer for t in targets):
+                return True
+    return False
+
+
+# -- reduction epilogues -------------------------------------------------------------------
+REDUCE_MAX_COLS = 4096  # kept columns of a fused sum (one block of columns per program)
+
+
+def _reduce_geometry(shape: tuple, dims: tuple) -> "tuple | None":
+    """``(rows, cols, inner)`` of a sum of ``shape`` over ``dims`` whose kept dims are one
+    block: element ``(r, c)`` of the rows x cols view is flat index ``(r // inner) * cols *
+    inner + c * inner + r % inner`` (inner: the size of the summed dims after the block;
+    1 for a sum over leading dims). None when the kept dims are not one block."""
+    kept = [d for d in range(len(shape)) if d not in dims]
+    if kept and kept != list(range(kept[0], kept[-1] + 1)):
+        return None
+    cols = int(np.prod([shape[d] for d in kept], dtype=np.int64))
+    inner = int(np.prod(shape[kept[-1] + 1:], dtype=np.int64)) if kept else 1
+    total = int(np.prod(shape, dtype=np.int64))
+    if cols < 1 or total == 0:
+        return None
+    return total // cols, cols, inner
+
+
+def _rows_permuted_only(dims: tuple, shape: tuple, rows: int) -> bool:
+    """True when a transposed output (``permute(v, dims)`` of ``shape``) summed over its
+    leading ``rows`` elements is the sum over the same elements of ``v`` taken in ``v``'s
+    order: ``dims`` only permutes the leading (summed) dims among themselves."""
+    m, size = 0, 1
+    while m < len(shape) and size < rows:
+        size *= shape[m]
+        m += 1
+    return size == rows and sorted(dims[:m]) == list(range(m)) and \
+        list(dims[m:]) == list(range(m, len(dims)))
+
+
+def fuse_reduction_epilogues(graph: Graph) -> int:
+    """Fold a ``sum`` of a fused group's value into the group.
+
+    A float32 ``sum(x, dims)`` whose kept dims are one block (``dims=(0, ..., k-1)``, a
+    linear layer's bias gradient, or ``(0, 2, 3)``, a convolution's) and whose ``x`` is a
+    float32 value of a fused group or of one fusible node (or a reshape of it: the
+    row-major order is the same), summing R rows of C = the kept size (at most
+    ``REDUCE_MAX_COLS``; ``_reduce_geometry``), becomes an extra output of the group
+    (the bias gradient from the group computing the gradient). The group's value stays an output
+    when something else reads it. On ``cpu`` the plan then calls ``np.sum`` on the value
+    as the backend's ``sum`` does (the same bits); on ``cuda`` the
+    generated kernel walks the R x C view column block by column block and sums each
+    column in float32 as it stores the group's outputs (another summation order than the
+    library's sum kernel: float32 rounding). Returns the number folded."""
+    readers, returned, producer, position = _index(graph)
+    folded = 0
+    for s in list(graph.nodes):
+        if s.op != "sum" or s.outputs[0] is None or s.outputs[0].dtype != "float32":
+            continue
+        x, dims = s.args.get("x"), tuple(s.args.get("dims") or ())
+        if (not isinstance(x, Value) or x.dtype != "float32" or not dims
+                or not _static(x.shape) or s.args["out_dtype"].name != "float32"):
+            continue
+        geometry = _reduce_geometry(tuple(x.shape), dims)
+        if geometry is None or geometry[1] > REDUCE_MAX_COLS:
+            continue
+        rows, cols, inner = geometry
+        value, chain = x, []
+        while producer.get(value.id) is not None and producer[value.id].op == "reshape":
+            chain.append(producer[value.id])
+            value = chain[-1].args["input"]
+        f = producer.get(value.id)
+        if f is not None and f.op != "fused_elementwise" and _fusible(f) and \
+                f.outputs[0].dtype == "float32":  # one elementwise node: a group of one
+            group = _build([f], {value.id}, value.shape, f.device)
+            single = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                          [value], f.device)
+            graph.nodes[graph.nodes.index(f)] = single
+            f = single
+        if f is None or f.op != "fused_elementwise":
+            continue
+        group = f.args["group"]
+        if group.softmax is not None or group.reduce is not None or group.device != s.device:
+            continue
+        j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
+        if j is None or (j in group.out_perm and (inner != 1 or not _rows_permuted_only(
+                group.out_perm[j], value.shape, rows))):
+            continue
+        index = group.outputs[j][1]
+        if group.instrs[index].dtype != "float32":
+            continue
+        group.reduce = {"index": index, "rows": rows, "cols": cols, "inner": inner,
+                        "shape": tuple(x.shape), "dims": dims,
+                        "out_dtype": s.args["out_dtype"], "value": s.outputs[0]}
+        group.nodes = list(group.nodes) + chain[::-1] + [s]
+        users = [n for n in readers.get(value.id, ()) if n not in chain and n is not s]
+        if j in group.out_perm:  # the plan sums the transposed output, as eager does
+            group.reduce["output"] = value
+        elif not users and value.id not in returned and all(
+                len(readers.get(n.outputs[0].id, ())) == 1 for n in chain):
+            group.outputs = [(v, i) for v, i in group.outputs if v is not value]
+        f.outputs = [v for v, _ in group.outputs] + [s.outputs[0]]
+        graph.nodes.remove(s)  # its result is made where the group runs, before
+        folded += 1
+        readers, returned, producer, position = _index(graph)
+    if folded:
+        graph.eliminate_dead_code()
+    return folded
+
+
+def fuse_sibling_sums(graph: Graph) -> int:
+    """Sums of the same shape over the same leading dims, one after the other, in one kernel.
+
+    Float32 ``sum(x_k, dims=(0, ..., k-1))`` nodes with equal ``x`` shapes and dims that
+    follow one another (only views between: a norm's weight and bias gradients) become one
+    fused node
+    that reads every ``x_k`` and sums each over its rows (the kernel of
+    ``fuse_reduction_epilogues``, its group only loading the inputs): one launch instead
+    of several. The NumPy plan calls ``np.sum`` on each input as the backend does (the
+    same bits). Returns the number of sums removed."""
+    readers, returned, producer, position = _index(graph)
+    removed = 0
+    nodes = graph.nodes
+    taken: set = set()
+    replace: dict = {}
+    for i, s in enumerate(nodes):
+        key = _sum_key(s)
+        if key is None or id(s) in taken:
+            continue
+        siblings = [s]
+        for t in nodes[i + 1:]:  # the sums that follow, views aside (no value lives longer)
+            if t.is_view:
+                continue
+            if id(t) in taken or _sum_key(t) != key or not all(
+                    position[id(r)] > position[id(t)] for u in siblings
+                    for r in readers.get(u.outputs[0].id, ())):
+                break
+            siblings.append(t)
+        if len(siblings) < 2:
+            continue
+        x0 = siblings[0].args["x"]
+        members = []
+        group = FusedGroup(siblings, [], [], [], [], tuple(x0.shape), s.device)
+        for k, t in enumerate(siblings):
+            x = t.args["x"]
+            if x not in group.inputs:
+                group.inputs.append(x)
+            group.instrs.append(Instr("load", "load", [("in", group.inputs.index(x))],
+                                      "float32", f"load(in{group.inputs.index(x)})  # float32"))
+            members.append(t)
+        rows, cols, inner = _reduce_geometry(tuple(x0.shape), key[1])
+        group.reduce = {"index": 0, "rows": rows, "cols": cols, "inner": inner,
+                        "shape": tuple(x0.shape), "dims": key[1],
+                        "out_dtype": s.args["out_dtype"], "value": s.outputs[0],
+                        "extra": [(k, t.outputs[0]) for k, t in enumerate(siblings) if k]}
+        fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                     [t.outputs[0] for t in siblings], s.device)
+        taken.update(id(t) for t in siblings)
+        replace[id(siblings[-1])] = fused
+        removed += len(siblings) - 1
+    graph.nodes = [replace.get(id(n), n) for n in nodes
+                   if id(n) not in taken or id(n) in replace]
+    return removed
+
+
+def _sum_key(node: Node) -> "tuple | None":
+    """``(x shape, dims, device)`` of a float32 sum over leading dims a fused kernel can do."""
+    if node.op != "sum" or node.outputs[0] is None or node.outputs[0].dtype != "float32":
+        return None
+    x, dims = node.args.get("x"), tuple(node.args.get("dims") or ())
+    if (not isinstance(x, Value) or x.dtype != "float32" or not dims or not _static(x.shape)
+            or node.args["out_dtype"].name != "float32"):
+        return None
+    geometry = _reduce_geometry(tuple(x.shape), dims)
+    if geometry is None or geometry[1] > REDUCE_MAX_COLS:
+        return None
+    return tuple(x.shape), dims, node.device
 
 
 # -- scales through matmuls ----------------------------------------------------------------

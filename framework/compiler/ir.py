@@ -250,6 +250,9 @@ class Graph:
         self.output = None  # nested tuples/lists/dicts of Value | python data
         self.symbols: dict = {}  # symbol name -> {"min": int, "max": int}
         self.user_inputs: int = 0  # the first this-many inputs are the call's tensors
+        # returned Values that only the library reads (a training forward's saved values):
+        # they may share memory with each other (buffers.dedupe_copies, cached constants)
+        self.internal_outputs: list = []
         self._next = 0
 
     def new_value(self, shape, dtype: str, device: str, name: str = "") -> Value:
@@ -266,6 +269,18 @@ class Graph:
         found = []
         walk(self.output, lambda v: found.append(v) if isinstance(v, Value) else None)
         return found
+
+    def user_visible(self) -> set:
+        """Ids of the returned values the caller may see (and modify): every output value
+        except ``internal_outputs`` returned only there."""
+        internal = {v.id for v in self.internal_outputs}
+        counts: dict = {}
+        for v in self.output_values():
+            counts[v.id] = counts.get(v.id, 0) + 1
+        shared = {}
+        for v in self.internal_outputs:
+            shared[v.id] = shared.get(v.id, 0) + 1
+        return {i for i, n in counts.items() if i not in internal or n > shared[i]}
 
     def eliminate_dead_code(self) -> None:
         """Drop nodes nothing observable depends on.

@@ -47,7 +47,9 @@ def _written_roots(graph: Graph) -> tuple:
         for out in node.outputs:
             if out is not None:
                 root[out.id] = root[node.args["input"].id] if node.is_view else out.id
-        if node.has_effect:
+        if node.op == "copy_":  # writes its destination only (its source is read)
+            written.add(root[node.args["dst"].id])
+        elif node.has_effect:
             for v in node.inputs():
                 written.add(root[v.id])
     return root, written
@@ -132,8 +134,8 @@ def _key(node: Node, rep: dict, root: dict, written: set, epoch: int):
             if root.get(leaf.id, leaf.id) in written:
                 reads_written = True
             return ("value", rep.get(leaf.id, leaf.id))
-        if isinstance(leaf, Const):
-            return ("const", id(leaf.data))
+        if isinstance(leaf, Const):  # equal data merges (two folded causal masks)
+            return ("const", _digest(leaf.data))
         if isinstance(leaf, DType):
             return ("dtype", leaf.name)
         if isinstance(leaf, float):
@@ -149,6 +151,13 @@ def _key(node: Node, rep: dict, root: dict, written: set, epoch: int):
     except TypeError:
         return None
     return key
+
+
+def _digest(data: np.ndarray) -> tuple:
+    """Dtype, shape and a SHA-256 of the bytes of ``data``: equal keys, equal arrays."""
+    import hashlib
+    data = np.ascontiguousarray(data)
+    return (data.dtype.str, data.shape, hashlib.sha256(data.tobytes()).hexdigest())
 
 
 def _freeze(obj):

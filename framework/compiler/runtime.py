@@ -121,15 +121,22 @@ class Plan:
     and each slot is released after its last reader, so a call does little more than call
     the kernels. The backend of each device is looked up once per call."""
 
-    _VIEW, _KERNEL, _FUSED = 0, 1, 2
+    _VIEW, _KERNEL, _FUSED, _CONSTANT = 0, 1, 2, 3
+    # _CONSTANT: a creation kernel with constant arguments (``from_numpy`` of a folded
+    # constant, ``full``, ``arange``...) whose result no node writes and the caller never
+    # sees (``_constant_nodes``): run on the first call, its array reused by later calls.
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.nodes = graph.nodes  # the node list this plan was built from
         slot = {v.id: i for i, v in enumerate(graph.inputs)}
         steps, reads = [], []
+        kept_constants = _constant_nodes(graph)
         for node in graph.nodes:
-            if node.is_view:
+            if id(node) in kept_constants:  # made on the first call, then reused
+                args = [_resolve(a, _static_arg) for a in node.args.values()]
+                step, read = [self._CONSTANT, node.device, node.op, args, [None]], []
+            elif node.is_view:
                 attrs = dict(node.args)
                 source = attrs.pop("input")
                 step = [self._VIEW, _bind_view(node.op, attrs), slot[source.id]]
@@ -201,9 +208,13 @@ class Plan:
                     for o, part in zip(outs, result or ()):
                         if o is not None:
                             vals[o] = part
-            else:
+            elif kind == 2:
                 for o, part in zip(step[3], step[1].run([vals[k] for k in step[2]])):
                     vals[o] = part
+            else:  # a constant nobody writes or sees: its array is kept between calls
+                if step[4][0] is None:
+                    step[4][0] = getattr(backends[step[1]], step[2])(*step[3])
+                vals[step[5][0]] = step[4][0]
             for r in release[i]:
                 vals[r] = None
         slots = self.out_slots
@@ -211,6 +222,22 @@ class Plan:
             return vals[slots[self.output.id]]
         return rebuild(self.output, lambda leaf: vals[slots[leaf.id]] if isinstance(leaf, Value)
                        else leaf)
+
+
+def _constant_nodes(graph: Graph) -> set:
+    """``id``s of the creation nodes whose arrays a ``Plan`` may keep between calls: a
+    ``passes.SOURCE_OPS`` kernel with static arguments (no arrays, no symbolic sizes), whose
+    memory no effect node writes (through any view) and no output the caller sees holds."""
+    from .passes import SOURCE_OPS, _has_sym, _written_roots
+    root, written = _written_roots(graph)
+    visible = {root[i] for i in graph.user_visible()}
+    found = set()
+    for node in graph.nodes:
+        out = node.outputs[0] if len(node.outputs) == 1 else None
+        if (node.op in SOURCE_OPS and out is not None and not node.inputs()
+                and not _has_sym(node) and out.id not in written and out.id not in visible):
+            found.add(id(node))
+    return found
 
 
 def _bind_view(op: str, attrs: dict):

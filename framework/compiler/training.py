@@ -28,7 +28,7 @@ from .. import _backends
 from ..autograd.function import Function
 from ..devices import device as Device
 from .capture import _LOCK, Tracer, _unflatten, flatten
-from .ir import Graph, Value, rebuild, walk
+from .ir import Graph, Node, Value, rebuild, walk
 from .runtime import plan_for, run
 
 
@@ -126,11 +126,13 @@ def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_value
     for v in grad_values:
         if v is not None:
             note(v)
+    saved, views = _save_view_roots(fwd_nodes, graph.inputs[:n_inputs], saved)
     forward = Graph()
     forward.inputs = list(graph.inputs[:n_inputs])
     forward.user_inputs = graph.user_inputs
     forward.nodes = list(fwd_nodes)
     forward.output = (tuple(out_values), tuple(saved))
+    forward.internal_outputs = list(saved)  # only the compiled backward reads them
     forward._next = graph._next
     backward = Graph()
     backward._next = graph._next  # fresh ids above every recorded one
@@ -139,13 +141,50 @@ def _split(graph: Graph, split: int, n_inputs: int, out_values: list, seed_value
     def sub(leaf):
         return fresh.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf
 
+    made = []  # the saved views, made again from their roots at the backward's start
+    for node in views:
+        out = node.outputs[0]
+        again = backward.new_value(out.shape, out.dtype, out.device, out.name)
+        made.append(Node(node.op, {**node.args, "input": fresh[node.args["input"].id]},
+                         [again], node.device))
+        fresh[out.id] = again
     for node in bwd_nodes:
         node.args = {k: rebuild(a, sub) for k, a in node.args.items()}
     backward.inputs = [fresh[v.id] for v in saved] + list(seed_values)
     backward.user_inputs = len(backward.inputs)
-    backward.nodes = list(bwd_nodes)
+    backward.nodes = made + list(bwd_nodes)
     backward.output = tuple(None if v is None else sub(v) for v in grad_values)
     return forward, backward, saved
+
+
+def _save_view_roots(fwd_nodes: list, inputs: list, saved: list) -> tuple:
+    """``(saved, views)``: a saved value that is a view (through view nodes only) of a
+    forward input (a parameter's slice, a transposed weight) is not saved; its root input
+    is, and ``views`` are the view nodes (in order, each once) the backward makes again
+    from it. Fewer saved values (one weight for its q, k and v slices), and the backward
+    sees which views are of the same input."""
+    producer = {o.id: n for n in fwd_nodes for o in n.outputs if o is not None}
+    input_ids = {v.id for v in inputs}
+    roots, views, listed = [], [], set()
+    for v in saved:
+        chain, u = [], v
+        while u.id in producer and producer[u.id].is_view:
+            chain.append(producer[u.id])
+            u = producer[u.id].args["input"]
+        if not chain or u.id not in input_ids:
+            roots.append(v)
+            continue
+        roots.append(u)
+        for node in reversed(chain):
+            if id(node) not in listed:
+                listed.add(id(node))
+                views.append(node)
+    unique, seen = [], set()
+    for v in roots:
+        if v.id not in seen:
+            seen.add(v.id)
+            unique.append(v)
+    return unique, views
 
 
 def _runner(graph: Graph):
@@ -162,7 +201,13 @@ class _RandomSites:
     def __init__(self, graph: Graph, runner, pairs: set) -> None:
         self.sites = []  # (node, plan step or None, seed position, offset position, old pair)
         steps = getattr(runner, "steps", None)
+        found = []  # (node, its plan step or None)
         for i, node in enumerate(graph.nodes):
+            if node.op == "fused_elementwise":  # a fused dropout reads its node's arguments
+                found += [(member, None) for member in node.args["group"].nodes]
+            else:
+                found.append((node, steps[i] if steps is not None else None))
+        for node, step in found:
             args = node.args
             if "seed" not in args or "offset" not in args:
                 continue
@@ -170,7 +215,6 @@ class _RandomSites:
             if pair not in pairs:
                 continue
             keys = list(args)
-            step = steps[i] if steps is not None else None
             self.sites.append((node, step, keys.index("seed"), keys.index("offset"), pair))
         self.current = {}
 
@@ -181,6 +225,27 @@ class _RandomSites:
             if step is not None:
                 step[3][i_seed] = (False, seed)
                 step[3][i_offset] = (False, offset)
+
+
+def _merge_shared_saved(forward: Graph, backward: Graph) -> int:
+    """Saved values the optimized forward returns twice (the same value: e.g. the one
+    contiguous copy ``dedupe_copies`` kept for q, k and v) are one value in the backward:
+    its readers of the later input read the first (so CSE merges what they compute).
+    Returns the number of inputs merged."""
+    saved = forward.output[1]
+    first: dict = {}
+    swap: dict = {}
+    for j, v in enumerate(saved):
+        i = first.setdefault(v.id, j)
+        if i != j:
+            swap[backward.inputs[j].id] = backward.inputs[i]
+    if swap:
+        def sub(leaf):
+            return swap.get(leaf.id, leaf) if isinstance(leaf, Value) else leaf
+        for node in backward.nodes:
+            node.args = {k: rebuild(a, sub) for k, a in node.args.items()}
+        backward.output = rebuild(backward.output, sub)
+    return len(swap)
 
 
 class JointEntry:
@@ -212,7 +277,11 @@ class JointEntry:
         from .compile import optimize
         for part, graph in (("forward", self.forward_graph), ("backward", self.backward_graph)):
             graph.eliminate_dead_code()
+            if part == "backward" and passes:
+                shared = _merge_shared_saved(self.forward_graph, graph)
             done = optimize(graph, passes=passes, fusion=fusion)
+            if part == "backward" and passes:
+                done["shared_saved"] = shared
             graph.renumber()
             self.optimize_stats[part] = done
         self.run_forward = _runner(self.forward_graph)

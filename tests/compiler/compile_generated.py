@@ -18,7 +18,7 @@ def main(path: str) -> None:
     fn = module.fused_kernel
     signature, attrs = {}, {}
     for index, name in enumerate(fn.arg_names):
-        if name in ("STRIDED", "INDEX32", "BLOCK"):
+        if name in ("STRIDED", "INDEX32", "BLOCK", "BLOCK_R", "BLOCK_C"):
             signature[name] = "constexpr"
         elif name.endswith("_ptr"):
             signature[name] = "*fp32"
@@ -28,7 +28,9 @@ def main(path: str) -> None:
         else:
             signature[name] = "i32"
     for strided in (False, True):
-        constexprs = {"STRIDED": strided, "INDEX32": True, "BLOCK": 1024}
+        blocks = ({"BLOCK_R": 16, "BLOCK_C": 64} if "BLOCK_R" in fn.arg_names  # a fused sum
+                  else {"BLOCK": 1024})
+        constexprs = {"STRIDED": strided, "INDEX32": True, **blocks}
         compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs),
                                   target=GPUTarget("cuda", 90, 32), options={"num_warps": 8})
         assert ".entry" in compiled.asm["ptx"]

@@ -225,3 +225,30 @@ def test_a_whole_training_step_runs_eagerly_with_a_reason(caplog):
     _close(twin.weight, model.weight)
     with pytest.raises(framework.compiler.compile.CompileError):
         framework.compile(stepper(twin), fullgraph=True)(x, y)
+
+
+def test_saved_views_of_parameters_are_made_again_in_the_backward():
+    """MultiheadAttention's q, k, v weight slices: the forward saves the in_proj weight once
+    (not three slices), the backward slices it again; gradients as eager's."""
+    eager, copy, (x,) = _pair("cpu", "encoder_block")
+    compiled = framework.compile(copy)
+    weight = framework.randn(*x.shape)
+    want = _grads(eager, eager(x), weight)
+    got = _grads(copy, compiled(x), weight)
+    for key in want:
+        _close(got[key], want[key])
+    entry = next(iter(compiled._compiled.cache.values()))
+    forward = entry.forward_graph
+    producer = {o.id: n for n in forward.nodes for o in n.outputs if o is not None}
+    inputs = {v.id for v in forward.inputs}
+    for v in forward.output[1]:  # no saved value is a view of an input
+        node = producer.get(v.id)
+        while node is not None and node.is_view:
+            v = node.args["input"]
+            node = producer.get(v.id)
+            assert node is not None or v.id not in inputs
+    names = [v.name for v in forward.output[1] if v.id in inputs]
+    assert names.count("layer.self_attn.in_proj_weight") == 1
+    slices = [n for n in entry.backward_graph.nodes if n.op == "slice"
+              and n.args["input"].name == "layer.self_attn.in_proj_weight"]
+    assert len(slices) == 3

@@ -366,3 +366,336 @@ def test_relu_in_a_group_has_eager_bits_and_runs_in_place(shape):
     traced = _traced_and_fused(fn16, half)
     np.testing.assert_array_equal(traced(half).numpy().view(np.uint16),
                                   fn16(half).numpy().view(np.uint16))
+
+
+class _DropoutResidual(nn.Module):
+    """``x + dropout(linear(x))`` then ReLU: the transformer's residual branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        return F.relu(x + self.drop(self.fc(x.transpose(0, 1)).transpose(0, 1)))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_dropout_fuses_with_the_eager_mask(device):
+    """The dropout (read strided) and the residual add are one kernel in the forward, the
+    backward's dropout joins the ReLU gradient; each call's masks are eager's, bit for bit."""
+    framework.manual_seed(0)
+    eager, twin = _DropoutResidual().to(device), _DropoutResidual().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(6, 5, device=device)
+    for seed in range(3):
+        outs = []
+        for module, run in ((eager, eager), (twin, compiled)):
+            framework.manual_seed(seed)
+            module.zero_grad()
+            out = run(x)
+            (out * out).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+        np.testing.assert_array_equal(outs[1], outs[0])  # the same kept elements
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    for graph in (entry.forward_graph, entry.backward_graph):
+        ops = [n.op for n in graph.nodes]
+        assert "dropout" not in ops and "fused_elementwise" in ops
+    groups = [n.args["group"] for n in entry.forward_graph.nodes if n.op == "fused_elementwise"]
+    assert [i.op for i in groups[0].instrs][:2] == ["dropout", "add"]
+    with count_launches() as replay:
+        compiled(x)
+    assert replay.by_op["dropout"] == 0 and replay.by_op["fused_elementwise"] == 1
+    if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
+        path = codegen.path_of(groups[0])
+        assert "tl.rand(seed0, (offset0 + idx).to(tl.uint32))" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_bias_gradient_sum_joins_the_group_computing_the_gradient(device):
+    """The MLP's tanh gradient group also sums its rows (the previous layer's bias gradient):
+    one launch; gradients equal eager's (cpu: the backend's sum, the same bits)."""
+    framework.manual_seed(0)
+    eager = nn.Sequential(nn.Linear(3, 70), nn.Tanh(), nn.Linear(70, 2)).to(device)
+    twin = nn.Sequential(nn.Linear(3, 70), nn.Tanh(), nn.Linear(70, 2)).to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(37, 3, device=device)  # 37 rows, 70 columns: partial blocks
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) ** 2).sum().backward()
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        if device == "cpu":
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["reduction_epilogues"] == 1
+    fused = [n for n in entry.backward_graph.nodes if n.op == "fused_elementwise"]
+    group = fused[0].args["group"]
+    assert group.reduce is not None and repr(group).endswith("| sum>")
+    assert [n.op for n in entry.backward_graph.nodes].count("sum") == 1  # the last bias's
+    if device.startswith("cuda"):  # the generated kernel also compiles for sm_90
+        path = codegen.path_of(group)
+        assert "for r0 in range(0, n_rows, BLOCK_R):" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+def test_a_sum_keeping_dims_apart_stays_a_sum_and_a_trailing_sum_joins():
+    def apart(x, y):  # keeps dims 0 and 2: not one block
+        return ((x * y).exp()).sum(dim=1)
+    x, y = framework.randn(3, 4, 5), framework.randn(3, 4, 5)
+    traced = _traced_and_fused(apart, x, y)
+    assert fusion.fuse_reduction_epilogues(traced.graph) == 0
+    _close(traced(x, y), apart(x, y))
+
+    def trailing(x, y):  # keeps dims 0 and 1 (inner = 5)
+        return ((x * y).exp()).sum(dim=2)
+    traced = _traced_and_fused(trailing, x, y)
+    assert fusion.fuse_reduction_epilogues(traced.graph) == 1
+    np.testing.assert_array_equal(traced(x, y).numpy(), trailing(x, y).numpy())
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_transposed_contiguous_copy_of_a_group_is_stored_transposed(device):
+    """``(x * 2 + y).transpose(0, 1).contiguous()``: the group stores its result transposed
+    (no copy_), the same values; its readers see a contiguous array."""
+    def fn(x, y):
+        t = (x * 2 + y).transpose(0, 1).contiguous()
+        return t.view(-1) * 3  # a view only a contiguous result allows
+    x, y = framework.randn(3, 4, 5, device=device), framework.randn(3, 4, 5, device=device)
+    compiled = framework.compile(fn)
+    with framework.no_grad():
+        compiled(x, y)
+        with count_launches() as n:
+            got = compiled(x, y)
+    _close(got, fn(x, y))
+    entry = next(iter(compiled.cache.values()))
+    assert "copy_" not in [node.op for node in entry.graph.nodes]
+    group = _fused_nodes(entry)[0].args["group"]
+    assert group.out_perm == {0: (1, 0, 2)}
+    assert n.by_op["copy_"] == 0
+    if device.startswith("cuda"):
+        assert "ooff0 = offset6(" in codegen.path_of(group).read_text()
+        _compiles_for_sm90(codegen.path_of(group))
+
+
+def _compiles_for_sm90(path) -> None:
+    """Triton's real compiler turns the generated kernel at ``path`` into PTX for sm_90 (both
+    layouts), in a subprocess without the interpreter."""
+    script = os.path.join(os.path.dirname(__file__), "compile_generated.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET",
+                                                              "FRAMEWORK_TRITON_INTERPRET")}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, script, str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("ptx ok") == 2
+
+
+class _SoftmaxDropout(nn.Module):
+    """Attention probabilities with dropout: ``dropout(softmax(q k^T * 0.5 + mask)) @ v``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(4, 12)
+        self.drop = nn.Dropout(0.25)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        mask = framework.full((x.shape[1], x.shape[1]), float("-inf")).triu(1).to(x.device)
+        probs = F.softmax(q @ k.transpose(1, 2) * 0.5 + mask, dim=-1)
+        return self.drop(probs) @ v
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_softmax_dropout_is_the_softmax_kernels_second_output(device):
+    framework.manual_seed(0)
+    eager, twin = _SoftmaxDropout().to(device), _SoftmaxDropout().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(2, 5, 4, device=device)
+    for seed in range(3):
+        outs = []
+        for module, run in ((eager, eager), (twin, compiled)):
+            framework.manual_seed(seed)
+            module.zero_grad()
+            out = run(x)
+            (out * out).sum().backward()
+            outs.append(out.detach().cpu().numpy())
+        _close(framework.tensor(outs[1]), framework.tensor(outs[0]), 1e-6)
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["forward"]["softmax_dropouts"] == 1
+    assert "dropout" not in [n.op for n in entry.forward_graph.nodes]
+    group = [n for n in entry.forward_graph.nodes if n.op == "fused_elementwise"
+             and n.args["group"].softmax is not None][0].args["group"]
+    assert repr(group).endswith("| softmax, dropout>")
+    backward_ops = [n.op for n in entry.backward_graph.nodes]
+    assert "softmax_backward" not in backward_ops and "dropout" not in backward_ops
+    if device.startswith("cuda"):
+        path = codegen.path_of(group)
+        assert "keep = tl.rand(seed_drop, (offset_drop + idx).to(tl.uint32))" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+class _LogSoftmaxExp(nn.Module):
+    """``exp(log_softmax(fc(x)) * 0.5)``: the log-softmax gradient is computed elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 7)
+
+    def forward(self, x):
+        return (F.log_softmax(self.fc(x), dim=-1) * 0.5).exp()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_log_softmax_backward_with_its_prologue_is_one_kernel(device):
+    framework.manual_seed(0)
+    eager, twin = _LogSoftmaxExp().to(device), _LogSoftmaxExp().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(5, 4, device=device)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) * framework.arange(7, device=device)).sum().backward()
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        if device == "cpu":  # the backend's softmax_backward on the plan's result
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["softmax_backward_prologues"] == 1
+    group = [n.args["group"] for n in entry.backward_graph.nodes
+             if n.op == "fused_elementwise" and n.args["group"].softmax][0]
+    assert repr(group).endswith("| log_softmax_backward>")
+    if device.startswith("cuda"):
+        path = codegen.path_of(group)
+        assert "dx = g - tl.exp(y) * tl.sum(g, axis=0)" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_sum_over_the_transposed_rows_of_a_transposed_output_joins_the_group(device):
+    """``t = (x * 2 + y).transpose(0, 1).contiguous()`` and ``t.sum((0, 1))``: the transpose
+    only permutes the summed dims, so the group sums in its own order; one launch."""
+    def fn(x, y):
+        t = (x * 2 + y).transpose(0, 1).contiguous()
+        return t.view(-1) * 3, t.sum(dim=(0, 1))
+    x, y = framework.randn(3, 4, 5, device=device), framework.randn(3, 4, 5, device=device)
+    compiled = framework.compile(fn)
+    with framework.no_grad():
+        compiled(x, y)
+        got = compiled(x, y)
+    want = fn(x, y)
+    _close(got[0], want[0])
+    if device == "cpu":  # the plan sums the transposed output as eager does: the same bits
+        np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
+    else:
+        _close(got[1], want[1], 1e-5)
+    entry = next(iter(compiled.cache.values()))
+    assert "sum" not in [n.op for n in entry.graph.nodes]
+    group = _fused_nodes(entry)[0].args["group"]
+    assert group.out_perm == {0: (1, 0, 2)} and group.reduce is not None
+
+
+class _TwoNorms(nn.Module):
+    """Two LayerNorms: their weight and bias gradients are four sums over the same rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.LayerNorm(6), nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return self.b(self.fc(self.a(x)))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_sibling_sums_of_norm_gradients_are_one_kernel(device):
+    framework.manual_seed(0)
+    eager, twin = _TwoNorms().to(device), _TwoNorms().to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(3, 5, 6, device=device)
+    w = framework.randn(3, 5, 6, device=device)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) * w).sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        if device == "cpu":  # np.sum of each input, as the backend's sum
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy(), err_msg=name)
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert entry.optimize_stats["backward"]["sibling_sums"] == 2  # one per norm
+    loads = [n.args["group"] for n in entry.backward_graph.nodes if n.op == "fused_elementwise"
+             and n.args["group"].instrs[0].kind == "load"]
+    assert len(loads) == 2 and all(len(g.reduce["extra"]) == 1 for g in loads)
+    if device.startswith("cuda"):
+        path = codegen.path_of(loads[0])
+        assert "acc1 += tl.where(mask, t1, 0.0)" in path.read_text()
+        _compiles_for_sm90(path)
+
+
+def _effect_graph(write_read_buffer: bool):
+    """``a = exp(t); copy_(dst, y); b = a * t`` with ``t`` a buffer filled from ``x``; the
+    middle copy writes ``t`` itself (``write_read_buffer``) or a fresh buffer."""
+    from framework.compiler.ir import DType, Graph, Node
+    f32 = DType("float32")
+    g = Graph()
+    x, y = g.new_value((4,), "float32", "cpu", "input0"), g.new_value((4,), "float32", "cpu",
+                                                                         "input1")
+    g.inputs, g.user_inputs = [x, y], 2
+    t, other, a, b = (g.new_value((4,), "float32", "cpu") for _ in range(4))
+    g.nodes = [Node("empty", {"shape": (4,), "dtype": f32}, [t]),
+               Node("copy_", {"dst": t, "src": x}, [None]),
+               Node("empty", {"shape": (4,), "dtype": f32}, [other]),
+               Node("exp", {"x": t, "out_dtype": f32}, [a]),
+               Node("copy_", {"dst": t if write_read_buffer else other, "src": y}, [None]),
+               Node("mul", {"a": a, "b": t, "compute_dtype": f32, "out_dtype": f32}, [b])]
+    g.output = (b, other)
+    return g
+
+
+@pytest.mark.parametrize("write_read_buffer", [False, True])
+def test_a_copy_stops_a_group_only_when_it_writes_what_the_group_reads(write_read_buffer):
+    from framework.compiler.runtime import GraphModule
+    g = _effect_graph(write_read_buffer)
+    assert fusion.fuse_elementwise(g) == (0 if write_read_buffer else 1)
+    x, y = framework.randn(4), framework.randn(4)
+    got = GraphModule(g, {}, None)(x, y)[0]
+    t = y if write_read_buffer else x  # what mul reads as t
+    _close(got, x.exp() * t)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_conv_bias_gradient_sum_over_batch_and_space_joins_the_relu_gradient(device):
+    """``sum(g, dims=(0, 2, 3))`` (kept dim 1, inner = H * W): into the ReLU-gradient group."""
+    from compiler_models import on
+    eager, (x,) = on(device, "cnn")
+    twin, _ = on(device, "cnn")
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    for module, run in ((eager, eager), (twin, compiled), (twin, compiled)):
+        module.zero_grad()
+        (run(x) ** 2).sum().backward()
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        if device == "cpu":
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy(), err_msg=name)
+        else:
+            _close(q.grad, p.grad, 1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    groups = [n.args["group"] for n in entry.backward_graph.nodes
+              if n.op == "fused_elementwise" and n.args["group"].reduce is not None
+              and n.args["group"].reduce["inner"] > 1]
+    assert groups and groups[0].reduce["dims"] == (0, 2, 3)
+    if device.startswith("cuda"):
+        _compiles_for_sm90(codegen.path_of(groups[0]))
