@@ -23,6 +23,7 @@ from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function, rename_node
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
 from .._backends.array import Array, broadcast_strides, contiguous_strides
@@ -305,6 +306,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
     'gelu_tanh', 'silu') applied after the bias and ``residual`` added last,
     in the same launch: ``act(input @ weight.T + bias) + residual``.
     """
+    if activation is None and residual is None and _plain_linear(input, weight, bias):
+        if _grad_state.enabled and (input._requires_grad or weight._requires_grad
+                                    or input._grad_fn is not None or weight._grad_fn is not None
+                                    or input._base is not None or weight._base is not None
+                                    or bias is not None and (bias._requires_grad
+                                                             or bias._grad_fn is not None
+                                                             or bias._base is not None)):
+            return _Linear.apply(input, weight, bias, None, None)
+        return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
     common_device("linear", input, weight, *(t for t in (bias, residual) if t is not None))
     if weight.ndim != 2:
@@ -347,6 +357,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
             bias is not None and bias.requires_grad)):
         return _linear_rows(input, weight, bias, residual, activation)
     return _Linear.apply(input, weight, bias, residual, activation)
+
+
+def _plain_linear(input, weight, bias) -> bool:
+    """Whether ``linear(input, weight, bias)`` is the common case that passes every check of
+    ``linear`` as it is: 2-D float32/float64 ``input`` and ``weight`` (and (N,) ``bias``) of
+    one dtype and device, the inner sizes agreeing. Such a call goes straight to ``_Linear``
+    (or, recording nothing, to its kernel): the same kernel call, without the checks."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        return False
+    x, w = input._a, weight._a
+    dtype = x.dtype
+    if (dtype is not w.dtype or dtype not in _DIRECT_GRAD_DTYPES or len(x.shape) != 2
+            or len(w.shape) != 2 or x.shape[1] != w.shape[1] or input._device is not weight._device):
+        return False
+    if bias is None:
+        return True
+    return (isinstance(bias, Tensor) and bias._a.dtype is dtype and bias._a.shape == (w.shape[0],)
+            and bias._device is input._device)
+
+
+def _linear_untracked(input: Tensor, weight: Tensor, bias) -> Tensor:
+    """``_Linear.forward`` of a 2-D plain linear (``_plain_linear``) when nothing is recorded:
+    the same ``matmul_epilogue`` call on the same views, without the Function's context."""
+    kernels = backend(input)
+    x, w = input._a, weight._a
+    n, k = w.shape
+    x3 = _rows_view(kernels, x, x.shape[0], k)
+    w3 = w.view((1, k, n), (0, w.strides[1], w.strides[0]), w.offset)
+    out, _ = kernels.matmul_epilogue(x3, w3, None if bias is None else bias._a, None, None, False)
+    shape = (x.shape[0], n)
+    return wrap(out.view(shape, contiguous_strides(shape), out.offset), input._device)
 
 
 def _linear_rows(input: Tensor, weight: Tensor, bias, residual, activation) -> Tensor:

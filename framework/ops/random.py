@@ -262,16 +262,29 @@ def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bo
                            "replacement")
     if C == 0 or input.numel() == 0:
         raise RuntimeError(f"{op}(): number of categories cannot be zero")
-    with no_grad():
-        rows = input.reshape(-1, C)
-        _device_assert(op, compare.logical_and(compare.isfinite(rows), rows >= 0),
-                       "probability tensor contains either `inf`, `nan` or element < 0")
-        _device_assert(op, rows.sum(1) > 0,
-                       "invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement:
-            _device_assert(op, (rows > 0).sum(1) >= num_samples,
-                           "invalid multinomial distribution (with replacement=False, not "
-                           "enough non-negative category to sample)")
+    _check_rows(op, input.detach().reshape(-1, C), num_samples, replacement)
+
+
+def _check_rows(op: str, rows: Tensor, num_samples: int, replacement: bool) -> None:
+    """The value checks of ``multinomial``'s (R, C) ``rows``, by the backend kernels on its
+    array (no op layer: a sampling loop calls this once per step): every element finite and
+    >= 0 (as ``0 <= x < inf``: NaN fails both), each row's sum > 0 (summed in the rows'
+    dtype, as ``rows.sum(1)``) and, without replacement, ``num_samples`` positive elements
+    per row. The same tests as ``isfinite(rows) & (rows >= 0)``, ``rows.sum(1) > 0`` and
+    ``(rows > 0).sum(1) >= num_samples`` on tensors (``tests/ops/test_random.py``)."""
+    kernels = backend(rows)
+    a, dtype, flag = rows._a, rows.dtype, dtypes.bool
+    finite_nonnegative = kernels.logical_and(kernels.ge(a, 0, dtype, flag),
+                                             kernels.lt(a, math.inf, dtype, flag), flag, flag)
+    kernels.device_assert(finite_nonnegative, op,
+                          "probability tensor contains either `inf`, `nan` or element < 0")
+    kernels.device_assert(kernels.gt(kernels.sum(a, (1,), dtype), 0, dtype, flag), op,
+                          "invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement:
+        positive = kernels.sum(kernels.gt(a, 0, dtype, flag), (1,), dtypes.int64)
+        kernels.device_assert(kernels.ge(positive, num_samples, dtypes.int64, flag), op,
+                              "invalid multinomial distribution (with replacement=False, not "
+                              "enough non-negative category to sample)")
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -298,6 +311,6 @@ register("bernoulli", "random", (
     "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
 ), differentiable=False)
 register("multinomial", "random", (
-    "multinomial", "device_assert", "eq", "ge", "gt", "logical_and", "sub", "sum",
+    "multinomial", "device_assert", "ge", "gt", "logical_and", "lt", "sum",
 ), differentiable=False)
 del _name

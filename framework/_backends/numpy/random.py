@@ -70,6 +70,9 @@ def multinomial(probs, num_samples, replacement, seed, offset):
         return wrap(np.minimum(index, C - 1).astype(np.int64))
     with np.errstate(divide="ignore"):
         keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    if num_samples == 1:
+        # the first index of the largest key: what the stable sort's first column holds
+        return wrap(np.argmax(keys, axis=1).astype(np.int64).reshape(rows, 1))
     return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
 
 

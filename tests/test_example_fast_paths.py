@@ -1,0 +1,134 @@
+"""Fast paths added for the examples' step times (issue 12) equal the general paths.
+
+- ``linear`` of a plain 2-D call skips the checks (and, recording nothing, the Function):
+  the same kernel call, so the same bits and the same recorded node.
+- ``multinomial`` checks its probabilities on the backend arrays: it raises exactly where
+  the tensor-level predicates (``isfinite & >= 0``, ``sum > 0``, enough positives) fail.
+- the NumPy ``multinomial`` kernel draws one sample without replacement by ``argmax``:
+  the first column of the stable sort it replaces.
+"""
+import numpy as np
+import pytest
+
+import framework
+import framework.nn.functional as F
+from framework._backends.numpy import random as numpy_random
+from framework._backends.numpy._arrays import nd
+from framework.ops import matmul as matmul_ops
+from framework.ops import random as random_ops
+from helpers import check_device_error
+
+RNG = np.random.default_rng(0)
+
+
+def _t(values, device, dtype=framework.float32, grad=False):
+    return framework.tensor(values, dtype=dtype, device=device, requires_grad=grad)
+
+
+def _general_linear(x, w, b):
+    """``linear`` by the general path: ``_Linear.apply`` after every check."""
+    return matmul_ops._Linear.apply(x, w, b, None, None)
+
+
+@pytest.mark.parametrize("dtype", [framework.float32, framework.float64])
+@pytest.mark.parametrize("case", ["plain", "transposed_input", "one_row", "no_bias"])
+def test_plain_linear_has_the_general_bits(device, dtype, case):
+    rows = 1 if case == "one_row" else 5
+    x = _t(RNG.standard_normal((rows, 3)), device, dtype)
+    if case == "transposed_input":
+        x = _t(RNG.standard_normal((3, rows)), device, dtype).t()
+    w = framework.nn.Parameter(_t(RNG.standard_normal((4, 3)), device, dtype))
+    b = None if case == "no_bias" else framework.nn.Parameter(_t(RNG.standard_normal(4), device,
+                                                                 dtype))
+    with framework.no_grad():
+        fast = F.linear(x, w, b)
+        general = _general_linear(x, w, b)
+    np.testing.assert_array_equal(fast.cpu().numpy(), general.cpu().numpy())
+    assert not fast.requires_grad
+    # recorded: the same node, and the same gradients as the general path
+    fast = F.linear(x, w, b)
+    assert type(fast.grad_fn).__name__ == ("MmBackward0" if b is None else "AddmmBackward0")
+    grads_fast = framework.autograd.grad(fast.sum(), [w] + ([b] if b is not None else []))
+    general = _general_linear(x, w, b)
+    grads_general = framework.autograd.grad(general.sum(), [w] + ([b] if b is not None else []))
+    for g, h in zip(grads_fast, grads_general):
+        np.testing.assert_array_equal(g.cpu().numpy(), h.cpu().numpy())
+
+
+def test_plain_linear_records_through_a_view_and_an_input_needing_grad(device):
+    x = _t(RNG.standard_normal((4, 3)), device, grad=True)
+    w = _t(RNG.standard_normal((2, 3)), device)
+    out = F.linear(x[1:], w)  # x[1:] is a view of a leaf needing grad
+    (gx,) = framework.autograd.grad(out.sum(), x)
+    expected = np.zeros((4, 3), dtype=np.float32)
+    expected[1:] = w.cpu().numpy().sum(0)
+    np.testing.assert_allclose(gx.cpu().numpy(), expected, rtol=1e-6)
+
+
+def test_linear_checks_still_raise_off_the_plain_path(device):
+    x = _t(np.ones((2, 3)), device)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        F.linear(x, _t(np.ones((4, 2)), device))
+    with pytest.raises(RuntimeError, match="bias of shape"):
+        F.linear(x, _t(np.ones((4, 3)), device), _t(np.ones(3), device))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.linear(x, _t(np.ones((4, 3)), device, framework.float64))
+
+
+_ROWS = {
+    "valid": [[0.2, 0.8], [1.0, 0.0]],
+    "negative": [[0.2, -0.1], [1.0, 1.0]],
+    "nan": [[0.2, float("nan")], [1.0, 1.0]],
+    "inf": [[0.2, float("inf")], [1.0, 1.0]],
+    "minus_inf": [[0.2, float("-inf")], [1.0, 1.0]],
+    "zero_row": [[0.0, 0.0], [1.0, 1.0]],
+    "one_positive": [[0.0, 3.0], [1.0, 1.0]],
+    "negative_zero": [[-0.0, 1.0], [1.0, 1.0]],
+}
+
+
+def _tensor_predicates(rows, num_samples, replacement):
+    """The message expected from the tensor-level checks (the general path), or None."""
+    with framework.no_grad():
+        if not bool(framework.logical_and(framework.isfinite(rows), rows >= 0).all()):
+            return "element < 0"
+        if not bool((rows.sum(1) > 0).all()):
+            return "sum of probabilities <= 0"
+        if not replacement and not bool(((rows > 0).sum(1) >= num_samples).all()):
+            return "not enough non-negative category"
+    return None
+
+
+@pytest.mark.parametrize("dtype", [framework.float32, framework.float16])
+@pytest.mark.parametrize("name", sorted(_ROWS))
+@pytest.mark.parametrize("num_samples,replacement", [(1, False), (2, False), (2, True)])
+def test_multinomial_array_checks_fail_where_the_tensor_checks_fail(device, dtype, name,
+                                                                    num_samples, replacement):
+    rows = _t(_ROWS[name], device, dtype)
+    expected = _tensor_predicates(rows, num_samples, replacement)
+    call = lambda: framework.multinomial(rows, num_samples, replacement)  # noqa: E731
+    if expected is None:
+        assert call().shape == (2, num_samples)
+    else:
+        check_device_error(device, call, expected)
+
+
+def test_multinomial_checks_a_half_row_whose_sum_overflows_as_before(device):
+    # each element finite: the row passes the element check; its float16 sum is inf > 0
+    rows = _t([[60000.0, 60000.0]], device, framework.float16)
+    assert _tensor_predicates(rows, 1, False) is None
+    random_ops._check_rows("multinomial", rows, 1, False)
+    if device == "cuda":
+        framework.cuda.synchronize()
+
+
+def test_numpy_single_draw_without_replacement_is_the_sorts_first_column():
+    for rows, categories in ((1, 2), (8, 2), (5, 7), (3, 1)):
+        probs = RNG.random((rows, categories))
+        probs[RNG.random((rows, categories)) < 0.3] = 0.0
+        probs[:, 0] += 0.1  # a positive per row
+        p = framework.tensor(probs)._a
+        for seed, offset in ((0, 0), (7, 123), (2**40 + 3, 99)):
+            one = numpy_random.multinomial(p, 1, False, seed, offset)
+            everything = numpy_random.multinomial(p, categories, False, seed, offset)
+            np.testing.assert_array_equal(nd(one), nd(everything)[:, :1])
