@@ -132,3 +132,33 @@ def test_numpy_single_draw_without_replacement_is_the_sorts_first_column():
             one = numpy_random.multinomial(p, 1, False, seed, offset)
             everything = numpy_random.multinomial(p, categories, False, seed, offset)
             np.testing.assert_array_equal(nd(one), nd(everything)[:, :1])
+
+
+def test_plain_linear_takes_the_fast_path_across_device_objects(device, monkeypatch):
+    """Tensors made with a device string and a module moved by ``.to(device)`` hold equal,
+    not identical, device objects: still the plain path (no Function under no_grad)."""
+    calls = []
+    original = matmul_ops._Linear.apply
+    monkeypatch.setattr(matmul_ops._Linear, "apply", lambda *a: calls.append(1) or original(*a))
+    layer = framework.nn.Linear(3, 2).to(device)
+    x = framework.tensor(RNG.standard_normal((4, 3)), dtype=framework.float32, device=device)
+    with framework.no_grad():
+        fast = layer(x)
+    assert calls == []
+    np.testing.assert_array_equal(fast.cpu().numpy(), original(x, layer.weight, layer.bias, None,
+                                                               None).detach().cpu().numpy())
+    layer(x)
+    assert calls == [1]  # recorded: _Linear itself
+
+
+def test_devices_named_alike_are_one_object(device):
+    """``as_device`` shares one object per device, so identity fast paths see equal devices."""
+    from framework.devices import as_device
+    made = framework.tensor([1.0], device=device)
+    assert made.device is framework.zeros(2, device=framework.device(device)).device
+    assert made.to(device).device is as_device(device) is as_device(as_device(device))
+    if device == "cpu":
+        assert framework.tensor([1.0]).device is made.device  # the default device
+    assert as_device("cuda:1") == framework.device("cuda", 1) and as_device(1) is as_device("cuda:1")
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):
+        as_device("tpu")

@@ -369,12 +369,15 @@ def _plain_linear(input, weight, bias) -> bool:
     x, w = input._a, weight._a
     dtype = x.dtype
     if (dtype is not w.dtype or dtype not in _DIRECT_GRAD_DTYPES or len(x.shape) != 2
-            or len(w.shape) != 2 or x.shape[1] != w.shape[1] or input._device is not weight._device):
+            or len(w.shape) != 2 or x.shape[1] != w.shape[1]):
+        return False
+    device = input._device
+    if weight._device is not device and weight._device != device:
         return False
     if bias is None:
         return True
     return (isinstance(bias, Tensor) and bias._a.dtype is dtype and bias._a.shape == (w.shape[0],)
-            and bias._device is input._device)
+            and (bias._device is device or bias._device == device))
 
 
 def _linear_untracked(input: Tensor, weight: Tensor, bias) -> Tensor:
