@@ -270,7 +270,7 @@ def _check_rows(op: str, rows: Tensor, num_samples: int, replacement: bool) -> N
     array (no op layer: a sampling loop calls this once per step): every element finite and
     >= 0 (as ``0 <= x < inf``: NaN fails both), each row's sum > 0 (summed in the rows'
     dtype, as ``rows.sum(1)``) and, without replacement, ``num_samples`` positive elements
-    per row. The same tests as ``isfinite(rows) & (rows >= 0)``, ``rows.sum(1) > 0`` and
+    per row (implied by the sum for one sample). The same tests as ``isfinite(rows) & (rows >= 0)``, ``rows.sum(1) > 0`` and
     ``(rows > 0).sum(1) >= num_samples`` on tensors (``tests/ops/test_random.py``)."""
     kernels = backend(rows)
     a, dtype, flag = rows._a, rows.dtype, dtypes.bool
@@ -280,7 +280,8 @@ def _check_rows(op: str, rows: Tensor, num_samples: int, replacement: bool) -> N
                           "probability tensor contains either `inf`, `nan` or element < 0")
     kernels.device_assert(kernels.gt(kernels.sum(a, (1,), dtype), 0, dtype, flag), op,
                           "invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement:
+    if not replacement and num_samples > 1:
+        # (one sample: a row of non-negative numbers with a positive sum has a positive one)
         positive = kernels.sum(kernels.gt(a, 0, dtype, flag), (1,), dtypes.int64)
         kernels.device_assert(kernels.ge(positive, num_samples, dtypes.int64, flag), op,
                               "invalid multinomial distribution (with replacement=False, not "
