@@ -162,3 +162,28 @@ def test_devices_named_alike_are_one_object(device):
     assert as_device("cuda:1") == framework.device("cuda", 1) and as_device(1) is as_device("cuda:1")
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):
         as_device("tpu")
+
+
+def test_tensor_dataset_batches_equal_the_collated_samples(device, monkeypatch):
+    """A ``TensorDataset`` batch is gathered per tensor (``index_select``); the general path
+    (any other collate_fn) stacks the samples: same batches, dtypes and shapes."""
+    from framework.utils.data import DataLoader, TensorDataset, default_collate
+    x = framework.tensor(RNG.standard_normal((11, 2, 3)), dtype=framework.float32, device=device)
+    y = framework.tensor(RNG.integers(0, 5, 11), device=device)
+    mask = framework.tensor(RNG.random(11) < 0.5, device=device)
+    data = TensorDataset(x, y, mask)
+    batches, samples = {}, []
+    original = TensorDataset.__getitem__
+    monkeypatch.setattr(TensorDataset, "__getitem__",
+                        lambda self, i: samples.append(i) or original(self, i))
+    for name, collate in (("fast", None), ("general", lambda b: default_collate(b))):
+        loader = DataLoader(data, batch_size=4, shuffle=True, collate_fn=collate,
+                            generator=framework.Generator().manual_seed(3))
+        batches[name] = list(loader)
+        assert len(samples) == (0 if name == "fast" else 11)
+    assert len(batches["fast"]) == len(batches["general"]) == 3
+    for fast, general in zip(batches["fast"], batches["general"]):
+        assert isinstance(fast, tuple) and len(fast) == 3
+        for f, g in zip(fast, general):
+            assert f.dtype is g.dtype and f.shape == g.shape and f.device == g.device
+            np.testing.assert_array_equal(f.cpu().numpy(), g.cpu().numpy())
