@@ -187,3 +187,32 @@ def test_tensor_dataset_batches_equal_the_collated_samples(device, monkeypatch):
         for f, g in zip(fast, general):
             assert f.dtype is g.dtype and f.shape == g.shape and f.device == g.device
             np.testing.assert_array_equal(f.cpu().numpy(), g.cpu().numpy())
+
+
+@pytest.mark.parametrize("dtypes", [("float32",) * 3, ("float64",) * 3,
+                                    ("float32", "float64", "float32")])
+def test_total_norm_has_the_bits_of_the_norm_of_norms(device, dtypes):
+    """``get_total_norm`` (2-norm) takes each norm by kernels and stacks them on the arrays:
+    the bits of ``stack([t.norm(2) ...]).norm(2)`` by ops, and ``clip_grad_norm_`` scales
+    the gradients as ``g * clamp(max_norm / (total + 1e-6), max=1)`` would."""
+    from framework.nn.utils import clip_grad
+    shapes = [(7, 5), (0, 3), (4,)]
+    tensors = [framework.tensor(RNG.standard_normal(s) * 3, dtype=getattr(framework, d),
+                                device=device) for s, d in zip(shapes, dtypes)]
+    tensors[0] = tensors[0].t()  # a strided gradient
+    with framework.no_grad():
+        norms = [t.norm(2) for t in tensors]
+        general = framework.stack(norms).norm(2)  # mixed dtypes promote, as before
+    fast = clip_grad.get_total_norm(tensors)
+    assert fast.dtype is general.dtype and fast.shape == general.shape
+    np.testing.assert_array_equal(fast.cpu().numpy(), general.cpu().numpy())
+    params = [framework.nn.Parameter(framework.zeros(t.shape, dtype=t.dtype, device=device))
+              for t in tensors]
+    for p, t in zip(params, tensors):
+        p.grad = t.clone()
+    returned = framework.nn.utils.clip_grad_norm_(params, 1.5)
+    np.testing.assert_array_equal(returned.cpu().numpy(), general.cpu().numpy())
+    coef = (1.5 / (general + 1e-6)).clamp(max=1.0)
+    for p, t in zip(params, tensors):
+        np.testing.assert_array_equal(p.grad.cpu().numpy(),
+                                      (t * coef.to(t.dtype)).cpu().numpy())
