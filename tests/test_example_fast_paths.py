@@ -216,3 +216,43 @@ def test_total_norm_has_the_bits_of_the_norm_of_norms(device, dtypes):
     for p, t in zip(params, tensors):
         np.testing.assert_array_equal(p.grad.cpu().numpy(),
                                       (t * coef.to(t.dtype)).cpu().numpy())
+
+
+def _special_values(shape, dtype):
+    values = RNG.standard_normal(shape).astype(dtype)
+    flat = values.reshape(-1)
+    flat[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, -1.0]
+    return values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("zero_side", ["x", "y"])
+def test_where_with_a_zero_branch_has_the_bits_of_select(dtype, zero_side):
+    """The NumPy ``where`` kernel's masked multiply into a fresh array (relu's backward) gives
+    ``select``'s bits, and an array ``wrap`` takes over (no copy: it is the result's memory)."""
+    from framework._backends.numpy import elementwise
+    from framework._backends.numpy._arrays import select
+    fw_dtype = framework.tensor(np.zeros(1, dtype)).dtype
+    g = _special_values((80, 70), dtype) if dtype != np.int64 else \
+        RNG.integers(-5, 5, (80, 70)).astype(dtype)
+    cond = framework.tensor(RNG.random((80, 1)) < 0.5)._a  # broadcast along columns
+    other = framework.tensor(g)._a
+    x, y = (0, other) if zero_side == "x" else (other, 0)
+    got = elementwise.where(cond, x, y, fw_dtype)
+    xs = np.asarray(0, dtype) if zero_side == "x" else nd(other)
+    ys = nd(other) if zero_side == "x" else np.asarray(0, dtype)
+    expected = select(nd(cond), xs, ys, np.dtype(dtype))
+    assert nd(got).dtype == expected.dtype and nd(got).shape == expected.shape
+    np.testing.assert_array_equal(nd(got).view(np.uint8), expected.view(np.uint8))
+    assert got.storage.buffer.base is None or got.storage.buffer.base is nd(got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_relu_large_has_the_bits_of_the_small_path(dtype):
+    from framework._backends.numpy import elementwise
+    v = _special_values((100, 50), dtype)  # above the small-size threshold
+    got = elementwise._relu(v)
+    expected = v.copy()
+    np.putmask(expected, v < 0, 0)
+    assert got.dtype == v.dtype and got.base is None
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
