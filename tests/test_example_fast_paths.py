@@ -9,6 +9,7 @@
 """
 import numpy as np
 import pytest
+import torch
 
 import framework
 import framework.nn.functional as F
@@ -256,3 +257,26 @@ def test_numpy_relu_large_has_the_bits_of_the_small_path(dtype):
     np.putmask(expected, v < 0, 0)
     assert got.dtype == v.dtype and got.base is None
     np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+
+
+def test_tanh_double_backward_is_one_node_with_the_first_order_bits(device):
+    """Under create_graph tanh's gradient is one ``TanhBackwardBackward0`` node (PyTorch's
+    name) computing the plain backward's bits; its derivatives match PyTorch's to 3rd order."""
+    xs = np.array([-2.5, -0.3, 0.0, 0.7, 1.9, 4.0])
+    x = framework.tensor(xs, dtype=framework.float64, device=device, requires_grad=True)
+    weights = framework.tensor(np.linspace(0.5, 2.0, 6), dtype=framework.float64, device=device)
+    (plain,) = framework.autograd.grad((framework.tanh(x) * weights).sum(), x)
+    (first,) = framework.autograd.grad((framework.tanh(x) * weights).sum(), x, create_graph=True)
+    assert type(first.grad_fn).__name__ == "TanhBackwardBackward0"
+    np.testing.assert_array_equal(first.detach().cpu().numpy(), plain.cpu().numpy())
+    (second,) = framework.autograd.grad((first * first).sum(), x, create_graph=True)
+    (third,) = framework.autograd.grad(second.sum(), x)
+    tx = torch.tensor(xs, requires_grad=True)
+    tw = torch.tensor(np.linspace(0.5, 2.0, 6))
+    (tfirst,) = torch.autograd.grad((torch.tanh(tx) * tw).sum(), tx, create_graph=True)
+    assert type(tfirst.grad_fn).__name__ == "TanhBackwardBackward0"
+    (tsecond,) = torch.autograd.grad((tfirst * tfirst).sum(), tx, create_graph=True)
+    (tthird,) = torch.autograd.grad(tsecond.sum(), tx)
+    np.testing.assert_allclose(second.detach().cpu().numpy(), tsecond.detach().numpy(),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(third.cpu().numpy(), tthird.numpy(), rtol=1e-12, atol=1e-15)
