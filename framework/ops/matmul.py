@@ -71,9 +71,42 @@ class _Matmul(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
+        if not is_grad_enabled() and a.ndim == 2 and b.ndim == 2 and grad.ndim == 2:
+            direct = _mm_grads_direct(ctx.needs_input_grad, grad, a, b)
+            if direct is not None:
+                return direct
         grad_a = _grad_a(grad, a, b) if ctx.needs_input_grad[0] else None
         grad_b = _grad_b(grad, a, b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
+
+
+def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
+    """``(grad @ bᵀ, aᵀ @ grad)`` (the needed ones) of a 2-D product by the backend kernel on
+    the views ``_forward`` would give it for ``_Matmul.apply(grad, b.mT)`` and
+    ``_Matmul.apply(a.mT, grad)`` (so the same bits), without their op layer and views.
+    Only for a backward that records nothing; None under a graph capture."""
+    kernels = backend(grad)
+    if type(kernels) is not Backend:
+        return None  # a graph capture: it records the general backward's ops
+    g = grad._a
+    grad_a = grad_b = None
+    if needs[0]:
+        bt = _transposed(b._a)
+        out = kernels.matmul(_fold_rows(g), bt.view((1,) + bt.shape, (0,) + bt.strides,
+                                                    bt.offset))
+        grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
+                      grad._device)
+    if needs[1]:
+        g3 = g.view((1,) + g.shape, (0,) + tuple(g.strides), g.offset)
+        out = kernels.matmul(_fold_rows(_transposed(a._a)), g3)
+        grad_b = wrap(out.view(b._a.shape, contiguous_strides(b._a.shape), out.offset),
+                      grad._device)
+    return grad_a, grad_b
+
+
+def _transposed(x: Array) -> Array:
+    """The 2-D ``x`` transposed (``x.mT``'s array: strides swapped, same memory)."""
+    return x.view((x.shape[1], x.shape[0]), (x.strides[1], x.strides[0]), x.offset)
 
 
 def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
