@@ -311,3 +311,23 @@ def test_mm_backward_direct_has_the_bits_of_the_recorded_products(device, case, 
     for leaf, g in zip(leaves, found):
         expected = general[0] if leaf is a else general[1]
         np.testing.assert_array_equal(g.cpu().numpy(), expected.cpu().numpy())
+
+
+def test_numpy_generator_cache_gives_the_fresh_philox_streams():
+    """``_generator`` reuses one Philox per seed (reset, then advanced): the draws of a fresh
+    ``Philox(key=seed)`` advanced by ``offset``, in any order of seeds and offsets, and past
+    the cache's size."""
+    def fresh(seed, offset, n):
+        bits = np.random.Philox(key=seed & 0xFFFFFFFFFFFFFFFF)
+        bits.advance(offset)
+        return np.random.Generator(bits).random(n)
+
+    calls = [(0, 0), (0, 5), (7, 3), (0, 5), (2**64 + 7, 3), (-1, 2**40)]
+    calls += [(seed, seed * 3) for seed in range(40)] + [(0, 1), (7, 0)]
+    for seed, offset in calls:
+        got = numpy_random._generator(seed, offset).random(9)
+        np.testing.assert_array_equal(got, fresh(seed, offset, 9))
+    normal = numpy_random._generator(3, 11).standard_normal(5)
+    bits = np.random.Philox(key=3)
+    bits.advance(11)
+    np.testing.assert_array_equal(normal, np.random.Generator(bits).standard_normal(5))
