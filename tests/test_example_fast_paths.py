@@ -332,3 +332,17 @@ def test_numpy_generator_cache_gives_the_fresh_philox_streams():
     bits = np.random.Philox(key=3)
     bits.advance(11)
     np.testing.assert_array_equal(normal, np.random.Generator(bits).standard_normal(5))
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_untracked_softmax_has_the_functions_bits(device, log):
+    """Softmax that records nothing calls the kernel directly: ``_Softmax``'s result."""
+    from framework.ops import softmax as softmax_ops
+    x = framework.tensor(RNG.standard_normal((4, 5)) * 3, dtype=framework.float32,
+                         device=device).t()
+    fn = F.log_softmax if log else F.softmax
+    with framework.no_grad():
+        direct = fn(x, dim=1)
+        general = softmax_ops._Softmax.apply(x, 1, log)
+    np.testing.assert_array_equal(direct.cpu().numpy(), general.cpu().numpy())
+    assert fn(x.requires_grad_(), dim=0).grad_fn is not None  # recorded when needed
