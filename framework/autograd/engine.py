@@ -44,6 +44,7 @@ def _collect_needed(roots, capture: dict) -> tuple:
     """
     wanted = {key[0] for key in capture}
     masks: dict = {}
+    dependencies: dict = {}
     done = set()
     # Iterative depth-first post-order: a node's mask is made after all its children's.
     stack = [(node, False) for node in roots if node is not None]
@@ -59,13 +60,13 @@ def _collect_needed(roots, capture: dict) -> tuple:
             continue
         done.add(node)
         mask = tuple([child is not None and child in masks for child, _ in edges])
-        if True in mask or id(node) in wanted:
+        if True in mask:
             masks[node] = mask
-    dependencies: dict = {}
-    for node, mask in masks.items():
-        for (child, _), kept in zip(node._edges, mask):
-            if kept:
-                dependencies[child] = dependencies.get(child, 0) + 1
+            for (child, _), kept in zip(edges, mask):
+                if kept:
+                    dependencies[child] = dependencies.get(child, 0) + 1
+        elif id(node) in wanted:
+            masks[node] = mask
     return dependencies, masks
 
 
