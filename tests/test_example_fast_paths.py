@@ -161,7 +161,8 @@ def test_devices_named_alike_are_one_object(device):
     assert made.to(device).device is as_device(device) is as_device(as_device(device))
     if device == "cpu":
         assert framework.tensor([1.0]).device is made.device  # the default device
-    assert as_device("cuda:1") == framework.device("cuda", 1) and as_device(1) is as_device("cuda:1")
+    assert as_device("cuda:1") == framework.device("cuda", 1)
+    assert as_device(1) is as_device("cuda:1")
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):
         as_device("tpu")
 
