@@ -347,3 +347,24 @@ def test_untracked_softmax_has_the_functions_bits(device, log):
         general = softmax_ops._Softmax.apply(x, 1, log)
     np.testing.assert_array_equal(direct.cpu().numpy(), general.cpu().numpy())
     assert fn(x.requires_grad_(), dim=0).grad_fn is not None  # recorded when needed
+
+
+def test_grad_accumulation_into_a_plain_grad_is_add_in_place(device):
+    """A second backward adds into the existing ``.grad`` by the kernels: the bits of
+    ``grad.add_(new)``, the same tensor object, its version bumped; a view ``.grad`` takes
+    the general ``add_``."""
+    w = framework.tensor(RNG.standard_normal((3, 4)), dtype=framework.float32, device=device,
+                         requires_grad=True)
+    x = framework.tensor(RNG.standard_normal((5, 3)), dtype=framework.float32, device=device)
+    (x @ w).tanh().sum().backward()
+    first = w.grad
+    expected = first.clone()
+    version = first._version
+    (x @ w).sin().sum().backward()
+    assert w.grad is first and first._version == version + 1
+    (again,) = framework.autograd.grad((x @ w).sin().sum(), w)
+    np.testing.assert_array_equal(first.cpu().numpy(), expected.add_(again).cpu().numpy())
+    big = framework.zeros((2, 3, 4), device=device)
+    w.grad = big[1]  # a view: the general path writes through it into big
+    (x @ w).sin().sum().backward()
+    np.testing.assert_array_equal(big[1].cpu().numpy(), again.cpu().numpy())

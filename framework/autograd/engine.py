@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import weakref
 
+from .._backends import for_device
 from .anomaly_mode import _state as _anomaly_state
 from .anomaly_mode import check_gradients
 from .function import AccumulateGrad
@@ -274,11 +275,30 @@ def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
         leaf.grad = grad if not create_graph and _unshared(grad) else grad.clone()
     elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
         leaf.grad = leaf.grad + grad
-    else:
+    elif not _add_into_plain(leaf.grad, grad):
         # Like PyTorch: accumulate into the existing .grad tensor (references stay valid).
         leaf.grad.add_(grad)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
+
+
+def _add_into_plain(target, grad) -> bool:
+    """``target.add_(grad)`` for a plain (no graph, no view) ``.grad`` and a gradient of its
+    dtype, shape and device, by the backend's ``add`` and ``copy_`` (what ``add_`` runs,
+    without the in-place op's layer), bumping the version as ``add_`` does. False, doing
+    nothing, for any other pair."""
+    from ..tensor import Tensor
+    if (type(target) is not Tensor or type(grad) is not Tensor or target._base is not None
+            or target._grad_fn is not None):
+        return False
+    a, b = target._a, grad._a
+    if a.dtype is not b.dtype or a.shape != b.shape or not (
+            target._device is grad._device or target._device == grad._device):
+        return False
+    kernels = for_device(target._device)
+    kernels.copy_(a, kernels.add(a, b, a.dtype, a.dtype))
+    a.storage.version += 1
+    return True
 
 
 def _writable(t) -> bool:
