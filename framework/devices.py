@@ -82,15 +82,26 @@ def set_default_device(d) -> None:
 
 
 def as_device(d) -> device:
-    """Normalize a string, int (a cuda index) or device to a ``device``: one shared
-    instance per device (``CPU`` for the cpu), so that tensors on one device hold the same
-    object and the operators' fast paths can compare devices by identity."""
-    if d is CPU:
-        return d
-    if not isinstance(d, device):
-        d = device("cuda", d) if isinstance(d, int) else device(d)
-    return _CANONICAL.setdefault((d.type, d.index), d)
+    """Normalize a string, int (a cuda index) or device to a ``device``: one shared instance
+    per device (``_INTERNED``), so tensors made with ``device='cpu'`` or moved by
+    ``.to('cpu')`` hold the very object the default device is, and the ops' same-device
+    fast paths (identity tests) take them."""
+    key = d if type(d) in (str, int, device) else None
+    if key is not None:
+        found = _INTERNED.get(key)
+        if found is not None:
+            return found
+    if isinstance(d, device):
+        made = d
+    elif isinstance(d, int):
+        made = device("cuda", d)
+    else:
+        made = device(d)
+    canonical = _INTERNED.setdefault(made, made)  # keyed by (type, index): equal devices
+    if key is not None and len(_INTERNED) < 64:
+        _INTERNED[key] = canonical
+    return canonical
 
 
-# ``as_device``'s instances, by (type, index): a cache of one device per key
-_CANONICAL: dict = {("cpu", None): CPU}
+# The shared device objects (a cache): each device, and the strings and ints naming it.
+_INTERNED: dict = {CPU: CPU}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import weakref
 
+from .._backends import for_device
+from .anomaly_mode import _state as _anomaly_state
 from .anomaly_mode import check_gradients
 from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
@@ -31,6 +33,58 @@ def _collect(roots) -> dict:
             dependencies[child] = dependencies.get(child, 0) + 1
             stack.append(child)
     return dependencies
+
+
+def _collect_needed(roots, capture: dict) -> tuple:
+    """For ``autograd.grad``: the graph pruned to the nodes on a path to a captured input.
+
+    Returns ``(dependencies, masks)``: ``dependencies`` counts the edges between kept nodes
+    only; ``masks`` maps each kept node to a tuple saying, per edge, whether its child is
+    kept (the inputs whose gradients are needed), like PyTorch's ``exec_info``. A node kept
+    only because a gradient is captured at it has an all-False mask (it is not run).
+    """
+    wanted = {key[0] for key in capture}
+    masks: dict = {}
+    dependencies: dict = {}
+    done = set()
+    # Iterative depth-first post-order: a node's mask is made after all its children's.
+    stack = [(node, False) for node in roots if node is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        edges = node._edges
+        if not expanded:
+            stack.append((node, True))
+            stack.extend([(child, False) for child, _ in edges
+                          if child is not None and child not in done])
+            continue
+        done.add(node)
+        mask = tuple([child is not None and child in masks for child, _ in edges])
+        if True in mask:
+            masks[node] = mask
+            for (child, _), kept in zip(edges, mask):
+                if kept:
+                    dependencies[child] = dependencies.get(child, 0) + 1
+        elif id(node) in wanted:
+            masks[node] = mask
+    return dependencies, masks
+
+
+def _apply_masked(node, slots: list, mask: tuple) -> tuple:
+    """Run ``node``'s backward asking only for the gradients ``mask`` keeps: a framework op's
+    backward skips the others (their ``needs_input_grad`` is False for this call), as
+    PyTorch's built-in nodes do under ``autograd.grad``. A user's ``Function`` sees its
+    forward's ``needs_input_grad``, as in PyTorch; the engine drops the unwanted results."""
+    needs = node.needs_input_grad
+    narrowed = tuple([need and kept for need, kept in zip(needs, mask)]) + tuple(needs[len(mask):])
+    if narrowed == needs or node.fn_cls is None or node.fn_cls._user_defined:
+        return node.apply(slots)
+    node.needs_input_grad = narrowed
+    try:
+        return node.apply(slots)
+    finally:
+        node.needs_input_grad = needs
 
 
 def _accumulate(buffers: dict, node, index: int, grad) -> None:
@@ -89,39 +143,78 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     buffers: dict = {}
     for (node, index), grad in zip(roots, root_grads):
         _accumulate(buffers, node, index, grad)
-    dependencies = _collect([node for node, _ in roots])
-    ready = [node for node in {id(n): n for n, _ in roots}.values() if dependencies.get(node, 0) == 0]
+    if capture is None:
+        dependencies = _collect([node for node, _ in roots])
+        masks = None
+    else:
+        dependencies, masks = _collect_needed([node for node, _ in roots], capture)
+    ready = [node for node in {id(n): n for n, _ in roots}.values()
+             if dependencies.get(node, 0) == 0 and (masks is None or node in masks)]
+    anomaly = _anomaly_state
     with set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
-            slots = _run_prehooks(node, buffers.pop(node, [None] * max(node.num_outputs, 1)))
-            _capture(capture, node, slots)
-            _set_retained(node, slots, create_graph)
+            slots = buffers.pop(node, None)
+            if slots is None:
+                slots = [None] * max(node.num_outputs, 1)
+            if node.pre_hooks or node._node_prehooks:
+                slots = _run_prehooks(node, slots)
+            if capture:
+                _capture(capture, node, slots)
+            if node.retained:
+                _set_retained(node, slots, create_graph)
             if isinstance(node, AccumulateGrad):
                 if accumulate and slots[0] is not None:
                     _accumulate_into_leaf(node.variable, slots, create_graph)
                 continue
-            if all(g is None for g in slots):
-                grads_in = (None,) * len(node._edges)
-            else:
+            mask = None if masks is None else masks[node]
+            if mask is not None and True not in mask:
+                continue  # captured here, and nothing further down is wanted
+            edges = node._edges
+            if not _any_grad(slots):
+                grads_in = (None,) * len(edges)
+            elif mask is None:
                 grads_in = node.apply(slots)
+            else:
+                grads_in = _apply_masked(node, slots, mask)
             if node._node_posthooks:
                 grads_in = _run_posthooks(node, grads_in, slots)
             if not retain_graph:
                 node.release()
-            _check_count(node, grads_in)
-            check_gradients(node, grads_in)
-            for (child, index), grad in zip(node._edges, grads_in):
-                if child is None:
+            if len(grads_in) < len(edges):
+                _check_count(node, grads_in)
+            if anomaly["enabled"]:
+                check_gradients(node, grads_in)
+            for (child, index), grad in zip(edges, grads_in):
+                if child is None or (masks is not None and child not in masks):
                     continue
                 if grad is not None:
-                    _accumulate(buffers, child, index, _match_shape(grad, child, index))
-                dependencies[child] -= 1
-                if dependencies[child] == 0:
+                    meta = child.output_meta
+                    if index >= len(meta) or meta[index] is None or grad._a.shape != meta[index][0]:
+                        grad = _match_shape(grad, child, index)
+                    child_slots = buffers.get(child)
+                    if child_slots is None:
+                        child_slots = buffers[child] = [None] * max(child.num_outputs, 1)
+                    if child_slots[index] is None:
+                        child_slots[index] = grad
+                    else:
+                        child_slots[index] = child_slots[index] + grad
+                    child_slots = None
+                count = dependencies[child] - 1
+                dependencies[child] = count
+                if count == 0:
                     ready.append(child)
             # Drop this frame's references to the gradients handed on: a leaf's gradient that
             # nothing else references is taken into ``.grad`` without a copy (``_unshared``).
             grads_in = grad = None
+
+
+def _any_grad(slots: list) -> bool:
+    """Whether any output of the node received a gradient."""
+    for g in slots:
+        if g is not None:
+            return True
+    return False
 
 
 def _check_count(node, grads_in) -> None:
@@ -182,11 +275,30 @@ def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
         leaf.grad = grad if not create_graph and _unshared(grad) else grad.clone()
     elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
         leaf.grad = leaf.grad + grad
-    else:
+    elif not _add_into_plain(leaf.grad, grad):
         # Like PyTorch: accumulate into the existing .grad tensor (references stay valid).
         leaf.grad.add_(grad)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
+
+
+def _add_into_plain(target, grad) -> bool:
+    """``target.add_(grad)`` for a plain (no graph, no view) ``.grad`` and a gradient of its
+    dtype, shape and device, by the backend's ``add`` and ``copy_`` (what ``add_`` runs,
+    without the in-place op's layer), bumping the version as ``add_`` does. False, doing
+    nothing, for any other pair."""
+    from ..tensor import Tensor
+    if (type(target) is not Tensor or type(grad) is not Tensor or target._base is not None
+            or target._grad_fn is not None):
+        return False
+    a, b = target._a, grad._a
+    if a.dtype is not b.dtype or a.shape != b.shape or not (
+            target._device is grad._device or target._device == grad._device):
+        return False
+    kernels = for_device(target._device)
+    kernels.copy_(a, kernels.add(a, b, a.dtype, a.dtype))
+    a.storage.version += 1
+    return True
 
 
 def _writable(t) -> bool:

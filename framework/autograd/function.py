@@ -145,7 +145,7 @@ class Node:
         """Run the Function's backward on the output gradients."""
         if self._freed:
             raise RuntimeError(_FREED)
-        if self.materialize_grads:
+        if self.materialize_grads and _has_none(grads):
             grads = [g if g is not None else _zeros_like_meta(meta)
                      for g, meta in zip(grads, self.output_meta)]
         result = self.fn_cls.backward(self, *grads)
@@ -189,6 +189,13 @@ class _NodeHookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _has_none(grads) -> bool:
+    for g in grads:
+        if g is None:
+            return True
+    return False
 
 
 def _zeros_like_meta(meta):

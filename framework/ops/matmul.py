@@ -23,6 +23,7 @@ from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import Function, rename_node
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
 from .._backends.array import Array, broadcast_strides, contiguous_strides
@@ -70,9 +71,42 @@ class _Matmul(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
+        if not is_grad_enabled() and a.ndim == 2 and b.ndim == 2 and grad.ndim == 2:
+            direct = _mm_grads_direct(ctx.needs_input_grad, grad, a, b)
+            if direct is not None:
+                return direct
         grad_a = _grad_a(grad, a, b) if ctx.needs_input_grad[0] else None
         grad_b = _grad_b(grad, a, b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
+
+
+def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
+    """``(grad @ bᵀ, aᵀ @ grad)`` (the needed ones) of a 2-D product by the backend kernel on
+    the views ``_forward`` would give it for ``_Matmul.apply(grad, b.mT)`` and
+    ``_Matmul.apply(a.mT, grad)`` (so the same bits), without their op layer and views.
+    Only for a backward that records nothing; None under a graph capture."""
+    kernels = backend(grad)
+    if type(kernels) is not Backend:
+        return None  # a graph capture: it records the general backward's ops
+    g = grad._a
+    grad_a = grad_b = None
+    if needs[0]:
+        bt = _transposed(b._a)
+        out = kernels.matmul(_fold_rows(g), bt.view((1,) + bt.shape, (0,) + bt.strides,
+                                                    bt.offset))
+        grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
+                      grad._device)
+    if needs[1]:
+        g3 = g.view((1,) + g.shape, (0,) + tuple(g.strides), g.offset)
+        out = kernels.matmul(_fold_rows(_transposed(a._a)), g3)
+        grad_b = wrap(out.view(b._a.shape, contiguous_strides(b._a.shape), out.offset),
+                      grad._device)
+    return grad_a, grad_b
+
+
+def _transposed(x: Array) -> Array:
+    """The 2-D ``x`` transposed (``x.mT``'s array: strides swapped, same memory)."""
+    return x.view((x.shape[1], x.shape[0]), (x.strides[1], x.strides[0]), x.offset)
 
 
 def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -305,6 +339,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
     'gelu_tanh', 'silu') applied after the bias and ``residual`` added last,
     in the same launch: ``act(input @ weight.T + bias) + residual``.
     """
+    if activation is None and residual is None and _plain_linear(input, weight, bias):
+        if _grad_state.enabled and (input._requires_grad or weight._requires_grad
+                                    or input._grad_fn is not None or weight._grad_fn is not None
+                                    or input._base is not None or weight._base is not None
+                                    or bias is not None and (bias._requires_grad
+                                                             or bias._grad_fn is not None
+                                                             or bias._base is not None)):
+            return _Linear.apply(input, weight, bias, None, None)
+        return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
     common_device("linear", input, weight, *(t for t in (bias, residual) if t is not None))
     if weight.ndim != 2:
@@ -347,6 +390,40 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
             bias is not None and bias.requires_grad)):
         return _linear_rows(input, weight, bias, residual, activation)
     return _Linear.apply(input, weight, bias, residual, activation)
+
+
+def _plain_linear(input, weight, bias) -> bool:
+    """Whether ``linear(input, weight, bias)`` is the common case that passes every check of
+    ``linear`` as it is: 2-D float32/float64 ``input`` and ``weight`` (and (N,) ``bias``) of
+    one dtype and device, the inner sizes agreeing. Such a call goes straight to ``_Linear``
+    (or, recording nothing, to its kernel): the same kernel call, without the checks."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        return False
+    x, w = input._a, weight._a
+    dtype = x.dtype
+    if (dtype is not w.dtype or dtype not in _DIRECT_GRAD_DTYPES or len(x.shape) != 2
+            or len(w.shape) != 2 or x.shape[1] != w.shape[1]):
+        return False
+    device = input._device
+    if weight._device is not device and weight._device != device:
+        return False
+    if bias is None:
+        return True
+    return (isinstance(bias, Tensor) and bias._a.dtype is dtype and bias._a.shape == (w.shape[0],)
+            and (bias._device is device or bias._device == device))
+
+
+def _linear_untracked(input: Tensor, weight: Tensor, bias) -> Tensor:
+    """``_Linear.forward`` of a 2-D plain linear (``_plain_linear``) when nothing is recorded:
+    the same ``matmul_epilogue`` call on the same views, without the Function's context."""
+    kernels = backend(input)
+    x, w = input._a, weight._a
+    n, k = w.shape
+    x3 = _rows_view(kernels, x, x.shape[0], k)
+    w3 = w.view((1, k, n), (0, w.strides[1], w.strides[0]), w.offset)
+    out, _ = kernels.matmul_epilogue(x3, w3, None if bias is None else bias._a, None, None, False)
+    shape = (x.shape[0], n)
+    return wrap(out.view(shape, contiguous_strides(shape), out.offset), input._device)
 
 
 def _linear_rows(input: Tensor, weight: Tensor, bias, residual, activation) -> Tensor:

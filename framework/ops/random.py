@@ -16,6 +16,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..random import generator_for
+from .._backends.array import Array
 from ..tensor import Tensor
 from . import compare
 from ._util import backend, check_tensor, wrap
@@ -247,7 +248,9 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tenso
     return _bernoulli_draw(probs, tuple(input.shape), input.dtype, input.device, gen)
 
 
-def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bool) -> None:
+def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bool) -> Array:
+    """Check ``multinomial``'s arguments and values; return the (R, C) rows of ``input`` (its
+    array, or a (1, C) view of a 1-D one)."""
     check_tensor(op, "input", input)
     if input.ndim not in (1, 2):
         raise RuntimeError(f"{op}(): prob_dist must be 1 or 2 dim")
@@ -262,16 +265,33 @@ def _check_multinomial(op: str, input: Tensor, num_samples: int, replacement: bo
                            "replacement")
     if C == 0 or input.numel() == 0:
         raise RuntimeError(f"{op}(): number of categories cannot be zero")
-    with no_grad():
-        rows = input.reshape(-1, C)
-        _device_assert(op, compare.logical_and(compare.isfinite(rows), rows >= 0),
-                       "probability tensor contains either `inf`, `nan` or element < 0")
-        _device_assert(op, rows.sum(1) > 0,
-                       "invalid multinomial distribution (sum of probabilities <= 0)")
-        if not replacement:
-            _device_assert(op, (rows > 0).sum(1) >= num_samples,
-                           "invalid multinomial distribution (with replacement=False, not "
-                           "enough non-negative category to sample)")
+    a = input._a
+    rows = a if len(a.shape) == 2 else a.view((1, C), (C * a.strides[0], a.strides[0]), a.offset)
+    _check_rows(op, backend(input), rows, num_samples, replacement)
+    return rows
+
+
+def _check_rows(op: str, kernels, a: Array, num_samples: int, replacement: bool) -> None:
+    """The value checks of ``multinomial``'s (R, C) ``rows``, by the backend kernels on its
+    array (no op layer: a sampling loop calls this once per step): every element finite and
+    >= 0 (as ``0 <= x < inf``: NaN fails both), each row's sum > 0 (summed in the rows'
+    dtype, as ``rows.sum(1)``) and, without replacement, ``num_samples`` positive elements
+    per row (implied by the sum for one sample). The same tests as
+    ``isfinite(rows) & (rows >= 0)``, ``rows.sum(1) > 0`` and
+    ``(rows > 0).sum(1) >= num_samples`` on tensors (``tests/ops/test_random.py``)."""
+    dtype, flag = a.dtype, dtypes.bool
+    finite_nonnegative = kernels.logical_and(kernels.ge(a, 0, dtype, flag),
+                                             kernels.lt(a, math.inf, dtype, flag), flag, flag)
+    kernels.device_assert(finite_nonnegative, op,
+                          "probability tensor contains either `inf`, `nan` or element < 0")
+    kernels.device_assert(kernels.gt(kernels.sum(a, (1,), dtype), 0, dtype, flag), op,
+                          "invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > 1:
+        # (one sample: a row of non-negative numbers with a positive sum has a positive one)
+        positive = kernels.sum(kernels.gt(a, 0, dtype, flag), (1,), dtypes.int64)
+        kernels.device_assert(kernels.ge(positive, num_samples, dtypes.int64, flag), op,
+                              "invalid multinomial distribution (with replacement=False, not "
+                              "enough non-negative category to sample)")
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -279,14 +299,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     """``num_samples`` category indices (int64) drawn from each row of the (unnormalized)
     probabilities ``input`` (C,) or (R, C), with or without replacement."""
     op = "multinomial"
-    _check_multinomial(op, input, num_samples, replacement)
-    C = input.shape[-1]
-    rows = input.detach().reshape(-1, C)
-    draws = rows.shape[0] * (num_samples if replacement else C)
+    rows = _check_multinomial(op, input, num_samples, replacement)
+    draws = rows.shape[0] * (num_samples if replacement else rows.shape[1])
     seed, offset = _generator(input.device, generator).take(draws)
-    out = backend(input).multinomial(rows._a, num_samples, bool(replacement), seed, offset)
-    result = wrap(out, input.device)
-    return result.reshape(num_samples) if input.ndim == 1 else result
+    out = backend(input).multinomial(rows, num_samples, bool(replacement), seed, offset)
+    if len(input._a.shape) == 1:  # (1, num_samples) -> (num_samples,)
+        out = out.view((num_samples,), (out.strides[1],), out.offset)
+    return wrap(out, input.device)
 
 
 register("dropout", "random", ("dropout",))
@@ -298,6 +317,6 @@ register("bernoulli", "random", (
     "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
 ), differentiable=False)
 register("multinomial", "random", (
-    "multinomial", "device_assert", "eq", "ge", "gt", "logical_and", "sub", "sum",
+    "multinomial", "device_assert", "ge", "gt", "logical_and", "lt", "sum",
 ), differentiable=False)
 del _name

@@ -15,10 +15,12 @@ import warnings
 from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import unary
 from . import reduce as red
+from ._pointwise import _tracked
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
 
@@ -76,6 +78,9 @@ def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tenso
                            f"{input.dtype}")
     if input.ndim == 0:
         return _Softmax.apply(input.reshape(1), 0, log).reshape(())
+    if not (_grad_state.enabled and _tracked(input)):
+        # nothing to record: _Softmax.forward's kernel call, without the Function
+        return wrap(backend(input).softmax(input._a, dim, log), input._device)
     return _Softmax.apply(input, dim, log)
 
 

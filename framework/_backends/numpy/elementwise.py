@@ -158,7 +158,11 @@ def _relu(v):
     keep = np.less(v, 0, out=np.empty(v.shape, np.bool_))
     np.logical_not(keep, out=keep)
     unsigned = _UNSIGNED[v.itemsize]
-    return np.multiply(v.view(unsigned), keep, out=np.empty(v.shape, unsigned)).view(v.dtype)
+    # written through an unsigned view of a fresh float array, which ``wrap`` then takes over
+    # (a float view of an unsigned result would be copied)
+    out = np.empty(v.shape, v.dtype)
+    np.multiply(v.view(unsigned), keep, out=out.view(unsigned))
+    return out
 
 
 @functools.cache
@@ -421,7 +425,33 @@ def relu(x: Array, out_dtype) -> Array:
 def where(cond: Array, a, b, out_dtype) -> Array:
     """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` may be Python scalars."""
     x, y = _value(a, out_dtype.numpy), _value(b, out_dtype.numpy)
-    return _finish(select(nd(cond), x, y, x.dtype), out_dtype)
+    c = nd(cond)
+    masked = _select_zero(c, x, y)
+    if masked is not None:
+        return wrap(masked, out_dtype)
+    return _finish(select(c, x, y, x.dtype), out_dtype)
+
+
+def _select_zero(cond: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """``select(cond, x, y)``'s bits when one branch is the scalar +0 (relu's backward,
+    ``where(out <= 0, 0, g)``) on a large bool ``cond``: the other branch's bits times the
+    0/1 mask, written into a fresh array of the result type (``wrap`` takes it over without
+    the copy a view of an unsigned result costs). None otherwise."""
+    if cond.dtype != np.bool_ or x.dtype != y.dtype or (cond.size <= _SMALL
+                                                        and x.size <= _SMALL and y.size <= _SMALL):
+        return None
+    unsigned = _UNSIGNED.get(x.dtype.itemsize)
+    if unsigned is None or x.dtype.kind not in "fiu":
+        return None
+    if y.ndim == 0 and not y.view(unsigned):
+        bits, mask = x.view(unsigned), cond
+    elif x.ndim == 0 and not x.view(unsigned):
+        bits, mask = y.view(unsigned), np.logical_not(cond)
+    else:
+        return None
+    out = np.empty(np.broadcast_shapes(cond.shape, bits.shape), x.dtype)
+    np.multiply(bits, mask, out=out.view(unsigned))
+    return out
 
 
 KERNELS = {name: _make_unary(name) for name in UNARY if name in _UNARY_FNS}

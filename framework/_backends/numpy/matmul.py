@@ -29,8 +29,6 @@ def matmul(a: Array, b: Array) -> Array:
 
 def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact: bool) -> tuple:
     """``act(a @ b + bias) + residual`` (and ``a @ b + bias`` if ``keep_preact``), like cuda's."""
-    from .. import load
-    from . import elementwise
     z = matmul(a, b)
     if z.dtype.numpy in _IN_PLACE and (activation is not None or not keep_preact):
         # z is this kernel's own fresh array: add the bias and the residual into it (the
@@ -38,14 +36,15 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
         zn = nd(z)
         if bias is not None:
             quiet(_add_into, zn, nd(bias))
-        out = z if activation is None else load("numpy").kernels[activation](z, z.dtype)
+        out = z if activation is None else _activation(activation)(z, z.dtype)
         if residual is not None:
             quiet(_add_into, nd(out), nd(residual))
         return out, (z if keep_preact else None)
+    from . import elementwise
     work = z.dtype if z.dtype.itemsize >= 4 else _float32()
     if bias is not None:
         z = elementwise.KERNELS["add"](z, bias, work, z.dtype)
-    out = z if activation is None else load("numpy").kernels[activation](z, z.dtype)
+    out = z if activation is None else _activation(activation)(z, z.dtype)
     if residual is not None:
         out = elementwise.KERNELS["add"](out, residual, work, z.dtype)
     return out, (z if keep_preact else None)
@@ -56,6 +55,12 @@ _IN_PLACE = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _add_into(target: np.ndarray, other: np.ndarray) -> None:
     np.add(target, other, out=target)
+
+
+def _activation(name: str):
+    """The NumPy backend's kernel ``name`` (imported here: the backend loads this module)."""
+    from .. import load
+    return load("numpy").kernels[name]
 
 
 def _float32():

@@ -5,15 +5,37 @@ so results depend only on the seed and how many numbers were drawn before.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ._arrays import compute_dtype, nd, wrap
 
 
 def _generator(seed: int, offset: int) -> np.random.Generator:
-    bits = np.random.Philox(key=seed & 0xFFFFFFFFFFFFFFFF)
+    """A generator at counter ``offset`` of the Philox stream of ``seed``: a fresh
+    ``Philox(key=seed)`` advanced by ``offset``. Building a ``Philox`` costs several times
+    its ``advance``, so each thread keeps one per recent seed (``_PHILOX``, a cache) and
+    puts it back to its starting state: the same stream. The generator is for immediate use
+    (the next call on this thread with the same seed repositions it)."""
+    key = seed & 0xFFFFFFFFFFFFFFFF
+    cache = getattr(_PHILOX, "by_key", None)
+    if cache is None:
+        cache = _PHILOX.by_key = {}
+    entry = cache.get(key)
+    if entry is None:
+        if len(cache) >= _PHILOX_SEEDS:
+            cache.clear()
+        bits = np.random.Philox(key=key)
+        entry = cache[key] = (bits, bits.state)
+    bits, start = entry
+    bits.state = start
     bits.advance(offset)
     return np.random.Generator(bits)
+
+
+_PHILOX = threading.local()  # per thread: key -> (Philox, its starting state)
+_PHILOX_SEEDS = 16
 
 
 def rand(shape, dtype, seed, offset):
@@ -70,6 +92,9 @@ def multinomial(probs, num_samples, replacement, seed, offset):
         return wrap(np.minimum(index, C - 1).astype(np.int64))
     with np.errstate(divide="ignore"):
         keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    if num_samples == 1:
+        # the first index of the largest key: what the stable sort's first column holds
+        return wrap(np.argmax(keys, axis=1).astype(np.int64).reshape(rows, 1))
     return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
 
 

@@ -5,6 +5,7 @@ import math
 from typing import Iterable
 
 from ... import ops
+from ..._backends import for_device
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 
@@ -19,6 +20,40 @@ def _vector_norm(x: Tensor, norm_type: float) -> Tensor:
     return x.abs().amax() if norm_type == math.inf else x.norm(norm_type)
 
 
+def _euclidean_norms(tensors: list):
+    """Each tensor's 2-norm as ``x.norm(2)`` computes it (``sqrt(sum(x * x))``: the same
+    ``mul``, ``sum`` and ``sqrt`` kernel calls), by the backend kernels on the arrays: a
+    clipping step takes one norm per parameter, and the op layer would cost more than the
+    kernels. None unless every tensor is a plain floating-point ``Tensor``."""
+    if not all(type(t) is Tensor and t._a.dtype.is_floating_point for t in tensors):
+        return None
+    norms = []
+    for t in tensors:
+        kernels, a, dtype = for_device(t._device), t._a, t._a.dtype
+        squares = kernels.mul(a, a, dtype, dtype)
+        total = kernels.sum(squares, tuple(range(len(a.shape))), dtype)
+        if total.shape != ():
+            total = total.view((), (), total.offset)
+        norms.append(Tensor._make(kernels.sqrt(total, dtype), t._device))
+    return norms
+
+
+def _stack_scalars(norms: list) -> Tensor:
+    """``stack(norms)`` on the first norm's device: for 0-d norms of one device and dtype,
+    one ``empty`` and a ``copy_`` per norm on the arrays (the same values)."""
+    first = norms[0]
+    device, dtype = first._device, first._a.dtype
+    if not all(type(n) is Tensor and n._a.shape == () and n._a.dtype is dtype
+               and n._device == device for n in norms):
+        return ops.shape.stack([n if n.device == first.device else n.to(first.device)
+                                for n in norms])
+    kernels = for_device(device)
+    stacked = kernels.empty((len(norms),), dtype)
+    for i, n in enumerate(norms):
+        kernels.copy_(stacked.view((), (), stacked.offset + i * stacked.strides[0]), n._a)
+    return Tensor._make(stacked, device)
+
+
 def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0,
                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The ``norm_type`` norm of all ``tensors`` together (the norm of their norms)."""
@@ -27,8 +62,10 @@ def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0,
     if not tensors:
         return ops.creation.tensor(0.0)
     with no_grad():
-        norms = [_vector_norm(t, norm_type) for t in tensors]
-        total = _vector_norm(ops.shape.stack([n.to(norms[0].device) for n in norms]), norm_type)
+        norms = _euclidean_norms(tensors) if norm_type == 2.0 else None
+        if norms is None:
+            norms = [_vector_norm(t, norm_type) for t in tensors]
+        total = _vector_norm(_stack_scalars(norms), norm_type)
     if error_if_nonfinite and not bool(total.isfinite()):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
                            "is non-finite, so it cannot be clipped. To disable this error and "
@@ -45,8 +82,12 @@ def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float
         return
     with no_grad():
         coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        cast = {}  # the coefficient per (device, dtype) of the gradients, converted once
         for g in grads:
-            g.mul_(coef.to(g.device, g.dtype))
+            key = (g.device, g.dtype)
+            if key not in cast:
+                cast[key] = coef.to(g.device, g.dtype)
+            g.mul_(cast[key])
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ... import dtypes
-from ...ops.creation import randint
+from ...ops.creation import randint, tensor
+from ...tensor import Tensor
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "WorkerInfo"]
@@ -159,7 +160,7 @@ class DataLoader:
                 yield self.collate_fn(self.dataset[index])
             return
         for indices in self.batch_sampler:
-            yield self.collate_fn(_fetch(self.dataset, indices))
+            yield _fetch_batch(self.dataset, indices, self.collate_fn)
 
     def _iterable_batches(self, stream):
         if self.batch_size is None:
@@ -187,6 +188,21 @@ class DataLoader:
         finally:
             if not self.persistent_workers:
                 pool.shutdown()
+
+
+def _fetch_batch(dataset, indices: list, collate_fn):
+    """``collate_fn(_fetch(dataset, indices))``; for a ``TensorDataset`` with the default
+    collation, each tensor's rows gathered at once (``index_select``): the tensors
+    ``default_collate`` would stack from the samples ``t[i]``, without a view per sample."""
+    if collate_fn is default_collate and type(dataset) is TensorDataset and indices:
+        tensors = dataset.tensors
+        rows = len(dataset)
+        if (all(type(i) is int and 0 <= i < rows for i in indices)
+                and all(type(t) is Tensor and t.ndim >= 1 and not t.requires_grad
+                        for t in tensors)):
+            return tuple([t.index_select(0, tensor(indices, dtype=dtypes.int64, device=t.device))
+                          for t in tensors])
+    return collate_fn(_fetch(dataset, indices))
 
 
 def _fetch(dataset, indices: list) -> list:
@@ -329,7 +345,7 @@ def _worker_loop(loader: DataLoader, worker_id: int, seed: int, tasks, results,
                     elif loader.batch_sampler is None:
                         data = loader.collate_fn(loader.dataset[indices])
                     else:
-                        data = loader.collate_fn(_fetch(loader.dataset, indices))
+                        data = _fetch_batch(loader.dataset, indices, loader.collate_fn)
                 except Exception as exc:  # noqa: BLE001 - re-raised in the main process
                     data = _WorkerError(exc, where)
             _send(results, (epoch, number), worker_id, data)
