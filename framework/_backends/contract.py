@@ -245,6 +245,13 @@ LOSS = {
                         "row_weight): -weight[t] * logp[row, t] and weight[t] (0 where ignored)",
     "nll_loss_backward": "nll_loss_backward(target, weight, grad, ignore_index, num_classes, "
                          "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
+    # elementwise: target of x's shape; weight, pos_weight (or None) and grad broadcast to it
+    # (any strides); result contiguous in x's dtype (float32 math for the half types)
+    "bce_with_logits": "bce_with_logits(x, target, weight, pos_weight) -> Array: (1 - y) * x + "
+                       "(1 + (pos_weight - 1) * y) * (max(-x, 0) + log1p(exp(-|x|))), times weight",
+    "bce_with_logits_backward": "bce_with_logits_backward(grad, x, target, weight, pos_weight, "
+                                "scale) -> Array: x's gradient ((1 + (pos_weight - 1) * y) * "
+                                "sigmoid(x) - pos_weight * y) * grad * weight * scale",
 }
 
 # Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,

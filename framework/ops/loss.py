@@ -597,29 +597,119 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _apply_reduction(loss, reduction)
 
 
-@one_node("BinaryCrossEntropyWithLogitsBackward0")
+def _bce_weight(op: str, name: str, value, input: Tensor):
+    """Check that ``weight``/``pos_weight`` broadcasts to the input's shape, as PyTorch's
+    in-place products need (a larger broadcast shape is an error there too)."""
+    if value is None:
+        return None
+    check_tensor(op, name, value)
+    shape = tuple(input.shape)
+    if broadcast_shapes(op, shape, tuple(value.shape)) != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(op, shape, tuple(value.shape)))}")
+    return value
+
+
+class _BCEWithLogitsNode(Function):
+    """``binary_cross_entropy_with_logits``, reduced, as one node: the ``bce_with_logits``
+    kernel and the reduction forward; backward the ``bce_with_logits_backward`` kernel for
+    the input (the 'mean' 1/numel folded in) and PyTorch's target formula in framework
+    ops. Under ``create_graph`` both gradients are framework ops (differentiable again)."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, pos_weight, reduction):
+        w = weight._a if weight is not None else None
+        pw = pos_weight._a if pos_weight is not None else None
+        loss = wrap(backend(x).bce_with_logits(x._a, target._a, w, pw), x.device)
+        ctx.node_name = "BinaryCrossEntropyWithLogitsBackward0"
+        ctx.reduction = reduction
+        ctx.save_for_backward(x, target, weight, pos_weight)
+        return _apply_reduction(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight, pos_weight = ctx.saved_tensors
+        needs_x, needs_target = ctx.needs_input_grad[:2]
+        scale = 1.0 / x.numel() if ctx.reduction == "mean" and x.numel() else 1.0
+        grad_x = grad_target = None
+        if needs_x and not is_grad_enabled():
+            w = weight._a if weight is not None else None
+            pw = pos_weight._a if pos_weight is not None else None
+            grad_x = wrap(backend(x).bce_with_logits_backward(
+                grad._a, x._a, target._a, w, pw, scale), x.device)
+        elif needs_x:  # create_graph: PyTorch's formula in framework ops
+            g = _bce_grad_factor(grad, x, weight, scale)
+            if pos_weight is not None:
+                t = pos_weight * target
+                grad_x = ((t + 1.0 - target) * unary.sigmoid(x) - t) * g
+            else:
+                grad_x = (unary.sigmoid(x) - target) * g
+            grad_x = grad_x.to(x.dtype)
+        if needs_target:
+            from .activation import logsigmoid
+            g = _bce_grad_factor(grad, x, weight, scale)
+            if pos_weight is not None:
+                grad_target = (logsigmoid(-x) - logsigmoid(x) * pos_weight) * g
+            else:
+                grad_target = -x * g
+            grad_target = grad_target.to(target.dtype)
+        return grad_x, grad_target, None, None, None
+
+
+def _bce_grad_factor(grad: Tensor, x: Tensor, weight, scale: float) -> Tensor:
+    """``grad * weight * scale`` broadcast to the input's shape, in framework ops."""
+    g = grad * weight if weight is not None else grad
+    if scale != 1.0:
+        g = g * scale
+    return g.expand(tuple(x.shape))
+
+
+def _bce_node_applies(input: Tensor, target: Tensor, weight, pos_weight) -> bool:
+    """Whether ``binary_cross_entropy_with_logits`` runs as ``_BCEWithLogitsNode``: input and
+    target of one floating dtype, weights that need no gradient (PyTorch refuses one; the
+    composition gives it), one device, and kernels run eagerly (a graph capture traces
+    the composition's ops)."""
+    from .._backends import Backend
+    if not (input.dtype.is_floating_point and target.dtype is input.dtype
+            and target.device == input.device and type(backend(input)) is Backend):
+        return False
+    return all(v is None or (v.dtype.is_floating_point and not v.requires_grad
+                             and v.device == input.device) for v in (weight, pos_weight))
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable formula:
-    ``(1 - y) x + (1 + (pw - 1) y) * (log1p(exp(-|x|)) + max(-x, 0))``."""
+    ``(1 - y) x + (1 + (pw - 1) y) * (log1p(exp(-|x|)) + max(-x, 0))``, times ``weight``
+    (``weight`` and ``pos_weight`` broadcast to the input's shape)."""
     op = "binary_cross_entropy_with_logits"
     reduction = _reduction(size_average, reduce, reduction)
     _same_size_target(op, input, target, "Target size ({target}) must be the same as input "
                                          "size ({input})")
     _float_input(op, input)
+    weight = _bce_weight(op, "weight", weight, input)
+    pos_weight = _bce_weight(op, "pos_weight", pos_weight, input)
+    if _bce_node_applies(input, target, weight, pos_weight):
+        return _BCEWithLogitsNode.apply(input, target, weight, pos_weight, reduction)
+    return _bce_with_logits_general(input, target, weight, reduction, pos_weight)
+
+
+@one_node("BinaryCrossEntropyWithLogitsBackward0")
+def _bce_with_logits_general(input: Tensor, target: Tensor, weight, reduction: str,
+                             pos_weight) -> Tensor:
+    """``binary_cross_entropy_with_logits`` as a composition (mixed dtypes, weights that
+    need a gradient, graph capture); one replayed node when a gradient is recorded."""
     # softplus(-x) as -logsigmoid(x): the same stable formula, and its derivative is
     # sigmoid(x) - 1 everywhere (the composite's abs/clamp kinks gave 0 - 1 at x = 0)
     from .activation import logsigmoid
     softplus_neg = -logsigmoid(input)
     if pos_weight is not None:
-        check_tensor(op, "pos_weight", pos_weight)
         log_weight = (pos_weight - 1.0) * target + 1.0
         loss = (1.0 - target) * input + log_weight * softplus_neg
     else:
         loss = (1.0 - target) * input + softplus_neg
     if weight is not None:
-        check_tensor(op, "weight", weight)
         loss = loss * weight
     return _apply_reduction(loss, reduction)
 
@@ -759,7 +849,8 @@ register("binary_cross_entropy", "loss", (
     "logical_or", "lt", "neg", "sub", "where",
 ))
 register("binary_cross_entropy_with_logits", "loss", (
-    "activation", "activation_backward", "mul", "mean", "add", "div", "neg", "sub",
+    "bce_with_logits", "bce_with_logits_backward", "activation", "activation_backward", "mul",
+    "mean", "sum", "add", "div", "neg", "sub", "sigmoid",
 ))
 register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
 register("cosine_similarity", "loss", (
