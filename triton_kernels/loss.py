@@ -298,7 +298,8 @@ def bce_with_logits_kernel(out_ptr, x_ptr, y_ptr, w_ptr, p_ptr, n,
 
 
 @triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
-def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr, scale, n,
+def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr,
+                                    scale: tl.float64, n,
                                     size1, size2, size3, size4, size5,
                                     sg0, sg1, sg2, sg3, sg4, sg5,
                                     sx0, sx1, sx2, sx3, sx4, sx5,
@@ -335,7 +336,7 @@ def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr, 
         w_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
                              sw0, sw1, sw2, sw3, sw4, sw5, STRIDED, INDEX32)
         d = d * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
-    d = d * scale.to(COMPUTE)
+    d = d * compute_scalar(scale, COMPUTE)  # the float64 scale, rounded once
     tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
 
 
