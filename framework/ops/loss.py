@@ -848,9 +848,10 @@ register("binary_cross_entropy", "loss", (
     "log", "clamp", "mul", "mean", "device_assert", "add", "div", "ge", "gt", "logical_not",
     "logical_or", "lt", "neg", "sub", "where",
 ))
+# the composition's kernel first: a graph capture (compile, ONNX export) records it
 register("binary_cross_entropy_with_logits", "loss", (
-    "bce_with_logits", "bce_with_logits_backward", "activation", "activation_backward", "mul",
-    "mean", "sum", "add", "div", "neg", "sub", "sigmoid",
+    "activation", "bce_with_logits", "bce_with_logits_backward", "activation_backward", "mul",
+    "mean", "sum", "add", "div", "neg", "sub",
 ))
 register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
 register("cosine_similarity", "loss", (
