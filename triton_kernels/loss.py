@@ -245,17 +245,28 @@ def nll_loss_backward_kernel(target_ptr, weight_ptr, grad_ptr, out_ptr, M, C, t_
 # dims: a (C,) pos_weight against (N, C) logits) when STRIDED, else at the flat index (all
 # contiguous, of the input's shape). Math in COMPUTE (fp32 for fp32 and the half types).
 BCE_BLOCK = 1024
-BCE_NUM_WARPS = 4
+BCE_NUM_WARPS = 8
 _BCE_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5") + tuple(
     f"s{name}{i}" for name in ("g", "x", "y", "w", "p") for i in range(6))
 
 
 @triton.jit
-def _bce_offsets(idx, size1, size2, size3, size4, size5,
-                 s0, s1, s2, s3, s4, s5, STRIDED: tl.constexpr, INDEX32: tl.constexpr):
-    """Element offsets of flat indices ``idx`` in one operand (its strides ``s0..s5``)."""
+def _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED: tl.constexpr,
+                INDEX32: tl.constexpr):
+    """The 6-d coordinates of flat indices ``idx`` when STRIDED (computed once, shared by
+    every operand), else ``idx`` six times (unused)."""
     if STRIDED:
         i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
+    else:
+        i0, i1, i2, i3, i4, i5 = idx, idx, idx, idx, idx, idx
+    return i0, i1, i2, i3, i4, i5
+
+
+@triton.jit
+def _bce_offsets(idx, i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5, STRIDED: tl.constexpr):
+    """Element offsets in one operand (strides ``s0..s5``): from the coordinates when
+    STRIDED, else the flat index itself."""
+    if STRIDED:
         return offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
     else:
         return idx
@@ -277,22 +288,19 @@ def bce_with_logits_kernel(out_ptr, x_ptr, y_ptr, w_ptr, p_ptr, n,
     HAS_WEIGHT/HAS_POS_WEIGHT."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
-    x_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                         sx0, sx1, sx2, sx3, sx4, sx5, STRIDED, INDEX32)
-    y_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                         sy0, sy1, sy2, sy3, sy4, sy5, STRIDED, INDEX32)
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
     x = tl.load(x_ptr + x_off, mask=mask, other=0).to(COMPUTE)
     y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
     softplus_neg = tl.maximum(-x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
     if HAS_POS_WEIGHT:
-        p_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                             sp0, sp1, sp2, sp3, sp4, sp5, STRIDED, INDEX32)
+        p_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sp0, sp1, sp2, sp3, sp4, sp5, STRIDED)
         pw = tl.load(p_ptr + p_off, mask=mask, other=1).to(COMPUTE)
         softplus_neg = softplus_neg * ((pw - 1.0) * y + 1.0)
     loss = (1.0 - y) * x + softplus_neg
     if HAS_WEIGHT:
-        w_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                             sw0, sw1, sw2, sw3, sw4, sw5, STRIDED, INDEX32)
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
         loss = loss * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
     tl.store(out_ptr + idx, loss.to(out_ptr.dtype.element_ty), mask=mask)
 
@@ -315,26 +323,22 @@ def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr,
     'mean' reduction's 1/numel."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n
-    g_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                         sg0, sg1, sg2, sg3, sg4, sg5, STRIDED, INDEX32)
-    x_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                         sx0, sx1, sx2, sx3, sx4, sx5, STRIDED, INDEX32)
-    y_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                         sy0, sy1, sy2, sy3, sy4, sy5, STRIDED, INDEX32)
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    g_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sg0, sg1, sg2, sg3, sg4, sg5, STRIDED)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
     x = tl.load(x_ptr + x_off, mask=mask, other=0).to(COMPUTE)
     y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
     sigmoid = _sigmoid(x)
     if HAS_POS_WEIGHT:
-        p_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                             sp0, sp1, sp2, sp3, sp4, sp5, STRIDED, INDEX32)
+        p_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sp0, sp1, sp2, sp3, sp4, sp5, STRIDED)
         t = tl.load(p_ptr + p_off, mask=mask, other=1).to(COMPUTE) * y
         d = (t + 1.0 - y) * sigmoid - t
     else:
         d = sigmoid - y
     d = d * tl.load(g_ptr + g_off, mask=mask, other=0).to(COMPUTE)
     if HAS_WEIGHT:
-        w_off = _bce_offsets(idx, size1, size2, size3, size4, size5,
-                             sw0, sw1, sw2, sw3, sw4, sw5, STRIDED, INDEX32)
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
         d = d * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
     d = d * compute_scalar(scale, COMPUTE)  # the float64 scale, rounded once
     tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
