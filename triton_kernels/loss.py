@@ -36,7 +36,7 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
-from .elementwise import _coords, _log1p, _sigmoid
+from .elementwise import _coords, _div, _log1p, _sigmoid
 from .strided import offset6
 from .scalars import compute_scalar
 from .softmax import online_exp_sum
@@ -344,6 +344,65 @@ def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr,
     tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_kernel(out_ptr, x_ptr, y_ptr, w_ptr, n,
+               size1, size2, size3, size4, size5,
+               sx0, sx1, sx2, sx3, sx4, sx5,
+               sy0, sy1, sy2, sy3, sy4, sy5,
+               sw0, sw1, sw2, sw3, sw4, sw5,
+               HAS_WEIGHT: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+               INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the (contiguous) binary
+    cross-entropy of probabilities ``w * ((y - 1) max(log1p(-x), -100) - y max(log(x), -100))``
+    (PyTorch clamps each log at -100; a NaN stays NaN)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0.5).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    log_x = tl.log(x)
+    log_1mx = _log1p(-x)
+    log_x = tl.where(log_x < -100.0, -100.0, log_x)  # a where, not maximum: NaN stays NaN
+    log_1mx = tl.where(log_1mx < -100.0, -100.0, log_1mx)
+    loss = (y - 1.0) * log_1mx - y * log_x
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        loss = loss * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    tl.store(out_ptr + idx, loss.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, scale: tl.float64, n,
+                        size1, size2, size3, size4, size5,
+                        sg0, sg1, sg2, sg3, sg4, sg5,
+                        sx0, sx1, sx2, sx3, sx4, sx5,
+                        sy0, sy1, sy2, sy3, sy4, sy5,
+                        sw0, sw1, sw2, sw3, sw4, sw5,
+                        HAS_WEIGHT: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+                        INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the input's gradient
+    ``(x - y) / max((1 - x) x, 1e-12) * g * w * scale`` (PyTorch's
+    ``binary_cross_entropy_backward``; ``g`` usually a broadcast scalar)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    g_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sg0, sg1, sg2, sg3, sg4, sg5, STRIDED)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0.5).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    denominator = (1.0 - x) * x
+    denominator = tl.where(denominator < 1e-12, 1e-12, denominator)
+    d = _div(x - y, denominator) * tl.load(g_ptr + g_off, mask=mask, other=0).to(COMPUTE)
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        d = d * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    d = d * compute_scalar(scale, COMPUTE)  # the float64 scale, rounded once
+    tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
+
+
 # Compile checks (tests/test_compile.py): each kernel at representative dtypes and tiles.
 _CE = {"BLOCK_M": 2, "BLOCK_C": 1024}
 _SPECS = [
@@ -407,4 +466,23 @@ COMPILE_SPECS += [
                    "w_ptr": "*fp64", "p_ptr": "*fp64", "scale": "fp64"},
      "constexprs": {"HAS_WEIGHT": False, "HAS_POS_WEIGHT": False, "COMPUTE": "tl.float64",
                     "STRIDED": False, "INDEX32": True, **_BCE}},
+]
+COMPILE_SPECS += [
+    {"kernel": "bce_kernel", "label": "fp32-strided", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp32", "x_ptr": "*fp32", "y_ptr": "*fp32", "w_ptr": "*fp32"},
+     "constexprs": {"HAS_WEIGHT": True, "COMPUTE": "tl.float32", "STRIDED": True,
+                    "INDEX32": True, **_BCE}},
+    {"kernel": "bce_backward_kernel", "label": "fp16-flat", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp16", "g_ptr": "*fp16", "x_ptr": "*fp16", "y_ptr": "*fp16",
+                   "w_ptr": "*fp16", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": False, "COMPUTE": "tl.float32", "STRIDED": False,
+                    "INDEX32": True, **_BCE}},
+    {"kernel": "bce_backward_kernel", "label": "fp64-strided", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp64", "g_ptr": "*fp64", "x_ptr": "*fp64", "y_ptr": "*fp64",
+                   "w_ptr": "*fp64", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": True, "COMPUTE": "tl.float64", "STRIDED": True,
+                    "INDEX32": False, **_BCE}},
 ]

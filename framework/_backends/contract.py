@@ -253,6 +253,10 @@ LOSS = {
     "bce_with_logits_backward": "bce_with_logits_backward(grad, x, target, weight, pos_weight, "
                                 "scale) -> Array: x's gradient ((1 + (pos_weight - 1) * y) * "
                                 "sigmoid(x) - pos_weight * y) * grad * weight * scale",
+    "bce": "bce(x, target, weight) -> Array: -weight * (y * max(log(x), -100) + (1 - y) * "
+           "max(log(1 - x), -100)) of probabilities x",
+    "bce_backward": "bce_backward(grad, x, target, weight, scale) -> Array: x's gradient "
+                    "(x - y) / max((1 - x) * x, 1e-12) * grad * weight * scale",
 }
 
 # Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,

@@ -574,7 +574,40 @@ def _same_size_target(op: str, input: Tensor, target: Tensor, message: str) -> N
         raise ValueError(message.format(target=list(target.shape), input=list(input.shape)))
 
 
-@one_node("BinaryCrossEntropyBackward0")
+class _BCENode(Function):
+    """``binary_cross_entropy`` of probabilities, reduced, as one node: the ``bce`` kernel
+    and the reduction forward; backward the ``bce_backward`` kernel for the input (PyTorch's
+    ``(x - y) / max((1 - x) x, 1e-12)``, the 'mean' 1/numel folded in) and PyTorch's target
+    formula ``-logit(x)`` in framework ops. Under ``create_graph`` both are framework ops."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction):
+        w = weight._a if weight is not None else None
+        loss = wrap(backend(x).bce(x._a, target._a, w), x.device)
+        ctx.node_name = "BinaryCrossEntropyBackward0"
+        ctx.reduction = reduction
+        ctx.save_for_backward(x, target, weight)
+        return _apply_reduction(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight = ctx.saved_tensors
+        needs_x, needs_target = ctx.needs_input_grad[:2]
+        scale = 1.0 / x.numel() if ctx.reduction == "mean" and x.numel() else 1.0
+        grad_x = grad_target = None
+        if needs_x and not is_grad_enabled():
+            w = weight._a if weight is not None else None
+            grad_x = wrap(backend(x).bce_backward(grad._a, x._a, target._a, w, scale), x.device)
+        elif needs_x:  # create_graph: PyTorch's formula in framework ops
+            g = _bce_grad_factor(grad, x, weight, scale)
+            denominator = compare.clamp_min((1.0 - x) * x, 1e-12)
+            grad_x = ((x - target) / denominator * g).to(x.dtype)
+        if needs_target:
+            g = _bce_grad_factor(grad, x, weight, scale)
+            grad_target = ((unary.log1p(-x) - unary.log(x)) * g).to(target.dtype)
+        return grad_x, grad_target, None, None
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``-w * (y * log(x) + (1 - y) * log(1 - x))`` with each log clamped at -100 (PyTorch)."""
@@ -588,12 +621,26 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         inside = compare.logical_not(compare.logical_or(input < 0, input > 1))
         backend(input).device_assert(inside._a, op, "all elements of input should be between 0 "
                                                     "and 1")
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        shape = broadcast_shapes(op, tuple(target.shape), tuple(weight.shape))
+        if shape == tuple(input.shape) and _bce_node_applies(input, target, weight, None):
+            return _BCENode.apply(input, target, weight, reduction)
+    elif _bce_node_applies(input, target, None, None):
+        return _BCENode.apply(input, target, None, reduction)
+    return _binary_cross_entropy_general(input, target, weight, reduction)
+
+
+@one_node("BinaryCrossEntropyBackward0")
+def _binary_cross_entropy_general(input: Tensor, target: Tensor, weight, reduction: str) -> Tensor:
+    """``binary_cross_entropy`` as a composition (mixed dtypes, a weight that needs a
+    gradient or is larger than the input, graph capture); one replayed node."""
     log_x = compare.clamp_min(unary.log(input), -100.0)
     log_1mx = compare.clamp_min(unary.log(1.0 - input), -100.0)
     loss = -(target * log_x + (1.0 - target) * log_1mx)
     if weight is not None:
-        check_tensor(op, "weight", weight)
-        loss = loss * weight.expand(broadcast_shapes(op, tuple(target.shape), tuple(weight.shape)))
+        loss = loss * weight.expand(broadcast_shapes("binary_cross_entropy", tuple(target.shape),
+                                                     tuple(weight.shape)))
     return _apply_reduction(loss, reduction)
 
 
@@ -845,8 +892,8 @@ for _name in ("smooth_l1_loss", "huber_loss"):
         "sign",
     ))
 register("binary_cross_entropy", "loss", (
-    "log", "clamp", "mul", "mean", "device_assert", "add", "div", "ge", "gt", "logical_not",
-    "logical_or", "lt", "neg", "sub", "where",
+    "log", "bce", "bce_backward", "clamp", "mul", "mean", "device_assert", "add", "div", "ge",
+    "gt", "logical_not", "logical_or", "lt", "neg", "sub", "where", "log1p", "sum",
 ))
 # the composition's kernel first: a graph capture (compile, ONNX export) records it
 register("binary_cross_entropy_with_logits", "loss", (

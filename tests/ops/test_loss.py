@@ -559,3 +559,37 @@ def test_bce_with_logits_rejects_bad_weights(device):
     with pytest.raises(RuntimeError, match="output with shape"):
         TF.binary_cross_entropy_with_logits(torch.zeros(3, 4), torch.zeros(3, 4),
                                             weight=torch.ones(2, 3, 4))
+
+
+# binary_cross_entropy (probabilities): one node on its own kernels --------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("w_shape", [None, (1, 4), (3, 1), (4,)])
+def test_binary_cross_entropy_broadcast_weight_non_contiguous(device, reduction, w_shape):
+    (w, tw), _ = _bce_weights(device, w_shape, None, strided=True)
+    out = check_op(lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy(a, b, weight=tw, reduction=reduction),
+                   [_in_unit(3, 4), RNG.uniform(0, 1, (3, 4))], device=device, contiguous=False,
+                   scale=4)
+    assert type(out[0].grad_fn).__name__ == "BinaryCrossEntropyBackward0"
+
+
+def test_binary_cross_entropy_gradient_at_the_clamps(device):
+    """At x = 0 and 1 the logs clamp at -100 and the gradient divides by max(x(1-x), 1e-12),
+    PyTorch's formulas (finite where the target agrees with the input)."""
+    x = np.array([[0.0, 1.0, 1e-30, 0.5], [1.0, 0.0, 0.3, 1.0 - 1e-15]])
+    y = np.array([[0.0, 1.0, 0.0, 0.5], [0.7, 1.0, 1.0, 1.0]])
+    (w, tw), _ = _bce_weights(device, (4,), None)
+    for reduction in REDUCTIONS:
+        check_op(lambda a, b: F.binary_cross_entropy(a, b, weight=w.double(),
+                                                     reduction=reduction),
+                 lambda a, b: TF.binary_cross_entropy(a, b, weight=tw, reduction=reduction),
+                 [x, y], device=device, dtype=framework.float64, input_dtypes=[None, None])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_empty(device, reduction):
+    out = check_op(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction),
+                   [np.zeros((0, 3)), np.zeros((0, 3))], device=device)
+    if reduction == "mean":
+        assert np.isnan(out[0].item())

@@ -1,5 +1,5 @@
 """CPU losses: cross-entropy and negative log-likelihood over (M, C) rows, vectorized;
-binary cross-entropy with logits, elementwise.
+binary cross-entropy (of logits and of probabilities), elementwise.
 
 Mirrors ``triton_kernels/loss.py``: cross-entropy is
 ``lse * sum_c a - sum_c a * x`` with per-class coefficients ``a`` (smoothed
@@ -184,6 +184,32 @@ def bce_with_logits_backward(grad: Array, x: Array, target: Array, weight, pos_w
     return wrap(_full_shape(d, x.shape), x.dtype)
 
 
+def bce(x: Array, target: Array, weight) -> Array:
+    """``-w * (y * max(log(x), -100) + (1 - y) * max(log1p(-x), -100))``, elementwise."""
+    xs, y, w, _ = _bce_operands(x, target, weight, None)
+    with np.errstate(all="ignore"):
+        log_x = np.maximum(np.log(xs), -100.0)  # NaN stays NaN
+        log_1mx = np.maximum(np.log1p(-xs), -100.0)
+        loss = (y - 1.0) * log_1mx - y * log_x  # PyTorch's order
+        if w is not None:
+            loss = loss * w
+    return wrap(_full_shape(loss, x.shape), x.dtype)
+
+
+def bce_backward(grad: Array, x: Array, target: Array, weight, scale: float) -> Array:
+    """``x``'s gradient of ``bce``: ``(x - y) / max((1 - x) x, 1e-12) * grad * weight * scale``
+    (PyTorch's ``binary_cross_entropy_backward``)."""
+    xs, y, w, _ = _bce_operands(x, target, weight, None)
+    g = nd(grad).astype(xs.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        d = (xs - y) / np.maximum((1.0 - xs) * xs, xs.dtype.type(1e-12)) * g
+        if w is not None:
+            d = d * w
+        if scale != 1.0:
+            d = d * scale
+    return wrap(_full_shape(d, x.shape), x.dtype)
+
+
 KERNELS = {
     "cross_entropy_forward": cross_entropy_forward,
     "cross_entropy_backward": cross_entropy_backward,
@@ -191,4 +217,6 @@ KERNELS = {
     "nll_loss_backward": nll_loss_backward,
     "bce_with_logits": bce_with_logits,
     "bce_with_logits_backward": bce_with_logits_backward,
+    "bce": bce,
+    "bce_backward": bce_backward,
 }

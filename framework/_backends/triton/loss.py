@@ -5,8 +5,9 @@ strides, (M,) class indices (int64) or (M, C) class probabilities, and an
 optional contiguous (C,) class weight. Per-row results are fp32 for the half
 types (like PyTorch's accumulation type), else the input's dtype.
 
-Binary cross-entropy with logits is elementwise: every operand is read in place,
-broadcast to the input's shape (the elementwise kernels' flat or 6-d strided indexing).
+Binary cross-entropy (of logits, of probabilities) is elementwise: every operand is
+read in place, broadcast to the input's shape (the elementwise kernels' flat or 6-d
+strided indexing).
 """
 from __future__ import annotations
 
@@ -178,6 +179,40 @@ def bce_with_logits_backward(grad: Array, x: Array, target: Array, weight, pos_w
     return out
 
 
+def bce(x: Array, target: Array, weight) -> Array:
+    """Elementwise binary cross-entropy of probabilities ``x`` (``target`` and ``weight``
+    broadcast to its shape), in ``x``'s dtype."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [x, target, weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
+        _config().bce_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, n, *sizes, *(s for st in strides for s in st),
+            HAS_WEIGHT=weight is not None, COMPUTE=_acc(x.dtype), STRIDED=strided,
+            INDEX32=n < 2 ** 31 - block, BLOCK=block, num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
+def bce_backward(grad: Array, x: Array, target: Array, weight, scale: float) -> Array:
+    """``x``'s gradient of ``bce`` for ``grad`` (broadcast to ``x``'s shape), times ``scale``."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [grad, x, target, weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):
+        _config().bce_backward_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, float(scale), n, *sizes,
+            *(s for st in strides for s in st), HAS_WEIGHT=weight is not None,
+            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
+            num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
 KERNELS = {
     "cross_entropy_forward": cross_entropy_forward,
     "cross_entropy_backward": cross_entropy_backward,
@@ -185,4 +220,6 @@ KERNELS = {
     "nll_loss_backward": nll_loss_backward,
     "bce_with_logits": bce_with_logits,
     "bce_with_logits_backward": bce_with_logits_backward,
+    "bce": bce,
+    "bce_backward": bce_backward,
 }
