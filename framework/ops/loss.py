@@ -10,8 +10,11 @@ whose derivative is written in framework ops (second derivatives work). The
 weighted mean
 divides by the summed weights of the counted targets, as in PyTorch.
 
-The other losses are compositions of framework ops (autograd gives their
-backward), written the way PyTorch defines them.
+``binary_cross_entropy`` and ``binary_cross_entropy_with_logits`` are one node
+each on elementwise kernels (``bce``, ``bce_with_logits`` and their backwards,
+PyTorch's formulas), with their composition kept for graph captures, mixed dtypes
+and weights that need a gradient. The other losses are compositions of framework
+ops (autograd gives their backward), written the way PyTorch defines them.
 """
 from __future__ import annotations
 
@@ -632,7 +635,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 @one_node("BinaryCrossEntropyBackward0")
-def _binary_cross_entropy_general(input: Tensor, target: Tensor, weight, reduction: str) -> Tensor:
+def _binary_cross_entropy_general(input: Tensor, target: Tensor, weight,
+                                  reduction: str) -> Tensor:
     """``binary_cross_entropy`` as a composition (mixed dtypes, a weight that needs a
     gradient or is larger than the input, graph capture); one replayed node."""
     log_x = compare.clamp_min(unary.log(input), -100.0)
@@ -712,10 +716,10 @@ def _bce_grad_factor(grad: Tensor, x: Tensor, weight, scale: float) -> Tensor:
 
 
 def _bce_node_applies(input: Tensor, target: Tensor, weight, pos_weight) -> bool:
-    """Whether ``binary_cross_entropy_with_logits`` runs as ``_BCEWithLogitsNode``: input and
-    target of one floating dtype, weights that need no gradient (PyTorch refuses one; the
-    composition gives it), one device, and kernels run eagerly (a graph capture traces
-    the composition's ops)."""
+    """Whether ``binary_cross_entropy[_with_logits]`` runs as its node (``_BCENode``,
+    ``_BCEWithLogitsNode``): input and target of one floating dtype, weights that need no
+    gradient (PyTorch refuses one; the composition gives it), one device, and kernels run
+    eagerly (a graph capture traces the composition's ops)."""
     from .._backends import Backend
     if not (input.dtype.is_floating_point and target.dtype is input.dtype
             and target.device == input.device and type(backend(input)) is Backend):

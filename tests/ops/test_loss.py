@@ -527,7 +527,8 @@ def test_bce_with_logits_empty(device, reduction):
 def test_bce_with_logits_second_derivatives(device, pw_shape):
     """create_graph: the backward is framework ops, differentiable in input and target."""
     (w, tw), (pw, tpw) = _bce_weights(device, (1, 4), pw_shape)
-    x, y, v = RNG.standard_normal((3, 4)) * 2, RNG.uniform(0, 1, (3, 4)), RNG.standard_normal((3, 4))
+    x, y = RNG.standard_normal((3, 4)) * 2, RNG.uniform(0, 1, (3, 4))
+    v = RNG.standard_normal((3, 4))
     results = []
     for lib, f, weight, pos_weight, dtype in ((framework, F, w, pw, framework.float64),
                                               (torch, TF, tw, tpw, torch.float64)):
