@@ -514,6 +514,26 @@ def _tensors(value) -> list:
     return []
 
 
+def _grad_targets(inputs: list, outputs: list) -> list:
+    """What to differentiate with respect to: the inputs, or for an in-place op (whose input
+    is its output, so ``autograd.grad`` runs no node, as in PyTorch) the graph's leaves."""
+    if not any(i is o for i in inputs for o in outputs):
+        return inputs
+    leaves, seen = [], set()
+    stack = [o.grad_fn for o in outputs]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.append(variable)
+        else:
+            stack.extend(fn for fn, _ in node.next_functions)
+    return leaves
+
+
 def recorded_kernels(name: str) -> set:
     """The kernels op ``name``'s cases call: forward, then backward where differentiable."""
     differentiable = registry.OPS[name].differentiable
@@ -523,8 +543,8 @@ def recorded_kernels(name: str) -> set:
         with recording() as calls:
             out = fn(*args, **kwargs)
         called |= calls
-        inputs = [t for t in _tensors(args) if t.requires_grad]
         outputs = [t for t in _tensors(out) if t.requires_grad]
+        inputs = _grad_targets([t for t in _tensors(args) if t.requires_grad], outputs)
         if differentiable and inputs and outputs:
             grads = [framework.ones_like(t) for t in outputs]
             with recording() as calls:

@@ -156,9 +156,13 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
         cdf = 0.5 * (1.0 + tl.erf(x * 0.70710678118654752440))
         d = cdf + x * (tl.exp(-0.5 * x * x) * 0.39894228040143267794)
     elif OP == "gelu_tanh":  # PyTorch's derivative of the tanh approximation
-        t = _tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x))
+        # with t = tanh(u): 0.5 (1 + t) = s and 1 - t^2 = 4 s c for s, c = sigmoid(+-2u),
+        # which do not cancel in the tails as 1 + t and 1 - t * t do in float32
+        u2 = 1.5957691216057307118 * (x + 0.044715 * x * x * x)
+        s = _sigmoid(u2)
+        c = _sigmoid(-u2)
         inner_derivative = 0.79788456080286535588 * (1.0 + 3.0 * 0.044715 * x * x)
-        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_derivative
+        d = s + 2.0 * x * s * c * inner_derivative
     elif OP == "silu":
         s = _sigmoid(x)
         d = s * (1.0 + x * (1.0 - s))

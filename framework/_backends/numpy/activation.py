@@ -111,9 +111,13 @@ def _derivative(op: str, v, p0: float, p1: float):
         cdf = 0.5 * (1.0 + _erf(v * _SQRT1_2)).astype(v.dtype)
         return cdf + v * (np.exp(-0.5 * v * v) * _INV_SQRT_2PI)
     if op == "gelu_tanh":  # PyTorch's derivative of the tanh approximation
-        t = np.tanh(_SQRT_2_OVER_PI * (v + _GELU_KAPPA * v * v * v))
+        # 0.5 (1 + t) + 0.5 x (1 - t^2) u' with t = tanh(u), written with sigmoids of 2u:
+        # 0.5 (1 + t) = s, 0.5 (1 - t) = c, 1 - t^2 = 4 s c. No cancellation in the tails,
+        # where 1 + t and 1 - t^2 lose every digit in float32.
+        u2 = 2 * _SQRT_2_OVER_PI * (v + _GELU_KAPPA * v * v * v)
+        s, c = _sigmoid(u2), _sigmoid(-u2)
         inner_derivative = _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * v * v)
-        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * inner_derivative
+        return s + 2 * v * s * c * inner_derivative
     if op == "silu":
         s = _sigmoid(v)
         return s * (1 + v * (1 - s))
