@@ -502,3 +502,14 @@ def test_relu_backward_selects_like_threshold_backward(device, dtype, n):
     torch.relu(ta).backward(torch.tensor(g))
     assert a.grad.dtype is dtype
     assert_close(a.grad, ta.grad, 0, 0, "relu backward")
+
+
+def test_relu_backward_of_a_broadcast_gradient(device):
+    """``relu(x).sum().backward()`` hands relu a stride-0 view of one value."""
+    x = RNG.standard_normal((80, 64))
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]
+    a = framework.tensor(x, device=device, requires_grad=True)
+    framework.relu(a).sum().backward()
+    ta = torch.tensor(x, requires_grad=True)
+    torch.relu(ta).sum().backward()
+    assert_close(a.grad, ta.grad, 0, 0, "relu backward of a broadcast gradient")
