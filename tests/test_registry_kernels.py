@@ -232,8 +232,20 @@ CASES["nll_loss"] = [_call(F.nll_loss, _LOGITS, _TARGET),
 for _name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
               "binary_cross_entropy_with_logits"):
     CASES[_name] = [_call(getattr(F, _name), lambda: _x(4, 3), lambda: _x(4, 3))]
-CASES["binary_cross_entropy"] = [_call(F.binary_cross_entropy, lambda: _x(4, 3).sigmoid(),
-                                       lambda: _x(4, 3, grad=False).sigmoid())]
+CASES["binary_cross_entropy_with_logits"] += [
+    # one node with both weights; the composite when a weight needs a gradient
+    _call(F.binary_cross_entropy_with_logits, lambda: _x(4, 3), lambda: _x(4, 3),
+          weight=_x(3, grad=False), pos_weight=_x(1, 3, grad=False).abs(), reduction="sum"),
+    _call(F.binary_cross_entropy_with_logits, lambda: _x(4, 3), lambda: _x(4, 3),
+          pos_weight=_x(3).abs())]
+CASES["binary_cross_entropy"] = [
+    _call(F.binary_cross_entropy, lambda: _x(4, 3).sigmoid(),
+          lambda: _x(4, 3, grad=False).sigmoid()),
+    # one node with a target gradient and a weight; the composite when the weight needs one
+    _call(F.binary_cross_entropy, lambda: _x(4, 3).sigmoid(), lambda: _x(4, 3).sigmoid(),
+          weight=_x(3, grad=False), reduction="sum"),
+    _call(F.binary_cross_entropy, lambda: _x(4, 3).sigmoid(), lambda: _x(4, 3).sigmoid(),
+          weight=_x(3))]
 CASES["cosine_similarity"] = [_call(F.cosine_similarity, lambda: _x(4, 3), lambda: _x(4, 3))]
 CASES["pairwise_distance"] = [_call(F.pairwise_distance, lambda: _x(4, 3), lambda: _x(4, 3), p=p)
                               for p in (2.0, 1.0)]

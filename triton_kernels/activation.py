@@ -201,14 +201,17 @@ def activation_kernel(out_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
 def activation_backward_kernel(dx_ptr, grad_ptr, x_ptr, n, p0_bits, p1_bits, OP: tl.constexpr,
                                COMPUTE: tl.constexpr, BLOCK: tl.constexpr):
     """Each program computes ``dx[i] = grad[i] * OP'(x[i]; p0, p1)`` for BLOCK consecutive
-    indices."""
+    indices (relu: ``grad[i]`` where ``x[i] > 0`` or NaN, else 0; ``x`` may be relu's output)."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = idx < n  # the last block is partial
     x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
     g = tl.load(grad_ptr + idx, mask=mask, other=0).to(COMPUTE)
-    p0 = _param(p0_bits, COMPUTE, BLOCK)
-    p1 = _param(p1_bits, COMPUTE, BLOCK)
-    dx = g * _derivative(x, p0, p1, OP)
+    if OP == "relu":  # a select (PyTorch's threshold_backward): an inf/NaN g at x <= 0 gives 0
+        dx = tl.where(x <= 0, 0.0, g)
+    else:
+        p0 = _param(p0_bits, COMPUTE, BLOCK)
+        p1 = _param(p1_bits, COMPUTE, BLOCK)
+        dx = g * _derivative(x, p0, p1, OP)
     tl.store(dx_ptr + idx, _convert(dx, dx_ptr.dtype.element_ty), mask=mask)
 
 
@@ -227,6 +230,9 @@ COMPILE_SPECS = [
     {"kernel": "activation_backward_kernel", "label": "gelu-bf16",
      "signature": {"dx_ptr": "*bf16", "grad_ptr": "*bf16", "x_ptr": "*bf16", **_ARGS},
      "constexprs": {"OP": "gelu", "COMPUTE": "tl.float32", "BLOCK": 1024}},
+    {"kernel": "activation_backward_kernel", "label": "relu-fp32",
+     "signature": {"dx_ptr": "*fp32", "grad_ptr": "*fp32", "x_ptr": "*fp32", **_ARGS},
+     "constexprs": {"OP": "relu", "COMPUTE": "tl.float32", "BLOCK": 1024}},
     {"kernel": "activation_backward_kernel", "label": "hardswish-fp64",
      "signature": {"dx_ptr": "*fp64", "grad_ptr": "*fp64", "x_ptr": "*fp64", **_ARGS},
      "constexprs": {"OP": "hardswish", "COMPUTE": "tl.float64", "BLOCK": 1024}},

@@ -1,4 +1,5 @@
-"""Fused losses over an (M, C) matrix of logits: cross-entropy and negative log-likelihood.
+"""Fused losses over an (M, C) matrix of logits: cross-entropy and negative log-likelihood;
+and binary cross-entropy with logits, elementwise (at the end of this module).
 
 The host (``framework._backends.triton.loss``) passes rows (batch elements,
 K-dimensional targets already flattened into rows) and classes as an (M, C)
@@ -35,6 +36,8 @@ import triton
 import triton.language as tl
 
 from .checks import report_bad_indices
+from .elementwise import _coords, _div, _log1p, _sigmoid
+from .strided import offset6
 from .scalars import compute_scalar
 from .softmax import online_exp_sum
 
@@ -237,6 +240,169 @@ def nll_loss_backward_kernel(target_ptr, weight_ptr, grad_ptr, out_ptr, M, C, t_
              mask=mask)
 
 
+# Binary cross-entropy with logits -----------------------------------------------------------
+# Elementwise over the input's shape. Operands are read through 6-d strides (0 on broadcast
+# dims: a (C,) pos_weight against (N, C) logits) when STRIDED, else at the flat index (all
+# contiguous, of the input's shape). Math in COMPUTE (fp32 for fp32 and the half types).
+BCE_BLOCK = 1024
+BCE_NUM_WARPS = 8
+_BCE_UNSPECIALIZED = ("size1", "size2", "size3", "size4", "size5") + tuple(
+    f"s{name}{i}" for name in ("g", "x", "y", "w", "p") for i in range(6))
+
+
+@triton.jit
+def _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED: tl.constexpr,
+                INDEX32: tl.constexpr):
+    """The 6-d coordinates of flat indices ``idx`` when STRIDED (computed once, shared by
+    every operand), else ``idx`` six times (unused)."""
+    if STRIDED:
+        i0, i1, i2, i3, i4, i5 = _coords(idx, size1, size2, size3, size4, size5, INDEX32)
+    else:
+        i0, i1, i2, i3, i4, i5 = idx, idx, idx, idx, idx, idx
+    return i0, i1, i2, i3, i4, i5
+
+
+@triton.jit
+def _bce_offsets(idx, i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5, STRIDED: tl.constexpr):
+    """Element offsets in one operand (strides ``s0..s5``): from the coordinates when
+    STRIDED, else the flat index itself."""
+    if STRIDED:
+        return offset6(i0, i1, i2, i3, i4, i5, s0, s1, s2, s3, s4, s5)
+    else:
+        return idx
+
+
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_with_logits_kernel(out_ptr, x_ptr, y_ptr, w_ptr, p_ptr, n,
+                           size1, size2, size3, size4, size5,
+                           sx0, sx1, sx2, sx3, sx4, sx5,
+                           sy0, sy1, sy2, sy3, sy4, sy5,
+                           sw0, sw1, sw2, sw3, sw4, sw5,
+                           sp0, sp1, sp2, sp3, sp4, sp5,
+                           HAS_WEIGHT: tl.constexpr, HAS_POS_WEIGHT: tl.constexpr,
+                           COMPUTE: tl.constexpr, STRIDED: tl.constexpr, INDEX32: tl.constexpr,
+                           BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the (contiguous) loss
+    ``w * ((1 - y) x + (1 + (pw - 1) y) * softplus(-x))``, with the overflow-free
+    ``softplus(-x) = max(-x, 0) + log1p(exp(-|x|))``; ``w_ptr``/``p_ptr`` are read only when
+    HAS_WEIGHT/HAS_POS_WEIGHT."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    softplus_neg = tl.maximum(-x, 0.0) + _log1p(tl.exp(-tl.abs(x)))
+    if HAS_POS_WEIGHT:
+        p_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sp0, sp1, sp2, sp3, sp4, sp5, STRIDED)
+        pw = tl.load(p_ptr + p_off, mask=mask, other=1).to(COMPUTE)
+        softplus_neg = softplus_neg * ((pw - 1.0) * y + 1.0)
+    loss = (1.0 - y) * x + softplus_neg
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        loss = loss * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    tl.store(out_ptr + idx, loss.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_with_logits_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, p_ptr,
+                                    scale: tl.float64, n,
+                                    size1, size2, size3, size4, size5,
+                                    sg0, sg1, sg2, sg3, sg4, sg5,
+                                    sx0, sx1, sx2, sx3, sx4, sx5,
+                                    sy0, sy1, sy2, sy3, sy4, sy5,
+                                    sw0, sw1, sw2, sw3, sw4, sw5,
+                                    sp0, sp1, sp2, sp3, sp4, sp5,
+                                    HAS_WEIGHT: tl.constexpr, HAS_POS_WEIGHT: tl.constexpr,
+                                    COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+                                    INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the input's gradient
+    ``((1 + (pw - 1) y) sigmoid(x) - pw y) * g * w * scale`` (``sigmoid(x) - y`` without
+    pos_weight); ``g`` is usually a broadcast scalar (stride 0 everywhere) and ``scale`` the
+    'mean' reduction's 1/numel."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    g_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sg0, sg1, sg2, sg3, sg4, sg5, STRIDED)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    sigmoid = _sigmoid(x)
+    if HAS_POS_WEIGHT:
+        p_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sp0, sp1, sp2, sp3, sp4, sp5, STRIDED)
+        t = tl.load(p_ptr + p_off, mask=mask, other=1).to(COMPUTE) * y
+        d = (t + 1.0 - y) * sigmoid - t
+    else:
+        d = sigmoid - y
+    d = d * tl.load(g_ptr + g_off, mask=mask, other=0).to(COMPUTE)
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        d = d * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    d = d * compute_scalar(scale, COMPUTE)  # the float64 scale, rounded once
+    tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_kernel(out_ptr, x_ptr, y_ptr, w_ptr, n,
+               size1, size2, size3, size4, size5,
+               sx0, sx1, sx2, sx3, sx4, sx5,
+               sy0, sy1, sy2, sy3, sy4, sy5,
+               sw0, sw1, sw2, sw3, sw4, sw5,
+               HAS_WEIGHT: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+               INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the (contiguous) binary
+    cross-entropy of probabilities ``w * ((y - 1) max(log1p(-x), -100) - y max(log(x), -100))``
+    (PyTorch clamps each log at -100; a NaN stays NaN)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n  # the last block is partial
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0.5).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    log_x = tl.log(x)
+    log_1mx = _log1p(-x)
+    log_x = tl.where(log_x < -100.0, -100.0, log_x)  # a where, not maximum: NaN stays NaN
+    log_1mx = tl.where(log_1mx < -100.0, -100.0, log_1mx)
+    loss = (y - 1.0) * log_1mx - y * log_x
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        loss = loss * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    tl.store(out_ptr + idx, loss.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit(do_not_specialize=_BCE_UNSPECIALIZED)
+def bce_backward_kernel(out_ptr, g_ptr, x_ptr, y_ptr, w_ptr, scale: tl.float64, n,
+                        size1, size2, size3, size4, size5,
+                        sg0, sg1, sg2, sg3, sg4, sg5,
+                        sx0, sx1, sx2, sx3, sx4, sx5,
+                        sy0, sy1, sy2, sy3, sy4, sy5,
+                        sw0, sw1, sw2, sw3, sw4, sw5,
+                        HAS_WEIGHT: tl.constexpr, COMPUTE: tl.constexpr, STRIDED: tl.constexpr,
+                        INDEX32: tl.constexpr, BLOCK: tl.constexpr):
+    """Each program computes BLOCK consecutive elements of the input's gradient
+    ``(x - y) / max((1 - x) x, 1e-12) * g * w * scale`` (PyTorch's
+    ``binary_cross_entropy_backward``; ``g`` usually a broadcast scalar)."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < n
+    i0, i1, i2, i3, i4, i5 = _bce_coords(idx, size1, size2, size3, size4, size5, STRIDED, INDEX32)
+    g_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sg0, sg1, sg2, sg3, sg4, sg5, STRIDED)
+    x_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sx0, sx1, sx2, sx3, sx4, sx5, STRIDED)
+    y_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sy0, sy1, sy2, sy3, sy4, sy5, STRIDED)
+    x = tl.load(x_ptr + x_off, mask=mask, other=0.5).to(COMPUTE)
+    y = tl.load(y_ptr + y_off, mask=mask, other=0).to(COMPUTE)
+    denominator = (1.0 - x) * x
+    denominator = tl.where(denominator < 1e-12, 1e-12, denominator)
+    d = _div(x - y, denominator) * tl.load(g_ptr + g_off, mask=mask, other=0).to(COMPUTE)
+    if HAS_WEIGHT:
+        w_off = _bce_offsets(idx, i0, i1, i2, i3, i4, i5, sw0, sw1, sw2, sw3, sw4, sw5, STRIDED)
+        d = d * tl.load(w_ptr + w_off, mask=mask, other=0).to(COMPUTE)
+    d = d * compute_scalar(scale, COMPUTE)  # the float64 scale, rounded once
+    tl.store(out_ptr + idx, d.to(out_ptr.dtype.element_ty), mask=mask)
+
+
 # Compile checks (tests/test_compile.py): each kernel at representative dtypes and tiles.
 _CE = {"BLOCK_M": 2, "BLOCK_C": 1024}
 _SPECS = [
@@ -274,3 +440,49 @@ _SPECS = [
      "constexprs": {"HAS_WEIGHT": True, "ACC": "tl.float32", "BLOCK_M": 16, "BLOCK_C": 128}},
 ]
 COMPILE_SPECS = [dict(spec, num_warps=NUM_WARPS) for spec in _SPECS]
+_BCE = {"BLOCK": BCE_BLOCK}
+COMPILE_SPECS += [
+    {"kernel": "bce_with_logits_kernel", "label": "fp32-strided", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp32", "x_ptr": "*fp32", "y_ptr": "*fp32", "w_ptr": "*fp32",
+                   "p_ptr": "*fp32"},
+     "constexprs": {"HAS_WEIGHT": True, "HAS_POS_WEIGHT": True, "COMPUTE": "tl.float32",
+                    "STRIDED": True, "INDEX32": True, **_BCE}},
+    {"kernel": "bce_with_logits_kernel", "label": "bf16-flat", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*bf16", "x_ptr": "*bf16", "y_ptr": "*bf16", "w_ptr": "*bf16",
+                   "p_ptr": "*bf16"},
+     "constexprs": {"HAS_WEIGHT": False, "HAS_POS_WEIGHT": False, "COMPUTE": "tl.float32",
+                    "STRIDED": False, "INDEX32": True, **_BCE}},
+    {"kernel": "bce_with_logits_backward_kernel", "label": "fp32-scalar-grad", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp32", "g_ptr": "*fp32", "x_ptr": "*fp32", "y_ptr": "*fp32",
+                   "w_ptr": "*fp32", "p_ptr": "*fp32", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": True, "HAS_POS_WEIGHT": True, "COMPUTE": "tl.float32",
+                    "STRIDED": True, "INDEX32": False, **_BCE}},
+    {"kernel": "bce_with_logits_backward_kernel", "label": "fp64-flat", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp64", "g_ptr": "*fp64", "x_ptr": "*fp64", "y_ptr": "*fp64",
+                   "w_ptr": "*fp64", "p_ptr": "*fp64", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": False, "HAS_POS_WEIGHT": False, "COMPUTE": "tl.float64",
+                    "STRIDED": False, "INDEX32": True, **_BCE}},
+]
+COMPILE_SPECS += [
+    {"kernel": "bce_kernel", "label": "fp32-strided", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp32", "x_ptr": "*fp32", "y_ptr": "*fp32", "w_ptr": "*fp32"},
+     "constexprs": {"HAS_WEIGHT": True, "COMPUTE": "tl.float32", "STRIDED": True,
+                    "INDEX32": True, **_BCE}},
+    {"kernel": "bce_backward_kernel", "label": "fp16-flat", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp16", "g_ptr": "*fp16", "x_ptr": "*fp16", "y_ptr": "*fp16",
+                   "w_ptr": "*fp16", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": False, "COMPUTE": "tl.float32", "STRIDED": False,
+                    "INDEX32": True, **_BCE}},
+    {"kernel": "bce_backward_kernel", "label": "fp64-strided", "no_spills": True,
+     "num_warps": BCE_NUM_WARPS,
+     "signature": {"out_ptr": "*fp64", "g_ptr": "*fp64", "x_ptr": "*fp64", "y_ptr": "*fp64",
+                   "w_ptr": "*fp64", "scale": "fp64"},
+     "constexprs": {"HAS_WEIGHT": True, "COMPUTE": "tl.float64", "STRIDED": True,
+                    "INDEX32": False, **_BCE}},
+]

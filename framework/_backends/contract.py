@@ -226,7 +226,8 @@ ACTIVATION = {
                   "tanhshrink, logsigmoid",
     "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
                            "grad's dtype: activation's ops, and gelu, gelu_tanh, silu, softplus "
-                           "(p0 = beta, p1 = threshold)",
+                           "(p0 = beta, p1 = threshold), and relu (x may be relu's output: "
+                           "grad where x > 0 or NaN, else 0, also for an inf or NaN grad)",
 }
 
 # Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;
@@ -245,6 +246,17 @@ LOSS = {
                         "row_weight): -weight[t] * logp[row, t] and weight[t] (0 where ignored)",
     "nll_loss_backward": "nll_loss_backward(target, weight, grad, ignore_index, num_classes, "
                          "dtype) -> Array: (M, C) zeros with -weight[t] * grad at each target",
+    # elementwise: target of x's shape; weight, pos_weight (or None) and grad broadcast to it
+    # (any strides); result contiguous in x's dtype (float32 math for the half types)
+    "bce_with_logits": "bce_with_logits(x, target, weight, pos_weight) -> Array: (1 - y) * x + "
+                       "(1 + (pos_weight - 1) * y) * (max(-x, 0) + log1p(exp(-|x|))), times weight",
+    "bce_with_logits_backward": "bce_with_logits_backward(grad, x, target, weight, pos_weight, "
+                                "scale) -> Array: x's gradient ((1 + (pos_weight - 1) * y) * "
+                                "sigmoid(x) - pos_weight * y) * grad * weight * scale",
+    "bce": "bce(x, target, weight) -> Array: -weight * (y * max(log(x), -100) + (1 - y) * "
+           "max(log(1 - x), -100)) of probabilities x",
+    "bce_backward": "bce_backward(grad, x, target, weight, scale) -> Array: x's gradient "
+                    "(x - y) / max((1 - x) * x, 1e-12) * grad * weight * scale",
 }
 
 # Attention. q (..., L, E), k (..., S, E), v (..., S, Ev) share their batch dims (views,

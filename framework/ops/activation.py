@@ -390,7 +390,7 @@ del _name
 register("gelu", "activation", ("gelu", "gelu_tanh", "activation_backward"))
 register("silu", "activation", ("silu", "activation_backward"))
 register("softplus", "activation", ("softplus", "activation_backward"))
-register("relu_", "activation", ("relu", "copy_", "le", "where"))
+register("relu_", "activation", ("relu", "copy_", "activation_backward"))
 register("glu", "activation", ("sigmoid", "mul", "add", "copy_", "full", "sub"))
 register("prelu", "activation", ("gt", "mul", "where", "add", "sum"))
 

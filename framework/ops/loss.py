@@ -10,8 +10,11 @@ whose derivative is written in framework ops (second derivatives work). The
 weighted mean
 divides by the summed weights of the counted targets, as in PyTorch.
 
-The other losses are compositions of framework ops (autograd gives their
-backward), written the way PyTorch defines them.
+``binary_cross_entropy`` and ``binary_cross_entropy_with_logits`` are one node
+each on elementwise kernels (``bce``, ``bce_with_logits`` and their backwards,
+PyTorch's formulas), with their composition kept for graph captures, mixed dtypes
+and weights that need a gradient. The other losses are compositions of framework
+ops (autograd gives their backward), written the way PyTorch defines them.
 """
 from __future__ import annotations
 
@@ -574,7 +577,40 @@ def _same_size_target(op: str, input: Tensor, target: Tensor, message: str) -> N
         raise ValueError(message.format(target=list(target.shape), input=list(input.shape)))
 
 
-@one_node("BinaryCrossEntropyBackward0")
+class _BCENode(Function):
+    """``binary_cross_entropy`` of probabilities, reduced, as one node: the ``bce`` kernel
+    and the reduction forward; backward the ``bce_backward`` kernel for the input (PyTorch's
+    ``(x - y) / max((1 - x) x, 1e-12)``, the 'mean' 1/numel folded in) and PyTorch's target
+    formula ``-logit(x)`` in framework ops. Under ``create_graph`` both are framework ops."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction):
+        w = weight._a if weight is not None else None
+        loss = wrap(backend(x).bce(x._a, target._a, w), x.device)
+        ctx.node_name = "BinaryCrossEntropyBackward0"
+        ctx.reduction = reduction
+        ctx.save_for_backward(x, target, weight)
+        return _apply_reduction(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight = ctx.saved_tensors
+        needs_x, needs_target = ctx.needs_input_grad[:2]
+        scale = 1.0 / x.numel() if ctx.reduction == "mean" and x.numel() else 1.0
+        grad_x = grad_target = None
+        if needs_x and not is_grad_enabled():
+            w = weight._a if weight is not None else None
+            grad_x = wrap(backend(x).bce_backward(grad._a, x._a, target._a, w, scale), x.device)
+        elif needs_x:  # create_graph: PyTorch's formula in framework ops
+            g = _bce_grad_factor(grad, x, weight, scale)
+            denominator = compare.clamp_min((1.0 - x) * x, 1e-12)
+            grad_x = ((x - target) / denominator * g).to(x.dtype)
+        if needs_target:
+            g = _bce_grad_factor(grad, x, weight, scale)
+            grad_target = ((unary.log1p(-x) - unary.log(x)) * g).to(target.dtype)
+        return grad_x, grad_target, None, None
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``-w * (y * log(x) + (1 - y) * log(1 - x))`` with each log clamped at -100 (PyTorch)."""
@@ -588,38 +624,143 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         inside = compare.logical_not(compare.logical_or(input < 0, input > 1))
         backend(input).device_assert(inside._a, op, "all elements of input should be between 0 "
                                                     "and 1")
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        shape = broadcast_shapes(op, tuple(target.shape), tuple(weight.shape))
+        if shape == tuple(input.shape) and _bce_node_applies(input, target, weight, None):
+            return _BCENode.apply(input, target, weight, reduction)
+    elif _bce_node_applies(input, target, None, None):
+        return _BCENode.apply(input, target, None, reduction)
+    return _binary_cross_entropy_general(input, target, weight, reduction)
+
+
+@one_node("BinaryCrossEntropyBackward0")
+def _binary_cross_entropy_general(input: Tensor, target: Tensor, weight,
+                                  reduction: str) -> Tensor:
+    """``binary_cross_entropy`` as a composition (mixed dtypes, a weight that needs a
+    gradient or is larger than the input, graph capture); one replayed node."""
     log_x = compare.clamp_min(unary.log(input), -100.0)
     log_1mx = compare.clamp_min(unary.log(1.0 - input), -100.0)
     loss = -(target * log_x + (1.0 - target) * log_1mx)
     if weight is not None:
-        check_tensor(op, "weight", weight)
-        loss = loss * weight.expand(broadcast_shapes(op, tuple(target.shape), tuple(weight.shape)))
+        loss = loss * weight.expand(broadcast_shapes("binary_cross_entropy", tuple(target.shape),
+                                                     tuple(weight.shape)))
     return _apply_reduction(loss, reduction)
 
 
-@one_node("BinaryCrossEntropyWithLogitsBackward0")
+def _bce_weight(op: str, name: str, value, input: Tensor):
+    """Check that ``weight``/``pos_weight`` broadcasts to the input's shape, as PyTorch's
+    in-place products need (a larger broadcast shape is an error there too)."""
+    if value is None:
+        return None
+    check_tensor(op, name, value)
+    shape = tuple(input.shape)
+    if broadcast_shapes(op, shape, tuple(value.shape)) != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(op, shape, tuple(value.shape)))}")
+    return value
+
+
+class _BCEWithLogitsNode(Function):
+    """``binary_cross_entropy_with_logits``, reduced, as one node: the ``bce_with_logits``
+    kernel and the reduction forward; backward the ``bce_with_logits_backward`` kernel for
+    the input (the 'mean' 1/numel folded in) and PyTorch's target formula in framework
+    ops. Under ``create_graph`` both gradients are framework ops (differentiable again)."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, pos_weight, reduction):
+        w = weight._a if weight is not None else None
+        pw = pos_weight._a if pos_weight is not None else None
+        loss = wrap(backend(x).bce_with_logits(x._a, target._a, w, pw), x.device)
+        ctx.node_name = "BinaryCrossEntropyWithLogitsBackward0"
+        ctx.reduction = reduction
+        ctx.save_for_backward(x, target, weight, pos_weight)
+        return _apply_reduction(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target, weight, pos_weight = ctx.saved_tensors
+        needs_x, needs_target = ctx.needs_input_grad[:2]
+        scale = 1.0 / x.numel() if ctx.reduction == "mean" and x.numel() else 1.0
+        grad_x = grad_target = None
+        if needs_x and not is_grad_enabled():
+            w = weight._a if weight is not None else None
+            pw = pos_weight._a if pos_weight is not None else None
+            grad_x = wrap(backend(x).bce_with_logits_backward(
+                grad._a, x._a, target._a, w, pw, scale), x.device)
+        elif needs_x:  # create_graph: PyTorch's formula in framework ops
+            g = _bce_grad_factor(grad, x, weight, scale)
+            if pos_weight is not None:
+                t = pos_weight * target
+                grad_x = ((t + 1.0 - target) * unary.sigmoid(x) - t) * g
+            else:
+                grad_x = (unary.sigmoid(x) - target) * g
+            grad_x = grad_x.to(x.dtype)
+        if needs_target:
+            from .activation import logsigmoid
+            g = _bce_grad_factor(grad, x, weight, scale)
+            if pos_weight is not None:
+                grad_target = (logsigmoid(-x) - logsigmoid(x) * pos_weight) * g
+            else:
+                grad_target = -x * g
+            grad_target = grad_target.to(target.dtype)
+        return grad_x, grad_target, None, None, None
+
+
+def _bce_grad_factor(grad: Tensor, x: Tensor, weight, scale: float) -> Tensor:
+    """``grad * weight * scale`` broadcast to the input's shape, in framework ops."""
+    g = grad * weight if weight is not None else grad
+    if scale != 1.0:
+        g = g * scale
+    return g.expand(tuple(x.shape))
+
+
+def _bce_node_applies(input: Tensor, target: Tensor, weight, pos_weight) -> bool:
+    """Whether ``binary_cross_entropy[_with_logits]`` runs as its node (``_BCENode``,
+    ``_BCEWithLogitsNode``): input and target of one floating dtype, weights that need no
+    gradient (PyTorch refuses one; the composition gives it), one device, and kernels run
+    eagerly (a graph capture traces the composition's ops)."""
+    from .._backends import Backend
+    if not (input.dtype.is_floating_point and target.dtype is input.dtype
+            and target.device == input.device and type(backend(input)) is Backend):
+        return False
+    return all(v is None or (v.dtype.is_floating_point and not v.requires_grad
+                             and v.device == input.device) for v in (weight, pos_weight))
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average=None, reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable formula:
-    ``(1 - y) x + (1 + (pw - 1) y) * (log1p(exp(-|x|)) + max(-x, 0))``."""
+    ``(1 - y) x + (1 + (pw - 1) y) * (log1p(exp(-|x|)) + max(-x, 0))``, times ``weight``
+    (``weight`` and ``pos_weight`` broadcast to the input's shape)."""
     op = "binary_cross_entropy_with_logits"
     reduction = _reduction(size_average, reduce, reduction)
     _same_size_target(op, input, target, "Target size ({target}) must be the same as input "
                                          "size ({input})")
     _float_input(op, input)
+    weight = _bce_weight(op, "weight", weight, input)
+    pos_weight = _bce_weight(op, "pos_weight", pos_weight, input)
+    if _bce_node_applies(input, target, weight, pos_weight):
+        return _BCEWithLogitsNode.apply(input, target, weight, pos_weight, reduction)
+    return _bce_with_logits_general(input, target, weight, reduction, pos_weight)
+
+
+@one_node("BinaryCrossEntropyWithLogitsBackward0")
+def _bce_with_logits_general(input: Tensor, target: Tensor, weight, reduction: str,
+                             pos_weight) -> Tensor:
+    """``binary_cross_entropy_with_logits`` as a composition (mixed dtypes, weights that
+    need a gradient, graph capture); one replayed node when a gradient is recorded."""
     # softplus(-x) as -logsigmoid(x): the same stable formula, and its derivative is
     # sigmoid(x) - 1 everywhere (the composite's abs/clamp kinks gave 0 - 1 at x = 0)
     from .activation import logsigmoid
     softplus_neg = -logsigmoid(input)
     if pos_weight is not None:
-        check_tensor(op, "pos_weight", pos_weight)
         log_weight = (pos_weight - 1.0) * target + 1.0
         loss = (1.0 - target) * input + log_weight * softplus_neg
     else:
         loss = (1.0 - target) * input + softplus_neg
     if weight is not None:
-        check_tensor(op, "weight", weight)
         loss = loss * weight
     return _apply_reduction(loss, reduction)
 
@@ -755,11 +896,13 @@ for _name in ("smooth_l1_loss", "huber_loss"):
         "sign",
     ))
 register("binary_cross_entropy", "loss", (
-    "log", "clamp", "mul", "mean", "device_assert", "add", "div", "ge", "gt", "logical_not",
-    "logical_or", "lt", "neg", "sub", "where",
+    "log", "bce", "bce_backward", "clamp", "mul", "mean", "device_assert", "add", "div", "ge",
+    "gt", "logical_not", "logical_or", "lt", "neg", "sub", "where", "log1p", "sum",
 ))
+# the composition's kernel first: a graph capture (compile, ONNX export) records it
 register("binary_cross_entropy_with_logits", "loss", (
-    "activation", "activation_backward", "mul", "mean", "add", "div", "neg", "sub",
+    "activation", "bce_with_logits", "bce_with_logits_backward", "activation_backward", "mul",
+    "mean", "sum", "add", "div", "neg", "sub",
 ))
 register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
 register("cosine_similarity", "loss", (

@@ -198,6 +198,10 @@ def _d_sigmoid(g, x, out, p):
 
 def _d_relu(g, x, out, p):
     # relu'(0) = 0; a NaN output passes g, as in PyTorch
+    if (not _grad_state.enabled and g.dtype is out.dtype and tuple(g.shape) == tuple(out.shape)
+            and g._device == out._device and type(backend(out)) is _backends.Backend):
+        # PyTorch's threshold_backward: one kernel (no create_graph: nothing to record)
+        return wrap(backend(out).activation_backward(g._a, out._a, "relu", 0.0, 0.0), out._device)
     return compare.where(compare.le(out, 0), 0, g)
 
 
@@ -634,7 +638,7 @@ def _register() -> None:
     register("tan", "unary", ("tan", "add", "mul", "square"))
     register("tanh", "unary", ("tanh", "mul", "square", "sub"))
     register("sigmoid", "unary", ("sigmoid", "mul", "sub"))
-    register("relu", "unary", ("relu", "le", "where"))
+    register("relu", "unary", ("relu", "activation_backward"))
     register("sign", "unary", ("sign", "full"))
     register("floor", "unary", ("floor", "full"))
     register("ceil", "unary", ("ceil", "full"))

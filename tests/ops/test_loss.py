@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as TF
 
 import framework
-from helpers import check_device_error, check_op, make_input
+from helpers import assert_close, check_device_error, check_op, make_input
 
 F = framework.nn.functional
 RNG = np.random.default_rng(0)
@@ -467,3 +467,130 @@ def test_composite_losses_half_types(device, name, dtype):
                    lambda a, b: getattr(TF, name)(a, b, reduction="sum", **kwargs),
                    make(2, 3), device=device, dtype=dtype, scale=6)
     assert out[0].dtype is dtype
+
+
+# binary_cross_entropy_with_logits: one node on its own kernels ------------------------------
+def _bce_weights(device, w_shape, pw_shape, strided=False):
+    """(framework, torch float64) pairs of weight and pos_weight (None where the shape is);
+    ``strided``: framework views with a step of 2 along their last dim."""
+    pairs = []
+    for shape, low, high in ((w_shape, 0.5, 2.0), (pw_shape, 0.5, 3.0)):
+        if shape is None:
+            pairs.append((None, None))
+            continue
+        value = RNG.uniform(low, high, shape).astype(np.float32).astype(np.float64)
+        source = np.repeat(value, 2, axis=-1) if strided else value
+        fw = framework.tensor(source, dtype=framework.float32, device=device)
+        pairs.append((fw[..., ::2] if strided else fw, torch.tensor(value)))
+    return pairs
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("w_shape,pw_shape", [((1, 4), (4,)), ((3, 1), None), (None, (3, 4)),
+                                              ((4,), (1, 1))])
+def test_bce_with_logits_broadcast_weights_non_contiguous(device, reduction, w_shape, pw_shape):
+    (w, tw), (pw, tpw) = _bce_weights(device, w_shape, pw_shape, strided=True)
+    out = check_op(lambda a, b: F.binary_cross_entropy_with_logits(
+                       a, b, weight=w, pos_weight=pw, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy_with_logits(
+                       a, b, weight=tw, pos_weight=tpw, reduction=reduction),
+                   [RNG.standard_normal((3, 4)) * 30, RNG.uniform(0, 1, (3, 4))], device=device,
+                   contiguous=False, scale=4)
+    assert type(out[0].grad_fn).__name__ == "BinaryCrossEntropyWithLogitsBackward0"
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_float64_and_one_element(device, reduction):
+    (w, tw), (pw, tpw) = _bce_weights(device, (1,), (1,))
+    check_op(lambda a, b: F.binary_cross_entropy_with_logits(
+                 a, b, weight=w.double(), pos_weight=pw.double(), reduction=reduction),
+             lambda a, b: TF.binary_cross_entropy_with_logits(
+                 a, b, weight=tw, pos_weight=tpw, reduction=reduction),
+             [RNG.standard_normal((1,)) * 3, RNG.uniform(0, 1, (1,))], device=device,
+             dtype=framework.float64)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_empty(device, reduction):
+    # 'mean' of nothing is NaN, 'sum' 0, as in PyTorch
+    (w, tw), (pw, tpw) = _bce_weights(device, (3,), (3,))
+    out = check_op(lambda a, b: F.binary_cross_entropy_with_logits(
+                       a, b, weight=w, pos_weight=pw, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy_with_logits(
+                       a, b, weight=tw, pos_weight=tpw, reduction=reduction),
+                   [np.zeros((0, 3)), np.zeros((0, 3))], device=device)
+    if reduction == "mean":
+        assert np.isnan(out[0].item())
+
+
+@pytest.mark.parametrize("pw_shape", [None, (4,)])
+def test_bce_with_logits_second_derivatives(device, pw_shape):
+    """create_graph: the backward is framework ops, differentiable in input and target."""
+    (w, tw), (pw, tpw) = _bce_weights(device, (1, 4), pw_shape)
+    x, y = RNG.standard_normal((3, 4)) * 2, RNG.uniform(0, 1, (3, 4))
+    v = RNG.standard_normal((3, 4))
+    results = []
+    for lib, f, weight, pos_weight, dtype in ((framework, F, w, pw, framework.float64),
+                                              (torch, TF, tw, tpw, torch.float64)):
+        kw = {"device": device} if lib is framework else {}
+        a = lib.tensor(x, dtype=dtype, requires_grad=True, **kw)
+        b = lib.tensor(y, dtype=dtype, requires_grad=True, **kw)
+        vec = lib.tensor(v, dtype=dtype, **kw)
+        weight = weight.to(dtype) if weight is not None else None
+        pos_weight = pos_weight.to(dtype) if pos_weight is not None else None
+        loss = f.binary_cross_entropy_with_logits(a, b, weight=weight, pos_weight=pos_weight)
+        ga, gb = lib.autograd.grad(loss, (a, b), create_graph=True)
+        results.append((ga, gb) + lib.autograd.grad((ga * vec).sum() + (gb * vec).sum(), (a, b)))
+    for got, want in zip(*results):
+        assert_close(got, want, 1e-9, 1e-7, "bce_with_logits second derivatives")
+
+
+def test_bce_with_logits_rejects_bad_weights(device):
+    x = framework.zeros((3, 4), device=device, requires_grad=True)
+    for name in ("weight", "pos_weight"):
+        with pytest.raises(RuntimeError, match=r"output with shape \[3, 4\] doesn't match the "
+                                               r"broadcast shape \[2, 3, 4\]"):
+            F.binary_cross_entropy_with_logits(x, x.detach(), **{name: framework.ones(
+                (2, 3, 4), device=device)})
+        with pytest.raises(RuntimeError, match="size of tensor"):
+            F.binary_cross_entropy_with_logits(x, x.detach(), **{name: framework.ones(
+                5, device=device)})
+        with pytest.raises(TypeError, match=name):
+            F.binary_cross_entropy_with_logits(x, x.detach(), **{name: [1.0] * 4})
+    with pytest.raises(RuntimeError, match="output with shape"):
+        TF.binary_cross_entropy_with_logits(torch.zeros(3, 4), torch.zeros(3, 4),
+                                            weight=torch.ones(2, 3, 4))
+
+
+# binary_cross_entropy (probabilities): one node on its own kernels --------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("w_shape", [None, (1, 4), (3, 1), (4,)])
+def test_binary_cross_entropy_broadcast_weight_non_contiguous(device, reduction, w_shape):
+    (w, tw), _ = _bce_weights(device, w_shape, None, strided=True)
+    out = check_op(lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy(a, b, weight=tw, reduction=reduction),
+                   [_in_unit(3, 4), RNG.uniform(0, 1, (3, 4))], device=device, contiguous=False,
+                   scale=4)
+    assert type(out[0].grad_fn).__name__ == "BinaryCrossEntropyBackward0"
+
+
+def test_binary_cross_entropy_gradient_at_the_clamps(device):
+    """At x = 0 and 1 the logs clamp at -100 and the gradient divides by max(x(1-x), 1e-12),
+    PyTorch's formulas (finite where the target agrees with the input)."""
+    x = np.array([[0.0, 1.0, 1e-30, 0.5], [1.0, 0.0, 0.3, 1.0 - 1e-15]])
+    y = np.array([[0.0, 1.0, 0.0, 0.5], [0.7, 1.0, 1.0, 1.0]])
+    (w, tw), _ = _bce_weights(device, (4,), None)
+    for reduction in REDUCTIONS:
+        check_op(lambda a, b: F.binary_cross_entropy(a, b, weight=w.double(),
+                                                     reduction=reduction),
+                 lambda a, b: TF.binary_cross_entropy(a, b, weight=tw, reduction=reduction),
+                 [x, y], device=device, dtype=framework.float64, input_dtypes=[None, None])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_empty(device, reduction):
+    out = check_op(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+                   lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction),
+                   [np.zeros((0, 3)), np.zeros((0, 3))], device=device)
+    if reduction == "mean":
+        assert np.isnan(out[0].item())

@@ -487,3 +487,29 @@ def test_grad_fn_names():
     assert (x * 2).grad_fn.name() == "MulBackward0"
     assert framework.where(x > 0, x, 0.0).grad_fn.name() == "WhereBackward0"
     assert math.isclose(framework.sigmoid(x).item(), 1 / (1 + math.exp(-1)), rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [F32, BF16])
+@pytest.mark.parametrize("n", [8, 5000])  # cpu: below and above NumPy's small-array select
+def test_relu_backward_selects_like_threshold_backward(device, dtype, n):
+    """relu's backward is one kernel (PyTorch's threshold_backward): the gradient where the
+    input is > 0 or NaN, else 0, also for an inf or NaN incoming gradient."""
+    x = np.resize(np.array([np.nan, -1.0, 0.0, 2.0, -0.0, np.inf, -np.inf, 0.5]), n)
+    g = np.resize(np.array([1.0, np.inf, np.nan, 3.0, -np.inf, 7.0, np.nan, -2.0]), n)
+    a = framework.tensor(x, dtype=dtype, device=device, requires_grad=True)
+    framework.relu(a).backward(framework.tensor(g, dtype=dtype, device=device))
+    ta = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.relu(ta).backward(torch.tensor(g))
+    assert a.grad.dtype is dtype
+    assert_close(a.grad, ta.grad, 0, 0, "relu backward")
+
+
+def test_relu_backward_of_a_broadcast_gradient(device):
+    """``relu(x).sum().backward()`` hands relu a stride-0 view of one value."""
+    x = RNG.standard_normal((80, 64))
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]
+    a = framework.tensor(x, device=device, requires_grad=True)
+    framework.relu(a).sum().backward()
+    ta = torch.tensor(x, requires_grad=True)
+    torch.relu(ta).sum().backward()
+    assert_close(a.grad, ta.grad, 0, 0, "relu backward of a broadcast gradient")

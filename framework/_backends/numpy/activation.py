@@ -12,7 +12,7 @@ import numpy as np
 
 from ..array import Array
 from ._arrays import compute_dtype, nd, quiet, select, wrap
-from .elementwise import _COMPUTE, _erf, _finish, _value
+from .elementwise import _COMPUTE, _erf, _finish, _select_zero, _value
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
@@ -140,11 +140,26 @@ def activation(x: Array, op: str, p0: float, p1: float) -> Array:
 
 
 def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) -> Array:
-    """``grad * op'(x)`` (result in ``grad``'s dtype)."""
+    """``grad * op'(x)`` (result in ``grad``'s dtype); relu selects instead of multiplying."""
+    if op == "relu":
+        return _relu_backward(grad, x)
     v = _values(x)
     with np.errstate(all="ignore"):
         result = _values(grad) * _derivative(op, v, v.dtype.type(p0), v.dtype.type(p1))
     return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
+
+
+def _relu_backward(grad: Array, x: Array) -> Array:
+    """``grad`` where ``x > 0`` (or NaN), else 0 (PyTorch's ``threshold_backward``: a select,
+    so an inf or NaN ``grad`` at ``x <= 0`` gives 0)."""
+    g = nd(grad)
+    with np.errstate(invalid="ignore"):
+        at_or_below = np.less_equal(nd(x), 0)
+    zero = np.zeros((), g.dtype)
+    masked = _select_zero(at_or_below, zero, g)  # the bits of g times the mask (large arrays)
+    if masked is None:
+        masked = np.where(at_or_below, zero, g)
+    return wrap(masked, grad.dtype)
 
 
 # the NumPy math of the unary activations, by kernel name (also what compiled plans call)

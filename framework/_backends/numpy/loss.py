@@ -1,4 +1,5 @@
-"""CPU losses: cross-entropy and negative log-likelihood over (M, C) rows, vectorized.
+"""CPU losses: cross-entropy and negative log-likelihood over (M, C) rows, vectorized;
+binary cross-entropy (of logits and of probabilities), elementwise.
 
 Mirrors ``triton_kernels/loss.py``: cross-entropy is
 ``lse * sum_c a - sum_c a * x`` with per-class coefficients ``a`` (smoothed
@@ -135,9 +136,87 @@ def nll_loss_backward(target: Array, weight, grad: Array, ignore_index: int, num
     return wrap(out, dtype)
 
 
+def _bce_operands(x: Array, target: Array, weight, pos_weight):
+    """``x``, ``target``, ``weight``, ``pos_weight`` (None stays None) as NumPy views in the
+    compute type (broadcasting is NumPy's own)."""
+    acc = compute_dtype(x.dtype)
+    return tuple(None if a is None else nd(a).astype(acc, copy=False)
+                 for a in (x, target, weight, pos_weight))
+
+
+def _full_shape(result: np.ndarray, shape: tuple) -> np.ndarray:
+    """``result`` broadcast to ``shape`` (a view only where it is smaller: ``wrap`` copies it)."""
+    return result if result.shape == shape else np.broadcast_to(result, shape)
+
+
+def bce_with_logits(x: Array, target: Array, weight, pos_weight) -> Array:
+    """``(1 - y) x + (1 + (pw - 1) y) * softplus(-x)`` times ``weight``, elementwise, with
+    ``softplus(-x) = max(-x, 0) + log1p(exp(-|x|))`` (PyTorch's ``-log_sigmoid``)."""
+    xs, y, w, pw = _bce_operands(x, target, weight, pos_weight)
+    with np.errstate(all="ignore"):  # inf/NaN as PyTorch's formula gives them
+        softplus_neg = np.maximum(-xs, 0.0) + np.log1p(np.exp(-np.abs(xs)))
+        if pw is not None:
+            softplus_neg = softplus_neg * ((pw - 1.0) * y + 1.0)
+        loss = (1.0 - y) * xs + softplus_neg
+        if w is not None:
+            loss = loss * w
+    return wrap(_full_shape(loss, x.shape), x.dtype)
+
+
+def bce_with_logits_backward(grad: Array, x: Array, target: Array, weight, pos_weight,
+                             scale: float) -> Array:
+    """``x``'s gradient of ``bce_with_logits``: ``((1 + (pw - 1) y) sigmoid(x) - pw y) * grad
+    * weight * scale`` (PyTorch's order of products)."""
+    xs, y, w, pw = _bce_operands(x, target, weight, pos_weight)
+    g = nd(grad).astype(xs.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        sigmoid = 1.0 / (1.0 + np.exp(-xs))
+        if pw is not None:
+            t = pw * y
+            d = (t + 1.0 - y) * sigmoid - t
+        else:
+            d = sigmoid - y
+        d = d * g
+        if w is not None:
+            d = d * w
+        if scale != 1.0:
+            d = d * scale
+    return wrap(_full_shape(d, x.shape), x.dtype)
+
+
+def bce(x: Array, target: Array, weight) -> Array:
+    """``-w * (y * max(log(x), -100) + (1 - y) * max(log1p(-x), -100))``, elementwise."""
+    xs, y, w, _ = _bce_operands(x, target, weight, None)
+    with np.errstate(all="ignore"):
+        log_x = np.maximum(np.log(xs), -100.0)  # NaN stays NaN
+        log_1mx = np.maximum(np.log1p(-xs), -100.0)
+        loss = (y - 1.0) * log_1mx - y * log_x  # PyTorch's order
+        if w is not None:
+            loss = loss * w
+    return wrap(_full_shape(loss, x.shape), x.dtype)
+
+
+def bce_backward(grad: Array, x: Array, target: Array, weight, scale: float) -> Array:
+    """``x``'s gradient of ``bce``: ``(x - y) / max((1 - x) x, 1e-12) * grad * weight * scale``
+    (PyTorch's ``binary_cross_entropy_backward``)."""
+    xs, y, w, _ = _bce_operands(x, target, weight, None)
+    g = nd(grad).astype(xs.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        d = (xs - y) / np.maximum((1.0 - xs) * xs, xs.dtype.type(1e-12)) * g
+        if w is not None:
+            d = d * w
+        if scale != 1.0:
+            d = d * scale
+    return wrap(_full_shape(d, x.shape), x.dtype)
+
+
 KERNELS = {
     "cross_entropy_forward": cross_entropy_forward,
     "cross_entropy_backward": cross_entropy_backward,
     "nll_loss_forward": nll_loss_forward,
     "nll_loss_backward": nll_loss_backward,
+    "bce_with_logits": bce_with_logits,
+    "bce_with_logits_backward": bce_with_logits_backward,
+    "bce": bce,
+    "bce_backward": bce_backward,
 }

@@ -4,16 +4,21 @@ Operands are (M, C) logits / log-probabilities read in place through their two
 strides, (M,) class indices (int64) or (M, C) class probabilities, and an
 optional contiguous (C,) class weight. Per-row results are fp32 for the half
 types (like PyTorch's accumulation type), else the input's dtype.
+
+Binary cross-entropy (of logits, of probabilities) is elementwise: every operand is
+read in place, broadcast to the input's shape (the elementwise kernels' flat or 6-d
+strided indexing).
 """
 from __future__ import annotations
 
+import numpy as np
 import triton
 import triton.language as tl
 
 from ... import dtypes
 from ..array import Array
 from . import device_errors, runtime
-from .launch import pointer
+from .launch import all_contiguous_same_shape, grid_1d, pack_strided, pointer
 from .memory import contiguous, empty
 
 _ACC = {"float64": tl.float64}
@@ -119,9 +124,102 @@ def nll_loss_backward(target: Array, weight, grad: Array, ignore_index: int, num
     return out
 
 
+_NO_SIZES, _NO_STRIDES = (1,) * 5, (0,) * 6
+
+
+def _bce_launch_args(shape: tuple, operands: list) -> tuple:
+    """``(pointers, strided, sizes, strides6 per operand)`` of arrays (or None: a pointer to
+    the first operand, never read, and zero strides) read broadcast to ``shape``."""
+    arrays = [a for a in operands if a is not None]
+    pointers = [pointer(a if a is not None else operands[0]) for a in operands]
+    if all_contiguous_same_shape(shape, *arrays):
+        return pointers, False, _NO_SIZES, [_NO_STRIDES] * len(operands)
+    sizes, packed = pack_strided(shape, *arrays)
+    packed = iter(packed)
+    return pointers, True, sizes, [next(packed) if a is not None else _NO_STRIDES
+                                   for a in operands]
+
+
+def bce_with_logits(x: Array, target: Array, weight, pos_weight) -> Array:
+    """Elementwise binary cross-entropy of logits ``x`` (``target``, ``weight`` and
+    ``pos_weight`` broadcast to its shape), in ``x``'s dtype."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [x, target, weight, pos_weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
+        _config().bce_with_logits_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, n, *sizes, *(s for st in strides for s in st),
+            HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None,
+            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
+            num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
+def bce_with_logits_backward(grad: Array, x: Array, target: Array, weight, pos_weight,
+                             scale: float) -> Array:
+    """``x``'s gradient of ``bce_with_logits`` for ``grad`` (broadcast to ``x``'s shape: a
+    reduction's scalar gradient is read in place), times ``scale``."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(
+        x.shape, [grad, x, target, weight, pos_weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
+        _config().bce_with_logits_backward_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, float(scale), n, *sizes,
+            *(s for st in strides for s in st),
+            HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None,
+            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
+            num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
+def bce(x: Array, target: Array, weight) -> Array:
+    """Elementwise binary cross-entropy of probabilities ``x`` (``target`` and ``weight``
+    broadcast to its shape), in ``x``'s dtype."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [x, target, weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
+        _config().bce_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, n, *sizes, *(s for st in strides for s in st),
+            HAS_WEIGHT=weight is not None, COMPUTE=_acc(x.dtype), STRIDED=strided,
+            INDEX32=n < 2 ** 31 - block, BLOCK=block, num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
+def bce_backward(grad: Array, x: Array, target: Array, weight, scale: float) -> Array:
+    """``x``'s gradient of ``bce`` for ``grad`` (broadcast to ``x``'s shape), times ``scale``."""
+    out = empty(x.shape, x.dtype)
+    n = out.numel
+    if n == 0:
+        return out
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [grad, x, target, weight])
+    block = _config().BCE_BLOCK
+    with np.errstate(all="ignore"):
+        _config().bce_backward_kernel[grid_1d(n, block)](
+            pointer(out), *pointers, float(scale), n, *sizes,
+            *(s for st in strides for s in st), HAS_WEIGHT=weight is not None,
+            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
+            num_warps=_config().BCE_NUM_WARPS)
+    return out
+
+
 KERNELS = {
     "cross_entropy_forward": cross_entropy_forward,
     "cross_entropy_backward": cross_entropy_backward,
     "nll_loss_forward": nll_loss_forward,
     "nll_loss_backward": nll_loss_backward,
+    "bce_with_logits": bce_with_logits,
+    "bce_with_logits_backward": bce_with_logits_backward,
+    "bce": bce,
+    "bce_backward": bce_backward,
 }
