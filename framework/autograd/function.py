@@ -298,6 +298,15 @@ def _class_node_type(cls, ctx) -> type:
     return node_type
 
 
+def class_node_type(cls) -> type:
+    """The ``Node`` subclass that ``Function.apply`` gives the nodes of Function ``cls`` whose
+    forward does not name them itself (cached): for ops that build their nodes directly."""
+    node_type = _CLASS_NODE_TYPES.get(cls)
+    if node_type is None:
+        node_type = _CLASS_NODE_TYPES[cls] = _node_type(Node(cls).name())
+    return node_type
+
+
 def _node_type(name: str) -> type:
     """The ``Node`` subclass named ``name`` (``AddBackward0``), made once per name."""
     node_type = _NODE_TYPES.get(name)
