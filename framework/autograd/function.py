@@ -20,6 +20,10 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "tensors after calling backward.")
 
 
+_new = object.__new__
+_NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
+
+
 class Node:
     """A recorded op in the graph; also the ``ctx`` of its ``Function``.
 
@@ -244,12 +248,18 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and record the op in the graph when a gradient is needed."""
-        needs = _needs_input_grad(args)
+        needs = tuple([isinstance(a, Tensor) and (  # _needs_input_grad(args), inlined
+            a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
+            for a in args])
         state = _grad_state
         enabled = state.enabled
         record = enabled and True in needs
-        ctx = Node(cls) if record else _InertCtx(cls)
-        ctx.needs_input_grad = needs
+        if record:
+            ctx = _new(Node)  # Node(cls) with needs_input_grad, in one step
+            ctx.__dict__ = {"fn_cls": cls, "retained": {}, "needs_input_grad": needs}
+        else:
+            ctx = _InertCtx(cls)
+            ctx.needs_input_grad = needs
         state.enabled = None  # off, and marks "inside a forward" (``framework.autograd.views``)
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
@@ -259,9 +269,11 @@ class Function:
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        ctx._edges = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
+        ctx._edges = tuple([_edge(a) if n else _NO_EDGE for a, n in zip(args, needs)])
         ctx._public = _public_positions(cls, ctx, args)
-        ctx.__class__ = _class_node_type(cls, ctx)
+        # _class_node_type(cls, ctx), its cache read inlined
+        ctx.__class__ = ("node_name" not in ctx.__dict__ and _CLASS_NODE_TYPES.get(cls)
+                         or _class_node_type(cls, ctx))
         ctx.num_outputs = len(outs)
         ctx.output_meta = [(Size(o._a.shape), o._a.dtype, o._device) if isinstance(o, Tensor)
                            else None for o in outs]
@@ -336,7 +348,7 @@ def _public_positions(cls, ctx, args) -> tuple:
     index and mask tensors have no edge)."""
     public = ctx.__dict__.get("public_inputs") or getattr(cls, "PUBLIC_INPUTS", None)
     if public is not None:
-        return tuple(public)
+        return public if type(public) is tuple else tuple(public)
     return tuple([i for i, a in enumerate(args)
                   if isinstance(a, Tensor) and a._a.dtype.is_floating_point])
 
