@@ -218,3 +218,45 @@ def test_unary_node_equals_function_apply(cls, case):
     names = {id(x): "x"}
     assert (_state(fast.grad_fn, {**names, id(fast): "out"})
             == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+OPERATORS = {"+": (binary._Add, lambda a, b: a + b), "-": (binary._Sub, lambda a, b: a - b),
+             "*": (binary._Mul, lambda a, b: a * b), "/": (binary._Div, lambda a, b: a / b)}
+
+
+@pytest.mark.parametrize("symbol, case", [
+    (symbol, case) for symbol in OPERATORS
+    for case in ["a", "b", "both", "number", "int", "reflected", "non-leaf", "view", "float32"]
+    if (symbol, case) != ("-", "reflected")])  # rsub: test_reflected_sub_keeps_its_node_name
+def test_operator_node_equals_function_apply(symbol, case):
+    """``Tensor``'s ``+ - * /`` on operands that record a node (their own route to
+    ``_Binary._record``) give ``Function.apply``'s node."""
+    cls, operator = OPERATORS[symbol]
+    a, b = _operands({"int": "number"}.get(case, case))
+    if case == "int":
+        b = 3
+    fast = operator(a, b)
+    ref = a if isinstance(a, framework.Tensor) else b
+    general = _general(cls, a, b, ref.dtype, ref.dtype)
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    names = {id(a): "a", id(b): "b"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+def test_reflected_sub_keeps_its_node_name():
+    a = _leaf((3,))
+    out = 2.0 - a
+    assert type(out.grad_fn).__name__ == "RsubBackward1"
+    assert [n is not None for n, _ in out.grad_fn.next_functions] == [True]
+
+
+@pytest.mark.parametrize("symbol", list(OPERATORS))
+def test_operator_records_nothing_without_grad_mode(symbol):
+    _, operator = OPERATORS[symbol]
+    a, b = _operands("both")
+    with framework.no_grad():
+        assert operator(a, b).grad_fn is None and operator(a, 2.0).grad_fn is None
+        assert operator(2.0, a).grad_fn is None

@@ -444,14 +444,14 @@ _NOT_BOOL = _ALL_DTYPES - {dtypes.bool}  # sub rejects bool operands
 _FLOATS = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)  # int / int promotes
 # Tensor operators this module defines (framework/__init__.py installs them on ``Tensor``).
 TENSOR_OPERATORS = {
-    "__add__": tensor_operator("add", add, _ALL_DTYPES, "__add__"),
-    "__radd__": reflected_operator("add", add, _ALL_DTYPES, "__radd__"),
-    "__sub__": tensor_operator("sub", sub, _NOT_BOOL, "__sub__"),
-    "__rsub__": reflected_operator("sub", _rsub, _NOT_BOOL, "__rsub__"),
-    "__mul__": tensor_operator("mul", mul, _ALL_DTYPES, "__mul__"),
-    "__rmul__": reflected_operator("mul", mul, _ALL_DTYPES, "__rmul__"),
-    "__truediv__": tensor_operator("div", div, _FLOATS, "__truediv__"),
-    "__rtruediv__": reflected_operator("div", div, _FLOATS, "__rtruediv__"),
+    "__add__": tensor_operator("add", add, _ALL_DTYPES, "__add__", _Add),
+    "__radd__": reflected_operator("add", add, _ALL_DTYPES, "__radd__", _Add),
+    "__sub__": tensor_operator("sub", sub, _NOT_BOOL, "__sub__", _Sub),
+    "__rsub__": reflected_operator("sub", _rsub, _NOT_BOOL, "__rsub__"),  # renamed: general
+    "__mul__": tensor_operator("mul", mul, _ALL_DTYPES, "__mul__", _Mul),
+    "__rmul__": reflected_operator("mul", mul, _ALL_DTYPES, "__rmul__", _Mul),
+    "__truediv__": tensor_operator("div", div, _FLOATS, "__truediv__", _Div),
+    "__rtruediv__": reflected_operator("div", div, _FLOATS, "__rtruediv__", _Div),
 }
 
 
