@@ -115,10 +115,10 @@ def _grad_for(grad, meta, needed: bool):
     if not needed or meta is None or grad is None:
         return None
     shape, dtype = meta
-    if tuple(grad.shape) != shape:
+    if tuple(grad._a.shape) != shape:  # grad.shape without the Size
         from .reduce import sum_to_size
         grad = sum_to_size(grad, shape)
-    if grad.dtype is not dtype:
+    if grad._a.dtype is not dtype:
         grad = grad.to(dtype)
     return grad
 
