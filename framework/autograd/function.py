@@ -140,7 +140,8 @@ class Node:
         A node that saved no tensor (e.g. ``x + 1``) keeps working, like PyTorch's:
         only a backward that needs freed tensors raises.
         """
-        if self._saved is not None and any(t is not None for t in self._saved):
+        saved = self._saved
+        if saved is not None and not _all_none(saved):
             self._saved = None
             self._freed = True
 
@@ -193,6 +194,13 @@ class _NodeHookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _all_none(values) -> bool:
+    for v in values:
+        if v is not None:
+            return False
+    return True
 
 
 def _has_none(grads) -> bool:

@@ -134,7 +134,7 @@ class _Saved:
 
     @staticmethod
     def load(ctx) -> tuple:
-        return tuple(t if t is not None else c for t, c in zip(ctx.saved_tensors, ctx.consts))
+        return tuple([t if t is not None else c for t, c in zip(ctx.saved_tensors, ctx.consts)])
 
 
 def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
