@@ -260,3 +260,12 @@ def test_operator_records_nothing_without_grad_mode(symbol):
     with framework.no_grad():
         assert operator(a, b).grad_fn is None and operator(a, 2.0).grad_fn is None
         assert operator(2.0, a).grad_fn is None
+
+
+def test_a_node_without_saved_tensors_runs_twice(record_mode):
+    """``release`` frees only nodes that saved a tensor (``x + 1``, ``x * 2`` keep working)."""
+    x = _leaf((3,))
+    out = (x + 1.0).sum() + (x * 2.0).sum()
+    out.backward()
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 6.0))
