@@ -20,7 +20,6 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "tensors after calling backward.")
 
 
-_new = object.__new__
 _NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
 
 
@@ -262,12 +261,8 @@ class Function:
         state = _grad_state
         enabled = state.enabled
         record = enabled and True in needs
-        if record:
-            ctx = _new(Node)  # Node(cls) with needs_input_grad, in one step
-            ctx.__dict__ = {"fn_cls": cls, "retained": {}, "needs_input_grad": needs}
-        else:
-            ctx = _InertCtx(cls)
-            ctx.needs_input_grad = needs
+        ctx = Node(cls) if record else _InertCtx(cls)
+        ctx.needs_input_grad = needs
         state.enabled = None  # off, and marks "inside a forward" (``framework.autograd.views``)
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
