@@ -13,11 +13,12 @@ from __future__ import annotations
 import builtins
 import math
 
-from .. import dtypes
+from .. import _backends, dtypes
 from .._backends import for_device
 from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
-from ..autograd.function import _edge, Function, class_node_type, rename_node
+from ..autograd.function import Function, class_node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
+from ..devices import CPU
 from ..tensor import Size, Tensor
 from . import compare, unary
 from ._pointwise import (Operand, _Saved, _arr, _fast_result_type, _grad_for, _meta, _operand,
@@ -44,6 +45,7 @@ TENSOR_METHODS = (
 
 _new = object.__new__
 _NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
+_LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
 
 
 # ---------------------------------------------------------------------------------------
@@ -94,7 +96,8 @@ class _Binary(Function):
         packing, the ctx class switch and the per-output checks a fresh output needs none
         of (``tests/test_record_fast_path.py`` holds the two equal)."""
         device = a._device if a_is_tensor else b._device
-        array = getattr(for_device(device), cls.KERNEL)(
+        backend = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+        array = getattr(backend or for_device(device), cls.KERNEL)(
             a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype, out_dtype)
         out = _new(Tensor)  # Tensor._make(array, device), inlined
         out._a = array
@@ -104,6 +107,13 @@ class _Binary(Function):
         saved_a = a if keep_a and a_is_tensor else None
         saved_b = b if keep_b and b_is_tensor else None
         saved_out = out if keep_out else None
+        edge_a = edge_b = _NO_EDGE
+        if need_a:  # _edge(a), inlined
+            node_a = a._grad_fn if a._base is None else a.grad_fn
+            edge_a = (node_a, a._output_nr) if node_a is not None else (a._get_accumulator(), 0)
+        if need_b:
+            node_b = b._grad_fn if b._base is None else b.grad_fn
+            edge_b = (node_b, b._output_nr) if node_b is not None else (b._get_accumulator(), 0)
         node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
         # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
         # _Saved.save, metas) and its own bookkeeping (edges, positions, outputs)
@@ -116,8 +126,7 @@ class _Binary(Function):
             "consts": (None if a_is_tensor else a, None if b_is_tensor else b, None),
             "metas": ((tuple(a._a.shape), a._a.dtype) if a_is_tensor else None,
                       (tuple(b._a.shape), b._a.dtype) if b_is_tensor else None),
-            "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE,
-                       _NO_EDGE, _NO_EDGE),
+            "_edges": (edge_a, edge_b, _NO_EDGE, _NO_EDGE),
             "_public": cls.PUBLIC_INPUTS, "num_outputs": 1,
             "output_meta": [(Size(array.shape), array.dtype, device)],
         }

@@ -18,7 +18,7 @@ import math
 from .. import _backends, dtypes
 from .._backends import for_device
 from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
-from ..autograd.function import _edge, Function, class_node_type
+from ..autograd.function import Function, class_node_type
 from ..autograd.grad_mode import _state as _grad_state
 from ..devices import CPU
 from ..tensor import Size, Tensor
@@ -90,12 +90,15 @@ class _Unary(Function):
         and the per-output checks a fresh output needs none of
         (``tests/test_record_fast_path.py`` holds the two equal)."""
         device = x._device
-        array = getattr(for_device(device), cls.KERNEL)(x._a, out_dtype, **params)
+        backend = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+        array = getattr(backend or for_device(device), cls.KERNEL)(x._a, out_dtype, **params)
         out = _new(Tensor)  # Tensor._make(array, device), inlined
         out._a = array
         out._device = device
         out._requires_grad = False
         saved = (None, out) if cls.SAVE_OUTPUT else (x, None)
+        node_x = x._grad_fn if x._base is None else x.grad_fn  # _edge(x), inlined
+        edge = (node_x, x._output_nr) if node_x is not None else (x._get_accumulator(), 0)
         node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
         # Function.apply's ctx.__dict__ after forward (Node.__init__, params,
         # save_for_backward) and its own bookkeeping (edges, positions, outputs)
@@ -104,7 +107,7 @@ class _Unary(Function):
             "_saved": saved,
             "_saved_versions": (0, array.storage.version) if cls.SAVE_OUTPUT
             else (x._a.storage.version, 0),
-            "_edges": (_edge(x), _NO_EDGE, _NO_EDGE),
+            "_edges": (edge, _NO_EDGE, _NO_EDGE),
             "_public": _PUBLIC_X if x._a.dtype.is_floating_point else (),
             "num_outputs": 1,
             "output_meta": [(Size(array.shape), array.dtype, device)],
