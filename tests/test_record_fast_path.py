@@ -269,3 +269,28 @@ def test_a_node_without_saved_tensors_runs_twice(record_mode):
     out.backward()
     out.backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 6.0))
+
+
+@pytest.mark.parametrize("cls", [binary._Add, binary._Mul, binary._Div, binary._Pow],
+                         ids=lambda c: c.__name__)
+def test_binary_node_equals_function_apply_on_each_device(cls, device):
+    a = _leaf((2, 3), seed=1).to(device)  # a non-leaf on cuda: the copy's node
+    b = _leaf((3,), seed=2).to(device).detach().requires_grad_()
+    fast, general = cls.apply(a, b, a.dtype, a.dtype), _general(cls, a, b, a.dtype, a.dtype)
+    assert fast.device == general.device == a.device
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().cpu().numpy(), general.detach().cpu().numpy())
+    names = {id(a): "a", id(b): "b"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+@pytest.mark.parametrize("cls", [unary._Tanh, unary._Sin], ids=lambda c: c.__name__)
+def test_unary_node_equals_function_apply_on_each_device(cls, device):
+    x = _leaf((2, 3), seed=1).to(device)
+    fast, general = cls.apply(x, x.dtype, {}), _general(cls, x, x.dtype, {})
+    assert fast.device == general.device == x.device
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().cpu().numpy(), general.detach().cpu().numpy())
+    assert (_state(fast.grad_fn, {id(x): "x", id(fast): "out"})
+            == _state(general.grad_fn, {id(x): "x", id(general): "out"}))
