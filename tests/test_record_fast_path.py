@@ -95,16 +95,32 @@ def test_binary_node_equals_function_apply(cls, case):
             == _state(general.grad_fn, {**names, id(general): "out"}))
 
 
+def _use_function_apply(monkeypatch) -> None:
+    """Make every recorded elementwise op build its node through ``Function.apply``."""
+    monkeypatch.setattr(binary._Binary, "_record", classmethod(
+        lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
+    monkeypatch.setattr(unary._Unary, "_record", classmethod(
+        lambda cls, x, out_dtype, params: _general(cls, x, out_dtype, params)))
+
+
 @pytest.fixture(params=["fast", "general"])
 def record_mode(request, monkeypatch):
     """Run a test with the fast paths, and again with ``Function.apply`` for every node."""
     if request.param == "general":
-        monkeypatch.setattr(binary._Binary, "_record", classmethod(
-            lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
-        if hasattr(unary._Unary, "_record"):
-            monkeypatch.setattr(unary._Unary, "_record", classmethod(
-                lambda cls, x, out_dtype, params: _general(cls, x, out_dtype, params)))
+        _use_function_apply(monkeypatch)
     return request.param
+
+
+def test_the_fast_paths_are_taken(monkeypatch):
+    """The ops and operators below record without ``Function.apply`` (so the equality tests
+    here compare two different paths)."""
+    def refuse(cls, *args, **kwargs):
+        raise AssertionError(f"Function.apply called for {cls.__name__}")
+    monkeypatch.setattr(Function, "apply", classmethod(refuse))
+    a, b = _leaf((3,), seed=1), _leaf((3,), seed=2, requires_grad=False)
+    for out in (a * b, a + 1.0, 2.0 * a, b / a, a - b, binary.mul(a, b), binary.pow(a, b),
+                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a)):
+        assert out.grad_fn is not None
 
 
 def _graph(x, y):
@@ -114,7 +130,7 @@ def _graph(x, y):
     return w.sum(), z, w
 
 
-def _run(mode):
+def _run():
     x, y = _leaf((3, 4), seed=7), _leaf((4,), seed=8)
     out, z, w = _graph(x, y)
     z.retain_grad()
@@ -135,13 +151,9 @@ def _run(mode):
 def test_graph_equals_function_apply(monkeypatch):
     """Gradients (first and second order), hooks, retain_grad, node names and edges of a
     graph recorded by the fast paths equal those of the same graph made by ``Function.apply``."""
-    fast = _run("fast")
-    monkeypatch.setattr(binary._Binary, "_record", classmethod(
-        lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
-    if hasattr(unary._Unary, "_record"):
-        monkeypatch.setattr(unary._Unary, "_record", classmethod(
-            lambda cls, x, out_dtype, params: _general(cls, x, out_dtype, params)))
-    general = _run("general")
+    fast = _run()
+    _use_function_apply(monkeypatch)
+    general = _run()
     assert fast["names"] == general["names"]
     assert fast["edges"] == general["edges"]
     assert len(fast["hook"]) == len(general["hook"]) == 1
@@ -182,11 +194,11 @@ def test_freed_graph_raises(record_mode):
         out.backward()
 
 
+_UNARY_BASES = (unary._Unary, framework.ops.activation._FusedBackwardUnary)
 UNARY_CLASSES = sorted((cls for module in (unary, framework.ops.activation)
                         for cls in vars(module).values()
                         if isinstance(cls, type) and issubclass(cls, unary._Unary)
-                        and cls not in (unary._Unary, framework.ops.activation._FusedBackwardUnary)),
-                       key=lambda c: c.__name__)
+                        and cls not in _UNARY_BASES), key=lambda c: c.__name__)
 
 
 def _unary_input(cls, case: str):
