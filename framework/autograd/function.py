@@ -20,6 +20,9 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "tensors after calling backward.")
 
 
+_NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
+
+
 class Node:
     """A recorded op in the graph; also the ``ctx`` of its ``Function``.
 
@@ -136,7 +139,8 @@ class Node:
         A node that saved no tensor (e.g. ``x + 1``) keeps working, like PyTorch's:
         only a backward that needs freed tensors raises.
         """
-        if self._saved is not None and any(t is not None for t in self._saved):
+        saved = self._saved
+        if saved is not None and not _all_none(saved):
             self._saved = None
             self._freed = True
 
@@ -189,6 +193,13 @@ class _NodeHookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _all_none(values) -> bool:
+    for v in values:
+        if v is not None:
+            return False
+    return True
 
 
 def _has_none(grads) -> bool:
@@ -244,7 +255,9 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and record the op in the graph when a gradient is needed."""
-        needs = _needs_input_grad(args)
+        needs = tuple([isinstance(a, Tensor) and (  # _needs_input_grad(args), inlined
+            a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
+            for a in args])
         state = _grad_state
         enabled = state.enabled
         record = enabled and True in needs
@@ -259,9 +272,11 @@ class Function:
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        ctx._edges = tuple([_edge(a) if n else (None, 0) for a, n in zip(args, needs)])
+        ctx._edges = tuple([_edge(a) if n else _NO_EDGE for a, n in zip(args, needs)])
         ctx._public = _public_positions(cls, ctx, args)
-        ctx.__class__ = _class_node_type(cls, ctx)
+        # _class_node_type(cls, ctx), its cache read inlined
+        ctx.__class__ = ("node_name" not in ctx.__dict__ and _CLASS_NODE_TYPES.get(cls)
+                         or _class_node_type(cls, ctx))
         ctx.num_outputs = len(outs)
         ctx.output_meta = [(Size(o._a.shape), o._a.dtype, o._device) if isinstance(o, Tensor)
                            else None for o in outs]
@@ -298,6 +313,15 @@ def _class_node_type(cls, ctx) -> type:
     return node_type
 
 
+def class_node_type(cls) -> type:
+    """The ``Node`` subclass that ``Function.apply`` gives the nodes of Function ``cls`` whose
+    forward does not name them itself (cached): for ops that build their nodes directly."""
+    node_type = _CLASS_NODE_TYPES.get(cls)
+    if node_type is None:
+        node_type = _CLASS_NODE_TYPES[cls] = _node_type(Node(cls).name())
+    return node_type
+
+
 def _node_type(name: str) -> type:
     """The ``Node`` subclass named ``name`` (``AddBackward0``), made once per name."""
     node_type = _NODE_TYPES.get(name)
@@ -327,7 +351,7 @@ def _public_positions(cls, ctx, args) -> tuple:
     index and mask tensors have no edge)."""
     public = ctx.__dict__.get("public_inputs") or getattr(cls, "PUBLIC_INPUTS", None)
     if public is not None:
-        return tuple(public)
+        return public if type(public) is tuple else tuple(public)
     return tuple([i for i, a in enumerate(args)
                   if isinstance(a, Tensor) and a._a.dtype.is_floating_point])
 

@@ -115,10 +115,10 @@ def _grad_for(grad, meta, needed: bool):
     if not needed or meta is None or grad is None:
         return None
     shape, dtype = meta
-    if tuple(grad.shape) != shape:
+    if tuple(grad._a.shape) != shape:  # grad.shape without the Size
         from .reduce import sum_to_size
         grad = sum_to_size(grad, shape)
-    if grad.dtype is not dtype:
+    if grad._a.dtype is not dtype:
         grad = grad.to(dtype)
     return grad
 
@@ -134,7 +134,7 @@ class _Saved:
 
     @staticmethod
     def load(ctx) -> tuple:
-        return tuple(t if t is not None else c for t, c in zip(ctx.saved_tensors, ctx.consts))
+        return tuple([t if t is not None else c for t, c in zip(ctx.saved_tensors, ctx.consts)])
 
 
 def _fast_result_type(op: str, a, b) -> "dtypes.dtype | None":
@@ -230,7 +230,7 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
     return out
 
 
-def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cls=None):
     """``Tensor.__add__`` and its siblings: ``general(self, other)`` (the op), with the
     commonest calls run straight through the backend's ``kernel``.
 
@@ -240,7 +240,9 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
     dtype in ``dtypes_ok`` with a Python int or float: the kernel call ``general``
     makes for them (result dtype = compute dtype = the tensor's dtype) without the op's
     calls. Everything else (broadcasting, promotion, subclasses, views and tracked
-    operands while grad mode is on, errors) is ``general``'s.
+    operands while grad mode is on, errors) is ``general``'s, except that the same
+    operands with one that requires grad (or has a node) go straight to the recorded path
+    of ``fn_cls`` (the op's ``_Binary``), where ``general`` ends for them.
     """
     numbers_ok = dtypes_ok & _FLOATING
 
@@ -253,30 +255,43 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
                 y = other._a
                 device = self._device
                 if (dtype is y.dtype and device is other._device and x.shape == y.shape
-                        and dtype in dtypes_ok and (
-                            # plain (no grad, no node, not a view), or grad mode off; the
-                            # thread-local grad mode is the dearer read, so it comes second
-                            not (self._requires_grad or other._requires_grad
-                                 or self._grad_fn is not None or other._grad_fn is not None
-                                 or self._base is not None or other._base is not None)
-                            or not _grad_state.enabled)):
+                        and dtype in dtypes_ok):
+                    # plain (no grad, no node, not a view), or grad mode off; the
+                    # thread-local grad mode is the dearer read, so it comes second
+                    if not (self._requires_grad or other._requires_grad
+                            or self._grad_fn is not None or other._grad_fn is not None
+                            or self._base is not None or other._base is not None) or not (
+                            _grad_state.enabled):
+                        backend = _LOADED.get("numpy") if device is CPU else None
+                        out = _new(Tensor)  # Tensor._make, inlined
+                        out._a = getattr(backend or for_device(device), kernel)(
+                            x, y, dtype, dtype)
+                        out._device = device
+                        out._requires_grad = False
+                        return out
+                    if fn_cls is not None:
+                        # _tracked(self), _tracked(other), inlined (grad mode is on here)
+                        need_a = self._requires_grad or (
+                            self._grad_fn if self._base is None else self.grad_fn) is not None
+                        need_b = other._requires_grad or (
+                            other._grad_fn if other._base is None else other.grad_fn) is not None
+                        if need_a or need_b:
+                            return fn_cls._record(self, other, dtype, dtype, True, True,
+                                                  need_a, need_b)
+            elif (kind is float or kind is int) and dtype in numbers_ok:
+                if not (self._requires_grad or self._grad_fn is not None
+                        or self._base is not None) or not _grad_state.enabled:
+                    device = self._device
                     backend = _LOADED.get("numpy") if device is CPU else None
-                    out = _new(Tensor)  # Tensor._make, inlined
-                    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
+                    out = _new(Tensor)
+                    out._a = getattr(backend or for_device(device), kernel)(
+                        x, other, dtype, dtype)
                     out._device = device
                     out._requires_grad = False
                     return out
-            elif (kind is float or kind is int) and dtype in numbers_ok and (
-                    not (self._requires_grad or self._grad_fn is not None
-                         or self._base is not None)
-                    or not _grad_state.enabled):
-                device = self._device
-                backend = _LOADED.get("numpy") if device is CPU else None
-                out = _new(Tensor)
-                out._a = getattr(backend or for_device(device), kernel)(x, other, dtype, dtype)
-                out._device = device
-                out._requires_grad = False
-                return out
+                if fn_cls is not None and (self._requires_grad or (
+                        self._grad_fn if self._base is None else self.grad_fn) is not None):
+                    return fn_cls._record(self, other, dtype, dtype, True, False, True, False)
         return general(self, other)
     operator.__name__ = name
     operator.__qualname__ = f"Tensor.{name}"
@@ -284,10 +299,12 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
     return operator
 
 
-def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
+def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cls=None):
     """``Tensor.__radd__`` and its siblings: ``general(other, self)`` (``other`` is not a
     tensor, or a tensor subclass), with a Python int or float and an untracked plain tensor
-    of a floating dtype in ``dtypes_ok`` run straight through the backend's ``kernel``."""
+    of a floating dtype in ``dtypes_ok`` run straight through the backend's ``kernel``
+    (and, given ``fn_cls``, such a tensor that requires grad straight to its recorded
+    path, where ``general`` ends for it)."""
     numbers_ok = dtypes_ok & _FLOATING
 
     def operator(self, other):
@@ -295,17 +312,20 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str):
         if (kind is float or kind is int) and type(self) is Tensor:
             x = self._a
             dtype = x.dtype
-            if dtype in numbers_ok and (
-                    not (self._requires_grad or self._grad_fn is not None
-                         or self._base is not None)
-                    or not _grad_state.enabled):
-                device = self._device
-                backend = _LOADED.get("numpy") if device is CPU else None
-                out = _new(Tensor)
-                out._a = getattr(backend or for_device(device), kernel)(other, x, dtype, dtype)
-                out._device = device
-                out._requires_grad = False
-                return out
+            if dtype in numbers_ok:
+                if not (self._requires_grad or self._grad_fn is not None
+                        or self._base is not None) or not _grad_state.enabled:
+                    device = self._device
+                    backend = _LOADED.get("numpy") if device is CPU else None
+                    out = _new(Tensor)
+                    out._a = getattr(backend or for_device(device), kernel)(
+                        other, x, dtype, dtype)
+                    out._device = device
+                    out._requires_grad = False
+                    return out
+                if fn_cls is not None and (self._requires_grad or (
+                        self._grad_fn if self._base is None else self.grad_fn) is not None):
+                    return fn_cls._record(other, self, dtype, dtype, False, True, False, True)
         return general(other, self)
     operator.__name__ = name
     operator.__qualname__ = f"Tensor.{name}"

@@ -13,11 +13,13 @@ from __future__ import annotations
 import builtins
 import math
 
-from .. import dtypes
+from .. import _backends, dtypes
 from .._backends import for_device
-from ..autograd.function import Function, rename_node
+from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
+from ..autograd.function import Function, class_node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
-from ..tensor import Tensor
+from ..devices import CPU
+from ..tensor import Size, Tensor
 from . import compare, unary
 from ._pointwise import (Operand, _Saved, _arr, _fast_result_type, _grad_for, _meta, _operand,
                          _operands, _require_float, _scalar, promote, reflected_operator,
@@ -41,6 +43,11 @@ TENSOR_METHODS = (
 )
 
 
+_new = object.__new__
+_NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
+_LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
+
+
 # ---------------------------------------------------------------------------------------
 # Binary arithmetic
 # ---------------------------------------------------------------------------------------
@@ -61,13 +68,16 @@ class _Binary(Function):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
         a_is_tensor = isinstance(a, Tensor)
         b_is_tensor = isinstance(b, Tensor)
-        if _grad_state.enabled and (
-                # _tracked(a) or _tracked(b), inlined: this is the hottest path of the CPU backend
-                (a_is_tensor and (a._requires_grad or (
-                    a._grad_fn if a._base is None else a.grad_fn) is not None))
-                or (b_is_tensor and (b._requires_grad or (
-                    b._grad_fn if b._base is None else b.grad_fn) is not None))):
-            return super().apply(a, b, compute_dtype, out_dtype)
+        if _grad_state.enabled:
+            # _tracked(a), _tracked(b) (needs_input_grad), inlined: the hottest path of the CPU
+            # backend
+            need_a = a_is_tensor and (a._requires_grad or (
+                a._grad_fn if a._base is None else a.grad_fn) is not None)
+            need_b = b_is_tensor and (b._requires_grad or (
+                b._grad_fn if b._base is None else b.grad_fn) is not None)
+            if need_a or need_b:
+                return cls._record(a, b, compute_dtype, out_dtype, a_is_tensor, b_is_tensor,
+                                   need_a, need_b)
         # untracked(...) written out: the helper's call and its *args/**params packing cost
         # ~4% of a small add (docs/perf.md, "op-layout moves")
         device = a._device if a_is_tensor else b._device
@@ -76,6 +86,57 @@ class _Binary(Function):
             a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype, out_dtype)
         out._device = device
         out._requires_grad = False
+        return out
+
+    @classmethod
+    def _record(cls, a, b, compute_dtype, out_dtype, a_is_tensor, b_is_tensor, need_a, need_b):
+        """``Function.apply(a, b, compute_dtype, out_dtype)`` for a call that records a node,
+        built directly: the same kernel call, output and node (its class, ``__dict__``,
+        edges and saved tensors) as ``forward`` under ``Function.apply``, without the generic
+        packing, the ctx class switch and the per-output checks a fresh output needs none
+        of (``tests/test_record_fast_path.py`` holds the two equal)."""
+        device = a._device if a_is_tensor else b._device
+        backend = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+        array = getattr(backend or for_device(device), cls.KERNEL)(
+            a._a if a_is_tensor else a, b._a if b_is_tensor else b, compute_dtype, out_dtype)
+        out = _new(Tensor)  # Tensor._make(array, device), inlined
+        out._a = array
+        out._device = device
+        out._requires_grad = False
+        keep_a, keep_b, keep_out = cls.saves(need_a, need_b)
+        saved_a = a if keep_a and a_is_tensor else None
+        saved_b = b if keep_b and b_is_tensor else None
+        saved_out = out if keep_out else None
+        edge_a = edge_b = _NO_EDGE
+        if need_a:  # _edge(a), inlined
+            node_a = a._grad_fn if a._base is None else a.grad_fn
+            edge_a = (node_a, a._output_nr) if node_a is not None else (a._get_accumulator(), 0)
+        if need_b:
+            node_b = b._grad_fn if b._base is None else b.grad_fn
+            edge_b = (node_b, b._output_nr) if node_b is not None else (b._get_accumulator(), 0)
+        node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
+        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
+        # _Saved.save, metas) and its own bookkeeping (edges, positions, outputs)
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_a, need_b, False, False),
+            "_saved": (saved_a, saved_b, saved_out),
+            "_saved_versions": (saved_a._a.storage.version if saved_a is not None else 0,
+                                saved_b._a.storage.version if saved_b is not None else 0,
+                                array.storage.version if saved_out is not None else 0),
+            "consts": (None if a_is_tensor else a, None if b_is_tensor else b, None),
+            "metas": ((tuple(a._a.shape), a._a.dtype) if a_is_tensor else None,
+                      (tuple(b._a.shape), b._a.dtype) if b_is_tensor else None),
+            "_edges": (edge_a, edge_b, _NO_EDGE, _NO_EDGE),
+            "_public": cls.PUBLIC_INPUTS, "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and any(t is not None and t._a.storage is watch[0]
+                                     for t in (saved_a, saved_b, saved_out)):
+            watch[1].append(node)  # Node.save_for_backward's check
+        if array.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
         return out
 
     @staticmethod
@@ -392,14 +453,14 @@ _NOT_BOOL = _ALL_DTYPES - {dtypes.bool}  # sub rejects bool operands
 _FLOATS = frozenset(d for d in dtypes.ALL_DTYPES if d.is_floating_point)  # int / int promotes
 # Tensor operators this module defines (framework/__init__.py installs them on ``Tensor``).
 TENSOR_OPERATORS = {
-    "__add__": tensor_operator("add", add, _ALL_DTYPES, "__add__"),
-    "__radd__": reflected_operator("add", add, _ALL_DTYPES, "__radd__"),
-    "__sub__": tensor_operator("sub", sub, _NOT_BOOL, "__sub__"),
-    "__rsub__": reflected_operator("sub", _rsub, _NOT_BOOL, "__rsub__"),
-    "__mul__": tensor_operator("mul", mul, _ALL_DTYPES, "__mul__"),
-    "__rmul__": reflected_operator("mul", mul, _ALL_DTYPES, "__rmul__"),
-    "__truediv__": tensor_operator("div", div, _FLOATS, "__truediv__"),
-    "__rtruediv__": reflected_operator("div", div, _FLOATS, "__rtruediv__"),
+    "__add__": tensor_operator("add", add, _ALL_DTYPES, "__add__", _Add),
+    "__radd__": reflected_operator("add", add, _ALL_DTYPES, "__radd__", _Add),
+    "__sub__": tensor_operator("sub", sub, _NOT_BOOL, "__sub__", _Sub),
+    "__rsub__": reflected_operator("sub", _rsub, _NOT_BOOL, "__rsub__"),  # renamed: general
+    "__mul__": tensor_operator("mul", mul, _ALL_DTYPES, "__mul__", _Mul),
+    "__rmul__": reflected_operator("mul", mul, _ALL_DTYPES, "__rmul__", _Mul),
+    "__truediv__": tensor_operator("div", div, _FLOATS, "__truediv__", _Div),
+    "__rtruediv__": reflected_operator("div", div, _FLOATS, "__rtruediv__", _Div),
 }
 
 

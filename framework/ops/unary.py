@@ -17,10 +17,11 @@ import math
 
 from .. import _backends, dtypes
 from .._backends import for_device
-from ..autograd.function import Function
+from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
+from ..autograd.function import Function, class_node_type
 from ..autograd.grad_mode import _state as _grad_state
 from ..devices import CPU
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from . import binary, compare
 from ._pointwise import _reject_bool, _require_float, _tracked, untracked, untracked_unary
 from ._util import backend, check_tensor, float_dtype_of, wrap
@@ -50,6 +51,9 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 _new = object.__new__
 _LOADED = _backends._loaded  # see framework.ops._pointwise._LOADED
+_NEEDS_X = (True, False, False)  # needs_input_grad of a recorded unary op
+_NO_EDGE = (None, 0)  # the edge of an argument that needs no gradient
+_PUBLIC_X = (0,)  # next_functions shows the input's edge only
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,10 +77,48 @@ class _Unary(Function):
         """``Function.apply``, or just the kernel when nothing is recorded (the common case)."""
         if (x._requires_grad or x._grad_fn is not None or x._base is not None) and (
                 _grad_state.enabled and _tracked(x)):  # not plain: then the exact test
-            return super().apply(x, out_dtype, params)
+            return cls._record(x, out_dtype, params)
         if params:
             return untracked(cls.KERNEL, x._device, x._a, out_dtype, **params)
         return untracked_unary(cls.KERNEL, x, out_dtype)
+
+    @classmethod
+    def _record(cls, x, out_dtype, params):
+        """``Function.apply(x, out_dtype, params)`` for a call that records a node, built
+        directly: the same kernel call, output and node (its class, ``__dict__``, edges and
+        saved tensor) as ``forward`` under ``Function.apply``, without the generic packing
+        and the per-output checks a fresh output needs none of
+        (``tests/test_record_fast_path.py`` holds the two equal)."""
+        device = x._device
+        backend = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+        array = getattr(backend or for_device(device), cls.KERNEL)(x._a, out_dtype, **params)
+        out = _new(Tensor)  # Tensor._make(array, device), inlined
+        out._a = array
+        out._device = device
+        out._requires_grad = False
+        saved = (None, out) if cls.SAVE_OUTPUT else (x, None)
+        node_x = x._grad_fn if x._base is None else x.grad_fn  # _edge(x), inlined
+        edge = (node_x, x._output_nr) if node_x is not None else (x._get_accumulator(), 0)
+        node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
+        # Function.apply's ctx.__dict__ after forward (Node.__init__, params,
+        # save_for_backward) and its own bookkeeping (edges, positions, outputs)
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": _NEEDS_X, "params": params,
+            "_saved": saved,
+            "_saved_versions": (0, array.storage.version) if cls.SAVE_OUTPUT
+            else (x._a.storage.version, 0),
+            "_edges": (edge, _NO_EDGE, _NO_EDGE),
+            "_public": _PUBLIC_X if x._a.dtype.is_floating_point else (),
+            "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and saved[0 if saved[1] is None else 1]._a.storage is watch[0]:
+            watch[1].append(node)  # Node.save_for_backward's check
+        if array.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
 
     @staticmethod
     def forward(ctx, x, out_dtype, params):

@@ -1,0 +1,308 @@
+"""The recorded-op fast paths build exactly the node ``Function.apply`` builds.
+
+``_Binary._record`` (``framework/ops/binary.py``) and ``_Unary._record``
+(``framework/ops/unary.py``) make the graph node of a recorded elementwise op
+directly instead of through ``Function.apply``'s generic ctx. Each test here
+compares them with ``Function.apply`` itself: the node (its class, name,
+``__dict__``, edges, saved tensors and versions), and whole graphs run both
+ways (gradients, double backward, hooks, ``retain_grad``, in-place checks,
+views).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import framework
+from framework import dtypes
+from framework.autograd.function import Function
+from framework.ops import binary, unary
+
+BINARY_CLASSES = sorted((cls for cls in vars(binary).values()
+                         if isinstance(cls, type) and issubclass(cls, binary._Binary)
+                         and cls is not binary._Binary), key=lambda c: c.__name__)
+
+
+def _leaf(shape, dtype=dtypes.float64, seed=0, requires_grad=True, low=0.5):
+    values = np.random.default_rng(seed).uniform(low, 2.0, shape)
+    return framework.tensor(values, dtype=dtype, requires_grad=requires_grad)
+
+
+def _general(cls, *args):
+    """``Function.apply`` itself, bypassing the op's own ``apply``."""
+    return Function.apply.__func__(cls, *args)
+
+
+def _state(node, names: dict):
+    """A node's class and ``__dict__``, tensors replaced by their names in ``names``
+    (the operands and the output), nodes by their class names."""
+    def label(value):
+        if isinstance(value, framework.Tensor):
+            return names[id(value)]
+        if isinstance(value, tuple):
+            return tuple(label(v) for v in value)
+        if isinstance(value, list):
+            return [label(v) for v in value]
+        if isinstance(value, framework.autograd.function.Node):
+            return (type(value).__name__, id(value))
+        return value
+    return type(node), {key: label(value) for key, value in vars(node).items()}
+
+
+def _operands(case: str):
+    """``(a, b)`` of one recorded binary call."""
+    a, b = _leaf((2, 3), seed=1), _leaf((2, 3), seed=2, requires_grad=False)
+    if case == "a":
+        return a, b
+    if case == "b":
+        return b, a
+    if case == "both":
+        return a, _leaf((2, 3), seed=3)
+    if case == "broadcast":
+        return a, _leaf((3,), seed=3)
+    if case == "number":
+        return a, 1.5
+    if case == "reflected":
+        return 2.5, a
+    if case == "non-leaf":
+        return a * 2.0, b
+    if case == "view":
+        return a[1:], b[:1]
+    if case == "float32":
+        return _leaf((4,), dtypes.float32, 4), _leaf((4,), dtypes.float32, 5)
+    raise ValueError(case)
+
+
+CASES = ["a", "b", "both", "broadcast", "number", "reflected", "non-leaf", "view", "float32"]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("cls", BINARY_CLASSES, ids=lambda c: c.__name__)
+def test_binary_node_equals_function_apply(cls, case):
+    a, b = _operands(case)
+    ref = a if isinstance(a, framework.Tensor) else b
+    dtype = ref.dtype
+    fast = cls.apply(a, b, dtype, dtype)
+    general = _general(cls, a, b, dtype, dtype)
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.name() == general.grad_fn.name()
+    assert fast._output_nr == general._output_nr == 0
+    assert fast.requires_grad and not fast.is_leaf
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    names = {id(a): "a", id(b): "b"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+def _use_function_apply(monkeypatch) -> None:
+    """Make every recorded elementwise op build its node through ``Function.apply``."""
+    monkeypatch.setattr(binary._Binary, "_record", classmethod(
+        lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
+    monkeypatch.setattr(unary._Unary, "_record", classmethod(
+        lambda cls, x, out_dtype, params: _general(cls, x, out_dtype, params)))
+
+
+@pytest.fixture(params=["fast", "general"])
+def record_mode(request, monkeypatch):
+    """Run a test with the fast paths, and again with ``Function.apply`` for every node."""
+    if request.param == "general":
+        _use_function_apply(monkeypatch)
+    return request.param
+
+
+def test_the_fast_paths_are_taken(monkeypatch):
+    """The ops and operators below record without ``Function.apply`` (so the equality tests
+    here compare two different paths)."""
+    def refuse(cls, *args, **kwargs):
+        raise AssertionError(f"Function.apply called for {cls.__name__}")
+    monkeypatch.setattr(Function, "apply", classmethod(refuse))
+    a, b = _leaf((3,), seed=1), _leaf((3,), seed=2, requires_grad=False)
+    for out in (a * b, a + 1.0, 2.0 * a, b / a, a - b, binary.mul(a, b), binary.pow(a, b),
+                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a)):
+        assert out.grad_fn is not None
+
+
+def _graph(x, y):
+    """A small graph of binary and unary ops (a PINN-like mix) and its names."""
+    z = (x * y + x / (y + 1.0)) - 0.5 * x
+    w = z.tanh() * z.exp() + (2.0 - z).sigmoid() + z.pow(2.0) + framework.maximum(z, y)
+    return w.sum(), z, w
+
+
+def _run():
+    x, y = _leaf((3, 4), seed=7), _leaf((4,), seed=8)
+    out, z, w = _graph(x, y)
+    z.retain_grad()
+    seen = []
+    w.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
+    gx, gy = framework.autograd.grad(out, (x, y), create_graph=True)
+    second = framework.autograd.grad((gx * gx).sum() + gy.sum(), (x, y))
+    out2, z2, w2 = _graph(x, y)
+    z2.retain_grad()
+    out2.backward()
+    names = [type(t.grad_fn).__name__ for t in (z, w, gx, gy)]
+    edges = [[(type(n).__name__ if n is not None else None, nr)
+              for n, nr in t.grad_fn.next_functions] for t in (z, w, gx)]
+    return {"grads": [t.detach().numpy() for t in (gx, gy, *second, x.grad, y.grad, z2.grad)],
+            "hook": seen, "names": names, "edges": edges}
+
+
+def test_graph_equals_function_apply(monkeypatch):
+    """Gradients (first and second order), hooks, retain_grad, node names and edges of a
+    graph recorded by the fast paths equal those of the same graph made by ``Function.apply``."""
+    fast = _run()
+    _use_function_apply(monkeypatch)
+    general = _run()
+    assert fast["names"] == general["names"]
+    assert fast["edges"] == general["edges"]
+    assert len(fast["hook"]) == len(general["hook"]) == 1
+    for f, g in zip(fast["grads"] + fast["hook"], general["grads"] + general["hook"]):
+        np.testing.assert_array_equal(f, g)
+
+
+def test_inplace_after_save_raises(record_mode):
+    x, y = _leaf((3,), seed=1), _leaf((3,), seed=2, requires_grad=False)
+    out = x * y  # saves y for x's gradient
+    with framework.no_grad():
+        y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    u = _leaf((3,), seed=3)
+    e = u.exp()  # saves its output
+    e.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        e.sum().backward()
+
+
+def test_inplace_op_keeps_the_overwritten_value(record_mode):
+    """``a.mul_(b)`` with ``b`` requiring grad: the node saving ``a`` gets a copy (the
+    ``inplace_watch`` of ``Node.save_for_backward``), so backward gives the old ``a``."""
+    b = _leaf((3,), seed=2)
+    a = _leaf((3,), seed=1, requires_grad=False)
+    old = a.detach().numpy().copy()
+    a.mul_(b)
+    a.sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), old)
+
+
+def test_freed_graph_raises(record_mode):
+    x, y = _leaf((3,), seed=1), _leaf((3,), seed=2)
+    out = (x * y).sum()
+    out.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.backward()
+
+
+_UNARY_BASES = (unary._Unary, framework.ops.activation._FusedBackwardUnary)
+UNARY_CLASSES = sorted((cls for module in (unary, framework.ops.activation)
+                        for cls in vars(module).values()
+                        if isinstance(cls, type) and issubclass(cls, unary._Unary)
+                        and cls not in _UNARY_BASES), key=lambda c: c.__name__)
+
+
+def _unary_input(cls, case: str):
+    x = _leaf((2, 3), seed=9, low=0.1)
+    if cls.KERNEL in ("asin", "acos", "atanh", "erfinv"):
+        x = _leaf((2, 3), seed=9, low=0.1) * 0.4  # inside (-1, 1); a non-leaf
+    elif cls.KERNEL == "acosh":
+        x = _leaf((2, 3), seed=9, low=0.1) + 1.5
+    if case == "non-leaf":
+        return x * 1.0
+    if case == "view":
+        return x[1:]
+    if case == "float32":
+        return x.detach().float().requires_grad_()
+    return x
+
+
+@pytest.mark.parametrize("case", ["leaf", "non-leaf", "view", "float32"])
+@pytest.mark.parametrize("cls", UNARY_CLASSES, ids=lambda c: c.__name__)
+def test_unary_node_equals_function_apply(cls, case):
+    x = _unary_input(cls, case)
+    params = {"beta": 1.0, "threshold": 20.0} if cls.KERNEL == "softplus" else {}
+    fast = cls.apply(x, x.dtype, params)
+    general = _general(cls, x, x.dtype, params)
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.name() == general.grad_fn.name()
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    names = {id(x): "x"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+OPERATORS = {"+": (binary._Add, lambda a, b: a + b), "-": (binary._Sub, lambda a, b: a - b),
+             "*": (binary._Mul, lambda a, b: a * b), "/": (binary._Div, lambda a, b: a / b)}
+
+
+@pytest.mark.parametrize("symbol, case", [
+    (symbol, case) for symbol in OPERATORS
+    for case in ["a", "b", "both", "number", "int", "reflected", "non-leaf", "view", "float32"]
+    if (symbol, case) != ("-", "reflected")])  # rsub: test_reflected_sub_keeps_its_node_name
+def test_operator_node_equals_function_apply(symbol, case):
+    """``Tensor``'s ``+ - * /`` on operands that record a node (their own route to
+    ``_Binary._record``) give ``Function.apply``'s node."""
+    cls, operator = OPERATORS[symbol]
+    a, b = _operands({"int": "number"}.get(case, case))
+    if case == "int":
+        b = 3
+    fast = operator(a, b)
+    ref = a if isinstance(a, framework.Tensor) else b
+    general = _general(cls, a, b, ref.dtype, ref.dtype)
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    names = {id(a): "a", id(b): "b"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+def test_reflected_sub_keeps_its_node_name():
+    a = _leaf((3,))
+    out = 2.0 - a
+    assert type(out.grad_fn).__name__ == "RsubBackward1"
+    assert [n is not None for n, _ in out.grad_fn.next_functions] == [True]
+
+
+@pytest.mark.parametrize("symbol", list(OPERATORS))
+def test_operator_records_nothing_without_grad_mode(symbol):
+    _, operator = OPERATORS[symbol]
+    a, b = _operands("both")
+    with framework.no_grad():
+        assert operator(a, b).grad_fn is None and operator(a, 2.0).grad_fn is None
+        assert operator(2.0, a).grad_fn is None
+
+
+def test_a_node_without_saved_tensors_runs_twice(record_mode):
+    """``release`` frees only nodes that saved a tensor (``x + 1``, ``x * 2`` keep working)."""
+    x = _leaf((3,))
+    out = (x + 1.0).sum() + (x * 2.0).sum()
+    out.backward()
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 6.0))
+
+
+@pytest.mark.parametrize("cls", [binary._Add, binary._Mul, binary._Div, binary._Pow],
+                         ids=lambda c: c.__name__)
+def test_binary_node_equals_function_apply_on_each_device(cls, device):
+    a = _leaf((2, 3), seed=1).to(device)  # a non-leaf on cuda: the copy's node
+    b = _leaf((3,), seed=2).to(device).detach().requires_grad_()
+    fast, general = cls.apply(a, b, a.dtype, a.dtype), _general(cls, a, b, a.dtype, a.dtype)
+    assert fast.device == general.device == a.device
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().cpu().numpy(), general.detach().cpu().numpy())
+    names = {id(a): "a", id(b): "b"}
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+@pytest.mark.parametrize("cls", [unary._Tanh, unary._Sin], ids=lambda c: c.__name__)
+def test_unary_node_equals_function_apply_on_each_device(cls, device):
+    x = _leaf((2, 3), seed=1).to(device)
+    fast, general = cls.apply(x, x.dtype, {}), _general(cls, x, x.dtype, {})
+    assert fast.device == general.device == x.device
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().cpu().numpy(), general.detach().cpu().numpy())
+    assert (_state(fast.grad_fn, {id(x): "x", id(fast): "out"})
+            == _state(general.grad_fn, {id(x): "x", id(general): "out"}))
