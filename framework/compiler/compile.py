@@ -40,6 +40,7 @@ import warnings
 import weakref
 
 from ..nn import Module
+from ..tensor import Tensor
 from .capture import TraceError, TracerWarning, external_tensors, flatten, trace_graph
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
@@ -75,6 +76,8 @@ class CompiledFunction:
         self.stats = {"traces": 0, "replays": 0, "eager": 0}
         self._reached = None  # (modules, tensors) the function reaches; found on first call
         self._stale: dict = {}  # signature -> retraces for changed outside tensors
+        self._rebinds = 0  # times a name the function reads was found rebound
+        self._always_eager = None  # the reason, once rebinding made every call eager
         functools.update_wrapper(self, fn)
 
     def reset(self) -> None:
@@ -87,6 +90,8 @@ class CompiledFunction:
         named, modes = self._state()
         key = _signature(tensors, spec, named, modes, is_grad_enabled())
         entry = self.cache.get(key)
+        if entry is None and self._always_eager is not None:
+            return self._run_eager(key, self._always_eager, args, kwargs)
         if entry is not None and getattr(entry, "guards", None) and not _guards_hold(entry.guards):
             entry = self._retire(key)
             if entry is not None:
@@ -117,9 +122,12 @@ class CompiledFunction:
         by reference, as ``torch.compile`` lifts them."""
         if self.module is not None:
             return _module_state(self.module)
+        if (self._reached is not None and self._always_eager is None
+                and not bindings_hold(self._reached[2])):
+            self._rebound()
         if self._reached is None:
             self._reached = referenced_state(self.fn)
-        modules, tensors = self._reached
+        modules, tensors, _ = self._reached
         named, modes, seen = {}, (), set()
         for prefix, module in modules.items():
             sub_named, sub_modes = _module_state(module)
@@ -133,6 +141,18 @@ class CompiledFunction:
                 seen.add(id(t))
                 named[name] = t
         return named, modes
+
+    def _rebound(self) -> None:
+        """A name the function reads was rebound (a global or closure variable, an item or
+        attribute on the way to a module or tensor): find the state again and drop the
+        graphs, which may hold the old objects or Python values; after ``cache_size_limit``
+        rebinds, run eagerly (the function reads state that changes at every call)."""
+        self._reached = None
+        self.cache.clear()
+        self._rebinds += 1
+        if self._rebinds > self.cache_size_limit:
+            self._always_eager = ("a global or closure variable the function reads keeps being "
+                                  "rebound between calls")
 
     def _retire(self, key) -> "_Eager | None":
         """A cached graph whose outside constants changed: None to retrace it, or (after
@@ -247,14 +267,19 @@ def _guards_hold(guards: list) -> bool:
 
 
 def referenced_state(fn) -> tuple:
-    """``(modules, tensors)`` that ``fn`` reaches by name: a bound method's ``self``, its
-    closure cells, the globals its code (and nested code) names, through lists, tuples and
-    dicts and, a few levels deep, the functions it names (the library's own excluded).
-    Keys are the names they are reached by (``model``, ``self``, ``layers.0``)."""
+    """``(modules, tensors, bindings)`` that ``fn`` reaches by name: a bound method's
+    ``self``, its closure cells, the globals its code (and nested code) names, through
+    lists, tuples, dicts and plain objects' attributes and, a few levels deep, the
+    functions it names (the library's own excluded). Keys are the names they are reached
+    by (``model``, ``self``, ``layers.0``). ``bindings`` lists ``(container, key, value)``
+    for each name, item or attribute read on the way (a cell's key is None), for
+    ``bindings_hold``: a rebound name means the graphs may read stale objects or values."""
     from ..tensor import Tensor
-    modules, tensors, seen = {}, {}, set()
+    modules, tensors, bindings, seen = {}, {}, [], set()
 
-    def add(name: str, obj, depth: int) -> None:
+    def add(name: str, obj, depth: int, container=None, key=None) -> None:
+        if container is not None and isinstance(obj, _BOUND_TYPES):
+            bindings.append((container, key, obj))
         if id(obj) in seen:
             return
         if isinstance(obj, Module):
@@ -266,16 +291,17 @@ def referenced_state(fn) -> tuple:
         elif isinstance(obj, (list, tuple)) and len(obj) <= _SCAN_ITEMS:
             seen.add(id(obj))
             for i, item in enumerate(obj):
-                add(f"{name}.{i}", item, depth)
+                add(f"{name}.{i}", item, depth, obj if isinstance(obj, list) else None, i)
         elif isinstance(obj, dict) and len(obj) <= _SCAN_ITEMS:
             seen.add(id(obj))
             for k, item in obj.items():
                 if isinstance(k, str):
-                    add(f"{name}.{k}", item, depth)
+                    add(f"{name}.{k}", item, depth, obj, k)
         elif depth > 0 and _is_user_object(obj):
             seen.add(id(obj))
-            for attr, item in vars(obj).items():
-                add(f"{name}.{attr}", item, depth - 1)
+            attributes = vars(obj)
+            for attr, item in list(attributes.items()):
+                add(f"{name}.{attr}", item, depth - 1, attributes, attr)
         elif depth > 0:
             visit(name, obj, depth - 1)
 
@@ -297,18 +323,33 @@ def referenced_state(fn) -> tuple:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            add(var, value, depth)
+            add(var, value, depth, cell, None)
         names = obj.__globals__
         for var in _global_names(obj.__code__):
             if var in names:
-                add(var, names[var], depth)
+                add(var, names[var], depth, names, var)
 
     visit("fn", fn, _SCAN_DEPTH)
-    return modules, tensors
+    return modules, tensors, bindings
+
+
+def bindings_hold(bindings: list) -> bool:
+    """True while every name, item and attribute ``referenced_state`` read still holds the
+    same object (a cell: its contents; a dict: the key; a list: the index)."""
+    for container, key, value in bindings:
+        try:
+            current = container.cell_contents if key is None else container[key]
+        except (ValueError, KeyError, IndexError):
+            return False
+        if current is not value:
+            return False
+    return True
 
 
 _SCAN_DEPTH = 3  # levels of named functions ``referenced_state`` follows
 _SCAN_ITEMS = 64  # longer containers are not searched
+# values whose rebinding ``bindings_hold`` notices: what a graph reads or freezes
+_BOUND_TYPES = (Tensor, Module, list, tuple, dict, int, float, bool, str, complex, type(None))
 
 
 def _unique(name: str, taken: dict) -> str:

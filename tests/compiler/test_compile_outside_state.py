@@ -192,3 +192,50 @@ def test_a_write_into_an_outside_constant_runs_eagerly():
         x = framework.full((3,), float(k))
         _close(compiled(x), x + 1)
         _close(hidden, x)
+
+
+_SCALE = 2.0
+_WEIGHT = framework.ones(3)
+
+
+def _scaled_by_globals(x):
+    return x * _WEIGHT * _SCALE
+
+
+def test_rebinding_a_global_or_closure_variable_is_seen():
+    global _SCALE, _WEIGHT
+    compiled = framework.compile(_scaled_by_globals)
+    x = framework.arange(3.0)
+    try:
+        _close(compiled(x), x * 2.0)
+        _SCALE = 3.0  # a Python number the graph froze
+        _close(compiled(x), x * 3.0)
+        _WEIGHT = framework.full((3,), 5.0)  # a new tensor object
+        _close(compiled(x), x * 15.0)
+    finally:
+        _SCALE, _WEIGHT = 2.0, framework.ones(3)
+
+    bias = framework.zeros(3)
+
+    def shifted(y):
+        return y + bias
+
+    compiled_shift = framework.compile(shifted)
+    _close(compiled_shift(x), x)
+    bias = framework.ones(3)  # rebinds the closure cell
+    _close(compiled_shift(x), x + 1)
+
+
+def test_a_variable_rebound_at_every_call_ends_eager(caplog):
+    counter = {"step": 0}
+
+    def f(x):
+        return x * counter["step"]
+
+    compiled = framework.compile(f)
+    x = framework.ones(2)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for step in range(12):
+            counter["step"] = step
+            _close(compiled(x), x * step)
+    assert "keeps being rebound" in caplog.text
