@@ -24,17 +24,24 @@ def _t(values, dtype, device, grad=False):
 
 
 # --- cross_entropy: one node ------------------------------------------------------------------
-def _cross_entropy_grads(node: bool, x_np, t_np, w_np, dtype, device, reduction, smoothing):
+def _loss_grads(loss_of, x_np, t_np, w_np, dtype, device):
+    """(node name, [loss, its gradient, a second derivative]) of ``loss_of(x, t, w)``."""
     x = _t(x_np, dtype, device, grad=True)
     t = framework.tensor(t_np, device=device)
     w = None if w_np is None else _t(w_np, dtype, device)
-    call = F.cross_entropy if node else loss_ops._cross_entropy_general
-    loss = call(x, t, w, reduction=reduction, label_smoothing=smoothing)
+    loss = loss_of(x, t, w)
     name = loss.grad_fn.name()
     scale = framework.full(tuple(loss.shape), 1.7, dtype=dtype, device=device)
     (gx,) = framework.autograd.grad(loss, x, scale, create_graph=True)
     (ggx,) = framework.autograd.grad((gx * gx).sum(), x)
     return name, [a.detach().cpu().numpy() for a in (loss, gx, ggx)]
+
+
+def _cross_entropy_grads(node: bool, x_np, t_np, w_np, dtype, device, reduction, smoothing):
+    call = F.cross_entropy if node else loss_ops._cross_entropy_general
+    return _loss_grads(lambda x, t, w: call(x, t, w, reduction=reduction,
+                                            label_smoothing=smoothing),
+                       x_np, t_np, w_np, dtype, device)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -57,16 +64,9 @@ def test_cross_entropy_node_equals_the_replayed_composite(device, dtype, reducti
 
 
 def _nll_loss_grads(node: bool, x_np, t_np, w_np, dtype, device, reduction):
-    x = _t(x_np, dtype, device, grad=True)
-    t = framework.tensor(t_np, device=device)
-    w = None if w_np is None else _t(w_np, dtype, device)
     call = F.nll_loss if node else loss_ops._nll_loss_general
-    loss = call(x.log_softmax(1), t, w, reduction=reduction)
-    name = loss.grad_fn.name()
-    scale = framework.full(tuple(loss.shape), 1.7, dtype=dtype, device=device)
-    (gx,) = framework.autograd.grad(loss, x, scale, create_graph=True)
-    (ggx,) = framework.autograd.grad((gx * gx).sum(), x)
-    return name, [a.detach().cpu().numpy() for a in (loss, gx, ggx)]
+    return _loss_grads(lambda x, t, w: call(x.log_softmax(1), t, w, reduction=reduction),
+                       x_np, t_np, w_np, dtype, device)
 
 
 @pytest.mark.parametrize("device", DEVICES)

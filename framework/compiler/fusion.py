@@ -689,6 +689,31 @@ def _replace_value(graph: Graph, old: Value, new: Value) -> None:
 SOFTMAX_MAX_COLS = 4096  # longer rows keep the library's looping softmax kernel
 
 
+def _prologue(x: Value, s: Node, nodes: list, index: tuple, dropped: set) -> tuple:
+    """``(producer, members)``: the nodes computing ``x`` that can run in ``s``'s kernel
+    before it (a plain fused group's nodes with one output, or one fusible node), when
+    ``x`` has ``s``'s shape, is read by ``s`` alone, is not returned and no effect node runs
+    between them; else ``(None, None)``. ``index`` is ``_index(graph)``."""
+    readers, returned, producer, position = index
+    p = producer.get(x.id)
+    if p is None or id(p) in dropped or x.id in returned or len(readers.get(x.id, ())) != 1:
+        return None, None
+    if p.op == "fused_elementwise":
+        group = p.args["group"]
+        if (group.softmax is not None or group.reduce is not None or group.out_perm
+                or len(p.outputs) != 1):
+            return None, None
+        members = list(group.nodes)
+    elif _fusible(p):
+        members = [p]
+    else:
+        return None, None
+    if members[-1].outputs[0].shape != s.outputs[0].shape or any(
+            m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+        return None, None
+    return p, members
+
+
 def fuse_softmax_prologues(graph: Graph) -> int:
     """Fold the elementwise ops computing a softmax's input into one kernel with the softmax.
 
@@ -710,20 +735,8 @@ def fuse_softmax_prologues(graph: Graph) -> int:
                 or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
                 or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS):
             continue
-        p = producer.get(x.id)
-        if p is None or id(p) in dropped or x.id in returned or len(readers.get(x.id, ())) != 1:
-            continue
-        if p.op == "fused_elementwise":
-            group = p.args["group"]
-            if group.softmax is not None or len(p.outputs) != 1:
-                continue
-            members = list(group.nodes)
-        elif _fusible(p):
-            members = [p]
-        else:
-            continue
-        if members[-1].outputs[0].shape != out.shape or any(
-                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+        p, members = _prologue(x, s, nodes, (readers, returned, producer, position), dropped)
+        if p is None:
             continue
         fused = _build(members, {x.id}, out.shape, s.device)
         fused.softmax = {"log": bool(s.args.get("log")), "dim": ndim - 1}
@@ -760,21 +773,8 @@ def fuse_softmax_backward_prologues(graph: Graph) -> int:
                 or ndim == 0 or s.args.get("dim") not in (ndim - 1, -1)
                 or not 1 <= out.shape[-1] <= SOFTMAX_MAX_COLS or y.device != s.device):
             continue
-        p = producer.get(g.id)
-        if p is None or id(p) in dropped or g.id in returned or len(readers.get(g.id, ())) != 1:
-            continue
-        if p.op == "fused_elementwise":
-            group = p.args["group"]
-            if (group.softmax is not None or group.reduce is not None or group.out_perm
-                    or len(p.outputs) != 1):
-                continue
-            members = list(group.nodes)
-        elif _fusible(p):
-            members = [p]
-        else:
-            continue
-        if members[-1].outputs[0].shape != out.shape or any(
-                m.has_effect for m in nodes[position[id(p)]:position[id(s)]]):
+        p, members = _prologue(g, s, nodes, (readers, returned, producer, position), dropped)
+        if p is None:
             continue
         fused = _build(members, {g.id}, out.shape, s.device)
         fused.inputs.append(y)  # read by the softmax gradient only
