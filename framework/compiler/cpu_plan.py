@@ -54,16 +54,16 @@ _U32 = np.uint32
 
 
 # -- buffers -------------------------------------------------------------------------------
-def _refs(store: dict, key) -> tuple:
-    """(references to the storage, to its NumPy buffer) at ``store[key]``, as ``Arena.out``
-    sees them when only the arena holds the storage (calibrated once: ``_BASELINE``)."""
-    st = store[key]
+def _counts(st: Storage) -> tuple:
+    """(references to ``st``, to its NumPy buffer), as ``Arena.out`` sees them."""
     return sys.getrefcount(st), sys.getrefcount(st.buffer)
 
 
 def _baseline() -> tuple:
-    probe = {0: Storage(np.empty(1, _F32), 1, None)}
-    return _refs(probe, 0)
+    """``_counts`` of a storage held only by a dict and one local, as in ``Arena.out``."""
+    store = {0: Storage(np.empty(1, _F32), 1, None)}
+    st = store.get(0)
+    return _counts(st)
 
 
 _BASELINE = _baseline()  # reference counts of a storage only an arena holds (CPython)
@@ -112,7 +112,7 @@ class Arena:
         key = ref.n
         st = store.get(key)
         if st is None or st.numel != numel or st.dtype is not dtype or \
-                _refs(store, key) != _BASELINE:
+                _counts(st) != _BASELINE:
             st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
         view = st.buffer.reshape(shape)
         array = Array(st, tuple(shape), contiguous_strides(shape), 0)

@@ -261,12 +261,16 @@ class Plan:
                         for o, part in zip(outs, result or ()):
                             if o is not None:
                                 vals[o] = part
+                    # no local keeps a value past its release (an arena buffer is reused
+                    # only when nothing holds it)
+                    args = result = part = None
                 elif kind == 2:
                     ins = [vals[k] for k in step[2]]
                     parts = step[1].run(ins, arena, step[3]) if len(step) == 5 else \
                         step[1].run(ins)
                     for o, part in zip(step[-1], parts):
                         vals[o] = part
+                    ins = parts = part = None
                 else:  # a constant nobody writes or sees: its array is kept between calls
                     if step[4][0] is None:
                         step[4][0] = getattr(backends[step[1]], step[2])(*step[3])
