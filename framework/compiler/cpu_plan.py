@@ -346,6 +346,7 @@ def _pool_max2d(node, buffer):
     table = np.array([i * w + j for i, j in offsets], dtype=np.int64)
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     key_out, key_index, tag = buffer(out), buffer(index), id(node)
+    pairs = kh == 2 and kw == 2 and _maximum_keeps_second()
 
     def pool_max2d(arena, x, rows_arg, cols_arg):
         data = _nd(x)
@@ -353,6 +354,10 @@ def _pool_max2d(node, buffer):
             from .._backends.numpy.pool import pool_max2d as backend
             return backend(x, rows, cols)
         best_array, best = arena.out(key_out, shape, f32)
+        where_array, where = arena.out(key_index, shape, i64)
+        if pairs:
+            _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
+            return best_array, where_array
         np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
         code = arena.buffer((tag, "code"), shape, np.uint8)
         code.fill(0)
@@ -367,11 +372,44 @@ def _pool_max2d(node, buffer):
             np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
             np.multiply(diff, take, out=diff)
             np.add(bits, diff, out=bits)
-        where_array, where = arena.out(key_index, shape, i64)
         np.take(table, code, out=where)
         np.add(where, base, out=where)
         return best_array, where_array
     return Special(pool_max2d, list(node.args.values()), [out, index], "pool_max2d")
+
+
+def _maximum_keeps_second() -> bool:
+    """Whether ``np.maximum(v, best)`` returns ``best`` on ties and a NaN-free max exactly
+    (x86's max instructions; the backend's ``_relu_zero`` check of the same property)."""
+    from .._backends.numpy.elementwise import _relu_zero
+    return _relu_zero(_F32) is not None
+
+
+def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
+    """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
+    each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
+    element on ties, so the same element as the backend's running max in tile order);
+    ``where`` gets its flat per-plane index (base + row * W + column)."""
+    a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
+    c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
+    shape = best.shape
+    t1 = arena.buffer((tag, "t1"), shape, np.bool_)
+    t2 = arena.buffer((tag, "t2"), shape, np.bool_)
+    t3 = arena.buffer((tag, "t3"), shape, np.bool_)
+    lower = arena.buffer((tag, "lower"), shape, _F32)
+    np.greater(b, a, out=t1)
+    np.maximum(b, a, out=best)  # a on ties: the first
+    np.greater(d, c, out=t2)
+    np.maximum(d, c, out=lower)
+    np.greater(lower, best, out=t3)
+    np.maximum(lower, best, out=best)
+    col = arena.buffer((tag, "col"), shape, np.uint8)  # t3 ? t2 : t1, branch-free
+    np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
+    np.multiply(col, t3, out=col)
+    np.add(col, t1.view(np.uint8), out=col)
+    np.multiply(t3, width, out=where)
+    np.add(where, col, out=where)
+    np.add(where, base, out=where)
 
 
 def _pool_max2d_backward(node, buffer):
