@@ -73,10 +73,11 @@ class BufferKey:
     """The number of a value buffer (set by ``runtime._number_buffers`` once the plan's
     steps are known; values sharing a number share the kept storage)."""
 
-    __slots__ = ("n",)
+    __slots__ = ("n", "numel")
 
     def __init__(self) -> None:
         self.n = None
+        self.numel = None  # elements of the storage when more than the value's (a view)
 
 
 class Arena:
@@ -218,13 +219,17 @@ def specialize(graph, buffer) -> dict:
         for v in node.inputs():
             readers[v.id] += 1
     visible = {v.id for v in graph.output_values()}
+    user_visible = graph.user_visible()
     position = {id(n): i for i, n in enumerate(graph.nodes)}
     producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
     for node in graph.nodes:
         if node.device != "cpu" or node.is_view:
             continue
         if node.op == "fused_elementwise":
-            special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer)
+            special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer,
+                                     user_visible) or \
+                _relu_mask_of_pool_backward(node, producer, readers, visible, graph, position,
+                                            buffer)
             if special is not None:
                 found[id(node)] = special
             continue
@@ -412,9 +417,16 @@ def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, b
     np.add(where, base, out=where)
 
 
-def _pool_max2d_backward(node, buffer):
-    grad, indices = node.args["grad"], node.args["indices"]
-    out = node.outputs[0]
+def _pool_backward_core(node, out_key):
+    """``scatter(arena, grad, indices, relu)``: the backend's own-tile ``pool_max2d_backward``
+    into the value buffer ``out_key``, or None when the geometry does not fit (then, or
+    when an index lies outside its own tile at run time, the caller uses the backend).
+
+    Each tile offset's (N, C, HO, WO) slab of dx is ``grad + 0.0`` where the argmax is that
+    offset, else +0.0 (the backend's store into zeros). With ``relu`` (the forward's ReLU
+    output) the slab is also +0.0 where ``relu <= 0`` at that offset: ``where(relu <= 0, 0,
+    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere)."""
+    grad, out = node.args["grad"], node.outputs[0]
     if not _float32(grad, out) or len(out.shape) != 4 or 0 in out.shape:
         return None
     n, c, h, w = out.shape
@@ -425,31 +437,96 @@ def _pool_max2d_backward(node, buffer):
     offsets = [(i, j) for i in range(kh) for j in range(kw)]
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     shape, small, f32, tag = (n, c, h, w), (n, c, ho, wo), _fw_dtype("float32"), id(node)
-    key = buffer(out)
 
-    def pool_max2d_backward(arena, grad, indices, in_size):
-        """Each tile offset's (N, C, HO, WO) slab of dx is ``grad + 0.0`` where the argmax
-        is that offset, else +0.0 (the backend's own-tile store into zeros); an index
-        outside its own tile: the backend's scatter."""
-        flat = _nd(indices)
+    def scatter(arena, grad, indices, relu=None):
         offset = arena.buffer((tag, "offset"), small, np.int64)
-        np.subtract(flat, base, out=offset)
+        np.subtract(_nd(indices), base, out=offset)
         g0 = arena.buffer((tag, "g0"), small, _F32)
         np.add(_nd(grad), 0.0, out=g0)  # -0.0 -> +0.0, as the backend's store of g + 0.0
         sel = arena.buffer((tag, "sel"), small, np.bool_)
-        array, dx = arena.out(key, shape, f32)
+        below = arena.buffer((tag, "below"), small, np.bool_) if relu is not None else None
+        r = _nd(relu) if relu is not None else None
+        array, dx = arena.out(out_key, shape, f32)
         matched = 0
         g_bits = g0.view(_U32)
         for i, j in offsets:
             np.equal(offset, i * w + j, out=sel)
             matched += np.count_nonzero(sel)
+            if r is not None:  # and not relu <= 0 there (NaN passes, as the select's mask)
+                np.less_equal(r[:, :, i::kh, j::kw], 0, out=below)
+                np.greater(sel, below, out=sel)
             np.multiply(g_bits, sel, out=dx[:, :, i::kh, j::kw].view(_U32))
-        if matched != offset.size:
+        return array if matched == offset.size else None
+    return scatter
+
+
+def _pool_max2d_backward(node, buffer):
+    scatter = _pool_backward_core(node, buffer(node.outputs[0]))
+    if scatter is None:
+        return None
+
+    def pool_max2d_backward(arena, grad, indices, in_size):
+        result = scatter(arena, grad, indices)
+        if result is None:  # an index outside its own tile: the backend's scatter
             from .._backends.numpy.pool import pool_max2d_backward as backend
             return backend(grad, indices, in_size)
-        return array
-    return Special(pool_max2d_backward, list(node.args.values()), [out],
+        return result
+    return Special(pool_max2d_backward, list(node.args.values()), [node.outputs[0]],
                    "pool_max2d_backward")
+
+
+def _relu_mask_of_pool_backward(group_node, producer, readers, visible, graph, position,
+                                buffer):
+    """A fused ``<le, where>`` group computing ``where(relu <= 0, 0, dx)`` (ReLU's backward;
+    ``| sum``: also its sum over leading dims, a conv bias gradient) of a
+    ``pool_max2d_backward`` result ``dx`` read nowhere else: one step (None when not that)."""
+    group = group_node.args["group"]
+    if group.softmax is not None or group.out_perm or len(group.outputs) != 1 or \
+            group.outputs[0][1] != 1 or group.instrs[0].dtype != "bool":
+        return None
+    red = group.reduce
+    if red is not None and (red["index"] != 1 or "extra" in red or "output" in red):
+        return None
+    if [(i.kind, i.op) for i in group.instrs] != [("binary", "le"), ("where", "where")]:
+        return None
+    (k0, r), (k1, s0) = group.instrs[0].operands
+    c, zero, (k2, p) = group.instrs[1].operands
+    if (k0, k1, k2) != ("in", "scalar", "in") or c != ("tmp", 0) or \
+            group.scalars[s0] != 0 or not _zero_bits(zero, group):
+        return None
+    inputs = group_node.args["inputs"]
+    relu, dx = inputs[r], inputs[p]
+    pool = producer.get(dx.id)
+    if pool is None or pool.op != "pool_max2d_backward" or readers[dx.id] != 1 or \
+            dx.id in visible or not _float32(relu) or tuple(relu.shape) != tuple(dx.shape):
+        return None
+    if any(not n.is_view for n in graph.nodes[position[id(pool)] + 1:position[id(group_node)]]):
+        return None
+    outs = group_node.outputs
+    scatter = _pool_backward_core(pool, buffer(outs[0]))
+    if scatter is None:
+        return None
+    from .._backends.numpy._arrays import wrap
+    from .fusion import run_numpy
+    f32 = _fw_dtype("float32")
+
+    def pool_backward_relu(arena, grad, indices, in_size, relu_array):
+        result = scatter(arena, grad, indices, relu_array)
+        if result is None:  # an index outside its own tile: the backend, then the group
+            from .._backends.numpy.pool import pool_max2d_backward as backend
+            args = [None, None]
+            args[r], args[p] = relu_array, backend(grad, indices, in_size)
+            return tuple(run_numpy(group, args))
+        if red is None:
+            return result
+        total = np.sum(result._cache.reshape(red["shape"]), axis=red["dims"])
+        return result, wrap(total, f32)  # the group's np.sum of the same array: same bits
+    return Special(pool_backward_relu, list(pool.args.values()) + [relu], list(outs),
+                   "pool_max2d_backward", skip=[pool])
+
+
+def _zero_bits(ref, group) -> bool:
+    return ref[0] == "scalar" and not np.float32(group.scalars[ref[1]]).view(np.uint32)
 
 
 # convolutions -------------------------------------------------------------------------------
@@ -504,8 +581,13 @@ def _conv_args(node):
     return (tuple(a["stride"]), tuple(a["padding"]), tuple(a["dilation"]), int(a["groups"]))
 
 
-def _conv2d_step(node, buffer, out_value, bias=None, relu=False):
-    """A ``conv2d`` step (with ``relu(conv + bias)`` as its epilogue when ``bias`` given)."""
+def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=False):
+    """A ``conv2d`` step (with ``relu(conv + bias)`` as its epilogue when ``bias`` given).
+
+    With ``strided_ok`` (one group; a value the caller never sees) the result is a view of
+    the (N, CO, HO, Wp) wide rows the per-image GEMMs write (``_conv_images``): the
+    epilogue runs over whole rows and no narrowed copy is made; the readers (pooling, the
+    backward's ReLU mask) read it through its strides."""
     x, weight = node.args["x"], node.args["weight"]
     if not _float32(x, weight, out_value) or len(x.shape) != 4 or 0 in out_value.shape:
         return None
@@ -516,8 +598,22 @@ def _conv2d_step(node, buffer, out_value, bias=None, relu=False):
     wide = _wide(stride, x.shape[2:], (kh, kw), padding, dilation, (ho, wo), n)
     if wide is None:
         return None
-    shape, f32, key, tag = (n, co, ho, wo), _fw_dtype("float32"), buffer(out_value), id(node)
+    shape, f32, tag = (n, co, ho, wo), _fw_dtype("float32"), id(node)
     co_g = co // groups
+    if strided_ok and groups == 1 and bias is not None:
+        key = buffer(out_value, n * co * wide.run)
+        rows = (n, co, wide.run)
+        strides = (co * wide.run, wide.run, wide.wp, 1)
+
+        def conv_rows(arena, x, weight, bias_array):
+            array, out = arena.out(key, rows, f32)
+            _conv_images(arena, tag, wide, _nd(x), _nd(weight).reshape(co, -1), out)
+            np.add(out, _nd(bias_array).reshape(1, co, 1), out=out)
+            if relu:
+                relu_into(out, out, arena.buffer((tag, "keep"), rows, np.bool_))
+            return array.view(shape, strides, 0)
+        return conv_rows, wide
+    key = buffer(out_value)
 
     def conv(arena, x, weight, bias_array=None):
         xs, ws = _nd(x), _nd(weight).reshape(groups, co_g, -1)
@@ -535,6 +631,18 @@ def _conv2d_step(node, buffer, out_value, bias=None, relu=False):
     return conv, wide
 
 
+def _conv_images(arena, tag, wide, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``_Wide.conv`` for one group with image-major results: ``out`` (N, CO, HO*Wp) gets
+    ``w (CO, C*KH*KW) @ im2col(image)`` per image (a batched GEMM per block of images; the
+    same products and sums per element as the backend's one GEMM per block)."""
+    flat = _padded(arena, (tag, "padded"), wide, x)
+    n = x.shape[0]
+    for images in wide.blocks(n, w.shape[1]):  # the backend's blocks (rows: C*KH*KW)
+        cols = _columns(arena, (tag, "cols"), wide, flat[images], 1)[0]
+        count = images.stop - images.start
+        np.matmul(w, cols.reshape(-1, count, wide.run).transpose(1, 0, 2), out=out[images])
+
+
 def _conv2d(node, buffer):
     made = _conv2d_step(node, buffer, node.outputs[0])
     if made is None:
@@ -546,7 +654,8 @@ def _conv2d(node, buffer):
     return Special(conv2d, list(node.args.values()), [node.outputs[0]], "conv2d")
 
 
-def _conv_epilogue(group_node, producer, readers, visible, graph, position, buffer):
+def _conv_epilogue(group_node, producer, readers, visible, graph, position, buffer,
+                   user_visible):
     """A fused ``<add, relu>`` group adding a bias ``(1, C, 1, 1)`` view to a ``conv2d``
     read nowhere else: one step computing ``relu(conv + bias)`` (None when not that)."""
     group = group_node.args["group"]
@@ -570,7 +679,8 @@ def _conv_epilogue(group_node, producer, readers, visible, graph, position, buff
     if any(not n.is_view for n in graph.nodes[start + 1:end]):
         return None  # something runs between the two: keep them apart
     out = group_node.outputs[0]
-    made = _conv2d_step(conv, buffer, out, bias=bias, relu=True)
+    made = _conv2d_step(conv, buffer, out, bias=bias, relu=True,
+                        strided_ok=out.id not in user_visible)
     if made is None:
         return None
     fn, _ = made

@@ -145,8 +145,10 @@ class Plan:
         kept_constants = _constant_nodes(graph)
         keys: dict = {}  # value id -> cpu_plan.BufferKey (numbered below)
 
-        def buffer(value):
-            return keys.setdefault(value.id, cpu_plan.BufferKey())
+        def buffer(value, numel=None):
+            key = keys.setdefault(value.id, cpu_plan.BufferKey())
+            key.numel = numel
+            return key
 
         specials = cpu_plan.specialize(graph, buffer)
         skipped = {id(n) for s in specials.values() for n in s.skip}
@@ -336,7 +338,7 @@ def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: 
             value = value_of.get(o) if o is not None else None
             if value is None:
                 continue
-            size = (value.dtype, math.prod(value.shape))
+            size = (value.dtype, keys[value.id].numel or math.prod(value.shape))
             if o in forever or o not in dies:
                 number, count = count, count + 1
             else:
