@@ -565,11 +565,13 @@ def arena_cols(arena, key) -> int:
     return 0 if buf is None else buf.shape[0]
 
 
-def _conv_forward(arena, tag, wide, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``_Wide.conv``: (groups, CO/g, N*HO*Wp) GEMM results in scratch, block by block."""
+def _conv_forward(arena, tag, wide, x: np.ndarray, w: np.ndarray, out=None) -> np.ndarray:
+    """``_Wide.conv``: (groups, CO/g, N*HO*Wp) GEMM results (the same GEMMs, block by
+    block) in ``out``, or in scratch."""
     flat = _padded(arena, (tag, "padded"), wide, x)
     n, groups = x.shape[0], w.shape[0]
-    out = arena.buffer((tag, "wide"), (groups, w.shape[1], n * wide.run), _F32)
+    if out is None:
+        out = arena.buffer((tag, "wide"), (groups, w.shape[1], n * wide.run), _F32)
     for images in wide.blocks(n, w.shape[0] * w.shape[2]):
         np.matmul(w, _columns(arena, (tag, "cols"), wide, flat[images], groups),
                   out=out[:, :, images.start * wide.run:images.stop * wide.run])
@@ -584,8 +586,8 @@ def _conv_args(node):
 def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=False):
     """A ``conv2d`` step (with ``relu(conv + bias)`` as its epilogue when ``bias`` given).
 
-    With ``strided_ok`` (one group; a value the caller never sees) the result is a view of
-    the (N, CO, HO, Wp) wide rows the per-image GEMMs write (``_conv_images``): the
+    With ``strided_ok`` (one group; a value the caller never sees) the result is a strided
+    view of the backend's (CO, N*HO*Wp) GEMM result, which the GEMMs write in place: the
     epilogue runs over whole rows and no narrowed copy is made; the readers (pooling, the
     backward's ReLU mask) read it through its strides."""
     x, weight = node.args["x"], node.args["weight"]
@@ -602,12 +604,12 @@ def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=Fals
     co_g = co // groups
     if strided_ok and groups == 1 and bias is not None:
         key = buffer(out_value, n * co * wide.run)
-        rows = (n, co, wide.run)
-        strides = (co * wide.run, wide.run, wide.wp, 1)
+        rows = (1, co, n * wide.run)
+        strides = (wide.run, n * wide.run, wide.wp, 1)  # (CO, N, HO, Wp) rows, as (N, CO, HO, WO)
 
         def conv_rows(arena, x, weight, bias_array):
             array, out = arena.out(key, rows, f32)
-            _conv_images(arena, tag, wide, _nd(x), _nd(weight).reshape(co, -1), out)
+            _conv_forward(arena, tag, wide, _nd(x), _nd(weight).reshape(1, co, -1), out)
             np.add(out, _nd(bias_array).reshape(1, co, 1), out=out)
             if relu:
                 relu_into(out, out, arena.buffer((tag, "keep"), rows, np.bool_))
@@ -629,18 +631,6 @@ def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=Fals
             relu_into(view, view, arena.buffer((tag, "keep"), shape, np.bool_))
         return array
     return conv, wide
-
-
-def _conv_images(arena, tag, wide, x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
-    """``_Wide.conv`` for one group with image-major results: ``out`` (N, CO, HO*Wp) gets
-    ``w (CO, C*KH*KW) @ im2col(image)`` per image (a batched GEMM per block of images; the
-    same products and sums per element as the backend's one GEMM per block)."""
-    flat = _padded(arena, (tag, "padded"), wide, x)
-    n = x.shape[0]
-    for images in wide.blocks(n, w.shape[1]):  # the backend's blocks (rows: C*KH*KW)
-        cols = _columns(arena, (tag, "cols"), wide, flat[images], 1)[0]
-        count = images.stop - images.start
-        np.matmul(w, cols.reshape(-1, count, wide.run).transpose(1, 0, 2), out=out[images])
 
 
 def _conv2d(node, buffer):
