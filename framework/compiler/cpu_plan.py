@@ -41,6 +41,7 @@ Other nodes call the backend kernel as the generic plan does.
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import sys
 import threading
@@ -48,6 +49,7 @@ import threading
 import numpy as np
 
 from .._backends.array import Array, Storage, contiguous_strides
+from .._backends.numpy._arrays import nd as _nd
 
 _F32 = np.dtype(np.float32)
 _U32 = np.uint32
@@ -108,7 +110,7 @@ class Arena:
         """``(Array, ndarray)``: value buffer ``ref.n`` viewed as a contiguous ``shape`` of
         framework ``dtype``; a fresh storage when the kept one is still held outside the
         arena (a caller's tensor, a NumPy view of it) or has another size."""
-        numel = math.prod(shape)
+        numel, strides = _layout(shape)
         store = self.storages
         key = ref.n
         st = store.get(key)
@@ -116,9 +118,15 @@ class Arena:
                 _counts(st) != _BASELINE:
             st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
         view = st.buffer.reshape(shape)
-        array = Array(st, tuple(shape), contiguous_strides(shape), 0)
+        array = Array(st, shape, strides, 0)
         array._cache = view
         return array, view
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(shape: tuple) -> tuple:
+    """(numel, row-major strides) of ``shape`` (a cache of a pure function)."""
+    return math.prod(shape), contiguous_strides(shape)
 
 
 class DropoutMasks:
@@ -304,11 +312,6 @@ def _matmul_epilogue(node, buffer):
             np.add(view, _nd(residual), out=view)
         return result, (z_array if keep_pre else None)
     return Special(matmul_epilogue, list(args.values()), [out, pre], "matmul_epilogue")
-
-
-def _nd(a):
-    from .._backends.numpy._arrays import nd
-    return nd(a)
 
 
 # dropout ------------------------------------------------------------------------------------

@@ -212,6 +212,7 @@ class Plan:
         if keys:
             _number_buffers(program, self.release, keys, slot, kept, graph)
         self._arenas: list = []  # cpu_plan.Arena pool: one taken per call
+        self._new_arena = cpu_plan.Arena
         self.devices = [(d, Device(d)) for d in sorted({n.device for n in graph.nodes
                                                          if not n.is_view
                                                          and n.op != "fused_elementwise"})]
@@ -237,11 +238,10 @@ class Plan:
         return spec, read
 
     def __call__(self, arrays: list):
-        from . import cpu_plan
         backends = {d: _backends.for_device(device) for d, device in self.devices}
         vals = list(arrays) + [None] * (self.size - len(arrays))
         arenas = self._arenas
-        arena = arenas.pop() if arenas else cpu_plan.Arena()
+        arena = arenas.pop() if arenas else self._new_arena()
         try:
             for step, release in self.program:
                 kind = step[0]
