@@ -6,6 +6,8 @@ step: zero_grad, forward, MSE loss against zeros, backward, Adam), warms both up
 
 - ``--steps N`` (default): N interleaved compiled and eager steps; medians of wall-clock
   and CPU time (``time.process_time``) and of minor page faults (``getrusage``) per step;
+- ``--steps N --alone compiled|eager``: only one kind of step runs in the process (the
+  allocator's state, and so the page faults, then owe nothing to the other);
 - ``--kernels N``: the compiled step's forward and backward plans run step by step with
   each step's CPU time and faults summed over N steps (plan-internal ``cpu_plan`` steps
   marked ``*``), plus the whole step's time (the rest is the eager loss, Adam and
@@ -119,11 +121,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0)
     parser.add_argument("--kernels", type=int, default=0)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--alone", choices=("compiled", "eager"),
+                        help="run only this kind of step in the process")
     args = parser.parse_args()
     ours, ref, compiled = build(args.model, args.fresh)
     for _ in range(3):
-        ours()
-        ref()
+        if args.alone != "eager":
+            ours()
+        if args.alone != "compiled":
+            ref()
     if args.kernels:
         entry = next(iter(compiled._compiled.cache.values()))
         stats: dict = collections.defaultdict(lambda: [0.0, 0, 0])
@@ -147,8 +153,12 @@ def main() -> None:
               f"{(total / n - inside) * 1e3:.2f} ms")
         return
     samples: dict = {"compiled": [], "eager": []}
+    if args.alone:  # one kind of step only (warm-up above: 3 of each)
+        samples = {args.alone: []}
     for _ in range(args.steps or 20):
         for label, fn in (("compiled", ours), ("eager", ref)):
+            if label not in samples:
+                continue
             f0, c0, w0 = faults(), time.process_time(), time.perf_counter()
             fn()
             samples[label].append((time.perf_counter() - w0, time.process_time() - c0,
@@ -157,8 +167,9 @@ def main() -> None:
         print(f"{label:9s} wall {statistics.median(r[0] for r in rows) * 1e3:7.2f} ms  "
               f"CPU {statistics.median(r[1] for r in rows) * 1e3:7.2f} ms  "
               f"faults {statistics.median(r[2] for r in rows):6.0f}")
-    cpu = [statistics.median(r[1] for r in samples[k]) for k in ("eager", "compiled")]
-    print(f"eager / compiled (CPU time): {cpu[0] / cpu[1]:.2f}x")
+    if not args.alone:
+        cpu = [statistics.median(r[1] for r in samples[k]) for k in ("eager", "compiled")]
+        print(f"eager / compiled (CPU time): {cpu[0] / cpu[1]:.2f}x")
 
 
 if __name__ == "__main__":
