@@ -75,11 +75,12 @@ class BufferKey:
     """The number of a value buffer (set by ``runtime._number_buffers`` once the plan's
     steps are known; values sharing a number share the kept storage)."""
 
-    __slots__ = ("n", "numel")
+    __slots__ = ("n", "numel", "fresh")
 
     def __init__(self) -> None:
         self.n = None
         self.numel = None  # elements of the storage when more than the value's (a view)
+        self.fresh = False  # the caller sees this memory: a new storage every call
 
 
 class Arena:
@@ -111,12 +112,15 @@ class Arena:
         framework ``dtype``; a fresh storage when the kept one is still held outside the
         arena (a caller's tensor, a NumPy view of it) or has another size."""
         numel, strides = _layout(shape)
-        store = self.storages
-        key = ref.n
-        st = store.get(key)
-        if st is None or st.numel != numel or st.dtype is not dtype or \
-                _counts(st) != _BASELINE:
-            st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
+        if ref.fresh:
+            st = Storage(np.empty(numel, dtype.numpy), numel, dtype)
+        else:
+            store = self.storages
+            key = ref.n
+            st = store.get(key)
+            if st is None or st.numel != numel or st.dtype is not dtype or \
+                    _counts(st) != _BASELINE:
+                st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
         view = st.buffer.reshape(shape)
         array = Array(st, shape, strides, 0)
         array._cache = view

@@ -292,10 +292,12 @@ def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: 
                     graph: Graph) -> None:
     """Give each ``cpu_plan.BufferKey`` its buffer number: values whose memory is dead
     (every slot viewing it released) before another value of the same dtype and size is
-    made share a number; values the caller sees (graph outputs, or views of them) get
-    their own. A number only says which kept storage to try first: ``Arena.out`` takes a
-    fresh one whenever the kept one is still referenced, so a wrong guess costs memory,
-    never a value."""
+    made share a number; graph outputs (or views of them) get their own. The memory of a
+    value the caller sees (``Graph.user_visible``: not a training forward's saved values)
+    is fresh every call (``BufferKey.fresh``): the caller owns it (the autograd engine
+    makes an unshared gradient ``.grad`` without a copy). A number only says which kept
+    storage to try first: ``Arena.out`` takes a fresh one whenever the kept one is still
+    referenced, so a wrong guess costs memory, never a value."""
     value_of = {}  # slot -> Value made by a keyed step
     by_id = {}
     for node in graph.nodes:
@@ -319,9 +321,7 @@ def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: 
             dies[base] = max(dies.get(base, i), i)
     for s in kept:
         forever.add(root.get(s, s))
-    for s, base in root.items():  # a slot never released (kept) keeps its root alive
-        if s in kept:
-            forever.add(base)
+    seen = {root.get(slot[i], slot[i]) for i in graph.user_visible() if i in slot}
     free: dict = {}  # (dtype, numel) -> free numbers
     pending: list = []  # (dies at, number, size key)
     count = 0
@@ -339,6 +339,8 @@ def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: 
             if value is None:
                 continue
             size = (value.dtype, keys[value.id].numel or math.prod(value.shape))
+            if o in seen:  # memory the caller sees: a fresh array each call, its own
+                keys[value.id].fresh = True
             if o in forever or o not in dies:
                 number, count = count, count + 1
             else:
