@@ -99,6 +99,14 @@ class Arena:
             buf = self.scratch[key] = np.empty(shape, dtype)
         return buf
 
+    def flat(self, key, size: int, dtype) -> np.ndarray:
+        """The first ``size`` elements of 1-D scratch ``key`` (grown to the largest size
+        asked: blocks of a step's loop of different lengths share it)."""
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape[0] < size or buf.dtype != dtype:
+            buf = self.scratch[key] = np.empty(size, dtype)
+        return buf[:size]
+
     def zeros(self, key, shape: tuple, dtype) -> np.ndarray:
         """Scratch ``key`` zero-filled when made: the caller writes only the same part of
         it every call, so the rest stays zero (padding borders)."""
@@ -560,16 +568,9 @@ def _columns(arena, key, wide, flat: np.ndarray, groups: int) -> np.ndarray:
                       (wide.plane * item, wide.tap_strides[0] * item,
                        wide.tap_strides[1] * item, c * wide.plane * item, item),
                       writeable=False)
-    size = c * wide.kh * wide.kw * n * wide.run
-    store = arena.buffer(key, (max(size, arena_cols(arena, key)),), flat.dtype)
-    cols = store[:size].reshape(view.shape)
+    cols = arena.flat(key, c * wide.kh * wide.kw * n * wide.run, flat.dtype).reshape(view.shape)
     np.copyto(cols, view)
     return cols.reshape(groups, -1, n * wide.run)
-
-
-def arena_cols(arena, key) -> int:
-    buf = arena.scratch.get(key)
-    return 0 if buf is None else buf.shape[0]
 
 
 def _conv_forward(arena, tag, wide, x: np.ndarray, w: np.ndarray, out=None) -> np.ndarray:
@@ -771,15 +772,11 @@ def _conv2d_input_grad(node, buffer):
                               (groups, co_g, kw, span),
                               (shifted.strides[0], shifted.strides[1], col_step * item, item),
                               writeable=False)
-            size = groups * co_g * kw * span
-            store = arena.buffer((tag, "cols"), (max(size, arena_cols(arena, (tag, "cols"))),),
-                                 _F32)
-            columns = store[:size].reshape(groups, co_g * kw, span)
+            columns = arena.flat((tag, "cols"), groups * co_g * kw * span, _F32) \
+                .reshape(groups, co_g * kw, span)
             np.copyto(columns.reshape(view.shape), view)
-            rows_size = groups * c_g * kh * span
-            rstore = arena.buffer((tag, "rows"), (max(rows_size, arena_cols(arena, (tag, "rows"))),),
-                                  _F32)
-            rows = rstore[:rows_size].reshape(groups, c_g * kh, span)
+            rows = arena.flat((tag, "rows"), groups * c_g * kh * span, _F32) \
+                .reshape(groups, c_g * kh, span)
             np.matmul(taps, columns, out=rows)
             rows = rows.reshape(c, kh, count, wide.run)
             target = image[images]
