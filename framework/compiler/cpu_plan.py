@@ -69,6 +69,11 @@ def _baseline() -> tuple:
 
 
 _BASELINE = _baseline()  # reference counts of a storage only an arena holds (CPython)
+# Reuse needs exact counts: CPython with the GIL up to 3.13 (3.14 may borrow references,
+# free-threaded builds count differently: there every value buffer is fresh, as the
+# autograd engine then copies every gradient)
+_REUSE = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+          and getattr(sys, "_is_gil_enabled", lambda: True)())
 
 
 class BufferKey:
@@ -120,7 +125,7 @@ class Arena:
         framework ``dtype``; a fresh storage when the kept one is still held outside the
         arena (a caller's tensor, a NumPy view of it) or has another size."""
         numel, strides = _layout(shape)
-        if ref.fresh:
+        if ref.fresh or not _REUSE:
             st = Storage(np.empty(numel, dtype.numpy), numel, dtype)
         else:
             store = self.storages
