@@ -256,3 +256,38 @@ def test_float64_and_strided_cases_still_run_through_the_backend():
     assert not [s for s, _ in plan.program if s[0] == runtime.Plan._SPECIAL]
     with framework.no_grad():
         assert np.array_equal(traced(x).numpy(), model(x).numpy())
+
+
+class ConvVariants(nn.Module):
+    """A grouped conv with bias and relu, a conv without bias, and a conv output returned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grouped = nn.Conv2d(2, 4, 3, padding=1, groups=2)
+        self.plain = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.last = nn.Conv2d(4, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = F.max_pool2d(F.relu(self.grouped(x)), 2)
+        z = F.relu(self.plain(y))
+        out = self.last(z)
+        return out, F.relu(out).sum(dim=(2, 3))
+
+
+def test_grouped_biasless_and_returned_convolutions_have_eager_bits():
+    model, twin = _twins(ConvVariants)
+    x = framework.randn(3, 2, 8, 8)
+    compiled = framework.compile(twin)
+    found = []
+    for net, run in ((model, model), (twin, compiled)):
+        for _ in range(2):  # the second call replays
+            for p in net.parameters():
+                p.grad = None
+            out, pooled = run(x)
+            (out.square().mean() + pooled.sum()).backward()
+        found.append([out, pooled] + [p.grad for p in net.parameters()])
+    for a, b in zip(*found):
+        assert np.array_equal(_bits(a), _bits(b))
+    entry = _cpu_plan_of(compiled)
+    assert sum(s[2] == "conv2d" for s, _ in entry.run_forward.program
+               if s[0] == runtime.Plan._SPECIAL) == 3
