@@ -103,26 +103,34 @@ class FusedGroup:
         """One line per fused op (``t2 = mul(in0, s0)``), for docstrings and printing."""
         return [f"t{i} = {ins.text}" for i, ins in enumerate(self.instrs)]
 
-    def run(self, arrays: list) -> list:
-        """The output arrays for input ``arrays`` (backend Arrays in ``inputs`` order)."""
+    def run(self, arrays: list, arena=None, keys=None) -> list:
+        """The output arrays for input ``arrays`` (backend Arrays in ``inputs`` order). On
+        cpu, a ``runtime.Plan`` passes its ``cpu_plan.Arena`` and one ``BufferKey`` per
+        output: the outputs are written into the arena's kept value buffers."""
         from . import launches
         if self.device == "cpu":
             launches.record("fused_elementwise")
+            if self.softmax is None:
+                return run_numpy(self, arrays, arena, keys)
             outs = run_numpy(self, arrays)
-            if self.softmax is not None:  # the NumPy backend's softmax of the fused result
-                from .._backends.numpy.softmax import softmax, softmax_backward
-                if "backward" in self.softmax:  # the fused result is the output's gradient
-                    y = arrays[self.softmax["backward"]]
-                    return [softmax_backward(outs[0], y, self.softmax["dim"],
-                                             self.softmax["log"])]
-                outs = [softmax(outs[0], self.softmax["dim"], self.softmax["log"])]
-                drop = self.softmax.get("dropout")
-                if drop is not None:  # and its dropout: the backend's math, the same draws
-                    from .. import dtypes
-                    from .._backends.numpy._arrays import nd, wrap
-                    dropped = _dropout_into(self, nd(outs[0]), drop["node"].args,
-                                            np.empty(self.shape, _F32))
-                    outs.append(wrap(dropped, dtypes.float32))
+            from .cpu_plan import softmax_into, softmax_backward_into
+            if "backward" in self.softmax:  # the fused result is the output's gradient
+                y = arrays[self.softmax["backward"]]
+                return [softmax_backward_into(outs[0], y, self.softmax["dim"],
+                                              self.softmax["log"], arena, keys and keys[0])]
+            outs = [softmax_into(outs[0], self.softmax["dim"], self.softmax["log"], arena,
+                                 keys and keys[0])]
+            drop = self.softmax.get("dropout")
+            if drop is not None:  # and its dropout: the backend's math, the same draws
+                from .. import dtypes
+                from .._backends.numpy._arrays import nd, wrap
+                if arena is not None and len(keys) > 1:
+                    array, view = arena.out(keys[1], self.shape, dtypes.float32)
+                else:
+                    view = np.empty(self.shape, _F32)
+                    array = None
+                _dropout_into(self, nd(outs[0]), drop["node"].args, view)
+                outs.append(array if array is not None else wrap(view, dtypes.float32))
             return outs
         from . import codegen
         if self._kernel is None:
@@ -407,12 +415,24 @@ def buffer_slots(group: FusedGroup) -> list:
     return slots
 
 
-def _buffer(group: FusedGroup, index: int, dtype) -> np.ndarray:
+def _buffer(group: FusedGroup, index: int, dtype, made: "dict | None" = None) -> np.ndarray:
+    """The buffer instr ``index`` writes: a reused slot, an output's value buffer in the
+    plan's arena (``made``: index -> (arena, key, Array, ndarray) to fill), or a fresh
+    array."""
     slots = group._slots
     if slots is None:
         slots = group._slots = buffer_slots(group)
     slot = slots[index]
     if slot is None:
+        if made is not None and index in made:
+            entry = made[index]
+            if entry[2] is None:
+                from .. import dtypes
+                name = "bool" if dtype == np.bool_ else np.dtype(dtype).name
+                entry[2], entry[3] = entry[0].out(entry[1], group.shape, getattr(dtypes, name))
+            return entry[3]
+        if made is not None:  # an intermediate no slot holds: kept per thread
+            return _kept(group, ("tmp", index), dtype)
         return np.empty(group.shape, dtype)
     return _kept(group, slot, dtype)
 
@@ -441,16 +461,10 @@ def _relu_into(group: FusedGroup, v: np.ndarray, out: np.ndarray) -> np.ndarray:
 def _dropout_into(group: FusedGroup, v: np.ndarray, args: dict, out: np.ndarray):
     """The NumPy backend's ``dropout`` of float32 ``v`` written into ``out``: ``v * (1 / (1 -
     p))`` where the Philox uniform draw of ``(seed, offset)`` for row-major element ``i`` is
-    >= ``p``, else ``+0.0``; the draws and the mask in kept buffers (the backend allocates
-    them per call: large arrays, page faults)."""
-    from .._backends.numpy.random import _generator
-    p = args["p"]
-    draws = _kept(group, "dropout draws", np.float64)
-    _generator(args["seed"], args["offset"]).random(out=draws)  # the backend's stream
-    dropped = _kept(group, "dropout mask", np.bool_)
-    np.less(draws, p, out=dropped)
-    np.multiply(v, 1.0 / (1.0 - p), out=out)  # a Python float: float32 math, as the backend
-    np.copyto(out, 0.0, where=dropped)
+    >= ``p``, else ``+0.0``; the keep mask from ``cpu_plan.MASKS`` (drawn once per ``(seed,
+    offset)``: the backward's dropout reuses the forward's)."""
+    from .cpu_plan import dropout_into
+    dropout_into(v, args["p"], args["seed"], args["offset"], out)
     return out
 
 
@@ -459,7 +473,8 @@ def _zero_bits(ref, group: FusedGroup) -> bool:
     return ref[0] == "scalar" and not np.float32(group.scalars[ref[1]]).view(np.uint32)
 
 
-def _where_zero(group: FusedGroup, index: int, ins: Instr, mask: np.ndarray, value):
+def _where_zero(group: FusedGroup, index: int, ins: Instr, mask: np.ndarray, value,
+                made=None):
     """``where(mask, 0, b)`` / ``where(mask, a, 0)`` (relu's backward: ``where(out <= 0, 0,
     g)``) as the backend's ``select`` computes it, the kept bit mask times the other operand's
     bits, inverting a dying mask buffer in place; None when the operands do not fit."""
@@ -472,8 +487,9 @@ def _where_zero(group: FusedGroup, index: int, ins: Instr, mask: np.ndarray, val
         keep = np.logical_not(mask, out=mask)
     else:
         return None
-    out = np.empty(group.shape, np.uint32)
-    return np.multiply(other.view(np.uint32), keep, out=out).view(_F32)
+    buf = _buffer(group, index, _F32, made)
+    np.multiply(other.view(np.uint32), keep, out=buf.view(np.uint32))
+    return buf
 
 
 def _last_reader(group: FusedGroup) -> dict:
@@ -497,12 +513,17 @@ def _numpy_unary(op: str):
     return elementwise._UNARY_FNS[op]
 
 
-def run_numpy(group: FusedGroup, arrays: list) -> list:
-    """Run ``group`` on cpu Arrays: the NumPy backend's math, op by op, into reused buffers."""
+def run_numpy(group: FusedGroup, arrays: list, arena=None, keys=None) -> list:
+    """Run ``group`` on cpu Arrays: the NumPy backend's math, op by op, into reused buffers
+    (with a plan's ``arena`` and output ``keys``: the outputs into its value buffers)."""
     from .. import dtypes
     from .._backends.numpy import elementwise as npe
     from .._backends.numpy._arrays import nd, select, wrap
     raw = [nd(a) for a in arrays]
+    made = None
+    if arena is not None and keys:
+        made = {index: [arena, keys[j], None, None] for j, (_, index) in
+                enumerate(group.outputs) if j not in group.out_perm}
     as_f32: dict = {}
     results: list = []
 
@@ -529,7 +550,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 mask = cond(ins.operands[0])
                 if group._slots is None:
                     group._slots = buffer_slots(group)
-                buf = _where_zero(group, index, ins, mask, value)
+                buf = _where_zero(group, index, ins, mask, value, made)
                 if buf is None:
                     buf = select(mask, value(ins.operands[1]), value(ins.operands[2]), _F32)
             elif ins.kind == "clamp":
@@ -544,7 +565,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 buf = value(ins.operands[0])
             elif ins.kind == "dropout":  # the backend's math and draws, into kept buffers
                 buf = _dropout_into(group, value(ins.operands[0]), ins.node.args,
-                                    _buffer(group, index, _F32))
+                                    _buffer(group, index, _F32, made))
             elif ins.kind == "softplus":
                 v = value(ins.operands[0])
                 beta, threshold = value(ins.operands[1]), value(ins.operands[2])
@@ -553,7 +574,7 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 buf = select(scaled > threshold, v, soft, soft.dtype)
             elif ins.op in ("sigmoid", "silu"):  # 1 / (1 + exp(-v)) (times v), in place
                 v = value(ins.operands[0])
-                buf = _buffer(group, index, _F32)
+                buf = _buffer(group, index, _F32, made)
                 np.negative(v, out=buf)
                 np.exp(buf, out=buf)
                 np.add(buf, 1.0, out=buf)
@@ -561,9 +582,10 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
                 if ins.op == "silu":
                     np.multiply(v, buf, out=buf)
             elif ins.op == "relu":  # the backend's bit-mask relu, into a buffer
-                buf = _relu_into(group, value(ins.operands[0]), _buffer(group, index, _F32))
+                buf = _relu_into(group, value(ins.operands[0]), _buffer(group, index, _F32, made))
             elif ins.op in _UFUNCS:
-                buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32)
+                buf = _buffer(group, index, np.dtype(bool) if ins.dtype == "bool" else _F32,
+                              made)
                 _UFUNCS[ins.op](*(value(r) for r in ins.operands), out=buf)
             elif ins.kind == "unary":  # the backend's own function (relu, gelu, erf, ...)
                 buf = np.asarray(_numpy_unary(ins.op)(value(ins.operands[0])))
@@ -575,9 +597,20 @@ def run_numpy(group: FusedGroup, arrays: list) -> list:
     outs = []
     for j, (out, index) in enumerate(group.outputs):
         value = results[index]
+        entry = made.get(index) if made is not None else None
+        if entry is not None and entry[3] is value:  # written into the arena's buffer
+            outs.append(entry[2])
+            continue
+        fw_dtype = getattr(dtypes, out.dtype)
         if j in group.out_perm:  # stored transposed, contiguous: what the copy_ made
-            value = np.ascontiguousarray(value.transpose(group.out_perm[j]))
-        outs.append(wrap(value, getattr(dtypes, out.dtype)))
+            perm = group.out_perm[j]
+            if arena is not None and keys:
+                array, view = arena.out(keys[j], tuple(value.shape[d] for d in perm), fw_dtype)
+                np.copyto(view, value.transpose(perm))
+                outs.append(array)
+                continue
+            value = np.ascontiguousarray(value.transpose(perm))
+        outs.append(wrap(value, fw_dtype))
     red = group.reduce
     if red is not None:  # the NumPy backend's float32 sum of the value as the sum node read it
         summed = results[red["index"]]

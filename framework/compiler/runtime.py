@@ -1,9 +1,11 @@
 """Running a graph: guards on the call's tensors, then each node's kernel through the backend."""
 from __future__ import annotations
 
+import math
+
 from .. import _backends
 from ..devices import device as Device
-from . import views
+from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
 
@@ -119,21 +121,46 @@ class Plan:
     Built once per graph (no symbolic sizes, no ``custom_op``): constant arguments are
     resolved ahead (dtypes, NumPy constants, dataclass arguments), view attributes bound,
     and each slot is released after its last reader, so a call does little more than call
-    the kernels. The backend of each device is looked up once per call."""
+    the kernels. The backend of each device is looked up once per call.
 
-    _VIEW, _KERNEL, _FUSED, _CONSTANT = 0, 1, 2, 3
+    On ``cpu`` the hot kernels run as plan-internal steps (``cpu_plan.specialize``) that
+    write into buffers kept between calls in an ``Arena`` (one per concurrent call): each
+    value they make gets a buffer number, shared by values whose lifetimes do not overlap
+    (same dtype and size; ``_number_buffers``); the caller's outputs get their own, handed
+    over (reused only once nothing outside the plan holds them)."""
+
+    _VIEW, _KERNEL, _FUSED, _CONSTANT, _SPECIAL = 0, 1, 2, 3, 4
     # _CONSTANT: a creation kernel with constant arguments (``from_numpy`` of a folded
     # constant, ``full``, ``arange``...) whose result no node writes and the caller never
     # sees (``_constant_nodes``): run on the first call, its array reused by later calls.
+    # _SPECIAL: ``[4, fn, op, spec, outs]``, ``fn(arena, *args)`` a cpu_plan step (``spec``
+    # as a kernel step's, in the node's argument order: training._RandomSites rewrites it).
 
     def __init__(self, graph: Graph) -> None:
+        from . import cpu_plan
         self.graph = graph
         self.nodes = graph.nodes  # the node list this plan was built from
         slot = {v.id: i for i, v in enumerate(graph.inputs)}
-        steps, reads = [], []
+        steps, reads, program = [], [], []
         kept_constants = _constant_nodes(graph)
+        keys: dict = {}  # value id -> cpu_plan.BufferKey (numbered below)
+
+        def buffer(value, numel=None):
+            key = keys.setdefault(value.id, cpu_plan.BufferKey())
+            key.numel = numel
+            return key
+
+        specials = cpu_plan.specialize(graph, buffer)
+        skipped = {id(n) for s in specials.values() for n in s.skip}
+        self.fused_keys: dict = {}  # fused step -> its outputs' BufferKeys (cpu)
         for node in graph.nodes:
-            if id(node) in kept_constants:  # made on the first call, then reused
+            special = specials.get(id(node))
+            if id(node) in skipped:  # computed by a later special step
+                step, read = [None], None
+            elif special is not None:
+                spec, read = self._spec(special.args, slot)
+                step = [self._SPECIAL, special.fn, special.op, spec]
+            elif id(node) in kept_constants:  # made on the first call, then reused
                 args = [_resolve(a, _static_arg) for a in node.args.values()]
                 step, read = [self._CONSTANT, node.device, node.op, args, [None]], []
             elif node.is_view:
@@ -144,84 +171,186 @@ class Plan:
             elif node.op == "fused_elementwise":
                 ins = [slot[v.id] for v in node.args["inputs"]]
                 step, read = [self._FUSED, node.args["group"], ins], ins
+                if node.device == "cpu":
+                    step.append([buffer(v) for v in node.outputs])
             else:
-                spec, read = [], []
-                for a in node.args.values():
-                    if isinstance(a, Value):
-                        spec.append((True, slot[a.id]))
-                        read.append(slot[a.id])
-                    else:
-                        found = []
-                        _walk_values(a, found)
-                        if found:  # a nested argument holding arrays: resolve per call
-                            ids = {v.id: slot[v.id] for v in found}
-                            read += list(ids.values())
-                            spec.append((None, (a, ids)))
-                        else:
-                            spec.append((False, _resolve(a, _static_arg)))
+                spec, read = self._spec(list(node.args.values()), slot)
                 step = [self._KERNEL, node.device, node.op, spec]
-            outs = []
-            for out in node.outputs:
-                if out is None:
-                    outs.append(None)
-                else:
-                    slot[out.id] = len(slot)
-                    outs.append(slot[out.id])
-            step.append(outs)
+            if read is not None:
+                outs = []
+                for out in (special.outputs if special is not None else node.outputs):
+                    if out is None:
+                        outs.append(None)
+                    else:
+                        slot[out.id] = len(slot)
+                        outs.append(slot[out.id])
+                step.append(outs)
+                program.append((step, len(reads)))
+                reads.append(read)
             steps.append(step)
-            reads.append(read)
         self.size = len(slot)
         self.output = graph.output
         self.out_slots = {v.id: slot[v.id] for v in graph.output_values()}
         kept = set(self.out_slots.values())
         last = {}
+        made = {}  # slot -> the program position that makes it
         for i, read in enumerate(reads):
             for r in read:
                 last[r] = i
-        self.release = [[] for _ in steps]
+        for (step, i) in program:
+            for o in step[-1] if step[0] != self._CONSTANT else step[5]:
+                if o is not None:
+                    made[o] = i
+        for o, i in made.items():  # an output nobody reads dies where it is made
+            last.setdefault(o, i)
+        self.release = [[] for _ in reads]
         for r, i in last.items():
             if r not in kept and r >= len(graph.inputs):
                 self.release[i].append(r)
-        self.steps = steps
+        self.steps = steps  # one per graph node (training._RandomSites indexes them)
+        self.program = [(step, self.release[i]) for step, i in program]
+        if keys:
+            _number_buffers(program, self.release, keys, slot, kept, graph)
+        self._arenas: list = []  # cpu_plan.Arena pool: one taken per call
+        self._new_arena = cpu_plan.Arena
         self.devices = [(d, Device(d)) for d in sorted({n.device for n in graph.nodes
                                                          if not n.is_view
                                                          and n.op != "fused_elementwise"})]
         self.device_of = {v.id: Device(v.device) for v in graph.output_values()}
 
+    @staticmethod
+    def _spec(args: list, slot: dict) -> tuple:
+        """(argument spec, slots read) of a kernel call's arguments."""
+        spec, read = [], []
+        for a in args:
+            if isinstance(a, Value):
+                spec.append((True, slot[a.id]))
+                read.append(slot[a.id])
+            else:
+                found = []
+                _walk_values(a, found)
+                if found:  # a nested argument holding arrays: resolve per call
+                    ids = {v.id: slot[v.id] for v in found}
+                    read += list(ids.values())
+                    spec.append((None, (a, ids)))
+                else:
+                    spec.append((False, _resolve(a, _static_arg)))
+        return spec, read
+
     def __call__(self, arrays: list):
         backends = {d: _backends.for_device(device) for d, device in self.devices}
         vals = list(arrays) + [None] * (self.size - len(arrays))
-        release = self.release
-        for i, step in enumerate(self.steps):
-            kind = step[0]
-            if kind == 0:
-                vals[step[3][0]] = step[1](vals[step[2]])
-            elif kind == 1:
-                args = [vals[x] if s else (x if s is False else _nested(x, vals))
-                        for s, x in step[3]]
-                result = getattr(backends[step[1]], step[2])(*args)
-                outs = step[4]
-                if len(outs) == 1 and not isinstance(result, tuple):
-                    if outs[0] is not None:
-                        vals[outs[0]] = result
-                else:
-                    for o, part in zip(outs, result or ()):
-                        if o is not None:
-                            vals[o] = part
-            elif kind == 2:
-                for o, part in zip(step[3], step[1].run([vals[k] for k in step[2]])):
-                    vals[o] = part
-            else:  # a constant nobody writes or sees: its array is kept between calls
-                if step[4][0] is None:
-                    step[4][0] = getattr(backends[step[1]], step[2])(*step[3])
-                vals[step[5][0]] = step[4][0]
-            for r in release[i]:
-                vals[r] = None
+        arenas = self._arenas
+        arena = arenas.pop() if arenas else self._new_arena()
+        try:
+            for step, release in self.program:
+                kind = step[0]
+                if kind == 0:
+                    vals[step[3][0]] = step[1](vals[step[2]])
+                elif kind == 1 or kind == 4:
+                    args = [vals[x] if s else (x if s is False else _nested(x, vals))
+                            for s, x in step[3]]
+                    if kind == 1:
+                        result = getattr(backends[step[1]], step[2])(*args)
+                    else:
+                        launches.record(step[2])
+                        result = step[1](arena, *args)
+                    outs = step[4]
+                    if len(outs) == 1 and not isinstance(result, tuple):
+                        if outs[0] is not None:
+                            vals[outs[0]] = result
+                    else:
+                        for o, part in zip(outs, result or ()):
+                            if o is not None:
+                                vals[o] = part
+                    # no local keeps a value past its release (an arena buffer is reused
+                    # only when nothing holds it)
+                    args = result = part = None
+                elif kind == 2:
+                    ins = [vals[k] for k in step[2]]
+                    parts = step[1].run(ins, arena, step[3]) if len(step) == 5 else \
+                        step[1].run(ins)
+                    for o, part in zip(step[-1], parts):
+                        vals[o] = part
+                    ins = parts = part = None
+                else:  # a constant nobody writes or sees: its array is kept between calls
+                    if step[4][0] is None:
+                        step[4][0] = getattr(backends[step[1]], step[2])(*step[3])
+                    vals[step[5][0]] = step[4][0]
+                for r in release:
+                    vals[r] = None
+        finally:
+            arenas.append(arena)
         slots = self.out_slots
         if isinstance(self.output, Value):
             return vals[slots[self.output.id]]
         return rebuild(self.output, lambda leaf: vals[slots[leaf.id]] if isinstance(leaf, Value)
                        else leaf)
+
+
+def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: set,
+                    graph: Graph) -> None:
+    """Give each ``cpu_plan.BufferKey`` its buffer number: values whose memory is dead
+    (every slot viewing it released) before another value of the same dtype and size is
+    made share a number; graph outputs (or views of them) get their own. The memory of a
+    value the caller sees (``Graph.user_visible``: not a training forward's saved values)
+    is fresh every call (``BufferKey.fresh``): the caller owns it (the autograd engine
+    makes an unshared gradient ``.grad`` without a copy). A number only says which kept
+    storage to try first: ``Arena.out`` takes a fresh one whenever the kept one is still
+    referenced, so a wrong guess costs memory, never a value."""
+    value_of = {}  # slot -> Value made by a keyed step
+    by_id = {}
+    for node in graph.nodes:
+        for o in node.outputs:
+            if o is not None:
+                by_id[o.id] = o
+    for vid, s in slot.items():
+        if vid in keys:
+            value_of[s] = by_id[vid]
+    root = {}  # slot -> its memory's root slot (views share their source's)
+    for step, _ in program:
+        outs = step[-1] if step[0] != Plan._CONSTANT else step[5]
+        for o in outs:
+            if o is not None:
+                root[o] = root.get(step[2], step[2]) if step[0] == Plan._VIEW else o
+    dies: dict = {}  # root slot -> program position after which nothing reads it
+    forever = set()
+    for i, rel in enumerate(release):
+        for r in rel:
+            base = root.get(r, r)
+            dies[base] = max(dies.get(base, i), i)
+    for s in kept:
+        forever.add(root.get(s, s))
+    seen = {root.get(slot[i], slot[i]) for i in graph.user_visible() if i in slot}
+    free: dict = {}  # (dtype, numel) -> free numbers
+    pending: list = []  # (dies at, number, size key)
+    count = 0
+    for i, (step, _) in enumerate(program):
+        still = []
+        for at, number, size in pending:
+            if at < i:
+                free.setdefault(size, []).append(number)
+            else:
+                still.append((at, number, size))
+        pending = still
+        outs = step[-1] if step[0] != Plan._CONSTANT else step[5]
+        for o in outs:
+            value = value_of.get(o) if o is not None else None
+            if value is None:
+                continue
+            size = (value.dtype, keys[value.id].numel or math.prod(value.shape))
+            if o in seen:  # memory the caller sees: a fresh array each call, its own
+                keys[value.id].fresh = True
+            if o in forever or o not in dies:
+                number, count = count, count + 1
+            else:
+                pool = free.get(size)
+                if pool:
+                    number = pool.pop()
+                else:
+                    number, count = count, count + 1
+                pending.append((dies[o], number, size))
+            keys[value.id].n = number
 
 
 def _constant_nodes(graph: Graph) -> set:

@@ -1,0 +1,842 @@
+"""The CPU side of a ``runtime.Plan``: kernels writing into buffers kept between replays.
+
+A compiled graph on ``cpu`` replays the same NumPy math with the same shapes every
+call, so its memory can be laid out once. ``runtime.Plan`` asks ``specialize`` for a
+plan-internal step per node; the steps found here replace the NumPy backend's kernels
+(which allocate fresh arrays per call) with versions writing into an ``Arena``:
+
+- *scratch* buffers (im2col columns, zero-padded images, a GEMM's wide result, masks)
+  live in the arena and never leave a step;
+- *value* buffers hold the step's results. They are numbered by the plan
+  (``buffer``): two values whose lifetimes do not overlap share one buffer
+  (liveness-based reuse, same dtype and size). A value buffer is reused on a later
+  call only when nothing outside the plan still holds it (its ``Storage`` and NumPy
+  buffer have no reference but the arena's: ``Arena.out``); else the step takes a
+  fresh one. The caller's outputs (a forward's result, the saved values the backward
+  reads, gradients handed to ``.grad``) are therefore never overwritten while held,
+  and in a training loop, where they die before the next step, no large array is
+  allocated again (no page faults from the allocator returning and re-mapping memory).
+
+One arena per concurrent call: a plan keeps a pool and a call takes one out of it.
+
+Every step computes what the backend kernel it replaces computes, in the same order,
+so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
+
+- ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (the backend's
+  bit-mask relu) and residual added in place;
+- ``conv2d`` (stride-1 "wide rows" layout of ``_backends/numpy/conv.py``), its input and
+  weight gradients: padded images, columns and wide GEMM results in scratch, zero
+  borders written once; a ``conv2d`` read only by a fused ``<add, relu>`` of a bias
+  (``conv + bias.reshape(1, C, 1, 1)``) becomes one step writing ``relu(conv + bias)``
+  straight from the GEMM's wide result (no narrowed copy, no separate pass);
+- ``pool_max2d`` over disjoint tiles (values and argmax codes in kept buffers) and its
+  backward (one strided store per tile offset, no zero fill or scatter);
+- ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
+  kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
+  mask instead of drawing again;
+- fused elementwise groups (``fusion.run_numpy``) write their outputs into value buffers.
+
+Other nodes call the backend kernel as the generic plan does.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import math
+import sys
+import threading
+
+import numpy as np
+
+from .._backends.array import Array, Storage, contiguous_strides
+from .._backends.numpy._arrays import nd as _nd
+
+_F32 = np.dtype(np.float32)
+_U32 = np.uint32
+
+
+# -- buffers -------------------------------------------------------------------------------
+def _counts(st: Storage) -> tuple:
+    """(references to ``st``, to its NumPy buffer), as ``Arena.out`` sees them."""
+    return sys.getrefcount(st), sys.getrefcount(st.buffer)
+
+
+def _baseline() -> tuple:
+    """``_counts`` of a storage held only by a dict and one local, as in ``Arena.out``."""
+    store = {0: Storage(np.empty(1, _F32), 1, None)}
+    st = store.get(0)
+    return _counts(st)
+
+
+_BASELINE = _baseline()  # reference counts of a storage only an arena holds (CPython)
+# Reuse needs exact counts: CPython with the GIL up to 3.13 (3.14 may borrow references,
+# free-threaded builds count differently: there every value buffer is fresh, as the
+# autograd engine then copies every gradient)
+_REUSE = (sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+          and getattr(sys, "_is_gil_enabled", lambda: True)())
+
+
+class BufferKey:
+    """The number of a value buffer (set by ``runtime._number_buffers`` once the plan's
+    steps are known; values sharing a number share the kept storage)."""
+
+    __slots__ = ("n", "numel", "fresh")
+
+    def __init__(self) -> None:
+        self.n = None
+        self.numel = None  # elements of the storage when more than the value's (a view)
+        self.fresh = False  # the caller sees this memory: a new storage every call
+
+
+class Arena:
+    """The buffers of one plan for one call at a time (a plan keeps a pool of them)."""
+
+    __slots__ = ("scratch", "storages")
+
+    def __init__(self) -> None:
+        self.scratch: dict = {}  # key -> ndarray, private to the step that named it
+        self.storages: dict = {}  # value buffer number -> Storage (handed out as Arrays)
+
+    def buffer(self, key, shape: tuple, dtype) -> np.ndarray:
+        """Scratch ``key`` of ``shape`` and ``dtype`` (contents left from the last call)."""
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self.scratch[key] = np.empty(shape, dtype)
+        return buf
+
+    def flat(self, key, size: int, dtype) -> np.ndarray:
+        """The first ``size`` elements of 1-D scratch ``key`` (grown to the largest size
+        asked: blocks of a step's loop of different lengths share it)."""
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape[0] < size or buf.dtype != dtype:
+            buf = self.scratch[key] = np.empty(size, dtype)
+        return buf[:size]
+
+    def zeros(self, key, shape: tuple, dtype) -> np.ndarray:
+        """Scratch ``key`` zero-filled when made: the caller writes only the same part of
+        it every call, so the rest stays zero (padding borders)."""
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self.scratch[key] = np.zeros(shape, dtype)
+        return buf
+
+    def out(self, ref: BufferKey, shape: tuple, dtype) -> tuple:
+        """``(Array, ndarray)``: value buffer ``ref.n`` viewed as a contiguous ``shape`` of
+        framework ``dtype``; a fresh storage when the kept one is still held outside the
+        arena (a caller's tensor, a NumPy view of it) or has another size."""
+        numel, strides = _layout(shape)
+        if ref.fresh or not _REUSE:
+            st = Storage(np.empty(numel, dtype.numpy), numel, dtype)
+        else:
+            store = self.storages
+            key = ref.n
+            st = store.get(key)
+            if st is None or st.numel != numel or st.dtype is not dtype or \
+                    _counts(st) != _BASELINE:
+                st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
+        view = st.buffer.reshape(shape)
+        array = Array(st, shape, strides, 0)
+        array._cache = view
+        return array, view
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(shape: tuple) -> tuple:
+    """(numel, row-major strides) of ``shape`` (a cache of a pure function)."""
+    return math.prod(shape), contiguous_strides(shape)
+
+
+class DropoutMasks:
+    """Keep masks of recent dropout draws, by ``(seed, offset, numel, p)`` (a cache of a
+    pure function: element ``i`` is kept when the Philox uniform draw at ``offset + i`` of
+    ``seed`` is >= ``p``, as the NumPy backend's ``dropout``). The backward of a compiled
+    training step redraws the forward's ``(seed, offset)``: it finds the mask here. At
+    most ``max_bytes`` of masks, oldest dropped first; masks are read-only."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._masks: collections.OrderedDict = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._draws = threading.local()  # per thread: numel -> float64 scratch
+
+    def get(self, seed: int, offset: int, shape: tuple, p: float) -> np.ndarray:
+        """The keep mask (bool, ``shape``) of ``numel(shape)`` draws at ``(seed, offset)``."""
+        numel = math.prod(shape)
+        key = (seed, offset, numel, float(p))
+        with self._lock:
+            mask = self._masks.get(key)
+            if mask is not None:
+                self._masks.move_to_end(key)
+        if mask is None:
+            mask = self._draw(seed, offset, numel, p)
+            with self._lock:
+                if key not in self._masks:
+                    self._masks[key] = mask
+                    self._bytes += mask.nbytes
+                    while self._bytes > self.max_bytes and len(self._masks) > 1:
+                        _, old = self._masks.popitem(last=False)
+                        self._bytes -= old.nbytes
+        return mask.reshape(shape)
+
+    def _draw(self, seed: int, offset: int, numel: int, p: float) -> np.ndarray:
+        from .._backends.numpy.random import _generator
+        cache = getattr(self._draws, "by_size", None)
+        if cache is None:
+            cache = self._draws.by_size = {}
+        draws = cache.get(numel)
+        if draws is None:
+            if len(cache) >= 8:
+                cache.clear()
+            draws = cache[numel] = np.empty(numel, np.float64)
+        _generator(seed, offset).random(out=draws)  # the backend's stream
+        mask = np.greater_equal(draws, p)
+        mask.setflags(write=False)
+        return mask
+
+    def clear(self) -> None:
+        with self._lock:
+            self._masks.clear()
+            self._bytes = 0
+
+
+MASKS = DropoutMasks()  # documented cache (see DropoutMasks): shared by every CPU plan
+
+
+def dropout_into(x: np.ndarray, p: float, seed: int, offset: int, out: np.ndarray) -> None:
+    """The NumPy backend's float32 ``dropout`` of ``x`` into ``out``: ``x * (1 / (1 - p))``
+    where kept, ``+0.0`` (all-zero bits: the kept value's bits times the 0/1 mask) where
+    dropped, the mask from ``MASKS``."""
+    keep = MASKS.get(seed, offset, out.shape, p)
+    np.multiply(x, 0.0 if p >= 1.0 else 1.0 / (1.0 - p), out=out)
+    bits = out.view(_U32)
+    np.multiply(bits, keep, out=bits)
+
+
+def relu_into(v: np.ndarray, out: np.ndarray, keep: np.ndarray) -> None:
+    """The backend's bit-mask relu of float32 ``v`` into ``out`` (may be ``v``): v's bits
+    times ``not v < 0`` (``keep``: a bool scratch of v's shape)."""
+    np.less(v, 0, out=keep)
+    np.logical_not(keep, out=keep)
+    np.multiply(v.view(_U32), keep, out=out.view(_U32))
+
+
+# -- specialization --------------------------------------------------------------------------
+class Special:
+    """A plan-internal step: ``fn(arena, *args)`` returns the node's result like a backend
+    kernel; ``args`` are the node's arguments in order (Values and constants), ``outputs``
+    the Values it defines, ``op`` its launch name, ``skip`` nodes it absorbed."""
+
+    __slots__ = ("fn", "args", "outputs", "op", "skip")
+
+    def __init__(self, fn, args: list, outputs: list, op: str, skip=()) -> None:
+        self.fn, self.args, self.outputs, self.op, self.skip = fn, args, outputs, op, tuple(skip)
+
+
+def specialize(graph, buffer) -> dict:
+    """``id(node) -> Special`` for the nodes of ``graph`` that run as plan-internal steps.
+
+    ``buffer(value)`` gives the value-buffer number the plan assigned to an output Value
+    (liveness-based, see ``runtime.Plan``)."""
+    found = {}
+    readers = collections.Counter()
+    for node in graph.nodes:
+        for v in node.inputs():
+            readers[v.id] += 1
+    visible = {v.id for v in graph.output_values()}
+    user_visible = graph.user_visible()
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
+    for node in graph.nodes:
+        if node.device != "cpu" or node.is_view:
+            continue
+        if node.op == "fused_elementwise":
+            special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer,
+                                     user_visible) or \
+                _relu_mask_of_pool_backward(node, producer, readers, visible, graph, position,
+                                            buffer)
+            if special is not None:
+                found[id(node)] = special
+            continue
+        make = _BUILDERS.get(node.op)
+        if make is not None:
+            special = make(node, buffer)
+            if special is not None:
+                found[id(node)] = special
+    return found
+
+
+def _float32(*values) -> bool:
+    return all(v is not None and v.dtype == "float32" and _static(v.shape) for v in values)
+
+
+def _static(shape) -> bool:
+    return all(type(s) is int for s in shape)
+
+
+def _fw_dtype(name: str):
+    from .. import dtypes
+    return getattr(dtypes, name)
+
+
+# matmul ---------------------------------------------------------------------------------------
+def _matmul(node, buffer):
+    a, b = node.args["a"], node.args["b"]
+    out = node.outputs[0]
+    if not _float32(a, b, out) or 0 in out.shape:
+        return None
+    key, shape, f32 = buffer(out), tuple(out.shape), _fw_dtype("float32")
+
+    def matmul(arena, a, b):
+        array, view = arena.out(key, shape, f32)
+        np.matmul(_nd(a), _nd(b), out=view)
+        return array
+    return Special(matmul, list(node.args.values()), [out], "matmul")
+
+
+def _matmul_epilogue(node, buffer):
+    args = node.args
+    a, b, bias, residual = args["a"], args["b"], args["bias"], args["residual"]
+    out, pre = node.outputs
+    if not _float32(a, b, out) or 0 in out.shape or args["activation"] not in (None, "relu"):
+        return None
+    if (bias is not None and not _float32(bias)) or (residual is not None and
+                                                     not _float32(residual)):
+        return None
+    relu = args["activation"] == "relu"
+    keep_pre = bool(args["keep_preact"]) and pre is not None
+    if args["keep_preact"] and not keep_pre:
+        return None
+    shape, f32 = tuple(out.shape), _fw_dtype("float32")
+    key = buffer(out)
+    key_pre = buffer(pre) if keep_pre else None
+    mask_key = ("relu mask", id(node))
+
+    def matmul_epilogue(arena, a, b, bias, activation, residual, keep_preact):
+        z_array, z = arena.out(key_pre if keep_pre else key, shape, f32)
+        np.matmul(_nd(a), _nd(b), out=z)
+        if bias is not None:
+            np.add(z, _nd(bias), out=z)
+        if keep_pre:
+            result, view = arena.out(key, shape, f32)
+        else:
+            result, view = z_array, z
+        if relu:
+            relu_into(z, view, arena.buffer(mask_key, shape, np.bool_))
+        elif keep_pre:
+            np.copyto(view, z)
+        if residual is not None:
+            np.add(view, _nd(residual), out=view)
+        return result, (z_array if keep_pre else None)
+    return Special(matmul_epilogue, list(args.values()), [out, pre], "matmul_epilogue")
+
+
+# dropout ------------------------------------------------------------------------------------
+def _dropout(node, buffer):
+    x, out = node.args["x"], node.outputs[0]
+    if not _float32(x, out) or tuple(x.shape) != tuple(out.shape) or 0 in out.shape:
+        return None
+    key, shape, f32 = buffer(out), tuple(out.shape), _fw_dtype("float32")
+
+    def dropout(arena, x, p, seed, offset):
+        array, view = arena.out(key, shape, f32)
+        with np.errstate(all="ignore"):
+            dropout_into(_nd(x), p, seed, offset, view)
+        return array
+    return Special(dropout, list(node.args.values()), [out], "dropout")
+
+
+# pooling ------------------------------------------------------------------------------------
+def _tile(windows, size: int):
+    from .._backends.numpy.pool import _tiles
+    return _tiles(windows, size)
+
+
+def _pool_max2d(node, buffer):
+    x = node.args["x"]
+    out, index = node.outputs
+    if not _float32(x, out) or index is None or len(x.shape) != 4 or 0 in out.shape:
+        return None
+    rows, cols = node.args["rows"], node.args["cols"]
+    from .ir import Struct
+    if isinstance(rows, Struct) or isinstance(cols, Struct):
+        rows, cols = rows.build(None), cols.build(None)
+    n, c, h, w = x.shape
+    kh, kw = _tile(rows, h), _tile(cols, w)
+    if not kh or not kw or kh * kw >= 256:
+        return None
+    ho, wo = len(rows.start), len(cols.start)
+    shape, f32, i64 = (n, c, ho, wo), _fw_dtype("float32"), _fw_dtype("int64")
+    offsets = [(i, j) for i in range(kh) for j in range(kw)]
+    table = np.array([i * w + j for i, j in offsets], dtype=np.int64)
+    base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
+    key_out, key_index, tag = buffer(out), buffer(index), id(node)
+    pairs = kh == 2 and kw == 2 and _maximum_keeps_second()
+
+    def pool_max2d(arena, x, rows_arg, cols_arg):
+        data = _nd(x)
+        if np.isnan(data.min()):  # NaN: the backend's general path (PyTorch's NaN rule)
+            from .._backends.numpy.pool import pool_max2d as backend
+            return backend(x, rows, cols)
+        best_array, best = arena.out(key_out, shape, f32)
+        where_array, where = arena.out(key_index, shape, i64)
+        if pairs:
+            _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
+            return best_array, where_array
+        np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
+        code = arena.buffer((tag, "code"), shape, np.uint8)
+        code.fill(0)
+        step = arena.buffer((tag, "step"), shape, np.uint8)
+        take = arena.buffer((tag, "take"), shape, np.bool_)
+        diff = arena.buffer((tag, "diff"), shape, _U32)
+        bits = best.view(_U32)
+        for k, (i, j) in enumerate(offsets[1:], 1):  # the backend's order and strict ">"
+            values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
+            np.greater(values, best, out=take)
+            np.maximum(code, np.multiply(take, np.uint8(k), out=step), out=code)
+            np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
+            np.multiply(diff, take, out=diff)
+            np.add(bits, diff, out=bits)
+        np.take(table, code, out=where)
+        np.add(where, base, out=where)
+        return best_array, where_array
+    return Special(pool_max2d, list(node.args.values()), [out, index], "pool_max2d")
+
+
+def _maximum_keeps_second() -> bool:
+    """Whether ``np.maximum(v, best)`` returns ``best`` on ties and a NaN-free max exactly
+    (x86's max instructions; the backend's ``_relu_zero`` check of the same property)."""
+    from .._backends.numpy.elementwise import _relu_zero
+    return _relu_zero(_F32) is not None
+
+
+def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
+    """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
+    each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
+    element on ties, so the same element as the backend's running max in tile order);
+    ``where`` gets its flat per-plane index (base + row * W + column)."""
+    a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
+    c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
+    shape = best.shape
+    t1 = arena.buffer((tag, "t1"), shape, np.bool_)
+    t2 = arena.buffer((tag, "t2"), shape, np.bool_)
+    t3 = arena.buffer((tag, "t3"), shape, np.bool_)
+    lower = arena.buffer((tag, "lower"), shape, _F32)
+    np.greater(b, a, out=t1)
+    np.maximum(b, a, out=best)  # a on ties: the first
+    np.greater(d, c, out=t2)
+    np.maximum(d, c, out=lower)
+    np.greater(lower, best, out=t3)
+    np.maximum(lower, best, out=best)
+    col = arena.buffer((tag, "col"), shape, np.uint8)  # t3 ? t2 : t1, branch-free
+    np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
+    np.multiply(col, t3, out=col)
+    np.add(col, t1.view(np.uint8), out=col)
+    np.multiply(t3, width, out=where)
+    np.add(where, col, out=where)
+    np.add(where, base, out=where)
+
+
+def _pool_backward_core(node, out_key):
+    """``scatter(arena, grad, indices, relu)``: the backend's own-tile ``pool_max2d_backward``
+    into the value buffer ``out_key``, or None when the geometry does not fit (then, or
+    when an index lies outside its own tile at run time, the caller uses the backend).
+
+    Each tile offset's (N, C, HO, WO) slab of dx is ``grad + 0.0`` where the argmax is that
+    offset, else +0.0 (the backend's store into zeros). With ``relu`` (the forward's ReLU
+    output) the slab is also +0.0 where ``relu <= 0`` at that offset: ``where(relu <= 0, 0,
+    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere)."""
+    grad, out = node.args["grad"], node.outputs[0]
+    if not _float32(grad, out) or len(out.shape) != 4 or 0 in out.shape:
+        return None
+    n, c, h, w = out.shape
+    ho, wo = grad.shape[2:]
+    if ho == 0 or wo == 0 or h % ho or w % wo:
+        return None
+    kh, kw = h // ho, w // wo
+    offsets = [(i, j) for i in range(kh) for j in range(kw)]
+    base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
+    shape, small, f32, tag = (n, c, h, w), (n, c, ho, wo), _fw_dtype("float32"), id(node)
+
+    def scatter(arena, grad, indices, relu=None):
+        offset = arena.buffer((tag, "offset"), small, np.int64)
+        np.subtract(_nd(indices), base, out=offset)
+        g0 = arena.buffer((tag, "g0"), small, _F32)
+        np.add(_nd(grad), 0.0, out=g0)  # -0.0 -> +0.0, as the backend's store of g + 0.0
+        sel = arena.buffer((tag, "sel"), small, np.bool_)
+        below = arena.buffer((tag, "below"), small, np.bool_) if relu is not None else None
+        r = _nd(relu) if relu is not None else None
+        array, dx = arena.out(out_key, shape, f32)
+        matched = 0
+        g_bits = g0.view(_U32)
+        for i, j in offsets:
+            np.equal(offset, i * w + j, out=sel)
+            matched += np.count_nonzero(sel)
+            if r is not None:  # and not relu <= 0 there (NaN passes, as the select's mask)
+                np.less_equal(r[:, :, i::kh, j::kw], 0, out=below)
+                np.greater(sel, below, out=sel)
+            np.multiply(g_bits, sel, out=dx[:, :, i::kh, j::kw].view(_U32))
+        return array if matched == offset.size else None
+    return scatter
+
+
+def _pool_max2d_backward(node, buffer):
+    scatter = _pool_backward_core(node, buffer(node.outputs[0]))
+    if scatter is None:
+        return None
+
+    def pool_max2d_backward(arena, grad, indices, in_size):
+        result = scatter(arena, grad, indices)
+        if result is None:  # an index outside its own tile: the backend's scatter
+            from .._backends.numpy.pool import pool_max2d_backward as backend
+            return backend(grad, indices, in_size)
+        return result
+    return Special(pool_max2d_backward, list(node.args.values()), [node.outputs[0]],
+                   "pool_max2d_backward")
+
+
+def _relu_mask_of_pool_backward(group_node, producer, readers, visible, graph, position,
+                                buffer):
+    """A fused ``<le, where>`` group computing ``where(relu <= 0, 0, dx)`` (ReLU's backward;
+    ``| sum``: also its sum over leading dims, a conv bias gradient) of a
+    ``pool_max2d_backward`` result ``dx`` read nowhere else: one step (None when not that)."""
+    group = group_node.args["group"]
+    if group.softmax is not None or group.out_perm or len(group.outputs) != 1 or \
+            group.outputs[0][1] != 1 or group.instrs[0].dtype != "bool":
+        return None
+    red = group.reduce
+    if red is not None and (red["index"] != 1 or "extra" in red or "output" in red):
+        return None
+    if [(i.kind, i.op) for i in group.instrs] != [("binary", "le"), ("where", "where")]:
+        return None
+    (k0, r), (k1, s0) = group.instrs[0].operands
+    c, zero, (k2, p) = group.instrs[1].operands
+    if (k0, k1, k2) != ("in", "scalar", "in") or c != ("tmp", 0) or \
+            group.scalars[s0] != 0 or not _zero_bits(zero, group):
+        return None
+    inputs = group_node.args["inputs"]
+    relu, dx = inputs[r], inputs[p]
+    pool = producer.get(dx.id)
+    if pool is None or pool.op != "pool_max2d_backward" or readers[dx.id] != 1 or \
+            dx.id in visible or not _float32(relu) or tuple(relu.shape) != tuple(dx.shape):
+        return None
+    if any(not n.is_view for n in graph.nodes[position[id(pool)] + 1:position[id(group_node)]]):
+        return None
+    outs = group_node.outputs
+    scatter = _pool_backward_core(pool, buffer(outs[0]))
+    if scatter is None:
+        return None
+    from .._backends.numpy._arrays import wrap
+    from .fusion import run_numpy
+    f32 = _fw_dtype("float32")
+
+    def pool_backward_relu(arena, grad, indices, in_size, relu_array):
+        result = scatter(arena, grad, indices, relu_array)
+        if result is None:  # an index outside its own tile: the backend, then the group
+            from .._backends.numpy.pool import pool_max2d_backward as backend
+            args = [None, None]
+            args[r], args[p] = relu_array, backend(grad, indices, in_size)
+            return tuple(run_numpy(group, args))
+        if red is None:
+            return result
+        total = np.sum(result._cache.reshape(red["shape"]), axis=red["dims"])
+        return result, wrap(total, f32)  # the group's np.sum of the same array: same bits
+    return Special(pool_backward_relu, list(pool.args.values()) + [relu], list(outs),
+                   "pool_max2d_backward", skip=[pool])
+
+
+def _zero_bits(ref, group) -> bool:
+    return ref[0] == "scalar" and not np.float32(group.scalars[ref[1]]).view(np.uint32)
+
+
+# convolutions -------------------------------------------------------------------------------
+def _wide(stride, in_size, kernel_size, padding, dilation, out_size, n):
+    from .._backends.numpy.conv import _Wide
+    return _Wide.plan(tuple(stride), tuple(in_size), tuple(kernel_size), tuple(padding),
+                      tuple(dilation), tuple(out_size), n)
+
+
+def _padded(arena, key, wide, x: np.ndarray) -> np.ndarray:
+    """``_Wide.padded`` into scratch: zero borders made once, the interior copied."""
+    n, c = x.shape[:2]
+    flat = arena.zeros(key, (n, c, wide.hp + 1, wide.wp), x.dtype)
+    flat[:, :, wide.ph:wide.ph + wide.h, wide.pw:wide.pw + wide.w] = x
+    return flat.reshape(n, c, wide.plane)
+
+
+def _columns(arena, key, wide, flat: np.ndarray, groups: int) -> np.ndarray:
+    """``_Wide.columns`` (the im2col copy) into scratch."""
+    from numpy.lib.stride_tricks import as_strided
+    n, c = flat.shape[:2]
+    item = flat.itemsize
+    view = as_strided(flat, (c, wide.kh, wide.kw, n, wide.run),
+                      (wide.plane * item, wide.tap_strides[0] * item,
+                       wide.tap_strides[1] * item, c * wide.plane * item, item),
+                      writeable=False)
+    cols = arena.flat(key, c * wide.kh * wide.kw * n * wide.run, flat.dtype).reshape(view.shape)
+    np.copyto(cols, view)
+    return cols.reshape(groups, -1, n * wide.run)
+
+
+def _conv_forward(arena, tag, wide, x: np.ndarray, w: np.ndarray, out=None) -> np.ndarray:
+    """``_Wide.conv``: (groups, CO/g, N*HO*Wp) GEMM results (the same GEMMs, block by
+    block) in ``out``, or in scratch."""
+    flat = _padded(arena, (tag, "padded"), wide, x)
+    n, groups = x.shape[0], w.shape[0]
+    if out is None:
+        out = arena.buffer((tag, "wide"), (groups, w.shape[1], n * wide.run), _F32)
+    for images in wide.blocks(n, w.shape[0] * w.shape[2]):
+        np.matmul(w, _columns(arena, (tag, "cols"), wide, flat[images], groups),
+                  out=out[:, :, images.start * wide.run:images.stop * wide.run])
+    return out
+
+
+def _conv_args(node):
+    a = node.args
+    return (tuple(a["stride"]), tuple(a["padding"]), tuple(a["dilation"]), int(a["groups"]))
+
+
+def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=False):
+    """A ``conv2d`` step (with ``relu(conv + bias)`` as its epilogue when ``bias`` given).
+
+    With ``strided_ok`` (one group; a value the caller never sees) the result is a strided
+    view of the backend's (CO, N*HO*Wp) GEMM result, which the GEMMs write in place: the
+    epilogue runs over whole rows and no narrowed copy is made; the readers (pooling, the
+    backward's ReLU mask) read it through its strides."""
+    x, weight = node.args["x"], node.args["weight"]
+    if not _float32(x, weight, out_value) or len(x.shape) != 4 or 0 in out_value.shape:
+        return None
+    stride, padding, dilation, groups = _conv_args(node)
+    n, co = x.shape[0], weight.shape[0]
+    kh, kw = weight.shape[2:]
+    ho, wo = node.args["out_size"]
+    wide = _wide(stride, x.shape[2:], (kh, kw), padding, dilation, (ho, wo), n)
+    if wide is None:
+        return None
+    shape, f32, tag = (n, co, ho, wo), _fw_dtype("float32"), id(node)
+    co_g = co // groups
+    if strided_ok and groups == 1 and bias is not None:
+        key = buffer(out_value, n * co * wide.run)
+        rows = (1, co, n * wide.run)
+        strides = (wide.run, n * wide.run, wide.wp, 1)  # (CO, N, HO, Wp) rows, as (N, CO, HO, WO)
+
+        def conv_rows(arena, x, weight, bias_array):
+            array, out = arena.out(key, rows, f32)
+            _conv_forward(arena, tag, wide, _nd(x), _nd(weight).reshape(1, co, -1), out)
+            np.add(out, _nd(bias_array).reshape(1, co, 1), out=out)
+            if relu:
+                relu_into(out, out, arena.buffer((tag, "keep"), rows, np.bool_))
+            return array.view(shape, strides, 0)
+        return conv_rows, wide
+    key = buffer(out_value)
+
+    def conv(arena, x, weight, bias_array=None):
+        xs, ws = _nd(x), _nd(weight).reshape(groups, co_g, -1)
+        wide_out = _conv_forward(arena, tag, wide, xs, ws)
+        array, view = arena.out(key, shape, f32)
+        narrow = wide_out.reshape(groups, co_g, n, ho, wide.wp)[..., :wo].transpose(2, 0, 1, 3, 4)
+        target = view.reshape(n, groups, co_g, ho, wo)
+        if bias_array is None:
+            np.copyto(target, narrow)
+        else:
+            np.add(narrow, _nd(bias_array).reshape(1, groups, co_g, 1, 1), out=target)
+        if relu:
+            relu_into(view, view, arena.buffer((tag, "keep"), shape, np.bool_))
+        return array
+    return conv, wide
+
+
+def _conv2d(node, buffer):
+    made = _conv2d_step(node, buffer, node.outputs[0])
+    if made is None:
+        return None
+    conv, _ = made
+
+    def conv2d(arena, x, weight, stride, padding, dilation, groups, out_size):
+        return conv(arena, x, weight)
+    return Special(conv2d, list(node.args.values()), [node.outputs[0]], "conv2d")
+
+
+def _conv_epilogue(group_node, producer, readers, visible, graph, position, buffer,
+                   user_visible):
+    """A fused ``<add, relu>`` group adding a bias ``(1, C, 1, 1)`` view to a ``conv2d``
+    read nowhere else: one step computing ``relu(conv + bias)`` (None when not that)."""
+    group = group_node.args["group"]
+    if group.reduce is not None or group.softmax is not None or group.out_perm:
+        return None
+    if [(i.kind, i.op) for i in group.instrs] != [("binary", "add"), ("unary", "relu")]:
+        return None
+    if group.instrs[0].operands != [("in", 0), ("in", 1)] or \
+            group.instrs[1].operands != [("tmp", 0)] or len(group.outputs) != 1 or \
+            group.outputs[0][1] != 1:
+        return None
+    conv_value, bias = group_node.args["inputs"]
+    conv = producer.get(conv_value.id)
+    if conv is None or conv.op != "conv2d" or readers[conv_value.id] != 1 or \
+            conv_value.id in visible:
+        return None
+    co = conv_value.shape[1] if len(conv_value.shape) == 4 else None
+    if co is None or tuple(bias.shape) != (1, co, 1, 1) or not _float32(bias):
+        return None
+    start, end = position[id(conv)], position[id(group_node)]
+    if any(not n.is_view for n in graph.nodes[start + 1:end]):
+        return None  # something runs between the two: keep them apart
+    out = group_node.outputs[0]
+    made = _conv2d_step(conv, buffer, out, bias=bias, relu=True,
+                        strided_ok=out.id not in user_visible)
+    if made is None:
+        return None
+    fn, _ = made
+    conv_args = list(conv.args.values())
+
+    def conv2d_bias_relu(arena, x, weight, stride, padding, dilation, groups, out_size, bias):
+        return fn(arena, x, weight, bias)
+    return Special(conv2d_bias_relu, conv_args + [bias], [out], "conv2d", skip=[conv])
+
+
+def _finite(a: np.ndarray) -> bool:
+    """``np.isfinite(a).all()`` without a bool array: the min and max are finite."""
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max())) if a.size else True
+
+
+def _conv2d_weight_grad(node, buffer):
+    x, dy = node.args["x"], node.args["grad_out"]
+    out = node.outputs[0]
+    if not _float32(x, dy, out) or len(x.shape) != 4 or 0 in out.shape or 0 in x.shape:
+        return None
+    stride, padding, dilation, groups = _conv_args(node)
+    kernel = tuple(node.args["kernel_size"])
+    n, c = x.shape[:2]
+    co, ho, wo = dy.shape[1:]
+    wide = _wide(stride, x.shape[2:], kernel, padding, dilation, (ho, wo), n)
+    if wide is None:
+        return None
+    shape, f32, key, tag, co_g = tuple(out.shape), _fw_dtype("float32"), buffer(out), \
+        id(node), co // groups
+    rows = c * wide.kh * wide.kw
+
+    def conv2d_weight_grad(arena, x, grad_out, *rest):
+        xs = _nd(x)
+        if not _finite(xs):  # extra columns: x * 0 must be 0 (the backend's general path)
+            from .._backends.numpy.conv import conv2d_weight_grad as backend
+            return backend(x, grad_out, *rest)
+        flat = _padded(arena, (tag, "padded"), wide, xs)
+        dyw = arena.zeros((tag, "widened"), (groups, co_g, n, wide.ho, wide.wp), _F32)
+        dyw[..., :wide.wo] = _nd(grad_out).reshape(n, groups, co_g, wide.ho, wide.wo) \
+            .transpose(1, 2, 0, 3, 4)
+        dyw = dyw.reshape(groups, co_g, n * wide.run)
+        total = arena.buffer((tag, "total"), (groups, rows // groups, co_g), _F32)
+        part = arena.buffer((tag, "part"), (groups, rows // groups, co_g), _F32)
+        for k, images in enumerate(wide.blocks(n, rows)):
+            cols = _columns(arena, (tag, "cols"), wide, flat[images], groups)
+            np.matmul(cols, dyw[:, :, images.start * wide.run:images.stop * wide.run]
+                      .transpose(0, 2, 1), out=total if k == 0 else part)
+            if k:
+                np.add(total, part, out=total)
+        array, view = arena.out(key, shape, f32)
+        np.copyto(view.reshape(groups, co_g, rows // groups), total.transpose(0, 2, 1))
+        return array
+    return Special(conv2d_weight_grad, list(node.args.values()), [out], "conv2d_weight_grad")
+
+
+def _conv2d_input_grad(node, buffer):
+    dy, weight = node.args["grad_out"], node.args["weight"]
+    out = node.outputs[0]
+    if not _float32(dy, weight, out) or len(dy.shape) != 4 or 0 in out.shape or 0 in dy.shape:
+        return None
+    stride, padding, dilation, groups = _conv_args(node)
+    n, co, ho, wo = dy.shape
+    _, c_g, kh, kw = weight.shape
+    in_size = tuple(node.args["in_size"])
+    wide = _wide(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
+    if wide is None:
+        return None
+    shape, f32, key, tag = tuple(out.shape), _fw_dtype("float32"), buffer(out), id(node)
+    co_g, c = co // groups, groups * c_g
+    row_step, col_step = wide.tap_strides
+    lead = (kw - 1) * col_step
+    from numpy.lib.stride_tricks import as_strided
+
+    def conv2d_input_grad(arena, grad_out, weight, *rest):
+        w = _nd(weight)
+        if not _finite(w):  # extra columns: 0 * w must be 0 (the backend's general path)
+            from .._backends.numpy.conv import conv2d_input_grad as backend
+            return backend(grad_out, weight, *rest)
+        shifted = arena.zeros((tag, "shifted"), (groups, co_g, lead + n * wide.run), _F32)
+        shifted[:, :, lead:].reshape(groups, co_g, n, wide.ho, wide.wp)[..., :wide.wo] = \
+            _nd(grad_out).reshape(n, groups, co_g, wide.ho, wide.wo).transpose(1, 2, 0, 3, 4)
+        taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
+            .reshape(groups, c_g * kh, co_g * kw)
+        image = arena.buffer((tag, "image"), (n, c, wide.plane), _F32)
+        image.fill(0.0)
+        item = shifted.itemsize
+        for images in wide.blocks(n, groups * co_g * kw):
+            count = images.stop - images.start
+            span = count * wide.run
+            view = as_strided(shifted[:, :, images.start * wide.run:],
+                              (groups, co_g, kw, span),
+                              (shifted.strides[0], shifted.strides[1], col_step * item, item),
+                              writeable=False)
+            columns = arena.flat((tag, "cols"), groups * co_g * kw * span, _F32) \
+                .reshape(groups, co_g * kw, span)
+            np.copyto(columns.reshape(view.shape), view)
+            rows = arena.flat((tag, "rows"), groups * c_g * kh * span, _F32) \
+                .reshape(groups, c_g * kh, span)
+            np.matmul(taps, columns, out=rows)
+            rows = rows.reshape(c, kh, count, wide.run)
+            target = image[images]
+            for ki in range(kh):
+                top = ki * row_step
+                target[:, :, top:top + wide.run] += rows[:, ki].transpose(1, 0, 2)
+        array, view = arena.out(key, shape, f32)
+        np.copyto(view, image.reshape(n, c, wide.hp + 1, wide.wp)
+                  [:, :, wide.ph:wide.ph + wide.h, wide.pw:wide.pw + wide.w])
+        return array
+    return Special(conv2d_input_grad, list(node.args.values()), [out], "conv2d_input_grad")
+
+
+_BUILDERS = {
+    "matmul": _matmul,
+    "matmul_epilogue": _matmul_epilogue,
+    "dropout": _dropout,
+    "pool_max2d": _pool_max2d,
+    "pool_max2d_backward": _pool_max2d_backward,
+    "conv2d": _conv2d,
+    "conv2d_weight_grad": _conv2d_weight_grad,
+    "conv2d_input_grad": _conv2d_input_grad,
+}
+
+
+# softmax (the tail of a fused group) -----------------------------------------------------
+def softmax_into(x, dim: int, log: bool, arena, key):
+    """The NumPy backend's ``softmax`` of float32 Array ``x`` (``log``: log-softmax), the
+    result in the arena's value buffer ``key`` (no arena: the backend's kernel)."""
+    from .._backends.numpy.softmax import softmax
+    if arena is None or key is None or x.dtype.name != "float32" or log:
+        return softmax(x, dim, log)
+    v = _nd(x)
+    array, out = arena.out(key, tuple(v.shape), x.dtype)
+    with np.errstate(all="ignore"):
+        peak = np.max(v, axis=dim, keepdims=True, initial=-np.inf)
+        np.subtract(v, peak, out=out)
+        np.exp(out, out=out)
+        total = np.sum(out, axis=dim, keepdims=True)
+        np.divide(out, total, out=out)
+    return array
+
+
+def softmax_backward_into(grad, y, dim: int, log: bool, arena, key):
+    """The NumPy backend's ``softmax_backward`` (``y * (g - sum(g * y))``) of float32 Arrays
+    into the arena's value buffer ``key`` (no arena, or log: the backend's kernel)."""
+    from .._backends.numpy.softmax import softmax_backward
+    if arena is None or key is None or grad.dtype.name != "float32" or \
+            y.dtype.name != "float32" or log:
+        return softmax_backward(grad, y, dim, log)
+    g, yv = _nd(grad), _nd(y)
+    array, out = arena.out(key, tuple(g.shape), grad.dtype)
+    with np.errstate(all="ignore"):
+        np.multiply(g, yv, out=out)
+        total = np.sum(out, axis=dim, keepdims=True)
+        np.subtract(g, total, out=out)
+        np.multiply(yv, out, out=out)
+    return array
