@@ -61,14 +61,15 @@ def _counts(st: Storage) -> tuple:
     return sys.getrefcount(st), sys.getrefcount(st.buffer)
 
 
+@functools.cache
 def _baseline() -> tuple:
-    """``_counts`` of a storage held only by a dict and one local, as in ``Arena.out``."""
+    """``_counts`` of a storage held only by a dict and one local, as in ``Arena.out``
+    (measured once, on first use: the reference counts of a storage only an arena holds)."""
     store = {0: Storage(np.empty(1, _F32), 1, None)}
     st = store.get(0)
     return _counts(st)
 
 
-_BASELINE = _baseline()  # reference counts of a storage only an arena holds (CPython)
 # Reuse needs exact counts: CPython with the GIL up to 3.13 (3.14 may borrow references,
 # free-threaded builds count differently: there every value buffer is fresh, as the
 # autograd engine then copies every gradient)
@@ -132,7 +133,7 @@ class Arena:
             key = ref.n
             st = store.get(key)
             if st is None or st.numel != numel or st.dtype is not dtype or \
-                    _counts(st) != _BASELINE:
+                    _counts(st) != _baseline():
                 st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
         view = st.buffer.reshape(shape)
         array = Array(st, shape, strides, 0)
