@@ -389,6 +389,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     Returns what each step did: nodes removed per pass, fused groups made."""
     from . import buffers
     from . import fusion as fusion_module
+    from . import norms
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
     if passes:
@@ -406,6 +407,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
         done["softmax_backward_prologues"] = fusion_module.fuse_softmax_backward_prologues(graph)
         done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
+        done["norms"] = norms.fuse_norms(graph)
         done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
         done["sibling_sums"] = fusion_module.fuse_sibling_sums(graph)
     return done

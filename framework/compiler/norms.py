@@ -1,0 +1,569 @@
+"""Norm fusion: a row norm with its elementwise prologue (and, backward, the column sums of
+its weight and bias gradients) in one generated kernel.
+
+``fuse_norms(graph)`` rewrites
+
+- ``norm_rows(reshape(v), w, b)`` (layer norm and RMS norm over the last dim, ``across``
+  false, float32, rows of at most ``NORM_MAX_COLS``) where ``v`` is computed by a plain
+  fused group or one fusible node (the residual ``x + dropout(y)`` before a transformer's
+  norm, an embedding sum): the group's ops and the norm run as one kernel, which also
+  stores the group's values read elsewhere (the residual stream) and the norm's mean and
+  rstd;
+- ``norm_rows_backward(reshape(g), x, w, mean, rstd)`` likewise with the ops computing
+  ``g`` (or none: ``g`` loaded as it is), and the float32 ``sum``s over every dim but the
+  last of ``g * xhat`` (the weight gradient) and of ``g`` (the bias gradient) when the
+  whole problem has at most ``NORM_SUM_MAX_ELEMENTS`` elements: one program then walks
+  every row (the column sums need all rows) instead of one kernel per sum.
+
+The node is a ``fused_elementwise`` whose group is a ``NormGroup``: on ``cuda`` one
+generated Triton kernel (``norm_source``; rows of ``BLOCK_C`` >= the row length,
+``BLOCK_R`` rows per step), on ``cpu`` the prologue's NumPy plan
+(``fusion.run_numpy``) then the NumPy backend's own norm kernel and ``np.sum``: the same
+bits as the unfused nodes. The generated kernel computes the norm in float32 as the
+library's ``norm_rows_kernel`` does (another summation order for the column sums: float32
+rounding).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .fusion import FusedGroup, Instr, _build, _fusible, _index, _static
+from .ir import Graph, Node, Value
+
+NORM_MAX_COLS = 4096  # a row in one block of the generated kernel
+NORM_SUM_MAX_ELEMENTS = 1 << 18  # fused column sums: one program walks all rows
+_TILE = 2048  # elements of one BLOCK_R x BLOCK_C step
+
+
+class NormGroup:
+    """A norm and its prologue: ``pre`` (a ``FusedGroup`` whose instr ``operand`` is the
+    norm's input or incoming gradient; its first ``n_external`` outputs are the values read
+    elsewhere, a last one the operand for the NumPy plan when only the norm reads it),
+    ``kind`` ("forward" or "backward"), the norm's other inputs ``extra`` (forward: weight,
+    bias; backward: x, weight, mean, rstd; None when absent; read flat), ``rms``, ``eps``,
+    the row count and length, the norm's outputs ``norm_out`` (forward: y, mean, rstd;
+    backward: dx, g * xhat; None when not read) and ``sums`` (backward: ``(what, Value)``,
+    what "gx" or "g": a column sum of ``g * xhat`` or of ``g``, of the shape and dims in
+    ``sum_shape[k]`` for sum k). ``nodes`` are the nodes it replaces, in order (run unfused
+    when a launch cannot take the layout)."""
+
+    def __init__(self, kind: str, pre: FusedGroup, operand: int, extra: list, rms: bool,
+                 eps: float, rows: int, cols: int, norm_out: list, sums: list, nodes: list,
+                 device: str, n_external: int, sum_shape: dict) -> None:
+        self.kind, self.pre, self.operand, self.extra = kind, pre, operand, extra
+        self.rms, self.eps, self.rows, self.cols = rms, eps, rows, cols
+        self.norm_out, self.sums, self.nodes, self.device = norm_out, sums, nodes, device
+        self.n_external, self.sum_shape = n_external, sum_shape
+        self.inputs = list(pre.inputs) + [v for v in extra if v is not None]
+        self._kernel = None
+
+    @property
+    def outputs(self) -> list:
+        """The fused node's output Values, in the order ``run`` returns them."""
+        return ([v for v, _ in self.pre.outputs[:self.n_external]]
+                + [v for v in self.norm_out if v is not None] + [v for _, v in self.sums])
+
+    @property
+    def instrs(self) -> list:
+        """The prologue's ops."""
+        return self.pre.instrs
+
+    @property
+    def scalars(self) -> list:
+        return self.pre.scalars
+
+    def __repr__(self) -> str:
+        name = ("rms_norm" if self.rms else "layer_norm") + (
+            "_backward" if self.kind == "backward" else "")
+        ops = ", ".join(i.op for i in self.pre.instrs)
+        return f"<{ops} | {name}" + (" | sum" if self.sums else "") + ">"
+
+    def describe(self) -> list:
+        return self.pre.describe()
+
+    def run(self, arrays: list) -> list:
+        """The output arrays for input ``arrays`` (backend Arrays in ``inputs`` order)."""
+        from . import launches
+        if self.device == "cpu":
+            launches.record("fused_elementwise")
+            return self._run_numpy(arrays)
+        from . import codegen
+        if self._kernel is None:
+            self._kernel = codegen.load_text(norm_source(self))
+        result = _launch(self, self._kernel, arrays)
+        if result is None:  # a layout the kernel cannot index: run the nodes unfused
+            return self._run_unfused(arrays)
+        launches.record("fused_elementwise")
+        return result
+
+    def _run_numpy(self, arrays: list) -> list:
+        """The prologue's NumPy plan, then the NumPy backend's norm kernel and ``np.sum``
+        (what the unfused nodes run: the same bits)."""
+        from .. import dtypes
+        from .._backends.numpy import norm as npnorm
+        from .._backends.numpy._arrays import nd, wrap
+        from .fusion import run_numpy
+        n_pre = len(self.pre.inputs)
+        pre_outs = run_numpy(self.pre, arrays[:n_pre])
+        at = next(j for j, (_, i) in enumerate(self.pre.outputs) if i == self.operand)
+        shape = (self.rows, 1, self.cols)
+        operand = wrap(nd(pre_outs[at]).reshape(shape), dtypes.float32)
+        extra = iter(arrays[n_pre:])
+        given = [next(extra) if v is not None else None for v in self.extra]
+        if self.kind == "forward":
+            weight, bias = given
+            parts = list(npnorm.norm_rows(operand, weight, bias, self.eps, self.rms, False))
+        else:
+            x, weight, mean, rstd = given
+            x = wrap(nd(x).reshape(shape), dtypes.float32)
+            mean = wrap(nd(mean).reshape(self.rows, 1), dtypes.float32)
+            rstd = wrap(nd(rstd).reshape(self.rows, 1), dtypes.float32)
+            parts = list(npnorm.norm_rows_backward(operand, x, weight, mean, rstd, self.rms,
+                                                   False))
+        outs = list(pre_outs[:self.n_external])
+        outs += [_shaped(part, v) for part, v in zip(parts, self.norm_out) if v is not None]
+        for k, (what, _) in enumerate(self.sums):  # the backend's float32 sum, as the node
+            summed = nd(parts[1]) if what == "gx" else nd(operand)
+            shape, dims = self.sum_shape[k]
+            outs.append(wrap(np.sum(summed.reshape(shape), axis=dims), dtypes.float32))
+        return outs
+
+    def _run_unfused(self, arrays: list) -> list:
+        from . import runtime
+        sub = Graph()
+        sub.inputs, sub.user_inputs = list(self.inputs), len(self.inputs)
+        sub.nodes = list(self.nodes)
+        sub.output = tuple(self.outputs)
+        return list(runtime.run(sub, arrays))
+
+
+def _shaped(array, value: Value):
+    """``array`` (a NumPy-backend Array) reshaped to ``value``'s shape."""
+    from .. import dtypes
+    from .._backends.numpy._arrays import nd, wrap
+    return wrap(nd(array).reshape(tuple(value.shape)), getattr(dtypes, value.dtype))
+
+
+# -- the pass ------------------------------------------------------------------------------
+def fuse_norms(graph: Graph) -> int:
+    """Fold prologues (and backward weight/bias sums) into ``norm_rows`` and
+    ``norm_rows_backward`` nodes (see the module docstring). Returns the nodes removed."""
+    removed = 0
+    for op in ("norm_rows", "norm_rows_backward"):
+        for n in [m for m in graph.nodes if m.op == op]:
+            removed += _fuse_one(graph, n)
+    if removed:
+        graph.eliminate_dead_code()
+    return removed
+
+
+def _norm_ok(n: Node) -> "tuple | None":
+    """``(rows, cols)`` of a norm node the generated kernel computes, else None."""
+    a = n.args
+    x = a.get("grad") if n.op == "norm_rows_backward" else a.get("x")
+    if not isinstance(x, Value) or a.get("across") or x.dtype != "float32" \
+            or not _static(x.shape) or len(x.shape) != 3 or x.device != n.device:
+        return None
+    rows, cols = x.shape[0] * x.shape[1], x.shape[2]
+    if not 1 <= cols <= NORM_MAX_COLS or rows < 1:
+        return None
+    names = ("weight", "bias") if n.op == "norm_rows" else ("x", "weight", "mean", "rstd")
+    for name in names:
+        v = a.get(name)
+        if v is not None and (not isinstance(v, Value) or v.dtype != "float32"
+                              or not _static(v.shape) or v.device != n.device):
+            return None
+    if any(o is not None and o.dtype != "float32" for o in n.outputs):
+        return None
+    return rows, cols
+
+
+def _source_of(x: Value, producer: dict) -> tuple:
+    """``(v, chain)``: ``x`` followed back through the reshapes making it."""
+    v, chain = x, []
+    while producer.get(v.id) is not None and producer[v.id].op == "reshape":
+        chain.append(producer[v.id])
+        v = chain[-1].args["input"]
+    return v, chain
+
+
+def _fuse_one(graph: Graph, n: Node) -> int:
+    geometry = _norm_ok(n)
+    if geometry is None:
+        return 0
+    rows, cols = geometry
+    index = _index(graph)
+    readers, returned, producer, position = index
+    backward = n.op == "norm_rows_backward"
+    x = n.args["grad"] if backward else n.args["x"]
+    v, chain = _source_of(x, producer)
+    p = _prologue_node(graph, v, n, index)
+    if p is None and not backward:
+        return 0  # a lone forward norm gains nothing
+    start = position[id(p if p is not None else n)]
+    names = ("x", "weight", "mean", "rstd") if backward else ("weight", "bias")
+    extra, views = [], []  # the norm's other inputs, through reshapes (read flat)
+    for name in names:
+        a = n.args.get(name)
+        if a is not None:
+            a, between = _source_of(a, producer)
+            views += between[::-1]
+            maker = producer.get(a.id)
+            if maker is not None and (position[id(maker)] > start or maker.is_view
+                                      or int(np.prod(a.shape)) != int(np.prod(
+                                          n.args[name].shape))):
+                return 0  # made after the prologue, or a strided view
+        extra.append(a)
+    sums, sum_nodes, shapes = [], [], []
+    if backward:
+        gx = n.outputs[1] if len(n.outputs) > 1 else None
+        sums, sum_nodes, shapes = _column_sums(graph, n, gx, x, v, rows, cols, index)
+    if p is not None:
+        if p.op == "fused_elementwise":
+            g = p.args["group"]
+            pre = FusedGroup(list(g.nodes), list(g.inputs), list(g.scalars), list(g.instrs),
+                             list(g.outputs), g.shape, g.device)
+            operand = next(i for o, i in g.outputs if o is v)
+        else:
+            pre = _build([p], {v.id}, v.shape, p.device)
+            operand = 0
+        if int(np.prod(pre.shape)) != rows * cols:
+            return 0
+        outside = [(o, i) for o, i in pre.outputs if o is not v or _read_elsewhere(
+            v, [n] + sum_nodes, returned, readers)]
+    else:  # no prologue: the incoming gradient loaded as it is
+        if v.dtype != "float32" or not _static(v.shape) or \
+                int(np.prod(v.shape)) != rows * cols:
+            return 0
+        pre = FusedGroup([], [v], [], [Instr("load", "load", [("in", 0)], "float32",
+                                             "load(in0)  # float32")], [], tuple(v.shape),
+                         n.device)
+        operand, outside = 0, []
+    if backward:
+        dx = n.outputs[0]
+        gx = n.outputs[1] if len(n.outputs) > 1 else None
+        gx_read = gx is not None and _read_elsewhere(gx, sum_nodes, returned, readers)
+        norm_out = [dx, gx if gx_read else None]
+        if p is None and not sums:
+            return 0  # nothing folded
+    else:
+        norm_out = [o if o is not None and (o.id in returned or readers.get(o.id)) else None
+                    for o in n.outputs]
+    if norm_out[0] is None:
+        return 0
+    if not any(i == operand for _, i in outside):  # for the NumPy plan only
+        pre.outputs = outside + [(graph.new_value(pre.shape, "float32", n.device), operand)]
+    else:
+        pre.outputs = list(outside)
+    group = NormGroup("backward" if backward else "forward", pre, operand, extra,
+                      bool(n.args.get("rms")), float(n.args.get("eps") or 0.0), rows, cols,
+                      norm_out, sums, list(pre.nodes) + chain[::-1] + views + [n] + sum_nodes,
+                      n.device, len(outside), shapes)
+    fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                 group.outputs, n.device)
+    gone = {id(m) for m in group.nodes if not m.is_view} | ({id(p)} if p is not None else set())
+    before = len(graph.nodes)
+    at = sum(1 for m in graph.nodes[:start] if id(m) not in gone)
+    graph.nodes = [m for m in graph.nodes if id(m) not in gone]
+    graph.nodes.insert(at, fused)
+    _drop_dangling_views(graph)
+    return before - len(graph.nodes)
+
+
+def _read_elsewhere(value: Value, by: list, returned: set, readers: dict) -> bool:
+    """True when ``value`` (or a reshape of it) is returned or read by a node not in ``by``."""
+    stack = [value]
+    while stack:
+        val = stack.pop()
+        if val.id in returned:
+            return True
+        for r in readers.get(val.id, ()):
+            if r.op == "reshape":
+                stack.append(r.outputs[0])
+            elif r not in by:
+                return True
+    return False
+
+
+def _drop_dangling_views(graph: Graph) -> None:
+    """Remove the views of values no node makes any more (a folded reshape chain)."""
+    made = {v.id for v in graph.inputs}
+    kept = []
+    for m in graph.nodes:
+        if m.is_view and m.args["input"].id not in made:
+            continue
+        made.update(o.id for o in m.outputs if o is not None)
+        kept.append(m)
+    graph.nodes = kept
+
+
+def _prologue_node(graph: Graph, v: Value, n: Node, index: tuple) -> "Node | None":
+    """The plain fused group (or fusible float32 node) computing ``v`` that can run where
+    it stands with the norm, else None."""
+    readers, returned, producer, position = index
+    p = producer.get(v.id)
+    if p is None:
+        return None
+    if p.op == "fused_elementwise":
+        g = p.args["group"]
+        if (not isinstance(g, FusedGroup) or g.softmax is not None or g.reduce is not None
+                or g.out_perm or not any(o is v for o, _ in g.outputs)):
+            return None
+    elif not (_fusible(p) and p.outputs[0].dtype == "float32"):
+        return None
+    if any(m.has_effect for m in graph.nodes[position[id(p)]:position[id(n)]]):
+        return None  # an effect between: the group cannot run where the norm runs
+    return p
+
+
+def _only_feeds(node: Node, sums: list, readers: dict) -> bool:
+    """True when ``node`` is a reshape whose readers are only (reshapes feeding) ``sums``."""
+    if node.op != "reshape":
+        return False
+    return all(r in sums or _only_feeds(r, sums, readers)
+               for r in readers.get(node.outputs[0].id, ()))
+
+
+def _column_sums(graph, n, gx, x, v, rows, cols, index) -> tuple:
+    """The float32 ``sum`` nodes over every dim but the last of (reshapes of) ``gx`` and of
+    the incoming gradient, when the problem is small enough for one program."""
+    readers, returned, producer, position = index
+    if rows * cols > NORM_SUM_MAX_ELEMENTS:
+        return [], [], {}
+    found, nodes, shapes = [], [], []
+    for what, value in (("gx", gx), ("g", x), ("g", v)):
+        if value is None:
+            continue
+        for r, chain_nodes in _readers_through_reshapes(value, readers):
+            if r.op != "sum" or r in nodes or r.outputs[0] is None:
+                continue
+            s = r.outputs[0]
+            dims, shape = tuple(r.args.get("dims") or ()), tuple(r.args["x"].shape)
+            if (s.dtype != "float32" or r.args["out_dtype"].name != "float32" or not dims
+                    or shape[-1] != cols or sorted(dims) != list(range(len(shape) - 1))
+                    or s.id in {t.id for _, t in found}):
+                continue
+            if any(m.has_effect for m in graph.nodes[position[id(n)]:position[id(r)]]):
+                continue
+            found.append((what, s))
+            nodes += chain_nodes + [r]
+            shapes.append((shape, dims))
+    return found, nodes, shapes
+
+
+def _readers_through_reshapes(value: Value, readers: dict) -> list:
+    """``(node, reshapes between)`` for each non-reshape reader of ``value`` through reshapes."""
+    out, stack = [], [(value, [])]
+    while stack:
+        val, between = stack.pop()
+        for r in readers.get(val.id, ()):
+            if r.op == "reshape":
+                stack.append((r.outputs[0], between + [r]))
+            else:
+                out.append((r, between))
+    return out
+
+
+# -- the generated kernel ------------------------------------------------------------------
+def norm_source(group: NormGroup) -> str:
+    """The readable Triton source of ``group``'s kernel."""
+    from .codegen import _body, dropouts
+    pre = group.pre
+    n_in, n_sc = len(pre.inputs), len(pre.scalars)
+    outs = [i for _, i in pre.outputs[:group.n_external]]
+    used_as_value = {k for ins in pre.instrs for pos, (kind, k) in enumerate(ins.operands)
+                     if kind == "in" and not (ins.kind == "where" and pos == 0)}
+    drops = dropouts(pre)
+    backward = group.kind == "backward"
+    has = dict(zip(("x", "w", "mean", "rstd") if backward else ("w", "b"),
+                   (v is not None for v in group.extra)))
+    norm_names = ("dx", "gx") if backward else ("y", "mean", "rstd")
+    norm_ptrs = [f"{name}_ptr" for name, v in zip(norm_names, group.norm_out) if v is not None]
+    params = [f"out{j}_ptr" for j in range(len(outs))] + norm_ptrs
+    params += [f"sum{k}_ptr" for k in range(len(group.sums))]
+    params += [f"in{k}_ptr" for k in range(n_in)]
+    params += [f"{name}n_ptr" if name in ("x", "mean", "rstd") else f"{name}_ptr"
+               for name, present in has.items() if present]
+    params += [f"s{j}: tl.float64" for j in range(n_sc)]
+    params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
+    params += ["n_rows", "n_cols", "rows_per_program", "eps: tl.float64"]
+    params += ["size1", "size2", "size3", "size4", "size5"]
+    params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
+    params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr",
+               "BLOCK_C: tl.constexpr"]
+    norm = "rms_norm" if group.rms else "layer_norm"
+    outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
+    if backward:
+        what = [f"    then the {norm} input gradient of g = t{group.operand} for the saved "
+                "input xn, its row mean and rstd",
+                "    (float32, as the library's norm_rows_backward_kernel): with xhat = (xn - "
+                "mean) * rstd" + (" and" if True else ""),
+                "    gw = g" + (" * w" if has["w"] else "") + ", dx = rstd * (gw - xhat * "
+                "mean(gw * xhat)" + ("" if group.rms else " - mean(gw)") + ") (row means),",
+                "    stored at i" + (", and g * xhat at i" if group.norm_out[1] is not None
+                                     else "") + "."]
+        for k, (kind, _) in enumerate(group.sums):
+            what.append(f"    sum{k}[c] is the sum over every row of "
+                        + ("g * xhat" if kind == "gx" else "g") + " in column c (float32).")
+    else:
+        what = [f"    then the {norm} of each row of t{group.operand}: mean"
+                + (" 0" if group.rms else "") + ", rstd = 1 / sqrt(mean of squares of the "
+                "centered row + eps),",
+                "    y = (t - mean) * rstd" + (" * w" if has["w"] else "")
+                + (" + b" if has["b"] else "") + " stored at i, mean and rstd at the row."]
+    grid_doc = ("    One program walks every row (the column sums need all of them), BLOCK_R "
+                "rows at a time." if group.sums else
+                "    Each program computes rows_per_program rows, BLOCK_R at a time.")
+    lines = [
+        '"""Fused norm kernel generated by framework.compiler.norms (do not edit).',
+        "",
+        "Fused ops: " + ", ".join(ins.op for ins in pre.instrs) + f", then a row {norm}"
+        + ("_backward" if backward else "") + (" and its column sums" if group.sums else "")
+        + ".",
+        '"""',
+        "import triton",
+        "import triton.language as tl",
+        "",
+        "from triton_kernels.activation import _unary_activation",
+        "from triton_kernels.elementwise import _binary, _coords, _unary",
+        "from triton_kernels.scalars import compute_scalar",
+        "from triton_kernels.strided import offset6",
+        "",
+        "",
+        "@triton.jit(do_not_specialize=" + repr(tuple(
+            ["size1", "size2", "size3", "size4", "size5"]
+            + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
+            + [f"{name}{i}" for i in drops for name in ("seed", "offset")])) + ")",
+        "def fused_kernel(" + ", ".join(params) + "):",
+        '    """Rows of n_cols (<= BLOCK_C) elements, element (row, c) at flat index '
+        "i = row * n_cols + c",
+        "    of every operand (the prologue's inputs at their strides stK_* when STRIDED).",
+        grid_doc,
+        "    Per row block, the prologue:",
+        "",
+        *(f"        {line}" for line in pre.describe()),
+        "",
+        *([f"    stores {outs_doc} at i (read by other nodes),"] if outs else []),
+        *what,
+        "    inK is input K, sJ scalar argument J, tI a value kept in registers (float32).",
+        *(["    A dropout tI keeps element i when tl.rand(seedI, offsetI + i) >= p, the "
+           "library's draw."] if drops else []),
+        '    """',
+    ]
+    for j in range(n_sc):
+        lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, "
+                     "rounded once")
+    lines += [
+        "    eps = compute_scalar(eps, tl.float32)  # a float64 argument, rounded once",
+        "    col = tl.arange(0, BLOCK_C).to(tl.int64)",
+        "    cmask = col < n_cols  # BLOCK_C is n_cols rounded up to a power of 2",
+    ]
+    if has.get("w"):
+        lines.append("    w = tl.load(w_ptr + col, mask=cmask, other=0.0).to(tl.float32)")
+    if has.get("b"):
+        lines.append("    b = tl.load(b_ptr + col, mask=cmask, other=0.0).to(tl.float32)")
+    for k in range(len(group.sums)):
+        lines.append(f"    acc{k} = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)  "
+                     "# per-lane partial column sums")
+    lines += [
+        "    first = tl.program_id(0).to(tl.int64) * rows_per_program",
+        "    for r0 in range(0, rows_per_program, BLOCK_R):",
+        "        row = first + r0 + tl.arange(0, BLOCK_R).to(tl.int64)",
+        "        rmask = row < n_rows  # the last row block is partial",
+        "        # lanes past the row's end or in rows past the last neither load nor store",
+        "        mask = rmask[:, None] & cmask[None, :]",
+        "        idx = row[:, None] * n_cols + col[None, :]",
+    ]
+    body = _body(pre, outs, used_as_value, "(BLOCK_R, BLOCK_C)")
+    op = group.operand
+    if backward:
+        body += [
+            f"g = tl.where(mask, t{op}, 0.0)  # the incoming gradient",
+            "xv = tl.load(xn_ptr + idx, mask=mask, other=0.0).to(tl.float32)",
+            "mean = tl.load(meann_ptr + row, mask=rmask, other=0.0).to(tl.float32)",
+            "rstd = tl.load(rstdn_ptr + row, mask=rmask, other=0.0).to(tl.float32)",
+            "xhat = tl.where(mask, (xv - mean[:, None]) * rstd[:, None], 0.0)",
+            "gw = g * w[None, :]" if has["w"] else "gw = g",
+            "mean_gwx = tl.sum(gw * xhat, axis=1) / n_cols",
+            "dx = gw - xhat * mean_gwx[:, None]",
+        ]
+        if not group.rms:
+            body.append("dx = dx - (tl.sum(gw, axis=1) / n_cols)[:, None]")
+        body += ["dx = dx * rstd[:, None]",
+                 "tl.store(dx_ptr + idx, dx.to(dx_ptr.dtype.element_ty), mask=mask)"]
+        if group.norm_out[1] is not None:
+            body.append("tl.store(gx_ptr + idx, (g * xhat).to(gx_ptr.dtype.element_ty), "
+                        "mask=mask)")
+        for k, (kind, _) in enumerate(group.sums):
+            body.append(f"acc{k} += " + ("g * xhat" if kind == "gx" else "g")
+                        + "  # masked lanes add 0")
+    else:
+        body += [f"x = tl.where(mask, t{op}, 0.0)  # padding lanes take no part"]
+        if group.rms:
+            body += ["mean = tl.zeros((BLOCK_R,), tl.float32)", "centered = x"]
+        else:
+            body += ["mean = tl.sum(x, axis=1) / n_cols",
+                     "centered = tl.where(mask, x - mean[:, None], 0.0)"]
+        body += ["rstd = 1.0 / tl.sqrt(tl.sum(centered * centered, axis=1) / n_cols + eps)",
+                 "y = centered * rstd[:, None]"]
+        if has["w"]:
+            body.append("y = y * w[None, :]")
+        if has["b"]:
+            body.append("y = y + b[None, :]")
+        body.append("tl.store(y_ptr + idx, y.to(y_ptr.dtype.element_ty), mask=mask)")
+        if group.norm_out[1] is not None:
+            body.append("tl.store(mean_ptr + row, mean.to(mean_ptr.dtype.element_ty), "
+                        "mask=rmask)")
+        if group.norm_out[2] is not None:
+            body.append("tl.store(rstd_ptr + row, rstd.to(rstd_ptr.dtype.element_ty), "
+                        "mask=rmask)")
+    lines += ["        " + line for line in body]
+    for k in range(len(group.sums)):
+        lines.append(f"    tl.store(sum{k}_ptr + col, tl.sum(acc{k}, axis=0).to(sum{k}_ptr.dtype"
+                     ".element_ty), mask=cmask)")
+    return "\n".join(lines) + "\n"
+
+
+def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
+    """Fresh outputs computed by one launch; None when an input's layout does not fit (the
+    norm's own inputs must be contiguous; the prologue's at most 6 strided dims)."""
+    import triton
+
+    from .. import dtypes
+    from .._backends.triton.launch import all_contiguous_same_shape, pack_strided, pointer
+    from .._backends.triton.memory import empty
+    from .codegen import _INT32_LIMIT, dropouts
+    pre = group.pre
+    n_pre = len(pre.inputs)
+    pre_arrays, extra = arrays[:n_pre], arrays[n_pre:]
+    if not all(a.is_contiguous() for a in extra):
+        return None
+    values = group.outputs
+    outs = [empty(v.shape, getattr(dtypes, v.dtype)) for v in values]
+    shape = pre.shape
+    if all_contiguous_same_shape(shape, *pre_arrays):
+        strided, sizes, strides = False, (1,) * 5, [(0,) * 6] * n_pre
+    else:
+        try:
+            sizes, strides = pack_strided(shape, *pre_arrays)
+        except NotImplementedError:
+            return None
+        strided = True
+    args = [pointer(o) for o in outs] + [pointer(a) for a in arrays] + list(pre.scalars)
+    for i in dropouts(pre):  # this call's draws (training._RandomSites sets them)
+        node_args = pre.instrs[i].node.args
+        args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
+    rows, cols = group.rows, group.cols
+    block_c = triton.next_power_of_2(cols)
+    block_r = max(1, min(_TILE // block_c, triton.next_power_of_2(rows)))
+    if group.sums:  # one program: the column sums need every row
+        per_program, grid = triton.cdiv(rows, block_r) * block_r, (1,)
+    else:
+        per_program, grid = block_r, (triton.cdiv(rows, block_r),)
+    args += [rows, cols, per_program, group.eps] + list(sizes)
+    for st in strides:
+        args += list(st)
+    with np.errstate(all="ignore"):
+        kernel.fn[grid](*args, STRIDED=strided, INDEX32=rows * cols < _INT32_LIMIT,
+                        BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4)
+    return outs
