@@ -389,13 +389,14 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     Returns what each step did: nodes removed per pass, fused groups made."""
     from . import buffers
     from . import fusion as fusion_module
-    from . import norms
+    from . import norms, splitk
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
     if passes:
         done["zero_buffers"] = buffers.merge_zero_buffers(graph)
         done["copies"] = buffers.dedupe_copies(graph)
         done["concatenations"] = buffers.merge_concatenated_pieces(graph)
+        done["split_matmuls"] = splitk.merge_split_matmuls(graph)
         if done["copies"] or done["concatenations"]:  # readers now read one buffer: merge
             done["cse"] += passes_module.cse(graph)
             done["dce"] += passes_module.dce(graph)
