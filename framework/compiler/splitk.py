@@ -174,11 +174,12 @@ def _rewrite(graph: Graph, add: Node, first: Node, second: Node, views: list, x:
         new.append(Node(op, args, [out], device))
         return out
 
-    xs = node("slice", {"input": x, "dim": 1, "start": lo, "end": hi, "step": 1},
-              (x.shape[0], hi - lo))
+    whole = lo == 0 and hi == x.shape[1] == w.shape[0]  # every column: no slices
+    xs = x if whole else node("slice", {"input": x, "dim": 1, "start": lo, "end": hi,
+                                        "step": 1}, (x.shape[0], hi - lo))
     a = node("reshape", {"input": xs, "shape": (1, m, hi - lo)}, (1, m, hi - lo))
-    ws = node("slice", {"input": w, "dim": 0, "start": lo, "end": hi, "step": 1},
-              (hi - lo, w.shape[1]))
+    ws = w if whole else node("slice", {"input": w, "dim": 0, "start": lo, "end": hi,
+                                        "step": 1}, (hi - lo, w.shape[1]))
     b = node("reshape", {"input": ws, "shape": (1, hi - lo, n)}, (1, hi - lo, n))
     out = node("matmul", {"a": a, "b": b}, (1, m, n))
     for view in views:
