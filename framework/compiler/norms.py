@@ -25,6 +25,9 @@ rounding).
 """
 from __future__ import annotations
 
+import copy
+import re
+
 import numpy as np
 
 from .fusion import FusedGroup, Instr, _build, _fusible, _index, _static
@@ -55,13 +58,29 @@ class NormGroup:
         self.norm_out, self.sums, self.nodes, self.device = norm_out, sums, nodes, device
         self.n_external, self.sum_shape = n_external, sum_shape
         self.inputs = list(pre.inputs) + [v for v in extra if v is not None]
+        self.post, self.post_dx, self.post_sums = None, None, []
         self._kernel = None
+
+    def add_epilogue(self, post: FusedGroup, dx_input: int, post_sums: list,
+                     dx_read: bool) -> None:
+        """Run ``post`` (a plain group reading dx as its input ``dx_input``, its first
+        ``post.n_external`` outputs read elsewhere) after the norm gradient, and the column
+        sums ``post_sums`` (``(output index, Value, shape, dims)``) of its outputs; dx is
+        stored only when ``dx_read``."""
+        self.post, self.post_dx, self.post_sums = post, dx_input, post_sums
+        if not dx_read:
+            self.norm_out = [None] + self.norm_out[1:]
+        self.inputs += [v for k, v in enumerate(post.inputs) if k != dx_input]
 
     @property
     def outputs(self) -> list:
         """The fused node's output Values, in the order ``run`` returns them."""
-        return ([v for v, _ in self.pre.outputs[:self.n_external]]
+        outs = ([v for v, _ in self.pre.outputs[:self.n_external]]
                 + [v for v in self.norm_out if v is not None] + [v for _, v in self.sums])
+        if self.post is not None:
+            outs += [v for v, _ in self.post.outputs[:self.post.n_external]]
+            outs += [value for _, value, _, _ in self.post_sums]
+        return outs
 
     @property
     def instrs(self) -> list:
@@ -76,7 +95,9 @@ class NormGroup:
         name = ("rms_norm" if self.rms else "layer_norm") + (
             "_backward" if self.kind == "backward" else "")
         ops = ", ".join(i.op for i in self.pre.instrs)
-        return f"<{ops} | {name}" + (" | sum" if self.sums else "") + ">"
+        tail = "" if self.post is None else " | " + ", ".join(i.op for i in self.post.instrs)
+        sums = " | sum" if self.sums or self.post_sums else ""
+        return f"<{ops} | {name}{tail}{sums}>"
 
     def describe(self) -> list:
         return self.pre.describe()
@@ -110,6 +131,7 @@ class NormGroup:
         operand = wrap(nd(pre_outs[at]).reshape(shape), dtypes.float32)
         extra = iter(arrays[n_pre:])
         given = [next(extra) if v is not None else None for v in self.extra]
+        rest = arrays[n_pre + sum(v is not None for v in self.extra):]
         if self.kind == "forward":
             weight, bias = given
             parts = list(npnorm.norm_rows(operand, weight, bias, self.eps, self.rms, False))
@@ -126,6 +148,17 @@ class NormGroup:
             summed = nd(parts[1]) if what == "gx" else nd(operand)
             shape, dims = self.sum_shape[k]
             outs.append(wrap(np.sum(summed.reshape(shape), axis=dims), dtypes.float32))
+        post = self.post
+        if post is not None:  # the epilogue's plan on dx, then the sums of its outputs
+            others = iter(rest)
+            post_arrays = [wrap(nd(parts[0]).reshape(tuple(v.shape)), dtypes.float32)
+                           if k == self.post_dx else next(others)
+                           for k, v in enumerate(post.inputs)]
+            post_outs = run_numpy(post, post_arrays)
+            outs += post_outs[:post.n_external]
+            for j, _, shape, dims in self.post_sums:
+                outs.append(wrap(np.sum(nd(post_outs[j]).reshape(shape), axis=dims),
+                                 dtypes.float32))
         return outs
 
     def _run_unfused(self, arrays: list) -> list:
@@ -251,6 +284,12 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                     for o in n.outputs]
     if norm_out[0] is None:
         return 0
+    post = _epilogue(graph, n, norm_out[0], start, index) if backward else None
+    if post is not None:
+        q, post_group, dx_input, post_sums, post_nodes, moved = post
+        if sums or post_sums:
+            if rows * cols > NORM_SUM_MAX_ELEMENTS:
+                post = None
     if not any(i == operand for _, i in outside):  # for the NumPy plan only
         pre.outputs = outside + [(graph.new_value(pre.shape, "float32", n.device), operand)]
     else:
@@ -259,15 +298,97 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                       bool(n.args.get("rms")), float(n.args.get("eps") or 0.0), rows, cols,
                       norm_out, sums, list(pre.nodes) + chain[::-1] + views + [n] + sum_nodes,
                       n.device, len(outside), shapes)
+    if post is not None:
+        group.add_epilogue(post_group, dx_input, post_sums, _read_elsewhere(
+            norm_out[0], [q], returned, readers))
+        group.nodes += post_nodes
     fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
                  group.outputs, n.device)
     gone = {id(m) for m in group.nodes if not m.is_view} | ({id(p)} if p is not None else set())
+    if post is not None:
+        gone.add(id(q))
     before = len(graph.nodes)
+    moved = moved if post is not None else []  # views the epilogue reads: made before it
+    gone |= {id(m) for m in moved}
     at = sum(1 for m in graph.nodes[:start] if id(m) not in gone)
     graph.nodes = [m for m in graph.nodes if id(m) not in gone]
-    graph.nodes.insert(at, fused)
+    graph.nodes[at:at] = moved + [fused]
     _drop_dangling_views(graph)
     return before - len(graph.nodes)
+
+
+def _epilogue(graph: Graph, n: Node, dx: Value, start: int, index: tuple) -> "tuple | None":
+    """``(node, group, dx input index, sums, nodes)``: the plain fused group (or fusible
+    float32 node) reading the norm gradient ``dx`` through reshapes, with the float32 column
+    sums of its values, that can run in the norm's kernel; else None."""
+    readers, returned, producer, position = index
+    found = [(r, between) for r, between in _readers_through_reshapes(dx, readers)]
+    cols = dx.shape[-1]
+    for q, between in found:
+        read = between[-1].outputs[0] if between else dx
+        if q.op == "fused_elementwise":
+            g = q.args["group"]
+            if not isinstance(g, FusedGroup) or g.softmax is not None or g.reduce is not None:
+                continue
+            group = FusedGroup(list(g.nodes), list(g.inputs), list(g.scalars),
+                               list(g.instrs), list(g.outputs), g.shape, g.device)
+            group.out_perm = dict(g.out_perm)
+        elif _fusible(q) and q.outputs[0].dtype == "float32":
+            group = _build([q], {q.outputs[0].id}, q.outputs[0].shape, q.device)
+        else:
+            continue
+        if [v for v in group.inputs if v is read] != [read] or read.dtype != "float32" or \
+                int(np.prod(group.shape)) != int(np.prod(dx.shape)) or \
+                tuple(read.shape) != tuple(group.shape):
+            continue
+        if any(m.has_effect for m in graph.nodes[position[id(n)]:position[id(q)]]):
+            continue
+        others = [v for v in group.inputs if v is not read]
+        views, late = [], False
+        for v in others:  # computed before the fused kernel's place, views aside (moved)
+            while producer.get(v.id) is not None and producer[v.id].is_view:
+                views.append(producer[v.id])
+                v = producer[v.id].args["input"]
+            late = late or v is dx or (producer.get(v.id) is not None
+                                       and position[id(producer[v.id])] >= start)
+        if late:
+            continue
+        sums, nodes, kept_sum = [], [], False
+        for j, (value, instr) in enumerate(group.outputs):
+            perm = group.out_perm.get(j)
+            for r, chain in _readers_through_reshapes(value, readers):
+                if r.op != "sum":
+                    continue
+                dims, shape = tuple(r.args.get("dims") or ()), tuple(r.args["x"].shape)
+                if (r.outputs[0] is None or r.outputs[0].dtype != "float32"
+                        or r.args["out_dtype"].name != "float32" or shape[-1] != cols
+                        or sorted(dims) != list(range(len(shape) - 1))
+                        or (perm is not None and perm[-1] != len(perm) - 1)
+                        or any(m.has_effect for m in
+                               graph.nodes[position[id(n)]:position[id(r)]])):
+                    kept_sum = True  # the group keeps it (fuse_reduction_epilogues)
+                    continue
+                sums.append((j, r.outputs[0], shape, dims))
+                nodes += chain + [r]
+        if kept_sum:
+            continue
+        external = [(v, i) for v, i in group.outputs
+                    if _read_elsewhere(v, nodes, returned, readers)]
+        internal = [(v, i) for v, i in group.outputs if (v, i) not in external]
+        # the sums read outputs by position: external ones first, then the summed internal
+        order = external + [o for o in internal if any(group.outputs.index(o) == j
+                                                       for j, *_ in sums)]
+        remap = {group.outputs.index(o): k for k, o in enumerate(order)}
+        if any(j not in remap for j, *_ in sums):
+            continue
+        perm = {remap[j]: d for j, d in group.out_perm.items() if j in remap}
+        group.outputs, group.out_perm = order, perm
+        group.n_external = len(external)
+        sums = [(remap[j], value, shape, dims) for j, value, shape, dims in sums]
+        members = list(g.nodes) if q.op == "fused_elementwise" else [q]
+        views = sorted(set(views), key=lambda m: position[id(m)])
+        return q, group, group.inputs.index(read), sums, between + members + nodes, views
+    return None
 
 
 def _read_elsewhere(value: Value, by: list, returned: set, readers: dict) -> bool:
@@ -380,17 +501,23 @@ def norm_source(group: NormGroup) -> str:
     norm_names = ("dx", "gx") if backward else ("y", "mean", "rstd")
     norm_ptrs = [f"{name}_ptr" for name, v in zip(norm_names, group.norm_out) if v is not None]
     params = [f"out{j}_ptr" for j in range(len(outs))] + norm_ptrs
+    post = group.post
+    ep = _epilogue_parts(group) if post is not None else None
     params += [f"sum{k}_ptr" for k in range(len(group.sums))]
+    params += ep["out_params"] if ep else []
     params += [f"in{k}_ptr" for k in range(n_in)]
     params += [f"{name}n_ptr" if name in ("x", "mean", "rstd") else f"{name}_ptr"
                for name, present in has.items() if present]
+    params += ep["in_params"] if ep else []
     params += [f"s{j}: tl.float64" for j in range(n_sc)]
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
+    params += ep["scalar_params"] if ep else []
     params += ["n_rows", "n_cols", "rows_per_program", "eps: tl.float64"]
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
-    params += ["STRIDED: tl.constexpr", "INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr",
-               "BLOCK_C: tl.constexpr"]
+    params += ep["stride_params"] if ep else []
+    params += ["STRIDED: tl.constexpr"] + (["E_STRIDED: tl.constexpr"] if ep else [])
+    params += ["INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"]
     norm = "rms_norm" if group.rms else "layer_norm"
     outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
     if backward:
@@ -411,14 +538,17 @@ def norm_source(group: NormGroup) -> str:
                 "centered row + eps),",
                 "    y = (t - mean) * rstd" + (" * w" if has["w"] else "")
                 + (" + b" if has["b"] else "") + " stored at i, mean and rstd at the row."]
+    if ep:
+        what += ep["doc"]
     grid_doc = ("    One program walks every row (the column sums need all of them), BLOCK_R "
-                "rows at a time." if group.sums else
+                "rows at a time." if group.sums or group.post_sums else
                 "    Each program computes rows_per_program rows, BLOCK_R at a time.")
     lines = [
         '"""Fused norm kernel generated by framework.compiler.norms (do not edit).',
         "",
         "Fused ops: " + ", ".join(ins.op for ins in pre.instrs) + f", then a row {norm}"
         + ("_backward" if backward else "") + (" and its column sums" if group.sums else "")
+        + (", then " + ", ".join(ins.op for ins in post.instrs) if post is not None else "")
         + ".",
         '"""',
         "import triton",
@@ -433,7 +563,8 @@ def norm_source(group: NormGroup) -> str:
         "@triton.jit(do_not_specialize=" + repr(tuple(
             ["size1", "size2", "size3", "size4", "size5"]
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
-            + [f"{name}{i}" for i in drops for name in ("seed", "offset")])) + ")",
+            + [f"{name}{i}" for i in drops for name in ("seed", "offset")]
+            + (ep["unspecialized"] if ep else []))) + ")",
         "def fused_kernel(" + ", ".join(params) + "):",
         '    """Rows of n_cols (<= BLOCK_C) elements, element (row, c) at flat index '
         "i = row * n_cols + c",
@@ -453,6 +584,7 @@ def norm_source(group: NormGroup) -> str:
     for j in range(n_sc):
         lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, "
                      "rounded once")
+    lines += ep["setup"] if ep else []
     lines += [
         "    eps = compute_scalar(eps, tl.float32)  # a float64 argument, rounded once",
         "    col = tl.arange(0, BLOCK_C).to(tl.int64)",
@@ -489,14 +621,16 @@ def norm_source(group: NormGroup) -> str:
         ]
         if not group.rms:
             body.append("dx = dx - (tl.sum(gw, axis=1) / n_cols)[:, None]")
-        body += ["dx = dx * rstd[:, None]",
-                 "tl.store(dx_ptr + idx, dx.to(dx_ptr.dtype.element_ty), mask=mask)"]
+        body.append("dx = dx * rstd[:, None]")
+        if group.norm_out[0] is not None:
+            body.append("tl.store(dx_ptr + idx, dx.to(dx_ptr.dtype.element_ty), mask=mask)")
         if group.norm_out[1] is not None:
             body.append("tl.store(gx_ptr + idx, (g * xhat).to(gx_ptr.dtype.element_ty), "
                         "mask=mask)")
         for k, (kind, _) in enumerate(group.sums):
             body.append(f"acc{k} += " + ("g * xhat" if kind == "gx" else "g")
                         + "  # masked lanes add 0")
+        body += ep["body"] if ep else []
     else:
         body += [f"x = tl.where(mask, t{op}, 0.0)  # padding lanes take no part"]
         if group.rms:
@@ -521,7 +655,70 @@ def norm_source(group: NormGroup) -> str:
     for k in range(len(group.sums)):
         lines.append(f"    tl.store(sum{k}_ptr + col, tl.sum(acc{k}, axis=0).to(sum{k}_ptr.dtype"
                      ".element_ty), mask=cmask)")
+    lines += ep["final"] if ep else []
     return "\n".join(lines) + "\n"
+
+
+_PREFIXED = re.compile(r"\b(in|x|t|off|ooff|c|keep|seed|offset|out|s|st|ost|i|size)(\d+)"
+                       r"(?!\()")
+
+
+def _epilogue_parts(group: NormGroup) -> dict:
+    """The pieces of the kernel that run the epilogue group on dx: its parameters (every name
+    of ``codegen._body`` prefixed with ``e``: ``ein1_ptr``, ``et0``, ``esize1``...), its
+    body with input ``post_dx`` taken from dx in registers, its column sums."""
+    from .codegen import _body, dropouts
+    post, k_dx = group.post, group.post_dx
+    n_in, n_sc = len(post.inputs), len(post.scalars)
+    outs = [i for _, i in post.outputs[:post.n_external]]
+    used = {k for ins in post.instrs for pos, (kind, k) in enumerate(ins.operands)
+            if kind == "in" and not (ins.kind == "where" and pos == 0)}
+    drops = dropouts(post)
+    perm = sorted(j for j in post.out_perm if j < post.n_external)
+    shown = copy.copy(post)  # the stored outputs' layouts (summed ones stay in registers)
+    shown.out_perm = {j: d for j, d in post.out_perm.items() if j < post.n_external}
+    raw = _body(shown, outs, used, "(BLOCK_R, BLOCK_C)")
+    rename = lambda line: _PREFIXED.sub(r"e\1\2", line).replace(  # noqa: E731
+        "if STRIDED:", "if E_STRIDED:")
+    body = ["# the epilogue, on dx (its input ein%d):" % k_dx]
+    for line in raw:
+        line = rename(line)
+        if line.startswith(f"ein{k_dx} = tl.load("):
+            line = f"ein{k_dx} = dx  # the norm's input gradient, in registers"
+        body.append(line)
+    for k, (j, _, _, _) in enumerate(group.post_sums):
+        body.append(f"eacc{k} += tl.where(mask, et{post.outputs[j][1]}, 0.0)")
+    unspecialized = ["esize1", "esize2", "esize3", "esize4", "esize5"]
+    unspecialized += [f"est{k}_{d}" for k in range(n_in) for d in range(6)]
+    unspecialized += [f"eost{j}_{d}" for j in perm for d in range(6)]
+    unspecialized += [f"e{name}{i}" for i in drops for name in ("seed", "offset")]
+    doc = ["    Then the epilogue on dx (its input ein%d), names prefixed with e:" % k_dx, ""]
+    doc += [f"        {rename(line)}" for line in post.describe()]
+    doc += [""]
+    if outs:
+        doc.append("    stores " + ", ".join(f"eout{j} = et{i}" for j, i in enumerate(outs))
+                   + " at i" + (" (eoutJ for J in %s transposed, at the strides eostJ_*)" % perm
+                                if perm else "") + ",")
+    for k, (j, _, _, _) in enumerate(group.post_sums):
+        doc.append(f"    esum{k}[c] is the sum over every row of et{post.outputs[j][1]} in "
+                   "column c (float32).")
+    return {
+        "out_params": [f"eout{j}_ptr" for j in range(len(outs))]
+        + [f"esum{k}_ptr" for k in range(len(group.post_sums))],
+        "in_params": [f"ein{k}_ptr" for k in range(n_in) if k != k_dx],
+        "scalar_params": [f"es{j}: tl.float64" for j in range(n_sc)]
+        + [f"e{name}{i}" for i in drops for name in ("seed", "offset")],
+        "stride_params": unspecialized[:5 + 6 * n_in + 6 * len(perm)],
+        "unspecialized": unspecialized,
+        "setup": [f"    es{j} = compute_scalar(es{j}, tl.float32)  # a float64 argument, "
+                  "rounded once" for j in range(n_sc)]
+        + [f"    eacc{k} = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)  # per-lane partial "
+           "column sums" for k in range(len(group.post_sums))],
+        "body": body,
+        "final": [f"    tl.store(esum{k}_ptr + col, tl.sum(eacc{k}, axis=0).to(esum{k}_ptr"
+                  ".dtype.element_ty), mask=cmask)" for k in range(len(group.post_sums))],
+        "doc": doc,
+    }
 
 
 def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
@@ -535,8 +732,9 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     from .codegen import _INT32_LIMIT, dropouts
     pre = group.pre
     n_pre = len(pre.inputs)
-    pre_arrays, extra = arrays[:n_pre], arrays[n_pre:]
-    if not all(a.is_contiguous() for a in extra):
+    n_extra = sum(v is not None for v in group.extra)
+    pre_arrays, extra = arrays[:n_pre], arrays[n_pre:n_pre + n_extra]
+    if not all(a.is_contiguous() for a in extra):  # the norm's own inputs are read flat
         return None
     values = group.outputs
     outs = [empty(v.shape, getattr(dtypes, v.dtype)) for v in values]
@@ -553,17 +751,58 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     for i in dropouts(pre):  # this call's draws (training._RandomSites sets them)
         node_args = pre.instrs[i].node.args
         args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
+    post = group.post
+    if post is not None:
+        args += list(post.scalars)
+        for i in dropouts(post):
+            node_args = post.instrs[i].node.args
+            args += [node_args["seed"] & 0x7FFFFFFF, node_args["offset"]]
+        layout = _post_layout(group, outs, arrays[len(arrays) - len(post.inputs) + 1:])
+        if layout is None:
+            return None
+        post_strided, post_sizes, post_strides = layout
     rows, cols = group.rows, group.cols
     block_c = triton.next_power_of_2(cols)
     block_r = max(1, min(_TILE // block_c, triton.next_power_of_2(rows)))
-    if group.sums:  # one program: the column sums need every row
+    if group.sums or group.post_sums:  # one program: the column sums need every row
         per_program, grid = triton.cdiv(rows, block_r) * block_r, (1,)
     else:
         per_program, grid = block_r, (triton.cdiv(rows, block_r),)
     args += [rows, cols, per_program, group.eps] + list(sizes)
     for st in strides:
         args += list(st)
+    flags = {}
+    if post is not None:
+        args += list(post_sizes)
+        for st in post_strides:
+            args += list(st)
+        flags["E_STRIDED"] = post_strided
     with np.errstate(all="ignore"):
         kernel.fn[grid](*args, STRIDED=strided, INDEX32=rows * cols < _INT32_LIMIT,
-                        BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4)
+                        BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4, **flags)
     return outs
+
+
+def _post_layout(group: NormGroup, outs: list, others: list) -> "tuple | None":
+    """``(strided, sizes, strides)`` of the epilogue's operands (dx: contiguous) and of its
+    transposed stored outputs; None beyond 6 strided dims."""
+    from .._backends.triton.launch import all_contiguous_same_shape, pack_strided
+    from .codegen import _permuted_strides
+    post = group.post
+    shape = tuple(post.shape)
+    contiguous, step = [], 1
+    for size in reversed(shape):
+        contiguous.insert(0, step)
+        step *= size
+    operands = list(others)
+    operands.insert(group.post_dx, tuple(contiguous))
+    first = len(outs) - len(group.post_sums) - post.n_external  # eout0's place in outs
+    perm = [_permuted_strides(outs[first + j], post.out_perm[j])
+            for j in sorted(post.out_perm) if j < post.n_external]
+    if not perm and all_contiguous_same_shape(shape, *others):
+        return False, (1,) * 5, [(0,) * 6] * len(post.inputs)
+    try:
+        sizes, strides = pack_strided(shape, *operands, *perm)
+    except NotImplementedError:
+        return None
+    return True, sizes, strides
