@@ -59,6 +59,7 @@ class NormGroup:
         self.n_external, self.sum_shape = n_external, sum_shape
         self.inputs = list(pre.inputs) + [v for v in extra if v is not None]
         self.post, self.post_dx, self.post_sums = None, None, []
+        self.y_perm = None  # (shape, dims): y stored as permute(reshape(y, shape), dims)
         self._kernel = None
 
     def add_epilogue(self, post: FusedGroup, dx_input: int, post_sums: list,
@@ -143,6 +144,10 @@ class NormGroup:
             parts = list(npnorm.norm_rows_backward(operand, x, weight, mean, rstd, self.rms,
                                                    False))
         outs = list(pre_outs[:self.n_external])
+        if self.y_perm is not None:  # what the copy_ of the transposed rows made
+            shape, dims = self.y_perm
+            parts[0] = wrap(np.ascontiguousarray(nd(parts[0]).reshape(shape).transpose(dims)),
+                            dtypes.float32)
         outs += [_shaped(part, v) for part, v in zip(parts, self.norm_out) if v is not None]
         for k, (what, _) in enumerate(self.sums):  # the backend's float32 sum, as the node
             summed = nd(parts[1]) if what == "gx" else nd(operand)
@@ -187,6 +192,50 @@ def fuse_norms(graph: Graph) -> int:
             removed += _fuse_one(graph, n)
     if removed:
         graph.eliminate_dead_code()
+        removed += _store_outputs_transposed(graph)
+    return removed
+
+
+def _store_outputs_transposed(graph: Graph) -> int:
+    """A fused forward norm's ``y`` copied transposed into a fresh buffer
+    (``copy_(E, permute(reshape(y), dims))``, ``.transpose(...).contiguous()`` of the
+    normalized rows, read by nothing else) is stored transposed instead: the kernel writes
+    element ``i`` of ``y`` at its place in ``E``. Returns the nodes removed."""
+    from .fusion import _views_written
+    removed = 0
+    readers, returned, producer, position = _index(graph)
+    for f in list(graph.nodes):
+        group = f.args.get("group") if f.op == "fused_elementwise" else None
+        if not isinstance(group, NormGroup) or group.kind != "forward" or group.y_perm:
+            continue
+        y = group.norm_out[0]
+        chain, v = [], y
+        while v.id not in returned and len(readers.get(v.id, ())) == 1 and \
+                readers[v.id][0].op == "reshape":
+            chain.append(readers[v.id][0])
+            v = chain[-1].outputs[0]
+        users = readers.get(v.id, ())
+        if v.id in returned or len(users) != 1 or users[0].op != "permute":
+            continue
+        view = users[0]
+        src = view.outputs[0]
+        copy = (readers.get(src.id) or [None])[0]
+        if (copy is None or copy.op != "copy_" or readers.get(src.id) != [copy]
+                or copy.args["src"] is not src or src.id in returned):
+            continue
+        dst = copy.args["dst"]
+        maker = producer.get(dst.id)
+        if (maker is None or maker.op != "empty" or dst.shape != src.shape
+                or dst.dtype != "float32" or _views_written(graph, dst, copy)):
+            continue
+        group.y_perm = (tuple(v.shape), tuple(view.args["dims"]))
+        group.norm_out[0] = dst
+        group.nodes += chain + [view, maker, copy]
+        f.outputs = group.outputs
+        gone = {id(maker), id(view), id(copy)} | {id(m) for m in chain}
+        graph.nodes = [m for m in graph.nodes if id(m) not in gone]
+        removed += len(gone)
+        readers, returned, producer, position = _index(graph)
     return removed
 
 
@@ -516,6 +565,8 @@ def norm_source(group: NormGroup) -> str:
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ep["stride_params"] if ep else []
+    y_params = [f"ysize{d}" for d in range(1, 6)] + [f"yst{d}" for d in range(6)]
+    params += y_params if group.y_perm is not None else []
     params += ["STRIDED: tl.constexpr"] + (["E_STRIDED: tl.constexpr"] if ep else [])
     params += ["INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"]
     norm = "rms_norm" if group.rms else "layer_norm"
@@ -538,6 +589,9 @@ def norm_source(group: NormGroup) -> str:
                 "centered row + eps),",
                 "    y = (t - mean) * rstd" + (" * w" if has["w"] else "")
                 + (" + b" if has["b"] else "") + " stored at i, mean and rstd at the row."]
+        if group.y_perm is not None:
+            what.append(f"    y is stored transposed: element i of y viewed as {group.y_perm[0]} "
+                        f"at the strides yst* of permute(y, {group.y_perm[1]}) (contiguous).")
     if ep:
         what += ep["doc"]
     grid_doc = ("    One program walks every row (the column sums need all of them), BLOCK_R "
@@ -564,7 +618,8 @@ def norm_source(group: NormGroup) -> str:
             ["size1", "size2", "size3", "size4", "size5"]
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
             + [f"{name}{i}" for i in drops for name in ("seed", "offset")]
-            + (ep["unspecialized"] if ep else []))) + ")",
+            + (ep["unspecialized"] if ep else [])
+            + (y_params if group.y_perm is not None else []))) + ")",
         "def fused_kernel(" + ", ".join(params) + "):",
         '    """Rows of n_cols (<= BLOCK_C) elements, element (row, c) at flat index '
         "i = row * n_cols + c",
@@ -644,7 +699,14 @@ def norm_source(group: NormGroup) -> str:
             body.append("y = y * w[None, :]")
         if has["b"]:
             body.append("y = y + b[None, :]")
-        body.append("tl.store(y_ptr + idx, y.to(y_ptr.dtype.element_ty), mask=mask)")
+        if group.y_perm is not None:  # stored transposed: element i at the strides yst*
+            body += ["yi0, yi1, yi2, yi3, yi4, yi5 = _coords(idx, ysize1, ysize2, ysize3, "
+                     "ysize4, ysize5, INDEX32)",
+                     "yoff = offset6(yi0, yi1, yi2, yi3, yi4, yi5, yst0, yst1, yst2, yst3, "
+                     "yst4, yst5)",
+                     "tl.store(y_ptr + yoff, y.to(y_ptr.dtype.element_ty), mask=mask)"]
+        else:
+            body.append("tl.store(y_ptr + idx, y.to(y_ptr.dtype.element_ty), mask=mask)")
         if group.norm_out[1] is not None:
             body.append("tl.store(mean_ptr + row, mean.to(mean_ptr.dtype.element_ty), "
                         "mask=rmask)")
@@ -771,6 +833,15 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     args += [rows, cols, per_program, group.eps] + list(sizes)
     for st in strides:
         args += list(st)
+    if group.y_perm is not None:  # y's coordinates in the viewed shape, E's strides
+        from .codegen import _permuted_strides
+        shape, dims = group.y_perm
+        try:
+            y_sizes, (y_strides,) = pack_strided(shape, _permuted_strides(
+                outs[group.n_external], dims))
+        except NotImplementedError:
+            return None
+        args += list(y_sizes) + list(y_strides)
     flags = {}
     if post is not None:
         args += list(post_sizes)

@@ -167,12 +167,14 @@ def test_a_trace_inside_count_launches_records_the_kernels_arguments():
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_pre_norm_encoder_layer_with_dropout_matches_eager(device):
-    """The bench transformer's layer, tiny: the norm backward's epilogue stores the
-    attention output gradient transposed (batch-first layer, sequence-first attention)."""
+    """The bench transformer's layers, tiny: the second layer's first norm (its prologue the
+    first layer's residual add) stores its rows transposed for the sequence-first attention;
+    the norm backward's epilogue stores the attention output gradient transposed."""
     def make():
         framework.manual_seed(0)
-        return nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True,
-                                          norm_first=True).to(device).train()
+        return nn.Sequential(*[nn.TransformerEncoderLayer(
+            8, 2, 16, dropout=0.1, batch_first=True, norm_first=True) for _ in range(2)]
+        ).to(device).train()
     eager, twin = make(), make()
     compiled = framework.compile(twin)
     x = framework.randn(2, 3, 8, device=device)
@@ -190,9 +192,16 @@ def test_pre_norm_encoder_layer_with_dropout_matches_eager(device):
     entry = next(iter(compiled._compiled.cache.values()))
     posts = [g.post for g in _norm_groups(entry.backward_graph) if g.post is not None]
     assert any(p.out_perm == {0: (1, 0, 2)} for p in posts)
+    # the first norm's rows, made sequence-first for the attention: stored transposed
+    forward = _norm_groups(entry.forward_graph)
+    assert [g.y_perm for g in forward] == [None, ((2, 3, 8), (1, 0, 2)), None]
+    forward = [forward[1]]
     if device == "cuda":
         group = next(g for g in _norm_groups(entry.backward_graph) if g.post is not None
                      and g.post.out_perm)
         source = codegen.path_of(group).read_text()
         assert "the norm's input gradient, in registers" in source
         _compiles_for_sm90(codegen.path_of(group))
+        source = codegen.path_of(forward[0]).read_text()
+        assert "tl.store(y_ptr + yoff," in source
+        _compiles_for_sm90(codegen.path_of(forward[0]))
