@@ -60,7 +60,20 @@ class NormGroup:
         self.inputs = list(pre.inputs) + [v for v in extra if v is not None]
         self.post, self.post_dx, self.post_sums = None, None, []
         self.y_perm = None  # (shape, dims): y stored as permute(reshape(y, shape), dims)
+        self.matmul = None  # the matmul node computing the incoming gradient (set_matmul)
         self._kernel = None
+
+    def set_matmul(self, node: Node) -> None:
+        """The (lone, loaded) incoming gradient is ``a @ b`` of matmul ``node``: computed
+        in the kernel (``a``, ``b`` become the leading inputs)."""
+        self.matmul = node
+        self.nodes.insert(0, node)
+        self.inputs = [node.args["a"], node.args["b"]] + self.inputs[len(self.pre.inputs):]
+
+    @property
+    def n_lead(self) -> int:
+        """How many leading inputs make the prologue's (the matmul's two, or its own)."""
+        return 2 if self.matmul is not None else len(self.pre.inputs)
 
     def add_epilogue(self, post: FusedGroup, dx_input: int, post_sums: list,
                      dx_read: bool) -> None:
@@ -125,8 +138,12 @@ class NormGroup:
         from .._backends.numpy import norm as npnorm
         from .._backends.numpy._arrays import nd, wrap
         from .fusion import run_numpy
-        n_pre = len(self.pre.inputs)
-        pre_outs = run_numpy(self.pre, arrays[:n_pre])
+        n_pre = self.n_lead
+        lead = arrays[:n_pre]
+        if self.matmul is not None:  # the backend's matmul, as the unfused node ran it
+            from .._backends.numpy.matmul import matmul
+            lead = [matmul(lead[0], lead[1])]
+        pre_outs = run_numpy(self.pre, lead)
         at = next(j for j, (_, i) in enumerate(self.pre.outputs) if i == self.operand)
         shape = (self.rows, 1, self.cols)
         operand = wrap(nd(pre_outs[at]).reshape(shape), dtypes.float32)
@@ -280,6 +297,7 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     x = n.args["grad"] if backward else n.args["x"]
     v, chain = _source_of(x, producer)
     p = _prologue_node(graph, v, n, index)
+    matmul = None
     if p is None and not backward:
         return 0  # a lone forward norm gains nothing
     start = position[id(p if p is not None else n)]
@@ -321,12 +339,20 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                                              "load(in0)  # float32")], [], tuple(v.shape),
                          n.device)
         operand, outside = 0, []
+        mm = producer.get(v.id)
+        if (backward and mm is not None and _matmul_ok(mm, rows, cols)
+                and not _read_elsewhere(v, [n] + sum_nodes, returned, readers)
+                and not any(m.has_effect for m in graph.nodes[position[id(mm)]:position[id(n)]])
+                and not any(producer.get(a.id) is not None
+                            and position[id(producer[a.id])] > position[id(mm)]
+                            for a in extra if a is not None)):
+            matmul, start = mm, position[id(mm)]  # computed in the kernel, row block by block
     if backward:
         dx = n.outputs[0]
         gx = n.outputs[1] if len(n.outputs) > 1 else None
         gx_read = gx is not None and _read_elsewhere(gx, sum_nodes, returned, readers)
         norm_out = [dx, gx if gx_read else None]
-        if p is None and not sums:
+        if p is None and not sums and matmul is None:
             return 0  # nothing folded
     else:
         norm_out = [o if o is not None and (o.id in returned or readers.get(o.id)) else None
@@ -347,6 +373,8 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                       bool(n.args.get("rms")), float(n.args.get("eps") or 0.0), rows, cols,
                       norm_out, sums, list(pre.nodes) + chain[::-1] + views + [n] + sum_nodes,
                       n.device, len(outside), shapes)
+    if matmul is not None:
+        group.set_matmul(matmul)
     if post is not None:
         group.add_epilogue(post_group, dx_input, post_sums, _read_elsewhere(
             norm_out[0], [q], returned, readers))
@@ -354,6 +382,8 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
                  group.outputs, n.device)
     gone = {id(m) for m in group.nodes if not m.is_view} | ({id(p)} if p is not None else set())
+    if matmul is not None:
+        gone.add(id(matmul))
     if post is not None:
         gone.add(id(q))
     before = len(graph.nodes)
@@ -364,6 +394,17 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     graph.nodes[at:at] = moved + [fused]
     _drop_dangling_views(graph)
     return before - len(graph.nodes)
+
+
+def _matmul_ok(mm: Node, rows: int, cols: int) -> bool:
+    """True for a float32 single-batch ``matmul`` of (1, rows, K) by (1, K, cols)."""
+    if mm.op != "matmul" or mm.outputs[0] is None or mm.outputs[0].dtype != "float32":
+        return False
+    a, b = mm.args.get("a"), mm.args.get("b")
+    return (isinstance(a, Value) and isinstance(b, Value) and a.dtype == b.dtype == "float32"
+            and _static(a.shape) and _static(b.shape) and len(a.shape) == len(b.shape) == 3
+            and a.shape[0] == b.shape[0] == 1 and a.shape[1] == rows and b.shape[2] == cols
+            and a.shape[2] == b.shape[1] >= 1)
 
 
 def _epilogue(graph: Graph, n: Node, dx: Value, start: int, index: tuple) -> "tuple | None":
@@ -540,6 +581,9 @@ def norm_source(group: NormGroup) -> str:
     from .codegen import _body, dropouts
     pre = group.pre
     n_in, n_sc = len(pre.inputs), len(pre.scalars)
+    mm = group.matmul is not None
+    if mm:  # the gradient is a @ b, computed here: no prologue inputs
+        n_in = 0
     outs = [i for _, i in pre.outputs[:group.n_external]]
     used_as_value = {k for ins in pre.instrs for pos, (kind, k) in enumerate(ins.operands)
                      if kind == "in" and not (ins.kind == "where" and pos == 0)}
@@ -554,7 +598,7 @@ def norm_source(group: NormGroup) -> str:
     ep = _epilogue_parts(group) if post is not None else None
     params += [f"sum{k}_ptr" for k in range(len(group.sums))]
     params += ep["out_params"] if ep else []
-    params += [f"in{k}_ptr" for k in range(n_in)]
+    params += [f"in{k}_ptr" for k in range(n_in)] + (["a_ptr", "b_ptr"] if mm else [])
     params += [f"{name}n_ptr" if name in ("x", "mean", "rstd") else f"{name}_ptr"
                for name, present in has.items() if present]
     params += ep["in_params"] if ep else []
@@ -562,6 +606,7 @@ def norm_source(group: NormGroup) -> str:
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
     params += ep["scalar_params"] if ep else []
     params += ["n_rows", "n_cols", "rows_per_program", "eps: tl.float64"]
+    params += ["n_inner", "sam", "sak", "sbk", "sbn"] if mm else []
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ep["stride_params"] if ep else []
@@ -569,6 +614,7 @@ def norm_source(group: NormGroup) -> str:
     params += y_params if group.y_perm is not None else []
     params += ["STRIDED: tl.constexpr"] + (["E_STRIDED: tl.constexpr"] if ep else [])
     params += ["INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"]
+    params += ["BLOCK_K: tl.constexpr", "INPUT_PRECISION: tl.constexpr"] if mm else []
     norm = "rms_norm" if group.rms else "layer_norm"
     outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
     if backward:
@@ -625,10 +671,11 @@ def norm_source(group: NormGroup) -> str:
         "i = row * n_cols + c",
         "    of every operand (the prologue's inputs at their strides stK_* when STRIDED).",
         grid_doc,
-        "    Per row block, the prologue:",
-        "",
-        *(f"        {line}" for line in pre.describe()),
-        "",
+        *(["    Per row block, the prologue:", ""]
+          + [f"        {line}" for line in pre.describe()] + [""] if not mm else
+          ["    Per row block, the incoming gradient t0 = a @ b (a: n_rows x n_inner at "
+           "strides sam, sak;", "    b: n_inner x n_cols at sbk, sbn; float32 tl.dot, "
+           "INPUT_PRECISION as the library's matmul),"]),
         *([f"    stores {outs_doc} at i (read by other nodes),"] if outs else []),
         *what,
         "    inK is input K, sJ scalar argument J, tI a value kept in registers (float32).",
@@ -661,7 +708,20 @@ def norm_source(group: NormGroup) -> str:
         "        mask = rmask[:, None] & cmask[None, :]",
         "        idx = row[:, None] * n_cols + col[None, :]",
     ]
-    body = _body(pre, outs, used_as_value, "(BLOCK_R, BLOCK_C)")
+    if mm:  # the incoming gradient's rows: a @ b, BLOCK_K inner elements at a time
+        body = [
+            "t0 = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)",
+            "for k0 in range(0, n_inner, BLOCK_K):",
+            "    kk = k0 + tl.arange(0, BLOCK_K).to(tl.int64)",
+            "    kmask = kk < n_inner  # the last inner block is partial: those lanes add 0",
+            "    a = tl.load(a_ptr + row[:, None] * sam + kk[None, :] * sak,",
+            "                mask=rmask[:, None] & kmask[None, :], other=0.0)",
+            "    b = tl.load(b_ptr + kk[:, None] * sbk + col[None, :] * sbn,",
+            "                mask=kmask[:, None] & cmask[None, :], other=0.0)",
+            "    t0 = tl.dot(a, b, t0, input_precision=INPUT_PRECISION, out_dtype=tl.float32)",
+        ]
+    else:
+        body = _body(pre, outs, used_as_value, "(BLOCK_R, BLOCK_C)")
     op = group.operand
     if backward:
         body += [
@@ -795,13 +855,16 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     pre = group.pre
     n_pre = len(pre.inputs)
     n_extra = sum(v is not None for v in group.extra)
-    pre_arrays, extra = arrays[:n_pre], arrays[n_pre:n_pre + n_extra]
+    n_lead = group.n_lead
+    pre_arrays, extra = arrays[:n_lead], arrays[n_lead:n_lead + n_extra]
     if not all(a.is_contiguous() for a in extra):  # the norm's own inputs are read flat
         return None
     values = group.outputs
     outs = [empty(v.shape, getattr(dtypes, v.dtype)) for v in values]
     shape = pre.shape
-    if all_contiguous_same_shape(shape, *pre_arrays):
+    if group.matmul is not None:  # a @ b: read at their strides, no prologue inputs
+        strided, sizes, strides = False, (1,) * 5, []
+    elif all_contiguous_same_shape(shape, *pre_arrays):
         strided, sizes, strides = False, (1,) * 5, [(0,) * 6] * n_pre
     else:
         try:
@@ -826,11 +889,22 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     rows, cols = group.rows, group.cols
     block_c = triton.next_power_of_2(cols)
     block_r = max(1, min(_TILE // block_c, triton.next_power_of_2(rows)))
+    if group.matmul is not None:  # tl.dot takes tiles of at least 16 x 16
+        block_c, block_r = max(block_c, 16), max(block_r, 16)
     if group.sums or group.post_sums:  # one program: the column sums need every row
         per_program, grid = triton.cdiv(rows, block_r) * block_r, (1,)
     else:
         per_program, grid = block_r, (triton.cdiv(rows, block_r),)
-    args += [rows, cols, per_program, group.eps] + list(sizes)
+    args += [rows, cols, per_program, group.eps]
+    if group.matmul is not None:
+        from .._backends.precision import tf32_enabled
+        a, b = pre_arrays
+        args += [a.shape[2], a.strides[1], a.strides[2], b.strides[1], b.strides[2]]
+        flags_mm = {"BLOCK_K": max(16, min(32, triton.next_power_of_2(a.shape[2]))),
+                    "INPUT_PRECISION": "tf32" if tf32_enabled() else "ieee"}
+    else:
+        flags_mm = {}
+    args += list(sizes)
     for st in strides:
         args += list(st)
     if group.y_perm is not None:  # y's coordinates in the viewed shape, E's strides
@@ -842,7 +916,7 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
         except NotImplementedError:
             return None
         args += list(y_sizes) + list(y_strides)
-    flags = {}
+    flags = dict(flags_mm)
     if post is not None:
         args += list(post_sizes)
         for st in post_strides:
