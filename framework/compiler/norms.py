@@ -60,14 +60,17 @@ class NormGroup:
         self.inputs = list(pre.inputs) + [v for v in extra if v is not None]
         self.post, self.post_dx, self.post_sums = None, None, []
         self.y_perm = None  # (shape, dims): y stored as permute(reshape(y, shape), dims)
-        self.matmul = None  # the matmul node computing the incoming gradient (set_matmul)
+        self.matmul = self.row_map = None  # the matmul computing the gradient (set_matmul)
         self._kernel = None
 
-    def set_matmul(self, node: Node) -> None:
+    def set_matmul(self, node: Node, row_map: tuple) -> None:
         """The (lone, loaded) incoming gradient is ``a @ b`` of matmul ``node``: computed
-        in the kernel (``a``, ``b`` become the leading inputs)."""
-        self.matmul = node
-        self.nodes.insert(0, node)
+        in the kernel (``a``, ``b`` become the leading inputs); its row ``r`` is row
+        ``(r // D) * S0 + (r % D) * S1`` of the product, ``row_map = (D, S0, S1)`` (the
+        gradient may be a transposed view of the product: batch-first rows of a
+        sequence-first matmul)."""
+        self.matmul, self.row_map = node, row_map[:3]
+        self.nodes[0:0] = [node, *row_map[3]]  # the product, the views making the gradient
         self.inputs = [node.args["a"], node.args["b"]] + self.inputs[len(self.pre.inputs):]
 
     @property
@@ -142,7 +145,11 @@ class NormGroup:
         lead = arrays[:n_pre]
         if self.matmul is not None:  # the backend's matmul, as the unfused node ran it
             from .._backends.numpy.matmul import matmul
-            lead = [matmul(lead[0], lead[1])]
+            product = nd(matmul(lead[0], lead[1])).reshape(-1, self.cols)
+            d, s0, s1 = self.row_map
+            r = np.arange(self.rows)
+            rows_read = product[(r // d) * s0 + (r % d) * s1]  # the view's rows, in order
+            lead = [wrap(rows_read.reshape(tuple(self.pre.inputs[0].shape)), dtypes.float32)]
         pre_outs = run_numpy(self.pre, lead)
         at = next(j for j, (_, i) in enumerate(self.pre.outputs) if i == self.operand)
         shape = (self.rows, 1, self.cols)
@@ -339,9 +346,8 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                                              "load(in0)  # float32")], [], tuple(v.shape),
                          n.device)
         operand, outside = 0, []
-        mm = producer.get(v.id)
-        if (backward and mm is not None and _matmul_ok(mm, rows, cols)
-                and not _read_elsewhere(v, [n] + sum_nodes, returned, readers)
+        mm, row_map = _matmul_rows(v, rows, cols, index) if backward else (None, None)
+        if (mm is not None and not _read_elsewhere(v, [n] + sum_nodes, returned, readers)
                 and not any(m.has_effect for m in graph.nodes[position[id(mm)]:position[id(n)]])
                 and not any(producer.get(a.id) is not None
                             and position[id(producer[a.id])] > position[id(mm)]
@@ -374,7 +380,7 @@ def _fuse_one(graph: Graph, n: Node) -> int:
                       norm_out, sums, list(pre.nodes) + chain[::-1] + views + [n] + sum_nodes,
                       n.device, len(outside), shapes)
     if matmul is not None:
-        group.set_matmul(matmul)
+        group.set_matmul(matmul, row_map)
     if post is not None:
         group.add_epilogue(post_group, dx_input, post_sums, _read_elsewhere(
             norm_out[0], [q], returned, readers))
@@ -394,6 +400,39 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     graph.nodes[at:at] = moved + [fused]
     _drop_dangling_views(graph)
     return before - len(graph.nodes)
+
+
+def _matmul_rows(v: Value, rows: int, cols: int, index: tuple) -> tuple:
+    """``(matmul node, (D, S0, S1))`` when ``v`` is a matmul's (1, M, cols) product seen
+    through reshapes and permutes (each read only by the next) that keep whole rows: row
+    ``r`` of ``v`` viewed as rows x cols is the product's row ``(r // D) * S0 + (r % D) *
+    S1``; else ``(None, None)``."""
+    readers, returned, producer, position = index
+    chain, u = [], v
+    while producer.get(u.id) is not None and producer[u.id].op in ("reshape", "permute"):
+        chain.append(producer[u.id])
+        u = producer[u.id].args["input"]
+        if u.id in returned or len(readers.get(u.id, ())) != 1:
+            return None, None
+    mm = producer.get(u.id)
+    if mm is None or not _matmul_ok(mm, rows, cols):
+        return None, None
+    index_of = np.arange(rows * cols).reshape(tuple(u.shape))
+    for node in reversed(chain):  # the product's flat index of each element of v
+        index_of = (index_of.reshape(node.args["shape"]) if node.op == "reshape"
+                    else index_of.transpose(node.args["dims"]))
+    flat = index_of.reshape(rows, cols)
+    if not (flat - flat[:, :1] == np.arange(cols)).all() or (flat[:, 0] % cols).any():
+        return None, None  # the view does not keep the product's rows whole
+    row_of = flat[:, 0] // cols
+    s1 = int(row_of[1] - row_of[0]) if rows > 1 else 1
+    bad = np.nonzero(row_of != row_of[0] + np.arange(rows) * s1)[0]
+    d = int(bad[0]) if len(bad) else rows
+    s0 = int(row_of[d]) if d < rows else 0
+    r = np.arange(rows)
+    if row_of[0] != 0 or not ((r // d) * s0 + (r % d) * s1 == row_of).all():
+        return None, None
+    return mm, (d, s0, s1, tuple(chain[::-1]))
 
 
 def _matmul_ok(mm: Node, rows: int, cols: int) -> bool:
@@ -606,7 +645,7 @@ def norm_source(group: NormGroup) -> str:
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
     params += ep["scalar_params"] if ep else []
     params += ["n_rows", "n_cols", "rows_per_program", "eps: tl.float64"]
-    params += ["n_inner", "sam", "sak", "sbk", "sbn"] if mm else []
+    params += ["n_inner", "sam", "sak", "sbk", "sbn", "row_d", "row_s0", "row_s1"] if mm else []
     params += ["size1", "size2", "size3", "size4", "size5"]
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ep["stride_params"] if ep else []
@@ -675,7 +714,8 @@ def norm_source(group: NormGroup) -> str:
           + [f"        {line}" for line in pre.describe()] + [""] if not mm else
           ["    Per row block, the incoming gradient t0 = a @ b (a: n_rows x n_inner at "
            "strides sam, sak;", "    b: n_inner x n_cols at sbk, sbn; float32 tl.dot, "
-           "INPUT_PRECISION as the library's matmul),"]),
+           "INPUT_PRECISION as the library's matmul),", "    row r being the product's row "
+           "(r // row_d) * row_s0 + (r % row_d) * row_s1 (a transposed view),"]),
         *([f"    stores {outs_doc} at i (read by other nodes),"] if outs else []),
         *what,
         "    inK is input K, sJ scalar argument J, tI a value kept in registers (float32).",
@@ -711,10 +751,11 @@ def norm_source(group: NormGroup) -> str:
     if mm:  # the incoming gradient's rows: a @ b, BLOCK_K inner elements at a time
         body = [
             "t0 = tl.zeros((BLOCK_R, BLOCK_C), tl.float32)",
+            "arow = (row // row_d) * row_s0 + (row % row_d) * row_s1  # the product's row",
             "for k0 in range(0, n_inner, BLOCK_K):",
             "    kk = k0 + tl.arange(0, BLOCK_K).to(tl.int64)",
             "    kmask = kk < n_inner  # the last inner block is partial: those lanes add 0",
-            "    a = tl.load(a_ptr + row[:, None] * sam + kk[None, :] * sak,",
+            "    a = tl.load(a_ptr + arow[:, None] * sam + kk[None, :] * sak,",
             "                mask=rmask[:, None] & kmask[None, :], other=0.0)",
             "    b = tl.load(b_ptr + kk[:, None] * sbk + col[None, :] * sbn,",
             "                mask=kmask[:, None] & cmask[None, :], other=0.0)",
@@ -899,7 +940,8 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     if group.matmul is not None:
         from .._backends.precision import tf32_enabled
         a, b = pre_arrays
-        args += [a.shape[2], a.strides[1], a.strides[2], b.strides[1], b.strides[2]]
+        args += [a.shape[2], a.strides[1], a.strides[2], b.strides[1], b.strides[2],
+                 *group.row_map]
         flags_mm = {"BLOCK_K": max(16, min(32, triton.next_power_of_2(a.shape[2]))),
                     "INPUT_PRECISION": "tf32" if tf32_enabled() else "ieee"}
     else:

@@ -182,15 +182,25 @@ def test_pre_norm_encoder_layer_with_dropout_matches_eager(device):
         for module, run in ((eager, eager), (twin, compiled)):
             module.zero_grad()
             framework.manual_seed(seed)
-            out = run(x)
-            (out * out).sum().backward()
+            with count_launches() as launched:
+                out = run(x)
+                (out * out).sum().backward()
             results.append([out] + [p.grad for p in module.parameters()])
+        if seed == 2:  # the replay runs the norms fused (no unfused fallback), but the first
+            # (its input is the call's: no prologue)
+            assert launched.by_op["norm_rows"] == 1
+            assert launched.by_op["norm_rows_backward"] == 0
         for a, b in zip(*results):
             np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(),
                                        rtol=1e-5, atol=1e-5)
     entry = next(iter(compiled._compiled.cache.values()))
     posts = [g.post for g in _norm_groups(entry.backward_graph) if g.post is not None]
     assert any(p.out_perm == {0: (1, 0, 2)} for p in posts)
+    # the first norms' gradients: the (merged) q/k/v input-gradient matmul, computed in the
+    # norm kernel, its sequence-first rows read in batch-first order (row r = (b, t) is the
+    # product's row t * 2 + b)
+    maps = [g.row_map for g in _norm_groups(entry.backward_graph) if g.matmul is not None]
+    assert (3, 1, 2) in maps
     # the first norm's rows, made sequence-first for the attention: stored transposed
     forward = _norm_groups(entry.forward_graph)
     assert [g.y_perm for g in forward] == [None, ((2, 3, 8), (1, 0, 2)), None]
