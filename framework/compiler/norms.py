@@ -71,12 +71,17 @@ class NormGroup:
         sequence-first matmul)."""
         self.matmul, self.row_map = node, row_map[:3]
         self.nodes[0:0] = [node, *row_map[3]]  # the product, the views making the gradient
-        self.inputs = [node.args["a"], node.args["b"]] + self.inputs[len(self.pre.inputs):]
+        lead = [node.args["a"], node.args["b"]]
+        if node.op == "matmul_epilogue" and node.args.get("bias") is not None:
+            lead.append(node.args["bias"])  # matmul_epilogue's bias, then its activation
+        self.inputs = lead + self.inputs[len(self.pre.inputs):]
 
     @property
     def n_lead(self) -> int:
         """How many leading inputs make the prologue's (the matmul's two, or its own)."""
-        return 2 if self.matmul is not None else len(self.pre.inputs)
+        if self.matmul is None:
+            return len(self.pre.inputs)
+        return 3 if self.matmul.args.get("bias") is not None else 2
 
     def add_epilogue(self, post: FusedGroup, dx_input: int, post_sums: list,
                      dx_read: bool) -> None:
@@ -112,6 +117,10 @@ class NormGroup:
         name = ("rms_norm" if self.rms else "layer_norm") + (
             "_backward" if self.kind == "backward" else "")
         ops = ", ".join(i.op for i in self.pre.instrs)
+        if self.kind == "matmul":
+            name, ops = "", self.matmul.op
+            return f"<{ops} | " + ", ".join(i.op for i in self.post.instrs) + (
+                " | sum" if self.post_sums else "") + ">"
         tail = "" if self.post is None else " | " + ", ".join(i.op for i in self.post.instrs)
         sums = " | sum" if self.sums or self.post_sums else ""
         return f"<{ops} | {name}{tail}{sums}>"
@@ -144,8 +153,13 @@ class NormGroup:
         n_pre = self.n_lead
         lead = arrays[:n_pre]
         if self.matmul is not None:  # the backend's matmul, as the unfused node ran it
-            from .._backends.numpy.matmul import matmul
-            product = nd(matmul(lead[0], lead[1])).reshape(-1, self.cols)
+            from .._backends.numpy.matmul import matmul, matmul_epilogue
+            if self.matmul.op == "matmul":
+                product = matmul(lead[0], lead[1])
+            else:
+                product = matmul_epilogue(lead[0], lead[1], lead[2] if len(lead) > 2 else None,
+                                          self.matmul.args.get("activation"), None, False)[0]
+            product = nd(product).reshape(-1, self.cols)
             d, s0, s1 = self.row_map
             r = np.arange(self.rows)
             rows_read = product[(r // d) * s0 + (r % d) * s1]  # the view's rows, in order
@@ -157,7 +171,9 @@ class NormGroup:
         extra = iter(arrays[n_pre:])
         given = [next(extra) if v is not None else None for v in self.extra]
         rest = arrays[n_pre + sum(v is not None for v in self.extra):]
-        if self.kind == "forward":
+        if self.kind == "matmul":  # no norm: the product's rows go to the epilogue
+            parts = [operand]
+        elif self.kind == "forward":
             weight, bias = given
             parts = list(npnorm.norm_rows(operand, weight, bias, self.eps, self.rms, False))
         else:
@@ -214,10 +230,56 @@ def fuse_norms(graph: Graph) -> int:
     for op in ("norm_rows", "norm_rows_backward"):
         for n in [m for m in graph.nodes if m.op == op]:
             removed += _fuse_one(graph, n)
+    for mm in [m for m in graph.nodes if m.op in ("matmul", "matmul_epilogue")]:
+        removed += _fuse_matmul_epilogue(graph, mm)
     if removed:
         graph.eliminate_dead_code()
         removed += _store_outputs_transposed(graph)
     return removed
+
+
+def _fuse_matmul_epilogue(graph: Graph, mm: Node) -> int:
+    """A single-batch float32 ``matmul`` (or ``matmul_epilogue`` with no residual) whose
+    product only a plain fused group (or one fusible node) reads, through reshapes: the
+    group runs on the product's rows in the same generated kernel (``NormGroup`` of kind
+    "matmul": the rows kernel without a norm), with the group's column sums. Returns the
+    nodes removed."""
+    out = mm.outputs[0]
+    if out is None or len(out.shape) != 3 or not _static(out.shape) or (
+            mm.op == "matmul_epilogue" and (mm.args.get("residual") is not None
+                                            or mm.args.get("keep_preact"))):
+        return 0
+    rows, cols = out.shape[1], out.shape[2]
+    if not 1 <= cols <= NORM_MAX_COLS or not _matmul_ok(mm, rows, cols, epilogue=True):
+        return 0
+    index = _index(graph)
+    readers, returned, producer, position = index
+    start = position[id(mm)]
+    post = _epilogue(graph, mm, out, start, index)
+    if post is None:
+        return 0
+    q, post_group, dx_input, post_sums, post_nodes, moved = post
+    if post_sums and rows * cols > NORM_SUM_MAX_ELEMENTS:
+        return 0
+    stored = _read_elsewhere(out, [q], returned, readers)  # a relu output saved: kept
+    pre = FusedGroup([], [out], [], [Instr("load", "load", [("in", 0)], "float32",
+                                           "load(in0)  # float32")],
+                     [(graph.new_value(out.shape, "float32", mm.device), 0)], tuple(out.shape),
+                     mm.device)
+    group = NormGroup("matmul", pre, 0, [], False, 0.0, rows, cols, [out], [], [], mm.device,
+                      0, [])
+    group.set_matmul(mm, (rows, 0, 1, ()))
+    group.add_epilogue(post_group, dx_input, post_sums, stored)
+    group.nodes += post_nodes
+    fused = Node("fused_elementwise", {"inputs": tuple(group.inputs), "group": group},
+                 group.outputs, mm.device)
+    gone = {id(m) for m in group.nodes if not m.is_view} | {id(q)} | {id(m) for m in moved}
+    before = len(graph.nodes)
+    at = sum(1 for m in graph.nodes[:start] if id(m) not in gone)
+    graph.nodes = [m for m in graph.nodes if id(m) not in gone]
+    graph.nodes[at:at] = moved + [fused]
+    _drop_dangling_views(graph)
+    return before - len(graph.nodes)
 
 
 def _store_outputs_transposed(graph: Graph) -> int:
@@ -435,9 +497,19 @@ def _matmul_rows(v: Value, rows: int, cols: int, index: tuple) -> tuple:
     return mm, (d, s0, s1, tuple(chain[::-1]))
 
 
-def _matmul_ok(mm: Node, rows: int, cols: int) -> bool:
-    """True for a float32 single-batch ``matmul`` of (1, rows, K) by (1, K, cols)."""
-    if mm.op != "matmul" or mm.outputs[0] is None or mm.outputs[0].dtype != "float32":
+def _matmul_ok(mm: Node, rows: int, cols: int, epilogue: bool = False) -> bool:
+    """True for a float32 single-batch ``matmul`` of (1, rows, K) by (1, K, cols) (or, with
+    ``epilogue``, a ``matmul_epilogue`` with a float32 (cols,) bias or none)."""
+    if mm.outputs[0] is None or mm.outputs[0].dtype != "float32":
+        return False
+    if mm.op == "matmul_epilogue" and epilogue:
+        bias = mm.args.get("bias")
+        if bias is not None and (not isinstance(bias, Value) or bias.dtype != "float32"
+                                 or tuple(bias.shape) != (cols,)):
+            return False
+        if mm.args.get("activation") not in (None, "relu", "gelu", "gelu_tanh", "silu"):
+            return False
+    elif mm.op != "matmul":
         return False
     a, b = mm.args.get("a"), mm.args.get("b")
     return (isinstance(a, Value) and isinstance(b, Value) and a.dtype == b.dtype == "float32"
@@ -623,6 +695,10 @@ def norm_source(group: NormGroup) -> str:
     mm = group.matmul is not None
     if mm:  # the gradient is a @ b, computed here: no prologue inputs
         n_in = 0
+    has_bias = mm and group.matmul.op == "matmul_epilogue" and \
+        group.matmul.args.get("bias") is not None
+    activation = mm and group.matmul.op == "matmul_epilogue" and \
+        group.matmul.args.get("activation")
     outs = [i for _, i in pre.outputs[:group.n_external]]
     used_as_value = {k for ins in pre.instrs for pos, (kind, k) in enumerate(ins.operands)
                      if kind == "in" and not (ins.kind == "where" and pos == 0)}
@@ -630,7 +706,8 @@ def norm_source(group: NormGroup) -> str:
     backward = group.kind == "backward"
     has = dict(zip(("x", "w", "mean", "rstd") if backward else ("w", "b"),
                    (v is not None for v in group.extra)))
-    norm_names = ("dx", "gx") if backward else ("y", "mean", "rstd")
+    norm_names = (("dx",) if group.kind == "matmul" else ("dx", "gx") if backward
+                  else ("y", "mean", "rstd"))
     norm_ptrs = [f"{name}_ptr" for name, v in zip(norm_names, group.norm_out) if v is not None]
     params = [f"out{j}_ptr" for j in range(len(outs))] + norm_ptrs
     post = group.post
@@ -638,6 +715,7 @@ def norm_source(group: NormGroup) -> str:
     params += [f"sum{k}_ptr" for k in range(len(group.sums))]
     params += ep["out_params"] if ep else []
     params += [f"in{k}_ptr" for k in range(n_in)] + (["a_ptr", "b_ptr"] if mm else [])
+    params += ["bias_ptr"] if has_bias else []
     params += [f"{name}n_ptr" if name in ("x", "mean", "rstd") else f"{name}_ptr"
                for name, present in has.items() if present]
     params += ep["in_params"] if ep else []
@@ -654,9 +732,12 @@ def norm_source(group: NormGroup) -> str:
     params += ["STRIDED: tl.constexpr"] + (["E_STRIDED: tl.constexpr"] if ep else [])
     params += ["INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"]
     params += ["BLOCK_K: tl.constexpr", "INPUT_PRECISION: tl.constexpr"] if mm else []
+    params += ["ACTIVATION: tl.constexpr"] if activation else []
     norm = "rms_norm" if group.rms else "layer_norm"
     outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
-    if backward:
+    if group.kind == "matmul":
+        what = ["    then the epilogue below on dx = t0 (no norm)."]
+    elif backward:
         what = [f"    then the {norm} input gradient of g = t{group.operand} for the saved "
                 "input xn, its row mean and rstd",
                 "    (float32, as the library's norm_rows_backward_kernel): with xhat = (xn - "
@@ -685,16 +766,21 @@ def norm_source(group: NormGroup) -> str:
     lines = [
         '"""Fused norm kernel generated by framework.compiler.norms (do not edit).',
         "",
-        "Fused ops: " + ", ".join(ins.op for ins in pre.instrs) + f", then a row {norm}"
-        + ("_backward" if backward else "") + (" and its column sums" if group.sums else "")
+        "Fused ops: " + (("a matmul" + (" with bias" if has_bias else "")
+                          + (f" and {activation}" if activation else ""))
+                         if group.kind == "matmul" else
+                         ", ".join(ins.op for ins in pre.instrs) + f", then a row {norm}"
+                         + ("_backward" if backward else "")
+                         + (" and its column sums" if group.sums else ""))
         + (", then " + ", ".join(ins.op for ins in post.instrs) if post is not None else "")
-        + ".",
+        + (" and column sums" if group.post_sums else "") + ".",
         '"""',
         "import triton",
         "import triton.language as tl",
         "",
         "from triton_kernels.activation import _unary_activation",
         "from triton_kernels.elementwise import _binary, _coords, _unary",
+        *(["from triton_kernels.matmul import _activation"] if activation else []),
         "from triton_kernels.scalars import compute_scalar",
         "from triton_kernels.strided import offset6",
         "",
@@ -761,10 +847,20 @@ def norm_source(group: NormGroup) -> str:
             "                mask=kmask[:, None] & cmask[None, :], other=0.0)",
             "    t0 = tl.dot(a, b, t0, input_precision=INPUT_PRECISION, out_dtype=tl.float32)",
         ]
+        if has_bias:
+            body.append("t0 = t0 + tl.load(bias_ptr + col, mask=cmask, other=0.0)[None, :]"
+                        "  # matmul_epilogue's bias")
+        if activation:
+            body.append("t0 = _activation(t0, ACTIVATION)  # its activation (library math)")
     else:
         body = _body(pre, outs, used_as_value, "(BLOCK_R, BLOCK_C)")
     op = group.operand
-    if backward:
+    if group.kind == "matmul":
+        body += ["dx = t0  # the product's rows"]
+        if group.norm_out[0] is not None:  # read by other nodes too
+            body.append("tl.store(dx_ptr + idx, dx.to(dx_ptr.dtype.element_ty), mask=mask)")
+        body += ep["body"]
+    elif backward:
         body += [
             f"g = tl.where(mask, t{op}, 0.0)  # the incoming gradient",
             "xv = tl.load(xn_ptr + idx, mask=mask, other=0.0).to(tl.float32)",
@@ -939,11 +1035,13 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
     args += [rows, cols, per_program, group.eps]
     if group.matmul is not None:
         from .._backends.precision import tf32_enabled
-        a, b = pre_arrays
+        a, b = pre_arrays[:2]
         args += [a.shape[2], a.strides[1], a.strides[2], b.strides[1], b.strides[2],
                  *group.row_map]
         flags_mm = {"BLOCK_K": max(16, min(32, triton.next_power_of_2(a.shape[2]))),
                     "INPUT_PRECISION": "tf32" if tf32_enabled() else "ieee"}
+        if group.matmul.args.get("activation"):
+            flags_mm["ACTIVATION"] = group.matmul.args["activation"]
     else:
         flags_mm = {}
     args += list(sizes)

@@ -19,7 +19,7 @@ def main(path: str) -> None:
     signature, attrs = {}, {}
     for index, name in enumerate(fn.arg_names):
         if name in ("STRIDED", "E_STRIDED", "INDEX32", "BLOCK", "BLOCK_R", "BLOCK_C",
-                    "BLOCK_K", "INPUT_PRECISION"):
+                    "BLOCK_K", "INPUT_PRECISION", "ACTIVATION"):
             signature[name] = "constexpr"
         elif name.endswith("_ptr"):
             signature[name] = "*fp32"
@@ -36,6 +36,8 @@ def main(path: str) -> None:
             constexprs["E_STRIDED"] = strided
         if "BLOCK_K" in fn.arg_names:  # a norm kernel computing its gradient as a @ b
             constexprs.update(BLOCK_K=32, INPUT_PRECISION="tf32")
+        if "ACTIVATION" in fn.arg_names:  # a matmul_epilogue's activation
+            constexprs["ACTIVATION"] = "relu"
         compiled = triton.compile(ASTSource(fn, signature, constexprs, attrs),
                                   target=GPUTarget("cuda", 90, 32), options={"num_warps": 8})
         assert ".entry" in compiled.asm["ptx"]

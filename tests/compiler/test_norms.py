@@ -9,6 +9,7 @@ from test_fusion import _compiles_for_sm90
 
 import framework
 import framework.nn as nn
+import framework.nn.functional as F
 from framework.compiler import codegen, norms
 from framework.compiler.launches import count_launches
 
@@ -214,3 +215,52 @@ def test_pre_norm_encoder_layer_with_dropout_matches_eager(device):
         source = codegen.path_of(forward[0]).read_text()
         assert "tl.store(y_ptr + yoff," in source
         _compiles_for_sm90(codegen.path_of(forward[0]))
+
+
+class _DropoutMLP(nn.Module):
+    """``fc2(dropout(relu(fc1(x))))``: a matmul with a dropout after its relu epilogue; in the
+    backward a matmul with the dropout and relu gradients and fc1's bias sum after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.drop, self.fc2 = nn.Linear(6, 12), nn.Dropout(0.25), nn.Linear(12, 5)
+
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_matmul_with_its_elementwise_epilogue_is_one_kernel(device):
+    framework.manual_seed(0)
+    eager, twin = _DropoutMLP().to(device).train(), _DropoutMLP().to(device).train()
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(3, 4, 6, device=device)
+    w = framework.randn(3, 4, 5, device=device)
+    for seed in (1, 2):
+        want, want_grads = _step(eager, eager, x, w, seed)
+        got, got_grads = _step(twin, compiled, x, w, seed)
+        for a, b in [(got, want)] + [(got_grads[k], want_grads[k]) for k in want_grads]:
+            if device == "cpu":  # the backend's matmul kernels, then the NumPy plan
+                np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+            else:
+                np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+                                           rtol=1e-5, atol=1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    forward, backward = _norm_groups(entry.forward_graph), _norm_groups(entry.backward_graph)
+    assert [(g.kind, g.matmul.op, g.matmul.args["activation"]) for g in forward] == [
+        ("matmul", "matmul_epilogue", "relu")]
+    assert forward[0].norm_out[0] is not None  # the relu output: saved for its backward
+    assert [i.op for i in forward[0].post.instrs] == ["dropout"]
+    assert [(g.kind, g.matmul.op) for g in backward] == [("matmul", "matmul")]
+    assert [i.op for i in backward[0].post.instrs] == ["dropout", "le", "where"]
+    assert len(backward[0].post_sums) == 1  # fc1's bias gradient
+    with count_launches() as n:
+        _step(twin, compiled, x, w, 3)
+    assert n.by_op["dropout"] == n.by_op["le"] == n.by_op["where"] == 0
+    if device == "cuda":
+        for group in (forward[0], backward[0]):
+            source = codegen.path_of(group).read_text()
+            assert "t0 = tl.dot(a, b, t0," in source
+            _compiles_for_sm90(codegen.path_of(group))
+        assert "t0 = _activation(t0, ACTIVATION)" in codegen.path_of(forward[0]).read_text()
