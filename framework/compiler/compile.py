@@ -408,7 +408,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
         done["softmax_backward_prologues"] = fusion_module.fuse_softmax_backward_prologues(graph)
         done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
-        done["norms"] = norms.fuse_norms(graph)
+        done["row_kernels"] = norms.fuse_norms(graph)
         done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
         done["sibling_sums"] = fusion_module.fuse_sibling_sums(graph)
     return done
