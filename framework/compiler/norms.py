@@ -30,7 +30,13 @@ import re
 
 import numpy as np
 
-from .fusion import FusedGroup, Instr, _build, _fusible, _index, _static
+from .. import dtypes
+from .._backends.array import contiguous_strides
+from .._backends.numpy import matmul as np_matmul
+from .._backends.numpy import norm as np_norm
+from .._backends.numpy._arrays import nd, wrap
+from . import launches
+from .fusion import FusedGroup, Instr, _build, _fusible, _index, _static, run_numpy
 from .ir import Graph, Node, Value
 
 NORM_MAX_COLS = 4096  # a row in one block of the generated kernel
@@ -130,7 +136,6 @@ class NormGroup:
 
     def run(self, arrays: list) -> list:
         """The output arrays for input ``arrays`` (backend Arrays in ``inputs`` order)."""
-        from . import launches
         if self.device == "cpu":
             launches.record("fused_elementwise")
             return self._run_numpy(arrays)
@@ -145,29 +150,26 @@ class NormGroup:
 
     def _run_numpy(self, arrays: list) -> list:
         """The prologue's NumPy plan, then the NumPy backend's norm kernel and ``np.sum``
-        (what the unfused nodes run: the same bits)."""
-        from .. import dtypes
-        from .._backends.numpy import norm as npnorm
-        from .._backends.numpy._arrays import nd, wrap
-        from .fusion import run_numpy
+        (what the unfused nodes run: the same bits). Reshapes are views, not copies."""
+        f32 = dtypes.float32
         n_pre = self.n_lead
         lead = arrays[:n_pre]
+        pre_outs: list = []
         if self.matmul is not None:  # the backend's matmul, as the unfused node ran it
-            from .._backends.numpy.matmul import matmul, matmul_epilogue
             if self.matmul.op == "matmul":
-                product = matmul(lead[0], lead[1])
+                product = np_matmul.matmul(lead[0], lead[1])
             else:
-                product = matmul_epilogue(lead[0], lead[1], lead[2] if len(lead) > 2 else None,
+                product = np_matmul.matmul_epilogue(lead[0], lead[1], lead[2] if len(lead) > 2 else None,
                                           self.matmul.args.get("activation"), None, False)[0]
-            product = nd(product).reshape(-1, self.cols)
-            d, s0, s1 = self.row_map
-            r = np.arange(self.rows)
-            rows_read = product[(r // d) * s0 + (r % d) * s1]  # the view's rows, in order
-            lead = [wrap(rows_read.reshape(tuple(self.pre.inputs[0].shape)), dtypes.float32)]
-        pre_outs = run_numpy(self.pre, lead)
-        at = next(j for j, (_, i) in enumerate(self.pre.outputs) if i == self.operand)
+            operand = self._product_rows(product)
+        elif self.pre.instrs[0].kind == "load" and not self.n_external:  # loaded as it is
+            operand = lead[0]
+        else:
+            pre_outs = run_numpy(self.pre, lead)
+            at = next(j for j, (_, i) in enumerate(self.pre.outputs) if i == self.operand)
+            operand = pre_outs[at]
         shape = (self.rows, 1, self.cols)
-        operand = wrap(nd(pre_outs[at]).reshape(shape), dtypes.float32)
+        operand = _reshaped(operand, shape)
         extra = iter(arrays[n_pre:])
         given = [next(extra) if v is not None else None for v in self.extra]
         rest = arrays[n_pre + sum(v is not None for v in self.extra):]
@@ -175,36 +177,46 @@ class NormGroup:
             parts = [operand]
         elif self.kind == "forward":
             weight, bias = given
-            parts = list(npnorm.norm_rows(operand, weight, bias, self.eps, self.rms, False))
+            parts = list(np_norm.norm_rows(operand, weight, bias, self.eps, self.rms, False))
         else:
             x, weight, mean, rstd = given
-            x = wrap(nd(x).reshape(shape), dtypes.float32)
-            mean = wrap(nd(mean).reshape(self.rows, 1), dtypes.float32)
-            rstd = wrap(nd(rstd).reshape(self.rows, 1), dtypes.float32)
-            parts = list(npnorm.norm_rows_backward(operand, x, weight, mean, rstd, self.rms,
-                                                   False))
+            parts = list(np_norm.norm_rows_backward(
+                operand, _reshaped(x, shape), weight, _reshaped(mean, (self.rows, 1)),
+                _reshaped(rstd, (self.rows, 1)), self.rms, False))
         outs = list(pre_outs[:self.n_external])
         if self.y_perm is not None:  # what the copy_ of the transposed rows made
-            shape, dims = self.y_perm
-            parts[0] = wrap(np.ascontiguousarray(nd(parts[0]).reshape(shape).transpose(dims)),
-                            dtypes.float32)
-        outs += [_shaped(part, v) for part, v in zip(parts, self.norm_out) if v is not None]
+            view, dims = self.y_perm
+            parts[0] = wrap(np.ascontiguousarray(nd(parts[0]).reshape(view).transpose(dims)),
+                            f32)
+        outs += [_reshaped(part, tuple(v.shape)) for part, v in zip(parts, self.norm_out)
+                 if v is not None]
         for k, (what, _) in enumerate(self.sums):  # the backend's float32 sum, as the node
             summed = nd(parts[1]) if what == "gx" else nd(operand)
-            shape, dims = self.sum_shape[k]
-            outs.append(wrap(np.sum(summed.reshape(shape), axis=dims), dtypes.float32))
+            sum_shape, dims = self.sum_shape[k]
+            outs.append(wrap(np.sum(summed.reshape(sum_shape), axis=dims), f32))
         post = self.post
         if post is not None:  # the epilogue's plan on dx, then the sums of its outputs
             others = iter(rest)
-            post_arrays = [wrap(nd(parts[0]).reshape(tuple(v.shape)), dtypes.float32)
-                           if k == self.post_dx else next(others)
-                           for k, v in enumerate(post.inputs)]
+            post_arrays = [_reshaped(parts[0], tuple(v.shape)) if k == self.post_dx
+                           else next(others) for k, v in enumerate(post.inputs)]
             post_outs = run_numpy(post, post_arrays)
             outs += post_outs[:post.n_external]
-            for j, _, shape, dims in self.post_sums:
-                outs.append(wrap(np.sum(nd(post_outs[j]).reshape(shape), axis=dims),
-                                 dtypes.float32))
+            for j, _, sum_shape, dims in self.post_sums:
+                outs.append(wrap(np.sum(nd(post_outs[j]).reshape(sum_shape), axis=dims), f32))
         return outs
+
+    def _product_rows(self, product):
+        """The matmul's product (a fresh (1, M, cols) Array) as the gradient's rows, in the
+        gradient's order: the product itself, or its rows ``(r // D) * S0 + (r % D) * S1``
+        made contiguous (a transposed view, copied as the unfused reshape copies it)."""
+        d, s0, s1 = self.row_map
+        if d == self.rows and s1 == 1:  # row r is the product's row r
+            return product
+        rows = nd(product).reshape(self.rows, self.cols)
+        step, item = rows.strides
+        view = np.lib.stride_tricks.as_strided(rows, (self.rows // d, d, self.cols),
+                                               (s0 * step, s1 * step, item), writeable=False)
+        return wrap(np.ascontiguousarray(view), dtypes.float32)
 
     def _run_unfused(self, arrays: list) -> list:
         from . import runtime
@@ -215,11 +227,15 @@ class NormGroup:
         return list(runtime.run(sub, arrays))
 
 
-def _shaped(array, value: Value):
-    """``array`` (a NumPy-backend Array) reshaped to ``value``'s shape."""
-    from .. import dtypes
-    from .._backends.numpy._arrays import nd, wrap
-    return wrap(nd(array).reshape(tuple(value.shape)), getattr(dtypes, value.dtype))
+def _reshaped(array, shape: tuple):
+    """A NumPy-backend ``Array`` viewed with ``shape`` (a view when it is contiguous, else a
+    contiguous copy)."""
+    if tuple(array.shape) == shape:
+        return array
+    if not array.is_contiguous():
+        return wrap(np.ascontiguousarray(nd(array)), array.dtype).view(
+            shape, contiguous_strides(shape), 0)
+    return array.view(shape, contiguous_strides(shape), array.offset)
 
 
 # -- the pass ------------------------------------------------------------------------------
@@ -492,7 +508,7 @@ def _matmul_rows(v: Value, rows: int, cols: int, index: tuple) -> tuple:
     d = int(bad[0]) if len(bad) else rows
     s0 = int(row_of[d]) if d < rows else 0
     r = np.arange(rows)
-    if row_of[0] != 0 or not ((r // d) * s0 + (r % d) * s1 == row_of).all():
+    if row_of[0] != 0 or rows % d or not ((r // d) * s0 + (r % d) * s1 == row_of).all():
         return None, None
     return mm, (d, s0, s1, tuple(chain[::-1]))
 
