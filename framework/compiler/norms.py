@@ -152,6 +152,9 @@ class NormGroup:
         """The prologue's NumPy plan, then the NumPy backend's norm kernel and ``np.sum``
         (what the unfused nodes run: the same bits). Reshapes are views, not copies."""
         f32 = dtypes.float32
+        if self.kind == "matmul" and self.row_map[0] == self.rows and \
+                self.norm_out[0] is None and not self.post_sums:
+            return self._run_numpy_matmul(arrays)
         n_pre = self.n_lead
         lead = arrays[:n_pre]
         pre_outs: list = []
@@ -204,6 +207,50 @@ class NormGroup:
             for j, _, sum_shape, dims in self.post_sums:
                 outs.append(wrap(np.sum(nd(post_outs[j]).reshape(sum_shape), axis=dims), f32))
         return outs
+
+    def _run_numpy_matmul(self, arrays: list) -> list:
+        """The common case of kind "matmul" (the product read only by the epilogue, no
+        sums): the backend's matmul, then the epilogue's plan on a view of the product."""
+        mm, post = self.matmul, self.post
+        n_lead = self.n_lead
+        if mm.op == "matmul":
+            product = np_matmul.matmul(arrays[0], arrays[1])
+        else:
+            product = np_matmul.matmul_epilogue(arrays[0], arrays[1],
+                                                arrays[2] if n_lead > 2 else None,
+                                                mm.args.get("activation"), None, False)[0]
+        post_arrays = list(arrays[n_lead:])
+        post_arrays.insert(self.post_dx, _reshaped(product, self._dx_shape))
+        direct = self._direct_kernel()
+        if direct is not None:  # one elementwise node: its own kernel, as it ran unfused
+            fn, spec = direct
+            return [fn(*[post_arrays[x] if ref else x for ref, x in spec])]
+        return run_numpy(post, post_arrays)[:post.n_external]
+
+    def _direct_kernel(self) -> "tuple | None":
+        """``(backend function, [(is input, input index or constant)])`` of an epilogue that
+        is one unary or binary node whose value is stored (the NumPy plan's per-call cost is
+        larger than the kernel's for one op); else None. Cached."""
+        found = self.__dict__.get("_direct")
+        if found is None:
+            found = False
+            post = self.post
+            if (len(post.nodes) == 1 and len(post.instrs) == 1 and post.n_external == 1
+                    and post.instrs[0].kind in ("unary", "binary") and not post.out_perm):
+                from .. import _backends
+                from .runtime import _resolve, _static_arg
+                node = post.nodes[0]
+                spec = [(True, post.inputs.index(a)) if isinstance(a, Value)
+                        else (False, _resolve(a, _static_arg)) for a in node.args.values()]
+                backend = _backends.load("numpy")  # (not counted: the group counts once)
+                backend = getattr(backend, "_real", backend)
+                found = (backend.kernels[node.op], spec)
+            self._direct = found
+        return found or None
+
+    @property
+    def _dx_shape(self) -> tuple:
+        return tuple(self.post.inputs[self.post_dx].shape)
 
     def _product_rows(self, product):
         """The matmul's product (a fresh (1, M, cols) Array) as the gradient's rows, in the

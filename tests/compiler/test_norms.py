@@ -264,3 +264,23 @@ def test_matmul_with_its_elementwise_epilogue_is_one_kernel(device):
             assert "t0 = tl.dot(a, b, t0," in source
             _compiles_for_sm90(codegen.path_of(group))
         assert "t0 = _activation(t0, ACTIVATION)" in codegen.path_of(forward[0]).read_text()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_matmul_then_one_activation_is_one_launch_with_eager_values(device):
+    """``tanh(linear(x))``: the tanh runs in the matmul's kernel (cpu: the backend's own tanh
+    kernel on the product, the same bits)."""
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 20), nn.Tanh(), nn.Linear(20, 2)).to(device).eval()
+    compiled = framework.compile(model)
+    x = framework.randn(17, 3, device=device)
+    with framework.no_grad():
+        want = model(x)
+        compiled(x)
+        with count_launches() as n:
+            got = compiled(x)
+    assert n.total == 2 and n.by_op["tanh"] == 0, n.by_op
+    if device == "cpu":
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    else:
+        np.testing.assert_allclose(got.cpu().numpy(), want.cpu().numpy(), rtol=1e-5, atol=1e-6)
