@@ -153,7 +153,7 @@ class NormGroup:
         (what the unfused nodes run: the same bits). Reshapes are views, not copies."""
         f32 = dtypes.float32
         if self.kind == "matmul" and self.row_map[0] == self.rows and \
-                self.norm_out[0] is None and not self.post_sums:
+                self.norm_out[0] is None:
             return self._run_numpy_matmul(arrays)
         n_pre = self.n_lead
         lead = arrays[:n_pre]
@@ -209,8 +209,8 @@ class NormGroup:
         return outs
 
     def _run_numpy_matmul(self, arrays: list) -> list:
-        """The common case of kind "matmul" (the product read only by the epilogue, no
-        sums): the backend's matmul, then the epilogue's plan on a view of the product."""
+        """The common case of kind "matmul" (the product read only by the epilogue): the
+        backend's matmul, then the epilogue's plan on a view of the product, its sums."""
         mm, post = self.matmul, self.post
         n_lead = self.n_lead
         if mm.op == "matmul":
@@ -221,11 +221,16 @@ class NormGroup:
                                                 mm.args.get("activation"), None, False)[0]
         post_arrays = list(arrays[n_lead:])
         post_arrays.insert(self.post_dx, _reshaped(product, self._dx_shape))
-        direct = self._direct_kernel()
+        direct = self._direct_kernel() if not self.post_sums else None
         if direct is not None:  # one elementwise node: its own kernel, as it ran unfused
             fn, spec = direct
             return [fn(*[post_arrays[x] if ref else x for ref, x in spec])]
-        return run_numpy(post, post_arrays)[:post.n_external]
+        post_outs = run_numpy(post, post_arrays)
+        outs = post_outs[:post.n_external]
+        for j, _, sum_shape, dims in self.post_sums:  # the backend's float32 sum
+            outs.append(wrap(np.sum(nd(post_outs[j]).reshape(sum_shape), axis=dims),
+                             dtypes.float32))
+        return outs
 
     def _direct_kernel(self) -> "tuple | None":
         """``(backend function, [(is input, input index or constant)])`` of an epilogue that
