@@ -1,27 +1,32 @@
-"""Norm fusion: a row norm with its elementwise prologue (and, backward, the column sums of
-its weight and bias gradients) in one generated kernel.
+"""Row kernels: a norm (or a matmul) with the elementwise ops around it in one generated
+kernel that walks rows of at most ``NORM_MAX_COLS`` elements.
 
-``fuse_norms(graph)`` rewrites
+``fuse_norms(graph)`` rewrites (docs/compile.md, "Row kernels")
 
 - ``norm_rows(reshape(v), w, b)`` (layer norm and RMS norm over the last dim, ``across``
-  false, float32, rows of at most ``NORM_MAX_COLS``) where ``v`` is computed by a plain
-  fused group or one fusible node (the residual ``x + dropout(y)`` before a transformer's
-  norm, an embedding sum): the group's ops and the norm run as one kernel, which also
-  stores the group's values read elsewhere (the residual stream) and the norm's mean and
-  rstd;
-- ``norm_rows_backward(reshape(g), x, w, mean, rstd)`` likewise with the ops computing
-  ``g`` (or none: ``g`` loaded as it is), and the float32 ``sum``s over every dim but the
-  last of ``g * xhat`` (the weight gradient) and of ``g`` (the bias gradient) when the
-  whole problem has at most ``NORM_SUM_MAX_ELEMENTS`` elements: one program then walks
-  every row (the column sums need all rows) instead of one kernel per sum.
+  false, float32) where ``v`` is computed by a plain fused group or one fusible node (the
+  residual ``x + dropout(y)`` before a transformer's norm, an embedding sum): the group's
+  ops and the norm in one kernel, which also stores the group's values read elsewhere (the
+  residual stream), the mean and rstd; ``y`` is stored transposed when its only reader is
+  a ``.transpose(...).contiguous()`` copy;
+- ``norm_rows_backward(reshape(g), x, w, mean, rstd)`` with the ops computing ``g`` (or
+  none: ``g`` loaded as it is; or a single-batch ``matmul`` computed in the kernel, its rows
+  possibly read in a transposed order), the float32 ``sum``s over every dim but the last of
+  ``g * xhat`` (the weight gradient) and of ``g`` (the bias gradient), and an epilogue: the
+  plain group reading ``dx`` with the like sums of its values;
+- a single-batch ``matmul`` (or ``matmul_epilogue`` without residual) whose product only
+  a plain group reads: the group (and its sums) on the product's rows (kind "matmul").
+
+Column sums need every row: a kernel with sums is one program walking all rows, made only
+when the problem has at most ``NORM_SUM_MAX_ELEMENTS`` elements.
 
 The node is a ``fused_elementwise`` whose group is a ``NormGroup``: on ``cuda`` one
-generated Triton kernel (``norm_source``; rows of ``BLOCK_C`` >= the row length,
-``BLOCK_R`` rows per step), on ``cpu`` the prologue's NumPy plan
-(``fusion.run_numpy``) then the NumPy backend's own norm kernel and ``np.sum``: the same
-bits as the unfused nodes. The generated kernel computes the norm in float32 as the
-library's ``norm_rows_kernel`` does (another summation order for the column sums: float32
-rounding).
+generated Triton kernel (``norm_source``: rows of ``BLOCK_C`` >= the row length,
+``BLOCK_R`` rows per step), on ``cpu`` the NumPy backend's own norm, matmul and ``np.sum``
+around the NumPy plans of the elementwise parts (``fusion.run_numpy``): the same bits as
+the unfused nodes. The generated kernel computes in float32 as the library's
+``norm_rows_kernel`` / ``norm_rows_backward_kernel`` do (other summation orders for the
+column sums and the matmul: float32 rounding).
 """
 from __future__ import annotations
 
@@ -162,8 +167,10 @@ class NormGroup:
             if self.matmul.op == "matmul":
                 product = np_matmul.matmul(lead[0], lead[1])
             else:
-                product = np_matmul.matmul_epilogue(lead[0], lead[1], lead[2] if len(lead) > 2 else None,
-                                          self.matmul.args.get("activation"), None, False)[0]
+                bias = lead[2] if len(lead) > 2 else None
+                product = np_matmul.matmul_epilogue(lead[0], lead[1], bias,
+                                                    self.matmul.args.get("activation"), None,
+                                                    False)[0]
             operand = self._product_rows(product)
         elif self.pre.instrs[0].kind == "load" and not self.n_external:  # loaded as it is
             operand = lead[0]
@@ -706,14 +713,6 @@ def _prologue_node(graph: Graph, v: Value, n: Node, index: tuple) -> "Node | Non
     return p
 
 
-def _only_feeds(node: Node, sums: list, readers: dict) -> bool:
-    """True when ``node`` is a reshape whose readers are only (reshapes feeding) ``sums``."""
-    if node.op != "reshape":
-        return False
-    return all(r in sums or _only_feeds(r, sums, readers)
-               for r in readers.get(node.outputs[0].id, ()))
-
-
 def _column_sums(graph, n, gx, x, v, rows, cols, index) -> tuple:
     """The float32 ``sum`` nodes over every dim but the last of (reshapes of) ``gx`` and of
     the incoming gradient, when the problem is small enough for one program."""
@@ -809,7 +808,7 @@ def norm_source(group: NormGroup) -> str:
         what = [f"    then the {norm} input gradient of g = t{group.operand} for the saved "
                 "input xn, its row mean and rstd",
                 "    (float32, as the library's norm_rows_backward_kernel): with xhat = (xn - "
-                "mean) * rstd" + (" and" if True else ""),
+                "mean) * rstd and",
                 "    gw = g" + (" * w" if has["w"] else "") + ", dx = rstd * (gw - xhat * "
                 "mean(gw * xhat)" + ("" if group.rms else " - mean(gw)") + ") (row means),",
                 "    stored at i" + (", and g * xhat at i" if group.norm_out[1] is not None
