@@ -789,21 +789,24 @@ def norm_source(group: NormGroup) -> str:
     params += [f"s{j}: tl.float64" for j in range(n_sc)]
     params += [f"{name}{i}" for i in drops for name in ("seed", "offset")]
     params += ep["scalar_params"] if ep else []
-    params += ["n_rows", "n_cols", "rows_per_program", "eps: tl.float64"]
+    params += ["n_rows", "n_cols", "rows_per_program"]
+    params += ["eps: tl.float64"] if group.kind != "matmul" else []
     params += ["n_inner", "sam", "sak", "sbk", "sbn", "row_d", "row_s0", "row_s1"] if mm else []
-    params += ["size1", "size2", "size3", "size4", "size5"]
+    params += ["size1", "size2", "size3", "size4", "size5"] if not mm else []
     params += [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
     params += ep["stride_params"] if ep else []
     y_params = [f"ysize{d}" for d in range(1, 6)] + [f"yst{d}" for d in range(6)]
     params += y_params if group.y_perm is not None else []
-    params += ["STRIDED: tl.constexpr"] + (["E_STRIDED: tl.constexpr"] if ep else [])
+    params += (["STRIDED: tl.constexpr"] if not mm else []) + (
+        ["E_STRIDED: tl.constexpr"] if ep else [])
     params += ["INDEX32: tl.constexpr", "BLOCK_R: tl.constexpr", "BLOCK_C: tl.constexpr"]
     params += ["BLOCK_K: tl.constexpr", "INPUT_PRECISION: tl.constexpr"] if mm else []
     params += ["ACTIVATION: tl.constexpr"] if activation else []
     norm = "rms_norm" if group.rms else "layer_norm"
     outs_doc = ", ".join(f"out{j} = t{i}" for j, i in enumerate(outs))
     if group.kind == "matmul":
-        what = ["    then the epilogue below on dx = t0 (no norm)."]
+        what = ["    then dx = t0 (no norm: the product's rows)" + (
+            ", stored at i (read by other nodes)." if group.norm_out[0] is not None else ".")]
     elif backward:
         what = [f"    then the {norm} input gradient of g = t{group.operand} for the saved "
                 "input xn, its row mean and rstd",
@@ -853,7 +856,7 @@ def norm_source(group: NormGroup) -> str:
         "",
         "",
         "@triton.jit(do_not_specialize=" + repr(tuple(
-            ["size1", "size2", "size3", "size4", "size5"]
+            (["size1", "size2", "size3", "size4", "size5"] if not mm else [])
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
             + [f"{name}{i}" for i in drops for name in ("seed", "offset")]
             + (ep["unspecialized"] if ep else [])
@@ -861,14 +864,15 @@ def norm_source(group: NormGroup) -> str:
         "def fused_kernel(" + ", ".join(params) + "):",
         '    """Rows of n_cols (<= BLOCK_C) elements, element (row, c) at flat index '
         "i = row * n_cols + c",
-        "    of every operand (the prologue's inputs at their strides stK_* when STRIDED).",
+        "    of every operand" + (" (the prologue's inputs at their strides stK_* when "
+                                  "STRIDED)." if not mm else "."),
         grid_doc,
         *(["    Per row block, the prologue:", ""]
           + [f"        {line}" for line in pre.describe()] + [""] if not mm else
-          ["    Per row block, the incoming gradient t0 = a @ b (a: n_rows x n_inner at "
-           "strides sam, sak;", "    b: n_inner x n_cols at sbk, sbn; float32 tl.dot, "
+          ["    Per row block, " + ("the incoming gradient " if backward else "")
+           + "t0 = a @ b (a: n_rows x n_inner at strides sam, sak;", "    b: n_inner x n_cols at sbk, sbn; float32 tl.dot, "
            "INPUT_PRECISION as the library's matmul),", "    row r being the product's row "
-           "(r // row_d) * row_s0 + (r % row_d) * row_s1 (a transposed view),"]),
+           "(r // row_d) * row_s0 + (r % row_d) * row_s1 (r itself when row_d = n_rows),"]),
         *([f"    stores {outs_doc} at i (read by other nodes),"] if outs else []),
         *what,
         "    inK is input K, sJ scalar argument J, tI a value kept in registers (float32).",
@@ -880,8 +884,10 @@ def norm_source(group: NormGroup) -> str:
         lines.append(f"    s{j} = compute_scalar(s{j}, tl.float32)  # a float64 argument, "
                      "rounded once")
     lines += ep["setup"] if ep else []
+    if group.kind != "matmul":
+        lines.append("    eps = compute_scalar(eps, tl.float32)  # a float64 argument, "
+                     "rounded once")
     lines += [
-        "    eps = compute_scalar(eps, tl.float32)  # a float64 argument, rounded once",
         "    col = tl.arange(0, BLOCK_C).to(tl.int64)",
         "    cmask = col < n_cols  # BLOCK_C is n_cols rounded up to a power of 2",
     ]
@@ -1010,7 +1016,8 @@ def _epilogue_parts(group: NormGroup) -> dict:
     for line in raw:
         line = rename(line)
         if line.startswith(f"ein{k_dx} = tl.load("):
-            line = f"ein{k_dx} = dx  # the norm's input gradient, in registers"
+            line = f"ein{k_dx} = dx  # in registers" + (
+                " (the norm's input gradient)" if group.kind == "backward" else "")
         body.append(line)
     for k, (j, _, _, _) in enumerate(group.post_sums):
         body.append(f"eacc{k} += tl.where(mask, et{post.outputs[j][1]}, 0.0)")
@@ -1099,7 +1106,7 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
         per_program, grid = triton.cdiv(rows, block_r) * block_r, (1,)
     else:
         per_program, grid = block_r, (triton.cdiv(rows, block_r),)
-    args += [rows, cols, per_program, group.eps]
+    args += [rows, cols, per_program] + ([group.eps] if group.kind != "matmul" else [])
     if group.matmul is not None:
         from .._backends.precision import tf32_enabled
         a, b = pre_arrays[:2]
@@ -1111,7 +1118,7 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
             flags_mm["ACTIVATION"] = group.matmul.args["activation"]
     else:
         flags_mm = {}
-    args += list(sizes)
+    args += list(sizes) if group.matmul is None else []
     for st in strides:
         args += list(st)
     if group.y_perm is not None:  # y's coordinates in the viewed shape, E's strides
@@ -1123,14 +1130,14 @@ def _launch(group: NormGroup, kernel, arrays: list) -> "list | None":
         except NotImplementedError:
             return None
         args += list(y_sizes) + list(y_strides)
-    flags = dict(flags_mm)
+    flags = dict(flags_mm) if group.matmul is not None else {"STRIDED": strided}
     if post is not None:
         args += list(post_sizes)
         for st in post_strides:
             args += list(st)
         flags["E_STRIDED"] = post_strided
     with np.errstate(all="ignore"):
-        kernel.fn[grid](*args, STRIDED=strided, INDEX32=rows * cols < _INT32_LIMIT,
+        kernel.fn[grid](*args, INDEX32=rows * cols < _INT32_LIMIT,
                         BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4, **flags)
     return outs
 
