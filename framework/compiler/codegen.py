@@ -383,9 +383,14 @@ class FusedKernel:
 
 def load(group: FusedGroup) -> FusedKernel:
     """The kernel for ``group``: written to the cache dir unless there, imported once."""
+    return load_text(source(group))
+
+
+def load_text(text: str) -> FusedKernel:
+    """The kernel ``fused_kernel`` of generated source ``text`` (a ``FusedGroup``'s, or a
+    ``norms.NormGroup``'s): written to the cache dir unless there, imported once."""
     from .._backends.triton import runtime
     runtime.kernels()  # fixes the interpreter mode before any @triton.jit runs
-    text = source(group)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     directory = generated_dir()
     path = directory / f"fused_{digest}.py"
@@ -405,7 +410,10 @@ def load(group: FusedGroup) -> FusedKernel:
         return kernel
 
 
-def path_of(group: FusedGroup) -> Path:
-    """The file ``group``'s kernel is (or will be) written to."""
-    digest = hashlib.sha256(source(group).encode()).hexdigest()[:16]
+def path_of(group) -> Path:
+    """The file ``group``'s kernel is (or will be) written to (a ``FusedGroup`` or a
+    ``norms.NormGroup``)."""
+    from .norms import NormGroup, norm_source
+    text = norm_source(group) if isinstance(group, NormGroup) else source(group)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return generated_dir() / f"fused_{digest}.py"

@@ -389,12 +389,14 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
     Returns what each step did: nodes removed per pass, fused groups made."""
     from . import buffers
     from . import fusion as fusion_module
+    from . import norms, splitk
     from . import passes as passes_module
     done = passes_module.run_passes(graph) if passes else {}
     if passes:
         done["zero_buffers"] = buffers.merge_zero_buffers(graph)
         done["copies"] = buffers.dedupe_copies(graph)
         done["concatenations"] = buffers.merge_concatenated_pieces(graph)
+        done["split_matmuls"] = splitk.merge_split_matmuls(graph)
         if done["copies"] or done["concatenations"]:  # readers now read one buffer: merge
             done["cse"] += passes_module.cse(graph)
             done["dce"] += passes_module.dce(graph)
@@ -406,6 +408,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
         done["softmax_dropouts"] = fusion_module.fuse_softmax_dropout(graph)
         done["softmax_backward_prologues"] = fusion_module.fuse_softmax_backward_prologues(graph)
         done["permuted_copies"] = fusion_module.fuse_permuted_copies(graph)
+        done["row_kernels"] = norms.fuse_norms(graph)
         done["reduction_epilogues"] = fusion_module.fuse_reduction_epilogues(graph)
         done["sibling_sums"] = fusion_module.fuse_sibling_sums(graph)
     return done

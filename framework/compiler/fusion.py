@@ -733,8 +733,8 @@ def _prologue(x: Value, s: Node, nodes: list, index: tuple, dropped: set) -> tup
         return None, None
     if p.op == "fused_elementwise":
         group = p.args["group"]
-        if (group.softmax is not None or group.reduce is not None or group.out_perm
-                or len(p.outputs) != 1):
+        if (not isinstance(group, FusedGroup) or group.softmax is not None
+                or group.reduce is not None or group.out_perm or len(p.outputs) != 1):
             return None, None
         members = list(group.nodes)
     elif _fusible(p):
@@ -839,7 +839,7 @@ def fuse_softmax_dropout(graph: Graph) -> int:
         if f is None or f.op != "fused_elementwise" or f.device != d.device:
             continue
         group = f.args["group"]
-        soft = group.softmax
+        soft = group.softmax if isinstance(group, FusedGroup) else None  # not a norm's
         if soft is None or "dropout" in soft or len(f.outputs) != 1 or \
                 f.outputs[0] is not d.args["x"]:
             continue
@@ -891,7 +891,8 @@ def fuse_permuted_copies(graph: Graph) -> int:
             graph.nodes[graph.nodes.index(f)] = single
             f = single
         group = f.args["group"]
-        if group.softmax is not None or group.reduce is not None:
+        if not isinstance(group, FusedGroup) or group.softmax is not None \
+                or group.reduce is not None:
             continue
         j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
         if j is None or j in group.out_perm:
@@ -1000,7 +1001,8 @@ def fuse_reduction_epilogues(graph: Graph) -> int:
         if f is None or f.op != "fused_elementwise":
             continue
         group = f.args["group"]
-        if group.softmax is not None or group.reduce is not None or group.device != s.device:
+        if (not isinstance(group, FusedGroup) or group.softmax is not None
+                or group.reduce is not None or group.device != s.device):
             continue
         j = next((k for k, (v, _) in enumerate(group.outputs) if v is value), None)
         if j is None or (j in group.out_perm and (inner != 1 or not _rows_permuted_only(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import threading
 
 from .proxy import KernelProxy
@@ -49,6 +50,7 @@ class _CountingBackend(KernelProxy):
     def _wrap(self, name: str, fn):
         counter = self._counter
 
+        @functools.wraps(fn)  # its signature: a trace inside the block records the arguments
         def kernel(*args, **kwargs):
             record(name)
             counter.depth += 1

@@ -249,6 +249,8 @@ def test_saved_views_of_parameters_are_made_again_in_the_backward():
             assert node is not None or v.id not in inputs
     names = [v.name for v in forward.output[1] if v.id in inputs]
     assert names.count("layer.self_attn.in_proj_weight") == 1
-    slices = [n for n in entry.backward_graph.nodes if n.op == "slice"
-              and n.args["input"].name == "layer.self_attn.in_proj_weight"]
-    assert len(slices) == 3
+    readers = [n for n in entry.backward_graph.nodes
+               if any(v.name == "layer.self_attn.in_proj_weight" for v in n.inputs())]
+    # the q, k, v input gradients from its three row blocks are one matmul reading the whole
+    # weight (splitk.merge_split_matmuls): one reshape of it, no slices
+    assert [n.op for n in readers] == ["reshape"]
