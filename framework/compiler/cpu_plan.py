@@ -50,6 +50,7 @@ import numpy as np
 
 from .._backends.array import Array, Storage, contiguous_strides
 from .._backends.numpy._arrays import nd as _nd
+from .fusion import FusedGroup
 
 _F32 = np.dtype(np.float32)
 _U32 = np.uint32
@@ -252,6 +253,8 @@ def specialize(graph, buffer) -> dict:
         if node.device != "cpu" or node.is_view:
             continue
         if node.op == "fused_elementwise":
+            if not isinstance(node.args["group"], FusedGroup):  # a norm's row kernel
+                continue
             special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer,
                                      user_visible) or \
                 _relu_mask_of_pool_backward(node, producer, readers, visible, graph, position,

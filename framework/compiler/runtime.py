@@ -171,8 +171,8 @@ class Plan:
             elif node.op == "fused_elementwise":
                 ins = [slot[v.id] for v in node.args["inputs"]]
                 step, read = [self._FUSED, node.args["group"], ins], ins
-                if node.device == "cpu":
-                    step.append([buffer(v) for v in node.outputs])
+                if node.device == "cpu" and isinstance(node.args["group"], cpu_plan.FusedGroup):
+                    step.append([buffer(v) for v in node.outputs])  # a norm's row kernel: fresh
             else:
                 spec, read = self._spec(list(node.args.values()), slot)
                 step = [self._KERNEL, node.device, node.op, spec]

@@ -17,7 +17,7 @@ import framework.nn as nn
 import framework.nn.functional as F
 from framework._backends import load
 from framework._backends.numpy._arrays import nd, wrap
-from framework.compiler import cpu_plan, runtime
+from framework.compiler import cpu_plan, runtime, splitk
 from framework.compiler.launches import count_launches
 
 
@@ -78,7 +78,10 @@ def _train_steps(model, run, x, steps: int):
     (lenet, lambda: framework.randn(5, 1, 8, 8)),
     (Attention, lambda: framework.randint(0, 11, (3, 6))),
 ])
-def test_compiled_training_has_eager_bits(build, make_input):
+def test_compiled_training_has_eager_bits(build, make_input, monkeypatch):
+    # merging split matmuls (attention's q/k/v input gradients) sums in another order:
+    # float32 rounding, not the CPU plan's; off here, it is tested in test_splitk.py
+    monkeypatch.setattr(splitk, "merge_split_matmuls", lambda graph: 0)
     model, twin = _twins(build)
     x = make_input()
     eager = _train_steps(model, model, x, 4)
