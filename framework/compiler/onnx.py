@@ -797,20 +797,51 @@ def _gru_cell(s, node, used):
     return [h, packed]
 
 
+def _lstm_step(b, gates: str, c_prev: str, hidden: int) -> tuple:
+    """(h, c, [σ(i), σ(f), tanh(g), σ(o)]) of one LSTM step from its gate pre-activations."""
+    i, f, g, o = _gate_parts(b, gates, hidden, 4)
+    i, f, o = (b.one("Sigmoid", [t]) for t in (i, f, o))
+    g = b.one("Tanh", [g])
+    c = b.one("Add", [b.one("Mul", [f, c_prev]), b.one("Mul", [i, g])])
+    return b.one("Mul", [o, b.one("Tanh", [c])]), c, (i, f, g, o)
+
+
 def _lstm_cell(s, node, used):
     """One LSTM step (PyTorch's i, f, g, o order); ``saved`` = [σ(i), σ(f), tanh(g), σ(o)]."""
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
     hidden = node.outputs[0].shape[1]
-    i, f, g, o = _gate_parts(b, s.arg(a["gates"], dtype), hidden, 4)
-    i, f, o = (b.one("Sigmoid", [t]) for t in (i, f, o))
-    g = b.one("Tanh", [g])
-    c = b.one("Add", [b.one("Mul", [f, s.arg(a["c_prev"], dtype)]), b.one("Mul", [i, g])])
-    h = b.one("Mul", [o, b.one("Tanh", [c])])
+    h, c, acts = _lstm_step(b, s.arg(a["gates"], dtype), s.arg(a["c_prev"], dtype), hidden)
     saved = node.outputs[2]
-    packed = (b.one("Concat", [i, f, g, o], axis=1)
+    packed = (b.one("Concat", list(acts), axis=1)
               if saved is not None and saved.id in used else None)
     return [h, c, packed]
+
+
+def _lstm_sequence(s, node, used):
+    """All T steps of an LSTM layer direction, unrolled (T is fixed at export): per step the
+    hidden MatMul, + b_hh, + the step's input projection, then ``_lstm_step``; the states and
+    cells (T + 1, N, H) in the kernel's slot order. ``saved`` (the backward's record) has no
+    translation."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    x = s.arg(a["x_proj"], dtype)
+    w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
+    h, c = [None] * (length + 1), [None] * (length + 1)
+    first = length if a["reverse"] else 0
+    h[first], c[first] = s.arg(a["h0"], dtype), s.arg(a["c0"], dtype)
+    steps = [(t, t + 1, t) for t in range(length - 1, -1, -1)] if a["reverse"] else \
+        [(t, t, t + 1) for t in range(length)]
+    for t, src, dst in steps:
+        gates = b.one("MatMul", [h[src], w_t])
+        if a["b_hh"] is not None:
+            gates = b.one("Add", [gates, s.arg(a["b_hh"], dtype)])
+        gates = b.one("Add", [gates, b.one("Gather", [x, b.int_scalar(t)], axis=0)])
+        h[dst], c[dst], _ = _lstm_step(b, gates, c[src], hidden)
+    axis = b.const(np.array([0], np.int64))
+    return [b.one("Concat", [b.one("Unsqueeze", [v, axis]) for v in values], axis=0)
+            for values in (h, c)] + [None]
 
 
 _TRANSLATIONS = {
@@ -834,7 +865,7 @@ _TRANSLATIONS = {
     "attention_forward": _attention,
     "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
-    "gru_cell": _gru_cell, "lstm_cell": _lstm_cell,
+    "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
 }
 
 SUPPORTED = tuple(sorted(set(_TRANSLATIONS) | {"copy_", "device_assert"}))

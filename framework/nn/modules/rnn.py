@@ -277,7 +277,11 @@ def _lstm_sequence_forward(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
 class _LSTMSequence(Function):
     """All T steps of one LSTM layer direction (no projection) as one graph node:
     ``(x_proj (T, N, 4H), h0, c0, w_hh, b_hh)`` -> ``(output (T, N, H), h_T, c_T)``. Like
-    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward."""
+    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward.
+
+    In float32/float64 each direction is one contract kernel call (``lstm_sequence``,
+    ``lstm_sequence_backward``: the whole recurrence inside the backend, NumPy writing every
+    step into preallocated buffers); elsewhere, and under ``create_graph``, framework ops."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, c0, w_hh, b_hh, reverse):
@@ -285,10 +289,12 @@ class _LSTMSequence(Function):
         ctx.reverse = reverse
         ctx.on_kernels = _on_kernels(x_proj)
         if ctx.on_kernels:
-            states, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
-                                                            reverse)
-            device = x_proj.device
-            return _own_outputs(ctx, states, x_proj), wrap(h, device), wrap(c, device)
+            states, cells, saved = backend(x_proj).lstm_sequence(
+                x_proj._a, h0._a, c0._a, w_hh._a, None if b_hh is None else b_hh._a, reverse)
+            ctx.steps = (cells, saved)
+            last = 0 if reverse else x_proj.shape[0]
+            return (_own_outputs(ctx, states, x_proj), _own_copy(_at(states, last), x_proj),
+                    _own_copy(_at(cells, last), x_proj))
         outputs, h, c, ctx.steps = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h, c
 
@@ -297,8 +303,10 @@ class _LSTMSequence(Function):
         x_proj, h0, c0, w_hh, b_hh = ctx.saved_tensors
         need = ctx.needs_input_grad
         if ctx.on_kernels and not is_grad_enabled():
-            d_gates, d_h, d_c = _lstm_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h,
-                                                       grad_c)
+            cells, saved = ctx.steps
+            d_gates, d_h, d_c = backend(x_proj).lstm_sequence_backward(
+                *(None if g is None else g._a for g in (grad_out, grad_h, grad_c)), w_hh._a,
+                cells, saved, ctx.reverse, need[1], need[2])
             device = x_proj.device
             d_gates = wrap(d_gates, device)
             grad_w, grad_b = _weight_grads(d_gates, wrap(ctx.h_prev, device), need[3:5])
@@ -417,18 +425,6 @@ def _at(a: Array, t: int) -> Array:
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
 
 
-def _rows_at(k: _Steps, a: Array | None, t: int) -> Array | None:
-    """``k.rows(a[t])`` of a (T, N, C) array in one view when ``a[t]`` is row-major (None
-    for None). Used both as a ``copy_`` target and as the next GEMM's operand, one view
-    also builds its NumPy view once (the backend caches it on the ``Array``)."""
-    if a is None:
-        return None
-    _, rows, cols = a.shape
-    if a.strides[1:] == (cols, 1):
-        return a.view((1, rows, cols), (0, cols, 1), a.offset + t * a.strides[0])
-    return k.rows(_at(a, t))
-
-
 def _on_kernels(x_proj: Tensor) -> bool:
     """Whether a sequence node runs its steps on the kernels (``_Steps``): float32/float64
     tensors on either device, outside ``create_graph``. Elsewhere it runs the per-step
@@ -479,54 +475,6 @@ def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -
     return d_x, d_proj, None  # not reached (length >= 1)
 
 
-def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
-                          b_hh: Tensor | None, reverse: bool) -> tuple:
-    """``_lstm_sequence_forward`` on the kernels, two calls per step (the GEMM with the input
-    projection in its epilogue, and ``lstm_cell``): (states (T + 1, N, H) (``_states``), final
-    h, final c, per-step (c_prev, c, saved) by time index), all Arrays."""
-    k = _Steps(x_proj)
-    length = x_proj.shape[0]
-    states = _states(k, h0, length, reverse)
-    saved = [None] * length
-    x, c, w_t, cell_kernel = x_proj._a, c0._a, k.transposed(w_hh), k.kernels.lstm_cell
-    h_rows = _rows_at(k, states, length if reverse else 0)  # h0's slot: the first operand
-    for t in _steps(length, reverse):
-        pre = k.affine(h_rows, w_t, b_hh, _rows_at(k, x, t))
-        h, c_new, cell = cell_kernel(pre, c, k.dtype)
-        saved[t] = (c, c_new, cell)
-        c = c_new
-        h_rows = _rows_at(k, states, t if reverse else t + 1)
-        k.copy_(h_rows, h)  # the output slot, read back as the next step's GEMM operand
-    return states, h, c, saved
-
-
-def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
-                           grad_c) -> tuple:
-    """``_LSTMSequence``'s backward through time on the kernels (``lstm_cell_backward``, then
-    ``d_gates @ w_hh`` with the next output gradient added in the GEMM's epilogue):
-    (d_gates (T, N, 4H), d_h0, d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
-    k = _Steps(x_proj)
-    length, rows, gates = x_proj.shape
-    w3 = _batch_of_one(w_hh._a)
-    d_gates = k.empty((length, rows, gates))
-    order = list(_steps(length, not ctx.reverse))
-    d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
-    d_c = None if grad_c is None else grad_c._a
-    grads = None if grad_out is None else grad_out._a
-    cell_backward = k.kernels.lstm_cell_backward
-    for step, t in enumerate(order):
-        c_prev, c, cell = ctx.steps[t]
-        d_t, d_c = cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
-        d_rows = _rows_at(k, d_gates, t)
-        k.copy_(d_rows, d_t)  # its slot of d_gates, read back as the GEMM's operand
-        if step == length - 1:  # h0 and c0: only the gradients asked for
-            need = ctx.needs_input_grad
-            return (d_gates, k.matmul(d_rows, w3) if need[1] else None,
-                    d_c if need[2] else None)
-        d_h = k.matmul(d_rows, w3, _rows_at(k, grads, order[step + 1]))
-    return d_gates, None, None  # not reached (length >= 1)
-
-
 def _grad_at(grad_out: Tensor | None, t: int) -> Array | None:
     """The output gradient of step ``t`` as an Array view (None when there is none)."""
     return None if grad_out is None else _at(grad_out._a, t)
@@ -557,6 +505,13 @@ def _own_outputs(ctx, states: Array, like: Tensor) -> Tensor:
     outputs = _slots(states, 0 if reverse else 1)
     out = backend(like).empty(tuple(outputs.shape), outputs.dtype)
     backend(like).copy_(out, outputs)
+    return wrap(out, like.device)
+
+
+def _own_copy(a: Array, like: Tensor) -> Tensor:
+    """A tensor holding a copy of ``a`` (a slot of a buffer the node keeps for its backward)."""
+    out = backend(like).empty(tuple(a.shape), a.dtype)
+    backend(like).copy_(out, a)
     return wrap(out, like.device)
 
 
