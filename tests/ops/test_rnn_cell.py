@@ -376,3 +376,113 @@ def test_lstm_sequence_rejects_bad_operands(device):
     with pytest.raises(ValueError, match=r"lstm_sequence: expected x_proj \(T, N, 4H\)"):
         kernels.lstm_sequence(x_proj, state, state, _tensor(np.zeros((12, 4)), device,
                                                             dtypes.float32)._a, None, False)
+
+
+def _reference_gru_sequence(x_proj, h0, w_hh, b_hh, reverse, grad_out, grad_h):
+    """PyTorch float64: the states in the kernels' slot layout and the gradients of x_proj,
+    of each step's hidden projection (h_prev W_hhᵀ + b_hh) and of h0 for the loss
+    sum(h_t grad_out[t]) + h_T grad_h."""
+    x, h = (torch.tensor(a, requires_grad=True) for a in (x_proj, h0))
+    w = torch.tensor(w_hh)
+    length = x_proj.shape[0]
+    states, projections = [None] * (length + 1), [None] * length
+    states[length if reverse else 0] = h
+    loss = 0
+    for t, src, dst in _slot_order(length, reverse):
+        h_proj = states[src] @ w.T
+        if b_hh is not None:
+            h_proj = h_proj + torch.tensor(b_hh)
+        projections[t] = h_proj
+        h_proj.retain_grad()
+        x_r, x_z, x_n = x[t].chunk(3, 1)
+        h_r, h_z, h_n = h_proj.chunk(3, 1)
+        r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        states[dst] = (1 - z) * n + z * states[src]
+        if grad_out is not None:
+            loss = loss + (states[dst] * torch.tensor(grad_out[t])).sum()
+    if grad_h is not None:
+        loss = loss + (states[0 if reverse else length] * torch.tensor(grad_h)).sum()
+    if torch.is_tensor(loss):
+        loss.backward()
+    d_proj = [torch.zeros_like(p) if p.grad is None else p.grad for p in projections]
+    d_proj = torch.stack(d_proj) if d_proj else torch.zeros_like(x)
+    grads = [torch.zeros_like(v) if v.grad is None else v.grad for v in (x, h)]
+    return [t.detach().numpy() for t in (torch.stack(states), grads[0], d_proj, grads[1])]
+
+
+def _gru_sequence_inputs(length, n, hidden, bias, seed=6):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((length, n, 3 * hidden)), rng.standard_normal((n, hidden)),
+            rng.standard_normal((3 * hidden, hidden)) * 0.5,
+            rng.standard_normal(3 * hidden) if bias else None,
+            [rng.standard_normal((length, n, hidden)), rng.standard_normal((n, hidden))])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, reverse, bias, strided", [
+    ((3, 2, 5), False, True, False), ((3, 2, 5), True, True, True), ((1, 1, 1), False, False, True),
+    ((4, 3, 130), True, False, False), ((0, 2, 3), False, True, False)])
+def test_gru_sequence_forward_and_backward(device, dtype, shape, reverse, bias, strided):
+    """All steps of a GRU layer direction in one call, against PyTorch's step-by-step math:
+    the (T + 1) states, and the gradients of x_proj, of each step's hidden projection and of
+    h0; ``strided``: x_proj a permuted view, h0 and w_hh transposed ones."""
+    length, n, hidden = shape
+    x_proj, h0, w_hh, b_hh, (g_out, g_h) = _gru_sequence_inputs(length, n, hidden, bias)
+    kernels = for_device(framework.device(device))
+    if strided:
+        x_t = framework.tensor(np.ascontiguousarray(x_proj.transpose(1, 0, 2)), dtype=dtype,
+                               device=device).transpose(0, 1)
+    else:
+        x_t = _tensor(x_proj, device, dtype)
+    w_t = _tensor(w_hh, device, dtype, strided)
+    states, saved = kernels.gru_sequence(
+        x_t._a, _tensor(h0, device, dtype, strided)._a, w_t._a,
+        None if b_hh is None else _tensor(b_hh, device, dtype)._a, reverse)
+    results = kernels.gru_sequence_backward(
+        *(_tensor(g, device, dtype)._a for g in (g_out, g_h)), w_t._a, states, saved, reverse,
+        True)
+    expected = _reference_gru_sequence(x_proj, h0, w_hh, b_hh, reverse, g_out, g_h)
+    _check((states, *results), expected, device, dtype,
+           ("states", "d_x_proj", "d_h_proj", "d_h0"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("missing", ["grad_out", "grad_h", "both"])
+def test_gru_sequence_backward_treats_a_missing_gradient_as_zero(device, missing):
+    dtype = dtypes.float64
+    x_proj, h0, w_hh, b_hh, grads = _gru_sequence_inputs(3, 2, 3, True, seed=7)
+    grads = [None if missing in (name, "both") else g
+             for name, g in zip(("grad_out", "grad_h"), grads)]
+    kernels = for_device(framework.device(device))
+    w_t = _tensor(w_hh, device, dtype)
+    states, saved = kernels.gru_sequence(_tensor(x_proj, device, dtype)._a,
+                                         _tensor(h0, device, dtype)._a, w_t._a,
+                                         _tensor(b_hh, device, dtype)._a, True)
+    results = kernels.gru_sequence_backward(
+        *(None if g is None else _tensor(g, device, dtype)._a for g in grads), w_t._a, states,
+        saved, True, True)
+    expected = _reference_gru_sequence(x_proj, h0, w_hh, b_hh, True, *grads)[1:]
+    _check(results, expected, device, dtype, ("d_x_proj", "d_h_proj", "d_h0"))
+    without_h0 = kernels.gru_sequence_backward(
+        *(None if g is None else _tensor(g, device, dtype)._a for g in grads), w_t._a, states,
+        saved, True, False)
+    assert without_h0[2] is None
+    _check(without_h0[:2], expected[:2], device, dtype, ("d_x_proj", "d_h_proj"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gru_sequence_rejects_bad_operands(device):
+    """Mixed dtypes and mismatched shapes are refused with a ValueError naming the kernel."""
+    kernels = for_device(framework.device(device))
+    state = _tensor(np.zeros((2, 3)), device, dtypes.float32)._a
+    w_hh = _tensor(np.zeros((9, 3)), device, dtypes.float32)._a
+    x64 = _tensor(np.zeros((4, 2, 9)), device, dtypes.float64)._a
+    with pytest.raises(ValueError, match="gru_sequence: expected float32 or float64 operands "
+                                         "of one dtype"):
+        kernels.gru_sequence(x64, state, w_hh, None, False)
+    x_proj = _tensor(np.zeros((4, 2, 9)), device, dtypes.float32)._a
+    with pytest.raises(ValueError, match=r"gru_sequence: expected x_proj \(T, N, 3H\)"):
+        kernels.gru_sequence(x_proj, _tensor(np.zeros((3, 3)), device, dtypes.float32)._a,
+                             w_hh, None, False)

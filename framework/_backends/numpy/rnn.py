@@ -321,6 +321,92 @@ def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c:
                  reverse, need_h0, need_c0)
 
 
+def _gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> tuple:
+    x, w = nd(x_proj), nd(w_hh)
+    length, rows, hidden = _check_sequence("gru_sequence", x, nd(h0), w, 3)
+    dt = x.dtype
+    w_t = np.ascontiguousarray(w.T)  # (H, 3H): the GEMM reads its right operand row-major
+    bias = None if b_hh is None else nd(b_hh)
+    states = np.empty((length + 1, rows, hidden), dt)
+    saved = np.empty((length, 4, rows, hidden), dt)  # [r, z, n, h_n] per step, gate-major
+    h_proj, z_h = np.empty((rows, 3 * hidden), dt), np.empty((rows, hidden), dt)
+    h_gates = _by_gate(h_proj, 3)
+    states[length if reverse else 0] = nd(h0)
+    for t, src, dst in _slot_order(length, reverse):
+        np.matmul(states[src], w_t, out=h_proj)
+        if bias is not None:
+            np.add(h_proj, bias, out=h_proj)
+        s, x_gates = saved[t], _by_gate(x[t], 3)
+        np.add(x_gates[:2], h_gates[:2], out=s[:2])  # r, z = σ(x_rz + h_rz)
+        _sigmoid_(s[:2], s[:2])
+        np.copyto(s[3], h_gates[2])
+        np.multiply(s[0], s[3], out=s[2])  # n = tanh(x_n + r h_n)
+        np.add(x_gates[2], s[2], out=s[2])
+        np.tanh(s[2], out=s[2])
+        h = states[dst]
+        np.subtract(1.0, s[1], out=h)  # h = (1 - z) n + z h_prev
+        np.multiply(h, s[2], out=h)
+        np.multiply(s[1], states[src], out=z_h)
+        np.add(h, z_h, out=h)
+    return wrap(states), wrap(saved)
+
+
+def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
+                 reverse: bool) -> tuple:
+    """(states, saved): all T steps of one GRU layer direction; states (T + 1, N, H) holds h0
+    and each step's h (``_slot_order``); saved (T, 4, N, H) is [r, z, n, h_n] per step,
+    gate-major, for the backward."""
+    return quiet(_gru_sequence, x_proj, h0, w_hh, b_hh, reverse)
+
+
+def _gru_sequence_backward(grad_out, grad_h, w_hh, states, saved, reverse, need_h0) -> tuple:
+    s_all, hs, w = nd(saved), nd(states), nd(w_hh)
+    length, _, rows, hidden = s_all.shape
+    dt = s_all.dtype
+    order = _slot_order(length, reverse)[::-1]  # back through time
+    grads = None if grad_out is None else nd(grad_out)
+    d_x, d_proj = (np.empty((length, rows, 3 * hidden), dt) for _ in range(2))
+    d, one_minus = np.empty((3, rows, hidden), dt), np.empty((2, rows, hidden), dt)
+    direct = np.empty((rows, hidden), dt)
+    d_h = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0,
+                      (rows, hidden), dt)
+    for step, (t, src, _) in enumerate(order):
+        s = s_all[t]
+        r, z, n, h_n = s
+        d_r, d_z, d_n = d
+        np.subtract(1.0, s[:2], out=one_minus)  # [1 - r, 1 - z]
+        np.multiply(d_h, one_minus[1], out=d_n)  # d_n = (grad (1 - z)) (1 - n²)
+        np.multiply(n, n, out=direct)
+        np.subtract(1.0, direct, out=direct)
+        np.multiply(d_n, direct, out=d_n)
+        np.multiply(d_n, h_n, out=d_r)  # d_r = ((d_n h_n) r) (1 - r)
+        np.subtract(hs[src], n, out=d_z)  # d_z = ((grad (h_prev - n)) z) (1 - z)
+        np.multiply(d_h, d_z, out=d_z)
+        np.multiply(d[:2], s[:2], out=d[:2])
+        np.multiply(d[:2], one_minus, out=d[:2])
+        np.copyto(_by_gate(d_x[t], 3), d)
+        proj = _by_gate(d_proj[t], 3)
+        np.copyto(proj[:2], d[:2])
+        np.multiply(d_n, r, out=proj[2])
+        np.multiply(d_h, z, out=direct)  # h_prev's direct part
+        if step == length - 1 and not need_h0:
+            break
+        np.matmul(d_proj[t], w, out=d_h)  # d_h_prev = d_proj W_hh + direct (+ next grad)
+        np.add(d_h, direct, out=d_h)
+        if grads is not None and step < length - 1:
+            np.add(d_h, grads[order[step + 1][0]], out=d_h)
+    return wrap(d_x), wrap(d_proj), wrap(d_h) if need_h0 else None
+
+
+def gru_sequence_backward(grad_out: Array | None, grad_h: Array | None, w_hh: Array,
+                          states: Array, saved: Array, reverse: bool, need_h0: bool) -> tuple:
+    """(d_x_proj, d_h_proj (T, N, 3H), d_h0 (N, H) or None) of ``gru_sequence`` from its
+    states and saved; grad_out (T, N, H), grad_h (N, H) or None (zero)."""
+    return quiet(_gru_sequence_backward, grad_out, grad_h, w_hh, states, saved, reverse,
+                 need_h0)
+
+
 KERNELS = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
            "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward,
-           "lstm_sequence": lstm_sequence, "lstm_sequence_backward": lstm_sequence_backward}
+           "lstm_sequence": lstm_sequence, "lstm_sequence_backward": lstm_sequence_backward,
+           "gru_sequence": gru_sequence, "gru_sequence_backward": gru_sequence_backward}

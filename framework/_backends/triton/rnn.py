@@ -97,12 +97,19 @@ def gru_cell(x_gates: Array, h_gates: Array, h_prev: Array, out_dtype) -> tuple:
     rows, hidden = h_prev.shape
     h = empty((rows, hidden), out_dtype)
     saved = empty((rows, 4 * hidden), _saved_dtype(out_dtype))
-    if h.numel:
+    _gru_cell_into(h, saved, x_gates, h_gates, h_prev, out_dtype)
+    return h, saved
+
+
+def _gru_cell_into(h: Array, saved: Array, x_gates: Array, h_gates: Array, h_prev: Array,
+                   out_dtype) -> None:
+    """``gru_cell`` writing into the contiguous views ``h`` (N, H) and ``saved`` (N, 4H)."""
+    rows, hidden = h_prev.shape
+    if rows * hidden:
         _launch(_kernels().gru_cell_kernel, rows, hidden, pointer(h), pointer(saved),
                 pointer(x_gates), pointer(h_gates), pointer(h_prev),
                 strides=_strides(x_gates) + _strides(h_gates) + _strides(h_prev),
                 COMPUTE=_compute(out_dtype))
-    return h, saved
 
 
 def gru_cell_backward(grad_h: Array | None, h_prev: Array, saved: Array, out_dtype) -> tuple:
@@ -110,12 +117,20 @@ def gru_cell_backward(grad_h: Array | None, h_prev: Array, saved: Array, out_dty
     rows, hidden = h_prev.shape
     d_x, d_hg = empty((rows, 3 * hidden), out_dtype), empty((rows, 3 * hidden), out_dtype)
     d_h = empty((rows, hidden), out_dtype)
-    if d_h.numel:
+    _gru_cell_backward_into(d_x, d_hg, d_h, grad_h, h_prev, saved, out_dtype)
+    return d_x, d_hg, d_h
+
+
+def _gru_cell_backward_into(d_x: Array, d_hg: Array, d_h: Array, grad_h: Array | None,
+                            h_prev: Array, saved: Array, out_dtype) -> None:
+    """``gru_cell_backward`` writing into the contiguous views ``d_x``, ``d_hg`` (N, 3H) and
+    ``d_h`` (N, H)."""
+    rows, hidden = h_prev.shape
+    if rows * hidden:
         _launch(_kernels().gru_cell_backward_kernel, rows, hidden, pointer(d_x), pointer(d_hg),
                 pointer(d_h), pointer(saved if grad_h is None else grad_h), pointer(h_prev),
                 pointer(saved), strides=_strides(grad_h) + _strides(h_prev),
                 HAS_GRAD_H=grad_h is not None, COMPUTE=_compute(out_dtype))
-    return d_x, d_hg, d_h
 
 
 # Whole sequences: one call per layer direction, each step the recurrent GEMM (bias and
@@ -192,9 +207,7 @@ def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c:
     d_gates = empty((length, rows, width), dtype)
     w3 = _matrix(w_hh)
     order = _slot_order(length, reverse)[::-1]  # back through time
-    d_h = grad_h if not order or grad_out is None else (
-        _at(grad_out, order[0][0]) if grad_h is None
-        else binary("add", grad_h, _at(grad_out, order[0][0]), dtype, dtype))
+    d_h = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0, dtype)
     d_c = grad_c
     for step, (t, src, dst) in enumerate(order):
         d_c_prev = empty((rows, hidden), dtype)
@@ -215,6 +228,59 @@ def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c:
             _or_zeros(d_c, rows, hidden, dtype) if need_c0 else None)
 
 
+def _first_grad(grad_out: Array | None, grad_h: Array | None, t: int, dtype) -> Array | None:
+    """grad_h + grad_out[t] (either possibly None: zero; None when both are)."""
+    if grad_out is None:
+        return grad_h
+    if grad_h is None:
+        return _at(grad_out, t)
+    return binary("add", grad_h, _at(grad_out, t), dtype, dtype)
+
+
+def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
+                 reverse: bool) -> tuple:
+    """(states, saved): all T steps of one GRU layer direction; states (T + 1, N, H) holds h0
+    and each step's h (``_slot_order``); saved (T, N, 4H) is each step's ``gru_cell`` saved."""
+    length, rows, hidden = _check_sequence("gru_sequence", x_proj, h0, w_hh, 3)
+    dtype = x_proj.dtype
+    states = empty((length + 1, rows, hidden), dtype)
+    saved = empty((length, rows, 4 * hidden), dtype)
+    copy_(_at(states, length if reverse else 0), h0)
+    w_t = w_hh.view((1, hidden, 3 * hidden), (0, w_hh.strides[1], w_hh.strides[0]), w_hh.offset)
+    for t, src, dst in _slot_order(length, reverse):
+        h_gates, _ = matmul_epilogue(_matrix(_at(states, src)), w_t, b_hh, None, None, False)
+        _gru_cell_into(_at(states, dst), _at(saved, t), _at(x_proj, t), _plain(h_gates),
+                       _at(states, src), dtype)
+    return states, saved
+
+
+def gru_sequence_backward(grad_out: Array | None, grad_h: Array | None, w_hh: Array,
+                          states: Array, saved: Array, reverse: bool, need_h0: bool) -> tuple:
+    """(d_x_proj, d_h_proj (T, N, 3H), d_h0 (N, H) or None) of ``gru_sequence`` from its
+    states and saved; grad_out (T, N, H), grad_h (N, H) or None (zero)."""
+    length, rows, width = saved.shape
+    hidden, dtype = width // 4, saved.dtype
+    d_x, d_proj = (empty((length, rows, 3 * hidden), dtype) for _ in range(2))
+    w3 = _matrix(w_hh)
+    order = _slot_order(length, reverse)[::-1]  # back through time
+    grad = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0, dtype)
+    for step, (t, src, _) in enumerate(order):
+        direct = empty((rows, hidden), dtype)
+        _gru_cell_backward_into(_at(d_x, t), _at(d_proj, t), direct, grad, _at(states, src),
+                                _at(saved, t), dtype)
+        if step == length - 1 and not need_h0:
+            break
+        # d_h_prev = d_proj W_hh + the direct part (the GEMM's epilogue) + the next output's
+        grad, _ = matmul_epilogue(_matrix(_at(d_proj, t)), w3, None, None, _matrix(direct),
+                                  False)
+        grad = _plain(grad)
+        if grad_out is not None and step < length - 1:
+            grad = binary("add", grad, _at(grad_out, order[step + 1][0]), dtype, dtype)
+    if not length and grad is not None:  # no steps: the state gradient passes through
+        grad = _copy(grad)
+    return d_x, d_proj, _or_zeros(grad, rows, hidden, dtype) if need_h0 else None
+
+
 def _copy(a: Array) -> Array:
     out = empty(tuple(a.shape), a.dtype)
     copy_(out, a)
@@ -228,4 +294,5 @@ def _or_zeros(grad: Array | None, rows: int, hidden: int, dtype) -> Array:
 
 KERNELS = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
            "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward,
-           "lstm_sequence": lstm_sequence, "lstm_sequence_backward": lstm_sequence_backward}
+           "lstm_sequence": lstm_sequence, "lstm_sequence_backward": lstm_sequence_backward,
+           "gru_sequence": gru_sequence, "gru_sequence_backward": gru_sequence_backward}
