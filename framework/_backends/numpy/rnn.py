@@ -218,8 +218,9 @@ def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
     w_t = np.ascontiguousarray(w.T)  # (H, 4H): the GEMM reads its right operand row-major
     bias = None if b_hh is None else nd(b_hh)
     states, cells = np.empty((length + 1, rows, hidden), dt), np.empty((length + 1, rows, hidden), dt)
-    saved = np.empty((length, 5, rows, hidden), dt)  # [σ(i), σ(f), tanh(g), σ(o), tanh(c)]
+    saved = np.empty((length, 5, rows, hidden), dt)  # [σ(i), σ(f), σ(o), tanh(g), tanh(c)]
     pre, i_g = np.empty((rows, 4 * hidden), dt), np.empty((rows, hidden), dt)
+    gates = _by_gate(pre, 4)  # (4, N, H) view: i, f, g, o
     first = length if reverse else 0
     states[first], cells[first] = nd(h0), nd(c0)
     for t, src, dst in _slot_order(length, reverse):
@@ -228,16 +229,22 @@ def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
             np.add(pre, bias, out=pre)
         np.add(pre, x[t], out=pre)
         s = saved[t]
-        np.copyto(s[:4], _by_gate(pre, 4))  # gate-major: each gate's block contiguous
-        _sigmoid_(s[:2], s[:2])
-        _sigmoid_(s[3], s[3])
-        np.tanh(s[2], out=s[2])
+        # σ's first pass (negation) is the gate-major copy: i, f, o side by side, so the other
+        # three passes run once over one contiguous block
+        np.negative(gates[:2], out=s[:2])
+        np.negative(gates[3], out=s[2])
+        np.tanh(gates[2], out=s[3])
+        sig = s[:3]
+        np.exp(sig, out=sig)
+        np.add(sig, 1.0, out=sig)
+        np.divide(1.0, sig, out=sig)
+        i, f, o, g, tanh_c = s
         c = cells[dst]
-        np.multiply(s[1], cells[src], out=c)  # c = σ(f) c_prev + σ(i) tanh(g)
-        np.multiply(s[0], s[2], out=i_g)
+        np.multiply(f, cells[src], out=c)  # c = σ(f) c_prev + σ(i) tanh(g)
+        np.multiply(i, g, out=i_g)
         np.add(c, i_g, out=c)
-        np.tanh(c, out=s[4])
-        np.multiply(s[3], s[4], out=states[dst])  # h = σ(o) tanh(c)
+        np.tanh(c, out=tanh_c)
+        np.multiply(o, tanh_c, out=states[dst])  # h = σ(o) tanh(c)
     return wrap(states), wrap(cells), wrap(saved)
 
 
@@ -245,7 +252,7 @@ def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array 
                   reverse: bool) -> tuple:
     """(states, cells, saved): all T steps of one LSTM layer direction; states and cells
     (T + 1, N, H) hold h0/c0 and each step's h/c (``_slot_order``); saved (T, 5, N, H) is
-    [σ(i), σ(f), tanh(g), σ(o), tanh(c)] per step, gate-major, for the backward."""
+    [σ(i), σ(f), σ(o), tanh(g), tanh(c)] per step, gate-major, for the backward."""
     return quiet(_lstm_sequence, x_proj, h0, c0, w_hh, b_hh, reverse)
 
 
@@ -275,7 +282,7 @@ def _lstm_sequence_backward(grad_out, grad_h, grad_c, w_hh, cells, saved, revers
     d_h0 = None
     for step, (t, src, _) in enumerate(order):
         s = s_all[t]
-        i, f, g, o, tanh_c = s
+        i, f, o, g, tanh_c = s
         # d_c = grad_c + (d_h σ(o)) (1 - tanh(c)²)
         np.multiply(d_h, o, out=tmp)
         np.multiply(tanh_c, tanh_c, out=d[0])
@@ -285,15 +292,16 @@ def _lstm_sequence_backward(grad_out, grad_h, grad_c, w_hh, cells, saved, revers
             d_c, tmp = tmp, np.empty((rows, hidden), dt)
         else:
             np.add(d_c, tmp, out=d_c)
-        # A = [d_c tanh(g), d_c c_prev, d_c σ(i), d_h tanh(c)], then (A σ)(1 - σ) for i, f, o
-        # and A (1 - tanh(g)²) for g: the cell kernels' order
+        # d (gate order i, f, g, o) = A (1 - σ) σ for i, f, o and A (1 - tanh(g)²) for g, with
+        # A = [d_c tanh(g), d_c c_prev, d_c σ(i), d_h tanh(c)]: the cell kernels' order
         np.multiply(d_c, g, out=d[0])
         np.multiply(d_c, cs[src], out=d[1])
         np.multiply(d_c, i, out=d[2])
         np.multiply(d_h, tanh_c, out=d[3])
         np.multiply(d[:2], s[:2], out=d[:2])
         np.multiply(d[3], o, out=d[3])
-        np.subtract(1.0, s[:4], out=one_minus)
+        np.subtract(1.0, s[:2], out=one_minus[:2])
+        np.subtract(1.0, o, out=one_minus[3])
         np.multiply(g, g, out=one_minus[2])
         np.subtract(1.0, one_minus[2], out=one_minus[2])
         np.multiply(d, one_minus, out=d)
