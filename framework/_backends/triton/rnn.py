@@ -176,6 +176,15 @@ def _plain(a: Array) -> Array:
     return a.view(a.shape[1:], a.strides[1:], a.offset)
 
 
+def _transposed(w_hh: Array) -> Array:
+    """A contiguous copy of ``w_hh``ᵀ (G, H) -> (H, G) as the (1, H, G) right operand of every
+    step's GEMM (made once per sequence: the GEMMs then read it row-major)."""
+    gates, hidden = w_hh.shape
+    out = empty((hidden, gates), w_hh.dtype)
+    copy_(out, w_hh.view((hidden, gates), (w_hh.strides[1], w_hh.strides[0]), w_hh.offset))
+    return _matrix(out)
+
+
 def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array | None,
                   reverse: bool) -> tuple:
     """(states, cells, saved): all T steps of one LSTM layer direction; states and cells
@@ -188,7 +197,7 @@ def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array 
     first = length if reverse else 0
     copy_(_at(states, first), h0)
     copy_(_at(cells, first), c0)
-    w_t = w_hh.view((1, hidden, 4 * hidden), (0, w_hh.strides[1], w_hh.strides[0]), w_hh.offset)
+    w_t = _transposed(w_hh)
     for t, src, dst in _slot_order(length, reverse):
         pre, _ = matmul_epilogue(_matrix(_at(states, src)), w_t, b_hh, None,
                                  _matrix(_at(x_proj, t)), False)
@@ -246,7 +255,7 @@ def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
     states = empty((length + 1, rows, hidden), dtype)
     saved = empty((length, rows, 4 * hidden), dtype)
     copy_(_at(states, length if reverse else 0), h0)
-    w_t = w_hh.view((1, hidden, 3 * hidden), (0, w_hh.strides[1], w_hh.strides[0]), w_hh.offset)
+    w_t = _transposed(w_hh)
     for t, src, dst in _slot_order(length, reverse):
         h_gates, _ = matmul_epilogue(_matrix(_at(states, src)), w_t, b_hh, None, None, False)
         _gru_cell_into(_at(states, dst), _at(saved, t), _at(x_proj, t), _plain(h_gates),
