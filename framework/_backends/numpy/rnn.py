@@ -1,10 +1,11 @@
-"""CPU kernels of the fused recurrent cells: one LSTM or GRU step, forward and backward (NumPy).
+"""CPU kernels of the fused recurrent cells (NumPy): one LSTM or GRU step, and all steps of
+a layer direction (``lstm_sequence``, ``gru_sequence``), forward and backward.
 
 Each kernel is a short run of ufuncs writing into preallocated buffers (``out=``): no
 temporary per elementwise step. The operations and their order are those of the per-step
 ops (``sigmoid`` as ``1 / (1 + exp(-x))``, ``tanh``, ``mul``, ``add``), so in float32 and
-float64 the values are the ops' bits. Half types compute in float32; ``saved`` stays in
-float32 for them.
+float64 the values are the ops' bits. Half types compute in float32 (cells only); ``saved``
+stays in float32 for them.
 """
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""Launch wrappers: fused LSTM/GRU cells on ``cuda`` (kernels in ``triton_kernels/rnn.py``).
+"""Launch wrappers: fused LSTM/GRU cells on ``cuda`` (kernels in ``triton_kernels/rnn.py``),
+and whole layer directions (``lstm_sequence``, ``gru_sequence``: per step the GEMM and the
+cell kernel, launched into slots of the sequence's buffers).
 
-Operands are read in place through their two strides; outputs and ``saved`` are new
-contiguous arrays. One program per tile of BLOCK_N rows by BLOCK_H hidden units.
+Operands are read in place through their two strides; outputs and ``saved`` are contiguous
+(new arrays, or slots of a sequence's buffers). One program per tile of BLOCK_N rows by
+BLOCK_H hidden units.
 """
 from __future__ import annotations
 
