@@ -224,7 +224,7 @@ def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
     dt = x.dtype
     w_t = np.ascontiguousarray(w.T)  # (H, 4H): the GEMM reads its right operand row-major
     bias = _rows_of(b_hh, rows)
-    states, cells = np.empty((length + 1, rows, hidden), dt), np.empty((length + 1, rows, hidden), dt)
+    states, cells = (np.empty((length + 1, rows, hidden), dt) for _ in range(2))
     saved = np.empty((length, 5, rows, hidden), dt)  # [σ(i), σ(f), σ(o), tanh(g), tanh(c)]
     pre, i_g = np.empty((rows, 4 * hidden), dt), np.empty((rows, hidden), dt)
     gates = _by_gate(pre, 4)  # (4, N, H) view: i, f, g, o

@@ -195,7 +195,7 @@ def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array 
     step's ``lstm_cell`` saved, for the backward."""
     length, rows, hidden = _check_sequence("lstm_sequence", x_proj, c0, w_hh, 4)
     dtype = x_proj.dtype
-    states, cells = empty((length + 1, rows, hidden), dtype), empty((length + 1, rows, hidden), dtype)
+    states, cells = (empty((length + 1, rows, hidden), dtype) for _ in range(2))
     saved = empty((length, rows, 4 * hidden), dtype)
     first = length if reverse else 0
     copy_(_at(states, first), h0)
