@@ -328,6 +328,33 @@ RNN = {
                          "Array): from gru_cell's saved and grad_h (N, H) or None, the gradients "
                          "of x_gates (N, 3H), of h_gates (N, 3H) and h_prev's direct part "
                          "grad_h z (N, H; the caller adds d_h_gates @ W_hh)",
+    "lstm_sequence": "lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> (Array, Array, "
+                     "Array): all T steps of one LSTM layer direction (float32/float64): x_proj "
+                     "(T, N, 4H) = x W_ihᵀ + b_ih, h0, c0 (N, H), w_hh (4H, H), b_hh (4H,) or "
+                     "None; step t is lstm_cell(h_prev W_hhᵀ + b_hh + x_proj[t], c_prev), t = 0 "
+                     "first (reverse: T - 1 first); returns states, cells (T + 1, N, H): h0/c0 "
+                     "in slot 0 and step t's h/c in slot t + 1 (reverse: slot T and slot t), "
+                     "and saved, the backend's own record for lstm_sequence_backward",
+    "lstm_sequence_backward": "lstm_sequence_backward(grad_out, grad_h, grad_c, w_hh, cells, "
+                              "saved, reverse, need_h0, need_c0) -> (Array, Array, Array): from "
+                              "lstm_sequence's cells and saved and the gradients of its outputs "
+                              "(grad_out (T, N, H) of every step's h, grad_h, grad_c (N, H) of "
+                              "the last step's h, c; None is zero), d_gates (T, N, 4H) (each "
+                              "step's pre-activation gradient) and d_h0, d_c0 (N, H), None "
+                              "where need_h0/need_c0 is false",
+    "gru_sequence": "gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> (Array, Array): all T "
+                    "steps of one GRU layer direction (float32/float64): x_proj (T, N, 3H) = x "
+                    "W_ihᵀ + b_ih, h0 (N, H), w_hh (3H, H), b_hh (3H,) or None; step t is "
+                    "gru_cell(x_proj[t], h_prev W_hhᵀ + b_hh, h_prev), t = 0 first (reverse: "
+                    "T - 1 first); returns states (T + 1, N, H) (h0 in slot 0, step t's h in "
+                    "slot t + 1; reverse: slot T and slot t) and saved, the backend's own "
+                    "record for gru_sequence_backward",
+    "gru_sequence_backward": "gru_sequence_backward(grad_out, grad_h, w_hh, states, saved, "
+                             "reverse, need_h0) -> (Array, Array, Array): from gru_sequence's "
+                             "states and saved and the gradients of its outputs (grad_out (T, "
+                             "N, H), grad_h (N, H) of the last h; None is zero), d_x_proj and "
+                             "d_h_proj (T, N, 3H) (each step's input and hidden projection "
+                             "gradients) and d_h0 (N, H), None unless need_h0",
 }
 
 # Every table whose values are "signature -> result" strings, in contract order.

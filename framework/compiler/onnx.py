@@ -778,23 +778,38 @@ def _gate_parts(b, x: str, hidden: int, count: int) -> list:
     return b.add("Split", [x, b.ints([hidden] * count)], n_out=count, axis=1)
 
 
-def _gru_cell(s, node, used):
-    """One GRU step (PyTorch's r, z, n order); ``saved`` = [r, z, n, h_n] when read."""
-    b, a = s.b, node.args
-    dtype = node.outputs[0].dtype
-    hidden = node.outputs[0].shape[1]
-    x_r, x_z, x_n = _gate_parts(b, s.arg(a["x_gates"], dtype), hidden, 3)
-    h_r, h_z, h_n = _gate_parts(b, s.arg(a["h_gates"], dtype), hidden, 3)
-    h_prev = s.arg(a["h_prev"], dtype)
+def _gru_step(b, x_gates: str, h_gates: str, h_prev: str, hidden: int, dtype: str) -> tuple:
+    """(h, [r, z, n, h_n]) of one GRU step from its input and hidden gate projections."""
+    x_r, x_z, x_n = _gate_parts(b, x_gates, hidden, 3)
+    h_r, h_z, h_n = _gate_parts(b, h_gates, hidden, 3)
     r = b.one("Sigmoid", [b.one("Add", [x_r, h_r])])
     z = b.one("Sigmoid", [b.one("Add", [x_z, h_z])])
     n = b.one("Tanh", [b.one("Add", [x_n, b.one("Mul", [r, h_n])])])
     h = b.one("Add", [b.one("Mul", [b.one("Sub", [b.scalar(1.0, dtype), z]), n]),
                       b.one("Mul", [z, h_prev])])
+    return h, (r, z, n, h_n)
+
+
+def _gru_cell(s, node, used):
+    """One GRU step (PyTorch's r, z, n order); ``saved`` = [r, z, n, h_n] when read."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    hidden = node.outputs[0].shape[1]
+    h, parts = _gru_step(b, s.arg(a["x_gates"], dtype), s.arg(a["h_gates"], dtype),
+                         s.arg(a["h_prev"], dtype), hidden, dtype)
     saved = node.outputs[1]
-    packed = (b.one("Concat", [r, z, n, h_n], axis=1)
+    packed = (b.one("Concat", list(parts), axis=1)
               if saved is not None and saved.id in used else None)
     return [h, packed]
+
+
+def _lstm_step(b, gates: str, c_prev: str, hidden: int) -> tuple:
+    """(h, c, [σ(i), σ(f), tanh(g), σ(o)]) of one LSTM step from its gate pre-activations."""
+    i, f, g, o = _gate_parts(b, gates, hidden, 4)
+    i, f, o = (b.one("Sigmoid", [t]) for t in (i, f, o))
+    g = b.one("Tanh", [g])
+    c = b.one("Add", [b.one("Mul", [f, c_prev]), b.one("Mul", [i, g])])
+    return b.one("Mul", [o, b.one("Tanh", [c])]), c, (i, f, g, o)
 
 
 def _lstm_cell(s, node, used):
@@ -802,15 +817,66 @@ def _lstm_cell(s, node, used):
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
     hidden = node.outputs[0].shape[1]
-    i, f, g, o = _gate_parts(b, s.arg(a["gates"], dtype), hidden, 4)
-    i, f, o = (b.one("Sigmoid", [t]) for t in (i, f, o))
-    g = b.one("Tanh", [g])
-    c = b.one("Add", [b.one("Mul", [f, s.arg(a["c_prev"], dtype)]), b.one("Mul", [i, g])])
-    h = b.one("Mul", [o, b.one("Tanh", [c])])
+    h, c, acts = _lstm_step(b, s.arg(a["gates"], dtype), s.arg(a["c_prev"], dtype), hidden)
     saved = node.outputs[2]
-    packed = (b.one("Concat", [i, f, g, o], axis=1)
+    packed = (b.one("Concat", list(acts), axis=1)
               if saved is not None and saved.id in used else None)
     return [h, c, packed]
+
+
+def _sequence_steps(length: int, reverse: bool) -> list:
+    """(t, slot read, slot written) of each step of a sequence kernel, in running order."""
+    if reverse:
+        return [(t, t + 1, t) for t in range(length - 1, -1, -1)]
+    return [(t, t, t + 1) for t in range(length)]
+
+
+def _stacked(b, values: list) -> str:
+    """The (N, H) values stacked into one (len, N, H) tensor."""
+    axis = b.const(np.array([0], np.int64))
+    return b.one("Concat", [b.one("Unsqueeze", [v, axis]) for v in values], axis=0)
+
+
+def _gru_sequence(s, node, used):
+    """All T steps of a GRU layer direction, unrolled (T is fixed at export): per step the
+    hidden MatMul (+ b_hh), then ``_gru_step``; the states (T + 1, N, H) in the kernel's slot
+    order. ``saved`` (the backward's record) has no translation."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    x = s.arg(a["x_proj"], dtype)
+    w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
+    h = [None] * (length + 1)
+    h[length if a["reverse"] else 0] = s.arg(a["h0"], dtype)
+    for t, src, dst in _sequence_steps(length, a["reverse"]):
+        h_gates = b.one("MatMul", [h[src], w_t])
+        if a["b_hh"] is not None:
+            h_gates = b.one("Add", [h_gates, s.arg(a["b_hh"], dtype)])
+        x_gates = b.one("Gather", [x, b.int_scalar(t)], axis=0)
+        h[dst], _ = _gru_step(b, x_gates, h_gates, h[src], hidden, dtype)
+    return [_stacked(b, h), None]
+
+
+def _lstm_sequence(s, node, used):
+    """All T steps of an LSTM layer direction, unrolled (T is fixed at export): per step the
+    hidden MatMul, + b_hh, + the step's input projection, then ``_lstm_step``; the states and
+    cells (T + 1, N, H) in the kernel's slot order. ``saved`` (the backward's record) has no
+    translation."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    x = s.arg(a["x_proj"], dtype)
+    w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
+    h, c = [None] * (length + 1), [None] * (length + 1)
+    first = length if a["reverse"] else 0
+    h[first], c[first] = s.arg(a["h0"], dtype), s.arg(a["c0"], dtype)
+    for t, src, dst in _sequence_steps(length, a["reverse"]):
+        gates = b.one("MatMul", [h[src], w_t])
+        if a["b_hh"] is not None:
+            gates = b.one("Add", [gates, s.arg(a["b_hh"], dtype)])
+        gates = b.one("Add", [gates, b.one("Gather", [x, b.int_scalar(t)], axis=0)])
+        h[dst], c[dst], _ = _lstm_step(b, gates, c[src], hidden)
+    return [_stacked(b, h), _stacked(b, c), None]
 
 
 _TRANSLATIONS = {
@@ -834,7 +900,8 @@ _TRANSLATIONS = {
     "attention_forward": _attention,
     "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
-    "gru_cell": _gru_cell, "lstm_cell": _lstm_cell,
+    "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
+    "gru_sequence": _gru_sequence,
 }
 
 SUPPORTED = tuple(sorted(set(_TRANSLATIONS) | {"copy_", "device_assert"}))

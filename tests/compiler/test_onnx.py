@@ -141,6 +141,25 @@ def test_writes_into_a_select_on_the_dynamic_dim():
     np.testing.assert_allclose(got, f(x).numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_bidirectional_recurrent_layers_export_both_directions(kind):
+    """``lstm_sequence``/``gru_sequence`` unrolled in both time orders (the reverse direction
+    reads its state from the slot after each step's), without and with biases."""
+    framework.manual_seed(1)
+    for bias in (True, False):
+        module = getattr(nn, kind)(3, 4, bidirectional=True, bias=bias, batch_first=True).eval()
+        x = framework.randn(2, 5, 3)
+        buffer = io.BytesIO()
+        framework.onnx.export(module, (x,), buffer)
+        got = _run(buffer.getvalue(), {"input0": x.numpy()})
+        with framework.no_grad():
+            out, state = module(x)
+        expected = (out, *state) if kind == "LSTM" else (out, state)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_lstm_exports_its_fused_cell(tmp_path):
     framework.manual_seed(0)
     module = nn.LSTM(4, 5, num_layers=2, batch_first=True).eval()

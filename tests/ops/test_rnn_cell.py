@@ -247,3 +247,242 @@ def test_numpy_lstm_cell_has_the_per_op_bits(dtype, shape, transposed):
         got = wrap(got, framework.device("cpu")).numpy()
         assert got.dtype == want.dtype and got.shape == want.shape, name
         assert got.tobytes() == want.tobytes(), name
+
+
+# Whole sequences ---------------------------------------------------------------------------
+def _slot_order(length, reverse):
+    """(t, slot read, slot written) of each step in running order (the kernels' layout)."""
+    if reverse:
+        return [(t, t + 1, t) for t in range(length - 1, -1, -1)]
+    return [(t, t, t + 1) for t in range(length)]
+
+
+def _reference_lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse, grad_out, grad_h, grad_c):
+    """PyTorch float64: (states, cells) in the kernels' slot layout and the gradients of
+    x_proj, h0 and c0 for the loss sum(h_t grad_out[t]) + h_T grad_h + c_T grad_c."""
+    x, h, c = (torch.tensor(a, requires_grad=True) for a in (x_proj, h0, c0))
+    w = torch.tensor(w_hh)
+    length = x_proj.shape[0]
+    states, cells = [None] * (length + 1), [None] * (length + 1)
+    first = length if reverse else 0
+    states[first], cells[first] = h, c
+    loss = 0
+    for t, src, dst in _slot_order(length, reverse):
+        gates = states[src] @ w.T + x[t]
+        if b_hh is not None:
+            gates = gates + torch.tensor(b_hh)
+        i, f, g, o = gates.chunk(4, 1)
+        cells[dst] = f.sigmoid() * cells[src] + i.sigmoid() * g.tanh()
+        states[dst] = o.sigmoid() * cells[dst].tanh()
+        if grad_out is not None:
+            loss = loss + (states[dst] * torch.tensor(grad_out[t])).sum()
+    last = 0 if reverse else length
+    for value, grad in ((states[last], grad_h), (cells[last], grad_c)):
+        if grad is not None:
+            loss = loss + (value * torch.tensor(grad)).sum()
+    grads = torch.autograd.grad(loss, (x, h, c), allow_unused=True) if torch.is_tensor(loss) \
+        else (None,) * 3
+    grads = [torch.zeros_like(v) if gr is None else gr for gr, v in zip(grads, (x, h, c))]
+    return [t.detach().numpy() for t in (torch.stack(states), torch.stack(cells), *grads)]
+
+
+def _sequence_inputs(length, n, hidden, bias, seed=3):
+    rng = np.random.default_rng(seed)
+    x_proj = rng.standard_normal((length, n, 4 * hidden))
+    h0, c0 = rng.standard_normal((n, hidden)), rng.standard_normal((n, hidden))
+    w_hh = rng.standard_normal((4 * hidden, hidden)) * 0.5
+    b_hh = rng.standard_normal(4 * hidden) if bias else None
+    grads = [rng.standard_normal((length, n, hidden))] + [rng.standard_normal((n, hidden))
+                                                          for _ in range(2)]
+    return x_proj, h0, c0, w_hh, b_hh, grads
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, reverse, bias, strided", [
+    ((3, 2, 5), False, True, False), ((3, 2, 5), True, True, True), ((1, 1, 1), False, False, True),
+    ((4, 3, 130), True, False, False), ((0, 2, 3), False, True, False)])
+def test_lstm_sequence_forward_and_backward(device, dtype, shape, reverse, bias, strided):
+    """All steps of a layer direction in one call, against PyTorch's step-by-step math: the
+    (T + 1) states and cells, and the gradients of the gates, h0 and c0; ``strided``: x_proj
+    a permuted view and w_hh a transposed one."""
+    length, n, hidden = shape
+    x_proj, h0, c0, w_hh, b_hh, (g_out, g_h, g_c) = _sequence_inputs(length, n, hidden, bias)
+    kernels = for_device(framework.device(device))
+    if strided:
+        x_t = framework.tensor(np.ascontiguousarray(x_proj.transpose(1, 0, 2)), dtype=dtype,
+                               device=device).transpose(0, 1)
+    else:
+        x_t = _tensor(x_proj, device, dtype)
+    args = [x_t._a, _tensor(h0, device, dtype)._a, _tensor(c0, device, dtype, strided)._a,
+            _tensor(w_hh, device, dtype, strided)._a,
+            None if b_hh is None else _tensor(b_hh, device, dtype)._a]
+    states, cells, saved = kernels.lstm_sequence(*args, reverse)
+    grads = [_tensor(g, device, dtype)._a for g in (g_out, g_h, g_c)]
+    d_gates, d_h0, d_c0 = kernels.lstm_sequence_backward(*grads, args[3], cells, saved, reverse,
+                                                         True, True)
+    expected = _reference_lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse, g_out, g_h, g_c)
+    _check((states, cells, d_gates, d_h0, d_c0), expected, device, dtype,
+           ("states", "cells", "d_gates", "d_h0", "d_c0"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("missing", ["grad_out", "grad_h", "grad_c", "all"])
+def test_lstm_sequence_backward_treats_a_missing_gradient_as_zero(device, missing):
+    length, n, hidden, dtype = 3, 2, 3, dtypes.float64
+    x_proj, h0, c0, w_hh, b_hh, grads = _sequence_inputs(length, n, hidden, True, seed=4)
+    grads = [None if missing in (name, "all") else g
+             for name, g in zip(("grad_out", "grad_h", "grad_c"), grads)]
+    kernels = for_device(framework.device(device))
+    w_t = _tensor(w_hh, device, dtype)
+    _, cells, saved = kernels.lstm_sequence(
+        *(_tensor(a, device, dtype)._a for a in (x_proj, h0, c0)), w_t._a,
+        _tensor(b_hh, device, dtype)._a, False)
+    results = kernels.lstm_sequence_backward(
+        *(None if g is None else _tensor(g, device, dtype)._a for g in grads), w_t._a, cells,
+        saved, False, True, True)
+    expected = _reference_lstm_sequence(x_proj, h0, c0, w_hh, b_hh, False, *grads)[2:]
+    _check(results, expected, device, dtype, ("d_gates", "d_h0", "d_c0"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_lstm_sequence_backward_skips_state_gradients_not_needed(device):
+    x_proj, h0, c0, w_hh, b_hh, grads = _sequence_inputs(2, 2, 3, True, seed=5)
+    dtype = dtypes.float64
+    kernels = for_device(framework.device(device))
+    w_t = _tensor(w_hh, device, dtype)
+    _, cells, saved = kernels.lstm_sequence(
+        *(_tensor(a, device, dtype)._a for a in (x_proj, h0, c0)), w_t._a, None, True)
+    d_gates, d_h0, d_c0 = kernels.lstm_sequence_backward(
+        *(_tensor(g, device, dtype)._a for g in grads), w_t._a, cells, saved, True, False, False)
+    assert d_h0 is None and d_c0 is None
+    expected = _reference_lstm_sequence(x_proj, h0, c0, w_hh, None, True, *grads)[2]
+    _check((d_gates,), (expected,), device, dtype, ("d_gates",))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_lstm_sequence_rejects_bad_operands(device):
+    """Half types and mismatched shapes are refused with a ValueError naming the kernel."""
+    kernels = for_device(framework.device(device))
+    state = _tensor(np.zeros((2, 3)), device, dtypes.float32)._a
+    w_hh = _tensor(np.zeros((12, 3)), device, dtypes.float32)._a
+    x_proj = _tensor(np.zeros((4, 2, 12)), device, dtypes.float32)._a
+    half = _tensor(np.zeros((4, 2, 12)), device, dtypes.float16)._a
+    with pytest.raises(ValueError, match="lstm_sequence: expected float32 or float64"):
+        kernels.lstm_sequence(half, state, state, w_hh, None, False)
+    wide = _tensor(np.zeros((4, 2, 8)), device, dtypes.float32)._a
+    with pytest.raises(ValueError, match=r"lstm_sequence: expected x_proj \(T, N, 4H\)"):
+        kernels.lstm_sequence(wide, state, state, w_hh, None, False)
+    with pytest.raises(ValueError, match=r"lstm_sequence: expected x_proj \(T, N, 4H\)"):
+        kernels.lstm_sequence(x_proj, state, state, _tensor(np.zeros((12, 4)), device,
+                                                            dtypes.float32)._a, None, False)
+
+
+def _reference_gru_sequence(x_proj, h0, w_hh, b_hh, reverse, grad_out, grad_h):
+    """PyTorch float64: the states in the kernels' slot layout and the gradients of x_proj,
+    of each step's hidden projection (h_prev W_hhᵀ + b_hh) and of h0 for the loss
+    sum(h_t grad_out[t]) + h_T grad_h."""
+    x, h = (torch.tensor(a, requires_grad=True) for a in (x_proj, h0))
+    w = torch.tensor(w_hh)
+    length = x_proj.shape[0]
+    states, projections = [None] * (length + 1), [None] * length
+    states[length if reverse else 0] = h
+    loss = 0
+    for t, src, dst in _slot_order(length, reverse):
+        h_proj = states[src] @ w.T
+        if b_hh is not None:
+            h_proj = h_proj + torch.tensor(b_hh)
+        projections[t] = h_proj
+        h_proj.retain_grad()
+        x_r, x_z, x_n = x[t].chunk(3, 1)
+        h_r, h_z, h_n = h_proj.chunk(3, 1)
+        r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        states[dst] = (1 - z) * n + z * states[src]
+        if grad_out is not None:
+            loss = loss + (states[dst] * torch.tensor(grad_out[t])).sum()
+    if grad_h is not None:
+        loss = loss + (states[0 if reverse else length] * torch.tensor(grad_h)).sum()
+    if torch.is_tensor(loss):
+        loss.backward()
+    d_proj = [torch.zeros_like(p) if p.grad is None else p.grad for p in projections]
+    d_proj = torch.stack(d_proj) if d_proj else torch.zeros_like(x)
+    grads = [torch.zeros_like(v) if v.grad is None else v.grad for v in (x, h)]
+    return [t.detach().numpy() for t in (torch.stack(states), grads[0], d_proj, grads[1])]
+
+
+def _gru_sequence_inputs(length, n, hidden, bias, seed=6):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((length, n, 3 * hidden)), rng.standard_normal((n, hidden)),
+            rng.standard_normal((3 * hidden, hidden)) * 0.5,
+            rng.standard_normal(3 * hidden) if bias else None,
+            [rng.standard_normal((length, n, hidden)), rng.standard_normal((n, hidden))])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, reverse, bias, strided", [
+    ((3, 2, 5), False, True, False), ((3, 2, 5), True, True, True), ((1, 1, 1), False, False, True),
+    ((4, 3, 130), True, False, False), ((0, 2, 3), False, True, False)])
+def test_gru_sequence_forward_and_backward(device, dtype, shape, reverse, bias, strided):
+    """All steps of a GRU layer direction in one call, against PyTorch's step-by-step math:
+    the (T + 1) states, and the gradients of x_proj, of each step's hidden projection and of
+    h0; ``strided``: x_proj a permuted view, h0 and w_hh transposed ones."""
+    length, n, hidden = shape
+    x_proj, h0, w_hh, b_hh, (g_out, g_h) = _gru_sequence_inputs(length, n, hidden, bias)
+    kernels = for_device(framework.device(device))
+    if strided:
+        x_t = framework.tensor(np.ascontiguousarray(x_proj.transpose(1, 0, 2)), dtype=dtype,
+                               device=device).transpose(0, 1)
+    else:
+        x_t = _tensor(x_proj, device, dtype)
+    w_t = _tensor(w_hh, device, dtype, strided)
+    states, saved = kernels.gru_sequence(
+        x_t._a, _tensor(h0, device, dtype, strided)._a, w_t._a,
+        None if b_hh is None else _tensor(b_hh, device, dtype)._a, reverse)
+    results = kernels.gru_sequence_backward(
+        *(_tensor(g, device, dtype)._a for g in (g_out, g_h)), w_t._a, states, saved, reverse,
+        True)
+    expected = _reference_gru_sequence(x_proj, h0, w_hh, b_hh, reverse, g_out, g_h)
+    _check((states, *results), expected, device, dtype,
+           ("states", "d_x_proj", "d_h_proj", "d_h0"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("missing", ["grad_out", "grad_h", "both"])
+def test_gru_sequence_backward_treats_a_missing_gradient_as_zero(device, missing):
+    dtype = dtypes.float64
+    x_proj, h0, w_hh, b_hh, grads = _gru_sequence_inputs(3, 2, 3, True, seed=7)
+    grads = [None if missing in (name, "both") else g
+             for name, g in zip(("grad_out", "grad_h"), grads)]
+    kernels = for_device(framework.device(device))
+    w_t = _tensor(w_hh, device, dtype)
+    states, saved = kernels.gru_sequence(_tensor(x_proj, device, dtype)._a,
+                                         _tensor(h0, device, dtype)._a, w_t._a,
+                                         _tensor(b_hh, device, dtype)._a, True)
+    results = kernels.gru_sequence_backward(
+        *(None if g is None else _tensor(g, device, dtype)._a for g in grads), w_t._a, states,
+        saved, True, True)
+    expected = _reference_gru_sequence(x_proj, h0, w_hh, b_hh, True, *grads)[1:]
+    _check(results, expected, device, dtype, ("d_x_proj", "d_h_proj", "d_h0"))
+    without_h0 = kernels.gru_sequence_backward(
+        *(None if g is None else _tensor(g, device, dtype)._a for g in grads), w_t._a, states,
+        saved, True, False)
+    assert without_h0[2] is None
+    _check(without_h0[:2], expected[:2], device, dtype, ("d_x_proj", "d_h_proj"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gru_sequence_rejects_bad_operands(device):
+    """Mixed dtypes and mismatched shapes are refused with a ValueError naming the kernel."""
+    kernels = for_device(framework.device(device))
+    state = _tensor(np.zeros((2, 3)), device, dtypes.float32)._a
+    w_hh = _tensor(np.zeros((9, 3)), device, dtypes.float32)._a
+    x64 = _tensor(np.zeros((4, 2, 9)), device, dtypes.float64)._a
+    with pytest.raises(ValueError, match="gru_sequence: expected float32 or float64 operands "
+                                         "of one dtype"):
+        kernels.gru_sequence(x64, state, w_hh, None, False)
+    x_proj = _tensor(np.zeros((4, 2, 9)), device, dtypes.float32)._a
+    with pytest.raises(ValueError, match=r"gru_sequence: expected x_proj \(T, N, 3H\)"):
+        kernels.gru_sequence(x_proj, _tensor(np.zeros((3, 3)), device, dtypes.float32)._a,
+                             w_hh, None, False)

@@ -1,10 +1,11 @@
-"""CPU kernels of the fused recurrent cells: one LSTM or GRU step, forward and backward (NumPy).
+"""CPU kernels of the fused recurrent cells (NumPy): one LSTM or GRU step, and all steps of
+a layer direction (``lstm_sequence``, ``gru_sequence``), forward and backward.
 
 Each kernel is a short run of ufuncs writing into preallocated buffers (``out=``): no
 temporary per elementwise step. The operations and their order are those of the per-step
 ops (``sigmoid`` as ``1 / (1 + exp(-x))``, ``tanh``, ``mul``, ``add``), so in float32 and
-float64 the values are the ops' bits. Half types compute in float32; ``saved`` stays in
-float32 for them.
+float64 the values are the ops' bits. Half types compute in float32 (cells only); ``saved``
+stays in float32 for them.
 """
 from __future__ import annotations
 
@@ -179,5 +180,248 @@ def gru_cell_backward(grad_h: Array | None, h_prev: Array, saved: Array, out_dty
     return quiet(_gru_cell_backward, grad_h, h_prev, saved, out_dtype)
 
 
+# Whole sequences ---------------------------------------------------------------------------
+# One call runs all T steps of a layer direction: the recurrent GEMM writes into one
+# preallocated (N, G) buffer, the cell math into slots of the (T + 1, N, H) state buffers and
+# of a gate-major workspace, so a step is a dozen ufunc calls on contiguous blocks with no
+# allocation and no ``Array`` wrapping. The forward has the per-step ops' bits (the GEMM,
+# then the bias, then the input projection added, as ``linear``'s epilogue does).
+
+
+def _check_sequence(name: str, x_proj: np.ndarray, state: np.ndarray, w_hh: np.ndarray,
+                    gates: int) -> tuple:
+    """(T, N, H) of a sequence kernel's operands, or a ValueError naming ``name``."""
+    if x_proj.dtype not in (np.float32, np.float64) or any(
+            a.dtype != x_proj.dtype for a in (state, w_hh)):
+        raise ValueError(f"{name}: expected float32 or float64 operands of one dtype, got "
+                         f"{x_proj.dtype}, {state.dtype}, {w_hh.dtype}")
+    length, rows, width = x_proj.shape if x_proj.ndim == 3 else (0, 0, -1)
+    hidden = state.shape[-1]
+    if x_proj.ndim != 3 or width != gates * hidden or state.shape != (rows, hidden) \
+            or w_hh.shape != (gates * hidden, hidden):
+        raise ValueError(f"{name}: expected x_proj (T, N, {gates}H), states (N, H) and w_hh "
+                         f"({gates}H, H), got {x_proj.shape}, {state.shape}, {w_hh.shape}")
+    return length, rows, hidden
+
+
+def _rows_of(bias: Array | None, rows: int) -> np.ndarray | None:
+    """The bias repeated over ``rows`` rows, contiguous (None for None): adding it per step
+    is then a same-shape add (~2 us less than broadcasting the vector, same sums)."""
+    return None if bias is None else np.repeat(nd(bias)[None], rows, axis=0)
+
+
+def _slot_order(length: int, reverse: bool) -> list:
+    """(t, slot read, slot written) of each step in running order: step t reads its previous
+    state from slot t and writes slot t + 1 (``reverse``: reads t + 1, writes t, t = T-1 first)."""
+    if reverse:
+        return [(t, t + 1, t) for t in range(length - 1, -1, -1)]
+    return [(t, t, t + 1) for t in range(length)]
+
+
+def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
+    x, w = nd(x_proj), nd(w_hh)
+    length, rows, hidden = _check_sequence("lstm_sequence", x, nd(c0), w, 4)
+    dt = x.dtype
+    w_t = np.ascontiguousarray(w.T)  # (H, 4H): the GEMM reads its right operand row-major
+    bias = _rows_of(b_hh, rows)
+    states, cells = (np.empty((length + 1, rows, hidden), dt) for _ in range(2))
+    saved = np.empty((length, 5, rows, hidden), dt)  # [σ(i), σ(f), σ(o), tanh(g), tanh(c)]
+    pre, i_g = np.empty((rows, 4 * hidden), dt), np.empty((rows, hidden), dt)
+    gates = _by_gate(pre, 4)  # (4, N, H) view: i, f, g, o
+    first = length if reverse else 0
+    states[first], cells[first] = nd(h0), nd(c0)
+    for t, src, dst in _slot_order(length, reverse):
+        np.matmul(states[src], w_t, out=pre)
+        if bias is not None:
+            np.add(pre, bias, out=pre)
+        np.add(pre, x[t], out=pre)
+        s = saved[t]
+        # σ's first pass (negation) is the gate-major copy: i, f, o side by side, so the other
+        # three passes run once over one contiguous block
+        np.negative(gates[:2], out=s[:2])
+        np.negative(gates[3], out=s[2])
+        np.tanh(gates[2], out=s[3])
+        sig = s[:3]
+        np.exp(sig, out=sig)
+        np.add(sig, 1.0, out=sig)
+        np.divide(1.0, sig, out=sig)
+        i, f, o, g, tanh_c = s
+        c = cells[dst]
+        np.multiply(f, cells[src], out=c)  # c = σ(f) c_prev + σ(i) tanh(g)
+        np.multiply(i, g, out=i_g)
+        np.add(c, i_g, out=c)
+        np.tanh(c, out=tanh_c)
+        np.multiply(o, tanh_c, out=states[dst])  # h = σ(o) tanh(c)
+    return wrap(states), wrap(cells), wrap(saved)
+
+
+def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array | None,
+                  reverse: bool) -> tuple:
+    """(states, cells, saved): all T steps of one LSTM layer direction; states and cells
+    (T + 1, N, H) hold h0/c0 and each step's h/c (``_slot_order``); saved (T, 5, N, H) is
+    [σ(i), σ(f), σ(o), tanh(g), tanh(c)] per step, gate-major, for the backward."""
+    return quiet(_lstm_sequence, x_proj, h0, c0, w_hh, b_hh, reverse)
+
+
+def _first_grad(grad_out, grad_h, t: int, shape: tuple, dt) -> np.ndarray:
+    """grad_h + grad_out[t], either possibly None (zero), as a new array."""
+    if grad_h is None and grad_out is None:
+        return np.zeros(shape, dt)
+    if grad_h is None:
+        return np.array(nd(grad_out)[t], dt)
+    if grad_out is None:
+        return np.array(nd(grad_h), dt)
+    return np.add(nd(grad_h), nd(grad_out)[t])
+
+
+def _lstm_sequence_backward(grad_out, grad_h, grad_c, w_hh, cells, saved, reverse, need_h0,
+                            need_c0) -> tuple:
+    s_all, cs, w = nd(saved), nd(cells), nd(w_hh)
+    length, _, rows, hidden = s_all.shape
+    dt = s_all.dtype
+    order = _slot_order(length, reverse)[::-1]  # back through time
+    grads = None if grad_out is None else nd(grad_out)
+    d_gates = np.empty((length, rows, 4 * hidden), dt)
+    d, one_minus = np.empty((4, rows, hidden), dt), np.empty((4, rows, hidden), dt)
+    tmp = np.empty((rows, hidden), dt)
+    d_h = _first_grad(grad_out, grad_h, order[0][0], (rows, hidden), dt) if order else None
+    d_c = None if grad_c is None else np.array(nd(grad_c), dt)
+    d_h0 = None
+    for step, (t, src, _) in enumerate(order):
+        s = s_all[t]
+        i, f, o, g, tanh_c = s
+        # d_c = grad_c + (d_h σ(o)) (1 - tanh(c)²)
+        np.multiply(d_h, o, out=tmp)
+        np.multiply(tanh_c, tanh_c, out=d[0])
+        np.subtract(1.0, d[0], out=d[0])
+        np.multiply(tmp, d[0], out=tmp)
+        if d_c is None:
+            d_c, tmp = tmp, np.empty((rows, hidden), dt)
+        else:
+            np.add(d_c, tmp, out=d_c)
+        # d (gate order i, f, g, o) = A (1 - σ) σ for i, f, o and A (1 - tanh(g)²) for g, with
+        # A = [d_c tanh(g), d_c c_prev, d_c σ(i), d_h tanh(c)]: the cell kernels' order
+        np.multiply(d_c, g, out=d[0])
+        np.multiply(d_c, cs[src], out=d[1])
+        np.multiply(d_c, i, out=d[2])
+        np.multiply(d_h, tanh_c, out=d[3])
+        np.multiply(d[:2], s[:2], out=d[:2])
+        np.multiply(d[3], o, out=d[3])
+        np.subtract(1.0, s[:2], out=one_minus[:2])
+        np.subtract(1.0, o, out=one_minus[3])
+        np.multiply(g, g, out=one_minus[2])
+        np.subtract(1.0, one_minus[2], out=one_minus[2])
+        np.multiply(d, one_minus, out=d)
+        np.multiply(d_c, f, out=d_c)  # d_c_prev
+        rows_t = d_gates[t]
+        np.copyto(_by_gate(rows_t, 4), d)
+        if step == length - 1:
+            d_h0 = np.matmul(rows_t, w) if need_h0 else None
+        else:
+            np.matmul(rows_t, w, out=d_h)  # d_h_prev = d_gates W_hh (+ the next output's grad)
+            if grads is not None:
+                np.add(d_h, grads[order[step + 1][0]], out=d_h)
+    if length == 0:  # no steps: the state gradients pass through
+        d_h0 = _first_grad(None, grad_h, 0, (rows, hidden), dt)
+        d_c = _first_grad(None, grad_c, 0, (rows, hidden), dt)
+    return (wrap(d_gates), wrap(d_h0) if need_h0 else None, wrap(d_c) if need_c0 else None)
+
+
+def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c: Array | None,
+                           w_hh: Array, cells: Array, saved: Array, reverse: bool,
+                           need_h0: bool, need_c0: bool) -> tuple:
+    """(d_gates (T, N, 4H), d_h0, d_c0 (N, H) or None where not needed) of ``lstm_sequence``
+    from its cells and saved; grad_out (T, N, H), grad_h, grad_c (N, H) or None (zero)."""
+    return quiet(_lstm_sequence_backward, grad_out, grad_h, grad_c, w_hh, cells, saved,
+                 reverse, need_h0, need_c0)
+
+
+def _gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> tuple:
+    x, w = nd(x_proj), nd(w_hh)
+    length, rows, hidden = _check_sequence("gru_sequence", x, nd(h0), w, 3)
+    dt = x.dtype
+    w_t = np.ascontiguousarray(w.T)  # (H, 3H): the GEMM reads its right operand row-major
+    bias = _rows_of(b_hh, rows)
+    states = np.empty((length + 1, rows, hidden), dt)
+    saved = np.empty((length, 4, rows, hidden), dt)  # [r, z, n, h_n] per step, gate-major
+    h_proj, z_h = np.empty((rows, 3 * hidden), dt), np.empty((rows, hidden), dt)
+    h_gates = _by_gate(h_proj, 3)
+    states[length if reverse else 0] = nd(h0)
+    for t, src, dst in _slot_order(length, reverse):
+        np.matmul(states[src], w_t, out=h_proj)
+        if bias is not None:
+            np.add(h_proj, bias, out=h_proj)
+        s, x_gates = saved[t], _by_gate(x[t], 3)
+        np.add(x_gates[:2], h_gates[:2], out=s[:2])  # r, z = σ(x_rz + h_rz)
+        _sigmoid_(s[:2], s[:2])
+        np.copyto(s[3], h_gates[2])
+        np.multiply(s[0], s[3], out=s[2])  # n = tanh(x_n + r h_n)
+        np.add(x_gates[2], s[2], out=s[2])
+        np.tanh(s[2], out=s[2])
+        h = states[dst]
+        np.subtract(1.0, s[1], out=h)  # h = (1 - z) n + z h_prev
+        np.multiply(h, s[2], out=h)
+        np.multiply(s[1], states[src], out=z_h)
+        np.add(h, z_h, out=h)
+    return wrap(states), wrap(saved)
+
+
+def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
+                 reverse: bool) -> tuple:
+    """(states, saved): all T steps of one GRU layer direction; states (T + 1, N, H) holds h0
+    and each step's h (``_slot_order``); saved (T, 4, N, H) is [r, z, n, h_n] per step,
+    gate-major, for the backward."""
+    return quiet(_gru_sequence, x_proj, h0, w_hh, b_hh, reverse)
+
+
+def _gru_sequence_backward(grad_out, grad_h, w_hh, states, saved, reverse, need_h0) -> tuple:
+    s_all, hs, w = nd(saved), nd(states), nd(w_hh)
+    length, _, rows, hidden = s_all.shape
+    dt = s_all.dtype
+    order = _slot_order(length, reverse)[::-1]  # back through time
+    grads = None if grad_out is None else nd(grad_out)
+    d_x, d_proj = (np.empty((length, rows, 3 * hidden), dt) for _ in range(2))
+    d, one_minus = np.empty((3, rows, hidden), dt), np.empty((2, rows, hidden), dt)
+    direct = np.empty((rows, hidden), dt)
+    d_h = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0,
+                      (rows, hidden), dt)
+    for step, (t, src, _) in enumerate(order):
+        s = s_all[t]
+        r, z, n, h_n = s
+        d_r, d_z, d_n = d
+        np.subtract(1.0, s[:2], out=one_minus)  # [1 - r, 1 - z]
+        np.multiply(d_h, one_minus[1], out=d_n)  # d_n = (grad (1 - z)) (1 - n²)
+        np.multiply(n, n, out=direct)
+        np.subtract(1.0, direct, out=direct)
+        np.multiply(d_n, direct, out=d_n)
+        np.multiply(d_n, h_n, out=d_r)  # d_r = ((d_n h_n) r) (1 - r)
+        np.subtract(hs[src], n, out=d_z)  # d_z = ((grad (h_prev - n)) z) (1 - z)
+        np.multiply(d_h, d_z, out=d_z)
+        np.multiply(d[:2], s[:2], out=d[:2])
+        np.multiply(d[:2], one_minus, out=d[:2])
+        np.copyto(_by_gate(d_x[t], 3), d)
+        proj = _by_gate(d_proj[t], 3)
+        np.copyto(proj[:2], d[:2])
+        np.multiply(d_n, r, out=proj[2])
+        np.multiply(d_h, z, out=direct)  # h_prev's direct part
+        if step == length - 1 and not need_h0:
+            break
+        np.matmul(d_proj[t], w, out=d_h)  # d_h_prev = d_proj W_hh + direct (+ next grad)
+        np.add(d_h, direct, out=d_h)
+        if grads is not None and step < length - 1:
+            np.add(d_h, grads[order[step + 1][0]], out=d_h)
+    return wrap(d_x), wrap(d_proj), wrap(d_h) if need_h0 else None
+
+
+def gru_sequence_backward(grad_out: Array | None, grad_h: Array | None, w_hh: Array,
+                          states: Array, saved: Array, reverse: bool, need_h0: bool) -> tuple:
+    """(d_x_proj, d_h_proj (T, N, 3H), d_h0 (N, H) or None) of ``gru_sequence`` from its
+    states and saved; grad_out (T, N, H), grad_h (N, H) or None (zero)."""
+    return quiet(_gru_sequence_backward, grad_out, grad_h, w_hh, states, saved, reverse,
+                 need_h0)
+
+
 KERNELS = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward,
-           "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward}
+           "gru_cell": gru_cell, "gru_cell_backward": gru_cell_backward,
+           "lstm_sequence": lstm_sequence, "lstm_sequence_backward": lstm_sequence_backward,
+           "gru_sequence": gru_sequence, "gru_sequence_backward": gru_sequence_backward}

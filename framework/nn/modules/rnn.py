@@ -14,7 +14,6 @@ from ..._backends.array import Array
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import backend, wrap
-from ...ops.matmul import _rows_view
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -206,9 +205,10 @@ class _GRUSequence(Function):
     ``b_hh``'s gradients from all steps at once (one GEMM over T·N rows, one sum), where
     per-step nodes made T small GEMMs and the engine summed T weight gradients.
 
-    In float32/float64 (cpu and cuda) both directions call the kernels directly (``_Steps``:
-    the GEMM and the fused ``gru_cell``/``gru_cell_backward`` per step, no op layer). For
-    other dtypes, and for the backward under ``create_graph``, the steps are framework ops;
+    In float32/float64 (cpu and cuda) each direction is one contract kernel call
+    (``gru_sequence``, ``gru_sequence_backward``: the whole recurrence inside the backend, no
+    op layer per step; NumPy writes every step into preallocated buffers). For other
+    dtypes, and for the backward under ``create_graph``, the steps are framework ops;
     under ``create_graph`` the steps are recomputed with a graph first, so second
     derivatives work. ``tests/test_cpu_fast_paths.py`` checks both against the per-step
     general path (on cpu the fused NumPy kernels keep the ops' order of operations)."""
@@ -219,8 +219,11 @@ class _GRUSequence(Function):
         ctx.reverse = reverse
         ctx.on_kernels = _on_kernels(x_proj)
         if ctx.on_kernels:
-            states, h, ctx.steps = _gru_forward_kernels(x_proj, h0, w_hh, b_hh, reverse)
-            return _own_outputs(ctx, states, x_proj), wrap(h, x_proj.device)
+            states, saved = backend(x_proj).gru_sequence(
+                x_proj._a, h0._a, w_hh._a, None if b_hh is None else b_hh._a, reverse)
+            ctx.steps = (states, saved)
+            last = 0 if reverse else x_proj.shape[0]
+            return _own_outputs(ctx, states, x_proj), _own_copy(_at(states, last), x_proj)
         outputs, h, ctx.steps = _gru_sequence_forward(x_proj, h0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h
 
@@ -229,7 +232,9 @@ class _GRUSequence(Function):
         x_proj, h0, w_hh, b_hh = ctx.saved_tensors
         need = ctx.needs_input_grad
         if ctx.on_kernels and not is_grad_enabled():
-            d_x, d_proj, d_h = _gru_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h)
+            d_x, d_proj, d_h = backend(x_proj).gru_sequence_backward(
+                *(None if g is None else g._a for g in (grad_out, grad_h)), w_hh._a,
+                *ctx.steps, ctx.reverse, need[1])
             device = x_proj.device
             grad_w, grad_b = _weight_grads(wrap(d_proj, device), wrap(ctx.h_prev, device),
                                            need[2:4])
@@ -277,7 +282,11 @@ def _lstm_sequence_forward(x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
 class _LSTMSequence(Function):
     """All T steps of one LSTM layer direction (no projection) as one graph node:
     ``(x_proj (T, N, 4H), h0, c0, w_hh, b_hh)`` -> ``(output (T, N, H), h_T, c_T)``. Like
-    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward."""
+    ``_GRUSequence``: the per-step ops' values forward, one weight-gradient GEMM backward.
+
+    In float32/float64 each direction is one contract kernel call (``lstm_sequence``,
+    ``lstm_sequence_backward``: the whole recurrence inside the backend, NumPy writing every
+    step into preallocated buffers); elsewhere, and under ``create_graph``, framework ops."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, c0, w_hh, b_hh, reverse):
@@ -285,10 +294,12 @@ class _LSTMSequence(Function):
         ctx.reverse = reverse
         ctx.on_kernels = _on_kernels(x_proj)
         if ctx.on_kernels:
-            states, h, c, ctx.steps = _lstm_forward_kernels(x_proj, h0, c0, w_hh, b_hh,
-                                                            reverse)
-            device = x_proj.device
-            return _own_outputs(ctx, states, x_proj), wrap(h, device), wrap(c, device)
+            states, cells, saved = backend(x_proj).lstm_sequence(
+                x_proj._a, h0._a, c0._a, w_hh._a, None if b_hh is None else b_hh._a, reverse)
+            ctx.steps = (cells, saved)
+            last = 0 if reverse else x_proj.shape[0]
+            return (_own_outputs(ctx, states, x_proj), _own_copy(_at(states, last), x_proj),
+                    _own_copy(_at(cells, last), x_proj))
         outputs, h, c, ctx.steps = _lstm_sequence_forward(x_proj, h0, c0, w_hh, b_hh, reverse)
         return ops.shape.stack(outputs, 0), h, c
 
@@ -297,8 +308,10 @@ class _LSTMSequence(Function):
         x_proj, h0, c0, w_hh, b_hh = ctx.saved_tensors
         need = ctx.needs_input_grad
         if ctx.on_kernels and not is_grad_enabled():
-            d_gates, d_h, d_c = _lstm_backward_kernels(ctx, x_proj, w_hh, grad_out, grad_h,
-                                                       grad_c)
+            cells, saved = ctx.steps
+            d_gates, d_h, d_c = backend(x_proj).lstm_sequence_backward(
+                *(None if g is None else g._a for g in (grad_out, grad_h, grad_c)), w_hh._a,
+                cells, saved, ctx.reverse, need[1], need[2])
             device = x_proj.device
             d_gates = wrap(d_gates, device)
             grad_w, grad_b = _weight_grads(d_gates, wrap(ctx.h_prev, device), need[3:5])
@@ -343,203 +356,17 @@ def _sequence_weight_grads(d_proj: list, h_prev: list, needs: tuple) -> tuple:
     return grad_w, grad_b
 
 
-class _Steps:
-    """The contract kernels a sequence node runs per step, on ``Array`` views of one
-    floating dtype, without the op layer around each (validation, dtype promotion, Tensor
-    objects): the recurrent GEMM (``matmul_epilogue``, with the bias and an addend in its
-    epilogue), the fused cell kernels (``lstm_cell``, ``gru_cell`` and their backwards:
-    one call per step each way, in place of ~10 forward and ~26 backward elementwise calls)
-    and ``copy_`` into the (T, N, ·) buffers."""
-
-    def __init__(self, like: Tensor) -> None:
-        self.kernels = backend(like)
-        self.dtype = like.dtype
-
-    def add(self, a, b):
-        return self.kernels.add(a, b, self.dtype, self.dtype)
-
-    def transposed(self, w_hh: Tensor) -> Array:
-        """A contiguous copy of ``w_hh``ᵀ as the (1, H, G) right operand of ``affine``: made
-        once per sequence, it lets every step's GEMM read its right operand row-major
-        (OpenBLAS ran the transposed-view product of (32, 128) x (128, 512) at ~0.6x that
-        speed; same bits)."""
-        w = w_hh._a
-        out = self.empty((w.shape[1], w.shape[0]))
-        self.copy_(out, w.view(out.shape, (w.strides[1], w.strides[0]), w.offset))
-        return _batch_of_one(out)
-
-    def affine(self, h: Array, w3: Array, b_hh: Tensor | None,
-               residual: Array | None = None) -> Array:
-        """The kernel call of ``linear(h, w_hh, b_hh, residual=residual)`` for ``w3`` =
-        ``transposed(w_hh)``: (N, G). ``h`` and ``residual`` are (N, ·) arrays or already
-        the (1, N, ·) matrices of ``rows``."""
-        g = w3.shape[2]
-        r3 = None if residual is None else self.rows(residual)
-        out, _ = self.kernels.matmul_epilogue(self.rows(h), w3,
-                                              None if b_hh is None else b_hh._a, None, r3, False)
-        return out.view((out.shape[1], g), (g, 1), out.offset)
-
-    def matmul(self, a: Array, w3: Array, residual: Array | None = None) -> Array:
-        """``a (N, G) @ w_hh (G, H) (+ residual (N, H), added in the GEMM's epilogue)`` for
-        ``w3`` = ``_batch_of_one(w_hh._a)``; ``a`` and ``residual`` as in ``affine``."""
-        cols = w3.shape[2]
-        if residual is None:
-            out = self.kernels.matmul(self.rows(a), w3)
-        else:
-            out, _ = self.kernels.matmul_epilogue(self.rows(a), w3, None, None,
-                                                  self.rows(residual), False)
-        return out.view((out.shape[1], cols), (cols, 1), out.offset)
-
-    def rows(self, a: Array) -> Array:
-        """A (N, C) array as the (1, N, C) matrix the GEMM kernels take (a view when it is
-        row-major, as the steps' arrays are; else ``_rows_view``); such a matrix as it is."""
-        if len(a.shape) == 3:
-            return a
-        rows, cols = a.shape
-        if a.strides == (cols, 1):
-            return a.view((1, rows, cols), (0, cols, 1), a.offset)
-        return _rows_view(self.kernels, a, rows, cols)
-
-    def empty(self, shape: tuple) -> Array:
-        return self.kernels.empty(tuple(shape), self.dtype)
-
-    def copy_(self, dst: Array, src: Array) -> None:
-        self.kernels.copy_(dst, src)
-
-
-def _batch_of_one(w: Array) -> Array:
-    """A (K, G) matrix as the (1, K, G) batch-broadcast operand of the GEMM kernels."""
-    return w.view((1,) + tuple(w.shape), (0,) + tuple(w.strides), w.offset)
-
-
 def _at(a: Array, t: int) -> Array:
     """``a[t]`` as a view."""
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
 
 
-def _rows_at(k: _Steps, a: Array | None, t: int) -> Array | None:
-    """``k.rows(a[t])`` of a (T, N, C) array in one view when ``a[t]`` is row-major (None
-    for None). Used both as a ``copy_`` target and as the next GEMM's operand, one view
-    also builds its NumPy view once (the backend caches it on the ``Array``)."""
-    if a is None:
-        return None
-    _, rows, cols = a.shape
-    if a.strides[1:] == (cols, 1):
-        return a.view((1, rows, cols), (0, cols, 1), a.offset + t * a.strides[0])
-    return k.rows(_at(a, t))
-
-
 def _on_kernels(x_proj: Tensor) -> bool:
-    """Whether a sequence node runs its steps on the kernels (``_Steps``): float32/float64
-    tensors on either device, outside ``create_graph``. Elsewhere it runs the per-step
-    framework ops."""
+    """Whether a sequence node runs on the sequence kernels (``lstm_sequence``,
+    ``gru_sequence`` and their backwards): float32/float64 tensors on either device (its
+    backward under ``create_graph`` still runs the per-step framework ops). Elsewhere it
+    runs the per-step framework ops."""
     return x_proj.dtype in (dtypes.float32, dtypes.float64)
-
-
-def _gru_forward_kernels(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
-                         reverse: bool) -> tuple:
-    """``_gru_sequence_forward`` on the kernels, two calls per step (the hidden GEMM and
-    ``gru_cell``): (states (T + 1, N, H) (``_states``), final h, per-step (h_prev, saved) by
-    time index), all Arrays."""
-    k = _Steps(x_proj)
-    length = x_proj.shape[0]
-    states = _states(k, h0, length, reverse)
-    saved = [None] * length
-    h, w_t = h0._a, k.transposed(w_hh)
-    for t in _steps(length, reverse):
-        h_new, cell = k.kernels.gru_cell(_at(x_proj._a, t), k.affine(h, w_t, b_hh), h, k.dtype)
-        saved[t] = (h, cell)
-        h = h_new
-        k.copy_(_at(states, t if reverse else t + 1), h)
-    return states, h, saved
-
-
-def _gru_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h) -> tuple:
-    """``_GRUSequence``'s backward through time on the kernels (``gru_cell_backward``, then
-    ``d_h_gates @ w_hh`` with the direct part added in the GEMM's epilogue): (d_x_proj,
-    d_h_proj, d_h0) Arrays (d_h0 None when h0 needs no gradient); d_h_proj (T, N, 3H) is the
-    hidden projection's gradient per step."""
-    k = _Steps(x_proj)
-    length, rows, gates = x_proj.shape
-    w3 = _batch_of_one(w_hh._a)
-    d_x, d_proj = k.empty((length, rows, gates)), k.empty((length, rows, gates))
-    order = list(_steps(length, not ctx.reverse))
-    grad = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
-    for step, t in enumerate(order):
-        h, cell = ctx.steps[t]
-        d_x_t, d_proj_t, direct = k.kernels.gru_cell_backward(grad, h, cell, k.dtype)
-        k.copy_(_at(d_x, t), d_x_t)
-        k.copy_(_at(d_proj, t), d_proj_t)
-        if step == length - 1:
-            if not ctx.needs_input_grad[1]:
-                return d_x, d_proj, None  # h0 needs no gradient: no product for it
-            return d_x, d_proj, k.matmul(d_proj_t, w3, direct)
-        grad = _add_arrays(k, k.matmul(d_proj_t, w3, direct),
-                           _grad_at(grad_out, order[step + 1]))
-    return d_x, d_proj, None  # not reached (length >= 1)
-
-
-def _lstm_forward_kernels(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
-                          b_hh: Tensor | None, reverse: bool) -> tuple:
-    """``_lstm_sequence_forward`` on the kernels, two calls per step (the GEMM with the input
-    projection in its epilogue, and ``lstm_cell``): (states (T + 1, N, H) (``_states``), final
-    h, final c, per-step (c_prev, c, saved) by time index), all Arrays."""
-    k = _Steps(x_proj)
-    length = x_proj.shape[0]
-    states = _states(k, h0, length, reverse)
-    saved = [None] * length
-    x, c, w_t, cell_kernel = x_proj._a, c0._a, k.transposed(w_hh), k.kernels.lstm_cell
-    h_rows = _rows_at(k, states, length if reverse else 0)  # h0's slot: the first operand
-    for t in _steps(length, reverse):
-        pre = k.affine(h_rows, w_t, b_hh, _rows_at(k, x, t))
-        h, c_new, cell = cell_kernel(pre, c, k.dtype)
-        saved[t] = (c, c_new, cell)
-        c = c_new
-        h_rows = _rows_at(k, states, t if reverse else t + 1)
-        k.copy_(h_rows, h)  # the output slot, read back as the next step's GEMM operand
-    return states, h, c, saved
-
-
-def _lstm_backward_kernels(ctx, x_proj: Tensor, w_hh: Tensor, grad_out, grad_h,
-                           grad_c) -> tuple:
-    """``_LSTMSequence``'s backward through time on the kernels (``lstm_cell_backward``, then
-    ``d_gates @ w_hh`` with the next output gradient added in the GEMM's epilogue):
-    (d_gates (T, N, 4H), d_h0, d_c0) Arrays (None for h0 or c0 where it needs no gradient)."""
-    k = _Steps(x_proj)
-    length, rows, gates = x_proj.shape
-    w3 = _batch_of_one(w_hh._a)
-    d_gates = k.empty((length, rows, gates))
-    order = list(_steps(length, not ctx.reverse))
-    d_h = _add_arrays(k, None if grad_h is None else grad_h._a, _grad_at(grad_out, order[0]))
-    d_c = None if grad_c is None else grad_c._a
-    grads = None if grad_out is None else grad_out._a
-    cell_backward = k.kernels.lstm_cell_backward
-    for step, t in enumerate(order):
-        c_prev, c, cell = ctx.steps[t]
-        d_t, d_c = cell_backward(d_h, d_c, c_prev, c, cell, k.dtype)
-        d_rows = _rows_at(k, d_gates, t)
-        k.copy_(d_rows, d_t)  # its slot of d_gates, read back as the GEMM's operand
-        if step == length - 1:  # h0 and c0: only the gradients asked for
-            need = ctx.needs_input_grad
-            return (d_gates, k.matmul(d_rows, w3) if need[1] else None,
-                    d_c if need[2] else None)
-        d_h = k.matmul(d_rows, w3, _rows_at(k, grads, order[step + 1]))
-    return d_gates, None, None  # not reached (length >= 1)
-
-
-def _grad_at(grad_out: Tensor | None, t: int) -> Array | None:
-    """The output gradient of step ``t`` as an Array view (None when there is none)."""
-    return None if grad_out is None else _at(grad_out._a, t)
-
-
-def _states(k: _Steps, h0: Tensor, length: int, reverse: bool) -> Array:
-    """The (T + 1, N, H) buffer of a sequence's hidden states, h0 included: step t reads its
-    h_prev from slot t and writes its output to slot t + 1 (``reverse``: slots t + 1 and t).
-    Its T slots of previous states are the weight gradient's GEMM operand as they are (no
-    concatenation of h0 and the outputs), and its T output slots the output tensor's data."""
-    states = k.empty((length + 1,) + tuple(h0.shape))
-    k.copy_(_at(states, length if reverse else 0), h0._a)
-    return states
 
 
 def _slots(states: Array, start: int) -> Array:
@@ -560,9 +387,11 @@ def _own_outputs(ctx, states: Array, like: Tensor) -> Tensor:
     return wrap(out, like.device)
 
 
-def _add_arrays(k: _Steps, a, b):
-    """``a + b`` of Arrays where either may be None (no gradient)."""
-    return b if a is None else a if b is None else k.add(a, b)
+def _own_copy(a: Array, like: Tensor) -> Tensor:
+    """A tensor holding a copy of ``a`` (a slot of a buffer the node keeps for its backward)."""
+    out = backend(like).empty(tuple(a.shape), a.dtype)
+    backend(like).copy_(out, a)
+    return wrap(out, like.device)
 
 
 def _weight_grads(d_proj: Tensor, h_prev: Tensor, needs: tuple) -> tuple:
