@@ -146,11 +146,13 @@ WIDE_CONV_CASES = [
 
 
 @pytest.mark.parametrize("case", WIDE_CONV_CASES, ids=str)
-@pytest.mark.parametrize("block", [1 << 17, 1])  # one block, and one image per block
-def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
+@pytest.mark.parametrize("block, threads", [(1 << 17, "1"), (1, "1"), (1 << 17, "2")])
+def test_stride_one_conv_path_equals_the_general_path(case, block, threads, monkeypatch):
     """The stride-1 "wide rows" kernels give the general im2col path's results (float64:
-    equal up to the summation order inside BLAS)."""
+    equal up to the summation order inside BLAS): in one block, one image per block, and
+    in blocks run on two threads."""
     from framework._backends.numpy import conv as np_conv
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
     x_shape, w_shape, padding, dilation, groups, out_size = case
     rng = np.random.default_rng(7)
     x = _arrays.wrap(rng.standard_normal(x_shape))
@@ -187,13 +189,15 @@ BY_IMAGE_CONV_CASES = [
 
 
 @pytest.mark.parametrize("case", BY_IMAGE_CONV_CASES, ids=str)
-@pytest.mark.parametrize("block", [1 << 20, 1])  # one block, and one image per block
+@pytest.mark.parametrize("block, threads", [(1 << 20, "1"), (1, "1"), (1 << 20, "3")])
 @pytest.mark.parametrize("np_dtype", [np.float64, np.float16])
-def test_by_image_conv_and_weight_grad_equal_the_general_path(case, block, np_dtype,
+def test_by_image_conv_and_weight_grad_equal_the_general_path(case, block, threads, np_dtype,
                                                                monkeypatch):
     """The forward and the weight grad by image (``_ByImage``) give the general path's
-    results (one K-major im2col matrix), with and without the forward's kept columns."""
+    results (one K-major im2col matrix), with and without the forward's kept columns: in
+    one block, one image per block, and in blocks run on three threads."""
     from framework._backends.numpy import conv as np_conv
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
     x_shape, w_shape, stride, padding, dilation, groups, out_size = case
     rng = np.random.default_rng(23)
     x = _arrays.wrap(rng.standard_normal(x_shape).astype(np_dtype))
@@ -242,14 +246,14 @@ def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypa
     first, built = weight_grad()
     assert built == 0  # the forward's columns
     second, built = weight_grad()
-    assert built == 1 and first.tobytes() == second.tobytes()  # taken out: built again
+    assert built >= 1 and first.tobytes() == second.tobytes()  # taken out: built again
     np_conv.conv2d(xt._a, w, *args, (6, 6))
     np_conv.conv2d(xt._a, w, (1, 1), (0, 0), (1, 1), 1, (4, 4))  # another geometry: its own
     assert len(np_conv._KEPT_COLUMNS[xt._a.storage]) == 2
     with framework.no_grad():
         xt.mul_(2.0)  # in place: a new version
     doubled, built = weight_grad()
-    assert built == 1
+    assert built >= 1
     np.testing.assert_allclose(doubled, 2 * first, rtol=1e-13)
     storage = weakref.ref(xt._a.storage)
     del xt
@@ -858,3 +862,25 @@ def test_max_pool2d_one_node_equals_the_replayed_composition(shape, kernel, stri
     v = framework.tensor(rng.standard_normal(shape))
     seconds = [framework.autograd.grad((g * v).sum(), dy)[0] for g in firsts]
     assert seconds[0].numpy().tobytes() == seconds[1].numpy().tobytes()
+
+
+def test_kernel_threads_follow_the_blas_setting_and_survive_a_fork(monkeypatch):
+    """``run_pieces`` runs the pieces in order on ``threads()`` threads (the BLAS library's
+    count); a forked child (a DataLoader worker) makes its own pool instead of waiting on
+    the parent's threads, which it does not have."""
+    import multiprocessing
+    from framework._backends.numpy import _parallel
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert _parallel.threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "x")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert _parallel.threads() == 2
+    assert _parallel.run_pieces(lambda p: p * p, range(7), 3) == [p * p for p in range(7)]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(_parallel.run_pieces(abs, [-1, -2, -3],
+                                                                            2)))
+    child.start()
+    assert results.get(timeout=30) == [1, 2, 3]
+    child.join(timeout=30)
+    assert child.exitcode == 0

@@ -34,6 +34,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..array import Array
 from ._arrays import compute_dtype, nd, wrap
+from ._parallel import run_pieces, threads
 
 
 def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
@@ -96,13 +97,15 @@ class _Wide:
         wide = cls(in_size, kernel_size, padding, dilation, out_size)
         return wide if wide.wp <= 3 * wide.wo + 8 else None
 
-    def blocks(self, n: int, rows: int, elements: int = 0):
+    def blocks(self, n: int, rows: int, workers: int = 1, elements: int = 0):
         """Slices of images whose (rows, images*HO*Wp) column block has about ``elements``
         elements (default ``_BLOCK_ELEMENTS``, 512 KiB of float32: built and multiplied in
         cache), and at least ``_MIN_BLOCK_COLUMNS`` columns (LeNet's 6->16 layer: 150 rows
-        of 140 columns per image; blocks of 6 images ran about 10 % slower than of 15)."""
+        of 140 columns per image; blocks of 6 images ran about 10 % slower than of 15); with
+        several ``workers`` (threads), at least one block each."""
         elements = elements or _BLOCK_ELEMENTS
         step = max(1, elements // max(1, rows * self.run), -(-_MIN_BLOCK_COLUMNS // self.run))
+        step = min(step, max(1, -(-n // workers)))  # at least one block per thread
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
     def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
@@ -134,7 +137,8 @@ class _Wide:
             .reshape(groups, c_g * kh, co_g * kw)
         image = np.zeros((n, c, self.plane), dtype=dtype)
         item = shifted.itemsize
-        for images in self.blocks(n, groups * co_g * kw):
+
+        def block(images):
             count = images.stop - images.start
             # columns[i, g, o, j, l] = dy_wide[start + i, g, o, l - (KW-1-j)*dw]
             view = as_strided(shifted[images.start * co * self.run:],
@@ -147,6 +151,8 @@ class _Wide:
             for ki in range(kh):
                 top = ki * row_step
                 target[:, :, top:top + self.run] += rows[:, :, ki]
+        workers = threads()
+        run_pieces(block, self.blocks(n, groups * co_g * kw, workers), workers)
         image = image.reshape(n, c, self.hp + 1, self.wp)
         return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
 
@@ -164,9 +170,10 @@ _KEPT_COLUMNS_MAX = 1 << 23  # the most im2col elements a forward keeps for its 
 _KEPT_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _image_blocks(n: int, per_image: int) -> list:
-    """Slices of images whose im2col block holds about ``_IMAGE_BLOCK_ELEMENTS`` elements."""
-    step = max(1, _IMAGE_BLOCK_ELEMENTS // max(1, per_image))
+def _image_blocks(n: int, per_image: int, workers: int = 1) -> list:
+    """Slices of images whose im2col block holds about ``_IMAGE_BLOCK_ELEMENTS`` elements,
+    and at least ``workers`` blocks (one per thread) where there are enough images."""
+    step = max(1, min(_IMAGE_BLOCK_ELEMENTS // max(1, per_image), -(-n // workers)))
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
@@ -187,18 +194,17 @@ class _ByImage:
         self.pixels = out_size[0] * out_size[1]
         self.geometry = (tuple(kernel_size), tuple(stride), tuple(padding), tuple(dilation),
                          tuple(out_size))
-        self.blocks = _image_blocks(n, groups * self.rows * self.pixels)
-        self._windows = None
+        self.workers = threads()
+        self.blocks = _image_blocks(n, groups * self.rows * self.pixels, self.workers)
+        self._windows = _windows(_as_compute(x), *self.geometry).transpose(0, 1, 4, 5, 2, 3)
 
     def _key(self) -> tuple:
         x = self.x
         return (x.shape, x.strides, x.offset, x.dtype, self.groups) + self.geometry
 
     def columns(self, images: slice) -> np.ndarray:
-        """(images, groups, C/g*KH*KW, HO*WO), contiguous."""
-        if self._windows is None:  # (N, C, HO, WO, KH, KW) view -> (N, C, KH, KW, HO, WO)
-            self._windows = _windows(_as_compute(self.x), *self.geometry) \
-                .transpose(0, 1, 4, 5, 2, 3)
+        """(images, groups, C/g*KH*KW, HO*WO), contiguous (from the (N, C, KH, KW, HO, WO)
+        view of the windows)."""
         block = np.ascontiguousarray(self._windows[images])
         return block.reshape(-1, self.groups, self.rows, self.pixels)
 
@@ -206,12 +212,12 @@ class _ByImage:
         """(N, groups, CO/g, HO*WO) = w (groups, CO/g, rows) @ columns, image by image."""
         out = np.empty((self.n, self.groups, w.shape[1], self.pixels), dtype=dtype)
         keep = self.n * self.groups * self.rows * self.pixels <= _KEPT_COLUMNS_MAX
-        kept = []
-        for images in self.blocks:
+
+        def block(images):
             columns = self.columns(images)
             np.matmul(w, columns, out=out[images])
-            if keep:
-                kept.append(columns)
+            return columns if keep else None
+        kept = run_pieces(block, self.blocks, self.workers)
         if keep:
             _KEPT_COLUMNS.setdefault(self.x.storage, {})[self._key()] = \
                 (self.x.storage.version, self.blocks, kept)
@@ -223,17 +229,22 @@ class _ByImage:
         kept = entries.pop(self._key(), None) if entries is not None else None
         if kept is not None and (kept[0] != self.x.storage.version or kept[1] != self.blocks):
             kept = None
-        total = None
-        for number, images in enumerate(self.blocks):
+        transpose = self.rows >= 2 * dy.shape[2]
+
+        def block(number_images):
+            number, images = number_images
             columns = kept[2][number] if kept is not None else self.columns(images)
             # (rows, HO*WO) @ (HO*WO, CO/g) per image and group, summed over the images; with
             # many rows per output channel dy^T is made contiguous first (BLAS then runs
             # ~1.3-1.6x faster: mnist_cnn's and LeNet's second layers), else used as a view
             dyt = dy[images].swapaxes(-1, -2)
-            if self.rows >= 2 * dy.shape[2]:
+            if transpose:
                 dyt = np.ascontiguousarray(dyt)
-            part = np.matmul(columns, dyt).sum(axis=0)
-            total = part if total is None else np.add(total, part, out=total)
+            return np.matmul(columns, dyt).sum(axis=0)
+        parts = run_pieces(block, list(enumerate(self.blocks)), self.workers)
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
         return total
 
 
