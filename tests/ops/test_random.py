@@ -363,3 +363,27 @@ def test_cpu_randint_of_one_number_equals_the_array_draw(low, high):
         one = nd(np_random.randint((1,), low, high, framework.int64, 99, offset))
         many = nd(np_random.randint((3,), low, high, framework.int64, 99, offset))
         assert one.shape == (1,) and one.dtype == np.int64 and one[0] == many[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_cpu_dropout_mask_cache_gives_the_drawn_mask(dtype):
+    """The CPU dropout kernel remembers a draw's mask for its second use (the backward):
+    with or without the remembered mask, the result is the formula on the drawn uniforms."""
+    from framework._backends.numpy import random as np_random
+    from framework._backends.numpy._arrays import nd, wrap
+    x = np.random.default_rng(3).standard_normal((5, 7)).astype(dtype)
+    x[0, :3] = [np.inf, np.nan, -0.0]
+    p, seed, offset = 0.3, 17, 40
+    uniform = np_random._generator(seed, offset).random(x.shape)
+    compute = np.float32 if dtype == np.float16 else dtype
+    want = np.where(uniform >= p, x.astype(compute) * (1.0 / (1.0 - p)), 0.0).astype(dtype)
+    np_random._DROP_MASKS.clear()
+    first = nd(np_random.dropout(wrap(x), p, seed, offset))  # draws and keeps the mask
+    assert len(np_random._DROP_MASKS) == 1
+    second = nd(np_random.dropout(wrap(x), p, seed, offset))  # takes it out
+    assert len(np_random._DROP_MASKS) == 0
+    for got in (first, second):
+        assert got.dtype == dtype and got.tobytes() == want.tobytes()
+    for k in range(np_random._DROP_MASKS_MAX + 3):  # bounded: the oldest go first
+        np_random.dropout(wrap(x), p, seed, offset + 4 * k)
+    assert len(np_random._DROP_MASKS) == np_random._DROP_MASKS_MAX

@@ -209,8 +209,10 @@ class _ByImage:
         return block.reshape(-1, self.groups, self.rows, self.pixels)
 
     def conv(self, w: np.ndarray, dtype) -> np.ndarray:
-        """(N, groups, CO/g, HO*WO) = w (groups, CO/g, rows) @ columns, image by image."""
-        out = np.empty((self.n, self.groups, w.shape[1], self.pixels), dtype=dtype)
+        """(N, CO, HO, WO) = w (groups, CO/g, rows) @ columns, image by image (a fresh
+        array: ``wrap`` takes it over without a copy)."""
+        result = np.empty((self.n, self.groups * w.shape[1]) + self.geometry[-1], dtype=dtype)
+        out = result.reshape(self.n, self.groups, w.shape[1], self.pixels)
         keep = self.n * self.groups * self.rows * self.pixels <= _KEPT_COLUMNS_MAX
 
         def block(images):
@@ -221,7 +223,7 @@ class _ByImage:
         if keep:
             _KEPT_COLUMNS.setdefault(self.x.storage, {})[self._key()] = \
                 (self.x.storage.version, self.blocks, kept)
-        return out
+        return result
 
     def weight_grad(self, dy: np.ndarray) -> np.ndarray:
         """(groups, rows, CO/g) = the sum over images of columns @ dy^T."""
@@ -276,7 +278,7 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     if _BY_IMAGE and n and ho and wo:
         w = _as_compute(weight).reshape(groups, co // groups, -1)
         plan = _ByImage(x, groups, (kh, kw), stride, padding, dilation, out_size)
-        out = plan.conv(w, np.result_type(compute_dtype(x.dtype), w)).reshape(n, co, ho, wo)
+        out = plan.conv(w, np.result_type(compute_dtype(x.dtype), w))
         return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
     cols = _window_columns(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
     w = _as_compute(weight).reshape(groups, co // groups, -1)

@@ -78,10 +78,35 @@ def randint(shape, low, high, dtype, seed, offset):
 
 def dropout(x, p, seed, offset):
     """``x * keep / (1 - p)``: row-major element ``i`` is kept when its uniform draw at
-    counter ``offset + i`` is >= ``p`` (``p`` < 1; the mask is regenerated for the backward)."""
-    values = nd(x).astype(compute_dtype(x.dtype))
-    keep = _generator(seed, offset).random(values.shape) >= p
-    return wrap(np.where(keep, values * (0.0 if p >= 1.0 else 1.0 / (1.0 - p)), 0.0).astype(values.dtype), x.dtype)
+    counter ``offset + i`` is >= ``p`` (``p`` < 1; the mask is regenerated for the backward,
+    which runs this kernel again with the same draw: the mask is then found in
+    ``_DROP_MASKS``)."""
+    values = nd(x)
+    work = compute_dtype(x.dtype)
+    if values.dtype != work:
+        values = values.astype(work)
+    out = np.multiply(values, 0.0 if p >= 1.0 else 1.0 / (1.0 - p))
+    np.copyto(out, 0, where=_drop_mask(values.shape, p, seed, offset))  # +0.0, NaN too
+    return wrap(out, x.dtype)
+
+
+def _drop_mask(shape: tuple, p: float, seed: int, offset: int) -> np.ndarray:
+    """Where a dropout draw drops (uniform < p): a pure function of (shape, p, seed,
+    offset), remembered for the draw's second use (the backward), then forgotten."""
+    key = (shape, p, seed, offset)
+    drop = _DROP_MASKS.pop(key, None)
+    if drop is None:
+        drop = _generator(seed, offset).random(shape) < p
+        while len(_DROP_MASKS) >= _DROP_MASKS_MAX:
+            _DROP_MASKS.pop(next(iter(_DROP_MASKS)))  # the oldest
+        _DROP_MASKS[key] = drop
+    return drop
+
+
+# A cache: the masks of recent dropout draws (a draw's forward leaves its mask for the
+# backward, which takes it out), at most ``_DROP_MASKS_MAX``, the oldest dropped first.
+_DROP_MASKS: dict = {}
+_DROP_MASKS_MAX = 16
 
 
 def multinomial(probs, num_samples, replacement, seed, offset):
