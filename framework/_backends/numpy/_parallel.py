@@ -4,8 +4,9 @@ NumPy releases the GIL in array copies, ufunc loops and BLAS calls, so pieces
 that write disjoint outputs run in parallel on Python threads. The thread count
 is the one the BLAS library is told to use (``OPENBLAS_NUM_THREADS``, else
 ``OMP_NUM_THREADS``, else 1), so ``OMP_NUM_THREADS=2`` gives two threads to the
-convolutions as it does to PyTorch's. Small GEMMs (one image's) run single
-threaded inside OpenBLAS, so the two levels do not oversubscribe the cores.
+convolutions as it does to PyTorch's. OpenBLAS runs a GEMM single threaded
+below about 2.6e5 multiply-adds (M*N*K), which one image's GEMMs of LeNet are;
+larger ones may use its threads too.
 """
 from __future__ import annotations
 
