@@ -259,6 +259,12 @@ def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypa
     del xt
     gc.collect()
     assert storage() is None  # the cache does not keep its input alive
+    # bounded: past ``_KEPT_TOTAL_MAX`` elements a forward keeps nothing more
+    monkeypatch.setattr(np_conv, "_KEPT_TOTAL_MAX", np_conv._kept_elements() + 2 * 27 * 36)
+    kept = [framework.tensor(rng.standard_normal((2, 3, 6, 6))) for _ in range(2)]
+    for t in kept:
+        np_conv.conv2d(t._a, w, *args, (6, 6))
+    assert t._a.storage not in np_conv._KEPT_COLUMNS and kept[0]._a.storage in np_conv._KEPT_COLUMNS
 
 
 def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):

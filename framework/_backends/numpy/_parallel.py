@@ -31,6 +31,8 @@ def _executor(workers: int) -> ThreadPoolExecutor:
     has none of its parent's threads) or when the count changed."""
     executor, count, pid = _EXECUTOR
     if executor is None or count != workers or pid != os.getpid():
+        if executor is not None and pid == os.getpid():
+            executor.shutdown(wait=False)  # idle: its threads end
         executor = ThreadPoolExecutor(workers, thread_name_prefix="framework-cpu")
         _EXECUTOR[:] = [executor, workers, os.getpid()]
     return executor

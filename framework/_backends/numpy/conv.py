@@ -161,6 +161,8 @@ _BY_IMAGE = True  # conv2d and its weight grad by image (``_ByImage``); False: o
 # im2col matrix for all images (``_window_columns``), the general path the tests compare with
 _IMAGE_BLOCK_ELEMENTS = 1 << 20  # im2col elements per block of images (4 MiB of float32)
 _KEPT_COLUMNS_MAX = 1 << 23  # the most im2col elements a forward keeps for its weight grad
+_KEPT_TOTAL_MAX = 1 << 24  # ... and all kept columns together (64 MiB of float32): a deep
+# network's later layers then compute theirs again instead of holding more memory
 
 # The forward's im2col columns kept for the weight gradient (which needs the same matrix),
 # a cache: the input's Storage (weakly: an entry goes with its input) -> {key: (version,
@@ -168,6 +170,12 @@ _KEPT_COLUMNS_MAX = 1 << 23  # the most im2col elements a forward keeps for its 
 # weight grad takes its entry out (a second call computes the columns again); an entry of
 # an older storage version (the input changed in place) is not used.
 _KEPT_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _kept_elements() -> int:
+    """How many im2col elements ``_KEPT_COLUMNS`` holds now."""
+    return sum(block.size for entries in list(_KEPT_COLUMNS.values())
+               for entry in entries.values() for block in entry[2])
 
 
 def _image_blocks(n: int, per_image: int, workers: int = 1) -> list:
@@ -213,7 +221,8 @@ class _ByImage:
         array: ``wrap`` takes it over without a copy)."""
         result = np.empty((self.n, self.groups * w.shape[1]) + self.geometry[-1], dtype=dtype)
         out = result.reshape(self.n, self.groups, w.shape[1], self.pixels)
-        keep = self.n * self.groups * self.rows * self.pixels <= _KEPT_COLUMNS_MAX
+        size = self.n * self.groups * self.rows * self.pixels
+        keep = size <= _KEPT_COLUMNS_MAX and size + _kept_elements() <= _KEPT_TOTAL_MAX
 
         def block(images):
             columns = self.columns(images)
