@@ -4,13 +4,15 @@ relu) against PyTorch CPU in one process, interleaved, medians.
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH=$PWD python bench/conv_kernels.py
 
 Shapes: LeNet's two layers at batch 64 (1->6 channels on 28x28, padding 2; 6->16 on
-14x14), 5x5 kernels, stride 1. Our side calls the NumPy backend kernels directly (no
+14x14), 5x5 kernels, stride 1; with the argument ``mnist``, those of
+``examples/mnist_cnn.py`` instead (1->16 on 28x28 and 16->32 on 14x14, 3x3, padding 1). Our side calls the NumPy backend kernels directly (no
 autograd); PyTorch's side calls ``aten.convolution_backward`` for each gradient alone.
 """
 from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -43,10 +45,15 @@ def compare(name: str, ours, theirs, inner: int = 5, rounds: int = 9) -> None:
           flush=True)
 
 
+SHAPES = {"lenet": [(64, 1, 28, 6, 5, 2), (64, 6, 14, 16, 5, 0)],
+          "mnist": [(64, 1, 28, 16, 3, 1), (64, 16, 14, 32, 3, 1)]}
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     backward = torch.ops.aten.convolution_backward
-    for n, c, size, co, k, pad in [(64, 1, 28, 6, 5, 2), (64, 6, 14, 16, 5, 0)]:
+    which = sys.argv[1] if len(sys.argv) > 1 else "lenet"
+    for n, c, size, co, k, pad in SHAPES[which]:
         x = rng.standard_normal((n, c, size, size)).astype(np.float32)
         w = rng.standard_normal((co, c, k, k)).astype(np.float32)
         out = size + 2 * pad - k + 1

@@ -146,11 +146,13 @@ WIDE_CONV_CASES = [
 
 
 @pytest.mark.parametrize("case", WIDE_CONV_CASES, ids=str)
-@pytest.mark.parametrize("block", [1 << 17, 1])  # one block, and one image per block
-def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
+@pytest.mark.parametrize("block, threads", [(1 << 17, "1"), (1, "1"), (1 << 17, "2")])
+def test_stride_one_conv_path_equals_the_general_path(case, block, threads, monkeypatch):
     """The stride-1 "wide rows" kernels give the general im2col path's results (float64:
-    equal up to the summation order inside BLAS)."""
+    equal up to the summation order inside BLAS): in one block, one image per block, and
+    in blocks run on two threads."""
     from framework._backends.numpy import conv as np_conv
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
     x_shape, w_shape, padding, dilation, groups, out_size = case
     rng = np.random.default_rng(7)
     x = _arrays.wrap(rng.standard_normal(x_shape))
@@ -173,6 +175,96 @@ def test_stride_one_conv_path_equals_the_general_path(case, block, monkeypatch):
         a, b = _arrays.nd(a), _arrays.nd(b)
         assert a.shape == b.shape and a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+# (x shape, weight shape, stride, (top, left) padding, dilation, groups, out size)
+BY_IMAGE_CONV_CASES = [
+    ((3, 1, 9, 9), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, (9, 9)),    # mnist_cnn's first layer
+    ((2, 4, 6, 6), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1, (6, 6)),    # ... and its second
+    ((2, 4, 8, 7), (6, 2, 3, 2), (2, 1), (1, 0), (2, 1), 2, (3, 6)),    # stride, dilation, groups
+    ((1, 3, 5, 5), (2, 3, 2, 4), (1, 1), (0, 1), (1, 2), 1, (5, 5)),    # 'same' with even kernels
+    ((4, 2, 4, 4), (3, 2, 1, 1), (1, 1), (0, 0), (1, 1), 1, (4, 4)),    # 1x1
+    ((2, 6, 5, 5), (6, 1, 3, 3), (2, 2), (1, 1), (1, 1), 6, (3, 3)),    # depthwise, strided
+]
+
+
+@pytest.mark.parametrize("case", BY_IMAGE_CONV_CASES, ids=str)
+@pytest.mark.parametrize("block, threads", [(1 << 20, "1"), (1, "1"), (1 << 20, "3")])
+@pytest.mark.parametrize("np_dtype", [np.float64, np.float16])
+def test_by_image_conv_and_weight_grad_equal_the_general_path(case, block, threads, np_dtype,
+                                                               monkeypatch):
+    """The forward and the weight grad by image (``_ByImage``) give the general path's
+    results (one K-major im2col matrix), with and without the forward's kept columns: in
+    one block, one image per block, and in blocks run on three threads."""
+    from framework._backends.numpy import conv as np_conv
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+    x_shape, w_shape, stride, padding, dilation, groups, out_size = case
+    rng = np.random.default_rng(23)
+    x = _arrays.wrap(rng.standard_normal(x_shape).astype(np_dtype))
+    w = _arrays.wrap(rng.standard_normal(w_shape).astype(np_dtype))
+    dy = _arrays.wrap(rng.standard_normal((x_shape[0], w_shape[0]) + out_size).astype(np_dtype))
+    args = (stride, padding, dilation, groups)
+    monkeypatch.setattr(np_conv, "_IMAGE_BLOCK_ELEMENTS", block)
+
+    def run(keep_columns):
+        y = np_conv.conv2d(x, w, *args, out_size)
+        if not keep_columns:
+            np_conv._KEPT_COLUMNS.clear()
+        return y, np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:])
+    fast, cold = run(True), run(False)
+    monkeypatch.setattr(np_conv, "_BY_IMAGE", False)
+    general = run(True)
+    tol = 1e-13 if np_dtype == np.float64 else 2e-3
+    for a, c, b in zip(fast, cold, general):
+        a, c, b = _arrays.nd(a), _arrays.nd(c), _arrays.nd(b)
+        assert a.shape == b.shape and a.dtype == b.dtype == np_dtype
+        assert a.tobytes() == c.tobytes()  # the kept columns are the columns
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypatch):
+    """The forward's columns are used once, only for its own input view and geometry, and
+    not after the input changed in place (its version moved); they go with the input."""
+    import gc
+    import weakref
+    from framework._backends.numpy import conv as np_conv
+    rng = np.random.default_rng(24)
+    xt = framework.tensor(rng.standard_normal((2, 3, 6, 6)))
+    w = _arrays.wrap(rng.standard_normal((4, 3, 3, 3)))
+    dy = _arrays.wrap(rng.standard_normal((2, 4, 6, 6)))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    used = []
+    real = np_conv._ByImage.columns
+    monkeypatch.setattr(np_conv._ByImage, "columns",
+                        lambda self, images: used.append(images) or real(self, images))
+
+    def weight_grad():
+        used.clear()
+        dw = _arrays.nd(np_conv.conv2d_weight_grad(xt._a, dy, *args, (3, 3)))
+        return dw, len(used)
+    np_conv.conv2d(xt._a, w, *args, (6, 6))
+    first, built = weight_grad()
+    assert built == 0  # the forward's columns
+    second, built = weight_grad()
+    assert built >= 1 and first.tobytes() == second.tobytes()  # taken out: built again
+    np_conv.conv2d(xt._a, w, *args, (6, 6))
+    np_conv.conv2d(xt._a, w, (1, 1), (0, 0), (1, 1), 1, (4, 4))  # another geometry: its own
+    assert len(np_conv._KEPT_COLUMNS[xt._a.storage]) == 2
+    with framework.no_grad():
+        xt.mul_(2.0)  # in place: a new version
+    doubled, built = weight_grad()
+    assert built >= 1
+    np.testing.assert_allclose(doubled, 2 * first, rtol=1e-13)
+    storage = weakref.ref(xt._a.storage)
+    del xt
+    gc.collect()
+    assert storage() is None  # the cache does not keep its input alive
+    # bounded: past ``_KEPT_TOTAL_MAX`` elements a forward keeps nothing more
+    monkeypatch.setattr(np_conv, "_KEPT_TOTAL_MAX", np_conv._kept_elements() + 2 * 27 * 36)
+    kept = [framework.tensor(rng.standard_normal((2, 3, 6, 6))) for _ in range(2)]
+    for t in kept:
+        np_conv.conv2d(t._a, w, *args, (6, 6))
+    assert t._a.storage not in np_conv._KEPT_COLUMNS and kept[0]._a.storage in np_conv._KEPT_COLUMNS
 
 
 def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):
@@ -776,3 +868,25 @@ def test_max_pool2d_one_node_equals_the_replayed_composition(shape, kernel, stri
     v = framework.tensor(rng.standard_normal(shape))
     seconds = [framework.autograd.grad((g * v).sum(), dy)[0] for g in firsts]
     assert seconds[0].numpy().tobytes() == seconds[1].numpy().tobytes()
+
+
+def test_kernel_threads_follow_the_blas_setting_and_survive_a_fork(monkeypatch):
+    """``run_pieces`` runs the pieces in order on ``threads()`` threads (the BLAS library's
+    count); a forked child (a DataLoader worker) makes its own pool instead of waiting on
+    the parent's threads, which it does not have."""
+    import multiprocessing
+    from framework._backends.numpy import _parallel
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert _parallel.threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "x")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert _parallel.threads() == 2
+    assert _parallel.run_pieces(lambda p: p * p, range(7), 3) == [p * p for p in range(7)]
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=lambda: results.put(_parallel.run_pieces(abs, [-1, -2, -3],
+                                                                            2)))
+    child.start()
+    assert results.get(timeout=30) == [1, 2, 3]
+    child.join(timeout=30)
+    assert child.exitcode == 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..ops.creation import from_numpy
 from ..utils.data import Dataset
+from . import transforms
 
 __all__ = ["MNIST", "read_idx", "write_idx", "SAMPLE_ROOT"]
 
@@ -163,6 +164,25 @@ class MNIST(Dataset):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
+
+    def _collated_batch(self, indices: list) -> tuple | None:
+        """``default_collate([self[i] for i in indices])``, computed for the whole batch at
+        once (the same values, the same random draws in the same order), or None where
+        that cannot be done: a subclass's own ``__getitem__``, a ``target_transform``, a
+        transform that is not ``transforms.batchable``, or indices that are not ints."""
+        if (type(self).__getitem__ is not MNIST.__getitem__ or self.target_transform is not None
+                or not transforms.batchable(self.transform) or not indices
+                or not all(type(i) is int for i in indices)):
+            return None
+        select = np.asarray(indices, dtype=np.int64)
+        images = self._images[select]  # IndexError for an index out of range, as one by one
+        labels = from_numpy(self._labels[select].astype(np.int64))
+        if self.transform is None:
+            return from_numpy(images[:, None].astype(np.float32) / np.float32(255.0)), labels
+        batch = self.transform._batched(images)
+        if isinstance(batch, np.ndarray):  # what default_collate makes of arrays
+            batch = from_numpy(np.ascontiguousarray(batch))
+        return batch, labels
 
     def __repr__(self) -> str:
         split = "Train" if self.train else "Test"

@@ -2,6 +2,12 @@
 
 ToTensor, Normalize, Compose, Lambda, and RandomCrop (data augmentation; its
 offsets come from ``framework.randint``, so ``framework.manual_seed`` fixes them).
+
+A dataset that holds its images as one array (``MNIST``) applies a pipeline of
+these to a whole batch at once (``batched``): each transform's ``_batched``
+takes the stack of the images it would get one by one and returns the stack of
+its results, with the same values and the same random draws in the same order
+(``tests/datasets/test_mnist.py`` checks it against the one-by-one path).
 """
 from __future__ import annotations
 
@@ -10,9 +16,20 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..ops.creation import from_numpy, full, randint, tensor
+from ..ops.shape import stack
 from ..tensor import Tensor
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Lambda", "RandomCrop"]
+
+
+def batchable(transform: Callable | None) -> bool:
+    """Whether ``transform`` is None, one of ToTensor, Normalize, RandomCrop, or a Compose
+    of those (exactly these classes: a subclass may call differently), so that its
+    ``_batched`` gives what calling it on each image and stacking the results gives."""
+    kind = type(transform)
+    if kind is Compose:
+        return all(batchable(t) for t in transform.transforms)
+    return transform is None or kind in (ToTensor, Normalize, RandomCrop)
 
 
 class Compose:
@@ -25,6 +42,11 @@ class Compose:
         for transform in self.transforms:
             img = transform(img)
         return img
+
+    def _batched(self, images: Any) -> Any:
+        for transform in self.transforms:
+            images = transform._batched(images)
+        return images
 
     def __repr__(self) -> str:
         body = "".join(f"\n    {t}" for t in self.transforms)
@@ -43,16 +65,26 @@ class ToTensor:
     def __call__(self, pic: Any) -> Tensor:
         if isinstance(pic, Tensor):
             raise TypeError("ToTensor: pic should be PIL Image or ndarray. Got Tensor")
-        array = np.asarray(pic)
-        if array.ndim == 2:
-            array = array[:, :, None]
-        if array.ndim != 3:
-            raise ValueError(f"ToTensor: pic should be 2 or 3 dimensional. Got {array.ndim} "
+        return self._convert(np.asarray(pic), 0)
+
+    def _batched(self, pics: Any) -> Tensor:
+        if isinstance(pics, Tensor):
+            raise TypeError("ToTensor: pic should be PIL Image or ndarray. Got Tensor")
+        return self._convert(np.asarray(pics), 1)
+
+    @staticmethod
+    def _convert(array: np.ndarray, lead: int) -> Tensor:
+        """(..., H, W[, C]) -> (..., C, H, W) float tensor, ``lead`` leading (batch) axes."""
+        ndim = array.ndim - lead
+        if ndim == 2:
+            array = array[..., None]
+        if ndim not in (2, 3):
+            raise ValueError(f"ToTensor: pic should be 2 or 3 dimensional. Got {ndim} "
                              f"dimensions.")
-        chw = np.ascontiguousarray(array.transpose(2, 0, 1))
+        chw = array.transpose(*range(lead), lead + 2, lead, lead + 1)
         if chw.dtype == np.uint8:
-            return from_numpy(chw.astype(np.float32) / np.float32(255.0))
-        return from_numpy(chw)
+            return from_numpy(chw.astype(np.float32, order="C") / np.float32(255.0))
+        return from_numpy(np.ascontiguousarray(chw))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -96,6 +128,12 @@ class Normalize:
         if self.inplace:
             return input.sub_(mean).div_(std)
         return (input - mean) / std
+
+    def _batched(self, input: Tensor) -> Tensor:
+        if isinstance(input, Tensor) and input.dim() == 3:  # a stack of (H, W) tensors
+            raise ValueError(f"Normalize: expected tensor to be a tensor image of size "
+                             f"(..., C, H, W). Got tensor.size() = {tuple(input.shape[1:])}.")
+        return self(input)  # (mean, std) broadcast over the leading (batch) axis
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
@@ -153,19 +191,41 @@ class RandomCrop:
         height_axis = img.dim() - 2 if is_tensor else 0
         padded = self._pad_tensor(img) if is_tensor else self._pad_array(np.asarray(img))
         height, width = padded.shape[height_axis], padded.shape[height_axis + 1]
+        top, left = self._offsets(height, width, 1)
+        crop_height, crop_width = self.size
+        if is_tensor:
+            return padded[..., top[0]:top[0] + crop_height, left[0]:left[0] + crop_width]
+        return padded[top[0]:top[0] + crop_height, left[0]:left[0] + crop_width]
+
+    def _batched(self, images: Any) -> Any:
+        """A stack of images: tensors (B, ..., H, W), as one by one; arrays (B, H, W[, C]),
+        each cropped at its own offsets by one gather."""
+        if isinstance(images, Tensor):
+            return stack([self(image) for image in images.unbind(0)])
+        padded = self._pad_array(np.asarray(images), lead=1)
+        count, height, width = padded.shape[:3]
+        top, left = self._offsets(height, width, count)
+        crop_height, crop_width = self.size
+        rows = np.asarray(top, np.int64)[:, None] + np.arange(crop_height)  # (B, crop_height)
+        cols = np.asarray(left, np.int64)[:, None] + np.arange(crop_width)  # (B, crop_width)
+        return padded[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+    def _offsets(self, height: int, width: int, count: int) -> tuple:
+        """(tops, lefts) of ``count`` crops of a padded (height, width) image: one draw per
+        crop of its place among the (height - crop + 1) x (width - crop + 1) offsets, the
+        draws in the order of ``count`` one-image calls."""
         crop_height, crop_width = self.size
         if crop_height > height or crop_width > width:
             raise ValueError(f"RandomCrop: required crop size {self.size} is larger than the "
                              f"padded input image size {(height, width)}")
-        top = int(randint(0, height - crop_height + 1, (1,)).item())
-        left = int(randint(0, width - crop_width + 1, (1,)).item())
-        if is_tensor:
-            return padded[..., top:top + crop_height, left:left + crop_width]
-        return padded[top:top + crop_height, left:left + crop_width]
+        rows, cols = height - crop_height + 1, width - crop_width + 1
+        places = [int(randint(0, rows * cols, (1,)).item()) for _ in range(count)]
+        return [p // cols for p in places], [p % cols for p in places]
 
-    def _pad_array(self, array: np.ndarray) -> np.ndarray:
+    def _pad_array(self, array: np.ndarray, lead: int = 0) -> np.ndarray:
         left, top, right, bottom = self.padding
-        widths = [(top, bottom), (left, right)] + [(0, 0)] * (array.ndim - 2)
+        widths = [(0, 0)] * lead + [(top, bottom), (left, right)] + \
+            [(0, 0)] * (array.ndim - lead - 2)
         return np.pad(array, widths, constant_values=self.fill)
 
     def _pad_tensor(self, input: Tensor) -> Tensor:

@@ -228,3 +228,83 @@ def test_random_crop_bad_sizes_raise():
         transforms.RandomCrop(9)(np.zeros((5, 5), np.uint8))
     with pytest.raises(ValueError, match="RandomCrop: padding"):
         transforms.RandomCrop(5, padding=(1, 2, 3))
+
+
+# -- the batched fetch (DataLoader -> MNIST._collated_batch): equals the one-by-one path ----------
+def _pipelines():
+    to_input = [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
+    return {
+        "none": None,
+        "normalize": transforms.Compose(to_input),
+        "crop_normalize": transforms.Compose([transforms.RandomCrop(28, padding=2)] + to_input),
+        "crop_array_only": transforms.RandomCrop((20, 24), padding=(1, 3, 2, 0), fill=7),
+        "crop_after_to_tensor": transforms.Compose([transforms.ToTensor(),
+                                                    transforms.RandomCrop(26, padding=1)]),
+        "normalize_inplace": transforms.Compose([transforms.ToTensor(), transforms.Normalize(
+            (0.5,), (0.25,), inplace=True)]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_pipelines()))
+def test_batched_fetch_equals_the_one_by_one_path(name):
+    from framework.utils.data import default_collate
+    data = MNIST(train=True, transform=_pipelines()[name])
+    indices = [5, 3, 100, 3999, 0, 7, 3, -1]
+    framework.manual_seed(11)
+    batched = data._collated_batch(indices)
+    after_batched = framework.randint(0, 1000, (4,)).tolist()
+    framework.manual_seed(11)
+    one_by_one = default_collate([data[i] for i in indices])
+    after_one_by_one = framework.randint(0, 1000, (4,)).tolist()
+    assert batched is not None
+    for got, want in zip(batched, one_by_one):
+        assert got.shape == want.shape and got.dtype == want.dtype and got.is_contiguous()
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert after_batched == after_one_by_one  # the same number of draws from the generator
+
+
+def test_dataloader_takes_the_batched_fetch_and_yields_what_the_general_path_yields():
+    from framework.utils.data import Subset, default_collate
+    pipeline = _pipelines()["crop_normalize"]
+    data = MNIST(train=False, transform=pipeline)
+    subset = Subset(data, list(range(500, 0, -3)))
+    for dataset in (data, subset):
+        framework.manual_seed(5)
+        fast = list(DataLoader(dataset, batch_size=64, shuffle=True))
+        framework.manual_seed(5)
+        general = list(DataLoader(dataset, batch_size=64, shuffle=True,
+                                  collate_fn=lambda samples: default_collate(samples)))
+        assert len(fast) == len(general) == -(-len(dataset) // 64)
+        for (x, y), (gx, gy) in zip(fast, general):
+            np.testing.assert_array_equal(x.numpy(), gx.numpy())
+            np.testing.assert_array_equal(y.numpy(), gy.numpy())
+
+
+def test_batched_fetch_is_declined_where_it_would_differ():
+    class Doubled(MNIST):
+        def __getitem__(self, index):
+            image, label = super().__getitem__(index)
+            return image * 2, label
+
+    class MyNormalize(transforms.Normalize):
+        pass
+
+    assert Doubled(train=False)._collated_batch([0, 1]) is None
+    assert MNIST(train=False, target_transform=int)._collated_batch([0, 1]) is None
+    assert MNIST(train=False, transform=transforms.Lambda(np.flipud))._collated_batch([0]) is None
+    assert MNIST(train=False, transform=transforms.Compose(
+        [transforms.ToTensor(), MyNormalize((0.5,), (0.5,))]))._collated_batch([0]) is None
+    assert MNIST(train=False)._collated_batch([np.int64(0)]) is None
+    assert not transforms.batchable(transforms.Compose([transforms.Lambda(abs)]))
+
+
+def test_batched_fetch_errors_as_one_by_one():
+    data = MNIST(train=False, transform=_pipelines()["crop_normalize"])
+    with pytest.raises(IndexError):
+        data._collated_batch([0, 1000])
+    too_big = MNIST(train=False, transform=transforms.RandomCrop(40))
+    with pytest.raises(ValueError, match="RandomCrop.*larger than"):
+        too_big._collated_batch([0, 1])
+    flat = MNIST(train=False, transform=transforms.Compose(
+        [transforms.Lambda(lambda a: a)]))
+    assert flat._collated_batch([0]) is None

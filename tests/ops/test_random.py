@@ -333,3 +333,57 @@ def test_multinomial_rows_longer_than_one_block(device):
     assert sum(counts.values()) == 1.0
     assert abs(counts[1400] - 3 / 4.5) < 4 * np.sqrt(0.25 / 80)
     assert sorted(framework.multinomial(x, 3).cpu().numpy()) == [5, 1100, 1400]
+
+
+# the CPU generator's fast set-up ----------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 123, 2 ** 64 + 7, -5])
+def test_cpu_generator_at_an_offset_is_a_fresh_philox_advanced_there(seed):
+    """``_generator`` sets the cached Philox's counter instead of calling ``advance``: the
+    same stream as a fresh ``Philox(key=seed)`` advanced by ``offset``, whatever was drawn
+    from the cached one before (its buffers are emptied too)."""
+    from framework._backends.numpy import random as np_random
+    for offset in (0, 4, 12345, 2 ** 64 + 3, 2 ** 200, 2 ** 256 + 9, 7):
+        fresh = np.random.Philox(key=seed & (2 ** 64 - 1))
+        fresh.advance(offset)
+        want = np.random.Generator(fresh)
+        want = (want.random(3), want.integers(0, 7, 5), want.standard_normal(2))
+        np_random._generator(seed, offset).integers(0, 5)  # leaves a half-used 64-bit word
+        got = np_random._generator(seed, offset)
+        got = (got.random(3), got.integers(0, 7, 5), got.standard_normal(2))
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("low, high", [(0, 5), (-3, 4), (0, 2 ** 31), (0, 2 ** 40), (7, 8)])
+def test_cpu_randint_of_one_number_equals_the_array_draw(low, high):
+    """One number is drawn as a scalar: the first number of the array draw."""
+    from framework._backends.numpy import random as np_random
+    from framework._backends.numpy._arrays import nd
+    for offset in range(0, 400, 4):
+        one = nd(np_random.randint((1,), low, high, framework.int64, 99, offset))
+        many = nd(np_random.randint((3,), low, high, framework.int64, 99, offset))
+        assert one.shape == (1,) and one.dtype == np.int64 and one[0] == many[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_cpu_dropout_mask_cache_gives_the_drawn_mask(dtype):
+    """The CPU dropout kernel remembers a draw's mask for its second use (the backward):
+    with or without the remembered mask, the result is the formula on the drawn uniforms."""
+    from framework._backends.numpy import random as np_random
+    from framework._backends.numpy._arrays import nd, wrap
+    x = np.random.default_rng(3).standard_normal((5, 7)).astype(dtype)
+    x[0, :3] = [np.inf, np.nan, -0.0]
+    p, seed, offset = 0.3, 17, 40
+    uniform = np_random._generator(seed, offset).random(x.shape)
+    compute = np.float32 if dtype == np.float16 else dtype
+    want = np.where(uniform >= p, x.astype(compute) * (1.0 / (1.0 - p)), 0.0).astype(dtype)
+    np_random._DROP_MASKS.clear()
+    first = nd(np_random.dropout(wrap(x), p, seed, offset))  # draws and keeps the mask
+    assert len(np_random._DROP_MASKS) == 1
+    second = nd(np_random.dropout(wrap(x), p, seed, offset))  # takes it out
+    assert len(np_random._DROP_MASKS) == 0
+    for got in (first, second):
+        assert got.dtype == dtype and got.tobytes() == want.tobytes()
+    for k in range(np_random._DROP_MASKS_MAX + 3):  # bounded: the oldest go first
+        np_random.dropout(wrap(x), p, seed, offset + 4 * k)
+    assert len(np_random._DROP_MASKS) == np_random._DROP_MASKS_MAX

@@ -1,34 +1,40 @@
 """CPU kernels: convolutions as im2col + batched BLAS products, and im2col/col2im.
 
 Every sliding window of the (zero-padded) input is a strided view
-(``sliding_window_view``, no copy); a convolution regroups those windows
-into one (groups, pixels, taps) matrix and multiplies it with the weight by
-``np.matmul`` (BLAS per group). col2im (the input gradient and ``fold``) adds
-the columns back into the image with one strided slice-add per kernel tap
-(KH*KW iterations, each over every pixel at once).
+(``sliding_window_view``, no copy). The forward and the weight gradient copy
+each image's windows into its own (groups, C/groups*KH*KW, HO*WO) matrix
+(``_ByImage``, images in blocks) and run one small GEMM per image and group
+(``np.matmul`` over the stack): operands in cache, products already in NCHW
+order. The forward keeps its matrices for the weight gradient of the same
+input (a cache, ``_KEPT_COLUMNS``), which then costs its GEMMs only. col2im
+(the general input gradient and ``fold``) adds the columns back into the image
+with one strided slice-add per kernel tap (KH*KW iterations, each over every
+pixel at once).
 
 Padding is given as (top, left); the bottom/right padding follows from the
 output size (PyTorch's 'same' pads one more on the bottom/right for even
 kernels). Half types are computed in float32.
 
-Stride-1 convolutions (the common case) take the "wide rows" path instead
-(``_Wide``): every output row is computed over the full padded width, so a
-kernel tap's window over one image is a single contiguous run of the
-flattened padded image. The im2col copy then moves long runs (HO*Wp
-elements, not WO); the input gradient sums each kernel row's KW taps inside
-its GEMM (columns = dy's rows at the KW shifts) and adds KH row sums into the
-image; the GEMMs see contiguous 2-D operands in the layouts OpenBLAS is
-fastest with. The extra Wp - WO columns
-per row are computed and dropped (forward) or multiplied by zero gradients
-(backward; so the backward takes it only for finite x or w, where x * 0 is 0). ``tests/test_cpu_fast_paths.py`` checks it against the general path.
+The input gradient of a stride-1 convolution (the common case) takes the "wide
+rows" path (``_Wide``): every output row is taken over the full padded width,
+so a kernel tap's window over one image is a single contiguous run of the
+flattened padded image; the GEMM sums each kernel row's KW taps (columns = dy's
+rows at the KW shifts) and KH row sums are added into the image. The extra
+Wp - WO columns per row hold zero gradients (so the path is taken only for a
+finite w, where 0 * w is 0). ``tests/test_cpu_fast_paths.py`` checks both fast
+paths against the general one (one K-major im2col matrix for all images,
+``_window_columns``).
 """
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..array import Array
 from ._arrays import compute_dtype, nd, wrap
+from ._parallel import run_pieces, threads
 
 
 def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
@@ -80,7 +86,6 @@ class _Wide:
         self.wp = max(pw + w, wo + span_w - 1)
         self.plane = (self.hp + 1) * self.wp
         self.run = ho * self.wp  # one tap's contiguous run per image
-        self.offsets = [ki * dh * self.wp + kj * dw for ki in range(kh) for kj in range(kw)]
         self.tap_strides = (dh * self.wp, dw)
 
     @classmethod
@@ -92,79 +97,27 @@ class _Wide:
         wide = cls(in_size, kernel_size, padding, dilation, out_size)
         return wide if wide.wp <= 3 * wide.wo + 8 else None
 
-    def padded(self, x: np.ndarray) -> np.ndarray:
-        """(N, C, (Hp+1)*Wp): ``x`` at (ph, pw) of zero planes."""
-        n, c = x.shape[:2]
-        out = np.zeros((n, c, self.hp + 1, self.wp), dtype=x.dtype)
-        out[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = x
-        return out.reshape(n, c, self.plane)
-
-    def blocks(self, n: int, rows: int, elements: int = 0):
+    def blocks(self, n: int, rows: int, workers: int = 1, elements: int = 0):
         """Slices of images whose (rows, images*HO*Wp) column block has about ``elements``
         elements (default ``_BLOCK_ELEMENTS``, 512 KiB of float32: built and multiplied in
         cache), and at least ``_MIN_BLOCK_COLUMNS`` columns (LeNet's 6->16 layer: 150 rows
-        of 140 columns per image; blocks of 6 images ran about 10 % slower than of 15)."""
+        of 140 columns per image; blocks of 6 images ran about 10 % slower than of 15); with
+        several ``workers`` (threads), at least one block each."""
         elements = elements or _BLOCK_ELEMENTS
         step = max(1, elements // max(1, rows * self.run), -(-_MIN_BLOCK_COLUMNS // self.run))
+        step = min(step, max(1, -(-n // workers)))  # at least one block per thread
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
-
-    def columns(self, flat: np.ndarray, groups: int) -> np.ndarray:
-        """im2col of padded images ``flat`` (from ``padded``) as a contiguous
-        (groups, C/groups*KH*KW, N*HO*Wp) matrix: one contiguous run per (row, image)."""
-        n, c = flat.shape[:2]
-        item = flat.itemsize
-        view = as_strided(flat, (c, self.kh, self.kw, n, self.run),
-                          (self.plane * item, self.tap_strides[0] * item,
-                           self.tap_strides[1] * item, c * self.plane * item, item),
-                          writeable=False)
-        return np.ascontiguousarray(view).reshape(groups, -1, n * self.run)
-
-    def widen(self, dy: np.ndarray, groups: int) -> np.ndarray:
-        """(N, CO, HO, WO) -> (groups, CO/groups, N*HO*Wp), zero in the extra columns."""
-        n, co = dy.shape[:2]
-        out = np.zeros((groups, co // groups, n, self.ho, self.wp), dtype=dy.dtype)
-        out[..., :self.wo] = dy.reshape(n, groups, co // groups, self.ho, self.wo) \
-            .transpose(1, 2, 0, 3, 4)
-        return out.reshape(groups, co // groups, n * self.run)
-
-    def narrow(self, out: np.ndarray, n: int, dtype) -> np.ndarray:
-        """(groups, CO/groups, N*HO*Wp) -> a fresh (N, CO, HO, WO) array of ``dtype``."""
-        groups, co_g = out.shape[:2]
-        wide = out.reshape(groups, co_g, n, self.ho, self.wp)[..., :self.wo]
-        result = np.empty((n, groups, co_g, self.ho, self.wo), dtype=dtype)
-        result[...] = wide.transpose(2, 0, 1, 3, 4)
-        return result.reshape(n, groups * co_g, self.ho, self.wo)
-
-    def conv(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """(groups, CO/g, N*HO*Wp) = w (groups, CO/g, C/g*KH*KW) @ im2col(x), block by block."""
-        flat = self.padded(x)
-        n, groups = x.shape[0], w.shape[0]
-        out = np.empty((groups, w.shape[1], n * self.run), dtype=np.result_type(x, w))
-        for images in self.blocks(n, w.shape[0] * w.shape[2]):
-            np.matmul(w, self.columns(flat[images], groups),
-                      out=out[:, :, images.start * self.run:images.stop * self.run])
-        return out
-
-    def weight_grad(self, x: np.ndarray, dy: np.ndarray, groups: int) -> np.ndarray:
-        """(groups, C/g*KH*KW, CO/g): the sum over image blocks of im2col(x) @ dy^T."""
-        flat, dyw = self.padded(x), self.widen(dy, groups)
-        total = None
-        for images in self.blocks(x.shape[0], x.shape[1] * self.kh * self.kw):
-            cols = self.columns(flat[images], groups)
-            # (C/g*KH*KW, L) @ (L, CO/g): the long operand row-major on the left (GEMM speed)
-            part = np.matmul(cols, dyw[:, :, images.start * self.run:images.stop * self.run]
-                             .transpose(0, 2, 1))
-            total = part if total is None else np.add(total, part, out=total)
-        return total
 
     def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
         """(N, C, H, W) from dy (N, CO, HO, WO) and w (CO, C/g, KH, KW), block by block.
 
         The KW taps of a kernel row are summed inside the GEMM: its columns are dy's wide
-        rows at the KW shifts kj*dw, ``(CO/g*KW, images*HO*Wp)`` (a shift keeps every real
-        value inside its own output row; what it reads across a row's start is the zeros
-        of the previous row's extra columns, or of ``lead`` zeros before the first image),
-        so the product is one (C/g*KH, images*HO*Wp) row sum per channel and kernel row.
+        rows at the KW shifts kj*dw, ``(CO/g*KW, HO*Wp)`` per image (a shift keeps every
+        real value inside its own output row; what it reads across a row's start is the
+        zeros of the previous row's extra columns, or of ``lead`` zeros before the first
+        image), so the product is one (C/g*KH, HO*Wp) row sum per image, channel and
+        kernel row (one small GEMM per image and group, in cache, image-major: no
+        transposes).
         Each of the KH row sums is then added into the planes at its row offset: KH
         strided adds, no (C*KH*KW, L) column matrix. The extra columns of dy are zero, so
         everything they touch adds zeros (w must be finite)."""
@@ -175,30 +128,135 @@ class _Wide:
         row_step, col_step = self.tap_strides
         lead = (kw - 1) * col_step
         dtype = np.result_type(dy, w)
-        shifted = np.zeros((groups, co_g, lead + n * self.run), dtype=dtype)
-        shifted[:, :, lead:].reshape(groups, co_g, n, self.ho, self.wp)[..., :self.wo] = \
-            dy.reshape(n, groups, co_g, self.ho, self.wo).transpose(1, 2, 0, 3, 4)
+        # image-major wide rows: (N, CO, HO*Wp) after ``lead`` zeros (a channel's first row
+        # shifted left reads the zeros of the previous channel's extra columns)
+        shifted = np.zeros(lead + n * co * self.run, dtype=dtype)
+        shifted[lead:].reshape(n, co, self.ho, self.wp)[..., :self.wo] = dy
         # (groups, C/g*KH, CO/g*KW): column j of each output channel holds tap kj = KW-1-j
         taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
             .reshape(groups, c_g * kh, co_g * kw)
         image = np.zeros((n, c, self.plane), dtype=dtype)
         item = shifted.itemsize
-        for images in self.blocks(n, groups * co_g * kw):
+
+        def block(images):
             count = images.stop - images.start
-            span = count * self.run
-            # columns[g, o, j, l] = dy_wide[g, o, start + l - (KW-1-j)*dw]
-            view = as_strided(shifted[:, :, images.start * self.run:],
-                              (groups, co_g, kw, span),
-                              (shifted.strides[0], shifted.strides[1], col_step * item, item),
-                              writeable=False)
-            columns = np.ascontiguousarray(view).reshape(groups, co_g * kw, span)
-            rows = np.matmul(taps, columns).reshape(c, kh, count, self.run)
+            # columns[i, g, o, j, l] = dy_wide[start + i, g, o, l - (KW-1-j)*dw]
+            view = as_strided(shifted[images.start * co * self.run:],
+                              (count, groups, co_g, kw, self.run),
+                              (co * self.run * item, co_g * self.run * item, self.run * item,
+                               col_step * item, item), writeable=False)
+            columns = np.ascontiguousarray(view).reshape(count, groups, co_g * kw, self.run)
+            rows = np.matmul(taps, columns).reshape(count, c, kh, self.run)
             target = image[images]
             for ki in range(kh):
                 top = ki * row_step
-                target[:, :, top:top + self.run] += rows[:, ki].transpose(1, 0, 2)
+                target[:, :, top:top + self.run] += rows[:, :, ki]
+        workers = threads()
+        run_pieces(block, self.blocks(n, groups * co_g * kw, workers), workers)
         image = image.reshape(n, c, self.hp + 1, self.wp)
         return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+
+_BY_IMAGE = True  # conv2d and its weight grad by image (``_ByImage``); False: one K-major
+# im2col matrix for all images (``_window_columns``), the general path the tests compare with
+_IMAGE_BLOCK_ELEMENTS = 1 << 20  # im2col elements per block of images (4 MiB of float32)
+_KEPT_COLUMNS_MAX = 1 << 23  # the most im2col elements a forward keeps for its weight grad
+_KEPT_TOTAL_MAX = 1 << 24  # ... and all kept columns together (64 MiB of float32): a deep
+# network's later layers then compute theirs again instead of holding more memory
+
+# The forward's im2col columns kept for the weight gradient (which needs the same matrix),
+# a cache: the input's Storage (weakly: an entry goes with its input) -> {key: (version,
+# columns)}, the key naming the view of the storage and the convolution's geometry. The
+# weight grad takes its entry out (a second call computes the columns again); an entry of
+# an older storage version (the input changed in place) is not used.
+_KEPT_COLUMNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _kept_elements() -> int:
+    """How many im2col elements ``_KEPT_COLUMNS`` holds now."""
+    return sum(block.size for entries in list(_KEPT_COLUMNS.values())
+               for entry in entries.values() for block in entry[2])
+
+
+def _image_blocks(n: int, per_image: int, workers: int = 1) -> list:
+    """Slices of images whose im2col block holds about ``_IMAGE_BLOCK_ELEMENTS`` elements,
+    and at least ``workers`` blocks (one per thread) where there are enough images."""
+    step = max(1, min(_IMAGE_BLOCK_ELEMENTS // max(1, per_image), -(-n // workers)))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+class _ByImage:
+    """im2col per image: every image's (groups, C/groups*KH*KW, HO*WO) window matrix, so a
+    convolution is one small GEMM per image and group (``np.matmul`` over the stack) whose
+    operands stay in cache and whose products land in NCHW order: no transpose of the
+    output, no columns beyond the real ones. Images go in blocks of about
+    ``_IMAGE_BLOCK_ELEMENTS`` im2col elements (bounded memory). The forward keeps its
+    columns (up to ``_KEPT_COLUMNS_MAX`` elements) for the weight gradient of the same
+    input (``_KEPT_COLUMNS``)."""
+
+    def __init__(self, x: Array, groups: int, kernel_size, stride, padding, dilation,
+                 out_size):
+        n, c = x.shape[:2]
+        self.x, self.n, self.groups = x, n, groups
+        self.rows = (c // groups) * kernel_size[0] * kernel_size[1]
+        self.pixels = out_size[0] * out_size[1]
+        self.geometry = (tuple(kernel_size), tuple(stride), tuple(padding), tuple(dilation),
+                         tuple(out_size))
+        self.workers = threads()
+        self.blocks = _image_blocks(n, groups * self.rows * self.pixels, self.workers)
+        self._windows = _windows(_as_compute(x), *self.geometry).transpose(0, 1, 4, 5, 2, 3)
+
+    def _key(self) -> tuple:
+        x = self.x
+        return (x.shape, x.strides, x.offset, x.dtype, self.groups) + self.geometry
+
+    def columns(self, images: slice) -> np.ndarray:
+        """(images, groups, C/g*KH*KW, HO*WO), contiguous (from the (N, C, KH, KW, HO, WO)
+        view of the windows)."""
+        block = np.ascontiguousarray(self._windows[images])
+        return block.reshape(-1, self.groups, self.rows, self.pixels)
+
+    def conv(self, w: np.ndarray, dtype) -> np.ndarray:
+        """(N, CO, HO, WO) = w (groups, CO/g, rows) @ columns, image by image (a fresh
+        array: ``wrap`` takes it over without a copy)."""
+        result = np.empty((self.n, self.groups * w.shape[1]) + self.geometry[-1], dtype=dtype)
+        out = result.reshape(self.n, self.groups, w.shape[1], self.pixels)
+        size = self.n * self.groups * self.rows * self.pixels
+        keep = size <= _KEPT_COLUMNS_MAX and size + _kept_elements() <= _KEPT_TOTAL_MAX
+
+        def block(images):
+            columns = self.columns(images)
+            np.matmul(w, columns, out=out[images])
+            return columns if keep else None
+        kept = run_pieces(block, self.blocks, self.workers)
+        if keep:
+            _KEPT_COLUMNS.setdefault(self.x.storage, {})[self._key()] = \
+                (self.x.storage.version, self.blocks, kept)
+        return result
+
+    def weight_grad(self, dy: np.ndarray) -> np.ndarray:
+        """(groups, rows, CO/g) = the sum over images of columns @ dy^T."""
+        entries = _KEPT_COLUMNS.get(self.x.storage)
+        kept = entries.pop(self._key(), None) if entries is not None else None
+        if kept is not None and (kept[0] != self.x.storage.version or kept[1] != self.blocks):
+            kept = None
+        transpose = self.rows >= 2 * dy.shape[2]
+
+        def block(number_images):
+            number, images = number_images
+            columns = kept[2][number] if kept is not None else self.columns(images)
+            # (rows, HO*WO) @ (HO*WO, CO/g) per image and group, summed over the images; with
+            # many rows per output channel dy^T is made contiguous first (BLAS then runs
+            # ~1.3-1.6x faster: mnist_cnn's and LeNet's second layers), else used as a view
+            dyt = dy[images].swapaxes(-1, -2)
+            if transpose:
+                dyt = np.ascontiguousarray(dyt)
+            return np.matmul(columns, dyt).sum(axis=0)
+        parts = run_pieces(block, list(enumerate(self.blocks)), self.workers)
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
+        return total
 
 
 def _as_compute(a: Array) -> np.ndarray:
@@ -226,10 +284,11 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
     n = x.shape[0]
     co, _, kh, kw = weight.shape
     ho, wo = out_size
-    wide = _Wide.plan(stride, x.shape[2:], (kh, kw), padding, dilation, out_size, n)
-    if wide is not None:
-        out = wide.conv(_as_compute(x), _as_compute(weight).reshape(groups, co // groups, -1))
-        return wrap(wide.narrow(out, n, x.dtype.numpy), x.dtype)
+    if _BY_IMAGE and n and ho and wo:
+        w = _as_compute(weight).reshape(groups, co // groups, -1)
+        plan = _ByImage(x, groups, (kh, kw), stride, padding, dilation, out_size)
+        out = plan.conv(w, np.result_type(compute_dtype(x.dtype), w))
+        return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
     cols = _window_columns(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
     w = _as_compute(weight).reshape(groups, co // groups, -1)
     out = np.matmul(w, cols)  # (groups, CO/groups, N*HO*WO)
@@ -263,10 +322,10 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
-    wide = _Wide.plan(stride, x.shape[2:], kernel_size, padding, dilation, (ho, wo), n)
-    xc = _as_compute(x)
-    if wide is not None and np.isfinite(xc).all():  # extra columns: x * 0 must be 0
-        dw = wide.weight_grad(xc, _as_compute(grad_out), groups).transpose(0, 2, 1)
+    if _BY_IMAGE and n and ho and wo:
+        plan = _ByImage(x, groups, kernel_size, stride, padding, dilation, (ho, wo))
+        dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
+        dw = plan.weight_grad(dy).transpose(0, 2, 1)  # (groups, CO/g, rows)
         return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
     cols = _window_columns(_as_compute(x), groups, kernel_size, stride, padding, dilation,
                            (ho, wo))

@@ -13,12 +13,14 @@ from ._arrays import compute_dtype, nd, wrap
 
 
 def _generator(seed: int, offset: int) -> np.random.Generator:
-    """A generator at counter ``offset`` of the Philox stream of ``seed``: a fresh
-    ``Philox(key=seed)`` advanced by ``offset``. Building a ``Philox`` costs several times
-    its ``advance``, so each thread keeps one per recent seed (``_PHILOX``, a cache) and
-    puts it back to its starting state: the same stream. The generator is for immediate use
-    (the next call on this thread with the same seed repositions it)."""
-    key = seed & 0xFFFFFFFFFFFFFFFF
+    """A generator at counter ``offset`` of the Philox stream of ``seed``: the state of a
+    fresh ``Philox(key=seed)`` advanced by ``offset``. Building a ``Philox`` costs several
+    times its ``advance``, and ``advance`` several times setting the state, so each thread
+    keeps one Philox and Generator per recent seed (``_PHILOX``, a cache) and sets its
+    state to what ``advance(offset)`` from the start gives: the 256-bit counter
+    ``offset`` and an empty buffer. The generator is for immediate use (the next call on
+    this thread with the same seed repositions it)."""
+    key = seed & _WORD
     cache = getattr(_PHILOX, "by_key", None)
     if cache is None:
         cache = _PHILOX.by_key = {}
@@ -27,14 +29,21 @@ def _generator(seed: int, offset: int) -> np.random.Generator:
         if len(cache) >= _PHILOX_SEEDS:
             cache.clear()
         bits = np.random.Philox(key=key)
-        entry = cache[key] = (bits, bits.state)
-    bits, start = entry
-    bits.state = start
-    bits.advance(offset)
-    return np.random.Generator(bits)
+        state = bits.state
+        entry = cache[key] = (bits, state, state["state"]["counter"], np.random.Generator(bits))
+    bits, state, counter, generator = entry
+    offset &= _COUNTER
+    counter[0] = offset & _WORD
+    counter[1] = (offset >> 64) & _WORD
+    counter[2] = (offset >> 128) & _WORD
+    counter[3] = offset >> 192
+    bits.state = state  # a fresh generator's buffers: empty (what ``advance`` leaves)
+    return generator
 
 
-_PHILOX = threading.local()  # per thread: key -> (Philox, its starting state)
+_WORD = (1 << 64) - 1
+_COUNTER = (1 << 256) - 1  # Philox's counter is 256 bits (``advance`` wraps around)
+_PHILOX = threading.local()  # per thread: key -> (Philox, its state dict, counter, Generator)
 _PHILOX_SEEDS = 16
 
 
@@ -59,16 +68,45 @@ def randn(shape, dtype, seed, offset):
 
 
 def randint(shape, low, high, dtype, seed, offset):
-    """Integers uniform in [low, high)."""
-    return wrap(_generator(seed, offset).integers(low, high, size=shape, dtype=np.int64), dtype)
+    """Integers uniform in [low, high). One number (one per sample in data augmentation) is
+    drawn as a scalar: the same number, for a quarter of the array draw's overhead."""
+    generator = _generator(seed, offset)
+    if len(shape) == 1 and shape[0] == 1:
+        return wrap(np.array([generator.integers(low, high, dtype=np.int64)]), dtype)
+    return wrap(generator.integers(low, high, size=shape, dtype=np.int64), dtype)
 
 
 def dropout(x, p, seed, offset):
     """``x * keep / (1 - p)``: row-major element ``i`` is kept when its uniform draw at
-    counter ``offset + i`` is >= ``p`` (``p`` < 1; the mask is regenerated for the backward)."""
-    values = nd(x).astype(compute_dtype(x.dtype))
-    keep = _generator(seed, offset).random(values.shape) >= p
-    return wrap(np.where(keep, values * (0.0 if p >= 1.0 else 1.0 / (1.0 - p)), 0.0).astype(values.dtype), x.dtype)
+    counter ``offset + i`` is >= ``p`` (``p`` < 1; the mask is regenerated for the backward,
+    which runs this kernel again with the same draw: the mask is then found in
+    ``_DROP_MASKS``)."""
+    values = nd(x)
+    work = compute_dtype(x.dtype)
+    if values.dtype != work:
+        values = values.astype(work)
+    out = np.multiply(values, 0.0 if p >= 1.0 else 1.0 / (1.0 - p))
+    np.copyto(out, 0, where=_drop_mask(values.shape, p, seed, offset))  # +0.0, NaN too
+    return wrap(out, x.dtype)
+
+
+def _drop_mask(shape: tuple, p: float, seed: int, offset: int) -> np.ndarray:
+    """Where a dropout draw drops (uniform < p): a pure function of (shape, p, seed,
+    offset), remembered for the draw's second use (the backward), then forgotten."""
+    key = (shape, p, seed, offset)
+    drop = _DROP_MASKS.pop(key, None)
+    if drop is None:
+        drop = _generator(seed, offset).random(shape) < p
+        while len(_DROP_MASKS) >= _DROP_MASKS_MAX:
+            _DROP_MASKS.pop(next(iter(_DROP_MASKS)))  # the oldest
+        _DROP_MASKS[key] = drop
+    return drop
+
+
+# A cache: the masks of recent dropout draws (a draw's forward leaves its mask for the
+# backward, which takes it out), at most ``_DROP_MASKS_MAX``, the oldest dropped first.
+_DROP_MASKS: dict = {}
+_DROP_MASKS_MAX = 16
 
 
 def multinomial(probs, num_samples, replacement, seed, offset):

@@ -191,9 +191,17 @@ class DataLoader:
 
 
 def _fetch_batch(dataset, indices: list, collate_fn):
-    """``collate_fn(_fetch(dataset, indices))``; for a ``TensorDataset`` with the default
-    collation, each tensor's rows gathered at once (``index_select``): the tensors
-    ``default_collate`` would stack from the samples ``t[i]``, without a view per sample."""
+    """``collate_fn(_fetch(dataset, indices))``; with the default collation, for a
+    ``TensorDataset`` each tensor's rows gathered at once (``index_select``): the tensors
+    ``default_collate`` would stack from the samples ``t[i]``, without a view per sample;
+    and for a dataset with a ``_collated_batch`` (``MNIST``: the images of the batch
+    transformed as one stack), what that returns unless it is None."""
+    if collate_fn is default_collate and indices:
+        collated = getattr(dataset, "_collated_batch", None)
+        if collated is not None:
+            batch = collated(indices)
+            if batch is not None:
+                return batch
     if collate_fn is default_collate and type(dataset) is TensorDataset and indices:
         tensors = dataset.tensors
         rows = len(dataset)

@@ -64,6 +64,15 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _collated_batch(self, indices: list):
+        """The dataset's own collated batch (``DataLoader``'s batched fetch) of the samples at
+        ``indices``, or None (see ``MNIST._collated_batch``)."""
+        inner = getattr(self.dataset, "_collated_batch", None)
+        if (inner is None or type(self).__getitem__ is not Subset.__getitem__
+                or not all(type(i) is int for i in indices)):
+            return None
+        return inner([self.indices[i] for i in indices])
+
 
 class ConcatDataset(Dataset):
     """Several map-style datasets one after another."""
