@@ -24,11 +24,14 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 
 - ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (the backend's
   bit-mask relu) and residual added in place;
-- ``conv2d`` (stride-1 "wide rows" layout of ``_backends/numpy/conv.py``), its input and
-  weight gradients: padded images, columns and wide GEMM results in scratch, zero
-  borders written once; a ``conv2d`` read only by a fused ``<add, relu>`` of a bias
-  (``conv + bias.reshape(1, C, 1, 1)``) becomes one step writing ``relu(conv + bias)``
-  straight from the GEMM's wide result (no narrowed copy, no separate pass);
+- ``conv2d``, its input and weight gradients: the backend's own code
+  (``_backends/numpy/conv.py``: by-image GEMMs, the stride-1 "wide rows" input
+  gradient) with its arrays in the arena (``ConvBuffers``: padded images with their
+  zero borders written once, columns, GEMM results); the forward writes into a value
+  buffer, and keeps its columns for the weight grad (in a buffer reused once the weight
+  grad let them go) when its input is saved for a backward; a ``conv2d`` read only by a
+  fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
+  step adding the bias and applying relu in place over the GEMMs' result;
 - ``pool_max2d`` over disjoint tiles (values and argmax codes in kept buffers) and its
   backward (one strided store per tile offset, no zero fill or scatter);
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``

@@ -294,3 +294,49 @@ def test_grouped_biasless_and_returned_convolutions_have_eager_bits():
     entry = _cpu_plan_of(compiled)
     assert sum(s[2] == "conv2d" for s, _ in entry.run_forward.program
                if s[0] == runtime.Plan._SPECIAL) == 3
+
+
+def test_a_training_forward_keeps_conv_columns_for_its_backward_and_inference_does_not():
+    # the plan's conv runs the backend's code: a training forward keeps its im2col columns
+    # for the weight grad (which takes them); an inference plan keeps none
+    from framework._backends.numpy import conv as np_conv
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(48, 2))
+    compiled = framework.compile(model)
+    compiled(framework.randn(2, 1, 4, 4)).sum().backward()  # traced: later calls replay
+    x = framework.randn(2, 1, 4, 4)
+    out = compiled(x)
+    assert np_conv._KEPT_COLUMNS.get(x._a.storage)
+    out.sum().backward()
+    assert not np_conv._KEPT_COLUMNS.get(x._a.storage)
+    with framework.no_grad():
+        compiled(framework.randn(2, 1, 4, 4))
+        x = framework.randn(2, 1, 4, 4)
+        compiled(x)
+    assert not np_conv._KEPT_COLUMNS.get(x._a.storage)
+
+
+@pytest.mark.skipif(not cpu_plan._REUSE, reason="value buffers are reused only where "
+                    "CPython's reference counts are exact (GIL, before 3.14)")
+def test_a_reused_value_buffer_is_not_read_through_stale_kept_columns():
+    # the backend's conv keeps its columns by the input's storage and version: a value
+    # buffer the arena reuses holds new contents, so it is a new version
+    arena, key = cpu_plan.Arena(), cpu_plan.BufferKey()
+    key.n = 0
+    rng = np.random.default_rng(3)
+    w = wrap(rng.standard_normal((2, 1, 3, 3)).astype(np.float32))
+    dy = wrap(rng.standard_normal((2, 2, 4, 4)).astype(np.float32))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    kernels = load("numpy").kernels
+    x, view = arena.out(key, (2, 1, 4, 4), framework.float32)
+    view[...] = rng.standard_normal(view.shape)
+    kernels["conv2d"](x, w, *args, (4, 4))  # keeps its columns of x
+    storage = weakref.ref(x.storage)
+    del x, view
+    x, view = arena.out(key, (2, 1, 4, 4), framework.float32)
+    assert x.storage is storage()  # reused, with new contents
+    view[...] = rng.standard_normal(view.shape)
+    got = kernels["conv2d_weight_grad"](x, dy, *args, (3, 3))
+    fresh = kernels["conv2d_weight_grad"](wrap(view.copy()), dy, *args, (3, 3))
+    assert np.array_equal(nd(got), nd(fresh))

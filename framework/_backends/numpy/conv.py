@@ -24,6 +24,10 @@ Wp - WO columns per row hold zero gradients (so the path is taken only for a
 finite w, where 0 * w is 0). ``tests/test_cpu_fast_paths.py`` checks both fast
 paths against the general one (one K-major im2col matrix for all images,
 ``_window_columns``).
+
+The fast paths take their arrays from a ``Buffers`` (fresh arrays here); a compiled
+CPU plan (``compiler.cpu_plan``) runs the same code with buffers kept between its
+calls, so its results have these kernels' bits.
 """
 from __future__ import annotations
 
