@@ -92,6 +92,20 @@ def test_compiled_training_has_eager_bits(build, make_input, monkeypatch):
             assert np.array_equal(_bits(ge), _bits(gc))
 
 
+def test_compiled_lenet_on_three_threads_has_eager_bits(monkeypatch):
+    # the conv kernels run blocks of images on the BLAS thread count (the plan's scratch per
+    # thread); the weight grad sums the blocks' parts: the same blocks, the same bits
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    model, twin = _twins(lenet)
+    x = framework.randn(7, 1, 8, 8)
+    eager = _train_steps(model, model, x, 2)
+    compiled = _train_steps(twin, framework.compile(twin), x, 2)
+    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
+        assert np.array_equal(_bits(loss_e), _bits(loss_c))
+        for ge, gc in zip(grads_e, grads_c):
+            assert np.array_equal(_bits(ge), _bits(gc))
+
+
 def _cpu_plan_of(compiled):
     entry = next(iter(compiled._compiled.cache.values()))
     return entry
