@@ -5,8 +5,9 @@ call, so its memory can be laid out once. ``runtime.Plan`` asks ``specialize`` f
 plan-internal step per node; the steps found here replace the NumPy backend's kernels
 (which allocate fresh arrays per call) with versions writing into an ``Arena``:
 
-- *scratch* buffers (im2col columns, zero-padded images, a GEMM's wide result, masks)
-  live in the arena and never leave a step;
+- *scratch* buffers (im2col columns, zero-padded images, GEMM results, masks) live in
+  the arena and never leave a step (but a training forward's conv columns, which the
+  backward's weight grad takes: ``Arena.unheld``);
 - *value* buffers hold the step's results. They are numbered by the plan
   (``buffer``): two values whose lifetimes do not overlap share one buffer
   (liveness-based reuse, same dtype and size). A value buffer is reused on a later
