@@ -74,6 +74,14 @@ def _train_steps(model, run, x, steps: int):
     return found
 
 
+def _assert_same_bits(eager, compiled):
+    """The losses and gradients of ``_train_steps`` runs are equal bit for bit."""
+    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
+        assert np.array_equal(_bits(loss_e), _bits(loss_c))
+        for ge, gc in zip(grads_e, grads_c):
+            assert np.array_equal(_bits(ge), _bits(gc))
+
+
 @pytest.mark.parametrize("build, make_input", [
     (lenet, lambda: framework.randn(5, 1, 8, 8)),
     (Attention, lambda: framework.randint(0, 11, (3, 6))),
@@ -86,10 +94,7 @@ def test_compiled_training_has_eager_bits(build, make_input, monkeypatch):
     x = make_input()
     eager = _train_steps(model, model, x, 4)
     compiled = _train_steps(twin, framework.compile(twin), x, 4)
-    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
-        assert np.array_equal(_bits(loss_e), _bits(loss_c))
-        for ge, gc in zip(grads_e, grads_c):
-            assert np.array_equal(_bits(ge), _bits(gc))
+    _assert_same_bits(eager, compiled)
 
 
 def test_compiled_lenet_on_three_threads_has_eager_bits(monkeypatch):
@@ -100,10 +105,7 @@ def test_compiled_lenet_on_three_threads_has_eager_bits(monkeypatch):
     x = framework.randn(7, 1, 8, 8)
     eager = _train_steps(model, model, x, 2)
     compiled = _train_steps(twin, framework.compile(twin), x, 2)
-    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
-        assert np.array_equal(_bits(loss_e), _bits(loss_c))
-        for ge, gc in zip(grads_e, grads_c):
-            assert np.array_equal(_bits(ge), _bits(gc))
+    _assert_same_bits(eager, compiled)
 
 
 def _cpu_plan_of(compiled):
