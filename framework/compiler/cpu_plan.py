@@ -5,8 +5,9 @@ call, so its memory can be laid out once. ``runtime.Plan`` asks ``specialize`` f
 plan-internal step per node; the steps found here replace the NumPy backend's kernels
 (which allocate fresh arrays per call) with versions writing into an ``Arena``:
 
-- *scratch* buffers (im2col columns, zero-padded images, a GEMM's wide result, masks)
-  live in the arena and never leave a step;
+- *scratch* buffers (im2col columns, zero-padded images, GEMM results, masks) live in
+  the arena and never leave a step (but a training forward's conv columns, which the
+  backward's weight grad takes: ``Arena.unheld``);
 - *value* buffers hold the step's results. They are numbered by the plan
   (``buffer``): two values whose lifetimes do not overlap share one buffer
   (liveness-based reuse, same dtype and size). A value buffer is reused on a later
@@ -24,11 +25,14 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 
 - ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (the backend's
   bit-mask relu) and residual added in place;
-- ``conv2d`` (stride-1 "wide rows" layout of ``_backends/numpy/conv.py``), its input and
-  weight gradients: padded images, columns and wide GEMM results in scratch, zero
-  borders written once; a ``conv2d`` read only by a fused ``<add, relu>`` of a bias
-  (``conv + bias.reshape(1, C, 1, 1)``) becomes one step writing ``relu(conv + bias)``
-  straight from the GEMM's wide result (no narrowed copy, no separate pass);
+- ``conv2d``, its input and weight gradients: the backend's own code
+  (``_backends/numpy/conv.py``: by-image GEMMs, the stride-1 "wide rows" input
+  gradient) with its arrays in the arena (``ConvBuffers``: padded images with their
+  zero borders written once, columns, GEMM results); the forward writes into a value
+  buffer, and keeps its columns for the weight grad (in a buffer reused once the weight
+  grad let them go) when its input is saved for a backward; a ``conv2d`` read only by a
+  fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
+  step adding the bias and applying relu in place over the GEMMs' result;
 - ``pool_max2d`` over disjoint tiles (values and argmax codes in kept buffers) and its
   backward (one strided store per tile offset, no zero fill or scatter);
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
@@ -49,8 +53,10 @@ import threading
 import numpy as np
 
 from .._backends.array import Array, Storage, contiguous_strides
+from .._backends.numpy import conv as np_conv
 from .._backends.numpy._arrays import nd as _nd
 from .fusion import FusedGroup
+from .ir import Value
 
 _F32 = np.dtype(np.float32)
 _U32 = np.uint32
@@ -69,6 +75,15 @@ def _baseline() -> tuple:
     store = {0: Storage(np.empty(1, _F32), 1, None)}
     st = store.get(0)
     return _counts(st)
+
+
+@functools.cache
+def _array_baseline() -> int:
+    """The reference count of an array held only by a dict and one local, as in
+    ``Arena.unheld`` (measured once, on first use)."""
+    store = {0: np.empty(1, _F32)}
+    buf = store.get(0)
+    return sys.getrefcount(buf)
 
 
 # Reuse needs exact counts: CPython with the GIL up to 3.13 (3.14 may borrow references,
@@ -122,6 +137,15 @@ class Arena:
             buf = self.scratch[key] = np.zeros(shape, dtype)
         return buf
 
+    def unheld(self, key, shape: tuple, dtype) -> np.ndarray:
+        """Scratch ``key`` that a step may hand on (to a cache, as views): reused only when
+        no view of it is left (its reference count is an arena's alone), else made anew."""
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or not _REUSE or \
+                sys.getrefcount(buf) != _array_baseline():
+            buf = self.scratch[key] = np.empty(shape, dtype)
+        return buf
+
     def out(self, ref: BufferKey, shape: tuple, dtype) -> tuple:
         """``(Array, ndarray)``: value buffer ``ref.n`` viewed as a contiguous ``shape`` of
         framework ``dtype``; a fresh storage when the kept one is still held outside the
@@ -136,6 +160,8 @@ class Arena:
             if st is None or st.numel != numel or st.dtype is not dtype or \
                     _counts(st) != _baseline():
                 st = store[key] = Storage(np.empty(numel, dtype.numpy), numel, dtype)
+            else:  # new contents: what a cache keeps of the old ones (conv columns) is stale
+                st.version += 1
         view = st.buffer.reshape(shape)
         array = Array(st, shape, strides, 0)
         array._cache = view
@@ -246,9 +272,9 @@ def specialize(graph, buffer) -> dict:
         for v in node.inputs():
             readers[v.id] += 1
     visible = {v.id for v in graph.output_values()}
-    user_visible = graph.user_visible()
     position = {id(n): i for i, n in enumerate(graph.nodes)}
     producer = {o.id: n for n in graph.nodes for o in n.outputs if o is not None}
+    saved = _saved(graph)
     for node in graph.nodes:
         if node.device != "cpu" or node.is_view:
             continue
@@ -256,17 +282,19 @@ def specialize(graph, buffer) -> dict:
             if not isinstance(node.args["group"], FusedGroup):  # a norm's row kernel
                 continue
             special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer,
-                                     user_visible) or \
+                                     saved) or \
                 _relu_mask_of_pool_backward(node, producer, readers, visible, graph, position,
                                             buffer)
             if special is not None:
                 found[id(node)] = special
             continue
-        make = _BUILDERS.get(node.op)
-        if make is not None:
-            special = make(node, buffer)
-            if special is not None:
-                found[id(node)] = special
+        if node.op == "conv2d":  # keeping its columns for a weight grad when that follows
+            special = _conv2d(node, buffer, node.args["x"].id in saved)
+        else:
+            make = _BUILDERS.get(node.op)
+            special = make(node, buffer) if make is not None else None
+        if special is not None:
+            found[id(node)] = special
     return found
 
 
@@ -554,115 +582,74 @@ def _zero_bits(ref, group) -> bool:
 
 
 # convolutions -------------------------------------------------------------------------------
-def _wide(stride, in_size, kernel_size, padding, dilation, out_size, n):
-    from .._backends.numpy.conv import _Wide
-    return _Wide.plan(tuple(stride), tuple(in_size), tuple(kernel_size), tuple(padding),
-                      tuple(dilation), tuple(out_size), n)
+class ConvBuffers(np_conv.Buffers):
+    """The NumPy backend's convolution arrays (``conv.Buffers``, by name) as scratch of
+    ``arena`` for step ``tag``, kept between calls: per thread where a block of images
+    uses them; the forward's kept columns reused only when no view of them is left."""
+
+    def __init__(self, arena: "Arena", tag: int) -> None:
+        self.arena, self.tag = arena, tag
+
+    def scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        key = (self.tag, name, threading.get_ident())
+        return self.arena.flat(key, math.prod(shape), dtype).reshape(shape)
+
+    def bordered(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        return self.arena.zeros((self.tag, name), shape, dtype)
+
+    def cleared(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        buf = self.arena.buffer((self.tag, name), shape, dtype)
+        buf.fill(0)
+        return buf
+
+    def kept(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        return self.arena.unheld((self.tag, name), shape, dtype)
 
 
-def _padded(arena, key, wide, x: np.ndarray) -> np.ndarray:
-    """``_Wide.padded`` into scratch: zero borders made once, the interior copied."""
-    n, c = x.shape[:2]
-    flat = arena.zeros(key, (n, c, wide.hp + 1, wide.wp), x.dtype)
-    flat[:, :, wide.ph:wide.ph + wide.h, wide.pw:wide.pw + wide.w] = x
-    return flat.reshape(n, c, wide.plane)
-
-
-def _columns(arena, key, wide, flat: np.ndarray, groups: int) -> np.ndarray:
-    """``_Wide.columns`` (the im2col copy) into scratch."""
-    from numpy.lib.stride_tricks import as_strided
-    n, c = flat.shape[:2]
-    item = flat.itemsize
-    view = as_strided(flat, (c, wide.kh, wide.kw, n, wide.run),
-                      (wide.plane * item, wide.tap_strides[0] * item,
-                       wide.tap_strides[1] * item, c * wide.plane * item, item),
-                      writeable=False)
-    cols = arena.flat(key, c * wide.kh * wide.kw * n * wide.run, flat.dtype).reshape(view.shape)
-    np.copyto(cols, view)
-    return cols.reshape(groups, -1, n * wide.run)
-
-
-def _conv_forward(arena, tag, wide, x: np.ndarray, w: np.ndarray, out=None) -> np.ndarray:
-    """``_Wide.conv``: (groups, CO/g, N*HO*Wp) GEMM results (the same GEMMs, block by
-    block) in ``out``, or in scratch."""
-    flat = _padded(arena, (tag, "padded"), wide, x)
-    n, groups = x.shape[0], w.shape[0]
-    if out is None:
-        out = arena.buffer((tag, "wide"), (groups, w.shape[1], n * wide.run), _F32)
-    for images in wide.blocks(n, w.shape[0] * w.shape[2]):
-        np.matmul(w, _columns(arena, (tag, "cols"), wide, flat[images], groups),
-                  out=out[:, :, images.start * wide.run:images.stop * wide.run])
-    return out
-
-
-def _conv_args(node):
+def _conv_args(node) -> tuple:
     a = node.args
     return (tuple(a["stride"]), tuple(a["padding"]), tuple(a["dilation"]), int(a["groups"]))
 
 
-def _conv2d_step(node, buffer, out_value, bias=None, relu=False, strided_ok=False):
-    """A ``conv2d`` step (with ``relu(conv + bias)`` as its epilogue when ``bias`` given).
-
-    With ``strided_ok`` (one group; a value the caller never sees) the result is a strided
-    view of the backend's (CO, N*HO*Wp) GEMM result, which the GEMMs write in place: the
-    epilogue runs over whole rows and no narrowed copy is made; the readers (pooling, the
-    backward's ReLU mask) read it through its strides."""
+def _conv2d_step(node, buffer, out_value, keep: bool, bias=None, relu: bool = False):
+    """``fn(arena, x, weight, bias)``: the backend's ``conv2d`` (by image: the same GEMMs)
+    into a value buffer, then ``relu(conv + bias)`` in place when ``bias`` is given; with
+    ``keep`` (the input is saved for the backward) the columns are kept for its weight
+    grad, as the backend keeps them."""
     x, weight = node.args["x"], node.args["weight"]
     if not _float32(x, weight, out_value) or len(x.shape) != 4 or 0 in out_value.shape:
         return None
     stride, padding, dilation, groups = _conv_args(node)
-    n, co = x.shape[0], weight.shape[0]
-    kh, kw = weight.shape[2:]
-    ho, wo = node.args["out_size"]
-    wide = _wide(stride, x.shape[2:], (kh, kw), padding, dilation, (ho, wo), n)
-    if wide is None:
-        return None
-    shape, f32, tag = (n, co, ho, wo), _fw_dtype("float32"), id(node)
-    co_g = co // groups
-    if strided_ok and groups == 1 and bias is not None:
-        key = buffer(out_value, n * co * wide.run)
-        rows = (1, co, n * wide.run)
-        strides = (wide.run, n * wide.run, wide.wp, 1)  # (CO, N, HO, Wp) rows, as (N, CO, HO, WO)
-
-        def conv_rows(arena, x, weight, bias_array):
-            array, out = arena.out(key, rows, f32)
-            _conv_forward(arena, tag, wide, _nd(x), _nd(weight).reshape(1, co, -1), out)
-            np.add(out, _nd(bias_array).reshape(1, co, 1), out=out)
-            if relu:
-                relu_into(out, out, arena.buffer((tag, "keep"), rows, np.bool_))
-            return array.view(shape, strides, 0)
-        return conv_rows, wide
-    key = buffer(out_value)
+    out_size = tuple(node.args["out_size"])
+    co = weight.shape[0]
+    shape, f32, key, tag = (x.shape[0], co) + out_size, _fw_dtype("float32"), \
+        buffer(out_value), id(node)
 
     def conv(arena, x, weight, bias_array=None):
-        xs, ws = _nd(x), _nd(weight).reshape(groups, co_g, -1)
-        wide_out = _conv_forward(arena, tag, wide, xs, ws)
         array, view = arena.out(key, shape, f32)
-        narrow = wide_out.reshape(groups, co_g, n, ho, wide.wp)[..., :wo].transpose(2, 0, 1, 3, 4)
-        target = view.reshape(n, groups, co_g, ho, wo)
-        if bias_array is None:
-            np.copyto(target, narrow)
-        else:
-            np.add(narrow, _nd(bias_array).reshape(1, groups, co_g, 1, 1), out=target)
+        if np_conv._conv_by_image(x, weight, stride, padding, dilation, groups, out_size,
+                                  view, ConvBuffers(arena, tag), keep) is None:
+            np.copyto(view, _nd(np_conv.conv2d(x, weight, stride, padding, dilation, groups,
+                                               out_size)))  # the general path
+        if bias_array is not None:
+            np.add(view, _nd(bias_array).reshape(1, co, 1, 1), out=view)
         if relu:
             relu_into(view, view, arena.buffer((tag, "keep"), shape, np.bool_))
         return array
-    return conv, wide
+    return conv
 
 
-def _conv2d(node, buffer):
-    made = _conv2d_step(node, buffer, node.outputs[0])
-    if made is None:
+def _conv2d(node, buffer, keep: bool):
+    conv = _conv2d_step(node, buffer, node.outputs[0], keep)
+    if conv is None:
         return None
-    conv, _ = made
 
     def conv2d(arena, x, weight, stride, padding, dilation, groups, out_size):
         return conv(arena, x, weight)
     return Special(conv2d, list(node.args.values()), [node.outputs[0]], "conv2d")
 
 
-def _conv_epilogue(group_node, producer, readers, visible, graph, position, buffer,
-                   user_visible):
+def _conv_epilogue(group_node, producer, readers, visible, graph, position, buffer, saved):
     """A fused ``<add, relu>`` group adding a bias ``(1, C, 1, 1)`` view to a ``conv2d``
     read nowhere else: one step computing ``relu(conv + bias)`` (None when not that)."""
     group = group_node.args["group"]
@@ -686,11 +673,9 @@ def _conv_epilogue(group_node, producer, readers, visible, graph, position, buff
     if any(not n.is_view for n in graph.nodes[start + 1:end]):
         return None  # something runs between the two: keep them apart
     out = group_node.outputs[0]
-    made = _conv2d_step(conv, buffer, out, bias=bias, relu=True,
-                        strided_ok=out.id not in user_visible)
-    if made is None:
+    fn = _conv2d_step(conv, buffer, out, conv.args["x"].id in saved, bias=bias, relu=True)
+    if fn is None:
         return None
-    fn, _ = made
     conv_args = list(conv.args.values())
 
     def conv2d_bias_relu(arena, x, weight, stride, padding, dilation, groups, out_size, bias):
@@ -698,105 +683,43 @@ def _conv_epilogue(group_node, producer, readers, visible, graph, position, buff
     return Special(conv2d_bias_relu, conv_args + [bias], [out], "conv2d", skip=[conv])
 
 
-def _finite(a: np.ndarray) -> bool:
-    """``np.isfinite(a).all()`` without a bool array: the min and max are finite."""
-    return bool(np.isfinite(a.min()) and np.isfinite(a.max())) if a.size else True
+def _saved(graph) -> set:
+    """Ids of the values a training forward saves for its backward, and of views of them."""
+    saved = {v.id for v in graph.internal_outputs}
+    for node in graph.nodes:
+        if node.is_view and node.args["input"].id in saved:
+            saved.update(o.id for o in node.outputs if o is not None)
+    return saved
+
+
+def _conv_grad_step(node, buffer, kernel, backend):
+    """A conv gradient step: ``kernel`` (the backend's path for the case, into
+    ``ConvBuffers``, giving a view or None where the general path is needed) copied into a
+    value buffer; None means the ``backend`` kernel."""
+    out = node.outputs[0]
+    if not _float32(out, *[v for v in node.args.values() if isinstance(v, Value)]) or \
+            len(out.shape) != 4 or 0 in out.shape:
+        return None
+    shape, f32, key, tag = tuple(out.shape), _fw_dtype("float32"), buffer(out), id(node)
+
+    def step(arena, *args):
+        result = kernel(*args, ConvBuffers(arena, tag))
+        if result is None:
+            return backend(*args)
+        array, view = arena.out(key, shape, f32)
+        np.copyto(view.reshape(result.shape), result)
+        return array
+    return Special(step, list(node.args.values()), [out], node.op)
 
 
 def _conv2d_weight_grad(node, buffer):
-    x, dy = node.args["x"], node.args["grad_out"]
-    out = node.outputs[0]
-    if not _float32(x, dy, out) or len(x.shape) != 4 or 0 in out.shape or 0 in x.shape:
-        return None
-    stride, padding, dilation, groups = _conv_args(node)
-    kernel = tuple(node.args["kernel_size"])
-    n, c = x.shape[:2]
-    co, ho, wo = dy.shape[1:]
-    wide = _wide(stride, x.shape[2:], kernel, padding, dilation, (ho, wo), n)
-    if wide is None:
-        return None
-    shape, f32, key, tag, co_g = tuple(out.shape), _fw_dtype("float32"), buffer(out), \
-        id(node), co // groups
-    rows = c * wide.kh * wide.kw
-
-    def conv2d_weight_grad(arena, x, grad_out, *rest):
-        xs = _nd(x)
-        if not _finite(xs):  # extra columns: x * 0 must be 0 (the backend's general path)
-            from .._backends.numpy.conv import conv2d_weight_grad as backend
-            return backend(x, grad_out, *rest)
-        flat = _padded(arena, (tag, "padded"), wide, xs)
-        dyw = arena.zeros((tag, "widened"), (groups, co_g, n, wide.ho, wide.wp), _F32)
-        dyw[..., :wide.wo] = _nd(grad_out).reshape(n, groups, co_g, wide.ho, wide.wo) \
-            .transpose(1, 2, 0, 3, 4)
-        dyw = dyw.reshape(groups, co_g, n * wide.run)
-        total = arena.buffer((tag, "total"), (groups, rows // groups, co_g), _F32)
-        part = arena.buffer((tag, "part"), (groups, rows // groups, co_g), _F32)
-        for k, images in enumerate(wide.blocks(n, rows)):
-            cols = _columns(arena, (tag, "cols"), wide, flat[images], groups)
-            np.matmul(cols, dyw[:, :, images.start * wide.run:images.stop * wide.run]
-                      .transpose(0, 2, 1), out=total if k == 0 else part)
-            if k:
-                np.add(total, part, out=total)
-        array, view = arena.out(key, shape, f32)
-        np.copyto(view.reshape(groups, co_g, rows // groups), total.transpose(0, 2, 1))
-        return array
-    return Special(conv2d_weight_grad, list(node.args.values()), [out], "conv2d_weight_grad")
+    return _conv_grad_step(node, buffer, np_conv._weight_grad_by_image,
+                           np_conv.conv2d_weight_grad)
 
 
 def _conv2d_input_grad(node, buffer):
-    dy, weight = node.args["grad_out"], node.args["weight"]
-    out = node.outputs[0]
-    if not _float32(dy, weight, out) or len(dy.shape) != 4 or 0 in out.shape or 0 in dy.shape:
-        return None
-    stride, padding, dilation, groups = _conv_args(node)
-    n, co, ho, wo = dy.shape
-    _, c_g, kh, kw = weight.shape
-    in_size = tuple(node.args["in_size"])
-    wide = _wide(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
-    if wide is None:
-        return None
-    shape, f32, key, tag = tuple(out.shape), _fw_dtype("float32"), buffer(out), id(node)
-    co_g, c = co // groups, groups * c_g
-    row_step, col_step = wide.tap_strides
-    lead = (kw - 1) * col_step
-    from numpy.lib.stride_tricks import as_strided
-
-    def conv2d_input_grad(arena, grad_out, weight, *rest):
-        w = _nd(weight)
-        if not _finite(w):  # extra columns: 0 * w must be 0 (the backend's general path)
-            from .._backends.numpy.conv import conv2d_input_grad as backend
-            return backend(grad_out, weight, *rest)
-        shifted = arena.zeros((tag, "shifted"), (groups, co_g, lead + n * wide.run), _F32)
-        shifted[:, :, lead:].reshape(groups, co_g, n, wide.ho, wide.wp)[..., :wide.wo] = \
-            _nd(grad_out).reshape(n, groups, co_g, wide.ho, wide.wo).transpose(1, 2, 0, 3, 4)
-        taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
-            .reshape(groups, c_g * kh, co_g * kw)
-        image = arena.buffer((tag, "image"), (n, c, wide.plane), _F32)
-        image.fill(0.0)
-        item = shifted.itemsize
-        for images in wide.blocks(n, groups * co_g * kw):
-            count = images.stop - images.start
-            span = count * wide.run
-            view = as_strided(shifted[:, :, images.start * wide.run:],
-                              (groups, co_g, kw, span),
-                              (shifted.strides[0], shifted.strides[1], col_step * item, item),
-                              writeable=False)
-            columns = arena.flat((tag, "cols"), groups * co_g * kw * span, _F32) \
-                .reshape(groups, co_g * kw, span)
-            np.copyto(columns.reshape(view.shape), view)
-            rows = arena.flat((tag, "rows"), groups * c_g * kh * span, _F32) \
-                .reshape(groups, c_g * kh, span)
-            np.matmul(taps, columns, out=rows)
-            rows = rows.reshape(c, kh, count, wide.run)
-            target = image[images]
-            for ki in range(kh):
-                top = ki * row_step
-                target[:, :, top:top + wide.run] += rows[:, ki].transpose(1, 0, 2)
-        array, view = arena.out(key, shape, f32)
-        np.copyto(view, image.reshape(n, c, wide.hp + 1, wide.wp)
-                  [:, :, wide.ph:wide.ph + wide.h, wide.pw:wide.pw + wide.w])
-        return array
-    return Special(conv2d_input_grad, list(node.args.values()), [out], "conv2d_input_grad")
+    return _conv_grad_step(node, buffer, np_conv._input_grad_wide,
+                           np_conv.conv2d_input_grad)
 
 
 _BUILDERS = {
@@ -805,7 +728,6 @@ _BUILDERS = {
     "dropout": _dropout,
     "pool_max2d": _pool_max2d,
     "pool_max2d_backward": _pool_max2d_backward,
-    "conv2d": _conv2d,
     "conv2d_weight_grad": _conv2d_weight_grad,
     "conv2d_input_grad": _conv2d_input_grad,
 }

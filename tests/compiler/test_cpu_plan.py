@@ -74,6 +74,14 @@ def _train_steps(model, run, x, steps: int):
     return found
 
 
+def _assert_same_bits(eager, compiled):
+    """The losses and gradients of ``_train_steps`` runs are equal bit for bit."""
+    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
+        assert np.array_equal(_bits(loss_e), _bits(loss_c))
+        for ge, gc in zip(grads_e, grads_c):
+            assert np.array_equal(_bits(ge), _bits(gc))
+
+
 @pytest.mark.parametrize("build, make_input", [
     (lenet, lambda: framework.randn(5, 1, 8, 8)),
     (Attention, lambda: framework.randint(0, 11, (3, 6))),
@@ -86,10 +94,18 @@ def test_compiled_training_has_eager_bits(build, make_input, monkeypatch):
     x = make_input()
     eager = _train_steps(model, model, x, 4)
     compiled = _train_steps(twin, framework.compile(twin), x, 4)
-    for (loss_e, grads_e), (loss_c, grads_c) in zip(eager, compiled):
-        assert np.array_equal(_bits(loss_e), _bits(loss_c))
-        for ge, gc in zip(grads_e, grads_c):
-            assert np.array_equal(_bits(ge), _bits(gc))
+    _assert_same_bits(eager, compiled)
+
+
+def test_compiled_lenet_on_three_threads_has_eager_bits(monkeypatch):
+    # the conv kernels run blocks of images on the BLAS thread count (the plan's scratch per
+    # thread); the weight grad sums the blocks' parts: the same blocks, the same bits
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    model, twin = _twins(lenet)
+    x = framework.randn(7, 1, 8, 8)
+    eager = _train_steps(model, model, x, 2)
+    compiled = _train_steps(twin, framework.compile(twin), x, 2)
+    _assert_same_bits(eager, compiled)
 
 
 def _cpu_plan_of(compiled):
@@ -294,3 +310,49 @@ def test_grouped_biasless_and_returned_convolutions_have_eager_bits():
     entry = _cpu_plan_of(compiled)
     assert sum(s[2] == "conv2d" for s, _ in entry.run_forward.program
                if s[0] == runtime.Plan._SPECIAL) == 3
+
+
+def test_a_training_forward_keeps_conv_columns_for_its_backward_and_inference_does_not():
+    # the plan's conv runs the backend's code: a training forward keeps its im2col columns
+    # for the weight grad (which takes them); an inference plan keeps none
+    from framework._backends.numpy import conv as np_conv
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(48, 2))
+    compiled = framework.compile(model)
+    compiled(framework.randn(2, 1, 4, 4)).sum().backward()  # traced: later calls replay
+    x = framework.randn(2, 1, 4, 4)
+    out = compiled(x)
+    assert np_conv._KEPT_COLUMNS.get(x._a.storage)
+    out.sum().backward()
+    assert not np_conv._KEPT_COLUMNS.get(x._a.storage)
+    with framework.no_grad():
+        compiled(framework.randn(2, 1, 4, 4))
+        x = framework.randn(2, 1, 4, 4)
+        compiled(x)
+    assert not np_conv._KEPT_COLUMNS.get(x._a.storage)
+
+
+@pytest.mark.skipif(not cpu_plan._REUSE, reason="value buffers are reused only where "
+                    "CPython's reference counts are exact (GIL, before 3.14)")
+def test_a_reused_value_buffer_is_not_read_through_stale_kept_columns():
+    # the backend's conv keeps its columns by the input's storage and version: a value
+    # buffer the arena reuses holds new contents, so it is a new version
+    arena, key = cpu_plan.Arena(), cpu_plan.BufferKey()
+    key.n = 0
+    rng = np.random.default_rng(3)
+    w = wrap(rng.standard_normal((2, 1, 3, 3)).astype(np.float32))
+    dy = wrap(rng.standard_normal((2, 2, 4, 4)).astype(np.float32))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    kernels = load("numpy").kernels
+    x, view = arena.out(key, (2, 1, 4, 4), framework.float32)
+    view[...] = rng.standard_normal(view.shape)
+    kernels["conv2d"](x, w, *args, (4, 4))  # keeps its columns of x
+    storage = weakref.ref(x.storage)
+    del x, view
+    x, view = arena.out(key, (2, 1, 4, 4), framework.float32)
+    assert x.storage is storage()  # reused, with new contents
+    view[...] = rng.standard_normal(view.shape)
+    got = kernels["conv2d_weight_grad"](x, dy, *args, (3, 3))
+    fresh = kernels["conv2d_weight_grad"](wrap(view.copy()), dy, *args, (3, 3))
+    assert np.array_equal(nd(got), nd(fresh))

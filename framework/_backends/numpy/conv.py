@@ -24,6 +24,10 @@ Wp - WO columns per row hold zero gradients (so the path is taken only for a
 finite w, where 0 * w is 0). ``tests/test_cpu_fast_paths.py`` checks both fast
 paths against the general one (one K-major im2col matrix for all images,
 ``_window_columns``).
+
+The fast paths take their arrays from a ``Buffers`` (fresh arrays here); a compiled
+CPU plan (``compiler.cpu_plan``) runs the same code with buffers kept between its
+calls, so its results have these kernels' bits.
 """
 from __future__ import annotations
 
@@ -37,8 +41,35 @@ from ._arrays import compute_dtype, nd, wrap
 from ._parallel import run_pieces, threads
 
 
-def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) -> np.ndarray:
-    """The (N, C, HO, WO, KH, KW) view of every window of ``x`` (zero-padded as needed)."""
+class Buffers:
+    """Where a convolution kernel's arrays go, by ``name`` (one per array of a kernel): here
+    fresh arrays (the backend's kernels, ``FRESH``); ``compiler.cpu_plan`` passes buffers
+    kept between the calls of a compiled plan instead (the same math into other memory)."""
+
+    def scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """Any contents; used inside one block of images (the caller's thread's own)."""
+        return np.empty(shape, dtype)
+
+    def bordered(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """Zero wherever the kernel does not write (it writes the same part every call)."""
+        return np.zeros(shape, dtype)
+
+    def cleared(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """All zeros."""
+        return np.zeros(shape, dtype)
+
+    def kept(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """Any contents; may outlive the call (``_KEPT_COLUMNS`` holds views of it)."""
+        return np.empty(shape, dtype)
+
+
+FRESH = Buffers()
+
+
+def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size,
+             buffers: Buffers = FRESH) -> np.ndarray:
+    """The (N, C, HO, WO, KH, KW) view of every window of ``x`` (zero-padded as needed, in
+    ``buffers``' "padded")."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel_size, stride, padding, dilation, out_size
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     need_h = max((ho - 1) * sh + span_h, span_h)
@@ -46,7 +77,10 @@ def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size) ->
     h, w = x.shape[2:]
     bottom, right = max(0, need_h - ph - h), max(0, need_w - pw - w)
     if ph or pw or bottom or right:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, bottom), (pw, right)))
+        padded = buffers.bordered("padded", x.shape[:2] + (ph + h + bottom, pw + w + right),
+                                  x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        x = padded
     windows = sliding_window_view(x, (span_h, span_w), axis=(2, 3))
     return windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :ho, :wo]
 
@@ -108,8 +142,10 @@ class _Wide:
         step = min(step, max(1, -(-n // workers)))  # at least one block per thread
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
-    def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
-        """(N, C, H, W) from dy (N, CO, HO, WO) and w (CO, C/g, KH, KW), block by block.
+    def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int,
+                   buffers: Buffers = FRESH) -> np.ndarray:
+        """(N, C, H, W) from dy (N, CO, HO, WO) and w (CO, C/g, KH, KW), block by block (a
+        view of ``buffers``' "image").
 
         The KW taps of a kernel row are summed inside the GEMM: its columns are dy's wide
         rows at the KW shifts kj*dw, ``(CO/g*KW, HO*Wp)`` per image (a shift keeps every
@@ -130,12 +166,12 @@ class _Wide:
         dtype = np.result_type(dy, w)
         # image-major wide rows: (N, CO, HO*Wp) after ``lead`` zeros (a channel's first row
         # shifted left reads the zeros of the previous channel's extra columns)
-        shifted = np.zeros(lead + n * co * self.run, dtype=dtype)
+        shifted = buffers.bordered("shifted", (lead + n * co * self.run,), dtype)
         shifted[lead:].reshape(n, co, self.ho, self.wp)[..., :self.wo] = dy
         # (groups, C/g*KH, CO/g*KW): column j of each output channel holds tap kj = KW-1-j
         taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
             .reshape(groups, c_g * kh, co_g * kw)
-        image = np.zeros((n, c, self.plane), dtype=dtype)
+        image = buffers.cleared("image", (n, c, self.plane), dtype)
         item = shifted.itemsize
 
         def block(images):
@@ -145,8 +181,12 @@ class _Wide:
                               (count, groups, co_g, kw, self.run),
                               (co * self.run * item, co_g * self.run * item, self.run * item,
                                col_step * item, item), writeable=False)
-            columns = np.ascontiguousarray(view).reshape(count, groups, co_g * kw, self.run)
-            rows = np.matmul(taps, columns).reshape(count, c, kh, self.run)
+            columns = buffers.scratch("columns", view.shape, dtype)
+            np.copyto(columns, view)
+            columns = columns.reshape(count, groups, co_g * kw, self.run)
+            rows = buffers.scratch("rows", (count, groups, c_g * kh, self.run), dtype)
+            np.matmul(taps, columns, out=rows)
+            rows = rows.reshape(count, c, kh, self.run)
             target = image[images]
             for ki in range(kh):
                 top = ki * row_step
@@ -192,55 +232,76 @@ class _ByImage:
     output, no columns beyond the real ones. Images go in blocks of about
     ``_IMAGE_BLOCK_ELEMENTS`` im2col elements (bounded memory). The forward keeps its
     columns (up to ``_KEPT_COLUMNS_MAX`` elements) for the weight gradient of the same
-    input (``_KEPT_COLUMNS``)."""
+    input (``_KEPT_COLUMNS``). Arrays are made by ``buffers`` (``Buffers``)."""
 
     def __init__(self, x: Array, groups: int, kernel_size, stride, padding, dilation,
-                 out_size):
+                 out_size, buffers: Buffers = FRESH):
         n, c = x.shape[:2]
-        self.x, self.n, self.groups = x, n, groups
+        self.x, self.n, self.groups, self.buffers = x, n, groups, buffers
         self.rows = (c // groups) * kernel_size[0] * kernel_size[1]
         self.pixels = out_size[0] * out_size[1]
         self.geometry = (tuple(kernel_size), tuple(stride), tuple(padding), tuple(dilation),
                          tuple(out_size))
         self.workers = threads()
         self.blocks = _image_blocks(n, groups * self.rows * self.pixels, self.workers)
-        self._windows = _windows(_as_compute(x), *self.geometry).transpose(0, 1, 4, 5, 2, 3)
+        self._windows = None  # made on first use (a weight grad with kept columns has none)
+        self._into = None  # the forward's columns of all images when it keeps them
 
     def _key(self) -> tuple:
         x = self.x
         return (x.shape, x.strides, x.offset, x.dtype, self.groups) + self.geometry
 
+    def windows(self) -> np.ndarray:
+        """The (N, C, KH, KW, HO, WO) view of the windows."""
+        if self._windows is None:
+            self._windows = _windows(_as_compute(self.x), *self.geometry, self.buffers) \
+                .transpose(0, 1, 4, 5, 2, 3)
+        return self._windows
+
     def columns(self, images: slice) -> np.ndarray:
-        """(images, groups, C/g*KH*KW, HO*WO), contiguous (from the (N, C, KH, KW, HO, WO)
-        view of the windows)."""
-        block = np.ascontiguousarray(self._windows[images])
+        """(images, groups, C/g*KH*KW, HO*WO), contiguous: in the forward's kept columns, or
+        in ``buffers``' "columns"."""
+        view = self.windows()[images]
+        if self._into is not None:
+            per_image = self.groups * self.rows * self.pixels
+            block = self._into[images.start * per_image:images.stop * per_image] \
+                .reshape(view.shape)
+        else:
+            block = self.buffers.scratch("columns", view.shape, view.dtype)
+        np.copyto(block, view)
         return block.reshape(-1, self.groups, self.rows, self.pixels)
 
-    def conv(self, w: np.ndarray, dtype) -> np.ndarray:
-        """(N, CO, HO, WO) = w (groups, CO/g, rows) @ columns, image by image (a fresh
-        array: ``wrap`` takes it over without a copy)."""
-        result = np.empty((self.n, self.groups * w.shape[1]) + self.geometry[-1], dtype=dtype)
-        out = result.reshape(self.n, self.groups, w.shape[1], self.pixels)
+    def conv(self, w: np.ndarray, dtype, out: np.ndarray = None, keep: bool = True) -> np.ndarray:
+        """(N, CO, HO, WO) = w (groups, CO/g, rows) @ columns, image by image, into ``out``
+        (contiguous; default a fresh array: ``wrap`` takes it over without a copy). With
+        ``keep``, the columns are kept for the weight grad (if ``_KEPT_COLUMNS`` has room)."""
+        if out is None:
+            out = np.empty((self.n, self.groups * w.shape[1]) + self.geometry[-1], dtype=dtype)
+        products = out.reshape(self.n, self.groups, w.shape[1], self.pixels)
         size = self.n * self.groups * self.rows * self.pixels
-        keep = size <= _KEPT_COLUMNS_MAX and size + _kept_elements() <= _KEPT_TOTAL_MAX
+        keep = keep and size <= _KEPT_COLUMNS_MAX and size + _kept_elements() <= _KEPT_TOTAL_MAX
+        if keep:
+            self._into = self.buffers.kept("columns", (size,), self.windows().dtype)
 
         def block(images):
             columns = self.columns(images)
-            np.matmul(w, columns, out=out[images])
+            np.matmul(w, columns, out=products[images])
             return columns if keep else None
         kept = run_pieces(block, self.blocks, self.workers)
+        self._into = None
         if keep:
             _KEPT_COLUMNS.setdefault(self.x.storage, {})[self._key()] = \
                 (self.x.storage.version, self.blocks, kept)
-        return result
+        return out
 
     def weight_grad(self, dy: np.ndarray) -> np.ndarray:
-        """(groups, rows, CO/g) = the sum over images of columns @ dy^T."""
+        """(groups, rows, CO/g) = the sum over images of columns @ dy^T (a fresh array)."""
         entries = _KEPT_COLUMNS.get(self.x.storage)
         kept = entries.pop(self._key(), None) if entries is not None else None
         if kept is not None and (kept[0] != self.x.storage.version or kept[1] != self.blocks):
             kept = None
         transpose = self.rows >= 2 * dy.shape[2]
+        buffers = self.buffers
 
         def block(number_images):
             number, images = number_images
@@ -250,8 +311,13 @@ class _ByImage:
             # ~1.3-1.6x faster: mnist_cnn's and LeNet's second layers), else used as a view
             dyt = dy[images].swapaxes(-1, -2)
             if transpose:
-                dyt = np.ascontiguousarray(dyt)
-            return np.matmul(columns, dyt).sum(axis=0)
+                contiguous = buffers.scratch("dy^T", dyt.shape, dy.dtype)
+                np.copyto(contiguous, dyt)
+                dyt = contiguous
+            products = buffers.scratch("products", columns.shape[:3] + dyt.shape[-1:],
+                                       np.result_type(columns, dyt))
+            np.matmul(columns, dyt, out=products)
+            return products.sum(axis=0)
         parts = run_pieces(block, list(enumerate(self.blocks)), self.workers)
         total = parts[0]
         for part in parts[1:]:
@@ -279,16 +345,56 @@ def _window_columns(x: np.ndarray, groups: int, kernel_size, stride, padding, di
     return np.ascontiguousarray(win).reshape(groups, (c // groups) * kh * kw, n * ho * wo)
 
 
+def _conv_by_image(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size,
+                   out: np.ndarray = None, buffers: Buffers = FRESH,
+                   keep: bool = True) -> np.ndarray:
+    """conv2d by image (``_ByImage.conv``) in the compute dtype, into ``out`` (default fresh);
+    None where that path does not apply (an empty output, or ``_BY_IMAGE`` off)."""
+    n, (ho, wo) = x.shape[0], out_size
+    if not (_BY_IMAGE and n and ho and wo):
+        return None
+    co, _, kh, kw = weight.shape
+    w = _as_compute(weight).reshape(groups, co // groups, -1)
+    plan = _ByImage(x, groups, (kh, kw), stride, padding, dilation, out_size, buffers)
+    return plan.conv(w, np.result_type(compute_dtype(x.dtype), w), out, keep)
+
+
+def _weight_grad_by_image(x: Array, grad_out: Array, stride, padding, dilation, groups: int,
+                          kernel_size, buffers: Buffers = FRESH) -> np.ndarray:
+    """dw of conv2d by image (``_ByImage.weight_grad``) as a (groups, CO/g, C/g*KH*KW)
+    view in the compute dtype; None where that path does not apply."""
+    n, co, ho, wo = grad_out.shape
+    if not (_BY_IMAGE and n and ho and wo):
+        return None
+    plan = _ByImage(x, groups, kernel_size, stride, padding, dilation, (ho, wo), buffers)
+    dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
+    return plan.weight_grad(dy).transpose(0, 2, 1)
+
+
+def _input_grad_wide(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
+                     in_size, buffers: Buffers = FRESH) -> np.ndarray:
+    """dx of a stride-1 conv2d by the wide-rows path (``_Wide.input_grad``: a view in the
+    compute dtype); None where that path does not apply (see ``_Wide.plan``; a weight with
+    inf or NaN, as the extra columns need 0 * w = 0)."""
+    n, co, ho, wo = grad_out.shape
+    _, c_g, kh, kw = weight.shape
+    wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
+    if wide is None:
+        return None
+    w = _as_compute(weight)
+    if not np.isfinite(w).all():
+        return None
+    return wide.input_grad(_as_compute(grad_out), w, groups, buffers)
+
+
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
     """(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); padding = (top, left)."""
+    out = _conv_by_image(x, weight, stride, padding, dilation, groups, out_size)
+    if out is not None:
+        return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
     n = x.shape[0]
     co, _, kh, kw = weight.shape
     ho, wo = out_size
-    if _BY_IMAGE and n and ho and wo:
-        w = _as_compute(weight).reshape(groups, co // groups, -1)
-        plan = _ByImage(x, groups, (kh, kw), stride, padding, dilation, out_size)
-        out = plan.conv(w, np.result_type(compute_dtype(x.dtype), w))
-        return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
     cols = _window_columns(_as_compute(x), groups, (kh, kw), stride, padding, dilation, out_size)
     w = _as_compute(weight).reshape(groups, co // groups, -1)
     out = np.matmul(w, cols)  # (groups, CO/groups, N*HO*WO)
@@ -300,13 +406,11 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
 def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
                       in_size) -> Array:
     """dx (N, C, H, W) of conv2d from dy (N, CO, HO, WO); the forward of conv_transpose2d."""
+    dx = _input_grad_wide(grad_out, weight, stride, padding, dilation, groups, in_size)
+    if dx is not None:
+        return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
-    wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
-    w = _as_compute(weight)
-    if wide is not None and np.isfinite(w).all():  # extra columns: 0 * w must be 0
-        dx = wide.input_grad(_as_compute(grad_out), w, groups)
-        return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     dy = dy.transpose(1, 2, 0, 3).reshape(groups, co // groups, n * ho * wo)
     w = _as_compute(weight).reshape(groups, co // groups, c_g * kh * kw).transpose(0, 2, 1)
@@ -322,10 +426,8 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
-    if _BY_IMAGE and n and ho and wo:
-        plan = _ByImage(x, groups, kernel_size, stride, padding, dilation, (ho, wo))
-        dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
-        dw = plan.weight_grad(dy).transpose(0, 2, 1)  # (groups, CO/g, rows)
+    dw = _weight_grad_by_image(x, grad_out, stride, padding, dilation, groups, kernel_size)
+    if dw is not None:
         return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
     cols = _window_columns(_as_compute(x), groups, kernel_size, stride, padding, dilation,
                            (ho, wo))
