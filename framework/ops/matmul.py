@@ -22,15 +22,17 @@ import math
 from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.composite import one_node
-from ..autograd.function import Function, rename_node
+from ..autograd.function import _NO_EDGE, Function, _edge, _node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
 from .._backends.array import Array, broadcast_strides, contiguous_strides
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out
 from .registry import register
+
+_new = object.__new__
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
 FUNCTIONAL = ["linear", "bilinear"]
@@ -59,13 +61,51 @@ _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 class _Matmul(Function):
     """``a @ b`` for operands of at least 2 dims (batch dims broadcast)."""
 
+    @classmethod
+    def apply(cls, a, b):
+        """``Function.apply(a, b)``: the product alone when nothing is recorded, the node
+        built directly (``_record``) when one is; other arguments take the general path."""
+        if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+            return Function.apply.__func__(cls, a, b)
+        # _needs_input_grad((a, b)), inlined
+        need_a = a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None
+        need_b = b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None
+        if not (_grad_state.enabled and (need_a or need_b)):
+            return _forward(a, b)  # forward's result; the ctx it would fill is dropped
+        return cls._record(a, b, need_a, need_b)
+
+    @classmethod
+    def _record(cls, a: Tensor, b: Tensor, need_a: bool, need_b: bool) -> Tensor:
+        """``Function.apply(a, b)`` for a call that records a node, built directly: the same
+        product and node (class, ``__dict__``, edges, saved tensors) as ``forward`` under
+        ``Function.apply`` gives, without the generic ctx (``tests/test_record_fast_path.py``
+        holds the two equal)."""
+        out = _forward(a, b)
+        array = out._a
+        node = _new(_node_type(_node_name(a, b)))
+        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
+        # node_name) and its own bookkeeping (edges, positions, outputs)
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_a, need_b),
+            "_saved": (a, b), "_saved_versions": (a._a.storage.version, b._a.storage.version),
+            "node_name": _node_name(a, b),
+            "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE),
+            "_public": tuple([i for i, t in enumerate((a, b)) if t._a.dtype.is_floating_point]),
+            "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and (a._a.storage is watch[0] or b._a.storage is watch[0]):
+            watch[1].append(node)  # Node.save_for_backward's check
+        if array.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
+
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
-        # PyTorch's node: mm for matrices, bmm for equal batches, else a view of a product
-        ctx.node_name = "MmBackward0" if a.ndim == b.ndim == 2 else (
-            "BmmBackward0" if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0]
-            else "UnsafeViewBackward0")
+        ctx.node_name = _node_name(a, b)
         return _forward(a, b)
 
     @staticmethod
@@ -78,6 +118,17 @@ class _Matmul(Function):
         grad_a = _grad_a(grad, a, b) if ctx.needs_input_grad[0] else None
         grad_b = _grad_b(grad, a, b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
+
+
+def _node_name(a: Tensor, b: Tensor) -> str:
+    """PyTorch's node of ``a @ b``: mm for matrices, bmm for equal batches, else a view of a
+    product."""
+    ndim_a, ndim_b = len(a._a.shape), len(b._a.shape)
+    if ndim_a == ndim_b == 2:
+        return "MmBackward0"
+    if ndim_a == ndim_b == 3 and a._a.shape[0] == b._a.shape[0]:
+        return "BmmBackward0"
+    return "UnsafeViewBackward0"
 
 
 def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
@@ -208,6 +259,47 @@ class _Linear(Function):
     framework ops (matmuls and elementwise), so it is differentiable again.
     """
 
+    @classmethod
+    def record_plain(cls, x: Tensor, w: Tensor, b) -> Tensor:
+        """``Function.apply(x, w, b, None, None)`` of a 2-D plain linear (``_plain_linear``)
+        in grad mode, its node (if an input needs a gradient) built directly: the same kernel
+        call and node (class, ``__dict__``, edges, saved tensors) as ``forward`` under
+        ``Function.apply`` (``tests/test_record_fast_path.py`` holds the two equal)."""
+        # _needs_input_grad((x, w, b, None, None)), inlined
+        need_x = x._requires_grad or (x._grad_fn if x._base is None else x.grad_fn) is not None
+        need_w = w._requires_grad or (w._grad_fn if w._base is None else w.grad_fn) is not None
+        need_b = b is not None and (b._requires_grad or (
+            b._grad_fn if b._base is None else b.grad_fn) is not None)
+        out = _linear_untracked(x, w, b)  # forward's kernel call (no activation: z not kept)
+        if not (need_x or need_w or need_b):
+            return out
+        array = out._a
+        has_bias = b is not None
+        name = "AddmmBackward0" if has_bias else "MmBackward0"
+        public = (2, 0, 1) if has_bias else (0, 1)
+        node = _new(_node_type(name))
+        # Function.apply's ctx.__dict__ after forward and its own bookkeeping
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {},
+            "needs_input_grad": (need_x, need_w, need_b, False, False),
+            "activation": None, "residual_shape": None,
+            "_saved": (x, w, b, None),
+            "_saved_versions": (x._a.storage.version, w._a.storage.version,
+                                b._a.storage.version if has_bias else 0, 0),
+            "has_bias": has_bias, "node_name": name, "public_inputs": public,
+            "_edges": (_edge(x) if need_x else _NO_EDGE, _edge(w) if need_w else _NO_EDGE,
+                       _edge(b) if need_b else _NO_EDGE, _NO_EDGE, _NO_EDGE),
+            "_public": public, "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and any(t is not None and t._a.storage is watch[0]
+                                     for t in (x, w, b)):
+            watch[1].append(node)  # Node.save_for_backward's check
+        out._grad_fn = node  # float32/float64 (``_plain_linear``)
+        out._output_nr = 0
+        return out
+
     @staticmethod
     def forward(ctx, x: Tensor, w: Tensor, b, residual, activation):
         rows = math.prod(x.shape[:-1])
@@ -256,16 +348,18 @@ class _Linear(Function):
                 if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
                     grad_res = grad.sum_to_size(ctx.residual_shape)
                 return grad_x, grad_w, grad_b, grad_res, None
-        rows = math.prod(x.shape[:-1])
-        flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
+        needs = ctx.needs_input_grad
         grad_x = grad_w = grad_b = grad_res = None
-        if ctx.needs_input_grad[0]:
+        if needs[0]:
             grad_x = _Matmul.apply(grad_z, w) if x.ndim >= 2 else \
                 _Matmul.apply(grad_z.unsqueeze(0), w).squeeze(0)
-        if ctx.needs_input_grad[1]:
-            grad_w = _Matmul.apply(flat_grad.mT, x.reshape((rows, x.shape[-1])))
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = flat_grad.sum(0)
+        if needs[1] or ctx.has_bias and needs[2]:  # (not made when only grad_x is wanted)
+            rows = math.prod(x.shape[:-1])
+            flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
+            if needs[1]:
+                grad_w = _Matmul.apply(flat_grad.mT, x.reshape((rows, x.shape[-1])))
+            if ctx.has_bias and needs[2]:
+                grad_b = flat_grad.sum(0)
         if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
             grad_res = grad.sum_to_size(ctx.residual_shape)
         return grad_x, grad_w, grad_b, grad_res, None
@@ -346,7 +440,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
                                     or bias is not None and (bias._requires_grad
                                                              or bias._grad_fn is not None
                                                              or bias._base is not None)):
-            return _Linear.apply(input, weight, bias, None, None)
+            return _Linear.record_plain(input, weight, bias)
         return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
     common_device("linear", input, weight, *(t for t in (bias, residual) if t is not None))
