@@ -48,28 +48,32 @@ def _collect_needed(roots, capture: dict) -> tuple:
     wanted = {key[0] for key in capture}
     masks: dict = {}
     dependencies: dict = {}
-    done = set()
-    # Iterative depth-first post-order: a node's mask is made after all its children's.
-    stack = [(node, False) for node in roots if node is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if node in done:
+    entered = set()
+    # Iterative depth-first post-order, each node entered once: a node's mask is made when all
+    # its children are done (the graph is acyclic, so a child entered is finished by then).
+    for root in roots:
+        if root is None or root in entered:
             continue
-        edges = node._edges
-        if not expanded:
-            stack.append((node, True))
-            stack.extend([(child, False) for child, _ in edges
-                          if child is not None and child not in done])
-            continue
-        done.add(node)
-        mask = tuple([child is not None and child in masks for child, _ in edges])
-        if True in mask:
-            masks[node] = mask
-            for (child, _), kept in zip(edges, mask):
-                if kept:
-                    dependencies[child] = dependencies.get(child, 0) + 1
-        elif id(node) in wanted:
-            masks[node] = mask
+        entered.add(root)
+        stack = [(root, iter(root._edges))]
+        while stack:
+            node, children = stack[-1]
+            for child, _ in children:
+                if child is not None and child not in entered:
+                    entered.add(child)
+                    stack.append((child, iter(child._edges)))
+                    break
+            else:
+                stack.pop()
+                edges = node._edges
+                mask = tuple([child is not None and child in masks for child, _ in edges])
+                if True in mask:
+                    masks[node] = mask
+                    for (child, _), kept in zip(edges, mask):
+                        if kept:
+                            dependencies[child] = dependencies.get(child, 0) + 1
+                elif id(node) in wanted:
+                    masks[node] = mask
     return dependencies, masks
 
 
@@ -158,7 +162,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             slots = buffers.pop(node, None)
             if slots is None:
-                slots = [None] * max(node.num_outputs, 1)
+                slots = [None] * (node.num_outputs or 1)
             if node.pre_hooks or node._node_prehooks:
                 slots = _run_prehooks(node, slots)
             if capture:
@@ -200,7 +204,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         grad = _match_shape(grad, child, index)
                     child_slots = buffers.get(child)
                     if child_slots is None:
-                        child_slots = buffers[child] = [None] * max(child.num_outputs, 1)
+                        child_slots = buffers[child] = [None] * (child.num_outputs or 1)
                     if child_slots[index] is None:
                         child_slots[index] = grad
                     else:
