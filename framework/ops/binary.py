@@ -482,8 +482,12 @@ def fmod(input: Operand, other: Operand) -> Tensor:
 @supports_out
 def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a number)."""
-    (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
-    result = dtypes.result_type(a, b)
+    result = _fast_result_type("pow", input, exponent)  # the common cases: no conversion
+    if result is not None:
+        a, b = input, exponent
+    else:
+        (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
+        result = dtypes.result_type(a, b)
     negative_int = (not isinstance(b, Tensor) and not isinstance(b, bool) and isinstance(b, int)
                     and b < 0)
     if negative_int and not result.is_floating_point:
