@@ -498,3 +498,24 @@ def test_tanh_double_backward_inplace_raises(record_mode):
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         h.sum().backward()
     g.sum().backward()  # the first graph is untouched
+
+
+@pytest.mark.parametrize("dtype", [dtypes.float64, dtypes.float32])
+def test_matmul_create_graph_grad_is_one_linear_node(dtype):
+    """Under ``create_graph`` a matrix product's first-operand gradient ``grad @ b^T`` is one
+    ``linear`` node (no transpose node) with the bits of ``_Matmul.apply(grad, b.mT)``; its
+    own gradients match that formula's."""
+    a, b = _leaf((5, 4), dtype, seed=1), _leaf((4, 3), dtype, seed=2)
+    g = _leaf((5, 3), dtype, seed=3)
+    (ga,) = framework.autograd.grad(a @ b, a, g, create_graph=True)
+    assert type(ga.grad_fn).__name__ == "MmBackward0"
+    assert [type(n).__name__ for n, _ in ga.grad_fn.next_functions] == ["AccumulateGrad"] * 2
+    b2, g2 = b.detach().requires_grad_(), g.detach().requires_grad_()
+    reference = matmul._Matmul.apply(g2, b2.mT)
+    np.testing.assert_array_equal(ga.detach().numpy(), reference.detach().numpy())
+    h = _leaf((5, 4), dtype, seed=4, requires_grad=False)
+    ga.backward(h)
+    reference.backward(h)
+    tol = 1e-12 if dtype is dtypes.float64 else 1e-5
+    np.testing.assert_allclose(b.grad.numpy(), b2.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(g.grad.numpy(), g2.grad.numpy(), rtol=tol, atol=tol)

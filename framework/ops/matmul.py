@@ -161,7 +161,14 @@ def _transposed(x: Array) -> Array:
 
 
 def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """``grad @ b^T``, summed over the batch dims ``a`` was broadcast along."""
+    """``grad @ b^T``, summed over the batch dims ``a`` was broadcast along.
+
+    For matrices (a backward that records, ``create_graph``) it is ``linear(grad, b)``: one
+    node reading ``b`` transposed where it lies, instead of a transpose node and a product
+    (the same kernel on the same views: ``linear``'s epilogue adds nothing)."""
+    if (_grad_state.enabled and len(grad._a.shape) == 2 and _plain_linear(grad, b, None)
+            and type(backend(grad)) is Backend):
+        return _Linear.record_plain(grad, b, None)
     result = _Matmul.apply(grad, b.mT)
     if tuple(result.shape) != tuple(a.shape):
         result = result.sum_to_size(tuple(a.shape))
