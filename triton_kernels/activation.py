@@ -152,6 +152,8 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
         d = t * t
     elif OP == "logsigmoid":
         d = _sigmoid(-x)
+    elif OP == "tanh":  # x is tanh's output: 1 - tanh(u)^2
+        d = 1.0 - x * x
     elif OP == "gelu":  # Phi(x) + x phi(x)
         cdf = 0.5 * (1.0 + tl.erf(x * 0.70710678118654752440))
         d = cdf + x * (tl.exp(-0.5 * x * x) * 0.39894228040143267794)

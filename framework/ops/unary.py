@@ -207,8 +207,27 @@ def _d_tanh(g, x, out, p):
     return _tanh_grad(g, out)
 
 
+_TANH_GRAD_DTYPES = (dtypes.float32, dtypes.float64)
+
+
 def _tanh_grad(g, y):
-    """``g * (1 - y²)``: tanh's gradient from its output ``y``."""
+    """``g * (1 - y²)``: tanh's gradient from its output ``y``, recording nothing (grad mode
+    off, or inside a forward). Two float32/float64 tensors of one dtype, shape and device take
+    one ``activation_backward`` kernel (PyTorch's tanh_backward), the same three roundings as
+    ``square``, ``sub`` and ``mul`` give on the CPU; anything else those three ops."""
+    if (_grad_state.enabled is not True and type(g) is Tensor and type(y) is Tensor):
+        a, b = g._a, y._a
+        device = y._device
+        if (a.dtype is b.dtype and a.dtype in _TANH_GRAD_DTYPES and a.shape == b.shape
+                and (g._device is device or g._device == device)):
+            kernels = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+            kernels = kernels or for_device(device)
+            if type(kernels) is _backends.Backend:  # not a graph capture: it records the ops
+                out = _new(Tensor)  # Tensor._make, inlined
+                out._a = kernels.activation_backward(a, b, "tanh", 0.0, 0.0)
+                out._device = device
+                out._requires_grad = False
+                return out
     return binary.mul(g, binary.sub(1, square(y)))
 
 
@@ -716,7 +735,7 @@ def _register() -> None:
     register("sin", "unary", ("sin", "cos", "mul"))
     register("cos", "unary", ("cos", "mul", "neg", "sin"))
     register("tan", "unary", ("tan", "add", "mul", "square"))
-    register("tanh", "unary", ("tanh", "mul", "square", "sub"))
+    register("tanh", "unary", ("tanh", "activation_backward", "mul", "square", "sub"))
     register("sigmoid", "unary", ("sigmoid", "mul", "sub"))
     register("relu", "unary", ("relu", "activation_backward"))
     register("sign", "unary", ("sign", "full"))
