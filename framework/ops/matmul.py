@@ -17,6 +17,7 @@ floating kernels only.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from ..amp import lower_precision
@@ -26,13 +27,16 @@ from ..autograd.function import _NO_EDGE, Function, _edge, _node_type, rename_no
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
-from .._backends.array import Array, broadcast_strides, contiguous_strides
+from .._backends.array import Array, broadcast_strides
+from .._backends.array import contiguous_strides as _contiguous_strides
 from ..tensor import Size, Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out
 from .registry import register
 
 _new = object.__new__
+# Row-major strides of a result shape: a cache of a pure function (results are built per op).
+contiguous_strides = functools.lru_cache(maxsize=1024)(_contiguous_strides)
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
 FUNCTIONAL = ["linear", "bilinear"]
@@ -229,11 +233,16 @@ def _fold_rows(a: Array):
     one large product instead of a batch of small ones, with the same
     contiguous (batch..., M, N) result.
     """
-    row_stride = _merged_stride(a.shape[:-1], a.strides[:-1])
+    shape, strides = a.shape, a.strides
+    if len(shape) == 2:  # _merged_stride of the one row dim, inlined (the common case)
+        rows = shape[0]
+        return a.view((1, rows, shape[1]), (0, strides[0] if rows > 1 else 0, strides[1]),
+                      a.offset)
+    row_stride = _merged_stride(shape[:-1], strides[:-1])
     if row_stride is None:
         return None
-    rows = math.prod(a.shape[:-1])
-    return a.view((1, rows, a.shape[-1]), (0, row_stride, a.strides[-1]), a.offset)
+    rows = math.prod(shape[:-1])
+    return a.view((1, rows, shape[-1]), (0, row_stride, strides[-1]), a.offset)
 
 
 def _batched_view(kernels, a: Array, batch: tuple, rows: int, cols: int) -> Array:
