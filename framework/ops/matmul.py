@@ -152,7 +152,7 @@ def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
         grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
                       grad._device)
     if needs[1]:
-        g3 = g.view((1,) + g.shape, (0,) + tuple(g.strides), g.offset)
+        g3 = g.view((1,) + g.shape, (_matrix_numel(g.shape),) + tuple(g.strides), g.offset)
         out = kernels.matmul(_fold_rows(_transposed(a._a)), g3)
         grad_b = wrap(out.view(b._a.shape, contiguous_strides(b._a.shape), out.offset),
                       grad._device)
@@ -206,7 +206,7 @@ def _forward(a: Tensor, b: Tensor) -> Tensor:
     folded = _fold_rows(a._a) if all(s == 1 for s in b.shape[:-2]) else None
     if folded is not None:
         a3 = folded
-        b3 = b._a.view((1, k, n), (0,) + tuple(b._a.strides[-2:]), b._a.offset)
+        b3 = b._a.view((1, k, n), (k * n,) + tuple(b._a.strides[-2:]), b._a.offset)
     else:
         a3 = _batched_view(kernels, a._a, batch, m, k)
         b3 = _batched_view(kernels, b._a, batch, k, n)
@@ -226,18 +226,24 @@ def _merged_stride(sizes: tuple, strides: tuple):
     return dims[-1][1] if dims else 0
 
 
+def _matrix_numel(shape) -> int:
+    return shape[0] * shape[1]
+
+
 def _fold_rows(a: Array):
     """``a`` (batch..., M, K) as one (1, batch*M, K) matrix when its rows merge, else None.
 
     Used when the other operand has no batch (or only size-1 batch dims):
     one large product instead of a batch of small ones, with the same
-    contiguous (batch..., M, N) result.
+    contiguous (batch..., M, N) result. (A size-1 batch dim's stride reads nothing; the
+    (1, M, K) views here give it the row-major one, so that a whole contiguous matrix is a
+    contiguous batch, which the CPU backend views without a new buffer view.)
     """
     shape, strides = a.shape, a.strides
     if len(shape) == 2:  # _merged_stride of the one row dim, inlined (the common case)
         rows = shape[0]
-        return a.view((1, rows, shape[1]), (0, strides[0] if rows > 1 else 0, strides[1]),
-                      a.offset)
+        return a.view((1, rows, shape[1]), (rows * shape[1], strides[0] if rows > 1 else 0,
+                                            strides[1]), a.offset)
     row_stride = _merged_stride(shape[:-1], strides[:-1])
     if row_stride is None:
         return None
@@ -401,7 +407,7 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     rows = g.shape[1]
     grad_x = grad_w = grad_b = None
     if ctx.needs_input_grad[0]:
-        w3 = w._a.view((1, n, k), (0,) + tuple(w._a.strides), w._a.offset)
+        w3 = w._a.view((1, n, k), (n * k,) + tuple(w._a.strides), w._a.offset)
         out = kernels.matmul(g, w3)
         shape = tuple(x.shape)
         grad_x = wrap(out.view(shape, contiguous_strides(shape), out.offset), x._device)
@@ -438,7 +444,7 @@ def _rows_view(kernels, a: Array, rows: int, cols: int) -> Array:
         return folded
     copy = kernels.empty(tuple(a.shape), a.dtype)
     kernels.copy_(copy, a)
-    return copy.view((1, rows, cols), (0, cols, 1), copy.offset)
+    return copy.view((1, rows, cols), (rows * cols, cols, 1), copy.offset)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
