@@ -48,6 +48,7 @@ def _collect_needed(roots, capture: dict) -> tuple:
     wanted = {key[0] for key in capture}
     masks: dict = {}
     dependencies: dict = {}
+    get = dependencies.get
     entered = set()
     # Iterative depth-first post-order, each node entered once: a node's mask is made when all
     # its children are done (the graph is acyclic, so a child entered is finished by then).
@@ -55,25 +56,30 @@ def _collect_needed(roots, capture: dict) -> tuple:
         if root is None or root in entered:
             continue
         entered.add(root)
-        stack = [(root, iter(root._edges))]
-        while stack:
-            node, children = stack[-1]
-            for child, _ in children:
+        nodes = [root]
+        children = [iter(root._edges)]
+        while children:
+            for child, _ in children[-1]:
                 if child is not None and child not in entered:
                     entered.add(child)
-                    stack.append((child, iter(child._edges)))
+                    nodes.append(child)
+                    children.append(iter(child._edges))
                     break
             else:
-                stack.pop()
+                children.pop()
+                node = nodes.pop()
                 edges = node._edges
-                mask = tuple([child is not None and child in masks for child, _ in edges])
-                if True in mask:
-                    masks[node] = mask
-                    for (child, _), kept in zip(edges, mask):
-                        if kept:
-                            dependencies[child] = dependencies.get(child, 0) + 1
-                elif id(node) in wanted:
-                    masks[node] = mask
+                for child, _ in edges:
+                    if child in masks:  # a kept child (None is never a key)
+                        break
+                else:
+                    if id(node) in wanted:
+                        masks[node] = (False,) * len(edges)
+                    continue
+                masks[node] = tuple([child in masks for child, _ in edges])
+                for child, _ in edges:
+                    if child in masks:
+                        dependencies[child] = get(child, 0) + 1
     return dependencies, masks
 
 
