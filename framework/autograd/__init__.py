@@ -1,6 +1,8 @@
 """Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
 from __future__ import annotations
 
+from .._backends import for_device
+from ..tensor import Tensor
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, Node, once_differentiable
@@ -22,8 +24,13 @@ def _as_tuple(x) -> tuple:
     return (x,)
 
 
+def _ones_like(out: Tensor) -> Tensor:
+    """``ones_like(out)``: its kernel call, without the creation op's argument handling."""
+    device = out._device
+    return Tensor._make(for_device(device).full(tuple(out._a.shape), 1, out._a.dtype), device)
+
+
 def _root_grads(outputs, grad_outputs, caller: str) -> list:
-    from ..ops.creation import ones_like
     grads = list(_as_tuple(grad_outputs)) or [None] * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"{caller}: got {len(grads)} gradients for {len(outputs)} outputs")
@@ -32,7 +39,7 @@ def _root_grads(outputs, grad_outputs, caller: str) -> list:
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = ones_like(out)
+            g = _ones_like(out)
         elif tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(f"{caller}: mismatch in shape: grad_output has a shape of "
                                f"{tuple(g.shape)} and output has a shape of {tuple(out.shape)}")
