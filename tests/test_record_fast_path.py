@@ -3,8 +3,9 @@
 ``_Binary._record`` (``framework/ops/binary.py``) and ``_Unary._record``
 (``framework/ops/unary.py``) make the graph node of a recorded elementwise op
 directly instead of through ``Function.apply``'s generic ctx; so do
-``_Matmul.apply``, ``_Linear.record_plain`` (``framework/ops/matmul.py``) and
-``_TanhBackward.apply`` (tanh's double-backward node). Each test here
+``_Matmul.apply``, ``_Linear.record_plain`` (``framework/ops/matmul.py``),
+``_TanhBackward.apply`` (tanh's double-backward node) and ``reduce._reduce_all``
+(``x.sum()``, ``x.mean()``). Each test here
 compares them with ``Function.apply`` itself: the node (its class, name,
 ``__dict__``, edges, saved tensors and versions), and whole graphs run both
 ways (gradients, double backward, hooks, ``retain_grad``, in-place checks,
@@ -99,7 +100,7 @@ def test_binary_node_equals_function_apply(cls, case):
 
 def _use_function_apply(monkeypatch) -> None:
     """Make every recorded op with a fast path (elementwise, matmul, linear, tanh's
-    backward) build its node through ``Function.apply``."""
+    backward, full sums and means) build its node through ``Function.apply``."""
     monkeypatch.setattr(binary._Binary, "_record", classmethod(
         lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
     monkeypatch.setattr(unary._Unary, "_record", classmethod(
@@ -108,6 +109,9 @@ def _use_function_apply(monkeypatch) -> None:
     monkeypatch.setattr(unary._TanhBackward, "apply", classmethod(_general))
     monkeypatch.setattr(matmul._Linear, "record_plain", classmethod(
         lambda cls, x, w, b: _general(cls, x, w, b, None, None)))
+    from framework.ops import reduce
+    monkeypatch.setattr(reduce, "_reduce_all", lambda cls, kernel, x: _general(
+        cls, x, tuple(range(x.ndim)), *(((), x.dtype) if cls is reduce.Sum else (False,))))
 
 
 @pytest.fixture(params=["fast", "general"])
@@ -127,7 +131,7 @@ def test_the_fast_paths_are_taken(monkeypatch):
     monkeypatch.setattr(Function, "apply", classmethod(refuse))
     a, b = _leaf((3,), seed=1), _leaf((3,), seed=2, requires_grad=False)
     for out in (a * b, a + 1.0, 2.0 * a, b / a, a - b, binary.mul(a, b), binary.pow(a, b),
-                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a)):
+                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a), a.sum(), a.mean()):
         assert out.grad_fn is not None
     m, w = _leaf((4, 3), seed=3), _leaf((3, 2), seed=4)
     for out in (m @ w, framework.nn.functional.linear(m, w.detach().mT), layer(m),
@@ -519,3 +523,31 @@ def test_matmul_create_graph_grad_is_one_linear_node(dtype):
     tol = 1e-12 if dtype is dtypes.float64 else 1e-5
     np.testing.assert_allclose(b.grad.numpy(), b2.grad.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(g.grad.numpy(), g2.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean"])
+@pytest.mark.parametrize("case", ["leaf", "non-leaf", "view", "float32", "0-d", "empty"])
+def test_full_reduction_node_equals_function_apply(op, case):
+    """``x.sum()`` / ``x.mean()`` of a float tensor build ``Function.apply``'s node directly."""
+    from framework.ops import reduce
+    x = _leaf((2, 3), seed=1)
+    if case == "non-leaf":
+        x = x * 2.0
+    elif case == "view":
+        x = x.mT[1:]
+    elif case == "float32":
+        x = x.float()
+    elif case == "0-d":
+        x = _leaf((), seed=2)
+    elif case == "empty":
+        x = _leaf((0, 3), seed=3)
+    cls = reduce.Sum if op == "sum" else reduce.Mean
+    dims = tuple(range(x.ndim))
+    fast = getattr(x, op)()
+    general = (_general(cls, x, dims, (), x.dtype) if op == "sum"
+               else _general(cls, x, dims, False))
+    _assert_same_node(fast, general, {id(x): "x"})
+    with framework.no_grad():
+        plain = getattr(x, op)()
+    assert plain.grad_fn is None
+    np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())

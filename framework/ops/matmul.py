@@ -86,13 +86,14 @@ class _Matmul(Function):
         holds the two equal)."""
         out = _forward(a, b)
         array = out._a
-        node = _new(_node_type(_node_name(a, b)))
+        name = _node_name(a, b)
+        node = _new(_node_type(name))
         # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
         # node_name) and its own bookkeeping (edges, positions, outputs)
         node.__dict__ = {
             "fn_cls": cls, "retained": {}, "needs_input_grad": (need_a, need_b),
             "_saved": (a, b), "_saved_versions": (a._a.storage.version, b._a.storage.version),
-            "node_name": _node_name(a, b),
+            "node_name": name,
             "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE),
             "_public": tuple([i for i, t in enumerate((a, b)) if t._a.dtype.is_floating_point]),
             "num_outputs": 1,
@@ -200,10 +201,15 @@ def _grad_b(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
 def _forward(a: Tensor, b: Tensor) -> Tensor:
     """Run the backend kernel on 3-d views of ``a`` and ``b``; result (batch..., M, N)."""
     kernels = backend(a)
-    m, k = a.shape[-2:]
-    n = b.shape[-1]
-    batch = broadcast_shapes("matmul", tuple(a.shape[:-2]), tuple(b.shape[:-2]))
-    folded = _fold_rows(a._a) if all(s == 1 for s in b.shape[:-2]) else None
+    a_shape, b_shape = a._a.shape, b._a.shape  # tuples (a.shape makes a Size)
+    m, k = a_shape[-2:]
+    n = b_shape[-1]
+    if len(a_shape) == len(b_shape) == 2:  # matrices: no batch (broadcast_shapes of ())
+        batch = ()
+        folded = _fold_rows(a._a)
+    else:
+        batch = broadcast_shapes("matmul", a_shape[:-2], b_shape[:-2])
+        folded = _fold_rows(a._a) if all(s == 1 for s in b_shape[:-2]) else None
     if folded is not None:
         a3 = folded
         b3 = b._a.view((1, k, n), (k * n,) + tuple(b._a.strides[-2:]), b._a.offset)
