@@ -110,6 +110,7 @@ def _use_function_apply(monkeypatch) -> None:
     monkeypatch.setattr(matmul._Linear, "record_plain", classmethod(
         lambda cls, x, w, b: _general(cls, x, w, b, None, None)))
     from framework.ops import reduce
+    monkeypatch.setattr(reduce.Unreduce, "apply", classmethod(_general))
     monkeypatch.setattr(reduce, "_reduce_all", lambda cls, kernel, x: _general(
         cls, x, tuple(range(x.ndim)), *(((), x.dtype) if cls is reduce.Sum else (False,))))
 
@@ -549,5 +550,27 @@ def test_full_reduction_node_equals_function_apply(op, case):
     _assert_same_node(fast, general, {id(x): "x"})
     with framework.no_grad():
         plain = getattr(x, op)()
+    assert plain.grad_fn is None
+    np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())
+
+
+@pytest.mark.parametrize("case", ["scalar to matrix", "row kept", "float32", "non-leaf", "view"])
+def test_unreduce_node_equals_function_apply(case):
+    """The adjoint of a sum (``Unreduce``: a broadcast view) builds ``Function.apply``'s node."""
+    from framework.ops import reduce
+    g, kept, shape = _leaf((), seed=1), (1, 1), (2, 3)
+    if case == "row kept":
+        g, kept = _leaf((3,), seed=2), (1, 3)
+    elif case == "float32":
+        g = g.float()
+    elif case == "non-leaf":
+        g = g * 2.0
+    elif case == "view":
+        g, kept = _leaf((2, 3), seed=3)[0], (1, 3)
+    fast = reduce.Unreduce.apply(g, kept, shape)
+    general = _general(reduce.Unreduce, g, kept, shape)
+    _assert_same_node(fast, general, {id(g): "g"})
+    with framework.no_grad():
+        plain = reduce.Unreduce.apply(g, kept, shape)
     assert plain.grad_fn is None
     np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())

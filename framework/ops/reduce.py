@@ -154,6 +154,34 @@ class Sum(Function):
 class Unreduce(Function):
     """View ``g`` as ``kept_shape`` (size-1 dims put back) broadcast to ``shape``."""
 
+    @classmethod
+    def apply(cls, g, kept_shape, shape):
+        """``Function.apply(g, kept_shape, shape)``, its node (if ``g`` needs a gradient) built
+        directly: the same view and node (class, ``__dict__``, edges) as ``forward`` under
+        ``Function.apply`` (``tests/test_record_fast_path.py`` holds them equal)."""
+        if not isinstance(g, Tensor):
+            return Function.apply.__func__(cls, g, kept_shape, shape)
+        need = g._requires_grad or (g._grad_fn if g._base is None else g.grad_fn) is not None
+        array = g._a
+        out = wrap(_broadcast(_regroup(array, tuple(kept_shape)), tuple(shape)), g._device)
+        if not (_grad_state.enabled and need):
+            return out
+        view = out._a
+        node = _new(_CLASS_NODE_TYPES.get(cls) or class_node_type(cls))
+        # Function.apply's ctx.__dict__ after forward and its own bookkeeping
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (True, False, False),
+            "g_shape": tuple(array.shape),
+            "dims": tuple([i for i, (k, s) in enumerate(zip(kept_shape, shape)) if k != s]),
+            "_edges": (_edge(g), _NO_EDGE, _NO_EDGE),
+            "_public": (0,) if array.dtype.is_floating_point else (), "num_outputs": 1,
+            "output_meta": [(Size(view.shape), view.dtype, g._device)],
+        }
+        if view.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
+
     @staticmethod
     def forward(ctx, g, kept_shape, shape):
         ctx.g_shape = tuple(g.shape)
