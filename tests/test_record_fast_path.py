@@ -574,3 +574,21 @@ def test_unreduce_node_equals_function_apply(case):
         plain = reduce.Unreduce.apply(g, kept, shape)
     assert plain.grad_fn is None
     np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())
+
+
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.float16])
+def test_engine_gradient_sum_equals_tensor_add(dtype):
+    """Two gradients reaching one output are summed by the backend's add directly outside
+    ``create_graph`` (``engine._sum``): the bits of ``total + grad``; other pairs (half types,
+    a recorded sum) take ``total + grad`` itself."""
+    from framework.autograd import engine
+    total = _leaf((3, 4), dtype, seed=1, requires_grad=False)
+    grad = _leaf((3, 4), dtype, seed=2, requires_grad=False)
+    with framework.no_grad():
+        fast = engine._sum(total, grad, False)
+        general = total + grad
+    assert fast.dtype is dtype and fast.grad_fn is None
+    np.testing.assert_array_equal(fast.numpy(), general.numpy())
+    x = _leaf((3, 4), dtype, seed=3)
+    recorded = engine._sum(x * 2.0, grad, True)  # create_graph: a recorded add
+    assert type(recorded.grad_fn).__name__ == "AddBackward0"
