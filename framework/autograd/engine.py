@@ -305,18 +305,15 @@ def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
             result = None
     if not create_graph and (grad._grad_fn is not None or grad._requires_grad):
         grad = grad.detach()
-    array = grad._a
-    if array.dtype is not leaf._a.dtype or not (grad._device is leaf._device
-                                               or grad._device == leaf._device):
+    if grad._a.dtype is not leaf._a.dtype or not (grad._device is leaf._device
+                                                  or grad._device == leaf._device):
         grad = grad.to(leaf.device, leaf.dtype)
-        array = grad._a
     current = leaf._grad
     if current is None:
         # Like PyTorch's AccumulateGrad: outside create_graph, a gradient nothing else can see
         # becomes .grad as it is; any other is copied (under create_graph, a recorded clone),
         # so that later in-place accumulation into .grad cannot write into memory that
         # someone else reads (a retained .grad, a hook's copy, the caller's grad_tensors).
-        array = None  # no extra reference for _unshared to count
         grad = grad if not create_graph and _unshared(grad) else grad.clone()
         if isinstance(grad, Tensor) and grad._a.shape == leaf._a.shape:
             leaf._grad = grad  # the ``grad`` setter's checks hold: same dtype, device, shape
