@@ -116,7 +116,9 @@ class _Matmul(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
-        if not is_grad_enabled() and a.ndim == 2 and b.ndim == 2 and grad.ndim == 2:
+        # not is_grad_enabled() and a.ndim == b.ndim == grad.ndim == 2, inlined
+        if (_grad_state.enabled is not True and len(a._a.shape) == 2 and len(b._a.shape) == 2
+                and len(grad._a.shape) == 2):
             direct = _mm_grads_direct(ctx.needs_input_grad, grad, a, b)
             if direct is not None:
                 return direct
@@ -147,9 +149,9 @@ def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
     g = grad._a
     grad_a = grad_b = None
     if needs[0]:
-        bt = _transposed(b._a)
-        out = kernels.matmul(_fold_rows(g), bt.view((1,) + bt.shape, (0,) + bt.strides,
-                                                    bt.offset))
+        bt = b._a  # as (1, N, K) transposed: bᵀ's view, with the batch dim
+        out = kernels.matmul(_fold_rows(g), bt.view((1, bt.shape[1], bt.shape[0]),
+                                                    (0, bt.strides[1], bt.strides[0]), bt.offset))
         grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
                       grad._device)
     if needs[1]:
@@ -368,7 +370,9 @@ class _Linear(Function):
                 grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
         else:
             grad_z = grad
-        if not is_grad_enabled() and x.ndim >= 2 and grad_z.dtype in _DIRECT_GRAD_DTYPES:
+        # not is_grad_enabled(), x.ndim >= 2 and grad_z.dtype, inlined
+        if (_grad_state.enabled is not True and len(x._a.shape) >= 2
+                and grad_z._a.dtype in _DIRECT_GRAD_DTYPES):
             direct = _linear_grads_direct(ctx, grad_z, x, w)
             if direct is not None:
                 grad_x, grad_w, grad_b = direct
@@ -406,7 +410,7 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     kernels = backend(x)
     if type(kernels) is not Backend:
         return None  # a graph capture: it records the general backward's ops
-    n, k = w.shape
+    n, k = w._a.shape
     g = _fold_rows(grad_z._a)
     if g is None:
         return None
@@ -415,7 +419,7 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     if ctx.needs_input_grad[0]:
         w3 = w._a.view((1, n, k), (n * k,) + tuple(w._a.strides), w._a.offset)
         out = kernels.matmul(g, w3)
-        shape = tuple(x.shape)
+        shape = x._a.shape
         grad_x = wrap(out.view(shape, contiguous_strides(shape), out.offset), x._device)
     if ctx.needs_input_grad[1]:
         g_t = g.view((1, n, rows), (0, g.strides[2], g.strides[1]), g.offset)
@@ -423,7 +427,7 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
         grad_w = wrap(out.view((n, k), (k, 1), out.offset), x._device)
     if ctx.has_bias and ctx.needs_input_grad[2]:
         g2 = g.view((rows, n), tuple(g.strides[1:]), g.offset)
-        grad_b = wrap(kernels.sum(g2, (0,), grad_z.dtype), x._device)
+        grad_b = wrap(kernels.sum(g2, (0,), grad_z._a.dtype), x._device)
     return grad_x, grad_w, grad_b
 
 
