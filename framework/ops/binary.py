@@ -157,7 +157,14 @@ class _Binary(Function):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ga, gb = ctx.fn_cls.derivatives(grad, a, b, out, need_a, need_b)
         meta_a, meta_b = ctx.metas
-        return _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None, None
+        # _grad_for(ga, meta_a, need_a), with a gradient that already fits returned at once
+        if not (need_a and meta_a is not None and ga is not None and ga._a.shape == meta_a[0]
+                and ga._a.dtype is meta_a[1]):
+            ga = _grad_for(ga, meta_a, need_a)
+        if not (need_b and meta_b is not None and gb is not None and gb._a.shape == meta_b[0]
+                and gb._a.dtype is meta_b[1]):
+            gb = _grad_for(gb, meta_b, need_b)
+        return ga, gb, None, None
 
     @staticmethod
     def saves(need_a: bool, need_b: bool) -> tuple:
