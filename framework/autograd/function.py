@@ -155,7 +155,9 @@ class Node:
         """Run the Function's backward on the output gradients."""
         if self._freed:
             raise RuntimeError(_FREED)
-        if self.materialize_grads and _has_none(grads):
+        # _has_none(grads), with the one-output case first
+        if self.materialize_grads and (grads[0] is None if len(grads) == 1
+                                       else _has_none(grads)):
             grads = [g if g is not None else _zeros_like_meta(meta)
                      for g, meta in zip(grads, self.output_meta)]
         result = self.fn_cls.backward(self, *grads)
