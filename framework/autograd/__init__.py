@@ -53,8 +53,11 @@ def _roots(outputs, caller: str) -> list:
         if not out.requires_grad:
             raise RuntimeError(f"{caller}: element 0 of tensors does not require grad and "
                                "does not have a grad_fn")
-        node = out.grad_fn if out.grad_fn is not None else out._get_accumulator()
-        roots.append((node, out._output_nr if out.grad_fn is not None else 0))
+        grad_fn = out.grad_fn
+        if grad_fn is not None:
+            roots.append((grad_fn, out._output_nr))
+        else:
+            roots.append((out._get_accumulator(), 0))
     return roots
 
 
@@ -88,8 +91,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for t in inputs_t:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-        node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
-        key = (id(node), t._output_nr if t.grad_fn is not None else 0)
+        grad_fn = t.grad_fn
+        if grad_fn is not None:
+            key = (id(grad_fn), t._output_nr)
+        else:
+            key = (id(t._get_accumulator()), 0)
         capture.setdefault(key, [])
         keys.append(key)
     run_backward(_roots(outputs, "grad"), grads, retain, create_graph, capture=capture,
