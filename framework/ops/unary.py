@@ -735,7 +735,7 @@ def _register() -> None:
     register("sin", "unary", ("sin", "cos", "mul"))
     register("cos", "unary", ("cos", "mul", "neg", "sin"))
     register("tan", "unary", ("tan", "add", "mul", "square"))
-    register("tanh", "unary", ("tanh", "activation_backward", "mul", "square", "sub"))
+    register("tanh", "unary", ("tanh", "activation_backward"))
     register("sigmoid", "unary", ("sigmoid", "mul", "sub"))
     register("relu", "unary", ("relu", "activation_backward"))
     register("sign", "unary", ("sign", "full"))
