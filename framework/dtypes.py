@@ -26,7 +26,9 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 class dtype:
     """An element type: its name, size and NumPy equivalent."""
 
-    __slots__ = ("name", "itemsize", "numpy", "category", "_rank")
+    # is_floating_point: True for float16, bfloat16, float32 and float64 (an attribute, as in
+    # PyTorch; set once here: it is read on every recorded op)
+    __slots__ = ("name", "itemsize", "numpy", "category", "_rank", "is_floating_point")
 
     def __init__(self, name: str, np_dtype, category: int, rank: int) -> None:
         self.name = name
@@ -34,11 +36,7 @@ class dtype:
         self.itemsize = self.numpy.itemsize
         self.category = category
         self._rank = rank
-
-    @property
-    def is_floating_point(self) -> bool:
-        """True for float16, bfloat16, float32 and float64."""
-        return self.category == _FLOAT
+        self.is_floating_point = category == _FLOAT
 
     @property
     def is_signed(self) -> bool:

@@ -890,3 +890,42 @@ def test_kernel_threads_follow_the_blas_setting_and_survive_a_fork(monkeypatch):
     assert results.get(timeout=30) == [1, 2, 3]
     child.join(timeout=30)
     assert child.exitcode == 0
+
+
+def _reference_nd(a):
+    """``nd``'s general NumPy view of an ``Array``: a new view of the storage's buffer."""
+    item = a.dtype.itemsize
+    return np.ndarray(a.shape, dtype=a.dtype.numpy, buffer=a.storage.buffer,
+                      offset=a.offset * item, strides=tuple(s * item for s in a.strides))
+
+
+@pytest.mark.parametrize("case", ["whole", "whole of a flat view", "one batch", "column",
+                                  "scalar", "offset", "transposed", "stride-0 batch",
+                                  "reinterpreted dtype"])
+def test_nd_of_a_whole_storage_view_equals_the_buffer_view(case):
+    """``nd`` of a row-major view of a whole storage reshapes the flat buffer instead of making
+    a new buffer view: the same values, shape, strides and memory; any other view takes the
+    general path."""
+    rng = np.random.default_rng(0)
+    owner = _arrays.wrap(rng.standard_normal(12).astype(np.float32))  # buffer owns its memory
+    flat_view = _arrays.wrap(rng.standard_normal((3, 4)).astype(np.float32))  # buffer: a ravel
+    source = flat_view if case == "whole of a flat view" else owner
+    views = {
+        "whole": lambda a: a.view((3, 4), (4, 1), 0),
+        "whole of a flat view": lambda a: a.view((2, 6), (6, 1), 0),
+        "one batch": lambda a: a.view((1, 3, 4), (12, 4, 1), 0),
+        "column": lambda a: a.view((12, 1), (1, 1), 0),
+        "scalar": lambda a: a.view((1,), (1,), 0),
+        "offset": lambda a: a.view((2, 4), (4, 1), 4),
+        "transposed": lambda a: a.view((4, 3), (1, 4), 0),
+        "stride-0 batch": lambda a: a.view((1, 3, 4), (0, 4, 1), 0),
+        "reinterpreted dtype": lambda a: a.view((12,), (1,), 0, dtypes.int32),
+    }
+    view = views[case](source)
+    got, want = _arrays.nd(view), _reference_nd(view)
+    assert got.shape == want.shape and got.strides == want.strides and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert np.shares_memory(got, _arrays.nd(source))
+    got[(0,) * got.ndim] = 7  # writes reach the storage
+    assert want[(0,) * want.ndim] == 7
+    assert _arrays.nd(view) is got  # cached

@@ -142,6 +142,9 @@ def test_plain_linear_takes_the_fast_path_across_device_objects(device, monkeypa
     calls = []
     original = matmul_ops._Linear.apply
     monkeypatch.setattr(matmul_ops._Linear, "apply", lambda *a: calls.append(1) or original(*a))
+    record = matmul_ops._Linear.record_plain  # the recorded call's node, built directly
+    monkeypatch.setattr(matmul_ops._Linear, "record_plain",
+                        lambda *a: calls.append(1) or record(*a))
     layer = framework.nn.Linear(3, 2).to(device)
     x = framework.tensor(RNG.standard_normal((4, 3)), dtype=framework.float32, device=device)
     with framework.no_grad():

@@ -2,7 +2,10 @@
 
 ``_Binary._record`` (``framework/ops/binary.py``) and ``_Unary._record``
 (``framework/ops/unary.py``) make the graph node of a recorded elementwise op
-directly instead of through ``Function.apply``'s generic ctx. Each test here
+directly instead of through ``Function.apply``'s generic ctx; so do
+``_Matmul.apply``, ``_Linear.record_plain`` (``framework/ops/matmul.py``),
+``_TanhBackward.apply`` (tanh's double-backward node) and ``reduce._reduce_all``
+(``x.sum()``, ``x.mean()``). Each test here
 compares them with ``Function.apply`` itself: the node (its class, name,
 ``__dict__``, edges, saved tensors and versions), and whole graphs run both
 ways (gradients, double backward, hooks, ``retain_grad``, in-place checks,
@@ -16,7 +19,7 @@ import pytest
 import framework
 from framework import dtypes
 from framework.autograd.function import Function
-from framework.ops import binary, unary
+from framework.ops import binary, matmul, unary
 
 BINARY_CLASSES = sorted((cls for cls in vars(binary).values()
                          if isinstance(cls, type) and issubclass(cls, binary._Binary)
@@ -96,11 +99,20 @@ def test_binary_node_equals_function_apply(cls, case):
 
 
 def _use_function_apply(monkeypatch) -> None:
-    """Make every recorded elementwise op build its node through ``Function.apply``."""
+    """Make every recorded op with a fast path (elementwise, matmul, linear, tanh's
+    backward, full sums and means) build its node through ``Function.apply``."""
     monkeypatch.setattr(binary._Binary, "_record", classmethod(
         lambda cls, a, b, cd, od, *flags: _general(cls, a, b, cd, od)))
     monkeypatch.setattr(unary._Unary, "_record", classmethod(
         lambda cls, x, out_dtype, params: _general(cls, x, out_dtype, params)))
+    monkeypatch.setattr(matmul._Matmul, "apply", classmethod(_general))
+    monkeypatch.setattr(unary._TanhBackward, "apply", classmethod(_general))
+    monkeypatch.setattr(matmul._Linear, "record_plain", classmethod(
+        lambda cls, x, w, b: _general(cls, x, w, b, None, None)))
+    from framework.ops import reduce
+    monkeypatch.setattr(reduce.Unreduce, "apply", classmethod(_general))
+    monkeypatch.setattr(reduce, "_reduce_all", lambda cls, kernel, x: _general(
+        cls, x, tuple(range(x.ndim)), *(((), x.dtype) if cls is reduce.Sum else (False,))))
 
 
 @pytest.fixture(params=["fast", "general"])
@@ -116,11 +128,21 @@ def test_the_fast_paths_are_taken(monkeypatch):
     here compare two different paths)."""
     def refuse(cls, *args, **kwargs):
         raise AssertionError(f"Function.apply called for {cls.__name__}")
+    layer = framework.nn.Linear(3, 2).double()
     monkeypatch.setattr(Function, "apply", classmethod(refuse))
     a, b = _leaf((3,), seed=1), _leaf((3,), seed=2, requires_grad=False)
     for out in (a * b, a + 1.0, 2.0 * a, b / a, a - b, binary.mul(a, b), binary.pow(a, b),
-                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a)):
+                a.tanh(), unary.exp(a * b), framework.nn.functional.gelu(a), a.sum(), a.mean()):
         assert out.grad_fn is not None
+    m, w = _leaf((4, 3), seed=3), _leaf((3, 2), seed=4)
+    for out in (m @ w, framework.nn.functional.linear(m, w.detach().mT), layer(m),
+                unary._TanhBackward.apply(m, m.detach())):
+        assert out.grad_fn is not None
+    # create_graph: linear's and tanh's backward record a matmul and tanh's backward node
+    ones = framework.ones(4, 2, dtype=dtypes.float64)
+    (g,) = framework.autograd.grad(layer(m).tanh(), m, ones, create_graph=True)
+    assert type(g.grad_fn).__name__ == "MmBackward0"
+    g.backward(framework.ones(4, 3, dtype=dtypes.float64))
 
 
 def _graph(x, y):
@@ -306,3 +328,267 @@ def test_unary_node_equals_function_apply_on_each_device(cls, device):
     np.testing.assert_array_equal(fast.detach().cpu().numpy(), general.detach().cpu().numpy())
     assert (_state(fast.grad_fn, {id(x): "x", id(fast): "out"})
             == _state(general.grad_fn, {id(x): "x", id(general): "out"}))
+
+
+# --- matmul, linear and tanh's backward node ------------------------------------------------
+def _matmul_operands(case: str):
+    """``(a, b)`` of one ``_Matmul`` call."""
+    a, b = _leaf((4, 3), seed=1), _leaf((3, 2), seed=2)
+    if case == "both":
+        return a, b
+    if case == "a":
+        return a, b.detach()
+    if case == "b":
+        return a.detach(), b
+    if case == "non-leaf":
+        return a * 2.0, b
+    if case == "transposed view":
+        return a, _leaf((2, 3), seed=3).mT
+    if case == "parameter":
+        return a.detach(), framework.nn.Parameter(b.detach())
+    if case == "float32":
+        return a.float(), b.detach().float().requires_grad_()
+    if case == "bmm":
+        return _leaf((2, 4, 3), seed=4), _leaf((2, 3, 2), seed=5)
+    if case == "broadcast":
+        return _leaf((2, 4, 3), seed=4), b
+    raise ValueError(case)
+
+
+MATMUL_CASES = ["both", "a", "b", "non-leaf", "transposed view", "parameter", "float32", "bmm",
+                "broadcast"]
+
+
+def _assert_same_node(fast, general, names: dict) -> None:
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.name() == general.grad_fn.name()
+    assert fast._output_nr == general._output_nr == 0
+    assert fast.requires_grad and not fast.is_leaf
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
+@pytest.mark.parametrize("case", MATMUL_CASES)
+def test_matmul_node_equals_function_apply(case):
+    a, b = _matmul_operands(case)
+    fast = matmul._Matmul.apply(a, b)
+    general = _general(matmul._Matmul, a, b)
+    _assert_same_node(fast, general, {id(a): "a", id(b): "b"})
+
+
+@pytest.mark.parametrize("case", ["plain operands", "no_grad"])
+def test_matmul_records_nothing_when_nothing_is_needed(case):
+    a, b = _matmul_operands("both")
+    if case == "plain operands":
+        a, b = a.detach(), b.detach()
+        fast, general = matmul._Matmul.apply(a, b), _general(matmul._Matmul, a, b)
+    else:
+        with framework.no_grad():
+            fast, general = matmul._Matmul.apply(a, b), _general(matmul._Matmul, a, b)
+    assert fast.grad_fn is None and general.grad_fn is None and not fast.requires_grad
+    np.testing.assert_array_equal(fast.numpy(), general.numpy())
+
+
+@pytest.mark.parametrize("case, bias", [
+    (case, bias) for case in ["all", "x", "weight", "bias", "non-leaf x", "float32"]
+    for bias in (True, False) if (case, bias) != ("bias", False)])
+def test_linear_node_equals_function_apply(case, bias):
+    layer = framework.nn.Linear(3, 2, bias=bias).double()
+    x = _leaf((4, 3), seed=1, requires_grad=case in ("all", "x"))
+    if case == "non-leaf x":
+        x = x * 2.0
+    if case in ("weight", "bias"):
+        layer.weight.requires_grad_(case == "weight")
+    if case == "float32":
+        layer.float()
+        x = x.float()
+    w, b = layer.weight, layer.bias
+    fast = framework.nn.functional.linear(x, w, b)
+    general = _general(matmul._Linear, x, w, b, None, None)
+    _assert_same_node(fast, general, {id(x): "x", id(w): "w", id(b): "b"})
+
+
+def test_linear_records_nothing_when_nothing_is_needed():
+    x = _leaf((4, 3), seed=1, requires_grad=False)
+    w = _leaf((2, 3), seed=2, requires_grad=False)
+    out = framework.nn.functional.linear(x, w)
+    assert out.grad_fn is None
+    np.testing.assert_array_equal(out.numpy(), _general(matmul._Linear, x, w, None, None,
+                                                        None).numpy())
+
+
+@pytest.mark.parametrize("case", ["both", "g", "y", "non-leaf", "view", "float32"])
+def test_tanh_backward_node_equals_function_apply(case):
+    g, y = _leaf((2, 3), seed=1), _leaf((2, 3), seed=2, low=-0.9)
+    if case == "g":
+        y = y.detach()
+    elif case == "y":
+        g = g.detach()
+    elif case == "non-leaf":
+        g, y = g * 2.0, y.tanh()
+    elif case == "view":
+        g, y = g[1:], y[:1]
+    elif case == "float32":
+        g, y = g.float(), y.float()
+    fast = unary._TanhBackward.apply(g, y)
+    general = _general(unary._TanhBackward, g, y)
+    _assert_same_node(fast, general, {id(g): "g", id(y): "y"})
+    with framework.no_grad():
+        untracked = unary._TanhBackward.apply(g, y)
+    assert untracked.grad_fn is None
+    np.testing.assert_array_equal(untracked.numpy(), general.detach().numpy())
+
+
+def _run_pinn():
+    """A PINN step's autograd (examples/pinn.py): u'' by two ``create_graph`` grads, the
+    loss differentiated once more for the parameters."""
+    framework.manual_seed(0)
+    net = framework.nn.Sequential(framework.nn.Linear(1, 8), framework.nn.Tanh(),
+                                  framework.nn.Linear(8, 8), framework.nn.Tanh(),
+                                  framework.nn.Linear(8, 1)).double()
+    x = _leaf((6, 1), seed=3)
+    u = net(x)
+    (du,) = framework.autograd.grad(u.sum(), x, create_graph=True)
+    (d2u,) = framework.autograd.grad(du.sum(), x, create_graph=True)
+    loss = (d2u + x.sin()).pow(2).mean() + net(x[:2]).pow(2).mean()
+    loss.backward()
+    nodes = [type(t.grad_fn).__name__ for t in (u, du, d2u, loss)]
+    edges = [[(type(n).__name__ if n is not None else None, nr)
+              for n, nr in t.grad_fn.next_functions] for t in (u, du, d2u)]
+    grads = [t.detach().numpy() for t in (du, d2u, loss, x.grad)]
+    return {"grads": grads + [p.grad.numpy() for p in net.parameters()], "nodes": nodes,
+            "edges": edges}
+
+
+def test_pinn_graph_equals_function_apply(monkeypatch):
+    """First, second and third-order gradients, node names and edges of a PINN's graph built
+    by the matmul/linear/tanh fast paths equal those of the graph ``Function.apply`` builds."""
+    fast = _run_pinn()
+    _use_function_apply(monkeypatch)
+    general = _run_pinn()
+    assert fast["nodes"] == general["nodes"]
+    assert fast["edges"] == general["edges"]
+    assert len(fast["grads"]) == len(general["grads"]) == 10
+    for f, g in zip(fast["grads"], general["grads"]):
+        np.testing.assert_array_equal(f, g)
+
+
+def test_matmul_and_linear_inplace_after_save_raise(record_mode):
+    a, b = _leaf((4, 3), seed=1), _leaf((3, 2), seed=2, requires_grad=False)
+    out = a @ b  # saves b for a's gradient
+    with framework.no_grad():
+        b.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    layer = framework.nn.Linear(3, 2).double()
+    x = _leaf((4, 3), seed=3)
+    y = layer(x)
+    with framework.no_grad():
+        layer.weight.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_tanh_double_backward_inplace_raises(record_mode):
+    x = _leaf((3,), seed=1)
+    (g,) = framework.autograd.grad(x.tanh().sum(), x, create_graph=True)  # TanhBackwardBackward
+    with framework.no_grad():
+        x.mul_(0.5)  # the leaf tanh's output depends on is not saved; its output is: edit that
+    y = x.tanh()
+    (h,) = framework.autograd.grad(y.sum(), x, create_graph=True)
+    with framework.no_grad():
+        y.mul_(0.5)  # the saved output of tanh, also saved by h's node
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        h.sum().backward()
+    g.sum().backward()  # the first graph is untouched
+
+
+@pytest.mark.parametrize("dtype", [dtypes.float64, dtypes.float32])
+def test_matmul_create_graph_grad_is_one_linear_node(dtype):
+    """Under ``create_graph`` a matrix product's first-operand gradient ``grad @ b^T`` is one
+    ``linear`` node (no transpose node) with the bits of ``_Matmul.apply(grad, b.mT)``; its
+    own gradients match that formula's."""
+    a, b = _leaf((5, 4), dtype, seed=1), _leaf((4, 3), dtype, seed=2)
+    g = _leaf((5, 3), dtype, seed=3)
+    (ga,) = framework.autograd.grad(a @ b, a, g, create_graph=True)
+    assert type(ga.grad_fn).__name__ == "MmBackward0"
+    assert [type(n).__name__ for n, _ in ga.grad_fn.next_functions] == ["AccumulateGrad"] * 2
+    b2, g2 = b.detach().requires_grad_(), g.detach().requires_grad_()
+    reference = matmul._Matmul.apply(g2, b2.mT)
+    np.testing.assert_array_equal(ga.detach().numpy(), reference.detach().numpy())
+    h = _leaf((5, 4), dtype, seed=4, requires_grad=False)
+    ga.backward(h)
+    reference.backward(h)
+    tol = 1e-12 if dtype is dtypes.float64 else 1e-5
+    np.testing.assert_allclose(b.grad.numpy(), b2.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(g.grad.numpy(), g2.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean"])
+@pytest.mark.parametrize("case", ["leaf", "non-leaf", "view", "float32", "0-d", "empty"])
+def test_full_reduction_node_equals_function_apply(op, case):
+    """``x.sum()`` / ``x.mean()`` of a float tensor build ``Function.apply``'s node directly."""
+    from framework.ops import reduce
+    x = _leaf((2, 3), seed=1)
+    if case == "non-leaf":
+        x = x * 2.0
+    elif case == "view":
+        x = x.mT[1:]
+    elif case == "float32":
+        x = x.float()
+    elif case == "0-d":
+        x = _leaf((), seed=2)
+    elif case == "empty":
+        x = _leaf((0, 3), seed=3)
+    cls = reduce.Sum if op == "sum" else reduce.Mean
+    dims = tuple(range(x.ndim))
+    fast = getattr(x, op)()
+    general = (_general(cls, x, dims, (), x.dtype) if op == "sum"
+               else _general(cls, x, dims, False))
+    _assert_same_node(fast, general, {id(x): "x"})
+    with framework.no_grad():
+        plain = getattr(x, op)()
+    assert plain.grad_fn is None
+    np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())
+
+
+@pytest.mark.parametrize("case", ["scalar to matrix", "row kept", "float32", "non-leaf", "view"])
+def test_unreduce_node_equals_function_apply(case):
+    """The adjoint of a sum (``Unreduce``: a broadcast view) builds ``Function.apply``'s node."""
+    from framework.ops import reduce
+    g, kept, shape = _leaf((), seed=1), (1, 1), (2, 3)
+    if case == "row kept":
+        g, kept = _leaf((3,), seed=2), (1, 3)
+    elif case == "float32":
+        g = g.float()
+    elif case == "non-leaf":
+        g = g * 2.0
+    elif case == "view":
+        g, kept = _leaf((2, 3), seed=3)[0], (1, 3)
+    fast = reduce.Unreduce.apply(g, kept, shape)
+    general = _general(reduce.Unreduce, g, kept, shape)
+    _assert_same_node(fast, general, {id(g): "g"})
+    with framework.no_grad():
+        plain = reduce.Unreduce.apply(g, kept, shape)
+    assert plain.grad_fn is None
+    np.testing.assert_array_equal(plain.numpy(), general.detach().numpy())
+
+
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.float16])
+def test_engine_gradient_sum_equals_tensor_add(dtype):
+    """Two gradients reaching one output are summed by the backend's add directly outside
+    ``create_graph`` (``engine._sum``): the bits of ``total + grad``; other pairs (half types,
+    a recorded sum) take ``total + grad`` itself."""
+    from framework.autograd import engine
+    total = _leaf((3, 4), dtype, seed=1, requires_grad=False)
+    grad = _leaf((3, 4), dtype, seed=2, requires_grad=False)
+    with framework.no_grad():
+        fast = engine._sum(total, grad, False)
+        general = total + grad
+    assert fast.dtype is dtype and fast.grad_fn is None
+    np.testing.assert_array_equal(fast.numpy(), general.numpy())
+    x = _leaf((3, 4), dtype, seed=3)
+    recorded = engine._sum(x * 2.0, grad, True)  # create_graph: a recorded add
+    assert type(recorded.grad_fn).__name__ == "AddBackward0"

@@ -152,6 +152,8 @@ def _derivative(x, p0, p1, OP: tl.constexpr):
         d = t * t
     elif OP == "logsigmoid":
         d = _sigmoid(-x)
+    elif OP == "tanh":  # x is tanh's output: 1 - tanh(u)^2
+        d = 1.0 - x * x
     elif OP == "gelu":  # Phi(x) + x phi(x)
         cdf = 0.5 * (1.0 + tl.erf(x * 0.70710678118654752440))
         d = cdf + x * (tl.exp(-0.5 * x * x) * 0.39894228040143267794)
@@ -233,6 +235,9 @@ COMPILE_SPECS = [
     {"kernel": "activation_backward_kernel", "label": "relu-fp32",
      "signature": {"dx_ptr": "*fp32", "grad_ptr": "*fp32", "x_ptr": "*fp32", **_ARGS},
      "constexprs": {"OP": "relu", "COMPUTE": "tl.float32", "BLOCK": 1024}},
+    {"kernel": "activation_backward_kernel", "label": "tanh-fp32",
+     "signature": {"dx_ptr": "*fp32", "grad_ptr": "*fp32", "x_ptr": "*fp32", **_ARGS},
+     "constexprs": {"OP": "tanh", "COMPUTE": "tl.float32", "BLOCK": 1024}},
     {"kernel": "activation_backward_kernel", "label": "hardswish-fp64",
      "signature": {"dx_ptr": "*fp64", "grad_ptr": "*fp64", "x_ptr": "*fp64", **_ARGS},
      "constexprs": {"OP": "hardswish", "COMPUTE": "tl.float64", "BLOCK": 1024}},

@@ -13,6 +13,9 @@ import math
 from ..dtypes import dtype as DType
 
 
+_new = object.__new__
+
+
 class Storage:
     """Memory shared by a tensor and its views, with their shared version counter."""
 
@@ -56,8 +59,13 @@ class Array:
     def view(self, shape: tuple, strides: tuple, offset: int, dtype=None) -> "Array":
         """Another view of the same storage (``dtype``: its bytes reinterpreted as that type;
         shape, strides and offset are then counted in elements of ``dtype``)."""
-        out = Array(self.storage, tuple(shape), tuple(strides), offset)
+        out = _new(Array)  # Array(self.storage, tuple(shape), tuple(strides), offset), inlined
+        out.storage = self.storage
+        out.shape = shape if type(shape) is tuple else tuple(shape)
+        out.strides = strides if type(strides) is tuple else tuple(strides)
+        out.offset = offset
         out.dtype = self.dtype if dtype is None else dtype
+        out._cache = None
         return out
 
 

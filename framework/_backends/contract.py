@@ -226,8 +226,9 @@ ACTIVATION = {
                   "tanhshrink, logsigmoid",
     "activation_backward": "activation_backward(grad, x, op, p0, p1) -> Array: grad * op'(x), "
                            "grad's dtype: activation's ops, and gelu, gelu_tanh, silu, softplus "
-                           "(p0 = beta, p1 = threshold), and relu (x may be relu's output: "
-                           "grad where x > 0 or NaN, else 0, also for an inf or NaN grad)",
+                           "(p0 = beta, p1 = threshold), relu (x may be relu's output: "
+                           "grad where x > 0 or NaN, else 0, also for an inf or NaN grad) and "
+                           "tanh (x is tanh's output: grad * (1 - x * x))",
 }
 
 # Losses with fused kernels. Rows are (M, C): logits / log-probabilities with any strides;

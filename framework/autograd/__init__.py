@@ -1,6 +1,8 @@
 """Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
 from __future__ import annotations
 
+from .._backends import for_device
+from ..tensor import Tensor
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, Node, once_differentiable
@@ -22,8 +24,13 @@ def _as_tuple(x) -> tuple:
     return (x,)
 
 
+def _ones_like(out: Tensor) -> Tensor:
+    """``ones_like(out)``: its kernel call, without the creation op's argument handling."""
+    device = out._device
+    return Tensor._make(for_device(device).full(tuple(out._a.shape), 1, out._a.dtype), device)
+
+
 def _root_grads(outputs, grad_outputs, caller: str) -> list:
-    from ..ops.creation import ones_like
     grads = list(_as_tuple(grad_outputs)) or [None] * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(f"{caller}: got {len(grads)} gradients for {len(outputs)} outputs")
@@ -32,7 +39,7 @@ def _root_grads(outputs, grad_outputs, caller: str) -> list:
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = ones_like(out)
+            g = _ones_like(out)
         elif tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(f"{caller}: mismatch in shape: grad_output has a shape of "
                                f"{tuple(g.shape)} and output has a shape of {tuple(out.shape)}")
@@ -46,8 +53,11 @@ def _roots(outputs, caller: str) -> list:
         if not out.requires_grad:
             raise RuntimeError(f"{caller}: element 0 of tensors does not require grad and "
                                "does not have a grad_fn")
-        node = out.grad_fn if out.grad_fn is not None else out._get_accumulator()
-        roots.append((node, out._output_nr if out.grad_fn is not None else 0))
+        grad_fn = out.grad_fn
+        if grad_fn is not None:
+            roots.append((grad_fn, out._output_nr))
+        else:
+            roots.append((out._get_accumulator(), 0))
     return roots
 
 
@@ -81,8 +91,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for t in inputs_t:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-        node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
-        key = (id(node), t._output_nr if t.grad_fn is not None else 0)
+        grad_fn = t.grad_fn
+        if grad_fn is not None:
+            key = (id(grad_fn), t._output_nr)
+        else:
+            key = (id(t._get_accumulator()), 0)
         capture.setdefault(key, [])
         keys.append(key)
     run_backward(_roots(outputs, "grad"), grads, retain, create_graph, capture=capture,

@@ -7,31 +7,36 @@ gradient in ``.grad`` (``backward``) or it is captured and returned
 """
 from __future__ import annotations
 
+import functools
+import math
 import sys
 import weakref
 
+from .. import dtypes
 from .._backends import for_device
+from .._backends.array import contiguous_strides
+from ..tensor import Tensor
 from .anomaly_mode import _state as _anomaly_state
 from .anomaly_mode import check_gradients
 from .function import AccumulateGrad
 from .grad_mode import set_grad_enabled
 
+_new = object.__new__
+
 
 def _collect(roots) -> dict:
     """Number of graph edges pointing at each node reachable from ``roots``."""
     dependencies: dict = {}
-    seen = set()
-    stack = [n for n in roots if n is not None]
+    get = dependencies.get
+    seen = {node for node in roots if node is not None}
+    stack = list(seen)
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for child, _ in node._edges:
-            if child is None:
-                continue
-            dependencies[child] = dependencies.get(child, 0) + 1
-            stack.append(child)
+        for child, _ in stack.pop()._edges:
+            if child is not None:
+                dependencies[child] = get(child, 0) + 1
+                if child not in seen:  # expand each node once
+                    seen.add(child)
+                    stack.append(child)
     return dependencies
 
 
@@ -46,28 +51,38 @@ def _collect_needed(roots, capture: dict) -> tuple:
     wanted = {key[0] for key in capture}
     masks: dict = {}
     dependencies: dict = {}
-    done = set()
-    # Iterative depth-first post-order: a node's mask is made after all its children's.
-    stack = [(node, False) for node in roots if node is not None]
-    while stack:
-        node, expanded = stack.pop()
-        if node in done:
+    get = dependencies.get
+    entered = set()
+    # Iterative depth-first post-order, each node entered once: a node's mask is made when all
+    # its children are done (the graph is acyclic, so a child entered is finished by then).
+    for root in roots:
+        if root is None or root in entered:
             continue
-        edges = node._edges
-        if not expanded:
-            stack.append((node, True))
-            stack.extend([(child, False) for child, _ in edges
-                          if child is not None and child not in done])
-            continue
-        done.add(node)
-        mask = tuple([child is not None and child in masks for child, _ in edges])
-        if True in mask:
-            masks[node] = mask
-            for (child, _), kept in zip(edges, mask):
-                if kept:
-                    dependencies[child] = dependencies.get(child, 0) + 1
-        elif id(node) in wanted:
-            masks[node] = mask
+        entered.add(root)
+        nodes = [root]
+        children = [iter(root._edges)]
+        while children:
+            for child, _ in children[-1]:
+                if child is not None and child not in entered:
+                    entered.add(child)
+                    nodes.append(child)
+                    children.append(iter(child._edges))
+                    break
+            else:
+                children.pop()
+                node = nodes.pop()
+                edges = node._edges
+                for child, _ in edges:
+                    if child in masks:  # a kept child (None is never a key)
+                        break
+                else:
+                    if id(node) in wanted:
+                        masks[node] = (False,) * len(edges)
+                    continue
+                masks[node] = tuple([child in masks for child, _ in edges])
+                for child, _ in edges:
+                    if child in masks:
+                        dependencies[child] = get(child, 0) + 1
     return dependencies, masks
 
 
@@ -156,7 +171,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             node = ready.pop()
             slots = buffers.pop(node, None)
             if slots is None:
-                slots = [None] * max(node.num_outputs, 1)
+                slots = [None] * (node.num_outputs or 1)
             if node.pre_hooks or node._node_prehooks:
                 slots = _run_prehooks(node, slots)
             if capture:
@@ -167,11 +182,15 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 if accumulate and slots[0] is not None:
                     _accumulate_into_leaf(node.variable, slots, create_graph)
                 continue
-            mask = None if masks is None else masks[node]
-            if mask is not None and True not in mask:
-                continue  # captured here, and nothing further down is wanted
             edges = node._edges
-            if not _any_grad(slots):
+            if masks is None:
+                mask = None
+            else:
+                mask = masks[node]
+                if True not in mask:
+                    continue  # captured here, and nothing further down is wanted
+            # _any_grad(slots), with the one-output case first
+            if slots[0] is None and (len(slots) == 1 or not _any_grad(slots)):
                 grads_in = (None,) * len(edges)
             elif mask is None:
                 grads_in = node.apply(slots)
@@ -179,7 +198,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 grads_in = _apply_masked(node, slots, mask)
             if node._node_posthooks:
                 grads_in = _run_posthooks(node, grads_in, slots)
-            if not retain_graph:
+            if not retain_graph and node._saved is not None:
                 node.release()
             if len(grads_in) < len(edges):
                 _check_count(node, grads_in)
@@ -194,11 +213,11 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                         grad = _match_shape(grad, child, index)
                     child_slots = buffers.get(child)
                     if child_slots is None:
-                        child_slots = buffers[child] = [None] * max(child.num_outputs, 1)
+                        child_slots = buffers[child] = [None] * (child.num_outputs or 1)
                     if child_slots[index] is None:
                         child_slots[index] = grad
                     else:
-                        child_slots[index] = child_slots[index] + grad
+                        child_slots[index] = _sum(child_slots[index], grad, create_graph)
                     child_slots = None
                 count = dependencies[child] - 1
                 dependencies[child] = count
@@ -207,6 +226,29 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             # Drop this frame's references to the gradients handed on: a leaf's gradient that
             # nothing else references is taken into ``.grad`` without a copy (``_unshared``).
             grads_in = grad = None
+
+
+_SUM_DTYPES = frozenset((dtypes.float32, dtypes.float64))
+
+
+def _sum(total, grad, create_graph: bool):
+    """``total + grad``: two gradients reaching one output. Outside ``create_graph``, two plain
+    tensors of one float32/float64 dtype, device and shape are added by the backend's ``add``
+    kernel directly (the call ``Tensor.__add__`` ends in for them, without its dispatch);
+    anything else is ``total + grad``."""
+    if (not create_graph and type(total) is Tensor and type(grad) is Tensor):
+        a, b = total._a, grad._a
+        dtype = a.dtype
+        device = total._device
+        if (dtype is b.dtype and dtype in _SUM_DTYPES and a.shape == b.shape
+                and device is grad._device and total._grad_fn is None
+                and grad._grad_fn is None):
+            out = _new(Tensor)  # Tensor._make, inlined
+            out._a = for_device(device).add(a, b, dtype, dtype)
+            out._device = device
+            out._requires_grad = False
+            return out
+    return total + grad
 
 
 def _any_grad(slots: list) -> bool:
@@ -258,26 +300,33 @@ def _set_retained(node, slots, create_graph: bool) -> None:
 def _accumulate_into_leaf(leaf, slots: list, create_graph: bool) -> None:
     """Add the gradient in ``slots[0]`` (taken out of the list) into ``leaf.grad``."""
     grad, slots[0] = slots[0], None
-    for hook in leaf._leaf_hooks():
-        result = hook(grad)
-        if result is not None:
-            grad = result
-        result = None
+    if leaf._hooks:
+        for hook in leaf._leaf_hooks():
+            result = hook(grad)
+            if result is not None:
+                grad = result
+            result = None
     if not create_graph and (grad._grad_fn is not None or grad._requires_grad):
         grad = grad.detach()
-    if grad.dtype is not leaf.dtype or grad.device != leaf.device:
+    if grad._a.dtype is not leaf._a.dtype or not (grad._device is leaf._device
+                                                  or grad._device == leaf._device):
         grad = grad.to(leaf.device, leaf.dtype)
-    if leaf.grad is None:
+    current = leaf._grad
+    if current is None:
         # Like PyTorch's AccumulateGrad: outside create_graph, a gradient nothing else can see
         # becomes .grad as it is; any other is copied (under create_graph, a recorded clone),
         # so that later in-place accumulation into .grad cannot write into memory that
         # someone else reads (a retained .grad, a hook's copy, the caller's grad_tensors).
-        leaf.grad = grad if not create_graph and _unshared(grad) else grad.clone()
-    elif create_graph or leaf.grad.requires_grad or not _writable(leaf.grad):
-        leaf.grad = leaf.grad + grad
-    elif not _add_into_plain(leaf.grad, grad):
+        grad = grad if not create_graph and _unshared(grad) else grad.clone()
+        if isinstance(grad, Tensor) and grad._a.shape == leaf._a.shape:
+            leaf._grad = grad  # the ``grad`` setter's checks hold: same dtype, device, shape
+        else:
+            leaf.grad = grad
+    elif create_graph or current.requires_grad or not _writable(current):
+        leaf.grad = current + grad
+    elif not _add_into_plain(current, grad):
         # Like PyTorch: accumulate into the existing .grad tensor (references stay valid).
-        leaf.grad.add_(grad)
+        current.add_(grad)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
 
@@ -341,16 +390,16 @@ def _unshared(grad) -> bool:
     storage = array.storage
     if sys.getrefcount(storage) > 3 or weakref.getweakrefcount(storage):
         return False
-    if array.offset != 0 or storage.numel != _numel(array.shape) or not array.is_contiguous():
+    shape = array.shape
+    if array.offset != 0 or storage.numel != _numel(shape) or not (
+            array.strides == _contiguous_strides(shape) or array.is_contiguous()):
         return False
     return _memory_unshared(storage, array)
 
 
-def _numel(shape) -> int:
-    n = 1
-    for size in shape:
-        n *= size
-    return n
+_numel = math.prod
+# Row-major strides per shape (``Array.is_contiguous``'s first test): a cache of a pure function.
+_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
 
 
 def _memory_unshared(storage, array) -> bool:

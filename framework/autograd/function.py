@@ -112,9 +112,15 @@ class Node:
         """The tensors given to ``save_for_backward``, checked against in-place edits."""
         if self._freed:
             raise RuntimeError(_FREED)
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
             return ()
-        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+        for t, version in zip(saved, self._saved_versions):
+            if t is not None and t._a.storage.version != version:  # t._version, inlined
+                break
+        else:
+            return saved
+        for i, (t, version) in enumerate(zip(saved, self._saved_versions)):
             if t is not None and t._version != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
@@ -149,7 +155,9 @@ class Node:
         """Run the Function's backward on the output gradients."""
         if self._freed:
             raise RuntimeError(_FREED)
-        if self.materialize_grads and _has_none(grads):
+        # _has_none(grads), with the one-output case first
+        if self.materialize_grads and (grads[0] is None if len(grads) == 1
+                                       else _has_none(grads)):
             grads = [g if g is not None else _zeros_like_meta(meta)
                      for g, meta in zip(grads, self.output_meta)]
         result = self.fn_cls.backward(self, *grads)

@@ -157,7 +157,14 @@ class _Binary(Function):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ga, gb = ctx.fn_cls.derivatives(grad, a, b, out, need_a, need_b)
         meta_a, meta_b = ctx.metas
-        return _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None, None
+        # _grad_for(ga, meta_a, need_a), with a gradient that already fits returned at once
+        if not (need_a and meta_a is not None and ga is not None and ga._a.shape == meta_a[0]
+                and ga._a.dtype is meta_a[1]):
+            ga = _grad_for(ga, meta_a, need_a)
+        if not (need_b and meta_b is not None and gb is not None and gb._a.shape == meta_b[0]
+                and gb._a.dtype is meta_b[1]):
+            gb = _grad_for(gb, meta_b, need_b)
+        return ga, gb, None, None
 
     @staticmethod
     def saves(need_a: bool, need_b: bool) -> tuple:
@@ -482,8 +489,12 @@ def fmod(input: Operand, other: Operand) -> Tensor:
 @supports_out
 def pow(input: Operand, exponent: Operand) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a number)."""
-    (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
-    result = dtypes.result_type(a, b)
+    result = _fast_result_type("pow", input, exponent)  # the common cases: no conversion
+    if result is not None:
+        a, b = input, exponent
+    else:
+        (a, b), _ = _operands("pow", ("input", "exponent"), (input, exponent))
+        result = dtypes.result_type(a, b)
     negative_int = (not isinstance(b, Tensor) and not isinstance(b, bool) and isinstance(b, int)
                     and b < 0)
     if negative_int and not result.is_floating_point:

@@ -17,20 +17,26 @@ floating kernels only.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.composite import one_node
-from ..autograd.function import Function, rename_node
+from ..autograd.function import _NO_EDGE, Function, _edge, _node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
-from .._backends.array import Array, broadcast_strides, contiguous_strides
-from ..tensor import Tensor
+from .._backends.array import Array, broadcast_strides
+from .._backends.array import contiguous_strides as _contiguous_strides
+from ..tensor import Size, Tensor
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out
 from .registry import register
+
+_new = object.__new__
+# Row-major strides of a result shape: a cache of a pure function (results are built per op).
+contiguous_strides = functools.lru_cache(maxsize=1024)(_contiguous_strides)
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer"]
 FUNCTIONAL = ["linear", "bilinear"]
@@ -59,25 +65,77 @@ _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 class _Matmul(Function):
     """``a @ b`` for operands of at least 2 dims (batch dims broadcast)."""
 
+    @classmethod
+    def apply(cls, a, b):
+        """``Function.apply(a, b)``: the product alone when nothing is recorded, the node
+        built directly (``_record``) when one is; other arguments take the general path."""
+        if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+            return Function.apply.__func__(cls, a, b)
+        # _needs_input_grad((a, b)), inlined
+        need_a = a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None
+        need_b = b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None
+        if not (_grad_state.enabled and (need_a or need_b)):
+            return _forward(a, b)  # forward's result; the ctx it would fill is dropped
+        return cls._record(a, b, need_a, need_b)
+
+    @classmethod
+    def _record(cls, a: Tensor, b: Tensor, need_a: bool, need_b: bool) -> Tensor:
+        """``Function.apply(a, b)`` for a call that records a node, built directly: the same
+        product and node (class, ``__dict__``, edges, saved tensors) as ``forward`` under
+        ``Function.apply`` gives, without the generic ctx (``tests/test_record_fast_path.py``
+        holds the two equal)."""
+        out = _forward(a, b)
+        array = out._a
+        name = _node_name(a, b)
+        node = _new(_node_type(name))
+        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
+        # node_name) and its own bookkeeping (edges, positions, outputs)
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_a, need_b),
+            "_saved": (a, b), "_saved_versions": (a._a.storage.version, b._a.storage.version),
+            "node_name": name,
+            "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE),
+            "_public": tuple([i for i, t in enumerate((a, b)) if t._a.dtype.is_floating_point]),
+            "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and (a._a.storage is watch[0] or b._a.storage is watch[0]):
+            watch[1].append(node)  # Node.save_for_backward's check
+        if array.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
+
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
-        # PyTorch's node: mm for matrices, bmm for equal batches, else a view of a product
-        ctx.node_name = "MmBackward0" if a.ndim == b.ndim == 2 else (
-            "BmmBackward0" if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0]
-            else "UnsafeViewBackward0")
+        ctx.node_name = _node_name(a, b)
         return _forward(a, b)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
-        if not is_grad_enabled() and a.ndim == 2 and b.ndim == 2 and grad.ndim == 2:
+        # not is_grad_enabled() and a.ndim == b.ndim == grad.ndim == 2, inlined
+        if (_grad_state.enabled is not True and len(a._a.shape) == 2 and len(b._a.shape) == 2
+                and len(grad._a.shape) == 2):
             direct = _mm_grads_direct(ctx.needs_input_grad, grad, a, b)
             if direct is not None:
                 return direct
         grad_a = _grad_a(grad, a, b) if ctx.needs_input_grad[0] else None
         grad_b = _grad_b(grad, a, b) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
+
+
+def _node_name(a: Tensor, b: Tensor) -> str:
+    """PyTorch's node of ``a @ b``: mm for matrices, bmm for equal batches, else a view of a
+    product."""
+    ndim_a, ndim_b = len(a._a.shape), len(b._a.shape)
+    if ndim_a == ndim_b == 2:
+        return "MmBackward0"
+    if ndim_a == ndim_b == 3 and a._a.shape[0] == b._a.shape[0]:
+        return "BmmBackward0"
+    return "UnsafeViewBackward0"
 
 
 def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
@@ -91,13 +149,13 @@ def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
     g = grad._a
     grad_a = grad_b = None
     if needs[0]:
-        bt = _transposed(b._a)
-        out = kernels.matmul(_fold_rows(g), bt.view((1,) + bt.shape, (0,) + bt.strides,
-                                                    bt.offset))
+        bt = b._a  # as (1, N, K) transposed: bᵀ's view, with the batch dim
+        out = kernels.matmul(_fold_rows(g), bt.view((1, bt.shape[1], bt.shape[0]),
+                                                    (0, bt.strides[1], bt.strides[0]), bt.offset))
         grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
                       grad._device)
     if needs[1]:
-        g3 = g.view((1,) + g.shape, (0,) + tuple(g.strides), g.offset)
+        g3 = g.view((1,) + g.shape, (_matrix_numel(g.shape),) + tuple(g.strides), g.offset)
         out = kernels.matmul(_fold_rows(_transposed(a._a)), g3)
         grad_b = wrap(out.view(b._a.shape, contiguous_strides(b._a.shape), out.offset),
                       grad._device)
@@ -110,7 +168,14 @@ def _transposed(x: Array) -> Array:
 
 
 def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """``grad @ b^T``, summed over the batch dims ``a`` was broadcast along."""
+    """``grad @ b^T``, summed over the batch dims ``a`` was broadcast along.
+
+    For matrices (a backward that records, ``create_graph``) it is ``linear(grad, b)``: one
+    node reading ``b`` transposed where it lies, instead of a transpose node and a product
+    (the same kernel on the same views: ``linear``'s epilogue adds nothing)."""
+    if (_grad_state.enabled and len(grad._a.shape) == 2 and _plain_linear(grad, b, None)
+            and type(backend(grad)) is Backend):
+        return _Linear.record_plain(grad, b, None)
     result = _Matmul.apply(grad, b.mT)
     if tuple(result.shape) != tuple(a.shape):
         result = result.sum_to_size(tuple(a.shape))
@@ -138,13 +203,18 @@ def _grad_b(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
 def _forward(a: Tensor, b: Tensor) -> Tensor:
     """Run the backend kernel on 3-d views of ``a`` and ``b``; result (batch..., M, N)."""
     kernels = backend(a)
-    m, k = a.shape[-2:]
-    n = b.shape[-1]
-    batch = broadcast_shapes("matmul", tuple(a.shape[:-2]), tuple(b.shape[:-2]))
-    folded = _fold_rows(a._a) if all(s == 1 for s in b.shape[:-2]) else None
+    a_shape, b_shape = a._a.shape, b._a.shape  # tuples (a.shape makes a Size)
+    m, k = a_shape[-2:]
+    n = b_shape[-1]
+    if len(a_shape) == len(b_shape) == 2:  # matrices: no batch (broadcast_shapes of ())
+        batch = ()
+        folded = _fold_rows(a._a)
+    else:
+        batch = broadcast_shapes("matmul", a_shape[:-2], b_shape[:-2])
+        folded = _fold_rows(a._a) if all(s == 1 for s in b_shape[:-2]) else None
     if folded is not None:
         a3 = folded
-        b3 = b._a.view((1, k, n), (0,) + tuple(b._a.strides[-2:]), b._a.offset)
+        b3 = b._a.view((1, k, n), (k * n,) + tuple(b._a.strides[-2:]), b._a.offset)
     else:
         a3 = _batched_view(kernels, a._a, batch, m, k)
         b3 = _batched_view(kernels, b._a, batch, k, n)
@@ -164,18 +234,29 @@ def _merged_stride(sizes: tuple, strides: tuple):
     return dims[-1][1] if dims else 0
 
 
+def _matrix_numel(shape) -> int:
+    return shape[0] * shape[1]
+
+
 def _fold_rows(a: Array):
     """``a`` (batch..., M, K) as one (1, batch*M, K) matrix when its rows merge, else None.
 
     Used when the other operand has no batch (or only size-1 batch dims):
     one large product instead of a batch of small ones, with the same
-    contiguous (batch..., M, N) result.
+    contiguous (batch..., M, N) result. (A size-1 batch dim's stride reads nothing; the
+    (1, M, K) views here give it the row-major one, so that a whole contiguous matrix is a
+    contiguous batch, which the CPU backend views without a new buffer view.)
     """
-    row_stride = _merged_stride(a.shape[:-1], a.strides[:-1])
+    shape, strides = a.shape, a.strides
+    if len(shape) == 2:  # _merged_stride of the one row dim, inlined (the common case)
+        rows = shape[0]
+        return a.view((1, rows, shape[1]), (rows * shape[1], strides[0] if rows > 1 else 0,
+                                            strides[1]), a.offset)
+    row_stride = _merged_stride(shape[:-1], strides[:-1])
     if row_stride is None:
         return None
-    rows = math.prod(a.shape[:-1])
-    return a.view((1, rows, a.shape[-1]), (0, row_stride, a.strides[-1]), a.offset)
+    rows = math.prod(shape[:-1])
+    return a.view((1, rows, shape[-1]), (0, row_stride, strides[-1]), a.offset)
 
 
 def _batched_view(kernels, a: Array, batch: tuple, rows: int, cols: int) -> Array:
@@ -207,6 +288,47 @@ class _Linear(Function):
     when an activation needs it for the backward. The backward is written in
     framework ops (matmuls and elementwise), so it is differentiable again.
     """
+
+    @classmethod
+    def record_plain(cls, x: Tensor, w: Tensor, b) -> Tensor:
+        """``Function.apply(x, w, b, None, None)`` of a 2-D plain linear (``_plain_linear``)
+        in grad mode, its node (if an input needs a gradient) built directly: the same kernel
+        call and node (class, ``__dict__``, edges, saved tensors) as ``forward`` under
+        ``Function.apply`` (``tests/test_record_fast_path.py`` holds the two equal)."""
+        # _needs_input_grad((x, w, b, None, None)), inlined
+        need_x = x._requires_grad or (x._grad_fn if x._base is None else x.grad_fn) is not None
+        need_w = w._requires_grad or (w._grad_fn if w._base is None else w.grad_fn) is not None
+        need_b = b is not None and (b._requires_grad or (
+            b._grad_fn if b._base is None else b.grad_fn) is not None)
+        out = _linear_untracked(x, w, b)  # forward's kernel call (no activation: z not kept)
+        if not (need_x or need_w or need_b):
+            return out
+        array = out._a
+        has_bias = b is not None
+        name = "AddmmBackward0" if has_bias else "MmBackward0"
+        public = (2, 0, 1) if has_bias else (0, 1)
+        node = _new(_node_type(name))
+        # Function.apply's ctx.__dict__ after forward and its own bookkeeping
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {},
+            "needs_input_grad": (need_x, need_w, need_b, False, False),
+            "activation": None, "residual_shape": None,
+            "_saved": (x, w, b, None),
+            "_saved_versions": (x._a.storage.version, w._a.storage.version,
+                                b._a.storage.version if has_bias else 0, 0),
+            "has_bias": has_bias, "node_name": name, "public_inputs": public,
+            "_edges": (_edge(x) if need_x else _NO_EDGE, _edge(w) if need_w else _NO_EDGE,
+                       _edge(b) if need_b else _NO_EDGE, _NO_EDGE, _NO_EDGE),
+            "_public": public, "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        watch = _grad_state.inplace_watch
+        if watch is not None and any(t is not None and t._a.storage is watch[0]
+                                     for t in (x, w, b)):
+            watch[1].append(node)  # Node.save_for_backward's check
+        out._grad_fn = node  # float32/float64 (``_plain_linear``)
+        out._output_nr = 0
+        return out
 
     @staticmethod
     def forward(ctx, x: Tensor, w: Tensor, b, residual, activation):
@@ -248,7 +370,9 @@ class _Linear(Function):
                 grad_z = _ACTIVATION_GRADS[ctx.activation](grad, z, z, None)
         else:
             grad_z = grad
-        if not is_grad_enabled() and x.ndim >= 2 and grad_z.dtype in _DIRECT_GRAD_DTYPES:
+        # not is_grad_enabled(), x.ndim >= 2 and grad_z.dtype, inlined
+        if (_grad_state.enabled is not True and len(x._a.shape) >= 2
+                and grad_z._a.dtype in _DIRECT_GRAD_DTYPES):
             direct = _linear_grads_direct(ctx, grad_z, x, w)
             if direct is not None:
                 grad_x, grad_w, grad_b = direct
@@ -256,16 +380,18 @@ class _Linear(Function):
                 if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
                     grad_res = grad.sum_to_size(ctx.residual_shape)
                 return grad_x, grad_w, grad_b, grad_res, None
-        rows = math.prod(x.shape[:-1])
-        flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
+        needs = ctx.needs_input_grad
         grad_x = grad_w = grad_b = grad_res = None
-        if ctx.needs_input_grad[0]:
+        if needs[0]:
             grad_x = _Matmul.apply(grad_z, w) if x.ndim >= 2 else \
                 _Matmul.apply(grad_z.unsqueeze(0), w).squeeze(0)
-        if ctx.needs_input_grad[1]:
-            grad_w = _Matmul.apply(flat_grad.mT, x.reshape((rows, x.shape[-1])))
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = flat_grad.sum(0)
+        if needs[1] or ctx.has_bias and needs[2]:  # (not made when only grad_x is wanted)
+            rows = math.prod(x.shape[:-1])
+            flat_grad = grad_z.reshape((rows, grad_z.shape[-1]))
+            if needs[1]:
+                grad_w = _Matmul.apply(flat_grad.mT, x.reshape((rows, x.shape[-1])))
+            if ctx.has_bias and needs[2]:
+                grad_b = flat_grad.sum(0)
         if ctx.residual_shape is not None and ctx.needs_input_grad[3]:
             grad_res = grad.sum_to_size(ctx.residual_shape)
         return grad_x, grad_w, grad_b, grad_res, None
@@ -284,16 +410,16 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     kernels = backend(x)
     if type(kernels) is not Backend:
         return None  # a graph capture: it records the general backward's ops
-    n, k = w.shape
+    n, k = w._a.shape
     g = _fold_rows(grad_z._a)
     if g is None:
         return None
     rows = g.shape[1]
     grad_x = grad_w = grad_b = None
     if ctx.needs_input_grad[0]:
-        w3 = w._a.view((1, n, k), (0,) + tuple(w._a.strides), w._a.offset)
+        w3 = w._a.view((1, n, k), (n * k,) + tuple(w._a.strides), w._a.offset)
         out = kernels.matmul(g, w3)
-        shape = tuple(x.shape)
+        shape = x._a.shape
         grad_x = wrap(out.view(shape, contiguous_strides(shape), out.offset), x._device)
     if ctx.needs_input_grad[1]:
         g_t = g.view((1, n, rows), (0, g.strides[2], g.strides[1]), g.offset)
@@ -301,7 +427,7 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
         grad_w = wrap(out.view((n, k), (k, 1), out.offset), x._device)
     if ctx.has_bias and ctx.needs_input_grad[2]:
         g2 = g.view((rows, n), tuple(g.strides[1:]), g.offset)
-        grad_b = wrap(kernels.sum(g2, (0,), grad_z.dtype), x._device)
+        grad_b = wrap(kernels.sum(g2, (0,), grad_z._a.dtype), x._device)
     return grad_x, grad_w, grad_b
 
 
@@ -328,7 +454,7 @@ def _rows_view(kernels, a: Array, rows: int, cols: int) -> Array:
         return folded
     copy = kernels.empty(tuple(a.shape), a.dtype)
     kernels.copy_(copy, a)
-    return copy.view((1, rows, cols), (0, cols, 1), copy.offset)
+    return copy.view((1, rows, cols), (rows * cols, cols, 1), copy.offset)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
@@ -346,7 +472,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
                                     or bias is not None and (bias._requires_grad
                                                              or bias._grad_fn is not None
                                                              or bias._base is not None)):
-            return _Linear.apply(input, weight, bias, None, None)
+            return _Linear.record_plain(input, weight, bias)
         return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
     common_device("linear", input, weight, *(t for t in (bias, residual) if t is not None))

@@ -18,7 +18,9 @@ import operator
 from collections import namedtuple
 
 from .. import dtypes
-from ..autograd.function import Function, rename_node
+from ..autograd.function import _CLASS_NODE_TYPES, _NO_EDGE, Function, _edge, class_node_type
+from ..autograd.function import rename_node
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends.array import Array, contiguous_strides
 from ..tensor import Size, Tensor
@@ -152,6 +154,34 @@ class Sum(Function):
 class Unreduce(Function):
     """View ``g`` as ``kept_shape`` (size-1 dims put back) broadcast to ``shape``."""
 
+    @classmethod
+    def apply(cls, g, kept_shape, shape):
+        """``Function.apply(g, kept_shape, shape)``, its node (if ``g`` needs a gradient) built
+        directly: the same view and node (class, ``__dict__``, edges) as ``forward`` under
+        ``Function.apply`` (``tests/test_record_fast_path.py`` holds them equal)."""
+        if not isinstance(g, Tensor):
+            return Function.apply.__func__(cls, g, kept_shape, shape)
+        need = g._requires_grad or (g._grad_fn if g._base is None else g.grad_fn) is not None
+        array = g._a
+        out = wrap(_broadcast(_regroup(array, tuple(kept_shape)), tuple(shape)), g._device)
+        if not (_grad_state.enabled and need):
+            return out
+        view = out._a
+        node = _new(_CLASS_NODE_TYPES.get(cls) or class_node_type(cls))
+        # Function.apply's ctx.__dict__ after forward and its own bookkeeping
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (True, False, False),
+            "g_shape": tuple(array.shape),
+            "dims": tuple([i for i, (k, s) in enumerate(zip(kept_shape, shape)) if k != s]),
+            "_edges": (_edge(g), _NO_EDGE, _NO_EDGE),
+            "_public": (0,) if array.dtype.is_floating_point else (), "num_outputs": 1,
+            "output_meta": [(Size(view.shape), view.dtype, g._device)],
+        }
+        if view.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
+
     @staticmethod
     def forward(ctx, g, kept_shape, shape):
         ctx.g_shape = tuple(g.shape)
@@ -186,6 +216,9 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     Integer and bool inputs give int64 unless ``dtype`` is given; with
     ``dtype`` the input is cast first (as PyTorch does).
     """
+    if dim is None and dtype is None and keepdim is False and type(input) is Tensor and (
+            input._a.dtype in _ALL_FAST_DTYPES):
+        return _reduce_all(Sum, "sum", input)  # the common x.sum(): every check passes
     _check_input("sum", input)
     _check_keepdim("sum", keepdim)
     _check_dtype_arg("sum", dtype)
@@ -195,6 +228,42 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         input = input.to(dtype)
     out = Sum.apply(input, dims, _reduced_shape(tuple(input.shape), dims, keepdim), out_dtype)
     return out if dim is None else rename_node(out, "SumBackward1")
+
+
+_ALL_FAST_DTYPES = (dtypes.float32, dtypes.float64)
+_new = object.__new__
+
+
+def _reduce_all(cls, kernel: str, x: Tensor) -> Tensor:
+    """``Sum.apply(x, dims, (), x.dtype)`` / ``Mean.apply(x, dims, False)`` over every dim of a
+    float32/float64 tensor, its node (if ``x`` needs a gradient) built directly: the same
+    kernel call, result and node (class, ``__dict__``, edges) as ``forward`` under
+    ``Function.apply`` (``tests/test_record_fast_path.py`` holds them equal)."""
+    array = x._a
+    shape = array.shape
+    dims = tuple(range(len(shape)))
+    device = x._device
+    out = _finish(getattr(backend(x), kernel)(array, dims, array.dtype), (), device)
+    if not (_grad_state.enabled and (x._requires_grad or (
+            x._grad_fn if x._base is None else x.grad_fn) is not None)):
+        return out
+    result = out._a
+    node = _new(_CLASS_NODE_TYPES.get(cls) or class_node_type(cls))
+    # Function.apply's ctx.__dict__ after forward and its own bookkeeping
+    state = {"fn_cls": cls, "retained": {}}
+    if cls is Sum:
+        state.update(needs_input_grad=(True, False, False, False),
+                     in_meta=(tuple(shape), array.dtype), dims=dims,
+                     _edges=(_edge(x), _NO_EDGE, _NO_EDGE, _NO_EDGE))
+    else:
+        state.update(needs_input_grad=(True, False, False), in_shape=tuple(shape), dims=dims,
+                     _edges=(_edge(x), _NO_EDGE, _NO_EDGE))
+    state.update(_public=(0,), num_outputs=1,
+                 output_meta=[(Size(result.shape), result.dtype, device)])
+    node.__dict__ = state
+    out._grad_fn = node
+    out._output_nr = 0
+    return out
 
 
 def _size_arg(size) -> tuple:
@@ -277,6 +346,9 @@ class Mean(Function):
 @_numpy_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of the elements over ``dim``; floating inputs (or a floating ``dtype``) only."""
+    if dim is None and dtype is None and keepdim is False and type(input) is Tensor and (
+            input._a.dtype in _ALL_FAST_DTYPES):
+        return _reduce_all(Mean, "mean", input)  # the common x.mean(): every check passes
     _check_input("mean", input)
     _check_keepdim("mean", keepdim)
     _check_dtype_arg("mean", dtype)

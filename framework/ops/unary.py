@@ -18,7 +18,7 @@ import math
 from .. import _backends, dtypes
 from .._backends import for_device
 from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
-from ..autograd.function import Function, class_node_type
+from ..autograd.function import Function, _edge, class_node_type
 from ..autograd.grad_mode import _state as _grad_state
 from ..devices import CPU
 from ..tensor import Size, Tensor
@@ -207,8 +207,27 @@ def _d_tanh(g, x, out, p):
     return _tanh_grad(g, out)
 
 
+_TANH_GRAD_DTYPES = (dtypes.float32, dtypes.float64)
+
+
 def _tanh_grad(g, y):
-    """``g * (1 - y²)``: tanh's gradient from its output ``y``."""
+    """``g * (1 - y²)``: tanh's gradient from its output ``y``, recording nothing (grad mode
+    off, or inside a forward). Two float32/float64 tensors of one dtype, shape and device take
+    one ``activation_backward`` kernel (PyTorch's tanh_backward), the same three roundings as
+    ``square``, ``sub`` and ``mul`` give on the CPU; anything else those three ops."""
+    if (_grad_state.enabled is not True and type(g) is Tensor and type(y) is Tensor):
+        a, b = g._a, y._a
+        device = y._device
+        if (a.dtype is b.dtype and a.dtype in _TANH_GRAD_DTYPES and a.shape == b.shape
+                and (g._device is device or g._device == device)):
+            kernels = _LOADED.get("numpy") if device is CPU else None  # for_device's answer
+            kernels = kernels or for_device(device)
+            if type(kernels) is _backends.Backend:  # not a graph capture: it records the ops
+                out = _new(Tensor)  # Tensor._make, inlined
+                out._a = kernels.activation_backward(a, b, "tanh", 0.0, 0.0)
+                out._device = device
+                out._requires_grad = False
+                return out
     return binary.mul(g, binary.sub(1, square(y)))
 
 
@@ -219,6 +238,44 @@ class _TanhBackward(Function):
     ``∂/∂y = -2 y g``."""
 
     node_name = "TanhBackwardBackward0"
+
+    @classmethod
+    def apply(cls, g, y):
+        """``Function.apply(g, y)``: the formula alone when nothing is recorded, the node built
+        directly when one is; other arguments take the general path."""
+        if not isinstance(g, Tensor) or not isinstance(y, Tensor):
+            return Function.apply.__func__(cls, g, y)
+        # _needs_input_grad((g, y)), inlined
+        need_g = g._requires_grad or (g._grad_fn if g._base is None else g.grad_fn) is not None
+        need_y = y._requires_grad or (y._grad_fn if y._base is None else y.grad_fn) is not None
+        state = _grad_state
+        enabled = state.enabled
+        state.enabled = None  # as forward runs under Function.apply: records nothing
+        try:
+            out = _tanh_grad(g, y)
+        finally:
+            state.enabled = enabled
+        if not (enabled and (need_g or need_y)):
+            return out
+        array = out._a
+        node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
+        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward) and
+        # its own bookkeeping (edges, positions, outputs)
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_g, need_y),
+            "_saved": (g, y), "_saved_versions": (g._a.storage.version, y._a.storage.version),
+            "_edges": (_edge(g) if need_g else _NO_EDGE, _edge(y) if need_y else _NO_EDGE),
+            "_public": tuple([i for i, t in enumerate((g, y)) if t._a.dtype.is_floating_point]),
+            "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        watch = state.inplace_watch
+        if watch is not None and (g._a.storage is watch[0] or y._a.storage is watch[0]):
+            watch[1].append(node)  # Node.save_for_backward's check
+        if array.dtype.is_floating_point:
+            out._grad_fn = node
+            out._output_nr = 0
+        return out
 
     @staticmethod
     def forward(ctx, g, y):
@@ -678,7 +735,7 @@ def _register() -> None:
     register("sin", "unary", ("sin", "cos", "mul"))
     register("cos", "unary", ("cos", "mul", "neg", "sin"))
     register("tan", "unary", ("tan", "add", "mul", "square"))
-    register("tanh", "unary", ("tanh", "mul", "square", "sub"))
+    register("tanh", "unary", ("tanh", "activation_backward"))
     register("sigmoid", "unary", ("sigmoid", "mul", "sub"))
     register("relu", "unary", ("relu", "activation_backward"))
     register("sign", "unary", ("sign", "full"))

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import assert_close, check_op, tolerance
+from helpers import assert_close, check_op, make_input, tolerance
 from pointwise_cases import (BF16, BOOL, F16, F32, F64, I32, I64, INTEGER_DTYPES, RNG,
                              above_minus_one, above_one, away_from_zero, float_minus_as_triton_3_6,
                              halves, inside_unit, integer_values, integers, normal, positive,
@@ -513,3 +513,57 @@ def test_relu_backward_of_a_broadcast_gradient(device):
     ta = torch.tensor(x, requires_grad=True)
     torch.relu(ta).sum().backward()
     assert_close(a.grad, ta.grad, 0, 0, "relu backward of a broadcast gradient")
+
+
+# --------------------------------------------------------------------------------------------
+# tanh's backward: one activation_backward("tanh") kernel (PyTorch's tanh_backward)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["float32", "float64"])
+def test_tanh_backward_kernel_against_torch(device, dtype, contiguous):
+    """``activation_backward(grad, y, "tanh")``: ``grad * (1 - y²)`` for tanh's output ``y``
+    (torch's ``tanh_backward``), including saturated and special values."""
+    kernels = framework._backends.for_device(framework.device(device))
+    y_data = np.tanh(np.concatenate([RNG.standard_normal(13) * 3, [0.0, -0.0, 40.0, -40.0,
+                                                                      np.nan]]))
+    g_data = np.concatenate([RNG.standard_normal(13), [1.0, -2.0, 3.0, np.inf, 1.0]])
+    y_data, g_data = y_data.reshape(3, 6), g_data.reshape(3, 6)
+    y = make_input(y_data, dtype, device, contiguous=contiguous)
+    g = make_input(g_data, dtype, device, contiguous=contiguous)
+    got = framework.Tensor._make(kernels.activation_backward(g._a, y._a, "tanh", 0.0, 0.0),
+                                 y.device)
+    want = torch.ops.aten.tanh_backward(torch.tensor(g_data), torch.tensor(y_data))
+    atol, rtol = tolerance(dtype)
+    assert_close(got, want, atol, rtol)
+
+
+def test_tanh_backward_is_one_kernel_with_the_bits_of_its_formula(device, monkeypatch):
+    """tanh's gradient (no ``create_graph``) and its double-backward node's value run one
+    ``activation_backward`` kernel, with the bits of ``g * (1 - square(y))`` on the CPU (three
+    roundings in float32 either way); a recorded backward (``create_graph``) still records
+    the ``TanhBackwardBackward0`` node; float16 keeps the three-op formula."""
+    kernels = framework._backends.for_device(framework.device(device))
+    calls = []
+    original = kernels.activation_backward
+    monkeypatch.setattr(kernels, "activation_backward",
+                        lambda *args: calls.append(args[2]) or original(*args))
+    x = framework.tensor(RNG.standard_normal((4, 5)), dtype=F32, device=device,
+                         requires_grad=True)
+    g = framework.tensor(RNG.standard_normal((4, 5)), dtype=F32, device=device)
+    y = x.tanh()
+    y.backward(g)
+    assert calls == ["tanh"]
+    with framework.no_grad():
+        formula = binary.mul(g, binary.sub(1, unary.square(y)))
+    if device == "cpu":
+        np.testing.assert_array_equal(x.grad.numpy(), formula.numpy())
+    else:
+        assert_close(x.grad, torch.tensor(formula.cpu().numpy()), 1e-6, 1e-6)
+    (gx,) = framework.autograd.grad(x.tanh(), x, g, create_graph=True)
+    assert type(gx.grad_fn).__name__ == "TanhBackwardBackward0"
+    assert calls == ["tanh", "tanh"]  # the node's value: the same kernel
+    np.testing.assert_array_equal(gx.detach().cpu().numpy(), x.grad.cpu().numpy())
+    half = framework.tensor(RNG.standard_normal(4), dtype=F16, device=device,
+                            requires_grad=True)
+    half.tanh().sum().backward()
+    assert calls == ["tanh", "tanh"]

@@ -18,12 +18,23 @@ def nd(a: Array) -> np.ndarray:
         return cached
     dtype = a.dtype
     item = dtype.itemsize
-    if 0 in a.shape:  # no elements
-        view = np.empty(a.shape, dtype=dtype.numpy)
+    shape = a.shape
+    if 0 in shape:  # no elements
+        view = np.empty(shape, dtype=dtype.numpy)
     else:
-        view = np.ndarray(a.shape, dtype=dtype.numpy, buffer=a.storage.buffer,
-                          offset=a.offset * item, strides=_byte_strides(a.strides, item)
-                          if type(a.strides) is tuple else [s * item for s in a.strides])
+        buffer = a.storage.buffer
+        layout = None
+        if a.offset == 0 and type(buffer) is np.ndarray:
+            layout = _FRESH_LAYOUTS[item].get(shape) or _fresh_layout(shape, item)
+        if (layout is not None and a.strides == layout[0] and layout[2] == buffer.size
+                and buffer.dtype is dtype.numpy):
+            # the whole storage, row-major (e.g. a matmul result viewed without its batch
+            # dim): a reshape of the flat buffer (the same strides), not a new buffer view
+            view = buffer.reshape(shape)
+        else:
+            view = np.ndarray(shape, dtype=dtype.numpy, buffer=buffer, offset=a.offset * item,
+                              strides=_byte_strides(a.strides, item)
+                              if type(a.strides) is tuple else [s * item for s in a.strides])
     a._cache = view
     return view
 

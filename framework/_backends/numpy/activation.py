@@ -107,6 +107,8 @@ def _derivative(op: str, v, p0: float, p1: float):
         return np.square(np.tanh(v))
     if op == "logsigmoid":
         return _sigmoid(-v)
+    if op == "tanh":  # v is tanh's output: 1 - tanh(u)^2
+        return 1 - v * v
     if op == "gelu":  # Phi(x) + x phi(x)
         cdf = 0.5 * (1.0 + _erf(v * _SQRT1_2)).astype(v.dtype)
         return cdf + v * (np.exp(-0.5 * v * v) * _INV_SQRT_2PI)
@@ -143,10 +145,19 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     """``grad * op'(x)`` (result in ``grad``'s dtype); relu selects instead of multiplying."""
     if op == "relu":
         return _relu_backward(grad, x)
+    if op == "tanh":  # x is tanh's output (the common case first: no p0/p1, no errstate)
+        v = _values(x)
+        result = quiet(_tanh_derivative_times, _values(grad), v)
+        return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
     v = _values(x)
     with np.errstate(all="ignore"):
         result = _values(grad) * _derivative(op, v, v.dtype.type(p0), v.dtype.type(p1))
     return wrap(np.asarray(result, dtype=v.dtype), grad.dtype)
+
+
+def _tanh_derivative_times(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``g * (1 - y²)`` (``_derivative``'s tanh, times ``g``)."""
+    return g * _derivative("tanh", y, 0.0, 0.0)
 
 
 def _relu_backward(grad: Array, x: Array) -> Array:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...dtypes import float32 as _FLOAT32
+from ...dtypes import float64 as _FLOAT64
 from ..array import Array
 from ._arrays import compute_dtype, nd, quiet, wrap
 
@@ -15,6 +17,11 @@ def matmul(a: Array, b: Array) -> Array:
     like PyTorch.
     """
     dtype = a.dtype
+    if (dtype is _FLOAT32 or dtype is _FLOAT64) and b.dtype is dtype:  # no casts either way
+        left = a._cache  # nd(a), nd(b) with their cached views read inline
+        right = b._cache
+        return wrap(np.matmul(nd(a) if left is None else left, nd(b) if right is None else right),
+                    dtype)
     work = compute_dtype(dtype)
     left = nd(a)
     right = nd(b)
