@@ -414,6 +414,34 @@ def _edge(t):
     return (t._get_accumulator(), 0)
 
 
+def record_saved_pair(node_type: type, fn_cls: type, a: Tensor, b: Tensor, need_a: bool,
+                      need_b: bool, out: Tensor, **fields) -> Tensor:
+    """Record ``out = fn_cls.apply(a, b)`` for a function whose forward saves both inputs
+    (``ctx.save_for_backward(a, b)``): the node ``Function.apply`` would make (class,
+    ``__dict__`` plus ``fields``, edges, saved versions), built directly for hot paths
+    (``tests/test_record_fast_path.py`` holds the two equal). Returns ``out``."""
+    array = out._a
+    node = object.__new__(node_type)
+    # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward) and
+    # its own bookkeeping (edges, positions, outputs)
+    node.__dict__ = {
+        "fn_cls": fn_cls, "retained": {}, "needs_input_grad": (need_a, need_b),
+        "_saved": (a, b), "_saved_versions": (a._a.storage.version, b._a.storage.version),
+        "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE),
+        "_public": tuple([i for i, t in enumerate((a, b)) if t._a.dtype.is_floating_point]),
+        "num_outputs": 1,
+        "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        **fields,
+    }
+    watch = _grad_state.inplace_watch
+    if watch is not None and (a._a.storage is watch[0] or b._a.storage is watch[0]):
+        watch[1].append(node)  # Node.save_for_backward's check
+    if array.dtype.is_floating_point:
+        out._grad_fn = node
+        out._output_nr = 0
+    return out
+
+
 def once_differentiable(backward):
     """Decorator for ``backward``: it runs without recording, so it has no second derivative."""
     import functools

@@ -24,6 +24,7 @@ from ..amp import lower_precision
 from .. import dtypes
 from ..autograd.composite import one_node
 from ..autograd.function import _NO_EDGE, Function, _edge, _node_type, rename_node
+from ..autograd.function import record_saved_pair
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from .._backends import Backend
@@ -85,27 +86,9 @@ class _Matmul(Function):
         ``Function.apply`` gives, without the generic ctx (``tests/test_record_fast_path.py``
         holds the two equal)."""
         out = _forward(a, b)
-        array = out._a
         name = _node_name(a, b)
-        node = _new(_node_type(name))
-        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward,
-        # node_name) and its own bookkeeping (edges, positions, outputs)
-        node.__dict__ = {
-            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_a, need_b),
-            "_saved": (a, b), "_saved_versions": (a._a.storage.version, b._a.storage.version),
-            "node_name": name,
-            "_edges": (_edge(a) if need_a else _NO_EDGE, _edge(b) if need_b else _NO_EDGE),
-            "_public": tuple([i for i, t in enumerate((a, b)) if t._a.dtype.is_floating_point]),
-            "num_outputs": 1,
-            "output_meta": [(Size(array.shape), array.dtype, out._device)],
-        }
-        watch = _grad_state.inplace_watch
-        if watch is not None and (a._a.storage is watch[0] or b._a.storage is watch[0]):
-            watch[1].append(node)  # Node.save_for_backward's check
-        if array.dtype.is_floating_point:
-            out._grad_fn = node
-            out._output_nr = 0
-        return out
+        return record_saved_pair(_node_type(name), cls, a, b, need_a, need_b, out,
+                                 node_name=name)
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor) -> Tensor:

@@ -18,7 +18,7 @@ import math
 from .. import _backends, dtypes
 from .._backends import for_device
 from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
-from ..autograd.function import Function, _edge, class_node_type
+from ..autograd.function import Function, class_node_type, record_saved_pair
 from ..autograd.grad_mode import _state as _grad_state
 from ..devices import CPU
 from ..tensor import Size, Tensor
@@ -257,25 +257,8 @@ class _TanhBackward(Function):
             state.enabled = enabled
         if not (enabled and (need_g or need_y)):
             return out
-        array = out._a
-        node = _new(_NODE_TYPES.get(cls) or class_node_type(cls))
-        # Function.apply's ctx.__dict__ after forward (Node.__init__, save_for_backward) and
-        # its own bookkeeping (edges, positions, outputs)
-        node.__dict__ = {
-            "fn_cls": cls, "retained": {}, "needs_input_grad": (need_g, need_y),
-            "_saved": (g, y), "_saved_versions": (g._a.storage.version, y._a.storage.version),
-            "_edges": (_edge(g) if need_g else _NO_EDGE, _edge(y) if need_y else _NO_EDGE),
-            "_public": tuple([i for i, t in enumerate((g, y)) if t._a.dtype.is_floating_point]),
-            "num_outputs": 1,
-            "output_meta": [(Size(array.shape), array.dtype, out._device)],
-        }
-        watch = state.inplace_watch
-        if watch is not None and (g._a.storage is watch[0] or y._a.storage is watch[0]):
-            watch[1].append(node)  # Node.save_for_backward's check
-        if array.dtype.is_floating_point:
-            out._grad_fn = node
-            out._output_nr = 0
-        return out
+        return record_saved_pair(_NODE_TYPES.get(cls) or class_node_type(cls), cls, g, y,
+                                 need_g, need_y, out)
 
     @staticmethod
     def forward(ctx, g, y):
