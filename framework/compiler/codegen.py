@@ -39,6 +39,23 @@ def generated_dir() -> Path:
     return Path(base) / "framework" / "generated"
 
 
+def kernel_imports(matmul_activation: bool = False) -> list:
+    """The import lines (and the two blank lines after them) of a generated kernel's source:
+    the helpers of ``triton_kernels`` the generated code calls."""
+    return [
+        "import triton",
+        "import triton.language as tl",
+        "",
+        "from triton_kernels.activation import _unary_activation",
+        "from triton_kernels.elementwise import _binary, _coords, _unary",
+        *(["from triton_kernels.matmul import _activation"] if matmul_activation else []),
+        "from triton_kernels.scalars import compute_scalar",
+        "from triton_kernels.strided import offset6",
+        "",
+        "",
+    ]
+
+
 def source(group: FusedGroup) -> str:
     """The readable Triton source of ``group``'s kernel."""
     n_in, n_sc = len(group.inputs), len(group.scalars)
@@ -111,15 +128,7 @@ def source(group: FusedGroup) -> str:
         + (", then a row " + ("log_softmax" if soft and soft["log"] else "softmax") if soft
            else "") + (", and a sum over rows" if red else "") + ".",
         '"""',
-        "import triton",
-        "import triton.language as tl",
-        "",
-        "from triton_kernels.activation import _unary_activation",
-        "from triton_kernels.elementwise import _binary, _coords, _unary",
-        "from triton_kernels.scalars import compute_scalar",
-        "from triton_kernels.strided import offset6",
-        "",
-        "",
+        *kernel_imports(),
         "@triton.jit(do_not_specialize=" + repr(tuple(
             ["size1", "size2", "size3", "size4", "size5"]
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]

@@ -756,7 +756,7 @@ def _readers_through_reshapes(value: Value, readers: dict) -> list:
 # -- the generated kernel ------------------------------------------------------------------
 def norm_source(group: NormGroup) -> str:
     """The readable Triton source of ``group``'s kernel."""
-    from .codegen import _body, dropouts
+    from .codegen import _body, dropouts, kernel_imports
     pre = group.pre
     n_in, n_sc = len(pre.inputs), len(pre.scalars)
     mm = group.matmul is not None
@@ -845,16 +845,7 @@ def norm_source(group: NormGroup) -> str:
         + (", then " + ", ".join(ins.op for ins in post.instrs) if post is not None else "")
         + (" and column sums" if group.post_sums else "") + ".",
         '"""',
-        "import triton",
-        "import triton.language as tl",
-        "",
-        "from triton_kernels.activation import _unary_activation",
-        "from triton_kernels.elementwise import _binary, _coords, _unary",
-        *(["from triton_kernels.matmul import _activation"] if activation else []),
-        "from triton_kernels.scalars import compute_scalar",
-        "from triton_kernels.strided import offset6",
-        "",
-        "",
+        *kernel_imports(matmul_activation=bool(activation)),
         "@triton.jit(do_not_specialize=" + repr(tuple(
             (["size1", "size2", "size3", "size4", "size5"] if not mm else [])
             + [f"st{k}_{d}" for k in range(n_in) for d in range(6)]
