@@ -950,6 +950,28 @@ def test_conv_with_threaded_blas_on_two_threads_equals_one_thread(np_dtype, monk
             control[0](before)
 
 
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.int32])
+def test_tiled_max_pool_split_over_threads_equals_one_thread(np_dtype, monkeypatch):
+    """The tiled max pool by blocks of images on two and three threads gives the one-thread
+    values and indices bit for bit (ties and -inf included); a NaN in any block sends the
+    whole input to the general path."""
+    from framework._backends.numpy import pool as np_pool
+    rng = np.random.default_rng(41)
+    data = rng.integers(-3, 3, (5, 3, 8, 6)).astype(np_dtype)  # many ties
+    if np_dtype != np.int32:
+        data[1, 2, :2, :2] = -np.inf
+    monkeypatch.setattr(np_pool, "_SPLIT_POOL_ELEMENTS", 1)
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+        best, where = np_pool._pool_max_tiles_split(data, 2, 2, 4, 3)
+        results.append((best.shape, best.tobytes(), where.shape, where.tobytes()))
+    assert results[1] == results[0] and results[2] == results[0]
+    if np_dtype != np.int32:
+        data[4, 0, 3, 3] = np.nan
+        assert np_pool._pool_max_tiles_split(data, 2, 2, 4, 3) is None
+
+
 def _reference_nd(a):
     """``nd``'s general NumPy view of an ``Array``: a new view of the storage's buffer."""
     item = a.dtype.itemsize
