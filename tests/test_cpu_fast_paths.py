@@ -892,6 +892,86 @@ def test_kernel_threads_follow_the_blas_setting_and_survive_a_fork(monkeypatch):
     assert child.exitcode == 0
 
 
+def test_pieces_on_threads_run_blas_on_one_thread_each_and_restore_it(monkeypatch):
+    """While ``run_pieces`` runs pieces on several threads, OpenBLAS (NumPy's) is told to use
+    one thread per call, and its count is given back afterwards, also after a failing
+    piece; on one thread the count is left alone."""
+    from framework._backends.numpy import _parallel
+    control = _parallel._blas_threads_control()
+    if control is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS with thread-count symbols")
+    setter, getter = control
+    before = getter()
+    try:
+        setter(2)
+        assert _parallel.run_pieces(lambda p: getter(), range(4), 2) == [1, 1, 1, 1]
+        assert getter() == 2
+        assert _parallel.run_pieces(lambda p: getter(), range(4), 1) == [2, 2, 2, 2]
+
+        def failing(p):
+            raise ValueError(p)
+        with pytest.raises(ValueError):
+            _parallel.run_pieces(failing, range(4), 2)
+        assert getter() == 2
+    finally:
+        setter(before)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+def test_conv_with_threaded_blas_on_two_threads_equals_one_thread(np_dtype, monkeypatch):
+    """mnist_cnn's second layer (one image's GEMM, 32 x 144 x 196, is large enough for
+    OpenBLAS to thread): the forward, input grad and weight grad on two pool threads (BLAS
+    on one thread each) are bit-identical to one thread (BLAS on two threads)."""
+    from framework._backends.numpy import _parallel
+    from framework._backends.numpy import conv as np_conv
+    control = _parallel._blas_threads_control()
+    rng = np.random.default_rng(31)
+    x = _arrays.wrap(rng.standard_normal((4, 16, 14, 14)).astype(np_dtype))
+    w = _arrays.wrap(rng.standard_normal((32, 16, 3, 3)).astype(np_dtype))
+    dy = _arrays.wrap(rng.standard_normal((4, 32, 14, 14)).astype(np_dtype))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    monkeypatch.setattr(np_conv, "_IMAGE_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(np_conv, "_MIN_BLOCK_COLUMNS", 1)
+
+    def run(threads):
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+        return [_arrays.nd(a).tobytes() for a in (
+            np_conv.conv2d(x, w, *args, (14, 14)),
+            np_conv.conv2d_input_grad(dy, w, *args, (14, 14)),
+            np_conv.conv2d_weight_grad(x, dy, *args, (3, 3)))]
+    before = control[1]() if control is not None else None
+    try:
+        if control is not None:
+            control[0](2)
+        assert run("2") == run("1")
+    finally:
+        if control is not None:
+            control[0](before)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.int32])
+def test_tiled_max_pool_split_over_threads_equals_one_thread(np_dtype, monkeypatch):
+    """The tiled max pool by blocks of images on two and three threads gives the one-thread
+    values and indices bit for bit (ties and -inf included); a NaN in any block sends the
+    whole input to the general path."""
+    from framework._backends.numpy import pool as np_pool
+    rng = np.random.default_rng(41)
+    data = rng.integers(-3, 3, (5, 3, 8, 6)).astype(np_dtype)  # many ties
+    if np_dtype != np.int32:
+        data[1, 2, :2, :2] = -np.inf
+    monkeypatch.setattr(np_pool, "_SPLIT_POOL_ELEMENTS", 1)
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+        best, where = np_pool._pool_max_tiles_split(data, 2, 2, 4, 3)
+        results.append((best.shape, best.tobytes(), where.shape, where.tobytes()))
+    assert results[1] == results[0] and results[2] == results[0]
+    if np_dtype != np.int32:
+        data[4, 0, 3, 3] = np.nan
+        assert np_pool._pool_max_tiles_split(data, 2, 2, 4, 3) is None
+
+
 def _reference_nd(a):
     """``nd``'s general NumPy view of an ``Array``: a new view of the storage's buffer."""
     item = a.dtype.itemsize

@@ -6,15 +6,24 @@ is the one the BLAS library is told to use (``OPENBLAS_NUM_THREADS``, else
 ``OMP_NUM_THREADS``, else 1), so ``OMP_NUM_THREADS=2`` gives two threads to the
 convolutions as it does to PyTorch's. OpenBLAS runs a GEMM single threaded
 below about 2.6e5 multiply-adds (M*N*K), which one image's GEMMs of LeNet are;
-larger ones may use its threads too.
+larger ones (mnist_cnn's second layer: 32 x 144 x 196) would use its threads too, so
+while pieces run on several threads OpenBLAS is told to use one thread per call
+(two pool threads each waking OpenBLAS's workers oversubscribe the cores and queue
+on its thread server). OpenBLAS splits a GEMM over rows and columns, never over
+the summed dimension, so its results do not depend on its thread count.
 """
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
 _EXECUTOR: list = [None, 0, 0]  # a cache: [executor, its worker count, the process it serves]
+_BLAS: list = []  # a cache, filled on first use: [(set_num_threads, get_num_threads) or None]
+_BLAS_SYMBOLS = ("scipy_openblas{}_num_threads64_", "scipy_openblas{}_num_threads",
+                 "openblas{}_num_threads64_", "openblas{}_num_threads")
 
 
 def threads() -> int:
@@ -38,6 +47,31 @@ def _executor(workers: int) -> ThreadPoolExecutor:
     return executor
 
 
+def _blas_threads_control():
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy bundles (found by
+    its exported symbols, as threadpoolctl does), or None (another BLAS, or none found)."""
+    if not _BLAS:
+        import numpy as np
+        found = None
+        libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+        for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for pattern in _BLAS_SYMBOLS:
+                setter = getattr(lib, pattern.format("_set"), None)
+                getter = getattr(lib, pattern.format("_get"), None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+                    found = (setter, getter)
+                    break
+            if found is not None:
+                break
+        _BLAS.append(found)
+    return _BLAS[0]
+
+
 def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:
     """``[fn(piece) for piece in pieces]``, the pieces split into ``count`` runs of
     consecutive pieces, all but the first run on the pool's threads."""
@@ -47,9 +81,17 @@ def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:
     count = min(count, len(pieces))
     bounds = [len(pieces) * k // count for k in range(count + 1)]
     runs = [pieces[bounds[k]:bounds[k + 1]] for k in range(count)]
-    futures = [_executor(count - 1).submit(lambda run=run: [fn(p) for p in run])
-               for run in runs[1:]]
-    results = [fn(piece) for piece in runs[0]]
-    for future in futures:
-        results.extend(future.result())
+    control = _blas_threads_control()
+    blas_threads = control[1]() if control is not None else 1
+    if blas_threads > 1:
+        control[0](1)  # one BLAS thread per piece: the pool's threads are the parallelism
+    try:
+        futures = [_executor(count - 1).submit(lambda run=run: [fn(p) for p in run])
+                   for run in runs[1:]]
+        results = [fn(piece) for piece in runs[0]]
+        for future in futures:
+            results.extend(future.result())
+    finally:
+        if blas_threads > 1:
+            control[0](blas_threads)
     return results
