@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import Array
+from ..sequence import check_sequence, slot_order
 from ._arrays import compute_dtype, nd, quiet, wrap
 
 
@@ -188,39 +189,15 @@ def gru_cell_backward(grad_h: Array | None, h_prev: Array, saved: Array, out_dty
 # then the bias, then the input projection added, as ``linear``'s epilogue does).
 
 
-def _check_sequence(name: str, x_proj: np.ndarray, state: np.ndarray, w_hh: np.ndarray,
-                    gates: int) -> tuple:
-    """(T, N, H) of a sequence kernel's operands, or a ValueError naming ``name``."""
-    if x_proj.dtype not in (np.float32, np.float64) or any(
-            a.dtype != x_proj.dtype for a in (state, w_hh)):
-        raise ValueError(f"{name}: expected float32 or float64 operands of one dtype, got "
-                         f"{x_proj.dtype}, {state.dtype}, {w_hh.dtype}")
-    length, rows, width = x_proj.shape if x_proj.ndim == 3 else (0, 0, -1)
-    hidden = state.shape[-1]
-    if x_proj.ndim != 3 or width != gates * hidden or state.shape != (rows, hidden) \
-            or w_hh.shape != (gates * hidden, hidden):
-        raise ValueError(f"{name}: expected x_proj (T, N, {gates}H), states (N, H) and w_hh "
-                         f"({gates}H, H), got {x_proj.shape}, {state.shape}, {w_hh.shape}")
-    return length, rows, hidden
-
-
 def _rows_of(bias: Array | None, rows: int) -> np.ndarray | None:
     """The bias repeated over ``rows`` rows, contiguous (None for None): adding it per step
     is then a same-shape add (~2 us less than broadcasting the vector, same sums)."""
     return None if bias is None else np.repeat(nd(bias)[None], rows, axis=0)
 
 
-def _slot_order(length: int, reverse: bool) -> list:
-    """(t, slot read, slot written) of each step in running order: step t reads its previous
-    state from slot t and writes slot t + 1 (``reverse``: reads t + 1, writes t, t = T-1 first)."""
-    if reverse:
-        return [(t, t + 1, t) for t in range(length - 1, -1, -1)]
-    return [(t, t, t + 1) for t in range(length)]
-
-
 def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
     x, w = nd(x_proj), nd(w_hh)
-    length, rows, hidden = _check_sequence("lstm_sequence", x, nd(c0), w, 4)
+    length, rows, hidden = check_sequence("lstm_sequence", x_proj, c0, w_hh, 4)
     dt = x.dtype
     w_t = np.ascontiguousarray(w.T)  # (H, 4H): the GEMM reads its right operand row-major
     bias = _rows_of(b_hh, rows)
@@ -230,7 +207,7 @@ def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
     gates = _by_gate(pre, 4)  # (4, N, H) view: i, f, g, o
     first = length if reverse else 0
     states[first], cells[first] = nd(h0), nd(c0)
-    for t, src, dst in _slot_order(length, reverse):
+    for t, src, dst in slot_order(length, reverse):
         np.matmul(states[src], w_t, out=pre)
         if bias is not None:
             np.add(pre, bias, out=pre)
@@ -258,7 +235,7 @@ def _lstm_sequence(x_proj, h0, c0, w_hh, b_hh, reverse) -> tuple:
 def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array | None,
                   reverse: bool) -> tuple:
     """(states, cells, saved): all T steps of one LSTM layer direction; states and cells
-    (T + 1, N, H) hold h0/c0 and each step's h/c (``_slot_order``); saved (T, 5, N, H) is
+    (T + 1, N, H) hold h0/c0 and each step's h/c (``slot_order``); saved (T, 5, N, H) is
     [σ(i), σ(f), σ(o), tanh(g), tanh(c)] per step, gate-major, for the backward."""
     return quiet(_lstm_sequence, x_proj, h0, c0, w_hh, b_hh, reverse)
 
@@ -279,7 +256,7 @@ def _lstm_sequence_backward(grad_out, grad_h, grad_c, w_hh, cells, saved, revers
     s_all, cs, w = nd(saved), nd(cells), nd(w_hh)
     length, _, rows, hidden = s_all.shape
     dt = s_all.dtype
-    order = _slot_order(length, reverse)[::-1]  # back through time
+    order = slot_order(length, reverse)[::-1]  # back through time
     grads = None if grad_out is None else nd(grad_out)
     d_gates = np.empty((length, rows, 4 * hidden), dt)
     d, one_minus = np.empty((4, rows, hidden), dt), np.empty((4, rows, hidden), dt)
@@ -338,7 +315,7 @@ def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c:
 
 def _gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> tuple:
     x, w = nd(x_proj), nd(w_hh)
-    length, rows, hidden = _check_sequence("gru_sequence", x, nd(h0), w, 3)
+    length, rows, hidden = check_sequence("gru_sequence", x_proj, h0, w_hh, 3)
     dt = x.dtype
     w_t = np.ascontiguousarray(w.T)  # (H, 3H): the GEMM reads its right operand row-major
     bias = _rows_of(b_hh, rows)
@@ -347,7 +324,7 @@ def _gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> tuple:
     h_proj, z_h = np.empty((rows, 3 * hidden), dt), np.empty((rows, hidden), dt)
     h_gates = _by_gate(h_proj, 3)
     states[length if reverse else 0] = nd(h0)
-    for t, src, dst in _slot_order(length, reverse):
+    for t, src, dst in slot_order(length, reverse):
         np.matmul(states[src], w_t, out=h_proj)
         if bias is not None:
             np.add(h_proj, bias, out=h_proj)
@@ -369,7 +346,7 @@ def _gru_sequence(x_proj, h0, w_hh, b_hh, reverse) -> tuple:
 def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
                  reverse: bool) -> tuple:
     """(states, saved): all T steps of one GRU layer direction; states (T + 1, N, H) holds h0
-    and each step's h (``_slot_order``); saved (T, 4, N, H) is [r, z, n, h_n] per step,
+    and each step's h (``slot_order``); saved (T, 4, N, H) is [r, z, n, h_n] per step,
     gate-major, for the backward."""
     return quiet(_gru_sequence, x_proj, h0, w_hh, b_hh, reverse)
 
@@ -378,7 +355,7 @@ def _gru_sequence_backward(grad_out, grad_h, w_hh, states, saved, reverse, need_
     s_all, hs, w = nd(saved), nd(states), nd(w_hh)
     length, _, rows, hidden = s_all.shape
     dt = s_all.dtype
-    order = _slot_order(length, reverse)[::-1]  # back through time
+    order = slot_order(length, reverse)[::-1]  # back through time
     grads = None if grad_out is None else nd(grad_out)
     d_x, d_proj = (np.empty((length, rows, 3 * hidden), dt) for _ in range(2))
     d, one_minus = np.empty((3, rows, hidden), dt), np.empty((2, rows, hidden), dt)

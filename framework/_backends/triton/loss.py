@@ -140,77 +140,50 @@ def _bce_launch_args(shape: tuple, operands: list) -> tuple:
                                    for a in operands]
 
 
-def bce_with_logits(x: Array, target: Array, weight, pos_weight) -> Array:
-    """Elementwise binary cross-entropy of logits ``x`` (``target``, ``weight`` and
-    ``pos_weight`` broadcast to its shape), in ``x``'s dtype."""
+def _launch_bce(kernel: str, x: Array, operands: list, scalars: tuple, **flags) -> Array:
+    """Run the elementwise BCE kernel ``kernel`` over ``x``'s shape: ``operands`` (Arrays,
+    or None for an absent weight, broadcast to ``x``), then the ``scalars``; ``flags`` are
+    its ``HAS_*`` constexprs. The result has ``x``'s dtype."""
     out = empty(x.shape, x.dtype)
     n = out.numel
     if n == 0:
         return out
-    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [x, target, weight, pos_weight])
+    pointers, strided, sizes, strides = _bce_launch_args(x.shape, operands)
     block = _config().BCE_BLOCK
     with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
-        _config().bce_with_logits_kernel[grid_1d(n, block)](
-            pointer(out), *pointers, n, *sizes, *(s for st in strides for s in st),
-            HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None,
+        getattr(_config(), kernel)[grid_1d(n, block)](
+            pointer(out), *pointers, *scalars, n, *sizes, *(s for st in strides for s in st),
             COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
-            num_warps=_config().BCE_NUM_WARPS)
+            num_warps=_config().BCE_NUM_WARPS, **flags)
     return out
+
+
+def bce_with_logits(x: Array, target: Array, weight, pos_weight) -> Array:
+    """Elementwise binary cross-entropy of logits ``x`` (``target``, ``weight`` and
+    ``pos_weight`` broadcast to its shape), in ``x``'s dtype."""
+    return _launch_bce("bce_with_logits_kernel", x, [x, target, weight, pos_weight], (),
+                       HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None)
 
 
 def bce_with_logits_backward(grad: Array, x: Array, target: Array, weight, pos_weight,
                              scale: float) -> Array:
     """``x``'s gradient of ``bce_with_logits`` for ``grad`` (broadcast to ``x``'s shape: a
     reduction's scalar gradient is read in place), times ``scale``."""
-    out = empty(x.shape, x.dtype)
-    n = out.numel
-    if n == 0:
-        return out
-    pointers, strided, sizes, strides = _bce_launch_args(
-        x.shape, [grad, x, target, weight, pos_weight])
-    block = _config().BCE_BLOCK
-    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
-        _config().bce_with_logits_backward_kernel[grid_1d(n, block)](
-            pointer(out), *pointers, float(scale), n, *sizes,
-            *(s for st in strides for s in st),
-            HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None,
-            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
-            num_warps=_config().BCE_NUM_WARPS)
-    return out
+    return _launch_bce("bce_with_logits_backward_kernel", x,
+                       [grad, x, target, weight, pos_weight], (float(scale),),
+                       HAS_WEIGHT=weight is not None, HAS_POS_WEIGHT=pos_weight is not None)
 
 
 def bce(x: Array, target: Array, weight) -> Array:
     """Elementwise binary cross-entropy of probabilities ``x`` (``target`` and ``weight``
     broadcast to its shape), in ``x``'s dtype."""
-    out = empty(x.shape, x.dtype)
-    n = out.numel
-    if n == 0:
-        return out
-    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [x, target, weight])
-    block = _config().BCE_BLOCK
-    with np.errstate(all="ignore"):  # the interpreter's NumPy math: inf/NaN are intended
-        _config().bce_kernel[grid_1d(n, block)](
-            pointer(out), *pointers, n, *sizes, *(s for st in strides for s in st),
-            HAS_WEIGHT=weight is not None, COMPUTE=_acc(x.dtype), STRIDED=strided,
-            INDEX32=n < 2 ** 31 - block, BLOCK=block, num_warps=_config().BCE_NUM_WARPS)
-    return out
+    return _launch_bce("bce_kernel", x, [x, target, weight], (), HAS_WEIGHT=weight is not None)
 
 
 def bce_backward(grad: Array, x: Array, target: Array, weight, scale: float) -> Array:
     """``x``'s gradient of ``bce`` for ``grad`` (broadcast to ``x``'s shape), times ``scale``."""
-    out = empty(x.shape, x.dtype)
-    n = out.numel
-    if n == 0:
-        return out
-    pointers, strided, sizes, strides = _bce_launch_args(x.shape, [grad, x, target, weight])
-    block = _config().BCE_BLOCK
-    with np.errstate(all="ignore"):
-        _config().bce_backward_kernel[grid_1d(n, block)](
-            pointer(out), *pointers, float(scale), n, *sizes,
-            *(s for st in strides for s in st), HAS_WEIGHT=weight is not None,
-            COMPUTE=_acc(x.dtype), STRIDED=strided, INDEX32=n < 2 ** 31 - block, BLOCK=block,
-            num_warps=_config().BCE_NUM_WARPS)
-    return out
+    return _launch_bce("bce_backward_kernel", x, [grad, x, target, weight], (float(scale),),
+                       HAS_WEIGHT=weight is not None)
 
 
 KERNELS = {

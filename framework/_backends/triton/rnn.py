@@ -13,6 +13,7 @@ import triton.language as tl
 
 from ... import dtypes
 from ..array import Array
+from ..sequence import check_sequence, slot_order
 from . import runtime
 from .launch import pointer
 from .elementwise import binary
@@ -141,29 +142,6 @@ def _gru_cell_backward_into(d_x: Array, d_hg: Array, d_h: Array, grad_h: Array |
 # buffers; the same slot layout as the NumPy backend's.
 
 
-def _check_sequence(name: str, x_proj: Array, state: Array, w_hh: Array, gates: int) -> tuple:
-    """(T, N, H) of a sequence kernel's operands, or a ValueError naming ``name``."""
-    if x_proj.dtype not in (dtypes.float32, dtypes.float64) or any(
-            a.dtype != x_proj.dtype for a in (state, w_hh)):
-        raise ValueError(f"{name}: expected float32 or float64 operands of one dtype, got "
-                         f"{x_proj.dtype}, {state.dtype}, {w_hh.dtype}")
-    length, rows, width = x_proj.shape if len(x_proj.shape) == 3 else (0, 0, -1)
-    hidden = state.shape[-1]
-    if len(x_proj.shape) != 3 or width != gates * hidden or tuple(state.shape) != (rows, hidden) \
-            or tuple(w_hh.shape) != (gates * hidden, hidden):
-        raise ValueError(f"{name}: expected x_proj (T, N, {gates}H), states (N, H) and w_hh "
-                         f"({gates}H, H), got {tuple(x_proj.shape)}, {tuple(state.shape)}, "
-                         f"{tuple(w_hh.shape)}")
-    return length, rows, hidden
-
-
-def _slot_order(length: int, reverse: bool) -> list:
-    """(t, slot read, slot written) of each step in running order (as the NumPy backend's)."""
-    if reverse:
-        return [(t, t + 1, t) for t in range(length - 1, -1, -1)]
-    return [(t, t, t + 1) for t in range(length)]
-
-
 def _at(a: Array, t: int) -> Array:
     """``a[t]`` as a view."""
     return a.view(a.shape[1:], a.strides[1:], a.offset + t * a.strides[0])
@@ -191,9 +169,9 @@ def _transposed(w_hh: Array) -> Array:
 def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array | None,
                   reverse: bool) -> tuple:
     """(states, cells, saved): all T steps of one LSTM layer direction; states and cells
-    (T + 1, N, H) hold h0/c0 and each step's h/c (``_slot_order``); saved (T, N, 4H) is each
+    (T + 1, N, H) hold h0/c0 and each step's h/c (``slot_order``); saved (T, N, 4H) is each
     step's ``lstm_cell`` saved, for the backward."""
-    length, rows, hidden = _check_sequence("lstm_sequence", x_proj, c0, w_hh, 4)
+    length, rows, hidden = check_sequence("lstm_sequence", x_proj, c0, w_hh, 4)
     dtype = x_proj.dtype
     states, cells = (empty((length + 1, rows, hidden), dtype) for _ in range(2))
     saved = empty((length, rows, 4 * hidden), dtype)
@@ -201,7 +179,7 @@ def lstm_sequence(x_proj: Array, h0: Array, c0: Array, w_hh: Array, b_hh: Array 
     copy_(_at(states, first), h0)
     copy_(_at(cells, first), c0)
     w_t = _transposed(w_hh)
-    for t, src, dst in _slot_order(length, reverse):
+    for t, src, dst in slot_order(length, reverse):
         pre, _ = matmul_epilogue(_matrix(_at(states, src)), w_t, b_hh, None,
                                  _matrix(_at(x_proj, t)), False)
         _lstm_cell_into(_at(states, dst), _at(cells, dst), _at(saved, t), _plain(pre),
@@ -218,7 +196,7 @@ def lstm_sequence_backward(grad_out: Array | None, grad_h: Array | None, grad_c:
     hidden, dtype = width // 4, saved.dtype
     d_gates = empty((length, rows, width), dtype)
     w3 = _matrix(w_hh)
-    order = _slot_order(length, reverse)[::-1]  # back through time
+    order = slot_order(length, reverse)[::-1]  # back through time
     d_h = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0, dtype)
     d_c = grad_c
     for step, (t, src, dst) in enumerate(order):
@@ -252,14 +230,14 @@ def _first_grad(grad_out: Array | None, grad_h: Array | None, t: int, dtype) -> 
 def gru_sequence(x_proj: Array, h0: Array, w_hh: Array, b_hh: Array | None,
                  reverse: bool) -> tuple:
     """(states, saved): all T steps of one GRU layer direction; states (T + 1, N, H) holds h0
-    and each step's h (``_slot_order``); saved (T, N, 4H) is each step's ``gru_cell`` saved."""
-    length, rows, hidden = _check_sequence("gru_sequence", x_proj, h0, w_hh, 3)
+    and each step's h (``slot_order``); saved (T, N, 4H) is each step's ``gru_cell`` saved."""
+    length, rows, hidden = check_sequence("gru_sequence", x_proj, h0, w_hh, 3)
     dtype = x_proj.dtype
     states = empty((length + 1, rows, hidden), dtype)
     saved = empty((length, rows, 4 * hidden), dtype)
     copy_(_at(states, length if reverse else 0), h0)
     w_t = _transposed(w_hh)
-    for t, src, dst in _slot_order(length, reverse):
+    for t, src, dst in slot_order(length, reverse):
         h_gates, _ = matmul_epilogue(_matrix(_at(states, src)), w_t, b_hh, None, None, False)
         _gru_cell_into(_at(states, dst), _at(saved, t), _at(x_proj, t), _plain(h_gates),
                        _at(states, src), dtype)
@@ -274,7 +252,7 @@ def gru_sequence_backward(grad_out: Array | None, grad_h: Array | None, w_hh: Ar
     hidden, dtype = width // 4, saved.dtype
     d_x, d_proj = (empty((length, rows, 3 * hidden), dtype) for _ in range(2))
     w3 = _matrix(w_hh)
-    order = _slot_order(length, reverse)[::-1]  # back through time
+    order = slot_order(length, reverse)[::-1]  # back through time
     grad = _first_grad(grad_out if order else None, grad_h, order[0][0] if order else 0, dtype)
     for step, (t, src, _) in enumerate(order):
         direct = empty((rows, hidden), dtype)
