@@ -48,6 +48,9 @@ def load(name: str) -> Backend:
                     continue
                 raise
             kernels.update(module.KERNELS)
+        if name == "numpy":
+            from .numpy import _malloc
+            _malloc.keep_freed_memory()
         _loaded[name] = Backend(name, kernels)
     return _loaded[name]
 
