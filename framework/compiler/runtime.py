@@ -5,6 +5,7 @@ import math
 
 from .. import _backends
 from ..devices import device as Device
+from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
@@ -217,6 +218,7 @@ class Plan:
                                                          if not n.is_view
                                                          and n.op != "fused_elementwise"})]
         self.device_of = {v.id: Device(v.device) for v in graph.output_values()}
+        self.build_output = _output_builder(self.output, self.out_slots)
 
     @staticmethod
     def _spec(args: list, slot: dict) -> tuple:
@@ -281,11 +283,23 @@ class Plan:
                     vals[r] = None
         finally:
             arenas.append(arena)
-        slots = self.out_slots
-        if isinstance(self.output, Value):
-            return vals[slots[self.output.id]]
-        return rebuild(self.output, lambda leaf: vals[slots[leaf.id]] if isinstance(leaf, Value)
-                       else leaf)
+        return self.build_output(vals)
+
+
+def _output_builder(output, slots: dict):
+    """``build(vals)``: the plan's output tree from its value slots (a tensor, a tuple of
+    tensors and tuples of them read directly; other trees through ``rebuild``)."""
+    if isinstance(output, Value):
+        slot = slots[output.id]
+        return lambda vals: vals[slot]
+    if type(output) is tuple and all(isinstance(o, Value) for o in output):
+        flat = [slots[o.id] for o in output]
+        return lambda vals: tuple([vals[s] for s in flat])
+    if type(output) is tuple and all(type(o) is tuple or isinstance(o, Value) for o in output):
+        parts = [_output_builder(o, slots) for o in output]
+        return lambda vals: tuple([part(vals) for part in parts])
+    return lambda vals: rebuild(output, lambda leaf: vals[slots[leaf.id]]
+                                if isinstance(leaf, Value) else leaf)
 
 
 def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: set,
@@ -533,18 +547,31 @@ class GraphModule:
             _check_spec(self._spec, spec)
         return self._replay(tensors, env)
 
-    def _replay(self, tensors: list, env: "dict | None" = None):
+    def _replay(self, tensors, env: "dict | None" = None):
         """Run the graph on the call's flattened tensors (already checked against the guards)."""
-        arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
-        for value in self.graph.params:
-            arrays.append(self.params[value.name]._a)
         key = getattr(self, "_plan_key", None)
         if key is None or key[0] is not self.graph or key[1] is not self.graph.nodes:
             self._plan = plan_for(self.graph)
             self._plan_key = (self.graph, self.graph.nodes)
+            self._layout = _input_layout(self.graph)
         plan = self._plan
-        if plan and not env:
-            return _wrap_outputs(self.graph.output, plan(arrays), plan.device_of)
+        if plan and not env:  # static shapes: the contiguous strides are known
+            strides, names, single = self._layout
+            arrays = []
+            for t, expected in zip(tensors, strides):
+                a = t._a
+                if a.strides != expected and not a.is_contiguous():
+                    a = t.contiguous()._a
+                arrays.append(a)
+            params = self.params
+            arrays += [params[name]._a for name in names]
+            result = plan(arrays)
+            if single is not None:  # one tensor out
+                return Tensor._make(result, single)
+            return _wrap_outputs(self.graph.output, result, plan.device_of)
+        arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
+        for value in self.graph.params:
+            arrays.append(self.params[value.name]._a)
         result = run(self.graph, arrays, env or None)
         device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
         return _wrap_outputs(self.graph.output, result, device_of)
@@ -558,6 +585,16 @@ class GraphModule:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(\n{self.graph}\n)"
+
+
+def _input_layout(graph: Graph) -> tuple:
+    """``(contiguous strides of each user input (None: symbolic), parameter names, the
+    output's device when the output is one tensor)`` for ``GraphModule._replay``."""
+    from .._backends.array import contiguous_strides
+    strides = [contiguous_strides(v.shape) if all(type(s) is int for s in v.shape) else None
+               for v in graph.inputs[:graph.user_inputs]]
+    single = Device(graph.output.device) if isinstance(graph.output, Value) else None
+    return strides, [v.name for v in graph.params], single
 
 
 def _wrap_outputs(spec, result, device_of):

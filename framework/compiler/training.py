@@ -27,7 +27,8 @@ from __future__ import annotations
 from .. import _backends
 from ..autograd.function import Function
 from ..devices import device as Device
-from .capture import _LOCK, Tracer, _unflatten, flatten
+from .._backends.array import contiguous_strides
+from .capture import _LOCK, Tracer, TensorSlot, _unflatten, flatten
 from .ir import Graph, Node, Value, rebuild, walk
 from .runtime import plan_for, run
 
@@ -271,6 +272,7 @@ class JointEntry:
         self.grad_devices = [None if v is None else Device(v.device) for v in grad_values]
         self.optimize_stats = {}
         self.fn = None  # the traced function (set by framework.compile), for double backward
+        self.input_strides = None  # contiguous strides of the forward's inputs (first replay)
         return self
 
     def optimize(self, passes: bool, fusion: bool) -> None:
@@ -300,12 +302,15 @@ class JointEntry:
         return {pair: gen.take(n) for gen, n, pair in self.takes}
 
     def __call__(self, tensors: list, first: bool = False):
-        inputs = list(tensors) + [self.params[name] for name in self.param_names]
+        params = self.params
+        inputs = list(tensors) + [params[name] for name in self.param_names]
         preset = self.first if first else None
         self.first = None  # the trace's arrays serve its own call only
         outs = _CompiledFunction.apply(self, preset, *inputs)
-        return rebuild(self.out_spec, lambda leaf: outs[leaf.index]
-                       if type(leaf).__name__ == "TensorSlot" else leaf)
+        spec = self.out_spec
+        if type(spec) is TensorSlot:  # one tensor out
+            return outs[spec.index]
+        return rebuild(spec, lambda leaf: outs[leaf.index] if type(leaf) is TensorSlot else leaf)
 
 
 class _CompiledFunction(Function):
@@ -320,7 +325,17 @@ class _CompiledFunction(Function):
             mapping = entry.redraw() if entry.takes else None
             if mapping:
                 entry.forward_random.apply(mapping)
-            arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
+            strides = entry.input_strides
+            if strides is None:
+                strides = entry.input_strides = [
+                    contiguous_strides(v.shape) if all(type(s) is int for s in v.shape) else
+                    None for v in entry.forward_graph.inputs]
+            arrays = []
+            for t, expected in zip(tensors, strides):
+                a = t._a
+                if a.strides != expected and not a.is_contiguous():
+                    a = t.contiguous()._a
+                arrays.append(a)
             outs, saved = entry.run_forward(arrays)
         else:
             mapping = None
