@@ -1,6 +1,7 @@
 """Running a graph: guards on the call's tensors, then each node's kernel through the backend."""
 from __future__ import annotations
 
+import builtins
 import math
 
 from .. import _backends
@@ -219,6 +220,7 @@ class Plan:
                                                          and n.op != "fused_elementwise"})]
         self.device_of = {v.id: Device(v.device) for v in graph.output_values()}
         self.build_output = _output_builder(self.output, self.out_slots)
+        self._straight = _straight_line(self, len(graph.inputs))
 
     @staticmethod
     def _spec(args: list, slot: dict) -> tuple:
@@ -240,6 +242,19 @@ class Plan:
         return spec, read
 
     def __call__(self, arrays: list):
+        run = self._straight
+        if run is not None:
+            backends = [_backends.for_device(device) for _, device in self.devices]
+            arenas = self._arenas
+            arena = arenas.pop() if arenas else self._new_arena()
+            try:
+                return run(arrays, arena, backends)
+            finally:
+                arenas.append(arena)
+        return self._interpret(arrays)
+
+    def _interpret(self, arrays: list):
+        """Run the program step by step (``_straight`` is the same program as one function)."""
         backends = {d: _backends.for_device(device) for d, device in self.devices}
         vals = list(arrays) + [None] * (self.size - len(arrays))
         arenas = self._arenas
@@ -284,6 +299,102 @@ class Plan:
         finally:
             arenas.append(arena)
         return self.build_output(vals)
+
+
+def _straight_line(plan: Plan, n_inputs: int):
+    """``run(arrays, arena, backends)``: the plan's program as one generated Python function
+    (each slot a local variable, each step one statement, the slots released where the
+    interpreter releases them), or None when a step takes a nested argument or the output
+    tree holds other leaves (then ``Plan._interpret`` runs it). What it calls, and when,
+    is what the interpreter calls: the same kernels, arena buffers and launch counts; the
+    constant arguments are read from the steps at each call (``training._RandomSites``
+    rewrites a dropout's ``seed`` and ``offset`` there)."""
+    env = {"ACTIVE": launches._ACTIVE, "record": launches.record}
+    device_index = {d: i for i, (d, _) in enumerate(plan.devices)}
+    lines = []
+    if n_inputs:
+        lines.append(", ".join(f"s{i}" for i in range(n_inputs)) + ", = arrays")
+    for k, (step, release) in enumerate(plan.program):
+        env[f"S{k}"] = step
+        kind = step[0]
+        if kind in (1, 4):
+            args = []
+            for j, (is_slot, x) in enumerate(step[3]):
+                if is_slot is None:  # a nested argument: resolved per call by the interpreter
+                    return None
+                args.append(f"s{x}" if is_slot else f"S{k}[3][{j}][1]")
+            outs = step[4]
+            if kind == 1:
+                call = f"B{device_index[step[1]]}.{step[2]}({', '.join(args)})"
+            else:
+                env[f"F{k}"] = step[1]
+                lines.append(f"if ACTIVE: record({step[2]!r})")
+                call = f"F{k}(arena{''.join(', ' + a for a in args)})"
+            lines.append(f"r = {call}")
+            if len(outs) == 1 and outs[0] is not None:  # the result, or a tuple's first
+                lines.append(f"s{outs[0]} = r if not isinstance(r, tuple) else "
+                             "(r[0] if r else None)")
+            elif len(outs) > 1:
+                lines += _unpack(outs)
+            lines.append("r = None")
+        elif kind == 0:
+            env[f"F{k}"] = step[1]
+            lines.append(f"s{step[3][0]} = F{k}(s{step[2]})")
+        elif kind == 2:
+            ins = ", ".join(f"s{x}" for x in step[2])
+            extra = f", arena, S{k}[3]" if len(step) == 5 else ""
+            lines.append(f"r = S{k}[1].run([{ins}]{extra})")
+            lines += _unpack(step[-1])
+            lines.append("r = None")
+        else:  # a constant: made on the first call, kept in the step
+            device = device_index[step[1]]
+            lines.append(f"if S{k}[4][0] is None: S{k}[4][0] = B{device}.{step[2]}(*S{k}[3])")
+            lines.append(f"s{step[5][0]} = S{k}[4][0]")
+        if release:
+            lines.append(", ".join(f"s{r}" for r in release) + " = " +
+                         ", ".join("None" for _ in release))
+    result = _output_expression(plan.output, plan.out_slots, env)
+    if result is None:
+        return None
+    lines.append(f"return {result}")
+    heads = "".join(f"    B{i} = backends[{i}]\n" for i in range(len(plan.devices)))
+    source = ("def run(arrays, arena, backends):\n" + heads
+              + "".join(f"    {line}\n" for line in lines))
+    exec(builtins.compile(source, "<framework.compiler plan>", "exec"), env)  # noqa: S102
+    run = env["run"]
+    run.source = source
+    return run
+
+
+def _unpack(outs: list) -> list:
+    """Lines storing result ``r``'s parts in the slots ``outs`` as the interpreter's ``zip``
+    does (a part missing or a slot of None: nothing stored)."""
+    lines = [f"r = (*(r or ()), {', '.join(['None'] * len(outs))})"]
+    return lines + [f"s{o} = r[{j}]" for j, o in enumerate(outs) if o is not None]
+
+
+def _output_expression(output, slots: dict, env: dict) -> "str | None":
+    """Python source building the output tree from the slot locals (None: a leaf the
+    generated function does not build)."""
+    if isinstance(output, Value):
+        return f"s{slots[output.id]}"
+    if output is None or type(output) in (int, float, bool, str):
+        return repr(output)
+    if type(output) in (tuple, list):
+        parts = [_output_expression(o, slots, env) for o in output]
+        if None in parts:
+            return None
+        inner = ", ".join(parts) + ("," if type(output) is tuple and parts else "")
+        return f"({inner})" if type(output) is tuple else f"[{inner}]"
+    if type(output) is dict:
+        parts = []
+        for key, value in output.items():
+            part = _output_expression(value, slots, env)
+            if part is None or type(key) is not str:
+                return None
+            parts.append(f"{key!r}: {part}")
+        return "{" + ", ".join(parts) + "}"
+    return None
 
 
 def _output_builder(output, slots: dict):
