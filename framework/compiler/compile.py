@@ -1,10 +1,14 @@
 """``framework.compile``: trace once per input signature, cache, replay; eager where it can't.
 
 The first call with a new signature (each tensor's shape, dtype, device and
-``requires_grad``; the non-tensor arguments; the module's train/eval modes and
-parameter shapes; grad mode; autocast and the default dtype) traces the function (``framework.jit.trace``;
-that call's result is the eager result), and later calls with that signature
-replay the graph. A call that needs gradients (grad mode on and an input or
+``requires_grad``; the non-tensor arguments; the type and train/eval mode of each
+module in the tree, the parameters' names, shapes, dtypes, devices and
+``requires_grad``; grad mode; autocast and the default dtype) traces the function
+(``framework.jit.trace``; that call's result is the eager result), and later calls
+with that signature replay the graph. A call repeating a recent one (positional
+tensors and plain constants) finds its graph by a short key while a generated
+identity check says the module state is unchanged (``_StateGuard``): a few
+microseconds instead of walking the module tree and building the signature. A call that needs gradients (grad mode on and an input or
 parameter requires grad) is captured with its backward (``training.py``: the
 joint graph, replayed by one autograd node). A signature runs eagerly
 instead, with the reason logged once on the ``framework.compile`` logger, when:
@@ -161,7 +165,8 @@ class CompiledFunction:
         self._fast[call_key] = (key, entry)
 
     def _state(self, walked: "list | None" = None) -> tuple:
-        """``(named tensors, training modes)``: the compiled module's parameters and buffers,
+        """``(named tensors, (type, training flag) per module)``: the compiled module's
+        parameters and buffers,
         then those of the modules and the tensors the function reaches (its closure, the
         globals its code names, a bound method's ``self``), which the graphs take as inputs
         by reference, as ``torch.compile`` lifts them. ``walked`` gets every module read."""
@@ -578,7 +583,7 @@ def optimize(graph, *, passes: bool = True, fusion: bool = True) -> dict:
 
 
 def _module_state(module, walked: "list | None" = None) -> tuple:
-    """``(named_tensors(module), training flag of each module)`` in one walk of the tree
+    """``(named_tensors(module), (type, training flag) of each module)`` in one walk of the tree
     (the same names and order as ``named_parameters`` then ``named_buffers``); ``walked``
     gets the modules of the tree."""
     modules, seen = [], set()
@@ -607,7 +612,7 @@ def _module_state(module, walked: "list | None" = None) -> tuple:
             if b is not None and id(b) not in memo:
                 memo.add(id(b))
                 named.setdefault(prefix + ("." if prefix else "") + name, b)
-    return named, tuple(m.training for _, m in modules)
+    return named, tuple((type(m), m.training) for _, m in modules)
 
 
 def _signature(tensors, spec, named, modes: tuple, grad_enabled: bool) -> tuple:
