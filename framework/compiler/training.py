@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from .. import _backends
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..devices import device as Device
+from ..tensor import Tensor
 from .._backends.array import contiguous_strides
 from .capture import _LOCK, Tracer, TensorSlot, _unflatten, flatten
 from .ir import Graph, Node, Value, rebuild, walk
@@ -268,6 +270,7 @@ class JointEntry:
         self.param_names = [v.name for v in forward.params]
         self.takes = [(gen, n, pair) for gen, n, pair in takes]
         self.out_devices = [Device(v.device) for v in out_values]
+        self.fixed = [k for k in range(len(out_values)) if k not in set(diff)]  # no gradient
         self.saved_devices = [Device(v.device) for v in saved]
         self.grad_devices = [None if v is None else Device(v.device) for v in grad_values]
         self.optimize_stats = {}
@@ -320,7 +323,6 @@ class _CompiledFunction(Function):
 
     @staticmethod
     def forward(ctx, entry: JointEntry, preset, *tensors):
-        from ..tensor import Tensor
         if preset is None:
             mapping = entry.redraw() if entry.takes else None
             if mapping:
@@ -343,17 +345,13 @@ class _CompiledFunction(Function):
         ctx.entry, ctx.mapping = entry, mapping
         ctx.inputs = tensors  # for a double backward, which recomputes eagerly
         ctx.save_for_backward(*[Tensor._make(a, d) for a, d in zip(saved, entry.saved_devices)])
-        results = tuple(Tensor._make(a, d) for a, d in zip(outs, entry.out_devices))
-        diff = set(entry.diff)
-        fixed = [r for k, r in enumerate(results) if k not in diff]
-        if fixed:
-            ctx.mark_non_differentiable(*fixed)
+        results = tuple([Tensor._make(a, d) for a, d in zip(outs, entry.out_devices)])
+        if entry.fixed:
+            ctx.mark_non_differentiable(*[results[k] for k in entry.fixed])
         return results
 
     @staticmethod
     def backward(ctx, *grads):
-        from ..autograd.grad_mode import is_grad_enabled
-        from ..tensor import Tensor
         entry = ctx.entry
         saved = ctx.saved_tensors
         if is_grad_enabled():  # create_graph=True: the captured backward is not differentiable
