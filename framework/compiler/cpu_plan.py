@@ -391,21 +391,71 @@ def _matmul_unary(node, buffer):
             len(outs) != 1 or not _float32(*inputs, outs[0], product) or 0 in outs[0].shape \
             or math.prod(product.shape) != math.prod(outs[0].shape):
         return None
-    has_bias = len(inputs) > 2
     shape, out_shape, tag = tuple(product.shape), tuple(outs[0].shape), id(node)
     key, f32 = buffer(outs[0]), _fw_dtype("float32")
+    outer = _outer_product(inputs[0], inputs[1])
 
     def matmul_unary(arena, a, b, bias=None):
         z = arena.buffer((tag, "z"), shape, _F32)
-        np.matmul(_nd(a), _nd(b), out=z)
-        if has_bias:
-            np.add(z, _nd(bias), out=z)
+        with np.errstate(all="ignore"):  # the backend's kernels run quietly
+            _product_into(z, a, b, bias, outer)
         if activation is not None:
             relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
         array, view = arena.out(key, out_shape, f32)
         ufunc(z.reshape(out_shape), out=view)
         return array
     return Special(matmul_unary, inputs, list(outs), "fused_elementwise")
+
+
+_PROBE = np.array([0.0, -0.0, 1e-30, -1e-30, 3e-39, -3e-39, 1e-45, 1.5, -2.25, 7.0, np.inf,
+                   -np.inf, np.nan, 1e20, -1e-20, 3.4e38, -0.5], dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _outer_is_multiply(m: int, n: int) -> bool:
+    """Whether ``np.matmul`` of float32 ``(1, m, 1) @ (1, 1, n)`` (the backend's GEMM with
+    K = 1) gives the bits of ``np.multiply(a, b) + 0.0`` here, probed once per shape on
+    signed zeros, underflowing and subnormal products, infinities, NaN and overflow at
+    several positions (a GEMM adds each product to +0.0 or scales a +0-initialised sum:
+    -0.0 becomes +0.0; a BLAS that stores the product as it is would differ, and keeps the
+    GEMM). Shapes below 16 x 16 are not probed (False): not every pair would be seen."""
+    if m < 16 or n < 16:
+        return False
+    for shift in range(3):
+        a = np.resize(np.roll(_PROBE, shift), m).reshape(1, m, 1)
+        b = np.resize(np.roll(_PROBE[::-1], 2 * shift), n).reshape(1, 1, n)
+        with np.errstate(all="ignore"):
+            gemm = np.matmul(a, b)
+            product = np.multiply(a, b)
+            np.add(product, 0.0, out=product)
+        if not np.array_equal(gemm.view(_U32), product.view(_U32)):
+            return False
+    return True
+
+
+def _outer_product(a_value, b_value) -> bool:
+    """True when the matmul of these float32 Values is a single-batch K = 1 outer product
+    that ``_outer_is_multiply`` says the backend computes as a multiply."""
+    sa, sb = tuple(a_value.shape), tuple(b_value.shape)
+    return (len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0] == 1 and sa[2] == sb[1] == 1
+            and _outer_is_multiply(sa[1], sb[2]))
+
+
+def _product_into(z, a, b, bias, outer: bool) -> None:
+    """``z = a @ b (+ bias)`` as the backend's ``matmul`` (and its in-place bias add): the
+    GEMM, or for an ``outer`` product ``a * b`` (+ ``bias + 0.0``, or + 0.0): the same bits
+    (``((a*b) + 0) + bias`` and ``(a*b) + (bias + 0)`` differ in no case, zeros included),
+    at a third of the GEMM's cost."""
+    if not outer:
+        np.matmul(_nd(a), _nd(b), out=z)
+        if bias is not None:
+            np.add(z, _nd(bias), out=z)
+        return
+    np.multiply(_nd(a), _nd(b), out=z)
+    if bias is None:
+        np.add(z, 0.0, out=z)
+    else:
+        np.add(z, np.add(_nd(bias), 0.0), out=z)
 
 
 def _epilogue_program(post) -> "list | None":
@@ -455,6 +505,7 @@ def _matmul_ufuncs(node, buffer):
     if len(set(external)) != n_ext or any(o.shape != tuple(post.shape) for o in outs[:n_ext]):
         return None
     has_bias = mm.op == "matmul_epilogue" and n_lead > 2
+    outer = _outer_product(inputs[0], inputs[1])
     shape, tag, dx, dx_shape = tuple(product.shape), id(node), group.post_dx, group._dx_shape
     post_shape, f32 = tuple(post.shape), _fw_dtype("float32")
     keys = {index: buffer(v) for index, v in zip(external, outs)}
@@ -466,15 +517,13 @@ def _matmul_ufuncs(node, buffer):
 
     def matmul_epilogue_sums(arena, *arrays):
         z = arena.buffer((tag, "z"), shape, _F32)
-        np.matmul(_nd(arrays[0]), _nd(arrays[1]), out=z)
-        if has_bias:
-            np.add(z, _nd(arrays[2]), out=z)
-        if activation is not None:
-            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
-        raw = [_nd(a) for a in arrays[n_lead:]]
-        raw.insert(dx, z.reshape(dx_shape))
-        results, made = [], {}
         with np.errstate(all="ignore"):
+            _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
+            if activation is not None:
+                relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+            raw = [_nd(a) for a in arrays[n_lead:]]
+            raw.insert(dx, z.reshape(dx_shape))
+            results, made = [], {}
             for fn, operands, index in program:
                 key = keys.get(index)
                 if key is not None:
