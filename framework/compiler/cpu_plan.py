@@ -55,6 +55,7 @@ import numpy as np
 from .._backends.array import Array, Storage, contiguous_strides
 from .._backends.numpy import conv as np_conv
 from .._backends.numpy._arrays import nd as _nd
+from .._backends.numpy._arrays import quiet as _quiet
 from .fusion import FusedGroup
 from .ir import Value
 
@@ -397,8 +398,7 @@ def _matmul_unary(node, buffer):
 
     def matmul_unary(arena, a, b, bias=None):
         z = arena.buffer((tag, "z"), shape, _F32)
-        with np.errstate(all="ignore"):  # the backend's kernels run quietly
-            _product_into(z, a, b, bias, outer)
+        _quiet(_product_into, z, a, b, bias, outer)  # the backend's kernels run quietly
         if activation is not None:
             relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
         array, view = arena.out(key, out_shape, f32)
@@ -515,24 +515,26 @@ def _matmul_ufuncs(node, buffer):
         return None
     from .._backends.numpy._arrays import wrap
 
-    def matmul_epilogue_sums(arena, *arrays):
+    def run(arena, arrays, results: list, made: dict) -> None:
         z = arena.buffer((tag, "z"), shape, _F32)
-        with np.errstate(all="ignore"):
-            _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
-            if activation is not None:
-                relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
-            raw = [_nd(a) for a in arrays[n_lead:]]
-            raw.insert(dx, z.reshape(dx_shape))
-            results, made = [], {}
-            for fn, operands, index in program:
-                key = keys.get(index)
-                if key is not None:
-                    made[index], buf = arena.out(key, post_shape, f32)
-                else:
-                    buf = arena.buffer((tag, index), post_shape, _F32)
-                fn(*[results[k] if kind == "tmp" else (raw[k] if kind == "in" else k)
-                     for kind, k in operands], out=buf)
-                results.append(buf)
+        _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
+        if activation is not None:
+            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+        raw = [_nd(a) for a in arrays[n_lead:]]
+        raw.insert(dx, z.reshape(dx_shape))
+        for fn, operands, index in program:
+            key = keys.get(index)
+            if key is not None:
+                made[index], buf = arena.out(key, post_shape, f32)
+            else:
+                buf = arena.buffer((tag, index), post_shape, _F32)
+            fn(*[results[k] if kind == "tmp" else (raw[k] if kind == "in" else k)
+                 for kind, k in operands], out=buf)
+            results.append(buf)
+
+    def matmul_epilogue_sums(arena, *arrays):
+        results, made = [], {}
+        _quiet(run, arena, arrays, results, made)  # quietly, as run_numpy and the backend
         found = [made[index] for index in external]
         for index, sum_shape, dims in sums:
             # np.sum's own reduction (np.add.reduce, what np.sum calls): the same bits
