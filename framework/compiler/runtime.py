@@ -316,7 +316,7 @@ def _straight_line(plan: Plan, n_inputs: int):
     is what the interpreter calls: the same kernels, arena buffers and launch counts; the
     constant arguments are read from the steps at each call (``training._RandomSites``
     rewrites a dropout's ``seed`` and ``offset`` there)."""
-    env = {"ACTIVE": launches._ACTIVE, "record": launches.record}
+    env = {"launches": launches}  # launches.record looked up per call, as the interpreter
     device_index = {d: i for i, (d, _) in enumerate(plan.devices)}
     lines = []
     if n_inputs:
@@ -335,7 +335,7 @@ def _straight_line(plan: Plan, n_inputs: int):
                 call = f"B{device_index[step[1]]}.{step[2]}({', '.join(args)})"
             else:
                 env[f"F{k}"] = step[1]
-                lines.append(f"if ACTIVE: record({step[2]!r})")
+                lines.append(f"launches.record({step[2]!r})")
                 call = f"F{k}(arena{''.join(', ' + a for a in args)})"
             lines.append(f"r = {call}")
             if len(outs) == 1 and outs[0] is not None:  # the result, or a tuple's first
