@@ -263,3 +263,32 @@ def test_training_steps_through_the_fast_path_match_eager():
     for p, q in zip(model.parameters(), twin.parameters()):
         _same(p, q)
     assert compiled._compiled._fast and compiled._compiled.stats["traces"] == 1
+
+
+def test_buffers_written_in_place_or_swapped_are_seen():
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh()).eval()
+    compiled = framework.compile(model)
+    x = framework.randn(5, 4)
+    bn = model[1]
+    with framework.no_grad():
+        _warm(compiled, x)
+        bn.running_mean.add_(0.5)  # in place: read by reference
+        _same(compiled(x), model(x))
+        bn.running_var = framework.full((6,), 4.0)  # a new buffer object
+        _same(compiled(x), model(x))
+        _warm(compiled, x)
+        bn.register_buffer("running_mean", framework.full((6,), -1.0))
+        _same(compiled(x), model(x))
+
+
+def test_one_parameter_s_requires_grad_is_seen():
+    model = _model()
+    compiled = framework.compile(model)
+    x = framework.randn(5, 4)
+    _warm(compiled, x)
+    model[0].weight.requires_grad_(False)
+    out = compiled(x)
+    out.sum().backward()
+    assert model[0].weight.grad is None and model[2].weight.grad is not None
+    _same(out, model(x))
