@@ -38,7 +38,11 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
   kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
   mask instead of drawing again;
-- fused elementwise groups (``fusion.run_numpy``) write their outputs into value buffers.
+- fused elementwise groups (``fusion.run_numpy``) write their outputs into value buffers;
+- a matmul whose rows go to a fused epilogue (``norms.NormGroup`` of kind "matmul"): one
+  step when the epilogue is ``tanh`` (a linear layer and its activation) or float32 ufuncs
+  with column sums (tanh's backward through a linear, and the bias gradient); a K = 1
+  product there is ``a * b + 0.0`` where ``_outer_is_multiply`` shows the GEMM's bits.
 
 Other nodes call the backend kernel as the generic plan does.
 """

@@ -25,11 +25,11 @@ backward nodes that reuse them, to the new draws.
 from __future__ import annotations
 
 from .. import _backends
+from .._backends.array import contiguous_strides
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..devices import device as Device
 from ..tensor import Tensor
-from .._backends.array import contiguous_strides
 from .capture import _LOCK, Tracer, TensorSlot, _unflatten, flatten
 from .ir import Graph, Node, Value, rebuild, walk
 from .runtime import plan_for, run
