@@ -93,6 +93,9 @@ class CompiledFunction:
         self._guard = None
         self._fast: dict = {}
         self._fast_version = -1  # ``cache.version`` the fast table was filled at
+        self._rebuilt = 0  # guards built since the fast path last hit
+        self._skip = 0  # full-signature calls left before a guard is built again
+        self._backoff = _GUARD_BACKOFF  # the next skip (doubles while no guard is used)
         functools.update_wrapper(self, fn)
 
     def reset(self) -> None:
@@ -107,6 +110,7 @@ class CompiledFunction:
                 entry = found[1]
                 if not entry.guards or _guards_hold(entry.guards):
                     self.stats["replays"] += 1
+                    self._rebuilt, self._backoff = 0, _GUARD_BACKOFF
                     if isinstance(entry, JointEntry):
                         return entry(list(args))
                     return entry._replay(args)
@@ -158,6 +162,15 @@ class CompiledFunction:
             return
         guard = self._guard
         if self._fast_version != self.cache.version or guard is None or not guard.holds():
+            if self._skip:  # the state kept changing: no guard for a while
+                self._skip -= 1
+                return
+            if self._rebuilt >= _GUARD_REBUILDS:  # never used since: back off
+                self._rebuilt, self._skip = 0, self._backoff
+                self._backoff = min(2 * self._backoff, _GUARD_BACKOFF_MAX)
+                self._fast, self._guard = {}, None
+                return
+            self._rebuilt += 1
             self._fast = {}
             self._guard = guard = _StateGuard(modules, named, self._reached)
             self._fast_version = self.cache.version
@@ -404,6 +417,13 @@ class _StateGuard:
 
 
 _PLAIN = frozenset((int, float, bool, str, type(None)))
+# A state that changes at every call (a parameter replaced per step) would build a guard
+# (a generated function, ~0.5 ms) per call: after this many guards built without a fast
+# hit between them, the next _GUARD_BACKOFF full-signature calls build none (doubling at
+# each back-off up to _GUARD_BACKOFF_MAX; a fast hit starts over).
+_GUARD_REBUILDS = 3
+_GUARD_BACKOFF = 64
+_GUARD_BACKOFF_MAX = 4096
 
 
 def _call_key(args: tuple) -> "tuple | None":

@@ -292,3 +292,27 @@ def test_one_parameter_s_requires_grad_is_seen():
     out.sum().backward()
     assert model[0].weight.grad is None and model[2].weight.grad is not None
     _same(out, model(x))
+
+
+def test_a_state_changing_at_every_call_backs_off_from_building_guards(monkeypatch):
+    from framework.compiler import compile as compile_module
+    built = []
+    init = compile_module._StateGuard.__init__
+
+    def counting(self, *args):
+        built.append(1)
+        init(self, *args)
+    monkeypatch.setattr(compile_module._StateGuard, "__init__", counting)
+    model = _model()
+    compiled = framework.compile(model)
+    x = framework.randn(5, 4)
+    with framework.no_grad():
+        for _ in range(40):  # a new parameter object at every call: always the full signature
+            model[2].weight = nn.Parameter(framework.randn(3, 8))
+            _same(compiled(x), model(x))
+        assert len(built) <= 4
+        for _ in range(200):  # the state settles: the fast path comes back
+            compiled(x)
+        function = compiled._compiled
+        assert function._fast and function._guard is not None and function._guard.holds()
+        _same(compiled(x), model(x))
