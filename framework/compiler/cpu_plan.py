@@ -38,7 +38,11 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
   kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
   mask instead of drawing again;
-- fused elementwise groups (``fusion.run_numpy``) write their outputs into value buffers.
+- fused elementwise groups (``fusion.run_numpy``) write their outputs into value buffers;
+- a matmul whose rows go to a fused epilogue (``norms.NormGroup`` of kind "matmul"): one
+  step when the epilogue is ``tanh`` (a linear layer and its activation) or float32 ufuncs
+  with column sums (tanh's backward through a linear, and the bias gradient); a K = 1
+  product there is ``a * b + 0.0`` where ``_outer_is_multiply`` shows the GEMM's bits.
 
 Other nodes call the backend kernel as the generic plan does.
 """
@@ -55,6 +59,7 @@ import numpy as np
 from .._backends.array import Array, Storage, contiguous_strides
 from .._backends.numpy import conv as np_conv
 from .._backends.numpy._arrays import nd as _nd
+from .._backends.numpy._arrays import quiet as _quiet
 from .fusion import FusedGroup
 from .ir import Value
 
@@ -280,6 +285,9 @@ def specialize(graph, buffer) -> dict:
             continue
         if node.op == "fused_elementwise":
             if not isinstance(node.args["group"], FusedGroup):  # a norm's row kernel
+                special = _matmul_unary(node, buffer) or _matmul_ufuncs(node, buffer)
+                if special is not None:
+                    found[id(node)] = special
                 continue
             special = _conv_epilogue(node, producer, readers, visible, graph, position, buffer,
                                      saved) or \
@@ -361,6 +369,182 @@ def _matmul_epilogue(node, buffer):
             np.add(view, _nd(residual), out=view)
         return result, (z_array if keep_pre else None)
     return Special(matmul_epilogue, list(args.values()), [out, pre], "matmul_epilogue")
+
+
+# a matmul and its unary epilogue -------------------------------------------------------------
+_EPILOGUE_UFUNCS = {"tanh": np.tanh}  # the NumPy backend's kernel is this ufunc (and can't warn)
+
+
+def _matmul_unary(node, buffer):
+    """A ``norms.NormGroup`` of kind "matmul" whose epilogue is one unary op with a ufunc
+    kernel (``<matmul_epilogue | tanh>``: a linear layer and its activation): the matmul into
+    scratch, its bias and relu in place, the ufunc into the output's value buffer (the
+    backend's calls in the same order: the same bits as the group's own run)."""
+    group = node.args["group"]
+    if getattr(group, "kind", None) != "matmul" or group.device != "cpu" or group.post_sums \
+            or group.row_map[0] != group.rows or group.norm_out[0] is not None:
+        return None
+    post, mm = group.post, group.matmul
+    if len(post.instrs) != 1 or post.instrs[0].kind != "unary" or post.n_external != 1 or \
+            post.out_perm or group._direct_kernel() is None:
+        return None
+    ufunc = _EPILOGUE_UFUNCS.get(post.instrs[0].op)
+    inputs, outs = list(node.args["inputs"]), node.outputs
+    activation = mm.args.get("activation") if mm.op == "matmul_epilogue" else None
+    product = mm.outputs[0]
+    if ufunc is None or activation not in (None, "relu") or len(inputs) != group.n_lead or \
+            len(outs) != 1 or not _float32(*inputs, outs[0], product) or 0 in outs[0].shape \
+            or math.prod(product.shape) != math.prod(outs[0].shape):
+        return None
+    shape, out_shape, tag = tuple(product.shape), tuple(outs[0].shape), id(node)
+    key, f32 = buffer(outs[0]), _fw_dtype("float32")
+    outer = _outer_product(inputs[0], inputs[1])
+
+    def matmul_unary(arena, a, b, bias=None):
+        z = arena.buffer((tag, "z"), shape, _F32)
+        _quiet(_product_into, z, a, b, bias, outer)  # the backend's kernels run quietly
+        if activation is not None:
+            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+        array, view = arena.out(key, out_shape, f32)
+        ufunc(z.reshape(out_shape), out=view)
+        return array
+    return Special(matmul_unary, inputs, list(outs), "fused_elementwise")
+
+
+_PROBE = np.array([0.0, -0.0, 1e-30, -1e-30, 3e-39, -3e-39, 1e-45, 1.5, -2.25, 7.0, np.inf,
+                   -np.inf, np.nan, 1e20, -1e-20, 3.4e38, -0.5], dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _outer_is_multiply(m: int, n: int) -> bool:
+    """Whether ``np.matmul`` of float32 ``(1, m, 1) @ (1, 1, n)`` (the backend's GEMM with
+    K = 1) gives the bits of ``np.multiply(a, b) + 0.0`` here, probed once per shape on
+    signed zeros, underflowing and subnormal products, infinities, NaN and overflow at
+    several positions (a GEMM adds each product to +0.0 or scales a +0-initialised sum:
+    -0.0 becomes +0.0; a BLAS that stores the product as it is would differ, and keeps the
+    GEMM). Shapes below 16 x 16 are not probed (False): not every pair would be seen."""
+    if m < 16 or n < 16:
+        return False
+    for shift in range(3):
+        a = np.resize(np.roll(_PROBE, shift), m).reshape(1, m, 1)
+        b = np.resize(np.roll(_PROBE[::-1], 2 * shift), n).reshape(1, 1, n)
+        with np.errstate(all="ignore"):
+            gemm = np.matmul(a, b)
+            product = np.multiply(a, b)
+            np.add(product, 0.0, out=product)
+        if not np.array_equal(gemm.view(_U32), product.view(_U32)):
+            return False
+    return True
+
+
+def _outer_product(a_value, b_value) -> bool:
+    """True when the matmul of these float32 Values is a single-batch K = 1 outer product
+    that ``_outer_is_multiply`` says the backend computes as a multiply."""
+    sa, sb = tuple(a_value.shape), tuple(b_value.shape)
+    return (len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0] == 1 and sa[2] == sb[1] == 1
+            and _outer_is_multiply(sa[1], sb[2]))
+
+
+def _product_into(z, a, b, bias, outer: bool) -> None:
+    """``z = a @ b (+ bias)`` as the backend's ``matmul`` (and its in-place bias add): the
+    GEMM, or for an ``outer`` product ``a * b`` (+ ``bias + 0.0``, or + 0.0): the same bits
+    (``((a*b) + 0) + bias`` and ``(a*b) + (bias + 0)`` differ in no case, zeros included),
+    at a third of the GEMM's cost."""
+    if not outer:
+        np.matmul(_nd(a), _nd(b), out=z)
+        if bias is not None:
+            np.add(z, _nd(bias), out=z)
+        return
+    np.multiply(_nd(a), _nd(b), out=z)
+    if bias is None:
+        np.add(z, 0.0, out=z)
+    else:
+        np.add(z, np.add(_nd(bias), 0.0), out=z)
+
+
+def _epilogue_program(post) -> "list | None":
+    """``[(ufunc, operands, instr index)]`` of a fused epilogue made only of float32 ufunc
+    instrs (``fusion.run_numpy``'s ufunc table, and ``square`` as ``v * v``), operands
+    ``("in", k)``, ``("tmp", i)`` or a 0-d float32 scalar: what ``run_numpy`` computes, the
+    same ufunc calls in the same order; None for anything else."""
+    from .fusion import _UFUNCS
+    if post.reduce is not None or post.softmax is not None or post.out_perm:
+        return None
+    program = []
+    for index, ins in enumerate(post.instrs):
+        if ins.dtype != "float32" or ins.kind not in ("unary", "binary"):
+            return None
+        if ins.op == "square":
+            fn, refs = np.multiply, [ins.operands[0], ins.operands[0]]
+        elif ins.op in _UFUNCS:
+            fn, refs = _UFUNCS[ins.op], list(ins.operands)
+        else:
+            return None
+        operands = [("scalar", np.asarray(post.scalars[k], dtype=_F32)) if kind == "scalar"
+                    else (kind, k) for kind, k in refs]
+        program.append((fn, operands, index))
+    return program
+
+
+def _matmul_ufuncs(node, buffer):
+    """A ``norms.NormGroup`` of kind "matmul" whose epilogue is float32 ufuncs with column
+    sums (``<matmul | square, sub, mul | sum>``: tanh's backward through a linear layer,
+    and its bias gradient): the matmul into scratch, each ufunc into scratch or (an output)
+    its value buffer, the sums as the group's run (``np.sum`` of the same arrays)."""
+    group = node.args["group"]
+    if getattr(group, "kind", None) != "matmul" or group.device != "cpu" or \
+            group.row_map[0] != group.rows or group.norm_out[0] is not None:
+        return None
+    post, mm = group.post, group.matmul
+    program = _epilogue_program(post)
+    inputs, outs = list(node.args["inputs"]), list(node.outputs)
+    activation = mm.args.get("activation") if mm.op == "matmul_epilogue" else None
+    product = mm.outputs[0]
+    n_lead, n_ext = group.n_lead, post.n_external
+    if program is None or activation not in (None, "relu") or \
+            len(outs) != n_ext + len(group.post_sums) or None in outs or \
+            not _float32(*inputs, *outs, product) or 0 in product.shape:
+        return None
+    external = [index for _, index in post.outputs[:n_ext]]
+    if len(set(external)) != n_ext or any(o.shape != tuple(post.shape) for o in outs[:n_ext]):
+        return None
+    has_bias = mm.op == "matmul_epilogue" and n_lead > 2
+    outer = _outer_product(inputs[0], inputs[1])
+    shape, tag, dx, dx_shape = tuple(product.shape), id(node), group.post_dx, group._dx_shape
+    post_shape, f32 = tuple(post.shape), _fw_dtype("float32")
+    keys = {index: buffer(v) for index, v in zip(external, outs)}
+    sums = [(post.outputs[j][1], tuple(sum_shape), dims)
+            for j, _, sum_shape, dims in group.post_sums]
+    if any(j >= len(post.outputs) for j, _, _, _ in group.post_sums):
+        return None
+    from .._backends.numpy._arrays import wrap
+
+    def run(arena, arrays, results: list, made: dict) -> None:
+        z = arena.buffer((tag, "z"), shape, _F32)
+        _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
+        if activation is not None:
+            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+        raw = [_nd(a) for a in arrays[n_lead:]]
+        raw.insert(dx, z.reshape(dx_shape))
+        for fn, operands, index in program:
+            key = keys.get(index)
+            if key is not None:
+                made[index], buf = arena.out(key, post_shape, f32)
+            else:
+                buf = arena.buffer((tag, index), post_shape, _F32)
+            fn(*[results[k] if kind == "tmp" else (raw[k] if kind == "in" else k)
+                 for kind, k in operands], out=buf)
+            results.append(buf)
+
+    def matmul_epilogue_sums(arena, *arrays):
+        results, made = [], {}
+        _quiet(run, arena, arrays, results, made)  # quietly, as run_numpy and the backend
+        found = [made[index] for index in external]
+        for index, sum_shape, dims in sums:
+            # np.sum's own reduction (np.add.reduce, what np.sum calls): the same bits
+            found.append(wrap(np.add.reduce(results[index].reshape(sum_shape), axis=dims), f32))
+        return tuple(found) if len(found) > 1 else found[0]
+    return Special(matmul_epilogue_sums, inputs, outs, "fused_elementwise")
 
 
 # dropout ------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Running a graph: guards on the call's tensors, then each node's kernel through the backend."""
 from __future__ import annotations
 
+import builtins
 import math
 
 from .. import _backends
 from ..devices import device as Device
+from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
@@ -143,6 +145,8 @@ class Plan:
         slot = {v.id: i for i, v in enumerate(graph.inputs)}
         steps, reads, program = [], [], []
         kept_constants = _constant_nodes(graph)
+        # slots holding a parameter or a view of one (``_memo_view``)
+        pinned = set(range(graph.user_inputs, len(graph.inputs)))
         keys: dict = {}  # value id -> cpu_plan.BufferKey (numbered below)
 
         def buffer(value, numel=None):
@@ -166,7 +170,10 @@ class Plan:
             elif node.is_view:
                 attrs = dict(node.args)
                 source = attrs.pop("input")
-                step = [self._VIEW, _bind_view(node.op, attrs), slot[source.id]]
+                fn = _bind_view(node.op, attrs)
+                if slot[source.id] in pinned:  # a view of a parameter: the same each call
+                    fn = _memo_view(fn)
+                step = [self._VIEW, fn, slot[source.id]]
                 read = [slot[source.id]]
             elif node.op == "fused_elementwise":
                 ins = [slot[v.id] for v in node.args["inputs"]]
@@ -187,6 +194,8 @@ class Plan:
                 step.append(outs)
                 program.append((step, len(reads)))
                 reads.append(read)
+                if step[0] == self._VIEW and step[2] in pinned:
+                    pinned.add(outs[0])
             steps.append(step)
         self.size = len(slot)
         self.output = graph.output
@@ -217,6 +226,8 @@ class Plan:
                                                          if not n.is_view
                                                          and n.op != "fused_elementwise"})]
         self.device_of = {v.id: Device(v.device) for v in graph.output_values()}
+        self.build_output = _output_builder(self.output, self.out_slots)
+        self._straight = _straight_line(self, len(graph.inputs))
 
     @staticmethod
     def _spec(args: list, slot: dict) -> tuple:
@@ -238,6 +249,19 @@ class Plan:
         return spec, read
 
     def __call__(self, arrays: list):
+        run = self._straight
+        if run is not None:
+            backends = [_backends.for_device(device) for _, device in self.devices]
+            arenas = self._arenas
+            arena = arenas.pop() if arenas else self._new_arena()
+            try:
+                return run(arrays, arena, backends)
+            finally:
+                arenas.append(arena)
+        return self._interpret(arrays)
+
+    def _interpret(self, arrays: list):
+        """Run the program step by step (``_straight`` is the same program as one function)."""
         backends = {d: _backends.for_device(device) for d, device in self.devices}
         vals = list(arrays) + [None] * (self.size - len(arrays))
         arenas = self._arenas
@@ -281,11 +305,119 @@ class Plan:
                     vals[r] = None
         finally:
             arenas.append(arena)
-        slots = self.out_slots
-        if isinstance(self.output, Value):
-            return vals[slots[self.output.id]]
-        return rebuild(self.output, lambda leaf: vals[slots[leaf.id]] if isinstance(leaf, Value)
-                       else leaf)
+        return self.build_output(vals)
+
+
+def _straight_line(plan: Plan, n_inputs: int):
+    """``run(arrays, arena, backends)``: the plan's program as one generated Python function
+    (each slot a local variable, each step one statement, the slots released where the
+    interpreter releases them), or None when a step takes a nested argument or the output
+    tree holds other leaves (then ``Plan._interpret`` runs it). What it calls, and when,
+    is what the interpreter calls: the same kernels, arena buffers and launch counts; the
+    constant arguments are read from the steps at each call (``training._RandomSites``
+    rewrites a dropout's ``seed`` and ``offset`` there)."""
+    env = {"launches": launches}  # launches.record looked up per call, as the interpreter
+    device_index = {d: i for i, (d, _) in enumerate(plan.devices)}
+    lines = []
+    if n_inputs:
+        lines.append(", ".join(f"s{i}" for i in range(n_inputs)) + ", = arrays")
+    for k, (step, release) in enumerate(plan.program):
+        env[f"S{k}"] = step
+        kind = step[0]
+        if kind in (1, 4):
+            args = []
+            for j, (is_slot, x) in enumerate(step[3]):
+                if is_slot is None:  # a nested argument: resolved per call by the interpreter
+                    return None
+                args.append(f"s{x}" if is_slot else f"S{k}[3][{j}][1]")
+            outs = step[4]
+            if kind == 1:
+                call = f"B{device_index[step[1]]}.{step[2]}({', '.join(args)})"
+            else:
+                env[f"F{k}"] = step[1]
+                lines.append(f"launches.record({step[2]!r})")
+                call = f"F{k}(arena{''.join(', ' + a for a in args)})"
+            lines.append(f"r = {call}")
+            if len(outs) == 1 and outs[0] is not None:  # the result, or a tuple's first
+                lines.append(f"s{outs[0]} = r if not isinstance(r, tuple) else "
+                             "(r[0] if r else None)")
+            elif len(outs) > 1:
+                lines += _unpack(outs)
+            lines.append("r = None")
+        elif kind == 0:
+            env[f"F{k}"] = step[1]
+            lines.append(f"s{step[3][0]} = F{k}(s{step[2]})")
+        elif kind == 2:
+            ins = ", ".join(f"s{x}" for x in step[2])
+            extra = f", arena, S{k}[3]" if len(step) == 5 else ""
+            lines.append(f"r = S{k}[1].run([{ins}]{extra})")
+            lines += _unpack(step[-1])
+            lines.append("r = None")
+        else:  # a constant: made on the first call, kept in the step
+            device = device_index[step[1]]
+            lines.append(f"if S{k}[4][0] is None: S{k}[4][0] = B{device}.{step[2]}(*S{k}[3])")
+            lines.append(f"s{step[5][0]} = S{k}[4][0]")
+        if release:
+            lines.append(", ".join(f"s{r}" for r in release) + " = " +
+                         ", ".join("None" for _ in release))
+    result = _output_expression(plan.output, plan.out_slots, env)
+    if result is None:
+        return None
+    lines.append(f"return {result}")
+    heads = "".join(f"    B{i} = backends[{i}]\n" for i in range(len(plan.devices)))
+    source = ("def run(arrays, arena, backends):\n" + heads
+              + "".join(f"    {line}\n" for line in lines))
+    exec(builtins.compile(source, "<framework.compiler plan>", "exec"), env)  # noqa: S102
+    run = env["run"]
+    run.source = source
+    return run
+
+
+def _unpack(outs: list) -> list:
+    """Lines storing result ``r``'s parts in the slots ``outs`` as the interpreter's ``zip``
+    does (a part missing or a slot of None: nothing stored)."""
+    lines = [f"r = (*(r or ()), {', '.join(['None'] * len(outs))})"]
+    return lines + [f"s{o} = r[{j}]" for j, o in enumerate(outs) if o is not None]
+
+
+def _output_expression(output, slots: dict, env: dict) -> "str | None":
+    """Python source building the output tree from the slot locals (None: a leaf the
+    generated function does not build)."""
+    if isinstance(output, Value):
+        return f"s{slots[output.id]}"
+    if output is None or type(output) in (int, float, bool, str):
+        return repr(output)
+    if type(output) in (tuple, list):
+        parts = [_output_expression(o, slots, env) for o in output]
+        if None in parts:
+            return None
+        inner = ", ".join(parts) + ("," if type(output) is tuple and parts else "")
+        return f"({inner})" if type(output) is tuple else f"[{inner}]"
+    if type(output) is dict:
+        parts = []
+        for key, value in output.items():
+            part = _output_expression(value, slots, env)
+            if part is None or type(key) is not str:
+                return None
+            parts.append(f"{key!r}: {part}")
+        return "{" + ", ".join(parts) + "}"
+    return None
+
+
+def _output_builder(output, slots: dict):
+    """``build(vals)``: the plan's output tree from its value slots (a tensor, a tuple of
+    tensors and tuples of them read directly; other trees through ``rebuild``)."""
+    if isinstance(output, Value):
+        slot = slots[output.id]
+        return lambda vals: vals[slot]
+    if type(output) is tuple and all(isinstance(o, Value) for o in output):
+        flat = [slots[o.id] for o in output]
+        return lambda vals: tuple([vals[s] for s in flat])
+    if type(output) is tuple and all(type(o) is tuple or isinstance(o, Value) for o in output):
+        parts = [_output_builder(o, slots) for o in output]
+        return lambda vals: tuple([part(vals) for part in parts])
+    return lambda vals: rebuild(output, lambda leaf: vals[slots[leaf.id]]
+                                if isinstance(leaf, Value) else leaf)
 
 
 def _number_buffers(program: list, release: list, keys: dict, slot: dict, kept: set,
@@ -385,6 +517,23 @@ def _bind_view(op: str, attrs: dict):
             last[0] = (key, strides)
         return a.view(shape, strides, a.offset)
     return reshape
+
+
+def _memo_view(fn):
+    """``fn`` (a view of a parameter's array) returning its last result while the array is
+    the same object: a parameter keeps its ``Array`` across calls (in-place updates write
+    its storage, which the view shares), so the view, and the NumPy view a kernel builds
+    of it (``Array._cache``), are made once, not per call (about 1.5 us each). A new array
+    (``p.data = ...``, another parameter) makes the view again."""
+    last = [(None, None)]
+
+    def view(a):
+        source, result = last[0]  # one tuple: another thread never sees half an update
+        if source is not a:
+            result = fn(a)
+            last[0] = (a, result)
+        return result
+    return view
 
 
 def _static_arg(leaf):
@@ -533,18 +682,31 @@ class GraphModule:
             _check_spec(self._spec, spec)
         return self._replay(tensors, env)
 
-    def _replay(self, tensors: list, env: "dict | None" = None):
+    def _replay(self, tensors, env: "dict | None" = None):
         """Run the graph on the call's flattened tensors (already checked against the guards)."""
-        arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
-        for value in self.graph.params:
-            arrays.append(self.params[value.name]._a)
         key = getattr(self, "_plan_key", None)
         if key is None or key[0] is not self.graph or key[1] is not self.graph.nodes:
             self._plan = plan_for(self.graph)
             self._plan_key = (self.graph, self.graph.nodes)
+            self._layout = _input_layout(self.graph)
         plan = self._plan
-        if plan and not env:
-            return _wrap_outputs(self.graph.output, plan(arrays), plan.device_of)
+        if plan and not env:  # static shapes: the contiguous strides are known
+            strides, names, single = self._layout
+            arrays = []
+            for t, expected in zip(tensors, strides):
+                a = t._a
+                if a.strides != expected and not a.is_contiguous():
+                    a = t.contiguous()._a
+                arrays.append(a)
+            params = self.params
+            arrays += [params[name]._a for name in names]
+            result = plan(arrays)
+            if single is not None:  # one tensor out
+                return Tensor._make(result, single)
+            return _wrap_outputs(self.graph.output, result, plan.device_of)
+        arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
+        for value in self.graph.params:
+            arrays.append(self.params[value.name]._a)
         result = run(self.graph, arrays, env or None)
         device_of = {v.id: Device(v.device) for v in self.graph.output_values()}
         return _wrap_outputs(self.graph.output, result, device_of)
@@ -558,6 +720,16 @@ class GraphModule:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(\n{self.graph}\n)"
+
+
+def _input_layout(graph: Graph) -> tuple:
+    """``(contiguous strides of each user input (None: symbolic), parameter names, the
+    output's device when the output is one tensor)`` for ``GraphModule._replay``."""
+    from .._backends.array import contiguous_strides
+    strides = [contiguous_strides(v.shape) if all(type(s) is int for s in v.shape) else None
+               for v in graph.inputs[:graph.user_inputs]]
+    single = Device(graph.output.device) if isinstance(graph.output, Value) else None
+    return strides, [v.name for v in graph.params], single
 
 
 def _wrap_outputs(spec, result, device_of):

@@ -25,9 +25,12 @@ backward nodes that reuse them, to the new draws.
 from __future__ import annotations
 
 from .. import _backends
+from .._backends.array import contiguous_strides
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..devices import device as Device
-from .capture import _LOCK, Tracer, _unflatten, flatten
+from ..tensor import Tensor
+from .capture import _LOCK, Tracer, TensorSlot, _unflatten, flatten
 from .ir import Graph, Node, Value, rebuild, walk
 from .runtime import plan_for, run
 
@@ -267,10 +270,12 @@ class JointEntry:
         self.param_names = [v.name for v in forward.params]
         self.takes = [(gen, n, pair) for gen, n, pair in takes]
         self.out_devices = [Device(v.device) for v in out_values]
+        self.fixed = [k for k in range(len(out_values)) if k not in set(diff)]  # no gradient
         self.saved_devices = [Device(v.device) for v in saved]
         self.grad_devices = [None if v is None else Device(v.device) for v in grad_values]
         self.optimize_stats = {}
         self.fn = None  # the traced function (set by framework.compile), for double backward
+        self.input_strides = None  # contiguous strides of the forward's inputs (first replay)
         return self
 
     def optimize(self, passes: bool, fusion: bool) -> None:
@@ -300,12 +305,15 @@ class JointEntry:
         return {pair: gen.take(n) for gen, n, pair in self.takes}
 
     def __call__(self, tensors: list, first: bool = False):
-        inputs = list(tensors) + [self.params[name] for name in self.param_names]
+        params = self.params
+        inputs = list(tensors) + [params[name] for name in self.param_names]
         preset = self.first if first else None
         self.first = None  # the trace's arrays serve its own call only
         outs = _CompiledFunction.apply(self, preset, *inputs)
-        return rebuild(self.out_spec, lambda leaf: outs[leaf.index]
-                       if type(leaf).__name__ == "TensorSlot" else leaf)
+        spec = self.out_spec
+        if type(spec) is TensorSlot:  # one tensor out
+            return outs[spec.index]
+        return rebuild(spec, lambda leaf: outs[leaf.index] if type(leaf) is TensorSlot else leaf)
 
 
 class _CompiledFunction(Function):
@@ -315,12 +323,21 @@ class _CompiledFunction(Function):
 
     @staticmethod
     def forward(ctx, entry: JointEntry, preset, *tensors):
-        from ..tensor import Tensor
         if preset is None:
             mapping = entry.redraw() if entry.takes else None
             if mapping:
                 entry.forward_random.apply(mapping)
-            arrays = [(t if t.is_contiguous() else t.contiguous())._a for t in tensors]
+            strides = entry.input_strides
+            if strides is None:
+                strides = entry.input_strides = [
+                    contiguous_strides(v.shape) if all(type(s) is int for s in v.shape) else
+                    None for v in entry.forward_graph.inputs]
+            arrays = []
+            for t, expected in zip(tensors, strides):
+                a = t._a
+                if a.strides != expected and not a.is_contiguous():
+                    a = t.contiguous()._a
+                arrays.append(a)
             outs, saved = entry.run_forward(arrays)
         else:
             mapping = None
@@ -328,17 +345,13 @@ class _CompiledFunction(Function):
         ctx.entry, ctx.mapping = entry, mapping
         ctx.inputs = tensors  # for a double backward, which recomputes eagerly
         ctx.save_for_backward(*[Tensor._make(a, d) for a, d in zip(saved, entry.saved_devices)])
-        results = tuple(Tensor._make(a, d) for a, d in zip(outs, entry.out_devices))
-        diff = set(entry.diff)
-        fixed = [r for k, r in enumerate(results) if k not in diff]
-        if fixed:
-            ctx.mark_non_differentiable(*fixed)
+        results = tuple([Tensor._make(a, d) for a, d in zip(outs, entry.out_devices)])
+        if entry.fixed:
+            ctx.mark_non_differentiable(*[results[k] for k in entry.fixed])
         return results
 
     @staticmethod
     def backward(ctx, *grads):
-        from ..autograd.grad_mode import is_grad_enabled
-        from ..tensor import Tensor
         entry = ctx.entry
         saved = ctx.saved_tensors
         if is_grad_enabled():  # create_graph=True: the captured backward is not differentiable

@@ -356,3 +356,85 @@ def test_a_reused_value_buffer_is_not_read_through_stale_kept_columns():
     got = kernels["conv2d_weight_grad"](x, dy, *args, (3, 3))
     fresh = kernels["conv2d_weight_grad"](wrap(view.copy()), dy, *args, (3, 3))
     assert np.array_equal(nd(got), nd(fresh))
+
+
+def tanh_mlp() -> nn.Module:
+    """The compile bench's PINN MLP at a small size (a one-feature input: a K=1 matmul, an
+    outer product the plan computes as a multiply where the probe allows)."""
+    return nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
+                         nn.Linear(16, 1))
+
+
+def test_a_tanh_mlp_runs_its_layers_as_plan_steps_with_eager_bits():
+    model, twin = _twins(tanh_mlp)
+    compiled = framework.compile(twin)
+    x = framework.randn(20, 1)
+    eager = _train_steps(model, model, x, 3)
+    found = _train_steps(twin, compiled, x, 3)
+    _assert_same_bits(eager, found)
+    entry = _cpu_plan_of(compiled)
+    names = {part: [step[1].__name__ for step, _ in plan.program
+                    if step[0] == runtime.Plan._SPECIAL]
+             for part, plan in (("forward", entry.run_forward), ("backward", entry.run_backward))}
+    # linear + tanh as one step; tanh's backward through the next linear, with the bias grad
+    assert names["forward"].count("matmul_unary") == 2
+    assert names["backward"].count("matmul_epilogue_sums") == 2
+    with framework.no_grad():  # inference: the same steps, eager's bits
+        traced_eval = framework.compile(twin.eval())
+        for _ in range(2):
+            assert np.array_equal(_bits(traced_eval(x)), _bits(twin(x)))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # eager's inf * 0
+def test_the_epilogue_steps_keep_signed_zeros_nan_and_inf_as_the_backend():
+    framework.manual_seed(1)
+    model = tanh_mlp().eval()
+    x = framework.tensor([[0.0], [-0.0], [float("nan")], [float("inf")], [-float("inf")],
+                          [1e-30], [-1e-30], [3e-39], [-3.0], [1e20]] * 2)
+    with framework.no_grad():
+        model[0].weight[:4] = framework.tensor([[0.0], [-0.0], [-1e-20], [float("inf")]])
+        model[0].bias[:3] = framework.tensor([0.0, -0.0, 0.0])  # zero products plus zeros
+        compiled = framework.compile(model)
+        for _ in range(2):
+            assert np.array_equal(_bits(compiled(x)), _bits(model(x)))
+    mlp, twin = _twins(tanh_mlp)
+    with framework.no_grad():
+        for m in (mlp, twin):
+            m[4].weight[0, :3] = framework.tensor([0.0, -0.0, 1e-30])
+    x = framework.randn(20, 1)
+    x[:2] = 0.0
+    _assert_same_bits(_train_steps(mlp, mlp, x, 2),  # the backward's outer product too
+                      _train_steps(twin, framework.compile(twin), x, 2))
+
+
+def test_the_outer_product_probe_agrees_with_the_gemm():
+    rng = np.random.default_rng(0)
+    for m, n in ((16, 16), (256, 32), (33, 17)):
+        if not cpu_plan._outer_is_multiply(m, n):
+            continue  # this BLAS keeps the GEMM: nothing to check
+        a = (rng.standard_normal((1, m, 1)) * 1e-20).astype(np.float32)
+        b = (rng.standard_normal((1, 1, n)) * 1e-20).astype(np.float32)
+        a[0, :3, 0] = [0.0, -0.0, np.inf]
+        gemm = np.matmul(a, b)
+        z = np.empty_like(gemm)
+        with np.errstate(all="ignore"):
+            cpu_plan._product_into(z, wrap(a), wrap(b), None, True)
+        assert np.array_equal(gemm.view(np.uint32), z.view(np.uint32))
+    assert not cpu_plan._outer_is_multiply(8, 32)  # too small to see every pair
+
+
+def test_the_generated_plan_function_matches_the_interpreter():
+    _, twin = _twins(lenet)
+    _, other = _twins(lenet)
+    x = framework.randn(5, 1, 8, 8)
+    generated, interpreted = framework.compile(twin), framework.compile(other)
+    for compiled in (generated, interpreted):
+        F.mse_loss(compiled(x), framework.zeros(5, 3)).backward()
+    plans = [(entry.run_forward, entry.run_backward)
+             for entry in (_cpu_plan_of(generated), _cpu_plan_of(interpreted))]
+    for plan in plans[0]:
+        assert plan._straight is not None and "def run" in plan._straight.source
+    for plan in plans[1]:
+        plan._straight = None  # Plan._interpret runs the same program step by step
+    _assert_same_bits(_train_steps(twin, generated, x, 3),
+                      _train_steps(other, interpreted, x, 3))
