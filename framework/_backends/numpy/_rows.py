@@ -10,33 +10,76 @@ from ``min_elements`` on (its own measured break-even).
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import numpy as np
 
-from ._parallel import run_pieces, threads
+from ._parallel import _blas_threads_control, _executor, threads
+
+
+# block bounds are multiples of this many rows: a BLAS kernel that handles rows in groups
+# (matrix-vector products, GEMMs' row panels) then groups every row of a block as it does
+# in the whole array, and the last block keeps the whole array's remainder
+ALIGN = 16
 
 
 def row_blocks(rows: int, elements: int, min_elements: int) -> list:
-    """``[(start, stop), ...]``: ``rows`` split into one block per thread when the kernel
-    touches at least ``min_elements`` elements (else one block of all rows)."""
-    count = min(threads(), rows)
+    """``[(start, stop), ...]``: ``rows`` split into one block per thread (bounds at multiples
+    of ``ALIGN``) when the kernel touches at least ``min_elements`` elements, else one block
+    of all rows."""
+    count = min(threads(), rows // ALIGN)
     if count <= 1 or elements < min_elements:
         return [(0, rows)]
-    return [(rows * k // count, rows * (k + 1) // count) for k in range(count)]
+    bounds = [rows * k // count // ALIGN * ALIGN for k in range(count)] + [rows]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def run_rows(fn: Callable, blocks: list) -> None:
-    """``fn(start, stop)`` for every block (on the pool's threads when more than one), with
-    NumPy's floating-point warnings silenced in each (IEEE results: inf, NaN). ``fn``
-    writes its block of the kernel's results; its return value is ignored."""
+    """``fn(start, stop)`` for every block, with NumPy's floating-point warnings silenced in
+    each (IEEE results: inf, NaN); ``fn`` writes its block of the kernel's results.
+
+    With several blocks, the pool's threads and the calling thread each take the next
+    block not yet taken until none is left, and the caller then waits for the blocks
+    taken by others: on a busy machine, where a pool thread gets no core for a while,
+    the caller does the blocks itself instead of waiting (never much slower than one
+    thread). OpenBLAS runs one thread per call meanwhile, as in ``run_pieces``."""
     if len(blocks) == 1:
         with np.errstate(all="ignore"):
             fn(*blocks[0])
         return
+    taken = iter(range(len(blocks)))  # next() on it is atomic under the GIL
+    lock = threading.Lock()
+    done = [threading.Event() for _ in blocks]
+    errors: list = []
 
-    def block(bounds):
+    def work() -> None:
         with np.errstate(all="ignore"):  # the error state is per thread
-            fn(*bounds)
+            while True:
+                with lock:
+                    index = next(taken, None)
+                if index is None:
+                    return
+                try:
+                    fn(*blocks[index])
+                except BaseException as exc:  # re-raised in the calling thread
+                    errors.append(exc)
+                finally:
+                    done[index].set()
 
-    run_pieces(block, blocks, len(blocks))
+    control = _blas_threads_control()
+    blas_threads = control[1]() if control is not None else 1
+    if blas_threads > 1:
+        control[0](1)
+    try:
+        executor = _executor(len(blocks) - 1)
+        for _ in range(len(blocks) - 1):
+            executor.submit(work)
+        work()
+        for event in done:
+            event.wait()
+    finally:
+        if blas_threads > 1:
+            control[0](blas_threads)
+    if errors:
+        raise errors[0]
