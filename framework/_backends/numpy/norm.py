@@ -29,7 +29,7 @@ def _stat_dtype(x: Array):
 
 # operands at least this large (elements) are split by blocks of rows over threads:
 # char_transformer's layer norms of (1536, 1, 64) are; a hand-off costs ~20-50 us
-_SPLIT_ROWS = 1 << 15
+_SPLIT_ROWS = 1 << 20
 def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
     """``(y, mean, rstd)``: ``y = (x - mean) * rstd * weight + bias`` over the row axes.
 
