@@ -44,20 +44,20 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
         with np.errstate(all="ignore"):
             y, mean, rstd = _normalize_across(v, w, b, eps, rms)
         return wrap(y, x.dtype), wrap(mean[0, :, 0], stat), wrap(rstd[0, :, 0], stat)
-    rows = np.ascontiguousarray(v).reshape(-1, v.shape[2])
-    y = np.empty(rows.shape, dtype=v.dtype)
-    mean = np.empty((rows.shape[0], 1), dtype=v.dtype)
-    rstd = np.empty((rows.shape[0], 1), dtype=v.dtype)
+    # fresh results in their final shapes (``wrap`` takes them over), written as 2-D rows
+    y, mean, rstd = (np.empty(shape, dtype=v.dtype) for shape in (v.shape, v.shape[:2],
+                                                                   v.shape[:2]))
+    rows, y_rows = np.ascontiguousarray(v).reshape(-1, v.shape[2]), y.reshape(-1, v.shape[2])
+    mean_rows, rstd_rows = mean.reshape(-1, 1), rstd.reshape(-1, 1)
     w, b = (_per_column(p, v.shape) for p in (w, b))
 
     def block(start: int, stop: int) -> None:
         part = slice(start, stop)
-        _normalize_rows(rows[part], _block(w, part), _block(b, part), eps, rms, y[part], mean[part], rstd[part])
+        _normalize_rows(rows[part], _block(w, part), _block(b, part), eps, rms, y_rows[part],
+                        mean_rows[part], rstd_rows[part])
 
     run_rows(block, row_blocks(rows.shape[0], rows.size, _SPLIT_ROWS))
-    stats = v.shape[:2]
-    return (wrap(y.reshape(v.shape), x.dtype), wrap(mean.reshape(stats), stat),
-            wrap(rstd.reshape(stats), stat))
+    return wrap(y, x.dtype), wrap(mean, stat), wrap(rstd, stat)
 
 
 def _per_column(p, shape: tuple):
@@ -147,17 +147,19 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
     m = nd(mean).astype(v.dtype, copy=False).reshape(-1, 1)
     r = nd(rstd).astype(v.dtype, copy=False).reshape(-1, 1)
     w = _per_column(w, v.shape)
-    dx = np.empty(v_rows.shape, dtype=v.dtype)
-    g_xhat = np.empty(v_rows.shape, dtype=v.dtype) if w is not None else None
+    dx = np.empty(v.shape, dtype=v.dtype)  # fresh, final shape; written as 2-D rows
+    g_xhat = np.empty(v.shape, dtype=v.dtype) if w is not None else None
+    dx_rows = dx.reshape(-1, width)
+    g_xhat_rows = None if g_xhat is None else g_xhat.reshape(-1, width)
 
     def block(start: int, stop: int) -> None:
         part = slice(start, stop)
-        _normalize_rows_backward(g_rows[part], v_rows[part], _block(w, part), m[part], r[part], rms, dx[part],
-                                 None if g_xhat is None else g_xhat[part])
+        _normalize_rows_backward(g_rows[part], v_rows[part], _block(w, part), m[part], r[part],
+                                 rms, dx_rows[part],
+                                 None if g_xhat_rows is None else g_xhat_rows[part])
 
     run_rows(block, row_blocks(v_rows.shape[0], v_rows.size, _SPLIT_ROWS))
-    return (wrap(dx.reshape(v.shape), x.dtype),
-            None if g_xhat is None else wrap(g_xhat.reshape(v.shape), _stat_dtype(x)))
+    return wrap(dx, x.dtype), None if g_xhat is None else wrap(g_xhat, _stat_dtype(x))
 
 
 def _normalize_rows_backward(g, v, w, m, r, rms: bool, dx: np.ndarray, g_xhat) -> None:
