@@ -19,6 +19,8 @@ batch took 2.5x the time of one running all of it, on the 2-core CI VM).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..array import Array
@@ -134,14 +136,13 @@ def _row_weights(scores: np.ndarray, lse: np.ndarray) -> np.ndarray:
     return scores
 
 
-def _row_dots(g: np.ndarray, o: np.ndarray) -> np.ndarray:
-    """``sum(g * o, -1)`` kept as a trailing dim: the product written row-major, then its
-    rows summed by one matrix-vector product (a batch of them costs a BLAS call per matrix)."""
-    product = np.empty(np.broadcast_shapes(g.shape, o.shape), dtype=g.dtype)
-    np.multiply(g, o, out=product)
-    width = product.shape[-1]
-    sums = np.matmul(product.reshape(-1, width), np.ones((width, 1), dtype=g.dtype))
-    return sums.reshape(product.shape[:-1] + (1,))
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """Sums of the contiguous ``x`` along its last axis, kept: one matrix-vector product over
+    all its rows (NumPy's reduction over a short last axis costs several times more, and a
+    batched product a BLAS call per matrix)."""
+    rows, width = math.prod(x.shape[:-1]), x.shape[-1]
+    sums = np.matmul(x.reshape(rows, width), np.ones((width, 1), dtype=x.dtype))
+    return sums.reshape(x.shape[:-1] + (1,))
 
 
 def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, dropout_p, seed,
@@ -153,7 +154,7 @@ def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, drop
     row-broadcast passes they save here (there is no row max to take)."""
     work = compute_dtype(q.dtype)
     qw, kw, vw = _work(q, work), _work(k, work), _work(v, work)
-    g, o = _work(grad_out, work), _work(out, work)
+    g = _work(grad_out, work)  # ``out`` is not needed: delta is summed from the weights
     weights = _row_weights(_row_scores(qw, kw, mask, is_causal, scale, work), nd(lse))
     drop = _dropout(weights.shape, dropout_p, seed, offset, work)
     kept = weights if drop is None else weights * drop
@@ -161,7 +162,9 @@ def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, drop
     grad_scores = np.matmul(g, np.swapaxes(vw, -1, -2))  # the weights' gradient, then in place
     if drop is not None:
         grad_scores *= drop
-    grad_scores -= _row_dots(g, o)  # delta = sum_j P_ij dP_ij, dropout included
+    # delta = sum_j P_ij dP_ij (dropout included), from the products the gradient needs anyway
+    # (the flash form sum(grad_out * out) is the same sum, over the value dim)
+    grad_scores -= _row_sums(weights * grad_scores)
     grad_scores *= weights
     grad_q = np.matmul(grad_scores, kw)
     grad_q *= work.type(scale)
