@@ -167,3 +167,16 @@ def test_keys_major_attention_forward_matches_softmax(mask_kind, causal, shape):
     np.testing.assert_array_equal(np.isinf(nd(lse)), np.isinf(want_lse))
     finite = np.isfinite(want_lse)
     np.testing.assert_allclose(nd(lse)[finite], want_lse[finite], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 0), (0, 2, 5), (1, 1, 1)])
+def test_norm_rows_edge_shapes(shape):
+    x = _array(np.arange(np.prod(shape)).reshape(shape), np.float32)
+    w = _array(np.ones(shape[2]), np.float32)
+    y, mean, rstd = np_norm.norm_rows(x, w, w, 1e-5, False, False)
+    dx, g_xhat = np_norm.norm_rows_backward(x, x, w, mean, rstd, False, False)
+    assert y.shape == dx.shape == g_xhat.shape == shape and mean.shape == rstd.shape == shape[:2]
+    if shape[2] == 0:  # no values: mean 0, rstd 1 / sqrt(eps), as for a constant row
+        np.testing.assert_allclose(nd(rstd), 1 / np.sqrt(np.float32(1e-5)), rtol=1e-6)
+    if shape == (1, 1, 1):
+        assert nd(y)[0, 0, 0] == 1.0 and nd(dx)[0, 0, 0] == 0.0

@@ -1,12 +1,15 @@
 """Running a row-wise CPU kernel on blocks of rows, over ``threads()`` threads.
 
-Kernels whose rows are independent (norm rows, attention's batch of heads, a GEMM
-epilogue's bias and activation) write each block of rows of their fresh results
-from the same block of their inputs, so a block computed on another thread gives
-the bits the one-thread pass gives: every row sees the same NumPy calls on the same
-values. NumPy releases the GIL in ufunc loops, copies, reductions and BLAS calls, so
-the blocks run in parallel. A hand-off costs ~20-50 us, so a kernel splits only
-from ``min_elements`` on (its own measured break-even).
+A kernel whose rows are independent (norm rows) writes each block of rows of its
+fresh results from the same block of its inputs, so a block computed on another
+thread gives the bits the one-thread pass gives: every row sees the same NumPy calls
+on the same values. NumPy releases the GIL in ufunc loops, copies, reductions and BLAS
+calls, so the blocks can run in parallel; but every NumPy call of a block takes the GIL
+back, and on the 2-core VM a hand-off between two threads costs about as much as a
+5-25 us call, so a kernel splits only from ``min_elements`` on (its own measured
+break-even; docs/perf.md, ``char2``). Small BLAS calls from two threads at once
+serialize inside OpenBLAS, so a kernel made of them (attention's per-matrix products)
+is not split at all.
 """
 from __future__ import annotations
 

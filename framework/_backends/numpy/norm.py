@@ -27,15 +27,19 @@ def _stat_dtype(x: Array):
     return x.dtype if compute_dtype(x.dtype) == x.dtype.numpy else float32
 
 
-# operands at least this large (elements) are split by blocks of rows over threads:
-# char_transformer's layer norms of (1536, 1, 64) are; a hand-off costs ~20-50 us
+# operands at least this large (elements) are split by blocks of rows over threads. Below,
+# each of the kernel's ~10 NumPy calls is too short to pay for the GIL hand-offs between two
+# threads: char_transformer's (1536, 1, 64) took 210 us split in two vs 152 us on one thread
+# on the 2-core VM (docs/perf.md, `char2`); a 1M-element norm's calls are ~100x longer
 _SPLIT_ROWS = 1 << 20
+
+
 def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
     """``(y, mean, rstd)``: ``y = (x - mean) * rstd * weight + bias`` over the row axes.
 
     Without ``across`` every (a, c) row is independent: the operand is seen as 2-D
-    rows, and blocks of rows are computed on ``threads()`` threads, each by the same
-    NumPy calls on its rows (the same bits as one thread)."""
+    rows, and large ones are computed by blocks of rows on ``threads()`` threads, each
+    by the same NumPy calls on its rows (the same bits as one thread)."""
     v = _values(x)
     w = None if weight is None else _values(weight)
     b = None if bias is None else _values(bias)
@@ -47,7 +51,8 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
     # fresh results in their final shapes (``wrap`` takes them over), written as 2-D rows
     y, mean, rstd = (np.empty(shape, dtype=v.dtype) for shape in (v.shape, v.shape[:2],
                                                                    v.shape[:2]))
-    rows, y_rows = np.ascontiguousarray(v).reshape(-1, v.shape[2]), y.reshape(-1, v.shape[2])
+    shape = (v.shape[0] * v.shape[1], v.shape[2])  # the 2-D rows (S may be 0)
+    rows, y_rows = np.ascontiguousarray(v).reshape(shape), y.reshape(shape)
     mean_rows, rstd_rows = mean.reshape(-1, 1), rstd.reshape(-1, 1)
     w, b = (_per_column(p, v.shape) for p in (w, b))
 
@@ -66,7 +71,7 @@ def _per_column(p, shape: tuple):
     (``_block`` takes its rows)."""
     if p is None or (p.ndim == 1 and p.shape[0] == shape[2]):
         return p
-    return np.broadcast_to(p, shape).reshape(-1, shape[2])
+    return np.broadcast_to(p, shape).reshape(shape[0] * shape[1], shape[2])
 
 
 def _block(p, part: slice):
@@ -141,16 +146,16 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
             dx *= r
             g_xhat = wrap(g * xhat, _stat_dtype(x)) if w is not None else None
         return wrap(dx, x.dtype), g_xhat
-    width = v.shape[2]
-    g_rows = np.ascontiguousarray(g).reshape(-1, width)
-    v_rows = np.ascontiguousarray(v).reshape(-1, width)
+    shape = (v.shape[0] * v.shape[1], v.shape[2])  # the 2-D rows (S may be 0)
+    g_rows = np.ascontiguousarray(g).reshape(shape)
+    v_rows = np.ascontiguousarray(v).reshape(shape)
     m = nd(mean).astype(v.dtype, copy=False).reshape(-1, 1)
     r = nd(rstd).astype(v.dtype, copy=False).reshape(-1, 1)
     w = _per_column(w, v.shape)
     dx = np.empty(v.shape, dtype=v.dtype)  # fresh, final shape; written as 2-D rows
     g_xhat = np.empty(v.shape, dtype=v.dtype) if w is not None else None
-    dx_rows = dx.reshape(-1, width)
-    g_xhat_rows = None if g_xhat is None else g_xhat.reshape(-1, width)
+    dx_rows = dx.reshape(shape)
+    g_xhat_rows = None if g_xhat is None else g_xhat.reshape(shape)
 
     def block(start: int, stop: int) -> None:
         part = slice(start, stop)
