@@ -103,10 +103,10 @@ def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:
 SPLIT_ELEMENTS = 1 << 18
 
 
-def split_count(size: int, minimum: int = SPLIT_ELEMENTS) -> int:
+def split_count(size: int, minimum: "int | None" = None) -> int:
     """How many threads a pass over ``size`` elements runs on: ``threads()`` from
-    ``minimum`` elements on, else 1."""
-    return threads() if size >= minimum else 1
+    ``minimum`` elements on (default ``SPLIT_ELEMENTS``), else 1."""
+    return threads() if size >= (SPLIT_ELEMENTS if minimum is None else minimum) else 1
 
 
 def run_blocks(fn: Callable, n: int, count: int, align: int = 1) -> list:

@@ -17,7 +17,8 @@ from ..array import Array, Storage
 from ..contract import BINARY, UNARY
 from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use,
                       nd, quiet, quiet_here, select, wrap)
-from ._parallel import SPLIT_ELEMENTS, flat_blocks, run_blocks, split_count
+from . import _parallel
+from ._parallel import flat_blocks, run_blocks, split_count
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -381,7 +382,7 @@ def _make_binary(name: str):
             y = _value(b, cd)
         if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
-        result = _split_binary(fn, x, y) if ufunc and x.size >= SPLIT_ELEMENTS else None
+        result = _split_binary(fn, x, y) if ufunc and x.size >= _parallel.SPLIT_ELEMENTS else None
         if result is not None:
             pass  # a large pass, run over threads
         elif _QUIET_RUN is None:
