@@ -11,6 +11,11 @@ while pieces run on several threads OpenBLAS is told to use one thread per call
 (two pool threads each waking OpenBLAS's workers oversubscribe the cores and queue
 on its thread server). OpenBLAS splits a GEMM over rows and columns, never over
 the summed dimension, so its results do not depend on its thread count.
+
+Large elementwise passes (relu and its backward, binary ufuncs, dropout) are split
+the same way, into blocks of elements (``run_blocks``, ``flat_blocks``) above
+``SPLIT_ELEMENTS``: every element is computed alone, so the result is the one-thread
+result bit for bit. A hand-off to a pool thread and back costs ~40 us on the 2-core VM.
 """
 from __future__ import annotations
 

@@ -6,7 +6,10 @@ loop over the window offsets only (at most kernel_size per axis): each offset
 gathers one (N, C, OH, OW) slab of input values by fancy indexing and folds it
 into the running max / sum. Backward kernels are scatter-adds, done with one
 ``np.bincount`` over flat (plane, position) indices, which sums duplicates.
-Half types compute in float32.
+Half types compute in float32. Disjoint tiles (kernel == stride, no padding) take
+faster paths: 2 x 2 tiles by contiguous planes (``_pool_max_2x2``), other sizes by a
+running max over strided views, both split by images over threads; the backward of
+their indices is a store (no two outputs share an input position).
 """
 from __future__ import annotations
 
