@@ -232,3 +232,18 @@ def test_wide_input_grad_into_the_result_equals_the_view(np_dtype, monkeypatch):
     results = _per_thread_count(
         monkeypatch, lambda: _bits(np_conv.conv2d_input_grad(dy, w, *args, (7, 6))))
     assert results == [expected] * 3
+
+
+# -- OpenBLAS's idle workers -----------------------------------------------------------------
+def test_importing_framework_first_sets_a_short_openblas_thread_timeout_unless_set():
+    """``import framework`` before NumPy sets ``OPENBLAS_THREAD_TIMEOUT`` (OpenBLAS's idle
+    workers then sleep instead of spinning on the pool threads' core); a user's value stays."""
+    import subprocess
+    import sys
+    code = "import os, framework; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "4", out.stderr
+    env["OPENBLAS_THREAD_TIMEOUT"] = "20"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "20", out.stderr
