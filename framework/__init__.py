@@ -5,7 +5,15 @@ The public names match PyTorch's: ``framework.tensor``, ``framework.zeros``,
 """
 from __future__ import annotations
 
-from . import autograd, cuda, dtypes, ops  # noqa: F401
+import os as _os
+
+# OpenBLAS's idle workers spin for 2**28 cycles (~0.1 s) after each threaded GEMM, holding
+# the core that the CPU kernels' pool threads need (``_backends/numpy/_parallel.py``);
+# OpenBLAS reads this once, when NumPy loads it, so before the first ``import numpy``.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # a user's own value is kept
+del _os
+
+from . import autograd, cuda, dtypes, ops  # noqa: E402,F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .devices import device, get_default_device, set_default_device

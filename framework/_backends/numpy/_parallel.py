@@ -11,6 +11,11 @@ while pieces run on several threads OpenBLAS is told to use one thread per call
 (two pool threads each waking OpenBLAS's workers oversubscribe the cores and queue
 on its thread server). OpenBLAS splits a GEMM over rows and columns, never over
 the summed dimension, so its results do not depend on its thread count.
+
+Large elementwise passes (relu and its backward, binary ufuncs, dropout) are split
+the same way, into blocks of elements (``run_blocks``, ``flat_blocks``) above
+``SPLIT_ELEMENTS``: every element is computed alone, so the result is the one-thread
+result bit for bit. A hand-off to a pool thread and back costs ~40 us on the 2-core VM.
 """
 from __future__ import annotations
 
@@ -95,3 +100,36 @@ def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:
         if blas_threads > 1:
             control[0](blas_threads)
     return results
+
+
+# elementwise passes over at least this many elements are split over ``threads()`` threads
+# (a NumPy ufunc pass costs ~0.1-0.4 ns per element on the 2-core VM, a hand-off to a pool
+# thread and back ~40 us, so smaller passes stay on the calling thread)
+SPLIT_ELEMENTS = 1 << 18
+
+
+def split_count(size: int, minimum: "int | None" = None) -> int:
+    """How many threads a pass over ``size`` elements runs on: ``threads()`` from
+    ``minimum`` elements on (default ``SPLIT_ELEMENTS``), else 1."""
+    return threads() if size >= (SPLIT_ELEMENTS if minimum is None else minimum) else 1
+
+
+def run_blocks(fn: Callable, n: int, count: int, align: int = 1) -> list:
+    """``fn(start, stop)`` over ``count`` consecutive blocks of ``range(n)`` (block bounds
+    multiples of ``align``), the first on the calling thread, the others on the pool's.
+    Each block must write only its own part of any output (no two blocks share one)."""
+    units = -(-n // align)
+    count = max(1, min(count, units))
+    if count == 1:
+        return [fn(0, n)]
+    bounds = [min(n, (units * k // count) * align) for k in range(count + 1)]
+    return run_pieces(lambda block: fn(*block), list(zip(bounds[:-1], bounds[1:])), count)
+
+
+def flat_blocks(fn: Callable, arrays: Sequence, count: int, align: int = 1) -> None:
+    """``fn(*blocks)`` on ``count`` threads, each with the same flat element range of every
+    one of ``arrays`` (C-contiguous, one size): an elementwise pass split over threads
+    (bit for bit the one-thread pass, as every element is computed alone)."""
+    flat = [a.reshape(-1) for a in arrays]
+    run_blocks(lambda start, stop: fn(*[a[start:stop] for a in flat]), flat[0].size, count,
+               align)

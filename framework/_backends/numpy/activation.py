@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import Array
-from ._arrays import compute_dtype, nd, quiet, select, wrap
+from ._arrays import _UNSIGNED, compute_dtype, nd, quiet, select, wrap
+from ._parallel import flat_blocks, split_count
 from .elementwise import _COMPUTE, _erf, _finish, _select_zero, _value
 
 _SQRT1_2 = 0.70710678118654752440
@@ -163,14 +164,31 @@ def _tanh_derivative_times(g: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _relu_backward(grad: Array, x: Array) -> Array:
     """``grad`` where ``x > 0`` (or NaN), else 0 (PyTorch's ``threshold_backward``: a select,
     so an inf or NaN ``grad`` at ``x <= 0`` gives 0)."""
-    g = nd(grad)
+    g, v = nd(grad), nd(x)
+    count = split_count(g.size)
+    unsigned = _UNSIGNED.get(g.itemsize)
+    if count > 1 and unsigned is not None and g.dtype.kind in "fiu" and g.shape == v.shape \
+            and g.flags.c_contiguous and v.flags.c_contiguous:
+        # a large pass over threads: the bits of g times (not x <= 0), as below
+        out = np.empty(g.shape, g.dtype)
+        flat_blocks(_relu_backward_into, (g.view(unsigned), v, out.view(unsigned)), count)
+        return wrap(out, grad.dtype)
     with np.errstate(invalid="ignore"):
-        at_or_below = np.less_equal(nd(x), 0)
+        at_or_below = np.less_equal(v, 0)
     zero = np.zeros((), g.dtype)
     masked = _select_zero(at_or_below, zero, g)  # the bits of g times the mask (large arrays)
     if masked is None:
         masked = np.where(at_or_below, zero, g)
     return wrap(masked, grad.dtype)
+
+
+def _relu_backward_into(bits: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """``out = bits * (not v <= 0)`` (unsigned views of the gradient and the result): the
+    gradient's bits where ``v > 0`` or NaN, +0 elsewhere (``_select_zero``'s product)."""
+    with np.errstate(invalid="ignore"):
+        keep = np.less_equal(v, 0)
+    np.logical_not(keep, out=keep)
+    np.multiply(bits, keep, out=out)
 
 
 # the NumPy math of the unary activations, by kernel name (also what compiled plans call)

@@ -143,9 +143,10 @@ class _Wide:
         return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
     def input_grad(self, dy: np.ndarray, w: np.ndarray, groups: int,
-                   buffers: Buffers = FRESH) -> np.ndarray:
+                   buffers: Buffers = FRESH, out: np.ndarray = None) -> np.ndarray:
         """(N, C, H, W) from dy (N, CO, HO, WO) and w (CO, C/g, KH, KW), block by block (a
-        view of ``buffers``' "image").
+        view of ``buffers``' "image", or ``out``, a contiguous (N, C, H, W) array of the
+        compute dtype that each block copies its images into).
 
         The KW taps of a kernel row are summed inside the GEMM: its columns are dy's wide
         rows at the KW shifts kj*dw, ``(CO/g*KW, HO*Wp)`` per image (a shift keeps every
@@ -167,7 +168,7 @@ class _Wide:
         # image-major wide rows: (N, CO, HO*Wp) after ``lead`` zeros (a channel's first row
         # shifted left reads the zeros of the previous channel's extra columns)
         shifted = buffers.bordered("shifted", (lead + n * co * self.run,), dtype)
-        shifted[lead:].reshape(n, co, self.ho, self.wp)[..., :self.wo] = dy
+        wide_dy = shifted[lead:].reshape(n, co, self.ho, self.wp)  # filled by each block
         # (groups, C/g*KH, CO/g*KW): column j of each output channel holds tap kj = KW-1-j
         taps = w.reshape(groups, co_g, c_g, kh, kw)[..., ::-1].transpose(0, 2, 3, 1, 4) \
             .reshape(groups, c_g * kh, co_g * kw)
@@ -176,6 +177,9 @@ class _Wide:
 
         def block(images):
             count = images.stop - images.start
+            # this block's images of dy (the runs below read only these and the zeros
+            # of the previous image's extra columns: no other block's values)
+            wide_dy[images, :, :, :self.wo] = dy[images]
             # columns[i, g, o, j, l] = dy_wide[start + i, g, o, l - (KW-1-j)*dw]
             view = as_strided(shifted[images.start * co * self.run:],
                               (count, groups, co_g, kw, self.run),
@@ -191,10 +195,16 @@ class _Wide:
             for ki in range(kh):
                 top = ki * row_step
                 target[:, :, top:top + self.run] += rows[:, :, ki]
+            if out is not None:
+                np.copyto(out[images], crop(target))
+        image = image.reshape(n, c, self.plane)
+
+        def crop(planes):
+            return planes.reshape(planes.shape[:2] + (self.hp + 1, self.wp))[
+                :, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
         workers = threads()
         run_pieces(block, self.blocks(n, groups * co_g * kw, workers), workers)
-        image = image.reshape(n, c, self.hp + 1, self.wp)
-        return image[:, :, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+        return out if out is not None else crop(image)
 
 
 _BY_IMAGE = True  # conv2d and its weight grad by image (``_ByImage``); False: one K-major
@@ -372,10 +382,10 @@ def _weight_grad_by_image(x: Array, grad_out: Array, stride, padding, dilation, 
 
 
 def _input_grad_wide(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
-                     in_size, buffers: Buffers = FRESH) -> np.ndarray:
+                     in_size, buffers: Buffers = FRESH, out: np.ndarray = None) -> np.ndarray:
     """dx of a stride-1 conv2d by the wide-rows path (``_Wide.input_grad``: a view in the
-    compute dtype); None where that path does not apply (see ``_Wide.plan``; a weight with
-    inf or NaN, as the extra columns need 0 * w = 0)."""
+    compute dtype, or ``out`` filled); None where that path does not apply (see
+    ``_Wide.plan``; a weight with inf or NaN, as the extra columns need 0 * w = 0)."""
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
     wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
@@ -384,7 +394,7 @@ def _input_grad_wide(grad_out: Array, weight: Array, stride, padding, dilation, 
     w = _as_compute(weight)
     if not np.isfinite(w).all():
         return None
-    return wide.input_grad(_as_compute(grad_out), w, groups, buffers)
+    return wide.input_grad(_as_compute(grad_out), w, groups, buffers, out)
 
 
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
@@ -406,9 +416,15 @@ def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_
 def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation, groups: int,
                       in_size) -> Array:
     """dx (N, C, H, W) of conv2d from dy (N, CO, HO, WO); the forward of conv_transpose2d."""
-    dx = _input_grad_wide(grad_out, weight, stride, padding, dilation, groups, in_size)
+    dtype = grad_out.dtype.numpy
+    # the crop of each block's images written straight into the result (on the block's
+    # thread) where the compute dtype is the result's
+    out = np.empty((grad_out.shape[0], weight.shape[1] * groups) + tuple(in_size), dtype) \
+        if compute_dtype(grad_out.dtype) == dtype == compute_dtype(weight.dtype) else None
+    dx = _input_grad_wide(grad_out, weight, stride, padding, dilation, groups, in_size,
+                          out=out)
     if dx is not None:
-        return wrap(dx.astype(grad_out.dtype.numpy), grad_out.dtype)
+        return wrap(dx if dx is out else dx.astype(dtype), grad_out.dtype)
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)

@@ -17,6 +17,8 @@ from ..array import Array, Storage
 from ..contract import BINARY, UNARY
 from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use,
                       nd, quiet, quiet_here, select, wrap)
+from . import _parallel
+from ._parallel import flat_blocks, run_blocks, split_count
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -153,16 +155,25 @@ def _relu(v):
         out = v.copy()  # same bits as the large path below, with fewer NumPy calls
         np.putmask(out, v < 0, 0)
         return out
-    # on the bit patterns: v's bits times (not v < 0) is v, or all-zero bits (+0.0) where
-    # v < 0; NaN payloads and -0.0 pass unchanged (one integer multiply by the mask)
-    keep = np.less(v, 0, out=np.empty(v.shape, np.bool_))
-    np.logical_not(keep, out=keep)
-    unsigned = _UNSIGNED[v.itemsize]
     # written through an unsigned view of a fresh float array, which ``wrap`` then takes over
     # (a float view of an unsigned result would be copied)
     out = np.empty(v.shape, v.dtype)
-    np.multiply(v.view(unsigned), keep, out=out.view(unsigned))
+    count = split_count(v.size)
+    if count > 1 and v.flags.c_contiguous:
+        flat_blocks(_relu_into, (v, out), count)  # large passes over threads
+    else:
+        _relu_into(v, out)
     return out
+
+
+def _relu_into(v: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = relu(v)`` on the bit patterns: v's bits times (not v < 0) is v, or
+    all-zero bits (+0.0) where v < 0; NaN payloads and -0.0 pass unchanged (one integer
+    multiply by the mask)."""
+    keep = np.less(v, 0, out=np.empty(v.shape, np.bool_))
+    np.logical_not(keep, out=keep)
+    unsigned = _UNSIGNED[v.itemsize]
+    np.multiply(v.view(unsigned), keep, out=out.view(unsigned))
 
 
 @functools.cache
@@ -371,14 +382,18 @@ def _make_binary(name: str):
             y = _value(b, cd)
         if integer_division and not _is_float(x) and np.any(y == 0):
             raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU message, word for word
-        if _QUIET_RUN is None:
+        result = _split_binary(fn, x, y) if ufunc and x.size >= _parallel.SPLIT_ELEMENTS else None
+        if result is not None:
+            pass  # a large pass, run over threads
+        elif _QUIET_RUN is None:
             return wrap(quiet_here(fn, x, y), out_dtype)
-        try:  # quiet(fn, x, y), inlined: the hottest kernel path
-            result = _QUIET_RUN(fn, x, y)
-        except RuntimeError as exc:
-            if not in_use(exc):
-                raise
-            result = quiet_here(fn, x, y)
+        else:
+            try:  # quiet(fn, x, y), inlined: the hottest kernel path
+                result = _QUIET_RUN(fn, x, y)
+            except RuntimeError as exc:
+                if not in_use(exc):
+                    raise
+                result = quiet_here(fn, x, y)
         if type(result) is np.ndarray and (ufunc or result.base is None) and (
                 result.dtype is out_dtype.numpy):
             # wrap(result, out_dtype) of a fresh result (a ufunc's always is), inlined
@@ -406,6 +421,25 @@ def _make_binary(name: str):
     kernel.__name__ = name
     kernel.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` (broadcast; either may be a number)."
     return kernel
+
+
+def _split_binary(ufunc: np.ufunc, x: np.ndarray, y: np.ndarray) -> "np.ndarray | None":
+    """``ufunc(x, y)`` (warnings silenced) into a fresh array, in blocks of the leading axis
+    on ``threads()`` threads, where ``x`` has the result's shape and that axis (``y`` has it
+    too, or broadcasts along it); None where it does not apply (one thread, a broadcast
+    ``x``, a short leading axis). Bit for bit the one-call result: each element alone."""
+    count = split_count(x.size)
+    shape = x.shape
+    if count <= 1 or not shape or shape[0] < count or ufunc.nout != 1 or \
+            np.broadcast_shapes(shape, y.shape) != shape:
+        return None
+    whole_y = y.ndim < len(shape) or y.shape[0] == 1  # broadcast along the leading axis
+    out = np.empty(shape, ufunc.resolve_dtypes((x.dtype, y.dtype, None))[-1])
+
+    def block(start: int, stop: int) -> None:
+        quiet_here(ufunc, x[start:stop], y if whole_y else y[start:stop], out[start:stop])
+    run_blocks(block, shape[0], count)
+    return out
 
 
 _relu_any_size = _make_unary("relu")
@@ -450,7 +484,12 @@ def _select_zero(cond: np.ndarray, x: np.ndarray, y: np.ndarray):
     else:
         return None
     out = np.empty(np.broadcast_shapes(cond.shape, bits.shape), x.dtype)
-    np.multiply(bits, mask, out=out.view(unsigned))
+    count = split_count(out.size)
+    if count > 1 and mask.shape == bits.shape == out.shape and mask.flags.c_contiguous \
+            and bits.flags.c_contiguous:  # large passes over threads
+        flat_blocks(np.multiply, (bits, mask, out.view(unsigned)), count)
+    else:
+        np.multiply(bits, mask, out=out.view(unsigned))
     return out
 
 
