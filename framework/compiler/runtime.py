@@ -692,12 +692,7 @@ class GraphModule:
         plan = self._plan
         if plan and not env:  # static shapes: the contiguous strides are known
             strides, names, single = self._layout
-            arrays = []
-            for t, expected in zip(tensors, strides):
-                a = t._a
-                if a.strides != expected and not a.is_contiguous():
-                    a = t.contiguous()._a
-                arrays.append(a)
+            arrays = contiguous_arrays(tensors, strides)
             params = self.params
             arrays += [params[name]._a for name in names]
             result = plan(arrays)
@@ -720,6 +715,18 @@ class GraphModule:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(\n{self.graph}\n)"
+
+
+def contiguous_arrays(tensors, strides) -> list:
+    """Each tensor's array, made contiguous where it is not (a plan's steps read inputs as
+    contiguous); ``strides`` are the contiguous strides expected (a cheap first check)."""
+    arrays = []
+    for t, expected in zip(tensors, strides):
+        a = t._a
+        if a.strides != expected and not a.is_contiguous():
+            a = t.contiguous()._a
+        arrays.append(a)
+    return arrays
 
 
 def _input_layout(graph: Graph) -> tuple:

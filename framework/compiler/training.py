@@ -32,7 +32,7 @@ from ..devices import device as Device
 from ..tensor import Tensor
 from .capture import _LOCK, Tracer, TensorSlot, _unflatten, flatten
 from .ir import Graph, Node, Value, rebuild, walk
-from .runtime import plan_for, run
+from .runtime import contiguous_arrays, plan_for, run
 
 
 def trace_joint(fn, args: tuple, kwargs: dict, named: dict) -> "JointEntry":
@@ -332,13 +332,7 @@ class _CompiledFunction(Function):
                 strides = entry.input_strides = [
                     contiguous_strides(v.shape) if all(type(s) is int for s in v.shape) else
                     None for v in entry.forward_graph.inputs]
-            arrays = []
-            for t, expected in zip(tensors, strides):
-                a = t._a
-                if a.strides != expected and not a.is_contiguous():
-                    a = t.contiguous()._a
-                arrays.append(a)
-            outs, saved = entry.run_forward(arrays)
+            outs, saved = entry.run_forward(contiguous_arrays(tensors, strides))
         else:
             mapping = None
             outs, saved = preset

@@ -58,11 +58,7 @@ def _keys_major_scores(q, k, mask, is_causal: bool, scale: float, work) -> np.nd
             np.copyto(scores, -np.inf, where=blocked.reshape((source,) + (1,) * (q.ndim - 2)
                                                              + (length,)))
     if mask is not None:
-        m = _keys_major(mask)
-        if m.dtype == np.bool_:
-            np.copyto(scores, -np.inf, where=~m)
-        else:
-            scores += m.astype(work, copy=False)
+        _apply_mask(scores, _keys_major(mask), work)
     return scores
 
 
@@ -114,12 +110,16 @@ def _row_scores(q, k, mask, is_causal: bool, scale: float, work) -> np.ndarray:
         blocked = np.triu(np.ones((length, source), dtype=np.bool_), 1)
         np.copyto(scores, -np.inf, where=blocked)
     if mask is not None:
-        m = nd(mask)
-        if m.dtype == np.bool_:
-            np.copyto(scores, -np.inf, where=~m)
-        else:
-            scores += m.astype(work, copy=False)
+        _apply_mask(scores, nd(mask), work)
     return scores
+
+
+def _apply_mask(scores: np.ndarray, m: np.ndarray, work) -> None:
+    """A boolean mask (False: blocked, -inf) or an additive float mask, into ``scores``."""
+    if m.dtype == np.bool_:
+        np.copyto(scores, -np.inf, where=~m)
+    else:
+        scores += m.astype(work, copy=False)
 
 
 def _row_weights(scores: np.ndarray, lse: np.ndarray) -> np.ndarray:
