@@ -8,9 +8,11 @@ from __future__ import annotations
 import os as _os
 
 # OpenBLAS's idle workers spin for 2**28 cycles (~0.1 s) after each threaded GEMM, holding
-# the core that the CPU kernels' pool threads need (``_backends/numpy/_parallel.py``);
-# OpenBLAS reads this once, when NumPy loads it, so before the first ``import numpy``.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # a user's own value is kept
+# the core that the CPU kernels' pool threads need (``_backends/numpy/_parallel.py``).
+# 2**20 cycles (~0.4 ms) still bridges the gaps between one step's GEMMs (4, sleeping at
+# once, cost gan ~10% on two threads; docs/perf.md). OpenBLAS reads this once, when NumPy
+# loads it, so before the first ``import numpy``.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")  # a user's own value is kept
 del _os
 
 from . import autograd, cuda, dtypes, ops  # noqa: E402,F401

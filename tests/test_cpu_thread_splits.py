@@ -243,7 +243,7 @@ def test_importing_framework_first_sets_a_short_openblas_thread_timeout_unless_s
     code = "import os, framework; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
     env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "4", out.stderr
-    env["OPENBLAS_THREAD_TIMEOUT"] = "20"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "20", out.stderr
+    env["OPENBLAS_THREAD_TIMEOUT"] = "6"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "6", out.stderr
