@@ -52,6 +52,17 @@ def _state(node, names: dict):
     return type(node), {key: label(value) for key, value in vars(node).items()}
 
 
+def _assert_same_node(fast, general, names: dict) -> None:
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.name() == general.grad_fn.name()
+    assert fast._output_nr == general._output_nr == 0
+    assert fast.requires_grad and not fast.is_leaf
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
+            == _state(general.grad_fn, {**names, id(general): "out"}))
+
+
 def _operands(case: str):
     """``(a, b)`` of one recorded binary call."""
     a, b = _leaf((2, 3), seed=1), _leaf((2, 3), seed=2, requires_grad=False)
@@ -87,15 +98,7 @@ def test_binary_node_equals_function_apply(cls, case):
     dtype = ref.dtype
     fast = cls.apply(a, b, dtype, dtype)
     general = _general(cls, a, b, dtype, dtype)
-    assert type(fast.grad_fn) is type(general.grad_fn)
-    assert fast.grad_fn.name() == general.grad_fn.name()
-    assert fast._output_nr == general._output_nr == 0
-    assert fast.requires_grad and not fast.is_leaf
-    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
-    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
-    names = {id(a): "a", id(b): "b"}
-    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
-            == _state(general.grad_fn, {**names, id(general): "out"}))
+    _assert_same_node(fast, general, {id(a): "a", id(b): "b"})
 
 
 def _use_function_apply(monkeypatch) -> None:
@@ -357,17 +360,6 @@ def _matmul_operands(case: str):
 
 MATMUL_CASES = ["both", "a", "b", "non-leaf", "transposed view", "parameter", "float32", "bmm",
                 "broadcast"]
-
-
-def _assert_same_node(fast, general, names: dict) -> None:
-    assert type(fast.grad_fn) is type(general.grad_fn)
-    assert fast.grad_fn.name() == general.grad_fn.name()
-    assert fast._output_nr == general._output_nr == 0
-    assert fast.requires_grad and not fast.is_leaf
-    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
-    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
-    assert (_state(fast.grad_fn, {**names, id(fast): "out"})
-            == _state(general.grad_fn, {**names, id(general): "out"}))
 
 
 @pytest.mark.parametrize("case", MATMUL_CASES)

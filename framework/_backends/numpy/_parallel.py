@@ -19,6 +19,7 @@ result bit for bit. A hand-off to a pool thread and back costs ~40 us on the 2-c
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -86,20 +87,28 @@ def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:
     count = min(count, len(pieces))
     bounds = [len(pieces) * k // count for k in range(count + 1)]
     runs = [pieces[bounds[k]:bounds[k + 1]] for k in range(count)]
-    control = _blas_threads_control()
-    blas_threads = control[1]() if control is not None else 1
-    if blas_threads > 1:
-        control[0](1)  # one BLAS thread per piece: the pool's threads are the parallelism
-    try:
+    with one_blas_thread():  # one BLAS thread per piece: the pool's threads are the parallelism
         futures = [_executor(count - 1).submit(lambda run=run: [fn(p) for p in run])
                    for run in runs[1:]]
         results = [fn(piece) for piece in runs[0]]
         for future in futures:
             results.extend(future.result())
+    return results
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """OpenBLAS (NumPy's) on one thread per call while the block runs, its count restored
+    afterwards (also after an exception); a no-op for another BLAS."""
+    control = _blas_threads_control()
+    blas_threads = control[1]() if control is not None else 1
+    if blas_threads > 1:
+        control[0](1)
+    try:
+        yield
     finally:
         if blas_threads > 1:
             control[0](blas_threads)
-    return results
 
 
 # elementwise passes over at least this many elements are split over ``threads()`` threads

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._parallel import _blas_threads_control, _executor, threads
+from ._parallel import _executor, one_blas_thread, threads
 
 
 # block bounds are multiples of this many rows: a BLAS kernel that handles rows in groups
@@ -70,19 +70,12 @@ def run_rows(fn: Callable, blocks: list) -> None:
                 finally:
                     done[index].set()
 
-    control = _blas_threads_control()
-    blas_threads = control[1]() if control is not None else 1
-    if blas_threads > 1:
-        control[0](1)
-    try:
+    with one_blas_thread():
         executor = _executor(len(blocks) - 1)
         for _ in range(len(blocks) - 1):
             executor.submit(work)
         work()
         for event in done:
             event.wait()
-    finally:
-        if blas_threads > 1:
-            control[0](blas_threads)
     if errors:
         raise errors[0]
