@@ -31,9 +31,10 @@ power-of-two scales moved past matmuls, elementwise fusion (dropout included),
 softmax prologues and dropouts, softmax-gradient prologues, transposed copies
 and sums over leading dims (``fusion.py``: one generated Triton kernel per
 group on ``cuda``, one NumPy plan on ``cpu``).
-``options={"passes": False, "fusion": False}`` turns them off;
-``mode``/``backend``/``dynamic`` are accepted for compatibility and have no
-effect yet.
+``options={"passes": False, "fusion": False}`` turns them off.
+``mode="reduce-overhead"`` (or ``"max-autotune"``, or ``options={"triton.cudagraphs":
+True}``) replays each static cuda plan as one CUDA graph on a GPU (``cudagraphs.py``);
+``backend``/``dynamic`` are accepted for compatibility and have no effect.
 """
 from __future__ import annotations
 
@@ -303,7 +304,8 @@ class CompiledFunction:
         if joint:
             entry.externals = None
             entry.optimize(passes=self.options.get("passes", True),
-                           fusion=self.options.get("fusion", True))
+                           fusion=self.options.get("fusion", True),
+                           cudagraphs=self.options.get("triton.cudagraphs", False))
             entry.fn = self.fn
             entry.guards = guards
             self.cache[key] = entry
@@ -311,6 +313,7 @@ class CompiledFunction:
         done = optimize(graph, passes=self.options.get("passes", True),
                         fusion=self.options.get("fusion", True))
         module = self.cache[key] = GraphModule(graph, named, spec)
+        module.cudagraphs = self.options.get("triton.cudagraphs", False)
         module.optimize_stats = done
         module.guards = guards
         return result
@@ -666,6 +669,8 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
     """``torch.compile``: a module or function that traces per input signature and replays
     the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
     ``framework.compile(mode=...)(fn)``. See docs/compile.md."""
+    options = _mode_options(mode, options)
+
     def wrap(target):
         if disable:
             return target
@@ -677,6 +682,23 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
         return CompiledFunction(target, fullgraph=fullgraph, options=options)
 
     return wrap if model is None else wrap(model)
+
+
+_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _mode_options(mode, options: "dict | None") -> "dict | None":
+    """``options`` with what ``mode`` implies, as ``torch.compile``: ``"reduce-overhead"``
+    and ``"max-autotune"`` replay static cuda plans as CUDA graphs (``"triton.cudagraphs"``);
+    a mode and options together, or an unknown mode, raise."""
+    if mode is None:
+        return options
+    if mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode!r}, should be one of: {', '.join(_MODES)}")
+    if options:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    return {"triton.cudagraphs": mode in ("reduce-overhead", "max-autotune")}
 
 
 class OptimizedModule(Module):

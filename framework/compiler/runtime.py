@@ -669,6 +669,7 @@ class GraphModule:
         self._spec = spec  # flattened (args, kwargs) structure of the traced call
         self._plan = None  # Plan for the current graph.nodes (rebuilt when a pass replaces them)
         self._plan_key = None
+        self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
 
     @property
     def code(self) -> str:
@@ -687,6 +688,10 @@ class GraphModule:
         key = getattr(self, "_plan_key", None)
         if key is None or key[0] is not self.graph or key[1] is not self.graph.nodes:
             self._plan = plan_for(self.graph)
+            if self._plan is not None and getattr(self, "cudagraphs", False):
+                from .cudagraphs import graphed
+                self._plan = graphed(self._plan, self.graph, self.graph.user_inputs,
+                                     "inference graph")
             self._plan_key = (self.graph, self.graph.nodes)
             self._layout = _input_layout(self.graph)
         plan = self._plan

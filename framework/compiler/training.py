@@ -190,10 +190,15 @@ def _save_view_roots(fwd_nodes: list, inputs: list, saved: list) -> tuple:
     return unique, views
 
 
-def _runner(graph: Graph):
-    """A function of the graph's input arrays returning its output tree of arrays."""
+def _runner(graph: Graph, cudagraphs: bool = False, label: str = "", fixed_from: int = 0):
+    """A function of the graph's input arrays returning its output tree of arrays (with
+    ``cudagraphs``, a static plan replayed as a CUDA graph where it can be: inputs before
+    ``fixed_from`` copied into the graph's own buffers, the rest read in place)."""
     plan = plan_for(graph)
     if plan is not None:
+        if cudagraphs:
+            from .cudagraphs import graphed
+            return graphed(plan, graph, fixed_from, label)
         return plan
     return lambda arrays: run(graph, arrays)
 
@@ -278,7 +283,7 @@ class JointEntry:
         self.input_strides = None  # contiguous strides of the forward's inputs (first replay)
         return self
 
-    def optimize(self, passes: bool, fusion: bool) -> None:
+    def optimize(self, passes: bool, fusion: bool, cudagraphs: bool = False) -> None:
         from .compile import optimize
         for part, graph in (("forward", self.forward_graph), ("backward", self.backward_graph)):
             graph.eliminate_dead_code()
@@ -289,8 +294,10 @@ class JointEntry:
                 done["shared_saved"] = shared
             graph.renumber()
             self.optimize_stats[part] = done
-        self.run_forward = _runner(self.forward_graph)
-        self.run_backward = _runner(self.backward_graph)
+        self.run_forward = _runner(self.forward_graph, cudagraphs, "training forward",
+                                   self.forward_graph.user_inputs)
+        self.run_backward = _runner(self.backward_graph, cudagraphs, "training backward",
+                                    len(self.backward_graph.inputs))
         pairs = {pair for _, _, pair in self.takes}
         self.forward_random = _RandomSites(self.forward_graph, self.run_forward, pairs)
         self.backward_random = _RandomSites(self.backward_graph, self.run_backward, pairs)

@@ -8,6 +8,7 @@ memory-family kernels are in ``memory.py``; kernel pointers in ``launch.py``.
 """
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import numpy as np
@@ -34,6 +35,7 @@ class CachingAllocator:
         self._free: dict[int, list[int]] = {}
         self.allocated_bytes = 0
         self.cached_bytes = 0
+        self._holders: list = []  # the lists of the active ``holding`` blocks
 
     def allocate(self, nbytes: int) -> DeviceBuffer:
         """A buffer of at least ``nbytes`` bytes."""
@@ -47,7 +49,19 @@ class CachingAllocator:
         self.allocated_bytes += size
         buf = DeviceBuffer(ptr, size)
         weakref.finalize(buf, self._release, ptr, size)
+        for held in self._holders:
+            held.append(buf)
         return buf
+
+    @contextlib.contextmanager
+    def holding(self, held: list):
+        """Append every buffer allocated inside the block to ``held`` (a CUDA graph keeps the
+        memory its captured kernels write for as long as it lives: ``compiler.cudagraphs``)."""
+        self._holders.append(held)
+        try:
+            yield held
+        finally:  # by identity (two empty lists are equal)
+            self._holders[:] = [h for h in self._holders if h is not held]
 
     def _cu_alloc(self, size: int) -> int:
         driver = runtime._driver()
