@@ -212,3 +212,26 @@ def test_reduce_overhead_replays_real_cuda_graphs_on_a_gpu():
     plan = _graphed_plan(inference)
     assert plan.disabled is None, plan.disabled
     assert plan.captures == 1
+
+
+def test_the_allocator_holds_what_is_allocated_inside_a_holding_block(monkeypatch):
+    from framework._backends.triton.allocator import CachingAllocator
+    allocator = CachingAllocator()
+    addresses = iter(range(4096, 1 << 20, 4096))
+    monkeypatch.setattr(allocator, "_cu_alloc", lambda size: next(addresses))
+    outer, inner = [], []
+    before = allocator.allocate(100)
+    with allocator.holding(outer):
+        first = allocator.allocate(100)
+        with allocator.holding(inner):
+            second = allocator.allocate(2000)
+        third = allocator.allocate(100)
+    after = allocator.allocate(100)
+    assert outer == [first, second, third] and inner == [second]
+    assert before not in outer and after not in outer
+    ptr = second.ptr
+    del second
+    assert allocator.cached_bytes == 0  # held: not returned to the cache
+    inner.clear()
+    outer.clear()
+    assert allocator.cached_bytes == 2048 and ptr in allocator._free[2048]
