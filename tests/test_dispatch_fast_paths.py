@@ -251,7 +251,7 @@ def test_relu_keeps_its_checks_and_its_graph():
 
 @pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16,
                                       np.int32, np.int8, np.uint8])
-@pytest.mark.parametrize("shape", [(), (1,), (9,), (70,), (5, 7)])
+@pytest.mark.parametrize("shape", [(), (1,), (9,), (70,), (5, 7), (4099,), (2, 140001)])
 def test_maximum_relu_has_the_bits_of_the_masked_relu(np_dtype, shape):
     v = _special(np_dtype, shape) if np.dtype(np_dtype).kind not in "iu" else np.asarray(
         (np.arange(np.prod(shape, dtype=int)).reshape(shape) * 37 % 23 - 11).astype(np_dtype))
@@ -262,6 +262,26 @@ def test_maximum_relu_has_the_bits_of_the_masked_relu(np_dtype, shape):
         np.putmask(expected, operand < 0, 0)
         got = np.asarray(np_elementwise._relu(operand))
         assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+def test_the_matmul_epilogue_relu_in_place_has_the_relu_kernel_bits(np_dtype):
+    """``matmul_epilogue(..., "relu", keep_preact=False)`` applies relu in place over its own
+    product: the bits of the relu kernel on ``a @ b + bias`` (NaN, -0.0 and -inf rows)."""
+    from framework._backends.numpy import matmul as np_matmul
+    from framework._backends.numpy._arrays import wrap
+    dtype = dtypes.float32 if np_dtype is np.float32 else dtypes.float64
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((1, 6, 5)).astype(np_dtype), rng.standard_normal((1, 5, 4)).astype(np_dtype)
+    a[0, 0], a[0, 1] = 0.0, np.nan
+    bias = np.array([-0.0, np.inf, -np.inf, 1.0], np_dtype)
+    out, pre = np_matmul.matmul_epilogue(wrap(a, dtype), wrap(b, dtype), wrap(bias, dtype), "relu",
+                                         None, False)
+    z = np.matmul(a, b)
+    z += bias
+    expected = z.copy()
+    np.putmask(expected, z < 0, 0)
+    assert pre is None and np.asarray(out._cache).tobytes() == expected.tobytes()
 
 
 def test_maximum_relu_is_used_only_where_it_was_checked(monkeypatch):

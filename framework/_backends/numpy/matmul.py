@@ -43,7 +43,10 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
         zn = nd(z)
         if bias is not None:
             quiet(_add_into, zn, nd(bias))
-        out = z if activation is None else _activation(activation)(z, z.dtype)
+        if activation == "relu" and not keep_preact and _relu_in_place(zn):
+            out = z
+        else:
+            out = z if activation is None else _activation(activation)(z, z.dtype)
         if residual is not None:
             quiet(_add_into, nd(out), nd(residual))
         return out, (z if keep_preact else None)
@@ -58,6 +61,17 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
 
 
 _IN_PLACE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _relu_in_place(values: np.ndarray) -> bool:
+    """``values[...] = relu(values)`` where ``np.maximum`` has the relu kernel's bits
+    (``_relu_zero``); False (nothing written) elsewhere."""
+    from .elementwise import _relu_zero
+    zero = _relu_zero(values.dtype)
+    if zero is None:
+        return False
+    np.maximum(zero, values, out=values)
+    return True
 
 
 def _add_into(target: np.ndarray, other: np.ndarray) -> None:
