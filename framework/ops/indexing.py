@@ -186,7 +186,11 @@ def _check_index_dtype(index: Tensor, message: str) -> None:
 
 
 def _index_range(index: Tensor) -> tuple:
-    """``(min, max)`` of a non-empty integer tensor, as Python ints."""
+    """``(min, max)`` of a non-empty integer tensor, as Python ints (on ``cpu`` read from the
+    backend's array in place: two NumPy reductions, no op dispatch)."""
+    if index.device.type == "cpu":
+        values = backend(index).as_numpy(index._a)
+        return int(values.min()), int(values.max())
     with no_grad():
         return int(red.amin(index).item()), int(red.amax(index).item())
 
@@ -920,9 +924,25 @@ def advanced_getitem(x: Tensor, index) -> Tensor:
     Reading is a gather of rows; its backward adds the gradient rows back
     (duplicates summed in a fixed order on both devices).
     """
+    if type(index) is Tensor and index.dtype is dtypes.int64 and index.ndim == 1 and x.ndim \
+            and index.device == x.device:
+        return _first_dim_rows(x, index)
     basic, advanced = _split_index(x, index)
     v = _basic_view(x, basic)
-    return _Plan(v, advanced).gather(v)
+    return rename_node(_Plan(v, advanced).gather(v), "IndexBackward0")
+
+
+def _first_dim_rows(x: Tensor, index: Tensor) -> Tensor:
+    """``x[index]`` for a 1-D int64 ``index`` on ``x``'s device: ``_Plan``'s gather of rows
+    along dim 0 without its general bookkeeping (the same bounds check, negative indices
+    wrapped the same way, the same gather kernel and backward)."""
+    size = x.shape[0]
+    with no_grad():
+        if _check_bounds(index, size, 0, IndexError, allow_negative=True):
+            index = compare.where(compare.logical_and(index < 0, index >= -size), index + size,
+                                  index)
+    rows = _Gather.apply(x, 0, _spread(index, (index.shape[0],) + tuple(x.shape[1:]), 0))
+    return rename_node(rows, "IndexBackward0")
 
 
 def _index_put_view(v: Tensor, advanced: list, values: Tensor, accumulate: bool) -> Tensor:

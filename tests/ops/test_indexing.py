@@ -255,6 +255,27 @@ def test_advanced_getitem(device, case):
              [_normal(3, 4, 2)], device=device)
 
 
+@pytest.mark.parametrize("shape", [(5,), (5, 3), (5, 2, 3)])
+def test_a_1d_int64_index_takes_the_row_gather_with_the_general_path_s_results(device, shape):
+    """``x[index]`` (one 1-D int64 tensor) skips the general index plan: the same values and
+    gradients as the general path (``x[index, ...]``), torch's node name, the same errors."""
+    values = _normal(*shape)
+    index = framework.tensor([4, -1, 0, 4, -5], device=device)
+    fast_x = framework.tensor(values, device=device, requires_grad=True)
+    general_x = framework.tensor(values, device=device, requires_grad=True)
+    fast, general = fast_x[index], general_x[index, ...]
+    assert type(fast.grad_fn).__name__ == "IndexBackward0" == type(general.grad_fn).__name__
+    weights = framework.tensor(_normal(*fast.shape), device=device)
+    (fast * weights).sum().backward()
+    (general * weights).sum().backward()
+    assert fast.tolist() == general.tolist() and fast_x.grad.tolist() == general_x.grad.tolist()
+    for bad in (5, -6):  # cpu: checked at once; cuda: by the kernel, raised at the next sync
+        error = IndexError if device == "cpu" else RuntimeError
+        with pytest.raises(error, match=f"index {bad} is out of bounds for dimension"):
+            fast_x[framework.tensor([0, bad], device=device)].tolist()
+    assert fast_x[framework.tensor([], dtype=I64, device=device)].shape == (0,) + shape[1:]
+
+
 def test_advanced_getitem_non_contiguous_and_dtypes(device):
     index = lambda lib: (_t(lib, device, [2, 0, 2]), slice(None), _t(lib, device, [1, 1, 0]))
     check_op(lambda a: a[index(framework)], lambda a: a[index(torch)], [_normal(3, 4, 2)],
