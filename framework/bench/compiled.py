@@ -76,17 +76,19 @@ MODELS = {
 }
 
 
-def _inference(build: Callable) -> Callable:
+def _inference(build: Callable, mode: "str | None" = None) -> Callable:
     def make(ctx: Context) -> Case:
         import framework
         from framework.compiler.launches import count_launches
         framework.manual_seed(0)
         model, inputs = build(ctx)
         model = model.to(ctx.device).eval()
-        compiled = framework.compile(model)
+        compiled = framework.compile(model, mode=mode)
         with framework.no_grad():
             compiled(*inputs)  # the first call traces, optimizes and (on cuda) generates kernels
             compiled(*inputs)  # the first replay makes the constants the plan keeps
+            if mode == "reduce-overhead":
+                compiled(*inputs)  # captures the CUDA graph (checked against the plan)
             with count_launches() as eager:
                 model(*inputs)
             with count_launches() as replay:
@@ -102,6 +104,8 @@ def _inference(build: Callable) -> Callable:
         note = (f"launches/call: eager {eager.total}, compiled {replay.total} "
                 f"({replay.total / max(eager.total, 1):.0%}); {len(fused)} fused kernels for "
                 f"{ops_fused} elementwise ops" + (f"; passes: {removed}" if removed else ""))
+        if mode == "reduce-overhead":
+            note += "; " + _graph_note(entry)
 
         def ours():
             with framework.no_grad():
@@ -162,9 +166,24 @@ def _training(build: Callable) -> Callable:
     return make
 
 
+def _graph_note(entry) -> str:
+    """What ``mode="reduce-overhead"`` did with an inference entry's plan."""
+    from framework.compiler.cudagraphs import GraphedPlan
+    plan = getattr(entry, "_plan", None)
+    if not isinstance(plan, GraphedPlan):
+        return "no CUDA graph (see the framework.compile log)"
+    if plan.disabled is not None:
+        return f"CUDA graph disabled: {plan.disabled}"
+    return f"one CUDA graph launch per call ({plan.captures} capture), launches = copies in/out"
+
+
 def compile_specs(device: str, quick: bool) -> list:
     rows = [Spec("compile", f"{name} inference", size, "float32", _inference(build))
             for name, (size, build) in MODELS.items()]
+    if device == "cuda":  # CUDA graphs: the same models' inference replayed as one graph
+        rows += [Spec("compile", f"{name} inference, reduce-overhead", size, "float32",
+                      _inference(build, "reduce-overhead"))
+                 for name, (size, build) in MODELS.items()]
     rows += [Spec("compile", f"{name} training", size, "float32", _training(build))
              for name, (size, build) in MODELS.items()]
     return rows

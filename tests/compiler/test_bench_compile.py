@@ -1,7 +1,10 @@
 """``framework bench --suite compile``: rows against our eager mode, launches in the note."""
 from __future__ import annotations
 
+import numpy as np
+
 from framework import bench
+from framework.bench.core import Context
 
 
 def test_compile_suite_rows(monkeypatch):
@@ -20,3 +23,14 @@ def test_compile_suite_rows(monkeypatch):
     assert training.ratio is not None and "launches/step: eager 29, compiled" in training.note
     assert "compile" not in bench.summary(results)["cpu"]["geomean_ratio_by_suite"] or \
         bench.summary(results)["cpu"]["geomean_ratio"] is None
+
+
+def test_the_reduce_overhead_rows_are_cuda_only_and_say_what_the_mode_did():
+    cpu_rows = [s.op for s in bench.compiled.compile_specs("cpu", quick=True)]
+    assert cpu_rows and not any("reduce-overhead" in op for op in cpu_rows)
+    specs = {s.op: s for s in bench.compiled.compile_specs("cuda", quick=True)}
+    case = specs["mlp inference, reduce-overhead"].build(Context("cuda", None))
+    # no GPU here (the interpreter, which the bench itself skips): the plan runs uncaptured
+    assert "launches/call: eager 5, compiled 3" in case.note and "no CUDA graph" in case.note
+    np.testing.assert_allclose(case.ours().cpu().numpy(), case.ref().cpu().numpy(), rtol=1e-5,
+                               atol=1e-6)
