@@ -107,7 +107,7 @@ class GraphedPlan:
         self._graph = None
         self._static_inputs = None
         self._static_outputs = None
-        self._fixed = None  # (storage, offset, strides) of each in-place input at capture
+        self._fixed = None  # ``_place`` of each in-place input at capture
 
     def __getattr__(self, name: str):
         """The plan's other attributes (``device_of``, ``steps``)."""
@@ -152,14 +152,14 @@ class GraphedPlan:
             graph.release()
             raise
         self._graph, self._static_inputs, self._static_outputs = graph, static, outputs
-        self._fixed = [_place(a) for a in fixed]
+        self._fixed = [_place(a) for a in fixed]  # holds their storages: ids stay unique
         self.captures += 1
         weakref.finalize(self, graph.release)
 
     def _same_fixed(self, arrays: list) -> bool:
         fixed = arrays[self.fixed_from:]
         return len(fixed) == len(self._fixed) and all(
-            _place(a) == place for a, place in zip(fixed, self._fixed))
+            _same_place(a, place) for a, place in zip(fixed, self._fixed))
 
     def _drop(self) -> None:
         graph, self._graph = self._graph, None
@@ -251,8 +251,13 @@ def _static_copy(backend, a):
 
 
 def _place(a) -> tuple:
-    """Where an in-place input lives: a different storage or view is different memory."""
-    return (id(a.storage), a.offset, a.strides, a.shape)
+    """Where an in-place input lives: its storage (kept alive with the graph, which reads
+    its memory) and the view of it."""
+    return (a.storage, a.offset, a.strides, a.shape)
+
+
+def _same_place(a, place: tuple) -> bool:
+    return a.storage is place[0] and (a.offset, a.strides, a.shape) == place[1:]
 
 
 def _map_arrays(tree, fn):

@@ -59,9 +59,18 @@ def write_from_host(out: Array, host: np.ndarray) -> None:
         out.storage.buffer[out.offset: out.offset + host.size] = host.reshape(-1)
         return
     runtime.make_current()
+    _refuse_in_capture("a host-to-device copy")
     dst = out.storage.buffer.ptr + out.offset * out.dtype.itemsize
     runtime.check(runtime._driver().cuMemcpyHtoDAsync(dst, host.ctypes.data, host.nbytes,
                                                       runtime.STREAM))
+
+
+def _refuse_in_capture(what: str) -> None:
+    """Raise while a CUDA graph is being captured (the only time ``runtime.STREAM`` is not the
+    legacy default stream: ``compiler.cudagraphs``): a replay would copy from host memory
+    long freed, and a read back must wait for work a capture does not run."""
+    if runtime.STREAM != 0:
+        raise RuntimeError(f"{what} cannot be captured in a CUDA graph")
 
 
 def read_to_host(a: Array) -> np.ndarray:
@@ -76,6 +85,7 @@ def read_to_host(a: Array) -> np.ndarray:
         host.reshape(-1)[:] = raw.view(a.dtype.numpy)
         return host
     runtime.make_current()
+    _refuse_in_capture("a device-to-host copy")
     driver = runtime._driver()
     src = a.storage.buffer.ptr + a.offset * a.dtype.itemsize
     runtime.check(driver.cuMemcpyDtoHAsync(host.ctypes.data, src, host.nbytes, runtime.STREAM))
