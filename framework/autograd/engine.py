@@ -92,6 +92,8 @@ def _apply_masked(node, slots: list, mask: tuple) -> tuple:
     PyTorch's built-in nodes do under ``autograd.grad``. A user's ``Function`` sees its
     forward's ``needs_input_grad``, as in PyTorch; the engine drops the unwanted results."""
     needs = node.needs_input_grad
+    if False not in mask:  # every input's gradient is wanted: nothing to narrow
+        return node.apply(slots)
     narrowed = tuple([need and kept for need, kept in zip(needs, mask)]) + tuple(needs[len(mask):])
     if narrowed == needs or node.fn_cls is None or node.fn_cls._user_defined:
         return node.apply(slots)
@@ -165,6 +167,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         dependencies, masks = _collect_needed([node for node, _ in roots], capture)
     ready = [node for node in {id(n): n for n, _ in roots}.values()
              if dependencies.get(node, 0) == 0 and (masks is None or node in masks)]
+    captured = {key[0] for key in capture} if capture else ()  # ids of nodes captured at
     anomaly = _anomaly_state
     with set_grad_enabled(create_graph):
         while ready:
@@ -174,7 +177,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 slots = [None] * (node.num_outputs or 1)
             if node.pre_hooks or node._node_prehooks:
                 slots = _run_prehooks(node, slots)
-            if capture:
+            if id(node) in captured:
                 _capture(capture, node, slots)
             if node.retained:
                 _set_retained(node, slots, create_graph)
