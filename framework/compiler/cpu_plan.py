@@ -33,8 +33,15 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
   grad let them go) when its input is saved for a backward; a ``conv2d`` read only by a
   fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
   step adding the bias and applying relu in place over the GEMMs' result;
-- ``pool_max2d`` over disjoint tiles (values and argmax codes in kept buffers) and its
-  backward (one strided store per tile offset, no zero fill or scatter);
+- ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles of
+  a contiguous input by long runs: pairs of columns, then pairs of rows) and its backward
+  (one strided store per tile offset, no zero fill or scatter). The forward records which
+  offset won each window as uint8 codes, and the pooled values' sign, in ``CODES`` (a
+  cache by the indices it made): the backward compares those codes instead of its int64
+  indices, and a ReLU's backward fused into it (``where(relu <= 0, 0, dx)`` of the pool's
+  own input) takes the pooled values' sign, the relu's at each argmax;
+- ``relu``: ``np.maximum(0, v)`` where the backend's ``_relu_zero`` found it to give the
+  backend's bit-mask relu's bits (x86), else that bit mask;
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
   kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
   mask instead of drawing again;
@@ -53,6 +60,7 @@ import functools
 import math
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -246,12 +254,23 @@ def dropout_into(x: np.ndarray, p: float, seed: int, offset: int, out: np.ndarra
     np.multiply(bits, keep, out=bits)
 
 
-def relu_into(v: np.ndarray, out: np.ndarray, keep: np.ndarray) -> None:
+def relu_into(v: np.ndarray, out: np.ndarray, keep) -> None:
     """The backend's bit-mask relu of float32 ``v`` into ``out`` (may be ``v``): v's bits
-    times ``not v < 0`` (``keep``: a bool scratch of v's shape)."""
-    np.less(v, 0, out=keep)
-    np.logical_not(keep, out=keep)
-    np.multiply(v.view(_U32), keep, out=out.view(_U32))
+    times ``not v < 0`` (``keep()``: a bool scratch of v's shape); one ``np.maximum(0, v)``
+    where the backend's ``_relu_zero`` found that to give the same bits (x86)."""
+    zero = _relu_zero()
+    if zero is not None:
+        np.maximum(zero, v, out=out)
+        return
+    mask = keep()
+    np.less(v, 0, out=mask)
+    np.logical_not(mask, out=mask)
+    np.multiply(v.view(_U32), mask, out=out.view(_U32))
+
+
+def _relu_zero():
+    from .._backends.numpy.elementwise import _relu_zero as zero_of
+    return zero_of(_F32)
 
 
 # -- specialization --------------------------------------------------------------------------
@@ -362,7 +381,7 @@ def _matmul_epilogue(node, buffer):
         else:
             result, view = z_array, z
         if relu:
-            relu_into(z, view, arena.buffer(mask_key, shape, np.bool_))
+            relu_into(z, view, lambda: arena.buffer(mask_key, shape, np.bool_))
         elif keep_pre:
             np.copyto(view, z)
         if residual is not None:
@@ -404,7 +423,7 @@ def _matmul_unary(node, buffer):
         z = arena.buffer((tag, "z"), shape, _F32)
         _quiet(_product_into, z, a, b, bias, outer)  # the backend's kernels run quietly
         if activation is not None:
-            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(z, z, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         array, view = arena.out(key, out_shape, f32)
         ufunc(z.reshape(out_shape), out=view)
         return array
@@ -523,7 +542,7 @@ def _matmul_ufuncs(node, buffer):
         z = arena.buffer((tag, "z"), shape, _F32)
         _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
         if activation is not None:
-            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(z, z, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         raw = [_nd(a) for a in arrays[n_lead:]]
         raw.insert(dx, z.reshape(dx_shape))
         for fn, operands, index in program:
@@ -568,6 +587,66 @@ def _tile(windows, size: int):
     return _tiles(windows, size)
 
 
+class PoolCodes:
+    """Which tile offset won each window of the plan's tiled max pools (a cache of the
+    forward's own work, by the indices it made): the pool's backward reads these small
+    codes instead of comparing its int64 indices with every offset, and, where its ReLU
+    mask is of the pool's input, the pooled values' sign instead of that input.
+
+    An entry is keyed by the indices' ``Storage`` (weakly: it goes with them) and valid
+    only while they are unchanged (their version, shape, strides and offset as made: an
+    arena's reuse of the storage bumps its version); the input is kept by a weak
+    reference and its version and layout, as the forward read it. Codes and signs are
+    arena scratch (``Arena.unheld``: reused only once no entry holds them)."""
+
+    def __init__(self) -> None:
+        self._entries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def forget(self, storage: Storage) -> None:
+        """Drop the entry of ``storage`` (its indices are about to be overwritten)."""
+        with self._lock:
+            self._entries.pop(storage, None)
+
+    def put(self, indices: Array, tiles: tuple, code: np.ndarray, x: Array,
+            positive: np.ndarray) -> None:
+        """Record ``code`` (uint8: the winning offset ``i * kw + j`` of each window of
+        ``tiles = (kh, kw)``) and ``positive`` (the pooled value > 0) of ``indices``,
+        made from input ``x``."""
+        entry = (_array_key(indices), tiles, code, weakref.ref(x.storage), _array_key(x),
+                 positive)
+        with self._lock:
+            self._entries[indices.storage] = entry
+
+    def get(self, indices: Array, tiles: tuple) -> "tuple | None":
+        """``(code, entry)`` of ``indices`` when the forward's, unchanged, for ``tiles``."""
+        with self._lock:
+            entry = self._entries.get(indices.storage)
+        if entry is None or entry[0] != _array_key(indices) or entry[1] != tiles:
+            return None
+        return entry[2], entry
+
+    @staticmethod
+    def positive(entry: tuple, x: Array) -> "np.ndarray | None":
+        """The pooled values' ``> 0`` when ``x`` is the pool's input, unchanged (then it
+        is ``not x <= 0`` at each argmax: the pooled value is x's element there)."""
+        source = entry[3]()
+        if source is None or source is not x.storage or entry[4] != _array_key(x):
+            return None
+        return entry[5]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _array_key(a: Array) -> tuple:
+    return a.storage.version, tuple(a.shape), tuple(a.strides), a.offset
+
+
+CODES = PoolCodes()  # documented cache (see PoolCodes): shared by every CPU plan
+
+
 def _pool_max2d(node, buffer):
     x = node.args["x"]
     out, index = node.outputs
@@ -588,49 +667,98 @@ def _pool_max2d(node, buffer):
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     key_out, key_index, tag = buffer(out), buffer(index), id(node)
     pairs = kh == 2 and kw == 2 and _maximum_keeps_second()
+    # whole rows of whole tiles (a contiguous input is then pairs of columns, and pairs
+    # of those rows), offsets within a tile (row * W + column) as uint8
+    even = pairs and h == 2 * ho and w == 2 * wo and w + 1 <= np.iinfo(np.uint8).max
 
     def pool_max2d(arena, x, rows_arg, cols_arg):
+        from .._backends.numpy.pool import pool_max2d as backend
         data = _nd(x)
-        if np.isnan(data.min()):  # NaN: the backend's general path (PyTorch's NaN rule)
-            from .._backends.numpy.pool import pool_max2d as backend
-            return backend(x, rows, cols)
+        if not pairs and np.isnan(data.min()):  # NaN: the backend's general path
+            return backend(x, rows, cols)  # (PyTorch's NaN rule)
         best_array, best = arena.out(key_out, shape, f32)
         where_array, where = arena.out(key_index, shape, i64)
+        CODES.forget(where_array.storage)  # (its codes may then be reused here)
+        code = arena.unheld((tag, "code"), shape, np.uint8)
         if pairs:
-            _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
-            return best_array, where_array
-        np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
-        code = arena.buffer((tag, "code"), shape, np.uint8)
-        code.fill(0)
-        step = arena.buffer((tag, "step"), shape, np.uint8)
-        take = arena.buffer((tag, "take"), shape, np.bool_)
-        diff = arena.buffer((tag, "diff"), shape, _U32)
-        bits = best.view(_U32)
-        for k, (i, j) in enumerate(offsets[1:], 1):  # the backend's order and strict ">"
-            values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
-            np.greater(values, best, out=take)
-            np.maximum(code, np.multiply(take, np.uint8(k), out=step), out=code)
-            np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
-            np.multiply(diff, take, out=diff)
-            np.add(bits, diff, out=bits)
-        np.take(table, code, out=where)
-        np.add(where, base, out=where)
+            if even and data.flags.c_contiguous:
+                _pool_max_pairs(arena, tag, data, best, where, base, code)
+            else:
+                _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base, code)
+            if np.isnan(best.max()):  # np.maximum passes NaN on: a tile held one
+                return backend(x, rows, cols)  # (the backend's own check, after the max)
+        else:
+            _pool_max_tiles(arena, tag, data, offsets, kh, kw, best, code)
+            np.take(table, code, out=where)
+            np.add(where, base, out=where)
+        positive = arena.unheld((tag, "positive"), shape, np.bool_)
+        np.greater(best, 0, out=positive)
+        CODES.put(where_array, (kh, kw), code, x, positive)
         return best_array, where_array
     return Special(pool_max2d, list(node.args.values()), [out, index], "pool_max2d")
+
+
+def _pool_max_tiles(arena, tag, data, offsets: list, kh: int, kw: int, best, code) -> None:
+    """The backend's running max over the tile offsets (no NaN in ``data``), in its order
+    and with its strict ``>``; ``code`` gets the winning offset's number."""
+    shape, ho, wo = best.shape, best.shape[2], best.shape[3]
+    np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
+    code.fill(0)
+    step = arena.buffer((tag, "step"), shape, np.uint8)
+    take = arena.buffer((tag, "take"), shape, np.bool_)
+    diff = arena.buffer((tag, "diff"), shape, _U32)
+    bits = best.view(_U32)
+    for k, (i, j) in enumerate(offsets[1:], 1):  # the backend's order and strict ">"
+        values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
+        np.greater(values, best, out=take)
+        np.maximum(code, np.multiply(take, np.uint8(k), out=step), out=code)
+        np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
+        np.multiply(diff, take, out=diff)
+        np.add(bits, diff, out=bits)
 
 
 def _maximum_keeps_second() -> bool:
     """Whether ``np.maximum(v, best)`` returns ``best`` on ties and a NaN-free max exactly
     (x86's max instructions; the backend's ``_relu_zero`` check of the same property)."""
-    from .._backends.numpy.elementwise import _relu_zero
-    return _relu_zero(_F32) is not None
+    return _relu_zero() is not None
 
 
-def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
+def _pool_max_pairs(arena, tag, data, best, where, base, code) -> None:
+    """``_pool_max_2x2`` of a contiguous input of whole tiles (H = 2 HO, W = 2 WO), by
+    passes over long runs: the first max of each pair of columns (the input seen as
+    (-1, 2): one strided loop over all of it), then the first of each tile's two row
+    pairs, which lie WO apart. The same values, ties and codes as ``_pool_max_2x2``."""
+    n, c, ho, wo = best.shape
+    rows, width = n * c * ho, 2 * wo
+    pairs = data.reshape(-1, 2)
+    pair = arena.flat((tag, "pair"), pairs.shape[0], _F32)
+    right = arena.flat((tag, "right"), pairs.shape[0], np.bool_)
+    np.maximum(pairs[:, 1], pairs[:, 0], out=pair)  # the left one on ties: the first
+    np.greater(pairs[:, 1], pairs[:, 0], out=right)
+    pair, right = pair.reshape(rows, 2, wo), right.reshape(rows, 2, wo)
+    np.maximum(pair[:, 1], pair[:, 0], out=best.reshape(rows, wo))  # the top on ties
+    lower = arena.buffer((tag, "lower"), (rows, wo), np.bool_)
+    np.greater(pair[:, 1], pair[:, 0], out=lower)
+    col = arena.buffer((tag, "col"), (rows, wo), np.bool_)  # lower ? right[1] : right[0]
+    np.not_equal(right[:, 1], right[:, 0], out=col)
+    np.logical_and(col, lower, out=col)
+    np.not_equal(col, right[:, 0], out=col)
+    flat_code = code.reshape(rows, wo)
+    np.multiply(lower, np.uint8(2), out=flat_code)
+    np.add(flat_code, col, out=flat_code)
+    offset = arena.buffer((tag, "offset"), (rows, wo), np.uint8)  # row * W + column
+    np.multiply(lower, np.uint8(width), out=offset)
+    np.add(offset, col, out=offset)
+    np.add(base.reshape(-1), offset.reshape(n * c, ho * wo), out=where.reshape(n * c, -1))
+
+
+def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base,
+                  code) -> None:
     """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
     each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
     element on ties, so the same element as the backend's running max in tile order);
-    ``where`` gets its flat per-plane index (base + row * W + column)."""
+    ``where`` gets its flat per-plane index (base + row * W + column), ``code`` the
+    offset's number (row * 2 + column)."""
     a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
     c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
     shape = best.shape
@@ -648,6 +776,8 @@ def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, b
     np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
     np.multiply(col, t3, out=col)
     np.add(col, t1.view(np.uint8), out=col)
+    np.multiply(t3, np.uint8(2), out=code)
+    np.add(code, col, out=code)
     np.multiply(t3, width, out=where)
     np.add(where, col, out=where)
     np.add(where, base, out=where)
@@ -661,7 +791,10 @@ def _pool_backward_core(node, out_key):
     Each tile offset's (N, C, HO, WO) slab of dx is ``grad + 0.0`` where the argmax is that
     offset, else +0.0 (the backend's store into zeros). With ``relu`` (the forward's ReLU
     output) the slab is also +0.0 where ``relu <= 0`` at that offset: ``where(relu <= 0, 0,
-    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere)."""
+    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere).
+    Where the plan's forward made the indices, its codes (``CODES``) say which offset won
+    (and, where ``relu`` is the pool's input, the pooled values' sign is its sign at the
+    argmax): one small compare per slab; else the indices are compared with each offset."""
     grad, out = node.args["grad"], node.outputs[0]
     if not _float32(grad, out) or len(out.shape) != 4 or 0 in out.shape:
         return None
@@ -675,16 +808,28 @@ def _pool_backward_core(node, out_key):
     shape, small, f32, tag = (n, c, h, w), (n, c, ho, wo), _fw_dtype("float32"), id(node)
 
     def scatter(arena, grad, indices, relu=None):
-        offset = arena.buffer((tag, "offset"), small, np.int64)
-        np.subtract(_nd(indices), base, out=offset)
         g0 = arena.buffer((tag, "g0"), small, _F32)
         np.add(_nd(grad), 0.0, out=g0)  # -0.0 -> +0.0, as the backend's store of g + 0.0
+        g_bits = g0.view(_U32)
         sel = arena.buffer((tag, "sel"), small, np.bool_)
+        found = CODES.get(indices, (kh, kw))
+        if found is not None:
+            code, entry = found
+            positive = CODES.positive(entry, relu) if relu is not None else None
+            if relu is None or positive is not None:
+                array, dx = arena.out(out_key, shape, f32)
+                if positive is not None:  # +0.0 where the argmax's relu <= 0
+                    np.multiply(g_bits, positive, out=g_bits)
+                for k, (i, j) in enumerate(offsets):
+                    np.equal(code, k, out=sel)
+                    np.multiply(g_bits, sel, out=dx[:, :, i::kh, j::kw].view(_U32))
+                return array
+        offset = arena.buffer((tag, "offset"), small, np.int64)
+        np.subtract(_nd(indices), base, out=offset)
         below = arena.buffer((tag, "below"), small, np.bool_) if relu is not None else None
         r = _nd(relu) if relu is not None else None
         array, dx = arena.out(out_key, shape, f32)
         matched = 0
-        g_bits = g0.view(_U32)
         for i, j in offsets:
             np.equal(offset, i * w + j, out=sel)
             matched += np.count_nonzero(sel)
@@ -818,7 +963,7 @@ def _conv2d_step(node, buffer, out_value, keep: bool, bias=None, relu: bool = Fa
         if bias_array is not None:
             np.add(view, _nd(bias_array).reshape(1, co, 1, 1), out=view)
         if relu:
-            relu_into(view, view, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(view, view, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         return array
     return conv
 
