@@ -34,12 +34,12 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
   fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
   step adding the bias and applying relu in place over the GEMMs' result;
 - ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles of
-  a contiguous input by long runs: pairs of columns, then pairs of rows) and its backward
-  (one strided store per tile offset, no zero fill or scatter). The forward records which
-  offset won each window as uint8 codes, and the pooled values' sign, in ``CODES`` (a
-  cache by the indices it made): the backward compares those codes instead of its int64
-  indices, and a ReLU's backward fused into it (``where(relu <= 0, 0, dx)`` of the pool's
-  own input) takes the pooled values' sign, the relu's at each argmax;
+  a contiguous input by long runs: pairs of columns, then pairs of rows) and its
+  backward. The forward records the indices it made, and the pooled values' sign, in
+  ``TILED`` (a cache by those indices): their backward is then a zero fill and one
+  scatter (no two windows share an input position), and a ReLU's backward fused into it
+  (``where(relu <= 0, 0, dx)`` of the pool's own input) takes the pooled values' sign,
+  the relu's at each argmax; other indices: one strided store per tile offset;
 - ``relu``: ``np.maximum(0, v)`` where the backend's ``_relu_zero`` found it to give the
   backend's bit-mask relu's bits (x86), else that bit mask;
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
@@ -587,17 +587,18 @@ def _tile(windows, size: int):
     return _tiles(windows, size)
 
 
-class PoolCodes:
-    """Which tile offset won each window of the plan's tiled max pools (a cache of the
-    forward's own work, by the indices it made): the pool's backward reads these small
-    codes instead of comparing its int64 indices with every offset, and, where its ReLU
-    mask is of the pool's input, the pooled values' sign instead of that input.
+class TiledPools:
+    """The indices that the plan's tiled max pools made (a cache of what the forward knows,
+    by those indices): each lies in its own disjoint tile, so their backward is one store
+    per window (no two windows share an input position: the backend's ``_DISTINCT``), and
+    the pooled values' sign (``> 0``), which is the pool input's sign at each argmax, so
+    a ReLU's backward fused into the pool's reads it instead of that input.
 
     An entry is keyed by the indices' ``Storage`` (weakly: it goes with them) and valid
     only while they are unchanged (their version, shape, strides and offset as made: an
     arena's reuse of the storage bumps its version); the input is kept by a weak
-    reference and its version and layout, as the forward read it. Codes and signs are
-    arena scratch (``Arena.unheld``: reused only once no entry holds them)."""
+    reference and its version and layout as the forward read it. The signs are arena
+    scratch (``Arena.unheld``: reused only once no entry holds them)."""
 
     def __init__(self) -> None:
         self._entries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -608,32 +609,29 @@ class PoolCodes:
         with self._lock:
             self._entries.pop(storage, None)
 
-    def put(self, indices: Array, tiles: tuple, code: np.ndarray, x: Array,
-            positive: np.ndarray) -> None:
-        """Record ``code`` (uint8: the winning offset ``i * kw + j`` of each window of
-        ``tiles = (kh, kw)``) and ``positive`` (the pooled value > 0) of ``indices``,
-        made from input ``x``."""
-        entry = (_array_key(indices), tiles, code, weakref.ref(x.storage), _array_key(x),
-                 positive)
+    def put(self, indices: Array, tiles: tuple, x: Array, positive: np.ndarray) -> None:
+        """Record ``indices``, of disjoint ``tiles = (kh, kw)`` of input ``x``, with
+        ``positive`` (the pooled values > 0)."""
+        entry = (_array_key(indices), tiles, weakref.ref(x.storage), _array_key(x), positive)
         with self._lock:
             self._entries[indices.storage] = entry
 
     def get(self, indices: Array, tiles: tuple) -> "tuple | None":
-        """``(code, entry)`` of ``indices`` when the forward's, unchanged, for ``tiles``."""
+        """The entry of ``indices`` when the forward's, unchanged, for ``tiles``."""
         with self._lock:
             entry = self._entries.get(indices.storage)
         if entry is None or entry[0] != _array_key(indices) or entry[1] != tiles:
             return None
-        return entry[2], entry
+        return entry
 
     @staticmethod
     def positive(entry: tuple, x: Array) -> "np.ndarray | None":
         """The pooled values' ``> 0`` when ``x`` is the pool's input, unchanged (then it
         is ``not x <= 0`` at each argmax: the pooled value is x's element there)."""
-        source = entry[3]()
-        if source is None or source is not x.storage or entry[4] != _array_key(x):
+        source = entry[2]()
+        if source is None or source is not x.storage or entry[3] != _array_key(x):
             return None
-        return entry[5]
+        return entry[4]
 
     def clear(self) -> None:
         with self._lock:
@@ -644,7 +642,7 @@ def _array_key(a: Array) -> tuple:
     return a.storage.version, tuple(a.shape), tuple(a.strides), a.offset
 
 
-CODES = PoolCodes()  # documented cache (see PoolCodes): shared by every CPU plan
+TILED = TiledPools()  # documented cache (see TiledPools): shared by every CPU plan
 
 
 def _pool_max2d(node, buffer):
@@ -678,22 +676,22 @@ def _pool_max2d(node, buffer):
             return backend(x, rows, cols)  # (PyTorch's NaN rule)
         best_array, best = arena.out(key_out, shape, f32)
         where_array, where = arena.out(key_index, shape, i64)
-        CODES.forget(where_array.storage)  # (its codes may then be reused here)
-        code = arena.unheld((tag, "code"), shape, np.uint8)
+        TILED.forget(where_array.storage)  # (its signs may then be reused here)
         if pairs:
             if even and data.flags.c_contiguous:
-                _pool_max_pairs(arena, tag, data, best, where, base, code)
+                _pool_max_pairs(arena, tag, data, best, where, base)
             else:
-                _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base, code)
+                _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
             if np.isnan(best.max()):  # np.maximum passes NaN on: a tile held one
                 return backend(x, rows, cols)  # (the backend's own check, after the max)
         else:
+            code = arena.buffer((tag, "code"), shape, np.uint8)
             _pool_max_tiles(arena, tag, data, offsets, kh, kw, best, code)
             np.take(table, code, out=where)
             np.add(where, base, out=where)
         positive = arena.unheld((tag, "positive"), shape, np.bool_)
         np.greater(best, 0, out=positive)
-        CODES.put(where_array, (kh, kw), code, x, positive)
+        TILED.put(where_array, (kh, kw), x, positive)
         return best_array, where_array
     return Special(pool_max2d, list(node.args.values()), [out, index], "pool_max2d")
 
@@ -723,11 +721,11 @@ def _maximum_keeps_second() -> bool:
     return _relu_zero() is not None
 
 
-def _pool_max_pairs(arena, tag, data, best, where, base, code) -> None:
+def _pool_max_pairs(arena, tag, data, best, where, base) -> None:
     """``_pool_max_2x2`` of a contiguous input of whole tiles (H = 2 HO, W = 2 WO), by
     passes over long runs: the first max of each pair of columns (the input seen as
     (-1, 2): one strided loop over all of it), then the first of each tile's two row
-    pairs, which lie WO apart. The same values, ties and codes as ``_pool_max_2x2``."""
+    pairs, which lie WO apart. The same values, ties and indices as ``_pool_max_2x2``."""
     n, c, ho, wo = best.shape
     rows, width = n * c * ho, 2 * wo
     pairs = data.reshape(-1, 2)
@@ -743,22 +741,17 @@ def _pool_max_pairs(arena, tag, data, best, where, base, code) -> None:
     np.not_equal(right[:, 1], right[:, 0], out=col)
     np.logical_and(col, lower, out=col)
     np.not_equal(col, right[:, 0], out=col)
-    flat_code = code.reshape(rows, wo)
-    np.multiply(lower, np.uint8(2), out=flat_code)
-    np.add(flat_code, col, out=flat_code)
     offset = arena.buffer((tag, "offset"), (rows, wo), np.uint8)  # row * W + column
     np.multiply(lower, np.uint8(width), out=offset)
     np.add(offset, col, out=offset)
     np.add(base.reshape(-1), offset.reshape(n * c, ho * wo), out=where.reshape(n * c, -1))
 
 
-def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base,
-                  code) -> None:
+def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
     """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
     each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
     element on ties, so the same element as the backend's running max in tile order);
-    ``where`` gets its flat per-plane index (base + row * W + column), ``code`` the
-    offset's number (row * 2 + column)."""
+    ``where`` gets its flat per-plane index (base + row * W + column)."""
     a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
     c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
     shape = best.shape
@@ -776,8 +769,6 @@ def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, b
     np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
     np.multiply(col, t3, out=col)
     np.add(col, t1.view(np.uint8), out=col)
-    np.multiply(t3, np.uint8(2), out=code)
-    np.add(code, col, out=code)
     np.multiply(t3, width, out=where)
     np.add(where, col, out=where)
     np.add(where, base, out=where)
@@ -792,9 +783,10 @@ def _pool_backward_core(node, out_key):
     offset, else +0.0 (the backend's store into zeros). With ``relu`` (the forward's ReLU
     output) the slab is also +0.0 where ``relu <= 0`` at that offset: ``where(relu <= 0, 0,
     dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere).
-    Where the plan's forward made the indices, its codes (``CODES``) say which offset won
-    (and, where ``relu`` is the pool's input, the pooled values' sign is its sign at the
-    argmax): one small compare per slab; else the indices are compared with each offset."""
+    Where the plan's forward made the indices (``TILED``: each in its own tile) dx is
+    instead zero-filled and ``grad + 0.0`` stored at the indices (one scatter, as the
+    backend's), masked by the pooled values' sign where ``relu`` is the pool's input (its
+    sign at each argmax); else the indices are compared with each offset."""
     grad, out = node.args["grad"], node.outputs[0]
     if not _float32(grad, out) or len(out.shape) != 4 or 0 in out.shape:
         return None
@@ -806,24 +798,26 @@ def _pool_backward_core(node, out_key):
     offsets = [(i, j) for i in range(kh) for j in range(kw)]
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     shape, small, f32, tag = (n, c, h, w), (n, c, ho, wo), _fw_dtype("float32"), id(node)
+    planes = (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]  # each plane's start
 
     def scatter(arena, grad, indices, relu=None):
         g0 = arena.buffer((tag, "g0"), small, _F32)
         np.add(_nd(grad), 0.0, out=g0)  # -0.0 -> +0.0, as the backend's store of g + 0.0
         g_bits = g0.view(_U32)
+        entry = TILED.get(indices, (kh, kw))
+        positive = TILED.positive(entry, relu) if entry is not None and relu is not None \
+            else None
+        if entry is not None and (relu is None or positive is not None):
+            if positive is not None:  # +0.0 where the argmax's relu <= 0
+                np.multiply(g_bits, positive, out=g_bits)
+            at = arena.buffer((tag, "at"), (n * c, ho * wo), np.intp)
+            np.add(_nd(indices).reshape(n * c, ho * wo), planes, out=at)
+            array, dx = arena.out(out_key, shape, f32)
+            flat = dx.reshape(-1).view(_U32)
+            flat.fill(0)
+            flat[at.reshape(-1)] = g_bits.reshape(-1)
+            return array
         sel = arena.buffer((tag, "sel"), small, np.bool_)
-        found = CODES.get(indices, (kh, kw))
-        if found is not None:
-            code, entry = found
-            positive = CODES.positive(entry, relu) if relu is not None else None
-            if relu is None or positive is not None:
-                array, dx = arena.out(out_key, shape, f32)
-                if positive is not None:  # +0.0 where the argmax's relu <= 0
-                    np.multiply(g_bits, positive, out=g_bits)
-                for k, (i, j) in enumerate(offsets):
-                    np.equal(code, k, out=sel)
-                    np.multiply(g_bits, sel, out=dx[:, :, i::kh, j::kw].view(_U32))
-                return array
         offset = arena.buffer((tag, "offset"), small, np.int64)
         np.subtract(_nd(indices), base, out=offset)
         below = arena.buffer((tag, "below"), small, np.bool_) if relu is not None else None

@@ -471,7 +471,7 @@ def _pool_cases() -> list:
                                            ((3, 4, 9, 7), 2),  # a spare row and column
                                            ((3, 4, 9, 6), 3)])  # 3x3 tiles
 def test_pool_forward_and_backward_steps_have_eager_bits(shape, kernel, relu):
-    cpu_plan.CODES.clear()
+    cpu_plan.TILED.clear()
     for data in _pool_cases():
         data = np.ascontiguousarray(np.resize(data, shape))
         eager, twin = ReluPool(data, kernel, relu), ReluPool(data, kernel, relu)
@@ -499,8 +499,8 @@ def test_pool_forward_and_backward_steps_have_eager_bits(shape, kernel, relu):
     assert ("pool_max2d_backward" in steps["backward"]) == whole
 
 
-def test_pool_backward_takes_the_forwards_codes_and_else_compares_indices():
-    # the same step with and without the forward's codes: the backend's bits either way
+def test_pool_backward_scatters_the_forwards_indices_and_else_compares_them():
+    # the same step with and without the forward's record: the backend's bits either way
     backend = load("numpy").kernels
     rng = np.random.default_rng(2)
     values = rng.integers(-2, 3, (2, 3, 6, 4)).astype(np.float32)
@@ -509,21 +509,20 @@ def test_pool_backward_takes_the_forwards_codes_and_else_compares_indices():
     forward = runtime.Plan(graph)
     x = wrap(values.copy())
     best, indices = forward([x])
-    found = cpu_plan.CODES.get(indices, (2, 2))
-    assert found is not None
-    code, entry = found
-    assert cpu_plan.CODES.positive(entry, x) is not None
-    assert cpu_plan.CODES.positive(entry, wrap(values.copy())) is None  # another array
+    entry = cpu_plan.TILED.get(indices, (2, 2))
+    assert entry is not None
+    assert cpu_plan.TILED.positive(entry, x) is not None
+    assert cpu_plan.TILED.positive(entry, wrap(values.copy())) is None  # another array
     grad = wrap(rng.standard_normal(nd(best).shape).astype(np.float32))
     ref = backend["pool_max2d_backward"](grad, indices, (6, 4))
     copied = wrap(nd(indices).copy())  # the same indices, not the forward's: no codes
-    assert cpu_plan.CODES.get(copied, (2, 2)) is None
-    assert cpu_plan.CODES.get(indices, (3, 3)) is None
+    assert cpu_plan.TILED.get(copied, (2, 2)) is None
+    assert cpu_plan.TILED.get(indices, (3, 3)) is None
     for idx in (indices, copied):
         got = _run_pool_backward(grad, idx, (2, 3, 6, 4))
         assert np.array_equal(nd(got).view(np.uint32), nd(ref).view(np.uint32))
     indices.storage.version += 1  # changed in place: the codes no longer apply
-    assert cpu_plan.CODES.get(indices, (2, 2)) is None
+    assert cpu_plan.TILED.get(indices, (2, 2)) is None
 
 
 def _run_pool_backward(grad, indices, shape):
