@@ -33,9 +33,8 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
   grad let them go) when its input is saved for a backward; a ``conv2d`` read only by a
   fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
   step adding the bias and applying relu in place over the GEMMs' result;
-- ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles of
-  a contiguous input by long runs: pairs of columns, then pairs of rows) and its
-  backward. The forward records the indices it made, and the pooled values' sign, in
+- ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles by
+  the backend's own path: contiguous planes of the tile offsets) and its backward. The forward records the indices it made, and the pooled values' sign, in
   ``TILED`` (a cache by those indices): their backward is then a zero fill and one
   scatter (no two windows share an input position), and a ReLU's backward fused into it
   (``where(relu <= 0, 0, dx)`` of the pool's own input) takes the pooled values' sign,
@@ -66,6 +65,7 @@ import numpy as np
 
 from .._backends.array import Array, Storage, contiguous_strides
 from .._backends.numpy import conv as np_conv
+from .._backends.numpy import pool as np_pool
 from .._backends.numpy._arrays import nd as _nd
 from .._backends.numpy._arrays import quiet as _quiet
 from .fusion import FusedGroup
@@ -664,10 +664,8 @@ def _pool_max2d(node, buffer):
     table = np.array([i * w + j for i, j in offsets], dtype=np.int64)
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     key_out, key_index, tag = buffer(out), buffer(index), id(node)
-    pairs = kh == 2 and kw == 2 and _maximum_keeps_second()
-    # whole rows of whole tiles (a contiguous input is then pairs of columns, and pairs
-    # of those rows), offsets within a tile (row * W + column) as uint8
-    even = pairs and h == 2 * ho and w == 2 * wo and w + 1 <= np.iinfo(np.uint8).max
+    pairs = kh == 2 and kw == 2 and _maximum_keeps_second() and \
+        w <= np.iinfo(np.uint16).max - 1  # (the backend's 2x2 path's own limit)
 
     def pool_max2d(arena, x, rows_arg, cols_arg):
         from .._backends.numpy.pool import pool_max2d as backend
@@ -677,13 +675,9 @@ def _pool_max2d(node, buffer):
         best_array, best = arena.out(key_out, shape, f32)
         where_array, where = arena.out(key_index, shape, i64)
         TILED.forget(where_array.storage)  # (its signs may then be reused here)
-        if pairs:
-            if even and data.flags.c_contiguous:
-                _pool_max_pairs(arena, tag, data, best, where, base)
-            else:
-                _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
-            if np.isnan(best.max()):  # np.maximum passes NaN on: a tile held one
-                return backend(x, rows, cols)  # (the backend's own check, after the max)
+        if pairs:  # the backend's own 2x2 path, into the value buffers
+            if np_pool._pool_max_2x2(data, ho, wo, best, where) is None:
+                return backend(x, rows, cols)  # a NaN in a tile
         else:
             code = arena.buffer((tag, "code"), shape, np.uint8)
             _pool_max_tiles(arena, tag, data, offsets, kh, kw, best, code)
@@ -719,59 +713,6 @@ def _maximum_keeps_second() -> bool:
     """Whether ``np.maximum(v, best)`` returns ``best`` on ties and a NaN-free max exactly
     (x86's max instructions; the backend's ``_relu_zero`` check of the same property)."""
     return _relu_zero() is not None
-
-
-def _pool_max_pairs(arena, tag, data, best, where, base) -> None:
-    """``_pool_max_2x2`` of a contiguous input of whole tiles (H = 2 HO, W = 2 WO), by
-    passes over long runs: the first max of each pair of columns (the input seen as
-    (-1, 2): one strided loop over all of it), then the first of each tile's two row
-    pairs, which lie WO apart. The same values, ties and indices as ``_pool_max_2x2``."""
-    n, c, ho, wo = best.shape
-    rows, width = n * c * ho, 2 * wo
-    pairs = data.reshape(-1, 2)
-    pair = arena.flat((tag, "pair"), pairs.shape[0], _F32)
-    right = arena.flat((tag, "right"), pairs.shape[0], np.bool_)
-    np.maximum(pairs[:, 1], pairs[:, 0], out=pair)  # the left one on ties: the first
-    np.greater(pairs[:, 1], pairs[:, 0], out=right)
-    pair, right = pair.reshape(rows, 2, wo), right.reshape(rows, 2, wo)
-    np.maximum(pair[:, 1], pair[:, 0], out=best.reshape(rows, wo))  # the top on ties
-    lower = arena.buffer((tag, "lower"), (rows, wo), np.bool_)
-    np.greater(pair[:, 1], pair[:, 0], out=lower)
-    col = arena.buffer((tag, "col"), (rows, wo), np.bool_)  # lower ? right[1] : right[0]
-    np.not_equal(right[:, 1], right[:, 0], out=col)
-    np.logical_and(col, lower, out=col)
-    np.not_equal(col, right[:, 0], out=col)
-    offset = arena.buffer((tag, "offset"), (rows, wo), np.uint8)  # row * W + column
-    np.multiply(lower, np.uint8(width), out=offset)
-    np.add(offset, col, out=offset)
-    np.add(base.reshape(-1), offset.reshape(n * c, ho * wo), out=where.reshape(n * c, -1))
-
-
-def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
-    """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
-    each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
-    element on ties, so the same element as the backend's running max in tile order);
-    ``where`` gets its flat per-plane index (base + row * W + column)."""
-    a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
-    c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
-    shape = best.shape
-    t1 = arena.buffer((tag, "t1"), shape, np.bool_)
-    t2 = arena.buffer((tag, "t2"), shape, np.bool_)
-    t3 = arena.buffer((tag, "t3"), shape, np.bool_)
-    lower = arena.buffer((tag, "lower"), shape, _F32)
-    np.greater(b, a, out=t1)
-    np.maximum(b, a, out=best)  # a on ties: the first
-    np.greater(d, c, out=t2)
-    np.maximum(d, c, out=lower)
-    np.greater(lower, best, out=t3)
-    np.maximum(lower, best, out=best)
-    col = arena.buffer((tag, "col"), shape, np.uint8)  # t3 ? t2 : t1, branch-free
-    np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
-    np.multiply(col, t3, out=col)
-    np.add(col, t1.view(np.uint8), out=col)
-    np.multiply(t3, width, out=where)
-    np.add(where, col, out=where)
-    np.add(where, base, out=where)
 
 
 def _pool_backward_core(node, out_key):
