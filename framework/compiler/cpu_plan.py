@@ -23,8 +23,8 @@ One arena per concurrent call: a plan keeps a pool and a call takes one out of i
 Every step computes what the backend kernel it replaces computes, in the same order,
 so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 
-- ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (the backend's
-  bit-mask relu) and residual added in place;
+- ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (``relu_into``:
+  the backend's relu bits) and residual added in place;
 - ``conv2d``, its input and weight gradients: the backend's own code
   (``_backends/numpy/conv.py``: by-image GEMMs, the stride-1 "wide rows" input
   gradient) with its arrays in the arena (``ConvBuffers``: padded images with their
@@ -34,13 +34,16 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
   fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
   step adding the bias and applying relu in place over the GEMMs' result;
 - ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles by
-  the backend's own path: contiguous planes of the tile offsets) and its backward. The forward records the indices it made, and the pooled values' sign, in
+  the backend's own path, contiguous planes of the tile offsets, into those buffers) and
+  its backward. The forward records the indices it made, and the pooled values' sign, in
   ``TILED`` (a cache by those indices): their backward is then a zero fill and one
   scatter (no two windows share an input position), and a ReLU's backward fused into it
   (``where(relu <= 0, 0, dx)`` of the pool's own input) takes the pooled values' sign,
-  the relu's at each argmax; other indices: one strided store per tile offset;
-- ``relu``: ``np.maximum(0, v)`` where the backend's ``_relu_zero`` found it to give the
-  backend's bit-mask relu's bits (x86), else that bit mask;
+  the relu's at each argmax instead of reading the relu; other indices: one strided
+  store per tile offset, compared with the indices;
+- relu (``relu_into``, also a fused group's): ``np.maximum(0, v)`` where the backend's
+  ``_relu_zero`` found it to give the backend's bit-mask relu's bits (x86), else that
+  bit mask;
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
   kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
   mask instead of drawing again;
