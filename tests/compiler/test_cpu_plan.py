@@ -537,3 +537,16 @@ def _run_pool_backward(grad, indices, shape):
     key.n = 0
     special = cpu_plan._pool_max2d_backward(node, lambda value: key)
     return special.fn(cpu_plan.Arena(), grad, indices, shape[2:])
+
+
+def test_relu_into_has_the_backends_bits_by_maximum_and_by_mask(monkeypatch):
+    values = np.array([-0.0, 0.0, np.nan, -np.nan, -1.0, 1.0, np.inf, -np.inf, -1e-40, 2.5] * 7,
+                      np.float32)
+    from framework._backends.numpy.elementwise import _relu_into
+    ref = np.empty_like(values)
+    _relu_into(values, ref)  # the backend's bit-mask relu (its large inputs' path)
+    for zero in (cpu_plan._relu_zero(), None):  # np.maximum(0, v) where it applies; the mask
+        monkeypatch.setattr(cpu_plan, "_relu_zero", lambda: zero)
+        out = np.empty_like(values)
+        cpu_plan.relu_into(values, out, lambda: np.empty(values.shape, np.bool_))
+        assert np.array_equal(out.view(np.uint32), ref.view(np.uint32))
