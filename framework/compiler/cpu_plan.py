@@ -23,8 +23,8 @@ One arena per concurrent call: a plan keeps a pool and a call takes one out of i
 Every step computes what the backend kernel it replaces computes, in the same order,
 so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
 
-- ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (the backend's
-  bit-mask relu) and residual added in place;
+- ``matmul`` / ``matmul_epilogue``: ``np.matmul(..., out=)``, bias, relu (``relu_into``:
+  the backend's relu bits) and residual added in place;
 - ``conv2d``, its input and weight gradients: the backend's own code
   (``_backends/numpy/conv.py``: by-image GEMMs, the stride-1 "wide rows" input
   gradient) with its arrays in the arena (``ConvBuffers``: padded images with their
@@ -33,8 +33,17 @@ so results have the backend's bits (``tests/compiler/test_cpu_plan.py``):
   grad let them go) when its input is saved for a backward; a ``conv2d`` read only by a
   fused ``<add, relu>`` of a bias (``conv + bias.reshape(1, C, 1, 1)``) becomes one
   step adding the bias and applying relu in place over the GEMMs' result;
-- ``pool_max2d`` over disjoint tiles (values and argmax codes in kept buffers) and its
-  backward (one strided store per tile offset, no zero fill or scatter);
+- ``pool_max2d`` over disjoint tiles (values and indices in value buffers; 2 x 2 tiles by
+  the backend's own path, contiguous planes of the tile offsets, into those buffers) and
+  its backward. The forward records the indices it made, and the pooled values' sign, in
+  ``TILED`` (a cache by those indices): their backward is then a zero fill and one
+  scatter (no two windows share an input position), and a ReLU's backward fused into it
+  (``where(relu <= 0, 0, dx)`` of the pool's own input) takes the pooled values' sign,
+  the relu's at each argmax instead of reading the relu; other indices: one strided
+  store per tile offset, compared with the indices;
+- relu (``relu_into``, also a fused group's): ``np.maximum(0, v)`` where the backend's
+  ``_relu_zero`` found it to give the backend's bit-mask relu's bits (x86), else that
+  bit mask;
 - ``dropout``: the backend's Philox draws, with the keep mask of a ``(seed, offset)``
   kept in ``MASKS`` so the backward's dropout of the same draws reuses the forward's
   mask instead of drawing again;
@@ -53,11 +62,13 @@ import functools
 import math
 import sys
 import threading
+import weakref
 
 import numpy as np
 
 from .._backends.array import Array, Storage, contiguous_strides
 from .._backends.numpy import conv as np_conv
+from .._backends.numpy import pool as np_pool
 from .._backends.numpy._arrays import nd as _nd
 from .._backends.numpy._arrays import quiet as _quiet
 from .fusion import FusedGroup
@@ -246,12 +257,23 @@ def dropout_into(x: np.ndarray, p: float, seed: int, offset: int, out: np.ndarra
     np.multiply(bits, keep, out=bits)
 
 
-def relu_into(v: np.ndarray, out: np.ndarray, keep: np.ndarray) -> None:
+def relu_into(v: np.ndarray, out: np.ndarray, keep) -> None:
     """The backend's bit-mask relu of float32 ``v`` into ``out`` (may be ``v``): v's bits
-    times ``not v < 0`` (``keep``: a bool scratch of v's shape)."""
-    np.less(v, 0, out=keep)
-    np.logical_not(keep, out=keep)
-    np.multiply(v.view(_U32), keep, out=out.view(_U32))
+    times ``not v < 0`` (``keep()``: a bool scratch of v's shape); one ``np.maximum(0, v)``
+    where the backend's ``_relu_zero`` found that to give the same bits (x86)."""
+    zero = _relu_zero()
+    if zero is not None:
+        np.maximum(zero, v, out=out)
+        return
+    mask = keep()
+    np.less(v, 0, out=mask)
+    np.logical_not(mask, out=mask)
+    np.multiply(v.view(_U32), mask, out=out.view(_U32))
+
+
+def _relu_zero():
+    from .._backends.numpy.elementwise import _relu_zero as zero_of
+    return zero_of(_F32)
 
 
 # -- specialization --------------------------------------------------------------------------
@@ -362,7 +384,7 @@ def _matmul_epilogue(node, buffer):
         else:
             result, view = z_array, z
         if relu:
-            relu_into(z, view, arena.buffer(mask_key, shape, np.bool_))
+            relu_into(z, view, lambda: arena.buffer(mask_key, shape, np.bool_))
         elif keep_pre:
             np.copyto(view, z)
         if residual is not None:
@@ -404,7 +426,7 @@ def _matmul_unary(node, buffer):
         z = arena.buffer((tag, "z"), shape, _F32)
         _quiet(_product_into, z, a, b, bias, outer)  # the backend's kernels run quietly
         if activation is not None:
-            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(z, z, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         array, view = arena.out(key, out_shape, f32)
         ufunc(z.reshape(out_shape), out=view)
         return array
@@ -523,7 +545,7 @@ def _matmul_ufuncs(node, buffer):
         z = arena.buffer((tag, "z"), shape, _F32)
         _product_into(z, arrays[0], arrays[1], arrays[2] if has_bias else None, outer)
         if activation is not None:
-            relu_into(z, z, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(z, z, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         raw = [_nd(a) for a in arrays[n_lead:]]
         raw.insert(dx, z.reshape(dx_shape))
         for fn, operands, index in program:
@@ -568,6 +590,64 @@ def _tile(windows, size: int):
     return _tiles(windows, size)
 
 
+class TiledPools:
+    """The indices that the plan's tiled max pools made (a cache of what the forward knows,
+    by those indices): each lies in its own disjoint tile, so their backward is one store
+    per window (no two windows share an input position: the backend's ``_DISTINCT``), and
+    the pooled values' sign (``> 0``), which is the pool input's sign at each argmax, so
+    a ReLU's backward fused into the pool's reads it instead of that input.
+
+    An entry is keyed by the indices' ``Storage`` (weakly: it goes with them) and valid
+    only while they are unchanged (their version, shape, strides and offset as made: an
+    arena's reuse of the storage bumps its version); the input is kept by a weak
+    reference and its version and layout as the forward read it. The signs are arena
+    scratch (``Arena.unheld``: reused only once no entry holds them)."""
+
+    def __init__(self) -> None:
+        self._entries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def forget(self, storage: Storage) -> None:
+        """Drop the entry of ``storage`` (its indices are about to be overwritten)."""
+        with self._lock:
+            self._entries.pop(storage, None)
+
+    def put(self, indices: Array, tiles: tuple, x: Array, positive: np.ndarray) -> None:
+        """Record ``indices``, of disjoint ``tiles = (kh, kw)`` of input ``x``, with
+        ``positive`` (the pooled values > 0)."""
+        entry = (_array_key(indices), tiles, weakref.ref(x.storage), _array_key(x), positive)
+        with self._lock:
+            self._entries[indices.storage] = entry
+
+    def get(self, indices: Array, tiles: tuple) -> "tuple | None":
+        """The entry of ``indices`` when the forward's, unchanged, for ``tiles``."""
+        with self._lock:
+            entry = self._entries.get(indices.storage)
+        if entry is None or entry[0] != _array_key(indices) or entry[1] != tiles:
+            return None
+        return entry
+
+    @staticmethod
+    def positive(entry: tuple, x: Array) -> "np.ndarray | None":
+        """The pooled values' ``> 0`` when ``x`` is the pool's input, unchanged (then it
+        is ``not x <= 0`` at each argmax: the pooled value is x's element there)."""
+        source = entry[2]()
+        if source is None or source is not x.storage or entry[3] != _array_key(x):
+            return None
+        return entry[4]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _array_key(a: Array) -> tuple:
+    return a.storage.version, tuple(a.shape), tuple(a.strides), a.offset
+
+
+TILED = TiledPools()  # documented cache (see TiledPools): shared by every CPU plan
+
+
 def _pool_max2d(node, buffer):
     x = node.args["x"]
     out, index = node.outputs
@@ -587,70 +667,55 @@ def _pool_max2d(node, buffer):
     table = np.array([i * w + j for i, j in offsets], dtype=np.int64)
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     key_out, key_index, tag = buffer(out), buffer(index), id(node)
-    pairs = kh == 2 and kw == 2 and _maximum_keeps_second()
+    pairs = kh == 2 and kw == 2 and _maximum_keeps_second() and \
+        w <= np.iinfo(np.uint16).max - 1  # (the backend's 2x2 path's own limit)
 
     def pool_max2d(arena, x, rows_arg, cols_arg):
+        from .._backends.numpy.pool import pool_max2d as backend
         data = _nd(x)
-        if np.isnan(data.min()):  # NaN: the backend's general path (PyTorch's NaN rule)
-            from .._backends.numpy.pool import pool_max2d as backend
-            return backend(x, rows, cols)
+        if not pairs and np.isnan(data.min()):  # NaN: the backend's general path
+            return backend(x, rows, cols)  # (PyTorch's NaN rule)
         best_array, best = arena.out(key_out, shape, f32)
         where_array, where = arena.out(key_index, shape, i64)
-        if pairs:
-            _pool_max_2x2(arena, tag, data, ho, wo, w, best, where, base)
-            return best_array, where_array
-        np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
-        code = arena.buffer((tag, "code"), shape, np.uint8)
-        code.fill(0)
-        step = arena.buffer((tag, "step"), shape, np.uint8)
-        take = arena.buffer((tag, "take"), shape, np.bool_)
-        diff = arena.buffer((tag, "diff"), shape, _U32)
-        bits = best.view(_U32)
-        for k, (i, j) in enumerate(offsets[1:], 1):  # the backend's order and strict ">"
-            values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
-            np.greater(values, best, out=take)
-            np.maximum(code, np.multiply(take, np.uint8(k), out=step), out=code)
-            np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
-            np.multiply(diff, take, out=diff)
-            np.add(bits, diff, out=bits)
-        np.take(table, code, out=where)
-        np.add(where, base, out=where)
+        TILED.forget(where_array.storage)  # (its signs may then be reused here)
+        if pairs:  # the backend's own 2x2 path, into the value buffers
+            if np_pool._pool_max_2x2(data, ho, wo, best, where) is None:
+                return backend(x, rows, cols)  # a NaN in a tile
+        else:
+            code = arena.buffer((tag, "code"), shape, np.uint8)
+            _pool_max_tiles(arena, tag, data, offsets, kh, kw, best, code)
+            np.take(table, code, out=where)
+            np.add(where, base, out=where)
+        positive = arena.unheld((tag, "positive"), shape, np.bool_)
+        np.greater(best, 0, out=positive)
+        TILED.put(where_array, (kh, kw), x, positive)
         return best_array, where_array
     return Special(pool_max2d, list(node.args.values()), [out, index], "pool_max2d")
+
+
+def _pool_max_tiles(arena, tag, data, offsets: list, kh: int, kw: int, best, code) -> None:
+    """The backend's running max over the tile offsets (no NaN in ``data``), in its order
+    and with its strict ``>``; ``code`` gets the winning offset's number."""
+    shape, ho, wo = best.shape, best.shape[2], best.shape[3]
+    np.copyto(best, data[:, :, 0:ho * kh:kh, 0:wo * kw:kw])
+    code.fill(0)
+    step = arena.buffer((tag, "step"), shape, np.uint8)
+    take = arena.buffer((tag, "take"), shape, np.bool_)
+    diff = arena.buffer((tag, "diff"), shape, _U32)
+    bits = best.view(_U32)
+    for k, (i, j) in enumerate(offsets[1:], 1):  # the backend's order and strict ">"
+        values = data[:, :, i:ho * kh:kh, j:wo * kw:kw]
+        np.greater(values, best, out=take)
+        np.maximum(code, np.multiply(take, np.uint8(k), out=step), out=code)
+        np.subtract(values.view(_U32), bits, out=diff)  # b + take * (v - b), wrapping
+        np.multiply(diff, take, out=diff)
+        np.add(bits, diff, out=bits)
 
 
 def _maximum_keeps_second() -> bool:
     """Whether ``np.maximum(v, best)`` returns ``best`` on ties and a NaN-free max exactly
     (x86's max instructions; the backend's ``_relu_zero`` check of the same property)."""
-    from .._backends.numpy.elementwise import _relu_zero
-    return _relu_zero(_F32) is not None
-
-
-def _pool_max_2x2(arena, tag, data, ho: int, wo: int, width: int, best, where, base) -> None:
-    """The backend's tiled 2x2 max pool (no NaN in ``data``) as a tree: the first max of
-    each row pair of the tile, then the first of the two (strict ``>`` keeps the earlier
-    element on ties, so the same element as the backend's running max in tile order);
-    ``where`` gets its flat per-plane index (base + row * W + column)."""
-    a, b = data[:, :, 0:2 * ho:2, 0:2 * wo:2], data[:, :, 0:2 * ho:2, 1:2 * wo:2]
-    c, d = data[:, :, 1:2 * ho:2, 0:2 * wo:2], data[:, :, 1:2 * ho:2, 1:2 * wo:2]
-    shape = best.shape
-    t1 = arena.buffer((tag, "t1"), shape, np.bool_)
-    t2 = arena.buffer((tag, "t2"), shape, np.bool_)
-    t3 = arena.buffer((tag, "t3"), shape, np.bool_)
-    lower = arena.buffer((tag, "lower"), shape, _F32)
-    np.greater(b, a, out=t1)
-    np.maximum(b, a, out=best)  # a on ties: the first
-    np.greater(d, c, out=t2)
-    np.maximum(d, c, out=lower)
-    np.greater(lower, best, out=t3)
-    np.maximum(lower, best, out=best)
-    col = arena.buffer((tag, "col"), shape, np.uint8)  # t3 ? t2 : t1, branch-free
-    np.subtract(t2.view(np.uint8), t1.view(np.uint8), out=col)
-    np.multiply(col, t3, out=col)
-    np.add(col, t1.view(np.uint8), out=col)
-    np.multiply(t3, width, out=where)
-    np.add(where, col, out=where)
-    np.add(where, base, out=where)
+    return _relu_zero() is not None
 
 
 def _pool_backward_core(node, out_key):
@@ -661,7 +726,11 @@ def _pool_backward_core(node, out_key):
     Each tile offset's (N, C, HO, WO) slab of dx is ``grad + 0.0`` where the argmax is that
     offset, else +0.0 (the backend's store into zeros). With ``relu`` (the forward's ReLU
     output) the slab is also +0.0 where ``relu <= 0`` at that offset: ``where(relu <= 0, 0,
-    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere)."""
+    dx)``, ReLU's backward, computed on the argmax positions only (dx is +0.0 elsewhere).
+    Where the plan's forward made the indices (``TILED``: each in its own tile) dx is
+    instead zero-filled and ``grad + 0.0`` stored at the indices (one scatter, as the
+    backend's), masked by the pooled values' sign where ``relu`` is the pool's input (its
+    sign at each argmax); else the indices are compared with each offset."""
     grad, out = node.args["grad"], node.outputs[0]
     if not _float32(grad, out) or len(out.shape) != 4 or 0 in out.shape:
         return None
@@ -673,18 +742,32 @@ def _pool_backward_core(node, out_key):
     offsets = [(i, j) for i in range(kh) for j in range(kw)]
     base = ((np.arange(ho) * (kh * w))[:, None] + np.arange(wo) * kw).astype(np.int64)
     shape, small, f32, tag = (n, c, h, w), (n, c, ho, wo), _fw_dtype("float32"), id(node)
+    planes = (np.arange(n * c, dtype=np.intp) * (h * w))[:, None]  # each plane's start
 
     def scatter(arena, grad, indices, relu=None):
-        offset = arena.buffer((tag, "offset"), small, np.int64)
-        np.subtract(_nd(indices), base, out=offset)
         g0 = arena.buffer((tag, "g0"), small, _F32)
         np.add(_nd(grad), 0.0, out=g0)  # -0.0 -> +0.0, as the backend's store of g + 0.0
+        g_bits = g0.view(_U32)
+        entry = TILED.get(indices, (kh, kw))
+        positive = TILED.positive(entry, relu) if entry is not None and relu is not None \
+            else None
+        if entry is not None and (relu is None or positive is not None):
+            if positive is not None:  # +0.0 where the argmax's relu <= 0
+                np.multiply(g_bits, positive, out=g_bits)
+            at = arena.buffer((tag, "at"), (n * c, ho * wo), np.intp)
+            np.add(_nd(indices).reshape(n * c, ho * wo), planes, out=at)
+            array, dx = arena.out(out_key, shape, f32)
+            flat = dx.reshape(-1).view(_U32)
+            flat.fill(0)
+            flat[at.reshape(-1)] = g_bits.reshape(-1)
+            return array
         sel = arena.buffer((tag, "sel"), small, np.bool_)
+        offset = arena.buffer((tag, "offset"), small, np.int64)
+        np.subtract(_nd(indices), base, out=offset)
         below = arena.buffer((tag, "below"), small, np.bool_) if relu is not None else None
         r = _nd(relu) if relu is not None else None
         array, dx = arena.out(out_key, shape, f32)
         matched = 0
-        g_bits = g0.view(_U32)
         for i, j in offsets:
             np.equal(offset, i * w + j, out=sel)
             matched += np.count_nonzero(sel)
@@ -818,7 +901,7 @@ def _conv2d_step(node, buffer, out_value, keep: bool, bias=None, relu: bool = Fa
         if bias_array is not None:
             np.add(view, _nd(bias_array).reshape(1, co, 1, 1), out=view)
         if relu:
-            relu_into(view, view, arena.buffer((tag, "keep"), shape, np.bool_))
+            relu_into(view, view, lambda: arena.buffer((tag, "keep"), shape, np.bool_))
         return array
     return conv
 

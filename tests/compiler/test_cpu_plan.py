@@ -438,3 +438,115 @@ def test_the_generated_plan_function_matches_the_interpreter():
         plan._straight = None  # Plan._interpret runs the same program step by step
     _assert_same_bits(_train_steps(twin, generated, x, 3),
                       _train_steps(other, interpreted, x, 3))
+
+
+class ReluPool(nn.Module):
+    """``max_pool2d(relu(x))`` (or without the relu) of a parameter ``x`` (so its gradient is
+    the pool's and relu's backward), scaled by the input (gradients of both signs, zeros)."""
+
+    def __init__(self, data: np.ndarray, kernel: int, relu: bool = True) -> None:
+        super().__init__()
+        self.x = nn.Parameter(framework.tensor(data))
+        self.kernel, self.relu = kernel, relu
+
+    def forward(self, w):
+        x = self.x * 1.0  # an op before the relu (exact): the relu is a fused group
+        return F.max_pool2d(F.relu(x) if self.relu else x, self.kernel) * w
+
+
+def _pool_cases() -> list:
+    """Inputs with ties (small integers), signed zeros, negative-only tiles, NaN."""
+    rng = np.random.default_rng(5)
+    ties = rng.integers(-2, 3, (3, 4, 8, 6)).astype(np.float32)
+    ties[0, 0, :2, :2] = [[-0.0, 0.0], [0.0, -0.0]]
+    ties[0, 1] = -np.abs(ties[0, 1]) - 1.0  # negative-only tiles: relu's zeros tie
+    ties[1, 2, :2, :2] = [[1.0, 3.0], [3.0, 3.0]]
+    with_nan = ties.copy()
+    with_nan[2, 3, 4, 1] = np.nan
+    return [ties, with_nan, rng.standard_normal((3, 4, 8, 6)).astype(np.float32)]
+
+
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("shape, kernel", [((3, 4, 8, 6), 2),  # whole tiles: by pairs
+                                           ((3, 4, 9, 7), 2),  # a spare row and column
+                                           ((3, 4, 9, 6), 3)])  # 3x3 tiles
+def test_pool_forward_and_backward_steps_have_eager_bits(shape, kernel, relu):
+    cpu_plan.TILED.clear()
+    for data in _pool_cases():
+        data = np.ascontiguousarray(np.resize(data, shape))
+        eager, twin = ReluPool(data, kernel, relu), ReluPool(data, kernel, relu)
+        compiled = framework.compile(twin)
+        rng = np.random.default_rng(1)
+        for step in range(3):  # traced, then replayed: the same buffers, new gradients
+            w = rng.integers(-1, 2, (shape[0], shape[1], shape[2] // kernel,
+                                     shape[3] // kernel)).astype(np.float32)
+            w[0, 0, 0, 0] = -0.0
+            w = framework.tensor(w)
+            found = []
+            for model, run in ((eager, eager), (twin, compiled)):
+                model.x.grad = None
+                out = run(w)
+                out.sum().backward()
+                found.append((out, model.x.grad))
+            (out_e, grad_e), (out_c, grad_c) = found
+            assert np.array_equal(_bits(out_e), _bits(out_c))
+            assert np.array_equal(_bits(grad_e), _bits(grad_c))
+    entry = _cpu_plan_of(compiled)
+    steps = {part: [s[2] for s, _ in plan.program if s[0] == runtime.Plan._SPECIAL]
+             for part, plan in (("forward", entry.run_forward), ("backward", entry.run_backward))}
+    assert "pool_max2d" in steps["forward"]
+    whole = shape[2] % kernel == 0 and shape[3] % kernel == 0  # else the backend's scatter
+    assert ("pool_max2d_backward" in steps["backward"]) == whole
+
+
+def test_pool_backward_scatters_the_forwards_indices_and_else_compares_them():
+    # the same step with and without the forward's record: the backend's bits either way
+    backend = load("numpy").kernels
+    rng = np.random.default_rng(2)
+    values = rng.integers(-2, 3, (2, 3, 6, 4)).astype(np.float32)
+    graph = framework.jit.trace(lambda t: F.max_pool2d(t, 2, return_indices=True),
+                                (framework.tensor(values),), check_trace=False).graph
+    forward = runtime.Plan(graph)
+    x = wrap(values.copy())
+    best, indices = forward([x])
+    entry = cpu_plan.TILED.get(indices, (2, 2))
+    assert entry is not None
+    assert cpu_plan.TILED.positive(entry, x) is not None
+    assert cpu_plan.TILED.positive(entry, wrap(values.copy())) is None  # another array
+    grad = wrap(rng.standard_normal(nd(best).shape).astype(np.float32))
+    ref = backend["pool_max2d_backward"](grad, indices, (6, 4))
+    copied = wrap(nd(indices).copy())  # the same indices, not the forward's: no codes
+    assert cpu_plan.TILED.get(copied, (2, 2)) is None
+    assert cpu_plan.TILED.get(indices, (3, 3)) is None
+    for idx in (indices, copied):
+        got = _run_pool_backward(grad, idx, (2, 3, 6, 4))
+        assert np.array_equal(nd(got).view(np.uint32), nd(ref).view(np.uint32))
+    indices.storage.version += 1  # changed in place: the codes no longer apply
+    assert cpu_plan.TILED.get(indices, (2, 2)) is None
+
+
+def _run_pool_backward(grad, indices, shape):
+    """``pool_max2d_backward`` through the plan's step (a traced graph of one node)."""
+    from framework.compiler import ir
+    g = ir.Value(0, tuple(nd(grad).shape), "float32", "cpu")
+    i = ir.Value(1, tuple(nd(indices).shape), "int64", "cpu")
+    out = ir.Value(2, shape, "float32", "cpu")
+    node = ir.Node("pool_max2d_backward", {"grad": g, "indices": i, "in_size": shape[2:]},
+                   [out])
+    key = cpu_plan.BufferKey()
+    key.n = 0
+    special = cpu_plan._pool_max2d_backward(node, lambda value: key)
+    return special.fn(cpu_plan.Arena(), grad, indices, shape[2:])
+
+
+def test_relu_into_has_the_backends_bits_by_maximum_and_by_mask(monkeypatch):
+    values = np.array([-0.0, 0.0, np.nan, -np.nan, -1.0, 1.0, np.inf, -np.inf, -1e-40, 2.5] * 7,
+                      np.float32)
+    from framework._backends.numpy.elementwise import _relu_into
+    ref = np.empty_like(values)
+    _relu_into(values, ref)  # the backend's bit-mask relu (its large inputs' path)
+    for zero in (cpu_plan._relu_zero(), None):  # np.maximum(0, v) where it applies; the mask
+        monkeypatch.setattr(cpu_plan, "_relu_zero", lambda: zero)
+        out = np.empty_like(values)
+        cpu_plan.relu_into(values, out, lambda: np.empty(values.shape, np.bool_))
+        assert np.array_equal(out.view(np.uint32), ref.view(np.uint32))

@@ -152,11 +152,14 @@ def _pool_max_tiles_split(data: np.ndarray, kh: int, kw: int, ho: int, wo: int):
 _SAME_SIZE_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _pool_max_2x2(data: np.ndarray, ho: int, wo: int):
+def _pool_max_2x2(data: np.ndarray, ho: int, wo: int, best: np.ndarray = None,
+                  where: np.ndarray = None):
     """pool_max2d over disjoint 2 x 2 tiles (``_pool_max_tiles``' bits and indices), by
-    blocks of images (``_BLOCK_2X2``) on ``threads()`` threads; None when the input holds a
-    NaN, or where ``np.maximum`` does not keep its second operand on ties (then the general
-    tiled path runs).
+    blocks of images (``_BLOCK_2X2``) on ``threads()`` threads, into ``best`` and ``where``
+    (contiguous (N, C, HO, WO) of data's type and int64; default fresh: a compiled CPU
+    plan passes its kept buffers); None when the input holds a NaN, or where
+    ``np.maximum`` does not keep its second operand on ties (then the general tiled path
+    runs).
 
     A block copies its four tile offsets (i, j) into contiguous planes (so every later pass
     is one long contiguous loop, not 14-element strided rows), takes the max of each row's
@@ -169,8 +172,9 @@ def _pool_max_2x2(data: np.ndarray, ho: int, wo: int):
     if (data.dtype.kind == "f" and not _maximum_keeps_second_on_ties(data.dtype)) \
             or width > np.iinfo(np.uint16).max - 1:
         return None
-    best = np.empty((n, c, ho, wo), data.dtype)
-    where = np.empty((n, c, ho, wo), np.int64)
+    if best is None:
+        best = np.empty((n, c, ho, wo), data.dtype)
+        where = np.empty((n, c, ho, wo), np.int64)
     corner = ((np.arange(ho) * (2 * width))[:, None] + np.arange(wo) * 2).reshape(-1)
     small = np.uint8 if width < np.iinfo(np.uint8).max else np.uint16
 
