@@ -11,6 +11,7 @@ is skipped except on a GPU (bench/gpu_check.sh runs it there).
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
@@ -147,22 +148,29 @@ def test_parameters_are_read_in_place_and_a_moved_one_is_captured_again(replayin
     assert plan.captures == 2 and made[0].released and not made[1].released
 
 
-def test_training_forward_and_backward_replay_match_eager(replaying, device):
-    made = replaying()
+def _train_side_by_side(device: str, optimizer, steps: int, rows: int, tol: float):
+    """Train a model eagerly and its twin through ``compile(mode="reduce-overhead")`` on the
+    same batches; check the parameters agree after every step; return the twin's training
+    runners (forward and backward plans)."""
     model, twin = _model(device), _model(device)
     compiled = framework.compile(twin, mode="reduce-overhead")
-    opt = framework.optim.SGD(model.parameters(), lr=0.1)
-    opt_twin = framework.optim.SGD(twin.parameters(), lr=0.1)
-    for step in range(4):
-        x = framework.randn(5, 4, device=device) + step
-        for net, optimizer in ((model, opt), (compiled, opt_twin)):
-            optimizer.zero_grad()
+    pairs = ((model, optimizer(model.parameters())), (compiled, optimizer(twin.parameters())))
+    for step in range(steps):
+        x = framework.randn(rows, 4, device=device) * (step + 1)
+        for net, opt in pairs:
+            opt.zero_grad()
             net(x).pow(2).mean().backward()
-            optimizer.step()
+            opt.step()
         for p, q in zip(model.parameters(), twin.parameters()):
-            _same(p, q, 1e-6)
+            _same(p, q, tol)
     entry = next(iter(compiled._compiled.cache.values()))
-    for runner in (entry.run_forward, entry.run_backward):
+    return entry.run_forward, entry.run_backward
+
+
+def test_training_forward_and_backward_replay_match_eager(replaying, device):
+    made = replaying()
+    sgd = functools.partial(framework.optim.SGD, lr=0.1)
+    for runner in _train_side_by_side(device, sgd, steps=4, rows=5, tol=1e-6):
         assert isinstance(runner, cudagraphs.GraphedPlan) and runner.disabled is None
         assert runner.captures == 1
     assert len(made) == 2
@@ -186,23 +194,12 @@ def test_a_failed_or_wrong_capture_falls_back_to_the_plan(replaying, device, bro
 @pytest.mark.skipif(framework.cuda.is_interpreter() or not framework.cuda.is_available(),
                     reason="CUDA graphs need a GPU")
 def test_reduce_overhead_replays_real_cuda_graphs_on_a_gpu():
-    model, twin = _model("cuda"), _model("cuda")
-    compiled = framework.compile(twin, mode="reduce-overhead")
-    opt = framework.optim.Adam(model.parameters(), lr=1e-2)
-    opt_twin = framework.optim.Adam(twin.parameters(), lr=1e-2)
-    for step in range(5):
-        x = framework.randn(16, 4, device="cuda") * (step + 1)
-        for net, optimizer in ((model, opt), (compiled, opt_twin)):
-            optimizer.zero_grad()
-            net(x).pow(2).mean().backward()
-            optimizer.step()
-    for p, q in zip(model.parameters(), twin.parameters()):
-        _same(p, q, 1e-5)
-    entry = next(iter(compiled._compiled.cache.values()))
-    for runner in (entry.run_forward, entry.run_backward):
+    adam = functools.partial(framework.optim.Adam, lr=1e-2)
+    for runner in _train_side_by_side("cuda", adam, steps=5, rows=16, tol=1e-5):
         assert isinstance(runner, cudagraphs.GraphedPlan)
         assert runner.disabled is None, runner.disabled
         assert runner.captures == 1
+    model = _model("cuda")
     with framework.no_grad():
         inference = framework.compile(model, mode="reduce-overhead")
         xs = [framework.randn(16, 4, device="cuda") + k for k in range(4)]
