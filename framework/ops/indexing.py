@@ -44,7 +44,6 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import creation
 from . import binary, compare
-from . import reduce as red
 from . import shape as shape_ops
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .inplace import apply_inplace, check_writable
@@ -186,13 +185,13 @@ def _check_index_dtype(index: Tensor, message: str) -> None:
 
 
 def _index_range(index: Tensor) -> tuple:
-    """``(min, max)`` of a non-empty integer tensor, as Python ints (on ``cpu`` read from the
-    backend's array in place: two NumPy reductions, no op dispatch)."""
-    if index.device.type == "cpu":
-        values = backend(index).as_numpy(index._a)
-        return int(values.min()), int(values.max())
-    with no_grad():
-        return int(red.amin(index).item()), int(red.amax(index).item())
+    """``(min, max)`` of a non-empty integer tensor, as Python ints: the ``amin``/``amax``
+    kernels on its array and a host read of each (no op-layer dispatch: a bounds check runs
+    on every indexing call on cpu)."""
+    kernels, a = backend(index), index._a
+    dims = tuple(range(len(a.shape)))
+    low, high = kernels.amin(a, dims), kernels.amax(a, dims)
+    return int(kernels.to_numpy(low)), int(kernels.to_numpy(high))
 
 
 def _check_bounds(index: Tensor, size: int, dim: int, error=RuntimeError, message=None,
