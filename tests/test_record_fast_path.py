@@ -4,8 +4,9 @@
 (``framework/ops/unary.py``) make the graph node of a recorded elementwise op
 directly instead of through ``Function.apply``'s generic ctx; so do
 ``_Matmul.apply``, ``_Linear.record_plain`` (``framework/ops/matmul.py``),
-``_TanhBackward.apply`` (tanh's double-backward node) and ``reduce._reduce_all``
-(``x.sum()``, ``x.mean()``). Each test here
+``_TanhBackward.apply`` (tanh's double-backward node), ``shape._View.apply`` (every view
+op: permute, reshape, expand, slicing...) and ``reduce._reduce_all`` (``x.sum()``,
+``x.mean()``). Each test here
 compares them with ``Function.apply`` itself: the node (its class, name,
 ``__dict__``, edges, saved tensors and versions), and whole graphs run both
 ways (gradients, double backward, hooks, ``retain_grad``, in-place checks,
@@ -112,7 +113,8 @@ def _use_function_apply(monkeypatch) -> None:
     monkeypatch.setattr(unary._TanhBackward, "apply", classmethod(_general))
     monkeypatch.setattr(matmul._Linear, "record_plain", classmethod(
         lambda cls, x, w, b: _general(cls, x, w, b, None, None)))
-    from framework.ops import reduce
+    from framework.ops import reduce, shape
+    monkeypatch.setattr(shape._View, "apply", classmethod(_general))
     monkeypatch.setattr(reduce.Unreduce, "apply", classmethod(_general))
     monkeypatch.setattr(reduce, "_reduce_all", lambda cls, kernel, x: _general(
         cls, x, tuple(range(x.ndim)), *(((), x.dtype) if cls is reduce.Sum else (False,))))
@@ -584,3 +586,47 @@ def test_engine_gradient_sum_equals_tensor_add(dtype):
     x = _leaf((3, 4), dtype, seed=3)
     recorded = engine._sum(x * 2.0, grad, True)  # create_graph: a recorded add
     assert type(recorded.grad_fn).__name__ == "AddBackward0"
+
+
+VIEW_CASES = {
+    "T": lambda a: a.T,
+    "mT": lambda a: a.mT,
+    "permute": lambda a: a.permute(1, 0, 2),
+    "permute_negative": lambda a: a.permute(-1, 0, 1),
+    "reshape": lambda a: a.reshape(6, 4),
+    "view": lambda a: a.view(-1),
+    "slice": lambda a: a[1:, :, ::2],
+    "unsqueeze": lambda a: a.unsqueeze(1),
+    "expand": lambda a: a.expand(5, *a.shape),
+    "transpose": lambda a: a.transpose(0, 2),
+}
+
+
+@pytest.mark.parametrize("source", ["leaf", "non-leaf", "view"])
+@pytest.mark.parametrize("case", sorted(VIEW_CASES))
+def test_view_node_equals_function_apply(case, source, monkeypatch):
+    """A recorded view's node (built directly by ``_View.apply``) equals ``Function.apply``'s,
+    and so do its gradients, for a leaf, a non-leaf and a view as the viewed tensor."""
+    from framework.ops import shape
+    a = _leaf((2, 3, 4), seed=7)
+    x = {"leaf": a, "non-leaf": a * 2.0, "view": a[:, :, :]}[source]
+    if case == "T":  # a matrix (T of more dims is deprecated in PyTorch)
+        x = x.reshape(6, 4) if source != "leaf" else _leaf((6, 4), seed=7)
+    fast = VIEW_CASES[case](x)
+    with monkeypatch.context() as patch:
+        patch.setattr(shape._View, "apply", classmethod(_general))
+        general = VIEW_CASES[case](x)
+    assert type(fast.grad_fn) is type(general.grad_fn)
+    assert fast.grad_fn.next_functions == general.grad_fn.next_functions
+    assert fast._output_nr == general._output_nr == 0 and fast._base is general._base
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    states = []
+    for out in (fast, general):  # each call makes its own backward closure: compared below
+        node_type, state = _state(out.grad_fn, {id(x): "x", id(out): "out"})
+        states.append((node_type, {k: v for k, v in state.items() if k != "backward_fn"}))
+    assert states[0] == states[1]
+    weights = _leaf(tuple(fast.shape), seed=8, requires_grad=False)
+    root = a if case != "T" or source != "leaf" else x
+    (fast_grad,) = framework.autograd.grad((fast * weights).sum(), root)
+    (general_grad,) = framework.autograd.grad((general * weights).sum(), root)
+    np.testing.assert_array_equal(fast_grad.numpy(), general_grad.numpy())

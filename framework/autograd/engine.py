@@ -65,6 +65,8 @@ def _collect_needed(roots, capture: dict) -> tuple:
             for child, _ in children[-1]:
                 if child is not None and child not in entered:
                     entered.add(child)
+                    if not child._edges and id(child) not in wanted:
+                        continue  # a leaf's node nobody captures: never kept, nothing below
                     nodes.append(child)
                     children.append(iter(child._edges))
                     break

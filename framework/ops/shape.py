@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from ..autograd.function import Function, rename_node
+from ..autograd.function import _NO_EDGE, Function, _edge, class_node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
 from .._backends.array import contiguous_strides
@@ -80,6 +80,33 @@ def _make_view(x: Tensor, shape, strides, offset, grad_enabled: bool = True) -> 
 
 class _View(Function):
     """A view given by (shape, strides, offset); backward scatters into the input's shape."""
+
+    @classmethod
+    def apply(cls, x, shape, strides, offset, backward_fn):
+        """``Function.apply`` of a view of a float tensor that needs a gradient, with grad mode
+        on (``_view_op``'s call), its node built directly: the class, ``__dict__``, edge and
+        output ``Function.apply`` gives (``tests/test_record_fast_path.py`` holds the two
+        equal); anything else takes ``Function.apply``."""
+        if type(x) is not Tensor or not _grad_state.enabled or \
+                not x._a.dtype.is_floating_point:
+            return Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
+        edge = _edge(x)  # before the view exists (as Function.apply reads its arguments)
+        if edge[0] is None:
+            return Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
+        out = _make_view(x, shape, strides, offset)
+        array = out._a
+        node = object.__new__(class_node_type(cls))
+        node.__dict__ = {
+            "fn_cls": cls, "retained": {},
+            "needs_input_grad": (True, False, False, False, False),
+            "backward_fn": backward_fn,
+            "_edges": (edge, _NO_EDGE, _NO_EDGE, _NO_EDGE, _NO_EDGE),
+            "_public": (0,), "num_outputs": 1,
+            "output_meta": [(Size(array.shape), array.dtype, out._device)],
+        }
+        out._grad_fn = node
+        out._output_nr = 0
+        return out
 
     @staticmethod
     def forward(ctx, x, shape, strides, offset, backward_fn):
@@ -287,11 +314,16 @@ def permute(x: Tensor, dims) -> Tensor:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {x.ndim} is not equal to len(dims) = {len(dims)}")
-    wrapped = [normalize_dim("permute", d, x.ndim) for d in dims]
-    if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError("permute(): duplicate dims are not allowed.")
-    shape = tuple(x.shape[d] for d in wrapped)
-    strides = tuple(x.stride()[d] for d in wrapped)
+    array = x._a
+    ndim = len(array.shape)
+    if all(type(d) is int for d in dims) and sorted(dims) == list(range(ndim)):
+        wrapped = dims  # a permutation of 0..ndim-1 as given (the checks below pass)
+    else:
+        wrapped = [normalize_dim("permute", d, x.ndim) for d in dims]
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+    shape = tuple([array.shape[d] for d in wrapped])
+    strides = tuple([array.strides[d] for d in wrapped])
     inverse = [0] * len(wrapped)
     for i, d in enumerate(wrapped):
         inverse[d] = i
