@@ -226,6 +226,7 @@ def test_relu_fast_path_equals_the_general_path(dtype, layout, monkeypatch):
     fast = _summary(framework.relu(a))
     fast_nn = _summary(framework.nn.functional.relu(a))
     monkeypatch.setattr(np_elementwise, "_relu_zero", lambda np_dtype: None)  # no maximum
+    monkeypatch.setattr(np_elementwise, "_RELU_BY_DTYPE", {})  # nor its cached zeros
     general = _summary(unary._Relu.apply(a, a.dtype, {}))
     assert fast == general == fast_nn
 
@@ -287,6 +288,7 @@ def test_the_matmul_epilogue_relu_in_place_has_the_relu_kernel_bits(np_dtype):
 def test_maximum_relu_is_used_only_where_it_was_checked(monkeypatch):
     """Where NumPy's maximum orders -0.0 below +0.0 (ARM), relu keeps the masked path."""
     np_elementwise._relu_zero.cache_clear()
+    monkeypatch.setattr(np_elementwise, "_RELU_BY_DTYPE", {})
     real_maximum = np.maximum
 
     def arm_like(a, b, *args, **kwargs):  # a tie returns +0.0, as ARM's fmax does
@@ -298,6 +300,9 @@ def test_maximum_relu_is_used_only_where_it_was_checked(monkeypatch):
         assert np_elementwise._relu_zero(np.dtype(np.int32)) is not None
         v = np.array([-0.0, -1.0, np.nan, 2.0], np.float32)
         assert np.signbit(np_elementwise._relu(v)).tolist() == [True, False, False, False]
+        from framework._backends.numpy._arrays import nd, wrap
+        small = np_elementwise.relu(wrap(v.copy(), dtypes.float32), dtypes.float32)
+        assert np.signbit(nd(small)).tolist() == [True, False, False, False]
     finally:
         monkeypatch.undo()
         np_elementwise._relu_zero.cache_clear()

@@ -457,11 +457,24 @@ def relu(x: Array, out_dtype) -> Array:
     """Elementwise ``relu`` of ``x`` as ``out_dtype``: the unary kernel, with small inputs
     run as one ``np.maximum`` (no NumPy error state to set: maximum raises no warnings)."""
     v = x._cache
-    if v is not None and v.dtype is _COMPUTE[out_dtype] and v.size <= _SMALL:
-        zero = _relu_zero(v.dtype)
-        if zero is not None:
-            return wrap(np.maximum(zero, v), out_dtype)
+    if v is not None:
+        fast = _RELU_BY_DTYPE.get(out_dtype)
+        if fast is None:
+            fast = _relu_by_dtype(out_dtype)
+        if v.dtype is fast[0] and fast[1] is not None and v.size <= _SMALL:
+            return wrap(np.maximum(fast[1], v), out_dtype)
     return _relu_any_size(x, out_dtype)
+
+
+# a cache: framework dtype -> (its compute NumPy dtype, ``_relu_zero`` of it): the small-input
+# relu's two look-ups in one dict read by the framework dtype (a NumPy dtype hashes slower)
+_RELU_BY_DTYPE: dict = {}
+
+
+def _relu_by_dtype(out_dtype) -> tuple:
+    compute = _COMPUTE[out_dtype]
+    fast = _RELU_BY_DTYPE[out_dtype] = (compute, _relu_zero(compute))
+    return fast
 
 
 def where(cond: Array, a, b, out_dtype) -> Array:
