@@ -35,6 +35,7 @@ tensors), and graphs with random draws (a replay would repeat the captured draws
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 
 import numpy as np
@@ -108,6 +109,7 @@ class GraphedPlan:
         self._static_inputs = None
         self._static_outputs = None
         self._fixed = None  # ``_place`` of each in-place input at capture
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str):
         """The plan's other attributes (``device_of``, ``steps``)."""
@@ -119,11 +121,12 @@ class GraphedPlan:
         self.calls += 1
         if self.disabled is not None or self.calls <= WARMUP_CALLS:
             return self.plan(arrays)
-        if self._graph is not None and not self._same_fixed(arrays):
-            self._drop()  # a parameter moved: capture again
-        if self._graph is None:
-            return self._capture_and_check(arrays)
-        return self._replay(arrays)
+        with self._lock:  # one graph, one set of static buffers: calls from threads take turns
+            if self._graph is not None and not self._same_fixed(arrays):
+                self._drop()  # a parameter moved: capture again
+            if self._graph is None:
+                return self._capture_and_check(arrays)
+            return self._replay(arrays)
 
     # -- capture --------------------------------------------------------------------------
     def _capture_and_check(self, arrays: list):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -52,6 +53,8 @@ class ReplayingCapture:
 
     def launch(self) -> None:
         self.launches += 1
+        if self.broken == "slow":  # a long graph: another thread's call could overlap it
+            time.sleep(0.002)
         fresh = self.fn()
         for kept, new in zip(cudagraphs._leaves(self.outputs), cudagraphs._leaves(fresh)):
             if self.broken == "launch":  # a graph that wrote something else
@@ -174,6 +177,38 @@ def test_training_forward_and_backward_replay_match_eager(replaying, device):
         assert isinstance(runner, cudagraphs.GraphedPlan) and runner.disabled is None
         assert runner.captures == 1
     assert len(made) == 2
+
+
+# cpu only: the lock is device-independent, and Triton's interpreter is not made for
+# launches from two threads at once
+@pytest.mark.parametrize("device", ["cpu"])
+def test_calls_from_two_threads_take_turns_on_the_graph(replaying, device):
+    """Two threads replaying one graph (whose launch is slow) each get their own results."""
+    import threading
+    replaying("slow")
+    model = _model(device)
+    compiled = framework.compile(model, mode="reduce-overhead")
+    failures = []
+    with framework.no_grad():
+        for _ in range(3):  # trace, warm up, capture
+            compiled(framework.randn(5, 4, device=device))
+
+        def calls(seed: int) -> None:
+            try:
+                with framework.no_grad():
+                    for k in range(10):  # small inputs: tanh does not saturate
+                        x = framework.full((5, 4), (seed * 10 + k) * 0.01, device=device)
+                        if not np.allclose(compiled(x).cpu().numpy(), model(x).cpu().numpy(),
+                                           rtol=1e-6, atol=1e-6):
+                            failures.append((seed, k))
+            except Exception as exc:  # noqa: BLE001 -- reported by the assertion below
+                failures.append(repr(exc))
+        threads = [threading.Thread(target=calls, args=(seed,)) for seed in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == [] and _graphed_plan(compiled).captures == 1
 
 
 @pytest.mark.parametrize("broken", ["capture", "launch"])
