@@ -2,31 +2,19 @@
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH=$PWD python bench/pinn_phases.py
 
-Each row times the step up to and including that phase (the median of ``--calls`` runs after
-warm-up) on examples/pinn.py's network (1-32-32-1 tanh MLP, 64 points): the forward, the
-first ``autograd.grad(create_graph=True)`` (u'), the second (u''), the backward of the loss
-through both, and Adam.
+Each row times the step up to and including that phase, ours and torch's in turn after
+warm-up (``framework.bench.timing.interleaved_medians``), on examples/pinn.py's network
+(1-32-32-1 tanh MLP, 64 points): the forward, the first ``autograd.grad(create_graph=True)``
+(u'), the second (u''), the backward of the loss through both, and Adam.
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
 import framework
-
-
-def median_us(fn, calls: int) -> float:
-    for _ in range(30):
-        fn()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+from framework.bench.timing import interleaved_medians
 
 
 def phases(lib) -> dict:
@@ -63,14 +51,12 @@ def phases(lib) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=300)
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     torch.set_num_threads(1)
     ours, theirs = phases(framework), phases(torch)
     for name in ours:
-        a, b = median_us(ours[name], args.calls), median_us(theirs[name], args.calls)
-        print(f"{name:12s} ours {a:8.1f} us  torch {b:8.1f} us  ratio {a / b:5.2f}x")
+        a, b = interleaved_medians([ours[name], theirs[name]], lambda: None)
+        print(f"{name:12s} ours {a * 1e6:8.1f} us  torch {b * 1e6:8.1f} us  ratio {a / b:5.2f}x")
 
 
 if __name__ == "__main__":

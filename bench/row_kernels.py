@@ -11,8 +11,6 @@ autograd). To compare two trees, run this file with ``PYTHONPATH`` set to each t
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
@@ -21,18 +19,7 @@ import numpy as np  # noqa: E402
 
 from framework._backends import load  # noqa: E402
 from framework._backends.numpy._arrays import wrap  # noqa: E402
-
-
-def median_us(fn, calls: int = 300) -> float:
-    """Median wall time of ``fn()`` in microseconds, after a warm-up."""
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+from framework.bench.timing import median_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -63,7 +50,7 @@ def main() -> None:
             lambda: kernels["norm_rows_backward"](g, x, w, mean, rstd, False, False),
     }
     for name, fn in cases.items():
-        print(f"{name:34s} {median_us(fn):8.1f} us")
+        print(f"{name:34s} {median_seconds(fn, lambda: None) * 1e6:8.1f} us")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import weakref
 
 import numpy as np
 
-from .ir import Graph
+from .ir import Graph, rebuild, walk
 
 LOG = logging.getLogger("framework.compile")
 WARMUP_CALLS = 1  # plain runs before the capture (kernels compiled and autotuned)
@@ -185,7 +185,8 @@ class GraphedPlan:
                                    f"the captured {static.shape} {static.dtype.name}")
             backend.copy_(static, a)
         self._graph.launch()
-        return _map_arrays(self._static_outputs, lambda a: _static_copy(backend, a))
+        return rebuild(self._static_outputs,
+                       lambda a: None if a is None else _static_copy(backend, a))
 
 
 class CudaGraph:
@@ -263,19 +264,11 @@ def _same_place(a, place: tuple) -> bool:
     return a.storage is place[0] and (a.offset, a.strides, a.shape) == place[1:]
 
 
-def _map_arrays(tree, fn):
-    """``tree`` (nested tuples/lists of arrays and None) with ``fn`` applied to each array."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_map_arrays(item, fn) for item in tree)
-    if tree is None:
-        return None
-    return fn(tree)
-
-
 def _leaves(tree) -> list:
+    """The arrays of an output tree (nested tuples/lists/dicts; None leaves left out)."""
     found: list = []
-    _map_arrays(tree, found.append)
-    return found
+    walk(tree, found.append)
+    return [a for a in found if a is not None]
 
 
 def _first_mismatch(backend, replayed, plain) -> "int | None":

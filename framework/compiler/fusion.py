@@ -448,18 +448,10 @@ def _kept(group: FusedGroup, slot, dtype) -> np.ndarray:
 
 
 def _relu_into(group: FusedGroup, v: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The NumPy backend's bit-mask relu of float32 ``v`` written into ``out`` (may be ``v``):
-    v's bits times ``not v < 0`` (all-zero bits, +0.0, where v < 0; NaN and -0.0 pass), the
-    mask in a kept scratch buffer; one ``np.maximum(0, v)`` where that has the same bits
-    (``cpu_plan.relu_into``)."""
-    from .cpu_plan import _relu_zero
-    zero = _relu_zero()
-    if zero is not None:
-        return np.maximum(zero, v, out=out)
-    keep = _kept(group, "relu mask", np.bool_)
-    np.less(v, 0, out=keep)
-    np.logical_not(keep, out=keep)
-    np.multiply(v.view(np.uint32), keep, out=out.view(np.uint32))
+    """``cpu_plan.relu_into`` of float32 ``v`` into ``out`` (may be ``v``), its mask (where it
+    needs one) in a kept scratch buffer."""
+    from .cpu_plan import relu_into
+    relu_into(v, out, lambda: _kept(group, "relu mask", np.bool_))
     return out
 
 

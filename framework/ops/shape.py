@@ -88,11 +88,9 @@ class _View(Function):
         output ``Function.apply`` gives (``tests/test_record_fast_path.py`` holds the two
         equal); anything else takes ``Function.apply``."""
         if type(x) is not Tensor or not _grad_state.enabled or \
-                not x._a.dtype.is_floating_point:
+                not x._a.dtype.is_floating_point or not x.requires_grad:
             return Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
         edge = _edge(x)  # before the view exists (as Function.apply reads its arguments)
-        if edge[0] is None:
-            return Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
         out = _make_view(x, shape, strides, offset)
         array = out._a
         node = object.__new__(class_node_type(cls))

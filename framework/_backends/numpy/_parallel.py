@@ -57,25 +57,28 @@ def _blas_threads_control():
     """``(set_num_threads, get_num_threads)`` of the OpenBLAS that NumPy bundles (found by
     its exported symbols, as threadpoolctl does), or None (another BLAS, or none found)."""
     if not _BLAS:
-        import numpy as np
-        found = None
-        libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-        for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for pattern in _BLAS_SYMBOLS:
-                setter = getattr(lib, pattern.format("_set"), None)
-                getter = getattr(lib, pattern.format("_get"), None)
-                if setter is not None and getter is not None:
-                    setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
-                    found = (setter, getter)
-                    break
-            if found is not None:
-                break
-        _BLAS.append(found)
+        setter = openblas_function([p.format("_set") for p in _BLAS_SYMBOLS], [ctypes.c_int])
+        getter = openblas_function([p.format("_get") for p in _BLAS_SYMBOLS], [], ctypes.c_int)
+        _BLAS.append((setter, getter) if setter is not None and getter is not None else None)
     return _BLAS[0]
+
+
+def openblas_function(names: Sequence, argtypes: list, restype=None):
+    """The first of ``names`` exported by the OpenBLAS that NumPy bundles, as a ctypes
+    function with ``argtypes`` and ``restype``; None when none is found."""
+    import numpy as np
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes, fn.restype = argtypes, restype
+                return fn
+    return None
 
 
 def run_pieces(fn: Callable, pieces: Sequence, count: int) -> list:

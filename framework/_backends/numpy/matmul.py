@@ -7,6 +7,7 @@ from ...dtypes import float32 as _FLOAT32
 from ...dtypes import float64 as _FLOAT64
 from ..array import Array
 from ._arrays import compute_dtype, nd, quiet, wrap
+from .elementwise import relu_into
 
 
 def matmul(a: Array, b: Array) -> Array:
@@ -43,7 +44,8 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
         zn = nd(z)
         if bias is not None:
             quiet(_add_into, zn, nd(bias))
-        if activation == "relu" and not keep_preact and _relu_in_place(zn):
+        if activation == "relu" and not keep_preact:
+            relu_into(zn, zn)  # over its own product: the relu kernel's bits
             out = z
         else:
             out = z if activation is None else _activation(activation)(z, z.dtype)
@@ -61,17 +63,6 @@ def matmul_epilogue(a: Array, b: Array, bias, activation, residual, keep_preact:
 
 
 _IN_PLACE = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _relu_in_place(values: np.ndarray) -> bool:
-    """``values[...] = relu(values)`` where ``np.maximum`` has the relu kernel's bits
-    (``_relu_zero``); False (nothing written) elsewhere."""
-    from .elementwise import _relu_zero
-    zero = _relu_zero(values.dtype)
-    if zero is None:
-        return False
-    np.maximum(zero, values, out=values)
-    return True
 
 
 def _add_into(target: np.ndarray, other: np.ndarray) -> None:
