@@ -271,13 +271,50 @@ def _fmt(seconds: float) -> str:
     return f"{seconds * 1e6:9.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:9.2f} ms"
 
 
+def time_side(name: str, side: str) -> None:
+    """Child process of ``--separate``: time one side of case ``name`` alone; print seconds."""
+    ours, theirs, inner, rounds = CASES[name]()
+    fn = ours if side == "ours" else theirs
+    for _ in range(3):
+        _time_batch(fn, inner)
+    print(statistics.median(_time_batch(fn, inner) for _ in range(rounds)))
+
+
+def compare_separately(name: str, processes: int) -> tuple:
+    """Median seconds per call of each side, each timed alone in ``processes`` child
+    processes per side, run in turn."""
+    import subprocess
+    import sys
+    times: dict = {"ours": [], "torch": []}
+    for _ in range(processes):
+        for side in times:
+            out = subprocess.run([sys.executable, __file__, name, "--side", side],
+                                 capture_output=True, text=True, check=True)
+            times[side].append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times["ours"]), statistics.median(times["torch"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="*", default=list(CASES))
     parser.add_argument("--profile", action="store_true", help="cProfile our side of each case")
     parser.add_argument("--calls", type=int, default=0, help="calls to profile (default: auto)")
+    parser.add_argument("--separate", action=argparse.BooleanOptionalAction,
+                        default=int(_THREADS) > 1,
+                        help="time each side in its own processes (default: with >1 thread)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="child processes per side with --separate")
+    parser.add_argument("--side", choices=("ours", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:
+        time_side(args.cases[0], args.side)
+        return
     for name in args.cases:
+        if args.separate and not args.profile:
+            mine, ref = compare_separately(name, args.rounds)
+            print(f"{name:12s} ours {_fmt(mine)}  torch {_fmt(ref)}  ratio {mine / ref:6.2f}x"
+                  f"  (separate processes)", flush=True)
+            continue
         built = CASES[name]()
         if built is None:
             print(f"{name:12s} skipped (not on this branch)")
