@@ -224,3 +224,12 @@ def test_every_suite_has_specs_and_sizes_grow_without_quick():
     names = set(bench.op_names())
     assert {"dispatch add", "softmax", "layer_norm", "cross_entropy", "attention", "sum"} <= names
     assert "attention causal" in names  # a cuda-only row is a valid --ops name too
+
+
+def test_cpu_notes_warn_about_same_process_threads_only_with_several(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert runner._shared_process_note(1) == []
+    note = runner._shared_process_note(2)
+    assert len(note) == 1 and "dispatch_profile" in note[0]
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert runner._shared_process_note(1) == note

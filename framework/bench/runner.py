@@ -207,6 +207,7 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
         notes += _busy_note()
         notes.append(f"cpu: torch threads {torch.get_num_threads()}, OMP_NUM_THREADS="
                      f"{os.environ.get('OMP_NUM_THREADS', '(unset)')}, {os.cpu_count()} CPUs")
+        notes += _shared_process_note(torch.get_num_threads())
     if device == "cuda":
         import framework
         name = framework.cuda.get_device_name()
@@ -220,6 +221,17 @@ def _setup_device(device: str, timers: dict, peaks: dict) -> tuple:
                          f"fp32 {peaks[device]['fp32']} TFLOP/s, bf16 {peaks[device]['bf16']} TFLOP/s, "
                          f"memory {peaks[device]['GB/s']:.0f} GB/s")
     return torch, notes
+
+
+def _shared_process_note(torch_threads: int) -> list:
+    """A warning that several threads per library bias a same-process comparison."""
+    from .._backends.numpy._parallel import threads
+    if max(torch_threads, threads()) <= 1:
+        return []
+    return ["cpu: both libraries run in this one process with several threads: each one's idle "
+            "workers spin for a while after their work (PyTorch's OpenMP team, OpenBLAS's "
+            "threads) on the cores the other needs, so the cpu ratios include that "
+            "interference; bench/dispatch_profile.py times each side in its own processes"]
 
 
 def _busy_note() -> list:
