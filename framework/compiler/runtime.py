@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import collections
 import math
 
 from .. import _backends
@@ -14,6 +15,10 @@ from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, reb
 
 class GuardError(RuntimeError):
     """A call whose tensors do not match what the graph was traced for."""
+
+
+class SizeGuardError(GuardError):
+    """A call whose tensors differ from the trace only in a static size."""
 
 
 def bind_inputs(graph: Graph, tensors: list) -> dict:
@@ -45,7 +50,7 @@ def bind_inputs(graph: Graph, tensors: list) -> dict:
                         raise GuardError(f"{where}: size {actual} of dim {d} should equal the "
                                          f"symbolic size {name} = {env[name]} of another input")
             elif size != actual:
-                raise GuardError(
+                raise SizeGuardError(
                     f"{where}: expected size {size} at dim {d} (traced shape {_shape(value.shape)}),"
                     f" got {actual} (shape {list(t.shape)}); trace again for this shape, or use "
                     "framework.export with dynamic_shapes for a symbolic dim")
@@ -670,6 +675,7 @@ class GraphModule:
         self._plan = None  # Plan for the current graph.nodes (rebuilt when a pass replaces them)
         self._plan_key = None
         self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
+        self._retrace = None  # ``Retracer`` of a ``trace()``d program (None: sizes are guarded)
 
     @property
     def code(self) -> str:
@@ -678,7 +684,14 @@ class GraphModule:
 
     def __call__(self, *args, **kwargs):
         tensors, spec = flatten((tuple(args), dict(kwargs)))
-        env = bind_inputs(self.graph, tensors)
+        try:
+            env = bind_inputs(self.graph, tensors)
+        except SizeGuardError:
+            if getattr(self, "_retrace", None) is None:
+                raise
+            if self._spec is not None:
+                _check_spec(self._spec, spec)
+            return self._retrace(args, kwargs, tensors)
         if self._spec is not None:
             _check_spec(self._spec, spec)
         return self._replay(tensors, env)
@@ -807,6 +820,7 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
                                if isinstance(leaf, TensorSlot) else leaf)
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
+    traced._retrace = Retracer(module_or_fn, named)
     if check_trace:
         from ..autograd.grad_mode import no_grad
         with no_grad():
@@ -817,6 +831,33 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
                 _check(f"check input {inputs!r:.60}", traced(*inputs),
                        module_or_fn(*inputs), check_tolerance)
     return traced
+
+
+class Retracer:
+    """Calls of a ``trace()``d program at other sizes (same ranks, dtypes, devices and
+    non-tensor arguments): ``torch.jit.trace``'s graph runs at any size its ops allow; ours
+    records static sizes, so the program is traced again at each new set of sizes (the
+    graphs of the last ``KEEP`` kept, like ``framework.compile``'s retrace). A graph loaded
+    by ``framework.jit.load`` has no program to trace: it raises ``GuardError`` instead
+    (``framework.export`` with ``dynamic_shapes`` makes a graph with symbolic sizes)."""
+
+    KEEP = 8
+
+    def __init__(self, module_or_fn, named: dict) -> None:
+        self.source = module_or_fn
+        self.named = named
+        self.graphs: "collections.OrderedDict" = collections.OrderedDict()
+
+    def __call__(self, args: tuple, kwargs: dict, tensors: list):
+        key = tuple(tuple(t.shape) for t in tensors)
+        traced = self.graphs.pop(key, None)
+        if traced is None:
+            graph, spec, _ = trace_graph(self.source, tuple(args), dict(kwargs), self.named)
+            traced = GraphModule(graph, self.named, spec)
+        self.graphs[key] = traced
+        while len(self.graphs) > self.KEEP:
+            self.graphs.popitem(last=False)
+        return traced(*args, **kwargs)
 
 
 def _as_args(inputs) -> tuple:

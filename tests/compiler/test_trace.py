@@ -104,11 +104,28 @@ def test_guards_name_what_differs():
         traced(framework.randn(3, 6, dtype=framework.float64))
     with pytest.raises(RuntimeError, match="expected device cpu as traced, got cuda"):
         traced(framework.randn(3, 6, device="cuda"))
-    with pytest.raises(RuntimeError, match="expected size 3 at dim 0.*got 4"):
-        traced(framework.randn(4, 6))
     with pytest.raises(RuntimeError, match="takes 1 tensor inputs, got 2"):
         traced(framework.randn(3, 6), framework.randn(3, 6))
     assert issubclass(framework.jit.GuardError, RuntimeError)
+
+
+def test_a_trace_runs_at_other_sizes_by_tracing_again_and_a_loaded_one_names_the_size(tmp_path):
+    """Like ``torch.jit.trace``'s graph, a traced program runs at another batch size (traced
+    again there, its graphs kept); a loaded graph has no program to trace: it raises."""
+    module, args = on("cpu", "mlp")
+    traced = framework.jit.trace(module, args)
+    for batch in (4, 1, 4):
+        x = framework.randn(batch, 6)
+        _assert_same(traced(x), module(x))
+    assert sorted(traced._retrace.graphs) == [((1, 6),), ((4, 6),)]
+    assert traced.graph.inputs[0].shape == (3, 6)  # the first trace's graph stays
+    with pytest.raises(RuntimeError, match="input 0: expected rank 2"):
+        traced(framework.randn(4, 6, 1))
+    framework.jit.save(traced, tmp_path / "mlp.pt")
+    loaded = framework.jit.load(tmp_path / "mlp.pt")
+    with pytest.raises(framework.jit.GuardError, match="expected size 3 at dim 0.*got 4"):
+        loaded(framework.randn(4, 6))
+    _assert_same(loaded(args[0]), module(args[0]))
 
 
 @pytest.mark.parametrize("read", ["item", "bool", "tolist", "numpy", "float"])
