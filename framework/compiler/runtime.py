@@ -820,7 +820,7 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
                                if isinstance(leaf, TensorSlot) else leaf)
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
-    traced._retrace = Retracer(module_or_fn, named)
+    traced._retrace = Retracer(module_or_fn, named, (args, kwargs))
     if check_trace:
         from ..autograd.grad_mode import no_grad
         with no_grad():
@@ -843,9 +843,10 @@ class Retracer:
 
     KEEP = 8
 
-    def __init__(self, module_or_fn, named: dict) -> None:
+    def __init__(self, module_or_fn, named: dict, example: tuple) -> None:
         self.source = module_or_fn
         self.named = named
+        self.example = example  # the traced call's (args, kwargs), for ``batch_symbolic``
         self.graphs: "collections.OrderedDict" = collections.OrderedDict()
 
     def __call__(self, args: tuple, kwargs: dict, tensors: list):
@@ -858,6 +859,28 @@ class Retracer:
         while len(self.graphs) > self.KEEP:
             self.graphs.popitem(last=False)
         return traced(*args, **kwargs)
+
+    def batch_symbolic(self) -> "GraphModule | None":
+        """The program exported with dim 0 of its tensor arguments symbolic (arguments of one
+        dim-0 size share a symbol), for ``framework.jit.save``: a loaded graph then runs at
+        any batch size, as a saved ``torch.jit.trace`` does. None where that fails (the
+        program's structure depends on the size, a size below 2) or could change state (a
+        module in training mode: tracing again would update batch-norm statistics)."""
+        from ..nn import Module
+        from .export import Dim, export
+        if isinstance(self.source, Module) and self.source.training:
+            return None
+        args, kwargs = self.example
+        sizes = sorted({a.shape[0] for a in args if isinstance(a, Tensor) and a.ndim >= 1})
+        names = {size: "batch" if len(sizes) == 1 else f"batch{i}" for i, size in enumerate(sizes)}
+        marks = tuple({0: Dim(names[a.shape[0]])} if isinstance(a, Tensor) and a.ndim >= 1
+                      else None for a in args)
+        if not any(marks) or min(sizes) < 2:
+            return None
+        try:
+            return export(self.source, args, kwargs, dynamic_shapes=marks)
+        except Exception:  # noqa: BLE001 -- any failure: the static graph is saved instead
+            return None
 
 
 def _as_args(inputs) -> tuple:

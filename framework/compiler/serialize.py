@@ -25,12 +25,19 @@ VERSION = 1
 
 
 def save(module: GraphModule, f) -> None:
-    """Write ``module`` (from ``framework.jit.trace``/``framework.export``) to path ``f``."""
+    """Write ``module`` (from ``framework.jit.trace``/``framework.export``) to path ``f``.
+
+    A trace of a program in eval mode is saved with a symbolic batch (dim 0) where
+    ``framework.export`` can make one (``Retracer.batch_symbolic``): the loaded graph runs
+    at any batch size; else the traced sizes are saved (and guarded when loaded)."""
     from ..ops.creation import tensor
     from ..serialization import save as save_checkpoint
     if not isinstance(module, GraphModule):
         raise TypeError(f"framework.jit.save: expected a traced module (framework.jit.trace), "
                         f"got {type(module).__name__}")
+    retrace = getattr(module, "_retrace", None)
+    symbolic = retrace.batch_symbolic() if retrace is not None else None
+    module = symbolic if symbolic is not None else module
     constants: list = []
     text = json.dumps(graph_to_json(module.graph, module._spec, constants), allow_nan=False)
     params = {v.name: module.params[v.name].detach() for v in module.graph.params}

@@ -109,9 +109,9 @@ def test_guards_name_what_differs():
     assert issubclass(framework.jit.GuardError, RuntimeError)
 
 
-def test_a_trace_runs_at_other_sizes_by_tracing_again_and_a_loaded_one_names_the_size(tmp_path):
+def test_a_trace_runs_at_other_sizes_by_tracing_again():
     """Like ``torch.jit.trace``'s graph, a traced program runs at another batch size (traced
-    again there, its graphs kept); a loaded graph has no program to trace: it raises."""
+    again there, its graphs kept); other ranks still raise."""
     module, args = on("cpu", "mlp")
     traced = framework.jit.trace(module, args)
     for batch in (4, 1, 4):
@@ -121,11 +121,28 @@ def test_a_trace_runs_at_other_sizes_by_tracing_again_and_a_loaded_one_names_the
     assert traced.graph.inputs[0].shape == (3, 6)  # the first trace's graph stays
     with pytest.raises(RuntimeError, match="input 0: expected rank 2"):
         traced(framework.randn(4, 6, 1))
-    framework.jit.save(traced, tmp_path / "mlp.pt")
+
+
+def test_a_saved_trace_runs_at_any_batch_where_export_makes_the_batch_symbolic(tmp_path):
+    """``jit.save`` of an eval-mode trace saves a symbolic batch: the loaded graph, which has
+    no program to trace again, runs at other batch sizes; a program specialized on its
+    batch size is saved static, and its loaded graph names the size that differs."""
+    module, args = on("cpu", "mlp")
+    framework.jit.save(framework.jit.trace(module, args), tmp_path / "mlp.pt")
     loaded = framework.jit.load(tmp_path / "mlp.pt")
+    for batch in (3, 7, 2):
+        x = framework.randn(batch, 6)
+        _assert_same(loaded(x), module(x))
+
+    def scaled_by_batch(x):
+        return x / x.shape[0] ** 0.5  # the size baked in as a float
+
+    x = framework.randn(3, 4)
+    framework.jit.save(framework.jit.trace(scaled_by_batch, (x,)), tmp_path / "scaled.pt")
+    loaded = framework.jit.load(tmp_path / "scaled.pt")
+    _assert_same(loaded(x), scaled_by_batch(x))
     with pytest.raises(framework.jit.GuardError, match="expected size 3 at dim 0.*got 4"):
-        loaded(framework.randn(4, 6))
-    _assert_same(loaded(args[0]), module(args[0]))
+        loaded(framework.randn(4, 4))
 
 
 @pytest.mark.parametrize("read", ["item", "bool", "tolist", "numpy", "float"])
