@@ -5,6 +5,9 @@ Usage (from the repository root)::
     PYTHONPATH=$PWD python bench/dispatch_profile.py            # all cases, ratios
     PYTHONPATH=$PWD python bench/dispatch_profile.py add mlp    # some cases
     PYTHONPATH=$PWD python bench/dispatch_profile.py --profile mlp   # cProfile of ours
+    PYTHONPATH=$PWD python bench/dispatch_profile.py --kernels lenet # ours, per backend kernel
+    PYTHONPATH=$PWD python bench/dispatch_profile.py lenet --side ours   # one side alone
+    ... --no-split      # our kernels' thread pieces run in sequence (an A/B of the splits)
 
 Each case builds the same computation in ``framework`` and in ``torch`` and
 times them *interleaved* in many short batches (ours, torch, ours, torch ...)
@@ -271,6 +274,52 @@ def _fmt(seconds: float) -> str:
     return f"{seconds * 1e6:9.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:9.2f} ms"
 
 
+def no_split() -> None:
+    """Run every kernel's pieces on the calling thread (``run_pieces`` in sequence): the
+    thread pool's hand-offs out of the picture, for an A/B of the splits."""
+    from framework._backends.numpy import _parallel, conv, pool
+
+    def in_sequence(fn, pieces, count):
+        return [fn(piece) for piece in pieces]
+    for module in (_parallel, conv, pool):
+        module.run_pieces = in_sequence
+
+
+def kernel_times(name: str, steps: int = 30) -> None:
+    """Our side of case ``name`` with each NumPy backend kernel timed: ms per call of the
+    case, the 12 costliest kernels."""
+    import collections
+    from framework import _backends
+    backend = _backends.load("numpy")
+    ours = CASES[name]()[0]
+    for _ in range(5):
+        ours()
+    spent = collections.defaultdict(lambda: [0.0, 0])
+
+    def timed(kernel_name, kernel):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            result = kernel(*args, **kwargs)
+            entry = spent[kernel_name]
+            entry[0] += time.perf_counter() - start
+            entry[1] += 1
+            return result
+        return call
+    for kernel_name in dir(backend):
+        kernel = getattr(backend, kernel_name)
+        if not kernel_name.startswith("_") and callable(kernel):
+            setattr(backend, kernel_name, timed(kernel_name, kernel))
+    for _ in range(3):
+        ours()
+    spent.clear()
+    start = time.perf_counter()
+    for _ in range(steps):
+        ours()
+    print(f"{name}: {(time.perf_counter() - start) / steps * 1e3:.2f} ms per call (timed)")
+    for kernel_name, (seconds, calls) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:12]:
+        print(f"  {kernel_name:28s} {seconds / steps * 1e3:7.3f} ms  x{calls / steps:.0f}")
+
+
 def time_side(name: str, side: str) -> None:
     """Child process of ``--separate``: time one side of case ``name`` alone; print seconds."""
     ours, theirs, inner, rounds = CASES[name]()
@@ -280,15 +329,15 @@ def time_side(name: str, side: str) -> None:
     print(statistics.median(_time_batch(fn, inner) for _ in range(rounds)))
 
 
-def compare_separately(name: str, processes: int) -> tuple:
+def compare_separately(name: str, processes: int, flags: tuple = ()) -> tuple:
     """Median seconds per call of each side, each timed alone in ``processes`` child
-    processes per side, run in turn."""
+    processes per side, run in turn (``flags`` passed on to the children)."""
     import subprocess
     import sys
     times: dict = {"ours": [], "torch": []}
     for _ in range(processes):
         for side in times:
-            out = subprocess.run([sys.executable, __file__, name, "--side", side],
+            out = subprocess.run([sys.executable, __file__, name, "--side", side, *flags],
                                  capture_output=True, text=True, check=True)
             times[side].append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times["ours"]), statistics.median(times["torch"])
@@ -304,14 +353,26 @@ def main() -> None:
                         help="time each side in its own processes (default: with >1 thread)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="child processes per side with --separate")
-    parser.add_argument("--side", choices=("ours", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=("ours", "torch"),
+                        help="time only this side of the first case, alone (prints seconds)")
+    parser.add_argument("--kernels", action="store_true",
+                        help="our side of each case with every backend kernel timed")
+    parser.add_argument("--no-split", action="store_true",
+                        help="run our kernels' thread pieces in sequence (an A/B of the splits)")
     args = parser.parse_args()
+    if args.no_split:
+        no_split()
+    if args.kernels:
+        for name in args.cases:
+            kernel_times(name)
+        return
     if args.side:
         time_side(args.cases[0], args.side)
         return
     for name in args.cases:
         if args.separate and not args.profile:
-            mine, ref = compare_separately(name, args.rounds)
+            mine, ref = compare_separately(name, args.rounds,
+                                           ("--no-split",) if args.no_split else ())
             print(f"{name:12s} ours {_fmt(mine)}  torch {_fmt(ref)}  ratio {mine / ref:6.2f}x"
                   f"  (separate processes)", flush=True)
             continue
