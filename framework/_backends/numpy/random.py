@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from ._arrays import _UNSIGNED, compute_dtype, nd, wrap
+from ._arrays import _UNSIGNED, compute_dtype, nd, quiet, wrap
 from ._parallel import flat_blocks, run_blocks, split_count
 
 
@@ -172,12 +172,17 @@ def multinomial(probs, num_samples, replacement, seed, offset):
         found = np.searchsorted((cdf + shift).ravel(), (u + shift).ravel(), side="right")
         index = found.reshape(rows, num_samples) - C * np.arange(rows)[:, None]
         return wrap(np.minimum(index, C - 1).astype(np.int64))
-    with np.errstate(divide="ignore"):
-        keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    keys = quiet(_gumbel_keys, p, u)  # (log(0): divide warnings; the op rejects NaN, p < 0)
     if num_samples == 1:
         # the first index of the largest key: what the stable sort's first column holds
-        return wrap(np.argmax(keys, axis=1).astype(np.int64).reshape(rows, 1))
+        return wrap(keys.argmax(1).astype(np.int64).reshape(rows, 1))
     return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
+
+
+def _gumbel_keys(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Gumbel top-k keys ``log(p) + Gumbel(u)`` of the categories with ``p > 0``, -inf for
+    the others."""
+    return np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
 
 
 KERNELS = {"rand": rand, "randn": randn, "randint": randint, "dropout": dropout,

@@ -1,0 +1,163 @@
+"""The per-op shortcuts of the CPU eager steps (docs/perf.md, "pinn and reinforce_cartpole
+dispatch") give exactly what the paths they shorten give.
+
+Each test runs the shortcut and the general path (the previous code, kept here as the
+reference, or the op with an argument that the shortcut does not take) and compares
+results bit for bit, with graph state, node names and errors.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import framework
+import framework.nn.functional as F
+from framework import dtypes
+from framework._backends.numpy import random as np_random
+from framework._backends.numpy import softmax as np_softmax
+from framework._backends.numpy._arrays import nd, wrap
+from framework.ops import shape as shape_ops
+
+
+def _bits(t) -> tuple:
+    return (t.dtype, tuple(t.shape), t.stride(), t.requires_grad, type(t.grad_fn).__name__,
+            t.detach().cpu().numpy().tobytes())
+
+
+# softmax -------------------------------------------------------------------------------------
+def _softmax_reference(x, dim: int, log: bool):
+    """The NumPy softmax kernel before it called the ufuncs' reductions directly."""
+    v = np_softmax._values(x)
+    with np.errstate(all="ignore"):
+        peak = np.max(v, axis=dim, keepdims=True, initial=-np.inf)
+        shifted = v - peak
+        e = np.exp(shifted)
+        total = np.sum(e, axis=dim, keepdims=True)
+        result = shifted - np.log(total) if log else e / total
+    return wrap(result, x.dtype)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (4, 1, 6), (0, 3), (2, 300)])
+def test_softmax_kernel_bits_equal_the_reference(np_dtype, shape):
+    rng = np.random.default_rng(len(shape))
+    values = (rng.standard_normal(shape) * 30).astype(np_dtype)
+    if values.size > 4:
+        values.flat[0], values.flat[1], values.flat[2] = np.nan, np.inf, -np.inf
+    for layout in (values, values.T if values.ndim > 1 else values[::-1]):
+        x = wrap(np.ascontiguousarray(layout), dtypes.from_numpy_dtype(layout.dtype))
+        for dim in range(layout.ndim):
+            for log in (False, True):
+                got = nd(np_softmax.softmax(x, dim, log))
+                want = nd(_softmax_reference(x, dim, log))
+                assert got.dtype == want.dtype and got.shape == want.shape
+                assert got.tobytes() == want.tobytes()
+
+
+def test_softmax_kernel_rows_of_minus_inf_are_nan_without_warnings():
+    x = framework.tensor([[-np.inf, -np.inf], [0.0, 1.0]])
+    with np.errstate(all="raise"):
+        out = F.softmax(x, dim=1)
+    assert np.isnan(out.numpy()[0]).all()
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.bfloat16])
+def test_softmax_int_dim_shortcut_equals_the_checked_path(log, dtype):
+    """An ``int`` dim takes the shortcut; a NumPy integer dim runs every check first."""
+    fn = F.log_softmax if log else F.softmax
+    x = framework.tensor(np.random.default_rng(1).standard_normal((3, 4, 5)), dtype=dtype)
+    for view in (x, x.transpose(0, 2), x[:, 1:]):
+        for dim in range(-3, 3):
+            assert _bits(fn(view, dim)) == _bits(fn(view, np.int64(dim)))
+    leaf = framework.tensor(np.ones((2, 3)), requires_grad=True)
+    out = fn(leaf, 1)
+    assert type(out.grad_fn).__name__ == ("LogSoftmaxBackward0" if log else "SoftmaxBackward0")
+    with framework.no_grad():
+        assert fn(leaf, 1).grad_fn is None
+    assert fn(framework.tensor(2.0), 0).shape == ()
+
+
+def test_softmax_shortcut_keeps_the_errors():
+    x = framework.ones(2, 3)
+    with pytest.raises(IndexError):
+        F.softmax(x, 2)
+    with pytest.raises(IndexError):
+        F.softmax(x, -3)
+    with pytest.raises(RuntimeError, match="floating point"):
+        F.softmax(framework.ones(2, 3, dtype=framework.int64), 1)
+    with pytest.raises(TypeError):
+        F.softmax(x, True)
+    assert F.softmax(framework.ones(2, 3, dtype=framework.int64), 1, dtype=framework.float32) \
+        .dtype is framework.float32
+
+
+# multinomial ---------------------------------------------------------------------------------
+def _multinomial_reference(probs, num_samples, replacement, seed, offset):
+    """The kernel's no-replacement path before its Gumbel keys ran in the quiet context."""
+    p = nd(probs).astype(np.float64)
+    rows, C = p.shape
+    u = np_random._generator(seed, offset).random((rows, C))
+    with np.errstate(divide="ignore"):
+        keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    if num_samples == 1:
+        return wrap(np.argmax(keys, axis=1).astype(np.int64).reshape(rows, 1))
+    return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
+
+
+@pytest.mark.parametrize("num_samples", [1, 2])
+def test_multinomial_kernel_draws_equal_the_reference(num_samples):
+    probs = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    probs[1, 2] = 0.0
+    probs[3, :3] = 0.0
+    x = wrap(probs, dtypes.float32)
+    for offset in range(0, 40, 8):
+        got = nd(np_random.multinomial(x, num_samples, False, 7, offset))
+        want = nd(_multinomial_reference(x, num_samples, False, 7, offset))
+        assert got.dtype == want.dtype == np.int64 and got.shape == want.shape
+        assert (got == want).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_multinomial_rejects_nan_inf_and_negative(bad):
+    probs = framework.tensor([[0.5, 0.5], [0.2, bad]])
+    with pytest.raises(RuntimeError, match="`inf`, `nan` or element < 0"):
+        framework.multinomial(probs, 1)
+    with pytest.raises(RuntimeError, match="sum of probabilities <= 0"):
+        framework.multinomial(framework.tensor([[0.5, 0.5], [0.0, 0.0]]), 1)
+
+
+# squeeze -------------------------------------------------------------------------------------
+def _squeeze_reference(x, dim=None):
+    """``squeeze`` before it read the array's tuples (``x.shape`` / ``x.stride()`` lists)."""
+    if dim is None:
+        dims = [i for i, s in enumerate(x.shape) if s == 1]
+    else:
+        dims = [shape_ops.normalize_dim("squeeze", d, x.ndim)
+                for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        dims = [d for d in dims if x.ndim and x.shape[d] == 1]
+    keep = [i for i in range(x.ndim) if i not in dims]
+    shape = tuple(x.shape[i] for i in keep)
+    strides = tuple(x.stride()[i] for i in keep)
+    name = "SqueezeBackward0" if dim is None else (
+        "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1")
+    return shape_ops.rename_node(shape_ops._view_op(
+        x, shape, strides, x._a.offset, shape_ops._reshape_backward(tuple(x.shape))), name)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_squeeze_equals_the_reference(requires_grad):
+    base = framework.tensor(np.arange(12.0).reshape(1, 3, 1, 4), requires_grad=requires_grad)
+    cases = [(base, d) for d in (None, 0, 1, 2, -1, -2, -4, (0, 2), [0, 1], (), (2, 2))]
+    cases += [(base.transpose(1, 3), 2), (base[:, 1:], None), (framework.tensor(3.0), 0),
+              (framework.tensor(3.0), None), (framework.ones(1), -1)]
+    for x, dim in cases:
+        got, want = x.squeeze(dim) if dim is not None else x.squeeze(), _squeeze_reference(x, dim)
+        assert _bits(got) == _bits(want)
+        assert got._base is want._base and got._a.offset == want._a.offset
+        if got.requires_grad:
+            (grad,) = framework.autograd.grad((got * 2).sum(), base)
+            (want_grad,) = framework.autograd.grad((want * 2).sum(), base)
+            assert grad.numpy().tobytes() == want_grad.numpy().tobytes()
+    with pytest.raises(IndexError):
+        base.squeeze(4)
