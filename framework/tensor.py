@@ -582,10 +582,10 @@ class Tensor:
     @property
     def mT(self) -> "Tensor":
         """The last two dims swapped."""
-        if self.ndim < 2:
+        if len(self._a.shape) < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self.ndim}-D tensor.")
-        return self.transpose(-2, -1)
+        return _shape().transpose(self, -2, -1)  # self.transpose(-2, -1), without the method
 
     def view(self, *shape, size=None) -> "Tensor":
         """A view with a new shape (raises if the strides do not allow it), or with
@@ -818,6 +818,7 @@ def _op_module(family: str):
 
 _unary = _op_module("unary")
 _binary = _op_module("binary")
+_shape = _op_module("shape")
 _compare = _op_module("compare")
 
 

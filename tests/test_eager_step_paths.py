@@ -161,3 +161,99 @@ def test_squeeze_equals_the_reference(requires_grad):
             assert grad.numpy().tobytes() == want_grad.numpy().tobytes()
     with pytest.raises(IndexError):
         base.squeeze(4)
+
+
+# 2-D products: the mm kernel, and the ops that call it ----------------------------------------
+def _array(values):
+    return wrap(np.ascontiguousarray(values), dtypes.from_numpy_dtype(values.dtype))
+
+
+def _transposed(a):
+    return a.view((a.shape[1], a.shape[0]), (a.strides[1], a.strides[0]), a.offset)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int64])
+def test_mm_kernel_equals_the_batched_kernels(np_dtype):
+    """``mm`` on matrices gives ``matmul``'s (and, with a bias, ``matmul_epilogue``'s) bits on
+    their one-matrix batch views, transposed operands and single rows/columns included."""
+    from framework._backends.numpy import matmul as np_matmul
+    rng = np.random.default_rng(3)
+    for m, k, n in [(1, 1, 1), (1, 5, 3), (4, 1, 6), (3, 7, 1), (17, 32, 9), (64, 32, 32)]:
+        for a_t, b_t in [(False, False), (True, False), (False, True), (True, True)]:
+            a = _array((rng.standard_normal((k, m) if a_t else (m, k)) * 3).astype(np_dtype))
+            b = _array((rng.standard_normal((n, k) if b_t else (k, n)) * 3).astype(np_dtype))
+            a, b = (_transposed(a) if a_t else a), (_transposed(b) if b_t else b)
+            a3 = a.view((1, m, k), (m * k, a.strides[0] if m > 1 else 0, a.strides[1]), a.offset)
+            b3 = b.view((1, k, n), (0,) + tuple(b.strides), b.offset)
+            want = nd(np_matmul.matmul(a3, b3))[0]
+            got = nd(np_matmul.mm(a, b, None))
+            assert got.shape == (m, n) and got.tobytes() == want.tobytes()
+            if np_dtype in (np.float32, np.float64):
+                bias = _array(rng.standard_normal(n).astype(np_dtype))
+                want, _ = np_matmul.matmul_epilogue(a3, b3, bias, None, None, False)
+                assert nd(np_matmul.mm(a, b, bias)).tobytes() == nd(want)[0].tobytes()
+
+
+class _KernelsProxy:
+    """The NumPy kernels behind another object: the ops then take their general (batched,
+    capture-safe) paths, as under a graph capture."""
+
+    def __init__(self, kernels):
+        self._kernels = kernels
+
+    def __getattr__(self, name):
+        return getattr(self._kernels, name)
+
+
+def _products(np_dtype, m, k, n):
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    a = framework.tensor(rng.standard_normal((m, k)).astype(np_dtype), requires_grad=True)
+    b = framework.tensor(rng.standard_normal((n, k)).astype(np_dtype), requires_grad=True)
+    w = framework.tensor(rng.standard_normal((n, k)).astype(np_dtype), requires_grad=True)
+    bias = framework.tensor(rng.standard_normal(n).astype(np_dtype), requires_grad=True)
+    r = framework.tensor(rng.standard_normal((m, n)).astype(np_dtype))
+    leaves = (a, b, w, bias)
+    outs = [a @ b.mT, F.linear(a, w, bias), F.linear(a, w), a.mT.mT @ b.t()]
+    loss = sum(((o * r).sum() for o in outs), framework.tensor(0.0, dtype=a.dtype))
+    grads = framework.autograd.grad(loss, leaves, create_graph=True)
+    second = framework.autograd.grad(sum(g.pow(2).sum() for g in grads), leaves,
+                                     allow_unused=True)
+    with framework.no_grad():
+        plain = [a @ b.mT, F.linear(a, w, bias)]
+    return [None if t is None else t.detach().numpy().tobytes()
+            for t in outs + list(grads) + list(second) + plain]
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 3, 4), (5, 1, 3), (4, 6, 1), (16, 8, 12)])
+def test_2d_products_equal_the_batched_paths(monkeypatch, np_dtype, shape):
+    """Forward, first and second derivatives of products and linears through ``mm`` equal
+    the batched kernels' paths (the ops' code for a graph capture), bit for bit."""
+    from framework import _backends
+    fast = _products(np_dtype, *shape)
+    monkeypatch.setitem(_backends._loaded, "numpy", _KernelsProxy(_backends.load("numpy")))
+    general = _products(np_dtype, *shape)
+    assert fast == general
+
+
+def test_transpose_shortcut_equals_permute():
+    x = framework.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    for d0, d1 in [(0, 1), (-1, -2), (2, 0), (1, 1)]:
+        got = x.transpose(d0, d1)
+        order = list(range(3))
+        order[d0 % 3], order[d1 % 3] = order[d1 % 3], order[d0 % 3]
+        want = x.permute(*order)
+        assert _bits(got)[1:-2] == _bits(want)[1:-2] and got.stride() == want.stride()
+        assert type(got.grad_fn).__name__ == "TransposeBackward0"
+        (g,) = framework.autograd.grad((got * 3).sum(), x)
+        assert (g.numpy() == 3).all()
+    assert type(x[0].t().grad_fn).__name__ == "TBackward0"
+    assert type(x.mT.grad_fn).__name__ == "TransposeBackward0"
+    with framework.no_grad():
+        assert x.mT.grad_fn is None and x.mT._base is x
+    scalar = framework.tensor(2.0)
+    assert scalar.transpose(0, -1) is scalar
+    with pytest.raises(IndexError):
+        x.transpose(0, 3)
+    with pytest.raises(RuntimeError, match="mT"):
+        framework.ones(3).mT

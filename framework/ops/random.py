@@ -316,6 +316,6 @@ register("bernoulli", "random", (
     "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
 ), differentiable=False)
 register("multinomial", "random", (
-    "multinomial", "device_assert", "ge", "gt", "logical_and", "lt", "sum",
+    "multinomial", "device_assert", "ge", "gt", "lt", "sum",
 ), differentiable=False)
 del _name

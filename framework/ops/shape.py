@@ -335,14 +335,23 @@ def permute(x: Tensor, dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    """A view with ``dim0`` and ``dim1`` swapped."""
-    if x.ndim == 0:
+    """A view with ``dim0`` and ``dim1`` swapped: ``permute(x, order)`` with ``order`` the
+    swap, its view made here (the swap passes permute's checks and is its own inverse)."""
+    array = x._a
+    ndim = len(array.shape)
+    if ndim == 0:
         return x if (dim0 in (0, -1) and dim1 in (0, -1)) else permute(x, ())
-    a = normalize_dim("transpose", dim0, x.ndim)
-    b = normalize_dim("transpose", dim1, x.ndim)
-    order = list(range(x.ndim))
+    a = normalize_dim("transpose", dim0, ndim)
+    b = normalize_dim("transpose", dim1, ndim)
+    order = list(range(ndim))
     order[a], order[b] = order[b], order[a]
-    return rename_node(permute(x, order), "TransposeBackward0")
+    shape = tuple([array.shape[d] for d in order])
+    strides = tuple([array.strides[d] for d in order])
+    enabled = _grad_state.enabled
+    if not (enabled and x.requires_grad):  # _view_op's untracked view: no node to rename
+        return _make_view(x, shape, strides, array.offset, enabled)
+    return rename_node(_View.apply(x, shape, strides, array.offset,
+                                   lambda grad: grad.permute(*order)), "TransposeBackward0")
 
 
 swapaxes = transpose

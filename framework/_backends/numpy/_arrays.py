@@ -32,8 +32,10 @@ def nd(a: Array) -> np.ndarray:
             # dim): a reshape of the flat buffer (the same strides), not a new buffer view
             view = buffer.reshape(shape)
         else:
-            view = np.ndarray(shape, dtype=dtype.numpy, buffer=buffer, offset=a.offset * item,
-                              strides=_byte_strides(a.strides, item)
+            # (shape, dtype, buffer, offset, strides) by position: half the call's cost of
+            # the keyword form
+            view = np.ndarray(shape, dtype.numpy, buffer, a.offset * item,
+                              _byte_strides(a.strides, item)
                               if type(a.strides) is tuple else [s * item for s in a.strides])
     a._cache = view
     return view
