@@ -257,3 +257,39 @@ def test_transpose_shortcut_equals_permute():
         x.transpose(0, 3)
     with pytest.raises(RuntimeError, match="mT"):
         framework.ones(3).mT
+
+
+# rand, full sums ----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.float16, dtypes.bfloat16])
+def test_rand_kernel_equals_the_reference(dtype):
+    """Draws rounded to the dtype, those rounding to 1 lowered in place: the bits of the
+    previous kernel (wrap's copy of the float64 draws, then the minimum over its buffer)."""
+    for shape, offset in [((64, 1), 0), ((5, 3), 12), ((0,), 4), ((1000,), 8)]:
+        got = np_random.rand(shape, dtype, 7, offset)
+        values = np_random._generator(7, offset).random(shape, dtype=np.float64)
+        want = wrap(values, dtype)
+        buf = want.storage.buffer
+        if dtype.itemsize < 8 and buf.size:
+            below_one = np.nextafter(np.array(1.0, dtype=dtype.numpy),
+                                     np.array(0.0, dtype=dtype.numpy))
+            np.minimum(buf, below_one, out=buf)
+        assert (got.shape, got.strides, got.dtype) == (want.shape, want.strides, want.dtype)
+        assert nd(got).tobytes() == nd(want).tobytes()
+    ones = np.ones(8) - 1e-12  # float64 draws that round to 1 in float32 and below
+    x = wrap(ones.astype(np.float32), dtypes.float32)
+    assert (nd(x) == 1).all()  # (the case the minimum exists for)
+    assert (nd(np_random.rand((4096,), dtypes.float16, 1, 0)) < 1).all()
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.float16, np.int32, np.bool_])
+def test_full_sum_into_a_zero_d_array_equals_the_scalar_path(np_dtype):
+    from framework._backends.numpy import reduce as np_reduce
+    rng = np.random.default_rng(5)
+    for shape in [(), (1,), (7,), (3, 5), (2, 3, 4), (0,), (0, 3)]:
+        x = _array((rng.standard_normal(shape) * 100).astype(np_dtype))
+        out_dtype = x.dtype if x.dtype.is_floating_point else dtypes.int64
+        dims = tuple(range(len(shape)))
+        got = np_reduce.sum(x, dims, out_dtype)
+        want = wrap(np.add.reduce(np_reduce._values(x, out_dtype), axis=dims), out_dtype)
+        assert (got.shape, got.strides, got.dtype) == (want.shape, want.strides, want.dtype)
+        assert nd(got).tobytes() == nd(want).tobytes()

@@ -5,6 +5,7 @@ so results depend only on the seed and how many numbers were drawn before.
 """
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -49,18 +50,21 @@ _PHILOX_SEEDS = 16
 
 
 def rand(shape, dtype, seed, offset):
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1): float64 draws rounded to ``dtype``, those that round up to 1
+    lowered to the largest number below 1 (in place, in the fresh rounded array that ``wrap``
+    then takes over)."""
     values = _generator(seed, offset).random(shape, dtype=np.float64)
-    out = wrap(values, dtype)
-    _avoid_rounding_to_one(out, dtype)
-    return out
+    if dtype.itemsize < 8:
+        values = values.astype(dtype.numpy)
+        if values.size:
+            np.minimum(values, _below_one(dtype.numpy), out=values)
+    return wrap(values, dtype)
 
 
-def _avoid_rounding_to_one(out, dtype) -> None:
-    buf = out.storage.buffer
-    if dtype.itemsize < 8 and buf.size:
-        below_one = np.nextafter(np.array(1.0, dtype=dtype.numpy), np.array(0.0, dtype=dtype.numpy))
-        np.minimum(buf, below_one, out=buf)
+@functools.cache
+def _below_one(np_dtype):
+    """The largest number below 1 in ``np_dtype`` (a cache of a pure function)."""
+    return np.nextafter(np.array(1.0, dtype=np_dtype), np.array(0.0, dtype=np_dtype))
 
 
 def randn(shape, dtype, seed, offset):

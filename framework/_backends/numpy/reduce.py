@@ -27,7 +27,10 @@ def _values(x: Array, dtype=None) -> np.ndarray:
 def sum(x: Array, dims: tuple, out_dtype) -> Array:  # noqa: A001 - contract name
     """Sum over ``dims``, accumulated in ``out_dtype`` (float32 for half types)."""
     # np.add.reduce: what np.sum runs for an ndarray, without its wrapper (~3 us of a small sum)
-    return wrap(np.add.reduce(_values(x, out_dtype), axis=dims), out_dtype)
+    values = _values(x, out_dtype)
+    if len(dims) == values.ndim:  # into a fresh 0-d array (wrap takes it as it is), not a scalar
+        return wrap(np.add.reduce(values, dims, None, np.empty((), values.dtype)), out_dtype)
+    return wrap(np.add.reduce(values, axis=dims), out_dtype)
 
 
 def prod(x: Array, dims: tuple, out_dtype) -> Array:
