@@ -293,3 +293,26 @@ def test_full_sum_into_a_zero_d_array_equals_the_scalar_path(np_dtype):
         want = wrap(np.add.reduce(np_reduce._values(x, out_dtype), axis=dims), out_dtype)
         assert (got.shape, got.strides, got.dtype) == (want.shape, want.strides, want.dtype)
         assert nd(got).tobytes() == nd(want).tobytes()
+
+
+def test_nd_of_whole_storage_views_equals_the_buffer_view():
+    """``nd``'s reshapes of a whole storage (row-major, or the transpose of a row-major
+    matrix) give the strided view ``np.ndarray`` builds over the buffer, strides included."""
+    from framework._backends.numpy._arrays import _byte_strides
+    rng = np.random.default_rng(2)
+    for np_dtype in (np.float32, np.float64, np.float16, np.int64, np.bool_):
+        item = np.dtype(np_dtype).itemsize
+        for rows, cols in [(1, 1), (1, 3), (5, 1), (2, 32), (32, 32)]:
+            base = _array(rng.standard_normal((rows, cols)).astype(np_dtype))
+            views = [((cols, rows), (1, cols), 0), ((rows, cols), (cols, 1), 0),
+                     ((1, rows * cols), (rows * cols, 1), 0), ((rows * cols, 1), (1, 1), 0)]
+            if rows > 1:
+                views.append(((cols, rows - 1), (1, cols), 1))  # not the whole storage
+            for shape, strides, offset in views:
+                got = nd(base.view(shape, strides, offset))
+                want = np.ndarray(shape, np.dtype(np_dtype), base.storage.buffer, offset * item,
+                                  _byte_strides(strides, item))
+                assert (got.shape, got.strides, got.dtype) == (want.shape, want.strides,
+                                                               want.dtype)
+                assert np.array_equal(got, want)
+                assert np.shares_memory(got, base.storage.buffer)
