@@ -358,8 +358,9 @@ class Tensor:
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
-        host = self._host()
-        if self.dtype is dtypes.bfloat16:
+        from ._backends import for_device
+        host = for_device(self._device).as_numpy(self._a)  # (a view on cpu: tolist copies)
+        if self._a.dtype is dtypes.bfloat16:
             host = host.astype("float32")
         return host.tolist()
 

@@ -179,7 +179,8 @@ def multinomial(probs, num_samples, replacement, seed, offset):
     keys = quiet(_gumbel_keys, p, u)  # (log(0): divide warnings; the op rejects NaN, p < 0)
     if num_samples == 1:
         # the first index of the largest key: what the stable sort's first column holds
-        return wrap(keys.argmax(1).astype(np.int64).reshape(rows, 1))
+        # (keepdims: a fresh (rows, 1) array, which wrap takes over without a copy)
+        return wrap(keys.argmax(axis=1, keepdims=True).astype(np.int64, copy=False))
     return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
 
 
