@@ -358,8 +358,9 @@ class Tensor:
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
-        host = self._host()
-        if self.dtype is dtypes.bfloat16:
+        from ._backends import for_device
+        host = for_device(self._device).as_numpy(self._a)  # (a view on cpu: tolist copies)
+        if self._a.dtype is dtypes.bfloat16:
             host = host.astype("float32")
         return host.tolist()
 
@@ -582,10 +583,10 @@ class Tensor:
     @property
     def mT(self) -> "Tensor":
         """The last two dims swapped."""
-        if self.ndim < 2:
+        if len(self._a.shape) < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self.ndim}-D tensor.")
-        return self.transpose(-2, -1)
+        return _shape().transpose(self, -2, -1)  # self.transpose(-2, -1), without the method
 
     def view(self, *shape, size=None) -> "Tensor":
         """A view with a new shape (raises if the strides do not allow it), or with
@@ -818,6 +819,7 @@ def _op_module(family: str):
 
 _unary = _op_module("unary")
 _binary = _op_module("binary")
+_shape = _op_module("shape")
 _compare = _op_module("compare")
 
 

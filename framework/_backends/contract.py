@@ -90,6 +90,8 @@ MATMUL = {
                        "(Array, Array | None): act(a @ b + bias) + residual in one pass, and "
                        "a @ b + bias when keep_preact; bias (N,) or None, residual a (B, M, N) "
                        "view or None, activation None/'relu'/'gelu'/'gelu_tanh'/'silu'",
+    "mm": "mm(a, b, bias) -> Array: (M, K) @ (K, N) (+ bias (N,), or None) -> (M, N), any "
+          "strides: matmul's (matmul_epilogue's) math on one matrix, without the batch dim",
 }
 
 

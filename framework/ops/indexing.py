@@ -1161,6 +1161,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     return weights.matmul(rows)
 
 
-register("embedding_bag", "indexing", ("gather", "matmul", "sum", "amax", "amin", "any", "arange",
+register("embedding_bag", "indexing", ("gather", "mm", "sum", "amax", "amin", "any", "arange",
                                        "clamp", "copy_", "div", "empty", "eq", "full", "le", "mul",
                                        "scatter_add", "sub", "to_numpy", "where"))

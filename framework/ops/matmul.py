@@ -48,12 +48,14 @@ TENSOR_METHODS = (
 
 # matmul copies a broadcast operand whose batch dims do not merge (empty, copy_); linear copies
 # rows that do not fold into one matrix, and its weight gradient is a matmul.
-register("matmul", "matmul", ("matmul", "empty", "copy_", "sum"))
-for _name in ("mm", "bmm", "mv", "dot"):
-    register(_name, "matmul", ("matmul",))
+# (2-D products run the 2-D kernel mm, batched ones matmul)
+register("matmul", "matmul", ("matmul", "mm", "empty", "copy_", "sum"))
+for _name in ("mm", "mv", "dot"):
+    register(_name, "matmul", ("mm",))
+register("bmm", "matmul", ("matmul",))
 register("outer", "matmul", ("mul", "sum"))
-register("linear", "matmul", ("matmul_epilogue", "copy_", "sum", "empty", "matmul"))
-register("bilinear", "matmul", ("matmul", "mul", "sum", "add", "copy_", "empty"))
+register("linear", "matmul", ("matmul_epilogue", "copy_", "sum", "empty", "mm"))
+register("bilinear", "matmul", ("mm", "mul", "sum", "add", "copy_", "empty"))
 del _name
 
 # PyTorch's C++ type names of dtypes in its error messages (scalar type names: dtypes).
@@ -131,23 +133,25 @@ def _mm_grads_direct(needs: tuple, grad: Tensor, a: Tensor, b: Tensor):
         return None  # a graph capture: it records the general backward's ops
     g = grad._a
     grad_a = grad_b = None
-    if needs[0]:
-        bt = b._a  # as (1, N, K) transposed: bᵀ's view, with the batch dim
-        out = kernels.matmul(_fold_rows(g), bt.view((1, bt.shape[1], bt.shape[0]),
-                                                    (0, bt.strides[1], bt.strides[0]), bt.offset))
-        grad_a = wrap(out.view(a._a.shape, contiguous_strides(a._a.shape), out.offset),
-                      grad._device)
-    if needs[1]:
-        g3 = g.view((1,) + g.shape, (_matrix_numel(g.shape),) + tuple(g.strides), g.offset)
-        out = kernels.matmul(_fold_rows(_transposed(a._a)), g3)
-        grad_b = wrap(out.view(b._a.shape, contiguous_strides(b._a.shape), out.offset),
-                      grad._device)
+    if needs[0]:  # (M, N) @ bᵀ (N, K): the matrices _forward would give the kernel
+        grad_a = wrap(kernels.mm(_rows_2d(g), _transposed(b._a), None), grad._device)
+    if needs[1]:  # aᵀ (K, M) @ (M, N)
+        grad_b = wrap(kernels.mm(_rows_2d(_transposed(a._a)), g, None), grad._device)
     return grad_a, grad_b
 
 
 def _transposed(x: Array) -> Array:
     """The 2-D ``x`` transposed (``x.mT``'s array: strides swapped, same memory)."""
     return x.view((x.shape[1], x.shape[0]), (x.strides[1], x.strides[0]), x.offset)
+
+
+def _rows_2d(x: Array) -> Array:
+    """The 2-D ``x`` with the strides ``_fold_rows`` gives its rows (the row stride of a
+    single row is 0): ``x`` itself unless it has one row. The 2-D kernel ``mm`` then sees the
+    matrices (shapes and strides) the batched ``matmul`` saw in the (1, M, K) views."""
+    if x.shape[0] != 1:
+        return x
+    return x.view(x.shape, (0, x.strides[1]), x.offset)
 
 
 def _grad_a(grad: Tensor, a: Tensor, b: Tensor) -> Tensor:
@@ -187,6 +191,10 @@ def _forward(a: Tensor, b: Tensor) -> Tensor:
     """Run the backend kernel on 3-d views of ``a`` and ``b``; result (batch..., M, N)."""
     kernels = backend(a)
     a_shape, b_shape = a._a.shape, b._a.shape  # tuples (a.shape makes a Size)
+    if len(a_shape) == len(b_shape) == 2 and type(kernels) is Backend:
+        # matrices (not under a graph capture, which records the batched kernel): the 2-D
+        # kernel on the matrices the views below hold
+        return wrap(kernels.mm(_rows_2d(a._a), b._a, None), a._device)
     m, k = a_shape[-2:]
     n = b_shape[-1]
     if len(a_shape) == len(b_shape) == 2:  # matrices: no batch (broadcast_shapes of ())
@@ -215,10 +223,6 @@ def _merged_stride(sizes: tuple, strides: tuple):
         if outer != inner * size:
             return None
     return dims[-1][1] if dims else 0
-
-
-def _matrix_numel(shape) -> int:
-    return shape[0] * shape[1]
 
 
 def _fold_rows(a: Array):
@@ -393,6 +397,8 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     kernels = backend(x)
     if type(kernels) is not Backend:
         return None  # a graph capture: it records the general backward's ops
+    if len(grad_z._a.shape) == 2 and len(x._a.shape) == 2:
+        return _linear_grads_2d(ctx, kernels, grad_z, x, w)
     n, k = w._a.shape
     g = _fold_rows(grad_z._a)
     if g is None:
@@ -411,6 +417,21 @@ def _linear_grads_direct(ctx, grad_z: Tensor, x: Tensor, w: Tensor):
     if ctx.has_bias and ctx.needs_input_grad[2]:
         g2 = g.view((rows, n), tuple(g.strides[1:]), g.offset)
         grad_b = wrap(kernels.sum(g2, (0,), grad_z._a.dtype), x._device)
+    return grad_x, grad_w, grad_b
+
+
+def _linear_grads_2d(ctx, kernels, grad_z: Tensor, x: Tensor, w: Tensor) -> tuple:
+    """``_linear_grads_direct`` of a 2-D ``x`` and gradient: the same kernels on the matrices
+    of its (1, rows, ·) views (``_rows_2d``), by the 2-D ``mm`` (no batch views)."""
+    g = _rows_2d(grad_z._a)
+    needs = ctx.needs_input_grad
+    grad_x = grad_w = grad_b = None
+    if needs[0]:  # (rows, N) @ w (N, K)
+        grad_x = wrap(kernels.mm(g, w._a, None), x._device)
+    if needs[1]:  # gᵀ (N, rows) @ x (rows, K)
+        grad_w = wrap(kernels.mm(_transposed(g), _rows_2d(x._a), None), x._device)
+    if ctx.has_bias and needs[2]:
+        grad_b = wrap(kernels.sum(g, (0,), grad_z._a.dtype), x._device)
     return grad_x, grad_w, grad_b
 
 
@@ -527,6 +548,9 @@ def _linear_untracked(input: Tensor, weight: Tensor, bias) -> Tensor:
     the same ``matmul_epilogue`` call on the same views, without the Function's context."""
     kernels = backend(input)
     x, w = input._a, weight._a
+    if type(kernels) is Backend:  # not a graph capture: the 2-D kernel on the views' matrices
+        return wrap(kernels.mm(_rows_2d(x), _transposed(w), None if bias is None else bias._a),
+                    input._device)
     n, k = w.shape
     x3 = _rows_view(kernels, x, x.shape[0], k)
     w3 = w.view((1, k, n), (0, w.strides[1], w.strides[0]), w.offset)
@@ -931,11 +955,12 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 
 __all__ += ["addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum", "cdist"]
-for _name in ("addmm", "baddbmm", "addmv"):
-    register(_name, "matmul", ("matmul", "mul", "add"))
+for _name in ("addmm", "addmv"):
+    register(_name, "matmul", ("mm", "mul", "add"))
+register("baddbmm", "matmul", ("matmul", "mul", "add"))
 for _name in ("tensordot", "inner"):
-    register(_name, "matmul", ("matmul",))
-register("einsum", "matmul", ("matmul", "sum", "copy_", "full"))
+    register(_name, "matmul", ("mm",))
+register("einsum", "matmul", ("matmul", "mm", "sum", "copy_", "full"))
 register("cdist", "matmul", ("sub", "sum", "sqrt", "abs", "pow", "div", "eq", "mul", "neg",
                              "sign", "where"))
 del _name

@@ -280,10 +280,9 @@ def _check_rows(op: str, kernels, a: Array, num_samples: int, replacement: bool)
     ``isfinite(rows) & (rows >= 0)``, ``rows.sum(1) > 0`` and
     ``(rows > 0).sum(1) >= num_samples`` on tensors (``tests/ops/test_random.py``)."""
     dtype, flag = a.dtype, dtypes.bool
-    finite_nonnegative = kernels.logical_and(kernels.ge(a, 0, dtype, flag),
-                                             kernels.lt(a, math.inf, dtype, flag), flag, flag)
-    kernels.device_assert(finite_nonnegative, op,
-                          "probability tensor contains either `inf`, `nan` or element < 0")
+    for finite_nonnegative in (kernels.ge(a, 0, dtype, flag), kernels.lt(a, math.inf, dtype, flag)):
+        kernels.device_assert(finite_nonnegative, op,  # (both tests, one message: their and)
+                              "probability tensor contains either `inf`, `nan` or element < 0")
     kernels.device_assert(kernels.gt(kernels.sum(a, (1,), dtype), 0, dtype, flag), op,
                           "invalid multinomial distribution (sum of probabilities <= 0)")
     if not replacement and num_samples > 1:
@@ -317,6 +316,6 @@ register("bernoulli", "random", (
     "rand", "lt", "device_assert", "copy_", "empty", "ge", "le", "logical_and",
 ), differentiable=False)
 register("multinomial", "random", (
-    "multinomial", "device_assert", "ge", "gt", "logical_and", "lt", "sum",
+    "multinomial", "device_assert", "ge", "gt", "lt", "sum",
 ), differentiable=False)
 del _name

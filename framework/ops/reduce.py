@@ -97,6 +97,8 @@ def _numpy_aliases(fn):
     """Let ``fn`` take NumPy's ``axis=``/``keepdims=`` for ``dim=``/``keepdim=``, as PyTorch does."""
     @functools.wraps(fn)
     def reduction(*args, **kwargs):
+        if not kwargs:  # (no keyword: no alias to rename)
+            return fn(*args)
         for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
             if alias in kwargs:
                 if name in kwargs:
@@ -249,18 +251,21 @@ def _reduce_all(cls, kernel: str, x: Tensor) -> Tensor:
         return out
     result = out._a
     node = _new(_CLASS_NODE_TYPES.get(cls) or class_node_type(cls))
-    # Function.apply's ctx.__dict__ after forward and its own bookkeeping
-    state = {"fn_cls": cls, "retained": {}}
+    # Function.apply's ctx.__dict__ after forward and its own bookkeeping (one literal: the
+    # keys in the order forward and apply set them)
     if cls is Sum:
-        state.update(needs_input_grad=(True, False, False, False),
-                     in_meta=(tuple(shape), array.dtype), dims=dims,
-                     _edges=(_edge(x), _NO_EDGE, _NO_EDGE, _NO_EDGE))
+        node.__dict__ = {"fn_cls": cls, "retained": {},
+                         "needs_input_grad": (True, False, False, False),
+                         "in_meta": (tuple(shape), array.dtype), "dims": dims,
+                         "_edges": (_edge(x), _NO_EDGE, _NO_EDGE, _NO_EDGE), "_public": (0,),
+                         "num_outputs": 1,
+                         "output_meta": [(Size(result.shape), result.dtype, device)]}
     else:
-        state.update(needs_input_grad=(True, False, False), in_shape=tuple(shape), dims=dims,
-                     _edges=(_edge(x), _NO_EDGE, _NO_EDGE))
-    state.update(_public=(0,), num_outputs=1,
-                 output_meta=[(Size(result.shape), result.dtype, device)])
-    node.__dict__ = state
+        node.__dict__ = {"fn_cls": cls, "retained": {}, "needs_input_grad": (True, False, False),
+                         "in_shape": tuple(shape), "dims": dims,
+                         "_edges": (_edge(x), _NO_EDGE, _NO_EDGE), "_public": (0,),
+                         "num_outputs": 1,
+                         "output_meta": [(Size(result.shape), result.dtype, device)]}
     out._grad_fn = node
     out._output_nr = 0
     return out

@@ -278,18 +278,23 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Remove size-1 dims (all, or those in ``dim``)."""
+    a = x._a
+    shape, strides = a.shape, a.strides
+    ndim = len(shape)
     if dim is None:
-        dims = [i for i, s in enumerate(x.shape) if s == 1]
+        keep = [i for i, s in enumerate(shape) if s != 1]
     else:
-        dims = [normalize_dim("squeeze", d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
-        dims = [d for d in dims if x.ndim and x.shape[d] == 1]
-    keep = [i for i in range(x.ndim) if i not in dims]
-    shape = tuple(x.shape[i] for i in keep)
-    strides = tuple(x.stride()[i] for i in keep)
+        dims = [normalize_dim("squeeze", d, ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        keep = [i for i in range(ndim) if i not in dims or shape[i] != 1]
+    new_shape = tuple([shape[i] for i in keep])
+    new_strides = tuple([strides[i] for i in keep])
+    enabled = _grad_state.enabled
+    if not (enabled and x.requires_grad):  # _view_op's untracked view: no node to rename
+        return _make_view(x, new_shape, new_strides, a.offset, enabled)
     name = "SqueezeBackward0" if dim is None else (
         "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1")
-    return rename_node(_view_op(x, shape, strides, x._a.offset,
-                                _reshape_backward(tuple(x.shape))), name)
+    return rename_node(_View.apply(x, new_shape, new_strides, a.offset, _reshape_backward(shape)),
+                       name)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -330,14 +335,23 @@ def permute(x: Tensor, dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    """A view with ``dim0`` and ``dim1`` swapped."""
-    if x.ndim == 0:
+    """A view with ``dim0`` and ``dim1`` swapped: ``permute(x, order)`` with ``order`` the
+    swap, its view made here (the swap passes permute's checks and is its own inverse)."""
+    array = x._a
+    ndim = len(array.shape)
+    if ndim == 0:
         return x if (dim0 in (0, -1) and dim1 in (0, -1)) else permute(x, ())
-    a = normalize_dim("transpose", dim0, x.ndim)
-    b = normalize_dim("transpose", dim1, x.ndim)
-    order = list(range(x.ndim))
+    a = normalize_dim("transpose", dim0, ndim)
+    b = normalize_dim("transpose", dim1, ndim)
+    order = list(range(ndim))
     order[a], order[b] = order[b], order[a]
-    return rename_node(permute(x, order), "TransposeBackward0")
+    shape = tuple([array.shape[d] for d in order])
+    strides = tuple([array.strides[d] for d in order])
+    enabled = _grad_state.enabled
+    if not (enabled and x.requires_grad):  # _view_op's untracked view: no node to rename
+        return _make_view(x, shape, strides, array.offset, enabled)
+    return rename_node(_View.apply(x, shape, strides, array.offset,
+                                   lambda grad: grad.permute(*order)), "TransposeBackward0")
 
 
 swapaxes = transpose

@@ -60,6 +60,14 @@ def _legacy_softmax_dim(op: str, ndim: int) -> int:
 
 
 def _softmax(op: str, input: Tensor, dim, stacklevel, dtype, log: bool) -> Tensor:
+    if type(input) is Tensor and type(dim) is int and dtype is None and type(stacklevel) is int:
+        # the common call (an int dim of a floating tensor with dims, nothing to record):
+        # the kernel call the checks below end in for it
+        a = input._a
+        ndim = len(a.shape)
+        if (ndim and -ndim <= dim < ndim and a.dtype.is_floating_point
+                and not (_grad_state.enabled and _tracked(input))):
+            return wrap(backend(input).softmax(a, dim % ndim, log), input._device)
     check_tensor(op, "input", input)
     if isinstance(stacklevel, dtypes.dtype) and dtype is None:
         dtype = stacklevel  # torch.softmax(input, dim, dtype): dtype given by position

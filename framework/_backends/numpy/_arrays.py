@@ -23,17 +23,24 @@ def nd(a: Array) -> np.ndarray:
         view = np.empty(shape, dtype=dtype.numpy)
     else:
         buffer = a.storage.buffer
-        layout = None
-        if a.offset == 0 and type(buffer) is np.ndarray:
+        whole = False
+        if a.offset == 0 and type(buffer) is np.ndarray and buffer.dtype is dtype.numpy:
             layout = _FRESH_LAYOUTS[item].get(shape) or _fresh_layout(shape, item)
-        if (layout is not None and a.strides == layout[0] and layout[2] == buffer.size
-                and buffer.dtype is dtype.numpy):
+            whole = layout[2] == buffer.size
+        strides = a.strides
+        if whole and strides == layout[0]:
             # the whole storage, row-major (e.g. a matmul result viewed without its batch
             # dim): a reshape of the flat buffer (the same strides), not a new buffer view
             view = buffer.reshape(shape)
+        elif whole and len(shape) == 2 and strides == (1, shape[0]):
+            # the whole storage as the transpose of a row-major matrix (a weight's .T, mT):
+            # that matrix's reshape, transposed (the same strides)
+            view = buffer.reshape((shape[1], shape[0])).T
         else:
-            view = np.ndarray(shape, dtype=dtype.numpy, buffer=buffer, offset=a.offset * item,
-                              strides=_byte_strides(a.strides, item)
+            # (shape, dtype, buffer, offset, strides) by position: half the call's cost of
+            # the keyword form
+            view = np.ndarray(shape, dtype.numpy, buffer, a.offset * item,
+                              _byte_strides(a.strides, item)
                               if type(a.strides) is tuple else [s * item for s in a.strides])
     a._cache = view
     return view

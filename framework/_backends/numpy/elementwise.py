@@ -463,8 +463,32 @@ def relu(x: Array, out_dtype) -> Array:
         fast = _RELU_BY_DTYPE.get(out_dtype)
         if fast is None:
             fast = _relu_by_dtype(out_dtype)
-        if v.dtype is fast[0] and fast[1] is not None and v.size <= _SMALL:
-            return wrap(np.maximum(fast[1], v), out_dtype)
+        zero = fast[1]
+        if v.dtype is fast[0] and zero is not None and v.size <= _SMALL:
+            result = np.maximum(zero, v)
+            if type(result) is np.ndarray:
+                # wrap(result, out_dtype), inlined as in the binary kernel: a ufunc's fresh
+                # result, of the compute type, which is out_dtype's (halves never get here)
+                shape = result.shape
+                layout = _FRESH_LAYOUTS[out_dtype.itemsize].get(shape)
+                if layout is None:
+                    layout = _fresh_layout(shape, out_dtype.itemsize)
+                strides, byte_strides, size, one_dim = layout
+                if result.strides == byte_strides and size:
+                    storage = _new(Storage)
+                    storage.buffer = result if one_dim else result.ravel()
+                    storage.numel = size
+                    storage.dtype = out_dtype
+                    storage.version = 0
+                    array = _new(Array)
+                    array.storage = storage
+                    array.shape = shape
+                    array.strides = strides
+                    array.offset = 0
+                    array.dtype = out_dtype
+                    array._cache = result
+                    return array
+            return wrap(result, out_dtype)
     return _relu_any_size(x, out_dtype)
 
 
@@ -474,8 +498,11 @@ _RELU_BY_DTYPE: dict = {}
 
 
 def _relu_by_dtype(out_dtype) -> tuple:
+    """``(compute type, zero)``; the zero is None (no small path) unless the compute type is
+    ``out_dtype``'s own (the small path returns maximum's result as it is)."""
     compute = _COMPUTE[out_dtype]
-    fast = _RELU_BY_DTYPE[out_dtype] = (compute, _relu_zero(compute))
+    zero = _relu_zero(compute) if compute == out_dtype.numpy else None
+    fast = _RELU_BY_DTYPE[out_dtype] = (compute, zero)
     return fast
 
 

@@ -80,4 +80,28 @@ def _float32():
     return dtypes.float32
 
 
-KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue}
+def mm(a: Array, b: Array, bias) -> Array:
+    """``a @ b`` (+ ``bias``) of 2-D arrays, (M, N): what ``matmul`` (``matmul_epilogue``
+    without an activation) computes for their one-matrix batch, on the matrices themselves
+    (``np.matmul`` runs the same loop on the same matrices: the same bits), so that eager
+    2-D products need no 3-D views of their operands and result."""
+    dtype = a.dtype
+    if (dtype is _FLOAT32 or dtype is _FLOAT64) and b.dtype is dtype:  # matmul's first case
+        left = a._cache
+        right = b._cache
+        z = np.matmul(nd(a) if left is None else left, nd(b) if right is None else right)
+        if bias is not None:  # matmul_epilogue's bias add into its own product
+            quiet(_add_into, z, nd(bias))
+        return wrap(z, dtype)
+    z = matmul(a, b)  # (matmul's code takes any number of dims)
+    if bias is None:
+        return z
+    if z.dtype.numpy in _IN_PLACE:  # matmul_epilogue's bias add into its own product
+        quiet(_add_into, nd(z), nd(bias))
+        return z
+    from . import elementwise
+    work = z.dtype if z.dtype.itemsize >= 4 else _float32()
+    return elementwise.KERNELS["add"](z, bias, work, z.dtype)
+
+
+KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue, "mm": mm}

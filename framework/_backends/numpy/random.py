@@ -5,11 +5,12 @@ so results depend only on the seed and how many numbers were drawn before.
 """
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
 
-from ._arrays import _UNSIGNED, compute_dtype, nd, wrap
+from ._arrays import _UNSIGNED, compute_dtype, nd, quiet, wrap
 from ._parallel import flat_blocks, run_blocks, split_count
 
 
@@ -49,18 +50,21 @@ _PHILOX_SEEDS = 16
 
 
 def rand(shape, dtype, seed, offset):
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1): float64 draws rounded to ``dtype``, those that round up to 1
+    lowered to the largest number below 1 (in place, in the fresh rounded array that ``wrap``
+    then takes over)."""
     values = _generator(seed, offset).random(shape, dtype=np.float64)
-    out = wrap(values, dtype)
-    _avoid_rounding_to_one(out, dtype)
-    return out
+    if dtype.itemsize < 8:
+        values = values.astype(dtype.numpy)
+        if values.size:
+            np.minimum(values, _below_one(dtype.numpy), out=values)
+    return wrap(values, dtype)
 
 
-def _avoid_rounding_to_one(out, dtype) -> None:
-    buf = out.storage.buffer
-    if dtype.itemsize < 8 and buf.size:
-        below_one = np.nextafter(np.array(1.0, dtype=dtype.numpy), np.array(0.0, dtype=dtype.numpy))
-        np.minimum(buf, below_one, out=buf)
+@functools.cache
+def _below_one(np_dtype):
+    """The largest number below 1 in ``np_dtype`` (a cache of a pure function)."""
+    return np.nextafter(np.array(1.0, dtype=np_dtype), np.array(0.0, dtype=np_dtype))
 
 
 def randn(shape, dtype, seed, offset):
@@ -172,12 +176,18 @@ def multinomial(probs, num_samples, replacement, seed, offset):
         found = np.searchsorted((cdf + shift).ravel(), (u + shift).ravel(), side="right")
         index = found.reshape(rows, num_samples) - C * np.arange(rows)[:, None]
         return wrap(np.minimum(index, C - 1).astype(np.int64))
-    with np.errstate(divide="ignore"):
-        keys = np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
+    keys = quiet(_gumbel_keys, p, u)  # (log(0): divide warnings; the op rejects NaN, p < 0)
     if num_samples == 1:
         # the first index of the largest key: what the stable sort's first column holds
-        return wrap(np.argmax(keys, axis=1).astype(np.int64).reshape(rows, 1))
+        # (keepdims: a fresh (rows, 1) array, which wrap takes over without a copy)
+        return wrap(keys.argmax(axis=1, keepdims=True).astype(np.int64, copy=False))
     return wrap(np.argsort(-keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64))
+
+
+def _gumbel_keys(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Gumbel top-k keys ``log(p) + Gumbel(u)`` of the categories with ``p > 0``, -inf for
+    the others."""
+    return np.where(p > 0, np.log(p) - np.log(-np.log(u)), -np.inf)
 
 
 KERNELS = {"rand": rand, "randn": randn, "randint": randint, "dropout": dropout,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..array import Array
-from ._arrays import compute_dtype, nd, wrap
+from ._arrays import compute_dtype, nd, quiet, wrap
 
 
 def _values(x: Array) -> np.ndarray:
@@ -19,14 +19,21 @@ def _values(x: Array) -> np.ndarray:
 
 def softmax(x: Array, dim: int, log: bool) -> Array:
     """Softmax (``log``: log-softmax) along ``dim``; rows of -inf give NaN like PyTorch."""
-    v = _values(x)
-    with np.errstate(all="ignore"):
-        peak = np.max(v, axis=dim, keepdims=True, initial=-np.inf)
-        shifted = v - peak
-        e = np.exp(shifted)
-        total = np.sum(e, axis=dim, keepdims=True)
-        result = shifted - np.log(total) if log else e / total
-    return wrap(result, x.dtype)
+    return wrap(quiet(_softmax_rows, _values(x), dim, log), x.dtype)
+
+
+def _softmax_rows(v: np.ndarray, dim: int, log: bool) -> np.ndarray:
+    """``softmax``'s math on the NumPy array ``v`` (warnings silenced by the caller): the
+    ufuncs' own reductions (what ``np.max`` and ``np.sum`` call, without their Python
+    wrappers: the same bits) and the last step in place over a fresh temporary."""
+    peak = np.maximum.reduce(v, axis=dim, keepdims=True, initial=-np.inf)
+    shifted = np.subtract(v, peak)
+    if log:
+        total = np.add.reduce(np.exp(shifted), axis=dim, keepdims=True)
+        return np.subtract(shifted, np.log(total), out=shifted)
+    e = np.exp(shifted, out=shifted)
+    total = np.add.reduce(e, axis=dim, keepdims=True)
+    return np.divide(e, total, out=e)
 
 
 def softmax_backward(grad: Array, out: Array, dim: int, log: bool) -> Array:

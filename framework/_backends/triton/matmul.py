@@ -253,4 +253,16 @@ MATMUL = Tunable(name="matmul", kernel_hash=_kernel_hash, configs=_configs,
                   heuristic=_heuristic, key_fields=_key_fields, runner=_runner,
                   also_valid=_heuristic_configs)
 
-KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue}
+def mm(a: Array, b: Array, bias) -> Array:
+    """``a @ b`` (+ ``bias``) of 2-D arrays: ``matmul`` (``matmul_epilogue`` with the bias) on
+    their one-matrix batch views, the (1, M, N) result viewed as (M, N)."""
+    a3 = a.view((1,) + tuple(a.shape), (0,) + tuple(a.strides), a.offset)
+    b3 = b.view((1,) + tuple(b.shape), (0,) + tuple(b.strides), b.offset)
+    if bias is None:
+        out = matmul(a3, b3)
+    else:
+        out, _ = matmul_epilogue(a3, b3, bias, None, None, False)
+    return out.view(tuple(out.shape[1:]), tuple(out.strides[1:]), out.offset)
+
+
+KERNELS = {"matmul": matmul, "matmul_epilogue": matmul_epilogue, "mm": mm}
