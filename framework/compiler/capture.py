@@ -36,6 +36,10 @@ class TracerWarning(Warning):
     """A traced call did something the graph cannot record (a Python read of traced data)."""
 
 
+class RandomTracerWarning(TracerWarning):
+    """A traced call drew random numbers: a replay of its graph would repeat the draws."""
+
+
 class TraceError(RuntimeError):
     """The call cannot be captured as a graph (an argument or result the IR cannot hold)."""
 
@@ -181,8 +185,8 @@ class Tracer:
         if name in _RANDOM and not self.redraws_random:
             warnings.warn(f"the trace records random kernel {name}() with its current seed and "
                           "offset: every call of the traced graph draws the same numbers (call "
-                          "module.eval() before tracing to leave out dropout)", TracerWarning,
-                          stacklevel=4)
+                          "module.eval() before tracing to leave out dropout)",
+                          RandomTracerWarning, stacklevel=4)
         bound = dict(zip(params, args))
         bound.update(kwargs)
         recorded = {key: self._arg(name, device, bound[key]) for key in params if key in bound}

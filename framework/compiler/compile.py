@@ -16,11 +16,17 @@ instead, with the reason logged once on the ``framework.compile`` logger, when:
 
 - the traced call raised (e.g. a whole training step calling ``backward()``)
   or ``options={"training": False}`` and gradients are needed;
-- the trace warned (``TracerWarning``: a Python read of traced data; random
-  kernels in an inference trace) or could not record the call (``TraceError``);
+- the trace warned (``TracerWarning``: a Python read of traced data) or could not
+  record the call (``TraceError``);
 - the function already has ``cache_size_limit`` signatures.
 
 With ``fullgraph=True`` those cases raise instead.
+
+A call without gradients whose trace draws random numbers (dropout of a module in
+training mode under ``no_grad``) is traced again at its next call as a joint graph
+(``_Redraw``), whose replays take fresh draws per call as training calls do; its
+backward graph is never run. Where nothing requires grad there is no joint graph to
+make, and such a signature runs eagerly.
 
 Each traced graph is optimized before it is cached (``optimize``): constant
 folding, common-subexpression elimination, dead-code elimination
@@ -52,7 +58,8 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..dtypes import _default_dtype
 from ..nn import Module
 from ..tensor import Tensor
-from .capture import TraceError, TracerWarning, external_tensors, flatten, trace_graph
+from .capture import (RandomTracerWarning, TraceError, TracerWarning, external_tensors,
+                      flatten, trace_graph)
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
@@ -71,6 +78,11 @@ class _Eager:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class _Redraw:
+    """A cache entry: this no-grad signature's trace drew random numbers; the next call
+    traces it as a joint graph, whose replays redraw (``JointEntry.redraw``)."""
 
 
 class CompiledFunction:
@@ -142,6 +154,9 @@ class CompiledFunction:
         if isinstance(entry, _Eager):
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
+        if isinstance(entry, _Redraw):
+            del self.cache[key]
+            return self._trace(key, named, args, kwargs, joint=True)
         self.stats["replays"] += 1
         entry.params = named
         if isinstance(entry, JointEntry):
@@ -253,9 +268,9 @@ class CompiledFunction:
             return None
         return self.fn(*args, **kwargs)
 
-    def _trace(self, key, named, args, kwargs):
+    def _trace(self, key, named, args, kwargs, joint: bool = False):
         from ..autograd.grad_mode import is_grad_enabled
-        joint = self._needs_grad(flatten((args, kwargs))[0], named)
+        joint = joint or self._needs_grad(flatten((args, kwargs))[0], named)
         externals = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TracerWarning)
@@ -283,6 +298,9 @@ class CompiledFunction:
         for w in caught:
             if not issubclass(w.category, TracerWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if tracer_warnings and not joint and self._redraws(tracer_warnings, args, kwargs, named):
+            self.cache[key] = _Redraw()
+            return result  # the traced call ran the real function: its result is right
         if tracer_warnings:
             reason = f"the trace is not reusable: {tracer_warnings[0].message}"
             if self.fullgraph:
@@ -317,6 +335,17 @@ class CompiledFunction:
         module.optimize_stats = done
         module.guards = guards
         return result
+
+    @staticmethod
+    def _redraws(tracer_warnings: list, args, kwargs, named) -> bool:
+        """Whether a no-grad trace that warned can be traced again as a joint graph that
+        redraws: every warning is of random draws, and something requires grad (a joint
+        graph differentiates with respect to it)."""
+        if not all(issubclass(w.category, RandomTracerWarning) for w in tracer_warnings):
+            return False
+        tensors = flatten((args, kwargs))[0]
+        return any(t.requires_grad for t in tensors) or any(
+            p is not None and p.requires_grad for p in named.values())
 
     def _name(self) -> str:
         target = self.module if self.module is not None else self.fn

@@ -41,7 +41,7 @@ def test_sees_parameter_updates_and_mode_changes():
         model[0].weight.mul_(2.0)  # in place, as an optimizer step does
         _close(compiled(x), model(x))
     assert compiled._compiled.stats["replays"] == 1
-    model.train()  # another mode: another signature (dropout: eager, see below)
+    model.train()  # another mode: another signature (dropout: a joint graph that redraws)
     with framework.no_grad():
         compiled(x)
     assert compiled._compiled.stats["traces"] == 2

@@ -141,6 +141,46 @@ def test_random_draws_are_redrawn_per_call_like_eager(device):
     assert compiled._compiled.stats == {"traces": 1, "replays": 2, "eager": 0}
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_dropout_in_training_mode_under_no_grad_is_compiled_and_redraws(device, caplog):
+    """A module in training mode called under no_grad: its first trace drew random numbers,
+    so the second call traces a joint graph whose replays take each call's own draws: the
+    same outputs as eager over a run of calls from one seed, none requiring grad."""
+    framework.manual_seed(0)
+    eager = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.5), nn.Linear(8, 3)).to(device)
+    twin = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.5), nn.Linear(8, 3)).to(device)
+    twin.load_state_dict(eager.state_dict())
+    compiled = framework.compile(twin)
+    x = framework.randn(4, 6, device=device)
+    runs = []
+    for run in (eager, compiled):
+        framework.manual_seed(7)
+        with framework.no_grad(), caplog.at_level(logging.WARNING, logger="framework.compile"):
+            runs.append([run(x) for _ in range(4)])
+    for a, b in zip(*runs):
+        _close(b, a)
+        assert not b.requires_grad
+    assert not np.allclose(runs[1][2].cpu().numpy(), runs[1][3].cpu().numpy())  # fresh draws
+    assert compiled._compiled.stats == {"traces": 2, "replays": 2, "eager": 0}
+    assert "eagerly" not in caplog.text
+
+
+def test_random_draws_with_nothing_to_differentiate_run_eagerly(caplog):
+    @framework.compile
+    def noisy(x):
+        return framework.nn.functional.dropout(x, 0.5) * 2
+
+    x = framework.ones(3, 4)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        framework.manual_seed(3)
+        first, second = noisy(x), noisy(x)
+    framework.manual_seed(3)
+    _close(first, framework.nn.functional.dropout(x, 0.5) * 2)
+    _close(second, framework.nn.functional.dropout(x, 0.5) * 2)
+    assert "eagerly" in caplog.text and "random kernel dropout" in caplog.text
+    assert noisy.stats == {"traces": 1, "replays": 0, "eager": 1}
+
+
 def test_eager_fallback_logs_a_reason_when_capture_fails(caplog):
     def f(x):
         return x * 2 if x.sum().item() > 0 else x * 3
