@@ -662,7 +662,10 @@ def _epilogue(graph: Graph, n: Node, dx: Value, start: int, index: tuple) -> "tu
         group.n_external = len(external)
         sums = [(remap[j], value, shape, dims) for j, value, shape, dims in sums]
         members = list(g.nodes) if q.op == "fused_elementwise" else [q]
-        views = sorted(set(views), key=lambda m: position[id(m)])
+        # views made after the fused kernel's place move before it; those made before it
+        # stay (moving one later would leave its other readers before their input)
+        views = sorted({m for m in views if position[id(m)] >= start},
+                       key=lambda m: position[id(m)])
         return q, group, group.inputs.index(read), sums, between + members + nodes, views
     return None
 

@@ -217,6 +217,47 @@ def test_pre_norm_encoder_layer_with_dropout_matches_eager(device):
         _compiles_for_sm90(codegen.path_of(forward[0]))
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_pre_norm_encoder_layers_without_dropout_compile_and_match_eager(device):
+    """examples/char_transformer.py's layers (dropout 0.0) with an embedding before them: a
+    norm backward's epilogue (the residual add) reads a reshape of a gradient that other
+    nodes read through further views made before the fused kernel's place; the views stay
+    where they are (moving them to the kernel left their readers dangling: a KeyError in
+    dead-code elimination)."""
+    class Tiny(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.token = nn.Embedding(11, 8)
+            self.blocks = nn.ModuleList([nn.TransformerEncoderLayer(
+                8, 2, 16, dropout=0.0, batch_first=True, norm_first=True) for _ in range(2)])
+            self.norm = nn.LayerNorm(8)
+            self.head = nn.Linear(8, 11)
+
+        def forward(self, ids):
+            x = self.token(ids)
+            for block in self.blocks:
+                x = block(x)
+            return self.head(self.norm(x))
+
+    def make():
+        framework.manual_seed(0)
+        return Tiny().to(device).train()
+    eager, twin = make(), make()
+    compiled = framework.compile(twin)
+    ids = framework.randint(0, 11, (3, 4), device=device)
+    for _ in range(2):  # the trace, then a replay
+        results = []
+        for module, run in ((eager, eager), (twin, compiled)):
+            module.zero_grad()
+            out = run(ids)
+            F.cross_entropy(out.reshape(-1, 11), ids.reshape(-1)).backward()
+            results.append([out] + [p.grad for p in module.parameters()])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(),
+                                       rtol=1e-5, atol=1e-5)
+    assert compiled._compiled.stats["eager"] == 0
+
+
 class _DropoutMLP(nn.Module):
     """``fc2(dropout(relu(fc1(x))))``: a matmul with a dropout after its relu epilogue; in the
     backward a matmul with the dropout and relu gradients and fc1's bias sum after it."""
