@@ -810,7 +810,9 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
 
     ``check_trace`` replays the graph on the example (and on each tuple of
     ``check_inputs``, against an eager call) and raises ``TracingCheckError`` when an
-    output differs by more than ``check_tolerance`` (relative)."""
+    output differs by more than ``check_tolerance`` (relative). A call at other sizes
+    (same ranks, dtypes, devices and non-tensor arguments) traces the program again there
+    (``Retracer``, which keeps the example inputs for ``framework.jit.save``)."""
     args = _as_args(example_inputs)
     kwargs = dict(example_kwarg_inputs or {})
     named = named_tensors(module_or_fn)
