@@ -551,6 +551,14 @@ def _matmul(s, node, used):
     return s.b.one("MatMul", [s.get(a["a"]), s.get(a["b"])])
 
 
+def _mm(s, node, used):
+    """The 2-D product kernel (eager's path for matrices; a capture records ``matmul``, but
+    a graph holding ``mm`` exports the same): MatMul, then the bias."""
+    b, a = s.b, node.args
+    y = b.one("MatMul", [s.get(a["a"]), s.get(a["b"])])
+    return y if a["bias"] is None else b.one("Add", [y, s.get(a["bias"])])
+
+
 def _matmul_epilogue(s, node, used):
     b, a = s.b, node.args
     y = b.one("MatMul", [s.get(a["a"]), s.get(a["b"])])
@@ -893,7 +901,7 @@ _TRANSLATIONS = {
     **{op: _reduce for op in _REDUCE},
     "argmax": _arg_reduce, "argmin": _arg_reduce,
     "where": _where, "clamp": _clamp,
-    "matmul": _matmul, "matmul_epilogue": _matmul_epilogue,
+    "matmul": _matmul, "matmul_epilogue": _matmul_epilogue, "mm": _mm,
     "softmax": _softmax, "norm_rows": _norm_rows,
     "gather": _gather, "gather_slices": _gather_slices,
     "conv2d": _conv2d, "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,

@@ -90,6 +90,33 @@ def test_cuda_model_exports_the_same_graph():
         np.testing.assert_allclose(got, module(x).cpu().numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_a_graph_of_the_2d_product_kernel_exports(monkeypatch):
+    """A capture records the batched ``matmul`` for 2-D products; with the 2-D path taken
+    under the capture too, the graph holds ``mm`` nodes (with and without a bias), which
+    export as MatMul (+ Add) and match."""
+    from framework.compiler import capture
+    from framework.ops import matmul as matmul_ops
+    monkeypatch.setattr(matmul_ops, "Backend", capture._RecordingBackend)
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    weight = framework.randn(3, 5)
+
+    def f(x):
+        return framework.mm(model(x), weight)
+
+    x = framework.randn(2, 4)
+    with framework.no_grad():
+        traced = framework.jit.trace(f, (x,))
+        want = f(x).numpy()
+    assert [n.args["bias"] is None for n in traced.graph.nodes if n.op == "mm"] == [False, True]
+    buffer = io.BytesIO()
+    with framework.no_grad():
+        framework.onnx.export(f, (x,), buffer)
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_unsupported_op_names_the_op():
     def f(x):
         return framework.cumsum(x, dim=1)
