@@ -5,7 +5,8 @@
   the general path (``_attention``: per-head reshapes, matmuls and softmax).
 - ``TransformerEncoderLayer._rows_forward``: the layer on 2-D rows with the residuals and
   relu/gelu in the GEMM epilogues; against its general path.
-- ``layer_norm``'s ``_LayerNorm`` node; against the replayed composite.
+- ``layer_norm``'s ``_LayerNorm`` node and ``batch_norm``'s ``_BatchNorm`` node (training
+  mode); against the replayed composites.
 
 The fused attention kernel computes the scores in another order than the general
 path's ops, so attention results are compared in float64 (1e-12); paths that run the
@@ -307,3 +308,49 @@ def test_layer_norm_node_takes_only_contiguous_cpu_inputs():
     assert out.detach().numpy().tobytes() == ref.detach().numpy().tobytes()
     with pytest.raises(RuntimeError, match="normalized_shape"):
         F.layer_norm(x, (5,))
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5), (3, 2, 1, 1, 2)], ids=str)
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_node_equals_the_replayed_composite(shape, affine):
+    """Training mode: outputs, gradients and running statistics bit for bit in float32 (the
+    same kernels and sums), float64 second derivatives."""
+    channels = shape[1]
+    for dtype in (framework.float32, framework.float64):
+        rng = np.random.default_rng(6)
+        x = _tensor(rng, shape, dtype=dtype)
+        w = _tensor(rng, (channels,), dtype=dtype) if affine else None
+        b = _tensor(rng, (channels,), dtype=dtype) if affine else None
+        inputs = [t for t in (x, w, b) if t is not None]
+        stats = [(framework.zeros(channels, dtype=dtype), framework.ones(channels, dtype=dtype))
+                 for _ in range(2)]
+
+        def fast():
+            return F.batch_norm(x, *stats[0], w, b, True, 0.1, 1e-5)
+
+        def replayed():
+            return norm_ops._batch_norm_replayed(x, *stats[1], w, b, True, 0.1, 1e-5)
+        out = _compare(fast, replayed, inputs, exact=dtype is framework.float32)
+        assert type(out.grad_fn).__name__ == "NativeBatchNormBackward0"
+        assert out.grad_fn.fn_cls is norm_ops._BatchNorm
+        composite = norm_ops._batch_norm_replayed(x, None, None, w, b, True, 0.1, 1e-5)
+        assert composite.grad_fn.fn_cls is not norm_ops._BatchNorm
+        for fast_stat, replayed_stat in zip(*stats):  # updated alike, 8 times each
+            assert fast_stat.numpy().tobytes() == replayed_stat.numpy().tobytes()
+
+
+def test_batch_norm_node_takes_only_contiguous_training_cpu_inputs_needing_grad():
+    x = framework.randn(4, 3, 2, 2, requires_grad=True)
+    w = framework.ones(3, requires_grad=True)
+    applies = norm_ops._batch_norm_node_applies
+    assert applies(x, w, None)
+    assert not applies(x.transpose(2, 3), w, None)  # not contiguous: the replayed path
+    assert not applies(x.detach(), None, None)  # nothing needs a gradient
+    assert not applies(x, w.double(), None)  # another dtype
+    with framework.no_grad():
+        assert not applies(x, w, None)
+    out = F.batch_norm(x.transpose(2, 3), None, None, w, None, True)
+    ref = F.batch_norm(x.transpose(2, 3).contiguous(), None, None, w, None, True)
+    assert out.detach().numpy().tobytes() == ref.detach().numpy().tobytes()
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        F.batch_norm(framework.randn(1, 3, requires_grad=True), None, None, training=True)

@@ -130,6 +130,9 @@ CASES["group_norm"] = [_call(F.group_norm, lambda: _x(2, 4, 3), lambda: 2, lambd
 CASES["batch_norm"] = [
     _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
           lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=True),
+    # a non-contiguous input takes the replayed composite, not the node
+    _call(F.batch_norm, lambda: _x(4, 3).t(), lambda: framework.zeros(4, dtype=F64),
+          lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=True),
     _call(F.batch_norm, lambda: _x(3, 4), lambda: framework.zeros(4, dtype=F64),
           lambda: framework.ones(4, dtype=F64), lambda: _x(4), lambda: _x(4), training=False)]
 CASES["instance_norm"] = [

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled
 
-__all__ = ["one_node"]
+__all__ = ["one_node", "replay_vjp"]
 
 
 class _Replay(Function):
@@ -48,14 +48,23 @@ class _Replay(Function):
         needs = ctx.needs_input_grad[2:]
         if is_grad_enabled():
             # create_graph: the gradient must be differentiable in the inputs and in ``grads``
-            name = ctx.name().replace("Backward0", "BackwardBackward0")
-            found = _Replay.apply(_vjp(ctx.fn, needs), name, *tensors, *grads)
-            found = found if isinstance(found, tuple) else (found,)
+            found = replay_vjp(ctx.fn, ctx.name(), tensors, needs, grads)
         else:
             found = _grads(outs, [leaf for leaf, need in zip(ctx.leaves, needs) if need], grads,
                            create_graph=False)
         found = iter(found)
         return (None, None) + tuple([next(found) if need else None for need in needs])
+
+
+def replay_vjp(fn, name: str, tensors, needs: tuple, grads) -> tuple:
+    """The gradients of ``fn(*tensors)`` (weighted by ``grads``) w.r.t. the ``tensors``
+    whose entry of ``needs`` is true, computed by re-running ``fn`` and recorded as one
+    node (``name`` with ``Backward0`` -> ``BackwardBackward0``), so they are differentiable
+    again in the tensors and in ``grads``: the ``create_graph`` backward of a node that
+    stands for the composition ``fn``."""
+    name = name.replace("Backward0", "BackwardBackward0")
+    found = _Replay.apply(_vjp(fn, needs), name, *tensors, *grads)
+    return found if isinstance(found, tuple) else (found,)
 
 
 def _leaf(t, need: bool):

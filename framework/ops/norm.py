@@ -29,6 +29,7 @@ from .._backends.array import contiguous_strides
 from ..tensor import Size, Tensor
 from . import compare, unary
 from . import reduce as red
+from ._pointwise import _grad_for
 from ._util import backend, check_tensor, wrap
 from .registry import register
 
@@ -366,7 +367,6 @@ def _eval_norm(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps: floa
     return _channel_affine((input - mean.reshape(view)) * scale, weight, bias)
 
 
-@one_node("NativeBatchNormBackward0")
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -376,13 +376,171 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     ``running_var`` (if given) are updated in place with ``momentum`` and the
     unbiased variance. Otherwise the running statistics are used.
     """
-    op = "batch_norm"
+    eps = _check_batch_norm("batch_norm", input, running_mean, running_var, weight, bias, eps)
+    if training and _batch_norm_node_applies(input, weight, bias):
+        return _BatchNorm.apply(input, weight, bias, running_mean, running_var, momentum, eps)
+    return _batch_norm_replayed(input, running_mean, running_var, weight, bias, training,
+                                momentum, eps)
+
+
+def _check_batch_norm(op: str, input, running_mean, running_var, weight, bias, eps) -> float:
+    """PyTorch's batch_norm argument errors; ``eps`` as a float."""
     channels = _check_channels_input(op, input)
     eps = _check_eps(op, eps)
     _check_running(op, "running_mean", running_mean, channels, input)
     _check_running(op, "running_var", running_var, channels, input)
     _check_running(op, "weight", weight, channels, input)
     _check_running(op, "bias", bias, channels, input)
+    return eps
+
+
+def _batch_norm_node_applies(input: Tensor, weight, bias) -> bool:
+    """Whether ``_BatchNorm`` takes a training call: a gradient is wanted (else the
+    composition runs unrecorded), the input is a contiguous cpu tensor with more than
+    one value per channel, and weight/bias are None or 1-D of the input's dtype."""
+    if not is_grad_enabled() or not any(t is not None and t.requires_grad
+                                        for t in (input, weight, bias)):
+        return False
+    array = input._a
+    if input._device.type != "cpu" or not array.is_contiguous():
+        return False
+    if array.numel // input.shape[1] <= 1:
+        return False  # the replayed path raises PyTorch's error
+    return all(t is None or (t.dtype is input.dtype and t.ndim == 1) for t in (weight, bias))
+
+
+class _BatchNorm(Function):
+    """``batch_norm`` in training mode of a contiguous cpu input as one node (PyTorch's
+    ``NativeBatchNormBackward0``), without the replayed composite's inner graph and op
+    calls.
+
+    It makes the replayed composite's kernel calls in the same shapes, straight to the
+    backend: ``norm_rows`` across the (N, C, S) view, the per-channel affine as
+    ``mul``/``add`` with (1, C, 1, ...) views, the running statistics as
+    ``_update_running``'s ops compute them; in the backward the affine's gradients as
+    those ops' backwards sum them, then ``norm_rows_backward``. So it gives the same bits.
+    Under ``create_graph`` the backward replays the composite (``replay_vjp``),
+    differentiable to every order. ``tests/test_cpu_attention_fast_paths.py`` checks it
+    against ``_batch_norm_replayed``."""
+
+    node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, momentum, eps):
+        kernels, dtype = backend(x), x.dtype
+        rows = _batch_norm_rows(x)
+        y3, mean, rstd = kernels.norm_rows(_rows_array(x._a, rows), None, None, eps, False,
+                                           True)
+        y = _rows_array(y3, tuple(x.shape))
+        if running_mean is not None or running_var is not None:
+            _blend_running(running_mean, mean, momentum)
+            _blend_running(running_var, _unbiased_var_array(kernels, rstd, eps,
+                                                            rows[0] * rows[2]), momentum)
+        out = y
+        if weight is not None:
+            out = kernels.mul(out, _channel_array(weight, x.ndim), dtype, dtype)
+        if bias is not None:
+            out = kernels.add(out, _channel_array(bias, x.ndim), dtype, dtype)
+        ctx.rows, ctx.momentum, ctx.eps = rows, momentum, eps
+        device = x._device
+        ctx.save_for_backward(x, weight, bias, wrap(y, device), wrap(mean, device),
+                              wrap(rstd, device))
+        return wrap(out, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, bias, y, mean, rstd = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if is_grad_enabled():  # create_graph: the composite's gradient, recorded
+            return _batch_norm_double_backward(ctx, grad, x, weight, bias)
+        kernels, dtype, device = backend(x), x.dtype, x._device
+        g = grad._a
+        d_weight = d_bias = dx = None
+        if needs[2]:  # add's backward: grad summed to bias's (1, C, 1, ...) view
+            d_bias = _channel_sum(kernels, g, bias)
+        if needs[1]:  # mul's backward: grad * y summed to weight's view
+            d_weight = _channel_sum(kernels, kernels.mul(g, y._a, dtype, dtype), weight)
+        if needs[0]:
+            if weight is not None:
+                g = kernels.mul(g, _channel_array(weight, x.ndim), dtype, dtype)
+            elif not g.is_contiguous():
+                g = grad.contiguous()._a
+            dx, _ = kernels.norm_rows_backward(_rows_array(g, ctx.rows),
+                                               _rows_array(x._a, ctx.rows), None, mean._a,
+                                               rstd._a, False, True)
+            dx = wrap(_rows_array(dx, tuple(x.shape)), device)
+        return dx, d_weight, d_bias, None, None, None, None
+
+
+def _batch_norm_rows(x: Tensor) -> tuple:
+    """The (N, C, S) shape that batch norm's ``norm_rows`` sees ``x`` as."""
+    channels = x.shape[1]
+    return (x.shape[0], channels, x._a.numel // max(x.shape[0] * channels, 1))
+
+
+def _channel_array(t: Tensor, ndim: int):
+    """A (C,) weight or bias as the (1, C, 1, ...) ``Array`` that broadcasts over dim 1 of
+    an ``ndim``-D operand (``t.reshape(view)``'s array)."""
+    return t.reshape((1, -1) + (1,) * (ndim - 2))._a
+
+
+def _channel_sum(kernels, g, like: Tensor) -> Tensor:
+    """``sum_to_size(g, (1, C, 1, ...))`` viewed as ``like``'s (C,): the ``sum`` kernel over
+    every dim but 1 that is not of size 1, as ``Sum`` calls it for a broadcast operand."""
+    dims = tuple(i for i, n in enumerate(g.shape) if i != 1 and n != 1)
+    total = kernels.sum(g, dims, like.dtype)
+    return wrap(_rows_array(total, tuple(like.shape)), like._device)
+
+
+def _unbiased_var_array(kernels, rstd, eps: float, count: int):
+    """``_unbiased_var``'s kernel calls on the ``rstd`` ``Array`` (``count`` > 1)."""
+    dtype = rstd.dtype
+    var = kernels.reciprocal(kernels.mul(rstd, rstd, dtype, dtype), dtype)
+    var = kernels.sub(var, eps, dtype, dtype)
+    return kernels.mul(var, count / (count - 1), dtype, dtype)
+
+
+def _blend_running(running, batch_value, momentum: float) -> None:
+    """``_update_running`` with the batch value an ``Array`` of ``running``'s size: the same
+    kernel calls, then one in-place copy (the op path where the dtypes differ)."""
+    if running is None:
+        return
+    if batch_value.dtype is not running.dtype:
+        _update_running(running, wrap(batch_value, running._device), momentum)
+        return
+    kernels, dtype = backend(running), running.dtype
+    value = _rows_array(batch_value, tuple(running.shape))
+    blended = kernels.add(kernels.mul(running._a, 1.0 - momentum, dtype, dtype),
+                          kernels.mul(value, momentum, dtype, dtype), dtype, dtype)
+    with no_grad():
+        running.copy_(wrap(blended, running._device))
+
+
+def _batch_norm_double_backward(ctx, grad, x, weight, bias) -> tuple:
+    """``_BatchNorm``'s gradients under ``create_graph``: the replayed composite's (no
+    running statistics, so the replay updates none), differentiable again."""
+    from ..autograd.composite import replay_vjp
+    momentum, eps = ctx.momentum, ctx.eps
+
+    def composite(x, weight, bias):
+        return _batch_norm_replayed.__wrapped__(x, None, None, weight, bias, True, momentum,
+                                                eps)
+    tensors = (x, weight, bias)
+    needs = tuple(ctx.needs_input_grad[:3])
+    found = iter(replay_vjp(composite, ctx.name(), tensors, needs, (grad,)))
+    grads = [next(found) if need else None for need in needs]
+    return (*grads, None, None, None, None)
+
+
+@one_node("NativeBatchNormBackward0")
+def _batch_norm_replayed(input: Tensor, running_mean: Tensor | None,
+                         running_var: Tensor | None, weight: Tensor | None = None,
+                         bias: Tensor | None = None, training: bool = False,
+                         momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """``batch_norm`` (arguments checked) as a composition of framework ops, shown as one
+    node."""
+    op = "batch_norm"
+    channels = input.shape[1]
     if not training:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"{op}(): running_mean and running_var must be defined in "
