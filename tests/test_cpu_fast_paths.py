@@ -166,6 +166,7 @@ def test_stride_one_conv_path_equals_the_general_path(case, block, threads, monk
         return (np_conv.conv2d(x, w, *args, out_size),
                 np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
                 np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
+    monkeypatch.setattr(np_conv, "_BATCH_LAST_PIXELS", 0)  # this test's path, not that one
     monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", block)
     monkeypatch.setattr(np_conv, "_MIN_BLOCK_COLUMNS", 1)
     wide = run()
@@ -204,6 +205,7 @@ def test_by_image_conv_and_weight_grad_equal_the_general_path(case, block, threa
     w = _arrays.wrap(rng.standard_normal(w_shape).astype(np_dtype))
     dy = _arrays.wrap(rng.standard_normal((x_shape[0], w_shape[0]) + out_size).astype(np_dtype))
     args = (stride, padding, dilation, groups)
+    monkeypatch.setattr(np_conv, "_BATCH_LAST_PIXELS", 0)  # this test's path, not that one
     monkeypatch.setattr(np_conv, "_IMAGE_BLOCK_ELEMENTS", block)
 
     def run(keep_columns):
@@ -233,6 +235,7 @@ def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypa
     w = _arrays.wrap(rng.standard_normal((4, 3, 3, 3)))
     dy = _arrays.wrap(rng.standard_normal((2, 4, 6, 6)))
     args = ((1, 1), (1, 1), (1, 1), 1)
+    monkeypatch.setattr(np_conv, "_BATCH_LAST_PIXELS", 0)
     used = []
     real = np_conv._ByImage.columns
     monkeypatch.setattr(np_conv._ByImage, "columns",
@@ -265,6 +268,87 @@ def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypa
     for t in kept:
         np_conv.conv2d(t._a, w, *args, (6, 6))
     assert t._a.storage not in np_conv._KEPT_COLUMNS and kept[0]._a.storage in np_conv._KEPT_COLUMNS
+
+
+# (x shape, weight shape, stride, (top, left) padding, dilation, groups, out size): n >= 4
+# images of at most 64 output pixels each
+BATCH_LAST_CONV_CASES = [
+    ((32, 16, 4, 4), (32, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1, (4, 4)),  # a CNN on 8x8 digits
+    ((5, 1, 8, 8), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, (8, 8)),      # one input channel
+    ((4, 4, 8, 7), (6, 2, 3, 2), (2, 1), (1, 0), (2, 1), 2, (3, 6)),      # stride, dilation, groups
+    ((6, 3, 5, 5), (2, 3, 2, 4), (1, 1), (0, 1), (1, 2), 1, (5, 5)),      # 'same' with even kernels
+    ((4, 2, 4, 4), (3, 2, 1, 1), (1, 1), (0, 0), (1, 1), 1, (4, 4)),      # 1x1
+    ((4, 6, 5, 5), (6, 1, 3, 3), (2, 2), (1, 1), (1, 1), 6, (3, 3)),      # depthwise, strided
+    ((4, 2, 7, 7), (3, 2, 3, 3), (2, 2), (0, 0), (1, 1), 1, (3, 3)),      # unpadded, last row unread
+]
+
+
+@pytest.mark.parametrize("case", BATCH_LAST_CONV_CASES, ids=str)
+@pytest.mark.parametrize("np_dtype", [np.float64, np.float16])
+def test_batch_last_conv_kernels_equal_the_general_path(case, np_dtype, monkeypatch):
+    """The images-innermost kernels of small images (``_BatchLast``: forward, input grad,
+    weight grad) give the general path's results (one K-major im2col matrix, col2im)."""
+    from framework._backends.numpy import conv as np_conv
+    x_shape, w_shape, stride, padding, dilation, groups, out_size = case
+    assert np_conv._batch_last_applies(x_shape[0], x_shape[1], w_shape[2:], out_size)
+    rng = np.random.default_rng(29)
+    x = _arrays.wrap(rng.standard_normal(x_shape).astype(np_dtype))
+    w = _arrays.wrap(rng.standard_normal(w_shape).astype(np_dtype))
+    dy = _arrays.wrap(rng.standard_normal((x_shape[0], w_shape[0]) + out_size).astype(np_dtype))
+    args = (stride, padding, dilation, groups)
+
+    def run():
+        return (np_conv.conv2d(x, w, *args, out_size),
+                np_conv.conv2d_input_grad(dy, w, *args, x_shape[2:]),
+                np_conv.conv2d_weight_grad(x, dy, *args, w_shape[2:]))
+    fast = run()
+    monkeypatch.setattr(np_conv, "_BY_IMAGE", False)  # the general path
+    general = run()
+    tol = 1e-13 if np_dtype == np.float64 else 2e-3
+    for a, b in zip(fast, general):
+        a, b = _arrays.nd(a), _arrays.nd(b)
+        assert a.shape == b.shape and a.dtype == b.dtype == np_dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_batch_last_conv_path_is_taken_only_for_small_outputs_of_a_batch(monkeypatch):
+    """Small outputs of at least four images go images-innermost; one image, large outputs
+    and im2col matrices past ``_BATCH_LAST_ELEMENTS`` keep the by-image paths, and the
+    by-image entry points (which a compiled plan calls) decline the batch-last cases."""
+    from framework._backends.numpy import conv as np_conv
+    applies = np_conv._batch_last_applies
+    assert applies(32, 16, (3, 3), (4, 4)) and applies(4, 1, (3, 3), (8, 8))
+    assert not applies(3, 16, (3, 3), (4, 4))      # too few images
+    assert not applies(32, 16, (3, 3), (9, 8))     # 72 pixels
+    assert not applies(4096, 512, (3, 3), (8, 8))  # 1.2e9 im2col elements
+    x = _arrays.wrap(np.ones((4, 2, 4, 4)))
+    w = _arrays.wrap(np.ones((3, 2, 3, 3)))
+    dy = _arrays.wrap(np.ones((4, 3, 4, 4)))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    assert np_conv._conv_by_image(x, w, *args, (4, 4)) is None
+    assert np_conv._weight_grad_by_image(x, dy, *args, (3, 3)) is None
+    assert np_conv._input_grad_wide(dy, w, *args, (4, 4)) is None
+    monkeypatch.setattr(np_conv, "_BATCH_LAST_PIXELS", 0)
+    assert np_conv._conv_by_image(x, w, *args, (4, 4)) is not None
+
+
+def test_batch_last_conv_path_keeps_integers_exact(monkeypatch):
+    from framework._backends.numpy import conv as np_conv
+    rng = np.random.default_rng(9)
+    x = _arrays.wrap(rng.integers(-5, 5, (4, 2, 5, 5)))
+    w = _arrays.wrap(rng.integers(-3, 3, (3, 2, 3, 3)))
+    dy = _arrays.wrap(rng.integers(-4, 4, (4, 3, 5, 5)))
+    args = ((1, 1), (1, 1), (1, 1), 1)
+
+    def run():
+        return (_arrays.nd(np_conv.conv2d(x, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_input_grad(dy, w, *args, (5, 5))),
+                _arrays.nd(np_conv.conv2d_weight_grad(x, dy, *args, (3, 3))))
+    fast = run()
+    monkeypatch.setattr(np_conv, "_BY_IMAGE", False)
+    for a, b in zip(fast, run()):
+        assert a.dtype == b.dtype == np.int64
+        np.testing.assert_array_equal(a, b)
 
 
 def test_stride_one_conv_path_keeps_integers_exact(monkeypatch):

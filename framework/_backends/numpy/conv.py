@@ -70,12 +70,10 @@ def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size,
              buffers: Buffers = FRESH) -> np.ndarray:
     """The (N, C, HO, WO, KH, KW) view of every window of ``x`` (zero-padded as needed, in
     ``buffers``' "padded")."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel_size, stride, padding, dilation, out_size
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    need_h = max((ho - 1) * sh + span_h, span_h)
-    need_w = max((wo - 1) * sw + span_w, span_w)
+    (sh, sw), (ph, pw), (dh, dw), (ho, wo) = stride, padding, dilation, out_size
     h, w = x.shape[2:]
-    bottom, right = max(0, need_h - ph - h), max(0, need_w - pw - w)
+    span_h, span_w, bottom, right = _extents((h, w), kernel_size, stride, padding, dilation,
+                                             out_size)
     if ph or pw or bottom or right:
         padded = buffers.bordered("padded", x.shape[:2] + (ph + h + bottom, pw + w + right),
                                   x.dtype)
@@ -83,6 +81,17 @@ def _windows(x: np.ndarray, kernel_size, stride, padding, dilation, out_size,
         x = padded
     windows = sliding_window_view(x, (span_h, span_w), axis=(2, 3))
     return windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :ho, :wo]
+
+
+def _extents(in_size, kernel_size, stride, padding, dilation, out_size) -> tuple:
+    """``(span_h, span_w, bottom, right)``: a window's extent and the zero padding below and
+    right of the (H, W) input that the output size needs."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = \
+        in_size, kernel_size, stride, padding, dilation, out_size
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    need_h = max((ho - 1) * sh + span_h, span_h)
+    need_w = max((wo - 1) * sw + span_w, span_w)
+    return span_h, span_w, max(0, need_h - ph - h), max(0, need_w - pw - w)
 
 
 def _col2im(cols: np.ndarray, size, stride, padding, dilation) -> np.ndarray:
@@ -335,6 +344,88 @@ class _ByImage:
         return total
 
 
+# outputs of at most this many pixels per image, of at least ``_BATCH_LAST_IMAGES`` images
+# and at most ``_BATCH_LAST_ELEMENTS`` im2col elements, take the images-innermost path
+_BATCH_LAST_PIXELS = 64
+_BATCH_LAST_IMAGES = 4
+_BATCH_LAST_ELEMENTS = 1 << 22  # 16 MiB of float32
+
+
+def _batch_last_applies(n: int, c: int, kernel_size, out_size) -> bool:
+    """Whether a convolution of ``n`` images of ``c`` channels takes the images-innermost
+    path (``_BatchLast``): small outputs of a batch, whose by-image GEMMs and window copies
+    run on a few pixels each."""
+    pixels = out_size[0] * out_size[1]
+    return (0 < pixels <= _BATCH_LAST_PIXELS and n >= _BATCH_LAST_IMAGES
+            and c * kernel_size[0] * kernel_size[1] * pixels * n <= _BATCH_LAST_ELEMENTS)
+
+
+class _BatchLast:
+    """Convolutions of small images with the images innermost: the input as (C, H, W, N),
+    its windows as one (groups, C/g*KH*KW, HO*WO*N) im2col matrix whose copy runs along
+    (WO, N) rows, and each kernel one GEMM over every image (by image, a 4x4 output makes
+    32 GEMMs of 16 columns and window copies of 4-element runs). The output and dy are
+    transposed between (N, CO, HO, WO) and (CO, HO, WO, N) around the GEMMs."""
+
+    def __init__(self, in_shape, groups: int, kernel_size, stride, padding, dilation,
+                 out_size):
+        self.n, self.c, self.h, self.w = in_shape
+        self.groups = groups
+        self.geometry = (tuple(kernel_size), tuple(stride), tuple(padding), tuple(dilation),
+                         tuple(out_size))
+        self.rows = (self.c // groups) * kernel_size[0] * kernel_size[1]
+        self.columns_count = out_size[0] * out_size[1] * self.n
+
+    def columns(self, x: np.ndarray) -> np.ndarray:
+        """im2col of ``x`` (N, C, H, W): (groups, C/g*KH*KW, HO*WO*N), contiguous."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = self.geometry
+        span_h, span_w, bottom, right = _extents((self.h, self.w), *self.geometry)
+        padded = np.zeros((self.c, ph + self.h + bottom, pw + self.w + right, self.n), x.dtype)
+        padded[:, ph:ph + self.h, pw:pw + self.w] = x.transpose(1, 2, 3, 0)
+        windows = sliding_window_view(padded, (span_h, span_w), axis=(1, 2))
+        windows = windows[:, ::sh, ::sw, :, ::dh, ::dw][:, :ho, :wo]  # (C, HO, WO, N, KH, KW)
+        columns = np.empty((self.c, kh, kw, ho, wo, self.n), x.dtype)
+        np.copyto(columns, windows.transpose(0, 4, 5, 1, 2, 3))
+        return columns.reshape(self.groups, self.rows, self.columns_count)
+
+    def images_last(self, a: np.ndarray) -> np.ndarray:
+        """(N, CO, HO, WO) -> (groups, CO/g, HO*WO*N), contiguous."""
+        moved = np.ascontiguousarray(a.transpose(1, 2, 3, 0))
+        return moved.reshape(self.groups, a.shape[1] // self.groups, self.columns_count)
+
+    def images_first(self, a: np.ndarray, channels: int) -> np.ndarray:
+        """(groups, channels/g, HO*WO*N) -> (N, channels, HO, WO), contiguous."""
+        ho, wo = self.geometry[-1]
+        moved = a.reshape(channels, ho, wo, self.n).transpose(3, 0, 1, 2)
+        return np.ascontiguousarray(moved)
+
+    def conv(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """(N, CO, HO, WO) = w (groups, CO/g, rows) @ columns."""
+        products = np.matmul(w, self.columns(x))
+        return self.images_first(products, w.shape[0] * w.shape[1])
+
+    def weight_grad(self, x: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """(groups, CO/g, rows) = dy (groups, CO/g, L) @ columns^T."""
+        return np.matmul(self.images_last(dy), self.columns(x).transpose(0, 2, 1))
+
+    def input_grad(self, dy: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """(N, C, H, W): the columns w^T @ dy added back into the padded (C, H, W, N)
+        image, one strided add per kernel tap (runs along (WO, N))."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = self.geometry
+        columns = np.matmul(w.transpose(0, 2, 1), self.images_last(dy))
+        columns = columns.reshape(self.c, kh, kw, ho, wo, self.n)
+        _, _, bottom, right = _extents((self.h, self.w), *self.geometry)
+        image = np.zeros((self.c, ph + self.h + bottom, pw + self.w + right, self.n),
+                         columns.dtype)
+        for ki in range(kh):
+            for kj in range(kw):
+                top, left = ki * dh, kj * dw
+                image[:, top:top + (ho - 1) * sh + 1:sh, left:left + (wo - 1) * sw + 1:sw] += \
+                    columns[:, ki, kj]
+        cropped = image[:, ph:ph + self.h, pw:pw + self.w].transpose(3, 0, 1, 2)
+        return np.ascontiguousarray(cropped)
+
+
 def _as_compute(a: Array) -> np.ndarray:
     x = nd(a)
     work = compute_dtype(a.dtype)
@@ -364,6 +455,8 @@ def _conv_by_image(x: Array, weight: Array, stride, padding, dilation, groups: i
     if not (_BY_IMAGE and n and ho and wo):
         return None
     co, _, kh, kw = weight.shape
+    if _batch_last_applies(n, x.shape[1], (kh, kw), out_size):
+        return None  # ``conv2d``'s batch-last path
     w = _as_compute(weight).reshape(groups, co // groups, -1)
     plan = _ByImage(x, groups, (kh, kw), stride, padding, dilation, out_size, buffers)
     return plan.conv(w, np.result_type(compute_dtype(x.dtype), w), out, keep)
@@ -376,6 +469,8 @@ def _weight_grad_by_image(x: Array, grad_out: Array, stride, padding, dilation, 
     n, co, ho, wo = grad_out.shape
     if not (_BY_IMAGE and n and ho and wo):
         return None
+    if _batch_last_applies(n, x.shape[1], kernel_size, (ho, wo)):
+        return None  # ``conv2d_weight_grad``'s batch-last path
     plan = _ByImage(x, groups, kernel_size, stride, padding, dilation, (ho, wo), buffers)
     dy = _as_compute(grad_out).reshape(n, groups, co // groups, ho * wo)
     return plan.weight_grad(dy).transpose(0, 2, 1)
@@ -388,6 +483,8 @@ def _input_grad_wide(grad_out: Array, weight: Array, stride, padding, dilation, 
     ``_Wide.plan``; a weight with inf or NaN, as the extra columns need 0 * w = 0)."""
     n, co, ho, wo = grad_out.shape
     _, c_g, kh, kw = weight.shape
+    if _batch_last_applies(n, c_g * groups, (kh, kw), (ho, wo)):
+        return None  # ``conv2d_input_grad``'s batch-last path
     wide = _Wide.plan(stride, in_size, (kh, kw), padding, dilation, (ho, wo), n)
     if wide is None:
         return None
@@ -399,6 +496,11 @@ def _input_grad_wide(grad_out: Array, weight: Array, stride, padding, dilation, 
 
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
     """(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); padding = (top, left)."""
+    if _BY_IMAGE and _batch_last_applies(x.shape[0], x.shape[1], weight.shape[2:], out_size):
+        plan = _BatchLast(x.shape, groups, weight.shape[2:], stride, padding, dilation,
+                          out_size)
+        w = _as_compute(weight).reshape(groups, weight.shape[0] // groups, -1)
+        return wrap(plan.conv(_as_compute(x), w).astype(x.dtype.numpy, copy=False), x.dtype)
     out = _conv_by_image(x, weight, stride, padding, dilation, groups, out_size)
     if out is not None:
         return wrap(out.astype(x.dtype.numpy, copy=False), x.dtype)
@@ -417,6 +519,14 @@ def conv2d_input_grad(grad_out: Array, weight: Array, stride, padding, dilation,
                       in_size) -> Array:
     """dx (N, C, H, W) of conv2d from dy (N, CO, HO, WO); the forward of conv_transpose2d."""
     dtype = grad_out.dtype.numpy
+    n, co, ho, wo = grad_out.shape
+    _, c_g, kh, kw = weight.shape
+    if _BY_IMAGE and _batch_last_applies(n, c_g * groups, (kh, kw), (ho, wo)):
+        plan = _BatchLast((n, c_g * groups) + tuple(in_size), groups, (kh, kw), stride,
+                          padding, dilation, (ho, wo))
+        w = _as_compute(weight).reshape(groups, co // groups, -1)
+        dx = plan.input_grad(_as_compute(grad_out), w)
+        return wrap(dx.astype(dtype, copy=False), grad_out.dtype)
     # the crop of each block's images written straight into the result (on the block's
     # thread) where the compute dtype is the result's
     out = np.empty((grad_out.shape[0], weight.shape[1] * groups) + tuple(in_size), dtype) \
@@ -442,6 +552,10 @@ def conv2d_weight_grad(x: Array, grad_out: Array, stride, padding, dilation, gro
     """dw (CO, C/groups, KH, KW) of conv2d from x (N, C, H, W) and dy (N, CO, HO, WO)."""
     n, c = x.shape[:2]
     _, co, ho, wo = grad_out.shape
+    if _BY_IMAGE and _batch_last_applies(n, c, kernel_size, (ho, wo)):
+        plan = _BatchLast(x.shape, groups, kernel_size, stride, padding, dilation, (ho, wo))
+        dw = plan.weight_grad(_as_compute(x), _as_compute(grad_out))
+        return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
     dw = _weight_grad_by_image(x, grad_out, stride, padding, dilation, groups, kernel_size)
     if dw is not None:
         return wrap(dw.reshape(co, c // groups, *kernel_size).astype(x.dtype.numpy), x.dtype)
