@@ -352,9 +352,9 @@ class Tensor:
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self.numel() != 1:
+        if self._a.numel != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return self._host().reshape(-1)[0].item()
+        return self._host().item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
@@ -396,7 +396,7 @@ class Tensor:
         return self.item()
 
     def __index__(self) -> int:
-        if self.dtype.is_floating_point or self.numel() != 1:
+        if self._a.dtype.is_floating_point or self._a.numel != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 

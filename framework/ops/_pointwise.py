@@ -230,6 +230,29 @@ def same_untracked(kernel: str, a, b) -> "Tensor | None":
     return out
 
 
+_INT64 = dtypes.int64
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _ints_ok(kernel: str, dtypes_ok: frozenset) -> bool:
+    """Whether an operator's int64 tensor and Python int (in int64's range) go straight to
+    ``kernel``: for ``+ - *``, whose result is then int64, computed in int64 (PyTorch's
+    promotion: a Python int does not widen an integer tensor)."""
+    return kernel in ("add", "sub", "mul") and _INT64 in dtypes_ok
+
+
+def _int64_with_int(kernel: str, a, b, device) -> Tensor:
+    """``kernel(a, b)`` of an int64 ``Array`` and a Python int (either order) as a plain
+    int64 tensor: the call the general path makes for them (an index computation such as
+    ``i + T`` of a 0-d tensor; integer tensors never record a graph)."""
+    backend = _LOADED.get("numpy") if device is CPU else None
+    out = _new(Tensor)
+    out._a = getattr(backend or for_device(device), kernel)(a, b, _INT64, _INT64)
+    out._device = device
+    out._requires_grad = False
+    return out
+
+
 def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cls=None):
     """``Tensor.__add__`` and its siblings: ``general(self, other)`` (the op), with the
     commonest calls run straight through the backend's ``kernel``.
@@ -245,9 +268,13 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cl
     of ``fn_cls`` (the op's ``_Binary``), where ``general`` ends for them.
     """
     numbers_ok = dtypes_ok & _FLOATING
+    ints_ok = _ints_ok(kernel, dtypes_ok)
 
     def operator(self, other):
         kind = type(other)
+        if kind is int and ints_ok and type(self) is Tensor and self._a.dtype is _INT64 and \
+                _INT64_MIN <= other <= _INT64_MAX:
+            return _int64_with_int(kernel, self._a, other, self._device)
         if type(self) is Tensor:
             x = self._a
             dtype = x.dtype
@@ -306,9 +333,13 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn
     (and, given ``fn_cls``, such a tensor that requires grad straight to its recorded
     path, where ``general`` ends for it)."""
     numbers_ok = dtypes_ok & _FLOATING
+    ints_ok = _ints_ok(kernel, dtypes_ok)
 
     def operator(self, other):
         kind = type(other)
+        if kind is int and ints_ok and type(self) is Tensor and self._a.dtype is _INT64 and \
+                _INT64_MIN <= other <= _INT64_MAX:
+            return _int64_with_int(kernel, other, self._a, self._device)
         if (kind is float or kind is int) and type(self) is Tensor:
             x = self._a
             dtype = x.dtype

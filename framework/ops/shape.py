@@ -539,6 +539,10 @@ class _SliceScatter(Function):
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]``: a view for ints, slices (positive steps), ``None`` and ``...``; a copy
     for advanced indices (tensors, sequences, bools: ``framework.ops.indexing``)."""
+    kind = type(index)
+    if (kind is int or kind is slice) and type(x) is Tensor and x._a.shape and not (
+            _grad_state.enabled and x.requires_grad):
+        return _first_dim_view(x, index)
     from .indexing import advanced_getitem, is_advanced_index
     if is_advanced_index(index):
         return advanced_getitem(x, index)
@@ -547,6 +551,27 @@ def getitem(x: Tensor, index) -> Tensor:
     if enabled and x.requires_grad:
         return rename_node(_Slice.apply(x, index), _slice_node_name(index))
     return _make_view(x, *_slice_geometry(x, index), enabled)
+
+
+def _first_dim_view(x: Tensor, index) -> Tensor:
+    """``x[index]`` for one int or slice (dim 0) of an untracked tensor (or grad mode off):
+    the view ``getitem``'s general path makes (``_normalize_index``, ``_slice_geometry``),
+    with its errors, in one call: the commonest key (``x[i]``, ``x[a:b]``, a loop over rows)."""
+    array = x._a
+    shape, strides = array.shape, array.strides
+    size = shape[0]
+    if type(index) is int:
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
+        offset = array.offset + (index % size) * strides[0]
+        return _make_view(x, shape[1:], strides[1:], offset, _grad_state.enabled)
+    start, stop, step = index.indices(size)
+    if index.step is not None and index.step <= 0:
+        raise ValueError("step must be greater than zero")
+    length = max(0, -(-(stop - start) // step))
+    offset = array.offset + (start * strides[0] if length else 0)
+    return _make_view(x, (length,) + shape[1:], (strides[0] * step,) + strides[1:], offset,
+                      _grad_state.enabled)
 
 
 def _slice_node_name(index: tuple) -> str:
@@ -641,17 +666,7 @@ class _Cat(Function):
         for t in tensors[1:]:
             from ..dtypes import promote_types
             dtype = promote_types(dtype, t.dtype)
-        kernels = backend(tensors[0])
-        out = wrap(kernels.empty(tuple(shape), dtype), tensors[0].device)
-        start = 0
-        for t, size in zip(tensors, ctx.sizes):
-            if size:
-                index = [slice(None)] * len(shape)
-                index[dim] = slice(start, start + size)
-                target = _make_view(out, *_slice_geometry(out, tuple(index)))
-                kernels.copy_(target._a, t._a)
-            start += size
-        return out
+        return _joined(tensors, dim, tuple(shape), dtype, ctx.sizes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -661,6 +676,31 @@ class _Cat(Function):
             grads.append(narrow(grad, ctx.dim, start, size))
             start += size
         return (None, *grads)
+
+
+def _joined(tensors, dim: int, shape: tuple, dtype, sizes=None) -> Tensor:
+    """A fresh ``shape`` tensor of ``dtype`` holding ``tensors`` one after another along
+    ``dim``: ``sizes[i]`` positions each (``cat``), or one each with that dim absent from the
+    tensors (``sizes`` None: ``stack``). One ``copy_`` kernel call per tensor, into a view of
+    the output."""
+    kernels = backend(tensors[0])
+    out = kernels.empty(shape, dtype)
+    strides = out.strides
+    step = strides[dim]
+    start = 0
+    for t in tensors:
+        if sizes is None:
+            kernels.copy_(out.view(shape[:dim] + shape[dim + 1:],
+                                   strides[:dim] + strides[dim + 1:], out.offset + start * step),
+                          t._a)
+            start += 1
+            continue
+        size = t.shape[dim]
+        if size:
+            kernels.copy_(out.view(shape[:dim] + (size,) + shape[dim + 1:], strides,
+                                   out.offset + start * step), t._a)
+        start += size
+    return wrap(out, tensors[0].device)
 
 
 def _is_legacy_empty(t: Tensor) -> bool:
@@ -720,6 +760,14 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise RuntimeError(f"stack(): stack expects each tensor to be equal size, but got "
                                f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
     d = normalize_dim("stack", dim, tensors[0].ndim + 1)
+    if not (_grad_state.enabled and any(t.requires_grad for t in tensors)):
+        # no graph: the tensors copied straight into the result, no unsqueezed views
+        common_device("stack", *tensors)
+        dtype = tensors[0].dtype
+        for t in tensors[1:]:
+            dtype = dtypes.promote_types(dtype, t.dtype)
+        shape = tuple(tensors[0].shape)
+        return _joined(tensors, d, shape[:d] + (len(tensors),) + shape[d:], dtype)
     return rename_node(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
 
 
@@ -776,6 +824,16 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` (that dim removed)."""
     d = normalize_dim("unbind", dim, x.ndim)
+    enabled = _grad_state.enabled
+    if type(x) is Tensor and not (enabled and x.requires_grad):
+        # no graph: the views ``select`` makes, without its call per slice
+        array = x._a
+        shape = array.shape[:d] + array.shape[d + 1:]
+        strides = array.strides[:d] + array.strides[d + 1:]
+        step, offset = array.strides[d], array.offset
+        pieces = tuple([_make_view(x, shape, strides, offset + i * step, enabled)
+                        for i in range(array.shape[d])])
+        return mark_multi_output(pieces, "Unbind")
     return mark_multi_output(tuple(rename_node(select(x, d, i), "UnbindBackward0")
                                    for i in range(x.shape[d])), "Unbind")
 
