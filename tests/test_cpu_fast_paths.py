@@ -1093,3 +1093,17 @@ def test_nd_of_a_whole_storage_view_equals_the_buffer_view(case):
     got[(0,) * got.ndim] = 7  # writes reach the storage
     assert want[(0,) * want.ndim] == 7
     assert _arrays.nd(view) is got  # cached
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-12, 0.1, 1 / 3, 0.5, 0.9, 0.999999, 1.0])
+@pytest.mark.parametrize("size", [7, 1 << 16])  # one draw, and blocks over threads
+def test_dropout_mask_from_raw_words_equals_the_uniform_draw(p, size, monkeypatch):
+    """The dropout mask compares Philox's raw words with a threshold: exactly where the
+    uniform draw of the same words is below ``p`` (one thread and two)."""
+    from framework._backends.numpy import random as np_random
+    expected = np_random._generator(11, 40).random((size,)) < p
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+        np_random._DROP_MASKS.clear()
+        got = np_random._draw_below((size,), p, 11, 40)
+        assert got.dtype == np.bool_ and np.array_equal(got, expected)
