@@ -274,7 +274,7 @@ def test_kept_columns_serve_one_weight_grad_of_the_same_unchanged_input(monkeypa
 # images of at most 64 output pixels each
 BATCH_LAST_CONV_CASES = [
     ((32, 16, 4, 4), (32, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1, (4, 4)),  # a CNN on 8x8 digits
-    ((5, 1, 8, 8), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, (8, 8)),      # one input channel
+    ((5, 1, 7, 7), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, (7, 7)),      # one input channel
     ((4, 4, 8, 7), (6, 2, 3, 2), (2, 1), (1, 0), (2, 1), 2, (3, 6)),      # stride, dilation, groups
     ((6, 3, 5, 5), (2, 3, 2, 4), (1, 1), (0, 1), (1, 2), 1, (5, 5)),      # 'same' with even kernels
     ((4, 2, 4, 4), (3, 2, 1, 1), (1, 1), (0, 0), (1, 1), 1, (4, 4)),      # 1x1
@@ -290,7 +290,8 @@ def test_batch_last_conv_kernels_equal_the_general_path(case, np_dtype, monkeypa
     weight grad) give the general path's results (one K-major im2col matrix, col2im)."""
     from framework._backends.numpy import conv as np_conv
     x_shape, w_shape, stride, padding, dilation, groups, out_size = case
-    assert np_conv._batch_last_applies(x_shape[0], x_shape[1], w_shape[2:], out_size)
+    assert np_conv._batch_last_applies(x_shape[0], x_shape[1], w_shape[2:], out_size,
+                                       input_grad=True)
     rng = np.random.default_rng(29)
     x = _arrays.wrap(rng.standard_normal(x_shape).astype(np_dtype))
     w = _arrays.wrap(rng.standard_normal(w_shape).astype(np_dtype))
@@ -321,6 +322,9 @@ def test_batch_last_conv_path_is_taken_only_for_small_outputs_of_a_batch(monkeyp
     assert not applies(3, 16, (3, 3), (4, 4))      # too few images
     assert not applies(32, 16, (3, 3), (9, 8))     # 72 pixels
     assert not applies(4096, 512, (3, 3), (8, 8))  # 1.2e9 im2col elements
+    assert applies(64, 6, (5, 5), (8, 8))  # LeNet's second layer: forward and weight grad
+    assert not applies(64, 6, (5, 5), (8, 8), input_grad=True)  # ... its input grad: wide rows
+    assert applies(32, 16, (3, 3), (7, 7), input_grad=True)
     x = _arrays.wrap(np.ones((4, 2, 4, 4)))
     w = _arrays.wrap(np.ones((3, 2, 3, 3)))
     dy = _arrays.wrap(np.ones((4, 3, 4, 4)))
