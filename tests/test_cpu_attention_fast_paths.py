@@ -354,3 +354,23 @@ def test_batch_norm_node_takes_only_contiguous_training_cpu_inputs_needing_grad(
     assert out.detach().numpy().tobytes() == ref.detach().numpy().tobytes()
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         F.batch_norm(framework.randn(1, 3, requires_grad=True), None, None, training=True)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_node_output_may_change_in_place(affine):
+    """A ResNet block's ``out = bn(x); out += identity``: the node keeps no alias of its
+    output, so the in-place add is no error (as in PyTorch), and the gradients are those of
+    the out-of-place sum."""
+    rng = np.random.default_rng(8)
+    x = _tensor(rng, (4, 3, 2, 2), dtype=framework.float32)
+    bn = nn.BatchNorm2d(3, affine=affine)
+    out = bn(x)
+    out += x
+    out.sum().backward()
+    in_place = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in bn.parameters()]
+    x.grad = None
+    bn.zero_grad()
+    (bn(x) + x).sum().backward()
+    out_of_place = [x.grad.numpy()] + [p.grad.numpy() for p in bn.parameters()]
+    for a, b in zip(in_place, out_of_place):
+        assert a.tobytes() == b.tobytes()

@@ -443,8 +443,10 @@ class _BatchNorm(Function):
             out = kernels.add(out, _channel_array(bias, x.ndim), dtype, dtype)
         ctx.rows, ctx.momentum, ctx.eps = rows, momentum, eps
         device = x._device
-        ctx.save_for_backward(x, weight, bias, wrap(y, device), wrap(mean, device),
-                              wrap(rstd, device))
+        # y (for the weight's gradient) only with a weight: without one it is the output
+        # itself, which the caller may change in place (``out += identity``)
+        kept_y = wrap(y, device) if weight is not None else None
+        ctx.save_for_backward(x, weight, bias, kept_y, wrap(mean, device), wrap(rstd, device))
         return wrap(out, device)
 
     @staticmethod
