@@ -456,3 +456,60 @@ def test_fast_paths_call_kernels_through_the_loaded_backend():
         assert kernel in kernels, (kernel, kernels)
     other = (_tensor(dtypes.float32, (3, 4), 3), _tensor(dtypes.float32, (3, 4), 4))
     np.testing.assert_allclose(traced(*other).numpy(), fn(*other).numpy(), rtol=1e-6)
+
+
+# In-place + - * / (``inplace._untracked_inplace``) --------------------------------------
+def _general_inplace(op: str, x, other):
+    """``x.<op>_(other)`` by ``apply_inplace`` (the path the shortcut skips)."""
+    from framework.ops import binary, inplace
+    fn = getattr(binary, {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}[op])
+    return inplace.apply_inplace(op + "_", x, lambda old: fn(old, other))
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.float64, dtypes.float16,
+                                   dtypes.bfloat16, dtypes.int64, dtypes.int32, dtypes.bool])
+@pytest.mark.parametrize("other", ["tensor", 2, 2.5, -3, True, "broadcast", "other dtype"])
+def test_inplace_operator_equals_apply_inplace(op, dtype, other):
+    """Values, dtype, version bump and errors of ``x.op_(other)`` as ``apply_inplace`` gives
+    them, shortcut taken or not."""
+    def operand(x):
+        if other == "tensor":
+            return _tensor(dtype, (2, 3), 5)
+        if other == "broadcast":
+            return _tensor(dtype, (3,), 5)
+        if other == "other dtype":
+            return _tensor(dtypes.float64, (2, 3), 5)
+        return other
+    results = []
+    for run in (lambda x, y: getattr(x, op + "_")(y), lambda x, y: _general_inplace(op, x, y)):
+        x = _tensor(dtype, (2, 3), 4)
+        version = x._version
+        outcome = _outcome(lambda: run(x, operand(x)))
+        results.append((outcome, x.numpy().tobytes(), x.dtype, x._version - version))
+    assert results[0] == results[1]
+
+
+def test_inplace_shortcut_leaves_recorded_and_view_writes_to_apply_inplace(monkeypatch):
+    from framework.ops import inplace
+    calls = []
+    real = inplace.apply_inplace
+    monkeypatch.setattr(inplace, "apply_inplace",
+                        lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    leaf = framework.ones(3, requires_grad=True)
+    plain = framework.ones(3)
+    with framework.no_grad():
+        leaf.sub_(0.5)  # a parameter's update under no_grad: the shortcut
+        leaf -= plain
+    assert calls == [] and leaf._version == 2
+    cases = [lambda: plain.add_(leaf),  # records a node
+             lambda: plain[:2].mul_(2.0),  # a view
+             lambda: (leaf * 1).add_(1.0),  # has a node
+             lambda: plain.add_(plain, alpha=2),  # a keyword
+             lambda: plain.div_(framework.ones(3, dtype=dtypes.float64))]
+    for case in cases:
+        calls.clear()
+        case()
+        assert calls, case
+    out = framework.ones(3).add_(leaf)
+    assert type(out.grad_fn).__name__ == "AddBackward0"

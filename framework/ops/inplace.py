@@ -137,11 +137,60 @@ def _module_of(name: str):
     raise AttributeError(f"no elementwise op {name!r}")
 
 
+# in-place ops whose commonest calls go straight to their kernel (``_untracked_inplace``)
+_DIRECT_KERNELS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
+_INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def _untracked_inplace(kernel: str, x: Tensor, other) -> bool:
+    """``x.<kernel>_(other)`` done here when nothing is recorded and the result is ``x``'s
+    dtype without a cast, as ``apply_inplace`` then does it (the kernel's result copied into
+    ``x``, the storage's version bumped): ``x`` a plain tensor (not a view) that neither
+    requires grad nor has a node (either is fine with grad mode off: a parameter's update
+    under ``no_grad``), of a floating dtype (or int64 for ``+ - *``), and
+    ``other`` a Python number, or a tensor of ``x``'s dtype, device and shape that records
+    nothing. False (nothing done) for every other call."""
+    if type(x) is not Tensor or x._base is not None or (
+            _grad_state.enabled and (x._requires_grad or x._grad_fn is not None)):
+        return False
+    array = x._a
+    dtype = array.dtype
+    if not (dtype.is_floating_point or (dtype is dtypes.int64 and kernel != "div")):
+        return False
+    kind = type(other)
+    if kind is Tensor:
+        operand = other._a
+        if operand.dtype is not dtype or other._device is not x._device or \
+                operand.shape != array.shape:
+            return False
+        if _grad_state.enabled and (other._requires_grad or other._grad_fn is not None
+                                    or other._base is not None):
+            return False
+    elif kind is float:
+        if not dtype.is_floating_point:
+            return False
+        operand = other
+    elif kind is int:
+        if not _INT64_RANGE[0] <= other <= _INT64_RANGE[1]:
+            return False
+        operand = other
+    else:
+        return False
+    kernels = backend(x)
+    kernels.copy_(array, getattr(kernels, kernel)(array, operand, dtype, dtype))
+    array.storage.version += 1
+    return True
+
+
 def _binary_inplace(op: str, name: str):
     """``self.<op>(other)``: the elementwise op ``name`` written into ``self``."""
     module = _module_of(name)  # the op itself is looked up at call time
+    direct = _DIRECT_KERNELS.get(name)
 
     def method(self: Tensor, other, *args, **kwargs) -> Tensor:
+        if direct is not None and not args and not kwargs and \
+                _untracked_inplace(direct, self, other):
+            return self
         fn = getattr(module, name)
         return apply_inplace(op, self, lambda old: fn(old, other, *args, **kwargs))
     method.__name__ = op
