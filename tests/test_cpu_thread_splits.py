@@ -220,6 +220,7 @@ def test_wide_input_grad_into_the_result_equals_the_view(np_dtype, monkeypatch):
     """The stride-1 input grad with each block copying its images into the result (what the
     backend kernel does) equals the cropped view of the image buffer (what compiled plans
     take), in one-image blocks on 1-3 threads, groups and padding included."""
+    monkeypatch.setattr(np_conv, "_BATCH_LAST_PIXELS", 0)  # the wide path, not batch-last
     monkeypatch.setattr(np_conv, "_BLOCK_ELEMENTS", 1)
     monkeypatch.setattr(np_conv, "_MIN_BLOCK_COLUMNS", 1)
     rng = np.random.default_rng(29)
