@@ -513,3 +513,18 @@ def test_inplace_shortcut_leaves_recorded_and_view_writes_to_apply_inplace(monke
         assert calls, case
     out = framework.ones(3).add_(leaf)
     assert type(out.grad_fn).__name__ == "AddBackward0"
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("dtype", [dtypes.float32, dtypes.int64])
+def test_inplace_operator_equals_apply_inplace_on_both_devices(device, op, dtype):
+    for other in ("tensor", 3, 0.5):
+        results = []
+        for run in (lambda x, y: getattr(x, op + "_")(y),
+                    lambda x, y: _general_inplace(op, x, y)):
+            x = _tensor(dtype, (2, 3), 4, device)
+            y = _tensor(dtype, (2, 3), 5, device) if other == "tensor" else other
+            version = x._version
+            outcome = _outcome(lambda: run(x, y))
+            results.append((outcome, x.cpu().numpy().tobytes(), x._version - version))
+        assert results[0] == results[1], other
