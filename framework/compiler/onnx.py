@@ -632,9 +632,11 @@ def _conv2d(s, node, used):
     kh, kw = w.shape[2], w.shape[3]
     (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
     oh, ow = a["out_size"]
-    bottom = (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph
-    right = (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw
-    if min(ph, pw, bottom, right) < 0:
+    # the pad after the last window; where the stride leaves trailing rows unread (below
+    # one stride), 0 does, as Conv's output size rounds down as PyTorch's does
+    bottom = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph)
+    right = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw)
+    if min(ph, pw) < 0:
         raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d' with negative "
                                        "padding")
     return b.one("Conv", [s.get(x), s.get(w)], strides=[sh, sw], pads=[ph, pw, bottom, right],

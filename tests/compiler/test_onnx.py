@@ -81,6 +81,21 @@ def test_more_models_to_a_file(name, tmp_path):
         np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,padding", [(1, 0), (3, 0), (2, 1)])
+def test_strided_conv_leaving_trailing_rows_unread(kernel, padding):
+    """ResNet's downsample (1x1, stride 2, on an even size): the last input row is read by no
+    window; ONNX's Conv drops it as PyTorch does, so the bottom/right pad is not negative."""
+    framework.manual_seed(0)
+    module = nn.Conv2d(2, 3, kernel, stride=2, padding=padding).eval()
+    x = framework.randn(2, 2, 6, 7)
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer)
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    with framework.no_grad():
+        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
