@@ -59,7 +59,7 @@ from ..dtypes import _default_dtype
 from ..nn import Module
 from ..tensor import Tensor
 from .capture import (RandomTracerWarning, TraceError, TracerWarning, external_tensors,
-                      flatten, trace_graph)
+                      flatten, trace_graph, tracing)
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
@@ -116,6 +116,8 @@ class CompiledFunction:
         self.cache.clear()
 
     def __call__(self, *args, **kwargs):
+        if tracing():  # inside jit.trace, export or an outer compile: inlined there
+            return self.fn(*args, **kwargs)
         if not kwargs and self._fast:  # a call like a recent one, in the same state
             found = self._fast.get(_call_key(args))
             if found is not None and self._fast_version == self.cache.version and \
