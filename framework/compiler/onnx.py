@@ -643,6 +643,60 @@ def _conv2d(s, node, used):
                  dilations=[dh, dw], group=a["groups"], kernel_shape=[kh, kw])
 
 
+def _conv2d_input_grad(s, node, used):
+    """``conv_transpose2d`` (conv2d's input gradient): ConvTranspose with the output size's
+    leftover rows and columns as ``output_padding``."""
+    b, a = s.b, node.args
+    x, w = a["grad_out"], a["weight"]
+    kh, kw = w.shape[2], w.shape[3]
+    (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
+    out_h, out_w = a["in_size"]
+    extra_h = out_h - ((x.shape[2] - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    extra_w = out_w - ((x.shape[3] - 1) * sw + dw * (kw - 1) + 1 - 2 * pw)
+    if min(ph, pw, extra_h, extra_w) < 0:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d_input_grad' "
+                                       "with negative padding")
+    return b.one("ConvTranspose", [s.get(x), s.get(w)], strides=[sh, sw],
+                 pads=[ph, pw, ph, pw], dilations=[dh, dw], group=a["groups"],
+                 kernel_shape=[kh, kw], output_padding=[extra_h, extra_w])
+
+
+def _interp2d(s, node, used):
+    """Nearest: the sampled rows and columns gathered; otherwise each axis blended from its
+    two neighbours, ``(1 - weight) * x[lo] + weight * x[hi]``, columns first (as the
+    backend computes it)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    y = s.get(a["x"])
+    for axis, samples in ((3, a["cols"]), (2, a["rows"])):
+        f = dict(samples.fields)
+        lo = b.one("Gather", [y, b.const(np.asarray(f["lo"], np.int64))], axis=axis)
+        if a["nearest"]:
+            y = lo
+            continue
+        hi = b.one("Gather", [y, b.const(np.asarray(f["hi"], np.int64))], axis=axis)
+        weight = np.asarray(f["weight"], np.float64).reshape((-1,) + (1,) * (3 - axis))
+        y = b.one("Add", [b.one("Mul", [lo, b.const(1 - weight, dtype)]),
+                          b.one("Mul", [hi, b.const(weight, dtype)])])
+    return y
+
+
+def _scatter_elements(s, node, used):
+    """``scatter`` / ``scatter_add``: ScatterElements, with ``src`` cut to ``index``'s shape."""
+    b, a = s.b, node.args
+    index, src = a["index"], a["src"]
+    updates = s.arg(src, node.outputs[0].dtype)
+    if isinstance(src, Value) and tuple(src.shape) != tuple(index.shape):
+        zeros = [0] * len(index.shape)
+        updates = b.one("Slice", [updates, b.ints(zeros), b.ints(index.shape),
+                                  b.ints(range(len(index.shape)))])
+    elif not isinstance(src, Value):
+        updates = b.one("Expand", [updates, b.ints(index.shape)])
+    reduction = "add" if node.op == "scatter_add" else "none"
+    return b.one("ScatterElements", [s.get(a["x"]), s.get(index), updates], axis=a["dim"],
+                 reduction=reduction)
+
+
 def _windows(rows: Struct, size: int) -> tuple:
     """(kernel, stride, pad_before, pad_after, dilation) of pooling windows along one axis."""
     f = dict(rows.fields)
@@ -906,7 +960,9 @@ _TRANSLATIONS = {
     "matmul": _matmul, "matmul_epilogue": _matmul_epilogue, "mm": _mm,
     "softmax": _softmax, "norm_rows": _norm_rows,
     "gather": _gather, "gather_slices": _gather_slices,
-    "conv2d": _conv2d, "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
+    "conv2d": _conv2d, "conv2d_input_grad": _conv2d_input_grad, "interp2d": _interp2d,
+    "scatter": _scatter_elements, "scatter_add": _scatter_elements,
+    "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
     "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,

@@ -13,6 +13,7 @@ from compiler_models import on
 
 import framework
 import framework.nn as nn
+import framework.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -94,6 +95,58 @@ def test_strided_conv_leaving_trailing_rows_unread(kernel, padding):
     (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
     with framework.no_grad():
         np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+class _Generator(nn.Module):
+    """A DCGAN generator's layers (ConvTranspose2d, BatchNorm2d, ReLU, Tanh), an upsampling
+    and one_hot, as a new user's model holds them."""
+
+    def __init__(self, mode: str, align_corners) -> None:
+        super().__init__()
+        self.up1 = nn.ConvTranspose2d(4, 3, 4, 1, 0, bias=False)
+        self.bn = nn.BatchNorm2d(3)
+        self.up2 = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+        self.grouped = nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, dilation=2, groups=2)
+        self.resize = nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners)
+        self.embed = nn.Linear(3, 2)
+
+    def forward(self, z, label):
+        y = F.relu(self.bn(self.up1(z)))
+        y = self.grouped(self.resize(self.up2(y)))
+        y = y + self.embed(F.one_hot(label, 3).float())[:, :, None, None]
+        wide = F.interpolate(y.mean(2), size=7, mode="linear", align_corners=False)
+        return framework.tanh(y), wide
+
+
+@pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("bilinear", False),
+                                                ("bilinear", True)])
+def test_transposed_convs_upsampling_and_one_hot_export(mode, align_corners):
+    framework.manual_seed(0)
+    model = _Generator(mode, align_corners).eval()
+    z, label = framework.randn(2, 4, 1, 1), framework.tensor([0, 2])
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (z, label), buffer, input_names=["z", "label"],
+                          dynamic_axes={"z": {0: "batch"}, "label": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    z, label = framework.randn(3, 4, 1, 1), framework.tensor([1, 0, 2])
+    got = _run(buffer.getvalue(), {"z": z.numpy(), "label": label.numpy()})
+    with framework.no_grad():
+        want = model(z, label)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_scatter_and_scatter_add_export():
+    def f(x, index):
+        src = x * 2  # larger than index: its leading block is written
+        return x.scatter(1, index, src), framework.zeros_like(x).scatter_add(0, index, src)
+
+    x, index = framework.randn(3, 4), framework.tensor([[0, 1], [2, 0]])
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x, index), buffer)
+    got = _run(buffer.getvalue(), {"input0": x.numpy(), "input1": index.numpy()})
+    for g, w in zip(got, f(x, index)):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_cuda_model_exports_the_same_graph():
