@@ -496,6 +496,11 @@ def _binary(s: _State, node, used):
         result = b.one("Mod", [x, y], fmod=0 if op == "remainder" else 1)
     elif op == "atan2":
         raise UnsupportedOperatorError("onnx export: unsupported operator 'atan2'")
+    elif op.startswith("bitwise_") and compute == "bool":  # ``mask & mask``: And, Or, Xor
+        result = b.one(_BINARY["logical_" + op[len("bitwise_"):]], [x, y])
+    elif op.startswith("bitwise_") and b.opset < 18:
+        raise UnsupportedOperatorError(f"onnx export: operator '{op}' of integers needs "
+                                       f"opset_version >= 18 (BitwiseAnd/Or/Xor), got {b.opset}")
     elif op in _BINARY:
         result = b.one(_BINARY[op], [x, y])
     else:
@@ -830,8 +835,8 @@ def _activation(s, node, used):
         return b.one("Softsign", [x])
     if op == "logsigmoid":
         return b.one("Log", [b.one("Sigmoid", [x])])
-    if op == "mish":
-        return b.one("Mish", [x])
+    if op == "mish":  # x * tanh(softplus(x)): the Mish operator came in opset 18
+        return b.one("Mul", [x, b.one("Tanh", [b.one("Softplus", [x])])])
     if op == "tanhshrink":
         return b.one("Sub", [x, b.one("Tanh", [x])])
     raise UnsupportedOperatorError(f"onnx export: unsupported operator 'activation' ({op})")

@@ -149,6 +149,31 @@ def test_scatter_and_scatter_add_export():
         np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
 
 
+def test_ops_beyond_opset_17_at_opset_17():
+    """``mask & mask`` (bool: And/Or/Xor), Mish (composed) pass the checker at opset 17;
+    integer ``&`` needs BitwiseAnd (opset 18): a clear error at 17, exported at 18."""
+    def masks(x):
+        return (((x > 0) & (x < 1)) | (x > 2)) ^ (x < -1), F.mish(x)
+
+    x = framework.randn(3, 4) * 2
+    buffer = io.BytesIO()
+    framework.onnx.export(masks, (x,), buffer, opset_version=17)
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    got = _run(buffer.getvalue(), {"input0": x.numpy()})
+    for g, w in zip(got, masks(x)):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+
+    def bits(x):
+        return (x.long() & 3) ^ 1
+
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="opset_version >= 18"):
+        framework.onnx.export(bits, (x,), io.BytesIO(), opset_version=17)
+    buffer = io.BytesIO()
+    framework.onnx.export(bits, (x,), buffer, opset_version=18)
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    np.testing.assert_array_equal(got, bits(x).numpy())
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
