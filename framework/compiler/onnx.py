@@ -545,6 +545,96 @@ def _reduce(s, node, used):
     return b.reduce(_REDUCE[node.op], x, dims, 0)
 
 
+def _count(b, shape, dims, dtype: str) -> str:
+    """The number of elements over ``dims`` of ``shape`` (sizes may be symbolic), as ``dtype``."""
+    sizes = b.ints([shape[d] for d in dims])
+    return b.cast(b.one("ReduceProd", [sizes], keepdims=0), dtype)
+
+
+def _var(s, node, used):
+    """``var``: the mean of squared deviations over ``dims``, times n / (n - correction)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    x = s.arg(a["x"], dtype)
+    dims = list(a["dims"])
+    centered = b.one("Sub", [x, b.reduce("ReduceMean", x, dims, 1)])
+    squares = b.reduce("ReduceSum", b.one("Mul", [centered, centered]), dims, 0)
+    n = _count(b, a["x"].shape, dims, dtype)
+    return b.one("Div", [squares, b.one("Sub", [n, b.scalar(a["correction"], dtype)])])
+
+
+def _any_all(s, node, used):
+    """``any``/``all`` over ``dims``: the nonzero mask as int32, ReduceMax/ReduceMin, as bool
+    (opset 17's reductions take no bool)."""
+    b, a = s.b, node.args
+    x = s.get(a["x"])
+    if a["x"].dtype != "bool":
+        x = b.one("Not", [b.one("Equal", [x, b.scalar(0, a["x"].dtype)])])
+    if not a["dims"]:
+        return x
+    reduced = b.reduce("ReduceMax" if node.op == "any" else "ReduceMin", b.cast(x, "int32"),
+                       a["dims"], 0)
+    return b.cast(reduced, "bool")
+
+
+def _cumsum(s, node, used):
+    b, a = s.b, node.args
+    x = s.arg(a["x"], node.outputs[0].dtype)
+    return b.one("CumSum", [x, b.int_scalar(a["dim"])])
+
+
+def _flip(s, node, used):
+    """Each of ``dims`` read backwards: one Slice with step -1."""
+    b, a = s.b, node.args
+    dims = list(a["dims"])
+    return b.one("Slice", [s.get(a["x"]), b.ints([-1] * len(dims)),
+                           b.ints([-INT64_MAX] * len(dims)), b.ints(dims),
+                           b.ints([-1] * len(dims))])
+
+
+def _tile(s, node, used):
+    b, a = s.b, node.args
+    return b.one("Tile", [s.get(a["x"]), b.ints(a["reps"])])
+
+
+def _roll(s, node, used):
+    """Per rolled dim of (static) size n: the last ``shift % n`` entries, then the rest."""
+    b, a = s.b, node.args
+    y = s.get(a["x"])
+    if not a["dims"]:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'roll' without dims")
+    for shift, dim in zip(a["shifts"], a["dims"]):
+        size = a["x"].shape[dim]
+        if isinstance(size, Sym):
+            raise UnsupportedOperatorError("onnx export: unsupported operator 'roll' along a "
+                                           "symbolic dim")
+        cut = size - shift % size
+        if cut == size:
+            continue
+        tail = b.one("Slice", [y, b.ints([cut]), b.ints([size]), b.ints([dim])])
+        head = b.one("Slice", [y, b.ints([0]), b.ints([cut]), b.ints([dim])])
+        y = b.one("Concat", [tail, head], axis=dim)
+    return y
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}
+
+
+def _pad(s, node, used):
+    """Pad with the before/after amounts of every dim; ``circular`` is ``wrap`` (opset 19)."""
+    b, a = s.b, node.args
+    mode = _PAD_MODES[a["mode"]]
+    if mode == "wrap" and b.opset < 19:
+        raise UnsupportedOperatorError("onnx export: operator 'pad' in circular mode needs "
+                                       f"opset_version >= 19, got {b.opset}")
+    pads = [before for before, _ in a["pads"]] + [after for _, after in a["pads"]]
+    inputs = [s.get(a["x"]), b.ints(pads)]
+    if mode == "constant":
+        inputs.append(b.scalar(a["value"], a["x"].dtype))
+    return b.one("Pad", inputs, mode=mode)
+
+
 def _arg_reduce(s, node, used):
     a = node.args
     return s.b.one("ArgMax" if node.op == "argmax" else "ArgMin", [s.get(a["x"])],
@@ -960,7 +1050,9 @@ _TRANSLATIONS = {
                               "logical_and", "logical_or", "logical_xor", "bitwise_and",
                               "bitwise_or", "bitwise_xor")},
     **{op: _reduce for op in _REDUCE},
-    "argmax": _arg_reduce, "argmin": _arg_reduce,
+    "argmax": _arg_reduce, "argmin": _arg_reduce, "var": _var, "any": _any_all,
+    "all": _any_all, "cumsum": _cumsum, "flip": _flip, "tile": _tile, "roll": _roll,
+    "pad": _pad,
     "where": _where, "clamp": _clamp,
     "matmul": _matmul, "matmul_epilogue": _matmul_epilogue, "mm": _mm,
     "softmax": _softmax, "norm_rows": _norm_rows,

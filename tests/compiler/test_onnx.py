@@ -174,6 +174,34 @@ def test_ops_beyond_opset_17_at_opset_17():
     np.testing.assert_array_equal(got, bits(x).numpy())
 
 
+def _shape_ops(x):
+    """What users write inside forward: a hand-written layer norm (var), padding, flips,
+    rolls, repeats, cumulative sums (position ids), any/all."""
+    normed = (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True) + 1e-5).sqrt()
+    spread = x.std(0, unbiased=False)  # over the dynamic batch dim
+    padded = F.pad(x, (1, 2)) + F.pad(x[:, None], (2, 0), mode="reflect")[:, 0][:, 1:-1].sum()
+    padded = padded + F.pad(x[:, None, None], (1, 2, 0, 0), mode="replicate")[:, 0, 0]
+    positions = (x > 0).long().cumsum(1) + x.flip(0, 1).roll(2, 1).long()
+    flags = (x > 1).any(1).float() + (x > -3).all(0).float().sum() + (x > 0).all().float()
+    return normed, spread, padded, positions, flags, x.repeat(2, 3), x.cumsum(0)
+
+
+def test_reductions_pads_flips_rolls_repeats_export():
+    x = framework.randn(3, 5) * 2
+    buffer = io.BytesIO()
+    framework.onnx.export(_shape_ops, (x,), buffer, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    for batch in (3, 6):
+        xb = framework.randn(batch, 5) * 2
+        got = _run(buffer.getvalue(), {"x": xb.numpy()})
+        for g, w in zip(got, _shape_ops(xb)):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="circular.*>= 19"):
+        framework.onnx.export(lambda x: F.pad(x[None], (1, 1), mode="circular"), (x,),
+                              io.BytesIO())
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
@@ -212,9 +240,9 @@ def test_a_graph_of_the_2d_product_kernel_exports(monkeypatch):
 
 def test_unsupported_op_names_the_op():
     def f(x):
-        return framework.cumsum(x, dim=1)
+        return framework.cumprod(x, dim=1)
 
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'cumsum'"):
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'cumprod'"):
         framework.onnx.export(f, (framework.randn(2, 3),), io.BytesIO())
 
     def g(x):
