@@ -202,6 +202,25 @@ def test_reductions_pads_flips_rolls_repeats_export():
                               io.BytesIO())
 
 
+def test_indexing_that_selects_and_slices_at_once_exports():
+    """``y[:, 0, 1:-1]``, ``y[:, -1, 2]``, ``y[:, 1, ::2]``: one view that drops dims and
+    narrows others is recorded as selects then slices (it was an ``as_strided``, which ONNX
+    export refuses), at any batch size."""
+    def f(x):
+        y = x * 2
+        return y[:, 0, 1:-1], y[:, -1, 2], y[:, 1, ::2] + 1
+
+    x = framework.randn(3, 2, 5)
+    traced = framework.jit.trace(f, (x,))
+    assert "as_strided" not in [n.op for n in traced.graph.nodes]
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for batch in (3, 5):
+        xb = framework.randn(batch, 2, 5)
+        for g, w in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), f(xb)):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
