@@ -63,7 +63,9 @@ def _classify(p, c):
     if broadcast:  # expand of a view with those dims of size 1
         shape1 = tuple(1 if i in broadcast else n for i, n in enumerate(cshape))
         inner = _classify(p, (shape1, cstrides, coff))
-        return None if inner is None else inner + [("expand", {"size": tuple(cshape)})]
+        if inner is not None:
+            return inner + [("expand", {"size": tuple(cshape)})]
+        # else a view of an expanded parent (its broadcast dims permuted): below
     numel_p, numel_c = _numel(pshape), _numel(cshape)
     if numel_c == numel_p and coff == poff:
         st = reshape_strides(pshape, pstrides, cshape)

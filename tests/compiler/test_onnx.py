@@ -221,6 +221,25 @@ def test_indexing_that_selects_and_slices_at_once_exports():
             np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
 
 
+def test_a_permuted_expand_exports():
+    """A learned memory expanded over the batch, then transposed (a decoder's memory in a
+    sequence-first layer): expand then permute, not ``as_strided``."""
+    memory = framework.randn(1, 3, 4)
+
+    def f(x):
+        return x.transpose(0, 1) + memory.expand(x.shape[0], -1, -1).transpose(0, 1)
+
+    x = framework.randn(2, 3, 4)
+    traced = framework.jit.trace(f, (x,))
+    assert "as_strided" not in [n.op for n in traced.graph.nodes]
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for batch in (2, 5):
+        xb = framework.randn(batch, 3, 4)
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        np.testing.assert_allclose(got, f(xb).numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
