@@ -75,7 +75,12 @@ def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=Non
                                      {name: symbols[name][0] + 1}, names)
     check = _probe(mod, args, kwargs, named, leaves, marks,
                    {name: size + 2 for name, (size, _) in symbols.items()}, names)
-    graph = _symbolize(base, example, probes, check)
+    extra = None
+    if len(symbols) == 2:  # a product of the two (batch * seq) is fitted: one more probe
+        (first, (size0, _)), (second, (size1, _)) = symbols.items()
+        extra = _probe(mod, args, kwargs, named, leaves, marks,
+                       {first: size0 + 1, second: size1 + 2}, names)
+    graph = _symbolize(base, example, probes, check, extra)
     graph.symbols = {names[name]: {"min": d.min if d.min is not None else 1, "max": d.max,
                                    "name": name} for name, (_, d) in symbols.items()}
     return ExportedProgram(graph, named, spec)
@@ -163,9 +168,11 @@ def _probe(mod, args, kwargs, named, leaves, marks, sizes: dict, names: dict) ->
     return graph
 
 
-def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
-    """``base`` with each int that varies across the probes replaced by its affine ``Sym``."""
-    graphs = [base] + list(probes.values()) + [check]
+def _symbolize(base: Graph, example: dict, probes: dict, check: Graph,
+               extra: "Graph | None" = None) -> Graph:
+    """``base`` with each int that varies across the probes replaced by its affine ``Sym``
+    (with two symbols, ``extra`` traced at (s0 + 1, s1 + 2), also ``c * s0*s1``)."""
+    graphs = [base] + list(probes.values()) + [check] + ([extra] if extra is not None else [])
     lengths = {len(g.nodes) for g in graphs}
     if len(lengths) != 1:
         detail = ", ".join(f"{len(g.nodes)} nodes at {getattr(g, 'probe', 'the example size')}"
@@ -174,24 +181,41 @@ def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
                           f"(Python control flow on a shape?): {detail}")
     symbols = list(probes)
 
-    def fit(where: str, v0, others: list, vc):
-        if all(isinstance(v, bool) or not isinstance(v, int) for v in [v0, *others, vc]):
-            if any(not _equal(v0, v) for v in [*others, vc]):
+    def fit(where: str, values: list):
+        """The int or ``Sym`` taking ``values`` at the example, each probe, the check (and
+        the extra probe)."""
+        v0, others, vc = values[0], values[1:1 + len(symbols)], values[1 + len(symbols)]
+        if all(isinstance(v, bool) or not isinstance(v, int) for v in values):
+            if any(not _equal(v0, v) for v in values[1:]):
                 raise ExportError(f"export(): {where} depends on a dynamic size but is not an "
                                   f"int ({v0!r} vs {others[0]!r}): the program is specialized "
                                   "on that size")
             return v0
         coefs = {s: v - v0 for s, v in zip(symbols, others)}
-        if not any(coefs.values()):
-            if vc != v0:
-                raise ExportError(f"export(): {where} is not an affine function of the dynamic "
-                                  f"sizes ({v0} ... {vc})")
-            return v0
         predicted = v0 + sum(2 * c for c in coefs.values())
-        if predicted != vc:
+        if extra is not None and predicted != vc:
+            return _bilinear(where, values, coefs)
+        if predicted != vc or (extra is not None and values[-1] != v0 + sum(
+                (1 + k) * c for k, c in enumerate(coefs.values()))):
             raise ExportError(f"export(): {where} is not an affine function of the dynamic "
-                              f"sizes ({v0}, {others}, {vc})")
+                              f"sizes ({v0}, {others}, {values[1 + len(symbols):]})")
+        if not any(coefs.values()):
+            return v0
         return Sym(v0 - sum(c * example[s] for s, c in coefs.items()), coefs)
+
+    def _bilinear(where: str, values: list, coefs: dict):
+        """``c + a*s0 + b*s1 + d*s0*s1`` through the example, the probes and the check,
+        confirmed by the extra probe (``reshape(x, (batch * seq, -1))``)."""
+        (s0, d0), (s1, d1) = coefs.items()
+        e0, e1 = example[s0], example[s1]
+        v0, vc, ve = values[0], values[3], values[4]
+        product, rest = divmod(vc - v0 - 2 * d0 - 2 * d1, 4)
+        a, b = d0 - product * e1, d1 - product * e0
+        const = v0 - a * e0 - b * e1 - product * e0 * e1
+        if rest or const + a * (e0 + 1) + b * (e1 + 2) + product * (e0 + 1) * (e1 + 2) != ve:
+            raise ExportError(f"export(): {where} is not an affine function of the dynamic "
+                              f"sizes, nor one with their product ({values})")
+        return Sym(const, {s0: a, s1: b, f"{s0}*{s1}": product})
 
     def merge(where: str, objs):
         first = objs[0]
@@ -216,15 +240,14 @@ def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
             fields = tuple((k, merge(f"{where} {k}", [dict(o.fields)[k] for o in objs]))
                            for k, _ in first.fields)
             return Struct(first.type, fields)
-        return fit(where, first, list(objs[1:-1]), objs[-1])
+        return fit(where, list(objs))
 
     def merge_value(where: str, values: list) -> None:
         if any(len(v.shape) != len(values[0].shape) or v.dtype != values[0].dtype
                for v in values):
             raise ExportError(f"export(): {where} changes rank or dtype with a dynamic size")
         sizes = [[v.shape[d] for v in values] for d in range(len(values[0].shape))]
-        values[0].shape = tuple(fit(f"{where} dim {d}", s[0], s[1:-1], s[-1])
-                                for d, s in enumerate(sizes))
+        values[0].shape = tuple(fit(f"{where} dim {d}", s) for d, s in enumerate(sizes))
 
     for i, group in enumerate(zip(*(g.inputs for g in graphs))):
         merge_value(f"input %{group[0].id}", list(group))

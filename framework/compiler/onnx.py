@@ -180,7 +180,8 @@ class _Builder:
                 continue
             total = None
             for name, coef in sorted(v.terms.items()):
-                term = self.symbol(name)
+                factors = [self.symbol(part) for part in name.split("*")]
+                term = factors[0] if len(factors) == 1 else self.one("Mul", factors)
                 if coef != 1:
                     term = self.one("Mul", [term, self.const(np.array([coef], dtype=np.int64))])
                 total = term if total is None else self.one("Add", [total, term])
@@ -728,9 +729,13 @@ def _conv2d(s, node, used):
     (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
     oh, ow = a["out_size"]
     # the pad after the last window; where the stride leaves trailing rows unread (below
-    # one stride), 0 does, as Conv's output size rounds down as PyTorch's does
-    bottom = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph)
-    right = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw)
+    # one stride), 0 does, as Conv's output size rounds down as PyTorch's does. A symbolic
+    # size takes the pad before: Conv's output size is then PyTorch's formula
+    bottom, right = ph, pw
+    if not any(isinstance(n, Sym) for n in (h, oh)):
+        bottom = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph)
+    if not any(isinstance(n, Sym) for n in (wd, ow)):
+        right = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw)
     if min(ph, pw) < 0:
         raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d' with negative "
                                        "padding")
@@ -746,6 +751,9 @@ def _conv2d_input_grad(s, node, used):
     kh, kw = w.shape[2], w.shape[3]
     (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
     out_h, out_w = a["in_size"]
+    if any(isinstance(n, Sym) for n in (out_h, out_w, *x.shape[2:])):
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d_input_grad' "
+                                       "with a dynamic spatial size")
     extra_h = out_h - ((x.shape[2] - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
     extra_w = out_w - ((x.shape[3] - 1) * sw + dw * (kw - 1) + 1 - 2 * pw)
     if min(ph, pw, extra_h, extra_w) < 0:
@@ -983,6 +991,17 @@ def _lstm_cell(s, node, used):
     return [h, c, packed]
 
 
+def _steps(node) -> int:
+    """A recurrent layer's number of steps, which its unrolled translation needs fixed."""
+    length = node.args["x_proj"].shape[0]
+    if isinstance(length, Sym):
+        raise UnsupportedOperatorError(
+            f"onnx export: unsupported operator '{node.op}' with a dynamic sequence length "
+            f"({length}): the layer is unrolled over a fixed number of steps (leave the "
+            "sequence dim out of dynamic_axes)")
+    return length
+
+
 def _sequence_steps(length: int, reverse: bool) -> list:
     """(t, slot read, slot written) of each step of a sequence kernel, in running order."""
     if reverse:
@@ -1002,7 +1021,7 @@ def _gru_sequence(s, node, used):
     order. ``saved`` (the backward's record) has no translation."""
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
-    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
     w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
     h = [None] * (length + 1)
@@ -1023,7 +1042,7 @@ def _lstm_sequence(s, node, used):
     translation."""
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
-    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
     w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
     h, c = [None] * (length + 1), [None] * (length + 1)

@@ -240,6 +240,32 @@ def test_a_permuted_expand_exports():
         np.testing.assert_allclose(got, f(xb).numpy(), rtol=1e-6, atol=1e-6)
 
 
+def test_dynamic_sequence_length_convs_and_recurrent_layers():
+    """A text CNN (embedding, Conv1d, max over time) with batch and length dynamic exports
+    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); an unrolled GRU
+    cannot take a dynamic length and says so (it was a TypeError)."""
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(7, 4), nn.Linear(4, 4)).eval()
+    conv = nn.Conv1d(4, 3, 2, padding=1).eval()
+
+    def text_cnn(ids):
+        return conv(model(ids).transpose(1, 2)).amax(2)
+
+    ids = framework.randint(0, 7, (2, 5))
+    buffer = io.BytesIO()
+    framework.onnx.export(text_cnn, (ids,), buffer, input_names=["ids"],
+                          dynamic_axes={"ids": {0: "batch", 1: "length"}})
+    for batch, length in ((3, 4), (2, 9)):
+        xb = framework.randint(0, 7, (batch, length))
+        (got,) = _run(buffer.getvalue(), {"ids": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, text_cnn(xb).numpy(), rtol=1e-5, atol=1e-6)
+    gru = nn.GRU(4, 3, batch_first=True).eval()
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="dynamic sequence length"):
+        framework.onnx.export(gru, (framework.randn(2, 5, 4),), io.BytesIO(), input_names=["x"],
+                              dynamic_axes={"x": {1: "length"}})
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
