@@ -856,11 +856,14 @@ def _attention(s, node, used):
             scores = b.one("Add", [scores, s.arg(mask, dtype)])
     if a["is_causal"]:
         length, source = q.shape[-2], k.shape[-2]
-        if isinstance(length, Sym) or isinstance(source, Sym):
-            raise UnsupportedOperatorError("onnx export: unsupported operator "
-                                           "'attention_forward' causal with a symbolic length")
-        allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = b.one("Where", [b.const(allowed), scores, b.scalar(-np.inf, dtype)])
+        if isinstance(length, Sym) or isinstance(source, Sym):  # tril of ones: col <= row
+            rows = b.one("Range", [b.int_scalar(0), b.int_scalar(length), b.int_scalar(1)])
+            rows = b.one("Unsqueeze", [rows, b.const(np.array([1], np.int64))])
+            cols = b.one("Range", [b.int_scalar(0), b.int_scalar(source), b.int_scalar(1)])
+            allowed = b.one("LessOrEqual", [cols, rows])
+        else:
+            allowed = b.const(np.tril(np.ones((length, source), dtype=bool)))
+        scores = b.one("Where", [allowed, scores, b.scalar(-np.inf, dtype)])
     weights = b.one("Softmax", [scores], axis=-1)
     out = b.one("MatMul", [weights, s.get(v)])
     lse = None

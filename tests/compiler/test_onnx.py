@@ -385,3 +385,18 @@ def test_lstm_exports_its_fused_cell(tmp_path):
         out, (h, c) = module(x)
     for g, e in zip(got, (out, h, c)):
         np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_causal_attention_with_a_dynamic_length_exports():
+    """``scaled_dot_product_attention(is_causal=True)`` (a GPT block) with batch and length
+    dynamic: the causal mask is built from Range at run time (it raised 'causal with a
+    symbolic length')."""
+    module, (x,) = on("cpu", "causal_block")
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch", 1: "length"}})
+    for batch, length in ((2, 3), (4, 6)):
+        xb = framework.randn(batch, length, x.shape[2])
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, module(xb).numpy(), rtol=1e-5, atol=1e-5)
