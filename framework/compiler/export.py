@@ -68,19 +68,26 @@ def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=Non
             raise ExportError(f"export(): dims marked {d.name!r} have different sizes "
                               f"({symbols[d.name][0]} and {size}) in the example inputs")
     names = {name: f"s{i}" for i, name in enumerate(symbols)}
-    example = {names[name]: size for name, (size, _) in symbols.items()}
-    probes = {}
+    # probes step up from the example, or, where that passes the Dim's max, down from one
+    # below it (at the max a slice of a table of that size may be the whole table: no node)
+    step = {name: -1 if d.max is not None and size + 2 > d.max and size - 3 >= max(2, d.min or 2)
+            else 1 for name, (size, d) in symbols.items()}
+    origin = {name: size if step[name] > 0 else size - 1 for name, (size, _) in symbols.items()}
+    if origin != {name: size for name, (size, _) in symbols.items()}:
+        base = _probe(mod, args, kwargs, named, leaves, marks, origin, names)
+    example = {names[name]: size for name, size in origin.items()}
+    points = {}  # symbol values of each probe, by Dim name
     for name in symbols:
-        probes[names[name]] = _probe(mod, args, kwargs, named, leaves, marks,
-                                     {name: symbols[name][0] + 1}, names)
-    check = _probe(mod, args, kwargs, named, leaves, marks,
-                   {name: size + 2 for name, (size, _) in symbols.items()}, names)
-    extra = None
+        points[names[name]] = {**origin, name: origin[name] + step[name]}
+    points["check"] = {name: size + 2 * step[name] for name, size in origin.items()}
     if len(symbols) == 2:  # a product of the two (batch * seq) is fitted: one more probe
-        (first, (size0, _)), (second, (size1, _)) = symbols.items()
-        extra = _probe(mod, args, kwargs, named, leaves, marks,
-                       {first: size0 + 1, second: size1 + 2}, names)
-    graph = _symbolize(base, example, probes, check, extra)
+        (first, size0), (second, size1) = origin.items()
+        points["extra"] = {first: size0 + step[first], second: size1 + 2 * step[second]}
+    graphs = {key: _probe(mod, args, kwargs, named, leaves, marks, sizes, names)
+              for key, sizes in points.items()}
+    envs = [dict(example)] + [{names[n]: v for n, v in sizes.items()}
+                              for sizes in points.values()]
+    graph = _symbolize(base, [graphs[k] for k in points], envs)
     graph.symbols = {names[name]: {"min": d.min if d.min is not None else 1, "max": d.max,
                                    "name": name} for name, (_, d) in symbols.items()}
     return ExportedProgram(graph, named, spec)
@@ -168,53 +175,58 @@ def _probe(mod, args, kwargs, named, leaves, marks, sizes: dict, names: dict) ->
     return graph
 
 
-def _symbolize(base: Graph, example: dict, probes: dict, check: Graph,
-               extra: "Graph | None" = None) -> Graph:
-    """``base`` with each int that varies across the probes replaced by its affine ``Sym``
-    (with two symbols, ``extra`` traced at (s0 + 1, s1 + 2), also ``c * s0*s1``)."""
-    graphs = [base] + list(probes.values()) + [check] + ([extra] if extra is not None else [])
+def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
+    """``base`` with each int that varies across the ``probes`` (traced at the symbol values
+    ``envs[1:]``; ``envs[0]`` the example's) replaced by its affine ``Sym`` (with two
+    symbols, also ``c * s0*s1``)."""
+    graphs = [base] + list(probes)
     lengths = {len(g.nodes) for g in graphs}
     if len(lengths) != 1:
         detail = ", ".join(f"{len(g.nodes)} nodes at {getattr(g, 'probe', 'the example size')}"
                            for g in graphs)
         raise ExportError("export(): the program's structure depends on a dynamic size "
                           f"(Python control flow on a shape?): {detail}")
-    symbols = list(probes)
+    symbols = list(envs[0])
 
     def fit(where: str, values: list):
-        """The int or ``Sym`` taking ``values`` at the example, each probe, the check (and
-        the extra probe)."""
-        v0, others, vc = values[0], values[1:1 + len(symbols)], values[1 + len(symbols)]
+        """The int or ``Sym`` taking ``values`` at the symbol values ``envs``."""
+        v0 = values[0]
         if all(isinstance(v, bool) or not isinstance(v, int) for v in values):
             if any(not _equal(v0, v) for v in values[1:]):
                 raise ExportError(f"export(): {where} depends on a dynamic size but is not an "
-                                  f"int ({v0!r} vs {others[0]!r}): the program is specialized "
+                                  f"int ({v0!r} vs {values[1]!r}): the program is specialized "
                                   "on that size")
             return v0
-        coefs = {s: v - v0 for s, v in zip(symbols, others)}
-        predicted = v0 + sum(2 * c for c in coefs.values())
-        if extra is not None and predicted != vc:
-            return _bilinear(where, values, coefs)
-        if predicted != vc or (extra is not None and values[-1] != v0 + sum(
-                (1 + k) * c for k, c in enumerate(coefs.values()))):
-            raise ExportError(f"export(): {where} is not an affine function of the dynamic "
-                              f"sizes ({v0}, {others}, {values[1 + len(symbols):]})")
-        if not any(coefs.values()):
+        if all(v == v0 for v in values):
             return v0
-        return Sym(v0 - sum(c * example[s] for s, c in coefs.items()), coefs)
-
-    def _bilinear(where: str, values: list, coefs: dict):
-        """``c + a*s0 + b*s1 + d*s0*s1`` through the example, the probes and the check,
-        confirmed by the extra probe (``reshape(x, (batch * seq, -1))``)."""
-        (s0, d0), (s1, d1) = coefs.items()
-        e0, e1 = example[s0], example[s1]
-        v0, vc, ve = values[0], values[3], values[4]
-        product, rest = divmod(vc - v0 - 2 * d0 - 2 * d1, 4)
-        a, b = d0 - product * e1, d1 - product * e0
-        const = v0 - a * e0 - b * e1 - product * e0 * e1
-        if rest or const + a * (e0 + 1) + b * (e1 + 2) + product * (e0 + 1) * (e1 + 2) != ve:
+        # one probe per symbol moves it by +-1 alone: the slopes
+        coefs = {s: (v - v0) * (envs[1 + k][s] - envs[0][s])
+                 for k, (s, v) in enumerate(zip(symbols, values[1:]))}
+        affine = Sym(v0 - sum(c * envs[0][s] for s, c in coefs.items()), coefs)
+        if all(affine.evaluate(env) == v for env, v in zip(envs, values)):
+            return affine
+        if len(symbols) == 2:
+            found = _bilinear(values, coefs)
+            if found is not None and all(found.evaluate(env) == v
+                                         for env, v in zip(envs, values)):
+                return found
             raise ExportError(f"export(): {where} is not an affine function of the dynamic "
                               f"sizes, nor one with their product ({values})")
+        raise ExportError(f"export(): {where} is not an affine function of the dynamic "
+                          f"sizes ({values})")
+
+    def _bilinear(values: list, slopes: dict) -> "Sym | None":
+        """``c + a*s0 + b*s1 + d*s0*s1`` through the example, the two probes and the check
+        (both symbols moved by two steps); the caller checks it at every probe."""
+        (s0, slope0), (s1, slope1) = slopes.items()
+        e0, e1 = envs[0][s0], envs[0][s1]
+        d0, d1 = envs[1][s0] - e0, envs[2][s1] - e1  # the steps, +-1
+        product, rest = divmod((values[3] - values[0] - 2 * d0 * slope0 - 2 * d1 * slope1)
+                               * d0 * d1, 4)
+        if rest:
+            return None
+        a, b = slope0 - product * e1, slope1 - product * e0
+        const = values[0] - a * e0 - b * e1 - product * e0 * e1
         return Sym(const, {s0: a, s1: b, f"{s0}*{s1}": product})
 
     def merge(where: str, objs):

@@ -243,6 +243,25 @@ def test_export_with_batch_and_sequence_dynamic(tmp_path):
                          dynamic_shapes=({0: "batch", 1: "n"},))
 
 
+def test_export_probes_within_the_dims_max():
+    """A learned position table of 6 rows read for ``seq`` positions, exported at seq = 6
+    with ``Dim("seq", max=6)`` (a GPT's block size): the probes go below the example
+    instead of above the max, where the model cannot run."""
+    framework.manual_seed(0)
+    table = framework.randn(6, 4)
+
+    def f(x):
+        return x * 2 + table[: x.shape[1]]
+
+    x = framework.randn(3, 6, 4)
+    seq = framework.export.Dim("seq", min=2, max=6)
+    for shapes in ({1: seq}, {0: "batch", 1: seq}):
+        program = framework.export(f, (x,), dynamic_shapes=(shapes,))
+        for batch, length in ((3, 2), (3, 5), (3, 6)):
+            xb = framework.randn(batch, length, 4)
+            np.testing.assert_allclose(program(xb).numpy(), f(xb).numpy())
+
+
 def test_export_rejects_specialized_programs():
     def loop(x):  # Python control flow on the batch size: one node per row
         return framework.stack([row * i for i, row in enumerate(x)])
