@@ -15,7 +15,7 @@ import inspect
 
 import numpy as np
 
-from .capture import flatten, trace_graph
+from .capture import _RANDOM, flatten, trace_graph
 from .ir import Const, Graph, Struct, Sym, Value
 from .runtime import GraphModule, named_tensors
 
@@ -271,6 +271,10 @@ def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
             raise ExportError(f"export(): the program's structure depends on a dynamic size: "
                               f"node {index} is {node.op} at the example size but {other.op} at "
                               f"{getattr(graphs[[id(n) for n in nodes].index(id(other))], 'probe', '?')}")
+        if node.op in _RANDOM:  # each trace's generator state, not a size: the example's
+            state = {k: node.args[k] for k in ("seed", "offset") if k in node.args}
+            for n in nodes[1:]:
+                n.args = {**n.args, **state}
         node.args = merge(where, [n.args for n in nodes])
         for k, out in enumerate(node.outputs):
             if out is not None:

@@ -872,6 +872,17 @@ def _attention(s, node, used):
     return [out, lse]
 
 
+def _random(s, node, used):
+    """``randn``/``rand`` (a VAE's ``randn_like``): RandomNormalLike/RandomUniformLike of
+    zeros of the shape, so each run draws new numbers (as a torch.onnx.export'ed model does;
+    framework's generator stream is not reproduced)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    zeros = b.one("Expand", [b.scalar(0, dtype), b.ints(a["shape"])])
+    op = "RandomNormalLike" if node.op == "randn" else "RandomUniformLike"
+    return b.one(op, [zeros], dtype=_ONNX_TYPES[dtype])
+
+
 def _arange(s, node, used):
     b, a = s.b, node.args
     dtype = a["dtype"].name
@@ -1083,7 +1094,7 @@ _TRANSLATIONS = {
     "scatter": _scatter_elements, "scatter_add": _scatter_elements,
     "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
-    "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
+    "randn": _random, "rand": _random, "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
     "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
     "gru_sequence": _gru_sequence,

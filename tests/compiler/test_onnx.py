@@ -400,3 +400,20 @@ def test_causal_attention_with_a_dynamic_length_exports():
         (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
         with framework.no_grad():
             np.testing.assert_allclose(got, module(xb).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_random_draws_export_as_onnx_random_ops():
+    """A VAE's reparameterization (``mu + randn_like(std) * std``) exports (it raised
+    'unsupported operator randn'): RandomNormalLike / RandomUniformLike draw anew per run."""
+    def sample(mu):
+        return mu + framework.randn_like(mu), framework.rand_like(mu)
+
+    buffer = io.BytesIO()
+    with pytest.warns(framework.jit.TracerWarning):
+        framework.onnx.export(sample, (framework.zeros(2, 3),), buffer, input_names=["mu"],
+                              dynamic_axes={"mu": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    normal, uniform = _run(buffer.getvalue(), {"mu": np.full((800, 3), 3.0, np.float32)})
+    assert normal.shape == uniform.shape == (800, 3)
+    assert abs(normal.mean() - 3.0) < 0.1 and abs(normal.std() - 1.0) < 0.1
+    assert 0.0 <= uniform.min() and uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.05
