@@ -263,6 +263,9 @@ def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
 
     for i, group in enumerate(zip(*(g.inputs for g in graphs))):
         merge_value(f"input %{group[0].id}", list(group))
+    # each trace starts where the generator was: offsets count from its first draw's
+    starts = [next((n.args["offset"] for n in g.nodes if n.op in _RANDOM and "offset" in n.args),
+                   0) for g in graphs]
     for index, nodes in enumerate(zip(*(g.nodes for g in graphs))):
         node = nodes[0]
         where = f"node {index} ({node.op})"
@@ -271,16 +274,28 @@ def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
             raise ExportError(f"export(): the program's structure depends on a dynamic size: "
                               f"node {index} is {node.op} at the example size but {other.op} at "
                               f"{getattr(graphs[[id(n) for n in nodes].index(id(other))], 'probe', '?')}")
-        if node.op in _RANDOM:  # each trace's generator state, not a size: the example's
-            state = {k: node.args[k] for k in ("seed", "offset") if k in node.args}
-            for n in nodes[1:]:
-                n.args = {**n.args, **state}
-        node.args = merge(where, [n.args for n in nodes])
+        if node.op in _RANDOM and "offset" in node.args:
+            node.args = _random_state(where, nodes, starts, merge)
+        else:
+            node.args = merge(where, [n.args for n in nodes])
         for k, out in enumerate(node.outputs):
             if out is not None:
                 merge_value(f"{where} output {k}", [n.outputs[k] for n in nodes])
     base.output = merge("the output", [g.output for g in graphs])
     return base
+
+
+def _random_state(where: str, nodes: list, starts: list, merge) -> dict:
+    """A random node's arguments: its offset from the trace's first draw is fitted as a size
+    (the draws of a call at another size do not overlap); where that is no affine function,
+    the example's offset (each call draws the same numbers anyway)."""
+    relative = [{**n.args, "seed": nodes[0].args.get("seed"),
+                 "offset": n.args["offset"] - start + starts[0]}
+                for n, start in zip(nodes, starts)]
+    try:
+        return merge(where, relative)
+    except ExportError:
+        return merge(where, [{**r, "offset": nodes[0].args["offset"]} for r in relative])
 
 
 def _equal(a, b) -> bool:
