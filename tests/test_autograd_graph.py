@@ -309,6 +309,20 @@ def test_one_node_inplace_edit_of_input_is_caught(device):
         loss.backward()
 
 
+def test_one_node_inplace_edit_of_output_is_allowed(device):
+    """ResNet's ``out = bn(conv(x)); out += identity``: batch norm's backward does not read
+    its output, so editing the output in place is no error (as in PyTorch)."""
+    x, tx = _pair((4, 3), device)
+    t, tt = _pair((4, 3), device, seed=1)
+    y = F.batch_norm(x, None, None, training=True)
+    ty = TF.batch_norm(tx, None, None, training=True)
+    y += t.detach()
+    ty += tt.detach()
+    y.pow(2).sum().backward()
+    ty.pow(2).sum().backward()
+    assert_close(x.grad, tx.grad, 1e-9, 1e-7)
+
+
 # Node hooks -------------------------------------------------------------------------------
 def test_grad_fn_register_hook_and_prehook(device):
     results = []

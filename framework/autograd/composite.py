@@ -35,16 +35,18 @@ class _Replay(Function):
         single = not isinstance(out, tuple)
         outs = (out,) if single else tuple(out)
         if ctx.recording:
-            ctx.fn, ctx.leaves, ctx.count = fn, leaves, len(tensors)
-            # the inner outputs keep the inner graph alive until this node is released
-            ctx.save_for_backward(*tensors, *outs)
+            ctx.fn, ctx.leaves = fn, leaves
+            ctx.save_for_backward(*tensors)
+            # the inner outputs keep the inner graph alive until this node is released; they
+            # are not saved tensors: an in-place edit of an output (ResNet's ``out += identity``
+            # after a batch norm) is an error only where an inner node saved that output
+            ctx.kept = outs
         results = tuple([o.detach() for o in outs])
         return results[0] if single else results
 
     @staticmethod
     def backward(ctx, *grads):
-        saved = ctx.saved_tensors
-        tensors, outs = saved[:ctx.count], saved[ctx.count:]
+        tensors, outs = ctx.saved_tensors, ctx.kept
         needs = ctx.needs_input_grad[2:]
         if is_grad_enabled():
             # create_graph: the gradient must be differentiable in the inputs and in ``grads``

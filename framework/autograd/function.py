@@ -149,6 +149,7 @@ class Node:
         if saved is not None and not _all_none(saved):
             self._saved = None
             self._freed = True
+        self.__dict__.pop("kept", None)  # what a Function keeps alive with its saved tensors
 
     # engine API --------------------------------------------------------
     def apply(self, grads: list) -> tuple:

@@ -30,6 +30,7 @@ from .ir import EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild
 from .proxy import KernelProxy
 
 _LOCK = threading.Lock()  # one trace at a time: tracing swaps process-wide hooks
+_THREAD = threading.local()  # .tracing: this thread's trace has its hooks installed
 
 
 class TracerWarning(Warning):
@@ -266,9 +267,11 @@ class Tracer:
         saved["tensor"] = _patch_tensor_reads(self)
         saved["run_backward"] = _patch_backward(self)
         saved["custom_op"] = _patch_custom_ops(self)
+        _THREAD.tracing = True
         return saved
 
     def uninstall(self, saved) -> None:
+        _THREAD.tracing = False
         triton = _backends._loaded.get("triton")
         _backends._loaded.clear()
         _backends._loaded.update(saved["loaded"])
@@ -388,6 +391,12 @@ def flatten(tree) -> tuple:
         return obj
 
     return leaves, visit(tree)
+
+
+def tracing() -> bool:
+    """Whether this thread is running a trace's call: a compiled function called inside one
+    runs as it is, and the trace records its kernels."""
+    return getattr(_THREAD, "tracing", False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -59,7 +59,7 @@ from ..dtypes import _default_dtype
 from ..nn import Module
 from ..tensor import Tensor
 from .capture import (RandomTracerWarning, TraceError, TracerWarning, external_tensors,
-                      flatten, trace_graph)
+                      flatten, trace_graph, tracing)
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
@@ -116,6 +116,8 @@ class CompiledFunction:
         self.cache.clear()
 
     def __call__(self, *args, **kwargs):
+        if tracing():  # inside jit.trace, export or an outer compile: inlined there
+            return self.fn(*args, **kwargs)
         if not kwargs and self._fast:  # a call like a recent one, in the same state
             found = self._fast.get(_call_key(args))
             if found is not None and self._fast_version == self.cache.version and \
@@ -393,9 +395,10 @@ class _Cache(dict):
 
 class _StateGuard:
     """The state a signature's module part (``_state``: parameter and buffer names, shapes,
-    dtypes, devices, ``requires_grad``; the modules' training flags) was computed from,
-    checked by identity: ``holds()`` is True only while every walked module has the same
-    training flag and the same dicts of children, parameters and buffers holding the same
+    dtypes, devices, ``requires_grad``; the modules' training flags and plain attributes)
+    was computed from, checked by identity: ``holds()`` is True only while every walked
+    module has the same training flag and plain attribute objects, the same dicts of
+    children, parameters and buffers holding the same
     objects under the same keys in the same order, every named tensor the same array (so
     shape and dtype), device and ``requires_grad``, and (a compiled function) every name
     read on the way to them still binds the same object. A False sends the call through
@@ -417,6 +420,9 @@ class _StateGuard:
         for m in {id(m): m for m in modules}.values():
             mod = bind(m)
             checks.append(f"{mod}.training is {bind(m.training)}")
+            for k, v in _plain_attributes(m):  # the same object: a new value fails
+                read = f"{mod}.{k}" if k.isidentifier() else f"{mod}.__dict__.get({bind(k)})"
+                checks.append(f"{read} is {bind(v)}")
             for attr in ("_modules", "_parameters", "_buffers"):
                 d = getattr(m, attr)
                 name = bind(d)
@@ -665,7 +671,15 @@ def _module_state(module, walked: "list | None" = None) -> tuple:
             if b is not None and id(b) not in memo:
                 memo.add(id(b))
                 named.setdefault(prefix + ("." if prefix else "") + name, b)
-    return named, tuple((type(m), m.training) for _, m in modules)
+    return named, tuple((type(m), m.training, _plain_attributes(m)) for _, m in modules)
+
+
+def _plain_attributes(module) -> tuple:
+    """``(name, value)`` of a module's plain Python attributes (``Dropout.p``, a user's
+    ``self.temperature``): a trace freezes them, so they are part of the signature (as
+    torch.compile guards them); its ``training`` flag is apart."""
+    return tuple([(k, v) for k, v in module.__dict__.items()
+                  if type(v) in _PLAIN and k != "training"])
 
 
 def _signature(tensors, spec, named, modes: tuple, grad_enabled: bool) -> tuple:

@@ -15,7 +15,7 @@ import inspect
 
 import numpy as np
 
-from .capture import flatten, trace_graph
+from .capture import _RANDOM, flatten, trace_graph
 from .ir import Const, Graph, Struct, Sym, Value
 from .runtime import GraphModule, named_tensors
 
@@ -68,14 +68,26 @@ def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=Non
             raise ExportError(f"export(): dims marked {d.name!r} have different sizes "
                               f"({symbols[d.name][0]} and {size}) in the example inputs")
     names = {name: f"s{i}" for i, name in enumerate(symbols)}
-    example = {names[name]: size for name, (size, _) in symbols.items()}
-    probes = {}
+    # probes step up from the example, or, where that passes the Dim's max, down from one
+    # below it (at the max a slice of a table of that size may be the whole table: no node)
+    step = {name: -1 if d.max is not None and size + 2 > d.max and size - 3 >= max(2, d.min or 2)
+            else 1 for name, (size, d) in symbols.items()}
+    origin = {name: size if step[name] > 0 else size - 1 for name, (size, _) in symbols.items()}
+    if origin != {name: size for name, (size, _) in symbols.items()}:
+        base = _probe(mod, args, kwargs, named, leaves, marks, origin, names)
+    example = {names[name]: size for name, size in origin.items()}
+    points = {}  # symbol values of each probe, by Dim name
     for name in symbols:
-        probes[names[name]] = _probe(mod, args, kwargs, named, leaves, marks,
-                                     {name: symbols[name][0] + 1}, names)
-    check = _probe(mod, args, kwargs, named, leaves, marks,
-                   {name: size + 2 for name, (size, _) in symbols.items()}, names)
-    graph = _symbolize(base, example, probes, check)
+        points[names[name]] = {**origin, name: origin[name] + step[name]}
+    points["check"] = {name: size + 2 * step[name] for name, size in origin.items()}
+    if len(symbols) == 2:  # a product of the two (batch * seq) is fitted: one more probe
+        (first, size0), (second, size1) = origin.items()
+        points["extra"] = {first: size0 + step[first], second: size1 + 2 * step[second]}
+    graphs = {key: _probe(mod, args, kwargs, named, leaves, marks, sizes, names)
+              for key, sizes in points.items()}
+    envs = [dict(example)] + [{names[n]: v for n, v in sizes.items()}
+                              for sizes in points.values()]
+    graph = _symbolize(base, [graphs[k] for k in points], envs)
     graph.symbols = {names[name]: {"min": d.min if d.min is not None else 1, "max": d.max,
                                    "name": name} for name, (_, d) in symbols.items()}
     return ExportedProgram(graph, named, spec)
@@ -163,35 +175,59 @@ def _probe(mod, args, kwargs, named, leaves, marks, sizes: dict, names: dict) ->
     return graph
 
 
-def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
-    """``base`` with each int that varies across the probes replaced by its affine ``Sym``."""
-    graphs = [base] + list(probes.values()) + [check]
+def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
+    """``base`` with each int that varies across the ``probes`` (traced at the symbol values
+    ``envs[1:]``; ``envs[0]`` the example's) replaced by its affine ``Sym`` (with two
+    symbols, also ``c * s0*s1``)."""
+    graphs = [base] + list(probes)
     lengths = {len(g.nodes) for g in graphs}
     if len(lengths) != 1:
         detail = ", ".join(f"{len(g.nodes)} nodes at {getattr(g, 'probe', 'the example size')}"
                            for g in graphs)
         raise ExportError("export(): the program's structure depends on a dynamic size "
                           f"(Python control flow on a shape?): {detail}")
-    symbols = list(probes)
+    symbols = list(envs[0])
 
-    def fit(where: str, v0, others: list, vc):
-        if all(isinstance(v, bool) or not isinstance(v, int) for v in [v0, *others, vc]):
-            if any(not _equal(v0, v) for v in [*others, vc]):
+    def fit(where: str, values: list):
+        """The int or ``Sym`` taking ``values`` at the symbol values ``envs``."""
+        v0 = values[0]
+        if all(isinstance(v, bool) or not isinstance(v, int) for v in values):
+            if any(not _equal(v0, v) for v in values[1:]):
                 raise ExportError(f"export(): {where} depends on a dynamic size but is not an "
-                                  f"int ({v0!r} vs {others[0]!r}): the program is specialized "
+                                  f"int ({v0!r} vs {values[1]!r}): the program is specialized "
                                   "on that size")
             return v0
-        coefs = {s: v - v0 for s, v in zip(symbols, others)}
-        if not any(coefs.values()):
-            if vc != v0:
-                raise ExportError(f"export(): {where} is not an affine function of the dynamic "
-                                  f"sizes ({v0} ... {vc})")
+        if all(v == v0 for v in values):
             return v0
-        predicted = v0 + sum(2 * c for c in coefs.values())
-        if predicted != vc:
+        # one probe per symbol moves it by +-1 alone: the slopes
+        coefs = {s: (v - v0) * (envs[1 + k][s] - envs[0][s])
+                 for k, (s, v) in enumerate(zip(symbols, values[1:]))}
+        affine = Sym(v0 - sum(c * envs[0][s] for s, c in coefs.items()), coefs)
+        if all(affine.evaluate(env) == v for env, v in zip(envs, values)):
+            return affine
+        if len(symbols) == 2:
+            found = _bilinear(values, coefs)
+            if found is not None and all(found.evaluate(env) == v
+                                         for env, v in zip(envs, values)):
+                return found
             raise ExportError(f"export(): {where} is not an affine function of the dynamic "
-                              f"sizes ({v0}, {others}, {vc})")
-        return Sym(v0 - sum(c * example[s] for s, c in coefs.items()), coefs)
+                              f"sizes, nor one with their product ({values})")
+        raise ExportError(f"export(): {where} is not an affine function of the dynamic "
+                          f"sizes ({values})")
+
+    def _bilinear(values: list, slopes: dict) -> "Sym | None":
+        """``c + a*s0 + b*s1 + d*s0*s1`` through the example, the two probes and the check
+        (both symbols moved by two steps); the caller checks it at every probe."""
+        (s0, slope0), (s1, slope1) = slopes.items()
+        e0, e1 = envs[0][s0], envs[0][s1]
+        d0, d1 = envs[1][s0] - e0, envs[2][s1] - e1  # the steps, +-1
+        product, rest = divmod((values[3] - values[0] - 2 * d0 * slope0 - 2 * d1 * slope1)
+                               * d0 * d1, 4)
+        if rest:
+            return None
+        a, b = slope0 - product * e1, slope1 - product * e0
+        const = values[0] - a * e0 - b * e1 - product * e0 * e1
+        return Sym(const, {s0: a, s1: b, f"{s0}*{s1}": product})
 
     def merge(where: str, objs):
         first = objs[0]
@@ -216,18 +252,20 @@ def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
             fields = tuple((k, merge(f"{where} {k}", [dict(o.fields)[k] for o in objs]))
                            for k, _ in first.fields)
             return Struct(first.type, fields)
-        return fit(where, first, list(objs[1:-1]), objs[-1])
+        return fit(where, list(objs))
 
     def merge_value(where: str, values: list) -> None:
         if any(len(v.shape) != len(values[0].shape) or v.dtype != values[0].dtype
                for v in values):
             raise ExportError(f"export(): {where} changes rank or dtype with a dynamic size")
         sizes = [[v.shape[d] for v in values] for d in range(len(values[0].shape))]
-        values[0].shape = tuple(fit(f"{where} dim {d}", s[0], s[1:-1], s[-1])
-                                for d, s in enumerate(sizes))
+        values[0].shape = tuple(fit(f"{where} dim {d}", s) for d, s in enumerate(sizes))
 
     for i, group in enumerate(zip(*(g.inputs for g in graphs))):
         merge_value(f"input %{group[0].id}", list(group))
+    # each trace starts where the generator was: offsets count from its first draw's
+    starts = [next((n.args["offset"] for n in g.nodes if n.op in _RANDOM and "offset" in n.args),
+                   0) for g in graphs]
     for index, nodes in enumerate(zip(*(g.nodes for g in graphs))):
         node = nodes[0]
         where = f"node {index} ({node.op})"
@@ -236,12 +274,28 @@ def _symbolize(base: Graph, example: dict, probes: dict, check: Graph) -> Graph:
             raise ExportError(f"export(): the program's structure depends on a dynamic size: "
                               f"node {index} is {node.op} at the example size but {other.op} at "
                               f"{getattr(graphs[[id(n) for n in nodes].index(id(other))], 'probe', '?')}")
-        node.args = merge(where, [n.args for n in nodes])
+        if node.op in _RANDOM and "offset" in node.args:
+            node.args = _random_state(where, nodes, starts, merge)
+        else:
+            node.args = merge(where, [n.args for n in nodes])
         for k, out in enumerate(node.outputs):
             if out is not None:
                 merge_value(f"{where} output {k}", [n.outputs[k] for n in nodes])
     base.output = merge("the output", [g.output for g in graphs])
     return base
+
+
+def _random_state(where: str, nodes: list, starts: list, merge) -> dict:
+    """A random node's arguments: its offset from the trace's first draw is fitted as a size
+    (the draws of a call at another size do not overlap); where that is no affine function,
+    the example's offset (each call draws the same numbers anyway)."""
+    relative = [{**n.args, "seed": nodes[0].args.get("seed"),
+                 "offset": n.args["offset"] - start + starts[0]}
+                for n, start in zip(nodes, starts)]
+    try:
+        return merge(where, relative)
+    except ExportError:
+        return merge(where, [{**r, "offset": nodes[0].args["offset"]} for r in relative])
 
 
 def _equal(a, b) -> bool:

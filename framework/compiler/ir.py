@@ -33,7 +33,8 @@ _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf1
 
 
 class Sym:
-    """An affine size ``const + sum(coef * symbol)`` over named symbolic sizes (``s0``)."""
+    """An affine size ``const + sum(coef * symbol)`` over named symbolic sizes (``s0``); a
+    term may be a product of two (``"s0*s1"``: ``batch * seq`` rows of a reshape)."""
 
     __slots__ = ("const", "terms")
 
@@ -48,7 +49,7 @@ class Sym:
 
     def evaluate(self, env: dict) -> int:
         """The size for the symbol values in ``env``."""
-        return self.const + sum(c * env[k] for k, c in self.terms.items())
+        return self.const + sum(c * _product(k, env) for k, c in self.terms.items())
 
     def __add__(self, other: int) -> "Sym":
         if not isinstance(other, int):
@@ -71,6 +72,14 @@ class Sym:
 
     def to_json(self) -> dict:
         return {"sym": self.terms, "const": self.const}
+
+
+def _product(term: str, env: dict) -> int:
+    """The value of a term of a ``Sym``: a symbol, or a product ``"s0*s1"``."""
+    value = 1
+    for name in term.split("*"):
+        value *= env[name]
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

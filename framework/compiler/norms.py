@@ -54,7 +54,8 @@ class NormGroup:
     norm's input or incoming gradient; its first ``n_external`` outputs are the values read
     elsewhere, a last one the operand for the NumPy plan when only the norm reads it),
     ``kind`` ("forward" or "backward"), the norm's other inputs ``extra`` (forward: weight,
-    bias; backward: x, weight, mean, rstd; None when absent; read flat), ``rms``, ``eps``,
+    bias; backward: x, weight, mean, rstd; None when absent; read flat, and viewed with
+    ``extra_shapes``, the shapes the norm node read, by the NumPy plan), ``rms``, ``eps``,
     the row count and length, the norm's outputs ``norm_out`` (forward: y, mean, rstd;
     backward: dx, g * xhat; None when not read) and ``sums`` (backward: ``(what, Value)``,
     what "gx" or "g": a column sum of ``g * xhat`` or of ``g``, of the shape and dims in
@@ -63,8 +64,11 @@ class NormGroup:
 
     def __init__(self, kind: str, pre: FusedGroup, operand: int, extra: list, rms: bool,
                  eps: float, rows: int, cols: int, norm_out: list, sums: list, nodes: list,
-                 device: str, n_external: int, sum_shape: dict) -> None:
+                 device: str, n_external: int, sum_shape: dict,
+                 extra_shapes: "list | None" = None) -> None:
         self.kind, self.pre, self.operand, self.extra = kind, pre, operand, extra
+        self.extra_shapes = extra_shapes or [None if v is None else tuple(v.shape)
+                                             for v in extra]
         self.rms, self.eps, self.rows, self.cols = rms, eps, rows, cols
         self.norm_out, self.sums, self.nodes, self.device = norm_out, sums, nodes, device
         self.n_external, self.sum_shape = n_external, sum_shape
@@ -181,7 +185,8 @@ class NormGroup:
         shape = (self.rows, 1, self.cols)
         operand = _reshaped(operand, shape)
         extra = iter(arrays[n_pre:])
-        given = [next(extra) if v is not None else None for v in self.extra]
+        given = [_reshaped(next(extra), read) if v is not None else None
+                 for v, read in zip(self.extra, self.extra_shapes)]
         rest = arrays[n_pre + sum(v is not None for v in self.extra):]
         if self.kind == "matmul":  # no norm: the product's rows go to the epilogue
             parts = [operand]
@@ -447,6 +452,8 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     start = position[id(p if p is not None else n)]
     names = ("x", "weight", "mean", "rstd") if backward else ("weight", "bias")
     extra, views = [], []  # the norm's other inputs, through reshapes (read flat)
+    extra_shapes = [None if n.args.get(name) is None else tuple(n.args[name].shape)
+                    for name in names]  # as the node read them: LayerNorm([4, 6])'s (24,)
     for name in names:
         a = n.args.get(name)
         if a is not None:
@@ -515,7 +522,7 @@ def _fuse_one(graph: Graph, n: Node) -> int:
     group = NormGroup("backward" if backward else "forward", pre, operand, extra,
                       bool(n.args.get("rms")), float(n.args.get("eps") or 0.0), rows, cols,
                       norm_out, sums, list(pre.nodes) + chain[::-1] + views + [n] + sum_nodes,
-                      n.device, len(outside), shapes)
+                      n.device, len(outside), shapes, extra_shapes)
     if matmul is not None:
         group.set_matmul(matmul, row_map)
     if post is not None:

@@ -180,7 +180,8 @@ class _Builder:
                 continue
             total = None
             for name, coef in sorted(v.terms.items()):
-                term = self.symbol(name)
+                factors = [self.symbol(part) for part in name.split("*")]
+                term = factors[0] if len(factors) == 1 else self.one("Mul", factors)
                 if coef != 1:
                     term = self.one("Mul", [term, self.const(np.array([coef], dtype=np.int64))])
                 total = term if total is None else self.one("Add", [total, term])
@@ -496,6 +497,11 @@ def _binary(s: _State, node, used):
         result = b.one("Mod", [x, y], fmod=0 if op == "remainder" else 1)
     elif op == "atan2":
         raise UnsupportedOperatorError("onnx export: unsupported operator 'atan2'")
+    elif op.startswith("bitwise_") and compute == "bool":  # ``mask & mask``: And, Or, Xor
+        result = b.one(_BINARY["logical_" + op[len("bitwise_"):]], [x, y])
+    elif op.startswith("bitwise_") and b.opset < 18:
+        raise UnsupportedOperatorError(f"onnx export: operator '{op}' of integers needs "
+                                       f"opset_version >= 18 (BitwiseAnd/Or/Xor), got {b.opset}")
     elif op in _BINARY:
         result = b.one(_BINARY[op], [x, y])
     else:
@@ -538,6 +544,96 @@ def _reduce(s, node, used):
     if not dims:
         return b.one("Identity", [x])
     return b.reduce(_REDUCE[node.op], x, dims, 0)
+
+
+def _count(b, shape, dims, dtype: str) -> str:
+    """The number of elements over ``dims`` of ``shape`` (sizes may be symbolic), as ``dtype``."""
+    sizes = b.ints([shape[d] for d in dims])
+    return b.cast(b.one("ReduceProd", [sizes], keepdims=0), dtype)
+
+
+def _var(s, node, used):
+    """``var``: the mean of squared deviations over ``dims``, times n / (n - correction)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    x = s.arg(a["x"], dtype)
+    dims = list(a["dims"])
+    centered = b.one("Sub", [x, b.reduce("ReduceMean", x, dims, 1)])
+    squares = b.reduce("ReduceSum", b.one("Mul", [centered, centered]), dims, 0)
+    n = _count(b, a["x"].shape, dims, dtype)
+    return b.one("Div", [squares, b.one("Sub", [n, b.scalar(a["correction"], dtype)])])
+
+
+def _any_all(s, node, used):
+    """``any``/``all`` over ``dims``: the nonzero mask as int32, ReduceMax/ReduceMin, as bool
+    (opset 17's reductions take no bool)."""
+    b, a = s.b, node.args
+    x = s.get(a["x"])
+    if a["x"].dtype != "bool":
+        x = b.one("Not", [b.one("Equal", [x, b.scalar(0, a["x"].dtype)])])
+    if not a["dims"]:
+        return x
+    reduced = b.reduce("ReduceMax" if node.op == "any" else "ReduceMin", b.cast(x, "int32"),
+                       a["dims"], 0)
+    return b.cast(reduced, "bool")
+
+
+def _cumsum(s, node, used):
+    b, a = s.b, node.args
+    x = s.arg(a["x"], node.outputs[0].dtype)
+    return b.one("CumSum", [x, b.int_scalar(a["dim"])])
+
+
+def _flip(s, node, used):
+    """Each of ``dims`` read backwards: one Slice with step -1."""
+    b, a = s.b, node.args
+    dims = list(a["dims"])
+    return b.one("Slice", [s.get(a["x"]), b.ints([-1] * len(dims)),
+                           b.ints([-INT64_MAX] * len(dims)), b.ints(dims),
+                           b.ints([-1] * len(dims))])
+
+
+def _tile(s, node, used):
+    b, a = s.b, node.args
+    return b.one("Tile", [s.get(a["x"]), b.ints(a["reps"])])
+
+
+def _roll(s, node, used):
+    """Per rolled dim of (static) size n: the last ``shift % n`` entries, then the rest."""
+    b, a = s.b, node.args
+    y = s.get(a["x"])
+    if not a["dims"]:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'roll' without dims")
+    for shift, dim in zip(a["shifts"], a["dims"]):
+        size = a["x"].shape[dim]
+        if isinstance(size, Sym):
+            raise UnsupportedOperatorError("onnx export: unsupported operator 'roll' along a "
+                                           "symbolic dim")
+        cut = size - shift % size
+        if cut == size:
+            continue
+        tail = b.one("Slice", [y, b.ints([cut]), b.ints([size]), b.ints([dim])])
+        head = b.one("Slice", [y, b.ints([0]), b.ints([cut]), b.ints([dim])])
+        y = b.one("Concat", [tail, head], axis=dim)
+    return y
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}
+
+
+def _pad(s, node, used):
+    """Pad with the before/after amounts of every dim; ``circular`` is ``wrap`` (opset 19)."""
+    b, a = s.b, node.args
+    mode = _PAD_MODES[a["mode"]]
+    if mode == "wrap" and b.opset < 19:
+        raise UnsupportedOperatorError("onnx export: operator 'pad' in circular mode needs "
+                                       f"opset_version >= 19, got {b.opset}")
+    pads = [before for before, _ in a["pads"]] + [after for _, after in a["pads"]]
+    inputs = [s.get(a["x"]), b.ints(pads)]
+    if mode == "constant":
+        inputs.append(b.scalar(a["value"], a["x"].dtype))
+    return b.one("Pad", inputs, mode=mode)
 
 
 def _arg_reduce(s, node, used):
@@ -632,13 +728,76 @@ def _conv2d(s, node, used):
     kh, kw = w.shape[2], w.shape[3]
     (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
     oh, ow = a["out_size"]
-    bottom = (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph
-    right = (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw
-    if min(ph, pw, bottom, right) < 0:
+    # the pad after the last window; where the stride leaves trailing rows unread (below
+    # one stride), 0 does, as Conv's output size rounds down as PyTorch's does. A symbolic
+    # size takes the pad before: Conv's output size is then PyTorch's formula
+    bottom, right = ph, pw
+    if not any(isinstance(n, Sym) for n in (h, oh)):
+        bottom = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - h - ph)
+    if not any(isinstance(n, Sym) for n in (wd, ow)):
+        right = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - wd - pw)
+    if min(ph, pw) < 0:
         raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d' with negative "
                                        "padding")
     return b.one("Conv", [s.get(x), s.get(w)], strides=[sh, sw], pads=[ph, pw, bottom, right],
                  dilations=[dh, dw], group=a["groups"], kernel_shape=[kh, kw])
+
+
+def _conv2d_input_grad(s, node, used):
+    """``conv_transpose2d`` (conv2d's input gradient): ConvTranspose with the output size's
+    leftover rows and columns as ``output_padding``."""
+    b, a = s.b, node.args
+    x, w = a["grad_out"], a["weight"]
+    kh, kw = w.shape[2], w.shape[3]
+    (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["padding"], a["dilation"]
+    out_h, out_w = a["in_size"]
+    if any(isinstance(n, Sym) for n in (out_h, out_w, *x.shape[2:])):
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d_input_grad' "
+                                       "with a dynamic spatial size")
+    extra_h = out_h - ((x.shape[2] - 1) * sh + dh * (kh - 1) + 1 - 2 * ph)
+    extra_w = out_w - ((x.shape[3] - 1) * sw + dw * (kw - 1) + 1 - 2 * pw)
+    if min(ph, pw, extra_h, extra_w) < 0:
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'conv2d_input_grad' "
+                                       "with negative padding")
+    return b.one("ConvTranspose", [s.get(x), s.get(w)], strides=[sh, sw],
+                 pads=[ph, pw, ph, pw], dilations=[dh, dw], group=a["groups"],
+                 kernel_shape=[kh, kw], output_padding=[extra_h, extra_w])
+
+
+def _interp2d(s, node, used):
+    """Nearest: the sampled rows and columns gathered; otherwise each axis blended from its
+    two neighbours, ``(1 - weight) * x[lo] + weight * x[hi]``, columns first (as the
+    backend computes it)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    y = s.get(a["x"])
+    for axis, samples in ((3, a["cols"]), (2, a["rows"])):
+        f = dict(samples.fields)
+        lo = b.one("Gather", [y, b.const(np.asarray(f["lo"], np.int64))], axis=axis)
+        if a["nearest"]:
+            y = lo
+            continue
+        hi = b.one("Gather", [y, b.const(np.asarray(f["hi"], np.int64))], axis=axis)
+        weight = np.asarray(f["weight"], np.float64).reshape((-1,) + (1,) * (3 - axis))
+        y = b.one("Add", [b.one("Mul", [lo, b.const(1 - weight, dtype)]),
+                          b.one("Mul", [hi, b.const(weight, dtype)])])
+    return y
+
+
+def _scatter_elements(s, node, used):
+    """``scatter`` / ``scatter_add``: ScatterElements, with ``src`` cut to ``index``'s shape."""
+    b, a = s.b, node.args
+    index, src = a["index"], a["src"]
+    updates = s.arg(src, node.outputs[0].dtype)
+    if isinstance(src, Value) and tuple(src.shape) != tuple(index.shape):
+        zeros = [0] * len(index.shape)
+        updates = b.one("Slice", [updates, b.ints(zeros), b.ints(index.shape),
+                                  b.ints(range(len(index.shape)))])
+    elif not isinstance(src, Value):
+        updates = b.one("Expand", [updates, b.ints(index.shape)])
+    reduction = "add" if node.op == "scatter_add" else "none"
+    return b.one("ScatterElements", [s.get(a["x"]), s.get(index), updates], axis=a["dim"],
+                 reduction=reduction)
 
 
 def _windows(rows: Struct, size: int) -> tuple:
@@ -697,17 +856,31 @@ def _attention(s, node, used):
             scores = b.one("Add", [scores, s.arg(mask, dtype)])
     if a["is_causal"]:
         length, source = q.shape[-2], k.shape[-2]
-        if isinstance(length, Sym) or isinstance(source, Sym):
-            raise UnsupportedOperatorError("onnx export: unsupported operator "
-                                           "'attention_forward' causal with a symbolic length")
-        allowed = np.tril(np.ones((length, source), dtype=bool))
-        scores = b.one("Where", [b.const(allowed), scores, b.scalar(-np.inf, dtype)])
+        if isinstance(length, Sym) or isinstance(source, Sym):  # tril of ones: col <= row
+            rows = b.one("Range", [b.int_scalar(0), b.int_scalar(length), b.int_scalar(1)])
+            rows = b.one("Unsqueeze", [rows, b.const(np.array([1], np.int64))])
+            cols = b.one("Range", [b.int_scalar(0), b.int_scalar(source), b.int_scalar(1)])
+            allowed = b.one("LessOrEqual", [cols, rows])
+        else:
+            allowed = b.const(np.tril(np.ones((length, source), dtype=bool)))
+        scores = b.one("Where", [allowed, scores, b.scalar(-np.inf, dtype)])
     weights = b.one("Softmax", [scores], axis=-1)
     out = b.one("MatMul", [weights, s.get(v)])
     lse = None
     if node.outputs[1] is not None and node.outputs[1].id in used:
         lse = b.reduce("ReduceLogSumExp", scores, [nd - 1], 0)
     return [out, lse]
+
+
+def _random(s, node, used):
+    """``randn``/``rand`` (a VAE's ``randn_like``): RandomNormalLike/RandomUniformLike of
+    zeros of the shape, so each run draws new numbers (as a torch.onnx.export'ed model does;
+    framework's generator stream is not reproduced)."""
+    b, a = s.b, node.args
+    dtype = node.outputs[0].dtype
+    zeros = b.one("Expand", [b.scalar(0, dtype), b.ints(a["shape"])])
+    op = "RandomNormalLike" if node.op == "randn" else "RandomUniformLike"
+    return b.one(op, [zeros], dtype=_ONNX_TYPES[dtype])
 
 
 def _arange(s, node, used):
@@ -774,8 +947,8 @@ def _activation(s, node, used):
         return b.one("Softsign", [x])
     if op == "logsigmoid":
         return b.one("Log", [b.one("Sigmoid", [x])])
-    if op == "mish":
-        return b.one("Mish", [x])
+    if op == "mish":  # x * tanh(softplus(x)): the Mish operator came in opset 18
+        return b.one("Mul", [x, b.one("Tanh", [b.one("Softplus", [x])])])
     if op == "tanhshrink":
         return b.one("Sub", [x, b.one("Tanh", [x])])
     raise UnsupportedOperatorError(f"onnx export: unsupported operator 'activation' ({op})")
@@ -832,6 +1005,17 @@ def _lstm_cell(s, node, used):
     return [h, c, packed]
 
 
+def _steps(node) -> int:
+    """A recurrent layer's number of steps, which its unrolled translation needs fixed."""
+    length = node.args["x_proj"].shape[0]
+    if isinstance(length, Sym):
+        raise UnsupportedOperatorError(
+            f"onnx export: unsupported operator '{node.op}' with a dynamic sequence length "
+            f"({length}): the layer is unrolled over a fixed number of steps (leave the "
+            "sequence dim out of dynamic_axes)")
+    return length
+
+
 def _sequence_steps(length: int, reverse: bool) -> list:
     """(t, slot read, slot written) of each step of a sequence kernel, in running order."""
     if reverse:
@@ -851,7 +1035,7 @@ def _gru_sequence(s, node, used):
     order. ``saved`` (the backward's record) has no translation."""
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
-    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
     w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
     h = [None] * (length + 1)
@@ -872,7 +1056,7 @@ def _lstm_sequence(s, node, used):
     translation."""
     b, a = s.b, node.args
     dtype = node.outputs[0].dtype
-    length, hidden = a["x_proj"].shape[0], a["h0"].shape[1]
+    length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
     w_t = b.one("Transpose", [s.arg(a["w_hh"], dtype)], perm=[1, 0])
     h, c = [None] * (length + 1), [None] * (length + 1)
@@ -899,14 +1083,18 @@ _TRANSLATIONS = {
                               "logical_and", "logical_or", "logical_xor", "bitwise_and",
                               "bitwise_or", "bitwise_xor")},
     **{op: _reduce for op in _REDUCE},
-    "argmax": _arg_reduce, "argmin": _arg_reduce,
+    "argmax": _arg_reduce, "argmin": _arg_reduce, "var": _var, "any": _any_all,
+    "all": _any_all, "cumsum": _cumsum, "flip": _flip, "tile": _tile, "roll": _roll,
+    "pad": _pad,
     "where": _where, "clamp": _clamp,
     "matmul": _matmul, "matmul_epilogue": _matmul_epilogue, "mm": _mm,
     "softmax": _softmax, "norm_rows": _norm_rows,
     "gather": _gather, "gather_slices": _gather_slices,
-    "conv2d": _conv2d, "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
+    "conv2d": _conv2d, "conv2d_input_grad": _conv2d_input_grad, "interp2d": _interp2d,
+    "scatter": _scatter_elements, "scatter_add": _scatter_elements,
+    "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
-    "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
+    "randn": _random, "rand": _random, "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation,
     "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
     "gru_sequence": _gru_sequence,

@@ -9,6 +9,8 @@ becomes ``as_strided`` (absolute strides and offset on the parent's storage).
 """
 from __future__ import annotations
 
+import itertools
+
 from .._backends.array import Array, contiguous_strides
 from .ir import evaluate
 
@@ -61,7 +63,9 @@ def _classify(p, c):
     if broadcast:  # expand of a view with those dims of size 1
         shape1 = tuple(1 if i in broadcast else n for i, n in enumerate(cshape))
         inner = _classify(p, (shape1, cstrides, coff))
-        return None if inner is None else inner + [("expand", {"size": tuple(cshape)})]
+        if inner is not None:
+            return inner + [("expand", {"size": tuple(cshape)})]
+        # else a view of an expanded parent (its broadcast dims permuted): below
     numel_p, numel_c = _numel(pshape), _numel(cshape)
     if numel_c == numel_p and coff == poff:
         st = reshape_strides(pshape, pstrides, cshape)
@@ -69,7 +73,7 @@ def _classify(p, c):
             return [("reshape", {"shape": tuple(cshape)})]
         return _permute_reshape(p, c)
     if numel_c < numel_p:
-        return _slice(p, c) or _select(p, c)
+        return _slice(p, c) or _select(p, c) or _select_slice(p, c)
     return None
 
 
@@ -144,6 +148,34 @@ def _select(p, c):
             delta = coff - poff
             if (ps == 0 and delta == 0) or (ps and delta % ps == 0 and 0 <= delta // ps < pshape[d]):
                 return [("select", {"dim": d, "index": delta // ps if ps else 0})]
+    return None
+
+
+def _select_slice(p, c):
+    """Indexing that drops dims and narrows others at once (``y[:, 0, 1:-1]``): selects of
+    the dropped dims, then ``_slice``. The offset is split over the dims by decreasing
+    stride (as ``_slice`` does); each choice of dropped dims is tried."""
+    pshape, pstrides, poff = p
+    cshape = c[0]
+    drop = len(pshape) - len(cshape)
+    if drop < 1:
+        return None
+    for dropped in itertools.combinations(range(len(pshape)), drop):
+        index, rest = {}, c[2] - poff
+        for d in sorted(range(len(pshape)), key=lambda d: -abs(pstrides[d])):
+            first = rest // pstrides[d] if pstrides[d] > 0 else 0
+            rest -= first * pstrides[d]
+            if d in dropped:
+                index[d] = first
+        if rest != 0 or any(not 0 <= index[d] < pshape[d] for d in dropped):
+            continue
+        kept = [d for d in range(len(pshape)) if d not in dropped]
+        inner = (tuple(pshape[d] for d in kept), tuple(pstrides[d] for d in kept),
+                 poff + sum(index[d] * pstrides[d] for d in dropped))
+        rest_steps = _classify(inner, c) if len(kept) == len(cshape) else None
+        if rest_steps is not None:  # selects from the last dim down: earlier dims keep place
+            return [("select", {"dim": d, "index": index[d]})
+                    for d in sorted(dropped, reverse=True)] + rest_steps
     return None
 
 

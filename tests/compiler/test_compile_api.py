@@ -84,6 +84,29 @@ def test_fullgraph_raises_instead_of_falling_back():
         f(framework.randn(3))
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_compiled_modules_inside_a_trace_run_inline(device):
+    """A compiled submodule of a compiled model, and jit.trace / export / onnx.export of a
+    compiled module: the inner compiled call runs its module inside the outer trace (it used
+    to wait forever on the lock of the trace already running)."""
+    import io
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)).to(device)
+    x = framework.randn(3, 4, device=device)
+    want = model(x)
+    model[0] = framework.compile(model[0])
+    compiled = framework.compile(model)
+    _close(compiled(x), want)
+    _close(compiled(x), want)
+    assert compiled._compiled.stats == {"traces": 1, "replays": 1, "eager": 0}
+    assert model[0]._compiled.stats == {"traces": 0, "replays": 0, "eager": 0}
+    model.eval()
+    _close(framework.jit.trace(compiled, (x,))(x), want)
+    _close(framework.export(compiled, (x,))(x), want)
+    if device == "cpu":
+        framework.onnx.export(compiled, (x,), io.BytesIO())
+
+
 def test_decorator_forms_and_cache_limit(caplog):
     @framework.compile
     def g(x, scale):

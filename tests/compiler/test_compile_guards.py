@@ -118,6 +118,44 @@ def test_train_and_eval_retrace_after_the_fast_path():
     assert function.stats["traces"] == 3
 
 
+class _Scaled(nn.Module):
+    """Plain Python attributes that forward reads (a sampling temperature, a switch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.temperature = 1.0
+        self.use_relu = True
+
+    def forward(self, x):
+        y = self.linear(x) / self.temperature
+        return y.relu() if self.use_relu else y
+
+
+def test_plain_module_attributes_are_seen_after_the_fast_path():
+    """A trace freezes a module's plain attributes, so they are part of the signature (as
+    torch.compile guards them): a new value traces again, an old one replays its graph."""
+    model = _Scaled()
+    compiled = framework.compile(model)
+    x = framework.randn(2, 4)
+    with framework.no_grad():
+        function = _warm(compiled, x)
+        model.temperature = 0.5
+        _same(compiled(x), model(x))
+        model.use_relu = False
+        _same(compiled(x), model(x))
+        model.linear.out_features = 4  # an equal value: the same graph
+        _same(compiled(x), model(x))
+        model.temperature, model.use_relu = 1.0, True
+        _same(compiled(x), model(x))
+        model.drop = nn.Dropout(0.5).eval()  # a new submodule, then its attribute
+        compiled(x)
+        model.drop.p = 0.25
+        _same(compiled(x), model(x))
+    # the first, temperature, use_relu, the new submodule, its p (guarded though unread)
+    assert function.stats["traces"] == 5
+
+
 @pytest.mark.parametrize("change", ["shape", "dtype", "requires_grad", "non_contiguous"])
 def test_an_input_that_differs_takes_another_entry(change):
     model = _model()

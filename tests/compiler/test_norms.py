@@ -99,6 +99,32 @@ def test_norm_with_its_prologue_and_gradient_sums_matches_eager(device, kind):
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_layer_norm_over_several_dims_matches_eager(device):
+    """``nn.LayerNorm([4, 5])``: the norm reads its (4, 5) weight and bias flat (as (20,)),
+    forward with its prologue and backward with its sums."""
+    framework.manual_seed(0)
+    eager = _Residual(nn.LayerNorm([4, 6])).to(device).train()
+    twin = _Residual(nn.LayerNorm([4, 6])).to(device).train()
+    twin.load_state_dict(eager.state_dict())
+    weight = framework.randn(4, 6, device=device)
+    with framework.no_grad():
+        for module in (eager, twin):
+            module.norm.weight.copy_(weight)
+    compiled = framework.compile(twin)
+    x = framework.randn(3, 4, 6, device=device)
+    w = framework.randn(3, 4, 5, device=device)
+    for seed in (1, 2):
+        want, want_grads = _step(eager, eager, x, w, seed)
+        got, got_grads = _step(twin, compiled, x, w, seed)
+        for a, b in [(got, want)] + [(got_grads[k], want_grads[k]) for k in want_grads]:
+            np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(),
+                                       rtol=1e-5, atol=1e-5)
+    entry = next(iter(compiled._compiled.cache.values()))
+    assert [g.kind for g in _norm_groups(entry.forward_graph)] == ["forward"]
+    assert [g.kind for g in _norm_groups(entry.backward_graph)] == ["backward"]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_fused_norm_saves_launches(device):
     framework.manual_seed(0)
     module = _Residual(nn.LayerNorm(6)).to(device).train()

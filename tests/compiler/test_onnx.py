@@ -13,6 +13,7 @@ from compiler_models import on
 
 import framework
 import framework.nn as nn
+import framework.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -81,6 +82,190 @@ def test_more_models_to_a_file(name, tmp_path):
         np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,padding", [(1, 0), (3, 0), (2, 1)])
+def test_strided_conv_leaving_trailing_rows_unread(kernel, padding):
+    """ResNet's downsample (1x1, stride 2, on an even size): the last input row is read by no
+    window; ONNX's Conv drops it as PyTorch does, so the bottom/right pad is not negative."""
+    framework.manual_seed(0)
+    module = nn.Conv2d(2, 3, kernel, stride=2, padding=padding).eval()
+    x = framework.randn(2, 2, 6, 7)
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer)
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    with framework.no_grad():
+        np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+class _Generator(nn.Module):
+    """A DCGAN generator's layers (ConvTranspose2d, BatchNorm2d, ReLU, Tanh), an upsampling
+    and one_hot, as a new user's model holds them."""
+
+    def __init__(self, mode: str, align_corners) -> None:
+        super().__init__()
+        self.up1 = nn.ConvTranspose2d(4, 3, 4, 1, 0, bias=False)
+        self.bn = nn.BatchNorm2d(3)
+        self.up2 = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1)
+        self.grouped = nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, dilation=2, groups=2)
+        self.resize = nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners)
+        self.embed = nn.Linear(3, 2)
+
+    def forward(self, z, label):
+        y = F.relu(self.bn(self.up1(z)))
+        y = self.grouped(self.resize(self.up2(y)))
+        y = y + self.embed(F.one_hot(label, 3).float())[:, :, None, None]
+        wide = F.interpolate(y.mean(2), size=7, mode="linear", align_corners=False)
+        return framework.tanh(y), wide
+
+
+@pytest.mark.parametrize("mode,align_corners", [("nearest", None), ("bilinear", False),
+                                                ("bilinear", True)])
+def test_transposed_convs_upsampling_and_one_hot_export(mode, align_corners):
+    framework.manual_seed(0)
+    model = _Generator(mode, align_corners).eval()
+    z, label = framework.randn(2, 4, 1, 1), framework.tensor([0, 2])
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (z, label), buffer, input_names=["z", "label"],
+                          dynamic_axes={"z": {0: "batch"}, "label": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    z, label = framework.randn(3, 4, 1, 1), framework.tensor([1, 0, 2])
+    got = _run(buffer.getvalue(), {"z": z.numpy(), "label": label.numpy()})
+    with framework.no_grad():
+        want = model(z, label)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_scatter_and_scatter_add_export():
+    def f(x, index):
+        src = x * 2  # larger than index: its leading block is written
+        return x.scatter(1, index, src), framework.zeros_like(x).scatter_add(0, index, src)
+
+    x, index = framework.randn(3, 4), framework.tensor([[0, 1], [2, 0]])
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x, index), buffer)
+    got = _run(buffer.getvalue(), {"input0": x.numpy(), "input1": index.numpy()})
+    for g, w in zip(got, f(x, index)):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_ops_beyond_opset_17_at_opset_17():
+    """``mask & mask`` (bool: And/Or/Xor), Mish (composed) pass the checker at opset 17;
+    integer ``&`` needs BitwiseAnd (opset 18): a clear error at 17, exported at 18."""
+    def masks(x):
+        return (((x > 0) & (x < 1)) | (x > 2)) ^ (x < -1), F.mish(x)
+
+    x = framework.randn(3, 4) * 2
+    buffer = io.BytesIO()
+    framework.onnx.export(masks, (x,), buffer, opset_version=17)
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    got = _run(buffer.getvalue(), {"input0": x.numpy()})
+    for g, w in zip(got, masks(x)):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+
+    def bits(x):
+        return (x.long() & 3) ^ 1
+
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="opset_version >= 18"):
+        framework.onnx.export(bits, (x,), io.BytesIO(), opset_version=17)
+    buffer = io.BytesIO()
+    framework.onnx.export(bits, (x,), buffer, opset_version=18)
+    (got,) = _run(buffer.getvalue(), {"input0": x.numpy()})
+    np.testing.assert_array_equal(got, bits(x).numpy())
+
+
+def _shape_ops(x):
+    """What users write inside forward: a hand-written layer norm (var), padding, flips,
+    rolls, repeats, cumulative sums (position ids), any/all."""
+    normed = (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True) + 1e-5).sqrt()
+    spread = x.std(0, unbiased=False)  # over the dynamic batch dim
+    padded = F.pad(x, (1, 2)) + F.pad(x[:, None], (2, 0), mode="reflect")[:, 0][:, 1:-1].sum()
+    padded = padded + F.pad(x[:, None, None], (1, 2, 0, 0), mode="replicate")[:, 0, 0]
+    positions = (x > 0).long().cumsum(1) + x.flip(0, 1).roll(2, 1).long()
+    flags = (x > 1).any(1).float() + (x > -3).all(0).float().sum() + (x > 0).all().float()
+    return normed, spread, padded, positions, flags, x.repeat(2, 3), x.cumsum(0)
+
+
+def test_reductions_pads_flips_rolls_repeats_export():
+    x = framework.randn(3, 5) * 2
+    buffer = io.BytesIO()
+    framework.onnx.export(_shape_ops, (x,), buffer, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    for batch in (3, 6):
+        xb = framework.randn(batch, 5) * 2
+        got = _run(buffer.getvalue(), {"x": xb.numpy()})
+        for g, w in zip(got, _shape_ops(xb)):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="circular.*>= 19"):
+        framework.onnx.export(lambda x: F.pad(x[None], (1, 1), mode="circular"), (x,),
+                              io.BytesIO())
+
+
+def test_indexing_that_selects_and_slices_at_once_exports():
+    """``y[:, 0, 1:-1]``, ``y[:, -1, 2]``, ``y[:, 1, ::2]``: one view that drops dims and
+    narrows others is recorded as selects then slices (it was an ``as_strided``, which ONNX
+    export refuses), at any batch size."""
+    def f(x):
+        y = x * 2
+        return y[:, 0, 1:-1], y[:, -1, 2], y[:, 1, ::2] + 1
+
+    x = framework.randn(3, 2, 5)
+    traced = framework.jit.trace(f, (x,))
+    assert "as_strided" not in [n.op for n in traced.graph.nodes]
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for batch in (3, 5):
+        xb = framework.randn(batch, 2, 5)
+        for g, w in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), f(xb)):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_permuted_expand_exports():
+    """A learned memory expanded over the batch, then transposed (a decoder's memory in a
+    sequence-first layer): expand then permute, not ``as_strided``."""
+    memory = framework.randn(1, 3, 4)
+
+    def f(x):
+        return x.transpose(0, 1) + memory.expand(x.shape[0], -1, -1).transpose(0, 1)
+
+    x = framework.randn(2, 3, 4)
+    traced = framework.jit.trace(f, (x,))
+    assert "as_strided" not in [n.op for n in traced.graph.nodes]
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for batch in (2, 5):
+        xb = framework.randn(batch, 3, 4)
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        np.testing.assert_allclose(got, f(xb).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_dynamic_sequence_length_convs_and_recurrent_layers():
+    """A text CNN (embedding, Conv1d, max over time) with batch and length dynamic exports
+    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); an unrolled GRU
+    cannot take a dynamic length and says so (it was a TypeError)."""
+    framework.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(7, 4), nn.Linear(4, 4)).eval()
+    conv = nn.Conv1d(4, 3, 2, padding=1).eval()
+
+    def text_cnn(ids):
+        return conv(model(ids).transpose(1, 2)).amax(2)
+
+    ids = framework.randint(0, 7, (2, 5))
+    buffer = io.BytesIO()
+    framework.onnx.export(text_cnn, (ids,), buffer, input_names=["ids"],
+                          dynamic_axes={"ids": {0: "batch", 1: "length"}})
+    for batch, length in ((3, 4), (2, 9)):
+        xb = framework.randint(0, 7, (batch, length))
+        (got,) = _run(buffer.getvalue(), {"ids": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, text_cnn(xb).numpy(), rtol=1e-5, atol=1e-6)
+    gru = nn.GRU(4, 3, batch_first=True).eval()
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="dynamic sequence length"):
+        framework.onnx.export(gru, (framework.randn(2, 5, 4),), io.BytesIO(), input_names=["x"],
+                              dynamic_axes={"x": {1: "length"}})
+
+
 def test_cuda_model_exports_the_same_graph():
     module, (x,) = on("cuda", "mlp")
     buffer = io.BytesIO()
@@ -119,9 +304,9 @@ def test_a_graph_of_the_2d_product_kernel_exports(monkeypatch):
 
 def test_unsupported_op_names_the_op():
     def f(x):
-        return framework.cumsum(x, dim=1)
+        return framework.cumprod(x, dim=1)
 
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'cumsum'"):
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'cumprod'"):
         framework.onnx.export(f, (framework.randn(2, 3),), io.BytesIO())
 
     def g(x):
@@ -200,3 +385,35 @@ def test_lstm_exports_its_fused_cell(tmp_path):
         out, (h, c) = module(x)
     for g, e in zip(got, (out, h, c)):
         np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_causal_attention_with_a_dynamic_length_exports():
+    """``scaled_dot_product_attention(is_causal=True)`` (a GPT block) with batch and length
+    dynamic: the causal mask is built from Range at run time (it raised 'causal with a
+    symbolic length')."""
+    module, (x,) = on("cpu", "causal_block")
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch", 1: "length"}})
+    for batch, length in ((2, 3), (4, 6)):
+        xb = framework.randn(batch, length, x.shape[2])
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, module(xb).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_random_draws_export_as_onnx_random_ops():
+    """A VAE's reparameterization (``mu + randn_like(std) * std``) exports (it raised
+    'unsupported operator randn'): RandomNormalLike / RandomUniformLike draw anew per run."""
+    def sample(mu):
+        return mu + framework.randn_like(mu), framework.rand_like(mu)
+
+    buffer = io.BytesIO()
+    with pytest.warns(framework.jit.TracerWarning):
+        framework.onnx.export(sample, (framework.zeros(2, 3),), buffer, input_names=["mu"],
+                              dynamic_axes={"mu": {0: "batch"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    normal, uniform = _run(buffer.getvalue(), {"mu": np.full((800, 3), 3.0, np.float32)})
+    assert normal.shape == uniform.shape == (800, 3)
+    assert abs(normal.mean() - 3.0) < 0.1 and abs(normal.std() - 1.0) < 0.1
+    assert 0.0 <= uniform.min() and uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.05

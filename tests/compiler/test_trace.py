@@ -210,6 +210,58 @@ def test_export_dict_dynamic_shapes_and_affine_sizes():
     assert out.shape == (11, 4) and positions.tolist() == list(range(6))
 
 
+def test_export_with_batch_and_sequence_dynamic(tmp_path):
+    """Batch and sequence both symbolic: a transformer layer reshapes to (batch * seq, d),
+    a product of the two sizes (it raised 'not an affine function'); export, save/load
+    and ONNX at other sizes of both."""
+    import io
+
+    import onnxruntime as ort
+    _, (x,) = on("cpu", "encoder_block")
+    module = on("cpu", "encoder_block")[0]
+    program = framework.export(module, (x,), dynamic_shapes=({0: "batch", 1: "seq"},))
+    assert "s0*s1" in str(program.graph)
+    framework.jit.save(program, str(tmp_path / "layer"))
+    loaded = framework.jit.load(str(tmp_path / "layer"))
+    buffer = io.BytesIO()
+    framework.onnx.export(module, (x,), buffer, input_names=["x"],
+                          dynamic_axes={"x": {0: "batch", 1: "seq"}})
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    for batch, seq in ((2, 3), (5, 7)):
+        xb = framework.randn(batch, seq, x.shape[2])
+        with framework.no_grad():
+            want = module(xb).numpy()
+        for got in (program(xb).numpy(), loaded(xb).numpy(),
+                    session.run(None, {"x": xb.numpy()})[0]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+    def square(x):  # a size that is neither affine nor a product of the two
+        return framework.arange(x.shape[0] ** 2) + x.sum()
+
+    with pytest.raises(framework.export.ExportError, match="nor one with their product"):
+        framework.export(square, (framework.randn(3, 4),),
+                         dynamic_shapes=({0: "batch", 1: "n"},))
+
+
+def test_export_probes_within_the_dims_max():
+    """A learned position table of 6 rows read for ``seq`` positions, exported at seq = 6
+    with ``Dim("seq", max=6)`` (a GPT's block size): the probes go below the example
+    instead of above the max, where the model cannot run."""
+    framework.manual_seed(0)
+    table = framework.randn(6, 4)
+
+    def f(x):
+        return x * 2 + table[: x.shape[1]]
+
+    x = framework.randn(3, 6, 4)
+    seq = framework.export.Dim("seq", min=2, max=6)
+    for shapes in ({1: seq}, {0: "batch", 1: seq}):
+        program = framework.export(f, (x,), dynamic_shapes=(shapes,))
+        for batch, length in ((3, 2), (3, 5), (3, 6)):
+            xb = framework.randn(batch, length, 4)
+            np.testing.assert_allclose(program(xb).numpy(), f(xb).numpy())
+
+
 def test_export_rejects_specialized_programs():
     def loop(x):  # Python control flow on the batch size: one node per row
         return framework.stack([row * i for i, row in enumerate(x)])
