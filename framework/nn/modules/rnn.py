@@ -14,9 +14,11 @@ from ..._backends.array import Array
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import backend, wrap
+from ...ops.indexing import index_select
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..utils.rnn import PackedSequence
 from ._factory import empty_parameter
 from .module import Module
 
@@ -113,6 +115,45 @@ class _TimeSteps(Function):
     @staticmethod
     def backward(ctx, *grads):
         return ops.shape.stack(list(grads), 0)
+
+
+class _PackedSteps(Function):
+    """Packed rows ``x`` (rows, ...) -> its consecutive pieces of ``sizes[t]`` rows (copies),
+    the time steps of a ``PackedSequence``, as one graph node whose backward concatenates
+    the gradients."""
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(x[start:start + size].clone())
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return ops.shape.cat(list(grads), 0), None
+
+
+def _rows(state, dim: int) -> int:
+    """The batch rows of a state (a tensor, or LSTM's (h, c))."""
+    return (state[0] if isinstance(state, tuple) else state).shape[dim]
+
+
+def _narrow_state(state, start: int, stop: int):
+    """Rows ``start:stop`` of a state (a tensor, or LSTM's (h, c))."""
+    if isinstance(state, tuple):
+        return tuple(s[start:stop] for s in state)
+    return state[start:stop]
+
+
+def _cat_states(states: list):
+    """Row-wise concatenation of states (tensors, or LSTM's (h, c) pairs)."""
+    if len(states) == 1:
+        return states[0]
+    if isinstance(states[0], tuple):
+        return tuple(ops.shape.cat(list(parts), 0) for parts in zip(*states))
+    return ops.shape.cat(states, 0)
 
 
 class _GRUCell(Function):
@@ -519,6 +560,60 @@ class RNNBase(Module):
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return ops.shape.stack(outputs, 0), state
 
+    def _run_packed_direction(self, x: Tensor, state, layer: int, direction: int,
+                              batch_sizes: list) -> tuple:
+        """Run one direction of one layer over packed rows ``x`` (sum of lengths, features),
+        step ``t`` being the next ``batch_sizes[t]`` rows (the sorted sequences still running).
+        Returns the packed (rows, hidden) outputs and the final state: each sequence's state
+        after its last step (forward) or after step 0 (reverse)."""
+        weights = self._layer_weights(layer, direction)
+        x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all rows in one matmul
+        per_step = _PackedSteps.apply(x_proj, tuple(batch_sizes))
+        steps = len(batch_sizes)
+        outputs = [None] * steps
+        if direction == 0:
+            finished = []  # states of sequences that ended, latest ending first
+            for t in range(steps):
+                running = batch_sizes[t]
+                active = _rows(state, 0)
+                if running < active:
+                    finished.append(_narrow_state(state, running, active))
+                    state = _narrow_state(state, 0, running)
+                state = self._step(per_step[t], state, weights)
+                outputs[t] = state[0] if isinstance(state, tuple) else state
+            final = _cat_states([state] + finished[::-1])
+        else:
+            initial = state
+            state = _narrow_state(initial, 0, batch_sizes[-1])
+            for t in range(steps - 1, -1, -1):
+                running, active = batch_sizes[t], _rows(state, 0)
+                if running > active:  # sequences whose last step is t start from h0
+                    state = _cat_states([state, _narrow_state(initial, active, running)])
+                state = self._step(per_step[t], state, weights)
+                outputs[t] = state[0] if isinstance(state, tuple) else state
+            final = state
+        return ops.shape.cat(outputs, 0), final
+
+    def _packed_input(self, packed: PackedSequence) -> tuple:
+        """``(data, batch_sizes as ints)`` of a ``PackedSequence`` input, checked."""
+        data = packed.data
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if data.size(-1) != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.size(-1)}")
+        return data, [int(size) for size in packed.batch_sizes.tolist()]
+
+    def _packed_initial_state(self, data: Tensor, hx: Tensor | None, packed: PackedSequence,
+                              name: str = "hx", size: int | None = None) -> Tensor:
+        """The initial state for a packed input: zeros, or ``hx`` (in the original batch
+        order) permuted into the packed (sorted) order."""
+        batch = int(packed.batch_sizes[0])
+        state = self._initial_state(data, hx, batch, True, name, size)
+        if hx is not None and packed.sorted_indices is not None:
+            state = index_select(state, 1, packed.sorted_indices)
+        return state
+
     def _check_input(self, input: Tensor) -> bool:
         """Validate ``input``; returns whether it has a batch dim."""
         if input.dim() not in (2, 3):
@@ -547,16 +642,21 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
         return hx
 
-    def _forward_layers(self, x: Tensor, states: list) -> tuple:
-        """Run every layer over ``x`` (T, N, F); ``states[k]`` is the initial state of the
+    def _forward_layers(self, x: Tensor, states: list, batch_sizes: list | None = None) -> tuple:
+        """Run every layer over ``x`` (T, N, F), or over the packed rows ``x`` (rows, F) of
+        a ``PackedSequence`` with ``batch_sizes``; ``states[k]`` is the initial state of the
         k-th (layer, direction). Returns the last layer's output and the final states."""
         num_directions = 2 if self.bidirectional else 1
         finals = []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(num_directions):
-                out, final = self._run_direction(x, states[layer * num_directions + direction],
-                                                 layer, direction)
+                state = states[layer * num_directions + direction]
+                if batch_sizes is None:
+                    out, final = self._run_direction(x, state, layer, direction)
+                else:
+                    out, final = self._run_packed_direction(x, state, layer, direction,
+                                                            batch_sizes)
                 outs.append(out)
                 finals.append(final)
             x = outs[0] if num_directions == 1 else ops.shape.cat(outs, -1)
@@ -592,7 +692,14 @@ class _SequenceRNN(RNNBase):
     """RNN and GRU: a single hidden state."""
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
-        """``(output, h_n)``: output (L, N, D·H) (or batch first), h_n (D·layers, N, H)."""
+        """``(output, h_n)``: output (L, N, D·H) (or batch first), h_n (D·layers, N, H).
+        A ``PackedSequence`` input gives a ``PackedSequence`` output, and h_n holds each
+        sequence's state at its own last step (``hx`` and h_n in the original batch order)."""
+        if isinstance(input, PackedSequence):
+            data, batch_sizes = self._packed_input(input)
+            h0 = self._packed_initial_state(data, hx, input)
+            output, finals = self._forward_layers(data, list(h0.unbind(0)), batch_sizes)
+            return _repacked(input, output), _unsorted(ops.shape.stack(finals, 0), input)
         batched = self._check_input(input)
         if not batched:
             input = input.unsqueeze(1)
@@ -668,15 +775,16 @@ class LSTM(RNNBase):
         return out, (h, c)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
-        """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
+        """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros. A
+        ``PackedSequence`` input gives a ``PackedSequence`` output (see ``GRU.forward``)."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, *_lstm_hx(hx))
         batched = self._check_input(input)
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        h0, c0 = (None, None) if hx is None else hx
-        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+        h0, c0 = _lstm_hx(hx)
         h0 = self._initial_state(input, h0, input.size(1), batched, "hx[0]",
                                  self.proj_size or self.hidden_size)
         c0 = self._initial_state(input, c0, input.size(1), batched, "hx[1]")
@@ -689,6 +797,40 @@ class LSTM(RNNBase):
         if self.batch_first:
             output = output.transpose(0, 1)
         return output, (h_n, c_n)
+
+
+    def _forward_packed(self, packed: PackedSequence, h0: Tensor | None,
+                        c0: Tensor | None) -> tuple:
+        """``forward`` for a ``PackedSequence``."""
+        data, batch_sizes = self._packed_input(packed)
+        h0 = self._packed_initial_state(data, h0, packed, "hx[0]",
+                                        self.proj_size or self.hidden_size)
+        c0 = self._packed_initial_state(data, c0, packed, "hx[1]")
+        states = list(zip(h0.unbind(0), c0.unbind(0)))
+        output, finals = self._forward_layers(data, states, batch_sizes)
+        h_n = _unsorted(ops.shape.stack([h for h, _ in finals], 0), packed)
+        c_n = _unsorted(ops.shape.stack([c for _, c in finals], 0), packed)
+        return _repacked(packed, output), (h_n, c_n)
+
+
+def _lstm_hx(hx) -> tuple:
+    """``(h_0, c_0)`` of LSTM's ``hx`` argument ((None, None) for None)."""
+    if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+        raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+    return (None, None) if hx is None else tuple(hx)
+
+
+def _repacked(packed: PackedSequence, data: Tensor) -> PackedSequence:
+    """``data`` as a ``PackedSequence`` with the batch sizes and order of ``packed``."""
+    return PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                          packed.unsorted_indices)
+
+
+def _unsorted(state: Tensor, packed: PackedSequence) -> Tensor:
+    """A (layers, batch, H) final state of a packed run back in the original batch order."""
+    if packed.unsorted_indices is None:
+        return state
+    return index_select(state, 1, packed.unsorted_indices)
 
 
 class _RNNCellBase(Module):
