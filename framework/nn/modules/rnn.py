@@ -135,9 +135,9 @@ class _PackedSteps(Function):
         return ops.shape.cat(list(grads), 0), None
 
 
-def _rows(state, dim: int) -> int:
+def _rows(state) -> int:
     """The batch rows of a state (a tensor, or LSTM's (h, c))."""
-    return (state[0] if isinstance(state, tuple) else state).shape[dim]
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
 
 
 def _narrow_state(state, start: int, stop: int):
@@ -569,30 +569,37 @@ class RNNBase(Module):
         weights = self._layer_weights(layer, direction)
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all rows in one matmul
         per_step = _PackedSteps.apply(x_proj, tuple(batch_sizes))
-        steps = len(batch_sizes)
-        outputs = [None] * steps
-        if direction == 0:
-            finished = []  # states of sequences that ended, latest ending first
-            for t in range(steps):
-                running = batch_sizes[t]
-                active = _rows(state, 0)
-                if running < active:
-                    finished.append(_narrow_state(state, running, active))
-                    state = _narrow_state(state, 0, running)
-                state = self._step(per_step[t], state, weights)
-                outputs[t] = state[0] if isinstance(state, tuple) else state
-            final = _cat_states([state] + finished[::-1])
-        else:
-            initial = state
-            state = _narrow_state(initial, 0, batch_sizes[-1])
-            for t in range(steps - 1, -1, -1):
-                running, active = batch_sizes[t], _rows(state, 0)
-                if running > active:  # sequences whose last step is t start from h0
-                    state = _cat_states([state, _narrow_state(initial, active, running)])
-                state = self._step(per_step[t], state, weights)
-                outputs[t] = state[0] if isinstance(state, tuple) else state
-            final = state
+        run = self._packed_reverse if direction == 1 else self._packed_forward
+        outputs, final = run(per_step, state, weights, batch_sizes)
         return ops.shape.cat(outputs, 0), final
+
+    def _packed_forward(self, per_step: tuple, state, weights: dict, batch_sizes: list) -> tuple:
+        """Steps t = 0, 1, ...: the first ``batch_sizes[t]`` rows step, the rows of sequences
+        that have ended keep their state. Returns (outputs by step, final state)."""
+        outputs = [None] * len(batch_sizes)
+        ended = []  # states of the rows that stopped, in the order they stopped (last rows first)
+        for t, running in enumerate(batch_sizes):
+            active = _rows(state)
+            if running < active:
+                ended.append(_narrow_state(state, running, active))
+                state = _narrow_state(state, 0, running)
+            state = self._step(per_step[t], state, weights)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return outputs, _cat_states([state] + ended[::-1])
+
+    def _packed_reverse(self, per_step: tuple, state, weights: dict, batch_sizes: list) -> tuple:
+        """Steps t = T-1, ..., 0: rows join as their sequence's last step comes, starting
+        from their initial state. Returns (outputs by step, state after step 0)."""
+        outputs = [None] * len(batch_sizes)
+        initial = state
+        state = _narrow_state(initial, 0, batch_sizes[-1])
+        for t in range(len(batch_sizes) - 1, -1, -1):
+            running, active = batch_sizes[t], _rows(state)
+            if running > active:
+                state = _cat_states([state, _narrow_state(initial, active, running)])
+            state = self._step(per_step[t], state, weights)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return outputs, state
 
     def _packed_input(self, packed: PackedSequence) -> tuple:
         """``(data, batch_sizes as ints)`` of a ``PackedSequence`` input, checked."""
@@ -609,10 +616,15 @@ class RNNBase(Module):
         """The initial state for a packed input: zeros, or ``hx`` (in the original batch
         order) permuted into the packed (sorted) order."""
         batch = int(packed.batch_sizes[0])
-        state = self._initial_state(data, hx, batch, True, name, size)
-        if hx is not None and packed.sorted_indices is not None:
-            state = index_select(state, 1, packed.sorted_indices)
-        return state
+        if hx is None:
+            return self._initial_state(data, None, batch, True, name, size)
+        shape = (self.num_layers * (2 if self.bidirectional else 1), batch,
+                 self.hidden_size if size is None else size)
+        if tuple(hx.shape) != shape:
+            raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
+        if packed.sorted_indices is not None:
+            hx = index_select(hx, 1, packed.sorted_indices)
+        return hx
 
     def _check_input(self, input: Tensor) -> bool:
         """Validate ``input``; returns whether it has a batch dim."""
