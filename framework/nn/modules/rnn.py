@@ -612,16 +612,16 @@ class RNNBase(Module):
         return data, [int(size) for size in packed.batch_sizes.tolist()]
 
     def _packed_initial_state(self, data: Tensor, hx: Tensor | None, packed: PackedSequence,
-                              name: str = "hx", size: int | None = None) -> Tensor:
+                              name: str = "hidden", size: int | None = None) -> Tensor:
         """The initial state for a packed input: zeros, or ``hx`` (in the original batch
-        order) permuted into the packed (sorted) order."""
+        order) permuted into the packed (sorted) order. ``name`` names it in the error."""
         batch = int(packed.batch_sizes[0])
         if hx is None:
-            return self._initial_state(data, None, batch, True, name, size)
+            return self._initial_state(data, None, batch, True, size=size)
         shape = (self.num_layers * (2 if self.bidirectional else 1), batch,
                  self.hidden_size if size is None else size)
         if tuple(hx.shape) != shape:
-            raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
+            raise RuntimeError(f"Expected {name} size {shape}, got {list(hx.shape)}")
         if packed.sorted_indices is not None:
             hx = index_select(hx, 1, packed.sorted_indices)
         return hx
@@ -815,9 +815,9 @@ class LSTM(RNNBase):
                         c0: Tensor | None) -> tuple:
         """``forward`` for a ``PackedSequence``."""
         data, batch_sizes = self._packed_input(packed)
-        h0 = self._packed_initial_state(data, h0, packed, "hx[0]",
+        h0 = self._packed_initial_state(data, h0, packed, "hidden[0]",
                                         self.proj_size or self.hidden_size)
-        c0 = self._packed_initial_state(data, c0, packed, "hx[1]")
+        c0 = self._packed_initial_state(data, c0, packed, "hidden[1]")
         states = list(zip(h0.unbind(0), c0.unbind(0)))
         output, finals = self._forward_layers(data, states, batch_sizes)
         h_n = _unsorted(ops.shape.stack([h for h, _ in finals], 0), packed)
