@@ -3,6 +3,10 @@ elementwise ops.
 
 Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and
 initialization follow PyTorch, so state dicts load either way.
+
+``RNN``, ``LSTM`` and ``GRU`` also take a ``PackedSequence`` (``nn.utils.rnn``): each step
+then runs the per-step cell on the sequences still running (``_run_packed_direction``); a
+padded tensor keeps the whole-sequence nodes (``_GRUSequence``, ``_LSTMSequence``).
 """
 from __future__ import annotations
 
