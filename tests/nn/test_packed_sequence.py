@@ -2,8 +2,8 @@
 
 Pack/pad round trips and their gradients in float64; the recurrent modules through
 ``nn_oracle.check_module`` (torch's weights copied in; outputs, h_n/c_n and the gradients
-of the input, of hx and of every weight), in float64 on cpu and float32 on cuda (Triton
-interpreter, tiny shapes: 3 sequences of lengths 4, 2, 3, hidden 3).
+of the input, of hx and of every weight), in float64 on cpu and in float32 on both devices
+(cuda: Triton interpreter; tiny shapes: 3 sequences of lengths 4, 2, 3, hidden 3).
 """
 import numpy as np
 import pytest
@@ -216,9 +216,10 @@ def test_packed_lstm_projection_and_relu_rnn_match_torch():
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-def test_packed_recurrent_on_cuda_matches_torch(name):
-    """The Triton backend (interpreter in CI): two layers, bidirectional, with hx."""
-    _check_packed(name, dict(num_layers=2, bidirectional=True), "cuda", framework.float32)
+def test_packed_recurrent_on_both_devices_matches_torch(name, device):
+    """float32 on the NumPy and the Triton backend (interpreter in CI): two layers,
+    bidirectional, with hx."""
+    _check_packed(name, dict(num_layers=2, bidirectional=True), device, framework.float32)
 
 
 def test_packed_dropout_between_layers():
