@@ -15,6 +15,7 @@ the data's device.
 """
 from __future__ import annotations
 
+from array import array
 from itertools import accumulate
 from typing import NamedTuple, Sequence
 
@@ -120,6 +121,12 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     return tensor(inverse, dtype=permutation.dtype, device=permutation.device)
 
 
+def _index_tensor(rows: list, device=None) -> Tensor:
+    """An int64 tensor of the Python ints ``rows`` (through an ``array``: a flat buffer is
+    several times quicker to convert than a list of ints)."""
+    return tensor(array("q", rows), dtype=dtypes.int64, device=device)
+
+
 def _lengths_list(lengths) -> list:
     """``lengths`` (a list or a 1-D cpu tensor) as Python ints."""
     if not isinstance(lengths, Tensor):
@@ -176,7 +183,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     rows = [t * stride_t + source[s] * stride_b
             for t, size in enumerate(batch_sizes) for s in range(size)]
     flat = input.reshape((batch_size * steps,) + tuple(input.shape[2:]))
-    data = index_select(flat, 0, tensor(rows, dtype=dtypes.int64, device=input.device))
+    data = index_select(flat, 0, _index_tensor(rows, input.device))
     sorted_indices = None if order is None else tensor(order, dtype=dtypes.int64,
                                                          device=input.device)
     return PackedSequence(data, tensor(batch_sizes, dtype=dtypes.int64), sorted_indices, None)
@@ -217,7 +224,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     features = tuple(data.shape[1:])
     padding = full((1,) + features, padding_value, dtype=data.dtype, device=data.device)
     source = cat([data, padding], 0)
-    padded = index_select(source, 0, tensor(rows, dtype=dtypes.int64, device=data.device))
+    padded = index_select(source, 0, _index_tensor(rows, data.device))
     out_lengths = tensor([lengths[s] for s in position], dtype=dtypes.int64)
     return padded.reshape(shape + features), out_lengths
 
