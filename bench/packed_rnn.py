@@ -7,8 +7,9 @@ Usage (from the repository root)::
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PYTHONPATH=$PWD python bench/packed_rnn.py
 
 Shapes: batch 32, up to 20 steps (lengths drawn in 5..20, seed 0), embedding 32, hidden 64,
-batch_first, enforce_sorted=False. ``GRU per-step`` is the packed GRU with its
-whole-sequence node switched off (the path LSTM and RNN take). Medians of 21 rounds.
+batch_first, enforce_sorted=False. ``per-step`` is the packed path with the module's
+whole-sequence node switched off (the path RNN and LSTM with proj_size take). Medians of
+21 rounds.
 """
 from __future__ import annotations
 
@@ -48,20 +49,19 @@ def _cases() -> dict:
             m, x, torch.nn.utils.rnn)
         cases[f"{name} padded, ours"] = padded
         cases[f"{name} padded, torch"] = lambda p=padded, m=theirs, x=torch_x: p(m, x)
-        if name == "GRU":
-            cases["GRU packed, ours per-step"] = _per_step(packed)
+        cases[f"{name} packed, ours per-step"] = _per_step(packed, type(ours))
     return cases
 
 
-def _per_step(run):
-    """``run`` with GRU's whole-sequence node switched off."""
+def _per_step(run, module_class):
+    """``run`` with the whole-sequence node of ``module_class`` switched off."""
     def call():
-        saved = nn.GRU._sequence
-        nn.GRU._sequence = lambda *args: None
+        saved = module_class._sequence
+        module_class._sequence = lambda *args: None
         try:
             run()
         finally:
-            nn.GRU._sequence = saved
+            module_class._sequence = saved
     return call
 
 

@@ -250,26 +250,30 @@ def test_packed_equal_lengths_match_the_padded_path(name):
         assert_close(got, want, 1e-12, 1e-12, "final state")
 
 
-def _packed_gru_run(model, x, h0, lengths):
-    """Packed output data, h_n and the gradients of x, h0 and every weight."""
-    out, h_n = model(rnn.pack_padded_sequence(x, lengths, enforce_sorted=False), h0)
-    loss = (out.data * out.data).sum() + (h_n * h_n.detach()).sum()
+def _packed_run(model, x, h0, lengths):
+    """Packed output data, final states and the gradients of x, h0 and every weight."""
+    lstm = isinstance(model, nn.LSTM)
+    out, state = model(rnn.pack_padded_sequence(x, lengths, enforce_sorted=False),
+                       (h0, h0 * 0.5) if lstm else h0)
+    states = list(state) if lstm else [state]
+    loss = (out.data * out.data).sum() + sum((s * s.detach()).sum() for s in states)
     grads = framework.autograd.grad(loss, [x, h0, *model.parameters()])
-    return [out.data, h_n, *grads]
+    return [out.data, *states, *grads]
 
 
-def test_packed_gru_sequence_node_matches_the_per_step_path(monkeypatch):
-    """GRU runs packed input through its whole-sequence node on a padded copy (each
-    sequence started at step 0, time-reversed for the reverse direction); without that
-    node (``_sequence`` returning None) the per-step path runs. Same values and gradients."""
+@pytest.mark.parametrize("name", ["GRU", "LSTM"])
+def test_packed_sequence_nodes_match_the_per_step_path(name, monkeypatch):
+    """GRU and LSTM run one whole-sequence node per run of steps of equal batch size;
+    without that node (``_sequence`` returning None) the per-step cells run. Same values
+    and gradients."""
     framework.manual_seed(2)
-    model = nn.GRU(2, 3, num_layers=2, bidirectional=True).double()
+    model = getattr(nn, name)(2, 3, num_layers=2, bidirectional=True).double()
     x = framework.randn(5, 4, 2, dtype=framework.float64, requires_grad=True)
     h0 = framework.randn(4, 4, 3, dtype=framework.float64, requires_grad=True)
     lengths = [3, 5, 1, 3]
-    fused = _packed_gru_run(model, x, h0, lengths)
-    monkeypatch.setattr(nn.GRU, "_sequence", lambda *args: None)
-    per_step = _packed_gru_run(model, x, h0, lengths)
+    fused = _packed_run(model, x, h0, lengths)
+    monkeypatch.setattr(getattr(nn, name), "_sequence", lambda *args: None)
+    per_step = _packed_run(model, x, h0, lengths)
     for k, (got, want) in enumerate(zip(fused, per_step)):
         assert_close(got, want, 1e-13, 1e-13, f"result {k}")
 

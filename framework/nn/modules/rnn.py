@@ -5,14 +5,14 @@ Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and
 initialization follow PyTorch, so state dicts load either way.
 
 ``RNN``, ``LSTM`` and ``GRU`` also take a ``PackedSequence`` (``nn.utils.rnn``): each step
-then runs the per-step cell on the sequences still running (``_run_packed_direction``); a
-padded tensor keeps the whole-sequence nodes (``_GRUSequence``, ``_LSTMSequence``).
+runs on the sequences still running (``_run_packed_direction``); GRU and LSTM run one
+whole-sequence node (``_GRUSequence``, ``_LSTMSequence``) per run of steps of equal batch
+size, RNN (and LSTM with ``proj_size``) the per-step cell.
 """
 from __future__ import annotations
 
 import math
 import warnings
-from itertools import accumulate
 
 from ... import dtypes, ops
 from ..._backends.array import Array
@@ -23,7 +23,7 @@ from ...ops.indexing import index_select
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..utils.rnn import PackedSequence, _index_tensor
+from ..utils.rnn import PackedSequence
 from ._factory import empty_parameter
 from .module import Module
 
@@ -140,9 +140,15 @@ class _PackedSteps(Function):
         return ops.shape.cat(list(grads), 0), None
 
 
-def _gather_rows(x: Tensor, rows: list) -> Tensor:
-    """``x[rows]`` for a list of row numbers (one ``index_select``)."""
-    return index_select(x, 0, _index_tensor(rows, x.device))
+def _equal_runs(batch_sizes: list) -> list:
+    """``(steps, batch size)`` of each run of consecutive equal batch sizes."""
+    runs = []
+    for size in batch_sizes:
+        if runs and runs[-1][1] == size:
+            runs[-1] = (runs[-1][0] + 1, size)
+        else:
+            runs.append((1, size))
+    return runs
 
 
 def _rows(state) -> int:
@@ -578,8 +584,8 @@ class RNNBase(Module):
         after its last step (forward) or after step 0 (reverse)."""
         weights = self._layer_weights(layer, direction)
         x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all rows in one matmul
-        if not isinstance(state, tuple) and type(self)._sequence is not RNNBase._sequence:
-            fused = self._packed_sequence(x_proj, state, weights, batch_sizes, direction == 1)
+        if type(self)._sequence is not RNNBase._sequence:  # GRU, LSTM
+            fused = self._packed_runs(x_proj, state, weights, batch_sizes, direction == 1)
             if fused is not None:
                 return fused
         per_step = _PackedSteps.apply(x_proj, tuple(batch_sizes))
@@ -587,35 +593,36 @@ class RNNBase(Module):
         outputs, final = run(per_step, state, weights, batch_sizes)
         return ops.shape.cat(outputs, 0), final
 
-    def _packed_sequence(self, x_proj: Tensor, state: Tensor, weights: dict,
-                         batch_sizes: list, reverse: bool):
-        """One direction over packed rows with the whole-sequence node (``_sequence``), for a
-        single-tensor state (GRU): the node runs forward over a zero-padded (T, B, G) copy
-        in which every sorted sequence starts at step 0 (time-reversed for the reverse
-        direction). A sequence's outputs over its own steps do not depend on the padding
-        after them, so the packed outputs and each sequence's final state (its output at
-        its own last step) are gathered from the padded outputs. Returns ``(outputs (rows,
-        H), final state)``, or None where ``_sequence`` does not apply."""
-        lengths = [sum(1 for size in batch_sizes if size > s) for s in range(batch_sizes[0])]
-        offsets = [0, *accumulate(batch_sizes)]
-        steps, batch = len(batch_sizes), len(lengths)
-
-        def step(k: int, s: int) -> int:  # the time step at position k of sorted sequence s
-            return lengths[s] - 1 - k if reverse else k
-
-        zero_row = x_proj.shape[0]
-        sources = [offsets[step(k, s)] + s if k < lengths[s] else zero_row
-                   for k in range(steps) for s in range(batch)]
-        padded = _gather_rows(ops.shape.cat([x_proj, ops.creation.zeros_like(x_proj[:1])], 0),
-                              sources).reshape(steps, batch, x_proj.shape[-1])
-        fused = self._sequence(padded, state, weights, False)
-        if fused is None:
-            return None
-        out = fused[0].reshape(steps * batch, fused[0].shape[-1])
-        outputs = _gather_rows(out, [step(t, s) * batch + s
-                                     for t, size in enumerate(batch_sizes) for s in range(size)])
-        final = _gather_rows(out, [(lengths[s] - 1) * batch + s for s in range(batch)])
-        return outputs, final
+    def _packed_runs(self, x_proj: Tensor, state, weights: dict, batch_sizes: list,
+                     reverse: bool):
+        """One direction over packed rows with one whole-sequence node (``_sequence``) per
+        run of steps of equal batch size (their rows are one contiguous (steps, size, G)
+        block of ``x_proj``); between runs the state narrows (forward) or grows from the
+        initial state (reverse) as in the per-step loop. Returns ``(outputs (rows, H),
+        final state)``, or None where ``_sequence`` does not apply."""
+        runs = _equal_runs(batch_sizes)
+        pieces = list(zip(_PackedSteps.apply(x_proj, tuple(steps * size for steps, size in runs)),
+                          runs))
+        outputs, ended, initial = [], [], state
+        if reverse:
+            pieces = pieces[::-1]
+            state = _narrow_state(initial, 0, batch_sizes[-1])
+        for piece, (steps, size) in pieces:
+            active = _rows(state)
+            if size < active:
+                ended.append(_narrow_state(state, size, active))
+                state = _narrow_state(state, 0, size)
+            elif size > active:
+                state = _cat_states([state, _narrow_state(initial, active, size)])
+            fused = self._sequence(piece.reshape(steps, size, piece.shape[-1]), state, weights,
+                                   reverse)
+            if fused is None:
+                return None
+            out, state = fused
+            outputs.append(out.reshape(steps * size, out.shape[-1]))
+        if reverse:
+            outputs = outputs[::-1]
+        return ops.shape.cat(outputs, 0), _cat_states([state] + ended[::-1])
 
     def _packed_forward(self, per_step: tuple, state, weights: dict, batch_sizes: list) -> tuple:
         """Steps t = 0, 1, ...: the first ``batch_sizes[t]`` rows step, the rows of sequences
