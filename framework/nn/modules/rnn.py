@@ -861,7 +861,6 @@ class LSTM(RNNBase):
             output = output.transpose(0, 1)
         return output, (h_n, c_n)
 
-
     def _forward_packed(self, packed: PackedSequence, h0: Tensor | None,
                         c0: Tensor | None) -> tuple:
         """``forward`` for a ``PackedSequence``."""

@@ -157,7 +157,22 @@ def _check_lengths(lengths: list, batch_size: int, steps: int) -> None:
 
 def _batch_sizes(lengths: list) -> list:
     """Rows of each time step for lengths sorted in decreasing order."""
-    return [sum(1 for length in lengths if length > t) for t in range(lengths[0])]
+    sizes = [0] * lengths[0]
+    for length in lengths:  # sequences ending at each step, then summed from the end
+        sizes[length - 1] += 1
+    for t in range(len(sizes) - 2, -1, -1):
+        sizes[t] += sizes[t + 1]
+    return sizes
+
+
+def _sorted_lengths(batch_sizes: list) -> list:
+    """The length of each sorted sequence of a packed batch (the inverse of ``_batch_sizes``)."""
+    lengths = [0] * batch_sizes[0]
+    for t, size in enumerate(batch_sizes):
+        stopping = batch_sizes[t + 1] if t + 1 < len(batch_sizes) else 0
+        for s in range(stopping, size):  # the sequences whose last step is t
+            lengths[s] = t + 1
+    return lengths
 
 
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
@@ -207,7 +222,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     position = list(range(batch_size))  # sorted position of each output batch entry
     if sequence.unsorted_indices is not None:
         position = [int(i) for i in sequence.unsorted_indices.tolist()]
-    lengths = [sum(1 for size in batch_sizes if size > s) for s in range(batch_size)]
+    lengths = _sorted_lengths(batch_sizes)
     offsets = [0, *accumulate(batch_sizes)]
     pad_row = data.size(0)
 
