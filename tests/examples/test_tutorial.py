@@ -15,9 +15,9 @@ def python_blocks(markdown: str) -> list[str]:
 def test_tutorial_has_the_promised_sections():
     text = TUTORIAL.read_text()
     for section in ("## Install", "## Tensors", "## Autograd", "## A model", "## Data", "## Training",
-                    "## Save and load", "## On a GPU"):
+                    "## Save and load", "## On a GPU", "## Sequences of different lengths"):
         assert section in text
-    assert len(python_blocks(text)) == 7
+    assert len(python_blocks(text)) == 8
 
 
 def test_tutorial_code_runs(tmp_path, monkeypatch, capsys):

@@ -3,6 +3,11 @@ elementwise ops.
 
 Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and
 initialization follow PyTorch, so state dicts load either way.
+
+``RNN``, ``LSTM`` and ``GRU`` also take a ``PackedSequence`` (``nn.utils.rnn``): each step
+runs on the sequences still running (``_run_packed_direction``); GRU and LSTM run one
+whole-sequence node (``_GRUSequence``, ``_LSTMSequence``) per run of steps of equal batch
+size, RNN (and LSTM with ``proj_size``) the per-step cell.
 """
 from __future__ import annotations
 
@@ -14,9 +19,11 @@ from ..._backends.array import Array
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import backend, wrap
+from ...ops.indexing import index_select
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..utils.rnn import PackedSequence
 from ._factory import empty_parameter
 from .module import Module
 
@@ -113,6 +120,56 @@ class _TimeSteps(Function):
     @staticmethod
     def backward(ctx, *grads):
         return ops.shape.stack(list(grads), 0)
+
+
+class _PackedSteps(Function):
+    """Packed rows ``x`` (rows, ...) -> its consecutive pieces of ``sizes[t]`` rows (copies),
+    the time steps of a ``PackedSequence``, as one graph node whose backward concatenates
+    the gradients."""
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(x[start:start + size].clone())
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return ops.shape.cat(list(grads), 0), None
+
+
+def _equal_runs(batch_sizes: list) -> list:
+    """``(steps, batch size)`` of each run of consecutive equal batch sizes."""
+    runs = []
+    for size in batch_sizes:
+        if runs and runs[-1][1] == size:
+            runs[-1] = (runs[-1][0] + 1, size)
+        else:
+            runs.append((1, size))
+    return runs
+
+
+def _rows(state) -> int:
+    """The batch rows of a state (a tensor, or LSTM's (h, c))."""
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
+
+
+def _narrow_state(state, start: int, stop: int):
+    """Rows ``start:stop`` of a state (a tensor, or LSTM's (h, c))."""
+    if isinstance(state, tuple):
+        return tuple(s[start:stop] for s in state)
+    return state[start:stop]
+
+
+def _cat_states(states: list):
+    """Row-wise concatenation of states (tensors, or LSTM's (h, c) pairs)."""
+    if len(states) == 1:
+        return states[0]
+    if isinstance(states[0], tuple):
+        return tuple(ops.shape.cat(list(parts), 0) for parts in zip(*states))
+    return ops.shape.cat(states, 0)
 
 
 class _GRUCell(Function):
@@ -519,6 +576,107 @@ class RNNBase(Module):
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return ops.shape.stack(outputs, 0), state
 
+    def _run_packed_direction(self, x: Tensor, state, layer: int, direction: int,
+                              batch_sizes: list) -> tuple:
+        """Run one direction of one layer over packed rows ``x`` (sum of lengths, features),
+        step ``t`` being the next ``batch_sizes[t]`` rows (the sorted sequences still running).
+        Returns the packed (rows, hidden) outputs and the final state: each sequence's state
+        after its last step (forward) or after step 0 (reverse)."""
+        weights = self._layer_weights(layer, direction)
+        x_proj = _affine(x, weights["weight_ih"], weights["bias_ih"])  # all rows in one matmul
+        if type(self)._sequence is not RNNBase._sequence:  # GRU, LSTM
+            fused = self._packed_runs(x_proj, state, weights, batch_sizes, direction == 1)
+            if fused is not None:
+                return fused
+        per_step = _PackedSteps.apply(x_proj, tuple(batch_sizes))
+        run = self._packed_reverse if direction == 1 else self._packed_forward
+        outputs, final = run(per_step, state, weights, batch_sizes)
+        return ops.shape.cat(outputs, 0), final
+
+    def _packed_runs(self, x_proj: Tensor, state, weights: dict, batch_sizes: list,
+                     reverse: bool):
+        """One direction over packed rows with one whole-sequence node (``_sequence``) per
+        run of steps of equal batch size (their rows are one contiguous (steps, size, G)
+        block of ``x_proj``); between runs the state narrows (forward) or grows from the
+        initial state (reverse) as in the per-step loop. Returns ``(outputs (rows, H),
+        final state)``, or None where ``_sequence`` does not apply."""
+        runs = _equal_runs(batch_sizes)
+        pieces = list(zip(_PackedSteps.apply(x_proj, tuple(steps * size for steps, size in runs)),
+                          runs))
+        outputs, ended, initial = [], [], state
+        if reverse:
+            pieces = pieces[::-1]
+            state = _narrow_state(initial, 0, batch_sizes[-1])
+        for piece, (steps, size) in pieces:
+            active = _rows(state)
+            if size < active:
+                ended.append(_narrow_state(state, size, active))
+                state = _narrow_state(state, 0, size)
+            elif size > active:
+                state = _cat_states([state, _narrow_state(initial, active, size)])
+            fused = self._sequence(piece.reshape(steps, size, piece.shape[-1]), state, weights,
+                                   reverse)
+            if fused is None:
+                return None
+            out, state = fused
+            outputs.append(out.reshape(steps * size, out.shape[-1]))
+        if reverse:
+            outputs = outputs[::-1]
+        return ops.shape.cat(outputs, 0), _cat_states([state] + ended[::-1])
+
+    def _packed_forward(self, per_step: tuple, state, weights: dict, batch_sizes: list) -> tuple:
+        """Steps t = 0, 1, ...: the first ``batch_sizes[t]`` rows step, the rows of sequences
+        that have ended keep their state. Returns (outputs by step, final state)."""
+        outputs = [None] * len(batch_sizes)
+        ended = []  # states of the rows that stopped, in the order they stopped (last rows first)
+        for t, running in enumerate(batch_sizes):
+            active = _rows(state)
+            if running < active:
+                ended.append(_narrow_state(state, running, active))
+                state = _narrow_state(state, 0, running)
+            state = self._step(per_step[t], state, weights)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return outputs, _cat_states([state] + ended[::-1])
+
+    def _packed_reverse(self, per_step: tuple, state, weights: dict, batch_sizes: list) -> tuple:
+        """Steps t = T-1, ..., 0: rows join as their sequence's last step comes, starting
+        from their initial state. Returns (outputs by step, state after step 0)."""
+        outputs = [None] * len(batch_sizes)
+        initial = state
+        state = _narrow_state(initial, 0, batch_sizes[-1])
+        for t in range(len(batch_sizes) - 1, -1, -1):
+            running, active = batch_sizes[t], _rows(state)
+            if running > active:
+                state = _cat_states([state, _narrow_state(initial, active, running)])
+            state = self._step(per_step[t], state, weights)
+            outputs[t] = state[0] if isinstance(state, tuple) else state
+        return outputs, state
+
+    def _packed_input(self, packed: PackedSequence) -> tuple:
+        """``(data, batch_sizes as ints)`` of a ``PackedSequence`` input, checked."""
+        data = packed.data
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if data.size(-1) != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.size(-1)}")
+        return data, [int(size) for size in packed.batch_sizes.tolist()]
+
+    def _packed_initial_state(self, data: Tensor, hx: Tensor | None, packed: PackedSequence,
+                              name: str = "hidden", size: int | None = None) -> Tensor:
+        """The initial state for a packed input: zeros, or ``hx`` (in the original batch
+        order) permuted into the packed (sorted) order. ``name`` names it in the error."""
+        batch = int(packed.batch_sizes[0])
+        if hx is None:
+            return self._initial_state(data, None, batch, True, size=size)
+        shape = (self.num_layers * (2 if self.bidirectional else 1), batch,
+                 self.hidden_size if size is None else size)
+        if tuple(hx.shape) != shape:
+            raise RuntimeError(f"Expected {name} size {shape}, got {list(hx.shape)}")
+        if packed.sorted_indices is not None:
+            hx = index_select(hx, 1, packed.sorted_indices)
+        return hx
+
     def _check_input(self, input: Tensor) -> bool:
         """Validate ``input``; returns whether it has a batch dim."""
         if input.dim() not in (2, 3):
@@ -547,16 +705,21 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
         return hx
 
-    def _forward_layers(self, x: Tensor, states: list) -> tuple:
-        """Run every layer over ``x`` (T, N, F); ``states[k]`` is the initial state of the
+    def _forward_layers(self, x: Tensor, states: list, batch_sizes: list | None = None) -> tuple:
+        """Run every layer over ``x`` (T, N, F), or over the packed rows ``x`` (rows, F) of
+        a ``PackedSequence`` with ``batch_sizes``; ``states[k]`` is the initial state of the
         k-th (layer, direction). Returns the last layer's output and the final states."""
         num_directions = 2 if self.bidirectional else 1
         finals = []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(num_directions):
-                out, final = self._run_direction(x, states[layer * num_directions + direction],
-                                                 layer, direction)
+                state = states[layer * num_directions + direction]
+                if batch_sizes is None:
+                    out, final = self._run_direction(x, state, layer, direction)
+                else:
+                    out, final = self._run_packed_direction(x, state, layer, direction,
+                                                            batch_sizes)
                 outs.append(out)
                 finals.append(final)
             x = outs[0] if num_directions == 1 else ops.shape.cat(outs, -1)
@@ -592,7 +755,14 @@ class _SequenceRNN(RNNBase):
     """RNN and GRU: a single hidden state."""
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
-        """``(output, h_n)``: output (L, N, D·H) (or batch first), h_n (D·layers, N, H)."""
+        """``(output, h_n)``: output (L, N, D·H) (or batch first), h_n (D·layers, N, H).
+        A ``PackedSequence`` input gives a ``PackedSequence`` output, and h_n holds each
+        sequence's state at its own last step (``hx`` and h_n in the original batch order)."""
+        if isinstance(input, PackedSequence):
+            data, batch_sizes = self._packed_input(input)
+            h0 = self._packed_initial_state(data, hx, input)
+            output, finals = self._forward_layers(data, list(h0.unbind(0)), batch_sizes)
+            return _repacked(input, output), _unsorted(ops.shape.stack(finals, 0), input)
         batched = self._check_input(input)
         if not batched:
             input = input.unsqueeze(1)
@@ -668,15 +838,16 @@ class LSTM(RNNBase):
         return out, (h, c)
 
     def forward(self, input: Tensor, hx: tuple | None = None) -> tuple:
-        """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros."""
+        """``(output, (h_n, c_n))``; ``hx`` is ``(h_0, c_0)`` or None for zeros. A
+        ``PackedSequence`` input gives a ``PackedSequence`` output (see ``GRU.forward``)."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, *_lstm_hx(hx))
         batched = self._check_input(input)
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        h0, c0 = (None, None) if hx is None else hx
-        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+        h0, c0 = _lstm_hx(hx)
         h0 = self._initial_state(input, h0, input.size(1), batched, "hx[0]",
                                  self.proj_size or self.hidden_size)
         c0 = self._initial_state(input, c0, input.size(1), batched, "hx[1]")
@@ -689,6 +860,39 @@ class LSTM(RNNBase):
         if self.batch_first:
             output = output.transpose(0, 1)
         return output, (h_n, c_n)
+
+    def _forward_packed(self, packed: PackedSequence, h0: Tensor | None,
+                        c0: Tensor | None) -> tuple:
+        """``forward`` for a ``PackedSequence``."""
+        data, batch_sizes = self._packed_input(packed)
+        h0 = self._packed_initial_state(data, h0, packed, "hidden[0]",
+                                        self.proj_size or self.hidden_size)
+        c0 = self._packed_initial_state(data, c0, packed, "hidden[1]")
+        states = list(zip(h0.unbind(0), c0.unbind(0)))
+        output, finals = self._forward_layers(data, states, batch_sizes)
+        h_n = _unsorted(ops.shape.stack([h for h, _ in finals], 0), packed)
+        c_n = _unsorted(ops.shape.stack([c for _, c in finals], 0), packed)
+        return _repacked(packed, output), (h_n, c_n)
+
+
+def _lstm_hx(hx) -> tuple:
+    """``(h_0, c_0)`` of LSTM's ``hx`` argument ((None, None) for None)."""
+    if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+        raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+    return (None, None) if hx is None else tuple(hx)
+
+
+def _repacked(packed: PackedSequence, data: Tensor) -> PackedSequence:
+    """``data`` as a ``PackedSequence`` with the batch sizes and order of ``packed``."""
+    return PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                          packed.unsorted_indices)
+
+
+def _unsorted(state: Tensor, packed: PackedSequence) -> Tensor:
+    """A (layers, batch, H) final state of a packed run back in the original batch order."""
+    if packed.unsorted_indices is None:
+        return state
+    return index_select(state, 1, packed.unsorted_indices)
 
 
 class _RNNCellBase(Module):

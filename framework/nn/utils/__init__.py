@@ -1,4 +1,5 @@
-"""Utilities (``torch.nn.utils``): gradient clipping, flattening, and ``rnn`` (sequence padding)."""
+"""Utilities (``torch.nn.utils``): gradient clipping, flattening, and ``rnn`` (sequence padding
+and packing)."""
 from __future__ import annotations
 
 from . import rnn  # noqa: F401
