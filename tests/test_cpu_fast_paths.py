@@ -1111,3 +1111,24 @@ def test_dropout_mask_from_raw_words_equals_the_uniform_draw(p, size, monkeypatc
         np_random._DROP_MASKS.clear()
         got = np_random._draw_below((size,), p, 11, 40)
         assert got.dtype == np.bool_ and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64, np.int64])
+def test_add_rows_without_duplicates_equals_the_grouped_sum(np_dtype):
+    """``_add_rows`` with distinct rows (a permutation's scatter, pack/pad's backward) adds
+    each source to its row directly: the grouped reduction's values bit for bit."""
+    from framework._backends.numpy import indexing as np_indexing
+    rng = np.random.default_rng(3)
+    block = (rng.standard_normal((6, 4)) * 10).astype(np_dtype)
+    values = (rng.standard_normal((4, 4)) * 10).astype(np_dtype)
+    rows = np.array([4, -6, 2, 5])  # distinct, one negative
+    fast = block.copy()
+    np_indexing._add_rows(fast, rows, values)
+    expected = block.copy()
+    for r, v in zip(rows, values):
+        expected[r] = np.add.reduce(np.stack([expected[r], v]), axis=0)
+    assert fast.tobytes() == expected.tobytes()
+    repeated = block.copy()
+    np_indexing._add_rows(repeated, np.array([1, 1, 3, 1]), values)
+    np.testing.assert_allclose(repeated[1], block[1] + values[0] + values[1] + values[3],
+                               rtol=1e-6 if np_dtype == np.float32 else 1e-12)

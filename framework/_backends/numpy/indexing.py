@@ -84,6 +84,9 @@ def _add_rows(block: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     if rows.min() < 0:
         rows = np.where(rows < 0, rows + block.shape[0], rows)
     targets = np.unique(rows)
+    if targets.size == rows.size:  # no duplicates: one source per row, old + value as below
+        block[rows] += values
+        return
     keys = np.concatenate((targets, rows))
     order = np.argsort(keys, kind="stable")
     stacked = np.concatenate((block[targets], values))[order]
