@@ -272,9 +272,6 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cl
 
     def operator(self, other):
         kind = type(other)
-        if kind is int and ints_ok and type(self) is Tensor and self._a.dtype is _INT64 and \
-                _INT64_MIN <= other <= _INT64_MAX:
-            return _int64_with_int(kernel, self._a, other, self._device)
         if type(self) is Tensor:
             x = self._a
             dtype = x.dtype
@@ -319,6 +316,9 @@ def tensor_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn_cl
                 if fn_cls is not None and (self._requires_grad or (
                         self._grad_fn if self._base is None else self.grad_fn) is not None):
                     return fn_cls._record(self, other, dtype, dtype, True, False, True, False)
+            elif kind is int and ints_ok and dtype is _INT64 and \
+                    _INT64_MIN <= other <= _INT64_MAX:
+                return _int64_with_int(kernel, x, other, self._device)
         return general(self, other)
     operator.__name__ = name
     operator.__qualname__ = f"Tensor.{name}"
@@ -337,9 +337,6 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn
 
     def operator(self, other):
         kind = type(other)
-        if kind is int and ints_ok and type(self) is Tensor and self._a.dtype is _INT64 and \
-                _INT64_MIN <= other <= _INT64_MAX:
-            return _int64_with_int(kernel, other, self._a, self._device)
         if (kind is float or kind is int) and type(self) is Tensor:
             x = self._a
             dtype = x.dtype
@@ -357,6 +354,9 @@ def reflected_operator(kernel: str, general, dtypes_ok: frozenset, name: str, fn
                 if fn_cls is not None and (self._requires_grad or (
                         self._grad_fn if self._base is None else self.grad_fn) is not None):
                     return fn_cls._record(other, self, dtype, dtype, False, True, False, True)
+            elif kind is int and ints_ok and dtype is _INT64 and \
+                    _INT64_MIN <= other <= _INT64_MAX:
+                return _int64_with_int(kernel, other, x, self._device)
         return general(other, self)
     operator.__name__ = name
     operator.__qualname__ = f"Tensor.{name}"
