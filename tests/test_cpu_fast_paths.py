@@ -1132,3 +1132,17 @@ def test_add_rows_without_duplicates_equals_the_grouped_sum(np_dtype):
     np_indexing._add_rows(repeated, np.array([1, 1, 3, 1]), values)
     np.testing.assert_allclose(repeated[1], block[1] + values[0] + values[1] + values[3],
                                rtol=1e-6 if np_dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape, spans, axes", [((2, 3, 5, 6), (3, 2), (2, 3)),
+                                                ((3, 5, 6, 2), (2, 3), (1, 2)),
+                                                ((1, 1, 3, 3), (3, 3), (2, 3))])
+def test_sliding_windows_equal_numpys_sliding_window_view(shape, spans, axes):
+    from numpy.lib.stride_tricks import sliding_window_view
+    from framework._backends.numpy import conv as np_conv
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)[..., ::-1]  # strided too
+    for source in (x, np.ascontiguousarray(x)):
+        ours = np_conv._sliding_windows(source, spans, axes)
+        theirs = sliding_window_view(source, spans, axis=axes)
+        assert ours.shape == theirs.shape and ours.strides == theirs.strides
+        assert not ours.flags.writeable and np.array_equal(ours, theirs)
