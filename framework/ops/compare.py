@@ -180,10 +180,21 @@ class Where(Function):
         return None, _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None
 
 
+_NOT_GIVEN = object()
+
+
 @supports_out
-def where(condition: Tensor, input: Operand, other: Operand) -> Tensor:
-    """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed)."""
+def where(condition: Tensor, input: Operand = _NOT_GIVEN, other: Operand = _NOT_GIVEN):
+    """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: a tuple of int64
+    index tensors, one per dim, of the non-zero (True) elements."""
     check_tensor("where", "condition", condition)
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where() takes 1 or 3 arguments (condition, input, other); got 2")
     if condition.dtype is not dtypes.bool:
         raise RuntimeError("where(): expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype}")

@@ -104,12 +104,15 @@ class _Flip(Function):
         return _Flip.apply(grad, ctx.dims), None
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """A copy of ``input`` with the order of the elements along ``dims`` reversed."""
+def flip(input: Tensor, *dim_args, dims=None) -> Tensor:
+    """A copy of ``input`` with the order of the elements along ``dims`` reversed
+    (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or ``flip(x, dims=[0, 1])``)."""
     check_tensor("flip", "input", input)
-    if not dims:
+    if dim_args and dims is not None:
+        raise TypeError("flip() got multiple values for argument 'dims'")
+    if not dim_args and dims is None:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    dims = _ints("flip", "dims", _varargs(dims), allow_int=False)
+    dims = _ints("flip", "dims", _varargs(dim_args) if dim_args else dims, allow_int=False)
     wrapped = [normalize_dim("flip", d, input.ndim) for d in dims]
     for d in wrapped:
         if wrapped.count(d) > 1:

@@ -102,6 +102,22 @@ def test_where(device):
     assert tuple(empty[0].shape) == (0, 4)
 
 
+
+def test_where_condition_only_is_nonzero_as_tuple(device):
+    """``torch.where(cond)`` (one argument) returns the indices of the True elements, a tuple
+    of one int64 tensor per dim, like ``nonzero(as_tuple=True)``."""
+    cond = RNG.random((3, 4)) > 0.5
+    got = framework.where(framework.tensor(cond, device=device))
+    expected = torch.where(torch.tensor(cond))
+    assert isinstance(got, tuple) and len(got) == len(expected) == 2
+    for g, e in zip(got, expected):
+        assert g.dtype is framework.int64
+        np.testing.assert_array_equal(g.cpu().numpy(), e.numpy())
+    (flat,) = framework.where(framework.tensor([0.0, 1.5, 0.0, -2.0], device=device))
+    np.testing.assert_array_equal(flat.cpu().numpy(), [1, 3])
+    with pytest.raises(TypeError, match="where"):
+        framework.where(framework.tensor(cond, device=device), 1.0)
+
 def test_where_method_form(device):
     cond = framework.tensor([True, False, True], device=device)
     x = framework.tensor([1.0, 2.0, 3.0], device=device)

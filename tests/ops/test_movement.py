@@ -68,6 +68,16 @@ def test_flip(device, dims):
                  device=device)
 
 
+
+def test_flip_dims_keyword(device):
+    """``torch.flip(x, dims=[...])`` and ``x.flip(dims=(...))``: the keyword spelling scripts use."""
+    check_op(lambda a: framework.flip(a, dims=[1]), lambda a: torch.flip(a, dims=[1]),
+             [_normal(2, 3, 4)], device=device)
+    check_op(lambda a: a.flip(dims=(0, 2)), lambda a: a.flip(dims=(0, 2)), [_normal(2, 3, 4)],
+             device=device)
+    with pytest.raises(TypeError, match="flip"):
+        framework.flip(framework.ones(2, device=device), (0,), dims=(0,))
+
 def test_fliplr_flipud_and_edge_shapes(device):
     check_op(framework.fliplr, torch.fliplr, [_normal(3, 4, 2)], device=device)
     check_op(framework.flipud, torch.flipud, [_normal(3, 4)], device=device, contiguous=False)
