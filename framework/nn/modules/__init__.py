@@ -21,6 +21,8 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, A
                       AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, PixelShuffle, PixelUnshuffle,
                       Upsample)
 from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d
+from .padding import __all__ as _padding_names
+from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from .sparse import Embedding, EmbeddingBag
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
@@ -45,4 +47,5 @@ __all__ = [
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "Transformer",
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool2d",
+    *_padding_names,
 ]
