@@ -18,16 +18,20 @@ from ..tensor import Tensor
 from ._util import backend, check_tensor, common_device, normalize_dim, wrap
 from .registry import register
 
-__all__ = ["sort", "argsort", "topk", "unique", "bincount", "searchsorted"]
+__all__ = ["sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "unique", "bincount",
+           "searchsorted"]
 FUNCTIONAL: list = []
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
-    "sort", "argsort", "topk", "unique", "bincount",
+    "sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "unique", "bincount",
 )
 
 # ``torch.return_types.sort`` / ``topk``.
 SortResult = namedtuple("sort", ("values", "indices"))
 TopkResult = namedtuple("topk", ("values", "indices"))
+KthvalueResult = namedtuple("kthvalue", ("values", "indices"))
+MedianResult = namedtuple("median", ("values", "indices"))
+NanmedianResult = namedtuple("nanmedian", ("values", "indices"))
 
 
 def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:
@@ -117,6 +121,84 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         return TopkResult(values, indices)
     return TopkResult(values.narrow(d, 0, k).contiguous(), indices.narrow(d, 0, k).contiguous())
 
+
+
+# kthvalue / median / nanmedian ---------------------------------------------------------------
+def _pick_sorted(input: Tensor, d: int, keepdim: bool, positions) -> tuple:
+    """``(values, indices)`` at ``positions`` (an int or an int64 tensor of the keepdim shape)
+    of ``input`` sorted along ``d``; the values' gradient goes to the picked elements."""
+    values, indices = _Sort.apply(input, d, False)
+    if isinstance(positions, int):
+        return values.narrow(d, positions, 1), indices.narrow(d, positions, 1)
+    return values.gather(d, positions), indices.gather(d, positions)
+
+
+def _squeezed(values: Tensor, indices: Tensor, d: int, keepdim: bool, result):
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return result(values, indices)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)`` of the ``k``-th smallest element (1-based) along ``dim``, NaN
+    counted as the largest."""
+    check_tensor("kthvalue", "input", input)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    d = _dim_arg("kthvalue", input, dim)
+    _bool_arg("kthvalue", "keepdim", keepdim)
+    rows = input.reshape(1) if input.ndim == 0 else input
+    if not 1 <= k <= rows.shape[d]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    values, indices = _pick_sorted(rows, d, keepdim, int(k) - 1)
+    if input.ndim == 0:
+        return KthvalueResult(values.reshape(()), indices.reshape(()))
+    return _squeezed(values, indices, d, keepdim, KthvalueResult)
+
+
+def _median_positions(rows: Tensor, d: int, skip_nan: bool):
+    """Per row along ``d``: the sorted position of the lower median. NaN sorts last, so
+    ``median`` (NaN propagates) picks the first NaN of a row that has one, and ``nanmedian``
+    the lower median of the non-NaN values (an all-NaN row: a NaN)."""
+    size = rows.shape[d]
+    if not rows.dtype.is_floating_point:
+        return (size - 1) // 2
+    nans = rows.detach().isnan().sum(d, keepdim=True)
+    if skip_nan:
+        return ((size - nans - 1) // 2).clamp(min=0)
+    no_nan = (size - 1) // 2
+    return (size - nans).where(nans > 0, no_nan).clamp(max=size - 1)
+
+
+def _median(op: str, input: Tensor, dim, keepdim: bool, result):
+    check_tensor(op, "input", input)
+    if dim is None:
+        if input.numel() == 0:
+            from .creation import full
+            return full((), float("nan"), dtype=input.dtype, device=input.device)
+        flat = input.reshape(-1)
+        values, _ = _pick_sorted(flat, 0, True, _median_positions(flat, 0, op == "nanmedian"))
+        return values.reshape(())
+    d = _dim_arg(op, input, dim)
+    _bool_arg(op, "keepdim", keepdim)
+    rows = input.reshape(1) if input.ndim == 0 else input
+    if rows.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    values, indices = _pick_sorted(rows, d, True, _median_positions(rows, d, op == "nanmedian"))
+    if input.ndim == 0:
+        return result(values.reshape(()), indices.reshape(()))
+    return _squeezed(values, indices, d, keepdim, result)
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """The lower median (the ``(n - 1) // 2``-th smallest): of all elements (a 0-d tensor)
+    without ``dim``, else ``(values, indices)`` along ``dim``. NaN propagates."""
+    return _median("median", input, dim, keepdim, MedianResult)
+
+
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where every element is NaN)."""
+    return _median("nanmedian", input, dim, keepdim, NanmedianResult)
 
 # unique ----------------------------------------------------------------------------------------
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
@@ -221,6 +303,10 @@ register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_num
 register("argsort", "sort", ("sort",), differentiable=False)
 register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
                           "to_numpy"))
+for _name in ("kthvalue", "median", "nanmedian"):
+    register(_name, "sort", ("sort", "scatter_add", "gather", "isnan", "sum", "where", "clamp",
+                             "copy_", "empty", "full", "to_numpy"))
+del _name
 register("unique", "sort", ("unique",), differentiable=False)
 register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
 register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)

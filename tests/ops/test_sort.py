@@ -142,6 +142,63 @@ def test_topk_bad_input(device):
         framework.topk(framework.ones(3, dtype=framework.bool, device=device), 1)
 
 
+
+# kthvalue / median / nanmedian ------------------------------------------------------------------
+@pytest.mark.parametrize("k, dim, keepdim", [(1, 1, False), (3, 1, True), (2, 0, False), (5, -1, False)])
+def test_kthvalue(device, k, dim, keepdim):
+    for contiguous in (True, False):
+        check_op(lambda a: framework.kthvalue(a, k, dim, keepdim),
+                 lambda a: torch.kthvalue(a, k, dim, keepdim), [_normal(3, 5)], device=device,
+                 contiguous=contiguous)
+    check_op(lambda a: a.kthvalue(2).values, lambda a: a.kthvalue(2).values, [_normal(2, 4)],
+             device=device)
+
+
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (1, False), (0, True), (-1, True)])
+@pytest.mark.parametrize("fn", ["median", "nanmedian"])
+def test_median(device, fn, dim, keepdim):
+    """Lower median (the ((n - 1) // 2)-th smallest): odd and even lengths, with and without
+    dim; its gradient goes to the chosen element."""
+    for shape in ((3, 5), (4, 6)):
+        if dim is None:
+            check_op(lambda a: getattr(framework, fn)(a), lambda a: getattr(torch, fn)(a),
+                     [_normal(*shape)], device=device)
+        else:
+            check_op(lambda a: getattr(a, fn)(dim, keepdim), lambda a: getattr(a, fn)(dim, keepdim),
+                     [_normal(*shape)], device=device, contiguous=False)
+
+
+def test_median_nan_int_and_edge_shapes(device):
+    """median propagates NaN (its index: the first NaN), nanmedian skips NaN (all-NaN rows give
+    NaN); integer inputs, 0-d inputs and the namedtuple name as torch."""
+    x = np.array([[3.0, 1.0, 2.0, 4.0], [1.0, np.nan, 0.0, 5.0], [np.nan, 1.0, np.nan, 2.0],
+                  [np.nan, np.nan, np.nan, np.nan]])
+    for fn in ("median", "nanmedian"):
+        got = getattr(framework, fn)(framework.tensor(x, device=device), 1)
+        want = getattr(torch, fn)(torch.tensor(x), 1)
+        assert type(got).__name__ == fn
+        np.testing.assert_array_equal(got.values.cpu().numpy(), want.values.numpy())
+        rows = 3 if fn == "nanmedian" else 4  # an all-NaN row's index is torch's choice
+        np.testing.assert_array_equal(got.indices.cpu().numpy()[:rows], want.indices.numpy()[:rows])
+        whole = getattr(framework, fn)(framework.tensor(x, device=device)).item()
+        np.testing.assert_equal(whole, getattr(torch, fn)(torch.tensor(x)).item())
+    ints = framework.tensor([3, 1, 2, 5], device=device)
+    assert framework.median(ints).item() == 2 and framework.median(ints).dtype is framework.int64
+    scalar = framework.median(framework.tensor(2.0, device=device), 0)
+    assert scalar.values.item() == 2.0 and scalar.indices.item() == 0
+    assert np.isnan(framework.median(framework.zeros(0, device=device)).item())
+
+
+def test_kthvalue_median_bad_input(device):
+    x = framework.ones(2, 3, device=device)
+    for k in (0, 4):
+        with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
+            framework.kthvalue(x, k, 1)
+    with pytest.raises(IndexError, match="median"):
+        framework.median(framework.zeros(2, 0, device=device), 1)
+    with pytest.raises(IndexError, match="median"):
+        framework.median(x, 2)
+
 # unique -------------------------------------------------------------------------------------------
 def _compare(got, want):
     got = got if isinstance(got, tuple) else (got,)
