@@ -97,12 +97,14 @@ register("index_put_", "indexing", (
 ))
 register("masked_fill", "indexing", ("where", "full"))
 register("masked_fill_", "indexing", ("where", "copy_", "full"))
-register("index_fill", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full"))
-register("index_fill_", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full", "copy_"))
-register("masked_scatter", "indexing", ("cumsum", "sub", "clamp", "gather", "where", "sum",
-                                        "le", "device_assert", "scatter_add"))
-register("masked_scatter_", "indexing", ("cumsum", "sub", "clamp", "gather", "where", "sum",
-                                         "le", "device_assert", "scatter_add", "copy_"))
+register("index_fill", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full",
+                                    "to_numpy"))
+register("index_fill_", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full",
+                                     "to_numpy", "copy_"))
+for _name in ("masked_scatter", "masked_scatter_"):
+    register(_name, "indexing", ("cumsum", "sub", "clamp", "gather", "where", "sum", "le",
+                                 "device_assert", "scatter_add", "amax", "amin", "copy_", "empty",
+                                 "full", "to_numpy"))
 register("masked_select", "indexing", ("nonzero", "gather", "full", "scatter_add"))
 for _name in ("nonzero", "argwhere"):
     register(_name, "indexing", ("nonzero",), differentiable=False)

@@ -551,7 +551,7 @@ register("flip", "movement", ("flip",))
 register("rot90", "movement", ("flip", "copy_", "empty"))
 register("tril_", "movement", ("tril", "copy_"))
 register("triu_", "movement", ("triu", "copy_"))
-register("fill_diagonal_", "movement", ("arange", "remainder", "eq", "lt", "logical_and", "where",
+register("fill_diagonal_", "movement", ("arange", "remainder", "eq", "lt", "bitwise_and", "where",
                                         "full", "copy_"))
 register("fliplr", "movement", ("flip",))
 register("flipud", "movement", ("flip",))

@@ -303,10 +303,11 @@ register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_num
 register("argsort", "sort", ("sort",), differentiable=False)
 register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
                           "to_numpy"))
-for _name in ("kthvalue", "median", "nanmedian"):
-    register(_name, "sort", ("sort", "scatter_add", "gather", "isnan", "sum", "where", "clamp",
-                             "copy_", "empty", "full", "to_numpy"))
-del _name
+register("kthvalue", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "full", "to_numpy"))
+register("median", "sort", ("sort", "scatter_add", "amax", "amin", "clamp", "full", "gather", "gt",
+                            "isnan", "sub", "sum", "to_numpy", "where"))
+register("nanmedian", "sort", ("sort", "scatter_add", "amax", "amin", "clamp", "div_floor", "full",
+                               "gather", "isnan", "sub", "sum", "to_numpy"))
 register("unique", "sort", ("unique",), differentiable=False)
 register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
 register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)
