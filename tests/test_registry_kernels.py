@@ -290,6 +290,9 @@ def _unpool_case():
 CASES["max_unpool2d"] = [_unpool_case]
 CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
                         for mode in ("nearest", "bilinear")]
+CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2, mode="area"))
+CASES["gumbel_softmax"] = [_call(F.gumbel_softmax, lambda: _x(3, 4)),
+                           _call(F.gumbel_softmax, lambda: _x(3, 4), hard=True)]
 CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
 CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
 # random (the draws are counter-based: no state is read back)

@@ -392,3 +392,11 @@ def test_padding_layers_match_torch(device, name, args, shape):
 def test_padding_layer_bad_input_raises():
     with pytest.raises(RuntimeError, match="pad"):
         nn.ReflectionPad1d(5)(framework.ones(1, 2, 3))
+
+
+def test_softmax2d_matches_torch(device):
+    fw, ref = sync(*_pair("Softmax2d"), device=device)
+    check_module(fw, ref, [_randn(2, 3, 4, 5)], device=device)
+    check_module(fw, ref, [_randn(3, 4, 5)], device=device)
+    with pytest.raises(ValueError, match="Softmax2d"):
+        fw(framework.ones(2, 3))

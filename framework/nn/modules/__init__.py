@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
-                         Softplus, Softsign, Tanh, Tanhshrink, Softmin, Threshold, Hardshrink,
+                         Softplus, Softsign, Tanh, Tanhshrink, Softmin, Softmax2d, Threshold, Hardshrink,
                          Softshrink)
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -39,7 +39,7 @@ __all__ = [
     "ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "LeakyReLU", "ELU", "SELU", "CELU",
     "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink",
     "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin", "Threshold", "Hardshrink",
-    "Softshrink",
+    "Softshrink", "Softmax2d",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
     "TripletMarginLoss", "CosineSimilarity",
