@@ -270,6 +270,19 @@ CASES["cosine_embedding_loss"] = [_call(F.cosine_embedding_loss, lambda: _x(4, 3
 CASES["margin_ranking_loss"] = [_call(F.margin_ranking_loss, lambda: _x(4), lambda: _x(4),
                                       lambda: framework.tensor([1.0, -1.0, 1.0, -1.0],
                                                                dtype=F64))]
+CASES["gaussian_nll_loss"] = [_call(F.gaussian_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+                                    lambda: _x(4, 3).exp(), full=True),
+                              _call(F.gaussian_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+                                    lambda: 1.0)]
+CASES["poisson_nll_loss"] = [_call(F.poisson_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3).exp(),
+                                   log_input=log_input, full=True) for log_input in (True, False)]
+CASES["soft_margin_loss"] = [_call(F.soft_margin_loss, lambda: _x(4, 3),
+                                   lambda: _x(4, 3, grad=False).sign())]
+CASES["multilabel_soft_margin_loss"] = [_call(F.multilabel_soft_margin_loss, lambda: _x(4, 3),
+                                              lambda: (_x(4, 3, grad=False) > 0).double(),
+                                              weight=_x(3, grad=False))]
+CASES["hinge_embedding_loss"] = [_call(F.hinge_embedding_loss, lambda: _x(4, 3),
+                                       lambda: _x(4, 3, grad=False).sign())]
 CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), lambda: _x(4, 3),
                                       lambda: _x(4, 3), swap=swap) for swap in (False, True)]
 # pool

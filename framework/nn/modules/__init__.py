@@ -13,7 +13,8 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
-                   NLLLoss, SmoothL1Loss, TripletMarginLoss)
+                   NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
+                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss)
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, RMSNorm)
@@ -42,7 +43,8 @@ __all__ = [
     "Softshrink", "Softmax2d",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
-    "TripletMarginLoss", "CosineSimilarity",
+    "TripletMarginLoss", "CosineSimilarity", "GaussianNLLLoss", "PoissonNLLLoss", "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss", "HingeEmbeddingLoss",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "Transformer",
