@@ -210,6 +210,12 @@ CASES["searchsorted"] = [_call(framework.searchsorted, lambda: framework.arange(
 for _name in ("tril", "triu", "fliplr", "flipud"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
 CASES["flip"] = [_call(framework.flip, lambda: _x(3, 4), lambda: [0])]
+CASES["tensor_split"] = [_call(framework.tensor_split, lambda: _x(5, 4), lambda: 2),
+                         _call(framework.tensor_split, lambda: _x(5, 4), lambda: [1, 3])]
+CASES["count_nonzero"] = [_call(framework.count_nonzero, lambda: _x(3, 4)),
+                          _call(framework.count_nonzero, lambda: _x(3, 4), lambda: 1)]
+CASES["isin"] = [_call(framework.isin, lambda: _i(3, 4), lambda: _i(5)),
+                 _call(framework.isin, lambda: _x(3, 4), lambda: _x(5), invert=True)]
 CASES["rot90"] = [_call(framework.rot90, lambda: _x(3, 4)),
                   _call(framework.rot90, lambda: _x(3, 4), lambda: 2),
                   _call(framework.rot90, lambda: _x(3, 4), lambda: 4)]

@@ -203,3 +203,21 @@ def test_isclose_allclose_equal(device):
     assert framework.equal(x, framework.tensor([[1.0, 2.0]], device=device)) is False
     assert framework.equal(framework.tensor([1, 2], device=device), x) is True
     assert x.allclose(x + 1e-7) and not x.allclose(x + 1e-3)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_isin(device, invert):
+    elements = RNG.integers(0, 8, (3, 4))
+    tests = np.array([5, 1, 1, 7])
+    got = framework.isin(framework.tensor(elements, device=device),
+                         framework.tensor(tests, device=device), invert=invert)
+    want = torch.isin(torch.tensor(elements), torch.tensor(tests), invert=invert)
+    assert got.dtype is framework.bool
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    floats = np.array([0.5, np.nan, 2.0, -1.0])
+    got = framework.isin(framework.tensor(floats, device=device), framework.tensor([2.0, np.nan], device=device))
+    np.testing.assert_array_equal(got.cpu().numpy(),
+                                  torch.isin(torch.tensor(floats), torch.tensor([2.0, np.nan])).numpy())
+    assert framework.isin(framework.tensor([1, 2], device=device), 2).tolist() == [False, True]
+    assert framework.isin(3, framework.tensor([1, 3], device=device)).item() is True
+    assert framework.isin(framework.tensor([1, 2], device=device), framework.tensor([], dtype=framework.int64, device=device)).tolist() == [False, False]
