@@ -205,3 +205,43 @@ def test_pad_sequence_gradient_reaches_every_sequence():
     parts = [framework.ones(n, 2, requires_grad=True) for n in (1, 3)]
     pad_sequence(parts, batch_first=True).sum().backward()
     assert [p.grad.tolist() for p in parts] == [[[1.0, 1.0]], [[1.0, 1.0]] * 3]
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_matches_torch(dim):
+    """``nn.utils.weight_norm``: weight = g · v / ||v|| (norm over every dim but ``dim``;
+    ``None``: the whole tensor), recomputed before each forward; parameter names, values,
+    outputs and gradients of g and v as torch; ``remove_weight_norm`` folds it back."""
+    import warnings
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(2, 3, 3)
+    ours = nn.Conv2d(2, 3, 3)
+    ours.load_state_dict({k: framework.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.nn.utils.weight_norm(ref, dim=dim)
+    with pytest.warns(FutureWarning, match="weight_norm"):
+        nn.utils.weight_norm(ours, dim=dim)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, err_msg=name)
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        ref.weight_g.mul_(2.0)
+    with framework.no_grad():
+        ours.weight_g.mul_(2.0)
+    out, tout = ours(framework.tensor(x)), ref(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (out ** 2).sum().backward()
+    (tout ** 2).sum().backward()
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict())
+    nn.utils.remove_weight_norm(ours)
+    torch.nn.utils.remove_weight_norm(ref)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    np.testing.assert_allclose(ours.weight.detach().numpy(), ref.weight.detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="weight_norm"):
+        nn.utils.remove_weight_norm(ours)
