@@ -404,3 +404,23 @@ def test_full_backward_hook_remove_and_multiple_inputs():
         bad = nn.Linear(2, 2)
         bad.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
         bad(a).sum().backward()
+
+
+def test_full_backward_hook_sees_the_arguments_after_forward_pre_hooks():
+    """As torch: grad_input is the gradient of the arguments ``forward`` got (after a forward
+    pre-hook replaced them), not of the caller's."""
+    calls = {}
+    for lib, module in (("torch", torch.nn.Linear(3, 2).double()),
+                        ("fw", nn.Linear(3, 2).to(framework.float64))):
+        with (torch.no_grad() if lib == "torch" else framework.no_grad()):
+            module.weight.copy_(module.weight * 0 + 1)
+        module.register_forward_pre_hook(lambda m, i: (i[0] * 2,))
+        module.register_full_backward_hook(
+            lambda m, gi, go, lib=lib: calls.update({lib: gi[0].detach().numpy().copy()}))
+        make = torch.ones if lib == "torch" else framework.ones
+        x = make(1, 3, dtype=torch.float64 if lib == "torch" else framework.float64,
+                 requires_grad=True)
+        module(x).sum().backward()
+        calls[lib + "_x"] = x.grad.detach().numpy().copy()
+    np.testing.assert_allclose(calls["fw"], calls["torch"])
+    np.testing.assert_allclose(calls["fw_x"], calls["torch_x"])

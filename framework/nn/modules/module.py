@@ -582,19 +582,30 @@ class Module:
         if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """``__call__`` with hooks, in torch's order: forward pre-hooks; with backward hooks
+        (and gradients on), the arguments through an identity node whose backward runs them
+        (``backward_hooks.py``); ``forward``; forward hooks; the outputs through an identity
+        node that catches their gradients."""
+        args, kwargs = self._run_forward_pre_hooks(args, kwargs)
+        state = None
         if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
-            return self._call_with_backward_hooks(args, kwargs)
-        return self._call_with_forward_hooks(args, kwargs)
+            from .backward_hooks import BackwardHookState
+            state = BackwardHookState(self, args)
+            args = state.wrap_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output if state is None else state.wrap_outputs(output)
 
-    def _call_with_backward_hooks(self, args: tuple, kwargs: dict):
-        """``__call__`` with the arguments and outputs passed through identity nodes whose
-        backward runs the backward hooks (``backward_hooks.py``)."""
-        from .backward_hooks import BackwardHookState
-        state = BackwardHookState(self, args)
-        output = self._call_with_forward_hooks(state.wrap_inputs(args), kwargs)
-        return state.wrap_outputs(output)
-
-    def _call_with_forward_hooks(self, args: tuple, kwargs: dict):
+    def _run_forward_pre_hooks(self, args: tuple, kwargs: dict) -> tuple:
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -607,15 +618,7 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+        return args, kwargs
 
     # printing ------------------------------------------------------------------------
     def _get_name(self) -> str:
