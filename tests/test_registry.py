@@ -88,18 +88,19 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'logsumexp', 'lt', 'masked_fill', 'masked_fill_', 'masked_scatter', 'masked_scatter_',
     'masked_select', 'matmul', 'max', 'maximum', 'mean', 'median', 'min', 'minimum', 'mm',
     'moveaxis', 'movedim', 'mul', 'mul_', 'multinomial', 'multiply', 'multiply_', 'mv',
-    'nanmedian', 'narrow', 'ne', 'neg', 'neg_', 'negative', 'negative_', 'nonzero', 'norm',
-    'normal_', 'not_equal', 'outer', 'pow', 'pow_', 'prelu', 'prod', 'random_', 'reciprocal',
-    'reciprocal_', 'relu', 'relu_', 'remainder', 'remainder_', 'repeat', 'repeat_interleave',
-    'reshape_as', 'roll', 'rot90', 'round', 'round_', 'rsqrt', 'rsqrt_', 'scatter', 'scatter_',
-    'scatter_add', 'scatter_add_', 'scatter_reduce', 'scatter_reduce_', 'select', 'sigmoid',
-    'sigmoid_', 'sign', 'sign_', 'sin', 'sin_', 'sinh', 'sinh_', 'softmax', 'sort', 'split',
-    'sqrt', 'sqrt_', 'square', 'square_', 'squeeze', 'squeeze_', 'std', 'sub', 'sub_',
-    'subtract', 'subtract_', 'sum', 'sum_to_size', 'swapaxes', 'swapdims', 't', 't_',
-    'take_along_dim', 'tan', 'tan_', 'tanh', 'tanh_', 'tensor_split', 'tile', 'topk', 'trace',
-    'transpose', 'transpose_', 'tril', 'tril_', 'triu', 'triu_', 'true_divide', 'true_divide_',
-    'trunc', 'trunc_', 'type_as', 'unbind', 'unflatten', 'uniform_', 'unique', 'unsqueeze',
-    'unsqueeze_', 'var', 'view_as', 'where', 'zero_'
+    'nanmedian', 'nanquantile', 'narrow', 'ne', 'neg', 'neg_', 'negative', 'negative_',
+    'nonzero', 'norm', 'normal_', 'not_equal', 'outer', 'pow', 'pow_', 'prelu', 'prod',
+    'quantile', 'random_', 'reciprocal', 'reciprocal_', 'relu', 'relu_', 'remainder',
+    'remainder_', 'repeat', 'repeat_interleave', 'reshape_as', 'roll', 'rot90', 'round',
+    'round_', 'rsqrt', 'rsqrt_', 'scatter', 'scatter_', 'scatter_add', 'scatter_add_',
+    'scatter_reduce', 'scatter_reduce_', 'select', 'sigmoid', 'sigmoid_', 'sign', 'sign_',
+    'sin', 'sin_', 'sinh', 'sinh_', 'softmax', 'sort', 'split', 'sqrt', 'sqrt_', 'square',
+    'square_', 'squeeze', 'squeeze_', 'std', 'sub', 'sub_', 'subtract', 'subtract_', 'sum',
+    'sum_to_size', 'swapaxes', 'swapdims', 't', 't_', 'take_along_dim', 'tan', 'tan_', 'tanh',
+    'tanh_', 'tensor_split', 'tile', 'topk', 'trace', 'transpose', 'transpose_', 'tril',
+    'tril_', 'triu', 'triu_', 'true_divide', 'true_divide_', 'trunc', 'trunc_', 'type_as',
+    'unbind', 'unflatten', 'uniform_', 'unique', 'unsqueeze', 'unsqueeze_', 'var', 'view_as',
+    'where', 'zero_'
 ))
 
 

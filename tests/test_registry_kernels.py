@@ -194,6 +194,12 @@ for _name in ("all", "any"):
                     _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1)]
 CASES["sort"] = [_call(framework.sort, lambda: _x(3, 4), lambda: 1)]
 CASES["argsort"] = [_call(framework.argsort, lambda: _x(3, 4), lambda: 1)]
+CASES["quantile"] = [_call(framework.quantile, lambda: _x(3, 4), lambda: 0.3),
+                     _call(framework.quantile, lambda: _x(3, 4),
+                           lambda: framework.tensor([0.2, 0.7], dtype=F64), lambda: 1,
+                           interpolation="midpoint")]
+CASES["nanquantile"] = [_call(framework.nanquantile, lambda: _x(3, 4), lambda: 0.3, lambda: 0,
+                              interpolation="nearest")]
 CASES["kthvalue"] = [_call(framework.kthvalue, lambda: _x(3, 4), lambda: 2, lambda: 1)]
 CASES["median"] = [_call(framework.median, lambda: _x(3, 4)),
                    _call(framework.median, lambda: _x(3, 4), lambda: 1)]

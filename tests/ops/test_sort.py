@@ -324,3 +324,34 @@ def test_searchsorted_bad_input(device):
         framework.searchsorted(one_d, one_d, side="left", right=True)
     with pytest.raises(RuntimeError, match="side can only be 'left' or 'right' but got foo"):
         framework.searchsorted(one_d, one_d, side="foo")
+
+
+# quantile / nanquantile ---------------------------------------------------------------------------
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q, dim, keepdim", [(0.3, None, False), (0.5, 1, False),
+                                             ([0.0, 0.25, 0.9, 1.0], 0, True), (0.75, -1, True),
+                                             ([0.1, 0.6], None, True)])
+def test_quantile(device, interpolation, q, dim, keepdim):
+    """Values and gradients as torch for number and tensor ``q``, over all elements or a dim."""
+    def call(lib):
+        def fn(a):
+            qq = q if isinstance(q, float) else lib.tensor(q, dtype=a.dtype, device=a.device)
+            return lib.quantile(a, qq, dim=dim, keepdim=keepdim, interpolation=interpolation)
+        return fn
+    check_op(call(framework), call(torch), [_normal(4, 5)], device=device)
+
+
+def test_quantile_nan_and_bad_input(device):
+    x = np.array([[3.0, np.nan, 1.0, 2.0], [np.nan, np.nan, np.nan, np.nan], [4.0, 1.0, 0.0, 2.0]])
+    for fn in ("quantile", "nanquantile"):
+        got = getattr(framework, fn)(framework.tensor(x, device=device), 0.4, dim=1)
+        want = getattr(torch, fn)(torch.tensor(x), 0.4, dim=1)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
+    t = framework.tensor(x, device=device)
+    assert np.isclose(t.nanquantile(0.5).item(), torch.tensor(x).nanquantile(0.5).item())
+    with pytest.raises(RuntimeError, match="quantile"):
+        framework.quantile(framework.ones(3, device=device), 1.5)
+    with pytest.raises(RuntimeError):
+        torch.quantile(torch.ones(3), 0.5, interpolation="cubic")
+    with pytest.raises(RuntimeError, match="quantile"):
+        framework.quantile(framework.ones(3, device=device), 0.5, interpolation="cubic")
