@@ -196,6 +196,9 @@ def report() -> str:
         "- `cuda` tensors run Triton kernels (or Triton's interpreter); there is no cuDNN: "
         "the `backends.cudnn` flags are kept but change no kernel.",
         "- float32 matmuls on `cuda` default to TF32 (`set_float32_matmul_precision('high')`).",
+        "- `use_deterministic_algorithms` is recorded (`are_deterministic_algorithms_enabled`) "
+        "but changes and refuses no kernel; `set_num_interop_threads` is recorded only (no "
+        "inter-op pool); `set_num_threads` sets the CPU kernels' and OpenBLAS's thread count.",
         "",
     ]
     return "\n".join(lines + sections).rstrip("\n") + "\n"

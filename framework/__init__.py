@@ -30,6 +30,10 @@ from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save
 from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from ._settings import (are_deterministic_algorithms_enabled, get_num_interop_threads,
+                        get_num_threads, is_deterministic_algorithms_warn_only_enabled,
+                        set_num_interop_threads, set_num_threads,
+                        use_deterministic_algorithms)
 from .tensor import Size, Tensor
 from .tensor import install_methods as _install_tensor_methods
 

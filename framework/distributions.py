@@ -1,9 +1,13 @@
-"""Probability distributions (``torch.distributions``): Categorical, Normal, Bernoulli.
+"""Probability distributions (``torch.distributions``): Categorical, Normal, Bernoulli,
+Uniform and Independent.
 
-Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean`` and
-``batch_shape``; ``Normal`` also has ``rsample`` (reparameterized, so
-gradients flow to ``loc`` and ``scale``). ``kl_divergence`` covers
-Normal-Normal, Categorical-Categorical and Bernoulli-Bernoulli.
+Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean``,
+``batch_shape`` and ``event_shape``; ``Normal`` and ``Uniform`` also have
+``rsample`` (reparameterized, so gradients flow to their parameters) and
+``cdf``. ``Independent`` turns batch dims of a distribution into event dims
+(its ``log_prob`` and ``entropy`` sum over them). ``kl_divergence`` covers
+Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli and
+Independent-Independent.
 """
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from .ops import compare, unary
 from .ops import shape as shape_ops
 from .tensor import Tensor
 
-__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "kl_divergence"]
+__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Uniform", "Independent",
+           "kl_divergence"]
 
 
 def _as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -36,6 +41,7 @@ class Distribution:
     """Base class: ``batch_shape``, ``sample(sample_shape)``, ``log_prob``, ``entropy``."""
 
     batch_shape: tuple = ()
+    event_shape: tuple = ()
 
     def sample(self, sample_shape=()) -> Tensor:
         """Draw ``sample_shape + batch_shape`` values (no gradient)."""
@@ -145,6 +151,120 @@ class Normal(Distribution):
         """0.5 + 0.5 log(2π) + log(scale)."""
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
+    def cdf(self, value) -> Tensor:
+        """P(X <= value) = (1 + erf((value - loc) / (scale √2))) / 2."""
+        value = _as_tensor(value, self.loc)
+        return 0.5 * (1 + unary.erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of ``cdf``: loc + scale √2 erfinv(2 value - 1)."""
+        value = _as_tensor(value, self.loc)
+        return self.loc + self.scale * unary.erfinv(2 * value - 1) * math.sqrt(2)
+
+
+class Uniform(Distribution):
+    """Uniform on ``[low, high)`` (broadcast together)."""
+
+    has_rsample = True
+
+    def __init__(self, low, high, validate_args=None) -> None:
+        low = _as_tensor(low, high if isinstance(high, Tensor) else None)
+        high = _as_tensor(high, low)
+        self.low, self.high = shape_ops.broadcast_tensors(low, high)
+        self.batch_shape = tuple(self.low.shape)
+
+    @property
+    def mean(self) -> Tensor:
+        """``(low + high) / 2``."""
+        return (self.low + self.high) / 2
+
+    @property
+    def stddev(self) -> Tensor:
+        """``(high - low) / √12``."""
+        return (self.high - self.low) / math.sqrt(12)
+
+    @property
+    def variance(self) -> Tensor:
+        """``(high - low) ** 2 / 12``."""
+        return (self.high - self.low) ** 2 / 12
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``low + u (high - low)`` with ``u`` uniform in [0, 1): differentiable in both."""
+        u = creation.rand(self._extended(sample_shape), dtype=self.low.dtype,
+                          device=self.low.device)
+        return self.low + u * (self.high - self.low)
+
+    def log_prob(self, value) -> Tensor:
+        """-log(high - low) inside ``[low, high)``, -inf outside."""
+        value = _as_tensor(value, self.low)
+        inside = compare.logical_and(self.low <= value, value < self.high)
+        return compare.where(inside, -(self.high - self.low).log(), float("-inf"))
+
+    def cdf(self, value) -> Tensor:
+        """``(value - low) / (high - low)`` clamped to [0, 1]."""
+        value = _as_tensor(value, self.low)
+        return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def entropy(self) -> Tensor:
+        """``log(high - low)``."""
+        return (self.high - self.low).log()
+
+
+class Independent(Distribution):
+    """``base_distribution`` with its last ``reinterpreted_batch_ndims`` batch dims read as
+    event dims: ``log_prob`` and ``entropy`` sum over them (e.g. a diagonal Gaussian from a
+    batch of Normals)."""
+
+    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,
+                 validate_args=None) -> None:
+        batch = tuple(base_distribution.batch_shape)
+        if not 0 <= reinterpreted_batch_ndims <= len(batch):
+            raise ValueError("Expected reinterpreted_batch_ndims <= len(base_distribution."
+                             f"batch_shape), actual {reinterpreted_batch_ndims} vs {len(batch)}")
+        self.base_dist = base_distribution
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        split = len(batch) - reinterpreted_batch_ndims
+        self.batch_shape = batch[:split]
+        self.event_shape = batch[split:] + tuple(base_distribution.event_shape)
+        self.has_rsample = base_distribution.has_rsample
+
+    @property
+    def mean(self) -> Tensor:
+        """The base distribution's mean."""
+        return self.base_dist.mean
+
+    @property
+    def stddev(self) -> Tensor:
+        """The base distribution's standard deviation."""
+        return self.base_dist.stddev
+
+    @property
+    def variance(self) -> Tensor:
+        """The base distribution's variance."""
+        return self.base_dist.variance
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """The base distribution's sample (no gradient)."""
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """The base distribution's reparameterized sample."""
+        return self.base_dist.rsample(sample_shape)
+
+    def _sum_event(self, value: Tensor) -> Tensor:
+        dims = self.reinterpreted_batch_ndims
+        if dims == 0:
+            return value
+        return value.sum(tuple(range(-dims, 0)))
+
+    def log_prob(self, value) -> Tensor:
+        """The base log_prob summed over the reinterpreted dims."""
+        return self._sum_event(self.base_dist.log_prob(value))
+
+    def entropy(self) -> Tensor:
+        """The base entropy summed over the reinterpreted dims."""
+        return self._sum_event(self.base_dist.entropy())
+
 
 class Bernoulli(Distribution):
     """0/1 outcomes with success probability ``probs`` (or ``logits``)."""
@@ -195,5 +315,10 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
         return (p.probs * (unary.sigmoid(p.logits).log() - unary.sigmoid(q.logits).log())
                 + (1 - p.probs) * (unary.sigmoid(-p.logits).log() - unary.sigmoid(-q.logits).log()))
+    if isinstance(p, Independent) and isinstance(q, Independent):
+        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+            raise NotImplementedError("kl_divergence of Independent distributions with different "
+                                      "reinterpreted_batch_ndims")
+        return p._sum_event(kl_divergence(p.base_dist, q.base_dist))
     raise NotImplementedError(f"kl_divergence is not implemented for {type(p).__name__} and "
                               f"{type(q).__name__}")

@@ -387,8 +387,10 @@ def _sync_directory(directory: str) -> None:
 def load(f, map_location=None, weights_only: bool = True, mmap: bool | None = None) -> Any:
     """Read an object written by ``save`` (or any safetensors file) from a path or file object.
 
-    ``map_location``: a device (``'cpu'``, ``'cuda'``, ``framework.device``) for every tensor, or a
-    ``{saved_device: device}`` dict. Tensors are restored on the device they were saved from
+    ``map_location``: a device (``'cpu'``, ``'cuda'``, ``framework.device``) for every tensor, a
+    ``{saved_device: device}`` dict, or a function ``(storage, location)`` as in torch (it gets
+    the tensor's data on cpu and the saved device name; the tensor goes to the device of the
+    tensor it returns, e.g. ``lambda storage, loc: storage`` keeps everything on cpu). Tensors are restored on the device they were saved from
     otherwise (``cpu`` when the file does not say). ``mmap=True`` (paths only) maps the file
     instead of reading it: CPU tensors are copy-on-write views of the mapped file, so loading
     takes no memory for tensor data until it is touched. Tensors saved sharing memory load
@@ -616,7 +618,11 @@ class _Store:
             raise _corrupt(self.name, f"bad object number {obj!r}")
         if obj in self.objects:
             return self.objects[obj]
-        base = self._base(key, _target_device(saved_device, self.map_location))
+        if callable(self.map_location):
+            device = self._device_from_function(key, saved_device)
+        else:
+            device = _target_device(saved_device, self.map_location)
+        base = self._base(key, device)
         shape, strides, offset = self._geometry(key, node.get("view"), base.numel())
         t = Tensor._make(Array(base._a.storage, shape, strides, base._a.offset + offset),
                          base.device)
@@ -625,6 +631,18 @@ class _Store:
         if obj is not None:
             self.objects[obj] = t
         return t
+
+    def _device_from_function(self, key: str, saved_device: str) -> Device:
+        """``map_location(storage, location)`` as torch calls it: the entry's data on cpu and
+        the saved device name; the tensor goes where the returned tensor is (the saved device
+        when it returns None), so ``lambda s, loc: s`` keeps cpu and ``s.cuda()`` moves."""
+        placed = self.map_location(self._base(key, Device("cpu")), saved_device)
+        if placed is None:
+            return Device(saved_device)
+        if not isinstance(placed, Tensor):
+            raise TypeError("framework.load: a map_location function must return a tensor (the "
+                            f"storage it was given, maybe moved) or None, got {type(placed).__name__}")
+        return placed.device
 
     def _base(self, key: str, device) -> Tensor:
         """The whole of entry ``key``, flat, on ``device`` (made once per entry and device)."""
@@ -711,9 +729,6 @@ def _target_device(saved: str, map_location):
         return Device(saved)
     if isinstance(map_location, dict):
         return Device(map_location.get(saved, saved))
-    if callable(map_location):
-        raise TypeError("framework.load: map_location must be a device or a dict of devices "
-                        "(functions are not supported)")
     return Device(map_location)
 
 

@@ -648,6 +648,17 @@ class Tensor:
         """A copy on the CPU (``self`` when already there)."""
         return self.to("cpu")
 
+    def pin_memory(self, device=None) -> "Tensor":
+        """``self`` for a cpu tensor: host memory here is ordinary memory (copies to ``cuda``
+        work the same); a cuda tensor raises ``RuntimeError`` as in torch."""
+        if self.device.type != "cpu":
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+        return self
+
+    def is_pinned(self, device=None) -> bool:
+        """False: framework does not page-lock host memory."""
+        return False
+
     def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
         """A copy on a ``cuda`` device (``self`` when already there)."""
         from .devices import as_device

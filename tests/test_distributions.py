@@ -85,3 +85,59 @@ def test_bad_parameters_raise():
         D.Bernoulli()
     with pytest.raises(NotImplementedError, match="kl_divergence"):
         D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(probs=framework.tensor(0.5)))
+
+
+def test_normal_cdf_icdf_match_torch():
+    loc, tloc = _pair(RNG.standard_normal(4))
+    scale, tscale = _pair(RNG.uniform(0.5, 2.0, 4))
+    ours, theirs = D.Normal(loc, scale), TD.Normal(tloc, tscale)
+    value = RNG.standard_normal(4)
+    _close(ours.cdf(framework.tensor(value)), theirs.cdf(torch.tensor(value)))
+    probs = RNG.uniform(0.05, 0.95, 4)
+    _close(ours.icdf(framework.tensor(probs)), theirs.icdf(torch.tensor(probs)), atol=1e-8)
+    ours.cdf(framework.tensor(value)).sum().backward()
+    theirs.cdf(torch.tensor(value)).sum().backward()
+    _close(loc.grad, tloc.grad)
+    assert ours.event_shape == () and ours.batch_shape == (4,)
+
+
+def test_uniform_matches_torch():
+    low, tlow = _pair(RNG.uniform(-2.0, 0.0, 3))
+    high, thigh = _pair(RNG.uniform(0.5, 2.0, 3))
+    ours, theirs = D.Uniform(low, high), TD.Uniform(tlow, thigh, validate_args=False)
+    value = np.array([-0.1, 0.3, 5.0])  # the last one outside the support
+    _close(ours.log_prob(framework.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    _close(ours.entropy(), theirs.entropy())
+    _close(ours.mean, theirs.mean)
+    _close(ours.variance, theirs.variance)
+    _close(ours.cdf(framework.tensor(value)), theirs.cdf(torch.tensor(value)))
+    sample = ours.rsample((500,))
+    assert sample.shape == (500, 3) and sample.requires_grad
+    data = sample.detach().numpy()
+    assert (data >= low.detach().numpy()).all() and (data < high.detach().numpy()).all()
+    sample.sum().backward()
+    assert low.grad is not None and high.grad is not None
+    scalar = D.Uniform(0.0, 2.0)
+    assert scalar.log_prob(framework.tensor(1.0)).item() == pytest.approx(np.log(0.5))
+
+
+def test_independent_matches_torch():
+    loc, tloc = _pair(RNG.standard_normal((2, 3)))
+    scale, tscale = _pair(RNG.uniform(0.5, 2.0, (2, 3)))
+    ours = D.Independent(D.Normal(loc, scale), 1)
+    theirs = TD.Independent(TD.Normal(tloc, tscale), 1)
+    assert ours.batch_shape == (2,) and ours.event_shape == (3,)
+    value = RNG.standard_normal((2, 3))
+    _close(ours.log_prob(framework.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    _close(ours.entropy(), theirs.entropy())
+    _close(ours.mean, theirs.mean)
+    other = D.Independent(D.Normal(framework.zeros(2, 3, dtype=framework.float64), 1.0), 1)
+    tother = TD.Independent(TD.Normal(torch.zeros(2, 3, dtype=torch.float64), 1.0), 1)
+    _close(D.kl_divergence(ours, other), TD.kl_divergence(theirs, tother))
+    assert ours.rsample((4,)).shape == (4, 2, 3) and ours.sample().shape == (2, 3)
+    whole = D.Independent(D.Normal(loc, scale), 2)
+    assert whole.batch_shape == () and whole.event_shape == (2, 3)
+    _close(whole.log_prob(framework.tensor(value)),
+           TD.Independent(TD.Normal(tloc, tscale), 2).log_prob(torch.tensor(value)))
+    with pytest.raises(ValueError):
+        D.Independent(D.Normal(loc, scale), 3)

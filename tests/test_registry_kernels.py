@@ -194,6 +194,17 @@ for _name in ("all", "any"):
                     _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1)]
 CASES["sort"] = [_call(framework.sort, lambda: _x(3, 4), lambda: 1)]
 CASES["argsort"] = [_call(framework.argsort, lambda: _x(3, 4), lambda: 1)]
+CASES["quantile"] = [_call(framework.quantile, lambda: _x(3, 4), lambda: 0.3),
+                     _call(framework.quantile, lambda: _x(3, 4),
+                           lambda: framework.tensor([0.2, 0.7], dtype=F64), lambda: 1,
+                           interpolation="midpoint")]
+CASES["nanquantile"] = [_call(framework.nanquantile, lambda: _x(3, 4), lambda: 0.3, lambda: 0,
+                              interpolation="nearest")]
+CASES["kthvalue"] = [_call(framework.kthvalue, lambda: _x(3, 4), lambda: 2, lambda: 1)]
+CASES["median"] = [_call(framework.median, lambda: _x(3, 4)),
+                   _call(framework.median, lambda: _x(3, 4), lambda: 1)]
+CASES["nanmedian"] = [_call(framework.nanmedian, lambda: _x(3, 4)),
+                      _call(framework.nanmedian, lambda: _x(3, 4), lambda: 1)]
 CASES["topk"] = [_call(framework.topk, lambda: _x(3, 4), lambda: 2)]
 CASES["unique"] = [_call(framework.unique, lambda: _i(8)),
                    _call(framework.unique, lambda: _i(8), return_inverse=True,
@@ -205,6 +216,18 @@ CASES["searchsorted"] = [_call(framework.searchsorted, lambda: framework.arange(
 for _name in ("tril", "triu", "fliplr", "flipud"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
 CASES["flip"] = [_call(framework.flip, lambda: _x(3, 4), lambda: [0])]
+CASES["tensor_split"] = [_call(framework.tensor_split, lambda: _x(5, 4), lambda: 2),
+                         _call(framework.tensor_split, lambda: _x(5, 4), lambda: [1, 3])]
+CASES["count_nonzero"] = [_call(framework.count_nonzero, lambda: _x(3, 4)),
+                          _call(framework.count_nonzero, lambda: _x(3, 4), lambda: 1)]
+CASES["isin"] = [_call(framework.isin, lambda: _i(3, 4), lambda: _i(5)),
+                 _call(framework.isin, lambda: _x(3, 4), lambda: _x(5), invert=True)]
+CASES["rot90"] = [_call(framework.rot90, lambda: _x(3, 4)),
+                  _call(framework.rot90, lambda: _x(3, 4), lambda: 2),
+                  _call(framework.rot90, lambda: _x(3, 4), lambda: 4)]
+CASES["tril_"] = [_call(lambda x: x.tril_(), lambda: _x(3, 4).clone())]
+CASES["triu_"] = [_call(lambda x: x.triu_(), lambda: _x(3, 4).clone())]
+CASES["fill_diagonal_"] = [_call(lambda x: x.fill_diagonal_(2.0), lambda: _x(3, 4).clone())]
 CASES["roll"] = [_call(framework.roll, lambda: _x(3, 4), lambda: 1, lambda: 0)]
 CASES["repeat"] = [_call(lambda x: x.repeat(2, 1), lambda: _x(3, 4))]
 CASES["tile"] = [_call(framework.tile, lambda: _x(3, 4), lambda: (2, 1))]
@@ -259,6 +282,19 @@ CASES["cosine_embedding_loss"] = [_call(F.cosine_embedding_loss, lambda: _x(4, 3
 CASES["margin_ranking_loss"] = [_call(F.margin_ranking_loss, lambda: _x(4), lambda: _x(4),
                                       lambda: framework.tensor([1.0, -1.0, 1.0, -1.0],
                                                                dtype=F64))]
+CASES["gaussian_nll_loss"] = [_call(F.gaussian_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+                                    lambda: _x(4, 3).exp(), full=True),
+                              _call(F.gaussian_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+                                    lambda: 1.0)]
+CASES["poisson_nll_loss"] = [_call(F.poisson_nll_loss, lambda: _x(4, 3), lambda: _x(4, 3).exp(),
+                                   log_input=log_input, full=True) for log_input in (True, False)]
+CASES["soft_margin_loss"] = [_call(F.soft_margin_loss, lambda: _x(4, 3),
+                                   lambda: _x(4, 3, grad=False).sign())]
+CASES["multilabel_soft_margin_loss"] = [_call(F.multilabel_soft_margin_loss, lambda: _x(4, 3),
+                                              lambda: (_x(4, 3, grad=False) > 0).double(),
+                                              weight=_x(3, grad=False))]
+CASES["hinge_embedding_loss"] = [_call(F.hinge_embedding_loss, lambda: _x(4, 3),
+                                       lambda: _x(4, 3, grad=False).sign())]
 CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), lambda: _x(4, 3),
                                       lambda: _x(4, 3), swap=swap) for swap in (False, True)]
 # pool
@@ -279,6 +315,9 @@ def _unpool_case():
 CASES["max_unpool2d"] = [_unpool_case]
 CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
                         for mode in ("nearest", "bilinear")]
+CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2, mode="area"))
+CASES["gumbel_softmax"] = [_call(F.gumbel_softmax, lambda: _x(3, 4)),
+                           _call(F.gumbel_softmax, lambda: _x(3, 4), hard=True)]
 CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
 CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
 # random (the draws are counter-based: no state is read back)
@@ -288,6 +327,9 @@ for _name, _shape in (("dropout1d", (2, 3, 4)), ("dropout2d", (2, 3, 4, 4)),
                       ("dropout3d", (2, 3, 2, 2, 2))):
     CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), p=0.5, training=True)]
 CASES["bernoulli"] = [_call(framework.bernoulli, lambda: _x(3, 4, grad=False).sigmoid())]
+CASES["normal"] = [_call(framework.normal, lambda: _x(3, 4, grad=False), lambda: 2.0),
+                   _call(framework.normal, lambda: 0.0, lambda: _x(3, 4, grad=False).exp()),
+                   _call(framework.normal, lambda: 0.0, lambda: 1.0, lambda: (3, 4))]
 CASES["multinomial"] = [_call(framework.multinomial, lambda: _x(3, 4, grad=False).exp(),
                               lambda: 2)]
 # inplace: on a non-leaf made before recording, so the write is recorded and differentiated
@@ -322,6 +364,7 @@ _OPTIM_SCALARS = {  # (number of state buffers, the scalar arguments)
     "sgd": (1, (0.1, 0.9, 0.0, 0.0, False, False, False)),
     "adam": (3, (0.1, 0.9, 0.999, 1e-8, 0.01, True, True, False, 0.1, 0.05)),
     "adamax": (2, (0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1)),
+    "adadelta": (2, (1.0, 0.9, 1e-6, 0.1, True)),
     "rmsprop": (3, (0.01, 0.99, 1e-8, 0.0, 0.9, True, False)),
     "adagrad": (1, (0.1, 1e-10, 0.0, False)),
     "nadam": (2, (0.1, 0.9, 0.999, 1e-8, 0.0, False, False, 0.05, 0.1, 0.9)),
@@ -431,6 +474,14 @@ CASES["masked_fill"] = [_call(framework.masked_fill, lambda: _x(3, 4),
                               lambda: _x(3, 4, grad=False) > 0, lambda: 0.5)]
 CASES["masked_fill_"] = [_call(lambda x, m: x.masked_fill_(m, 0.5), lambda: _x(3, 4).clone(),
                                lambda: _x(3, 4, grad=False) > 0)]
+CASES["index_fill"] = [_call(framework.index_fill, lambda: _x(3, 4), lambda: 1,
+                             lambda: framework.tensor([0, 2]), lambda: -1.0)]
+CASES["index_fill_"] = [_call(lambda x, i: x.index_fill_(1, i, -1.0), lambda: _x(3, 4).clone(),
+                              lambda: framework.tensor([0, 2]))]
+CASES["masked_scatter"] = [_call(framework.masked_scatter, lambda: _x(3, 4),
+                                 lambda: _x(3, 4, grad=False) > 0, lambda: _x(12))]
+CASES["masked_scatter_"] = [_call(lambda x, m, v: x.masked_scatter_(m, v), lambda: _x(3, 4).clone(),
+                                  lambda: _x(3, 4, grad=False) > 0, lambda: _x(12))]
 CASES["masked_select"] = [_call(framework.masked_select, lambda: _x(3, 4),
                                 lambda: _x(3, 4, grad=False) > 0)]
 CASES["take_along_dim"] = [_call(framework.take_along_dim, lambda: _x(2, 4), _IDX, lambda: 1)]

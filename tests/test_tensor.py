@@ -191,3 +191,14 @@ def test_dtype_info_python_types_and_scalar_conversions(device):
         f"{framework.tensor([1.5]):.2f}"
     shape = framework.ones(2, 3).shape
     assert isinstance(shape + (1,), framework.Size) and isinstance((1,) + shape, framework.Size)
+
+
+def test_pin_memory_keeps_cpu_tensors_and_refuses_cuda_ones():
+    """``x.pin_memory()`` (custom prefetchers call it): framework's host memory is ordinary
+    memory, so a cpu tensor comes back as it is (``is_pinned()`` False); a cuda tensor is
+    refused as torch refuses it."""
+    x = framework.arange(4.0)
+    assert x.pin_memory() is x and x.pin_memory().cuda().tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert x.is_pinned() is False
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        x.cuda().pin_memory()

@@ -227,12 +227,32 @@ CASES.update({
     "setitem": _setitem(lambda lib, dev: slice(0, 1)),
     "setitem_add": _setitem(lambda lib, dev: slice(0, 1), augmented=True),
     "setitem_advanced": _setitem(lambda lib, dev: _ints(lib, dev, [0])),
+    # matrix ops on a 2-D view of the target (its first matrix, or a row made 2-D)
+    "tril_": dict(floats=lambda s: [], apply=lambda t, ex, lib, dev: _matrix(t).tril_()),
+    "triu_": dict(floats=lambda s: [], apply=lambda t, ex, lib, dev: _matrix(t).triu_(1)),
+    "fill_diagonal_": dict(floats=lambda s: [],
+                           apply=lambda t, ex, lib, dev: _matrix(t).fill_diagonal_(-0.5)),
+    "index_fill_": dict(floats=lambda s: [],
+                        apply=lambda t, ex, lib, dev: t.index_fill_(0, _ints(lib, dev, [0]), -0.5)),
+    "masked_scatter_": dict(
+        floats=lambda s: [RNG.standard_normal(s)],
+        apply=lambda t, ex, lib, dev: t.masked_scatter_(
+            lib.tensor(INDEX_CACHE.setdefault(("mask", tuple(t.shape)),
+                                              RNG.random(tuple(t.shape)) > 0.5),
+                       device=dev), ex[0])),
     "uniform_": _random(lambda t: t.uniform_(-0.5, 0.5)),
     "normal_": _random(lambda t: t.normal_(0.0, 2.0)),
     "bernoulli_": _random(lambda t: t.bernoulli_(0.5)),
     "exponential_": _random(lambda t: t.exponential_(2.0)),
     "random_": _random(lambda t: t.random_(0, 5)),
 })
+
+
+def _matrix(t):
+    """A 2-D view of ``t``: its first matrix, or ``t`` as one row."""
+    while t.ndim > 2:
+        t = t[0]
+    return t.unsqueeze(0) if t.ndim < 2 else t
 
 
 def _method_of(case: str) -> str:

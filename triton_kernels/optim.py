@@ -248,6 +248,31 @@ def adamax_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_inf_ptr, n,
 
 
 @triton.jit
+def adadelta_kernel(param_ptr, grad_ptr, square_avg_ptr, acc_delta_ptr, n,
+                    lr: F64, rho: F64, eps: F64, weight_decay: F64,
+                    MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Adadelta: v = ρ·v + (1−ρ)·g²; Δ = √(u + eps) / √(v + eps) · g; u = ρ·u + (1−ρ)·Δ²;
+    p −= lr·Δ."""
+    lr = compute_scalar(lr, ACC)
+    rho = compute_scalar(rho, ACC)
+    eps = compute_scalar(eps, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    square_avg = tl.load(square_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    acc_delta = tl.load(acc_delta_ptr + offs, mask=mask, other=0.0).to(ACC)
+    square_avg = rho * square_avg + (1.0 - rho) * grad * grad
+    delta = tl.sqrt(acc_delta + eps) / tl.sqrt(square_avg + eps) * grad
+    acc_delta = rho * acc_delta + (1.0 - rho) * delta * delta
+    tl.store(square_avg_ptr + offs, square_avg.to(square_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(acc_delta_ptr + offs, acc_delta.to(acc_delta_ptr.dtype.element_ty), mask=mask)
+    param = param - lr * delta
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def rmsprop_kernel(param_ptr, grad_ptr, square_avg_ptr, buf_ptr, grad_avg_ptr, n,
                    lr: F64, alpha: F64, eps: F64, weight_decay: F64, momentum: F64,
                    MOMENTUM: tl.constexpr, CENTERED: tl.constexpr, MAXIMIZE: tl.constexpr,
@@ -400,6 +425,12 @@ COMPILE_SPECS = [
                    "n": "i32", "lr": "fp64", "beta1": "fp64", "beta2": "fp64", "eps": "fp64",
                    "weight_decay": "fp64", "bias_correction1": "fp64"},
      "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK}, "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "adadelta_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "square_avg_ptr": _P, "acc_delta_ptr": _P,
+                   "n": "i32", "lr": "fp64", "rho": "fp64", "eps": "fp64",
+                   "weight_decay": "fp64"},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
     {"kernel": "rmsprop_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "square_avg_ptr": _P, "buf_ptr": _P,
                    "grad_avg_ptr": _P, "n": "i32", "lr": "fp64", "alpha": "fp64", "eps": "fp64",

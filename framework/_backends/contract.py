@@ -300,6 +300,8 @@ OPTIM = {
                        "are per parameter",
     "adamax_step": "adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, "
                    "weight_decay, maximize, bias_correction1) -> None",
+    "adadelta_step": "adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, "
+                     "weight_decay, maximize) -> None",
     "rmsprop_step": "rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, "
                     "eps, weight_decay, momentum, centered, maximize) -> None",
     "adagrad_step": "adagrad_step(param, grad, state_sum, clr, eps, weight_decay, maximize) -> None",

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 VIEW_OPS = ("reshape", "permute", "expand", "slice", "select", "as_strided")
-EFFECT_OPS = ("copy_", "device_assert", "sgd_step", "adam_step", "adamax_step", "rmsprop_step",
+EFFECT_OPS = ("copy_", "device_assert", "sgd_step", "adam_step", "adamax_step", "adadelta_step", "rmsprop_step",
               "adagrad_step", "nadam_step", "radam_step", "adam_step_multi", "sgd_step_multi")
 
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",

@@ -18,9 +18,11 @@ from .modules import (  # noqa: F401
     CosineEmbeddingLoss, MarginRankingLoss, TripletMarginLoss, CosineSimilarity, RNNBase, RNN,
     LSTM, GRU, RNNCell, LSTMCell, GRUCell, MultiheadAttention, TransformerEncoderLayer,
     TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, Softmin,
-    Threshold, Hardshrink, Softshrink,
+    Threshold, Hardshrink, Softshrink, Softmax2d, GaussianNLLLoss, PoissonNLLLoss, SoftMarginLoss,
+    MultiLabelSoftMarginLoss, HingeEmbeddingLoss,
 )
 from .modules import Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, MaxUnpool2d  # noqa: F401
+from .modules.padding import *  # noqa: F401,F403 - ZeroPad2d, ReflectionPad2d, ...
 from .modules import __all__ as _layer_names
 from .parameter import Buffer, Parameter
 

@@ -28,7 +28,7 @@ __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
     "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "where", "clamp",
     "clip", "clamp_min", "clamp_max", "isnan", "isinf", "isfinite", "equal", "allclose",
-    "isclose",
+    "isclose", "isin",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
@@ -180,10 +180,21 @@ class Where(Function):
         return None, _grad_for(ga, meta_a, need_a), _grad_for(gb, meta_b, need_b), None
 
 
+_NOT_GIVEN = object()
+
+
 @supports_out
-def where(condition: Tensor, input: Operand, other: Operand) -> Tensor:
-    """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed)."""
+def where(condition: Tensor, input: Operand = _NOT_GIVEN, other: Operand = _NOT_GIVEN):
+    """``input`` where ``condition`` else ``other`` (broadcast; numbers allowed).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: a tuple of int64
+    index tensors, one per dim, of the non-zero (True) elements."""
     check_tensor("where", "condition", condition)
+    if input is _NOT_GIVEN and other is _NOT_GIVEN:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if input is _NOT_GIVEN or other is _NOT_GIVEN:
+        raise TypeError("where() takes 1 or 3 arguments (condition, input, other); got 2")
     if condition.dtype is not dtypes.bool:
         raise RuntimeError("where(): expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype}")
@@ -387,3 +398,34 @@ def _register() -> None:
 
 
 _register()
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` is one of ``test_elements`` (either may be a
+    number); ``invert`` negates. A binary search in the sorted test elements (NaN matches
+    nothing)."""
+    from .creation import tensor
+    from .sort import searchsorted, sort
+    if not isinstance(elements, Tensor):
+        elements = tensor(elements, device=test_elements.device)
+    if not isinstance(test_elements, Tensor):
+        test_elements = tensor(test_elements, device=elements.device)
+    check_tensor("isin", "elements", elements)
+    check_tensor("isin", "test_elements", test_elements)
+    candidates = test_elements.reshape(-1)
+    if candidates.dtype.is_floating_point:
+        candidates = candidates[logical_not(isnan(candidates))]  # NaN would break the search
+    if candidates.numel() == 0:
+        found = ne(elements, elements) & False  # all False, elements' shape
+    else:
+        candidates = sort(candidates).values.to(
+            dtypes.promote_types(elements.dtype, test_elements.dtype))
+        values = elements.to(candidates.dtype)
+        positions = searchsorted(candidates, values.reshape(-1)).clamp(max=candidates.numel() - 1)
+        found = eq(candidates[positions].reshape(tuple(elements.shape)), values)
+    return logical_not(found) if invert else found
+
+
+register("isin", "compare", ("sort", "searchsorted", "clamp", "eq", "gather", "isnan",
+                             "logical_not", "nonzero", "amax", "amin", "to_numpy"),
+         differentiable=False)

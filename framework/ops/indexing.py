@@ -52,7 +52,8 @@ from .registry import register
 __all__ = [
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
     "index_copy", "index_reduce", "index_put", "index_put_",
-    "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim",
+    "masked_fill", "masked_select", "nonzero", "argwhere", "take_along_dim", "index_fill",
+    "masked_scatter",
 ]
 FUNCTIONAL = ["embedding", "embedding_bag", "one_hot"]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
@@ -60,7 +61,8 @@ TENSOR_METHODS = (
     "gather", "scatter", "scatter_", "scatter_add", "scatter_add_", "index_select", "index_add",
     "index_add_", "index_copy", "index_copy_", "index_put", "index_put_", "scatter_reduce",
     "scatter_reduce_", "index_reduce", "index_reduce_", "masked_fill", "masked_fill_",
-    "masked_select", "nonzero", "argwhere", "take_along_dim",
+    "masked_select", "nonzero", "argwhere", "take_along_dim", "index_fill", "index_fill_",
+    "masked_scatter", "masked_scatter_",
 )
 
 for _name in ("gather", "index_select", "take_along_dim", "embedding"):
@@ -95,6 +97,14 @@ register("index_put_", "indexing", (
 ))
 register("masked_fill", "indexing", ("where", "full"))
 register("masked_fill_", "indexing", ("where", "copy_", "full"))
+register("index_fill", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full",
+                                    "to_numpy"))
+register("index_fill_", "indexing", ("scatter_add", "amax", "amin", "gt", "where", "full",
+                                     "to_numpy", "copy_"))
+for _name in ("masked_scatter", "masked_scatter_"):
+    register(_name, "indexing", ("cumsum", "sub", "clamp", "gather", "where", "sum", "le",
+                                 "device_assert", "scatter_add", "amax", "amin", "copy_", "empty",
+                                 "full", "to_numpy"))
 register("masked_select", "indexing", ("nonzero", "gather", "full", "scatter_add"))
 for _name in ("nonzero", "argwhere"):
     register(_name, "indexing", ("nonzero",), differentiable=False)
@@ -675,6 +685,61 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     """In-place ``masked_fill`` (``mask`` must broadcast to ``self``'s shape)."""
     return apply_inplace("masked_fill_", self, lambda old: masked_fill(old, mask, value))
 
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """``input`` with the entries along ``dim`` at the positions in ``index`` (1-D or 0-d
+    int64) set to ``value`` (a number, or a 0-d tensor, which gets a gradient)."""
+    check_tensor("index_fill", "input", input)
+    check_tensor("index_fill", "index", index)
+    if index.dtype is not dtypes.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    if index.ndim > 1:
+        raise IndexError("index_fill_(): Index has to be a vector/scalar")
+    common_device("index_fill", input, index)
+    x = _as_1d(input)
+    d = normalize_dim("index_fill", dim, x.ndim)
+    hits = creation.zeros(x.shape[d], dtype=dtypes.int64, device=x.device)
+    hits = hits.index_add(0, index.reshape(-1), creation.ones_like(index.reshape(-1)))
+    rows = [1] * x.ndim
+    rows[d] = x.shape[d]
+    out = masked_fill(x, compare.gt(hits, 0).reshape(tuple(rows)), value)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """In-place ``index_fill``."""
+    return apply_inplace("index_fill_", self, lambda old: index_fill(old, dim, index, value))
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the positions where the boolean ``mask`` (broadcast to ``input``) is
+    True filled, in row-major order, with the first elements of ``source``."""
+    check_tensor("masked_scatter", "input", input)
+    check_tensor("masked_scatter", "source", source)
+    _check_bool_mask(mask, "masked_scatter_ only supports boolean masks, but got mask with "
+                           "dtype {got}")
+    common_device("masked_scatter", input, mask, source)
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter_: expected self and source to have same dtypes but "
+                           f"got {dtypes.scalar_type_name(input.dtype)} and "
+                           f"{dtypes.scalar_type_name(source.dtype)}")
+    mask = mask.expand(tuple(input.shape))
+    flat_mask = mask.reshape(-1).to(dtypes.int64)
+    with no_grad():
+        used = flat_mask.sum()
+        backend(used).device_assert(compare.le(used, source.numel())._a, "masked_scatter",
+                                    "Number of elements of source < number of ones in mask")
+        positions = (flat_mask.cumsum(0) - 1).clamp(min=0, max=max(source.numel() - 1, 0))
+    if source.numel() == 0:
+        return input.clone()
+    picked = source.reshape(-1).gather(0, positions).reshape(tuple(input.shape))
+    return compare.where(mask, picked, input)
+
+
+def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """In-place ``masked_scatter`` (``mask`` must broadcast to ``self``'s shape)."""
+    return apply_inplace("masked_scatter_", self, lambda old: masked_scatter(old, mask, source))
 
 def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:
     """``gather`` with ``input`` and ``indices`` broadcast in every dim but ``dim``; with

@@ -18,6 +18,7 @@ ops (autograd gives their backward), written the way PyTorch defines them.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 from ..amp import full_precision
@@ -35,6 +36,8 @@ FUNCTIONAL = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
+    "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "hinge_embedding_loss",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -849,6 +852,91 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _apply_reduction(loss, reduction)
 
 
+def _gaussian_var(input: Tensor, var: Tensor) -> Tensor:
+    """``var`` shaped against ``input`` as torch allows: the same shape, the shape without
+    the last dim (one variance per row), or a last dim of 1."""
+    if tuple(var.shape) == tuple(input.shape):
+        return var
+    if tuple(input.shape[:-1]) == tuple(var.shape):
+        return var.unsqueeze(-1)
+    if tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+        return var
+    raise ValueError("var is of incorrect size")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Gaussian negative log likelihood: ``0.5 (log(var) + (input - target)² / var)`` (plus
+    ``0.5 log(2π)`` when ``full``); ``var`` is clamped to ``eps`` with its gradient passed
+    through unchanged, as in torch."""
+    op = "gaussian_nll_loss"
+    if not isinstance(var, Tensor):
+        from .creation import full_like
+        var = full_like(input, var)
+    _check_tensors(op, input=input, target=target, var=var)
+    var = _gaussian_var(input, var)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log likelihood: ``exp(input) - target · input`` (``log_input``) or
+    ``input - target · log(input + eps)``; ``full`` adds Stirling's term where target > 1."""
+    op = "poisson_nll_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors(op, input=input, target=target)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0.0)
+    return _apply_reduction(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(-target · input))`` (targets ±1)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors("soft_margin_loss", input=input, target=target)
+    return _apply_reduction((-target * input).exp().log1p(), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """One-versus-all logistic loss over the classes (last dim) averaged per sample:
+    ``-mean_c(w_c (y log σ(x) + (1 - y) log σ(-x)))``."""
+    from .activation import logsigmoid
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors("multilabel_soft_margin_loss", input=input, target=target)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    classes = input.shape[-1] if input.ndim else 1
+    return _apply_reduction(loss.sum(-1) / classes if input.ndim else loss, reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_tensors("hinge_embedding_loss", input=input, target=target)
+    below_margin = compare.clamp_min(margin - input, 0.0)
+    loss = (compare.where(target != 1, below_margin, 0.0)
+            + compare.where(target != -1, input, 0.0))
+    return _apply_reduction(loss, reduction)
+
+
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """``||x1 - x2 + eps||_p`` over the last dim."""
@@ -913,6 +1001,20 @@ register("cosine_embedding_loss", "loss", (
 ))
 register("margin_ranking_loss", "loss", (
     "sub", "mul", "clamp", "add", "div", "ge", "mean", "neg", "where",
+))
+register("gaussian_nll_loss", "loss", (
+    "add", "any", "clamp", "div", "full", "log", "lt", "mean", "mul", "neg", "pow", "sub",
+    "to_numpy",
+))
+register("poisson_nll_loss", "loss", (
+    "add", "div", "exp", "full", "le", "log", "mean", "mul", "neg", "sub", "where",
+))
+register("soft_margin_loss", "loss", ("add", "div", "exp", "log1p", "mean", "mul", "neg"))
+register("multilabel_soft_margin_loss", "loss", (
+    "activation", "activation_backward", "add", "div", "mean", "mul", "neg", "sub", "sum",
+))
+register("hinge_embedding_loss", "loss", (
+    "add", "clamp", "div", "ge", "mean", "ne", "neg", "sub", "where",
 ))
 register("pairwise_distance", "loss", (
     "sub", "add", "sum", "div", "eq", "mul", "neg", "sqrt", "where", "abs", "sign",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+from math import prod as math_prod
 
 from .. import dtypes
 from ..autograd.function import Function, rename_node
@@ -20,11 +21,13 @@ from ..tensor import Size, Tensor
 from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
 
-__all__ = ["tril", "triu", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll"]
+__all__ = ["tril", "triu", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
+           "rot90"]
 FUNCTIONAL = ["pad"]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
     "tril", "triu", "repeat", "repeat_interleave", "tile", "flip", "fliplr", "flipud", "roll",
+    "rot90", "tril_", "triu_", "fill_diagonal_",
 )
 
 
@@ -104,12 +107,15 @@ class _Flip(Function):
         return _Flip.apply(grad, ctx.dims), None
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """A copy of ``input`` with the order of the elements along ``dims`` reversed."""
+def flip(input: Tensor, *dim_args, dims=None) -> Tensor:
+    """A copy of ``input`` with the order of the elements along ``dims`` reversed
+    (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or ``flip(x, dims=[0, 1])``)."""
     check_tensor("flip", "input", input)
-    if not dims:
+    if dim_args and dims is not None:
+        raise TypeError("flip() got multiple values for argument 'dims'")
+    if not dim_args and dims is None:
         raise TypeError('flip() missing 1 required positional arguments: "dims"')
-    dims = _ints("flip", "dims", _varargs(dims), allow_int=False)
+    dims = _ints("flip", "dims", _varargs(dim_args) if dim_args else dims, allow_int=False)
     wrapped = [normalize_dim("flip", d, input.ndim) for d in dims]
     for d in wrapped:
         if wrapped.count(d) > 1:
@@ -133,6 +139,68 @@ def flipud(input: Tensor) -> Tensor:
         raise RuntimeError("flipud(): Input must be >= 1-d.")
     return _Flip.apply(input, (0,))
 
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """``input`` rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first
+    dim towards the second (a copy: flips and a transpose)."""
+    check_tensor("rot90", "input", input)
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90(): expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"rot90(): expected total dims >= 2, but got total dims = {input.ndim}")
+    first, second = (normalize_dim("rot90", d, input.ndim) for d in dims)
+    if first == second:
+        raise RuntimeError(f"rot90(): expected rotation dims to be different, but got dim0 = "
+                           f"{first} and dim1 = {second}")
+    k = operator.index(k) % 4
+    if k == 1:
+        return flip(input, second).transpose(first, second)
+    if k == 2:
+        return flip(input, first, second)
+    if k == 3:
+        return flip(input, first).transpose(first, second)
+    return input.clone()
+
+
+def _apply_inplace(op: str, self: Tensor, compute) -> Tensor:
+    from .inplace import apply_inplace
+    return apply_inplace(op, self, compute)
+
+
+def tril_(self: Tensor, diagonal: int = 0) -> Tensor:
+    """In-place ``tril``."""
+    return _apply_inplace("tril_", self, lambda old: tril(old, diagonal))
+
+
+def triu_(self: Tensor, diagonal: int = 0) -> Tensor:
+    """In-place ``triu``."""
+    return _apply_inplace("triu_", self, lambda old: triu(old, diagonal))
+
+
+def _diagonal_mask(shape: tuple, wrap: bool, device) -> Tensor:
+    """True on the main diagonal of ``shape`` (2-D, or n-D with equal sizes); a tall matrix
+    with ``wrap`` starts the diagonal again every ``cols + 1`` rows, as in torch."""
+    from .creation import arange
+    step = sum(builtins.int(math_prod(shape[k + 1:])) for k in range(len(shape)))
+    numel = math_prod(shape)
+    limit = numel if wrap or len(shape) > 2 else min(shape[0], shape[1]) * shape[1]
+    flat = arange(numel, device=device)
+    return ((flat % step == 0) & (flat < limit)).reshape(shape)
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal with ``fill_value`` in place (``self`` 2-D, or n-D with all
+    sizes equal)."""
+    check_tensor("fill_diagonal_", "input", self)
+    shape = tuple(self.shape)
+    if len(shape) < 2:
+        raise RuntimeError("fill_diagonal_(): dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("fill_diagonal_(): all dimensions of input must be of equal length")
+    mask = _diagonal_mask(shape, wrap, self.device)
+    return _apply_inplace("fill_diagonal_", self, lambda old: old.masked_fill(mask, fill_value))
 
 # roll ------------------------------------------------------------------------------------
 class _Roll(Function):
@@ -480,6 +548,11 @@ def _mapped_positions(input: Tensor, d: int, before: int, after: int, mode: str)
 register("tril", "movement", ("tril",))
 register("triu", "movement", ("triu",))
 register("flip", "movement", ("flip",))
+register("rot90", "movement", ("flip", "copy_", "empty"))
+register("tril_", "movement", ("tril", "copy_"))
+register("triu_", "movement", ("triu", "copy_"))
+register("fill_diagonal_", "movement", ("arange", "remainder", "eq", "lt", "bitwise_and", "where",
+                                        "full", "copy_"))
 register("fliplr", "movement", ("flip",))
 register("flipud", "movement", ("flip",))
 register("roll", "movement", ("roll",))

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from ._util import backend
 from .registry import register
 
-for _name in ("sgd", "adam", "adamax", "rmsprop", "adagrad", "nadam", "radam"):
+for _name in ("sgd", "adam", "adamax", "adadelta", "rmsprop", "adagrad", "nadam", "radam"):
     register(f"{_name}_step_", "optim", (f"{_name}_step", "empty", "copy_"), differentiable=False)
 for _name in ("sgd", "adam"):
     register(f"{_name}_step_multi_", "optim", (f"{_name}_step_multi", "empty", "copy_"),
@@ -124,6 +124,13 @@ def adamax_step_(param: Tensor, grad: Tensor, exp_avg, exp_inf, lr, beta1, beta2
     """Adamax (infinity-norm Adam), in place."""
     _fused_step_("adamax_step", param, grad, (exp_avg, exp_inf),
                  (lr, beta1, beta2, eps, weight_decay, maximize, bias_correction1))
+
+
+def adadelta_step_(param: Tensor, grad: Tensor, square_avg, acc_delta, lr, rho, eps,
+                   weight_decay, maximize) -> None:
+    """Adadelta, in place."""
+    _fused_step_("adadelta_step", param, grad, (square_avg, acc_delta),
+                 (lr, rho, eps, weight_decay, maximize))
 
 
 def rmsprop_step_(param: Tensor, grad: Tensor, square_avg, momentum_buffer, grad_avg, lr, alpha,

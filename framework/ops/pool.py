@@ -706,10 +706,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode in _SPATIAL and input.ndim != _SPATIAL[mode] + 2:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_SPATIAL[mode] + 2}D input")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
+    if mode == "area" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area"):
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
     _check_float("interpolate", input)
     sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return _area(input, sizes)
     in_sizes = tuple(input.shape[2:])
     if any(s <= 0 for s in in_sizes + sizes):
         names = ("D", "H", "W")[3 - len(sizes):]
@@ -731,6 +736,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     out = Interpolate.apply(slices.reshape(n, c, d, plane), axes[0], _identity_samples(plane),
                             nearest)
     return out.reshape((n, c) + sizes)
+
+
+def _area(input: Tensor, sizes: tuple) -> Tensor:
+    """``mode='area'``: adaptive average pooling to ``sizes`` (as PyTorch computes it)."""
+    if input.ndim == 3:
+        return adaptive_avg_pool1d(input, sizes)
+    if input.ndim == 4:
+        return adaptive_avg_pool2d(input, sizes)
+    raise NotImplementedError("interpolate: mode 'area' is not implemented for 5-D inputs")
 
 
 def _samples(mode: str, size: int, out: int, align_corners: bool, scale) -> Samples:
@@ -795,7 +809,8 @@ for _name in (
 ):
     register(_name, "pool", ("pool_avg2d", "pool_avg2d_backward"))
 register("max_unpool2d", "pool", ("scatter", "gather", "amax", "amin", "full", "to_numpy"))
-register("interpolate", "pool", ("interp2d", "interp2d_backward"))
+register("interpolate", "pool", ("interp2d", "interp2d_backward", "pool_avg2d",
+                                  "pool_avg2d_backward"))
 for _name in ("pixel_shuffle", "pixel_unshuffle"):
     register(_name, "pool", ("copy_", "empty"))
 del _name

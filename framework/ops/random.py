@@ -19,10 +19,10 @@ from ..random import generator_for
 from .._backends.array import Array
 from ..tensor import Tensor
 from . import compare
-from ._util import backend, check_tensor, wrap
+from ._util import backend, broadcast_shapes, check_tensor, wrap
 from .registry import register
 
-__all__ = ["bernoulli", "multinomial"]
+__all__ = ["bernoulli", "multinomial", "normal"]
 FUNCTIONAL = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
               "feature_alpha_dropout"]
 TENSOR_METHODS = ("bernoulli", "multinomial")  # t.name(...) calls name(t, ...)
@@ -319,3 +319,41 @@ register("multinomial", "random", (
     "multinomial", "device_assert", "ge", "gt", "lt", "sum",
 ), differentiable=False)
 del _name
+
+
+# normal ------------------------------------------------------------------------------------
+def _check_std(std) -> None:
+    if isinstance(std, Tensor):
+        with no_grad():
+            _device_assert("normal", std >= 0, "normal expects all elements of std >= 0.0")
+    elif not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples of ``mean`` and ``std`` (``torch.normal``). Either is a tensor (the
+    result has their broadcast shape, dtype and device; one draw per element), or both are
+    numbers and ``size`` gives the shape. Not differentiable (a sample, as in torch)."""
+    from .creation import randn
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal(): with a number mean and a number std, give size= (or "
+                            "pass a tensor mean or std)")
+        _check_std(std)
+        with no_grad():
+            sample = randn(size, dtype=dtype, device=device, generator=generator) * std + mean
+        return sample.requires_grad_(requires_grad)
+    if size is not None:
+        raise TypeError("normal(): size= is only taken with a number mean and a number std")
+    like = mean if isinstance(mean, Tensor) else std
+    _check_std(std)
+    with no_grad():
+        mean = mean.detach() if isinstance(mean, Tensor) else mean
+        std = std.detach() if isinstance(std, Tensor) else std
+        shape = broadcast_shapes("normal", *(tuple(t.shape) for t in (mean, std)
+                                                if isinstance(t, Tensor)))
+        noise = randn(shape, dtype=like.dtype, device=like.device,
+                      generator=_generator(like.device, generator))
+        return noise * std + mean
+register("normal", "random", ("randn", "mul", "add", "ge", "device_assert"), differentiable=False)

@@ -31,12 +31,12 @@ from .registry import register
 
 __all__ = [
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-    "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size", "norm",
+    "var_mean", "std_mean", "logsumexp", "all", "any", "sum_to_size", "norm", "count_nonzero",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-    "logsumexp", "all", "any", "sum_to_size", "norm",
+    "logsumexp", "all", "any", "sum_to_size", "norm", "count_nonzero",
 )
 
 # ``torch.return_types.max`` / ``min``: ``values`` and ``indices`` of a reduction over one dim.
@@ -873,3 +873,14 @@ register("norm", "reduce", ("sum", "mul", "sqrt", "abs", "amax", "pow", "bitwise
                             "bitwise_or", "div", "eq", "isnan", "sign", "where"))
 register("all", "reduce", ("all",), differentiable=False)
 register("any", "reduce", ("any",), differentiable=False)
+register("count_nonzero", "reduce", ("ne", "sum", "copy_", "empty"), differentiable=False)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of non-zero elements (NaN counts) over ``dim`` (an int, a tuple, or all),
+    as int64."""
+    check_tensor("count_nonzero", "input", input)
+    nonzero = input != 0
+    if dim is None:
+        return sum(nonzero, dtype=dtypes.int64)
+    return sum(nonzero, dim, dtype=dtypes.int64)

@@ -14,7 +14,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
 from .._backends.array import contiguous_strides
 from ..tensor import Size, Tensor, _shape_args
-from ._util import backend, common_device, normalize_dim, wrap
+from ._util import backend, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out
 from .registry import register
 
@@ -22,12 +22,13 @@ __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "squeeze", "unsqueeze",
     "flatten", "unflatten", "narrow", "select", "cat", "concat", "concatenate", "stack", "split",
     "chunk", "unbind", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
-    "broadcast_shapes", "hstack", "vstack",
+    "broadcast_shapes", "hstack", "vstack", "tensor_split",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
     "transpose", "swapaxes", "swapdims", "t", "expand_as", "squeeze", "unsqueeze", "flatten",
     "unflatten", "narrow", "contiguous", "split", "chunk", "unbind", "movedim", "moveaxis",
+    "tensor_split",
     "view_as", "reshape_as", "broadcast_to", "select", "diagonal", "diag",
     "diag_embed", "trace", "diff", "type_as",
 )
@@ -41,7 +42,7 @@ for _name in ("expand", "broadcast_to", "broadcast_tensors"):
     register(_name, "shape", ("sum",))
 for _name in ("narrow", "select", "getitem"):
     register(_name, "shape", ("copy_", "full"))
-for _name in ("split", "chunk", "unbind"):
+for _name in ("split", "chunk", "unbind", "tensor_split"):
     register(_name, "shape", ("add", "copy_", "full"))
 for _name in ("contiguous", "cat", "stack", "hstack", "vstack"):
     register(_name, "shape", ("empty", "copy_"))
@@ -781,6 +782,28 @@ def hstack(tensors) -> Tensor:
 def vstack(tensors) -> Tensor:
     """Concatenate along dim 0 after making tensors at least 2-D."""
     return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views of ``input`` along ``dim``: ``n`` nearly equal parts (the first ``size % n`` one
+    longer), or the parts between the given indices (clamped to the size, so parts may be
+    empty)."""
+    check_tensor("tensor_split", "input", input)
+    d = normalize_dim("tensor_split", dim, input.ndim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"tensor_split(): number of sections must be larger than 0, got {n}")
+        bounds = [k * (size // n) + min(k, size % n) for k in range(n + 1)]
+    else:
+        cuts = [min(max(int(i), 0), size) for i in indices_or_sections]
+        bounds = [0] + cuts + [size]
+    pieces = []
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        start = min(start, size)
+        pieces.append(narrow(input, d, start, max(end - start, 0)))
+    return tuple(pieces)
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:

@@ -16,7 +16,7 @@ from ..amp import full_precision
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from . import unary
 from . import reduce as red
@@ -25,7 +25,7 @@ from ._util import backend, check_tensor, normalize_dim, wrap
 from .registry import register
 
 __all__ = ["softmax", "log_softmax"]
-FUNCTIONAL = ["softmax", "log_softmax"]
+FUNCTIONAL = ["softmax", "log_softmax", "gumbel_softmax"]
 TENSOR_METHODS = ("softmax", "log_softmax")  # t.name(...) calls name(t, ...)
 
 
@@ -114,3 +114,26 @@ register("log_softmax", "softmax", ("softmax", "softmax_backward"))
 # Under framework.autocast these run in float32 (half-precision inputs cast up).
 softmax = full_precision(softmax)
 log_softmax = full_precision(log_softmax)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax (concrete) distribution: ``softmax((logits + g) / tau)``
+    with Gumbel noise ``g``; with ``hard`` the one-hot of its argmax, whose gradient is the
+    soft sample's (straight-through)."""
+    from .creation import empty_like, zeros_like
+    check_tensor("gumbel_softmax", "logits", logits)
+    with no_grad():
+        gumbels = -empty_like(logits).exponential_().log()
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.detach().argmax(dim, keepdim=True)
+    one_hot = zeros_like(logits).scatter_(dim, index, 1.0)
+    return one_hot - soft.detach() + soft
+
+
+register("gumbel_softmax", "softmax", (
+    "rand", "log1p", "mul", "neg", "log", "add", "div", "softmax", "softmax_backward", "argmax",
+    "scatter", "sub", "amax", "amin", "copy_", "empty", "full", "to_numpy",
+))

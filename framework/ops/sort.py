@@ -18,16 +18,21 @@ from ..tensor import Tensor
 from ._util import backend, check_tensor, common_device, normalize_dim, wrap
 from .registry import register
 
-__all__ = ["sort", "argsort", "topk", "unique", "bincount", "searchsorted"]
+__all__ = ["sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
+           "unique", "bincount", "searchsorted"]
 FUNCTIONAL: list = []
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
-    "sort", "argsort", "topk", "unique", "bincount",
+    "sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
+    "unique", "bincount",
 )
 
 # ``torch.return_types.sort`` / ``topk``.
 SortResult = namedtuple("sort", ("values", "indices"))
 TopkResult = namedtuple("topk", ("values", "indices"))
+KthvalueResult = namedtuple("kthvalue", ("values", "indices"))
+MedianResult = namedtuple("median", ("values", "indices"))
+NanmedianResult = namedtuple("nanmedian", ("values", "indices"))
 
 
 def scatter_to_input(grad: Tensor, indices: Tensor, dim: int, size: int) -> Tensor:
@@ -117,6 +122,171 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         return TopkResult(values, indices)
     return TopkResult(values.narrow(d, 0, k).contiguous(), indices.narrow(d, 0, k).contiguous())
 
+
+
+# kthvalue / median / nanmedian ---------------------------------------------------------------
+def _pick_sorted(input: Tensor, d: int, keepdim: bool, positions) -> tuple:
+    """``(values, indices)`` at ``positions`` (an int or an int64 tensor of the keepdim shape)
+    of ``input`` sorted along ``d``; the values' gradient goes to the picked elements."""
+    values, indices = _Sort.apply(input, d, False)
+    if isinstance(positions, int):
+        return values.narrow(d, positions, 1), indices.narrow(d, positions, 1)
+    return values.gather(d, positions), indices.gather(d, positions)
+
+
+def _squeezed(values: Tensor, indices: Tensor, d: int, keepdim: bool, result):
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return result(values, indices)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)`` of the ``k``-th smallest element (1-based) along ``dim``, NaN
+    counted as the largest."""
+    check_tensor("kthvalue", "input", input)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    d = _dim_arg("kthvalue", input, dim)
+    _bool_arg("kthvalue", "keepdim", keepdim)
+    rows = input.reshape(1) if input.ndim == 0 else input
+    if not 1 <= k <= rows.shape[d]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    values, indices = _pick_sorted(rows, d, keepdim, int(k) - 1)
+    if input.ndim == 0:
+        return KthvalueResult(values.reshape(()), indices.reshape(()))
+    return _squeezed(values, indices, d, keepdim, KthvalueResult)
+
+
+def _median_positions(rows: Tensor, d: int, skip_nan: bool):
+    """Per row along ``d``: the sorted position of the lower median. NaN sorts last, so
+    ``median`` (NaN propagates) picks the first NaN of a row that has one, and ``nanmedian``
+    the lower median of the non-NaN values (an all-NaN row: a NaN)."""
+    size = rows.shape[d]
+    if not rows.dtype.is_floating_point:
+        return (size - 1) // 2
+    nans = rows.detach().isnan().sum(d, keepdim=True)
+    if skip_nan:
+        return ((size - nans - 1) // 2).clamp(min=0)
+    no_nan = (size - 1) // 2
+    return (size - nans).where(nans > 0, no_nan).clamp(max=size - 1)
+
+
+def _median(op: str, input: Tensor, dim, keepdim: bool, result):
+    check_tensor(op, "input", input)
+    if dim is None:
+        if input.numel() == 0:
+            from .creation import full
+            return full((), float("nan"), dtype=input.dtype, device=input.device)
+        flat = input.reshape(-1)
+        values, _ = _pick_sorted(flat, 0, True, _median_positions(flat, 0, op == "nanmedian"))
+        return values.reshape(())
+    d = _dim_arg(op, input, dim)
+    _bool_arg(op, "keepdim", keepdim)
+    rows = input.reshape(1) if input.ndim == 0 else input
+    if rows.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    values, indices = _pick_sorted(rows, d, True, _median_positions(rows, d, op == "nanmedian"))
+    if input.ndim == 0:
+        return result(values.reshape(()), indices.reshape(()))
+    return _squeezed(values, indices, d, keepdim, result)
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """The lower median (the ``(n - 1) // 2``-th smallest): of all elements (a 0-d tensor)
+    without ``dim``, else ``(values, indices)`` along ``dim``. NaN propagates."""
+    return _median("median", input, dim, keepdim, MedianResult)
+
+
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where every element is NaN)."""
+    return _median("nanmedian", input, dim, keepdim, NanmedianResult)
+
+
+# quantile / nanquantile ---------------------------------------------------------------------
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile_qs(op: str, q, like: Tensor) -> Tensor:
+    """``q`` as a 1-D tensor of ``like``'s dtype and device, each in [0, 1]."""
+    from .creation import tensor
+    if isinstance(q, Tensor):
+        if q.ndim > 1:
+            raise RuntimeError(f"{op}() q must be a scalar or 1D tensor")
+        qs = q.reshape(-1).to(like.dtype)
+        if bool(((qs < 0) | (qs > 1)).any()):
+            raise RuntimeError(f"{op}() q values must be in the range [0, 1]")
+        return qs
+    if not 0 <= q <= 1:
+        raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {q}")
+    return tensor([float(q)], dtype=like.dtype, device=like.device)
+
+
+def _quantile(op: str, input: Tensor, q, dim, keepdim: bool, interpolation: str):
+    """The q-th quantiles from ``input`` sorted along ``dim`` (NaN last): per row the ranks
+    ``q (n - 1)`` (n: the non-NaN count for nanquantile), read between the neighbouring
+    sorted values as ``interpolation`` says; the q dim leads when ``q`` is a tensor."""
+    check_tensor(op, "input", input)
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, midpoint "
+                           f"or nearest, but got {interpolation}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
+    qs = _quantile_qs(op, q, input)
+    x = input.reshape(-1) if dim is None else (input.reshape(1) if input.ndim == 0 else input)
+    d = 0 if dim is None else _dim_arg(op, x, dim)
+    size = x.shape[d]
+    if size == 0:
+        raise IndexError(f"{op}() input tensor must be non-empty")
+    values, _ = _Sort.apply(x, d, False)
+    nans = x.detach().isnan().sum(d, keepdim=True)
+    count = (size - nans) if op == "nanquantile" else size
+    ranks = qs.reshape((-1,) + (1,) * x.ndim) * (count - 1)
+    rows = values.unsqueeze(0).expand((qs.shape[0],) + tuple(values.shape))
+    result = _interpolate_ranks(rows, d + 1, ranks.clamp(min=0), size, interpolation)
+    if op == "quantile":
+        result = result.where(nans == 0, float("nan"))
+    return _quantile_shape(result, input, d, dim, keepdim, isinstance(q, Tensor))
+
+
+def _interpolate_ranks(rows: Tensor, d: int, ranks: Tensor, size: int, interpolation: str):
+    """``rows`` (sorted along ``d``) read at the fractional ``ranks``."""
+    ranks = ranks.expand(tuple(rows.shape[:d]) + (1,) + tuple(rows.shape[d + 1:]))
+    if interpolation == "nearest":
+        return rows.gather(d, ranks.round().long().clamp(max=size - 1))
+    low_rank = ranks.floor()
+    low = rows.gather(d, low_rank.long().clamp(max=size - 1))
+    high = rows.gather(d, ranks.ceil().long().clamp(max=size - 1))
+    if interpolation == "lower":
+        return low
+    if interpolation == "higher":
+        return high
+    if interpolation == "midpoint":
+        return (low + high) / 2
+    return low + (high - low) * (ranks - low_rank)
+
+
+def _quantile_shape(result: Tensor, input: Tensor, d: int, dim, keepdim: bool, q_dim: bool):
+    if dim is None:
+        shape = (1,) * input.ndim if keepdim else ()
+        result = result.reshape((result.shape[0],) + shape)
+    elif not keepdim:
+        result = result.squeeze(d + 1)
+        if input.ndim == 0:
+            result = result.reshape((result.shape[0],))
+    return result if q_dim else result.squeeze(0)
+
+
+def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The ``q``-th quantiles (a number, or a 1-D tensor whose dim leads the result) of all
+    elements or along ``dim``; NaN in a row gives NaN."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation)
+
+
+def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` ignoring NaN (NaN only where a row is all NaN)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation)
 
 # unique ----------------------------------------------------------------------------------------
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
@@ -221,6 +391,20 @@ register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_num
 register("argsort", "sort", ("sort",), differentiable=False)
 register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
                           "to_numpy"))
+register("kthvalue", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "full", "to_numpy"))
+register("median", "sort", ("sort", "scatter_add", "amax", "amin", "clamp", "full", "gather", "gt",
+                            "isnan", "sub", "sum", "to_numpy", "where"))
+register("nanmedian", "sort", ("sort", "scatter_add", "amax", "amin", "clamp", "div_floor", "full",
+                               "gather", "isnan", "sub", "sum", "to_numpy"))
+register("quantile", "sort", (
+    "sort", "scatter_add", "gather", "isnan", "sum", "floor", "ceil", "clamp", "mul", "add", "sub",
+    "neg", "div", "where", "eq", "any", "bitwise_or", "gt", "lt", "amax", "amin", "copy_", "empty",
+    "from_numpy", "full", "to_numpy",
+))
+register("nanquantile", "sort", (
+    "sort", "scatter_add", "gather", "isnan", "sum", "round", "clamp", "mul", "sub",
+    "amax", "amin", "copy_", "empty", "from_numpy", "full", "to_numpy",
+))
 register("unique", "sort", ("unique",), differentiable=False)
 register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
 register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)

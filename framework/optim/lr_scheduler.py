@@ -16,8 +16,8 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
-           "CosineAnnealingWarmRestarts", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
-           "ChainedScheduler"]
+           "CosineAnnealingWarmRestarts", "OneCycleLR", "CyclicLR", "ReduceLROnPlateau",
+           "SequentialLR", "ChainedScheduler"]
 
 
 def _lrs(optimizer: Optimizer) -> list:
@@ -476,6 +476,116 @@ def _cosine_anneal(start: float, end: float, pct: float) -> float:
 def _linear_anneal(start: float, end: float, pct: float) -> float:
     return (end - start) * pct + start
 
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017): each cycle rises from ``base_lr`` to ``max_lr``
+    over ``step_size_up`` steps and falls back over ``step_size_down``; the height is scaled
+    per cycle (``mode`` 'triangular': 1, 'triangular2': halved each cycle) or per step
+    ('exp_range': ``gamma ** step``), or by a custom ``scale_fn``. With ``cycle_momentum``,
+    momentum (or Adam's beta1) cycles the other way between ``max_momentum`` and
+    ``base_momentum``. Stepped once per batch."""
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _per_group(optimizer, base_lr, "base_lr")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group(optimizer, max_lr, "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom, self.scale_mode = scale_fn, scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+        self.base_momentums = _per_group(optimizer, base_momentum, "base_momentum")
+        self.max_momentums = _per_group(optimizer, max_momentum, "max_momentum")
+        if last_epoch == -1:
+            for high, low, group in zip(self.max_momentums, self.base_momentums,
+                                        optimizer.param_groups):
+                _set_momentum(group, high, self.use_beta1)
+                group["max_momentum"] = high
+                group["base_momentum"] = low
+
+    def _init_scale_fn(self) -> None:
+        """The built-in scale function of ``mode`` (unless a custom one was given)."""
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "exp_range":
+            self.scale_mode = "iterations"
+        else:
+            self.scale_mode = "cycle"
+
+    def scale_fn(self, x: float) -> float:
+        """The height factor at cycle (or iteration) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma ** x
+        return 1.0
+
+    def get_lr(self) -> list:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            rise = x / self.step_ratio
+        else:
+            rise = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * rise * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, high - (high - low) * rise * scale, self.use_beta1)
+        return lrs
+
+    def state_dict(self) -> dict:
+        """Like PyTorch: a plain-function ``scale_fn`` is not saved, a callable object's
+        attributes are."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_scale_fn_custom")}
+        custom = self._scale_fn_custom
+        state["_scale_fn_custom"] = (None if custom is None or _is_function(custom)
+                                     else dict(custom.__dict__))
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        custom = state_dict.pop("_scale_fn_custom", None)
+        self.__dict__.update(state_dict)
+        if custom is not None:
+            self._scale_fn_custom.__dict__.update(custom)
+        self._init_scale_fn()
+
+
+def _set_momentum(group: dict, momentum: float, use_beta1: bool) -> None:
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
 
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at the ``milestones`` epochs."""

@@ -1,6 +1,6 @@
 """Utilities (``torch.utils``): ``framework.utils.data`` holds datasets and loaders."""
 from __future__ import annotations
 
-from . import data  # noqa: F401
+from . import checkpoint, data  # noqa: F401
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

@@ -205,3 +205,76 @@ def test_pad_sequence_gradient_reaches_every_sequence():
     parts = [framework.ones(n, 2, requires_grad=True) for n in (1, 3)]
     pad_sequence(parts, batch_first=True).sum().backward()
     assert [p.grad.tolist() for p in parts] == [[[1.0, 1.0]], [[1.0, 1.0]] * 3]
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_matches_torch(dim):
+    """``nn.utils.weight_norm``: weight = g · v / ||v|| (norm over every dim but ``dim``;
+    ``None``: the whole tensor), recomputed before each forward; parameter names, values,
+    outputs and gradients of g and v as torch; ``remove_weight_norm`` folds it back."""
+    import warnings
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(2, 3, 3)
+    ours = nn.Conv2d(2, 3, 3)
+    ours.load_state_dict({k: framework.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.nn.utils.weight_norm(ref, dim=dim)
+    with pytest.warns(FutureWarning, match="weight_norm"):
+        nn.utils.weight_norm(ours, dim=dim)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, err_msg=name)
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        ref.weight_g.mul_(2.0)
+    with framework.no_grad():
+        ours.weight_g.mul_(2.0)
+    out, tout = ours(framework.tensor(x)), ref(torch.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (out ** 2).sum().backward()
+    (tout ** 2).sum().backward()
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict())
+    nn.utils.remove_weight_norm(ours)
+    torch.nn.utils.remove_weight_norm(ref)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    np.testing.assert_allclose(ours.weight.detach().numpy(), ref.weight.detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="weight_norm"):
+        nn.utils.remove_weight_norm(ours)
+
+
+@pytest.mark.parametrize("layer, dim", [("Linear", None), ("Conv2d", None), ("ConvTranspose2d", None),
+                                        ("Linear", 1)])
+def test_spectral_norm_matches_torch(layer, dim):
+    """``nn.utils.spectral_norm``: weight = weight_orig / sigma, sigma from power iteration on
+    the u, v buffers (updated in training mode only); names, outputs, gradients and the
+    updated u, v as torch (u and v start from torch's)."""
+    torch.manual_seed(0)
+    args = (3, 4) if layer == "Linear" else (2, 3, 3)
+    ref = getattr(torch.nn, layer)(*args)
+    ours = getattr(nn, layer)(*args)
+    ours.load_state_dict({k: framework.tensor(v.numpy()) for k, v in ref.state_dict().items()})
+    kwargs = {} if dim is None else {"dim": dim}
+    torch.nn.utils.spectral_norm(ref, n_power_iterations=2, **kwargs)
+    nn.utils.spectral_norm(ours, n_power_iterations=2, **kwargs)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict())
+    with framework.no_grad():
+        ours.weight_u.copy_(framework.tensor(ref.weight_u.numpy()))
+        ours.weight_v.copy_(framework.tensor(ref.weight_v.numpy()))
+    shape = (2, 3) if layer == "Linear" else (1, 2, 5, 5)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    for training in (True, True, False):
+        ours.train(training)
+        ref.train(training)
+        out, tout = ours(framework.tensor(x)), ref(torch.tensor(x))
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours.weight_u.numpy(), ref.weight_u.numpy(), rtol=1e-4, atol=1e-5)
+    (out ** 2).sum().backward()
+    (tout ** 2).sum().backward()
+    np.testing.assert_allclose(ours.weight_orig.grad.numpy(), ref.weight_orig.grad.numpy(),
+                               rtol=1e-3, atol=1e-5)

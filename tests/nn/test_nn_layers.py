@@ -362,3 +362,41 @@ def test_loss_legacy_reduction_flags():
     assert "weight" in dict(nn.CrossEntropyLoss(weight=framework.ones(3)).named_buffers())
     with pytest.raises(ValueError, match="margin to be greater than 0"):
         nn.TripletMarginLoss(margin=0.0)
+
+
+# --- padding layers (F.pad with a fixed padding) ----------------------------------------------
+@pytest.mark.parametrize("name, args, shape", [
+    ("ZeroPad1d", ((1, 2),), (2, 3, 4)),
+    ("ZeroPad2d", ((1, 2, 0, 1),), (2, 3, 4, 5)),
+    ("ZeroPad2d", (2,), (3, 4, 5)),
+    ("ZeroPad3d", (1,), (1, 2, 3, 3, 3)),
+    ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    ("ConstantPad2d", ((1, 0, 2, 1), -1.0), (2, 3, 4, 5)),
+    ("ConstantPad3d", ((1, 0, 0, 1, 1, 1), 0.5), (1, 2, 3, 3, 3)),
+    ("ReflectionPad1d", (2,), (2, 3, 4)),
+    ("ReflectionPad2d", ((1, 2, 3, 0),), (2, 3, 4, 5)),
+    ("ReflectionPad2d", (1,), (3, 4, 5)),
+    ("ReflectionPad3d", (1,), (1, 2, 3, 3, 3)),
+    ("ReplicationPad1d", ((0, 3),), (2, 3, 4)),
+    ("ReplicationPad2d", (2,), (2, 3, 4, 5)),
+    ("ReplicationPad3d", ((1, 0, 2, 1, 0, 1),), (1, 2, 3, 3, 3)),
+    ("CircularPad1d", (1,), (2, 3, 4)),
+    ("CircularPad2d", ((1, 2, 0, 1),), (2, 3, 4, 5)),
+])
+def test_padding_layers_match_torch(device, name, args, shape):
+    fw, ref = sync(*_pair(name, *args), device=device)
+    assert fw.padding == ref.padding and repr(fw) == repr(ref)
+    check_module(fw, ref, [_randn(*shape)], device=device)
+
+
+def test_padding_layer_bad_input_raises():
+    with pytest.raises(RuntimeError, match="pad"):
+        nn.ReflectionPad1d(5)(framework.ones(1, 2, 3))
+
+
+def test_softmax2d_matches_torch(device):
+    fw, ref = sync(*_pair("Softmax2d"), device=device)
+    check_module(fw, ref, [_randn(2, 3, 4, 5)], device=device)
+    check_module(fw, ref, [_randn(3, 4, 5)], device=device)
+    with pytest.raises(ValueError, match="Softmax2d"):
+        fw(framework.ones(2, 3))

@@ -336,3 +336,91 @@ def test_buffer_marker_and_hook_handle_cleanup():
     with handle:
         assert handle.id in model._forward_hooks_with_kwargs
     assert not model._forward_hooks and not model._forward_hooks_with_kwargs
+
+
+def _hooked_pair(torch_module, fw_module, calls):
+    """The same backward hooks on both modules; each call records what it saw."""
+    for lib, module in (("torch", torch_module), ("fw", fw_module)):
+        def full(mod, grad_input, grad_output, lib=lib):
+            calls[lib].append(("full", [None if g is None else g.detach().numpy().copy()
+                                        for g in grad_input],
+                               [g.detach().numpy().copy() for g in grad_output]))
+            return tuple(None if g is None else g * 2 for g in grad_input)
+
+        def pre(mod, grad_output, lib=lib):
+            calls[lib].append(("pre", [g.detach().numpy().copy() for g in grad_output]))
+            return (grad_output[0] * 3,)
+        module.register_full_backward_pre_hook(pre)
+        module.register_full_backward_hook(full)
+
+
+@pytest.mark.parametrize("input_requires_grad", [True, False])
+def test_full_backward_hooks_match_torch(input_requires_grad):
+    """``register_full_backward_hook(hook(module, grad_input, grad_output))``: called with the
+    gradients of the tensor inputs (None where none is needed) and of the outputs; a returned
+    tuple replaces grad_input. ``register_full_backward_pre_hook`` can replace grad_output."""
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(3, 2).double()
+    ours = nn.Linear(3, 2).to(framework.float64)
+    ours.load_state_dict({k: framework.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    calls = {"torch": [], "fw": []}
+    _hooked_pair(ref, ours, calls)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    tx = torch.tensor(x, requires_grad=input_requires_grad)
+    fx = framework.tensor(x, dtype=framework.float64, requires_grad=input_requires_grad)
+    (ref(tx) ** 2).sum().backward()
+    (ours(fx) ** 2).sum().backward()
+    assert [c[0] for c in calls["fw"]] == [c[0] for c in calls["torch"]] == ["pre", "full"]
+    for got, want in zip(calls["fw"], calls["torch"]):
+        for g, w in zip(got[1:], want[1:]):
+            assert len(g) == len(w)
+            for a, b in zip(g, w):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), ref.weight.grad.numpy(), rtol=1e-12)
+    if input_requires_grad:
+        np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_full_backward_hook_remove_and_multiple_inputs():
+    class Add(nn.Module):
+        def forward(self, a, scale, b):
+            return a * scale + b, b.sum()
+    module = Add()
+    seen = []
+    handle = module.register_full_backward_hook(
+        lambda m, gi, go: seen.append((len(gi), [g is None for g in gi], len(go))))
+    a = framework.ones(2, requires_grad=True)
+    b = framework.ones(2)
+    out, total = module(a, 2.0, b)
+    (out.sum() + total).backward()
+    assert seen == [(3, [False, True, False], 2)]  # as torch: every positional arg; b too
+    np.testing.assert_allclose(a.grad.numpy(), [2.0, 2.0])
+    handle.remove()
+    module(a, 2.0, b)[0].sum().backward()
+    assert len(seen) == 1
+    with pytest.raises(RuntimeError, match="grad_input"):
+        bad = nn.Linear(2, 2)
+        bad.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+        bad(a).sum().backward()
+
+
+def test_full_backward_hook_sees_the_arguments_after_forward_pre_hooks():
+    """As torch: grad_input is the gradient of the arguments ``forward`` got (after a forward
+    pre-hook replaced them), not of the caller's."""
+    calls = {}
+    for lib, module in (("torch", torch.nn.Linear(3, 2).double()),
+                        ("fw", nn.Linear(3, 2).to(framework.float64))):
+        with (torch.no_grad() if lib == "torch" else framework.no_grad()):
+            module.weight.copy_(module.weight * 0 + 1)
+        module.register_forward_pre_hook(lambda m, i: (i[0] * 2,))
+        module.register_full_backward_hook(
+            lambda m, gi, go, lib=lib: calls.update({lib: gi[0].detach().numpy().copy()}))
+        make = torch.ones if lib == "torch" else framework.ones
+        x = make(1, 3, dtype=torch.float64 if lib == "torch" else framework.float64,
+                 requires_grad=True)
+        module(x).sum().backward()
+        calls[lib + "_x"] = x.grad.detach().numpy().copy()
+    np.testing.assert_allclose(calls["fw"], calls["torch"])
+    np.testing.assert_allclose(calls["fw_x"], calls["torch_x"])

@@ -102,6 +102,22 @@ def test_where(device):
     assert tuple(empty[0].shape) == (0, 4)
 
 
+
+def test_where_condition_only_is_nonzero_as_tuple(device):
+    """``torch.where(cond)`` (one argument) returns the indices of the True elements, a tuple
+    of one int64 tensor per dim, like ``nonzero(as_tuple=True)``."""
+    cond = RNG.random((3, 4)) > 0.5
+    got = framework.where(framework.tensor(cond, device=device))
+    expected = torch.where(torch.tensor(cond))
+    assert isinstance(got, tuple) and len(got) == len(expected) == 2
+    for g, e in zip(got, expected):
+        assert g.dtype is framework.int64
+        np.testing.assert_array_equal(g.cpu().numpy(), e.numpy())
+    (flat,) = framework.where(framework.tensor([0.0, 1.5, 0.0, -2.0], device=device))
+    np.testing.assert_array_equal(flat.cpu().numpy(), [1, 3])
+    with pytest.raises(TypeError, match="where"):
+        framework.where(framework.tensor(cond, device=device), 1.0)
+
 def test_where_method_form(device):
     cond = framework.tensor([True, False, True], device=device)
     x = framework.tensor([1.0, 2.0, 3.0], device=device)
@@ -187,3 +203,21 @@ def test_isclose_allclose_equal(device):
     assert framework.equal(x, framework.tensor([[1.0, 2.0]], device=device)) is False
     assert framework.equal(framework.tensor([1, 2], device=device), x) is True
     assert x.allclose(x + 1e-7) and not x.allclose(x + 1e-3)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_isin(device, invert):
+    elements = RNG.integers(0, 8, (3, 4))
+    tests = np.array([5, 1, 1, 7])
+    got = framework.isin(framework.tensor(elements, device=device),
+                         framework.tensor(tests, device=device), invert=invert)
+    want = torch.isin(torch.tensor(elements), torch.tensor(tests), invert=invert)
+    assert got.dtype is framework.bool
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    floats = np.array([0.5, np.nan, 2.0, -1.0])
+    got = framework.isin(framework.tensor(floats, device=device), framework.tensor([2.0, np.nan], device=device))
+    np.testing.assert_array_equal(got.cpu().numpy(),
+                                  torch.isin(torch.tensor(floats), torch.tensor([2.0, np.nan])).numpy())
+    assert framework.isin(framework.tensor([1, 2], device=device), 2).tolist() == [False, True]
+    assert framework.isin(3, framework.tensor([1, 3], device=device)).item() is True
+    assert framework.isin(framework.tensor([1, 2], device=device), framework.tensor([], dtype=framework.int64, device=device)).tolist() == [False, False]

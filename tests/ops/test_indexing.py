@@ -592,3 +592,42 @@ def test_functional_embedding_bag_matches_torch(device, mode):
              lambda w, i, o: TF.embedding_bag(i, w, o, mode=mode),
              [np.random.default_rng(0).standard_normal((10, 3)), indices, offsets],
              device=device, input_dtypes=[None, framework.int64, framework.int64])
+
+
+# index_fill / masked_scatter ------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_fill(device, dim):
+    index = np.array([2, 0, 2])
+    check_op(lambda a, i: a.index_fill(dim, i, -1.5), lambda a, i: a.index_fill(dim, i, -1.5),
+             [_normal(3, 4), index], device=device, input_dtypes=[None, framework.int64],
+             contiguous=False)
+    check_op(lambda a, i, v: (a * 1).index_fill_(dim, i, v),  # in place, 0-d tensor value
+             lambda a, i, v: (a * 1).index_fill_(dim, i, v),
+             [_normal(3, 4), index, np.asarray(0.25)], device=device,
+             input_dtypes=[None, framework.int64, None])
+
+
+def test_index_fill_ints_scalar_index_and_bad_input(device):
+    x = framework.tensor([[1, 2, 3], [4, 5, 6]], device=device)
+    assert x.index_fill(1, framework.tensor(1, device=device), 0).tolist() == [[1, 0, 3], [4, 0, 6]]
+    with pytest.raises(IndexError, match="index_fill"):
+        x.index_fill(0, framework.tensor([0.0], device=device), 1)
+    with pytest.raises(IndexError, match="index_fill"):
+        x.index_fill(2, framework.tensor([0], device=device), 1)
+
+
+def test_masked_scatter(device):
+    """``source``'s elements, in order, go where ``mask`` (broadcast) is True; gradients to
+    ``input`` (where False) and to the used part of ``source``."""
+    mask = RNG.random((3, 4)) > 0.5
+    check_op(lambda a, m, s: a.masked_scatter(m, s), lambda a, m, s: a.masked_scatter(m, s),
+             [_normal(3, 4), mask, _normal(4, 4)], device=device,
+             input_dtypes=[None, framework.bool, None])
+    check_op(lambda a, m, s: (a * 1).masked_scatter_(m, s),  # broadcast mask, in place
+             lambda a, m, s: (a * 1).masked_scatter_(m, s),
+             [_normal(3, 4), np.array([True, False, True, True]), _normal(12)], device=device,
+             input_dtypes=[None, framework.bool, None])
+    with pytest.raises(RuntimeError, match="masked_scatter"):
+        framework.zeros(3, device=device).masked_scatter(  # (cuda: at the host sync)
+            framework.ones(3, dtype=framework.bool, device=device),
+            framework.ones(2, device=device)).tolist()

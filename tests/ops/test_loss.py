@@ -594,3 +594,76 @@ def test_binary_cross_entropy_empty(device, reduction):
                    [np.zeros((0, 3)), np.zeros((0, 3))], device=device)
     if reduction == "mean":
         assert np.isnan(out[0].item())
+
+
+# gaussian_nll / poisson_nll / soft_margin / multilabel_soft_margin / hinge_embedding ----------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1)])
+def test_gaussian_nll_loss(device, reduction, full, var_shape):
+    var = RNG.uniform(0.1, 2.0, var_shape)
+    var.flat[0] = 1e-8  # below eps: clamped, the gradient passes unchanged
+    check_op(lambda a, b, v: F.gaussian_nll_loss(a, b, v, full=full, reduction=reduction),
+             lambda a, b, v: TF.gaussian_nll_loss(a, b, v, full=full, reduction=reduction),
+             _pair(4, 3) + [var], device=device)
+
+
+def test_gaussian_nll_loss_bad_var(device):
+    x = framework.ones(4, 3, device=device)
+    with pytest.raises(ValueError, match="var"):
+        F.gaussian_nll_loss(x, x, framework.ones(2, device=device))
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(x, x, -framework.ones(4, 3, device=device))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("log_input, full", [(True, False), (False, False), (True, True),
+                                             (False, True)])
+def test_poisson_nll_loss(device, reduction, log_input, full):
+    x = RNG.standard_normal((4, 3)) if log_input else RNG.uniform(0.1, 3.0, (4, 3))
+    target = RNG.uniform(0.0, 4.0, (4, 3))
+    check_op(lambda a, t: F.poisson_nll_loss(a, t, log_input=log_input, full=full,
+                                             reduction=reduction),
+             lambda a, t: TF.poisson_nll_loss(a, t, log_input=log_input, full=full,
+                                              reduction=reduction),
+             [x, target], device=device)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_soft_margin_and_hinge_embedding_loss(device, reduction):
+    y = np.sign(RNG.standard_normal((4, 3))).astype(np.int64)  # (torch: no target gradient)
+    check_op(lambda a, t: F.soft_margin_loss(a, t, reduction=reduction),
+             lambda a, t: TF.soft_margin_loss(a, t, reduction=reduction),
+             [RNG.standard_normal((4, 3)), y], device=device, input_dtypes=[None, framework.int64])
+    check_op(lambda a, t: F.hinge_embedding_loss(a, t, margin=0.7, reduction=reduction),
+             lambda a, t: TF.hinge_embedding_loss(a, t, margin=0.7, reduction=reduction),
+             [RNG.standard_normal((4, 3)), y], device=device, input_dtypes=[None, framework.int64])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_soft_margin_loss(device, reduction):
+    y = (RNG.random((4, 3)) > 0.5).astype(np.float64)
+    check_op(lambda a, t: F.multilabel_soft_margin_loss(a, t, reduction=reduction),
+             lambda a, t: TF.multilabel_soft_margin_loss(a, t, reduction=reduction),
+             [RNG.standard_normal((4, 3)), y], device=device)
+    w = RNG.uniform(0.5, 2.0, 3)
+    check_op(lambda a, t, w: F.multilabel_soft_margin_loss(a, t, weight=w, reduction=reduction),
+             lambda a, t, w: TF.multilabel_soft_margin_loss(a, t, weight=w, reduction=reduction),
+             [RNG.standard_normal((4, 3)), y, w], device=device)
+
+
+def test_new_loss_modules_match_torch():
+    x, t = torch.randn(4, 3, dtype=torch.float64), torch.rand(4, 3, dtype=torch.float64)
+    fx, ft = framework.tensor(x.numpy()), framework.tensor(t.numpy())
+    y = torch.sign(torch.randn(4, 3, dtype=torch.float64))
+    fy = framework.tensor(y.numpy())
+    pairs = [("GaussianNLLLoss", dict(full=True), (fx, ft, ft + 0.5), (x, t, t + 0.5)),
+             ("PoissonNLLLoss", dict(log_input=True), (fx, ft), (x, t)),
+             ("SoftMarginLoss", {}, (fx, fy), (x, y)),
+             ("HingeEmbeddingLoss", dict(margin=0.5), (fx, fy), (x, y)),
+             ("MultiLabelSoftMarginLoss", dict(reduction="sum"), (fx, (ft > 0.5).double()),
+              (x, (t > 0.5).double()))]
+    for name, kwargs, ours, theirs in pairs:
+        got = getattr(framework.nn, name)(**kwargs)(*ours)
+        want = getattr(torch.nn, name)(**kwargs)(*theirs)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, err_msg=name)

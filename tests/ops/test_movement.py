@@ -68,6 +68,16 @@ def test_flip(device, dims):
                  device=device)
 
 
+
+def test_flip_dims_keyword(device):
+    """``torch.flip(x, dims=[...])`` and ``x.flip(dims=(...))``: the keyword spelling scripts use."""
+    check_op(lambda a: framework.flip(a, dims=[1]), lambda a: torch.flip(a, dims=[1]),
+             [_normal(2, 3, 4)], device=device)
+    check_op(lambda a: a.flip(dims=(0, 2)), lambda a: a.flip(dims=(0, 2)), [_normal(2, 3, 4)],
+             device=device)
+    with pytest.raises(TypeError, match="flip"):
+        framework.flip(framework.ones(2, device=device), (0,), dims=(0,))
+
 def test_fliplr_flipud_and_edge_shapes(device):
     check_op(framework.fliplr, torch.fliplr, [_normal(3, 4, 2)], device=device)
     check_op(framework.flipud, torch.flipud, [_normal(3, 4)], device=device, contiguous=False)
@@ -283,3 +293,41 @@ def test_remap_more_than_six_dims(device):
     check_op(lambda a: framework.nn.functional.pad(a, (1, 1, 1, 0), value=2.0),
              lambda a: F.pad(a, (1, 1, 1, 0), value=2.0), [_normal(2, 2, 2, 2, 2, 2, 2, 2)],
              device=device, contiguous=False)
+
+
+# rot90 / tril_ / triu_ / fill_diagonal_ --------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 2, 3, 4, -1, 5])
+@pytest.mark.parametrize("dims", [(0, 1), (1, 0), (-1, -2), (0, 2)])
+def test_rot90(device, k, dims):
+    check_op(lambda a: framework.rot90(a, k, dims), lambda a: torch.rot90(a, k, dims),
+             [_normal(2, 3, 4)], device=device)
+    check_op(lambda a: a.rot90(k, dims), lambda a: a.rot90(k, dims), [_normal(2, 3, 4)],
+             device=device)
+
+
+def test_rot90_defaults_and_bad_input(device):
+    check_op(lambda a: a.rot90(), lambda a: a.rot90(), [_normal(3, 4)], device=device)
+    x = framework.ones(2, 3, device=device)
+    with pytest.raises(RuntimeError, match="rot90"):
+        x.rot90(1, (0,))
+    with pytest.raises(RuntimeError, match="rot90"):
+        x.rot90(1, (1, 1))
+    with pytest.raises(RuntimeError, match="rot90"):
+        framework.ones(3, device=device).rot90()
+
+
+@pytest.mark.parametrize("op", ["tril_", "triu_"])
+def test_tril_triu_inplace(device, op):
+    check_op(lambda a: getattr(a * 1, op)(1), lambda a: getattr(a * 1, op)(1), [_normal(2, 3, 4)],
+             device=device)
+    x = framework.ones(3, 3, device=device)
+    assert getattr(x, op)() is x and x._version == 1
+
+
+@pytest.mark.parametrize("shape, wrap", [((3, 3), False), ((4, 3), False), ((7, 3), True),
+                                         ((3, 5), False), ((2, 2, 2), False)])
+def test_fill_diagonal_(device, shape, wrap):
+    check_op(lambda a: (a * 1).fill_diagonal_(-2.0, wrap), lambda a: (a * 1).fill_diagonal_(-2.0, wrap),
+             [_normal(*shape)], device=device)
+    with pytest.raises(RuntimeError, match="fill_diagonal_"):
+        framework.ones(2, 3, 4, device=device).fill_diagonal_(0)

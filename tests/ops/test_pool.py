@@ -327,3 +327,20 @@ def test_bad_input_messages_name_the_op():
         F.avg_pool2d(framework.zeros(1, 1, 4, 4, dtype=framework.int32), 2)
     with pytest.raises(TypeError, match="max_pool2d"):
         F.max_pool2d([[1.0]], 2)
+
+
+@pytest.mark.parametrize("shape, kwargs", [((1, 2, 6, 9), dict(size=(3, 4))),
+                                           ((2, 1, 5, 5), dict(scale_factor=0.5)),
+                                           ((1, 2, 4, 4), dict(size=(8, 6))),
+                                           ((2, 3, 7), dict(size=3))])
+def test_interpolate_area_is_adaptive_average_pooling(device, shape, kwargs):
+    run("interpolate", _normal(*shape), device, mode="area", **kwargs)
+
+
+def test_interpolate_area_bad_input(device):
+    x = framework.ones(1, 1, 2, 2, 2, device=device)
+    with pytest.raises(NotImplementedError, match="area"):
+        F.interpolate(x, size=(1, 1, 1), mode="area")
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(framework.ones(1, 1, 4, 4, device=device), size=2, mode="area",
+                      align_corners=True)

@@ -387,3 +387,32 @@ def test_cpu_dropout_mask_cache_gives_the_drawn_mask(dtype):
     for k in range(np_random._DROP_MASKS_MAX + 3):  # bounded: the oldest go first
         np_random.dropout(wrap(x), p, seed, offset + 4 * k)
     assert len(np_random._DROP_MASKS) == np_random._DROP_MASKS_MAX
+
+
+def test_torch_normal_forms(device):
+    """``torch.normal``: tensor mean and/or std (broadcast; one draw per element), or two numbers
+    with ``size=``; moments, shapes, dtypes, generator reproducibility and errors as torch."""
+    mean = framework.tensor([[-5.0], [0.0], [10.0]], device=device)
+    std = framework.tensor([0.5, 2.0], device=device)
+    x = framework.normal(mean, std)
+    assert tuple(x.shape) == (3, 2) and x.dtype is framework.float32 and x.device == mean.device
+    assert not x.requires_grad
+    big = framework.normal(framework.full((4000,), 3.0, device=device), 2.0)
+    assert abs(big.mean().item() - 3.0) < 0.15 and abs(big.std().item() - 2.0) < 0.15
+    small = framework.normal(1.0, framework.full((4000,), 0.5, device=device))
+    assert abs(small.mean().item() - 1.0) < 0.05 and abs(small.std().item() - 0.5) < 0.05
+    sized = framework.normal(2.0, 3.0, size=(2000,), device=device, dtype=framework.float64)
+    assert sized.dtype is framework.float64 and tuple(sized.shape) == (2000,)
+    assert abs(sized.mean().item() - 2.0) < 0.3
+    assert tuple(framework.normal(0.0, 1.0, (2, 3), device=device).shape) == (2, 3)
+    g1 = framework.Generator(device=device).manual_seed(5)
+    g2 = framework.Generator(device=device).manual_seed(5)
+    np.testing.assert_array_equal(framework.normal(mean, 1.0, generator=g1).cpu().numpy(),
+                                  framework.normal(mean, 1.0, generator=g2).cpu().numpy())
+    for fw_call, th_call in [
+            (lambda: framework.normal(0.0, 1.0), lambda: torch.normal(0.0, 1.0)),
+            (lambda: framework.normal(mean, -1.0), lambda: torch.normal(torch.zeros(3, 1), -1.0))]:
+        with pytest.raises(Exception) as expected:
+            th_call()
+        with pytest.raises(expected.type):
+            fw_call()

@@ -514,3 +514,15 @@ def test_logsumexp_of_very_negative_rows(device):
     x = np.array([[-1000.0, -1000.5], [-100.0, -89.0], [-np.inf, -200.0]])
     check_op(lambda t: framework.logsumexp(t, 1), lambda t: torch.logsumexp(t, 1), [x],
              device=device)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1), -1])
+def test_count_nonzero(device, dim):
+    x = RNG.integers(-1, 2, (4, 5)).astype(np.float64)
+    x[0, 0] = np.nan  # NaN is not zero
+    got = framework.count_nonzero(framework.tensor(x, device=device), dim)
+    want = torch.count_nonzero(torch.tensor(x), dim)
+    assert got.dtype is framework.int64
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    method = framework.tensor(x, device=device).count_nonzero(dim=dim)
+    np.testing.assert_array_equal(method.cpu().numpy(), want.numpy())

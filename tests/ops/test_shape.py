@@ -250,3 +250,16 @@ def test_diagonal_meshgrid_diff_bad_input():
         framework.meshgrid(framework.ones(2), indexing="ji")
     with pytest.raises(RuntimeError, match="non-negative"):
         framework.diff(framework.ones(3), n=-1)
+
+
+@pytest.mark.parametrize("spec, dim", [(3, 1), (4, 0), ([1, 3], 1), ((0, 2, 2, 9), 1), (7, -1)])
+def test_tensor_split(device, spec, dim):
+    """``tensor_split``: n nearly equal parts (the first size % n one longer) or cuts at
+    indices (clamped to the size; empty parts allowed); views with gradients as torch."""
+    x = RNG.standard_normal((5, 6))
+    check_op(lambda a: framework.tensor_split(a, spec, dim), lambda a: torch.tensor_split(a, spec, dim),
+             [x], device=device)
+    check_op(lambda a: a.tensor_split(spec, dim=dim), lambda a: a.tensor_split(spec, dim=dim),
+             [x], device=device)
+    with pytest.raises(RuntimeError, match="tensor_split"):
+        framework.tensor_split(framework.ones(3, device=device), 0)

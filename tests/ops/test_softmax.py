@@ -121,3 +121,21 @@ def test_bad_input_raises_like_torch(device):
         torch.softmax(torch.tensor([1, 2]), 0)
     with pytest.raises(IndexError):
         torch.log_softmax(torch.zeros(2, 4, 3), 3)
+
+
+def test_gumbel_softmax_soft_and_hard(device):
+    """Soft samples are softmaxes of (logits + Gumbel noise) / tau (rows sum to 1, the
+    gradient of a row sum is 0); hard samples are one-hot with the straight-through gradient
+    of the soft sample; the argmax frequencies follow softmax(logits)."""
+    logits = framework.tensor([[2.0, 0.0, -1.0]] * 2000, device=device, requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.sum(-1).detach().cpu().numpy(), 1.0, rtol=1e-5)
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    values = hard.detach().cpu().numpy()
+    assert set(np.unique(values)) == {0.0, 1.0} and (values.sum(-1) == 1).all()
+    freq = values.mean(0)
+    expected = torch.softmax(torch.tensor([2.0, 0.0, -1.0]), 0).numpy()
+    np.testing.assert_allclose(freq, expected, atol=0.05)
+    (hard * framework.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.cpu().numpy()).sum() > 0
+    assert tuple(F.gumbel_softmax(logits[:3].detach(), dim=0).shape) == (3, 3)

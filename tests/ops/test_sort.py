@@ -142,6 +142,63 @@ def test_topk_bad_input(device):
         framework.topk(framework.ones(3, dtype=framework.bool, device=device), 1)
 
 
+
+# kthvalue / median / nanmedian ------------------------------------------------------------------
+@pytest.mark.parametrize("k, dim, keepdim", [(1, 1, False), (3, 1, True), (2, 0, False), (5, -1, False)])
+def test_kthvalue(device, k, dim, keepdim):
+    for contiguous in (True, False):
+        check_op(lambda a: framework.kthvalue(a, k, dim, keepdim),
+                 lambda a: torch.kthvalue(a, k, dim, keepdim), [_normal(3, 5)], device=device,
+                 contiguous=contiguous)
+    check_op(lambda a: a.kthvalue(2).values, lambda a: a.kthvalue(2).values, [_normal(2, 4)],
+             device=device)
+
+
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (1, False), (0, True), (-1, True)])
+@pytest.mark.parametrize("fn", ["median", "nanmedian"])
+def test_median(device, fn, dim, keepdim):
+    """Lower median (the ((n - 1) // 2)-th smallest): odd and even lengths, with and without
+    dim; its gradient goes to the chosen element."""
+    for shape in ((3, 5), (4, 6)):
+        if dim is None:
+            check_op(lambda a: getattr(framework, fn)(a), lambda a: getattr(torch, fn)(a),
+                     [_normal(*shape)], device=device)
+        else:
+            check_op(lambda a: getattr(a, fn)(dim, keepdim), lambda a: getattr(a, fn)(dim, keepdim),
+                     [_normal(*shape)], device=device, contiguous=False)
+
+
+def test_median_nan_int_and_edge_shapes(device):
+    """median propagates NaN (its index: the first NaN), nanmedian skips NaN (all-NaN rows give
+    NaN); integer inputs, 0-d inputs and the namedtuple name as torch."""
+    x = np.array([[3.0, 1.0, 2.0, 4.0], [1.0, np.nan, 0.0, 5.0], [np.nan, 1.0, np.nan, 2.0],
+                  [np.nan, np.nan, np.nan, np.nan]])
+    for fn in ("median", "nanmedian"):
+        got = getattr(framework, fn)(framework.tensor(x, device=device), 1)
+        want = getattr(torch, fn)(torch.tensor(x), 1)
+        assert type(got).__name__ == fn
+        np.testing.assert_array_equal(got.values.cpu().numpy(), want.values.numpy())
+        rows = 3 if fn == "nanmedian" else 4  # an all-NaN row's index is torch's choice
+        np.testing.assert_array_equal(got.indices.cpu().numpy()[:rows], want.indices.numpy()[:rows])
+        whole = getattr(framework, fn)(framework.tensor(x, device=device)).item()
+        np.testing.assert_equal(whole, getattr(torch, fn)(torch.tensor(x)).item())
+    ints = framework.tensor([3, 1, 2, 5], device=device)
+    assert framework.median(ints).item() == 2 and framework.median(ints).dtype is framework.int64
+    scalar = framework.median(framework.tensor(2.0, device=device), 0)
+    assert scalar.values.item() == 2.0 and scalar.indices.item() == 0
+    assert np.isnan(framework.median(framework.zeros(0, device=device)).item())
+
+
+def test_kthvalue_median_bad_input(device):
+    x = framework.ones(2, 3, device=device)
+    for k in (0, 4):
+        with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
+            framework.kthvalue(x, k, 1)
+    with pytest.raises(IndexError, match="median"):
+        framework.median(framework.zeros(2, 0, device=device), 1)
+    with pytest.raises(IndexError, match="median"):
+        framework.median(x, 2)
+
 # unique -------------------------------------------------------------------------------------------
 def _compare(got, want):
     got = got if isinstance(got, tuple) else (got,)
@@ -267,3 +324,34 @@ def test_searchsorted_bad_input(device):
         framework.searchsorted(one_d, one_d, side="left", right=True)
     with pytest.raises(RuntimeError, match="side can only be 'left' or 'right' but got foo"):
         framework.searchsorted(one_d, one_d, side="foo")
+
+
+# quantile / nanquantile ---------------------------------------------------------------------------
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q, dim, keepdim", [(0.3, None, False), (0.5, 1, False),
+                                             ([0.0, 0.25, 0.9, 1.0], 0, True), (0.75, -1, True),
+                                             ([0.1, 0.6], None, True)])
+def test_quantile(device, interpolation, q, dim, keepdim):
+    """Values and gradients as torch for number and tensor ``q``, over all elements or a dim."""
+    def call(lib):
+        def fn(a):
+            qq = q if isinstance(q, float) else lib.tensor(q, dtype=a.dtype, device=a.device)
+            return lib.quantile(a, qq, dim=dim, keepdim=keepdim, interpolation=interpolation)
+        return fn
+    check_op(call(framework), call(torch), [_normal(4, 5)], device=device)
+
+
+def test_quantile_nan_and_bad_input(device):
+    x = np.array([[3.0, np.nan, 1.0, 2.0], [np.nan, np.nan, np.nan, np.nan], [4.0, 1.0, 0.0, 2.0]])
+    for fn in ("quantile", "nanquantile"):
+        got = getattr(framework, fn)(framework.tensor(x, device=device), 0.4, dim=1)
+        want = getattr(torch, fn)(torch.tensor(x), 0.4, dim=1)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
+    t = framework.tensor(x, device=device)
+    assert np.isclose(t.nanquantile(0.5).item(), torch.tensor(x).nanquantile(0.5).item())
+    with pytest.raises(RuntimeError, match="quantile"):
+        framework.quantile(framework.ones(3, device=device), 1.5)
+    with pytest.raises(RuntimeError):
+        torch.quantile(torch.ones(3), 0.5, interpolation="cubic")
+    with pytest.raises(RuntimeError, match="quantile"):
+        framework.quantile(framework.ones(3, device=device), 0.5, interpolation="cubic")

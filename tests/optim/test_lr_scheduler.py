@@ -51,6 +51,16 @@ SCHEDULES = {
             m.StepLR(o, step_size=2)], milestones=[5, 12]),
     "ChainedScheduler": lambda m, o: m.ChainedScheduler(
         [m.ConstantLR(o, factor=0.5, total_iters=3), m.ExponentialLR(o, gamma=0.9)]),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "CyclicLR-triangular2-down": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1,
+                                                         step_size_up=2, step_size_down=5,
+                                                         mode="triangular2"),
+    "CyclicLR-exp_range": lambda m, o: m.CyclicLR(o, base_lr=[0.01], max_lr=0.2, step_size_up=3,
+                                                  mode="exp_range", gamma=0.9,
+                                                  base_momentum=0.7, max_momentum=0.95),
+    "CyclicLR-scale_fn": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=3,
+                                                 scale_fn=lambda x: 0.5 ** x,
+                                                 scale_mode="iterations", cycle_momentum=False),
 }
 
 
@@ -69,6 +79,25 @@ def test_one_cycle_cycles_adam_beta1():
     _lr_sequence(sched, ours, make)
     _lr_sequence(torch.optim.lr_scheduler, theirs, make)
     assert ours.param_groups[0]["betas"] == pytest.approx(theirs.param_groups[0]["betas"])
+
+
+def test_cyclic_lr_cycles_adam_beta1_and_resumes():
+    make = lambda m, o: m.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=3)
+    ours, theirs = _optimizers("Adam")
+    got, first = _lr_sequence(sched, ours, make)
+    want, _ = _lr_sequence(torch.optim.lr_scheduler, theirs, make)
+    assert got == pytest.approx(want, rel=1e-12)
+    assert ours.param_groups[0]["betas"] == pytest.approx(theirs.param_groups[0]["betas"])
+    opt2, _ = _optimizers("Adam")
+    second = sched.CyclicLR(opt2, base_lr=0.001, max_lr=0.01, step_size_up=3)
+    second.load_state_dict(first.state_dict())
+    first.step()
+    second.step()
+    assert second.get_last_lr() == pytest.approx(first.get_last_lr())
+    with pytest.raises(ValueError, match="momentum"):
+        sched.CyclicLR(optim.Adagrad([framework.ones(1, requires_grad=True)]), 0.1, 1.0)
+    with pytest.raises(ValueError, match="mode"):
+        sched.CyclicLR(opt2, 0.1, 1.0, mode="square")
 
 
 @pytest.mark.parametrize("mode,threshold_mode", [("min", "rel"), ("max", "abs")])

@@ -28,6 +28,8 @@ CASES = [
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1)),
     ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1)),
@@ -251,3 +253,41 @@ def test_non_leaf_and_non_tensor_parameters_are_refused():
         optim.SGD([p * 2], lr=0.1)
     with pytest.raises(TypeError, match="can only optimize Tensors"):
         optim.SGD([1.0], lr=0.1)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, max_iter=5, history_size=3),
+                                    dict(lr=0.1, max_iter=3, tolerance_change=1e-3)])
+def test_lbfgs_matches_torch(kwargs):
+    """LBFGS (no line search: the style-transfer tutorial's form): the closure is called as
+    torch calls it and the parameters follow torch's over several steps; state round trip."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((6, 4)), rng.standard_normal(6)
+    w0 = rng.standard_normal(4)
+
+    def run(lib, optim_module):
+        w = lib.tensor(w0, requires_grad=True)
+        A, B = lib.tensor(a), lib.tensor(b)
+        opt = optim_module.LBFGS([w], **kwargs)
+        calls = []
+
+        def closure():
+            opt.zero_grad()
+            loss = ((A @ w - B) ** 2).sum() + (w ** 4).sum() * 0.1
+            loss.backward()
+            calls.append(float(loss))
+            return loss
+        returned = [float(opt.step(closure)) for _ in range(3)]
+        return w.detach().numpy(), calls, returned, opt
+    got, got_calls, got_ret, opt = run(framework, optim)
+    want, want_calls, want_ret, _ = run(torch, torch.optim)
+    assert len(got_calls) == len(want_calls)
+    np.testing.assert_allclose(got_calls, want_calls, rtol=1e-9)
+    np.testing.assert_allclose(got_ret, want_ret, rtol=1e-9)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+    state = opt.state_dict()
+    assert state["state"][0]["n_iter"] > 0 and "d" in state["state"][0]
+    with pytest.raises(ValueError, match="per-parameter options"):
+        optim.LBFGS([{"params": [framework.ones(1, requires_grad=True)]},
+                     {"params": [framework.ones(1, requires_grad=True)]}])
+    with pytest.raises(NotImplementedError, match="strong_wolfe"):
+        optim.LBFGS([framework.ones(1, requires_grad=True)], line_search_fn="strong_wolfe")

@@ -102,6 +102,26 @@ def test_map_location_moves_tensors(tmp_path):
     assert not mapped["x"].is_cuda
 
 
+
+def test_map_location_function_as_torch_scripts_write_it(tmp_path):
+    """``map_location=lambda storage, loc: storage`` (keep on cpu) and ``storage.cuda()``: the
+    function gets each tensor's data on cpu and its saved device name; the tensor goes to the
+    device of what it returns (its saved device when it returns None)."""
+    framework.save({"x": framework.ones(2, device="cuda"), "y": framework.arange(3)},
+                   tmp_path / "m.safetensors")
+    seen = []
+
+    def keep(storage, location):
+        seen.append((storage.device.type, location))
+        return storage
+    kept = framework.load(tmp_path / "m.safetensors", map_location=keep)
+    assert not kept["x"].is_cuda and kept["x"].tolist() == [1.0, 1.0]
+    assert sorted(seen) == [("cpu", "cpu"), ("cpu", "cuda:0")]
+    moved = framework.load(tmp_path / "m.safetensors", map_location=lambda s, loc: s.cuda())
+    assert moved["y"].is_cuda and moved["y"].tolist() == [0, 1, 2]
+    default = framework.load(tmp_path / "m.safetensors", map_location=lambda s, loc: None)
+    assert default["x"].is_cuda and not default["y"].is_cuda
+
 def test_file_objects_work():
     buffer = io.BytesIO()
     framework.save(framework.arange(3), buffer)

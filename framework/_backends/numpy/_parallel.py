@@ -27,18 +27,31 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
 _EXECUTOR: list = [None, 0, 0]  # a cache: [executor, its worker count, the process it serves]
+_SET_THREADS: list = [None]  # framework.set_num_threads(n): [n], else [None] (the environment's)
 _BLAS: list = []  # a cache, filled on first use: [(set_num_threads, get_num_threads) or None]
 _BLAS_SYMBOLS = ("scipy_openblas{}_num_threads64_", "scipy_openblas{}_num_threads",
                  "openblas{}_num_threads64_", "openblas{}_num_threads")
 
 
 def threads() -> int:
-    """The number of threads CPU kernels may use (at least 1)."""
+    """The number of threads CPU kernels may use (at least 1): the count given to
+    ``framework.set_num_threads``, else the environment's."""
+    if _SET_THREADS[0] is not None:
+        return _SET_THREADS[0]
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(name, "")
         if value.strip().isdigit():
             return max(1, int(value))
     return 1
+
+
+def set_threads(count: "int | None") -> None:
+    """Use ``count`` threads from now on (``framework.set_num_threads``), OpenBLAS's count
+    included; None goes back to the environment's count."""
+    _SET_THREADS[0] = count
+    control = _blas_threads_control()
+    if control is not None:
+        control[0](threads())
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:

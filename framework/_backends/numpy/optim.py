@@ -207,6 +207,20 @@ def adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_dec
     _write(param, p - (lr / bias_correction1) * m / u)
 
 
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
+                  maximize) -> None:
+    """Adadelta, in place: v = ρ·v + (1−ρ)·g²; Δ = √(u + eps) / √(v + eps) · g;
+    u = ρ·u + (1−ρ)·Δ²; p −= lr·Δ."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    v = rho * _read(square_avg, p.dtype) + (1 - rho) * g * g
+    u = _read(acc_delta, p.dtype)
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    _write(square_avg, v)
+    _write(acc_delta, rho * u + (1 - rho) * delta * delta)
+    _write(param, p - lr * delta)
+
+
 def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay,
                  momentum, centered, maximize) -> None:
     """RMSprop, optionally centered and with momentum, in place."""
@@ -270,6 +284,7 @@ KERNELS = {
     "adam_step": adam_step,
     "adam_step_multi": adam_step_multi,
     "adamax_step": adamax_step,
+    "adadelta_step": adadelta_step,
     "rmsprop_step": rmsprop_step,
     "adagrad_step": adagrad_step,
     "nadam_step": nadam_step,

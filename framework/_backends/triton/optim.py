@@ -152,6 +152,13 @@ def adamax_step(param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_dec
             [lr, beta1, beta2, eps, weight_decay, bias_correction1], MAXIMIZE=bool(maximize))
 
 
+def adadelta_step(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay,
+                  maximize) -> None:
+    """Adadelta, in place."""
+    _launch("adadelta", param, [grad, square_avg, acc_delta], [lr, rho, eps, weight_decay],
+            MAXIMIZE=bool(maximize))
+
+
 def rmsprop_step(param, grad, square_avg, momentum_buffer, grad_avg, lr, alpha, eps, weight_decay,
                  momentum, centered, maximize) -> None:
     """RMSprop, optionally centered and with momentum, in place."""
@@ -188,6 +195,7 @@ KERNELS = {
     "adam_step": adam_step,
     "adam_step_multi": adam_step_multi,
     "adamax_step": adamax_step,
+    "adadelta_step": adadelta_step,
     "rmsprop_step": rmsprop_step,
     "adagrad_step": adagrad_step,
     "nadam_step": nadam_step,

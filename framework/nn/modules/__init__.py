@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
-                         Softplus, Softsign, Tanh, Tanhshrink, Softmin, Threshold, Hardshrink,
+                         Softplus, Softsign, Tanh, Tanhshrink, Softmin, Softmax2d, Threshold, Hardshrink,
                          Softshrink)
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -13,7 +13,8 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
-                   NLLLoss, SmoothL1Loss, TripletMarginLoss)
+                   NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
+                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss)
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, RMSNorm)
@@ -21,6 +22,8 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, A
                       AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, PixelShuffle, PixelUnshuffle,
                       Upsample)
 from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d
+from .padding import __all__ as _padding_names
+from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from .sparse import Embedding, EmbeddingBag
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
@@ -37,12 +40,14 @@ __all__ = [
     "ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "LeakyReLU", "ELU", "SELU", "CELU",
     "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign", "Tanhshrink",
     "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin", "Threshold", "Hardshrink",
-    "Softshrink",
+    "Softshrink", "Softmax2d",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
-    "TripletMarginLoss", "CosineSimilarity",
+    "TripletMarginLoss", "CosineSimilarity", "GaussianNLLLoss", "PoissonNLLLoss", "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss", "HingeEmbeddingLoss",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "Transformer",
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool2d",
+    *_padding_names,
 ]

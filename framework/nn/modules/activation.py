@@ -274,6 +274,18 @@ class Softmax(_SoftmaxBase):
     _fn = "softmax"
 
 
+class Softmax2d(Module):
+    """Softmax over the channels of each location: dim -3 of a (N, C, H, W) or (C, H, W)
+    input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``softmax(input, -3)``."""
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             "instead")
+        return F.softmax(input, -3)
+
+
 class LogSoftmax(_SoftmaxBase):
     """log(softmax(x)) along ``dim``."""
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Callable, Iterator
 
 from ... import dtypes
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...devices import as_device
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
@@ -82,6 +82,8 @@ class Module:
         set_(self, "_forward_hooks_with_kwargs", set())
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_pre_hooks_with_kwargs", set())
+        set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
@@ -558,9 +560,52 @@ class Module:
             self._forward_hooks_with_kwargs.add(handle.id)
         return handle
 
+    def register_full_backward_pre_hook(self, hook: Callable, *,
+                                        prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
+        known, before ``grad_input`` is computed; a non-None result replaces ``grad_output``."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _insert(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, *,
+                                    prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` once the gradients of the module's
+        positional arguments are computed (one entry per argument; None for non-tensors, and
+        for all when no input needs a gradient); a non-None result (a tuple of the same
+        length) replaces ``grad_input``."""
+        handle = RemovableHandle(self._backward_hooks)
+        _insert(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """``__call__`` with hooks, in torch's order: forward pre-hooks; with backward hooks
+        (and gradients on), the arguments through an identity node whose backward runs them
+        (``backward_hooks.py``); ``forward``; forward hooks; the outputs through an identity
+        node that catches their gradients."""
+        args, kwargs = self._run_forward_pre_hooks(args, kwargs)
+        state = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            from .backward_hooks import BackwardHookState
+            state = BackwardHookState(self, args)
+            args = state.wrap_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output if state is None else state.wrap_outputs(output)
+
+    def _run_forward_pre_hooks(self, args: tuple, kwargs: dict) -> tuple:
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -573,15 +618,7 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+        return args, kwargs
 
     # printing ------------------------------------------------------------------------
     def _get_name(self) -> str:

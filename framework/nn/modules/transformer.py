@@ -30,12 +30,13 @@ def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
 
 def _stock_and_unhooked(layer: "TransformerEncoderLayer") -> bool:
     """True when the submodules the rows path does not call (it uses their parameters) are
-    the stock classes without forward hooks: a hook or an overridden ``forward`` runs."""
+    the stock classes without hooks: a hook or an overridden ``forward`` runs."""
     stock = ((layer.self_attn, MultiheadAttention), (layer.self_attn.out_proj, Linear),
              (layer.linear1, Linear), (layer.linear2, Linear), (layer.dropout, Dropout),
              (layer.dropout1, Dropout), (layer.dropout2, Dropout))
     return all(type(m).forward is cls.forward and not m._forward_hooks
-               and not m._forward_pre_hooks for m, cls in stock)
+               and not m._forward_pre_hooks and not m._backward_hooks
+               and not m._backward_pre_hooks for m, cls in stock)
 
 
 # activations that ``linear`` applies in its GEMM's epilogue (the same kernels: same bits)
