@@ -1,0 +1,699 @@
+"""More probability distributions (``torch.distributions``): MultivariateNormal, Gamma, Beta,
+Laplace and LogNormal, with the KL pairs torch has among them.
+
+Built from framework ops only (no new kernels). The linear algebra MultivariateNormal needs
+(Cholesky factor, triangular solve) and the special functions Gamma and Beta need (lgamma,
+digamma) are composites here, written for the small event sizes of RL/VAE scripts; their
+gradients come from autograd through the composite.
+"""
+from __future__ import annotations
+
+import math
+
+from . import dtypes
+from .autograd.grad_mode import no_grad
+from .distributions import Distribution
+from .ops import compare, creation
+from .ops import shape as shape_ops
+from .tensor import Tensor
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _as_tensor(value, like: Tensor | None = None) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    dtype = like.dtype if like is not None else dtypes.get_default_dtype()
+    device = like.device if like is not None else None
+    return creation.tensor(value, dtype=dtype, device=device)
+
+
+def _broadcast_shapes(*shapes) -> tuple:
+    import framework
+    return tuple(framework.broadcast_shapes(*shapes))
+
+
+def _check_param(dist_name: str, name: str, value: Tensor, ok: bool, constraint: str) -> None:
+    """torch's validate_args message for a parameter outside its constraint."""
+    if not ok:
+        raise ValueError(f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
+                         f"distribution {dist_name} to satisfy the constraint {constraint}, "
+                         f"but found invalid values:\n{value}")
+
+
+def _all(cond: Tensor) -> bool:
+    return bool(cond.all().item())
+
+
+def _validate_flag(validate_args) -> bool:
+    """torch validates by default (``Distribution._validate_args`` is ``__debug__``)."""
+    return __debug__ if validate_args is None else bool(validate_args)
+
+
+# ----------------------------------------------------------------------------- special functions
+
+_SHIFT = 8
+
+
+def lgamma(x: Tensor) -> Tensor:
+    """log Γ(x) for x > 0: shift x up by 8 with the recurrence, then Stirling's series
+    (error below 1e-13 for the shifted argument); differentiable by autograd."""
+    shift = x.log()
+    for k in range(1, _SHIFT):
+        shift = shift + (x + k).log()
+    z = x + _SHIFT
+    inv = 1.0 / z
+    inv2 = inv * inv
+    series = inv * (1 / 12 + inv2 * (-1 / 360 + inv2 * (1 / 1260 + inv2 * (
+        -1 / 1680 + inv2 * (1 / 1188 - inv2 * (691 / 360360))))))
+    return (z - 0.5) * z.log() - z + 0.5 * _LOG_2PI + series - shift
+
+
+def digamma(x: Tensor) -> Tensor:
+    """ψ(x) = d/dx log Γ(x) for x > 0: the same shift and the asymptotic series."""
+    shift = 1.0 / x
+    for k in range(1, _SHIFT):
+        shift = shift + 1.0 / (x + k)
+    z = x + _SHIFT
+    inv = 1.0 / z
+    inv2 = inv * inv
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760))))))
+    return z.log() - 0.5 * inv - series - shift
+
+
+# ----------------------------------------------------------------------------- linear algebra
+
+def _cholesky(matrix: Tensor) -> tuple[Tensor, bool]:
+    """Lower Cholesky factor of (..., n, n) ``matrix`` by the Cholesky-Banachiewicz loop in
+    framework ops (O(n²) small ops: meant for small n), and whether every pivot was > 0."""
+    n = matrix.shape[-1]
+    rows: list[list[Tensor]] = []
+    zero = creation.zeros(matrix.shape[:-2], dtype=matrix.dtype, device=matrix.device)
+    positive = True
+    for i in range(n):
+        row = []
+        for j in range(i + 1):
+            acc = matrix[..., i, j]
+            other = row if j == i else rows[j]
+            for k in range(j):
+                acc = acc - row[k] * other[k]
+            if i == j:
+                positive = positive and _all(acc > 0)
+                row.append(acc.clamp(min=0).sqrt())
+            else:
+                row.append(acc / rows[j][j])
+        rows.append(row + [zero] * (n - i - 1))
+    stacked = [shape_ops.stack(row, -1) for row in rows]
+    return shape_ops.stack(stacked, -2), positive
+
+
+def _solve_lower(tril: Tensor, rhs: Tensor) -> Tensor:
+    """x with ``tril @ x = rhs`` for vectors ``rhs`` (..., n), by forward substitution."""
+    n = tril.shape[-1]
+    xs: list[Tensor] = []
+    for i in range(n):
+        acc = rhs[..., i]
+        for k in range(i):
+            acc = acc - tril[..., i, k] * xs[k]
+        xs.append(acc / tril[..., i, i])
+    return shape_ops.stack(xs, -1)
+
+
+def _tril_inverse(tril: Tensor) -> Tensor:
+    """``tril⁻¹`` (lower triangular), column by column of the identity."""
+    import framework
+    n = tril.shape[-1]
+    eye = framework.eye(n, dtype=tril.dtype, device=tril.device)
+    cols = [_solve_lower(tril, eye[j].expand(tuple(tril.shape[:-1]))) for j in range(n)]
+    return shape_ops.stack(cols, -1)
+
+
+def _mT(x: Tensor) -> Tensor:
+    return x.transpose(-1, -2)
+
+
+def _diag(x: Tensor) -> Tensor:
+    return x.diagonal(dim1=-2, dim2=-1)
+
+
+# ----------------------------------------------------------------------------- distributions
+
+class MultivariateNormal(Distribution):
+    """Gaussian over vectors: ``loc`` (..., n) with exactly one of ``covariance_matrix``,
+    ``precision_matrix`` or ``scale_tril`` (..., n, n); torch's API and shapes."""
+
+    has_rsample = True
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args=None) -> None:
+        loc = _as_tensor(loc)
+        if loc.ndim < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        given = [m is not None for m in (covariance_matrix, precision_matrix, scale_tril)]
+        if sum(given) != 1:
+            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
+                             "scale_tril may be specified.")
+        validate = _validate_flag(validate_args)
+        if scale_tril is not None:
+            scale_tril = _as_tensor(scale_tril, loc)
+            self._check_matrix("scale_tril", scale_tril)
+            if validate:
+                diag = _diag(scale_tril)
+                _check_param(self._name(), "scale_tril", scale_tril,
+                             _all(diag > 0) and _all(scale_tril.triu(1) == 0),
+                             "LowerCholesky()")
+            matrix = scale_tril
+        elif covariance_matrix is not None:
+            matrix = _as_tensor(covariance_matrix, loc)
+            self._check_matrix("covariance_matrix", matrix)
+        else:
+            matrix = _as_tensor(precision_matrix, loc)
+            self._check_matrix("precision_matrix", matrix)
+        batch = _broadcast_shapes(tuple(matrix.shape[:-2]), tuple(loc.shape[:-1]))
+        n = loc.shape[-1]
+        if matrix.shape[-1] != n:
+            raise ValueError(f"loc and the matrix disagree on the event size: {n} vs "
+                             f"{matrix.shape[-1]}")
+        self.batch_shape = batch
+        self.event_shape = (n,)
+        self.loc = loc.expand(batch + (n,))
+        matrix = matrix.expand(batch + (n, n))
+        if scale_tril is not None:
+            self.scale_tril = matrix
+        elif covariance_matrix is not None:
+            self.scale_tril = self._factor("covariance_matrix", matrix, validate)
+        else:
+            factor = self._factor("precision_matrix", matrix, validate)
+            inverse = _tril_inverse(factor)
+            self.scale_tril, _ = _cholesky(_mT(inverse) @ inverse)
+
+    def _name(self) -> str:
+        return "MultivariateNormal()"
+
+    @staticmethod
+    def _check_matrix(name: str, matrix: Tensor) -> None:
+        if matrix.ndim < 2:
+            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional "
+                             "leading batch dimensions")
+        if matrix.shape[-1] != matrix.shape[-2]:
+            raise ValueError(f"{name} matrix must be square, got {tuple(matrix.shape)}")
+
+    def _factor(self, name: str, matrix: Tensor, validate: bool) -> Tensor:
+        # torch's Cholesky gradient is symmetric: read both triangles, as (A + Aᵀ) / 2
+        factor, positive = _cholesky((matrix + _mT(matrix)) * 0.5)
+        if validate:
+            symmetric = _all((matrix - _mT(matrix)).abs() <= 1e-6)
+            _check_param(self._name(), name, matrix, symmetric and positive,
+                         "PositiveDefinite()")
+        return factor
+
+    def _extended(self, sample_shape) -> tuple:
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
+
+    @property
+    def mean(self) -> Tensor:
+        """``loc``."""
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        """``loc``."""
+        return self.loc
+
+    @property
+    def covariance_matrix(self) -> Tensor:
+        """``scale_tril @ scale_tril.mT``."""
+        return self.scale_tril @ _mT(self.scale_tril)
+
+    @property
+    def precision_matrix(self) -> Tensor:
+        """The inverse of the covariance, ``L⁻ᵀ L⁻¹``."""
+        inverse = _tril_inverse(self.scale_tril)
+        return _mT(inverse) @ inverse
+
+    @property
+    def variance(self) -> Tensor:
+        """The covariance's diagonal: row sums of ``scale_tril ** 2``."""
+        return (self.scale_tril ** 2).sum(-1)
+
+    @property
+    def stddev(self) -> Tensor:
+        """``variance.sqrt()``."""
+        return self.variance.sqrt()
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """``loc + scale_tril @ eps``: differentiable in the parameters."""
+        eps = creation.randn(self._extended(sample_shape), dtype=self.loc.dtype,
+                             device=self.loc.device)
+        return self.loc + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """``rsample`` without gradient."""
+        with no_grad():
+            return self.rsample(sample_shape)
+
+    def _half_log_det(self) -> Tensor:
+        return _diag(self.scale_tril).log().sum(-1)
+
+    def log_prob(self, value) -> Tensor:
+        """Log density: -(n log 2π + Mahalanobis²)/2 - log det L."""
+        value = _as_tensor(value, self.loc)
+        diff = value - self.loc
+        tril = self.scale_tril.expand(tuple(diff.shape[:-1]) + tuple(self.scale_tril.shape[-2:]))
+        m = (_solve_lower(tril, diff) ** 2).sum(-1)
+        n = self.event_shape[0]
+        return -0.5 * (n * _LOG_2PI + m) - self._half_log_det()
+
+    def entropy(self) -> Tensor:
+        """n (1 + log 2π) / 2 + log det L."""
+        n = self.event_shape[0]
+        return 0.5 * n * (1.0 + _LOG_2PI) + self._half_log_det()
+
+    def expand(self, batch_shape, _instance=None) -> "MultivariateNormal":
+        """The same distribution broadcast to ``batch_shape``."""
+        batch_shape = tuple(batch_shape)
+        n = self.event_shape[0]
+        return MultivariateNormal(self.loc.expand(batch_shape + (n,)),
+                                  scale_tril=self.scale_tril.expand(batch_shape + (n, n)),
+                                  validate_args=False)
+
+
+def _kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal) -> Tensor:
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event "
+                         "shapes cannot be computed")
+    batch = _broadcast_shapes(p.batch_shape, q.batch_shape)
+    n = p.event_shape[0]
+    q_tril = q.scale_tril.expand(batch + (n, n))
+    p_tril = p.scale_tril.expand(batch + (n, n))
+    q_inv = _tril_inverse(q_tril)
+    trace = ((q_inv @ p_tril) ** 2).sum((-2, -1))
+    maha = (_solve_lower(q_tril, (q.loc - p.loc).expand(batch + (n,))) ** 2).sum(-1)
+    return q._half_log_det() - p._half_log_det() + 0.5 * (trace + maha - n)
+
+
+# ----------------------------------------------------------------------------- elementwise families
+
+def _positive(x: Tensor) -> bool:
+    return _all(x > 0)
+
+
+class _Elementwise(Distribution):
+    """Shared plumbing of distributions whose parameters broadcast elementwise: ``_params``
+    names the parameters, ``_positive_params`` those that must be > 0, ``_support`` the
+    support check of ``value`` (or None)."""
+
+    _params: tuple = ()
+    _positive_params: tuple = ()
+    has_rsample = False
+    event_shape: tuple = ()
+
+    def _init_params(self, values, validate_args) -> None:
+        like = next((v for v in values if isinstance(v, Tensor)), None)
+        tensors = [_as_tensor(v, like) for v in values]
+        tensors = shape_ops.broadcast_tensors(*tensors)
+        for name, tensor in zip(self._params, tensors):
+            setattr(self, name, tensor)
+        self.batch_shape = tuple(tensors[0].shape)
+        self._validate_args = _validate_flag(validate_args)
+        if self._validate_args:
+            for name in self._positive_params:
+                _check_param(self._name(), name, getattr(self, name),
+                             _positive(getattr(self, name)), "GreaterThan(lower_bound=0.0)")
+
+    def _name(self) -> str:
+        shapes = ", ".join(f"{n}: {tuple(getattr(self, n).shape)}" for n in self._params
+                           if hasattr(self, n))
+        return f"{type(self).__name__}({shapes})"
+
+    def _first(self) -> Tensor:
+        return getattr(self, self._params[0])
+
+    def _extended(self, sample_shape) -> tuple:
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
+
+    def _value(self, value) -> Tensor:
+        value = _as_tensor(value, self._first())
+        if self._validate_args and not self._in_support(value):
+            raise ValueError(f"Expected value argument (Tensor of shape {tuple(value.shape)}) "
+                             f"to be within the support ({self._support_name}) of the "
+                             f"distribution {self._name()}, but found invalid values:\n{value}")
+        return value
+
+    _support_name = "Real()"
+
+    def _in_support(self, value: Tensor) -> bool:
+        return True
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Draw ``sample_shape + batch_shape + event_shape`` values (no gradient)."""
+        with no_grad():
+            if self.has_rsample:
+                return self.rsample(sample_shape)
+            return self._sample(sample_shape)
+
+    @property
+    def stddev(self) -> Tensor:
+        """``variance.sqrt()``."""
+        return self.variance.sqrt()
+
+    def expand(self, batch_shape, _instance=None):
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        full = tuple(batch_shape) + tuple(self.event_shape)
+        values = [getattr(self, n).expand(full) for n in self._params]
+        return type(self)(*values, validate_args=False)
+
+
+def _uniform_like(param: Tensor, shape: tuple) -> Tensor:
+    return creation.rand(shape, dtype=param.dtype, device=param.device)
+
+
+def _standard_gamma(alpha: Tensor) -> Tensor:
+    """Gamma(alpha, 1) draws of ``alpha``'s shape: Marsaglia-Tsang's squeeze-and-reject,
+    vectorized (redraw where rejected until every element is accepted); alpha < 1 is boosted
+    by Gamma(alpha + 1) · U^(1/alpha). Draws are clamped to the dtype's ``tiny`` as torch
+    does."""
+    shape = tuple(alpha.shape)
+    small = alpha < 1
+    boosted = compare.where(small, alpha + 1, alpha)
+    d = boosted - 1.0 / 3.0
+    c = 1.0 / (9.0 * d).sqrt()
+    tiny = dtypes.finfo(alpha.dtype).tiny
+    result = creation.zeros(shape, dtype=alpha.dtype, device=alpha.device)
+    done = result > 0
+    while not _all(done):
+        x = creation.randn(shape, dtype=alpha.dtype, device=alpha.device)
+        v = (1 + c * x) ** 3
+        u = _uniform_like(alpha, shape)
+        safe_v = v.clamp(min=tiny)
+        bound = 0.5 * x * x + d - d * safe_v + d * safe_v.log()
+        accept = compare.logical_and(v > 0, u.clamp(min=tiny).log() < bound)
+        fresh = compare.logical_and(accept, compare.logical_not(done))
+        result = compare.where(fresh, d * v, result)
+        done = compare.logical_or(done, accept)
+    u = _uniform_like(alpha, shape).clamp(min=tiny)
+    boost = compare.where(small, u ** (1.0 / alpha), 1.0)
+    return (result * boost).clamp(min=tiny)
+
+
+class Gamma(_Elementwise):
+    """Gamma with shape ``concentration`` and ``rate`` (density ∝ x^(a-1) e^(-rate x)).
+    ``has_rsample`` is False here: torch's implicit reparameterization gradient is not built."""
+
+    _params = ("concentration", "rate")
+    _positive_params = ("concentration", "rate")
+    _support_name = "GreaterThanEq(lower_bound=0.0)"
+
+    def __init__(self, concentration, rate, validate_args=None) -> None:
+        self._init_params((concentration, rate), validate_args)
+
+    def _in_support(self, value: Tensor) -> bool:
+        return _all(value >= 0)
+
+    @property
+    def mean(self) -> Tensor:
+        """``concentration / rate``."""
+        return self.concentration / self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        """``(concentration - 1) / rate`` clamped at 0."""
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self) -> Tensor:
+        """``concentration / rate²``."""
+        return self.concentration / self.rate ** 2
+
+    def _sample(self, sample_shape) -> Tensor:
+        alpha = self.concentration.expand(self._extended(sample_shape))
+        return _standard_gamma(alpha) / self.rate.expand(alpha.shape)
+
+    def log_prob(self, value) -> Tensor:
+        """a log(rate) + (a-1) log(x) - rate x - lgamma(a)."""
+        value = self._value(value)
+        a, rate = self.concentration, self.rate
+        return a * rate.log() + (a - 1) * value.log() - rate * value - lgamma(a)
+
+    def entropy(self) -> Tensor:
+        """a - log(rate) + lgamma(a) + (1 - a) digamma(a)."""
+        a = self.concentration
+        return a - self.rate.log() + lgamma(a) + (1.0 - a) * digamma(a)
+
+
+def _dirichlet_entropy(c: Tensor) -> Tensor:
+    k = c.shape[-1]
+    total = c.sum(-1)
+    return (lgamma(c).sum(-1) - lgamma(total) - (k - total) * digamma(total)
+            - ((c - 1.0) * digamma(c)).sum(-1))
+
+
+class Beta(_Elementwise):
+    """Beta on (0, 1) with ``concentration1`` (α) and ``concentration0`` (β). Sampled as
+    X / (X + Y) of two Gamma draws; ``has_rsample`` is False (no implicit gradient here)."""
+
+    _params = ("concentration1", "concentration0")
+    _positive_params = ("concentration1", "concentration0")
+    _support_name = "Interval(lower_bound=0.0, upper_bound=1.0)"
+
+    def __init__(self, concentration1, concentration0, validate_args=None) -> None:
+        self._init_params((concentration1, concentration0), validate_args)
+
+    def _in_support(self, value: Tensor) -> bool:
+        return _all(compare.logical_and(value >= 0, value <= 1))
+
+    @property
+    def mean(self) -> Tensor:
+        """α / (α + β)."""
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def variance(self) -> Tensor:
+        """αβ / ((α + β)² (α + β + 1))."""
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+
+    def _sample(self, sample_shape) -> Tensor:
+        shape = self._extended(sample_shape)
+        x = _standard_gamma(self.concentration1.expand(shape))
+        y = _standard_gamma(self.concentration0.expand(shape))
+        tiny = dtypes.finfo(x.dtype).tiny
+        eps = dtypes.finfo(x.dtype).eps
+        return (x / (x + y)).clamp(tiny, 1 - eps)
+
+    def log_prob(self, value) -> Tensor:
+        """(α-1) log x + (β-1) log(1-x) - log B(α, β)."""
+        value = self._value(value)
+        a, b = self.concentration1, self.concentration0
+        return ((a - 1) * value.log() + (b - 1) * (1 - value).log()
+                + lgamma(a + b) - lgamma(a) - lgamma(b))
+
+    def entropy(self) -> Tensor:
+        """The two-category Dirichlet entropy."""
+        c = shape_ops.stack([self.concentration1, self.concentration0], -1)
+        return _dirichlet_entropy(c)
+
+
+class Dirichlet(_Elementwise):
+    """Dirichlet over the simplex with ``concentration`` (..., K); event shape (K,).
+    Sampled as normalized Gamma draws; ``has_rsample`` is False."""
+
+    _params = ("concentration",)
+    _support_name = "Simplex()"
+
+    def __init__(self, concentration, validate_args=None) -> None:
+        concentration = _as_tensor(concentration)
+        if concentration.ndim < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        self.batch_shape = tuple(concentration.shape[:-1])
+        self.event_shape = tuple(concentration.shape[-1:])
+        self._validate_args = _validate_flag(validate_args)
+        if self._validate_args:
+            _check_param(self._name(), "concentration", concentration, _positive(concentration),
+                         "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)")
+
+    def _in_support(self, value: Tensor) -> bool:
+        return _all(value >= 0) and _all(((value.sum(-1) - 1).abs() < 1e-6))
+
+    @property
+    def mean(self) -> Tensor:
+        """``concentration / concentration.sum(-1)``."""
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def variance(self) -> Tensor:
+        """c (c0 - c) / (c0² (c0 + 1)) with c0 the total concentration."""
+        c = self.concentration
+        total = c.sum(-1, keepdim=True)
+        return c * (total - c) / (total ** 2 * (total + 1))
+
+    def _sample(self, sample_shape) -> Tensor:
+        draws = _standard_gamma(self.concentration.expand(self._extended(sample_shape)))
+        tiny = dtypes.finfo(draws.dtype).tiny
+        eps = dtypes.finfo(draws.dtype).eps
+        return (draws / draws.sum(-1, keepdim=True)).clamp(tiny, 1 - eps)
+
+    def log_prob(self, value) -> Tensor:
+        """Σ (c-1) log x + lgamma(Σ c) - Σ lgamma(c)."""
+        value = self._value(value)
+        c = self.concentration
+        return (((c - 1) * value.log()).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1))
+
+    def entropy(self) -> Tensor:
+        """log B(c) + (c0 - K) ψ(c0) - Σ (c - 1) ψ(c)."""
+        return _dirichlet_entropy(self.concentration)
+
+
+class Laplace(_Elementwise):
+    """Laplace with ``loc`` and ``scale``; reparameterized like torch."""
+
+    _params = ("loc", "scale")
+    _positive_params = ("scale",)
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        self._init_params((loc, scale), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        """``loc``."""
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        """``loc``."""
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        """``2 scale²``."""
+        return 2 * self.scale ** 2
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """loc - scale sign(u) log1p(-|u|) with u uniform in (eps - 1, 1)."""
+        shape = self._extended(sample_shape)
+        eps = dtypes.finfo(self.loc.dtype).eps
+        u = _uniform_like(self.loc, shape) * (2 - eps) + (eps - 1)
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value) -> Tensor:
+        """-log(2 scale) - |x - loc| / scale."""
+        value = self._value(value)
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def cdf(self, value) -> Tensor:
+        """0.5 - 0.5 sign(x - loc) expm1(-|x - loc| / scale)."""
+        value = self._value(value)
+        z = value - self.loc
+        return 0.5 - 0.5 * z.sign() * (-z.abs() / self.scale).expm1()
+
+    def entropy(self) -> Tensor:
+        """1 + log(2 scale)."""
+        return 1 + (2 * self.scale).log()
+
+
+class LogNormal(_Elementwise):
+    """exp of a Normal(``loc``, ``scale``); reparameterized."""
+
+    _params = ("loc", "scale")
+    _positive_params = ("scale",)
+    has_rsample = True
+    _support_name = "GreaterThan(lower_bound=0.0)"
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        self._init_params((loc, scale), validate_args)
+
+    def _in_support(self, value: Tensor) -> bool:
+        return _all(value > 0)
+
+    @property
+    def mean(self) -> Tensor:
+        """exp(loc + scale² / 2)."""
+        return (self.loc + self.scale ** 2 / 2).exp()
+
+    @property
+    def mode(self) -> Tensor:
+        """exp(loc - scale²)."""
+        return (self.loc - self.scale ** 2).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        """(exp(scale²) - 1) exp(2 loc + scale²)."""
+        s2 = self.scale ** 2
+        return s2.expm1() * (2 * self.loc + s2).exp()
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """exp(loc + scale · eps)."""
+        eps = creation.randn(self._extended(sample_shape), dtype=self.loc.dtype,
+                             device=self.loc.device)
+        return (self.loc + eps * self.scale).exp()
+
+    def log_prob(self, value) -> Tensor:
+        """Normal log density of log(x), minus log(x)."""
+        value = self._value(value)
+        y = value.log()
+        return (-((y - self.loc) ** 2) / (2 * self.scale ** 2) - self.scale.log()
+                - 0.5 * _LOG_2PI - y)
+
+    def entropy(self) -> Tensor:
+        """The Normal entropy plus ``loc``."""
+        return 0.5 + 0.5 * _LOG_2PI + self.scale.log() + self.loc
+
+
+# ----------------------------------------------------------------------------- KL pairs
+
+def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
+    t1 = q.concentration * (p.rate / q.rate).log()
+    t2 = lgamma(q.concentration) - lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
+    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+    return t1 + t2 + t3 + t4
+
+
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    sum_p = p.concentration1 + p.concentration0
+    sum_q = q.concentration1 + q.concentration0
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sum_p)
+    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sum_q)
+    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
+    t5 = (sum_q - sum_p) * digamma(sum_p)
+    return t1 - t2 + t3 + t4 + t5
+
+
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    sum_p = p.concentration.sum(-1)
+    sum_q = q.concentration.sum(-1)
+    t1 = lgamma(sum_p) - lgamma(sum_q)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
+    t3 = p.concentration - q.concentration
+    t4 = digamma(p.concentration) - digamma(sum_p).unsqueeze(-1)
+    return t1 - t2 + (t3 * t4).sum(-1)
+
+
+def _kl_laplace_laplace(p: Laplace, q: Laplace) -> Tensor:
+    ratio = p.scale / q.scale
+    gap = (p.loc - q.loc).abs()
+    return -ratio.log() + gap / q.scale + ratio * (-gap / p.scale).exp() - 1
+
+
+def _kl_lognormal_lognormal(p: LogNormal, q: LogNormal) -> Tensor:
+    var_ratio = (p.scale / q.scale) ** 2
+    t1 = ((p.loc - q.loc) / q.scale) ** 2
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+KL_PAIRS = {
+    MultivariateNormal: _kl_mvn_mvn,
+    Gamma: _kl_gamma_gamma,
+    Beta: _kl_beta_beta,
+    Dirichlet: _kl_dirichlet_dirichlet,
+    Laplace: _kl_laplace_laplace,
+    LogNormal: _kl_lognormal_lognormal,
+}
