@@ -1,5 +1,6 @@
 """More probability distributions (``torch.distributions``): MultivariateNormal, Gamma, Beta,
-Laplace and LogNormal, with the KL pairs torch has among them.
+Dirichlet, Laplace, LogNormal, OneHotCategorical, Poisson and Binomial, with the KL pairs
+torch has among them.
 
 Built from framework ops only (no new kernels). The linear algebra MultivariateNormal needs
 (Cholesky factor, triangular solve) and the special functions Gamma and Beta need (lgamma,
@@ -194,7 +195,8 @@ class MultivariateNormal(Distribution):
     @staticmethod
     def _check_matrix(name: str, matrix: Tensor) -> None:
         if matrix.ndim < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional "
+            label = "scale_tril matrix" if name == "scale_tril" else name
+            raise ValueError(f"{label} must be at least two-dimensional, with optional "
                              "leading batch dimensions")
         if matrix.shape[-1] != matrix.shape[-2]:
             raise ValueError(f"{name} matrix must be square, got {tuple(matrix.shape)}")
@@ -646,6 +648,300 @@ class LogNormal(_Elementwise):
         return 0.5 + 0.5 * _LOG_2PI + self.scale.log() + self.loc
 
 
+class OneHotCategorical(Distribution):
+    """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
+    ``probs`` (normalized here) or ``logits``."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        from .distributions import Categorical
+        self._validate_args = _validate_flag(validate_args)
+        if probs is not None and self._validate_args:
+            probs = _as_tensor(probs)
+            if probs.ndim >= 1:
+                _check_param(f"{type(self).__name__}()", "probs", probs, _all(probs >= 0),
+                             "Simplex()")
+        self._categorical = Categorical(probs=probs, logits=logits)
+        self.batch_shape = tuple(self._categorical.batch_shape)
+        self.event_shape = (self._categorical._num_events,)
+
+    @property
+    def probs(self) -> Tensor:
+        """The normalized probabilities."""
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        """The normalized log-probabilities."""
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> tuple:
+        """Shape of ``probs``."""
+        return tuple(self.probs.shape)
+
+    @property
+    def mean(self) -> Tensor:
+        """``probs``."""
+        return self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        """One-hot of the most probable category."""
+        from .ops.indexing import one_hot
+        index = self.probs.argmax(-1)
+        return one_hot(index, self.event_shape[0]).to(self.probs.dtype)
+
+    @property
+    def variance(self) -> Tensor:
+        """``probs (1 - probs)``."""
+        return self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """One-hot vectors of Categorical draws, in ``probs``' dtype."""
+        from .ops.indexing import one_hot
+        with no_grad():
+            index = self._categorical.sample(sample_shape)
+            return one_hot(index, self.event_shape[0]).to(self.probs.dtype)
+
+    def log_prob(self, value) -> Tensor:
+        """The Categorical log_prob of ``value.argmax(-1)``."""
+        value = _as_tensor(value, self.probs)
+        if self._validate_args:
+            ok = _all(compare.logical_or(value == 0, value == 1)) and _all(value.sum(-1) == 1)
+            if not ok:
+                raise ValueError(f"Expected value argument (Tensor of shape "
+                                 f"{tuple(value.shape)}) to be within the support (OneHot()) "
+                                 f"of the distribution {type(self).__name__}(), but found "
+                                 f"invalid values:\n{value}")
+        return self._categorical.log_prob(value.argmax(-1))
+
+    def entropy(self) -> Tensor:
+        """The Categorical entropy."""
+        return self._categorical.entropy()
+
+    def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
+        """The same distribution with ``logits`` broadcast to ``batch_shape``."""
+        shape = tuple(batch_shape) + self.event_shape
+        return OneHotCategorical(logits=self.logits.expand(shape), validate_args=False)
+
+
+def _poisson_knuth(rate: Tensor) -> Tensor:
+    """Knuth's product-of-uniforms draw (for small rates): count uniforms until their
+    product drops below exp(-rate)."""
+    limit = (-rate).exp()
+    count = creation.zeros(tuple(rate.shape), dtype=rate.dtype, device=rate.device)
+    product = _uniform_like(rate, tuple(rate.shape))
+    running = product > limit
+    while bool(running.any().item()):
+        count = count + running.to(rate.dtype)
+        product = product * compare.where(running, _uniform_like(rate, tuple(rate.shape)), 1.0)
+        running = compare.logical_and(running, product > limit)
+    return count
+
+
+def _poisson_ptrs(rate: Tensor) -> Tensor:
+    """Hörmann's transformed rejection (PTRS) draw, as NumPy does it for rates >= 10,
+    vectorized: redraw where rejected until every element is accepted."""
+    from .ops.unary import floor
+    shape = tuple(rate.shape)
+    slam = rate.sqrt()
+    loglam = rate.log()
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2)
+    result = creation.zeros(shape, dtype=rate.dtype, device=rate.device)
+    done = result > 0
+    while not _all(done):
+        u = _uniform_like(rate, shape) - 0.5
+        v = _uniform_like(rate, shape)
+        us = 0.5 - u.abs()
+        k = floor((2 * a / us + b) * u + rate + 0.43)
+        quick = compare.logical_and(us >= 0.07, v <= vr)
+        bad = compare.logical_or(k < 0, compare.logical_and(us < 0.013, v > us))
+        kk = k.clamp(min=0)
+        lhs = v.clamp(min=1e-300).log() + invalpha.log() - (a / (us * us) + b).log()
+        slow = lhs <= -rate + kk * loglam - lgamma(kk + 1)
+        accept = compare.logical_or(quick, compare.logical_and(compare.logical_not(bad), slow))
+        fresh = compare.logical_and(accept, compare.logical_not(done))
+        result = compare.where(fresh, k, result)
+        done = compare.logical_or(done, accept)
+    return result
+
+
+def _poisson_draw(rate: Tensor) -> Tensor:
+    """Poisson draws of ``rate``'s shape (computed in float64): Knuth below rate 10, PTRS
+    above, as NumPy does."""
+    rate64 = rate.to(dtypes.float64)
+    small = rate64 < 10
+    knuth = _poisson_knuth(compare.where(small, rate64, 0.0))
+    ptrs = _poisson_ptrs(compare.where(small, 10.0, rate64))
+    return compare.where(small, knuth, ptrs).to(rate.dtype)
+
+
+class Poisson(_Elementwise):
+    """Poisson counts with ``rate``; no entropy (as torch)."""
+
+    _params = ("rate",)
+    _support_name = "IntegerGreaterThan(lower_bound=0)"
+
+    def __init__(self, rate, validate_args=None) -> None:
+        self._init_params((rate,), validate_args)
+        if self._validate_args:
+            _check_param(self._name(), "rate", self.rate, _all(self.rate >= 0),
+                         "GreaterThanEq(lower_bound=0.0)")
+
+    def _in_support(self, value: Tensor) -> bool:
+        return _all(value >= 0) and _all(value == value.round())
+
+    @property
+    def mean(self) -> Tensor:
+        """``rate``."""
+        return self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        """``floor(rate)``."""
+        return self.rate.floor()
+
+    @property
+    def variance(self) -> Tensor:
+        """``rate``."""
+        return self.rate
+
+    def _sample(self, sample_shape) -> Tensor:
+        return _poisson_draw(self.rate.expand(self._extended(sample_shape)))
+
+    def log_prob(self, value) -> Tensor:
+        """xlogy(value, rate) - rate - lgamma(value + 1)."""
+        value = self._value(value)
+        value, rate = shape_ops.broadcast_tensors(value, self.rate)
+        xlogy = compare.where(value == 0, 0.0, value * rate.log())
+        return xlogy - rate - lgamma(value + 1)
+
+
+def _clamp_by_zero(x: Tensor) -> Tensor:
+    return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+
+
+class Binomial(Distribution):
+    """Number of successes in ``total_count`` trials with ``probs`` (or ``logits``).
+    Sampled as a sum of Bernoulli draws (cost grows with ``total_count``)."""
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self._validate_args = _validate_flag(validate_args)
+        param = _as_tensor(probs if probs is not None else logits)
+        count = _as_tensor(total_count, param)
+        count, param = shape_ops.broadcast_tensors(count.to(param.dtype), param)
+        self.total_count = count
+        if probs is not None:
+            eps = dtypes.finfo(param.dtype).eps
+            clamped = param.clamp(eps, 1 - eps)
+            self.probs, self.logits = param, clamped.log() - (-clamped).log1p()
+        else:
+            self.logits, self.probs = param, param.sigmoid()
+        self._from_probs = probs is not None
+        self.batch_shape = tuple(param.shape)
+        if self._validate_args:
+            name = f"Binomial(total_count: {tuple(count.shape)})"
+            _check_param(name, "total_count", count,
+                         _all(count >= 0) and _all(count == count.round()),
+                         "IntegerGreaterThan(lower_bound=0)")
+            if probs is not None:
+                _check_param(name, "probs", param,
+                             _all(compare.logical_and(param >= 0, param <= 1)),
+                             "Interval(lower_bound=0.0, upper_bound=1.0)")
+
+    @property
+    def param_shape(self) -> tuple:
+        """The parameter's shape."""
+        return self.batch_shape
+
+    @property
+    def mean(self) -> Tensor:
+        """``total_count probs``."""
+        return self.total_count * self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        """floor((n + 1) p) clamped to n."""
+        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+
+    @property
+    def variance(self) -> Tensor:
+        """``n p (1 - p)``."""
+        return self.total_count * self.probs * (1 - self.probs)
+
+    @property
+    def stddev(self) -> Tensor:
+        """``variance.sqrt()``."""
+        return self.variance.sqrt()
+
+    def _extended(self, sample_shape) -> tuple:
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        return tuple(sample_shape) + tuple(self.batch_shape)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Sum over ``max(total_count)`` Bernoulli trials, trial i counted where i < n."""
+        with no_grad():
+            shape = self._extended(sample_shape)
+            most = int(self.total_count.max().item())
+            probs = self.probs.expand(shape).unsqueeze(-1)
+            trials = _uniform_like(probs, shape + (most,)) < probs
+            index = creation.arange(most, dtype=probs.dtype, device=probs.device)
+            counted = compare.logical_and(trials, index < self.total_count.expand(shape)
+                                          .unsqueeze(-1))
+            return counted.to(probs.dtype).sum(-1)
+
+    def log_prob(self, value) -> Tensor:
+        """log C(n, k) + k logit - n softplus(logit), written as torch does."""
+        value = _as_tensor(value, self.probs)
+        if self._validate_args:
+            ok = (_all(value >= 0) and _all(value == value.round())
+                  and _all(value <= self.total_count))
+            if not ok:
+                raise ValueError(f"Expected value argument (Tensor of shape "
+                                 f"{tuple(value.shape)}) to be within the support "
+                                 f"(IntegerInterval(lower_bound=0, upper_bound=total_count)) "
+                                 f"of the distribution Binomial(), but found invalid "
+                                 f"values:\n{value}")
+        n, logits = self.total_count, self.logits
+        normalize = (n * _clamp_by_zero(logits) + n * (-logits.abs()).exp().log1p()
+                     - lgamma(n + 1))
+        return value * logits - lgamma(value + 1) - lgamma(n - value + 1) - normalize
+
+    def enumerate_support(self, expand=True) -> Tensor:
+        """0..n along a new first dim (``total_count`` must be the same everywhere)."""
+        most = self._homogeneous_count("enumerate_support")
+        values = creation.arange(most + 1, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((-1,) + (1,) * len(self.batch_shape))
+        if expand:
+            values = values.expand((-1,) + tuple(self.batch_shape))
+        return values
+
+    def _homogeneous_count(self, what: str) -> int:
+        most = int(self.total_count.max().item())
+        if int(self.total_count.min().item()) != most:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
+        return most
+
+    def entropy(self) -> Tensor:
+        """-Σ p log p over the support (``total_count`` must be the same everywhere)."""
+        self._homogeneous_count("entropy")
+        log_prob = self.log_prob(self.enumerate_support(False))
+        return -(log_prob.exp() * log_prob).sum(0)
+
+    def expand(self, batch_shape, _instance=None) -> "Binomial":
+        """The same distribution broadcast to ``batch_shape``."""
+        batch_shape = tuple(batch_shape)
+        key = "probs" if self._from_probs else "logits"
+        return Binomial(self.total_count.expand(batch_shape),
+                        **{key: getattr(self, key).expand(batch_shape)}, validate_args=False)
+
+
 # ----------------------------------------------------------------------------- KL pairs
 
 def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
@@ -689,7 +985,28 @@ def _kl_lognormal_lognormal(p: LogNormal, q: LogNormal) -> Tensor:
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
 
 
+def _kl_onehot_onehot(p: OneHotCategorical, q: OneHotCategorical) -> Tensor:
+    from .distributions import kl_divergence
+    return kl_divergence(p._categorical, q._categorical)
+
+
+def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
+    if not _all(p.total_count >= q.total_count):
+        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count "
+                                  "is not implemented")
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p()
+                          - (-q.probs).log1p())
+    return compare.where(p.total_count > q.total_count, float("inf"), kl)
+
+
 KL_PAIRS = {
+    OneHotCategorical: _kl_onehot_onehot,
+    Poisson: _kl_poisson_poisson,
+    Binomial: _kl_binomial_binomial,
     MultivariateNormal: _kl_mvn_mvn,
     Gamma: _kl_gamma_gamma,
     Beta: _kl_beta_beta,

@@ -8,7 +8,8 @@ Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean``,
 (its ``log_prob`` and ``entropy`` sum over them). ``kl_divergence`` covers
 Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli and
 Independent-Independent, and (from ``_distributions_more``) the same-family pairs of
-MultivariateNormal, Gamma, Beta, Dirichlet, Laplace and LogNormal, which live there.
+MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal, OneHotCategorical,
+Poisson and Binomial, which live there.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .tensor import Tensor
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Uniform", "Independent",
            "MultivariateNormal", "Gamma", "Beta", "Dirichlet", "Laplace", "LogNormal",
-           "kl_divergence"]
+           "OneHotCategorical", "Poisson", "Binomial", "kl_divergence"]
 
 
 def _as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -332,5 +333,6 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 # Defined after ``Distribution``, which they subclass (the module imports it from here).
 from . import _distributions_more as _more  # noqa: E402
 from ._distributions_more import (  # noqa: E402
-    Beta, Dirichlet, Gamma, Laplace, LogNormal, MultivariateNormal,
+    Beta, Binomial, Dirichlet, Gamma, Laplace, LogNormal, MultivariateNormal, OneHotCategorical,
+    Poisson,
 )

@@ -100,8 +100,10 @@ def test_mvn_invalid_arguments_raise_like_torch():
         D.MultivariateNormal(loc, framework.eye(2), scale_tril=framework.eye(2))
     with pytest.raises(ValueError, match="loc must be at least one-dimensional"):
         D.MultivariateNormal(framework.tensor(0.0), framework.eye(1))
-    with pytest.raises(ValueError, match="at least two-dimensional"):
+    with pytest.raises(ValueError, match="covariance_matrix must be at least two-dimensional"):
         D.MultivariateNormal(loc, framework.ones(2))
+    with pytest.raises(ValueError, match="scale_tril matrix must be at least two-dimensional"):
+        D.MultivariateNormal(loc, scale_tril=framework.ones(2))
     with pytest.raises(ValueError, match="Expected parameter covariance_matrix"):
         D.MultivariateNormal(loc, framework.tensor([[1.0, 0.0], [0.0, -1.0]]))
     with pytest.raises(ValueError, match="Expected parameter scale_tril"):
@@ -267,3 +269,108 @@ def test_lgamma_digamma_composites_match_torch():
                                rtol=1e-12, atol=1e-10)
     single = lgamma(framework.tensor(x, dtype=framework.float32)).numpy()
     np.testing.assert_allclose(single, torch.tensor(x).lgamma().numpy(), rtol=2e-6, atol=2e-6)
+
+
+# ----------------------------------------------------------------------------- discrete families
+
+@pytest.mark.parametrize("use_logits", [False, True])
+def test_one_hot_categorical_matches_torch(use_logits):
+    raw = RNG.standard_normal((2, 4)) if use_logits else RNG.uniform(0.1, 1.0, (2, 4))
+    ours_p, theirs_p = _pair(raw)
+    key = "logits" if use_logits else "probs"
+    ours, theirs = D.OneHotCategorical(**{key: ours_p}), TD.OneHotCategorical(**{key: theirs_p})
+    value = np.eye(4)[[1, 3]]
+    lp = ours.log_prob(framework.tensor(value, dtype=framework.float64))
+    tlp = theirs.log_prob(torch.tensor(value))
+    _close(lp, tlp)
+    _close(ours.entropy(), theirs.entropy())
+    for name in ("mean", "variance", "mode"):
+        _close(getattr(ours, name), getattr(theirs, name))
+    other = RNG.uniform(0.1, 1.0, 4)
+    kl = D.kl_divergence(ours, D.OneHotCategorical(framework.tensor(other, dtype=framework.float64)))
+    tkl = TD.kl_divergence(theirs, TD.OneHotCategorical(torch.tensor(other)))
+    _close(kl, tkl)
+    (lp.sum() + kl.sum()).backward()
+    (tlp.sum() + tkl.sum()).backward()
+    _close(ours_p.grad, theirs_p.grad)
+    assert ours.batch_shape == (2,) and ours.event_shape == (4,)
+    draws = ours.sample((20000,))
+    assert draws.shape == (20000, 2, 4) and draws.dtype is framework.float64
+    np.testing.assert_allclose(draws.numpy().mean(0), theirs.probs.detach().numpy(), atol=0.015)
+    assert ours.expand((3, 2)).sample().shape == (3, 2, 4)
+    with pytest.raises(ValueError, match="Expected value argument"):
+        ours.log_prob(framework.tensor([[1.0, 1.0, 0.0, 0.0]] * 2))
+    with pytest.raises(ValueError, match="Expected parameter probs"):
+        D.OneHotCategorical(framework.tensor([0.5, -0.1]))
+
+
+def test_poisson_matches_torch_and_sample_moments():
+    rate, trate = _pair(RNG.uniform(0.5, 20.0, 4))
+    ours, theirs = D.Poisson(rate), TD.Poisson(trate)
+    value = np.array([[0.0, 1.0, 3.0, 25.0], [2.0, 0.0, 9.0, 4.0]])
+    lp = ours.log_prob(framework.tensor(value, dtype=framework.float64))
+    tlp = theirs.log_prob(torch.tensor(value))
+    _close(lp, tlp)
+    _close(ours.mean, theirs.mean)
+    _close(ours.variance, theirs.variance)
+    _close(ours.mode, theirs.mode)
+    other = RNG.uniform(0.5, 5.0, 4)
+    kl = D.kl_divergence(ours, D.Poisson(framework.tensor(other, dtype=framework.float64)))
+    tkl = TD.kl_divergence(theirs, TD.Poisson(torch.tensor(other)))
+    _close(kl, tkl)
+    (lp.sum() + kl.sum()).backward()
+    (tlp.sum() + tkl.sum()).backward()
+    _close(rate.grad, trate.grad)
+    assert ours.expand((3, 4)).batch_shape == (3, 4)
+    for lam in (0.3, 4.0, 15.0, 300.0):  # Knuth below 10, PTRS above
+        draws = D.Poisson(framework.tensor(lam)).sample((20000,)).numpy()
+        assert np.all(draws == np.round(draws)) and draws.min() >= 0
+        assert abs(draws.mean() - lam) < 4 * np.sqrt(lam / 20000)
+        assert abs(draws.var() / lam - 1) < 0.08
+    with pytest.raises(ValueError, match="Expected parameter rate"):
+        D.Poisson(framework.tensor([-1.0]))
+    with pytest.raises(ValueError, match="Expected value argument"):
+        ours.log_prob(framework.tensor([0.5, 1.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("use_logits", [False, True])
+def test_binomial_matches_torch_and_sample_moments(use_logits):
+    raw = RNG.standard_normal(3) if use_logits else RNG.uniform(0.1, 0.9, 3)
+    ours_p, theirs_p = _pair(raw)
+    key = "logits" if use_logits else "probs"
+    count = np.array([6.0, 6.0, 6.0])
+    ours = D.Binomial(framework.tensor(count, dtype=framework.float64), **{key: ours_p})
+    theirs = TD.Binomial(torch.tensor(count), **{key: theirs_p})
+    value = np.array([[0.0, 3.0, 6.0], [2.0, 1.0, 5.0]])
+    lp = ours.log_prob(framework.tensor(value, dtype=framework.float64))
+    tlp = theirs.log_prob(torch.tensor(value))
+    _close(lp, tlp)
+    _close(ours.entropy(), theirs.entropy())
+    for name in ("mean", "variance", "mode"):
+        _close(getattr(ours, name), getattr(theirs, name))
+    other = RNG.uniform(0.1, 0.9, 3)
+    kl = D.kl_divergence(ours, D.Binomial(6, framework.tensor(other, dtype=framework.float64)))
+    tkl = TD.kl_divergence(theirs, TD.Binomial(6, torch.tensor(other)))
+    _close(kl, tkl)
+    (lp.sum() + ours.entropy().sum() + kl.sum()).backward()
+    (tlp.sum() + theirs.entropy().sum() + tkl.sum()).backward()
+    _close(ours_p.grad, theirs_p.grad)
+    _close(ours.enumerate_support(), theirs.enumerate_support())
+    draws = ours.sample((20000,)).numpy()
+    assert draws.shape == (20000, 3)
+    np.testing.assert_allclose(draws.mean(0), theirs.mean.detach().numpy(), atol=0.06)
+    np.testing.assert_allclose(draws.var(0), theirs.variance.detach().numpy(), rtol=0.08)
+    assert ours.expand((2, 3)).sample((4,)).shape == (4, 2, 3)
+
+
+def test_binomial_invalid_arguments_raise_like_torch():
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        D.Binomial(3)
+    with pytest.raises(ValueError, match="Expected parameter probs"):
+        D.Binomial(3, framework.tensor([1.5]))
+    with pytest.raises(ValueError, match="Expected parameter total_count"):
+        D.Binomial(framework.tensor([2.5]), framework.tensor([0.5]))
+    with pytest.raises(ValueError, match="Expected value argument"):
+        D.Binomial(3, framework.tensor([0.5])).log_prob(framework.tensor([4.0]))
+    with pytest.raises(NotImplementedError, match="Inhomogeneous total count"):
+        D.Binomial(framework.tensor([2.0, 3.0]), framework.tensor([0.5, 0.5])).entropy()
