@@ -205,7 +205,8 @@ class MultivariateNormal(Distribution):
         # torch's Cholesky gradient is symmetric: read both triangles, as (A + Aᵀ) / 2
         factor, positive = _cholesky((matrix + _mT(matrix)) * 0.5)
         if validate:
-            symmetric = _all((matrix - _mT(matrix)).abs() <= 1e-6)
+            # torch.isclose(matrix, matrix.mT, atol=1e-6) with its default rtol
+            symmetric = _all((matrix - _mT(matrix)).abs() <= 1e-6 + 1e-5 * matrix.abs())
             _check_param(self._name(), name, matrix, symmetric and positive,
                          "PositiveDefinite()")
         return factor
@@ -363,6 +364,12 @@ class _Elementwise(Distribution):
     def stddev(self) -> Tensor:
         """``variance.sqrt()``."""
         return self.variance.sqrt()
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """Not built for the families without ``has_rsample`` (torch's Gamma, Beta and
+        Dirichlet have an implicit reparameterization gradient framework lacks)."""
+        raise NotImplementedError(f"{type(self).__name__}.rsample is not implemented in "
+                                  "framework: use sample() (no gradient)")
 
     def expand(self, batch_shape, _instance=None):
         """The same distribution with its parameters broadcast to ``batch_shape``."""

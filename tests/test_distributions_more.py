@@ -178,6 +178,9 @@ def test_family_log_prob_entropy_moments_kl_and_gradients_match_torch(name):
     for (p, t) in pairs:
         _close(p.grad, t.grad, atol=1e-8)
     assert ours.has_rsample == (name in ("Laplace", "LogNormal"))
+    if not ours.has_rsample:
+        with pytest.raises(NotImplementedError, match="rsample is not implemented"):
+            ours.rsample()
     assert ours.sample((5, 2)).shape == (5, 2, 3)
     wide = ours.expand((4, 3))
     assert wide.batch_shape == (4, 3) and wide.sample().shape == (4, 3)
@@ -287,7 +290,8 @@ def test_one_hot_categorical_matches_torch(use_logits):
     for name in ("mean", "variance", "mode"):
         _close(getattr(ours, name), getattr(theirs, name))
     other = RNG.uniform(0.1, 1.0, 4)
-    kl = D.kl_divergence(ours, D.OneHotCategorical(framework.tensor(other, dtype=framework.float64)))
+    q = D.OneHotCategorical(framework.tensor(other, dtype=framework.float64))
+    kl = D.kl_divergence(ours, q)
     tkl = TD.kl_divergence(theirs, TD.OneHotCategorical(torch.tensor(other)))
     _close(kl, tkl)
     (lp.sum() + kl.sum()).backward()
