@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from . import dtypes
+from .autograd.function import Function
 from .autograd.grad_mode import no_grad
 from .distributions import Distribution
 from .ops import compare, creation
@@ -366,8 +367,8 @@ class _Elementwise(Distribution):
         return self.variance.sqrt()
 
     def rsample(self, sample_shape=()) -> Tensor:
-        """Not built for the families without ``has_rsample`` (torch's Gamma, Beta and
-        Dirichlet have an implicit reparameterization gradient framework lacks)."""
+        """Not built for the families without ``has_rsample`` (torch's Beta and Dirichlet
+        have an implicit reparameterization gradient framework lacks)."""
         raise NotImplementedError(f"{type(self).__name__}.rsample is not implemented in "
                                   "framework: use sample() (no gradient)")
 
@@ -410,10 +411,49 @@ def _standard_gamma(alpha: Tensor) -> Tensor:
     return (result * boost).clamp(min=tiny)
 
 
+def _standard_gamma_grad(alpha: Tensor, x: Tensor) -> Tensor:
+    """dx/dα of a Gamma(α, 1) draw x with the CDF P(α, x) held fixed (implicit
+    reparameterization): -(∂P/∂α) / p(x). ∂P/∂α comes from the series
+    P = Σₙ xᵅ⁺ⁿ e⁻ˣ / Γ(α+n+1), differentiated term by term (each term times
+    log x - ψ(α+n+1)), summed in float64 until n passes x + 10√x + 30; the terms and ψ
+    follow their recurrences, so lgamma and digamma run once."""
+    a = alpha.to(dtypes.float64)
+    x64 = x.to(dtypes.float64)
+    log_x = x64.log()
+    term = (a * log_x - x64 - lgamma(a + 1)).exp()
+    psi = digamma(a + 1)
+    d_cdf = term * (log_x - psi)
+    largest = float(x64.max().item()) if x64.numel() else 0.0
+    for n in range(1, int(largest + 10 * math.sqrt(largest) + 30)):
+        term = term * x64 / (a + n)
+        psi = psi + 1.0 / (a + n)
+        d_cdf = d_cdf + term * (log_x - psi)
+    density = ((a - 1) * log_x - x64 - lgamma(a)).exp()
+    return (-d_cdf / density).to(alpha.dtype)
+
+
+class _StandardGamma(Function):
+    """Gamma(α, 1) draws whose gradient in α is the implicit reparameterization one (as
+    torch's ``_standard_gamma``; not twice differentiable, as in torch)."""
+
+    @staticmethod
+    def forward(ctx, alpha):
+        x = _standard_gamma(alpha)
+        ctx.save_for_backward(alpha, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        alpha, x = ctx.saved_tensors
+        return grad * _standard_gamma_grad(alpha, x)
+
+
 class Gamma(_Elementwise):
     """Gamma with shape ``concentration`` and ``rate`` (density ∝ x^(a-1) e^(-rate x)).
-    ``has_rsample`` is False here: torch's implicit reparameterization gradient is not built."""
+    ``rsample`` is reparameterized as torch's: implicit in the concentration, x / rate in
+    the rate."""
 
+    has_rsample = True
     _params = ("concentration", "rate")
     _positive_params = ("concentration", "rate")
     _support_name = "GreaterThanEq(lower_bound=0.0)"
@@ -439,9 +479,10 @@ class Gamma(_Elementwise):
         """``concentration / rate²``."""
         return self.concentration / self.rate ** 2
 
-    def _sample(self, sample_shape) -> Tensor:
+    def rsample(self, sample_shape=()) -> Tensor:
+        """Gamma(concentration, 1) draws / rate, differentiable in both parameters."""
         alpha = self.concentration.expand(self._extended(sample_shape))
-        return _standard_gamma(alpha) / self.rate.expand(alpha.shape)
+        return _StandardGamma.apply(alpha) / self.rate.expand(alpha.shape)
 
     def log_prob(self, value) -> Tensor:
         """a log(rate) + (a-1) log(x) - rate x - lgamma(a)."""

@@ -177,7 +177,7 @@ def test_family_log_prob_entropy_moments_kl_and_gradients_match_torch(name):
     (tlp.sum() + theirs.entropy().sum() + tkl.sum()).backward()
     for (p, t) in pairs:
         _close(p.grad, t.grad, atol=1e-8)
-    assert ours.has_rsample == (name in ("Laplace", "LogNormal"))
+    assert ours.has_rsample == (name in ("Gamma", "Laplace", "LogNormal"))
     if not ours.has_rsample:
         with pytest.raises(NotImplementedError, match="rsample is not implemented"):
             ours.rsample()
@@ -378,3 +378,35 @@ def test_binomial_invalid_arguments_raise_like_torch():
         D.Binomial(3, framework.tensor([0.5])).log_prob(framework.tensor([4.0]))
     with pytest.raises(NotImplementedError, match="Inhomogeneous total count"):
         D.Binomial(framework.tensor([2.0, 3.0]), framework.tensor([0.5, 0.5])).entropy()
+
+
+def test_gamma_rsample_gradient_is_the_implicit_reparameterization():
+    from framework._distributions_more import _standard_gamma_grad
+    alphas = np.array([0.05, 0.3, 1.0, 3.0, 10.0, 50.0, 200.0])
+    x = TD.Gamma(torch.tensor(alphas), torch.tensor(1.0).double()).sample((3,))
+    ours = _standard_gamma_grad(framework.tensor(np.broadcast_to(alphas, x.shape).copy()),
+                                framework.tensor(x.numpy())).numpy()
+    # exact: -dP/dα / p(x), dP/dα by central differences of the regularized gamma function
+    h = torch.tensor(1e-6 * np.maximum(alphas, 1.0))
+    a = torch.tensor(alphas)
+    d_cdf = (torch.special.gammainc(a + h, x) - torch.special.gammainc(a - h, x)) / (2 * h)
+    density = TD.Gamma(a, torch.tensor(1.0).double()).log_prob(x).exp()
+    np.testing.assert_allclose(ours, (-d_cdf / density).numpy(), rtol=1e-5)
+    # torch's own approximation of the same quantity
+    theirs = torch._standard_gamma_grad(a.expand(x.shape), x).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3)
+
+
+def test_gamma_rsample_gradients_match_torch():
+    conc, tconc = _pair([0.7, 2.0, 8.0])
+    rate, trate = _pair([1.5, 0.5, 2.0])
+    sample = D.Gamma(conc, rate).rsample((5,))
+    assert sample.shape == (5, 3) and sample.requires_grad
+    (sample * framework.tensor([1.0, -2.0, 3.0], dtype=framework.float64)).sum().backward()
+    x = torch.tensor(sample.detach().numpy())
+    standard = x * trate.detach()
+    weights = torch.tensor([1.0, -2.0, 3.0]).double()
+    d_conc = torch._standard_gamma_grad(tconc.detach().expand(x.shape), standard) / trate.detach()
+    np.testing.assert_allclose(conc.grad.numpy(), (weights * d_conc).sum(0).numpy(), rtol=1e-3)
+    np.testing.assert_allclose(rate.grad.numpy(), (weights * -x / trate.detach()).sum(0).numpy(),
+                               rtol=1e-10)
