@@ -822,6 +822,10 @@ def _poisson_draw(rate: Tensor) -> Tensor:
     above, as NumPy does."""
     rate64 = rate.to(dtypes.float64)
     small = rate64 < 10
+    if _all(small):
+        return _poisson_knuth(rate64).to(rate.dtype)
+    if not bool(small.any().item()):
+        return _poisson_ptrs(rate64).to(rate.dtype)
     knuth = _poisson_knuth(compare.where(small, rate64, 0.0))
     ptrs = _poisson_ptrs(compare.where(small, 10.0, rate64))
     return compare.where(small, knuth, ptrs).to(rate.dtype)

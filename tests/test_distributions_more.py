@@ -331,6 +331,8 @@ def test_poisson_matches_torch_and_sample_moments():
         assert np.all(draws == np.round(draws)) and draws.min() >= 0
         assert abs(draws.mean() - lam) < 4 * np.sqrt(lam / 20000)
         assert abs(draws.var() / lam - 1) < 0.08
+    mixed = D.Poisson(framework.tensor([2.0, 40.0, 0.0])).sample((20000,)).numpy()
+    np.testing.assert_allclose(mixed.mean(0), [2.0, 40.0, 0.0], atol=0.2)
     with pytest.raises(ValueError, match="Expected parameter rate"):
         D.Poisson(framework.tensor([-1.0]))
     with pytest.raises(ValueError, match="Expected value argument"):
