@@ -367,10 +367,8 @@ class _Elementwise(Distribution):
         return self.variance.sqrt()
 
     def rsample(self, sample_shape=()) -> Tensor:
-        """Not built for the families without ``has_rsample`` (torch's Beta and Dirichlet
-        have an implicit reparameterization gradient framework lacks)."""
-        raise NotImplementedError(f"{type(self).__name__}.rsample is not implemented in "
-                                  "framework: use sample() (no gradient)")
+        """Only the families with ``has_rsample`` have it (torch's Poisson has none)."""
+        raise NotImplementedError(f"{type(self).__name__}.rsample is not implemented")
 
     def expand(self, batch_shape, _instance=None):
         """The same distribution with its parameters broadcast to ``batch_shape``."""
@@ -496,6 +494,77 @@ class Gamma(_Elementwise):
         return a - self.rate.log() + lgamma(a) + (1.0 - a) * digamma(a)
 
 
+_SERIES_BLOCK = 32
+_SERIES_LIMIT = 20000
+
+
+def _ibeta_series(x: Tensor, a: Tensor, b: Tensor, step_weight, weight: Tensor) -> Tensor:
+    """Σₙ tₙ wₙ over the hypergeometric series of the regularized incomplete beta
+    I_x(a, b) = Σₙ tₙ, tₙ = xᵃ (1-x)ᵇ / (a B(a, b)) · (a+b)ₙ / (a+1)ₙ · xⁿ, where ``weight``
+    is w₀ and ``step_weight(n)`` the change wₙ - wₙ₋₁ (so Σ tₙ wₙ is a derivative of I in a
+    parameter). Runs in blocks until the last terms fall below 1e-17 of the sum."""
+    term = (a * x.log() + b * (-x).log1p() - a.log() - lgamma(a) - lgamma(b)
+            + lgamma(a + b)).exp()
+    total = term * weight
+    n = 0
+    while n < _SERIES_LIMIT:
+        for _ in range(_SERIES_BLOCK):
+            n += 1
+            weight = weight + step_weight(n)
+            term = term * x * (a + b + n - 1) / (a + n)
+            total = total + term * weight
+        tail = float((term * (weight.abs() + 1)).max().item())
+        if tail < 1e-17 * float(total.abs().max().item() + 1e-300):
+            break
+    return total
+
+
+def _dirichlet_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
+    """torch's ``_dirichlet_grad``: -(∂/∂α I_x(α, β)) / (pdf(x; α, β) (1 - x)) with
+    β = total - α held fixed, computed from the series (in float64) where it converges fast
+    (x < (α+1)/(α+β+2)) and through I_x(α, β) = 1 - I_{1-x}(β, α) elsewhere."""
+    x64 = x.to(dtypes.float64)
+    a = alpha.to(dtypes.float64)
+    b = total.to(dtypes.float64) - a
+    direct = x64 < (a + 1) / (a + b + 2)
+    near = compare.where(direct, x64, 0.5)
+    d_first = _ibeta_series(near, a, b, lambda n: 1.0 / (a + b + n - 1) - 1.0 / (a + n),
+                            near.log() - 1.0 / a - digamma(a) + digamma(a + b))
+    far = compare.where(direct, 0.5, 1 - x64)
+    d_second = _ibeta_series(far, b, a, lambda n: 1.0 / (a + b + n - 1),
+                             (-far).log1p() + digamma(a + b) - digamma(a))
+    d_cdf = compare.where(direct, d_first, -d_second)
+    pdf = ((a - 1) * x64.log() + (b - 1) * (-x64).log1p() - lgamma(a) - lgamma(b)
+           + lgamma(a + b)).exp()
+    grad = compare.where(pdf > 0, -d_cdf / (pdf * (1 - x64)), 0.0)
+    return grad.to(x.dtype)
+
+
+def _dirichlet_draw(concentration: Tensor) -> Tensor:
+    draws = _standard_gamma(concentration)
+    tiny = dtypes.finfo(draws.dtype).tiny
+    eps = dtypes.finfo(draws.dtype).eps
+    return (draws / draws.sum(-1, keepdim=True)).clamp(tiny, 1 - eps)
+
+
+class _DirichletSample(Function):
+    """Dirichlet draws (normalized Gamma draws) with torch's implicit reparameterization
+    gradient: dirichlet_grad(x, c, Σc) · (g - Σ x g)."""
+
+    @staticmethod
+    def forward(ctx, concentration):
+        x = _dirichlet_draw(concentration)
+        ctx.save_for_backward(concentration, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        concentration, x = ctx.saved_tensors
+        total = concentration.sum(-1, keepdim=True).expand(tuple(concentration.shape))
+        scale = _dirichlet_grad(x, concentration, total)
+        return scale * (grad - (x * grad).sum(-1, keepdim=True))
+
+
 def _dirichlet_entropy(c: Tensor) -> Tensor:
     k = c.shape[-1]
     total = c.sum(-1)
@@ -504,8 +573,10 @@ def _dirichlet_entropy(c: Tensor) -> Tensor:
 
 
 class Beta(_Elementwise):
-    """Beta on (0, 1) with ``concentration1`` (α) and ``concentration0`` (β). Sampled as
-    X / (X + Y) of two Gamma draws; ``has_rsample`` is False (no implicit gradient here)."""
+    """Beta on (0, 1) with ``concentration1`` (α) and ``concentration0`` (β); sampled and
+    reparameterized through a two-category Dirichlet, as torch."""
+
+    has_rsample = True
 
     _params = ("concentration1", "concentration0")
     _positive_params = ("concentration1", "concentration0")
@@ -528,13 +599,12 @@ class Beta(_Elementwise):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
 
-    def _sample(self, sample_shape) -> Tensor:
+    def rsample(self, sample_shape=()) -> Tensor:
+        """The first coordinate of a Dirichlet((α, β)) rsample, as torch does."""
         shape = self._extended(sample_shape)
-        x = _standard_gamma(self.concentration1.expand(shape))
-        y = _standard_gamma(self.concentration0.expand(shape))
-        tiny = dtypes.finfo(x.dtype).tiny
-        eps = dtypes.finfo(x.dtype).eps
-        return (x / (x + y)).clamp(tiny, 1 - eps)
+        pair = shape_ops.stack([self.concentration1.expand(shape),
+                                self.concentration0.expand(shape)], -1)
+        return _DirichletSample.apply(pair)[..., 0]
 
     def log_prob(self, value) -> Tensor:
         """(α-1) log x + (β-1) log(1-x) - log B(α, β)."""
@@ -551,7 +621,9 @@ class Beta(_Elementwise):
 
 class Dirichlet(_Elementwise):
     """Dirichlet over the simplex with ``concentration`` (..., K); event shape (K,).
-    Sampled as normalized Gamma draws; ``has_rsample`` is False."""
+    Sampled as normalized Gamma draws, with torch's implicit reparameterization gradient."""
+
+    has_rsample = True
 
     _params = ("concentration",)
     _support_name = "Simplex()"
@@ -583,11 +655,9 @@ class Dirichlet(_Elementwise):
         total = c.sum(-1, keepdim=True)
         return c * (total - c) / (total ** 2 * (total + 1))
 
-    def _sample(self, sample_shape) -> Tensor:
-        draws = _standard_gamma(self.concentration.expand(self._extended(sample_shape)))
-        tiny = dtypes.finfo(draws.dtype).tiny
-        eps = dtypes.finfo(draws.dtype).eps
-        return (draws / draws.sum(-1, keepdim=True)).clamp(tiny, 1 - eps)
+    def rsample(self, sample_shape=()) -> Tensor:
+        """Normalized Gamma draws, differentiable by torch's implicit reparameterization."""
+        return _DirichletSample.apply(self.concentration.expand(self._extended(sample_shape)))
 
     def log_prob(self, value) -> Tensor:
         """Σ (c-1) log x + lgamma(Σ c) - Σ lgamma(c)."""

@@ -177,10 +177,7 @@ def test_family_log_prob_entropy_moments_kl_and_gradients_match_torch(name):
     (tlp.sum() + theirs.entropy().sum() + tkl.sum()).backward()
     for (p, t) in pairs:
         _close(p.grad, t.grad, atol=1e-8)
-    assert ours.has_rsample == (name in ("Gamma", "Laplace", "LogNormal"))
-    if not ours.has_rsample:
-        with pytest.raises(NotImplementedError, match="rsample is not implemented"):
-            ours.rsample()
+    assert ours.has_rsample
     assert ours.sample((5, 2)).shape == (5, 2, 3)
     wide = ours.expand((4, 3))
     assert wide.batch_shape == (4, 3) and wide.sample().shape == (4, 3)
@@ -333,6 +330,9 @@ def test_poisson_matches_torch_and_sample_moments():
         assert abs(draws.var() / lam - 1) < 0.08
     mixed = D.Poisson(framework.tensor([2.0, 40.0, 0.0])).sample((20000,)).numpy()
     np.testing.assert_allclose(mixed.mean(0), [2.0, 40.0, 0.0], atol=0.2)
+    assert not ours.has_rsample
+    with pytest.raises(NotImplementedError, match="rsample is not implemented"):
+        ours.rsample()
     with pytest.raises(ValueError, match="Expected parameter rate"):
         D.Poisson(framework.tensor([-1.0]))
     with pytest.raises(ValueError, match="Expected value argument"):
@@ -412,3 +412,57 @@ def test_gamma_rsample_gradients_match_torch():
     np.testing.assert_allclose(conc.grad.numpy(), (weights * d_conc).sum(0).numpy(), rtol=1e-3)
     np.testing.assert_allclose(rate.grad.numpy(), (weights * -x / trate.detach()).sum(0).numpy(),
                                rtol=1e-10)
+
+
+def test_dirichlet_grad_matches_torch():
+    from framework._distributions_more import _dirichlet_grad
+    rng = np.random.default_rng(0)
+    for a, b in [(0.3, 0.5), (1.0, 1.0), (2.0, 5.0), (0.1, 3.0), (20.0, 20.0), (5.0, 0.2),
+                 (50.0, 3.0)]:
+        x = np.clip(rng.beta(a, b, 6), 1e-6, 1 - 1e-6)
+        alpha, total = np.full(6, a), np.full(6, a + b)
+        ours = _dirichlet_grad(framework.tensor(x), framework.tensor(alpha),
+                               framework.tensor(total)).numpy()
+        theirs = torch._dirichlet_grad(torch.tensor(x), torch.tensor(alpha),
+                                       torch.tensor(total)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3)
+
+
+def test_beta_and_dirichlet_rsample_gradients_match_torch():
+    conc, tconc = _pair([[0.7, 2.0, 4.0], [1.5, 0.4, 3.0]])
+    sample = D.Dirichlet(conc).rsample((4,))
+    assert sample.shape == (4, 2, 3) and sample.requires_grad
+    weights = RNG.standard_normal((4, 2, 3))
+    (sample * framework.tensor(weights)).sum().backward()
+    x, g = torch.tensor(sample.detach().numpy()), torch.tensor(weights)
+    c = tconc.detach().expand(x.shape)
+    scale = torch._dirichlet_grad(x, c, c.sum(-1, keepdim=True).expand(x.shape))
+    expected = (scale * (g - (x * g).sum(-1, keepdim=True))).sum(0)
+    np.testing.assert_allclose(conc.grad.numpy(), expected.numpy(), rtol=1e-3, atol=1e-9)
+
+    a, ta = _pair([0.8, 3.0])
+    b, tb = _pair([2.0, 0.5])
+    draws = D.Beta(a, b).rsample((5,))
+    assert draws.shape == (5, 2) and draws.requires_grad
+    draws.sum().backward()
+    x1 = torch.tensor(draws.detach().numpy())
+    pair = torch.stack([x1, 1 - x1], -1)
+    c = torch.stack([ta.detach(), tb.detach()], -1).expand(pair.shape)
+    scale = torch._dirichlet_grad(pair, c, c.sum(-1, keepdim=True).expand(pair.shape))
+    g = torch.zeros_like(pair)
+    g[..., 0] = 1.0
+    expected = (scale * (g - (pair * g).sum(-1, keepdim=True))).sum(0)
+    np.testing.assert_allclose(a.grad.numpy(), expected[:, 0].numpy(), rtol=1e-3)
+    np.testing.assert_allclose(b.grad.numpy(), expected[:, 1].numpy(), rtol=1e-3)
+
+
+def test_rsample_gradients_are_unbiased_for_the_mean():
+    """E[dx/dθ] = dE[x]/dθ over 20k draws: Beta (α/(α+β)) and Gamma (a/rate)."""
+    a = framework.tensor(0.8, dtype=framework.float64, requires_grad=True)
+    b = framework.tensor(2.0, dtype=framework.float64, requires_grad=True)
+    D.Beta(a, b).rsample((20000,)).mean().backward()
+    assert abs(a.grad.item() - 2.0 / 2.8 ** 2) < 0.01
+    assert abs(b.grad.item() + 0.8 / 2.8 ** 2) < 0.01
+    c = framework.tensor(1.7, dtype=framework.float64, requires_grad=True)
+    D.Gamma(c, 2.0).rsample((20000,)).mean().backward()
+    assert abs(c.grad.item() - 0.5) < 0.01
