@@ -5,7 +5,10 @@ torch has among them.
 Built from framework ops only (no new kernels). The linear algebra MultivariateNormal needs
 (Cholesky factor, triangular solve) and the special functions Gamma and Beta need (lgamma,
 digamma) are composites here, written for the small event sizes of RL/VAE scripts; their
-gradients come from autograd through the composite.
+gradients come from autograd through the composite. Gamma, Beta and Dirichlet ``rsample``
+carry torch's implicit reparameterization gradients (``_StandardGamma``,
+``_DirichletSample``), computed exactly from series rather than torch's approximations.
+Poisson has no ``rsample`` (as torch); Binomial samples as a sum of Bernoulli trials.
 """
 from __future__ import annotations
 
