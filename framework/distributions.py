@@ -7,7 +7,9 @@ Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean``,
 ``cdf``. ``Independent`` turns batch dims of a distribution into event dims
 (its ``log_prob`` and ``entropy`` sum over them). ``kl_divergence`` covers
 Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli and
-Independent-Independent.
+Independent-Independent, and (from ``_distributions_more``) the same-family pairs of
+MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal, OneHotCategorical,
+Poisson and Binomial, which live there.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from .ops import shape as shape_ops
 from .tensor import Tensor
 
 __all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Uniform", "Independent",
-           "kl_divergence"]
+           "MultivariateNormal", "Gamma", "Beta", "Dirichlet", "Laplace", "LogNormal",
+           "OneHotCategorical", "Poisson", "Binomial", "kl_divergence"]
 
 
 def _as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -320,5 +323,16 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             raise NotImplementedError("kl_divergence of Independent distributions with different "
                                       "reinterpreted_batch_ndims")
         return p._sum_event(kl_divergence(p.base_dist, q.base_dist))
+    pair = _more.KL_PAIRS.get(type(p))
+    if pair is not None and type(q) is type(p):
+        return pair(p, q)
     raise NotImplementedError(f"kl_divergence is not implemented for {type(p).__name__} and "
                               f"{type(q).__name__}")
+
+
+# Defined after ``Distribution``, which they subclass (the module imports it from here).
+from . import _distributions_more as _more  # noqa: E402
+from ._distributions_more import (  # noqa: E402
+    Beta, Binomial, Dirichlet, Gamma, Laplace, LogNormal, MultivariateNormal, OneHotCategorical,
+    Poisson,
+)
