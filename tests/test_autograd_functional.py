@@ -13,6 +13,8 @@ import framework.autograd.functional as FAF
 from helpers import assert_close
 
 TOL = dict(atol=1e-10, rtol=1e-10)
+# torch.autograd.functional imports torch.jit machinery that warns on this torch
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
 def _pair(shape, device, seed):
@@ -168,6 +170,23 @@ def test_results_detached_without_create_graph():
     jac = FAF.jacobian(lambda t: t ** 2, x)
     out, vj = FAF.vjp(lambda t: (t ** 2).sum(), x)
     assert not jac.requires_grad and not out.requires_grad and not vj.requires_grad
+
+
+@pytest.mark.parametrize("name", ["jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"])
+def test_works_under_no_grad(name):
+    """Every function records its own graph, as in PyTorch, even inside ``no_grad``."""
+    fw, th = _inputs([(3,)], "cpu")
+    v_fw, v_th = _vectors([(3,)], "cpu")
+    scalar = name in ("hessian", "vhp", "hvp")
+    extra = () if name in ("jacobian", "hessian") else None
+
+    def run(af, lib, x, v, guard):
+        fn = (lambda t: (lib.tanh(t) * t ** 2).sum()) if scalar else (lambda t: lib.tanh(t) * t)
+        with guard():
+            return getattr(af, name)(fn, x, *(extra if extra is not None else (v,)))
+
+    _compare(run(FAF, framework, fw[0], v_fw[0], framework.no_grad),
+             run(TAF, torch, th[0], v_th[0], torch.no_grad))
 
 
 def test_independent_input_gives_zeros(device):
