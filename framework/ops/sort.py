@@ -353,8 +353,9 @@ def _unique_slices(op: str, input: Tensor, dim, sort: bool, return_inverse: bool
     if order is not None:
         rows = rows.index_select(0, order)
     values, inverse, counts = _runs(rows)
-    if order is not None:
-        inverse = _empty_index(input).new_zeros((n,)).scatter(0, order, inverse)
+    if order is not None:  # run index of each sorted row, sent back to the row's place
+        from .creation import zeros
+        inverse = zeros((n,), dtype=dtypes.int64, device=input.device).scatter(0, order, inverse)
     values = values.reshape((values.shape[0],) + tuple(moved.shape[1:])).movedim(0, dim)
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
