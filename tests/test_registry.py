@@ -99,7 +99,8 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'sum_to_size', 'swapaxes', 'swapdims', 't', 't_', 'take_along_dim', 'tan', 'tan_', 'tanh',
     'tanh_', 'tensor_split', 'tile', 'topk', 'trace', 'transpose', 'transpose_', 'tril',
     'tril_', 'triu', 'triu_', 'true_divide', 'true_divide_', 'trunc', 'trunc_', 'type_as',
-    'unbind', 'unflatten', 'uniform_', 'unique', 'unsqueeze', 'unsqueeze_', 'var', 'view_as',
+    'unbind', 'unflatten', 'uniform_', 'unique', 'unique_consecutive', 'unsqueeze', 'unsqueeze_',
+    'var', 'view_as',
     'where', 'zero_'
 ))
 

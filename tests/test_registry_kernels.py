@@ -208,7 +208,22 @@ CASES["nanmedian"] = [_call(framework.nanmedian, lambda: _x(3, 4)),
 CASES["topk"] = [_call(framework.topk, lambda: _x(3, 4), lambda: 2)]
 CASES["unique"] = [_call(framework.unique, lambda: _i(8)),
                    _call(framework.unique, lambda: _i(8), return_inverse=True,
-                         return_counts=True)]
+                         return_counts=True),
+                   _call(framework.unique, lambda: _i(5, 2), return_inverse=True,
+                         return_counts=True, dim=0)]
+CASES["unique_consecutive"] = [
+    _call(framework.unique_consecutive, lambda: _i(8), return_inverse=True, return_counts=True),
+    _call(framework.unique_consecutive, lambda: _i(5, 2), return_inverse=True,
+          return_counts=True, dim=1)]
+CASES["cartesian_prod"] = [_call(framework.cartesian_prod, lambda: _x(3), lambda: _x(2))]
+CASES["combinations"] = [_call(framework.combinations, lambda: _x(4)),
+                         _call(framework.combinations, lambda: _x(4), lambda: 3,
+                               with_replacement=True)]
+CASES["triu_indices"] = [_call(framework.triu_indices, lambda: 3, lambda: 4, lambda: 1)]
+CASES["tril_indices"] = [_call(framework.tril_indices, lambda: 4, lambda: 3, lambda: -1,
+                               dtype=framework.int32)]
+CASES["bucketize"] = [_call(framework.bucketize, lambda: _x(3, grad=False),
+                            lambda: framework.arange(5.0))]
 CASES["bincount"] = [_call(framework.bincount, lambda: _i(8).abs()),
                      _call(framework.bincount, lambda: _i(8).abs(), lambda: _x(8, grad=False))]
 CASES["searchsorted"] = [_call(framework.searchsorted, lambda: framework.arange(5.0),

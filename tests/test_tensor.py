@@ -30,6 +30,33 @@ def test_round_trip_through_each_device_and_dtype(device, dtype):
     assert t.cpu().numpy().dtype == dtype.numpy
 
 
+@pytest.mark.parametrize("name", ["triu_indices", "tril_indices"])
+@pytest.mark.parametrize("row,col,offset", [(3, 4, 0), (3, 4, 1), (4, 3, -1), (5, 5, 2),
+                                            (0, 4, 0), (3, 4, 10), (3, 4, -10), (1, 1, 0)])
+def test_triangle_indices_match_torch(device, name, row, col, offset):
+    ours = getattr(framework, name)(row, col, offset, device=device)
+    theirs = getattr(torch, name)(row, col, offset)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype is framework.int64
+    assert ours.device.type == device
+    np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+    ours32 = getattr(framework, name)(row, col, offset, dtype=framework.int32, device=device)
+    assert ours32.dtype is framework.int32
+    np.testing.assert_array_equal(ours32.cpu().numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("name", ["triu_indices", "tril_indices"])
+def test_triangle_indices_bad_input(name):
+    fn = getattr(framework, name)
+    with pytest.raises(RuntimeError, match="row must be non-negative, got-1"):
+        fn(-1, 4)
+    with pytest.raises(RuntimeError, match="col must be non-negative, got-4"):
+        fn(3, -4)
+    with pytest.raises(NotImplementedError, match=f"\"{name}\" not implemented for 'Float'"):
+        fn(3, 4, dtype=framework.float32)
+    with pytest.raises(TypeError, match="argument 'row' \\(position 1\\) must be int, not float"):
+        fn(3.0, 4)
+
+
 def test_creation_functions_match_torch(device):
     cases = [
         (framework.zeros(2, 3, device=device), torch.zeros(2, 3)),

@@ -12,7 +12,7 @@ from .gradcheck import gradcheck, gradgradcheck
 __all__ = [
     "Function", "Node", "once_differentiable", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck",
-    "detect_anomaly", "set_detect_anomaly",
+    "detect_anomaly", "set_detect_anomaly", "functional",
 ]
 
 
@@ -121,3 +121,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     return tuple(results)
 
 
+from . import functional  # noqa: E402,F401  (it builds on grad, defined above)

@@ -16,7 +16,7 @@ from .registry import register
 __all__ = ["tensor", "as_tensor", "from_numpy", "full", "zeros", "ones", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like",
            "arange", "linspace", "logspace", "eye", "rand", "randn", "randint",
-           "randperm"]  # exported as framework.<name>
+           "randperm", "triu_indices", "tril_indices"]  # exported as framework.<name>
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 # The kernels each creation op calls (tests/test_registry_kernels.py records them): a copy of
@@ -392,3 +392,47 @@ def randperm(n: int, dtype: dtypes.dtype = dtypes.int64, device=None, generator=
         keys = rand(n, dtype=dtypes.float64, generator=generator)
         order = argsort(keys, stable=True)
     return tensor(order, dtype=dtype, device=device)
+
+
+# triu_indices / tril_indices ---------------------------------------------------------------------
+def _triangle_indices(op: str, row, col, offset, dtype, device, upper: bool) -> Tensor:
+    """The ``(2, N)`` row and column indices of the upper/lower triangle of a ``row x col``
+    matrix (``offset`` moves the diagonal), row by row: the ``nonzero`` of a comparison of
+    ``arange`` grids."""
+    for position, (name, value) in enumerate((("row", row), ("col", col), ("offset", offset)), 1):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{op}(): argument '{name}' (position {position}) must be int, not "
+                            f"{type(value).__name__}")
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    dtype = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, op)
+    if dtype not in (dtypes.int64, dtypes.int32):
+        raise NotImplementedError(f'"{op}" not implemented for \'{dtypes.scalar_type_name(dtype)}\'')
+    dev = _device(device)
+    rows = arange(row, device=dev).reshape(row, 1)
+    cols = arange(col, device=dev).reshape(1, col)
+    above = cols - rows
+    mask = above >= offset if upper else above <= offset
+    return mask.nonzero().t().contiguous().to(dtype)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=dtypes.int64,
+                 device=None) -> Tensor:
+    """Indices ``(2, N)`` of the upper triangle of a ``row x col`` matrix: the elements on and
+    above the diagonal ``offset`` (``offset > 0`` above the main diagonal)."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device, True)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=dtypes.int64,
+                 device=None) -> Tensor:
+    """Indices ``(2, N)`` of the lower triangle of a ``row x col`` matrix: the elements on and
+    below the diagonal ``offset``."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device, False)
+
+
+register("triu_indices", "creation", ("arange", "copy_", "empty", "ge", "nonzero", "sub"),
+         differentiable=False)
+register("tril_indices", "creation", ("arange", "copy_", "empty", "le", "nonzero", "sub"),
+         differentiable=False)

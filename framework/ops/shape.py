@@ -1046,12 +1046,56 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
     return out
 
 
+def _check_vector(input: Tensor) -> None:
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """The Cartesian product of 1-D tensors: one row per combination, in ``itertools.product``
+    order (a single tensor is returned as it is)."""
+    for t in tensors:
+        check_tensor("cartesian_prod", "tensors", t)
+        _check_vector(t)
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if len(tensors) == 1:
+        return tensors[0]
+    if any(t.dtype is not tensors[0].dtype for t in tensors):
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    common_device("cartesian_prod", *tensors)
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], dim=1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of the elements of the 1-D ``input`` (with repeats when
+    ``with_replacement``), one per row in ``itertools.combinations`` order; ``r=0`` gives an
+    empty 1-D tensor. Differentiable (an ``index_select`` of ``input``)."""
+    import itertools
+    check_tensor("combinations", "input", input)
+    _check_vector(input)
+    if isinstance(r, bool) or not isinstance(r, int):
+        raise TypeError(f"combinations(): argument 'r' must be int, not {type(r).__name__}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return narrow(input, 0, 0, 0)
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    flat = [i for combo in pick(range(input.shape[0]), r) for i in combo]
+    from .creation import tensor
+    index = tensor(flat, dtype=dtypes.int64, device=input.device)
+    return input.index_select(0, index).reshape(len(flat) // r, r)
+
+
 def type_as(input: Tensor, other: Tensor) -> Tensor:
     """``input`` cast to ``other``'s dtype."""
     return input.to(other.dtype)
 
 
-__all__ += ["diagonal", "diag", "diag_embed", "trace", "meshgrid", "diff"]
+__all__ += ["diagonal", "diag", "diag_embed", "trace", "meshgrid", "diff", "cartesian_prod",
+            "combinations"]
 for _name in ("diagonal", "diag_embed"):
     register(_name, "shape", ("full", "copy_"))
 register("diag", "shape", ("full", "copy_", "empty"))
@@ -1059,4 +1103,7 @@ register("meshgrid", "shape", ("sum",))
 register("trace", "shape", ("sum", "copy_", "full"))
 register("diff", "shape", ("sub", "copy_", "add", "full", "neg"))
 register("type_as", "shape", ("copy_", "empty", "full"))
+register("cartesian_prod", "shape", ("copy_", "empty", "sum"))
+register("combinations", "shape", ("amax", "amin", "from_numpy", "full", "gather", "scatter_add",
+                                   "to_numpy"))
 del _name

@@ -1,4 +1,5 @@
-"""Sorting and counting: sort, argsort, topk, unique, bincount, searchsorted.
+"""Sorting and counting: sort, argsort, topk, unique, unique_consecutive, bincount,
+searchsorted, bucketize.
 
 sort/argsort/topk order like PyTorch: NaN is the largest value, and equal
 values keep their input order (every sort here is stable). The gradient of
@@ -19,12 +20,12 @@ from ._util import backend, check_tensor, common_device, normalize_dim, wrap
 from .registry import register
 
 __all__ = ["sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
-           "unique", "bincount", "searchsorted"]
+           "unique", "unique_consecutive", "bincount", "searchsorted", "bucketize"]
 FUNCTIONAL: list = []
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
     "sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "quantile", "nanquantile",
-    "unique", "bincount",
+    "unique", "unique_consecutive", "bincount",
 )
 
 # ``torch.return_types.sort`` / ``topk``.
@@ -293,12 +294,11 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
            return_counts: bool = False, dim=None):
     """The distinct elements of ``input`` (flattened), sorted; optionally the ``inverse``
     (each element's position in the result, ``input``'s shape) and the ``counts``. Every
-    NaN is distinct. ``dim=`` (unique slices) is not implemented."""
+    NaN is distinct. With ``dim``, the distinct slices along ``dim`` in lexicographic order
+    (``inverse`` and ``counts`` are then 1-D, one entry per slice / distinct slice)."""
     check_tensor("unique", "input", input)
     if dim is not None:
-        raise NotImplementedError("unique(): dim= (unique slices along a dim) is not "
-                                  "implemented; call unique() without dim to get the distinct "
-                                  "elements")
+        return _unique_slices("unique", input, dim, True, return_inverse, return_counts)
     values, inverse, counts = backend(input).unique(input._a)
     values = wrap(values, input.device)
     extra = []
@@ -307,6 +307,96 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     if return_counts:
         extra.append(wrap(counts, input.device))
     return (values, *extra) if extra else values
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim=None):
+    """``input`` (flattened, or its slices along ``dim``) with each run of equal neighbours
+    kept once; optionally the ``inverse`` (each element's run) and each run's length. Every
+    NaN starts a run."""
+    check_tensor("unique_consecutive", "input", input)
+    if dim is not None:
+        return _unique_slices("unique_consecutive", input, dim, False, return_inverse,
+                              return_counts)
+    flat = input.detach().reshape(-1)
+    values, inverse, counts = _runs(flat)
+    return _unique_result(values, inverse.reshape(tuple(input.shape)), counts, return_inverse,
+                          return_counts)
+
+
+def _unique_result(values, inverse, counts, return_inverse: bool, return_counts: bool):
+    extra = []
+    if return_inverse:
+        extra.append(inverse)
+    if return_counts:
+        extra.append(counts)
+    return (values, *extra) if extra else values
+
+
+def _unique_slices(op: str, input: Tensor, dim, sort: bool, return_inverse: bool,
+                   return_counts: bool):
+    """``unique`` / ``unique_consecutive`` of the slices along ``dim``: each slice is a row of
+    a 2-D view; rows are sorted lexicographically first when ``sort``."""
+    if input.ndim == 0:
+        raise IndexError(f"{op}(): Dimension specified as {dim} but tensor has no dimensions")
+    dim = normalize_dim(op, dim, input.ndim)
+    moved = input.detach().movedim(dim, 0)
+    n = moved.shape[0]
+    if input.numel() == 0:
+        if n != 0:
+            raise RuntimeError(f"{op}(): There are 0 sized dimensions, and they aren't "
+                               "selected, so unique cannot be applied")
+        return _unique_result(input.detach(), _empty_index(input), _empty_index(input),
+                              return_inverse, return_counts)
+    rows = moved.reshape(n, -1)
+    order = _lexicographic_order(rows) if sort else None
+    if order is not None:
+        rows = rows.index_select(0, order)
+    values, inverse, counts = _runs(rows)
+    if order is not None:  # run index of each sorted row, sent back to the row's place
+        from .creation import zeros
+        inverse = zeros((n,), dtype=dtypes.int64, device=input.device).scatter(0, order, inverse)
+    values = values.reshape((values.shape[0],) + tuple(moved.shape[1:])).movedim(0, dim)
+    return _unique_result(values, inverse, counts, return_inverse, return_counts)
+
+
+def _empty_index(input: Tensor) -> Tensor:
+    from .creation import zeros
+    return zeros((0,), dtype=dtypes.int64, device=input.device)
+
+
+def _lexicographic_order(rows: Tensor) -> Tensor:
+    """The permutation sorting the rows of 2-D ``rows`` lexicographically (stable): one
+    stable sort per column, last column first (least-significant-digit radix order)."""
+    from .creation import arange
+    order = arange(rows.shape[0], device=rows.device)
+    for column in reversed(range(rows.shape[1])):
+        keys = rows[:, column].index_select(0, order)
+        order = order.index_select(0, argsort(keys, stable=True))
+    return order
+
+
+def _runs(rows: Tensor) -> tuple:
+    """``(first row of each run, run index of each row, run lengths)`` for the runs of equal
+    neighbours along dim 0 of a 1-D or 2-D tensor (rows compared whole; NaN never equal)."""
+    from .creation import full
+    from .reduce import any as any_
+    from .scan import cumsum
+    from .shape import cat, diff
+    n = rows.shape[0]
+    if n == 0:
+        empty = _empty_index(rows)
+        return rows, empty, empty
+    starts = rows[1:] != rows[:-1]
+    if rows.ndim == 2:
+        starts = any_(starts, dim=1)
+    first = full((1,), True, dtype=dtypes.bool, device=rows.device)
+    starts = cat([first, starts])
+    inverse = cumsum(starts, 0) - 1
+    positions = starts.nonzero().reshape(-1)
+    end = full((1,), n, dtype=dtypes.int64, device=rows.device)
+    counts = diff(cat([positions, end]))
+    return rows.index_select(0, positions), inverse, counts
 
 
 # bincount ---------------------------------------------------------------------------------------
@@ -387,6 +477,19 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
     return out.reshape(()) if scalar else out
 
 
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """The bucket of each value of ``input`` (a tensor or a number) among the 1-D sorted
+    ``boundaries``: ``i`` with ``boundaries[i-1] < x <= boundaries[i]``, or
+    ``boundaries[i-1] <= x < boundaries[i]`` with ``right=True`` (``searchsorted`` with the
+    arguments swapped)."""
+    check_tensor("bucketize", "boundaries", boundaries)
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize(): boundaries tensor must be 1 dimension, but got "
+                           f"dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
 register("sort", "sort", ("sort", "scatter_add", "amax", "amin", "full", "to_numpy"))
 register("argsort", "sort", ("sort",), differentiable=False)
 register("topk", "sort", ("sort", "scatter_add", "amax", "amin", "copy_", "empty", "full",
@@ -405,6 +508,12 @@ register("nanquantile", "sort", (
     "sort", "scatter_add", "gather", "isnan", "sum", "round", "clamp", "mul", "sub",
     "amax", "amin", "copy_", "empty", "from_numpy", "full", "to_numpy",
 ))
-register("unique", "sort", ("unique",), differentiable=False)
+register("unique", "sort", ("unique", "amax", "amin", "any", "arange", "copy_", "cumsum", "empty",
+                            "full", "gather", "ne", "nonzero", "scatter", "sort", "sub",
+                            "to_numpy"), differentiable=False)
+register("unique_consecutive", "sort", ("amax", "amin", "any", "copy_", "cumsum", "empty", "full",
+                                        "gather", "ne", "nonzero", "sub", "to_numpy"),
+         differentiable=False)
 register("bincount", "sort", ("bincount", "amin", "lt", "to_numpy"), differentiable=False)
 register("searchsorted", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)
+register("bucketize", "sort", ("searchsorted", "copy_", "empty"), differentiable=False)

@@ -252,6 +252,57 @@ def test_diagonal_meshgrid_diff_bad_input():
         framework.diff(framework.ones(3), n=-1)
 
 
+# --- cartesian_prod, combinations -----------------------------------------------------------------
+def _same(got, want):
+    assert tuple(got.shape) == tuple(want.shape)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().numpy())
+
+
+def test_cartesian_prod_matches_torch(device):
+    check_op(lambda a, b, c: framework.cartesian_prod(a, b, c),
+             lambda a, b, c: torch.cartesian_prod(a, b, c),
+             [RNG.standard_normal(3), RNG.standard_normal(2), RNG.standard_normal(2)],
+             device=device, dtype=framework.float64)
+    check_op(framework.cartesian_prod, torch.cartesian_prod, [RNG.standard_normal(3)],
+             device=device, dtype=framework.float64)
+    ints = [np.array([1, 2]), np.array([], dtype=np.int64)]
+    _same(framework.cartesian_prod(*[framework.tensor(a, device=device) for a in ints]),
+          torch.cartesian_prod(*[torch.tensor(a) for a in ints]))
+
+
+@pytest.mark.parametrize("r", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("with_replacement", [False, True])
+def test_combinations_matches_torch(device, r, with_replacement):
+    check_op(lambda a: framework.combinations(a, r, with_replacement),
+             lambda a: torch.combinations(a, r, with_replacement),
+             [RNG.standard_normal(4)], device=device, dtype=framework.float64,
+             grad=r > 0)
+    _same(framework.combinations(framework.tensor([], dtype=framework.int64, device=device), r,
+                                 with_replacement),
+          torch.combinations(torch.tensor([], dtype=torch.int64), r, with_replacement))
+
+
+def test_cartesian_prod_combinations_bad_input(device):
+    matrix = framework.ones(2, 2, device=device)
+    vector = framework.ones(2, device=device)
+    for call in (lambda: framework.cartesian_prod(matrix),
+                 lambda: framework.cartesian_prod(vector, matrix),
+                 lambda: framework.combinations(matrix)):
+        with pytest.raises(RuntimeError, match=r"Expect a 1D vector, but got shape \[2, 2\]"):
+            call()
+    with pytest.raises(RuntimeError, match="meshgrid expects a non-empty TensorList"):
+        framework.cartesian_prod()
+    with pytest.raises(RuntimeError, match="meshgrid expects all tensors to have the same dtype"):
+        framework.cartesian_prod(vector, framework.ones(2, dtype=framework.int64, device=device))
+    with pytest.raises(RuntimeError, match="Expect a non-negative number, but got -1"):
+        framework.combinations(vector, r=-1)
+    with pytest.raises(TypeError):
+        framework.combinations(vector, r=1.5)
+    with pytest.raises(TypeError):
+        framework.combinations([1, 2])
+
+
 @pytest.mark.parametrize("spec, dim", [(3, 1), (4, 0), ([1, 3], 1), ((0, 2, 2, 9), 1), (7, -1)])
 def test_tensor_split(device, spec, dim):
     """``tensor_split``: n nearly equal parts (the first size % n one longer) or cuts at

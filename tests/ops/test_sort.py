@@ -237,9 +237,65 @@ def test_unique_floats_nan_bool_and_empty(device):
              torch.unique(torch.tensor(long), return_inverse=True, return_counts=True))
 
 
-def test_unique_dim_not_implemented(device):
-    with pytest.raises(NotImplementedError, match="unique\\(\\): dim="):
-        framework.unique(framework.ones(2, 2, device=device), dim=0)
+def _both(fn, x, device, **kwargs):
+    """``fn`` (a name) on ``x`` here and in torch, compared (values, shapes, int64 dtypes)."""
+    got = getattr(framework, fn)(framework.tensor(x, device=device), **kwargs)
+    want = getattr(torch, fn)(torch.tensor(x), **kwargs)
+    _compare(got, want)
+    for g, w in zip(got if isinstance(got, tuple) else (got,),
+                    want if isinstance(want, tuple) else (want,)):
+        assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1]
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("flags", [(False, False), (True, True)])
+def test_unique_dim(device, dim, flags):
+    x = RNG.integers(0, 2, (5, 3, 2))  # few values: repeated slices along every dim
+    _both("unique", x, device, dim=dim, return_inverse=flags[0], return_counts=flags[1])
+
+
+def test_unique_dim_floats_bool_and_edges(device):
+    x = np.array([[1.5, -0.0, 2.0], [1.5, 0.0, 2.0], [-1.0, 3.0, 3.0], [1.5, 0.0, 1.0]])
+    _both("unique", x, device, dim=0, return_inverse=True, return_counts=True)
+    _both("unique", x, device, dim=1, return_inverse=True, return_counts=True)
+    _both("unique", np.array([[True, False], [True, False], [False, False]]), device, dim=0,
+          return_inverse=True)
+    _both("unique", np.array([[np.nan, 1.0], [np.nan, 1.0]]), device, dim=0)  # NaN never equal
+    _both("unique", np.zeros((0, 3)), device, dim=0, return_inverse=True, return_counts=True)
+    _both("unique", np.zeros((3, 0)), device, dim=1, return_inverse=True, return_counts=True)
+    _both("unique", np.array([4, 1, 4]), device, dim=0, return_inverse=True, return_counts=True)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_unique_consecutive(device, dim):
+    x = np.array([[1, 1, 2], [1, 1, 2], [3, 1, 2], [1, 1, 2]])
+    _both("unique_consecutive", x, device, dim=dim, return_inverse=True, return_counts=True)
+    _both("unique_consecutive", x, device, dim=dim)
+
+
+def test_unique_consecutive_edges(device):
+    _both("unique_consecutive", np.array([np.nan, np.nan, 1.0, 1.0]), device, return_counts=True)
+    _both("unique_consecutive", np.array(5), device, return_inverse=True, return_counts=True)
+    _both("unique_consecutive", np.zeros(0, dtype=np.int64), device, return_inverse=True,
+          return_counts=True)
+    _both("unique_consecutive", np.zeros((0, 3)), device, dim=0, return_inverse=True,
+          return_counts=True)
+    t = framework.tensor([1, 1, 2, 2, 2], device=device)
+    _compare(t.unique_consecutive(return_counts=True),
+             torch.tensor([1, 1, 2, 2, 2]).unique_consecutive(return_counts=True))
+
+
+@pytest.mark.parametrize("fn", ["unique", "unique_consecutive"])
+def test_unique_dim_bad_input(device, fn):
+    op = getattr(framework, fn)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        op(framework.ones(2, 2, device=device), dim=2)
+    with pytest.raises(IndexError, match="tensor has no dimensions"):
+        op(framework.tensor(3.0, device=device), dim=0)
+    with pytest.raises(RuntimeError, match="0 sized dimensions, and they aren't selected"):
+        op(framework.ones(3, 0, device=device), dim=0)
+    with pytest.raises(TypeError):
+        op([1, 2], dim=0)
 
 
 # bincount ------------------------------------------------------------------------------------------
@@ -355,3 +411,33 @@ def test_quantile_nan_and_bad_input(device):
         torch.quantile(torch.ones(3), 0.5, interpolation="cubic")
     with pytest.raises(RuntimeError, match="quantile"):
         framework.quantile(framework.ones(3, device=device), 0.5, interpolation="cubic")
+
+
+# bucketize -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("right", [False, True])
+def test_bucketize(device, right):
+    bounds = np.array([-1.0, 0.0, 0.0, 2.5])
+    values = np.array([[-3.0, -1.0, 0.0], [1.0, 2.5, 9.0]])
+    got = framework.bucketize(framework.tensor(values, device=device),
+                              framework.tensor(bounds, device=device), right=right)
+    want = torch.bucketize(torch.tensor(values), torch.tensor(bounds), right=right)
+    _compare(got, want)
+    assert got.dtype is framework.int64
+    got32 = framework.bucketize(framework.tensor(values, device=device),
+                                framework.tensor(bounds, device=device), out_int32=True)
+    assert got32.dtype is framework.int32
+    _compare(framework.bucketize(0.5, framework.tensor(bounds, device=device), right=right),
+             torch.bucketize(0.5, torch.tensor(bounds), right=right))
+    ints = framework.tensor([1, 2, 5], device=device)
+    _compare(framework.bucketize(framework.tensor([1.5, 5.0], device=device), ints),
+             torch.bucketize(torch.tensor([1.5, 5.0]), torch.tensor([1, 2, 5])))
+
+
+def test_bucketize_bad_input(device):
+    values = framework.tensor([1.0, 2.0], device=device)
+    with pytest.raises(RuntimeError, match="boundaries tensor must be 1 dimension, but got dim"):
+        framework.bucketize(values, framework.ones(2, 2, device=device))
+    with pytest.raises(RuntimeError, match="boundaries tensor must be 1 dimension, but got dim"):
+        framework.bucketize(values, framework.tensor(1.0, device=device))
+    with pytest.raises(TypeError):
+        framework.bucketize(values, [1.0, 2.0])
