@@ -337,7 +337,8 @@ CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda:
 CASES["affine_grid"] = [_call(F.affine_grid, lambda: _x(2, 2, 3), lambda: (2, 1, 3, 4))]
 CASES["grid_sample"] = [_call(F.grid_sample, lambda: _x(2, 2, 3, 4), lambda: _x(2, 2, 3, 2) * 0.6,
                               mode=mode, padding_mode=padding)
-                        for mode in ("bilinear", "nearest") for padding in ("zeros", "border")]
+                        for mode in ("bilinear", "nearest")
+                        for padding in ("zeros", "border", "reflection")]
 CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
 # random (the draws are counter-based: no state is read back)
 for _name in ("dropout", "alpha_dropout", "feature_alpha_dropout"):

@@ -1,4 +1,4 @@
-"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle.
+"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle, grid_sample.
 
 Every pooling and interpolation op is computed as a 2-D op on an
 ``(N, C, H, W)`` tensor: unbatched ``(C, H, W)`` inputs get a batch dim of
@@ -862,7 +862,7 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
 
 
 _GRID_MODES = ("bilinear", "nearest")
-_GRID_PADDING = ("zeros", "border")
+_GRID_PADDING = ("zeros", "border", "reflection")
 
 
 def _check_grid_sample(input, grid, mode: str, padding_mode: str) -> None:
@@ -904,15 +904,31 @@ def _check_grid_sample(input, grid, mode: str, padding_mode: str) -> None:
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool, padding_mode: str) -> Tensor:
-    """Grid coordinates in [-1, 1] -> pixel coordinates (PyTorch's rule), clipped to the
-    image for ``border`` padding."""
+    """Grid coordinates in [-1, 1] -> pixel coordinates (PyTorch's rule), reflected for
+    ``reflection`` padding and clipped to the image for ``border`` and ``reflection``."""
     if align_corners:
         pixel = (coord + 1) * ((size - 1) / 2)
     else:
         pixel = ((coord + 1) * size - 1) / 2
-    if padding_mode == "border":
+    if padding_mode == "reflection":
+        pixel = _reflect(pixel, size, align_corners)
+    if padding_mode in ("border", "reflection"):
         pixel = pixel.clamp(0, size - 1)
     return pixel
+
+
+def _reflect(pixel: Tensor, size: int, align_corners: bool) -> Tensor:
+    """PyTorch's ``reflect_coordinates``: fold ``pixel`` into [low, low + span] by mirroring
+    at the bounds (the pixel centres 0 and size-1, or the edges -0.5 and size-0.5). The
+    fold count is a constant of the graph, so the gradient is +-1 as in PyTorch."""
+    if align_corners and size == 1:
+        return pixel * 0
+    low, span = (0.0, size - 1.0) if align_corners else (-0.5, float(size))
+    distance = (pixel - low).abs()
+    flips = (distance.detach() / span).floor()
+    odd = flips - (flips / 2).floor() * 2  # 1 where the fold count is odd
+    extra = distance - flips * span
+    return low + odd * span + (1 - 2 * odd) * extra
 
 
 def _corner(flat: Tensor, xs: Tensor, ys: Tensor, w: int, h: int) -> Tensor:
@@ -929,7 +945,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                 align_corners=None) -> Tensor:
     """Sample ``input`` ``(N, C, H, W)`` at the normalized positions ``grid``
     ``(N, HO, WO, 2)`` (x then y, in [-1, 1]) -> ``(N, C, HO, WO)``. Modes 'bilinear' and
-    'nearest' (round half to even, as PyTorch); padding 'zeros' and 'border'. Built from
+    'nearest' (round half to even, as PyTorch); padding 'zeros', 'border' and 'reflection'.
+    In 'nearest' mode the output does not depend on ``grid`` in the graph (PyTorch gives it
+    an all-zero gradient; here ``grid.grad`` stays None). Built from
     gathers of the corner pixels, so autograd gives the input and grid gradients."""
     _check_grid_sample(input, grid, mode, padding_mode)
     corners = bool(align_corners)
@@ -954,7 +972,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
 
 register("affine_grid", "pool", ("copy_", "empty", "from_numpy", "full", "matmul"))
-register("grid_sample", "pool", ("add", "amax", "amin", "bitwise_and", "clamp", "copy_", "div",
-                                 "empty", "floor", "full", "gather", "ge", "le", "logical_and",
-                                 "mul", "neg", "round", "scatter_add", "sub", "sum", "to_numpy",
-                                 "where"))
+register("grid_sample", "pool", ("abs", "add", "amax", "amin", "bitwise_and", "clamp", "copy_",
+                                 "div", "empty", "floor", "full", "gather", "ge", "le",
+                                 "logical_and", "mul", "neg", "round", "scatter_add", "sign",
+                                 "sub", "sum", "to_numpy", "where"))

@@ -1,7 +1,7 @@
 """``F.affine_grid`` and ``F.grid_sample`` against PyTorch.
 
 Values and gradients (input and grid; theta through affine_grid) in float64, for
-align_corners True/False, zeros and border padding, bilinear and nearest modes, with
+align_corners True/False, zeros, border and reflection padding, bilinear and nearest modes, with
 grids partly outside [-1, 1]; on cpu and cuda (Triton interpreter; tiny shapes:
 N=2, C=2, 3x4 input, 2x5 output). Bad inputs raise as PyTorch does.
 """
@@ -47,10 +47,10 @@ def _close(ours, theirs):
     np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
-def _sample_both(device, **kwargs):
-    """Sample INPUT at GRID with both libraries; backward a fixed weighting of the output."""
-    x, g = _ours(INPUT, device), _ours(GRID, device)
-    tx, tg = _theirs(INPUT), _theirs(GRID)
+def _sample_both(device, image=INPUT, grid=GRID, **kwargs):
+    """Sample ``image`` at ``grid`` with both libraries; backward a random weighting."""
+    x, g = _ours(image, device), _ours(grid, device)
+    tx, tg = _theirs(image), _theirs(grid)
     out = F.grid_sample(x, g, **kwargs)
     expected = TF.grid_sample(tx, tg, **kwargs)
     weights = RNG.standard_normal(tuple(expected.shape))
@@ -60,7 +60,7 @@ def _sample_both(device, **kwargs):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [True, False])
 def test_bilinear_values_and_gradients(device, padding_mode, align_corners):
     (out, x, g), (expected, tx, tg) = _sample_both(
@@ -72,7 +72,7 @@ def test_bilinear_values_and_gradients(device, padding_mode, align_corners):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [True, False])
 def test_nearest_values_and_input_gradient(device, padding_mode, align_corners):
     (out, x, g), (expected, tx, _) = _sample_both(
@@ -81,6 +81,21 @@ def test_nearest_values_and_input_gradient(device, padding_mode, align_corners):
     _close(x.grad, tx.grad)
     # torch's grid gradient is all zeros in nearest mode; ours has no path to the grid
     assert g.grad is None or not _np(g.grad).any()
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 3, 4), (1, 1, 1, 3), (1, 2, 4, 1)])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_reflection_folds_several_times(shape, mode, align_corners):
+    """Grids far outside [-1, 1] (several reflections), and size-1 axes, on cpu."""
+    image = RNG.standard_normal(shape)
+    grid = RNG.uniform(-3.3, 3.3, (shape[0], 3, 4, 2))
+    (out, x, g), (expected, tx, tg) = _sample_both(
+        "cpu", image, grid, mode=mode, padding_mode="reflection", align_corners=align_corners)
+    _close(out, expected)
+    _close(x.grad, tx.grad)
+    if mode == "bilinear":
+        _close(g.grad, tg.grad)
 
 
 def test_nearest_rounds_half_to_even():
@@ -117,7 +132,7 @@ def test_affine_grid(device, size, align_corners):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 def test_spatial_transformer_composition(device, padding_mode):
     """affine_grid -> grid_sample, as in PyTorch's STN tutorial: gradients reach theta."""
     theta, x = _ours(THETA, device), _ours(INPUT, device)
@@ -157,8 +172,6 @@ def test_grid_sample_errors():
     _raises(ValueError, "expected mode", lambda: F.grid_sample(x, g, mode="cubic"))
     _raises(ValueError, "expected padding_mode", lambda: F.grid_sample(x, g, padding_mode="wrap"))
     _raises(NotImplementedError, "bicubic", lambda: F.grid_sample(x, g, mode="bicubic"))
-    _raises(NotImplementedError, "reflection",
-            lambda: F.grid_sample(x, g, padding_mode="reflection"))
     _raises(RuntimeError, "same dtype", lambda: F.grid_sample(x, g.to(framework.float32)))
     _raises(RuntimeError, "size 2 in last dimension", lambda: F.grid_sample(x, g[..., :1]))
     _raises(RuntimeError, "same batch size", lambda: F.grid_sample(x, g[:1]))
