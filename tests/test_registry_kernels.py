@@ -334,6 +334,11 @@ CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2,
 CASES["gumbel_softmax"] = [_call(F.gumbel_softmax, lambda: _x(3, 4)),
                            _call(F.gumbel_softmax, lambda: _x(3, 4), hard=True)]
 CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
+CASES["affine_grid"] = [_call(F.affine_grid, lambda: _x(2, 2, 3), lambda: (2, 1, 3, 4))]
+CASES["grid_sample"] = [_call(F.grid_sample, lambda: _x(2, 2, 3, 4), lambda: _x(2, 2, 3, 2) * 0.6,
+                              mode=mode, padding_mode=padding)
+                        for mode in ("bilinear", "nearest")
+                        for padding in ("zeros", "border", "reflection")]
 CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
 # random (the draws are counter-based: no state is read back)
 for _name in ("dropout", "alpha_dropout", "feature_alpha_dropout"):

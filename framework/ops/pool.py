@@ -1,4 +1,4 @@
-"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle.
+"""Pooling and resampling: max/avg/adaptive pooling, interpolate, pixel_shuffle, grid_sample.
 
 Every pooling and interpolation op is computed as a 2-D op on an
 ``(N, C, H, W)`` tensor: unbatched ``(C, H, W)`` inputs get a batch dim of
@@ -42,14 +42,16 @@ from ..autograd.composite import one_node
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import backend, check_tensor, wrap
+from .creation import ones_like, tensor
 from .registry import register
+from .shape import stack
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]  # exported as framework.<name>
 FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "max_unpool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
-    "pixel_shuffle", "pixel_unshuffle",
+    "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -814,3 +816,163 @@ register("interpolate", "pool", ("interp2d", "interp2d_backward", "pool_avg2d",
 for _name in ("pixel_shuffle", "pixel_unshuffle"):
     register(_name, "pool", ("copy_", "empty"))
 del _name
+
+
+# affine_grid / grid_sample ---------------------------------------------------------
+# Composites of differentiable framework ops (matmul, gather, arithmetic), so autograd
+# gives the gradients w.r.t. theta, input and grid. Only 4-D (2-D spatial) shapes.
+def _base_axis(steps: int, align_corners: bool, like: Tensor) -> Tensor:
+    """PyTorch's normalized sample positions along one axis: ``linspace(-1, 1)``, scaled by
+    ``(steps - 1) / steps`` when not ``align_corners`` (a single step is 0)."""
+    if steps <= 1:
+        values = [0.0]
+    else:
+        scale = 1.0 if align_corners else (steps - 1) / steps
+        values = [(-1.0 + 2.0 * i / (steps - 1)) * scale for i in range(steps)]
+    return tensor(values, dtype=like.dtype, device=like.device)
+
+
+def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
+    """The sampling grid ``(N, H, W, 2)`` of the affine maps ``theta`` ``(N, 2, 3)`` for an
+    output of ``size`` ``(N, C, H, W)``: ``grid[n, h, w] = theta[n] @ (x_w, y_h, 1)``."""
+    check_tensor("affine_grid", "theta", theta)
+    if not theta.dtype.is_floating_point:
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(size)
+    if len(size) == 5:
+        raise NotImplementedError("affine_grid: 5-D sizes (3-D affine transforms) are not "
+                                  "implemented")
+    if len(size) != 4:
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ValueError("Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{size}. Got {list(theta.shape)}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    n, _, h, w = size
+    if theta.shape[0] != n:
+        raise RuntimeError(f"affine_grid: theta has batch {theta.shape[0]} but size has {n}")
+    corners = bool(align_corners)
+    xs = _base_axis(w, corners, theta).reshape(1, w).expand(h, w)
+    ys = _base_axis(h, corners, theta).reshape(h, 1).expand(h, w)
+    base = stack([xs, ys, ones_like(xs)], -1).reshape(1, h * w, 3)
+    grid = base.matmul(theta.transpose(1, 2))  # (N, H*W, 2)
+    return grid.reshape(n, h, w, 2)
+
+
+_GRID_MODES = ("bilinear", "nearest")
+_GRID_PADDING = ("zeros", "border", "reflection")
+
+
+def _check_grid_sample(input, grid, mode: str, padding_mode: str) -> None:
+    check_tensor("grid_sample", "input", input)
+    check_tensor("grid_sample", "grid", grid)
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if mode not in _GRID_MODES:
+        raise NotImplementedError(f"grid_sample: mode {mode!r} is not implemented")
+    if padding_mode not in _GRID_PADDING:
+        raise NotImplementedError(f"grid_sample: padding_mode {padding_mode!r} is not "
+                                  "implemented")
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if input.dtype != grid.dtype:
+        raise RuntimeError("grid_sampler(): expected input and grid to have same dtype, but "
+                           f"input has {input.dtype} and grid has {grid.dtype}")
+    if input.device != grid.device:
+        raise RuntimeError("grid_sampler(): expected input and grid to be on same device, but "
+                           f"input is on {input.device} and grid is on {grid.device}")
+    if input.ndim != grid.ndim or input.ndim not in (4, 5):
+        raise RuntimeError("grid_sampler(): expected 4D or 5D input and grid with same number "
+                           f"of dimensions, but got {sizes}")
+    if input.ndim == 5:
+        raise NotImplementedError("grid_sample: 5-D inputs are not implemented")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got {sizes}")
+    if grid.shape[-1] != 2:
+        raise RuntimeError("grid_sampler(): expected grid to have size 2 in last dimension, "
+                           f"but got grid with sizes {list(grid.shape)}")
+    if any(s <= 0 for s in input.shape[2:]):
+        raise RuntimeError("grid_sampler(): expected input to have non-empty spatial "
+                           f"dimensions, but input has sizes {list(input.shape)}")
+    _check_float("grid_sample", input)
+
+
+def _unnormalize(coord: Tensor, size: int, align_corners: bool, padding_mode: str) -> Tensor:
+    """Grid coordinates in [-1, 1] -> pixel coordinates (PyTorch's rule), reflected for
+    ``reflection`` padding and clipped to the image for ``border`` and ``reflection``."""
+    if align_corners:
+        pixel = (coord + 1) * ((size - 1) / 2)
+    else:
+        pixel = ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        pixel = _reflect(pixel, size, align_corners)
+    if padding_mode in ("border", "reflection"):
+        pixel = pixel.clamp(0, size - 1)
+    return pixel
+
+
+def _reflect(pixel: Tensor, size: int, align_corners: bool) -> Tensor:
+    """PyTorch's ``reflect_coordinates``: fold ``pixel`` into [low, low + span] by mirroring
+    at the bounds (the pixel centres 0 and size-1, or the edges -0.5 and size-0.5). The
+    fold count is a constant of the graph, so the gradient is +-1 as in PyTorch."""
+    if align_corners and size == 1:
+        return pixel * 0
+    low, span = (0.0, size - 1.0) if align_corners else (-0.5, float(size))
+    distance = (pixel - low).abs()
+    flips = (distance.detach() / span).floor()
+    odd = flips - (flips / 2).floor() * 2  # 1 where the fold count is odd
+    extra = distance - flips * span
+    return low + odd * span + (1 - 2 * odd) * extra
+
+
+def _corner(flat: Tensor, xs: Tensor, ys: Tensor, w: int, h: int) -> Tensor:
+    """Values of ``flat`` ``(N, C, H*W)`` at integer pixels ``(xs, ys)`` ``(N, P)`` (float
+    tensors holding whole numbers), zero where the pixel is outside the image."""
+    inside = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+    index = (ys.clamp(0, h - 1) * w + xs.clamp(0, w - 1)).to(dtypes.int64)
+    n, c, _ = flat.shape
+    values = flat.gather(2, index.unsqueeze(1).expand(n, c, index.shape[1]))
+    return values * inside.to(flat.dtype).unsqueeze(1)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None) -> Tensor:
+    """Sample ``input`` ``(N, C, H, W)`` at the normalized positions ``grid``
+    ``(N, HO, WO, 2)`` (x then y, in [-1, 1]) -> ``(N, C, HO, WO)``. Modes 'bilinear' and
+    'nearest' (round half to even, as PyTorch); padding 'zeros', 'border' and 'reflection'.
+    In 'nearest' mode the output does not depend on ``grid`` in the graph (PyTorch gives it
+    an all-zero gradient; here ``grid.grad`` stays None). Built from
+    gathers of the corner pixels, so autograd gives the input and grid gradients."""
+    _check_grid_sample(input, grid, mode, padding_mode)
+    corners = bool(align_corners)
+    n, c, h, w = input.shape
+    _, ho, wo, _ = grid.shape
+    points = grid.reshape(n, ho * wo, 2)
+    x = _unnormalize(points[:, :, 0], w, corners, padding_mode)
+    y = _unnormalize(points[:, :, 1], h, corners, padding_mode)
+    flat = input.reshape(n, c, h * w)
+    if mode == "nearest":
+        out = _corner(flat, x.detach().round(), y.detach().round(), w, h)
+        return out.reshape(n, c, ho, wo)
+    x0 = x.detach().floor()
+    y0 = y.detach().floor()
+    x1 = x0 + 1
+    y1 = y0 + 1
+    out = (_corner(flat, x0, y0, w, h) * ((x1 - x) * (y1 - y)).unsqueeze(1)
+           + _corner(flat, x1, y0, w, h) * ((x - x0) * (y1 - y)).unsqueeze(1)
+           + _corner(flat, x0, y1, w, h) * ((x1 - x) * (y - y0)).unsqueeze(1)
+           + _corner(flat, x1, y1, w, h) * ((x - x0) * (y - y0)).unsqueeze(1))
+    return out.reshape(n, c, ho, wo)
+
+
+register("affine_grid", "pool", ("copy_", "empty", "from_numpy", "full", "matmul"))
+register("grid_sample", "pool", ("abs", "add", "amax", "amin", "bitwise_and", "clamp", "copy_",
+                                 "div", "empty", "floor", "full", "gather", "ge", "le",
+                                 "logical_and", "mul", "neg", "round", "scatter_add", "sign",
+                                 "sub", "sum", "to_numpy", "where"))
