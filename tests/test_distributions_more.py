@@ -12,6 +12,14 @@ import framework.distributions as D
 RNG = np.random.default_rng(7)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws its parameters from the same stream, whichever tests ran before it
+    in this process (pytest-xdist deals them out differently from run to run)."""
+    global RNG
+    RNG = np.random.default_rng(7)
+
+
 def _pair(array, device="cpu"):
     return (framework.tensor(array, dtype=framework.float64, device=device, requires_grad=True),
             torch.tensor(array, dtype=torch.float64, requires_grad=True))
@@ -428,17 +436,24 @@ def test_dirichlet_grad_matches_torch():
         np.testing.assert_allclose(ours, theirs, rtol=1e-3)
 
 
-def test_beta_and_dirichlet_rsample_gradients_match_torch():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beta_and_dirichlet_rsample_gradients_match_torch(seed):
+    """Against torch's own gradient at the same draws. torch's ``_dirichlet_grad`` is an
+    approximation (about 1e-3 relative per element), and the weighted sum cancels, so the
+    sums are compared to 1e-3 relative plus 5e-4 absolute; the draws are seeded, so the
+    test does not depend on which tests ran before it."""
+    framework.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     conc, tconc = _pair([[0.7, 2.0, 4.0], [1.5, 0.4, 3.0]])
     sample = D.Dirichlet(conc).rsample((4,))
     assert sample.shape == (4, 2, 3) and sample.requires_grad
-    weights = RNG.standard_normal((4, 2, 3))
+    weights = rng.standard_normal((4, 2, 3))
     (sample * framework.tensor(weights)).sum().backward()
     x, g = torch.tensor(sample.detach().numpy()), torch.tensor(weights)
     c = tconc.detach().expand(x.shape)
     scale = torch._dirichlet_grad(x, c, c.sum(-1, keepdim=True).expand(x.shape))
     expected = (scale * (g - (x * g).sum(-1, keepdim=True))).sum(0)
-    np.testing.assert_allclose(conc.grad.numpy(), expected.numpy(), rtol=1e-3, atol=1e-9)
+    np.testing.assert_allclose(conc.grad.numpy(), expected.numpy(), rtol=1e-3, atol=5e-4)
 
     a, ta = _pair([0.8, 3.0])
     b, tb = _pair([2.0, 0.5])
@@ -452,8 +467,8 @@ def test_beta_and_dirichlet_rsample_gradients_match_torch():
     g = torch.zeros_like(pair)
     g[..., 0] = 1.0
     expected = (scale * (g - (pair * g).sum(-1, keepdim=True))).sum(0)
-    np.testing.assert_allclose(a.grad.numpy(), expected[:, 0].numpy(), rtol=1e-3)
-    np.testing.assert_allclose(b.grad.numpy(), expected[:, 1].numpy(), rtol=1e-3)
+    np.testing.assert_allclose(a.grad.numpy(), expected[:, 0].numpy(), rtol=1e-3, atol=5e-4)
+    np.testing.assert_allclose(b.grad.numpy(), expected[:, 1].numpy(), rtol=1e-3, atol=5e-4)
 
 
 def test_rsample_gradients_are_unbiased_for_the_mean():
