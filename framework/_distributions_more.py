@@ -215,11 +215,6 @@ class MultivariateNormal(Distribution):
                          "PositiveDefinite()")
         return factor
 
-    def _extended(self, sample_shape) -> tuple:
-        if isinstance(sample_shape, int):
-            sample_shape = (sample_shape,)
-        return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
-
     @property
     def mean(self) -> Tensor:
         """``loc``."""
@@ -338,11 +333,6 @@ class _Elementwise(Distribution):
 
     def _first(self) -> Tensor:
         return getattr(self, self._params[0])
-
-    def _extended(self, sample_shape) -> tuple:
-        if isinstance(sample_shape, int):
-            sample_shape = (sample_shape,)
-        return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
 
     def _value(self, value) -> Tensor:
         value = _as_tensor(value, self._first())
@@ -1003,11 +993,6 @@ class Binomial(Distribution):
     def stddev(self) -> Tensor:
         """``variance.sqrt()``."""
         return self.variance.sqrt()
-
-    def _extended(self, sample_shape) -> tuple:
-        if isinstance(sample_shape, int):
-            sample_shape = (sample_shape,)
-        return tuple(sample_shape) + tuple(self.batch_shape)
 
     def sample(self, sample_shape=()) -> Tensor:
         """Sum over ``max(total_count)`` Bernoulli trials, trial i counted where i < n."""

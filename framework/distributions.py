@@ -54,9 +54,10 @@ class Distribution:
     has_rsample = False
 
     def _extended(self, sample_shape) -> tuple:
+        """``sample_shape + batch_shape + event_shape``: the shape of a draw."""
         if isinstance(sample_shape, int):
             sample_shape = (sample_shape,)
-        return tuple(sample_shape) + tuple(self.batch_shape)
+        return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
 
 
 class Categorical(Distribution):
