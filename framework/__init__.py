@@ -15,6 +15,8 @@ import os as _os
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")  # a user's own value is kept
 del _os
 
+import math as _math  # noqa: E402
+
 from . import autograd, cuda, dtypes, ops  # noqa: E402,F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
@@ -38,6 +40,13 @@ from .tensor import Size, Tensor
 from .tensor import install_methods as _install_tensor_methods
 
 __version__ = "0.1.0"
+
+# ``torch.pi`` and friends: plain Python numbers (and ``None`` for indexing)
+pi = _math.pi
+e = _math.e
+inf = _math.inf
+nan = _math.nan
+newaxis = None
 
 
 def _reexport(module) -> None:
@@ -86,3 +95,28 @@ def is_floating_point(input: Tensor) -> "builtins.bool":  # noqa: F821
 def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     """Number of elements of ``input``."""
     return input.numel()
+
+
+def detach(input: Tensor) -> Tensor:
+    """``input.detach()``: the same data, outside the autograd graph."""
+    return input.detach()
+
+
+def is_nonzero(input: Tensor) -> "builtins.bool":  # noqa: F821
+    """Whether the one element of ``input`` is nonzero (other sizes raise, as PyTorch's)."""
+    count = input.numel()
+    if count == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if count > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return input.item() != 0
+
+
+def is_same_size(input: Tensor, other: Tensor) -> "builtins.bool":  # noqa: F821
+    """Whether ``input`` and ``other`` have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input: Tensor) -> "builtins.bool":  # noqa: F821
+    """Whether ``input``'s dtype is signed (floating types and signed integers)."""
+    return input.dtype.is_signed

@@ -101,7 +101,12 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'tril_', 'triu', 'triu_', 'true_divide', 'true_divide_', 'trunc', 'trunc_', 'type_as',
     'unbind', 'unflatten', 'uniform_', 'unique', 'unique_consecutive', 'unsqueeze', 'unsqueeze_',
     'var', 'view_as',
-    'where', 'zero_'
+    'where', 'zero_',
+    # framework/ops/numeric.py
+    'nan_to_num', 'nansum', 'nanmean', 'deg2rad', 'rad2deg', 'logit', 'sinc', 'positive',
+    'signbit', 'isposinf', 'isneginf', 'isreal', 'fmax', 'fmin', 'xlogy', 'heaviside',
+    'float_power', 'aminmax', 'dist', 'cov', 'corrcoef', 'ravel', 'hsplit', 'vsplit', 'dsplit',
+    'diagflat', 'kron', 'take', 'msort', 'vdot', 'addr', 'ger', 'addbmm', 'cross',
 ))
 
 

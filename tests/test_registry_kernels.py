@@ -26,7 +26,7 @@ from framework.ops import registry
 # Every op family (test_every_family_is_checked): each op has its cases below.
 CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
            "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
-           "attention", "indexing", "shape", "conv", "optim", "creation")
+           "attention", "indexing", "shape", "conv", "optim", "creation", "numeric")
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
@@ -578,6 +578,45 @@ def recording():
         for backend, kernels in originals:
             for name, fn in kernels.items():
                 setattr(backend, name, fn)
+
+
+# numeric (framework/ops/numeric.py)
+for _name in ("nan_to_num", "deg2rad", "rad2deg", "sinc", "signbit", "isposinf", "isneginf",
+              "isreal", "positive", "nansum", "nanmean", "aminmax", "ravel", "atleast_1d",
+              "atleast_2d", "atleast_3d", "msort", "diagflat"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
+CASES["logit"] = [_call(framework.logit, lambda: _x(3, 4).sigmoid()),
+                  _call(framework.logit, lambda: _x(3, 4).sigmoid(), eps=0.1)]
+for _name in ("fmax", "fmin", "xlogy", "dist", "kron"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
+CASES["heaviside"] = [_call(framework.heaviside, lambda: _x(3, 4), lambda: _x(4))]
+CASES["float_power"] = [_call(framework.float_power, lambda: _x(3, 4), lambda: 2.5)]
+CASES["rsub"] = [_call(framework.rsub, lambda: _x(3, 4), lambda: _x(4), alpha=2)]
+for _name in ("trapezoid", "trapz", "cumulative_trapezoid"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
+CASES["cov"] = [_call(framework.cov, lambda: _x(3, 4)),
+                _call(framework.cov, lambda: _x(3, 4), fweights=framework.tensor([1, 2, 1, 1]),
+                      aweights=framework.tensor([0.5, 1.0, 0.2, 0.3], dtype=F64))]
+CASES["corrcoef"] = [_call(framework.corrcoef, lambda: _x(3, 4))]
+for _name in ("dstack", "column_stack", "row_stack"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: [_x(3), _x(3)])]
+for _name, _shape in (("hsplit", (2, 4)), ("vsplit", (4, 2)), ("dsplit", (2, 2, 4))):
+    CASES[_name] = [_call(getattr(framework, _name), lambda s=_shape: _x(*s), lambda: 2)]
+CASES["block_diag"] = [_call(framework.block_diag, lambda: _x(2, 3), lambda: _x(2))]
+CASES["take"] = [_call(framework.take, lambda: _x(3, 4), lambda: framework.tensor([0, -1, 5]))]
+CASES["unravel_index"] = [_call(framework.unravel_index, lambda: framework.tensor([0, 5, -1]),
+                                lambda: (3, 4))]
+CASES["vdot"] = [_call(framework.vdot, lambda: _x(3), lambda: _x(3))]
+CASES["addr"] = [_call(framework.addr, lambda: _x(3, 4), lambda: _x(3), lambda: _x(4)),
+                 _call(framework.addr, lambda: _x(3, 4), lambda: _x(3), lambda: _x(4), beta=0)]
+CASES["ger"] = [_call(framework.ger, lambda: _x(3), lambda: _x(4))]
+CASES["addbmm"] = [_call(framework.addbmm, lambda: _x(3, 4), lambda: _x(2, 3, 5),
+                         lambda: _x(2, 5, 4), beta=0.5)]
+CASES["chain_matmul"] = [_call(framework.chain_matmul, lambda: _x(3, 4), lambda: _x(4, 2))]
+CASES["cross"] = [_call(framework.cross, lambda: _x(2, 3), lambda: _x(2, 3))]
+for _name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: 5)]
+CASES["scalar_tensor"] = [_call(framework.scalar_tensor, lambda: 2.5)]
 
 
 def _tensors(value) -> list:

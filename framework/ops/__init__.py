@@ -15,7 +15,8 @@ from . import (binary, compare, conversion, creation, inplace, matmul, reduce,  
 # Op families whose ``__all__`` names become ``framework.<name>``, in export order.
 PUBLIC_FAMILIES = ("unary", "binary", "compare", "reduce", "matmul", "shape", "inplace",
                    "indexing", "movement", "scan", "sort", "conv", "pool", "softmax", "norm",
-                   "activation", "loss", "random", "attention", "conversion", "creation")
+                   "activation", "loss", "random", "attention", "conversion", "creation",
+                   "numeric")
 
 
 def public_families() -> list:

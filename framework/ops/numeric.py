@@ -1,0 +1,817 @@
+"""PyTorch's NumPy-style numeric helpers: composites of the other families' ops.
+
+``torch.nan_to_num``, ``nansum``/``nanmean``, ``fmax``/``fmin``, ``xlogy``, ``logit``,
+``sinc``, ``kron``, ``cross``, ``cov``/``corrcoef``, ``trapezoid``, the stacking and
+splitting helpers (``atleast_*d``, ``column_stack``, ``hsplit`` ...), the window functions
+and the like. Each is written with framework ops only, so it runs on both backends and
+its gradients (of any order) come from theirs; where PyTorch's gradient picks a side
+(``fmax`` ties, ``nan_to_num``'s replaced elements) the composite is written to pick
+the same one.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections import namedtuple
+
+from .. import dtypes
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from . import binary, compare, creation, matmul, reduce, scan, shape, sort, unary
+from ._util import check_tensor, common_device, normalize_dim
+from .registry import register
+
+__all__ = [
+    "nan_to_num", "nansum", "nanmean", "deg2rad", "rad2deg", "logit", "sinc", "positive",
+    "signbit", "isposinf", "isneginf", "isreal", "fmax", "fmin", "xlogy", "heaviside",
+    "float_power", "rsub", "aminmax", "dist", "trapezoid", "trapz", "cumulative_trapezoid",
+    "cov", "corrcoef", "ravel", "atleast_1d", "atleast_2d", "atleast_3d", "dstack",
+    "column_stack", "row_stack", "hsplit", "vsplit", "dsplit", "block_diag", "diagflat",
+    "kron", "take", "msort", "unravel_index", "vdot", "addr", "ger", "addbmm",
+    "chain_matmul", "cross", "hann_window", "hamming_window", "blackman_window",
+    "bartlett_window", "scalar_tensor",
+]
+# Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
+TENSOR_METHODS = (
+    "nan_to_num", "nansum", "nanmean", "deg2rad", "rad2deg", "logit", "sinc", "positive",
+    "signbit", "isposinf", "isneginf", "isreal", "fmax", "fmin", "xlogy", "heaviside",
+    "float_power", "aminmax", "dist", "cov", "corrcoef", "ravel", "hsplit", "vsplit",
+    "dsplit", "diagflat", "kron", "take", "msort", "vdot", "addr", "ger", "addbmm", "cross",
+)
+
+AminmaxResult = namedtuple("aminmax", ("min", "max"))  # ``torch.return_types.aminmax``
+
+
+def _floating(op: str, input: Tensor) -> Tensor:
+    """``input`` as a floating tensor (integer and bool tensors in the default dtype)."""
+    check_tensor(op, "input", input)
+    if input.dtype.is_floating_point:
+        return input
+    return input.to(dtypes.get_default_dtype())
+
+
+# -- elementwise ---------------------------------------------------------------------------
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: "float | None" = None,
+               neginf: "float | None" = None) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the
+    dtype's largest and lowest finite values); integer and bool tensors are copied as
+    they are. The replaced elements get no gradient."""
+    check_tensor("nan_to_num", "input", input)
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    info = dtypes.finfo(input.dtype)
+    high = info.max if posinf is None else posinf
+    low = info.min if neginf is None else neginf
+    out = compare.where(compare.eq(input, -math.inf), low, input)
+    out = compare.where(compare.eq(input, math.inf), high, out)
+    return compare.where(compare.isnan(input), nan, out)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """Angles in degrees to radians (integer tensors give the default float dtype)."""
+    return binary.mul(_floating("deg2rad", input), math.pi / 180.0)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """Angles in radians to degrees (integer tensors give the default float dtype)."""
+    return binary.mul(_floating("rad2deg", input), 180.0 / math.pi)
+
+
+def logit(input: Tensor, eps: "float | None" = None) -> Tensor:
+    """``log(z / (1 - z))`` of ``z = input`` clamped to ``[eps, 1 - eps]`` when ``eps`` is
+    given (its gradient then 0 outside that range, as PyTorch's)."""
+    z = _floating("logit", input)
+    if eps is not None:
+        z = compare.clamp(z, eps, 1.0 - eps)
+    return unary.log(binary.div(z, binary.sub(1.0, z)))
+
+
+def sinc(input: Tensor) -> Tensor:
+    """The normalized sinc, ``sin(pi x) / (pi x)``, 1 at 0 (gradient 0 there)."""
+    x = _floating("sinc", input)
+    zero = compare.eq(x, 0)
+    safe = compare.where(zero, 1.0, x)  # no 0/0 on either side of the where
+    scaled = binary.mul(safe, math.pi)
+    return compare.where(zero, 1.0, binary.div(unary.sin(scaled), scaled))
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+input``); bool tensors raise, as PyTorch's."""
+    check_tensor("positive", "input", input)
+    if input.dtype is dtypes.bool:
+        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def signbit(input: Tensor) -> Tensor:
+    """Whether each element's sign bit is set (True for -0.0 and negative NaN)."""
+    check_tensor("signbit", "input", input)
+    if input.dtype.is_floating_point:
+        return compare.lt(binary.copysign(1.0, input), 0)
+    return compare.lt(input, 0)
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """Whether each element is +inf."""
+    check_tensor("isposinf", "input", input)
+    return compare.eq(input, math.inf)
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """Whether each element is -inf."""
+    check_tensor("isneginf", "input", input)
+    return compare.eq(input, -math.inf)
+
+
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element is real: True everywhere (framework has no complex dtypes)."""
+    check_tensor("isreal", "input", input)
+    return compare.eq(input, input) | compare.isnan(input)
+
+
+def _two_tensors(op: str, input, other) -> None:
+    check_tensor(op, "input", input)
+    check_tensor(op, "other", other)
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum ignoring NaN (NaN only where both are NaN); on ties the gradient
+    goes to ``input``, as PyTorch's."""
+    _two_tensors("fmax", input, other)
+    take_input = compare.isnan(other) | compare.ge(input, other)
+    return compare.where(take_input, input, other)
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum ignoring NaN (NaN only where both are NaN); on ties the gradient
+    goes to ``input``, as PyTorch's."""
+    _two_tensors("fmin", input, other)
+    take_input = compare.isnan(other) | compare.le(input, other)
+    return compare.where(take_input, input, other)
+
+
+def _as_float_operands(op: str, input, other) -> tuple:
+    """``input`` and ``other`` (tensors or Python numbers, at least one a tensor) in their
+    common floating dtype, numbers made tensors on the tensor's device."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): expected at least one tensor argument")
+    ref = input if isinstance(input, Tensor) else other
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        common_device(op, input, other)
+    result = dtypes.result_type(input, other)
+    if not result.is_floating_point:
+        result = dtypes.get_default_dtype()
+
+    def as_tensor(value):
+        if isinstance(value, Tensor):
+            return value.to(result)
+        return creation.full((), value, dtype=result, device=ref.device)
+    return as_tensor(input), as_tensor(other)
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    x, y = _as_float_operands("xlogy", input, other)
+    zero = compare.eq(x, 0) & compare.logical_not(compare.isnan(y))
+    return compare.where(zero, 0.0, binary.mul(x, unary.log(y)))
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The Heaviside step: 0 for ``input < 0``, ``values`` where ``input == 0``, 1 above
+    (no gradient, as PyTorch's)."""
+    _two_tensors("heaviside", input, values)
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different "
+                           "dtypes")
+    with no_grad():
+        step = compare.gt(input, 0).to(input.dtype)
+        return compare.where(compare.eq(input, 0), values, step)
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed in float64 (the result is float64)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): expected at least one tensor argument")
+    base = input.to(dtypes.float64) if isinstance(input, Tensor) else float(input)
+    power = exponent.to(dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(base, Tensor):
+        base = creation.full((), base, dtype=dtypes.float64, device=exponent.device)
+    return binary.pow(base, power)
+
+
+def rsub(input: Tensor, other, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    check_tensor("rsub", "input", input)
+    scaled = input if alpha == 1 else binary.mul(input, alpha)
+    return binary.sub(other, scaled)
+
+
+# -- reductions ----------------------------------------------------------------------------
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The sum treating NaN as 0."""
+    check_tensor("nansum", "input", input)
+    if input.dtype.is_floating_point:
+        input = compare.where(compare.isnan(input), 0.0, input)
+    return reduce.sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the non-NaN elements (NaN where there are none)."""
+    check_tensor("nanmean", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                           f"dtype but got {_torch_name(input.dtype)}")
+    count = reduce.sum(compare.logical_not(compare.isnan(input)), dim, keepdim,
+                       dtype=dtype or input.dtype)
+    return binary.div(nansum(input, dim, keepdim, dtype=dtype), count)
+
+
+def _torch_name(dtype) -> str:
+    name = str(dtype).split(".")[-1]
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+            "uint8": "Byte", "bool": "Bool"}.get(name, name)
+
+
+def aminmax(input: Tensor, *, dim: "int | None" = None, keepdim: bool = False):
+    """``(min, max)`` of ``input`` (over ``dim`` when given), a named tuple."""
+    check_tensor("aminmax", "input", input)
+    if input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if dim is None:
+        return AminmaxResult(reduce.amin(input), reduce.amax(input))
+    return AminmaxResult(reduce.amin(input, dim, keepdim), reduce.amax(input, dim, keepdim))
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast)."""
+    _two_tensors("dist", input, other)
+    return reduce.norm(binary.sub(input, other), p)
+
+
+def _intervals(y: Tensor, d: int) -> tuple:
+    """``(y[1:] + y[:-1]) / 2`` along ``d``: the trapezoids' mean heights."""
+    n = y.shape[d]
+    return binary.mul(binary.add(shape.narrow(y, d, 1, n - 1), shape.narrow(y, d, 0, n - 1)),
+                      0.5)
+
+
+def _spacings(x: Tensor, y: Tensor, d: int) -> Tensor:
+    """The intervals of sample points ``x`` (1-D along ``d``, or ``y``'s shape)."""
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point "
+                               f"(got {x.shape[0]} sample points and {y.shape[d]} values)")
+        view = [1] * y.ndim
+        view[d] = x.shape[0]
+        x = x.reshape(tuple(view))
+        axis = d
+    else:
+        axis = d - y.ndim + x.ndim
+    n = x.shape[axis]
+    return binary.sub(shape.narrow(x, axis, 1, n - 1), shape.narrow(x, axis, 0, n - 1))
+
+
+def _areas(op: str, y: Tensor, x, dx, dim: int) -> tuple:
+    """(the trapezoids' areas along ``dim``, that dim) for ``trapezoid`` and its cumulative
+    form."""
+    check_tensor(op, "y", y)
+    if x is not None and dx is not None:
+        raise TypeError(f"{op}(): expected x or dx, not both")
+    d = normalize_dim(op, dim, y.ndim)
+    if y.shape[d] == 0:
+        return None, d
+    heights = _intervals(y, d)
+    if x is None:
+        return binary.mul(heights, 1.0 if dx is None else dx), d
+    check_tensor(op, "x", x)
+    return binary.mul(_spacings(x, y, d), heights), d
+
+
+def trapezoid(y: Tensor, x: "Tensor | None" = None, *, dx: "float | None" = None,
+              dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: sample points ``x`` (1-D or ``y``'s shape) or a
+    constant spacing ``dx`` (default 1)."""
+    areas, d = _areas("trapezoid", y, x, dx, dim)
+    if areas is None:
+        return reduce.sum(_floating("trapezoid", y), d)
+    return reduce.sum(areas, d)
+
+
+def trapz(y: Tensor, x: "Tensor | None" = None, *, dx: "float | None" = None,
+          dim: int = -1) -> Tensor:
+    """``trapezoid`` (PyTorch's older name)."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: "Tensor | None" = None, *, dx: "float | None" = None,
+                         dim: int = -1) -> Tensor:
+    """The running trapezoidal integral along ``dim`` (one element fewer than ``y``)."""
+    areas, d = _areas("cumulative_trapezoid", y, x, dx, dim)
+    if areas is None:
+        return _floating("cumulative_trapezoid", y)
+    return scan.cumsum(areas, d)
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: "Tensor | None" = None,
+        aweights: "Tensor | None" = None) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in its
+    columns; a 1-D input is one variable), with integer frequency weights ``fweights``,
+    observation weights ``aweights`` and ``correction`` as PyTorch's."""
+    check_tensor("cov", "input", input)
+    if input.ndim > 2:
+        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+                         f"input with {input.ndim} dimensions")
+    x = _floating("cov", input)
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    n = x.shape[1]
+    weights = _cov_weights(fweights, aweights, n)
+    if weights is None:
+        total = float(n)
+        mean = reduce.mean(x, 1, keepdim=True)
+    else:
+        weights = weights.to(x.dtype)
+        total = reduce.sum(weights)
+        mean = binary.div(reduce.sum(binary.mul(x, weights), 1, keepdim=True), total)
+    if weights is None:
+        factor = total - correction
+    elif correction == 0:
+        factor = total
+    elif aweights is None:
+        factor = binary.sub(total, correction)
+    else:
+        spread = binary.div(reduce.sum(binary.mul(weights, aweights.to(x.dtype))), total)
+        factor = binary.sub(total, binary.mul(spread, correction))
+    if not isinstance(factor, Tensor) and factor <= 0:
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", RuntimeWarning, stacklevel=2)
+        factor = 0.0
+    centered = binary.sub(x, mean)
+    scaled = centered if weights is None else binary.mul(centered, weights)
+    product = matmul.matmul(scaled, shape.transpose(centered, 0, 1))
+    c = binary.div(product, compare.clamp(factor, min=0) if isinstance(factor, Tensor)
+                   else factor)
+    return c.reshape(()) if input.ndim < 2 else c
+
+
+def _cov_weights(fweights, aweights, n: int) -> "Tensor | None":
+    """The product of the given weight vectors (checked as PyTorch checks them), or None."""
+    weights = None
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is None:
+            continue
+        check_tensor("cov", name, w)
+        if w.ndim > 1:
+            raise ValueError(f"cov(): expected {name} to have one or fewer dimensions but got "
+                             f"{name} with {w.ndim} dimensions")
+        if w.numel() != n:
+            raise ValueError(f"cov(): expected {name} to have the same numel as there are "
+                             f"observations in the input but got {w.numel()} != {n}")
+        if name == "fweights" and w.dtype.is_floating_point:
+            raise ValueError(f"cov(): expected fweights to have integral dtype but got "
+                             f"fweights with {str(w.dtype).split('.')[-1]} dtype")
+        if bool(reduce.any(compare.lt(w, 0))):
+            raise ValueError(f"cov(): {name} cannot be negative")
+        weights = w if weights is None else binary.mul(weights, w)
+    return weights
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in ``input``'s rows (clipped to
+    [-1, 1], as PyTorch's)."""
+    c = cov(input)
+    if c.ndim == 0:
+        return binary.div(c, c)
+    std = unary.sqrt(shape.diagonal(c))
+    c = binary.div(binary.div(c, std.reshape(-1, 1)), std.reshape(1, -1))
+    return compare.clamp(c, -1, 1)
+
+
+# -- shapes --------------------------------------------------------------------------------
+def ravel(input: Tensor) -> Tensor:
+    """``input`` flattened to 1-D (a view when its layout allows)."""
+    check_tensor("ravel", "input", input)
+    return input.reshape(-1)
+
+
+def _atleast(op: str, tensors: tuple, grow) -> "Tensor | tuple":
+    """``grow`` applied to one tensor (returned alone) or to each of several (a tuple)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(_atleast(op, tuple(tensors[0]), grow))
+    for t in tensors:
+        check_tensor(op, "tensors", t)
+    grown = tuple(grow(t) for t in tensors)
+    return grown[0] if len(grown) == 1 else grown
+
+
+def atleast_1d(*tensors) -> "Tensor | tuple":
+    """Tensors of at least one dimension (0-d become shape (1,))."""
+    return _atleast("atleast_1d", tensors, lambda t: t.reshape(1) if t.ndim == 0 else t)
+
+
+def _grow_2d(t: Tensor) -> Tensor:
+    return t.reshape(1, -1) if t.ndim < 2 else t
+
+
+def _grow_3d(t: Tensor) -> Tensor:
+    if t.ndim == 0:
+        return t.reshape(1, 1, 1)
+    if t.ndim == 1:
+        return t.reshape(1, -1, 1)
+    return t.reshape(tuple(t.shape) + (1,)) if t.ndim == 2 else t
+
+
+def atleast_2d(*tensors) -> "Tensor | tuple":
+    """Tensors of at least two dimensions (0-d: (1, 1); 1-d (n,): (1, n))."""
+    return _atleast("atleast_2d", tensors, _grow_2d)
+
+
+def atleast_3d(*tensors) -> "Tensor | tuple":
+    """Tensors of at least three dimensions (0-d: (1, 1, 1); (n,): (1, n, 1); (m, n): (m,
+    n, 1))."""
+    return _atleast("atleast_3d", tensors, _grow_3d)
+
+
+def _sequence(op: str, tensors) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}(): argument 'tensors' must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    for t in tensors:
+        check_tensor(op, "tensors", t)
+    return list(tensors)
+
+
+def dstack(tensors) -> Tensor:
+    """Concatenate along the third dimension after making each at least 3-D."""
+    return shape.cat([_grow_3d(t) for t in _sequence("dstack", tensors)], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Tensors as columns side by side: 0-d and 1-d ones become (n, 1) columns."""
+    columns = [t.reshape(-1, 1) if t.ndim < 2 else t for t in _sequence("column_stack", tensors)]
+    return shape.cat(columns, 1)
+
+
+def row_stack(tensors) -> Tensor:
+    """``vstack`` (PyTorch's other name)."""
+    return shape.vstack(_sequence("row_stack", tensors))
+
+
+def _split_along(op: str, input: Tensor, sections, dim: int, need: int) -> tuple:
+    check_tensor(op, "input", input)
+    if input.ndim < need:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {need} dimension, but "
+                           f"got a tensor with {input.ndim} dimensions!")
+    if isinstance(sections, int) and not isinstance(sections, bool):
+        size = input.shape[dim]
+        if sections == 0 or size % sections:
+            raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {size} is not divisible by the split_size "
+                               f"{sections}!")
+    return shape.tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split along dimension 1 (dimension 0 of a 1-D tensor): ``n`` equal parts or at
+    indices."""
+    check_tensor("hsplit", "input", input)
+    return _split_along("hsplit", input, indices_or_sections, 1 if input.ndim > 1 else 0, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split along dimension 0 of a tensor of at least 2 dimensions."""
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
+    """Split along dimension 2 of a tensor of at least 3 dimensions."""
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
+def block_diag(*tensors) -> Tensor:
+    """The block-diagonal matrix of the given (at most 2-D) tensors, zeros elsewhere (in
+    their common dtype)."""
+    blocks = []
+    for t in tensors:
+        check_tensor("block_diag", "tensors", t)
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {len(blocks)} has {t.ndim} dimensions")
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    if not blocks:
+        return creation.empty(1, 0)
+    common_device("block_diag", *blocks)
+    dtype = blocks[0].dtype
+    for b in blocks[1:]:
+        dtype = dtypes.promote_types(dtype, b.dtype)
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        right = width - left - b.shape[1]
+        parts = [creation.zeros(b.shape[0], left, dtype=dtype, device=b.device), b.to(dtype),
+                 creation.zeros(b.shape[0], right, dtype=dtype, device=b.device)]
+        rows.append(shape.cat(parts, 1))
+        left += b.shape[1]
+    return shape.cat(rows, 0)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A 2-D tensor with the flattened ``input`` on its ``offset``-th diagonal."""
+    check_tensor("diagflat", "input", input)
+    return shape.diag(input.reshape(-1), offset)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product (the fewer-dimensional operand padded with leading 1s)."""
+    _two_tensors("kron", input, other)
+    common_device("kron", input, other)
+    ndim = builtins.max(input.ndim, other.ndim)
+    a_shape = (1,) * (ndim - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (ndim - other.ndim) + tuple(other.shape)
+    a_view, b_view = [], []
+    for size_a, size_b in zip(a_shape, b_shape):
+        a_view += [size_a, 1]
+        b_view += [1, size_b]
+    product = binary.mul(input.reshape(tuple(a_view)), other.reshape(tuple(b_view)))
+    return product.reshape(tuple(sa * sb for sa, sb in zip(a_shape, b_shape)))
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """Elements of ``input`` viewed as 1-D at ``index`` (negative indices count from the
+    end), in ``index``'s shape."""
+    _two_tensors("take", input, index)
+    if index.dtype is not dtypes.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got "
+                           f"{str(index.dtype).split('.')[-1]}")
+    common_device("take", input, index)
+    n = input.numel()
+    flat = index.reshape(-1)
+    if flat.numel():
+        low, high = int(reduce.amin(flat)), int(reduce.amax(flat))
+        bad = high if high >= n else (low if low < -n else None)
+        if bad is not None:
+            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                             f"elements.")
+    wrapped = compare.where(compare.lt(flat, 0), binary.add(flat, n), flat)
+    return input.reshape(-1).index_select(0, wrapped).reshape(tuple(index.shape))
+
+
+def msort(input: Tensor) -> Tensor:
+    """``input`` sorted along its first dimension."""
+    check_tensor("msort", "input", input)
+    return sort.sort(input, 0).values
+
+
+def unravel_index(indices: Tensor, shape_) -> tuple:
+    """The coordinates in a tensor of ``shape_`` of flat ``indices`` (one int64 tensor per
+    dimension, in ``indices``' shape)."""
+    check_tensor("unravel_index", "indices", indices)
+    if indices.dtype.is_floating_point or indices.dtype is dtypes.bool:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got "
+                        f"{str(indices.dtype).split('.')[-1]}")
+    sizes = (shape_,) if isinstance(shape_, int) else tuple(shape_)
+    if any(s < 0 for s in sizes):
+        raise ValueError("'shape' cannot have negative values, but got "
+                         f"{tuple(sizes)}")
+    total = math.prod(sizes)
+    if indices.numel():
+        low, high = int(reduce.amin(indices)), int(reduce.amax(indices))
+        if low < -total or high >= total:
+            raise ValueError(f"'indices' must be in range [{-total}, {total - 1}]")
+    flat = indices.to(dtypes.int64)
+    flat = compare.where(compare.lt(flat, 0), binary.add(flat, total), flat)
+    coords, stride = [], total
+    for size in sizes:
+        stride = stride // size if size else 0
+        coords.append(binary.remainder(binary.floor_divide(flat, builtins.max(stride, 1)), size)
+                      if size else flat)
+    return tuple(coords)
+
+
+# -- products ------------------------------------------------------------------------------
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The dot product of two 1-D tensors (``dot``; framework has no complex dtypes to
+    conjugate)."""
+    _two_tensors("vdot", input, other)
+    return matmul.dot(input, other)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)`` (``input`` ignored, NaN included, when
+    ``beta`` is 0)."""
+    check_tensor("addr", "input", input)
+    product = matmul.outer(vec1, vec2)
+    if alpha != 1:
+        product = binary.mul(product, alpha)
+    if beta == 0:
+        return binary.add(product, _ignored(input))
+    return binary.add(input if beta == 1 else binary.mul(input, beta), product)
+
+
+def _ignored(input: Tensor) -> Tensor:
+    """Zeros of ``input``'s shape that are still a function of it (gradient 0, as PyTorch
+    gives an ignored ``beta = 0`` input), NaN and inf included."""
+    return nan_to_num(binary.mul(input, 0), nan=0.0)
+
+
+def ger(input: Tensor, vec2: Tensor) -> Tensor:
+    """``outer`` (PyTorch's older name)."""
+    return matmul.outer(input, vec2)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])`` (``input`` ignored when
+    ``beta`` is 0)."""
+    check_tensor("addbmm", "input", input)
+    product = reduce.sum(matmul.bmm(batch1, batch2), 0)
+    if alpha != 1:
+        product = binary.mul(product, alpha)
+    if beta == 0:
+        return binary.add(product, _ignored(input))
+    return binary.add(input if beta == 1 else binary.mul(input, beta), product)
+
+
+def chain_matmul(*matrices) -> Tensor:
+    """The product of 2-D matrices, left to right."""
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for k, m in enumerate(matrices):
+        check_tensor("chain_matmul", "matrices", m)
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = matmul.mm(out, m)
+    return out if len(matrices) > 1 else out.clone()
+
+
+def cross(input: Tensor, other: Tensor, dim: "int | None" = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (broadcast; default: the first
+    dimension of size 3)."""
+    _two_tensors("cross", input, other)
+    common_device("cross", input, other)
+    from ._util import broadcast_shapes
+    full = broadcast_shapes("cross", tuple(input.shape), tuple(other.shape))
+    if dim is None:
+        dim = next((k for k, s in enumerate(full) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    d = normalize_dim("cross", dim, len(full))
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    dtype = dtypes.result_type(input, other)
+    a, b = input.to(dtype).expand(full), other.to(dtype).expand(full)
+    parts = []
+    for i in range(3):
+        j, k = (i + 1) % 3, (i + 2) % 3
+        parts.append(binary.sub(binary.mul(shape.select(a, d, j), shape.select(b, d, k)),
+                                binary.mul(shape.select(a, d, k), shape.select(b, d, j))))
+    return shape.stack(parts, d)
+
+
+# -- window functions ----------------------------------------------------------------------
+def _window(op: str, window_length: int, periodic: bool, dtype, device, requires_grad,
+            terms) -> Tensor:
+    """``sum_k c_k cos(2 pi k n / (N - 1))`` for n < window_length (N one more when
+    ``periodic``): the cosine windows, ``terms = [c_0, c_1, ...]``."""
+    if isinstance(window_length, bool) or not isinstance(window_length, int):
+        raise TypeError(f"{op}(): argument 'window_length' must be int, not "
+                        f"{type(window_length).__name__}")
+    if window_length < 0:
+        raise RuntimeError(f"{op} requires non-negative window length, got "
+                           f"window_length={window_length}")
+    dtype = dtype or dtypes.get_default_dtype()
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"{op} expects floating point dtypes, got: {dtype}")
+    if window_length <= 1:
+        out = creation.ones(window_length, dtype=dtype, device=device)
+        return out.requires_grad_(requires_grad)
+    span = window_length if periodic else window_length - 1
+    n = creation.arange(window_length, dtype=dtypes.float64, device=device)
+    out = creation.full((window_length,), terms[0], dtype=dtypes.float64, device=device)
+    for k, c in enumerate(terms[1:], 1):
+        out = binary.add(out, binary.mul(unary.cos(binary.mul(n, 2 * math.pi * k / span)), c))
+    return out.to(dtype).requires_grad_(requires_grad)
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                requires_grad: bool = False) -> Tensor:
+    """The Hann window, ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   [0.5, -0.5])
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
+                   beta: float = 0.46, *, dtype=None, device=None,
+                   requires_grad: bool = False) -> Tensor:
+    """The Hamming window, ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   [alpha, -beta])
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                    requires_grad: bool = False) -> Tensor:
+    """The Blackman window, ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N -
+    1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   [0.42, -0.5, 0.08])
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                    requires_grad: bool = False) -> Tensor:
+    """The Bartlett (triangular) window, ``1 - |2 n / (N - 1) - 1|``."""
+    if isinstance(window_length, int) and not isinstance(window_length, bool) and \
+            window_length > 1:
+        span = window_length if periodic else window_length - 1
+        dtype = dtype or dtypes.get_default_dtype()
+        if not dtype.is_floating_point:
+            raise RuntimeError(f"bartlett_window expects floating point dtypes, got: {dtype}")
+        n = creation.arange(window_length, dtype=dtypes.float64, device=device)
+        out = binary.sub(1.0, unary.abs(binary.sub(binary.mul(n, 2.0 / span), 1.0)))
+        return out.to(dtype).requires_grad_(requires_grad)
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   [1.0])
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s`` (default dtype: the default float)."""
+    return creation.tensor(s, dtype=dtype or dtypes.get_default_dtype(), device=device,
+                           requires_grad=requires_grad)
+
+
+def _register() -> None:
+    register("nan_to_num", "numeric", ('eq', 'isnan', 'where'))
+    register("nansum", "numeric", ('isnan', 'sum', 'where'))
+    register("nanmean", "numeric", (
+        'copy_', 'div', 'empty', 'isnan', 'logical_not', 'sum', 'where'))
+    register("deg2rad", "numeric", ('mul',))
+    register("rad2deg", "numeric", ('mul',))
+    register("logit", "numeric", (
+        'add', 'clamp', 'div', 'ge', 'le', 'log', 'logical_and', 'mul', 'neg', 'sub', 'where'))
+    register("sinc", "numeric", ('add', 'cos', 'div', 'eq', 'mul', 'neg', 'sin', 'where'))
+    register("positive", "numeric", ())
+    register("signbit", "numeric", ('copysign', 'lt'), differentiable=False)
+    register("isposinf", "numeric", ('eq',), differentiable=False)
+    register("isneginf", "numeric", ('eq',), differentiable=False)
+    register("isreal", "numeric", ('bitwise_or', 'eq', 'isnan'), differentiable=False)
+    register("fmax", "numeric", ('bitwise_or', 'ge', 'isnan', 'sum', 'where'))
+    register("fmin", "numeric", ('bitwise_or', 'isnan', 'le', 'sum', 'where'))
+    register("xlogy", "numeric", (
+        'bitwise_and', 'div', 'eq', 'isnan', 'log', 'logical_not', 'mul', 'sum', 'where'))
+    register("heaviside", "numeric", ('copy_', 'empty', 'eq', 'gt', 'where'), differentiable=False)
+    register("float_power", "numeric", ('mul', 'pow'))
+    register("rsub", "numeric", ('mul', 'neg', 'sub', 'sum'))
+    register("aminmax", "numeric", ('add', 'amax', 'amin', 'div', 'eq', 'mul', 'sum'))
+    register("dist", "numeric", ('div', 'eq', 'mul', 'neg', 'sqrt', 'sub', 'sum', 'where'))
+    register("trapezoid", "numeric", ('add', 'copy_', 'full', 'mul', 'neg', 'sub', 'sum'))
+    register("trapz", "numeric", ('add', 'copy_', 'full', 'mul', 'neg', 'sub', 'sum'))
+    register("cumulative_trapezoid", "numeric", (
+        'add', 'copy_', 'cumsum', 'flip', 'full', 'mul', 'neg', 'sub', 'sum'))
+    register("cov", "numeric", (
+        'add', 'any', 'clamp', 'div', 'lt', 'mean', 'mm', 'mul', 'neg', 'sub', 'sum', 'to_numpy'))
+    register("corrcoef", "numeric", (
+        'add', 'clamp', 'copy_', 'div', 'full', 'ge', 'le', 'logical_and', 'mean', 'mm', 'mul',
+        'neg', 'sqrt', 'sub', 'sum', 'where'))
+    register("ravel", "numeric", ())
+    register("atleast_1d", "numeric", ())
+    register("atleast_2d", "numeric", ())
+    register("atleast_3d", "numeric", ())
+    register("dstack", "numeric", ('copy_', 'empty'))
+    register("column_stack", "numeric", ('copy_', 'empty'))
+    register("row_stack", "numeric", ('copy_', 'empty'))
+    register("hsplit", "numeric", ('add', 'copy_', 'full'))
+    register("vsplit", "numeric", ('add', 'copy_', 'full'))
+    register("dsplit", "numeric", ('add', 'copy_', 'full'))
+    register("block_diag", "numeric", ('copy_', 'empty', 'full'))
+    register("diagflat", "numeric", ('copy_', 'full'))
+    register("kron", "numeric", ('mul', 'sum'))
+    register("take", "numeric", (
+        'add', 'amax', 'amin', 'full', 'gather', 'lt', 'scatter_add', 'to_numpy', 'where'))
+    register("msort", "numeric", ('amax', 'amin', 'full', 'scatter_add', 'sort', 'to_numpy'))
+    register("unravel_index", "numeric", (
+        'add', 'amax', 'amin', 'div_floor', 'lt', 'remainder', 'to_numpy', 'where'),
+        differentiable=False)
+    register("vdot", "numeric", ('mm',))
+    register("addr", "numeric", ('add', 'eq', 'isnan', 'mul', 'sum', 'where'))
+    register("ger", "numeric", ('mul', 'sum'))
+    register("addbmm", "numeric", ('add', 'matmul', 'mul', 'sum'))
+    register("chain_matmul", "numeric", ('mm',))
+    register("cross", "numeric", ('add', 'copy_', 'empty', 'full', 'mul', 'neg', 'sub'))
+    register("hann_window", "numeric", (
+        'add', 'arange', 'copy_', 'cos', 'empty', 'full', 'mul'), differentiable=False)
+    register("hamming_window", "numeric", (
+        'add', 'arange', 'copy_', 'cos', 'empty', 'full', 'mul'), differentiable=False)
+    register("blackman_window", "numeric", (
+        'add', 'arange', 'copy_', 'cos', 'empty', 'full', 'mul'), differentiable=False)
+    register("bartlett_window", "numeric", (
+        'abs', 'arange', 'copy_', 'empty', 'mul', 'sub'), differentiable=False)
+    register("scalar_tensor", "numeric", ('from_numpy',), differentiable=False)
+
+
+_register()

@@ -1,0 +1,345 @@
+"""PyTorch's NumPy-style helpers (framework/ops/numeric.py) against PyTorch: values,
+gradients, special values (NaN, inf, -0.0), edge shapes and errors, on cpu and cuda."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import framework
+from helpers import check_op
+
+RNG = np.random.default_rng(0)
+F64 = framework.float64
+
+
+def arr(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _same(got, want):
+    """Exact values, shape and dtype (integer, bool and special-value results)."""
+    got = got.detach().cpu()
+    assert tuple(got.shape) == tuple(want.shape)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+
+
+def _pair(values, dtype=torch.float64, device="cpu"):
+    """The same data as a framework tensor on ``device`` and a torch tensor."""
+    t = torch.tensor(values, dtype=dtype)
+    return framework.tensor(t.numpy(), device=device), t
+
+
+SPECIAL = [1.5, float("nan"), float("inf"), -float("inf"), -0.0, 0.0, -2.0]
+
+
+# -- elementwise ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["deg2rad", "rad2deg", "sinc", "logit"])
+def test_smooth_unary_composites_match_torch(device, name):
+    x = RNG.uniform(0.05, 0.95, (3, 4)) if name == "logit" else arr(3, 4)
+    check_op(getattr(framework, name), getattr(torch, name), [x], device=device, dtype=F64)
+    check_op(lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), [x[:, ::2]],
+             device=device, dtype=F64)
+
+
+def test_sinc_is_one_with_zero_gradient_at_zero(device):
+    check_op(framework.sinc, torch.sinc, [np.array([0.0, 0.5, -1.0, 2.5])], device=device,
+             dtype=F64)
+
+
+def test_logit_eps_clamps_and_zeroes_the_gradient_outside(device):
+    x = np.array([0.0, 0.01, 0.3, 0.99, 1.0])
+    check_op(lambda t: framework.logit(t, eps=0.05), lambda t: torch.logit(t, eps=0.05), [x],
+             device=device, dtype=F64)
+
+
+def test_integer_inputs_give_the_default_float(device):
+    ints = framework.tensor([0, 90, 180], device=device)
+    _same(framework.deg2rad(ints), torch.deg2rad(torch.tensor([0, 90, 180])))
+    _same(framework.sinc(ints), torch.sinc(torch.tensor([0, 90, 180])))
+
+
+def test_nan_to_num_matches_torch(device):
+    check_op(framework.nan_to_num, torch.nan_to_num, [np.array(SPECIAL)], device=device,
+             dtype=F64)
+    check_op(lambda t: t.nan_to_num(1.0, 5.0, -5.0), lambda t: t.nan_to_num(1.0, 5.0, -5.0),
+             [np.array(SPECIAL)], device=device, dtype=framework.float32)
+    ints, ref = _pair([1, -2, 3], torch.int64, device)
+    _same(framework.nan_to_num(ints), torch.nan_to_num(ref))
+
+
+def test_sign_and_infinity_predicates_match_torch(device):
+    for dtype in (torch.float32, torch.int64):
+        values = SPECIAL if dtype.is_floating_point else [3, -1, 0]
+        x, ref = _pair(values, dtype, device)
+        for name in ("signbit", "isposinf", "isneginf", "isreal"):
+            _same(getattr(framework, name)(x), getattr(torch, name)(ref))
+            _same(getattr(x, name)(), getattr(ref, name)())
+
+
+def test_positive_returns_the_input_and_refuses_bool(device):
+    x = framework.ones(2, device=device)
+    assert framework.positive(x) is x
+    with pytest.raises(TypeError, match="bool tensor is not supported"):
+        framework.positive(framework.ones(2, dtype=framework.bool, device=device))
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_fmin_match_torch_with_nan_ties_and_broadcast(device, name):
+    a = np.array([[1.0, np.nan, 2.0, np.nan, 3.0], [0.5, -1.0, 2.0, 4.0, -3.0]])
+    b = np.array([2.0, 1.0, np.nan, np.nan, 3.0])
+    check_op(getattr(framework, name), getattr(torch, name), [a, b], device=device, dtype=F64)
+    check_op(lambda x, y: getattr(x, name)(y), lambda x, y: getattr(x, name)(y),
+             [arr(2, 3), arr(3)], device=device, dtype=F64)
+
+
+def test_xlogy_matches_torch_with_zeros_nan_and_numbers(device):
+    x = np.array([0.0, 0.0, 1.5, 2.0, 0.0])
+    y = np.array([0.0, np.nan, 2.0, 0.5, 3.0])
+    check_op(framework.xlogy, torch.xlogy, [x, y], device=device, dtype=F64, grad=False)
+    check_op(framework.xlogy, torch.xlogy, [arr(2, 3) ** 2, RNG.uniform(0.5, 2, 3)],
+             device=device, dtype=F64)
+    check_op(lambda t: framework.xlogy(t, 2.0), lambda t: torch.xlogy(t, 2.0), [arr(3)],
+             device=device, dtype=F64)
+    check_op(lambda t: framework.xlogy(2, t), lambda t: torch.xlogy(2, t),
+             [RNG.uniform(0.5, 2, 3)], device=device, dtype=F64)
+
+
+def test_heaviside_and_float_power_match_torch(device):
+    x, ref = _pair([-1.5, 0.0, 2.0, -0.0], torch.float32, device)
+    v, vref = _pair([0.5, 0.25, 7.0, 3.0], torch.float32, device)
+    _same(framework.heaviside(x, v), torch.heaviside(ref, vref))
+    check_op(lambda t: framework.float_power(t, 3), lambda t: torch.float_power(t, 3), [arr(4)],
+             device=device, dtype=framework.float32)
+    check_op(framework.float_power, torch.float_power, [np.abs(arr(3)) + 0.5, arr(3)],
+             device=device, dtype=framework.float32)
+    with pytest.raises(RuntimeError, match="different dtypes"):
+        framework.heaviside(x, v.to(framework.float64))
+
+
+def test_rsub_matches_torch(device):
+    check_op(lambda a, b: framework.rsub(a, b, alpha=2), lambda a, b: torch.rsub(a, b, alpha=2),
+             [arr(2, 3), arr(3)], device=device, dtype=F64)
+
+
+# -- reductions ----------------------------------------------------------------------------
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (1, False), ((0, 1), True)])
+def test_nansum_nanmean_match_torch(device, dim, keepdim):
+    x = arr(3, 4)
+    x[0, 1] = x[2, 3] = np.nan
+    x[:, 2] = np.nan  # a column of NaN only: nanmean gives NaN there
+    kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+    for name in ("nansum", "nanmean"):
+        check_op(lambda t: getattr(framework, name)(t, **kwargs),
+                 lambda t: getattr(torch, name)(t, **kwargs), [x], device=device, dtype=F64)
+    ints, ref = _pair([[1, 2], [3, 4]], torch.int64, device)
+    _same(framework.nansum(ints, 0), torch.nansum(ref, 0))
+    with pytest.raises(RuntimeError, match="nanmean\\(\\): expected input to have floating"):
+        framework.nanmean(ints)
+
+
+def test_aminmax_matches_torch(device):
+    x, ref = _pair([[3.0, -1.0, 2.0], [0.5, 7.0, -4.0]], torch.float64, device)
+    got, want = framework.aminmax(x), torch.aminmax(ref)
+    _same(got.min, want.min)
+    _same(got.max, want.max)
+    got, want = x.aminmax(dim=1, keepdim=True), ref.aminmax(dim=1, keepdim=True)
+    _same(got[0], want[0])
+    _same(got[1], want[1])
+    with pytest.raises(RuntimeError, match="cannot compute aminmax over an empty"):
+        framework.aminmax(framework.ones(0, device=device))
+
+
+@pytest.mark.parametrize("p", [2, 1, 0, math.inf, 3.5])
+def test_dist_matches_torch(device, p):
+    check_op(lambda a, b: framework.dist(a, b, p), lambda a, b: torch.dist(a, b, p),
+             [arr(2, 3), arr(3)], device=device, dtype=F64, grad=p != 0)
+
+
+def test_trapezoid_family_matches_torch(device):
+    y, x = arr(3, 5), np.sort(arr(5))
+    for name in ("trapezoid", "cumulative_trapezoid"):
+        fw, th = getattr(framework, name), getattr(torch, name)
+        check_op(fw, th, [y], device=device, dtype=F64)
+        check_op(lambda a, b: fw(a, b), lambda a, b: th(a, b), [y, x], device=device, dtype=F64)
+        check_op(lambda a: fw(a, dx=0.5, dim=0), lambda a: th(a, dx=0.5, dim=0), [y],
+                 device=device, dtype=F64)
+        check_op(lambda a, b: fw(a, b, dim=0), lambda a, b: th(a, b, dim=0),
+                 [y, np.sort(arr(3, 5), axis=0)], device=device, dtype=F64)
+        check_op(fw, th, [arr(2, 1)], device=device, dtype=F64)  # one sample: zeros
+    check_op(lambda a: framework.trapz(a, dx=2.0), lambda a: torch.trapz(a, dx=2.0), [y],
+             device=device, dtype=F64)
+    with pytest.raises(RuntimeError, match="one `x` value for each sample point"):
+        framework.trapezoid(framework.ones(3, 4, device=device), framework.ones(3, device=device))
+
+
+def test_cov_and_corrcoef_match_torch(device):
+    x = arr(3, 6)
+    check_op(framework.cov, torch.cov, [x], device=device, dtype=F64)
+    check_op(lambda t: framework.cov(t, correction=0), lambda t: torch.cov(t, correction=0),
+             [x], device=device, dtype=F64)
+    check_op(framework.cov, torch.cov, [arr(5)], device=device, dtype=F64)
+    check_op(framework.corrcoef, torch.corrcoef, [x], device=device, dtype=F64)
+    fw = framework.tensor([1, 2, 1, 3, 1, 2], device=device)
+    aw = RNG.uniform(0.2, 1.0, 6)
+    check_op(lambda t, a: framework.cov(t, fweights=fw, aweights=a),
+             lambda t, a: torch.cov(t, fweights=torch.tensor([1, 2, 1, 3, 1, 2]), aweights=a),
+             [x, aw], device=device, dtype=F64)
+    with pytest.raises(ValueError, match="expected fweights to have integral dtype"):
+        framework.cov(framework.ones(2, 3, device=device),
+                      fweights=framework.ones(3, device=device))
+    with pytest.raises(ValueError, match="two or fewer dimensions"):
+        framework.cov(framework.ones(2, 2, 2, device=device))
+
+
+# -- shapes --------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2)])
+def test_atleast_and_ravel_match_torch(device, shape):
+    x = arr(*shape)
+    for name in ("atleast_1d", "atleast_2d", "atleast_3d", "ravel"):
+        check_op(getattr(framework, name), getattr(torch, name), [x], device=device, dtype=F64)
+    got = framework.atleast_2d(framework.ones(2, device=device), framework.ones((), device=device))
+    assert [tuple(t.shape) for t in got] == [(1, 2), (1, 1)]
+
+
+def test_stacks_match_torch(device):
+    for name in ("dstack", "column_stack", "row_stack"):
+        check_op(lambda a, b: getattr(framework, name)([a, b]),
+                 lambda a, b: getattr(torch, name)([a, b]), [arr(3), arr(3)], device=device,
+                 dtype=F64)
+        check_op(lambda a, b: getattr(framework, name)((a, b)),
+                 lambda a, b: getattr(torch, name)((a, b)), [arr(3, 2), arr(3, 2)],
+                 device=device, dtype=F64)
+        with pytest.raises(TypeError, match="must be tuple of Tensors"):
+            getattr(framework, name)(framework.ones(2, device=device))
+
+
+@pytest.mark.parametrize("name, shape, spec", [
+    ("hsplit", (4,), 2), ("hsplit", (2, 6), [1, 4]), ("vsplit", (4, 3), 2),
+    ("dsplit", (2, 2, 6), 3), ("vsplit", (5, 2), [2])])
+def test_splits_match_torch(device, name, shape, spec):
+    check_op(lambda t: getattr(framework, name)(t, spec), lambda t: getattr(torch, name)(t, spec),
+             [arr(*shape)], device=device, dtype=F64)
+
+
+def test_splits_refuse_bad_input_like_torch(device):
+    with pytest.raises(RuntimeError, match="not divisible by the split_size 4"):
+        framework.hsplit(framework.ones(2, 6, device=device), 4)
+    with pytest.raises(RuntimeError, match="requires a tensor with at least 2 dimension"):
+        framework.vsplit(framework.ones(4, device=device), 2)
+    with pytest.raises(RuntimeError, match="requires a tensor with at least 3 dimension"):
+        framework.dsplit(framework.ones(2, 2, device=device), 2)
+
+
+def test_block_diag_diagflat_kron_match_torch(device):
+    check_op(lambda a, b, c: framework.block_diag(a, b, c),
+             lambda a, b, c: torch.block_diag(a, b, c), [arr(2, 3), arr(), arr(2)],
+             device=device, dtype=F64)
+    check_op(lambda t: framework.diagflat(t, -1), lambda t: torch.diagflat(t, -1), [arr(2, 2)],
+             device=device, dtype=F64)
+    check_op(framework.kron, torch.kron, [arr(2, 3), arr(3, 1, 2)], device=device, dtype=F64)
+    check_op(lambda a, b: a.kron(b), lambda a, b: a.kron(b), [arr(2), arr(3)], device=device,
+             dtype=F64)
+    ints = [framework.tensor([[1, 2]], device=device), framework.tensor([3.5], device=device)]
+    _same(framework.block_diag(*ints), torch.block_diag(torch.tensor([[1, 2]]),
+                                                        torch.tensor([3.5])))
+    with pytest.raises(RuntimeError, match="must have 2 or fewer dimensions"):
+        framework.block_diag(framework.ones(1, 1, 1, device=device))
+
+
+def test_take_msort_unravel_index_match_torch(device):
+    index = np.array([[0, -1], [5, 2]])
+    check_op(lambda t: framework.take(t, framework.tensor(index, device=device)),
+             lambda t: torch.take(t, torch.tensor(index)), [arr(2, 3)], device=device, dtype=F64)
+    check_op(framework.msort, torch.msort, [arr(4, 3)], device=device, dtype=F64)
+    flat, ref = _pair([0, 5, -1, 11], torch.int64, device)
+    for got, want in zip(framework.unravel_index(flat, (3, 4)), torch.unravel_index(ref, (3, 4))):
+        _same(got, want)
+    with pytest.raises(IndexError, match="tried to access index 6 on a tensor of 6 elements"):
+        framework.take(framework.ones(2, 3, device=device), framework.tensor([6], device=device))
+    with pytest.raises(ValueError, match="must be in range"):
+        framework.unravel_index(framework.tensor([12], device=device), (3, 4))
+
+
+# -- products ------------------------------------------------------------------------------
+def test_products_match_torch(device):
+    check_op(framework.vdot, torch.vdot, [arr(4), arr(4)], device=device, dtype=F64)
+    check_op(lambda i, a, b: framework.addr(i, a, b, beta=0.5, alpha=2),
+             lambda i, a, b: torch.addr(i, a, b, beta=0.5, alpha=2), [arr(3, 2), arr(3), arr(2)],
+             device=device, dtype=F64)
+    check_op(framework.ger, torch.ger, [arr(3), arr(2)], device=device, dtype=F64)
+    check_op(lambda i, a, b: framework.addbmm(i, a, b, alpha=0.5),
+             lambda i, a, b: torch.addbmm(i, a, b, alpha=0.5), [arr(2, 4), arr(3, 2, 5),
+                                                                   arr(3, 5, 4)],
+             device=device, dtype=F64)
+    check_op(lambda a, b, c: framework.chain_matmul(a, b, c),
+             lambda a, b, c: torch.chain_matmul(a, b, c), [arr(2, 3), arr(3, 4), arr(4, 2)],
+             device=device, dtype=F64)
+
+
+def test_addr_with_beta_zero_ignores_nan_input(device):
+    nan = np.full((2, 2), np.nan)
+    check_op(lambda i, a, b: framework.addr(i, a, b, beta=0),
+             lambda i, a, b: torch.addr(i, a, b, beta=0), [nan, arr(2), arr(2)], device=device,
+             dtype=F64)
+
+
+@pytest.mark.parametrize("shapes, dim", [(((3,), (3,)), None), (((2, 3), (2, 3)), 1),
+                                         (((3, 4), (3, 1)), 0), (((4, 3), (1, 3)), -1)])
+def test_cross_matches_torch(device, shapes, dim):
+    kwargs = {} if dim is None else {"dim": dim}
+    check_op(lambda a, b: framework.cross(a, b, **kwargs),
+             lambda a, b: torch.cross(a, b, **kwargs), [arr(*s) for s in shapes], device=device,
+             dtype=F64)
+
+
+def test_cross_and_vdot_refuse_bad_input(device):
+    with pytest.raises(RuntimeError, match="must have length 3. Got 2 and 2"):
+        framework.cross(framework.ones(2, device=device), framework.ones(2, device=device), 0)
+    with pytest.raises(RuntimeError):
+        framework.vdot(framework.ones(2, device=device), framework.ones(3, device=device))
+    with pytest.raises(RuntimeError, match="expected 2 instead"):
+        framework.chain_matmul(framework.ones(2, device=device))
+
+
+# -- windows and constants -----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window"])
+@pytest.mark.parametrize("length", [0, 1, 2, 7])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_windows_match_torch(device, name, length, periodic):
+    got = getattr(framework, name)(length, periodic, dtype=F64, device=device)
+    want = getattr(torch, name)(length, periodic, dtype=torch.float64)
+    assert got.device == framework.device(device)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-12)
+    assert getattr(framework, name)(3).dtype is framework.float32
+
+
+def test_windows_refuse_bad_input(device):
+    with pytest.raises(RuntimeError, match="non-negative window length"):
+        framework.hann_window(-1, device=device)
+    with pytest.raises(RuntimeError, match="expects floating point dtypes"):
+        framework.hamming_window(4, dtype=framework.int64, device=device)
+    with pytest.raises(TypeError, match="must be int"):
+        framework.blackman_window(2.5)
+
+
+def test_constants_and_tensor_predicates_match_torch():
+    for name in ("pi", "e", "inf", "newaxis"):
+        assert getattr(framework, name) == getattr(torch, name)
+    assert math.isnan(framework.nan)
+    x = framework.ones(3, 1)
+    assert x[:, framework.newaxis].shape == (3, 1, 1)
+    assert framework.is_same_size(x, framework.zeros(3, 1))
+    assert not framework.is_same_size(x, framework.zeros(1, 3))
+    assert framework.is_signed(x) and not framework.is_signed(x.to(framework.uint8))
+    assert framework.is_nonzero(framework.tensor([2])) and not framework.is_nonzero(
+        framework.tensor(0.0))
+    for bad in (framework.ones(0), framework.ones(2)):
+        with pytest.raises(RuntimeError, match="ambiguous"):
+            framework.is_nonzero(bad)
+    y = framework.ones(2, requires_grad=True) * 2
+    assert not framework.detach(y).requires_grad
+    s = framework.scalar_tensor(3)
+    assert s.shape == () and s.dtype is framework.float32 and s.item() == 3.0
