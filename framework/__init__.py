@@ -100,23 +100,3 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 def detach(input: Tensor) -> Tensor:
     """``input.detach()``: the same data, outside the autograd graph."""
     return input.detach()
-
-
-def is_nonzero(input: Tensor) -> "builtins.bool":  # noqa: F821
-    """Whether the one element of ``input`` is nonzero (other sizes raise, as PyTorch's)."""
-    count = input.numel()
-    if count == 0:
-        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
-    if count > 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return input.item() != 0
-
-
-def is_same_size(input: Tensor, other: Tensor) -> "builtins.bool":  # noqa: F821
-    """Whether ``input`` and ``other`` have the same shape."""
-    return tuple(input.shape) == tuple(other.shape)
-
-
-def is_signed(input: Tensor) -> "builtins.bool":  # noqa: F821
-    """Whether ``input``'s dtype is signed (floating types and signed integers)."""
-    return input.dtype.is_signed

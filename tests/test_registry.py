@@ -107,6 +107,14 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'signbit', 'isposinf', 'isneginf', 'isreal', 'fmax', 'fmin', 'xlogy', 'heaviside',
     'float_power', 'aminmax', 'dist', 'cov', 'corrcoef', 'ravel', 'hsplit', 'vsplit', 'dsplit',
     'diagflat', 'kron', 'take', 'msort', 'vdot', 'addr', 'ger', 'addbmm', 'cross',
+    # in-place and other names (numeric, inplace)
+    'fix', 'arctan2', 'is_nonzero', 'is_same_size', 'is_signed', 'is_neg', 'resolve_neg',
+    'split_with_sizes', 'unsafe_chunk', 'unsafe_split', 'unsafe_split_with_sizes', 'eq_', 'ne_',
+    'lt_', 'le_', 'gt_', 'ge_', 'greater_', 'greater_equal_', 'less_', 'less_equal_',
+    'not_equal_', 'logical_and_', 'logical_or_', 'logical_xor_', 'cumsum_', 'cumprod_',
+    'addmm_', 'addmv_', 'baddbmm_', 'addbmm_', 'addr_', 'deg2rad_', 'rad2deg_', 'logit_',
+    'sinc_', 'nan_to_num_', 'xlogy_', 'heaviside_', 'float_power_', 'arctan2_', 'fix_',
+    'swapaxes_', 'swapdims_',
 ))
 
 

@@ -30,8 +30,9 @@ CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmu
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
-# kl_div's default reduction warns like PyTorch's; the cases keep the default
-pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+# kl_div's default reduction and chain_matmul warn like PyTorch's; the cases keep the defaults
+pytestmark = [pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning"),
+              pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated:UserWarning")]
 
 
 def _x(*shape, grad=True):
@@ -613,10 +614,19 @@ CASES["ger"] = [_call(framework.ger, lambda: _x(3), lambda: _x(4))]
 CASES["addbmm"] = [_call(framework.addbmm, lambda: _x(3, 4), lambda: _x(2, 3, 5),
                          lambda: _x(2, 5, 4), beta=0.5)]
 CASES["chain_matmul"] = [_call(framework.chain_matmul, lambda: _x(3, 4), lambda: _x(4, 2))]
-CASES["cross"] = [_call(framework.cross, lambda: _x(2, 3), lambda: _x(2, 3))]
+CASES["cross"] = [_call(framework.cross, lambda: _x(2, 3), lambda: _x(2, 3), dim=1)]
 for _name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: 5)]
 CASES["scalar_tensor"] = [_call(framework.scalar_tensor, lambda: 2.5)]
+CASES["fix"] = [_call(framework.fix, lambda: _x(3, 4))]
+CASES["arctan2"] = [_call(framework.arctan2, lambda: _x(3, 4), lambda: _x(4))]
+for _name in ("is_nonzero", "is_signed", "is_neg", "resolve_neg"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(1))]
+CASES["is_same_size"] = [_call(framework.is_same_size, lambda: _x(3), lambda: _x(3))]
+for _name in ("split_with_sizes", "unsafe_split_with_sizes"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _x(5, 2), lambda: [2, 3])]
+CASES["unsafe_chunk"] = [_call(framework.unsafe_chunk, lambda: _x(4, 2), lambda: 2)]
+CASES["unsafe_split"] = [_call(framework.unsafe_split, lambda: _x(4, 2), lambda: 3)]
 
 
 def _tensors(value) -> list:

@@ -32,7 +32,11 @@ TENSOR_METHODS = (
     "random_", "asin_", "acos_", "atan_", "sinh_", "cosh_", "asinh_", "acosh_", "atanh_",
     "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_", "erf_", "erfc_",
     "erfinv_", "copysign_", "hypot_", "bitwise_and_", "bitwise_or_", "bitwise_xor_",
-    "bitwise_not_", "bitwise_left_shift_", "bitwise_right_shift_",
+    "bitwise_not_", "bitwise_left_shift_", "bitwise_right_shift_", "eq_", "ne_", "lt_", "le_",
+    "gt_", "ge_", "greater_", "greater_equal_", "less_", "less_equal_", "not_equal_",
+    "logical_and_", "logical_or_", "logical_xor_", "cumsum_", "cumprod_", "addmm_", "addmv_",
+    "baddbmm_", "addbmm_", "addr_", "deg2rad_", "rad2deg_", "logit_", "sinc_", "nan_to_num_",
+    "xlogy_", "heaviside_", "float_power_", "arctan2_", "fix_", "swapaxes_", "swapdims_",
 )
 
 register("add_", "inplace", ("copy_", "add", "sum"))
@@ -130,11 +134,12 @@ def _snapshot_saved(nodes: list, storage) -> None:
 
 
 def _module_of(name: str):
-    """The unary, binary or compare module that defines op ``name``."""
-    for module in (unary, binary, compare):
+    """The op module (elementwise, scan, matmul or numeric) that defines op ``name``."""
+    from . import matmul, numeric, scan
+    for module in (unary, binary, compare, scan, matmul, numeric):
         if name in module.__dict__:
             return module
-    raise AttributeError(f"no elementwise op {name!r}")
+    raise AttributeError(f"no op {name!r} to write in place")
 
 
 # in-place ops whose commonest calls go straight to their kernel (``_untracked_inplace``)
@@ -283,6 +288,46 @@ bitwise_xor_ = _binary_inplace("bitwise_xor_", "bitwise_xor")
 bitwise_left_shift_ = _binary_inplace("bitwise_left_shift_", "bitwise_left_shift")
 bitwise_right_shift_ = _binary_inplace("bitwise_right_shift_", "bitwise_right_shift")
 bitwise_not_ = _unary_inplace("bitwise_not_", "bitwise_not")
+eq_ = _binary_inplace("eq_", "eq")
+ne_ = _binary_inplace("ne_", "ne")
+lt_ = _binary_inplace("lt_", "lt")
+le_ = _binary_inplace("le_", "le")
+gt_ = _binary_inplace("gt_", "gt")
+ge_ = _binary_inplace("ge_", "ge")
+greater_ = _binary_inplace("greater_", "greater")
+greater_equal_ = _binary_inplace("greater_equal_", "greater_equal")
+less_ = _binary_inplace("less_", "less")
+less_equal_ = _binary_inplace("less_equal_", "less_equal")
+not_equal_ = _binary_inplace("not_equal_", "not_equal")
+logical_and_ = _binary_inplace("logical_and_", "logical_and")
+logical_or_ = _binary_inplace("logical_or_", "logical_or")
+logical_xor_ = _binary_inplace("logical_xor_", "logical_xor")
+cumsum_ = _unary_inplace("cumsum_", "cumsum")
+cumprod_ = _unary_inplace("cumprod_", "cumprod")
+addmm_ = _binary_inplace("addmm_", "addmm")
+addmv_ = _binary_inplace("addmv_", "addmv")
+baddbmm_ = _binary_inplace("baddbmm_", "baddbmm")
+addbmm_ = _binary_inplace("addbmm_", "addbmm")
+addr_ = _binary_inplace("addr_", "addr")
+deg2rad_ = _unary_inplace("deg2rad_", "deg2rad")
+rad2deg_ = _unary_inplace("rad2deg_", "rad2deg")
+logit_ = _unary_inplace("logit_", "logit")
+sinc_ = _unary_inplace("sinc_", "sinc")
+nan_to_num_ = _unary_inplace("nan_to_num_", "nan_to_num")
+xlogy_ = _binary_inplace("xlogy_", "xlogy")
+heaviside_ = _binary_inplace("heaviside_", "heaviside")
+arctan2_ = _binary_inplace("arctan2_", "atan2")
+fix_ = _unary_inplace("fix_", "trunc")
+_float_power_into = _binary_inplace("float_power_", "float_power")
+
+
+def float_power_(self: Tensor, exponent) -> Tensor:
+    """In-place ``float_power``: ``self`` must be float64 (the result's dtype), as PyTorch's."""
+    if self.dtype is not dtypes.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype "
+                           f"{dtypes.scalar_type_name(self.dtype)} but the operation's result "
+                           f"requires dtype Double")
+    return _float_power_into(self, exponent)
 
 
 class _Overwrite(Function):
@@ -469,3 +514,13 @@ def t_(self: Tensor) -> Tensor:
 def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims in place (metadata only)."""
     return _metadata_inplace(self, self.transpose(dim0, dim1))
+
+
+def swapaxes_(self: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose_`` (NumPy's name)."""
+    return transpose_(self, axis0, axis1)
+
+
+def swapdims_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose_`` (another name)."""
+    return transpose_(self, dim0, dim1)

@@ -30,7 +30,9 @@ __all__ = [
     "column_stack", "row_stack", "hsplit", "vsplit", "dsplit", "block_diag", "diagflat",
     "kron", "take", "msort", "unravel_index", "vdot", "addr", "ger", "addbmm",
     "chain_matmul", "cross", "hann_window", "hamming_window", "blackman_window",
-    "bartlett_window", "scalar_tensor",
+    "bartlett_window", "scalar_tensor", "fix", "arctan2", "is_nonzero", "is_same_size",
+    "is_signed", "is_neg", "resolve_neg", "split_with_sizes", "unsafe_chunk", "unsafe_split",
+    "unsafe_split_with_sizes",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
@@ -38,6 +40,8 @@ TENSOR_METHODS = (
     "signbit", "isposinf", "isneginf", "isreal", "fmax", "fmin", "xlogy", "heaviside",
     "float_power", "aminmax", "dist", "cov", "corrcoef", "ravel", "hsplit", "vsplit",
     "dsplit", "diagflat", "kron", "take", "msort", "vdot", "addr", "ger", "addbmm", "cross",
+    "fix", "arctan2", "is_nonzero", "is_same_size", "is_signed", "is_neg", "resolve_neg",
+    "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
 )
 
 AminmaxResult = namedtuple("aminmax", ("min", "max"))  # ``torch.return_types.aminmax``
@@ -636,6 +640,9 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
 
 def chain_matmul(*matrices) -> Tensor:
     """The product of 2-D matrices, left to right."""
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
     if not matrices:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     for k, m in enumerate(matrices):
@@ -656,6 +663,9 @@ def cross(input: Tensor, other: Tensor, dim: "int | None" = None) -> Tensor:
     from ._util import broadcast_shapes
     full = broadcast_shapes("cross", tuple(input.shape), tuple(other.shape))
     if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated. Please "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.",
+                      UserWarning, stacklevel=2)
         dim = next((k for k, s in enumerate(full) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
@@ -745,6 +755,80 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) ->
                            requires_grad=requires_grad)
 
 
+# -- other names ---------------------------------------------------------------------------
+def fix(input: Tensor) -> Tensor:
+    """``trunc`` (NumPy's name): round toward zero."""
+    return unary.trunc(input)
+
+
+def arctan2(input, other) -> Tensor:
+    """``atan2`` (NumPy's name)."""
+    return binary.atan2(input, other)
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """Whether the one element of ``input`` is nonzero (other sizes raise, as PyTorch's)."""
+    check_tensor("is_nonzero", "input", input)
+    count = input.numel()
+    if count == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if count > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return input.item() != 0
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """Whether ``input`` and ``other`` have the same shape."""
+    _two_tensors("is_same_size", input, other)
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def is_signed(input: Tensor) -> bool:
+    """Whether ``input``'s dtype is signed (floating types and signed integers)."""
+    check_tensor("is_signed", "input", input)
+    return input.dtype.is_signed
+
+
+def is_neg(input: Tensor) -> bool:
+    """False: framework tensors carry no lazy negation bit."""
+    check_tensor("is_neg", "input", input)
+    return False
+
+
+def resolve_neg(input: Tensor) -> Tensor:
+    """``input`` itself (no lazy negation to resolve)."""
+    check_tensor("resolve_neg", "input", input)
+    return input
+
+
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Views of ``input`` along ``dim`` of the given sizes (which must add up to its
+    size)."""
+    check_tensor("split_with_sizes", "input", input)
+    sizes = list(split_sizes)
+    d = normalize_dim("split_with_sizes", dim, input.ndim)
+    if builtins.sum(sizes) != input.shape[d] or any(size < 0 for size in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
+                           f"{input.shape[d]} (input tensor's size at dimension {dim}), but "
+                           f"got split_sizes={sizes}")
+    return shape.split(input, sizes, d)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` (framework's views are always safe to write)."""
+    return shape.chunk(input, chunks, dim)
+
+
+def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """``split`` (framework's views are always safe to write)."""
+    return shape.split(input, split_size, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split_with_sizes`` (framework's views are always safe to write)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
 def _register() -> None:
     register("nan_to_num", "numeric", ('eq', 'isnan', 'where'))
     register("nansum", "numeric", ('isnan', 'sum', 'where'))
@@ -812,6 +896,15 @@ def _register() -> None:
     register("bartlett_window", "numeric", (
         'abs', 'arange', 'copy_', 'empty', 'mul', 'sub'), differentiable=False)
     register("scalar_tensor", "numeric", ('from_numpy',), differentiable=False)
+    register("fix", "numeric", ("full", "trunc"))
+    register("arctan2", "numeric", (
+        "add", "atan2", "eq", "mul", "neg", "reciprocal", "sum", "where"))
+    register("is_nonzero", "numeric", ("to_numpy",), differentiable=False)
+    for name in ("is_same_size", "is_signed", "is_neg"):
+        register(name, "numeric", (), differentiable=False)
+    register("resolve_neg", "numeric", ())
+    for name in ("split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"):
+        register(name, "numeric", ("add", "copy_", "full"))
 
 
 _register()

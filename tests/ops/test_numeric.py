@@ -263,6 +263,7 @@ def test_take_msort_unravel_index_match_torch(device):
 
 
 # -- products ------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated")
 def test_products_match_torch(device):
     check_op(framework.vdot, torch.vdot, [arr(4), arr(4)], device=device, dtype=F64)
     check_op(lambda i, a, b: framework.addr(i, a, b, beta=0.5, alpha=2),
@@ -287,6 +288,7 @@ def test_addr_with_beta_zero_ignores_nan_input(device):
 
 @pytest.mark.parametrize("shapes, dim", [(((3,), (3,)), None), (((2, 3), (2, 3)), 1),
                                          (((3, 4), (3, 1)), 0), (((4, 3), (1, 3)), -1)])
+@pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim")
 def test_cross_matches_torch(device, shapes, dim):
     kwargs = {} if dim is None else {"dim": dim}
     check_op(lambda a, b: framework.cross(a, b, **kwargs),
@@ -299,7 +301,8 @@ def test_cross_and_vdot_refuse_bad_input(device):
         framework.cross(framework.ones(2, device=device), framework.ones(2, device=device), 0)
     with pytest.raises(RuntimeError):
         framework.vdot(framework.ones(2, device=device), framework.ones(3, device=device))
-    with pytest.raises(RuntimeError, match="expected 2 instead"):
+    with pytest.raises(RuntimeError, match="expected 2 instead"), \
+            pytest.warns(UserWarning, match="chain_matmul is deprecated"):
         framework.chain_matmul(framework.ones(2, device=device))
 
 
@@ -343,3 +346,71 @@ def test_constants_and_tensor_predicates_match_torch():
     assert not framework.detach(y).requires_grad
     s = framework.scalar_tensor(3)
     assert s.shape == () and s.dtype is framework.float32 and s.item() == 3.0
+
+
+# -- in-place forms and other names --------------------------------------------------------
+def _inplace_matches(device, name, base, *args, **kwargs):
+    """``base.clone().<name>_(*args)`` (on a non-leaf, so the write is recorded) against
+    torch: values and the gradient that flows back through the write."""
+    def run(t, *rest):
+        return getattr(t * 1, name + "_")(*rest, **kwargs)
+
+    def run_torch(t, *rest):
+        return getattr(t * 1, name + "_")(*rest, **kwargs)
+    check_op(run, run_torch, [base] + list(args), device=device, dtype=F64)
+
+
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge", "greater",
+                                  "greater_equal", "less", "less_equal", "not_equal",
+                                  "logical_and", "logical_or", "logical_xor"])
+def test_inplace_comparisons_write_zeros_and_ones_like_torch(device, name):
+    a, b = np.array([[1.0, 0.0, -2.0], [3.0, 3.0, 0.5]]), np.array([1.0, 2.0, 0.5])
+    check_op(lambda x, y: getattr(x.clone(), name + "_")(y),
+             lambda x, y: getattr(x.clone(), name + "_")(y), [a, b], device=device, dtype=F64,
+             grad=False)
+
+
+def test_inplace_scans_products_and_numeric_forms_match_torch(device):
+    _inplace_matches(device, "cumsum", arr(3, 4), 1)
+    _inplace_matches(device, "cumprod", arr(3, 4), 0)
+    _inplace_matches(device, "addmm", arr(2, 4), arr(2, 3), arr(3, 4), alpha=0.5)
+    _inplace_matches(device, "addmv", arr(2), arr(2, 3), arr(3), beta=2)
+    _inplace_matches(device, "baddbmm", arr(2, 2, 4), arr(2, 2, 3), arr(2, 3, 4))
+    _inplace_matches(device, "addbmm", arr(2, 4), arr(3, 2, 5), arr(3, 5, 4))
+    _inplace_matches(device, "addr", arr(3, 2), arr(3), arr(2))
+    for name in ("deg2rad", "rad2deg", "sinc", "fix"):
+        _inplace_matches(device, name, arr(3, 4))
+    _inplace_matches(device, "logit", RNG.uniform(0.1, 0.9, (3, 4)))
+    _inplace_matches(device, "nan_to_num", np.array(SPECIAL), posinf=9.0)
+    _inplace_matches(device, "xlogy", np.abs(arr(3, 4)), RNG.uniform(0.5, 2, 4))
+    _inplace_matches(device, "arctan2", arr(3, 4), arr(4))
+    _inplace_matches(device, "float_power", arr(3, 4), 2)
+    x, ref = _pair([-1.0, 0.0, 2.0], torch.float64, device)
+    v, vref = _pair([0.5, 0.5, 0.5], torch.float64, device)
+    _same(x.clone().heaviside_(v), ref.clone().heaviside_(vref))
+
+
+def test_inplace_forms_refuse_what_torch_refuses(device):
+    with pytest.raises(RuntimeError, match="float_power_ has dtype Float"):
+        framework.ones(2, device=device).float_power_(2)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        framework.ones(2, dtype=framework.int64, device=device).deg2rad_()
+
+
+def test_swapaxes_in_place_and_other_names_match_torch(device):
+    x = framework.ones(2, 3, device=device)
+    assert x.swapaxes_(0, 1) is x and x.shape == (3, 2)
+    assert x.swapdims_(1, 0).shape == (2, 3)
+    check_op(framework.fix, torch.fix, [arr(3) * 3], device=device, dtype=F64)
+    check_op(lambda a, b: a.arctan2(b), lambda a, b: a.arctan2(b), [arr(3), arr(3)],
+             device=device, dtype=F64)
+    t = framework.ones(5, 2, device=device)
+    assert [p.shape[0] for p in framework.split_with_sizes(t, [2, 3])] == [2, 3]
+    assert [p.shape[0] for p in t.unsafe_split(2)] == [2, 2, 1]
+    assert [p.shape[0] for p in t.unsafe_chunk(2)] == [3, 2]
+    assert [p.shape[1] for p in t.unsafe_split_with_sizes([1, 1], 1)] == [1, 1]
+    with pytest.raises(RuntimeError, match="split_with_sizes expects split_sizes to sum"):
+        t.split_with_sizes([2, 2])
+    assert not t.is_neg() and t.resolve_neg() is t
+    assert t.is_signed() and t.is_same_size(framework.zeros(5, 2))
+    assert framework.tensor([3], device=device).is_nonzero()
