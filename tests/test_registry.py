@@ -114,7 +114,8 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'not_equal_', 'logical_and_', 'logical_or_', 'logical_xor_', 'cumsum_', 'cumprod_',
     'addmm_', 'addmv_', 'baddbmm_', 'addbmm_', 'addr_', 'deg2rad_', 'rad2deg_', 'logit_',
     'sinc_', 'nan_to_num_', 'xlogy_', 'heaviside_', 'float_power_', 'arctan2_', 'fix_',
-    'swapaxes_', 'swapdims_',
+    'swapaxes_', 'swapdims_', 'lgamma', 'digamma', 'mvlgamma', 'i0', 'lgamma_', 'digamma_',
+    'mvlgamma_', 'i0_',
 ))
 
 

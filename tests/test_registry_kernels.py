@@ -26,7 +26,8 @@ from framework.ops import registry
 # Every op family (test_every_family_is_checked): each op has its cases below.
 CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
            "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
-           "attention", "indexing", "shape", "conv", "optim", "creation", "numeric")
+           "attention", "indexing", "shape", "conv", "optim", "creation", "numeric",
+           "special")
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
@@ -627,6 +628,17 @@ for _name in ("split_with_sizes", "unsafe_split_with_sizes"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(5, 2), lambda: [2, 3])]
 CASES["unsafe_chunk"] = [_call(framework.unsafe_chunk, lambda: _x(4, 2), lambda: 2)]
 CASES["unsafe_split"] = [_call(framework.unsafe_split, lambda: _x(4, 2), lambda: 3)]
+# special (framework/ops/special.py)
+for _name in ("lgamma", "digamma", "gammaln", "psi", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
+              "log_ndtr"):
+    CASES[_name] = [_call(getattr(framework.ops.special, _name), lambda: _x(3, 4))]
+CASES["ndtri"] = [_call(framework.ops.special.ndtri, lambda: _x(3, 4).sigmoid())]
+CASES["polygamma"] = [_call(framework.polygamma, lambda: 2, lambda: _x(3, 4).abs() + 0.5)]
+for _name in ("mvlgamma", "multigammaln"):
+    CASES[_name] = [_call(getattr(framework.ops.special, _name), lambda: _x(3, 4).abs() + 1.5,
+                          lambda: 2)]
+CASES["zeta"] = [_call(framework.ops.special.zeta, lambda: _x(4).abs() + 2, lambda: _x(3, 4).abs())]
+CASES["xlog1py"] = [_call(framework.ops.special.xlog1py, lambda: _x(3, 4), lambda: _x(4).abs())]
 
 
 def _tensors(value) -> list:

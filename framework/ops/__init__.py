@@ -16,7 +16,7 @@ from . import (binary, compare, conversion, creation, inplace, matmul, reduce,  
 PUBLIC_FAMILIES = ("unary", "binary", "compare", "reduce", "matmul", "shape", "inplace",
                    "indexing", "movement", "scan", "sort", "conv", "pool", "softmax", "norm",
                    "activation", "loss", "random", "attention", "conversion", "creation",
-                   "numeric")
+                   "numeric", "special")
 
 
 def public_families() -> list:

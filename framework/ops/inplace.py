@@ -37,6 +37,7 @@ TENSOR_METHODS = (
     "logical_and_", "logical_or_", "logical_xor_", "cumsum_", "cumprod_", "addmm_", "addmv_",
     "baddbmm_", "addbmm_", "addr_", "deg2rad_", "rad2deg_", "logit_", "sinc_", "nan_to_num_",
     "xlogy_", "heaviside_", "float_power_", "arctan2_", "fix_", "swapaxes_", "swapdims_",
+    "lgamma_", "digamma_", "mvlgamma_", "i0_",
 )
 
 register("add_", "inplace", ("copy_", "add", "sum"))
@@ -135,8 +136,8 @@ def _snapshot_saved(nodes: list, storage) -> None:
 
 def _module_of(name: str):
     """The op module (elementwise, scan, matmul or numeric) that defines op ``name``."""
-    from . import matmul, numeric, scan
-    for module in (unary, binary, compare, scan, matmul, numeric):
+    from . import matmul, numeric, scan, special
+    for module in (unary, binary, compare, scan, matmul, numeric, special):
         if name in module.__dict__:
             return module
     raise AttributeError(f"no op {name!r} to write in place")
@@ -318,6 +319,10 @@ xlogy_ = _binary_inplace("xlogy_", "xlogy")
 heaviside_ = _binary_inplace("heaviside_", "heaviside")
 arctan2_ = _binary_inplace("arctan2_", "atan2")
 fix_ = _unary_inplace("fix_", "trunc")
+lgamma_ = _unary_inplace("lgamma_", "lgamma")
+digamma_ = _unary_inplace("digamma_", "digamma")
+mvlgamma_ = _unary_inplace("mvlgamma_", "mvlgamma")
+i0_ = _unary_inplace("i0_", "i0")
 _float_power_into = _binary_inplace("float_power_", "float_power")
 
 
