@@ -3,9 +3,9 @@ Dirichlet, Laplace, LogNormal, OneHotCategorical, Poisson and Binomial, with the
 torch has among them.
 
 Built from framework ops only (no new kernels). The linear algebra MultivariateNormal needs
-(Cholesky factor, triangular solve) and the special functions Gamma and Beta need (lgamma,
-digamma) are composites here, written for the small event sizes of RL/VAE scripts; their
-gradients come from autograd through the composite. Gamma, Beta and Dirichlet ``rsample``
+(Cholesky factor, triangular solve) is a composite here, written for the small event sizes of
+RL/VAE scripts; the special functions Gamma and Beta need are ``framework.lgamma`` and
+``framework.digamma`` (composites too); gradients come from autograd through them. Gamma, Beta and Dirichlet ``rsample``
 carry torch's implicit reparameterization gradients (``_StandardGamma``,
 ``_DirichletSample``), computed exactly from series rather than torch's approximations.
 Poisson has no ``rsample`` (as torch); Binomial samples as a sum of Bernoulli trials.
@@ -19,6 +19,7 @@ from .autograd.function import Function
 from .autograd.grad_mode import no_grad
 from .distributions import Distribution
 from .ops import compare, creation
+from .ops.special import digamma, lgamma
 from .ops import shape as shape_ops
 from .tensor import Tensor
 
@@ -53,38 +54,6 @@ def _all(cond: Tensor) -> bool:
 def _validate_flag(validate_args) -> bool:
     """torch validates by default (``Distribution._validate_args`` is ``__debug__``)."""
     return __debug__ if validate_args is None else bool(validate_args)
-
-
-# ----------------------------------------------------------------------------- special functions
-
-_SHIFT = 8
-
-
-def lgamma(x: Tensor) -> Tensor:
-    """log Γ(x) for x > 0: shift x up by 8 with the recurrence, then Stirling's series
-    (error below 1e-13 for the shifted argument); differentiable by autograd."""
-    shift = x.log()
-    for k in range(1, _SHIFT):
-        shift = shift + (x + k).log()
-    z = x + _SHIFT
-    inv = 1.0 / z
-    inv2 = inv * inv
-    series = inv * (1 / 12 + inv2 * (-1 / 360 + inv2 * (1 / 1260 + inv2 * (
-        -1 / 1680 + inv2 * (1 / 1188 - inv2 * (691 / 360360))))))
-    return (z - 0.5) * z.log() - z + 0.5 * _LOG_2PI + series - shift
-
-
-def digamma(x: Tensor) -> Tensor:
-    """ψ(x) = d/dx log Γ(x) for x > 0: the same shift and the asymptotic series."""
-    shift = 1.0 / x
-    for k in range(1, _SHIFT):
-        shift = shift + 1.0 / (x + k)
-    z = x + _SHIFT
-    inv = 1.0 / z
-    inv2 = inv * inv
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
-        1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760))))))
-    return z.log() - 0.5 * inv - series - shift
 
 
 # ----------------------------------------------------------------------------- linear algebra
