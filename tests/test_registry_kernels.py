@@ -639,6 +639,9 @@ for _name in ("mvlgamma", "multigammaln"):
                           lambda: 2)]
 CASES["zeta"] = [_call(framework.ops.special.zeta, lambda: _x(4).abs() + 2, lambda: _x(3, 4).abs())]
 CASES["xlog1py"] = [_call(framework.ops.special.xlog1py, lambda: _x(3, 4), lambda: _x(4).abs())]
+CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(5, 2, 4).log_softmax(2),
+                          lambda: framework.tensor([[1, 2], [3, 0]]), lambda: [5, 4],
+                          lambda: [2, 1])]
 
 
 def _tensors(value) -> list:

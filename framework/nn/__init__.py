@@ -19,7 +19,7 @@ from .modules import (  # noqa: F401
     LSTM, GRU, RNNCell, LSTMCell, GRUCell, MultiheadAttention, TransformerEncoderLayer,
     TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer, Softmin,
     Threshold, Hardshrink, Softshrink, Softmax2d, GaussianNLLLoss, PoissonNLLLoss, SoftMarginLoss,
-    MultiLabelSoftMarginLoss, HingeEmbeddingLoss,
+    MultiLabelSoftMarginLoss, HingeEmbeddingLoss, CTCLoss,
 )
 from .modules import Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, MaxUnpool2d  # noqa: F401
 from .modules.padding import *  # noqa: F401,F403 - ZeroPad2d, ReflectionPad2d, ...

@@ -37,7 +37,7 @@ FUNCTIONAL = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-    "hinge_embedding_loss",
+    "hinge_embedding_loss", "ctc_loss",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -993,6 +993,14 @@ register("binary_cross_entropy_with_logits", "loss", (
     "mean", "sum", "add", "div", "neg", "sub",
 ))
 register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
+from .ctc import ctc_loss  # noqa: E402 - a loss of its own module, exported with the others
+
+register("ctc_loss", "loss", (
+    "add", "amax", "amin", "bitwise_and", "clamp", "copy_", "div", "empty", "eq", "exp",
+    "from_numpy", "full", "gather", "gt", "log", "lt", "maximum", "mean", "mul", "ne", "neg",
+    "scatter_add", "sub", "to_numpy", "where",
+))
+
 register("cosine_similarity", "loss", (
     "mul", "div", "sum", "clamp", "add", "eq", "neg", "sqrt", "sub", "where",
 ))

@@ -14,7 +14,7 @@ from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                    NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
-                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss)
+                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, CTCLoss)
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, RMSNorm)
@@ -44,7 +44,7 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
     "TripletMarginLoss", "CosineSimilarity", "GaussianNLLLoss", "PoissonNLLLoss", "SoftMarginLoss",
-    "MultiLabelSoftMarginLoss", "HingeEmbeddingLoss",
+    "MultiLabelSoftMarginLoss", "HingeEmbeddingLoss", "CTCLoss",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerDecoder", "Transformer",

@@ -7,7 +7,7 @@ from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss",
-           "MarginRankingLoss", "TripletMarginLoss", "CosineSimilarity"]
+           "MarginRankingLoss", "TripletMarginLoss", "CosineSimilarity", "CTCLoss"]
 
 
 def _legacy_reduction(size_average, reduce) -> str:
@@ -279,3 +279,19 @@ class HingeEmbeddingLoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """``F.hinge_embedding_loss``."""
         return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (``F.ctc_loss``)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean",
+                 zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths,
+                target_lengths) -> Tensor:
+        """``F.ctc_loss``."""
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
