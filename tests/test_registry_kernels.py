@@ -628,6 +628,7 @@ for _name in ("split_with_sizes", "unsafe_split_with_sizes"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(5, 2), lambda: [2, 3])]
 CASES["unsafe_chunk"] = [_call(framework.unsafe_chunk, lambda: _x(4, 2), lambda: 2)]
 CASES["unsafe_split"] = [_call(framework.unsafe_split, lambda: _x(4, 2), lambda: 3)]
+CASES["pdist"] = [_call(framework.pdist, lambda: _x(4, 3))]
 # special (framework/ops/special.py)
 for _name in ("lgamma", "digamma", "gammaln", "psi", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
               "log_ndtr"):

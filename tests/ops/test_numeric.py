@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import framework
+import framework.nn.functional as F
 from helpers import check_op
 
 RNG = np.random.default_rng(0)
@@ -414,3 +415,44 @@ def test_swapaxes_in_place_and_other_names_match_torch(device):
     assert not t.is_neg() and t.resolve_neg() is t
     assert t.is_signed() and t.is_same_size(framework.zeros(5, 2))
     assert framework.tensor([3], device=device).is_nonzero()
+
+
+# -- pdist and nn.functional aliases ---------------------------------------------------------
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, math.inf, 0.0])
+def test_pdist_matches_torch(device, p):
+    check_op(lambda t: framework.pdist(t, p), lambda t: torch.pdist(t, p), [arr(4, 3)],
+             device=device, dtype=F64, grad=p not in (0.0,))
+    check_op(lambda t: F.pdist(t, p), lambda t: torch.nn.functional.pdist(t, p), [arr(1, 3)],
+             device=device, dtype=F64, grad=False)
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 1D"):
+        framework.pdist(framework.ones(3, device=device))
+
+
+def test_functional_aliases_match_torch(device):
+    x = arr(1, 2, 4, 4)
+    for name in ("max_pool2d_with_indices",):
+        check_op(lambda t: getattr(F, name)(t, 2), lambda t: getattr(torch.nn.functional, name)(t, 2),
+                 [x], device=device, dtype=F64)
+    check_op(lambda t: F.max_pool1d_with_indices(t, 2),
+             lambda t: torch.nn.functional.max_pool1d_with_indices(t, 2), [arr(1, 2, 6)],
+             device=device, dtype=F64)
+    check_op(lambda t: F.max_pool3d_with_indices(t, 2),
+             lambda t: torch.nn.functional.max_pool3d_with_indices(t, 2), [arr(1, 1, 2, 4, 4)],
+             device=device, dtype=F64)
+    check_op(lambda t: F.adaptive_max_pool1d_with_indices(t, 3),
+             lambda t: torch.nn.functional.adaptive_max_pool1d_with_indices(t, 3),
+             [arr(1, 2, 6)], device=device, dtype=F64)
+    check_op(lambda t: F.adaptive_max_pool2d_with_indices(t, (2, 3)),
+             lambda t: torch.nn.functional.adaptive_max_pool2d_with_indices(t, (2, 3)), [x],
+             device=device, dtype=F64)
+    for name, kwargs in (("upsample", {"scale_factor": 2, "mode": "bilinear"}),
+                         ("upsample_nearest", {"scale_factor": 2}),
+                         ("upsample_bilinear", {"size": (5, 7)})):
+        with pytest.warns(UserWarning, match=f"nn.functional.{name}` is deprecated"):
+            got = getattr(F, name)(framework.tensor(x, device=device), **kwargs)
+        with pytest.warns(UserWarning):
+            want = getattr(torch.nn.functional, name)(torch.tensor(x), **kwargs)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-12)
+    check_op(lambda t: F.threshold_(t * 1, 0.1, -2.0),
+             lambda t: torch.nn.functional.threshold_(t * 1, 0.1, -2.0), [arr(3, 4)],
+             device=device, dtype=F64)
