@@ -27,7 +27,15 @@ from .dtypes import (bfloat16, bool, double, float, float16, float32, float64,  
                      set_default_dtype)
 from .dtypes import dtype  # noqa: F401
 from .dtypes import can_cast, finfo, iinfo  # noqa: F401
-from .amp import autocast
+from .amp import (autocast, autocast_decrement_nesting, autocast_increment_nesting,
+                  clear_autocast_cache, get_autocast_cpu_dtype, get_autocast_dtype,
+                  get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
+                  is_autocast_enabled, set_autocast_cache_enabled, set_autocast_cpu_dtype,
+                  set_autocast_cpu_enabled, set_autocast_dtype, set_autocast_enabled,
+                  set_autocast_gpu_dtype)
+from .amp import GradScaler  # noqa: F401 - torch.GradScaler
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
+from .autograd.grad_mode import is_inference_mode_enabled
 from ._format import get_printoptions, printoptions, set_printoptions
 from .serialization import load, save
 from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
@@ -36,6 +44,8 @@ from ._settings import (are_deterministic_algorithms_enabled, get_num_interop_th
                         get_num_threads, is_deterministic_algorithms_warn_only_enabled,
                         set_num_interop_threads, set_num_threads,
                         use_deterministic_algorithms)
+from ._settings import (get_deterministic_debug_mode, init_num_threads, is_warn_always_enabled,
+                        set_deterministic_debug_mode, set_flush_denormal, set_warn_always)
 from .tensor import Size, Tensor
 from .tensor import install_methods as _install_tensor_methods
 
@@ -95,6 +105,27 @@ def is_floating_point(input: Tensor) -> "builtins.bool":  # noqa: F821
 def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     """Number of elements of ``input``."""
     return input.numel()
+
+
+def set_anomaly_enabled(enabled: "builtins.bool", check_nan: "builtins.bool" = True) -> None:  # noqa: F821
+    """Turn anomaly detection on or off (``autograd.set_detect_anomaly``'s switch)."""
+    from .autograd.anomaly_mode import set_detect_anomaly
+    set_detect_anomaly(enabled, check_nan)
+
+
+def get_device(input: Tensor) -> "builtins.int":  # noqa: F821
+    """The CUDA device index of ``input``, -1 on the CPU."""
+    return input.get_device()
+
+
+def typename(obj) -> str:
+    """``obj``'s type name: ``framework.FloatTensor`` style for tensors, else the class's
+    module-qualified name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = obj if isinstance(obj, type) else type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
 
 
 def detach(input: Tensor) -> Tensor:

@@ -1,11 +1,13 @@
-"""Process-wide settings under torch's names: the CPU thread count and the
-deterministic-algorithms flag.
+"""Process-wide settings under torch's names: the CPU thread count, the
+deterministic-algorithms flag and its debug mode, the warn-always flag, denormal flushing.
 
 ``set_num_threads`` sets the thread count of the CPU kernels (and of NumPy's OpenBLAS);
 the default is ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else 1. framework has no
 inter-op pool: the interop functions only record their value. The deterministic flag is
 recorded and reported, but changes and refuses no kernel (as the ``backends.cudnn``
-flags; docs/compat.md).
+flags; docs/compat.md). ``set_warn_always`` is recorded only (framework's one-time warnings
+are Python warnings, which the ``warnings`` filters govern); ``set_flush_denormal`` reports
+that flushing denormals is not supported (NumPy gives no control of the FPU's modes).
 """
 from __future__ import annotations
 
@@ -16,11 +18,15 @@ from ._backends.numpy import _parallel
 
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
            "get_num_interop_threads", "use_deterministic_algorithms",
-           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled"]
+           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+           "get_deterministic_debug_mode", "set_deterministic_debug_mode", "set_warn_always",
+           "is_warn_always_enabled", "set_flush_denormal", "init_num_threads"]
 
 # the documented process-wide flags: [mode, warn_only] and [interop threads]
 _DETERMINISTIC: list = [False, False]
 _INTEROP_THREADS: list = [1]
+_WARN_ALWAYS: list = [False]
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
 
 
 def _positive_count(op: str, count) -> int:
@@ -68,3 +74,45 @@ def are_deterministic_algorithms_enabled() -> builtins.bool:
 def is_deterministic_algorithms_warn_only_enabled() -> builtins.bool:
     """The ``warn_only`` flag set by ``use_deterministic_algorithms``."""
     return _DETERMINISTIC[1]
+
+
+def get_deterministic_debug_mode() -> builtins.int:
+    """0 (deterministic algorithms off), 1 (on, warn only) or 2 (on)."""
+    if not _DETERMINISTIC[0]:
+        return 0
+    return 1 if _DETERMINISTIC[1] else 2
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """``use_deterministic_algorithms`` by level: 0 / "default" off, 1 / "warn" warn only,
+    2 / "error" on."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, "
+                               f"`warn`, `error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    if isinstance(debug_mode, builtins.bool) or not isinstance(debug_mode, numbers.Integral):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode).__name__}")
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def set_warn_always(b: builtins.bool) -> None:
+    """Record the warn-always flag (see the module docstring)."""
+    _WARN_ALWAYS[0] = builtins.bool(b)
+
+
+def is_warn_always_enabled() -> builtins.bool:
+    """The flag set by ``set_warn_always``."""
+    return _WARN_ALWAYS[0]
+
+
+def set_flush_denormal(mode: builtins.bool) -> builtins.bool:
+    """Whether denormal flushing could be set: False (not supported here; nothing changes)."""
+    return False
+
+
+def init_num_threads() -> None:
+    """Nothing to do: the CPU kernels' thread pool starts on first use."""

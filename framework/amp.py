@@ -20,10 +20,17 @@ import math
 
 from . import dtypes
 
-__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype"]
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype",
+           "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cpu_enabled",
+           "set_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
+           "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "is_autocast_cache_enabled",
+           "set_autocast_cache_enabled", "clear_autocast_cache", "autocast_increment_nesting",
+           "autocast_decrement_nesting"]
 
 _DEFAULT_DTYPES = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
 _active: dict = {}  # device type -> the autocast dtype while enabled
+_configured: dict = {}  # device type -> the dtype set by set_autocast_dtype
+_cache = {"enabled": True, "nesting": 0}  # the cast-cache flag (no cache is kept) and depth
 
 
 class autocast:  # noqa: N801 - PyTorch's name
@@ -67,14 +74,101 @@ class autocast:  # noqa: N801 - PyTorch's name
         return wrapper
 
 
+def _device_type(device_type: str) -> str:
+    if device_type not in _DEFAULT_DTYPES:
+        raise RuntimeError(f"unsupported autocast device_type '{device_type}'")
+    return device_type
+
+
 def is_autocast_enabled(device_type: str = "cuda") -> bool:
     """Whether autocast is on for ``device_type``."""
-    return device_type in _active
+    return _device_type(device_type) in _active
 
 
 def get_autocast_dtype(device_type: str = "cuda"):
     """The dtype autocast uses for ``device_type``."""
-    return _active.get(device_type, _DEFAULT_DTYPES[device_type])
+    device_type = _device_type(device_type)
+    return _active.get(device_type, _configured.get(device_type, _DEFAULT_DTYPES[device_type]))
+
+
+def set_autocast_enabled(device_type, enabled=None) -> None:
+    """Turn autocast on or off for ``device_type`` (``set_autocast_enabled(enabled)``: for
+    cuda), in the dtype ``set_autocast_dtype`` chose (else the default)."""
+    if enabled is None:
+        device_type, enabled = "cuda", device_type
+    device_type = _device_type(device_type)
+    if enabled:
+        _active[device_type] = _configured.get(device_type, _DEFAULT_DTYPES[device_type])
+    else:
+        _active.pop(device_type, None)
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    """The dtype autocast uses for ``device_type`` from now on (float16 or bfloat16)."""
+    device_type = _device_type(device_type)
+    dtype = dtypes.as_dtype(dtype, "set_autocast_dtype")
+    if dtype not in (dtypes.float16, dtypes.bfloat16):
+        raise RuntimeError(f"In autocast, but the target dtype {dtype} is not supported: "
+                           "use float16 or bfloat16")
+    _configured[device_type] = dtype
+    if device_type in _active:
+        _active[device_type] = dtype
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """``is_autocast_enabled("cpu")``."""
+    return is_autocast_enabled("cpu")
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """``set_autocast_enabled("cpu", enabled)``."""
+    set_autocast_enabled("cpu", enabled)
+
+
+def get_autocast_cpu_dtype():
+    """``get_autocast_dtype("cpu")``."""
+    return get_autocast_dtype("cpu")
+
+
+def set_autocast_cpu_dtype(dtype) -> None:
+    """``set_autocast_dtype("cpu", dtype)``."""
+    set_autocast_dtype("cpu", dtype)
+
+
+def get_autocast_gpu_dtype():
+    """``get_autocast_dtype("cuda")``."""
+    return get_autocast_dtype("cuda")
+
+
+def set_autocast_gpu_dtype(dtype) -> None:
+    """``set_autocast_dtype("cuda", dtype)``."""
+    set_autocast_dtype("cuda", dtype)
+
+
+def is_autocast_cache_enabled() -> bool:
+    """The cast-cache flag (recorded: autocast here keeps no cache of casts)."""
+    return _cache["enabled"]
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Record the cast-cache flag (autocast here keeps no cache of casts)."""
+    _cache["enabled"] = bool(enabled)
+
+
+def clear_autocast_cache() -> None:
+    """Nothing to clear: autocast here keeps no cache of casts."""
+
+
+def autocast_increment_nesting() -> int:
+    """One level deeper of (manually entered) autocast; returns the new depth."""
+    _cache["nesting"] += 1
+    return _cache["nesting"]
+
+
+def autocast_decrement_nesting() -> int:
+    """One level shallower; returns the new depth."""
+    _cache["nesting"] = max(0, _cache["nesting"] - 1)
+    return _cache["nesting"]
 
 
 def _first_tensor(args, kwargs):

@@ -14,6 +14,7 @@ class _GradState(threading.local):
 
     enabled = True  # False under no_grad; None while a Function's forward runs
     inplace_watch = None
+    inference = False  # inside an enabled inference_mode block
 
 
 _state = _GradState()
@@ -98,7 +99,36 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(no_grad):
-    """Like ``no_grad`` (accepted for PyTorch compatibility)."""
+    """Like ``no_grad`` (accepted for PyTorch compatibility); ``is_inference_mode_enabled``
+    reports it."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # the bare decorator: @inference_mode
+            return cls(True)(mode)
+        return object.__new__(cls)
 
     def __init__(self, mode: bool = True) -> None:
         self._target = not mode
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        self._previous_inference = _state.inference
+        _state.inference = not self._target
+
+    def __exit__(self, *exc) -> None:
+        _state.inference = self._previous_inference
+        super().__exit__(*exc)
+
+    def __call__(self, fn):
+        mode = not self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an enabled ``inference_mode`` block."""
+    return _state.inference
