@@ -387,9 +387,9 @@ def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
 def rprop_kernel(param_ptr, grad_ptr, prev_ptr, step_size_ptr, n,
                  etaminus: F64, etaplus: F64, step_size_min: F64, step_size_max: F64,
                  MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
-    """Rprop in one pass: s = sign(g·prev) scales the step size by etaplus (s > 0), etaminus
-    (s < 0) or 1 (s = 0; NaN stays NaN), clamped to [min, max]; where s < 0 the gradient
-    counts as 0; p −= sign(g)·step_size; prev = g."""
+    """Rprop in one pass: the step size is scaled by etaplus where g·prev > 0, by etaminus
+    where g·prev < 0 (and the gradient counts as 0 there), else (0 or NaN) kept, then clamped
+    to [min, max]; p −= sign(g)·step_size; prev = g. sign is PyTorch's: sign(NaN) = 0."""
     etaminus = compute_scalar(etaminus, ACC)
     etaplus = compute_scalar(etaplus, ACC)
     step_size_min = compute_scalar(step_size_min, ACC)
@@ -401,13 +401,12 @@ def rprop_kernel(param_ptr, grad_ptr, prev_ptr, step_size_ptr, n,
     prev = tl.load(prev_ptr + offs, mask=mask, other=0.0).to(ACC)
     step_size = tl.load(step_size_ptr + offs, mask=mask, other=0.0).to(ACC)
     product = grad * prev
-    factor = tl.where(product > 0, etaplus,
-                      tl.where(product < 0, etaminus, tl.where(product == 0, 1.0, product)))
+    factor = tl.where(product > 0, etaplus, tl.where(product < 0, etaminus, 1.0))
     step_size = step_size * factor
     step_size = tl.maximum(step_size, step_size_min, propagate_nan=tl.PropagateNan.ALL)
     step_size = tl.minimum(step_size, step_size_max, propagate_nan=tl.PropagateNan.ALL)
     grad = tl.where(product < 0, 0.0, grad)
-    sign = tl.where(grad > 0, 1.0, tl.where(grad < 0, -1.0, grad))  # sign(0) = 0, sign(NaN) = NaN
+    sign = tl.where(grad > 0, 1.0, tl.where(grad < 0, -1.0, 0.0))
     tl.store(step_size_ptr + offs, step_size.to(step_size_ptr.dtype.element_ty), mask=mask)
     tl.store(prev_ptr + offs, grad.to(prev_ptr.dtype.element_ty), mask=mask)
     param = param - sign * step_size
@@ -442,13 +441,14 @@ def asgd_kernel(param_ptr, grad_ptr, ax_ptr, n,
 
 @triton.jit
 def sparse_adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, rows_ptr, n,
-                       beta1: F64, beta2: F64, eps: F64, step_size: F64,
+                       one_minus_beta1: F64, one_minus_beta2: F64, eps: F64, step_size: F64,
                        MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     """SparseAdam on the elements where the bool array ``rows`` is True (torch's
     ``sparse_adam`` on those values): m += (g − m)(1−β1); v += (g² − v)(1−β2);
-    p += −step_size · m / (√v + eps). The other elements are neither read nor written."""
-    beta1 = compute_scalar(beta1, ACC)
-    beta2 = compute_scalar(beta2, ACC)
+    p += −step_size · m / (√v + eps). The other elements are neither read nor written.
+    1−β1 and 1−β2 come from the host (in float32, 1 − float32(β2) would lose digits)."""
+    one_minus_beta1 = compute_scalar(one_minus_beta1, ACC)
+    one_minus_beta2 = compute_scalar(one_minus_beta2, ACC)
     eps = compute_scalar(eps, ACC)
     step_size = compute_scalar(step_size, ACC)
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -458,8 +458,8 @@ def sparse_adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, rows_pt
     grad = _load_grad(grad_ptr, param, offs, mask, 0.0, MAXIMIZE, False, ACC)
     exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
     exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
-    exp_avg = exp_avg + (grad - exp_avg) * (1.0 - beta1)
-    exp_avg_sq = exp_avg_sq + (grad * grad - exp_avg_sq) * (1.0 - beta2)
+    exp_avg = exp_avg + (grad - exp_avg) * one_minus_beta1
+    exp_avg_sq = exp_avg_sq + (grad * grad - exp_avg_sq) * one_minus_beta2
     tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
     tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
     param = param + -step_size * (exp_avg / (tl.sqrt(exp_avg_sq) + eps))
@@ -551,8 +551,8 @@ COMPILE_SPECS = [
      "num_warps": _WARPS, "no_spills": True},
     {"kernel": "sparse_adam_kernel",
      "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
-                   "rows_ptr": "*i1", "n": "i32", "beta1": "fp64", "beta2": "fp64",
-                   "eps": "fp64", "step_size": "fp64"},
+                   "rows_ptr": "*i1", "n": "i32", "one_minus_beta1": "fp64",
+                   "one_minus_beta2": "fp64", "eps": "fp64", "step_size": "fp64"},
      "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
 ]

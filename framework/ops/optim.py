@@ -12,7 +12,9 @@ The gradient may differ from the parameter in dtype, layout or (broadcast)
 shape: the kernel gets a contiguous copy of the parameter's dtype. A
 parameter that is not contiguous is updated through a contiguous copy written
 back with ``copy_``. State buffers are contiguous with the parameter's shape
-(the optimizers make them so); a buffer a variant does not use is ``None``.
+(the optimizers make them so); a buffer a variant does not use is ``None``. A kernel may
+also read inputs it does not write (``sparse_adam_step``'s bool mask of the rows to update),
+passed after the state buffers and not bumped.
 
 ``sgd_step_multi_`` and ``adam_step_multi_`` update a list of parameters (one
 device and dtype, any shapes) with one ``<name>_step_multi`` kernel call: the
@@ -189,7 +191,7 @@ def sparse_adam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, beta1, b
     updates the rows of ``grad.to_sparse(1)``; the others, moments included, are untouched."""
     grad = _kernel_grad(param, grad)
     _fused_step_("sparse_adam_step", param, grad, (exp_avg, exp_avg_sq),
-                 (beta1, beta2, eps, maximize, step_size), inputs=(_nonzero_rows(grad),))
+                 (1 - beta1, 1 - beta2, eps, maximize, step_size), inputs=(_nonzero_rows(grad),))
 
 
 def _nonzero_rows(grad: Tensor) -> Tensor:

@@ -395,6 +395,37 @@ def test_sparse_adam_leaves_zero_rows_untouched(device):
     assert after[1][1] == pytest.approx([0.1, 0.0])
 
 
+_NONFINITE = [np.array([[1.0, -2.0], [0.0, np.nan], [np.inf, 0.0], [0.0, -0.0]]),
+              np.array([[-1.0, -2.0], [5.0, 1.0], [-np.inf, 2.0], [0.0, 3.0]]),
+              np.array([[2.0, np.nan], [0.0, 0.0], [1.0, 1.0], [-1.0, 4.0]])]
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Rprop", dict(lr=0.1, step_sizes=(0.01, 0.3))),
+    ("ASGD", dict(lr=0.1, t0=1, weight_decay=0.1)),
+    ("SparseAdam", dict(lr=0.1)),
+    ("Adafactor", dict(lr=0.1)),
+])
+def test_nonfinite_gradients_match_torch(name, kwargs, device):
+    """NaN, ±inf and ±0 gradients in float32: Rprop's sign logic to the bit (torch's sign(NaN)
+    is 0; a NaN product keeps the step size), the others to 2e-6 relative (no absolute
+    slack: small moments keep their digits, e.g. SparseAdam's 1 − β2)."""
+    p = framework.ones(4, 2, device=device, requires_grad=True)
+    tp = torch.ones(4, 2, requires_grad=True)
+    opt, topt = getattr(optim, name)([p], **kwargs), getattr(torch.optim, name)([tp], **kwargs)
+    rtol = 0.0 if name == "Rprop" else 2e-6
+    for g in _NONFINITE:
+        p.grad = framework.tensor(g.astype(np.float32), device=device)
+        tp.grad = _torch_grad(g.astype(np.float32), name == "SparseAdam")
+        opt.step()
+        topt.step()
+        np.testing.assert_allclose(p.detach().cpu().numpy(), tp.detach().numpy(), rtol=rtol,
+                                   atol=0)
+        for key, value in topt.state[tp].items():
+            np.testing.assert_allclose(_state_value(opt.state[p][key]), _state_value(value),
+                                       rtol=rtol, atol=0, err_msg=key)
+
+
 @pytest.mark.parametrize("name,kwargs", MORE_CASES[:4], ids=MORE_IDS[:4])
 def test_parameter_without_grad_is_skipped(name, kwargs, device):
     ours, theirs, opt, topt = _make_both(name, kwargs, device, np.float64)

@@ -202,11 +202,11 @@ def asgd_step(param, grad, ax, eta, decay, mu, weight_decay, maximize) -> None:
             MAXIMIZE=bool(maximize))
 
 
-def sparse_adam_step(param, grad, exp_avg, exp_avg_sq, rows, beta1, beta2, eps, maximize,
-                     step_size) -> None:
+def sparse_adam_step(param, grad, exp_avg, exp_avg_sq, rows, one_minus_beta1, one_minus_beta2,
+                     eps, maximize, step_size) -> None:
     """SparseAdam on the elements where ``rows`` is True, in place."""
     _launch("sparse_adam", param, [grad, exp_avg, exp_avg_sq, rows],
-            [beta1, beta2, eps, step_size], MAXIMIZE=bool(maximize))
+            [one_minus_beta1, one_minus_beta2, eps, step_size], MAXIMIZE=bool(maximize))
 
 
 KERNELS = {
