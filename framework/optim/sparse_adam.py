@@ -8,7 +8,8 @@ parameter) holding a nonzero element are updated as torch's SparseAdam updates t
 materialized rows, to the same formulas, and every other row, moments included, is left
 untouched. One difference remains: a row torch's sparse gradient materializes with all-zero
 values (a looked-up embedding row whose gradient cancels exactly) is skipped here, while
-torch decays its moments and moves it.
+torch decays its moments and moves it. For a vector the rows are its elements: the masking
+torch's documentation describes (gradient [0, 5, 0, 0, 9] -> mask [0, 1, 0, 0, 1]).
 """
 from __future__ import annotations
 

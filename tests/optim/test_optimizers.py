@@ -6,6 +6,8 @@ and cuda (Triton interpreter), and compares the parameters and every state
 buffer after each step. Also: param groups, zero_grad, closures, state dicts,
 bad hyper-parameters.
 """
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -487,11 +489,13 @@ def test_bad_hyperparameters_raise_torchs_value_error(name, kwargs):
     assert str(ours.value) == str(theirs.value)
 
 
-def test_defaults_are_torchs():
+def test_signatures_and_defaults_are_torchs():
     for name in ("Rprop", "ASGD", "SparseAdam", "Adafactor"):
-        ours = getattr(optim, name)([framework.ones(2, requires_grad=True)]).defaults
-        theirs = getattr(torch.optim, name)([torch.ones(2, requires_grad=True)]).defaults
-        assert ours == theirs, name
+        ours, theirs = getattr(optim, name), getattr(torch.optim, name)
+        assert [(p.name, p.kind, p.default) for p in inspect.signature(ours).parameters.values()] \
+            == [(p.name, p.kind, p.default) for p in inspect.signature(theirs).parameters.values()]
+        assert ours([framework.ones(2, requires_grad=True)]).defaults == \
+            theirs([torch.ones(2, requires_grad=True)]).defaults, name
 
 
 @pytest.mark.parametrize("name", ["Rprop", "ASGD"])
