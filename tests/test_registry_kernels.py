@@ -391,6 +391,9 @@ _OPTIM_SCALARS = {  # (number of state buffers, the scalar arguments)
     "adagrad": (1, (0.1, 1e-10, 0.0, False)),
     "nadam": (2, (0.1, 0.9, 0.999, 1e-8, 0.0, False, False, 0.05, 0.1, 0.9)),
     "radam": (2, (0.1, 0.9, 0.999, 1e-8, 0.0, False, False, 0.1, 0.05, 5.0)),
+    "rprop": (2, (0.5, 1.2, 1e-6, 50.0, True)),
+    "asgd": (1, (0.01, 1e-4, 0.5, 0.1, True)),
+    "sparse_adam": (2, (0.9, 0.999, 1e-8, False, 0.01)),
 }
 
 

@@ -383,6 +383,89 @@ def radam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, n,
     tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def rprop_kernel(param_ptr, grad_ptr, prev_ptr, step_size_ptr, n,
+                 etaminus: F64, etaplus: F64, step_size_min: F64, step_size_max: F64,
+                 MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """Rprop in one pass: the step size is scaled by etaplus where g·prev > 0, by etaminus
+    where g·prev < 0 (and the gradient counts as 0 there), else (0 or NaN) kept, then clamped
+    to [min, max]; p −= sign(g)·step_size; prev = g. sign is PyTorch's: sign(NaN) = 0."""
+    etaminus = compute_scalar(etaminus, ACC)
+    etaplus = compute_scalar(etaplus, ACC)
+    step_size_min = compute_scalar(step_size_min, ACC)
+    step_size_max = compute_scalar(step_size_max, ACC)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, 0.0, MAXIMIZE, False, ACC)
+    prev = tl.load(prev_ptr + offs, mask=mask, other=0.0).to(ACC)
+    step_size = tl.load(step_size_ptr + offs, mask=mask, other=0.0).to(ACC)
+    product = grad * prev
+    factor = tl.where(product > 0, etaplus, tl.where(product < 0, etaminus, 1.0))
+    step_size = step_size * factor
+    step_size = tl.maximum(step_size, step_size_min, propagate_nan=tl.PropagateNan.ALL)
+    step_size = tl.minimum(step_size, step_size_max, propagate_nan=tl.PropagateNan.ALL)
+    grad = tl.where(product < 0, 0.0, grad)
+    sign = tl.where(grad > 0, 1.0, tl.where(grad < 0, -1.0, 0.0))
+    tl.store(step_size_ptr + offs, step_size.to(step_size_ptr.dtype.element_ty), mask=mask)
+    tl.store(prev_ptr + offs, grad.to(prev_ptr.dtype.element_ty), mask=mask)
+    param = param - sign * step_size
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def asgd_kernel(param_ptr, grad_ptr, ax_ptr, n,
+                eta: F64, decay: F64, mu: F64, weight_decay: F64,
+                AVERAGE: tl.constexpr, MAXIMIZE: tl.constexpr, ACC: tl.constexpr,
+                BLOCK: tl.constexpr):
+    """ASGD in one pass: p = p·decay − eta·g (decay = 1 − λ·eta); the average
+    ax += (p − ax)·mu when AVERAGE, else ax = p (mu is 1)."""
+    eta = compute_scalar(eta, ACC)
+    decay = compute_scalar(decay, ACC)
+    mu = compute_scalar(mu, ACC)
+    weight_decay = compute_scalar(weight_decay, ACC)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, weight_decay, MAXIMIZE, True, ACC)
+    param = param * decay
+    param = param - eta * grad
+    if AVERAGE:
+        ax = tl.load(ax_ptr + offs, mask=mask, other=0.0).to(ACC)
+        ax = ax + (param - ax) * mu
+    else:
+        ax = param
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+    tl.store(ax_ptr + offs, ax.to(ax_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def sparse_adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, rows_ptr, n,
+                       one_minus_beta1: F64, one_minus_beta2: F64, eps: F64, step_size: F64,
+                       MAXIMIZE: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+    """SparseAdam on the elements where the bool array ``rows`` is True (torch's
+    ``sparse_adam`` on those values): m += (g − m)(1−β1); v += (g² − v)(1−β2);
+    p += −step_size · m / (√v + eps). The other elements are neither read nor written.
+    1−β1 and 1−β2 come from the host (in float32, 1 − float32(β2) would lose digits)."""
+    one_minus_beta1 = compute_scalar(one_minus_beta1, ACC)
+    one_minus_beta2 = compute_scalar(one_minus_beta2, ACC)
+    eps = compute_scalar(eps, ACC)
+    step_size = compute_scalar(step_size, ACC)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    mask = mask & (tl.load(rows_ptr + offs, mask=mask, other=0) != 0)
+    param = tl.load(param_ptr + offs, mask=mask, other=0.0).to(ACC)
+    grad = _load_grad(grad_ptr, param, offs, mask, 0.0, MAXIMIZE, False, ACC)
+    exp_avg = tl.load(exp_avg_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg_sq = tl.load(exp_avg_sq_ptr + offs, mask=mask, other=0.0).to(ACC)
+    exp_avg = exp_avg + (grad - exp_avg) * one_minus_beta1
+    exp_avg_sq = exp_avg_sq + (grad * grad - exp_avg_sq) * one_minus_beta2
+    tl.store(exp_avg_ptr + offs, exp_avg.to(exp_avg_ptr.dtype.element_ty), mask=mask)
+    tl.store(exp_avg_sq_ptr + offs, exp_avg_sq.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+    param = param + -step_size * (exp_avg / (tl.sqrt(exp_avg_sq) + eps))
+    tl.store(param_ptr + offs, param.to(param_ptr.dtype.element_ty), mask=mask)
+
+
 # Compile specs (tests/test_compile.py): fp32 parameters and state, the common flag settings,
 # at the launch config.
 _P = "*fp32"
@@ -454,5 +537,22 @@ COMPILE_SPECS = [
                    "weight_decay": "fp64", "bias_correction1": "fp64",
                    "bias_correction2_sqrt": "fp64", "rect": "fp64"},
      "constexprs": {"DECOUPLED": False, "RECTIFIED": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "rprop_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "prev_ptr": _P, "step_size_ptr": _P,
+                   "n": "i32", "etaminus": "fp64", "etaplus": "fp64", "step_size_min": "fp64",
+                   "step_size_max": "fp64"},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "asgd_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "ax_ptr": _P, "n": "i32", "eta": "fp64",
+                   "decay": "fp64", "mu": "fp64", "weight_decay": "fp64"},
+     "constexprs": {"AVERAGE": True, "MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
+     "num_warps": _WARPS, "no_spills": True},
+    {"kernel": "sparse_adam_kernel",
+     "signature": {"param_ptr": _P, "grad_ptr": _P, "exp_avg_ptr": _P, "exp_avg_sq_ptr": _P,
+                   "rows_ptr": "*i1", "n": "i32", "one_minus_beta1": "fp64",
+                   "one_minus_beta2": "fp64", "eps": "fp64", "step_size": "fp64"},
+     "constexprs": {"MAXIMIZE": False, "ACC": "tl.float32", "BLOCK": _BLOCK},
      "num_warps": _WARPS, "no_spills": True},
 ]

@@ -310,6 +310,14 @@ OPTIM = {
     "radam_step": "radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, "
                   "weight_decay, decoupled, maximize, bias_correction1, bias_correction2_sqrt, "
                   "rect) -> None: rect <= 0 takes the unrectified (SGD-with-momentum) step",
+    "rprop_step": "rprop_step(param, grad, prev, step_size, etaminus, etaplus, step_size_min, "
+                  "step_size_max, maximize) -> None",
+    "asgd_step": "asgd_step(param, grad, ax, eta, decay, mu, weight_decay, maximize) -> None: "
+                 "decay = 1 - lambd * eta; mu == 1 copies the parameter to ax",
+    "sparse_adam_step": "sparse_adam_step(param, grad, exp_avg, exp_avg_sq, rows, "
+                        "one_minus_beta1, one_minus_beta2, eps, maximize, step_size) -> None: "
+                        "rows is a bool array of the parameter's shape; only its True elements "
+                        "are read and updated",
 }
 
 # Fused recurrent cells (the steps of nn.LSTM/nn.GRU). Gate inputs are 2-D (N, k·H) views

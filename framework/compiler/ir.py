@@ -25,7 +25,8 @@ import numpy as np
 
 VIEW_OPS = ("reshape", "permute", "expand", "slice", "select", "as_strided")
 EFFECT_OPS = ("copy_", "device_assert", "sgd_step", "adam_step", "adamax_step", "adadelta_step", "rmsprop_step",
-              "adagrad_step", "nadam_step", "radam_step", "adam_step_multi", "sgd_step_multi")
+              "adagrad_step", "nadam_step", "radam_step", "rprop_step", "asgd_step",
+              "sparse_adam_step", "adam_step_multi", "sgd_step_multi")
 
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
           "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",

@@ -12,7 +12,9 @@ The gradient may differ from the parameter in dtype, layout or (broadcast)
 shape: the kernel gets a contiguous copy of the parameter's dtype. A
 parameter that is not contiguous is updated through a contiguous copy written
 back with ``copy_``. State buffers are contiguous with the parameter's shape
-(the optimizers make them so); a buffer a variant does not use is ``None``.
+(the optimizers make them so); a buffer a variant does not use is ``None``. A kernel may
+also read inputs it does not write (``sparse_adam_step``'s bool mask of the rows to update),
+passed after the state buffers and not bumped.
 
 ``sgd_step_multi_`` and ``adam_step_multi_`` update a list of parameters (one
 device and dtype, any shapes) with one ``<name>_step_multi`` kernel call: the
@@ -26,8 +28,11 @@ from ..tensor import Tensor
 from ._util import backend
 from .registry import register
 
-for _name in ("sgd", "adam", "adamax", "adadelta", "rmsprop", "adagrad", "nadam", "radam"):
+for _name in ("sgd", "adam", "adamax", "adadelta", "rmsprop", "adagrad", "nadam", "radam",
+              "rprop", "asgd"):
     register(f"{_name}_step_", "optim", (f"{_name}_step", "empty", "copy_"), differentiable=False)
+register("sparse_adam_step_", "optim", ("sparse_adam_step", "ne", "any", "empty", "copy_"),
+         differentiable=False)
 for _name in ("sgd", "adam"):
     register(f"{_name}_step_multi_", "optim", (f"{_name}_step_multi", "empty", "copy_"),
              differentiable=False)
@@ -51,12 +56,15 @@ def _written(param: Tensor, target: Tensor, buffers) -> None:
             b._a.storage.version += 1
 
 
-def _fused_step_(kernel: str, param: Tensor, grad: Tensor, buffers: tuple, scalars: tuple) -> None:
-    """Run ``kernel`` on ``param``, ``grad`` and ``buffers``; bump what it wrote."""
+def _fused_step_(kernel: str, param: Tensor, grad: Tensor, buffers: tuple, scalars: tuple,
+                 inputs: tuple = ()) -> None:
+    """Run ``kernel`` on ``param``, ``grad``, ``buffers`` and the read-only ``inputs``; bump
+    what it wrote."""
     target = param if param.is_contiguous() else param.contiguous()
     grad = _kernel_grad(param, grad)
     arrays = [b._a if b is not None else None for b in buffers]
-    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *scalars)
+    getattr(backend(param), kernel)(target._a, grad._a, *arrays, *[t._a for t in inputs],
+                                    *scalars)
     _written(param, target, buffers)
 
 
@@ -161,3 +169,36 @@ def radam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, lr, beta1, bet
     _fused_step_("radam_step", param, grad, (exp_avg, exp_avg_sq),
                  (lr, beta1, beta2, eps, weight_decay, decoupled, maximize, bias_correction1,
                   bias_correction2_sqrt, rect))
+
+
+def rprop_step_(param: Tensor, grad: Tensor, prev, step_size, etaminus, etaplus, step_size_min,
+                step_size_max, maximize) -> None:
+    """Rprop (per-element step sizes adapted by the sign of g·prev), in place."""
+    _fused_step_("rprop_step", param, grad, (prev, step_size),
+                 (etaminus, etaplus, step_size_min, step_size_max, maximize))
+
+
+def asgd_step_(param: Tensor, grad: Tensor, ax, eta, lambd, mu, weight_decay, maximize) -> None:
+    """ASGD with the step's ``eta`` and averaging weight ``mu`` (host floats), in place."""
+    _fused_step_("asgd_step", param, grad, (ax,), (eta, 1 - lambd * eta, mu, weight_decay,
+                                                   maximize))
+
+
+def sparse_adam_step_(param: Tensor, grad: Tensor, exp_avg, exp_avg_sq, beta1, beta2, eps,
+                      maximize, step_size) -> None:
+    """SparseAdam on a dense gradient, in place: the rows (along dim 0; the elements of a
+    0-d or 1-d parameter) with a nonzero gradient element are updated, as torch's SparseAdam
+    updates the rows of ``grad.to_sparse(1)``; the others, moments included, are untouched."""
+    grad = _kernel_grad(param, grad)
+    _fused_step_("sparse_adam_step", param, grad, (exp_avg, exp_avg_sq),
+                 (1 - beta1, 1 - beta2, eps, maximize, step_size), inputs=(_nonzero_rows(grad),))
+
+
+def _nonzero_rows(grad: Tensor) -> Tensor:
+    """A contiguous bool tensor of ``grad``'s shape: True on each row (index along dim 0) that
+    holds a nonzero (or NaN) element."""
+    nonzero = grad.ne(0)
+    if grad.ndim < 2:
+        return nonzero.contiguous()
+    rows = nonzero.reshape(grad.shape[0], -1).any(dim=1)
+    return rows.reshape((grad.shape[0],) + (1,) * (grad.ndim - 1)).expand(grad.shape).contiguous()

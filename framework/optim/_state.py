@@ -10,11 +10,19 @@ from ..tensor import Tensor
 def step_count(state: dict) -> float:
     """Advance the state's step counter (a CPU float32 scalar tensor, as in PyTorch)."""
     step = state.get("step")
-    value = (0.0 if step is None else _step_value(step)) + 1.0
-    step = tensor(value, dtype=float64 if get_default_dtype() is float64 else float32)
-    step._step_value = (step._a.storage.version, value)
-    state["step"] = step
+    value = (0.0 if step is None else scalar_value(step)) + 1.0
+    state["step"] = scalar_state(value)
     return value
+
+
+def scalar_state(value: float, device=None) -> Tensor:
+    """A 0-d tensor of PyTorch's scalar state dtype (float32; float64 under a float64 default
+    dtype) holding ``value``, on ``device`` (the CPU by default). ``scalar_value`` reads it back
+    without a device read while its memory is unwritten."""
+    dtype = float64 if get_default_dtype() is float64 else float32
+    scalar = tensor(value, dtype=dtype, device=device)
+    scalar._step_value = (scalar._a.storage.version, float(dtype.numpy.type(value)))
+    return scalar
 
 
 def step_counts(states: list, fused: bool = False) -> list:
@@ -25,7 +33,7 @@ def step_counts(states: list, fused: bool = False) -> list:
     ``step_count``'s. Float32 under ``fused=True`` (PyTorch's fused step type), else as
     ``step_count``. Returns the new counts.
     """
-    values = [(0.0 if s.get("step") is None else _step_value(s["step"])) + 1.0 for s in states]
+    values = [(0.0 if s.get("step") is None else scalar_value(s["step"])) + 1.0 for s in states]
     if not values:
         return values
     dtype = float64 if get_default_dtype() is float64 and not fused else float32
@@ -38,8 +46,8 @@ def step_counts(states: list, fused: bool = False) -> list:
     return values
 
 
-def _step_value(step) -> float:
-    """``float(step)``, from the value ``step_count`` noted on the tensor it made while its
+def scalar_value(step) -> float:
+    """``float(step)``, from the value ``scalar_state`` noted on the tensor it made while its
     memory is unwritten since (the storage's version counter is unchanged)."""
     noted = getattr(step, "_step_value", None)
     if noted is not None and isinstance(step, Tensor) and noted[0] == step._a.storage.version:

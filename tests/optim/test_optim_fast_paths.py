@@ -33,7 +33,7 @@ def test_step_count_without_the_note_equals_float_of_the_tensor(monkeypatch):
     from framework.optim import _state
     state: dict = {}
     noted = [step_count(state) for _ in range(4)]
-    monkeypatch.setattr(_state, "_step_value", lambda step: float(step))
+    monkeypatch.setattr(_state, "scalar_value", lambda step: float(step))
     state = {}
     assert [step_count(state) for _ in range(4)] == noted
 

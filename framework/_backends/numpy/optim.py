@@ -278,6 +278,62 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_d
     _write(param, p - update)
 
 
+def rprop_step(param, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max,
+               maximize) -> None:
+    """Rprop, in place, in one pass: the step size is scaled by etaplus where g·prev > 0, by
+    etaminus where g·prev < 0 (and the gradient counts as 0 there), else (0 or NaN) kept,
+    then clamped to [min, max]; p −= sign(g)·step_size; prev = g. sign is PyTorch's:
+    sign(NaN) = 0."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, 0.0, maximize, False)
+    product = g * _read(prev, p.dtype)
+    one = p.dtype.type(1)
+    factor = np.where(product > 0, p.dtype.type(etaplus),
+                      np.where(product < 0, p.dtype.type(etaminus), one))
+    size = _read(step_size, p.dtype) * factor
+    size = np.minimum(np.maximum(size, p.dtype.type(step_size_min)),
+                      p.dtype.type(step_size_max))
+    g = np.where(product < 0, p.dtype.type(0), g)
+    sign = np.where(g > 0, one, np.where(g < 0, -one, p.dtype.type(0)))
+    _write(step_size, size)
+    _write(prev, g)
+    _write(param, p - sign * size)
+
+
+def asgd_step(param, grad, ax, eta, decay, mu, weight_decay, maximize) -> None:
+    """ASGD, in place, in one pass: p = p·decay − eta·g (``decay`` = 1 − λ·eta); the average
+    ax += (p − ax)·mu, or ax = p when ``mu`` is 1."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, weight_decay, maximize, True)
+    p = p * decay
+    p = p - eta * g
+    if mu != 1:
+        average = _read(ax, p.dtype)
+        p_avg = average + (p - average) * mu
+    else:
+        p_avg = p
+    _write(param, p)
+    _write(ax, p_avg)
+
+
+def sparse_adam_step(param, grad, exp_avg, exp_avg_sq, rows, one_minus_beta1, one_minus_beta2,
+                     eps, maximize, step_size) -> None:
+    """SparseAdam, in place, on the elements where ``rows`` (a bool array of the parameter's
+    shape) is True, as torch's ``sparse_adam`` on those values: m += (g − m)(1−β1);
+    v += (g² − v)(1−β2); p += −step_size · m / (√v + eps). Elsewhere nothing changes."""
+    p = _read(param, _acc(param))
+    g = _grad(p, grad, 0.0, maximize, False)
+    m = _read(exp_avg, p.dtype)
+    v = _read(exp_avg_sq, p.dtype)
+    m_new = m + (g - m) * one_minus_beta1
+    v_new = v + (g * g - v) * one_minus_beta2
+    update = -step_size * (m_new / (np.sqrt(v_new) + eps))
+    on = nd(rows).astype(bool)
+    _write(exp_avg, np.where(on, m_new, m))
+    _write(exp_avg_sq, np.where(on, v_new, v))
+    _write(param, np.where(on, p + update, p))
+
+
 KERNELS = {
     "sgd_step": sgd_step,
     "sgd_step_multi": sgd_step_multi,
@@ -289,4 +345,7 @@ KERNELS = {
     "adagrad_step": adagrad_step,
     "nadam_step": nadam_step,
     "radam_step": radam_step,
+    "rprop_step": rprop_step,
+    "asgd_step": asgd_step,
+    "sparse_adam_step": sparse_adam_step,
 }

@@ -189,6 +189,26 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_d
             DECOUPLED=bool(decoupled), RECTIFIED=rect > 0, MAXIMIZE=bool(maximize))
 
 
+def rprop_step(param, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max,
+               maximize) -> None:
+    """Rprop (sign-based step sizes), in place, in one pass."""
+    _launch("rprop", param, [grad, prev, step_size],
+            [etaminus, etaplus, step_size_min, step_size_max], MAXIMIZE=bool(maximize))
+
+
+def asgd_step(param, grad, ax, eta, decay, mu, weight_decay, maximize) -> None:
+    """ASGD (the step and its running average), in place, in one pass."""
+    _launch("asgd", param, [grad, ax], [eta, decay, mu, weight_decay], AVERAGE=mu != 1,
+            MAXIMIZE=bool(maximize))
+
+
+def sparse_adam_step(param, grad, exp_avg, exp_avg_sq, rows, one_minus_beta1, one_minus_beta2,
+                     eps, maximize, step_size) -> None:
+    """SparseAdam on the elements where ``rows`` is True, in place."""
+    _launch("sparse_adam", param, [grad, exp_avg, exp_avg_sq, rows],
+            [one_minus_beta1, one_minus_beta2, eps, step_size], MAXIMIZE=bool(maximize))
+
+
 KERNELS = {
     "sgd_step": sgd_step,
     "sgd_step_multi": sgd_step_multi,
@@ -200,4 +220,7 @@ KERNELS = {
     "adagrad_step": adagrad_step,
     "nadam_step": nadam_step,
     "radam_step": radam_step,
+    "rprop_step": rprop_step,
+    "asgd_step": asgd_step,
+    "sparse_adam_step": sparse_adam_step,
 }
