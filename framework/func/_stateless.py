@@ -101,11 +101,14 @@ _ABSENT = object()
 
 @contextmanager
 def _reparametrized(module, values: dict, tie_weights: bool, strict: bool):
-    """The module's tensors replaced by ``values`` (restored on exit, even on error)."""
-    if strict:
-        _check_keys(module, values)
+    """The module's tensors replaced by ``values`` (restored on exit, even on error); what
+    the call left in a replaced slot (a buffer it reassigned) is written back to ``values``,
+    as torch does."""
+    given = values
     if tie_weights:
         values = _untie(module, values)
+    if strict:
+        _check_keys(module, values)
     saved = []
     try:
         for name, value in values.items():
@@ -113,12 +116,14 @@ def _reparametrized(module, values: dict, tie_weights: bool, strict: bool):
         yield
     finally:
         for name, old in reversed(saved):
-            _swap(module, name, old)
+            current = _swap(module, name, old)
+            if name in given:
+                given[name] = current
 
 
 def _swap(module, name: str, value):
-    """Put ``value`` at the dotted ``name`` (a parameter's or buffer's slot, else a plain
-    attribute); returns what was there (``_ABSENT`` when nothing was)."""
+    """Put ``value`` at the dotted ``name`` (a parameter's or buffer's slot, else the
+    attribute, through ``setattr``); returns what was there (``_ABSENT``: nothing)."""
     path, _, leaf = name.rpartition(".")
     owner = module.get_submodule(path)
     for store in (owner._parameters, owner._buffers):
@@ -126,11 +131,11 @@ def _swap(module, name: str, value):
             old = store[leaf]
             store[leaf] = value
             return old
-    old = owner.__dict__.get(leaf, _ABSENT)
-    if value is _ABSENT:
-        owner.__dict__.pop(leaf, None)
-    else:
-        object.__setattr__(owner, leaf, value)
+    old = getattr(owner, leaf, _ABSENT)
+    if value is not _ABSENT:
+        setattr(owner, leaf, value)
+    elif hasattr(owner, leaf):
+        delattr(owner, leaf)
     return old
 
 
