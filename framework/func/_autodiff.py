@@ -115,12 +115,16 @@ def _keeps_graph(grad_enabled: bool, tensors, fresh: set) -> bool:
 
 
 def _split_aux(output, has_aux: bool, api: str):
-    """``(output, aux)``; with ``has_aux`` the function must return a pair."""
+    """``(output, aux)``; with ``has_aux`` the function must return a pair, ``aux`` a pytree
+    of tensors."""
     if not has_aux:
         return output, None
     if not (isinstance(output, tuple) and len(output) == 2):
         raise RuntimeError(f"{api}: output of function f should be a tuple: (output, aux) if "
                            "has_aux is True")
+    for leaf in tree_flatten(output[1])[0]:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
     return output
 
 
