@@ -296,10 +296,18 @@ def test_bad_inputs_raise_like_torch(device):
         FF.vmap(lambda a: a, in_dims=(0, 0))(x)
     with pytest.raises(ValueError, match="must only return Tensors"):
         FF.vmap(lambda a: 3.0)(x)
+    with pytest.raises(ValueError, match="Expected at least one Tensor to vmap over"):
+        FF.vmap(lambda a: a, in_dims=(None,))(x)
+    with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim is None"):
+        FF.vmap(lambda a: (a, a), out_dims=(0, None))(x.cumsum(0))
+    out, scale = FF.vmap(lambda a: (a, 2.0), out_dims=(0, None))(x)
+    assert scale == 2.0
+    with pytest.raises(RuntimeError, match="tangent:0 with shape"):
+        FF.linearize(framework.sin, x)[1](x[:2])
     with pytest.raises(RuntimeError, match="Only allowed values for randomness"):
         FF.vmap(lambda a: a, randomness="foo")
     with pytest.raises(RuntimeError, match="Expected primals to be a tuple"):
-        FF.jvp(lambda a: a, x, x)
+        FF.jvp(lambda a: a, [x], [x])
     with pytest.raises(RuntimeError, match="forward gradient that has a different size"):
         FF.jvp(lambda a: a, (x,), (x[:2],))
     with pytest.raises(RuntimeError, match="Mismatch in shape"):

@@ -278,26 +278,23 @@ class _ForwardGraph:
                           retain_graph=True)
 
 
-def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
+def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):  # noqa: ARG001
     """``(func(*primals), J t)`` (``+ (aux,)`` with ``has_aux``): the Jacobian-vector
     product with ``tangents`` (structured like ``primals``), computed by the double-vjp
-    trick (two reverse passes) rather than forward-mode AD."""
-    if not isinstance(primals, (tuple, list)):
+    trick (two reverse passes) rather than forward-mode AD. ``strict`` is accepted and, as
+    in torch, changes nothing."""
+    if not isinstance(primals, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it "
                            "should be valid to call f(*primals).")
-    if strict:
-        raise RuntimeError("jvp(f, primals, tangents, strict=True): strict=True is not "
-                           "implemented (torch does not implement it either).")
-    primal_leaves, primal_spec = tree_flatten(tuple(primals))
-    tangent_leaves, tangent_spec = tree_flatten(tuple(tangents) if isinstance(
-        tangents, (tuple, list)) else tangents)
+    primal_leaves, primal_spec = tree_flatten(primals)
+    tangent_leaves, tangent_spec = tree_flatten(tangents)
     if primal_spec != tangent_spec:
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
                            "the same python structure. For example, if primals is a tuple of 3 "
                            "tensors, tangents also must be. Got primals with structure "
                            f"{primal_spec} and tangents with structure {tangent_spec}")
     _check_tangents(primal_leaves, tangent_leaves)
-    graph = _ForwardGraph(func, tuple(primals), has_aux, "jvp(f, primals, tangents)")
+    graph = _ForwardGraph(func, primals, has_aux, "jvp(f, primals, tangents)")
     products = tree_unflatten(graph.product(tangent_leaves), graph.out_spec)
     result = (_finish(graph.output, graph.keep), products)
     return result + (_finish(graph.aux, graph.keep),) if has_aux else result
@@ -318,14 +315,18 @@ def linearize(func, *primals):
     """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is the Jacobian-vector product at
     ``primals`` (``jvp(func, primals, tangents)[1]``), reusing the graph recorded once."""
     graph = _ForwardGraph(func, primals, False, "linearize(f, *primals)")
-    primal_leaves = tree_flatten(primals)[0]
+    primal_leaves, primal_spec = tree_flatten(primals)
 
     def jvp_fn(*tangents):
         tangent_leaves, tangent_spec = tree_flatten(tangents)
-        if tangent_spec != tree_flatten(primals)[1]:
-            raise RuntimeError("linearize: expected the tangents to have the structure of the "
-                               f"primals, {tree_flatten(primals)[1]}, got {tangent_spec}")
-        _check_tangents(primal_leaves, tangent_leaves)
+        if tangent_spec != primal_spec:
+            raise RuntimeError(f"Expected the tangents {tangent_spec} to have the same "
+                               f"argument structure as the primals {primal_spec}")
+        for i, (p, t) in enumerate(zip(primal_leaves, tangent_leaves)):
+            if tuple(t.shape) != tuple(p.shape):
+                raise RuntimeError(f"tangent:{i} with shape torch.Size({list(t.shape)}) in "
+                                   "flattened pytree doesn't match the shape "
+                                   f"torch.Size({list(p.shape)}) of the corresponding primal.")
         return tree_unflatten(graph.product(tangent_leaves), graph.out_spec)
 
     return _finish(graph.output, graph.keep), jvp_fn

@@ -30,8 +30,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     ``in_dims``: an int (the mapped dim of every input) or a tuple with one entry per
     positional argument, each an int, None (not mapped: passed whole to every call) or, for
     a container argument, a nested structure matching it. ``out_dims``: where the mapped dim
-    goes in each output (an int, or one per output leaf; None: the output is not batched and
-    the first call's value is returned). ``randomness``: ``"error"`` (a random op inside
+    goes in each output (an int, or one per output leaf; None: the output is not batched, the
+    same for every slice, and that value is returned). ``randomness``: ``"error"`` (a random op inside
     ``func`` raises), ``"different"`` (each slice draws its own numbers) or ``"same"`` (each
     slice starts from the same generator state). ``chunk_size`` is checked and changes
     nothing (the calls run one at a time). Keyword arguments are passed whole to every call.
@@ -104,8 +104,7 @@ def _batch_size(func, in_dims, leaves: list, dims: list) -> int:
     """The common size of the mapped dims (torch's errors when there is none or they differ)."""
     sizes = [leaf.shape[d] for leaf, d in zip(leaves, dims) if d is not None]
     if not sizes:
-        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): at least one "
-                         "input must be vmapped over (got in_dims=None for all inputs)")
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
     if len(set(sizes)) != 1:
         raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
                          f"dimension, got sizes {sizes} for the mapped dimension")
@@ -154,6 +153,7 @@ def _stack_outputs(func, results: list, out_dims, size: int):
 
 def _stack_leaf(func, column: list, dim, size: int):
     if dim is None:
+        _check_unbatched(func, column)
         return column[0]
     if not isinstance(column[0], Tensor):
         raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, "
@@ -161,3 +161,19 @@ def _stack_leaf(func, column: list, dim, size: int):
                          "for output?")
     out = stack(column, dim=dim)
     return out.narrow(dim % out.dim(), 0, 0) if size == 0 else out
+
+
+def _check_unbatched(func, column: list) -> None:
+    """An output with ``out_dims`` None must be the same for every slice (torch: not batched)."""
+    first = column[0]
+    for other in column[1:]:
+        if other is first:
+            continue
+        if isinstance(first, Tensor):
+            same = isinstance(other, Tensor) and first.shape == other.shape \
+                and bool((first == other).all())
+        else:
+            same = other == first
+        if not same:
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                             "BatchedTensor when out_dim is None")
