@@ -317,3 +317,41 @@ def test_bad_inputs_raise_like_torch(device):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         FF.vmap(lambda a: a)(x)  # no warning on the plain path
+
+
+# meta-learning and nesting -------------------------------------------------------------------
+
+def test_second_order_maml_step(device):
+    """One inner SGD step by ``grad`` of a ``functional_call`` loss, then the outer loss
+    differentiated through it to the meta-parameters (second order), as with torch.func."""
+    model, tmodel = fnn.Linear(2, 1).double().to(device), torch.nn.Linear(2, 1).double()
+    tmodel.load_state_dict({k: torch.tensor(v.cpu().numpy()) for k, v in
+                            model.state_dict().items()})
+    (x, tx), (y, ty) = _pair((3, 2), device, 1), _pair((3, 1), device, 2)
+
+    def run(func, mod, params, a, b):
+        def loss(p):
+            return ((func.functional_call(mod, p, (a,)) - b) ** 2).mean()
+        step = func.grad(loss)(params)
+        adapted = {k: params[k] - 0.1 * step[k] for k in params}
+        return loss(adapted)
+
+    params = dict(model.named_parameters())
+    tparams = dict(tmodel.named_parameters())
+    outer, touter = run(FF, model, params, x, y), run(TF, tmodel, tparams, tx, ty)
+    assert_close(outer, touter, **TOL)
+    outer.backward()
+    touter.backward()
+    for name, p in params.items():
+        assert_close(p.grad, tparams[name].grad, **TOL)
+
+
+def test_transforms_inside_out(device):
+    """``vmap`` inside ``grad``, ``jacrev`` of ``vmap``, ``vmap`` of ``hessian``."""
+    x, tx = _pair((2, 3), device)
+    _compare(FF.grad(lambda a: FF.vmap(lambda r: (r.sin() * r).sum())(a).sum())(x),
+             TF.grad(lambda a: TF.vmap(lambda r: (r.sin() * r).sum())(a).sum())(tx))
+    _compare(FF.jacrev(FF.vmap(lambda r: r.exp().sum()))(x),
+             TF.jacrev(TF.vmap(lambda r: r.exp().sum()))(tx))
+    _compare(FF.vmap(FF.hessian(lambda r: r.sin().sum() * r.sum()))(x),
+             TF.vmap(TF.hessian(lambda r: r.sin().sum() * r.sum()))(tx))
