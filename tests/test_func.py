@@ -355,3 +355,37 @@ def test_transforms_inside_out(device):
              TF.jacrev(TF.vmap(lambda r: r.exp().sum()))(tx))
     _compare(FF.vmap(FF.hessian(lambda r: r.sin().sum() * r.sum()))(x),
              TF.vmap(TF.hessian(lambda r: r.sin().sum() * r.sum()))(tx))
+
+
+# rearrange, functionalize, debug_unwrap ------------------------------------------------------
+
+@pytest.mark.parametrize("pattern, lengths", [
+    ("b h w -> b (h w)", {}), ("b (h1 h2) w -> w h2 b h1", {"h1": 3}), ("b ... -> ... b", {}),
+    ("b h w -> 1 w (b h) ()", {}), ("b ... w -> (w b) ...", {})])
+def test_rearrange(device, pattern, lengths):
+    x, tx = _pair((2, 3, 4), device)
+    _compare(FF.rearrange(x, pattern, **lengths), TF.rearrange(tx, pattern, **lengths))
+    _compare(FF.rearrange([x, x], "n " + pattern.replace("->", "-> n", 1), **lengths),
+             TF.rearrange([tx, tx], "n " + pattern.replace("->", "-> n", 1), **lengths))
+
+
+def test_rearrange_errors_functionalize_debug_unwrap():
+    x = framework.ones(2, 3, 4)
+    with pytest.raises(ValueError, match="Identifiers only on one side"):
+        FF.rearrange(x, "b h w -> b h")
+    with pytest.raises(ValueError, match="Number of dimensions in pattern \\(2\\) must be equal"):
+        FF.rearrange(x, "b h -> b h")
+    with pytest.raises(ValueError, match="cannot infer the sizes of two dimensions at once"):
+        FF.rearrange(x, "b (h1 h2) w -> b h1 h2 w")
+    with pytest.raises(ValueError, match="single '->' separator"):
+        FF.rearrange(x, "b h w")
+    y = framework.zeros(3)
+
+    def mutate(a):
+        a.add_(1)
+        return a * 2
+
+    assert FF.functionalize(mutate)(y).tolist() == [2.0] * 3 and y.tolist() == [1.0] * 3
+    with pytest.raises(RuntimeError, match="received invalid argument for remove=x"):
+        FF.functionalize(mutate, remove="x")
+    assert FF.debug_unwrap(y) is y
