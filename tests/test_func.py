@@ -389,3 +389,16 @@ def test_rearrange_errors_functionalize_debug_unwrap():
     with pytest.raises(RuntimeError, match="received invalid argument for remove=x"):
         FF.functionalize(mutate, remove="x")
     assert FF.debug_unwrap(y) is y
+
+
+def test_replace_all_batch_norm_modules_(device):
+    model = fnn.Sequential(fnn.Linear(3, 2), fnn.BatchNorm1d(2)).double().to(device)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).double()
+    tmodel.load_state_dict({k: torch.tensor(v.cpu().numpy()) for k, v in
+                            model.state_dict().items()})
+    assert FF.replace_all_batch_norm_modules_(model) is model
+    TF.replace_all_batch_norm_modules_(tmodel)
+    assert model[1].running_mean is None and not model[1].track_running_stats
+    assert list(model.state_dict()) == list(tmodel.state_dict())
+    x, tx = _pair((2, 4, 3), device)
+    _compare(FF.vmap(model)(x), TF.vmap(tmodel)(tx))

@@ -217,3 +217,12 @@ def test_skip_init_and_clip_grad_norm(device):
     with pytest.warns(FutureWarning, match="clip_grad_norm` is now deprecated"):
         norm = fnn.utils.clip_grad_norm([p], 1.0)
     assert abs(norm.item() - 48 ** 0.5) < 1e-5 and abs(p.grad.norm().item() - 1) < 1e-5
+
+
+def test_transfer_parametrizations_and_params():
+    source = FP.weight_norm(fnn.Linear(3, 2).double())
+    target = FZ.transfer_parametrizations_and_params(source, fnn.Linear(3, 2).double())
+    assert type(target).__name__ == "ParametrizedLinear"
+    assert target.parametrizations.weight.original1 is source.parametrizations.weight.original1
+    assert_close(target.weight, torch.tensor(source.weight.detach().numpy()), 0, 0)
+    assert FZ.transfer_parametrizations_and_params(fnn.ReLU(), target) is target

@@ -21,7 +21,8 @@ from ..modules.container import ModuleDict, ModuleList
 from ..parameter import Parameter
 
 __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized",
-           "remove_parametrizations", "type_before_parametrizations"]
+           "remove_parametrizations", "type_before_parametrizations",
+           "transfer_parametrizations_and_params"]
 
 _cache_enabled = 0
 _cache: dict = {}
@@ -289,3 +290,25 @@ def type_before_parametrizations(module) -> type:
         return module.__class__.__bases__[0]
     return type(module)
 
+
+def transfer_parametrizations_and_params(from_module, to_module, tensor_name=None):
+    """Register the parametrizations of ``from_module`` (all, or those of ``tensor_name``) on
+    ``to_module`` too (creating the parameter there from ``from_module``'s value when it is
+    missing), and make ``to_module`` share ``from_module``'s originals; returns
+    ``to_module``."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name).detach()))
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        if source.is_tensor:
+            target.original = source.original
+            continue
+        for i in range(source.ntensors):
+            setattr(target, f"original{i}", getattr(source, f"original{i}"))
+    return to_module
