@@ -70,7 +70,8 @@ def test_grad_and_value_has_aux_and_pytree_input(device):
 
 def test_grad_of_grad_and_unused_input(device):
     x, tx = _pair((), device)
-    _compare(FF.grad(FF.grad(lambda a: a.sin() * a))(x), TF.grad(TF.grad(lambda a: a.sin() * a))(tx))
+    _compare(FF.grad(FF.grad(lambda a: a.sin() * a))(x),
+             TF.grad(TF.grad(lambda a: a.sin() * a))(tx))
     # an input the function does not use gets zeros
     _compare(FF.grad(lambda a, b: (a * 2).sum(), argnums=1)(x, x),
              TF.grad(lambda a, b: (a * 2).sum(), argnums=1)(tx, tx))
@@ -159,7 +160,8 @@ def test_vmap_in_dims_out_dims(device):
     def g(a, c, bias):
         return a * c + bias, (a * c).sum()
 
-    _compare(FF.vmap(g, in_dims=(0, 1, None))(x, y, b), TF.vmap(g, in_dims=(0, 1, None))(tx, ty, tb))
+    _compare(FF.vmap(g, in_dims=(0, 1, None))(x, y, b),
+             TF.vmap(g, in_dims=(0, 1, None))(tx, ty, tb))
     _compare(FF.vmap(g, in_dims=(1, 0, None), out_dims=(1, 0))(y.t(), x.t(), b[:2]),
              TF.vmap(g, in_dims=(1, 0, None), out_dims=(1, 0))(ty.t(), tx.t(), tb[:2]))
     nested = FF.vmap(lambda d: d["a"] @ d["b"], in_dims=({"a": 0, "b": None},))
@@ -211,8 +213,10 @@ def test_stack_module_state_ensemble(device):
     _compare(params, tparams)
     assert params["weight"].is_leaf and buffers == {} == tbuffers
     x, tx = _pair((4, 3), device)
-    got = FF.vmap(lambda p, a: FF.functional_call(models[0], p, (a,)), in_dims=(0, None))(params, x)
-    want = TF.vmap(lambda p, a: TF.functional_call(tmodels[0], p, (a,)), in_dims=(0, None))(tparams, tx)
+    got = FF.vmap(lambda p, a: FF.functional_call(models[0], p, (a,)),
+                  in_dims=(0, None))(params, x)
+    want = TF.vmap(lambda p, a: TF.functional_call(tmodels[0], p, (a,)),
+                   in_dims=(0, None))(tparams, tx)
     assert_close(got, want, **TOL)
 
 
@@ -240,7 +244,8 @@ def test_functional_call_tie_weights_strict_and_buffers(device):
     assert_close(out, torch.tensor(x.cpu().numpy() * 4), **TOL)  # tied: both layers take w
     assert state["count"].item() == 1 and module.count.item() == 0  # reassigned buffer written back
     assert module.a.weight is module.b.weight and module.a.weight is not w
-    out = FF.functional_call(module, ({"a.weight": w}, {"b.weight": w * 0}), (x,), tie_weights=False)
+    out = FF.functional_call(module, ({"a.weight": w}, {"b.weight": w * 0}), (x,),
+                             tie_weights=False)
     assert out.abs().sum().item() == 0
     with pytest.raises(RuntimeError, match="Missing key\\(s\\): 'count'"):
         FF.functional_call(module, {"a.weight": w}, (x,), strict=True)

@@ -30,11 +30,12 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     ``in_dims``: an int (the mapped dim of every input) or a tuple with one entry per
     positional argument, each an int, None (not mapped: passed whole to every call) or, for
     a container argument, a nested structure matching it. ``out_dims``: where the mapped dim
-    goes in each output (an int, or one per output leaf; None: the output is not batched, the
-    same for every slice, and that value is returned). ``randomness``: ``"error"`` (a random op inside
-    ``func`` raises), ``"different"`` (each slice draws its own numbers) or ``"same"`` (each
-    slice starts from the same generator state). ``chunk_size`` is checked and changes
-    nothing (the calls run one at a time). Keyword arguments are passed whole to every call.
+    goes in each output (an int, or one per output leaf; None: the output is not batched,
+    the same for every slice, and that value is returned). ``randomness``: ``"error"`` (a
+    random op inside ``func`` raises), ``"different"`` (each slice draws its own numbers) or
+    ``"same"`` (each slice starts from the same generator state). ``chunk_size`` is checked
+    and changes nothing (the calls run one at a time). Keyword arguments are passed whole to
+    every call.
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
