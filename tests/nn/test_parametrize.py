@@ -226,3 +226,21 @@ def test_transfer_parametrizations_and_params():
     assert target.parametrizations.weight.original1 is source.parametrizations.weight.original1
     assert_close(target.weight, torch.tensor(source.weight.detach().numpy()), 0, 0)
     assert FZ.transfer_parametrizations_and_params(fnn.ReLU(), target) is target
+
+
+def test_parametrized_module_deep_copies_but_does_not_pickle():
+    import copy
+    import pickle
+    module = FP.weight_norm(fnn.Linear(3, 2).double())
+    replica = copy.deepcopy(module)
+    assert type(replica) is type(module)
+    original1 = replica.parametrizations.weight.original1
+    assert original1 is not module.parametrizations.weight.original1
+    assert_close(replica.weight, torch.tensor(module.weight.detach().numpy()), 0, 0)
+    with framework.no_grad():
+        original1.mul_(2)
+    assert_close(replica.weight, torch.tensor(module.weight.detach().numpy()), 0, 0)  # same g
+    replica.parametrizations.weight.original0.data = module.parametrizations.weight.original0 * 3
+    assert not np.allclose(replica.weight.detach().numpy(), module.weight.detach().numpy())
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(module)

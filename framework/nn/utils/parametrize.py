@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from copy import deepcopy
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
@@ -161,7 +162,8 @@ class ParametrizationList(ModuleList):
 
 
 def _inject_new_class(module) -> None:
-    """Give ``module`` its own subclass ``Parametrized<Class>`` to hold the properties; its
+    """Give ``module`` its own subclass ``Parametrized<Class>`` to hold the properties. Its
+    instances deep-copy (sharing the class) but do not pickle, as torch's; its
     ``_load_from_state_dict`` first runs the hooks of ``_add_load_hook`` (framework's Module
     has no load-state-dict pre-hooks)."""
     cls = module.__class__
@@ -170,14 +172,23 @@ def _inject_new_class(module) -> None:
         raise RuntimeError("Serialization of parametrized modules is only supported through "
                            "state_dict().")
 
+    def default_deepcopy(self, memo):
+        replica = memo.get(id(self))
+        if replica is None:
+            replica = self.__new__(self.__class__)
+            memo[id(self)] = replica
+            replica.__dict__ = deepcopy(self.__dict__, memo)
+        return replica
+
     def load_from_state_dict(self, state_dict, prefix, *args) -> None:
         for hook in self.__dict__.get("_parametrize_load_hooks", ()):
             hook(state_dict, prefix)
         cls._load_from_state_dict(self, state_dict, prefix, *args)
 
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,),
-                            {"__getstate__": getstate,
-                             "_load_from_state_dict": load_from_state_dict})
+    members = {"__getstate__": getstate, "_load_from_state_dict": load_from_state_dict}
+    if not hasattr(cls, "__deepcopy__"):
+        members["__deepcopy__"] = default_deepcopy
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), members)
 
 
 def _add_load_hook(module, hook) -> None:
