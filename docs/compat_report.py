@@ -120,7 +120,7 @@ def write_record() -> None:
     RECORD.write_text(json.dumps(installed_names(), indent=1) + "\n")
 
 
-SUBMODULES = ["autograd", "nn", "nn.functional", "nn.init", "nn.utils", "optim",
+SUBMODULES = ["autograd", "func", "nn", "nn.functional", "nn.init", "nn.utils", "optim",
               "optim.lr_scheduler", "utils.data", "cuda", "amp", "backends", "accelerator",
               "distributions", "random", "linalg", "fft", "special", "jit", "sparse",
               "distributed", "quantization", "onnx", "export", "compiler"]

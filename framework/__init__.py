@@ -75,6 +75,7 @@ del _module
 
 from . import accelerator, amp, backends, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
+from . import func  # noqa: E402,F401 - function transforms (after nn: functional_call)
 
 
 _LAZY_MODULES = ("export", "jit", "onnx")
