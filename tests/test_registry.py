@@ -115,7 +115,8 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'addmm_', 'addmv_', 'baddbmm_', 'addbmm_', 'addr_', 'deg2rad_', 'rad2deg_', 'logit_',
     'sinc_', 'nan_to_num_', 'xlogy_', 'heaviside_', 'float_power_', 'arctan2_', 'fix_',
     'swapaxes_', 'swapdims_', 'lgamma', 'digamma', 'mvlgamma', 'i0', 'lgamma_', 'digamma_',
-    'mvlgamma_', 'i0_',
+    'mvlgamma_', 'i0_', 'gcd', 'lcm', 'ldexp', 'frexp', 'histc', 'histogram', 'renorm',
+    'select_scatter', 'slice_scatter', 'diagonal_scatter', 'nextafter',
 ))
 
 

@@ -33,7 +33,8 @@ RNG = np.random.default_rng(0)
 F64 = framework.float64
 # kl_div's default reduction and chain_matmul warn like PyTorch's; the cases keep the defaults
 pytestmark = [pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning"),
-              pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated:UserWarning")]
+              pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated:UserWarning"),
+              pytest.mark.filterwarnings("ignore:torch.range is deprecated:UserWarning")]
 
 
 def _x(*shape, grad=True):
@@ -632,6 +633,28 @@ for _name in ("split_with_sizes", "unsafe_split_with_sizes"):
 CASES["unsafe_chunk"] = [_call(framework.unsafe_chunk, lambda: _x(4, 2), lambda: 2)]
 CASES["unsafe_split"] = [_call(framework.unsafe_split, lambda: _x(4, 2), lambda: 3)]
 CASES["pdist"] = [_call(framework.pdist, lambda: _x(4, 3))]
+CASES["kaiser_window"] = [_call(framework.kaiser_window, lambda: 5)]
+for _name in ("gcd", "lcm"):
+    CASES[_name] = [_call(getattr(framework, _name), lambda: _i(3, 4), lambda: _i(4))]
+CASES["ldexp"] = [_call(framework.ldexp, lambda: _x(3, 4), lambda: _i(4))]
+CASES["frexp"] = [_call(framework.frexp, lambda: _x(3, 4))]
+CASES["histc"] = [_call(framework.histc, lambda: _x(3, 4), bins=5)]
+CASES["histogram"] = [_call(framework.histogram, lambda: _x(3, 4), lambda: 4),
+                      _call(framework.histogram, lambda: _x(3, 4),
+                            lambda: framework.tensor([-1.0, 0.0, 2.0], dtype=F64))]
+CASES["vander"] = [_call(framework.vander, lambda: _x(3), lambda: 4)]
+CASES["renorm"] = [_call(framework.renorm, lambda: _x(3, 4), lambda: 2, lambda: 0, lambda: 1.0)]
+CASES["select_scatter"] = [_call(framework.select_scatter, lambda: _x(3, 4), lambda: _x(4),
+                                 lambda: 0, lambda: 1)]
+CASES["slice_scatter"] = [_call(framework.slice_scatter, lambda: _x(3, 4), lambda: _x(3, 2),
+                                dim=1, start=1, end=3)]
+CASES["diagonal_scatter"] = [_call(framework.diagonal_scatter, lambda: _x(3, 4), lambda: _x(3))]
+CASES["asarray"] = [_call(framework.asarray, lambda: [1.0, 2.0])]
+CASES["nextafter"] = [_call(framework.nextafter, lambda: _x(3, 4), lambda: _x(4))]
+CASES["gradient"] = [_call(framework.gradient, lambda: _x(3, 4)),
+                     _call(framework.gradient, lambda: _x(4),
+                           spacing=(framework.tensor([0.0, 1.0, 1.5, 3.0], dtype=F64),))]
+CASES["range"] = [_call(framework.range, lambda: 0, lambda: 3)]
 # special (framework/ops/special.py)
 for _name in ("lgamma", "digamma", "gammaln", "psi", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
               "log_ndtr"):

@@ -32,7 +32,9 @@ __all__ = [
     "chain_matmul", "cross", "hann_window", "hamming_window", "blackman_window",
     "bartlett_window", "scalar_tensor", "fix", "arctan2", "is_nonzero", "is_same_size",
     "is_signed", "is_neg", "resolve_neg", "split_with_sizes", "unsafe_chunk", "unsafe_split",
-    "unsafe_split_with_sizes", "pdist",
+    "unsafe_split_with_sizes", "pdist", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
+    "histc", "histogram", "vander", "renorm", "select_scatter", "slice_scatter",
+    "diagonal_scatter", "asarray", "nextafter", "gradient", "range",
 ]
 FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "pdist", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
@@ -46,8 +48,13 @@ TENSOR_METHODS = (
     "float_power", "aminmax", "dist", "cov", "corrcoef", "ravel", "hsplit", "vsplit",
     "dsplit", "diagflat", "kron", "take", "msort", "vdot", "addr", "ger", "addbmm", "cross",
     "fix", "arctan2", "is_nonzero", "is_same_size", "is_signed", "is_neg", "resolve_neg",
-    "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
+    "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "gcd",
+    "lcm", "ldexp", "frexp", "histc", "histogram", "renorm", "select_scatter",
+    "slice_scatter", "diagonal_scatter", "nextafter",
 )
+
+FrexpResult = namedtuple("frexp", ("mantissa", "exponent"))  # ``torch.return_types.frexp``
+HistogramResult = namedtuple("histogram", ("hist", "bin_edges"))
 
 AminmaxResult = namedtuple("aminmax", ("min", "max"))  # ``torch.return_types.aminmax``
 
@@ -230,16 +237,10 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     check_tensor("nanmean", "input", input)
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
-                           f"dtype but got {_torch_name(input.dtype)}")
+                           f"dtype but got {dtypes.scalar_type_name(input.dtype)}")
     count = reduce.sum(compare.logical_not(compare.isnan(input)), dim, keepdim,
                        dtype=dtype or input.dtype)
     return binary.div(nansum(input, dim, keepdim, dtype=dtype), count)
-
-
-def _torch_name(dtype) -> str:
-    name = str(dtype).split(".")[-1]
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-            "uint8": "Byte", "bool": "Bool"}.get(name, name)
 
 
 def aminmax(input: Tensor, *, dim: "int | None" = None, keepdim: bool = False):
@@ -683,7 +684,7 @@ def cross(input: Tensor, other: Tensor, dim: "int | None" = None) -> Tensor:
     dtype = dtypes.result_type(input, other)
     a, b = input.to(dtype).expand(full), other.to(dtype).expand(full)
     parts = []
-    for i in range(3):
+    for i in builtins.range(3):
         j, k = (i + 1) % 3, (i + 2) % 3
         parts.append(binary.sub(binary.mul(shape.select(a, d, j), shape.select(b, d, k)),
                                 binary.mul(shape.select(a, d, k), shape.select(b, d, j))))
@@ -691,10 +692,9 @@ def cross(input: Tensor, other: Tensor, dim: "int | None" = None) -> Tensor:
 
 
 # -- window functions ----------------------------------------------------------------------
-def _window(op: str, window_length: int, periodic: bool, dtype, device, requires_grad,
-            terms) -> Tensor:
-    """``sum_k c_k cos(2 pi k n / (N - 1))`` for n < window_length (N one more when
-    ``periodic``): the cosine windows, ``terms = [c_0, c_1, ...]``."""
+def _window_dtype(op: str, window_length, dtype):
+    """The window's dtype (default: the default float), after PyTorch's checks of the
+    length and dtype."""
     if isinstance(window_length, bool) or not isinstance(window_length, int):
         raise TypeError(f"{op}(): argument 'window_length' must be int, not "
                         f"{type(window_length).__name__}")
@@ -704,6 +704,14 @@ def _window(op: str, window_length: int, periodic: bool, dtype, device, requires
     dtype = dtype or dtypes.get_default_dtype()
     if not dtype.is_floating_point:
         raise RuntimeError(f"{op} expects floating point dtypes, got: {dtype}")
+    return dtype
+
+
+def _window(op: str, window_length: int, periodic: bool, dtype, device, requires_grad,
+            terms) -> Tensor:
+    """``sum_k c_k cos(2 pi k n / (N - 1))`` for n < window_length (N one more when
+    ``periodic``): the cosine windows, ``terms = [c_0, c_1, ...]``."""
+    dtype = _window_dtype(op, window_length, dtype)
     if window_length <= 1:
         out = creation.ones(window_length, dtype=dtype, device=device)
         return out.requires_grad_(requires_grad)
@@ -744,9 +752,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, de
     if isinstance(window_length, int) and not isinstance(window_length, bool) and \
             window_length > 1:
         span = window_length if periodic else window_length - 1
-        dtype = dtype or dtypes.get_default_dtype()
-        if not dtype.is_floating_point:
-            raise RuntimeError(f"bartlett_window expects floating point dtypes, got: {dtype}")
+        dtype = _window_dtype("bartlett_window", window_length, dtype)
         n = creation.arange(window_length, dtype=dtypes.float64, device=device)
         out = binary.sub(1.0, unary.abs(binary.sub(binary.mul(n, 2.0 / span), 1.0)))
         return out.to(dtype).requires_grad_(requires_grad)
@@ -918,6 +924,386 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     return threshold_op(input, threshold, value, inplace=True)
 
 
+# -- more of torch's top-level functions ---------------------------------------------------
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
+                  dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """The Kaiser window, ``i0(beta sqrt(1 - ((n - a) / a)^2)) / i0(beta)``, a = (N - 1) /
+    2 (N one more when ``periodic``, the last point dropped)."""
+    from .special import i0
+    dtype = _window_dtype("kaiser_window", window_length, dtype)
+    if window_length <= 1:
+        return creation.ones(window_length, dtype=dtype, device=device).requires_grad_(
+            requires_grad)
+    length = window_length + 1 if periodic else window_length
+    half = (length - 1) / 2.0
+    n = creation.arange(length, dtype=dtypes.float64, device=device)
+    ratio = binary.div(binary.sub(n, half), half)
+    inside = compare.clamp(binary.sub(1.0, binary.mul(ratio, ratio)), min=0.0)
+    beta_value = creation.full((), beta, dtype=dtypes.float64, device=device)
+    w = binary.div(i0(binary.mul(unary.sqrt(inside), beta)), i0(beta_value))
+    w = shape.narrow(w, 0, 0, window_length)
+    return w.to(dtype).requires_grad_(requires_grad)
+
+
+def _integer_pair(op: str, input, other) -> tuple:
+    _two_tensors(op, input, other)
+    if input.dtype.is_floating_point or other.dtype.is_floating_point or \
+            input.dtype is dtypes.bool or other.dtype is dtypes.bool:
+        raise RuntimeError(f"\"{op}_cpu\" not implemented for "
+                           f"'{dtypes.scalar_type_name(dtypes.result_type(input, other))}'")
+    common_device(op, input, other)
+    dtype = dtypes.result_type(input, other)
+    from ._util import broadcast_shapes
+    full = broadcast_shapes(op, tuple(input.shape), tuple(other.shape))
+    return input.to(dtype).expand(full), other.to(dtype).expand(full)
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    """The greatest common divisor of integer tensors (non-negative; gcd(0, 0) = 0), by
+    Euclid's algorithm on every element until all remainders are 0."""
+    a, b = _integer_pair("gcd", input, other)
+    a, b = unary.abs(a), unary.abs(b)
+    while b.numel() and bool(reduce.any(compare.ne(b, 0))):
+        safe = compare.where(compare.eq(b, 0), 1, b)
+        a, b = compare.where(compare.eq(b, 0), a, b), \
+            compare.where(compare.eq(b, 0), 0, binary.remainder(a, safe))
+    return a.clone()
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    """The least common multiple of integer tensors (non-negative; 0 when either is 0)."""
+    a, b = _integer_pair("lcm", input, other)
+    divisor = gcd(a, b)
+    safe = compare.where(compare.eq(divisor, 0), 1, divisor)
+    return unary.abs(binary.mul(binary.floor_divide(a, safe), b))
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other`` (a floating result)."""
+    _two_tensors("ldexp", input, other)
+    x = _floating("ldexp", input)
+    return binary.mul(x, binary.pow(2.0, other.to(x.dtype)))
+
+
+def frexp(input: Tensor):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent``, ``|mantissa|`` in
+    [0.5, 1) (0, inf and NaN: themselves and exponent 0); exponent int32."""
+    check_tensor("frexp", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"torch.frexp() only supports floating-point dtypes, got "
+                           f"{dtypes.scalar_type_name(input.dtype)}")
+    with no_grad():
+        x64 = input.to(dtypes.float64)
+        finite = compare.isfinite(x64) & compare.ne(x64, 0)
+        magnitude = compare.where(finite, unary.abs(x64), 1.0)
+        exponent = binary.add(unary.floor(unary.log2(magnitude)), 1.0)
+        mantissa = binary.div(magnitude, binary.pow(2.0, exponent))
+        # log2 can round across a power of two: move the mantissa back into [0.5, 1)
+        high = compare.ge(mantissa, 1.0)
+        exponent = compare.where(high, binary.add(exponent, 1.0), exponent)
+        low = compare.lt(compare.where(high, binary.mul(mantissa, 0.5), mantissa), 0.5)
+        exponent = compare.where(low, binary.sub(exponent, 1.0), exponent)
+        exponent = compare.where(finite, exponent, 0.0)
+        scaled = binary.div(x64, binary.pow(2.0, exponent))
+        mantissa = compare.where(finite, scaled, x64).to(input.dtype)
+        return FrexpResult(mantissa, exponent.to(dtypes.int32))
+
+
+def _histogram_range(op: str, input: Tensor, low: float, high: float) -> tuple:
+    """``(low, high)``, the data's own range when both are equal (widened by 1 when the
+    data is constant), as PyTorch's."""
+    if low > high:
+        raise RuntimeError(f"{op}(): max must be larger than min")
+    if low == high and input.numel():
+        low, high = float(reduce.amin(input)), float(reduce.amax(input))
+    if low == high:
+        low, high = low - 1.0, high + 1.0
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise RuntimeError(f"{op}(): range of [{low}, {high}] is not finite")
+    return low, high
+
+
+def _bin_counts(x: Tensor, low: float, high: float, bins: int, weight=None) -> Tensor:
+    """Counts (or summed weights) of ``x`` in ``bins`` equal bins of [low, high] (the last
+    bin closed), values outside ignored."""
+    inside = compare.ge(x, low) & compare.le(x, high)
+    position = unary.floor(binary.mul(binary.sub(x, low), bins / (high - low)))
+    index = compare.clamp(position, 0, bins - 1).to(dtypes.int64)
+    values = creation.ones_like(x) if weight is None else weight.reshape(-1).to(x.dtype)
+    values = compare.where(inside, values, 0.0)
+    counts = creation.zeros(bins, dtype=x.dtype, device=x.device)
+    return counts.scatter_add(0, compare.where(inside, index, 0), values)
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """Counts of ``input`` in ``bins`` equal-width bins of [min, max] (the data's range
+    when min == max); values outside are ignored. Not differentiable."""
+    check_tensor("histc", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for "
+                           f"'{dtypes.scalar_type_name(input.dtype)}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dim 0")
+    with no_grad():
+        low, high = _histogram_range("torch.histc", input, float(min), float(max))
+        return _bin_counts(input.reshape(-1), low, high, bins)
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
+    """``(hist, bin_edges)``: counts (or summed ``weight``) of ``input`` in ``bins``
+    equal bins of ``range`` (default: the data's), or in the bins between the given
+    increasing edges; ``density`` normalizes to a probability density."""
+    check_tensor("histogram", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the "
+                           f"same dtype, but got input {dtypes.scalar_type_name(input.dtype)}")
+    with no_grad():
+        x = input.reshape(-1)
+        if isinstance(bins, Tensor):
+            edges = bins.to(input.dtype)
+            count = edges.numel() - 1
+            positions = compare.clamp(binary.sub(sort.searchsorted(edges, x, right=True), 1),
+                                      0, count - 1)
+            inside = compare.ge(x, edges[0]) & compare.le(x, edges[-1])
+            values = creation.ones_like(x) if weight is None else weight.reshape(-1).to(x.dtype)
+            values = compare.where(inside, values, 0.0)
+            hist = creation.zeros(count, dtype=x.dtype, device=x.device).scatter_add(
+                0, positions, values)
+        else:
+            low, high = (0.0, 0.0) if range is None else (float(range[0]), float(range[1]))
+            low, high = _histogram_range("torch.histogram", input, low, high)
+            edges = creation.linspace(low, high, bins + 1, dtype=input.dtype,
+                                      device=input.device)
+            hist = _bin_counts(x, low, high, bins, weight)
+        if density:
+            widths = binary.sub(shape.narrow(edges, 0, 1, edges.numel() - 1),
+                                shape.narrow(edges, 0, 0, edges.numel() - 1))
+            hist = binary.div(hist, binary.mul(widths, reduce.sum(hist)))
+        return HistogramResult(hist, edges)
+
+
+def vander(x: Tensor, N: "int | None" = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of the 1-D ``x``: columns ``x ** (N-1) ... x ** 0`` (the other
+    way with ``increasing``)."""
+    check_tensor("vander", "x", x)
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = list(builtins.range(n)) if increasing else list(builtins.range(n - 1, -1, -1))
+    if not powers:
+        return creation.empty(x.shape[0], 0, dtype=x.dtype, device=x.device)
+    dtype = x.dtype if x.dtype is not dtypes.bool else dtypes.int64
+    columns = [binary.pow(x.to(dtype), p) if p else creation.ones_like(x, dtype=dtype)
+               for p in powers]
+    return shape.stack(columns, 1)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to norm
+    ``maxnorm`` (PyTorch's ``maxnorm / (norm + 1e-7)``)."""
+    check_tensor("renorm", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"renorm: expected a floating point input, got {input.dtype}")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported")
+    d = normalize_dim("renorm", dim, input.ndim)
+    others = tuple(k for k in builtins.range(input.ndim) if k != d)
+    norms = reduce.norm(input, p, dim=others, keepdim=True) if others else unary.abs(input)
+    factor = compare.where(compare.gt(norms, maxnorm),
+                           binary.div(maxnorm, binary.add(norms, 1e-7)), 1.0)
+    return binary.mul(input, factor)
+
+
+def _scatter_into(op: str, input: Tensor, src: Tensor, view) -> Tensor:
+    """A copy of ``input`` with ``src`` written into ``view(copy)`` (differentiable in both:
+    the written part's gradient goes to ``src``, the rest to ``input``)."""
+    _two_tensors(op, input, src)
+    out = input.clone()
+    target = view(out)
+    if tuple(target.shape) != tuple(src.shape):
+        raise RuntimeError(f"{op}(): expected src to have a size equal to the slice of self. "
+                           f"src size = {list(src.shape)}, slice size = {list(target.shape)}")
+    target.copy_(src)
+    return out
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` with ``input.select(dim, index)`` replaced by ``src``."""
+    return _scatter_into("select_scatter", input, src, lambda t: t.select(dim, index))
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
+                  step: int = 1) -> Tensor:
+    """``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
+    def view(t):
+        d = normalize_dim("slice_scatter", dim, t.ndim)
+        index = [slice(None)] * t.ndim
+        index[d] = slice(start, end, step)
+        return t[tuple(index)]
+    return _scatter_into("slice_scatter", input, src, view)
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """``input`` with its ``offset`` diagonal over (dim1, dim2) replaced by ``src``."""
+    return _scatter_into("diagonal_scatter", input, src,
+                         lambda t: shape.diagonal(t, offset, dim1, dim2))
+
+
+def asarray(obj, *, dtype=None, device=None, copy: "bool | None" = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing memory where it can: a tensor of the asked dtype and
+    device is returned as it is (``copy=True``: a copy), a NumPy array on the CPU shares
+    its buffer (``from_numpy``) when no conversion is needed; otherwise a new tensor."""
+    import numpy as np
+    from ..devices import device as as_device
+    if isinstance(obj, Tensor):
+        same = (dtype is None or obj.dtype is dtype) and \
+            (device is None or obj.device == as_device(device))
+        if same and copy is not True:
+            return obj
+        if copy is False:
+            raise ValueError("can't alias the tensor: it needs a conversion (copy=False)")
+        out = obj.to(dtype=dtype or obj.dtype, device=device or obj.device, copy=True)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    if isinstance(obj, np.ndarray) and copy is not True and \
+            (device is None or as_device(device).type == "cpu") and \
+            (dtype is None or dtype.numpy == obj.dtype) and obj.dtype.kind in "fiub":
+        out = creation.from_numpy(obj)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    if copy is False:
+        raise ValueError("can't alias the object: it needs a copy (copy=False)")
+    return creation.tensor(obj, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    """The next float after ``input`` toward ``other`` (``other`` where they are equal;
+    NaN where either is NaN), by stepping the bit pattern. Not differentiable."""
+    _two_tensors("nextafter", input, other)
+    if input.dtype not in (dtypes.float32, dtypes.float64) or other.dtype is not input.dtype:
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for "
+                           f"'{dtypes.scalar_type_name(dtypes.result_type(input, other))}'")
+    from ._util import broadcast_shapes
+    full = broadcast_shapes("nextafter", tuple(input.shape), tuple(other.shape))
+    integer = dtypes.int32 if input.dtype is dtypes.float32 else dtypes.int64
+    with no_grad():
+        x, y = input.expand(full).contiguous(), other.expand(full).contiguous()
+        bits = x.view(integer)
+        up = compare.gt(y, x)
+        away = compare.eq(up, compare.ge(x, 0))  # moving away from zero: the bits grow
+        stepped = compare.where(away, binary.add(bits, 1), binary.sub(bits, 1)).view(x.dtype)
+        tiny = creation.tensor(1, dtype=integer, device=x.device).view(x.dtype)
+        from_zero = compare.where(up, tiny, unary.neg(tiny))
+        out = compare.where(compare.eq(x, 0), from_zero, stepped)
+        out = compare.where(compare.eq(x, y), y, out)
+        return compare.where(compare.isnan(x) | compare.isnan(y), math.nan, out)
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """Central differences in the interior and one-sided ones (first or second order:
+    ``edge_order``) at the ends, along each of ``dim`` (default all), with a uniform
+    ``spacing`` (a number, or one per dim) or sample coordinates (1-D tensors, one per
+    dim), as NumPy's ``gradient``."""
+    check_tensor("gradient", "input", input)
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(builtins.range(input.ndim)) if dim is None else \
+        [dim] if isinstance(dim, int) else list(dim)
+    dims = [normalize_dim("gradient", d, input.ndim) for d in dims]
+    if isinstance(spacing, (int, float)) or (isinstance(spacing, Tensor) and spacing.ndim == 0):
+        spacing = [spacing] * len(dims)
+    spacing = list(spacing)
+    if len(spacing) != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or "
+                           f"its length to match the number of dimensions ({len(dims)}), "
+                           f"but got {len(spacing)}")
+    x = _floating("gradient", input)
+    return tuple(_gradient_along(x, d, h, edge_order) for d, h in zip(dims, spacing))
+
+
+def _gradient_along(x: Tensor, d: int, h, edge_order: int) -> Tensor:
+    n = x.shape[d]
+    if n < edge_order + 1:
+        raise RuntimeError(f"torch.gradient expected each dimension size to be at least "
+                           f"edge_order+1")
+
+    def part(start, length):
+        return shape.narrow(x, d, start, length)
+    if not isinstance(h, Tensor) or h.ndim == 0:
+        step = float(h)
+        interior = binary.div(binary.sub(part(2, n - 2), part(0, n - 2)), 2.0 * step)
+        if edge_order == 1:
+            first = binary.div(binary.sub(part(1, 1), part(0, 1)), step)
+            last = binary.div(binary.sub(part(n - 1, 1), part(n - 2, 1)), step)
+        else:
+            first = binary.div(binary.sub(binary.sub(binary.mul(part(1, 1), 4.0),
+                                                     binary.mul(part(0, 1), 3.0)),
+                                          part(2, 1)), 2.0 * step)
+            last = binary.div(binary.add(binary.sub(binary.mul(part(n - 1, 1), 3.0),
+                                                    binary.mul(part(n - 2, 1), 4.0)),
+                                         part(n - 3, 1)), 2.0 * step)
+        return shape.cat([first, interior, last], d)
+    return _gradient_coordinates(x, d, h.to(x.dtype), edge_order, part)
+
+
+def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int, part) -> Tensor:
+    """NumPy's second-order-accurate differences for sample coordinates ``coords``."""
+    n = x.shape[d]
+    if coords.ndim != 1 or coords.shape[0] != n:
+        raise RuntimeError(f"torch.gradient expected each tensor to be on the same device and "
+                           f"of size {n} along dim {d}")
+    view = [1] * x.ndim
+    view[d] = n - 1
+    dx = binary.sub(shape.narrow(coords, 0, 1, n - 1), shape.narrow(coords, 0, 0, n - 1))
+    h1 = shape.narrow(dx, 0, 0, n - 2).reshape(tuple(view[:d] + [n - 2] + view[d + 1:]))
+    h2 = shape.narrow(dx, 0, 1, n - 2).reshape(tuple(view[:d] + [n - 2] + view[d + 1:]))
+    a = binary.div(unary.neg(h2), binary.mul(h1, binary.add(h1, h2)))
+    b = binary.div(binary.sub(h2, h1), binary.mul(h1, h2))
+    c = binary.div(h1, binary.mul(h2, binary.add(h1, h2)))
+    interior = binary.add(binary.add(binary.mul(a, part(0, n - 2)), binary.mul(b, part(1, n - 2))),
+                          binary.mul(c, part(2, n - 2)))
+    first_h = float(dx[0])
+    last_h = float(dx[-1])
+    if edge_order == 1:
+        first = binary.div(binary.sub(part(1, 1), part(0, 1)), first_h)
+        last = binary.div(binary.sub(part(n - 1, 1), part(n - 2, 1)), last_h)
+    else:
+        h1, h2 = float(dx[0]), float(dx[1])
+        first = binary.add(binary.add(
+            binary.mul(part(0, 1), -(2.0 * h1 + h2) / (h1 * (h1 + h2))),
+            binary.mul(part(1, 1), (h1 + h2) / (h1 * h2))),
+            binary.mul(part(2, 1), -h1 / (h2 * (h1 + h2))))
+        h1, h2 = float(dx[-2]), float(dx[-1])
+        last = binary.add(binary.add(
+            binary.mul(part(n - 3, 1), h2 / (h1 * (h1 + h2))),
+            binary.mul(part(n - 2, 1), -(h2 + h1) / (h1 * h2))),
+            binary.mul(part(n - 1, 1), (2.0 * h2 + h1) / (h2 * (h1 + h2))))
+    return shape.cat([first, interior, last], d)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001 - torch's name
+          requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` inclusive by ``step`` (deprecated in PyTorch, which
+    warns: use ``arange``); default dtype the default float."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because "
+                  "its behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).", UserWarning,
+                  stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    count = int(math.floor((end - start) / step)) + 1
+    values = binary.add(binary.mul(creation.arange(count, dtype=dtypes.float64, device=device),
+                                   float(step)), float(start))
+    out = values.to(dtype or dtypes.get_default_dtype())
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
 def _register() -> None:
     register("nan_to_num", "numeric", ('eq', 'isnan', 'where'))
     register("nansum", "numeric", ('isnan', 'sum', 'where'))
@@ -997,6 +1383,41 @@ def _register() -> None:
     register("pdist", "numeric", (
         "add", "amax", "amin", "arange", "copy_", "div", "empty", "eq", "full", "gather", "ge",
         "mul", "neg", "nonzero", "scatter_add", "sqrt", "sub", "sum", "to_numpy", "where"))
+    register("kaiser_window", "numeric", (
+        "abs", "add", "arange", "clamp", "copy_", "div", "empty", "exp", "full",
+        "ge", "isnan", "logical_not", "mul", "reciprocal", "sqrt", "sub", "where"),
+        differentiable=False)
+    register("gcd", "numeric", (
+        "abs", "any", "copy_", "empty", "eq", "ne", "remainder", "to_numpy", "where"),
+        differentiable=False)
+    register("lcm", "numeric", (
+        "abs", "any", "copy_", "div_floor", "empty", "eq", "mul", "ne", "remainder",
+        "to_numpy", "where"), differentiable=False)
+    register("ldexp", "numeric", ("copy_", "empty", "mul", "pow"))
+    register("frexp", "numeric", (
+        "abs", "add", "bitwise_and", "copy_", "div", "empty", "eq", "floor", "ge",
+        "log2", "lt", "mul", "ne", "pow", "sub", "where"), differentiable=False)
+    register("histc", "numeric", (
+        "amax", "amin", "bitwise_and", "clamp", "copy_", "empty", "floor", "full",
+        "ge", "le", "mul", "scatter_add", "sub", "to_numpy", "where"), differentiable=False)
+    register("histogram", "numeric", (
+        "amax", "amin", "bitwise_and", "clamp", "copy_", "empty", "floor", "full",
+        "ge", "le", "linspace", "mul", "scatter_add", "searchsorted", "sub",
+        "to_numpy", "where"), differentiable=False)
+    register("vander", "numeric", ("add", "copy_", "empty", "full", "mul", "pow"))
+    register("renorm", "numeric", (
+        "add", "div", "eq", "gt", "mul", "neg", "sqrt", "sum", "where"))
+    register("select_scatter", "numeric", ("add", "copy_", "empty", "full", "mul"))
+    register("slice_scatter", "numeric", ("add", "copy_", "empty", "full", "mul"))
+    register("diagonal_scatter", "numeric", ("add", "copy_", "empty", "full", "mul"))
+    register("asarray", "numeric", ("from_numpy",), differentiable=False)
+    register("nextafter", "numeric", (
+        "add", "bitwise_or", "copy_", "empty", "eq", "from_numpy", "ge", "gt",
+        "isnan", "neg", "sub", "where"), differentiable=False)
+    register("gradient", "numeric", (
+        "add", "copy_", "div", "empty", "full", "mul", "neg", "sub", "to_numpy"))
+    register("range", "numeric", (
+        "add", "arange", "copy_", "empty", "mul"), differentiable=False)
 
 
 _register()

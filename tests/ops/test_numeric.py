@@ -456,3 +456,127 @@ def test_functional_aliases_match_torch(device):
     check_op(lambda t: F.threshold_(t * 1, 0.1, -2.0),
              lambda t: torch.nn.functional.threshold_(t * 1, 0.1, -2.0), [arr(3, 4)],
              device=device, dtype=F64)
+
+
+# -- kaiser window, integer and float helpers, histograms, scatters, gradient -----------------
+@pytest.mark.parametrize("length, periodic, beta", [(0, True, 12.0), (1, False, 12.0),
+                                                    (6, True, 12.0), (7, False, 5.0)])
+def test_kaiser_window_matches_torch(device, length, periodic, beta):
+    got = framework.kaiser_window(length, periodic, beta, dtype=F64, device=device)
+    want = torch.kaiser_window(length, periodic, beta, dtype=torch.float64)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_gcd_lcm_match_torch(device):
+    a, ra = _pair([[-4, 0, 12, 0, 7], [9, -15, 1, 48, -21]], torch.int64, device)
+    b, rb = _pair([6, 5, -18, 0, 14], torch.int64, device)
+    _same(framework.gcd(a, b), torch.gcd(ra, rb))
+    _same(framework.lcm(a, b), torch.lcm(ra, rb))
+    _same(a.gcd(b), ra.gcd(rb))
+    small, rsmall = _pair([4, 6], torch.int32, device)
+    _same(framework.lcm(small, small), torch.lcm(rsmall, rsmall))
+    with pytest.raises(RuntimeError, match="not implemented for 'Float'"):
+        framework.gcd(framework.ones(2, device=device), framework.ones(2, device=device))
+
+
+def test_ldexp_frexp_nextafter_match_torch(device):
+    check_op(lambda x, e: framework.ldexp(x, e), lambda x, e: torch.ldexp(x, e),
+             [arr(2, 3), np.array([1, 0, 3])], device=device, dtype=F64,
+             input_dtypes=[F64, framework.int64])
+    # (torch's gradient is 0 where an integer exponent is negative: it takes 2 ** e in
+    # integers; this one is 2 ** e, so only the values are compared there)
+    check_op(lambda x, e: framework.ldexp(x, e), lambda x, e: torch.ldexp(x, e),
+             [arr(2, 3), np.array([-1, -2, 3])], device=device, dtype=F64,
+             input_dtypes=[F64, framework.int64], grad=False)
+    values = [0.0, -0.0, 1.0, -3.5, 0.75, 2.0 ** -1030, 1e300, np.inf, -np.inf, np.nan]
+    for dtype in (torch.float64, torch.float32):
+        x, ref = _pair(values[:5] + values[7:] if dtype is torch.float32 else values, dtype, device)
+        got, want = framework.frexp(x), torch.frexp(ref)
+        _same(got.mantissa, want.mantissa)
+        _same(got.exponent, want.exponent)
+    x, rx = _pair([1.0, 0.0, -1.0, 2.0, 0.0, np.nan, 5.0], torch.float32, device)
+    y, ry = _pair([2.0, -1.0, -1.0, 1.0, 1.0, 1.0, 5.0], torch.float32, device)
+    _same(framework.nextafter(x, y), torch.nextafter(rx, ry))
+    x, rx = _pair([1.0, -2.0], torch.float64, device)
+    _same(x.nextafter(framework.tensor([0.0, 0.0], dtype=F64, device=device)),
+          rx.nextafter(torch.tensor([0.0, 0.0], dtype=torch.float64)))
+
+
+def test_histc_and_histogram_match_torch(device):
+    x, ref = _pair([1.0, 2.0, 2.0, 3.0, 3.0, 5.0, -1.0, 7.5], torch.float32, device)
+    _same(framework.histc(x, bins=4), torch.histc(ref, bins=4))
+    _same(x.histc(bins=3, min=0, max=4), ref.histc(bins=3, min=0, max=4))
+    for kwargs in ({"bins": 3}, {"bins": 4, "range": (0.0, 6.0), "density": True}):
+        got, want = framework.histogram(x, **kwargs), torch.histogram(ref, **kwargs)
+        np.testing.assert_allclose(got.hist.cpu().numpy(), want.hist.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(got.bin_edges.cpu().numpy(), want.bin_edges.numpy(), rtol=1e-6)
+    edges, redges = _pair([0.0, 2.0, 2.5, 6.0], torch.float32, device)
+    w, rw = _pair([0.5] * 8, torch.float32, device)
+    got, want = framework.histogram(x, edges, weight=w), torch.histogram(ref, redges, weight=rw)
+    np.testing.assert_allclose(got.hist.cpu().numpy(), want.hist.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="max must be larger than min"):
+        framework.histc(x, bins=2, min=3, max=1)
+
+
+def test_vander_renorm_and_scatters_match_torch(device):
+    # (torch.vander's own backward fails in torch 2.13 (an in-place write into a saved
+    # tensor): values against it, gradients against the columns x ** p)
+    check_op(lambda t: framework.vander(t, 4), lambda t: torch.vander(t, 4), [arr(3)],
+             device=device, dtype=F64, grad=False)
+    check_op(lambda t: framework.vander(t, increasing=True),
+             lambda t: torch.stack([t ** 0, t, t ** 2], 1), [arr(3)], device=device, dtype=F64)
+    check_op(lambda t: framework.renorm(t, 2, 0, 1.0), lambda t: torch.renorm(t, 2, 0, 1.0),
+             [arr(3, 4)], device=device, dtype=F64)
+    check_op(lambda t: t.renorm(1, 1, 0.5), lambda t: t.renorm(1, 1, 0.5), [arr(2, 3, 2)],
+             device=device, dtype=F64)
+    check_op(lambda a, b: framework.select_scatter(a, b, 1, 2),
+             lambda a, b: torch.select_scatter(a, b, 1, 2), [arr(3, 4), arr(3)], device=device,
+             dtype=F64)
+    check_op(lambda a, b: framework.slice_scatter(a, b, 1, 0, 4, 2),
+             lambda a, b: torch.slice_scatter(a, b, 1, 0, 4, 2), [arr(3, 4), arr(3, 2)],
+             device=device, dtype=F64)
+    check_op(lambda a, b: framework.diagonal_scatter(a, b, 1),
+             lambda a, b: torch.diagonal_scatter(a, b, 1), [arr(3, 4), arr(3)], device=device,
+             dtype=F64)
+    with pytest.raises(RuntimeError, match="expected src to have a size equal to the slice"):
+        framework.select_scatter(framework.ones(3, 4, device=device),
+                                 framework.ones(4, device=device), 1, 0)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"edge_order": 2}, {"spacing": 0.5, "dim": 1},
+                                    {"spacing": [2.0, 0.5]}])
+def test_gradient_matches_torch(device, kwargs):
+    check_op(lambda t: framework.gradient(t, **kwargs), lambda t: torch.gradient(t, **kwargs),
+             [arr(4, 5)], device=device, dtype=F64)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_with_coordinates_matches_torch(device, edge_order):
+    coords = np.array([0.0, 0.7, 1.5, 3.0, 3.2])
+    check_op(lambda t, c: framework.gradient(t, spacing=(c,), dim=0, edge_order=edge_order),
+             lambda t, c: torch.gradient(t, spacing=(c,), dim=0, edge_order=edge_order),
+             [arr(5, 2), coords], device=device, dtype=F64, grad=False)
+
+
+def test_asarray_shares_memory_like_torch(device):
+    t = framework.ones(3, device=device)
+    assert framework.asarray(t) is t
+    copied = framework.asarray(t, copy=True)
+    assert copied is not t and copied.device == t.device
+    array = np.arange(3.0)
+    shared = framework.asarray(array)
+    array[0] = 7.0
+    assert shared[0].item() == 7.0  # the NumPy buffer, as torch.asarray on the CPU
+    assert framework.asarray([1, 2], dtype=framework.float64, device=device).dtype is F64
+    with pytest.raises(ValueError, match="copy=False"):
+        framework.asarray([1.0, 2.0], copy=False)
+
+
+def test_range_is_inclusive_and_warns_like_torch():
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        got = framework.range(1, 2, 0.25)
+    with pytest.warns(UserWarning):
+        want = torch.range(1, 2, 0.25)
+    _same(got, want)
+    with pytest.raises(RuntimeError, match="step must be nonzero"), pytest.warns(UserWarning):
+        framework.range(0, 3, 0)
