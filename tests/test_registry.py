@@ -117,6 +117,8 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'swapaxes_', 'swapdims_', 'lgamma', 'digamma', 'mvlgamma', 'i0', 'lgamma_', 'digamma_',
     'mvlgamma_', 'i0_', 'gcd', 'lcm', 'ldexp', 'frexp', 'histc', 'histogram', 'renorm',
     'select_scatter', 'slice_scatter', 'diagonal_scatter', 'nextafter',
+    'mode', 'put', 'nonzero_static', 'hardshrink', 'gcd_', 'lcm_', 'ldexp_', 'nextafter_',
+    'renorm_', 'put_', 'cauchy_', 'geometric_', 'log_normal_',
 ))
 
 

@@ -655,6 +655,13 @@ CASES["gradient"] = [_call(framework.gradient, lambda: _x(3, 4)),
                      _call(framework.gradient, lambda: _x(4),
                            spacing=(framework.tensor([0.0, 1.0, 1.5, 3.0], dtype=F64),))]
 CASES["range"] = [_call(framework.range, lambda: 0, lambda: 3)]
+CASES["mode"] = [_call(framework.mode, lambda: _x(3, 4)),
+                _call(framework.mode, lambda: _i(3, 4), dim=0, keepdim=True)]
+CASES["put"] = [_call(framework.put, lambda: _x(3, 4), lambda: framework.tensor([0, -1]),
+                      lambda: _x(2), accumulate=True),
+                _call(framework.put, lambda: _x(3, 4), lambda: framework.tensor([2]),
+                      lambda: _x(1))]
+CASES["nonzero_static"] = [_call(framework.nonzero_static, lambda: _i(3, 4), size=20)]
 # special (framework/ops/special.py)
 for _name in ("lgamma", "digamma", "gammaln", "psi", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
               "log_ndtr"):

@@ -29,11 +29,11 @@ from .inplace import apply_inplace
 from .inplace import relu_ as _tensor_relu_
 from .registry import register
 
-__all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_"]
+__all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_", "hardshrink"]
 FUNCTIONAL = ["gelu", "silu", "softplus", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
               "selu_", "celu", "celu_", "hardtanh", "hardtanh_", "relu6", "hardsigmoid",
               "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
-TENSOR_METHODS = ("prelu",)  # t.name(...) calls name(t, ...)
+TENSOR_METHODS = ("prelu", "hardshrink")  # t.name(...) calls name(t, ...)
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

@@ -8,6 +8,8 @@ written tensors, follow PyTorch's rules: ``framework.autograd.views``.
 """
 from __future__ import annotations
 
+import math
+
 from .. import dtypes
 from ..autograd import views
 from ..autograd.function import Function
@@ -37,7 +39,8 @@ TENSOR_METHODS = (
     "logical_and_", "logical_or_", "logical_xor_", "cumsum_", "cumprod_", "addmm_", "addmv_",
     "baddbmm_", "addbmm_", "addr_", "deg2rad_", "rad2deg_", "logit_", "sinc_", "nan_to_num_",
     "xlogy_", "heaviside_", "float_power_", "arctan2_", "fix_", "swapaxes_", "swapdims_",
-    "lgamma_", "digamma_", "mvlgamma_", "i0_",
+    "lgamma_", "digamma_", "mvlgamma_", "i0_", "gcd_", "lcm_", "ldexp_", "nextafter_",
+    "renorm_", "put_", "cauchy_", "geometric_", "log_normal_",
 )
 
 register("add_", "inplace", ("copy_", "add", "sum"))
@@ -323,6 +326,12 @@ lgamma_ = _unary_inplace("lgamma_", "lgamma")
 digamma_ = _unary_inplace("digamma_", "digamma")
 mvlgamma_ = _unary_inplace("mvlgamma_", "mvlgamma")
 i0_ = _unary_inplace("i0_", "i0")
+gcd_ = _binary_inplace("gcd_", "gcd")
+lcm_ = _binary_inplace("lcm_", "lcm")
+ldexp_ = _binary_inplace("ldexp_", "ldexp")
+nextafter_ = _binary_inplace("nextafter_", "nextafter")
+renorm_ = _unary_inplace("renorm_", "renorm")
+put_ = _binary_inplace("put_", "put")
 _float_power_into = _binary_inplace("float_power_", "float_power")
 
 
@@ -468,6 +477,38 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
                           lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
                           generator)
     return _fill(self, unary.log1p(-values) * (-1.0 / lambd))
+
+
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *,
+            generator=None) -> Tensor:
+    """Fill with Cauchy samples: ``median + sigma * tan(pi * (u - 0.5))`` for uniform ``u``."""
+    values = _draw_random("cauchy_", self,
+                          lambda k, shape, seed, off: k.rand(shape, self.dtype, seed, off),
+                          generator)
+    return _fill(self, unary.tan((values - 0.5) * math.pi) * sigma + median)
+
+
+def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
+    """Fill with geometric samples on {1, 2, ...} (trials until the first success of
+    probability ``p``): ``ceil(log(1 - u) / log(1 - p))``, at least 1."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    values = _draw_random("geometric_", self,
+                          lambda k, shape, seed, off: k.rand(shape, dtypes.float64, seed, off),
+                          generator)
+    trials = compare.clamp(unary.ceil(unary.log1p(-values) * (1.0 / math.log1p(-p))), min=1)
+    return _fill(self, trials.to(self.dtype))
+
+
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
+                generator=None) -> Tensor:
+    """Fill with ``exp(mean + std * z)`` for standard normal ``z``."""
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    values = _draw_random("log_normal_", self,
+                          lambda k, shape, seed, off: k.randn(shape, self.dtype, seed, off),
+                          generator)
+    return _fill(self, unary.exp(values * std + mean))
 
 
 _MANTISSA_RANGE = {"float16": 2 ** 11 + 1, "bfloat16": 2 ** 8 + 1, "float32": 2 ** 24 + 1,

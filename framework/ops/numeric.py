@@ -34,7 +34,8 @@ __all__ = [
     "is_signed", "is_neg", "resolve_neg", "split_with_sizes", "unsafe_chunk", "unsafe_split",
     "unsafe_split_with_sizes", "pdist", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
     "histc", "histogram", "vander", "renorm", "select_scatter", "slice_scatter",
-    "diagonal_scatter", "asarray", "nextafter", "gradient", "range",
+    "diagonal_scatter", "asarray", "nextafter", "gradient", "range", "mode", "put",
+    "nonzero_static",
 ]
 FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "pdist", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
@@ -50,11 +51,12 @@ TENSOR_METHODS = (
     "fix", "arctan2", "is_nonzero", "is_same_size", "is_signed", "is_neg", "resolve_neg",
     "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "gcd",
     "lcm", "ldexp", "frexp", "histc", "histogram", "renorm", "select_scatter",
-    "slice_scatter", "diagonal_scatter", "nextafter",
+    "slice_scatter", "diagonal_scatter", "nextafter", "mode", "put", "nonzero_static",
 )
 
 FrexpResult = namedtuple("frexp", ("mantissa", "exponent"))  # ``torch.return_types.frexp``
 HistogramResult = namedtuple("histogram", ("hist", "bin_edges"))
+ModeResult = namedtuple("mode", ("values", "indices"))  # ``torch.return_types.mode``
 
 AminmaxResult = namedtuple("aminmax", ("min", "max"))  # ``torch.return_types.aminmax``
 
@@ -557,7 +559,13 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
                            f"{str(index.dtype).split('.')[-1]}")
     common_device("take", input, index)
-    n = input.numel()
+    wrapped = _flat_positions(index, input.numel())
+    return input.reshape(-1).index_select(0, wrapped).reshape(tuple(index.shape))
+
+
+def _flat_positions(index: Tensor, n: int) -> Tensor:
+    """``index`` flattened, its negative entries counted from the end of ``n`` elements
+    (``IndexError`` naming the first out of range, as PyTorch's ``take``/``put``)."""
     flat = index.reshape(-1)
     if flat.numel():
         low, high = int(reduce.amin(flat)), int(reduce.amax(flat))
@@ -565,8 +573,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         if bad is not None:
             raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                              f"elements.")
-    wrapped = compare.where(compare.lt(flat, 0), binary.add(flat, n), flat)
-    return input.reshape(-1).index_select(0, wrapped).reshape(tuple(index.shape))
+    return compare.where(compare.lt(flat, 0), binary.add(flat, n), flat)
 
 
 def msort(input: Tensor) -> Tensor:
@@ -1107,10 +1114,13 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"renorm: expected a floating point input, got {input.dtype}")
     if p <= 0:
-        raise RuntimeError(f"renorm: non-positive-norm not supported")
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           f"dimensions")
     d = normalize_dim("renorm", dim, input.ndim)
     others = tuple(k for k in builtins.range(input.ndim) if k != d)
-    norms = reduce.norm(input, p, dim=others, keepdim=True) if others else unary.abs(input)
+    norms = reduce.norm(input, p, dim=others, keepdim=True)
     factor = compare.where(compare.gt(norms, maxnorm),
                            binary.div(maxnorm, binary.add(norms, 1e-7)), 1.0)
     return binary.mul(input, factor)
@@ -1157,7 +1167,7 @@ def asarray(obj, *, dtype=None, device=None, copy: "bool | None" = None,
     """``obj`` as a tensor, sharing memory where it can: a tensor of the asked dtype and
     device is returned as it is (``copy=True``: a copy), a NumPy array on the CPU shares
     its buffer (``from_numpy``) when no conversion is needed; otherwise a new tensor."""
-    import numpy as np
+    from .._backends import host
     from ..devices import device as as_device
     if isinstance(obj, Tensor):
         same = (dtype is None or obj.dtype is dtype) and \
@@ -1168,9 +1178,9 @@ def asarray(obj, *, dtype=None, device=None, copy: "bool | None" = None,
             raise ValueError("can't alias the tensor: it needs a conversion (copy=False)")
         out = obj.to(dtype=dtype or obj.dtype, device=device or obj.device, copy=True)
         return out.requires_grad_(requires_grad) if requires_grad else out
-    if isinstance(obj, np.ndarray) and copy is not True and \
+    if host.is_array(obj) and copy is not True and \
             (device is None or as_device(device).type == "cpu") and \
-            (dtype is None or dtype.numpy == obj.dtype) and obj.dtype.kind in "fiub":
+            (dtype is None or dtype is host.array_dtype(obj)):
         out = creation.from_numpy(obj)
         return out.requires_grad_(requires_grad) if requires_grad else out
     if copy is False:
@@ -1304,6 +1314,77 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001 -
     return out.requires_grad_(requires_grad) if requires_grad else out
 
 
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest of equally
+    frequent ones) and the position of its last occurrence, as PyTorch's; the values'
+    gradient goes to that position."""
+    check_tensor("mode", "input", input)
+    if input.ndim == 0:
+        return ModeResult(input.clone(), creation.zeros((), dtype=dtypes.int64,
+                                                        device=input.device))
+    d = normalize_dim("mode", dim, input.ndim)
+    n = input.shape[d]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    from .movement import flip
+    x = input.movedim(d, -1)
+    with no_grad():
+        ordered = sort.sort(x, -1).values
+        starts = shape.cat([compare.eq(shape.narrow(ordered, -1, 0, 1),
+                                       shape.narrow(ordered, -1, 0, 1)),
+                            compare.ne(shape.narrow(ordered, -1, 1, n - 1),
+                                       shape.narrow(ordered, -1, 0, n - 1))], -1)
+        run = binary.sub(scan.cumsum(starts.to(dtypes.int64), -1), 1)
+        counts = creation.zeros(tuple(ordered.shape), dtype=dtypes.int64,
+                                device=input.device).scatter_add(-1, run,
+                                                                 creation.ones_like(run))
+        best = reduce.argmax(counts, -1, keepdim=True)  # the first: the smallest value
+        first = reduce.argmax(compare.eq(run, best).to(dtypes.int64), -1, keepdim=True)
+        value = ordered.gather(-1, first)
+        last = reduce.argmax(flip(compare.eq(x, value), -1).to(dtypes.int64), -1,
+                             keepdim=True)
+        index = binary.sub(n - 1, last)
+    values = x.gather(-1, index)
+    if keepdim:
+        return ModeResult(values.movedim(-1, d), index.movedim(-1, d))
+    return ModeResult(values.squeeze(-1), index.squeeze(-1))
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (or added, ``accumulate``) at the flat
+    positions ``index`` (negative ones count from the end)."""
+    _two_tensors("put", input, index)
+    check_tensor("put", "source", source)
+    if index.dtype is not dtypes.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{dtypes.scalar_type_name(index.dtype)}")
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of "
+                           f"elements, but got source.numel() = {source.numel()}, "
+                           f"index.numel() = {index.numel()}")
+    wrapped = _flat_positions(index, input.numel())
+    values = source.reshape(-1).to(input.dtype)
+    from .indexing import index_add, index_copy
+    base = input.reshape(-1)
+    out = index_add(base, 0, wrapped, values) if accumulate else \
+        index_copy(base, 0, wrapped, values)
+    return out.reshape(tuple(input.shape))
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` cut or padded with ``fill_value`` rows to exactly ``size`` rows."""
+    check_tensor("nonzero_static", "input", input)
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
+    found = input.nonzero()
+    count = found.shape[0]
+    if count >= size:
+        return shape.narrow(found, 0, 0, size)
+    pad = creation.full((size - count, found.shape[1]), fill_value, dtype=dtypes.int64,
+                        device=input.device)
+    return shape.cat([found, pad], 0)
+
+
 def _register() -> None:
     register("nan_to_num", "numeric", ('eq', 'isnan', 'where'))
     register("nansum", "numeric", ('isnan', 'sum', 'where'))
@@ -1418,6 +1499,14 @@ def _register() -> None:
         "add", "copy_", "div", "empty", "full", "mul", "neg", "sub", "to_numpy"))
     register("range", "numeric", (
         "add", "arange", "copy_", "empty", "mul"), differentiable=False)
+    register("mode", "numeric", (
+        "amax", "amin", "argmax", "copy_", "cumsum", "empty", "eq", "flip", "full", "gather",
+        "ne", "scatter_add", "sort", "sub", "to_numpy"))
+    register("put", "numeric", (
+        "add", "amax", "amin", "full", "gather", "lt", "scatter", "scatter_add", "to_numpy",
+        "where"))
+    register("nonzero_static", "numeric", ("copy_", "empty", "full", "nonzero"),
+             differentiable=False)
 
 
 _register()

@@ -580,3 +580,79 @@ def test_range_is_inclusive_and_warns_like_torch():
     _same(got, want)
     with pytest.raises(RuntimeError, match="step must be nonzero"), pytest.warns(UserWarning):
         framework.range(0, 3, 0)
+
+
+# -- mode, put, nonzero_static, random fills -----------------------------------------------
+def test_mode_matches_torch(device):
+    x = np.array([[1.0, 3.0, 3.0, 1.0, 2.0], [5.0, 5.0, 4.0, 4.0, 0.0], [7.0, 7.0, 7.0, 1.0, 1.0]])
+    check_op(lambda t: framework.mode(t, 1), lambda t: torch.mode(t, 1), [x], device=device,
+             dtype=F64)
+    check_op(lambda t: t.mode(0, keepdim=True), lambda t: t.mode(0, keepdim=True), [x],
+             device=device, dtype=F64)
+    ints, ref = _pair([2, 1, 2, 1, 3], torch.int64, device)
+    got, want = framework.mode(ints), torch.mode(ref)
+    _same(got.values, want.values)
+    _same(got.indices, want.indices)
+    with pytest.raises(IndexError, match="Expected reduction dim 1 to have non-zero size"):
+        framework.mode(framework.ones(2, 0, device=device), 1)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_put_matches_torch(device, accumulate):
+    index = np.array([[0, -1], [5, 2]])
+    check_op(lambda t, s: framework.put(t, framework.tensor(index, device=device), s, accumulate),
+             lambda t, s: torch.put(t, torch.tensor(index), s, accumulate),
+             [arr(2, 3), arr(2, 2)], device=device, dtype=F64)
+    check_op(lambda t, s: (t * 1).put_(framework.tensor(index, device=device), s, accumulate),
+             lambda t, s: (t * 1).put_(torch.tensor(index), s, accumulate),
+             [arr(2, 3), arr(2, 2)], device=device, dtype=F64)
+    with pytest.raises(IndexError, match="tried to access index 6"):
+        framework.put(framework.ones(2, 3, device=device), framework.tensor([6], device=device),
+                      framework.ones(1, device=device))
+
+
+def test_nonzero_static_and_hardshrink_match_torch(device):
+    x, ref = _pair([[0, 3], [0, 4], [5, 0]], torch.int64, device)
+    for size in (0, 2, 5):
+        _same(framework.nonzero_static(x, size=size),
+              torch.nonzero_static(ref, size=size, fill_value=-1))
+    _same(x.nonzero_static(size=4, fill_value=9), ref.nonzero_static(size=4, fill_value=9))
+    check_op(lambda t: framework.hardshrink(t, 0.3), lambda t: torch.hardshrink(t, 0.3),
+             [arr(3, 4)], device=device, dtype=F64)
+    check_op(lambda t: t.hardshrink(), lambda t: t.hardshrink(), [arr(3, 4)], device=device,
+             dtype=F64)
+
+
+def test_integer_and_float_in_place_forms_match_torch(device):
+    a, ra = _pair([12, -8, 7], torch.int64, device)
+    b, rb = _pair([18, 6, 0], torch.int64, device)
+    _same(a.clone().gcd_(b), ra.clone().gcd_(rb))
+    _same(a.clone().lcm_(b), ra.clone().lcm_(rb))
+    x, rx = _pair([1.5, -2.0, 3.0], torch.float64, device)
+    e, re_ = _pair([1, 2, 0], torch.int64, device)
+    _same(x.clone().ldexp_(e), rx.clone().ldexp_(re_))
+    _same(x.clone().nextafter_(x * 2), rx.clone().nextafter_(rx * 2))
+    _inplace_matches(device, "renorm", arr(3, 4), 2, 0, 1.0)
+
+
+@pytest.mark.parametrize("name, args, check", [
+    ("cauchy_", (1.0, 0.5), lambda v: abs(np.median(v) - 1.0) < 0.1),
+    ("geometric_", (0.25,), lambda v: v.min() >= 1 and np.all(v == np.round(v))
+     and abs(v.mean() - 4.0) < 0.4),
+    ("log_normal_", (0.5, 0.25), lambda v: v.min() > 0 and abs(np.log(v).mean() - 0.5) < 0.03
+     and abs(np.log(v).std() - 0.25) < 0.03)])
+def test_random_fills_follow_their_distributions(device, name, args, check):
+    framework.manual_seed(0)
+    t = framework.empty(4000, dtype=F64, device=device)
+    assert getattr(t, name)(*args) is t
+    assert check(t.cpu().numpy())
+    framework.manual_seed(0)
+    again = getattr(framework.empty(4000, dtype=F64, device=device), name)(*args)
+    np.testing.assert_array_equal(again.cpu().numpy(), t.cpu().numpy())  # seeded
+
+
+def test_random_fills_refuse_bad_parameters(device):
+    with pytest.raises(RuntimeError, match="geometric_ expects p to be in \\(0, 1\\)"):
+        framework.empty(2, device=device).geometric_(1.5)
+    with pytest.raises(RuntimeError, match="log_normal_ expects std > 0.0"):
+        framework.empty(2, device=device).log_normal_(0.0, -1.0)
