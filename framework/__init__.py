@@ -75,6 +75,16 @@ del _module
 
 from . import accelerator, amp, backends, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
+from ._aten import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_generator,  # noqa: E402,F401
+                    alpha_dropout, alpha_dropout_, avg_pool1d, batch_norm, bilinear,
+                    binary_cross_entropy_with_logits, constant_pad_nd, conv_tbc, convolution,
+                    cosine_embedding_loss, ctc_loss, dropout, dropout_, embedding,
+                    embedding_renorm_, feature_dropout, feature_dropout_, frobenius_norm,
+                    grid_sampler, group_norm, gru_cell, hinge_embedding_loss, instance_norm,
+                    kl_div, layer_norm, lstm_cell, margin_ranking_loss, max_pool1d,
+                    max_pool1d_with_indices, max_pool2d, max_pool3d, norm_except_dim,
+                    poisson_nll_loss, rms_norm, rnn_relu_cell, rnn_tanh_cell, threshold,
+                    threshold_, triplet_margin_loss)
 from . import func  # noqa: E402,F401 - function transforms (after nn: functional_call)
 
 

@@ -1,0 +1,368 @@
+"""PyTorch's top-level forms of its neural-network functions (``torch.dropout``,
+``torch.layer_norm``, ``torch.embedding``, ``torch.kl_div`` ...): ATen's signatures (all
+arguments positional, ``reduction`` as an int: 0 none, 1 mean, 2 sum; ``embedding``'s
+weight first; ``cudnn_enabled`` flags accepted and ignored), each calling the
+``framework.nn.functional`` op it names. No new math here.
+"""
+from __future__ import annotations
+
+from .tensor import Tensor
+
+__all__ = [
+    "dropout", "dropout_", "feature_dropout", "feature_dropout_", "alpha_dropout",
+    "alpha_dropout_", "layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
+    "embedding", "embedding_renorm_", "bilinear", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "threshold", "threshold_", "kl_div", "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss",
+    "triplet_margin_loss", "ctc_loss", "constant_pad_nd", "conv_tbc", "convolution",
+    "gru_cell", "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm",
+    "norm_except_dim", "affine_grid_generator", "grid_sampler",
+]
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+_INTERPOLATION = {0: "bilinear", 1: "nearest", 2: "bicubic"}
+_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def _F():
+    from .nn import functional
+    return functional
+
+
+def _reduction(reduction: int) -> str:
+    """ATen's reduction enum as the functional's string."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction (0: none, 1: mean, "
+                         f"2: sum)")
+    return _REDUCTIONS[reduction]
+
+
+# -- dropout -----------------------------------------------------------------------------------
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.dropout(input, p, train)``."""
+    return _F().dropout(input, p, train)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.dropout(input, p, train, inplace=True)``."""
+    return _F().dropout(input, p, train, inplace=True)
+
+
+def _feature_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
+    """Whole channels (dim 1 of a batch, dim 0 of one sample) dropped together."""
+    F = _F()
+    if input.ndim == 3 and input.shape[0] > 0:
+        return F.dropout1d(input, p, train, inplace)
+    return F.dropout2d(input, p, train, inplace)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Channel dropout (``F.dropout2d``'s rule: whole channels zeroed together)."""
+    return _feature_dropout(input, p, train, False)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place ``feature_dropout``."""
+    return _feature_dropout(input, p, train, True)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.alpha_dropout(input, p, train)``."""
+    return _F().alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.alpha_dropout(input, p, train, inplace=True)``."""
+    return _F().alpha_dropout(input, p, train, inplace=True)
+
+
+# -- normalization -----------------------------------------------------------------------------
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enable: bool = True) -> Tensor:
+    """``F.layer_norm`` (``cudnn_enable`` ignored)."""
+    return _F().layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enabled: bool = True) -> Tensor:
+    """``F.group_norm`` (``cudnn_enabled`` ignored)."""
+    return _F().group_norm(input, num_groups, weight, bias, eps)
+
+
+def batch_norm(input: Tensor, weight, bias, running_mean, running_var, training: bool,
+               momentum: float, eps: float, cudnn_enabled: bool) -> Tensor:
+    """``F.batch_norm`` with ATen's argument order."""
+    return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                           eps)
+
+
+def instance_norm(input: Tensor, weight, bias, running_mean, running_var,
+                  use_input_stats: bool, momentum: float, eps: float,
+                  cudnn_enabled: bool) -> Tensor:
+    """``F.instance_norm`` with ATen's argument order."""
+    return _F().instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                              momentum, eps)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight=None, eps=None) -> Tensor:
+    """``F.rms_norm``."""
+    return _F().rms_norm(input, normalized_shape, weight, eps)
+
+
+# -- embedding, bilinear -------------------------------------------------------------------------
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """``F.embedding(indices, weight, ...)``: ATen's order, weight first; ``padding_idx``
+    -1 means none."""
+    padding = None if padding_idx == -1 else padding_idx
+    return _F().embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq,
+                          sparse=sparse)
+
+
+def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float,
+                      norm_type: float) -> Tensor:
+    """Rows of ``input`` named in ``indices`` whose ``norm_type``-norm exceeds
+    ``max_norm`` scaled (in place, outside autograd) to ``max_norm / (norm + 1e-7)``."""
+    from .autograd.grad_mode import no_grad
+    with no_grad():
+        rows = indices.reshape(-1).unique()
+        picked = input.index_select(0, rows)
+        norms = picked.norm(norm_type, dim=1, keepdim=True)
+        scale = ((max_norm / (norms + 1e-7)).clamp(max=1.0)).where(norms > max_norm, 1.0)
+        input.index_copy_(0, rows, picked * scale)
+    return input
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias=None) -> Tensor:
+    """``F.bilinear``."""
+    return _F().bilinear(input1, input2, weight, bias)
+
+
+# -- pooling -----------------------------------------------------------------------------------
+def _stride(stride):
+    """ATen's empty stride list means the kernel size."""
+    return None if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else stride
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """``F.max_pool1d``."""
+    return _F().max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """``F.max_pool2d``."""
+    return _F().max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """``F.max_pool3d``."""
+    return _F().max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=(), padding=0, dilation=1,
+                            ceil_mode: bool = False) -> tuple:
+    """``F.max_pool1d(..., return_indices=True)``."""
+    return _F().max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode,
+                           True)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=(), padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """``F.avg_pool1d``."""
+    return _F().avg_pool1d(input, kernel_size, _stride(stride), padding, ceil_mode,
+                           count_include_pad)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """``F.adaptive_avg_pool1d``."""
+    return _F().adaptive_avg_pool1d(input, output_size)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size) -> tuple:
+    """``F.adaptive_max_pool1d(..., return_indices=True)``: values and indices."""
+    return _F().adaptive_max_pool1d(input, output_size, True)
+
+
+# -- activations and losses ----------------------------------------------------------------------
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``F.threshold``."""
+    return _F().threshold(input, threshold, value)
+
+
+from .ops.numeric import threshold_  # noqa: E402 - the same signature as F.threshold_
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
+           log_target: bool = False) -> Tensor:
+    """``F.kl_div`` with ATen's int reduction (its 'mean' divides by every element, without
+    the functional's warning about it, as PyTorch's)."""
+    name = _reduction(reduction)
+    if name != "mean":
+        return _F().kl_div(input, target, reduction=name, log_target=log_target)
+    total = _F().kl_div(input, target, reduction="sum", log_target=log_target)
+    return total / max(input.numel(), 1) if input.numel() else total * float("nan")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
+                                     pos_weight=None, reduction: int = 1) -> Tensor:
+    """``F.binary_cross_entropy_with_logits`` with ATen's int reduction."""
+    return _F().binary_cross_entropy_with_logits(input, target, weight,
+                                                 reduction=_reduction(reduction),
+                                                 pos_weight=pos_weight)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: int = 1) -> Tensor:
+    """``F.cosine_embedding_loss`` with ATen's int reduction."""
+    return _F().cosine_embedding_loss(input1, input2, target, margin,
+                                      reduction=_reduction(reduction))
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: int = 1) -> Tensor:
+    """``F.margin_ranking_loss`` with ATen's int reduction."""
+    return _F().margin_ranking_loss(input1, input2, target, margin,
+                                    reduction=_reduction(reduction))
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         reduction: int = 1) -> Tensor:
+    """``F.hinge_embedding_loss`` with ATen's int reduction."""
+    return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    """``F.poisson_nll_loss`` with ATen's positional arguments and int reduction."""
+    return _F().poisson_nll_loss(input, target, log_input, full, eps=eps,
+                                 reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, reduction: int = 1) -> Tensor:
+    """``F.triplet_margin_loss`` with ATen's int reduction."""
+    return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                    reduction=_reduction(reduction))
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
+             blank: int = 0, reduction: int = 1, zero_infinity: bool = False) -> Tensor:
+    """``F.ctc_loss`` with ATen's int reduction."""
+    return _F().ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                         _reduction(reduction), zero_infinity)
+
+
+# -- padding, convolution ------------------------------------------------------------------------
+def constant_pad_nd(input: Tensor, pad, value=0) -> Tensor:
+    """``F.pad(input, pad, value=value)`` (negative pads crop)."""
+    return _F().pad(input, list(pad), value=value)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """A 1-D convolution of a (time, batch, channels) input with a (kernel, in, out) weight:
+    ``conv1d`` over (batch, channels, time), the result back in (time, batch, channels)."""
+    if input.ndim != 3:
+        raise RuntimeError(f"Input must have 3 dims: time, batch, in_channel (got "
+                           f"{input.ndim})")
+    if weight.ndim != 3:
+        raise RuntimeError(f"Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           f"out_channels (got {weight.ndim})")
+    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation,
+                transposed: bool, output_padding, groups: int) -> Tensor:
+    """The convolution (or transposed convolution) whose dimensionality the input gives:
+    ``F.conv{1,2,3}d`` / ``F.conv_transpose{1,2,3}d``."""
+    spatial = input.ndim - 2
+    if spatial not in (1, 2, 3):
+        raise RuntimeError(f"convolution: expected a 3-, 4- or 5-dimensional input, got "
+                           f"{input.ndim} dimensions")
+    F = _F()
+    if transposed:
+        fn = getattr(F, f"conv_transpose{spatial}d")
+        return fn(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{spatial}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+# -- recurrent cells -----------------------------------------------------------------------------
+def _linear(x: Tensor, w: Tensor, b) -> Tensor:
+    out = x.matmul(w.t())
+    return out if b is None else out + b
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None,
+                  b_hh=None) -> Tensor:
+    """One Elman step: ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
+    return (_linear(input, w_ih, b_ih) + _linear(hx, w_hh, b_hh)).tanh()
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None,
+                  b_hh=None) -> Tensor:
+    """One Elman step with relu."""
+    return (_linear(input, w_ih, b_ih) + _linear(hx, w_hh, b_hh)).relu()
+
+
+def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih=None, b_hh=None) -> tuple:
+    """One LSTM step: ``(h', c')`` from ``hx = (h, c)``, gates in PyTorch's order (i, f, g,
+    o)."""
+    h, c = hx
+    gates = _linear(input, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, -1)
+    c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_next.tanh(), c_next
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None,
+             b_hh=None) -> Tensor:
+    """One GRU step, gates in PyTorch's order (r, z, n); the new gate's hidden part is
+    scaled by r after its bias, as PyTorch's."""
+    ri, zi, ni = _linear(input, w_ih, b_ih).chunk(3, -1)
+    rh, zh, nh = _linear(hx, w_hh, b_hh).chunk(3, -1)
+    r, z = (ri + rh).sigmoid(), (zi + zh).sigmoid()
+    n = (ni + r * nh).tanh()
+    return (1 - z) * n + z * hx
+
+
+# -- norms, grids ---------------------------------------------------------------------------------
+def frobenius_norm(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The 2-norm over ``dim`` (all dims when empty); deprecated, warning as PyTorch's."""
+    import warnings
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning, stacklevel=2)
+    dims = None if dim is None or (isinstance(dim, (list, tuple)) and not dim) else dim
+    return input.norm(2, dim=dims, keepdim=keepdim)
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002
+    """The ``pow``-norm of ``v`` over every dim but ``dim`` (kept as size 1; ``dim=-1``:
+    over all dims), as the old weight norm uses."""
+    if dim == -1:
+        return v.norm(pow)
+    dim = dim % v.ndim
+    others = tuple(d for d in range(v.ndim) if d != dim)
+    return v.norm(pow, dim=others, keepdim=True) if others else v.abs()
+
+
+def affine_grid_generator(theta: Tensor, size, align_corners: bool) -> Tensor:
+    """``F.affine_grid``."""
+    return _F().affine_grid(theta, size, align_corners)
+
+
+def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                 align_corners: bool) -> Tensor:
+    """``F.grid_sample`` with ATen's int modes (interpolation 0 bilinear, 1 nearest, 2
+    bicubic; padding 0 zeros, 1 border, 2 reflection)."""
+    if interpolation_mode not in _INTERPOLATION or padding_mode not in _PADDING:
+        raise ValueError(f"grid_sampler(): unknown interpolation_mode {interpolation_mode} or "
+                         f"padding_mode {padding_mode}")
+    return _F().grid_sample(input, grid, _INTERPOLATION[interpolation_mode],
+                            _PADDING[padding_mode], align_corners)

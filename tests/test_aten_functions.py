@@ -1,0 +1,158 @@
+"""PyTorch's top-level forms of its nn functions (``torch.layer_norm``, ``torch.embedding``,
+``torch.kl_div`` with int reductions ...; framework/_aten.py) against torch: values and
+gradients with ATen's argument orders, on cpu and cuda."""
+import numpy as np
+import pytest
+import torch
+
+import framework
+from helpers import check_op
+
+RNG = np.random.default_rng(0)
+F64 = framework.float64
+
+
+def arr(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _both(name, *args, **kwargs):  # noqa: D401
+    """The same call on framework and on torch."""
+    return (lambda *t: getattr(framework, name)(*t, *args, **kwargs),
+            lambda *t: getattr(torch, name)(*t, *args, **kwargs))
+
+
+CASES = [  # (name, inputs, the call given the library and the input tensors)
+    ("layer_norm", [arr(2, 3, 4), arr(4), arr(4)],
+     lambda lib, x, w, b: lib.layer_norm(x, (4,), w, b, 1e-5, True)),
+    ("group_norm", [arr(2, 4, 3), arr(4), arr(4)],
+     lambda lib, x, w, b: lib.group_norm(x, 2, w, b, 1e-5, True)),
+    ("rms_norm", [arr(2, 5), arr(5)], lambda lib, x, w: lib.rms_norm(x, (5,), w)),
+    ("bilinear", [arr(2, 3), arr(2, 4), arr(5, 3, 4), arr(5)],
+     lambda lib, a, b, w, bias: lib.bilinear(a, b, w, bias)),
+    ("max_pool1d", [arr(2, 3, 8)], lambda lib, x: lib.max_pool1d(x, 2)),
+    ("max_pool2d", [arr(1, 2, 4, 6)], lambda lib, x: lib.max_pool2d(x, (2, 3), (), 1)),
+    ("max_pool3d", [arr(1, 1, 4, 4, 4)], lambda lib, x: lib.max_pool3d(x, 2)),
+    ("max_pool1d_with_indices", [arr(2, 3, 8)],
+     lambda lib, x: lib.max_pool1d_with_indices(x, 3, 2)),
+    ("avg_pool1d", [arr(2, 3, 8)], lambda lib, x: lib.avg_pool1d(x, 3, 2, 1, False, False)),
+    ("adaptive_avg_pool1d", [arr(2, 3, 7)], lambda lib, x: lib.adaptive_avg_pool1d(x, 3)),
+    ("adaptive_max_pool1d", [arr(2, 3, 7)], lambda lib, x: lib.adaptive_max_pool1d(x, 3)),
+    ("threshold", [arr(3, 4)], lambda lib, x: lib.threshold(x, 0.1, -1.0)),
+    ("threshold_", [arr(3, 4)], lambda lib, x: lib.threshold_(x * 1, 0.1, -1.0)),
+    ("frobenius_norm", [arr(3, 4)], lambda lib, x: lib.frobenius_norm(x, (1,), True)),
+    ("norm_except_dim", [arr(3, 4, 2)], lambda lib, x: lib.norm_except_dim(x, 2, 1)),
+    ("constant_pad_nd", [arr(2, 3)], lambda lib, x: lib.constant_pad_nd(x, (1, 2, 0, -1), 0.5)),
+    ("conv_tbc", [arr(5, 2, 3), arr(3, 3, 4), arr(4)],
+     lambda lib, x, w, b: lib.conv_tbc(x, w, b, 1)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:at::frobenius_norm is deprecated")
+@pytest.mark.parametrize("name, inputs, call", CASES, ids=[c[0] for c in CASES])
+def test_aten_forms_match_torch(device, name, inputs, call):
+    check_op(lambda *t: call(framework, *t), lambda *t: call(torch, *t), inputs, device=device,
+             dtype=F64)
+
+
+@pytest.mark.filterwarnings("error:reduction. 'mean' divides")  # torch.kl_div does not warn
+@pytest.mark.parametrize("reduction", [0, 1, 2])
+def test_int_reductions_match_torch(device, reduction):
+    p = RNG.uniform(0.1, 0.9, (3, 4))
+    y = np.sign(arr(3))
+    losses = [
+        ("kl_div", [np.log(p), p], (reduction,)),
+        ("binary_cross_entropy_with_logits", [arr(3, 4), p], (None, None, reduction)),
+        ("cosine_embedding_loss", [arr(3, 4), arr(3, 4), y], (0.1, reduction)),
+        ("margin_ranking_loss", [arr(3), arr(3), y], (0.2, reduction)),
+        ("hinge_embedding_loss", [arr(3, 4), np.sign(arr(3, 4))], (1.0, reduction)),
+        ("poisson_nll_loss", [arr(3, 4), p], (True, False, 1e-8, reduction)),
+        ("triplet_margin_loss", [arr(3, 4), arr(3, 4), arr(3, 4)],
+         (1.0, 2.0, 1e-6, False, reduction)),
+    ]
+    for name, inputs, extra in losses:
+        fw, th = _both(name, *extra)
+        check_op(fw, th, inputs, device=device, dtype=F64)
+    logits = arr(6, 2, 4)
+    check_op(lambda t: framework.ctc_loss(t.log_softmax(2), framework.tensor([[1, 2], [3, 0]],
+                                          device=device), [6, 5], [2, 1], 0, reduction),
+             lambda t: torch.ctc_loss(t.log_softmax(2), torch.tensor([[1, 2], [3, 0]]), [6, 5],
+                                      [2, 1], 0, reduction), [logits], device=device, dtype=F64)
+
+
+def test_norms_with_aten_argument_orders(device):
+    x = arr(4, 3, 2)
+    mean, var = RNG.standard_normal(3), RNG.uniform(0.5, 1.5, 3)
+    for training in (False, True):
+        check_op(lambda t, w, b: framework.batch_norm(
+                     t, w, b, framework.tensor(mean, device=device),
+                     framework.tensor(var, device=device), training, 0.1, 1e-5, False),
+                 lambda t, w, b: torch.batch_norm(t, w, b, torch.tensor(mean), torch.tensor(var),
+                                                  training, 0.1, 1e-5, False),
+                 [x, arr(3), arr(3)], device=device, dtype=F64)
+    check_op(lambda t: framework.instance_norm(t, None, None, None, None, True, 0.1, 1e-5, False),
+             lambda t: torch.instance_norm(t, None, None, None, None, True, 0.1, 1e-5, False),
+             [x], device=device, dtype=F64)
+
+
+def test_embedding_weight_first_and_padding(device):
+    index = np.array([[0, 2], [3, 2]])
+    check_op(lambda w: framework.embedding(w, framework.tensor(index, device=device)),
+             lambda w: torch.embedding(w, torch.tensor(index)), [arr(4, 3)], device=device,
+             dtype=F64)
+    check_op(lambda w: framework.embedding(w, framework.tensor(index, device=device), 2),
+             lambda w: torch.embedding(w, torch.tensor(index), 2), [arr(4, 3)], device=device,
+             dtype=F64)
+    weight = arr(5, 3) * 3
+    got = framework.tensor(weight, device=device)
+    want = torch.tensor(weight)
+    framework.embedding_renorm_(got, framework.tensor([0, 3, 3], device=device), 1.0, 2.0)
+    torch.embedding_renorm_(want, torch.tensor([0, 3, 3]), 1.0, 2.0)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_convolution_dispatches_like_torch(device, transposed):
+    x, w = arr(1, 2, 5, 5), arr(2, 3, 3, 3) if transposed else arr(3, 2, 3, 3)
+    check_op(lambda t, k, b: framework.convolution(t, k, b, (1, 2), (1, 0), (1, 1), transposed,
+                                                   (0, 1) if transposed else (0, 0), 1),
+             lambda t, k, b: torch.convolution(t, k, b, (1, 2), (1, 0), (1, 1), transposed,
+                                               (0, 1) if transposed else (0, 0), 1),
+             [x, w, arr(3)], device=device, dtype=F64)
+
+
+@pytest.mark.parametrize("name, gates", [("rnn_tanh_cell", 1), ("rnn_relu_cell", 1),
+                                         ("gru_cell", 3), ("lstm_cell", 4)])
+def test_recurrent_cells_match_torch(device, name, gates):
+    x, h, c = arr(2, 3), arr(2, 4), arr(2, 4)
+    weights = [arr(gates * 4, 3), arr(gates * 4, 4), arr(gates * 4), arr(gates * 4)]
+    if name == "lstm_cell":
+        check_op(lambda a, b, cc, *w: framework.lstm_cell(a, (b, cc), *w),
+                 lambda a, b, cc, *w: torch.lstm_cell(a, (b, cc), *w), [x, h, c] + weights,
+                 device=device, dtype=F64)
+    else:
+        check_op(getattr(framework, name), getattr(torch, name), [x, h] + weights,
+                 device=device, dtype=F64)
+
+
+def test_dropout_forms_and_grids(device):
+    x = framework.ones(4, 6, 5, device=device)
+    assert framework.dropout(x, 0.5, False) is x or (framework.dropout(x, 0.5, False) == x).all()
+    framework.manual_seed(0)
+    dropped = framework.dropout(x, 0.5, True)
+    values = set(np.unique(dropped.cpu().numpy()).tolist())
+    assert values <= {0.0, 2.0}
+    channels = framework.feature_dropout(x, 0.5, True).cpu().numpy()
+    assert all(len(set(channels[i, j].ravel().tolist())) == 1 for i in range(4) for j in range(6))
+    assert (framework.alpha_dropout(x, 0.3, False) == x).all()
+    theta = arr(1, 2, 3)
+    check_op(lambda t: framework.affine_grid_generator(t, (1, 1, 3, 4), False),
+             lambda t: torch.affine_grid_generator(t, (1, 1, 3, 4), False), [theta],
+             device=device, dtype=F64)
+    grid = RNG.uniform(-1, 1, (1, 2, 3, 2))
+    for mode, padding in ((0, 0), (1, 1), (0, 2)):
+        check_op(lambda t, g: framework.grid_sampler(t, g, mode, padding, False),
+                 lambda t, g: torch.grid_sampler(t, g, mode, padding, False),
+                 [arr(1, 2, 4, 4), grid], device=device, dtype=F64, grad=mode == 0)
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        framework.kl_div(framework.ones(2, device=device), framework.ones(2, device=device), 3)
