@@ -85,6 +85,14 @@ from ._aten import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_genera
                     max_pool1d_with_indices, max_pool2d, max_pool3d, norm_except_dim,
                     poisson_nll_loss, rms_norm, rnn_relu_cell, rnn_tanh_cell, threshold,
                     threshold_, triplet_margin_loss)
+from ._aten import adjoint, angle, conj, conj_physical, fill, imag  # noqa: E402,F401
+from ._aten import is_complex, is_conj, real, resolve_conj, sgn  # noqa: E402,F401
+from . import _aten as _aten_module  # noqa: E402
+from .func import vmap  # noqa: E402,F401 - torch.vmap
+from .random import default_generator  # noqa: E402,F401
+for _name in _aten_module.INPLACE + _aten_module.COPIES:
+    globals()[_name] = getattr(_aten_module, _name)
+del _name, _aten_module
 from . import func  # noqa: E402,F401 - function transforms (after nn: functional_call)
 
 

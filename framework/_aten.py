@@ -17,8 +17,23 @@ __all__ = [
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "poisson_nll_loss",
     "triplet_margin_loss", "ctc_loss", "constant_pad_nd", "conv_tbc", "convolution",
     "gru_cell", "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm",
-    "norm_except_dim", "affine_grid_generator", "grid_sampler",
+    "norm_except_dim", "affine_grid_generator", "grid_sampler", "fill", "sgn", "adjoint",
+    "conj", "conj_physical", "resolve_conj", "is_complex", "is_conj", "real", "imag", "angle",
 ]
+# torch's top-level in-place functions: ``torch.abs_(t)`` is ``t.abs_()``
+INPLACE = ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
+           "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_",
+           "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
+           "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
+           "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_",
+           "neg_", "negative_", "rad2deg_", "reciprocal_", "round_", "rsqrt_", "sigmoid_", "sin_",
+           "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_")
+# and the copying forms of views: ``torch.permute_copy(t, dims)`` is ``t.permute(dims)``'s copy
+COPIES = ("alias_copy", "detach_copy", "diagonal_copy", "expand_copy", "narrow_copy",
+          "permute_copy", "select_copy", "slice_copy", "split_copy", "split_with_sizes_copy",
+          "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy", "unfold_copy",
+          "unsqueeze_copy", "view_copy")
+__all__ += list(INPLACE) + list(COPIES)
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 _INTERPOLATION = {0: "bilinear", 1: "nearest", 2: "bicubic"}
@@ -366,3 +381,119 @@ def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_m
                          f"padding_mode {padding_mode}")
     return _F().grid_sample(input, grid, _INTERPOLATION[interpolation_mode],
                             _PADDING[padding_mode], align_corners)
+
+
+# -- real-number forms of the complex helpers; fill; in-place and copying forms ----------------
+def fill(input: Tensor, value) -> Tensor:
+    """A new tensor of ``input``'s shape, dtype and device filled with ``value``."""
+    from .ops.creation import full_like
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        return value.to(input.dtype).expand(tuple(input.shape)).clone()
+    return full_like(input, value)
+
+
+def sgn(input: Tensor) -> Tensor:
+    """``sign`` (for real tensors, PyTorch's ``sgn`` is ``sign``)."""
+    return input.sign()
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims: their transpose, for real tensors."""
+    if input.ndim < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
+                           "matrices. Got 1-D tensor.")
+    return input.transpose(-2, -1)
+
+
+def conj(input: Tensor) -> Tensor:
+    """``input`` itself: real tensors are their own conjugate (framework has no complex
+    dtypes)."""
+    return input
+
+
+def conj_physical(input: Tensor) -> Tensor:
+    """A copy of ``input`` (the conjugate of a real tensor)."""
+    return input.clone()
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` itself (no lazy conjugation to resolve)."""
+    return input
+
+
+def is_complex(input: Tensor) -> bool:
+    """False: framework has no complex dtypes."""
+    return input.is_complex()
+
+
+def is_conj(input: Tensor) -> bool:
+    """False: framework tensors carry no lazy conjugation bit."""
+    return False
+
+
+def real(input: Tensor) -> Tensor:
+    """``input`` itself (a real tensor's real part)."""
+    return input
+
+
+def imag(input: Tensor) -> Tensor:
+    """Refused, as PyTorch refuses it for real tensors."""
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def angle(input: Tensor) -> Tensor:
+    """The argument of real numbers: 0 for x >= 0, pi for x < 0, NaN for NaN (integers give
+    the default float dtype)."""
+    import math
+    x = input if input.dtype.is_floating_point else input.to(_default_float())
+    return (x < 0).to(x.dtype) * math.pi + x * 0.0
+
+
+def _default_float():
+    from .dtypes import get_default_dtype
+    return get_default_dtype()
+
+
+def _inplace_function(name: str):
+    """``torch.<name>(t, *args)``: the Tensor method ``t.<name>(*args)``."""
+    def function(input: Tensor, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``input.{name}(...)``: the in-place method, as a function."
+    return function
+
+
+def _copy_function(name: str):
+    """``torch.<view>_copy(t, *args)``: the view ``t.<view>(*args)``, copied (each part of a
+    split/unbind copied)."""
+    view = name[:-len("_copy")]
+    view = {"alias": "view_as", "slice": "__getitem__"}.get(view, view)
+
+    def function(input: Tensor, *args, **kwargs):
+        if name == "alias_copy":
+            return input.clone()
+        if name == "slice_copy":
+            return _slice(input, *args, **kwargs).clone()
+        result = getattr(input, view)(*args, **kwargs)
+        if isinstance(result, (tuple, list)):
+            return type(result)(part.clone() for part in result)
+        return result.clone()
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"A copy of ``input.{view}(...)``."
+    return function
+
+
+def _slice(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    index = [slice(None)] * input.ndim
+    index[dim] = slice(start, end, step)
+    return input[tuple(index)]
+
+
+for _name in INPLACE:
+    globals()[_name] = _inplace_function(_name)
+for _name in COPIES:
+    globals()[_name] = _copy_function(_name)
+del _name

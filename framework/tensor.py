@@ -151,6 +151,46 @@ class Tensor:
         """Always False."""
         return False
 
+    def is_conj(self) -> bool:
+        """Always False: no lazy conjugation (framework has no complex dtypes)."""
+        return False
+
+    def conj(self) -> "Tensor":
+        """``self``: a real tensor is its own conjugate."""
+        return self
+
+    def resolve_conj(self) -> "Tensor":
+        """``self`` (no lazy conjugation to resolve)."""
+        return self
+
+    def conj_physical(self) -> "Tensor":
+        """A copy of ``self`` (the conjugate of a real tensor)."""
+        return self.clone()
+
+    @property
+    def real(self) -> "Tensor":
+        """``self``: a real tensor's real part."""
+        return self
+
+    @property
+    def imag(self) -> "Tensor":
+        """Refused, as PyTorch refuses it for real tensors."""
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    def sgn(self) -> "Tensor":
+        """``sign`` (PyTorch's ``sgn`` of a real tensor)."""
+        return self.sign()
+
+    def adjoint(self) -> "Tensor":
+        """The transpose of the last two dims (the conjugate transpose of real matrices)."""
+        from ._aten import adjoint
+        return adjoint(self)
+
+    def angle(self) -> "Tensor":
+        """0 for x >= 0, pi for x < 0, NaN for NaN."""
+        from ._aten import angle
+        return angle(self)
+
     def get_device(self) -> int:
         """The cuda index, or -1 on the CPU."""
         return self._device.index if self.is_cuda else -1

@@ -156,3 +156,51 @@ def test_dropout_forms_and_grids(device):
                  [arr(1, 2, 4, 4), grid], device=device, dtype=F64, grad=mode == 0)
     with pytest.raises(ValueError, match="not a valid value for reduction"):
         framework.kl_div(framework.ones(2, device=device), framework.ones(2, device=device), 3)
+
+
+# -- top-level in-place functions, copying views, real forms of the complex helpers -------------
+@pytest.mark.parametrize("name", ["abs_", "exp_", "sigmoid_", "sqrt_", "clamp_", "fill_",
+                                  "zero_", "nan_to_num_", "logit_", "deg2rad_", "trunc_"])
+def test_top_level_in_place_functions_write_like_torch(device, name):
+    args = {"clamp_": (-0.2, 0.3), "fill_": (1.5,)}.get(name, ())
+    values = RNG.uniform(0.1, 0.9, (2, 3))
+    ours = framework.tensor(values, device=device)
+    theirs = torch.tensor(values)
+    assert getattr(framework, name)(ours, *args) is ours
+    getattr(torch, name)(theirs, *args)
+    np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("permute_copy", ((1, 0),)), ("transpose_copy", (0, 1)), ("t_copy", ()),
+    ("diagonal_copy", ()), ("expand_copy", ((2, 2, 3),)), ("narrow_copy", (1, 1, 2)),
+    ("select_copy", (0, 1)), ("slice_copy", (1, 0, 3, 2)), ("squeeze_copy", ()),
+    ("unsqueeze_copy", (1,)), ("view_copy", ((3, 2),)), ("alias_copy", ()),
+    ("detach_copy", ()), ("unfold_copy", (1, 2, 1)), ("split_copy", (1,)),
+    ("split_with_sizes_copy", ([1, 1],)), ("unbind_copy", ())])
+def test_copying_views_match_torch(device, name, args):
+    check_op(lambda t: getattr(framework, name)(t, *args), lambda t: getattr(torch, name)(t, *args),
+             [arr(2, 3)], device=device, dtype=F64)
+    source = framework.ones(2, 3, device=device)
+    out = getattr(framework, name)(source, *args)
+    first = out[0] if isinstance(out, tuple) else out
+    first.fill_(7.0)
+    assert source.sum().item() == 6.0  # a copy, not a view
+
+
+def test_real_forms_of_complex_helpers_match_torch(device):
+    x = np.array([-1.5, 0.0, 2.0, np.nan, -0.0])
+    for name in ("sgn", "angle", "conj", "conj_physical", "resolve_conj", "real"):
+        check_op(getattr(framework, name), getattr(torch, name), [x], device=device, dtype=F64,
+                 grad=name not in ("angle", "sgn"))  # (torch: ZeroTensor gradients)
+    check_op(framework.adjoint, torch.adjoint, [arr(2, 3, 4)], device=device, dtype=F64)
+    check_op(lambda t: framework.fill(t, 2.5), lambda t: torch.fill(t, 2.5), [arr(2, 3)],
+             device=device, dtype=F64, grad=False)
+    t = framework.tensor(x, device=device)
+    assert not framework.is_complex(t) and not framework.is_conj(t) and t.real is t
+    with pytest.raises(RuntimeError, match="imag is not implemented"):
+        framework.imag(t)
+    with pytest.raises(RuntimeError, match="imag is not implemented"):
+        t.imag  # noqa: B018
+    assert framework.vmap is framework.func.vmap
+    assert framework.default_generator is framework.random.default_generator
