@@ -87,6 +87,9 @@ from ._aten import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_genera
                     threshold_, triplet_margin_loss)
 from ._aten import adjoint, angle, conj, conj_physical, fill, imag  # noqa: E402,F401
 from ._aten import is_complex, is_conj, real, resolve_conj, sgn  # noqa: E402,F401
+from ._aten import (AcceleratorError, FatalError, OutOfMemoryError, binomial,  # noqa: E402,F401
+                    empty_permuted, empty_strided, frombuffer, get_device_module,
+                    grid_sampler_2d, grid_sampler_3d, poisson)
 from . import _aten as _aten_module  # noqa: E402
 from .func import vmap  # noqa: E402,F401 - torch.vmap
 from .random import default_generator  # noqa: E402,F401

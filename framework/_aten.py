@@ -19,6 +19,8 @@ __all__ = [
     "gru_cell", "lstm_cell", "rnn_tanh_cell", "rnn_relu_cell", "frobenius_norm",
     "norm_except_dim", "affine_grid_generator", "grid_sampler", "fill", "sgn", "adjoint",
     "conj", "conj_physical", "resolve_conj", "is_complex", "is_conj", "real", "imag", "angle",
+    "poisson", "binomial", "frombuffer", "empty_strided", "empty_permuted", "get_device_module",
+    "grid_sampler_2d", "grid_sampler_3d", "OutOfMemoryError", "AcceleratorError", "FatalError",
 ]
 # torch's top-level in-place functions: ``torch.abs_(t)`` is ``t.abs_()``
 INPLACE = ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
@@ -497,3 +499,131 @@ for _name in INPLACE:
 for _name in COPIES:
     globals()[_name] = _copy_function(_name)
 del _name
+
+
+# -- sampling, memory, devices, errors --------------------------------------------------------
+from ._errors import AcceleratorError, FatalError, OutOfMemoryError  # noqa: E402,F401
+
+
+def _default_generator_only(op: str, generator) -> None:
+    if generator is not None:
+        raise NotImplementedError(f"{op}(): only the default generator is supported (seed it "
+                                  f"with framework.manual_seed)")
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson draws with the rates in ``input`` (Knuth's method below rate 10, PTRS above,
+    as ``distributions.Poisson``); no gradient."""
+    from ._distributions_more import _poisson_draw
+    from .autograd.grad_mode import no_grad
+    _default_generator_only("poisson", generator)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"poisson_cpu\" not implemented for "
+                           f"'{_scalar_name(input.dtype)}'")
+    with no_grad():
+        return _poisson_draw(input)
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Binomial draws: successes in ``count`` trials of probability ``prob`` (as
+    ``distributions.Binomial``); no gradient."""
+    from .distributions import Binomial
+    _default_generator_only("binomial", generator)
+    if not prob.dtype.is_floating_point:
+        raise RuntimeError(f"\"binomial_cpu\" not implemented for '{_scalar_name(prob.dtype)}'")
+    return Binomial(total_count=count, probs=prob, validate_args=False).sample()
+
+
+def _scalar_name(dtype) -> str:
+    from .dtypes import scalar_type_name
+    return scalar_type_name(dtype)
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-D CPU tensor over the memory of a Python buffer (``bytes``, ``bytearray``,
+    ``array.array``, ``memoryview``): ``count`` elements of ``dtype`` from byte ``offset``
+    (-1: to the end). A writable buffer is shared; a read-only one is copied."""
+    from ._backends import host
+    from .ops.creation import from_numpy, tensor
+    view = memoryview(buffer).cast("B")
+    size = dtype.itemsize
+    available = (len(view) - offset) // size if offset <= len(view) else -1
+    if count == 0 or available <= 0 and count != 0:
+        raise ValueError(f"both buffer length ({len(view)}) and count ({count}) must not be 0")
+    if count < 0:
+        if (len(view) - offset) % size:
+            raise ValueError(f"buffer length ({len(view) - offset} after offset) must be a "
+                             f"multiple of element size ({size})")
+        count = available
+    if count > available:
+        raise ValueError(f"requested buffer length ({count} * {size} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length "
+                         f"({len(view)} bytes)")
+    array = host.from_buffer(view, dtype, count, offset)
+    out = from_numpy(array) if not view.readonly else tensor(array, dtype=dtype)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def empty_strided(size, stride, *, dtype=None, device=None,
+                  requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor of ``size`` laid out with element strides ``stride`` (over
+    a storage just large enough)."""
+    from ._backends.array import Array
+    from .ops._util import wrap
+    from .ops.creation import empty
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    extent = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+    flat = empty(extent, dtype=dtype, device=device)
+    base: Array = flat._a
+    out = wrap(base.view(size, stride, base.offset), flat.device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, device=None,
+                   requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor of ``size`` whose memory holds its dims in the order
+    ``physical_layout`` (e.g. (0, 2, 3, 1): channels last)."""
+    from .ops.creation import empty
+    size, layout = tuple(size), tuple(physical_layout)
+    if sorted(layout) != list(range(len(size))):
+        raise RuntimeError(f"Dimension out of range or repeated in physical_layout "
+                           f"{list(layout)} for {len(size)} dims")
+    physical = empty(tuple(size[d] for d in layout), dtype=dtype, device=device)
+    inverse = [layout.index(d) for d in range(len(size))]
+    out = physical.permute(*inverse)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def get_device_module(device=None):
+    """The module of a device type: ``framework.cuda`` for cuda (the default), ``framework.cpu``
+    style access is not provided (``RuntimeError``)."""
+    from . import cuda
+    from .devices import device as as_device
+    kind = "cuda" if device is None else (device if isinstance(device, str) else
+                                           as_device(device).type).split(":")[0]
+    if kind == "cuda":
+        return cuda
+    raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as "
+                       f"'framework.{kind}'.")
+
+
+def grid_sampler_2d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """``grid_sampler`` of a 4-D input."""
+    if input.ndim != 4:
+        raise RuntimeError(f"grid_sampler_2d(): expected 4D input, got {input.ndim}D")
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def grid_sampler_3d(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int,
+                    align_corners: bool) -> Tensor:
+    """``grid_sampler`` of a 5-D input."""
+    if input.ndim != 5:
+        raise RuntimeError(f"grid_sampler_3d(): expected 5D input, got {input.ndim}D")
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)

@@ -14,6 +14,7 @@ import time
 import weakref
 
 from ._backends.triton import runtime
+from ._errors import OutOfMemoryError  # noqa: F401 - torch.cuda.OutOfMemoryError
 
 
 def is_available() -> bool:

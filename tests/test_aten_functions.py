@@ -204,3 +204,72 @@ def test_real_forms_of_complex_helpers_match_torch(device):
         t.imag  # noqa: B018
     assert framework.vmap is framework.func.vmap
     assert framework.default_generator is framework.random.default_generator
+
+
+# -- sampling, memory layout, devices, errors ----------------------------------------------------
+def test_poisson_and_binomial_draw_from_their_distributions(device):
+    """(The draws' statistics on cpu; on cuda, which runs the Triton interpreter in the tests,
+    a small draw of the same code checks the values' kind only.)"""
+    framework.manual_seed(0)
+    if device == "cuda":
+        small = framework.poisson(framework.tensor([0.5, 12.0], dtype=F64, device=device))
+        values = small.cpu().numpy()
+        assert small.device == framework.device(device)
+        assert np.all(values == np.round(values)) and values.min() >= 0
+        hits = framework.binomial(framework.tensor([4.0], dtype=F64, device=device),
+                                  framework.tensor([0.5], dtype=F64, device=device))
+        assert 0 <= hits.item() <= 4
+        return
+    rates = framework.tensor([0.5, 4.0, 30.0], dtype=F64, device=device).expand(3000, 3)
+    draws = framework.poisson(rates).cpu().numpy()
+    assert np.all(draws == np.round(draws)) and draws.min() >= 0
+    np.testing.assert_allclose(draws.mean(0), [0.5, 4.0, 30.0], rtol=0.06)
+    np.testing.assert_allclose(draws.var(0), [0.5, 4.0, 30.0], rtol=0.15)
+    count = framework.tensor([10.0, 3.0], dtype=F64, device=device).expand(3000, 2)
+    prob = framework.tensor([0.3, 0.9], dtype=F64, device=device).expand(3000, 2)
+    hits = framework.binomial(count, prob).cpu().numpy()
+    assert hits.min() >= 0 and np.all(hits <= [10, 3])
+    np.testing.assert_allclose(hits.mean(0), [3.0, 2.7], rtol=0.05)
+    with pytest.raises(NotImplementedError, match="only the default generator"):
+        framework.poisson(rates, generator=framework.Generator())
+
+
+def test_frombuffer_shares_writable_buffers_like_torch():
+    data = bytearray(np.arange(6, dtype=np.float32).tobytes())
+    ours = framework.frombuffer(data, dtype=framework.float32, count=3, offset=8)
+    theirs = torch.frombuffer(bytearray(data), dtype=torch.float32, count=3, offset=8)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    data[8:12] = np.float32(-1.0).tobytes()
+    assert ours[0].item() == -1.0  # shares the bytearray's memory
+    copied = framework.frombuffer(bytes(data), dtype=framework.int16)
+    assert copied.shape == (12,)
+    with pytest.raises(ValueError, match="must not be greater than actual buffer length"):
+        framework.frombuffer(data, dtype=framework.float32, count=9)
+
+
+def test_empty_strided_and_permuted_have_torchs_layout(device):
+    for size, stride in (((2, 3), (1, 2)), ((2, 3, 4), (12, 1, 3)), ((0, 3), (3, 1))):
+        t = framework.empty_strided(size, stride, device=device)
+        assert t.shape == size and t.stride() == torch.empty_strided(size, stride).stride()
+    t = framework.empty_permuted((2, 3, 4, 5), (0, 2, 3, 1), device=device)
+    assert t.stride() == torch.empty_permuted((2, 3, 4, 5), (0, 2, 3, 1)).stride()
+    t.fill_(2.0)
+    assert t.sum().item() == 240.0
+    with pytest.raises(RuntimeError, match="physical_layout"):
+        framework.empty_permuted((2, 3), (0, 0))
+
+
+def test_device_module_grid_samplers_and_errors(device):
+    assert framework.get_device_module("cuda") is framework.cuda
+    assert framework.cuda.OutOfMemoryError is framework.OutOfMemoryError
+    assert issubclass(framework.OutOfMemoryError, RuntimeError)
+    assert issubclass(framework.AcceleratorError, RuntimeError)
+    with pytest.raises(RuntimeError, match="does not have a corresponding module"):
+        framework.get_device_module("xpu")
+    grid = RNG.uniform(-1, 1, (1, 2, 3, 2))
+    check_op(lambda t, g: framework.grid_sampler_2d(t, g, 0, 0, False),
+             lambda t, g: torch.grid_sampler_2d(t, g, 0, 0, False), [arr(1, 2, 4, 4), grid],
+             device=device, dtype=F64)
+    with pytest.raises(RuntimeError, match="expected 5D input"):
+        framework.grid_sampler_3d(framework.ones(1, 1, 2, 2, device=device),
+                                  framework.zeros(1, 1, 1, 2, device=device), 0, 0, False)

@@ -70,3 +70,9 @@ def _flat_base(array):
     item = array.itemsize
     extent = 1 + sum((size - 1) * stride for size, stride in zip(array.shape, array.strides)) // item
     return np.lib.stride_tricks.as_strided(array, shape=(extent,), strides=(item,))
+
+
+def from_buffer(buffer, dtype, count: int, offset: int):
+    """``count`` elements of framework ``dtype`` read from a Python buffer at byte
+    ``offset``, as a NumPy array over the buffer's memory."""
+    return np.frombuffer(buffer, dtype=dtype.numpy, count=count, offset=offset)
