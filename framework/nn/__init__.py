@@ -23,6 +23,7 @@ from .modules import (  # noqa: F401
 )
 from .modules import Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, MaxUnpool2d  # noqa: F401
 from .modules.padding import *  # noqa: F401,F403 - ZeroPad2d, ReflectionPad2d, ...
+from .modules import *  # noqa: F401,F403 - every other layer (Fold, LazyLinear, ...)
 from .modules import __all__ as _layer_names
 from .parameter import Buffer, Parameter
 

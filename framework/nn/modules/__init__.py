@@ -9,19 +9,20 @@ from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .conv import Conv3d, ConvTranspose3d
-from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from .fold import Fold, Unfold
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                    NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
-                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss)
+                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PairwiseDistance)
 from .module import Module
-from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
-                            LayerNorm, RMSNorm)
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
+                            InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm)
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                       AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, PixelShuffle, PixelUnshuffle,
                       Upsample)
-from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d
+from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d, UpsamplingBilinear2d, UpsamplingNearest2d
 from .padding import __all__ as _padding_names
 from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
@@ -50,4 +51,6 @@ __all__ = [
     "TransformerDecoder", "Transformer",
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool2d",
     *_padding_names,
+    "Fold", "Unfold", "PairwiseDistance", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+    "Dropout3d", "FeatureAlphaDropout", "BatchNorm3d", "InstanceNorm3d",
 ]

@@ -7,7 +7,7 @@ from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "CosineEmbeddingLoss",
-           "MarginRankingLoss", "TripletMarginLoss", "CosineSimilarity"]
+           "MarginRankingLoss", "TripletMarginLoss", "CosineSimilarity", "PairwiseDistance"]
 
 
 def _legacy_reduction(size_average, reduce) -> str:
@@ -217,6 +217,20 @@ class CosineSimilarity(Module):
         """``F.cosine_similarity`` where it exists, else the composite above."""
         fn = getattr(F, "cosine_similarity", cosine_similarity)
         return fn(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """The p-norm distance between the rows of two inputs, ``‖x1 − x2 + eps‖_p``."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm = p
+        self.eps = eps
+        self.keepdim = keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        """``F.pairwise_distance``."""
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class GaussianNLLLoss(_Loss):

@@ -11,7 +11,8 @@ from .. import init
 from ._factory import empty_parameter
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm",
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "LayerNorm",
            "RMSNorm", "GroupNorm"]
 
 
@@ -123,6 +124,14 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"expected 4D input (got {input.dim()}D input)")
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over (N, C, D, H, W) inputs."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+
+
 class _InstanceNorm(_NormBase):
     _batched_dims = 0
 
@@ -159,6 +168,12 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance norm over (N, C, H, W) or (C, H, W) inputs."""
 
     _batched_dims = 4
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    _batched_dims = 5
 
 
 def _shape_tuple(normalized_shape) -> tuple:
