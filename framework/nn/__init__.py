@@ -25,6 +25,7 @@ from .modules import Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, MaxUnpool2d 
 from .modules.padding import *  # noqa: F401,F403 - ZeroPad2d, ReflectionPad2d, ...
 from .modules import *  # noqa: F401,F403 - every other layer (Fold, LazyLinear, ...)
 from .modules import __all__ as _layer_names
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
-__all__ = ["functional", "init", "parallel", "utils", "Parameter", "Buffer", *_layer_names]
+__all__ = ["functional", "init", "parallel", "utils", "Parameter", "Buffer",
+           "UninitializedParameter", "UninitializedBuffer", *_layer_names]
