@@ -31,7 +31,9 @@ CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmu
 RNG = np.random.default_rng(0)
 F64 = framework.float64
 # kl_div's default reduction warns like PyTorch's; the cases keep the default
-pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+# and the deprecated upsample spellings warn like PyTorch's
+pytestmark = [pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning"),
+              pytest.mark.filterwarnings("ignore:`nn.functional.upsample:UserWarning")]
 
 
 def _x(*shape, grad=True):
@@ -115,6 +117,12 @@ for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "relu_"):
     CASES[_name] = [_call(getattr(F, _name), lambda: _x(3, 4).clone())]  # a non-leaf, made first
 CASES["prelu"] = [_call(F.prelu, lambda: _x(2, 3, 4), lambda: _x(3))]
 CASES["threshold"] = [_call(F.threshold, lambda: _x(3, 4), lambda: 0.1, lambda: 2.0)]
+CASES["threshold_"] = [_call(F.threshold_, lambda: _x(3, 4).clone(), lambda: 0.1, lambda: 2.0)]
+CASES["rrelu"] = [_call(F.rrelu, lambda: _x(3, 4), training=training)
+                  for training in (False, True)]
+CASES["rrelu_"] = [_call(F.rrelu_, lambda: _x(3, 4).clone(), training=training)
+                   for training in (False, True)]
+CASES["local_response_norm"] = [_call(F.local_response_norm, lambda: _x(2, 4, 3), lambda: 3)]
 # softmax, norm
 CASES["softmin"] = _functional("softmin", 3, 4, dim=1)
 CASES["softmax"] = _functional("softmax", 3, 4, dim=1)
@@ -312,6 +320,15 @@ CASES["hinge_embedding_loss"] = [_call(F.hinge_embedding_loss, lambda: _x(4, 3),
                                        lambda: _x(4, 3, grad=False).sign())]
 CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), lambda: _x(4, 3),
                                       lambda: _x(4, 3), swap=swap) for swap in (False, True)]
+CASES["triplet_margin_with_distance_loss"] = [
+    _call(F.triplet_margin_with_distance_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+          lambda: _x(4, 3), swap=True)]
+CASES["multi_margin_loss"] = [_call(F.multi_margin_loss, lambda: _x(4, 3),
+                                    lambda: _i(4).abs() % 3, p=p, weight=_x(3, grad=False))
+                              for p in (1, 2)]
+CASES["multilabel_margin_loss"] = [
+    _call(F.multilabel_margin_loss, lambda: _x(2, 3),
+          lambda: framework.tensor([[2, -1, 0], [0, 1, 2]], dtype=framework.int64))]
 # pool
 for _name, _shape in (("max_pool1d", (1, 2, 6)), ("avg_pool1d", (1, 2, 6)),
                       ("max_pool2d", (1, 2, 4, 4)), ("avg_pool2d", (1, 2, 4, 4)),
@@ -328,6 +345,36 @@ def _unpool_case():
 
 
 CASES["max_unpool2d"] = [_unpool_case]
+
+
+def _unpool_cases(spatial: int, shape: tuple) -> list:
+    def case():
+        pool = getattr(F, f"max_pool{spatial}d")
+        values, indices = pool(_x(*shape, grad=False), 2, return_indices=True)
+        return getattr(F, f"max_unpool{spatial}d"), (values.requires_grad_(), indices, 2), {}
+    return [case]
+
+
+CASES["max_unpool1d"] = _unpool_cases(1, (1, 2, 4))
+CASES["max_unpool3d"] = _unpool_cases(3, (1, 1, 2, 2, 4))
+for _name, _shape in (("max_pool1d_with_indices", (1, 2, 6)),
+                      ("max_pool2d_with_indices", (1, 2, 4, 4)),
+                      ("max_pool3d_with_indices", (1, 1, 4, 4, 4)),
+                      ("lp_pool1d", (1, 2, 6)), ("lp_pool2d", (1, 2, 4, 4)),
+                      ("lp_pool3d", (1, 1, 2, 4, 4))):
+    _args = (lambda: 2.0, lambda: 2) if _name.startswith("lp") else (lambda: 2,)
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), *_args)]
+for _name, _shape in (("adaptive_max_pool1d_with_indices", (1, 2, 6)),
+                      ("adaptive_max_pool2d_with_indices", (1, 2, 5, 5)),
+                      ("adaptive_max_pool3d_with_indices", (1, 1, 3, 4, 5)),
+                      ("adaptive_max_pool3d", (1, 1, 3, 4, 5)),
+                      ("adaptive_avg_pool3d", (1, 1, 3, 4, 5))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2)]
+CASES["channel_shuffle"] = [_call(F.channel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
+CASES["upsample"] = [_call(F.upsample, lambda: _x(1, 2, 3, 3), scale_factor=2, mode="bilinear"),
+                     _call(F.upsample, lambda: _x(1, 2, 4, 4), size=2, mode="area")]
+CASES["upsample_nearest"] = [_call(F.upsample_nearest, lambda: _x(1, 2, 3, 3), scale_factor=2)]
+CASES["upsample_bilinear"] = [_call(F.upsample_bilinear, lambda: _x(1, 2, 3, 3), size=4)]
 CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
                         for mode in ("nearest", "bilinear")]
 CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2, mode="area"))

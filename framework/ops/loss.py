@@ -37,7 +37,8 @@ FUNCTIONAL = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-    "hinge_embedding_loss",
+    "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -950,8 +951,24 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         reduce=None, reduction: str = "mean") -> Tensor:
     """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the pairwise p-distance; ``swap``
     uses ``min(d(a, n), d(p, n))`` as the negative distance."""
-    op = "triplet_margin_loss"
     reduction = _reduction(size_average, reduce, reduction)
+    return _triplet("triplet_margin_loss", anchor, positive, negative,
+                    lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
+    ``pairwise_distance``)."""
+    reduction = _reduction(None, None, reduction)
+    return _triplet("triplet_margin_with_distance_loss", anchor, positive, negative,
+                    distance_function or pairwise_distance, margin, swap, reduction)
+
+
+def _triplet(op: str, anchor: Tensor, positive: Tensor, negative: Tensor, distance,
+             margin: float, swap: bool, reduction: str) -> Tensor:
+    """The triplet loss with distance function ``distance``, after PyTorch's checks."""
     _check_tensors(op, anchor=anchor, positive=positive, negative=negative)
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(f"{op}(): The anchor, positive, and negative tensors are expected to "
@@ -959,12 +976,95 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                            f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
     if margin <= 0:
         raise ValueError(f"{op}(): margin must be greater than 0, got {margin}")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
     if swap:
-        d_neg = binary.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+        d_neg = binary.minimum(d_neg, distance(positive, negative))
     loss = compare.clamp_min(margin + d_pos - d_neg, 0.0)
     return _apply_reduction(loss, reduction)
+
+
+def _margin_rows(op: str, input: Tensor, target: Tensor) -> Tensor:
+    """``input`` as (N, C) rows (a vector is one row), after the checks of the multi-class
+    margin losses: a non-empty vector or matrix, int64 targets."""
+    _check_tensors(op, input=input, target=target)
+    if input.ndim > 2 or input.numel() == 0 and input.ndim < 2:
+        raise RuntimeError(f"{op}(): Expected non-empty vector or matrix with optional 0-dim "
+                           f"batch size, but got: {list(input.shape)}")
+    _float_input(op, input)
+    if target.dtype is not dtypes.int64:
+        raise RuntimeError(f"expected scalar type Long but found "
+                           f"{dtypes.scalar_type_name(target.dtype)}")
+    return input.reshape(1, -1) if input.ndim < 2 else input
+
+
+def _out_of_range(target: Tensor, low: int, high: int) -> bool:
+    """Whether a (cpu) ``target`` has a value outside ``[low, high)``; cuda targets are not
+    read back (gather checks its indices)."""
+    if target.numel() == 0 or target.device.type != "cpu":
+        return False
+    from .indexing import _index_range
+    smallest, largest = _index_range(target)
+    return smallest < low or largest >= high
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: per sample, ``Σ_{j≠y} max(0, margin - x[y] + x[j])^p · w[y] / C``
+    (p 1 or 2) for class-index targets ``y``."""
+    from .creation import arange
+    op = "multi_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = _margin_rows(op, input, target)
+    n, c = x.shape
+    if target.numel() != n or target.ndim > 1:
+        raise RuntimeError(f"{op}: target tensor should be 1-D with size equal to the number of "
+                           f"input samples (batch size). Expected target size [{n}], but got "
+                           f"{list(target.shape)}. Input has shape {list(input.shape)}.")
+    if _out_of_range(target, 0, c):
+        raise RuntimeError("target out of range")
+    t = target.reshape(n, 1)
+    z = compare.clamp_min(margin - x.gather(1, t) + x, 0.0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        if tuple(weight.shape) != (c,):
+            raise RuntimeError(f"inconsistent weight size, expected {c} but got "
+                               f"{list(weight.shape)}")
+        z = z * weight.gather(0, target.reshape(n)).reshape(n, 1)
+    others = arange(c, device=x.device) != t
+    loss = compare.where(others, z, 0.0).sum(1) / c
+    return _apply_reduction(loss.reshape(()) if input.ndim < 2 else loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: per sample, ``Σ_{j target, k not target} max(0, 1 - (x[j] -
+    x[k])) / C``; each target row lists class indices and ends at its first -1."""
+    from .creation import arange
+    from .scan import cumsum
+    op = "multilabel_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _margin_rows(op, input, target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    if _out_of_range(target, -1, x.shape[1]):
+        raise RuntimeError("argument #2 'target' is out of range")
+    t = target.reshape(x.shape)
+    listed = cumsum(t == -1, 1) == 0  # the entries before the first -1
+    labels = compare.clamp_min(t, 0)
+    hits = compare.logical_and(labels.unsqueeze(2) == arange(x.shape[1], device=x.device),
+                               listed.unsqueeze(2))
+    is_target = hits.any(1)  # (N, C): class k is listed
+    hinge = compare.clamp_min(1.0 - x.gather(1, labels).unsqueeze(2) + x.unsqueeze(1), 0.0)
+    pairs = compare.logical_and(listed.unsqueeze(2), compare.logical_not(is_target).unsqueeze(1))
+    loss = compare.where(pairs, hinge, 0.0).sum((1, 2)) / x.shape[1]
+    return _apply_reduction(loss.reshape(()) if input.ndim < 2 else loss, reduction)
 
 
 register("cross_entropy", "loss", (
@@ -1019,9 +1119,19 @@ register("hinge_embedding_loss", "loss", (
 register("pairwise_distance", "loss", (
     "sub", "add", "sum", "div", "eq", "mul", "neg", "sqrt", "where", "abs", "sign",
 ))
-register("triplet_margin_loss", "loss", (
-    "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where", "gt",
-    "lt", "minimum",
+for _name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
+    register(_name, "loss", (
+        "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where",
+        "gt", "lt", "minimum",
+    ))
+register("multi_margin_loss", "loss", (
+    "gather", "sub", "add", "clamp", "mul", "arange", "ne", "where", "sum", "div", "mean", "amax",
+    "amin", "to_numpy", "full", "ge", "neg", "scatter_add",
+))
+register("multilabel_margin_loss", "loss", (
+    "eq", "cumsum", "clamp", "arange", "logical_and", "any", "gather", "sub", "add",
+    "logical_not", "where", "sum", "div", "mean", "amax", "amin", "to_numpy", "full", "ge", "neg",
+    "scatter_add",
 ))
 del _name
 

@@ -118,3 +118,259 @@ def test_channel_dropout_bad_probability_raises():
         nn.Dropout3d(1.5)
     with pytest.raises(ValueError, match="dropout probability"):
         nn.FeatureAlphaDropout(-0.1)
+
+
+# --- ChannelShuffle ----------------------------------------------------------------------
+@pytest.mark.parametrize("groups,shape", [(2, (2, 4, 3)), (3, (1, 6, 2, 2)), (1, (1, 2, 1))])
+def test_channel_shuffle_matches_torch(device, groups, shape):
+    fw, ref = _pair("ChannelShuffle", groups)
+    check_module(fw, ref, [_randn(*shape)], device=device)
+    assert repr(fw) == repr(ref)
+
+
+def test_channel_shuffle_bad_input_raises():
+    with pytest.raises(RuntimeError, match="divisible by groups"):
+        nn.ChannelShuffle(2)(framework.ones(1, 3, 2))
+    with pytest.raises(RuntimeError, match="must be positive"):
+        nn.ChannelShuffle(0)(framework.ones(1, 3, 2))
+    with pytest.raises(RuntimeError, match="> 2 dims"):
+        nn.ChannelShuffle(2)(framework.ones(2, 4))
+
+
+# --- LocalResponseNorm / CrossMapLRN2d --------------------------------------------------
+@pytest.mark.parametrize("size,shape", [(3, (2, 5, 3)), (2, (1, 4, 2, 3)), (4, (1, 3, 2, 1, 2)),
+                                        (5, (2, 1, 3))])
+def test_local_response_norm_matches_torch(device, size, shape):
+    fw, ref = _pair("LocalResponseNorm", size, alpha=0.5, beta=0.6, k=1.5)
+    check_module(fw, ref, [_randn(*shape)], device=device)
+    assert repr(fw) == repr(ref)
+
+
+@pytest.mark.parametrize("size,channels", [(5, 7), (4, 6), (3, 1), (2, 3)])
+def test_cross_map_lrn2d_forward_matches_torch(device, size, channels):
+    fw, ref = _pair("CrossMapLRN2d", size, alpha=0.5, beta=0.75, k=1)
+    check_module(fw, ref, [_randn(2, channels, 2, 3)], device=device, grad=False)
+    assert repr(fw) == repr(ref)
+
+
+def test_cross_map_lrn2d_gradient_is_the_gradient_of_its_forward():
+    """PyTorch's legacy backward fails its own gradcheck (another window); ours passes."""
+    x = framework.tensor(_randn(1, 6, 2, 2), dtype=framework.float64, requires_grad=True)
+    assert framework.autograd.gradcheck(nn.CrossMapLRN2d(5, alpha=0.5), (x,))
+
+
+def test_local_response_norm_bad_input_raises():
+    with pytest.raises(ValueError, match="Expected 3D or higher"):
+        nn.LocalResponseNorm(2)(framework.ones(2, 3))
+    with pytest.raises(ValueError, match="Expected input to be 4D"):
+        nn.CrossMapLRN2d(2)(framework.ones(2, 3, 4))
+
+
+# --- RReLU -------------------------------------------------------------------------------
+def test_rrelu_eval_matches_torch(device):
+    fw, ref = _pair("RReLU", 0.1, 0.3)
+    fw.eval()
+    ref.eval()
+    check_module(fw, ref, [_randn(3, 4)], device=device)
+    assert repr(fw) == repr(ref) and repr(nn.RReLU(inplace=True)) == repr(torch.nn.RReLU(inplace=True))
+
+
+def test_rrelu_training_draws_slopes_and_differentiates_through_them(device):
+    x = framework.tensor(_randn(400), dtype=framework.float32, device=device, requires_grad=True)
+    y = nn.RReLU(0.1, 0.3)(x)
+    y.sum().backward()
+    xs, ys = x.detach().cpu().numpy(), y.detach().cpu().numpy()
+    neg = xs < 0
+    slopes = ys[neg] / xs[neg]
+    assert np.all(ys[~neg] == xs[~neg])
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6 and slopes.std() > 0.03
+    grad = x.grad.cpu().numpy()
+    np.testing.assert_allclose(grad[neg], slopes, rtol=1e-5)
+    assert np.all(grad[~neg] == 1)
+
+
+def test_rrelu_inplace_and_bad_input(device):
+    x = framework.tensor(_randn(3, 4), dtype=framework.float32, device=device)
+    expected = framework.nn.functional.leaky_relu(x, 0.2).cpu().numpy()
+    out = framework.nn.functional.rrelu_(x, 0.1, 0.3)
+    assert out is x
+    np.testing.assert_allclose(x.cpu().numpy(), expected, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Lower bound should be less than or equal"):
+        nn.RReLU(0.5, 0.1)(framework.ones(2))
+
+
+# --- LPPool ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,args,shape", [
+    ("LPPool1d", (2, 3), (2, 2, 7)), ("LPPool1d", (3.0, 2, 1), (1, 2, 4)),
+    ("LPPool2d", (2, (2, 3)), (1, 2, 4, 5)), ("LPPool2d", (1.5, 2, 1, True), (2, 3, 3)),
+    ("LPPool3d", (2, 2), (1, 1, 2, 4, 3)), ("LPPool2d", (float("inf"), 2), (1, 1, 3, 4)),
+    ("LPPool1d", (2, 1), (1, 1, 1)),
+])
+def test_lp_pool_matches_torch(device, name, args, shape):
+    fw, ref = _pair(name, *args)
+    x = np.abs(_randn(*shape)) + 0.1  # fractional powers of negative sums are NaN in both
+    check_module(fw, ref, [x], device=device)
+    assert repr(fw) == repr(ref)
+
+
+def test_lp_pool_bad_input_raises():
+    with pytest.raises(RuntimeError):
+        nn.LPPool2d(2, 3)(framework.ones(1, 1, 2, 2))  # window larger than the input
+    with pytest.raises(RuntimeError, match="lp_pool3d"):
+        nn.LPPool3d(2, (2, 2))(framework.ones(1, 1, 2, 2, 2))
+
+
+# --- 3-D adaptive pooling ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d"])
+@pytest.mark.parametrize("size,shape", [((2, 3, 2), (1, 2, 3, 4, 5)), (1, (2, 3, 2, 2)),
+                                        ((None, 2, 1), (1, 1, 2, 3, 3))])
+def test_adaptive_pool3d_matches_torch(device, name, size, shape):
+    fw, ref = _pair(name, size)
+    check_module(fw, ref, [_randn(*shape)], device=device)
+    assert repr(fw) == repr(ref)
+
+
+def test_adaptive_max_pool3d_indices_match_torch(device):
+    x = _randn(2, 2, 3, 4, 5)
+    values, indices = nn.AdaptiveMaxPool3d((2, 3, 2), return_indices=True)(
+        framework.tensor(x, device=device))
+    ref_values, ref_indices = torch.nn.AdaptiveMaxPool3d((2, 3, 2), return_indices=True)(
+        torch.tensor(x))
+    np.testing.assert_array_equal(indices.cpu().numpy(), ref_indices.numpy())
+    np.testing.assert_array_equal(values.cpu().numpy(), ref_values.numpy())
+
+
+def test_adaptive_pool3d_bad_input_raises():
+    with pytest.raises(RuntimeError, match="Expected 4D or 5D tensor"):
+        nn.AdaptiveAvgPool3d(2)(framework.ones(2, 3, 4))
+    with pytest.raises(RuntimeError, match="three ints"):
+        nn.AdaptiveMaxPool3d((2, 2))(framework.ones(1, 2, 3, 4, 5))
+
+
+# --- MaxUnpool1d / MaxUnpool3d -----------------------------------------------------------
+@pytest.mark.parametrize("spatial,shape,kwargs", [
+    (1, (2, 2, 7), {"kernel_size": 2}), (1, (3, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    (3, (1, 2, 4, 4, 6), {"kernel_size": 2}), (3, (1, 2, 3, 4), {"kernel_size": (1, 2, 2)}),
+])
+def test_max_unpool_matches_torch(device, spatial, shape, kwargs):
+    pooled, indices = getattr(torch.nn.functional, f"max_pool{spatial}d")(
+        torch.tensor(_randn(*shape)), return_indices=True, **kwargs)
+    fw, ref = _pair(f"MaxUnpool{spatial}d", **kwargs)
+    size = list(shape[-spatial:])
+    check_module(fw, ref, [pooled.numpy(), indices.numpy()], device=device,
+                 call=lambda m, v, i: m(v, i, output_size=size))
+    assert repr(fw) == repr(ref)
+
+
+def test_max_unpool_bad_input_raises():
+    values = framework.ones(1, 1, 2)
+    with pytest.raises(RuntimeError, match="int64"):
+        nn.MaxUnpool1d(2)(values, framework.zeros(1, 1, 2, dtype=framework.int32))
+    with pytest.raises(RuntimeError, match="Expected 4D or 5D input"):
+        nn.MaxUnpool3d(2)(values, framework.zeros(1, 1, 2, dtype=framework.int64))
+    with pytest.raises(ValueError, match="invalid output_size"):
+        nn.MaxUnpool1d(2)(values, framework.zeros(1, 1, 2, dtype=framework.int64),
+                          output_size=[9])
+
+
+# --- margin losses -----------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [{}, {"p": 2, "margin": 0.5}, {"reduction": "none"},
+                                    {"reduction": "sum", "weight": True}])
+def test_multi_margin_loss_matches_torch(device, kwargs):
+    kwargs = dict(kwargs)
+    if kwargs.pop("weight", False):
+        kwargs["weight"] = torch.tensor([0.5, 2.0, 1.0, 0.25])
+    torch.manual_seed(0)
+    ref = torch.nn.MultiMarginLoss(**kwargs)
+    fw_kwargs = {k: (framework.tensor(v.numpy()) if k == "weight" else v)
+                 for k, v in kwargs.items()}
+    fw, ref = sync(nn.MultiMarginLoss(**fw_kwargs), ref, device=device)
+    check_module(fw, ref, [_randn(3, 4), np.array([0, 3, 1])], device=device)
+
+
+def test_multi_margin_loss_single_sample(device):
+    fw, ref = _pair("MultiMarginLoss", reduction="none")
+    check_module(fw, ref, [_randn(4), np.array(2)], device=device)
+
+
+@pytest.mark.parametrize("target", [[[3, 0, -1, 1], [0, 1, 2, 3], [-1, 0, 0, 0]],
+                                    [[3, 3, -1, 1], [2, 1, -1, 3], [1, 0, 2, -1]]])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_multilabel_margin_loss_matches_torch(device, target, reduction):
+    fw, ref = _pair("MultiLabelMarginLoss", reduction=reduction)
+    check_module(fw, ref, [_randn(3, 4), np.array(target)], device=device)
+
+
+def test_multilabel_margin_loss_single_sample(device):
+    fw, ref = _pair("MultiLabelMarginLoss")
+    check_module(fw, ref, [_randn(3), np.array([2, -1, 0])], device=device)
+
+
+def test_margin_losses_bad_input_raises():
+    x = framework.ones(3, 4)
+    with pytest.raises(ValueError, match="only p == 1 and p == 2"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(RuntimeError, match="target out of range"):
+        nn.MultiMarginLoss()(x, framework.tensor([0, 4, 1]))
+    with pytest.raises(RuntimeError, match="Expected target size"):
+        nn.MultiMarginLoss()(x, framework.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="inconsistent weight size"):
+        nn.MultiMarginLoss(weight=framework.ones(3))(x, framework.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="Long"):
+        nn.MultiLabelMarginLoss()(x, framework.zeros(3, 4))
+    with pytest.raises(RuntimeError, match="inconsistent target size"):
+        nn.MultiLabelMarginLoss()(x, framework.zeros(2, 4, dtype=framework.int64))
+    with pytest.raises(RuntimeError, match="out of range"):
+        nn.MultiLabelMarginLoss()(x, framework.full((3, 4), 4, dtype=framework.int64))
+
+
+# --- TripletMarginWithDistanceLoss -------------------------------------------------------
+def _l1_distance(a, b):
+    return (a - b).abs().sum(-1)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"swap": True, "margin": 2.0},
+                                    {"distance_function": _l1_distance, "reduction": "none"}])
+def test_triplet_margin_with_distance_loss_matches_torch(device, kwargs):
+    fw, ref = _pair("TripletMarginWithDistanceLoss", **kwargs)
+    check_module(fw, ref, [_randn(4, 3), _randn(4, 3, seed=1), _randn(4, 3, seed=2)],
+                 device=device)
+    assert repr(fw) == repr(ref) or "distance_function" in kwargs
+
+
+def test_triplet_margin_with_distance_loss_bad_input_raises():
+    with pytest.raises(ValueError, match="margin to be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0.0)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        nn.TripletMarginWithDistanceLoss()(framework.ones(2, 3), framework.ones(2, 3),
+                                           framework.ones(3))
+
+
+# --- functional spellings ----------------------------------------------------------------
+def test_with_indices_and_deprecated_spellings_match_torch(device):
+    import torch.nn.functional as TF
+    F = framework.nn.functional
+    x = _randn(1, 2, 4, 4)
+    fx, tx = framework.tensor(x, device=device), torch.tensor(x)
+    for name, args in [("max_pool2d_with_indices", (2,)), ("adaptive_max_pool2d_with_indices", (3,)),
+                       ("max_pool1d_with_indices", (2,)), ("adaptive_max_pool1d_with_indices", (3,))]:
+        a = fx[0] if "1d" in name else fx
+        b = tx[0] if "1d" in name else tx
+        (v, i), (rv, ri) = getattr(F, name)(a, *args), getattr(TF, name)(b, *args)
+        np.testing.assert_array_equal(i.cpu().numpy(), ri.numpy())
+        np.testing.assert_allclose(v.cpu().numpy(), rv.numpy())
+    x5 = _randn(1, 1, 3, 4, 4)
+    for name in ("max_pool3d_with_indices", "adaptive_max_pool3d_with_indices"):
+        (v, i), (rv, ri) = (getattr(F, name)(framework.tensor(x5, device=device), 2),
+                            getattr(TF, name)(torch.tensor(x5), 2))
+        np.testing.assert_array_equal(i.cpu().numpy(), ri.numpy())
+    for name, kwargs in [("upsample", {"scale_factor": 2, "mode": "bilinear"}),
+                         ("upsample_nearest", {"size": 3}), ("upsample_bilinear", {"size": 5})]:
+        with pytest.warns(UserWarning, match="deprecated"):
+            got = getattr(F, name)(fx, **kwargs)
+        with pytest.warns(UserWarning):
+            want = getattr(TF, name)(tx, **kwargs)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    y = framework.tensor(x, device=device)
+    assert F.threshold_(y, 0.1, 2.0) is y
+    np.testing.assert_array_equal(y.cpu().numpy(), TF.threshold(tx, 0.1, 2.0).numpy())

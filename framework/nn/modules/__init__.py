@@ -4,7 +4,7 @@ from __future__ import annotations
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softplus, Softsign, Tanh, Tanhshrink, Softmin, Softmax2d, Threshold, Hardshrink,
-                         Softshrink)
+                         Softshrink, RReLU)
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
@@ -18,16 +18,20 @@ from .linear import Bilinear, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                    NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
-                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PairwiseDistance)
+                   SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PairwiseDistance,
+                   MultiMarginLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss)
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm)
 from .normalization import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyInstanceNorm1d,
-                            LazyInstanceNorm2d, LazyInstanceNorm3d)
+                            LazyInstanceNorm2d, LazyInstanceNorm3d, LocalResponseNorm,
+                            CrossMapLRN2d)
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
                       AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, PixelShuffle, PixelUnshuffle,
                       Upsample)
 from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d, UpsamplingBilinear2d, UpsamplingNearest2d
+from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, ChannelShuffle, LPPool1d, LPPool2d,
+                      LPPool3d, MaxUnpool1d, MaxUnpool3d)
 from .padding import __all__ as _padding_names
 from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
@@ -61,5 +65,8 @@ __all__ = [
     "LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
     "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
     "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
-    "LazyInstanceNorm3d",
+    "LazyInstanceNorm3d", "RReLU", "MultiMarginLoss", "MultiLabelMarginLoss",
+    "TripletMarginWithDistanceLoss", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d", "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
+    "MaxUnpool3d",
 ]

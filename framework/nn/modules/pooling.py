@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import functional as F
-from ._factory import pair, single
+from ._factory import pair, single, triple
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "MaxUnpool2d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "MaxUnpool1d", "MaxUnpool3d",
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+           "ChannelShuffle",
            "PixelShuffle", "PixelUnshuffle"]
 
 
@@ -56,23 +58,46 @@ class MaxPool3d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
-class MaxUnpool2d(Module):
-    """The inverse of ``MaxPool2d``: values written back at their argmax indices (zeros
+class _MaxUnpoolNd(Module):
+    """The inverse of a max pooling: values written back at their argmax indices (zeros
     elsewhere); ``forward(input, indices, output_size=None)``."""
+
+    _ntuple = staticmethod(pair)
+    _fn = ""
 
     def __init__(self, kernel_size, stride=None, padding=0) -> None:
         super().__init__()
-        self.kernel_size = pair(kernel_size)
-        self.stride = pair(stride if stride is not None else kernel_size)
-        self.padding = pair(padding)
+        self.kernel_size = self._ntuple(kernel_size)
+        self.stride = self._ntuple(stride if stride is not None else kernel_size)
+        self.padding = self._ntuple(padding)
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
-        """``F.max_unpool2d`` with this module's arguments."""
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
-                              output_size)
+        """``F.max_unpool<n>d`` with this module's arguments."""
+        return getattr(F, self._fn)(input, indices, self.kernel_size, self.stride, self.padding,
+                                    output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The inverse of ``MaxPool1d`` (``F.max_unpool1d``)."""
+
+    _ntuple = staticmethod(single)
+    _fn = "max_unpool1d"
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The inverse of ``MaxPool2d`` (``F.max_unpool2d``)."""
+
+    _fn = "max_unpool2d"
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The inverse of ``MaxPool3d`` (``F.max_unpool3d``)."""
+
+    _ntuple = staticmethod(triple)
+    _fn = "max_unpool3d"
 
 
 class AvgPool1d(Module):
@@ -174,6 +199,62 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Average pooling to a fixed output depth, height and width."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.adaptive_avg_pool3d``."""
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max pooling to a fixed output depth, height and width."""
+
+    def forward(self, input: Tensor):
+        """``F.adaptive_max_pool3d``."""
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _LPPoolNd(Module):
+    """Power-average pooling: the ``norm_type``-norm of each window."""
+
+    _fn = ""
+
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.lp_pool<n>d`` with this module's arguments."""
+        return getattr(F, self._fn)(input, float(self.norm_type), self.kernel_size, self.stride,
+                                    self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling over the last dim (``F.lp_pool1d``)."""
+
+    _fn = "lp_pool1d"
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling over the last two dims (``F.lp_pool2d``)."""
+
+    _fn = "lp_pool2d"
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling over the last three dims (``F.lp_pool3d``)."""
+
+    _fn = "lp_pool3d"
+
+
 class Upsample(Module):
     """Resize to ``size`` or by ``scale_factor`` with ``F.interpolate``."""
 
@@ -246,3 +327,19 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Regroup the channels of (N, C, *) inputs: (groups, C/groups) transposed
+    (``F.channel_shuffle``)."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.channel_shuffle``."""
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
