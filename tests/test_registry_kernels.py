@@ -323,6 +323,7 @@ CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), l
 CASES["triplet_margin_with_distance_loss"] = [
     _call(F.triplet_margin_with_distance_loss, lambda: _x(4, 3), lambda: _x(4, 3),
           lambda: _x(4, 3), swap=True)]
+CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]
 CASES["multi_margin_loss"] = [_call(F.multi_margin_loss, lambda: _x(4, 3),
                                     lambda: _i(4).abs() % 3, p=p, weight=_x(3, grad=False))
                               for p in (1, 2)]

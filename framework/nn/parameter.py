@@ -190,7 +190,8 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
 
     cls_to_become = Parameter
 
-    def __new__(cls, requires_grad: bool = True, device=None, dtype=None) -> "UninitializedParameter":
+    def __new__(cls, requires_grad: bool = True, device=None,
+                dtype=None) -> "UninitializedParameter":
         data = _empty_placeholder(device, dtype)
         return cls._make(data._a, data._device, requires_grad)
 

@@ -31,14 +31,14 @@ from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, check_tensor, wrap
 from .registry import register
 
-__all__ = ["cosine_similarity", "pairwise_distance"]  # exported as framework.<name>
+__all__ = ["cosine_similarity", "pairwise_distance", "pdist"]  # exported as framework.<name>
 FUNCTIONAL = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
     "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "triplet_margin_with_distance_loss", "pdist",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -946,6 +946,26 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, dim, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance of every pair of rows ``i < j`` of an (N, M) ``input``, in
+    row-major order: N·(N-1)/2 values."""
+    from .creation import tensor
+    from .indexing import index_select
+    op = "pdist"
+    check_tensor(op, "input", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    _float_input(op, input)
+    n = input.shape[0]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    firsts = tensor([i for i, _ in pairs], dtype=dtypes.int64, device=input.device)
+    seconds = tensor([j for _, j in pairs], dtype=dtypes.int64, device=input.device)
+    diff = index_select(input, 0, firsts) - index_select(input, 0, seconds)
+    return diff.norm(p, 1)
+
+
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
@@ -1124,6 +1144,10 @@ for _name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
         "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where",
         "gt", "lt", "minimum",
     ))
+register("pdist", "loss", (
+    "from_numpy", "gather", "sub", "abs", "pow", "sum", "sqrt", "div", "eq", "mul", "sign", "where",
+    "add", "neg", "full", "scatter_add", "amax", "amin", "to_numpy",
+))
 register("multi_margin_loss", "loss", (
     "gather", "sub", "add", "clamp", "mul", "arange", "ne", "where", "sum", "div", "mean", "amax",
     "amin", "to_numpy", "full", "ge", "neg", "scatter_add",

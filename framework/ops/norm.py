@@ -600,8 +600,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
-    """Divide each element by ``(k + alpha · mean of x² over ``size`` neighbouring channels)^beta``
-    (the window is zero-padded: ``size // 2`` channels before, ``(size - 1) // 2`` after).
+    """Divide each element by ``(k + alpha · m)^beta``, ``m`` the mean of x² over ``size``
+    neighbouring channels (the window is zero-padded: ``size // 2`` channels before, ``(size - 1) // 2`` after).
     Input (N, C, *) with at least one spatial dim."""
     from .movement import pad
     from .pool import avg_pool2d

@@ -172,7 +172,8 @@ def test_rrelu_eval_matches_torch(device):
     fw.eval()
     ref.eval()
     check_module(fw, ref, [_randn(3, 4)], device=device)
-    assert repr(fw) == repr(ref) and repr(nn.RReLU(inplace=True)) == repr(torch.nn.RReLU(inplace=True))
+    assert repr(fw) == repr(ref)
+    assert repr(nn.RReLU(inplace=True)) == repr(torch.nn.RReLU(inplace=True))
 
 
 def test_rrelu_training_draws_slopes_and_differentiates_through_them(device):
@@ -352,8 +353,9 @@ def test_with_indices_and_deprecated_spellings_match_torch(device):
     F = framework.nn.functional
     x = _randn(1, 2, 4, 4)
     fx, tx = framework.tensor(x, device=device), torch.tensor(x)
-    for name, args in [("max_pool2d_with_indices", (2,)), ("adaptive_max_pool2d_with_indices", (3,)),
-                       ("max_pool1d_with_indices", (2,)), ("adaptive_max_pool1d_with_indices", (3,))]:
+    for name, args in [("max_pool2d_with_indices", (2,)), ("max_pool1d_with_indices", (2,)),
+                       ("adaptive_max_pool2d_with_indices", (3,)),
+                       ("adaptive_max_pool1d_with_indices", (3,))]:
         a = fx[0] if "1d" in name else fx
         b = tx[0] if "1d" in name else tx
         (v, i), (rv, ri) = getattr(F, name)(a, *args), getattr(TF, name)(b, *args)
@@ -374,3 +376,31 @@ def test_with_indices_and_deprecated_spellings_match_torch(device):
     y = framework.tensor(x, device=device)
     assert F.threshold_(y, 0.1, 2.0) is y
     np.testing.assert_array_equal(y.cpu().numpy(), TF.threshold(tx, 0.1, 2.0).numpy())
+
+
+# --- legacy names ------------------------------------------------------------------------
+def test_legacy_names(device):
+    container = nn.Container(fc=nn.Linear(2, 3))
+    assert list(dict(container.named_children())) == ["fc"]
+    assert issubclass(nn.GRUCell, nn.RNNCellBase) and issubclass(nn.NLLLoss2d, nn.NLLLoss)
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        fw, ref = _pair("NLLLoss2d")
+    logp = np.log(np.random.default_rng(0).dirichlet(np.ones(3), size=(2, 2, 2))).transpose(0, 3, 1, 2)
+    check_module(fw, ref, [logp, np.array([[[0, 2], [1, 1]], [[2, 0], [0, 1]]])], device=device)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.0, float("inf")])
+def test_pdist_matches_torch(device, p):
+    x = _randn(4, 3)
+    x[2] = x[1]  # a zero distance: gradient 0, as in torch
+    check_module(nn.Identity(), nn.Identity(), [x], device=device,
+                 call=lambda m, t: (framework.pdist if isinstance(t, framework.Tensor)
+                                    else torch.pdist)(m(t), p))
+
+
+def test_pdist_edge_and_bad_input(device):
+    assert tuple(framework.pdist(framework.ones(1, 3, device=device)).shape) == (0,)
+    with pytest.raises(RuntimeError, match="2D tensors"):
+        framework.nn.functional.pdist(framework.ones(3))
+    with pytest.raises(RuntimeError, match="non-negative p"):
+        framework.pdist(framework.ones(2, 3), -1.0)

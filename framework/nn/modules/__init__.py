@@ -6,7 +6,7 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Har
                          Softplus, Softsign, Tanh, Tanhshrink, Softmin, Softmax2d, Threshold, Hardshrink,
                          Softshrink, RReLU)
 from .attention import MultiheadAttention
-from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .container import Container, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .conv import Conv3d, ConvTranspose3d
 from .conv import (LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
@@ -19,7 +19,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimila
                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                    NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
                    SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PairwiseDistance,
-                   MultiMarginLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss)
+                   MultiMarginLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss, NLLLoss2d)
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm)
@@ -34,7 +34,7 @@ from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, ChannelShuffle, LPPo
                       LPPool3d, MaxUnpool1d, MaxUnpool3d)
 from .padding import __all__ as _padding_names
 from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
@@ -68,5 +68,5 @@ __all__ = [
     "LazyInstanceNorm3d", "RReLU", "MultiMarginLoss", "MultiLabelMarginLoss",
     "TripletMarginWithDistanceLoss", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
-    "MaxUnpool3d",
+    "MaxUnpool3d", "Container", "RNNCellBase", "NLLLoss2d",
 ]
