@@ -371,6 +371,12 @@ for _name, _shape in (("adaptive_max_pool1d_with_indices", (1, 2, 6)),
                       ("adaptive_max_pool3d", (1, 1, 3, 4, 5)),
                       ("adaptive_avg_pool3d", (1, 1, 3, 4, 5))):
     CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2)]
+for _name, _shape in (("fractional_max_pool2d", (1, 2, 5, 5)),
+                      ("fractional_max_pool2d_with_indices", (1, 2, 5, 5)),
+                      ("fractional_max_pool3d", (1, 1, 4, 4, 5)),
+                      ("fractional_max_pool3d_with_indices", (1, 1, 4, 4, 5))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2,
+                          output_size=2)]
 CASES["channel_shuffle"] = [_call(F.channel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
 CASES["upsample"] = [_call(F.upsample, lambda: _x(1, 2, 3, 3), scale_factor=2, mode="bilinear"),
                      _call(F.upsample, lambda: _x(1, 2, 4, 4), size=2, mode="area")]

@@ -56,7 +56,9 @@ FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
     "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d_with_indices", "channel_shuffle", "lp_pool1d", "lp_pool2d",
-    "lp_pool3d", "upsample", "upsample_nearest", "upsample_bilinear",
+    "lp_pool3d", "upsample", "upsample_nearest", "upsample_bilinear", "fractional_max_pool2d",
+    "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -942,6 +944,127 @@ def lp_pool3d(input: Tensor, norm_type, kernel_size, stride=None,
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
+# Fractional max pooling ------------------------------------------------------------
+_AXIS_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def _fractional_starts(samples: Tensor, size: int, out: int, pool: int) -> Tensor:
+    """(N, C, out) window starts from (N, C) ``samples`` u: ``floor((i + u)·α) - floor(u·α)``,
+    α = (size - pool)/(out - 1), the last one ``size - pool`` (PyTorch's generate_intervals,
+    in the samples' dtype)."""
+    from .creation import arange, full
+    from .shape import cat
+    n, c = samples.shape
+    last = full((n, c, 1), size - pool, dtype=dtypes.int64, device=samples.device)
+    if out == 1:
+        return last
+    alpha = (size - pool) / (out - 1)
+    if samples.dtype is not dtypes.float64:
+        alpha = _float32(alpha)
+    u = samples.unsqueeze(-1)
+    steps = arange(out - 1, dtype=samples.dtype, device=samples.device)
+    starts = ((steps + u) * alpha).to(dtypes.int64) - (u * alpha).to(dtypes.int64)
+    return cat([starts, last], -1)
+
+
+def _fractional_output(op: str, input: Tensor, spatial: int, kernel: tuple, output_size,
+                       output_ratio) -> tuple:
+    """The output size (from ``output_size`` or ``output_ratio``), checked against the pool."""
+    in_sizes = tuple(input.shape[-spatial:])
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,)
+        if len(ratio) == 1:
+            ratio = tuple(ratio) * spatial
+        if len(ratio) != spatial:
+            raise ValueError(f"{op} requires output_ratio to either be a single value or a "
+                             f"tuple of {spatial} values.")
+        out = tuple(int(i * r) for i, r in zip(in_sizes, ratio))
+    else:
+        out = _int_tuple(op, "output_size", output_size, spatial)
+    # PyTorch's 3-D check is strict (the last window may not end at the input's end)
+    where, slack = (f"{op}()", 0) if spatial == 2 else (f"{op}_out()", 1)
+    for name, k, o, i in zip(_AXIS_NAMES[spatial], kernel, out, in_sizes):
+        if k <= 0 or o <= 0:
+            raise RuntimeError(f"{where}: pool {name} and output {name} must be greater than "
+                               f"zero, got {k} and {o}")
+        if o + k - 1 + slack > i:
+            raise RuntimeError(f"{where}: pool {name} {k} too large relative to input {name} "
+                               f"{i}")
+    return out
+
+
+def _fractional_max(op: str, spatial: int, input, kernel_size, output_size, output_ratio,
+                    return_indices: bool, samples):
+    """Max over one pseudo-random window per output (starts from ``samples``, one value in
+    [0, 1) per (n, c, axis)): the windows of each axis are gathered in turn, then the max
+    over the kernel positions; indices are flat per (n, c) plane/volume."""
+    from .creation import arange, rand
+    check_tensor(op, "input", input)
+    if input.ndim not in (spatial + 1, spatial + 2) or input.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected non-empty {spatial + 1}D or {spatial + 2}D "
+                           f"tensor, but got {list(input.shape)}")
+    _check_float(op, input)
+    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
+    out = _fractional_output(op, input, spatial, kernel, output_size, output_ratio)
+    x = input if input.ndim == spatial + 2 else input.unsqueeze(0)
+    n, c, *sizes = x.shape
+    if samples is None:
+        samples = rand((n, c, spatial), dtype=x.dtype, device=x.device)
+    elif tuple(samples.shape) != (n, c, spatial):
+        raise RuntimeError(f"{op}(): expected _random_samples of shape {[n, c, spatial]}, got "
+                           f"{list(samples.shape)}")
+    # PyTorch's sample order: (w, h) in 2-D, (t, h, w) in 3-D
+    order = (1, 0) if spatial == 2 else (0, 1, 2)
+    starts = [_fractional_starts(samples[:, :, order[a]], sizes[a], out[a], kernel[a])
+              for a in range(spatial)]
+    for a in range(spatial):  # gather each axis' windows: size -> out * kernel
+        index = (starts[a].unsqueeze(-1) + arange(kernel[a], device=x.device)).reshape(n, c, -1)
+        view = [n, c] + [1] * spatial
+        view[2 + a] = out[a] * kernel[a]
+        shape = list(x.shape)
+        shape[2 + a] = out[a] * kernel[a]
+        x = x.gather(2 + a, index.reshape(view).expand(*shape))
+    blocks = x.reshape(n, c, *[d for a in range(spatial) for d in (out[a], kernel[a])])
+    blocks = blocks.permute(0, 1, *range(2, 2 + 2 * spatial, 2), *range(3, 3 + 2 * spatial, 2))
+    values, within = blocks.reshape(n, c, *out, -1).max(-1)
+    values = _unbatch(values, input, spatial)
+    if not return_indices:
+        return values
+    flat, inner, stride = 0, math.prod(kernel), math.prod(sizes)
+    for a in range(spatial):
+        inner //= kernel[a]
+        stride //= sizes[a]
+        view = [n, c] + [1] * spatial
+        view[2 + a] = out[a]
+        position = starts[a].reshape(view) + (within // inner) % kernel[a]
+        flat = flat + position * stride
+    return values, _unbatch(flat, input, spatial)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """2-D fractional max pooling (Graham): ``kernel_size`` windows at pseudo-random,
+    increasing starts giving ``output_size`` (or ``output_ratio`` × input) outputs;
+    ``_random_samples`` (N, C, 2) in [0, 1) fixes the starts (drawn when None)."""
+    return _fractional_max("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                           output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """3-D fractional max pooling; ``_random_samples`` is (N, C, 3)."""
+    return _fractional_max("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                           output_ratio, return_indices, _random_samples)
+
+
+fractional_max_pool2d_with_indices = _with_indices("fractional_max_pool2d_with_indices",
+                                                   fractional_max_pool2d)
+fractional_max_pool3d_with_indices = _with_indices("fractional_max_pool3d_with_indices",
+                                                   fractional_max_pool3d)
+
+
 # Deprecated spellings of interpolate ----------------------------------------------
 def _deprecated(name: str) -> None:
     import warnings
@@ -992,6 +1115,12 @@ for _name in ("interpolate", "upsample"):
     register(_name, "pool", ("interp2d", "interp2d_backward", "pool_avg2d", "pool_avg2d_backward"))
 for _name in ("upsample_nearest", "upsample_bilinear"):
     register(_name, "pool", ("interp2d", "interp2d_backward"))
+_FRACTIONAL = ("rand", "arange", "add", "mul", "copy_", "empty", "full", "gather", "amax", "amin",
+               "to_numpy", "argmax", "eq", "where", "sub", "scatter_add")
+for _name in ("fractional_max_pool2d", "fractional_max_pool3d"):
+    register(_name, "pool", _FRACTIONAL)
+for _name in ("fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices"):
+    register(_name, "pool", _FRACTIONAL + ("div_floor", "remainder"))
 for _name in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):
     register(_name, "pool", ("copy_", "empty"))
 del _name

@@ -404,3 +404,53 @@ def test_pdist_edge_and_bad_input(device):
         framework.nn.functional.pdist(framework.ones(3))
     with pytest.raises(RuntimeError, match="non-negative p"):
         framework.pdist(framework.ones(2, 3), -1.0)
+
+
+# --- FractionalMaxPool2d / 3d ------------------------------------------------------------
+@pytest.mark.parametrize("name,kwargs,shape", [
+    ("FractionalMaxPool2d", {"kernel_size": 2, "output_size": (3, 4)}, (2, 2, 5, 7)),
+    ("FractionalMaxPool2d", {"kernel_size": (3, 1), "output_ratio": 0.5}, (1, 3, 6, 4)),
+    ("FractionalMaxPool2d", {"kernel_size": 2, "output_size": 1}, (2, 3, 3)),  # unbatched
+    ("FractionalMaxPool3d", {"kernel_size": 2, "output_size": (2, 3, 2)}, (1, 2, 4, 5, 4)),
+    ("FractionalMaxPool3d", {"kernel_size": (1, 2, 1), "output_ratio": (0.5, 0.5, 0.75)},
+     (2, 2, 4, 4)),
+])
+def test_fractional_max_pool_matches_torch(device, name, kwargs, shape):
+    spatial = int(name[-2])
+    batch = shape[0] if len(shape) == spatial + 2 else 1
+    samples = np.random.default_rng(3).random((batch, shape[-spatial - 1], spatial))
+    fw = getattr(nn, name)(**kwargs, _random_samples=framework.tensor(samples))
+    ref = getattr(torch.nn, name)(**kwargs, _random_samples=torch.tensor(samples))
+    fw, ref = sync(fw, ref, device=device)
+    check_module(fw, ref, [_randn(*shape)], device=device)
+    fw.return_indices = ref.return_indices = True
+    x = _randn(*shape)
+    indices = fw(framework.tensor(x, dtype=framework.float32, device=device))[1]
+    ref_indices = ref.float()(torch.tensor(x, dtype=torch.float32))[1]
+    np.testing.assert_array_equal(indices.cpu().numpy(), ref_indices.numpy())
+
+
+def test_fractional_max_pool_draws_its_own_samples(device):
+    x = framework.tensor(_randn(2, 3, 6, 6), dtype=framework.float32, device=device)
+    values, indices = nn.FractionalMaxPool2d(2, output_ratio=0.5, return_indices=True)(x)
+    assert tuple(values.shape) == (2, 3, 3, 3)
+    flat = x.reshape(2, 3, -1).gather(2, indices.reshape(2, 3, -1)).reshape(values.shape)
+    np.testing.assert_array_equal(flat.cpu().numpy(), values.cpu().numpy())
+
+
+def test_fractional_max_pool_bad_input_raises():
+    with pytest.raises(ValueError, match="either an output size, or a pooling ratio"):
+        nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio"):
+        nn.FractionalMaxPool3d(2, output_size=2, output_ratio=0.5)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        nn.FractionalMaxPool2d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match="kernel_size must be greater than 0"):
+        nn.FractionalMaxPool2d(0, output_size=2)
+    with pytest.raises(RuntimeError, match="too large relative to input height"):
+        nn.FractionalMaxPool2d(4, output_size=(3, 3))(framework.ones(1, 1, 5, 7))
+    with pytest.raises(RuntimeError, match="pool time 2 too large relative to input time 3"):
+        nn.FractionalMaxPool3d(2, output_size=2)(framework.ones(1, 1, 3, 4, 4))
+    with pytest.raises(RuntimeError, match="_random_samples of shape"):
+        framework.nn.functional.fractional_max_pool2d(framework.ones(1, 1, 5, 5), 2, 2,
+                                                      _random_samples=framework.rand(2, 1, 2))

@@ -31,7 +31,7 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, A
                       Upsample)
 from .pooling import AvgPool3d, MaxPool3d, MaxUnpool2d, UpsamplingBilinear2d, UpsamplingNearest2d
 from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, ChannelShuffle, LPPool1d, LPPool2d,
-                      LPPool3d, MaxUnpool1d, MaxUnpool3d)
+                      LPPool3d, MaxUnpool1d, MaxUnpool3d, FractionalMaxPool2d, FractionalMaxPool3d)
 from .padding import __all__ as _padding_names
 from .padding import *  # noqa: F401,F403 - the padding layers (ZeroPad2d, ReflectionPad2d, ...)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -68,5 +68,6 @@ __all__ = [
     "LazyInstanceNorm3d", "RReLU", "MultiMarginLoss", "MultiLabelMarginLoss",
     "TripletMarginWithDistanceLoss", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
-    "MaxUnpool3d", "Container", "RNNCellBase", "NLLLoss2d",
+    "MaxUnpool3d", "Container", "RNNCellBase", "NLLLoss2d", "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
 ]

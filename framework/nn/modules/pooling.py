@@ -11,7 +11,7 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "Avg
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
            "UpsamplingNearest2d", "UpsamplingBilinear2d", "MaxUnpool1d", "MaxUnpool3d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
-           "ChannelShuffle",
+           "ChannelShuffle", "FractionalMaxPool2d", "FractionalMaxPool3d",
            "PixelShuffle", "PixelUnshuffle"]
 
 
@@ -213,6 +213,53 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPool):
     def forward(self, input: Tensor):
         """``F.adaptive_max_pool3d``."""
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling: pseudo-random window starts, fixed by the ``_random_samples``
+    buffer when given (drawn per call otherwise)."""
+
+    _ntuple = staticmethod(pair)
+    _fn = ""
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None,
+                 return_indices: bool = False, _random_samples=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        kernels = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,)
+        if not all(k > 0 for k in kernels):
+            raise ValueError(f"kernel_size must be greater than 0, but got {kernel_size}")
+        self.kernel_size = self._ntuple(kernel_size)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = self._ntuple(output_size) if output_size is not None else None
+        self.output_ratio = self._ntuple(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        """``F.fractional_max_pool<n>d`` with this module's arguments."""
+        return getattr(F, self._fn)(input, self.kernel_size, self.output_size,
+                                    self.output_ratio, self.return_indices,
+                                    _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-D fractional max pooling (``F.fractional_max_pool2d``)."""
+
+    _fn = "fractional_max_pool2d"
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-D fractional max pooling (``F.fractional_max_pool3d``)."""
+
+    _ntuple = staticmethod(triple)
+    _fn = "fractional_max_pool3d"
 
 
 class _LPPoolNd(Module):
