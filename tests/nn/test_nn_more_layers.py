@@ -454,3 +454,41 @@ def test_fractional_max_pool_bad_input_raises():
     with pytest.raises(RuntimeError, match="_random_samples of shape"):
         framework.nn.functional.fractional_max_pool2d(framework.ones(1, 1, 5, 5), 2, 2,
                                                       _random_samples=framework.rand(2, 1, 2))
+
+
+# --- AdaptiveLogSoftmaxWithLoss ----------------------------------------------------------
+def _adaptive_pair(device, cluster_bias: float = 0.0):
+    fw, ref = _pair("AdaptiveLogSoftmaxWithLoss", 6, 9, [3, 5], div_value=2.0, head_bias=True)
+    with torch.no_grad():
+        ref.head.bias[3] += cluster_bias  # the head then picks the first cluster for some rows
+    return sync(fw, ref, device=device)
+
+
+@pytest.mark.parametrize("target", [[0, 4, 8, 2, 5, 3], [1, 2, 0, 1, 2, 0], [7, 8, 5, 6, 7, 8]])
+def test_adaptive_log_softmax_matches_torch(device, target):
+    fw, ref = _adaptive_pair(device)
+    check_module(fw, ref, [_randn(6, 6), np.array(target)], device=device)
+    check_module(fw, ref, [_randn(6), np.array(target[0])], device=device)  # unbatched
+
+
+@pytest.mark.parametrize("cluster_bias", [0.0, 1.0, 50.0])  # none, some, all rows in a cluster
+def test_adaptive_log_softmax_log_prob_and_predict_match_torch(device, cluster_bias):
+    fw, ref = _adaptive_pair(device, cluster_bias)
+    check_module(fw, ref, [_randn(5, 6)], device=device, call=lambda m, x: m.log_prob(x))
+    x = _randn(5, 6)
+    got = fw.predict(framework.tensor(x, dtype=framework.float32, device=device))
+    np.testing.assert_array_equal(got.cpu().numpy(), ref.predict(torch.tensor(x)).numpy())
+
+
+def test_adaptive_log_softmax_bad_input_raises():
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique"):
+        nn.AdaptiveLogSoftmaxWithLoss(4, 5, [3, 2])
+    with pytest.raises(ValueError, match="length larger than 0"):
+        nn.AdaptiveLogSoftmaxWithLoss(4, 5, [])
+    layer = nn.AdaptiveLogSoftmaxWithLoss(4, 5, [2])
+    with pytest.raises(RuntimeError, match=r"Target values should be in \[0, 4\]"):
+        layer(framework.ones(2, 4), framework.tensor([0, 5]))
+    with pytest.raises(RuntimeError, match="same size in the batch dimension"):
+        layer(framework.ones(3, 4), framework.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="multi-target not supported"):
+        layer(framework.ones(2, 4), framework.zeros(2, 1, dtype=framework.int64))

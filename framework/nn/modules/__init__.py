@@ -1,6 +1,7 @@
 """The layer classes of ``framework.nn``, one module per kind of layer."""
 from __future__ import annotations
 
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softplus, Softsign, Tanh, Tanhshrink, Softmin, Softmax2d, Threshold, Hardshrink,
@@ -69,5 +70,5 @@ __all__ = [
     "TripletMarginWithDistanceLoss", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
     "MaxUnpool3d", "Container", "RNNCellBase", "NLLLoss2d", "FractionalMaxPool2d",
-    "FractionalMaxPool3d",
+    "FractionalMaxPool3d", "AdaptiveLogSoftmaxWithLoss",
 ]
