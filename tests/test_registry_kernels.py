@@ -323,6 +323,12 @@ CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), l
 CASES["triplet_margin_with_distance_loss"] = [
     _call(F.triplet_margin_with_distance_loss, lambda: _x(4, 3), lambda: _x(4, 3),
           lambda: _x(4, 3), swap=True)]
+CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
+                          lambda: framework.tensor([[1, 2], [2, 2]]), lambda: [4, 3],
+                          lambda: [2, 1]),
+                    _call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
+                          lambda: framework.tensor([1, 2, 2]), lambda: [4, 3], lambda: [2, 1],
+                          reduction="none")]
 CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]
 CASES["multi_margin_loss"] = [_call(F.multi_margin_loss, lambda: _x(4, 3),
                                     lambda: _i(4).abs() % 3, p=p, weight=_x(3, grad=False))

@@ -38,7 +38,7 @@ FUNCTIONAL = [
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
     "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "triplet_margin_with_distance_loss", "pdist",
+    "triplet_margin_with_distance_loss", "pdist", "ctc_loss",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -966,6 +966,158 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return diff.norm(p, 1)
 
 
+# CTC loss ------------------------------------------------------------------------------
+def _host_lengths(op: str, name: str, lengths, batch: int) -> list:
+    """``lengths`` (a tensor, an int or a sequence of ints) as a list of ``batch`` ints."""
+    if isinstance(lengths, Tensor):
+        if lengths.dtype.is_floating_point:
+            raise RuntimeError(f"{op}(): {name} must be integers, got {lengths.dtype}")
+        values = lengths.reshape(-1).tolist()
+    elif isinstance(lengths, int) and not isinstance(lengths, bool):
+        values = [lengths]
+    else:
+        values = [int(v) for v in lengths]
+    if len(values) != batch:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return values
+
+
+def _check_ctc_lengths(input_lengths: list, target_lengths: list, steps: int) -> None:
+    for name, values, high in (("input_lengths", input_lengths, steps),
+                               ("target_lengths", target_lengths, None)):
+        for value in values:
+            if value < 0:
+                raise RuntimeError(f"Expected {name} to have value at least 0, but got value "
+                                   f"{value} (while checking arguments for ctc_loss)")
+            if high is not None and value > high:
+                raise RuntimeError(f"Expected {name} to have value at most {high}, but got "
+                                   f"value {value} (while checking arguments for ctc_loss)")
+
+
+def _ctc_labels(targets: Tensor, target_lengths: list, batched: bool) -> Tensor:
+    """(N, max target length) int64 labels from padded (N, S) or concatenated 1-D targets."""
+    from .creation import tensor
+    longest = max(target_lengths, default=0)
+    if not batched or targets.ndim == 2:
+        rows = targets.reshape(1, -1) if not batched else targets
+        if rows.shape[1] < longest:
+            raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension 1, "
+                               f"but got size {rows.shape[1]} for argument #2 'targets' (while "
+                               "checking arguments for ctc_loss)")
+        return rows[:, :longest].to(dtypes.int64)
+    if targets.numel() < sum(target_lengths):
+        raise RuntimeError(f"Expected tensor to have size at least {sum(target_lengths)} at "
+                           f"dimension 0, but got size {targets.numel()} for argument #2 "
+                           "'targets' (while checking arguments for ctc_loss)")
+    offsets = [sum(target_lengths[:b]) for b in range(len(target_lengths))]
+    index = [[offset + min(j, max(length - 1, 0)) for j in range(longest)]
+             for offset, length in zip(offsets, target_lengths)]
+    flat = targets.reshape(-1).to(dtypes.int64)
+    picked = tensor(index, dtype=dtypes.int64, device=targets.device).reshape(-1)
+    return flat.gather(0, picked).reshape(len(target_lengths), longest)
+
+
+def _ctc_extended(labels: Tensor, blank: int) -> tuple:
+    """(N, 2L+1) blank-interleaved labels and the mask of states that may skip the one before
+    (a label differing from the label two states back)."""
+    from .creation import full, tensor
+    from .shape import cat
+    n, longest = labels.shape
+    states = 2 * longest + 1
+    if longest == 0:
+        return full((n, 1), blank, dtype=dtypes.int64, device=labels.device), \
+            full((n, 1), False, dtype=dtypes.bool, device=labels.device)
+    source = tensor([max(s - 1, 0) // 2 for s in range(states)], dtype=dtypes.int64,
+                    device=labels.device)
+    odd = tensor([s % 2 == 1 for s in range(states)], dtype=dtypes.bool, device=labels.device)
+    extended = compare.where(odd, labels.gather(1, source.expand(n, states)), blank)
+    differs = extended[:, 2:] != extended[:, :-2]
+    skip = cat([full((n, 2), False, dtype=dtypes.bool, device=labels.device), differs], 1)
+    return extended, compare.logical_and(skip, odd)
+
+
+def _safe_logsumexp(parts: list) -> Tensor:
+    """log Σ exp over ``parts`` (same shapes), -inf where all are -inf, with finite (zero)
+    gradients there: the sum is replaced before its log wherever it is 0."""
+    from .reduce import amax
+    from .shape import stack
+    x = stack(parts, 0)
+    with no_grad():
+        top = amax(x, 0)
+        top = compare.where(top == -math.inf, 0.0, top)
+    total = unary.exp(x - top).sum(0)
+    reached = total > 0
+    return compare.where(reached, top + unary.log(compare.where(reached, total, 1.0)), -math.inf)
+
+
+def _shift_states(alpha: Tensor, by: int) -> Tensor:
+    """``alpha`` moved ``by`` states to the right along dim 1, -inf coming in."""
+    from .creation import full
+    from .shape import cat
+    n, states = alpha.shape
+    fill = full((n, min(by, states)), -math.inf, dtype=alpha.dtype, device=alpha.device)
+    return cat([fill, alpha[:, :max(states - by, 0)]], 1)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss: -log Σ over alignments of (T, N, C)
+    ``log_probs`` (``(T, C)`` unbatched) with each target (padded (N, S) or concatenated),
+    by the forward (alpha) recursion in log space. 'mean' divides each loss by its target
+    length first. Its gradient with respect to ``log_probs`` is the true one (PyTorch's
+    differs by ``exp(log_probs)``, which cancels when ``log_probs`` come from ``log_softmax``,
+    the documented use)."""
+    from .creation import tensor
+    op = "ctc_loss"
+    reduction = _reduction(None, None, reduction)
+    _check_tensors(op, log_probs=log_probs, targets=targets)
+    _float_input(op, log_probs)
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(f"{op}(): Expected 2D or 3D log_probs, got {list(log_probs.shape)}")
+    if targets.dtype.is_floating_point or targets.dtype is dtypes.bool:
+        raise RuntimeError(f"{op}(): expected integer targets, got {targets.dtype}")
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    steps, n, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    in_lengths = _host_lengths(op, "input_lengths", input_lengths, n)
+    tg_lengths = _host_lengths(op, "target_lengths", target_lengths, n)
+    _check_ctc_lengths(in_lengths, tg_lengths, steps)
+    labels = _ctc_labels(targets, tg_lengths, batched).to(lp.device)  # cpu targets are usual
+    extended, skip = _ctc_extended(labels, blank)
+    states = extended.shape[1]
+    emit = lp.gather(2, extended.unsqueeze(0).expand(steps, n, states))  # (T, N, 2L+1)
+    device = lp.device
+    start = tensor([[s < 2 and (length > 0 or s == 0) for s in range(states)]
+                    for length in in_lengths], dtype=dtypes.bool, device=device)
+    empty = tensor([[length == 0] for length in in_lengths], dtype=dtypes.bool, device=device)
+    alpha = compare.where(start, compare.where(empty, 0.0, emit[0]), -math.inf)
+    for t in range(1, steps):
+        active = tensor([[t < length] for length in in_lengths], dtype=dtypes.bool,
+                        device=device)
+        skipped = compare.where(skip, _shift_states(alpha, 2), -math.inf)
+        step = _safe_logsumexp([alpha, _shift_states(alpha, 1), skipped]) + emit[t]
+        alpha = compare.where(active, step, alpha)
+    last = tensor([[2 * length] for length in tg_lengths], dtype=dtypes.int64, device=device)
+    before = tensor([[max(2 * length - 1, 0)] for length in tg_lengths], dtype=dtypes.int64,
+                    device=device)
+    has_label = tensor([[length > 0] for length in tg_lengths], dtype=dtypes.bool,
+                       device=device)
+    ends = [alpha.gather(1, last),
+            compare.where(has_label, alpha.gather(1, before), -math.inf)]
+    loss = -_safe_logsumexp(ends).reshape(n)
+    if zero_infinity:
+        loss = compare.where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        divisor = tensor([max(length, 1) for length in tg_lengths], dtype=loss.dtype,
+                         device=device)
+        return (loss / divisor).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss if batched else loss.reshape(())
+
+
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
@@ -1144,6 +1296,11 @@ for _name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
         "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where",
         "gt", "lt", "minimum",
     ))
+register("ctc_loss", "loss", (
+    "from_numpy", "gather", "ne", "logical_and", "full", "copy_", "empty", "where", "amax", "eq",
+    "sub", "exp", "sum", "gt", "log", "add", "neg", "div", "mean", "mul", "scatter_add",
+    "amin", "to_numpy",
+))
 register("pdist", "loss", (
     "from_numpy", "gather", "sub", "abs", "pow", "sum", "sqrt", "div", "eq", "mul", "sign", "where",
     "add", "neg", "full", "scatter_add", "amax", "amin", "to_numpy",

@@ -492,3 +492,59 @@ def test_adaptive_log_softmax_bad_input_raises():
         layer(framework.ones(3, 4), framework.tensor([0, 1]))
     with pytest.raises(RuntimeError, match="multi-target not supported"):
         layer(framework.ones(2, 4), framework.zeros(2, 1, dtype=framework.int64))
+
+
+# --- CTCLoss -----------------------------------------------------------------------------
+def _ctc_call(input_lengths, target_lengths):
+    """log_softmax first, as CTC is used (PyTorch's raw log_probs gradient differs by
+    exp(log_probs), which log_softmax's backward cancels)."""
+    return lambda m, x, t: m(x.log_softmax(-1), t, input_lengths, target_lengths)
+
+
+@pytest.mark.parametrize("kwargs,lengths,targets", [
+    ({}, ([5, 4], [3, 2]), [[1, 2, 2], [3, 1, 0]]),
+    ({"reduction": "none", "blank": 3}, ([5, 5], [2, 0]), [[1, 1], [0, 0]]),
+    ({"reduction": "sum"}, ([5, 3], [2, 1]), [1, 2, 3]),  # concatenated targets
+    ({"reduction": "none", "zero_infinity": True}, ([2, 5], [3, 1]), [[1, 2, 3], [2, 0, 0]]),
+])
+def test_ctc_loss_matches_torch(device, kwargs, lengths, targets):
+    fw, ref = _pair("CTCLoss", **kwargs)
+    check_module(fw, ref, [_randn(5, 2, 4), np.array(targets)], device=device,
+                 call=_ctc_call(*lengths))
+
+
+def test_ctc_loss_unbatched_and_tensor_lengths(device):
+    fw, ref = _pair("CTCLoss")
+    check_module(fw, ref, [_randn(4, 3), np.array([1, 2])], device=device,
+                 call=lambda m, x, t: m(x.log_softmax(-1), t, [4], [2]))
+    lengths = framework.tensor([4, 3], device=device), framework.tensor([2, 1], device=device)
+    x = framework.tensor(_randn(4, 2, 3), device=device).log_softmax(-1)
+    got = fw(x, framework.tensor([[1, 2], [2, 0]], device=device), *lengths)
+    want = ref(torch.tensor(_randn(4, 2, 3)).log_softmax(-1), torch.tensor([[1, 2], [2, 0]]),
+               torch.tensor([4, 3]), torch.tensor([2, 1]))
+    np.testing.assert_allclose(got.item(), want.item(), rtol=1e-6)
+
+
+def test_ctc_loss_impossible_alignment_has_finite_gradients(device):
+    x = framework.tensor(_randn(2, 1, 4), device=device, requires_grad=True)
+    loss = nn.CTCLoss(reduction="sum")(x.log_softmax(-1), framework.tensor([[1, 2, 3]]), [2], [3])
+    assert loss.item() == float("inf")
+    loss.backward()
+    assert np.all(np.isfinite(x.grad.cpu().numpy()))
+
+
+def test_ctc_loss_bad_input_raises():
+    lp = framework.randn(5, 2, 4).log_softmax(2)
+    t = framework.tensor([[1, 2], [3, 3]])
+    with pytest.raises(RuntimeError, match="blank must be in label range"):
+        nn.CTCLoss(blank=4)(lp, t, [5, 4], [2, 2])
+    with pytest.raises(RuntimeError, match="input_lengths to have value at most 5"):
+        nn.CTCLoss()(lp, t, [6, 4], [2, 2])
+    with pytest.raises(RuntimeError, match="size at least 3 at dimension 1"):
+        nn.CTCLoss()(lp, t, [5, 4], [3, 2])
+    with pytest.raises(RuntimeError, match="input_lengths must be of size batch_size"):
+        nn.CTCLoss()(lp, t, [5], [2, 2])
+    with pytest.raises(RuntimeError, match="target_lengths to have value at least 0"):
+        nn.CTCLoss()(lp, t, [5, 4], [2, -1])
+    with pytest.raises(RuntimeError, match="integer targets"):
+        nn.CTCLoss()(lp, t.float(), [5, 4], [2, 2])
