@@ -329,6 +329,8 @@ CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
                     _call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
                           lambda: framework.tensor([1, 2, 2]), lambda: [4, 3], lambda: [2, 1],
                           reduction="none")]
+CASES["conv_tbc"] = [_call(F.conv_tbc, lambda: _x(5, 2, 3), lambda: _x(2, 3, 4), lambda: _x(4),
+                          lambda: 1)]
 CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]
 CASES["multi_margin_loss"] = [_call(F.multi_margin_loss, lambda: _x(4, 3),
                                     lambda: _i(4).abs() % 3, p=p, weight=_x(3, grad=False))

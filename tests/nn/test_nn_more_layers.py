@@ -548,3 +548,22 @@ def test_ctc_loss_bad_input_raises():
         nn.CTCLoss()(lp, t, [5, 4], [2, -1])
     with pytest.raises(RuntimeError, match="integer targets"):
         nn.CTCLoss()(lp, t.float(), [5, 4], [2, 2])
+
+
+# --- conv_tbc ----------------------------------------------------------------------------
+@pytest.mark.parametrize("pad,shape", [(0, (5, 2, 3)), (1, (4, 1, 3)), (2, (1, 2, 3))])
+def test_conv_tbc_matches_torch(device, pad, shape):
+    weight, bias = _randn(2, 3, 4, seed=1), _randn(4, seed=2)
+    check_module(nn.Identity(), nn.Identity(), [_randn(*shape), weight, bias], device=device,
+                 call=lambda m, x, w, b: (framework.conv_tbc if isinstance(x, framework.Tensor)
+                                          else torch.conv_tbc)(m(x), w, b, pad))
+
+
+def test_conv_tbc_bad_input_raises():
+    x, w, b = framework.ones(5, 2, 3), framework.ones(2, 3, 4), framework.ones(4)
+    with pytest.raises(RuntimeError, match="Input must have 3 dims"):
+        framework.nn.functional.conv_tbc(x[0], w, b)
+    with pytest.raises(RuntimeError, match="Bias size must equal dim 2"):
+        framework.conv_tbc(x, w, b[:2])
+    with pytest.raises(RuntimeError, match="input channels"):
+        framework.conv_tbc(x, w[:, :2], b)
