@@ -329,6 +329,13 @@ CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
                     _call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
                           lambda: framework.tensor([1, 2, 2]), lambda: [4, 3], lambda: [2, 1],
                           reduction="none")]
+CASES["multi_head_attention_forward"] = [
+    _call(F.multi_head_attention_forward, lambda: _x(3, 2, 4), lambda: _x(5, 2, 4),
+          lambda: _x(5, 2, 4), lambda: 4, lambda: 2, lambda: _x(12, 4), lambda: _x(12),
+          lambda: _x(1, 1, 4), lambda: _x(1, 1, 4), lambda: True, lambda: 0.0,
+          lambda: _x(4, 4), lambda: _x(4),
+          key_padding_mask=framework.tensor([[False] * 4 + [True], [False] * 5]),
+          attn_mask=framework.zeros(3, 5, dtype=F64))]
 CASES["conv_tbc"] = [_call(F.conv_tbc, lambda: _x(5, 2, 3), lambda: _x(2, 3, 4), lambda: _x(4),
                           lambda: 1)]
 CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]

@@ -558,3 +558,76 @@ def test_conv_tbc_bad_input_raises():
         framework.conv_tbc(x, w, b[:2])
     with pytest.raises(RuntimeError, match="input channels"):
         framework.conv_tbc(x, w[:, :2], b)
+
+
+# --- F.multi_head_attention_forward ------------------------------------------------------
+def _mha(x, *args, **kwargs):
+    """The library's multi_head_attention_forward, picked by the tensor type of ``x``."""
+    lib = framework.nn.functional if isinstance(x, framework.Tensor) else torch.nn.functional
+    return lib.multi_head_attention_forward(x, *args, **kwargs)
+
+
+E, HEADS = 4, 2
+
+
+@pytest.mark.parametrize("need_weights,average", [(True, True), (True, False), (False, True)])
+def test_multi_head_attention_forward_packed_matches_torch(device, need_weights, average):
+    inputs = [_randn(3, 2, E), _randn(5, 2, E, seed=1), _randn(5, 2, E, seed=2),
+              _randn(3 * E, E, seed=3), _randn(3 * E, seed=4), _randn(E, E, seed=5),
+              _randn(E, seed=6), _randn(2 * HEADS, 3, 5, seed=7)]
+
+    def call(m, q, k, v, w_in, b_in, w_out, b_out, mask):
+        return _mha(q, k, v, E, HEADS, w_in, b_in, None, None, False, 0.5, w_out, b_out,
+                    training=False, need_weights=need_weights, attn_mask=mask,
+                    average_attn_weights=average)
+    out = check_module(nn.Identity(), nn.Identity(), inputs, device=device, call=call)
+    assert len(out) == (2 if need_weights else 1)
+
+
+def test_multi_head_attention_forward_separate_weights_bias_kv_zero_attn(device):
+    kpm = np.array([[False, True, False, False], [False, False, False, True]])
+    inputs = [_randn(3, 2, E), _randn(4, 2, 3, seed=1), _randn(4, 2, 5, seed=2),
+              _randn(E, E, seed=3), _randn(E, 3, seed=4), _randn(E, 5, seed=5),
+              _randn(1, 1, E, seed=6), _randn(1, 1, E, seed=7), _randn(E, E, seed=8), kpm]
+
+    def call(m, q, k, v, wq, wk, wv, bk, bv, w_out, mask):
+        return _mha(q, k, v, E, HEADS, None, None, bk, bv, True, 0.0, w_out, None,
+                    key_padding_mask=mask, use_separate_proj_weight=True, q_proj_weight=wq,
+                    k_proj_weight=wk, v_proj_weight=wv)
+    check_module(nn.Identity(), nn.Identity(), inputs, device=device, call=call)
+
+
+def test_multi_head_attention_forward_unbatched_static_kv(device):
+    causal = np.triu(np.ones((3, 3), dtype=bool), 1)
+    inputs = [_randn(3, E), _randn(3, E, seed=1), _randn(3, E, seed=2),
+              _randn(3 * E, E, seed=3), _randn(E, E, seed=5), causal]
+
+    def call(m, q, k, v, w_in, w_out, mask):
+        return _mha(q, k, v, E, HEADS, w_in, None, None, None, False, 0.0, w_out, None,
+                    attn_mask=mask, is_causal=True)
+    check_module(nn.Identity(), nn.Identity(), inputs, device=device, call=call)
+    static = [_randn(2 * HEADS, 6, E // HEADS, seed=9), _randn(2 * HEADS, 6, E // HEADS, seed=10)]
+    inputs = [_randn(3, 2, E), _randn(5, 2, E, seed=1), _randn(5, 2, E, seed=2),
+              _randn(3 * E, E, seed=3), _randn(E, E, seed=5)] + static
+
+    def call_static(m, q, k, v, w_in, w_out, sk, sv):
+        return _mha(q, k, v, E, HEADS, w_in, None, None, None, False, 0.0, w_out, None,
+                    static_k=sk, static_v=sv)
+    check_module(nn.Identity(), nn.Identity(), inputs, device=device, call=call_static)
+
+
+def test_multi_head_attention_forward_bad_input_raises():
+    F = framework.nn.functional
+    q, w_in, w_out = framework.ones(3, 2, E), framework.ones(3 * E, E), framework.ones(E, E)
+    with pytest.raises(AssertionError, match="was expecting embedding dimension of 8"):
+        F.multi_head_attention_forward(q, q, q, 8, HEADS, w_in, None, None, None, False, 0.0,
+                                       w_out, None)
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        F.multi_head_attention_forward(q, q, q, E, HEADS, w_in, None, None, None, False, 0.0,
+                                       w_out, None, is_causal=True)
+    with pytest.raises(RuntimeError, match="The shape of the 2D attn_mask"):
+        F.multi_head_attention_forward(q, q, q, E, HEADS, w_in, None, None, None, False, 0.0,
+                                       w_out, None, attn_mask=framework.zeros(2, 2))
+    with pytest.raises(AssertionError, match="expected `key` and `value` to be 3-D"):
+        F.multi_head_attention_forward(q, q[0], q, E, HEADS, w_in, None, None, None, False,
+                                       0.0, w_out, None)
