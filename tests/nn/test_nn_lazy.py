@@ -159,3 +159,25 @@ def test_lazy_modules_bad_input_raises():
 
     with pytest.raises(NotImplementedError, match="initialize_parameters"):
         Custom()(framework.ones(1))
+
+
+def test_a_custom_lazy_module_materializes_its_own_parameters(device):
+    class LazyScale(nn.modules.lazy.LazyModuleMixin, nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.UninitializedParameter(device=device)
+
+        def initialize_parameters(self, x):
+            if self.has_uninitialized_params():
+                self.scale.materialize((x.shape[-1],))
+                with framework.no_grad():
+                    self.scale.fill_(2.0)
+
+        def forward(self, x):
+            return x * self.scale
+
+    layer = LazyScale()
+    y = layer(framework.ones(2, 3, device=device))
+    np.testing.assert_array_equal(y.detach().cpu().numpy(), np.full((2, 3), 2.0))
+    assert type(layer) is LazyScale and not layer.has_uninitialized_params()
+    assert not hasattr(layer, "_initialize_hook")
