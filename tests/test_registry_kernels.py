@@ -336,6 +336,16 @@ CASES["multi_head_attention_forward"] = [
           lambda: _x(4, 4), lambda: _x(4),
           key_padding_mask=framework.tensor([[False] * 4 + [True], [False] * 5]),
           attn_mask=framework.zeros(3, 5, dtype=F64))]
+CASES["linear_cross_entropy"] = [
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 3),
+          lambda: framework.tensor([0, 4, 2, 1]), linear_bias=_x(5)),
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 2, 3),
+          lambda: framework.tensor([[0, 4], [2, 1], [3, 3], [1, 0]])),
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 3),
+          lambda: _x(4, 5, grad=False).softmax(1), label_smoothing=0.1,
+          weight=_x(5, grad=False).exp()),
+    _call(F.linear_cross_entropy, lambda: _x(3), lambda: _x(5, 3), lambda: framework.tensor(2),
+          ignore_index=1)]
 CASES["conv_tbc"] = [_call(F.conv_tbc, lambda: _x(5, 2, 3), lambda: _x(2, 3, 4), lambda: _x(4),
                           lambda: 1)]
 CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]

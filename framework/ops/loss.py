@@ -38,7 +38,7 @@ FUNCTIONAL = [
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
     "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "triplet_margin_with_distance_loss", "pdist", "ctc_loss",
+    "triplet_margin_with_distance_loss", "pdist", "ctc_loss", "linear_cross_entropy",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -966,6 +966,47 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return diff.norm(p, 1)
 
 
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` for (N, in) or
+    (in,) ``input`` and (C, *out_features, in) ``linear_weight`` (a K-dimensional loss when
+    ``out_features``). ``options`` (``LinearCrossEntropyOptions``) select PyTorch's chunked
+    path, equal to this reference one; they are accepted and not needed here."""
+    from .matmul import linear
+    op = "linear_cross_entropy"
+    _check_tensors(op, input=input, linear_weight=linear_weight, target=target)
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    batches, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {in_features} and {linear_weight.shape[-1]}, "
+                           "respectively")
+    classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, (N, "
+                           f"{in_features}), got unbatched input with shape {tuple(input.shape)}")
+    logits_shape = (*batches, classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    rows = math.prod(logits_shape[len(batches):])
+    flat_bias = None if linear_bias is None else linear_bias.reshape(rows)
+    logits = linear(input, linear_weight.reshape(rows, in_features), flat_bias)
+    return cross_entropy(logits.reshape(logits_shape), target, weight=weight,
+                         reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
+
 # CTC loss ------------------------------------------------------------------------------
 def _host_lengths(op: str, name: str, lengths, batch: int) -> list:
     """``lengths`` (a tensor, an int or a sequence of ints) as a list of ``batch`` ints."""
@@ -1296,6 +1337,10 @@ for _name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
         "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where",
         "gt", "lt", "minimum",
     ))
+register("linear_cross_entropy", "loss", (
+    "mm", "matmul_epilogue", "cross_entropy_forward", "cross_entropy_backward", "sum", "div",
+    "mean", "full", "copy_", "empty", "amax", "amin", "to_numpy",
+))
 register("ctc_loss", "loss", (
     "from_numpy", "gather", "ne", "logical_and", "full", "copy_", "empty", "where", "amax", "eq",
     "sub", "exp", "sum", "gt", "log", "add", "neg", "div", "mean", "mul", "scatter_add",

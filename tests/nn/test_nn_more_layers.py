@@ -631,3 +631,46 @@ def test_multi_head_attention_forward_bad_input_raises():
     with pytest.raises(AssertionError, match="expected `key` and `value` to be 3-D"):
         F.multi_head_attention_forward(q, q[0], q, E, HEADS, w_in, None, None, None, False,
                                        0.0, w_out, None)
+
+
+# --- LinearCrossEntropyLoss --------------------------------------------------------------
+@pytest.mark.parametrize("kwargs,target", [
+    ({}, [0, 3, 2]),
+    ({"bias": True, "label_smoothing": 0.2, "reduction": "sum", "ignore_index": 1}, [0, 1, 2]),
+    ({"out_features": (2,), "bias": True, "reduction": "none"}, [[0, 3], [2, 2], [1, 0]]),
+])
+def test_linear_cross_entropy_loss_matches_torch(device, kwargs, target):
+    fw, ref = sync(*_pair("LinearCrossEntropyLoss", 3, 4, **kwargs), device=device)
+    check_module(fw, ref, [_randn(3, 3), np.array(target)], device=device)
+    assert repr(fw) == repr(ref)
+
+
+def test_linear_cross_entropy_probability_targets_and_options(device):
+    probabilities = np.random.default_rng(1).dirichlet(np.ones(4), size=3)
+    fw, ref = sync(*_pair("LinearCrossEntropyLoss", 3, 4), device=device)
+    check_module(fw, ref, [_randn(3, 3), probabilities], device=device, no_grad_inputs=(1,))
+    options = {"batch_chunk_size": 2, "acc_policy": "accurate"}
+    fw.options = nn.LinearCrossEntropyOptions(**options)
+    ref.options = torch.nn.LinearCrossEntropyOptions(**options)
+    check_module(fw, ref, [_randn(3, 3), np.array([1, 0, 3])], device=device)  # same values
+
+
+def test_linear_cross_entropy_bad_input_raises():
+    F = framework.nn.functional
+    with pytest.raises(RuntimeError, match="dimensionality 1 or 2"):
+        F.linear_cross_entropy(framework.ones(2, 2, 3), framework.ones(4, 3),
+                               framework.zeros(2, dtype=framework.int64))
+    with pytest.raises(RuntimeError, match="in_features"):
+        F.linear_cross_entropy(framework.ones(2, 3), framework.ones(4, 2),
+                               framework.zeros(2, dtype=framework.int64))
+    with pytest.raises(RuntimeError, match="requires batched input"):
+        F.linear_cross_entropy(framework.ones(3), framework.ones(4, 2, 3),
+                               framework.zeros(2, dtype=framework.int64))
+    with pytest.raises(RuntimeError, match="expected weight shape"):
+        nn.LinearCrossEntropyLoss(3, 4, weight=framework.ones(3))
+    with pytest.raises(ValueError, match="invalid acc_policy"):
+        nn.LinearCrossEntropyOptions(acc_policy="fast")
+    with pytest.raises(ValueError, match="invalid chunking_method"):
+        nn.LinearCrossEntropyOptions(chunking_method="aspect_ratio:0")
+    with pytest.raises(ValueError, match="batch_chunk_size must be positive"):
+        nn.LinearCrossEntropyOptions(batch_chunk_size=0)

@@ -21,7 +21,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimila
                    NLLLoss, SmoothL1Loss, TripletMarginLoss, GaussianNLLLoss, PoissonNLLLoss,
                    SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PairwiseDistance,
                    MultiMarginLoss, MultiLabelMarginLoss, TripletMarginWithDistanceLoss, NLLLoss2d,
-                   CTCLoss)
+                   CTCLoss, LinearCrossEntropyLoss)
+from .linear_cross_entropy_options import LinearCrossEntropyOptions
 from .module import Module
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
                             InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm)
@@ -71,5 +72,6 @@ __all__ = [
     "TripletMarginWithDistanceLoss", "LocalResponseNorm", "CrossMapLRN2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d",
     "MaxUnpool3d", "Container", "RNNCellBase", "NLLLoss2d", "FractionalMaxPool2d",
-    "FractionalMaxPool3d", "AdaptiveLogSoftmaxWithLoss", "CTCLoss",
+    "FractionalMaxPool3d", "AdaptiveLogSoftmaxWithLoss", "CTCLoss", "LinearCrossEntropyLoss",
+    "LinearCrossEntropyOptions",
 ]
