@@ -211,7 +211,7 @@ def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
     return _F().threshold(input, threshold, value)
 
 
-from .ops.numeric import threshold_  # noqa: E402 - the same signature as F.threshold_
+from .ops.activation import threshold_  # noqa: E402 - the same signature as F.threshold_
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
@@ -282,16 +282,8 @@ def constant_pad_nd(input: Tensor, pad, value=0) -> Tensor:
 
 
 def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
-    """A 1-D convolution of a (time, batch, channels) input with a (kernel, in, out) weight:
-    ``conv1d`` over (batch, channels, time), the result back in (time, batch, channels)."""
-    if input.ndim != 3:
-        raise RuntimeError(f"Input must have 3 dims: time, batch, in_channel (got "
-                           f"{input.ndim})")
-    if weight.ndim != 3:
-        raise RuntimeError(f"Weight tensor must have 3 dims: kernel_width, in_channels, "
-                           f"out_channels (got {weight.ndim})")
-    out = _F().conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
-    return out.permute(2, 0, 1)
+    """``F.conv_tbc``: a 1-D convolution of a (time, batch, channels) input."""
+    return _F().conv_tbc(input, weight, bias, pad)
 
 
 def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation,

@@ -31,10 +31,12 @@ CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmu
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
-# kl_div's default reduction and chain_matmul warn like PyTorch's; the cases keep the defaults
+# kl_div's default reduction, chain_matmul, range and the deprecated upsample spellings warn
+# like PyTorch's; the cases keep the defaults
 pytestmark = [pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning"),
               pytest.mark.filterwarnings("ignore:torch.chain_matmul is deprecated:UserWarning"),
-              pytest.mark.filterwarnings("ignore:torch.range is deprecated:UserWarning")]
+              pytest.mark.filterwarnings("ignore:torch.range is deprecated:UserWarning"),
+              pytest.mark.filterwarnings("ignore:`nn.functional.upsample:UserWarning")]
 
 
 def _x(*shape, grad=True):
@@ -118,6 +120,12 @@ for _name in ("leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "relu_"):
     CASES[_name] = [_call(getattr(F, _name), lambda: _x(3, 4).clone())]  # a non-leaf, made first
 CASES["prelu"] = [_call(F.prelu, lambda: _x(2, 3, 4), lambda: _x(3))]
 CASES["threshold"] = [_call(F.threshold, lambda: _x(3, 4), lambda: 0.1, lambda: 2.0)]
+CASES["threshold_"] = [_call(F.threshold_, lambda: _x(3, 4).clone(), lambda: 0.1, lambda: 2.0)]
+CASES["rrelu"] = [_call(F.rrelu, lambda: _x(3, 4), training=training)
+                  for training in (False, True)]
+CASES["rrelu_"] = [_call(F.rrelu_, lambda: _x(3, 4).clone(), training=training)
+                   for training in (False, True)]
+CASES["local_response_norm"] = [_call(F.local_response_norm, lambda: _x(2, 4, 3), lambda: 3)]
 # softmax, norm
 CASES["softmin"] = _functional("softmin", 3, 4, dim=1)
 CASES["softmax"] = _functional("softmax", 3, 4, dim=1)
@@ -315,6 +323,41 @@ CASES["hinge_embedding_loss"] = [_call(F.hinge_embedding_loss, lambda: _x(4, 3),
                                        lambda: _x(4, 3, grad=False).sign())]
 CASES["triplet_margin_loss"] = [_call(F.triplet_margin_loss, lambda: _x(4, 3), lambda: _x(4, 3),
                                       lambda: _x(4, 3), swap=swap) for swap in (False, True)]
+CASES["triplet_margin_with_distance_loss"] = [
+    _call(F.triplet_margin_with_distance_loss, lambda: _x(4, 3), lambda: _x(4, 3),
+          lambda: _x(4, 3), swap=True)]
+CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
+                          lambda: framework.tensor([[1, 2], [2, 2]]), lambda: [4, 3],
+                          lambda: [2, 1]),
+                    _call(F.ctc_loss, lambda: _x(4, 2, 3).log_softmax(2),
+                          lambda: framework.tensor([1, 2, 2]), lambda: [4, 3], lambda: [2, 1],
+                          reduction="none")]
+CASES["multi_head_attention_forward"] = [
+    _call(F.multi_head_attention_forward, lambda: _x(3, 2, 4), lambda: _x(5, 2, 4),
+          lambda: _x(5, 2, 4), lambda: 4, lambda: 2, lambda: _x(12, 4), lambda: _x(12),
+          lambda: _x(1, 1, 4), lambda: _x(1, 1, 4), lambda: True, lambda: 0.0,
+          lambda: _x(4, 4), lambda: _x(4),
+          key_padding_mask=framework.tensor([[False] * 4 + [True], [False] * 5]),
+          attn_mask=framework.zeros(3, 5, dtype=F64))]
+CASES["linear_cross_entropy"] = [
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 3),
+          lambda: framework.tensor([0, 4, 2, 1]), linear_bias=_x(5)),
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 2, 3),
+          lambda: framework.tensor([[0, 4], [2, 1], [3, 3], [1, 0]])),
+    _call(F.linear_cross_entropy, lambda: _x(4, 3), lambda: _x(5, 3),
+          lambda: _x(4, 5, grad=False).softmax(1), label_smoothing=0.1,
+          weight=_x(5, grad=False).exp()),
+    _call(F.linear_cross_entropy, lambda: _x(3), lambda: _x(5, 3), lambda: framework.tensor(2),
+          ignore_index=1)]
+CASES["conv_tbc"] = [_call(F.conv_tbc, lambda: _x(5, 2, 3), lambda: _x(2, 3, 4), lambda: _x(4),
+                          lambda: 1)]
+CASES["pdist"] = [_call(F.pdist, lambda: _x(4, 3), p=p) for p in (2.0, 1.0, 3.0)]
+CASES["multi_margin_loss"] = [_call(F.multi_margin_loss, lambda: _x(4, 3),
+                                    lambda: _i(4).abs() % 3, p=p, weight=_x(3, grad=False))
+                              for p in (1, 2)]
+CASES["multilabel_margin_loss"] = [
+    _call(F.multilabel_margin_loss, lambda: _x(2, 3),
+          lambda: framework.tensor([[2, -1, 0], [0, 1, 2]], dtype=framework.int64))]
 # pool
 for _name, _shape in (("max_pool1d", (1, 2, 6)), ("avg_pool1d", (1, 2, 6)),
                       ("max_pool2d", (1, 2, 4, 4)), ("avg_pool2d", (1, 2, 4, 4)),
@@ -331,6 +374,42 @@ def _unpool_case():
 
 
 CASES["max_unpool2d"] = [_unpool_case]
+
+
+def _unpool_cases(spatial: int, shape: tuple) -> list:
+    def case():
+        pool = getattr(F, f"max_pool{spatial}d")
+        values, indices = pool(_x(*shape, grad=False), 2, return_indices=True)
+        return getattr(F, f"max_unpool{spatial}d"), (values.requires_grad_(), indices, 2), {}
+    return [case]
+
+
+CASES["max_unpool1d"] = _unpool_cases(1, (1, 2, 4))
+CASES["max_unpool3d"] = _unpool_cases(3, (1, 1, 2, 2, 4))
+for _name, _shape in (("max_pool1d_with_indices", (1, 2, 6)),
+                      ("max_pool2d_with_indices", (1, 2, 4, 4)),
+                      ("max_pool3d_with_indices", (1, 1, 4, 4, 4)),
+                      ("lp_pool1d", (1, 2, 6)), ("lp_pool2d", (1, 2, 4, 4)),
+                      ("lp_pool3d", (1, 1, 2, 4, 4))):
+    _args = (lambda: 2.0, lambda: 2) if _name.startswith("lp") else (lambda: 2,)
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), *_args)]
+for _name, _shape in (("adaptive_max_pool1d_with_indices", (1, 2, 6)),
+                      ("adaptive_max_pool2d_with_indices", (1, 2, 5, 5)),
+                      ("adaptive_max_pool3d_with_indices", (1, 1, 3, 4, 5)),
+                      ("adaptive_max_pool3d", (1, 1, 3, 4, 5)),
+                      ("adaptive_avg_pool3d", (1, 1, 3, 4, 5))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2)]
+for _name, _shape in (("fractional_max_pool2d", (1, 2, 5, 5)),
+                      ("fractional_max_pool2d_with_indices", (1, 2, 5, 5)),
+                      ("fractional_max_pool3d", (1, 1, 4, 4, 5)),
+                      ("fractional_max_pool3d_with_indices", (1, 1, 4, 4, 5))):
+    CASES[_name] = [_call(getattr(F, _name), lambda _s=_shape: _x(*_s), lambda: 2,
+                          output_size=2)]
+CASES["channel_shuffle"] = [_call(F.channel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
+CASES["upsample"] = [_call(F.upsample, lambda: _x(1, 2, 3, 3), scale_factor=2, mode="bilinear"),
+                     _call(F.upsample, lambda: _x(1, 2, 4, 4), size=2, mode="area")]
+CASES["upsample_nearest"] = [_call(F.upsample_nearest, lambda: _x(1, 2, 3, 3), scale_factor=2)]
+CASES["upsample_bilinear"] = [_call(F.upsample_bilinear, lambda: _x(1, 2, 3, 3), size=4)]
 CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
                         for mode in ("nearest", "bilinear")]
 CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2, mode="area"))
@@ -632,7 +711,6 @@ for _name in ("split_with_sizes", "unsafe_split_with_sizes"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(5, 2), lambda: [2, 3])]
 CASES["unsafe_chunk"] = [_call(framework.unsafe_chunk, lambda: _x(4, 2), lambda: 2)]
 CASES["unsafe_split"] = [_call(framework.unsafe_split, lambda: _x(4, 2), lambda: 3)]
-CASES["pdist"] = [_call(framework.pdist, lambda: _x(4, 3))]
 CASES["kaiser_window"] = [_call(framework.kaiser_window, lambda: 5)]
 for _name in ("gcd", "lcm"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _i(3, 4), lambda: _i(4))]
@@ -673,9 +751,6 @@ for _name in ("mvlgamma", "multigammaln"):
                           lambda: 2)]
 CASES["zeta"] = [_call(framework.ops.special.zeta, lambda: _x(4).abs() + 2, lambda: _x(3, 4).abs())]
 CASES["xlog1py"] = [_call(framework.ops.special.xlog1py, lambda: _x(3, 4), lambda: _x(4).abs())]
-CASES["ctc_loss"] = [_call(F.ctc_loss, lambda: _x(5, 2, 4).log_softmax(2),
-                          lambda: framework.tensor([[1, 2], [3, 0]]), lambda: [5, 4],
-                          lambda: [2, 1])]
 
 
 def _tensors(value) -> list:

@@ -29,7 +29,8 @@ from .inplace import apply_inplace
 from .inplace import relu_ as _tensor_relu_
 from .registry import register
 
-__all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_", "hardshrink"]
+__all__ = ["selu", "selu_", "celu", "celu_", "prelu", "relu_", "hardshrink", "rrelu",
+           "rrelu_"]
 FUNCTIONAL = ["gelu", "silu", "softplus", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
               "selu_", "celu", "celu_", "hardtanh", "hardtanh_", "relu6", "hardsigmoid",
               "hardswish", "mish", "softsign", "tanhshrink", "logsigmoid", "glu", "prelu", "relu_"]
@@ -418,6 +419,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return compare.where(input <= threshold, value, input)
 
 
+_threshold = threshold  # for threshold_, whose argument ``threshold`` hides the function
+
+
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``input`` where ``|input| > lambd``, else 0 (NaN stays NaN)."""
     check_tensor("hardshrink", "input", input)
@@ -433,9 +437,51 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return compare.where(unary.abs(input) <= lambd, 0.0, input - unary.sign(input) * lambd)
 
 
-FUNCTIONAL += ["softmin", "threshold", "hardshrink", "softshrink"]
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold``."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: in training each non-positive element is multiplied by its own
+    slope drawn from U(``lower``, ``upper``) (the gradient uses the same slopes); in eval the
+    slope is their mean, ``(lower + upper) / 2``."""
+    op = "rrelu"
+    check_tensor(op, "input", input)
+    _check_inplace_flag(op, inplace)
+    lower, upper = _number(op, "lower", lower), _number(op, "upper", upper)
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating point input, got {input.dtype}")
+
+    def compute(x: Tensor) -> Tensor:
+        from ..autograd.grad_mode import no_grad
+        from .creation import rand_like
+        with no_grad():
+            slopes = rand_like(x) * (upper - lower) + lower
+        return compare.where(x > 0, x, x * slopes)
+    return apply_inplace("rrelu_", input, compute) if inplace else compute(input)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    """In-place ``rrelu``."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+FUNCTIONAL += ["softmin", "threshold", "hardshrink", "softshrink", "threshold_", "rrelu",
+               "rrelu_"]
 register("softmin", "activation", ("neg", "softmax", "softmax_backward"))
 register("threshold", "activation", ("le", "where"))
+register("threshold_", "activation", ("le", "where", "copy_"))
+register("rrelu", "activation", ("activation", "activation_backward", "rand", "mul", "add", "gt",
+                                 "where"))
+register("rrelu_", "activation", ("activation", "activation_backward", "rand", "mul", "add", "gt",
+                                  "where", "copy_", "empty"))
 register("hardshrink", "activation", ("abs", "le", "where"))
 register("softshrink", "activation", ("abs", "le", "sign", "mul", "sub", "where", "add", "full",
                                      "neg"))

@@ -1,4 +1,6 @@
-"""Attention: ``scaled_dot_product_attention`` (``framework.nn.functional``).
+"""Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``
+(``framework.nn.functional``; the latter is ``nn.MultiheadAttention``'s general path,
+composed of framework ops at the end of this file).
 
 ``softmax(q k^T * scale + mask) @ v`` with PyTorch's semantics: batch dims
 broadcast, a bool ``attn_mask`` (True = take part) or a float one (added to
@@ -31,7 +33,9 @@ from ._util import backend, broadcast_shapes, check_tensor, common_device, wrap
 from .registry import register
 
 __all__: list = []  # exported as framework.<name>
-FUNCTIONAL: list = ["scaled_dot_product_attention"]  # exported as framework.nn.functional.<name>
+FUNCTIONAL: list = [  # exported as framework.nn.functional.<name>
+    "scaled_dot_product_attention", "multi_head_attention_forward",
+]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 _OP = "scaled_dot_product_attention"
@@ -364,3 +368,207 @@ def heads_attention(spec: HeadsSpec, mask, *sources) -> Tensor:
     if mask is not None:
         mask4 = mask.expand(spec.batch, spec.heads, spec.length, spec.source)
     return _HeadsAttention.apply(spec, mask4, *sources)
+
+
+# multi_head_attention_forward ---------------------------------------------------------------
+def float_mask(mask: Tensor | None, name: str, dtype) -> Tensor | None:
+    """A bool mask (True = not allowed) as an additive float mask of ``dtype`` (-inf / 0)."""
+    from .compare import where
+    if mask is None:
+        return None
+    if mask.dtype is dtypes.bool:
+        return where(mask, float("-inf"), 0.0).to(dtype)
+    if not mask.dtype.is_floating_point:
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    return mask
+
+
+def _pad_last(mask: Tensor | None) -> Tensor | None:
+    """Append one zero column to a float mask (for ``bias_k`` / ``add_zero_attn``)."""
+    from .creation import zeros
+    from .shape import cat
+    if mask is None:
+        return None
+    return cat([mask, zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype,
+                            device=mask.device)], -1)
+
+
+def _check_mha_attn_mask(attn_mask: Tensor | None, tgt_len: int, src_len: int, bsz: int,
+                         heads: int) -> Tensor | None:
+    """A 2-D (L, S) mask as (1, L, S); a 3-D one must be (N·heads, L, S)."""
+    if attn_mask is None:
+        return None
+    if attn_mask.dim() == 2:
+        if tuple(attn_mask.shape) != (tgt_len, src_len):
+            raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, but "
+                               f"should be {(tgt_len, src_len)}.")
+        return attn_mask.unsqueeze(0)
+    if attn_mask.dim() == 3:
+        expected = (bsz * heads, tgt_len, src_len)
+        if tuple(attn_mask.shape) != expected:
+            raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but "
+                               f"should be {expected}.")
+        return attn_mask
+    raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+
+
+def _mha_batched(query: Tensor, key: Tensor, value: Tensor, key_padding_mask,
+                 attn_mask, heads: int) -> bool:
+    """PyTorch's ``_mha_shape_check``: whether the inputs carry a batch dim."""
+    if query.dim() not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
+                             f"{query.dim()}-D query tensor")
+    batched = query.dim() == 3
+    dims = 3 if batched else 2
+    if key.dim() != dims or value.dim() != dims:
+        raise AssertionError(f"For {'batched' if batched else 'unbatched'} ({dims}-D) `query`, "
+                             f"expected `key` and `value` to be {dims}-D but found "
+                             f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+    if key_padding_mask is not None and key_padding_mask.dim() != dims - 1:
+        raise AssertionError(f"For {'batched' if batched else 'unbatched'} ({dims}-D) `query`, "
+                             f"expected `key_padding_mask` to be `None` or {dims - 1}-D but "
+                             f"found {key_padding_mask.dim()}-D tensor instead")
+    if attn_mask is not None and attn_mask.dim() not in (2, 3):
+        raise AssertionError(f"For {'batched' if batched else 'unbatched'} ({dims}-D) `query`, "
+                             f"expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                             f"{attn_mask.dim()}-D tensor instead")
+    if not batched and attn_mask is not None and attn_mask.dim() == 3:
+        expected = (heads, query.shape[0], key.shape[0])
+        if tuple(attn_mask.shape) != expected:
+            raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
+                                 f"{tuple(attn_mask.shape)}")
+    return batched
+
+
+def _mha_projections(query, key, value, embed_dim: int, in_proj_weight, in_proj_bias,
+                     use_separate_proj_weight: bool, q_proj_weight, k_proj_weight,
+                     v_proj_weight) -> tuple:
+    """The q, k, v in-projections, from the packed (3E, E) weight or the three separate
+    ones; the bias (3E,) is split in three either way."""
+    from .matmul import linear
+    e = embed_dim
+    b = in_proj_bias
+    biases = (None, None, None) if b is None else (b[:e], b[e:2 * e], b[2 * e:])
+    if use_separate_proj_weight:
+        if key.shape[:2] != value.shape[:2]:
+            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not "
+                                 f"match value's {tuple(value.shape[:2])}")
+        for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
+            if w is None:
+                raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight "
+                                     "is None")
+        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
+                                 f"{tuple(value.shape)}")
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        w = in_proj_weight
+        weights = (w[:e], w[e:2 * e], w[2 * e:])
+    return tuple(linear(x, w, bias) for x, w, bias in zip((query, key, value), weights, biases))
+
+
+def _static_heads(static: Tensor, name: str, heads_total: int, head_dim: int) -> Tensor:
+    if static.size(0) != heads_total:
+        raise AssertionError(f"expecting {name}.size(0) of {heads_total}, but got "
+                             f"{static.size(0)}")
+    if static.size(2) != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.size(2)}")
+    return static
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
+                                 embed_dim_to_check: int, num_heads: int, in_proj_weight,
+                                 in_proj_bias, bias_k, bias_v, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias,
+                                 training: bool = True, key_padding_mask=None,
+                                 need_weights: bool = True, attn_mask=None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights: bool = True,
+                                 is_causal: bool = False) -> tuple:
+    """Multi-head attention of (L, N, E) ``query`` over (S, N, ·) ``key``/``value`` (or
+    unbatched (L, E)/(S, ·)) with explicit weights: ``(attn_output, attn_weights)``, the
+    weights (N, L, S) averaged over heads, (N, heads, L, S), or None without
+    ``need_weights``. Masks: ``key_padding_mask`` (N, S), ``attn_mask`` (L, S) or
+    (N·heads, L, S), bool (True = not allowed) or added to the scores. ``is_causal`` is a
+    hint that ``attn_mask`` is causal (the mask itself is applied)."""
+    from .creation import zeros
+    from .matmul import linear
+    from .random import dropout
+    from .shape import cat
+    from .softmax import softmax
+    batched = _mha_batched(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    tgt_len, bsz, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    key_padding_mask = float_mask(key_padding_mask, "key_padding_mask", query.dtype)
+    attn_mask = _check_mha_attn_mask(float_mask(attn_mask, "attn_mask", query.dtype),
+                                     tgt_len, key.size(0), bsz, num_heads)
+    q, k, v = _mha_projections(query, key, value, embed_dim, in_proj_weight, in_proj_bias,
+                               use_separate_proj_weight, q_proj_weight, k_proj_weight,
+                               v_proj_weight)
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key or value.")
+        k = cat([k, bias_k.expand(1, bsz, embed_dim)])
+        v = cat([v, bias_v.expand(1, bsz, embed_dim)])
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must be given together")
+    heads_total = bsz * num_heads
+    # (L, N, E) -> (N·heads, L, head_dim)
+    q = q.reshape(tgt_len, heads_total, head_dim).transpose(0, 1)
+    k = (k.reshape(k.size(0), heads_total, head_dim).transpose(0, 1) if static_k is None
+         else _static_heads(static_k, "static_k", heads_total, head_dim))
+    v = (v.reshape(v.size(0), heads_total, head_dim).transpose(0, 1) if static_v is None
+         else _static_heads(static_v, "static_v", heads_total, head_dim))
+    if add_zero_attn:
+        zero = zeros((heads_total, 1, head_dim), dtype=q.dtype, device=q.device)
+        k, v = cat([k, zero], 1), cat([v, zero], 1)
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+    src_len = k.size(1)
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, src_len):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but "
+                                 f"got {tuple(key_padding_mask.shape)}")
+        key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(
+            bsz, num_heads, 1, src_len).reshape(heads_total, 1, src_len)
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+    scores = (q * (1.0 / math.sqrt(head_dim))).matmul(k.transpose(-2, -1))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    weights = softmax(scores, dim=-1)
+    if training and dropout_p > 0.0:
+        weights = dropout(weights, p=dropout_p)
+    output = weights.matmul(v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    output = linear(output, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    if need_weights:
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(1)
+    else:
+        weights = None
+    if not batched:
+        output = output.squeeze(1)
+        weights = None if weights is None else weights.squeeze(0)
+    return output, weights
+
+
+register("multi_head_attention_forward", "attention", (
+    "mm", "matmul", "matmul_epilogue", "add", "sum", "copy_", "empty", "full", "where", "mul",
+    "softmax", "softmax_backward", "mean", "div",
+))

@@ -44,7 +44,7 @@ from ._util import backend, check_tensor, common_device, wrap
 from .registry import register
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d"]  # exported as framework.<name>
+           "conv_transpose3d", "conv_tbc"]  # exported as framework.<name>
 FUNCTIONAL = __all__ + ["unfold", "fold"]  # exported as framework.nn.functional.<name>
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -53,7 +53,7 @@ TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init_
 # the depth im2col (``Tensor.unfold`` of the padded input) or the depth col2im (``index_add``
 # of a built index), and the index checks those make.
 _CONV_KERNELS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "add", "sum")
-for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
+for _name in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "conv_tbc"):
     register(_name, "conv", _CONV_KERNELS)
 register("conv3d", "conv", _CONV_KERNELS + ("pad", "copy_", "scatter_add", "arange", "mul",
                                             "full", "empty", "amax", "amin", "to_numpy"))
@@ -475,6 +475,26 @@ def conv1d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     on the right for even kernel spans, like PyTorch).
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """1-d convolution in time-batch-channel layout: (T, B, C_in) ``input``, (K, C_in, C_out)
+    ``weight``, (C_out,) ``bias``, ``pad`` zeros at both ends of time; (T', B, C_out) out.
+    ``conv1d`` of the permuted operands."""
+    op = "conv_tbc"
+    for name, t in (("input", input), ("weight", weight), ("bias", bias)):
+        check_tensor(op, name, t)
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1 or bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
 
 
 @one_node(_conv2d_node)

@@ -31,13 +31,14 @@ from . import binary, compare, unary
 from ._util import backend, broadcast_shapes, check_tensor, wrap
 from .registry import register
 
-__all__ = ["cosine_similarity", "pairwise_distance"]  # exported as framework.<name>
+__all__ = ["cosine_similarity", "pairwise_distance", "pdist"]  # exported as framework.<name>
 FUNCTIONAL = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_similarity",
     "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
     "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-    "hinge_embedding_loss", "ctc_loss",
+    "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "triplet_margin_with_distance_loss", "pdist", "ctc_loss", "linear_cross_entropy",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -945,13 +946,242 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, dim, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance of every pair of rows ``i < j`` of an (N, M) ``input``, in
+    row-major order: N·(N-1)/2 values."""
+    from .creation import tensor
+    from .indexing import index_select
+    op = "pdist"
+    check_tensor(op, "input", input)
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    _float_input(op, input)
+    n = input.shape[0]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    firsts = tensor([i for i, _ in pairs], dtype=dtypes.int64, device=input.device)
+    seconds = tensor([j for _, j in pairs], dtype=dtypes.int64, device=input.device)
+    diff = index_select(input, 0, firsts) - index_select(input, 0, seconds)
+    return diff.norm(p, 1)
+
+
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` for (N, in) or
+    (in,) ``input`` and (C, *out_features, in) ``linear_weight`` (a K-dimensional loss when
+    ``out_features``). ``options`` (``LinearCrossEntropyOptions``) select PyTorch's chunked
+    path, equal to this reference one; they are accepted and not needed here."""
+    from .matmul import linear
+    op = "linear_cross_entropy"
+    _check_tensors(op, input=input, linear_weight=linear_weight, target=target)
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    batches, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {in_features} and {linear_weight.shape[-1]}, "
+                           "respectively")
+    classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, (N, "
+                           f"{in_features}), got unbatched input with shape {tuple(input.shape)}")
+    logits_shape = (*batches, classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    rows = math.prod(logits_shape[len(batches):])
+    flat_bias = None if linear_bias is None else linear_bias.reshape(rows)
+    logits = linear(input, linear_weight.reshape(rows, in_features), flat_bias)
+    return cross_entropy(logits.reshape(logits_shape), target, weight=weight,
+                         reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
+
+# CTC loss ------------------------------------------------------------------------------
+def _host_lengths(op: str, name: str, lengths, batch: int) -> list:
+    """``lengths`` (a tensor, an int or a sequence of ints) as a list of ``batch`` ints."""
+    if isinstance(lengths, Tensor):
+        if lengths.dtype.is_floating_point:
+            raise RuntimeError(f"{op}(): {name} must be integers, got {lengths.dtype}")
+        values = lengths.reshape(-1).tolist()
+    elif isinstance(lengths, int) and not isinstance(lengths, bool):
+        values = [lengths]
+    else:
+        values = [int(v) for v in lengths]
+    if len(values) != batch:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    return values
+
+
+def _check_ctc_lengths(input_lengths: list, target_lengths: list, steps: int) -> None:
+    for name, values, high in (("input_lengths", input_lengths, steps),
+                               ("target_lengths", target_lengths, None)):
+        for value in values:
+            if value < 0:
+                raise RuntimeError(f"Expected {name} to have value at least 0, but got value "
+                                   f"{value} (while checking arguments for ctc_loss)")
+            if high is not None and value > high:
+                raise RuntimeError(f"Expected {name} to have value at most {high}, but got "
+                                   f"value {value} (while checking arguments for ctc_loss)")
+
+
+def _ctc_labels(targets: Tensor, target_lengths: list, batched: bool) -> Tensor:
+    """(N, max target length) int64 labels from padded (N, S) or concatenated 1-D targets."""
+    from .creation import tensor
+    longest = max(target_lengths, default=0)
+    if not batched or targets.ndim == 2:
+        rows = targets.reshape(1, -1) if not batched else targets
+        if rows.shape[1] < longest:
+            raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension 1, "
+                               f"but got size {rows.shape[1]} for argument #2 'targets' (while "
+                               "checking arguments for ctc_loss)")
+        return rows[:, :longest].to(dtypes.int64)
+    if targets.numel() < sum(target_lengths):
+        raise RuntimeError(f"Expected tensor to have size at least {sum(target_lengths)} at "
+                           f"dimension 0, but got size {targets.numel()} for argument #2 "
+                           "'targets' (while checking arguments for ctc_loss)")
+    offsets = [sum(target_lengths[:b]) for b in range(len(target_lengths))]
+    index = [[offset + min(j, max(length - 1, 0)) for j in range(longest)]
+             for offset, length in zip(offsets, target_lengths)]
+    flat = targets.reshape(-1).to(dtypes.int64)
+    picked = tensor(index, dtype=dtypes.int64, device=targets.device).reshape(-1)
+    return flat.gather(0, picked).reshape(len(target_lengths), longest)
+
+
+def _ctc_extended(labels: Tensor, blank: int) -> tuple:
+    """(N, 2L+1) blank-interleaved labels and the mask of states that may skip the one before
+    (a label differing from the label two states back)."""
+    from .creation import full, tensor
+    from .shape import cat
+    n, longest = labels.shape
+    states = 2 * longest + 1
+    if longest == 0:
+        return full((n, 1), blank, dtype=dtypes.int64, device=labels.device), \
+            full((n, 1), False, dtype=dtypes.bool, device=labels.device)
+    source = tensor([max(s - 1, 0) // 2 for s in range(states)], dtype=dtypes.int64,
+                    device=labels.device)
+    odd = tensor([s % 2 == 1 for s in range(states)], dtype=dtypes.bool, device=labels.device)
+    extended = compare.where(odd, labels.gather(1, source.expand(n, states)), blank)
+    differs = extended[:, 2:] != extended[:, :-2]
+    skip = cat([full((n, 2), False, dtype=dtypes.bool, device=labels.device), differs], 1)
+    return extended, compare.logical_and(skip, odd)
+
+
+def _safe_logsumexp(parts: list) -> Tensor:
+    """log Σ exp over ``parts`` (same shapes), -inf where all are -inf, with finite (zero)
+    gradients there: the sum is replaced before its log wherever it is 0."""
+    from .reduce import amax
+    from .shape import stack
+    x = stack(parts, 0)
+    with no_grad():
+        top = amax(x, 0)
+        top = compare.where(top == -math.inf, 0.0, top)
+    total = unary.exp(x - top).sum(0)
+    reached = total > 0
+    return compare.where(reached, top + unary.log(compare.where(reached, total, 1.0)), -math.inf)
+
+
+def _shift_states(alpha: Tensor, by: int) -> Tensor:
+    """``alpha`` moved ``by`` states to the right along dim 1, -inf coming in."""
+    from .creation import full
+    from .shape import cat
+    n, states = alpha.shape
+    fill = full((n, min(by, states)), -math.inf, dtype=alpha.dtype, device=alpha.device)
+    return cat([fill, alpha[:, :max(states - by, 0)]], 1)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss: -log Σ over alignments of (T, N, C)
+    ``log_probs`` (``(T, C)`` unbatched) with each target (padded (N, S) or concatenated),
+    by the forward (alpha) recursion in log space. 'mean' divides each loss by its target
+    length first. Its gradient with respect to ``log_probs`` is the true one (PyTorch's
+    differs by ``exp(log_probs)``, which cancels when ``log_probs`` come from ``log_softmax``,
+    the documented use)."""
+    from .creation import tensor
+    op = "ctc_loss"
+    reduction = _reduction(None, None, reduction)
+    _check_tensors(op, log_probs=log_probs, targets=targets)
+    _float_input(op, log_probs)
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(f"{op}(): Expected 2D or 3D log_probs, got {list(log_probs.shape)}")
+    if targets.dtype.is_floating_point or targets.dtype is dtypes.bool:
+        raise RuntimeError(f"{op}(): expected integer targets, got {targets.dtype}")
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    steps, n, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    in_lengths = _host_lengths(op, "input_lengths", input_lengths, n)
+    tg_lengths = _host_lengths(op, "target_lengths", target_lengths, n)
+    _check_ctc_lengths(in_lengths, tg_lengths, steps)
+    labels = _ctc_labels(targets, tg_lengths, batched).to(lp.device)  # cpu targets are usual
+    extended, skip = _ctc_extended(labels, blank)
+    states = extended.shape[1]
+    emit = lp.gather(2, extended.unsqueeze(0).expand(steps, n, states))  # (T, N, 2L+1)
+    device = lp.device
+    start = tensor([[s < 2 and (length > 0 or s == 0) for s in range(states)]
+                    for length in in_lengths], dtype=dtypes.bool, device=device)
+    empty = tensor([[length == 0] for length in in_lengths], dtype=dtypes.bool, device=device)
+    alpha = compare.where(start, compare.where(empty, 0.0, emit[0]), -math.inf)
+    for t in range(1, steps):
+        active = tensor([[t < length] for length in in_lengths], dtype=dtypes.bool,
+                        device=device)
+        skipped = compare.where(skip, _shift_states(alpha, 2), -math.inf)
+        step = _safe_logsumexp([alpha, _shift_states(alpha, 1), skipped]) + emit[t]
+        alpha = compare.where(active, step, alpha)
+    last = tensor([[2 * length] for length in tg_lengths], dtype=dtypes.int64, device=device)
+    before = tensor([[max(2 * length - 1, 0)] for length in tg_lengths], dtype=dtypes.int64,
+                    device=device)
+    has_label = tensor([[length > 0] for length in tg_lengths], dtype=dtypes.bool,
+                       device=device)
+    ends = [alpha.gather(1, last),
+            compare.where(has_label, alpha.gather(1, before), -math.inf)]
+    loss = -_safe_logsumexp(ends).reshape(n)
+    if zero_infinity:
+        loss = compare.where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        divisor = tensor([max(length, 1) for length in tg_lengths], dtype=loss.dtype,
+                         device=device)
+        return (loss / divisor).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss if batched else loss.reshape(())
+
+
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the pairwise p-distance; ``swap``
     uses ``min(d(a, n), d(p, n))`` as the negative distance."""
-    op = "triplet_margin_loss"
     reduction = _reduction(size_average, reduce, reduction)
+    return _triplet("triplet_margin_loss", anchor, positive, negative,
+                    lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """``triplet_margin_loss`` with any ``distance_function(x1, x2)`` (default
+    ``pairwise_distance``)."""
+    reduction = _reduction(None, None, reduction)
+    return _triplet("triplet_margin_with_distance_loss", anchor, positive, negative,
+                    distance_function or pairwise_distance, margin, swap, reduction)
+
+
+def _triplet(op: str, anchor: Tensor, positive: Tensor, negative: Tensor, distance,
+             margin: float, swap: bool, reduction: str) -> Tensor:
+    """The triplet loss with distance function ``distance``, after PyTorch's checks."""
     _check_tensors(op, anchor=anchor, positive=positive, negative=negative)
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(f"{op}(): The anchor, positive, and negative tensors are expected to "
@@ -959,12 +1189,95 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                            f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
     if margin <= 0:
         raise ValueError(f"{op}(): margin must be greater than 0, got {margin}")
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
     if swap:
-        d_neg = binary.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+        d_neg = binary.minimum(d_neg, distance(positive, negative))
     loss = compare.clamp_min(margin + d_pos - d_neg, 0.0)
     return _apply_reduction(loss, reduction)
+
+
+def _margin_rows(op: str, input: Tensor, target: Tensor) -> Tensor:
+    """``input`` as (N, C) rows (a vector is one row), after the checks of the multi-class
+    margin losses: a non-empty vector or matrix, int64 targets."""
+    _check_tensors(op, input=input, target=target)
+    if input.ndim > 2 or input.numel() == 0 and input.ndim < 2:
+        raise RuntimeError(f"{op}(): Expected non-empty vector or matrix with optional 0-dim "
+                           f"batch size, but got: {list(input.shape)}")
+    _float_input(op, input)
+    if target.dtype is not dtypes.int64:
+        raise RuntimeError(f"expected scalar type Long but found "
+                           f"{dtypes.scalar_type_name(target.dtype)}")
+    return input.reshape(1, -1) if input.ndim < 2 else input
+
+
+def _out_of_range(target: Tensor, low: int, high: int) -> bool:
+    """Whether a (cpu) ``target`` has a value outside ``[low, high)``; cuda targets are not
+    read back (gather checks its indices)."""
+    if target.numel() == 0 or target.device.type != "cpu":
+        return False
+    from .indexing import _index_range
+    smallest, largest = _index_range(target)
+    return smallest < low or largest >= high
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: per sample, ``Σ_{j≠y} max(0, margin - x[y] + x[j])^p · w[y] / C``
+    (p 1 or 2) for class-index targets ``y``."""
+    from .creation import arange
+    op = "multi_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = _margin_rows(op, input, target)
+    n, c = x.shape
+    if target.numel() != n or target.ndim > 1:
+        raise RuntimeError(f"{op}: target tensor should be 1-D with size equal to the number of "
+                           f"input samples (batch size). Expected target size [{n}], but got "
+                           f"{list(target.shape)}. Input has shape {list(input.shape)}.")
+    if _out_of_range(target, 0, c):
+        raise RuntimeError("target out of range")
+    t = target.reshape(n, 1)
+    z = compare.clamp_min(margin - x.gather(1, t) + x, 0.0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        check_tensor(op, "weight", weight)
+        if tuple(weight.shape) != (c,):
+            raise RuntimeError(f"inconsistent weight size, expected {c} but got "
+                               f"{list(weight.shape)}")
+        z = z * weight.gather(0, target.reshape(n)).reshape(n, 1)
+    others = arange(c, device=x.device) != t
+    loss = compare.where(others, z, 0.0).sum(1) / c
+    return _apply_reduction(loss.reshape(()) if input.ndim < 2 else loss, reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: per sample, ``Σ_{j target, k not target} max(0, 1 - (x[j] -
+    x[k])) / C``; each target row lists class indices and ends at its first -1."""
+    from .creation import arange
+    from .scan import cumsum
+    op = "multilabel_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction)
+    x = _margin_rows(op, input, target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    if _out_of_range(target, -1, x.shape[1]):
+        raise RuntimeError("argument #2 'target' is out of range")
+    t = target.reshape(x.shape)
+    listed = cumsum(t == -1, 1) == 0  # the entries before the first -1
+    labels = compare.clamp_min(t, 0)
+    hits = compare.logical_and(labels.unsqueeze(2) == arange(x.shape[1], device=x.device),
+                               listed.unsqueeze(2))
+    is_target = hits.any(1)  # (N, C): class k is listed
+    hinge = compare.clamp_min(1.0 - x.gather(1, labels).unsqueeze(2) + x.unsqueeze(1), 0.0)
+    pairs = compare.logical_and(listed.unsqueeze(2), compare.logical_not(is_target).unsqueeze(1))
+    loss = compare.where(pairs, hinge, 0.0).sum((1, 2)) / x.shape[1]
+    return _apply_reduction(loss.reshape(()) if input.ndim < 2 else loss, reduction)
 
 
 register("cross_entropy", "loss", (
@@ -993,14 +1306,6 @@ register("binary_cross_entropy_with_logits", "loss", (
     "mean", "sum", "add", "div", "neg", "sub",
 ))
 register("kl_div", "loss", ("log", "where", "mul", "add", "div", "eq", "mean", "neg", "sub", "exp"))
-from .ctc import ctc_loss  # noqa: E402 - a loss of its own module, exported with the others
-
-register("ctc_loss", "loss", (
-    "add", "amax", "amin", "bitwise_and", "clamp", "copy_", "div", "empty", "eq", "exp",
-    "from_numpy", "full", "gather", "gt", "log", "lt", "maximum", "mean", "mul", "ne", "neg",
-    "scatter_add", "sub", "to_numpy", "where",
-))
-
 register("cosine_similarity", "loss", (
     "mul", "div", "sum", "clamp", "add", "eq", "neg", "sqrt", "sub", "where",
 ))
@@ -1027,9 +1332,32 @@ register("hinge_embedding_loss", "loss", (
 register("pairwise_distance", "loss", (
     "sub", "add", "sum", "div", "eq", "mul", "neg", "sqrt", "where", "abs", "sign",
 ))
-register("triplet_margin_loss", "loss", (
-    "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where", "gt",
-    "lt", "minimum",
+for _name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
+    register(_name, "loss", (
+        "sub", "add", "sum", "clamp", "div", "eq", "ge", "mean", "mul", "neg", "sqrt", "where",
+        "gt", "lt", "minimum",
+    ))
+register("linear_cross_entropy", "loss", (
+    "mm", "matmul_epilogue", "cross_entropy_forward", "cross_entropy_backward", "sum", "div",
+    "mean", "full", "copy_", "empty", "amax", "amin", "to_numpy",
+))
+register("ctc_loss", "loss", (
+    "from_numpy", "gather", "ne", "logical_and", "full", "copy_", "empty", "where", "amax", "eq",
+    "sub", "exp", "sum", "gt", "log", "add", "neg", "div", "mean", "mul", "scatter_add",
+    "amin", "to_numpy",
+))
+register("pdist", "loss", (
+    "from_numpy", "gather", "sub", "abs", "pow", "sum", "sqrt", "div", "eq", "mul", "sign", "where",
+    "add", "neg", "full", "scatter_add", "amax", "amin", "to_numpy",
+))
+register("multi_margin_loss", "loss", (
+    "gather", "sub", "add", "clamp", "mul", "arange", "ne", "where", "sum", "div", "mean", "amax",
+    "amin", "to_numpy", "full", "ge", "neg", "scatter_add",
+))
+register("multilabel_margin_loss", "loss", (
+    "eq", "cumsum", "clamp", "arange", "logical_and", "any", "gather", "sub", "add",
+    "logical_not", "where", "sum", "div", "mean", "amax", "amin", "to_numpy", "full", "ge", "neg",
+    "scatter_add",
 ))
 del _name
 

@@ -34,7 +34,8 @@ from ._util import backend, check_tensor, wrap
 from .registry import register
 
 __all__: list = []
-FUNCTIONAL = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize"]
+FUNCTIONAL = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
+              "local_response_norm"]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
 
@@ -597,6 +598,55 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return _channel_affine(y.reshape(tuple(input.shape)), weight, bias)
 
 
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Divide each element by ``(k + alpha · m)^beta``, ``m`` the mean of x² over ``size``
+    neighbouring channels (the window is zero-padded: ``size // 2`` channels before, ``(size - 1) // 2`` after).
+    Input (N, C, *) with at least one spatial dim."""
+    from .movement import pad
+    from .pool import avg_pool2d
+    op = "local_response_norm"
+    check_tensor(op, "input", input)
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, 1, c, -1)
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    mean = avg_pool2d(squares, (size, 1), stride=1).reshape(tuple(input.shape))
+    return input / (mean * alpha + k).pow(beta)
+
+
+def _cross_map_window(channels: int, size: int, like: Tensor) -> Tensor:
+    """(C, C) 0/1 matrix of the channels summed for each channel by PyTorch's legacy
+    ``CrossMapLRN2d``: channel 0 and ``[c - pre + 1, c + pre - 1]``, ``pre = (size+1)//2``."""
+    from .creation import tensor
+    pre = int((size - 1) / 2 + 1)
+    rows = []
+    for ch in range(channels):
+        first, last = max(1, ch - pre + 1), min(ch + pre - 1, channels - 1)
+        rows.append([1.0 if j == 0 or first <= j <= last else 0.0 for j in range(channels)])
+    return tensor(rows, dtype=like.dtype, device=like.device)
+
+
+def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                    k: float = 1.0) -> Tensor:
+    """``nn.CrossMapLRN2d``'s map (no ``torch.nn.functional`` name): ``x · (k + alpha/size ·
+    Σ x²)^-beta`` over PyTorch's legacy channel window (``_cross_map_window``), for (N, C, H, W).
+    Its gradient is the true one of this map (PyTorch's hand-written backward assumes
+    another window and fails its own gradcheck)."""
+    from .matmul import matmul
+    check_tensor("CrossMapLRN2d", "input", input)
+    if input.ndim != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, c, -1)
+    sums = matmul(_cross_map_window(c, size, input), squares).reshape(tuple(input.shape))
+    return input * (sums * (alpha / size) + k).pow(-beta)
+
+
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim`` (composed of ``norm`` and ``clamp_min``)."""
@@ -610,6 +660,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     return result
 
 
+register("local_response_norm", "norm", ("mul", "pad", "pool_avg2d", "pool_avg2d_backward", "add",
+                                        "pow", "div", "neg"))
 register("layer_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
 register("rms_norm", "norm", ("norm_rows", "norm_rows_backward", "sum", "full"))
 register("group_norm", "norm", ("norm_rows", "norm_rows_backward", "mul", "add", "full", "sum"))

@@ -32,15 +32,10 @@ __all__ = [
     "chain_matmul", "cross", "hann_window", "hamming_window", "blackman_window",
     "bartlett_window", "scalar_tensor", "fix", "arctan2", "is_nonzero", "is_same_size",
     "is_signed", "is_neg", "resolve_neg", "split_with_sizes", "unsafe_chunk", "unsafe_split",
-    "unsafe_split_with_sizes", "pdist", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
+    "unsafe_split_with_sizes", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
     "histc", "histogram", "vander", "renorm", "select_scatter", "slice_scatter",
     "diagonal_scatter", "asarray", "nextafter", "gradient", "range", "mode", "put",
     "nonzero_static",
-]
-FUNCTIONAL = [  # exported as framework.nn.functional.<name>
-    "pdist", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
-    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "upsample",
-    "upsample_nearest", "upsample_bilinear", "threshold_",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
@@ -847,90 +842,6 @@ def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     return split_with_sizes(input, split_sizes, dim)
 
 
-# -- nn.functional aliases and pdist ---------------------------------------------------------
-def pdist(input: Tensor, p: float = 2.0) -> Tensor:
-    """The ``p``-norm distances between the rows of the (N, M) ``input``, pairs (i < j) in
-    row-major order: the upper triangle of ``cdist(input, input)`` as a vector."""
-    check_tensor("pdist", "input", input)
-    if input.ndim != 2:
-        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
-    if p < 0:
-        raise RuntimeError("pdist only supports non-negative p values")
-    from .creation import triu_indices
-    pairs = triu_indices(input.shape[0], input.shape[0], 1, device=input.device)
-    rows = binary.sub(input.index_select(0, pairs[0]), input.index_select(0, pairs[1]))
-    return reduce.norm(rows, p, dim=1)
-
-
-def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = False) -> tuple:
-    """``max_pool1d(..., return_indices=True)``: values and indices."""
-    from .pool import max_pool1d
-    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = False) -> tuple:
-    """``max_pool2d(..., return_indices=True)``: values and indices."""
-    from .pool import max_pool2d
-    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = False) -> tuple:
-    """``max_pool3d(..., return_indices=True)``: values and indices."""
-    from .pool import max_pool3d
-    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
-def adaptive_max_pool1d_with_indices(input: Tensor, output_size,
-                                     return_indices: bool = False) -> tuple:
-    """``adaptive_max_pool1d(..., return_indices=True)``: values and indices."""
-    from .pool import adaptive_max_pool1d
-    return adaptive_max_pool1d(input, output_size, True)
-
-
-def adaptive_max_pool2d_with_indices(input: Tensor, output_size,
-                                     return_indices: bool = False) -> tuple:
-    """``adaptive_max_pool2d(..., return_indices=True)``: values and indices."""
-    from .pool import adaptive_max_pool2d
-    return adaptive_max_pool2d(input, output_size, True)
-
-
-def _deprecated_upsample(name: str) -> None:
-    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
-                  f"instead.", UserWarning, stacklevel=3)
-
-
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners=None) -> Tensor:
-    """``interpolate`` (PyTorch's deprecated name; warns as PyTorch's)."""
-    from .pool import interpolate
-    _deprecated_upsample("upsample")
-    return interpolate(input, size, scale_factor, mode, align_corners)
-
-
-def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
-    """``interpolate(..., mode='nearest')`` (deprecated; warns as PyTorch's)."""
-    from .pool import interpolate
-    _deprecated_upsample("upsample_nearest")
-    return interpolate(input, size, scale_factor, mode="nearest")
-
-
-def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
-    """``interpolate(..., mode='bilinear', align_corners=True)`` (deprecated; warns as
-    PyTorch's)."""
-    from .pool import interpolate
-    _deprecated_upsample("upsample_bilinear")
-    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
-
-
-def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
-    """``threshold(..., inplace=True)``."""
-    from .activation import threshold as threshold_op
-    return threshold_op(input, threshold, value, inplace=True)
-
-
 # -- more of torch's top-level functions ---------------------------------------------------
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
                   dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -1461,9 +1372,6 @@ def _register() -> None:
     register("resolve_neg", "numeric", ())
     for name in ("split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"):
         register(name, "numeric", ("add", "copy_", "full"))
-    register("pdist", "numeric", (
-        "add", "amax", "amin", "arange", "copy_", "div", "empty", "eq", "full", "gather", "ge",
-        "mul", "neg", "nonzero", "scatter_add", "sqrt", "sub", "sum", "to_numpy", "where"))
     register("kaiser_window", "numeric", (
         "abs", "add", "arange", "clamp", "copy_", "div", "empty", "exp", "full",
         "ge", "isnan", "logical_not", "mul", "reciprocal", "sqrt", "sub", "where"),

@@ -46,12 +46,19 @@ from .creation import ones_like, tensor
 from .registry import register
 from .shape import stack
 
-__all__ = ["pixel_shuffle", "pixel_unshuffle"]  # exported as framework.<name>
+__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]  # exported as framework.<name>
 FUNCTIONAL = [  # exported as framework.nn.functional.<name>
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "max_unpool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate",
     "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample",
+    "max_unpool1d", "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices", "channel_shuffle", "lp_pool1d", "lp_pool2d",
+    "lp_pool3d", "upsample", "upsample_nearest", "upsample_bilinear", "fractional_max_pool2d",
+    "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]
 TENSOR_METHODS: tuple = ()  # Tensor methods this module adds (framework/__init__.py)
 
@@ -436,8 +443,14 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     op = "max_pool3d"
     x5, kernel, stride, pad, dilation, out = _pool3d_input(op, input, kernel_size, stride,
                                                            padding, dilation, ceil_mode, True)
-    n, c, d, h, w = x5.shape
     axes = [_pool_windows(out[a], kernel[a], stride[a], pad[a], dilation[a]) for a in range(3)]
+    return _max3d(x5, axes, out, input, return_indices)
+
+
+def _max3d(x5: Tensor, axes: list, out: tuple, input: Tensor, return_indices: bool):
+    """The max over per-axis ``Windows`` of (N, C, D, H, W) ``x5``: (H, W), then D; indices
+    flat per volume. ``input`` (maybe unbatched) gives the result's batch dim."""
+    n, c, d, h, w = x5.shape
     plane = out[1] * out[2]
     slices, slice_indices = MaxPool.apply(x5.reshape(n, c * d, h, w), axes[1], axes[2])
     values, depth_indices = MaxPool.apply(slices.reshape(n, c, d, plane), axes[0],
@@ -451,15 +464,12 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     return values, _unbatch(indices, input, 3)
 
 
-@one_node("MaxUnpool2DBackward0")
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """The inverse of ``max_pool2d``: ``input`` written at the flat per-plane ``indices``
-    of a zero (N, C, H, W) output, H = (H_in - 1)*stride - 2*padding + kernel_size unless
-    ``output_size`` says otherwise. Backward gathers at the same indices."""
+def _max_unpool(op: str, spatial: int, input: Tensor, indices: Tensor, kernel_size, stride,
+                padding, output_size) -> Tensor:
+    """``input`` written at the flat per-(n, c) ``indices`` of a zero output of ``spatial``
+    dims, each (in - 1)*stride - 2*padding + kernel unless ``output_size`` says otherwise."""
     from . import creation
     from .indexing import scatter
-    op = "max_unpool2d"
     check_tensor(op, "input", input)
     check_tensor(op, "indices", indices)
     if indices.dtype.name != "int64":
@@ -471,32 +481,62 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
                            f"({list(input.shape)}) but got indices tensor with shape: "
                            f"{list(indices.shape)}")
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"{op}: Expected 3D or 4D input, but got: {list(input.shape)}")
-    kernel = _int_tuple(op, "kernel_size", kernel_size, 2)
-    stride = kernel if stride is None else _int_tuple(op, "stride", stride, 2)
-    pad = _int_tuple(op, "padding", padding, 2)
-    default = tuple((input.shape[-2 + a] - 1) * stride[a] - 2 * pad[a] + kernel[a]
-                    for a in range(2))
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{op}: Expected {spatial + 1}D or {spatial + 2}D input, but got: "
+                           f"{list(input.shape)}")
+    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
+    stride = kernel if stride is None else _int_tuple(op, "stride", stride, spatial)
+    pad = _int_tuple(op, "padding", padding, spatial)
+    default = tuple((input.shape[a - spatial] - 1) * stride[a] - 2 * pad[a] + kernel[a]
+                    for a in range(spatial))
     size = default if output_size is None else _unpool_size(output_size, default, stride,
                                                             input.ndim)
-    x = input if input.ndim == 4 else input.unsqueeze(0)
-    idx = indices if indices.ndim == 4 else indices.unsqueeze(0)
-    n, c, h, w = x.shape
-    zeros = creation.zeros((n, c, size[0] * size[1]), dtype=x.dtype, device=x.device)
-    out = scatter(zeros, 2, idx.reshape(n, c, h * w), x.reshape(n, c, h * w))
-    return _unbatch(out.reshape(n, c, *size), input, 2)
+    batched = input.ndim == spatial + 2
+    x = input if batched else input.unsqueeze(0)
+    idx = indices if batched else indices.unsqueeze(0)
+    n, c = x.shape[:2]
+    zeros = creation.zeros((n, c, math.prod(size)), dtype=x.dtype, device=x.device)
+    out = scatter(zeros, 2, idx.reshape(n, c, -1), x.reshape(n, c, -1))
+    return _unbatch(out.reshape(n, c, *size), input, spatial)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool1d``: ``input`` written at ``indices`` of a zero (N, C, L)
+    output (zeros elsewhere). Backward gathers at the same indices."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+@one_node("MaxUnpool2DBackward0")
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool2d``: ``input`` written at the flat per-plane ``indices``
+    of a zero (N, C, H, W) output, H = (H_in - 1)*stride - 2*padding + kernel_size unless
+    ``output_size`` says otherwise. Backward gathers at the same indices."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool3d``: ``input`` written at the flat per-volume ``indices`` of
+    a zero (N, C, D, H, W) output."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                       output_size)
 
 
 def _unpool_size(output_size, default: tuple, stride: tuple, ndim: int) -> tuple:
-    """PyTorch's ``_unpool_output_size``: the last two entries, within ``default ± stride``."""
+    """PyTorch's ``_unpool_output_size``: the last spatial entries, within ``default ±
+    stride``."""
+    spatial = len(default)
     sizes = tuple(int(s) for s in output_size)
     if len(sizes) == ndim:
-        sizes = sizes[-2:]
-    if len(sizes) != 2:
-        raise ValueError(f"output_size should be a sequence containing 2 or {ndim} elements, "
-                         f"but it has a length of '{len(sizes)}'")
-    for a in range(2):
+        sizes = sizes[-spatial:]
+    if len(sizes) != spatial:
+        raise ValueError(f"output_size should be a sequence containing {spatial} or {ndim} "
+                         f"elements, but it has a length of '{len(sizes)}'")
+    for a in range(spatial):
         low, high = default[a] - stride[a], default[a] + stride[a]
         if not low < sizes[a] < high:
             raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {a} must be '
@@ -546,11 +586,16 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                                     ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
-    n, c, d, h, w = x5.shape
     axes = [_avg_windows(x5.shape[2 + a], out[a], kernel[a], stride[a], pad[a],
                          count_include_pad) for a in range(3)]
     override = None if divisor_override is None else float(divisor_override)
-    # With an override the first pass only sums (divisor 1) and the second divides once.
+    return _avg3d(x5, axes, out, input, override)
+
+
+def _avg3d(x5: Tensor, axes: list, out: tuple, input: Tensor, override) -> Tensor:
+    """The average over per-axis ``Windows`` of (N, C, D, H, W) ``x5``: (H, W), then D.
+    With a divisor ``override`` the first pass only sums (divisor 1), the second divides."""
+    n, c, d, h, w = x5.shape
     slices = AvgPool.apply(x5.reshape(n, c * d, h, w), axes[1], axes[2],
                            None if override is None else 1.0)
     plane = out[1] * out[2]
@@ -567,7 +612,8 @@ def _adaptive_size(op: str, input: Tensor, output_size, spatial: int) -> tuple:
         sizes = tuple(output_size)
         if len(sizes) != spatial:
             raise RuntimeError(f"{op}: argument 'output_size' should contain "
-                               f"{('one int', 'two ints')[spatial - 1]} (got {len(sizes)})")
+                               f"{('one int', 'two ints', 'three ints')[spatial - 1]} "
+                               f"(got {len(sizes)})")
     else:
         raise TypeError(f"{op}: argument 'output_size' must be int or tuple of ints, not "
                         f"{type(output_size).__name__}")
@@ -634,6 +680,48 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """2-D adaptive max pooling; with ``return_indices`` also the flat per-plane argmax."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def _adaptive3d(op: str, input, output_size) -> tuple:
+    """Checks of a 3-D adaptive pooling: (batched input, per-axis windows, output size)."""
+    _check_adaptive_input(op, input, 3)
+    out = _adaptive_size(op, input, output_size, 3)
+    x5 = input if input.ndim == 5 else input.unsqueeze(0)
+    return x5, [_adaptive_windows(x5.shape[2 + a], out[a]) for a in range(3)], out
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """3-D adaptive average pooling to ``output_size`` over ``(N, C, D, H, W)`` or
+    ``(C, D, H, W)`` (separable: (H, W), then D)."""
+    x5, axes, out = _adaptive3d("adaptive_avg_pool3d", input, output_size)
+    return _avg3d(x5, axes, out, input, None)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """3-D adaptive max pooling; with ``return_indices`` also the flat per-volume argmax."""
+    x5, axes, out = _adaptive3d("adaptive_max_pool3d", input, output_size)
+    return _max3d(x5, axes, out, input, return_indices)
+
+
+def _with_indices(name: str, pool):
+    """PyTorch's ``<pool>_with_indices``: ``pool`` with ``return_indices=True``."""
+    def with_indices(*args, **kwargs):
+        kwargs["return_indices"] = True
+        return pool(*args, **kwargs)
+    with_indices.__name__ = with_indices.__qualname__ = name
+    with_indices.__doc__ = f"``{pool.__name__}`` returning (values, indices)."
+    return with_indices
+
+
+max_pool1d_with_indices = _with_indices("max_pool1d_with_indices", max_pool1d)
+max_pool2d_with_indices = _with_indices("max_pool2d_with_indices", max_pool2d)
+max_pool3d_with_indices = _with_indices("max_pool3d_with_indices", max_pool3d)
+adaptive_max_pool1d_with_indices = _with_indices("adaptive_max_pool1d_with_indices",
+                                                 adaptive_max_pool1d)
+adaptive_max_pool2d_with_indices = _with_indices("adaptive_max_pool2d_with_indices",
+                                                 adaptive_max_pool2d)
+adaptive_max_pool3d_with_indices = _with_indices("adaptive_max_pool3d_with_indices",
+                                                 adaptive_max_pool3d)
 
 
 # interpolate -----------------------------------------------------------------------
@@ -801,19 +889,239 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     return x.reshape(*batch, c * r * r, h // r, w // r)
 
 
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) -> (N, C, *) with the channels regrouped: viewed as (groups, C/groups), then
+    transposed (ShuffleNet's channel shuffle)."""
+    op = "channel_shuffle"
+    check_tensor(op, "input", input)
+    if input.ndim <= 2:
+        raise RuntimeError(f"{op} expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {groups} groups.")
+    grouped = input.reshape(n, groups, c // groups, *rest).transpose(1, 2)
+    return grouped.reshape(tuple(input.shape))
+
+
+# Power-average pooling ---------------------------------------------------------------
+def _lp_pool(spatial: int, input: Tensor, norm_type, kernel_size, stride, ceil_mode) -> Tensor:
+    """PyTorch's composite: (sum of x^p over each window)^(1/p), through the average pooling
+    of x^p; p = ±inf is a max pooling of |x|. A window whose sum is 0 has gradient 0."""
+    from .unary import relu
+    op = f"lp_pool{spatial}d"
+    max_pool = (max_pool1d, max_pool2d, max_pool3d)[spatial - 1]
+    avg_pool = (avg_pool1d, avg_pool2d, avg_pool3d)[spatial - 1]
+    check_tensor(op, "input", input)
+    window = math.prod(_int_tuple(op, "kernel_size", kernel_size, spatial))
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        sign = 1 if norm_type > 0 else -1
+        return sign * max_pool(sign * input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(window).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """1-D power-average pooling: the ``norm_type``-norm of each window of ``(N, C, L)``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """2-D power-average pooling: the ``norm_type``-norm of each window of ``(N, C, H, W)``."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input: Tensor, norm_type, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """3-D power-average pooling: the ``norm_type``-norm of each window of
+    ``(N, C, D, H, W)``."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+# Fractional max pooling ------------------------------------------------------------
+_AXIS_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def _fractional_starts(samples: Tensor, size: int, out: int, pool: int) -> Tensor:
+    """(N, C, out) window starts from (N, C) ``samples`` u: ``floor((i + u)·α) - floor(u·α)``,
+    α = (size - pool)/(out - 1), the last one ``size - pool`` (PyTorch's generate_intervals,
+    in the samples' dtype)."""
+    from .creation import arange, full
+    from .shape import cat
+    n, c = samples.shape
+    last = full((n, c, 1), size - pool, dtype=dtypes.int64, device=samples.device)
+    if out == 1:
+        return last
+    alpha = (size - pool) / (out - 1)
+    if samples.dtype is not dtypes.float64:
+        alpha = _float32(alpha)
+    u = samples.unsqueeze(-1)
+    steps = arange(out - 1, dtype=samples.dtype, device=samples.device)
+    starts = ((steps + u) * alpha).to(dtypes.int64) - (u * alpha).to(dtypes.int64)
+    return cat([starts, last], -1)
+
+
+def _fractional_output(op: str, input: Tensor, spatial: int, kernel: tuple, output_size,
+                       output_ratio) -> tuple:
+    """The output size (from ``output_size`` or ``output_ratio``), checked against the pool."""
+    in_sizes = tuple(input.shape[-spatial:])
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,)
+        if len(ratio) == 1:
+            ratio = tuple(ratio) * spatial
+        if len(ratio) != spatial:
+            raise ValueError(f"{op} requires output_ratio to either be a single value or a "
+                             f"tuple of {spatial} values.")
+        out = tuple(int(i * r) for i, r in zip(in_sizes, ratio))
+    else:
+        out = _int_tuple(op, "output_size", output_size, spatial)
+    # PyTorch's 3-D check is strict (the last window may not end at the input's end)
+    where, slack = (f"{op}()", 0) if spatial == 2 else (f"{op}_out()", 1)
+    for name, k, o, i in zip(_AXIS_NAMES[spatial], kernel, out, in_sizes):
+        if k <= 0 or o <= 0:
+            raise RuntimeError(f"{where}: pool {name} and output {name} must be greater than "
+                               f"zero, got {k} and {o}")
+        if o + k - 1 + slack > i:
+            raise RuntimeError(f"{where}: pool {name} {k} too large relative to input {name} "
+                               f"{i}")
+    return out
+
+
+def _fractional_max(op: str, spatial: int, input, kernel_size, output_size, output_ratio,
+                    return_indices: bool, samples):
+    """Max over one pseudo-random window per output (starts from ``samples``, one value in
+    [0, 1) per (n, c, axis)): the windows of each axis are gathered in turn, then the max
+    over the kernel positions; indices are flat per (n, c) plane/volume."""
+    from .creation import arange, rand
+    check_tensor(op, "input", input)
+    if input.ndim not in (spatial + 1, spatial + 2) or input.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected non-empty {spatial + 1}D or {spatial + 2}D "
+                           f"tensor, but got {list(input.shape)}")
+    _check_float(op, input)
+    kernel = _int_tuple(op, "kernel_size", kernel_size, spatial)
+    out = _fractional_output(op, input, spatial, kernel, output_size, output_ratio)
+    x = input if input.ndim == spatial + 2 else input.unsqueeze(0)
+    n, c, *sizes = x.shape
+    if samples is None:
+        samples = rand((n, c, spatial), dtype=x.dtype, device=x.device)
+    elif tuple(samples.shape) != (n, c, spatial):
+        raise RuntimeError(f"{op}(): expected _random_samples of shape {[n, c, spatial]}, got "
+                           f"{list(samples.shape)}")
+    # PyTorch's sample order: (w, h) in 2-D, (t, h, w) in 3-D
+    order = (1, 0) if spatial == 2 else (0, 1, 2)
+    starts = [_fractional_starts(samples[:, :, order[a]], sizes[a], out[a], kernel[a])
+              for a in range(spatial)]
+    for a in range(spatial):  # gather each axis' windows: size -> out * kernel
+        index = (starts[a].unsqueeze(-1) + arange(kernel[a], device=x.device)).reshape(n, c, -1)
+        view = [n, c] + [1] * spatial
+        view[2 + a] = out[a] * kernel[a]
+        shape = list(x.shape)
+        shape[2 + a] = out[a] * kernel[a]
+        x = x.gather(2 + a, index.reshape(view).expand(*shape))
+    blocks = x.reshape(n, c, *[d for a in range(spatial) for d in (out[a], kernel[a])])
+    blocks = blocks.permute(0, 1, *range(2, 2 + 2 * spatial, 2), *range(3, 3 + 2 * spatial, 2))
+    values, within = blocks.reshape(n, c, *out, -1).max(-1)
+    values = _unbatch(values, input, spatial)
+    if not return_indices:
+        return values
+    flat, inner, stride = 0, math.prod(kernel), math.prod(sizes)
+    for a in range(spatial):
+        inner //= kernel[a]
+        stride //= sizes[a]
+        view = [n, c] + [1] * spatial
+        view[2 + a] = out[a]
+        position = starts[a].reshape(view) + (within // inner) % kernel[a]
+        flat = flat + position * stride
+    return values, _unbatch(flat, input, spatial)
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """2-D fractional max pooling (Graham): ``kernel_size`` windows at pseudo-random,
+    increasing starts giving ``output_size`` (or ``output_ratio`` × input) outputs;
+    ``_random_samples`` (N, C, 2) in [0, 1) fixes the starts (drawn when None)."""
+    return _fractional_max("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                           output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """3-D fractional max pooling; ``_random_samples`` is (N, C, 3)."""
+    return _fractional_max("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                           output_ratio, return_indices, _random_samples)
+
+
+fractional_max_pool2d_with_indices = _with_indices("fractional_max_pool2d_with_indices",
+                                                   fractional_max_pool2d)
+fractional_max_pool3d_with_indices = _with_indices("fractional_max_pool3d_with_indices",
+                                                   fractional_max_pool3d)
+
+
+# Deprecated spellings of interpolate ----------------------------------------------
+def _deprecated(name: str) -> None:
+    import warnings
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=3)
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners=None) -> Tensor:
+    """Deprecated: ``interpolate`` (with a warning), as in PyTorch."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='nearest')`` (with a warning)."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)`` (with a warning)."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 # Registry --------------------------------------------------------------------------
 for _name in (
     "max_pool1d", "max_pool2d", "max_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
 ):
     register(_name, "pool", ("pool_max2d", "pool_max2d_backward", "full"))
+for _name in ("max_pool3d_with_indices", "adaptive_max_pool3d_with_indices"):  # + the 3-D indices
+    register(_name, "pool", ("pool_max2d", "pool_max2d_backward", "full", "div_floor", "gather",
+                             "mul", "add", "amax", "amin", "to_numpy"))
 for _name in (
     "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
 ):
     register(_name, "pool", ("pool_avg2d", "pool_avg2d_backward"))
-register("max_unpool2d", "pool", ("scatter", "gather", "amax", "amin", "full", "to_numpy"))
-register("interpolate", "pool", ("interp2d", "interp2d_backward", "pool_avg2d",
-                                  "pool_avg2d_backward"))
-for _name in ("pixel_shuffle", "pixel_unshuffle"):
+for _name in ("lp_pool1d", "lp_pool2d", "lp_pool3d"):
+    register(_name, "pool", ("pow", "pool_avg2d", "pool_avg2d_backward", "sign", "abs", "relu",
+                             "mul", "activation_backward", "add", "full"))
+for _name in ("max_unpool1d", "max_unpool2d", "max_unpool3d"):
+    register(_name, "pool", ("scatter", "gather", "amax", "amin", "full", "to_numpy"))
+for _name in ("interpolate", "upsample"):
+    register(_name, "pool", ("interp2d", "interp2d_backward", "pool_avg2d", "pool_avg2d_backward"))
+for _name in ("upsample_nearest", "upsample_bilinear"):
+    register(_name, "pool", ("interp2d", "interp2d_backward"))
+_FRACTIONAL = ("rand", "arange", "add", "mul", "copy_", "empty", "full", "gather", "amax", "amin",
+               "to_numpy", "argmax", "eq", "where", "sub", "scatter_add")
+for _name in ("fractional_max_pool2d", "fractional_max_pool3d"):
+    register(_name, "pool", _FRACTIONAL)
+for _name in ("fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices"):
+    register(_name, "pool", _FRACTIONAL + ("div_floor", "remainder"))
+for _name in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):
     register(_name, "pool", ("copy_", "empty"))
 del _name
 

@@ -3,7 +3,8 @@
 ``sync(fw_module, torch_module, device, dtype)`` copies torch's state dict
 into the framework module (through NumPy) and makes the torch module float64;
 ``check_module`` then runs both on the same inputs and compares outputs and
-the gradients of every input and every parameter.
+the gradients of every input and every parameter. ``module_pair`` builds the same
+layer in both libraries and ``randn`` makes seeded inputs.
 """
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ import torch
 from helpers import assert_close, tolerance
 
 import framework
+
+
+def module_pair(name: str, *args, **kwargs) -> tuple:
+    """``(framework.nn.<name>(...), torch.nn.<name>(...))``, torch's seeded."""
+    torch.manual_seed(0)
+    return getattr(framework.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+
+
+def randn(*shape, seed: int = 0) -> np.ndarray:
+    """Standard normal float64 values of ``shape`` from ``seed``."""
+    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def sync(fw_module, torch_module, device: str = "cpu", dtype=framework.float32):

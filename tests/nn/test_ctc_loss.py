@@ -90,7 +90,7 @@ def test_ctc_loss_refuses_bad_input(device):
         F.ctc_loss(lp, targets, [7, 4, 5], TARGET_LENGTHS)
     with pytest.raises(RuntimeError, match="blank must be in label range"):
         F.ctc_loss(lp, targets, INPUT_LENGTHS, TARGET_LENGTHS, blank=C)
-    with pytest.raises(RuntimeError, match="Expected input_lengths to have 3 elements"):
+    with pytest.raises(RuntimeError, match="input_lengths must be of size batch_size"):
         F.ctc_loss(lp, targets, [6, 4], TARGET_LENGTHS)
     with pytest.raises(RuntimeError, match="size at least 4 at dimension 1"):
         F.ctc_loss(lp, targets, INPUT_LENGTHS, [4, 1, 2])

@@ -5,19 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from nn_oracle import check_module, sync
+from nn_oracle import check_module, module_pair as _pair, randn as _randn, sync
 
 import framework
 from framework import nn
-
-
-def _pair(name, *args, **kwargs):
-    torch.manual_seed(0)
-    return getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-
-
-def _randn(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 # --- affine layers (composed from matmul) ---------------------------------------------------

@@ -1,16 +1,10 @@
 """RNN, LSTM, GRU and their cells against PyTorch (state dicts interchangeable)."""
 import numpy as np
 import pytest
-import torch
-from nn_oracle import check_module, sync
+from nn_oracle import check_module, module_pair as _pair, sync
 
 import framework
 from framework import nn
-
-
-def _pair(name, *args, **kwargs):
-    torch.manual_seed(0)
-    return getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])

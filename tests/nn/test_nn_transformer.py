@@ -4,7 +4,7 @@ Transformer layers), which land with the activation, norm and dropout families."
 import numpy as np
 import pytest
 import torch
-from nn_oracle import check_module, sync
+from nn_oracle import check_module, module_pair as _pair, randn as _randn, sync
 
 import framework
 from framework import nn
@@ -12,15 +12,6 @@ from framework import nn
 # PyTorch's own deprecation/performance notes about mixed mask types and nested tensors
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*(mismatched|enable_nested_tensor).*:UserWarning")
-
-
-def _pair(name, *args, **kwargs):
-    torch.manual_seed(0)
-    return getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-
-
-def _randn(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def _mha(m, q, k, v, **kwargs):

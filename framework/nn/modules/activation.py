@@ -10,7 +10,7 @@ from .module import Module
 __all__ = ["ReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "LeakyReLU", "ELU", "SELU",
            "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish", "Softsign",
            "Tanhshrink", "LogSigmoid", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin",
-           "Threshold", "Hardshrink", "Softshrink"]
+           "Threshold", "Hardshrink", "Softshrink", "RReLU"]
 
 
 def _inplace_suffix(inplace: bool) -> str:
@@ -341,3 +341,22 @@ class Softshrink(_Shrink):
 
     _fn = "softshrink"
 
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: random negative slopes in U(lower, upper) in training, their
+    mean in eval (``F.rrelu``)."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.rrelu`` with ``training`` from the module's mode."""
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + _inplace_suffix(self.inplace)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import math
 
-from ... import dtypes, ops
 from ...autograd.grad_mode import no_grad
 from ...ops.attention import HeadsSpec, eager_cpu, heads_attention
+from ...ops.attention import float_mask as _float_mask
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -18,26 +18,6 @@ __all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
 
 class NonDynamicallyQuantizableLinear(Linear):
     """``Linear`` under the name PyTorch gives ``MultiheadAttention.out_proj`` (same repr)."""
-
-
-def _float_mask(mask: Tensor | None, name: str, dtype) -> Tensor | None:
-    """A bool mask (True = not allowed) as an additive float mask of ``dtype`` (-inf / 0)."""
-    if mask is None:
-        return None
-    if mask.dtype is dtypes.bool:
-        return ops.compare.where(mask, float("-inf"), 0.0).to(dtype)
-    if not mask.dtype.is_floating_point:
-        raise AssertionError(f"only bool and floating types of {name} are supported")
-    return mask
-
-
-def _pad_last(mask: Tensor | None) -> Tensor | None:
-    """Append one zero column to a float mask (for ``add_bias_kv`` / ``add_zero_attn``)."""
-    if mask is None:
-        return None
-    zeros = ops.creation.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype,
-                               device=mask.device)
-    return ops.shape.cat([mask, zeros], -1)
 
 
 class MultiheadAttention(Module):
@@ -100,17 +80,6 @@ class MultiheadAttention(Module):
             init.xavier_normal_(self.bias_k)
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
-
-    def _in_projection(self, query: Tensor, key: Tensor, value: Tensor) -> tuple:
-        e = self.embed_dim
-        b = self.in_proj_bias
-        b_q, b_k, b_v = (None, None, None) if b is None else (b[:e], b[e:2 * e], b[2 * e:])
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            w_q, w_k, w_v = w[:e], w[e:2 * e], w[2 * e:]
-        else:
-            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
@@ -259,70 +228,13 @@ class MultiheadAttention(Module):
 
     def _attention(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask,
                    need_weights: bool, attn_mask, average_attn_weights: bool) -> tuple:
-        """The attention on (L, N, E) inputs."""
-        tgt_len, bsz, embed_dim = query.shape
-        if embed_dim != self.embed_dim:
-            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
-                                 f"got {embed_dim}")
-        if key.shape[:2] != value.shape[:2]:
-            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
-                                 f"{tuple(value.shape)}")
-        heads, head_dim = self.num_heads, self.head_dim
-        key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", query.dtype)
-        attn_mask = self._check_attn_mask(_float_mask(attn_mask, "attn_mask", query.dtype),
-                                          tgt_len, key.size(0), bsz)
-        q, k, v = self._in_projection(query, key, value)
-        if self.bias_k is not None:
-            k = ops.shape.cat([k, self.bias_k.expand(1, bsz, embed_dim)])
-            v = ops.shape.cat([v, self.bias_v.expand(1, bsz, embed_dim)])
-            attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
-        # (L, N, E) -> (N·heads, L, head_dim)
-        q = q.reshape(tgt_len, bsz * heads, head_dim).transpose(0, 1)
-        k = k.reshape(k.size(0), bsz * heads, head_dim).transpose(0, 1)
-        v = v.reshape(v.size(0), bsz * heads, head_dim).transpose(0, 1)
-        if self.add_zero_attn:
-            zeros = ops.creation.zeros((bsz * heads, 1, head_dim), dtype=q.dtype,
-                                       device=q.device)
-            k, v = ops.shape.cat([k, zeros], 1), ops.shape.cat([v, zeros], 1)
-            attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
-        src_len = k.size(1)
-        if key_padding_mask is not None:
-            if tuple(key_padding_mask.shape) != (bsz, src_len):
-                raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, "
-                                     f"but got {tuple(key_padding_mask.shape)}")
-            key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(
-                bsz, heads, 1, src_len).reshape(bsz * heads, 1, src_len)
-            attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
-        scores = (q * (1.0 / math.sqrt(head_dim))).matmul(k.transpose(-2, -1))
-        if attn_mask is not None:
-            scores = scores + attn_mask
-        weights = F.softmax(scores, dim=-1)
-        if self.training and self.dropout > 0.0:
-            weights = F.dropout(weights, p=self.dropout)
-        output = weights.matmul(v)  # (N·heads, L, head_dim)
-        output = output.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        output = self.out_proj(output).reshape(tgt_len, bsz, embed_dim)
-        if not need_weights:
-            return output, None
-        weights = weights.reshape(bsz, heads, tgt_len, src_len)
-        if average_attn_weights:
-            weights = weights.mean(1)
-        return output, weights
-
-    def _check_attn_mask(self, attn_mask: Tensor | None, tgt_len: int, src_len: int,
-                         bsz: int) -> Tensor | None:
-        if attn_mask is None:
-            return None
-        if attn_mask.dim() == 2:
-            if tuple(attn_mask.shape) != (tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, "
-                                   f"but should be {(tgt_len, src_len)}.")
-            return attn_mask.unsqueeze(0)
-        if attn_mask.dim() == 3:
-            expected = (bsz * self.num_heads, tgt_len, src_len)
-            if tuple(attn_mask.shape) != expected:
-                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, "
-                                   f"but should be {expected}.")
-            return attn_mask
-        raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
-
+        """The attention on (L, N, E) inputs: ``F.multi_head_attention_forward`` with this
+        module's weights."""
+        return F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights)

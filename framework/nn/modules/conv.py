@@ -6,10 +6,14 @@ import math
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..parameter import UninitializedParameter
 from ._factory import empty_parameter, pair, single, triple
+from .lazy import _LazyLayer
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -242,3 +246,101 @@ class ConvTranspose3d(_ConvTransposeNd):
         super().__init__(in_channels, out_channels, triple(kernel_size), triple(stride),
                          triple(padding), triple(dilation), True, triple(output_padding),
                          groups, bias, padding_mode, device, dtype)
+
+
+# --- lazy convolutions: in_channels from the first input ------------------------------------
+class _LazyConvXdMixin(_LazyLayer):
+    """``in_channels`` from ``input.shape[1]`` (``[0]`` unbatched) of the first call."""
+
+    _inferred = "in_channels"
+
+    def _lazy_placeholders(self, out_channels: int, bias: bool, device, dtype) -> None:
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        """Infer ``in_channels``, materialize and initialize weight and bias."""
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if self.transposed:
+            shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self._materialize(weight=shape, bias=(self.out_channels,))
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        unbatched = len(self.kernel_size) + 1
+        if input.dim() not in (unbatched, unbatched + 1):
+            raise RuntimeError(f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) "
+                               f"input to {type(self).__name__}, but got input of size: "
+                               f"{list(input.shape)}")
+        return input.shape[1] if input.dim() == unbatched + 1 else input.shape[0]
+
+
+class _LazyConv(_LazyConvXdMixin):
+    """The constructor of ``LazyConv1d``/``2d``/``3d`` (``Conv*d``'s without ``in_channels``)."""
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._lazy_placeholders(out_channels, bias, device, dtype)
+
+
+class _LazyConvTranspose(_LazyConvXdMixin):
+    """The constructor of ``LazyConvTranspose1d``/``2d``/``3d``."""
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device, dtype)
+        self._lazy_placeholders(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConv, Conv1d):
+    """A ``Conv1d`` whose ``in_channels`` comes from the first input; it then becomes a
+    ``Conv1d`` (see ``LazyModuleMixin``)."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """A ``Conv2d`` whose ``in_channels`` comes from the first input; it then becomes a
+    ``Conv2d``."""
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConv, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` comes from the first input; it then becomes a
+    ``Conv3d``."""
+
+    cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
+    """A ``ConvTranspose1d`` whose ``in_channels`` comes from the first input; it then becomes
+    a ``ConvTranspose1d``."""
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose ``in_channels`` comes from the first input; it then becomes
+    a ``ConvTranspose2d``."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` comes from the first input; it then becomes
+    a ``ConvTranspose3d``."""
+
+    cls_to_become = ConvTranspose3d

@@ -1,11 +1,12 @@
-"""Dropout layers: ``Dropout``, ``Dropout1d``, ``Dropout2d``, ``AlphaDropout``."""
+"""Dropout layers: ``Dropout``, ``Dropout1d``/``2d``/``3d``, ``AlphaDropout``,
+``FeatureAlphaDropout``."""
 from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -44,9 +45,26 @@ class Dropout2d(_DropoutNd):
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) inputs with probability ``p`` in training."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.dropout3d``."""
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps the mean and variance of SELU activations."""
 
     def forward(self, input: Tensor) -> Tensor:
         """``F.alpha_dropout``."""
         return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels: each (n, c) feature map is set to SELU's negative
+    saturation value with probability ``p`` in training, keeping mean and variance."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``F.feature_alpha_dropout``."""
+        return F.feature_alpha_dropout(input, self.p, self.training)

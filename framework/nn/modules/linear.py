@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import math
 
+from ...autograd.grad_mode import no_grad
 from ...ops.matmul import bilinear, linear
 from ...tensor import Tensor
 from .. import init
+from ..parameter import UninitializedParameter
 from ._factory import empty_parameter
+from .lazy import _LazyLayer
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "linear", "bilinear"]
+__all__ = ["Identity", "Linear", "LazyLinear", "Bilinear", "Flatten", "Unflatten", "linear",
+           "bilinear"]
 
 
 class Identity(Module):
@@ -53,6 +57,35 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class LazyLinear(_LazyLayer, Linear):
+    """A ``Linear`` whose ``in_features`` is ``input.shape[-1]`` of the first call; it then
+    becomes a ``Linear`` (see ``LazyModuleMixin``)."""
+
+    cls_to_become = Linear
+    _inferred = "in_features"
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def initialize_parameters(self, input: Tensor) -> None:
+        """Infer ``in_features`` from ``input``, materialize and initialize the parameters."""
+        if self.has_uninitialized_params():
+            with no_grad():
+                self.in_features = input.shape[-1]
+                self._materialize(weight=(self.out_features, self.in_features),
+                                  bias=(self.out_features,))
+        if self.in_features == 0:  # parameters loaded from a state dict
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise RuntimeError(f"The in_features inferred from input: {input.shape[-1]} is "
+                                   f"not equal to in_features from self.weight: "
+                                   f"{self.weight.shape[-1]}")
+            self.in_features = input.shape[-1]
 
 
 class Bilinear(Module):

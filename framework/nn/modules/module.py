@@ -10,7 +10,7 @@ from ... import dtypes
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...devices import as_device
 from ...tensor import Tensor
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -121,7 +121,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
-        if isinstance(tensor, Buffer):
+        if isinstance(tensor, Buffer) and not is_lazy(tensor):  # a placeholder stays one
             tensor = Tensor._make(tensor._a, tensor._device, tensor._requires_grad)
         self._buffers[name] = tensor
         if persistent:

@@ -27,7 +27,7 @@ from ..utils.rnn import PackedSequence
 from ._factory import empty_parameter
 from .module import Module
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -895,7 +895,10 @@ def _unsorted(state: Tensor, packed: PackedSequence) -> Tensor:
     return index_select(state, 1, packed.unsorted_indices)
 
 
-class _RNNCellBase(Module):
+class RNNCellBase(Module):
+    """Shared state of the RNN cells: ``weight_ih`` (chunks·hidden, input), ``weight_hh``
+    (chunks·hidden, hidden) and, with ``bias``, ``bias_ih``/``bias_hh``."""
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
                  device=None, dtype=None) -> None:
         super().__init__()
@@ -936,7 +939,7 @@ class _RNNCellBase(Module):
         return input, hx, batched
 
 
-class RNNCell(_RNNCellBase):
+class RNNCell(RNNCellBase):
     """One step of an Elman RNN."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
@@ -952,7 +955,7 @@ class RNNCell(_RNNCellBase):
         return h if batched else h.squeeze(0)
 
 
-class LSTMCell(_RNNCellBase):
+class LSTMCell(RNNCellBase):
     """One step of an LSTM."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
@@ -971,7 +974,7 @@ class LSTMCell(_RNNCellBase):
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
-class GRUCell(_RNNCellBase):
+class GRUCell(RNNCellBase):
     """One step of a GRU."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
