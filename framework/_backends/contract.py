@@ -362,9 +362,20 @@ RNN = {
                              "gradients) and d_h0 (N, H), None unless need_h0",
 }
 
+# Dense linear algebra on batches of square matrices (float32/float64): a is (batch, n, n), any
+# strides; info is int32 (batch,): 0, or k + 1 for the first exactly zero pivot k (singular).
+LINALG = {
+    "solve": "solve(a, b) -> (Array, Array[int32]): x (batch, n, k) with a x = b for b (batch, n, "
+             "k), or the inverse of a when b is None; and info (LU with partial pivoting; a "
+             "singular a gives inf/NaN in x)",
+    "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
+    "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
+               "log |det| (-inf when singular)",
+}
+
 # Every table whose values are "signature -> result" strings, in contract order.
 TABLES = (MEMORY, RANDOM, OTHER_ELEMENTWISE, REDUCE, MATMUL, INDEXING, MOVEMENT, SCAN, SORT,
-          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM, RNN)
+          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM, RNN, LINALG)
 
 
 def kernel_names() -> list[str]:

@@ -1,0 +1,72 @@
+"""CPU linear algebra kernels: solve / inverse, det, slogdet of (batch, n, n) matrices (NumPy).
+
+``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, as PyTorch's
+CPU path) computes the results in the input's type. A singular matrix makes
+``np.linalg.solve`` raise for the whole batch; the batch is then solved
+matrix by matrix, and each singular one gets NaN and its ``info`` (k + 1
+for the first zero pivot k of its LU factorization, LAPACK's convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...dtypes import int32
+from ..array import Array
+from ._arrays import nd, wrap
+
+
+def _first_zero_pivot(matrix: np.ndarray) -> int:
+    """k + 1 for the first exactly zero pivot k of ``matrix``'s LU with partial pivoting, else 0."""
+    lu = matrix.astype(np.float64 if matrix.dtype == np.float64 else np.float32, copy=True)
+    n = lu.shape[0]
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(lu[k:, k])))
+        lu[[k, p]] = lu[[p, k]]
+        pivot = lu[k, k]
+        if pivot == 0:
+            return k + 1
+        lu[k + 1:, k:] -= np.outer(lu[k + 1:, k] / pivot, lu[k, k:])
+    return 0
+
+
+def _solve_one_by_one(a: np.ndarray, b: np.ndarray) -> tuple:
+    """``np.linalg.solve`` per matrix: NaN and the zero pivot's info for the singular ones."""
+    x = np.empty(b.shape, dtype=a.dtype)
+    info = np.zeros(a.shape[0], dtype=np.int32)
+    for i in range(a.shape[0]):
+        try:
+            x[i] = np.linalg.solve(a[i], b[i])
+        except np.linalg.LinAlgError:
+            x[i] = np.nan
+            info[i] = _first_zero_pivot(a[i]) or 1
+    return x, info
+
+
+def solve(a: Array, b) -> tuple:
+    """(x with a @ x = b, int32 info) for (batch, n, n) ``a`` and (batch, n, k) ``b``; ``b`` None:
+    the inverse of ``a``."""
+    left = nd(a)
+    right = np.broadcast_to(np.eye(left.shape[-1], dtype=left.dtype), left.shape) \
+        if b is None else nd(b)
+    try:
+        x = np.linalg.solve(left, right)
+        info = np.zeros(left.shape[0], dtype=np.int32)
+    except np.linalg.LinAlgError:
+        x, info = _solve_one_by_one(left, right)
+    return wrap(np.ascontiguousarray(x), a.dtype), wrap(info, int32)
+
+
+def det(a: Array) -> Array:
+    """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
+    return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
+
+
+def slogdet(a: Array) -> tuple:
+    """(batch,) sign and log |det| of (batch, n, n) ``a`` (0 and -inf when singular)."""
+    with np.errstate(divide="ignore"):
+        sign, logabs = np.linalg.slogdet(nd(a))
+    return (wrap(np.ascontiguousarray(sign, dtype=a.dtype.numpy), a.dtype),
+            wrap(np.ascontiguousarray(logabs, dtype=a.dtype.numpy), a.dtype))
+
+
+KERNELS = {"solve": solve, "det": det, "slogdet": slogdet}

@@ -1,0 +1,81 @@
+"""Launch wrappers: solve / inverse, det, slogdet on ``cuda`` (kernels in ``triton_kernels/linalg.py``).
+
+One program per matrix (and, for solve, per chunk of right-hand-side
+columns), the whole matrix in registers: n is at most
+``triton_kernels.linalg.MAX_N`` (64); larger matrices raise
+``NotImplementedError`` naming the bound. Inputs are read through their
+strides; outputs are new contiguous arrays.
+"""
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from ... import dtypes
+from ..array import Array
+from . import runtime
+from .launch import pointer
+from .memory import empty
+
+_ACC = {"float32": tl.float32, "float64": tl.float64}
+
+
+def _kernels():
+    return runtime.kernels().linalg
+
+
+def _block_n(op: str, a: Array) -> int:
+    """The tile size for ``a``'s n x n matrices; ``NotImplementedError`` past the bound."""
+    n = a.shape[-1]
+    limit = _kernels().MAX_N
+    if n > limit:
+        raise NotImplementedError(
+            f"linalg.{op}: matrices larger than {limit} x {limit} are not supported on cuda "
+            f"(got {n} x {n}): the Triton kernel holds one matrix in registers")
+    return triton.next_power_of_2(max(n, 1))
+
+
+def solve(a: Array, b) -> tuple:
+    """(x with a @ x = b, int32 info) for (batch, n, n) ``a`` and (batch, n, k) ``b``; ``b`` None:
+    the inverse of ``a``."""
+    k = _kernels()
+    batch, n = a.shape[0], a.shape[-1]
+    n_rhs = n if b is None else b.shape[-1]
+    x = empty((batch, n, n_rhs), a.dtype)
+    info = empty((batch,), dtypes.int32)
+    block_n = _block_n("solve", a)
+    if x.numel == 0 and info.numel == 0:
+        return x, info
+    block_k = min(triton.next_power_of_2(max(n_rhs, 1)), k.MAX_BLOCK_K)
+    b_strides = (0, 0, 0) if b is None else b.strides
+    grid = (batch, max(triton.cdiv(n_rhs, block_k), 1))
+    k.solve_kernel[grid](pointer(a), pointer(a if b is None else b), pointer(x), pointer(info),
+                         n, n_rhs, *a.strides, *b_strides, BLOCK_N=block_n, BLOCK_K=block_k,
+                         IDENTITY_B=b is None, ACC=_ACC[a.dtype.name],
+                         num_warps=k.num_warps(block_n))
+    return x, info
+
+
+def _det(op: str, a: Array, log: bool) -> tuple:
+    k = _kernels()
+    out = empty((a.shape[0],), a.dtype)
+    logabs = empty((a.shape[0],), a.dtype)
+    block_n = _block_n(op, a)
+    if a.shape[0]:
+        k.det_kernel[(a.shape[0],)](pointer(a), pointer(out), pointer(logabs), a.shape[-1],
+                                    *a.strides, BLOCK_N=block_n, LOG=log,
+                                    ACC=_ACC[a.dtype.name], num_warps=k.num_warps(block_n))
+    return out, logabs
+
+
+def det(a: Array) -> Array:
+    """(batch,) determinants of (batch, n, n) ``a`` (product of the LU pivots)."""
+    return _det("det", a, False)[0]
+
+
+def slogdet(a: Array) -> tuple:
+    """(batch,) sign and log |det| of (batch, n, n) ``a`` (0 and -inf when singular)."""
+    return _det("slogdet", a, True)
+
+
+KERNELS = {"solve": solve, "det": det, "slogdet": slogdet}

@@ -1,0 +1,487 @@
+"""``torch.linalg``: norms, products and the square-matrix ops inv, det, slogdet and solve.
+
+Most functions are composites of other framework ops (their gradients, of
+any order, come from those ops): ``vector_norm``, ``matrix_norm``, ``norm``,
+``vecdot``, ``cross``, ``multi_dot``, ``matrix_power``, ``diagonal``,
+``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``
+and ``slogdet`` are ops of their own: the contract kernels ``solve``,
+``det`` and ``slogdet`` (LAPACK through NumPy on cpu; one Triton program per
+matrix on cuda, for n <= 64, ``triton_kernels/linalg.py``), with backwards
+written in framework ops, so second derivatives work:
+
+- inv: ``dA = -X^T g X^T`` (X = A^-1);
+- solve (A X = B): ``dB = solve(A^T, g)``, ``dA = -dB X^T``;
+- det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``.
+
+Matrices come in batches over the leading dims; inv/det/slogdet/solve take
+float32 and float64 (as PyTorch's, whose half types are refused). A
+singular input makes inv and solve raise ``LinAlgError`` (a
+``RuntimeError``; the ``_ex`` variants return ``info`` instead) and gives
+det 0. Not here: decompositions (svd, qr, eig*, cholesky, lu*), so
+``matrix_norm``'s 'nuc', 2 and -2 orders raise ``NotImplementedError``;
+det's gradient at an exactly singular matrix is not finite (PyTorch's
+uses an SVD there).
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import binary, matmul as _matmul, reduce, shape, unary
+from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
+from .registry import register
+
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "vecdot", "cross", "multi_dot",
+           "matrix_power", "diagonal", "matmul", "vander", "inv", "inv_ex", "det", "slogdet",
+           "solve", "solve_ex"]
+
+# ``torch.return_types`` of the functions returning several tensors.
+SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
+InvExResult = namedtuple("linalg_inv_ex", ("inverse", "info"))
+SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
+
+matmul = _matmul.matmul
+
+
+class LinAlgError(RuntimeError):
+    """``torch.linalg.LinAlgError``: a linear algebra function failed on its input (e.g. a
+    singular matrix)."""
+
+
+# Argument checks ----------------------------------------------------------------------------
+def _check_floating(op: str, x: Tensor) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got "
+                           f"{dtypes.scalar_type_name(x.dtype)}")
+
+
+def _check_matrices(op: str, a: Tensor, square: bool = True) -> None:
+    """``a`` is a tensor of (batches of) matrices, square ones when ``square``."""
+    check_tensor(op.replace(".", "_"), "A", a)
+    if a.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
+                           f"{a.shape[-2]} by {a.shape[-1]} matrices")
+
+
+def _check_solver_input(op: str, a: Tensor) -> None:
+    """A batch of float32/float64 square matrices (the dtypes of the solve/det kernels)."""
+    _check_matrices(op, a)
+    _check_floating(op, a)
+    if a.dtype not in (dtypes.float32, dtypes.float64):
+        raise RuntimeError(f"{op}: Low precision dtypes not supported. Got "
+                           f"{dtypes.scalar_type_name(a.dtype)}")
+
+
+def _check_same_dtype(op: str, names: tuple, x: Tensor, y: Tensor) -> None:
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"{op}: Expected {names[0]} and {names[1]} to have the same dtype, "
+                           f"but found {names[0]} of type {dtypes.scalar_type_name(x.dtype)} and "
+                           f"{names[1]} of type {dtypes.scalar_type_name(y.dtype)} instead")
+
+
+def _as_batch(a: Tensor) -> Tensor:
+    """(*batch, m, n) as (prod(batch), m, n)."""
+    return a.reshape(math.prod(a.shape[:-2]), a.shape[-2], a.shape[-1])
+
+
+# The kernel ops -----------------------------------------------------------------------------
+class _Solve(Function):
+    """X with A X = B for (batch, n, n) A and (batch, n, k) B (B None: X = A^-1), and info."""
+
+    node_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, info = backend(a).solve(a._a, None if b is None else b._a)
+        x, info = wrap(x, a.device), wrap(info, a.device)
+        ctx.mark_non_differentiable(info)
+        ctx.save_for_backward(a, x)
+        ctx.inverse = b is None
+        return x, info
+
+    @staticmethod
+    def backward(ctx, grad, grad_info):
+        a, x = ctx.saved_tensors
+        if ctx.inverse:  # dA = -X^T g X^T
+            return unary.neg(x.mT @ grad @ x.mT), None
+        grad_b = _Solve.apply(a.mT, grad)[0]  # dB = A^-T g, dA = -dB X^T
+        grad_a = unary.neg(grad_b @ x.mT) if ctx.needs_input_grad[0] else None
+        return grad_a, grad_b
+
+
+def _inverse(a: Tensor) -> Tensor:
+    """A^-1 of (batch, n, n) ``a`` (differentiable; no singularity check)."""
+    return _Solve.apply(a, None)[0]
+
+
+class _Det(Function):
+    """(batch,) determinants of (batch, n, n) A; dA = g det(A) A^-T."""
+
+    node_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = wrap(backend(a).det(a._a), a.device)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return (grad * out).reshape(-1, 1, 1) * _inverse(a).mT
+
+
+class _Slogdet(Function):
+    """(batch,) sign and log |det| of (batch, n, n) A; dA = g_logabsdet A^-T."""
+
+    node_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = backend(a).slogdet(a._a)
+        sign, logabs = wrap(sign, a.device), wrap(logabs, a.device)
+        ctx.mark_non_differentiable(sign)
+        ctx.save_for_backward(a)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, grad_sign, grad_logabs):
+        a, = ctx.saved_tensors
+        return grad_logabs.reshape(-1, 1, 1) * _inverse(a).mT
+
+
+def _raise_singular(op: str, info: Tensor, batched: bool, message) -> None:
+    """``LinAlgError`` for the first singular matrix (nonzero ``info``), as PyTorch words it;
+    reads ``info`` on the host (a synchronization on cuda, as PyTorch's checks)."""
+    for index, code in enumerate(info.reshape(-1).tolist()):
+        if code:
+            prefix = f"(Batch element {index}): " if batched else ""
+            raise LinAlgError(f"{op}: {prefix}{message(code)}")
+
+
+def _inversion_failed(code: int) -> str:
+    return (f"The diagonal element {code} is zero, the inversion could not be completed because "
+            "the input matrix is singular.")
+
+
+def _solver_failed(code: int) -> str:
+    return "The solver failed because the input matrix is singular."
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> tuple:
+    """``(inverse, info)`` of (batches of) square matrices: ``info`` (int32, one per matrix) is 0,
+    or k for a singular matrix whose LU factor has a zero k-th diagonal element (its inverse is
+    then inf/NaN); ``check_errors=True`` raises ``LinAlgError`` instead."""
+    _check_solver_input("linalg.inv_ex", A)
+    x, info = _Solve.apply(_as_batch(A), None)
+    info = info.reshape(A.shape[:-2])
+    if check_errors:
+        _raise_singular("linalg.inv_ex", info, A.ndim > 2, _inversion_failed)
+    return InvExResult(x.reshape(A.shape), info)
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of (batches of) square float32/float64 matrices; ``LinAlgError`` when one is
+    singular. On cuda n is at most 64 (one matrix per Triton program, in registers)."""
+    _check_solver_input("linalg.inv", A)
+    x, info = _Solve.apply(_as_batch(A), None)
+    _raise_singular("linalg.inv", info, A.ndim > 2, _inversion_failed)
+    return x.reshape(A.shape)
+
+
+def det(A: Tensor) -> Tensor:
+    """Determinants of (batches of) square float32/float64 matrices (0 for singular ones; 1 for
+    0 x 0). On cuda n is at most 64. The gradient is not finite at a singular matrix."""
+    _check_solver_input("linalg.det", A)
+    return _Det.apply(_as_batch(A)).reshape(A.shape[:-2])
+
+
+def slogdet(A: Tensor) -> tuple:
+    """``(sign, logabsdet)`` of the determinants of (batches of) square matrices: sign 0 and
+    logabsdet -inf for singular ones. On cuda n is at most 64."""
+    _check_solver_input("linalg.slogdet", A)
+    sign, logabs = _Slogdet.apply(_as_batch(A))
+    return SlogdetResult(sign.reshape(A.shape[:-2]), logabs.reshape(A.shape[:-2]))
+
+
+def _solve_operands(op: str, A: Tensor, B: Tensor, left: bool) -> tuple:
+    """Checked, broadcast (batch, n, n) A and (batch, n, k) B of ``A X = B``; the batch shape
+    and whether B is a (batch of) vector(s)."""
+    _check_solver_input(op, A)
+    check_tensor(op.replace(".", "_"), "B", B)
+    common_device(op, A, B)
+    _check_same_dtype(op, ("A", "B"), A, B)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    rhs = B.unsqueeze(-1) if vector else B
+    n = A.shape[-1]
+    if rhs.ndim < 2 or rhs.shape[-2 if left else -1] != n or (vector and not left):
+        rows, cols = (rhs.shape[-2], rhs.shape[-1]) if rhs.ndim >= 2 else (rhs.shape[0], 1)
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {equation} "
+                           f"({n}x{n} and {rows}x{cols})")
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        A, rhs = A.mT, rhs.mT
+    batch = broadcast_shapes(op, tuple(A.shape[:-2]), tuple(rhs.shape[:-2]))
+    a = _as_batch(A.expand(*batch, n, n))
+    b = _as_batch(rhs.expand(*batch, n, rhs.shape[-1]))
+    return a, b, batch, vector
+
+
+def _solve(op: str, A: Tensor, B: Tensor, left: bool) -> tuple:
+    """(X, info) of ``solve_ex``, X shaped as PyTorch's (B's shape with broadcast batch dims)."""
+    a, b, batch, vector = _solve_operands(op, A, B, left)
+    x, info = _Solve.apply(a, b)
+    x = x.reshape(*batch, *b.shape[1:])
+    x = x.squeeze(-1) if vector else (x if left else x.mT)
+    return x, info.reshape(batch)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> tuple:
+    """``(result, info)`` of ``solve`` without raising for singular matrices (their result is
+    inf/NaN and ``info`` nonzero) unless ``check_errors``."""
+    x, info = _solve("linalg.solve_ex", A, B, left)
+    if check_errors:
+        _raise_singular("torch.linalg.solve_ex", info, info.ndim > 0, _solver_failed)
+    return SolveExResult(x, info)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """X with ``A X = B`` (``X A = B`` when ``left=False``) for (batches of) square float32/
+    float64 A; B is a (batch of) matrix or, when it is 1-D or A's shape without the last dim, of
+    vectors; batch dims broadcast. ``LinAlgError`` for a singular A. On cuda n is at most 64."""
+    x, info = _solve("linalg.solve", A, B, left)
+    _raise_singular("torch.linalg.solve", info, info.ndim > 0, _solver_failed)
+    return x
+
+
+# Norms ---------------------------------------------------------------------------------------
+def _cast_for(op: str, x: Tensor, dtype) -> Tensor:
+    """``x`` in ``dtype`` (None: as it is); PyTorch refuses narrowing casts here."""
+    _check_floating(op, x)
+    if dtype is None or dtype is x.dtype:
+        return x
+    if dtypes.promote_types(x.dtype, dtype) is not dtype:
+        raise RuntimeError(f"{op}: the dtype of the input ({dtypes.scalar_type_name(x.dtype)}) "
+                           "should be convertible without narrowing to the specified dtype "
+                           f"({dtypes.scalar_type_name(dtype)})")
+    return x.to(dtype)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The vector ``ord``-norm over ``dim`` (every element when None): ``ord`` 2, 1, inf, -inf,
+    0 (number of nonzeros) or any other number (``sum(|x|**ord)**(1/ord)``)."""
+    check_tensor("linalg_vector_norm", "x", x)
+    if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
+                        f"{type(ord).__name__}")
+    x = _cast_for("linalg.vector_norm", x, dtype)
+    if ord in (math.inf, -math.inf):
+        dims = reduce._dims("linalg.vector_norm", x, dim)
+        if any(x.shape[d] == 0 for d in dims):
+            raise RuntimeError("linalg.vector_norm cannot compute the inf norm on an empty tensor "
+                               "because the operation does not have an identity")
+    return reduce.norm(x, ord, dim, keepdim)
+
+
+def _matrix_dims(op: str, A: Tensor, dim) -> tuple:
+    """The two distinct (non-negative) matrix dims of ``dim``."""
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise RuntimeError(f"{op}: dim must be a 2-tuple. Got {' '.join(str(d) for d in dims)}")
+    d0, d1 = (normalize_dim(op, d, A.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"{op}: dims must be different. Got ({dims[0]}, {dims[1]})")
+    return d0, d1
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """The matrix norm over dims ``dim``: 'fro', or 1 / -1 (max / min column sum of |A|), inf /
+    -inf (max / min row sum). 'nuc', 2 and -2 need singular values: ``NotImplementedError``."""
+    op = "linalg.matrix_norm"
+    _check_matrices(op, A, square=False)
+    A = _cast_for(op, A, dtype)
+    d0, d1 = _matrix_dims(op, A, dim)
+    if ord == "fro":
+        return reduce.norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(f"{op}: ord={ord!r} needs the singular values (linalg.svd), "
+                                  "which framework does not have yet")
+    if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"{op}: Order {ord} not supported.")
+    # ord 1: largest column sum (sum over the rows d0, extreme over d1); inf: the transpose
+    summed, extreme_dim = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = reduce.sum(unary.abs(A), summed, keepdim=True)
+    pick = reduce.amax if ord > 0 else reduce.amin
+    result = pick(sums, extreme_dim, keepdim=True)
+    return result if keepdim else result.squeeze((d0, d1))
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``torch.linalg.norm``: a vector norm when ``dim`` is an int (or 1-tuple), or when ``dim``
+    and ``ord`` are None (of every element); a matrix norm when ``dim`` is a 2-tuple, or when
+    ``dim`` is None and A is 2-D; with ``ord`` given and no ``dim``, A must be 1-D or 2-D."""
+    check_tensor("linalg_norm", "A", A)
+    if dim is not None:
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        if len(dims) == 2 or isinstance(ord, str):
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got "
+                           f"[{', '.join(str(d) for d in dims)}]")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or "
+                       f"2D. Got {A.ndim}D.")
+
+
+# Products ------------------------------------------------------------------------------------
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim`` (``x`` and ``y`` broadcast)."""
+    check_tensor("linalg_vecdot", "x", x)
+    check_tensor("linalg_vecdot", "y", y)
+    _check_same_dtype("linalg.vecdot", ("x", "y"), x, y)
+    _check_floating("linalg.vecdot", x)
+    return reduce.sum(x * y, dim)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (``input`` and ``other`` broadcast)."""
+    check_tensor("linalg_cross", "input", input)
+    check_tensor("linalg_cross", "other", other)
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = normalize_dim("linalg.cross", dim, input.ndim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    a = [shape.narrow(input, d, i, 1) for i in range(3)]
+    b = [shape.narrow(other, d, i, 1) for i in range(3)]
+    parts = [a[(i + 1) % 3] * b[(i + 2) % 3] - a[(i + 2) % 3] * b[(i + 1) % 3] for i in range(3)]
+    return shape.cat(parts, d)
+
+
+def _chain_order(dims: list) -> list:
+    """``split[i][j]``: where the cheapest product of matrices i..j splits (PyTorch's
+    multi_dot: the textbook matrix-chain dynamic program on the shapes ``dims``)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain_product(matrices: list, split: list, i: int, j: int) -> Tensor:
+    if i == j:
+        return matrices[i]
+    k = split[i][j]
+    return _chain_product(matrices, split, i, k) @ _chain_product(matrices, split, k + 1, j)
+
+
+def _check_chain(tensors: list) -> None:
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    for i, t in enumerate(tensors):
+        check_tensor("multi_dot", "tensors", t)
+        where = "the first tensor" if i == 0 else "the last tensor" if i == n - 1 else None
+        if where and t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): {where} must be 1D or 2D but got {t.ndim}D")
+        if where is None and t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
+                               f"0 is {tensors[0].dtype.name} and tensor {i} {t.dtype.name}")
+    common_device("multi_dot", *tensors)
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices, multiplied in the cheapest order; the first may be a
+    row vector (1-D) and the last a column vector (1-D), dropped from the result's shape."""
+    tensors = list(tensors)
+    _check_chain(tensors)
+    matrices = list(tensors)
+    if matrices[0].ndim == 1:
+        matrices[0] = matrices[0].unsqueeze(0)
+    if matrices[-1].ndim == 1:
+        matrices[-1] = matrices[-1].unsqueeze(1)
+    for i in range(len(matrices) - 1):
+        if matrices[i].shape[1] != matrices[i + 1].shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                               f"{list(tensors[i].shape)} and {list(tensors[i + 1].shape)} "
+                               "cannot be multiplied")
+    dims = [matrices[0].shape[0]] + [m.shape[1] for m in matrices]
+    result = _chain_product(matrices, _chain_order(dims), 0, len(matrices) - 1)
+    if tensors[-1].ndim == 1:
+        result = result.squeeze(-1)
+    if tensors[0].ndim == 1:
+        result = result.squeeze(0)
+    return result
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` (batches of square matrices) to the integer power ``n``: the identity for 0,
+    powers of ``inv(A)`` for negative ``n`` (by repeated squaring)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not "
+                        f"{type(n).__name__}")
+    _check_matrices("linalg.matrix_power", A)
+    if n == 0:
+        from .creation import eye
+        identity = eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        return identity.expand(A.shape).clone()
+    base = inv(A) if n < 0 else A
+    result = None
+    power = abs(n)
+    while power:
+        if power & 1:
+            result = base if result is None else result @ base
+        power >>= 1
+        if power:
+            base = base @ base
+    return result.clone() if result is A else result
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonals of the matrices of ``A`` (dims ``dim1``, ``dim2``), as a view."""
+    return shape.diagonal(A, offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N=None) -> Tensor:
+    """The Vandermonde matrices ``x[..., i] ** j`` for j < N (default: x's last dim size)."""
+    check_tensor("linalg_vander", "x", x)
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must be at least 1-dimensional.")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    from .creation import ones_like
+    from .scan import cumprod
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1)
+    columns = shape.cat([ones_like(x).unsqueeze(-1), powers], -1)
+    return cumprod(columns, -1).to(x.dtype)
+
+
+register("linalg.inv", "linalg", ("solve", "matmul", "neg"))
+register("linalg.inv_ex", "linalg", ("solve", "matmul", "neg"))
+register("linalg.solve", "linalg", ("solve", "matmul", "neg"))
+register("linalg.solve_ex", "linalg", ("solve", "matmul", "neg"))
+register("linalg.det", "linalg", ("det", "solve", "mul"))
+register("linalg.slogdet", "linalg", ("slogdet", "solve", "mul"))

@@ -1,0 +1,348 @@
+"""framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
+
+inv/inv_ex, det, slogdet, solve/solve_ex (kernel ops): batched, broadcast,
+non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
+dtypes, singular input (LinAlgError / info / det 0), second derivatives and
+bad input. The composites (norms, products, matrix_power, vander): values and
+gradients, PyTorch's dispatch rules and errors.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+from helpers import check_op
+
+import framework
+from framework.autograd import gradgradcheck
+
+L = framework.linalg
+RNG = np.random.default_rng(7)
+
+
+def _normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def _matrices(*shape):
+    """Well-conditioned (batches of) square matrices: normal entries plus n on the diagonal."""
+    n = shape[-1]
+    return _normal(*shape) + n * np.eye(n)
+
+
+def _pivoting(*shape):
+    """Matrices whose first column is small: partial pivoting must swap rows."""
+    a = _matrices(*shape)
+    a[..., :, 0] *= 1e-3
+    a[..., -1, 0] = 2.0
+    return a
+
+
+# inv / det / slogdet ---------------------------------------------------------------------
+SQUARE_SHAPES = [(3, 3), (2, 4, 4), (1, 1), (2, 1, 3, 3), (0, 3, 3)]
+
+
+@pytest.mark.parametrize("shape", SQUARE_SHAPES, ids=str)
+def test_inv(device, shape):
+    check_op(L.inv, torch.linalg.inv, [_matrices(*shape)], device=device)
+
+
+@pytest.mark.parametrize("shape", SQUARE_SHAPES, ids=str)
+def test_det_and_slogdet(device, shape):
+    check_op(L.det, torch.linalg.det, [_matrices(*shape)], device=device, scale=10)
+    check_op(lambda a: tuple(L.slogdet(a)), lambda a: tuple(torch.linalg.slogdet(a)),
+             [_matrices(*shape)], device=device)
+
+
+def test_float64_and_pivoting(device):
+    a = _pivoting(2, 5, 5)
+    for fw_fn, torch_fn in ((L.inv, torch.linalg.inv), (L.det, torch.linalg.det),
+                            (lambda x: L.slogdet(x)[1], lambda x: torch.linalg.slogdet(x)[1])):
+        check_op(fw_fn, torch_fn, [a], device=device, dtype=framework.float64)
+
+
+def test_negative_determinants_and_non_contiguous_input(device):
+    a = _matrices(3, 4, 4)
+    a[0] = a[0][[1, 0, 2, 3]]  # one row swap: det < 0
+    check_op(L.det, torch.linalg.det, [a], device=device, contiguous=False, scale=10)
+    check_op(lambda x: tuple(L.slogdet(x)), lambda x: tuple(torch.linalg.slogdet(x)), [a],
+             device=device, contiguous=False)
+    check_op(L.inv, torch.linalg.inv, [a], device=device, contiguous=False)
+
+
+def test_zero_by_zero_matrices(device):
+    a = framework.zeros(2, 0, 0, device=device)
+    assert L.det(a).tolist() == [1.0, 1.0]
+    assert L.slogdet(a).sign.tolist() == [1.0, 1.0]
+    assert L.slogdet(a).logabsdet.tolist() == [0.0, 0.0]
+    assert tuple(L.inv(a).shape) == (2, 0, 0)
+
+
+def test_larger_matrices(device):
+    # 20 x 20 on cuda: a 32 x 32 tile; the inverse's columns in one chunk of 32
+    a = _pivoting(20, 20)
+    check_op(L.inv, torch.linalg.inv, [a], device=device, dtype=framework.float64, grad=False)
+    check_op(L.det, torch.linalg.det, [a], device=device, dtype=framework.float64, grad=False)
+
+
+def test_cuda_size_bound():
+    a = framework.eye(65, device="cuda")
+    for fn in (L.inv, L.det, lambda x: L.solve(x, x)):
+        with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
+            fn(a)
+
+
+# solve -----------------------------------------------------------------------------------
+SOLVE_CASES = [
+    ((3, 3), (3,), True),            # vector
+    ((3, 3), (3, 2), True),          # matrix
+    ((2, 3, 3), (2, 3), True),       # batch of vectors (B is A's shape without the last dim)
+    ((2, 3, 3), (3, 2), True),       # B broadcast over A's batch
+    ((3, 3), (2, 1, 3, 2), True),    # A broadcast over B's batch
+    ((2, 3, 3), (2, 4, 3), False),   # X A = B
+    ((1, 1), (1, 1), True),
+    ((0, 3, 3), (0, 3, 2), True),
+]
+
+
+@pytest.mark.parametrize("a_shape,b_shape,left", SOLVE_CASES, ids=str)
+def test_solve(device, a_shape, b_shape, left):
+    check_op(lambda a, b: L.solve(a, b, left=left), lambda a, b: torch.linalg.solve(a, b, left=left),
+             [_matrices(*a_shape), _normal(*b_shape)], device=device)
+
+
+def test_solve_many_right_hand_sides(device):
+    # 40 columns: two column chunks of 32 on cuda
+    check_op(L.solve, torch.linalg.solve, [_pivoting(3, 3), _normal(3, 40)], device=device,
+             dtype=framework.float64)
+
+
+def test_solve_ex_and_inv_ex(device):
+    a, b = _matrices(2, 3, 3), _normal(2, 3)
+    check_op(lambda x, y: L.solve_ex(x, y)[0], lambda x, y: torch.linalg.solve_ex(x, y)[0],
+             [a, b], device=device)
+    check_op(lambda x: L.inv_ex(x).inverse, lambda x: torch.linalg.inv_ex(x).inverse, [a],
+             device=device)
+    result, info = L.solve_ex(framework.tensor(a, device=device), framework.tensor(b, device=device))
+    assert info.dtype == framework.int32 and info.tolist() == [0, 0]
+    assert type(result).__name__ == "Tensor"
+
+
+# singular input ----------------------------------------------------------------------------
+def _singular(device):
+    """A batch of two 3 x 3 matrices, the second singular (its LU's 3rd pivot is zero)."""
+    a = np.array([[[2.0, 1, 0], [1, 3, 1], [0, 1, 4]], [[1.0, 2, 3], [2, 4, 6], [1, 1, 1]]])
+    return a, framework.tensor(a, device=device)
+
+
+def test_singular_matrices(device):
+    a, fw_a = _singular(device)
+    t_a = torch.tensor(a)
+    for fw_fn, torch_fn in ((L.inv, torch.linalg.inv),
+                            (lambda x: L.solve(x, x[..., 0]), lambda x: torch.linalg.solve(x, x[..., 0])),
+                            (lambda x: L.inv(x[1]), lambda x: torch.linalg.inv(x[1])),
+                            (lambda x: L.inv_ex(x, check_errors=True),
+                             lambda x: torch.linalg.inv_ex(x, check_errors=True)),
+                            (lambda x: L.solve_ex(x[1], x[1], check_errors=True),
+                             lambda x: torch.linalg.solve_ex(x[1], x[1], check_errors=True))):
+        with pytest.raises(torch.linalg.LinAlgError) as expected:
+            torch_fn(t_a)
+        with pytest.raises(L.LinAlgError) as got:
+            fw_fn(fw_a)
+        assert str(got.value) == str(expected.value)
+    assert issubclass(L.LinAlgError, RuntimeError)
+    np.testing.assert_allclose(L.det(fw_a).tolist(), torch.linalg.det(t_a).tolist(), atol=1e-6)
+    sign, logabs = L.slogdet(fw_a)
+    assert sign.tolist() == [1.0, 0.0] and logabs.tolist()[1] == -math.inf
+    assert L.inv_ex(fw_a).info.tolist() == torch.linalg.inv_ex(t_a).info.tolist() == [0, 3]
+    assert L.solve_ex(fw_a, fw_a).info.tolist() == [0, 3]
+
+
+# gradients of gradients --------------------------------------------------------------------
+def _leaf(array, device):
+    return framework.tensor(array, dtype=framework.float64, device=device, requires_grad=True)
+
+
+def test_second_derivatives(device):
+    a = _leaf(_pivoting(3, 3), device)
+    b = _leaf(_normal(3, 2), device)
+    assert gradgradcheck(L.det, (a,))
+    assert gradgradcheck(L.inv, (a,))
+    assert gradgradcheck(lambda x, y: L.solve(x, y), (a, b))
+    assert gradgradcheck(lambda x: L.slogdet(x).logabsdet, (a,))
+
+
+def test_second_derivatives_of_composites():
+    a = _leaf(_matrices(3, 3), "cpu")
+    assert gradgradcheck(lambda x: L.matrix_power(x, -2), (a,))
+    assert gradgradcheck(lambda x: L.matrix_norm(x, 1), (a,))
+    assert gradgradcheck(lambda x: L.vector_norm(x, 3, dim=0), (a,))
+
+
+# bad input ---------------------------------------------------------------------------------
+def _same_error(fw_fn, torch_fn, device="cpu", exc=RuntimeError):
+    with pytest.raises(exc) as expected:
+        torch_fn(torch)
+    with pytest.raises(exc) as got:
+        fw_fn(framework, device)
+    assert str(got.value) == str(expected.value)
+
+
+def _z(lib, *shape, dtype="float32", device="cpu"):
+    kwargs = {} if lib is torch else {"device": device}
+    return lib.ones(*shape, dtype=getattr(lib, dtype), **kwargs)
+
+
+BAD_INPUT = {
+    "inv non-square": lambda lib, d="cpu": lib.linalg.inv(_z(lib, 2, 3, device=d)),
+    "inv 1-D": lambda lib, d="cpu": lib.linalg.inv(_z(lib, 3, device=d)),
+    "inv int": lambda lib, d="cpu": lib.linalg.inv(_z(lib, 3, 3, dtype="int64", device=d)),
+    "inv half": lambda lib, d="cpu": lib.linalg.inv(_z(lib, 3, 3, dtype="float16", device=d)),
+    "det non-square": lambda lib, d="cpu": lib.linalg.det(_z(lib, 2, 3, device=d)),
+    "slogdet bf16": lambda lib, d="cpu": lib.linalg.slogdet(_z(lib, 2, 2, dtype="bfloat16",
+                                                               device=d)),
+    "solve shapes": lambda lib, d="cpu": lib.linalg.solve(_z(lib, 3, 3, device=d),
+                                                          _z(lib, 2, device=d)),
+    "solve rows": lambda lib, d="cpu": lib.linalg.solve(_z(lib, 3, 3, device=d),
+                                                        _z(lib, 4, 3, device=d)),
+    "solve left=False": lambda lib, d="cpu": lib.linalg.solve(_z(lib, 3, 3, device=d),
+                                                              _z(lib, 3, 2, device=d), left=False),
+    "solve dtypes": lambda lib, d="cpu": lib.linalg.solve(_z(lib, 3, 3, device=d),
+                                                          _z(lib, 3, dtype="float64", device=d)),
+    "matrix_norm order": lambda lib, d="cpu": lib.linalg.matrix_norm(_z(lib, 3, 3, device=d), 3),
+    "matrix_norm dims": lambda lib, d="cpu": lib.linalg.matrix_norm(_z(lib, 3, 3, device=d),
+                                                                    dim=(0, 0)),
+    "matrix_norm 1-D": lambda lib, d="cpu": lib.linalg.matrix_norm(_z(lib, 3, device=d)),
+    "vector_norm int": lambda lib, d="cpu": lib.linalg.vector_norm(_z(lib, 3, dtype="int64",
+                                                                      device=d)),
+    "vector_norm inf empty": lambda lib, d="cpu": lib.linalg.vector_norm(_z(lib, 0, device=d),
+                                                                         math.inf),
+    "vector_norm narrowing": lambda lib, d="cpu": lib.linalg.vector_norm(
+        _z(lib, 3, dtype="float64", device=d), dtype=lib.float32),
+    "norm 3-D with ord": lambda lib, d="cpu": lib.linalg.norm(_z(lib, 2, 2, 2, device=d), 2),
+    "norm 3 dims": lambda lib, d="cpu": lib.linalg.norm(_z(lib, 2, 2, 2, device=d),
+                                                        dim=(0, 1, 2)),
+    "vecdot dtypes": lambda lib, d="cpu": lib.linalg.vecdot(_z(lib, 3, device=d),
+                                                            _z(lib, 3, dtype="float64", device=d)),
+    "cross length": lambda lib, d="cpu": lib.linalg.cross(_z(lib, 3, 2, device=d),
+                                                          _z(lib, 3, 2, device=d)),
+    "cross ndim": lambda lib, d="cpu": lib.linalg.cross(_z(lib, 2, 3, device=d),
+                                                        _z(lib, 3, device=d)),
+    "multi_dot one": lambda lib, d="cpu": lib.linalg.multi_dot([_z(lib, 3, device=d)]),
+    "multi_dot 3-D first": lambda lib, d="cpu": lib.linalg.multi_dot([_z(lib, 2, 2, 2, device=d),
+                                                                      _z(lib, 2, 2, device=d)]),
+    "multi_dot middle": lambda lib, d="cpu": lib.linalg.multi_dot(
+        [_z(lib, 3, 2, device=d), _z(lib, 2, 2, 2, device=d), _z(lib, 2, device=d)]),
+    "multi_dot shapes": lambda lib, d="cpu": lib.linalg.multi_dot([_z(lib, 3, 2, device=d),
+                                                                   _z(lib, 3, 2, device=d)]),
+    "matrix_power non-square": lambda lib, d="cpu": lib.linalg.matrix_power(
+        _z(lib, 2, 3, device=d), 2),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input(case):
+    _same_error(BAD_INPUT[case], BAD_INPUT[case])
+
+
+def test_bad_input_on_cuda():
+    _same_error(BAD_INPUT["solve shapes"], BAD_INPUT["solve shapes"], device="cuda")
+    _same_error(BAD_INPUT["inv half"], BAD_INPUT["inv half"], device="cuda")
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="must be int, not float"):
+        L.matrix_power(framework.eye(2), 2.0)
+    with pytest.raises(TypeError, match="must be Number, not str"):
+        L.vector_norm(framework.ones(3), "fro")
+    with pytest.raises(NotImplementedError, match="'nuc'.*svd"):
+        L.matrix_norm(framework.eye(2), "nuc")
+
+
+# composites --------------------------------------------------------------------------------
+VECTOR_NORMS = [(2, None, False), (1, 1, False), (math.inf, (0, 2), True), (-math.inf, -1, False),
+                (0, None, True), (3.5, (1,), False), (0.5, 0, False)]
+
+
+@pytest.mark.parametrize("ord,dim,keepdim", VECTOR_NORMS, ids=str)
+def test_vector_norm(device, ord, dim, keepdim):
+    check_op(lambda x: L.vector_norm(x, ord, dim, keepdim),
+             lambda x: torch.linalg.vector_norm(x, ord, dim, keepdim), [_normal(2, 3, 4)],
+             device=device)
+
+
+def test_vector_norm_dtype(device):
+    x = framework.tensor(_normal(3, 4), device=device)
+    out = L.vector_norm(x, dtype=framework.float64)
+    assert out.dtype == framework.float64
+    expected = torch.linalg.vector_norm(torch.tensor(x.tolist()), dtype=torch.float64)
+    assert abs(out.item() - expected.item()) < 1e-6
+
+
+MATRIX_NORMS = [("fro", (-2, -1), False), (1, (-2, -1), False), (-1, (0, 2), True),
+                (math.inf, (2, 1), False), (-math.inf, (-1, -2), True)]
+
+
+@pytest.mark.parametrize("ord,dim,keepdim", MATRIX_NORMS, ids=str)
+def test_matrix_norm(device, ord, dim, keepdim):
+    check_op(lambda x: L.matrix_norm(x, ord, dim, keepdim),
+             lambda x: torch.linalg.matrix_norm(x, ord, dim, keepdim), [_normal(2, 3, 4)],
+             device=device)
+
+
+NORM_CALLS = [((2, 3, 4), {}), ((2, 3, 4), {"dim": 1}), ((2, 3, 4), {"dim": (0, 2)}),
+              ((3, 4), {"ord": 1}), ((4,), {"ord": 1}), ((3, 4), {"ord": "fro", "keepdim": True}),
+              ((3, 4), {"ord": math.inf, "dim": (1,)}), ((2, 3, 4), {"ord": -1, "dim": (2, 0)})]
+
+
+@pytest.mark.parametrize("shape,kwargs", NORM_CALLS, ids=str)
+def test_norm_dispatch(device, shape, kwargs):
+    check_op(lambda x: L.norm(x, **kwargs), lambda x: torch.linalg.norm(x, **kwargs),
+             [_normal(*shape)], device=device)
+
+
+def test_vecdot_and_cross(device):
+    check_op(L.vecdot, torch.linalg.vecdot, [_normal(2, 3, 4), _normal(3, 4)], device=device)
+    check_op(lambda x, y: L.vecdot(x, y, dim=0), lambda x, y: torch.linalg.vecdot(x, y, dim=0),
+             [_normal(3, 4), _normal(3, 1)], device=device)
+    check_op(L.cross, torch.linalg.cross, [_normal(2, 4, 3), _normal(1, 4, 3)], device=device)
+    check_op(lambda x, y: L.cross(x, y, dim=0), lambda x, y: torch.linalg.cross(x, y, dim=0),
+             [_normal(3, 2), _normal(3, 2)], device=device)
+
+
+MULTI_DOT = [[(3, 4), (4, 2)], [(4,), (4, 3), (3, 5), (5,)], [(2, 6), (6, 1), (1, 5), (5, 3)],
+             [(3,), (3,)]]
+
+
+@pytest.mark.parametrize("shapes", MULTI_DOT, ids=str)
+def test_multi_dot(device, shapes):
+    check_op(lambda *ts: L.multi_dot(ts), lambda *ts: torch.linalg.multi_dot(ts),
+             [_normal(*s) for s in shapes], device=device)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 6, -1, -3])
+def test_matrix_power(device, n):
+    check_op(lambda a: L.matrix_power(a, n), lambda a: torch.linalg.matrix_power(a, n),
+             [_matrices(2, 3, 3) / 3], device=device)
+
+
+def test_matrix_power_integers():
+    # cpu only: integer matmuls are not implemented on cuda (nor in PyTorch)
+    a = framework.tensor([[1, 1], [1, 0]])
+    assert L.matrix_power(a, 10).tolist() == [[89, 55], [55, 34]]
+    assert L.matrix_power(a, 0).tolist() == [[1, 0], [0, 1]]
+
+
+def test_diagonal_matmul_vander(device):
+    check_op(lambda a: L.diagonal(a, offset=1), lambda a: torch.linalg.diagonal(a, offset=1),
+             [_normal(2, 3, 4)], device=device)
+    check_op(lambda a: L.diagonal(a, dim1=0, dim2=2),
+             lambda a: torch.linalg.diagonal(a, dim1=0, dim2=2), [_normal(3, 2, 3)], device=device)
+    check_op(L.matmul, torch.linalg.matmul, [_normal(2, 3, 4), _normal(4, 2)], device=device)
+    check_op(L.vander, torch.linalg.vander, [_normal(2, 3)], device=device)
+    check_op(lambda x: L.vander(x, N=5), lambda x: torch.linalg.vander(x, N=5), [_normal(3)],
+             device=device)
+
+
+def test_names_are_torch_linalg_names():
+    assert set(L.__all__) <= set(dir(torch.linalg))

@@ -1,0 +1,169 @@
+"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan) and det / slogdet (LU).
+
+One program holds one n x n matrix of a batch in registers, as a
+BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
+and eliminates it column by column with partial pivoting: at step k the row
+at or below k with the largest |a[row, k]| (the first of equal ones, as
+LAPACK's getrf) is swapped into row k. The pivots, and so the results, are
+those of PyTorch's LU-based CPU path up to rounding.
+
+- ``solve_kernel``: Gauss-Jordan on ``[A | B]``: row k is divided by the
+  pivot and column k is cleared from every other row, so A becomes the
+  identity and B the solution X of ``A X = B``. A program takes BLOCK_K
+  columns of B (grid: matrices x column chunks; each chunk repeats A's
+  elimination). ``IDENTITY_B`` makes B the identity in registers (the
+  inverse) instead of reading it.
+- ``det_kernel``: LU elimination (rows below k only); the determinant is
+  the product of the pivots times the permutation's sign, or with ``LOG``
+  the sign and the sum of log |pivot|.
+
+A zero pivot (the matrix is singular) is recorded in ``info`` as k + 1 for
+the first such k (LAPACK's convention); the solve then divides by zero
+(inf/NaN results, as PyTorch's ``inv_ex``), the determinant is 0 (sign 0,
+log |det| = -inf). Masked rows and columns (past n) hold zeros and never
+become pivots.
+"""
+import triton
+import triton.language as tl
+
+MAX_N = 64  # largest matrix a program holds (registers: a 64 x 64 tile plus a B chunk)
+MAX_BLOCK_K = 32  # columns of B per program
+
+
+def num_warps(block_n: int) -> int:
+    """Warps per program: 4 up to 32 x 32 tiles, 8 for 64 x 64."""
+    return 4 if block_n <= 32 else 8
+
+
+@triton.jit
+def _entry(vector, index, positions):
+    """``vector[index]`` (a scalar) of a 1-D register tensor."""
+    return tl.sum(tl.where(positions == index, vector, 0), axis=0)
+
+
+@triton.jit
+def _row(tile, index, rows):
+    """Row ``index`` of a 2-D register tile."""
+    return tl.sum(tl.where(rows[:, None] == index, tile, 0), axis=0)
+
+
+@triton.jit
+def _swap_rows(tile, k, p, rows):
+    """``tile`` with rows k and p exchanged (no change when k == p)."""
+    row_k = _row(tile, k, rows)
+    row_p = _row(tile, p, rows)
+    tile = tl.where(rows[:, None] == k, row_p[None, :], tile)
+    return tl.where((rows[:, None] == p) & (p != k), row_k[None, :], tile)
+
+
+@triton.jit
+def _pivot(a, k, n, rows, cols, BLOCK_N: tl.constexpr):
+    """Partial pivoting at step k: the pivot row p (first largest |a[i, k]| for k <= i < n) and
+    column k of ``a`` with rows k and p exchanged."""
+    column = tl.sum(tl.where(cols[None, :] == k, a, 0), axis=1)
+    magnitude = tl.where((rows >= k) & (rows < n), tl.abs(column), -1.0)
+    largest = tl.max(magnitude, axis=0)
+    p = tl.min(tl.where(magnitude == largest, rows, BLOCK_N), axis=0)
+    p = tl.where(p < n, p, k)  # NaN column: no row compares equal; keep row k
+    column_k = _entry(column, k, rows)
+    column_p = _entry(column, p, rows)
+    column = tl.where(rows == k, column_p, tl.where(rows == p, column_k, column))
+    return p, column
+
+
+@triton.jit
+def solve_kernel(a_ptr, b_ptr, x_ptr, info_ptr, n, n_rhs,
+                 stride_ab, stride_ar, stride_ac, stride_bb, stride_br, stride_bc,
+                 BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, IDENTITY_B: tl.constexpr,
+                 ACC: tl.constexpr):
+    """X (contiguous (batch, n, n_rhs)) with A X = B for one matrix of the batch and BLOCK_K
+    columns of B; the first column chunk writes the matrix's ``info`` (int32)."""
+    matrix = tl.program_id(0).to(tl.int64)
+    chunk = tl.program_id(1)
+    rows = tl.arange(0, BLOCK_N)
+    cols = tl.arange(0, BLOCK_N)
+    rhs = chunk * BLOCK_K + tl.arange(0, BLOCK_K)
+    in_a = (rows[:, None] < n) & (cols[None, :] < n)
+    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
+                mask=in_a, other=0).to(ACC)
+    in_b = (rows[:, None] < n) & (rhs[None, :] < n_rhs)
+    if IDENTITY_B:
+        b = tl.where(in_b & (rows[:, None] == rhs[None, :]), 1, 0).to(ACC)
+    else:
+        b = tl.load(b_ptr + matrix * stride_bb + rows[:, None] * stride_br
+                    + rhs[None, :] * stride_bc, mask=in_b, other=0).to(ACC)
+    info = tl.full((), 0, tl.int32)
+    for k in range(0, n):
+        p, column = _pivot(a, k, n, rows, cols, BLOCK_N)
+        a = _swap_rows(a, k, p, rows)
+        b = _swap_rows(b, k, p, rows)
+        pivot = _entry(column, k, rows)
+        info = tl.where((info == 0) & (pivot == 0), k + 1, info)
+        # row k divided by the pivot; column k cleared from every other row
+        row_a = _row(a, k, rows) / pivot
+        row_b = _row(b, k, rows) / pivot
+        factor = tl.where(rows == k, 0, column)
+        a = tl.where(rows[:, None] == k, row_a[None, :], a - factor[:, None] * row_a[None, :])
+        b = tl.where(rows[:, None] == k, row_b[None, :], b - factor[:, None] * row_b[None, :])
+    out = x_ptr + matrix * n * n_rhs + rows[:, None] * n_rhs + rhs[None, :]
+    tl.store(out, b.to(x_ptr.dtype.element_ty), mask=in_b)
+    if chunk == 0:
+        tl.store(info_ptr + matrix, info)
+
+
+@triton.jit
+def det_kernel(a_ptr, out_ptr, logabs_ptr, n, stride_ab, stride_ar, stride_ac,
+               BLOCK_N: tl.constexpr, LOG: tl.constexpr, ACC: tl.constexpr):
+    """det(A) of one matrix of the batch into ``out_ptr``; with LOG, its sign into ``out_ptr``
+    and log |det(A)| into ``logabs_ptr``."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_N)
+    cols = tl.arange(0, BLOCK_N)
+    in_a = (rows[:, None] < n) & (cols[None, :] < n)
+    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
+                mask=in_a, other=0).to(ACC)
+    det = tl.full((), 1, ACC)  # product of the pivots and the permutation's sign
+    sign = tl.full((), 1, ACC)
+    logabs = tl.full((), 0, ACC)
+    for k in range(0, n):
+        p, column = _pivot(a, k, n, rows, cols, BLOCK_N)
+        a = _swap_rows(a, k, p, rows)
+        pivot = _entry(column, k, rows)
+        flip = tl.where(p != k, -1, 1).to(ACC)
+        det = det * pivot * flip
+        sign = sign * flip * tl.where(pivot > 0, 1, tl.where(pivot < 0, -1, 0)).to(ACC)
+        logabs = logabs + tl.log(tl.abs(pivot))
+        # rows below k lose their column-k part (a zero pivot has a zero column below it)
+        safe = tl.where(pivot == 0, 1, pivot)
+        factor = tl.where(rows > k, column / safe, 0)
+        a = a - factor[:, None] * _row(a, k, rows)[None, :]
+    sign = tl.where(sign == 0, 0, sign)  # +0, not -0, for a singular matrix (as PyTorch)
+    det = tl.where(det == 0, 0, det)
+    if LOG:
+        tl.store(out_ptr + matrix, sign.to(out_ptr.dtype.element_ty))
+        tl.store(logabs_ptr + matrix, logabs.to(logabs_ptr.dtype.element_ty))
+    else:
+        tl.store(out_ptr + matrix, det.to(out_ptr.dtype.element_ty))
+
+
+_SOLVE_64 = {"a_ptr": "*fp32", "b_ptr": "*fp32", "x_ptr": "*fp32", "info_ptr": "*i32"}
+COMPILE_SPECS = [
+    {"kernel": "solve_kernel", "label": "fp32-n16", "no_spills": True, "signature": _SOLVE_64,
+     "constexprs": {"BLOCK_N": 16, "BLOCK_K": 16, "IDENTITY_B": False, "ACC": "tl.float32"},
+     "num_warps": num_warps(16)},
+    {"kernel": "solve_kernel", "label": "fp32-inverse-n64", "signature": _SOLVE_64,
+     "constexprs": {"BLOCK_N": 64, "BLOCK_K": MAX_BLOCK_K, "IDENTITY_B": True,
+                    "ACC": "tl.float32"}, "num_warps": num_warps(64)},
+    {"kernel": "solve_kernel", "label": "fp64-n64",
+     "signature": {"a_ptr": "*fp64", "b_ptr": "*fp64", "x_ptr": "*fp64", "info_ptr": "*i32"},
+     "constexprs": {"BLOCK_N": 64, "BLOCK_K": MAX_BLOCK_K, "IDENTITY_B": False,
+                    "ACC": "tl.float64"}, "num_warps": num_warps(64)},
+    {"kernel": "det_kernel", "label": "fp32-det-n16", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "out_ptr": "*fp32", "logabs_ptr": "*fp32"},
+     "constexprs": {"BLOCK_N": 16, "LOG": False, "ACC": "tl.float32"},
+     "num_warps": num_warps(16)},
+    {"kernel": "det_kernel", "label": "fp64-slogdet-n64",
+     "signature": {"a_ptr": "*fp64", "out_ptr": "*fp64", "logabs_ptr": "*fp64"},
+     "constexprs": {"BLOCK_N": 64, "LOG": True, "ACC": "tl.float64"},
+     "num_warps": num_warps(64)},
+]
