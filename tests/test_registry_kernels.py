@@ -26,7 +26,7 @@ from framework.ops import registry
 # Every op family (test_every_family_is_checked): each op has its cases below.
 CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
            "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
-           "attention", "indexing", "shape", "conv", "optim", "creation")
+           "attention", "indexing", "shape", "conv", "optim", "creation", "linalg")
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
@@ -550,6 +550,15 @@ def _setitem(x, value):
 CASES["setitem"] = [_call(_setitem, lambda: _x(3, 4).clone(), lambda: _x(2, 2)),
                     _call(_setitem, lambda: _x(3, 4).clone(), lambda: 0.5)]
 CASES["broadcast_shapes"] = [_call(framework.broadcast_shapes, lambda: (3, 1), lambda: (4,))]
+# linalg (well-conditioned square matrices)
+_SQUARE = lambda: framework.tensor(RNG.standard_normal((2, 3, 3)) + 3 * np.eye(3),  # noqa: E731
+                                   dtype=F64, requires_grad=True)
+CASES["linalg.inv"] = [_call(framework.linalg.inv, _SQUARE)]
+CASES["linalg.inv_ex"] = [_call(framework.linalg.inv_ex, _SQUARE)]
+CASES["linalg.det"] = [_call(framework.linalg.det, _SQUARE)]
+CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _SQUARE)]
+CASES["linalg.solve"] = [_call(framework.linalg.solve, _SQUARE, lambda: _x(2, 3, 2))]
+CASES["linalg.solve_ex"] = [_call(framework.linalg.solve_ex, _SQUARE, lambda: _x(2, 3, 2))]
 del _name, _info, _shape, _args, _fn
 
 

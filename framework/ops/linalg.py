@@ -100,6 +100,7 @@ class _Solve(Function):
         x, info = backend(a).solve(a._a, None if b is None else b._a)
         x, info = wrap(x, a.device), wrap(info, a.device)
         ctx.mark_non_differentiable(info)
+        ctx.set_materialize_grads(False)  # no zeros for info's gradient
         ctx.save_for_backward(a, x)
         ctx.inverse = b is None
         return x, info
@@ -107,6 +108,8 @@ class _Solve(Function):
     @staticmethod
     def backward(ctx, grad, grad_info):
         a, x = ctx.saved_tensors
+        if grad is None:
+            return None, None
         if ctx.inverse:  # dA = -X^T g X^T
             return unary.neg(x.mT @ grad @ x.mT), None
         grad_b = _Solve.apply(a.mT, grad)[0]  # dB = A^-T g, dA = -dB X^T
@@ -146,12 +149,15 @@ class _Slogdet(Function):
         sign, logabs = backend(a).slogdet(a._a)
         sign, logabs = wrap(sign, a.device), wrap(logabs, a.device)
         ctx.mark_non_differentiable(sign)
+        ctx.set_materialize_grads(False)  # no zeros for sign's gradient
         ctx.save_for_backward(a)
         return sign, logabs
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabs):
         a, = ctx.saved_tensors
+        if grad_logabs is None:
+            return None
         return grad_logabs.reshape(-1, 1, 1) * _inverse(a).mT
 
 
@@ -479,9 +485,10 @@ def vander(x: Tensor, *, N=None) -> Tensor:
     return cumprod(columns, -1).to(x.dtype)
 
 
-register("linalg.inv", "linalg", ("solve", "matmul", "neg"))
+# inv and solve read info on the host (as_numpy) to raise for singular matrices
+register("linalg.inv", "linalg", ("solve", "as_numpy", "matmul", "neg"))
 register("linalg.inv_ex", "linalg", ("solve", "matmul", "neg"))
-register("linalg.solve", "linalg", ("solve", "matmul", "neg"))
+register("linalg.solve", "linalg", ("solve", "as_numpy", "matmul", "neg"))
 register("linalg.solve_ex", "linalg", ("solve", "matmul", "neg"))
 register("linalg.det", "linalg", ("det", "solve", "mul"))
 register("linalg.slogdet", "linalg", ("slogdet", "solve", "mul"))
