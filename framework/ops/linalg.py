@@ -343,7 +343,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
                            f"[{', '.join(str(d) for d in dims)}]")
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype=dtype)
-    if A.ndim == 2:
+    if A.ndim == 2 or isinstance(ord, str):
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     if A.ndim == 1:
         return vector_norm(A, ord, None, keepdim, dtype=dtype)
@@ -367,6 +367,9 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     check_tensor("linalg_cross", "other", other)
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected scalar type {dtypes.scalar_type_name(input.dtype)} but found "
+                           f"{dtypes.scalar_type_name(other.dtype)}")
     d = normalize_dim("linalg.cross", dim, input.ndim)
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
@@ -471,7 +474,8 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 
 
 def vander(x: Tensor, *, N=None) -> Tensor:
-    """The Vandermonde matrices ``x[..., i] ** j`` for j < N (default: x's last dim size)."""
+    """The Vandermonde matrices ``x[..., i] ** j`` for j < N (default: x's last dim size);
+    integer x gives int64 (PyTorch's running product)."""
     check_tensor("linalg_vander", "x", x)
     if x.ndim < 1:
         raise RuntimeError("linalg.vander: x must be at least 1-dimensional.")
@@ -482,7 +486,7 @@ def vander(x: Tensor, *, N=None) -> Tensor:
     from .scan import cumprod
     powers = x.unsqueeze(-1).expand(*x.shape, n - 1)
     columns = shape.cat([ones_like(x).unsqueeze(-1), powers], -1)
-    return cumprod(columns, -1).to(x.dtype)
+    return cumprod(columns, -1)
 
 
 # inv and solve read info on the host (as_numpy) to raise for singular matrices

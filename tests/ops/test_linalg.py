@@ -226,6 +226,10 @@ BAD_INPUT = {
                                                             _z(lib, 3, dtype="float64", device=d)),
     "cross length": lambda lib, d="cpu": lib.linalg.cross(_z(lib, 3, 2, device=d),
                                                           _z(lib, 3, 2, device=d)),
+    "cross dtypes": lambda lib, d="cpu": lib.linalg.cross(_z(lib, 3, device=d),
+                                                          _z(lib, 3, dtype="float64", device=d)),
+    "norm of a vector, matrix ord": lambda lib, d="cpu": lib.linalg.norm(_z(lib, 3, device=d),
+                                                                         "fro"),
     "cross ndim": lambda lib, d="cpu": lib.linalg.cross(_z(lib, 2, 3, device=d),
                                                         _z(lib, 3, device=d)),
     "multi_dot one": lambda lib, d="cpu": lib.linalg.multi_dot([_z(lib, 3, device=d)]),
@@ -324,6 +328,12 @@ def test_multi_dot(device, shapes):
 def test_matrix_power(device, n):
     check_op(lambda a: L.matrix_power(a, n), lambda a: torch.linalg.matrix_power(a, n),
              [_matrices(2, 3, 3) / 3], device=device)
+
+
+def test_vander_integers():
+    x = framework.tensor([1, 2, 3], dtype=framework.int32)
+    out = L.vander(x)
+    assert out.dtype == framework.int64 and out.tolist() == [[1, 1, 1], [1, 2, 4], [1, 3, 9]]
 
 
 def test_matrix_power_integers():

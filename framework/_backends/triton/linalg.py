@@ -24,14 +24,14 @@ def _kernels():
     return runtime.kernels().linalg
 
 
-def _block_n(op: str, a: Array) -> int:
+def _block_n(a: Array) -> int:
     """The tile size for ``a``'s n x n matrices; ``NotImplementedError`` past the bound."""
     n = a.shape[-1]
     limit = _kernels().MAX_N
     if n > limit:
         raise NotImplementedError(
-            f"linalg.{op}: matrices larger than {limit} x {limit} are not supported on cuda "
-            f"(got {n} x {n}): the Triton kernel holds one matrix in registers")
+            f"torch.linalg on cuda: matrices larger than {limit} x {limit} are not supported "
+            f"(got {n} x {n}): the Triton kernels hold one matrix in registers; use cpu tensors")
     return triton.next_power_of_2(max(n, 1))
 
 
@@ -39,12 +39,12 @@ def solve(a: Array, b) -> tuple:
     """(x with a @ x = b, int32 info) for (batch, n, n) ``a`` and (batch, n, k) ``b``; ``b`` None:
     the inverse of ``a``."""
     k = _kernels()
+    block_n = _block_n(a)
     batch, n = a.shape[0], a.shape[-1]
     n_rhs = n if b is None else b.shape[-1]
     x = empty((batch, n, n_rhs), a.dtype)
     info = empty((batch,), dtypes.int32)
-    block_n = _block_n("solve", a)
-    if x.numel == 0 and info.numel == 0:
+    if batch == 0:
         return x, info
     block_k = min(triton.next_power_of_2(max(n_rhs, 1)), k.MAX_BLOCK_K)
     b_strides = (0, 0, 0) if b is None else b.strides
@@ -56,11 +56,11 @@ def solve(a: Array, b) -> tuple:
     return x, info
 
 
-def _det(op: str, a: Array, log: bool) -> tuple:
+def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
+    block_n = _block_n(a)
     out = empty((a.shape[0],), a.dtype)
     logabs = empty((a.shape[0],), a.dtype)
-    block_n = _block_n(op, a)
     if a.shape[0]:
         k.det_kernel[(a.shape[0],)](pointer(a), pointer(out), pointer(logabs), a.shape[-1],
                                     *a.strides, BLOCK_N=block_n, LOG=log,
@@ -70,12 +70,12 @@ def _det(op: str, a: Array, log: bool) -> tuple:
 
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (product of the LU pivots)."""
-    return _det("det", a, False)[0]
+    return _det(a, False)[0]
 
 
 def slogdet(a: Array) -> tuple:
     """(batch,) sign and log |det| of (batch, n, n) ``a`` (0 and -inf when singular)."""
-    return _det("slogdet", a, True)
+    return _det(a, True)
 
 
 KERNELS = {"solve": solve, "det": det, "slogdet": slogdet}
