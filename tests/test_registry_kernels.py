@@ -550,15 +550,28 @@ def _setitem(x, value):
 CASES["setitem"] = [_call(_setitem, lambda: _x(3, 4).clone(), lambda: _x(2, 2)),
                     _call(_setitem, lambda: _x(3, 4).clone(), lambda: 0.5)]
 CASES["broadcast_shapes"] = [_call(framework.broadcast_shapes, lambda: (3, 1), lambda: (4,))]
-# linalg (well-conditioned square matrices)
-_SQUARE = lambda: framework.tensor(RNG.standard_normal((2, 3, 3)) + 3 * np.eye(3),  # noqa: E731
-                                   dtype=F64, requires_grad=True)
-CASES["linalg.inv"] = [_call(framework.linalg.inv, _SQUARE)]
-CASES["linalg.inv_ex"] = [_call(framework.linalg.inv_ex, _SQUARE)]
-CASES["linalg.det"] = [_call(framework.linalg.det, _SQUARE)]
-CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _SQUARE)]
-CASES["linalg.solve"] = [_call(framework.linalg.solve, _SQUARE, lambda: _x(2, 3, 2))]
-CASES["linalg.solve_ex"] = [_call(framework.linalg.solve_ex, _SQUARE, lambda: _x(2, 3, 2))]
+# linalg: well-conditioned and symmetric positive-definite (2, 3, 3) matrices
+
+
+def _square():
+    return framework.tensor(RNG.standard_normal((2, 3, 3)) + 3 * np.eye(3), dtype=F64,
+                            requires_grad=True)
+
+
+def _spd():
+    m = RNG.standard_normal((2, 3, 3))
+    return framework.tensor(m @ m.transpose(0, 2, 1) + 3 * np.eye(3), dtype=F64,
+                            requires_grad=True)
+
+
+CASES["linalg.inv"] = [_call(framework.linalg.inv, _square)]
+CASES["linalg.inv_ex"] = [_call(framework.linalg.inv_ex, _square)]
+CASES["linalg.cholesky"] = [_call(framework.linalg.cholesky, _spd)]
+CASES["linalg.cholesky_ex"] = [_call(framework.linalg.cholesky_ex, _spd)]
+CASES["linalg.det"] = [_call(framework.linalg.det, _square)]
+CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _square)]
+CASES["linalg.solve"] = [_call(framework.linalg.solve, _square, lambda: _x(2, 3, 2))]
+CASES["linalg.solve_ex"] = [_call(framework.linalg.solve_ex, _square, lambda: _x(2, 3, 2))]
 del _name, _info, _shape, _args, _fn
 
 

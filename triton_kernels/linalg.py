@@ -1,8 +1,9 @@
-"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan) and det / slogdet (LU).
+"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU) and
+Cholesky.
 
 One program holds one n x n matrix of a batch in registers, as a
 BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
-and eliminates it column by column with partial pivoting: at step k the row
+and works through it column by column; solve and det pivot: at step k the row
 at or below k with the largest |a[row, k]| (the first of equal ones, as
 LAPACK's getrf) is swapped into row k. The pivots, and so the results, are
 those of PyTorch's LU-based CPU path up to rounding.
@@ -13,6 +14,8 @@ those of PyTorch's LU-based CPU path up to rounding.
   columns of B (grid: matrices x column chunks; each chunk repeats A's
   elimination). ``IDENTITY_B`` makes B the identity in registers (the
   inverse) instead of reading it.
+- ``cholesky_kernel``: A = L L^T column by column (no pivoting); ``info``
+  marks the first leading minor that is not positive-definite.
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -146,12 +149,42 @@ def det_kernel(a_ptr, out_ptr, logabs_ptr, n, stride_ab, stride_ar, stride_ac,
         tl.store(out_ptr + matrix, det.to(out_ptr.dtype.element_ty))
 
 
+@triton.jit
+def cholesky_kernel(a_ptr, l_ptr, info_ptr, n, stride_ab, stride_ar, stride_ac,
+                    BLOCK_N: tl.constexpr, ACC: tl.constexpr):
+    """Lower-triangular L (contiguous (batch, n, n)) with A = L L^T for one matrix of the batch,
+    from A's lower triangle (right-looking: column k of L is the trailing matrix's column k over
+    the square root of its diagonal entry, whose outer product then leaves the trailing matrix).
+    ``info`` is k + 1 for the first diagonal entry k that is not positive (NaN after it)."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_N)
+    cols = tl.arange(0, BLOCK_N)
+    lower = (rows[:, None] < n) & (cols[None, :] <= rows[:, None])
+    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
+                mask=lower, other=0).to(ACC)
+    result = tl.zeros((BLOCK_N, BLOCK_N), ACC)
+    info = tl.full((), 0, tl.int32)
+    for k in range(0, n):
+        column = tl.sum(tl.where(cols[None, :] == k, a, 0), axis=1)
+        diagonal = _entry(column, k, rows)
+        info = tl.where((info == 0) & ~(diagonal > 0), k + 1, info)
+        root = tl.sqrt(diagonal)
+        column = tl.where(rows > k, column / root, tl.where(rows == k, root, 0))
+        result = tl.where(cols[None, :] == k, column[:, None], result)
+        trailing = (rows[:, None] > k) & (cols[None, :] > k)  # (only its lower part is read)
+        a = tl.where(trailing, a - column[:, None] * column[None, :], a)
+    out = l_ptr + matrix * n * n + rows[:, None] * n + cols[None, :]
+    tl.store(out, result.to(l_ptr.dtype.element_ty), mask=(rows[:, None] < n) & (cols[None, :] < n))
+    tl.store(info_ptr + matrix, info)
+
+
 _SOLVE_64 = {"a_ptr": "*fp32", "b_ptr": "*fp32", "x_ptr": "*fp32", "info_ptr": "*i32"}
 COMPILE_SPECS = [
     {"kernel": "solve_kernel", "label": "fp32-n16", "no_spills": True, "signature": _SOLVE_64,
      "constexprs": {"BLOCK_N": 16, "BLOCK_K": 16, "IDENTITY_B": False, "ACC": "tl.float32"},
      "num_warps": num_warps(16)},
-    {"kernel": "solve_kernel", "label": "fp32-inverse-n64", "no_spills": True, "signature": _SOLVE_64,
+    {"kernel": "solve_kernel", "label": "fp32-inverse-n64", "no_spills": True,
+     "signature": _SOLVE_64,
      "constexprs": {"BLOCK_N": 64, "BLOCK_K": MAX_BLOCK_K, "IDENTITY_B": True,
                     "ACC": "tl.float32"}, "num_warps": num_warps(64)},
     {"kernel": "solve_kernel", "label": "fp64-n64", "no_spills": True,
@@ -166,4 +199,10 @@ COMPILE_SPECS = [
      "signature": {"a_ptr": "*fp64", "out_ptr": "*fp64", "logabs_ptr": "*fp64"},
      "constexprs": {"BLOCK_N": 64, "LOG": True, "ACC": "tl.float64"},
      "num_warps": num_warps(64)},
+    {"kernel": "cholesky_kernel", "label": "fp32-n16", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "l_ptr": "*fp32", "info_ptr": "*i32"},
+     "constexprs": {"BLOCK_N": 16, "ACC": "tl.float32"}, "num_warps": num_warps(16)},
+    {"kernel": "cholesky_kernel", "label": "fp64-n64", "no_spills": True,
+     "signature": {"a_ptr": "*fp64", "l_ptr": "*fp64", "info_ptr": "*i32"},
+     "constexprs": {"BLOCK_N": 64, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
 ]

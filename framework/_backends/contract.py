@@ -368,6 +368,9 @@ LINALG = {
     "solve": "solve(a, b) -> (Array, Array[int32]): x (batch, n, k) with a x = b for b (batch, n, "
              "k), or the inverse of a when b is None; and info (LU with partial pivoting; a "
              "singular a gives inf/NaN in x)",
+    "cholesky": "cholesky(a) -> (Array, Array[int32]): lower-triangular l (zeros above) with a "
+                "= l l^T, from a's lower triangle; info = k + 1 when the leading minor of order "
+                "k + 1 is the first not positive-definite (l is then not finite from there)",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

@@ -34,13 +34,15 @@ from . import binary, matmul as _matmul, reduce, shape, unary
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
 from .registry import register
 
-__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "vecdot", "cross", "multi_dot",
-           "matrix_power", "diagonal", "matmul", "vander", "inv", "inv_ex", "det", "slogdet",
-           "solve", "solve_ex"]
+__all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot", "cross",
+           "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
+           "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
+           "cholesky_ex", "tensorinv", "tensorsolve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
 InvExResult = namedtuple("linalg_inv_ex", ("inverse", "info"))
+CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
 matmul = _matmul.matmul
@@ -215,14 +217,17 @@ def slogdet(A: Tensor) -> tuple:
     return SlogdetResult(sign.reshape(A.shape[:-2]), logabs.reshape(A.shape[:-2]))
 
 
-def _solve_operands(op: str, A: Tensor, B: Tensor, left: bool) -> tuple:
+def _solve_operands(op: str, A: Tensor, B: Tensor, left: bool, vectors: bool = True) -> tuple:
     """Checked, broadcast (batch, n, n) A and (batch, n, k) B of ``A X = B``; the batch shape
-    and whether B is a (batch of) vector(s)."""
+    and whether B is a (batch of) vector(s) (never, unless ``vectors``)."""
     _check_solver_input(op, A)
     check_tensor(op.replace(".", "_"), "B", B)
     common_device(op, A, B)
     _check_same_dtype(op, ("A", "B"), A, B)
-    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if not vectors and B.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    vector = vectors and (B.ndim == 1 or (B.ndim == A.ndim - 1
+                                          and tuple(B.shape) == tuple(A.shape[:-1])))
     rhs = B.unsqueeze(-1) if vector else B
     n = A.shape[-1]
     if rhs.ndim < 2 or rhs.shape[-2 if left else -1] != n or (vector and not left):
@@ -247,6 +252,25 @@ def _solve(op: str, A: Tensor, B: Tensor, left: bool) -> tuple:
     return x, info.reshape(batch)
 
 
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """X with ``A X = B`` (``X A = B`` when ``left=False``) for the upper (``upper``) or lower
+    triangle of A, with ones on its diagonal when ``unitriangular``; B has at least 2 dims.
+    The other triangle is not read (its gradient is 0); a zero on the diagonal gives inf/NaN
+    (no error, as PyTorch). A composite of the ``solve`` kernel op."""
+    op = "linalg.solve_triangular"
+    _check_solver_input(op, A)
+    from .movement import tril, triu
+    triangle = triu(A) if upper else tril(A)
+    if unitriangular:
+        from .creation import eye
+        identity = eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        triangle = triangle * (1 - identity) + identity
+    a, b, batch, _ = _solve_operands(op, triangle, B, left, vectors=False)
+    x = _Solve.apply(a, b)[0].reshape(*batch, *b.shape[1:])
+    return x if left else x.mT
+
+
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> tuple:
     """``(result, info)`` of ``solve`` without raising for singular matrices (their result is
     inf/NaN and ``info`` nonzero) unless ``check_errors``."""
@@ -263,6 +287,93 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     x, info = _solve("linalg.solve", A, B, left)
     _raise_singular("torch.linalg.solve", info, info.ndim > 0, _solver_failed)
     return x
+
+
+class _Cholesky(Function):
+    """Lower-triangular L with A = L L^T for (batch, n, n) A, and info; the gradient is
+    PyTorch's (Murray 2016): P = tril(L^T gL), S = (P + tril(P, -1)^T) / 2, dA = L^-T S L^-1."""
+
+    node_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        lower, info = backend(a).cholesky(a._a)
+        lower, info = wrap(lower, a.device), wrap(info, a.device)
+        ctx.mark_non_differentiable(info)
+        ctx.set_materialize_grads(False)  # no zeros for info's gradient
+        ctx.save_for_backward(lower)
+        return lower, info
+
+    @staticmethod
+    def backward(ctx, grad, grad_info):
+        if grad is None:
+            return None
+        from .movement import tril
+        lower, = ctx.saved_tensors
+        p = tril(lower.mT @ grad)
+        s = (p + tril(p, -1).mT) * 0.5
+        inverse = _inverse(lower)
+        return inverse.mT @ s @ inverse
+
+
+def _not_positive_definite(code: int) -> str:
+    return ("The factorization could not be completed because the input is not positive-definite "
+            f"(the leading minor of order {code} is not positive-definite).")
+
+
+def _cholesky(op: str, A: Tensor, upper: bool, check_errors: bool) -> tuple:
+    _check_matrices(op, A)
+    _check_floating(op, A)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"cholesky_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    lower, info = _Cholesky.apply(_as_batch(A))
+    lower, info = lower.reshape(A.shape), info.reshape(A.shape[:-2])
+    if check_errors:
+        _raise_singular(op, info, A.ndim > 2, _not_positive_definite)
+    return (lower.mT if upper else lower), info
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> tuple:
+    """``(L, info)`` of ``cholesky`` without raising (``info`` k > 0: the leading minor of order
+    k is not positive-definite, L is not finite from there) unless ``check_errors``."""
+    return CholeskyExResult(*_cholesky("linalg.cholesky_ex", A, upper, check_errors))
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The Cholesky factor L (lower-triangular, A = L L^T) of (batches of) symmetric positive-
+    definite float32/float64 matrices, read from their lower triangle; ``upper=True`` gives
+    U = L^T. ``LinAlgError`` when one is not positive-definite. On cuda n is at most 64."""
+    return _cholesky("linalg.cholesky", A, upper, True)[0]
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of A seen as a matrix of its first ``ind`` dims by the others: the result
+    has shape ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(A, result, ind)`` is the
+    identity."""
+    check_tensor("linalg_tensorinv", "A", A)
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) == B``: X has shape ``A.shape[B.ndim:]`` (after the dims
+    ``dims`` of A, if given, are moved to the end)."""
+    check_tensor("linalg_tensorsolve", "A", A)
+    check_tensor("linalg_tensorsolve", "B", B)
+    if dims is not None:
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        A = shape.movedim(A, dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    rows, cols = math.prod(A.shape[:B.ndim]), math.prod(A.shape[B.ndim:])
+    if rows != cols:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+                           f"== prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(A.shape[B.ndim:])
 
 
 # Norms ---------------------------------------------------------------------------------------
@@ -349,6 +460,65 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         return vector_norm(A, ord, None, keepdim, dtype=dtype)
     raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or "
                        f"2D. Got {A.ndim}D.")
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number ``norm(A, p) * norm(inv(A), p)`` of (batches of) square matrices for
+    p = 'fro', 1, -1, inf, -inf (inf for singular matrices). p = None, 2, -2 and 'nuc' need the
+    singular values: ``NotImplementedError``."""
+    check_tensor("linalg_cond", "A", A)
+    if p in (None, 2, -2, "nuc"):
+        raise NotImplementedError(f"linalg.cond: p={p!r} needs the singular values (linalg.svd), "
+                                  "which framework does not have yet")
+    if isinstance(p, str) and p != "fro" or not isinstance(p, str) and p not in (
+            1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    _check_matrices(f"linalg.cond(ord={p})", A)
+    inverse, info = inv_ex(A)
+    from .compare import where
+    result = matrix_norm(A, p) * matrix_norm(inverse, p)
+    return where(info > 0, math.inf, result)
+
+
+# Pade approximant of degree 13 (Higham 2005, "The scaling and squaring method for the matrix
+# exponential revisited"): coefficients, and the largest 1-norm it serves unscaled.
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def _pade13(a: Tensor) -> Tensor:
+    """exp(a) by the [13/13] Pade approximant: (V - U)^-1 (V + U), U odd and V even in a."""
+    from .creation import eye
+    b = _PADE13
+    identity = eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2)
+             + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * identity)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
+        + b[0] * identity
+    a_, b_, batch, _ = _solve_operands("linalg.matrix_exp", v - u, v + u, True, vectors=False)
+    return _Solve.apply(a_, b_)[0].reshape(a.shape)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential of (batches of) square float32/float64 matrices: scaling and
+    squaring with the [13/13] Pade approximant (one scaling for the whole batch, from the
+    largest 1-norm: read on the host). Differentiable to any order through its ops."""
+    op = "linalg.matrix_exp"
+    _check_matrices(op, A)
+    _check_floating(op, A)
+    if A.numel() == 0:
+        return A.clone()
+    norm_1 = reduce.amax(matrix_norm(A.detach(), 1)).item()
+    squarings = max(0, math.ceil(math.log2(norm_1 / _THETA13))) if norm_1 > 0 else 0
+    result = _pade13(A * (0.5 ** squarings) if squarings else A)
+    for _ in range(squarings):
+        result = result @ result
+    return result
 
 
 # Products ------------------------------------------------------------------------------------
@@ -494,5 +664,8 @@ register("linalg.inv", "linalg", ("solve", "as_numpy", "matmul", "neg"))
 register("linalg.inv_ex", "linalg", ("solve", "matmul", "neg"))
 register("linalg.solve", "linalg", ("solve", "as_numpy", "matmul", "neg"))
 register("linalg.solve_ex", "linalg", ("solve", "matmul", "neg"))
+register("linalg.cholesky", "linalg", ("cholesky", "as_numpy", "matmul", "tril", "add", "mul",
+                                       "solve"))
+register("linalg.cholesky_ex", "linalg", ("cholesky", "matmul", "tril", "add", "mul", "solve"))
 register("linalg.det", "linalg", ("det", "solve", "mul"))
 register("linalg.slogdet", "linalg", ("slogdet", "solve", "mul"))

@@ -1,6 +1,7 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex (kernel ops): batched, broadcast,
+inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex (kernel ops) and
+solve_triangular, tensorinv, tensorsolve, cond, matrix_exp (composites of them): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
 bad input. The composites (norms, products, matrix_power, vander): values and
@@ -14,7 +15,7 @@ import torch
 from helpers import check_op
 
 import framework
-from framework.autograd import gradgradcheck
+from framework.autograd import gradcheck, gradgradcheck
 
 L = framework.linalg
 RNG = np.random.default_rng(7)
@@ -87,7 +88,7 @@ def test_larger_matrices(device):
 
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
-    for fn in (L.inv, L.det, lambda x: L.solve(x, x)):
+    for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -107,7 +108,8 @@ SOLVE_CASES = [
 
 @pytest.mark.parametrize("a_shape,b_shape,left", SOLVE_CASES, ids=str)
 def test_solve(device, a_shape, b_shape, left):
-    check_op(lambda a, b: L.solve(a, b, left=left), lambda a, b: torch.linalg.solve(a, b, left=left),
+    check_op(lambda a, b: L.solve(a, b, left=left),
+             lambda a, b: torch.linalg.solve(a, b, left=left),
              [_matrices(*a_shape), _normal(*b_shape)], device=device)
 
 
@@ -123,9 +125,89 @@ def test_solve_ex_and_inv_ex(device):
              [a, b], device=device)
     check_op(lambda x: L.inv_ex(x).inverse, lambda x: torch.linalg.inv_ex(x).inverse, [a],
              device=device)
-    result, info = L.solve_ex(framework.tensor(a, device=device), framework.tensor(b, device=device))
+    result, info = L.solve_ex(framework.tensor(a, device=device),
+                              framework.tensor(b, device=device))
     assert info.dtype == framework.int32 and info.tolist() == [0, 0]
     assert type(result).__name__ == "Tensor"
+
+
+# cholesky, solve_triangular, tensorinv, tensorsolve, cond, matrix_exp --------------------------
+def _spd(*shape):
+    """Symmetric positive-definite (batches of) matrices."""
+    m = _normal(*shape)
+    return m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+@pytest.mark.parametrize("shape", SQUARE_SHAPES, ids=str)
+def test_cholesky(device, shape):
+    check_op(L.cholesky, torch.linalg.cholesky, [_spd(*shape)], device=device)
+
+
+def test_cholesky_upper_and_ex(device):
+    a = _spd(2, 5, 5)
+    check_op(lambda x: L.cholesky(x, upper=True), lambda x: torch.linalg.cholesky(x, upper=True),
+             [a], device=device, dtype=framework.float64, contiguous=False)
+    check_op(lambda x: L.cholesky_ex(x).L, lambda x: torch.linalg.cholesky_ex(x).L, [a],
+             device=device)
+    not_pd = framework.tensor([[[4.0, 2], [2, 1]], [[1.0, 0], [0, 1]]], device=device)
+    assert L.cholesky_ex(not_pd).info.tolist() == [2, 0]
+    with pytest.raises(L.LinAlgError) as got:
+        L.cholesky(not_pd)
+    with pytest.raises(torch.linalg.LinAlgError) as expected:
+        torch.linalg.cholesky(torch.tensor(not_pd.tolist()))
+    assert str(got.value) == str(expected.value)
+
+
+# (A shape, B shape, upper, left, unitriangular)
+TRIANGULAR_CASES = [((3, 3), (3, 2), True, True, False),
+                    ((2, 3, 3), (3, 1), False, True, False),
+                    ((3, 3), (2, 4, 3), True, False, False),
+                    ((2, 3, 3), (2, 3, 2), False, True, True)]
+
+
+@pytest.mark.parametrize("a_shape,b_shape,upper,left,unit", TRIANGULAR_CASES, ids=str)
+def test_solve_triangular(device, a_shape, b_shape, upper, left, unit):
+    kwargs = {"upper": upper, "left": left, "unitriangular": unit}
+    check_op(lambda a, b: L.solve_triangular(a, b, **kwargs),
+             lambda a, b: torch.linalg.solve_triangular(a, b, **kwargs),
+             [_matrices(*a_shape), _normal(*b_shape)], device=device)
+
+
+def test_tensorinv_and_tensorsolve(device):
+    check_op(lambda a: L.tensorinv(a, ind=2), lambda a: torch.linalg.tensorinv(a, ind=2),
+             [_matrices(6, 6).reshape(2, 3, 6)], device=device)
+    check_op(lambda a: L.tensorinv(a, ind=1), lambda a: torch.linalg.tensorinv(a, ind=1),
+             [_matrices(4, 4).reshape(4, 2, 2)], device=device)
+    check_op(L.tensorsolve, torch.linalg.tensorsolve, [_matrices(6, 6).reshape(2, 3, 6),
+                                                       _normal(2, 3)], device=device)
+    check_op(lambda a, b: L.tensorsolve(a, b, dims=(0,)),
+             lambda a, b: torch.linalg.tensorsolve(a, b, dims=(0,)),
+             [_matrices(6, 6).reshape(6, 2, 3), _normal(2, 3)], device=device)
+
+
+@pytest.mark.parametrize("p", ["fro", 1, -1, math.inf, -math.inf], ids=str)
+def test_cond(device, p):
+    # torch 2.13's cond has no working backward (it edits inv_ex's output in place): values
+    # against torch, gradients by finite differences
+    check_op(lambda a: L.cond(a, p), lambda a: torch.linalg.cond(a, p), [_pivoting(2, 3, 3)],
+             device=device, dtype=framework.float64, grad=False)
+    if device == "cpu":
+        assert gradcheck(lambda a: L.cond(a, p), (_leaf(_pivoting(3, 3), device),))
+
+
+def test_cond_of_singular_matrices(device):
+    a, fw_a = _singular(device)
+    assert L.cond(fw_a, 1).tolist()[1] == math.inf == torch.linalg.cond(torch.tensor(a), 1)[1]
+
+
+@pytest.mark.parametrize("shape,scale", [((3, 3), 0.3), ((2, 4, 4), 3.0), ((1, 1), 1.0),
+                                         ((0, 2, 2), 1.0)], ids=str)
+def test_matrix_exp(device, shape, scale):
+    # scale 3: 1-norms past the approximant's bound, so the batch is scaled and squared
+    check_op(L.matrix_exp, torch.linalg.matrix_exp, [_normal(*shape) * scale], device=device,
+             dtype=framework.float64)
+    check_op(L.matrix_exp, torch.linalg.matrix_exp, [_normal(*shape) * scale], device=device,
+             scale=10)
 
 
 # singular input ----------------------------------------------------------------------------
@@ -139,7 +221,8 @@ def test_singular_matrices(device):
     a, fw_a = _singular(device)
     t_a = torch.tensor(a)
     for fw_fn, torch_fn in ((L.inv, torch.linalg.inv),
-                            (lambda x: L.solve(x, x[..., 0]), lambda x: torch.linalg.solve(x, x[..., 0])),
+                            (lambda x: L.solve(x, x[..., 0]),
+                             lambda x: torch.linalg.solve(x, x[..., 0])),
                             (lambda x: L.inv(x[1]), lambda x: torch.linalg.inv(x[1])),
                             (lambda x: L.inv_ex(x, check_errors=True),
                              lambda x: torch.linalg.inv_ex(x, check_errors=True)),
@@ -164,12 +247,16 @@ def _leaf(array, device):
 
 
 def test_second_derivatives(device):
-    a = _leaf(_pivoting(3, 3), device)
-    b = _leaf(_normal(3, 2), device)
+    n = 3 if device == "cpu" else 2  # each finite difference runs the kernels again
+    a = _leaf(_pivoting(n, n), device)
+    b = _leaf(_normal(n, 2), device)
     assert gradgradcheck(L.det, (a,))
     assert gradgradcheck(L.inv, (a,))
     assert gradgradcheck(lambda x, y: L.solve(x, y), (a, b))
     assert gradgradcheck(lambda x: L.slogdet(x).logabsdet, (a,))
+    spd = _leaf(_spd(n, n), device)
+    # a symmetric input (the gradient is symmetrized: entries above the diagonal are not read)
+    assert gradgradcheck(lambda x: L.cholesky((x + x.mT) * 0.5), (spd,))
 
 
 def test_second_derivatives_of_composites():
@@ -177,6 +264,7 @@ def test_second_derivatives_of_composites():
     assert gradgradcheck(lambda x: L.matrix_power(x, -2), (a,))
     assert gradgradcheck(lambda x: L.matrix_norm(x, 1), (a,))
     assert gradgradcheck(lambda x: L.vector_norm(x, 3, dim=0), (a,))
+    assert gradgradcheck(lambda x: L.matrix_exp(x / 3), (a,))
 
 
 # bad input ---------------------------------------------------------------------------------
@@ -239,6 +327,20 @@ BAD_INPUT = {
         [_z(lib, 3, 2, device=d), _z(lib, 2, 2, 2, device=d), _z(lib, 2, device=d)]),
     "multi_dot shapes": lambda lib, d="cpu": lib.linalg.multi_dot([_z(lib, 3, 2, device=d),
                                                                    _z(lib, 3, 2, device=d)]),
+    "cholesky half": lambda lib, d="cpu": lib.linalg.cholesky(_z(lib, 2, 2, dtype="float16",
+                                                                 device=d)),
+    "solve_triangular 1-D B": lambda lib, d="cpu": lib.linalg.solve_triangular(
+        _z(lib, 2, 2, device=d), _z(lib, 2, device=d), upper=True),
+    "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
+    "tensorinv shape": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 3, 2, device=d),
+                                                                 ind=1),
+    "tensorsolve shape": lambda lib, d="cpu": lib.linalg.tensorsolve(_z(lib, 6, 2, 3, device=d),
+                                                                     _z(lib, 6, device=d)),
+    "cond order": lambda lib, d="cpu": lib.linalg.cond(_z(lib, 2, 2, device=d), 3),
+    "cond non-square": lambda lib, d="cpu": lib.linalg.cond(_z(lib, 2, 3, device=d), 1),
+    "matrix_exp non-square": lambda lib, d="cpu": lib.linalg.matrix_exp(_z(lib, 2, 3, device=d)),
+    "matrix_exp int": lambda lib, d="cpu": lib.linalg.matrix_exp(_z(lib, 2, 2, dtype="int64",
+                                                                    device=d)),
     "matrix_power non-square": lambda lib, d="cpu": lib.linalg.matrix_power(
         _z(lib, 2, 3, device=d), 2),
 }
@@ -246,7 +348,8 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(case):
-    _same_error(BAD_INPUT[case], BAD_INPUT[case])
+    exc = NotImplementedError if case == "cholesky half" else RuntimeError
+    _same_error(BAD_INPUT[case], BAD_INPUT[case], exc=exc)
 
 
 def test_bad_input_on_cuda():
@@ -261,6 +364,10 @@ def test_type_errors():
         L.vector_norm(framework.ones(3), "fro")
     with pytest.raises(NotImplementedError, match="'nuc'.*svd"):
         L.matrix_norm(framework.eye(2), "nuc")
+    with pytest.raises(NotImplementedError, match="p=None.*svd"):
+        L.cond(framework.eye(2))
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'upper'"):
+        L.solve_triangular(framework.eye(2), framework.eye(2))
 
 
 # composites --------------------------------------------------------------------------------

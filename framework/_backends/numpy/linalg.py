@@ -1,7 +1,8 @@
-"""CPU linear algebra kernels: solve / inverse, det, slogdet of (batch, n, n) matrices (NumPy).
+"""CPU linear algebra kernels: solve / inverse, Cholesky, det, slogdet of (batch, n, n) matrices.
 
-``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, as PyTorch's
-CPU path) computes the results in the input's type. A singular matrix makes
+``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, and potrf, as
+PyTorch's CPU path) computes the results in the input's type. Cholesky
+failures are found the same way (``_cholesky_one``). A singular matrix makes
 ``np.linalg.solve`` raise for the whole batch; the batch is then solved
 matrix by matrix, and each singular one gets NaN and its ``info`` (k + 1
 for the first zero pivot k of its LU factorization, LAPACK's convention).
@@ -56,6 +57,37 @@ def solve(a: Array, b) -> tuple:
     return wrap(np.ascontiguousarray(x), a.dtype), wrap(info, int32)
 
 
+def _cholesky_one(matrix: np.ndarray) -> tuple:
+    """(L, info) of one matrix by the column-by-column Cholesky: info = k + 1 for the first
+    non-positive diagonal k, from where L is NaN."""
+    work = np.tril(matrix).astype(matrix.dtype, copy=True)
+    lower = np.zeros_like(work)
+    n = work.shape[0]
+    for k in range(n):
+        diagonal = work[k, k]
+        if not diagonal > 0:
+            lower[k:, k:] = np.tril(np.full((n - k, n - k), np.nan, dtype=work.dtype))
+            return lower, k + 1
+        column = work[k:, k] / np.sqrt(diagonal)
+        lower[k:, k] = column
+        work[k + 1:, k + 1:] -= np.outer(column[1:], column[1:])
+    return lower, 0
+
+
+def cholesky(a: Array) -> tuple:
+    """(lower-triangular L with a = L L^T, int32 info) for (batch, n, n) ``a`` (lower triangle
+    read); a matrix that is not positive-definite gets its info and NaN past the failed minor."""
+    data = nd(a)
+    try:
+        lower = np.linalg.cholesky(data)
+        info = np.zeros(data.shape[0], dtype=np.int32)
+    except np.linalg.LinAlgError:
+        pairs = [_cholesky_one(m) for m in data]
+        lower = np.stack([p[0] for p in pairs]) if pairs else np.empty(data.shape, data.dtype)
+        info = np.array([p[1] for p in pairs], dtype=np.int32)
+    return wrap(np.ascontiguousarray(lower, dtype=a.dtype.numpy), a.dtype), wrap(info, int32)
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -69,4 +101,4 @@ def slogdet(a: Array) -> tuple:
             wrap(np.ascontiguousarray(logabs, dtype=a.dtype.numpy), a.dtype))
 
 
-KERNELS = {"solve": solve, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "det": det, "slogdet": slogdet}

@@ -1,4 +1,5 @@
-"""Launch wrappers: solve / inverse, det, slogdet on ``cuda`` (kernels in ``triton_kernels/linalg.py``).
+"""Launch wrappers: solve / inverse, Cholesky, det, slogdet on ``cuda`` (kernels in
+``triton_kernels/linalg.py``).
 
 One program per matrix (and, for solve, per chunk of right-hand-side
 columns), the whole matrix in registers: n is at most
@@ -56,6 +57,21 @@ def solve(a: Array, b) -> tuple:
     return x, info
 
 
+def cholesky(a: Array) -> tuple:
+    """(lower-triangular L with a = L L^T, int32 info) for (batch, n, n) ``a`` (lower triangle
+    read; info k + 1 for the first leading minor of order k + 1 not positive-definite)."""
+    k = _kernels()
+    block_n = _block_n(a)
+    batch = a.shape[0]
+    lower = empty(a.shape, a.dtype)
+    info = empty((batch,), dtypes.int32)
+    if batch:
+        k.cholesky_kernel[(batch,)](pointer(a), pointer(lower), pointer(info), a.shape[-1],
+                                    *a.strides, BLOCK_N=block_n, ACC=_ACC[a.dtype.name],
+                                    num_warps=k.num_warps(block_n))
+    return lower, info
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
     block_n = _block_n(a)
@@ -78,4 +94,4 @@ def slogdet(a: Array) -> tuple:
     return _det(a, True)
 
 
-KERNELS = {"solve": solve, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "det": det, "slogdet": slogdet}
