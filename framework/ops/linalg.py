@@ -92,6 +92,15 @@ def _as_batch(a: Tensor) -> Tensor:
 
 
 # The kernel ops -----------------------------------------------------------------------------
+def _result_and_flag(ctx, device, result, flag) -> tuple:
+    """A kernel's (result, flag) arrays as tensors: the flag (info, or det's sign) gets no
+    gradient, and backward sees None, not zeros, for an output nobody differentiated."""
+    result, flag = wrap(result, device), wrap(flag, device)
+    ctx.mark_non_differentiable(flag)
+    ctx.set_materialize_grads(False)
+    return result, flag
+
+
 class _Solve(Function):
     """X with A X = B for (batch, n, n) A and (batch, n, k) B (B None: X = A^-1), and info."""
 
@@ -100,9 +109,7 @@ class _Solve(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, info = backend(a).solve(a._a, None if b is None else b._a)
-        x, info = wrap(x, a.device), wrap(info, a.device)
-        ctx.mark_non_differentiable(info)
-        ctx.set_materialize_grads(False)  # no zeros for info's gradient
+        x, info = _result_and_flag(ctx, a.device, x, info)
         ctx.save_for_backward(a, x)
         ctx.inverse = b is None
         return x, info
@@ -149,9 +156,7 @@ class _Slogdet(Function):
     @staticmethod
     def forward(ctx, a):
         sign, logabs = backend(a).slogdet(a._a)
-        sign, logabs = wrap(sign, a.device), wrap(logabs, a.device)
-        ctx.mark_non_differentiable(sign)
-        ctx.set_materialize_grads(False)  # no zeros for sign's gradient
+        logabs, sign = _result_and_flag(ctx, a.device, logabs, sign)
         ctx.save_for_backward(a)
         return sign, logabs
 
@@ -297,10 +302,7 @@ class _Cholesky(Function):
 
     @staticmethod
     def forward(ctx, a):
-        lower, info = backend(a).cholesky(a._a)
-        lower, info = wrap(lower, a.device), wrap(info, a.device)
-        ctx.mark_non_differentiable(info)
-        ctx.set_materialize_grads(False)  # no zeros for info's gradient
+        lower, info = _result_and_flag(ctx, a.device, *backend(a).cholesky(a._a))
         ctx.save_for_backward(lower)
         return lower, info
 
