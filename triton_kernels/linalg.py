@@ -1,5 +1,5 @@
-"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU) and
-Cholesky.
+"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU),
+Cholesky and symmetric eigendecomposition (Jacobi).
 
 One program holds one n x n matrix of a batch in registers, as a
 BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
@@ -16,6 +16,8 @@ those of PyTorch's LU-based CPU path up to rounding.
   inverse) instead of reading it.
 - ``cholesky_kernel``: A = L L^T column by column (no pivoting); ``info``
   marks the first leading minor that is not positive-definite.
+- ``eigh_kernel``: cyclic Jacobi rotations of a symmetric matrix (no
+  pivoting), then the diagonal sorted with the accumulated rotations.
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -31,6 +33,9 @@ import triton.language as tl
 
 MAX_N = 64  # largest matrix a program holds (registers: a 64 x 64 tile plus a B chunk)
 MAX_BLOCK_K = 32  # columns of B per program
+MAX_SWEEPS = 30  # Jacobi sweeps of eigh (it converges quadratically: ~6-10 in practice)
+# eigh stops when the off-diagonal squares are at most this share of the squared norm
+EIGH_TOL = {"float32": 1.4e-14, "float64": 4.9e-32}  # (machine epsilon) ** 2
 
 
 def num_warps(block_n: int) -> int:
@@ -178,6 +183,86 @@ def cholesky_kernel(a_ptr, l_ptr, info_ptr, n, stride_ab, stride_ar, stride_ac,
     tl.store(info_ptr + matrix, info)
 
 
+@triton.jit
+def _rotate(tile, p, q, c, s, lanes, AXIS: tl.constexpr):
+    """``tile`` with its columns (AXIS 1) or rows (AXIS 0) p and q replaced by
+    ``c x_p - s x_q`` and ``s x_p + c x_q`` (a Jacobi rotation from the right / its transpose
+    from the left)."""
+    if AXIS == 1:
+        x_p = tl.sum(tl.where(lanes[None, :] == p, tile, 0), axis=1)[:, None]
+        x_q = tl.sum(tl.where(lanes[None, :] == q, tile, 0), axis=1)[:, None]
+        at_p = lanes[None, :] == p
+        at_q = lanes[None, :] == q
+    else:
+        x_p = tl.sum(tl.where(lanes[:, None] == p, tile, 0), axis=0)[None, :]
+        x_q = tl.sum(tl.where(lanes[:, None] == q, tile, 0), axis=0)[None, :]
+        at_p = lanes[:, None] == p
+        at_q = lanes[:, None] == q
+    tile = tl.where(at_p, c * x_p - s * x_q, tile)
+    return tl.where(at_q, s * x_p + c * x_q, tile)
+
+
+@triton.jit
+def eigh_kernel(a_ptr, values_ptr, vectors_ptr, n, stride_ab, stride_ar, stride_ac,
+                BLOCK_N: tl.constexpr, TOL: tl.constexpr, MAX_SWEEPS: tl.constexpr,
+                ACC: tl.constexpr):
+    """Eigenvalues (ascending, contiguous (batch, n)) and eigenvectors (columns of contiguous
+    (batch, n, n)) of one symmetric matrix of the batch, read from its lower triangle.
+
+    Cyclic Jacobi: each rotation (p, q) zeroes a[p, q] (a <- J^T a J, v <- v J, with
+    Rutishauser's stable t = tan(angle)); sweeps over every pair until the off-diagonal
+    squares sum to at most TOL times the squared Frobenius norm, or MAX_SWEEPS. The
+    eigenvalues are then a's diagonal, written in ascending order (ties by index) with their
+    vectors."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_N)
+    cols = tl.arange(0, BLOCK_N)
+    base = a_ptr + matrix * stride_ab
+    inside = (rows[:, None] < n) & (cols[None, :] < n)
+    below = inside & (cols[None, :] <= rows[:, None])
+    above = inside & (cols[None, :] > rows[:, None])
+    a = tl.load(base + rows[:, None] * stride_ar + cols[None, :] * stride_ac, mask=below, other=0)
+    mirrored = tl.load(base + cols[None, :] * stride_ar + rows[:, None] * stride_ac, mask=above,
+                       other=0)
+    a = (a + mirrored).to(ACC)
+    diagonal = rows[:, None] == cols[None, :]
+    v = tl.where(diagonal & inside, 1, 0).to(ACC)
+    bound = TOL * tl.sum(tl.sum(a * a, axis=1), axis=0)
+    off = tl.sum(tl.sum(tl.where(diagonal, 0, a * a), axis=1), axis=0)
+    sweep = tl.full((), 0, tl.int32)
+    while (sweep < MAX_SWEEPS) & (off > bound):
+        for p in range(0, n - 1):
+            for q in range(p + 1, n):
+                row_p = tl.sum(tl.where(rows[:, None] == p, a, 0), axis=0)
+                a_pp = _entry(row_p, p, cols)
+                a_pq = _entry(row_p, q, cols)
+                a_qq = tl.sum(tl.sum(tl.where((rows[:, None] == q) & (cols[None, :] == q), a, 0),
+                                     axis=1), axis=0)
+                theta = (a_qq - a_pp) / (2 * tl.where(a_pq == 0, 1, a_pq))
+                sign = tl.where(theta >= 0, 1, -1).to(ACC)
+                t = sign / (tl.abs(theta) + tl.sqrt(theta * theta + 1))
+                t = tl.where(a_pq == 0, 0, t)
+                c = 1 / tl.sqrt(t * t + 1)
+                s = t * c
+                a = _rotate(_rotate(a, p, q, c, s, cols, 1), p, q, c, s, rows, 0)
+                pair = ((rows[:, None] == p) & (cols[None, :] == q)) | \
+                    ((rows[:, None] == q) & (cols[None, :] == p))
+                a = tl.where(pair, 0, a)  # zero by construction; drop the rounding
+                v = _rotate(v, p, q, c, s, cols, 1)
+        off = tl.sum(tl.sum(tl.where(diagonal, 0, a * a), axis=1), axis=0)
+        sweep += 1
+    values = tl.sum(tl.where(diagonal, a, 0), axis=1)  # indexed by rows
+    values_c = tl.sum(tl.where(diagonal, a, 0), axis=0)  # the same, indexed by cols
+    # rank of eigenvalue j: how many come before it (smaller, or equal with a smaller index)
+    before = (values[:, None] < values_c[None, :]) | \
+        ((values[:, None] == values_c[None, :]) & (rows[:, None] < cols[None, :]))
+    rank = tl.sum(tl.where(before & (rows[:, None] < n), 1, 0), axis=0)  # indexed by cols
+    tl.store(values_ptr + matrix * n + rank, values_c.to(values_ptr.dtype.element_ty),
+             mask=cols < n)
+    out = vectors_ptr + matrix * n * n + rows[:, None] * n + rank[None, :]
+    tl.store(out, v.to(vectors_ptr.dtype.element_ty), mask=inside)
+
+
 _SOLVE_64 = {"a_ptr": "*fp32", "b_ptr": "*fp32", "x_ptr": "*fp32", "info_ptr": "*i32"}
 COMPILE_SPECS = [
     {"kernel": "solve_kernel", "label": "fp32-n16", "no_spills": True, "signature": _SOLVE_64,
@@ -205,4 +290,14 @@ COMPILE_SPECS = [
     {"kernel": "cholesky_kernel", "label": "fp64-n64", "no_spills": True,
      "signature": {"a_ptr": "*fp64", "l_ptr": "*fp64", "info_ptr": "*i32"},
      "constexprs": {"BLOCK_N": 64, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
+    {"kernel": "eigh_kernel", "label": "fp32-n16", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "values_ptr": "*fp32", "vectors_ptr": "*fp32"},
+     "constexprs": {"BLOCK_N": 16, "TOL": EIGH_TOL["float32"], "MAX_SWEEPS": MAX_SWEEPS,
+                    "ACC": "tl.float32"},
+     "num_warps": num_warps(16)},
+    {"kernel": "eigh_kernel", "label": "fp64-n64", "no_spills": True,
+     "signature": {"a_ptr": "*fp64", "values_ptr": "*fp64", "vectors_ptr": "*fp64"},
+     "constexprs": {"BLOCK_N": 64, "TOL": EIGH_TOL["float64"], "MAX_SWEEPS": MAX_SWEEPS,
+                    "ACC": "tl.float64"},
+     "num_warps": num_warps(64)},
 ]

@@ -371,6 +371,9 @@ LINALG = {
     "cholesky": "cholesky(a) -> (Array, Array[int32]): lower-triangular l (zeros above) with a "
                 "= l l^T, from a's lower triangle; info = k + 1 when the leading minor of order "
                 "k + 1 is the first not positive-definite (l is then not finite from there)",
+    "eigh": "eigh(a) -> (Array, Array): ascending eigenvalues (batch, n) and orthonormal "
+            "eigenvectors (batch, n, n), as columns, of symmetric a read from its lower triangle "
+            "(an eigenvector's sign is not fixed)",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

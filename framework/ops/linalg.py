@@ -4,20 +4,25 @@ Most functions are composites of other framework ops (their gradients, of
 any order, come from those ops): ``vector_norm``, ``matrix_norm``, ``norm``,
 ``vecdot``, ``cross``, ``multi_dot``, ``matrix_power``, ``diagonal``,
 ``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``
-and ``slogdet`` are ops of their own: the contract kernels ``solve``,
-``det`` and ``slogdet`` (LAPACK through NumPy on cpu; one Triton program per
-matrix on cuda, for n <= 64, ``triton_kernels/linalg.py``), with backwards
-written in framework ops, so second derivatives work:
+``slogdet``, ``cholesky``/``cholesky_ex`` and ``eigh``/``eigvalsh`` are ops of
+their own: the contract kernels ``solve``, ``det``, ``slogdet``, ``cholesky``
+and ``eigh`` (LAPACK through NumPy on cpu; one Triton program per matrix on
+cuda, for n <= 64, ``triton_kernels/linalg.py``), with backwards written in
+framework ops, so second derivatives work:
 
 - inv: ``dA = -X^T g X^T`` (X = A^-1);
 - solve (A X = B): ``dB = solve(A^T, g)``, ``dA = -dB X^T``;
-- det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``.
+- det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``;
+- cholesky and eigh: PyTorch's formulas (see ``_Cholesky``, ``_Eigh``).
+
+solve_triangular, tensorinv, tensorsolve, cond and matrix_exp are composites
+of these.
 
 Matrices come in batches over the leading dims; inv/det/slogdet/solve take
 float32 and float64 (as PyTorch's, whose half types are refused). A
 singular input makes inv and solve raise ``LinAlgError`` (a
 ``RuntimeError``; the ``_ex`` variants return ``info`` instead) and gives
-det 0. Not here: decompositions (svd, qr, eig*, cholesky, lu*), so
+det 0. Not here: the other decompositions (svd, qr, eig, lu*, ldl*), so
 ``matrix_norm``'s 'nuc', 2 and -2 orders raise ``NotImplementedError``;
 det's gradient at an exactly singular matrix is not finite (PyTorch's
 uses an SVD there).
@@ -37,12 +42,13 @@ from .registry import register
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot", "cross",
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
-           "cholesky_ex", "tensorinv", "tensorsolve"]
+           "cholesky_ex", "eigh", "eigvalsh", "tensorinv", "tensorsolve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
 InvExResult = namedtuple("linalg_inv_ex", ("inverse", "info"))
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
+EighResult = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
 matmul = _matmul.matmul
@@ -347,6 +353,64 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     definite float32/float64 matrices, read from their lower triangle; ``upper=True`` gives
     U = L^T. ``LinAlgError`` when one is not positive-definite. On cuda n is at most 64."""
     return _cholesky("linalg.cholesky", A, upper, True)[0]
+
+
+class _Eigh(Function):
+    """Ascending eigenvalues and eigenvectors of (batch, n, n) symmetric A (lower triangle read).
+
+    Gradient (PyTorch's): with S the skew-symmetric part of V^T gV divided elementwise by
+    E_ij = L_j - L_i (off the diagonal), dA = V (S + diag(gL)) V^T.
+    """
+
+    node_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        values, vectors = backend(a).eigh(a._a)
+        values, vectors = wrap(values, a.device), wrap(vectors, a.device)
+        ctx.set_materialize_grads(False)  # eigvalsh: no zeros for the vectors' gradient
+        ctx.save_for_backward(values, vectors)
+        return values, vectors
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_vectors):
+        from .creation import eye
+        values, vectors = ctx.saved_tensors
+        inner = None
+        if grad_vectors is not None:
+            identity = eye(values.shape[-1], dtype=values.dtype, device=values.device)
+            gaps = values.unsqueeze(-2) - values.unsqueeze(-1) + identity  # 1 on the diagonal
+            projected = vectors.mT @ grad_vectors
+            inner = (projected - projected.mT) * 0.5 / gaps
+        if grad_values is not None:
+            diagonal = shape.diag_embed(grad_values)
+            inner = diagonal if inner is None else inner + diagonal
+        return vectors @ inner @ vectors.mT
+
+
+def _eigh(op: str, A: Tensor, UPLO: str) -> tuple:
+    _check_matrices(op, A)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"linalg_eigh_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    if not isinstance(UPLO, str) or UPLO.upper() not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    lower = A.mT if UPLO.upper() == "U" else A  # the kernels read the lower triangle
+    values, vectors = _Eigh.apply(_as_batch(lower))
+    return values.reshape(A.shape[:-1]), vectors.reshape(A.shape)
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> tuple:
+    """``(eigenvalues, eigenvectors)`` of (batches of) symmetric float32/float64 matrices, read
+    from their lower (``UPLO='L'``) or upper triangle: eigenvalues ascending, eigenvectors as
+    orthonormal columns (each one's sign arbitrary, as LAPACK's). Gradients as PyTorch's
+    (not finite for repeated eigenvalues). On cuda n is at most 64 (Jacobi in registers)."""
+    return EighResult(*_eigh("linalg.eigh", A, UPLO))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The ascending eigenvalues of (batches of) symmetric matrices (see ``eigh``)."""
+    return _eigh("linalg.eigh", A, UPLO)[0]  # PyTorch's messages name eigh here too
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
@@ -670,4 +734,7 @@ register("linalg.cholesky", "linalg", ("cholesky", "as_numpy", "matmul", "tril",
                                        "solve"))
 register("linalg.cholesky_ex", "linalg", ("cholesky", "matmul", "tril", "add", "mul", "solve"))
 register("linalg.det", "linalg", ("det", "solve", "mul"))
+register("linalg.eigh", "linalg", ("eigh", "eye", "add", "sub", "mul", "div", "matmul", "full",
+                                   "copy_"))
+register("linalg.eigvalsh", "linalg", ("eigh", "full", "copy_", "matmul"))
 register("linalg.slogdet", "linalg", ("slogdet", "solve", "mul"))

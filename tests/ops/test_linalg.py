@@ -1,6 +1,6 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex (kernel ops) and
+inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh (kernel ops) and
 solve_triangular, tensorinv, tensorsolve, cond, matrix_exp (composites of them): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
@@ -88,7 +88,7 @@ def test_larger_matrices(device):
 
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
-    for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky):
+    for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -210,6 +210,39 @@ def test_matrix_exp(device, shape, scale):
              scale=10)
 
 
+# eigh / eigvalsh: eigenvectors compared through V * V (each column's sign is arbitrary)
+def _symmetric(*shape):
+    m = _normal(*shape)
+    return m + np.swapaxes(m, -1, -2)
+
+
+def _eigh_parts(linalg):
+    return lambda a, uplo="L": (linalg.eigh(a, uplo)[0], linalg.eigh(a, uplo)[1] ** 2)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (1, 1), (0, 3, 3)], ids=str)
+def test_eigh(device, shape):
+    check_op(_eigh_parts(L), _eigh_parts(torch.linalg), [_symmetric(*shape)], device=device,
+             dtype=framework.float64)
+    check_op(L.eigvalsh, torch.linalg.eigvalsh, [_symmetric(*shape)], device=device)
+
+
+def test_eigh_reads_one_triangle(device):
+    a = _normal(2, 3, 3)  # not symmetric: 'L' reads below the diagonal, 'U' above
+    for uplo in ("L", "U"):
+        check_op(lambda x: _eigh_parts(L)(x, uplo), lambda x: _eigh_parts(torch.linalg)(x, uplo),
+                 [a], device=device, dtype=framework.float64, contiguous=False)
+
+
+def test_eigh_float32_reconstructs(device):
+    a = framework.tensor(_symmetric(4, 4), dtype=framework.float32, device=device)
+    values, vectors = L.eigh(a)
+    assert values.dtype == vectors.dtype == framework.float32
+    rebuilt = vectors @ framework.diag_embed(values) @ vectors.mT
+    assert (rebuilt - a).abs().max().item() < 1e-5
+    assert (vectors.mT @ vectors - framework.eye(4, device=device)).abs().max().item() < 1e-5
+
+
 # singular input ----------------------------------------------------------------------------
 def _singular(device):
     """A batch of two 3 x 3 matrices, the second singular (its LU's 3rd pivot is zero)."""
@@ -257,6 +290,9 @@ def test_second_derivatives(device):
     spd = _leaf(_spd(n, n), device)
     # a symmetric input (the gradient is symmetrized: entries above the diagonal are not read)
     assert gradgradcheck(lambda x: L.cholesky((x + x.mT) * 0.5), (spd,))
+    if device == "cpu":  # eigh's backward is device-independent; cuda's runs Jacobi slowly
+        assert gradgradcheck(lambda x: L.eigvalsh((x + x.mT) * 0.5), (a,))
+        assert gradgradcheck(lambda x: L.eigh((x + x.mT) * 0.5)[1] ** 2, (a,))
 
 
 def test_second_derivatives_of_composites():
@@ -331,6 +367,9 @@ BAD_INPUT = {
                                                                  device=d)),
     "solve_triangular 1-D B": lambda lib, d="cpu": lib.linalg.solve_triangular(
         _z(lib, 2, 2, device=d), _z(lib, 2, device=d), upper=True),
+    "eigh half": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, dtype="float16", device=d)),
+    "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
+    "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
     "tensorinv shape": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 3, 2, device=d),
                                                                  ind=1),
@@ -348,7 +387,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(case):
-    exc = NotImplementedError if case == "cholesky half" else RuntimeError
+    exc = NotImplementedError if case in ("cholesky half", "eigh half") else RuntimeError
     _same_error(BAD_INPUT[case], BAD_INPUT[case], exc=exc)
 
 

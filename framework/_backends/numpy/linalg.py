@@ -1,6 +1,6 @@
-"""CPU linear algebra kernels: solve / inverse, Cholesky, det, slogdet of (batch, n, n) matrices.
+"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, det, slogdet of (batch, n, n) data.
 
-``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, and potrf, as
+``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, as
 PyTorch's CPU path) computes the results in the input's type. Cholesky
 failures are found the same way (``_cholesky_one``). A singular matrix makes
 ``np.linalg.solve`` raise for the whole batch; the batch is then solved
@@ -88,6 +88,14 @@ def cholesky(a: Array) -> tuple:
     return wrap(np.ascontiguousarray(lower, dtype=a.dtype.numpy), a.dtype), wrap(info, int32)
 
 
+def eigh(a: Array) -> tuple:
+    """Ascending eigenvalues (batch, n) and eigenvectors (batch, n, n) of symmetric (batch, n, n)
+    ``a``, read from its lower triangle (LAPACK's syevd)."""
+    values, vectors = np.linalg.eigh(nd(a), UPLO="L")
+    return (wrap(np.ascontiguousarray(values, dtype=a.dtype.numpy), a.dtype),
+            wrap(np.ascontiguousarray(vectors, dtype=a.dtype.numpy), a.dtype))
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -101,4 +109,4 @@ def slogdet(a: Array) -> tuple:
             wrap(np.ascontiguousarray(logabs, dtype=a.dtype.numpy), a.dtype))
 
 
-KERNELS = {"solve": solve, "cholesky": cholesky, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "det": det, "slogdet": slogdet}

@@ -1,4 +1,4 @@
-"""Launch wrappers: solve / inverse, Cholesky, det, slogdet on ``cuda`` (kernels in
+"""Launch wrappers: solve / inverse, Cholesky, eigh, det, slogdet on ``cuda`` (kernels in
 ``triton_kernels/linalg.py``).
 
 One program per matrix (and, for solve, per chunk of right-hand-side
@@ -72,6 +72,22 @@ def cholesky(a: Array) -> tuple:
     return lower, info
 
 
+def eigh(a: Array) -> tuple:
+    """Ascending eigenvalues (batch, n) and eigenvectors (batch, n, n) of symmetric (batch, n, n)
+    ``a``, read from its lower triangle (cyclic Jacobi)."""
+    k = _kernels()
+    block_n = _block_n(a)
+    batch, n = a.shape[0], a.shape[-1]
+    values = empty((batch, n), a.dtype)
+    vectors = empty(a.shape, a.dtype)
+    if values.numel:
+        k.eigh_kernel[(batch,)](pointer(a), pointer(values), pointer(vectors), n, *a.strides,
+                                BLOCK_N=block_n, TOL=k.EIGH_TOL[a.dtype.name],
+                                MAX_SWEEPS=k.MAX_SWEEPS, ACC=_ACC[a.dtype.name],
+                                num_warps=k.num_warps(block_n))
+    return values, vectors
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
     block_n = _block_n(a)
@@ -94,4 +110,4 @@ def slogdet(a: Array) -> tuple:
     return _det(a, True)
 
 
-KERNELS = {"solve": solve, "cholesky": cholesky, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "det": det, "slogdet": slogdet}
