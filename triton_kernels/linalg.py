@@ -1,5 +1,5 @@
 """Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU),
-Cholesky and symmetric eigendecomposition (Jacobi).
+Cholesky, symmetric eigendecomposition and SVD (Jacobi).
 
 One program holds one n x n matrix of a batch in registers, as a
 BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
@@ -18,6 +18,8 @@ those of PyTorch's LU-based CPU path up to rounding.
   marks the first leading minor that is not positive-definite.
 - ``eigh_kernel``: cyclic Jacobi rotations of a symmetric matrix (no
   pivoting), then the diagonal sorted with the accumulated rotations.
+- ``svd_kernel``: one-sided Jacobi rotations of the columns of an m x n
+  (m >= n) matrix, then the column norms sorted with their directions.
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -34,8 +36,9 @@ import triton.language as tl
 MAX_N = 64  # largest matrix a program holds (registers: a 64 x 64 tile plus a B chunk)
 MAX_BLOCK_K = 32  # columns of B per program
 MAX_SWEEPS = 30  # Jacobi sweeps of eigh (it converges quadratically: ~6-10 in practice)
-# eigh stops when the off-diagonal squares are at most this share of the squared norm
-EIGH_TOL = {"float32": 1.4e-14, "float64": 4.9e-32}  # (machine epsilon) ** 2
+# eigh stops when the off-diagonal squares are at most this share of the squared norm, svd
+# when no pair of columns has a squared cosine above it
+JACOBI_TOL = {"float32": 1.4e-14, "float64": 4.9e-32}  # (machine epsilon) ** 2
 
 
 def num_warps(block_n: int) -> int:
@@ -184,6 +187,18 @@ def cholesky_kernel(a_ptr, l_ptr, info_ptr, n, stride_ab, stride_ar, stride_ac,
 
 
 @triton.jit
+def _jacobi_angle(x_pp, x_qq, x_pq, ACC: tl.constexpr):
+    """(cos, sin) of the rotation that diagonalizes the symmetric 2 x 2 [[x_pp, x_pq], [x_pq,
+    x_qq]]: tan = t, the smaller root of t^2 + 2 theta t - 1 (Rutishauser's stable form)."""
+    theta = (x_qq - x_pp) / (2 * tl.where(x_pq == 0, 1, x_pq))
+    sign = tl.where(theta >= 0, 1, -1).to(ACC)
+    t = sign / (tl.abs(theta) + tl.sqrt(theta * theta + 1))
+    t = tl.where(x_pq == 0, 0, t)
+    c = 1 / tl.sqrt(t * t + 1)
+    return c, t * c
+
+
+@triton.jit
 def _rotate(tile, p, q, c, s, lanes, AXIS: tl.constexpr):
     """``tile`` with its columns (AXIS 1) or rows (AXIS 0) p and q replaced by
     ``c x_p - s x_q`` and ``s x_p + c x_q`` (a Jacobi rotation from the right / its transpose
@@ -238,12 +253,7 @@ def eigh_kernel(a_ptr, values_ptr, vectors_ptr, n, stride_ab, stride_ar, stride_
                 a_pq = _entry(row_p, q, cols)
                 a_qq = tl.sum(tl.sum(tl.where((rows[:, None] == q) & (cols[None, :] == q), a, 0),
                                      axis=1), axis=0)
-                theta = (a_qq - a_pp) / (2 * tl.where(a_pq == 0, 1, a_pq))
-                sign = tl.where(theta >= 0, 1, -1).to(ACC)
-                t = sign / (tl.abs(theta) + tl.sqrt(theta * theta + 1))
-                t = tl.where(a_pq == 0, 0, t)
-                c = 1 / tl.sqrt(t * t + 1)
-                s = t * c
+                c, s = _jacobi_angle(a_pp, a_qq, a_pq, ACC)
                 a = _rotate(_rotate(a, p, q, c, s, cols, 1), p, q, c, s, rows, 0)
                 pair = ((rows[:, None] == p) & (cols[None, :] == q)) | \
                     ((rows[:, None] == q) & (cols[None, :] == p))
@@ -261,6 +271,59 @@ def eigh_kernel(a_ptr, values_ptr, vectors_ptr, n, stride_ab, stride_ar, stride_
              mask=cols < n)
     out = vectors_ptr + matrix * n * n + rows[:, None] * n + rank[None, :]
     tl.store(out, v.to(vectors_ptr.dtype.element_ty), mask=inside)
+
+
+@triton.jit
+def svd_kernel(a_ptr, u_ptr, s_ptr, v_ptr, m, n, stride_ab, stride_ar, stride_ac,
+               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, TOL: tl.constexpr,
+               MAX_SWEEPS: tl.constexpr, ACC: tl.constexpr):
+    """Reduced SVD A = U diag(S) V^T of one m x n (m >= n) matrix of the batch: U (m, n), S (n,)
+    descending and V (n, n), contiguous.
+
+    One-sided Jacobi (Hestenes): each rotation of columns p, q of A (and of V, from the
+    identity) makes them orthogonal; sweeps over every pair until no pair's cosine exceeds
+    sqrt(TOL), or MAX_SWEEPS. Then S_j = |a_j|, U_j = a_j / S_j (0 where S_j is 0), written in
+    descending order of S (ties by index)."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    rows_n = tl.arange(0, BLOCK_N)
+    in_a = (rows[:, None] < m) & (cols[None, :] < n)
+    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
+                mask=in_a, other=0).to(ACC)
+    in_v = (rows_n[:, None] < n) & (cols[None, :] < n)
+    v = tl.where(in_v & (rows_n[:, None] == cols[None, :]), 1, 0).to(ACC)
+    sweep = tl.full((), 0, tl.int32)
+    worst = tl.full((), 1, ACC)  # the largest squared cosine of a pair in the last sweep
+    while (sweep < MAX_SWEEPS) & (worst > TOL):
+        worst = tl.full((), 0, ACC)
+        for p in range(0, n - 1):
+            for q in range(p + 1, n):
+                a_p = tl.sum(tl.where(cols[None, :] == p, a, 0), axis=1)
+                a_q = tl.sum(tl.where(cols[None, :] == q, a, 0), axis=1)
+                alpha = tl.sum(a_p * a_p, axis=0)
+                beta = tl.sum(a_q * a_q, axis=0)
+                gamma = tl.sum(a_p * a_q, axis=0)
+                scale = alpha * beta
+                cosine2 = tl.where(scale > 0, gamma * gamma / tl.where(scale > 0, scale, 1), 0)
+                worst = tl.maximum(worst, cosine2)
+                c, s = _jacobi_angle(alpha, beta, gamma, ACC)
+                a = _rotate(a, p, q, c, s, cols, 1)
+                v = _rotate(v, p, q, c, s, cols, 1)
+        sweep += 1
+    norms = tl.sqrt(tl.sum(a * a, axis=0))  # indexed by cols
+    # the same, indexed by rows_n (one value plus zeros: exactly equal)
+    norms_r = tl.sum(tl.where(rows_n[:, None] == cols[None, :], norms[None, :], 0), axis=1)
+    u = a / tl.where(norms > 0, norms, 1)[None, :]
+    # rank of singular value j: how many come before it (larger, or equal with a smaller index)
+    before = (norms_r[:, None] > norms[None, :]) | \
+        ((norms_r[:, None] == norms[None, :]) & (rows_n[:, None] < cols[None, :]))
+    rank = tl.sum(tl.where(before & (rows_n[:, None] < n), 1, 0), axis=0)  # indexed by cols
+    tl.store(s_ptr + matrix * n + rank, norms.to(s_ptr.dtype.element_ty), mask=cols < n)
+    tl.store(u_ptr + matrix * m * n + rows[:, None] * n + rank[None, :],
+             u.to(u_ptr.dtype.element_ty), mask=in_a)
+    tl.store(v_ptr + matrix * n * n + rows_n[:, None] * n + rank[None, :],
+             v.to(v_ptr.dtype.element_ty), mask=in_v)
 
 
 _SOLVE_64 = {"a_ptr": "*fp32", "b_ptr": "*fp32", "x_ptr": "*fp32", "info_ptr": "*i32"}
@@ -292,12 +355,20 @@ COMPILE_SPECS = [
      "constexprs": {"BLOCK_N": 64, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
     {"kernel": "eigh_kernel", "label": "fp32-n16", "no_spills": True,
      "signature": {"a_ptr": "*fp32", "values_ptr": "*fp32", "vectors_ptr": "*fp32"},
-     "constexprs": {"BLOCK_N": 16, "TOL": EIGH_TOL["float32"], "MAX_SWEEPS": MAX_SWEEPS,
+     "constexprs": {"BLOCK_N": 16, "TOL": JACOBI_TOL["float32"], "MAX_SWEEPS": MAX_SWEEPS,
                     "ACC": "tl.float32"},
      "num_warps": num_warps(16)},
     {"kernel": "eigh_kernel", "label": "fp64-n64", "no_spills": True,
      "signature": {"a_ptr": "*fp64", "values_ptr": "*fp64", "vectors_ptr": "*fp64"},
-     "constexprs": {"BLOCK_N": 64, "TOL": EIGH_TOL["float64"], "MAX_SWEEPS": MAX_SWEEPS,
+     "constexprs": {"BLOCK_N": 64, "TOL": JACOBI_TOL["float64"], "MAX_SWEEPS": MAX_SWEEPS,
                     "ACC": "tl.float64"},
      "num_warps": num_warps(64)},
+    {"kernel": "svd_kernel", "label": "fp32-16x8", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "u_ptr": "*fp32", "s_ptr": "*fp32", "v_ptr": "*fp32"},
+     "constexprs": {"BLOCK_M": 16, "BLOCK_N": 8, "TOL": JACOBI_TOL["float32"],
+                    "MAX_SWEEPS": MAX_SWEEPS, "ACC": "tl.float32"}, "num_warps": num_warps(16)},
+    {"kernel": "svd_kernel", "label": "fp64-64x64", "no_spills": True,
+     "signature": {"a_ptr": "*fp64", "u_ptr": "*fp64", "s_ptr": "*fp64", "v_ptr": "*fp64"},
+     "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "TOL": JACOBI_TOL["float64"],
+                    "MAX_SWEEPS": MAX_SWEEPS, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
 ]

@@ -374,6 +374,9 @@ LINALG = {
     "eigh": "eigh(a) -> (Array, Array): ascending eigenvalues (batch, n) and orthonormal "
             "eigenvectors (batch, n, n), as columns, of symmetric a read from its lower triangle "
             "(an eigenvector's sign is not fixed)",
+    "svd": "svd(a) -> (Array, Array, Array): reduced SVD a = u diag(s) v^T of (batch, m, n) a "
+           "with m >= n: u (batch, m, n), s (batch, n) descending, v (batch, n, n) (a pair of "
+           "singular vectors' sign is not fixed)",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

@@ -1,31 +1,33 @@
-"""``torch.linalg``: norms, products and the square-matrix ops inv, det, slogdet and solve.
+"""``torch.linalg``: norms, products, solvers and decompositions (Cholesky, eigh, SVD).
 
-Most functions are composites of other framework ops (their gradients, of
+Some functions are composites of other framework ops (their gradients, of
 any order, come from those ops): ``vector_norm``, ``matrix_norm``, ``norm``,
 ``vecdot``, ``cross``, ``multi_dot``, ``matrix_power``, ``diagonal``,
-``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``
-``slogdet``, ``cholesky``/``cholesky_ex`` and ``eigh``/``eigvalsh`` are ops of
-their own: the contract kernels ``solve``, ``det``, ``slogdet``, ``cholesky``
-and ``eigh`` (LAPACK through NumPy on cpu; one Triton program per matrix on
-cuda, for n <= 64, ``triton_kernels/linalg.py``), with backwards written in
-framework ops, so second derivatives work:
+``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``,
+``slogdet``, ``cholesky``/``cholesky_ex``, ``eigh``/``eigvalsh`` and
+``svd``/``svdvals`` are ops of their own: the contract kernels ``solve``,
+``det``, ``slogdet``, ``cholesky``, ``eigh`` and ``svd`` (LAPACK through NumPy
+on cpu; one Triton program per matrix on cuda, for n <= 64,
+``triton_kernels/linalg.py``), with backwards written in framework ops, so
+second derivatives work:
 
 - inv: ``dA = -X^T g X^T`` (X = A^-1);
 - solve (A X = B): ``dB = solve(A^T, g)``, ``dA = -dB X^T``;
 - det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``;
-- cholesky and eigh: PyTorch's formulas (see ``_Cholesky``, ``_Eigh``).
+- cholesky, eigh and svd: PyTorch's formulas (see ``_Cholesky``, ``_Eigh``,
+  ``_Svd``).
 
-solve_triangular, tensorinv, tensorsolve, cond and matrix_exp are composites
-of these.
+solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
+pinv and the 'nuc' / 2 / -2 matrix norms are composites of these.
 
-Matrices come in batches over the leading dims; inv/det/slogdet/solve take
-float32 and float64 (as PyTorch's, whose half types are refused). A
-singular input makes inv and solve raise ``LinAlgError`` (a
-``RuntimeError``; the ``_ex`` variants return ``info`` instead) and gives
-det 0. Not here: the other decompositions (svd, qr, eig, lu*, ldl*), so
-``matrix_norm``'s 'nuc', 2 and -2 orders raise ``NotImplementedError``;
-det's gradient at an exactly singular matrix is not finite (PyTorch's
-uses an SVD there).
+Matrices come in batches over the leading dims; the kernel ops take float32
+and float64 (as PyTorch's, whose half types are refused). A singular input
+makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
+variants return ``info`` instead) and gives det 0. Eigen- and singular
+vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
+Not here: qr, eig, eigvals, lu*, ldl*, lstsq, householder_product. det's
+gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
+there), nor are eigh's / svd's at repeated values.
 """
 from __future__ import annotations
 
@@ -42,13 +44,15 @@ from .registry import register
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot", "cross",
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
-           "cholesky_ex", "eigh", "eigvalsh", "tensorinv", "tensorsolve"]
+           "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv",
+           "tensorinv", "tensorsolve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
 InvExResult = namedtuple("linalg_inv_ex", ("inverse", "info"))
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
 EighResult = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
+SvdResult = namedtuple("linalg_svd", ("U", "S", "Vh"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
 matmul = _matmul.matmul
@@ -413,6 +417,154 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return _eigh("linalg.eigh", A, UPLO)[0]  # PyTorch's messages name eigh here too
 
 
+class _Svd(Function):
+    """Reduced SVD of (batch, m, n) A with m >= n: (U, S, V), S descending. The gradient is
+    PyTorch's: with E_ij = S_j^2 - S_i^2 (off the diagonal) and skew(X) = X - X^T,
+    inner = (skew(U^T gU) S + S skew(V^T gV)) / E + diag(gS), dA = U inner V^T, plus
+    (gU - U U^T gU) S^-1 V^T when m > n (not finite for repeated or zero singular values)."""
+
+    node_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        u, s, v = (wrap(x, a.device) for x in backend(a).svd(a._a))
+        ctx.set_materialize_grads(False)  # svdvals: no zeros for the vectors' gradients
+        ctx.save_for_backward(u, s, v)
+        return u, s, v
+
+    @staticmethod
+    def backward(ctx, grad_u, grad_s, grad_v):
+        u, s, v = ctx.saved_tensors
+        inner = None
+        if grad_u is not None or grad_v is not None:
+            from .creation import eye
+            squares = s * s
+            identity = eye(s.shape[-1], dtype=s.dtype, device=s.device)
+            gaps = squares.unsqueeze(-2) - squares.unsqueeze(-1) + identity  # 1 on the diagonal
+            parts = []
+            if grad_u is not None:
+                projected = u.mT @ grad_u
+                parts.append((projected - projected.mT) * s.unsqueeze(-2))
+            if grad_v is not None:
+                projected = v.mT @ grad_v
+                parts.append(s.unsqueeze(-1) * (projected - projected.mT))
+            inner = (parts[0] if len(parts) == 1 else parts[0] + parts[1]) / gaps
+        if grad_s is not None:
+            diagonal = shape.diag_embed(grad_s)
+            inner = diagonal if inner is None else inner + diagonal
+        grad_a = u @ inner
+        if grad_u is not None and u.shape[-2] > u.shape[-1]:  # the part outside U's columns
+            scaled = grad_u / s.unsqueeze(-2)
+            grad_a = grad_a + scaled - u @ (u.mT @ scaled)
+        return grad_a @ v.mT
+
+
+def _svd(op: str, A: Tensor) -> tuple:
+    """Reduced (U, S, Vh) of (batches of) matrices (the kernel sees the taller orientation)."""
+    _check_matrices(op, A, square=False)
+    _check_floating(op, A)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"linalg_svd_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    m, n = A.shape[-2], A.shape[-1]
+    batch = tuple(A.shape[:-2])
+    if m >= n:
+        u, s, v = _Svd.apply(_as_batch(A))
+        return u.reshape(*batch, m, n), s.reshape(*batch, n), v.mT.reshape(*batch, n, n)
+    u, s, v = _Svd.apply(_as_batch(A.mT))  # A^T = U S V^T: A = V S U^T
+    return v.reshape(*batch, m, m), s.reshape(*batch, m), u.mT.reshape(*batch, m, n)
+
+
+def _complete_basis(u: Tensor) -> Tensor:
+    """(*, m, m) orthonormal columns extending the (*, m, k) orthonormal columns of ``u``: the
+    eigenvectors of the projector I - U U^T for its eigenvalue 1 (the last m - k of eigh's
+    ascending order). Not differentiated (PyTorch's svd gradient ignores them too)."""
+    from .creation import eye
+    m, k = u.shape[-2], u.shape[-1]
+    u_const = u.detach()
+    projector = eye(m, dtype=u.dtype, device=u.device) - u_const @ u_const.mT
+    rest = eigh(projector)[1][..., k:]
+    return shape.cat([u, rest], -1)
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> tuple:
+    """``(U, S, Vh)`` with A = U diag(S) Vh for (batches of) float32/float64 m x n matrices: S
+    descending (k = min(m, n) values); U m x k and Vh k x n, or with ``full_matrices`` U m x m
+    and Vh n x n (the extra columns, an orthonormal completion, get no gradient). A pair of
+    singular vectors' sign is arbitrary (as LAPACK's). Gradients as PyTorch's (not finite for
+    repeated or zero singular values). On cuda m, n <= 64 (one-sided Jacobi in registers);
+    ``driver`` (a cuSOLVER choice in PyTorch) is ignored."""
+    u, s, vh = _svd("linalg.svd", A)
+    m, n = A.shape[-2], A.shape[-1]
+    if full_matrices and m > n:
+        u = _complete_basis(u)
+    elif full_matrices and n > m:
+        vh = _complete_basis(vh.mT).mT
+    return SvdResult(u, s, vh)
+
+
+def svdvals(A: Tensor, *, driver=None) -> Tensor:
+    """The singular values (descending) of (batches of) matrices (see ``svd``)."""
+    return _svd("linalg.svd", A)[1]
+
+
+def _tolerance(s_max: Tensor, atol, rtol, size: int, eps: float):
+    """PyTorch's cut-off max(atol, rtol * s_max): rtol defaults to eps * max(m, n) when atol is
+    not given (or is 0), else to 0."""
+    if rtol is None:
+        positive_atol = atol is not None and (isinstance(atol, Tensor) or atol > 0)
+        rtol = 0.0 if positive_atol else eps * size
+    cutoff = s_max * rtol
+    if atol is None:
+        return cutoff
+    if not isinstance(atol, Tensor):
+        from .creation import full_like
+        atol = full_like(cutoff, atol)
+    return binary.maximum(cutoff, atol)
+
+
+def _spectrum(op: str, A: Tensor, atol, rtol, hermitian: bool) -> tuple:
+    """(|singular values| (*, k), the cut-off (*, 1)) of matrix_rank and pinv."""
+    if hermitian:
+        values = eigvalsh(A).abs()
+    else:
+        values = svdvals(A)
+    s_max = reduce.amax(values, -1, keepdim=True) if values.shape[-1] else values[..., :1]
+    eps = dtypes.finfo(A.dtype).eps
+    return values, _tolerance(s_max, atol, rtol, max(A.shape[-2], A.shape[-1]), eps)
+
+
+def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The number of singular values (absolute eigenvalues when ``hermitian``) above
+    max(atol, rtol * the largest); rtol defaults to eps * max(m, n) unless atol is given."""
+    check_tensor("linalg_matrix_rank", "A", A)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    values, cutoff = _spectrum("linalg.matrix_rank", A, atol, rtol, hermitian)
+    return reduce.sum(values > cutoff, -1)
+
+
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of (batches of) matrices, from the SVD (eigh when
+    ``hermitian``), singular values at or below max(atol, rtol * the largest) dropped (rtol as
+    in ``matrix_rank``). Gradients through the SVD: not finite for a rank-deficient A."""
+    check_tensor("linalg_pinv", "A", A)
+    if hermitian:
+        values, vectors = eigh(A)
+        u, s, vh = vectors, values, vectors.mT
+        magnitudes = values.abs()
+    else:
+        u, s, vh = svd(A, full_matrices=False)
+        magnitudes = s
+    s_max = reduce.amax(magnitudes, -1, keepdim=True) if s.shape[-1] else magnitudes[..., :1]
+    cutoff = _tolerance(s_max, atol, rtol, max(A.shape[-2], A.shape[-1]),
+                        dtypes.finfo(A.dtype).eps)
+    from .compare import where
+    kept = magnitudes > cutoff
+    inverse = where(kept, 1 / where(kept, s, 1.0), 0.0)
+    return (vh.mT * inverse.unsqueeze(-2)) @ u.mT
+
+
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a matrix of its first ``ind`` dims by the others: the result
     has shape ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(A, result, ind)`` is the
@@ -484,8 +636,9 @@ def _matrix_dims(op: str, A: Tensor, dim) -> tuple:
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
-    """The matrix norm over dims ``dim``: 'fro', or 1 / -1 (max / min column sum of |A|), inf /
-    -inf (max / min row sum). 'nuc', 2 and -2 need singular values: ``NotImplementedError``."""
+    """The matrix norm over dims ``dim``: 'fro', 'nuc' (sum of the singular values), 2 / -2
+    (largest / smallest singular value), 1 / -1 (max / min column sum of |A|), inf / -inf
+    (max / min row sum)."""
     op = "linalg.matrix_norm"
     _check_matrices(op, A, square=False)
     A = _cast_for(op, A, dtype)
@@ -493,8 +646,12 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
     if ord == "fro":
         return reduce.norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"{op}: ord={ord!r} needs the singular values (linalg.svd), "
-                                  "which framework does not have yet")
+        values = svdvals(shape.movedim(A, (d0, d1), (-2, -1)))
+        pick = reduce.sum if ord == "nuc" else reduce.amax if ord == 2 else reduce.amin
+        result = pick(values, -1)
+        for d in sorted((d0, d1)) if keepdim else ():
+            result = result.unsqueeze(d)
+        return result
     if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
         raise RuntimeError(f"{op}: Order {ord} not supported.")
     # ord 1: largest column sum (sum over the rows d0, extreme over d1); inf: the transpose
@@ -529,14 +686,15 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
 
 
 def cond(A: Tensor, p=None) -> Tensor:
-    """The condition number ``norm(A, p) * norm(inv(A), p)`` of (batches of) square matrices for
-    p = 'fro', 1, -1, inf, -inf (inf for singular matrices). p = None, 2, -2 and 'nuc' need the
-    singular values: ``NotImplementedError``."""
+    """The condition number of (batches of) matrices: for p = None / 2 (-2) the ratio of the
+    largest to the smallest singular value (its inverse), for any shape; for p = 'fro', 'nuc',
+    1, -1, inf, -inf ``norm(A, p) * norm(inv(A), p)`` of square matrices. inf where singular."""
     check_tensor("linalg_cond", "A", A)
-    if p in (None, 2, -2, "nuc"):
-        raise NotImplementedError(f"linalg.cond: p={p!r} needs the singular values (linalg.svd), "
-                                  "which framework does not have yet")
-    if isinstance(p, str) and p != "fro" or not isinstance(p, str) and p not in (
+    if p in (None, 2, -2):
+        values = svdvals(A)
+        largest, smallest = values[..., 0], values[..., -1]
+        return smallest / largest if p == -2 else largest / smallest
+    if isinstance(p, str) and p not in ("fro", "nuc") or not isinstance(p, str) and p not in (
             1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     _check_matrices(f"linalg.cond(ord={p})", A)
@@ -734,6 +892,10 @@ register("linalg.cholesky", "linalg", ("cholesky", "as_numpy", "matmul", "tril",
                                        "solve"))
 register("linalg.cholesky_ex", "linalg", ("cholesky", "matmul", "tril", "add", "mul", "solve"))
 register("linalg.det", "linalg", ("det", "solve", "mul"))
+# svd with full_matrices completes U (or V) by eigh (the empty/mm/sub of the projector)
+register("linalg.svd", "linalg", ("svd", "eye", "mm", "sub", "eigh", "empty", "copy_", "add",
+                                  "mul", "div", "matmul", "full"))
+register("linalg.svdvals", "linalg", ("svd", "full", "copy_", "matmul"))
 register("linalg.eigh", "linalg", ("eigh", "eye", "add", "sub", "mul", "div", "matmul", "full",
                                    "copy_"))
 register("linalg.eigvalsh", "linalg", ("eigh", "full", "copy_", "matmul"))

@@ -1,7 +1,8 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh (kernel ops) and
-solve_triangular, tensorinv, tensorsolve, cond, matrix_exp (composites of them): batched, broadcast,
+inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals
+(kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank, pinv
+(composites of them): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
 bad input. The composites (norms, products, matrix_power, vander): values and
@@ -88,7 +89,8 @@ def test_larger_matrices(device):
 
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
-    for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh):
+    for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh, L.svdvals,
+               lambda x: L.svdvals(x[:3])):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -243,6 +245,86 @@ def test_eigh_float32_reconstructs(device):
     assert (vectors.mT @ vectors - framework.eye(4, device=device)).abs().max().item() < 1e-5
 
 
+# svd and what uses it: singular vectors compared through U * U and Vh * Vh (a pair's sign is
+# arbitrary)
+def _svd_parts(linalg, full_matrices=False):
+    def parts(a):
+        u, s, vh = linalg.svd(a, full_matrices=full_matrices)
+        k = s.shape[-1]
+        return s, u[..., :k] ** 2, vh[..., :k, :] ** 2
+    return parts
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 3, 3), (1, 1), (0, 3, 2)], ids=str)
+def test_svd(device, shape):
+    check_op(_svd_parts(L), _svd_parts(torch.linalg), [_normal(*shape)], device=device,
+             dtype=framework.float64, contiguous=False)
+    check_op(L.svdvals, torch.linalg.svdvals, [_normal(*shape)], device=device)
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 4)], ids=str)
+def test_svd_full_matrices(device, shape):
+    check_op(_svd_parts(L, True), _svd_parts(torch.linalg, True), [_normal(*shape)],
+             device=device, dtype=framework.float64)
+    u, s, vh = L.svd(framework.tensor(_normal(*shape), device=device))
+    m, n = shape
+    assert tuple(u.shape) == (m, m) and tuple(vh.shape) == (n, n)
+    for q in (u, vh):
+        eye = framework.eye(q.shape[0], dtype=q.dtype, device=device)
+        assert (q.mT @ q - eye).abs().max().item() < 1e-12
+
+
+SVD_NORMS = [("nuc", (-2, -1), False), (2, (0, 2), True), (-2, (2, 1), False)]
+
+
+@pytest.mark.parametrize("ord,dim,keepdim", SVD_NORMS, ids=str)
+def test_svd_matrix_norms(device, ord, dim, keepdim):
+    check_op(lambda x: L.matrix_norm(x, ord, dim, keepdim),
+             lambda x: torch.linalg.matrix_norm(x, ord, dim, keepdim), [_normal(2, 3, 4)],
+             device=device, dtype=framework.float64)
+
+
+@pytest.mark.parametrize("p", [None, 2, -2, "nuc"], ids=str)
+def test_cond_from_singular_values(device, p):
+    shapes = [(2, 3, 3)] if p == "nuc" else [(2, 3, 3), (4, 2)]
+    for shape in shapes:
+        check_op(lambda a: L.cond(a, p), lambda a: torch.linalg.cond(a, p), [_normal(*shape)],
+                 device=device, dtype=framework.float64, grad=p != "nuc")
+
+
+def _rank_deficient():
+    """(2, 4, 3) matrices of ranks 2 and 1."""
+    a = _normal(4, 2) @ _normal(2, 3)
+    b = np.outer(_normal(4), _normal(3))
+    return np.stack([a, b])
+
+
+def test_matrix_rank(device):
+    a = _rank_deficient()
+    t_a = torch.tensor(a)
+    fw_a = framework.tensor(a, device=device)
+    assert L.matrix_rank(fw_a).tolist() == torch.linalg.matrix_rank(t_a).tolist() == [2, 1]
+    for kwargs in ({"atol": 0.5}, {"rtol": 0.3}, {"atol": 0.1, "rtol": 0.5}):
+        assert L.matrix_rank(fw_a, **kwargs).tolist() == \
+            torch.linalg.matrix_rank(t_a, **kwargs).tolist(), kwargs
+    spd = framework.tensor(_spd(3, 3), device=device)
+    assert L.matrix_rank(spd, hermitian=True).item() == 3
+    assert L.matrix_rank(fw_a).dtype == framework.int64
+
+
+def test_pinv(device):
+    check_op(L.pinv, torch.linalg.pinv, [_normal(4, 3)], device=device, dtype=framework.float64)
+    check_op(L.pinv, torch.linalg.pinv, [_normal(2, 2, 3)], device=device)
+    # hermitian: PyTorch's gradient is the general formula's, this one the symmetric part of it
+    # (eigh reads one triangle): compared on symmetric inputs
+    check_op(lambda a: L.pinv((a + a.mT) * 0.5, hermitian=True),
+             lambda a: torch.linalg.pinv((a + a.mT) * 0.5, hermitian=True),
+             [_spd(3, 3)], device=device, dtype=framework.float64)
+    # rank-deficient: the dropped singular values (values only: the gradient is not finite)
+    check_op(L.pinv, torch.linalg.pinv, [_rank_deficient()], device=device,
+             dtype=framework.float64, grad=False)
+
+
 # singular input ----------------------------------------------------------------------------
 def _singular(device):
     """A batch of two 3 x 3 matrices, the second singular (its LU's 3rd pivot is zero)."""
@@ -293,6 +375,9 @@ def test_second_derivatives(device):
     if device == "cpu":  # eigh's backward is device-independent; cuda's runs Jacobi slowly
         assert gradgradcheck(lambda x: L.eigvalsh((x + x.mT) * 0.5), (a,))
         assert gradgradcheck(lambda x: L.eigh((x + x.mT) * 0.5)[1] ** 2, (a,))
+        tall = _leaf(_normal(3, 2), device)
+        assert gradgradcheck(L.svdvals, (tall,))
+        assert gradgradcheck(lambda x: L.svd(x, full_matrices=False)[0] ** 2, (tall,))
 
 
 def test_second_derivatives_of_composites():
@@ -368,6 +453,11 @@ BAD_INPUT = {
     "solve_triangular 1-D B": lambda lib, d="cpu": lib.linalg.solve_triangular(
         _z(lib, 2, 2, device=d), _z(lib, 2, device=d), upper=True),
     "eigh half": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, dtype="float16", device=d)),
+    "svd half": lambda lib, d="cpu": lib.linalg.svd(_z(lib, 2, 2, dtype="float16", device=d)),
+    "svd 1-D": lambda lib, d="cpu": lib.linalg.svd(_z(lib, 2, device=d)),
+    "svdvals int": lambda lib, d="cpu": lib.linalg.svdvals(_z(lib, 2, 2, dtype="int64", device=d)),
+    "matrix_rank int": lambda lib, d="cpu": lib.linalg.matrix_rank(_z(lib, 2, 2, dtype="int64",
+                                                                      device=d)),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
@@ -387,7 +477,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(case):
-    exc = NotImplementedError if case in ("cholesky half", "eigh half") else RuntimeError
+    exc = NotImplementedError if case.endswith(" half") and case != "inv half" else RuntimeError
     _same_error(BAD_INPUT[case], BAD_INPUT[case], exc=exc)
 
 
@@ -401,10 +491,6 @@ def test_type_errors():
         L.matrix_power(framework.eye(2), 2.0)
     with pytest.raises(TypeError, match="must be Number, not str"):
         L.vector_norm(framework.ones(3), "fro")
-    with pytest.raises(NotImplementedError, match="'nuc'.*svd"):
-        L.matrix_norm(framework.eye(2), "nuc")
-    with pytest.raises(NotImplementedError, match="p=None.*svd"):
-        L.cond(framework.eye(2))
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'upper'"):
         L.solve_triangular(framework.eye(2), framework.eye(2))
 

@@ -1,6 +1,6 @@
-"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, det, slogdet of (batch, n, n) data.
+"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, svd, det, slogdet of batches.
 
-``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, as
+``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, gesdd, as
 PyTorch's CPU path) computes the results in the input's type. Cholesky
 failures are found the same way (``_cholesky_one``). A singular matrix makes
 ``np.linalg.solve`` raise for the whole batch; the batch is then solved
@@ -96,6 +96,14 @@ def eigh(a: Array) -> tuple:
             wrap(np.ascontiguousarray(vectors, dtype=a.dtype.numpy), a.dtype))
 
 
+def svd(a: Array) -> tuple:
+    """Reduced SVD (u (batch, m, n), s (batch, n) descending, v (batch, n, n)) of (batch, m, n)
+    ``a``, m >= n (LAPACK's gesdd)."""
+    u, s, vh = np.linalg.svd(nd(a), full_matrices=False)
+    return tuple(wrap(np.ascontiguousarray(x, dtype=a.dtype.numpy), a.dtype)
+                 for x in (u, s, np.swapaxes(vh, -1, -2)))
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -109,4 +117,5 @@ def slogdet(a: Array) -> tuple:
             wrap(np.ascontiguousarray(logabs, dtype=a.dtype.numpy), a.dtype))
 
 
-KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
+           "det": det, "slogdet": slogdet}

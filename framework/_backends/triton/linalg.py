@@ -1,4 +1,4 @@
-"""Launch wrappers: solve / inverse, Cholesky, eigh, det, slogdet on ``cuda`` (kernels in
+"""Launch wrappers: solve / inverse, Cholesky, eigh, svd, det, slogdet on ``cuda`` (kernels in
 ``triton_kernels/linalg.py``).
 
 One program per matrix (and, for solve, per chunk of right-hand-side
@@ -25,22 +25,24 @@ def _kernels():
     return runtime.kernels().linalg
 
 
-def _block_n(a: Array) -> int:
-    """The tile size for ``a``'s n x n matrices; ``NotImplementedError`` past the bound."""
-    n = a.shape[-1]
+def _block(a: Array, size: int) -> int:
+    """The tile size for ``size`` rows or columns of ``a``'s matrices; ``NotImplementedError``
+    past the bound."""
     limit = _kernels().MAX_N
-    if n > limit:
+    if size > limit:
+        rows, cols = a.shape[-2:]
         raise NotImplementedError(
             f"torch.linalg on cuda: matrices larger than {limit} x {limit} are not supported "
-            f"(got {n} x {n}): the Triton kernels hold one matrix in registers; use cpu tensors")
-    return triton.next_power_of_2(max(n, 1))
+            f"(got {rows} x {cols}): the Triton kernels hold one matrix in registers; use cpu "
+            "tensors")
+    return triton.next_power_of_2(max(size, 1))
 
 
 def solve(a: Array, b) -> tuple:
     """(x with a @ x = b, int32 info) for (batch, n, n) ``a`` and (batch, n, k) ``b``; ``b`` None:
     the inverse of ``a``."""
     k = _kernels()
-    block_n = _block_n(a)
+    block_n = _block(a, a.shape[-1])
     batch, n = a.shape[0], a.shape[-1]
     n_rhs = n if b is None else b.shape[-1]
     x = empty((batch, n, n_rhs), a.dtype)
@@ -61,7 +63,7 @@ def cholesky(a: Array) -> tuple:
     """(lower-triangular L with a = L L^T, int32 info) for (batch, n, n) ``a`` (lower triangle
     read; info k + 1 for the first leading minor of order k + 1 not positive-definite)."""
     k = _kernels()
-    block_n = _block_n(a)
+    block_n = _block(a, a.shape[-1])
     batch = a.shape[0]
     lower = empty(a.shape, a.dtype)
     info = empty((batch,), dtypes.int32)
@@ -76,21 +78,38 @@ def eigh(a: Array) -> tuple:
     """Ascending eigenvalues (batch, n) and eigenvectors (batch, n, n) of symmetric (batch, n, n)
     ``a``, read from its lower triangle (cyclic Jacobi)."""
     k = _kernels()
-    block_n = _block_n(a)
+    block_n = _block(a, a.shape[-1])
     batch, n = a.shape[0], a.shape[-1]
     values = empty((batch, n), a.dtype)
     vectors = empty(a.shape, a.dtype)
     if values.numel:
         k.eigh_kernel[(batch,)](pointer(a), pointer(values), pointer(vectors), n, *a.strides,
-                                BLOCK_N=block_n, TOL=k.EIGH_TOL[a.dtype.name],
+                                BLOCK_N=block_n, TOL=k.JACOBI_TOL[a.dtype.name],
                                 MAX_SWEEPS=k.MAX_SWEEPS, ACC=_ACC[a.dtype.name],
                                 num_warps=k.num_warps(block_n))
     return values, vectors
 
 
+def svd(a: Array) -> tuple:
+    """Reduced SVD (u (batch, m, n), s (batch, n) descending, v (batch, n, n)) of (batch, m, n)
+    ``a``, m >= n (one-sided Jacobi)."""
+    k = _kernels()
+    batch, m, n = a.shape
+    block_m, block_n = _block(a, m), _block(a, n)
+    u = empty((batch, m, n), a.dtype)
+    s = empty((batch, n), a.dtype)
+    v = empty((batch, n, n), a.dtype)
+    if s.numel:
+        k.svd_kernel[(batch,)](pointer(a), pointer(u), pointer(s), pointer(v), m, n, *a.strides,
+                               BLOCK_M=block_m, BLOCK_N=block_n, TOL=k.JACOBI_TOL[a.dtype.name],
+                               MAX_SWEEPS=k.MAX_SWEEPS, ACC=_ACC[a.dtype.name],
+                               num_warps=k.num_warps(block_m))
+    return u, s, v
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
-    block_n = _block_n(a)
+    block_n = _block(a, a.shape[-1])
     out = empty((a.shape[0],), a.dtype)
     logabs = empty((a.shape[0],), a.dtype)
     if a.shape[0]:
@@ -110,4 +129,5 @@ def slogdet(a: Array) -> tuple:
     return _det(a, True)
 
 
-KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "det": det, "slogdet": slogdet}
+KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
+           "det": det, "slogdet": slogdet}
