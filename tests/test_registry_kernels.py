@@ -572,6 +572,8 @@ CASES["linalg.det"] = [_call(framework.linalg.det, _square)]
 CASES["linalg.svd"] = [_call(framework.linalg.svd, lambda: _x(4, 3), full_matrices=False),
                        _call(framework.linalg.svd, lambda: _x(4, 3))]  # U completed by eigh
 CASES["linalg.svdvals"] = [_call(framework.linalg.svdvals, lambda: _x(4, 3))]
+CASES["linalg.qr"] = [_call(framework.linalg.qr, lambda: _x(4, 3)),
+                      _call(framework.linalg.qr, lambda: _x(3, 4))]
 CASES["linalg.eigh"] = [_call(framework.linalg.eigh, _spd)]
 CASES["linalg.eigvalsh"] = [_call(framework.linalg.eigvalsh, _spd)]
 CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _square)]

@@ -1,5 +1,5 @@
 """Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU),
-Cholesky, symmetric eigendecomposition and SVD (Jacobi).
+Cholesky, QR (Householder), symmetric eigendecomposition and SVD (Jacobi).
 
 One program holds one n x n matrix of a batch in registers, as a
 BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
@@ -20,6 +20,7 @@ those of PyTorch's LU-based CPU path up to rounding.
   pivoting), then the diagonal sorted with the accumulated rotations.
 - ``svd_kernel``: one-sided Jacobi rotations of the columns of an m x n
   (m >= n) matrix, then the column norms sorted with their directions.
+- ``qr_kernel``: Householder reflections (LAPACK's signs), Q accumulated.
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -326,6 +327,44 @@ def svd_kernel(a_ptr, u_ptr, s_ptr, v_ptr, m, n, stride_ab, stride_ar, stride_ac
              v.to(v_ptr.dtype.element_ty), mask=in_v)
 
 
+@triton.jit
+def qr_kernel(a_ptr, q_ptr, r_ptr, m, n, q_cols, r_rows, stride_ab, stride_ar, stride_ac,
+              BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, ACC: tl.constexpr):
+    """Householder QR of one m x n matrix of the batch: Q's first ``q_cols`` columns into
+    contiguous (batch, m, q_cols), R's first ``r_rows`` rows into contiguous (batch, r_rows, n).
+
+    Reflection k (LAPACK's dlarfg): with x = a[k:, k] and alpha = x[0], beta = -sign(alpha) |x|,
+    H = I - tau v v^T with v = x / (alpha - beta) (v[0] = 1) and tau = (beta - alpha) / beta
+    maps x to beta e_1; no reflection (tau = 0) when x[1:] is zero. a <- H a, q <- q H."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    rows_c = tl.arange(0, BLOCK_M)  # q's column index
+    in_a = (rows[:, None] < m) & (cols[None, :] < n)
+    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
+                mask=in_a, other=0).to(ACC)
+    same = rows[:, None] == rows_c[None, :]
+    q = tl.where(same & (rows[:, None] < m), 1, 0).to(ACC)
+    for k in range(0, tl.minimum(m, n)):
+        x = tl.sum(tl.where(cols[None, :] == k, a, 0), axis=1)
+        x = tl.where((rows >= k) & (rows < m), x, 0)
+        alpha = _entry(x, k, rows)
+        tail = tl.sum(tl.where(rows > k, x * x, 0), axis=0)
+        beta = -tl.where(alpha >= 0, 1, -1).to(ACC) * tl.sqrt(alpha * alpha + tail)
+        reflect = tail > 0
+        tau = tl.where(reflect, (beta - alpha) / tl.where(reflect, beta, 1), 0)
+        v = tl.where(rows == k, 1, x / tl.where(reflect, alpha - beta, 1))
+        v = tl.where(rows >= k, v, 0)
+        a = a - tau * v[:, None] * tl.sum(v[:, None] * a, axis=0)[None, :]
+        v_c = tl.sum(tl.where(same, v[:, None], 0), axis=0)  # v indexed by q's columns
+        q = q - tau * tl.sum(q * v_c[None, :], axis=1)[:, None] * v_c[None, :]
+    r = tl.where(cols[None, :] >= rows[:, None], a, 0)
+    tl.store(r_ptr + matrix * r_rows * n + rows[:, None] * n + cols[None, :],
+             r.to(r_ptr.dtype.element_ty), mask=(rows[:, None] < r_rows) & (cols[None, :] < n))
+    tl.store(q_ptr + matrix * m * q_cols + rows[:, None] * q_cols + rows_c[None, :],
+             q.to(q_ptr.dtype.element_ty), mask=(rows[:, None] < m) & (rows_c[None, :] < q_cols))
+
+
 _SOLVE_64 = {"a_ptr": "*fp32", "b_ptr": "*fp32", "x_ptr": "*fp32", "info_ptr": "*i32"}
 COMPILE_SPECS = [
     {"kernel": "solve_kernel", "label": "fp32-n16", "no_spills": True, "signature": _SOLVE_64,
@@ -371,4 +410,12 @@ COMPILE_SPECS = [
      "signature": {"a_ptr": "*fp64", "u_ptr": "*fp64", "s_ptr": "*fp64", "v_ptr": "*fp64"},
      "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "TOL": JACOBI_TOL["float64"],
                     "MAX_SWEEPS": MAX_SWEEPS, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
+    {"kernel": "qr_kernel", "label": "fp32-16x8", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "q_ptr": "*fp32", "r_ptr": "*fp32"},
+     "constexprs": {"BLOCK_M": 16, "BLOCK_N": 8, "ACC": "tl.float32"},
+     "num_warps": num_warps(16)},
+    {"kernel": "qr_kernel", "label": "fp64-64x64", "no_spills": True,
+     "signature": {"a_ptr": "*fp64", "q_ptr": "*fp64", "r_ptr": "*fp64"},
+     "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "ACC": "tl.float64"},
+     "num_warps": num_warps(64)},
 ]

@@ -377,6 +377,9 @@ LINALG = {
     "svd": "svd(a) -> (Array, Array, Array): reduced SVD a = u diag(s) v^T of (batch, m, n) a "
            "with m >= n: u (batch, m, n), s (batch, n) descending, v (batch, n, n) (a pair of "
            "singular vectors' sign is not fixed)",
+    "qr": "qr(a, complete) -> (Array, Array): Householder QR of (batch, m, n) a with LAPACK's "
+          "reflector signs: q (batch, m, k), r (batch, k, n), k = min(m, n); with complete, q "
+          "(batch, m, m) and r (batch, m, n)",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

@@ -1,12 +1,12 @@
-"""``torch.linalg``: norms, products, solvers and decompositions (Cholesky, eigh, SVD).
+"""``torch.linalg``: norms, products, solvers and decompositions (Cholesky, QR, eigh, SVD).
 
 Some functions are composites of other framework ops (their gradients, of
 any order, come from those ops): ``vector_norm``, ``matrix_norm``, ``norm``,
 ``vecdot``, ``cross``, ``multi_dot``, ``matrix_power``, ``diagonal``,
 ``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``,
-``slogdet``, ``cholesky``/``cholesky_ex``, ``eigh``/``eigvalsh`` and
+``slogdet``, ``cholesky``/``cholesky_ex``, ``qr``, ``eigh``/``eigvalsh`` and
 ``svd``/``svdvals`` are ops of their own: the contract kernels ``solve``,
-``det``, ``slogdet``, ``cholesky``, ``eigh`` and ``svd`` (LAPACK through NumPy
+``det``, ``slogdet``, ``cholesky``, ``qr``, ``eigh`` and ``svd`` (LAPACK through NumPy
 on cpu; one Triton program per matrix on cuda, for n <= 64,
 ``triton_kernels/linalg.py``), with backwards written in framework ops, so
 second derivatives work:
@@ -14,8 +14,8 @@ second derivatives work:
 - inv: ``dA = -X^T g X^T`` (X = A^-1);
 - solve (A X = B): ``dB = solve(A^T, g)``, ``dA = -dB X^T``;
 - det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``;
-- cholesky, eigh and svd: PyTorch's formulas (see ``_Cholesky``, ``_Eigh``,
-  ``_Svd``).
+- cholesky, qr, eigh and svd: PyTorch's formulas (see ``_Cholesky``,
+  ``_qr_backward``, ``_Eigh``, ``_Svd``).
 
 solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
 pinv and the 'nuc' / 2 / -2 matrix norms are composites of these.
@@ -25,7 +25,7 @@ and float64 (as PyTorch's, whose half types are refused). A singular input
 makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
 variants return ``info`` instead) and gives det 0. Eigen- and singular
 vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
-Not here: qr, eig, eigvals, lu*, ldl*, lstsq, householder_product. det's
+Not here: eig, eigvals, lu*, ldl*, lstsq, householder_product. det's
 gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
 there), nor are eigh's / svd's at repeated values.
 """
@@ -44,7 +44,7 @@ from .registry import register
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot", "cross",
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
-           "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv",
+           "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv", "qr",
            "tensorinv", "tensorsolve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
@@ -53,6 +53,7 @@ InvExResult = namedtuple("linalg_inv_ex", ("inverse", "info"))
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
 EighResult = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 SvdResult = namedtuple("linalg_svd", ("U", "S", "Vh"))
+QrResult = namedtuple("linalg_qr", ("Q", "R"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
 matmul = _matmul.matmul
@@ -565,6 +566,82 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     return (vh.mT * inverse.unsqueeze(-2)) @ u.mT
 
 
+class _Qr(Function):
+    """Householder QR of (batch, m, n) A: (Q, R) reduced, or complete; PyTorch's gradient
+    (see ``_qr_backward``)."""
+
+    node_name = "LinalgQrBackward0"
+
+    @staticmethod
+    def forward(ctx, a, complete):
+        q, r = (wrap(x, a.device) for x in backend(a).qr(a._a, complete))
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(q, r)
+        ctx.complete = complete
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        q, r = ctx.saved_tensors
+        m, n = q.shape[-2], r.shape[-1]
+        if ctx.complete and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
+                               "and nrows > ncols.")
+        if m >= n:
+            return _qr_backward(q, r, grad_q, grad_r), None
+        # A = [B C] with B = Q X square and C = Q Y: Y = Q^T C adds C gY^T to Q's gradient
+        x, y = r[..., :m], r[..., m:]
+        grad_x = grad_y = None
+        if grad_r is not None:
+            grad_x, grad_y = grad_r[..., :m], grad_r[..., m:]
+            extra = (q @ y) @ grad_y.mT
+            grad_q = extra if grad_q is None else grad_q + extra
+        grad_b = _qr_backward(q, x, grad_q, grad_x)
+        if grad_y is None:
+            from .creation import zeros_like
+            return shape.cat([grad_b, zeros_like(y)], -1), None
+        return shape.cat([grad_b, q @ grad_y], -1), None
+
+
+def _qr_backward(q: Tensor, r: Tensor, grad_q, grad_r) -> Tensor:
+    """dA of A = Q R with m >= n (R square, invertible): with M = gR R^T - Q^T gQ and
+    S = triu(M) + triu(M, 1)^T, dA = (Q S + gQ) R^-T."""
+    from .movement import triu
+    if grad_r is None:
+        m = unary.neg(q.mT @ grad_q)
+    else:
+        m = grad_r @ r.mT if grad_q is None else grad_r @ r.mT - q.mT @ grad_q
+    upper = triu(m)
+    b = q @ (upper + triu(m, 1).mT)
+    if grad_q is not None:
+        b = b + grad_q
+    return _Solve.apply(r, b.mT)[0].mT  # b R^-T
+
+
+def qr(A: Tensor, mode: str = "reduced") -> tuple:
+    """``(Q, R)`` with A = Q R for (batches of) float32/float64 m x n matrices, by Householder
+    reflections with LAPACK's signs (as PyTorch's cpu results): mode 'reduced' (Q m x k, R k x n,
+    k = min(m, n)), 'complete' (Q m x m, R m x n) or 'r' (Q empty). Gradients as PyTorch's
+    ('r' differentiates too: Q is computed anyway). On cuda m, n <= 64."""
+    op = "linalg.qr"
+    _check_matrices(op, A, square=False)
+    _check_floating(op, A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"geqrf_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    batch, (m, n) = tuple(A.shape[:-2]), A.shape[-2:]
+    q, r = _Qr.apply(_as_batch(A), mode == "complete")
+    q = q.reshape(*batch, m, q.shape[-1])
+    r = r.reshape(*batch, r.shape[-2], n)
+    if mode == "r":
+        from .creation import empty
+        q = empty(0, dtype=A.dtype, device=A.device)
+    return QrResult(q, r)
+
+
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a matrix of its first ``ind`` dims by the others: the result
     has shape ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(A, result, ind)`` is the
@@ -896,6 +973,7 @@ register("linalg.det", "linalg", ("det", "solve", "mul"))
 register("linalg.svd", "linalg", ("svd", "eye", "mm", "sub", "eigh", "empty", "copy_", "add",
                                   "mul", "div", "matmul", "full"))
 register("linalg.svdvals", "linalg", ("svd", "full", "copy_", "matmul"))
+register("linalg.qr", "linalg", ("qr", "matmul", "sub", "triu", "add", "solve", "copy_", "empty"))
 register("linalg.eigh", "linalg", ("eigh", "eye", "add", "sub", "mul", "div", "matmul", "full",
                                    "copy_"))
 register("linalg.eigvalsh", "linalg", ("eigh", "full", "copy_", "matmul"))

@@ -1,6 +1,6 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals
+inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals, qr
 (kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank, pinv
 (composites of them): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
@@ -90,7 +90,7 @@ def test_larger_matrices(device):
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
     for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh, L.svdvals,
-               lambda x: L.svdvals(x[:3])):
+               lambda x: L.svdvals(x[:3]), L.qr):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -325,6 +325,34 @@ def test_pinv(device):
              dtype=framework.float64, grad=False)
 
 
+# qr: LAPACK's reflector signs, so Q and R compare directly
+QR_CASES = [((4, 3), "reduced"), ((3, 4), "reduced"), ((2, 3, 3), "complete"), ((3, 1), "r"),
+            ((1, 3), "complete"), ((0, 2, 2), "reduced")]
+
+
+@pytest.mark.parametrize("shape,mode", QR_CASES, ids=str)
+def test_qr(device, shape, mode):
+    if mode == "r":  # PyTorch has no gradient for mode 'r': R of 'reduced' instead
+        fw_fn, torch_fn = (lambda a: L.qr(a, mode).R), (lambda a: torch.linalg.qr(a).R)
+    else:
+        fw_fn, torch_fn = (lambda a: tuple(L.qr(a, mode))), \
+            (lambda a: tuple(torch.linalg.qr(a, mode)))
+    check_op(fw_fn, torch_fn, [_normal(*shape)], device=device, dtype=framework.float64)
+    check_op(fw_fn, torch_fn, [_normal(*shape)], device=device, contiguous=False)
+
+
+def test_qr_modes(device):
+    a = framework.tensor(_normal(4, 2), device=device, requires_grad=True)
+    q, r = L.qr(a, mode="r")
+    assert tuple(q.shape) == (0,) and tuple(r.shape) == (2, 2)
+    q, r = L.qr(a, mode="complete")
+    assert tuple(q.shape) == (4, 4) and tuple(r.shape) == (4, 2)
+    with pytest.raises(RuntimeError, match="not differentiable when mode='complete'"):
+        r.sum().backward()
+    upper = framework.tensor([[1.0, 1], [0, 2]], device=device)  # no reflection needed
+    assert L.qr(upper).Q.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
 # singular input ----------------------------------------------------------------------------
 def _singular(device):
     """A batch of two 3 x 3 matrices, the second singular (its LU's 3rd pivot is zero)."""
@@ -378,6 +406,8 @@ def test_second_derivatives(device):
         tall = _leaf(_normal(3, 2), device)
         assert gradgradcheck(L.svdvals, (tall,))
         assert gradgradcheck(lambda x: L.svd(x, full_matrices=False)[0] ** 2, (tall,))
+        assert gradgradcheck(lambda x: tuple(L.qr(x)), (tall,))
+        assert gradgradcheck(lambda x: tuple(L.qr(x)), (_leaf(_normal(2, 3), device),))
 
 
 def test_second_derivatives_of_composites():
@@ -458,6 +488,9 @@ BAD_INPUT = {
     "svdvals int": lambda lib, d="cpu": lib.linalg.svdvals(_z(lib, 2, 2, dtype="int64", device=d)),
     "matrix_rank int": lambda lib, d="cpu": lib.linalg.matrix_rank(_z(lib, 2, 2, dtype="int64",
                                                                       device=d)),
+    "qr half": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, dtype="float16", device=d)),
+    "qr mode": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, device=d), mode="x"),
+    "qr int": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, dtype="int64", device=d)),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),

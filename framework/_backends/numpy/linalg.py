@@ -1,6 +1,6 @@
-"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, svd, det, slogdet of batches.
+"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, svd, qr, det, slogdet of batches.
 
-``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, gesdd, as
+``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, gesdd, geqrf, as
 PyTorch's CPU path) computes the results in the input's type. Cholesky
 failures are found the same way (``_cholesky_one``). A singular matrix makes
 ``np.linalg.solve`` raise for the whole batch; the batch is then solved
@@ -104,6 +104,14 @@ def svd(a: Array) -> tuple:
                  for x in (u, s, np.swapaxes(vh, -1, -2)))
 
 
+def qr(a: Array, complete: bool) -> tuple:
+    """Householder QR of (batch, m, n) ``a`` (LAPACK's geqrf/orgqr): q (batch, m, k) and r
+    (batch, k, n), k = min(m, n), or q (batch, m, m) and r (batch, m, n) when ``complete``."""
+    q, r = np.linalg.qr(nd(a), mode="complete" if complete else "reduced")
+    return (wrap(np.ascontiguousarray(q, dtype=a.dtype.numpy), a.dtype),
+            wrap(np.ascontiguousarray(r, dtype=a.dtype.numpy), a.dtype))
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -118,4 +126,4 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "det": det, "slogdet": slogdet}
+           "qr": qr, "det": det, "slogdet": slogdet}

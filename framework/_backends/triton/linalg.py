@@ -1,4 +1,4 @@
-"""Launch wrappers: solve / inverse, Cholesky, eigh, svd, det, slogdet on ``cuda`` (kernels in
+"""Launch wrappers: solve / inverse, Cholesky, eigh, svd, qr, det, slogdet on ``cuda`` (kernels in
 ``triton_kernels/linalg.py``).
 
 One program per matrix (and, for solve, per chunk of right-hand-side
@@ -107,6 +107,22 @@ def svd(a: Array) -> tuple:
     return u, s, v
 
 
+def qr(a: Array, complete: bool) -> tuple:
+    """Householder QR of (batch, m, n) ``a``: q (batch, m, k) and r (batch, k, n), k = min(m, n),
+    or q (batch, m, m) and r (batch, m, n) when ``complete``."""
+    k = _kernels()
+    batch, m, n = a.shape
+    block_m, block_n = _block(a, m), _block(a, n)
+    q_cols = r_rows = m if complete else min(m, n)
+    q = empty((batch, m, q_cols), a.dtype)
+    r = empty((batch, r_rows, n), a.dtype)
+    if batch and m:
+        k.qr_kernel[(batch,)](pointer(a), pointer(q), pointer(r), m, n, q_cols, r_rows,
+                              *a.strides, BLOCK_M=block_m, BLOCK_N=block_n,
+                              ACC=_ACC[a.dtype.name], num_warps=k.num_warps(block_m))
+    return q, r
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
     block_n = _block(a, a.shape[-1])
@@ -130,4 +146,4 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "det": det, "slogdet": slogdet}
+           "qr": qr, "det": det, "slogdet": slogdet}
