@@ -73,3 +73,7 @@ def test_by_design_rules_only_cover_missing_kinds():
     for name in ("sparse_coo_tensor", "quantize_per_tensor", "complex64", "FloatStorage",
                  "cudnn_convolution", "view_copy", "jit", "SymInt", "float8_e4m3fn"):
         assert generator.by_design(name) is not None, name
+    # torch.linalg has its own rules: its cond, lstsq, solve are no TorchScript/deprecated names
+    for name in ("cond", "lstsq", "solve", "lu_factor"):
+        assert generator.by_design(name, "torch.linalg") is None, name
+    assert generator.by_design("eig", "torch.linalg") is not None

@@ -18,14 +18,14 @@ second derivatives work:
   ``_qr_backward``, ``_Eigh``, ``_Svd``).
 
 solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
-pinv and the 'nuc' / 2 / -2 matrix norms are composites of these.
+pinv, lstsq and the 'nuc' / 2 / -2 matrix norms are composites of these.
 
 Matrices come in batches over the leading dims; the kernel ops take float32
 and float64 (as PyTorch's, whose half types are refused). A singular input
 makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
 variants return ``info`` instead) and gives det 0. Eigen- and singular
 vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
-Not here: eig, eigvals, lu*, ldl*, lstsq, householder_product. det's
+Not here: eig and eigvals (complex results), lu*, ldl*, householder_product. det's
 gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
 there), nor are eigh's / svd's at repeated values.
 """
@@ -45,7 +45,7 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot"
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
            "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv", "qr",
-           "tensorinv", "tensorsolve"]
+           "lstsq", "tensorinv", "tensorsolve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
@@ -54,6 +54,7 @@ CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
 EighResult = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 SvdResult = namedtuple("linalg_svd", ("U", "S", "Vh"))
 QrResult = namedtuple("linalg_qr", ("Q", "R"))
+LstsqResult = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
 matmul = _matmul.matmul
@@ -640,6 +641,51 @@ def qr(A: Tensor, mode: str = "reduced") -> tuple:
         from .creation import empty
         q = empty(0, dtype=A.dtype, device=A.device)
     return QrResult(q, r)
+
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> tuple:
+    """``(solution, residuals, rank, singular_values)``: the least-squares (minimum norm) X of
+    ``A X = B`` for (batches of) m x n A, from the pseudo-inverse with singular values at or
+    below ``rcond`` (default eps * max(m, n)) times the largest dropped. B is a (batch of)
+    matrix, or of vectors when it has one dim less than A. As PyTorch's ``driver`` choices:
+    residuals (squared column norms of A X - B) unless 'gelsy', when m > n and every A has full
+    rank; rank unless 'gels'; singular_values for 'gelsd' and 'gelss'; empty otherwise. The
+    default driver is 'gelsy' on every device (PyTorch's cuda has only 'gels')."""
+    op = "torch.linalg.lstsq"
+    check_tensor("linalg_lstsq", "A", A)
+    check_tensor("linalg_lstsq", "B", B)
+    common_device(op, A, B)
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError(f"{op}: parameter `driver` should be one of (gels, gelsy, gelsd, "
+                           "gelss)")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"{op}: Expected input and other to have the same dtype, but got "
+                           f"input's dtype {dtypes.scalar_type_name(A.dtype)} and other's dtype "
+                           f"{dtypes.scalar_type_name(B.dtype)}")
+    _check_matrices("linalg.lstsq", A, square=False)
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    if rhs.ndim < 2 or rhs.shape[-2] != A.shape[-2]:
+        raise RuntimeError(f"{op}: input.size(-2) should match other.size(-2)")
+    m, n = A.shape[-2], A.shape[-1]
+    rtol = dtypes.finfo(A.dtype).eps * max(m, n) if rcond is None else rcond
+    x = pinv(A, rtol=rtol) @ rhs
+    from .creation import empty
+    rank = matrix_rank(A, rtol=rtol) if driver != "gels" else \
+        empty(0, dtype=dtypes.int64, device=A.device)
+    residuals = empty(0, dtype=A.dtype, device=A.device)
+    full_rank = m > n and bool(reduce.all(
+        (rank if driver != "gels" else matrix_rank(A, rtol=rtol)) == n).item())
+    if driver != "gelsy" and full_rank:
+        residuals = reduce.sum((A @ x - rhs) ** 2, -2)
+        residuals = residuals.squeeze(-1) if vector else residuals
+    values = svdvals(A) if driver in ("gelsd", "gelss") else empty(0, dtype=A.dtype,
+                                                                    device=A.device)
+    return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank, values)
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:

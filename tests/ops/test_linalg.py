@@ -325,6 +325,39 @@ def test_pinv(device):
              dtype=framework.float64, grad=False)
 
 
+# lstsq: the solution with gradients; residuals, rank and singular values per driver
+LSTSQ_CASES = [((4, 3), (4, 2)), ((2, 4, 3), (2, 4)), ((3, 4), (3, 2)), ((2, 5, 2), (1, 5, 3))]
+
+
+@pytest.mark.parametrize("a_shape,b_shape", LSTSQ_CASES, ids=str)
+def test_lstsq(device, a_shape, b_shape):
+    check_op(lambda a, b: L.lstsq(a, b).solution, lambda a, b: torch.linalg.lstsq(a, b).solution,
+             [_normal(*a_shape), _normal(*b_shape)], device=device, dtype=framework.float64)
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+def test_lstsq_drivers(device, driver):
+    a, b = _normal(2, 4, 3), _normal(2, 4, 2)
+    got = L.lstsq(framework.tensor(a, device=device), framework.tensor(b, device=device),
+                  driver=driver)
+    want = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    for name in ("solution", "residuals", "rank", "singular_values"):
+        g, w = getattr(got, name), getattr(want, name)
+        assert tuple(g.shape) == tuple(w.shape), name
+        np.testing.assert_allclose(g.cpu().numpy(), w.numpy(), atol=1e-10, err_msg=name)
+
+
+def test_lstsq_rank_deficient(device):
+    a = _rank_deficient()
+    b = _normal(2, 4, 2)
+    got = L.lstsq(framework.tensor(a, device=device), framework.tensor(b, device=device),
+                  driver="gelsd")
+    want = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver="gelsd")
+    np.testing.assert_allclose(got.solution.cpu().numpy(), want.solution.numpy(), atol=1e-10)
+    assert got.rank.tolist() == want.rank.tolist() == [2, 1]
+    assert tuple(got.residuals.shape) == (0,)
+
+
 # qr: LAPACK's reflector signs, so Q and R compare directly
 QR_CASES = [((4, 3), "reduced"), ((3, 4), "reduced"), ((2, 3, 3), "complete"), ((3, 1), "r"),
             ((1, 3), "complete"), ((0, 2, 2), "reduced")]
@@ -491,6 +524,12 @@ BAD_INPUT = {
     "qr half": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, dtype="float16", device=d)),
     "qr mode": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, device=d), mode="x"),
     "qr int": lambda lib, d="cpu": lib.linalg.qr(_z(lib, 2, 2, dtype="int64", device=d)),
+    "lstsq rows": lambda lib, d="cpu": lib.linalg.lstsq(_z(lib, 4, 3, device=d),
+                                                        _z(lib, 5, 2, device=d)),
+    "lstsq dtypes": lambda lib, d="cpu": lib.linalg.lstsq(_z(lib, 4, 3, device=d),
+                                                          _z(lib, 4, 2, dtype="float64", device=d)),
+    "lstsq driver": lambda lib, d="cpu": lib.linalg.lstsq(_z(lib, 4, 3, device=d),
+                                                          _z(lib, 4, 2, device=d), driver="x"),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
