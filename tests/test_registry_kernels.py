@@ -574,6 +574,10 @@ CASES["linalg.svd"] = [_call(framework.linalg.svd, lambda: _x(4, 3), full_matric
 CASES["linalg.svdvals"] = [_call(framework.linalg.svdvals, lambda: _x(4, 3))]
 CASES["linalg.qr"] = [_call(framework.linalg.qr, lambda: _x(4, 3)),
                       _call(framework.linalg.qr, lambda: _x(3, 4))]
+CASES["linalg.lu_factor"] = [_call(framework.linalg.lu_factor, _square)]
+CASES["linalg.lu_factor_ex"] = [_call(framework.linalg.lu_factor_ex, _square),
+                                _call(framework.linalg.lu_factor_ex, lambda: _x(4, 3)),
+                                _call(framework.linalg.lu_factor_ex, lambda: _x(3, 4))]
 CASES["linalg.eigh"] = [_call(framework.linalg.eigh, _spd)]
 CASES["linalg.eigvalsh"] = [_call(framework.linalg.eigvalsh, _spd)]
 CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _square)]

@@ -1,4 +1,4 @@
-"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), det / slogdet (LU),
+"""Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), LU, det / slogdet,
 Cholesky, QR (Householder), symmetric eigendecomposition and SVD (Jacobi).
 
 One program holds one n x n matrix of a batch in registers, as a
@@ -21,6 +21,7 @@ those of PyTorch's LU-based CPU path up to rounding.
 - ``svd_kernel``: one-sided Jacobi rotations of the columns of an m x n
   (m >= n) matrix, then the column norms sorted with their directions.
 - ``qr_kernel``: Householder reflections (LAPACK's signs), Q accumulated.
+- ``lu_kernel``: LU with partial pivoting (LAPACK's getf2) of an m x n matrix.
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -45,6 +46,15 @@ JACOBI_TOL = {"float32": 1.4e-14, "float64": 4.9e-32}  # (machine epsilon) ** 2
 def num_warps(block_n: int) -> int:
     """Warps per program: 4 up to 32 x 32 tiles, 8 for 64 x 64."""
     return 4 if block_n <= 32 else 8
+
+
+@triton.jit
+def _load_matrix(a_ptr, matrix, m, n, stride_ab, stride_ar, stride_ac, rows, cols,
+                 ACC: tl.constexpr):
+    """Matrix ``matrix`` of the batch as a tile in ACC: rows < m, columns < n (zeros past)."""
+    inside = (rows[:, None] < m) & (cols[None, :] < n)
+    return tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar
+                   + cols[None, :] * stride_ac, mask=inside, other=0).to(ACC)
 
 
 @triton.jit
@@ -95,9 +105,7 @@ def solve_kernel(a_ptr, b_ptr, x_ptr, info_ptr, n, n_rhs,
     rows = tl.arange(0, BLOCK_N)
     cols = tl.arange(0, BLOCK_N)
     rhs = chunk * BLOCK_K + tl.arange(0, BLOCK_K)
-    in_a = (rows[:, None] < n) & (cols[None, :] < n)
-    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
-                mask=in_a, other=0).to(ACC)
+    a = _load_matrix(a_ptr, matrix, n, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
     in_b = (rows[:, None] < n) & (rhs[None, :] < n_rhs)
     if IDENTITY_B:
         b = tl.where(in_b & (rows[:, None] == rhs[None, :]), 1, 0).to(ACC)
@@ -124,6 +132,52 @@ def solve_kernel(a_ptr, b_ptr, x_ptr, info_ptr, n, n_rhs,
 
 
 @triton.jit
+def _lu_step(a, k, m, rows, cols, BLOCK_M: tl.constexpr):
+    """Step k of LU with partial pivoting of a (m valid rows): rows k and p (the pivot row)
+    exchanged, the multipliers column / pivot stored below the diagonal of column k and their
+    multiples of row k taken from the rows below k (columns past k). A zero pivot has a zero
+    column below it: multipliers 0 (LAPACK's getf2). Returns (a, p, pivot)."""
+    p, column = _pivot(a, k, m, rows, cols, BLOCK_M)
+    a = _swap_rows(a, k, p, rows)
+    pivot = _entry(column, k, rows)
+    factor = tl.where(rows > k, column / tl.where(pivot == 0, 1, pivot), 0)
+    trailing = (rows[:, None] > k) & (cols[None, :] > k)
+    a = tl.where(trailing, a - factor[:, None] * _row(a, k, rows)[None, :], a)
+    a = tl.where((cols[None, :] == k) & (rows[:, None] > k), factor[:, None], a)
+    return a, p, pivot
+
+
+@triton.jit
+def lu_kernel(a_ptr, lu_ptr, pivots_ptr, info_ptr, perm_ptr, m, n, stride_ab, stride_ar,
+              stride_ac, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, ACC: tl.constexpr):
+    """LU with partial pivoting of one m x n matrix of the batch (P^T A = L U): the packed LU
+    (contiguous (batch, m, n): L's multipliers below the diagonal, U on and above), LAPACK's
+    1-based pivots (batch, min(m, n)), info (first zero pivot k + 1, else 0) and perm (batch, m):
+    the row of A at each row of LU."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    in_a = (rows[:, None] < m) & (cols[None, :] < n)
+    a = _load_matrix(a_ptr, matrix, m, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
+    steps = tl.minimum(m, n)
+    pivots = tl.zeros((BLOCK_N,), tl.int32)
+    perm = rows
+    info = tl.full((), 0, tl.int32)
+    for k in range(0, steps):
+        a, p, pivot = _lu_step(a, k, m, rows, cols, BLOCK_M)
+        info = tl.where((info == 0) & (pivot == 0), k + 1, info)
+        pivots = tl.where(cols == k, p + 1, pivots)
+        perm_k = _entry(perm, k, rows)
+        perm_p = _entry(perm, p, rows)
+        perm = tl.where(rows == k, perm_p, tl.where(rows == p, perm_k, perm))
+    tl.store(lu_ptr + matrix * m * n + rows[:, None] * n + cols[None, :],
+             a.to(lu_ptr.dtype.element_ty), mask=in_a)
+    tl.store(pivots_ptr + matrix * steps + cols, pivots, mask=cols < steps)
+    tl.store(info_ptr + matrix, info)
+    tl.store(perm_ptr + matrix * m + rows, perm.to(tl.int64), mask=rows < m)
+
+
+@triton.jit
 def det_kernel(a_ptr, out_ptr, logabs_ptr, n, stride_ab, stride_ar, stride_ac,
                BLOCK_N: tl.constexpr, LOG: tl.constexpr, ACC: tl.constexpr):
     """det(A) of one matrix of the batch into ``out_ptr``; with LOG, its sign into ``out_ptr``
@@ -131,24 +185,16 @@ def det_kernel(a_ptr, out_ptr, logabs_ptr, n, stride_ab, stride_ar, stride_ac,
     matrix = tl.program_id(0).to(tl.int64)
     rows = tl.arange(0, BLOCK_N)
     cols = tl.arange(0, BLOCK_N)
-    in_a = (rows[:, None] < n) & (cols[None, :] < n)
-    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
-                mask=in_a, other=0).to(ACC)
+    a = _load_matrix(a_ptr, matrix, n, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
     det = tl.full((), 1, ACC)  # product of the pivots and the permutation's sign
     sign = tl.full((), 1, ACC)
     logabs = tl.full((), 0, ACC)
     for k in range(0, n):
-        p, column = _pivot(a, k, n, rows, cols, BLOCK_N)
-        a = _swap_rows(a, k, p, rows)
-        pivot = _entry(column, k, rows)
+        a, p, pivot = _lu_step(a, k, n, rows, cols, BLOCK_N)
         flip = tl.where(p != k, -1, 1).to(ACC)
         det = det * pivot * flip
         sign = sign * flip * tl.where(pivot > 0, 1, tl.where(pivot < 0, -1, 0)).to(ACC)
         logabs = logabs + tl.log(tl.abs(pivot))
-        # rows below k lose their column-k part (a zero pivot has a zero column below it)
-        safe = tl.where(pivot == 0, 1, pivot)
-        factor = tl.where(rows > k, column / safe, 0)
-        a = a - factor[:, None] * _row(a, k, rows)[None, :]
     sign = tl.where(sign == 0, 0, sign)  # +0, not -0, for a singular matrix (as PyTorch)
     det = tl.where(det == 0, 0, det)
     if LOG:
@@ -290,8 +336,7 @@ def svd_kernel(a_ptr, u_ptr, s_ptr, v_ptr, m, n, stride_ab, stride_ar, stride_ac
     cols = tl.arange(0, BLOCK_N)
     rows_n = tl.arange(0, BLOCK_N)
     in_a = (rows[:, None] < m) & (cols[None, :] < n)
-    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
-                mask=in_a, other=0).to(ACC)
+    a = _load_matrix(a_ptr, matrix, m, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
     in_v = (rows_n[:, None] < n) & (cols[None, :] < n)
     v = tl.where(in_v & (rows_n[:, None] == cols[None, :]), 1, 0).to(ACC)
     sweep = tl.full((), 0, tl.int32)
@@ -340,9 +385,7 @@ def qr_kernel(a_ptr, q_ptr, r_ptr, m, n, q_cols, r_rows, stride_ab, stride_ar, s
     rows = tl.arange(0, BLOCK_M)
     cols = tl.arange(0, BLOCK_N)
     rows_c = tl.arange(0, BLOCK_M)  # q's column index
-    in_a = (rows[:, None] < m) & (cols[None, :] < n)
-    a = tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar + cols[None, :] * stride_ac,
-                mask=in_a, other=0).to(ACC)
+    a = _load_matrix(a_ptr, matrix, m, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
     same = rows[:, None] == rows_c[None, :]
     q = tl.where(same & (rows[:, None] < m), 1, 0).to(ACC)
     for k in range(0, tl.minimum(m, n)):
@@ -416,6 +459,16 @@ COMPILE_SPECS = [
      "num_warps": num_warps(16)},
     {"kernel": "qr_kernel", "label": "fp64-64x64", "no_spills": True,
      "signature": {"a_ptr": "*fp64", "q_ptr": "*fp64", "r_ptr": "*fp64"},
+     "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "ACC": "tl.float64"},
+     "num_warps": num_warps(64)},
+    {"kernel": "lu_kernel", "label": "fp32-16x8", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "lu_ptr": "*fp32", "pivots_ptr": "*i32", "info_ptr": "*i32",
+                   "perm_ptr": "*i64"},
+     "constexprs": {"BLOCK_M": 16, "BLOCK_N": 8, "ACC": "tl.float32"},
+     "num_warps": num_warps(16)},
+    {"kernel": "lu_kernel", "label": "fp64-64x64", "no_spills": True,
+     "signature": {"a_ptr": "*fp64", "lu_ptr": "*fp64", "pivots_ptr": "*i32", "info_ptr": "*i32",
+                   "perm_ptr": "*i64"},
      "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "ACC": "tl.float64"},
      "num_warps": num_warps(64)},
 ]

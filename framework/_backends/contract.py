@@ -380,6 +380,11 @@ LINALG = {
     "qr": "qr(a, complete) -> (Array, Array): Householder QR of (batch, m, n) a with LAPACK's "
           "reflector signs: q (batch, m, k), r (batch, k, n), k = min(m, n); with complete, q "
           "(batch, m, m) and r (batch, m, n)",
+    "lu_factor": "lu_factor(a) -> (Array, Array[int32], Array[int32], Array[int64]): LU with "
+                 "partial pivoting of (batch, m, n) a (P^T a = L U): packed lu (batch, m, n) (L's "
+                 "multipliers below the diagonal, U on and above), LAPACK's 1-based pivots "
+                 "(batch, min(m, n)), info (batch,) and perm (batch, m): the row of a at each "
+                 "row of lu",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

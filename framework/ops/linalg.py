@@ -1,31 +1,33 @@
-"""``torch.linalg``: norms, products, solvers and decompositions (Cholesky, QR, eigh, SVD).
+"""``torch.linalg``: norms, products, solvers and decompositions (LU, Cholesky, QR, eigh, SVD).
 
 Some functions are composites of other framework ops (their gradients, of
 any order, come from those ops): ``vector_norm``, ``matrix_norm``, ``norm``,
 ``vecdot``, ``cross``, ``multi_dot``, ``matrix_power``, ``diagonal``,
 ``matmul``, ``vander``. ``inv``/``inv_ex``, ``solve``/``solve_ex``, ``det``,
-``slogdet``, ``cholesky``/``cholesky_ex``, ``qr``, ``eigh``/``eigvalsh`` and
-``svd``/``svdvals`` are ops of their own: the contract kernels ``solve``,
-``det``, ``slogdet``, ``cholesky``, ``qr``, ``eigh`` and ``svd`` (LAPACK through NumPy
-on cpu; one Triton program per matrix on cuda, for n <= 64,
+``slogdet``, ``lu_factor``/``lu_factor_ex``, ``cholesky``/``cholesky_ex``,
+``qr``, ``eigh``/``eigvalsh`` and ``svd``/``svdvals`` are ops of their own: the
+contract kernels ``solve``, ``det``, ``slogdet``, ``lu_factor``, ``cholesky``,
+``qr``, ``eigh`` and ``svd`` (on cpu LAPACK through NumPy, LU column by column
+in NumPy; on cuda one Triton program per matrix, for n <= 64,
 ``triton_kernels/linalg.py``), with backwards written in framework ops, so
 second derivatives work:
 
 - inv: ``dA = -X^T g X^T`` (X = A^-1);
 - solve (A X = B): ``dB = solve(A^T, g)``, ``dA = -dB X^T``;
 - det: ``dA = g det(A) A^-T``; slogdet: ``dA = g_logabsdet A^-T``;
-- cholesky, qr, eigh and svd: PyTorch's formulas (see ``_Cholesky``,
-  ``_qr_backward``, ``_Eigh``, ``_Svd``).
+- lu_factor, cholesky, qr, eigh and svd: PyTorch's formulas (see
+  ``_lu_backward``, ``_Cholesky``, ``_qr_backward``, ``_Eigh``, ``_Svd``).
 
 solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
-pinv, lstsq and the 'nuc' / 2 / -2 matrix norms are composites of these.
+pinv, lstsq, lu, lu_solve and the 'nuc' / 2 / -2 matrix norms are composites of
+these.
 
 Matrices come in batches over the leading dims; the kernel ops take float32
 and float64 (as PyTorch's, whose half types are refused). A singular input
 makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
 variants return ``info`` instead) and gives det 0. Eigen- and singular
 vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
-Not here: eig and eigvals (complex results), lu*, ldl*, householder_product. det's
+Not here: eig and eigvals (complex results), ldl*, householder_product. det's
 gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
 there), nor are eigh's / svd's at repeated values.
 """
@@ -45,7 +47,7 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot"
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
            "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv", "qr",
-           "lstsq", "tensorinv", "tensorsolve"]
+           "lstsq", "tensorinv", "tensorsolve", "lu_factor", "lu_factor_ex", "lu", "lu_solve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
@@ -54,6 +56,9 @@ CholeskyExResult = namedtuple("linalg_cholesky_ex", ("L", "info"))
 EighResult = namedtuple("linalg_eigh", ("eigenvalues", "eigenvectors"))
 SvdResult = namedtuple("linalg_svd", ("U", "S", "Vh"))
 QrResult = namedtuple("linalg_qr", ("Q", "R"))
+LuFactorResult = namedtuple("linalg_lu_factor", ("LU", "pivots"))
+LuFactorExResult = namedtuple("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+LuResult = namedtuple("linalg_lu", ("P", "L", "U"))
 LstsqResult = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
@@ -104,13 +109,13 @@ def _as_batch(a: Tensor) -> Tensor:
 
 
 # The kernel ops -----------------------------------------------------------------------------
-def _result_and_flag(ctx, device, result, flag) -> tuple:
-    """A kernel's (result, flag) arrays as tensors: the flag (info, or det's sign) gets no
-    gradient, and backward sees None, not zeros, for an output nobody differentiated."""
-    result, flag = wrap(result, device), wrap(flag, device)
-    ctx.mark_non_differentiable(flag)
+def _result_and_flag(ctx, device, result, *flags) -> tuple:
+    """A kernel's (result, *flags) arrays as tensors: the flags (info, pivots, det's sign) get
+    no gradient, and backward sees None, not zeros, for an output nobody differentiated."""
+    flags = tuple(wrap(flag, device) for flag in flags)
+    ctx.mark_non_differentiable(*flags)
     ctx.set_materialize_grads(False)
-    return result, flag
+    return (wrap(result, device), *flags)
 
 
 class _Solve(Function):
@@ -688,6 +693,160 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> tuple:
     return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank, values)
 
 
+class _LuFactor(Function):
+    """LU with partial pivoting of (batch, m, n) A: packed LU, pivots, info and perm (the row of
+    A at each row of LU). The gradient is PyTorch's (see ``_lu_backward``)."""
+
+    node_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        lu, pivots, info, perm = _result_and_flag(ctx, a.device, *backend(a).lu_factor(a._a))
+        ctx.save_for_backward(lu, perm)
+        return lu, pivots, info, perm
+
+    @staticmethod
+    def backward(ctx, grad_lu, grad_pivots, grad_info, grad_perm):
+        if grad_lu is None:
+            return None
+        lu, perm = ctx.saved_tensors
+        return _permutation(perm, lu.dtype).mT @ _lu_backward(lu, grad_lu)
+
+
+def _permutation(perm: Tensor, dtype) -> Tensor:
+    """E with E[i, perm[i]] = 1 (E A = P^T A: A's rows in the order of ``perm``); compared, not
+    indexed, so nothing is read on the host."""
+    from .creation import arange
+    columns = arange(perm.shape[-1], device=perm.device)
+    return (perm.unsqueeze(-1) == columns).to(dtype)
+
+
+def _unpack(lu: Tensor) -> tuple:
+    """(L, U) of a packed (*, m, n) LU: L (*, m, k) unit lower, U (*, k, n) upper, k = min(m, n)."""
+    from .creation import eye
+    from .movement import tril, triu
+    m, n = lu.shape[-2], lu.shape[-1]
+    k = min(m, n)
+    lower = tril(lu, -1)[..., :k] + eye(m, k, dtype=lu.dtype, device=lu.device)
+    return lower, triu(lu)[..., :k, :]
+
+
+def _lu_square_backward(lower: Tensor, upper: Tensor, grad_l: Tensor, grad_u: Tensor) -> Tensor:
+    """The gradient of P^T A = L U (square): L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T."""
+    from .movement import tril, triu
+    inner = tril(lower.mT @ grad_l, -1) + triu(grad_u @ upper.mT)
+    return _inverse(lower).mT @ inner @ _inverse(upper).mT
+
+
+def _lu_backward(lu: Tensor, grad_lu: Tensor) -> Tensor:
+    """The gradient of P^T A for the packed LU's gradient (L's part below the diagonal, U's on
+    and above). A tall A's extra rows give L2 = A2 U^-1, a wide A's extra columns U2 = L^-1 A2:
+    their gradients reach U, L too (PyTorch's linalg_lu_backward)."""
+    from .movement import tril, triu
+    lower, upper = _unpack(lu)
+    m, n = lu.shape[-2], lu.shape[-1]
+    grad_l, grad_u = tril(grad_lu, -1)[..., :min(m, n)], triu(grad_lu)[..., :min(m, n), :]
+    if m > n:
+        l1, l2, gl1, gl2 = lower[..., :n, :], lower[..., n:, :], grad_l[..., :n, :], \
+            grad_l[..., n:, :]
+        u_inverse_t = _inverse(upper).mT
+        grad_u = grad_u - l2.mT @ gl2 @ u_inverse_t
+        return shape.cat([_lu_square_backward(l1, upper, gl1, grad_u), gl2 @ u_inverse_t], -2)
+    if m < n:
+        u1, u2, gu1, gu2 = upper[..., :m], upper[..., m:], grad_u[..., :m], grad_u[..., m:]
+        l_inverse_t = _inverse(lower).mT
+        grad_l = grad_l - l_inverse_t @ gu2 @ u2.mT
+        return shape.cat([_lu_square_backward(lower, u1, grad_l, gu1), l_inverse_t @ gu2], -1)
+    return _lu_square_backward(lower, upper, grad_l, grad_u)
+
+
+def _lu_factor(op: str, A: Tensor, pivot: bool) -> tuple:
+    """(LU, pivots, info, perm) of (batches of) matrices, shaped as A's batch."""
+    _check_matrices(op, A, square=False)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"lu_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    if not pivot:
+        raise RuntimeError(f"{op}: LU without pivoting is not implemented")
+    batch, (m, n) = tuple(A.shape[:-2]), A.shape[-2:]
+    lu, pivots, info, perm = _LuFactor.apply(_as_batch(A))
+    return (lu.reshape(A.shape), pivots.reshape(*batch, min(m, n)), info.reshape(batch),
+            perm.reshape(*batch, m))
+
+
+def _zero_pivot(code: int) -> str:
+    return (f"U[{code},{code}] is zero and using it on lu_solve would result in a division by "
+            "zero. If you still want to perform the factorization, consider calling "
+            "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> tuple:
+    """``(LU, pivots, info)`` of ``lu_factor`` without raising for a zero pivot (``info`` k > 0:
+    U[k, k] is zero) unless ``check_errors``."""
+    lu, pivots, info, _ = _lu_factor("linalg.lu_factor_ex", A, pivot)
+    if check_errors:
+        _raise_singular("torch.linalg.lu_factor_ex", info, A.ndim > 2, _zero_pivot)
+    return LuFactorExResult(lu, pivots, info)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> tuple:
+    """``(LU, pivots)``: LU with partial pivoting (P^T A = L U) of (batches of) float32/float64
+    m x n matrices, packed as LAPACK's getrf (L's multipliers below the diagonal, U on and
+    above; pivots 1-based int32 row swaps). ``RuntimeError`` when U has a zero on its
+    diagonal. ``pivot=False`` is not implemented. On cuda m, n <= 64."""
+    lu, pivots, info, _ = _lu_factor("linalg.lu_factor", A, pivot)
+    _raise_singular("torch.linalg.lu_factor", info, A.ndim > 2, _zero_pivot)
+    return LuFactorResult(lu, pivots)
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> tuple:
+    """``(P, L, U)`` with A = P L U: P m x m permutation, L m x k unit lower, U k x n upper
+    (k = min(m, n)), from ``lu_factor_ex`` (no error for a singular A)."""
+    packed, _, _, perm = _lu_factor("linalg.lu", A, pivot)
+    lower, upper = _unpack(packed)
+    return LuResult(_permutation(perm, A.dtype).mT, lower, upper)
+
+
+def _perm_from_pivots(pivots: Tensor) -> Tensor:
+    """The row order (int64, pivots' shape with m entries) that LAPACK's row swaps make; read on
+    the host (a synchronization on cuda)."""
+    from .creation import tensor
+    m = pivots.shape[-1]
+    orders = []
+    for swaps in pivots.reshape(-1, m).tolist():
+        order = list(range(m))
+        for k, p in enumerate(swaps):
+            order[k], order[p - 1] = order[p - 1], order[k]
+        orders.append(order)
+    return tensor(orders, dtype=dtypes.int64, device=pivots.device).reshape(pivots.shape)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """X with ``A X = B`` (``X A = B`` when ``left=False``; A^T for ``adjoint``) from A's
+    ``lu_factor`` (square). The pivots are read on the host. A composite of triangular solves
+    (gradients reach LU and B)."""
+    op = "linalg.lu_solve"
+    _check_solver_input(op, LU)
+    check_tensor("linalg_lu_solve", "B", B)
+    if B.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor B must have at least 2 dimensions.")
+    n = LU.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"{op}: Incompatible shapes of A and B for the equation {equation} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    order = _permutation(_perm_from_pivots(pivots), LU.dtype)  # E: E A = L U
+    rhs = B if left else B.mT
+    if left != adjoint:  # A Y = rhs: Y = U^-1 L^-1 E rhs
+        y = solve_triangular(LU, order @ rhs, upper=False, unitriangular=True)
+        y = solve_triangular(LU, y, upper=True)
+    else:  # A^T Y = rhs: Y = E^T L^-T U^-T rhs
+        y = solve_triangular(LU.mT, rhs, upper=False)
+        y = order.mT @ solve_triangular(LU.mT, y, upper=True, unitriangular=True)
+    return y if left else y.mT
+
+
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a matrix of its first ``ind`` dims by the others: the result
     has shape ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(A, result, ind)`` is the
@@ -1019,6 +1178,10 @@ register("linalg.det", "linalg", ("det", "solve", "mul"))
 register("linalg.svd", "linalg", ("svd", "eye", "mm", "sub", "eigh", "empty", "copy_", "add",
                                   "mul", "div", "matmul", "full"))
 register("linalg.svdvals", "linalg", ("svd", "full", "copy_", "matmul"))
+register("linalg.lu_factor", "linalg", ("lu_factor", "as_numpy", "tril", "triu", "eye", "add",
+                                        "solve", "matmul", "arange", "eq", "copy_", "empty"))
+register("linalg.lu_factor_ex", "linalg", ("lu_factor", "tril", "triu", "eye", "add", "sub",
+                                           "solve", "matmul", "arange", "eq", "copy_", "empty"))
 register("linalg.qr", "linalg", ("qr", "matmul", "sub", "triu", "add", "solve", "copy_", "empty"))
 register("linalg.eigh", "linalg", ("eigh", "eye", "add", "sub", "mul", "div", "matmul", "full",
                                    "copy_"))

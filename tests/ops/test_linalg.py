@@ -1,8 +1,8 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals, qr
-(kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank, pinv
-(composites of them): batched, broadcast,
+inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals, qr,
+lu_factor/lu_factor_ex (kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp,
+matrix_rank, pinv, lstsq, lu, lu_solve (composites of them): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
 bad input. The composites (norms, products, matrix_power, vander): values and
@@ -90,7 +90,7 @@ def test_larger_matrices(device):
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
     for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh, L.svdvals,
-               lambda x: L.svdvals(x[:3]), L.qr):
+               lambda x: L.svdvals(x[:3]), L.qr, L.lu_factor):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -358,6 +358,42 @@ def test_lstsq_rank_deficient(device):
     assert tuple(got.residuals.shape) == (0,)
 
 
+# lu_factor / lu / lu_solve: LAPACK's pivots, so LU compares directly
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 4), (2, 3, 3), (1, 1), (0, 2, 2)], ids=str)
+def test_lu_factor_and_lu(device, shape):
+    a = _pivoting(*shape) if shape[-1] == shape[-2] else _normal(*shape)
+    check_op(lambda x: L.lu_factor(x).LU, lambda x: torch.linalg.lu_factor(x).LU, [a],
+             device=device, dtype=framework.float64)
+    check_op(lambda x: tuple(L.lu(x)), lambda x: tuple(torch.linalg.lu(x)), [a], device=device,
+             contiguous=False)
+    got, want = L.lu_factor_ex(framework.tensor(a, device=device)), torch.linalg.lu_factor_ex(
+        torch.tensor(a))
+    assert got.pivots.dtype == got.info.dtype == framework.int32
+    assert got.pivots.tolist() == want.pivots.tolist() and got.info.tolist() == want.info.tolist()
+
+
+@pytest.mark.parametrize("left,adjoint", [(True, False), (True, True), (False, False),
+                                          (False, True)], ids=str)
+def test_lu_solve(device, left, adjoint):
+    b = _normal(2, 3, 2) if left else _normal(2, 2, 3)
+    check_op(lambda x, y: L.lu_solve(*L.lu_factor(x), y, left=left, adjoint=adjoint),
+             lambda x, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(x), y, left=left,
+                                                adjoint=adjoint),
+             [_pivoting(2, 3, 3), b], device=device, dtype=framework.float64)
+
+
+def test_lu_of_singular_matrices(device):
+    a, fw_a = _singular(device)
+    assert L.lu_factor_ex(fw_a).info.tolist() == [0, 3]
+    with pytest.raises(RuntimeError) as got:
+        L.lu_factor(fw_a)
+    with pytest.raises(RuntimeError) as expected:
+        torch.linalg.lu_factor(torch.tensor(a))
+    assert str(got.value) == str(expected.value)
+    p, lower, upper = L.lu(fw_a)  # no error
+    assert (p @ lower @ upper - fw_a).abs().max().item() < 1e-12
+
+
 # qr: LAPACK's reflector signs, so Q and R compare directly
 QR_CASES = [((4, 3), "reduced"), ((3, 4), "reduced"), ((2, 3, 3), "complete"), ((3, 1), "r"),
             ((1, 3), "complete"), ((0, 2, 2), "reduced")]
@@ -441,6 +477,7 @@ def test_second_derivatives(device):
         assert gradgradcheck(lambda x: L.svd(x, full_matrices=False)[0] ** 2, (tall,))
         assert gradgradcheck(lambda x: tuple(L.qr(x)), (tall,))
         assert gradgradcheck(lambda x: tuple(L.qr(x)), (_leaf(_normal(2, 3), device),))
+        assert gradgradcheck(lambda x: L.lu_factor(x).LU, (_leaf(_pivoting(3, 3), device),))
 
 
 def test_second_derivatives_of_composites():
@@ -458,6 +495,10 @@ def _same_error(fw_fn, torch_fn, device="cpu", exc=RuntimeError):
     with pytest.raises(exc) as got:
         fw_fn(framework, device)
     assert str(got.value) == str(expected.value)
+
+
+def _eye(lib, device="cpu"):
+    return lib.eye(2) if lib is torch else lib.eye(2, device=device)
 
 
 def _z(lib, *shape, dtype="float32", device="cpu"):
@@ -530,6 +571,12 @@ BAD_INPUT = {
                                                           _z(lib, 4, 2, dtype="float64", device=d)),
     "lstsq driver": lambda lib, d="cpu": lib.linalg.lstsq(_z(lib, 4, 3, device=d),
                                                           _z(lib, 4, 2, device=d), driver="x"),
+    "lu_factor half": lambda lib, d="cpu": lib.linalg.lu_factor(_z(lib, 2, 2, dtype="float16",
+                                                                   device=d)),
+    "lu_solve 1-D B": lambda lib, d="cpu": lib.linalg.lu_solve(*lib.linalg.lu_factor(
+        _z(lib, 2, 2, device=d) + _eye(lib, d)), _z(lib, 2, device=d)),
+    "lu_solve shapes": lambda lib, d="cpu": lib.linalg.lu_solve(*lib.linalg.lu_factor(
+        _z(lib, 2, 2, device=d) + _eye(lib, d)), _z(lib, 3, 2, device=d)),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
@@ -550,6 +597,8 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(case):
     exc = NotImplementedError if case.endswith(" half") and case != "inv half" else RuntimeError
+    if case == "lu_factor half":  # PyTorch names its kernel lu_cpu; the type is the same
+        exc = NotImplementedError
     _same_error(BAD_INPUT[case], BAD_INPUT[case], exc=exc)
 
 

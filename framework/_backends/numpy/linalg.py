@@ -1,4 +1,4 @@
-"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, svd, qr, det, slogdet of batches.
+"""CPU linear algebra kernels: solve / inverse, Cholesky, eigh, svd, qr, LU, det, slogdet.
 
 ``np.linalg`` (LAPACK's getrf/getrs: LU with partial pivoting, potrf, syevd, gesdd, geqrf, as
 PyTorch's CPU path) computes the results in the input's type. Cholesky
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...dtypes import int32
+from ...dtypes import int32, int64
 from ..array import Array
 from ._arrays import nd, wrap
 
@@ -112,6 +112,28 @@ def qr(a: Array, complete: bool) -> tuple:
             wrap(np.ascontiguousarray(r, dtype=a.dtype.numpy), a.dtype))
 
 
+def lu_factor(a: Array) -> tuple:
+    """LU with partial pivoting (LAPACK's getf2, one column at a time, vectorized over the
+    batch) of (batch, m, n) ``a``: packed lu, 1-based pivots, info and perm (see the contract)."""
+    lu = nd(a).copy()
+    batch, m, n = lu.shape
+    steps = min(m, n)
+    pivots = np.zeros((batch, steps), dtype=np.int32)
+    info = np.zeros(batch, dtype=np.int32)
+    perm = np.tile(np.arange(m, dtype=np.int64), (batch, 1))
+    every = np.arange(batch)
+    for k in range(steps):
+        p = k + np.argmax(np.abs(lu[:, k:, k]), axis=1)
+        pivots[:, k] = p + 1
+        lu[every, k], lu[every, p] = lu[every, p].copy(), lu[every, k].copy()
+        perm[every, k], perm[every, p] = perm[every, p].copy(), perm[every, k].copy()
+        pivot = lu[:, k, k]
+        info[(info == 0) & (pivot == 0)] = k + 1
+        lu[:, k + 1:, k] /= np.where(pivot == 0, 1, pivot)[:, None]
+        lu[:, k + 1:, k + 1:] -= lu[:, k + 1:, k, None] * lu[:, k, None, k + 1:]
+    return wrap(lu, a.dtype), wrap(pivots, int32), wrap(info, int32), wrap(perm, int64)
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -126,4 +148,4 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "qr": qr, "det": det, "slogdet": slogdet}
+           "qr": qr, "lu_factor": lu_factor, "det": det, "slogdet": slogdet}

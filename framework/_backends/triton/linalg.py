@@ -1,5 +1,5 @@
-"""Launch wrappers: solve / inverse, Cholesky, eigh, svd, qr, det, slogdet on ``cuda`` (kernels in
-``triton_kernels/linalg.py``).
+"""Launch wrappers: solve / inverse, Cholesky, eigh, svd, qr, LU, det, slogdet on ``cuda`` (kernels
+in ``triton_kernels/linalg.py``).
 
 One program per matrix (and, for solve, per chunk of right-hand-side
 columns), the whole matrix in registers: n is at most
@@ -123,6 +123,23 @@ def qr(a: Array, complete: bool) -> tuple:
     return q, r
 
 
+def lu_factor(a: Array) -> tuple:
+    """LU with partial pivoting of (batch, m, n) ``a``: packed lu, 1-based pivots, info and perm
+    (see the contract)."""
+    k = _kernels()
+    batch, m, n = a.shape
+    block_m, block_n = _block(a, m), _block(a, n)
+    lu = empty((batch, m, n), a.dtype)
+    pivots = empty((batch, min(m, n)), dtypes.int32)
+    info = empty((batch,), dtypes.int32)
+    perm = empty((batch, m), dtypes.int64)
+    if batch:
+        k.lu_kernel[(batch,)](pointer(a), pointer(lu), pointer(pivots), pointer(info),
+                              pointer(perm), m, n, *a.strides, BLOCK_M=block_m, BLOCK_N=block_n,
+                              ACC=_ACC[a.dtype.name], num_warps=k.num_warps(block_m))
+    return lu, pivots, info, perm
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
     block_n = _block(a, a.shape[-1])
@@ -146,4 +163,4 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "qr": qr, "det": det, "slogdet": slogdet}
+           "qr": qr, "lu_factor": lu_factor, "det": det, "slogdet": slogdet}
