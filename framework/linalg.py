@@ -6,18 +6,20 @@ them (solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
 pinv, lstsq, lu, lu_solve, the svd matrix norms, matrix_power with a negative
 power) hold one matrix per Triton program in registers: n <= 64
 (``NotImplementedError`` beyond). Not here: eig and eigvals (complex results);
-not yet: ldl_factor/ldl_factor_ex/ldl_solve, householder_product.
+not yet: ldl_factor/ldl_factor_ex/ldl_solve.
 """
 from __future__ import annotations
 
 from .ops.linalg import (LinAlgError, cholesky, cholesky_ex, cond, cross, det, diagonal, eigh,
-                         eigvalsh, inv, inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve,
-                         matmul, matrix_exp, matrix_norm, matrix_power, matrix_rank, multi_dot,
-                         norm, pinv, qr, slogdet, solve, solve_ex, solve_triangular, svd, svdvals,
-                         tensorinv, tensorsolve, vander, vecdot, vector_norm)
+                         eigvalsh, householder_product, inv, inv_ex, lstsq, lu, lu_factor,
+                         lu_factor_ex, lu_solve, matmul, matrix_exp, matrix_norm, matrix_power,
+                         matrix_rank, multi_dot, norm, pinv, qr, slogdet, solve, solve_ex,
+                         solve_triangular, svd, svdvals, tensorinv, tensorsolve, vander, vecdot,
+                         vector_norm)
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
-           "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
-           "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
-           "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+           "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power",
+           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
+           "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+           "vector_norm"]

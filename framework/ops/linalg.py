@@ -20,14 +20,14 @@ second derivatives work:
 
 solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank,
 pinv, lstsq, lu, lu_solve and the 'nuc' / 2 / -2 matrix norms are composites of
-these.
+these; householder_product of matmuls.
 
 Matrices come in batches over the leading dims; the kernel ops take float32
 and float64 (as PyTorch's, whose half types are refused). A singular input
 makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
 variants return ``info`` instead) and gives det 0. Eigen- and singular
 vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
-Not here: eig and eigvals (complex results), ldl*, householder_product. det's
+Not here: eig and eigvals (complex results), ldl_factor*, ldl_solve. det's
 gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
 there), nor are eigh's / svd's at repeated values.
 """
@@ -47,7 +47,8 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot"
            "multi_dot", "matrix_power", "matrix_exp", "diagonal", "matmul", "vander", "inv",
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
            "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv", "qr",
-           "lstsq", "tensorinv", "tensorsolve", "lu_factor", "lu_factor_ex", "lu", "lu_solve"]
+           "lstsq", "tensorinv", "tensorsolve", "lu_factor", "lu_factor_ex", "lu", "lu_solve",
+           "householder_product"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
@@ -845,6 +846,47 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
         y = solve_triangular(LU.mT, rhs, upper=False)
         y = order.mT @ solve_triangular(LU.mT, y, upper=True, unitriangular=True)
     return y if left else y.mT
+
+
+def _check_reflectors(A: Tensor, tau: Tensor) -> None:
+    op = "torch.linalg.householder_product"
+    check_tensor("linalg_householder_product", "A", A)
+    check_tensor("linalg_householder_product", "tau", tau)
+    common_device(op, A, tau)
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{op}: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if A.shape[-1] < tau.shape[-1]:
+        raise RuntimeError(f"{op}: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(f"{op}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau.ndim} and input.ndim is equal to {A.ndim}")
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{op}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(tau.shape[:-1])}")
+    if tau.dtype is not A.dtype:
+        raise RuntimeError(f"{op}: tau dtype {dtypes.scalar_type_name(tau.dtype)} does not match "
+                           f"input dtype {dtypes.scalar_type_name(A.dtype)}")
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of H_1 ... H_k (LAPACK's orgqr) for (batches of) m x n A (m >= n)
+    holding the reflectors below its diagonal (v_i = e_i + A[i+1:, i]) and k = tau's last size
+    scales: H_i = I - tau_i v_i v_i^T. A composite, applied one reflector at a time (from the
+    last), so gradients reach A and tau."""
+    _check_reflectors(A, tau)
+    from .creation import eye
+    from .movement import tril
+    m, n = A.shape[-2], A.shape[-1]
+    vectors = tril(A, -1) + eye(m, n, dtype=A.dtype, device=A.device)
+    q = eye(m, n, dtype=A.dtype, device=A.device).expand(*A.shape)
+    for i in reversed(range(tau.shape[-1])):  # Q = H_1 (H_2 (... (H_k I)))
+        v = vectors[..., i:i + 1]
+        q = q - (tau[..., i:i + 1].unsqueeze(-1) * v) @ (v.mT @ q)
+    return q
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:

@@ -2,7 +2,7 @@
 
 inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals, qr,
 lu_factor/lu_factor_ex (kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp,
-matrix_rank, pinv, lstsq, lu, lu_solve (composites of them): batched, broadcast,
+matrix_rank, pinv, lstsq, lu, lu_solve, householder_product (composites): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
 bad input. The composites (norms, products, matrix_power, vander): values and
@@ -394,6 +394,13 @@ def test_lu_of_singular_matrices(device):
     assert (p @ lower @ upper - fw_a).abs().max().item() < 1e-12
 
 
+@pytest.mark.parametrize("a_shape,tau_shape", [((4, 3), (2,)), ((2, 3, 3), (2, 3)), ((3, 1), (1,)),
+                                               ((4, 2), (0,))], ids=str)
+def test_householder_product(device, a_shape, tau_shape):
+    check_op(L.householder_product, torch.linalg.householder_product,
+             [_normal(*a_shape), _normal(*tau_shape)], device=device, dtype=framework.float64)
+
+
 # qr: LAPACK's reflector signs, so Q and R compare directly
 QR_CASES = [((4, 3), "reduced"), ((3, 4), "reduced"), ((2, 3, 3), "complete"), ((3, 1), "r"),
             ((1, 3), "complete"), ((0, 2, 2), "reduced")]
@@ -577,6 +584,14 @@ BAD_INPUT = {
         _z(lib, 2, 2, device=d) + _eye(lib, d)), _z(lib, 2, device=d)),
     "lu_solve shapes": lambda lib, d="cpu": lib.linalg.lu_solve(*lib.linalg.lu_factor(
         _z(lib, 2, 2, device=d) + _eye(lib, d)), _z(lib, 3, 2, device=d)),
+    "householder_product wide": lambda lib, d="cpu": lib.linalg.householder_product(
+        _z(lib, 3, 4, device=d), _z(lib, 2, device=d)),
+    "householder_product tau": lambda lib, d="cpu": lib.linalg.householder_product(
+        _z(lib, 4, 3, device=d), _z(lib, 4, device=d)),
+    "householder_product batch": lambda lib, d="cpu": lib.linalg.householder_product(
+        _z(lib, 2, 4, 3, device=d), _z(lib, 3, 2, device=d)),
+    "householder_product dtypes": lambda lib, d="cpu": lib.linalg.householder_product(
+        _z(lib, 4, 3, device=d), _z(lib, 2, dtype="float64", device=d)),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
