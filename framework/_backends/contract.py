@@ -374,9 +374,10 @@ LINALG = {
     "eigh": "eigh(a) -> (Array, Array): ascending eigenvalues (batch, n) and orthonormal "
             "eigenvectors (batch, n, n), as columns, of symmetric a read from its lower triangle "
             "(an eigenvector's sign is not fixed)",
-    "svd": "svd(a) -> (Array, Array, Array): reduced SVD a = u diag(s) v^T of (batch, m, n) a "
-           "with m >= n: u (batch, m, n), s (batch, n) descending, v (batch, n, n) (a pair of "
-           "singular vectors' sign is not fixed)",
+    "svd": "svd(a, compute_uv) -> (Array, Array, Array): reduced SVD a = u diag(s) v^T of "
+           "(batch, m, n) a with m >= n: u (batch, m, n), s (batch, n) descending, v (batch, n, "
+           "n) (a pair of singular vectors' sign is not fixed); u and v may be None when not "
+           "compute_uv",
     "qr": "qr(a, complete) -> (Array, Array): Householder QR of (batch, m, n) a with LAPACK's "
           "reflector signs: q (batch, m, k), r (batch, k, n), k = min(m, n); with complete, q "
           "(batch, m, m) and r (batch, m, n)",

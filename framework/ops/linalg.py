@@ -38,6 +38,7 @@ from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import binary, matmul as _matmul, reduce, shape, unary
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
@@ -435,7 +436,7 @@ class _Svd(Function):
 
     @staticmethod
     def forward(ctx, a):
-        u, s, v = (wrap(x, a.device) for x in backend(a).svd(a._a))
+        u, s, v = (wrap(x, a.device) for x in backend(a).svd(a._a, True))
         ctx.set_materialize_grads(False)  # svdvals: no zeros for the vectors' gradients
         ctx.save_for_backward(u, s, v)
         return u, s, v
@@ -467,13 +468,17 @@ class _Svd(Function):
         return grad_a @ v.mT
 
 
-def _svd(op: str, A: Tensor) -> tuple:
-    """Reduced (U, S, Vh) of (batches of) matrices (the kernel sees the taller orientation)."""
+def _check_svd_input(op: str, A: Tensor) -> None:
     _check_matrices(op, A, square=False)
     _check_floating(op, A)
     if A.dtype not in (dtypes.float32, dtypes.float64):
         raise NotImplementedError(f"\"linalg_svd_{A.device.type}\" not implemented for "
                                   f"'{dtypes.scalar_type_name(A.dtype)}'")
+
+
+def _svd(op: str, A: Tensor) -> tuple:
+    """Reduced (U, S, Vh) of (batches of) matrices (the kernel sees the taller orientation)."""
+    _check_svd_input(op, A)
     m, n = A.shape[-2], A.shape[-1]
     batch = tuple(A.shape[:-2])
     if m >= n:
@@ -512,17 +517,27 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> tuple:
 
 
 def svdvals(A: Tensor, *, driver=None) -> Tensor:
-    """The singular values (descending) of (batches of) matrices (see ``svd``)."""
-    return _svd("linalg.svd", A)[1]
+    """The singular values (descending) of (batches of) matrices (see ``svd``); without a
+    gradient to record, the kernel is asked for no vectors (NumPy's gesdd skips them)."""
+    if is_grad_enabled() and A.requires_grad:
+        return _svd("linalg.svd", A)[1]
+    _check_svd_input("linalg.svd", A)
+    m, n = A.shape[-2], A.shape[-1]
+    taller = _as_batch(A if m >= n else A.mT)
+    values = wrap(backend(A).svd(taller._a, False)[1], A.device)
+    return values.reshape(*A.shape[:-2], min(m, n))
 
 
-def _tolerance(s_max: Tensor, atol, rtol, size: int, eps: float):
-    """PyTorch's cut-off max(atol, rtol * s_max): rtol defaults to eps * max(m, n) when atol is
-    not given (or is 0), else to 0."""
+def _cutoff(A: Tensor, magnitudes: Tensor, atol, rtol) -> Tensor:
+    """PyTorch's (*, 1) cut-off max(atol, rtol * the largest of ``magnitudes`` (*, k)) for A's
+    singular values: rtol defaults to eps * max(m, n) when atol is not given (or is 0), else
+    to 0."""
     if rtol is None:
         positive_atol = atol is not None and (isinstance(atol, Tensor) or atol > 0)
-        rtol = 0.0 if positive_atol else eps * size
-    cutoff = s_max * rtol
+        rtol = 0.0 if positive_atol else dtypes.finfo(A.dtype).eps * max(A.shape[-2:])
+    largest = reduce.amax(magnitudes, -1, keepdim=True) if magnitudes.shape[-1] \
+        else magnitudes[..., :1]
+    cutoff = largest * rtol
     if atol is None:
         return cutoff
     if not isinstance(atol, Tensor):
@@ -531,25 +546,14 @@ def _tolerance(s_max: Tensor, atol, rtol, size: int, eps: float):
     return binary.maximum(cutoff, atol)
 
 
-def _spectrum(op: str, A: Tensor, atol, rtol, hermitian: bool) -> tuple:
-    """(|singular values| (*, k), the cut-off (*, 1)) of matrix_rank and pinv."""
-    if hermitian:
-        values = eigvalsh(A).abs()
-    else:
-        values = svdvals(A)
-    s_max = reduce.amax(values, -1, keepdim=True) if values.shape[-1] else values[..., :1]
-    eps = dtypes.finfo(A.dtype).eps
-    return values, _tolerance(s_max, atol, rtol, max(A.shape[-2], A.shape[-1]), eps)
-
-
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
     max(atol, rtol * the largest); rtol defaults to eps * max(m, n) unless atol is given."""
     check_tensor("linalg_matrix_rank", "A", A)
     if A.dtype not in (dtypes.float32, dtypes.float64):
         raise RuntimeError("This function doesn't handle types other than float and double")
-    values, cutoff = _spectrum("linalg.matrix_rank", A, atol, rtol, hermitian)
-    return reduce.sum(values > cutoff, -1)
+    values = eigvalsh(A).abs() if hermitian else svdvals(A)
+    return reduce.sum(values > _cutoff(A, values, atol, rtol), -1)
 
 
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
@@ -564,11 +568,8 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     else:
         u, s, vh = svd(A, full_matrices=False)
         magnitudes = s
-    s_max = reduce.amax(magnitudes, -1, keepdim=True) if s.shape[-1] else magnitudes[..., :1]
-    cutoff = _tolerance(s_max, atol, rtol, max(A.shape[-2], A.shape[-1]),
-                        dtypes.finfo(A.dtype).eps)
     from .compare import where
-    kept = magnitudes > cutoff
+    kept = magnitudes > _cutoff(A, magnitudes, atol, rtol)
     inverse = where(kept, 1 / where(kept, s, 1.0), 0.0)
     return (vh.mT * inverse.unsqueeze(-2)) @ u.mT
 

@@ -96,9 +96,12 @@ def eigh(a: Array) -> tuple:
             wrap(np.ascontiguousarray(vectors, dtype=a.dtype.numpy), a.dtype))
 
 
-def svd(a: Array) -> tuple:
+def svd(a: Array, compute_uv: bool) -> tuple:
     """Reduced SVD (u (batch, m, n), s (batch, n) descending, v (batch, n, n)) of (batch, m, n)
-    ``a``, m >= n (LAPACK's gesdd)."""
+    ``a``, m >= n (LAPACK's gesdd); (None, s, None) when not ``compute_uv``."""
+    if not compute_uv:
+        s = np.linalg.svd(nd(a), compute_uv=False)
+        return None, wrap(np.ascontiguousarray(s, dtype=a.dtype.numpy), a.dtype), None
     u, s, vh = np.linalg.svd(nd(a), full_matrices=False)
     return tuple(wrap(np.ascontiguousarray(x, dtype=a.dtype.numpy), a.dtype)
                  for x in (u, s, np.swapaxes(vh, -1, -2)))

@@ -90,9 +90,9 @@ def eigh(a: Array) -> tuple:
     return values, vectors
 
 
-def svd(a: Array) -> tuple:
+def svd(a: Array, compute_uv: bool) -> tuple:
     """Reduced SVD (u (batch, m, n), s (batch, n) descending, v (batch, n, n)) of (batch, m, n)
-    ``a``, m >= n (one-sided Jacobi)."""
+    ``a``, m >= n (one-sided Jacobi: the vectors come with the values, ``compute_uv`` or not)."""
     k = _kernels()
     batch, m, n = a.shape
     block_m, block_n = _block(a, m), _block(a, n)
