@@ -483,9 +483,20 @@ def _svd(op: str, A: Tensor) -> tuple:
     batch = tuple(A.shape[:-2])
     if m >= n:
         u, s, v = _Svd.apply(_as_batch(A))
+        _check_converged(s)
         return u.reshape(*batch, m, n), s.reshape(*batch, n), v.mT.reshape(*batch, n, n)
     u, s, v = _Svd.apply(_as_batch(A.mT))  # A^T = U S V^T: A = V S U^T
+    _check_converged(s)
     return v.reshape(*batch, m, m), s.reshape(*batch, m), u.mT.reshape(*batch, m, n)
+
+
+def _check_converged(values: Tensor) -> None:
+    """PyTorch's error for a non-finite input (NaN singular values); read on the host (a
+    synchronization on cuda, as PyTorch's check)."""
+    from .compare import isfinite
+    if values.numel() and not bool(reduce.all(isfinite(values)).item()):
+        raise LinAlgError("linalg.svd: The algorithm failed to converge because the input "
+                          "matrix contained non-finite values.")
 
 
 def _complete_basis(u: Tensor) -> Tensor:
@@ -525,6 +536,7 @@ def svdvals(A: Tensor, *, driver=None) -> Tensor:
     m, n = A.shape[-2], A.shape[-1]
     taller = _as_batch(A if m >= n else A.mT)
     values = wrap(backend(A).svd(taller._a, False)[1], A.device)
+    _check_converged(values)
     return values.reshape(*A.shape[:-2], min(m, n))
 
 
@@ -1217,10 +1229,12 @@ register("linalg.cholesky", "linalg", ("cholesky", "as_numpy", "matmul", "tril",
                                        "solve"))
 register("linalg.cholesky_ex", "linalg", ("cholesky", "matmul", "tril", "add", "mul", "solve"))
 register("linalg.det", "linalg", ("det", "solve", "mul"))
-# svd with full_matrices completes U (or V) by eigh (the empty/mm/sub of the projector)
-register("linalg.svd", "linalg", ("svd", "eye", "mm", "sub", "eigh", "empty", "copy_", "add",
-                                  "mul", "div", "matmul", "full"))
-register("linalg.svdvals", "linalg", ("svd", "full", "copy_", "matmul"))
+# svd with full_matrices completes U (or V) by eigh (the empty/mm/sub of the projector); the
+# values are checked finite on the host (sub, eq, all, to_numpy)
+register("linalg.svd", "linalg", ("svd", "sub", "eq", "all", "to_numpy", "eye", "mm", "eigh",
+                                  "empty", "copy_", "add", "mul", "div", "matmul", "full"))
+register("linalg.svdvals", "linalg", ("svd", "sub", "eq", "all", "to_numpy", "full", "copy_",
+                                      "matmul"))
 register("linalg.lu_factor", "linalg", ("lu_factor", "as_numpy", "tril", "triu", "eye", "add",
                                         "solve", "matmul", "arange", "eq", "copy_", "empty"))
 register("linalg.lu_factor_ex", "linalg", ("lu_factor", "tril", "triu", "eye", "add", "sub",

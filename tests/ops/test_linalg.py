@@ -262,6 +262,16 @@ def test_svd(device, shape):
     check_op(L.svdvals, torch.linalg.svdvals, [_normal(*shape)], device=device)
 
 
+def test_svd_of_non_finite_input(device):
+    a = [[1.0, math.nan], [0.0, 1.0]]
+    for fn in (L.svd, L.svdvals, L.pinv):
+        with pytest.raises(torch.linalg.LinAlgError) as expected:
+            getattr(torch.linalg, fn.__name__)(torch.tensor(a))
+        with pytest.raises(L.LinAlgError) as got:
+            fn(framework.tensor(a, device=device))
+        assert str(got.value) == str(expected.value)
+
+
 def test_svdvals_without_gradient_equals_the_recorded_path(device):
     # no gradient to record: the kernel is asked for no vectors (cpu: gesdd without them)
     a = _normal(2, 5, 3)

@@ -96,13 +96,25 @@ def eigh(a: Array) -> tuple:
             wrap(np.ascontiguousarray(vectors, dtype=a.dtype.numpy), a.dtype))
 
 
+def _svd_arrays(data: np.ndarray, compute_uv: bool) -> tuple:
+    """``np.linalg.svd``'s (u, s, vh), or s alone; NaN everywhere where gesdd does not
+    converge (a non-finite input), as the cuda kernel's results."""
+    try:
+        return np.linalg.svd(data, full_matrices=False, compute_uv=compute_uv)
+    except np.linalg.LinAlgError:
+        batch, m, n = data.shape
+        shapes = [(batch, m, n), (batch, n), (batch, n, n)] if compute_uv else [(batch, n)]
+        arrays = tuple(np.full(shape, np.nan, dtype=data.dtype) for shape in shapes)
+        return arrays if compute_uv else arrays[0]
+
+
 def svd(a: Array, compute_uv: bool) -> tuple:
     """Reduced SVD (u (batch, m, n), s (batch, n) descending, v (batch, n, n)) of (batch, m, n)
     ``a``, m >= n (LAPACK's gesdd); (None, s, None) when not ``compute_uv``."""
     if not compute_uv:
-        s = np.linalg.svd(nd(a), compute_uv=False)
+        s = _svd_arrays(nd(a), False)
         return None, wrap(np.ascontiguousarray(s, dtype=a.dtype.numpy), a.dtype), None
-    u, s, vh = np.linalg.svd(nd(a), full_matrices=False)
+    u, s, vh = _svd_arrays(nd(a), True)
     return tuple(wrap(np.ascontiguousarray(x, dtype=a.dtype.numpy), a.dtype)
                  for x in (u, s, np.swapaxes(vh, -1, -2)))
 
