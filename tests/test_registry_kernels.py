@@ -578,6 +578,8 @@ CASES["linalg.lu_factor"] = [_call(framework.linalg.lu_factor, _square)]
 CASES["linalg.lu_factor_ex"] = [_call(framework.linalg.lu_factor_ex, _square),
                                 _call(framework.linalg.lu_factor_ex, lambda: _x(4, 3)),
                                 _call(framework.linalg.lu_factor_ex, lambda: _x(3, 4))]
+CASES["linalg.ldl_factor"] = [_call(framework.linalg.ldl_factor, _spd)]
+CASES["linalg.ldl_factor_ex"] = [_call(framework.linalg.ldl_factor_ex, _spd)]
 CASES["linalg.eigh"] = [_call(framework.linalg.eigh, _spd)]
 CASES["linalg.eigvalsh"] = [_call(framework.linalg.eigvalsh, _spd)]
 CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _square)]

@@ -1,5 +1,5 @@
 """Dense linear algebra on small matrices: solve / inverse (Gauss-Jordan), LU, det / slogdet,
-Cholesky, QR (Householder), symmetric eigendecomposition and SVD (Jacobi).
+Cholesky, LDL^T, QR (Householder), symmetric eigendecomposition and SVD (Jacobi).
 
 One program holds one n x n matrix of a batch in registers, as a
 BLOCK_N x BLOCK_N tile (BLOCK_N = next power of two >= n, at most MAX_N),
@@ -22,6 +22,7 @@ those of PyTorch's LU-based CPU path up to rounding.
   (m >= n) matrix, then the column norms sorted with their directions.
 - ``qr_kernel``: Householder reflections (LAPACK's signs), Q accumulated.
 - ``lu_kernel``: LU with partial pivoting (LAPACK's getf2) of an m x n matrix.
+- ``ldl_kernel``: LDL^T with Bunch-Kaufman pivoting (LAPACK's sytf2, lower).
 - ``det_kernel``: LU elimination (rows below k only); the determinant is
   the product of the pivots times the permutation's sign, or with ``LOG``
   the sign and the sum of log |pivot|.
@@ -55,6 +56,21 @@ def _load_matrix(a_ptr, matrix, m, n, stride_ab, stride_ar, stride_ac, rows, col
     inside = (rows[:, None] < m) & (cols[None, :] < n)
     return tl.load(a_ptr + matrix * stride_ab + rows[:, None] * stride_ar
                    + cols[None, :] * stride_ac, mask=inside, other=0).to(ACC)
+
+
+@triton.jit
+def _load_symmetric(a_ptr, matrix, n, stride_ab, stride_ar, stride_ac, rows, cols,
+                    ACC: tl.constexpr):
+    """Symmetric matrix ``matrix`` of the batch as a full tile in ACC, from its lower triangle
+    (the entries above the diagonal are read mirrored)."""
+    base = a_ptr + matrix * stride_ab
+    inside = (rows[:, None] < n) & (cols[None, :] < n)
+    below = inside & (cols[None, :] <= rows[:, None])
+    lower = tl.load(base + rows[:, None] * stride_ar + cols[None, :] * stride_ac, mask=below,
+                    other=0)
+    mirrored = tl.load(base + cols[None, :] * stride_ar + rows[:, None] * stride_ac,
+                       mask=inside & ~below, other=0)
+    return (lower + mirrored).to(ACC)
 
 
 @triton.jit
@@ -178,6 +194,94 @@ def lu_kernel(a_ptr, lu_ptr, pivots_ptr, info_ptr, perm_ptr, m, n, stride_ab, st
 
 
 @triton.jit
+def _swap_symmetric(w, kk, kp, k, rows, cols):
+    """w (symmetric) with rows and columns kk and kp exchanged in its trailing part (indices
+    >= k; kk == kp: no change)."""
+    row_kk = _row(w, kk, rows)
+    row_kp = _row(w, kp, rows)
+    trailing_cols = cols[None, :] >= k
+    w = tl.where((rows[:, None] == kk) & trailing_cols, row_kp[None, :], w)
+    w = tl.where((rows[:, None] == kp) & (kp != kk) & trailing_cols, row_kk[None, :], w)
+    col_kk = tl.sum(tl.where(cols[None, :] == kk, w, 0), axis=1)
+    col_kp = tl.sum(tl.where(cols[None, :] == kp, w, 0), axis=1)
+    trailing_rows = rows[:, None] >= k
+    w = tl.where((cols[None, :] == kk) & trailing_rows, col_kp[:, None], w)
+    return tl.where((cols[None, :] == kp) & (kp != kk) & trailing_rows, col_kk[:, None], w)
+
+
+@triton.jit
+def ldl_kernel(a_ptr, ld_ptr, pivots_ptr, info_ptr, n, stride_ab, stride_ar, stride_ac,
+               BLOCK_N: tl.constexpr, ACC: tl.constexpr):
+    """LDL^T with Bunch-Kaufman pivoting (LAPACK's sytf2, lower) of one symmetric matrix of the
+    batch, read from its lower triangle: LD (contiguous (batch, n, n): L's multipliers below
+    D's 1 x 1 and 2 x 2 blocks, zeros above), LAPACK's pivots (1-based; a 2 x 2 block's two
+    entries -(kp + 1)) and info (k + 1 for the first zero column, else 0).
+
+    Step k: with colmax the largest |w[i, k]| below the diagonal (row imax) and rowmax the
+    largest off-diagonal |w[imax, j]|, a 1 x 1 pivot at k when |w[k, k]| >= alpha colmax or
+    >= alpha colmax^2 / rowmax, a 1 x 1 pivot at imax when |w[imax, imax]| >= alpha rowmax,
+    else a 2 x 2 pivot (k, imax) (alpha = (1 + sqrt(17)) / 8); the pivot row and column are
+    exchanged into place in the trailing part (earlier columns of L are not permuted)."""
+    matrix = tl.program_id(0).to(tl.int64)
+    rows = tl.arange(0, BLOCK_N)
+    cols = tl.arange(0, BLOCK_N)
+    inside = (rows[:, None] < n) & (cols[None, :] < n)
+    w = _load_symmetric(a_ptr, matrix, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
+    ld = tl.zeros((BLOCK_N, BLOCK_N), ACC)
+    pivots = tl.zeros((BLOCK_N,), tl.int32)
+    info = tl.full((), 0, tl.int32)
+    alpha = 0.6403882032022076  # (1 + sqrt(17)) / 8
+    k = tl.full((), 0, tl.int32)
+    while k < n:
+        column = tl.sum(tl.where(cols[None, :] == k, w, 0), axis=1)
+        absakk = tl.abs(_entry(column, k, rows))
+        lower = tl.where((rows > k) & (rows < n), tl.abs(column), -1)
+        colmax = tl.maximum(tl.max(lower, axis=0), 0)
+        imax = tl.min(tl.where((lower == colmax) & (rows > k), rows, BLOCK_N), axis=0)
+        imax = tl.where(imax < n, imax, k)
+        row_i = _row(w, imax, rows)
+        rowmax = tl.max(tl.where((cols >= k) & (cols < n) & (cols != imax), tl.abs(row_i), 0),
+                        axis=0)
+        zero = ~(tl.maximum(absakk, colmax) > 0)  # a zero (or NaN) column
+        keep_k = zero | (absakk >= alpha * colmax) | \
+            (absakk * tl.where(rowmax > 0, rowmax, 1) >= alpha * colmax * colmax)
+        two = (~keep_k) & (tl.abs(_entry(row_i, imax, cols)) < alpha * rowmax)
+        kp = tl.where(keep_k, k, imax)
+        kk = tl.where(two, k + 1, k)
+        w = _swap_symmetric(w, kk, kp, k, rows, cols)
+        info = tl.where((info == 0) & zero, k + 1, info)
+        pivots = tl.where(cols == k, tl.where(two, -(kp + 1), kp + 1), pivots)
+        # (a scalar flag from a float comparison joins a vector through tl.where: the
+        # interpreter's & refuses that pair)
+        pivots = tl.where(tl.where(two, cols == k + 1, False), -(kp + 1), pivots)
+        c0 = tl.sum(tl.where(cols[None, :] == k, w, 0), axis=1)
+        c1 = tl.sum(tl.where(cols[None, :] == k + 1, w, 0), axis=1)
+        d11 = _entry(c0, k, rows)
+        d21 = _entry(c0, k + 1, rows)
+        d22 = _entry(c1, k + 1, rows)
+        # multipliers below the block: 1 x 1 column / d11; 2 x 2 [c0 c1] D^-1 (m1 = 0 for 1 x 1)
+        det = d11 * d22 - d21 * d21
+        det = tl.where(det == 0, 1, det)
+        m0 = tl.where(two, (c0 * d22 - c1 * d21) / det, c0 / tl.where(d11 == 0, 1, d11))
+        m1 = tl.where(two, (c1 * d11 - c0 * d21) / det, 0)
+        end = tl.where(two, k + 1, k)  # the block's last index
+        m0 = tl.where(rows > end, m0, 0)
+        m1 = tl.where(rows > end, m1, 0)
+        update = tl.where(zero, False, (rows[:, None] > end) & (cols[None, :] > end))
+        w = tl.where(update, w - m0[:, None] * c0[None, :] - m1[:, None] * c1[None, :], w)
+        first = tl.where(tl.where(two, rows == k + 1, False), d21, m0)
+        first = tl.where(rows == k, d11, first)
+        ld = tl.where(cols[None, :] == k, first[:, None], ld)
+        second = tl.where(rows == k + 1, d22, m1)
+        ld = tl.where(tl.where(two, cols[None, :] == k + 1, False), second[:, None], ld)
+        k += tl.where(two, 2, 1)
+    tl.store(ld_ptr + matrix * n * n + rows[:, None] * n + cols[None, :],
+             ld.to(ld_ptr.dtype.element_ty), mask=inside)
+    tl.store(pivots_ptr + matrix * n + cols, pivots, mask=cols < n)
+    tl.store(info_ptr + matrix, info)
+
+
+@triton.jit
 def det_kernel(a_ptr, out_ptr, logabs_ptr, n, stride_ab, stride_ar, stride_ac,
                BLOCK_N: tl.constexpr, LOG: tl.constexpr, ACC: tl.constexpr):
     """det(A) of one matrix of the batch into ``out_ptr``; with LOG, its sign into ``out_ptr``
@@ -279,14 +383,8 @@ def eigh_kernel(a_ptr, values_ptr, vectors_ptr, n, stride_ab, stride_ar, stride_
     matrix = tl.program_id(0).to(tl.int64)
     rows = tl.arange(0, BLOCK_N)
     cols = tl.arange(0, BLOCK_N)
-    base = a_ptr + matrix * stride_ab
     inside = (rows[:, None] < n) & (cols[None, :] < n)
-    below = inside & (cols[None, :] <= rows[:, None])
-    above = inside & (cols[None, :] > rows[:, None])
-    a = tl.load(base + rows[:, None] * stride_ar + cols[None, :] * stride_ac, mask=below, other=0)
-    mirrored = tl.load(base + cols[None, :] * stride_ar + rows[:, None] * stride_ac, mask=above,
-                       other=0)
-    a = (a + mirrored).to(ACC)
+    a = _load_symmetric(a_ptr, matrix, n, stride_ab, stride_ar, stride_ac, rows, cols, ACC)
     diagonal = rows[:, None] == cols[None, :]
     v = tl.where(diagonal & inside, 1, 0).to(ACC)
     bound = TOL * tl.sum(tl.sum(a * a, axis=1), axis=0)
@@ -471,4 +569,12 @@ COMPILE_SPECS = [
                    "perm_ptr": "*i64"},
      "constexprs": {"BLOCK_M": 64, "BLOCK_N": 64, "ACC": "tl.float64"},
      "num_warps": num_warps(64)},
+    {"kernel": "ldl_kernel", "label": "fp32-n16", "no_spills": True,
+     "signature": {"a_ptr": "*fp32", "ld_ptr": "*fp32", "pivots_ptr": "*i32", "info_ptr": "*i32"},
+     "constexprs": {"BLOCK_N": 16, "ACC": "tl.float32"}, "num_warps": num_warps(16)},
+    # float64 at n = 64 spills about 100 registers on sm_90 (sm_80: none): the working matrix
+    # and LD are two 64 x 64 float64 tiles; a rarely used op, so the spills are accepted
+    {"kernel": "ldl_kernel", "label": "fp64-n64",
+     "signature": {"a_ptr": "*fp64", "ld_ptr": "*fp64", "pivots_ptr": "*i32", "info_ptr": "*i32"},
+     "constexprs": {"BLOCK_N": 64, "ACC": "tl.float64"}, "num_warps": num_warps(64)},
 ]

@@ -386,6 +386,10 @@ LINALG = {
                  "multipliers below the diagonal, U on and above), LAPACK's 1-based pivots "
                  "(batch, min(m, n)), info (batch,) and perm (batch, m): the row of a at each "
                  "row of lu",
+    "ldl_factor": "ldl_factor(a) -> (Array, Array[int32], Array[int32]): LDL^T with Bunch-"
+                  "Kaufman pivoting (LAPACK's sytf2, lower) of symmetric (batch, n, n) a read "
+                  "from its lower triangle: ld (L below D's 1x1 / 2x2 blocks, zeros above), "
+                  "LAPACK's pivots (batch, n) and info (batch,)",
     "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
     "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
                "log |det| (-inf when singular)",

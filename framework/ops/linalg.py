@@ -27,7 +27,8 @@ and float64 (as PyTorch's, whose half types are refused). A singular input
 makes inv and solve raise ``LinAlgError`` (a ``RuntimeError``; the ``_ex``
 variants return ``info`` instead) and gives det 0. Eigen- and singular
 vectors' signs are arbitrary (as LAPACK's, but not necessarily the same).
-Not here: eig and eigvals (complex results), ldl_factor*, ldl_solve. det's
+ldl_factor/ldl_factor_ex (kernel ``ldl_factor``) have no gradient, as PyTorch's.
+Not here: eig and eigvals (complex results). det's
 gradient at an exactly singular matrix is not finite (PyTorch's uses an SVD
 there), nor are eigh's / svd's at repeated values.
 """
@@ -49,7 +50,7 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot"
            "inv_ex", "det", "slogdet", "solve", "solve_ex", "solve_triangular", "cholesky",
            "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "matrix_rank", "pinv", "qr",
            "lstsq", "tensorinv", "tensorsolve", "lu_factor", "lu_factor_ex", "lu", "lu_solve",
-           "householder_product"]
+           "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 # ``torch.return_types`` of the functions returning several tensors.
 SlogdetResult = namedtuple("linalg_slogdet", ("sign", "logabsdet"))
@@ -61,6 +62,8 @@ QrResult = namedtuple("linalg_qr", ("Q", "R"))
 LuFactorResult = namedtuple("linalg_lu_factor", ("LU", "pivots"))
 LuFactorExResult = namedtuple("linalg_lu_factor_ex", ("LU", "pivots", "info"))
 LuResult = namedtuple("linalg_lu", ("P", "L", "U"))
+LdlFactorResult = namedtuple("linalg_ldl_factor", ("LD", "pivots"))
+LdlFactorExResult = namedtuple("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
 LstsqResult = namedtuple("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 SolveExResult = namedtuple("linalg_solve_ex", ("result", "info"))
 
@@ -861,6 +864,116 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return y if left else y.mT
 
 
+class _LdlFactor(Function):
+    """LDL^T with Bunch-Kaufman pivoting of (batch, n, n) symmetric A: LD, pivots, info. No
+    gradient (as PyTorch)."""
+
+    node_name = "LinalgLdlFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _result_and_flag(ctx, a.device, *backend(a).ldl_factor(a._a))
+
+    @staticmethod
+    def backward(ctx, grad_ld, grad_pivots, grad_info):
+        raise RuntimeError("derivative for aten::linalg_ldl_factor_ex is not implemented")
+
+
+def _ldl_factor(A: Tensor) -> tuple:
+    op = "torch.linalg.ldl_factor_ex"  # PyTorch's messages name it for ldl_factor too
+    _check_matrices(op, A)
+    _check_floating(op, A)
+    if A.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"ldl_factor_kernel_{A.device.type}\" not implemented for "
+                                  f"'{dtypes.scalar_type_name(A.dtype)}'")
+    ld, pivots, info = _LdlFactor.apply(_as_batch(A))
+    return ld.reshape(A.shape), pivots.reshape(A.shape[:-1]), info.reshape(A.shape[:-2])
+
+
+def _zero_block(code: int) -> str:
+    return (f"The factorization could not be completed because D[{code},{code}] is exactly zero: "
+            "the input matrix is singular.")
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False) -> tuple:
+    """``(LD, pivots, info)`` of ``ldl_factor`` without raising (``info`` k > 0: D[k, k] is
+    zero) unless ``check_errors``."""
+    ld, pivots, info = _ldl_factor(A)
+    if check_errors:
+        _raise_singular("torch.linalg.ldl_factor_ex", info, A.ndim > 2, _zero_block)
+    return LdlFactorExResult(ld, pivots, info)
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False) -> tuple:
+    """``(LD, pivots)``: A = L D L^T with Bunch-Kaufman pivoting (LAPACK's sytf2, lower, as
+    PyTorch's results for n <= 64) of (batches of) symmetric float32/float64 matrices read from
+    their lower triangle: LD holds L's multipliers below D's 1 x 1 and 2 x 2 blocks, pivots
+    LAPACK's (negative for a 2 x 2 block). ``LinAlgError`` for a zero block (PyTorch fails
+    with an internal assert there). No gradient. ``hermitian`` changes nothing for real
+    dtypes. On cuda n <= 64."""
+    ld, pivots, info = _ldl_factor(A)
+    _raise_singular("torch.linalg.ldl_factor", info, A.ndim > 2, _zero_block)
+    return LdlFactorResult(ld, pivots)
+
+
+def _ldl_steps(pivots: list, n: int) -> list:
+    """Per matrix, its steps (k, size, kp) from LAPACK's pivots (a 2 x 2 block: size 2)."""
+    steps, k = [], 0
+    while k < n:
+        size = 2 if pivots[k] < 0 else 1
+        steps.append((k, size, abs(pivots[k]) - 1))
+        k += size
+    return steps
+
+
+def _ldl_factors(ld: Tensor, pivots: Tensor) -> tuple:
+    """(M, D) with A = M D M^T from (batch, n, n) LD and (batch, n) pivots: M = P_1 L_1 P_2 L_2
+    ... (LAPACK's sytf2 product of row exchanges and unit block-lower factors), D the block
+    diagonal. The block structure is read from the pivots on the host; the values stay put."""
+    from .creation import eye, tensor
+    from .movement import tril
+    batch, n = ld.shape[0], ld.shape[-1]
+    all_steps = [_ldl_steps(p, n) for p in pivots.tolist()]
+    identity = eye(n, dtype=ld.dtype, device=ld.device)
+    m = identity.expand(batch, n, n)
+    d_mask = [[[0.0] * n for _ in range(n)] for _ in range(batch)]
+    for j in range(max((len(steps) for steps in all_steps), default=0)):
+        swaps, masks = [], []
+        for b, steps in enumerate(all_steps):
+            order, mask = list(range(n)), [[0.0] * n for _ in range(n)]
+            if j < len(steps):
+                k, size, kp = steps[j]
+                kk = k + size - 1
+                order[kk], order[kp] = order[kp], order[kk]
+                for col in range(k, k + size):
+                    for row in range(k + size, n):
+                        mask[row][col] = 1.0
+                    for row in range(k, k + size):
+                        d_mask[b][row][col] = d_mask[b][col][row] = 1.0
+            swaps.append([[1.0 if order[r] == c else 0.0 for c in range(n)] for r in range(n)])
+            masks.append(mask)
+        swap = tensor(swaps, dtype=ld.dtype, device=ld.device)
+        block = tensor(masks, dtype=ld.dtype, device=ld.device)
+        m = m @ swap.mT @ (identity + ld * block)
+    lower_d = tril(ld) * tensor(d_mask, dtype=ld.dtype, device=ld.device)
+    return m, lower_d + tril(lower_d, -1).mT
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
+    """X with ``A X = B`` from A's ``ldl_factor``: A rebuilt as M D M^T (see ``_ldl_factors``;
+    the pivots are read on the host) and solved by ``solve``. A composite."""
+    op = "torch.linalg.ldl_solve"
+    _check_solver_input(op, LD)
+    check_tensor("linalg_ldl_solve", "B", B)
+    if B.ndim < 2:
+        raise RuntimeError(f"{op}: B should have at least 2 dimensions, but has {B.ndim} "
+                           "dimensions instead")
+    batch = tuple(LD.shape[:-2])
+    m, d = _ldl_factors(_as_batch(LD), pivots.reshape(-1, LD.shape[-1]))
+    a = (m @ d @ m.mT).reshape(*batch, LD.shape[-2], LD.shape[-1])
+    return solve(a, B)
+
+
 def _check_reflectors(A: Tensor, tau: Tensor) -> None:
     op = "torch.linalg.householder_product"
     check_tensor("linalg_householder_product", "A", A)
@@ -1239,6 +1352,8 @@ register("linalg.lu_factor", "linalg", ("lu_factor", "as_numpy", "tril", "triu",
                                         "solve", "matmul", "arange", "eq", "copy_", "empty"))
 register("linalg.lu_factor_ex", "linalg", ("lu_factor", "tril", "triu", "eye", "add", "sub",
                                            "solve", "matmul", "arange", "eq", "copy_", "empty"))
+register("linalg.ldl_factor", "linalg", ("ldl_factor", "as_numpy"), differentiable=False)
+register("linalg.ldl_factor_ex", "linalg", ("ldl_factor",), differentiable=False)
 register("linalg.qr", "linalg", ("qr", "matmul", "sub", "triu", "add", "solve", "copy_", "empty"))
 register("linalg.eigh", "linalg", ("eigh", "eye", "add", "sub", "mul", "div", "matmul", "full",
                                    "copy_"))

@@ -1,8 +1,9 @@
 """framework.linalg against torch.linalg (float64 oracle) on cpu and cuda (Triton interpreter).
 
-inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh, svd/svdvals, qr,
-lu_factor/lu_factor_ex (kernel ops) and solve_triangular, tensorinv, tensorsolve, cond, matrix_exp,
-matrix_rank, pinv, lstsq, lu, lu_solve, householder_product (composites): batched, broadcast,
+The kernel ops (inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex, eigh/eigvalsh,
+svd/svdvals, qr, lu_factor/lu_factor_ex, ldl_factor/ldl_factor_ex) and the composites of them
+(solve_triangular, tensorinv, tensorsolve, cond, matrix_exp, matrix_rank, pinv, lstsq, lu,
+lu_solve, ldl_solve, householder_product): batched, broadcast,
 non-contiguous and edge shapes (1 x 1, empty batch, 0 x 0), both float
 dtypes, singular input (LinAlgError / info / det 0), second derivatives and
 bad input. The composites (norms, products, matrix_power, vander): values and
@@ -90,7 +91,7 @@ def test_larger_matrices(device):
 def test_cuda_size_bound():
     a = framework.eye(65, device="cuda")
     for fn in (L.inv, L.det, lambda x: L.solve(x, x), L.cholesky, L.eigh, L.svdvals,
-               lambda x: L.svdvals(x[:3]), L.qr, L.lu_factor):
+               lambda x: L.svdvals(x[:3]), L.qr, L.lu_factor, L.ldl_factor):
         with pytest.raises(NotImplementedError, match="larger than 64 x 64"):
             fn(a)
 
@@ -421,6 +422,45 @@ def test_householder_product(device, a_shape, tau_shape):
              [_normal(*a_shape), _normal(*tau_shape)], device=device, dtype=framework.float64)
 
 
+# ldl_factor / ldl_solve: LAPACK's Bunch-Kaufman pivots, so LD and pivots compare directly
+def _indefinite(*shape):
+    """Symmetric indefinite matrices with a small diagonal: 2 x 2 pivots and exchanges."""
+    a = _symmetric(*shape)
+    n = shape[-1]
+    a[..., np.arange(n), np.arange(n)] *= 1e-3
+    return a
+
+
+LDL_INPUTS = {"zero diagonal 3x3": np.array([[[0.0, 1, 2], [1, 0, 3], [2, 3, 0]]]),
+              "indefinite 2x5x5": None, "symmetric 4x4": None, "1x1": np.array([[2.0]])}
+
+
+@pytest.mark.parametrize("case", list(LDL_INPUTS))
+def test_ldl_factor_and_solve(device, case):
+    a = LDL_INPUTS[case]
+    a = {"indefinite 2x5x5": lambda: _indefinite(2, 5, 5),
+         "symmetric 4x4": lambda: _symmetric(4, 4)}.get(case, lambda: a)()
+    ld, pivots, info = L.ldl_factor_ex(framework.tensor(a, device=device))
+    want = torch.linalg.ldl_factor_ex(torch.tensor(a))
+    np.testing.assert_allclose(ld.cpu().numpy(), want.LD.numpy(), atol=1e-12)
+    assert pivots.tolist() == want.pivots.tolist() and info.tolist() == want.info.tolist()
+    assert pivots.dtype == framework.int32
+    b = _normal(*a.shape[:-1], 2)
+    x = L.ldl_solve(ld, pivots, framework.tensor(b, device=device))
+    np.testing.assert_allclose(x.cpu().numpy(),
+                               torch.linalg.ldl_solve(want.LD, want.pivots, torch.tensor(b)),
+                               atol=1e-10)
+
+
+def test_ldl_factor_errors(device):
+    with pytest.raises(L.LinAlgError, match="D\\[1,1\\] is exactly zero"):
+        L.ldl_factor(framework.zeros(2, 2, device=device))
+    assert L.ldl_factor_ex(framework.zeros(2, 2, device=device)).info.tolist() == 1
+    a = framework.tensor(_symmetric(3, 3), device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex"):
+        L.ldl_factor(a).LD.sum().backward()
+
+
 # qr: LAPACK's reflector signs, so Q and R compare directly
 QR_CASES = [((4, 3), "reduced"), ((3, 4), "reduced"), ((2, 3, 3), "complete"), ((3, 1), "r"),
             ((1, 3), "complete"), ((0, 2, 2), "reduced")]
@@ -612,6 +652,9 @@ BAD_INPUT = {
         _z(lib, 2, 4, 3, device=d), _z(lib, 3, 2, device=d)),
     "householder_product dtypes": lambda lib, d="cpu": lib.linalg.householder_product(
         _z(lib, 4, 3, device=d), _z(lib, 2, dtype="float64", device=d)),
+    "ldl_factor non-square": lambda lib, d="cpu": lib.linalg.ldl_factor(_z(lib, 2, 3, device=d)),
+    "ldl_factor int": lambda lib, d="cpu": lib.linalg.ldl_factor(_z(lib, 2, 2, dtype="int64",
+                                                                    device=d)),
     "eigh UPLO": lambda lib, d="cpu": lib.linalg.eigh(_z(lib, 2, 2, device=d), UPLO="X"),
     "eigvalsh non-square": lambda lib, d="cpu": lib.linalg.eigvalsh(_z(lib, 2, 3, device=d)),
     "tensorinv ind": lambda lib, d="cpu": lib.linalg.tensorinv(_z(lib, 2, 3, 6, device=d), ind=0),
@@ -632,7 +675,7 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input(case):
     exc = NotImplementedError if case.endswith(" half") and case != "inv half" else RuntimeError
-    if case == "lu_factor half":  # PyTorch names its kernel lu_cpu; the type is the same
+    if case in ("lu_factor half", "ldl_factor half"):
         exc = NotImplementedError
     _same_error(BAD_INPUT[case], BAD_INPUT[case], exc=exc)
 

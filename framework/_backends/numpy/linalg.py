@@ -149,6 +149,67 @@ def lu_factor(a: Array) -> tuple:
     return wrap(lu, a.dtype), wrap(pivots, int32), wrap(info, int32), wrap(perm, int64)
 
 
+_BUNCH_KAUFMAN_ALPHA = (1 + 17 ** 0.5) / 8
+
+
+def _bunch_kaufman_pivot(w: np.ndarray, k: int) -> tuple:
+    """(kp, kstep, zero) of sytf2's step k on the symmetric working matrix ``w``."""
+    n = w.shape[0]
+    absakk = abs(w[k, k])
+    imax = k + 1 + int(np.argmax(np.abs(w[k + 1:, k]))) if k + 1 < n else k
+    colmax = abs(w[imax, k]) if k + 1 < n else 0.0
+    if not max(absakk, colmax) > 0:
+        return k, 1, True
+    if absakk >= _BUNCH_KAUFMAN_ALPHA * colmax:
+        return k, 1, False
+    row = np.abs(w[imax, k:]).copy()
+    row[imax - k] = 0
+    rowmax = row.max()
+    if absakk * rowmax >= _BUNCH_KAUFMAN_ALPHA * colmax * colmax:
+        return k, 1, False
+    if abs(w[imax, imax]) >= _BUNCH_KAUFMAN_ALPHA * rowmax:
+        return imax, 1, False
+    return imax, 2, False
+
+
+def _ldl_one(matrix: np.ndarray) -> tuple:
+    """(ld, pivots, info) of LAPACK's sytf2 (lower) for one matrix (lower triangle read)."""
+    w = np.tril(matrix) + np.tril(matrix, -1).T
+    n = w.shape[0]
+    ld = np.zeros_like(w)
+    pivots = np.zeros(n, dtype=np.int32)
+    info, k = 0, 0
+    while k < n:
+        kp, kstep, zero = _bunch_kaufman_pivot(w, k)
+        kk = k + kstep - 1
+        if kp != kk:  # exchange kk and kp in the trailing part
+            w[[kk, kp], k:] = w[[kp, kk], k:]
+            w[k:, [kk, kp]] = w[k:, [kp, kk]]
+        if zero:
+            info = info or k + 1
+        block = w[k:k + kstep, k:k + kstep]
+        below = w[k + kstep:, k:k + kstep]
+        multipliers = below @ np.linalg.inv(block) if not zero else below
+        ld[k:k + kstep, k:k + kstep] = np.tril(block)
+        ld[k + kstep:, k:k + kstep] = multipliers
+        if not zero:
+            w[k + kstep:, k + kstep:] -= multipliers @ below.T
+        pivots[k:k + kstep] = kp + 1 if kstep == 1 else -(kp + 1)
+        k += kstep
+    return ld, pivots, info
+
+
+def ldl_factor(a: Array) -> tuple:
+    """LDL^T with Bunch-Kaufman pivoting (LAPACK's sytf2, lower; NumPy has no sytrf) of each
+    symmetric matrix of (batch, n, n) ``a``: ld, pivots, info (see the contract)."""
+    results = [_ldl_one(m) for m in nd(a)]
+    batch, n = a.shape[0], a.shape[-1]
+    ld = np.stack([r[0] for r in results]) if results else np.zeros((0, n, n), a.dtype.numpy)
+    pivots = np.array([r[1] for r in results], dtype=np.int32).reshape(batch, n)
+    info = np.array([r[2] for r in results], dtype=np.int32).reshape(batch)
+    return wrap(ld, a.dtype), wrap(pivots, int32), wrap(info, int32)
+
+
 def det(a: Array) -> Array:
     """(batch,) determinants of (batch, n, n) ``a`` (LU: product of the pivots)."""
     return wrap(np.ascontiguousarray(np.linalg.det(nd(a)), dtype=a.dtype.numpy), a.dtype)
@@ -163,4 +224,5 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "qr": qr, "lu_factor": lu_factor, "det": det, "slogdet": slogdet}
+           "qr": qr, "lu_factor": lu_factor,
+           "ldl_factor": ldl_factor, "det": det, "slogdet": slogdet}

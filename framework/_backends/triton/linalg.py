@@ -140,6 +140,22 @@ def lu_factor(a: Array) -> tuple:
     return lu, pivots, info, perm
 
 
+def ldl_factor(a: Array) -> tuple:
+    """LDL^T with Bunch-Kaufman pivoting of each symmetric matrix of (batch, n, n) ``a``: ld,
+    pivots, info (see the contract)."""
+    k = _kernels()
+    block_n = _block(a, a.shape[-1])
+    batch, n = a.shape[0], a.shape[-1]
+    ld = empty(a.shape, a.dtype)
+    pivots = empty((batch, n), dtypes.int32)
+    info = empty((batch,), dtypes.int32)
+    if batch:
+        k.ldl_kernel[(batch,)](pointer(a), pointer(ld), pointer(pivots), pointer(info), n,
+                               *a.strides, BLOCK_N=block_n, ACC=_ACC[a.dtype.name],
+                               num_warps=k.num_warps(block_n))
+    return ld, pivots, info
+
+
 def _det(a: Array, log: bool) -> tuple:
     k = _kernels()
     block_n = _block(a, a.shape[-1])
@@ -163,4 +179,5 @@ def slogdet(a: Array) -> tuple:
 
 
 KERNELS = {"solve": solve, "cholesky": cholesky, "eigh": eigh, "svd": svd,
-           "qr": qr, "lu_factor": lu_factor, "det": det, "slogdet": slogdet}
+           "qr": qr, "lu_factor": lu_factor,
+           "ldl_factor": ldl_factor, "det": det, "slogdet": slogdet}
