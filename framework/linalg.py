@@ -1,4 +1,5 @@
-"""``framework.linalg``: PyTorch's ``torch.linalg`` names, defined in ``framework.ops.linalg``.
+"""``framework.linalg``: PyTorch's ``torch.linalg`` names, defined in ``framework.ops.linalg``
+(with ``out=`` where PyTorch has it).
 
 On cuda, inv/inv_ex, det, slogdet, solve/solve_ex, cholesky/cholesky_ex,
 eigh/eigvalsh, svd/svdvals, qr, lu_factor/lu_factor_ex and what is built on
@@ -10,16 +11,12 @@ composes). Not here: eig and eigvals (complex results).
 """
 from __future__ import annotations
 
-from .ops.linalg import (LinAlgError, cholesky, cholesky_ex, cond, cross, det, diagonal, eigh,
-                         eigvalsh, householder_product, inv, inv_ex, ldl_factor, ldl_factor_ex,
-                         ldl_solve, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matmul,
-                         matrix_exp, matrix_norm, matrix_power, matrix_rank, multi_dot, norm, pinv,
-                         qr, slogdet, solve, solve_ex, solve_triangular, svd, svdvals, tensorinv,
-                         tensorsolve, vander, vecdot, vector_norm)
+from .ops import linalg as _ops
+from .ops.out import with_out as _with_out
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-           "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
-           "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul",
-           "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv",
-           "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
-           "tensorsolve", "vander", "vecdot", "vector_norm"]
+__all__ = list(_ops.__all__)
+# PyTorch's ``out=`` where the function declares it (``framework.ops.out``), as framework.<name>
+for _name in __all__:
+    _fn = getattr(_ops, _name)
+    globals()[_name] = _with_out(_fn) if getattr(_fn, "supports_out", False) else _fn
+del _name, _fn

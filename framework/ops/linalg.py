@@ -43,6 +43,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import binary, matmul as _matmul, reduce, shape, unary
 from ._util import backend, broadcast_shapes, check_tensor, common_device, normalize_dim, wrap
+from .out import supports_out
 from .registry import register
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "cond", "vecdot", "cross",
@@ -208,6 +209,7 @@ def _solver_failed(code: int) -> str:
     return "The solver failed because the input matrix is singular."
 
 
+@supports_out
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> tuple:
     """``(inverse, info)`` of (batches of) square matrices: ``info`` (int32, one per matrix) is 0,
     or k for a singular matrix whose LU factor has a zero k-th diagonal element (its inverse is
@@ -220,6 +222,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> tuple:
     return InvExResult(x.reshape(A.shape), info)
 
 
+@supports_out
 def inv(A: Tensor) -> Tensor:
     """The inverse of (batches of) square float32/float64 matrices; ``LinAlgError`` when one is
     singular. On cuda n is at most 64 (one matrix per Triton program, in registers)."""
@@ -229,6 +232,7 @@ def inv(A: Tensor) -> Tensor:
     return x.reshape(A.shape)
 
 
+@supports_out
 def det(A: Tensor) -> Tensor:
     """Determinants of (batches of) square float32/float64 matrices (0 for singular ones; 1 for
     0 x 0). On cuda n is at most 64. The gradient is not finite at a singular matrix."""
@@ -236,6 +240,7 @@ def det(A: Tensor) -> Tensor:
     return _Det.apply(_as_batch(A)).reshape(A.shape[:-2])
 
 
+@supports_out
 def slogdet(A: Tensor) -> tuple:
     """``(sign, logabsdet)`` of the determinants of (batches of) square matrices: sign 0 and
     logabsdet -inf for singular ones. On cuda n is at most 64."""
@@ -279,6 +284,7 @@ def _solve(op: str, A: Tensor, B: Tensor, left: bool) -> tuple:
     return x, info.reshape(batch)
 
 
+@supports_out
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False) -> Tensor:
     """X with ``A X = B`` (``X A = B`` when ``left=False``) for the upper (``upper``) or lower
@@ -298,6 +304,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     return x if left else x.mT
 
 
+@supports_out
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> tuple:
     """``(result, info)`` of ``solve`` without raising for singular matrices (their result is
     inf/NaN and ``info`` nonzero) unless ``check_errors``."""
@@ -307,6 +314,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     return SolveExResult(x, info)
 
 
+@supports_out
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """X with ``A X = B`` (``X A = B`` when ``left=False``) for (batches of) square float32/
     float64 A; B is a (batch of) matrix or, when it is 1-D or A's shape without the last dim, of
@@ -358,12 +366,14 @@ def _cholesky(op: str, A: Tensor, upper: bool, check_errors: bool) -> tuple:
     return (lower.mT if upper else lower), info
 
 
+@supports_out
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> tuple:
     """``(L, info)`` of ``cholesky`` without raising (``info`` k > 0: the leading minor of order
     k is not positive-definite, L is not finite from there) unless ``check_errors``."""
     return CholeskyExResult(*_cholesky("linalg.cholesky_ex", A, upper, check_errors))
 
 
+@supports_out
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor L (lower-triangular, A = L L^T) of (batches of) symmetric positive-
     definite float32/float64 matrices, read from their lower triangle; ``upper=True`` gives
@@ -416,6 +426,7 @@ def _eigh(op: str, A: Tensor, UPLO: str) -> tuple:
     return values.reshape(A.shape[:-1]), vectors.reshape(A.shape)
 
 
+@supports_out
 def eigh(A: Tensor, UPLO: str = "L") -> tuple:
     """``(eigenvalues, eigenvectors)`` of (batches of) symmetric float32/float64 matrices, read
     from their lower (``UPLO='L'``) or upper triangle: eigenvalues ascending, eigenvectors as
@@ -424,6 +435,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> tuple:
     return EighResult(*_eigh("linalg.eigh", A, UPLO))
 
 
+@supports_out
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """The ascending eigenvalues of (batches of) symmetric matrices (see ``eigh``)."""
     return _eigh("linalg.eigh", A, UPLO)[0]  # PyTorch's messages name eigh here too
@@ -514,6 +526,7 @@ def _complete_basis(u: Tensor) -> Tensor:
     return shape.cat([u, rest], -1)
 
 
+@supports_out
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> tuple:
     """``(U, S, Vh)`` with A = U diag(S) Vh for (batches of) float32/float64 m x n matrices: S
     descending (k = min(m, n) values); U m x k and Vh k x n, or with ``full_matrices`` U m x m
@@ -530,6 +543,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> tuple:
     return SvdResult(u, s, vh)
 
 
+@supports_out
 def svdvals(A: Tensor, *, driver=None) -> Tensor:
     """The singular values (descending) of (batches of) matrices (see ``svd``); without a
     gradient to record, the kernel is asked for no vectors (NumPy's gesdd skips them)."""
@@ -561,6 +575,7 @@ def _cutoff(A: Tensor, magnitudes: Tensor, atol, rtol) -> Tensor:
     return binary.maximum(cutoff, atol)
 
 
+@supports_out
 def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
     max(atol, rtol * the largest); rtol defaults to eps * max(m, n) unless atol is given."""
@@ -571,6 +586,7 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> 
     return reduce.sum(values > _cutoff(A, values, atol, rtol), -1)
 
 
+@supports_out
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse of (batches of) matrices, from the SVD (eigh when
     ``hermitian``), singular values at or below max(atol, rtol * the largest) dropped (rtol as
@@ -641,6 +657,7 @@ def _qr_backward(q: Tensor, r: Tensor, grad_q, grad_r) -> Tensor:
     return _Solve.apply(r, b.mT)[0].mT  # b R^-T
 
 
+@supports_out
 def qr(A: Tensor, mode: str = "reduced") -> tuple:
     """``(Q, R)`` with A = Q R for (batches of) float32/float64 m x n matrices, by Householder
     reflections with LAPACK's signs (as PyTorch's cpu results): mode 'reduced' (Q m x k, R k x n,
@@ -797,6 +814,7 @@ def _zero_pivot(code: int) -> str:
             "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
 
 
+@supports_out
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> tuple:
     """``(LU, pivots, info)`` of ``lu_factor`` without raising for a zero pivot (``info`` k > 0:
     U[k, k] is zero) unless ``check_errors``."""
@@ -806,6 +824,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -
     return LuFactorExResult(lu, pivots, info)
 
 
+@supports_out
 def lu_factor(A: Tensor, *, pivot: bool = True) -> tuple:
     """``(LU, pivots)``: LU with partial pivoting (P^T A = L U) of (batches of) float32/float64
     m x n matrices, packed as LAPACK's getrf (L's multipliers below the diagonal, U on and
@@ -816,6 +835,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> tuple:
     return LuFactorResult(lu, pivots)
 
 
+@supports_out
 def lu(A: Tensor, *, pivot: bool = True) -> tuple:
     """``(P, L, U)`` with A = P L U: P m x m permutation, L m x k unit lower, U k x n upper
     (k = min(m, n)), from ``lu_factor_ex`` (no error for a singular A)."""
@@ -838,6 +858,7 @@ def _perm_from_pivots(pivots: Tensor) -> Tensor:
     return tensor(orders, dtype=dtypes.int64, device=pivots.device).reshape(pivots.shape)
 
 
+@supports_out
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
              adjoint: bool = False) -> Tensor:
     """X with ``A X = B`` (``X A = B`` when ``left=False``; A^T for ``adjoint``) from A's
@@ -895,6 +916,7 @@ def _zero_block(code: int) -> str:
             "the input matrix is singular.")
 
 
+@supports_out
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False) -> tuple:
     """``(LD, pivots, info)`` of ``ldl_factor`` without raising (``info`` k > 0: D[k, k] is
     zero) unless ``check_errors``."""
@@ -904,6 +926,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     return LdlFactorExResult(ld, pivots, info)
 
 
+@supports_out
 def ldl_factor(A: Tensor, *, hermitian: bool = False) -> tuple:
     """``(LD, pivots)``: A = L D L^T with Bunch-Kaufman pivoting (LAPACK's sytf2, lower, as
     PyTorch's results for n <= 64) of (batches of) symmetric float32/float64 matrices read from
@@ -959,6 +982,7 @@ def _ldl_factors(ld: Tensor, pivots: Tensor) -> tuple:
     return m, lower_d + tril(lower_d, -1).mT
 
 
+@supports_out
 def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
     """X with ``A X = B`` from A's ``ldl_factor``: A rebuilt as M D M^T (see ``_ldl_factors``;
     the pivots are read on the host) and solved by ``solve``. A composite."""
@@ -998,6 +1022,7 @@ def _check_reflectors(A: Tensor, tau: Tensor) -> None:
                            f"input dtype {dtypes.scalar_type_name(A.dtype)}")
 
 
+@supports_out
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """The first n columns of H_1 ... H_k (LAPACK's orgqr) for (batches of) m x n A (m >= n)
     holding the reflectors below its diagonal (v_i = e_i + A[i+1:, i]) and k = tau's last size
@@ -1015,6 +1040,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     return q
 
 
+@supports_out
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of A seen as a matrix of its first ``ind`` dims by the others: the result
     has shape ``A.shape[ind:] + A.shape[:ind]``, and ``tensordot(A, result, ind)`` is the
@@ -1029,6 +1055,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
 
 
+@supports_out
 def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """X with ``tensordot(A, X, X.ndim) == B``: X has shape ``A.shape[B.ndim:]`` (after the dims
     ``dims`` of A, if given, are moved to the end)."""
@@ -1057,6 +1084,7 @@ def _cast_for(op: str, x: Tensor, dtype) -> Tensor:
     return x.to(dtype)
 
 
+@supports_out
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (every element when None): ``ord`` 2, 1, inf, -inf,
     0 (number of nonzeros) or any other number (``sum(|x|**ord)**(1/ord)``)."""
@@ -1084,6 +1112,7 @@ def _matrix_dims(op: str, A: Tensor, dim) -> tuple:
     return d0, d1
 
 
+@supports_out
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
                 dtype=None) -> Tensor:
     """The matrix norm over dims ``dim``: 'fro', 'nuc' (sum of the singular values), 2 / -2
@@ -1112,6 +1141,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
     return result if keepdim else result.squeeze((d0, d1))
 
 
+@supports_out
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``torch.linalg.norm``: a vector norm when ``dim`` is an int (or 1-tuple), or when ``dim``
     and ``ord`` are None (of every element); a matrix norm when ``dim`` is a 2-tuple, or when
@@ -1135,6 +1165,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
                        f"2D. Got {A.ndim}D.")
 
 
+@supports_out
 def cond(A: Tensor, p=None) -> Tensor:
     """The condition number of (batches of) matrices: for p = None / 2 (-2) the ratio of the
     largest to the smallest singular value (its inverse), for any shape; for p = 'fro', 'nuc',
@@ -1196,6 +1227,7 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 
 # Products ------------------------------------------------------------------------------------
+@supports_out
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """The dot product of vectors along ``dim`` (``x`` and ``y`` broadcast)."""
     check_tensor("linalg_vecdot", "x", x)
@@ -1205,6 +1237,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     return reduce.sum(x * y, dim)
 
 
+@supports_out
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (``input`` and ``other`` broadcast)."""
     check_tensor("linalg_cross", "input", input)
@@ -1265,6 +1298,7 @@ def _check_chain(tensors: list) -> None:
     common_device("multi_dot", *tensors)
 
 
+@supports_out
 def multi_dot(tensors) -> Tensor:
     """The product of a chain of matrices, multiplied in the cheapest order; the first may be a
     row vector (1-D) and the last a column vector (1-D), dropped from the result's shape."""
@@ -1289,6 +1323,7 @@ def multi_dot(tensors) -> Tensor:
     return result
 
 
+@supports_out
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` (batches of square matrices) to the integer power ``n``: the identity for 0,
     powers of ``inv(A)`` for negative ``n`` (by repeated squaring)."""

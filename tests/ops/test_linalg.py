@@ -785,5 +785,18 @@ def test_diagonal_matmul_vander(device):
              device=device)
 
 
+def test_out_arguments(device):
+    """``out=`` exactly where torch.linalg has it (framework.ops.out's mechanism)."""
+    a = framework.tensor(_matrices(3, 3), device=device)
+    out = framework.empty(0, dtype=a.dtype, device=device)
+    assert L.inv(a, out=out) is out and tuple(out.shape) == (3, 3)
+    sign, logabs = (framework.empty(0, dtype=a.dtype, device=device) for _ in range(2))
+    result = L.slogdet(a, out=(sign, logabs))
+    assert type(result).__name__ == "linalg_slogdet" and result.sign is sign
+    for name in L.__all__:
+        torch_has_out = "out=None" in getattr(torch.linalg, name).__doc__.strip().split("\n")[0]
+        assert getattr(getattr(L, name), "supports_out", False) == torch_has_out, name
+
+
 def test_names_are_torch_linalg_names():
     assert set(L.__all__) <= set(dir(torch.linalg))
