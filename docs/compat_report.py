@@ -1,5 +1,6 @@
-"""Generate docs/compat.md: which names of ``torch``, ``torch.nn.functional``, ``Tensor`` and
-``torch.nn`` framework has, checked against the names of the torch that framework follows.
+"""Generate docs/compat.md: which names of ``torch``, ``torch.nn.functional``, ``Tensor``,
+``torch.nn`` and ``torch.linalg`` framework has, checked against the names of the torch that
+framework follows.
 
     PYTHONPATH=. python docs/compat_report.py > docs/compat.md
     PYTHONPATH=. python docs/compat_report.py --record > docs/compat.md      (or: make docs)
@@ -88,7 +89,16 @@ NAMESPACES = [
     ("torch.nn.functional", "framework.nn.functional", framework_functional),
     ("torch.Tensor", "framework.Tensor", framework.Tensor),
     ("torch.nn", "framework.nn", framework.nn),
+    ("torch.linalg", "framework.linalg", framework.linalg),
 ]
+# Namespaces with rules of their own instead of BY_DESIGN's, which are written for torch's
+# other namespaces (``torch.linalg.cond``, ``eig``, ``lstsq`` are no deprecated or TorchScript
+# names).
+NAMESPACE_BY_DESIGN = {
+    "torch.linalg": [(r"^(eig|eigvals)$", "eigendecomposition of a general matrix: its results "
+                      "are complex, and complex dtypes are not supported (eigh, eigvalsh serve "
+                      "symmetric matrices)")],
+}
 
 
 def installed_names() -> dict:
@@ -107,6 +117,8 @@ def installed_names() -> dict:
         "torch.Tensor": sorted(n for n in dir(torch.Tensor) if not n.startswith("_")),
         "torch.nn": sorted(n for n in dir(torch.nn) if not n.startswith("_")
                            and inspect.isclass(getattr(torch.nn, n))),
+        "torch.linalg": sorted(n for n in dir(torch.linalg) if not n.startswith("_")
+                               and callable(getattr(torch.linalg, n))),
     }}
 
 
@@ -126,9 +138,9 @@ SUBMODULES = ["autograd", "func", "nn", "nn.functional", "nn.init", "nn.utils", 
               "distributed", "quantization", "onnx", "export", "compiler"]
 
 
-def by_design(name: str):
-    """The reason ``name`` is left out on purpose, or None."""
-    for pattern, reason in BY_DESIGN:
+def by_design(name: str, namespace: str = "torch"):
+    """The reason ``name`` (of torch ``namespace``) is left out on purpose, or None."""
+    for pattern, reason in NAMESPACE_BY_DESIGN.get(namespace, BY_DESIGN):
         if re.search(pattern, name):
             return reason
     return None
@@ -172,10 +184,10 @@ def report() -> str:
         missing = [n for n in names if not hasattr(target, n)]
         designed: dict = {}
         for n in missing:
-            reason = by_design(n)
+            reason = by_design(n, torch_name)
             if reason is not None:
                 designed.setdefault(reason, []).append(n)
-        not_yet = [n for n in missing if by_design(n) is None]
+        not_yet = [n for n in missing if by_design(n, torch_name) is None]
         designed_count = sum(len(v) for v in designed.values())
         lines.append(f"| `{torch_name}` | {len(names)} | {len(present)} | {designed_count} | "
                      f"{len(not_yet)} |")

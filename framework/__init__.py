@@ -73,7 +73,7 @@ for _module in ops.public_families():
     _install_tensor_methods(_module)
 del _module
 
-from . import accelerator, amp, backends, datasets, distributed, distributions, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
+from . import accelerator, amp, backends, datasets, distributed, distributions, linalg, nn, optim, special, utils  # noqa: E402,F401 - after the ops (nn.functional re-exports them)
 from . import library, testing  # noqa: E402,F401 - custom ops and the test helpers (torch imported lazily)
 from ._aten import (adaptive_avg_pool1d, adaptive_max_pool1d, affine_grid_generator,  # noqa: E402,F401
                     alpha_dropout, alpha_dropout_, avg_pool1d, batch_norm, bilinear,

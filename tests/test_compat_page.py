@@ -56,7 +56,7 @@ def test_compat_page_counts_add_up():
     report = _generator().report()
     rows = [line for line in report.splitlines() if line.startswith("| `")]
     assert [r.split("`")[1] for r in rows] == ["torch", "torch.nn.functional", "torch.Tensor",
-                                               "torch.nn"]
+                                               "torch.nn", "torch.linalg"]
     for row in rows:
         total, present, designed, not_yet = (int(c) for c in row.strip("|").split("|")[1:])
         assert total == present + designed + not_yet
@@ -73,3 +73,7 @@ def test_by_design_rules_only_cover_missing_kinds():
     for name in ("sparse_coo_tensor", "quantize_per_tensor", "complex64", "FloatStorage",
                  "cudnn_convolution", "view_copy", "jit", "SymInt", "float8_e4m3fn"):
         assert generator.by_design(name) is not None, name
+    # torch.linalg has its own rules: its cond, lstsq, solve are no TorchScript/deprecated names
+    for name in ("cond", "lstsq", "solve", "lu_factor"):
+        assert generator.by_design(name, "torch.linalg") is None, name
+    assert generator.by_design("eig", "torch.linalg") is not None

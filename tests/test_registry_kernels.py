@@ -27,7 +27,7 @@ from framework.ops import registry
 CHECKED = ("unary", "binary", "compare", "activation", "softmax", "norm", "matmul", "scan",
            "reduce", "sort", "movement", "loss", "pool", "random", "inplace", "conversion",
            "attention", "indexing", "shape", "conv", "optim", "creation", "numeric",
-           "special")
+           "special", "linalg")
 
 RNG = np.random.default_rng(0)
 F64 = framework.float64
@@ -635,6 +635,41 @@ def _setitem(x, value):
 CASES["setitem"] = [_call(_setitem, lambda: _x(3, 4).clone(), lambda: _x(2, 2)),
                     _call(_setitem, lambda: _x(3, 4).clone(), lambda: 0.5)]
 CASES["broadcast_shapes"] = [_call(framework.broadcast_shapes, lambda: (3, 1), lambda: (4,))]
+# linalg: well-conditioned and symmetric positive-definite (2, 3, 3) matrices
+
+
+def _square():
+    return framework.tensor(RNG.standard_normal((2, 3, 3)) + 3 * np.eye(3), dtype=F64,
+                            requires_grad=True)
+
+
+def _spd():
+    m = RNG.standard_normal((2, 3, 3))
+    return framework.tensor(m @ m.transpose(0, 2, 1) + 3 * np.eye(3), dtype=F64,
+                            requires_grad=True)
+
+
+CASES["linalg.inv"] = [_call(framework.linalg.inv, _square)]
+CASES["linalg.inv_ex"] = [_call(framework.linalg.inv_ex, _square)]
+CASES["linalg.cholesky"] = [_call(framework.linalg.cholesky, _spd)]
+CASES["linalg.cholesky_ex"] = [_call(framework.linalg.cholesky_ex, _spd)]
+CASES["linalg.det"] = [_call(framework.linalg.det, _square)]
+CASES["linalg.svd"] = [_call(framework.linalg.svd, lambda: _x(4, 3), full_matrices=False),
+                       _call(framework.linalg.svd, lambda: _x(4, 3))]  # U completed by eigh
+CASES["linalg.svdvals"] = [_call(framework.linalg.svdvals, lambda: _x(4, 3))]
+CASES["linalg.qr"] = [_call(framework.linalg.qr, lambda: _x(4, 3)),
+                      _call(framework.linalg.qr, lambda: _x(3, 4))]
+CASES["linalg.lu_factor"] = [_call(framework.linalg.lu_factor, _square)]
+CASES["linalg.lu_factor_ex"] = [_call(framework.linalg.lu_factor_ex, _square),
+                                _call(framework.linalg.lu_factor_ex, lambda: _x(4, 3)),
+                                _call(framework.linalg.lu_factor_ex, lambda: _x(3, 4))]
+CASES["linalg.ldl_factor"] = [_call(framework.linalg.ldl_factor, _spd)]
+CASES["linalg.ldl_factor_ex"] = [_call(framework.linalg.ldl_factor_ex, _spd)]
+CASES["linalg.eigh"] = [_call(framework.linalg.eigh, _spd)]
+CASES["linalg.eigvalsh"] = [_call(framework.linalg.eigvalsh, _spd)]
+CASES["linalg.slogdet"] = [_call(framework.linalg.slogdet, _square)]
+CASES["linalg.solve"] = [_call(framework.linalg.solve, _square, lambda: _x(2, 3, 2))]
+CASES["linalg.solve_ex"] = [_call(framework.linalg.solve_ex, _square, lambda: _x(2, 3, 2))]
 del _name, _info, _shape, _args, _fn
 
 

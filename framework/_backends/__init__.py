@@ -14,7 +14,7 @@ from . import contract
 # One module per family in each backend (a backend may not have every family yet).
 FAMILIES = ("memory", "random", "elementwise", "reduce", "matmul", "indexing", "movement", "scan",
             "sort", "conv", "pool", "softmax", "norm", "activation", "loss", "attention", "optim",
-            "rnn")
+            "rnn", "linalg")
 _loaded: dict = {}
 
 

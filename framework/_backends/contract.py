@@ -370,9 +370,42 @@ RNN = {
                              "gradients) and d_h0 (N, H), None unless need_h0",
 }
 
+# Dense linear algebra on batches of square matrices (float32/float64): a is (batch, n, n), any
+# strides; info is int32 (batch,): 0, or k + 1 for the first exactly zero pivot k (singular).
+LINALG = {
+    "solve": "solve(a, b) -> (Array, Array[int32]): x (batch, n, k) with a x = b for b (batch, n, "
+             "k), or the inverse of a when b is None; and info (LU with partial pivoting; a "
+             "singular a gives inf/NaN in x)",
+    "cholesky": "cholesky(a) -> (Array, Array[int32]): lower-triangular l (zeros above) with a "
+                "= l l^T, from a's lower triangle; info = k + 1 when the leading minor of order "
+                "k + 1 is the first not positive-definite (l is then not finite from there)",
+    "eigh": "eigh(a) -> (Array, Array): ascending eigenvalues (batch, n) and orthonormal "
+            "eigenvectors (batch, n, n), as columns, of symmetric a read from its lower triangle "
+            "(an eigenvector's sign is not fixed)",
+    "svd": "svd(a, compute_uv) -> (Array, Array, Array): reduced SVD a = u diag(s) v^T of "
+           "(batch, m, n) a with m >= n: u (batch, m, n), s (batch, n) descending, v (batch, n, "
+           "n) (a pair of singular vectors' sign is not fixed); u and v may be None when not "
+           "compute_uv",
+    "qr": "qr(a, complete) -> (Array, Array): Householder QR of (batch, m, n) a with LAPACK's "
+          "reflector signs: q (batch, m, k), r (batch, k, n), k = min(m, n); with complete, q "
+          "(batch, m, m) and r (batch, m, n)",
+    "lu_factor": "lu_factor(a) -> (Array, Array[int32], Array[int32], Array[int64]): LU with "
+                 "partial pivoting of (batch, m, n) a (P^T a = L U): packed lu (batch, m, n) (L's "
+                 "multipliers below the diagonal, U on and above), LAPACK's 1-based pivots "
+                 "(batch, min(m, n)), info (batch,) and perm (batch, m): the row of a at each "
+                 "row of lu",
+    "ldl_factor": "ldl_factor(a) -> (Array, Array[int32], Array[int32]): LDL^T with Bunch-"
+                  "Kaufman pivoting (LAPACK's sytf2, lower) of symmetric (batch, n, n) a read "
+                  "from its lower triangle: ld (L below D's 1x1 / 2x2 blocks, zeros above), "
+                  "LAPACK's pivots (batch, n) and info (batch,)",
+    "det": "det(a) -> Array: (batch,) determinants (1 for n = 0, 0 for a singular a)",
+    "slogdet": "slogdet(a) -> (Array, Array): (batch,) sign of det (0 when singular) and "
+               "log |det| (-inf when singular)",
+}
+
 # Every table whose values are "signature -> result" strings, in contract order.
 TABLES = (MEMORY, RANDOM, OTHER_ELEMENTWISE, REDUCE, MATMUL, INDEXING, MOVEMENT, SCAN, SORT,
-          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM, RNN)
+          CONV, POOL, SOFTMAX, NORM, ACTIVATION, LOSS, ATTENTION, OPTIM, RNN, LINALG)
 
 
 def kernel_names() -> list[str]:
