@@ -90,11 +90,15 @@ from ._aten import is_complex, is_conj, real, resolve_conj, sgn  # noqa: E402,F4
 from ._aten import (AcceleratorError, FatalError, OutOfMemoryError, binomial,  # noqa: E402,F401
                     empty_permuted, empty_strided, frombuffer, get_device_module,
                     grid_sampler_2d, grid_sampler_3d, poisson)
+from ._aten import (cholesky, cholesky_inverse, cholesky_solve, det, inverse,  # noqa: E402,F401
+                    logdet, lu_solve, matrix_exp, matrix_power, nuclear_norm, pinverse, qr,
+                    slogdet, svd, triangular_solve)
 from . import _aten as _aten_module  # noqa: E402
 from .func import vmap  # noqa: E402,F401 - torch.vmap
 from .random import default_generator  # noqa: E402,F401
 for _name in _aten_module.INPLACE + _aten_module.COPIES:
     globals()[_name] = getattr(_aten_module, _name)
+_install_tensor_methods(_aten_module)  # t.det(), t.inverse(), t.svd() ...
 del _name, _aten_module
 from . import func  # noqa: E402,F401 - function transforms (after nn: functional_call)
 

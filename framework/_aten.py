@@ -21,7 +21,14 @@ __all__ = [
     "conj", "conj_physical", "resolve_conj", "is_complex", "is_conj", "real", "imag", "angle",
     "poisson", "binomial", "frombuffer", "empty_strided", "empty_permuted", "get_device_module",
     "grid_sampler_2d", "grid_sampler_3d", "OutOfMemoryError", "AcceleratorError", "FatalError",
+    "det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve",
+    "matrix_power", "matrix_exp", "pinverse", "qr", "svd", "lu_solve", "triangular_solve",
+    "nuclear_norm",
 ]
+# Tensor methods of these (``t.det()`` calls ``det(t)``: framework/__init__.py installs them)
+TENSOR_METHODS = ("det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse",
+                  "cholesky_solve", "matrix_power", "matrix_exp", "pinverse", "qr", "svd",
+                  "lu_solve", "triangular_solve")
 # torch's top-level in-place functions: ``torch.abs_(t)`` is ``t.abs_()``
 INPLACE = ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
            "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_",
@@ -619,3 +626,116 @@ def grid_sampler_3d(input: Tensor, grid: Tensor, interpolation_mode: int, paddin
     if input.ndim != 5:
         raise RuntimeError(f"grid_sampler_3d(): expected 5D input, got {input.ndim}D")
     return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+# -- torch's top-level linear algebra (the older names over framework.linalg) -------------------
+def _linalg():
+    from . import linalg
+    return linalg
+
+
+def det(input: Tensor) -> Tensor:
+    """``linalg.det``."""
+    return _linalg().det(input)
+
+
+def slogdet(input: Tensor):
+    """``linalg.slogdet``: ``(sign, logabsdet)``."""
+    return _linalg().slogdet(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log(det(input)): NaN where the determinant is negative, -inf where it is 0."""
+    sign, logabs = _linalg().slogdet(input)
+    out = logabs.where(sign != 0, float("-inf"))
+    return out.where(sign >= 0, float("nan"))
+
+
+def inverse(input: Tensor) -> Tensor:
+    """``linalg.inv``."""
+    return _linalg().inv(input)
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``linalg.cholesky`` (PyTorch's deprecated name; it warns)."""
+    import warnings
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
+                  "removed in a future PyTorch release.", UserWarning, stacklevel=2)
+    return _linalg().cholesky(input, upper=upper)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
+    """X with ``A X = input`` for ``A = L L^T`` (``upper``: ``U^T U``) of the Cholesky factor
+    ``input2``: two triangular solves."""
+    linalg = _linalg()
+    factor = input2.mT if upper else input2
+    half = linalg.solve_triangular(factor, input, upper=False)
+    return linalg.solve_triangular(factor.mT, half, upper=True)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of ``A = L L^T`` (``upper``: ``U^T U``) from its Cholesky factor."""
+    from .ops.creation import eye
+    n = input.shape[-1]
+    identity = eye(n, dtype=input.dtype, device=input.device).expand(tuple(input.shape))
+    return cholesky_solve(identity, input, upper)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``linalg.matrix_power``."""
+    return _linalg().matrix_power(input, n)
+
+
+def matrix_exp(input: Tensor) -> Tensor:
+    """``linalg.matrix_exp``."""
+    return _linalg().matrix_exp(input)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``linalg.pinv`` with singular values below ``rcond`` times the largest cut."""
+    return _linalg().pinv(input, rtol=rcond)
+
+
+def qr(input: Tensor, some: bool = True):
+    """``(Q, R)``: ``linalg.qr`` in mode 'reduced' (``some``) or 'complete'."""
+    from collections import namedtuple
+    q, r = _linalg().qr(input, "reduced" if some else "complete")
+    return namedtuple("qr", ("Q", "R"))(q, r)
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
+    """``(U, S, V)`` (V, not its transpose): ``linalg.svd`` (reduced with ``some``); without
+    ``compute_uv``, U and V are zeros, as PyTorch's."""
+    from collections import namedtuple
+    from .ops.creation import zeros
+    result = namedtuple("svd", ("U", "S", "V"))
+    u, values, vh = _linalg().svd(input, full_matrices=not some)
+    if compute_uv:
+        return result(u, values, vh.mT)
+    return result(zeros(tuple(u.shape), dtype=u.dtype, device=u.device), values,
+                  zeros(tuple(vh.shape), dtype=vh.dtype, device=vh.device))
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803
+    """``linalg.lu_solve(LU_data, LU_pivots, b)`` (PyTorch's older argument order)."""
+    return _linalg().lu_solve(LU_data, LU_pivots, b)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,  # noqa: N803
+                     unitriangular: bool = False):
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``op(A) = A^T`` with
+    ``transpose``) for a triangular ``A`` (deprecated in PyTorch)."""
+    from collections import namedtuple
+    result = namedtuple("triangular_solve", ("solution", "cloned_coefficient"))
+    matrix = A.mT if transpose else A
+    solution = _linalg().solve_triangular(matrix, b, upper=upper != transpose,
+                                          unitriangular=unitriangular)
+    return result(solution, A.clone())
+
+
+def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The nuclear norm (sum of singular values) over the last two dims (or ``dim``)."""
+    if isinstance(dim, bool):  # torch.nuclear_norm(input, keepdim)
+        dim, keepdim = None, dim
+    dims = (-2, -1) if dim is None else tuple(dim)
+    return _linalg().matrix_norm(input, "nuc", dim=dims, keepdim=keepdim)

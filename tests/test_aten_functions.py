@@ -273,3 +273,59 @@ def test_device_module_grid_samplers_and_errors(device):
     with pytest.raises(RuntimeError, match="expected 5D input"):
         framework.grid_sampler_3d(framework.ones(1, 1, 2, 2, device=device),
                                   framework.zeros(1, 1, 1, 2, device=device), 0, 0, False)
+
+
+# -- torch's top-level linear algebra over framework.linalg -------------------------------------
+def _spd(n, batch=()):
+    a = RNG.standard_normal(batch + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+@pytest.mark.parametrize("name, inputs, call", [
+    ("det", [arr(2, 3, 3)], lambda lib, a: lib.det(a)),
+    ("logdet", [_spd(3)], lambda lib, a: lib.logdet(a)),
+    ("slogdet", [arr(3, 3)], lambda lib, a: tuple(lib.slogdet(a))),
+    ("inverse", [_spd(3, (2,))], lambda lib, a: lib.inverse(a)),
+    ("matrix_power", [arr(3, 3)], lambda lib, a: lib.matrix_power(a, 3)),
+    ("matrix_exp", [arr(3, 3) * 0.3], lambda lib, a: lib.matrix_exp(a)),
+    ("pinverse", [arr(3, 2)], lambda lib, a: lib.pinverse(a)),
+    # (the factors pass through tril/triu: torch's gradient also flows to the other triangle,
+    # which its forward does not read)
+    ("cholesky_solve", [arr(3, 2), np.linalg.cholesky(_spd(3))],
+     lambda lib, b, l: lib.cholesky_solve(b, l.tril())),
+    ("cholesky_solve_upper", [arr(3, 2), np.linalg.cholesky(_spd(3)).T],
+     lambda lib, b, u: lib.cholesky_solve(b, u.triu(), True)),
+    ("cholesky_inverse", [np.linalg.cholesky(_spd(3))],
+     lambda lib, l: lib.cholesky_inverse(l.tril())),
+    ("triangular_solve", [arr(3, 2), np.triu(arr(3, 3)) + 3 * np.eye(3)],
+     lambda lib, b, a: tuple(lib.triangular_solve(b, a))),
+    ("triangular_solve_t", [arr(3, 2), np.tril(arr(3, 3)) + 3 * np.eye(3)],
+     lambda lib, b, a: lib.triangular_solve(b, a, False, True)[0]),
+    ("nuclear_norm", [arr(3, 4)], lambda lib, a: lib.nuclear_norm(a)),
+    ("det_method", [arr(3, 3)], lambda lib, a: a.det()),
+    ("inverse_method", [_spd(3)], lambda lib, a: a.inverse()),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_top_level_linalg_matches_torch(device, name, inputs, call):
+    check_op(lambda *t: call(framework, *t), lambda *t: call(torch, *t), inputs, device=device,
+             dtype=F64)
+
+
+def test_qr_svd_cholesky_lu_solve_forms(device):
+    a = arr(4, 3)
+    q, r = framework.qr(framework.tensor(a, device=device))
+    np.testing.assert_allclose((q @ r).cpu().numpy(), a, atol=1e-12)
+    assert framework.qr(framework.tensor(a, device=device), some=False).Q.shape == (4, 4)
+    u, s, v = framework.svd(framework.tensor(a, device=device))
+    np.testing.assert_allclose((u * s @ v.mT).cpu().numpy(), a, atol=1e-12)
+    np.testing.assert_allclose(s.cpu().numpy(), torch.svd(torch.tensor(a)).S.numpy(), atol=1e-12)
+    zeros = framework.svd(framework.tensor(a, device=device), compute_uv=False)
+    assert float(zeros.U.abs().sum()) == 0.0 and float(zeros.V.abs().sum()) == 0.0
+    spd = _spd(3)
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
+        low = framework.cholesky(framework.tensor(spd, device=device))
+    np.testing.assert_allclose(low.cpu().numpy(), np.linalg.cholesky(spd), atol=1e-12)
+    lu, pivots = framework.linalg.lu_factor(framework.tensor(spd, device=device))
+    b = arr(3, 2)
+    got = framework.lu_solve(framework.tensor(b, device=device), lu, pivots)
+    np.testing.assert_allclose(got.cpu().numpy(), np.linalg.solve(spd, b), atol=1e-10)
+    assert float(framework.logdet(framework.tensor(-np.eye(3), device=device)).isnan()) == 1.0
