@@ -23,7 +23,7 @@ __all__ = [
     "grid_sampler_2d", "grid_sampler_3d", "OutOfMemoryError", "AcceleratorError", "FatalError",
     "det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve",
     "matrix_power", "matrix_exp", "pinverse", "qr", "svd", "lu_solve", "triangular_solve",
-    "nuclear_norm",
+    "nuclear_norm", "lu_unpack", "feature_alpha_dropout", "feature_alpha_dropout_", "resize_as_",
 ]
 # Tensor methods of these (``t.det()`` calls ``det(t)``: framework/__init__.py installs them)
 TENSOR_METHODS = ("det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse",
@@ -739,3 +739,49 @@ def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
         dim, keepdim = None, dim
     dims = (-2, -1) if dim is None else tuple(dim)
     return _linalg().matrix_norm(input, "nuc", dim=dims, keepdim=keepdim)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,  # noqa: N803
+              unpack_pivots: bool = True):
+    """``(P, L, U)`` from ``linalg.lu_factor``'s output, with ``A = P L U``: L unit lower
+    (m x k), U upper (k x n), k = min(m, n); P from the 1-based row swaps in
+    ``LU_pivots`` (empty tensors for the parts not unpacked, as PyTorch)."""
+    from collections import namedtuple
+    from .ops.creation import empty, eye, tensor
+    result = namedtuple("lu_unpack", ("P", "L", "U"))
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    lower = upper = empty(0, dtype=LU_data.dtype, device=LU_data.device)
+    if unpack_data:
+        ones = eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
+        lower = LU_data[..., :, :k].tril(-1) + ones
+        upper = LU_data[..., :k, :].triu()
+    perm = empty(0, dtype=LU_data.dtype, device=LU_data.device)
+    if unpack_pivots:
+        batch = tuple(LU_pivots.shape[:-1])
+        swaps = LU_pivots.reshape(-1, LU_pivots.shape[-1]).tolist()
+        orders = []
+        for row in swaps:
+            order = list(range(m))
+            for i, j in enumerate(row):
+                order[i], order[j - 1] = order[j - 1], order[i]
+            orders.append(order)
+        index = tensor(orders, device=LU_data.device).reshape(batch + (m,))
+        identity = eye(m, dtype=LU_data.dtype, device=LU_data.device)
+        perm = identity[index].mT
+    return result(perm, lower, upper)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.feature_alpha_dropout(input, p, train)``."""
+    return _F().feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """``F.feature_alpha_dropout(input, p, train, inplace=True)``."""
+    return _F().feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def resize_as_(input: Tensor, the_template: Tensor) -> Tensor:
+    """``input.resize_as_(the_template)``."""
+    return input.resize_as_(the_template)

@@ -774,6 +774,44 @@ class Tensor:
         return creation.empty(_shape_args(size), dtype=dtype or self.dtype,
                               device=device or self.device, requires_grad=requires_grad)
 
+    def new_empty_strided(self, size, stride, *, dtype=None, device=None,
+                          requires_grad: bool = False) -> "Tensor":
+        """``empty_strided`` with this tensor's dtype and device by default."""
+        from ._aten import empty_strided
+        return empty_strided(size, stride, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
+
+    def dim_order(self) -> tuple:
+        """The dims from outermost to innermost in memory (by stride, ties in dim order)."""
+        strides = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for leaves)."""
+        return self._output_nr
+
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> tuple:
+        """``(LU, pivots)`` (and ``infos``): ``linalg.lu_factor_ex`` (deprecated in PyTorch,
+        which warns)."""
+        import warnings
+        from . import linalg
+        warnings.warn("torch.lu is deprecated in favor of torch.linalg.lu_factor / "
+                      "torch.linalg.lu_factor_ex and will be removed in a future PyTorch "
+                      "release.", UserWarning, stacklevel=2)
+        lu, pivots, infos = linalg.lu_factor_ex(self, pivot=pivot)
+        return (lu, pivots, infos) if get_infos else (lu, pivots)
+
+    def resize_(self, *size) -> "Tensor":
+        """Give this tensor ``size`` in place: its first elements keep their values (row-major),
+        new ones are uninitialized. Refused for a tensor that requires grad, as PyTorch."""
+        from .ops.inplace import resize_
+        return resize_(self, _shape_args(size))
+
+    def resize_as_(self, other: "Tensor") -> "Tensor":
+        """``resize_`` to ``other``'s shape."""
+        return self.resize_(tuple(other.shape))
+
 
 class Size(tuple):
     """The shape of a tensor: a tuple of ints (``torch.Size``)."""

@@ -329,3 +329,49 @@ def test_qr_svd_cholesky_lu_solve_forms(device):
     got = framework.lu_solve(framework.tensor(b, device=device), lu, pivots)
     np.testing.assert_allclose(got.cpu().numpy(), np.linalg.solve(spd, b), atol=1e-10)
     assert float(framework.logdet(framework.tensor(-np.eye(3), device=device)).isnan()) == 1.0
+
+
+# -- lu_unpack, Tensor.lu, resize_, dim_order, output_nr ------------------------------------------
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (4, 3), (3, 5)])
+def test_lu_unpack_and_tensor_lu_match_torch(device, shape):
+    a = arr(*shape)
+    lu, pivots = framework.linalg.lu_factor(framework.tensor(a, device=device))
+    got = framework.lu_unpack(lu, pivots)
+    want = torch.lu_unpack(*torch.linalg.lu_factor(torch.tensor(a)))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.cpu().numpy(), w.numpy(), atol=1e-12)
+    check_op(lambda t: framework.lu_unpack(t, pivots)[1], lambda t: torch.lu_unpack(
+        t, torch.linalg.lu_factor(torch.tensor(a)).pivots)[1], [lu.cpu().numpy()],
+        device=device, dtype=F64)
+    with pytest.warns(UserWarning, match="torch.lu is deprecated"):
+        lu2, pivots2, infos = framework.tensor(a, device=device).lu(get_infos=True)
+    np.testing.assert_allclose(lu2.cpu().numpy(), lu.cpu().numpy())
+    assert infos.shape == tuple(shape[:-2])
+
+
+def test_resize_keeps_leading_elements_like_torch(device):
+    ours, theirs = framework.arange(6.0, device=device), torch.arange(6.0)
+    for size in ((2, 2), (3, 3), (2, 3), (0,)):
+        ours.resize_(*size)
+        theirs.resize_(*size)
+        assert ours.shape == theirs.shape
+        keep = min(ours.numel(), 4)
+        np.testing.assert_array_equal(ours.reshape(-1)[:keep].cpu().numpy(),
+                                      theirs.reshape(-1)[:keep].clone().numpy())
+    template = framework.ones(2, 5)
+    assert framework.resize_as_(framework.zeros(3, device=device), template).shape == (2, 5)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        framework.ones(2, requires_grad=True).resize_(4)
+
+
+def test_layout_queries_match_torch():
+    for make in (lambda lib: lib.ones(2, 3, 4), lambda lib: lib.ones(2, 3, 4).permute(2, 0, 1),
+                 lambda lib: lib.ones(2, 3).t()):
+        assert make(framework).dim_order() == make(torch).dim_order()
+    strided = framework.ones(2).new_empty_strided((2, 3), (1, 2), dtype=F64)
+    assert strided.stride() == (1, 2) and strided.dtype is F64
+    x = framework.ones(3, requires_grad=True)
+    assert x.output_nr == 0 and (x * 2).output_nr == 0
+    framework.manual_seed(0)
+    y = framework.feature_alpha_dropout(framework.ones(2, 3, 4), 0.5, True)
+    assert y.shape == (2, 3, 4)

@@ -90,7 +90,8 @@ INTEGER_ONLY = {"bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_not_",
 NO_DERIVATIVE = {"eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_equal_",
                  "less_", "less_equal_", "not_equal_", "logical_and_", "logical_or_",
                  "logical_xor_", "heaviside_", "nextafter_", "geometric_",
-                 "float_power_"}  # (float_power_ needs a float64 base; the table's is float32)
+                 "float_power_",  # (float_power_ needs a float64 base; the table's is float32)
+                 "resize_", "resize_as_"}  # (refused for tensors that require grad, as torch)
 
 
 def _positive(shape):

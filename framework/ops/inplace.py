@@ -542,6 +542,29 @@ def _metadata_inplace(self: Tensor, result: Tensor) -> Tensor:
     return self
 
 
+def resize_(self: Tensor, size: tuple) -> Tensor:
+    """``self`` re-shaped to ``size`` in place (``Tensor.resize_``): a view of the same
+    memory when the element count fits a contiguous tensor, else new memory holding the old
+    elements first (row-major) and uninitialized ones after."""
+    from .creation import empty
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    numel = 1
+    for s in size:
+        numel *= s
+    if numel == self.numel() and self.is_contiguous():
+        return _metadata_inplace(self, self.reshape(size))
+    fresh = empty(size, dtype=self.dtype, device=self.device)
+    keep = min(numel, self.numel())
+    if keep:
+        fresh.reshape(-1)[:keep].copy_(self.reshape(-1)[:keep])
+    self._a = fresh._a
+    return self
+
+
 def unsqueeze_(self: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim in place."""
     return _metadata_inplace(self, self.unsqueeze(dim))
