@@ -37,6 +37,8 @@ from .amp import GradScaler  # noqa: F401 - torch.GradScaler
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .autograd.grad_mode import is_inference_mode_enabled
 from ._format import get_printoptions, printoptions, set_printoptions
+from ._memory import (channels_last, channels_last_3d, contiguous_format,  # noqa: F401
+                      memory_format, preserve_format)
 from .serialization import load, save
 from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

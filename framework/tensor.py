@@ -116,8 +116,15 @@ class Tensor:
         return self._a.offset
 
     def is_contiguous(self, memory_format=None) -> bool:
-        """True for row-major layout without gaps."""
-        return self._a.is_contiguous()
+        """True for a dense layout in ``memory_format`` (default: row-major, no gaps)."""
+        if memory_format is None or memory_format.name == "contiguous_format":
+            return self._a.is_contiguous()
+        from . import _memory
+        if memory_format is _memory.preserve_format:
+            raise RuntimeError("is_contiguous(): preserve_format is not a format a tensor can "
+                               "be in")
+        return _memory.is_in(tuple(self.shape), self.stride(), _memory.check("is_contiguous",
+                                                                              memory_format))
 
     def element_size(self) -> int:
         """Bytes per element."""

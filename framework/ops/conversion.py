@@ -51,7 +51,7 @@ def _parse_to_args(x: Tensor, args, kwargs):
     dtype = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    kwargs.pop("memory_format", None)  # (applied by ``to`` itself)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     dtype = dtypes.as_dtype(dtype, "to")
@@ -73,7 +73,17 @@ def _parse_to_args(x: Tensor, args, kwargs):
 
 
 def to(x: Tensor, *args, **kwargs) -> Tensor:
-    """``x`` on another device and/or dtype; ``x`` itself when nothing changes."""
+    """``x`` on another device and/or dtype (and in ``memory_format``, if given); ``x`` itself
+    when nothing changes."""
+    fmt = kwargs.get("memory_format")
+    if fmt is not None:
+        from .. import _memory
+        from .shape import contiguous
+        fmt = _memory.check("to", fmt)
+        moved = to(x, *args, **{k: v for k, v in kwargs.items() if k != "memory_format"})
+        if fmt is _memory.preserve_format:
+            return moved
+        return contiguous(moved, fmt)
     device, dtype, copy = _parse_to_args(x, args, dict(kwargs))
     if device.type == "cuda":
         for_device(device)  # clear error when cuda is unavailable
@@ -97,5 +107,18 @@ class _Clone(Function):
 
 
 def clone(x: Tensor, memory_format=None) -> Tensor:
-    """A contiguous copy of ``x`` that records a gradient."""
-    return _Clone.apply(x)
+    """A copy of ``x`` that records a gradient: row-major, or channels-last where
+    ``memory_format`` asks for it (``preserve_format``: where ``x`` is dense channels-last).
+    The default is row-major (PyTorch's is ``preserve_format``): the library's own callers
+    rely on clones being contiguous; values are the same either way."""
+    if memory_format is None:  # (the common call, kept as cheap as before)
+        return _Clone.apply(x)
+    from .. import _memory
+    fmt = _memory.check("clone", memory_format)
+    if fmt is _memory.preserve_format:
+        fmt = _memory.suggest(tuple(x.shape), x.stride())
+    dims = _memory.order(fmt, x.ndim)
+    if dims is None:
+        return _Clone.apply(x)
+    inverse = tuple(dims.index(d) for d in range(x.ndim))
+    return _Clone.apply(x.permute(*dims)).permute(*inverse)

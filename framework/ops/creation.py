@@ -189,11 +189,38 @@ def ones(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: b
     return _finish(wrap(for_device(dev).full(shape, 1, _dtype_or_default(dtype)), dev), requires_grad)
 
 
-def empty(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False) -> Tensor:
-    """An uninitialized tensor."""
+def empty(*size, dtype: dtypes.dtype | None = None, device=None, requires_grad: bool = False,
+          memory_format=None) -> Tensor:
+    """An uninitialized tensor (laid out in ``memory_format``: default row-major)."""
     dev = _device(device)
     shape = _size("empty", size)
-    return _finish(wrap(for_device(dev).empty(shape, _dtype_or_default(dtype)), dev), requires_grad)
+    out = wrap(for_device(dev).empty(shape, _dtype_or_default(dtype)), dev)
+    if memory_format is not None:
+        from .. import _memory
+        fmt = _memory.check("empty", memory_format)
+        if fmt is _memory.preserve_format:
+            raise RuntimeError("empty(): preserve_format needs a tensor to preserve; use "
+                               "empty_like")
+        if _memory.order(fmt, out.ndim) is not None:
+            from .shape import contiguous
+            out = contiguous(out, fmt)
+    return _finish(out, requires_grad)
+
+
+def _laid_out(op: str, out: Tensor, input: Tensor, memory_format, requires_grad: bool) -> Tensor:
+    """``out`` (a fresh tensor of ``input``'s shape) in ``memory_format`` (default
+    ``preserve_format``: channels-last where ``input`` is dense channels-last)."""
+    if memory_format is None and (out.ndim not in (4, 5) or input._a.is_contiguous()):
+        return _finish(out, requires_grad)  # (the common case, kept cheap)
+    from .. import _memory
+    fmt = _memory.preserve_format if memory_format is None else _memory.check(op, memory_format)
+    if fmt is _memory.preserve_format:
+        fmt = _memory.suggest(tuple(input.shape), input.stride())
+    if _memory.order(fmt, out.ndim) is not None:
+        from .shape import contiguous
+        with no_grad():
+            out = contiguous(out, fmt)
+    return _finish(out, requires_grad)
 
 
 def _like(op: str, x: Tensor, dtype, device):
@@ -202,40 +229,52 @@ def _like(op: str, x: Tensor, dtype, device):
     return (dtypes.as_dtype(dtype, op) or x.dtype), (x.device if device is None else device)
 
 
-def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+               memory_format=None) -> Tensor:
     """Zeros with ``input``'s shape (and dtype/device by default)."""
     dtype, device = _like("zeros_like", input, dtype, device)
-    return zeros(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("zeros_like", zeros(tuple(input.shape), dtype=dtype, device=device),
+                     input, memory_format, requires_grad)
 
 
-def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+              memory_format=None) -> Tensor:
     """Ones with ``input``'s shape (and dtype/device by default)."""
     dtype, device = _like("ones_like", input, dtype, device)
-    return ones(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("ones_like", ones(tuple(input.shape), dtype=dtype, device=device),
+                     input, memory_format, requires_grad)
 
 
-def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False,
+              *, memory_format=None) -> Tensor:
     """``fill_value`` everywhere, with ``input``'s shape."""
     dtype, device = _like("full_like", input, dtype, device)
-    return full(tuple(input.shape), fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("full_like", full(tuple(input.shape), fill_value, dtype=dtype,
+                                        device=device), input, memory_format, requires_grad)
 
 
-def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+               memory_format=None) -> Tensor:
     """Uninitialized, with ``input``'s shape."""
     dtype, device = _like("empty_like", input, dtype, device)
-    return empty(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("empty_like", empty(tuple(input.shape), dtype=dtype, device=device),
+                     input, memory_format, requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+              memory_format=None) -> Tensor:
     """Uniform [0, 1) samples with ``input``'s shape."""
     dtype, device = _like("rand_like", input, dtype, device)
-    return rand(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("rand_like", rand(tuple(input.shape), dtype=dtype, device=device),
+                     input, memory_format, requires_grad)
 
 
-def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+               memory_format=None) -> Tensor:
     """Standard normal samples with ``input``'s shape."""
     dtype, device = _like("randn_like", input, dtype, device)
-    return randn(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out("randn_like", randn(tuple(input.shape), dtype=dtype, device=device),
+                     input, memory_format, requires_grad)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype=None, device=None) -> Tensor:

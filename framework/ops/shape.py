@@ -646,11 +646,22 @@ def setitem(x: Tensor, index, value) -> None:
 
 # --- copies -------------------------------------------------------------------------------
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
-    """``x`` if already contiguous, else a contiguous copy (differentiable)."""
-    if x.is_contiguous():
-        return x
+    """``x`` if already dense in ``memory_format`` (default row-major), else a copy laid out
+    so (differentiable)."""
     from .conversion import clone
-    return clone(x)
+    if memory_format is None:  # (the common call, kept as cheap as before)
+        return x if x.is_contiguous() else clone(x)
+    from .. import _memory
+    fmt = _memory.check("contiguous", memory_format)
+    if fmt is _memory.preserve_format:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    dims = _memory.order(fmt, x.ndim)
+    if dims is None:
+        return x if x.is_contiguous() else clone(x)
+    if _memory.is_in(tuple(x.shape), x.stride(), fmt):
+        return x
+    inverse = tuple(dims.index(d) for d in range(x.ndim))
+    return clone(x.permute(*dims)).permute(*inverse)
 
 
 # --- joining and splitting -----------------------------------------------------------------

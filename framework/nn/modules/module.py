@@ -381,6 +381,8 @@ class Module:
     def to(self, *args, **kwargs) -> "Module":
         """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``,
         ``to(device, dtype)``, ``to(tensor)``; only floating-point ones change dtype."""
+        kwargs = dict(kwargs)
+        memory_format = kwargs.pop("memory_format", None)
         device, dtype = _parse_to(args, kwargs)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got "
@@ -388,6 +390,8 @@ class Module:
 
         def convert(t: Tensor) -> Tensor:
             target = dtype if (dtype is not None and t.is_floating_point()) else t.dtype
+            if memory_format is not None and t.dim() in (4, 5):  # as torch: 4-D/5-D only
+                return t.to(device or t.device, target, memory_format=memory_format)
             return t.to(device or t.device, target)
 
         return self._apply(convert)
