@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .ops.numeric import logit, sinc, xlogy
 from .ops.reduce import logsumexp
-from .ops.special import (digamma, entr, gammaln, i0, i0e, i1, i1e, log_ndtr, multigammaln,
-                          ndtr, ndtri, polygamma, psi, xlog1py, zeta)
+from .ops.special import (digamma, entr, gammainc, gammaincc, gammaln, i0, i0e, i1, i1e,
+                          log_ndtr, multigammaln, ndtr, ndtri, polygamma, psi, xlog1py, zeta)
 from .ops.unary import erf, erfc, erfinv, exp2, expm1, log1p, round
 from .ops.unary import sigmoid as expit
 from .tensor import Tensor
@@ -12,7 +12,7 @@ from .tensor import Tensor
 __all__ = ["erf", "erfc", "erfinv", "exp2", "expm1", "expit", "log1p", "logit", "sinc",
            "xlogy", "xlog1py", "logsumexp", "round", "digamma", "psi", "gammaln",
            "polygamma", "multigammaln", "zeta", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
-           "log_ndtr", "ndtri", "softmax", "log_softmax"]
+           "log_ndtr", "ndtri", "softmax", "log_softmax", "gammainc", "gammaincc"]
 
 
 def softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:

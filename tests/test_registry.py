@@ -118,7 +118,8 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'mvlgamma_', 'i0_', 'gcd', 'lcm', 'ldexp', 'frexp', 'histc', 'histogram', 'renorm',
     'select_scatter', 'slice_scatter', 'diagonal_scatter', 'nextafter',
     'mode', 'put', 'nonzero_static', 'hardshrink', 'gcd_', 'lcm_', 'ldexp_', 'nextafter_',
-    'renorm_', 'put_', 'cauchy_', 'geometric_', 'log_normal_',
+    'renorm_', 'put_', 'cauchy_', 'geometric_', 'log_normal_', 'igamma', 'igammac', 'igamma_',
+    'igammac_',
 ))
 
 

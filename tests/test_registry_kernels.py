@@ -786,6 +786,9 @@ for _name in ("mvlgamma", "multigammaln"):
                           lambda: 2)]
 CASES["zeta"] = [_call(framework.ops.special.zeta, lambda: _x(4).abs() + 2, lambda: _x(3, 4).abs())]
 CASES["xlog1py"] = [_call(framework.ops.special.xlog1py, lambda: _x(3, 4), lambda: _x(4).abs())]
+for _name in ("igamma", "igammac", "gammainc", "gammaincc"):
+    CASES[_name] = [_call(getattr(framework.ops.special, _name), lambda: _x(3, 4).abs() + 0.5,
+                          lambda: _x(4).abs() * 2)]
 
 
 def _tensors(value) -> list:

@@ -91,7 +91,8 @@ NO_DERIVATIVE = {"eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_
                  "less_", "less_equal_", "not_equal_", "logical_and_", "logical_or_",
                  "logical_xor_", "heaviside_", "nextafter_", "geometric_",
                  "float_power_",  # (float_power_ needs a float64 base; the table's is float32)
-                 "resize_", "resize_as_"}  # (refused for tensors that require grad, as torch)
+                 "resize_", "resize_as_",  # (refused for tensors that require grad, as torch)
+                 "igamma_", "igammac_"}  # (torch differentiates these in x only: no self grad)
 
 
 def _positive(shape):

@@ -40,7 +40,7 @@ TENSOR_METHODS = (
     "baddbmm_", "addbmm_", "addr_", "deg2rad_", "rad2deg_", "logit_", "sinc_", "nan_to_num_",
     "xlogy_", "heaviside_", "float_power_", "arctan2_", "fix_", "swapaxes_", "swapdims_",
     "lgamma_", "digamma_", "mvlgamma_", "i0_", "gcd_", "lcm_", "ldexp_", "nextafter_",
-    "renorm_", "put_", "cauchy_", "geometric_", "log_normal_",
+    "renorm_", "put_", "cauchy_", "geometric_", "log_normal_", "igamma_", "igammac_",
 )
 
 register("add_", "inplace", ("copy_", "add", "sum"))
@@ -332,6 +332,8 @@ ldexp_ = _binary_inplace("ldexp_", "ldexp")
 nextafter_ = _binary_inplace("nextafter_", "nextafter")
 renorm_ = _unary_inplace("renorm_", "renorm")
 put_ = _binary_inplace("put_", "put")
+igamma_ = _binary_inplace("igamma_", "igamma")
+igammac_ = _binary_inplace("igammac_", "igammac")
 _float_power_into = _binary_inplace("float_power_", "float_power")
 
 

@@ -29,10 +29,10 @@ from .registry import register
 
 # ``torch.<name>`` (and Tensor methods); the ``torch.special``-only names are module
 # attributes listed in ``SPECIAL_ONLY`` (framework/special.py exports them)
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0"]
-TENSOR_METHODS = ("lgamma", "digamma", "mvlgamma", "i0")
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "igamma", "igammac"]
+TENSOR_METHODS = ("lgamma", "digamma", "mvlgamma", "i0", "igamma", "igammac")
 SPECIAL_ONLY = ("gammaln", "psi", "multigammaln", "zeta", "i0e", "i1", "i1e", "xlog1py", "entr",
-                "ndtr", "log_ndtr", "ndtri")
+                "ndtr", "log_ndtr", "ndtri", "gammainc", "gammaincc")
 
 _SHIFT = 8
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -238,6 +238,107 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     return binary.mul(zeta(float(n + 1), x), sign * math.factorial(n))
 
 
+# -- regularized incomplete gamma -----------------------------------------------------------
+_TINY = 1e-300
+_GAMMAINC_CHECK = 16  # iterations between convergence checks (a host read each)
+_GAMMAINC_MAX = 4096
+
+
+def _gammainc_series(a: Tensor, x: Tensor) -> Tensor:
+    """sum_n x^n / (a (a+1) ... (a+n)), until the terms stop counting (checked on the host
+    every ``_GAMMAINC_CHECK`` terms)."""
+    term = unary.reciprocal(a)
+    total = term
+    n = 0
+    while n < _GAMMAINC_MAX:
+        for _ in range(_GAMMAINC_CHECK):
+            n += 1
+            term = binary.mul(term, binary.div(x, binary.add(a, float(n))))
+            total = binary.add(total, term)
+        if not bool(reduce.any(compare.gt(unary.abs(term), binary.mul(unary.abs(total),
+                                                                        1e-17)))):
+            break
+    return total
+
+
+def _gammainc_fraction(a: Tensor, x: Tensor) -> Tensor:
+    """The continued fraction of Q(a, x) without its prefactor (Lentz's method), until its
+    factors reach 1."""
+    b = binary.sub(binary.add(x, 1.0), a)
+    c = binary.add(binary.mul(x, 0.0), 1.0 / _TINY)
+    d = unary.reciprocal(b)
+    h = d
+    i = 0
+    while i < _GAMMAINC_MAX:
+        for _ in range(_GAMMAINC_CHECK):
+            i += 1
+            an = binary.mul(binary.sub(a, float(i)), float(i))  # -i (i - a)
+            b = binary.add(b, 2.0)
+            d = binary.add(binary.mul(an, d), b)
+            d = compare.where(compare.lt(unary.abs(d), _TINY), _TINY, d)
+            c = binary.add(b, binary.div(an, c))
+            c = compare.where(compare.lt(unary.abs(c), _TINY), _TINY, c)
+            d = unary.reciprocal(d)
+            step = binary.mul(d, c)
+            h = binary.mul(h, step)
+        if not bool(reduce.any(compare.gt(unary.abs(binary.sub(step, 1.0)), 1e-16))):
+            break
+    return h
+
+
+def _gammainc_pair(op: str, input, other) -> tuple:
+    """``(P, Q)``: the regularized lower and upper incomplete gamma functions of (a, x),
+    the series below x = a + 1 and the continued fraction above, each computed where it
+    converges fast and taken from the other as 1 - it; PyTorch's values at the edges (NaN
+    for a < 0 or x < 0, P = 1 for a = 0 < x or x = inf, P = 0 at x = 0)."""
+    a, x = _float_pair(op, input, other)
+    bad = compare.lt(a, 0) | compare.lt(x, 0) | compare.isnan(a) | compare.isnan(x)
+    edge = compare.eq(a, 0) | compare.eq(x, 0) | compare.isinf(x) | compare.isinf(a)
+    by_series = compare.lt(x, binary.add(a, 1.0))
+    a_s = _safe(a, bad | edge, 1.0)
+    x_s = _safe(x, bad | edge | compare.logical_not(by_series), 0.5)
+    x_f = compare.where(bad | edge | by_series, binary.add(a_s, 2.0), x)  # (above a + 1)
+
+    log_gamma = lgamma(a_s)
+
+    def prefactor(xv):  # x^a e^-x / Gamma(a)
+        return unary.exp(binary.sub(binary.sub(binary.mul(a_s, unary.log(xv)), xv), log_gamma))
+    lower = binary.mul(prefactor(x_s), _gammainc_series(a_s, x_s))
+    upper = binary.mul(prefactor(x_f), _gammainc_fraction(a_s, x_f))
+    p = compare.where(by_series, lower, binary.sub(1.0, upper))
+    q = compare.where(by_series, binary.sub(1.0, lower), upper)
+    zero_x = compare.eq(x, 0)
+    full = (compare.eq(a, 0) & compare.gt(x, 0)) | (compare.isinf(x) & compare.logical_not(
+        compare.isinf(a)))
+    p = compare.where(zero_x, 0.0, compare.where(full, 1.0, p))
+    q = compare.where(zero_x, 1.0, compare.where(full, 0.0, q))
+    infinite_a = compare.isinf(a) & compare.logical_not(compare.isinf(x))
+    p = compare.where(infinite_a, 0.0, p)
+    q = compare.where(infinite_a, 1.0, q)
+    return compare.where(bad, math.nan, p), compare.where(bad, math.nan, q)
+
+
+def igamma(input, other) -> Tensor:
+    """The regularized lower incomplete gamma function P(a, x) = gamma(a, x) / Gamma(a) of
+    ``a = input``, ``x = other``."""
+    return _gammainc_pair("igamma", input, other)[0]
+
+
+def igammac(input, other) -> Tensor:
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    return _gammainc_pair("igammac", input, other)[1]
+
+
+def gammainc(input, other) -> Tensor:
+    """``igamma`` (``torch.special``'s name)."""
+    return igamma(input, other)
+
+
+def gammaincc(input, other) -> Tensor:
+    """``igammac`` (``torch.special``'s name)."""
+    return igammac(input, other)
+
+
 # -- multivariate log-gamma ----------------------------------------------------------------
 def multigammaln(input: Tensor, p: int) -> Tensor:
     """The log of the multivariate gamma function of dimension ``p``: sum_j lgamma(input -
@@ -441,6 +542,11 @@ def _register() -> None:
         'mul', 'neg', 'reciprocal', 'square', 'sub', 'where'))
     register("ndtri", "special", (
         'erfinv', 'exp', 'mul', 'square', 'sub'))
+    for name in ("igamma", "igammac", "gammainc", "gammaincc"):
+        register(name, "special", (
+            "abs", "add", "any", "bitwise_and", "bitwise_or", "cos", "div", "eq", "exp", "full",
+            "gt", "isnan", "log", "logical_not", "lt", "mul", "neg", "reciprocal", "round",
+            "sign", "sin", "square", "sub", "sum", "to_numpy", "where"))
 
 
 _register()

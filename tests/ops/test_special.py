@@ -145,3 +145,38 @@ def test_polygamma_refuses_bad_orders(device):
         framework.polygamma(1.5, x)
     with pytest.raises(TypeError):
         framework.lgamma([1.0, 2.0])
+
+
+# -- regularized incomplete gamma -----------------------------------------------------------------
+A_VALUES = np.array([0.5, 1.0, 2.0, 5.0, 50.0, 0.0, -1.0, 3.0, 2.0, 300.0, 300.0, 0.01, np.nan])
+X_VALUES = np.array([0.3, 1.0, 5.0, 2.0, 45.0, 1.0, 1.0, 0.0, np.inf, 290.0, 320.0, 30.0, 1.0])
+
+
+@pytest.mark.parametrize("name, ours", [("igamma", framework.igamma),
+                                        ("igammac", framework.igammac)])
+def test_incomplete_gamma_matches_torch(device, name, ours):
+    theirs = getattr(torch, name)
+    # (each term is a few kernel launches: on the interpreter, one of each case only)
+    keep = slice(None) if device == "cpu" else [0, 2, 5, 6, 7]
+    check_op(ours, theirs, [A_VALUES[keep], X_VALUES[keep]], device=device, dtype=F64,
+             grad=False)
+    a_values = [0.7, 2.0, 6.5] if device == "cpu" else [2.0]
+    x_values = [0.4, 3.5, 6.0] if device == "cpu" else [3.5]
+    a = framework.tensor(a_values, dtype=F64, device=device)  # (torch: x-gradient only)
+    check_op(lambda x: ours(a, x), lambda x: theirs(torch.tensor(a_values, dtype=torch.float64),
+                                                    x),
+             [np.array(x_values)], device=device, dtype=F64)
+
+
+def test_incomplete_gamma_methods_and_in_place(device):
+    a, x = framework.tensor([1.5, 4.0], device=device), framework.tensor([2.0, 1.0], device=device)
+    ta, tx = torch.tensor([1.5, 4.0]), torch.tensor([2.0, 1.0])
+    np.testing.assert_allclose(a.igamma(x).cpu().numpy(), ta.igamma(tx).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(a.clone().igammac_(x).cpu().numpy(), ta.clone().igammac_(tx).numpy(),
+                               rtol=1e-5)
+
+
+def test_special_gammainc_names_are_igamma_and_igammac():
+    for ours, theirs in ((fs.gammainc, torch.special.gammainc),
+                         (fs.gammaincc, torch.special.gammaincc)):
+        check_op(ours, theirs, [A_VALUES, X_VALUES], dtype=F64, grad=False)
