@@ -119,7 +119,7 @@ FORWARDED_TENSOR_METHODS = frozenset((
     'select_scatter', 'slice_scatter', 'diagonal_scatter', 'nextafter',
     'mode', 'put', 'nonzero_static', 'hardshrink', 'gcd_', 'lcm_', 'ldexp_', 'nextafter_',
     'renorm_', 'put_', 'cauchy_', 'geometric_', 'log_normal_', 'igamma', 'igammac', 'igamma_',
-    'igammac_',
+    'igammac_', 'as_strided', 'as_strided_scatter', 'as_strided_',
 ))
 
 

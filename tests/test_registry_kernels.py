@@ -775,6 +775,10 @@ CASES["put"] = [_call(framework.put, lambda: _x(3, 4), lambda: framework.tensor(
                 _call(framework.put, lambda: _x(3, 4), lambda: framework.tensor([2]),
                       lambda: _x(1))]
 CASES["nonzero_static"] = [_call(framework.nonzero_static, lambda: _i(3, 4), size=20)]
+CASES["as_strided"] = [_call(framework.as_strided, lambda: _x(12), lambda: (3, 4),
+                             lambda: (2, 1), lambda: 1)]
+CASES["as_strided_scatter"] = [_call(framework.as_strided_scatter, lambda: _x(6),
+                                     lambda: _x(2, 2), lambda: (2, 2), lambda: (1, 2))]
 # special (framework/ops/special.py)
 for _name in ("lgamma", "digamma", "gammaln", "psi", "i0", "i0e", "i1", "i1e", "entr", "ndtr",
               "log_ndtr"):

@@ -41,6 +41,7 @@ TENSOR_METHODS = (
     "xlogy_", "heaviside_", "float_power_", "arctan2_", "fix_", "swapaxes_", "swapdims_",
     "lgamma_", "digamma_", "mvlgamma_", "i0_", "gcd_", "lcm_", "ldexp_", "nextafter_",
     "renorm_", "put_", "cauchy_", "geometric_", "log_normal_", "igamma_", "igammac_",
+    "as_strided_",
 )
 
 register("add_", "inplace", ("copy_", "add", "sum"))
@@ -542,6 +543,12 @@ def _metadata_inplace(self: Tensor, result: Tensor) -> Tensor:
         self.grad_fn = result.grad_fn
         self._output_nr = result._output_nr
     return self
+
+
+def as_strided_(self: Tensor, size, stride, storage_offset=None) -> Tensor:
+    """Give ``self`` the ``as_strided`` view of its storage, in place (metadata only)."""
+    from .numeric import as_strided
+    return _metadata_inplace(self, as_strided(self, size, stride, storage_offset))
 
 
 def resize_(self: Tensor, size: tuple) -> Tensor:

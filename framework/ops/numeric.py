@@ -35,7 +35,7 @@ __all__ = [
     "unsafe_split_with_sizes", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
     "histc", "histogram", "vander", "renorm", "select_scatter", "slice_scatter",
     "diagonal_scatter", "asarray", "nextafter", "gradient", "range", "mode", "put",
-    "nonzero_static",
+    "nonzero_static", "as_strided", "as_strided_scatter",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
@@ -47,6 +47,7 @@ TENSOR_METHODS = (
     "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "gcd",
     "lcm", "ldexp", "frexp", "histc", "histogram", "renorm", "select_scatter",
     "slice_scatter", "diagonal_scatter", "nextafter", "mode", "put", "nonzero_static",
+    "as_strided", "as_strided_scatter",
 )
 
 FrexpResult = namedtuple("frexp", ("mantissa", "exponent"))  # ``torch.return_types.frexp``
@@ -1296,6 +1297,68 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     return shape.cat([found, pad], 0)
 
 
+def _storage_positions(shape: tuple, strides: tuple, offset: int, device) -> Tensor:
+    """The storage position (in elements) of every element of a view, row-major, int64."""
+    positions = creation.full((), offset, dtype=dtypes.int64, device=device)
+    for d, (size, stride) in enumerate(zip(shape, strides)):
+        view = [1] * len(shape)
+        view[d] = size
+        step = binary.mul(creation.arange(size, dtype=dtypes.int64, device=device), stride)
+        positions = binary.add(positions, step.reshape(tuple(view)))
+    return positions.expand(tuple(shape)).reshape(-1)
+
+
+def _as_strided_backward(x_shape: tuple, x_strides: tuple, x_offset: int, shape: tuple,
+                         strides: tuple, offset: int):
+    """The adjoint of ``as_strided``: the gradient added up per storage position (views
+    that overlap sum), then read back at the input's own positions."""
+    def backward(grad: Tensor) -> Tensor:
+        from .indexing import index_add
+        written = _storage_positions(shape, strides, offset, grad.device)
+        read = _storage_positions(x_shape, x_strides, x_offset, grad.device)
+        extent = 1 + max(int(reduce.amax(written)) if written.numel() else 0,
+                         int(reduce.amax(read)) if read.numel() else 0)
+        storage = creation.zeros(extent, dtype=grad.dtype, device=grad.device)
+        storage = index_add(storage, 0, written, grad.reshape(-1))
+        return storage.index_select(0, read).reshape(x_shape)
+    return backward
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: "int | None" = None) -> Tensor:
+    """A view of ``input``'s storage with the given sizes, element strides and offset
+    (elements may overlap; the gradient sums over them, as PyTorch's)."""
+    from .shape import _view_op
+    check_tensor("as_strided", "input", input)
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    if any(n < 0 for n in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
+                           f"got strides: {list(stride)}")
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    needed = offset + 1 + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else 0
+    available = input._a.storage.numel
+    if needed > available:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {input.dtype.itemsize} requiring a "
+                           f"storage size of {needed * input.dtype.itemsize} are out of bounds "
+                           f"for storage of size {available * input.dtype.itemsize}")
+    backward = _as_strided_backward(tuple(input.shape), input.stride(), input.storage_offset(),
+                                    size, stride, offset)
+    return _view_op(input, size, stride, offset, backward)
+
+
+def as_strided_scatter(input: Tensor, src: Tensor, size, stride,
+                       storage_offset: "int | None" = None) -> Tensor:
+    """A copy of ``input`` (row-major) with ``src`` written into its ``as_strided`` view
+    (differentiable in both)."""
+    out = input.contiguous().clone()
+    return _scatter_into("as_strided_scatter", out, src,
+                         lambda t: as_strided(t, size, stride, storage_offset))
+
+
 def _register() -> None:
     register("nan_to_num", "numeric", ('eq', 'isnan', 'where'))
     register("nansum", "numeric", ('isnan', 'sum', 'where'))
@@ -1415,6 +1478,11 @@ def _register() -> None:
         "where"))
     register("nonzero_static", "numeric", ("copy_", "empty", "full", "nonzero"),
              differentiable=False)
+    register("as_strided", "numeric", (
+        "add", "amax", "amin", "arange", "full", "gather", "mul", "scatter_add", "to_numpy"))
+    register("as_strided_scatter", "numeric", (
+        "add", "amax", "amin", "arange", "copy_", "empty", "full", "gather", "mul",
+        "scatter_add", "to_numpy"))
 
 
 _register()

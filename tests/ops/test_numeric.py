@@ -656,3 +656,37 @@ def test_random_fills_refuse_bad_parameters(device):
         framework.empty(2, device=device).geometric_(1.5)
     with pytest.raises(RuntimeError, match="log_normal_ expects std > 0.0"):
         framework.empty(2, device=device).log_normal_(0.0, -1.0)
+
+
+# -- as_strided ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("size, stride, offset", [((3, 4), (2, 1), 1), ((2, 2), (1, 2), None),
+                                                  ((4, 3), (1, 1), 0), ((2, 3), (0, 1), 2)])
+def test_as_strided_views_and_gradients_match_torch(device, size, stride, offset):
+    check_op(lambda t: framework.as_strided(t, size, stride, offset) * 1,
+             lambda t: torch.as_strided(t, size, stride, offset) * 1, [arr(12)], device=device,
+             dtype=F64)
+    base = framework.arange(12.0, device=device)
+    view = base.as_strided(size, stride, offset)
+    base.add_(1.0)  # a view: shares the storage
+    np.testing.assert_array_equal(view.cpu().numpy(),
+                                  torch.arange(12.0).add_(1.0).as_strided(size, stride,
+                                                                          offset).numpy())
+
+
+def test_as_strided_scatter_and_in_place_match_torch(device):
+    check_op(lambda a, b: framework.as_strided_scatter(a, b, (2, 2), (1, 2)),
+             lambda a, b: torch.as_strided_scatter(a, b, (2, 2), (1, 2)), [arr(6), arr(2, 2)],
+             device=device, dtype=F64, grad=False)
+
+    def written(a, b):  # (torch.as_strided_scatter's own input gradient is wrong in 2.13: the
+        out = a.clone()  # written positions get it; its definition, a copy into the view, is
+        out.as_strided((2, 2), (1, 2)).copy_(b)  # the oracle for the gradients)
+        return out
+    check_op(lambda a, b: framework.as_strided_scatter(a, b, (2, 2), (1, 2)), written,
+             [arr(6), arr(2, 2)], device=device, dtype=F64)
+    ours, theirs = framework.arange(6.0, device=device), torch.arange(6.0)
+    assert ours.as_strided_((2, 2), (1, 2)) is ours
+    theirs.as_strided_((2, 2), (1, 2))
+    _same(ours, theirs)
+    with pytest.raises(RuntimeError, match="out of bounds for storage"):
+        framework.ones(4, device=device).as_strided((3, 3), (1, 1), 2)
