@@ -24,6 +24,7 @@ __all__ = [
     "det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve",
     "matrix_power", "matrix_exp", "pinverse", "qr", "svd", "lu_solve", "triangular_solve",
     "nuclear_norm", "lu_unpack", "feature_alpha_dropout", "feature_alpha_dropout_", "resize_as_",
+    "orgqr", "ormqr",
 ]
 # Tensor methods of these (``t.det()`` calls ``det(t)``: framework/__init__.py installs them)
 TENSOR_METHODS = ("det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse",
@@ -785,3 +786,34 @@ def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
 def resize_as_(input: Tensor, the_template: Tensor) -> Tensor:
     """``input.resize_as_(the_template)``."""
     return input.resize_as_(the_template)
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """``linalg.householder_product``: Q's first n columns from Householder reflectors."""
+    return _linalg().householder_product(input, tau)
+
+
+def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True,
+          transpose: bool = False) -> Tensor:
+    """``Q @ input3`` (``left``; else ``input3 @ Q``; ``transpose``: Q^T) for the full m x m
+    Q of the Householder reflectors in ``input`` and scales ``input2`` (LAPACK's ormqr)."""
+    from .ops.creation import zeros
+    m = input.shape[-2]
+    k = input2.shape[-1]
+    square = input[..., :, :min(k, input.shape[-1])]
+    if square.shape[-1] < m:  # pad the reflectors to m columns (zero reflectors are identity)
+        extra = zeros(tuple(square.shape[:-1]) + (m - square.shape[-1],), dtype=input.dtype,
+                      device=input.device)
+        square = _cat(square, extra)
+        tau = _cat(input2, zeros(tuple(input2.shape[:-1]) + (m - k,), dtype=input2.dtype,
+                                 device=input2.device))
+    else:
+        tau = input2
+    q = _linalg().householder_product(square, tau)
+    q = q.mT if transpose else q
+    return q.matmul(input3) if left else input3.matmul(q)
+
+
+def _cat(a: Tensor, b: Tensor) -> Tensor:
+    from .ops.shape import cat
+    return cat([a, b], -1)

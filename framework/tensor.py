@@ -111,6 +111,71 @@ class Tensor:
         from ._backends import for_device
         return for_device(self._device).data_ptr(self._a)
 
+    def const_data_ptr(self) -> int:
+        """``data_ptr`` (read-only use)."""
+        return self.data_ptr()
+
+    def is_set_to(self, tensor: "Tensor") -> bool:
+        """Whether ``self`` and ``tensor`` view the same memory the same way (storage,
+        offset, shape and strides)."""
+        a, b = self._a, tensor._a
+        return (a.storage is b.storage and a.offset == b.offset and
+                tuple(a.shape) == tuple(b.shape) and tuple(a.strides) == tuple(b.strides))
+
+    @property
+    def name(self):
+        """None: framework tensors carry no dim names (PyTorch's unnamed tensors)."""
+        return None
+
+    def new(self, *args, **kwargs) -> "Tensor":
+        """The legacy constructor: ``t.new(sizes...)`` uninitialized, ``t.new(data)`` from
+        data, ``t.new()`` empty; this tensor's dtype and device."""
+        from .ops import creation
+        device = kwargs.pop("device", self.device)
+        if kwargs:
+            raise TypeError(f"new() got unexpected keyword arguments {sorted(kwargs)}")
+        if not args:
+            return creation.empty(0, dtype=self.dtype, device=device)
+        if len(args) == 1 and not isinstance(args[0], int):
+            if isinstance(args[0], (Size, tuple)) and all(isinstance(n, int) for n in args[0]) \
+                    and isinstance(args[0], Size):
+                return creation.empty(tuple(args[0]), dtype=self.dtype, device=device)
+            return creation.tensor(args[0], dtype=self.dtype, device=device)
+        return creation.empty(_shape_args(args), dtype=self.dtype, device=device)
+
+    def record_stream(self, stream) -> None:
+        """Nothing to record: framework's memory is not reused across streams while a tensor
+        lives (its allocator frees a tensor's memory only once it is unreachable)."""
+
+    def set_(self, source=None, *args) -> "Tensor":
+        """Make ``self`` view what ``source`` (a tensor) views: the same memory, shape and
+        strides (``set_()``: an empty tensor). Storages with explicit geometry are not
+        supported (framework has no public Storage type)."""
+        from .ops.inplace import set_
+        return set_(self, source, *args)
+
+    def resize_as(self, tensor: "Tensor") -> "Tensor":
+        """``self`` reshaped to ``tensor``'s shape (the element count must match; PyTorch's
+        deprecated non-in-place resize, which warns)."""
+        import warnings
+        warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+        if self.numel() != tensor.numel():
+            raise RuntimeError(f"Requested size {list(tensor.shape)} doesn't match current "
+                               f"size {list(self.shape)}")
+        return self.reshape(tuple(tensor.shape))
+
+    def orgqr(self, input2: "Tensor") -> "Tensor":
+        """``linalg.householder_product(self, input2)``."""
+        from . import linalg
+        return linalg.householder_product(self, input2)
+
+    def ormqr(self, input2: "Tensor", input3: "Tensor", left: bool = True,
+              transpose: bool = False) -> "Tensor":
+        """The product of ``input3`` with Q of the Householder reflectors in ``self``/``input2``
+        (``left``: Q @ input3, else input3 @ Q; ``transpose``: Q^T)."""
+        from ._aten import ormqr
+        return ormqr(self, input2, input3, left, transpose)
+
     def storage_offset(self) -> int:
         """Offset of the first element within the storage, in elements."""
         return self._a.offset

@@ -375,3 +375,41 @@ def test_layout_queries_match_torch():
     framework.manual_seed(0)
     y = framework.feature_alpha_dropout(framework.ones(2, 3, 4), 0.5, True)
     assert y.shape == (2, 3, 4)
+
+
+# -- Householder products, legacy constructors, set_ --------------------------------------------
+@pytest.mark.parametrize("left, transpose, shape", [(True, False, (3, 2)), (True, True, (3, 2)),
+                                                    (False, False, (2, 3)), (False, True, (2, 3))])
+def test_orgqr_ormqr_match_torch(device, left, transpose, shape):
+    a = arr(3, 2)
+    reflectors, tau = torch.geqrf(torch.tensor(a))
+    ours = [framework.tensor(t.numpy(), device=device) for t in (reflectors, tau)]
+    check_op(lambda c: framework.ormqr(*ours, c, left, transpose),
+             lambda c: torch.ormqr(reflectors, tau, c, left, transpose), [arr(*shape)],
+             device=device, dtype=F64)
+    np.testing.assert_allclose(framework.orgqr(*ours).cpu().numpy(),
+                               torch.orgqr(reflectors, tau).numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours[0].orgqr(ours[1]).cpu().numpy(),
+                               reflectors.orgqr(tau).numpy(), atol=1e-12)
+
+
+def test_legacy_tensor_methods_match_torch(device):
+    t, r = framework.ones(2, device=device), torch.ones(2)
+    assert t.name is r.name is None
+    for args in ((3,), (2, 3), ()):
+        assert t.new(*args).shape == r.new(*args).shape and t.new(*args).dtype is t.dtype
+    _ = t.new([1, 2])
+    assert t.new([1, 2]).tolist() == r.new([1, 2]).tolist()
+    assert t.is_set_to(t) and t.is_set_to(t.view(2)) and not t.is_set_to(t.clone())
+    assert t.const_data_ptr() == t.data_ptr()
+    t.record_stream(None)
+    target, source = framework.zeros(3, device=device), framework.ones(2, 2, device=device)
+    assert target.set_(source) is target and target.shape == (2, 2)
+    source.fill_(5.0)
+    assert target.sum().item() == 20.0  # shares the memory
+    assert target.set_().shape == (0,)
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        assert framework.ones(4, device=device).resize_as(framework.ones(2, 2)).shape == (2, 2)
+    with pytest.raises(RuntimeError, match="Could not set tensor of type"):
+        framework.zeros(2, device=device).set_(framework.zeros(2, dtype=framework.int64,
+                                                               device=device))

@@ -81,7 +81,7 @@ SIGNED = {"neg", "abs", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "tr
 NO_OTHER_GRAD = {"floor_divide"}
 # metadata-only in-place methods (no data written) and grad-mode methods
 NOT_WRITES = {"detach_", "requires_grad_", "squeeze_", "unsqueeze_", "t_", "transpose_",
-              "swapaxes_", "swapdims_", "as_strided_"}
+              "swapaxes_", "swapdims_", "as_strided_", "set_"}
 # integer-only methods: no gradient flows through them, so a view has nothing to rebase
 INTEGER_ONLY = {"bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_not_",
                 "bitwise_left_shift_", "bitwise_right_shift_", "gcd_", "lcm_"}

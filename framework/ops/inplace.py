@@ -545,6 +545,28 @@ def _metadata_inplace(self: Tensor, result: Tensor) -> Tensor:
     return self
 
 
+def set_(self: Tensor, source=None, *args) -> Tensor:
+    """``Tensor.set_``: ``self`` views ``source``'s memory with its geometry (no argument:
+    an empty tensor). Refused for a tensor that requires grad, as PyTorch."""
+    from .creation import empty
+    if self.requires_grad and self.is_leaf:
+        raise RuntimeError("set_(): a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if args:
+        raise NotImplementedError("set_(): storage, offset, size and stride arguments are not "
+                                  "supported (framework has no public Storage type); pass a "
+                                  "tensor")
+    if source is None:
+        source = empty(0, dtype=self.dtype, device=self.device)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"set_(): expected a tensor, got {type(source).__name__}")
+    if source.dtype is not self.dtype:
+        raise RuntimeError(f"Could not set tensor of type {self.dtype} to a tensor of type "
+                           f"{source.dtype}")
+    self._a = source._a
+    return self
+
+
 def as_strided_(self: Tensor, size, stride, storage_offset=None) -> Tensor:
     """Give ``self`` the ``as_strided`` view of its storage, in place (metadata only)."""
     from .numeric import as_strided
