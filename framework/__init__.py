@@ -96,7 +96,7 @@ from ._aten import (cholesky, cholesky_inverse, cholesky_solve, det, inverse,  #
                     logdet, lu_solve, matrix_exp, matrix_power, nuclear_norm, pinverse, qr,
                     slogdet, svd, triangular_solve)
 from ._aten import (feature_alpha_dropout, feature_alpha_dropout_, lu_unpack,  # noqa: E402,F401
-                    orgqr, ormqr, resize_as_)
+                    geqrf, orgqr, ormqr, resize_as_)
 from . import _aten as _aten_module  # noqa: E402
 from .func import vmap  # noqa: E402,F401 - torch.vmap
 from .random import default_generator  # noqa: E402,F401

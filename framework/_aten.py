@@ -24,7 +24,7 @@ __all__ = [
     "det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve",
     "matrix_power", "matrix_exp", "pinverse", "qr", "svd", "lu_solve", "triangular_solve",
     "nuclear_norm", "lu_unpack", "feature_alpha_dropout", "feature_alpha_dropout_", "resize_as_",
-    "orgqr", "ormqr",
+    "orgqr", "ormqr", "geqrf",
 ]
 # Tensor methods of these (``t.det()`` calls ``det(t)``: framework/__init__.py installs them)
 TENSOR_METHODS = ("det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_inverse",
@@ -722,8 +722,8 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: 
     return _linalg().lu_solve(LU_data, LU_pivots, b)
 
 
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,  # noqa: N803
-                     unitriangular: bool = False):
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True,  # noqa: N803
+                     transpose: bool = False, unitriangular: bool = False):
     """``(solution, cloned_coefficient)`` of ``A X = b`` (``op(A) = A^T`` with
     ``transpose``) for a triangular ``A`` (deprecated in PyTorch)."""
     from collections import namedtuple
@@ -817,3 +817,47 @@ def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True,
 def _cat(a: Tensor, b: Tensor) -> Tensor:
     from .ops.shape import cat
     return cat([a, b], -1)
+
+
+def geqrf(input: Tensor):
+    """``(a, tau)``: the QR factorization in LAPACK's compact form, R on and above the
+    diagonal of ``a`` and the Householder reflectors below it (v_j = e_j + a[j+1:, j],
+    H_j = I - tau_j v_j v_j^T), by LAPACK's dgeqr2 column by column (dlarfg's sign rule);
+    no gradient, as PyTorch."""
+    from collections import namedtuple
+    from .autograd.grad_mode import no_grad
+    from .ops.creation import zeros
+    result = namedtuple("geqrf", ("a", "tau"))
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
+    m, n = input.shape[-2:]
+    k = min(m, n)
+    with no_grad():
+        a = input.clone()
+        tau = zeros(tuple(input.shape[:-2]) + (k,), dtype=input.dtype, device=input.device)
+        for j in range(k):
+            alpha = a[..., j, j]
+            tail = a[..., j + 1:, j]
+            tail_norm = tail.norm(dim=-1) if m - j > 1 else alpha * 0
+            identity = tail_norm == 0  # H_j = I: tau 0, nothing changes
+            size = (alpha.square() + tail_norm.square()).sqrt()
+            beta = -alpha.sign().where(alpha != 0, 1.0) * size
+            beta = beta.where(~identity, alpha)
+            safe = (alpha - beta).where(~identity, 1.0)
+            tau[..., j] = ((beta - alpha) / beta.where(~identity, 1.0)).where(~identity, 0.0)
+            v_tail = (tail / safe.unsqueeze(-1)).where(~identity.unsqueeze(-1), tail)
+            a[..., j + 1:, j] = v_tail
+            a[..., j, j] = beta
+            if j + 1 < n:  # apply H_j to the columns on the right
+                block = a[..., j:, j + 1:]
+                v = _cat_rows(alpha * 0 + 1, v_tail)
+                weights = (v.unsqueeze(-1) * block).sum(-2)  # v^T block
+                update = v.unsqueeze(-1) * (tau[..., j].unsqueeze(-1) * weights).unsqueeze(-2)
+                a[..., j:, j + 1:] = block - update
+    return result(a, tau)
+
+
+def _cat_rows(head: Tensor, tail: Tensor) -> Tensor:
+    """``[head, tail...]`` along the last dim (head one value per batch)."""
+    from .ops.shape import cat
+    return cat([head.unsqueeze(-1), tail], -1)

@@ -164,6 +164,11 @@ class Tensor:
                                f"size {list(self.shape)}")
         return self.reshape(tuple(tensor.shape))
 
+    def geqrf(self):
+        """``framework.geqrf(self)``: ``(a, tau)``, LAPACK's compact QR."""
+        from ._aten import geqrf
+        return geqrf(self)
+
     def orgqr(self, input2: "Tensor") -> "Tensor":
         """``linalg.householder_product(self, input2)``."""
         from . import linalg

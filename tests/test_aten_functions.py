@@ -413,3 +413,15 @@ def test_legacy_tensor_methods_match_torch(device):
     with pytest.raises(RuntimeError, match="Could not set tensor of type"):
         framework.zeros(2, device=device).set_(framework.zeros(2, dtype=framework.int64,
                                                                device=device))
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (4, 4), (2, 3, 3), (3, 1)])
+def test_geqrf_matches_lapack_through_torch(device, shape):
+    a = arr(*shape)
+    ours = framework.geqrf(framework.tensor(a, device=device))
+    theirs = torch.geqrf(torch.tensor(a))
+    np.testing.assert_allclose(ours.a.cpu().numpy(), theirs.a.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.tau.cpu().numpy(), theirs.tau.numpy(), atol=1e-12)
+    assert framework.tensor(a, device=device).geqrf()[1].shape == theirs.tau.shape
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        framework.geqrf(framework.ones(3, device=device))
