@@ -211,6 +211,11 @@ def report() -> str:
         "- `use_deterministic_algorithms` is recorded (`are_deterministic_algorithms_enabled`) "
         "but changes and refuses no kernel; `set_num_interop_threads` is recorded only (no "
         "inter-op pool); `set_num_threads` sets the CPU kernels' and OpenBLAS's thread count.",
+        "- Memory formats (`channels_last` ...) set strides only (every kernel reads any "
+        "strides, so results are the same); `clone()` defaults to row-major where torch "
+        "preserves a dense channels-last layout.",
+        "- No complex dtypes: `conj`, `real`, `resolve_conj` ... return real tensors as they are, "
+        "`imag` raises, `angle`/`sgn` follow torch's real-tensor values.",
         "",
     ]
     return "\n".join(lines + sections).rstrip("\n") + "\n"
