@@ -775,6 +775,11 @@ CASES["put"] = [_call(framework.put, lambda: _x(3, 4), lambda: framework.tensor(
                 _call(framework.put, lambda: _x(3, 4), lambda: framework.tensor([2]),
                       lambda: _x(1))]
 CASES["nonzero_static"] = [_call(framework.nonzero_static, lambda: _i(3, 4), size=20)]
+CASES["histogramdd"] = [_call(framework.histogramdd, lambda: _x(6, 2), lambda: [3, 2]),
+                        _call(framework.histogramdd, lambda: _x(6, 2),
+                              lambda: [framework.tensor([-1.0, 0.0, 1.0], dtype=F64),
+                                       framework.tensor([-2.0, 2.0], dtype=F64)],
+                              density=True)]
 CASES["as_strided"] = [_call(framework.as_strided, lambda: _x(12), lambda: (3, 4),
                              lambda: (2, 1), lambda: 1)]
 CASES["as_strided_scatter"] = [_call(framework.as_strided_scatter, lambda: _x(6),

@@ -35,7 +35,7 @@ __all__ = [
     "unsafe_split_with_sizes", "kaiser_window", "gcd", "lcm", "ldexp", "frexp",
     "histc", "histogram", "vander", "renorm", "select_scatter", "slice_scatter",
     "diagonal_scatter", "asarray", "nextafter", "gradient", "range", "mode", "put",
-    "nonzero_static", "as_strided", "as_strided_scatter",
+    "nonzero_static", "as_strided", "as_strided_scatter", "histogramdd",
 ]
 # Tensor methods this module adds (``t.name(...)`` calls ``name(t, ...)``; framework/__init__.py).
 TENSOR_METHODS = (
@@ -53,6 +53,7 @@ TENSOR_METHODS = (
 FrexpResult = namedtuple("frexp", ("mantissa", "exponent"))  # ``torch.return_types.frexp``
 HistogramResult = namedtuple("histogram", ("hist", "bin_edges"))
 ModeResult = namedtuple("mode", ("values", "indices"))  # ``torch.return_types.mode``
+HistogramddResult = namedtuple("histogramdd", ("hist", "bin_edges"))
 
 AminmaxResult = namedtuple("aminmax", ("min", "max"))  # ``torch.return_types.aminmax``
 
@@ -1001,6 +1002,63 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool
         return HistogramResult(hist, edges)
 
 
+def histogramdd(input: Tensor, bins=10, *, range=None, weight=None,  # noqa: A002
+                density: bool = False):
+    """``(hist, bin_edges)``: counts (or summed ``weight``) of the points in ``input``'s
+    last dim over a grid of bins, ``bins`` per dim (an int, one int per dim, or each dim's
+    increasing edges), over ``range`` (``[min0, max0, min1, max1, ...]``; default: the data's),
+    the last bin of each dim closed; ``density`` normalizes by count and bin volume."""
+    check_tensor("histogramdd", "input", input)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"torch.histogramdd: input tensor should have a floating point "
+                           f"dtype, got {dtypes.scalar_type_name(input.dtype)}")
+    dims = input.shape[-1] if input.ndim else 1
+    points = input.reshape(-1, dims)
+    spec = list(bins) if isinstance(bins, (list, tuple)) else [bins] * dims
+    if len(spec) != dims:
+        raise RuntimeError(f"histogramdd: expected {dims} sequences of bin edges (or counts) "
+                           f"for input of dimension {dims}, got {len(spec)}")
+    if range is not None and len(range) != 2 * dims:
+        raise RuntimeError(f"histogramdd: expected a range of length {2 * dims} "
+                           f"(min and max per dim), got {len(range)}")
+    with no_grad():
+        edges, index, inside = [], None, None
+        for d, entry in enumerate(spec):
+            column = points[:, d]
+            if isinstance(entry, Tensor):
+                edge = entry.to(input.dtype)
+            else:
+                low, high = (0.0, 0.0) if range is None else (float(range[2 * d]),
+                                                              float(range[2 * d + 1]))
+                low, high = _histogram_range("torch.histogramdd", column, low, high)
+                edge = creation.linspace(low, high, int(entry) + 1, dtype=input.dtype,
+                                         device=input.device)
+            count = edge.numel() - 1
+            position = compare.clamp(binary.sub(sort.searchsorted(edge, column.contiguous(),
+                                                                  right=True), 1), 0, count - 1)
+            ok = compare.ge(column, edge[0]) & compare.le(column, edge[-1])
+            index = position if index is None else binary.add(binary.mul(index, count), position)
+            inside = ok if inside is None else inside & ok
+            edges.append(edge)
+        sizes = tuple(e.numel() - 1 for e in edges)
+        values = creation.ones(points.shape[0], dtype=input.dtype, device=input.device) \
+            if weight is None else weight.reshape(-1).to(input.dtype)
+        values = compare.where(inside, values, 0.0)
+        flat = creation.zeros(math.prod(sizes), dtype=input.dtype, device=input.device)
+        hist = flat.scatter_add(0, compare.where(inside, index, 0), values).reshape(sizes)
+        if density:
+            volume = None
+            for d, edge in enumerate(edges):
+                width = binary.sub(shape.narrow(edge, 0, 1, sizes[d]),
+                                   shape.narrow(edge, 0, 0, sizes[d]))
+                view = [1] * dims
+                view[d] = sizes[d]
+                width = width.reshape(tuple(view))
+                volume = width if volume is None else binary.mul(volume, width)
+            hist = binary.div(hist, binary.mul(volume, reduce.sum(hist)))
+        return HistogramddResult(hist, tuple(edges))
+
+
 def vander(x: Tensor, N: "int | None" = None, increasing: bool = False) -> Tensor:
     """The Vandermonde matrix of the 1-D ``x``: columns ``x ** (N-1) ... x ** 0`` (the other
     way with ``increasing``)."""
@@ -1478,6 +1536,10 @@ def _register() -> None:
         "where"))
     register("nonzero_static", "numeric", ("copy_", "empty", "full", "nonzero"),
              differentiable=False)
+    register("histogramdd", "numeric", (
+        "add", "amax", "amin", "bitwise_and", "clamp", "copy_", "div", "empty", "full", "ge",
+        "le", "linspace", "mul", "scatter_add", "searchsorted", "sub", "sum", "to_numpy",
+        "where"), differentiable=False)
     register("as_strided", "numeric", (
         "add", "amax", "amin", "arange", "full", "gather", "mul", "scatter_add", "to_numpy"))
     register("as_strided_scatter", "numeric", (

@@ -690,3 +690,23 @@ def test_as_strided_scatter_and_in_place_match_torch(device):
     _same(ours, theirs)
     with pytest.raises(RuntimeError, match="out of bounds for storage"):
         framework.ones(4, device=device).as_strided((3, 3), (1, 1), 2)
+
+
+def test_histogramdd_matches_torch(device):
+    x, ref = _pair([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.5, 1.5]], torch.float32,
+                   device)
+    w, rw = _pair([1.0, 2.0, 4.0, 8.0, 0.5], torch.float32, device)
+    cases = [({"bins": [3, 3]}, {"bins": [3, 3]}),
+             ({"bins": [3, 3], "weight": w}, {"bins": [3, 3], "weight": rw}),
+             ({"bins": 2, "range": [0.0, 1.0, 0.0, 1.0], "density": True},
+              {"bins": 2, "range": [0.0, 1.0, 0.0, 1.0], "density": True}),
+             ({"bins": [framework.tensor([0.0, 1.0, 2.0], device=device),
+                        framework.tensor([0.0, 3.0], device=device)]},
+              {"bins": [torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0.0, 3.0])]})]
+    for ours_kwargs, torch_kwargs in cases:
+        got, want = framework.histogramdd(x, **ours_kwargs), torch.histogramdd(ref, **torch_kwargs)
+        np.testing.assert_allclose(got.hist.cpu().numpy(), want.hist.numpy(), rtol=1e-6)
+        for g, e in zip(got.bin_edges, want.bin_edges):
+            np.testing.assert_allclose(g.cpu().numpy(), e.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="expected 2 sequences of bin edges"):
+        framework.histogramdd(x, bins=[2, 2, 2])
