@@ -472,13 +472,13 @@ def _copy_function(name: str):
     """``torch.<view>_copy(t, *args)``: the view ``t.<view>(*args)``, copied (each part of a
     split/unbind copied)."""
     view = name[:-len("_copy")]
-    view = {"alias": "view_as", "slice": "__getitem__"}.get(view, view)
 
     def function(input: Tensor, *args, **kwargs):
-        if name == "alias_copy":
+        if name == "alias_copy":  # (the alias is the tensor itself)
             return input.clone()
-        if name == "slice_copy":
-            return _slice(input, *args, **kwargs).clone()
+        if name == "slice_copy":  # (a slice has no method of its own)
+            from .ops.numeric import _slice_along
+            return _slice_along(input, *args, **kwargs).clone()
         result = getattr(input, view)(*args, **kwargs)
         if isinstance(result, (tuple, list)):
             return type(result)(part.clone() for part in result)
@@ -486,12 +486,6 @@ def _copy_function(name: str):
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"A copy of ``input.{view}(...)``."
     return function
-
-
-def _slice(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
-    index = [slice(None)] * input.ndim
-    index[dim] = slice(start, end, step)
-    return input[tuple(index)]
 
 
 for _name in INPLACE:

@@ -86,6 +86,5 @@ def suggest(shape: tuple, strides: tuple) -> memory_format:
 
 def is_in_rows(shape: tuple, strides: tuple) -> bool:
     """Whether the layout is row-major (size-1 dims ignored)."""
-    return strides_in(shape, tuple(range(len(shape)))) == tuple(strides) or all(
-        s == w for n, s, w in zip(shape, strides, strides_in(shape, tuple(range(len(shape)))))
-        if n != 1)
+    want = strides_in(shape, tuple(range(len(shape))))
+    return all(s == w for n, s, w in zip(shape, strides, want) if n != 1)

@@ -1114,15 +1114,19 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     return _scatter_into("select_scatter", input, src, lambda t: t.select(dim, index))
 
 
+def _slice_along(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    """The view ``input[..., start:end:step, ...]`` with the slice at ``dim``."""
+    d = normalize_dim("slice", dim, input.ndim)
+    index = [slice(None)] * input.ndim
+    index[d] = slice(start, end, step)
+    return input[tuple(index)]
+
+
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
                   step: int = 1) -> Tensor:
     """``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
-    def view(t):
-        d = normalize_dim("slice_scatter", dim, t.ndim)
-        index = [slice(None)] * t.ndim
-        index[d] = slice(start, end, step)
-        return t[tuple(index)]
-    return _scatter_into("slice_scatter", input, src, view)
+    return _scatter_into("slice_scatter", input, src,
+                         lambda t: _slice_along(t, dim, start, end, step))
 
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,

@@ -207,22 +207,12 @@ def _shift_past_zero(s: Tensor, q: Tensor) -> tuple:
 
 def _float_pair(op: str, input, other) -> tuple:
     """Two operands (tensors or numbers, at least one a tensor) as tensors of their common
-    floating dtype, broadcast."""
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError(f"{op}(): expected at least one tensor argument")
-    ref = input if isinstance(input, Tensor) else other
-    result = dtypes.result_type(input, other)
-    if not result.is_floating_point:
-        result = dtypes.get_default_dtype()
-    from .creation import full
-    from ._util import broadcast_shapes, common_device
-    if isinstance(input, Tensor) and isinstance(other, Tensor):
-        common_device(op, input, other)
-    pair = [t.to(result) if isinstance(t, Tensor) else full((), t, dtype=result,
-                                                               device=ref.device)
-            for t in (input, other)]
-    shape = broadcast_shapes(op, tuple(pair[0].shape), tuple(pair[1].shape))
-    return pair[0].expand(shape), pair[1].expand(shape)
+    floating dtype (``numeric._as_float_operands``), broadcast."""
+    from ._util import broadcast_shapes
+    from .numeric import _as_float_operands
+    first, second = _as_float_operands(op, input, other)
+    shape = broadcast_shapes(op, tuple(first.shape), tuple(second.shape))
+    return first.expand(shape), second.expand(shape)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
