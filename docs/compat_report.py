@@ -38,8 +38,9 @@ BY_DESIGN = [
      r"parse_type_comment|import_ir_module\w*|merge_type_from_type_comment|unify_type_list|fork|"
      r"wait|jit|script|trace|cpp|classes|ops|library|package|fx|export|compile|compiler|vmap|"
      r"func|cond|hub|monitor|profiler|overrides|sym_\w+|Sym\w+)$",
-     "TorchScript, graph capture and compilation (torch.jit, torch.compile, torch.fx, "
-     "symbolic shapes): framework runs eagerly; there is no graph compiler"),
+     "TorchScript's scripting and C++ graph types, torch.fx and symbolic-shape internals: "
+     "framework captures by tracing into its own graph IR (framework.jit.trace, "
+     "framework.compile, framework.export; docs/compile.md)"),
     (r"Storage$|^(TypedStorage|UntypedStorage|PyTorchFile\w+|\w+StorageContext|"
      r"set_default_tensor_type|from_file|is_storage|storage|untyped_storage|share_memory_|"
      r"is_shared|_?new_shared|serialization|(Bool|Byte|Char|Short|Int|Long|Half|Float|Double|"

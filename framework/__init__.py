@@ -107,12 +107,12 @@ del _name, _aten_module
 from . import func  # noqa: E402,F401 - function transforms (after nn: functional_call)
 
 
-_LAZY_MODULES = ("export", "jit", "onnx")
+_LAZY_MODULES = ("_dynamo", "export", "jit", "onnx")
 
 
 def __getattr__(name: str):
-    """``framework.jit``, ``framework.export``, ``framework.onnx``, ``framework.compile``:
-    imported on first use."""
+    """``framework.jit``, ``framework.export``, ``framework.onnx``, ``framework.compile``
+    and ``framework._dynamo``: imported on first use."""
     if name == "compile":
         from .compiler.compile import compile as compile_
         return compile_

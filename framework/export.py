@@ -11,7 +11,29 @@ import types
 
 from .compiler.export import Dim, ExportedProgram, ExportError, export
 
-__all__ = ["Dim", "ExportError", "ExportedProgram", "export"]
+__all__ = ["Dim", "ExportError", "ExportedProgram", "export", "load", "save"]
+
+
+def save(ep: ExportedProgram, f, *, extra_files=None) -> None:
+    """Write an exported program to path ``f`` (``torch.export.save``): its graph as JSON
+    and its weights as safetensors, no pickle; ``load`` runs it without the model's code."""
+    from .compiler.serialize import save as save_graph
+    if not isinstance(ep, ExportedProgram):
+        raise TypeError(f"framework.export.save: expected an ExportedProgram "
+                        f"(framework.export.export), got {type(ep).__name__}")
+    if extra_files:
+        raise NotImplementedError("framework.export.save: extra_files are not supported; save "
+                                  "them next to the program")
+    save_graph(ep, f)
+
+
+def load(f, *, extra_files=None, expected_opset_version=None) -> ExportedProgram:
+    """Read what ``save`` wrote (``torch.export.load``); its symbolic dims stay symbolic."""
+    from .compiler.serialize import load as load_graph
+    if extra_files:
+        raise NotImplementedError("framework.export.load: extra_files are not supported")
+    loaded = load_graph(f)
+    return ExportedProgram(loaded.graph, loaded.params, loaded._spec)
 
 
 class _CallableModule(types.ModuleType):

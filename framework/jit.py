@@ -2,7 +2,9 @@
 model's Python code (``save``/``load``), like ``torch.jit``. See docs/compile.md."""
 from __future__ import annotations
 
-from .compiler.capture import TracerWarning
+import typing
+
+from .compiler.capture import TracerWarning, capturing
 from .compiler.runtime import GraphModule, GuardError, TracingCheckError, trace
 
 
@@ -18,5 +20,56 @@ def load(f, map_location=None) -> GraphModule:
     return _load(f, map_location=map_location)
 
 
-__all__ = ["GraphModule", "GuardError", "TracerWarning", "TracingCheckError", "load", "save",
-           "trace"]
+def is_tracing() -> bool:
+    """True while this thread runs a call that ``trace`` (or ``framework.onnx.export``) is
+    recording, as ``torch.jit.is_tracing``; False in eager code, replays and ``compile``."""
+    return capturing("jit", "onnx")
+
+
+def is_scripting() -> bool:
+    """Always False: framework captures by tracing and has no TorchScript compiler, so code
+    guarded by ``if not torch.jit.is_scripting():`` runs as written."""
+    return False
+
+
+def _marker(name: str, fn):
+    """``fn`` itself, after checking it is callable: the TorchScript method markers only tell
+    the script compiler what to skip, and tracing runs every function as it is."""
+    if not callable(fn):
+        raise TypeError(f"framework.jit.{name}: expected a function, got {type(fn).__name__}")
+    return fn
+
+
+def ignore(drop=False, **kwargs):
+    """``torch.jit.ignore``: leaves a function as it is (usable as ``@ignore`` or
+    ``@ignore(drop=True)``); tracing records what it runs."""
+    if callable(drop):
+        return _marker("ignore", drop)
+    return lambda fn: _marker("ignore", fn)
+
+
+def unused(fn):
+    """``torch.jit.unused``: leaves a function as it is; tracing records what it runs."""
+    return _marker("unused", fn)
+
+
+def export(fn):  # noqa: A001 - torch.jit's name
+    """``torch.jit.export``: leaves a method as it is (it marks methods for scripting)."""
+    return _marker("export", fn)
+
+
+def script_if_tracing(fn):
+    """``torch.jit.script_if_tracing``: ``fn`` itself; a trace records what it runs."""
+    return _marker("script_if_tracing", fn)
+
+
+def annotate(the_type, the_value):
+    """``torch.jit.annotate``: ``the_value`` (the type is for TorchScript's compiler)."""
+    return the_value
+
+
+Final = typing.Final  # torch.jit.Final: a constant attribute's annotation
+
+__all__ = ["Final", "GraphModule", "GuardError", "TracerWarning", "TracingCheckError",
+           "annotate", "export", "ignore", "is_scripting", "is_tracing", "load", "save",
+           "script_if_tracing", "trace", "unused"]

@@ -2,6 +2,14 @@
 graph ``framework.jit.trace`` captures. See docs/compile.md."""
 from __future__ import annotations
 
+from .compiler.capture import capturing
 from .compiler.onnx import UnsupportedOperatorError, export
 
-__all__ = ["UnsupportedOperatorError", "export"]
+
+def is_in_onnx_export() -> bool:
+    """True while this thread runs a call that ``export`` is capturing
+    (``torch.onnx.is_in_onnx_export``)."""
+    return capturing("onnx")
+
+
+__all__ = ["UnsupportedOperatorError", "export", "is_in_onnx_export"]

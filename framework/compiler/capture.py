@@ -13,6 +13,7 @@ Python reads of traced data (``.item()``, ``bool(t)``, ``.tolist()``,
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import inspect
@@ -397,6 +398,25 @@ def tracing() -> bool:
     """Whether this thread is running a trace's call: a compiled function called inside one
     runs as it is, and the trace records its kernels."""
     return getattr(_THREAD, "tracing", False)
+
+
+@contextlib.contextmanager
+def capture_kind(kind: str):
+    """Mark the traces this thread runs inside the block as made for ``kind`` (``"jit"``,
+    ``"compile"``, ``"export"`` or ``"onnx"``), for the query functions (``capturing``).
+    Nested blocks add their kind: an ONNX export's inner export capture is both."""
+    previous = getattr(_THREAD, "kinds", frozenset())
+    _THREAD.kinds = previous | {kind}
+    try:
+        yield
+    finally:
+        _THREAD.kinds = previous
+
+
+def capturing(*kinds: str) -> bool:
+    """Whether this thread is running the call of a trace made for one of ``kinds``
+    (``framework.compiler.is_compiling``, ``jit.is_tracing``, ``onnx.is_in_onnx_export``)."""
+    return tracing() and not getattr(_THREAD, "kinds", frozenset()).isdisjoint(kinds)
 
 
 @dataclasses.dataclass(frozen=True)

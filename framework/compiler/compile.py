@@ -58,15 +58,16 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..dtypes import _default_dtype
 from ..nn import Module
 from ..tensor import Tensor
-from .capture import (RandomTracerWarning, TraceError, TracerWarning, external_tensors,
-                      flatten, trace_graph, tracing)
+from .capture import (RandomTracerWarning, TraceError, TracerWarning, capture_kind,
+                      external_tensors, flatten, trace_graph, tracing)
+from . import config
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
 logger = logging.getLogger("framework.compile")
 
-CACHE_SIZE_LIMIT = 8  # signatures per compiled function (torch._dynamo's default)
 STALE_RETRACES = 2  # retraces of one signature for changed outside tensors before eager
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()  # every CompiledFunction alive (documented cache)
 
 
 class CompileError(RuntimeError):
@@ -89,12 +90,12 @@ class CompiledFunction:
     """A callable that traces ``fn`` per input signature and replays the cached graphs."""
 
     def __init__(self, fn, module=None, *, fullgraph: bool = False,
-                 cache_size_limit: int = CACHE_SIZE_LIMIT, options: "dict | None" = None) -> None:
+                 cache_size_limit: "int | None" = None, options: "dict | None" = None) -> None:
         self.fn = fn
         self.options = dict(options or {})
         self.module = module
         self.fullgraph = fullgraph
-        self.cache_size_limit = cache_size_limit
+        self._cache_size_limit = cache_size_limit  # None: ``config.cache_size_limit``
         self.cache: dict = _Cache()  # signature -> GraphModule | _Eager
         self.stats = {"traces": 0, "replays": 0, "eager": 0}
         self._reached = None  # (modules, tensors) the function reaches; found on first call
@@ -110,10 +111,32 @@ class CompiledFunction:
         self._skip = 0  # full-signature calls left before a guard is built again
         self._backoff = _GUARD_BACKOFF  # the next skip (doubles while no guard is used)
         functools.update_wrapper(self, fn)
+        _LIVE.add(self)
+
+    @property
+    def cache_size_limit(self) -> int:
+        """Signatures traced before new ones run eagerly: this function's own limit, else
+        ``framework.compiler.config.cache_size_limit`` (read at each call)."""
+        if self._cache_size_limit is not None:
+            return self._cache_size_limit
+        return config.cache_size_limit
+
+    @cache_size_limit.setter
+    def cache_size_limit(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"cache_size_limit must be a non-negative int, got {value!r}")
+        self._cache_size_limit = value
 
     def reset(self) -> None:
-        """Forget every cached graph."""
+        """Forget every cached graph and what was learnt about the function's state; the
+        next call traces again (``framework.compiler.reset`` calls this on every one)."""
         self.cache.clear()
+        self._fast.clear()
+        self._guard = None
+        self._reached = None
+        self._stale.clear()
+        self._rebinds = 0
+        self._always_eager = None
 
     def __call__(self, *args, **kwargs):
         if tracing():  # inside jit.trace, export or an outer compile: inlined there
@@ -147,9 +170,10 @@ class CompiledFunction:
                 return self._run_eager(key, entry.reason, args, kwargs)
         if entry is None:
             reason = self._eager_reason(tensors, named)
-            if reason is None and len(self.cache) >= self.cache_size_limit:
+            compiled = sum(not isinstance(e, _Eager) for e in self.cache.values())
+            if reason is None and compiled >= self.cache_size_limit:
                 reason = (f"cache_size_limit ({self.cache_size_limit}) reached: "
-                          f"{len(self.cache)} signatures already compiled")
+                          f"{compiled} signatures already compiled")
             if reason is not None:
                 return self._run_eager(key, reason, args, kwargs)
             return self._trace(key, named, args, kwargs)
@@ -270,6 +294,7 @@ class CompiledFunction:
             return None
         return self.fn(*args, **kwargs)
 
+    @capture_kind("compile")
     def _trace(self, key, named, args, kwargs, joint: bool = False):
         from ..autograd.grad_mode import is_grad_enabled
         joint = joint or self._needs_grad(flatten((args, kwargs))[0], named)
@@ -707,15 +732,24 @@ def _hashable(obj):
     return obj
 
 
+def live_compiled_functions() -> list:
+    """Every ``CompiledFunction`` still alive (those of compiled modules included)."""
+    return list(_LIVE)
+
+
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
             mode=None, options=None, disable: bool = False):
     """``torch.compile``: a module or function that traces per input signature and replays
     the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
-    ``framework.compile(mode=...)(fn)``. See docs/compile.md."""
+    ``framework.compile(mode=...)(fn)``. ``backend`` is one of
+    ``framework.compiler.list_backends()``, each framework's own compiler. A function marked
+    with ``framework.compiler.disable`` is returned as it is. See docs/compile.md."""
+    from .control import is_disabled
     options = _mode_options(mode, options)
+    _check_backend(backend)
 
     def wrap(target):
-        if disable:
+        if disable or is_disabled(target):
             return target
         if isinstance(target, Module):
             return OptimizedModule(target, fullgraph=fullgraph, options=options)
@@ -728,6 +762,20 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
 
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _check_backend(backend) -> None:
+    """Refuse a backend framework cannot run: an unknown name, or a custom backend function
+    (it would expect a torch.fx graph)."""
+    from .control import BACKENDS
+    if isinstance(backend, str):
+        if backend not in BACKENDS:
+            raise RuntimeError(f"framework.compile: invalid backend {backend!r}; the backends "
+                               f"are {', '.join(BACKENDS)} (framework.compiler.list_backends())")
+        return
+    raise TypeError(f"framework.compile: backend must be a backend name "
+                    f"({', '.join(BACKENDS)}), got {type(backend).__name__}: custom backend "
+                    "functions take torch.fx graphs, which framework does not make")
 
 
 def _mode_options(mode, options: "dict | None") -> "dict | None":

@@ -15,7 +15,7 @@ import inspect
 
 import numpy as np
 
-from .capture import _RANDOM, flatten, trace_graph
+from .capture import _RANDOM, capture_kind, flatten, trace_graph
 from .ir import Const, Graph, Struct, Sym, Value
 from .runtime import GraphModule, named_tensors
 
@@ -44,6 +44,7 @@ class ExportedProgram(GraphModule):
         return self
 
 
+@capture_kind("export")
 def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=None,
            strict: bool = False) -> ExportedProgram:
     """Capture ``mod(*args, **kwargs)`` as a graph; ``dynamic_shapes`` marks symbolic dims

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .capture import capture_kind
 from .ir import Const, Graph, Struct, Sym, Value
 
 INT64_MAX = 2 ** 63 - 1
@@ -27,6 +28,7 @@ class UnsupportedOperatorError(RuntimeError):
     """A graph node that the ONNX exporter cannot translate."""
 
 
+@capture_kind("onnx")
 def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: bool = False,
            input_names=None, output_names=None, opset_version: "int | None" = 17,
            dynamic_axes=None, do_constant_folding: bool = True) -> None:

@@ -9,7 +9,7 @@ from .. import _backends
 from ..devices import device as Device
 from ..tensor import Tensor
 from . import launches, views
-from .capture import TensorSlot, _rebuild_spec, flatten, trace_graph
+from .capture import TensorSlot, _rebuild_spec, capture_kind, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
 
 
@@ -803,6 +803,7 @@ class TracingCheckError(RuntimeError):
     """The replayed graph disagrees with the eager call (``trace(check_trace=True)``)."""
 
 
+@capture_kind("jit")
 def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_inputs=None,
           check_tolerance: float = 1e-5, example_kwarg_inputs=None) -> GraphModule:
     """Run ``module_or_fn`` once on ``example_inputs`` and record it as a graph
@@ -851,6 +852,7 @@ class Retracer:
         self.example = example  # the traced call's (args, kwargs), for ``batch_symbolic``
         self.graphs: "collections.OrderedDict" = collections.OrderedDict()
 
+    @capture_kind("jit")
     def __call__(self, args: tuple, kwargs: dict, tensors: list):
         key = tuple(tuple(t.shape) for t in tensors)
         traced = self.graphs.pop(key, None)
