@@ -1146,3 +1146,47 @@ def test_sliding_windows_equal_numpys_sliding_window_view(shape, spans, axes):
         theirs = sliding_window_view(source, spans, axis=axes)
         assert ours.shape == theirs.shape and ours.strides == theirs.strides
         assert not ours.flags.writeable and np.array_equal(ours, theirs)
+
+
+def _float64_normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) by ``math.erfc`` per element, in float64 (the float64 kernels' own formula)."""
+    return np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x.reshape(-1)],
+                    dtype=np.float64).reshape(x.shape)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_float32_normal_cdf_is_within_its_stated_error_of_float64(threads, monkeypatch):
+    """gelu's float32 CDF (branch-free, in blocks, over threads) against math.erfc: within
+    1.5e-6 relative above -5 and 1e-5 down to -13, across block and thread bounds, with
+    Phi(+-0) = 0.5, Phi(-inf) = 0, Phi(inf) = 1 and NaN kept; threads give the same bits."""
+    from framework._backends.numpy import activation as np_activation
+    monkeypatch.setattr(np_activation, "_CDF_BLOCK", 64)  # many blocks in a small array
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", threads)
+    monkeypatch.setattr(np_activation, "split_count", lambda size: int(threads))
+    x = (np.random.default_rng(7).standard_normal(1000) * 4).astype(np.float32)
+    x[:7] = [0.0, -0.0, 1e-30, -13.0, 40.0, -np.inf, np.inf]
+    got = np_activation._normal_cdf32(x)
+    want = _float64_normal_cdf(x)
+    error = np.abs(got - want) / want
+    assert error[x > -5].max() < 1.5e-6 and error[x > -13.5].max() < 1e-5
+    assert got[:3].tolist() == [0.5, 0.5, 0.5] and got[5] == 0.0 and got[6] == 1.0
+    assert np.isnan(np_activation._normal_cdf32(np.float32([np.nan]))).all()
+    monkeypatch.setattr(np_activation, "split_count", lambda size: 1)
+    assert np_activation._normal_cdf32(x).tobytes() == got.tobytes()
+
+
+@pytest.mark.parametrize("shape, layout", [((), "contiguous"), ((5, 7), "contiguous"),
+                                           ((5, 7), "transposed")])
+def test_float32_gelu_and_its_derivative_agree_with_the_float64_path(shape, layout):
+    """The float32 gelu forward and backward kernels (the CDF above) against the float64
+    kernels on the same values, rounded to float32: equal within float32 tolerance, on a
+    scalar, a matrix and a transposed view."""
+    from framework._backends.numpy import activation as np_activation
+    values = np.random.default_rng(8).standard_normal(shape) * 3
+    values = values.T if layout == "transposed" else values
+    for fn in (np_activation._gelu,
+               lambda v: np_activation._derivative("gelu", v, v.dtype.type(0), v.dtype.type(0))):
+        got = fn(values.astype(np.float32))
+        want = fn(values.astype(np.float32).astype(np.float64))
+        assert got.dtype == np.float32 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=3e-6, atol=1e-7)
