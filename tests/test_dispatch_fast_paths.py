@@ -187,6 +187,34 @@ def test_operator_errors_are_the_general_paths():
         1 - flags
 
 
+@pytest.mark.parametrize("op", list(OPERATORS))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["0-d", "2-d", "transposed", "empty", "offset"])
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_public_functions_equal_the_general_path(op, dtype, layout, grad_mode):
+    """``framework.add/sub/mul/div(a, b)`` (their public form tries the same-operand kernel
+    call first: ``ops.out``) give the general path's result, graph and errors."""
+    a, b = _pair(dtype, layout)
+    public = getattr(framework, OPERATORS[op][0])
+    with framework.set_grad_enabled(grad_mode):
+        fast = _outcome(lambda: public(a, b))
+        assert _outcome(lambda: _general(op, a, b)) == fast
+        assert _outcome(lambda: public(input=a, other=b)) == fast
+
+
+def test_public_functions_record_the_graph_and_keep_keywords():
+    a = _tensor(dtypes.float32, (2, 3), 1).requires_grad_()
+    b = _tensor(dtypes.float32, (2, 3), 2)
+    for name, node in (("add", "AddBackward0"), ("sub", "SubBackward0"),
+                       ("mul", "MulBackward0"), ("div", "DivBackward0")):
+        out = getattr(framework, name)(a, b)
+        assert type(out.grad_fn).__name__ == node and out.requires_grad
+    with framework.no_grad():
+        trunc = framework.div(a, b, rounding_mode="trunc")
+    np.testing.assert_array_equal(trunc.numpy(), np.trunc(a.detach().numpy() / b.numpy()))
+    assert framework.add.__name__ == "add" and "out" in framework.add.__code__.co_varnames
+
+
 def test_out_and_alpha_take_the_checked_path():
     a, b = _tensor(dtypes.float32, (2, 3), 1), _tensor(dtypes.float32, (2, 3), 2)
     np.testing.assert_array_equal(framework.add(a, b, alpha=2).numpy(), (a + b * 2).numpy())

@@ -450,6 +450,13 @@ def true_divide(input: Operand, other: Operand) -> Tensor:
     return div(input, other)
 
 
+# the public forms try these kernels' same-operand fast path first (ops.out.with_out)
+add.same_operand_kernel = "add"
+sub.same_operand_kernel = "sub"
+mul.same_operand_kernel = "mul"
+div.same_operand_kernel = "div"
+
+
 def _rsub(input: Operand, other: Operand) -> Tensor:
     """``input - other`` for ``Tensor.__rsub__`` (PyTorch's node name)."""
     return rename_node(sub(input, other), "RsubBackward1", public=(1,))

@@ -43,7 +43,28 @@ def with_out(fn):
             return _write_all(op, result, out)
         return _write(op, result, out)
     wrapper.supports_out = True
-    return wrapper
+    kernel = getattr(fn, "same_operand_kernel", None)
+    return wrapper if kernel is None else _same_operands_first(fn, wrapper, kernel)
+
+
+def _same_operands_first(fn, general, kernel: str):
+    """The public form of ``add``/``sub``/``mul``/``div`` (ops marked with the kernel name as
+    ``same_operand_kernel``): floating tensors of one dtype, shape and device with nothing to
+    record, no ``out=`` and no other keyword, go straight to ``same_untracked`` (the op's own
+    first step: the same kernel call); anything else to ``general``, the ``out=`` wrapper.
+    One Python frame less for the commonest call (``framework.add(a, b)``)."""
+    from ._pointwise import same_untracked
+
+    @functools.wraps(fn)
+    def public(input, other, *, out=None, **kwargs):
+        if out is None and not kwargs and type(input) is Tensor and \
+                input._a.dtype.is_floating_point:
+            result = same_untracked(kernel, input, other)
+            if result is not None:
+                return result
+        return general(input, other, out=out, **kwargs)
+    public.supports_out = True
+    return public
 
 
 def _tensors(values):
