@@ -1190,3 +1190,64 @@ def test_float32_gelu_and_its_derivative_agree_with_the_float64_path(shape, layo
         want = fn(values.astype(np.float32).astype(np.float64))
         assert got.dtype == np.float32 and got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=3e-6, atol=1e-7)
+
+
+def _gelu_kernels():
+    from framework._backends.numpy import activation as np_activation
+    return np_activation
+
+
+def test_gelu_backward_with_the_kept_cdf_has_the_bits_of_computing_it():
+    """The float32 gelu forward keeps Phi(x) for the backward of the same input: that
+    backward gives the bits of one that computes Phi again, takes the entry out (a second
+    backward computes it), and an input changed in place since (a newer storage version),
+    or another view of its storage, is not served the stale Phi."""
+    np_activation = _gelu_kernels()
+    values = (np.random.default_rng(9).standard_normal((40, 30)) * 3).astype(np.float32)
+    grad = _arrays.wrap(np.random.default_rng(10).standard_normal((40, 30)).astype(np.float32))
+    x = _arrays.wrap(values.copy())
+    np_activation._KEPT_CDF.clear()
+    np_activation.gelu(x, dtypes.float32)
+    assert np_activation._take_cdf(x) is not None  # kept, and taken out
+    assert np_activation._take_cdf(x) is None
+    np_activation.gelu(x, dtypes.float32)
+    with_kept = np_activation.activation_backward(grad, x, "gelu", 0.0, 0.0)
+    assert np_activation._take_cdf(x) is None  # the backward took it
+    computed = np_activation.activation_backward(grad, x, "gelu", 0.0, 0.0)
+    assert _arrays.nd(with_kept).tobytes() == _arrays.nd(computed).tobytes()
+
+    np_activation.gelu(x, dtypes.float32)
+    transposed = x.view((30, 40), (1, 30), 0)  # another view of the same storage
+    assert np_activation._take_cdf(transposed) is None
+    assert np_activation._take_cdf(x) is not None
+
+    np_activation.gelu(x, dtypes.float32)
+    _arrays.nd(x)[...] = values * 2  # an in-place write bumps the version
+    x.storage.version += 1
+    stale_free = np_activation.activation_backward(grad, x, "gelu", 0.0, 0.0)
+    x2 = _arrays.wrap(values * 2)
+    want = np_activation.activation_backward(grad, x2, "gelu", 0.0, 0.0)
+    assert _arrays.nd(stale_free).tobytes() == _arrays.nd(want).tobytes()
+
+
+def test_gelu_keeps_no_more_cdf_than_its_limit(monkeypatch):
+    np_activation = _gelu_kernels()
+    np_activation._KEPT_CDF.clear()
+    monkeypatch.setattr(np_activation, "_KEPT_CDF_MAX", 1000)
+    inputs = [_arrays.wrap(np.ones(600, np.float32) * i) for i in range(3)]
+    for x in inputs:
+        np_activation.gelu(x, dtypes.float32)
+    kept = [np_activation._take_cdf(x) is not None for x in inputs]
+    assert kept == [True, False, False]
+
+
+def test_gelu_training_step_gradients_match_torch_with_the_kept_cdf():
+    """Through autograd (the kept Phi in use), gelu's input gradient equals torch's float64
+    gradient within float32 tolerance."""
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(11).standard_normal((6, 50)) * 3
+    x = framework.tensor(values, dtype=dtypes.float32, requires_grad=True)
+    framework.nn.functional.gelu(x * 1.0).sum().backward()
+    tx = torch.tensor(values, requires_grad=True)
+    torch.nn.functional.gelu(tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=2e-6, atol=1e-7)

@@ -8,6 +8,8 @@ scalar parameters (see ``framework._backends.contract.ACTIVATION``).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..array import Array
@@ -45,9 +47,11 @@ def _normal_cdf32(x: np.ndarray) -> np.ndarray:
     return _cdf_pass("cdf", x)
 
 
-def _cdf_pass(kind: str, x: np.ndarray, grad: "np.ndarray | None" = None) -> np.ndarray:
+def _cdf_pass(kind: str, x: np.ndarray, grad: "np.ndarray | None" = None,
+              cdf: "np.ndarray | None" = None) -> np.ndarray:
     """A float32 pass built on Phi(x), by ``kind``: ``"cdf"`` Phi(x), ``"gelu"`` x Phi(x),
-    ``"gelu_backward"`` grad (Phi(x) + x phi(x)) (``grad`` of ``x``'s shape).
+    ``"gelu_and_cdf"`` both (a tuple), ``"gelu_backward"`` grad (Phi(x) + x phi(x)) (``grad``
+    of ``x``'s shape; ``cdf``, when given, is Phi(x) already computed, of ``x``'s shape).
 
     ``h = erfc(a) / 2`` with ``a = |x| / sqrt 2`` is Phi(-|x|), Numerical Recipes' erfcc:
     ``t exp(-a^2 + P(t))``, ``t = 1 / (1 + a / 2)``; then ``Phi(x) = h + [x > 0] (1 - 2h)``,
@@ -56,26 +60,35 @@ def _cdf_pass(kind: str, x: np.ndarray, grad: "np.ndarray | None" = None) -> np.
     x > -5, 7.3e-6 down to -13 (Phi < 1e-37 below), from the float32 rounding of ``a^2``
     in the exponent. NaN stays NaN, Phi(-inf) = 0, Phi(inf) = 1. Blocks of ``_CDF_BLOCK``
     elements (each pass of a block stays in cache), over threads for large arrays."""
-    operands = [x] if grad is None else [x, grad]
+    operands = [a for a in (x, grad, cdf) if a is not None]
     operands = [a if a.flags.c_contiguous else a.copy() for a in operands]
-    out = np.empty_like(operands[0])
-    flat_blocks(lambda *blocks: _cdf_blocks(kind, *blocks), (*operands, out),
-                split_count(x.size))
-    return out
+    outputs = [np.empty_like(operands[0]) for _ in range(2 if kind == "gelu_and_cdf" else 1)]
+    flat_blocks(lambda *blocks: _cdf_blocks(kind, cdf is not None, *blocks),
+                (*operands, *outputs), split_count(x.size))
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
-def _cdf_blocks(kind: str, x: np.ndarray, *rest: np.ndarray) -> None:
-    """``_cdf_pass`` on flat arrays: ``rest`` is ``(out,)`` or ``(grad, out)``."""
-    out, grad = rest[-1], (rest[0] if len(rest) == 2 else None)
+def _cdf_blocks(kind: str, kept: bool, x: np.ndarray, *rest: np.ndarray) -> None:
+    """``_cdf_pass`` on flat arrays: ``rest`` is ``(out,)``, ``(grad, out)``, with ``kept``
+    ``(grad, cdf, out)``, or for ``"gelu_and_cdf"`` ``(gelu, cdf)``."""
+    if kind == "gelu_and_cdf":
+        gelu_out, out, grad = rest[0], rest[1], None
+    else:
+        out, grad = rest[-1], (rest[0] if len(rest) > 1 else None)
     size = min(x.size, _CDF_BLOCK)
     a, t, positive = np.empty(size, _F32), np.empty(size, _F32), np.empty(size, bool)
     with np.errstate(all="ignore"):  # -inf * Phi(-inf) = -inf * 0: NaN, as torch's
         for start in range(0, x.size, _CDF_BLOCK):
             xs, h = x[start:start + _CDF_BLOCK], out[start:start + _CDF_BLOCK]
             n = xs.size
-            _cdf_block(xs, h, a[:n], t[:n], positive[:n])
+            if kept:
+                np.copyto(h, rest[1][start:start + n])
+            else:
+                _cdf_block(xs, h, a[:n], t[:n], positive[:n])
             if kind == "gelu":
                 h *= xs
+            elif kind == "gelu_and_cdf":
+                np.multiply(h, xs, out=gelu_out[start:start + n])
             elif kind == "gelu_backward":
                 _add_x_pdf(xs, h, a[:n])
                 h *= grad[start:start + n]
@@ -112,6 +125,46 @@ def _add_x_pdf(x, h, a) -> None:
     a *= _F32(_INV_SQRT_2PI)
     a *= x
     h += a
+
+
+# Phi(x) of recent float32 gelu forwards, kept for the backward of the same unchanged input
+# (a cache, as conv's ``_KEPT_COLUMNS``): the input's Storage (weakly: an entry goes with its
+# input) -> {view key: (storage version, Phi)}. The backward takes its entry out (a second
+# backward computes Phi again); an entry of an older storage version is not used.
+_KEPT_CDF: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_KEPT_CDF_MAX = 1 << 23  # elements kept in all (32 MiB): beyond, the backward computes Phi
+
+
+def _cdf_key(x: Array) -> tuple:
+    return (tuple(x.shape), tuple(x.strides), x.offset, x.dtype)
+
+
+def _keep_cdf(x: Array, cdf: np.ndarray) -> None:
+    """Keep ``cdf`` = Phi(x) for ``activation_backward`` of the same ``x``, if there is room."""
+    held = sum(entry[1].size for entries in list(_KEPT_CDF.values())
+               for entry in entries.values())
+    if held + cdf.size <= _KEPT_CDF_MAX:
+        _KEPT_CDF.setdefault(x.storage, {})[_cdf_key(x)] = (x.storage.version, cdf)
+
+
+def _take_cdf(x: Array) -> "np.ndarray | None":
+    """The Phi(x) a gelu forward kept for ``x`` (unchanged since), taken out; else None."""
+    entries = _KEPT_CDF.get(x.storage)
+    entry = entries.pop(_cdf_key(x), None) if entries is not None else None
+    if entry is None or entry[0] != x.storage.version:
+        return None
+    return entry[1]
+
+
+def gelu(x: Array, out_dtype) -> Array:
+    """Elementwise ``gelu`` of ``x`` as ``out_dtype`` (float32 math for halves). In float32
+    math, Phi(x) is kept for the backward of the same unchanged input (``_KEPT_CDF``)."""
+    v = _value(x, _COMPUTE[out_dtype])
+    if v.dtype != np.float32:
+        return wrap(quiet(_gelu, v), out_dtype)
+    result, cdf = _cdf_pass("gelu_and_cdf", v)
+    _keep_cdf(x, cdf)
+    return wrap(result, out_dtype)
 
 
 def _gelu_tanh(v):
@@ -236,8 +289,8 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
         return _relu_backward(grad, x)
     if op == "gelu" and compute_dtype(x.dtype) == np.float32 and grad.shape == x.shape:
         v, g = _values(x), _values(grad)
-        if g.dtype == np.float32:  # one blocked pass (``_cdf_pass``)
-            return wrap(_cdf_pass("gelu_backward", v, g), grad.dtype)
+        if g.dtype == np.float32:  # one blocked pass (``_cdf_pass``), Phi kept or computed
+            return wrap(_cdf_pass("gelu_backward", v, g, _take_cdf(x)), grad.dtype)
     if op == "tanh":  # x is tanh's output (the common case first: no p0/p1, no errstate)
         v = _values(x)
         result = quiet(_tanh_derivative_times, _values(grad), v)
@@ -287,5 +340,5 @@ def _relu_backward_into(bits: np.ndarray, v: np.ndarray, out: np.ndarray) -> Non
 # the NumPy math of the unary activations, by kernel name (also what compiled plans call)
 UNARY_FNS = {"gelu": _gelu, "gelu_tanh": _gelu_tanh, "silu": _silu}
 KERNELS = {name: _make_unary(name, fn) for name, fn in UNARY_FNS.items()}
-KERNELS.update({"softplus": softplus, "activation": activation,
+KERNELS.update({"gelu": gelu, "softplus": softplus, "activation": activation,
                 "activation_backward": activation_backward})
