@@ -726,7 +726,7 @@ adaptive_max_pool3d_with_indices = _with_indices("adaptive_max_pool3d_with_indic
 
 # interpolate -----------------------------------------------------------------------
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_SPATIAL = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_SPATIAL = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def _interp_sizes(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple:
@@ -778,7 +778,7 @@ def _interpolate_name(args, kwargs):
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """Resample ``(N, C, L)`` (modes 'nearest', 'nearest-exact', 'linear'), ``(N, C, H, W)``
-    ('nearest', 'nearest-exact', 'bilinear') or ``(N, C, D, H, W)`` ('nearest',
+    ('nearest', 'nearest-exact', 'bilinear', 'bicubic') or ``(N, C, D, H, W)`` ('nearest',
     'nearest-exact', 'trilinear') to ``size`` or by ``scale_factor``, with PyTorch's index
     rules. 5-D inputs run as a (H, W) pass, then a D pass."""
     check_tensor("interpolate", "input", input)
@@ -799,8 +799,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode == "area" and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area"):
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented")
     _check_float("interpolate", input)
     sizes, scales = _interp_sizes(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
@@ -812,6 +810,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         wanted = ", ".join(f"{n}: {s}" for n, s in zip(names, sizes))
         raise RuntimeError("interpolate: Input and output sizes should be greater than 0, but "
                            f"got input ({given}) output ({wanted})")
+    if mode == "bicubic":
+        return _bicubic(input, sizes, bool(align_corners), scales)
     nearest = mode in ("nearest", "nearest-exact")
     axes = [_samples(mode, in_sizes[a], sizes[a], bool(align_corners), scales[a])
             for a in range(len(sizes))]
@@ -826,6 +826,66 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     out = Interpolate.apply(slices.reshape(n, c, d, plane), axes[0], _identity_samples(plane),
                             nearest)
     return out.reshape((n, c) + sizes)
+
+
+_CUBIC_A = -0.75  # PyTorch's bicubic convolution parameter
+
+
+def _cubic_weights(t: float) -> tuple:
+    """The four cubic-convolution weights of the taps at -1, 0, 1, 2 from a source ``t`` past
+    its floor (PyTorch's ``get_cubic_upsample_coefficients``)."""
+    a = _CUBIC_A
+
+    def near(x: float) -> float:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: float) -> float:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _cubic_taps(size: int, out: int, align_corners: bool, scale) -> tuple:
+    """``(indices, weights)``: for each of the four taps a list over the outputs of its source
+    index (clamped to the input, as PyTorch reads the border) and its weight; the source
+    position is PyTorch's unclamped cubic one (``area_pixel_compute_source_index``)."""
+    if align_corners:
+        step = (size - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else size / out
+    indices, weights = ([], [], [], []), ([], [], [], [])
+    for o in range(out):
+        source = step * o if align_corners else step * (o + 0.5) - 0.5
+        first = math.floor(source)
+        for k, w in enumerate(_cubic_weights(source - first)):
+            indices[k].append(min(max(first - 1 + k, 0), size - 1))
+            weights[k].append(w)
+    return indices, weights
+
+
+def _cubic_axis(x: Tensor, dim: int, indices: tuple, weights: tuple) -> Tensor:
+    """``x`` resampled along ``dim``: the sum over the four taps of the gathered sources
+    times their weights (index_select, mul and add: their gradients and both backends)."""
+    from .indexing import index_select
+    shape = [1] * x.ndim
+    shape[dim] = len(weights[0])
+    total = None
+    for index, weight in zip(indices, weights):
+        taps = index_select(x, dim, tensor(index, device=x.device))
+        term = taps * tensor(weight, dtype=x.dtype, device=x.device).reshape(shape)
+        total = term if total is None else total + term
+    return total
+
+
+def _bicubic(input: Tensor, sizes: tuple, align_corners: bool, scales: tuple) -> Tensor:
+    """``mode='bicubic'`` of ``(N, C, H, W)``: the separable 4 x 4 cubic convolution, along W
+    then H, with PyTorch's source positions, weights and border clamping."""
+    out = input
+    for dim in (3, 2):
+        axis = dim - 2
+        out = _cubic_axis(out, dim, *_cubic_taps(input.shape[dim], sizes[axis], align_corners,
+                                                 scales[axis]))
+    return out
 
 
 def _area(input: Tensor, sizes: tuple) -> Tensor:

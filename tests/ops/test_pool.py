@@ -183,6 +183,12 @@ INTERPOLATE_2D = {
     "bilinear-scale": dict(scale_factor=(1.5, 0.7), mode="bilinear"),
     "bilinear-scale-recompute": dict(scale_factor=1.3, mode="bilinear",
                                      recompute_scale_factor=True),
+    "bicubic-up": dict(size=(7, 9), mode="bicubic"),
+    "bicubic-down": dict(size=(3, 2), mode="bicubic"),
+    "bicubic-corners": dict(size=(7, 3), mode="bicubic", align_corners=True),
+    "bicubic-scale": dict(scale_factor=(1.5, 0.7), mode="bicubic"),
+    "bicubic-scale-recompute": dict(scale_factor=1.3, mode="bicubic",
+                                    recompute_scale_factor=True),
 }
 
 
@@ -201,6 +207,8 @@ def test_interpolate_1d(device, kwargs):
 def test_interpolate_non_contiguous_float64(device):
     run("interpolate", _normal(1, 3, 4, 5), device, dtype=framework.float64, contiguous=False,
         size=(6, 3), mode="bilinear")
+    run("interpolate", _normal(2, 2, 4, 5), device, dtype=framework.float64, contiguous=False,
+        size=(6, 8), mode="bicubic")
     run("interpolate", _normal(1, 3, 4, 5), device, dtype=framework.float64, contiguous=False,
         scale_factor=1.5)
 
@@ -213,6 +221,16 @@ def test_interpolate_half(device, dtype):
 def test_interpolate_size_one_and_empty_batch(device):
     run("interpolate", _normal(1, 1, 1, 1), device, size=(3, 2), mode="bilinear")
     run("interpolate", _normal(0, 2, 3, 3), device, size=(4, 4), mode="bilinear")
+    run("interpolate", _normal(1, 1, 1, 2), device, size=(3, 1), mode="bicubic")
+    run("interpolate", _normal(0, 2, 3, 3), device, size=(4, 4), mode="bicubic")
+
+
+def test_interpolate_bicubic_is_one_node_and_twice_differentiable(device):
+    x = framework.tensor(_normal(1, 1, 3, 4), dtype=framework.float64, device=device,
+                         requires_grad=True)
+    out = F.interpolate(x, scale_factor=1.5, mode="bicubic")
+    assert type(out.grad_fn).__name__ == "UpsampleBicubic2DBackward0"
+    assert gradgradcheck(lambda t: F.interpolate(t, size=(2, 5), mode="bicubic"), (x,))
 
 
 # pixel_shuffle ---------------------------------------------------------------------
@@ -294,6 +312,10 @@ BAD = {
     "interpolate-linear-4d": (lambda m, x: m.interpolate(x, size=2, mode="linear"),
                               NotImplementedError),
     "interpolate-wrong-ndim": (lambda m, x: m.interpolate(x[0, 0, 0], size=2), NotImplementedError),
+    "interpolate-bicubic-3d": (lambda m, x: m.interpolate(x[0], size=2, mode="bicubic"),
+                               NotImplementedError),
+    "interpolate-bicubic-int": (lambda m, x: m.interpolate(x.long(), size=2, mode="bicubic"),
+                                NotImplementedError),
     "max_pool1d-int": (lambda m, x: m.max_pool1d(x[0].long(), 2), NotImplementedError),
     "adaptive-max-int": (lambda m, x: m.adaptive_max_pool2d(x.long(), 2), NotImplementedError),
     "interpolate-int": (lambda m, x: m.interpolate(x.long(), size=2), NotImplementedError),
