@@ -15,7 +15,8 @@ import numpy as np
 from ..array import Array
 from ._arrays import _UNSIGNED, compute_dtype, nd, quiet, select, wrap
 from ._parallel import flat_blocks, split_count
-from .elementwise import _COMPUTE, _ERFC_P, _erf, _finish, _select_zero, _value
+from ._normal32 import normal_pass
+from .elementwise import _COMPUTE, _erf, _finish, _select_zero, _value
 
 _SQRT1_2 = 0.70710678118654752440
 _SQRT_2_OVER_PI = 0.79788456080286535588
@@ -29,104 +30,13 @@ def _sigmoid(v):
 
 def _gelu(v):
     if v.dtype == np.float32:
-        return _cdf_pass("gelu", v)
+        return normal_pass("gelu", v)
     return np.asarray(0.5 * v.astype(np.float64) * (1.0 + _erf(v * _SQRT1_2))).astype(v.dtype)
 
 
-# -- the standard normal CDF in float32: gelu, its derivative -------------------------------
-# Numerical Recipes' erfcc (elementwise._ERFC_P) in float32 arithmetic, a block at a time.
-_CDF_BLOCK = 32768  # elements per block: the block's float32 temporaries stay in L2
-_F32 = np.float32
-# P(t)'s coefficients, the last one with log(1/2) added: h = t exp(-a^2 + P(t)) is erfc(a) / 2
-_CDF_P = tuple(_F32(c) for c in _ERFC_P[:-1]) + (_F32(_ERFC_P[-1] + np.log(0.5)),)
-_CDF_T = _F32(0.5 * _SQRT1_2)  # t = 1 / (1 + |x| _CDF_T)
-
-
 def _normal_cdf32(x: np.ndarray) -> np.ndarray:
-    """Phi(x) = erfc(-x / sqrt 2) / 2 of a float32 array, in float32 (``_cdf_pass``)."""
-    return _cdf_pass("cdf", x)
-
-
-def _cdf_pass(kind: str, x: np.ndarray, grad: "np.ndarray | None" = None,
-              cdf: "np.ndarray | None" = None) -> np.ndarray:
-    """A float32 pass built on Phi(x), by ``kind``: ``"cdf"`` Phi(x), ``"gelu"`` x Phi(x),
-    ``"gelu_and_cdf"`` both (a tuple), ``"gelu_backward"`` grad (Phi(x) + x phi(x)) (``grad``
-    of ``x``'s shape; ``cdf``, when given, is Phi(x) already computed, of ``x``'s shape).
-
-    ``h = erfc(a) / 2`` with ``a = |x| / sqrt 2`` is Phi(-|x|), Numerical Recipes' erfcc:
-    ``t exp(-a^2 + P(t))``, ``t = 1 / (1 + a / 2)``; then ``Phi(x) = h + [x > 0] (1 - 2h)``,
-    with no branch or select (NumPy's masked passes cost 20x a plain one). Relative error
-    of Phi against float64 (measured on 3e5 normal values times 4): below 1.3e-6 for
-    x > -5, 7.3e-6 down to -13 (Phi < 1e-37 below), from the float32 rounding of ``a^2``
-    in the exponent. NaN stays NaN, Phi(-inf) = 0, Phi(inf) = 1. Blocks of ``_CDF_BLOCK``
-    elements (each pass of a block stays in cache), on the calling thread: a block is ~35
-    short NumPy calls, and on two threads each call hands the GIL over (the 262k-element
-    gelu of the bench's transformer: 1.0 ms on one thread, 1.3-1.4 ms split in two)."""
-    operands = [a for a in (x, grad, cdf) if a is not None]
-    operands = [a if a.flags.c_contiguous else a.copy() for a in operands]
-    outputs = [np.empty_like(operands[0]) for _ in range(2 if kind == "gelu_and_cdf" else 1)]
-    flat = [a.reshape(-1) for a in (*operands, *outputs)]
-    _cdf_blocks(kind, cdf is not None, *flat)
-    return outputs[0] if len(outputs) == 1 else tuple(outputs)
-
-
-def _cdf_blocks(kind: str, kept: bool, x: np.ndarray, *rest: np.ndarray) -> None:
-    """``_cdf_pass`` on flat arrays: ``rest`` is ``(out,)``, ``(grad, out)``, with ``kept``
-    ``(grad, cdf, out)``, or for ``"gelu_and_cdf"`` ``(gelu, cdf)``."""
-    if kind == "gelu_and_cdf":
-        gelu_out, out, grad = rest[0], rest[1], None
-    else:
-        out, grad = rest[-1], (rest[0] if len(rest) > 1 else None)
-    size = min(x.size, _CDF_BLOCK)
-    a, t, positive = np.empty(size, _F32), np.empty(size, _F32), np.empty(size, bool)
-    with np.errstate(all="ignore"):  # -inf * Phi(-inf) = -inf * 0: NaN, as torch's
-        for start in range(0, x.size, _CDF_BLOCK):
-            xs, h = x[start:start + _CDF_BLOCK], out[start:start + _CDF_BLOCK]
-            n = xs.size
-            if kept:
-                np.copyto(h, rest[1][start:start + n])
-            else:
-                _cdf_block(xs, h, a[:n], t[:n], positive[:n])
-            if kind == "gelu":
-                h *= xs
-            elif kind == "gelu_and_cdf":
-                np.multiply(h, xs, out=gelu_out[start:start + n])
-            elif kind == "gelu_backward":
-                _add_x_pdf(xs, h, a[:n])
-                h *= grad[start:start + n]
-
-
-def _cdf_block(x, h, a, t, positive) -> None:
-    """``h = Phi(x)`` for one block; ``a``, ``t``, ``positive`` are scratch of its size."""
-    np.abs(x, out=t)
-    t *= _CDF_T
-    t += _F32(1.0)
-    np.reciprocal(t, out=t)
-    np.multiply(t, _CDF_P[0], out=h)  # P(t), Horner
-    h += _CDF_P[1]
-    for coefficient in _CDF_P[2:]:
-        h *= t
-        h += coefficient
-    np.square(x, out=a)  # a^2 = x^2 / 2
-    a *= _F32(0.5)
-    h -= a
-    np.exp(h, out=h)
-    h *= t  # h = Phi(-|x|)
-    np.greater(x, 0, out=positive)
-    np.multiply(h, _F32(-2.0), out=a)  # a = [x > 0] (1 - 2h)
-    a += _F32(1.0)
-    a *= positive
-    h += a
-
-
-def _add_x_pdf(x, h, a) -> None:
-    """``h += x phi(x)`` for one block (``a``: scratch)."""
-    np.square(x, out=a)
-    a *= _F32(-0.5)
-    np.exp(a, out=a)
-    a *= _F32(_INV_SQRT_2PI)
-    a *= x
-    h += a
+    """Phi(x) = erfc(-x / sqrt 2) / 2 of a float32 array, in float32 (``_normal32``)."""
+    return normal_pass("cdf", x)
 
 
 # Phi(x) of recent float32 gelu forwards, kept for the backward of the same unchanged input
@@ -164,7 +74,7 @@ def gelu(x: Array, out_dtype) -> Array:
     v = _value(x, _COMPUTE[out_dtype])
     if v.dtype != np.float32:
         return wrap(quiet(_gelu, v), out_dtype)
-    result, cdf = _cdf_pass("gelu_and_cdf", v)
+    result, cdf = normal_pass("gelu_and_cdf", v)
     _keep_cdf(x, cdf)
     return wrap(result, out_dtype)
 
@@ -291,8 +201,8 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
         return _relu_backward(grad, x)
     if op == "gelu" and compute_dtype(x.dtype) == np.float32 and grad.shape == x.shape:
         v, g = _values(x), _values(grad)
-        if g.dtype == np.float32:  # one blocked pass (``_cdf_pass``), Phi kept or computed
-            return wrap(_cdf_pass("gelu_backward", v, g, _take_cdf(x)), grad.dtype)
+        if g.dtype == np.float32:  # one blocked pass (``normal_pass``), Phi kept or computed
+            return wrap(normal_pass("gelu_backward", v, g, _take_cdf(x)), grad.dtype)
     if op == "tanh":  # x is tanh's output (the common case first: no p0/p1, no errstate)
         v = _values(x)
         result = quiet(_tanh_derivative_times, _values(grad), v)

@@ -18,6 +18,7 @@ from ..contract import BINARY, UNARY
 from ._arrays import (_FRESH_LAYOUTS, _QUIET_RUN, _SMALL, _UNSIGNED, _fresh_layout, _new, in_use,
                       nd, quiet, quiet_here, select, wrap)
 from . import _parallel
+from ._normal32 import normal_pass
 from ._parallel import flat_blocks, run_blocks, split_count
 
 _TWO_OVER_SQRT_PI = 1.12837916709551257390
@@ -65,56 +66,27 @@ def _is_float(v: np.ndarray) -> bool:
 
 
 # -- unary math -----------------------------------------------------------------------
-# Numerical Recipes' erfcc: erfc(x) = t exp(-x^2 + P(t)), t = 1 / (1 + |x| / 2), relative
-# error < 1.2e-7 everywhere (below float32 resolution), evaluated in float64.
-_ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-           0.09678418, 0.37409196, 1.00002368, -1.26551223)
-
-
-def _erfc_nr(x: np.ndarray) -> np.ndarray:
-    """Numerical Recipes' erfcc of a float64 array."""
-    z = np.abs(x)
-    t = 1.0 / (1.0 + 0.5 * z)
-    poly = _ERFC_P[0]
-    for coefficient in _ERFC_P[1:]:
-        poly = poly * t + coefficient
-    tail = t * np.exp(-z * z + poly)
-    return np.where(x >= 0, tail, 2.0 - tail)
-
-
 def _erfc(v: np.ndarray) -> np.ndarray:
     """The complementary error function (relative accuracy where ``1 - erf`` would cancel).
 
-    float64 inputs: ``math.erfc`` per element; others: Numerical Recipes' erfcc in float64.
+    float64: ``math.erfc`` per element (exact to 1 ulp, slow); float32 (every other float
+    type computes in it): Numerical Recipes' erfcc in float32 arithmetic (``_normal32``).
     """
     if v.dtype == np.float64:
         return np.asarray(_erfc_scalar(v), dtype=np.float64)
-    return _erfc_nr(v.astype(np.float64))
-
-
-# Taylor series of erf below 0.5: 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1)), 9 terms
-# (the next is below 1e-12 relative).
-_ERF_TAYLOR = tuple((-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(8, -1, -1))
+    return normal_pass("erfc", v.astype(np.float32, copy=False))
 
 
 def _erf(v: np.ndarray) -> np.ndarray:
-    """The error function in float64 (NumPy has none).
+    """The error function (NumPy has none).
 
-    float64 inputs: ``math.erf`` per element (exact to 1 ulp, slow). Other
-    inputs, vectorized: the Taylor series below 0.5 (full relative precision
-    near 0), ``1 - erfc(x)`` with Numerical Recipes' erfcc above (absolute
-    error < 6e-8, relative < 1.2e-7): below the float32 results it feeds.
+    float64: ``math.erf`` per element (exact to 1 ulp, slow); float32 (every other float
+    type computes in it): ``1 - erfc(|x|)`` by erfcc in float32, the Taylor series below 0.5
+    (full relative precision near 0), the sign of ``x`` (``_normal32``).
     """
     if v.dtype == np.float64:
         return np.asarray(_erf_scalar(v), dtype=np.float64)
-    x = v.astype(np.float64)
-    z = x * x
-    poly = _ERF_TAYLOR[0]
-    for coefficient in _ERF_TAYLOR[1:]:
-        poly = poly * z + coefficient
-    series = _TWO_OVER_SQRT_PI * x * poly
-    tail = np.copysign(1.0 - _erfc_nr(np.abs(x)), x)
-    return np.where(np.abs(x) < 0.5, series, tail)
+    return normal_pass("erf", v.astype(np.float32, copy=False))
 
 
 # Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single-precision
