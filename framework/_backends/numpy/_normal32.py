@@ -125,25 +125,30 @@ def _lower_tail(x, h, t, wide, scale: float, precise: bool) -> None:
     h *= t
 
 
+def _reflect(h, mask, a, total: float) -> None:
+    """``h += mask (total - 2h)``: the value at ``-|x|`` reflected where ``mask`` holds, as
+    ``total - h`` (``a``: scratch); a product with the mask instead of a select."""
+    np.multiply(h, _F32(-2.0), out=a)
+    a += _F32(total)
+    a *= mask
+    h += a
+
+
 def _cdf_block(x, h, a, t, s, positive, wide) -> None:
-    """``h = Phi(x)`` for one block: ``h + [x > 0] (1 - 2h)`` from ``h = Phi(-|x|)``."""
+    """``h = Phi(x)`` for one block: ``Phi(-|x|)``, reflected to ``1 - Phi(-|x|)`` where
+    ``x > 0``."""
     _lower_tail(x, h, t, wide, _SQRT1_2, precise=False)
     np.greater(x, 0, out=positive)
-    np.multiply(h, _F32(-2.0), out=a)
-    a += _F32(1.0)
-    a *= positive
-    h += a
+    _reflect(h, positive, a, 1.0)
 
 
 def _erfc_block(z, h, a, t, s, negative, wide) -> None:
-    """``h = erfc(z)`` for one block: ``e = erfc(|z|)``, then ``e + [z < 0] (2 - 2e)``."""
+    """``h = erfc(z)`` for one block: ``erfc(|z|)``, reflected to ``2 - erfc(|z|)`` where
+    ``z < 0``."""
     _lower_tail(z, h, t, wide, 1.0, precise=True)
     h *= _F32(2.0)
     np.less(z, 0, out=negative)
-    np.multiply(h, _F32(-2.0), out=a)
-    a += _F32(2.0)
-    a *= negative
-    h += a
+    _reflect(h, negative, a, 2.0)
 
 
 def _erf_block(z, h, a, t, s, small, wide) -> None:
