@@ -136,55 +136,47 @@ class _OneHot(Constraint):
         return is_boolean.all(-1) & (value.sum(-1) == 1)
 
 
-def _fmt(self, **bounds) -> str:
-    inner = ", ".join(f"{k}={v}" for k, v in bounds.items())
-    return f"{self.__class__.__name__[1:]}({inner})"
+class _Bounded(Constraint):
+    """A constraint with bounds named by ``_bounds`` (set in that order by ``__init__``)."""
+
+    _bounds = ("lower_bound",)
+
+    def __init__(self, *bounds) -> None:
+        for name, bound in zip(self._bounds, bounds, strict=True):
+            setattr(self, name, bound)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)}" for name in self._bounds)
+        return f"{self.__class__.__name__[1:]}({inner})"
 
 
-class _IntegerInterval(Constraint):
+class _IntegerInterval(_Bounded):
     """Integers in ``[lower_bound, upper_bound]``."""
 
     is_discrete = True
-
-    def __init__(self, lower_bound, upper_bound) -> None:
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
+    _bounds = ("lower_bound", "upper_bound")
 
     def check(self, value):
         return ((value % 1 == 0) & (self.lower_bound <= value)) & (value <= self.upper_bound)
 
-    def __repr__(self) -> str:
-        return _fmt(self, lower_bound=self.lower_bound, upper_bound=self.upper_bound)
 
-
-class _IntegerLessThan(Constraint):
+class _IntegerLessThan(_Bounded):
     """Integers ``<= upper_bound``."""
 
     is_discrete = True
-
-    def __init__(self, upper_bound) -> None:
-        self.upper_bound = upper_bound
+    _bounds = ("upper_bound",)
 
     def check(self, value):
         return (value % 1 == 0) & (value <= self.upper_bound)
 
-    def __repr__(self) -> str:
-        return _fmt(self, upper_bound=self.upper_bound)
 
-
-class _IntegerGreaterThan(Constraint):
+class _IntegerGreaterThan(_Bounded):
     """Integers ``>= lower_bound``."""
 
     is_discrete = True
 
-    def __init__(self, lower_bound) -> None:
-        self.lower_bound = lower_bound
-
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self) -> str:
-        return _fmt(self, lower_bound=self.lower_bound)
 
 
 class _Real(Constraint):
@@ -194,57 +186,36 @@ class _Real(Constraint):
         return value == value
 
 
-class _GreaterThan(Constraint):
+class _GreaterThan(_Bounded):
     """Reals ``> lower_bound``."""
-
-    def __init__(self, lower_bound) -> None:
-        self.lower_bound = lower_bound
 
     def check(self, value):
         return value > self.lower_bound
 
-    def __repr__(self) -> str:
-        return _fmt(self, lower_bound=self.lower_bound)
 
-
-class _GreaterThanEq(Constraint):
+class _GreaterThanEq(_Bounded):
     """Reals ``>= lower_bound``."""
-
-    def __init__(self, lower_bound) -> None:
-        self.lower_bound = lower_bound
 
     def check(self, value):
         return value >= self.lower_bound
 
-    def __repr__(self) -> str:
-        return _fmt(self, lower_bound=self.lower_bound)
 
-
-class _LessThan(Constraint):
+class _LessThan(_Bounded):
     """Reals ``< upper_bound``."""
 
-    def __init__(self, upper_bound) -> None:
-        self.upper_bound = upper_bound
+    _bounds = ("upper_bound",)
 
     def check(self, value):
         return value < self.upper_bound
 
-    def __repr__(self) -> str:
-        return _fmt(self, upper_bound=self.upper_bound)
 
-
-class _Interval(Constraint):
+class _Interval(_Bounded):
     """Reals in ``[lower_bound, upper_bound]``."""
 
-    def __init__(self, lower_bound, upper_bound) -> None:
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
+    _bounds = ("lower_bound", "upper_bound")
 
     def check(self, value):
         return (value >= self.lower_bound) & (value <= self.upper_bound)
-
-    def __repr__(self) -> str:
-        return _fmt(self, lower_bound=self.lower_bound, upper_bound=self.upper_bound)
 
 
 class _HalfOpenInterval(_Interval):
@@ -357,28 +328,40 @@ class _PositiveDefinite(_Symmetric):
         return linalg.cholesky_ex(value).info == 0
 
 
+def _lengths(lengths, count: int, what: str) -> list:
+    """``lengths`` as a list (ones by default), checked to have ``count`` entries."""
+    lengths = [1] * count if lengths is None else list(lengths)
+    if len(lengths) != count:
+        raise AssertionError(f"lengths ({len(lengths)}) must match {what} ({count})")
+    return lengths
+
+
 def _check_dim(dim: int, value) -> None:
     if not -value.ndim <= dim < value.ndim:
         raise AssertionError(f"dim {dim} out of range for value with {value.ndim} dimensions")
 
 
-class _Cat(Constraint):
-    """Constraints ``cseq`` applied to consecutive slices (of ``lengths``) along ``dim``, as
-    ``cat`` joins them."""
+class _Joined(Constraint):
+    """Constraints ``cseq`` applied to pieces of a value along ``dim``."""
 
-    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+    def __init__(self, cseq, dim: int = 0) -> None:
         if not all(isinstance(c, Constraint) for c in cseq):
             raise AssertionError("All elements of cseq must be Constraint instances")
         self.cseq = list(cseq)
-        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
-        if len(self.lengths) != len(self.cseq):
-            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq "
-                                 f"({len(self.cseq)})")
         self.dim = dim
 
     @property
     def is_discrete(self) -> bool:
         return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_Joined):
+    """Constraints ``cseq`` applied to consecutive slices (of ``lengths``) along ``dim``, as
+    ``cat`` joins them."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+        super().__init__(cseq, dim)
+        self.lengths = _lengths(lengths, len(self.cseq), "cseq")
 
     @property
     def event_dim(self) -> int:
@@ -393,19 +376,9 @@ class _Cat(Constraint):
         return shape_ops.cat(checks, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_Joined):
     """Constraints ``cseq`` applied to the slices of ``value`` along ``dim``, as ``stack``
     joins them."""
-
-    def __init__(self, cseq, dim: int = 0) -> None:
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:

@@ -158,27 +158,25 @@ class Transform:
     def __ne__(self, other) -> bool:
         return not self.__eq__(other)
 
-
     def __call__(self, x):
         """``y = t(x)``, served from the cache when ``x`` is the cached input."""
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._through_cache(x, forward=True)
 
     def _inv_call(self, y):
+        return self._through_cache(y, forward=False)
+
+    def _through_cache(self, value, forward: bool):
+        """``_call`` (or ``_inverse``) of ``value``, or the other half of the cached pair
+        when ``value`` is the cached input (output); the new pair is cached."""
+        compute = self._call if forward else self._inverse
         if self._cache_size == 0:
-            return self._inverse(y)
+            return compute(value)
         x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+        if value is (x_old if forward else y_old):
+            return y_old if forward else x_old
+        result = compute(value)
+        self._cached_x_y = (value, result) if forward else (result, value)
+        return result
 
     def _call(self, x):
         raise NotImplementedError
@@ -207,6 +205,14 @@ class _ParameterFree(Transform):
 
     def __eq__(self, other) -> bool:
         return isinstance(other, type(self))
+
+
+class _Monotone(_ParameterFree):
+    """An increasing elementwise bijection of the real line onto ``codomain``."""
+
+    domain = constraints.real
+    bijective = True
+    sign = +1
 
 
 class _InverseTransform(Transform):
@@ -241,7 +247,6 @@ class _InverseTransform(Transform):
 
     def __eq__(self, other) -> bool:
         return isinstance(other, _InverseTransform) and self._inv == other._inv
-
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self._inv!r})"
@@ -476,14 +481,10 @@ class ReshapeTransform(Transform):
         return self._swap(shape, self.out_shape, self.in_shape)
 
 
-class ExpTransform(_ParameterFree):
+class ExpTransform(_Monotone):
     """``y = exp(x)``."""
 
-    domain = constraints.real
     codomain = constraints.positive
-    bijective = True
-    sign = +1
-
 
     def _call(self, x):
         return x.exp()
@@ -522,7 +523,6 @@ class PowerTransform(Transform):
             return False
         return bool((self.exponent == other.exponent).all().item())
 
-
     def _call(self, x):
         return x.pow(self.exponent)
 
@@ -538,14 +538,10 @@ class PowerTransform(Transform):
     inverse_shape = forward_shape
 
 
-class SigmoidTransform(_ParameterFree):
+class SigmoidTransform(_Monotone):
     """``y = sigmoid(x)`` (clipped into (0, 1)); inverse ``logit``."""
 
-    domain = constraints.real
     codomain = constraints.unit_interval
-    bijective = True
-    sign = +1
-
 
     def _call(self, x):
         return _clipped_sigmoid(x)
@@ -559,14 +555,10 @@ class SigmoidTransform(_ParameterFree):
         return -_softplus(-x) - _softplus(x)
 
 
-class SoftplusTransform(_ParameterFree):
+class SoftplusTransform(_Monotone):
     """``y = log(1 + exp(x))``."""
 
-    domain = constraints.real
     codomain = constraints.positive
-    bijective = True
-    sign = +1
-
 
     def _call(self, x):
         return _softplus(x)
@@ -578,15 +570,11 @@ class SoftplusTransform(_ParameterFree):
         return -_softplus(-x)
 
 
-class TanhTransform(_ParameterFree):
+class TanhTransform(_Monotone):
     """``y = tanh(x)``; log |dy/dx| = 2 (log 2 - x - softplus(-2x)), stable for large |x|.
     Use ``cache_size=1`` to invert samples that rounded to ±1."""
 
-    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
-    bijective = True
-    sign = +1
-
 
     def _call(self, x):
         return x.tanh()
@@ -603,7 +591,6 @@ class AbsTransform(_ParameterFree):
 
     domain = constraints.real
     codomain = constraints.positive
-
 
     def _call(self, x):
         return x.abs()
@@ -696,7 +683,6 @@ class CorrCholeskyTransform(_ParameterFree):
     codomain = constraints.corr_cholesky
     bijective = True
 
-
     def _call(self, x):
         import framework
         x = x.tanh()
@@ -750,7 +736,6 @@ class SoftmaxTransform(_ParameterFree):
 
     domain = constraints.real_vector
     codomain = constraints.simplex
-
 
     def _call(self, x):
         probs = (x - x.max(-1, True)[0]).exp()
@@ -812,7 +797,6 @@ class LowerCholeskyTransform(_ParameterFree):
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
 
-
     def _call(self, x):
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
 
@@ -826,7 +810,6 @@ class PositiveDefiniteTransform(_ParameterFree):
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
-
 
     def _call(self, x):
         x = LowerCholeskyTransform()(x)
@@ -883,10 +866,7 @@ class CatTransform(_Joined):
 
     def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0) -> None:
         self.transforms = self._init_parts(tseq, cache_size)
-        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
-        if len(self.lengths) != len(self.transforms):
-            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms "
-                                 f"({len(self.transforms)})")
+        self.lengths = constraints._lengths(lengths, len(self.transforms), "transforms")
         self.dim = dim
 
     @property

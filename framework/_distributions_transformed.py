@@ -195,7 +195,8 @@ class _Exponential(Distribution):
         self._init_validation(validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "_Exponential":
-        return _Exponential(self.rate.expand(tuple(batch_shape)), validate_args=False)
+        """The same distribution with ``rate`` broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "rate")
 
     def rsample(self, sample_shape=()) -> Tensor:
         """-log(1 - u) / rate for u uniform in [0, 1)."""
@@ -234,9 +235,8 @@ class Gumbel(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Gumbel":
-        batch_shape = tuple(batch_shape)
-        return Gumbel(self.loc.expand(batch_shape), self.scale.expand(batch_shape),
-                      validate_args=False)
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "loc", "scale")
 
     def log_prob(self, value) -> Tensor:
         """(y - exp(y)) - log(scale) with y = (loc - value) / scale."""
@@ -281,7 +281,8 @@ class HalfNormal(TransformedDistribution):
         super().__init__(base, AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "HalfNormal":
-        return HalfNormal(self.scale.expand(tuple(batch_shape)), validate_args=False)
+        """The same distribution with ``scale`` broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "scale")
 
     @property
     def scale(self) -> Tensor:
@@ -338,9 +339,8 @@ class Weibull(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Weibull":
-        batch_shape = tuple(batch_shape)
-        return Weibull(self.scale.expand(batch_shape), self.concentration.expand(batch_shape),
-                       validate_args=False)
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "scale", "concentration")
 
     @property
     def mean(self) -> Tensor:
@@ -377,9 +377,8 @@ class Pareto(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Pareto":
-        batch_shape = tuple(batch_shape)
-        return Pareto(self.scale.expand(batch_shape), self.alpha.expand(batch_shape),
-                      validate_args=False)
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "scale", "alpha")
 
     @property
     def mean(self) -> Tensor:
@@ -434,9 +433,8 @@ class Kumaraswamy(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Kumaraswamy":
-        batch_shape = tuple(batch_shape)
-        return Kumaraswamy(self.concentration1.expand(batch_shape),
-                           self.concentration0.expand(batch_shape), validate_args=False)
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "concentration1", "concentration0")
 
     @property
     def mean(self) -> Tensor:
@@ -480,6 +478,7 @@ class LogisticNormal(TransformedDistribution):
         super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "LogisticNormal":
+        """The same distribution with the base Normal broadcast to ``batch_shape``."""
         shape = tuple(batch_shape) + (self.loc.shape[-1],)
         return LogisticNormal(self.loc.expand(shape), self.scale.expand(shape),
                               validate_args=False)
@@ -531,6 +530,7 @@ class LogitRelaxedBernoulli(_ProbsOrLogits, Distribution):
         self._init_validation(validate_args, self._given())
 
     def expand(self, batch_shape, _instance=None) -> "LogitRelaxedBernoulli":
+        """The same distribution with its parameter broadcast to ``batch_shape``."""
         key = self._given()[0]
         return LogitRelaxedBernoulli(self.temperature,
                                      **{key: getattr(self, key).expand(tuple(batch_shape))},
@@ -614,6 +614,7 @@ class ExpRelaxedCategorical(_ProbsOrLogits, Distribution):
         self._init_validation(validate_args, self._given())
 
     def expand(self, batch_shape, _instance=None) -> "ExpRelaxedCategorical":
+        """The same distribution with ``logits`` broadcast to ``batch_shape``."""
         shape = tuple(batch_shape) + self.event_shape
         return ExpRelaxedCategorical(self.temperature, logits=self.logits.expand(shape),
                                      validate_args=False)
@@ -679,9 +680,8 @@ class InverseGamma(TransformedDistribution):
         super().__init__(base, PowerTransform(neg_one), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "InverseGamma":
-        batch_shape = tuple(batch_shape)
-        return InverseGamma(self.concentration.expand(batch_shape),
-                            self.rate.expand(batch_shape), validate_args=False)
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "concentration", "rate")
 
     @property
     def concentration(self) -> Tensor:

@@ -129,6 +129,13 @@ class Distribution:
         """The same distribution with its parameters broadcast to ``batch_shape``."""
         raise NotImplementedError(f"{type(self).__name__}.expand is not implemented")
 
+    def _expanded(self, batch_shape, *names):
+        """A new instance built from the parameters ``names`` (positional, in that order)
+        broadcast to ``batch_shape``, unvalidated: the common ``expand``."""
+        batch_shape = tuple(batch_shape)
+        return type(self)(*[getattr(self, n).expand(batch_shape) for n in names],
+                          validate_args=False)
+
     @property
     def stddev(self) -> Tensor:
         """``variance.sqrt()``."""
@@ -235,9 +242,7 @@ class Normal(Distribution):
 
     def expand(self, batch_shape, _instance=None) -> "Normal":
         """The same distribution with its parameters broadcast to ``batch_shape``."""
-        batch_shape = tuple(batch_shape)
-        return Normal(self.loc.expand(batch_shape), self.scale.expand(batch_shape),
-                      validate_args=False)
+        return self._expanded(batch_shape, "loc", "scale")
 
     @property
     def mode(self) -> Tensor:
@@ -309,9 +314,7 @@ class Uniform(Distribution):
 
     def expand(self, batch_shape, _instance=None) -> "Uniform":
         """The same distribution with its parameters broadcast to ``batch_shape``."""
-        batch_shape = tuple(batch_shape)
-        return Uniform(self.low.expand(batch_shape), self.high.expand(batch_shape),
-                       validate_args=False)
+        return self._expanded(batch_shape, "low", "high")
 
     @property
     def mode(self) -> Tensor:
