@@ -58,6 +58,12 @@ class Distribution:
     has_rsample = False
     _validate_args = __debug__
 
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None) -> None:
+        """torch's constructor for user subclasses: the shapes, then parameter validation."""
+        self.batch_shape = tuple(batch_shape)
+        self.event_shape = tuple(event_shape)
+        self._init_validation(validate_args)
+
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
         """Turn validation on or off for distributions built without ``validate_args``."""
@@ -123,11 +129,11 @@ class Distribution:
 
     def rsample(self, sample_shape=()) -> Tensor:
         """A reparameterized draw (only where ``has_rsample``)."""
-        raise NotImplementedError(f"{type(self).__name__}.rsample is not implemented")
+        self._not_implemented("rsample")
 
     def expand(self, batch_shape, _instance=None):
         """The same distribution with its parameters broadcast to ``batch_shape``."""
-        raise NotImplementedError(f"{type(self).__name__}.expand is not implemented")
+        self._not_implemented("expand")
 
     def _expanded(self, batch_shape, *names):
         """A new instance built from the parameters ``names`` (positional, in that order)
@@ -140,6 +146,40 @@ class Distribution:
     def stddev(self) -> Tensor:
         """``variance.sqrt()``."""
         return self.variance.sqrt()
+
+    @property
+    def mean(self) -> Tensor:
+        """The mean (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.mean is not implemented")
+
+    @property
+    def mode(self) -> Tensor:
+        """The mode (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.mode is not implemented")
+
+    @property
+    def variance(self) -> Tensor:
+        """The variance (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.variance is not implemented")
+
+    def _not_implemented(self, what: str):
+        raise NotImplementedError(f"{type(self).__name__}.{what} is not implemented")
+
+    def log_prob(self, value) -> Tensor:
+        """Log density (or mass) at ``value``."""
+        self._not_implemented("log_prob")
+
+    def cdf(self, value) -> Tensor:
+        """P(X <= value)."""
+        self._not_implemented("cdf")
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of ``cdf``."""
+        self._not_implemented("icdf")
+
+    def entropy(self) -> Tensor:
+        """The entropy."""
+        self._not_implemented("entropy")
 
     def _extended(self, sample_shape) -> tuple:
         """``sample_shape + batch_shape + event_shape``: the shape of a draw."""

@@ -790,3 +790,57 @@ def test_sac_tanh_normal_policy_gradients(device):
     draw = ours.rsample()
     assert draw.device.type == device and draw.shape == (2, 2)
     ours.log_prob(draw).sum().backward()
+
+
+# ----------------------------------------------------------------------------- base class
+
+def test_user_subclass_validation_repr_and_defaults():
+    class Shifted(D.Distribution):
+        """A user distribution written as for torch."""
+
+        arg_constraints = {"rate": C.positive}
+        support = C.positive
+
+        def __init__(self, rate, validate_args=None):
+            self.rate = rate
+            super().__init__(tuple(rate.shape), validate_args=validate_args)
+
+        def log_prob(self, value):
+            self._validate_sample(value)
+            return self.rate.log() - self.rate * value
+
+    dist = Shifted(_f64([1.0, 2.0]))
+    assert dist.batch_shape == (2,) and repr(dist) == "Shifted(rate: (2,))"
+    with pytest.raises(ValueError, match=r"Expected parameter rate \(Tensor of shape \(2,\)\) "
+                                         r"of distribution Shifted\(rate: \(2,\)\) to satisfy "
+                                         r"the constraint GreaterThan\(lower_bound=0.0\)"):
+        Shifted(_f64([1.0, -2.0]))
+    with pytest.raises(ValueError, match="must be a Tensor"):
+        dist.log_prob(1.0)
+    for name in ("mean", "variance", "mode"):
+        with pytest.raises(NotImplementedError, match=name):
+            getattr(dist, name)
+    with pytest.raises(NotImplementedError, match="entropy"):
+        dist.entropy()
+    with pytest.raises(NotImplementedError, match="rsample"):
+        dist.rsample()
+    with pytest.raises(NotImplementedError, match="mean"):
+        D.TransformedDistribution(D.Normal(0.0, 1.0), D.ExpTransform()).mean
+    D.Distribution.set_default_validate_args(False)
+    try:
+        Shifted(_f64([-1.0]))
+        D.Normal(0.0, -1.0)
+    finally:
+        D.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError, match="Expected parameter scale"):
+        D.Normal(0.0, -1.0)
+
+
+def test_submodule_aliases_import():
+    import framework.distributions.constraint_registry as registry
+    import framework.distributions.constraints as constraints
+    assert constraints is D.constraints and registry.biject_to is D.biject_to
+    assert T is D.transforms and T.TanhTransform is D.TanhTransform
+    for name in ("TransformedDistribution", "Gumbel", "register_kl", "biject_to",
+                 "TanhTransform", "constraints"):
+        assert name in D.__all__
