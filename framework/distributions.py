@@ -109,7 +109,13 @@ class Distribution:
             if i != 1 and j != 1 and i != j:
                 raise ValueError("Value is not broadcastable with batch_shape+event_shape: "
                                  f"{actual} vs {expected}.")
-        support = self.support
+        try:
+            support = self.support
+        except NotImplementedError:
+            warnings.warn(f"{self.__class__} does not define `support` to enable sample "
+                          "validation. Please initialize the distribution with "
+                          "`validate_args=False` to turn off validation.", stacklevel=2)
+            return
         if not bool(support.check(value).all().item()):
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape "
                              f"{actual}) to be within the support ({support!r}) of the "

@@ -826,6 +826,9 @@ def test_user_subclass_validation_repr_and_defaults():
         dist.rsample()
     with pytest.raises(NotImplementedError, match="mean"):
         D.TransformedDistribution(D.Normal(0.0, 1.0), D.ExpTransform()).mean
+    bare = D.Distribution((2,))
+    with pytest.warns(UserWarning, match="does not define `support`"):
+        bare._validate_sample(_f64([1.0, 2.0]))
     D.Distribution.set_default_validate_args(False)
     try:
         Shifted(_f64([-1.0]))
