@@ -95,18 +95,22 @@ TRANSFORMS = {
 }
 
 
-def _build(name):
+def _build(name, device="cpu"):
     build = TRANSFORMS[name][0]
-    ours = build(T, lambda v: framework.tensor(v, dtype=framework.float64))
+    ours = build(T, lambda v: framework.tensor(v, dtype=framework.float64, device=device))
     theirs = build(TT, lambda v: torch.tensor(v, dtype=torch.float64))
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", sorted(TRANSFORMS))
-def test_transform_forward_inverse_log_det_and_gradients_match_torch(name):
-    ours, theirs = _build(name)
+CUDA_TRANSFORMS = ["affine", "cat", "corr_cholesky", "stick_breaking", "tanh"]
+
+
+@pytest.mark.parametrize("name,device", [(n, "cpu") for n in sorted(TRANSFORMS)]
+                         + [(n, "cuda") for n in CUDA_TRANSFORMS])
+def test_transform_forward_inverse_log_det_and_gradients_match_torch(name, device):
+    ours, theirs = _build(name, device)
     _, sample, shape, with_ladj = TRANSFORMS[name]
-    x, tx = _pair(sample(shape))
+    x, tx = _pair(sample(shape), device)
     y, ty = ours(x), theirs(tx)
     _close(y, ty)
     _close(ours.inv(y.detach()), theirs.inv(ty.detach()), atol=1e-8)
