@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from . import _distribution_constraints as constraints
 from . import dtypes
 from .autograd.function import Function
 from .autograd.grad_mode import no_grad
@@ -117,6 +118,11 @@ class MultivariateNormal(Distribution):
     """Gaussian over vectors: ``loc`` (..., n) with exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (..., n, n); torch's API and shapes."""
 
+    arg_constraints = {"loc": constraints.real_vector,
+                       "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite,
+                       "scale_tril": constraints.lower_cholesky}
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
@@ -413,6 +419,8 @@ class Gamma(_Elementwise):
     ``rsample`` is reparameterized as torch's: implicit in the concentration, x / rate in
     the rate."""
 
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
     has_rsample = True
     _params = ("concentration", "rate")
     _positive_params = ("concentration", "rate")
@@ -538,6 +546,9 @@ class Beta(_Elementwise):
     """Beta on (0, 1) with ``concentration1`` (α) and ``concentration0`` (β); sampled and
     reparameterized through a two-category Dirichlet, as torch."""
 
+    arg_constraints = {"concentration1": constraints.positive,
+                       "concentration0": constraints.positive}
+    support = constraints.unit_interval
     has_rsample = True
 
     _params = ("concentration1", "concentration0")
@@ -585,6 +596,8 @@ class Dirichlet(_Elementwise):
     """Dirichlet over the simplex with ``concentration`` (..., K); event shape (K,).
     Sampled as normalized Gamma draws, with torch's implicit reparameterization gradient."""
 
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
     has_rsample = True
 
     _params = ("concentration",)
@@ -635,6 +648,8 @@ class Dirichlet(_Elementwise):
 class Laplace(_Elementwise):
     """Laplace with ``loc`` and ``scale``; reparameterized like torch."""
 
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
     _params = ("loc", "scale")
     _positive_params = ("scale",)
     has_rsample = True
@@ -683,6 +698,8 @@ class Laplace(_Elementwise):
 class LogNormal(_Elementwise):
     """exp of a Normal(``loc``, ``scale``); reparameterized."""
 
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
     _params = ("loc", "scale")
     _positive_params = ("scale",)
     has_rsample = True
@@ -731,6 +748,9 @@ class LogNormal(_Elementwise):
 class OneHotCategorical(Distribution):
     """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
     ``probs`` (normalized here) or ``logits``."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.one_hot
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         from .distributions import Categorical
@@ -866,6 +886,8 @@ def _poisson_draw(rate: Tensor) -> Tensor:
 class Poisson(_Elementwise):
     """Poisson counts with ``rate``; no entropy (as torch)."""
 
+    arg_constraints = {"rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
     _params = ("rate",)
     _support_name = "IntegerGreaterThan(lower_bound=0)"
 
@@ -911,6 +933,14 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
 class Binomial(Distribution):
     """Number of successes in ``total_count`` trials with ``probs`` (or ``logits``).
     Sampled as a sum of Bernoulli draws (cost grows with ``total_count``)."""
+
+    arg_constraints = {"total_count": constraints.nonnegative_integer,
+                       "probs": constraints.unit_interval, "logits": constraints.real}
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        """``integer_interval(0, total_count)``."""
+        return constraints.integer_interval(0, self.total_count)
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None) -> None:
         if (probs is None) == (logits is None):

@@ -1,20 +1,27 @@
 """Probability distributions (``torch.distributions``): Categorical, Normal, Bernoulli,
-Uniform and Independent.
+Uniform and Independent here; MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal,
+OneHotCategorical, Poisson and Binomial in ``_distributions_more``; TransformedDistribution and
+Gumbel, HalfNormal, Weibull, Pareto, Kumaraswamy, LogisticNormal, RelaxedBernoulli,
+RelaxedOneHotCategorical and InverseGamma in ``_distributions_transformed``.
 
-Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean``,
-``batch_shape`` and ``event_shape``; ``Normal`` and ``Uniform`` also have
-``rsample`` (reparameterized, so gradients flow to their parameters) and
-``cdf``. ``Independent`` turns batch dims of a distribution into event dims
-(its ``log_prob`` and ``entropy`` sum over them). ``kl_divergence`` covers
-Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli and
-Independent-Independent, and (from ``_distributions_more``) the same-family pairs of
-MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal, OneHotCategorical,
-Poisson and Binomial, which live there.
+Each has ``sample`` (no gradient), ``log_prob``, ``batch_shape`` and ``event_shape``, and
+torch's moments and ``entropy`` where torch has them; the reparameterized ones have
+``rsample`` (gradients flow to the parameters). ``arg_constraints`` and ``support`` are
+constraints (``constraints``, torch's module of that name) and drive torch's validation of
+parameters and values (on by default; ``validate_args=False`` turns it off).
+``transforms`` (torch's Transform classes) and ``biject_to``/``transform_to`` map between
+constrained and unconstrained spaces. ``kl_divergence(p, q)`` dispatches on the pair of types
+among the functions ``register_kl`` holds (most specific match by MRO, as torch): the
+same-family pairs of every family here, Independent and TransformedDistribution pairs.
 """
 from __future__ import annotations
 
+import functools
 import math
+import sys
+import warnings
 
+from . import _distribution_constraints as constraints
 from . import dtypes
 from .autograd.grad_mode import no_grad
 from .ops import creation
@@ -41,17 +48,144 @@ def _one_of(probs, logits) -> None:
 
 
 class Distribution:
-    """Base class: ``batch_shape``, ``sample(sample_shape)``, ``log_prob``, ``entropy``."""
+    """Base class: ``batch_shape``, ``event_shape``, ``sample(sample_shape)``, ``log_prob``,
+    ``entropy``; ``arg_constraints`` and ``support`` (constraints) drive torch's argument
+    validation (on by default, as ``__debug__``; ``validate_args=False`` turns it off)."""
 
     batch_shape: tuple = ()
     event_shape: tuple = ()
+    arg_constraints: dict = {}
+    has_rsample = False
+    _validate_args = __debug__
+
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None) -> None:
+        """torch's constructor for user subclasses: the shapes, then parameter validation."""
+        self.batch_shape = tuple(batch_shape)
+        self.event_shape = tuple(event_shape)
+        self._init_validation(validate_args)
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        """Turn validation on or off for distributions built without ``validate_args``."""
+        if value not in (True, False):
+            raise ValueError
+        Distribution._validate_args = value
+
+    def _init_validation(self, validate_args, params=None) -> None:
+        """Keep ``validate_args`` and, when validating, check each parameter (``params``, by
+        default every non-dependent entry of ``arg_constraints``) against its constraint."""
+        if validate_args is not None:
+            self._validate_args = validate_args
+        if not self._validate_args:
+            return
+        names = self.arg_constraints if params is None else params
+        for name in names:
+            constraint = self.arg_constraints[name]
+            if constraints.is_dependent(constraint):
+                continue
+            value = getattr(self, name)
+            if not bool(constraint.check(value).all().item()):
+                raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape "
+                                 f"{tuple(value.shape)}) of distribution {self!r} to satisfy "
+                                 f"the constraint {constraint!r}, but found invalid "
+                                 f"values:\n{value}")
+
+    @property
+    def support(self):
+        """The constraint of the values (none known here)."""
+        raise NotImplementedError
+
+    def _validate_sample(self, value) -> None:
+        """torch's check of a value scored by log_prob/cdf: shapes, then the support."""
+        if not isinstance(value, Tensor):
+            raise ValueError("The value argument to log_prob must be a Tensor")
+        event = tuple(self.event_shape)
+        actual = tuple(value.shape)
+        if actual[len(actual) - len(event):] != event:
+            raise ValueError(f"The right-most size of value must match event_shape: {actual} "
+                             f"vs {event}.")
+        expected = tuple(self.batch_shape) + event
+        for i, j in zip(reversed(actual), reversed(expected)):
+            if i != 1 and j != 1 and i != j:
+                raise ValueError("Value is not broadcastable with batch_shape+event_shape: "
+                                 f"{actual} vs {expected}.")
+        try:
+            support = self.support
+        except NotImplementedError:
+            warnings.warn(f"{self.__class__} does not define `support` to enable sample "
+                          "validation. Please initialize the distribution with "
+                          "`validate_args=False` to turn off validation.", stacklevel=2)
+            return
+        if not bool(support.check(value).all().item()):
+            raise ValueError(f"Expected value argument ({type(value).__name__} of shape "
+                             f"{actual}) to be within the support ({support!r}) of the "
+                             f"distribution {self!r}, but found invalid values:\n{value}")
+
+    def _checked(self, value, like: Tensor) -> Tensor:
+        """``value`` as a tensor like ``like``, validated when validation is on."""
+        value = _as_tensor(value, like)
+        if self._validate_args:
+            self._validate_sample(value)
+        return value
 
     def sample(self, sample_shape=()) -> Tensor:
         """Draw ``sample_shape + batch_shape`` values (no gradient)."""
         with no_grad():
             return self.rsample(sample_shape) if self.has_rsample else self._sample(sample_shape)
 
-    has_rsample = False
+    def rsample(self, sample_shape=()) -> Tensor:
+        """A reparameterized draw (only where ``has_rsample``)."""
+        self._not_implemented("rsample")
+
+    def expand(self, batch_shape, _instance=None):
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        self._not_implemented("expand")
+
+    def _expanded(self, batch_shape, *names):
+        """A new instance built from the parameters ``names`` (positional, in that order)
+        broadcast to ``batch_shape``, unvalidated: the common ``expand``."""
+        batch_shape = tuple(batch_shape)
+        return type(self)(*[getattr(self, n).expand(batch_shape) for n in names],
+                          validate_args=False)
+
+    @property
+    def stddev(self) -> Tensor:
+        """``variance.sqrt()``."""
+        return self.variance.sqrt()
+
+    @property
+    def mean(self) -> Tensor:
+        """The mean (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.mean is not implemented")
+
+    @property
+    def mode(self) -> Tensor:
+        """The mode (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.mode is not implemented")
+
+    @property
+    def variance(self) -> Tensor:
+        """The variance (where the family defines one)."""
+        raise NotImplementedError(f"{type(self).__name__}.variance is not implemented")
+
+    def _not_implemented(self, what: str):
+        raise NotImplementedError(f"{type(self).__name__}.{what} is not implemented")
+
+    def log_prob(self, value) -> Tensor:
+        """Log density (or mass) at ``value``."""
+        self._not_implemented("log_prob")
+
+    def cdf(self, value) -> Tensor:
+        """P(X <= value)."""
+        self._not_implemented("cdf")
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of ``cdf``."""
+        self._not_implemented("icdf")
+
+    def entropy(self) -> Tensor:
+        """The entropy."""
+        self._not_implemented("entropy")
 
     def _extended(self, sample_shape) -> tuple:
         """``sample_shape + batch_shape + event_shape``: the shape of a draw."""
@@ -59,9 +193,20 @@ class Distribution:
             sample_shape = (sample_shape,)
         return tuple(sample_shape) + tuple(self.batch_shape) + tuple(self.event_shape)
 
+    _extended_shape = _extended
+
+    def __repr__(self) -> str:
+        names = [k for k in self.arg_constraints if k in self.__dict__]
+        shapes = ", ".join(f"{k}: {tuple(self.__dict__[k].shape)}" for k in names
+                           if isinstance(self.__dict__[k], Tensor))
+        return f"{type(self).__name__}({shapes})"
+
 
 class Categorical(Distribution):
     """Categories 0..K-1 with ``probs`` (normalized here) or ``logits`` over the last dim."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         _one_of(probs, logits)
@@ -80,6 +225,17 @@ class Categorical(Distribution):
             self.probs = self.logits.exp()
         self.batch_shape = tuple(self.probs.shape[:-1])
         self._num_events = self.probs.shape[-1]
+        self._init_validation(validate_args, ("probs",) if probs is not None else ("logits",))
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        """``integer_interval(0, K - 1)``."""
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    def expand(self, batch_shape, _instance=None) -> "Categorical":
+        """The same distribution with ``logits`` broadcast to ``batch_shape``."""
+        shape = tuple(batch_shape) + (self._num_events,)
+        return Categorical(logits=self.logits.expand(shape), validate_args=False)
 
     @property
     def param_shape(self) -> tuple:
@@ -96,7 +252,10 @@ class Categorical(Distribution):
 
     def log_prob(self, value: Tensor) -> Tensor:
         """log P(value) for integer ``value`` broadcast against the batch."""
-        value = _as_tensor(value).long()
+        value = _as_tensor(value)
+        if self._validate_args:
+            self._validate_sample(value)
+        value = value.long()
         shape = shape_ops.broadcast_tensors(value.unsqueeze(-1), self.logits)
         value, logits = shape[0][..., :1], shape[1]
         return logits.gather(-1, value).squeeze(-1)
@@ -116,6 +275,8 @@ class Categorical(Distribution):
 class Normal(Distribution):
     """Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
 
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None) -> None:
@@ -123,6 +284,16 @@ class Normal(Distribution):
         scale = _as_tensor(scale, loc)
         self.loc, self.scale = shape_ops.broadcast_tensors(loc, scale)
         self.batch_shape = tuple(self.loc.shape)
+        self._init_validation(validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> "Normal":
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "loc", "scale")
+
+    @property
+    def mode(self) -> Tensor:
+        """``loc``."""
+        return self.loc
 
     @property
     def mean(self) -> Tensor:
@@ -147,7 +318,7 @@ class Normal(Distribution):
 
     def log_prob(self, value) -> Tensor:
         """Log density at ``value``."""
-        value = _as_tensor(value, self.loc)
+        value = self._checked(value, self.loc)
         return (-((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log()
                 - math.log(math.sqrt(2 * math.pi)))
 
@@ -157,7 +328,7 @@ class Normal(Distribution):
 
     def cdf(self, value) -> Tensor:
         """P(X <= value) = (1 + erf((value - loc) / (scale √2))) / 2."""
-        value = _as_tensor(value, self.loc)
+        value = self._checked(value, self.loc)
         return 0.5 * (1 + unary.erf((value - self.loc) / (self.scale * math.sqrt(2))))
 
     def icdf(self, value) -> Tensor:
@@ -169,6 +340,8 @@ class Normal(Distribution):
 class Uniform(Distribution):
     """Uniform on ``[low, high)`` (broadcast together)."""
 
+    arg_constraints = {"low": constraints.dependent(is_discrete=False, event_dim=0),
+                       "high": constraints.dependent(is_discrete=False, event_dim=0)}
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None) -> None:
@@ -176,6 +349,23 @@ class Uniform(Distribution):
         high = _as_tensor(high, low)
         self.low, self.high = shape_ops.broadcast_tensors(low, high)
         self.batch_shape = tuple(self.low.shape)
+        self._init_validation(validate_args)
+        if self._validate_args and not bool((self.low < self.high).all().item()):
+            raise ValueError("Uniform is not defined when low>= high")
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        """``interval(low, high)``."""
+        return constraints.interval(self.low, self.high)
+
+    def expand(self, batch_shape, _instance=None) -> "Uniform":
+        """The same distribution with its parameters broadcast to ``batch_shape``."""
+        return self._expanded(batch_shape, "low", "high")
+
+    @property
+    def mode(self) -> Tensor:
+        """NaN (every point is a mode), as torch."""
+        return creation.full_like(self.low, float("nan"))
 
     @property
     def mean(self) -> Tensor:
@@ -200,14 +390,19 @@ class Uniform(Distribution):
 
     def log_prob(self, value) -> Tensor:
         """-log(high - low) inside ``[low, high)``, -inf outside."""
-        value = _as_tensor(value, self.low)
+        value = self._checked(value, self.low)
         inside = compare.logical_and(self.low <= value, value < self.high)
         return compare.where(inside, -(self.high - self.low).log(), float("-inf"))
 
     def cdf(self, value) -> Tensor:
         """``(value - low) / (high - low)`` clamped to [0, 1]."""
-        value = _as_tensor(value, self.low)
+        value = self._checked(value, self.low)
         return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def icdf(self, value) -> Tensor:
+        """``low + value (high - low)``."""
+        value = _as_tensor(value, self.low)
+        return value * (self.high - self.low) + self.low
 
     def entropy(self) -> Tensor:
         """``log(high - low)``."""
@@ -231,6 +426,28 @@ class Independent(Distribution):
         self.batch_shape = batch[:split]
         self.event_shape = batch[split:] + tuple(base_distribution.event_shape)
         self.has_rsample = base_distribution.has_rsample
+        if validate_args is not None:
+            self._validate_args = validate_args
+
+    @constraints.dependent_property
+    def support(self):
+        """The base support with the reinterpreted dims as event dims."""
+        support = self.base_dist.support
+        if self.reinterpreted_batch_ndims:
+            support = constraints.independent(support, self.reinterpreted_batch_ndims)
+        return support
+
+    def expand(self, batch_shape, _instance=None) -> "Independent":
+        """The same distribution with its batch broadcast to ``batch_shape``."""
+        batch_shape = tuple(batch_shape)
+        dims = self.reinterpreted_batch_ndims
+        base_batch = batch_shape + tuple(self.event_shape[:dims])
+        return Independent(self.base_dist.expand(base_batch), dims, validate_args=False)
+
+    @property
+    def mode(self) -> Tensor:
+        """The base distribution's mode."""
+        return self.base_dist.mode
 
     @property
     def mean(self) -> Tensor:
@@ -273,6 +490,9 @@ class Independent(Distribution):
 class Bernoulli(Distribution):
     """0/1 outcomes with success probability ``probs`` (or ``logits``)."""
 
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         _one_of(probs, logits)
         if probs is not None:
@@ -284,6 +504,14 @@ class Bernoulli(Distribution):
             self.logits = _as_tensor(logits)
             self.probs = self.logits.sigmoid()
         self.batch_shape = tuple(self.probs.shape)
+        self._init_validation(validate_args, ("probs",) if probs is not None else ("logits",))
+        self._from_probs = probs is not None
+
+    def expand(self, batch_shape, _instance=None) -> "Bernoulli":
+        """The same distribution with its parameter broadcast to ``batch_shape``."""
+        key = "probs" if self._from_probs else "logits"
+        return Bernoulli(**{key: getattr(self, key).expand(tuple(batch_shape))},
+                         validate_args=False)
 
     @property
     def mean(self) -> Tensor:
@@ -297,7 +525,7 @@ class Bernoulli(Distribution):
     def log_prob(self, value) -> Tensor:
         """-BCE-with-logits of ``value``."""
         from .ops.loss import binary_cross_entropy_with_logits
-        value = _as_tensor(value, self.logits)
+        value = self._checked(value, self.logits)
         logits, value = shape_ops.broadcast_tensors(self.logits, value)
         return -binary_cross_entropy_with_logits(logits, value, reduction="none")
 
@@ -307,28 +535,105 @@ class Bernoulli(Distribution):
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
 
+_KL_REGISTRY: dict = {}  # (type_p, type_q) -> function, filled by register_kl
+_KL_MEMOIZE: dict = {}  # (type(p), type(q)) -> the chosen function; cleared on register_kl
+
+
+def register_kl(type_p, type_q):
+    """Decorator registering ``fn(p, q)`` as KL(p || q) for ``p`` an instance of ``type_p``
+    and ``q`` of ``type_q`` (subclasses included; the most specific match wins)."""
+    if not isinstance(type_p, type) or not issubclass(type_p, Distribution):
+        raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
+    if not isinstance(type_q, type) or not issubclass(type_q, Distribution):
+        raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
+
+    def decorator(fun):
+        _KL_REGISTRY[type_p, type_q] = fun
+        _KL_MEMOIZE.clear()
+        return fun
+
+    return decorator
+
+
+@functools.total_ordering
+class _Match:
+    """A registered (type_p, type_q) pair ordered by specificity (subclass first)."""
+
+    def __init__(self, *types) -> None:
+        self.types = types
+
+    def __eq__(self, other) -> bool:
+        return self.types == other.types
+
+    def __le__(self, other) -> bool:
+        for x, y in zip(self.types, other.types):
+            if not issubclass(x, y):
+                return False
+            if x is not y:
+                break
+        return True
+
+
+def _dispatch_kl(type_p, type_q):
+    """The most specific registered function for (type_p, type_q), None if there is none;
+    warns when the most specific match in p and the one in q disagree."""
+    matches = [(sp, sq) for sp, sq in _KL_REGISTRY
+               if issubclass(type_p, sp) and issubclass(type_q, sq)]
+    if not matches:
+        return None
+    left_p, left_q = min(_Match(*m) for m in matches).types
+    right_q, right_p = min(_Match(*reversed(m)) for m in matches).types
+    left_fun = _KL_REGISTRY[left_p, left_q]
+    if left_fun is not _KL_REGISTRY[right_p, right_q]:
+        warnings.warn(f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
+                      f"Please register_kl({left_p.__name__}, {right_q.__name__})",
+                      RuntimeWarning)
+    return left_fun
+
+
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
-    """KL(p || q) for two distributions of the same family."""
-    if isinstance(p, Normal) and isinstance(q, Normal):
-        var_ratio = (p.scale / q.scale) ** 2
-        t1 = ((p.loc - q.loc) / q.scale) ** 2
-        return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
-    if isinstance(p, Categorical) and isinstance(q, Categorical):
-        t = p.probs * (p.logits - q.logits)
-        return compare.where(p.probs == 0, 0.0, t).sum(-1)
-    if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
-        return (p.probs * (unary.sigmoid(p.logits).log() - unary.sigmoid(q.logits).log())
-                + (1 - p.probs) * (unary.sigmoid(-p.logits).log() - unary.sigmoid(-q.logits).log()))
-    if isinstance(p, Independent) and isinstance(q, Independent):
-        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
-            raise NotImplementedError("kl_divergence of Independent distributions with different "
-                                      "reinterpreted_batch_ndims")
-        return p._sum_event(kl_divergence(p.base_dist, q.base_dist))
-    pair = _more.KL_PAIRS.get(type(p))
-    if pair is not None and type(q) is type(p):
-        return pair(p, q)
-    raise NotImplementedError(f"kl_divergence is not implemented for {type(p).__name__} and "
-                              f"{type(q).__name__}")
+    """KL(p || q), by the function ``register_kl`` holds for the two types."""
+    key = (type(p), type(q))
+    if key not in _KL_MEMOIZE:
+        _KL_MEMOIZE[key] = _dispatch_kl(*key)
+    fun = _KL_MEMOIZE[key]
+    if fun is None:
+        raise NotImplementedError(f"No KL(p || q) is implemented: kl_divergence is not "
+                                  f"implemented for {type(p).__name__} and {type(q).__name__}")
+    return fun(p, q)
+
+
+def _register_same_family(pairs: dict) -> None:
+    """Register each ``{cls: fn}`` of a same-family KL dict as ``register_kl(cls, cls)``."""
+    for cls, fun in pairs.items():
+        register_kl(cls, cls)(fun)
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
+    var_ratio = (p.scale / q.scale) ** 2
+    t1 = ((p.loc - q.loc) / q.scale) ** 2
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
+    t = p.probs * (p.logits - q.logits)
+    return compare.where(p.probs == 0, 0.0, t).sum(-1)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
+    return (p.probs * (unary.sigmoid(p.logits).log() - unary.sigmoid(q.logits).log())
+            + (1 - p.probs) * (unary.sigmoid(-p.logits).log() - unary.sigmoid(-q.logits).log()))
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("kl_divergence of Independent distributions with different "
+                                  "reinterpreted_batch_ndims")
+    return p._sum_event(kl_divergence(p.base_dist, q.base_dist))
 
 
 # Defined after ``Distribution``, which they subclass (the module imports it from here).
@@ -337,3 +642,31 @@ from ._distributions_more import (  # noqa: E402
     Beta, Binomial, Dirichlet, Gamma, Laplace, LogNormal, MultivariateNormal, OneHotCategorical,
     Poisson,
 )
+
+# Constraints, transforms, biject_to/transform_to, register_kl and TransformedDistribution
+# with the distributions torch builds on it.
+_register_same_family(_more.KL_PAIRS)
+from . import _distribution_constraint_registry as constraint_registry  # noqa: E402
+from . import _distribution_transforms as transforms  # noqa: E402
+from ._distribution_constraint_registry import biject_to, transform_to  # noqa: E402
+from ._distribution_transforms import (  # noqa: E402
+    AbsTransform, AffineTransform, CatTransform, ComposeTransform, CorrCholeskyTransform,
+    CumulativeDistributionTransform, ExpTransform, IndependentTransform, LowerCholeskyTransform,
+    PositiveDefiniteTransform, PowerTransform, ReshapeTransform, SigmoidTransform,
+    SoftmaxTransform, SoftplusTransform, StackTransform, StickBreakingTransform, TanhTransform,
+    Transform, identity_transform,
+)
+from ._distributions_transformed import (  # noqa: E402
+    ExpRelaxedCategorical, Gumbel, HalfNormal, InverseGamma, Kumaraswamy, LogisticNormal,
+    LogitRelaxedBernoulli, Pareto, RelaxedBernoulli, RelaxedOneHotCategorical,
+    TransformedDistribution, Weibull,
+)
+for _name, _module in (("constraints", constraints), ("transforms", transforms),
+                       ("constraint_registry", constraint_registry)):
+    sys.modules[f"{__name__}.{_name}"] = _module  # ``import framework.distributions.transforms``
+__all__ += [
+    "constraints", "transforms", "constraint_registry", "biject_to", "transform_to",
+    "register_kl", "TransformedDistribution", "Gumbel", "HalfNormal", "Weibull", "Pareto",
+    "Kumaraswamy", "LogisticNormal", "RelaxedBernoulli", "LogitRelaxedBernoulli",
+    "RelaxedOneHotCategorical", "ExpRelaxedCategorical", "InverseGamma",
+] + list(transforms.__all__)

@@ -104,7 +104,7 @@ def test_normal_cdf_icdf_match_torch():
 def test_uniform_matches_torch():
     low, tlow = _pair(RNG.uniform(-2.0, 0.0, 3))
     high, thigh = _pair(RNG.uniform(0.5, 2.0, 3))
-    ours, theirs = D.Uniform(low, high), TD.Uniform(tlow, thigh, validate_args=False)
+    ours, theirs = D.Uniform(low, high, validate_args=False), TD.Uniform(tlow, thigh, validate_args=False)
     value = np.array([-0.1, 0.3, 5.0])  # the last one outside the support
     _close(ours.log_prob(framework.tensor(value)), theirs.log_prob(torch.tensor(value)))
     _close(ours.entropy(), theirs.entropy())
