@@ -9,7 +9,10 @@ Each has ``sample`` (no gradient), ``log_prob``, ``entropy``, ``mean``,
 Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli and
 Independent-Independent, and (from ``_distributions_more``) the same-family pairs of
 MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal, OneHotCategorical,
-Poisson and Binomial, which live there.
+Poisson and Binomial, which live there. ``_distributions_families`` adds Exponential,
+Cauchy, Chi2, StudentT, Geometric, NegativeBinomial, Multinomial, MixtureSameFamily,
+ContinuousBernoulli, FisherSnedecor, VonMises, GeneralizedPareto, LowRankMultivariateNormal and
+OneHotCategoricalStraightThrough, with their same-family KL pairs in its ``KL_PAIRS``.
 """
 from __future__ import annotations
 
@@ -337,3 +340,12 @@ from ._distributions_more import (  # noqa: E402
     Beta, Binomial, Dirichlet, Gamma, Laplace, LogNormal, MultivariateNormal, OneHotCategorical,
     Poisson,
 )
+from ._distributions_families import (  # noqa: E402
+    Cauchy, Chi2, ContinuousBernoulli, Exponential, FisherSnedecor, GeneralizedPareto,
+    Geometric, LowRankMultivariateNormal, MixtureSameFamily, Multinomial, NegativeBinomial,
+    OneHotCategoricalStraightThrough, StudentT, VonMises,
+)
+__all__ += ["Exponential", "Cauchy", "Chi2", "StudentT", "Geometric", "NegativeBinomial",
+            "Multinomial", "MixtureSameFamily", "ContinuousBernoulli", "FisherSnedecor",
+            "VonMises", "GeneralizedPareto", "LowRankMultivariateNormal",
+            "OneHotCategoricalStraightThrough"]
