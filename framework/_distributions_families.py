@@ -16,9 +16,9 @@ from . import dtypes
 from .autograd.grad_mode import no_grad
 from .distributions import Categorical, Distribution
 from ._distributions_more import (
-    Binomial, Gamma, OneHotCategorical, _LOG_2PI, _Elementwise, _all, _as_tensor,
-    _broadcast_shapes, _check_param, _kl_gamma_gamma, _kl_onehot_onehot, _mT, _poisson_draw,
-    _positive, _uniform_like, _validate_flag,
+    Binomial, Gamma, OneHotCategorical, _LOG_2PI, _CategoricalEvents, _Elementwise, _all,
+    _as_tensor, _broadcast_shapes, _check_param, _kl_gamma_gamma, _kl_onehot_onehot, _mT,
+    _poisson_draw, _positive, _uniform_like, _validate_flag,
 )
 from .ops import compare, creation
 from .ops import shape as shape_ops
@@ -27,6 +27,7 @@ from .tensor import Tensor
 
 _NAN = float("nan")
 _INF = float("inf")
+_LOC = property(lambda self: self.loc, doc="``loc``.")
 
 
 def _where(cond: Tensor, value, other) -> Tensor:
@@ -162,10 +163,7 @@ class Cauchy(_Family):
         """NaN (undefined)."""
         return _full_like(self.loc, _NAN)
 
-    @property
-    def mode(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mode = _LOC
 
     @property
     def variance(self) -> Tensor:
@@ -236,10 +234,7 @@ class StudentT(_Family):
         """``loc`` where df > 1, NaN elsewhere."""
         return _where(self.df <= 1, _NAN, self.loc)
 
-    @property
-    def mode(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mode = _LOC
 
     @property
     def variance(self) -> Tensor:
@@ -407,15 +402,9 @@ class VonMises(_Family):
         kappa = self.concentration.to(dtypes.float64).expand(shape)
         return _von_mises_draw(loc, kappa).to(self.loc.dtype)
 
-    @property
-    def mean(self) -> Tensor:
-        """The circular mean, ``loc``."""
-        return self.loc
+    mean = _LOC  # the circular mean
 
-    @property
-    def mode(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mode = _LOC
 
     @property
     def variance(self) -> Tensor:
@@ -505,10 +494,7 @@ class GeneralizedPareto(_Family):
         xi = _where(valid, self.concentration, 0.25)
         return _where(valid, self.scale ** 2 / ((1 - xi) ** 2 * (1 - 2 * xi)), _NAN)
 
-    @property
-    def mode(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mode = _LOC
 
     def entropy(self) -> Tensor:
         """log(scale) + ξ + 1."""
@@ -732,37 +718,15 @@ class NegativeBinomial(_Family):
         return unnormalized - normalization
 
 
-class Multinomial(Distribution):
+class Multinomial(_CategoricalEvents):
     """Counts of ``total_count`` (an int) Categorical draws over the last dim of ``probs``
     (normalized here) or ``logits``; event shape (K,). ``log_prob`` accepts any total."""
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None) -> None:
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
-        self._validate_args = _validate_flag(validate_args)
-        if probs is not None and self._validate_args:
-            probs = _as_tensor(probs)
-            if probs.ndim >= 1:
-                _check_param("Multinomial()", "probs", probs, _all(probs >= 0), "Simplex()")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
-        self.batch_shape = tuple(self._categorical.batch_shape)
-        self.event_shape = (self._categorical._num_events,)
-
-    @property
-    def probs(self) -> Tensor:
-        """The normalized probabilities."""
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        """The normalized log-probabilities."""
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> tuple:
-        """Shape of ``probs``."""
-        return tuple(self.probs.shape)
+        self._init_categorical(probs, logits, validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -1048,15 +1012,9 @@ class LowRankMultivariateNormal(Distribution):
     def _full(self, *tail) -> tuple:
         return tuple(self.batch_shape) + tuple(self.event_shape) + tail
 
-    @property
-    def mean(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mean = _LOC
 
-    @property
-    def mode(self) -> Tensor:
-        """``loc``."""
-        return self.loc
+    mode = _LOC
 
     @property
     def variance(self) -> Tensor:

@@ -728,11 +728,12 @@ class LogNormal(_Elementwise):
         return 0.5 + 0.5 * _LOG_2PI + self.scale.log() + self.loc
 
 
-class OneHotCategorical(Distribution):
-    """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
-    ``probs`` (normalized here) or ``logits``."""
+class _CategoricalEvents(Distribution):
+    """Shared plumbing of the distributions built on a Categorical over the last dim of
+    ``probs`` (normalized here) or ``logits`` (OneHotCategorical, Multinomial): event shape
+    (K,), the normalized ``probs``/``logits``, torch's Simplex check of ``probs``."""
 
-    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+    def _init_categorical(self, probs, logits, validate_args) -> None:
         from .distributions import Categorical
         self._validate_args = _validate_flag(validate_args)
         if probs is not None and self._validate_args:
@@ -758,6 +759,14 @@ class OneHotCategorical(Distribution):
     def param_shape(self) -> tuple:
         """Shape of ``probs``."""
         return tuple(self.probs.shape)
+
+
+class OneHotCategorical(_CategoricalEvents):
+    """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
+    ``probs`` (normalized here) or ``logits``."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        self._init_categorical(probs, logits, validate_args)
 
     @property
     def mean(self) -> Tensor:
