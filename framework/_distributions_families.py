@@ -1,7 +1,8 @@
 """More ``torch.distributions`` families: Exponential, Cauchy, Chi2, StudentT, Geometric,
 NegativeBinomial, Multinomial, MixtureSameFamily, ContinuousBernoulli, FisherSnedecor,
-VonMises, GeneralizedPareto, LowRankMultivariateNormal and OneHotCategoricalStraightThrough,
-with the same-family KL pairs torch registers among them (``KL_PAIRS``).
+VonMises, GeneralizedPareto, LowRankMultivariateNormal, OneHotCategoricalStraightThrough,
+Wishart and LKJCholesky, with the same-family KL pairs torch registers among them
+(``KL_PAIRS``).
 
 Built from framework ops on the plumbing of ``_distributions_more`` (``_Elementwise``, the
 Gamma sampler and its implicit reparameterization, the validation messages), so sampling
@@ -1090,6 +1091,281 @@ class LowRankMultivariateNormal(Distribution):
         return LowRankMultivariateNormal(self.loc.expand(shape),
                                          self.cov_factor.expand(shape + (rank,)),
                                          self.cov_diag.expand(shape), validate_args=False)
+
+
+# ----------------------------------------------------------------------------- matrix families
+
+_LOG_2 = math.log(2)
+
+
+def _mvdigamma(x: Tensor, p: int) -> Tensor:
+    """Σᵢ ψ(x - i/2) over i < p (the multivariate digamma)."""
+    halves = creation.arange(p, dtype=x.dtype, device=x.device) / 2
+    return digamma(x.unsqueeze(-1) - halves).sum(-1)
+
+
+def _precision_to_scale_tril(precision: Tensor) -> Tensor:
+    """Lower Cholesky factor of P⁻¹ without inverting P: L⁻¹ is the transposed flip of the
+    Cholesky factor of the flipped P (torch's recipe)."""
+    import framework
+    flipped = framework.linalg.cholesky(precision.flip((-2, -1)))
+    tril_inverse = _mT(flipped.flip((-2, -1)))
+    eye = framework.eye(precision.shape[-1], dtype=precision.dtype, device=precision.device)
+    return _solve_tril(tril_inverse, eye)
+
+
+def _is_positive_definite(matrix: Tensor) -> Tensor:
+    """Per matrix: symmetric (to torch's isclose) and its Cholesky factorization succeeds."""
+    import framework
+    _, info = framework.linalg.cholesky_ex(matrix)
+    close = (matrix - _mT(matrix)).abs() <= 1e-8 + 1e-5 * _mT(matrix).abs()
+    return compare.logical_and(close.all(-1).all(-1), info == 0)
+
+
+class Wishart(Distribution):
+    """Wishart over positive definite (p, p) matrices with ``df`` (> p - 1) and exactly one of
+    ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``; reparameterized by the
+    Bartlett decomposition (Chi2 diagonal, implicit gradient in ``df``)."""
+
+    has_rsample = True
+
+    def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args=None) -> None:
+        given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
+        if len(given) != 1:
+            raise AssertionError("Exactly one of covariance_matrix or precision_matrix or "
+                                 "scale_tril may be specified.")
+        param = _as_tensor(given[0])
+        if param.ndim < 2:
+            raise ValueError("scale_tril must be at least two-dimensional, with optional "
+                             "leading batch dimensions")
+        batch = _broadcast_shapes(tuple(param.shape[:-2]),
+                                  tuple(df.shape) if isinstance(df, Tensor) else ())
+        self.df = _as_tensor(df, param).expand(batch)
+        p = param.shape[-1]
+        if not _all(self.df > p - 1):
+            raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
+        if not _all(self.df >= p):
+            import warnings
+            warnings.warn("Low df values detected. Singular samples are highly likely to occur "
+                          "for ndim - 1 < df < ndim.", stacklevel=2)
+        self.batch_shape, self.event_shape = batch, (p, p)
+        self._validate_args = _validate_flag(validate_args)
+        key = ("scale_tril" if scale_tril is not None else
+               "covariance_matrix" if covariance_matrix is not None else "precision_matrix")
+        if self._validate_args:
+            self._check(key, param)
+        if key == "scale_tril":
+            self._unbroadcasted_scale_tril = param
+        elif key == "covariance_matrix":
+            import framework
+            self._unbroadcasted_scale_tril = framework.linalg.cholesky(param)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(param)
+        offsets = creation.arange(p, dtype=param.dtype, device=param.device)
+        self._dist_chi2 = Chi2(self.df.unsqueeze(-1) - offsets, validate_args=False)
+
+    def _check(self, key: str, param: Tensor) -> None:
+        name = f"Wishart(df: {tuple(self.df.shape)}, {key}: {tuple(param.shape)})"
+        if key == "scale_tril":
+            ok = _all(param.diagonal(dim1=-2, dim2=-1) > 0) and _all(param.triu(1) == 0)
+            _check_param(name, key, param, ok, "LowerCholesky()")
+        else:
+            _check_param(name, key, param, _all(_is_positive_definite(param)),
+                         "PositiveDefinite()")
+
+    def _matrix_shape(self) -> tuple:
+        return tuple(self.batch_shape) + tuple(self.event_shape)
+
+    def _batch_scalar(self, x: Tensor) -> Tensor:
+        return x.reshape(tuple(self.batch_shape) + (1, 1))
+
+    @property
+    def scale_tril(self) -> Tensor:
+        """Lower Cholesky factor of the scale (covariance) matrix."""
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @property
+    def covariance_matrix(self) -> Tensor:
+        """``scale_tril @ scale_tril.mT``."""
+        tril = self._unbroadcasted_scale_tril
+        return (tril @ _mT(tril)).expand(self._matrix_shape())
+
+    @property
+    def precision_matrix(self) -> Tensor:
+        """The inverse of the covariance, L⁻ᵀ L⁻¹."""
+        import framework
+        tril = self._unbroadcasted_scale_tril
+        eye = framework.eye(tril.shape[-1], dtype=tril.dtype, device=tril.device)
+        inverse = _solve_tril(tril, eye)
+        return (_mT(inverse) @ inverse).expand(self._matrix_shape())
+
+    @property
+    def mean(self) -> Tensor:
+        """``df · covariance_matrix``."""
+        return self._batch_scalar(self.df) * self.covariance_matrix
+
+    @property
+    def mode(self) -> Tensor:
+        """``(df - p - 1) · covariance_matrix`` where df > p + 1, NaN elsewhere."""
+        factor = self.df - self.event_shape[-1] - 1
+        factor = _where(factor <= 0, _NAN, factor)
+        return self._batch_scalar(factor) * self.covariance_matrix
+
+    @property
+    def variance(self) -> Tensor:
+        """df (Vᵢⱼ² + Vᵢᵢ Vⱼⱼ)."""
+        v = self.covariance_matrix
+        diag = v.diagonal(dim1=-2, dim2=-1)
+        return self._batch_scalar(self.df) * (v ** 2 + diag.unsqueeze(-1) * diag.unsqueeze(-2))
+
+    def _bartlett(self, sample_shape: tuple) -> Tensor:
+        """L A Aᵀ Lᵀ with A lower triangular: √Chi2(df - i) on the diagonal, standard
+        normals below it."""
+        p = self.event_shape[-1]
+        eps = dtypes.finfo(self.df.dtype).eps
+        diag = self._dist_chi2.rsample(sample_shape).sqrt().clamp(min=eps)
+        normal = creation.randn(tuple(sample_shape) + self._matrix_shape(),
+                                dtype=diag.dtype, device=diag.device)
+        noise = diag.diag_embed() + normal.tril(-1)
+        chol = self._unbroadcasted_scale_tril @ noise
+        return chol @ _mT(chol)
+
+    def _singular(self, sample: Tensor) -> Tensor:
+        """Per draw (over the batch too): whether any matrix is not positive definite."""
+        bad = compare.logical_not(_is_positive_definite(sample))
+        for _ in self.batch_shape:
+            bad = bad.any(-1)
+        return bad
+
+    def rsample(self, sample_shape=(), max_try_correction=None) -> Tensor:
+        """Bartlett draws; draws with a singular matrix are redrawn up to
+        ``max_try_correction`` (10) times, with a warning, as torch does."""
+        if isinstance(sample_shape, int):
+            sample_shape = (sample_shape,)
+        sample_shape = tuple(sample_shape)
+        tries = 10 if max_try_correction is None else max_try_correction
+        sample = self._bartlett(sample_shape)
+        singular = self._singular(sample)
+        if bool(singular.any().item()):
+            import warnings
+            warnings.warn("Singular sample detected.", stacklevel=2)
+            for _ in range(tries):
+                fresh = self._bartlett(sample_shape)
+                pad = (1,) * (len(self.batch_shape) + 2)
+                sample = _where(singular.reshape(tuple(singular.shape) + pad), fresh, sample)
+                singular = self._singular(sample)
+                if not bool(singular.any().item()):
+                    break
+        return sample
+
+    def _half_log_det(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+    def log_prob(self, value) -> Tensor:
+        """-ν (p log 2 / 2 + log|L|) - log Γ_p(ν/2) + (ν - p - 1)/2 log|X| - tr(Σ⁻¹X)/2."""
+        import framework
+        value = _as_tensor(value, self.df)
+        if self._validate_args and not _all(_is_positive_definite(value)):
+            raise ValueError(f"Expected value argument (Tensor of shape {tuple(value.shape)}) "
+                             f"to be within the support (PositiveDefinite()) of the "
+                             f"distribution Wishart(), but found invalid values:\n{value}")
+        nu, p = self.df, self.event_shape[-1]
+        tril = self._unbroadcasted_scale_tril
+        eye = framework.eye(p, dtype=tril.dtype, device=tril.device)
+        inverse = _solve_tril(tril, eye)
+        trace = (inverse * (inverse @ value)).sum((-2, -1))
+        logdet = framework.linalg.slogdet(value).logabsdet
+        return (-nu * (p * _LOG_2 / 2 + self._half_log_det())
+                - framework.special.multigammaln(nu / 2, p) + (nu - p - 1) / 2 * logdet
+                - trace / 2)
+
+    def entropy(self) -> Tensor:
+        """(p+1)(p log 2 / 2 + log|L|) + log Γ_p(ν/2) - (ν-p-1)/2 ψ_p(ν/2) + ν p / 2."""
+        import framework
+        nu, p = self.df, self.event_shape[-1]
+        return ((p + 1) * (p * _LOG_2 / 2 + self._half_log_det())
+                + framework.special.multigammaln(nu / 2, p)
+                - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+
+    def expand(self, batch_shape, _instance=None) -> "Wishart":
+        """The same distribution broadcast to ``batch_shape``."""
+        batch_shape = tuple(batch_shape)
+        tril = self._unbroadcasted_scale_tril.expand(batch_shape + tuple(self.event_shape))
+        return Wishart(self.df.expand(batch_shape), scale_tril=tril, validate_args=False)
+
+
+class LKJCholesky(Distribution):
+    """LKJ distribution over the lower Cholesky factors of (dim, dim) correlation matrices
+    with ``concentration`` η (> 0), sampled by the onion method (Beta radii, uniform
+    directions). No rsample (as torch)."""
+
+    def __init__(self, dim: int, concentration=1.0, validate_args=None) -> None:
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. "
+                             f"Found dim={dim}.")
+        self.dim = dim
+        self.concentration = _as_tensor(concentration)
+        self.batch_shape = tuple(self.concentration.shape)
+        self.event_shape = (dim, dim)
+        self._validate_args = _validate_flag(validate_args)
+        if self._validate_args:
+            _check_param(f"LKJCholesky(concentration: {self.batch_shape})", "concentration",
+                         self.concentration, _positive(self.concentration),
+                         "GreaterThan(lower_bound=0.0)")
+        marginal = self.concentration + 0.5 * (dim - 2)
+        offset = creation.arange(dim - 1, dtype=marginal.dtype, device=marginal.device)
+        offset = shape_ops.cat([creation.zeros((1,), dtype=marginal.dtype,
+                                               device=marginal.device), offset])
+        from ._distributions_more import Beta
+        self._beta = Beta(offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset,
+                          validate_args=False)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        """Rows √y · u with y ~ Beta and u uniform on the sphere of the row's first entries;
+        the diagonal completes each row to unit norm."""
+        with no_grad():
+            y = self._beta.sample(sample_shape).unsqueeze(-1)
+            normal = creation.randn(self._extended(sample_shape), dtype=y.dtype,
+                                    device=y.device).tril(-1)
+            norms = normal.norm(dim=-1, keepdim=True)
+            sphere = normal / _where(norms == 0, 1.0, norms)  # row 0 is all zeros
+            w = y.sqrt() * sphere
+            tiny = dtypes.finfo(w.dtype).tiny
+            diag = (1 - (w ** 2).sum(-1)).clamp(min=tiny).sqrt()
+            return w + diag.diag_embed()
+
+    def log_prob(self, value) -> Tensor:
+        """Σᵢ (2(η - 1) + dim - i) log Lᵢᵢ (i = 2..dim) minus the log normalizer."""
+        import framework
+        value = _as_tensor(value, self.concentration)
+        if self._validate_args:
+            self._check_value(value)
+        diag = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
+        order = creation.arange(2, self.dim + 1, dtype=diag.dtype, device=diag.device)
+        order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
+        unnormalized = (order * diag.log()).sum(-1)
+        dm1 = self.dim - 1
+        alpha = self.concentration + 0.5 * dm1
+        denominator = lgamma(alpha) * dm1
+        numerator = framework.special.multigammaln(alpha - 0.5, dm1)
+        return unnormalized - (0.5 * dm1 * math.log(math.pi) + numerator - denominator)
+
+    def _check_value(self, value: Tensor) -> None:
+        """torch's CorrCholesky: lower triangular, positive diagonal, unit-norm rows."""
+        tol = dtypes.finfo(value.dtype).eps * value.shape[-1] * 10
+        rows = value.norm(dim=-1)
+        ok = (_all(value.triu(1) == 0) and _all(value.diagonal(dim1=-2, dim2=-1) > 0)
+              and _all((rows - 1).abs() <= tol))
+        if not ok:
+            raise ValueError(f"Expected value argument (Tensor of shape {tuple(value.shape)}) "
+                             f"to be within the support (CorrCholesky()) of the distribution "
+                             f"LKJCholesky(), but found invalid values:\n{value}")
+
+    def expand(self, batch_shape, _instance=None) -> "LKJCholesky":
+        """The same distribution with ``concentration`` broadcast to ``batch_shape``."""
+        return LKJCholesky(self.dim, self.concentration.expand(tuple(batch_shape)),
+                           validate_args=False)
 
 
 # ----------------------------------------------------------------------------- KL pairs

@@ -11,8 +11,9 @@ Independent-Independent, and (from ``_distributions_more``) the same-family pair
 MultivariateNormal, Gamma, Beta, Dirichlet, Laplace, LogNormal, OneHotCategorical,
 Poisson and Binomial, which live there. ``_distributions_families`` adds Exponential,
 Cauchy, Chi2, StudentT, Geometric, NegativeBinomial, Multinomial, MixtureSameFamily,
-ContinuousBernoulli, FisherSnedecor, VonMises, GeneralizedPareto, LowRankMultivariateNormal and
-OneHotCategoricalStraightThrough, with their same-family KL pairs in its ``KL_PAIRS``.
+ContinuousBernoulli, FisherSnedecor, VonMises, GeneralizedPareto, LowRankMultivariateNormal,
+OneHotCategoricalStraightThrough, Wishart and LKJCholesky, with their same-family KL pairs in
+its ``KL_PAIRS``.
 """
 from __future__ import annotations
 
@@ -343,9 +344,9 @@ from ._distributions_more import (  # noqa: E402
 from ._distributions_families import (  # noqa: E402
     Cauchy, Chi2, ContinuousBernoulli, Exponential, FisherSnedecor, GeneralizedPareto,
     Geometric, LowRankMultivariateNormal, MixtureSameFamily, Multinomial, NegativeBinomial,
-    OneHotCategoricalStraightThrough, StudentT, VonMises,
+    LKJCholesky, OneHotCategoricalStraightThrough, StudentT, VonMises, Wishart,
 )
 __all__ += ["Exponential", "Cauchy", "Chi2", "StudentT", "Geometric", "NegativeBinomial",
             "Multinomial", "MixtureSameFamily", "ContinuousBernoulli", "FisherSnedecor",
             "VonMises", "GeneralizedPareto", "LowRankMultivariateNormal",
-            "OneHotCategoricalStraightThrough"]
+            "OneHotCategoricalStraightThrough", "Wishart", "LKJCholesky"]

@@ -545,3 +545,96 @@ def test_exponential_and_studentt_on_device(device):
     tlp.sum().backward()
     _close(df.grad, tdf.grad)
     _studentt_rsample_vs_torch(device)
+
+
+# ----------------------------------------------------------------------------- matrix families
+
+def _spd(batch, n):
+    """A low-rank-plus-diagonal covariance, W Wᵀ + diag(D), of full rank."""
+    _, factor, diag = _lowrank_params(batch, n, n)
+    return factor @ np.swapaxes(factor, -1, -2) + diag[..., None] * np.eye(n)
+
+
+@pytest.mark.parametrize("key", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_wishart_matches_torch(key):
+    cov = _spd((2,), 3)
+    matrix = np.linalg.cholesky(cov) if key == "scale_tril" else cov
+    df, tdf = _pair([3.5, 6.0])
+    mat, tmat = _pair(matrix)
+    ours, theirs = D.Wishart(df, **{key: mat}), TD.Wishart(tdf, **{key: tmat})
+    assert ours.batch_shape == (2,) and ours.event_shape == (3, 3)
+    value = np.stack([_spd((2,), 3) for _ in range(4)])
+    lp, tlp = ours.log_prob(_t(value)), theirs.log_prob(torch.tensor(value))
+    _close(lp, tlp, atol=1e-8)
+    _close(ours.entropy(), theirs.entropy(), atol=1e-8)
+    for attr in ("mean", "mode", "variance", "scale_tril", "covariance_matrix",
+                 "precision_matrix"):
+        _close(getattr(ours, attr), getattr(theirs, attr), atol=1e-8)
+    (lp.sum() + ours.entropy().sum()).backward()
+    (tlp.sum() + theirs.entropy().sum()).backward()
+    _close(df.grad, tdf.grad, atol=1e-7)
+    expected = tmat.grad
+    if key == "scale_tril":  # torch's cholesky_solve also sends gradient to the zero triangle
+        expected = expected.tril()
+    _close(mat.grad, expected, atol=1e-7, rtol=1e-7)
+    draws = ours.rsample((3,))
+    assert draws.shape == (3, 2, 3, 3) and draws.requires_grad
+    assert ours.expand((4, 2)).sample().shape == (4, 2, 3, 3)
+
+
+def test_wishart_sample_moments_and_bad_arguments():
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    dist = D.Wishart(_t(5.0), _t(cov))
+    draws = dist.sample((20000,)).numpy()
+    np.testing.assert_allclose(draws.mean(0), 5.0 * cov, rtol=0.03)
+    np.testing.assert_allclose(draws.var(0), dist.variance.numpy(), rtol=0.1)
+    # rsample gradients are unbiased: d E[Σᵢⱼ Xᵢⱼ] / d df = Σᵢⱼ covᵢⱼ, / d L = 2 df 1 1ᵀ L
+    df = framework.tensor(5.0, dtype=F64, requires_grad=True)
+    tril = framework.tensor(np.linalg.cholesky(cov), dtype=F64, requires_grad=True)
+    D.Wishart(df, scale_tril=tril).rsample((20000,)).sum((-2, -1)).mean().backward()
+    assert abs(df.grad.item() - cov.sum()) < 0.05 * cov.sum()
+    expected = 2 * 5.0 * np.ones((2, 2)) @ np.linalg.cholesky(cov)  # E[A Aᵀ] = df I
+    np.testing.assert_allclose(tril.grad.numpy(), expected, rtol=0.05, atol=0.05)
+    with pytest.raises(AssertionError, match="Exactly one of covariance_matrix"):
+        D.Wishart(_t(3.0))
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        D.Wishart(_t(3.0), _t([1.0, 2.0]))
+    with pytest.raises(ValueError, match="expected to be greater than ndim - 1 = 1"):
+        D.Wishart(_t(0.5), _t(cov))
+    with pytest.raises(ValueError, match="Expected parameter covariance_matrix"):
+        D.Wishart(_t(3.0), _t([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="Expected parameter scale_tril"):
+        D.Wishart(_t(3.0), scale_tril=_t([[1.0, 1.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="Expected value argument"):
+        dist.log_prob(_t([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.warns(UserWarning, match="Low df values"):
+        D.Wishart(_t(1.5), _t(cov))
+
+
+def test_lkj_cholesky_matches_torch():
+    conc, tconc = _pair([0.5, 1.0, 3.0])
+    ours, theirs = D.LKJCholesky(3, conc), TD.LKJCholesky(3, tconc)
+    assert ours.batch_shape == (3,) and ours.event_shape == (3, 3)
+    value = theirs.sample((4,))
+    lp, tlp = ours.log_prob(_t(value.numpy())), theirs.log_prob(value)
+    _close(lp, tlp)
+    lp.sum().backward()
+    tlp.sum().backward()
+    _close(conc.grad, tconc.grad)
+    draws = ours.sample((4000,))
+    assert draws.shape == (4000, 3, 3, 3)
+    rows = np.linalg.norm(draws.numpy(), axis=-1)
+    np.testing.assert_allclose(rows, 1.0, atol=1e-12)
+    assert np.all(np.triu(draws.numpy(), 1) == 0)
+    # the correlation L Lᵀ has E[r₁₂] = 0 and Var(r₁₂) = 1 / (2η + dim - 1) for η, dim = 3
+    corr = draws.numpy() @ np.swapaxes(draws.numpy(), -1, -2)
+    r = corr[:, :, 0, 1]
+    np.testing.assert_allclose(r.mean(0), 0.0, atol=0.05)
+    np.testing.assert_allclose(r.var(0), 1.0 / (2 * np.array([0.5, 1.0, 3.0]) + 2), rtol=0.1)
+    assert ours.expand((2, 3)).sample().shape == (2, 3, 3, 3)
+    with pytest.raises(ValueError, match="Expected dim to be an integer greater than or equal"):
+        D.LKJCholesky(1)
+    with pytest.raises(ValueError, match="Expected parameter concentration"):
+        D.LKJCholesky(2, _t([0.0]))
+    with pytest.raises(ValueError, match="Expected value argument"):
+        ours.log_prob(_t(np.eye(3) * 2))
