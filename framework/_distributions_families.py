@@ -85,6 +85,10 @@ class _Family(_Elementwise):
         """The shape of the ``probs``/``logits`` parameter given."""
         return tuple(getattr(self, self._params[-1]).shape)
 
+    def entropy(self) -> Tensor:
+        """Only where torch has it (not NegativeBinomial, FisherSnedecor, VonMises)."""
+        raise NotImplementedError(f"{type(self).__name__}.entropy is not implemented")
+
 
 # ----------------------------------------------------------------------------- continuous
 
@@ -532,6 +536,11 @@ class ContinuousBernoulli(_Family):
 
     def _in_support(self, value: Tensor) -> bool:
         return _all(compare.logical_and(value >= 0, value <= 1))
+
+    @property
+    def mode(self) -> Tensor:
+        """Not implemented (as torch)."""
+        raise NotImplementedError("ContinuousBernoulli.mode is not implemented")
 
     def _outside_unstable_region(self) -> Tensor:
         return compare.logical_or(self.probs <= self._lims[0], self.probs > self._lims[1])
