@@ -1431,3 +1431,124 @@ KL_PAIRS = {
     Chi2: _kl_gamma_gamma,
     OneHotCategoricalStraightThrough: _kl_onehot_onehot,
 }
+
+
+# ----------------------------------------------------------------------------- cross-family KL
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+def _kl_infinite(p, q) -> Tensor:
+    """p puts mass where q has none."""
+    first = getattr(p, p._params[0]) if hasattr(p, "_params") else p.loc
+    return _full_like(first, _INF)
+
+
+def _kl_mvn_lowrank(p, q: LowRankMultivariateNormal) -> Tensor:
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    q_w, q_d = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    p_tril = p.scale_tril
+    term1 = (_lowrank_logdet(q_d, q._capacitance_tril)
+             - 2 * p_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    term3 = _lowrank_mahalanobis(q_w, q_d, q.loc - p.loc, q._capacitance_tril)
+    a = _solve_tril(q._capacitance_tril, _mT(q_w) / q_d.unsqueeze(-2))
+    term2 = _trace_xxt(p_tril * q_d.rsqrt().unsqueeze(-1)) - _trace_xxt(a @ p_tril)
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q) -> Tensor:
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    q_tril = q.scale_tril
+    term1 = (2 * q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+             - _lowrank_logdet(p._unbroadcasted_cov_diag, p._capacitance_tril))
+    term3 = _batch_mahalanobis(q_tril, q.loc - p.loc)
+    term21 = _trace_xxt(_solve_tril(q_tril, p._unbroadcasted_cov_factor))
+    term22 = _trace_xxt(_solve_tril(q_tril, p._unbroadcasted_cov_diag.sqrt().diag_embed()))
+    return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])
+
+
+def _kl_beta_continuous_bernoulli(p, q: ContinuousBernoulli) -> Tensor:
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+
+def _kl_beta_exponential(p, q: Exponential) -> Tensor:
+    mean = p.concentration1 / (p.concentration1 + p.concentration0)
+    return -p.entropy() - q.rate.log() + q.rate * mean
+
+
+def _kl_continuous_bernoulli_exponential(p: ContinuousBernoulli, q: Exponential) -> Tensor:
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+def _kl_continuous_bernoulli_normal(p: ContinuousBernoulli, q) -> Tensor:
+    t1 = -p.entropy()
+    t2 = 0.5 * (_LOG_2PI + (q.loc / q.scale) ** 2) + q.scale.log()
+    t3 = (p.variance + p.mean ** 2 - 2.0 * q.loc * p.mean) / (2.0 * q.scale ** 2)
+    return t1 + t2 + t3
+
+
+def _kl_continuous_bernoulli_uniform(p: ContinuousBernoulli, q) -> Tensor:
+    # torch's condition, kept as it is: infinite unless q.low < 0 and q.high > 1
+    result = -p.entropy() + (q.high - q.low).log()
+    return _where(compare.logical_or(q.low >= 0.0, q.high <= 1.0), _INF, result)
+
+
+def _kl_exponential_gamma(p: Exponential, q) -> Tensor:
+    ratio = q.rate / p.rate
+    return (-q.concentration * ratio.log() + ratio + lgamma(q.concentration)
+            + q.concentration * _EULER_GAMMA - (1 + _EULER_GAMMA))
+
+
+def _kl_exponential_normal(p: Exponential, q) -> Tensor:
+    var_normal = q.scale ** 2
+    rate_sqr = p.rate ** 2
+    t1 = 0.5 * (rate_sqr * var_normal * 2 * math.pi).log()
+    return t1 - 1 + (rate_sqr.reciprocal() - q.loc / p.rate + q.loc ** 2 * 0.5) / var_normal
+
+
+def _kl_gamma_exponential(p, q: Exponential) -> Tensor:
+    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
+
+
+def _kl_uniform_continuous_bernoulli(p, q: ContinuousBernoulli) -> Tensor:
+    result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+    return _where(compare.logical_or(p.high >= 1.0, p.low <= 0.0), _INF, result)
+
+
+def _kl_uniform_exponential(p, q: Exponential) -> Tensor:
+    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
+    return _where(p.low < 0, _INF, result)
+
+
+def _cross_pairs() -> dict:
+    """The cross-family pairs torch registers that involve the families of this module."""
+    from .distributions import Normal, Uniform
+    from ._distributions_more import Beta, Laplace, MultivariateNormal
+    pairs = {
+        (MultivariateNormal, LowRankMultivariateNormal): _kl_mvn_lowrank,
+        (LowRankMultivariateNormal, MultivariateNormal): _kl_lowrank_mvn,
+        (Beta, ContinuousBernoulli): _kl_beta_continuous_bernoulli,
+        (Beta, Exponential): _kl_beta_exponential,
+        (ContinuousBernoulli, Exponential): _kl_continuous_bernoulli_exponential,
+        (ContinuousBernoulli, Normal): _kl_continuous_bernoulli_normal,
+        (ContinuousBernoulli, Uniform): _kl_continuous_bernoulli_uniform,
+        (Exponential, Gamma): _kl_exponential_gamma,
+        (Exponential, Normal): _kl_exponential_normal,
+        (Gamma, Exponential): _kl_gamma_exponential,
+        (Uniform, ContinuousBernoulli): _kl_uniform_continuous_bernoulli,
+        (Uniform, Exponential): _kl_uniform_exponential,
+    }
+    for p, q in ((Exponential, Beta), (Exponential, ContinuousBernoulli), (Exponential, Uniform),
+                 (Gamma, ContinuousBernoulli), (Laplace, ContinuousBernoulli),
+                 (Laplace, Exponential), (Normal, ContinuousBernoulli), (Normal, Exponential)):
+        pairs[(p, q)] = _kl_infinite
+    return pairs
+
+
+# (type(p), type(q)) -> KL(p || q) for pairs of different families (subclasses such as Chi2
+# are meant to be found through their bases, as torch's registry does).
+KL_CROSS_PAIRS = _cross_pairs()

@@ -647,3 +647,54 @@ def test_lkj_cholesky_matches_torch():
         D.LKJCholesky(2, _t([0.0]))
     with pytest.raises(ValueError, match="Expected value argument"):
         ours.log_prob(_t(np.eye(3) * 2))
+
+
+# ----------------------------------------------------------------------------- cross-family KL
+
+def _builders():
+    """family -> (parameter arrays, for the support pairs below)."""
+    cov = _spd((), 3)
+    lowrank = _lowrank_params((), 3, 2)
+    return {
+        "MultivariateNormal": (RNG.standard_normal(3), cov),
+        "LowRankMultivariateNormal": lowrank,
+        "Beta": (_pos(2), _pos(2)),
+        "ContinuousBernoulli": (np.array([0.3, 0.8]),),
+        "Exponential": (_pos(2),),
+        "Gamma": (_pos(2), _pos(2)),
+        "Normal": (RNG.standard_normal(2), _pos(2)),
+        "Laplace": (RNG.standard_normal(2), _pos(2)),
+        "Uniform": (np.array([0.1, -0.5]), np.array([0.7, 2.0])),
+    }
+
+
+def _cross_cases():
+    from framework._distributions_families import KL_CROSS_PAIRS
+    return sorted((p.__name__, q.__name__) for p, q in KL_CROSS_PAIRS)
+
+
+@pytest.mark.parametrize("p_name,q_name", _cross_cases())
+def test_cross_family_kl_matches_torch(p_name, q_name):
+    from framework._distributions_families import KL_CROSS_PAIRS
+    params = _builders()
+    p_pairs = [_pair(a) for a in params[p_name]]
+    q_params = params[q_name]
+    if (p_name, q_name) == ("ContinuousBernoulli", "Uniform"):
+        q_params = (np.array([-0.5, 0.2]), np.array([1.5, 2.0]))  # finite, then infinite
+    q_pairs = [_pair(a) for a in q_params]
+    ours_p = getattr(D, p_name)(*(o for o, _ in p_pairs))
+    ours_q = getattr(D, q_name)(*(o for o, _ in q_pairs))
+    theirs_p = getattr(TD, p_name)(*(t for _, t in p_pairs))
+    theirs_q = getattr(TD, q_name)(*(t for _, t in q_pairs))
+    kl = KL_CROSS_PAIRS[(type(ours_p), type(ours_q))](ours_p, ours_q)
+    tkl = TD.kl_divergence(theirs_p, theirs_q)
+    _close(kl, tkl)
+    finite = torch.isfinite(tkl)
+    if bool(finite.any()):
+        mask = framework.tensor(finite.numpy())
+        compare = framework.where(mask, kl, 0.0)
+        compare.sum().backward()
+        tkl[finite].sum().backward()
+        for o, t in p_pairs + q_pairs:
+            if t.grad is not None:
+                _close(o.grad, t.grad, atol=1e-8)
