@@ -762,7 +762,8 @@ class Multinomial(_CategoricalEvents):
         """log(n!) - Σ log(xᵢ!) + Σ xᵢ log pᵢ (0 · log 0 read as 0)."""
         value = _as_tensor(value, self.probs)
         if self._validate_args:
-            ok = _is_integer(value) and _all(value.sum(-1) <= self.total_count)
+            # torch's multinomial constraint: non-negative, summing to at most total_count
+            ok = _all(value >= 0) and _all(value.sum(-1) <= self.total_count)
             if not ok:
                 raise ValueError(f"Expected value argument (Tensor of shape "
                                  f"{tuple(value.shape)}) to be within the support "

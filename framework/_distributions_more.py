@@ -808,6 +808,17 @@ class OneHotCategorical(_CategoricalEvents):
         """The Categorical entropy."""
         return self._categorical.entropy()
 
+    def enumerate_support(self, expand=True) -> Tensor:
+        """The K one-hot vectors along a new first dim: (K, 1.., K), or (K,) + batch + (K,)
+        with ``expand``."""
+        import framework
+        n = self.event_shape[0]
+        values = framework.eye(n, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        if expand:
+            values = values.expand((n,) + tuple(self.batch_shape) + (n,))
+        return values
+
     def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
         """The same distribution with ``logits`` broadcast to ``batch_shape``."""
         shape = tuple(batch_shape) + self.event_shape

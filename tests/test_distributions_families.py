@@ -255,6 +255,10 @@ def test_one_hot_straight_through_rsample():
     tq = TD.OneHotCategoricalStraightThrough(logits=torch.tensor(q.logits.numpy()))
     _close(_kl(ours, q), TD.kl_divergence(theirs, tq))
     assert type(ours.expand((3, 2))) is D.OneHotCategoricalStraightThrough
+    for expand in (False, True):
+        _close(ours.enumerate_support(expand), theirs.enumerate_support(expand))
+        _close(ours.log_prob(ours.enumerate_support(expand)),
+               theirs.log_prob(theirs.enumerate_support(expand)))
 
 
 # ----------------------------------------------------------------------------- KL
