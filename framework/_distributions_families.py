@@ -51,7 +51,8 @@ def _binary_logits(probs: Tensor) -> Tensor:
     return clamped.log() - (-clamped).log1p()
 
 
-def _is_integer(value: Tensor) -> bool:
+def _is_count(value: Tensor) -> bool:
+    """Every element a non-negative integer."""
     return _all(value >= 0) and _all(value == value.round())
 
 
@@ -636,7 +637,7 @@ class Geometric(_Family):
                                  f"positive but found invalid values:\n{probs}")
 
     def _in_support(self, value: Tensor) -> bool:
-        return _is_integer(value)
+        return _is_count(value)
 
     @property
     def mean(self) -> Tensor:
@@ -695,7 +696,7 @@ class NegativeBinomial(_Family):
                              "HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)")
 
     def _in_support(self, value: Tensor) -> bool:
-        return _is_integer(value)
+        return _is_count(value)
 
     @property
     def mean(self) -> Tensor:
