@@ -702,3 +702,18 @@ def test_cross_family_kl_matches_torch(p_name, q_name):
         for o, t in p_pairs + q_pairs:
             if t.grad is not None:
                 _close(o.grad, t.grad, atol=1e-8)
+
+
+def test_python_float_parameters_use_the_default_dtype():
+    x = np.array([0.5, 2.0], dtype=np.float32)
+    for name, args in (("Exponential", (1.5,)), ("Cauchy", (0.0, 2.0)),
+                       ("StudentT", (3.0, 0.5, 2.0)), ("Geometric", (0.3,)),
+                       ("GeneralizedPareto", (0.0, 1.0, 0.2)), ("VonMises", (0.5, 2.0))):
+        ours = getattr(D, name)(*args)
+        theirs = getattr(TD, name)(*(torch.tensor(a) for a in args))  # float64 oracle
+        assert ours.batch_shape == () and ours.sample().shape == ()
+        value = np.round(x) if name == "Geometric" else x
+        lp = ours.log_prob(framework.tensor(value))
+        assert lp.dtype is framework.float32
+        reference = theirs.log_prob(torch.tensor(value, dtype=torch.float64)).numpy()
+        np.testing.assert_allclose(lp.numpy(), reference, rtol=1e-5, atol=1e-6)
