@@ -745,14 +745,14 @@ class LogNormal(_Elementwise):
         return 0.5 + 0.5 * _LOG_2PI + self.scale.log() + self.loc
 
 
-class OneHotCategorical(Distribution):
-    """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
-    ``probs`` (normalized here) or ``logits``."""
+class _CategoricalEvents(Distribution):
+    """Shared plumbing of the distributions built on a Categorical over the last dim of
+    ``probs`` (normalized here) or ``logits`` (OneHotCategorical, Multinomial): event shape
+    (K,), the normalized ``probs``/``logits``, torch's Simplex check of ``probs``."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = constraints.one_hot
 
-    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+    def _init_categorical(self, probs, logits, validate_args) -> None:
         from .distributions import Categorical
         self._validate_args = _validate_flag(validate_args)
         if probs is not None and self._validate_args:
@@ -778,6 +778,16 @@ class OneHotCategorical(Distribution):
     def param_shape(self) -> tuple:
         """Shape of ``probs``."""
         return tuple(self.probs.shape)
+
+
+class OneHotCategorical(_CategoricalEvents):
+    """A Categorical whose values are one-hot vectors over the last dim (event shape (K,));
+    ``probs`` (normalized here) or ``logits``."""
+
+    support = constraints.one_hot
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        self._init_categorical(probs, logits, validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -818,6 +828,17 @@ class OneHotCategorical(Distribution):
     def entropy(self) -> Tensor:
         """The Categorical entropy."""
         return self._categorical.entropy()
+
+    def enumerate_support(self, expand=True) -> Tensor:
+        """The K one-hot vectors along a new first dim: (K, 1.., K), or (K,) + batch + (K,)
+        with ``expand``."""
+        import framework
+        n = self.event_shape[0]
+        values = framework.eye(n, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        if expand:
+            values = values.expand((n,) + tuple(self.batch_shape) + (n,))
+        return values
 
     def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
         """The same distribution with ``logits`` broadcast to ``batch_shape``."""

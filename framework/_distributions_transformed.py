@@ -269,25 +269,57 @@ class Gumbel(TransformedDistribution):
         return self.scale.log() + (1 + _EULER)
 
 
-class HalfNormal(TransformedDistribution):
-    """|X| for X ~ Normal(0, ``scale``)."""
+class _Half(TransformedDistribution):
+    """|X| for X ~ ``_base(0, scale)``, a family symmetric about 0 (HalfNormal, HalfCauchy):
+    the base density doubled on [0, inf)."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _base: type = Distribution  # the symmetric family, built as ``_base(0, scale)``
 
     def __init__(self, scale, validate_args=None) -> None:
-        base = Normal(0, scale, validate_args=False)
+        base = self._base(0, scale, validate_args=False)
         super().__init__(base, AbsTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None) -> "HalfNormal":
+    def expand(self, batch_shape, _instance=None) -> "_Half":
         """The same distribution with ``scale`` broadcast to ``batch_shape``."""
         return self._expanded(batch_shape, "scale")
 
     @property
     def scale(self) -> Tensor:
-        """The base Normal's scale."""
+        """The base distribution's scale."""
         return self.base_dist.scale
+
+    @property
+    def mode(self) -> Tensor:
+        """0."""
+        return creation.zeros_like(self.scale)
+
+    def log_prob(self, value) -> Tensor:
+        """The base log density + log 2 for value >= 0, -inf below."""
+        value = self._checked(value, self.scale)
+        log_prob = self.base_dist.log_prob(value) + math.log(2)
+        return compare.where(value >= 0, log_prob, float("-inf"))
+
+    def cdf(self, value) -> Tensor:
+        """2 F(value) - 1 with F the base cdf."""
+        value = self._checked(value, self.scale)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob) -> Tensor:
+        """The base icdf of (prob + 1) / 2."""
+        return self.base_dist.icdf((_as_tensor(prob, self.scale) + 1) / 2)
+
+    def entropy(self) -> Tensor:
+        """The base entropy - log 2."""
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Half):
+    """|X| for X ~ Normal(0, ``scale``)."""
+
+    _base = Normal
 
     @property
     def mean(self) -> Tensor:
@@ -295,33 +327,9 @@ class HalfNormal(TransformedDistribution):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self) -> Tensor:
-        """0."""
-        return creation.zeros_like(self.scale)
-
-    @property
     def variance(self) -> Tensor:
         """scale² (1 - 2/π)."""
         return self.scale ** 2 * (1 - 2 / math.pi)
-
-    def log_prob(self, value) -> Tensor:
-        """The Normal log density + log 2 for value >= 0, -inf below."""
-        value = self._checked(value, self.scale)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return compare.where(value >= 0, log_prob, float("-inf"))
-
-    def cdf(self, value) -> Tensor:
-        """2 Φ(value / scale) - 1."""
-        value = self._checked(value, self.scale)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob) -> Tensor:
-        """The Normal icdf of (prob + 1) / 2."""
-        return self.base_dist.icdf((_as_tensor(prob, self.scale) + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        """The Normal entropy - log 2."""
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Weibull(TransformedDistribution):

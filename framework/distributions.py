@@ -13,6 +13,10 @@ parameters and values (on by default; ``validate_args=False`` turns it off).
 constrained and unconstrained spaces. ``kl_divergence(p, q)`` dispatches on the pair of types
 among the functions ``register_kl`` holds (most specific match by MRO, as torch): the
 same-family pairs of every family here, Independent and TransformedDistribution pairs.
+``_distributions_families`` adds Exponential, Cauchy, HalfCauchy, Chi2, StudentT, Geometric,
+NegativeBinomial, Multinomial, MixtureSameFamily, ContinuousBernoulli, FisherSnedecor,
+VonMises, GeneralizedPareto, LowRankMultivariateNormal, OneHotCategoricalStraightThrough,
+Wishart and LKJCholesky, with their same-family and cross-family KL pairs.
 """
 from __future__ import annotations
 
@@ -670,3 +674,17 @@ __all__ += [
     "Kumaraswamy", "LogisticNormal", "RelaxedBernoulli", "LogitRelaxedBernoulli",
     "RelaxedOneHotCategorical", "ExpRelaxedCategorical", "InverseGamma",
 ] + list(transforms.__all__)
+from . import _distributions_families as _families  # noqa: E402
+from ._distributions_families import (  # noqa: E402
+    Cauchy, Chi2, ContinuousBernoulli, Exponential, FisherSnedecor, GeneralizedPareto,
+    Geometric, HalfCauchy, LowRankMultivariateNormal, MixtureSameFamily, Multinomial, NegativeBinomial,
+    LKJCholesky, OneHotCategoricalStraightThrough, StudentT, VonMises, Wishart,
+)
+__all__ += ["Exponential", "Cauchy", "HalfCauchy", "Chi2", "StudentT", "Geometric", "NegativeBinomial",
+            "Multinomial", "MixtureSameFamily", "ContinuousBernoulli", "FisherSnedecor",
+            "VonMises", "GeneralizedPareto", "LowRankMultivariateNormal",
+            "OneHotCategoricalStraightThrough", "Wishart", "LKJCholesky"]
+_register_same_family(_families.KL_PAIRS)
+for (_p, _q), _fun in _families.KL_CROSS_PAIRS.items():
+    register_kl(_p, _q)(_fun)
+del _name, _module, _p, _q, _fun
