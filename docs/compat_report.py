@@ -1,6 +1,6 @@
 """Generate docs/compat.md: which names of ``torch``, ``torch.nn.functional``, ``Tensor``,
-``torch.nn`` and ``torch.linalg`` framework has, checked against the names of the torch that
-framework follows.
+``torch.nn``, ``torch.linalg`` and ``torch.distributions`` framework has, checked against the
+names of the torch that framework follows.
 
     PYTHONPATH=. python docs/compat_report.py > docs/compat.md
     PYTHONPATH=. python docs/compat_report.py --record > docs/compat.md      (or: make docs)
@@ -23,6 +23,7 @@ import textwrap
 from pathlib import Path
 
 import framework
+import framework.distributions
 import framework.nn.functional as framework_functional
 
 RECORD = Path(__file__).resolve().parent / "compat_torch_names.json"
@@ -91,6 +92,7 @@ NAMESPACES = [
     ("torch.Tensor", "framework.Tensor", framework.Tensor),
     ("torch.nn", "framework.nn", framework.nn),
     ("torch.linalg", "framework.linalg", framework.linalg),
+    ("torch.distributions", "framework.distributions", framework.distributions),
 ]
 # Namespaces with rules of their own instead of BY_DESIGN's, which are written for torch's
 # other namespaces (``torch.linalg.cond``, ``eig``, ``lstsq`` are no deprecated or TorchScript
@@ -120,6 +122,7 @@ def installed_names() -> dict:
                            and inspect.isclass(getattr(torch.nn, n))),
         "torch.linalg": sorted(n for n in dir(torch.linalg) if not n.startswith("_")
                                and callable(getattr(torch.linalg, n))),
+        "torch.distributions": sorted(set(torch.distributions.__all__)),
     }}
 
 

@@ -17,7 +17,7 @@ from . import _distribution_constraints as constraints
 from . import dtypes
 from ._distributions_transformed import _Half
 from .autograd.grad_mode import no_grad
-from .distributions import Categorical, Distribution
+from .distributions import Categorical, Distribution, ExponentialFamily
 from ._distributions_more import (
     Binomial, Gamma, OneHotCategorical, _LOG_2PI, _CategoricalEvents, _Elementwise, _all,
     _as_tensor, _broadcast_shapes, _check_param, _kl_gamma_gamma, _kl_onehot_onehot, _mT,
@@ -96,7 +96,7 @@ class _Family(_Elementwise):
 # ----------------------------------------------------------------------------- continuous
 
 
-class Exponential(_Family):
+class Exponential(_Family, ExponentialFamily):
     """Exponential with ``rate`` (density rate·e^(-rate x)); support [0, ∞); reparameterized."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -152,6 +152,15 @@ class Exponential(_Family):
         """-log1p(-value) / rate."""
         value = _as_tensor(value, self.rate)
         return -(-value).log1p() / self.rate
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x) -> Tensor:
+        return -(-x).log()
+
+    _mean_carrier_measure = 0
 
     def entropy(self) -> Tensor:
         """1 - log(rate)."""
@@ -556,7 +565,7 @@ class GeneralizedPareto(_Family):
         return self.scale.log() + self.concentration + 1
 
 
-class ContinuousBernoulli(_Family):
+class ContinuousBernoulli(_Family, ExponentialFamily):
     """Continuous Bernoulli on [0, 1] with ``probs`` (clamped into (0, 1)) or ``logits``;
     ``lims`` bounds the region around 1/2 where Taylor expansions replace the closed
     forms. Reparameterized through ``icdf``."""
@@ -1213,7 +1222,7 @@ def _is_positive_definite(matrix: Tensor) -> Tensor:
     return compare.logical_and(close.all(-1).all(-1), info == 0)
 
 
-class Wishart(Distribution):
+class Wishart(ExponentialFamily):
     """Wishart over positive definite (p, p) matrices with ``df`` (> p - 1) and exactly one of
     ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``; reparameterized by the
     Bartlett decomposition (Chi2 diagonal, implicit gradient in ``df``)."""

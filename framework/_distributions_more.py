@@ -18,7 +18,7 @@ from . import _distribution_constraints as constraints
 from . import dtypes
 from .autograd.function import Function
 from .autograd.grad_mode import no_grad
-from .distributions import Distribution
+from .distributions import Distribution, ExponentialFamily
 from .ops import compare, creation
 from .ops.special import digamma, lgamma
 from .ops import shape as shape_ops
@@ -414,7 +414,7 @@ class _StandardGamma(Function):
         return grad * _standard_gamma_grad(alpha, x)
 
 
-class Gamma(_Elementwise):
+class Gamma(_Elementwise, ExponentialFamily):
     """Gamma with shape ``concentration`` and ``rate`` (density ∝ x^(a-1) e^(-rate x)).
     ``rsample`` is reparameterized as torch's: implicit in the concentration, x / rate in
     the rate."""
@@ -457,6 +457,15 @@ class Gamma(_Elementwise):
         value = self._value(value)
         a, rate = self.concentration, self.rate
         return a * rate.log() + (a - 1) * value.log() - rate * value - lgamma(a)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return self.concentration - 1, -self.rate
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
+
+    _mean_carrier_measure = 0
 
     def entropy(self) -> Tensor:
         """a - log(rate) + lgamma(a) + (1 - a) digamma(a)."""
@@ -542,7 +551,7 @@ def _dirichlet_entropy(c: Tensor) -> Tensor:
             - ((c - 1.0) * digamma(c)).sum(-1))
 
 
-class Beta(_Elementwise):
+class Beta(_Elementwise, ExponentialFamily):
     """Beta on (0, 1) with ``concentration1`` (α) and ``concentration0`` (β); sampled and
     reparameterized through a two-category Dirichlet, as torch."""
 
@@ -586,13 +595,20 @@ class Beta(_Elementwise):
         return ((a - 1) * value.log() + (b - 1) * (1 - value).log()
                 + lgamma(a + b) - lgamma(a) - lgamma(b))
 
+    @property
+    def _natural_params(self) -> tuple:
+        return self.concentration1, self.concentration0
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return lgamma(x) + lgamma(y) - lgamma(x + y)
+
     def entropy(self) -> Tensor:
         """The two-category Dirichlet entropy."""
         c = shape_ops.stack([self.concentration1, self.concentration0], -1)
         return _dirichlet_entropy(c)
 
 
-class Dirichlet(_Elementwise):
+class Dirichlet(_Elementwise, ExponentialFamily):
     """Dirichlet over the simplex with ``concentration`` (..., K); event shape (K,).
     Sampled as normalized Gamma draws, with torch's implicit reparameterization gradient."""
 
@@ -639,6 +655,13 @@ class Dirichlet(_Elementwise):
         value = self._value(value)
         c = self.concentration
         return (((c - 1) * value.log()).sum(-1) + lgamma(c.sum(-1)) - lgamma(c).sum(-1))
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x) -> Tensor:
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))
 
     def entropy(self) -> Tensor:
         """log B(c) + (c0 - K) ψ(c0) - Σ (c - 1) ψ(c)."""
@@ -904,7 +927,7 @@ def _poisson_draw(rate: Tensor) -> Tensor:
     return compare.where(small, knuth, ptrs).to(rate.dtype)
 
 
-class Poisson(_Elementwise):
+class Poisson(_Elementwise, ExponentialFamily):
     """Poisson counts with ``rate``; no entropy (as torch)."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -917,6 +940,13 @@ class Poisson(_Elementwise):
         if self._validate_args:
             _check_param(self._name(), "rate", self.rate, _all(self.rate >= 0),
                          "GreaterThanEq(lower_bound=0.0)")
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x) -> Tensor:
+        return x.exp()
 
     def _in_support(self, value: Tensor) -> bool:
         return _all(value >= 0) and _all(value == value.round())

@@ -33,7 +33,7 @@ from .ops import compare, unary
 from .ops import shape as shape_ops
 from .tensor import Tensor
 
-__all__ = ["Distribution", "Categorical", "Normal", "Bernoulli", "Uniform", "Independent",
+__all__ = ["Distribution", "ExponentialFamily", "Categorical", "Normal", "Bernoulli", "Uniform", "Independent",
            "MultivariateNormal", "Gamma", "Beta", "Dirichlet", "Laplace", "LogNormal",
            "OneHotCategorical", "Poisson", "Binomial", "kl_divergence"]
 
@@ -206,6 +206,39 @@ class Distribution:
         return f"{type(self).__name__}({shapes})"
 
 
+class ExponentialFamily(Distribution):
+    """Base of the exponential families, ``p(x; theta) = exp(<t(x), theta> - F(theta) + k(x))``
+    (``torch.distributions.ExponentialFamily``): a family gives ``_natural_params`` (theta),
+    ``_log_normalizer(*theta)`` (F) and ``_mean_carrier_measure`` (E[k(x)]); ``entropy`` is
+    then torch's Bregman-divergence form, F(theta) - <theta, grad F(theta)> - E[k(x)]."""
+
+    @property
+    def _natural_params(self) -> tuple:
+        raise NotImplementedError(f"{type(self).__name__} does not give its natural parameters")
+
+    def _log_normalizer(self, *natural_params) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not give its log normalizer")
+
+    @property
+    def _mean_carrier_measure(self):
+        raise NotImplementedError(f"{type(self).__name__} does not give its mean carrier "
+                                  "measure")
+
+    def entropy(self) -> Tensor:
+        """F(theta) - <theta, grad F(theta)> - E[k(x)], by autograd of the log normalizer
+        (differentiable: the gradient graph is kept)."""
+        from .autograd import grad
+        from .autograd.grad_mode import enable_grad
+        with enable_grad():
+            params = [p.detach().requires_grad_() for p in self._natural_params]
+            log_normalizer = self._log_normalizer(*params)
+            gradients = grad(log_normalizer.sum(), params, create_graph=True)
+        result = log_normalizer - self._mean_carrier_measure
+        for param, gradient in zip(params, gradients):
+            result = result - (param * gradient).reshape(tuple(self.batch_shape) + (-1,)).sum(-1)
+        return result
+
+
 class Categorical(Distribution):
     """Categories 0..K-1 with ``probs`` (normalized here) or ``logits`` over the last dim."""
 
@@ -276,7 +309,7 @@ class Categorical(Distribution):
                              device=self.probs.device)
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """Gaussian with mean ``loc`` and standard deviation ``scale`` (broadcast together)."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -329,6 +362,15 @@ class Normal(Distribution):
     def entropy(self) -> Tensor:
         """0.5 + 0.5 log(2π) + log(scale)."""
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return self.loc / self.scale ** 2, -0.5 / self.scale ** 2
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return -0.25 * x ** 2 / y + 0.5 * (-math.pi / y).log()
+
+    _mean_carrier_measure = 0
 
     def cdf(self, value) -> Tensor:
         """P(X <= value) = (1 + erf((value - loc) / (scale √2))) / 2."""
@@ -491,7 +533,7 @@ class Independent(Distribution):
         return self._sum_event(self.base_dist.entropy())
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """0/1 outcomes with success probability ``probs`` (or ``logits``)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -532,6 +574,15 @@ class Bernoulli(Distribution):
         value = self._checked(value, self.logits)
         logits, value = shape_ops.broadcast_tensors(self.logits, value)
         return -binary_cross_entropy_with_logits(logits, value, reduction="none")
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.logits,)
+
+    def _log_normalizer(self, x) -> Tensor:
+        return x.exp().log1p()
+
+    _mean_carrier_measure = 0
 
     def entropy(self) -> Tensor:
         """-p log p - (1-p) log(1-p)."""

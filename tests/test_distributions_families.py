@@ -788,3 +788,42 @@ def test_half_cauchy_matches_torch():
         D.HalfCauchy(_t([-1.0]))
     with pytest.raises(ValueError, match="support"):
         D.HalfCauchy(_t([1.0]), validate_args=True).log_prob(_t([-1.0]))
+
+
+@pytest.mark.parametrize("name", ["Normal", "Bernoulli", "Gamma", "Exponential"])
+def test_exponential_family_entropy_is_torchs_bregman_form(name):
+    """The families torch derives from ExponentialFamily are instances of ours, and the
+    generic entropy (autograd of the log normalizer) equals each family's own entropy and
+    torch's, with gradients to the parameters."""
+    a, ta = _pair(_pos(3))
+    b, tb = _pair(_pos(3, low=0.2, high=0.8))
+    build = {
+        "Normal": lambda lib, a, b: lib.Normal(a, b),
+        "Bernoulli": lambda lib, a, b: lib.Bernoulli(probs=b),
+        "Gamma": lambda lib, a, b: lib.Gamma(a, b),
+        "Exponential": lambda lib, a, b: lib.Exponential(a),
+    }[name]
+    ours, theirs = build(D, a, b), build(TD, ta, tb)
+    assert isinstance(ours, D.ExponentialFamily) and isinstance(theirs, TD.ExponentialFamily)
+    generic = D.ExponentialFamily.entropy(ours)
+    _close(generic, theirs.entropy())
+    _close(generic, ours.entropy())
+    generic.sum().backward()
+    TD.ExponentialFamily.entropy(theirs).sum().backward()
+    for ours_p, theirs_p in ((a, ta), (b, tb)):
+        if theirs_p.grad is not None:
+            _close(ours_p.grad, theirs_p.grad)
+
+
+def test_exponential_families_without_a_carrier_measure_raise_like_torch():
+    """Beta, Dirichlet and Poisson are exponential families in torch too, whose generic
+    entropy raises NotImplementedError there (no mean carrier measure): the same here."""
+    for ours, theirs in ((D.Beta(_t([2.0]), _t([3.0])), TD.Beta(torch.tensor([2.0]),
+                                                                  torch.tensor([3.0]))),
+                         (D.Dirichlet(_t([2.0, 3.0])), TD.Dirichlet(torch.tensor([2.0, 3.0]))),
+                         (D.Poisson(_t([2.0])), TD.Poisson(torch.tensor([2.0])))):
+        assert isinstance(ours, D.ExponentialFamily)
+        with pytest.raises(NotImplementedError):
+            TD.ExponentialFamily.entropy(theirs)
+        with pytest.raises(NotImplementedError):
+            D.ExponentialFamily.entropy(ours)
