@@ -35,7 +35,8 @@ BY_DESIGN = [
      r"ExecutionPlan|Gradient|IODescriptor|ErrorReport|FileCheck|JITException|TracingState|"
      r"ConcreteModuleType\w*|InferredType|AliasDb|CallStack|OperatorInfo|AggregationType|"
      r"LockingLogger|NoopLogger|BenchmarkConfig|BenchmarkExecutionStats|ThroughputBenchmark|"
-     r"DeepCopyMemoTable|Capsule|Future|Type|Stream|Event|Tag)$|Type$|^(parse_ir|parse_schema|"
+     r"DeepCopyMemoTable|Capsule|Future|Type|Stream|Event|Tag|ModuleDict|ParameterDict|"
+     r"BufferDict)$|Type$|^(parse_ir|parse_schema|"
      r"parse_type_comment|import_ir_module\w*|merge_type_from_type_comment|unify_type_list|fork|"
      r"wait|jit|script|trace|cpp|classes|ops|library|package|fx|export|compile|compiler|vmap|"
      r"func|cond|hub|monitor|profiler|overrides|sym_\w+|Sym\w+)$",
@@ -51,6 +52,7 @@ BY_DESIGN = [
      "state_dict())"),
     (r"^(q_\w+|quantize\w*|quantized\w*|qint\w*|quint\w*|qscheme|dequantize|int_repr|"
      r"fake_quantize\w*|fused_moving_avg_obs_fake_quant|choose_qparams\w*|fbgemm\w*|"
+     r"empty_quantized|"
      r"quantization|ao|is_quantized|Quant\w*|DeQuant\w*)$",
      "quantization (torch.ao): not part of framework"),
     (r"sparse|spmm|^(smm|dsmm|hsmm|hspmm|saddmm|sspaddmm|ccol_indices\w*|col_indices\w*|"

@@ -41,7 +41,8 @@ from ._memory import (channels_last, channels_last_3d, contiguous_format,  # noq
                       memory_format, preserve_format)
 from .serialization import load, save
 from ._backends.precision import get_float32_matmul_precision, set_float32_matmul_precision
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import (Generator, get_rng_state, initial_seed, manual_seed, seed,
+                     set_rng_state, thread_safe_generator)
 from ._settings import (are_deterministic_algorithms_enabled, get_num_interop_threads,
                         get_num_threads, is_deterministic_algorithms_warn_only_enabled,
                         set_num_interop_threads, set_num_threads,

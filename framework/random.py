@@ -9,7 +9,7 @@ import os
 import time
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
-           "get_rng_state", "set_rng_state"]
+           "get_rng_state", "set_rng_state", "thread_safe_generator"]
 
 
 class Generator:
@@ -102,3 +102,12 @@ def get_rng_state() -> tuple:
 def set_rng_state(state) -> None:
     """Restore the CPU generator's state."""
     default_generator.set_state(state)
+
+
+def thread_safe_generator() -> "Generator | None":
+    """``torch.random.thread_safe_generator``: the generator a DataLoader *thread* worker
+    owns, None elsewhere (the main process and process workers, where ops use the default
+    generator). framework's DataLoader workers are processes, each seeded on its own
+    (``get_worker_info().seed``), so this is always None: ``generator=None`` draws from
+    that worker's default generator."""
+    return None

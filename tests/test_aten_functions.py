@@ -160,9 +160,10 @@ def test_dropout_forms_and_grids(device):
 
 # -- top-level in-place functions, copying views, real forms of the complex helpers -------------
 @pytest.mark.parametrize("name", ["abs_", "exp_", "sigmoid_", "sqrt_", "clamp_", "fill_",
-                                  "zero_", "nan_to_num_", "logit_", "deg2rad_", "trunc_"])
+                                  "zero_", "nan_to_num_", "logit_", "deg2rad_", "trunc_",
+                                  "as_strided_"])
 def test_top_level_in_place_functions_write_like_torch(device, name):
-    args = {"clamp_": (-0.2, 0.3), "fill_": (1.5,)}.get(name, ())
+    args = {"clamp_": (-0.2, 0.3), "fill_": (1.5,), "as_strided_": ((3, 2), (1, 3))}.get(name, ())
     values = RNG.uniform(0.1, 0.9, (2, 3))
     ours = framework.tensor(values, device=device)
     theirs = torch.tensor(values)
@@ -425,3 +426,11 @@ def test_geqrf_matches_lapack_through_torch(device, shape):
     assert framework.tensor(a, device=device).geqrf()[1].shape == theirs.tau.shape
     with pytest.raises(RuntimeError, match="at least 2 dimensions"):
         framework.geqrf(framework.ones(3, device=device))
+
+
+def test_thread_safe_generator_is_none_outside_thread_workers():
+    """torch's answer in the main process and in process workers (framework's DataLoader
+    workers are processes): None, so ops draw from the default generator."""
+    assert framework.thread_safe_generator() is None
+    assert framework.random.thread_safe_generator() is None
+    assert torch.random.thread_safe_generator() is None
