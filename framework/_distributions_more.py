@@ -808,6 +808,7 @@ class OneHotCategorical(_CategoricalEvents):
     ``probs`` (normalized here) or ``logits``."""
 
     support = constraints.one_hot
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         self._init_categorical(probs, logits, validate_args)
@@ -984,6 +985,8 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
 class Binomial(Distribution):
     """Number of successes in ``total_count`` trials with ``probs`` (or ``logits``).
     Sampled as a sum of Bernoulli draws (cost grows with ``total_count``)."""
+
+    has_enumerate_support = True
 
     arg_constraints = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}

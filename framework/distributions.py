@@ -60,6 +60,7 @@ class Distribution:
     event_shape: tuple = ()
     arg_constraints: dict = {}
     has_rsample = False
+    has_enumerate_support = False
     _validate_args = __debug__
 
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None) -> None:
@@ -268,6 +269,13 @@ class Categorical(Distribution):
     def support(self):
         """``integer_interval(0, K - 1)``."""
         return constraints.integer_interval(0, self._num_events - 1)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The K categories along a new first dim: (K, 1, ..) or, with ``expand``,
+        (K,) + batch_shape."""
+        values = creation.arange(self._num_events, device=self.probs.device)
+        values = values.reshape((-1,) + (1,) * len(self.batch_shape))
+        return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
 
     def expand(self, batch_shape, _instance=None) -> "Categorical":
         """The same distribution with ``logits`` broadcast to ``batch_shape``."""
@@ -483,6 +491,17 @@ class Independent(Distribution):
             support = constraints.independent(support, self.reinterpreted_batch_ndims)
         return support
 
+    @property
+    def has_enumerate_support(self) -> bool:
+        """The base's, when no batch dim is reinterpreted (as torch)."""
+        return self.reinterpreted_batch_ndims == 0 and self.base_dist.has_enumerate_support
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The base's support, when no batch dim is reinterpreted."""
+        if self.reinterpreted_batch_ndims > 0:
+            raise NotImplementedError("Enumeration over cartesian product is not implemented")
+        return self.base_dist.enumerate_support(expand=expand)
+
     def expand(self, batch_shape, _instance=None) -> "Independent":
         """The same distribution with its batch broadcast to ``batch_shape``."""
         batch_shape = tuple(batch_shape)
@@ -538,6 +557,14 @@ class Bernoulli(ExponentialFamily):
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
+    has_enumerate_support = True
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """0 and 1 along a new first dim, in ``probs``' dtype: (2, 1, ..) or, with
+        ``expand``, (2,) + batch_shape."""
+        values = creation.arange(2, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((-1,) + (1,) * len(self.batch_shape))
+        return values.expand((-1,) + tuple(self.batch_shape)) if expand else values
 
     def __init__(self, probs=None, logits=None, validate_args=None) -> None:
         _one_of(probs, logits)

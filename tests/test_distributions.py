@@ -141,3 +141,33 @@ def test_independent_matches_torch():
            TD.Independent(TD.Normal(tloc, tscale), 2).log_prob(torch.tensor(value)))
     with pytest.raises(ValueError):
         D.Independent(D.Normal(loc, scale), 3)
+
+
+def test_enumerate_support_and_its_flag_match_torch():
+    """``has_enumerate_support`` is torch's for every family (Independent: only without
+    reinterpreted dims), and ``enumerate_support`` gives torch's values and shapes."""
+    import torch.distributions as TD
+    for name in D.__all__:
+        ours, theirs = getattr(D, name), getattr(TD, name, None)
+        if isinstance(ours, type) and issubclass(ours, D.Distribution) and \
+                isinstance(theirs, type) and name != "Independent":
+            assert ours.has_enumerate_support == theirs.has_enumerate_support, name
+    probs = np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+    pairs = [
+        (D.Categorical(probs=framework.tensor(probs)), TD.Categorical(probs=torch.tensor(probs))),
+        (D.Bernoulli(probs=framework.tensor(probs)), TD.Bernoulli(probs=torch.tensor(probs))),
+        (D.Binomial(3, framework.tensor(probs)), TD.Binomial(3, torch.tensor(probs))),
+        (D.OneHotCategorical(framework.tensor(probs)), TD.OneHotCategorical(torch.tensor(probs))),
+        (D.Independent(D.Bernoulli(framework.tensor(probs)), 0),
+         TD.Independent(TD.Bernoulli(torch.tensor(probs)), 0)),
+    ]
+    for ours, theirs in pairs:
+        assert ours.has_enumerate_support and theirs.has_enumerate_support
+        for expand in (True, False):
+            got, want = ours.enumerate_support(expand), theirs.enumerate_support(expand)
+            assert tuple(got.shape) == tuple(want.shape), type(ours).__name__
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    folded = D.Independent(D.Bernoulli(framework.tensor(probs)), 1)
+    assert not folded.has_enumerate_support
+    with pytest.raises(NotImplementedError, match="cartesian product"):
+        folded.enumerate_support()
