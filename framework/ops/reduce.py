@@ -751,7 +751,7 @@ def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
         dims = ()  # PyTorch: an empty dim list reduces nothing here
     else:
         dims = _dims(op, input, dim)
-    return _run(op, input.detach(), dims, keepdim)
+    return _run(op, input, dims, keepdim)  # a bool result: nothing to record
 
 
 @_numpy_aliases

@@ -60,12 +60,12 @@ def argmin(x: Array, dim: int) -> Array:
 
 def all(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
     """True where every element over ``dims`` is nonzero."""
-    return wrap(np.all(nd(x), axis=dims), bool_dtype)
+    return wrap(np.asarray(np.all(nd(x), axis=dims)), bool_dtype)  # a 0-d array, not a scalar
 
 
 def any(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
     """True where some element over ``dims`` is nonzero."""
-    return wrap(np.any(nd(x), axis=dims), bool_dtype)
+    return wrap(np.asarray(np.any(nd(x), axis=dims)), bool_dtype)
 
 
 def _count(x: Array, dims: tuple) -> int:
