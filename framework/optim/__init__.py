@@ -1,5 +1,5 @@
-"""Optimizers (``torch.optim``): each parameter's update is one fused backend kernel (LBFGS
-and Adafactor: plain framework ops)."""
+"""Optimizers (``torch.optim``): each parameter's update is one fused backend kernel (LBFGS,
+Adafactor and Muon: plain framework ops)."""
 from __future__ import annotations
 
 from . import lr_scheduler, swa_utils  # noqa: F401

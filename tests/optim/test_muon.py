@@ -168,9 +168,12 @@ def test_zero_gradient_is_clamped_by_eps():
 def test_tensor_lr_is_accepted():
     """A 1-element tensor ``lr`` (read as a float here; torch keeps a float32 tensor, hence
     float32 rounding of the step size on top of the usual tolerance)."""
-    ours, theirs, opt, topt = _make_both(dict(lr=0.02), shapes=[(4, 6)])
-    opt.param_groups[0]["lr"] = framework.tensor([0.02])
-    topt.param_groups[0]["lr"] = torch.tensor([0.02])
+    rng = np.random.default_rng(0)
+    value = rng.standard_normal((4, 6)).astype(np.float32)
+    ours = [framework.tensor(value, requires_grad=True)]
+    theirs = [torch.tensor(value, requires_grad=True)]
+    opt = optim.Muon(ours, lr=framework.tensor([0.02]))
+    topt = torch.optim.Muon(theirs, lr=torch.tensor([0.02]))
     for step in range(2):
         _step_both(ours, theirs, opt, topt, step, np.float32)
     np.testing.assert_allclose(ours[0].detach().numpy(), theirs[0].detach().numpy(), rtol=0,
