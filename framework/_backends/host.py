@@ -40,6 +40,11 @@ def to_host_array(data, dtype):
         raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
 
 
+def round_scalar(value: float, dtype) -> float:
+    """``value`` rounded to ``dtype`` (as a tensor of it would hold it), as a Python float."""
+    return float(np.asarray(value, dtype=dtype.numpy))
+
+
 def cast(array, dtype):
     """A host copy of the host array ``array`` converted to ``dtype``."""
     return array.astype(dtype.numpy)

@@ -15,6 +15,8 @@ import math
 
 from .. import _backends, dtypes
 from .._backends import for_device
+from .._backends.host import round_scalar
+from ..autograd.composite import one_node
 from ..autograd.function import _CLASS_NODE_TYPES as _NODE_TYPES
 from ..autograd.function import Function, class_node_type, rename_node
 from ..autograd.grad_mode import _state as _grad_state
@@ -346,13 +348,19 @@ def _binary(op: str, fn_cls, input, other, float_result: bool = False):
     return fn_cls.apply(input, other, result, result)
 
 
+def _alpha_value(op: str, alpha):
+    """``alpha`` as a Python number (a TypeError for anything else)."""
+    value = _scalar(alpha)
+    if value is None:
+        raise TypeError(f"{op}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+    return value
+
+
 def _scaled(op: str, input, other, alpha):
     """``other * alpha`` for add/sub, with PyTorch's check on integral tensors."""
     if alpha == 1:
         return other
-    value = _scalar(alpha)
-    if value is None:
-        raise TypeError(f"{op}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+    value = _alpha_value(op, alpha)
     is_integral = not dtypes.result_type(_operand(op, "input", input),
                                          _operand(op, "other", other)).is_floating_point
     if is_integral and isinstance(value, float):
@@ -366,12 +374,37 @@ def _scaled(op: str, input, other, alpha):
     return _operand(op, "other", other) * value
 
 
+def _half_result(input, other):
+    """float16 or bfloat16 when both operands are tensors and that is their result dtype,
+    else None (``add``/``sub`` with ``alpha`` then compute in float32: ``_opmath_add``)."""
+    if type(input) is not Tensor or type(other) is not Tensor:
+        return None
+    result = dtypes.result_type(input, other)
+    return result if result is dtypes.float16 or result is dtypes.bfloat16 else None
+
+
+def _opmath_add(input: Tensor, other: Tensor, alpha: float, half) -> Tensor:
+    """``input + alpha * other`` in float32 with ``alpha`` rounded to ``half``, the sum
+    rounded once to ``half``, as torch's half add/sub compute it: rounding ``alpha * other``
+    first moves about a quarter of the results by a unit."""
+    alpha = round_scalar(alpha, half)
+    return _binary("add", _Add, input.float(), mul(other.float(), alpha)).to(half)
+
+
+_opmath_add_node = one_node("AddBackward0")(_opmath_add)
+_opmath_sub_node = one_node("SubBackward0")(_opmath_add)
+
+
 @supports_out
 def add(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
-    """``input + alpha * other`` (broadcast, promoted)."""
+    """``input + alpha * other`` (broadcast, promoted; half tensors with ``alpha`` computed in
+    float32 and rounded once, as torch)."""
     if alpha == 1:  # what _scaled does first, without the call
         out = same_untracked("add", input, other)
         return out if out is not None else _binary("add", _Add, input, other)
+    half = _half_result(input, other)
+    if half is not None:
+        return _opmath_add_node(input, other, _alpha_value("add", alpha), half)
     return _binary("add", _Add, input, _scaled("add", input, other, alpha))
 
 
@@ -386,6 +419,9 @@ def sub(input: Operand, other: Operand, *, alpha: Operand = 1) -> Tensor:
         result = _fast_result_type("sub", input, other)
         if result is not None and result is not dtypes.bool:
             return _Sub.apply(input, other, result, result)
+    half = _half_result(input, other) if alpha != 1 else None
+    if half is not None:
+        return _opmath_sub_node(input, other, -_alpha_value("sub", alpha), half)
     (a, b), _ = _operands("sub", ("input", "other"), (input, other))
     if dtypes.result_type(a, b) is dtypes.bool:
         raise RuntimeError("sub(): Subtraction, the `-` operator, with two bool tensors is not "

@@ -779,19 +779,36 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return out
 
 
+def _scaled_product(op: str, input: Tensor, product, a: Tensor, b: Tensor, beta,
+                    alpha) -> Tensor:
+    """``beta * input + alpha * product(a, b)``. On half tensors (all three of one half
+    dtype) it is computed in float32 and rounded once, as torch's addmm and baddbmm do:
+    rounding the product, then each term, moves about a third of the results by a unit.
+    (torch's half addmv rounds otherwise, in a way no simple form reproduces: it keeps the
+    plain composition.)"""
+    half = a.dtype
+    if half not in _HALVES or b.dtype is not half or input.dtype is not half:
+        return _scaled_sum(op, input, product(a, b), beta, alpha)
+    wide = _scaled_sum(op, input.float(), product(a.float(), b.float()), beta, alpha)
+    return wide.to(half)
+
+
+_HALVES = (dtypes.float16, dtypes.bfloat16)
+
+
 @one_node("AddmmBackward0")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)`` for 2-D ``mat1``, ``mat2``."""
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"addmm(): mat1 and mat2 must be matrices, got {mat1.ndim}-D and "
                            f"{mat2.ndim}-D")
-    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+    return _scaled_product("addmm", input, mm, mat1, mat2, beta, alpha)
 
 
 @one_node("BaddbmmBackward0")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` for 3-D batches."""
-    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+    return _scaled_product("baddbmm", input, bmm, batch1, batch2, beta, alpha)
 
 
 @one_node("AddmvBackward0")
