@@ -95,11 +95,12 @@ def test_importance_scores_as_torch(device):
                         importance_scores=framework.tensor(scores, device=device))
     tprune.ln_structured(tmodule, "weight", 1, n=1, dim=0, importance_scores=torch.tensor(scores))
     _same_masks(module, tmodule)
-    t = randn(2, 3)
-    fw_pruned = prune.L1Unstructured(amount=2).prune(framework.tensor(t, device=device),
-                                                     importance_scores=framework.tensor(t[::-1].copy(), device=device))
+    t, t_scores = randn(2, 3), randn(2, 3, seed=1)
+    fw_pruned = prune.L1Unstructured(amount=2).prune(
+        framework.tensor(t, device=device), importance_scores=framework.tensor(t_scores,
+                                                                               device=device))
     want = tprune.L1Unstructured(amount=2).prune(torch.tensor(t),
-                                                 importance_scores=torch.tensor(t[::-1].copy()))
+                                                 importance_scores=torch.tensor(t_scores))
     assert_close(fw_pruned, want, 0, 0)
 
 

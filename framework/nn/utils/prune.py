@@ -217,7 +217,7 @@ class Identity(BasePruningMethod):
         return default_mask
 
     @classmethod
-    def apply(cls, module, name: str):  # type: ignore[override]
+    def apply(cls, module, name: str):
         """Reparametrize ``module.<name>`` with a mask of ones."""
         return super().apply(module, name)
 
@@ -256,7 +256,7 @@ class RandomUnstructured(_AmountMethod):
         return _zero_entries(default_mask, prob.view(-1).topk(nparams_toprune).indices)
 
     @classmethod
-    def apply(cls, module, name: str, amount):  # type: ignore[override]
+    def apply(cls, module, name: str, amount):
         """Prune ``amount`` random entries of ``module.<name>``."""
         return super().apply(module, name, amount=amount)
 
@@ -274,7 +274,7 @@ class L1Unstructured(_AmountMethod):
         return _zero_entries(default_mask, smallest.indices)
 
     @classmethod
-    def apply(cls, module, name: str, amount, importance_scores=None):  # type: ignore[override]
+    def apply(cls, module, name: str, amount, importance_scores=None):
         """Prune the ``amount`` entries of ``module.<name>`` (or of ``importance_scores``)
         of smallest absolute value."""
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
@@ -315,7 +315,7 @@ class RandomStructured(_StructuredMethod):
         return prob > threshold
 
     @classmethod
-    def apply(cls, module, name: str, amount, dim: int = -1):  # type: ignore[override]
+    def apply(cls, module, name: str, amount, dim: int = -1):
         """Prune ``amount`` random channels of ``module.<name>`` along ``dim``."""
         return super().apply(module, name, amount=amount, dim=dim)
 
@@ -333,7 +333,7 @@ class LnStructured(_StructuredMethod):
         return norm.topk(t.shape[self.dim] - nparams_toprune, largest=True).indices
 
     @classmethod
-    def apply(cls, module, name: str, amount, n, dim, importance_scores=None):  # type: ignore[override]
+    def apply(cls, module, name: str, amount, n, dim, importance_scores=None):
         """Prune the ``amount`` channels of ``module.<name>`` (or of ``importance_scores``)
         along ``dim`` of smallest L``n``-norm."""
         return super().apply(module, name, amount=amount, n=n, dim=dim,
@@ -355,7 +355,7 @@ class CustomFromMask(BasePruningMethod):
         return default_mask * self.mask.to(dtype=default_mask.dtype)
 
     @classmethod
-    def apply(cls, module, name: str, mask: Tensor):  # type: ignore[override]
+    def apply(cls, module, name: str, mask: Tensor):
         """Prune ``module.<name>`` with ``mask``."""
         return super().apply(module, name, mask=mask)
 
