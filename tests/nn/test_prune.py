@@ -8,6 +8,7 @@ buffer, state_dict keys as torch's), gradients and training of ``weight_orig``, 
 pruned module, ``remove``, and torch's errors for bad input."""
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -164,6 +165,33 @@ def test_iterative_pruning_composes_masks_as_torch(device):
     check_module(module, tmodule, [randn(1, 2, 4, 4)], device=device, dtype=F64)
 
 
+def _foobar(p):
+    """The custom method of torch's pruning tutorial: every other unpruned entry."""
+    class FooBarPruningMethod(p.BasePruningMethod):
+        PRUNING_TYPE = "unstructured"
+
+        def compute_mask(self, t, default_mask):
+            mask = default_mask.clone()
+            mask.view(-1)[::2] = 0
+            return mask
+    return FooBarPruningMethod
+
+
+def test_custom_method_of_the_tutorial_as_torch(device):
+    module, tmodule = _pair("Linear", 3, 5, device=device)
+    for m, p in ((module, prune), (tmodule, tprune)):
+        p.l1_unstructured(m, "bias", amount=1)
+        _foobar(p).apply(m, "bias")
+        p.l1_unstructured(m, "weight", amount=4)
+        _foobar(p).apply(m, "weight")
+    _same_masks(module, tmodule)
+    hook = [h for h in module._forward_pre_hooks.values() if h._tensor_name == "bias"][0]
+    assert [type(h).__name__ for h in hook] == ["L1Unstructured", "FooBarPruningMethod"]
+    check_module(module, tmodule, [randn(2, 3)], device=device, dtype=F64)
+    with pytest.raises(TypeError):
+        prune.BasePruningMethod()  # abstract: compute_mask
+
+
 def test_random_unstructured_counts(device):
     module = fnn.Linear(6, 5).to(device)
     prune.random_unstructured(module, "weight", amount=0.4)
@@ -225,6 +253,9 @@ def test_state_dict_round_trips_with_torch(device):
     result = module.load_state_dict(state)
     assert not result.missing_keys and not result.unexpected_keys
     check_module(module, tmodule, [randn(2, 4)], device=device, dtype=F64)
+    clone = copy.deepcopy(module)  # the hook and its mask come along
+    assert prune.is_pruned(clone) and clone.weight_mask is not module.weight_mask
+    check_module(clone, tmodule, [randn(2, 4)], device=device, dtype=F64)
 
 
 def test_compiled_pruned_module_matches_eager():

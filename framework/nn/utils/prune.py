@@ -236,24 +236,28 @@ class _AmountMethod(BasePruningMethod):
         return nparams_toprune
 
 
-def _zero_entries(default_mask: Tensor, indices: Tensor) -> Tensor:
-    """A copy of ``default_mask`` with the flat positions ``indices`` set to 0."""
-    mask = default_mask.clone()
-    mask.view(-1)[indices] = 0
-    return mask
-
-
-class RandomUnstructured(_AmountMethod):
-    """Prunes ``amount`` (currently unpruned) entries chosen at random."""
+class _UnstructuredMethod(_AmountMethod):
+    """A method pruning ``amount`` single entries."""
 
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        mask = default_mask.clone()
         nparams_toprune = self._nparams_toprune(t.nelement())
-        if nparams_toprune == 0:
-            return default_mask.clone()
-        prob = ops.creation.rand_like(t)
-        return _zero_entries(default_mask, prob.view(-1).topk(nparams_toprune).indices)
+        if nparams_toprune != 0:
+            mask.view(-1)[self._pruned_entries(t, nparams_toprune)] = 0
+        return mask
+
+    def _pruned_entries(self, t: Tensor, nparams_toprune: int) -> Tensor:
+        """The flat positions in ``t`` of the ``nparams_toprune`` entries to prune."""
+        raise NotImplementedError
+
+
+class RandomUnstructured(_UnstructuredMethod):
+    """Prunes ``amount`` (currently unpruned) entries chosen at random."""
+
+    def _pruned_entries(self, t: Tensor, nparams_toprune: int) -> Tensor:
+        return ops.creation.rand_like(t).view(-1).topk(nparams_toprune).indices
 
     @classmethod
     def apply(cls, module, name: str, amount):
@@ -261,17 +265,11 @@ class RandomUnstructured(_AmountMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(_AmountMethod):
+class L1Unstructured(_UnstructuredMethod):
     """Prunes the ``amount`` (currently unpruned) entries of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        nparams_toprune = self._nparams_toprune(t.nelement())
-        if nparams_toprune == 0:
-            return default_mask.clone()
-        smallest = t.abs().view(-1).topk(nparams_toprune, largest=False)
-        return _zero_entries(default_mask, smallest.indices)
+    def _pruned_entries(self, t: Tensor, nparams_toprune: int) -> Tensor:
+        return t.abs().view(-1).topk(nparams_toprune, largest=False).indices
 
     @classmethod
     def apply(cls, module, name: str, amount, importance_scores=None):
