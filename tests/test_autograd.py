@@ -1,4 +1,6 @@
 """The autograd engine: higher order, accumulation, graph freeing, grad modes, custom Functions."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -391,3 +393,30 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad(device):
         (w * 2).register_post_accumulate_grad_hook(lambda p: None)
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         framework.ones(2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_legacy_variable_as_torch(device):
+    from framework.autograd import Variable
+    t = framework.ones(2, device=device)
+    tt = torch.ones(2)
+    for kwargs in ({}, {"requires_grad": True}, {"requires_grad": False}):
+        v, tv = Variable(t, **kwargs), torch.autograd.Variable(tt, **kwargs)
+        assert type(v) is framework.Tensor and v is not t
+        assert (v.requires_grad, v.is_leaf, v.grad_fn) == (tv.requires_grad, tv.is_leaf, None)
+        assert not t.requires_grad and v.data_ptr() == t.data_ptr()
+    y = leaf([1.0, 2.0], device) * 2
+    assert Variable(y).grad_fn is None and not Variable(y).requires_grad
+    assert isinstance(t, Variable) and isinstance(framework.nn.Parameter(t), Variable)
+    assert not isinstance(3, Variable) and not isinstance(np.ones(2), Variable)
+    assert Variable().shape == (0,) and Variable(None).numel() == 0
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        assert not Variable(t, volatile=True).requires_grad
+    for args, error in [((3,), TypeError), ((t, True, True), ValueError)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # volatile's warning comes first
+            with pytest.raises(error) as want:
+                torch.autograd.Variable(*[tt if a is t else a for a in args])
+            with pytest.raises(error) as got:
+                Variable(*args)
+        assert str(got.value) == str(want.value)
+    assert "Variable" in framework.autograd.__all__

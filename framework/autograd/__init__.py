@@ -1,4 +1,5 @@
-"""Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
+"""Automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``
+(and the legacy ``Variable``)."""
 from __future__ import annotations
 
 from .._backends import for_device
@@ -8,11 +9,12 @@ from .engine import run_backward
 from .function import Function, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function", "Node", "once_differentiable", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck",
-    "detect_anomaly", "set_detect_anomaly", "functional",
+    "detect_anomaly", "set_detect_anomaly", "functional", "Variable",
 ]
 
 

@@ -15,7 +15,7 @@ from ..tensor import Tensor
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
-    "trunc_normal_",
+    "trunc_normal_", "sparse_",
 ]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -213,4 +213,22 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
             redraw = tensor.new_empty(tuple(tensor.shape)).normal_(mean, std, generator=generator)
             values = ops.compare.where(outside, redraw, values)
         tensor.copy_(values.clamp(a, b))
+    return tensor
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill the 2-D ``tensor`` as a sparse matrix (Martens, 2010): in each column,
+    ``ceil(sparsity * rows)`` rows chosen at random are 0, the others N(0, std²) samples.
+    ``generator`` draws both the values and the rows (torch draws the rows from the global
+    generator)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        # each column's rows in a random order: the first num_zeros of them are zeroed
+        keys = ops.creation.rand(rows, cols, device=tensor.device, generator=generator)
+        rank = keys.argsort(dim=0).argsort(dim=0)
+        tensor.masked_fill_(rank < num_zeros, 0)
     return tensor

@@ -278,3 +278,29 @@ def test_spectral_norm_matches_torch(layer, dim):
     (tout ** 2).sum().backward()
     np.testing.assert_allclose(ours.weight_orig.grad.numpy(), ref.weight_orig.grad.numpy(),
                                rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,sparsity", [((20, 6), 0.3), ((7, 3), 0.0), ((5, 4), 1.0),
+                                            ((1, 2), 0.5)])
+def test_sparse_zeros_per_column_as_torch(device, shape, sparsity):
+    t = framework.empty(shape, device=device)
+    assert init.sparse_(t, sparsity, std=2.0) is t
+    want = torch.nn.init.sparse_(torch.empty(shape), sparsity, std=2.0)
+    ours = t.cpu().numpy()
+    np.testing.assert_array_equal((ours == 0).sum(0), (want == 0).sum(0).numpy())
+    assert (ours == 0).sum(0).tolist() == [math.ceil(sparsity * shape[0])] * shape[1]
+
+
+def test_sparse_values_std_generator_and_errors():
+    t = init.sparse_(framework.empty(400, 50), sparsity=0.25, std=0.5)
+    kept = t.numpy()[t.numpy() != 0]
+    assert kept.size == 300 * 50 and abs(kept.std() - 0.5) < 0.02 and abs(kept.mean()) < 0.02
+    draws = [init.sparse_(framework.empty(6, 5), 0.5,
+                          generator=framework.Generator().manual_seed(3)) for _ in range(2)]
+    np.testing.assert_array_equal(draws[0].numpy(), draws[1].numpy())
+    w = nn.Parameter(framework.ones(3, 2))
+    init.sparse_(w, 0.5)
+    assert w.grad_fn is None and w.requires_grad
+    for bad in (framework.empty(3), framework.empty(2, 3, 4)):
+        with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
+            init.sparse_(bad, 0.1)

@@ -205,3 +205,59 @@ def test_bad_dataloader_arguments_raise_value_error(kwargs, message):
 def test_iterable_dataset_refuses_shuffle():
     with pytest.raises(ValueError, match="shuffle"):
         DataLoader(Stream(3), shuffle=True)
+
+
+def _stack_pair(*args, **kwargs):
+    """``StackDataset`` of both libraries over the same datasets (plain lists)."""
+    import torch
+    from framework.utils.data import StackDataset
+    return StackDataset(*args, **kwargs), torch.utils.data.StackDataset(*args, **kwargs)
+
+
+class _Batched(Squares):
+    """``Squares`` with a batched fetch (``__getitems__``) that counts its calls."""
+    calls = 0
+
+    def __getitems__(self, indices):
+        _Batched.calls += 1
+        return [self[i] for i in indices]
+
+
+def test_stack_dataset_as_torch():
+    texts = ["a", "b", "c", "d"]
+    ours, theirs = _stack_pair(Squares(4), texts)
+    assert len(ours) == len(theirs) == 4
+    assert ours[2] == theirs[2] == ((2, 4), "c")
+    assert ours.__getitems__([3, 0]) == theirs.__getitems__([3, 0])
+    ours, theirs = _stack_pair(x=_Batched(4), y=texts)
+    assert ours[1] == theirs[1] == {"x": (1, 1), "y": "b"}
+    _Batched.calls = 0
+    assert ours.__getitems__([0, 2]) == theirs.__getitems__([0, 2])
+    assert _Batched.calls == 2  # one batched fetch each
+    batch = next(iter(DataLoader(ours, batch_size=3)))
+    assert batch["y"] == ["a", "b", "c"] and batch["x"][1].tolist() == [0, 1, 4]
+
+
+@pytest.mark.parametrize("args,kwargs", [((Squares(2), [1, 2, 3]), {}), ((), {}),
+                                         ((), {"a": [1], "b": [1, 2]}),
+                                         (([1],), {"b": [1]})])
+def test_stack_dataset_errors_as_torch(args, kwargs):
+    import torch
+    from framework.utils.data import StackDataset
+    with pytest.raises(ValueError) as want:
+        torch.utils.data.StackDataset(*args, **kwargs)
+    with pytest.raises(ValueError) as got:
+        StackDataset(*args, **kwargs)
+    assert str(got.value) == str(want.value)
+
+
+def test_stack_dataset_checks_nested_batch_size():
+    class Short(Squares):
+        def __getitems__(self, indices):
+            return [self[i] for i in indices[1:]]
+
+    ours, theirs = _stack_pair(Short(3), Squares(3))
+    for stack in (ours, theirs):
+        with pytest.raises(ValueError, match="Nested dataset's output size mismatch. Expected 2, "
+                                             "got 1"):
+            stack.__getitems__([0, 1])

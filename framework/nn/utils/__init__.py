@@ -1,10 +1,10 @@
 """Utilities (``torch.nn.utils``): gradient clipping, flattening, weight and spectral
 normalization (hooks, and the ``parametrizations`` of ``parametrize``), conv/linear +
-batch-norm fusion, ``skip_init``, ``stateless.functional_call`` and ``rnn`` (sequence padding
-and packing)."""
+batch-norm fusion, ``prune`` (pruning masks), ``skip_init``, ``stateless.functional_call``
+and ``rnn`` (sequence padding and packing)."""
 from __future__ import annotations
 
-from . import parametrizations, parametrize, rnn, stateless  # noqa: F401
+from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401
 from .clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_,
                         get_total_norm)
 from .convert_parameters import parameters_to_vector, vector_to_parameters

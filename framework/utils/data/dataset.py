@@ -8,8 +8,8 @@ from typing import Iterable, Sequence
 from ...ops.creation import randperm
 from ...tensor import Tensor
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
-           "ChainDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset",
+           "ConcatDataset", "ChainDataset", "random_split"]
 
 
 class Dataset:
@@ -47,6 +47,53 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+class StackDataset(Dataset):
+    """Datasets side by side: ``StackDataset(a, b)[i] == (a[i], b[i])`` and
+    ``StackDataset(x=a, y=b)[i] == {"x": a[i], "y": b[i]}``; all of the same length."""
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) or list(kwargs.values())
+        self._length = len(parts[0])
+        if any(self._length != len(dataset) for dataset in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args or kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: dataset[index] for k, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, each part fetched with its dataset's ``__getitems__``
+        where it has one (``DataLoader``'s batched fetch)."""
+        if isinstance(self.datasets, dict):
+            columns = {k: _items(dataset, indices) for k, dataset in self.datasets.items()}
+            return [{k: column[i] for k, column in columns.items()}
+                    for i in range(len(indices))]
+        columns = [_items(dataset, indices) for dataset in self.datasets]
+        return [tuple(column[i] for column in columns) for i in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def _items(dataset: Dataset, indices: list) -> list:
+    """``dataset``'s samples at ``indices``: its ``__getitems__`` (checked to give one per
+    index) or one ``__getitem__`` each."""
+    if not callable(getattr(dataset, "__getitems__", None)):
+        return [dataset[i] for i in indices]
+    items = dataset.__getitems__(indices)
+    if len(items) != len(indices):
+        raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got "
+                         f"{len(items)}")
+    return items
 
 
 class Subset(Dataset):
