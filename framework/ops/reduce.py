@@ -775,7 +775,13 @@ class EuclideanNorm(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.dims = dims
-        result = unary.sqrt(sum(x * x, dims, keepdim))
+        if x.dtype is dtypes.float16 or x.dtype is dtypes.bfloat16:
+            # in float32, rounded once (as torch): squares, sum and root in the half type
+            # would round three times
+            wide = x.float()
+            result = unary.sqrt(sum(wide * wide, dims, keepdim)).to(x.dtype)
+        else:
+            result = unary.sqrt(sum(x * x, dims, keepdim))
         ctx.save_for_backward(x, result)
         return result
 

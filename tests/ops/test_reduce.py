@@ -526,3 +526,18 @@ def test_count_nonzero(device, dim):
     np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
     method = framework.tensor(x, device=device).count_nonzero(dim=dim)
     np.testing.assert_array_equal(method.cpu().numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_euclidean_norm_rounds_once_like_torch(dtype):
+    """The 2-norm of half tensors is summed and square-rooted in float32 and rounded once,
+    as torch's (squaring, summing and rooting in the half type rounded three times)."""
+    ours_dtype, torch_dtype = getattr(framework, dtype), getattr(torch, dtype)
+    rng = np.random.default_rng(9)
+    rows = rng.standard_normal((40, 300)) * 0.5
+    ours = framework.tensor(rows, dtype=ours_dtype).norm(dim=1)
+    theirs = torch.tensor(rows, dtype=torch_dtype).norm(dim=1)
+    assert ours.dtype is ours_dtype
+    assert (ours.float().numpy() != theirs.float().numpy()).sum() <= 1
+    whole = framework.tensor(rows, dtype=ours_dtype).norm()
+    assert whole.float().item() == torch.tensor(rows, dtype=torch_dtype).norm().float().item()
