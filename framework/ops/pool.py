@@ -1229,7 +1229,7 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
     return grid.reshape(n, h, w, 2)
 
 
-_GRID_MODES = ("bilinear", "nearest")
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
 _GRID_PADDING = ("zeros", "border", "reflection")
 
 
@@ -1312,8 +1312,9 @@ def _corner(flat: Tensor, xs: Tensor, ys: Tensor, w: int, h: int) -> Tensor:
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None) -> Tensor:
     """Sample ``input`` ``(N, C, H, W)`` at the normalized positions ``grid``
-    ``(N, HO, WO, 2)`` (x then y, in [-1, 1]) -> ``(N, C, HO, WO)``. Modes 'bilinear' and
-    'nearest' (round half to even, as PyTorch); padding 'zeros', 'border' and 'reflection'.
+    ``(N, HO, WO, 2)`` (x then y, in [-1, 1]) -> ``(N, C, HO, WO)``. Modes 'bilinear',
+    'nearest' (round half to even, as PyTorch) and 'bicubic'; padding 'zeros', 'border' and
+    'reflection'.
     In 'nearest' mode the output does not depend on ``grid`` in the graph (PyTorch gives it
     an all-zero gradient; here ``grid.grad`` stays None). Built from
     gathers of the corner pixels, so autograd gives the input and grid gradients."""
@@ -1328,6 +1329,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode == "nearest":
         out = _corner(flat, x.detach().round(), y.detach().round(), w, h)
         return out.reshape(n, c, ho, wo)
+    if mode == "bicubic":
+        return _grid_bicubic(flat, points, (h, w), corners, padding_mode).reshape(n, c, ho, wo)
     x0 = x.detach().floor()
     y0 = y.detach().floor()
     x1 = x0 + 1
@@ -1337,6 +1340,40 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
            + _corner(flat, x0, y1, w, h) * ((x1 - x) * (y - y0)).unsqueeze(1)
            + _corner(flat, x1, y1, w, h) * ((x - x0) * (y - y0)).unsqueeze(1))
     return out.reshape(n, c, ho, wo)
+
+
+def _grid_bicubic(flat: Tensor, points: Tensor, hw: tuple, corners: bool,
+                  padding_mode: str) -> Tensor:
+    """``mode='bicubic'`` of ``grid_sample`` on ``flat`` ``(N, C, H*W)`` at ``points``
+    ``(N, P, 2)``, as PyTorch: the position unnormalized without padding, the 4 x 4 taps
+    around its floor weighted by the cubic convolution (A = -0.75) of its fraction (the
+    weights carry the gradient to the grid), each tap reflected or clipped by
+    ``padding_mode`` and zero outside the image."""
+    h, w = hw
+    axes = []
+    for coord, size in ((points[:, :, 0], w), (points[:, :, 1], h)):
+        pixel = _unnormalize(coord, size, corners, "zeros")
+        first = pixel.detach().floor()
+        taps = [_tap(first + (k - 1), size, corners, padding_mode) for k in range(4)]
+        axes.append((taps, _cubic_weights(pixel - first)))
+    (x_taps, x_weights), (y_taps, y_weights) = axes
+    total = None
+    for ys, wy in zip(y_taps, y_weights):
+        for xs, wx in zip(x_taps, x_weights):
+            term = _corner(flat, xs, ys, w, h) * (wx * wy).unsqueeze(1)
+            total = term if total is None else total + term
+    return total
+
+
+def _tap(coord: Tensor, size: int, corners: bool, padding_mode: str) -> Tensor:
+    """A tap's integer pixel coordinate after ``padding_mode`` (PyTorch's
+    ``compute_coordinates``: reflected, then clipped, for 'reflection'; clipped for 'border';
+    as it is for 'zeros', where ``_corner`` reads 0 outside the image)."""
+    if padding_mode == "reflection":
+        coord = _reflect(coord, size, corners)
+    if padding_mode in ("border", "reflection"):
+        coord = coord.clamp(0, size - 1)
+    return coord
 
 
 register("affine_grid", "pool", ("copy_", "empty", "from_numpy", "full", "matmul"))

@@ -1,7 +1,7 @@
 """``F.affine_grid`` and ``F.grid_sample`` against PyTorch.
 
 Values and gradients (input and grid; theta through affine_grid) in float64, for
-align_corners True/False, zeros, border and reflection padding, bilinear and nearest modes, with
+align_corners True/False, zeros, border and reflection padding, bilinear, nearest and bicubic modes, with
 grids partly outside [-1, 1]; on cpu and cuda (Triton interpreter; tiny shapes:
 N=2, C=2, 3x4 input, 2x5 output). Bad inputs raise as PyTorch does.
 """
@@ -74,6 +74,21 @@ def test_bilinear_values_and_gradients(device, padding_mode, align_corners):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [True, False])
+def test_bicubic_values_and_gradients(device, padding_mode, align_corners):
+    """PyTorch's 4 x 4 cubic convolution (A = -0.75) around each position, each tap padded
+    (zero outside, clipped, or reflected and clipped); the grid's gradient through the
+    weights."""
+    (out, x, g), (expected, tx, tg) = _sample_both(
+        device, mode="bicubic", padding_mode=padding_mode, align_corners=align_corners)
+    assert tuple(out.shape) == (2, 2, 2, 5)
+    _close(out, expected)
+    _close(x.grad, tx.grad)
+    _close(g.grad, tg.grad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [True, False])
 def test_nearest_values_and_input_gradient(device, padding_mode, align_corners):
     (out, x, g), (expected, tx, _) = _sample_both(
         device, mode="nearest", padding_mode=padding_mode, align_corners=align_corners)
@@ -84,7 +99,7 @@ def test_nearest_values_and_input_gradient(device, padding_mode, align_corners):
 
 
 @pytest.mark.parametrize("shape", [(2, 2, 3, 4), (1, 1, 1, 3), (1, 2, 4, 1)])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("align_corners", [True, False])
 def test_reflection_folds_several_times(shape, mode, align_corners):
     """Grids far outside [-1, 1] (several reflections), and size-1 axes, on cpu."""
@@ -94,7 +109,7 @@ def test_reflection_folds_several_times(shape, mode, align_corners):
         "cpu", image, grid, mode=mode, padding_mode="reflection", align_corners=align_corners)
     _close(out, expected)
     _close(x.grad, tx.grad)
-    if mode == "bilinear":
+    if mode != "nearest":
         _close(g.grad, tg.grad)
 
 
@@ -171,7 +186,6 @@ def test_grid_sample_errors():
     x, g = _ours(INPUT, "cpu", grad=False), _ours(GRID, "cpu", grad=False)
     _raises(ValueError, "expected mode", lambda: F.grid_sample(x, g, mode="cubic"))
     _raises(ValueError, "expected padding_mode", lambda: F.grid_sample(x, g, padding_mode="wrap"))
-    _raises(NotImplementedError, "bicubic", lambda: F.grid_sample(x, g, mode="bicubic"))
     _raises(RuntimeError, "same dtype", lambda: F.grid_sample(x, g.to(framework.float32)))
     _raises(RuntimeError, "size 2 in last dimension", lambda: F.grid_sample(x, g[..., :1]))
     _raises(RuntimeError, "same batch size", lambda: F.grid_sample(x, g[:1]))
