@@ -60,26 +60,15 @@ def _sample_both(device, image=INPUT, grid=GRID, **kwargs):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [True, False])
-def test_bilinear_values_and_gradients(device, padding_mode, align_corners):
+def test_interpolating_modes_values_and_gradients(device, mode, padding_mode, align_corners):
+    """Bilinear, and PyTorch's 4 x 4 cubic convolution (A = -0.75) around each position with
+    each tap padded (zero outside, clipped, or reflected and clipped): values, and the
+    gradients of the input and of the grid (through the weights)."""
     (out, x, g), (expected, tx, tg) = _sample_both(
-        device, mode="bilinear", padding_mode=padding_mode, align_corners=align_corners)
-    assert tuple(out.shape) == (2, 2, 2, 5)
-    _close(out, expected)
-    _close(x.grad, tx.grad)
-    _close(g.grad, tg.grad)
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("align_corners", [True, False])
-def test_bicubic_values_and_gradients(device, padding_mode, align_corners):
-    """PyTorch's 4 x 4 cubic convolution (A = -0.75) around each position, each tap padded
-    (zero outside, clipped, or reflected and clipped); the grid's gradient through the
-    weights."""
-    (out, x, g), (expected, tx, tg) = _sample_both(
-        device, mode="bicubic", padding_mode=padding_mode, align_corners=align_corners)
+        device, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
     assert tuple(out.shape) == (2, 2, 2, 5)
     _close(out, expected)
     _close(x.grad, tx.grad)
