@@ -223,7 +223,14 @@ def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
 from .ops.activation import threshold_  # noqa: E402 - the same signature as F.threshold_
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
+# torch's Python bindings of these ATen losses default ``reduction`` to 0 ('none'): the
+# schemas say ``int reduction=Mean``, but the binding reads that default as 0 (torch 2.13:
+# ``torch.kl_div(a, b)`` and ``torch.ctc_loss(...)`` are unreduced). framework follows what
+# torch does; ``reduction=1`` gives the mean.
+_DEFAULT_REDUCTION = 0
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = _DEFAULT_REDUCTION, *,
            log_target: bool = False) -> Tensor:
     """``F.kl_div`` with ATen's int reduction (its 'mean' divides by every element, without
     the functional's warning about it, as PyTorch's)."""
@@ -235,7 +242,8 @@ def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
-                                     pos_weight=None, reduction: int = 1) -> Tensor:
+                                     pos_weight=None,
+                                     reduction: int = _DEFAULT_REDUCTION) -> Tensor:
     """``F.binary_cross_entropy_with_logits`` with ATen's int reduction."""
     return _F().binary_cross_entropy_with_logits(input, target, weight,
                                                  reduction=_reduction(reduction),
@@ -243,21 +251,21 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None,
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          reduction: int = 1) -> Tensor:
+                          reduction: int = _DEFAULT_REDUCTION) -> Tensor:
     """``F.cosine_embedding_loss`` with ATen's int reduction."""
     return _F().cosine_embedding_loss(input1, input2, target, margin,
                                       reduction=_reduction(reduction))
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                        reduction: int = 1) -> Tensor:
+                        reduction: int = _DEFAULT_REDUCTION) -> Tensor:
     """``F.margin_ranking_loss`` with ATen's int reduction."""
     return _F().margin_ranking_loss(input1, input2, target, margin,
                                     reduction=_reduction(reduction))
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
-                         reduction: int = 1) -> Tensor:
+                         reduction: int = _DEFAULT_REDUCTION) -> Tensor:
     """``F.hinge_embedding_loss`` with ATen's int reduction."""
     return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
@@ -271,14 +279,15 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool,
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                        swap: bool = False, reduction: int = 1) -> Tensor:
+                        swap: bool = False, reduction: int = _DEFAULT_REDUCTION) -> Tensor:
     """``F.triplet_margin_loss`` with ATen's int reduction."""
     return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                     reduction=_reduction(reduction))
 
 
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
-             blank: int = 0, reduction: int = 1, zero_infinity: bool = False) -> Tensor:
+             blank: int = 0, reduction: int = _DEFAULT_REDUCTION,
+             zero_infinity: bool = False) -> Tensor:
     """``F.ctc_loss`` with ATen's int reduction."""
     return _F().ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
                          _reduction(reduction), zero_infinity)

@@ -434,3 +434,26 @@ def test_thread_safe_generator_is_none_outside_thread_workers():
     assert framework.thread_safe_generator() is None
     assert framework.random.thread_safe_generator() is None
     assert torch.random.thread_safe_generator() is None
+
+
+def test_aten_losses_default_to_torchs_unreduced_result():
+    """torch's bindings of the ATen losses read ``reduction``'s default as 0 ('none'), not
+    the schema's Mean: called with their tensors only, the results are elementwise there,
+    and so here."""
+    a, b, c = arr(3, 4), RNG.uniform(0.1, 0.9, (3, 4)), arr(3, 4)
+    y = np.sign(arr(3)) + (np.sign(arr(3)) == 0)
+    cases = [("kl_div", [a, b]), ("binary_cross_entropy_with_logits", [a, b]),
+             ("hinge_embedding_loss", [a, np.sign(c)]), ("cosine_embedding_loss", [a, c, y]),
+             ("margin_ranking_loss", [a[:, 0], c[:, 0], y]), ("triplet_margin_loss", [a, b, c])]
+    for name, arrays in cases:
+        ours = getattr(framework, name)(*[framework.tensor(x) for x in arrays])
+        theirs = getattr(torch, name)(*[torch.tensor(x) for x in arrays])
+        assert tuple(ours.shape) == tuple(theirs.shape), name
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    log_probs = torch.randn(5, 2, 4, dtype=torch.float64).log_softmax(2)
+    targets = [[1, 2], [3, 1]]
+    theirs = torch.ctc_loss(log_probs, torch.tensor(targets), [5, 5], [2, 2])
+    ours = framework.ctc_loss(framework.tensor(log_probs.numpy()), framework.tensor(targets),
+                              [5, 5], [2, 2])
+    assert tuple(ours.shape) == tuple(theirs.shape) == (2,)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9)
