@@ -97,8 +97,10 @@ def logit(input: Tensor, eps: "float | None" = None) -> Tensor:
     """``log(z / (1 - z))`` of ``z = input`` clamped to ``[eps, 1 - eps]`` when ``eps`` is
     given (its gradient then 0 outside that range, as PyTorch's)."""
     z = _floating("logit", input)
-    if eps is not None:
+    if eps is not None and eps <= 0.5:
         z = compare.clamp(z, eps, 1.0 - eps)
+    elif eps is not None:  # an empty range: PyTorch's order, eps below, else 1 - eps above
+        z = compare.where(z < eps, eps, compare.where(z > 1.0 - eps, 1.0 - eps, z))
     return unary.log(binary.div(z, binary.sub(1.0, z)))
 
 

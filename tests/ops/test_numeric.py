@@ -49,6 +49,15 @@ def test_sinc_is_one_with_zero_gradient_at_zero(device):
              dtype=F64)
 
 
+def test_logit_eps_above_one_half_follows_torchs_order(device):
+    """``eps > 0.5`` leaves an empty range: PyTorch takes eps below eps, else 1 - eps above
+    1 - eps (a clamp would give 1 - eps everywhere)."""
+    x = np.array([0.2, 0.7, -1.0, 2.0, 0.5])
+    for eps in (0.6, 1.0):
+        check_op(lambda t: framework.logit(t, eps=eps), lambda t: torch.logit(t, eps=eps), [x],
+                 device=device, dtype=framework.float64)
+
+
 def test_logit_eps_clamps_and_zeroes_the_gradient_outside(device):
     x = np.array([0.0, 0.01, 0.3, 0.99, 1.0])
     check_op(lambda t: framework.logit(t, eps=0.05), lambda t: torch.logit(t, eps=0.05), [x],
