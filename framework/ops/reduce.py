@@ -751,18 +751,22 @@ def _logical(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
         dims = ()  # PyTorch: an empty dim list reduces nothing here
     else:
         dims = _dims(op, input, dim)
-    return _run(op, input, dims, keepdim)  # a bool result: nothing to record
+    out = _run(op, input, dims, keepdim)  # a bool result: nothing to record
+    # PyTorch keeps uint8 for uint8 input (its legacy mask type)
+    return out.to(dtypes.uint8) if input.dtype is dtypes.uint8 else out
 
 
 @_numpy_aliases
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """True where every element over ``dim`` is nonzero (bool result)."""
+    """True where every element over ``dim`` is nonzero (bool result; uint8 for uint8 input,
+    as PyTorch)."""
     return _logical("all", input, dim, keepdim)
 
 
 @_numpy_aliases
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """True where some element over ``dim`` is nonzero (bool result)."""
+    """True where some element over ``dim`` is nonzero (bool result; uint8 for uint8 input,
+    as PyTorch)."""
     return _logical("any", input, dim, keepdim)
 
 

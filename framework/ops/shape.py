@@ -1043,7 +1043,8 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
-    """The ``n``-th forward difference along ``dim`` (after optional ``prepend``/``append``)."""
+    """The ``n``-th forward difference along ``dim`` (after optional ``prepend``/``append``;
+    for bool tensors the exclusive or of neighbours, as PyTorch)."""
     d = normalize_dim("diff", dim, input.ndim)
     if n < 0:
         raise RuntimeError(f"diff expects n to be non-negative, got {n}")
@@ -1053,7 +1054,9 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         length = out.shape[d]
         if length == 0:
             break
-        out = narrow(out, d, 1, length - 1) - narrow(out, d, 0, length - 1)
+        later, earlier = narrow(out, d, 1, length - 1), narrow(out, d, 0, length - 1)
+        # bool: PyTorch's difference is "changed" (exclusive or), as bools do not subtract
+        out = later != earlier if out.dtype is dtypes.bool else later - earlier
     return out
 
 

@@ -541,3 +541,16 @@ def test_half_euclidean_norm_rounds_once_like_torch(dtype):
     assert (ours.float().numpy() != theirs.float().numpy()).sum() <= 1
     whole = framework.tensor(rows, dtype=ours_dtype).norm()
     assert whole.float().item() == torch.tensor(rows, dtype=torch_dtype).norm().float().item()
+
+
+@pytest.mark.parametrize("op", ["all", "any"])
+def test_all_any_keep_uint8_for_uint8_input(device, op):
+    """PyTorch keeps uint8 (its legacy mask type) for uint8 input; other dtypes give bool."""
+    values = np.array([[1, 0, 3], [2, 5, 1]])
+    for args in ((), (0,), (1, True)):
+        ours = getattr(framework, op)(framework.tensor(values, dtype=framework.uint8,
+                                                       device=device), *args)
+        theirs = getattr(torch, op)(torch.tensor(values, dtype=torch.uint8), *args)
+        assert ours.dtype is framework.uint8 and theirs.dtype == torch.uint8
+        np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+    assert getattr(framework, op)(framework.tensor(values, device=device)).dtype is framework.bool

@@ -314,3 +314,16 @@ def test_tensor_split(device, spec, dim):
              [x], device=device)
     with pytest.raises(RuntimeError, match="tensor_split"):
         framework.tensor_split(framework.ones(3, device=device), 0)
+
+
+def test_diff_of_bool_tensors_is_the_exclusive_or_of_neighbours(device):
+    """PyTorch's diff of bools (which do not subtract): True where neighbours differ."""
+    values = np.array([[True, False, False, True], [False, False, True, True]])
+    for kwargs in ({}, {"n": 2}, {"dim": 0}):
+        ours = framework.diff(framework.tensor(values, device=device), **kwargs)
+        theirs = torch.diff(torch.tensor(values), **kwargs)
+        assert ours.dtype is framework.bool
+        np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+    ours = framework.diff(framework.tensor(values[0], device=device),
+                          prepend=framework.tensor([True], device=device))
+    np.testing.assert_array_equal(ours.cpu().numpy(), [False, True, False, True])
