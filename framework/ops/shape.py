@@ -792,7 +792,8 @@ def hstack(tensors) -> Tensor:
 
 def vstack(tensors) -> Tensor:
     """Concatenate along dim 0 after making tensors at least 2-D."""
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+    return cat([t.reshape(1, -1) if isinstance(t, Tensor) and t.ndim < 2 else t
+                for t in _tensor_sequence("vstack", tensors)], 0)
 
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:

@@ -327,3 +327,14 @@ def test_diff_of_bool_tensors_is_the_exclusive_or_of_neighbours(device):
     ours = framework.diff(framework.tensor(values[0], device=device),
                           prepend=framework.tensor([True], device=device))
     np.testing.assert_array_equal(ours.cpu().numpy(), [False, True, False, True])
+
+
+@pytest.mark.parametrize("name", ["cat", "stack", "hstack", "vstack", "dstack", "row_stack",
+                                  "column_stack"])
+def test_joining_functions_refuse_a_bare_tensor_like_torch(name):
+    """A tensor where a sequence of tensors belongs is a TypeError in torch (iterating its
+    rows would hide the mistake): the same here, naming the function."""
+    with pytest.raises(TypeError):
+        getattr(torch, name)(torch.ones(2, 3))
+    with pytest.raises(TypeError, match=f"{name}\\(\\): argument 'tensors'"):
+        getattr(framework, name)(framework.ones(2, 3))
