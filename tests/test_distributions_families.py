@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.distributions as TD
+from distribution_oracle import close as _close, f64 as _t, pair as _pair
 
 import framework
 import framework.distributions as D
@@ -27,20 +28,6 @@ def _fresh_rng():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(previous)
-
-
-def _pair(array, device="cpu"):
-    return (framework.tensor(array, dtype=F64, device=device, requires_grad=True),
-            torch.tensor(array, dtype=torch.float64, requires_grad=True))
-
-
-def _t(array, device="cpu"):
-    return framework.tensor(array, dtype=F64, device=device)
-
-
-def _close(ours, theirs, atol=1e-9, rtol=1e-9):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs, atol=atol, rtol=rtol)
 
 
 def _kl(p, q):

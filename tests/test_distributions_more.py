@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.distributions as TD
+from distribution_oracle import close as _close, pair as _pair
 
 import framework
 import framework.distributions as D
@@ -18,16 +19,6 @@ def _fresh_rng():
     in this process (pytest-xdist deals them out differently from run to run)."""
     global RNG
     RNG = np.random.default_rng(7)
-
-
-def _pair(array, device="cpu"):
-    return (framework.tensor(array, dtype=framework.float64, device=device, requires_grad=True),
-            torch.tensor(array, dtype=torch.float64, requires_grad=True))
-
-
-def _close(ours, theirs, atol=1e-9):
-    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), atol=atol,
-                               rtol=1e-9)
 
 
 def _spd(batch, n):

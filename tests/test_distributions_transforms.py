@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.distributions as TD
+from distribution_oracle import close as _close, f64 as _f64, pair as _pair
 import torch.distributions.transforms as TT
 
 import framework
@@ -23,21 +24,6 @@ def _fresh_rng():
     """The same parameter stream for each test, whichever tests ran before it."""
     global RNG
     RNG = np.random.default_rng(11)
-
-
-def _pair(array, device="cpu"):
-    return (framework.tensor(array, dtype=framework.float64, device=device, requires_grad=True),
-            torch.tensor(array, dtype=torch.float64, requires_grad=True))
-
-
-def _close(ours, theirs, atol=1e-9):
-    ours = ours.detach().cpu().numpy() if hasattr(ours, "detach") else np.asarray(ours)
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else np.asarray(theirs)
-    np.testing.assert_allclose(ours, theirs, atol=atol, rtol=1e-9)
-
-
-def _f64(array, device="cpu"):
-    return framework.tensor(array, dtype=framework.float64, device=device)
 
 
 def _t64(array):

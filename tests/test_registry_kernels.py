@@ -43,6 +43,12 @@ def _x(*shape, grad=True):
     return framework.tensor(RNG.standard_normal(shape), dtype=F64, requires_grad=grad)
 
 
+def _h(*shape, grad=True):
+    """A bfloat16 tensor: the half-precision paths (computed in float32, rounded once)."""
+    return framework.tensor(RNG.standard_normal(shape), dtype=framework.bfloat16,
+                            requires_grad=grad)
+
+
 def _i(*shape):
     return framework.tensor(RNG.integers(-5, 6, shape), dtype=framework.int64)
 
@@ -91,6 +97,9 @@ for _name in ("div", "divide"):
 for _name in ("add", "sub", "subtract"):
     CASES[_name] = _binary(_name) + _binary(_name, alpha=2)
 CASES["pow"] = _binary("pow") + [_call(framework.pow, lambda: _x(3, 4), lambda: 2.5)]
+for _name in ("add", "sub", "subtract"):  # alpha on half tensors: in float32, rounded once
+    CASES[_name] = CASES[_name] + [_call(getattr(framework, _name), lambda: _h(3, 4), lambda: _h(4),
+                                         alpha=0.3)]
 CASES["lerp"] = [_call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.3),
                  _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: 0.7),
                  _call(framework.lerp, lambda: _x(3, 4), lambda: _x(4), lambda: _x(4))]
@@ -172,9 +181,13 @@ CASES["linear"] = [_call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4), lambda: _
 CASES["bilinear"] = [_call(F.bilinear, lambda: _x(3, 4), lambda: _x(3, 2), lambda: _x(5, 4, 2),
                            lambda: _x(5))]
 CASES["addmm"] = [_call(framework.addmm, lambda: _x(3, 2), lambda: _x(3, 4), lambda: _x(4, 2),
+                        beta=0.5, alpha=2.0),
+                  _call(framework.addmm, lambda: _h(3, 2), lambda: _h(3, 4), lambda: _h(4, 2),
                         beta=0.5, alpha=2.0)]
 CASES["baddbmm"] = [_call(framework.baddbmm, lambda: _x(2, 3, 2), lambda: _x(2, 3, 4),
-                          lambda: _x(2, 4, 2), beta=0.5, alpha=2.0)]
+                          lambda: _x(2, 4, 2), beta=0.5, alpha=2.0),
+                    _call(framework.baddbmm, lambda: _h(2, 3, 2), lambda: _h(2, 3, 4),
+                          lambda: _h(2, 4, 2), beta=0.5, alpha=2.0)]
 CASES["addmv"] = [_call(framework.addmv, lambda: _x(3), lambda: _x(3, 4), lambda: _x(4),
                         beta=0.5, alpha=2.0)]
 CASES["tensordot"] = [_call(framework.tensordot, lambda: _x(2, 3, 4), lambda: _x(3, 4, 2),
@@ -196,13 +209,14 @@ for _name in ("max", "min"):
                     _call(getattr(framework, _name), lambda: _x(3, 4), lambda: 1),
                     _call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
 CASES["sum_to_size"] = [_call(lambda x: x.sum_to_size((1, 4)), lambda: _x(3, 4))]
-CASES["norm"] = [_call(framework.norm, lambda: _x(3, 4)),
+CASES["norm"] = [_call(framework.norm, lambda: _x(3, 4)), _call(framework.norm, lambda: _h(3, 4)),
                  _call(framework.norm, lambda: _x(3, 4), p=1, dim=1),
                  _call(framework.norm, lambda: _x(3, 4), p=3, dim=1),
                  _call(framework.norm, lambda: _x(3, 4), p=float("inf"), dim=1)]
 for _name in ("all", "any"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0),
-                    _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1)]
+                    _call(getattr(framework, _name), lambda: _x(3, 4, grad=False) > 0, lambda: 1),
+                    _call(getattr(framework, _name), lambda: _i(3, 4).abs().to(framework.uint8))]
 CASES["sort"] = [_call(framework.sort, lambda: _x(3, 4), lambda: 1)]
 CASES["argsort"] = [_call(framework.argsort, lambda: _x(3, 4), lambda: 1)]
 CASES["quantile"] = [_call(framework.quantile, lambda: _x(3, 4), lambda: 0.3),
@@ -407,11 +421,12 @@ for _name, _shape in (("fractional_max_pool2d", (1, 2, 5, 5)),
                           output_size=2)]
 CASES["channel_shuffle"] = [_call(F.channel_shuffle, lambda: _x(1, 4, 2, 2), lambda: 2)]
 CASES["upsample"] = [_call(F.upsample, lambda: _x(1, 2, 3, 3), scale_factor=2, mode="bilinear"),
+                     _call(F.upsample, lambda: _x(1, 2, 3, 3), scale_factor=2, mode="bicubic"),
                      _call(F.upsample, lambda: _x(1, 2, 4, 4), size=2, mode="area")]
 CASES["upsample_nearest"] = [_call(F.upsample_nearest, lambda: _x(1, 2, 3, 3), scale_factor=2)]
 CASES["upsample_bilinear"] = [_call(F.upsample_bilinear, lambda: _x(1, 2, 3, 3), size=4)]
 CASES["interpolate"] = [_call(F.interpolate, lambda: _x(1, 2, 3, 3), scale_factor=2, mode=mode)
-                        for mode in ("nearest", "bilinear")]
+                        for mode in ("nearest", "bilinear", "bicubic")]
 CASES["interpolate"].append(_call(F.interpolate, lambda: _x(1, 2, 4, 4), size=2, mode="area"))
 CASES["gumbel_softmax"] = [_call(F.gumbel_softmax, lambda: _x(3, 4)),
                            _call(F.gumbel_softmax, lambda: _x(3, 4), hard=True)]
@@ -419,7 +434,7 @@ CASES["pixel_shuffle"] = [_call(F.pixel_shuffle, lambda: _x(1, 4, 2, 2), lambda:
 CASES["affine_grid"] = [_call(F.affine_grid, lambda: _x(2, 2, 3), lambda: (2, 1, 3, 4))]
 CASES["grid_sample"] = [_call(F.grid_sample, lambda: _x(2, 2, 3, 4), lambda: _x(2, 2, 3, 2) * 0.6,
                               mode=mode, padding_mode=padding)
-                        for mode in ("bilinear", "nearest")
+                        for mode in ("bilinear", "nearest", "bicubic")
                         for padding in ("zeros", "border", "reflection")]
 CASES["pixel_unshuffle"] = [_call(F.pixel_unshuffle, lambda: _x(1, 1, 4, 4), lambda: 2)]
 # random (the draws are counter-based: no state is read back)
@@ -614,6 +629,7 @@ _SHAPE_CASES = {
 for _name, _fn in _SHAPE_CASES.items():
     CASES[_name] = [_call(_fn, lambda: _x(3, 4))]
 # (inputs already of the needed shape: a view made inside the case would add its backward)
+CASES["diff"].append(_call(lambda x: framework.diff(x, dim=1), lambda: _x(3, 4, grad=False) > 0))
 CASES["expand"] = [_call(lambda x: x.expand(3, 4), lambda: _x(1, 4))]
 CASES["squeeze"] = [_call(lambda x: x.squeeze(0), lambda: _x(1, 4))]
 CASES["broadcast_to"] = [_call(lambda x: x.broadcast_to((3, 4)), lambda: _x(1, 4))]
@@ -706,7 +722,8 @@ for _name in ("nan_to_num", "deg2rad", "rad2deg", "sinc", "signbit", "isposinf",
               "atleast_2d", "atleast_3d", "msort", "diagflat"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4))]
 CASES["logit"] = [_call(framework.logit, lambda: _x(3, 4).sigmoid()),
-                  _call(framework.logit, lambda: _x(3, 4).sigmoid(), eps=0.1)]
+                  _call(framework.logit, lambda: _x(3, 4).sigmoid(), eps=0.1),
+                  _call(framework.logit, lambda: _x(3, 4).sigmoid(), eps=0.6)]
 for _name in ("fmax", "fmin", "xlogy", "dist", "kron"):
     CASES[_name] = [_call(getattr(framework, _name), lambda: _x(3, 4), lambda: _x(4))]
 CASES["heaviside"] = [_call(framework.heaviside, lambda: _x(3, 4), lambda: _x(4))]

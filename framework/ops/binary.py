@@ -706,9 +706,10 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Operand =
 def _register() -> None:
     """Each op with the kernels its forward and backward call
     (tests/test_registry_kernels.py records them)."""
-    register("add", "binary", ("add", "mul", "sum"))
+    # copy_/empty: half tensors with alpha cast to float32 and back (``_opmath_add``)
+    register("add", "binary", ("add", "mul", "sum", "copy_", "empty"))
     for name in ("sub", "subtract"):
-        register(name, "binary", ("sub", "mul", "neg", "sum"))
+        register(name, "binary", ("sub", "mul", "neg", "sum", "add", "copy_", "empty"))
     for name in ("mul", "multiply"):
         register(name, "binary", ("mul", "sum"))
     register("true_divide", "binary", ("div", "mul", "neg", "sum"))

@@ -972,9 +972,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 
 
 __all__ += ["addmm", "baddbmm", "addmv", "tensordot", "inner", "einsum", "cdist"]
-for _name in ("addmm", "addmv"):
-    register(_name, "matmul", ("mm", "mul", "add"))
-register("baddbmm", "matmul", ("matmul", "mul", "add"))
+register("addmv", "matmul", ("mm", "mul", "add"))
+# copy_/empty: half tensors computed in float32 and rounded once (``_scaled_product``)
+register("addmm", "matmul", ("mm", "mul", "add", "copy_", "empty"))
+register("baddbmm", "matmul", ("matmul", "mul", "add", "copy_", "empty"))
 for _name in ("tensordot", "inner"):
     register(_name, "matmul", ("mm",))
 register("einsum", "matmul", ("matmul", "mm", "sum", "copy_", "full"))

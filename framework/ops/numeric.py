@@ -1431,7 +1431,8 @@ def _register() -> None:
     register("deg2rad", "numeric", ('mul',))
     register("rad2deg", "numeric", ('mul',))
     register("logit", "numeric", (
-        'add', 'clamp', 'div', 'ge', 'le', 'log', 'logical_and', 'mul', 'neg', 'sub', 'where'))
+        'add', 'clamp', 'div', 'ge', 'gt', 'le', 'log', 'logical_and', 'lt', 'mul', 'neg', 'sub',
+        'where'))
     register("sinc", "numeric", ('add', 'cos', 'div', 'eq', 'mul', 'neg', 'sin', 'where'))
     register("positive", "numeric", ())
     register("signbit", "numeric", ('copysign', 'lt'), differentiable=False)

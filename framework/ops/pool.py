@@ -864,17 +864,19 @@ def _cubic_taps(size: int, out: int, align_corners: bool, scale) -> tuple:
 
 
 def _cubic_axis(x: Tensor, dim: int, indices: tuple, weights: tuple) -> Tensor:
-    """``x`` resampled along ``dim``: the sum over the four taps of the gathered sources
-    times their weights (index_select, mul and add: their gradients and both backends)."""
-    from .indexing import index_select
-    shape = [1] * x.ndim
-    shape[dim] = len(weights[0])
-    total = None
-    for index, weight in zip(indices, weights):
-        taps = index_select(x, dim, tensor(index, device=x.device))
-        term = taps * tensor(weight, dtype=x.dtype, device=x.device).reshape(shape)
-        total = term if total is None else total + term
-    return total
+    """``x`` resampled along ``dim``: the four taps of every output gathered at once (one
+    gather of the tap-major indices, which are in range by construction: no bounds check, so
+    no host sync), weighted and summed over the taps (gather, mul and sum: their gradients
+    and both backends)."""
+    from .indexing import _Gather, _spread
+    out = len(weights[0])
+    index = tensor([i for tap in indices for i in tap], device=x.device)
+    gathered = tuple(x.shape[:dim]) + (4 * out,) + tuple(x.shape[dim + 1:])
+    taps = _Gather.apply(x, dim, _spread(index, gathered, dim))
+    split = tuple(x.shape[:dim]) + (4, out) + tuple(x.shape[dim + 1:])
+    weight = tensor(list(weights), dtype=x.dtype, device=x.device)
+    weight = weight.reshape((1,) * dim + (4, out) + (1,) * (x.ndim - dim - 1))
+    return (taps.reshape(split) * weight).sum(dim)
 
 
 def _bicubic(input: Tensor, sizes: tuple, align_corners: bool, scales: tuple) -> Tensor:
@@ -1171,8 +1173,9 @@ for _name in ("lp_pool1d", "lp_pool2d", "lp_pool3d"):
                              "mul", "activation_backward", "add", "full"))
 for _name in ("max_unpool1d", "max_unpool2d", "max_unpool3d"):
     register(_name, "pool", ("scatter", "gather", "amax", "amin", "full", "to_numpy"))
-for _name in ("interpolate", "upsample"):
-    register(_name, "pool", ("interp2d", "interp2d_backward", "pool_avg2d", "pool_avg2d_backward"))
+for _name in ("interpolate", "upsample"):  # gather ... sum: bicubic (``_cubic_axis``)
+    register(_name, "pool", ("interp2d", "interp2d_backward", "pool_avg2d", "pool_avg2d_backward",
+                             "gather", "scatter_add", "mul", "sum", "from_numpy", "full"))
 for _name in ("upsample_nearest", "upsample_bilinear"):
     register(_name, "pool", ("interp2d", "interp2d_backward"))
 _FRACTIONAL = ("rand", "arange", "add", "mul", "copy_", "empty", "full", "gather", "amax", "amin",

@@ -880,9 +880,10 @@ register("var_mean", "reduce", ("var", "mean", "add", "div", "mul", "sub"))
 register("std_mean", "reduce", ("var", "sqrt", "mean", "add", "div", "eq", "mul", "sub", "where"))
 register("logsumexp", "reduce", ("logsumexp", "exp", "mul", "sub"))
 register("norm", "reduce", ("sum", "mul", "sqrt", "abs", "amax", "pow", "bitwise_and",
-                            "bitwise_or", "div", "eq", "isnan", "sign", "where"))
-register("all", "reduce", ("all",), differentiable=False)
-register("any", "reduce", ("any",), differentiable=False)
+                            "bitwise_or", "div", "eq", "isnan", "sign", "where", "copy_", "empty"))
+# copy_/empty: a uint8 input's result cast to uint8
+register("all", "reduce", ("all", "copy_", "empty"), differentiable=False)
+register("any", "reduce", ("any", "copy_", "empty"), differentiable=False)
 register("count_nonzero", "reduce", ("ne", "sum", "copy_", "empty"), differentiable=False)
 
 

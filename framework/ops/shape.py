@@ -1116,7 +1116,7 @@ for _name in ("diagonal", "diag_embed"):
 register("diag", "shape", ("full", "copy_", "empty"))
 register("meshgrid", "shape", ("sum",))
 register("trace", "shape", ("sum", "copy_", "full"))
-register("diff", "shape", ("sub", "copy_", "add", "full", "neg"))
+register("diff", "shape", ("sub", "copy_", "add", "full", "neg", "ne"))
 register("type_as", "shape", ("copy_", "empty", "full"))
 register("cartesian_prod", "shape", ("copy_", "empty", "sum"))
 register("combinations", "shape", ("amax", "amin", "from_numpy", "full", "gather", "scatter_add",
