@@ -12,10 +12,11 @@ left) operands: a transposed right operand (``q k^T`` as ``k`` times the view
 ``q^T``) sends OpenBLAS to a kernel about twice as slow for these small matrices, so
 ``q^T`` and ``grad_out^T`` are copied first (a pass over a (..., L, E) operand, a
 fraction of the product). Half types compute in float32, float64 in float64. The
-backward recomputes the attention weights from the saved row logsumexp, as the
-Triton kernels do, and regenerates the dropout mask from (seed, offset) with
-NumPy's Philox generator (the CPU stream: it does not match the ``cuda`` one, but it
-is reproducible for a seed).
+backward reads the attention weights its forward kept (``_FORWARD_WEIGHTS``: up to
+``_KEEP_WEIGHTS`` of them, without dropout) or recomputes them from the saved row
+logsumexp, as the Triton kernels do, and regenerates the dropout mask from (seed,
+offset) with NumPy's Philox generator (the CPU stream: it does not match the ``cuda``
+one, but it is reproducible for a seed).
 
 Both run on one thread: their products are a BLAS call per (batch, head) matrix,
 and OpenBLAS serializes concurrent small calls (two threads each running half the
@@ -23,11 +24,24 @@ batch took 2.5x the time of one running all of it, on the 2-core CI VM).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..array import Array
 from ._arrays import compute_dtype, nd, wrap
 from .random import _generator
+
+# The attention weights of recent forwards, for their backward: keyed weakly by the
+# ``Storage`` of the logsumexp each forward returned, so an entry lives exactly as long as
+# that lse (autograd saves it for the backward; without autograd it is dropped at once). A
+# backward given that lse, with its values unchanged, reads the weights instead of
+# recomputing them (the scores' product and four passes over them: ~40% of its time on the
+# bench's (8, 4, 64, 32) heads); any other lse recomputes them, as the Triton kernels do.
+_FORWARD_WEIGHTS = weakref.WeakKeyDictionary()
+# a forward keeps weights of at most this many elements (16 MB in float32): above, the
+# backward recomputes them rather than hold the whole score matrix from forward to backward
+_KEEP_WEIGHTS = 1 << 22
 
 
 def _work(a: Array, dtype) -> np.ndarray:
@@ -107,12 +121,28 @@ def attention_forward(q, k, v, mask, is_causal, scale, dropout_p, seed, offset):
         lse = np.log(row_sum)
         lse += shift
         weights *= np.where(row_sum > 0, 1.0 / row_sum, work.type(0.0))
+    keys_major = weights
     weights = np.moveaxis(weights, 0, -1)  # the (..., L, S) view
     drop = _dropout(weights.shape, dropout_p, seed, offset, work)
     if drop is not None:
         weights *= drop
     out = np.matmul(weights, vw)
-    return wrap(out.astype(q.dtype.numpy, copy=False), q.dtype), wrap(lse, None)
+    lse_array = wrap(lse, None)
+    if drop is None and keys_major.size <= _KEEP_WEIGHTS:
+        _FORWARD_WEIGHTS[lse_array.storage] = (keys_major, lse.copy())
+    return wrap(out.astype(q.dtype.numpy, copy=False), q.dtype), lse_array
+
+
+def _kept_weights(lse: Array, shape: tuple, work):
+    """The keys-major weights the forward that returned ``lse`` kept (None when it kept
+    none, or ``lse`` is not that whole array with its values unchanged)."""
+    entry = _FORWARD_WEIGHTS.get(lse.storage)
+    if entry is None:
+        return None
+    weights, values = entry
+    if weights.shape != shape or weights.dtype != work or lse.offset != 0:
+        return None
+    return weights if np.array_equal(nd(lse), values) else None
 
 
 def _apply_mask(scores: np.ndarray, m: np.ndarray, work) -> None:
@@ -159,13 +189,16 @@ def attention_backward(grad_out, q, k, v, mask, out, lse, is_causal, scale, drop
     ``dS = P * (dP - delta)`` are keys-major, as the forward's scores: ``delta``
     (``sum_j P_ij dP_ij`` per query) is a sum over S slabs and broadcasts along
     contiguous rows. Per matrix the products read them as (S, L) (``P^T``, ``dS^T``)
-    or as their transposes."""
+    or as their transposes. ``P`` is the forward's when it kept it (``_FORWARD_WEIGHTS``),
+    else recomputed from the logsumexp."""
     work = compute_dtype(q.dtype)
     qw, kw, vw = _work(q, work), _work(k, work), _work(v, work)
     g = _work(grad_out, work)
-    scores = _keys_major_scores(qw, kw, None if mask is None else nd(mask), is_causal, scale,
-                                work)
-    weights = _keys_major_weights(scores, nd(lse))  # P, keys-major
+    weights = _kept_weights(lse, (k.shape[-2],) + q.shape[:-1], work)  # P, keys-major
+    if weights is None:
+        scores = _keys_major_scores(qw, kw, None if mask is None else nd(mask), is_causal,
+                                    scale, work)
+        weights = _keys_major_weights(scores, nd(lse))
     drop = _dropout(q.shape[:-1] + (k.shape[-2],), dropout_p, seed, offset, work)
     drop_t = None if drop is None else np.swapaxes(drop, -1, -2)  # (..., S, L), as _pairs
     kept_t = _pairs(weights) if drop is None else _pairs(weights) * drop_t
