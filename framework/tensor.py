@@ -731,6 +731,12 @@ class Tensor:
             dims = _keyword_shape("permute", dims, kwargs, "dims")
         return _shape().permute(self, _shape_args(dims))
 
+    def contiguous(self, memory_format=None) -> "Tensor":
+        """``self`` when already dense row-major (or in ``memory_format``), else a copy."""
+        if memory_format is None and self._a.is_contiguous():
+            return self
+        return _shape().contiguous(self, memory_format)
+
     def transpose(self, dim0: int, dim1: int) -> "Tensor":
         """A view with ``dim0`` and ``dim1`` swapped."""
         return _shape().transpose(self, dim0, dim1)

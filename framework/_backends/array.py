@@ -8,6 +8,7 @@ read the same bytes as another type).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from ..dtypes import dtype as DType
@@ -53,8 +54,9 @@ class Array:
 
     def is_contiguous(self) -> bool:
         """True when the view is row-major with no gaps (size-1 dims ignored)."""
-        return self.strides == contiguous_strides(self.shape) or _contiguous_ignoring_ones(
-            self.shape, self.strides)
+        shape = self.shape
+        dense = _row_major(shape) if type(shape) is tuple else contiguous_strides(shape)
+        return self.strides == dense or _contiguous_ignoring_ones(shape, self.strides)
 
     def view(self, shape: tuple, strides: tuple, offset: int, dtype=None) -> "Array":
         """Another view of the same storage (``dtype``: its bytes reinterpreted as that type;
@@ -77,6 +79,9 @@ def contiguous_strides(shape) -> tuple:
         strides.append(step)
         step *= max(size, 1)
     return tuple(reversed(strides))
+
+
+_row_major = functools.lru_cache(maxsize=1024)(contiguous_strides)  # by shape (a cache)
 
 
 def _contiguous_ignoring_ones(shape, strides) -> bool:

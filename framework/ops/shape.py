@@ -676,20 +676,25 @@ def setitem(x: Tensor, index, value) -> None:
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
     """``x`` if already dense in ``memory_format`` (default row-major), else a copy laid out
     so (differentiable)."""
-    from .conversion import clone
     if memory_format is None:  # (the common call, kept as cheap as before)
-        return x if x.is_contiguous() else clone(x)
+        return x if x._a.is_contiguous() else _clone(x)
     from .. import _memory
     fmt = _memory.check("contiguous", memory_format)
     if fmt is _memory.preserve_format:
         raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
     dims = _memory.order(fmt, x.ndim)
     if dims is None:
-        return x if x.is_contiguous() else clone(x)
+        return x if x.is_contiguous() else _clone(x)
     if _memory.is_in(tuple(x.shape), x.stride(), fmt):
         return x
     inverse = tuple(dims.index(d) for d in range(x.ndim))
-    return clone(x.permute(*dims)).permute(*inverse)
+    return _clone(x.permute(*dims)).permute(*inverse)
+
+
+def _clone(x: Tensor) -> Tensor:
+    """``conversion.clone(x)`` (imported at the call: conversion imports this module)."""
+    from .conversion import clone
+    return clone(x)
 
 
 # --- joining and splitting -----------------------------------------------------------------
@@ -699,13 +704,13 @@ class _Cat(Function):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        ctx.sizes = [t.shape[dim] for t in tensors]
-        shape = list(tensors[0].shape)
+        ctx.sizes = [t._a.shape[dim] for t in tensors]
+        shape = list(tensors[0]._a.shape)
         shape[dim] = sum(ctx.sizes)
         dtype = tensors[0].dtype
         for t in tensors[1:]:
-            from ..dtypes import promote_types
-            dtype = promote_types(dtype, t.dtype)
+            if t.dtype is not dtype:
+                dtype = dtypes.promote_types(dtype, t.dtype)
         return _joined(tensors, dim, tuple(shape), dtype, ctx.sizes)
 
     @staticmethod
@@ -735,7 +740,7 @@ def _joined(tensors, dim: int, shape: tuple, dtype, sizes=None) -> Tensor:
                           t._a)
             start += 1
             continue
-        size = t.shape[dim]
+        size = t._a.shape[dim]
         if size:
             kernels.copy_(out.view(shape[:dim] + (size,) + shape[dim + 1:], strides,
                                    out.offset + start * step), t._a)
@@ -770,14 +775,17 @@ def cat(tensors, dim: int = 0) -> Tensor:
     d = normalize_dim("cat", dim, ref.ndim)
     if ref.ndim == 0:
         raise RuntimeError("cat(): zero-dimensional tensor (at position 0) cannot be concatenated")
+    expected = ref._a.shape
     for i, t in enumerate(kept):
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
-        for k in range(ref.ndim):
-            if k != d and t.shape[k] != ref.shape[k]:
-                raise RuntimeError(f"cat(): Sizes of tensors must match except in dimension {d}. "
-                                   f"Expected size {ref.shape[k]} but got size {t.shape[k]} for "
-                                   f"tensor number {i} in the list.")
+        got = t._a.shape
+        if len(got) != len(expected):
+            raise RuntimeError(f"cat(): Tensors must have same number of dimensions: got "
+                               f"{len(expected)} and {len(got)}")
+        if got[:d] != expected[:d] or got[d + 1:] != expected[d + 1:]:
+            k = next(k for k in range(len(got)) if k != d and got[k] != expected[k])
+            raise RuntimeError(f"cat(): Sizes of tensors must match except in dimension {d}. "
+                               f"Expected size {expected[k]} but got size {got[k]} for "
+                               f"tensor number {i} in the list.")
     if len(kept) != len(tensors) and len(kept) == 1 and kept[0] is tensors[0] and _is_legacy_empty(tensors[0]):
         return tensors[0]
     return _Cat.apply(d, *kept)

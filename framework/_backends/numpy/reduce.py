@@ -39,13 +39,15 @@ def prod(x: Array, dims: tuple, out_dtype) -> Array:
 
 
 def amax(x: Array, dims: tuple) -> Array:
-    """Maximum over ``dims`` (NaN if any element is NaN)."""
-    return wrap(np.max(_values(x), axis=dims), x.dtype)
+    """Maximum over ``dims`` (NaN if any element is NaN): ``np.max``'s reduction, without its
+    wrapper."""
+    return wrap(np.maximum.reduce(_values(x), axis=dims), x.dtype)
 
 
 def amin(x: Array, dims: tuple) -> Array:
-    """Minimum over ``dims`` (NaN if any element is NaN)."""
-    return wrap(np.min(_values(x), axis=dims), x.dtype)
+    """Minimum over ``dims`` (NaN if any element is NaN): ``np.min``'s reduction, without its
+    wrapper."""
+    return wrap(np.minimum.reduce(_values(x), axis=dims), x.dtype)
 
 
 def argmax(x: Array, dim: int) -> Array:
