@@ -429,14 +429,14 @@ def _node_chain(out) -> tuple:
 
 @pytest.mark.parametrize("case", ["x", "weight", "no grad", "view x"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_batched_linear_fast_path_equals_checked_path(case, bias, monkeypatch):
+def test_batched_linear_fast_path_equals_checked_path(case, bias, device, monkeypatch):
     """``linear`` of a (2, 4, 3) input without the argument checks (``_plain_linear``) records
     what the checked path records (rows view, addmm/mm node built directly, view back) and
     gives the same values and gradients; recording nothing, a plain tensor as before."""
-    layer = framework.nn.Linear(3, 2, bias=bias).double()
-    x = _leaf((2, 4, 3), seed=1, requires_grad=case == "x")
+    layer = framework.nn.Linear(3, 2, bias=bias).double().to(device)
+    x = _leaf((2, 4, 3), seed=1, requires_grad=False).to(device).requires_grad_(case == "x")
     if case == "view x":
-        x = _leaf((2, 4, 5), seed=1)[..., 1:4]
+        x = _leaf((2, 4, 5), seed=1, requires_grad=False).to(device).requires_grad_()[..., 1:4]
     layer.weight.requires_grad_(case != "no grad")
     if bias:
         layer.bias.requires_grad_(case != "no grad")
@@ -445,16 +445,16 @@ def test_batched_linear_fast_path_equals_checked_path(case, bias, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(matmul, "_plain_linear", lambda *args: False)
         checked = framework.nn.functional.linear(x, w, b)
-    np.testing.assert_array_equal(fast.detach().numpy(), checked.detach().numpy())
+    np.testing.assert_array_equal(fast.detach().cpu().numpy(), checked.detach().cpu().numpy())
     if case == "no grad":
         assert fast.grad_fn is None and checked.grad_fn is None and fast._base is None
         return
     assert _node_chain(fast) == _node_chain(checked)
-    weights = _leaf(tuple(fast.shape), seed=9, requires_grad=False)
+    weights = _leaf(tuple(fast.shape), seed=9, requires_grad=False).to(device)
     roots = [t for t in (x, w, b) if t is not None and t.requires_grad]
     for got, want in zip(framework.autograd.grad((fast * weights).sum(), roots),
                          framework.autograd.grad((checked * weights).sum(), roots)):
-        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        np.testing.assert_array_equal(got.cpu().numpy(), want.cpu().numpy())
 
 
 @pytest.mark.parametrize("case", ["both", "g", "y", "non-leaf", "view", "float32"])
