@@ -464,14 +464,17 @@ class Tensor:
 
     def _host(self):
         """A host NumPy copy of the data, from any device."""
-        from ._backends import for_device
-        return for_device(self._device).to_numpy(self._a)
+        return _backends().for_device(self._device).to_numpy(self._a)
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self._a.numel != 1:
+        array = self._a
+        if array.numel != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return self._host().item()
+        kernels = _backends().for_device(self._device)
+        if self._device.type == "cpu":  # read from the array's own memory: no host copy
+            return kernels.as_numpy(array).item()
+        return kernels.to_numpy(array).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
@@ -985,8 +988,11 @@ def _shape_args(args) -> tuple:
 def _op_module(family: str):
     """An accessor of ``framework.ops.<family>`` for the operators: a dict lookup per use
     (the module is imported on the first call, after ``framework.ops`` exists)."""
-    name = __name__.rpartition(".")[0] + ".ops." + family
+    return _lazy_module(__name__.rpartition(".")[0] + ".ops." + family)
 
+
+def _lazy_module(name: str):
+    """An accessor of the module ``name``: a dict lookup per use, the import on first use."""
     def module():
         found = sys.modules.get(name)
         if found is None:
@@ -997,6 +1003,7 @@ def _op_module(family: str):
 
 
 _unary = _op_module("unary")
+_backends = _lazy_module(__name__.rpartition(".")[0] + "._backends")
 _binary = _op_module("binary")
 _shape = _op_module("shape")
 _compare = _op_module("compare")

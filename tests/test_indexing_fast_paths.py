@@ -151,6 +151,9 @@ def test_item_and_index_give_python_numbers(device, dtype):
     expected = {framework.bool: bool}.get(dtype, float if dtype.is_floating_point else int)
     assert type(value) is expected and value == 1
     assert t[0, 0].item() == 1 and t.reshape(1).item() == 1
+    grid = framework.arange(6, device=device).to(dtype).reshape(2, 3)
+    if dtype is not framework.bool:  # an element of a strided view with an offset
+        assert grid[:, 2][1].item() == 5 and grid.t()[1, 1].item() == 4
     if not dtype.is_floating_point:
         assert [10, 20, 30][t] == 20 and type(t.__index__()) is int
     else:

@@ -40,7 +40,7 @@ def common_device(op: str, *xs):
             continue
         if device is None:
             device = x._device
-        elif x._device != device:
+        elif x._device is not device and x._device != device:
             if x.ndim == 0 and x._device.type == "cpu":
                 continue
             if device.type == "cpu" and _is_cpu_scalar(xs, device):

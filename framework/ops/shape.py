@@ -733,13 +733,15 @@ def _joined(tensors, dim: int, shape: tuple, dtype, sizes=None) -> Tensor:
     strides = out.strides
     step = strides[dim]
     start = 0
-    for t in tensors:
-        if sizes is None:
-            kernels.copy_(out.view(shape[:dim] + shape[dim + 1:],
-                                   strides[:dim] + strides[dim + 1:], out.offset + start * step),
-                          t._a)
+    if sizes is None:  # stack: each tensor into one slice of the new dim
+        inner_shape = shape[:dim] + shape[dim + 1:]
+        inner_strides = strides[:dim] + strides[dim + 1:]
+        copy, view, offset = kernels.copy_, out.view, out.offset
+        for t in tensors:
+            copy(view(inner_shape, inner_strides, offset + start * step), t._a)
             start += 1
-            continue
+        return wrap(out, tensors[0].device)
+    for t in tensors:
         size = t._a.shape[dim]
         if size:
             kernels.copy_(out.view(shape[:dim] + (size,) + shape[dim + 1:], strides,
@@ -801,20 +803,25 @@ def stack(tensors, dim: int = 0) -> Tensor:
     tensors = _tensor_sequence("stack", tensors)
     if not tensors:
         raise RuntimeError("stack(): expects a non-empty TensorList")
+    shape = None
+    tracked = False
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"stack(): expected Tensor as element {i}, got {type(t).__name__}")
-        if t.shape != tensors[0].shape:
+        if shape is None:
+            shape = t._a.shape
+        elif t._a.shape != shape:
             raise RuntimeError(f"stack(): stack expects each tensor to be equal size, but got "
-                               f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
-    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
-    if not (_grad_state.enabled and any(t.requires_grad for t in tensors)):
+                               f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
+        tracked = tracked or t.requires_grad
+    d = normalize_dim("stack", dim, len(shape) + 1)
+    if not (tracked and _grad_state.enabled):
         # no graph: the tensors copied straight into the result, no unsqueezed views
         common_device("stack", *tensors)
         dtype = tensors[0].dtype
         for t in tensors[1:]:
-            dtype = dtypes.promote_types(dtype, t.dtype)
-        shape = tuple(tensors[0].shape)
+            if t.dtype is not dtype:
+                dtype = dtypes.promote_types(dtype, t.dtype)
         return _joined(tensors, d, shape[:d] + (len(tensors),) + shape[d:], dtype)
     return rename_node(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
 
