@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import dtypes
 from ..array import Array
-from ._arrays import compute_dtype, nd, wrap
+from ._arrays import compute_dtype, nd, quiet, wrap
 
 
 def _row_dtype(dtype) -> "dtypes.dtype":
@@ -61,9 +61,19 @@ def _plain_indices(target: Array, weight, smoothing: float) -> bool:
 def _logsumexp(x: np.ndarray) -> np.ndarray:
     """``m + log(sum(exp(x - m)))`` with the row maximum ``m`` as it is, like PyTorch's
     log-softmax: NaN for rows with NaN, with a +inf maximum (inf - inf) or all -inf."""
-    m = np.max(x, axis=1, initial=-np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return m + np.log(np.sum(np.exp(x - m[:, None]), axis=1))
+    return quiet(_logsumexp_passes, x)
+
+
+def _logsumexp_passes(x: np.ndarray) -> np.ndarray:
+    """``_logsumexp``'s passes (warnings silenced by the caller): the ufuncs' reductions
+    without ``np.max``/``np.sum``'s wrappers, the exponentials in the shifted copy's memory."""
+    m = np.maximum.reduce(x, axis=1, initial=-np.inf)
+    shifted = x - m[:, None]
+    np.exp(shifted, out=shifted)
+    total = np.add.reduce(shifted, axis=1)
+    np.log(total, out=total)
+    total += m
+    return total
 
 
 def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: int,
@@ -76,8 +86,7 @@ def cross_entropy_forward(logits: Array, target: Array, weight, ignore_index: in
     if _plain_indices(target, weight, label_smoothing):
         t, valid = _row_targets(target, ignore_index)
         lse = _logsumexp(x)
-        with np.errstate(invalid="ignore"):
-            loss = np.where(valid, lse - x[np.arange(M), t], 0.0)
+        loss = np.where(valid, quiet(np.subtract, lse, x[np.arange(M), t]), 0.0)
         return wrap(loss, row), wrap(lse, row), wrap(valid.astype(acc), row)
     a, reads, valid, row_weight = _coefficients(target, _class_weight(weight, C, acc),
                                                 ignore_index, label_smoothing, M, C, acc)
