@@ -471,10 +471,7 @@ class Tensor:
         array = self._a
         if array.numel != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        kernels = _backends().for_device(self._device)
-        if self._device.type == "cpu":  # read from the array's own memory: no host copy
-            return kernels.as_numpy(array).item()
-        return kernels.to_numpy(array).item()
+        return _backends().for_device(self._device).to_numpy(array).item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
