@@ -1204,6 +1204,9 @@ def test_float32_gelu_and_its_derivative_are_within_their_stated_error_of_float6
     assert gelu[0] == np.inf and np.isnan(gelu[1:3]).all()
     assert gelu[3:].tolist() == [0.0, 0.0] and np.signbit(gelu[4]) and not np.signbit(gelu[3])
     assert derivative[3:].tolist() == [0.5, 0.5] and np.isnan(derivative[2])
+    # past the fitted range (exp(-x^2 / 2) = 0 in float32 below -14.4): Phi stays 0, not NaN
+    tail = _normal32.normal_pass("cdf", np.linspace(-60, -12.5, 4001).astype(np.float32))
+    assert (tail >= 0).all() and (np.diff(tail) >= 0).all() and tail[0] == 0.0
 
 
 def test_float32_erf_and_erfc_are_within_their_stated_error_of_float64(monkeypatch):

@@ -2,23 +2,25 @@
 derivative, erf and erfc, for the CPU kernels of float32 (and half) tensors.
 
 Phi and gelu: ``h = Phi(-|x|) = t Q(t) exp(-x^2 / 2)`` with ``t = 1 / (K + |x|)`` and Q a
-degree-8 polynomial fitted for this (``_Q`` below), then ``Phi(x) = |[x > 0] - h|`` (``h``
+degree-7 polynomial fitted for this (``_Q`` below), then ``Phi(x) = |[x > 0] - h|`` (``h``
 itself below 0, so the lower tail keeps its relative precision; ``1 - h`` above), gelu
 ``x Phi(x)`` and its derivative ``D = Phi(x) + x phi(x)``, where ``phi(x) = exp(-x^2 / 2) /
-sqrt(2 pi)`` reuses the same exponential. All in float32 arithmetic: about 30 NumPy passes
-per block for gelu and D together, most of them in place (NumPy's in-place passes cost
+sqrt(2 pi)`` reuses the same exponential. All in float32 arithmetic: 29 NumPy passes per
+block for gelu and D together, most of them in place (NumPy's in-place passes cost about
 half its out-of-place ones; its masked passes, ``np.where`` or ``where=``, 20x, and
 ``copysign`` 5x, so there are none). Measured against float64 ``math.erfc`` (2e5 points on
-[-14, 14] and 2e5 normal values times 3): Phi and gelu within 9.2e-7 relative for x > -5,
-2.3e-6 for x > -9 and 4.0e-6 for x > -13 (the float32 rounding of ``x^2`` costs up to
-``x^2 * 3e-8`` in the exponent); D within 2.3e-7 absolute. Below about -13.2, exp(-x^2 / 2)
+[-14, 14] and 2e5 normal values times 3): Phi and gelu within 7.9e-7 relative for x > -5,
+2.3e-6 for x > -9 and 4.2e-6 for x > -13 (the float32 rounding of ``x^2`` costs up to
+``x^2 * 3e-8`` in the exponent); D within 2.2e-7 absolute. Below about -13.2, exp(-x^2 / 2)
 and Phi are float32 subnormals and lose relative precision, as float32 must.
 
-Q's fit: ``t Q(t) = Phi(-a) exp(a^2 / 2)`` with ``a = (1 / t - K)``, ``K = 1 / 0.283``,
-minimax in relative error (Lawson's iteration on 3000 Chebyshev points of ``t in (0, 1 /
-K]``, the target in mpmath), relative error 1.3e-7 in exact arithmetic; ``K`` was scanned
-for the smallest error (degree 7 reaches only 6.8e-7, too close to float32's exponent
-error to keep Phi within 1.5e-6 for x > -5). Phi(+-0) comes out as exactly 1/2.
+Q's fit (``bench/fit_normal32.py``): ``t Q(t) = Phi(-a) exp(a^2 / 2)`` with ``a = 1 / t -
+K``, minimax in relative error (Lawson's iteration on 1000 Chebyshev points, the target in
+mpmath) over ``a`` in [0, 14.4], where exp(-a^2 / 2) is nonzero in float32 (beyond, ``h`` is
+0 whatever Q is; Q stays finite down to ``t = 0``, x = -inf): 1.06e-7 in exact arithmetic,
+with ``K = 1 / 0.304`` from a scan of K. Degree 6 reaches only 1.2e-6, and fitting down to
+``t = 0`` costs a degree (8 for 1.3e-7). The top coefficient is nudged by 1.6e-6 of itself
+(1.2e-7 of ``h`` at 0, below 3e-8 beyond |x| = 1) so that Phi(+-0) comes out as exactly 1/2.
 
 erf and erfc rest on Numerical Recipes' erfcc, ``erfc(a) = t exp(-a^2 + P(t))`` with ``t =
 1 / (1 + a / 2)`` for ``a >= 0`` (relative error < 1.2e-7 in exact arithmetic), its
@@ -42,15 +44,13 @@ ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628
 
 BLOCK = 32768  # elements per block: the block's float32 temporaries stay in L2
 _F32 = np.float32
-_SQRT1_2 = 0.70710678118654752440
 _INV_SQRT_2PI = 0.39894228040143267794
-# Phi(-a) = t Q(t) exp(-a^2 / 2), t = 1 / (K + a): Q's coefficients (lowest power first, then
-# reversed for Horner), fitted as the module docstring says
-_K = _F32(1.0 / 0.283)
+# Phi(-a) = t Q(t) exp(-a^2 / 2), t = 1 / (K + a): Q's coefficients (lowest power first,
+# reversed here for Horner), fitted as the module docstring says
+_K = _F32(1.0 / 0.304)
 _Q = tuple(_F32(c) for c in reversed((
-    0.3989423155037873, 1.409654794268211, 4.586916635521138, 13.1483997911829,
-    38.82640637396876, -4.54399118186503, 576.2078216504202, -2214.4173783005563,
-    2155.2347503985825)))
+    0.3988108397971571, 1.3213172453435311, 3.6592861198778475, 14.314534965828592,
+    -15.642040829194565, 239.93389988481655, -640.2405109179463, 499.63636765903385)))
 # P(t)'s coefficients, the last one with log(1/2) added: h = t exp(-a^2 + P(t)) is erfc(a) / 2
 _P = tuple(_F32(c) for c in ERFC_P[:-1]) + (_F32(ERFC_P[-1] + math.log(0.5)),)
 # erf's Taylor series below 0.5, 2/sqrt(pi) sum (-1)^n z^(2n+1) / (n! (2n+1)), in z^2
