@@ -1159,7 +1159,7 @@ def test_float32_normal_cdf_is_within_its_stated_error_of_float64(monkeypatch):
     relative above -5 and 6e-6 down to -13, across block bounds, with Phi(+-0) = 0.5,
     Phi(-inf) = 0, Phi(inf) = 1 and NaN kept; the block size does not change the bits."""
     from framework._backends.numpy import _normal32
-    monkeypatch.setattr(_normal32, "BLOCK", 64)  # many blocks in a small array
+    monkeypatch.setattr(_normal32, "GELU_BLOCK", 64)  # many blocks in a small array
     x = (np.random.default_rng(7).standard_normal(1000) * 4).astype(np.float32)
     x[:7] = [0.0, -0.0, 1e-30, -13.0, 40.0, -np.inf, np.inf]
     got = _normal32.normal_pass("cdf", x)
@@ -1169,7 +1169,7 @@ def test_float32_normal_cdf_is_within_its_stated_error_of_float64(monkeypatch):
     assert error[x[finite] > -5].max() < 1.2e-6 and error[x[finite] > -13.5].max() < 6e-6
     assert got[:3].tolist() == [0.5, 0.5, 0.5] and got[5] == 0.0 and got[6] == 1.0
     assert np.isnan(_normal32.normal_pass("cdf", np.float32([np.nan]))).all()
-    monkeypatch.setattr(_normal32, "BLOCK", 1 << 15)
+    monkeypatch.setattr(_normal32, "GELU_BLOCK", 1 << 16)
     assert _normal32.normal_pass("cdf", x).tobytes() == got.tobytes()
 
 
@@ -1180,7 +1180,7 @@ def test_float32_gelu_and_its_derivative_are_within_their_stated_error_of_float6
     (gelu alone, D alone, grad D), and special values are torch's: gelu(inf) = inf,
     gelu(-inf) = NaN, gelu(+-0) = +-0, D(+-0) = 0.5, NaN kept."""
     from framework._backends.numpy import _normal32
-    monkeypatch.setattr(_normal32, "BLOCK", 128)
+    monkeypatch.setattr(_normal32, "GELU_BLOCK", 128)
     rng = np.random.default_rng(13)
     x = np.concatenate([np.linspace(-13, 13, 2601), rng.standard_normal(1000) * 3])
     x = x.astype(np.float32)

@@ -27,9 +27,10 @@ erf and erfc rest on Numerical Recipes' erfcc, ``erfc(a) = t exp(-a^2 + P(t))`` 
 exponent in float64 (their tests ask 1e-6 relative to erfc(9.2)), combined without selects:
 ``h + [z < 0] (2 - 2h)`` (erfc) and a Taylor series blended in below 0.5 (erf).
 
-Arrays go in blocks of ``BLOCK`` elements, each pass of a block staying in cache, on the
-calling thread: on two threads each NumPy call hands the GIL over (the 262k-element gelu of
-the bench's transformer: 1.0 ms on one thread, 1.3-1.4 ms split in two).
+Arrays go in blocks (``GELU_BLOCK``, ``BLOCK`` elements), each pass of a block staying in
+cache, on the calling thread: on two threads each NumPy call hands the GIL over (the
+262k-element gelu of the bench's transformer, an earlier version: 1.0 ms on one thread, 1.3-1.4
+ms split in two).
 """
 from __future__ import annotations
 
@@ -42,7 +43,11 @@ import numpy as np
 ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
           0.09678418, 0.37409196, 1.00002368, -1.26551223)
 
-BLOCK = 32768  # elements per block: the block's float32 temporaries stay in L2
+BLOCK = 32768  # elements per erf/erfc block: the block's temporaries stay in L2 (1.2 MiB)
+# elements per Phi/gelu block: four float32 arrays of it, 1 MiB, stay in L2 (2 MiB per core
+# here; 64k elements took 0.91 ms for the bench's 262k-element gelu and D on its own and
+# 1.10-1.14 ms inside the training step, 32k 0.95 and 1.20-1.22, 128k 1.6 and 1.14)
+GELU_BLOCK = 65536
 _F32 = np.float32
 _INV_SQRT_2PI = 0.39894228040143267794
 # Phi(-a) = t Q(t) exp(-a^2 / 2), t = 1 / (K + a): Q's coefficients (lowest power first,
@@ -82,30 +87,36 @@ def normal_pass(kind: str, x: np.ndarray, grad: "np.ndarray | None" = None):
 def _blocks(kind: str, x: np.ndarray, *rest: np.ndarray) -> None:
     """``normal_pass`` on flat arrays: ``rest`` is ``(out,)``, ``(grad, out)`` for
     ``"gelu_backward"``, or ``(gelu, derivative)`` for ``"gelu_and_derivative"``."""
-    first, second = (rest[1], rest[0]) if kind == "gelu_backward" else (rest + (None,))[:2]
+    with np.errstate(all="ignore"):  # -inf * Phi(-inf) = -inf * 0: NaN, as torch's
+        if kind in ("erf", "erfc"):
+            _erf_blocks(_erf_block if kind == "erf" else _erfc_block, x, rest[0])
+            return
+        first, second = (rest[1], rest[0]) if kind == "gelu_backward" else (rest + (None,))[:2]
+        size = min(x.size, GELU_BLOCK)
+        t, spare = np.empty(size, _F32), np.empty(size, _F32)
+        for start in range(0, x.size, GELU_BLOCK):
+            stop = start + GELU_BLOCK
+            xs = x[start:stop]
+            more = second[start:stop] if second is not None else None
+            _gelu_block(kind, xs, first[start:stop], more, t[:xs.size], spare[:xs.size])
+
+
+def _erf_blocks(block, x: np.ndarray, out: np.ndarray) -> None:
+    """``block`` (``_erf_block`` or ``_erfc_block``) over ``x`` into ``out``, in ``BLOCK``s."""
     size = min(x.size, BLOCK)
     a, t, s = np.empty(size, _F32), np.empty(size, _F32), np.empty(size, _F32)
-    if kind in ("erf", "erfc"):
-        mask, wide = np.empty(size, bool), np.empty(size, np.float64)
-    with np.errstate(all="ignore"):  # -inf * Phi(-inf) = -inf * 0: NaN, as torch's
-        for start in range(0, x.size, BLOCK):
-            stop = start + BLOCK
-            xs, out = x[start:stop], first[start:stop]
-            n = xs.size
-            if kind == "erf":
-                _erf_block(xs, out, a[:n], t[:n], s[:n], mask[:n], wide[:n])
-            elif kind == "erfc":
-                _erfc_block(xs, out, a[:n], t[:n], s[:n], mask[:n], wide[:n])
-            else:
-                more = second[start:stop] if second is not None else None
-                _gelu_block(kind, xs, out, more, a[:n], t[:n], s[:n])
+    mask, wide = np.empty(size, bool), np.empty(size, np.float64)
+    for start in range(0, x.size, BLOCK):
+        xs = x[start:start + BLOCK]
+        n = xs.size
+        block(xs, out[start:start + BLOCK], a[:n], t[:n], s[:n], mask[:n], wide[:n])
 
 
-def _gelu_block(kind: str, x, out, more, spare, t, s) -> None:
+def _gelu_block(kind: str, x, out, more, t, spare) -> None:
     """One block of the Phi/gelu kinds into ``out`` (``more``: gelu_and_derivative's D
-    output, gelu_backward's grad; ``spare``, ``t``, ``s``: float32 scratch). Phi(x) is built
-    in gelu's output (times ``x`` at the end) and exp(-x^2 / 2) in D's, so that most passes
-    are in place."""
+    output, gelu_backward's grad; ``t``, ``spare``: float32 scratch). Phi(x) is built in
+    gelu's output (times ``x`` at the end) and exp(-x^2 / 2) in D's, so that most passes
+    are in place and a block touches four arrays (x, the two results, ``t``)."""
     if kind in ("cdf", "gelu"):
         cdf, e = out, spare
     elif kind == "gelu_and_derivative":
@@ -113,7 +124,7 @@ def _gelu_block(kind: str, x, out, more, spare, t, s) -> None:
     else:  # "gelu_derivative", "gelu_backward": D in ``out``
         cdf, e = spare, out
     _lower_tail_and_exp(x, cdf, t, e)
-    _cdf_from_lower_tail(x, cdf, s)
+    _cdf_from_lower_tail(x, cdf, t)  # t is free again
     if kind not in ("cdf", "gelu"):
         _derivative_from(x, cdf, e)
     if kind in ("gelu", "gelu_and_derivative"):
