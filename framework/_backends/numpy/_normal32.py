@@ -5,13 +5,13 @@ Phi and gelu: ``h = Phi(-|x|) = t Q(t) exp(-x^2 / 2)`` with ``t = 1 / (K + |x|)`
 degree-7 polynomial fitted for this (``_Q`` below), then ``Phi(x) = |[x > 0] - h|`` (``h``
 itself below 0, so the lower tail keeps its relative precision; ``1 - h`` above), gelu
 ``x Phi(x)`` and its derivative ``D = Phi(x) + x phi(x)``, where ``phi(x) = exp(-x^2 / 2) /
-sqrt(2 pi)`` reuses the same exponential. All in float32 arithmetic: 29 NumPy passes per
+sqrt(2 pi)`` reuses the same exponential. All in float32 arithmetic: 28 NumPy passes per
 block for gelu and D together, most of them in place (NumPy's in-place passes cost about
 half its out-of-place ones; its masked passes, ``np.where`` or ``where=``, 20x, and
 ``copysign`` 5x, so there are none). Measured against float64 ``math.erfc`` (2e5 points on
-[-14, 14] and 2e5 normal values times 3): Phi and gelu within 7.9e-7 relative for x > -5,
-2.3e-6 for x > -9 and 4.2e-6 for x > -13 (the float32 rounding of ``x^2`` costs up to
-``x^2 * 3e-8`` in the exponent); D within 2.2e-7 absolute. Below about -13.2, exp(-x^2 / 2)
+[-14, 14] and 2e5 normal values times 3): Phi and gelu within 8.5e-7 relative for x > -5,
+2.2e-6 for x > -9 and 4.1e-6 for x > -13 (the float32 rounding of ``x^2`` costs up to
+``x^2 * 3e-8`` in the exponent); D within 2.5e-7 absolute. Below about -13.2, exp(-x^2 / 2)
 and Phi are float32 subnormals and lose relative precision, as float32 must.
 
 Q's fit (``bench/fit_normal32.py``): ``t Q(t) = Phi(-a) exp(a^2 / 2)`` with ``a = 1 / t -
@@ -19,8 +19,9 @@ K``, minimax in relative error (Lawson's iteration on 1000 Chebyshev points, the
 mpmath) over ``a`` in [0, 14.4], where exp(-a^2 / 2) is nonzero in float32 (beyond, ``h`` is
 0 whatever Q is; Q stays finite down to ``t = 0``, x = -inf): 1.06e-7 in exact arithmetic,
 with ``K = 1 / 0.304`` from a scan of K. Degree 6 reaches only 1.2e-6, and fitting down to
-``t = 0`` costs a degree (8 for 1.3e-7). The top coefficient is nudged by 1.6e-6 of itself
-(1.2e-7 of ``h`` at 0, below 3e-8 beyond |x| = 1) so that Phi(+-0) comes out as exactly 1/2.
+``t = 0`` costs a degree (8 for 1.3e-7). Q is evaluated monic, in ``S t`` with ``S^8`` its
+top coefficient (Horner then starts with an add), and one coefficient is nudged (below) so
+that Phi(+-0) comes out as exactly 1/2 in float32.
 
 erf and erfc rest on Numerical Recipes' erfcc, ``erfc(a) = t exp(-a^2 + P(t))`` with ``t =
 1 / (1 + a / 2)`` for ``a >= 0`` (relative error < 1.2e-7 in exact arithmetic), its
@@ -50,12 +51,16 @@ BLOCK = 32768  # elements per erf/erfc block: the block's temporaries stay in L2
 GELU_BLOCK = 65536
 _F32 = np.float32
 _INV_SQRT_2PI = 0.39894228040143267794
-# Phi(-a) = t Q(t) exp(-a^2 / 2), t = 1 / (K + a): Q's coefficients (lowest power first,
-# reversed here for Horner), fitted as the module docstring says
+# Phi(-a) = t Q(t) exp(-a^2 / 2), t = 1 / (K + a): Q's coefficients as fitted (lowest power
+# first; the module docstring says how), the t^6 one nudged by -4e-7 of itself (-640.24051...
+# fitted) so that Phi(+-0) comes out as exactly 1/2
 _K = _F32(1.0 / 0.304)
-_Q = tuple(_F32(c) for c in reversed((
-    0.3988108397971571, 1.3213172453435311, 3.6592861198778475, 14.314534965828592,
-    -15.642040829194565, 239.93389988481655, -640.2405109179463, 499.63636765903385)))
+_Q_FIT = (0.3988108397971571, 1.3213172453435311, 3.6592861198778475, 14.314534965828592,
+          -15.642040829194565, 239.93389988481655, -640.2402548217419, 499.6355682421247)
+# the same in t' = S t with S^8 the top coefficient: t' Q'(t') = t Q(t) with Q' monic, so that
+# Horner starts with an add (Q' highest power first, its leading 1 left out)
+_S = _F32(_Q_FIT[-1] ** (1.0 / len(_Q_FIT)))
+_Q = tuple(_F32(c / float(_S) ** (i + 1)) for i, c in enumerate(_Q_FIT))[-2::-1]
 # P(t)'s coefficients, the last one with log(1/2) added: h = t exp(-a^2 + P(t)) is erfc(a) / 2
 _P = tuple(_F32(c) for c in ERFC_P[:-1]) + (_F32(ERFC_P[-1] + math.log(0.5)),)
 # erf's Taylor series below 0.5, 2/sqrt(pi) sum (-1)^n z^(2n+1) / (n! (2n+1)), in z^2
@@ -138,13 +143,12 @@ def _lower_tail_and_exp(x, h, t, e) -> None:
     ``h = t Q(t) e`` with ``t = 1 / (K + |x|)``, Q by Horner, every pass in float32."""
     np.abs(x, out=t)
     t += _K
-    np.divide(_F32(1.0), t, out=t)  # NumPy's divide is faster than its reciprocal
+    np.divide(_S, t, out=t)  # t' = S t (NumPy's divide is faster than its reciprocal)
     np.square(x, out=e)
     e *= _F32(-0.5)
     np.exp(e, out=e)
-    np.multiply(t, _Q[0], out=h)
-    h += _Q[1]
-    for coefficient in _Q[2:]:
+    np.add(t, _Q[0], out=h)  # Q'(t'), Horner
+    for coefficient in _Q[1:]:
         h *= t
         h += coefficient
     h *= t
