@@ -708,17 +708,16 @@ class Tensor:
     def view(self, *shape, size=None) -> "Tensor":
         """A view with a new shape (raises if the strides do not allow it), or with
         ``view(dtype)`` the same bytes read as another dtype."""
-        from .ops import shape as shape_ops
         shape = (size,) if size is not None else shape
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
-            return shape_ops.view_dtype(self, shape[0])
-        return shape_ops.view(self, _shape_args(shape))
+            return _shape().view_dtype(self, shape[0])
+        return _shape().view(self, _shape_args(shape))
 
     def reshape(self, *shape, **kwargs) -> "Tensor":
         """A view with a new shape when possible, else a copy."""
-        from .ops import shape as shape_ops
-        shape = _keyword_shape("reshape", shape, kwargs, "shape")
-        return shape_ops.reshape(self, _shape_args(shape))
+        if kwargs:
+            shape = _keyword_shape("reshape", shape, kwargs, "shape")
+        return _shape().reshape(self, _shape_args(shape))
 
     def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
         """A view of every ``size``-long window of dim ``dimension``, ``step`` apart (windows
@@ -728,15 +727,23 @@ class Tensor:
 
     def permute(self, *dims, **kwargs) -> "Tensor":
         """A view with dims reordered."""
-        from .ops import shape as shape_ops
-        dims = _keyword_shape("permute", dims, kwargs, "dims")
-        return shape_ops.permute(self, _shape_args(dims))
+        if kwargs:
+            dims = _keyword_shape("permute", dims, kwargs, "dims")
+        return _shape().permute(self, _shape_args(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """A view with ``dim0`` and ``dim1`` swapped."""
+        return _shape().transpose(self, dim0, dim1)
+
+    def t(self) -> "Tensor":
+        """The transpose of a tensor with at most 2 dims."""
+        return _shape().t(self)
 
     def expand(self, *sizes, **kwargs) -> "Tensor":
         """A view broadcasting size-1 dims to ``sizes`` (-1 keeps a size)."""
-        from .ops import shape as shape_ops
-        sizes = _keyword_shape("expand", sizes, kwargs, "size")
-        return shape_ops.expand(self, _shape_args(sizes))
+        if kwargs:
+            sizes = _keyword_shape("expand", sizes, kwargs, "size")
+        return _shape().expand(self, _shape_args(sizes))
 
     @property
     def mH(self) -> "Tensor":

@@ -807,20 +807,22 @@ def _same_pair(dtype, shape, layout):
 @pytest.mark.parametrize("shape,layout", [((), "plain"), ((5,), "plain"), ((2, 3), "plain"),
                                           ((3, 2), "transposed"), ((0, 3), "plain")])
 def test_same_operand_fast_path_equals_the_general_path(op, dtype, shape, layout, monkeypatch):
+    """The public ``framework.<op>`` (its own inlined fast path) and the op itself (with and
+    without ``same_untracked``) give the same result."""
     from framework.ops import binary
     a, b = _same_pair(dtype, shape, layout)
-    fn = getattr(framework, op)
 
-    def run():
+    def run(fn):
         try:
             out = fn(a, b)
         except RuntimeError as exc:  # sub of bool tensors: the same error on both paths
             return str(exc)
         return out.dtype, tuple(out.shape), out.requires_grad, out.grad_fn, out.numpy().tobytes()
 
-    fast = run()
+    fast = run(getattr(framework, op))
+    assert run(getattr(binary, op)) == fast
     monkeypatch.setattr(binary, "same_untracked", lambda kernel, x, y: None)
-    assert run() == fast
+    assert run(getattr(binary, op)) == fast
 
 
 def test_same_operand_fast_path_applies_only_to_its_case():
@@ -855,6 +857,21 @@ def test_reshape_shape_fast_path_equals_the_inferring_path(shape, numel):
         if math.prod(bad) != numel or -2 in bad:
             with pytest.raises(RuntimeError, match="reshape"):
                 shape_ops._infer_shape("reshape", bad, numel)
+
+
+@pytest.mark.parametrize("old,new", [((), (1, 1)), ((1,), ()), ((6,), (2, 3)), ((2, 3), (6,)),
+                                     ((2, 1, 3), (3, 1, 2)), ((4, 1), (1, 4, 1)), ((4, 0), (0, 2)),
+                                     ((2, 3, 4), (6, 1, 4)), ((1, 1), (1,))])
+@pytest.mark.parametrize("op", ["reshape", "view"])
+def test_row_major_reshape_strides_equal_computed_strides(old, new, op):
+    """``reshape``/``view`` of a row-major tensor take the new shape's row-major strides: the
+    strides ATen's computeStride (``_view_strides``) gives it, size-1 and empty dims included."""
+    from framework.ops import shape as shape_ops
+    x = framework.tensor(np.arange(math.prod(old), dtype=np.float32).reshape(old))
+    out = getattr(x, op)(new)
+    assert out.stride() == shape_ops._view_strides(old, x.stride(), new)
+    assert out._a.strides == shape_ops._view_strides(old, x._a.strides, new)
+    np.testing.assert_array_equal(out.numpy(), x.numpy().reshape(new))
 
 
 # (x shape, weight shape, stride, padding, dilation, groups, bias): batched conv2d calls

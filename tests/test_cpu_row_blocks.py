@@ -4,10 +4,13 @@
 (docs/perf.md, issue 12). These tests force the split (threshold 0, two and three
 threads) and compare every result bit for bit with one thread, on row counts that
 are and are not multiples of the block alignment; they also check the runner itself
-(every block once, errors re-raised) and the keys-major attention forward against a
-direct float64 softmax.
+(every block once, errors re-raised) and the keys-major attention forward and backward
+against a direct float64 softmax (the backward both from the weights its forward kept and
+recomputing them).
 """
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import pytest
@@ -121,7 +124,8 @@ def test_run_rows_silences_float_warnings_in_every_block(monkeypatch):
     assert np.all(out == -np.inf)
 
 
-def _softmax_reference(q, k, v, mask, causal, scale):
+def _softmax_weights(q, k, mask, causal, scale):
+    """float64 attention weights (L, S) and row logsumexp by the textbook softmax."""
     scores = np.einsum("...le,...se->...ls", q, k) * scale
     length, source = scores.shape[-2:]
     if causal:
@@ -135,7 +139,30 @@ def _softmax_reference(q, k, v, mask, causal, scale):
     weights = np.where(total > 0, e / np.where(total > 0, total, 1.0), 0.0)
     with np.errstate(divide="ignore"):  # a row with no allowed key: lse -inf
         lse = (np.log(total) + top)[..., 0]
+    return weights, lse
+
+
+def _softmax_reference(q, k, v, mask, causal, scale):
+    weights, lse = _softmax_weights(q, k, mask, causal, scale)
     return weights @ v, lse
+
+
+def _attention_grads_reference(q, k, v, mask, causal, scale, grad):
+    """float64 gradients of q, k, v and of the scores (= an additive mask's) by the textbook
+    formulas: dS = P * (dP - rowsum(P * dP)), dP = grad v^T."""
+    weights, _ = _softmax_weights(q, k, mask, causal, scale)
+    grad_weights = grad @ np.swapaxes(v, -1, -2)
+    grad_scores = weights * (grad_weights - (weights * grad_weights).sum(-1, keepdims=True))
+    return (grad_scores @ k * scale, np.swapaxes(grad_scores, -1, -2) @ q * scale,
+            np.swapaxes(weights, -1, -2) @ grad, grad_scores)
+
+
+def _mask_array(mask, batch):
+    """A (length, source) mask as a kernel operand broadcast over ``batch`` (stride 0)."""
+    if mask is None:
+        return None
+    m = _array(mask, mask.dtype)
+    return Array(m.storage, batch + mask.shape, (0,) * len(batch) + (mask.shape[1], 1), 0)
 
 
 @pytest.mark.parametrize("mask_kind", [None, "float", "bool", "empty_row"])
@@ -180,3 +207,71 @@ def test_norm_rows_edge_shapes(shape):
         np.testing.assert_allclose(nd(rstd), 1 / np.sqrt(np.float32(1e-5)), rtol=1e-6)
     if shape == (1, 1, 1):
         assert nd(y)[0, 0, 0] == 1.0 and nd(dx)[0, 0, 0] == 0.0
+
+
+@pytest.mark.parametrize("mask_kind", [None, "float", "bool", "empty_row"])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (4, 6, 6), (5, 3)])
+@pytest.mark.parametrize("kept", [True, False])
+def test_keys_major_attention_backward_matches_reference(mask_kind, causal, shape, kept):
+    """The gradients (and a float mask's) to 1e-12 in float64, from the weights the forward
+    kept and, given a copy of its logsumexp, recomputed from it."""
+    rng = np.random.default_rng(4)
+    length, source = shape[-2], shape[-1]
+    batch = shape[:-2]
+    q, k = (rng.standard_normal(batch + (n, 4)) for n in (length, source))
+    v, g = (rng.standard_normal(batch + (n, 3)) for n in (source, length))
+    mask = None
+    if mask_kind == "float":
+        mask = rng.standard_normal((length, source))
+    elif mask_kind in ("bool", "empty_row"):
+        mask = rng.random((length, source)) > 0.3
+        if mask_kind == "empty_row":
+            mask[0] = False
+    arrays = [_array(a, np.float64) for a in (q, k, v)]
+    mask_array = _mask_array(mask, batch)
+    out, lse = np_attention.attention_forward(*arrays, mask_array, causal, 0.7, 0.0, 0, 0)
+    assert np_attention._kept_weights(lse, (source,) + batch + (length,), np.float64) \
+        is not None
+    if not kept:
+        lse = _array(nd(lse), np.float64)
+        assert np_attention._kept_weights(lse, (source,) + batch + (length,),
+                                          np.float64) is None
+    grads = np_attention.attention_backward(_array(g, np.float64), *arrays, mask_array, out, lse,
+                                            causal, 0.7, 0.0, 0, 0, mask_kind == "float")
+    full_mask = None if mask is None else np.broadcast_to(mask, batch + (length, source))
+    want = _attention_grads_reference(q, k, v, full_mask, causal, 0.7, g)
+    for got, expected in zip(grads, want):
+        if got is not None:
+            np.testing.assert_allclose(nd(got), expected, rtol=1e-12, atol=1e-12)
+    assert (grads[3] is None) == (mask_kind != "float")
+
+
+def _forward(seed=5, dropout_p=0.0, shape=(2, 3, 6, 4)):
+    rng = np.random.default_rng(seed)
+    arrays = [_array(rng.standard_normal(shape), np.float32) for _ in range(3)]
+    return arrays, np_attention.attention_forward(*arrays, None, True, 0.5, dropout_p, 1, 0)
+
+
+def test_attention_kept_weights_live_as_long_as_the_logsumexp():
+    arrays, (out, lse) = _forward()
+    assert lse.storage in np_attention._FORWARD_WEIGHTS
+    kept, storage = len(np_attention._FORWARD_WEIGHTS), weakref.ref(lse.storage)
+    del lse, out
+    assert storage() is None  # dropped with the last reference, and its entry with it
+    assert len(np_attention._FORWARD_WEIGHTS) == kept - 1
+
+
+def test_attention_kept_weights_only_for_that_unchanged_logsumexp(monkeypatch):
+    shape = (6, 2, 3, 6)  # keys-major (S, ..., L)
+    arrays, (out, lse) = _forward()
+    assert np_attention._kept_weights(lse, shape, np.float32) is not None
+    assert np_attention._kept_weights(lse, shape, np.float64) is None
+    assert np_attention._kept_weights(lse, (6, 3, 2, 6), np.float32) is None
+    nd(lse)[0, 0, 0] += 1  # the values changed: the backward recomputes the weights
+    assert np_attention._kept_weights(lse, shape, np.float32) is None
+    _, (_, lse) = _forward(dropout_p=0.5)  # dropout: nothing kept (weights scaled in place)
+    assert np_attention._kept_weights(lse, shape, np.float32) is None
+    monkeypatch.setattr(np_attention, "_KEEP_WEIGHTS", 6 * 6 * 6 - 1)
+    _, (_, lse) = _forward()  # more weights than kept
+    assert np_attention._kept_weights(lse, shape, np.float32) is None

@@ -19,7 +19,7 @@ import pytest
 
 import framework
 from framework import dtypes
-from framework.autograd.function import Function
+from framework.autograd.function import Function, rename_node
 from framework.ops import binary, matmul, unary
 
 BINARY_CLASSES = sorted((cls for cls in vars(binary).values()
@@ -35,6 +35,12 @@ def _leaf(shape, dtype=dtypes.float64, seed=0, requires_grad=True, low=0.5):
 def _general(cls, *args):
     """``Function.apply`` itself, bypassing the op's own ``apply``."""
     return Function.apply.__func__(cls, *args)
+
+
+def _general_view(cls, x, shape, strides, offset, backward_fn, name=None):
+    """``Function.apply`` of ``_View``, its node then named ``name`` as ``rename_node`` would."""
+    out = Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
+    return out if name is None else rename_node(out, name)
 
 
 def _state(node, names: dict):
@@ -114,7 +120,7 @@ def _use_function_apply(monkeypatch) -> None:
     monkeypatch.setattr(matmul._Linear, "record_plain", classmethod(
         lambda cls, x, w, b: _general(cls, x, w, b, None, None)))
     from framework.ops import reduce, shape
-    monkeypatch.setattr(shape._View, "apply", classmethod(_general))
+    monkeypatch.setattr(shape._View, "apply", classmethod(_general_view))
     monkeypatch.setattr(reduce.Unreduce, "apply", classmethod(_general))
     monkeypatch.setattr(reduce, "_reduce_all", lambda cls, kernel, x: _general(
         cls, x, tuple(range(x.ndim)), *(((), x.dtype) if cls is reduce.Sum else (False,))))
@@ -413,6 +419,44 @@ def test_linear_records_nothing_when_nothing_is_needed():
                                                         None).numpy())
 
 
+def _node_chain(out) -> tuple:
+    """The types of ``out``'s node, of its inputs' nodes, and of theirs (with output numbers)."""
+    outer = out.grad_fn.next_functions
+    inner = outer[0][0].next_functions
+    return (type(out.grad_fn), [type(node) for node, _ in outer],
+            [(type(node), index) for node, index in inner])
+
+
+@pytest.mark.parametrize("case", ["x", "weight", "no grad", "view x"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_batched_linear_fast_path_equals_checked_path(case, bias, monkeypatch):
+    """``linear`` of a (2, 4, 3) input without the argument checks (``_plain_linear``) records
+    what the checked path records (rows view, addmm/mm node built directly, view back) and
+    gives the same values and gradients; recording nothing, a plain tensor as before."""
+    layer = framework.nn.Linear(3, 2, bias=bias).double()
+    x = _leaf((2, 4, 3), seed=1, requires_grad=case == "x")
+    if case == "view x":
+        x = _leaf((2, 4, 5), seed=1)[..., 1:4]
+    layer.weight.requires_grad_(case != "no grad")
+    if bias:
+        layer.bias.requires_grad_(case != "no grad")
+    w, b = layer.weight, layer.bias
+    fast = framework.nn.functional.linear(x, w, b)
+    with monkeypatch.context() as patch:
+        patch.setattr(matmul, "_plain_linear", lambda *args: False)
+        checked = framework.nn.functional.linear(x, w, b)
+    np.testing.assert_array_equal(fast.detach().numpy(), checked.detach().numpy())
+    if case == "no grad":
+        assert fast.grad_fn is None and checked.grad_fn is None and fast._base is None
+        return
+    assert _node_chain(fast) == _node_chain(checked)
+    weights = _leaf(tuple(fast.shape), seed=9, requires_grad=False)
+    roots = [t for t in (x, w, b) if t is not None and t.requires_grad]
+    for got, want in zip(framework.autograd.grad((fast * weights).sum(), roots),
+                         framework.autograd.grad((checked * weights).sum(), roots)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 @pytest.mark.parametrize("case", ["both", "g", "y", "non-leaf", "view", "float32"])
 def test_tanh_backward_node_equals_function_apply(case):
     g, y = _leaf((2, 3), seed=1), _leaf((2, 3), seed=2, low=-0.9)
@@ -614,7 +658,7 @@ def test_view_node_equals_function_apply(case, source, monkeypatch):
         x = x.reshape(6, 4) if source != "leaf" else _leaf((6, 4), seed=7)
     fast = VIEW_CASES[case](x)
     with monkeypatch.context() as patch:
-        patch.setattr(shape._View, "apply", classmethod(_general))
+        patch.setattr(shape._View, "apply", classmethod(_general_view))
         general = VIEW_CASES[case](x)
     assert type(fast.grad_fn) is type(general.grad_fn)
     assert fast.grad_fn.next_functions == general.grad_fn.next_functions

@@ -177,7 +177,10 @@ CASES["linear"] = [_call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4), lambda: _
                    _call(F.linear, lambda: _x(3, 4), lambda: _x(2, 4)),
                    # rows that do not fold into one matrix: copied first
                    _call(lambda x, w: F.linear(x.transpose(0, 1), w), lambda: _x(4, 3, 4),
-                         lambda: _x(2, 4))]
+                         lambda: _x(2, 4)),
+                   # batched rows with nothing to record: one fused kernel call
+                   _call(F.linear, lambda: _x(2, 3, 4, grad=False), lambda: _x(2, 4, grad=False),
+                         lambda: _x(2, grad=False))]
 CASES["bilinear"] = [_call(F.bilinear, lambda: _x(3, 4), lambda: _x(3, 2), lambda: _x(5, 4, 2),
                            lambda: _x(5))]
 CASES["addmm"] = [_call(framework.addmm, lambda: _x(3, 2), lambda: _x(3, 4), lambda: _x(4, 2),

@@ -204,30 +204,49 @@ def untracked_unary(kernel: str, x: Tensor, out_dtype) -> Tensor:
     return out
 
 
-def same_untracked(kernel: str, a, b) -> "Tensor | None":
-    """``kernel(a, b)`` when ``a`` and ``b`` are plain tensors of one dtype, device and shape
-    and no graph is recorded (the commonest call of ``+ - * /``), else None.
+def untracked_call(kernel: str, general=None, floating_only: bool = False):
+    """``call(input, other, *, out=None, **kwargs)``: ``kernel(input, other)`` straight
+    through the backend when both are plain tensors (``floating_only``: of a floating dtype)
+    of one dtype, device and shape, no graph is recorded and no keyword is given (the
+    commonest call of ``+ - * /``); else ``general(input, other, out=out, **kwargs)`` (None
+    without ``general``).
 
     The same kernel call and result as ``promote`` then ``untracked`` give for these
-    operands (result dtype = compute dtype = the operands' dtype), in one Python call.
-    """
-    if type(a) is not Tensor or type(b) is not Tensor:
-        return None
-    x, y = a._a, b._a
-    device = a._device
-    dtype = x.dtype
-    if dtype is not y.dtype or device is not b._device or x.shape != y.shape or (
-            _grad_state.enabled and (
-                # _tracked(a) or _tracked(b), inlined
-                (a._requires_grad or (a._grad_fn if a._base is None else a.grad_fn) is not None)
-                or (b._requires_grad or (b._grad_fn if b._base is None else b.grad_fn) is not None))):
-        return None
-    backend = _LOADED.get("numpy") if device is CPU else None
-    out = _new(Tensor)
-    out._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
-    out._device = device
-    out._requires_grad = False
-    return out
+    operands (result dtype = compute dtype = the operands' dtype), in one Python call: the
+    public ``framework.add``/``sub``/``mul``/``div`` are such calls with their ``out=`` form
+    as ``general`` (``bench/cpu_targets.py``'s dispatch row times ``framework.add``), and
+    ``same_untracked`` asks one without."""
+    def call(input, other, *, out=None, **kwargs):
+        if out is None and not kwargs and type(input) is Tensor and type(other) is Tensor:
+            x, y = input._a, other._a
+            dtype = x.dtype
+            device = input._device
+            if dtype is y.dtype and device is other._device and x.shape == y.shape and (
+                    dtype.is_floating_point or not floating_only) and not (
+                        _grad_state.enabled and (
+                            # _tracked(input) or _tracked(other), inlined
+                            (input._requires_grad or (input._grad_fn if input._base is None
+                                                      else input.grad_fn) is not None)
+                            or (other._requires_grad or (other._grad_fn if other._base is None
+                                                         else other.grad_fn) is not None))):
+                backend = _LOADED.get("numpy") if device is CPU else None
+                result = _new(Tensor)
+                result._a = getattr(backend or for_device(device), kernel)(x, y, dtype, dtype)
+                result._device = device
+                result._requires_grad = False
+                return result
+        return None if general is None else general(input, other, out=out, **kwargs)
+    return call
+
+
+_SAME_UNTRACKED = {kernel: untracked_call(kernel) for kernel in ("add", "sub", "mul", "div")}
+
+
+def same_untracked(kernel: str, a, b) -> "Tensor | None":
+    """``kernel(a, b)`` (``add``, ``sub``, ``mul`` or ``div``) when ``a`` and ``b`` are plain
+    tensors of one dtype, device and shape and no graph is recorded, else None
+    (``untracked_call``)."""
+    return _SAME_UNTRACKED[kernel](a, b)
 
 
 _INT64 = dtypes.int64

@@ -569,6 +569,6 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
 
 
 register("multi_head_attention_forward", "attention", (
-    "mm", "matmul", "matmul_epilogue", "add", "sum", "copy_", "empty", "full", "where", "mul",
+    "mm", "matmul", "add", "sum", "copy_", "empty", "full", "where", "mul",
     "softmax", "softmax_backward", "mean", "div",
 ))

@@ -470,12 +470,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
     in the same launch: ``act(input @ weight.T + bias) + residual``.
     """
     if activation is None and residual is None and _plain_linear(input, weight, bias):
-        if _grad_state.enabled and (input._requires_grad or weight._requires_grad
-                                    or input._grad_fn is not None or weight._grad_fn is not None
-                                    or input._base is not None or weight._base is not None
-                                    or bias is not None and (bias._requires_grad
-                                                             or bias._grad_fn is not None
-                                                             or bias._base is not None)):
+        recording = _grad_state.enabled and (
+            input._requires_grad or weight._requires_grad or input._grad_fn is not None
+            or weight._grad_fn is not None or input._base is not None or weight._base is not None
+            or bias is not None and (bias._requires_grad or bias._grad_fn is not None
+                                     or bias._base is not None))
+        if len(input._a.shape) > 2:  # the end of the checked path below, without the checks
+            if recording and (input.requires_grad or weight.requires_grad
+                              or bias is not None and bias.requires_grad):
+                return _linear_rows(input, weight, bias, None, None)
+            return _Linear.apply(input, weight, bias, None, None)
+        if recording:
             return _Linear.record_plain(input, weight, bias)
         return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
@@ -524,15 +529,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
 
 def _plain_linear(input, weight, bias) -> bool:
     """Whether ``linear(input, weight, bias)`` is the common case that passes every check of
-    ``linear`` as it is: 2-D float32/float64 ``input`` and ``weight`` (and (N,) ``bias``) of
-    one dtype and device, the inner sizes agreeing. Such a call goes straight to ``_Linear``
-    (or, recording nothing, to its kernel): the same kernel call, without the checks."""
+    ``linear`` as it is: float32/float64 ``input`` of at least 2 dims and 2-D ``weight`` (and
+    (N,) ``bias``) of one dtype and device, the inner sizes agreeing. Such a call goes
+    straight to ``_Linear`` (or, recording nothing for a matrix, to its kernel): the same
+    kernel call, without the checks."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         return False
     x, w = input._a, weight._a
     dtype = x.dtype
-    if (dtype is not w.dtype or dtype not in _DIRECT_GRAD_DTYPES or len(x.shape) != 2
-            or len(w.shape) != 2 or x.shape[1] != w.shape[1]):
+    if (dtype is not w.dtype or dtype not in _DIRECT_GRAD_DTYPES or len(x.shape) < 2
+            or len(w.shape) != 2 or x.shape[-1] != w.shape[1]):
         return False
     device = input._device
     if weight._device is not device and weight._device != device:
@@ -567,7 +573,11 @@ def _linear_rows(input: Tensor, weight: Tensor, bias, residual, activation) -> T
     rows = input.reshape(-1, input.shape[-1])
     if residual is not None:
         residual = residual.expand(out_shape).reshape(-1, weight.shape[0])
-    out = _Linear.apply(rows, weight, bias, residual, activation).view(out_shape)
+    if residual is None and activation is None and _plain_linear(rows, weight, bias):
+        out = _Linear.record_plain(rows, weight, bias)  # Function.apply's node, built directly
+    else:
+        out = _Linear.apply(rows, weight, bias, residual, activation)
+    out = out.view(out_shape)
     return rename_node(out, "ViewBackward0" if bias is not None else "UnsafeViewBackward0")
 
 

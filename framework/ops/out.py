@@ -50,19 +50,11 @@ def with_out(fn):
 def _same_operands_first(fn, general, kernel: str):
     """The public form of ``add``/``sub``/``mul``/``div`` (ops marked with the kernel name as
     ``same_operand_kernel``): floating tensors of one dtype, shape and device with nothing to
-    record, no ``out=`` and no other keyword, go straight to ``same_untracked`` (the op's own
-    first step: the same kernel call); anything else to ``general``, the ``out=`` wrapper.
-    One Python frame less for the commonest call (``framework.add(a, b)``)."""
-    from ._pointwise import same_untracked
+    record, no ``out=`` and no other keyword, go straight to the backend's kernel (the op's
+    own first step, ``same_untracked``); anything else to ``general``, the ``out=`` wrapper."""
+    from ._pointwise import untracked_call
 
-    @functools.wraps(fn)
-    def public(input, other, *, out=None, **kwargs):
-        if out is None and not kwargs and type(input) is Tensor and \
-                input._a.dtype.is_floating_point:
-            result = same_untracked(kernel, input, other)
-            if result is not None:
-                return result
-        return general(input, other, out=out, **kwargs)
+    public = functools.wraps(fn)(untracked_call(kernel, general, floating_only=True))
     public.supports_out = True
     return public
 

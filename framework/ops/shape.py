@@ -6,10 +6,12 @@ input's shape, written in framework ops so it is differentiable again.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from .. import dtypes
-from ..autograd.function import _NO_EDGE, Function, _edge, class_node_type, rename_node
+from ..autograd.function import (_NO_EDGE, Function, _edge, _node_type, class_node_type,
+                                 rename_node)
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
 from .._backends.array import contiguous_strides
@@ -83,18 +85,20 @@ class _View(Function):
     """A view given by (shape, strides, offset); backward scatters into the input's shape."""
 
     @classmethod
-    def apply(cls, x, shape, strides, offset, backward_fn):
+    def apply(cls, x, shape, strides, offset, backward_fn, name: str | None = None):
         """``Function.apply`` of a view of a float tensor that needs a gradient, with grad mode
         on (``_view_op``'s call), its node built directly: the class, ``__dict__``, edge and
         output ``Function.apply`` gives (``tests/test_record_fast_path.py`` holds the two
-        equal); anything else takes ``Function.apply``."""
+        equal); anything else takes ``Function.apply``. ``name``: PyTorch's name of the op's
+        node (``TransposeBackward0``), as ``rename_node`` gives it."""
         if type(x) is not Tensor or not _grad_state.enabled or \
                 not x._a.dtype.is_floating_point or not x.requires_grad:
-            return Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
+            out = Function.apply.__func__(cls, x, shape, strides, offset, backward_fn)
+            return out if name is None else rename_node(out, name)
         edge = _edge(x)  # before the view exists (as Function.apply reads its arguments)
         out = _make_view(x, shape, strides, offset)
         array = out._a
-        node = object.__new__(class_node_type(cls))
+        node = object.__new__(class_node_type(cls) if name is None else _node_type(name))
         node.__dict__ = {
             "fn_cls": cls, "retained": {},
             "needs_input_grad": (True, False, False, False, False),
@@ -117,16 +121,22 @@ class _View(Function):
         return ctx.backward_fn(grad), None, None, None, None
 
 
-def _view_op(x: Tensor, shape, strides, offset, backward_fn) -> Tensor:
+def _view_op(x: Tensor, shape, strides, offset, backward_fn, name: str | None = None) -> Tensor:
+    """The view, recorded as a ``_View`` node (named ``name``) when ``x`` needs a gradient."""
     enabled = _grad_state.enabled
     if not (enabled and x.requires_grad):
         return _make_view(x, shape, strides, offset, enabled)
-    return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn)
+    return _View.apply(x, tuple(shape), tuple(strides), offset, backward_fn, name)
 
 
 # --- reshape and view -----------------------------------------------------------------
 def _infer_shape(op: str, shape, numel: int) -> tuple:
-    shape = tuple([int(s) for s in shape])
+    for size in shape:
+        if type(size) is not int:
+            shape = tuple([int(s) for s in shape])
+            break
+    else:
+        shape = tuple(shape)
     if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
         return shape  # the common case: every size given, no -1 (same result as below)
     unknown = [i for i, s in enumerate(shape) if s == -1]
@@ -149,6 +159,9 @@ def _infer_shape(op: str, shape, numel: int) -> tuple:
     elif known != numel:
         raise RuntimeError(f"{op}(): shape '{list(shape)}' is invalid for input of size {numel}")
     return shape
+
+
+_dense_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
 
 
 def _view_strides(old_shape, old_strides, new_shape):
@@ -186,14 +199,19 @@ def _reshape_backward(shape):
 
 def view(x: Tensor, shape) -> Tensor:
     """A view of ``x`` with ``shape``; raises when ``x``'s strides don't allow one."""
+    array = x._a
     shape = _infer_shape("view", _shape_args(shape) if not isinstance(shape, tuple) else shape,
-                         x.numel())
-    strides = _view_strides(tuple(x.shape), x.stride(), shape)
+                         array.numel)
+    old = array.shape
+    if array.strides == _dense_strides(old):
+        strides = _dense_strides(shape)  # row-major input: as in reshape
+    else:
+        strides = _view_strides(old, array.strides, shape)
     if strides is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
                            ".reshape(...) instead.")
-    return _view_op(x, shape, strides, x._a.offset, _reshape_backward(tuple(x.shape)))
+    return _view_op(x, shape, strides, array.offset, _reshape_backward(old))
 
 
 def view_dtype(x: Tensor, dtype: dtypes.dtype) -> Tensor:
@@ -238,10 +256,15 @@ def reshape(x: Tensor, shape) -> Tensor:
     """``x`` with a new shape: a view when the strides allow it, else a copy."""
     array = x._a
     shape = _infer_shape("reshape", tuple(shape), array.numel)
-    strides = _view_strides(array.shape, array.strides, shape)
-    if strides is None:
-        return view(contiguous(x), shape)
-    return _view_op(x, shape, strides, array.offset, _reshape_backward(array.shape))
+    old = array.shape
+    if array.strides == _dense_strides(old):
+        # row-major input: the new shape's row-major strides (what _view_strides gives it)
+        strides = _dense_strides(shape)
+    else:
+        strides = _view_strides(old, array.strides, shape)
+        if strides is None:
+            return view(contiguous(x), shape)
+    return _view_op(x, shape, strides, array.offset, _reshape_backward(old))
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
@@ -331,13 +354,18 @@ def permute(x: Tensor, dims) -> Tensor:
     inverse = [0] * len(wrapped)
     for i, d in enumerate(wrapped):
         inverse[d] = i
-    return rename_node(_view_op(x, shape, strides, x._a.offset,
-                                lambda grad: grad.permute(*inverse)), "PermuteBackward0")
+    return _view_op(x, shape, strides, array.offset, lambda grad: grad.permute(*inverse),
+                    "PermuteBackward0")
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with ``dim0`` and ``dim1`` swapped: ``permute(x, order)`` with ``order`` the
     swap, its view made here (the swap passes permute's checks and is its own inverse)."""
+    return _swap(x, dim0, dim1, "TransposeBackward0")
+
+
+def _swap(x: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
+    """``transpose``, its node named ``name``."""
     array = x._a
     ndim = len(array.shape)
     if ndim == 0:
@@ -351,8 +379,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     enabled = _grad_state.enabled
     if not (enabled and x.requires_grad):  # _view_op's untracked view: no node to rename
         return _make_view(x, shape, strides, array.offset, enabled)
-    return rename_node(_View.apply(x, shape, strides, array.offset,
-                                   lambda grad: grad.permute(*order)), "TransposeBackward0")
+    return _View.apply(x, shape, strides, array.offset, lambda grad: grad.permute(*order), name)
 
 
 swapaxes = transpose
@@ -361,9 +388,10 @@ swapdims = transpose
 
 def t(x: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims."""
-    if x.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return x if x.ndim < 2 else rename_node(transpose(x, 0, 1), "TBackward0")
+    ndim = len(x._a.shape)
+    if ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
+    return x if ndim < 2 else _swap(x, 0, 1, "TBackward0")
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:

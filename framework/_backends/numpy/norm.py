@@ -61,8 +61,17 @@ def norm_rows(x: Array, weight, bias, eps: float, rms: bool, across: bool):
         _normalize_rows(rows[part], _block(w, part), _block(b, part), eps, rms, y_rows[part],
                         mean_rows[part], rstd_rows[part])
 
-    run_rows(block, row_blocks(rows.shape[0], rows.size, _SPLIT_ROWS))
+    run_rows(block, _blocks(rows.shape[0], rows.size))
     return wrap(y, x.dtype), wrap(mean, stat), wrap(rstd, stat)
+
+
+def _blocks(rows: int, elements: int) -> list:
+    """``row_blocks`` of the 2-D rows: one block below ``_SPLIT_ROWS`` elements without
+    asking ``threads()`` (it reads the environment: a few us per call, most of a small
+    norm's wrapper)."""
+    if elements < _SPLIT_ROWS:
+        return [(0, rows)]
+    return row_blocks(rows, elements, _SPLIT_ROWS)
 
 
 def _per_column(p, shape: tuple):
@@ -87,15 +96,18 @@ def _mean_rows(x: np.ndarray) -> np.ndarray:
 
 def _normalize_rows(v: np.ndarray, w, b, eps: float, rms: bool, y: np.ndarray,
                     mean: np.ndarray, rstd: np.ndarray) -> None:
-    """``norm_rows`` of the 2-D rows ``v`` into ``y`` and the (R, 1) ``mean`` and ``rstd``."""
+    """``norm_rows`` of the 2-D rows ``v`` into ``y`` and the (R, 1) ``mean`` and ``rstd``.
+
+    ``y`` holds the centered rows first: their squares' sums are one ``np.vecdot``
+    (no squared temporary), and each later step is in place in ``y``."""
     if rms:
-        var = _mean_rows(v * v)
         mean[...] = 0
         centered = v
     else:
         np.copyto(mean, _mean_rows(v))
-        centered = v - mean
-        var = _mean_rows(centered * centered)
+        centered = np.subtract(v, mean, out=y)
+    var = np.vecdot(centered, centered)[:, None]
+    var *= v.dtype.type(1.0 / max(v.shape[1], 1))
     var += v.dtype.type(eps)
     np.sqrt(var, out=var)
     np.divide(1.0, var, out=rstd)
@@ -176,22 +188,32 @@ def norm_rows_backward(grad: Array, x: Array, weight, mean: Array, rstd: Array, 
                                  rms, dx_rows[part],
                                  None if g_xhat_rows is None else g_xhat_rows[part])
 
-    run_rows(block, row_blocks(v_rows.shape[0], v_rows.size, _SPLIT_ROWS))
+    run_rows(block, _blocks(v_rows.shape[0], v_rows.size))
     return wrap(dx, x.dtype), None if g_xhat is None else wrap(g_xhat, _stat_dtype(x))
 
 
 def _normalize_rows_backward(g, v, w, m, r, rms: bool, dx: np.ndarray, g_xhat) -> None:
-    """``norm_rows_backward`` of 2-D rows into ``dx`` (and ``g_xhat`` = grad * xhat)."""
-    xhat = v - m
-    xhat *= r
+    """``norm_rows_backward`` of 2-D rows into ``dx`` (and ``g_xhat`` = grad * xhat):
+    ``dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))`` with ``gw = grad * weight``.
+
+    ``xhat`` is computed in ``g_xhat``'s memory (then multiplied by ``grad`` in place),
+    and ``sum(gw * xhat)`` per row is one ``np.vecdot`` (no product temporary)."""
+    xhat = g_xhat if g_xhat is not None else np.empty_like(v)
+    if rms:  # the saved mean is 0
+        np.multiply(v, r, out=xhat)
+    else:
+        np.subtract(v, m, out=xhat)
+        xhat *= r
     gw = g * w if w is not None else g
-    np.multiply(xhat, _mean_rows(gw * xhat), out=dx)
-    np.subtract(gw, dx, out=dx)
+    projection = np.vecdot(gw, xhat)[:, None]
+    projection *= v.dtype.type(1.0 / max(v.shape[1], 1))
+    np.multiply(xhat, projection, out=dx)
     if not rms:
-        dx -= _mean_rows(gw)
+        dx += _mean_rows(gw)
+    np.subtract(gw, dx, out=dx)
     dx *= r
     if g_xhat is not None:
-        np.multiply(g, xhat, out=g_xhat)
+        g_xhat *= g
 
 
 KERNELS = {
