@@ -198,11 +198,11 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     if op == "relu":
         return _relu_backward(grad, x)
     if op == "gelu" and compute_dtype(x.dtype) == np.float32 and grad.shape == x.shape:
-        v, g = _values(x), _values(grad)
+        g = _values(grad)
         if g.dtype == np.float32:  # D kept by the forward, or one blocked pass computing it
             derivative = _take_derivative(x)
             if derivative is None:
-                return wrap(normal_pass("gelu_backward", v, g), grad.dtype)
+                return wrap(normal_pass("gelu_backward", _values(x), g), grad.dtype)
             return wrap(np.multiply(derivative, g, out=derivative), grad.dtype)
     if op == "tanh":  # x is tanh's output (the common case first: no p0/p1, no errstate)
         v = _values(x)
