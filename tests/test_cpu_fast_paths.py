@@ -1310,6 +1310,25 @@ def test_gelu_backward_with_the_kept_derivative_has_the_bits_of_computing_it():
     assert _arrays.nd(stale_free).tobytes() == _arrays.nd(want).tobytes()
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_gelu_backward_with_the_kept_derivative_has_the_bits_of_computing_it(dtype):
+    """Half inputs compute in float32 and keep their float32 D: the backward with it gives
+    the bits of one that computes D from the half input again."""
+    np_activation = _gelu_kernels()
+    half = getattr(dtypes, dtype)
+    rng = np.random.default_rng(14)
+    x = _arrays.wrap((rng.standard_normal((6, 7)) * 3).astype(np.float32), half)
+    grad = _arrays.wrap(rng.standard_normal((6, 7)).astype(np.float32), half)
+    np_activation._KEPT_DERIVATIVE.clear()
+    np_activation.gelu(x, half)
+    assert np_activation._KEPT_DERIVATIVE.get(x.storage)  # kept, in float32
+    with_kept = np_activation.activation_backward(grad, x, "gelu", 0.0, 0.0)
+    assert not np_activation._KEPT_DERIVATIVE.get(x.storage)  # taken out
+    computed = np_activation.activation_backward(grad, x, "gelu", 0.0, 0.0)
+    assert with_kept.dtype == half
+    assert _arrays.nd(with_kept).tobytes() == _arrays.nd(computed).tobytes()
+
+
 def test_gelu_keeps_no_more_derivatives_than_its_limit(monkeypatch):
     np_activation = _gelu_kernels()
     np_activation._KEPT_DERIVATIVE.clear()
