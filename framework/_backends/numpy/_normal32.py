@@ -140,7 +140,8 @@ def _gelu_block(kind: str, x, out, more, t, spare) -> None:
 
 def _lower_tail_and_exp(x, h, t, e) -> None:
     """``h = Phi(-|x|)`` and ``e = exp(-x^2 / 2)`` for one block (``t``: scratch):
-    ``h = t Q(t) e`` with ``t = 1 / (K + |x|)``, Q by Horner, every pass in float32."""
+    ``h = t' Q'(t') e`` with ``t' = S / (K + |x|)`` and Q' monic (``_Q``), by Horner, every
+    pass in float32."""
     np.abs(x, out=t)
     t += _K
     np.divide(_S, t, out=t)  # t' = S t (NumPy's divide is faster than its reciprocal)
