@@ -34,35 +34,33 @@ def _gelu(v):
     return np.asarray(0.5 * v.astype(np.float64) * (1.0 + _erf(v * _SQRT1_2))).astype(v.dtype)
 
 
-def _normal_cdf32(x: np.ndarray) -> np.ndarray:
-    """Phi(x) = erfc(-x / sqrt 2) / 2 of a float32 array, in float32 (``_normal32``)."""
-    return normal_pass("cdf", x)
+# D = Phi(x) + x phi(x), gelu's derivative, of recent float32 gelu forwards, kept for the
+# backward of the same unchanged input (a cache, as conv's ``_KEPT_COLUMNS``): the input's
+# Storage (weakly: an entry goes with its input) -> {view key: (storage version, D)}. The
+# backward takes its entry out (a second backward computes D again) and multiplies the
+# gradient into it in place; an entry of an older storage version is not used.
+_KEPT_DERIVATIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_KEPT_DERIVATIVE_MAX = 1 << 23  # elements kept in all (32 MiB): beyond, the backward computes D
 
 
-# Phi(x) of recent float32 gelu forwards, kept for the backward of the same unchanged input
-# (a cache, as conv's ``_KEPT_COLUMNS``): the input's Storage (weakly: an entry goes with its
-# input) -> {view key: (storage version, Phi)}. The backward takes its entry out (a second
-# backward computes Phi again); an entry of an older storage version is not used.
-_KEPT_CDF: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_KEPT_CDF_MAX = 1 << 23  # elements kept in all (32 MiB): beyond, the backward computes Phi
-
-
-def _cdf_key(x: Array) -> tuple:
+def _derivative_key(x: Array) -> tuple:
     return (tuple(x.shape), tuple(x.strides), x.offset, x.dtype)
 
 
-def _keep_cdf(x: Array, cdf: np.ndarray) -> None:
-    """Keep ``cdf`` = Phi(x) for ``activation_backward`` of the same ``x``, if there is room."""
-    held = sum(entry[1].size for entries in list(_KEPT_CDF.values())
+def _keep_derivative(x: Array, derivative: np.ndarray) -> None:
+    """Keep ``derivative`` = D(x) for ``activation_backward`` of the same ``x``, if there is
+    room."""
+    held = sum(entry[1].size for entries in list(_KEPT_DERIVATIVE.values())
                for entry in entries.values())
-    if held + cdf.size <= _KEPT_CDF_MAX:
-        _KEPT_CDF.setdefault(x.storage, {})[_cdf_key(x)] = (x.storage.version, cdf)
+    if held + derivative.size <= _KEPT_DERIVATIVE_MAX:
+        key = _derivative_key(x)
+        _KEPT_DERIVATIVE.setdefault(x.storage, {})[key] = (x.storage.version, derivative)
 
 
-def _take_cdf(x: Array) -> "np.ndarray | None":
-    """The Phi(x) a gelu forward kept for ``x`` (unchanged since), taken out; else None."""
-    entries = _KEPT_CDF.get(x.storage)
-    entry = entries.pop(_cdf_key(x), None) if entries is not None else None
+def _take_derivative(x: Array) -> "np.ndarray | None":
+    """The D(x) a gelu forward kept for ``x`` (unchanged since), taken out; else None."""
+    entries = _KEPT_DERIVATIVE.get(x.storage)
+    entry = entries.pop(_derivative_key(x), None) if entries is not None else None
     if entry is None or entry[0] != x.storage.version:
         return None
     return entry[1]
@@ -70,12 +68,13 @@ def _take_cdf(x: Array) -> "np.ndarray | None":
 
 def gelu(x: Array, out_dtype) -> Array:
     """Elementwise ``gelu`` of ``x`` as ``out_dtype`` (float32 math for halves). In float32
-    math, Phi(x) is kept for the backward of the same unchanged input (``_KEPT_CDF``)."""
+    math, the derivative D(x) is kept for the backward of the same unchanged input
+    (``_KEPT_DERIVATIVE``): the forward computes it from the same exponential, 3 passes."""
     v = _value(x, _COMPUTE[out_dtype])
     if v.dtype != np.float32:
         return wrap(quiet(_gelu, v), out_dtype)
-    result, cdf = normal_pass("gelu_and_cdf", v)
-    _keep_cdf(x, cdf)
+    result, derivative = normal_pass("gelu_and_derivative", v)
+    _keep_derivative(x, derivative)
     return wrap(result, out_dtype)
 
 
@@ -162,9 +161,8 @@ def _derivative(op: str, v, p0: float, p1: float):
         return 1 - v * v
     if op == "gelu":  # Phi(x) + x phi(x)
         if v.dtype == np.float32:
-            cdf = _normal_cdf32(v)
-        else:
-            cdf = 0.5 * (1.0 + _erf(v * _SQRT1_2)).astype(v.dtype)
+            return normal_pass("gelu_derivative", v)
+        cdf = 0.5 * (1.0 + _erf(v * _SQRT1_2)).astype(v.dtype)
         return cdf + v * (np.exp(-0.5 * v * v) * _INV_SQRT_2PI)
     if op == "gelu_tanh":  # PyTorch's derivative of the tanh approximation
         # 0.5 (1 + t) + 0.5 x (1 - t^2) u' with t = tanh(u), written with sigmoids of 2u:
@@ -200,9 +198,12 @@ def activation_backward(grad: Array, x: Array, op: str, p0: float, p1: float) ->
     if op == "relu":
         return _relu_backward(grad, x)
     if op == "gelu" and compute_dtype(x.dtype) == np.float32 and grad.shape == x.shape:
-        v, g = _values(x), _values(grad)
-        if g.dtype == np.float32:  # one blocked pass (``normal_pass``), Phi kept or computed
-            return wrap(normal_pass("gelu_backward", v, g, _take_cdf(x)), grad.dtype)
+        g = _values(grad)
+        if g.dtype == np.float32:  # D kept by the forward, or one blocked pass computing it
+            derivative = _take_derivative(x)
+            if derivative is None:
+                return wrap(normal_pass("gelu_backward", _values(x), g), grad.dtype)
+            return wrap(np.multiply(derivative, g, out=derivative), grad.dtype)
     if op == "tanh":  # x is tanh's output (the common case first: no p0/p1, no errstate)
         v = _values(x)
         result = quiet(_tanh_derivative_times, _values(grad), v)
