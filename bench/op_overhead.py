@@ -1,108 +1,102 @@
-"""Per-call cost of common ops on cpu, to compare two source trees (e.g. before/after a move).
+"""Per-call time of small, common ops (framework against PyTorch CPU), medians of
+interleaved batches: the fixed per-op cost a training script pays on top of the kernels.
 
-Usage (from a tree's root; run it alternately in fresh processes against each tree)::
+    PYTHONPATH=$PWD python bench/op_overhead.py [--rounds 40] [--calls 500]
 
-    PYTHONPATH=$PWD OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python bench/op_overhead.py [CASE...]
-    PYTHONPATH=$PWD python bench/op_overhead.py --calls [CASE...]
-
-Cases: ``add``, ``mul``, ``exp``, ``gelu``, ``softmax``, ``layer_norm``, ``where``, ``clamp``
-on 4x4 (dispatch-bound) and 256x256 (kernel-bound) float32 tensors, each forward without
-a graph (``fwd``) and forward plus backward of inputs that require grad (``fwd+bwd``); a
-CASE argument keeps the cases whose name contains it. Prints one JSON object, case ->
-microseconds per call: the median over ``REPEATS`` (default 15) batches of ~10 ms each, in
-CPU time of this process (``time.process_time``), so other processes on a shared machine
-count less than in wall time. ``--calls`` prints the Python function calls per op call
-instead (cProfile): deterministic, so two trees' dispatch paths compare without noise.
+Prints, per call, ours and torch's median microseconds and their ratio, worst ratio first.
+One thread each side. Shapes are small on purpose: the time is dispatch, checks, autograd
+recording and allocation, not arithmetic.
 """
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import cProfile  # noqa: E402
-import json  # noqa: E402
-import pstats  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
 
-import numpy as np  # noqa: E402
+def _cases() -> dict:
+    """name -> (ours, torch) callables on equal data."""
+    import torch
+    import torch.nn.functional as TF
 
-import framework  # noqa: E402
-import framework.nn.functional as F  # noqa: E402
+    import framework as fw
+    import framework.nn.functional as F
+    torch.set_num_threads(1)
 
-REPEATS = int(os.environ.get("REPEATS", "15"))
+    def pair(*shape, grad=False):
+        t = torch.randn(*shape)
+        f = fw.tensor(t.numpy())
+        return (f.requires_grad_(), t.requires_grad_()) if grad else (f, t)
 
-
-def cases(n: int) -> dict:
-    """Case name -> a call of it, on (n, n) float32 tensors."""
-    rng = np.random.default_rng(0)
-
-    def t(grad=False):
-        return framework.tensor(rng.standard_normal((n, n)).astype(np.float32), requires_grad=grad)
-    a, b, ag, bg = t(), t(), t(True), t(True)
-    cond = framework.tensor(rng.standard_normal((n, n)) > 0)
-    weight, bias = framework.ones(n, requires_grad=True), framework.zeros(n, requires_grad=True)
-    grad = framework.ones(n, n)
-    ops = {
-        "add": lambda x, y: framework.add(x, y),
-        "mul": lambda x, y: x * y,
-        "exp": lambda x, y: framework.exp(x),
-        "gelu": lambda x, y: F.gelu(x),
-        "softmax": lambda x, y: F.softmax(x, -1),
-        "layer_norm": lambda x, y: F.layer_norm(x, (n,), weight if x.requires_grad else None,
-                                                bias if x.requires_grad else None),
-        "where": lambda x, y: framework.where(cond, x, y),
-        "clamp": lambda x, y: framework.clamp(x, -0.5, 0.5),
+    a, ta = pair(8)
+    b, tb = pair(8)
+    x, tx = pair(64, 10)
+    xg, txg = pair(64, 10, grad=True)
+    h, th = pair(8, 64, 128)
+    hg, thg = pair(8, 64, 128, grad=True)
+    w, tw = pair(128, 128, grad=True)
+    rows, trows = pair(2, 4, 8, grad=True)
+    ws, tws = pair(8, 8, grad=True)
+    y = fw.randint(0, 10, (64,))
+    ty = torch.from_numpy(y.numpy())
+    ids = fw.randint(0, 100, (8, 12))
+    tids = torch.from_numpy(ids.numpy())
+    emb, temb = fw.nn.Embedding(100, 16), torch.nn.Embedding(100, 16)
+    line, tline = fw.arange(100), torch.arange(100)
+    return {
+        "framework.add(a, b), 8 floats": (lambda: fw.add(a, b), lambda: torch.add(ta, tb)),
+        "x.reshape(8, 64, 4, 32)": (lambda: h.reshape(8, 64, 4, 32),
+                                    lambda: th.reshape(8, 64, 4, 32)),
+        "reshape, recorded": (lambda: hg.reshape(8, 64, 4, 32), lambda: thg.reshape(8, 64, 4, 32)),
+        "x.transpose(1, 2)": (lambda: h.transpose(1, 2), lambda: th.transpose(1, 2)),
+        "w.t(), recorded": (lambda: w.t(), lambda: tw.t()),
+        "view(512, 128), recorded": (lambda: hg.view(512, 128), lambda: thg.view(512, 128)),
+        "F.linear (2, 4, 8) x (8, 8), recorded": (lambda: F.linear(rows, ws),
+                                                  lambda: TF.linear(trows, tws)),
+        "x.contiguous()": (lambda: x.contiguous(), lambda: tx.contiguous()),
+        "cat of two (64, 10)": (lambda: fw.cat([x, x], 1), lambda: torch.cat([tx, tx], 1)),
+        "stack of 32 rows": (lambda: fw.stack([line[:5]] * 32), lambda: torch.stack([tline[:5]] * 32)),
+        "F.cross_entropy (64, 10), recorded": (lambda: F.cross_entropy(xg, y),
+                                               lambda: TF.cross_entropy(txg, ty)),
+        "nn.Embedding(100, 16) of (8, 12)": (lambda: emb(ids), lambda: temb(tids)),
+        "x.sum(1)": (lambda: x.sum(1), lambda: tx.sum(1)),
+        "x.max(1)": (lambda: x.max(1), lambda: tx.max(1)),
+        "x.argmax(1)": (lambda: x.argmax(1), lambda: tx.argmax(1)),
+        "x[:, 0]": (lambda: x[:, 0], lambda: tx[:, 0]),
+        "x[0, 0].item()": (lambda: x[0, 0].item(), lambda: tx[0, 0].item()),
+        "x.clone()": (lambda: x.clone(), lambda: tx.clone()),
+        "x.to(float64)": (lambda: x.to(fw.float64), lambda: tx.to(torch.float64)),
+        "x.exp()": (lambda: x.exp(), lambda: tx.exp()),
+        "relu, recorded": (lambda: F.relu(xg), lambda: TF.relu(txg)),
     }
-    out = {}
-    for name, fn in ops.items():
-        out[f"{name}/{n}x{n}/fwd"] = lambda fn=fn: fn(a, b)
-        out[f"{name}/{n}x{n}/fwd+bwd"] = lambda fn=fn: fn(ag, bg).backward(grad)
-    return out
 
 
-def per_call_us(fn, target_s: float = 0.01) -> float:
-    """Median CPU time per call over REPEATS batches of about ``target_s`` each."""
-    for _ in range(3):
-        fn()
-    start = time.process_time()
-    fn()
-    count = max(1, int(target_s / max(time.process_time() - start, 1e-7)))
-    batches = []
-    for _ in range(REPEATS):
-        start = time.process_time()
-        for _ in range(count):
-            fn()
-        batches.append((time.process_time() - start) / count)
-    return statistics.median(batches) * 1e6
-
-
-def calls_per_call(fn, number: int = 200) -> float:
-    """Python function calls (cProfile's count) per call of ``fn``."""
-    for _ in range(3):
-        fn()
-    profile = cProfile.Profile()
-    profile.enable()
-    for _ in range(number):
-        fn()
-    profile.disable()
-    return pstats.Stats(profile).total_calls / number
-
-
-def main(argv: list) -> None:
-    count_calls = "--calls" in argv
-    keep = [a for a in argv if a != "--calls"]
-    measure = calls_per_call if count_calls else per_call_us
-    results = {}
-    for n in (4, 256):
-        for name, fn in cases(n).items():
-            if not keep or any(k in name for k in keep):
-                results[name] = round(measure(fn), 2)
-    print(json.dumps(results))
+def main(argv: list | None = None) -> None:
+    """Time every case and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--calls", type=int, default=500)
+    args = parser.parse_args(argv)
+    cases = _cases()
+    samples = {name: ([], []) for name in cases}
+    for _ in range(args.rounds):
+        for name, fns in cases.items():
+            for fn, out in zip(fns, samples[name]):
+                start = time.perf_counter()
+                for _ in range(args.calls):
+                    fn()
+                out.append((time.perf_counter() - start) / args.calls * 1e6)
+    rows = []
+    for name, (ours, theirs) in samples.items():
+        mine, ref = statistics.median(ours), statistics.median(theirs)
+        rows.append((mine / ref, name, mine, ref))
+    for ratio, name, mine, ref in sorted(rows, reverse=True):
+        print(f"{name:40s} ours {mine:8.2f} us  torch {ref:7.2f} us  {ratio:5.2f}x")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
