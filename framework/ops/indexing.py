@@ -41,6 +41,7 @@ import warnings
 from .. import dtypes
 from ..autograd.function import Function, rename_node
 from ..autograd.grad_mode import no_grad
+from .._backends.array import contiguous_strides
 from ..tensor import Tensor
 from . import creation
 from . import binary, compare
@@ -1081,9 +1082,14 @@ class _Embedding(Function):
         ctx.num_weights = weight.shape[0]
         flat = indices.reshape(-1)
         ctx.save_for_backward(flat)
-        spread = _spread(flat, (flat.shape[0], weight.shape[1]), 0)
-        out = wrap(backend(weight).gather(weight._a, 0, spread._a), weight.device)
-        return out.reshape(tuple(indices.shape) + (weight.shape[1],))
+        # _spread(flat, (n, dim), 0)'s array, and the result's (n, dim) rows viewed as
+        # indices.shape + (dim,), taken on the arrays (no view ops inside the forward)
+        index = flat._a
+        count, dim = index.shape[0], weight._a.shape[1]
+        spread = index.view((count, dim), (index.strides[0], 0), index.offset)
+        rows = backend(weight).gather(weight._a, 0, spread)
+        shape = tuple(indices._a.shape) + (dim,)
+        return wrap(rows.view(shape, contiguous_strides(shape), rows.offset), weight.device)
 
     @staticmethod
     def backward(ctx, grad):
