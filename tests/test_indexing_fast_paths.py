@@ -38,11 +38,11 @@ INDEXES = [0, 3, -1, -5, slice(None), slice(1, 4), slice(None, None, 2), slice(-
 @pytest.mark.parametrize("index", INDEXES, ids=str)
 def test_first_dim_index_equals_the_general_getitem(device, index):
     x = _data(device)
-    fast, general = x[index], x[(index,)]  # a tuple key takes the general path
+    fast, general = x[index], x[(index, ...)]  # a key with ... takes the general path
     assert _state(fast) == _state(general)
     assert fast._a.storage is x._a.storage and fast._base is x
     with framework.no_grad():
-        assert _state(x[index]) == _state(x[(index,)])
+        assert _state(x[index]) == _state(x[(index, ...)])
 
 
 def test_first_dim_index_errors_and_tracked_inputs_match_the_general_path(device):
@@ -52,7 +52,7 @@ def test_first_dim_index_errors_and_tracked_inputs_match_the_general_path(device
         with pytest.raises(error) as fast:
             x[bad]
         with pytest.raises(error) as general:
-            x[(bad,)]
+            x[(bad, ...)]
         assert str(fast.value) == str(general.value)
     with pytest.raises(IndexError, match="too many indices"):
         framework.tensor(3.0, device=device)[0]
@@ -62,6 +62,33 @@ def test_first_dim_index_errors_and_tracked_inputs_match_the_general_path(device
     assert type(tracked[2].grad_fn).__name__ == "SelectBackward0"
     view = _data(device)[1:4]  # a view of a view: its base is the first tensor's
     assert view[1]._base is view._base
+
+
+PAIRS = [(0, 1), (-1, slice(None)), (slice(None), 0), (slice(1, 4), -1), (2, slice(None, None, 2)),
+         (slice(4, 1), 3), (slice(None), slice(1, 3)), (3,), (1, 2, 0)]
+
+
+@pytest.mark.parametrize("index", PAIRS, ids=str)
+@pytest.mark.parametrize("tracked", [False, True])
+def test_int_and_slice_tuples_equal_the_general_getitem(device, index, tracked):
+    """``x[:, 0]``-style keys (plain ints and slices) skip the general normalization; the view,
+    its node and its gradient equal those of the same key with ``...`` (the general path)."""
+    x = _data(device, framework.float64).requires_grad_(tracked)
+    fast, general = x[index], x[index + (...,)]
+    assert _state(fast) == _state(general) and fast._base is x
+    if tracked:
+        assert type(fast.grad_fn) is type(general.grad_fn)
+        weights = _data(device, framework.float64, tuple(fast.shape))
+        (got,) = framework.autograd.grad((fast * weights).sum(), x)
+        (want,) = framework.autograd.grad((general * weights).sum(), x)
+        assert got.cpu().numpy().tobytes() == want.cpu().numpy().tobytes()
+    for bad, error in (((0, 4), IndexError), ((slice(None), -5), IndexError),
+                       ((slice(None, None, -1), 0), ValueError)):
+        with pytest.raises(error) as fast_error:
+            x[bad]
+        with pytest.raises(error) as general_error:
+            x[bad + (...,)]
+        assert str(fast_error.value) == str(general_error.value)
 
 
 def test_unbind_and_iteration_equal_select(device):

@@ -508,14 +508,16 @@ def _normalize_index(x: Tensor, index) -> tuple:
 def _slice_geometry(x: Tensor, index: tuple):
     """Shape, strides and offset of ``x[index]`` for a normalized basic index."""
     shape, strides = [], []
-    offset = x._a.offset
+    array = x._a
+    offset = array.offset
+    sizes, steps = array.shape, array.strides
     dim = 0
     for item in index:
         if item is None:
             shape.append(1)
             strides.append(0)
             continue
-        size, stride = x.shape[dim], x.stride()[dim]
+        size, stride = sizes[dim], steps[dim]
         if isinstance(item, int):
             if not -size <= item < size:
                 raise IndexError(f"index {item} is out of bounds for dimension {dim} with size {size}")
@@ -572,14 +574,34 @@ def getitem(x: Tensor, index) -> Tensor:
     if (kind is int or kind is slice) and type(x) is Tensor and x._a.shape and not (
             _grad_state.enabled and x.requires_grad):
         return _first_dim_view(x, index)
-    from .indexing import advanced_getitem, is_advanced_index
-    if is_advanced_index(index):
-        return advanced_getitem(x, index)
-    index = _normalize_index(x, index)
+    basic = _ints_and_slices(x, index) if kind is tuple else None
+    if basic is None:
+        from .indexing import advanced_getitem, is_advanced_index
+        if is_advanced_index(index):
+            return advanced_getitem(x, index)
+        basic = _normalize_index(x, index)
+    index = basic
     enabled = _grad_state.enabled
     if enabled and x.requires_grad:
         return rename_node(_Slice.apply(x, index), _slice_node_name(index))
     return _make_view(x, *_slice_geometry(x, index), enabled)
+
+
+def _ints_and_slices(x: Tensor, index: tuple) -> "tuple | None":
+    """``_normalize_index(x, index)`` for a tuple of plain ints and slices (``x[:, 0]``,
+    ``x[i, j]``) no longer than ``x``'s dims: the index padded with full slices; None for
+    anything else (tensors, None, ``...``, bools, other types: the general path)."""
+    ndim = len(x._a.shape)
+    if len(index) > ndim:
+        return None
+    for item in index:
+        kind = type(item)
+        if kind is not int and kind is not slice:
+            return None
+    return index + (_FULL,) * (ndim - len(index)) if len(index) < ndim else index
+
+
+_FULL = slice(None)
 
 
 def _first_dim_view(x: Tensor, index) -> Tensor:
