@@ -52,12 +52,12 @@ def amin(x: Array, dims: tuple) -> Array:
 
 def argmax(x: Array, dim: int) -> Array:
     """Index of the first maximum along ``dim`` (a NaN counts as the maximum)."""
-    return wrap(np.argmax(_values(x), axis=dim).astype(np.int64), int64)
+    return wrap(_values(x).argmax(axis=dim).astype(np.int64, copy=False), int64)
 
 
 def argmin(x: Array, dim: int) -> Array:
     """Index of the first minimum along ``dim`` (a NaN counts as the minimum)."""
-    return wrap(np.argmin(_values(x), axis=dim).astype(np.int64), int64)
+    return wrap(_values(x).argmin(axis=dim).astype(np.int64, copy=False), int64)
 
 
 def all(x: Array, dims: tuple) -> Array:  # noqa: A001 - contract name
