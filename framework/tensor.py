@@ -468,10 +468,9 @@ class Tensor:
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        array = self._a
-        if array.numel != 1:
+        if self._a.numel != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return _backends().for_device(self._device).to_numpy(array).item()
+        return self._host().item()
 
     def tolist(self):
         """The data as (nested) Python lists of numbers."""
@@ -733,8 +732,6 @@ class Tensor:
 
     def contiguous(self, memory_format=None) -> "Tensor":
         """``self`` when already dense row-major (or in ``memory_format``), else a copy."""
-        if memory_format is None and self._a.is_contiguous():
-            return self
         return _shape().contiguous(self, memory_format)
 
     def transpose(self, dim0: int, dim1: int) -> "Tensor":

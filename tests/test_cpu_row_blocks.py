@@ -157,6 +157,19 @@ def _attention_grads_reference(q, k, v, mask, causal, scale, grad):
             np.swapaxes(weights, -1, -2) @ grad, grad_scores)
 
 
+def _random_mask(rng, kind, length: int, source: int):
+    """A (length, source) attention mask of ``kind``: None, "float" (added to the scores),
+    "bool" (True = take part) or "empty_row" (bool, its first row masked out entirely)."""
+    if kind == "float":
+        return rng.standard_normal((length, source))
+    if kind not in ("bool", "empty_row"):
+        return None
+    mask = rng.random((length, source)) > 0.3
+    if kind == "empty_row":
+        mask[0] = False
+    return mask
+
+
 def _mask_array(mask, batch):
     """A (length, source) mask as a kernel operand broadcast over ``batch`` (stride 0)."""
     if mask is None:
@@ -175,19 +188,10 @@ def test_keys_major_attention_forward_matches_softmax(mask_kind, causal, shape):
     q = rng.standard_normal(batch + (length, 4))
     k = rng.standard_normal(batch + (source, 4))
     v = rng.standard_normal(batch + (source, 3))
-    mask = None
-    if mask_kind == "float":
-        mask = rng.standard_normal((length, source))
-    elif mask_kind in ("bool", "empty_row"):
-        mask = rng.random((length, source)) > 0.3
-        if mask_kind == "empty_row":
-            mask[0] = False
+    mask = _random_mask(rng, mask_kind, length, source)
     full_mask = None if mask is None else np.broadcast_to(mask, batch + (length, source))
     arrays = [_array(a, np.float64) for a in (q, k, v)]
-    mask_array = None
-    if mask is not None:
-        m = _array(mask, mask.dtype)
-        mask_array = Array(m.storage, full_mask.shape, (0,) * len(batch) + (source, 1), 0)
+    mask_array = _mask_array(mask, batch)
     out, lse = np_attention.attention_forward(*arrays, mask_array, causal, 0.7, 0.0, 0, 0)
     want_out, want_lse = _softmax_reference(q, k, v, full_mask, causal, 0.7)
     np.testing.assert_allclose(nd(out), want_out, rtol=1e-12, atol=1e-12)
@@ -221,13 +225,7 @@ def test_keys_major_attention_backward_matches_reference(mask_kind, causal, shap
     batch = shape[:-2]
     q, k = (rng.standard_normal(batch + (n, 4)) for n in (length, source))
     v, g = (rng.standard_normal(batch + (n, 3)) for n in (source, length))
-    mask = None
-    if mask_kind == "float":
-        mask = rng.standard_normal((length, source))
-    elif mask_kind in ("bool", "empty_row"):
-        mask = rng.random((length, source)) > 0.3
-        if mask_kind == "empty_row":
-            mask[0] = False
+    mask = _random_mask(rng, mask_kind, length, source)
     arrays = [_array(a, np.float64) for a in (q, k, v)]
     mask_array = _mask_array(mask, batch)
     out, lse = np_attention.attention_forward(*arrays, mask_array, causal, 0.7, 0.0, 0, 0)

@@ -55,7 +55,7 @@ class Array:
     def is_contiguous(self) -> bool:
         """True when the view is row-major with no gaps (size-1 dims ignored)."""
         shape = self.shape
-        dense = _row_major(shape) if type(shape) is tuple else contiguous_strides(shape)
+        dense = row_major_strides(shape) if type(shape) is tuple else contiguous_strides(shape)
         return self.strides == dense or _contiguous_ignoring_ones(shape, self.strides)
 
     def view(self, shape: tuple, strides: tuple, offset: int, dtype=None) -> "Array":
@@ -81,7 +81,9 @@ def contiguous_strides(shape) -> tuple:
     return tuple(reversed(strides))
 
 
-_row_major = functools.lru_cache(maxsize=1024)(contiguous_strides)  # by shape (a cache)
+# ``contiguous_strides`` of a shape tuple, cached per shape (the hot callers: views,
+# contiguity checks, fresh kernel results)
+row_major_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
 
 
 def _contiguous_ignoring_ones(shape, strides) -> bool:

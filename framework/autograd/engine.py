@@ -7,14 +7,12 @@ gradient in ``.grad`` (``backward``) or it is captured and returned
 """
 from __future__ import annotations
 
-import functools
 import math
 import sys
 import weakref
 
 from .. import dtypes
 from .._backends import for_device
-from .._backends.array import contiguous_strides
 from ..tensor import Tensor
 from .anomaly_mode import _state as _anomaly_state
 from .anomaly_mode import check_gradients
@@ -396,15 +394,12 @@ def _unshared(grad) -> bool:
     if sys.getrefcount(storage) > 3 or weakref.getweakrefcount(storage):
         return False
     shape = array.shape
-    if array.offset != 0 or storage.numel != _numel(shape) or not (
-            array.strides == _contiguous_strides(shape) or array.is_contiguous()):
+    if array.offset != 0 or storage.numel != _numel(shape) or not array.is_contiguous():
         return False
     return _memory_unshared(storage, array)
 
 
 _numel = math.prod
-# Row-major strides per shape (``Array.is_contiguous``'s first test): a cache of a pure function.
-_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
 
 
 def _memory_unshared(storage, array) -> bool:

@@ -470,17 +470,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
     in the same launch: ``act(input @ weight.T + bias) + residual``.
     """
     if activation is None and residual is None and _plain_linear(input, weight, bias):
-        recording = _grad_state.enabled and (
-            input._requires_grad or weight._requires_grad or input._grad_fn is not None
-            or weight._grad_fn is not None or input._base is not None or weight._base is not None
-            or bias is not None and (bias._requires_grad or bias._grad_fn is not None
-                                     or bias._base is not None))
         if len(input._a.shape) > 2:  # the end of the checked path below, without the checks
-            if recording and (input.requires_grad or weight.requires_grad
-                              or bias is not None and bias.requires_grad):
-                return _linear_rows(input, weight, bias, None, None)
-            return _Linear.apply(input, weight, bias, None, None)
-        if recording:
+            return _checked_linear(input, weight, bias, None, None)
+        if _grad_state.enabled and (input._requires_grad or weight._requires_grad
+                                    or input._grad_fn is not None or weight._grad_fn is not None
+                                    or input._base is not None or weight._base is not None
+                                    or bias is not None and (bias._requires_grad
+                                                             or bias._grad_fn is not None
+                                                             or bias._base is not None)):
             return _Linear.record_plain(input, weight, bias)
         return _linear_untracked(input, weight, bias)
     _check_args("linear", input, weight, ("input", "weight"))
@@ -521,6 +518,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None, *,
                                 (weight.shape[0],)).unsqueeze(0), activation)
         return rename_node(out.squeeze(0),
                            "ViewBackward0" if bias is not None else "SqueezeBackward4")
+    return _checked_linear(input, weight, bias, residual, activation)
+
+
+def _checked_linear(input: Tensor, weight: Tensor, bias, residual, activation) -> Tensor:
+    """``linear`` of checked arguments: a batched input that records as rows
+    (``_linear_rows``), anything else through ``_Linear``."""
     if input.ndim > 2 and is_grad_enabled() and (input.requires_grad or weight.requires_grad or (
             bias is not None and bias.requires_grad)):
         return _linear_rows(input, weight, bias, residual, activation)

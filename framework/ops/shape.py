@@ -6,7 +6,6 @@ input's shape, written in framework ops so it is differentiable again.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 from .. import dtypes
@@ -14,7 +13,7 @@ from ..autograd.function import (_NO_EDGE, Function, _edge, _node_type, class_no
                                  rename_node)
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.views import NO_GRAD_META, child_meta, mark_multi_output
-from .._backends.array import contiguous_strides
+from .._backends.array import contiguous_strides, row_major_strides
 from ..tensor import Size, Tensor, _shape_args
 from ._util import backend, check_tensor, common_device, normalize_dim, wrap
 from .out import supports_out
@@ -161,9 +160,6 @@ def _infer_shape(op: str, shape, numel: int) -> tuple:
     return shape
 
 
-_dense_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
-
-
 def _view_strides(old_shape, old_strides, new_shape):
     """Strides viewing ``old`` as ``new_shape`` without a copy, or None (ATen's computeStride)."""
     if 0 in old_shape:
@@ -203,8 +199,8 @@ def view(x: Tensor, shape) -> Tensor:
     shape = _infer_shape("view", _shape_args(shape) if not isinstance(shape, tuple) else shape,
                          array.numel)
     old = array.shape
-    if array.strides == _dense_strides(old):
-        strides = _dense_strides(shape)  # row-major input: as in reshape
+    if array.strides == row_major_strides(old):
+        strides = row_major_strides(shape)  # row-major input: as in reshape
     else:
         strides = _view_strides(old, array.strides, shape)
     if strides is None:
@@ -257,9 +253,9 @@ def reshape(x: Tensor, shape) -> Tensor:
     array = x._a
     shape = _infer_shape("reshape", tuple(shape), array.numel)
     old = array.shape
-    if array.strides == _dense_strides(old):
+    if array.strides == row_major_strides(old):
         # row-major input: the new shape's row-major strides (what _view_strides gives it)
-        strides = _dense_strides(shape)
+        strides = row_major_strides(shape)
     else:
         strides = _view_strides(old, array.strides, shape)
         if strides is None:

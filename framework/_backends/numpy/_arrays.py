@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ...dtypes import bfloat16, float16, float32, from_numpy_dtype
-from ..array import Array, Storage, contiguous_strides
+from ..array import Array, Storage, contiguous_strides, row_major_strides
 
 
 def nd(a: Array) -> np.ndarray:
@@ -95,7 +95,7 @@ def _wrap_copy(result, fw_dtype) -> Array:
         flat = np.array(result, dtype=np_dtype, order="C").ravel()
         view = None
     shape = result.shape
-    strides = _contiguous_strides(shape)
+    strides = row_major_strides(shape)
     size = flat.size
     array = Array(Storage(flat, size, fw_dtype), shape, strides, 0)
     # C-contiguous strides are the canonical ones except possibly on size-1 dims
@@ -124,7 +124,7 @@ def _fresh_layout(shape: tuple, itemsize: int) -> tuple:
     return layout
 
 
-_contiguous_strides = functools.lru_cache(maxsize=1024)(contiguous_strides)
+_contiguous_strides = row_major_strides  # array.py's shared per-shape cache
 
 
 @functools.lru_cache(maxsize=1024)

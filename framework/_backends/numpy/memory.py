@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from ..array import Array, Storage
-from ._arrays import _contiguous_strides, nd, quiet, wrap
+from ..array import Array, Storage, row_major_strides
+from ._arrays import nd, quiet, wrap
 
 
 def empty(shape, dtype) -> Array:
@@ -14,7 +14,7 @@ def empty(shape, dtype) -> Array:
     shape = tuple(shape)
     numel = int(math.prod(shape))  # 1 for ()
     buf = np.empty(numel, dtype=dtype.numpy)
-    return Array(Storage(buf, numel, dtype), shape, _contiguous_strides(shape), 0)
+    return Array(Storage(buf, numel, dtype), shape, row_major_strides(shape), 0)
 
 
 def full(shape, value, dtype) -> Array:
