@@ -761,6 +761,18 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
     return wrap if model is None else wrap(model)
 
 
+def compile_module_call(module: Module, call, *, fullgraph: bool = False, dynamic=None,
+                        backend="inductor", mode=None, options=None, disable: bool = False):
+    """``Module.compile``'s compiled call: ``call`` (``module``'s eager call) compiled as
+    ``framework.compile(module, ...)`` compiles the module, or None with ``disable`` (the
+    module then stays eager). The arguments are ``framework.compile``'s."""
+    options = _mode_options(mode, options)
+    _check_backend(backend)
+    if disable:
+        return None
+    return CompiledFunction(call, module=module, fullgraph=fullgraph, options=options)
+
+
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 

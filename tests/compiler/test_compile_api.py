@@ -144,3 +144,37 @@ def test_autocast_and_the_default_dtype_are_part_of_the_signature():
         finally:
             framework.set_default_dtype(previous)
     assert compiled._compiled.stats["traces"] == 2 and make.stats["traces"] == 2
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_module_compile_compiles_calls_in_place(device):
+    """``module.compile()`` (torch's ``nn.Module.compile``): the module itself now traces once
+    and replays, with eager's outputs and gradients; its type and state_dict keys stay."""
+    module, (x,) = on(device, "mlp")
+    twin, _ = on(device, "mlp")
+    twin.load_state_dict(module.state_dict())
+    keys = list(module.state_dict())
+    assert module.compile() is None
+    assert type(module) is type(twin) and list(module.state_dict()) == keys
+    stats = module._compiled_call_impl.stats
+    for _ in range(2):
+        x = framework.randn(3, 6, device=device)
+        module(x).square().sum().backward()
+        twin(x).square().sum().backward()
+    assert stats["traces"] == 1 and stats["replays"] == 1
+    _close(module(x), twin(x))
+    for mine, theirs in zip(module.parameters(), twin.parameters()):
+        _close(mine.grad, theirs.grad)
+
+
+def test_module_compile_takes_compiles_arguments():
+    model = nn.Linear(3, 2)
+    model.compile(disable=True)  # stays eager
+    assert model._compiled_call_impl is None
+    model.compile(mode="max-autotune", fullgraph=True)
+    x = framework.randn(2, 3)
+    _close(model(x), x @ model.weight.t() + model.bias)
+    with pytest.raises(RuntimeError, match="mode"):
+        nn.Linear(3, 2).compile(mode="fastest")
+    with pytest.raises(RuntimeError, match="backend"):
+        nn.Linear(3, 2).compile(backend="tensorrt")

@@ -582,11 +582,29 @@ class Module:
         _insert(self._backward_hooks, handle.id, hook, prepend)
         return handle
 
+    # ``Module.compile`` sets an instance's own; None (this class default) runs eagerly
+    _compiled_call_impl = None
+
     def __call__(self, *args, **kwargs):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
         if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
+
+    def _call_impl(self, *args, **kwargs):
+        """The eager call (what ``Module.compile`` compiles): ``forward`` with the hooks."""
+        return self._call_with_hooks(args, kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place (``torch.nn.Module.compile``): from now on
+        ``module(...)`` runs ``framework.compile(<its eager call>, *args, **kwargs)``, which
+        traces per input signature and replays the graph. Unlike ``framework.compile(module)``
+        the module stays itself: the same type, ``state_dict`` keys and parameters."""
+        from ...compiler.compile import compile_module_call
+        object.__setattr__(self, "_compiled_call_impl",
+                           compile_module_call(self, self._call_impl, *args, **kwargs))
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         """``__call__`` with hooks, in torch's order: forward pre-hooks; with backward hooks
