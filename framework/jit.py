@@ -20,6 +20,56 @@ def load(f, map_location=None) -> GraphModule:
     return _load(f, map_location=map_location)
 
 
+def trace_module(mod, inputs: dict, *, check_trace: bool = True,
+                 check_inputs=None, check_tolerance: float = 1e-5) -> GraphModule:
+    """``torch.jit.trace_module``: trace each method named in ``inputs`` (method name ->
+    example inputs) of ``mod``; returns the trace of ``forward`` (or of the first method)
+    with every other traced method as an attribute of that name."""
+    if not isinstance(inputs, dict) or not inputs:
+        raise ValueError("framework.jit.trace_module: inputs must be a non-empty dict of "
+                         "method name -> example inputs")
+    traces = {}
+    for name, example in inputs.items():
+        method = getattr(mod, name, None)
+        if not callable(method):
+            raise AttributeError(f"framework.jit.trace_module: {type(mod).__name__} has no "
+                                 f"method {name!r}")
+        traces[name] = trace(mod if name == "forward" else method, example,
+                             check_trace=check_trace, check_inputs=check_inputs,
+                             check_tolerance=check_tolerance)
+    main = traces.get("forward", next(iter(traces.values())))
+    for name, traced in traces.items():
+        if traced is not main:
+            setattr(main, name, traced)
+    return main
+
+
+def freeze(mod: GraphModule, preserved_attrs=None, optimize_numerics: bool = True) -> GraphModule:
+    """``torch.jit.freeze``: a copy of a traced module whose parameters and buffers are
+    constants of its graph, folded where only they are read; it takes only the call's
+    tensors, does not follow later changes to the module's parameters, and runs at any
+    batch size where the program exports with a symbolic batch."""
+    from .compiler.inference import freeze as _freeze
+    return _freeze(mod, preserved_attrs, optimize_numerics)
+
+
+def optimize_for_inference(mod: GraphModule, other_methods=None) -> GraphModule:
+    """``torch.jit.optimize_for_inference``: ``freeze`` (unless frozen), then
+    ``framework.compile``'s passes and fusion on the frozen graph."""
+    from .compiler.inference import optimize_for_inference as _optimize
+    return _optimize(mod, other_methods)
+
+
+def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None):
+    """``torch.jit.script`` compiles Python source to TorchScript, which framework has no
+    compiler for: raises ``NotImplementedError`` saying what to use instead."""
+    raise NotImplementedError(
+        f"framework.jit.script({type(obj).__name__}): framework has no TorchScript compiler. "
+        "Use framework.jit.trace(model, example_inputs) to capture a graph (save it with "
+        "framework.jit.save), framework.export(model, args, dynamic_shapes=...) for symbolic "
+        "sizes, or framework.compile(model) for speed; see docs/compile.md")
+
+
 def is_tracing() -> bool:
     """True while this thread runs a call that ``trace`` (or ``framework.onnx.export``) is
     recording, as ``torch.jit.is_tracing``; False in eager code, replays and ``compile``."""
@@ -71,5 +121,6 @@ def annotate(the_type, the_value):
 Final = typing.Final  # torch.jit.Final: a constant attribute's annotation
 
 __all__ = ["Final", "GraphModule", "GuardError", "TracerWarning", "TracingCheckError",
-           "annotate", "export", "ignore", "is_scripting", "is_tracing", "load", "save",
-           "script_if_tracing", "trace", "unused"]
+           "annotate", "export", "freeze", "ignore", "is_scripting", "is_tracing", "load",
+           "optimize_for_inference", "save", "script", "script_if_tracing", "trace",
+           "trace_module", "unused"]

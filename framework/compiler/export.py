@@ -32,6 +32,23 @@ class Dim:
         return f"Dim({self.name!r}, min={self.min}, max={self.max})"
 
 
+class _DimHint:
+    """``Dim.AUTO`` (symbolic where the program allows, else static), ``Dim.DYNAMIC``
+    (symbolic, or an error) and ``Dim.STATIC`` (the example's size): a dim marked with one
+    needs no name; hinted dims of one example size share a symbol."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Dim.{self.kind}"
+
+
+Dim.AUTO = _DimHint("AUTO")
+Dim.DYNAMIC = _DimHint("DYNAMIC")
+Dim.STATIC = _DimHint("STATIC")
+
+
 class ExportError(RuntimeError):
     """The program cannot be exported with the requested symbolic sizes."""
 
@@ -41,6 +58,23 @@ class ExportedProgram(GraphModule):
     ``module()`` (or calling it directly) runs it for any size of the symbolic dims."""
 
     def module(self) -> "ExportedProgram":
+        """The program as a callable module (this object: it runs the graph itself)."""
+        return self
+
+    @property
+    def graph_module(self) -> "ExportedProgram":
+        """The callable graph (``ExportedProgram.graph_module``): this object."""
+        return self
+
+    @property
+    def state_dict(self) -> dict:
+        """The parameters and buffers the graph reads, by ``state_dict`` key."""
+        return {value.name: self.params[value.name] for value in self.graph.params}
+
+    def run_decompositions(self, decomp_table=None, decompose_custom_triton_ops: bool = False
+                           ) -> "ExportedProgram":
+        """The program itself: its graph is already made of framework's backend kernels
+        (the counterpart of torch's core ATen ops), so there is nothing to decompose."""
         return self
 
 
@@ -55,6 +89,24 @@ def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=Non
     named = named_tensors(mod)
     leaves, _ = flatten((args, kwargs))
     marks = _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes)
+    if any(d is Dim.AUTO for _, _, d in marks):  # symbolic where it can be, else static
+        try:
+            return _export_marked(mod, args, kwargs, named, leaves, _named_hints(marks, leaves))
+        except ExportError:
+            marks = [mark for mark in marks if mark[2] is not Dim.AUTO]
+    return _export_marked(mod, args, kwargs, named, leaves, _named_hints(marks, leaves))
+
+
+def _named_hints(marks: list, leaves: list) -> list:
+    """``marks`` with each ``Dim.AUTO``/``Dim.DYNAMIC`` replaced by a ``Dim`` named by the
+    example size (hinted dims of one size share a symbol, as torch infers them equal)."""
+    return [(leaf, dim, Dim(f"dim_{leaves[leaf].shape[dim]}") if isinstance(d, _DimHint) else d)
+            for leaf, dim, d in marks]
+
+
+def _export_marked(mod, args: tuple, kwargs: dict, named: dict, leaves: list,
+                   marks: list) -> ExportedProgram:
+    """``export`` of the call with the (leaf, dim, Dim) ``marks`` symbolic."""
     base, spec, _ = trace_graph(mod, args, kwargs, named)
     if not marks:
         return ExportedProgram(base, named, spec)
@@ -130,9 +182,11 @@ def _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes) -> list:
             dims = {i: d for i, d in enumerate(dims) if d is not None}
         for dim, d in dims.items():
             d = Dim(d) if isinstance(d, str) else d
-            if not isinstance(d, Dim):
-                raise ExportError(f"export(): dynamic_shapes entries must be Dim objects or "
-                                  f"names, got {d!r}")
+            if d is Dim.STATIC:
+                continue
+            if not isinstance(d, (Dim, _DimHint)):
+                raise ExportError(f"export(): dynamic_shapes entries must be Dim objects, "
+                                  f"names or Dim.AUTO/DYNAMIC/STATIC, got {d!r}")
             if not -arg.ndim <= dim < arg.ndim:
                 raise ExportError(f"export(): dim {dim} out of range for argument {key!r} of "
                                   f"shape {list(arg.shape)}")

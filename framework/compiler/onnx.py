@@ -14,11 +14,12 @@ The ``onnx`` package is needed only here (imported on first use).
 """
 from __future__ import annotations
 
+import enum
 import math
 
 import numpy as np
 
-from .capture import capture_kind
+from .capture import capture_kind, flatten
 from .ir import Const, Graph, Struct, Sym, Value
 
 INT64_MAX = 2 ** 63 - 1
@@ -28,38 +29,170 @@ class UnsupportedOperatorError(RuntimeError):
     """A graph node that the ONNX exporter cannot translate."""
 
 
+class TrainingMode(enum.Enum):
+    """The mode a module is exported in (``torch.onnx.TrainingMode``): EVAL (the default),
+    PRESERVE (as it is) or TRAINING."""
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+class ONNXProgram:
+    """What ``export`` returns (``torch.onnx.ONNXProgram``): ``model_proto`` (an
+    ``onnx.ModelProto``), ``save(path)`` to write it, and a call that runs it in onnxruntime
+    on framework tensors (a list of tensors back, one per ONNX output)."""
+
+    def __init__(self, model_proto) -> None:
+        self.model_proto = model_proto
+        self._session = None
+
+    def save(self, destination, *, include_initializers: bool = True,
+             keep_initializers_as_inputs: bool = False, external_data=None) -> None:
+        """Write the model to ``destination`` (a path or a binary file)."""
+        proto = self.model_proto
+        if not include_initializers or keep_initializers_as_inputs:
+            import onnx
+            proto = onnx.ModelProto()
+            proto.CopyFrom(self.model_proto)
+            if keep_initializers_as_inputs:
+                _initializers_as_inputs(proto)
+            if not include_initializers:
+                del proto.graph.initializer[:]
+        _write(proto, destination)
+
+    def __call__(self, *args, **kwargs) -> list:
+        from ..ops.creation import tensor
+        try:
+            import onnxruntime
+        except ImportError as exc:
+            raise ImportError("running an ONNXProgram needs onnxruntime: pip install "
+                              "onnxruntime") from exc
+        if self._session is None:
+            self._session = onnxruntime.InferenceSession(
+                self.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        leaves, _ = flatten((args, kwargs))
+        names = [i.name for i in self._session.get_inputs()]
+        feeds = {name: leaf.detach().cpu().numpy() for name, leaf in zip(names, leaves)}
+        return [tensor(out) for out in self._session.run(None, feeds)]
+
+    def __repr__(self) -> str:
+        graph = self.model_proto.graph
+        return (f"ONNXProgram(inputs={[i.name for i in graph.input]}, "
+                f"outputs={[o.name for o in graph.output]}, nodes={len(graph.node)})")
+
+
 @capture_kind("onnx")
-def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: bool = False,
-           input_names=None, output_names=None, opset_version: "int | None" = 17,
-           dynamic_axes=None, do_constant_folding: bool = True) -> None:
-    """Trace ``model(*args)`` (a module in eval mode) and write it to ``f`` (a path or a binary
-    file) as an ONNX model (``torch.onnx.export``). ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
-    ``{"input": [0]}``, by input/output name) makes those dims symbolic."""
-    from .export import export as capture
+def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
+           verbose: "bool | None" = None, input_names=None, output_names=None,
+           opset_version: "int | None" = None, dynamic_axes=None,
+           keep_initializers_as_inputs: bool = False, dynamo: bool = True,
+           external_data: bool = True, dynamic_shapes=None, report: bool = False,
+           optimize: bool = True, verify: bool = False, profile: bool = False,
+           dump_exported_program: bool = False, artifacts_dir=".", fallback: bool = False,
+           training: "TrainingMode | None" = TrainingMode.EVAL,
+           do_constant_folding: bool = True, operator_export_type=None, custom_opsets=None,
+           custom_translation_table=None, export_modules_as_functions: bool = False,
+           autograd_inlining: bool = True) -> "ONNXProgram | None":
+    """Trace ``model(*args)`` and write it to ``f`` (a path or a binary file) as an ONNX model
+    (``torch.onnx.export``, opset >= 17, checked by ``onnx.checker``); returns an
+    ``ONNXProgram`` (``dynamo=True``, torch's default; with ``f=None`` nothing is written)
+    or None (``dynamo=False``). Both settings use the one exporter.
+
+    Symbolic dims: ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``, by
+    input/output name) or ``dynamic_shapes`` (``framework.export``'s). ``training`` picks the
+    module's mode (EVAL by default). ``verify`` runs the model in onnxruntime on ``args`` and
+    raises when it differs from framework's output. ``report``, ``optimize``, ``profile``,
+    ``dump_exported_program``, ``artifacts_dir``, ``fallback``, ``external_data`` and
+    ``autograd_inlining`` change nothing here (the model is written in one file)."""
+    _refuse_unsupported(operator_export_type, custom_opsets, custom_translation_table,
+                        export_modules_as_functions)
     try:
         import onnx
     except ImportError as exc:
         raise ImportError("framework.onnx.export needs the onnx package: pip install onnx") from exc
+    if f is None and not dynamo:
+        raise ValueError("framework.onnx.export: f (a path or a file) is required with dynamo=False")
     opset = 17 if opset_version is None else int(opset_version)
     if opset < 17:
         raise ValueError(f"framework.onnx.export supports opset_version >= 17, got {opset}")
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
-    dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
-    training = getattr(model, "training", None)
-    if training:
-        model.eval()  # torch.onnx.export's default: export the inference graph
-    try:
-        program = capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
-    finally:
-        if training:
-            model.train()
+    if dynamic_axes and dynamic_shapes is not None:
+        raise ValueError("framework.onnx.export: give dynamic_axes or dynamic_shapes, not both")
+    if dynamic_shapes is None:
+        dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
+    program = _capture_in_mode(model, args, kwargs, dynamic_shapes, training)
     proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
                     dynamic_axes, export_params)
+    if keep_initializers_as_inputs:
+        _initializers_as_inputs(proto)
     onnx.checker.check_model(proto)
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
+    result = ONNXProgram(proto)
+    if verify:
+        _verify(result, program, args, kwargs or {})
+    if f is not None:
+        _write(proto, f)
+    return result if dynamo else None
+
+
+def _refuse_unsupported(operator_export_type, custom_opsets, custom_translation_table,
+                        export_modules_as_functions) -> None:
+    given = {"operator_export_type": operator_export_type not in (None, "ONNX")
+             and getattr(operator_export_type, "name", None) != "ONNX",
+             "custom_opsets": bool(custom_opsets),
+             "custom_translation_table": bool(custom_translation_table),
+             "export_modules_as_functions": bool(export_modules_as_functions)}
+    for name, set_ in given.items():
+        if set_:
+            raise NotImplementedError(f"framework.onnx.export: {name} is not supported (the "
+                                      "exporter writes standard ONNX operators only)")
+
+
+def _capture_in_mode(model, args, kwargs, dynamic_shapes, training):
+    """``framework.export`` of the call with the module in ``training``'s mode (restored)."""
+    from .export import export as capture
+    mode = TrainingMode.EVAL if training is None else TrainingMode(training)
+    was = getattr(model, "training", None)
+    wanted = was if mode is TrainingMode.PRESERVE or was is None else mode is TrainingMode.TRAINING
+    if was is not None and wanted != was:
+        model.train(wanted)
+    try:
+        return capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+    finally:
+        if was is not None and wanted != was:
+            model.train(was)
+
+
+def _initializers_as_inputs(proto) -> None:
+    """List each initializer as a graph input too (``keep_initializers_as_inputs``)."""
+    import onnx
+    present = {i.name for i in proto.graph.input}
+    for init in proto.graph.initializer:
+        if init.name not in present:
+            proto.graph.input.append(onnx.helper.make_tensor_value_info(
+                init.name, init.data_type, list(init.dims)))
+
+
+def _verify(result: ONNXProgram, program, args: tuple, kwargs: dict) -> None:
+    """Raise ``RuntimeError`` when onnxruntime's outputs differ from the program's."""
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        expected, _ = flatten(program(*args, **kwargs))
+    actual = result(*args, **kwargs)
+    for i, (want, got) in enumerate(zip(expected, actual)):
+        want = want.detach().cpu().numpy()
+        got = got.numpy()
+        if want.shape != got.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of onnxruntime "
+                               f"differs from framework's (shapes {list(got.shape)} and "
+                               f"{list(want.shape)})")
+
+
+def _write(proto, f) -> None:
+    import onnx
     if hasattr(f, "write"):
         f.write(proto.SerializeToString())
     else:

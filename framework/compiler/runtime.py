@@ -676,6 +676,19 @@ class GraphModule:
         self._plan_key = None
         self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
         self._retrace = None  # ``Retracer`` of a ``trace()``d program (None: sizes are guarded)
+        self.training = False
+
+    def train(self, mode: bool = True) -> "GraphModule":
+        """Sets ``training`` (as a traced ``torch.jit`` module does) and returns self. The
+        graph keeps what was traced: dropout and batch norm run in the mode of the trace."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        return self
+
+    def eval(self) -> "GraphModule":
+        """``train(False)``."""
+        return self.train(False)
 
     @property
     def code(self) -> str:
@@ -824,6 +837,7 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
     traced._retrace = Retracer(module_or_fn, named, (args, kwargs))
+    traced.training = bool(getattr(module_or_fn, "training", False))
     if check_trace:
         from ..autograd.grad_mode import no_grad
         with no_grad():

@@ -417,3 +417,40 @@ def test_random_draws_export_as_onnx_random_ops():
     assert normal.shape == uniform.shape == (800, 3)
     assert abs(normal.mean() - 3.0) < 0.1 and abs(normal.std() - 1.0) < 0.1
     assert 0.0 <= uniform.min() and uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.05
+
+
+def test_export_returns_an_onnx_program_to_save_and_run(tmp_path):
+    """torch 2.9's ``onnx_program = torch.onnx.export(model, args, dynamo=True)`` flow:
+    nothing written without ``f``; ``save`` writes a valid file; calling it runs onnxruntime;
+    ``dynamic_shapes`` (framework.export's) makes the batch symbolic."""
+    model, (x,) = on("cpu", "mlp")
+    batch = framework.export.Dim("batch")
+    program = framework.onnx.export(model, (x,), dynamo=True, dynamic_shapes=({0: batch},))
+    assert isinstance(program, framework.onnx.ONNXProgram)
+    program.save(tmp_path / "m.onnx")
+    onnx.checker.check_model(onnx.load(tmp_path / "m.onnx"))
+    wider = framework.randn(7, 6)
+    (out,) = program(wider)
+    np.testing.assert_allclose(out.numpy(), model(wider).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert framework.onnx.export(model, (x,), io.BytesIO(), dynamo=False) is None
+    with pytest.raises(ValueError, match="f .* is required"):
+        framework.onnx.export(model, (x,), dynamo=False)
+    with pytest.raises(ValueError, match="not both"):
+        framework.onnx.export(model, (x,), dynamic_axes={"input0": [0]},
+                              dynamic_shapes=({0: batch},))
+
+
+def test_export_options_initializers_as_inputs_verify_and_training_mode():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = framework.randn(3, 4)
+    program = framework.onnx.export(model, (x,), keep_initializers_as_inputs=True, verify=True)
+    graph = program.model_proto.graph
+    assert {i.name for i in graph.initializer} <= {i.name for i in graph.input}
+    assert model.training  # exported in eval mode (TrainingMode.EVAL), then restored
+    # PRESERVE keeps training mode: the trace holds the random dropout, which has no
+    # translation (a clear error naming it)
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'dropout'"):
+        framework.onnx.export(model, (x,), training=framework.onnx.TrainingMode.PRESERVE)
+    assert model.training
+    with pytest.raises(NotImplementedError, match="custom_opsets"):
+        framework.onnx.export(model, (x,), custom_opsets={"my": 1})

@@ -348,3 +348,37 @@ def test_custom_ops_are_recorded_as_one_node(device):
     import io
     with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'examples::rms_norm'"):
         framework.onnx.export(f, (x,), io.BytesIO())
+
+
+def test_export_dim_hints_auto_dynamic_static():
+    """``Dim.AUTO`` is symbolic where the program allows and static where not;
+    ``Dim.DYNAMIC`` must be symbolic; ``Dim.STATIC`` keeps the example's size; hinted dims
+    of one size share a symbol (``x + y`` exports with both batch dims as one)."""
+    Dim = framework.export.Dim
+    x, y = framework.randn(3, 4), framework.randn(3, 4)
+    program = framework.export(lambda a, b: a + b, (x, y),
+                               dynamic_shapes=({0: Dim.AUTO}, {0: Dim.AUTO, 1: Dim.STATIC}))
+    wider = framework.randn(6, 4)
+    _assert_same(program.module()(wider, wider), wider + wider)
+    assert program.graph.inputs[0].shape[0] == program.graph.inputs[1].shape[0]
+
+    def fixed(a):  # a size baked in: AUTO falls back to the static size, DYNAMIC refuses
+        return a + framework.ones(3, 4)
+
+    static = framework.export(fixed, (x,), dynamic_shapes=({0: Dim.AUTO},))
+    assert static.graph.inputs[0].shape == (3, 4)
+    _assert_same(static(x), fixed(x))
+    with pytest.raises(framework.export.ExportError, match="specialized on that size"):
+        framework.export(fixed, (x,), dynamic_shapes=({0: Dim.DYNAMIC},))
+    with pytest.raises(framework.export.ExportError, match="Dim.AUTO"):
+        framework.export(fixed, (x,), dynamic_shapes=({0: 3},))
+
+
+def test_exported_program_state_dict_graph_module_and_decompositions():
+    module, (x,) = on("cpu", "mlp")
+    program = framework.export(module, (x,))
+    assert list(program.state_dict) == list(module.state_dict())
+    assert program.state_dict["0.weight"] is module[0].weight
+    assert program.graph_module is program and program.run_decompositions() is program
+    with framework.no_grad():
+        _assert_same(program.graph_module(x), module(x))
