@@ -40,7 +40,16 @@ group on ``cuda``, one NumPy plan on ``cpu``).
 ``options={"passes": False, "fusion": False}`` turns them off.
 ``mode="reduce-overhead"`` (or ``"max-autotune"``, or ``options={"triton.cudagraphs":
 True}``) replays each static cuda plan as one CUDA graph on a GPU (``cudagraphs.py``);
-``backend``/``dynamic`` are accepted for compatibility and have no effect.
+``backend`` is accepted for compatibility and has no effect.
+
+Dynamic shapes (``dynamic``, as ``torch.compile``'s): a call without gradients whose
+signature differs from an earlier one only in sizes is replayed by a graph with the
+changed dims symbolic (``framework.export``'s probing; dims of one size share a
+symbol; 0 and 1 stay static), made once and remade with more dims when another one
+changes (``_call_dynamic``). ``dynamic=True`` makes it on the first call (every dim,
+else the leading ones), ``dynamic=False`` never. A program that depends on such a
+size (control flow, a size baked in) keeps static graphs. Calls that need gradients
+(joint graphs) stay static per size.
 """
 from __future__ import annotations
 
@@ -90,11 +99,17 @@ class CompiledFunction:
     """A callable that traces ``fn`` per input signature and replays the cached graphs."""
 
     def __init__(self, fn, module=None, *, fullgraph: bool = False,
-                 cache_size_limit: "int | None" = None, options: "dict | None" = None) -> None:
+                 cache_size_limit: "int | None" = None, options: "dict | None" = None,
+                 dynamic: "bool | None" = None) -> None:
         self.fn = fn
         self.options = dict(options or {})
         self.module = module
         self.fullgraph = fullgraph
+        self.dynamic = dynamic  # torch.compile's: None automatic, True from the start, False never
+        # automatic dynamic shapes (``_call_dynamic``), by shape-free signature: the sizes of
+        # its first static trace, and its symbolic graph (``_Dynamic``) or False (none can be)
+        self._sizes: dict = {}
+        self._dynamic: dict = {}
         self._cache_size_limit = cache_size_limit  # None: ``config.cache_size_limit``
         self.cache: dict = _Cache()  # signature -> GraphModule | _Eager
         self.stats = {"traces": 0, "replays": 0, "eager": 0}
@@ -137,6 +152,8 @@ class CompiledFunction:
         self._stale.clear()
         self._rebinds = 0
         self._always_eager = None
+        self._sizes.clear()
+        self._dynamic.clear()
 
     def __call__(self, *args, **kwargs):
         if tracing():  # inside jit.trace, export or an outer compile: inlined there
@@ -170,7 +187,11 @@ class CompiledFunction:
                 return self._run_eager(key, entry.reason, args, kwargs)
         if entry is None:
             reason = self._eager_reason(tensors, named)
-            compiled = sum(not isinstance(e, _Eager) for e in self.cache.values())
+            if reason is None and not self._needs_grad(tensors, named):
+                result = self._call_dynamic(key, tensors, named, args, kwargs)
+                if result is not _MISS:
+                    return result
+            compiled = self._compiled_count()
             if reason is None and compiled >= self.cache_size_limit:
                 reason = (f"cache_size_limit ({self.cache_size_limit}) reached: "
                           f"{compiled} signatures already compiled")
@@ -363,6 +384,93 @@ class CompiledFunction:
         module.guards = guards
         return result
 
+    def _call_dynamic(self, key, tensors: list, named: dict, args, kwargs):
+        """A call without gradients whose signature is new (``_MISS`` to trace it statically):
+        replayed by this shape-free signature's symbolic graph, made (``framework.export``'s
+        probing) on the second set of sizes seen, with the dims that changed symbolic
+        (``dynamic=True``: on the first call, every dim, else the leading ones), and remade
+        with more dims when another one changes. Symbolic dims are at least 2 (torch
+        specializes 0 and 1): a size-1 batch gets its own static trace."""
+        from .runtime import GuardError, bind_inputs
+        if self.dynamic is False:
+            return _MISS
+        free = _shape_free(key)
+        known = self._dynamic.get(free)
+        if known is False:
+            return _MISS
+        shapes = [tuple(t.shape) for t in tensors]
+        if known is not None:
+            if _guards_hold(known.program.guards):
+                try:
+                    env = bind_inputs(known.program.graph, tensors)
+                except GuardError:
+                    pass
+                else:
+                    self.stats["replays"] += 1
+                    known.program.params = named
+                    return known.program._replay(tensors, env)
+            if known.remade >= _DYNAMIC_REMAKES:
+                self._dynamic[free] = False
+                return _MISS
+            candidates = [known.marked | _differing_dims(known.shapes, shapes)]
+        elif self._compiled_count() >= self.cache_size_limit:
+            return _MISS  # a new graph would pass the limit: the static path says so
+        elif free in self._sizes:
+            candidates = [_differing_dims(self._sizes[free], shapes)]
+        elif self.dynamic:
+            candidates = [_all_dims(shapes), _leading_dims(shapes)]
+        else:
+            self._sizes[free] = shapes
+            return _MISS
+        if any(shapes[leaf][dim] < 2 for leaf, dim in candidates[0]):
+            return _MISS  # 0 and 1 are special: this size is traced statically
+        for marked in candidates:
+            program = self._export_dynamic(args, kwargs, named, tensors, marked)
+            if program is not None:
+                self._dynamic[free] = _Dynamic(program, marked, shapes,
+                                               0 if known is None else known.remade + 1)
+                program.params = named
+                return program._replay(tensors, bind_inputs(program.graph, tensors))
+        self._dynamic[free] = False
+        return _MISS
+
+    def _compiled_count(self) -> int:
+        """Graphs made so far (static and symbolic), which ``cache_size_limit`` bounds."""
+        static = sum(not isinstance(e, _Eager) for e in self.cache.values())
+        return static + sum(isinstance(d, _Dynamic) for d in self._dynamic.values())
+
+    @capture_kind("compile")
+    def _export_dynamic(self, args, kwargs, named: dict, tensors: list,
+                        marked: frozenset) -> "GraphModule | None":
+        """The call exported with the (leaf, dim) ``marked`` symbolic (dims of one size
+        share a symbol, as torch's duck sizing), optimized; None where that fails (the
+        program depends on such a size, warns, or reads an outside tensor that requires
+        grad)."""
+        from .export import Dim, _export_marked
+        if not marked:
+            return None
+        marks = [(leaf, dim, Dim(f"d{tensors[leaf].shape[dim]}", min=2))
+                 for leaf, dim in sorted(marked)]
+        externals: list = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TracerWarning)
+            try:
+                program = _export_marked(self.fn, args, kwargs, named, tensors, marks,
+                                         externals)
+            except Exception:  # noqa: BLE001 -- any failure: static traces instead
+                return None
+        if any(issubclass(w.category, TracerWarning) for w in caught):
+            return None
+        outside = external_tensors(externals)
+        if any(t.requires_grad for t, _, _ in outside):
+            return None
+        self.stats["traces"] += 1
+        module = GraphModule(program.graph, named, program._spec)
+        module.optimize_stats = optimize(module.graph, passes=self.options.get("passes", True),
+                                         fusion=self.options.get("fusion", True))
+        module.guards = [(weakref.ref(t), array, version) for t, array, version in outside]
+        return module
+
     @staticmethod
     def _redraws(tracer_warnings: list, args, kwargs, named) -> bool:
         """Whether a no-grad trace that warned can be traced again as a joint graph that
@@ -377,6 +485,48 @@ class CompiledFunction:
     def _name(self) -> str:
         target = self.module if self.module is not None else self.fn
         return getattr(target, "__qualname__", type(target).__name__)
+
+
+_MISS = object()  # ``_call_dynamic``: no symbolic graph for this call
+_DYNAMIC_REMAKES = 2  # symbolic graphs remade (more dims) per signature before static traces
+
+
+class _Dynamic:
+    """A shape-free signature's symbolic graph: ``program``, its symbolic (leaf, dim)s
+    ``marked``, the sizes it was exported at, and how many times it was remade."""
+
+    __slots__ = ("program", "marked", "shapes", "remade")
+
+    def __init__(self, program: GraphModule, marked: frozenset, shapes: list,
+                 remade: int) -> None:
+        self.program = program
+        self.marked = marked
+        self.shapes = shapes
+        self.remade = remade
+
+
+def _shape_free(key: tuple) -> tuple:
+    """A signature (``_signature``) with each tensor's shape replaced by its rank."""
+    tensor_key = tuple((len(entry[0]),) + entry[1:] for entry in key[0])
+    return (tensor_key,) + key[1:]
+
+
+def _differing_dims(before: list, after: list) -> frozenset:
+    """The (leaf, dim)s whose size differs between two lists of shapes of equal ranks."""
+    return frozenset((leaf, dim) for leaf, (old, new) in enumerate(zip(before, after))
+                     for dim, (a, b) in enumerate(zip(old, new)) if a != b)
+
+
+def _all_dims(shapes: list) -> frozenset:
+    """Every (leaf, dim) of size at least 2 (``dynamic=True``'s first try)."""
+    return frozenset((leaf, dim) for leaf, shape in enumerate(shapes)
+                     for dim, size in enumerate(shape) if size >= 2)
+
+
+def _leading_dims(shapes: list) -> frozenset:
+    """Dim 0 of every tensor of size at least 2 there (``dynamic=True``'s second try)."""
+    return frozenset((leaf, 0) for leaf, shape in enumerate(shapes)
+                     if shape and shape[0] >= 2)
 
 
 class _Cache(dict):
@@ -752,11 +902,12 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
         if disable or is_disabled(target):
             return target
         if isinstance(target, Module):
-            return OptimizedModule(target, fullgraph=fullgraph, options=options)
+            return OptimizedModule(target, fullgraph=fullgraph, options=options,
+                                   dynamic=dynamic)
         if not callable(target):
             raise TypeError(f"framework.compile: expected a Module or a callable, got "
                             f"{type(target).__name__}")
-        return CompiledFunction(target, fullgraph=fullgraph, options=options)
+        return CompiledFunction(target, fullgraph=fullgraph, options=options, dynamic=dynamic)
 
     return wrap if model is None else wrap(model)
 
@@ -770,7 +921,8 @@ def compile_module_call(module: Module, call, *, fullgraph: bool = False, dynami
     _check_backend(backend)
     if disable:
         return None
-    return CompiledFunction(call, module=module, fullgraph=fullgraph, options=options)
+    return CompiledFunction(call, module=module, fullgraph=fullgraph, options=options,
+                            dynamic=dynamic)
 
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -808,12 +960,14 @@ class OptimizedModule(Module):
     """A compiled module (``torch._dynamo.OptimizedModule``): ``_orig_mod`` holds the
     original, whose parameters it shares; calls go through a ``CompiledFunction``."""
 
-    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None) -> None:
+    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None,
+                 dynamic: "bool | None" = None) -> None:
         super().__init__()
         self._orig_mod = mod
         object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
                                                                fullgraph=fullgraph,
-                                                               options=options))
+                                                               options=options,
+                                                               dynamic=dynamic))
 
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)

@@ -105,9 +105,10 @@ def _named_hints(marks: list, leaves: list) -> list:
 
 
 def _export_marked(mod, args: tuple, kwargs: dict, named: dict, leaves: list,
-                   marks: list) -> ExportedProgram:
-    """``export`` of the call with the (leaf, dim, Dim) ``marks`` symbolic."""
-    base, spec, _ = trace_graph(mod, args, kwargs, named)
+                   marks: list, externals: "list | None" = None) -> ExportedProgram:
+    """``export`` of the call with the (leaf, dim, Dim) ``marks`` symbolic; ``externals``
+    (a list) gets the first trace's outside tensors (``trace_graph``'s)."""
+    base, spec, _ = trace_graph(mod, args, kwargs, named, externals)
     if not marks:
         return ExportedProgram(base, named, spec)
     symbols = {}
