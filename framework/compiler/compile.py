@@ -70,6 +70,7 @@ from ..tensor import Tensor
 from .capture import (RandomTracerWarning, TraceError, TracerWarning, capture_kind,
                       external_tensors, flatten, trace_graph, tracing)
 from . import config
+from .control import marked_dims
 from .runtime import GraphModule
 from .training import JointEntry, trace_joint
 
@@ -417,11 +418,15 @@ class CompiledFunction:
             return _MISS  # a new graph would pass the limit: the static path says so
         elif free in self._sizes:
             candidates = [_differing_dims(self._sizes[free], shapes)]
+        elif marked_dims(tensors, "_dynamo_dynamic_indices"):  # mark_dynamic
+            candidates = [marked_dims(tensors, "_dynamo_dynamic_indices")]
         elif self.dynamic:
             candidates = [_all_dims(shapes), _leading_dims(shapes)]
         else:
             self._sizes[free] = shapes
             return _MISS
+        static = marked_dims(tensors, "_dynamo_static_indices")  # mark_static
+        candidates = [dims - static for dims in candidates]
         if any(shapes[leaf][dim] < 2 for leaf, dim in candidates[0]):
             return _MISS  # 0 and 1 are special: this size is traced statically
         for marked in candidates:

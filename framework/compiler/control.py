@@ -16,7 +16,8 @@ from typing import Callable
 from .capture import capturing
 
 __all__ = ["allow_in_graph", "assume_constant_result", "cudagraph_mark_step_begin", "disable",
-           "is_compiling", "is_dynamo_compiling", "is_exporting", "list_backends", "reset"]
+           "is_compiling", "is_dynamo_compiling", "is_exporting", "list_backends",
+           "mark_dynamic", "mark_static", "maybe_mark_dynamic", "reset"]
 
 BACKENDS = ("inductor", "eager", "aot_eager", "cudagraphs")  # what ``compile(backend=)`` takes
 
@@ -102,3 +103,51 @@ def cudagraph_mark_step_begin() -> None:
     """``torch.compiler.cudagraph_mark_step_begin``: nothing to do. framework's CUDA-graph
     replays (``mode="reduce-overhead"``) copy their outputs out of the graph's buffers, so a
     later replay never overwrites a tensor an earlier step returned."""
+
+
+def mark_dynamic(t, index, *, min: "int | None" = None, max: "int | None" = None) -> None:  # noqa: A002
+    """``torch._dynamo.mark_dynamic``: dims ``index`` (an int or a list) of tensor ``t`` are
+    symbolic in the graph of the first ``framework.compile`` call (without gradients) that
+    receives it, as ``dynamic=True`` makes them. ``min``/``max`` are accepted and not
+    enforced (the graph's symbolic sizes start at 2)."""
+    _marked_indices(t, "_dynamo_dynamic_indices", index, "mark_dynamic")
+
+
+def maybe_mark_dynamic(t, index) -> None:
+    """``torch._dynamo.maybe_mark_dynamic``: ``mark_dynamic``, where the program allows it
+    (it always falls back to static graphs here)."""
+    _marked_indices(t, "_dynamo_dynamic_indices", index, "maybe_mark_dynamic")
+
+
+def mark_static(t, index=None) -> None:
+    """``torch._dynamo.mark_static``: dims ``index`` (all dims when None) of tensor ``t``
+    stay static: a change of their size makes a new static graph, never a symbolic one."""
+    if index is None:
+        index = list(range(_check_tensor(t, "mark_static").ndim))
+    _marked_indices(t, "_dynamo_static_indices", index, "mark_static")
+
+
+def _check_tensor(t, name: str):
+    from ..tensor import Tensor
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}(): expected a Tensor, got {type(t).__name__}")
+    return t
+
+
+def _marked_indices(t, attribute: str, index, name: str) -> None:
+    """Add the dims ``index`` (an int or a list) to the set ``t.<attribute>``."""
+    _check_tensor(t, name)
+    dims = [index] if isinstance(index, int) else list(index)
+    for dim in dims:
+        if not isinstance(dim, int) or not -t.ndim <= dim < max(t.ndim, 1):
+            raise IndexError(f"{name}(): dim {dim!r} out of range for a tensor of "
+                             f"{t.ndim} dims")
+    marked = t.__dict__.setdefault(attribute, set())
+    marked.update(dim % t.ndim for dim in dims)
+
+
+def marked_dims(tensors: list, attribute: str) -> frozenset:
+    """The (leaf, dim)s that ``mark_dynamic`` (``_dynamo_dynamic_indices``) or ``mark_static``
+    (``_dynamo_static_indices``) marked on ``tensors``."""
+    return frozenset((leaf, dim) for leaf, t in enumerate(tensors)
+                     for dim in t.__dict__.get(attribute, ()))

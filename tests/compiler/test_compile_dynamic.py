@@ -71,3 +71,27 @@ def test_a_program_that_depends_on_the_size_stays_static_and_right():
         with framework.no_grad():
             _close(f(x), x.reshape(2, -1) if size % 2 == 0 else x * 2)
     assert f.stats["eager"] == 0 and f.stats["traces"] == 4
+
+
+def test_mark_dynamic_makes_the_first_graph_symbolic_and_mark_static_keeps_dims():
+    module, (x,) = on("cpu", "mlp")
+    compiled = framework.compile(module)
+    first = _batch(x, 4)
+    framework._dynamo.mark_dynamic(first, 0)
+    with framework.no_grad():
+        for size in (4, 2, 7):
+            xb = first if size == 4 else _batch(x, size)
+            _close(compiled(xb), module(xb))
+    assert compiled._compiled.stats == {"traces": 1, "replays": 2, "eager": 0}
+
+    static = framework.compile(module, dynamic=True)
+    pinned = _batch(x, 4)
+    framework._dynamo.mark_static(pinned)  # every dim static: no symbolic graph
+    with framework.no_grad():
+        _close(static(pinned), module(pinned))
+        _close(static(_batch(x, 5)), module(_batch(x, 5)))
+    assert static._compiled.stats["traces"] == 2
+    with pytest.raises(IndexError, match="dim 2 out of range"):
+        framework._dynamo.mark_dynamic(x, 2)
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        framework._dynamo.mark_static([1, 2], 0)
