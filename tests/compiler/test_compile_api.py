@@ -178,3 +178,16 @@ def test_module_compile_takes_compiles_arguments():
         nn.Linear(3, 2).compile(mode="fastest")
     with pytest.raises(RuntimeError, match="backend"):
         nn.Linear(3, 2).compile(backend="tensorrt")
+
+
+def test_a_compiled_module_pickles_and_copies_as_an_eager_one():
+    import copy
+    import pickle
+    model = nn.Sequential(nn.Linear(3, 2))
+    model.compile()
+    x = framework.randn(2, 3)
+    expected = model(x)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone._compiled_call_impl is None
+        _close(clone(x), expected)
+    assert model._compiled_call_impl is not None

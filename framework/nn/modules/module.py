@@ -664,6 +664,13 @@ class Module:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
+    def __getstate__(self) -> dict:
+        """The instance's state for pickling and copying, without ``Module.compile``'s
+        compiled call (its graphs are not picklable): a copy runs eagerly until compiled."""
+        state = self.__dict__.copy()
+        state.pop("_compiled_call_impl", None)
+        return state
+
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
