@@ -8,8 +8,8 @@ Triton reads to type a kernel's pointer argument.
 from __future__ import annotations
 
 import builtins
+import importlib
 
-import ml_dtypes
 import numpy as np
 
 __all__ = [
@@ -61,6 +61,37 @@ class dtype:
         return (_lookup, (self.name,))
 
 
+_NUMPY_SLOT = dtype.__dict__["numpy"]  # the slot that holds a dtype's NumPy type
+
+
+class _DeferredNumpy(dtype):
+    """A dtype whose NumPy type comes from a module imported on the first read of ``numpy``:
+    bfloat16's from ``ml_dtypes``, whose import takes ~0.5 s (most of ``import framework``
+    otherwise). The type is then kept in the base class's slot."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, name: str, source: tuple, itemsize: int, category: int,
+                 rank: int) -> None:
+        self.name = name
+        self._source = source  # (module, attribute)
+        self.itemsize = itemsize
+        self.category = category
+        self._rank = rank
+        self.is_floating_point = category == _FLOAT
+
+    @property
+    def numpy(self) -> np.dtype:
+        """The NumPy type, its module imported on first use."""
+        try:
+            return _NUMPY_SLOT.__get__(self, dtype)
+        except AttributeError:
+            module, attribute = self._source
+            value = np.dtype(getattr(importlib.import_module(module), attribute))
+            _NUMPY_SLOT.__set__(self, value)
+            return value
+
+
 bool = dtype("bool", np.bool_, _BOOL, 0)  # noqa: A001 - PyTorch's name
 uint8 = dtype("uint8", np.uint8, _INT, 1)
 int8 = dtype("int8", np.int8, _INT, 1)  # same rank as uint8: together they promote to int16
@@ -68,7 +99,7 @@ int16 = dtype("int16", np.int16, _INT, 2)
 int32 = dtype("int32", np.int32, _INT, 3)
 int64 = dtype("int64", np.int64, _INT, 4)
 float16 = dtype("float16", np.float16, _FLOAT, 5)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 6)
+bfloat16 = _DeferredNumpy("bfloat16", ("ml_dtypes", "bfloat16"), 2, _FLOAT, 6)
 float32 = dtype("float32", np.float32, _FLOAT, 7)
 float64 = dtype("float64", np.float64, _FLOAT, 8)
 
@@ -83,7 +114,7 @@ ALL_DTYPES = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32
 INTEGER_DTYPES = (uint8, int8, int16, int32, int64)
 FLOATING_DTYPES = (float16, bfloat16, float32, float64)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
-_BY_NUMPY = {d.numpy: d for d in ALL_DTYPES}
+_BY_NUMPY = {d.numpy: d for d in ALL_DTYPES if d is not bfloat16}  # bfloat16: by name
 _NUMPY_ALIASES = {np.dtype(np.uint16): int32, np.dtype(np.uint32): int64}
 
 _default_dtype = [float32]
@@ -112,6 +143,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _BY_NUMPY[key]
     if key in _NUMPY_ALIASES:
         return _NUMPY_ALIASES[key]
+    if key.name == "bfloat16" and key == bfloat16.numpy:  # ml_dtypes made the array
+        return bfloat16
     raise TypeError(f"can't convert NumPy arrays of type {key}; supported: "
                     + ", ".join(d.name for d in ALL_DTYPES))
 
@@ -206,7 +239,10 @@ class finfo:
         type = get_default_dtype() if type is None else as_dtype(type, "finfo")
         if not type.is_floating_point:
             raise TypeError(f"finfo(): {type} is not a floating point dtype")
-        info = ml_dtypes.finfo(type.numpy)
+        if type is bfloat16:
+            info = importlib.import_module("ml_dtypes").finfo(type.numpy)
+        else:
+            info = np.finfo(type.numpy)
         self.dtype = type.name
         self.bits = info.bits
         self.eps = builtins.float(info.eps)

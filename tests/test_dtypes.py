@@ -289,3 +289,21 @@ def test_save_load_small_integers(tmp_path, device):
     loaded = framework.load(tmp_path / "small.safetensors")
     for name, t in state.items():
         assert loaded[name].dtype is t.dtype and loaded[name].tolist() == t.tolist()
+
+
+def test_import_framework_defers_ml_dtypes_until_bfloat16_is_used():
+    """``import framework`` does not import ml_dtypes (~0.5 s); bfloat16's NumPy type, its
+    finfo and arrays made by ml_dtypes still work once it is used."""
+    import subprocess
+    import sys
+    code = ("import sys, framework\n"
+            "assert 'ml_dtypes' not in sys.modules\n"
+            "assert framework.finfo(framework.float16).eps == 2.0 ** -10\n"
+            "assert 'ml_dtypes' not in sys.modules\n"
+            "assert framework.bfloat16.numpy.itemsize == framework.bfloat16.itemsize == 2\n"
+            "assert 'ml_dtypes' in sys.modules\n"
+            "import numpy as np, ml_dtypes\n"
+            "t = framework.from_numpy(np.ones(2, ml_dtypes.bfloat16))\n"
+            "assert t.dtype is framework.bfloat16 and t.tolist() == [1.0, 1.0]\n"
+            "assert framework.finfo(framework.bfloat16).eps == 2.0 ** -7\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
