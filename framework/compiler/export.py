@@ -38,10 +38,22 @@ class ExportError(RuntimeError):
 
 class ExportedProgram(GraphModule):
     """The exported graph and its parameters (``torch.export.ExportedProgram``);
-    ``module()`` (or calling it directly) runs it for any size of the symbolic dims."""
+    ``module()`` (or calling it directly) runs it for any size of the symbolic dims.
+    As in torch, ``state_dict`` is a dict attribute here, and ``module()`` gives a
+    ``GraphModule`` (the same graph and weights) with ``state_dict()``, ``eval()``, ``to()``."""
 
-    def module(self) -> "ExportedProgram":
-        return self
+    @property
+    def state_dict(self) -> dict:
+        """The weights by ``state_dict`` key (``ExportedProgram.state_dict`` is a dict)."""
+        return {name: t.detach() for name, t in self.params.items()}
+
+    def module(self) -> GraphModule:
+        """A callable module over the same graph and weights (made once)."""
+        made = self.__dict__.get("_module")
+        if made is None or made.graph is not self.graph:
+            made = GraphModule(self.graph, self.params, self._spec)
+            self._module = made
+        return made
 
 
 @capture_kind("export")

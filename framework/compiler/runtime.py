@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, capture_kind, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
+from .module_api import ModuleAPI
 
 
 class GuardError(RuntimeError):
@@ -660,12 +661,14 @@ def _walk_structs(obj, fn) -> None:
         fn(obj)
 
 
-class GraphModule:
+class GraphModule(ModuleAPI):
     """A captured graph with its parameters: call it like the function it was traced from.
 
     ``graph`` prints the IR, ``code`` shows equivalent Python. Calls are checked against
     the traced signature (``GuardError``, a ``RuntimeError``, naming what differs) and run
-    the recorded kernels; no autograd graph is recorded for the outputs.
+    the recorded kernels; no autograd graph is recorded for the outputs. ``eval()``,
+    ``state_dict()``, ``parameters()``, ``to(device)`` and the other ``nn.Module`` methods
+    a loaded ``torch.jit`` module answers come from ``ModuleAPI``.
     """
 
     def __init__(self, graph: Graph, params: dict, spec) -> None:
@@ -824,6 +827,7 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
     traced._retrace = Retracer(module_or_fn, named, (args, kwargs))
+    traced.training = bool(getattr(module_or_fn, "training", False))
     if check_trace:
         from ..autograd.grad_mode import no_grad
         with no_grad():
