@@ -43,10 +43,10 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
     opset = 17 if opset_version is None else int(opset_version)
     if opset < 17:
         raise ValueError(f"framework.onnx.export supports opset_version >= 17, got {opset}")
-    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    args, kwargs = _split_kwargs(args, kwargs)
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
-    dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
+    dynamic_shapes = _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes)
     training = getattr(model, "training", None)
     if training:
         model.eval()  # torch.onnx.export's default: export the inference graph
@@ -66,12 +66,26 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
         onnx.save(proto, f)
 
 
-def _dynamic_shapes(args, input_names, dynamic_axes):
+def _split_kwargs(args, kwargs) -> tuple:
+    """(positional args, keyword args): as ``torch.onnx.export``, a dict ending ``args`` holds
+    keyword arguments (``args=(x, {"mask": m})``; end with ``{}`` to pass a dict positionally)."""
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    kwargs = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        kwargs = {**args[-1], **kwargs}
+        args = args[:-1]
+    return args, kwargs
+
+
+def _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes):
+    """``dynamic_axes`` by input name as ``framework.export``'s ``dynamic_shapes``: names go
+    to the positional arguments, then to the keyword arguments, in order."""
     if not dynamic_axes:
         return None
-    names = input_names + [f"input{i}" for i in range(len(input_names), len(args))]
+    count = len(args) + len(kwargs)
+    names = input_names + [f"input{i}" for i in range(len(input_names), count)]
     shapes = []
-    for i, name in enumerate(names[:len(args)]):
+    for name in names[:count]:
         axes = dynamic_axes.get(name)
         if axes is None:
             shapes.append(None)
@@ -79,7 +93,14 @@ def _dynamic_shapes(args, input_names, dynamic_axes):
             shapes.append({int(d): str(n) for d, n in axes.items()})
         else:
             shapes.append({int(d): f"{name}_dynamic_axes_{int(d) + 1}" for d in axes})
-    return tuple(shapes)
+    if not kwargs:
+        return tuple(shapes)
+    import inspect
+    fn = model.forward if hasattr(model, "forward") else model
+    positional = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keys = positional[:len(args)] + list(kwargs)
+    return {key: dims for key, dims in zip(keys, shapes) if dims is not None}
 
 
 _ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7,

@@ -417,3 +417,27 @@ def test_random_draws_export_as_onnx_random_ops():
     assert normal.shape == uniform.shape == (800, 3)
     assert abs(normal.mean() - 3.0) < 0.1 and abs(normal.std() - 1.0) < 0.1
     assert 0.0 <= uniform.min() and uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.05
+
+
+def test_keyword_arguments_as_a_trailing_dict_or_kwargs():
+    """``torch.onnx.export(model, (x, {"mask": m}), ...)``: a dict ending ``args`` holds keyword
+    arguments; they are graph inputs named after the positional ones, with dynamic axes too."""
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x, mask=None, scale=1.0):
+            return self.fc(x).masked_fill(mask, 0.0) * scale
+
+    model = Masked().eval()
+    x = framework.randn(3, 4)
+    x5 = framework.randn(5, 4)
+    for args, kwargs in (((x, {"mask": x > 0}), None), ((x,), {"mask": x > 0})):
+        buffer = io.BytesIO()
+        framework.onnx.export(model, args, buffer, kwargs=kwargs, input_names=["x", "mask"],
+                              dynamic_axes={"x": {0: "batch"}, "mask": {0: "batch"}})
+        (got,) = _run(buffer.getvalue(), {"x": x5.numpy(), "mask": (x5 > 0.3).numpy()})
+        with framework.no_grad():
+            expected = model(x5, mask=x5 > 0.3)
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6)
