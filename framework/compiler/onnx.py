@@ -2,7 +2,7 @@
 
 The model is captured with ``framework.jit.trace`` (or ``framework.export``
 when ``dynamic_axes`` marks dims), then each node becomes a few ONNX
-operators (opset >= 17). Views map to ``Reshape``/``Transpose``/``Expand``/
+operators (opset 13 and later; 17 by default). Views map to ``Reshape``/``Transpose``/``Expand``/
 ``Slice``/``Gather``. ONNX tensors are immutable, so ``copy_`` (how
 ``cat``, ``stack`` and ``contiguous`` fill a buffer) is made functional: the
 written buffer gets a new version, built with ``Concat`` around the written
@@ -41,8 +41,8 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
     except ImportError as exc:
         raise ImportError("framework.onnx.export needs the onnx package: pip install onnx") from exc
     opset = 17 if opset_version is None else int(opset_version)
-    if opset < 17:
-        raise ValueError(f"framework.onnx.export supports opset_version >= 17, got {opset}")
+    if opset < MIN_OPSET:
+        raise ValueError(f"framework.onnx.export supports opset_version >= {MIN_OPSET}, got {opset}")
     args, kwargs = _split_kwargs(args, kwargs)
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
@@ -64,6 +64,9 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
         f.write(proto.SerializeToString())
     else:
         onnx.save(proto, f)
+
+
+MIN_OPSET = 13  # Unsqueeze/Split/ReduceSum take their axes as inputs, Softmax one axis
 
 
 def _split_kwargs(args, kwargs) -> tuple:
@@ -182,7 +185,7 @@ class _Builder:
             for i, value in enumerate(self.graph.inputs[:self.graph.user_inputs]):
                 for d, size in enumerate(value.shape):
                     if size == Sym.symbol(name):
-                        self._symbols[name] = self.one("Shape", [f"__input{i}"], start=d, end=d + 1)
+                        self._symbols[name] = self.dim_size(f"__input{i}", d)
                         break
                 if name in self._symbols:
                     break
@@ -190,6 +193,15 @@ class _Builder:
                 raise UnsupportedOperatorError(f"onnx export: symbolic size {name} is not the "
                                                "size of an input dim")
         return self._symbols[name]
+
+    def dim_size(self, x: str, d: int) -> str:
+        """A 1-element int64 tensor: the size of dim ``d`` of ``x`` (``Shape`` takes
+        ``start``/``end`` from opset 15; before, the whole shape is sliced)."""
+        if self.opset >= 15:
+            return self.one("Shape", [x], start=d, end=d + 1)
+        shape = self.one("Shape", [x])
+        return self.one("Slice", [shape, self.const(np.array([d], np.int64)),
+                                  self.const(np.array([d + 1], np.int64))])
 
     def ints(self, values) -> str:
         """A 1-D int64 tensor of ``values`` (ints or ``Sym``s)."""
@@ -818,9 +830,15 @@ def _scatter_elements(s, node, used):
                                   b.ints(range(len(index.shape)))])
     elif not isinstance(src, Value):
         updates = b.one("Expand", [updates, b.ints(index.shape)])
+    inputs = [s.get(a["x"]), s.get(index), updates]
+    if b.opset < 16:  # the reduction attribute came in opset 16
+        if node.op == "scatter_add":
+            raise UnsupportedOperatorError("onnx export: operator 'scatter_add' needs "
+                                           f"opset_version >= 16 (ScatterElements reduction), "
+                                           f"got {b.opset}")
+        return b.one("ScatterElements", inputs, axis=a["dim"])
     reduction = "add" if node.op == "scatter_add" else "none"
-    return b.one("ScatterElements", [s.get(a["x"]), s.get(index), updates], axis=a["dim"],
-                 reduction=reduction)
+    return b.one("ScatterElements", inputs, axis=a["dim"], reduction=reduction)
 
 
 def _windows(rows: Struct, size: int) -> tuple:
@@ -943,9 +961,25 @@ def _to_numpy(s, node, used):
 
 
 def _tri(s, node, used):
-    a = node.args
-    return s.b.one("Trilu", [s.get(a["x"]), s.b.const(np.array(a["diagonal"], np.int64))],
-                   upper=int(node.op == "triu"))
+    b, a = s.b, node.args
+    if b.opset < 14:
+        return _tri_by_mask(s, node)
+    return b.one("Trilu", [s.get(a["x"]), b.const(np.array(a["diagonal"], np.int64))],
+                 upper=int(node.op == "triu"))
+
+
+def _tri_by_mask(s, node) -> str:
+    """``tril``/``triu`` before opset 14 (no ``Trilu``): keep the elements whose column minus
+    row is at least (``triu``) or at most (``tril``) ``diagonal``, zeros elsewhere."""
+    b, a = s.b, node.args
+    x = a["x"]
+    rows = b.one("Range", [b.int_scalar(0), b.int_scalar(x.shape[-2]), b.int_scalar(1)])
+    cols = b.one("Range", [b.int_scalar(0), b.int_scalar(x.shape[-1]), b.int_scalar(1)])
+    offset = b.one("Sub", [b.one("Unsqueeze", [cols, b.const(np.array([0], np.int64))]),
+                           b.one("Unsqueeze", [rows, b.const(np.array([1], np.int64))])])
+    diagonal = b.const(np.array(a["diagonal"], np.int64))
+    keep = b.one("Not", [b.one("Less" if node.op == "triu" else "Greater", [offset, diagonal])])
+    return b.one("Where", [keep, s.get(x), b.scalar(0, x.dtype)])
 
 
 def _activation(s, node, used):
@@ -964,7 +998,9 @@ def _activation(s, node, used):
         return b.one("Min", [b.one("Max", [x, b.scalar(p0, dtype)]), b.scalar(p1, dtype)])
     if op == "hardsigmoid":
         return b.one("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
-    if op == "hardswish":
+    if op == "hardswish":  # the HardSwish operator came in opset 14
+        if b.opset < 14:
+            return b.one("Mul", [x, b.one("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)])
         return b.one("HardSwish", [x])
     if op == "softsign":
         return b.one("Softsign", [x])
