@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from .compiler.capture import TracerWarning, capturing
+from .compiler.capture import DataDependentTracerWarning, TracerWarning, capturing
 from .compiler.runtime import GraphModule, GuardError, TracingCheckError, trace
 
 
@@ -70,6 +70,6 @@ def annotate(the_type, the_value):
 
 Final = typing.Final  # torch.jit.Final: a constant attribute's annotation
 
-__all__ = ["Final", "GraphModule", "GuardError", "TracerWarning", "TracingCheckError",
-           "annotate", "export", "ignore", "is_scripting", "is_tracing", "load", "save",
-           "script_if_tracing", "trace", "unused"]
+__all__ = ["DataDependentTracerWarning", "Final", "GraphModule", "GuardError", "TracerWarning",
+           "TracingCheckError", "annotate", "export", "ignore", "is_scripting", "is_tracing",
+           "load", "save", "script_if_tracing", "trace", "unused"]

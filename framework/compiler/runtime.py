@@ -697,7 +697,33 @@ class GraphModule(ModuleAPI):
             return self._retrace(args, kwargs, tensors)
         if self._spec is not None:
             _check_spec(self._spec, spec)
-        return self._replay(tensors, env)
+        try:
+            return self._replay(tensors, env)
+        except (RuntimeError, ValueError) as exc:
+            return self._data_dependent_failure(exc, args, kwargs)
+
+    def _data_dependent_failure(self, exc: Exception, args: tuple, kwargs: dict):
+        """A replay that failed where the graph holds a kernel whose output size depends on
+        the data (the trace warned, ``DataDependentTracerWarning``): another call's data gave
+        another size, which the recorded views and buffers do not take. A trace of a program
+        runs the program (under ``no_grad``, as a replay would); a loaded or exported graph
+        raises ``GuardError`` naming the kernel."""
+        from .capture import DATA_DEPENDENT
+        node = next((n for n in self.graph.nodes if n.op in DATA_DEPENDENT), None)
+        if node is None:
+            raise exc
+        retrace = getattr(self, "_retrace", None)
+        if retrace is not None:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                return retrace.source(*args, **kwargs)
+        shape = list(node.outputs[0].shape) if node.outputs and node.outputs[0] else "?"
+        raise GuardError(f"the graph was traced where {node.op}() gave size {shape}, which "
+                         "depends on the data (boolean-mask indexing, masked_select, unique, "
+                         f"...); this call's data gives another size that the graph cannot "
+                         f"replay ({type(exc).__name__}: {exc}). Keep such indexing outside "
+                         "the traced model, or use a fixed-size form (torch.where, "
+                         "masked_fill, a weighted sum with the mask)") from exc
 
     def _replay(self, tensors, env: "dict | None" = None):
         """Run the graph on the call's flattened tensors (already checked against the guards)."""

@@ -144,3 +144,35 @@ def test_autocast_and_the_default_dtype_are_part_of_the_signature():
         finally:
             framework.set_default_dtype(previous)
     assert compiled._compiled.stats["traces"] == 2 and make.stats["traces"] == 2
+
+
+def test_boolean_mask_indexing_runs_eagerly_instead_of_replaying_a_fixed_size(caplog):
+    """``logits[valid]`` (nonzero underneath) has a size read from the data: a replay at
+    the traced size broke (a view of the traced count, buffers of that size). The trace warns
+    (``DataDependentTracerWarning``) and the signature runs eagerly, gradients included."""
+    framework.manual_seed(0)
+    linear = nn.Linear(3, 2)
+
+    def loss_fn(x, y, valid):
+        return nn.functional.cross_entropy(linear(x)[valid], y[valid])
+
+    compiled = framework.compile(loss_fn)
+    x, y = framework.randn(6, 3), framework.randint(0, 2, (6,))
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for count in (3, 4, 1):
+            valid = framework.arange(6) < count
+            linear.weight.grad = None
+            loss_fn(x, y, valid).backward()
+            expected = linear.weight.grad
+            linear.weight.grad = None
+            loss = compiled(x, y, valid)
+            loss.backward()
+            _close(loss, loss_fn(x, y, valid))
+            _close(linear.weight.grad, expected)
+    assert compiled.stats["replays"] == 0
+    assert "nonzero() (boolean-mask indexing x[mask]" in caplog.text
+    # a function of constants only (a fixed mask) is not data-dependent: it replays
+    fixed = framework.compile(lambda x: x[framework.tensor([True, False, True])] * 2)
+    for _ in range(2):
+        _close(fixed(framework.ones(3)), framework.full((2,), 2.0))
+    assert fixed.stats == {"traces": 1, "replays": 1, "eager": 0}

@@ -348,3 +348,23 @@ def test_custom_ops_are_recorded_as_one_node(device):
     import io
     with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'examples::rms_norm'"):
         framework.onnx.export(f, (x,), io.BytesIO())
+
+
+def test_data_dependent_sizes_warn_and_replay_other_counts(tmp_path):
+    """A trace of ``x[x > 0]`` warns that the size depends on the data; called with data
+    that gives another count it runs the program (its replay's views keep the traced count);
+    a loaded graph raises a GuardError naming nonzero instead of failing inside a view."""
+    def f(x):
+        return framework.nn.functional.softmax(x[x > 0] * 2, dim=0)
+
+    x = framework.tensor([1.0, -1.0, 2.0, 3.0])
+    with pytest.warns(framework.jit.TracerWarning, match=r"nonzero\(\).*size \[3, 1\]"):
+        traced = framework.jit.trace(f, (x,))
+    for other in (x, framework.tensor([-1.0, -1.0, 2.0, -3.0])):
+        _assert_same(traced(other), f(other))
+    path = str(tmp_path / "masked.fjit")
+    framework.jit.save(traced, path)
+    loaded = framework.jit.load(path)
+    _assert_same(loaded(x), f(x))
+    with pytest.raises(framework.jit.GuardError, match=r"nonzero\(\) gave size \[3, 1\]"):
+        loaded(framework.tensor([-1.0, -1.0, 2.0, -3.0]))
