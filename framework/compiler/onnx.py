@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .capture import capture_kind
-from .ir import Const, Graph, Struct, Sym, Value
+from .ir import Const, Graph, Struct, Sym, Value, walk
 
 INT64_MAX = 2 ** 63 - 1
 
@@ -382,6 +382,8 @@ class _State:
                 f"onnx export: unsupported operator 'custom_op' {node.args['name']!r} (a "
                 "framework.library op has no ONNX translation)")
         translate = _TRANSLATIONS.get(node.op)
+        if translate is None and _reads_nothing(node):
+            translate = _constant_node
         if translate is None:
             raise UnsupportedOperatorError(
                 f"onnx export: unsupported operator '{node.op}' (no ONNX translation of this "
@@ -956,6 +958,56 @@ def _from_numpy(s, node, used):
     return s.b.const(data.data.reshape(node.outputs[0].shape), a["dtype"].name)
 
 
+def _reads_nothing(node) -> bool:
+    """True for a kernel whose result is fixed at export: it reads no graph value, has no
+    symbolic size and draws no random numbers (``eye``, ``linspace``, ...)."""
+    from .capture import _RANDOM
+    from .ir import EFFECT_OPS
+    if node.op in _RANDOM or node.op in EFFECT_OPS:
+        return False
+    found = []
+    walk(node.args, lambda leaf: found.append(leaf) if isinstance(leaf, (Value, Sym)) else None)
+    return not found
+
+
+def _constant_node(s, node, used):
+    """A kernel reading nothing (``_reads_nothing``) without its own translation: run once
+    by the CPU backend now, its outputs stored as initializers."""
+    from .. import _backends
+    from ..devices import device as Device
+    from .ir import DType
+    from .runtime import _resolve
+
+    def leaf(x):
+        if isinstance(x, DType):
+            return x.get()
+        if isinstance(x, Const):
+            return x.data
+        if isinstance(x, Struct):
+            return x.build(None)
+        return x
+
+    backend = _backends.for_device(Device("cpu"))
+    result = getattr(backend, node.op)(*[_resolve(a, leaf) for a in node.args.values()])
+    parts = result if isinstance(result, tuple) else (result,)
+    return [None if part is None or out is None else
+            s.b.const(np.asarray(backend.to_numpy(part)).reshape(out.shape), out.dtype)
+            for out, part in zip(node.outputs, parts)]
+
+
+def _sort(s, node, used):
+    """``sort`` (under ``topk``, ``argsort``, ``median``): ``TopK`` of the whole dim, largest
+    first when descending (ties: ONNX Runtime keeps the lower index first, as a stable
+    sort does)."""
+    b, a = s.b, node.args
+    x = a["x"]
+    dim = a["dim"] % len(x.shape)
+    k = b.ints([x.shape[dim]])
+    values, indices = b.add("TopK", [s.get(x), k], n_out=2, axis=dim,
+                            largest=int(bool(a["descending"])), sorted=1)
+    return [values, indices]
+
+
 def _to_numpy(s, node, used):
     return s.b.one("Identity", [s.get(node.args["a"])])
 
@@ -1154,7 +1206,7 @@ _TRANSLATIONS = {
     "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
     "randn": _random, "rand": _random, "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
-    "tril": _tri, "triu": _tri, "activation": _activation,
+    "tril": _tri, "triu": _tri, "activation": _activation, "sort": _sort,
     "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
     "gru_sequence": _gru_sequence,
 }

@@ -486,3 +486,23 @@ def test_ops_newer_than_opset_13_at_opset_13():
         framework.onnx.export(g, (x,), io.BytesIO(), opset_version=13)
     with pytest.raises(ValueError, match="opset_version >= 13"):
         framework.onnx.export(f, (x,), io.BytesIO(), opset_version=12)
+
+
+def test_sort_topk_and_constant_creation_kernels():
+    """``topk``/``sort``/``argsort`` (the ``sort`` kernel) export as ``TopK`` over the whole
+    dim, ties in index order as the stable sort; a kernel reading nothing (``eye``,
+    ``linspace``) without a translation of its own is computed at export as a constant."""
+    def f(x):
+        values, indices = x.topk(2, dim=-1)
+        ranked = x.sort(dim=0, descending=False)
+        return values, indices, ranked.values, ranked.indices, x.argsort(dim=1, descending=True), \
+            x @ framework.eye(4) + framework.linspace(0, 1, 4)
+
+    x = framework.tensor([[1.0, 3.0, 3.0, 0.5], [2.0, 2.0, -1.0, 2.0], [0.0, 1.0, 0.0, 1.0]])
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
+    assert "TopK" in ops
+    for xb in (x, x[framework.tensor([2, 0, 1, 1, 0])]):
+        for got, expected in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), f(xb)):
+            np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
