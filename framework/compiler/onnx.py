@@ -297,6 +297,26 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
     return model
 
 
+def _view_positions(node, positions: np.ndarray) -> np.ndarray:
+    """``positions`` (a root's element positions, viewed so far) through view ``node``."""
+    a = node.args
+    if node.op == "reshape":
+        return positions.reshape(a["shape"])
+    if node.op == "permute":
+        return positions.transpose(a["dims"])
+    if node.op == "expand":
+        return np.broadcast_to(positions, a["size"])
+    if node.op == "slice":
+        key = [slice(None)] * positions.ndim
+        key[a["dim"]] = slice(a["start"], a["end"], a["step"])
+        return positions[tuple(key)]
+    if node.op == "select":
+        return np.take(positions, a["index"], axis=a["dim"])
+    raise UnsupportedOperatorError(f"onnx export: unsupported operator '{node.op}' (a view of "
+                                   "a view that is not a reshape, permute, expand, slice or "
+                                   "select)")
+
+
 def _axes_spec(axes, name) -> dict:
     if axes is None:
         return {}
@@ -358,9 +378,78 @@ class _State:
                                    b.ints([a["dim"]]), b.ints([a["step"]])])
         if node.op == "select":
             return b.one("Gather", [x, b.int_scalar(a["index"])], axis=a["dim"])
+        if node.op == "as_strided" and self._strided_gather_ok(node):
+            return self._strided_gather(node, x)
         raise UnsupportedOperatorError(
             f"onnx export: unsupported operator '{node.op}' (a view that is not a reshape, "
-            "permute, expand, slice or select of its base)")
+            "permute, expand, slice or select of its base, nor a static strided view of a "
+            "whole computed tensor)")
+
+    def _strided_gather_ok(self, node) -> bool:
+        """An ``as_strided`` view (``diagonal``, ``unfold``, a 3-d convolution's windows) that
+        ``_strided_gather`` can express: static sizes from its root (a computed value or an
+        input, row-major: its storage order is its ONNX element order) on, same dtype."""
+        root = self.values.get(self.root.get(node.args["input"].id))
+        if root is None or node.args.get("dtype") is not None:
+            return False
+        found = []
+        chain = [n.args for n in self._view_chain(node.args["input"])] + [node.args]
+        walk((list(root.shape), chain),
+             lambda leaf: found.append(leaf) if isinstance(leaf, Sym) else None)
+        if not found:
+            return math.prod(root.shape) <= 1 << 24
+        return self._batched_strided(node) is not None
+
+    def _batched_strided(self, node):
+        """``(rows, row_size)`` for an ``as_strided`` view of a root (no view between) whose
+        only symbolic size is dim 0, shared with the root and stepped by one root row (a 3-d
+        convolution's windows at a dynamic batch): each row is viewed alike. Else None."""
+        a = node.args
+        root = self.values.get(self.root.get(a["input"].id))
+        if root is None or a["input"].id in self.view or not root.shape:
+            return None
+        rows, rest = root.shape[0], list(root.shape[1:])
+        row_size = math.prod(rest) if all(isinstance(n, int) for n in rest) else None
+        static = [a["storage_offset"], *a["size"][1:], *a["stride"]]
+        if (row_size is None or any(isinstance(v, Sym) for v in static)
+                or a["size"][0] != rows or a["stride"][0] != row_size
+                or a["storage_offset"] < 0):
+            return None
+        last = a["storage_offset"] + sum((n - 1) * st
+                                         for n, st in zip(a["size"][1:], a["stride"][1:]))
+        return (rows, row_size) if last < row_size else None
+
+    def _view_chain(self, value: Value) -> list:
+        """The view nodes from ``value``'s root to ``value``, in order."""
+        chain = []
+        while value.id in self.view:
+            node, value = self.view[value.id]
+            chain.append(node)
+        return chain[::-1]
+
+    def _strided_gather(self, node, x: str) -> str:
+        """The view's elements gathered from the flattened root by their storage positions:
+        the parent's offset (its first element's position, found by running its view chain
+        on the root's positions) + ``storage_offset + sum(i_k * stride_k)``."""
+        b, a = self.b, node.args
+        parent = a["input"]
+        root = self.values[self.root[parent.id]]
+        batched = self._batched_strided(node)
+        if batched is not None:  # one row's positions, gathered from every row
+            index = np.full((), a["storage_offset"], dtype=np.int64)
+            for size, stride in zip(a["size"][1:], a["stride"][1:]):
+                index = index[..., None] + np.arange(size, dtype=np.int64) * stride
+            rows = b.one("Reshape", [self.get(root), b.ints([batched[0], batched[1]])])
+            return b.one("Gather", [rows, b.const(index)], axis=1)
+        positions = np.arange(math.prod(root.shape), dtype=np.int64).reshape(root.shape)
+        for view in self._view_chain(parent):
+            positions = _view_positions(view, positions)
+        start = int(positions.reshape(-1)[0]) if positions.size else 0
+        index = np.full((), start + a["storage_offset"], dtype=np.int64)
+        for size, stride in zip(a["size"], a["stride"]):
+            index = index[..., None] + np.arange(size, dtype=np.int64) * stride
+        flat = b.one("Reshape", [self.get(root), b.const(np.array([-1], np.int64))])
+        return b.one("Gather", [flat, b.const(index)], axis=0)
 
     def node(self, node, used: set) -> None:
         if node.is_view:
@@ -369,7 +458,7 @@ class _State:
             self.view[out.id] = (node, parent)
             self.root[out.id] = self.root[parent.id]
             self.values[out.id] = out
-            if node.op == "as_strided":
+            if node.op == "as_strided" and not self._strided_gather_ok(node):
                 self._apply_view(node, "")  # raises the clear error now
             return
         if node.op == "copy_":

@@ -506,3 +506,27 @@ def test_sort_topk_and_constant_creation_kernels():
     for xb in (x, x[framework.tensor([2, 0, 1, 1, 0])]):
         for got, expected in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), f(xb)):
             np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_strided_views_export_as_gathers():
+    """``as_strided`` views (``diagonal`` of a slice, ``unfold``, ``trace``; a 3-d
+    convolution's windows, whose batch dim is dynamic) export as Gathers of their root's
+    elements by storage position."""
+    def f(x):
+        return x[:, 1:].diagonal(), x.unfold(1, 2, 1), x[:, :3].trace()
+
+    x = framework.randn(3, 4)
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"])
+    for got, expected in zip(_run(buffer.getvalue(), {"x": x.numpy()}), f(x)):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+    model = nn.Sequential(nn.Conv3d(2, 2, 3, padding=1), nn.ReLU()).eval()
+    x = framework.randn(2, 2, 3, 4, 4)
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    for xb in (x, framework.randn(3, 2, 3, 4, 4)):
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, model(xb).numpy(), rtol=1e-4, atol=1e-5)
