@@ -2,7 +2,7 @@
 
 The model is captured with ``framework.jit.trace`` (or ``framework.export``
 when ``dynamic_axes`` marks dims), then each node becomes a few ONNX
-operators (opset 13 and later; 17 by default). Views map to ``Reshape``/``Transpose``/``Expand``/
+operators (opset 11 and later; 17 by default). Views map to ``Reshape``/``Transpose``/``Expand``/
 ``Slice``/``Gather``. ONNX tensors are immutable, so ``copy_`` (how
 ``cat``, ``stack`` and ``contiguous`` fill a buffer) is made functional: the
 written buffer gets a new version, built with ``Concat`` around the written
@@ -66,7 +66,7 @@ def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: 
         onnx.save(proto, f)
 
 
-MIN_OPSET = 13  # Unsqueeze/Split/ReduceSum take their axes as inputs, Softmax one axis
+MIN_OPSET = 11  # Range, CumSum, ScatterElements, Pad with input amounts
 
 
 def _split_kwargs(args, kwargs) -> tuple:
@@ -138,12 +138,21 @@ class _Builder:
         self._count = 0
         self._consts: dict = {}
         self._symbols: dict = {}
+        self._const_values: dict = {}  # initializer name -> its NumPy data
 
     def fresh(self, hint: str = "t") -> str:
         self._count += 1
         return f"{hint}_{self._count}"
 
     def add(self, op: str, inputs: list, n_out: int = 1, name_hint: str = "", **attrs) -> list:
+        if self.opset < 13 and op in ("Unsqueeze", "Split") and len(inputs) == 2:
+            # before opset 13 the axes / split sizes were attributes (always constants here)
+            attrs["axes" if op == "Unsqueeze" else "split"] = [
+                int(v) for v in self._const_values[inputs[1]].reshape(-1)]
+            inputs = inputs[:1]
+        if self.opset < 12 and op in ("LessOrEqual", "GreaterOrEqual"):  # both came in 12
+            flipped = self.one("Greater" if op == "LessOrEqual" else "Less", inputs)
+            return self.add("Not", [flipped], n_out, name_hint)
         outs = [self.fresh(name_hint or op.lower()) for _ in range(n_out)]
         self.nodes.append(self.helper.make_node(op, inputs, outs, **attrs))
         return outs
@@ -162,6 +171,7 @@ class _Builder:
         name = self.fresh("const")
         self.initializers.append(self.tensor_proto(name, array, dtype))
         self._consts[key] = name
+        self._const_values[name] = array
         return name
 
     def tensor_proto(self, name: str, array: np.ndarray, dtype: "str | None" = None):
@@ -231,12 +241,20 @@ class _Builder:
             return self.const(np.array(value, dtype=np.int64))
         return self.one("Reshape", [self.ints([value]), self.const(np.array([], dtype=np.int64))])
 
+    def extreme(self, op: str, x: str, y: str, dtype: str) -> str:
+        """``Max``/``Min`` of two tensors; before opset 12 they took floats only, so integers
+        pick with ``Where`` of a comparison."""
+        if self.opset >= 12 or dtype.startswith(("float", "bfloat")):
+            return self.one(op, [x, y])
+        pick_x = self.one("Greater" if op == "Max" else "Less", [x, y])
+        return self.one("Where", [pick_x, x, y])
+
     def cast(self, name: str, to: str) -> str:
         return self.one("Cast", [name], to=_ONNX_TYPES[to])
 
     def reduce(self, op: str, x: str, axes, keepdims: int) -> str:
         axes = list(axes)
-        if op == "ReduceSum" or self.opset >= 18:
+        if (op == "ReduceSum" and self.opset >= 13) or self.opset >= 18:
             return self.one(op, [x, self.const(np.array(axes, dtype=np.int64))], keepdims=keepdims)
         return self.one(op, [x], axes=axes, keepdims=keepdims)
 
@@ -628,6 +646,8 @@ def _binary(s: _State, node, used):
     elif op.startswith("bitwise_") and b.opset < 18:
         raise UnsupportedOperatorError(f"onnx export: operator '{op}' of integers needs "
                                        f"opset_version >= 18 (BitwiseAnd/Or/Xor), got {b.opset}")
+    elif op in ("maximum", "minimum"):
+        result = b.extreme(_BINARY[op], x, y, compute)
     elif op in _BINARY:
         result = b.one(_BINARY[op], [x, y])
     else:
@@ -656,9 +676,9 @@ def _clamp(s, node, used):
     out = node.outputs[0].dtype
     x = s.arg(a["x"], out)
     if a["lo"] is not None:
-        x = b.one("Max", [x, b.scalar(a["lo"], out)])
+        x = b.extreme("Max", x, b.scalar(a["lo"], out), out)
     if a["hi"] is not None:
-        x = b.one("Min", [x, b.scalar(a["hi"], out)])
+        x = b.extreme("Min", x, b.scalar(a["hi"], out), out)
     return x
 
 
@@ -803,8 +823,17 @@ def _matmul_epilogue(s, node, used):
 
 
 def _softmax(s, node, used):
-    a = node.args
-    return s.b.one("LogSoftmax" if a["log"] else "Softmax", [s.get(a["x"])], axis=a["dim"])
+    b, a = s.b, node.args
+    op = "LogSoftmax" if a["log"] else "Softmax"
+    rank = len(a["x"].shape)
+    dim = a["dim"] % rank if rank else 0
+    if b.opset >= 13 or dim == rank - 1:
+        return b.one(op, [s.get(a["x"])], axis=a["dim"])
+    # before opset 13 Softmax normalized over all dims from ``axis`` on: move dim last
+    perm = [d for d in range(rank) if d != dim] + [dim]
+    inverse = [perm.index(d) for d in range(rank)]
+    moved = b.one(op, [b.one("Transpose", [s.get(a["x"])], perm=perm)], axis=rank - 1)
+    return b.one("Transpose", [moved], perm=inverse)
 
 
 def _norm_rows(s, node, used):
@@ -1134,6 +1163,12 @@ def _activation(s, node, used):
         y = b.one("Elu", [x], alpha=float(p0))
         return y if p1 in (None, 1.0) else b.one("Mul", [y, b.scalar(p1, dtype)])
     if op == "celu":
+        if b.opset < 12:  # max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): Celu came in 12
+            alpha = b.scalar(float(p0), dtype)
+            curve = b.one("Mul", [alpha, b.one("Sub", [b.one("Exp", [b.one("Div", [x, alpha])]),
+                                                      b.scalar(1.0, dtype)])])
+            zero = b.scalar(0.0, dtype)
+            return b.one("Add", [b.one("Max", [x, zero]), b.one("Min", [curve, zero])])
         return b.one("Celu", [x], alpha=float(p0))
     if op == "hardtanh":
         return b.one("Min", [b.one("Max", [x, b.scalar(p0, dtype)]), b.scalar(p1, dtype)])

@@ -443,11 +443,12 @@ def test_keyword_arguments_as_a_trailing_dict_or_kwargs():
         np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("opset", [13, 14, 15, 16])
+@pytest.mark.parametrize("opset", [11, 12, 13, 14, 15, 16])
 @pytest.mark.parametrize("name", ["mnist_cnn", "char_transformer", "name_classifier"])
 def test_example_models_at_older_opsets(name, opset):
-    """Tutorials pass ``opset_version=13``..16: the examples export, check and run there too
-    (``Shape`` without start/end before 15, ``tril``/``triu`` without ``Trilu`` before 14)."""
+    """Tutorials pass ``opset_version=11``..16: the examples export, check and run there too
+    (``Shape`` without start/end before 15, ``tril``/``triu`` without ``Trilu`` before 14,
+    ``Unsqueeze``/``Split``/``ReduceSum`` axes as attributes before 13)."""
     model, x = _example_models()[name]
     model.eval()
     buffer = io.BytesIO()
@@ -462,19 +463,30 @@ def test_example_models_at_older_opsets(name, opset):
         np.testing.assert_allclose(got, model(xb).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_ops_newer_than_opset_13_at_opset_13():
-    """``tril``/``triu`` of a symbolic size and HardSwish are composed at opset 13;
-    ``scatter_add`` (ScatterElements reduction, opset 16) is a clear error there;
-    below 13 is refused."""
+@pytest.mark.parametrize("opset", [11, 13])
+def test_ops_newer_than_the_opset_are_composed(opset):
+    """At opset 11 and 13: ``tril``/``triu`` of a symbolic size and HardSwish (opset 14) are
+    composed; at 11 also CELU and ``<=`` (opset 12), integer ``minimum``/``clamp`` (Min/Max of
+    floats only), a softmax over a dim that is not the last (Softmax flattened the trailing
+    dims before 13) and ``stack`` (Unsqueeze with an axes attribute). ``scatter_add``
+    (ScatterElements reduction, opset 16) is a clear error; below 11 is refused."""
     def f(x):
-        return x.tril(-1) + x.triu(1) * 2, F.hardswish(x), x.scatter(1, x.argmax(1, keepdim=True), 0.0)
+        ints = (x * 4).long()
+        return (x.tril(-1) + x.triu(1) * 2, F.hardswish(x), F.celu(x, 0.5), x <= 0.1,
+                framework.minimum(ints, ints.flip(0)), ints.clamp(-2, 2),
+                framework.softmax(x, dim=0), framework.stack([x, -x], dim=1),
+                x.scatter(1, x.argmax(1, keepdim=True), 0.0))
 
     x = framework.randn(3, 4)
     buffer = io.BytesIO()
     framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}},
-                          opset_version=13)
-    ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
-    assert "Trilu" not in ops and "HardSwish" not in ops
+                          opset_version=opset)
+    proto = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    ops = {n.op_type for n in proto.graph.node}
+    assert not ops & {"Trilu", "HardSwish"}
+    if opset < 12:
+        assert not ops & {"Celu", "LessOrEqual"}
     x5 = framework.randn(5, 4)
     for got, expected in zip(_run(buffer.getvalue(), {"x": x5.numpy()}), f(x5)):
         np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
@@ -483,9 +495,9 @@ def test_ops_newer_than_opset_13_at_opset_13():
         return framework.zeros(3, 4).scatter_add(1, framework.tensor([[0], [1], [0]]), x)
 
     with pytest.raises(framework.onnx.UnsupportedOperatorError, match="opset_version >= 16"):
-        framework.onnx.export(g, (x,), io.BytesIO(), opset_version=13)
-    with pytest.raises(ValueError, match="opset_version >= 13"):
-        framework.onnx.export(f, (x,), io.BytesIO(), opset_version=12)
+        framework.onnx.export(g, (x,), io.BytesIO(), opset_version=opset)
+    with pytest.raises(ValueError, match="opset_version >= 11"):
+        framework.onnx.export(f, (x,), io.BytesIO(), opset_version=10)
 
 
 def test_sort_topk_and_constant_creation_kernels():
