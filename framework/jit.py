@@ -63,6 +63,38 @@ def script_if_tracing(fn):
     return _marker("script_if_tracing", fn)
 
 
+def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
+    """``torch.jit.script`` compiles Python source, keeping its control flow; framework has no
+    such compiler. Raises ``NotImplementedError`` naming what to use instead."""
+    raise NotImplementedError(
+        "framework.jit.script is not provided (there is no TorchScript compiler): use "
+        "framework.jit.trace(model, example_inputs) for a graph to save with framework.jit.save "
+        "(Python control flow on tensor values is frozen at the example, with a TracerWarning), "
+        "framework.export(model, args, dynamic_shapes=...) for symbolic sizes, or "
+        "framework.compile(model) to run faster in Python")
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
+    """``torch.jit.freeze``: ``mod`` (a trace or loaded graph in eval mode) itself. Its
+    weights are already fixed inputs of the graph; torch's freezing folds them into
+    constants, which changes nothing a replay computes."""
+    if not isinstance(mod, GraphModule):
+        raise TypeError(f"framework.jit.freeze: expected a traced module (framework.jit.trace), "
+                        f"got {type(mod).__name__}")
+    if mod.training:
+        raise RuntimeError("Freezing is currently only implemented for modules in eval mode. "
+                           "Please call .eval() on your module before freezing.")
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    """``torch.jit.optimize_for_inference``: ``freeze(mod)`` (set to eval first, as torch);
+    ``framework.compile`` is where graphs are optimized and fused."""
+    if isinstance(mod, GraphModule) and mod.training:
+        mod.eval()
+    return freeze(mod)
+
+
 def annotate(the_type, the_value):
     """``torch.jit.annotate``: ``the_value`` (the type is for TorchScript's compiler)."""
     return the_value
@@ -71,5 +103,6 @@ def annotate(the_type, the_value):
 Final = typing.Final  # torch.jit.Final: a constant attribute's annotation
 
 __all__ = ["DataDependentTracerWarning", "Final", "GraphModule", "GuardError", "TracerWarning",
-           "TracingCheckError", "annotate", "export", "ignore", "is_scripting", "is_tracing",
-           "load", "save", "script_if_tracing", "trace", "unused"]
+           "TracingCheckError", "annotate", "export", "freeze", "ignore", "is_scripting",
+           "is_tracing", "load", "optimize_for_inference", "save", "script", "script_if_tracing",
+           "trace", "unused"]

@@ -3,7 +3,7 @@ graph ``framework.jit.trace`` captures. See docs/compile.md."""
 from __future__ import annotations
 
 from .compiler.capture import capturing
-from .compiler.onnx import UnsupportedOperatorError, export
+from .compiler.onnx import ONNXProgram, TrainingMode, UnsupportedOperatorError, export
 
 
 def is_in_onnx_export() -> bool:
@@ -12,4 +12,5 @@ def is_in_onnx_export() -> bool:
     return capturing("onnx")
 
 
-__all__ = ["UnsupportedOperatorError", "export", "is_in_onnx_export"]
+__all__ = ["ONNXProgram", "TrainingMode", "UnsupportedOperatorError", "export",
+           "is_in_onnx_export"]

@@ -738,12 +738,17 @@ def live_compiled_functions() -> list:
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
-            mode=None, options=None, disable: bool = False):
+            mode=None, options=None, name=None, disable: bool = False,
+            recompile_limit: "int | None" = None, isolate_recompiles: bool = False,
+            shapes_spec=None):
     """``torch.compile``: a module or function that traces per input signature and replays
     the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
     ``framework.compile(mode=...)(fn)``. ``backend`` is one of
     ``framework.compiler.list_backends()``, each framework's own compiler. A function marked
-    with ``framework.compiler.disable`` is returned as it is. See docs/compile.md."""
+    with ``framework.compiler.disable`` is returned as it is. ``recompile_limit`` is this
+    function's ``cache_size_limit`` (each compiled function keeps its own graphs, so
+    ``isolate_recompiles`` holds already); ``name`` and ``shapes_spec`` change nothing.
+    See docs/compile.md."""
     from .control import is_disabled
     options = _mode_options(mode, options)
     _check_backend(backend)
@@ -752,11 +757,13 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
         if disable or is_disabled(target):
             return target
         if isinstance(target, Module):
-            return OptimizedModule(target, fullgraph=fullgraph, options=options)
+            return OptimizedModule(target, fullgraph=fullgraph, options=options,
+                                   cache_size_limit=recompile_limit)
         if not callable(target):
             raise TypeError(f"framework.compile: expected a Module or a callable, got "
                             f"{type(target).__name__}")
-        return CompiledFunction(target, fullgraph=fullgraph, options=options)
+        return CompiledFunction(target, fullgraph=fullgraph, options=options,
+                                cache_size_limit=recompile_limit)
 
     return wrap if model is None else wrap(model)
 
@@ -796,12 +803,13 @@ class OptimizedModule(Module):
     """A compiled module (``torch._dynamo.OptimizedModule``): ``_orig_mod`` holds the
     original, whose parameters it shares; calls go through a ``CompiledFunction``."""
 
-    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None) -> None:
+    def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None,
+                 cache_size_limit: "int | None" = None) -> None:
         super().__init__()
         self._orig_mod = mod
-        object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
-                                                               fullgraph=fullgraph,
-                                                               options=options))
+        object.__setattr__(self, "_compiled", CompiledFunction(
+            mod, module=mod, fullgraph=fullgraph, options=options,
+            cache_size_limit=cache_size_limit))
 
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)

@@ -32,6 +32,29 @@ class Dim:
         return f"Dim({self.name!r}, min={self.min}, max={self.max})"
 
 
+class _DimHint:
+    """``Dim.AUTO``, ``Dim.DYNAMIC``, ``Dim.STATIC`` (``torch.export.Dim``'s hints): a dim
+    marked AUTO or DYNAMIC gets a symbol shared by every such dim of the same example size
+    (torch infers those equalities; sizes that are equal only by chance are tied here too:
+    name a ``Dim`` to keep them apart). AUTO leaves a size of 1 static; STATIC is static."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"Dim.{self.kind}"
+
+
+Dim.AUTO = _DimHint("AUTO")
+Dim.DYNAMIC = _DimHint("DYNAMIC")
+Dim.STATIC = _DimHint("STATIC")
+
+
+def dims(*names: str, min: "int | None" = None, max: "int | None" = None) -> tuple:  # noqa: A002
+    """``torch.export.dims``: one ``Dim`` per name, with the same bounds."""
+    return tuple(Dim(name, min=min, max=max) for name in names)
+
+
 class ExportError(RuntimeError):
     """The program cannot be exported with the requested symbolic sizes."""
 
@@ -47,6 +70,16 @@ class ExportedProgram(GraphModule):
         """The weights by ``state_dict`` key (``ExportedProgram.state_dict`` is a dict)."""
         return {name: t.detach() for name, t in self.params.items()}
 
+    def run_decompositions(self, decomp_table=None, decompose_custom_triton_ops=False):
+        """``ExportedProgram.run_decompositions``: the graph is already backend kernels (the
+        core ops), so the program itself."""
+        return self
+
+    @property
+    def graph_module(self) -> GraphModule:
+        """The callable module over the graph (``module()``; torch gives an fx GraphModule)."""
+        return self.module()
+
     def module(self) -> GraphModule:
         """A callable module over the same graph and weights (made once)."""
         made = self.__dict__.get("_module")
@@ -58,7 +91,8 @@ class ExportedProgram(GraphModule):
 
 @capture_kind("export")
 def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=None,
-           strict: bool = False) -> ExportedProgram:
+           strict: bool = False, preserve_module_call_signature: tuple = (),
+           prefer_deferred_runtime_asserts_over_guards: bool = False) -> ExportedProgram:
     """Capture ``mod(*args, **kwargs)`` as a graph; ``dynamic_shapes`` marks symbolic dims
     like ``torch.export.export``: per argument (a tuple, or a dict by parameter name) a
     ``{dim: Dim("batch")}`` dict (a string names a Dim too) or None."""
@@ -142,6 +176,13 @@ def _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes) -> list:
             dims = {i: d for i, d in enumerate(dims) if d is not None}
         for dim, d in dims.items():
             d = Dim(d) if isinstance(d, str) else d
+            if isinstance(d, _DimHint) and -arg.ndim <= dim < arg.ndim:
+                size = arg.shape[dim]
+                if d.kind == "STATIC" or (d.kind == "AUTO" and size < 2):
+                    continue
+                d = Dim(f"dim{size}")
+            if d is None:
+                continue
             if not isinstance(d, Dim):
                 raise ExportError(f"export(): dynamic_shapes entries must be Dim objects or "
                                   f"names, got {d!r}")

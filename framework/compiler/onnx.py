@@ -14,12 +14,14 @@ The ``onnx`` package is needed only here (imported on first use).
 """
 from __future__ import annotations
 
+import enum
 import math
 
 import numpy as np
 
 from .capture import capture_kind
 from .ir import Const, Graph, Struct, Sym, Value, walk
+from .runtime import GraphModule
 
 INT64_MAX = 2 ** 63 - 1
 
@@ -28,42 +30,162 @@ class UnsupportedOperatorError(RuntimeError):
     """A graph node that the ONNX exporter cannot translate."""
 
 
+class TrainingMode(enum.Enum):
+    """``torch.onnx.TrainingMode``: the mode a module is exported in (``EVAL`` only here)."""
+
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+class ONNXProgram:
+    """What ``export`` returns (``torch.onnx.ONNXProgram``): ``model_proto``, ``save(path)``,
+    and a call running the model in ONNX Runtime (framework tensors in, out)."""
+
+    def __init__(self, model_proto, exported_program=None) -> None:
+        self.model_proto = model_proto
+        self.exported_program = exported_program
+        self._session = None
+
+    def save(self, destination, *, include_initializers: bool = True,
+             keep_initializers_as_inputs: bool = False, external_data=None) -> None:
+        """Write the model to ``destination`` (a path or a binary file)."""
+        import onnx
+        if hasattr(destination, "write"):
+            destination.write(self.model_proto.SerializeToString())
+        else:
+            onnx.save(self.model_proto, destination)
+
+    def optimize(self) -> None:
+        """``ONNXProgram.optimize``: the graph is written as translated (nothing to do)."""
+
+    def initialize_inference_session(self, initializer=None) -> None:
+        import onnxruntime
+        self._session = (initializer or (lambda data: onnxruntime.InferenceSession(
+            data, providers=["CPUExecutionProvider"])))(self.model_proto.SerializeToString())
+
+    def release(self) -> None:
+        self._session = None
+
+    def __call__(self, *args, **kwargs) -> list:
+        """Run the model in ONNX Runtime on framework tensors; returns framework tensors."""
+        from ..ops.creation import from_numpy
+        from .capture import flatten
+        if self._session is None:
+            self.initialize_inference_session()
+        tensors, _ = flatten((tuple(args), dict(kwargs)))
+        names = [i.name for i in self._session.get_inputs()]
+        feeds = {name: t.detach().cpu().numpy() for name, t in zip(names, tensors)}
+        return [from_numpy(out) for out in self._session.run(None, feeds)]
+
+    def __repr__(self) -> str:
+        import onnx
+        return f"ONNXProgram(\n{onnx.helper.printable_graph(self.model_proto.graph)}\n)"
+
+
 @capture_kind("onnx")
-def export(model, args, f, *, kwargs=None, export_params: bool = True, verbose: bool = False,
-           input_names=None, output_names=None, opset_version: "int | None" = 17,
-           dynamic_axes=None, do_constant_folding: bool = True) -> None:
-    """Trace ``model(*args)`` (a module in eval mode) and write it to ``f`` (a path or a binary
-    file) as an ONNX model (``torch.onnx.export``). ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
-    ``{"input": [0]}``, by input/output name) makes those dims symbolic."""
+def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=None,
+           output_names=None, opset_version: "int | None" = None, dynamo: bool = True,
+           external_data: bool = True, dynamic_shapes=None, custom_translation_table=None,
+           report: bool = False, optimize: bool = True, verify: bool = False,
+           profile: bool = False, dump_exported_program: bool = False, artifacts_dir=".",
+           export_params: bool = True, keep_initializers_as_inputs: bool = False,
+           dynamic_axes=None, training=TrainingMode.EVAL, operator_export_type=None,
+           do_constant_folding: bool = True, custom_opsets=None,
+           export_modules_as_functions=False, autograd_inlining: bool = True):
+    """Trace ``model(*args)`` (a module in eval mode, a function, or an already traced or
+    exported graph) and translate it to ONNX (``torch.onnx.export``, default opset 17).
+
+    ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``, by input/output
+    name) or ``dynamic_shapes`` (as ``framework.export``'s) make dims symbolic. ``f`` (a path
+    or a binary file) is written when given. Returns an ``ONNXProgram`` (``dynamo=True``, the
+    default, as torch) or None (``dynamo=False``). ``verify=True`` runs the model in ONNX
+    Runtime on ``args`` and compares with framework's outputs. Both of torch's exporters
+    map to the one translation here; options that only steer theirs (``report``,
+    ``optimize``, ``external_data``, ``do_constant_folding``, ...) are accepted and change
+    nothing; ``custom_opsets``, ``custom_translation_table``, ``export_modules_as_functions``
+    and a training-mode export raise ``NotImplementedError``."""
+    from .export import ExportedProgram
     from .export import export as capture
     try:
         import onnx
     except ImportError as exc:
         raise ImportError("framework.onnx.export needs the onnx package: pip install onnx") from exc
+    _refuse_unsupported(training, operator_export_type, custom_opsets,
+                        custom_translation_table, export_modules_as_functions)
     opset = 17 if opset_version is None else int(opset_version)
     if opset < MIN_OPSET:
         raise ValueError(f"framework.onnx.export supports opset_version >= {MIN_OPSET}, got {opset}")
     args, kwargs = _split_kwargs(args, kwargs)
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
-    dynamic_shapes = _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes)
+    if dynamic_shapes is None:
+        dynamic_shapes = _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes)
+    if isinstance(model, GraphModule) and getattr(model, "_retrace", None) is not None:
+        model = model._retrace.source  # a trace of a live program: capture it (dynamic dims)
+    if isinstance(model, GraphModule):  # exported or loaded: its graph as it is
+        program = model
+    else:
+        program = _capture_eval(capture, model, args, kwargs, dynamic_shapes)
+    proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
+                    dynamic_axes, export_params, keep_initializers_as_inputs)
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(onnx.helper.printable_graph(proto.graph))
+    result = ONNXProgram(proto, program if isinstance(program, ExportedProgram) else None)
+    if verify:
+        _verify(result, program, args, kwargs)
+    if f is not None:
+        result.save(f)
+    return result if dynamo else None
+
+
+def _refuse_unsupported(training, operator_export_type, custom_opsets,
+                        custom_translation_table, export_modules_as_functions) -> None:
+    """``NotImplementedError`` for the ``torch.onnx.export`` options this exporter lacks."""
+    if training not in (TrainingMode.EVAL, TrainingMode.PRESERVE, None) and \
+            getattr(training, "name", training) != "EVAL":
+        raise NotImplementedError("framework.onnx.export: training=TrainingMode.TRAINING is not "
+                                  "supported; the inference graph (eval mode) is exported")
+    if operator_export_type not in (None, 0) and \
+            getattr(operator_export_type, "name", "ONNX") != "ONNX":
+        raise NotImplementedError(f"framework.onnx.export: operator_export_type="
+                                  f"{operator_export_type} is not supported (ONNX operators only)")
+    for name, value in (("custom_opsets", custom_opsets),
+                        ("custom_translation_table", custom_translation_table),
+                        ("export_modules_as_functions", export_modules_as_functions)):
+        if value:
+            raise NotImplementedError(f"framework.onnx.export: {name} is not supported")
+
+
+def _capture_eval(capture, model, args, kwargs, dynamic_shapes):
+    """``framework.export`` of ``model`` in eval mode (torch's default), its mode restored."""
     training = getattr(model, "training", None)
     if training:
         model.eval()  # torch.onnx.export's default: export the inference graph
     try:
-        program = capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
+        return capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
     finally:
         if training:
             model.train()
-    proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
-                    dynamic_axes, export_params)
-    onnx.checker.check_model(proto)
-    if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
-    if hasattr(f, "write"):
-        f.write(proto.SerializeToString())
-    else:
-        onnx.save(proto, f)
+
+
+def _verify(onnx_program: ONNXProgram, program, args: tuple, kwargs: dict) -> None:
+    """``verify=True``: ONNX Runtime's outputs on ``args`` against the graph's own replay."""
+    from ..autograd.grad_mode import no_grad
+    from .capture import flatten
+    with no_grad():
+        expected = flatten(program(*args, **kwargs))[0]
+    got = onnx_program(*args, **kwargs)
+    for i, (a, e) in enumerate(zip(got, expected)):
+        a, e = a.numpy(), e.detach().cpu().numpy()
+        if a.shape != e.shape:
+            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of ONNX Runtime "
+                               f"has shape {list(a.shape)}, framework's {list(e.shape)}")
+        if not np.allclose(a, e, rtol=1e-3, atol=1e-5, equal_nan=True):
+            worst = np.abs(a.astype(np.float64) - e).max()
+            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of ONNX Runtime "
+                               f"differs from framework's (max abs difference {worst:.3g})")
 
 
 MIN_OPSET = 11  # Range, CumSum, ScatterElements, Pad with input amounts
@@ -265,8 +387,10 @@ def _numpy_dtype(name: str):
 
 
 def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_names: list,
-            dynamic_axes: dict, export_params: bool = True):
-    """The ``onnx.ModelProto`` of ``graph`` (parameters as initializers)."""
+            dynamic_axes: dict, export_params: bool = True,
+            keep_initializers_as_inputs: bool = False):
+    """The ``onnx.ModelProto`` of ``graph`` (parameters as initializers; also listed as graph
+    inputs with ``keep_initializers_as_inputs``, so a runtime may feed other weights)."""
     b = _Builder(graph, opset)
     helper = b.helper
     user = graph.inputs[:graph.user_inputs]
@@ -283,7 +407,7 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
         data = params[value.name].detach()._host()
         if export_params:
             b.initializers.append(b.tensor_proto(value.name, data, value.dtype))
-        else:
+        if not export_params or keep_initializers_as_inputs:
             graph_inputs.append(helper.make_tensor_value_info(
                 value.name, _ONNX_TYPES[value.dtype], list(value.shape)))
         state.define(value, value.name)

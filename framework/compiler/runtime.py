@@ -833,8 +833,10 @@ class TracingCheckError(RuntimeError):
 
 
 @capture_kind("jit")
-def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_inputs=None,
-          check_tolerance: float = 1e-5, example_kwarg_inputs=None) -> GraphModule:
+def trace(module_or_fn, example_inputs=None, optimize=None, check_trace: bool = True,
+          check_inputs=None, check_tolerance: float = 1e-5, strict: bool = True,
+          _force_outplace: bool = False, _module_class=None, _compilation_unit=None,
+          example_kwarg_inputs=None, _store_inputs: bool = True) -> GraphModule:
     """Run ``module_or_fn`` once on ``example_inputs`` and record it as a graph
     (``torch.jit.trace``): returns a callable ``GraphModule`` with ``.graph`` and ``.code``.
 
@@ -842,7 +844,9 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
     ``check_inputs``, against an eager call) and raises ``TracingCheckError`` when an
     output differs by more than ``check_tolerance`` (relative). A call at other sizes
     (same ranks, dtypes, devices and non-tensor arguments) traces the program again there
-    (``Retracer``, which keeps the example inputs for ``framework.jit.save``)."""
+    (``Retracer``, which keeps the example inputs for ``framework.jit.save``). ``optimize``,
+    ``strict`` (dicts and lists are outputs here either way) and torch's private arguments
+    are accepted and change nothing."""
     args = _as_args(example_inputs)
     kwargs = dict(example_kwarg_inputs or {})
     named = named_tensors(module_or_fn)

@@ -176,3 +176,12 @@ def test_boolean_mask_indexing_runs_eagerly_instead_of_replaying_a_fixed_size(ca
     for _ in range(2):
         _close(fixed(framework.ones(3)), framework.full((2,), 2.0))
     assert fixed.stats == {"traces": 1, "replays": 1, "eager": 0}
+
+
+def test_recompile_limit_is_the_functions_cache_size_limit(caplog):
+    """``compile(recompile_limit=n)`` (torch 2.x): n signatures, then eager with a reason."""
+    compiled = framework.compile(lambda x: x * 2, recompile_limit=1, name="double")
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for n in (2, 3):
+            _close(compiled(framework.ones(n)), framework.full((n,), 2.0))
+    assert compiled.stats["traces"] == 1 and compiled.stats["eager"] == 1

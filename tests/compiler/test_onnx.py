@@ -542,3 +542,37 @@ def test_strided_views_export_as_gathers():
         (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
         with framework.no_grad():
             np.testing.assert_allclose(got, model(xb).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_torch_2_exporter_call_forms(tmp_path):
+    """As torch 2.x: ``export(model, (x,), dynamic_shapes=...)`` without ``f`` returns an
+    ``ONNXProgram`` (``save``, a call through ONNX Runtime, ``model_proto``); ``verify=True``
+    compares with framework; ``dynamo=False`` returns None; ``keep_initializers_as_inputs``
+    lists the weights as inputs; a trace or an exported program exports too; options this
+    exporter lacks raise ``NotImplementedError``."""
+    module, (x,) = on("cpu", "mlp")
+    x5 = framework.randn(5, 6)
+    with framework.no_grad():
+        expected = module(x5).numpy()
+    program = framework.onnx.export(module, (x,), dynamic_shapes={"input": {0: "batch"}},
+                                    verify=True)
+    assert isinstance(program, framework.onnx.ONNXProgram)
+    dims = program.model_proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    np.testing.assert_allclose(program(x5)[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    program.save(str(tmp_path / "mlp.onnx"))
+    (got,) = ort.InferenceSession(str(tmp_path / "mlp.onnx"),
+                                  providers=["CPUExecutionProvider"]).run(None, {"input0": x5.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert framework.onnx.export(module, (x,), io.BytesIO(), dynamo=False) is None
+    kept = framework.onnx.export(module, (x,), keep_initializers_as_inputs=True).model_proto
+    assert {i.name for i in kept.graph.input} == {"input0", *module.state_dict()}
+    traced = framework.jit.trace(module, (x,))
+    exported = framework.export(module, (x,), dynamic_shapes=({0: "batch"},))
+    for source in (traced, exported):
+        out = framework.onnx.export(source, (x,), dynamic_axes={"input0": {0: "batch"}})(x5)
+        np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(NotImplementedError, match="TrainingMode.TRAINING"):
+        framework.onnx.export(module, (x,), training=framework.onnx.TrainingMode.TRAINING)
+    with pytest.raises(NotImplementedError, match="custom_opsets"):
+        framework.onnx.export(module, (x,), custom_opsets={"my": 1})

@@ -158,3 +158,18 @@ def test_exported_program_state_dict_and_module():
     x5 = framework.randn(5, 6)
     with framework.no_grad():
         np.testing.assert_allclose(runner(x5).numpy(), module(x5).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_freeze_optimize_for_inference_and_script():
+    """``jit.freeze``/``optimize_for_inference`` give the trace (eval mode required, as torch);
+    ``jit.script`` raises ``NotImplementedError`` naming trace, export and compile."""
+    module, (x,) = on("cpu", "mlp")
+    traced = framework.jit.trace(module, (x,))
+    assert framework.jit.freeze(traced) is traced
+    assert framework.jit.optimize_for_inference(traced) is traced
+    with pytest.warns(UserWarning):
+        traced.train()
+    with pytest.raises(RuntimeError, match="eval mode"):
+        framework.jit.freeze(traced)
+    with pytest.raises(NotImplementedError, match="framework.jit.trace"):
+        framework.jit.script(module)

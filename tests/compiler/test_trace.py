@@ -368,3 +368,31 @@ def test_data_dependent_sizes_warn_and_replay_other_counts(tmp_path):
     _assert_same(loaded(x), f(x))
     with pytest.raises(framework.jit.GuardError, match=r"nonzero\(\) gave size \[3, 1\]"):
         loaded(framework.tensor([-1.0, -1.0, 2.0, -3.0]))
+
+
+def test_torch_2_export_and_trace_call_forms():
+    """``Dim.AUTO``/``Dim.DYNAMIC`` (dims of one example size share a symbol; AUTO leaves a
+    size of 1 static), ``Dim.STATIC``, ``dims()``, ``run_decompositions()``,
+    ``graph_module``; ``jit.trace``'s ``strict``/``optimize`` are accepted."""
+    module, (x,) = on("cpu", "mlp")
+    x5 = framework.randn(5, 6)
+    with framework.no_grad():
+        expected = module(x5)
+    Dim = framework.export.Dim
+    for hint in (Dim.AUTO, Dim.DYNAMIC):
+        program = framework.export(module, (x,), dynamic_shapes=({0: hint},)).run_decompositions()
+        _assert_same(program.module()(x5), expected)
+        _assert_same(program.graph_module(x5), expected)
+    static = framework.export(module, (x,), dynamic_shapes=({0: Dim.STATIC},))
+    assert not static.graph.symbols
+    assert [d.name for d in framework.export.dims("b", "t", max=9)] == ["b", "t"]
+
+    def add(a, b):
+        return a + b
+
+    shared = framework.export(add, (x, x), dynamic_shapes=({0: Dim.AUTO}, {0: Dim.AUTO}))
+    _assert_same(shared(x5, x5), x5 + x5)
+    one = framework.randn(1, 6)
+    assert not framework.export(add, (one, one), dynamic_shapes=({0: Dim.AUTO}, None)).graph.symbols
+    traced = framework.jit.trace(module, (x,), strict=False, optimize=None)
+    _assert_same(traced(x5), expected)
