@@ -561,8 +561,8 @@ def test_torch_2_exporter_call_forms(tmp_path):
     assert dims[0].dim_param == "batch"
     np.testing.assert_allclose(program(x5)[0].numpy(), expected, rtol=1e-5, atol=1e-6)
     program.save(str(tmp_path / "mlp.onnx"))
-    (got,) = ort.InferenceSession(str(tmp_path / "mlp.onnx"),
-                                  providers=["CPUExecutionProvider"]).run(None, {"input0": x5.numpy()})
+    session = ort.InferenceSession(str(tmp_path / "mlp.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input0": x5.numpy()})
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert framework.onnx.export(module, (x,), io.BytesIO(), dynamo=False) is None
     kept = framework.onnx.export(module, (x,), keep_initializers_as_inputs=True).model_proto
