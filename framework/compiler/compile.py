@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import inspect
 import logging
 import types
@@ -345,7 +346,8 @@ class CompiledFunction:
                       "the function's closure or globals); pass it as an argument")
             self.cache.pop(key, None)
             return self._run_eager(key, reason, args, kwargs)
-        guards = [(weakref.ref(t), array, version) for t, array, version in outside]
+        guards = [(weakref.ref(t), array, version, _attribute_owner(t))
+                  for t, array, version in outside]
         if joint:
             entry.externals = None
             entry.optimize(passes=self.options.get("passes", True),
@@ -510,12 +512,32 @@ def _call_key(args: tuple) -> "tuple | None":
 
 def _guards_hold(guards: list) -> bool:
     """True while every outside tensor a graph holds as a constant still holds the same
-    array, unwritten since the trace (its storage's version counter is unchanged)."""
-    for ref, array, version in guards:
+    array, unwritten since the trace (its storage's version counter is unchanged), and
+    the module attribute it was read from (``self.scale``, not a parameter or buffer) still
+    holds that tensor (``model.scale = new_tensor`` makes the graph stale)."""
+    for ref, array, version, owner in guards:
         tensor = ref()
         if array.storage.version != version or (tensor is not None and tensor._a is not array):
             return False
+        if owner is not None:
+            module = owner[0]()
+            if module is not None and module.__dict__.get(owner[1]) is not tensor:
+                return False
     return True
+
+
+def _attribute_owner(tensor) -> "tuple | None":
+    """``(weakref to module, attribute name)`` of a module whose plain attribute holds
+    ``tensor`` (found once per trace, for tensors the graph holds as constants), else None."""
+    for holder in gc.get_referrers(tensor):
+        if type(holder) is not dict:
+            continue
+        for module in gc.get_referrers(holder):
+            if isinstance(module, Module) and getattr(module, "__dict__", None) is holder:
+                name = next((k for k, v in holder.items() if v is tensor), None)
+                if name is not None:
+                    return weakref.ref(module), name
+    return None
 
 
 def referenced_state(fn) -> tuple:
