@@ -295,6 +295,20 @@ class CompiledFunction:
             return None
         return self.fn(*args, **kwargs)
 
+    def _eager_after_failed_trace(self, key, failure: Exception, args, kwargs):
+        """The call run eagerly after its trace raised ``failure``: a real error of the call
+        (a shape mismatch) raises from it as in eager, with nothing logged or cached; a call
+        that runs (one that differentiates inside) runs eagerly from now on, with the reason
+        logged (``fullgraph=True``: ``CompileError`` before any eager run)."""
+        reason = (f"the traced call raised {type(failure).__name__}: {failure} (a function that "
+                  "calls backward() or optimizer.step() inside is not captured)")
+        if self.fullgraph:
+            raise CompileError(f"framework.compile(fullgraph=True): {self._name()}: "
+                               f"{reason}") from failure
+        result = self.fn(*args, **kwargs)
+        self._run_eager(key, reason, None, None)
+        return result
+
     @capture_kind("compile")
     def _trace(self, key, named, args, kwargs, joint: bool = False):
         from ..autograd.grad_mode import is_grad_enabled
@@ -316,11 +330,12 @@ class CompiledFunction:
                 return self._run_eager(key, reason, args, kwargs)
             except Exception as exc:  # noqa: BLE001 - e.g. backward() inside a whole step
                 # The trace runs the call under no_grad (or without the closure's parameters as
-                # inputs): a call that differentiates inside fails there. Eager decides: a real
-                # error raises again from the eager call.
-                return self._run_eager(
-                    key, f"the traced call raised {type(exc).__name__}: {exc} (a function that "
-                    "calls backward() or optimizer.step() inside is not captured)", args, kwargs)
+                # inputs): a call that differentiates inside fails there. Eager decides below.
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            return self._eager_after_failed_trace(key, failure, args, kwargs)
         self.stats["traces"] += 1
         tracer_warnings = [w for w in caught if issubclass(w.category, TracerWarning)]
         for w in caught:

@@ -185,3 +185,18 @@ def test_recompile_limit_is_the_functions_cache_size_limit(caplog):
         for n in (2, 3):
             _close(compiled(framework.ones(n)), framework.full((n,), 2.0))
     assert compiled.stats["traces"] == 1 and compiled.stats["eager"] == 1
+
+
+def test_an_error_of_the_call_itself_raises_as_in_eager_without_a_fallback_log(caplog):
+    """A call that fails in eager too (wrong in-features) raises its own error, with no
+    "running eagerly" log and no eager entry cached: a later good call still compiles."""
+    module, _ = on("cpu", "mlp")
+    compiled = framework.compile(module)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        with pytest.raises(RuntimeError, match="cannot be multiplied"):
+            compiled(framework.randn(3, 5))
+    assert "eagerly" not in caplog.text and compiled._compiled.stats["eager"] == 0
+    with framework.no_grad():
+        for _ in range(2):
+            compiled(framework.randn(3, 6))
+    assert compiled._compiled.stats == {"traces": 1, "replays": 1, "eager": 0}
