@@ -403,7 +403,11 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
             names[i], _ONNX_TYPES[value.dtype], _dims(value.shape, symbol_names)))
         state.define(value, names[i])
         b.nodes.append(helper.make_node("Identity", [names[i]], [f"__input{i}"]))
+    used = {v.id for node in graph.nodes for v in node.inputs()}
+    used.update(v.id for v in graph.output_values())
     for value in graph.params:
+        if value.id not in used:  # num_batches_tracked in eval: no unused initializer
+            continue
         data = params[value.name].detach()._host()
         if export_params:
             b.initializers.append(b.tensor_proto(value.name, data, value.dtype))
@@ -411,10 +415,6 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
             graph_inputs.append(helper.make_tensor_value_info(
                 value.name, _ONNX_TYPES[value.dtype], list(value.shape)))
         state.define(value, value.name)
-    used = set()
-    for node in graph.nodes:
-        used.update(v.id for v in node.inputs())
-    used.update(v.id for v in graph.output_values())
     for node in graph.nodes:
         state.node(node, used)
     outputs = graph.output_values()

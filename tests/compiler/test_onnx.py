@@ -576,3 +576,12 @@ def test_torch_2_exporter_call_forms(tmp_path):
         framework.onnx.export(module, (x,), training=framework.onnx.TrainingMode.TRAINING)
     with pytest.raises(NotImplementedError, match="custom_opsets"):
         framework.onnx.export(module, (x,), custom_opsets={"my": 1})
+
+
+def test_weights_the_graph_does_not_read_are_left_out():
+    """Batch norm's ``num_batches_tracked`` (unused in eval) is no initializer: ONNX Runtime
+    warned on every session that it removed it."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)).eval()
+    proto = framework.onnx.export(model, (framework.randn(2, 1, 5, 5),)).model_proto
+    names = {init.name for init in proto.graph.initializer}
+    assert "1.running_mean" in names and "1.num_batches_tracked" not in names
