@@ -267,9 +267,9 @@ class _Builder:
         return f"{hint}_{self._count}"
 
     def add(self, op: str, inputs: list, n_out: int = 1, name_hint: str = "", **attrs) -> list:
-        if self.opset < 13 and op in ("Unsqueeze", "Split") and len(inputs) == 2:
+        if self.opset < 13 and op in ("Unsqueeze", "Squeeze", "Split") and len(inputs) == 2:
             # before opset 13 the axes / split sizes were attributes (always constants here)
-            attrs["axes" if op == "Unsqueeze" else "split"] = [
+            attrs["split" if op == "Split" else "axes"] = [
                 int(v) for v in self._const_values[inputs[1]].reshape(-1)]
             inputs = inputs[:1]
         if self.opset < 12 and op in ("LessOrEqual", "GreaterOrEqual"):  # both came in 12
@@ -1375,6 +1375,76 @@ def _steps(node) -> int:
     return length
 
 
+# ONNX's gate order from PyTorch's, per block of H rows: LSTM i, o, f, c from i, f, g, o;
+# GRU z, r, h from r, z, n
+_ONNX_GATES = {"lstm_sequence": (0, 3, 1, 2), "gru_sequence": (1, 0, 2)}
+
+
+def _native_sequence(s, node, used):
+    """A GRU/LSTM layer direction of a dynamic length as ONNX's own ``GRU``/``LSTM`` operator
+    (it loops over the steps itself). Its input is the kernel's ``x_proj`` (the input
+    projection with ``b_ih``, PyTorch's gate order), so ``W`` is the permutation matrix
+    into ONNX's gate order, ``R`` and ``Rb`` are ``w_hh``/``b_hh`` with their gate blocks
+    reordered, ``Wb`` is 0; a GRU resets after its hidden product (``linear_before_reset``,
+    as PyTorch). The states (T + 1, N, H) are ``h0`` and ``Y`` in the kernel's slot order.
+    ONNX gives the last cell only (``Y_c``): the cells are ``c0`` and ``Y_c`` in every step's
+    slot, right where read (``c_n``, the last step's slot); a node reading another slot
+    raises."""
+    b, a = s.b, node.args
+    lstm = node.op == "lstm_sequence"
+    dtype = node.outputs[0].dtype
+    hidden = a["h0"].shape[1]
+    cells = node.outputs[1] if lstm else None
+    if cells is not None and cells.id in used and not _reads_last_slot_only(s.b.graph, node):
+        raise UnsupportedOperatorError(
+            "onnx export: unsupported operator 'lstm_sequence' with a dynamic sequence length "
+            f"({a['x_proj'].shape[0]}) whose cell states other than the last are read: "
+            "ONNX's LSTM gives the last cell only; leave the sequence dim out of dynamic_axes")
+    blocks = _ONNX_GATES[node.op]
+    rows = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in blocks])
+    order = b.const(rows.astype(np.int64))
+    gates = len(blocks) * hidden
+    first = b.const(np.array([0], np.int64))
+    w = b.const(np.eye(gates)[rows][None], dtype)
+    r = b.one("Unsqueeze", [b.one("Gather", [s.arg(a["w_hh"], dtype), order], axis=0), first])
+    hidden_bias = (b.one("Gather", [s.arg(a["b_hh"], dtype), order], axis=0)
+                   if a["b_hh"] is not None else b.const(np.zeros(gates), dtype))
+    bias = b.one("Unsqueeze", [b.one("Concat", [b.const(np.zeros(gates), dtype), hidden_bias],
+                                     axis=0), first])
+    h0 = b.one("Unsqueeze", [s.arg(a["h0"], dtype), first])
+    inputs = [s.arg(a["x_proj"], dtype), w, r, bias, "", h0]
+    attrs = {"hidden_size": hidden, "direction": "reverse" if a["reverse"] else "forward"}
+    if lstm:
+        inputs.append(b.one("Unsqueeze", [s.arg(a["c0"], dtype), first]))
+    else:
+        attrs["linear_before_reset"] = 1
+    outs = b.add("LSTM" if lstm else "GRU", inputs, n_out=3 if lstm else 1, **attrs)
+    y = b.one("Squeeze", [outs[0], b.const(np.array([1], np.int64))])  # (T, 1, N, H) -> (T, N, H)
+    slots = [y, h0] if a["reverse"] else [h0, y]
+    states = b.one("Concat", slots, axis=0)
+    if not lstm:
+        return [states, None]
+    c_last = b.one("Expand", [outs[2], b.one("Shape", [y])])  # Y_c in each step's slot
+    c0 = b.one("Unsqueeze", [s.arg(a["c0"], dtype), first])
+    return [states, b.one("Concat", [c_last, c0] if a["reverse"] else [c0, c_last], axis=0),
+            None]
+
+
+def _reads_last_slot_only(graph, node) -> bool:
+    """True when every node reading ``node``'s cells (T + 1, N, H) selects the last step's
+    slot: T (its size minus one), or 0 for a reverse direction."""
+    cells = node.outputs[1]
+    last = 0 if node.args["reverse"] else node.args["x_proj"].shape[0]
+    for reader in graph.nodes:
+        if any(v.id == cells.id for v in reader.inputs()):
+            if reader.op != "select" or reader.args["dim"] != 0:
+                return False
+            index = reader.args["index"]
+            if not (index == last or (isinstance(index, int) and index == -1)):
+                return False
+    return True
+
+
 def _sequence_steps(length: int, reverse: bool) -> list:
     """(t, slot read, slot written) of each step of a sequence kernel, in running order."""
     if reverse:
@@ -1393,6 +1463,8 @@ def _gru_sequence(s, node, used):
     hidden MatMul (+ b_hh), then ``_gru_step``; the states (T + 1, N, H) in the kernel's slot
     order. ``saved`` (the backward's record) has no translation."""
     b, a = s.b, node.args
+    if isinstance(a["x_proj"].shape[0], Sym):
+        return _native_sequence(s, node, used)
     dtype = node.outputs[0].dtype
     length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
@@ -1414,6 +1486,8 @@ def _lstm_sequence(s, node, used):
     cells (T + 1, N, H) in the kernel's slot order. ``saved`` (the backward's record) has no
     translation."""
     b, a = s.b, node.args
+    if isinstance(a["x_proj"].shape[0], Sym):
+        return _native_sequence(s, node, used)
     dtype = node.outputs[0].dtype
     length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)

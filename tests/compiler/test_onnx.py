@@ -242,8 +242,8 @@ def test_a_permuted_expand_exports():
 
 def test_dynamic_sequence_length_convs_and_recurrent_layers():
     """A text CNN (embedding, Conv1d, max over time) with batch and length dynamic exports
-    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); an unrolled GRU
-    cannot take a dynamic length and says so (it was a TypeError)."""
+    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); a GRU with a
+    dynamic length exports as ONNX's own GRU (it raised; it was a TypeError before that)."""
     framework.manual_seed(0)
     model = nn.Sequential(nn.Embedding(7, 4), nn.Linear(4, 4)).eval()
     conv = nn.Conv1d(4, 3, 2, padding=1).eval()
@@ -261,9 +261,14 @@ def test_dynamic_sequence_length_convs_and_recurrent_layers():
         with framework.no_grad():
             np.testing.assert_allclose(got, text_cnn(xb).numpy(), rtol=1e-5, atol=1e-6)
     gru = nn.GRU(4, 3, batch_first=True).eval()
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="dynamic sequence length"):
-        framework.onnx.export(gru, (framework.randn(2, 5, 4),), io.BytesIO(), input_names=["x"],
-                              dynamic_axes={"x": {1: "length"}})
+    buffer = io.BytesIO()
+    framework.onnx.export(gru, (framework.randn(2, 5, 4),), buffer, input_names=["x"],
+                          dynamic_axes={"x": {1: "length"}})
+    xb = framework.randn(2, 8, 4)
+    with framework.no_grad():
+        expected = gru(xb)
+    for got, want in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), expected):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_cuda_model_exports_the_same_graph():
@@ -585,3 +590,41 @@ def test_weights_the_graph_does_not_read_are_left_out():
     proto = framework.onnx.export(model, (framework.randn(2, 1, 5, 5),)).model_proto
     names = {init.name for init in proto.graph.initializer}
     assert "1.running_mean" in names and "1.num_batches_tracked" not in names
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_recurrent_layers_with_a_dynamic_length_use_onnx_gru_and_lstm(opset):
+    """GRU/LSTM layers (stacked, bidirectional, batch first or not) with batch and length
+    dynamic export as ONNX's own GRU/LSTM operators (gates reordered, PyTorch's reset after
+    the hidden product), outputs, h_n and c_n, checked at other lengths and batch 1."""
+    class Tagger(nn.Module):
+        def __init__(self, cls, **options):
+            super().__init__()
+            self.rnn = cls(4, 5, **options)
+
+        def forward(self, x):
+            out, state = self.rnn(x)
+            return (out, *state) if isinstance(state, tuple) else (out, state)
+
+    framework.manual_seed(0)
+    for cls, options in ((nn.GRU, {"batch_first": True, "num_layers": 2}),
+                         (nn.LSTM, {"batch_first": True, "bidirectional": True}),
+                         (nn.GRU, {"bidirectional": True, "bias": False})):
+        model = Tagger(cls, **options).eval()
+        first = options.get("batch_first", False)
+        axes = {0: "batch", 1: "length"} if first else {0: "length", 1: "batch"}
+        buffer = io.BytesIO()
+        framework.onnx.export(model, (framework.randn(2, 6, 4) if first else
+                                      framework.randn(6, 2, 4),), buffer, input_names=["x"],
+                              dynamic_axes={"x": axes}, opset_version=opset)
+        onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+        ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
+        assert ops & {"GRU", "LSTM"}
+        for batch, length in ((3, 9), (1, 2)):
+            xb = framework.randn(batch, length, 4) if first else framework.randn(length, batch, 4)
+            with framework.no_grad():
+                expected = model(xb)
+            got = _run(buffer.getvalue(), {"x": xb.numpy()})
+            assert len(got) == len(expected)
+            for g, e in zip(got, expected):
+                np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
