@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 import types
 
-from .compiler.export import Dim, ExportedProgram, ExportError, export
+from .compiler.export import Dim, ExportedProgram, ExportError, dims, export
 
-__all__ = ["Dim", "ExportError", "ExportedProgram", "export", "load", "save"]
+__all__ = ["Dim", "ExportError", "ExportedProgram", "dims", "export", "load", "save"]
 
 
 def save(ep: ExportedProgram, f, *, extra_files=None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from .compiler.capture import TracerWarning, capturing
+from .compiler.capture import DataDependentTracerWarning, TracerWarning, capturing
 from .compiler.runtime import GraphModule, GuardError, TracingCheckError, trace
 
 
@@ -61,13 +61,14 @@ def optimize_for_inference(mod: GraphModule, other_methods=None) -> GraphModule:
 
 
 def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None):
-    """``torch.jit.script`` compiles Python source to TorchScript, which framework has no
-    compiler for: raises ``NotImplementedError`` saying what to use instead."""
+    """``torch.jit.script`` compiles Python source, keeping its control flow; framework has no
+    such compiler. Raises ``NotImplementedError`` naming what to use instead."""
     raise NotImplementedError(
-        f"framework.jit.script({type(obj).__name__}): framework has no TorchScript compiler. "
-        "Use framework.jit.trace(model, example_inputs) to capture a graph (save it with "
-        "framework.jit.save), framework.export(model, args, dynamic_shapes=...) for symbolic "
-        "sizes, or framework.compile(model) for speed; see docs/compile.md")
+        f"framework.jit.script({type(obj).__name__}) is not provided (there is no TorchScript "
+        "compiler): use framework.jit.trace(model, example_inputs) for a graph to save with "
+        "framework.jit.save (Python control flow on tensor values is frozen at the example, "
+        "with a TracerWarning), framework.export(model, args, dynamic_shapes=...) for symbolic "
+        "sizes, or framework.compile(model) to run faster in Python; see docs/compile.md")
 
 
 def is_tracing() -> bool:
@@ -120,7 +121,7 @@ def annotate(the_type, the_value):
 
 Final = typing.Final  # torch.jit.Final: a constant attribute's annotation
 
-__all__ = ["Final", "GraphModule", "GuardError", "TracerWarning", "TracingCheckError",
-           "annotate", "export", "freeze", "ignore", "is_scripting", "is_tracing", "load",
-           "optimize_for_inference", "save", "script", "script_if_tracing", "trace",
-           "trace_module", "unused"]
+__all__ = ["DataDependentTracerWarning", "Final", "GraphModule", "GuardError", "TracerWarning",
+           "TracingCheckError", "annotate", "export", "freeze", "ignore", "is_scripting",
+           "is_tracing", "load", "optimize_for_inference", "save", "script", "script_if_tracing",
+           "trace", "trace_module", "unused"]

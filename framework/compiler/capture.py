@@ -25,9 +25,10 @@ import numpy as np
 
 from .. import _backends
 from .._backends.array import Array
+from ..dtypes import dtype as _Dtype
 from ..devices import device as Device
 from . import views
-from .ir import EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild
+from .ir import EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild, walk
 from .proxy import KernelProxy
 
 _LOCK = threading.Lock()  # one trace at a time: tracing swaps process-wide hooks
@@ -40,6 +41,17 @@ class TracerWarning(Warning):
 
 class RandomTracerWarning(TracerWarning):
     """A traced call drew random numbers: a replay of its graph would repeat the draws."""
+
+
+class DataDependentTracerWarning(TracerWarning):
+    """A kernel whose output size depends on traced data (``nonzero``: boolean-mask indexing,
+    ``masked_select``; ``unique``, ...): the graph records the size seen, and its views and
+    buffers may not fit another call's data."""
+
+
+# kernels whose output size is read from their input's data (argument names to check)
+DATA_DEPENDENT = {"nonzero": ("x",), "unique": ("x",), "bincount": ("x",),
+                  "repeat_interleave": ("repeats",), "repeat_interleave_index": ("repeats",)}
 
 
 class TraceError(RuntimeError):
@@ -105,6 +117,8 @@ class Tracer:
         # arrays the trace did not make, held as constants: (Array, Value, storage version)
         self.externals: list = []
         self.in_user_call = False  # True while the traced function itself runs
+        self._dependent: set = set()  # ids of values computed from the graph's inputs
+        self._scanned = 0  # graph.nodes[:_scanned] are in _dependent
 
     # arrays -> values ----------------------------------------------------------------
     def add_input(self, array: Array, device: str, name: str) -> Value:
@@ -199,7 +213,31 @@ class Tracer:
             self.depth -= 1
         outputs = self._outputs(name, device, result)
         self.graph.nodes.append(Node(name, recorded, outputs, device))
+        if name in DATA_DEPENDENT and self._reads_inputs(
+                [recorded.get(key) for key in DATA_DEPENDENT[name]]):
+            what = ("nonzero() (boolean-mask indexing x[mask], masked_select, nonzero)"
+                    if name == "nonzero" else f"{name}()")
+            sizes = [list(v.shape) for v in outputs if v is not None]
+            warnings.warn(f"{what} gave an output of size {sizes[0] if sizes else '?'} that "
+                          "depends on the traced data: the graph records that size, so it might "
+                          "not generalize to other inputs", DataDependentTracerWarning,
+                          stacklevel=4)
         return result
+
+    def _reads_inputs(self, args: list) -> bool:
+        """True when one of ``args`` (recorded arguments) is computed from the graph's inputs
+        (the call's tensors, parameters, buffers), not from constants only."""
+        nodes = self.graph.nodes
+        dependent = self._dependent
+        dependent.update(v.id for v in self.graph.inputs)
+        for node in nodes[self._scanned:]:
+            if any(v.id in dependent for v in node.inputs()):
+                dependent.update(v.id for v in node.outputs if v is not None)
+        self._scanned = len(nodes)
+        found = []
+        for arg in args:
+            walk(arg, lambda v: found.append(v) if isinstance(v, Value) else None)
+        return any(v.id in dependent for v in found)
 
     def _arg(self, kernel: str, device: str, arg):
         if isinstance(arg, Array):
@@ -216,7 +254,7 @@ class Tracer:
         if isinstance(arg, (tuple, list)):
             items = [self._arg(kernel, device, a) for a in arg]
             return tuple(items) if isinstance(arg, tuple) else items
-        if type(arg).__name__ == "dtype" and hasattr(arg, "is_floating_point"):
+        if isinstance(arg, _Dtype):
             return DType(arg.name)
         if dataclasses.is_dataclass(arg) and not isinstance(arg, type):
             cls = type(arg)

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import inspect
 import logging
 import types
@@ -316,6 +317,20 @@ class CompiledFunction:
             return None
         return self.fn(*args, **kwargs)
 
+    def _eager_after_failed_trace(self, key, failure: Exception, args, kwargs):
+        """The call run eagerly after its trace raised ``failure``: a real error of the call
+        (a shape mismatch) raises from it as in eager, with nothing logged or cached; a call
+        that runs (one that differentiates inside) runs eagerly from now on, with the reason
+        logged (``fullgraph=True``: ``CompileError`` before any eager run)."""
+        reason = (f"the traced call raised {type(failure).__name__}: {failure} (a function that "
+                  "calls backward() or optimizer.step() inside is not captured)")
+        if self.fullgraph:
+            raise CompileError(f"framework.compile(fullgraph=True): {self._name()}: "
+                               f"{reason}") from failure
+        result = self.fn(*args, **kwargs)
+        self._run_eager(key, reason, None, None)
+        return result
+
     @capture_kind("compile")
     def _trace(self, key, named, args, kwargs, joint: bool = False):
         from ..autograd.grad_mode import is_grad_enabled
@@ -337,11 +352,12 @@ class CompiledFunction:
                 return self._run_eager(key, reason, args, kwargs)
             except Exception as exc:  # noqa: BLE001 - e.g. backward() inside a whole step
                 # The trace runs the call under no_grad (or without the closure's parameters as
-                # inputs): a call that differentiates inside fails there. Eager decides: a real
-                # error raises again from the eager call.
-                return self._run_eager(
-                    key, f"the traced call raised {type(exc).__name__}: {exc} (a function that "
-                    "calls backward() or optimizer.step() inside is not captured)", args, kwargs)
+                # inputs): a call that differentiates inside fails there. Eager decides below.
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            return self._eager_after_failed_trace(key, failure, args, kwargs)
         self.stats["traces"] += 1
         tracer_warnings = [w for w in caught if issubclass(w.category, TracerWarning)]
         for w in caught:
@@ -367,7 +383,8 @@ class CompiledFunction:
                       "the function's closure or globals); pass it as an argument")
             self.cache.pop(key, None)
             return self._run_eager(key, reason, args, kwargs)
-        guards = [(weakref.ref(t), array, version) for t, array, version in outside]
+        guards = [(weakref.ref(t), array, version, _attribute_owner(t))
+                  for t, array, version in outside]
         if joint:
             entry.externals = None
             entry.optimize(passes=self.options.get("passes", True),
@@ -665,12 +682,32 @@ def _call_key(args: tuple) -> "tuple | None":
 
 def _guards_hold(guards: list) -> bool:
     """True while every outside tensor a graph holds as a constant still holds the same
-    array, unwritten since the trace (its storage's version counter is unchanged)."""
-    for ref, array, version in guards:
+    array, unwritten since the trace (its storage's version counter is unchanged), and
+    the module attribute it was read from (``self.scale``, not a parameter or buffer) still
+    holds that tensor (``model.scale = new_tensor`` makes the graph stale)."""
+    for ref, array, version, owner in guards:
         tensor = ref()
         if array.storage.version != version or (tensor is not None and tensor._a is not array):
             return False
+        if owner is not None:
+            module = owner[0]()
+            if module is not None and module.__dict__.get(owner[1]) is not tensor:
+                return False
     return True
+
+
+def _attribute_owner(tensor) -> "tuple | None":
+    """``(weakref to module, attribute name)`` of a module whose plain attribute holds
+    ``tensor`` (found once per trace, for tensors the graph holds as constants), else None."""
+    for holder in gc.get_referrers(tensor):
+        if type(holder) is not dict:
+            continue
+        for module in gc.get_referrers(holder):
+            if isinstance(module, Module) and getattr(module, "__dict__", None) is holder:
+                name = next((k for k, v in holder.items() if v is tensor), None)
+                if name is not None:
+                    return weakref.ref(module), name
+    return None
 
 
 def referenced_state(fn) -> tuple:
@@ -893,12 +930,17 @@ def live_compiled_functions() -> list:
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
-            mode=None, options=None, disable: bool = False):
+            mode=None, options=None, name=None, disable: bool = False,
+            recompile_limit: "int | None" = None, isolate_recompiles: bool = False,
+            shapes_spec=None):
     """``torch.compile``: a module or function that traces per input signature and replays
     the cached graph, optimized and with elementwise ops fused; usable as ``@framework.compile`` or
     ``framework.compile(mode=...)(fn)``. ``backend`` is one of
     ``framework.compiler.list_backends()``, each framework's own compiler. A function marked
-    with ``framework.compiler.disable`` is returned as it is. See docs/compile.md."""
+    with ``framework.compiler.disable`` is returned as it is. ``recompile_limit`` is this
+    function's ``cache_size_limit`` (each compiled function keeps its own graphs, so
+    ``isolate_recompiles`` holds already); ``name`` and ``shapes_spec`` change nothing.
+    See docs/compile.md."""
     from .control import is_disabled
     options = _mode_options(mode, options)
     _check_backend(backend)
@@ -908,17 +950,20 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
             return target
         if isinstance(target, Module):
             return OptimizedModule(target, fullgraph=fullgraph, options=options,
-                                   dynamic=dynamic)
+                                   dynamic=dynamic, cache_size_limit=recompile_limit)
         if not callable(target):
             raise TypeError(f"framework.compile: expected a Module or a callable, got "
                             f"{type(target).__name__}")
-        return CompiledFunction(target, fullgraph=fullgraph, options=options, dynamic=dynamic)
+        return CompiledFunction(target, fullgraph=fullgraph, options=options, dynamic=dynamic,
+                                cache_size_limit=recompile_limit)
 
     return wrap if model is None else wrap(model)
 
 
 def compile_module_call(module: Module, call, *, fullgraph: bool = False, dynamic=None,
-                        backend="inductor", mode=None, options=None, disable: bool = False):
+                        backend="inductor", mode=None, options=None, name=None,
+                        disable: bool = False, recompile_limit: "int | None" = None,
+                        isolate_recompiles: bool = False, shapes_spec=None):
     """``Module.compile``'s compiled call: ``call`` (``module``'s eager call) compiled as
     ``framework.compile(module, ...)`` compiles the module, or None with ``disable`` (the
     module then stays eager). The arguments are ``framework.compile``'s."""
@@ -927,7 +972,7 @@ def compile_module_call(module: Module, call, *, fullgraph: bool = False, dynami
     if disable:
         return None
     return CompiledFunction(call, module=module, fullgraph=fullgraph, options=options,
-                            dynamic=dynamic)
+                            dynamic=dynamic, cache_size_limit=recompile_limit)
 
 
 _MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -966,13 +1011,12 @@ class OptimizedModule(Module):
     original, whose parameters it shares; calls go through a ``CompiledFunction``."""
 
     def __init__(self, mod, *, fullgraph: bool = False, options: "dict | None" = None,
-                 dynamic: "bool | None" = None) -> None:
+                 dynamic: "bool | None" = None, cache_size_limit: "int | None" = None) -> None:
         super().__init__()
         self._orig_mod = mod
-        object.__setattr__(self, "_compiled", CompiledFunction(mod, module=mod,
-                                                               fullgraph=fullgraph,
-                                                               options=options,
-                                                               dynamic=dynamic))
+        object.__setattr__(self, "_compiled", CompiledFunction(
+            mod, module=mod, fullgraph=fullgraph, options=options, dynamic=dynamic,
+            cache_size_limit=cache_size_limit))
 
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)

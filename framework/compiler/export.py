@@ -34,8 +34,11 @@ class Dim:
 
 class _DimHint:
     """``Dim.AUTO`` (symbolic where the program allows, else static), ``Dim.DYNAMIC``
-    (symbolic, or an error) and ``Dim.STATIC`` (the example's size): a dim marked with one
-    needs no name; hinted dims of one example size share a symbol."""
+    (symbolic, or an error) and ``Dim.STATIC`` (the example's size), as
+    ``torch.export.Dim``'s hints: a dim marked AUTO or DYNAMIC gets a symbol shared by every
+    such dim of the same example size (torch infers those equalities; sizes equal only by
+    chance are tied here too: name a ``Dim`` to keep them apart). AUTO leaves a size of 0
+    or 1 static."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -49,27 +52,25 @@ Dim.DYNAMIC = _DimHint("DYNAMIC")
 Dim.STATIC = _DimHint("STATIC")
 
 
+def dims(*names: str, min: "int | None" = None, max: "int | None" = None) -> tuple:  # noqa: A002
+    """``torch.export.dims``: one ``Dim`` per name, with the same bounds."""
+    return tuple(Dim(name, min=min, max=max) for name in names)
+
+
 class ExportError(RuntimeError):
     """The program cannot be exported with the requested symbolic sizes."""
 
 
 class ExportedProgram(GraphModule):
     """The exported graph and its parameters (``torch.export.ExportedProgram``);
-    ``module()`` (or calling it directly) runs it for any size of the symbolic dims."""
-
-    def module(self) -> "ExportedProgram":
-        """The program as a callable module (this object: it runs the graph itself)."""
-        return self
-
-    @property
-    def graph_module(self) -> "ExportedProgram":
-        """The callable graph (``ExportedProgram.graph_module``): this object."""
-        return self
+    ``module()`` (or calling it directly) runs it for any size of the symbolic dims.
+    As in torch, ``state_dict`` is a dict attribute here, and ``module()`` gives a
+    ``GraphModule`` (the same graph and weights) with ``state_dict()``, ``eval()``, ``to()``."""
 
     @property
     def state_dict(self) -> dict:
-        """The parameters and buffers the graph reads, by ``state_dict`` key."""
-        return {value.name: self.params[value.name] for value in self.graph.params}
+        """The weights by ``state_dict`` key (``ExportedProgram.state_dict`` is a dict)."""
+        return {name: t.detach() for name, t in self.params.items()}
 
     def run_decompositions(self, decomp_table=None, decompose_custom_triton_ops: bool = False
                            ) -> "ExportedProgram":
@@ -77,10 +78,24 @@ class ExportedProgram(GraphModule):
         (the counterpart of torch's core ATen ops), so there is nothing to decompose."""
         return self
 
+    @property
+    def graph_module(self) -> GraphModule:
+        """The callable module over the graph (``module()``; torch gives an fx GraphModule)."""
+        return self.module()
+
+    def module(self) -> GraphModule:
+        """A callable module over the same graph and weights (made once)."""
+        made = self.__dict__.get("_module")
+        if made is None or made.graph is not self.graph:
+            made = GraphModule(self.graph, self.params, self._spec)
+            self._module = made
+        return made
+
 
 @capture_kind("export")
 def export(mod, args: tuple, kwargs: "dict | None" = None, *, dynamic_shapes=None,
-           strict: bool = False) -> ExportedProgram:
+           strict: bool = False, preserve_module_call_signature: tuple = (),
+           prefer_deferred_runtime_asserts_over_guards: bool = False) -> ExportedProgram:
     """Capture ``mod(*args, **kwargs)`` as a graph; ``dynamic_shapes`` marks symbolic dims
     like ``torch.export.export``: per argument (a tuple, or a dict by parameter name) a
     ``{dim: Dim("batch")}`` dict (a string names a Dim too) or None."""
@@ -183,8 +198,10 @@ def _parse_dynamic_shapes(mod, args, kwargs, leaves, dynamic_shapes) -> list:
             dims = {i: d for i, d in enumerate(dims) if d is not None}
         for dim, d in dims.items():
             d = Dim(d) if isinstance(d, str) else d
-            if d is Dim.STATIC:
+            if d is None or d is Dim.STATIC:
                 continue
+            if d is Dim.AUTO and -arg.ndim <= dim < arg.ndim and arg.shape[dim] < 2:
+                continue  # AUTO leaves a size of 0 or 1 static
             if not isinstance(d, (Dim, _DimHint)):
                 raise ExportError(f"export(): dynamic_shapes entries must be Dim objects, "
                                   f"names or Dim.AUTO/DYNAMIC/STATIC, got {d!r}")

@@ -26,6 +26,9 @@ def freeze(mod: GraphModule, preserved_attrs=None, optimize_numerics: bool = Tru
     folded (``torch.jit.freeze``). Raises ``RuntimeError`` for a graph that writes one of
     them (a module traced in training mode updating batch-norm statistics)."""
     _check_traced("freeze", mod)
+    if mod.training:  # torch's check and message
+        raise RuntimeError("Freezing is currently only implemented for modules in eval mode. "
+                           "Please call .eval() on your module before freezing.")
     if preserved_attrs:
         raise NotImplementedError("framework.jit.freeze: preserved_attrs is not supported: a "
                                   "frozen graph keeps no attributes; trace the module again "
@@ -59,6 +62,8 @@ def optimize_for_inference(mod: GraphModule, other_methods=None) -> GraphModule:
     the passes and fusion of ``framework.compile`` (``torch.jit.optimize_for_inference``)."""
     from .compile import optimize
     _check_traced("optimize_for_inference", mod)
+    if mod.training:  # as torch: set to eval first
+        mod.eval()
     if mod.graph.params:
         frozen = freeze(mod)
     else:

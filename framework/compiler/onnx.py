@@ -2,7 +2,7 @@
 
 The model is captured with ``framework.jit.trace`` (or ``framework.export``
 when ``dynamic_axes`` marks dims), then each node becomes a few ONNX
-operators (opset >= 17). Views map to ``Reshape``/``Transpose``/``Expand``/
+operators (opset 11 and later; 17 by default). Views map to ``Reshape``/``Transpose``/``Expand``/
 ``Slice``/``Gather``. ONNX tensors are immutable, so ``copy_`` (how
 ``cat``, ``stack`` and ``contiguous`` fill a buffer) is made functional: the
 written buffer gets a new version, built with ``Concat`` around the written
@@ -19,8 +19,9 @@ import math
 
 import numpy as np
 
-from .capture import capture_kind, flatten
-from .ir import Const, Graph, Struct, Sym, Value
+from .capture import capture_kind
+from .ir import Const, Graph, Struct, Sym, Value, walk
+from .runtime import GraphModule
 
 INT64_MAX = 2 ** 63 - 1
 
@@ -30,181 +31,190 @@ class UnsupportedOperatorError(RuntimeError):
 
 
 class TrainingMode(enum.Enum):
-    """The mode a module is exported in (``torch.onnx.TrainingMode``): EVAL (the default),
-    PRESERVE (as it is) or TRAINING."""
+    """``torch.onnx.TrainingMode``: the mode a module is exported in (``EVAL`` only here)."""
+
     EVAL = 0
     PRESERVE = 1
     TRAINING = 2
 
 
 class ONNXProgram:
-    """What ``export`` returns (``torch.onnx.ONNXProgram``): ``model_proto`` (an
-    ``onnx.ModelProto``), ``save(path)`` to write it, and a call that runs it in onnxruntime
-    on framework tensors (a list of tensors back, one per ONNX output)."""
+    """What ``export`` returns (``torch.onnx.ONNXProgram``): ``model_proto``, ``save(path)``,
+    and a call running the model in ONNX Runtime (framework tensors in, out)."""
 
-    def __init__(self, model_proto) -> None:
+    def __init__(self, model_proto, exported_program=None) -> None:
         self.model_proto = model_proto
+        self.exported_program = exported_program
         self._session = None
 
     def save(self, destination, *, include_initializers: bool = True,
              keep_initializers_as_inputs: bool = False, external_data=None) -> None:
         """Write the model to ``destination`` (a path or a binary file)."""
-        proto = self.model_proto
-        if not include_initializers or keep_initializers_as_inputs:
-            import onnx
-            proto = onnx.ModelProto()
-            proto.CopyFrom(self.model_proto)
-            if keep_initializers_as_inputs:
-                _initializers_as_inputs(proto)
-            if not include_initializers:
-                del proto.graph.initializer[:]
-        _write(proto, destination)
+        import onnx
+        if hasattr(destination, "write"):
+            destination.write(self.model_proto.SerializeToString())
+        else:
+            onnx.save(self.model_proto, destination)
+
+    def optimize(self) -> None:
+        """``ONNXProgram.optimize``: the graph is written as translated (nothing to do)."""
+
+    def initialize_inference_session(self, initializer=None) -> None:
+        import onnxruntime
+        self._session = (initializer or (lambda data: onnxruntime.InferenceSession(
+            data, providers=["CPUExecutionProvider"])))(self.model_proto.SerializeToString())
+
+    def release(self) -> None:
+        self._session = None
 
     def __call__(self, *args, **kwargs) -> list:
-        from ..ops.creation import tensor
-        try:
-            import onnxruntime
-        except ImportError as exc:
-            raise ImportError("running an ONNXProgram needs onnxruntime: pip install "
-                              "onnxruntime") from exc
+        """Run the model in ONNX Runtime on framework tensors; returns framework tensors."""
+        from ..ops.creation import from_numpy
+        from .capture import flatten
         if self._session is None:
-            self._session = onnxruntime.InferenceSession(
-                self.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
-        leaves, _ = flatten((args, kwargs))
+            self.initialize_inference_session()
+        tensors, _ = flatten((tuple(args), dict(kwargs)))
         names = [i.name for i in self._session.get_inputs()]
-        feeds = {name: leaf.detach().cpu().numpy() for name, leaf in zip(names, leaves)}
-        return [tensor(out) for out in self._session.run(None, feeds)]
+        feeds = {name: t.detach().cpu().numpy() for name, t in zip(names, tensors)}
+        return [from_numpy(out) for out in self._session.run(None, feeds)]
 
     def __repr__(self) -> str:
-        graph = self.model_proto.graph
-        return (f"ONNXProgram(inputs={[i.name for i in graph.input]}, "
-                f"outputs={[o.name for o in graph.output]}, nodes={len(graph.node)})")
+        import onnx
+        return f"ONNXProgram(\n{onnx.helper.printable_graph(self.model_proto.graph)}\n)"
 
 
 @capture_kind("onnx")
-def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
-           verbose: "bool | None" = None, input_names=None, output_names=None,
-           opset_version: "int | None" = None, dynamic_axes=None,
-           keep_initializers_as_inputs: bool = False, dynamo: bool = True,
-           external_data: bool = True, dynamic_shapes=None, report: bool = False,
-           optimize: bool = True, verify: bool = False, profile: bool = False,
-           dump_exported_program: bool = False, artifacts_dir=".", fallback: bool = False,
-           training: "TrainingMode | None" = TrainingMode.EVAL,
-           do_constant_folding: bool = True, operator_export_type=None, custom_opsets=None,
-           custom_translation_table=None, export_modules_as_functions: bool = False,
-           autograd_inlining: bool = True) -> "ONNXProgram | None":
-    """Trace ``model(*args)`` and write it to ``f`` (a path or a binary file) as an ONNX model
-    (``torch.onnx.export``, opset >= 17, checked by ``onnx.checker``); returns an
-    ``ONNXProgram`` (``dynamo=True``, torch's default; with ``f=None`` nothing is written)
-    or None (``dynamo=False``). Both settings use the one exporter.
+def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=None,
+           output_names=None, opset_version: "int | None" = None, dynamo: bool = True,
+           external_data: bool = True, dynamic_shapes=None, custom_translation_table=None,
+           report: bool = False, optimize: bool = True, verify: bool = False,
+           profile: bool = False, dump_exported_program: bool = False, artifacts_dir=".",
+           export_params: bool = True, keep_initializers_as_inputs: bool = False,
+           dynamic_axes=None, training=TrainingMode.EVAL, operator_export_type=None,
+           do_constant_folding: bool = True, custom_opsets=None,
+           export_modules_as_functions=False, autograd_inlining: bool = True):
+    """Trace ``model(*args)`` (a module in eval mode, a function, or an already traced or
+    exported graph) and translate it to ONNX (``torch.onnx.export``, default opset 17).
 
-    Symbolic dims: ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``, by
-    input/output name) or ``dynamic_shapes`` (``framework.export``'s). ``training`` picks the
-    module's mode (EVAL by default). ``verify`` runs the model in onnxruntime on ``args`` and
-    raises when it differs from framework's output. ``report``, ``optimize``, ``profile``,
-    ``dump_exported_program``, ``artifacts_dir``, ``fallback``, ``external_data`` and
-    ``autograd_inlining`` change nothing here (the model is written in one file)."""
-    _refuse_unsupported(operator_export_type, custom_opsets, custom_translation_table,
-                        export_modules_as_functions)
+    ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``, by input/output
+    name) or ``dynamic_shapes`` (as ``framework.export``'s) make dims symbolic. ``f`` (a path
+    or a binary file) is written when given. Returns an ``ONNXProgram`` (``dynamo=True``, the
+    default, as torch) or None (``dynamo=False``). ``verify=True`` runs the model in ONNX
+    Runtime on ``args`` and compares with framework's outputs. Both of torch's exporters
+    map to the one translation here; options that only steer theirs (``report``,
+    ``optimize``, ``external_data``, ``do_constant_folding``, ...) are accepted and change
+    nothing; ``custom_opsets``, ``custom_translation_table``, ``export_modules_as_functions``
+    and a training-mode export raise ``NotImplementedError``."""
+    from .export import ExportedProgram
+    from .export import export as capture
     try:
         import onnx
     except ImportError as exc:
         raise ImportError("framework.onnx.export needs the onnx package: pip install onnx") from exc
+    _refuse_unsupported(training, operator_export_type, custom_opsets,
+                        custom_translation_table, export_modules_as_functions)
+    opset = 17 if opset_version is None else int(opset_version)
+    if opset < MIN_OPSET:
+        raise ValueError(f"framework.onnx.export supports opset_version >= {MIN_OPSET}, got {opset}")
     if f is None and not dynamo:
         raise ValueError("framework.onnx.export: f (a path or a file) is required with dynamo=False")
-    opset = 17 if opset_version is None else int(opset_version)
-    if opset < 17:
-        raise ValueError(f"framework.onnx.export supports opset_version >= 17, got {opset}")
-    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    args, kwargs = _split_kwargs(args, kwargs)
     input_names = list(input_names or [])
     dynamic_axes = dict(dynamic_axes or {})
     if dynamic_axes and dynamic_shapes is not None:
         raise ValueError("framework.onnx.export: give dynamic_axes or dynamic_shapes, not both")
     if dynamic_shapes is None:
-        dynamic_shapes = _dynamic_shapes(args, input_names, dynamic_axes)
-    program = _capture_in_mode(model, args, kwargs, dynamic_shapes, training)
+        dynamic_shapes = _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes)
+    if isinstance(model, GraphModule) and getattr(model, "_retrace", None) is not None:
+        model = model._retrace.source  # a trace of a live program: capture it (dynamic dims)
+    if isinstance(model, GraphModule):  # exported or loaded: its graph as it is
+        program = model
+    else:
+        program = _capture_eval(capture, model, args, kwargs, dynamic_shapes)
     proto = to_onnx(program.graph, program.params, opset, input_names, list(output_names or []),
-                    dynamic_axes, export_params)
-    if keep_initializers_as_inputs:
-        _initializers_as_inputs(proto)
+                    dynamic_axes, export_params, keep_initializers_as_inputs)
     onnx.checker.check_model(proto)
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
-    result = ONNXProgram(proto)
+    result = ONNXProgram(proto, program if isinstance(program, ExportedProgram) else None)
     if verify:
-        _verify(result, program, args, kwargs or {})
+        _verify(result, program, args, kwargs)
     if f is not None:
-        _write(proto, f)
+        result.save(f)
     return result if dynamo else None
 
 
-def _refuse_unsupported(operator_export_type, custom_opsets, custom_translation_table,
-                        export_modules_as_functions) -> None:
-    given = {"operator_export_type": operator_export_type not in (None, "ONNX")
-             and getattr(operator_export_type, "name", None) != "ONNX",
-             "custom_opsets": bool(custom_opsets),
-             "custom_translation_table": bool(custom_translation_table),
-             "export_modules_as_functions": bool(export_modules_as_functions)}
-    for name, set_ in given.items():
-        if set_:
-            raise NotImplementedError(f"framework.onnx.export: {name} is not supported (the "
-                                      "exporter writes standard ONNX operators only)")
+def _refuse_unsupported(training, operator_export_type, custom_opsets,
+                        custom_translation_table, export_modules_as_functions) -> None:
+    """``NotImplementedError`` for the ``torch.onnx.export`` options this exporter lacks."""
+    if training not in (TrainingMode.EVAL, TrainingMode.PRESERVE, None) and \
+            getattr(training, "name", training) != "EVAL":
+        raise NotImplementedError("framework.onnx.export: training=TrainingMode.TRAINING is not "
+                                  "supported; the inference graph (eval mode) is exported")
+    if operator_export_type not in (None, 0) and \
+            getattr(operator_export_type, "name", "ONNX") != "ONNX":
+        raise NotImplementedError(f"framework.onnx.export: operator_export_type="
+                                  f"{operator_export_type} is not supported (ONNX operators only)")
+    for name, value in (("custom_opsets", custom_opsets),
+                        ("custom_translation_table", custom_translation_table),
+                        ("export_modules_as_functions", export_modules_as_functions)):
+        if value:
+            raise NotImplementedError(f"framework.onnx.export: {name} is not supported")
 
 
-def _capture_in_mode(model, args, kwargs, dynamic_shapes, training):
-    """``framework.export`` of the call with the module in ``training``'s mode (restored)."""
-    from .export import export as capture
-    mode = TrainingMode.EVAL if training is None else TrainingMode(training)
-    was = getattr(model, "training", None)
-    wanted = was if mode is TrainingMode.PRESERVE or was is None else mode is TrainingMode.TRAINING
-    if was is not None and wanted != was:
-        model.train(wanted)
+def _capture_eval(capture, model, args, kwargs, dynamic_shapes):
+    """``framework.export`` of ``model`` in eval mode (torch's default), its mode restored."""
+    training = getattr(model, "training", None)
+    if training:
+        model.eval()  # torch.onnx.export's default: export the inference graph
     try:
         return capture(model, args, kwargs, dynamic_shapes=dynamic_shapes)
     finally:
-        if was is not None and wanted != was:
-            model.train(was)
+        if training:
+            model.train()
 
 
-def _initializers_as_inputs(proto) -> None:
-    """List each initializer as a graph input too (``keep_initializers_as_inputs``)."""
-    import onnx
-    present = {i.name for i in proto.graph.input}
-    for init in proto.graph.initializer:
-        if init.name not in present:
-            proto.graph.input.append(onnx.helper.make_tensor_value_info(
-                init.name, init.data_type, list(init.dims)))
-
-
-def _verify(result: ONNXProgram, program, args: tuple, kwargs: dict) -> None:
-    """Raise ``RuntimeError`` when onnxruntime's outputs differ from the program's."""
+def _verify(onnx_program: ONNXProgram, program, args: tuple, kwargs: dict) -> None:
+    """``verify=True``: ONNX Runtime's outputs on ``args`` against the graph's own replay."""
     from ..autograd.grad_mode import no_grad
+    from .capture import flatten
     with no_grad():
-        expected, _ = flatten(program(*args, **kwargs))
-    actual = result(*args, **kwargs)
-    for i, (want, got) in enumerate(zip(expected, actual)):
-        want = want.detach().cpu().numpy()
-        got = got.numpy()
-        if want.shape != got.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-5):
-            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of onnxruntime "
-                               f"differs from framework's (shapes {list(got.shape)} and "
-                               f"{list(want.shape)})")
+        expected = flatten(program(*args, **kwargs))[0]
+    got = onnx_program(*args, **kwargs)
+    for i, (a, e) in enumerate(zip(got, expected)):
+        a, e = a.numpy(), e.detach().cpu().numpy()
+        if a.shape != e.shape:
+            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of ONNX Runtime "
+                               f"has shape {list(a.shape)}, framework's {list(e.shape)}")
+        if not np.allclose(a, e, rtol=1e-3, atol=1e-5, equal_nan=True):
+            worst = np.abs(a.astype(np.float64) - e).max()
+            raise RuntimeError(f"framework.onnx.export(verify=True): output {i} of ONNX Runtime "
+                               f"differs from framework's (max abs difference {worst:.3g})")
 
 
-def _write(proto, f) -> None:
-    import onnx
-    if hasattr(f, "write"):
-        f.write(proto.SerializeToString())
-    else:
-        onnx.save(proto, f)
+MIN_OPSET = 11  # Range, CumSum, ScatterElements, Pad with input amounts
 
 
-def _dynamic_shapes(args, input_names, dynamic_axes):
+def _split_kwargs(args, kwargs) -> tuple:
+    """(positional args, keyword args): as ``torch.onnx.export``, a dict ending ``args`` holds
+    keyword arguments (``args=(x, {"mask": m})``; end with ``{}`` to pass a dict positionally)."""
+    args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+    kwargs = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        kwargs = {**args[-1], **kwargs}
+        args = args[:-1]
+    return args, kwargs
+
+
+def _dynamic_shapes(model, args, kwargs, input_names, dynamic_axes):
+    """``dynamic_axes`` by input name as ``framework.export``'s ``dynamic_shapes``: names go
+    to the positional arguments, then to the keyword arguments, in order."""
     if not dynamic_axes:
         return None
-    names = input_names + [f"input{i}" for i in range(len(input_names), len(args))]
+    count = len(args) + len(kwargs)
+    names = input_names + [f"input{i}" for i in range(len(input_names), count)]
     shapes = []
-    for i, name in enumerate(names[:len(args)]):
+    for name in names[:count]:
         axes = dynamic_axes.get(name)
         if axes is None:
             shapes.append(None)
@@ -212,7 +222,14 @@ def _dynamic_shapes(args, input_names, dynamic_axes):
             shapes.append({int(d): str(n) for d, n in axes.items()})
         else:
             shapes.append({int(d): f"{name}_dynamic_axes_{int(d) + 1}" for d in axes})
-    return tuple(shapes)
+    if not kwargs:
+        return tuple(shapes)
+    import inspect
+    fn = model.forward if hasattr(model, "forward") else model
+    positional = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keys = positional[:len(args)] + list(kwargs)
+    return {key: dims for key, dims in zip(keys, shapes) if dims is not None}
 
 
 _ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7,
@@ -247,12 +264,21 @@ class _Builder:
         self._count = 0
         self._consts: dict = {}
         self._symbols: dict = {}
+        self._const_values: dict = {}  # initializer name -> its NumPy data
 
     def fresh(self, hint: str = "t") -> str:
         self._count += 1
         return f"{hint}_{self._count}"
 
     def add(self, op: str, inputs: list, n_out: int = 1, name_hint: str = "", **attrs) -> list:
+        if self.opset < 13 and op in ("Unsqueeze", "Squeeze", "Split") and len(inputs) == 2:
+            # before opset 13 the axes / split sizes were attributes (always constants here)
+            attrs["split" if op == "Split" else "axes"] = [
+                int(v) for v in self._const_values[inputs[1]].reshape(-1)]
+            inputs = inputs[:1]
+        if self.opset < 12 and op in ("LessOrEqual", "GreaterOrEqual"):  # both came in 12
+            flipped = self.one("Greater" if op == "LessOrEqual" else "Less", inputs)
+            return self.add("Not", [flipped], n_out, name_hint)
         outs = [self.fresh(name_hint or op.lower()) for _ in range(n_out)]
         self.nodes.append(self.helper.make_node(op, inputs, outs, **attrs))
         return outs
@@ -271,6 +297,7 @@ class _Builder:
         name = self.fresh("const")
         self.initializers.append(self.tensor_proto(name, array, dtype))
         self._consts[key] = name
+        self._const_values[name] = array
         return name
 
     def tensor_proto(self, name: str, array: np.ndarray, dtype: "str | None" = None):
@@ -294,7 +321,7 @@ class _Builder:
             for i, value in enumerate(self.graph.inputs[:self.graph.user_inputs]):
                 for d, size in enumerate(value.shape):
                     if size == Sym.symbol(name):
-                        self._symbols[name] = self.one("Shape", [f"__input{i}"], start=d, end=d + 1)
+                        self._symbols[name] = self.dim_size(f"__input{i}", d)
                         break
                 if name in self._symbols:
                     break
@@ -302,6 +329,15 @@ class _Builder:
                 raise UnsupportedOperatorError(f"onnx export: symbolic size {name} is not the "
                                                "size of an input dim")
         return self._symbols[name]
+
+    def dim_size(self, x: str, d: int) -> str:
+        """A 1-element int64 tensor: the size of dim ``d`` of ``x`` (``Shape`` takes
+        ``start``/``end`` from opset 15; before, the whole shape is sliced)."""
+        if self.opset >= 15:
+            return self.one("Shape", [x], start=d, end=d + 1)
+        shape = self.one("Shape", [x])
+        return self.one("Slice", [shape, self.const(np.array([d], np.int64)),
+                                  self.const(np.array([d + 1], np.int64))])
 
     def ints(self, values) -> str:
         """A 1-D int64 tensor of ``values`` (ints or ``Sym``s)."""
@@ -331,12 +367,20 @@ class _Builder:
             return self.const(np.array(value, dtype=np.int64))
         return self.one("Reshape", [self.ints([value]), self.const(np.array([], dtype=np.int64))])
 
+    def extreme(self, op: str, x: str, y: str, dtype: str) -> str:
+        """``Max``/``Min`` of two tensors; before opset 12 they took floats only, so integers
+        pick with ``Where`` of a comparison."""
+        if self.opset >= 12 or dtype.startswith(("float", "bfloat")):
+            return self.one(op, [x, y])
+        pick_x = self.one("Greater" if op == "Max" else "Less", [x, y])
+        return self.one("Where", [pick_x, x, y])
+
     def cast(self, name: str, to: str) -> str:
         return self.one("Cast", [name], to=_ONNX_TYPES[to])
 
     def reduce(self, op: str, x: str, axes, keepdims: int) -> str:
         axes = list(axes)
-        if op == "ReduceSum" or self.opset >= 18:
+        if (op == "ReduceSum" and self.opset >= 13) or self.opset >= 18:
             return self.one(op, [x, self.const(np.array(axes, dtype=np.int64))], keepdims=keepdims)
         return self.one(op, [x], axes=axes, keepdims=keepdims)
 
@@ -347,8 +391,10 @@ def _numpy_dtype(name: str):
 
 
 def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_names: list,
-            dynamic_axes: dict, export_params: bool = True):
-    """The ``onnx.ModelProto`` of ``graph`` (parameters as initializers)."""
+            dynamic_axes: dict, export_params: bool = True,
+            keep_initializers_as_inputs: bool = False):
+    """The ``onnx.ModelProto`` of ``graph`` (parameters as initializers; also listed as graph
+    inputs with ``keep_initializers_as_inputs``, so a runtime may feed other weights)."""
     b = _Builder(graph, opset)
     helper = b.helper
     user = graph.inputs[:graph.user_inputs]
@@ -361,18 +407,18 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
             names[i], _ONNX_TYPES[value.dtype], _dims(value.shape, symbol_names)))
         state.define(value, names[i])
         b.nodes.append(helper.make_node("Identity", [names[i]], [f"__input{i}"]))
+    used = {v.id for node in graph.nodes for v in node.inputs()}
+    used.update(v.id for v in graph.output_values())
     for value in graph.params:
+        if value.id not in used:  # num_batches_tracked in eval: no unused initializer
+            continue
         data = params[value.name].detach()._host()
         if export_params:
             b.initializers.append(b.tensor_proto(value.name, data, value.dtype))
-        else:
+        if not export_params or keep_initializers_as_inputs:
             graph_inputs.append(helper.make_tensor_value_info(
                 value.name, _ONNX_TYPES[value.dtype], list(value.shape)))
         state.define(value, value.name)
-    used = set()
-    for node in graph.nodes:
-        used.update(v.id for v in node.inputs())
-    used.update(v.id for v in graph.output_values())
     for node in graph.nodes:
         state.node(node, used)
     outputs = graph.output_values()
@@ -395,6 +441,26 @@ def to_onnx(graph: Graph, params: dict, opset: int, input_names: list, output_na
                               producer_name="framework")
     model.ir_version = min(model.ir_version, 9)
     return model
+
+
+def _view_positions(node, positions: np.ndarray) -> np.ndarray:
+    """``positions`` (a root's element positions, viewed so far) through view ``node``."""
+    a = node.args
+    if node.op == "reshape":
+        return positions.reshape(a["shape"])
+    if node.op == "permute":
+        return positions.transpose(a["dims"])
+    if node.op == "expand":
+        return np.broadcast_to(positions, a["size"])
+    if node.op == "slice":
+        key = [slice(None)] * positions.ndim
+        key[a["dim"]] = slice(a["start"], a["end"], a["step"])
+        return positions[tuple(key)]
+    if node.op == "select":
+        return np.take(positions, a["index"], axis=a["dim"])
+    raise UnsupportedOperatorError(f"onnx export: unsupported operator '{node.op}' (a view of "
+                                   "a view that is not a reshape, permute, expand, slice or "
+                                   "select)")
 
 
 def _axes_spec(axes, name) -> dict:
@@ -458,9 +524,78 @@ class _State:
                                    b.ints([a["dim"]]), b.ints([a["step"]])])
         if node.op == "select":
             return b.one("Gather", [x, b.int_scalar(a["index"])], axis=a["dim"])
+        if node.op == "as_strided" and self._strided_gather_ok(node):
+            return self._strided_gather(node, x)
         raise UnsupportedOperatorError(
             f"onnx export: unsupported operator '{node.op}' (a view that is not a reshape, "
-            "permute, expand, slice or select of its base)")
+            "permute, expand, slice or select of its base, nor a static strided view of a "
+            "whole computed tensor)")
+
+    def _strided_gather_ok(self, node) -> bool:
+        """An ``as_strided`` view (``diagonal``, ``unfold``, a 3-d convolution's windows) that
+        ``_strided_gather`` can express: static sizes from its root (a computed value or an
+        input, row-major: its storage order is its ONNX element order) on, same dtype."""
+        root = self.values.get(self.root.get(node.args["input"].id))
+        if root is None or node.args.get("dtype") is not None:
+            return False
+        found = []
+        chain = [n.args for n in self._view_chain(node.args["input"])] + [node.args]
+        walk((list(root.shape), chain),
+             lambda leaf: found.append(leaf) if isinstance(leaf, Sym) else None)
+        if not found:
+            return math.prod(root.shape) <= 1 << 24
+        return self._batched_strided(node) is not None
+
+    def _batched_strided(self, node):
+        """``(rows, row_size)`` for an ``as_strided`` view of a root (no view between) whose
+        only symbolic size is dim 0, shared with the root and stepped by one root row (a 3-d
+        convolution's windows at a dynamic batch): each row is viewed alike. Else None."""
+        a = node.args
+        root = self.values.get(self.root.get(a["input"].id))
+        if root is None or a["input"].id in self.view or not root.shape:
+            return None
+        rows, rest = root.shape[0], list(root.shape[1:])
+        row_size = math.prod(rest) if all(isinstance(n, int) for n in rest) else None
+        static = [a["storage_offset"], *a["size"][1:], *a["stride"]]
+        if (row_size is None or any(isinstance(v, Sym) for v in static)
+                or a["size"][0] != rows or a["stride"][0] != row_size
+                or a["storage_offset"] < 0):
+            return None
+        last = a["storage_offset"] + sum((n - 1) * st
+                                         for n, st in zip(a["size"][1:], a["stride"][1:]))
+        return (rows, row_size) if last < row_size else None
+
+    def _view_chain(self, value: Value) -> list:
+        """The view nodes from ``value``'s root to ``value``, in order."""
+        chain = []
+        while value.id in self.view:
+            node, value = self.view[value.id]
+            chain.append(node)
+        return chain[::-1]
+
+    def _strided_gather(self, node, x: str) -> str:
+        """The view's elements gathered from the flattened root by their storage positions:
+        the parent's offset (its first element's position, found by running its view chain
+        on the root's positions) + ``storage_offset + sum(i_k * stride_k)``."""
+        b, a = self.b, node.args
+        parent = a["input"]
+        root = self.values[self.root[parent.id]]
+        batched = self._batched_strided(node)
+        if batched is not None:  # one row's positions, gathered from every row
+            index = np.full((), a["storage_offset"], dtype=np.int64)
+            for size, stride in zip(a["size"][1:], a["stride"][1:]):
+                index = index[..., None] + np.arange(size, dtype=np.int64) * stride
+            rows = b.one("Reshape", [self.get(root), b.ints([batched[0], batched[1]])])
+            return b.one("Gather", [rows, b.const(index)], axis=1)
+        positions = np.arange(math.prod(root.shape), dtype=np.int64).reshape(root.shape)
+        for view in self._view_chain(parent):
+            positions = _view_positions(view, positions)
+        start = int(positions.reshape(-1)[0]) if positions.size else 0
+        index = np.full((), start + a["storage_offset"], dtype=np.int64)
+        for size, stride in zip(a["size"], a["stride"]):
+            index = index[..., None] + np.arange(size, dtype=np.int64) * stride
+        flat = b.one("Reshape", [self.get(root), b.const(np.array([-1], np.int64))])
+        return b.one("Gather", [flat, b.const(index)], axis=0)
 
     def node(self, node, used: set) -> None:
         if node.is_view:
@@ -469,7 +604,7 @@ class _State:
             self.view[out.id] = (node, parent)
             self.root[out.id] = self.root[parent.id]
             self.values[out.id] = out
-            if node.op == "as_strided":
+            if node.op == "as_strided" and not self._strided_gather_ok(node):
                 self._apply_view(node, "")  # raises the clear error now
             return
         if node.op == "copy_":
@@ -482,6 +617,8 @@ class _State:
                 f"onnx export: unsupported operator 'custom_op' {node.args['name']!r} (a "
                 "framework.library op has no ONNX translation)")
         translate = _TRANSLATIONS.get(node.op)
+        if translate is None and _reads_nothing(node):
+            translate = _constant_node
         if translate is None:
             raise UnsupportedOperatorError(
                 f"onnx export: unsupported operator '{node.op}' (no ONNX translation of this "
@@ -637,6 +774,8 @@ def _binary(s: _State, node, used):
     elif op.startswith("bitwise_") and b.opset < 18:
         raise UnsupportedOperatorError(f"onnx export: operator '{op}' of integers needs "
                                        f"opset_version >= 18 (BitwiseAnd/Or/Xor), got {b.opset}")
+    elif op in ("maximum", "minimum"):
+        result = b.extreme(_BINARY[op], x, y, compute)
     elif op in _BINARY:
         result = b.one(_BINARY[op], [x, y])
     else:
@@ -665,9 +804,9 @@ def _clamp(s, node, used):
     out = node.outputs[0].dtype
     x = s.arg(a["x"], out)
     if a["lo"] is not None:
-        x = b.one("Max", [x, b.scalar(a["lo"], out)])
+        x = b.extreme("Max", x, b.scalar(a["lo"], out), out)
     if a["hi"] is not None:
-        x = b.one("Min", [x, b.scalar(a["hi"], out)])
+        x = b.extreme("Min", x, b.scalar(a["hi"], out), out)
     return x
 
 
@@ -812,8 +951,17 @@ def _matmul_epilogue(s, node, used):
 
 
 def _softmax(s, node, used):
-    a = node.args
-    return s.b.one("LogSoftmax" if a["log"] else "Softmax", [s.get(a["x"])], axis=a["dim"])
+    b, a = s.b, node.args
+    op = "LogSoftmax" if a["log"] else "Softmax"
+    rank = len(a["x"].shape)
+    dim = a["dim"] % rank if rank else 0
+    if b.opset >= 13 or dim == rank - 1:
+        return b.one(op, [s.get(a["x"])], axis=a["dim"])
+    # before opset 13 Softmax normalized over all dims from ``axis`` on: move dim last
+    perm = [d for d in range(rank) if d != dim] + [dim]
+    inverse = [perm.index(d) for d in range(rank)]
+    moved = b.one(op, [b.one("Transpose", [s.get(a["x"])], perm=perm)], axis=rank - 1)
+    return b.one("Transpose", [moved], perm=inverse)
 
 
 def _norm_rows(s, node, used):
@@ -930,9 +1078,15 @@ def _scatter_elements(s, node, used):
                                   b.ints(range(len(index.shape)))])
     elif not isinstance(src, Value):
         updates = b.one("Expand", [updates, b.ints(index.shape)])
+    inputs = [s.get(a["x"]), s.get(index), updates]
+    if b.opset < 16:  # the reduction attribute came in opset 16
+        if node.op == "scatter_add":
+            raise UnsupportedOperatorError("onnx export: operator 'scatter_add' needs "
+                                           f"opset_version >= 16 (ScatterElements reduction), "
+                                           f"got {b.opset}")
+        return b.one("ScatterElements", inputs, axis=a["dim"])
     reduction = "add" if node.op == "scatter_add" else "none"
-    return b.one("ScatterElements", [s.get(a["x"]), s.get(index), updates], axis=a["dim"],
-                 reduction=reduction)
+    return b.one("ScatterElements", inputs, axis=a["dim"], reduction=reduction)
 
 
 def _windows(rows: Struct, size: int) -> tuple:
@@ -1050,14 +1204,80 @@ def _from_numpy(s, node, used):
     return s.b.const(data.data.reshape(node.outputs[0].shape), a["dtype"].name)
 
 
+def _reads_nothing(node) -> bool:
+    """True for a kernel whose result is fixed at export: it reads no graph value, has no
+    symbolic size and draws no random numbers (``eye``, ``linspace``, ...)."""
+    from .capture import _RANDOM
+    from .ir import EFFECT_OPS
+    if node.op in _RANDOM or node.op in EFFECT_OPS:
+        return False
+    found = []
+    walk(node.args, lambda leaf: found.append(leaf) if isinstance(leaf, (Value, Sym)) else None)
+    return not found
+
+
+def _constant_node(s, node, used):
+    """A kernel reading nothing (``_reads_nothing``) without its own translation: run once
+    by the CPU backend now, its outputs stored as initializers."""
+    from .. import _backends
+    from ..devices import device as Device
+    from .ir import DType
+    from .runtime import _resolve
+
+    def leaf(x):
+        if isinstance(x, DType):
+            return x.get()
+        if isinstance(x, Const):
+            return x.data
+        if isinstance(x, Struct):
+            return x.build(None)
+        return x
+
+    backend = _backends.for_device(Device("cpu"))
+    result = getattr(backend, node.op)(*[_resolve(a, leaf) for a in node.args.values()])
+    parts = result if isinstance(result, tuple) else (result,)
+    return [None if part is None or out is None else
+            s.b.const(np.asarray(backend.to_numpy(part)).reshape(out.shape), out.dtype)
+            for out, part in zip(node.outputs, parts)]
+
+
+def _sort(s, node, used):
+    """``sort`` (under ``topk``, ``argsort``, ``median``): ``TopK`` of the whole dim, largest
+    first when descending (ties: ONNX Runtime keeps the lower index first, as a stable
+    sort does)."""
+    b, a = s.b, node.args
+    x = a["x"]
+    dim = a["dim"] % len(x.shape)
+    k = b.ints([x.shape[dim]])
+    values, indices = b.add("TopK", [s.get(x), k], n_out=2, axis=dim,
+                            largest=int(bool(a["descending"])), sorted=1)
+    return [values, indices]
+
+
 def _to_numpy(s, node, used):
     return s.b.one("Identity", [s.get(node.args["a"])])
 
 
 def _tri(s, node, used):
-    a = node.args
-    return s.b.one("Trilu", [s.get(a["x"]), s.b.const(np.array(a["diagonal"], np.int64))],
-                   upper=int(node.op == "triu"))
+    b, a = s.b, node.args
+    if b.opset < 14:
+        return _tri_by_mask(s, node)
+    return b.one("Trilu", [s.get(a["x"]), b.const(np.array(a["diagonal"], np.int64))],
+                 upper=int(node.op == "triu"))
+
+
+def _tri_by_mask(s, node) -> str:
+    """``tril``/``triu`` before opset 14 (no ``Trilu``): keep the elements whose column minus
+    row is at least (``triu``) or at most (``tril``) ``diagonal``, zeros elsewhere."""
+    b, a = s.b, node.args
+    x = a["x"]
+    rows = b.one("Range", [b.int_scalar(0), b.int_scalar(x.shape[-2]), b.int_scalar(1)])
+    cols = b.one("Range", [b.int_scalar(0), b.int_scalar(x.shape[-1]), b.int_scalar(1)])
+    offset = b.one("Sub", [b.one("Unsqueeze", [cols, b.const(np.array([0], np.int64))]),
+                           b.one("Unsqueeze", [rows, b.const(np.array([1], np.int64))])])
+    diagonal = b.const(np.array(a["diagonal"], np.int64))
+    keep = b.one("Not", [b.one("Less" if node.op == "triu" else "Greater", [offset, diagonal])])
+    return b.one("Where", [keep, s.get(x), b.scalar(0, x.dtype)])
 
 
 def _activation(s, node, used):
@@ -1071,12 +1291,20 @@ def _activation(s, node, used):
         y = b.one("Elu", [x], alpha=float(p0))
         return y if p1 in (None, 1.0) else b.one("Mul", [y, b.scalar(p1, dtype)])
     if op == "celu":
+        if b.opset < 12:  # max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): Celu came in 12
+            alpha = b.scalar(float(p0), dtype)
+            curve = b.one("Mul", [alpha, b.one("Sub", [b.one("Exp", [b.one("Div", [x, alpha])]),
+                                                      b.scalar(1.0, dtype)])])
+            zero = b.scalar(0.0, dtype)
+            return b.one("Add", [b.one("Max", [x, zero]), b.one("Min", [curve, zero])])
         return b.one("Celu", [x], alpha=float(p0))
     if op == "hardtanh":
         return b.one("Min", [b.one("Max", [x, b.scalar(p0, dtype)]), b.scalar(p1, dtype)])
     if op == "hardsigmoid":
         return b.one("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
-    if op == "hardswish":
+    if op == "hardswish":  # the HardSwish operator came in opset 14
+        if b.opset < 14:
+            return b.one("Mul", [x, b.one("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)])
         return b.one("HardSwish", [x])
     if op == "softsign":
         return b.one("Softsign", [x])
@@ -1151,6 +1379,76 @@ def _steps(node) -> int:
     return length
 
 
+# ONNX's gate order from PyTorch's, per block of H rows: LSTM i, o, f, c from i, f, g, o;
+# GRU z, r, h from r, z, n
+_ONNX_GATES = {"lstm_sequence": (0, 3, 1, 2), "gru_sequence": (1, 0, 2)}
+
+
+def _native_sequence(s, node, used):
+    """A GRU/LSTM layer direction of a dynamic length as ONNX's own ``GRU``/``LSTM`` operator
+    (it loops over the steps itself). Its input is the kernel's ``x_proj`` (the input
+    projection with ``b_ih``, PyTorch's gate order), so ``W`` is the permutation matrix
+    into ONNX's gate order, ``R`` and ``Rb`` are ``w_hh``/``b_hh`` with their gate blocks
+    reordered, ``Wb`` is 0; a GRU resets after its hidden product (``linear_before_reset``,
+    as PyTorch). The states (T + 1, N, H) are ``h0`` and ``Y`` in the kernel's slot order.
+    ONNX gives the last cell only (``Y_c``): the cells are ``c0`` and ``Y_c`` in every step's
+    slot, right where read (``c_n``, the last step's slot); a node reading another slot
+    raises."""
+    b, a = s.b, node.args
+    lstm = node.op == "lstm_sequence"
+    dtype = node.outputs[0].dtype
+    hidden = a["h0"].shape[1]
+    cells = node.outputs[1] if lstm else None
+    if cells is not None and cells.id in used and not _reads_last_slot_only(s.b.graph, node):
+        raise UnsupportedOperatorError(
+            "onnx export: unsupported operator 'lstm_sequence' with a dynamic sequence length "
+            f"({a['x_proj'].shape[0]}) whose cell states other than the last are read: "
+            "ONNX's LSTM gives the last cell only; leave the sequence dim out of dynamic_axes")
+    blocks = _ONNX_GATES[node.op]
+    rows = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in blocks])
+    order = b.const(rows.astype(np.int64))
+    gates = len(blocks) * hidden
+    first = b.const(np.array([0], np.int64))
+    w = b.const(np.eye(gates)[rows][None], dtype)
+    r = b.one("Unsqueeze", [b.one("Gather", [s.arg(a["w_hh"], dtype), order], axis=0), first])
+    hidden_bias = (b.one("Gather", [s.arg(a["b_hh"], dtype), order], axis=0)
+                   if a["b_hh"] is not None else b.const(np.zeros(gates), dtype))
+    bias = b.one("Unsqueeze", [b.one("Concat", [b.const(np.zeros(gates), dtype), hidden_bias],
+                                     axis=0), first])
+    h0 = b.one("Unsqueeze", [s.arg(a["h0"], dtype), first])
+    inputs = [s.arg(a["x_proj"], dtype), w, r, bias, "", h0]
+    attrs = {"hidden_size": hidden, "direction": "reverse" if a["reverse"] else "forward"}
+    if lstm:
+        inputs.append(b.one("Unsqueeze", [s.arg(a["c0"], dtype), first]))
+    else:
+        attrs["linear_before_reset"] = 1
+    outs = b.add("LSTM" if lstm else "GRU", inputs, n_out=3 if lstm else 1, **attrs)
+    y = b.one("Squeeze", [outs[0], b.const(np.array([1], np.int64))])  # (T, 1, N, H) -> (T, N, H)
+    slots = [y, h0] if a["reverse"] else [h0, y]
+    states = b.one("Concat", slots, axis=0)
+    if not lstm:
+        return [states, None]
+    c_last = b.one("Expand", [outs[2], b.one("Shape", [y])])  # Y_c in each step's slot
+    c0 = b.one("Unsqueeze", [s.arg(a["c0"], dtype), first])
+    return [states, b.one("Concat", [c_last, c0] if a["reverse"] else [c0, c_last], axis=0),
+            None]
+
+
+def _reads_last_slot_only(graph, node) -> bool:
+    """True when every node reading ``node``'s cells (T + 1, N, H) selects the last step's
+    slot: T (its size minus one), or 0 for a reverse direction."""
+    cells = node.outputs[1]
+    last = 0 if node.args["reverse"] else node.args["x_proj"].shape[0]
+    for reader in graph.nodes:
+        if any(v.id == cells.id for v in reader.inputs()):
+            if reader.op != "select" or reader.args["dim"] != 0:
+                return False
+            index = reader.args["index"]
+            if not (index == last or (isinstance(index, int) and index == -1)):
+                return False
+    return True
+
+
 def _sequence_steps(length: int, reverse: bool) -> list:
     """(t, slot read, slot written) of each step of a sequence kernel, in running order."""
     if reverse:
@@ -1169,6 +1467,8 @@ def _gru_sequence(s, node, used):
     hidden MatMul (+ b_hh), then ``_gru_step``; the states (T + 1, N, H) in the kernel's slot
     order. ``saved`` (the backward's record) has no translation."""
     b, a = s.b, node.args
+    if isinstance(a["x_proj"].shape[0], Sym):
+        return _native_sequence(s, node, used)
     dtype = node.outputs[0].dtype
     length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
@@ -1190,6 +1490,8 @@ def _lstm_sequence(s, node, used):
     cells (T + 1, N, H) in the kernel's slot order. ``saved`` (the backward's record) has no
     translation."""
     b, a = s.b, node.args
+    if isinstance(a["x_proj"].shape[0], Sym):
+        return _native_sequence(s, node, used)
     dtype = node.outputs[0].dtype
     length, hidden = _steps(node), a["h0"].shape[1]
     x = s.arg(a["x_proj"], dtype)
@@ -1230,7 +1532,7 @@ _TRANSLATIONS = {
     "pool_max2d": _pool_max2d, "pool_avg2d": _pool_avg2d,
     "attention_forward": _attention,
     "randn": _random, "rand": _random, "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
-    "tril": _tri, "triu": _tri, "activation": _activation,
+    "tril": _tri, "triu": _tri, "activation": _activation, "sort": _sort,
     "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
     "gru_sequence": _gru_sequence,
 }

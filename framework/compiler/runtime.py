@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, capture_kind, flatten, trace_graph
 from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
+from .module_api import ModuleAPI
 
 
 class GuardError(RuntimeError):
@@ -660,12 +661,14 @@ def _walk_structs(obj, fn) -> None:
         fn(obj)
 
 
-class GraphModule:
+class GraphModule(ModuleAPI):
     """A captured graph with its parameters: call it like the function it was traced from.
 
     ``graph`` prints the IR, ``code`` shows equivalent Python. Calls are checked against
     the traced signature (``GuardError``, a ``RuntimeError``, naming what differs) and run
-    the recorded kernels; no autograd graph is recorded for the outputs.
+    the recorded kernels; no autograd graph is recorded for the outputs. ``eval()``,
+    ``state_dict()``, ``parameters()``, ``to(device)`` and the other ``nn.Module`` methods
+    a loaded ``torch.jit`` module answers come from ``ModuleAPI``.
     """
 
     def __init__(self, graph: Graph, params: dict, spec) -> None:
@@ -676,19 +679,6 @@ class GraphModule:
         self._plan_key = None
         self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
         self._retrace = None  # ``Retracer`` of a ``trace()``d program (None: sizes are guarded)
-        self.training = False
-
-    def train(self, mode: bool = True) -> "GraphModule":
-        """Sets ``training`` (as a traced ``torch.jit`` module does) and returns self. The
-        graph keeps what was traced: dropout and batch norm run in the mode of the trace."""
-        if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
-        self.training = mode
-        return self
-
-    def eval(self) -> "GraphModule":
-        """``train(False)``."""
-        return self.train(False)
 
     @property
     def code(self) -> str:
@@ -707,7 +697,33 @@ class GraphModule:
             return self._retrace(args, kwargs, tensors)
         if self._spec is not None:
             _check_spec(self._spec, spec)
-        return self._replay(tensors, env)
+        try:
+            return self._replay(tensors, env)
+        except (RuntimeError, ValueError) as exc:
+            return self._data_dependent_failure(exc, args, kwargs)
+
+    def _data_dependent_failure(self, exc: Exception, args: tuple, kwargs: dict):
+        """A replay that failed where the graph holds a kernel whose output size depends on
+        the data (the trace warned, ``DataDependentTracerWarning``): another call's data gave
+        another size, which the recorded views and buffers do not take. A trace of a program
+        runs the program (under ``no_grad``, as a replay would); a loaded or exported graph
+        raises ``GuardError`` naming the kernel."""
+        from .capture import DATA_DEPENDENT
+        node = next((n for n in self.graph.nodes if n.op in DATA_DEPENDENT), None)
+        if node is None:
+            raise exc
+        retrace = getattr(self, "_retrace", None)
+        if retrace is not None:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                return retrace.source(*args, **kwargs)
+        shape = list(node.outputs[0].shape) if node.outputs and node.outputs[0] else "?"
+        raise GuardError(f"the graph was traced where {node.op}() gave size {shape}, which "
+                         "depends on the data (boolean-mask indexing, masked_select, unique, "
+                         f"...); this call's data gives another size that the graph cannot "
+                         f"replay ({type(exc).__name__}: {exc}). Keep such indexing outside "
+                         "the traced model, or use a fixed-size form (torch.where, "
+                         "masked_fill, a weighted sum with the mask)") from exc
 
     def _replay(self, tensors, env: "dict | None" = None):
         """Run the graph on the call's flattened tensors (already checked against the guards)."""
@@ -817,8 +833,10 @@ class TracingCheckError(RuntimeError):
 
 
 @capture_kind("jit")
-def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_inputs=None,
-          check_tolerance: float = 1e-5, example_kwarg_inputs=None) -> GraphModule:
+def trace(module_or_fn, example_inputs=None, optimize=None, check_trace: bool = True,
+          check_inputs=None, check_tolerance: float = 1e-5, strict: bool = True,
+          _force_outplace: bool = False, _module_class=None, _compilation_unit=None,
+          example_kwarg_inputs=None, _store_inputs: bool = True) -> GraphModule:
     """Run ``module_or_fn`` once on ``example_inputs`` and record it as a graph
     (``torch.jit.trace``): returns a callable ``GraphModule`` with ``.graph`` and ``.code``.
 
@@ -826,7 +844,9 @@ def trace(module_or_fn, example_inputs=None, *, check_trace: bool = True, check_
     ``check_inputs``, against an eager call) and raises ``TracingCheckError`` when an
     output differs by more than ``check_tolerance`` (relative). A call at other sizes
     (same ranks, dtypes, devices and non-tensor arguments) traces the program again there
-    (``Retracer``, which keeps the example inputs for ``framework.jit.save``)."""
+    (``Retracer``, which keeps the example inputs for ``framework.jit.save``). ``optimize``,
+    ``strict`` (dicts and lists are outputs here either way) and torch's private arguments
+    are accepted and change nothing."""
     args = _as_args(example_inputs)
     kwargs = dict(example_kwarg_inputs or {})
     named = named_tensors(module_or_fn)

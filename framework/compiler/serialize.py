@@ -18,6 +18,7 @@ import numpy as np
 
 from .capture import TensorSlot
 from .ir import Const, DType, Graph, Node, Struct, Sym, Value
+from .module_api import move_graph
 from .runtime import GraphModule
 
 FORMAT = "framework.jit"
@@ -41,8 +42,10 @@ def save(module: GraphModule, f) -> None:
     constants: list = []
     text = json.dumps(graph_to_json(module.graph, module._spec, constants), allow_nan=False)
     params = {v.name: module.params[v.name].detach() for v in module.graph.params}
+    parameter_names = [name for name, _ in module.named_parameters() if name in params]
     consts = [tensor(c.data) if c.data.dtype != object else None for c in constants]
     save_checkpoint({"format": FORMAT, "version": VERSION, "graph": text, "params": params,
+                     "parameter_names": parameter_names, "training": bool(module.training),
                      "constants": consts}, f)
 
 
@@ -61,19 +64,20 @@ def load(f, map_location=None) -> GraphModule:
     if map_location is not None:
         from ..devices import as_device
         device = str(as_device(map_location))
-        _move(graph, device)
+        move_graph(graph, device)
         params = {k: v.to(device) for k, v in params.items()}
-    return GraphModule(graph, params, spec)
+    params = _as_parameters(params, document.get("parameter_names", ()))
+    loaded = GraphModule(graph, params, spec)
+    loaded.training = bool(document.get("training", False))
+    return loaded
 
 
-def _move(graph: Graph, device: str) -> None:
-    for value in graph.inputs:
-        value.device = device
-    for node in graph.nodes:
-        node.device = device
-        for out in node.outputs:
-            if out is not None and out.device != "host":
-                out.device = device
+def _as_parameters(params: dict, names) -> dict:
+    """The saved parameters (not buffers) as ``Parameter``s, for ``loaded.parameters()``
+    (a file from before the names were saved: every weight reads as a buffer)."""
+    from ..nn.parameter import Parameter
+    names = set(names)
+    return {k: Parameter(v) if k in names else v for k, v in params.items()}
 
 
 # JSON --------------------------------------------------------------------------------

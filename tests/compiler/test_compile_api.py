@@ -191,3 +191,59 @@ def test_a_compiled_module_pickles_and_copies_as_an_eager_one():
         assert clone._compiled_call_impl is None
         _close(clone(x), expected)
     assert model._compiled_call_impl is not None
+
+
+def test_boolean_mask_indexing_runs_eagerly_instead_of_replaying_a_fixed_size(caplog):
+    """``logits[valid]`` (nonzero underneath) has a size read from the data: a replay at
+    the traced size broke (a view of the traced count, buffers of that size). The trace warns
+    (``DataDependentTracerWarning``) and the signature runs eagerly, gradients included."""
+    framework.manual_seed(0)
+    linear = nn.Linear(3, 2)
+
+    def loss_fn(x, y, valid):
+        return nn.functional.cross_entropy(linear(x)[valid], y[valid])
+
+    compiled = framework.compile(loss_fn)
+    x, y = framework.randn(6, 3), framework.randint(0, 2, (6,))
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for count in (3, 4, 1):
+            valid = framework.arange(6) < count
+            linear.weight.grad = None
+            loss_fn(x, y, valid).backward()
+            expected = linear.weight.grad
+            linear.weight.grad = None
+            loss = compiled(x, y, valid)
+            loss.backward()
+            _close(loss, loss_fn(x, y, valid))
+            _close(linear.weight.grad, expected)
+    assert compiled.stats["replays"] == 0
+    assert "nonzero() (boolean-mask indexing x[mask]" in caplog.text
+    # a function of constants only (a fixed mask) is not data-dependent: it replays
+    fixed = framework.compile(lambda x: x[framework.tensor([True, False, True])] * 2)
+    for _ in range(2):
+        _close(fixed(framework.ones(3)), framework.full((2,), 2.0))
+    assert fixed.stats == {"traces": 1, "replays": 1, "eager": 0}
+
+
+def test_recompile_limit_is_the_functions_cache_size_limit(caplog):
+    """``compile(recompile_limit=n)`` (torch 2.x): n signatures, then eager with a reason."""
+    compiled = framework.compile(lambda x: x * 2, recompile_limit=1, name="double")
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        for n in (2, 3):
+            _close(compiled(framework.ones(n)), framework.full((n,), 2.0))
+    assert compiled.stats["traces"] == 1 and compiled.stats["eager"] == 1
+
+
+def test_an_error_of_the_call_itself_raises_as_in_eager_without_a_fallback_log(caplog):
+    """A call that fails in eager too (wrong in-features) raises its own error, with no
+    "running eagerly" log and no eager entry cached: a later good call still compiles."""
+    module, _ = on("cpu", "mlp")
+    compiled = framework.compile(module)
+    with caplog.at_level(logging.WARNING, logger="framework.compile"):
+        with pytest.raises(RuntimeError, match="cannot be multiplied"):
+            compiled(framework.randn(3, 5))
+    assert "eagerly" not in caplog.text and compiled._compiled.stats["eager"] == 0
+    with framework.no_grad():
+        for _ in range(2):
+            compiled(framework.randn(3, 6))
+    assert compiled._compiled.stats == {"traces": 1, "replays": 1, "eager": 0}

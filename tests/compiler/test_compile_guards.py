@@ -354,3 +354,29 @@ def test_a_state_changing_at_every_call_backs_off_from_building_guards(monkeypat
         function = compiled._compiled
         assert function._fast and function._guard is not None and function._guard.holds()
         _same(compiled(x), model(x))
+
+
+def test_a_replaced_plain_tensor_attribute_is_seen():
+    """``model.scale = new_tensor`` (a plain tensor attribute, not a buffer) replaced after
+    the graph held the old one as a constant: the next call traces again instead of
+    replaying the old value (an in-place write was seen already), with and without grad."""
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.scale = framework.ones(3)
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    for grad in (False, True):
+        model = Scaled()
+        compiled = framework.compile(model)
+        x = framework.randn(2, 3)
+        with framework.set_grad_enabled(grad):
+            for value in (1.0, 1.0, 2.0, 3.0):
+                if value != 1.0:
+                    model.scale = framework.full((3,), value)
+                np.testing.assert_allclose(compiled(x).detach().numpy(),
+                                           model(x).detach().numpy(), rtol=1e-6, atol=1e-7)
+        assert compiled._compiled.stats["replays"] >= 1

@@ -242,8 +242,8 @@ def test_a_permuted_expand_exports():
 
 def test_dynamic_sequence_length_convs_and_recurrent_layers():
     """A text CNN (embedding, Conv1d, max over time) with batch and length dynamic exports
-    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); an unrolled GRU
-    cannot take a dynamic length and says so (it was a TypeError)."""
+    (its conv's pads no longer do arithmetic on symbolic sizes, a TypeError); a GRU with a
+    dynamic length exports as ONNX's own GRU (it raised; it was a TypeError before that)."""
     framework.manual_seed(0)
     model = nn.Sequential(nn.Embedding(7, 4), nn.Linear(4, 4)).eval()
     conv = nn.Conv1d(4, 3, 2, padding=1).eval()
@@ -261,9 +261,14 @@ def test_dynamic_sequence_length_convs_and_recurrent_layers():
         with framework.no_grad():
             np.testing.assert_allclose(got, text_cnn(xb).numpy(), rtol=1e-5, atol=1e-6)
     gru = nn.GRU(4, 3, batch_first=True).eval()
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="dynamic sequence length"):
-        framework.onnx.export(gru, (framework.randn(2, 5, 4),), io.BytesIO(), input_names=["x"],
-                              dynamic_axes={"x": {1: "length"}})
+    buffer = io.BytesIO()
+    framework.onnx.export(gru, (framework.randn(2, 5, 4),), buffer, input_names=["x"],
+                          dynamic_axes={"x": {1: "length"}})
+    xb = framework.randn(2, 8, 4)
+    with framework.no_grad():
+        expected = gru(xb)
+    for got, want in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), expected):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_cuda_model_exports_the_same_graph():
@@ -445,12 +450,215 @@ def test_export_options_initializers_as_inputs_verify_and_training_mode():
     x = framework.randn(3, 4)
     program = framework.onnx.export(model, (x,), keep_initializers_as_inputs=True, verify=True)
     graph = program.model_proto.graph
-    assert {i.name for i in graph.initializer} <= {i.name for i in graph.input}
+    assert {"0.weight", "0.bias"} <= {i.name for i in graph.input}
     assert model.training  # exported in eval mode (TrainingMode.EVAL), then restored
-    # PRESERVE keeps training mode: the trace holds the random dropout, which has no
-    # translation (a clear error naming it)
-    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="'dropout'"):
-        framework.onnx.export(model, (x,), training=framework.onnx.TrainingMode.PRESERVE)
-    assert model.training
+    with pytest.raises(NotImplementedError, match="TRAINING"):
+        framework.onnx.export(model, (x,), training=framework.onnx.TrainingMode.TRAINING)
     with pytest.raises(NotImplementedError, match="custom_opsets"):
         framework.onnx.export(model, (x,), custom_opsets={"my": 1})
+
+
+def test_keyword_arguments_as_a_trailing_dict_or_kwargs():
+    """``torch.onnx.export(model, (x, {"mask": m}), ...)``: a dict ending ``args`` holds keyword
+    arguments; they are graph inputs named after the positional ones, with dynamic axes too."""
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x, mask=None, scale=1.0):
+            return self.fc(x).masked_fill(mask, 0.0) * scale
+
+    model = Masked().eval()
+    x = framework.randn(3, 4)
+    x5 = framework.randn(5, 4)
+    for args, kwargs in (((x, {"mask": x > 0}), None), ((x,), {"mask": x > 0})):
+        buffer = io.BytesIO()
+        framework.onnx.export(model, args, buffer, kwargs=kwargs, input_names=["x", "mask"],
+                              dynamic_axes={"x": {0: "batch"}, "mask": {0: "batch"}})
+        (got,) = _run(buffer.getvalue(), {"x": x5.numpy(), "mask": (x5 > 0.3).numpy()})
+        with framework.no_grad():
+            expected = model(x5, mask=x5 > 0.3)
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("opset", [11, 12, 13, 14, 15, 16])
+@pytest.mark.parametrize("name", ["mnist_cnn", "char_transformer", "name_classifier"])
+def test_example_models_at_older_opsets(name, opset):
+    """Tutorials pass ``opset_version=11``..16: the examples export, check and run there too
+    (``Shape`` without start/end before 15, ``tril``/``triu`` without ``Trilu`` before 14,
+    ``Unsqueeze``/``Split``/``ReduceSum`` axes as attributes before 13)."""
+    model, x = _example_models()[name]
+    model.eval()
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (x,), buffer, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset)
+    proto = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.opset_import[0].version == opset
+    xb = x[framework.arange(5) % 3]
+    (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+    with framework.no_grad():
+        np.testing.assert_allclose(got, model(xb).numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_ops_newer_than_the_opset_are_composed(opset):
+    """At opset 11 and 13: ``tril``/``triu`` of a symbolic size and HardSwish (opset 14) are
+    composed; at 11 also CELU and ``<=`` (opset 12), integer ``minimum``/``clamp`` (Min/Max of
+    floats only), a softmax over a dim that is not the last (Softmax flattened the trailing
+    dims before 13) and ``stack`` (Unsqueeze with an axes attribute). ``scatter_add``
+    (ScatterElements reduction, opset 16) is a clear error; below 11 is refused."""
+    def f(x):
+        ints = (x * 4).long()
+        return (x.tril(-1) + x.triu(1) * 2, F.hardswish(x), F.celu(x, 0.5), x <= 0.1,
+                framework.minimum(ints, ints.flip(0)), ints.clamp(-2, 2),
+                framework.softmax(x, dim=0), framework.stack([x, -x], dim=1),
+                x.scatter(1, x.argmax(1, keepdim=True), 0.0))
+
+    x = framework.randn(3, 4)
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}},
+                          opset_version=opset)
+    proto = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    ops = {n.op_type for n in proto.graph.node}
+    assert not ops & {"Trilu", "HardSwish"}
+    if opset < 12:
+        assert not ops & {"Celu", "LessOrEqual"}
+    x5 = framework.randn(5, 4)
+    for got, expected in zip(_run(buffer.getvalue(), {"x": x5.numpy()}), f(x5)):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+    def g(x):
+        return framework.zeros(3, 4).scatter_add(1, framework.tensor([[0], [1], [0]]), x)
+
+    with pytest.raises(framework.onnx.UnsupportedOperatorError, match="opset_version >= 16"):
+        framework.onnx.export(g, (x,), io.BytesIO(), opset_version=opset)
+    with pytest.raises(ValueError, match="opset_version >= 11"):
+        framework.onnx.export(f, (x,), io.BytesIO(), opset_version=10)
+
+
+def test_sort_topk_and_constant_creation_kernels():
+    """``topk``/``sort``/``argsort`` (the ``sort`` kernel) export as ``TopK`` over the whole
+    dim, ties in index order as the stable sort; a kernel reading nothing (``eye``,
+    ``linspace``) without a translation of its own is computed at export as a constant."""
+    def f(x):
+        values, indices = x.topk(2, dim=-1)
+        ranked = x.sort(dim=0, descending=False)
+        return values, indices, ranked.values, ranked.indices, x.argsort(dim=1, descending=True), \
+            x @ framework.eye(4) + framework.linspace(0, 1, 4)
+
+    x = framework.tensor([[1.0, 3.0, 3.0, 0.5], [2.0, 2.0, -1.0, 2.0], [0.0, 1.0, 0.0, 1.0]])
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
+    assert "TopK" in ops
+    for xb in (x, x[framework.tensor([2, 0, 1, 1, 0])]):
+        for got, expected in zip(_run(buffer.getvalue(), {"x": xb.numpy()}), f(xb)):
+            np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_strided_views_export_as_gathers():
+    """``as_strided`` views (``diagonal`` of a slice, ``unfold``, ``trace``; a 3-d
+    convolution's windows, whose batch dim is dynamic) export as Gathers of their root's
+    elements by storage position."""
+    def f(x):
+        return x[:, 1:].diagonal(), x.unfold(1, 2, 1), x[:, :3].trace()
+
+    x = framework.randn(3, 4)
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (x,), buffer, input_names=["x"])
+    for got, expected in zip(_run(buffer.getvalue(), {"x": x.numpy()}), f(x)):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+
+    model = nn.Sequential(nn.Conv3d(2, 2, 3, padding=1), nn.ReLU()).eval()
+    x = framework.randn(2, 2, 3, 4, 4)
+    buffer = io.BytesIO()
+    framework.onnx.export(model, (x,), buffer, input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+    for xb in (x, framework.randn(3, 2, 3, 4, 4)):
+        (got,) = _run(buffer.getvalue(), {"x": xb.numpy()})
+        with framework.no_grad():
+            np.testing.assert_allclose(got, model(xb).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_torch_2_exporter_call_forms(tmp_path):
+    """As torch 2.x: ``export(model, (x,), dynamic_shapes=...)`` without ``f`` returns an
+    ``ONNXProgram`` (``save``, a call through ONNX Runtime, ``model_proto``); ``verify=True``
+    compares with framework; ``dynamo=False`` returns None; ``keep_initializers_as_inputs``
+    lists the weights as inputs; a trace or an exported program exports too; options this
+    exporter lacks raise ``NotImplementedError``."""
+    module, (x,) = on("cpu", "mlp")
+    x5 = framework.randn(5, 6)
+    with framework.no_grad():
+        expected = module(x5).numpy()
+    program = framework.onnx.export(module, (x,), dynamic_shapes={"input": {0: "batch"}},
+                                    verify=True)
+    assert isinstance(program, framework.onnx.ONNXProgram)
+    dims = program.model_proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    np.testing.assert_allclose(program(x5)[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    program.save(str(tmp_path / "mlp.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "mlp.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input0": x5.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert framework.onnx.export(module, (x,), io.BytesIO(), dynamo=False) is None
+    kept = framework.onnx.export(module, (x,), keep_initializers_as_inputs=True).model_proto
+    assert {i.name for i in kept.graph.input} == {"input0", *module.state_dict()}
+    traced = framework.jit.trace(module, (x,))
+    exported = framework.export(module, (x,), dynamic_shapes=({0: "batch"},))
+    for source in (traced, exported):
+        out = framework.onnx.export(source, (x,), dynamic_axes={"input0": {0: "batch"}})(x5)
+        np.testing.assert_allclose(out[0].numpy(), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(NotImplementedError, match="TrainingMode.TRAINING"):
+        framework.onnx.export(module, (x,), training=framework.onnx.TrainingMode.TRAINING)
+    with pytest.raises(NotImplementedError, match="custom_opsets"):
+        framework.onnx.export(module, (x,), custom_opsets={"my": 1})
+
+
+def test_weights_the_graph_does_not_read_are_left_out():
+    """Batch norm's ``num_batches_tracked`` (unused in eval) is no initializer: ONNX Runtime
+    warned on every session that it removed it."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)).eval()
+    proto = framework.onnx.export(model, (framework.randn(2, 1, 5, 5),)).model_proto
+    names = {init.name for init in proto.graph.initializer}
+    assert "1.running_mean" in names and "1.num_batches_tracked" not in names
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_recurrent_layers_with_a_dynamic_length_use_onnx_gru_and_lstm(opset):
+    """GRU/LSTM layers (stacked, bidirectional, batch first or not) with batch and length
+    dynamic export as ONNX's own GRU/LSTM operators (gates reordered, PyTorch's reset after
+    the hidden product), outputs, h_n and c_n, checked at other lengths and batch 1."""
+    class Tagger(nn.Module):
+        def __init__(self, cls, **options):
+            super().__init__()
+            self.rnn = cls(4, 5, **options)
+
+        def forward(self, x):
+            out, state = self.rnn(x)
+            return (out, *state) if isinstance(state, tuple) else (out, state)
+
+    framework.manual_seed(0)
+    for cls, options in ((nn.GRU, {"batch_first": True, "num_layers": 2}),
+                         (nn.LSTM, {"batch_first": True, "bidirectional": True}),
+                         (nn.GRU, {"bidirectional": True, "bias": False})):
+        model = Tagger(cls, **options).eval()
+        first = options.get("batch_first", False)
+        axes = {0: "batch", 1: "length"} if first else {0: "length", 1: "batch"}
+        buffer = io.BytesIO()
+        framework.onnx.export(model, (framework.randn(2, 6, 4) if first else
+                                      framework.randn(6, 2, 4),), buffer, input_names=["x"],
+                              dynamic_axes={"x": axes}, opset_version=opset)
+        onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()), full_check=True)
+        ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
+        assert ops & {"GRU", "LSTM"}
+        for batch, length in ((3, 9), (1, 2)):
+            xb = framework.randn(batch, length, 4) if first else framework.randn(length, batch, 4)
+            with framework.no_grad():
+                expected = model(xb)
+            got = _run(buffer.getvalue(), {"x": xb.numpy()})
+            assert len(got) == len(expected)
+            for g, e in zip(got, expected):
+                np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)

@@ -114,3 +114,63 @@ def test_docs_compile_example_runs(tmp_path, monkeypatch):
     np.testing.assert_allclose(namespace["loaded"](namespace["x"]).numpy(),
                                namespace["y"].numpy(), rtol=0, atol=0)
     assert (tmp_path / "mlp.onnx").is_file()
+
+
+def test_loaded_graph_answers_the_module_methods_users_call(tmp_path):
+    """``torch.jit.load(path).eval()``, ``state_dict()``, ``parameters()``, ``to()``: a loaded
+    (or traced) graph answers the ``nn.Module`` methods of a torch ScriptModule."""
+    module, (x,) = on("cpu", "cnn")
+    traced = framework.jit.trace(module, (x,))
+    assert traced.eval() is traced and traced.training is False
+    path = str(tmp_path / "cnn.fjit")
+    framework.jit.save(traced, path)
+    loaded = framework.jit.load(path).eval()
+    assert loaded.training is False
+    assert list(loaded.state_dict()) == list(module.state_dict())
+    assert [n for n, _ in loaded.named_parameters()] == [n for n, _ in module.named_parameters()]
+    assert sum(p.numel() for p in loaded.parameters()) == sum(p.numel() for p in module.parameters())
+    with pytest.warns(UserWarning, match="replays the mode it was traced in"):
+        loaded.train()
+    with pytest.raises(TypeError, match="dtypes are fixed"):
+        loaded.to(framework.float64)
+    # load_state_dict writes the weights the graph reads
+    loaded.load_state_dict({k: v * 0 for k, v in loaded.state_dict().items()})
+    assert float(loaded(x).abs().max()) == 0.0
+    with pytest.raises(RuntimeError, match="size mismatch for fc.weight"):
+        loaded.load_state_dict({"fc.weight": framework.zeros(1, 1)}, strict=False)
+    # to("cuda") moves the graph and its weights (cpu() back)
+    moved = framework.jit.load(path).to("cuda")
+    with framework.no_grad():
+        expected = module(x)
+    out = moved(x.to("cuda"))
+    assert out.device.type == "cuda"
+    np.testing.assert_allclose(out.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(moved.cpu()(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_exported_program_state_dict_and_module():
+    """As in torch: ``ep.state_dict`` is a dict, ``ep.module()`` a module with ``eval()``."""
+    module, (x,) = on("cpu", "mlp")
+    program = framework.export(module, (x,), dynamic_shapes=({0: "batch"},))
+    assert set(program.state_dict) == set(module.state_dict())
+    runner = program.module().eval()
+    assert runner is program.module()
+    x5 = framework.randn(5, 6)
+    with framework.no_grad():
+        np.testing.assert_allclose(runner(x5).numpy(), module(x5).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_freeze_wants_eval_mode_and_script_names_the_alternatives():
+    """``jit.freeze`` of a trace in training mode raises torch's error (eval mode required);
+    ``optimize_for_inference`` sets eval first, as torch; ``jit.script`` raises
+    ``NotImplementedError`` naming trace, export and compile."""
+    module, (x,) = on("cpu", "mlp")
+    traced = framework.jit.trace(module, (x,))
+    with pytest.warns(UserWarning):
+        traced.train()
+    with pytest.raises(RuntimeError, match="eval mode"):
+        framework.jit.freeze(traced)
+    optimized = framework.jit.optimize_for_inference(traced)
+    assert not traced.training and optimized.graph.params == []
+    with pytest.raises(NotImplementedError, match="framework.jit.trace"):
+        framework.jit.script(module)

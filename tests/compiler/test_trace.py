@@ -378,7 +378,55 @@ def test_exported_program_state_dict_graph_module_and_decompositions():
     module, (x,) = on("cpu", "mlp")
     program = framework.export(module, (x,))
     assert list(program.state_dict) == list(module.state_dict())
-    assert program.state_dict["0.weight"] is module[0].weight
-    assert program.graph_module is program and program.run_decompositions() is program
+    _assert_same(program.state_dict["0.weight"], module[0].weight)
+    assert program.run_decompositions() is program
     with framework.no_grad():
         _assert_same(program.graph_module(x), module(x))
+
+
+def test_data_dependent_sizes_warn_and_replay_other_counts(tmp_path):
+    """A trace of ``x[x > 0]`` warns that the size depends on the data; called with data
+    that gives another count it runs the program (its replay's views keep the traced count);
+    a loaded graph raises a GuardError naming nonzero instead of failing inside a view."""
+    def f(x):
+        return framework.nn.functional.softmax(x[x > 0] * 2, dim=0)
+
+    x = framework.tensor([1.0, -1.0, 2.0, 3.0])
+    with pytest.warns(framework.jit.TracerWarning, match=r"nonzero\(\).*size \[3, 1\]"):
+        traced = framework.jit.trace(f, (x,))
+    for other in (x, framework.tensor([-1.0, -1.0, 2.0, -3.0])):
+        _assert_same(traced(other), f(other))
+    path = str(tmp_path / "masked.fjit")
+    framework.jit.save(traced, path)
+    loaded = framework.jit.load(path)
+    _assert_same(loaded(x), f(x))
+    with pytest.raises(framework.jit.GuardError, match=r"nonzero\(\) gave size \[3, 1\]"):
+        loaded(framework.tensor([-1.0, -1.0, 2.0, -3.0]))
+
+
+def test_torch_2_export_and_trace_call_forms():
+    """``Dim.AUTO``/``Dim.DYNAMIC`` (dims of one example size share a symbol; AUTO leaves a
+    size of 1 static), ``Dim.STATIC``, ``dims()``, ``run_decompositions()``,
+    ``graph_module``; ``jit.trace``'s ``strict``/``optimize`` are accepted."""
+    module, (x,) = on("cpu", "mlp")
+    x5 = framework.randn(5, 6)
+    with framework.no_grad():
+        expected = module(x5)
+    Dim = framework.export.Dim
+    for hint in (Dim.AUTO, Dim.DYNAMIC):
+        program = framework.export(module, (x,), dynamic_shapes=({0: hint},)).run_decompositions()
+        _assert_same(program.module()(x5), expected)
+        _assert_same(program.graph_module(x5), expected)
+    static = framework.export(module, (x,), dynamic_shapes=({0: Dim.STATIC},))
+    assert not static.graph.symbols
+    assert [d.name for d in framework.export.dims("b", "t", max=9)] == ["b", "t"]
+
+    def add(a, b):
+        return a + b
+
+    shared = framework.export(add, (x, x), dynamic_shapes=({0: Dim.AUTO}, {0: Dim.AUTO}))
+    _assert_same(shared(x5, x5), x5 + x5)
+    one = framework.randn(1, 6)
+    assert not framework.export(add, (one, one), dynamic_shapes=({0: Dim.AUTO}, None)).graph.symbols
+    traced = framework.jit.trace(module, (x,), strict=False, optimize=None)
+    _assert_same(traced(x5), expected)
