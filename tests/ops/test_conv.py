@@ -169,6 +169,13 @@ CONV_T2D_CASES = {
     "groups-dilation": ((2, 4, 3, 3), (4, 1, 3, 3), {"groups": 2, "dilation": 2,
                                                      "output_padding": 1}, 2),
     "unbatched": ((3, 3, 3), (3, 2, 2, 2), {"stride": 2}, 2),
+    # 1x1 kernels, stride 1, output padding allowed by the dilation: the input gradient is a
+    # 1x1 convolution whose output is cut to the input's size (found by hypothesis: cuda's
+    # pointwise GEMM path ignored the size)
+    "pointwise-output-padding": ((2, 3, 2, 3), (3, 2, 1, 1), {"dilation": (2, 2),
+                                                             "output_padding": (1, 1)}, 2),
+    "pointwise-one-axis": ((1, 1, 2, 1), (1, 1, 1, 1), {"dilation": (2, 1),
+                                                       "output_padding": (1, 0)}, 0),
 }
 
 

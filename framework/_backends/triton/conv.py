@@ -65,10 +65,12 @@ def _launch_by_groups(kernel, tiles: int, groups: int, operands, *args, **option
 def conv2d(x: Array, weight: Array, stride, padding, dilation, groups: int, out_size) -> Array:
     """(N, C, H, W) * (CO, C/groups, KH, KW) -> (N, CO, HO, WO); padding = (top, left).
 
-    A 1x1 convolution with stride 1 and no padding or groups is a batched GEMM
-    ``W (CO, C) @ x[n] (C, H*W)``: it runs on the (autotuned) matmul kernel.
+    A 1x1 convolution with stride 1 and no padding or groups, whose output has the input's
+    size, is a batched GEMM ``W (CO, C) @ x[n] (C, H*W)``: it runs on the (autotuned) matmul
+    kernel. (A smaller ``out_size`` comes from conv_transpose2d's input gradient with output
+    padding: the general kernel computes just those rows and columns.)
     """
-    if _is_pointwise(x, weight, stride, padding, groups):
+    if _is_pointwise(x, weight, stride, padding, groups) and tuple(out_size) == x.shape[2:]:
         return _pointwise_conv(x, weight)
     problem = _problem("conv2d_kernel", x.shape, weight.shape, stride, padding, dilation,
                        groups, x.dtype)
