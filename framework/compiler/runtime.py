@@ -679,6 +679,7 @@ class GraphModule(ModuleAPI):
         self._plan_key = None
         self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
         self._retrace = None  # ``Retracer`` of a ``trace()``d program (None: sizes are guarded)
+        self._source = None  # the ``trace()``d program, run when a data-dependent replay fails
 
     @property
     def code(self) -> str:
@@ -712,11 +713,11 @@ class GraphModule(ModuleAPI):
         node = next((n for n in self.graph.nodes if n.op in DATA_DEPENDENT), None)
         if node is None:
             raise exc
-        retrace = getattr(self, "_retrace", None)
-        if retrace is not None:
+        source = getattr(self, "_source", None)  # the traced program (None: loaded)
+        if source is not None:
             from ..autograd.grad_mode import no_grad
             with no_grad():
-                return retrace.source(*args, **kwargs)
+                return source(*args, **kwargs)
         shape = list(node.outputs[0].shape) if node.outputs and node.outputs[0] else "?"
         raise GuardError(f"the graph was traced where {node.op}() gave size {shape}, which "
                          "depends on the data (boolean-mask indexing, masked_select, unique, "
@@ -857,6 +858,7 @@ def trace(module_or_fn, example_inputs=None, optimize=None, check_trace: bool = 
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
     traced._retrace = Retracer(module_or_fn, named, (args, kwargs))
+    traced._source = module_or_fn
     traced.training = bool(getattr(module_or_fn, "training", False))
     if check_trace:
         from ..autograd.grad_mode import no_grad
@@ -893,6 +895,7 @@ class Retracer:
         if traced is None:
             graph, spec, _ = trace_graph(self.source, tuple(args), dict(kwargs), self.named)
             traced = GraphModule(graph, self.named, spec)
+            traced._source = self.source
         self.graphs[key] = traced
         while len(self.graphs) > self.KEEP:
             self.graphs.popitem(last=False)
