@@ -10,7 +10,8 @@ from ..devices import device as Device
 from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, capture_kind, flatten, trace_graph
-from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
+from .ir import (VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild,
+                 same_tuple)
 from .module_api import ModuleAPI
 
 
@@ -612,7 +613,7 @@ def _resolve(obj, fn):
     if isinstance(obj, Struct):
         return fn(obj)
     if isinstance(obj, tuple):
-        return tuple(_resolve(o, fn) for o in obj)
+        return same_tuple(obj, [_resolve(o, fn) for o in obj])
     if isinstance(obj, list):
         return [_resolve(o, fn) for o in obj]
     return fn(obj)
@@ -792,7 +793,7 @@ def _wrap_outputs(spec, result, device_of):
     if isinstance(spec, Value):
         return Tensor._make(result, device_of[spec.id])
     if isinstance(spec, tuple):
-        return tuple(_wrap_outputs(s, r, device_of) for s, r in zip(spec, result))
+        return same_tuple(spec, [_wrap_outputs(s, r, device_of) for s, r in zip(spec, result)])
     if isinstance(spec, list):
         return [_wrap_outputs(s, r, device_of) for s, r in zip(spec, result)]
     if isinstance(spec, dict):
