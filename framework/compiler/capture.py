@@ -28,7 +28,8 @@ from .._backends.array import Array
 from ..dtypes import dtype as _Dtype
 from ..devices import device as Device
 from . import views
-from .ir import EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild, walk
+from .ir import (EFFECT_OPS, Const, DType, Graph, Node, Struct, Value, rebuild, same_tuple,
+                 walk)
 from .proxy import KernelProxy
 
 _LOCK = threading.Lock()  # one trace at a time: tracing swaps process-wide hooks
@@ -422,7 +423,7 @@ def flatten(tree) -> tuple:
             leaves.append(obj)
             return TensorSlot(len(leaves) - 1)
         if isinstance(obj, tuple):
-            return tuple(visit(o) for o in obj)
+            return same_tuple(obj, [visit(o) for o in obj])
         if isinstance(obj, list):
             return [visit(o) for o in obj]
         if isinstance(obj, dict):
@@ -565,7 +566,7 @@ def _unflatten(spec, leaves):
 
 def _rebuild_spec(spec, fn):
     if isinstance(spec, tuple):
-        return tuple(_rebuild_spec(s, fn) for s in spec)
+        return same_tuple(spec, [_rebuild_spec(s, fn) for s in spec])
     if isinstance(spec, list):
         return [_rebuild_spec(s, fn) for s in spec]
     if isinstance(spec, dict):

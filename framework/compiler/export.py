@@ -16,7 +16,7 @@ import inspect
 import numpy as np
 
 from .capture import _RANDOM, capture_kind, flatten, trace_graph
-from .ir import Const, Graph, Struct, Sym, Value
+from .ir import Const, Graph, Struct, Sym, Value, same_tuple
 from .runtime import GraphModule, named_tensors
 
 
@@ -231,7 +231,7 @@ def _probe(mod, args, kwargs, named, leaves, marks, sizes: dict, names: dict) ->
         if id(obj) in swap:
             return swap[id(obj)]
         if isinstance(obj, tuple):
-            return tuple(replace(o) for o in obj)
+            return same_tuple(obj, [replace(o) for o in obj])
         if isinstance(obj, list):
             return [replace(o) for o in obj]
         if isinstance(obj, dict):
@@ -313,7 +313,7 @@ def _symbolize(base: Graph, probes: list, envs: list) -> Graph:
                 raise ExportError(f"export(): {where} has a different structure at another "
                                   "dynamic size (the program is specialized on it)")
             items = [merge(where, [o[i] for o in objs]) for i in range(len(first))]
-            return tuple(items) if isinstance(first, tuple) else items
+            return same_tuple(first, items) if isinstance(first, tuple) else items
         if isinstance(first, dict):
             if any(not isinstance(o, dict) or list(o) != list(first) for o in objs):
                 raise ExportError(f"export(): {where} has a different structure at another "

@@ -231,10 +231,19 @@ def walk(obj, fn) -> None:
         fn(obj)
 
 
+def same_tuple(template: tuple, items) -> tuple:
+    """``items`` as a tuple of ``template``'s kind: a namedtuple (a model's ``Output(logits,
+    hidden)``) keeps its class, any other tuple is a plain tuple."""
+    cls = type(template)
+    if cls is not tuple and hasattr(cls, "_fields"):
+        return cls(*items)
+    return tuple(items)
+
+
 def rebuild(obj, fn):
     """Nested ``obj`` with every leaf replaced by ``fn(leaf)`` (containers rebuilt)."""
     if isinstance(obj, tuple):
-        return tuple(rebuild(item, fn) for item in obj)
+        return same_tuple(obj, [rebuild(item, fn) for item in obj])
     if isinstance(obj, list):
         return [rebuild(item, fn) for item in obj]
     if isinstance(obj, dict):

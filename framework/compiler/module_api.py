@@ -109,13 +109,15 @@ class ModuleAPI:
     # devices ----------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """Move the graph and its weights to a device (``to("cuda")``, ``to(device)``,
-        ``to(tensor)``). A traced graph's dtypes are fixed: a dtype raises ``TypeError``
-        (cast the module and trace it again). For a trace of a live module the module's own
-        parameters and buffers move too (they are the graph's weights, as with ``torch.jit``)."""
+        ``to(tensor)``). A traced graph's dtypes are fixed: another floating dtype than its
+        weights' raises ``TypeError`` (cast the module and trace it again). For a trace of a
+        live module the module's own parameters and buffers move too (they are the graph's
+        weights, as with ``torch.jit``)."""
         from ..nn.modules.module import _parse_to
         kwargs.pop("non_blocking", None)
         device, dtype = _parse_to(args, kwargs)
-        if dtype is not None:
+        if dtype is not None and any(t.is_floating_point() and t.dtype != dtype
+                                     for t in self.params.values()):
             raise TypeError(f"{type(self).__name__}.to({dtype}): a traced graph's dtypes are "
                             "fixed when it is traced; cast the module and trace it again")
         if device is not None:

@@ -767,8 +767,8 @@ def _binary(s: _State, node, used):
             result = b.one("Where", [fix, b.one("Add", [result, y]), result])
     elif op in ("remainder", "fmod"):
         result = b.one("Mod", [x, y], fmod=0 if op == "remainder" else 1)
-    elif op == "atan2":
-        raise UnsupportedOperatorError("onnx export: unsupported operator 'atan2'")
+    elif op == "atan2" and compute.startswith(("float", "bfloat")):
+        result = _atan2(b, x, y, compute)
     elif op.startswith("bitwise_") and compute == "bool":  # ``mask & mask``: And, Or, Xor
         result = b.one(_BINARY["logical_" + op[len("bitwise_"):]], [x, y])
     elif op.startswith("bitwise_") and b.opset < 18:
@@ -783,6 +783,37 @@ def _binary(s: _State, node, used):
     produced = "bool" if op in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
                                 "logical_xor") else compute
     return result if produced == out_dtype else b.cast(result, out_dtype)
+
+
+def _atan2(b, y: str, x: str, dtype: str) -> str:
+    """``atan2(y, x)`` from ``Atan(y / x)``: + pi (y >= 0) or - pi (y < 0) where x < 0; where
+    x is 0, +-pi/2 by the sign of y, and 0 where both are 0 (a zero's sign is not seen)."""
+    zero = b.scalar(0.0, dtype)
+    pi, half_pi = b.scalar(math.pi, dtype), b.scalar(math.pi / 2, dtype)
+    y_negative = b.one("Less", [y, zero])
+    x_zero = b.one("Equal", [x, zero])
+    safe_x = b.one("Where", [x_zero, b.scalar(1.0, dtype), x])
+    base = b.one("Atan", [b.one("Div", [y, safe_x])])
+    turned = b.one("Add", [base, b.one("Where", [y_negative, b.one("Neg", [pi]), pi])])
+    result = b.one("Where", [b.one("Less", [x, zero]), turned, base])
+    on_axis = b.one("Mul", [b.one("Sign", [y]), half_pi])
+    return b.one("Where", [x_zero, on_axis, result])
+
+
+def _repeat_interleave(s, node, used):
+    """``repeat_interleave`` by an int (grouped-query attention's ``k.repeat_interleave(n,
+    dim=1)``): a new dim after ``dim``, expanded to ``repeats``, merged into ``dim``."""
+    b, a = s.b, node.args
+    x = a["x"]
+    dim = a["dim"] % len(x.shape)
+    repeats = a["repeats"]
+    if not isinstance(repeats, int):
+        raise UnsupportedOperatorError("onnx export: unsupported operator 'repeat_interleave' "
+                                       "with tensor repeats (a size read from the data)")
+    shape = list(x.shape)
+    spread = b.one("Unsqueeze", [s.get(x), b.const(np.array([dim + 1], np.int64))])
+    spread = b.one("Expand", [spread, b.ints(shape[:dim + 1] + [repeats] + shape[dim + 1:])])
+    return b.one("Reshape", [spread, b.ints(node.outputs[0].shape)])
 
 
 def _int_floor_div(b, x, y, dtype):
@@ -1516,7 +1547,7 @@ _TRANSLATIONS = {
                              "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
                              "erf", "erfc")},
     **{op: _binary for op in ("add", "sub", "mul", "div", "div_floor", "remainder", "fmod", "pow",
-                              "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+                              "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "atan2",
                               "logical_and", "logical_or", "logical_xor", "bitwise_and",
                               "bitwise_or", "bitwise_xor")},
     **{op: _reduce for op in _REDUCE},
@@ -1533,6 +1564,7 @@ _TRANSLATIONS = {
     "attention_forward": _attention,
     "randn": _random, "rand": _random, "arange": _arange, "full": _full, "empty": _full, "from_numpy": _from_numpy, "to_numpy": _to_numpy,
     "tril": _tri, "triu": _tri, "activation": _activation, "sort": _sort,
+    "repeat_interleave": _repeat_interleave,
     "gru_cell": _gru_cell, "lstm_cell": _lstm_cell, "lstm_sequence": _lstm_sequence,
     "gru_sequence": _gru_sequence,
 }

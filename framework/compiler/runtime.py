@@ -10,7 +10,8 @@ from ..devices import device as Device
 from ..tensor import Tensor
 from . import launches, views
 from .capture import TensorSlot, _rebuild_spec, capture_kind, flatten, trace_graph
-from .ir import VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild
+from .ir import (VIEW_OPS, Const, DType, Graph, Struct, Sym, Value, evaluate, rebuild,
+                 same_tuple)
 from .module_api import ModuleAPI
 
 
@@ -612,7 +613,7 @@ def _resolve(obj, fn):
     if isinstance(obj, Struct):
         return fn(obj)
     if isinstance(obj, tuple):
-        return tuple(_resolve(o, fn) for o in obj)
+        return same_tuple(obj, [_resolve(o, fn) for o in obj])
     if isinstance(obj, list):
         return [_resolve(o, fn) for o in obj]
     return fn(obj)
@@ -679,6 +680,7 @@ class GraphModule(ModuleAPI):
         self._plan_key = None
         self.cudagraphs = False  # replay the plan as a CUDA graph (mode="reduce-overhead")
         self._retrace = None  # ``Retracer`` of a ``trace()``d program (None: sizes are guarded)
+        self._source = None  # the ``trace()``d program, run when a data-dependent replay fails
 
     @property
     def code(self) -> str:
@@ -712,11 +714,11 @@ class GraphModule(ModuleAPI):
         node = next((n for n in self.graph.nodes if n.op in DATA_DEPENDENT), None)
         if node is None:
             raise exc
-        retrace = getattr(self, "_retrace", None)
-        if retrace is not None:
+        source = getattr(self, "_source", None)  # the traced program (None: loaded)
+        if source is not None:
             from ..autograd.grad_mode import no_grad
             with no_grad():
-                return retrace.source(*args, **kwargs)
+                return source(*args, **kwargs)
         shape = list(node.outputs[0].shape) if node.outputs and node.outputs[0] else "?"
         raise GuardError(f"the graph was traced where {node.op}() gave size {shape}, which "
                          "depends on the data (boolean-mask indexing, masked_select, unique, "
@@ -791,7 +793,7 @@ def _wrap_outputs(spec, result, device_of):
     if isinstance(spec, Value):
         return Tensor._make(result, device_of[spec.id])
     if isinstance(spec, tuple):
-        return tuple(_wrap_outputs(s, r, device_of) for s, r in zip(spec, result))
+        return same_tuple(spec, [_wrap_outputs(s, r, device_of) for s, r in zip(spec, result)])
     if isinstance(spec, list):
         return [_wrap_outputs(s, r, device_of) for s, r in zip(spec, result)]
     if isinstance(spec, dict):
@@ -857,6 +859,7 @@ def trace(module_or_fn, example_inputs=None, optimize=None, check_trace: bool = 
     graph, spec, result = trace_graph(module_or_fn, args, kwargs, named)
     traced = GraphModule(graph, named, spec)
     traced._retrace = Retracer(module_or_fn, named, (args, kwargs))
+    traced._source = module_or_fn
     traced.training = bool(getattr(module_or_fn, "training", False))
     if check_trace:
         from ..autograd.grad_mode import no_grad
@@ -893,6 +896,7 @@ class Retracer:
         if traced is None:
             graph, spec, _ = trace_graph(self.source, tuple(args), dict(kwargs), self.named)
             traced = GraphModule(graph, self.named, spec)
+            traced._source = self.source
         self.graphs[key] = traced
         while len(self.graphs) > self.KEEP:
             self.graphs.popitem(last=False)

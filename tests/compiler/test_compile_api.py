@@ -247,3 +247,43 @@ def test_an_error_of_the_call_itself_raises_as_in_eager_without_a_fallback_log(c
         for _ in range(2):
             compiled(framework.randn(3, 6))
     assert compiled._compiled.stats == {"traces": 1, "replays": 1, "eager": 0}
+
+
+def test_namedtuple_outputs_and_inputs_keep_their_class(tmp_path):
+    """A model returning ``Output(logits, hidden)`` (a namedtuple, as many model libraries
+    do): compiled replays, with and without grad, a trace and an export return it with its
+    class, so ``out.logits`` works past the first call (replays gave plain tuples); a
+    loaded graph, without the class, returns a tuple. A namedtuple argument reaches the
+    function as one."""
+    import collections
+    Output = collections.namedtuple("Output", ["logits", "hidden"])
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            y = self.fc(x)
+            return Output(y, y.relu())
+
+    model = Model().eval()
+    compiled = framework.compile(model)
+    x = framework.randn(2, 4)
+    for grad in (False, True):
+        with framework.set_grad_enabled(grad):
+            for _ in range(3):
+                out = compiled(x)
+                assert type(out) is Output
+                _close(out.logits, model(x).logits)
+    traced = framework.jit.trace(model, (x,))
+    assert type(traced(x)) is Output
+    assert type(framework.export(model, (x,), dynamic_shapes=({0: "b"},))(x)) is Output
+    framework.jit.save(traced, str(tmp_path / "m.fjit"))
+    assert type(framework.jit.load(str(tmp_path / "m.fjit"))(x)) is tuple
+
+    Batch = collections.namedtuple("Batch", ["x", "y"])
+    loss = framework.compile(lambda batch: ((model.fc(batch.x) - batch.y) ** 2).mean())
+    for _ in range(2):
+        loss(Batch(x, framework.zeros(2, 3))).backward()
+    assert loss.stats == {"traces": 1, "replays": 1, "eager": 0}

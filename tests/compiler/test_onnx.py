@@ -662,3 +662,22 @@ def test_recurrent_layers_with_a_dynamic_length_use_onnx_gru_and_lstm(opset):
             assert len(got) == len(expected)
             for g, e in zip(got, expected):
                 np.testing.assert_allclose(g, e.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_atan2_and_repeat_interleave():
+    """``atan2`` (every quadrant, the axes and the origin) composed from Atan; an int
+    ``repeat_interleave`` (grouped-query attention's key/value heads) as Expand + Reshape,
+    with a dynamic batch."""
+    def f(y, x):
+        heads = y.reshape(-1, 2, 2).repeat_interleave(3, dim=1)
+        return framework.atan2(y, x), heads, x.repeat_interleave(2, dim=0)
+
+    y = framework.tensor([[1.0, -1.0, 1.0, -1.0], [0.0, 2.0, -2.0, 0.0]])
+    x = framework.tensor([[1.0, 1.0, -1.0, -1.0], [0.0, 0.0, 0.0, -3.0]])
+    buffer = io.BytesIO()
+    framework.onnx.export(f, (y, x), buffer, input_names=["y", "x"],
+                          dynamic_axes={"y": {0: "b"}, "x": {0: "b"}})
+    for yb, xb in ((y, x), (framework.randn(5, 4), framework.randn(5, 4))):
+        for got, expected in zip(_run(buffer.getvalue(), {"y": yb.numpy(), "x": xb.numpy()}),
+                                 f(yb, xb)):
+            np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)

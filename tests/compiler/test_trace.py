@@ -394,7 +394,9 @@ def test_data_dependent_sizes_warn_and_replay_other_counts(tmp_path):
     x = framework.tensor([1.0, -1.0, 2.0, 3.0])
     with pytest.warns(framework.jit.TracerWarning, match=r"nonzero\(\).*size \[3, 1\]"):
         traced = framework.jit.trace(f, (x,))
-    for other in (x, framework.tensor([-1.0, -1.0, 2.0, -3.0])):
+    for other in (x, framework.tensor([-1.0, -1.0, 2.0, -3.0]),
+                  framework.tensor([1.0, 2.0, -1.0, 3.0, 4.0]),  # another size: traced again
+                  framework.tensor([-1.0, 2.0, -1.0, -3.0, 4.0])):  # that graph, other count
         _assert_same(traced(other), f(other))
     path = str(tmp_path / "masked.fjit")
     framework.jit.save(traced, path)
