@@ -383,8 +383,7 @@ class CompiledFunction:
                       "the function's closure or globals); pass it as an argument")
             self.cache.pop(key, None)
             return self._run_eager(key, reason, args, kwargs)
-        guards = [(weakref.ref(t), array, version, _attribute_owner(t))
-                  for t, array, version in outside]
+        guards = _guards_of(outside)
         if joint:
             entry.externals = None
             entry.optimize(passes=self.options.get("passes", True),
@@ -490,7 +489,7 @@ class CompiledFunction:
         module = GraphModule(program.graph, named, program._spec)
         module.optimize_stats = optimize(module.graph, passes=self.options.get("passes", True),
                                          fusion=self.options.get("fusion", True))
-        module.guards = [(weakref.ref(t), array, version) for t, array, version in outside]
+        module.guards = _guards_of(outside)
         return module
 
     @staticmethod
@@ -678,6 +677,12 @@ def _call_key(args: tuple) -> "tuple | None":
         else:
             return None
     return tuple(key)
+
+
+def _guards_of(outside: list) -> list:
+    """The guards (``_guards_hold``) of a graph's outside tensors: (tensor, array, storage
+    version) of each, as ``external_tensors`` gives them."""
+    return [(weakref.ref(t), array, version, _attribute_owner(t)) for t, array, version in outside]
 
 
 def _guards_hold(guards: list) -> bool:

@@ -95,3 +95,27 @@ def test_mark_dynamic_makes_the_first_graph_symbolic_and_mark_static_keeps_dims(
         framework._dynamo.mark_dynamic(x, 2)
     with pytest.raises(TypeError, match="expected a Tensor"):
         framework._dynamo.mark_static([1, 2], 0)
+
+
+def test_symbolic_graph_sees_a_rebound_plain_tensor_attribute():
+    """A plain tensor attribute (not a parameter or buffer) is a constant of the symbolic
+    graph, guarded as in a static one: rebinding it remakes the graph (the guards of both
+    kinds of graph are built by one function)."""
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 3)
+            self.scale = framework.tensor(2.0)
+
+        def forward(self, x):
+            return self.linear(x) * self.scale
+
+    module = Scaled()
+    compiled = framework.compile(module)
+    with framework.no_grad():
+        for step, size in enumerate((2, 3, 4, 5, 6)):
+            if step == 3:
+                module.scale = framework.tensor(5.0)
+            x = framework.randn(size, 3)
+            _close(compiled(x), module(x))
+    assert compiled._compiled.stats == {"traces": 3, "replays": 2, "eager": 0}
