@@ -287,37 +287,9 @@ def no_split() -> None:
 
 def kernel_times(name: str, steps: int = 30) -> None:
     """Our side of case ``name`` with each NumPy backend kernel timed: ms per call of the
-    case, the 12 costliest kernels."""
-    import collections
-    from framework import _backends
-    backend = _backends.load("numpy")
-    ours = CASES[name]()[0]
-    for _ in range(5):
-        ours()
-    spent = collections.defaultdict(lambda: [0.0, 0])
-
-    def timed(kernel_name, kernel):
-        def call(*args, **kwargs):
-            start = time.perf_counter()
-            result = kernel(*args, **kwargs)
-            entry = spent[kernel_name]
-            entry[0] += time.perf_counter() - start
-            entry[1] += 1
-            return result
-        return call
-    for kernel_name in dir(backend):
-        kernel = getattr(backend, kernel_name)
-        if not kernel_name.startswith("_") and callable(kernel):
-            setattr(backend, kernel_name, timed(kernel_name, kernel))
-    for _ in range(3):
-        ours()
-    spent.clear()
-    start = time.perf_counter()
-    for _ in range(steps):
-        ours()
-    print(f"{name}: {(time.perf_counter() - start) / steps * 1e3:.2f} ms per call (timed)")
-    for kernel_name, (seconds, calls) in sorted(spent.items(), key=lambda kv: -kv[1][0])[:12]:
-        print(f"  {kernel_name:28s} {seconds / steps * 1e3:7.3f} ms  x{calls / steps:.0f}")
+    case, the 12 costliest kernels (``train_kernels.print_kernel_times``)."""
+    from train_kernels import print_kernel_times  # bench/, next to this script
+    print_kernel_times(name, CASES[name]()[0], steps, top=12)
 
 
 def time_side(name: str, side: str) -> None:

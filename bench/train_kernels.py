@@ -7,8 +7,8 @@ Usage (from the repository root, one thread as ``bench/cpu_targets.py`` measures
     ... "lstm step" --steps 50 --top 10
 
 Prints the step's time (with the timers), the kernels' total, and the costliest kernels
-with their calls per step. ``bench/dispatch_profile.py --kernels`` does the same for its own
-cases.
+with their calls per step. ``bench/dispatch_profile.py --kernels`` times its own cases with
+the same function (``print_kernel_times``).
 """
 from __future__ import annotations
 
@@ -41,13 +41,10 @@ def _timed(spent: dict, name: str, kernel):
     return call
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("row", help='a train suite row, e.g. "transformer step"')
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--top", type=int, default=20)
-    args = parser.parse_args()
-    step = _our_step(args.row)
+def print_kernel_times(label: str, step, steps: int = 20, top: int = 20) -> None:
+    """Run ``step`` (warmed up here) ``steps`` times with every NumPy backend kernel wrapped
+    with a timer (left wrapped: run it last in a process); print ms per step, the kernels'
+    total and the ``top`` costliest kernels with their calls per step."""
     for _ in range(5):
         step()
     backend = _backends.load("numpy")
@@ -60,14 +57,23 @@ def main() -> None:
         step()
     spent.clear()
     start = time.perf_counter()
-    for _ in range(args.steps):
+    for _ in range(steps):
         step()
-    total = (time.perf_counter() - start) / args.steps * 1e3
-    kernels = sum(seconds for seconds, _ in spent.values()) / args.steps * 1e3
-    print(f"{args.row}: {total:.2f} ms per step (timed), kernels {kernels:.2f} ms")
-    ranked = sorted(spent.items(), key=lambda item: -item[1][0])[:args.top]
+    total = (time.perf_counter() - start) / steps * 1e3
+    kernels = sum(seconds for seconds, _ in spent.values()) / steps * 1e3
+    print(f"{label}: {total:.2f} ms per step (timed), kernels {kernels:.2f} ms")
+    ranked = sorted(spent.items(), key=lambda item: -item[1][0])[:top]
     for name, (seconds, calls) in ranked:
-        print(f"  {name:28s} {seconds / args.steps * 1e3:7.3f} ms  x{calls / args.steps:.0f}")
+        print(f"  {name:28s} {seconds / steps * 1e3:7.3f} ms  x{calls / steps:.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("row", help='a train suite row, e.g. "transformer step"')
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--top", type=int, default=20)
+    args = parser.parse_args()
+    print_kernel_times(args.row, _our_step(args.row), args.steps, args.top)
 
 
 if __name__ == "__main__":

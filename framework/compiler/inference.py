@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
-from .. import _backends
-from ..devices import device as Device
-from .ir import Const, DType, Node
-from .passes import _written_roots, run_passes
+from .passes import _written_roots, constant_node, run_passes
 from .runtime import GraphModule
 
 
@@ -42,7 +37,7 @@ def freeze(mod: GraphModule, preserved_attrs=None, optimize_numerics: bool = Tru
             raise RuntimeError(f"framework.jit.freeze: the graph writes {value.name!r} (a module "
                                "traced in training mode updates its buffers); call .eval() "
                                "before tracing, then freeze")
-        constants.append(_constant_node(value, source.params[value.name]))
+        constants.append(constant_node(value, source.params[value.name].detach()._a, "frozen "))
     graph.nodes = constants + graph.nodes
     graph.inputs = graph.inputs[:graph.user_inputs]
     run_passes(graph)
@@ -85,11 +80,3 @@ def _check_traced(name: str, mod) -> None:
     if not isinstance(mod, GraphModule):
         raise TypeError(f"framework.jit.{name}: expected a traced module "
                         f"(framework.jit.trace), got {type(mod).__name__}")
-
-
-def _constant_node(value, tensor) -> Node:
-    """A ``from_numpy`` node making ``value`` from a copy of ``tensor``'s data."""
-    array = tensor.detach()._a
-    data = np.array(_backends.for_device(Device(value.device)).to_numpy(array), copy=True)
-    args = {"array": Const(data, "frozen "), "dtype": DType(value.dtype)}
-    return Node("from_numpy", args, [value], value.device)

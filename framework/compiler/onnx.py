@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .capture import capture_kind
-from .ir import Const, Graph, Struct, Sym, Value, walk
+from .ir import Graph, Struct, Sym, Value, walk
 from .runtime import GraphModule
 
 INT64_MAX = 2 ** 63 - 1
@@ -1252,20 +1252,10 @@ def _constant_node(s, node, used):
     by the CPU backend now, its outputs stored as initializers."""
     from .. import _backends
     from ..devices import device as Device
-    from .ir import DType
-    from .runtime import _resolve
-
-    def leaf(x):
-        if isinstance(x, DType):
-            return x.get()
-        if isinstance(x, Const):
-            return x.data
-        if isinstance(x, Struct):
-            return x.build(None)
-        return x
+    from .runtime import _resolve, _static_arg
 
     backend = _backends.for_device(Device("cpu"))
-    result = getattr(backend, node.op)(*[_resolve(a, leaf) for a in node.args.values()])
+    result = getattr(backend, node.op)(*[_resolve(a, _static_arg) for a in node.args.values()])
     parts = result if isinstance(result, tuple) else (result,)
     return [None if part is None or out is None else
             s.b.const(np.asarray(backend.to_numpy(part)).reshape(out.shape), out.dtype)

@@ -65,8 +65,6 @@ def constant_fold(graph: Graph) -> int:
     nodes that computed it are dropped. Nodes with symbolic sizes, random kernels and
     buffers written by ``copy_`` are left alone.
     """
-    from .. import _backends
-    from ..devices import device as Device
     from . import runtime
     root, written = _written_roots(graph)
     constant, producer = set(), {}
@@ -105,18 +103,24 @@ def constant_fold(graph: Graph) -> int:
     sub.output = tuple(to_fold.values())
     arrays = runtime.run(sub, [])
     before = len(graph.nodes)
-    folded = []
-    for value, array in zip(to_fold.values(), arrays):
-        backend = _backends.for_device(Device(value.device))
-        data = np.array(backend.to_numpy(array), copy=True)
-        folded.append(Node("from_numpy", {"array": Const(data, "folded "),
-                                          "dtype": DType(value.dtype)}, [value], value.device))
+    folded = [constant_node(value, array, "folded ")
+              for value, array in zip(to_fold.values(), arrays)]
     # from_numpy reads nothing: the folded constants go first; the nodes computing them go
     computed = {id(n) for n in sub.nodes}
     graph.nodes = folded + [n for n in graph.nodes if not (id(n) in computed and any(
         o.id in to_fold for o in n.outputs if o is not None))]
     dce(graph)
     return before - len(graph.nodes)
+
+
+def constant_node(value: Value, array, label: str) -> Node:
+    """A ``from_numpy`` node making ``value`` from a host copy of backend ``array`` (on
+    ``value``'s device): a folded constant, or a frozen weight (``label`` names which)."""
+    from .. import _backends
+    from ..devices import device as Device
+    data = np.array(_backends.for_device(Device(value.device)).to_numpy(array), copy=True)
+    return Node("from_numpy", {"array": Const(data, label), "dtype": DType(value.dtype)},
+                [value], value.device)
 
 
 def _key(node: Node, rep: dict, root: dict, written: set, epoch: int):
